@@ -1,0 +1,258 @@
+//! Which targets a change affects: compares the graph at `merge-base(base, head)` with the
+//! graph at head (a commit or the work tree) and explains each affected target.
+//!
+//! A target is affected when its hash differs, or when the files that feed it in an
+//! environment (`environments/<env>/<label>/`, environment-wide files) differ; the effect
+//! then flows to its dependents in that environment.
+
+use crate::discover::Kind;
+use crate::error::Result;
+use crate::hash::{environment_digest, InputFile};
+use crate::session::{Session, View};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reason {
+    /// Its own inputs changed, or it is new.
+    Changed,
+    /// A global input or a pinned tool version changed.
+    Global,
+    /// Something it depends on is affected.
+    Dependency,
+    /// It exists at base and not at head.
+    Deleted,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AffectedTarget {
+    pub label: String,
+    pub kind: Kind,
+    /// The hash at head (at base for a deleted target).
+    pub hash: String,
+    pub reason: Reason,
+    /// For `dependency`: the chain of labels from this target's dependency down to the
+    /// target whose own inputs changed.
+    pub via: Vec<String>,
+    /// Environments in which this target is affected (all of its environments unless only
+    /// environment inputs changed).
+    pub environments: Vec<String>,
+    /// For `changed` and `global`: the files whose change caused it.
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Affected {
+    pub base: String,
+    pub head: String,
+    pub merge_base: String,
+    pub targets: Vec<AffectedTarget>,
+}
+
+/// What to compare: `head` `None` means the work tree.
+pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Affected> {
+    let base_commit = session.repo.resolve_commit(base)?;
+    let head_commit = match head {
+        Some(h) => session.repo.resolve_commit(h)?,
+        None => session.repo.resolve_commit("HEAD")?,
+    };
+    let merge_base = session.repo.merge_base(&base_commit, &head_commit)?;
+    let (head_view, base_view) = std::thread::scope(|s| {
+        let base_view = s.spawn(|| session.at_commit(&merge_base));
+        let head_view = match head {
+            Some(_) => session.at_commit(&head_commit),
+            None => session.work_tree(),
+        };
+        (head_view, base_view.join().expect("base view thread"))
+    });
+    let (head_view, base_view) = (head_view?, base_view?);
+    let targets = compare(&base_view, &head_view);
+    Ok(Affected {
+        base: base.to_string(),
+        head: head.unwrap_or("WORKTREE").to_string(),
+        merge_base,
+        targets,
+    })
+}
+
+fn changed_files(base: &[InputFile], head: &[InputFile]) -> Vec<String> {
+    let b: BTreeMap<&str, &InputFile> = base.iter().map(|f| (f.path.as_str(), f)).collect();
+    let h: BTreeMap<&str, &InputFile> = head.iter().map(|f| (f.path.as_str(), f)).collect();
+    let paths: BTreeSet<&str> = b.keys().chain(h.keys()).copied().collect();
+    paths
+        .into_iter()
+        .filter(|p| b.get(p) != h.get(p))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Compares two views of the workspace.
+pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
+    let model = &head.model;
+    let n = model.targets.len();
+    let mut reason: Vec<Option<Reason>> = vec![None; n];
+    let mut files: Vec<Vec<String>> = vec![Vec::new(); n];
+    for i in 0..n {
+        let t = &model.targets[i];
+        let fp = &head.hashes.fingerprints[i];
+        let Some(b) = base.model.index(&t.label) else {
+            reason[i] = Some(Reason::Changed);
+            files[i] = fp.inputs.iter().map(|f| f.path.clone()).collect();
+            continue;
+        };
+        let bfp = &base.hashes.fingerprints[b];
+        if base.hashes.hashes[b] == head.hashes.hashes[i] {
+            continue;
+        }
+        if bfp.own_digest() != fp.own_digest() {
+            reason[i] = Some(Reason::Changed);
+            files[i] = changed_files(&bfp.inputs, &fp.inputs);
+        } else if bfp.global_digest() != fp.global_digest() {
+            reason[i] = Some(Reason::Global);
+            files[i] = changed_files(&bfp.global_inputs, &fp.global_inputs);
+            if bfp.toolchain != fp.toolchain {
+                files[i].push(crate::workspace::WORKSPACE_FILE.to_string());
+                files[i].dedup();
+            }
+        } else {
+            reason[i] = Some(Reason::Dependency);
+        }
+    }
+
+    // Environment inputs: per environment, the targets whose environment files changed.
+    let mut env_changed: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for (i, t) in model.targets.iter().enumerate() {
+        if reason[i].is_some() {
+            continue;
+        }
+        for env in &t.environments {
+            let now = environment_digest(model, &head.snapshot, env, &t.label);
+            let then = environment_digest(&base.model, &base.snapshot, env, &t.label);
+            if now != then {
+                env_changed.entry(env.as_str()).or_default().insert(i);
+            }
+        }
+    }
+
+    let mut out = Vec::new();
+    for i in 0..n {
+        let t = &model.targets[i];
+        let mut entry = AffectedTarget {
+            label: t.label.clone(),
+            kind: t.kind,
+            hash: head.hashes.hashes[i].to_hex(),
+            reason: Reason::Changed,
+            via: Vec::new(),
+            environments: Vec::new(),
+            files: Vec::new(),
+        };
+        if let Some(r) = reason[i] {
+            entry.reason = r;
+            entry.environments = t.environments.clone();
+            entry.files = std::mem::take(&mut files[i]);
+            if r == Reason::Dependency {
+                let root_cause = |d: usize| matches!(reason[d], Some(Reason::Changed | Reason::Global));
+                entry.via = model
+                    .graph
+                    .path_to(i, root_cause)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|d| model.targets[d].label.clone())
+                    .collect();
+            }
+            out.push(entry);
+            continue;
+        }
+        // Affected only in some environments, directly or through a dependency.
+        let mut via: Option<Vec<usize>> = None;
+        for env in &t.environments {
+            let Some(changed) = env_changed.get(env.as_str()) else { continue };
+            if changed.contains(&i) {
+                entry.environments.push(env.clone());
+                entry.files.extend(
+                    model
+                        .environment_inputs(&head.snapshot, env, &t.label)
+                        .into_iter()
+                        .chain(base.model.environment_inputs(&base.snapshot, env, &t.label))
+                        .filter(|p| {
+                            head.snapshot.files.get(*p) != base.snapshot.files.get(*p)
+                        })
+                        .map(str::to_string),
+                );
+            } else if let Some(path) = model.graph.path_to(i, |d| changed.contains(&d)) {
+                entry.environments.push(env.clone());
+                if via.as_ref().is_none_or(|v| path.len() < v.len()) {
+                    via = Some(path);
+                }
+            }
+        }
+        if entry.environments.is_empty() {
+            continue;
+        }
+        entry.files.sort();
+        entry.files.dedup();
+        if entry.files.is_empty() {
+            entry.reason = Reason::Dependency;
+            entry.via = via
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| model.targets[d].label.clone())
+                .collect();
+        }
+        out.push(entry);
+    }
+
+    for (b, t) in base.model.targets.iter().enumerate() {
+        if model.index(&t.label).is_none() {
+            out.push(AffectedTarget {
+                label: t.label.clone(),
+                kind: t.kind,
+                hash: base.hashes.hashes[b].to_hex(),
+                reason: Reason::Deleted,
+                via: Vec::new(),
+                environments: t.environments.clone(),
+                files: Vec::new(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.label.cmp(&b.label));
+    out
+}
+
+impl AffectedTarget {
+    /// One sentence saying why the target is affected.
+    pub fn explain(&self) -> String {
+        let envs = if self.environments.is_empty() || self.kind.is_deployable() && self.reason != Reason::Deleted && self.files.iter().all(|f| !f.starts_with("environments/")) {
+            String::new()
+        } else {
+            format!(" (in {})", self.environments.join(", "))
+        };
+        let list = |files: &[String]| {
+            const SHOWN: usize = 5;
+            let mut s = files.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+            if files.len() > SHOWN {
+                s.push_str(&format!(" and {} more", files.len() - SHOWN));
+            }
+            s
+        };
+        match self.reason {
+            Reason::Changed => format!("{} changed{envs}: {}", self.label, list(&self.files)),
+            Reason::Global => format!(
+                "{} is affected by a global input{envs}: {}",
+                self.label,
+                list(&self.files)
+            ),
+            Reason::Dependency => {
+                let mut chain = vec![self.label.clone()];
+                chain.extend(self.via.iter().cloned());
+                format!(
+                    "{} depends on a changed target{envs}: {}",
+                    self.label,
+                    chain.join(" -> ")
+                )
+            }
+            Reason::Deleted => format!("{} was deleted", self.label),
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The library's error type. Every user-facing error carries what went wrong, where (file
+//! and line, relative to the workspace root, when there is one) and a hint saying what to do.
+//! The CLI maps [`Error::exit_code`] to the process exit code.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A place in a workspace file: path relative to the workspace root, 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: Option<usize>,
+}
+
+impl Location {
+    pub fn new(file: impl Into<String>, line: Option<usize>) -> Location {
+        Location {
+            file: file.into(),
+            line,
+        }
+    }
+
+    pub fn at(file: impl Into<String>, line: usize) -> Location {
+        Location::new(file, Some(line))
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}", self.file, line),
+            None => f.write_str(&self.file),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no WORKSPACE.toml found in {} or any parent directory", start.display())]
+    NoWorkspace { start: PathBuf },
+
+    /// A file that could not be parsed (TOML, HCL, YAML, JSON).
+    #[error("{what} is malformed: {message}")]
+    Malformed {
+        what: &'static str,
+        location: Location,
+        message: String,
+    },
+
+    /// A file that parsed but says something invalid.
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        location: Location,
+        hint: String,
+    },
+
+    #[error("{from} depends on `{label}`, which does not exist")]
+    UnknownLabel {
+        from: String,
+        label: String,
+        location: Location,
+    },
+
+    #[error("dependency cycle: {}", path.join(" -> "))]
+    Cycle {
+        /// The labels around the cycle, the first repeated at the end.
+        path: Vec<String>,
+        /// Where each edge of the cycle is declared or inferred, in order.
+        edges: Vec<Location>,
+    },
+
+    #[error("module source `{source_path}` does not exist (resolved to `{resolved}`)")]
+    MissingModuleSource {
+        source_path: String,
+        resolved: String,
+        location: Location,
+    },
+
+    #[error("{} is not inside a git repository", path.display())]
+    NotGitRepo { path: PathBuf },
+
+    #[error("unknown revision `{rev}`")]
+    UnknownRevision { rev: String },
+
+    #[error("no merge-base between `{base}` and `{head}`: this clone is shallow and lacks the history to compare them")]
+    ShallowClone { base: String, head: String },
+
+    #[error("no merge-base between `{base}` and `{head}`: they share no history")]
+    NoMergeBase { base: String, head: String },
+
+    #[error("no target `{label}`")]
+    NoSuchTarget { label: String },
+
+    #[error("`git {args}` failed: {stderr}")]
+    Git { args: String, stderr: String },
+
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Where the problem is, when it is in a file.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            Error::Malformed { location, .. }
+            | Error::Invalid { location, .. }
+            | Error::UnknownLabel { location, .. }
+            | Error::MissingModuleSource { location, .. } => Some(location),
+            Error::Cycle { edges, .. } => edges.first(),
+            _ => None,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::NoWorkspace { .. } => {
+                "run strata inside a workspace: a directory tree whose root holds WORKSPACE.toml"
+                    .into()
+            }
+            Error::Malformed { what, .. } => format!("fix the {what} syntax at the line shown"),
+            Error::Invalid { hint, .. } => hint.clone(),
+            Error::UnknownLabel { .. } => {
+                "run `strata list` to see every target's label, or fix the label".into()
+            }
+            Error::Cycle { edges, .. } => {
+                let mut s = String::from("remove one of these dependencies:");
+                for e in edges {
+                    s.push_str(&format!("\n  {e}"));
+                }
+                s
+            }
+            Error::MissingModuleSource { .. } => {
+                "a local module source is a path relative to the file's directory; fix the path or add the module".into()
+            }
+            Error::NotGitRepo { .. } => {
+                "strata identifies files by git object ids: run `git init` and commit, or run strata inside a clone".into()
+            }
+            Error::UnknownRevision { rev } => format!(
+                "check the name with `git rev-parse {rev}`; in CI, fetch the branch first (`git fetch origin {rev}`)"
+            ),
+            Error::ShallowClone { .. } => {
+                "fetch more history: `git fetch --deepen=200` (repeat as needed) or `git fetch --unshallow`; in GitHub Actions set `fetch-depth: 0`".into()
+            }
+            Error::NoMergeBase { .. } => "pass a --base that shares history with --head".into(),
+            Error::NoSuchTarget { .. } => "run `strata list` to see every target's label".into(),
+            Error::Git { .. } => "check that git works in this directory (`git status`)".into(),
+            Error::Io { .. } => return None,
+        })
+    }
+
+    /// Every error that stops a command before it runs anything is bad input or usage: exit 2.
+    pub fn exit_code(&self) -> i32 {
+        2
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// 1-based line number of a byte offset in `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+}

@@ -1,0 +1,212 @@
+//! Parsed facts per file content, and their persistent cache.
+//!
+//! Facts are a pure function of (parser, content), so the cache is keyed by the file's blob
+//! id: an unchanged file is never parsed twice on one machine. The cache file is rewritten
+//! atomically (temp file + rename) and holds exactly the entries the last run used, so it
+//! never grows without bound. A cache file that fails to decode is ignored and rebuilt.
+
+use crate::chart::{parse_chart_yaml, ChartFacts};
+use crate::digest::FileId;
+use crate::error::Result;
+use crate::git::Repo;
+use crate::hcl::{parse_tf, parse_tf_json, HclFacts};
+use crate::manifest::{parse_target_manifest, TargetManifest};
+use crate::snapshot::Snapshot;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Bump to invalidate every cached fact (when a parser learns something new).
+const FACTS_VERSION: u32 = 1;
+const MAGIC: &[u8; 8] = b"STRFACTS";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Parser {
+    Tf,
+    TfJson,
+    ChartYaml,
+    Manifest,
+}
+
+impl Parser {
+    pub fn for_path(path: &str) -> Option<Parser> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if name.ends_with(".tf.json") {
+            Some(Parser::TfJson)
+        } else if name.ends_with(".tf") {
+            Some(Parser::Tf)
+        } else if name == "Chart.yaml" {
+            Some(Parser::ChartYaml)
+        } else if name == crate::manifest::STACK_MANIFEST || name == crate::manifest::CHART_MANIFEST
+        {
+            Some(Parser::Manifest)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Facts {
+    Hcl(HclFacts),
+    Chart(ChartFacts),
+    Manifest(TargetManifest),
+}
+
+type Key = (Parser, FileId);
+
+/// Facts for files, loaded from and saved to one cache file.
+pub struct FactStore {
+    path: Option<PathBuf>,
+    entries: Mutex<HashMap<Key, Facts>>,
+    used: Mutex<HashSet<Key>>,
+    added: Mutex<usize>,
+    loaded: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Persisted {
+    version: u32,
+    entries: Vec<(Parser, FileId, Facts)>,
+}
+
+impl FactStore {
+    /// A store with no file behind it (tests, `--no-cache`).
+    pub fn in_memory() -> FactStore {
+        FactStore::with_entries(None, HashMap::new())
+    }
+
+    /// Loads `path` if it exists and decodes; otherwise starts empty.
+    pub fn open(path: &Path) -> FactStore {
+        let entries = std::fs::read(path)
+            .ok()
+            .and_then(|bytes| decode(&bytes))
+            .unwrap_or_default();
+        FactStore::with_entries(Some(path.to_path_buf()), entries)
+    }
+
+    fn with_entries(path: Option<PathBuf>, entries: HashMap<Key, Facts>) -> FactStore {
+        let loaded = entries.len();
+        FactStore {
+            path,
+            entries: Mutex::new(entries),
+            used: Mutex::new(HashSet::new()),
+            added: Mutex::new(0),
+            loaded,
+        }
+    }
+
+    /// Facts for each path (which must have a parser) of `snapshot`, parsing what is missing.
+    /// Errors are reported for the first failing path in path order, so runs are repeatable.
+    pub fn facts_for(
+        &self,
+        repo: &Repo,
+        snapshot: &Snapshot,
+        paths: &[&str],
+    ) -> Result<HashMap<String, Facts>> {
+        let mut missing: Vec<&str> = Vec::new();
+        let mut out = HashMap::with_capacity(paths.len());
+        {
+            let entries = self.entries.lock().expect("facts lock");
+            let mut used = self.used.lock().expect("facts lock");
+            for &path in paths {
+                let (Some(parser), Some(entry)) = (Parser::for_path(path), snapshot.files.get(path))
+                else {
+                    continue;
+                };
+                let key = (parser, entry.id);
+                used.insert(key);
+                match entries.get(&key) {
+                    Some(f) => {
+                        out.insert(path.to_string(), f.clone());
+                    }
+                    None => missing.push(path),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let contents = snapshot.contents(repo, &missing)?;
+        let mut parsed: Vec<(&str, Result<Facts>)> = missing
+            .par_iter()
+            .map(|&path| {
+                let entry = snapshot.files[path];
+                let text = contents
+                    .get(&entry.id)
+                    .map(|c| String::from_utf8_lossy(c).into_owned())
+                    .unwrap_or_default();
+                (path, parse(path, &text))
+            })
+            .collect();
+        parsed.sort_by(|a, b| a.0.cmp(b.0));
+        let mut entries = self.entries.lock().expect("facts lock");
+        let mut added = self.added.lock().expect("facts lock");
+        for (path, result) in parsed {
+            let facts = result?;
+            let key = (Parser::for_path(path).expect("filtered"), snapshot.files[path].id);
+            entries.insert(key, facts.clone());
+            *added += 1;
+            out.insert(path.to_string(), facts);
+        }
+        Ok(out)
+    }
+
+    /// Writes the entries used by this run, when anything changed. Failures are not fatal:
+    /// the cache is an optimisation, so a read-only checkout still works.
+    pub fn save(&self) {
+        let Some(path) = &self.path else { return };
+        let used = self.used.lock().expect("facts lock");
+        let added = *self.added.lock().expect("facts lock");
+        if added == 0 && used.len() == self.loaded {
+            return;
+        }
+        let entries = self.entries.lock().expect("facts lock");
+        let mut keep: Vec<(Parser, FileId, Facts)> = used
+            .iter()
+            .filter_map(|k| entries.get(k).map(|f| (k.0, k.1, f.clone())))
+            .collect();
+        keep.sort_by_key(|e| e.1);
+        let persisted = Persisted {
+            version: FACTS_VERSION,
+            entries: keep,
+        };
+        let Ok(body) = postcard::to_stdvec(&persisted) else {
+            return;
+        };
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&body);
+        let _ = crate::fsutil::write_atomic(path, &bytes);
+    }
+
+    /// How many facts were parsed (not served from the cache) by this store.
+    pub fn parsed_count(&self) -> usize {
+        *self.added.lock().expect("facts lock")
+    }
+}
+
+fn decode(bytes: &[u8]) -> Option<HashMap<Key, Facts>> {
+    let body = bytes.strip_prefix(MAGIC.as_slice())?;
+    let persisted: Persisted = postcard::from_bytes(body).ok()?;
+    if persisted.version != FACTS_VERSION {
+        return None;
+    }
+    Some(
+        persisted
+            .entries
+            .into_iter()
+            .map(|(p, id, f)| ((p, id), f))
+            .collect(),
+    )
+}
+
+fn parse(path: &str, text: &str) -> Result<Facts> {
+    Ok(match Parser::for_path(path).expect("caller filtered") {
+        Parser::Tf => Facts::Hcl(parse_tf(text, path)?),
+        Parser::TfJson => Facts::Hcl(parse_tf_json(text, path)?),
+        Parser::ChartYaml => Facts::Chart(parse_chart_yaml(text, path)?),
+        Parser::Manifest => Facts::Manifest(parse_target_manifest(text, path)?),
+    })
+}

@@ -1,0 +1,315 @@
+//! Everything strata asks git. A handful of processes per command, never one per file:
+//! `rev-parse` once, `ls-files`/`status` for the work tree, `ls-tree` for a commit and one
+//! `cat-file --batch` for all blob contents needed at a revision.
+
+use crate::digest::FileId;
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A git repository seen from a workspace root (which may be a subdirectory of the repo).
+#[derive(Debug, Clone)]
+pub struct Repo {
+    /// The workspace root; git commands run here so paths come back relative to it.
+    root: PathBuf,
+    /// The workspace root relative to the repository top level, `""` or `"dir/sub/"`.
+    prefix: String,
+    shallow: bool,
+}
+
+/// One file as git records it: path relative to the workspace root, mode, blob id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitFile {
+    pub path: String,
+    pub mode: u32,
+    pub id: FileId,
+}
+
+/// A work-tree path whose content differs from the index, or is untracked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkTreeChange {
+    /// Modified, added or untracked: read it from disk.
+    Present(String),
+    /// Deleted from the work tree.
+    Deleted(String),
+}
+
+impl Repo {
+    pub fn open(root: &Path) -> Result<Repo> {
+        let out = Command::new("git")
+            .current_dir(root)
+            .args(["rev-parse", "--show-prefix", "--is-shallow-repository"])
+            .env("LC_ALL", "C")
+            .output()
+            .map_err(|e| Error::io("git", e))?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if stderr.contains("not a git repository") {
+                return Err(Error::NotGitRepo {
+                    path: root.to_path_buf(),
+                });
+            }
+            return Err(Error::Git {
+                args: "rev-parse".into(),
+                stderr: stderr.trim().into(),
+            });
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines = text.lines();
+        let prefix = lines.next().unwrap_or("").to_string();
+        let shallow = lines.next() == Some("true");
+        Ok(Repo {
+            root: root.to_path_buf(),
+            prefix,
+            shallow,
+        })
+    }
+
+    pub fn is_shallow(&self) -> bool {
+        self.shallow
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new("git");
+        c.current_dir(&self.root)
+            .arg("--no-optional-locks")
+            .arg("-c")
+            .arg("core.quotepath=off")
+            .env("LC_ALL", "C")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Result<Vec<u8>> {
+        let out = self
+            .command()
+            .args(args)
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| Error::io("git", e))?;
+        if !out.status.success() {
+            return Err(Error::Git {
+                args: args.join(" "),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(out.stdout)
+    }
+
+    /// Resolves a revision to a commit id, or [`Error::UnknownRevision`].
+    pub fn resolve_commit(&self, rev: &str) -> Result<String> {
+        let spec = format!("{rev}^{{commit}}");
+        let out = self
+            .command()
+            .args(["rev-parse", "--verify", "--quiet", "--end-of-options", &spec])
+            .output()
+            .map_err(|e| Error::io("git", e))?;
+        if !out.status.success() {
+            return Err(Error::UnknownRevision { rev: rev.into() });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Whether a revision exists (for picking `origin/<branch>` over `<branch>`).
+    pub fn has_revision(&self, rev: &str) -> bool {
+        self.resolve_commit(rev).is_ok()
+    }
+
+    /// The best common ancestor of two commits; a shallow clone missing it is an error.
+    pub fn merge_base(&self, base: &str, head: &str) -> Result<String> {
+        let out = self
+            .command()
+            .args(["merge-base", base, head])
+            .output()
+            .map_err(|e| Error::io("git", e))?;
+        if out.status.success() {
+            return Ok(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        }
+        if self.shallow {
+            Err(Error::ShallowClone {
+                base: base.into(),
+                head: head.into(),
+            })
+        } else {
+            Err(Error::NoMergeBase {
+                base: base.into(),
+                head: head.into(),
+            })
+        }
+    }
+
+    /// Every file in a commit below the workspace root.
+    pub fn ls_tree(&self, commit: &str) -> Result<Vec<GitFile>> {
+        let out = self.run(&["ls-tree", "-r", "-z", commit])?;
+        let mut files = Vec::new();
+        for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+            // <mode> SP <type> SP <object> TAB <path>
+            let Some(tab) = rec.iter().position(|&b| b == b'\t') else {
+                continue;
+            };
+            let meta = String::from_utf8_lossy(&rec[..tab]);
+            let mut parts = meta.split(' ');
+            let (Some(mode), Some(kind), Some(oid)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            if kind != "blob" {
+                continue; // submodules (commit) are not inputs
+            }
+            if let Some(file) = parse_file(mode, oid, &rec[tab + 1..]) {
+                files.push(file);
+            }
+        }
+        Ok(files)
+    }
+
+    /// Index entries (stage 0) below the workspace root.
+    pub fn index_files(&self) -> Result<Vec<GitFile>> {
+        let out = self.run(&["ls-files", "--stage", "-z"])?;
+        let mut files = Vec::new();
+        for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+            // <mode> SP <object> SP <stage> TAB <path>
+            let Some(tab) = rec.iter().position(|&b| b == b'\t') else {
+                continue;
+            };
+            let meta = String::from_utf8_lossy(&rec[..tab]);
+            let mut parts = meta.split(' ');
+            let (Some(mode), Some(oid), Some(stage)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            if stage != "0" || mode == "160000" {
+                continue; // conflicted entries are read from the work tree; gitlinks skipped
+            }
+            if let Some(file) = parse_file(mode, oid, &rec[tab + 1..]) {
+                files.push(file);
+            }
+        }
+        Ok(files)
+    }
+
+    /// Work-tree paths that differ from the index, plus untracked (not ignored) files.
+    pub fn work_tree_changes(&self) -> Result<Vec<WorkTreeChange>> {
+        let out = self.run(&[
+            "status",
+            "--porcelain=v2",
+            "-z",
+            "--untracked-files=all",
+            "--no-renames",
+            "--ignore-submodules=all",
+            "--",
+            ".",
+        ])?;
+        let mut changes = Vec::new();
+        for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+            let line = String::from_utf8_lossy(rec);
+            let (kind, rest) = line.split_at(1);
+            match kind {
+                "1" => {
+                    // 1 <XY> <sub> <mH> <mI> <mW> <hH> <hI> <path>
+                    let fields: Vec<&str> = rest.trim_start().splitn(8, ' ').collect();
+                    if fields.len() < 8 {
+                        continue;
+                    }
+                    let (xy, path) = (fields[0], fields[7]);
+                    let Some(path) = self.strip(path) else { continue };
+                    let worktree = xy.as_bytes().get(1).copied().unwrap_or(b'.');
+                    let index = xy.as_bytes().first().copied().unwrap_or(b'.');
+                    if worktree == b'D' || (index == b'D' && worktree == b'.') {
+                        changes.push(WorkTreeChange::Deleted(path));
+                    } else if worktree != b'.' {
+                        changes.push(WorkTreeChange::Present(path));
+                    }
+                }
+                "u" => {
+                    // u <XY> <sub> <m1> <m2> <m3> <mW> <h1> <h2> <h3> <path>
+                    let fields: Vec<&str> = rest.trim_start().splitn(10, ' ').collect();
+                    if let Some(path) = fields.get(9).and_then(|p| self.strip(p)) {
+                        changes.push(WorkTreeChange::Present(path));
+                    }
+                }
+                "?" => {
+                    if let Some(path) = self.strip(rest.trim_start()) {
+                        changes.push(WorkTreeChange::Present(path));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Status paths are relative to the repository top level; make them workspace-relative.
+    fn strip(&self, path: &str) -> Option<String> {
+        path.strip_prefix(self.prefix.as_str()).map(str::to_string)
+    }
+
+    /// Reads many blobs through one `git cat-file --batch` process.
+    pub fn read_blobs(&self, ids: &[FileId]) -> Result<HashMap<FileId, Vec<u8>>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let mut child = self
+            .command()
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io("git", e))?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let request: Vec<u8> = ids
+            .iter()
+            .flat_map(|id| format!("{}\n", id.to_hex()).into_bytes())
+            .collect();
+        // Write from another thread so a full stdout pipe cannot deadlock us.
+        let writer = std::thread::spawn(move || stdin.write_all(&request));
+        let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut header = String::new();
+        for id in ids {
+            header.clear();
+            if reader.read_line(&mut header).map_err(|e| Error::io("git cat-file", e))? == 0 {
+                break;
+            }
+            let mut parts = header.split_whitespace();
+            let _oid = parts.next();
+            match (parts.next(), parts.next()) {
+                (Some("blob"), Some(size)) => {
+                    let size: usize = size.parse().unwrap_or(0);
+                    let mut buf = vec![0; size + 1]; // content + trailing LF
+                    reader
+                        .read_exact(&mut buf)
+                        .map_err(|e| Error::io("git cat-file", e))?;
+                    buf.pop();
+                    out.insert(*id, buf);
+                }
+                _ => {} // missing: the caller treats an absent blob as unreadable
+            }
+        }
+        let _ = writer.join();
+        let status = child.wait().map_err(|e| Error::io("git", e))?;
+        if !status.success() && out.len() < ids.len() {
+            let mut stderr = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut stderr);
+            }
+            return Err(Error::Git {
+                args: "cat-file --batch".into(),
+                stderr: stderr.trim().into(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn parse_file(mode: &str, oid: &str, path: &[u8]) -> Option<GitFile> {
+    Some(GitFile {
+        path: String::from_utf8_lossy(path).into_owned(),
+        mode: u32::from_str_radix(mode, 8).ok()?,
+        id: FileId::from_hex(oid)?,
+    })
+}

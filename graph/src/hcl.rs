@@ -1,0 +1,319 @@
+//! Dependency facts read from Terraform files (`*.tf` native syntax and `*.tf.json`):
+//! `module` blocks with their `source`, and calls to file-reading functions whose path can be
+//! resolved statically (`file("${path.module}/../shared/x.json")`).
+//!
+//! Facts are pure functions of a file's content, so they are cached by blob id
+//! (see `facts`); resolving paths against directories happens later, in `model`.
+
+use crate::error::{line_of, Error, Location, Result};
+use hcl_edit::expr::{Expression, FuncCall, TraversalOperator};
+use hcl_edit::structure::{Body, Structure};
+use hcl_edit::template::Element;
+use hcl_edit::visit::{visit_func_call, Visit};
+use hcl_edit::Span;
+use serde::{Deserialize, Serialize};
+
+/// What strata needs from one Terraform file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HclFacts {
+    pub modules: Vec<ModuleCall>,
+    pub file_refs: Vec<FileRef>,
+    /// File-function calls whose path is computed at run time (e.g. `file(var.path)`).
+    pub unresolved_refs: Vec<usize>,
+}
+
+/// `module "name" { source = "..." }`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModuleCall {
+    pub name: String,
+    pub source: String,
+    pub line: usize,
+}
+
+impl ModuleCall {
+    /// Local paths start with `./` or `../` (Terraform's rule); everything else is a registry,
+    /// VCS or archive address and not part of the workspace graph.
+    pub fn is_local(&self) -> bool {
+        self.source.starts_with("./") || self.source.starts_with("../")
+    }
+}
+
+/// Which directory a path in a file function is relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PathBase {
+    /// `${path.module}`: the directory of the file's module.
+    Module,
+    /// `${path.root}`, `${path.cwd}` or a bare relative path: the root module's directory.
+    Root,
+}
+
+/// A statically resolvable call to `file`, `templatefile`, `fileset`, `filebase64`, ...
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileRef {
+    pub function: String,
+    pub base: PathBase,
+    /// The path after the base, e.g. `/../shared/x.json` or `templates/a.tpl`.
+    pub path: String,
+    /// `fileset`'s pattern.
+    pub pattern: Option<String>,
+    pub line: usize,
+}
+
+const FILE_FUNCTIONS: &[&str] = &[
+    "file",
+    "templatefile",
+    "fileset",
+    "filebase64",
+    "filemd5",
+    "filesha1",
+    "filesha256",
+    "filesha512",
+    "filebase64sha256",
+    "filebase64sha512",
+    "fileexists",
+];
+
+/// Parses a native-syntax `.tf` file.
+pub fn parse_tf(text: &str, file: &str) -> Result<HclFacts> {
+    let body = hcl_edit::parser::parse_body(text).map_err(|e| Error::Malformed {
+        what: "HCL",
+        location: Location::at(file, e.location().line()),
+        message: e.message().to_string(),
+    })?;
+    let mut facts = HclFacts::default();
+    collect_modules(&body, text, &mut facts);
+    let mut visitor = FileRefVisitor {
+        text,
+        facts: &mut facts,
+    };
+    visitor.visit_body(&body);
+    Ok(facts)
+}
+
+fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
+    for structure in body.iter() {
+        let Structure::Block(block) = structure else {
+            continue;
+        };
+        if block.ident.as_str() != "module" {
+            continue;
+        }
+        let name = block
+            .labels
+            .first()
+            .map(|l| l.as_str().to_string())
+            .unwrap_or_default();
+        let Some(attr) = block.body.get_attribute("source") else {
+            continue;
+        };
+        if let Expression::String(s) = &attr.value {
+            let offset = attr.span().map(|s| s.start).unwrap_or(0);
+            facts.modules.push(ModuleCall {
+                name,
+                source: s.as_str().to_string(),
+                line: line_of(text, offset),
+            });
+        }
+    }
+}
+
+struct FileRefVisitor<'a> {
+    text: &'a str,
+    facts: &'a mut HclFacts,
+}
+
+impl Visit for FileRefVisitor<'_> {
+    fn visit_func_call(&mut self, call: &FuncCall) {
+        let name = call.name.name.as_str();
+        if !call.name.is_namespaced() && FILE_FUNCTIONS.contains(&name) {
+            let line = line_of(self.text, call.span().map(|s| s.start).unwrap_or(0));
+            let path = call.args.get(0).and_then(static_path);
+            let pattern = if name == "fileset" {
+                call.args.get(1).and_then(literal)
+            } else {
+                None
+            };
+            match path {
+                Some((base, path)) if name != "fileset" || pattern.is_some() => {
+                    self.facts.file_refs.push(FileRef {
+                        function: name.to_string(),
+                        base,
+                        path,
+                        pattern,
+                        line,
+                    })
+                }
+                _ => self.facts.unresolved_refs.push(line),
+            }
+        }
+        visit_func_call(self, call);
+    }
+}
+
+fn literal(expr: &Expression) -> Option<String> {
+    match expr {
+        Expression::String(s) => Some(s.as_str().to_string()),
+        Expression::StringTemplate(t) => {
+            let mut out = String::new();
+            for element in t.iter() {
+                match element {
+                    Element::Literal(l) => out.push_str(l.as_str()),
+                    _ => return None,
+                }
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// `"x/y"`, `"${path.module}/x"`, `"${path.root}/x"`; anything computed is `None`.
+fn static_path(expr: &Expression) -> Option<(PathBase, String)> {
+    if let Some(s) = literal(expr) {
+        return Some((PathBase::Root, s));
+    }
+    let Expression::StringTemplate(t) = expr else {
+        return None;
+    };
+    let mut elements = t.iter();
+    let base = match elements.next()? {
+        Element::Interpolation(i) => path_variable(&i.expr)?,
+        _ => return None,
+    };
+    let mut rest = String::new();
+    for element in elements {
+        match element {
+            Element::Literal(l) => rest.push_str(l.as_str()),
+            _ => return None,
+        }
+    }
+    Some((base, rest))
+}
+
+fn path_variable(expr: &Expression) -> Option<PathBase> {
+    let Expression::Traversal(t) = expr else {
+        return None;
+    };
+    let Expression::Variable(v) = &t.expr else {
+        return None;
+    };
+    if v.as_str() != "path" || t.operators.len() != 1 {
+        return None;
+    }
+    match &*t.operators[0] {
+        TraversalOperator::GetAttr(attr) => match attr.as_str() {
+            "module" => Some(PathBase::Module),
+            "root" | "cwd" => Some(PathBase::Root),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Parses a JSON-syntax `.tf.json` file: only `module` sources are read.
+pub fn parse_tf_json(text: &str, file: &str) -> Result<HclFacts> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| Error::Malformed {
+        what: "JSON",
+        location: Location::at(file, e.line()),
+        message: e.to_string(),
+    })?;
+    let mut facts = HclFacts::default();
+    let mut push = |name: &str, block: &serde_json::Value| {
+        if let Some(source) = block.get("source").and_then(|s| s.as_str()) {
+            let needle = format!("\"{source}\"");
+            facts.modules.push(ModuleCall {
+                name: name.to_string(),
+                source: source.to_string(),
+                line: text.find(&needle).map(|o| line_of(text, o)).unwrap_or(1),
+            });
+        }
+    };
+    // `"module": {"name": {...}}` or `"module": [{"name": {...}}]`
+    let modules = value.get("module");
+    let objects: Vec<&serde_json::Value> = match modules {
+        Some(serde_json::Value::Array(items)) => items.iter().collect(),
+        Some(obj) => vec![obj],
+        None => vec![],
+    };
+    for obj in objects {
+        if let Some(map) = obj.as_object() {
+            for (name, block) in map {
+                match block {
+                    serde_json::Value::Array(blocks) => blocks.iter().for_each(|b| push(name, b)),
+                    b => push(name, b),
+                }
+            }
+        }
+    }
+    Ok(facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_local_and_remote_modules_with_lines() {
+        let tf = r#"
+module "vpc" {
+  source = "../../modules/vpc"
+  cidr   = var.cidr
+}
+
+module "remote" {
+  source  = "terraform-aws-modules/vpc/aws"
+  version = "5.0.0"
+}
+"#;
+        let facts = parse_tf(tf, "main.tf").unwrap();
+        assert_eq!(facts.modules.len(), 2);
+        assert_eq!(facts.modules[0].source, "../../modules/vpc");
+        assert_eq!(facts.modules[0].line, 3);
+        assert!(facts.modules[0].is_local());
+        assert!(!facts.modules[1].is_local());
+    }
+
+    #[test]
+    fn finds_static_file_references() {
+        let tf = r#"
+locals {
+  a = file("${path.module}/../../shared/a.json")
+  b = templatefile("templates/b.tpl", { x = 1 })
+  c = [for f in fileset("${path.module}/../../shared/dash", "*.json") : file("${path.module}/../../shared/dash/${f}")]
+  d = file(var.path)
+}
+"#;
+        let facts = parse_tf(tf, "main.tf").unwrap();
+        let refs: Vec<_> = facts
+            .file_refs
+            .iter()
+            .map(|r| (r.function.as_str(), r.base, r.path.as_str(), r.line))
+            .collect();
+        assert_eq!(
+            refs,
+            vec![
+                ("file", PathBase::Module, "/../../shared/a.json", 3),
+                ("templatefile", PathBase::Root, "templates/b.tpl", 4),
+                ("fileset", PathBase::Module, "/../../shared/dash", 5),
+            ]
+        );
+        assert_eq!(facts.file_refs[2].pattern.as_deref(), Some("*.json"));
+        // `file(".../${f}")` and `file(var.path)` cannot be resolved statically.
+        assert_eq!(facts.unresolved_refs, vec![5, 6]);
+    }
+
+    #[test]
+    fn syntax_error_names_line() {
+        let err = parse_tf("variable \"a\" {\n  type = string\n\n  default = \n}\n", "x.tf")
+            .unwrap_err();
+        assert_eq!(err.location().unwrap().file, "x.tf");
+        assert!(err.location().unwrap().line.unwrap() >= 4, "{err:?}");
+    }
+
+    #[test]
+    fn json_modules() {
+        let json = r#"{"module": {"net": {"source": "../../modules/vpc"}}}"#;
+        let facts = parse_tf_json(json, "main.tf.json").unwrap();
+        assert_eq!(facts.modules[0].source, "../../modules/vpc");
+    }
+}

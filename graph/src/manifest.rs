@@ -1,0 +1,215 @@
+//! Per-target and per-environment configuration files: `stack.toml`, `chart.toml` and
+//! `environments/<env>/env.toml`.
+
+use crate::error::{line_of, Error, Location, Result};
+use crate::workspace::parse_toml;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const STACK_MANIFEST: &str = "stack.toml";
+pub const CHART_MANIFEST: &str = "chart.toml";
+pub const ENV_FILE: &str = "env.toml";
+
+/// `stack.toml` / `chart.toml`, with the line of every label so errors can point at it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetManifest {
+    pub deps: Vec<(String, usize)>,
+    /// `None`: every environment.
+    pub environments: Option<Vec<(String, usize)>>,
+    pub inputs: Vec<InputBinding>,
+}
+
+/// `[inputs] var = "label:output"`: an upstream output passed as a variable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputBinding {
+    pub variable: String,
+    pub label: String,
+    pub output: String,
+    pub line: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestToml {
+    #[serde(default)]
+    deps: Vec<toml::Spanned<String>>,
+    environments: Option<Vec<toml::Spanned<String>>>,
+    #[serde(default)]
+    inputs: BTreeMap<String, toml::Spanned<String>>,
+}
+
+pub fn parse_target_manifest(text: &str, file: &str) -> Result<TargetManifest> {
+    let raw: ManifestToml = parse_toml(text, file)?;
+    let line = |s: &toml::Spanned<String>| line_of(text, s.span().start);
+    let mut inputs = Vec::new();
+    for (variable, value) in &raw.inputs {
+        let Some((label, output)) = value.get_ref().rsplit_once(':') else {
+            return Err(Error::Invalid {
+                message: format!("input `{variable}` is `{}`", value.get_ref()),
+                location: Location::at(file, line(value)),
+                hint: "write inputs as `variable = \"<label>:<output>\"`, e.g. `vpc_id = \"stacks/network:vpc_id\"`".into(),
+            });
+        };
+        inputs.push(InputBinding {
+            variable: variable.clone(),
+            label: label.trim_end_matches('/').to_string(),
+            output: output.to_string(),
+            line: line(value),
+        });
+    }
+    Ok(TargetManifest {
+        deps: raw
+            .deps
+            .iter()
+            .map(|d| (d.get_ref().trim_end_matches('/').to_string(), line(d)))
+            .collect(),
+        environments: raw
+            .environments
+            .as_ref()
+            .map(|envs| envs.iter().map(|e| (e.get_ref().clone(), line(e))).collect()),
+        inputs,
+    })
+}
+
+/// `environments/<env>/env.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvConfig {
+    /// The environment whose verified lock this one promotes from; absent for the first.
+    pub promotes_from: Option<String>,
+    #[serde(default)]
+    pub gates: Gates,
+    #[serde(default)]
+    pub state: StateConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gates {
+    /// Task actions that must have passed: `plan`, `policy`, `test`, ...
+    #[serde(default)]
+    pub require: Vec<String>,
+    /// Highest policy finding severity allowed: info, low, medium, high, critical.
+    pub max_severity: Option<String>,
+    #[serde(default)]
+    pub approvals: u32,
+    /// Minimum time in the source environment before promotion, e.g. `30m`, `2h`, `1h30m`.
+    pub soak: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// `local` (default) or a Terraform backend type such as `s3`, `gcs`, `pg`.
+    #[serde(default = "default_backend")]
+    pub backend: String,
+    /// Backend settings passed to `terraform init -backend-config`.
+    #[serde(default)]
+    pub config: BTreeMap<String, toml::Value>,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            backend: default_backend(),
+            config: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_backend() -> String {
+    "local".into()
+}
+
+pub const SEVERITIES: &[&str] = &["info", "low", "medium", "high", "critical"];
+
+pub fn parse_env(text: &str, file: &str) -> Result<EnvConfig> {
+    let env: EnvConfig = parse_toml(text, file)?;
+    let at = |needle: &str| Location::new(file, crate::workspace::find_line(text, needle));
+    if let Some(sev) = &env.gates.max_severity {
+        if !SEVERITIES.contains(&sev.as_str()) {
+            return Err(Error::Invalid {
+                message: format!("`max_severity` is `{sev}`"),
+                location: at("max_severity"),
+                hint: format!("use one of: {}", SEVERITIES.join(", ")),
+            });
+        }
+    }
+    if let Some(soak) = &env.gates.soak {
+        if parse_duration(soak).is_none() {
+            return Err(Error::Invalid {
+                message: format!("`soak` is `{soak}`, not a duration"),
+                location: at("soak"),
+                hint: "write durations like `0m`, `30m`, `2h`, `1h30m` or `1d`".into(),
+            });
+        }
+    }
+    Ok(env)
+}
+
+/// Parses `30m`, `2h`, `1h30m`, `45s`, `1d` into seconds.
+pub fn parse_duration(text: &str) -> Option<u64> {
+    let mut total = 0u64;
+    let mut digits = String::new();
+    if text.is_empty() {
+        return None;
+    }
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: u64 = digits.parse().ok()?;
+        digits.clear();
+        total += n * match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return None,
+        };
+    }
+    digits.is_empty().then_some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_lines() {
+        let m = parse_target_manifest(
+            "deps = [\n  \"stacks/network\",\n]\n[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
+            "stacks/db/stack.toml",
+        )
+        .unwrap();
+        assert_eq!(m.deps, vec![("stacks/network".to_string(), 2)]);
+        assert_eq!(m.inputs[0].label, "stacks/network");
+        assert_eq!(m.inputs[0].output, "vpc_id");
+        assert_eq!(m.inputs[0].line, 5);
+        assert_eq!(m.environments, None);
+    }
+
+    #[test]
+    fn bad_input_and_unknown_field() {
+        let err = parse_target_manifest("[inputs]\nx = \"nolabel\"\n", "s.toml").unwrap_err();
+        assert_eq!(err.location().unwrap().line, Some(2));
+        let err = parse_target_manifest("dep = []\n", "s.toml").unwrap_err();
+        assert_eq!(err.location().unwrap().line, Some(1));
+    }
+
+    #[test]
+    fn env_validation() {
+        let env = parse_env(
+            "promotes_from = \"dev\"\n[gates]\nrequire = [\"plan\"]\nmax_severity = \"medium\"\napprovals = 1\nsoak = \"1h30m\"\n",
+            "env.toml",
+        )
+        .unwrap();
+        assert_eq!(env.promotes_from.as_deref(), Some("dev"));
+        assert_eq!(parse_duration(env.gates.soak.as_deref().unwrap()), Some(5400));
+        let err = parse_env("[gates]\nmax_severity = \"severe\"\n", "env.toml").unwrap_err();
+        assert_eq!(err.location().unwrap().line, Some(2));
+        assert!(parse_duration("30x").is_none());
+        assert!(parse_duration("30").is_none());
+    }
+}

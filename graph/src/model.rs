@@ -1,0 +1,635 @@
+//! The workspace model: targets with their inputs and dependencies, environments, and the
+//! sealed graph. Built from one snapshot, so the same code describes the work tree, HEAD or
+//! any base revision.
+
+use crate::chart::ChartFacts;
+use crate::discover::{self, discover, file_name, is_terraform_file, parent_dir, Found, Kind, Owners};
+use crate::error::{Error, Location, Result};
+use crate::facts::{FactStore, Facts};
+use crate::git::Repo;
+use crate::graph::Graph;
+use crate::hcl::{HclFacts, PathBase};
+use crate::manifest::{
+    parse_env, EnvConfig, InputBinding, TargetManifest, CHART_MANIFEST, ENV_FILE, STACK_MANIFEST,
+};
+use crate::snapshot::Snapshot;
+use crate::workspace::WorkspaceConfig;
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// How a dependency edge came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DepKind {
+    /// A local `module` source.
+    Module,
+    /// A `file://` chart dependency.
+    Chart,
+    /// `deps` in stack.toml / chart.toml.
+    Declared,
+    /// An `[inputs]` binding reading the dependency's output.
+    Input,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    pub label: String,
+    pub how: DepKind,
+    /// Where the edge is written.
+    pub origin: Location,
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub label: String,
+    pub kind: Kind,
+    /// The target's own input files (under its directory, minus nested targets and ignores).
+    pub files: Vec<String>,
+    /// Files outside the target that it reads (`file()`, `fileset()`, modules that are not
+    /// targets). A path missing from the snapshot is recorded too, so creating it changes
+    /// the hash.
+    pub extra_inputs: BTreeSet<String>,
+    /// Sorted by label, one entry per label (the first origin found).
+    pub deps: Vec<Dependency>,
+    pub environments: Vec<String>,
+    pub inputs: Vec<InputBinding>,
+    /// File-function calls whose path is computed at run time: not tracked.
+    pub unresolved: Vec<Location>,
+    pub chart: Option<ChartFacts>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub name: String,
+    pub file: String,
+    pub config: EnvConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub config: WorkspaceConfig,
+    pub targets: Vec<Target>,
+    pub environments: Vec<Environment>,
+    /// Files matching `global_inputs`.
+    pub global_inputs: Vec<String>,
+    pub graph: Graph,
+    by_label: HashMap<String, usize>,
+}
+
+impl Model {
+    pub fn index(&self, label: &str) -> Option<usize> {
+        self.by_label.get(label.trim_end_matches('/')).copied()
+    }
+
+    pub fn target(&self, label: &str) -> Option<&Target> {
+        self.index(label).map(|i| &self.targets[i])
+    }
+
+    /// Resolves user-given labels to indices, or [`Error::NoSuchTarget`].
+    pub fn resolve_labels(&self, labels: &[String]) -> Result<Vec<usize>> {
+        labels
+            .iter()
+            .map(|l| {
+                self.index(l)
+                    .ok_or_else(|| Error::NoSuchTarget { label: l.clone() })
+            })
+            .collect()
+    }
+
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+
+    /// Files under `environments/<env>/` that feed one target in that environment: the
+    /// target's own directory `environments/<env>/<label>/`, plus environment-wide files
+    /// (those not under any target's directory there, such as env.toml).
+    pub fn environment_inputs<'s>(
+        &self,
+        snapshot: &'s Snapshot,
+        env: &str,
+        label: &str,
+    ) -> Vec<&'s str> {
+        let env_prefix = format!("environments/{env}/");
+        let own_prefix = format!("{env_prefix}{label}/");
+        let ignore = matcher(&self.config.workspace.ignore);
+        snapshot
+            .files
+            .range(env_prefix.clone()..)
+            .map(|(p, _)| p.as_str())
+            .take_while(|p| p.starts_with(&env_prefix))
+            .filter(|p| !ignore.is_match(p))
+            .filter(|p| {
+                if p.starts_with(&own_prefix) {
+                    return true;
+                }
+                // Environment-wide unless it sits under some target's directory.
+                let rest = &p[env_prefix.len()..];
+                !discover::ancestors(rest).any(|dir| self.by_label.contains_key(dir))
+            })
+            .collect()
+    }
+}
+
+fn matcher(globs: &[String]) -> GlobSet {
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        if let Ok(glob) = GlobBuilder::new(g).literal_separator(true).build() {
+            b.add(glob);
+        }
+    }
+    b.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+/// Joins a relative path onto a directory and normalizes `.` and `..`; `None` when it
+/// climbs above the workspace root.
+pub fn join_normalized(dir: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = if rel.starts_with('/') && dir.is_empty() {
+        Vec::new()
+    } else {
+        dir.split('/').filter(|s| !s.is_empty()).collect()
+    };
+    for comp in rel.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            c => parts.push(c),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+struct Builder<'a> {
+    repo: &'a Repo,
+    snapshot: &'a Snapshot,
+    facts: &'a FactStore,
+    found: &'a [Found],
+    owners: Owners<'a>,
+    ignore: GlobSet,
+    /// Directories that directly hold Terraform files.
+    tf_dirs: BTreeSet<&'a str>,
+}
+
+/// Builds the model of one snapshot.
+pub fn build(
+    repo: &Repo,
+    snapshot: &Snapshot,
+    config: &WorkspaceConfig,
+    facts: &FactStore,
+) -> Result<Model> {
+    let found = discover(snapshot)?;
+    let owners = Owners::new(&found);
+    let ignore = matcher(&config.workspace.ignore);
+    let global = matcher(&config.workspace.global_inputs);
+
+    let mut own_files: Vec<Vec<String>> = vec![Vec::new(); found.len()];
+    let mut global_inputs = Vec::new();
+    let mut tf_dirs = BTreeSet::new();
+    for path in snapshot.files.keys() {
+        if is_terraform_file(path) {
+            tf_dirs.insert(parent_dir(path));
+        }
+        if ignore.is_match(path) {
+            continue;
+        }
+        if global.is_match(path) {
+            global_inputs.push(path.clone());
+        }
+        if let Some(owner) = owners.of_file(path) {
+            own_files[owner].push(path.clone());
+        }
+    }
+
+    // One batch of parsing for every file whose facts the targets need.
+    let mut wanted: Vec<&str> = Vec::new();
+    for (i, t) in found.iter().enumerate() {
+        for f in &own_files[i] {
+            let name = file_name(f);
+            let needed = match t.kind {
+                Kind::Stack | Kind::Module => is_terraform_file(name),
+                Kind::Chart => false,
+                Kind::Policy => false,
+            };
+            if needed {
+                wanted.push(f);
+            }
+        }
+        let manifest = match t.kind {
+            Kind::Stack => Some(STACK_MANIFEST),
+            Kind::Chart => Some(CHART_MANIFEST),
+            _ => None,
+        };
+        for name in manifest.into_iter().chain((t.kind == Kind::Chart).then_some("Chart.yaml")) {
+            let path = format!("{}/{name}", t.label);
+            if let Some((p, _)) = snapshot.files.get_key_value(&path) {
+                wanted.push(p);
+            }
+        }
+    }
+    let parsed = facts.facts_for(repo, snapshot, &wanted)?;
+
+    let environments = load_environments(repo, snapshot)?;
+    let env_names: Vec<String> = environments.iter().map(|e| e.name.clone()).collect();
+
+    let builder = Builder {
+        repo,
+        snapshot,
+        facts,
+        found: &found,
+        owners,
+        ignore,
+        tf_dirs,
+    };
+    let label_index: HashMap<&str, usize> = found
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.label.as_str(), i))
+        .collect();
+
+    let mut targets = Vec::with_capacity(found.len());
+    for (i, t) in found.iter().enumerate() {
+        let mut target = Target {
+            label: t.label.clone(),
+            kind: t.kind,
+            files: std::mem::take(&mut own_files[i]),
+            extra_inputs: BTreeSet::new(),
+            deps: Vec::new(),
+            environments: Vec::new(),
+            inputs: Vec::new(),
+            unresolved: Vec::new(),
+            chart: None,
+        };
+        match t.kind {
+            Kind::Stack | Kind::Module => builder.terraform_edges(i, &mut target, &parsed)?,
+            Kind::Chart => builder.chart_edges(&mut target, &parsed)?,
+            Kind::Policy => {}
+        }
+        let manifest_name = match t.kind {
+            Kind::Stack => Some(STACK_MANIFEST),
+            Kind::Chart => Some(CHART_MANIFEST),
+            _ => None,
+        };
+        let manifest_path = manifest_name.map(|n| format!("{}/{n}", t.label));
+        let manifest = manifest_path
+            .as_ref()
+            .and_then(|p| match parsed.get(p) {
+                Some(Facts::Manifest(m)) => Some(m.clone()),
+                _ => None,
+            });
+        if let (Some(m), Some(path)) = (manifest, manifest_path) {
+            apply_manifest(&mut target, &m, &path, &label_index, &found, &env_names)?;
+        } else if t.kind.is_deployable() {
+            target.environments = env_names.clone();
+        }
+        target.deps.sort_by(|a, b| a.label.cmp(&b.label).then(a.how.cmp(&b.how)));
+        target.deps.dedup_by(|a, b| a.label == b.label);
+        targets.push(target);
+    }
+
+    let dep_indices: Vec<Vec<usize>> = targets
+        .iter()
+        .map(|t| t.deps.iter().map(|d| label_index[d.label.as_str()]).collect())
+        .collect();
+    let graph = Graph::new(dep_indices).map_err(|cycle| {
+        let path: Vec<String> = cycle.iter().map(|&i| targets[i].label.clone()).collect();
+        let edges = cycle
+            .windows(2)
+            .map(|w| {
+                targets[w[0]]
+                    .deps
+                    .iter()
+                    .find(|d| d.label == targets[w[1]].label)
+                    .map(|d| d.origin.clone())
+                    .unwrap_or_else(|| Location::new(targets[w[0]].label.clone(), None))
+            })
+            .collect();
+        Error::Cycle { path, edges }
+    })?;
+    let by_label = targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.label.clone(), i))
+        .collect();
+    Ok(Model {
+        config: config.clone(),
+        targets,
+        environments,
+        global_inputs,
+        graph,
+        by_label,
+    })
+}
+
+impl Builder<'_> {
+    /// Module edges and outside file reads of a stack or module, following local module
+    /// directories that are not targets (their files become inputs) recursively.
+    fn terraform_edges(
+        &self,
+        me: usize,
+        target: &mut Target,
+        parsed: &HashMap<String, Facts>,
+    ) -> Result<()> {
+        let root_dir = target.label.clone();
+        // (file path, facts) pairs to process; starts with the target's own files.
+        let mut work: Vec<(String, HclFacts)> = target
+            .files
+            .iter()
+            .filter_map(|f| match parsed.get(f) {
+                Some(Facts::Hcl(h)) => Some((f.clone(), h.clone())),
+                _ => None,
+            })
+            .collect();
+        let mut visited_dirs: BTreeSet<String> = BTreeSet::new();
+        while let Some((file, facts)) = work.pop() {
+            let dir = parent_dir(&file).to_string();
+            for call in facts.modules.iter().filter(|c| c.is_local()) {
+                let location = Location::at(file.clone(), call.line);
+                let Some(resolved) = join_normalized(&dir, &call.source) else {
+                    return Err(Error::Invalid {
+                        message: format!(
+                            "module source `{}` points outside the workspace",
+                            call.source
+                        ),
+                        location,
+                        hint: "local modules must live inside the workspace; use a registry or git source for shared code elsewhere".into(),
+                    });
+                };
+                if !self.tf_dirs.contains(resolved.as_str()) {
+                    return Err(Error::MissingModuleSource {
+                        source_path: call.source.clone(),
+                        resolved,
+                        location,
+                    });
+                }
+                match self.owners.of_dir(&resolved) {
+                    Some(owner) if owner == me => {}
+                    Some(owner) => target.deps.push(Dependency {
+                        label: self.found[owner].label.clone(),
+                        how: DepKind::Module,
+                        origin: location,
+                    }),
+                    None => {
+                        if visited_dirs.insert(resolved.clone()) {
+                            work.extend(self.loose_module(&resolved, target)?);
+                        }
+                    }
+                }
+            }
+            for r in &facts.file_refs {
+                let base = match r.base {
+                    PathBase::Module => dir.as_str(),
+                    PathBase::Root => root_dir.as_str(),
+                };
+                let location = Location::at(file.clone(), r.line);
+                let Some(resolved) = join_normalized(base, &r.path) else {
+                    target.unresolved.push(location);
+                    continue;
+                };
+                if r.function == "fileset" {
+                    self.fileset_inputs(me, &resolved, r.pattern.as_deref().unwrap_or(""), target);
+                } else if self.owners.of_file(&resolved) != Some(me)
+                    && !self.ignore.is_match(&resolved)
+                {
+                    target.extra_inputs.insert(resolved);
+                }
+            }
+            target
+                .unresolved
+                .extend(facts.unresolved_refs.iter().map(|&l| Location::at(file.clone(), l)));
+        }
+        target.unresolved.sort();
+        target.unresolved.dedup();
+        Ok(())
+    }
+
+    /// A local module directory that no target owns: all its files are inputs of the caller;
+    /// returns its Terraform files' facts to follow.
+    fn loose_module(&self, dir: &str, target: &mut Target) -> Result<Vec<(String, HclFacts)>> {
+        let prefix = format!("{dir}/");
+        let files: Vec<&str> = self
+            .snapshot
+            .files
+            .range(prefix.clone()..)
+            .map(|(p, _)| p.as_str())
+            .take_while(|p| p.starts_with(&prefix))
+            .filter(|p| self.owners.of_file(p).is_none() && !self.ignore.is_match(p))
+            .collect();
+        target.extra_inputs.extend(files.iter().map(|f| f.to_string()));
+        let tf: Vec<&str> = files.iter().copied().filter(|f| is_terraform_file(f)).collect();
+        let facts = self.facts.facts_for(self.repo, self.snapshot, &tf)?;
+        let mut out: Vec<(String, HclFacts)> = facts
+            .into_iter()
+            .filter_map(|(p, f)| match f {
+                Facts::Hcl(h) => Some((p, h)),
+                _ => None,
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    fn fileset_inputs(&self, me: usize, dir: &str, pattern: &str, target: &mut Target) {
+        let Ok(glob) = GlobBuilder::new(pattern).literal_separator(true).build() else {
+            return;
+        };
+        let glob = glob.compile_matcher();
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        // The directory itself is an input marker: a new matching file changes the set.
+        for (path, _) in self
+            .snapshot
+            .files
+            .range(prefix.clone()..)
+            .take_while(|(p, _)| p.starts_with(&prefix))
+        {
+            if glob.is_match(&path[prefix.len()..])
+                && self.owners.of_file(path) != Some(me)
+                && !self.ignore.is_match(path)
+            {
+                target.extra_inputs.insert(path.clone());
+            }
+        }
+    }
+
+    fn chart_edges(&self, target: &mut Target, parsed: &HashMap<String, Facts>) -> Result<()> {
+        let chart_file = format!("{}/Chart.yaml", target.label);
+        let Some(Facts::Chart(chart)) = parsed.get(&chart_file) else {
+            return Ok(());
+        };
+        for dep in &chart.dependencies {
+            let Some(path) = dep.local_path() else { continue };
+            let location = Location::at(chart_file.clone(), dep.line);
+            let resolved = join_normalized(&target.label, path);
+            let owner = resolved
+                .as_deref()
+                .and_then(|r| self.owners.exact(r))
+                .filter(|&o| self.found[o].kind == Kind::Chart);
+            match owner {
+                Some(o) => target.deps.push(Dependency {
+                    label: self.found[o].label.clone(),
+                    how: DepKind::Chart,
+                    origin: location,
+                }),
+                None => {
+                    return Err(Error::Invalid {
+                        message: format!(
+                            "chart dependency `{}` ({}) is not a chart in this workspace",
+                            dep.name, dep.repository
+                        ),
+                        location,
+                        hint: "a file:// repository is a path relative to the chart directory, to a directory holding Chart.yaml".into(),
+                    })
+                }
+            }
+        }
+        target.chart = Some(chart.clone());
+        Ok(())
+    }
+}
+
+fn apply_manifest(
+    target: &mut Target,
+    m: &TargetManifest,
+    path: &str,
+    labels: &HashMap<&str, usize>,
+    found: &[Found],
+    env_names: &[String],
+) -> Result<()> {
+    for (label, line) in &m.deps {
+        if !labels.contains_key(label.as_str()) {
+            return Err(Error::UnknownLabel {
+                from: format!("{} `{}`", target.kind, target.label),
+                label: label.clone(),
+                location: Location::at(path, *line),
+            });
+        }
+        target.deps.push(Dependency {
+            label: label.clone(),
+            how: DepKind::Declared,
+            origin: Location::at(path, *line),
+        });
+    }
+    for input in &m.inputs {
+        let Some(&i) = labels.get(input.label.as_str()) else {
+            return Err(Error::UnknownLabel {
+                from: format!("input `{}` of `{}`", input.variable, target.label),
+                label: input.label.clone(),
+                location: Location::at(path, input.line),
+            });
+        };
+        if found[i].kind != Kind::Stack {
+            return Err(Error::Invalid {
+                message: format!(
+                    "input `{}` reads `{}`, a {}; only stacks have outputs",
+                    input.variable, input.label, found[i].kind
+                ),
+                location: Location::at(path, input.line),
+                hint: "point the input at a stack's output: `var = \"stacks/<name>:<output>\"`"
+                    .into(),
+            });
+        }
+        target.deps.push(Dependency {
+            label: input.label.clone(),
+            how: DepKind::Input,
+            origin: Location::at(path, input.line),
+        });
+    }
+    target.inputs = m.inputs.clone();
+    target.environments = match &m.environments {
+        None => env_names.to_vec(),
+        Some(envs) => {
+            let mut out = Vec::new();
+            for (env, line) in envs {
+                if !env_names.contains(env) {
+                    return Err(Error::Invalid {
+                        message: format!("environment `{env}` does not exist"),
+                        location: Location::at(path, *line),
+                        hint: format!(
+                            "environments are directories holding env.toml under environments/: {}",
+                            if env_names.is_empty() { "none found".to_string() } else { env_names.join(", ") }
+                        ),
+                    });
+                }
+                out.push(env.clone());
+            }
+            out
+        }
+    };
+    Ok(())
+}
+
+/// `environments/<name>/env.toml` files, parsed and checked (promotion sources exist and
+/// form no loop).
+fn load_environments(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<Environment>> {
+    let files: Vec<&str> = snapshot
+        .files
+        .range("environments/".to_string()..)
+        .map(|(p, _)| p.as_str())
+        .take_while(|p| p.starts_with("environments/"))
+        .filter(|p| p.split('/').count() == 3 && p.ends_with(&format!("/{ENV_FILE}")))
+        .collect();
+    let contents = snapshot.contents(repo, &files)?;
+    let mut envs = Vec::new();
+    for file in files {
+        let text = contents
+            .get(&snapshot.files[file].id)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .unwrap_or_default();
+        let config = parse_env(&text, file)?;
+        let name = file.split('/').nth(1).unwrap_or_default().to_string();
+        envs.push(Environment {
+            name,
+            file: file.to_string(),
+            config,
+        });
+    }
+    let names: BTreeMap<&str, Option<&str>> = envs
+        .iter()
+        .map(|e| (e.name.as_str(), e.config.promotes_from.as_deref()))
+        .collect();
+    for env in &envs {
+        let mut seen = vec![env.name.as_str()];
+        let mut cur = env.config.promotes_from.as_deref();
+        while let Some(from) = cur {
+            let Some(next) = names.get(from) else {
+                return Err(Error::Invalid {
+                    message: format!("`promotes_from` names `{from}`, which is not an environment"),
+                    location: Location::new(env.file.clone(), Some(1)),
+                    hint: format!(
+                        "use one of: {}",
+                        names.keys().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            };
+            if seen.contains(&from) {
+                seen.push(from);
+                return Err(Error::Invalid {
+                    message: format!("promotion loop: {}", seen.join(" <- ")),
+                    location: Location::new(env.file.clone(), None),
+                    hint: "the first environment of the train has no `promotes_from`".into(),
+                });
+            }
+            seen.push(from);
+            cur = *next;
+        }
+    }
+    Ok(envs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_paths() {
+        assert_eq!(join_normalized("stacks/a", "../../modules/vpc").as_deref(), Some("modules/vpc"));
+        assert_eq!(join_normalized("stacks/a", "./sub/./x").as_deref(), Some("stacks/a/sub/x"));
+        assert_eq!(join_normalized("stacks/a", "/../../shared/x.json").as_deref(), Some("shared/x.json"));
+        assert_eq!(join_normalized("stacks", "../../x"), None);
+    }
+}

@@ -1,0 +1,104 @@
+//! A session opens a workspace once (root, git repository, configuration, fact cache) and
+//! builds views of it: the work tree or any commit.
+
+use crate::error::{Error, Result};
+use crate::facts::FactStore;
+use crate::git::Repo;
+use crate::hash::{self, Hashes};
+use crate::model::{self, Model};
+use crate::snapshot::Snapshot;
+use crate::workspace::{find_root, WorkspaceConfig, WORKSPACE_FILE};
+use std::path::{Path, PathBuf};
+
+pub struct Session {
+    pub root: PathBuf,
+    pub repo: Repo,
+    pub config: WorkspaceConfig,
+    pub facts: FactStore,
+}
+
+/// One snapshot with its model and hashes.
+pub struct View {
+    pub snapshot: Snapshot,
+    pub model: Model,
+    pub hashes: Hashes,
+}
+
+impl View {
+    pub fn hash_of(&self, label: &str) -> Option<crate::digest::TargetHash> {
+        self.model.index(label).map(|i| self.hashes.hashes[i])
+    }
+}
+
+impl Session {
+    /// Finds the workspace at or above `start`; `use_cache` false keeps parsed facts in
+    /// memory only.
+    pub fn open(start: &Path, use_cache: bool) -> Result<Session> {
+        let root = find_root(start)?;
+        let path = root.join(WORKSPACE_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let config = WorkspaceConfig::parse(&text, WORKSPACE_FILE)?;
+        let repo = Repo::open(&root)?;
+        let facts = if use_cache {
+            FactStore::open(&root.join(&config.cache.dir).join("facts-v1.bin"))
+        } else {
+            FactStore::in_memory()
+        };
+        Ok(Session {
+            root,
+            repo,
+            config,
+            facts,
+        })
+    }
+
+    /// The work tree as it is now, uncommitted and untracked files included.
+    pub fn work_tree(&self) -> Result<View> {
+        let snapshot = Snapshot::work_tree(&self.repo, &self.root)?;
+        self.view(snapshot, self.config.clone())
+    }
+
+    /// A commit, with the WORKSPACE.toml it had (the current one when it had none).
+    pub fn at_commit(&self, commit: &str) -> Result<View> {
+        let snapshot = Snapshot::at_commit(&self.repo, commit)?;
+        let config = match snapshot.files.get(WORKSPACE_FILE) {
+            Some(entry) => {
+                let blobs = self.repo.read_blobs(&[entry.id])?;
+                let text = blobs
+                    .get(&entry.id)
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                WorkspaceConfig::parse(&text, &format!("{WORKSPACE_FILE} (at {commit})"))
+                    .unwrap_or_else(|_| self.config.clone())
+            }
+            None => self.config.clone(),
+        };
+        self.view(snapshot, config)
+    }
+
+    fn view(&self, snapshot: Snapshot, config: WorkspaceConfig) -> Result<View> {
+        let model = model::build(&self.repo, &snapshot, &config, &self.facts)?;
+        let hashes = hash::compute(&model, &snapshot);
+        Ok(View {
+            snapshot,
+            model,
+            hashes,
+        })
+    }
+
+    /// Persists the fact cache; call once at the end of a command.
+    pub fn finish(&self) {
+        self.facts.save();
+    }
+
+    /// The default base: `origin/<default_branch>` when it exists, else `<default_branch>`.
+    pub fn default_base(&self) -> String {
+        let branch = &self.config.workspace.default_branch;
+        let remote = format!("origin/{branch}");
+        if self.repo.has_revision(&remote) {
+            remote
+        } else {
+            branch.clone()
+        }
+    }
+}

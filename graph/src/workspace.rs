@@ -1,0 +1,186 @@
+//! The workspace root and its `WORKSPACE.toml`.
+//!
+//! The directory holding `WORKSPACE.toml` is the workspace root; every label and every path
+//! strata prints is relative to it, with `/` separators.
+
+use crate::error::{line_of, Error, Location, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const WORKSPACE_FILE: &str = "WORKSPACE.toml";
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceConfig {
+    pub workspace: WorkspaceSection,
+    #[serde(default)]
+    pub toolchain: ToolchainConfig,
+    #[serde(default)]
+    pub cache: CacheConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceSection {
+    pub name: String,
+    #[serde(default = "default_branch")]
+    pub default_branch: String,
+    /// Globs: a change to a matching file affects every target.
+    #[serde(default)]
+    pub global_inputs: Vec<String>,
+    /// Globs never treated as inputs.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+}
+
+fn default_branch() -> String {
+    "main".into()
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ToolchainConfig {
+    /// Pinned terraform version (also used for `tofu` when `terraform_binary = "tofu"`).
+    pub terraform: Option<String>,
+    pub helm: Option<String>,
+    /// Which Terraform-compatible binary to run: `terraform` (default) or `tofu`.
+    pub terraform_binary: Option<String>,
+    /// A directory searched before PATH, relative to the workspace root.
+    pub tools_dir: Option<String>,
+}
+
+impl ToolchainConfig {
+    /// The pinned versions, by tool name, as they enter target hashes.
+    pub fn versions(&self) -> BTreeMap<String, String> {
+        let mut v = BTreeMap::new();
+        if let Some(t) = &self.terraform {
+            v.insert(self.terraform_tool().to_string(), t.clone());
+        }
+        if let Some(h) = &self.helm {
+            v.insert("helm".into(), h.clone());
+        }
+        v
+    }
+
+    pub fn terraform_tool(&self) -> &str {
+        self.terraform_binary.as_deref().unwrap_or("terraform")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    #[serde(default = "default_cache_dir")]
+    pub dir: String,
+    pub remote: Option<String>,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            dir: default_cache_dir(),
+            remote: None,
+        }
+    }
+}
+
+fn default_cache_dir() -> String {
+    ".strata/cache".into()
+}
+
+impl WorkspaceConfig {
+    /// Parses WORKSPACE.toml text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<WorkspaceConfig> {
+        let cfg: WorkspaceConfig = parse_toml(text, file)?;
+        for (key, globs) in [
+            ("global_inputs", &cfg.workspace.global_inputs),
+            ("ignore", &cfg.workspace.ignore),
+        ] {
+            for g in globs {
+                if let Err(e) = globset::Glob::new(g) {
+                    return Err(Error::Invalid {
+                        message: format!("`{key}` has an invalid glob `{g}`: {e}"),
+                        location: Location::new(file, find_line(text, g)),
+                        hint: "globs use `*`, `**`, `?`, `[...]` and `{a,b}`".into(),
+                    });
+                }
+            }
+        }
+        if let Some(bin) = &cfg.toolchain.terraform_binary {
+            if bin != "terraform" && bin != "tofu" {
+                return Err(Error::Invalid {
+                    message: format!("`terraform_binary` is `{bin}`"),
+                    location: Location::new(file, find_line(text, "terraform_binary")),
+                    hint: "use \"terraform\" or \"tofu\"".into(),
+                });
+            }
+        }
+        Ok(cfg)
+    }
+}
+
+/// Deserializes TOML, turning syntax and schema errors into [`Error::Malformed`] with a line.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T> {
+    toml::from_str(text).map_err(|e| Error::Malformed {
+        what: "TOML",
+        location: Location::new(file, e.span().map(|s| line_of(text, s.start))),
+        message: e.message().trim().to_string(),
+    })
+}
+
+/// The first line containing `needle`, for errors about values that carry no span.
+pub(crate) fn find_line(text: &str, needle: &str) -> Option<usize> {
+    text.find(needle).map(|off| line_of(text, off))
+}
+
+/// Finds the workspace root: the nearest directory at or above `start` with WORKSPACE.toml.
+pub fn find_root(start: &Path) -> Result<PathBuf> {
+    let start = start
+        .canonicalize()
+        .map_err(|e| Error::io(start.to_path_buf(), e))?;
+    let mut dir = start.as_path();
+    loop {
+        if dir.join(WORKSPACE_FILE).is_file() {
+            return Ok(dir.to_path_buf());
+        }
+        match dir.parent() {
+            Some(parent) => dir = parent,
+            None => return Err(Error::NoWorkspace { start }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_minimal_and_defaults() {
+        let cfg = WorkspaceConfig::parse("[workspace]\nname = \"x\"\n", "WORKSPACE.toml").unwrap();
+        assert_eq!(cfg.workspace.default_branch, "main");
+        assert_eq!(cfg.cache.dir, ".strata/cache");
+        assert!(cfg.toolchain.versions().is_empty());
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let err = WorkspaceConfig::parse(
+            "[workspace]\nname = \"x\"\nglobal_input = []\n",
+            "WORKSPACE.toml",
+        )
+        .unwrap_err();
+        assert_eq!(err.location().unwrap().to_string(), "WORKSPACE.toml:3");
+        assert!(err.to_string().contains("global_input"), "{err}");
+    }
+
+    #[test]
+    fn bad_glob_is_invalid() {
+        let err = WorkspaceConfig::parse(
+            "[workspace]\nname = \"x\"\nignore = [\"a/{b\"]\n",
+            "WORKSPACE.toml",
+        )
+        .unwrap_err();
+        assert_eq!(err.location().unwrap().line, Some(3));
+    }
+}
