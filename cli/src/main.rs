@@ -1,1 +1,69 @@
-fn main(){}
+//! The `strata` command: parses flags, calls the library, prints. Data goes to stdout,
+//! messages to stderr.
+
+mod commands;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "strata",
+    version,
+    about = "A content-hashed build graph for infrastructure monorepos"
+)]
+struct Cli {
+    /// Run as if started in this directory.
+    #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
+    directory: Option<PathBuf>,
+
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// Do not read or write strata's caches (parsed-file facts).
+    #[arg(long, global = true)]
+    no_cache: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List targets with their kind, dependencies and environments.
+    List(commands::list::Args),
+    /// Print the dependency graph.
+    Graph(commands::graph::Args),
+    /// Print target hashes, or explain what one covers.
+    Hash(commands::hash::Args),
+    /// List the targets a change affects.
+    Affected(commands::affected::Args),
+    /// Check that the pinned tools are installed at the pinned versions.
+    Tools(commands::tools::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = commands::Context {
+        dir: cli.directory.unwrap_or_else(|| PathBuf::from(".")),
+        json: cli.json,
+        use_cache: !cli.no_cache,
+    };
+    let result = match cli.command {
+        Command::List(args) => commands::list::run(&ctx, args),
+        Command::Graph(args) => commands::graph::run(&ctx, args),
+        Command::Hash(args) => commands::hash::run(&ctx, args),
+        Command::Affected(args) => commands::affected::run(&ctx, args),
+        Command::Tools(args) => commands::tools::run(&ctx, args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            output::print_error(&err);
+            ExitCode::from(err.exit_code() as u8)
+        }
+    }
+}

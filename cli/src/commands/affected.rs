@@ -1,0 +1,57 @@
+use super::Context;
+use crate::output::print_json;
+use strata_graph::affected::{affected, Reason};
+use strata_graph::Result;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Compare against the merge-base with this revision (default: origin/<default_branch>,
+    /// else <default_branch>).
+    #[arg(long)]
+    base: Option<String>,
+    /// The revision to inspect (default: the work tree, uncommitted and untracked files
+    /// included).
+    #[arg(long)]
+    head: Option<String>,
+    /// Say why each target is affected.
+    #[arg(long)]
+    explain: bool,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<u8> {
+    let session = ctx.session()?;
+    let base = args.base.unwrap_or_else(|| session.default_base());
+    let result = affected(&session, &base, args.head.as_deref())?;
+    session.finish();
+    if ctx.json {
+        print_json(&result);
+        return Ok(0);
+    }
+    if result.targets.is_empty() {
+        eprintln!("no targets affected (base {base}, merge-base {})", short(&result.merge_base));
+        return Ok(0);
+    }
+    eprintln!(
+        "{} target(s) affected (base {base}, merge-base {})",
+        result.targets.len(),
+        short(&result.merge_base)
+    );
+    for t in &result.targets {
+        if args.explain {
+            println!("{}", t.explain());
+            continue;
+        }
+        let reason = match t.reason {
+            Reason::Changed => "changed",
+            Reason::Global => "global",
+            Reason::Dependency => "dependency",
+            Reason::Deleted => "deleted",
+        };
+        println!("{:8} {:10} {}", t.kind.as_str(), reason, t.label);
+    }
+    Ok(0)
+}
+
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}

@@ -1,0 +1,105 @@
+use super::Context;
+use crate::output::print_json;
+use serde::Serialize;
+use strata_graph::Result;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Targets to print (default: all).
+    labels: Vec<String>,
+    /// Print each target's fingerprint: every input with its id, global inputs, tool
+    /// versions and dependency hashes.
+    #[arg(long)]
+    explain: bool,
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    label: &'a str,
+    kind: &'a str,
+    hash: String,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<u8> {
+    let session = ctx.session()?;
+    let view = session.work_tree()?;
+    session.finish();
+    let model = &view.model;
+    let indices: Vec<usize> = if args.labels.is_empty() {
+        (0..model.targets.len()).collect()
+    } else {
+        model.resolve_labels(&args.labels)?
+    };
+    if args.explain {
+        let fps: Vec<_> = indices
+            .iter()
+            .map(|&i| {
+                serde_json::json!({
+                    "label": model.targets[i].label,
+                    "hash": view.hashes.hashes[i].to_hex(),
+                    "fingerprint": view.hashes.fingerprints[i],
+                    "unresolved_file_references": model.targets[i].unresolved.iter().map(|l| l.to_string()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        if ctx.json {
+            print_json(&serde_json::json!({ "targets": fps }));
+        } else {
+            for &i in &indices {
+                explain_text(&view, i);
+            }
+        }
+        return Ok(0);
+    }
+    let rows: Vec<Row> = indices
+        .iter()
+        .map(|&i| Row {
+            label: &model.targets[i].label,
+            kind: model.targets[i].kind.as_str(),
+            hash: view.hashes.hashes[i].to_hex(),
+        })
+        .collect();
+    if ctx.json {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            targets: Vec<Row<'a>>,
+        }
+        print_json(&Out { targets: rows });
+    } else {
+        for r in rows {
+            println!("{}  {}", r.hash, r.label);
+        }
+    }
+    Ok(0)
+}
+
+fn explain_text(view: &strata_graph::session::View, i: usize) {
+    let t = &view.model.targets[i];
+    let fp = &view.hashes.fingerprints[i];
+    println!("{} ({})", t.label, t.kind);
+    println!("  hash: {}", view.hashes.hashes[i]);
+    println!("  fingerprint version: {}", fp.version);
+    println!("  inputs:");
+    for f in &fp.inputs {
+        let extra = if t.extra_inputs.contains(&f.path) { "  (read from outside the target)" } else { "" };
+        println!("    {} {:>6} {}{extra}", f.id, f.mode, f.path);
+    }
+    println!("  global inputs:");
+    for f in &fp.global_inputs {
+        println!("    {} {:>6} {}", f.id, f.mode, f.path);
+    }
+    println!("  toolchain:");
+    for (tool, v) in &fp.toolchain {
+        println!("    {tool} {v}");
+    }
+    println!("  dependencies:");
+    for d in &fp.deps {
+        println!("    {} {}", d.hash, d.label);
+    }
+    if !t.unresolved.is_empty() {
+        println!("  not tracked (paths computed at run time):");
+        for l in &t.unresolved {
+            println!("    {l}");
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! One module per command.
+
+pub mod affected;
+pub mod graph;
+pub mod hash;
+pub mod list;
+pub mod tools;
+
+use std::path::PathBuf;
+use strata_graph::session::Session;
+use strata_graph::Result;
+
+/// Options every command shares.
+pub struct Context {
+    pub dir: PathBuf,
+    pub json: bool,
+    pub use_cache: bool,
+}
+
+impl Context {
+    pub fn session(&self) -> Result<Session> {
+        Session::open(&self.dir, self.use_cache)
+    }
+}

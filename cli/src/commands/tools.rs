@@ -1,0 +1,32 @@
+use super::Context;
+use crate::output::print_json;
+use strata_graph::toolchain::check;
+use strata_graph::workspace::{find_root, WorkspaceConfig, WORKSPACE_FILE};
+use strata_graph::{Error, Result};
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(ctx: &Context, _args: Args) -> Result<u8> {
+    let root = find_root(&ctx.dir)?;
+    let path = root.join(WORKSPACE_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let config = WorkspaceConfig::parse(&text, WORKSPACE_FILE)?;
+    let statuses = check(&root, &config.toolchain);
+    let ok = statuses.iter().all(|s| s.ok);
+    if ctx.json {
+        print_json(&serde_json::json!({ "ok": ok, "tools": statuses }));
+    } else {
+        for s in &statuses {
+            match (&s.path, &s.problem) {
+                (Some(p), None) => println!("ok    {} {} ({})", s.tool, s.pinned, p.display()),
+                (_, Some(problem)) => println!("FAIL  {} {}: {problem}", s.tool, s.pinned),
+                (None, None) => {}
+            }
+        }
+        if !ok {
+            eprintln!("hint: run scripts/bootstrap to install the pinned tools into .tools/");
+        }
+    }
+    Ok(if ok { 0 } else { 1 })
+}
