@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Bump to invalidate every cached fact (when a parser learns something new).
-const FACTS_VERSION: u32 = 1;
+const FACTS_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"STRFACTS";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

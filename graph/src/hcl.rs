@@ -20,6 +20,16 @@ pub struct HclFacts {
     pub file_refs: Vec<FileRef>,
     /// File-function calls whose path is computed at run time (e.g. `file(var.path)`).
     pub unresolved_refs: Vec<usize>,
+    /// `locals` whose value is a static path, so `file("${local.dir}/x")` resolves.
+    pub path_locals: Vec<PathLocal>,
+}
+
+/// `locals { name = "${path.module}/../shared" }`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathLocal {
+    pub name: String,
+    pub base: PathBase,
+    pub path: String,
 }
 
 /// `module "name" { source = "..." }`
@@ -39,12 +49,14 @@ impl ModuleCall {
 }
 
 /// Which directory a path in a file function is relative to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PathBase {
     /// `${path.module}`: the directory of the file's module.
     Module,
     /// `${path.root}`, `${path.cwd}` or a bare relative path: the root module's directory.
     Root,
+    /// `${local.name}`: a local of the same module holding a static path.
+    Local(String),
 }
 
 /// A statically resolvable call to `file`, `templatefile`, `fileset`, `filebase64`, ...
@@ -56,6 +68,9 @@ pub struct FileRef {
     pub path: String,
     /// `fileset`'s pattern.
     pub pattern: Option<String>,
+    /// The path continues with a computed part (`"${path.module}/x/${var.name}.json"`):
+    /// `path` is the static prefix, and every file below its directory may be read.
+    pub dynamic_tail: bool,
     pub line: usize,
 }
 
@@ -95,6 +110,20 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
         let Structure::Block(block) = structure else {
             continue;
         };
+        if block.ident.as_str() == "locals" {
+            for attr in block.body.attributes() {
+                if let Some((base, path, false)) = static_path(&attr.value) {
+                    if !matches!(base, PathBase::Local(_)) {
+                        facts.path_locals.push(PathLocal {
+                            name: attr.key.as_str().to_string(),
+                            base,
+                            path,
+                        });
+                    }
+                }
+            }
+            continue;
+        }
         if block.ident.as_str() != "module" {
             continue;
         }
@@ -129,21 +158,21 @@ impl Visit for FileRefVisitor<'_> {
             let line = line_of(self.text, call.span().map(|s| s.start).unwrap_or(0));
             let path = call.args.get(0).and_then(static_path);
             let pattern = if name == "fileset" {
-                call.args.get(1).and_then(literal)
+                call.args.get(1).map(literal)
             } else {
                 None
             };
             match path {
-                Some((base, path)) if name != "fileset" || pattern.is_some() => {
-                    self.facts.file_refs.push(FileRef {
-                        function: name.to_string(),
-                        base,
-                        path,
-                        pattern,
-                        line,
-                    })
-                }
-                _ => self.facts.unresolved_refs.push(line),
+                Some((base, path, dynamic)) => self.facts.file_refs.push(FileRef {
+                    function: name.to_string(),
+                    base,
+                    path,
+                    // A computed fileset pattern may match anything below the directory.
+                    dynamic_tail: dynamic || matches!(pattern, Some(None)),
+                    pattern: pattern.flatten(),
+                    line,
+                }),
+                None => self.facts.unresolved_refs.push(line),
             }
         }
         visit_func_call(self, call);
@@ -167,27 +196,33 @@ fn literal(expr: &Expression) -> Option<String> {
     }
 }
 
-/// `"x/y"`, `"${path.module}/x"`, `"${path.root}/x"`; anything computed is `None`.
-fn static_path(expr: &Expression) -> Option<(PathBase, String)> {
+/// `"x/y"`, `"${path.module}/x"`, `"${local.dir}/x"`, with `true` when a computed part
+/// follows the static prefix; `None` when nothing static leads the path.
+fn static_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
     if let Some(s) = literal(expr) {
-        return Some((PathBase::Root, s));
+        return Some((PathBase::Root, s, false));
     }
     let Expression::StringTemplate(t) = expr else {
         return None;
     };
-    let mut elements = t.iter();
-    let base = match elements.next()? {
-        Element::Interpolation(i) => path_variable(&i.expr)?,
-        _ => return None,
+    let mut elements = t.iter().peekable();
+    let base = match elements.peek()? {
+        Element::Interpolation(i) => {
+            let base = path_variable(&i.expr)?;
+            elements.next();
+            base
+        }
+        Element::Literal(_) => PathBase::Root,
+        Element::Directive(_) => return None,
     };
     let mut rest = String::new();
     for element in elements {
         match element {
             Element::Literal(l) => rest.push_str(l.as_str()),
-            _ => return None,
+            _ => return Some((base, rest, true)),
         }
     }
-    Some((base, rest))
+    Some((base, rest, false))
 }
 
 fn path_variable(expr: &Expression) -> Option<PathBase> {
@@ -197,15 +232,16 @@ fn path_variable(expr: &Expression) -> Option<PathBase> {
     let Expression::Variable(v) = &t.expr else {
         return None;
     };
-    if v.as_str() != "path" || t.operators.len() != 1 {
+    if t.operators.len() != 1 {
         return None;
     }
-    match &*t.operators[0] {
-        TraversalOperator::GetAttr(attr) => match attr.as_str() {
-            "module" => Some(PathBase::Module),
-            "root" | "cwd" => Some(PathBase::Root),
-            _ => None,
-        },
+    let TraversalOperator::GetAttr(attr) = &*t.operators[0] else {
+        return None;
+    };
+    match (v.as_str(), attr.as_str()) {
+        ("path", "module") => Some(PathBase::Module),
+        ("path", "root" | "cwd") => Some(PathBase::Root),
+        ("local", name) => Some(PathBase::Local(name.to_string())),
         _ => None,
     }
 }
@@ -281,25 +317,37 @@ locals {
   b = templatefile("templates/b.tpl", { x = 1 })
   c = [for f in fileset("${path.module}/../../shared/dash", "*.json") : file("${path.module}/../../shared/dash/${f}")]
   d = file(var.path)
+  shared = "${path.module}/../../shared"
+  e = file("${local.shared}/e.txt")
 }
 "#;
         let facts = parse_tf(tf, "main.tf").unwrap();
         let refs: Vec<_> = facts
             .file_refs
             .iter()
-            .map(|r| (r.function.as_str(), r.base, r.path.as_str(), r.line))
+            .map(|r| (r.function.as_str(), r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
             .collect();
         assert_eq!(
             refs,
             vec![
-                ("file", PathBase::Module, "/../../shared/a.json", 3),
-                ("templatefile", PathBase::Root, "templates/b.tpl", 4),
-                ("fileset", PathBase::Module, "/../../shared/dash", 5),
+                ("file", PathBase::Module, "/../../shared/a.json", false, 3),
+                ("templatefile", PathBase::Root, "templates/b.tpl", false, 4),
+                ("fileset", PathBase::Module, "/../../shared/dash", false, 5),
+                ("file", PathBase::Module, "/../../shared/dash/", true, 5),
+                ("file", PathBase::Local("shared".into()), "/e.txt", false, 9),
             ]
         );
         assert_eq!(facts.file_refs[2].pattern.as_deref(), Some("*.json"));
-        // `file(".../${f}")` and `file(var.path)` cannot be resolved statically.
-        assert_eq!(facts.unresolved_refs, vec![5, 6]);
+        // `file(var.path)` cannot be resolved at all.
+        assert_eq!(facts.unresolved_refs, vec![6]);
+        assert_eq!(
+            facts.path_locals,
+            vec![PathLocal {
+                name: "shared".into(),
+                base: PathBase::Module,
+                path: "/../../shared".into()
+            }]
+        );
     }
 
     #[test]

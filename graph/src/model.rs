@@ -8,7 +8,7 @@ use crate::error::{Error, Location, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
 use crate::graph::Graph;
-use crate::hcl::{HclFacts, PathBase};
+use crate::hcl::{HclFacts, PathBase, PathLocal};
 use crate::manifest::{
     parse_env, EnvConfig, InputBinding, TargetManifest, CHART_MANIFEST, ENV_FILE, STACK_MANIFEST,
 };
@@ -64,6 +64,14 @@ pub struct Environment {
     pub name: String,
     pub file: String,
     pub config: EnvConfig,
+    /// The line of `promotes_from` in env.toml, for errors.
+    promotes_from_line: Option<usize>,
+}
+
+impl Environment {
+    fn location_of(&self, _key: &str) -> Location {
+        Location::new(self.file.clone(), self.promotes_from_line)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -292,7 +300,12 @@ pub fn build(
         .iter()
         .map(|t| t.deps.iter().map(|d| label_index[d.label.as_str()]).collect())
         .collect();
-    let graph = Graph::new(dep_indices).map_err(|cycle| {
+    let graph = Graph::new(dep_indices).map_err(|mut cycle| {
+        // Start the cycle at its smallest label so the message is the same on every run.
+        cycle.pop();
+        let start = (0..cycle.len()).min_by_key(|&k| &targets[cycle[k]].label).unwrap_or(0);
+        cycle.rotate_left(start);
+        cycle.push(cycle[0]);
         let path: Vec<String> = cycle.iter().map(|&i| targets[i].label.clone()).collect();
         let edges = cycle
             .windows(2)
@@ -342,6 +355,17 @@ impl Builder<'_> {
             })
             .collect();
         let mut visited_dirs: BTreeSet<String> = BTreeSet::new();
+        // Path-valued locals by module directory (locals are module-wide, across files).
+        let mut locals: HashMap<String, Vec<PathLocal>> = HashMap::new();
+        let add_locals = |items: &[(String, HclFacts)], locals: &mut HashMap<String, Vec<PathLocal>>| {
+            for (f, h) in items {
+                locals
+                    .entry(parent_dir(f).to_string())
+                    .or_default()
+                    .extend(h.path_locals.iter().cloned());
+            }
+        };
+        add_locals(&work, &mut locals);
         while let Some((file, facts)) = work.pop() {
             let dir = parent_dir(&file).to_string();
             for call in facts.modules.iter().filter(|c| c.is_local()) {
@@ -372,22 +396,46 @@ impl Builder<'_> {
                     }),
                     None => {
                         if visited_dirs.insert(resolved.clone()) {
-                            work.extend(self.loose_module(&resolved, target)?);
+                            let more = self.loose_module(&resolved, target)?;
+                            add_locals(&more, &mut locals);
+                            work.extend(more);
                         }
                     }
                 }
             }
             for r in &facts.file_refs {
-                let base = match r.base {
-                    PathBase::Module => dir.as_str(),
-                    PathBase::Root => root_dir.as_str(),
-                };
                 let location = Location::at(file.clone(), r.line);
-                let Some(resolved) = join_normalized(base, &r.path) else {
+                let base = match &r.base {
+                    PathBase::Module => Some(dir.clone()),
+                    PathBase::Root => Some(root_dir.clone()),
+                    PathBase::Local(name) => locals
+                        .get(&dir)
+                        .and_then(|ls| ls.iter().find(|l| &l.name == name))
+                        .and_then(|l| {
+                            let base = match l.base {
+                                PathBase::Module => dir.as_str(),
+                                _ => root_dir.as_str(),
+                            };
+                            join_normalized(base, &l.path)
+                        }),
+                };
+                let Some(resolved) = base.and_then(|b| join_normalized(&b, &r.path)) else {
                     target.unresolved.push(location);
                     continue;
                 };
-                if r.function == "fileset" {
+                if r.dynamic_tail {
+                    // Only a prefix is known: every file below its directory may be read.
+                    let below = if r.path.is_empty() || r.path.ends_with('/') {
+                        resolved.as_str()
+                    } else {
+                        parent_dir(&resolved)
+                    };
+                    if below.is_empty() {
+                        target.unresolved.push(location);
+                    } else {
+                        self.fileset_inputs(me, below, "**", target);
+                    }
+                } else if r.function == "fileset" {
                     self.fileset_inputs(me, &resolved, r.pattern.as_deref().unwrap_or(""), target);
                 } else if self.owners.of_file(&resolved) != Some(me)
                     && !self.ignore.is_match(&resolved)
@@ -435,6 +483,9 @@ impl Builder<'_> {
             return;
         };
         let glob = glob.compile_matcher();
+        if dir.is_empty() {
+            return;
+        }
         let prefix = if dir.is_empty() {
             String::new()
         } else {
@@ -586,6 +637,7 @@ fn load_environments(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<Environment
             name,
             file: file.to_string(),
             config,
+            promotes_from_line: crate::workspace::find_line(&text, "promotes_from"),
         });
     }
     let names: BTreeMap<&str, Option<&str>> = envs
@@ -599,7 +651,7 @@ fn load_environments(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<Environment
             let Some(next) = names.get(from) else {
                 return Err(Error::Invalid {
                     message: format!("`promotes_from` names `{from}`, which is not an environment"),
-                    location: Location::new(env.file.clone(), Some(1)),
+                    location: env.location_of("promotes_from"),
                     hint: format!(
                         "use one of: {}",
                         names.keys().copied().collect::<Vec<_>>().join(", ")
@@ -618,7 +670,19 @@ fn load_environments(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<Environment
             cur = *next;
         }
     }
-    Ok(envs)
+    // Train order: each environment after the one it promotes from; ties by name.
+    let depth = |e: &Environment| {
+        let mut d = 0;
+        let mut cur = e.config.promotes_from.as_deref();
+        while let Some(from) = cur {
+            d += 1;
+            cur = names.get(from).copied().flatten();
+        }
+        d
+    };
+    let mut keyed: Vec<(usize, Environment)> = envs.iter().map(|e| (depth(e), e.clone())).collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));
+    Ok(keyed.into_iter().map(|(_, e)| e).collect())
 }
 
 #[cfg(test)]

@@ -1,0 +1,9 @@
+environment           = "staging"
+region                = "eu-west-1"
+kubernetes_version    = "1.30"
+general_instance_type = "m6i.large"
+general_node_count    = 3
+general_node_max      = 6
+enable_spot_pool      = true
+spot_node_max         = 4
+allowed_api_cidrs     = ["203.0.113.0/24"]

@@ -1,0 +1,161 @@
+//! `strata affected`: exact affected sets for the changes users make.
+
+mod common;
+use common::{pairs, Repo};
+
+#[test]
+fn module_change_reaches_transitive_users_through_stacks_and_declared_deps() {
+    let repo = Repo::with_fixture();
+    repo.append("modules/naming/main.tf", "# tweak\n");
+    assert_eq!(
+        repo.affected(&["--base", "main"]),
+        pairs(&[
+            ("charts/api", "dependency"),
+            ("modules/db", "dependency"),
+            ("modules/naming", "changed"),
+            ("modules/vpc", "dependency"),
+            ("stacks/app", "dependency"),
+            ("stacks/database", "dependency"),
+            ("stacks/network", "dependency"),
+        ])
+    );
+    let json = repo.strata(&["--json", "affected", "--base", "main"]).json();
+    let app = json["targets"].as_array().unwrap().iter().find(|t| t["label"] == "stacks/app").unwrap().clone();
+    assert_eq!(app["via"], serde_json::json!(["stacks/database", "modules/db", "modules/naming"]));
+    assert_eq!(json["head"], "WORKTREE");
+}
+
+#[test]
+fn nothing_changed_means_nothing_affected() {
+    let repo = Repo::with_fixture();
+    assert!(repo.affected(&["--base", "main"]).is_empty());
+}
+
+#[test]
+fn library_chart_change_affects_charts_using_it() {
+    let repo = Repo::with_fixture();
+    repo.append("charts/lib/templates/_helpers.tpl", "{{/* more */}}\n");
+    assert_eq!(
+        repo.affected(&["--base", "main"]),
+        pairs(&[("charts/api", "dependency"), ("charts/lib", "changed"), ("charts/web", "dependency")])
+    );
+}
+
+#[test]
+fn global_input_change_affects_everything() {
+    let repo = Repo::with_fixture();
+    repo.write("shared/global/tags.json", "{\"owner\": \"sre\"}\n");
+    let affected = repo.affected(&["--base", "main"]);
+    assert_eq!(affected.len(), 10, "{affected:?}");
+    assert!(affected.iter().all(|(_, r)| r == "global"), "{affected:?}");
+}
+
+#[test]
+fn ignored_file_and_file_outside_targets_affect_nothing() {
+    let repo = Repo::with_fixture();
+    repo.write("stacks/network/README.md", "# changed docs\n");
+    repo.write("shared/unrelated.txt", "still unread\n");
+    repo.write("docs/new.txt", "new\n");
+    assert!(repo.affected(&["--base", "main"]).is_empty());
+}
+
+#[test]
+fn file_read_through_file_function_from_outside_the_stack() {
+    let repo = Repo::with_fixture();
+    repo.write("shared/config.json", "{\"replicas\": 3}\n");
+    assert_eq!(repo.affected(&["--base", "main"]), pairs(&[("stacks/app", "changed")]));
+}
+
+#[test]
+fn uncommitted_untracked_and_committed_changes_count() {
+    let repo = Repo::with_fixture();
+    // untracked file inside a stack
+    repo.write("stacks/network/extra.tf", "locals { x = 1 }\n");
+    assert!(repo.affected_labels(&["--base", "main"]).contains(&"stacks/network".to_string()));
+    // staged, then committed on a branch: --head compares commits
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    let head = repo.commit("add extra");
+    let at_head = repo.affected(&["--base", "main", "--head", &head]);
+    assert!(at_head.contains(&("stacks/network".into(), "changed".into())));
+    // a deleted file in the work tree
+    repo.remove("stacks/network/extra.tf");
+    assert!(repo.affected(&["--base", "main"]).is_empty());
+}
+
+#[test]
+fn renamed_file_and_deleted_target() {
+    let repo = Repo::with_fixture();
+    repo.git(&["mv", "modules/db/main.tf", "modules/db/db.tf"]);
+    assert!(repo.affected(&["--base", "main"]).contains(&("modules/db".into(), "changed".into())));
+    repo.git(&["reset", "-q", "--hard"]);
+    repo.remove("charts/web");
+    assert_eq!(repo.affected(&["--base", "main"]), pairs(&[("charts/web", "deleted")]));
+}
+
+#[test]
+fn diverged_branches_compare_with_the_merge_base() {
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.append("modules/db/main.tf", "# feature\n");
+    let head = repo.commit("feature change");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.append("charts/lib/templates/_helpers.tpl", "{{/* main moved on */}}\n");
+    repo.commit("main change");
+    // main's own change is not part of the feature branch's diff
+    let labels = repo.affected_labels(&["--base", "main", "--head", &head]);
+    assert_eq!(labels, vec!["charts/api", "modules/db", "stacks/app", "stacks/database"]);
+}
+
+#[test]
+fn environment_file_change_affects_target_in_that_environment_only() {
+    let repo = Repo::with_fixture();
+    repo.write("environments/dev/stacks/network/terraform.tfvars", "cidr = \"10.9.0.0/16\"\n");
+    let json = repo.strata(&["--json", "affected", "--base", "main"]).json();
+    let targets = json["targets"].as_array().unwrap();
+    let net = targets.iter().find(|t| t["label"] == "stacks/network").unwrap();
+    assert_eq!(net["reason"], "changed");
+    assert_eq!(net["environments"], serde_json::json!(["dev"]));
+    // database depends on network and deploys to dev: affected there
+    let db = targets.iter().find(|t| t["label"] == "stacks/database").unwrap();
+    assert_eq!(db["reason"], "dependency");
+    assert_eq!(db["environments"], serde_json::json!(["dev"]));
+    // app only deploys to staging and prod: not affected
+    assert!(targets.iter().all(|t| t["label"] != "stacks/app"));
+}
+
+#[test]
+fn chain_of_fifty_dependencies() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"chain\"\n");
+    for i in 0..50 {
+        let body = if i == 0 {
+            "resource \"null_resource\" \"x\" {}\n".to_string()
+        } else {
+            format!("module \"prev\" {{\n  source = \"../m{:02}\"\n}}\n", i - 1)
+        };
+        repo.write(&format!("modules/m{i:02}/main.tf"), &body);
+    }
+    repo.write("stacks/top/main.tf", "module \"m\" {\n  source = \"../../modules/m49\"\n}\n");
+    repo.commit("chain");
+    repo.append("modules/m00/main.tf", "# change at the bottom\n");
+    let json = repo.strata(&["--json", "affected", "--base", "main"]).json();
+    let targets = json["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 51);
+    let top = targets.iter().find(|t| t["label"] == "stacks/top").unwrap();
+    assert_eq!(top["via"].as_array().unwrap().len(), 50);
+    assert_eq!(top["via"][49], "modules/m00");
+}
+
+#[test]
+fn explain_prints_each_chain_in_words() {
+    let repo = Repo::with_fixture();
+    repo.append("modules/naming/main.tf", "# tweak\n");
+    let run = repo.strata(&["affected", "--base", "main", "--explain"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("stacks/app depends on a changed target: stacks/app -> stacks/database -> modules/db -> modules/naming"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("modules/naming changed: modules/naming/main.tf"), "{}", run.stdout);
+}

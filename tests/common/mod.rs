@@ -1,0 +1,272 @@
+//! Test support: temporary git repositories and the real `strata` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The output of one command, with the exit code.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Run {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+/// A temporary git repository holding a strata workspace.
+pub struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    /// An empty repository on branch `main`.
+    pub fn new() -> Repo {
+        let dir = tempfile::Builder::new().prefix("strata-test-").tempdir().unwrap();
+        let repo = Repo { dir };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["config", "user.email", "test@example.com"]);
+        repo.git(&["config", "user.name", "Test"]);
+        repo.git(&["config", "commit.gpgsign", "false"]);
+        repo
+    }
+
+    /// A repository holding the standard fixture workspace, committed on `main`.
+    pub fn with_fixture() -> Repo {
+        let repo = Repo::new();
+        fixture(&repo);
+        repo.commit("initial");
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, content: &str) -> &Repo {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+        self
+    }
+
+    pub fn append(&self, rel: &str, content: &str) -> &Repo {
+        let p = self.path().join(rel);
+        let mut old = std::fs::read_to_string(&p).unwrap();
+        old.push_str(content);
+        std::fs::write(p, old).unwrap();
+        self
+    }
+
+    pub fn remove(&self, rel: &str) -> &Repo {
+        let p = self.path().join(rel);
+        if p.is_dir() {
+            std::fs::remove_dir_all(p).unwrap();
+        } else {
+            std::fs::remove_file(p).unwrap();
+        }
+        self
+    }
+
+    #[track_caller]
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .current_dir(self.path())
+            .args(args)
+            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub fn commit(&self, msg: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", msg]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Runs the built `strata` binary in the repository root.
+    pub fn strata(&self, args: &[&str]) -> Run {
+        self.strata_in(self.path(), args)
+    }
+
+    pub fn strata_in(&self, dir: &Path, args: &[&str]) -> Run {
+        strata(dir, args)
+    }
+
+    /// `strata --json affected ARGS` -> sorted (label, reason) pairs.
+    pub fn affected(&self, args: &[&str]) -> Vec<(String, String)> {
+        let mut full = vec!["--json", "affected"];
+        full.extend_from_slice(args);
+        let run = self.strata(&full);
+        run.assert_ok();
+        let json = run.json();
+        json["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["label"].as_str().unwrap().to_string(),
+                    t["reason"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Affected labels only.
+    pub fn affected_labels(&self, args: &[&str]) -> Vec<String> {
+        self.affected(args).into_iter().map(|(l, _)| l).collect()
+    }
+
+    /// `strata --json hash` as label -> hash.
+    pub fn hashes(&self) -> std::collections::BTreeMap<String, String> {
+        let run = self.strata(&["--json", "hash"]);
+        run.assert_ok();
+        run.json()["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["label"].as_str().unwrap().to_string(), t["hash"].as_str().unwrap().to_string()))
+            .collect()
+    }
+}
+
+pub fn strata(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("GIT_DIR")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Masks what changes from run to run: 64-hex hashes, 40-hex ids, the temp path.
+pub fn mask(text: &str, temp: &Path) -> String {
+    let mut out = text.replace(&temp.display().to_string(), "[TEMP]");
+    for (len, tag) in [(64, "[HASH]"), (40, "[OID]")] {
+        let mut result = String::new();
+        let bytes: Vec<char> = out.chars().collect();
+        let mut i = 0;
+        while i < bytes.len() {
+            let run = bytes[i..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
+            if run == len {
+                result.push_str(tag);
+                i += run;
+            } else if run > 0 {
+                result.extend(&bytes[i..i + run]);
+                i += run;
+            } else {
+                result.push(bytes[i]);
+                i += 1;
+            }
+        }
+        out = result;
+    }
+    out
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A small workspace in the shape of a real one:
+///
+/// ```text
+/// modules/naming <- modules/vpc <- stacks/network <- stacks/database <- charts/api
+///                \- modules/db  <------------------/               (declared + input)
+/// charts/lib <- charts/api, charts/web
+/// stacks/app: declared dep on stacks/database; reads shared/config.json via file()
+/// ```
+pub fn fixture(repo: &Repo) {
+    repo.write(
+        "WORKSPACE.toml",
+        r#"[workspace]
+name = "fixture"
+default_branch = "main"
+global_inputs = ["WORKSPACE.toml", "shared/global/*.json"]
+ignore = ["**/*.md"]
+
+[toolchain]
+terraform = "1.0.3"
+helm = "4.1.4"
+"#,
+    );
+    for env in ["dev", "staging", "prod"] {
+        let from = match env {
+            "staging" => "promotes_from = \"dev\"\n",
+            "prod" => "promotes_from = \"staging\"\n",
+            _ => "",
+        };
+        repo.write(&format!("environments/{env}/env.toml"), &format!("{from}[gates]\nrequire = [\"plan\"]\n"));
+        repo.write(&format!("environments/{env}/stacks/network/terraform.tfvars"), &format!("cidr = \"10.{}.0.0/16\"\n", env.len()));
+    }
+    repo.write("modules/naming/main.tf", "variable \"name\" {}\noutput \"prefix\" { value = \"acme-${var.name}\" }\n");
+    repo.write(
+        "modules/vpc/main.tf",
+        "module \"naming\" {\n  source = \"../naming\"\n  name   = \"vpc\"\n}\nresource \"null_resource\" \"vpc\" {}\noutput \"id\" { value = null_resource.vpc.id }\n",
+    );
+    repo.write(
+        "modules/db/main.tf",
+        "module \"naming\" {\n  source = \"../naming\"\n  name   = \"db\"\n}\nresource \"null_resource\" \"db\" {}\n",
+    );
+    repo.write(
+        "stacks/network/main.tf",
+        "module \"vpc\" {\n  source = \"../../modules/vpc\"\n}\noutput \"vpc_id\" { value = module.vpc.id }\n",
+    );
+    repo.write("stacks/network/README.md", "# network\n");
+    repo.write(
+        "stacks/database/main.tf",
+        "variable \"vpc_id\" { type = string }\nmodule \"db\" {\n  source = \"../../modules/db\"\n}\noutput \"endpoint\" { value = \"db.internal\" }\n",
+    );
+    repo.write(
+        "stacks/database/stack.toml",
+        "deps = [\"stacks/network\"]\n\n[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
+    );
+    repo.write(
+        "stacks/app/main.tf",
+        "locals {\n  config = file(\"${path.module}/../../shared/config.json\")\n}\noutput \"config\" { value = local.config }\n",
+    );
+    repo.write("stacks/app/stack.toml", "deps = [\"stacks/database\"]\nenvironments = [\"staging\", \"prod\"]\n");
+    repo.write("shared/config.json", "{\"replicas\": 2}\n");
+    repo.write("shared/global/tags.json", "{\"owner\": \"platform\"}\n");
+    repo.write("shared/unrelated.txt", "not read by anything\n");
+    repo.write("charts/lib/Chart.yaml", "apiVersion: v2\nname: lib\ntype: library\nversion: 0.1.0\n");
+    repo.write("charts/lib/templates/_helpers.tpl", "{{- define \"lib.name\" -}}{{ .Chart.Name }}{{- end -}}\n");
+    for chart in ["api", "web"] {
+        repo.write(
+            &format!("charts/{chart}/Chart.yaml"),
+            &format!("apiVersion: v2\nname: {chart}\nversion: 0.1.0\ndependencies:\n  - name: lib\n    version: 0.1.0\n    repository: file://../lib\n"),
+        );
+        repo.write(&format!("charts/{chart}/values.yaml"), "replicaCount: 1\n");
+    }
+    repo.write("charts/api/chart.toml", "[inputs]\ndatabase_host = \"stacks/database:endpoint\"\n");
+    repo.write("policies/k8s/deny.rego", "package main\n\nimport rego.v1\n\ndeny contains msg if {\n  false\n  msg := \"never\"\n}\n");
+}
+
+/// Label/reason pairs from literals, for comparisons.
+pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}

@@ -1,0 +1,120 @@
+//! Bad input: a clear message naming file and line, a hint, exit 2.
+
+mod common;
+use common::{mask, Repo};
+
+#[test]
+fn unknown_label_names_file_and_line() {
+    let repo = Repo::with_fixture();
+    repo.write("stacks/app/stack.toml", "deps = [\n  \"stacks/database\",\n  \"stacks/netwrk\",\n]\n");
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: stack `stacks/app` depends on `stacks/netwrk`, which does not exist\n  --> stacks/app/stack.toml:3\nhint: run `strata list` to see every target's label, or fix the label\n"
+    );
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn cycle_prints_whole_path() {
+    let repo = Repo::with_fixture();
+    repo.write("stacks/network/stack.toml", "deps = [\"stacks/app\"]\n");
+    let run = repo.strata(&["graph"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: dependency cycle: stacks/app -> stacks/database -> stacks/network -> stacks/app\n  --> stacks/app/stack.toml:1\nhint: remove one of these dependencies:\n  stacks/app/stack.toml:1\n  stacks/database/stack.toml:1\n  stacks/network/stack.toml:1\n"
+    );
+}
+
+#[test]
+fn malformed_files_name_line() {
+    let repo = Repo::with_fixture();
+    repo.write("stacks/network/bad.tf", "resource \"null_resource\" \"x\" {\n  triggers = {\n}\n");
+    let run = repo.strata(&["hash"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.starts_with("error: HCL is malformed"), "{}", run.stderr);
+    assert!(run.stderr.contains("--> stacks/network/bad.tf:"), "{}", run.stderr);
+    assert!(run.stderr.contains("hint: "), "{}", run.stderr);
+    repo.remove("stacks/network/bad.tf");
+
+    repo.write("stacks/app/stack.toml", "deps = [\"stacks/database\"\n");
+    let run = repo.strata(&["hash"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("TOML is malformed"), "{}", run.stderr);
+    assert!(run.stderr.contains("--> stacks/app/stack.toml:"), "{}", run.stderr);
+    repo.git(&["checkout", "--", "stacks/app/stack.toml"]);
+
+    repo.write("charts/web/Chart.yaml", "apiVersion: v2\nname: web\ndependencies:\n  - name: [\n");
+    let run = repo.strata(&["hash"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("YAML is malformed"), "{}", run.stderr);
+    assert!(run.stderr.contains("--> charts/web/Chart.yaml:"), "{}", run.stderr);
+}
+
+#[test]
+fn missing_module_source() {
+    let repo = Repo::with_fixture();
+    repo.write("stacks/network/main.tf", "\nmodule \"vpc\" {\n  source = \"../../modules/vpcc\"\n}\n");
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: module source `../../modules/vpcc` does not exist (resolved to `modules/vpcc`)\n  --> stacks/network/main.tf:3\nhint: a local module source is a path relative to the file's directory; fix the path or add the module\n"
+    );
+}
+
+#[test]
+fn not_a_git_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("WORKSPACE.toml"), "[workspace]\nname = \"x\"\n").unwrap();
+    let run = common::strata(dir.path(), &["list"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        mask(&run.stderr, &dir.path().canonicalize().unwrap()),
+        "error: [TEMP] is not inside a git repository\nhint: strata identifies files by git object ids: run `git init` and commit, or run strata inside a clone\n"
+    );
+}
+
+#[test]
+fn unknown_revision() {
+    let repo = Repo::with_fixture();
+    let run = repo.strata(&["affected", "--base", "no-such-branch"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.starts_with("error: unknown revision `no-such-branch`\n"), "{}", run.stderr);
+    assert!(run.stderr.contains("hint: "), "{}", run.stderr);
+}
+
+#[test]
+fn no_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = common::strata(dir.path(), &["list"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.starts_with("error: no WORKSPACE.toml found in "), "{}", run.stderr);
+}
+
+#[test]
+fn shallow_clone_says_how_to_fetch_more_history() {
+    let repo = Repo::with_fixture();
+    repo.append("modules/db/main.tf", "# 2\n");
+    repo.commit("second");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.append("modules/db/main.tf", "# 3\n");
+    repo.commit("third");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.append("modules/naming/main.tf", "# main moves\n");
+    repo.commit("main moves");
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", repo.path().display());
+    let status = std::process::Command::new("git")
+        .args(["clone", "-q", "--depth", "1", "--no-single-branch", &url])
+        .arg(clone.path().join("c"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = common::strata(&clone.path().join("c"), &["affected", "--base", "origin/feature"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("this clone is shallow"), "{}", run.stderr);
+    assert!(run.stderr.contains("git fetch --deepen"), "{}", run.stderr);
+}
