@@ -19,9 +19,20 @@ fn module_change_reaches_transitive_users_through_stacks_and_declared_deps() {
             ("stacks/network", "dependency"),
         ])
     );
-    let json = repo.strata(&["--json", "affected", "--base", "main"]).json();
-    let app = json["targets"].as_array().unwrap().iter().find(|t| t["label"] == "stacks/app").unwrap().clone();
-    assert_eq!(app["via"], serde_json::json!(["stacks/database", "modules/db", "modules/naming"]));
+    let json = repo
+        .strata(&["--json", "affected", "--base", "main"])
+        .json();
+    let app = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "stacks/app")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        app["via"],
+        serde_json::json!(["stacks/database", "modules/db", "modules/naming"])
+    );
     assert_eq!(json["head"], "WORKTREE");
 }
 
@@ -37,7 +48,11 @@ fn library_chart_change_affects_charts_using_it() {
     repo.append("charts/lib/templates/_helpers.tpl", "{{/* more */}}\n");
     assert_eq!(
         repo.affected(&["--base", "main"]),
-        pairs(&[("charts/api", "dependency"), ("charts/lib", "changed"), ("charts/web", "dependency")])
+        pairs(&[
+            ("charts/api", "dependency"),
+            ("charts/lib", "changed"),
+            ("charts/web", "dependency")
+        ])
     );
 }
 
@@ -63,7 +78,10 @@ fn ignored_file_and_file_outside_targets_affect_nothing() {
 fn file_read_through_file_function_from_outside_the_stack() {
     let repo = Repo::with_fixture();
     repo.write("shared/config.json", "{\"replicas\": 3}\n");
-    assert_eq!(repo.affected(&["--base", "main"]), pairs(&[("stacks/app", "changed")]));
+    assert_eq!(
+        repo.affected(&["--base", "main"]),
+        pairs(&[("stacks/app", "changed")])
+    );
 }
 
 #[test]
@@ -71,7 +89,9 @@ fn uncommitted_untracked_and_committed_changes_count() {
     let repo = Repo::with_fixture();
     // untracked file inside a stack
     repo.write("stacks/network/extra.tf", "locals { x = 1 }\n");
-    assert!(repo.affected_labels(&["--base", "main"]).contains(&"stacks/network".to_string()));
+    assert!(repo
+        .affected_labels(&["--base", "main"])
+        .contains(&"stacks/network".to_string()));
     // staged, then committed on a branch: --head compares commits
     repo.git(&["checkout", "-q", "-b", "feature"]);
     let head = repo.commit("add extra");
@@ -86,10 +106,15 @@ fn uncommitted_untracked_and_committed_changes_count() {
 fn renamed_file_and_deleted_target() {
     let repo = Repo::with_fixture();
     repo.git(&["mv", "modules/db/main.tf", "modules/db/db.tf"]);
-    assert!(repo.affected(&["--base", "main"]).contains(&("modules/db".into(), "changed".into())));
+    assert!(repo
+        .affected(&["--base", "main"])
+        .contains(&("modules/db".into(), "changed".into())));
     repo.git(&["reset", "-q", "--hard"]);
     repo.remove("charts/web");
-    assert_eq!(repo.affected(&["--base", "main"]), pairs(&[("charts/web", "deleted")]));
+    assert_eq!(
+        repo.affected(&["--base", "main"]),
+        pairs(&[("charts/web", "deleted")])
+    );
 }
 
 #[test]
@@ -99,24 +124,41 @@ fn diverged_branches_compare_with_the_merge_base() {
     repo.append("modules/db/main.tf", "# feature\n");
     let head = repo.commit("feature change");
     repo.git(&["checkout", "-q", "main"]);
-    repo.append("charts/lib/templates/_helpers.tpl", "{{/* main moved on */}}\n");
+    repo.append(
+        "charts/lib/templates/_helpers.tpl",
+        "{{/* main moved on */}}\n",
+    );
     repo.commit("main change");
     // main's own change is not part of the feature branch's diff
     let labels = repo.affected_labels(&["--base", "main", "--head", &head]);
-    assert_eq!(labels, vec!["charts/api", "modules/db", "stacks/app", "stacks/database"]);
+    assert_eq!(
+        labels,
+        vec!["charts/api", "modules/db", "stacks/app", "stacks/database"]
+    );
 }
 
 #[test]
 fn environment_file_change_affects_target_in_that_environment_only() {
     let repo = Repo::with_fixture();
-    repo.write("environments/dev/stacks/network/terraform.tfvars", "cidr = \"10.9.0.0/16\"\n");
-    let json = repo.strata(&["--json", "affected", "--base", "main"]).json();
+    repo.write(
+        "environments/dev/stacks/network/terraform.tfvars",
+        "cidr = \"10.9.0.0/16\"\n",
+    );
+    let json = repo
+        .strata(&["--json", "affected", "--base", "main"])
+        .json();
     let targets = json["targets"].as_array().unwrap();
-    let net = targets.iter().find(|t| t["label"] == "stacks/network").unwrap();
+    let net = targets
+        .iter()
+        .find(|t| t["label"] == "stacks/network")
+        .unwrap();
     assert_eq!(net["reason"], "changed");
     assert_eq!(net["environments"], serde_json::json!(["dev"]));
     // database depends on network and deploys to dev: affected there
-    let db = targets.iter().find(|t| t["label"] == "stacks/database").unwrap();
+    let db = targets
+        .iter()
+        .find(|t| t["label"] == "stacks/database")
+        .unwrap();
     assert_eq!(db["reason"], "dependency");
     assert_eq!(db["environments"], serde_json::json!(["dev"]));
     // app only deploys to staging and prod: not affected
@@ -135,10 +177,15 @@ fn chain_of_fifty_dependencies() {
         };
         repo.write(&format!("modules/m{i:02}/main.tf"), &body);
     }
-    repo.write("stacks/top/main.tf", "module \"m\" {\n  source = \"../../modules/m49\"\n}\n");
+    repo.write(
+        "stacks/top/main.tf",
+        "module \"m\" {\n  source = \"../../modules/m49\"\n}\n",
+    );
     repo.commit("chain");
     repo.append("modules/m00/main.tf", "# change at the bottom\n");
-    let json = repo.strata(&["--json", "affected", "--base", "main"]).json();
+    let json = repo
+        .strata(&["--json", "affected", "--base", "main"])
+        .json();
     let targets = json["targets"].as_array().unwrap();
     assert_eq!(targets.len(), 51);
     let top = targets.iter().find(|t| t["label"] == "stacks/top").unwrap();
@@ -157,5 +204,10 @@ fn explain_prints_each_chain_in_words() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("modules/naming changed: modules/naming/main.tf"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("modules/naming changed: modules/naming/main.tf"),
+        "{}",
+        run.stdout
+    );
 }

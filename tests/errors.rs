@@ -6,7 +6,10 @@ use common::{mask, Repo};
 #[test]
 fn unknown_label_names_file_and_line() {
     let repo = Repo::with_fixture();
-    repo.write("stacks/app/stack.toml", "deps = [\n  \"stacks/database\",\n  \"stacks/netwrk\",\n]\n");
+    repo.write(
+        "stacks/app/stack.toml",
+        "deps = [\n  \"stacks/database\",\n  \"stacks/netwrk\",\n]\n",
+    );
     let run = repo.strata(&["list"]);
     assert_eq!(run.code, 2);
     assert_eq!(
@@ -31,11 +34,22 @@ fn cycle_prints_whole_path() {
 #[test]
 fn malformed_files_name_line() {
     let repo = Repo::with_fixture();
-    repo.write("stacks/network/bad.tf", "resource \"null_resource\" \"x\" {\n  triggers = {\n}\n");
+    repo.write(
+        "stacks/network/bad.tf",
+        "resource \"null_resource\" \"x\" {\n  triggers = {\n}\n",
+    );
     let run = repo.strata(&["hash"]);
     assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.starts_with("error: HCL is malformed"), "{}", run.stderr);
-    assert!(run.stderr.contains("--> stacks/network/bad.tf:"), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: HCL is malformed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--> stacks/network/bad.tf:"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("hint: "), "{}", run.stderr);
     repo.remove("stacks/network/bad.tf");
 
@@ -43,20 +57,34 @@ fn malformed_files_name_line() {
     let run = repo.strata(&["hash"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("TOML is malformed"), "{}", run.stderr);
-    assert!(run.stderr.contains("--> stacks/app/stack.toml:"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--> stacks/app/stack.toml:"),
+        "{}",
+        run.stderr
+    );
     repo.git(&["checkout", "--", "stacks/app/stack.toml"]);
 
-    repo.write("charts/web/Chart.yaml", "apiVersion: v2\nname: web\ndependencies:\n  - name: [\n");
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\ndependencies:\n  - name: [\n",
+    );
     let run = repo.strata(&["hash"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("YAML is malformed"), "{}", run.stderr);
-    assert!(run.stderr.contains("--> charts/web/Chart.yaml:"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--> charts/web/Chart.yaml:"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn missing_module_source() {
     let repo = Repo::with_fixture();
-    repo.write("stacks/network/main.tf", "\nmodule \"vpc\" {\n  source = \"../../modules/vpcc\"\n}\n");
+    repo.write(
+        "stacks/network/main.tf",
+        "\nmodule \"vpc\" {\n  source = \"../../modules/vpcc\"\n}\n",
+    );
     let run = repo.strata(&["list"]);
     assert_eq!(run.code, 2);
     assert_eq!(
@@ -68,7 +96,11 @@ fn missing_module_source() {
 #[test]
 fn not_a_git_repository() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("WORKSPACE.toml"), "[workspace]\nname = \"x\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("WORKSPACE.toml"),
+        "[workspace]\nname = \"x\"\n",
+    )
+    .unwrap();
     let run = common::strata(dir.path(), &["list"]);
     assert_eq!(run.code, 2);
     assert_eq!(
@@ -82,7 +114,12 @@ fn unknown_revision() {
     let repo = Repo::with_fixture();
     let run = repo.strata(&["affected", "--base", "no-such-branch"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.starts_with("error: unknown revision `no-such-branch`\n"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: unknown revision `no-such-branch`\n"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("hint: "), "{}", run.stderr);
 }
 
@@ -91,7 +128,11 @@ fn no_workspace() {
     let dir = tempfile::tempdir().unwrap();
     let run = common::strata(dir.path(), &["list"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.starts_with("error: no WORKSPACE.toml found in "), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: no WORKSPACE.toml found in "),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -113,8 +154,15 @@ fn shallow_clone_says_how_to_fetch_more_history() {
         .status()
         .unwrap();
     assert!(status.success());
-    let run = common::strata(&clone.path().join("c"), &["affected", "--base", "origin/feature"]);
+    let run = common::strata(
+        &clone.path().join("c"),
+        &["affected", "--base", "origin/feature"],
+    );
     assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("this clone is shallow"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("this clone is shallow"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("git fetch --deepen"), "{}", run.stderr);
 }

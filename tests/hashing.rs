@@ -11,7 +11,12 @@ fn identical_hashes_from_two_clones_at_different_paths() {
     let url = format!("file://{}", repo.path().display());
     for dir in [a.path().join("one"), b.path().join("deeper/two")] {
         std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-        assert!(std::process::Command::new("git").args(["clone", "-q", &url]).arg(&dir).status().unwrap().success());
+        assert!(std::process::Command::new("git")
+            .args(["clone", "-q", &url])
+            .arg(&dir)
+            .status()
+            .unwrap()
+            .success());
     }
     let ha = common::strata(&a.path().join("one"), &["--json", "hash"]);
     let hb = common::strata(&b.path().join("deeper/two"), &["--json", "hash"]);
@@ -35,8 +40,21 @@ fn hash_changes_propagate_up_the_graph_only() {
     let before = repo.hashes();
     repo.append("modules/vpc/main.tf", "# edit\n");
     let after = repo.hashes();
-    let changed: Vec<&str> = before.keys().filter(|k| before[*k] != after[*k]).map(String::as_str).collect();
-    assert_eq!(changed, vec!["charts/api", "modules/vpc", "stacks/app", "stacks/database", "stacks/network"]);
+    let changed: Vec<&str> = before
+        .keys()
+        .filter(|k| before[*k] != after[*k])
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        changed,
+        vec![
+            "charts/api",
+            "modules/vpc",
+            "stacks/app",
+            "stacks/database",
+            "stacks/network"
+        ]
+    );
 }
 
 #[test]
@@ -45,9 +63,26 @@ fn explain_lists_inputs_globals_tools_and_deps() {
     let run = repo.strata(&["--json", "hash", "--explain", "stacks/app"]);
     run.assert_ok();
     let fp = &run.json()["targets"][0]["fingerprint"];
-    let inputs: Vec<&str> = fp["inputs"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
-    assert_eq!(inputs, vec!["shared/config.json", "stacks/app/main.tf", "stacks/app/stack.toml"]);
-    let globals: Vec<&str> = fp["global_inputs"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    let inputs: Vec<&str> = fp["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        inputs,
+        vec![
+            "shared/config.json",
+            "stacks/app/main.tf",
+            "stacks/app/stack.toml"
+        ]
+    );
+    let globals: Vec<&str> = fp["global_inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
     assert_eq!(globals, vec!["WORKSPACE.toml", "shared/global/tags.json"]);
     assert_eq!(fp["toolchain"], serde_json::json!({"terraform": "1.0.3"}));
     assert_eq!(fp["deps"][0]["label"], "stacks/database");
@@ -58,7 +93,11 @@ fn unknown_label_for_hash_is_an_error() {
     let repo = Repo::with_fixture();
     let run = repo.strata(&["hash", "stacks/nope"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.starts_with("error: no target `stacks/nope`"), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: no target `stacks/nope`"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -152,7 +152,8 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
             entry.environments = t.environments.clone();
             entry.files = std::mem::take(&mut files[i]);
             if r == Reason::Dependency {
-                let root_cause = |d: usize| matches!(reason[d], Some(Reason::Changed | Reason::Global));
+                let root_cause =
+                    |d: usize| matches!(reason[d], Some(Reason::Changed | Reason::Global));
                 entry.via = model
                     .graph
                     .path_to(i, root_cause)
@@ -167,7 +168,9 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
         // Affected only in some environments, directly or through a dependency.
         let mut via: Option<Vec<usize>> = None;
         for env in &t.environments {
-            let Some(changed) = env_changed.get(env.as_str()) else { continue };
+            let Some(changed) = env_changed.get(env.as_str()) else {
+                continue;
+            };
             if changed.contains(&i) {
                 entry.environments.push(env.clone());
                 entry.files.extend(
@@ -175,9 +178,7 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
                         .environment_inputs(&head.snapshot, env, &t.label)
                         .into_iter()
                         .chain(base.model.environment_inputs(&base.snapshot, env, &t.label))
-                        .filter(|p| {
-                            head.snapshot.files.get(*p) != base.snapshot.files.get(*p)
-                        })
+                        .filter(|p| head.snapshot.files.get(*p) != base.snapshot.files.get(*p))
                         .map(str::to_string),
                 );
             } else if let Some(path) = model.graph.path_to(i, |d| changed.contains(&d)) {
@@ -223,14 +224,23 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
 impl AffectedTarget {
     /// One sentence saying why the target is affected.
     pub fn explain(&self) -> String {
-        let envs = if self.environments.is_empty() || self.kind.is_deployable() && self.reason != Reason::Deleted && self.files.iter().all(|f| !f.starts_with("environments/")) {
+        let envs = if self.environments.is_empty()
+            || self.kind.is_deployable()
+                && self.reason != Reason::Deleted
+                && self.files.iter().all(|f| !f.starts_with("environments/"))
+        {
             String::new()
         } else {
             format!(" (in {})", self.environments.join(", "))
         };
         let list = |files: &[String]| {
             const SHOWN: usize = 5;
-            let mut s = files.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+            let mut s = files
+                .iter()
+                .take(SHOWN)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
             if files.len() > SHOWN {
                 s.push_str(&format!(" and {} more", files.len() - SHOWN));
             }

@@ -94,7 +94,8 @@ mod tests {
 
     #[test]
     fn malformed_yaml_names_line() {
-        let err = parse_chart_yaml("name: a\ndependencies:\n  - name: [\n", "Chart.yaml").unwrap_err();
+        let err =
+            parse_chart_yaml("name: a\ndependencies:\n  - name: [\n", "Chart.yaml").unwrap_err();
         assert!(matches!(err, Error::Malformed { .. }));
         assert!(err.location().unwrap().line.is_some());
     }

@@ -89,9 +89,7 @@ pub fn discover(snapshot: &Snapshot) -> Result<Vec<Found>> {
         match candidates.get(dir) {
             Some(&existing) if existing != kind => {
                 return Err(Error::Invalid {
-                    message: format!(
-                        "directory `{dir}` is both a {existing} and a {kind}"
-                    ),
+                    message: format!("directory `{dir}` is both a {existing} and a {kind}"),
                     location: Location::new(path.clone(), None),
                     hint: "keep each target in a directory of its own".into(),
                 })
@@ -224,7 +222,10 @@ mod tests {
         let label = |p: &str| owners.of_file(p).map(|i| found[i].label.as_str());
         assert_eq!(label("stacks/net/modules/sub/main.tf"), Some("stacks/net"));
         assert_eq!(label("stacks/net/child/main.tf"), Some("stacks/net/child"));
-        assert_eq!(label("charts/api/charts/lib/values.yaml"), Some("charts/api/charts/lib"));
+        assert_eq!(
+            label("charts/api/charts/lib/values.yaml"),
+            Some("charts/api/charts/lib")
+        );
         assert_eq!(label("docs/README.md"), None);
     }
 }

@@ -112,7 +112,8 @@ impl FactStore {
             let entries = self.entries.lock().expect("facts lock");
             let mut used = self.used.lock().expect("facts lock");
             for &path in paths {
-                let (Some(parser), Some(entry)) = (Parser::for_path(path), snapshot.files.get(path))
+                let (Some(parser), Some(entry)) =
+                    (Parser::for_path(path), snapshot.files.get(path))
                 else {
                     continue;
                 };
@@ -146,7 +147,10 @@ impl FactStore {
         let mut added = self.added.lock().expect("facts lock");
         for (path, result) in parsed {
             let facts = result?;
-            let key = (Parser::for_path(path).expect("filtered"), snapshot.files[path].id);
+            let key = (
+                Parser::for_path(path).expect("filtered"),
+                snapshot.files[path].id,
+            );
             entries.insert(key, facts.clone());
             *added += 1;
             out.insert(path.to_string(), facts);

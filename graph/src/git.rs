@@ -104,7 +104,13 @@ impl Repo {
         let spec = format!("{rev}^{{commit}}");
         let out = self
             .command()
-            .args(["rev-parse", "--verify", "--quiet", "--end-of-options", &spec])
+            .args([
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                &spec,
+            ])
             .output()
             .map_err(|e| Error::io("git", e))?;
         if !out.status.success() {
@@ -215,7 +221,9 @@ impl Repo {
                         continue;
                     }
                     let (xy, path) = (fields[0], fields[7]);
-                    let Some(path) = self.strip(path) else { continue };
+                    let Some(path) = self.strip(path) else {
+                        continue;
+                    };
                     let worktree = xy.as_bytes().get(1).copied().unwrap_or(b'.');
                     let index = xy.as_bytes().first().copied().unwrap_or(b'.');
                     if worktree == b'D' || (index == b'D' && worktree == b'.') {
@@ -272,22 +280,24 @@ impl Repo {
         let mut header = String::new();
         for id in ids {
             header.clear();
-            if reader.read_line(&mut header).map_err(|e| Error::io("git cat-file", e))? == 0 {
+            if reader
+                .read_line(&mut header)
+                .map_err(|e| Error::io("git cat-file", e))?
+                == 0
+            {
                 break;
             }
             let mut parts = header.split_whitespace();
             let _oid = parts.next();
-            match (parts.next(), parts.next()) {
-                (Some("blob"), Some(size)) => {
-                    let size: usize = size.parse().unwrap_or(0);
-                    let mut buf = vec![0; size + 1]; // content + trailing LF
-                    reader
-                        .read_exact(&mut buf)
-                        .map_err(|e| Error::io("git cat-file", e))?;
-                    buf.pop();
-                    out.insert(*id, buf);
-                }
-                _ => {} // missing: the caller treats an absent blob as unreadable
+            // A missing object has no body; the caller treats an absent blob as unreadable.
+            if let (Some("blob"), Some(size)) = (parts.next(), parts.next()) {
+                let size: usize = size.parse().unwrap_or(0);
+                let mut buf = vec![0; size + 1]; // content + trailing LF
+                reader
+                    .read_exact(&mut buf)
+                    .map_err(|e| Error::io("git cat-file", e))?;
+                buf.pop();
+                out.insert(*id, buf);
             }
         }
         let _ = writer.join();

@@ -152,14 +152,22 @@ pub fn compute(model: &Model, snapshot: &Snapshot) -> Hashes {
         fingerprints[i] = Some(fp);
     }
     Hashes {
-        fingerprints: fingerprints.into_iter().map(|f| f.expect("every node ordered")).collect(),
+        fingerprints: fingerprints
+            .into_iter()
+            .map(|f| f.expect("every node ordered"))
+            .collect(),
         hashes,
     }
 }
 
 /// A digest of the files feeding one target in one environment (see
 /// `Model::environment_inputs`), for telling whether they changed.
-pub fn environment_digest(model: &Model, snapshot: &Snapshot, env: &str, label: &str) -> TargetHash {
+pub fn environment_digest(
+    model: &Model,
+    snapshot: &Snapshot,
+    env: &str,
+    label: &str,
+) -> TargetHash {
     let files: Vec<InputFile> = model
         .environment_inputs(snapshot, env, label)
         .into_iter()

@@ -325,7 +325,15 @@ locals {
         let refs: Vec<_> = facts
             .file_refs
             .iter()
-            .map(|r| (r.function.as_str(), r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
+            .map(|r| {
+                (
+                    r.function.as_str(),
+                    r.base.clone(),
+                    r.path.as_str(),
+                    r.dynamic_tail,
+                    r.line,
+                )
+            })
             .collect();
         assert_eq!(
             refs,
@@ -352,8 +360,11 @@ locals {
 
     #[test]
     fn syntax_error_names_line() {
-        let err = parse_tf("variable \"a\" {\n  type = string\n\n  default = \n}\n", "x.tf")
-            .unwrap_err();
+        let err = parse_tf(
+            "variable \"a\" {\n  type = string\n\n  default = \n}\n",
+            "x.tf",
+        )
+        .unwrap_err();
         assert_eq!(err.location().unwrap().file, "x.tf");
         assert!(err.location().unwrap().line.unwrap() >= 4, "{err:?}");
     }

@@ -63,10 +63,11 @@ pub fn parse_target_manifest(text: &str, file: &str) -> Result<TargetManifest> {
             .iter()
             .map(|d| (d.get_ref().trim_end_matches('/').to_string(), line(d)))
             .collect(),
-        environments: raw
-            .environments
-            .as_ref()
-            .map(|envs| envs.iter().map(|e| (e.get_ref().clone(), line(e))).collect()),
+        environments: raw.environments.as_ref().map(|envs| {
+            envs.iter()
+                .map(|e| (e.get_ref().clone(), line(e)))
+                .collect()
+        }),
         inputs,
     })
 }
@@ -206,7 +207,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(env.promotes_from.as_deref(), Some("dev"));
-        assert_eq!(parse_duration(env.gates.soak.as_deref().unwrap()), Some(5400));
+        assert_eq!(
+            parse_duration(env.gates.soak.as_deref().unwrap()),
+            Some(5400)
+        );
         let err = parse_env("[gates]\nmax_severity = \"severe\"\n", "env.toml").unwrap_err();
         assert_eq!(err.location().unwrap().line, Some(2));
         assert!(parse_duration("30x").is_none());

@@ -3,7 +3,9 @@
 //! any base revision.
 
 use crate::chart::ChartFacts;
-use crate::discover::{self, discover, file_name, is_terraform_file, parent_dir, Found, Kind, Owners};
+use crate::discover::{
+    self, discover, file_name, is_terraform_file, parent_dir, Found, Kind, Owners,
+};
 use crate::error::{Error, Location, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
@@ -229,7 +231,10 @@ pub fn build(
             Kind::Chart => Some(CHART_MANIFEST),
             _ => None,
         };
-        for name in manifest.into_iter().chain((t.kind == Kind::Chart).then_some("Chart.yaml")) {
+        for name in manifest
+            .into_iter()
+            .chain((t.kind == Kind::Chart).then_some("Chart.yaml"))
+        {
             let path = format!("{}/{name}", t.label);
             if let Some((p, _)) = snapshot.files.get_key_value(&path) {
                 wanted.push(p);
@@ -280,30 +285,37 @@ pub fn build(
             _ => None,
         };
         let manifest_path = manifest_name.map(|n| format!("{}/{n}", t.label));
-        let manifest = manifest_path
-            .as_ref()
-            .and_then(|p| match parsed.get(p) {
-                Some(Facts::Manifest(m)) => Some(m.clone()),
-                _ => None,
-            });
+        let manifest = manifest_path.as_ref().and_then(|p| match parsed.get(p) {
+            Some(Facts::Manifest(m)) => Some(m.clone()),
+            _ => None,
+        });
         if let (Some(m), Some(path)) = (manifest, manifest_path) {
             apply_manifest(&mut target, &m, &path, &label_index, &found, &env_names)?;
         } else if t.kind.is_deployable() {
             target.environments = env_names.clone();
         }
-        target.deps.sort_by(|a, b| a.label.cmp(&b.label).then(a.how.cmp(&b.how)));
+        target
+            .deps
+            .sort_by(|a, b| a.label.cmp(&b.label).then(a.how.cmp(&b.how)));
         target.deps.dedup_by(|a, b| a.label == b.label);
         targets.push(target);
     }
 
     let dep_indices: Vec<Vec<usize>> = targets
         .iter()
-        .map(|t| t.deps.iter().map(|d| label_index[d.label.as_str()]).collect())
+        .map(|t| {
+            t.deps
+                .iter()
+                .map(|d| label_index[d.label.as_str()])
+                .collect()
+        })
         .collect();
     let graph = Graph::new(dep_indices).map_err(|mut cycle| {
         // Start the cycle at its smallest label so the message is the same on every run.
         cycle.pop();
-        let start = (0..cycle.len()).min_by_key(|&k| &targets[cycle[k]].label).unwrap_or(0);
+        let start = (0..cycle.len())
+            .min_by_key(|&k| &targets[cycle[k]].label)
+            .unwrap_or(0);
         cycle.rotate_left(start);
         cycle.push(cycle[0]);
         let path: Vec<String> = cycle.iter().map(|&i| targets[i].label.clone()).collect();
@@ -357,7 +369,8 @@ impl Builder<'_> {
         let mut visited_dirs: BTreeSet<String> = BTreeSet::new();
         // Path-valued locals by module directory (locals are module-wide, across files).
         let mut locals: HashMap<String, Vec<PathLocal>> = HashMap::new();
-        let add_locals = |items: &[(String, HclFacts)], locals: &mut HashMap<String, Vec<PathLocal>>| {
+        let add_locals = |items: &[(String, HclFacts)],
+                          locals: &mut HashMap<String, Vec<PathLocal>>| {
             for (f, h) in items {
                 locals
                     .entry(parent_dir(f).to_string())
@@ -443,9 +456,12 @@ impl Builder<'_> {
                     target.extra_inputs.insert(resolved);
                 }
             }
-            target
-                .unresolved
-                .extend(facts.unresolved_refs.iter().map(|&l| Location::at(file.clone(), l)));
+            target.unresolved.extend(
+                facts
+                    .unresolved_refs
+                    .iter()
+                    .map(|&l| Location::at(file.clone(), l)),
+            );
         }
         target.unresolved.sort();
         target.unresolved.dedup();
@@ -464,8 +480,14 @@ impl Builder<'_> {
             .take_while(|p| p.starts_with(&prefix))
             .filter(|p| self.owners.of_file(p).is_none() && !self.ignore.is_match(p))
             .collect();
-        target.extra_inputs.extend(files.iter().map(|f| f.to_string()));
-        let tf: Vec<&str> = files.iter().copied().filter(|f| is_terraform_file(f)).collect();
+        target
+            .extra_inputs
+            .extend(files.iter().map(|f| f.to_string()));
+        let tf: Vec<&str> = files
+            .iter()
+            .copied()
+            .filter(|f| is_terraform_file(f))
+            .collect();
         let facts = self.facts.facts_for(self.repo, self.snapshot, &tf)?;
         let mut out: Vec<(String, HclFacts)> = facts
             .into_iter()
@@ -513,7 +535,9 @@ impl Builder<'_> {
             return Ok(());
         };
         for dep in &chart.dependencies {
-            let Some(path) = dep.local_path() else { continue };
+            let Some(path) = dep.local_path() else {
+                continue;
+            };
             let location = Location::at(chart_file.clone(), dep.line);
             let resolved = join_normalized(&target.label, path);
             let owner = resolved
@@ -602,7 +626,11 @@ fn apply_manifest(
                         location: Location::at(path, *line),
                         hint: format!(
                             "environments are directories holding env.toml under environments/: {}",
-                            if env_names.is_empty() { "none found".to_string() } else { env_names.join(", ") }
+                            if env_names.is_empty() {
+                                "none found".to_string()
+                            } else {
+                                env_names.join(", ")
+                            }
                         ),
                     });
                 }
@@ -691,9 +719,18 @@ mod tests {
 
     #[test]
     fn normalizes_paths() {
-        assert_eq!(join_normalized("stacks/a", "../../modules/vpc").as_deref(), Some("modules/vpc"));
-        assert_eq!(join_normalized("stacks/a", "./sub/./x").as_deref(), Some("stacks/a/sub/x"));
-        assert_eq!(join_normalized("stacks/a", "/../../shared/x.json").as_deref(), Some("shared/x.json"));
+        assert_eq!(
+            join_normalized("stacks/a", "../../modules/vpc").as_deref(),
+            Some("modules/vpc")
+        );
+        assert_eq!(
+            join_normalized("stacks/a", "./sub/./x").as_deref(),
+            Some("stacks/a/sub/x")
+        );
+        assert_eq!(
+            join_normalized("stacks/a", "/../../shared/x.json").as_deref(),
+            Some("shared/x.json")
+        );
         assert_eq!(join_normalized("stacks", "../../x"), None);
     }
 }

@@ -56,9 +56,7 @@ impl Snapshot {
                 WorkTreeChange::Deleted(path) => {
                     files.remove(&path);
                 }
-                WorkTreeChange::Present(path) if !is_builtin_excluded(&path) => {
-                    present.push(path)
-                }
+                WorkTreeChange::Present(path) if !is_builtin_excluded(&path) => present.push(path),
                 WorkTreeChange::Present(_) => {}
             }
         }
@@ -104,8 +102,11 @@ impl Snapshot {
                 })
                 .collect(),
             Source::Commit(_) => {
-                let mut ids: Vec<FileId> =
-                    paths.iter().filter_map(|p| self.files.get(*p)).map(|e| e.id).collect();
+                let mut ids: Vec<FileId> = paths
+                    .iter()
+                    .filter_map(|p| self.files.get(*p))
+                    .map(|e| e.id)
+                    .collect();
                 ids.sort();
                 ids.dedup();
                 repo.read_blobs(&ids)

@@ -109,7 +109,10 @@ pub fn check(root: &Path, cfg: &ToolchainConfig) -> Vec<ToolStatus> {
                 Ok(found) => ToolStatus {
                     ok: found == pinned,
                     problem: (found != pinned).then(|| {
-                        format!("{} reports {found}, WORKSPACE.toml pins {pinned}", path.display())
+                        format!(
+                            "{} reports {found}, WORKSPACE.toml pins {pinned}",
+                            path.display()
+                        )
                     }),
                     tool,
                     pinned,

@@ -14,13 +14,21 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     #[track_caller]
     pub fn assert_ok(&self) -> &Run {
-        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -33,7 +41,10 @@ pub struct Repo {
 impl Repo {
     /// An empty repository on branch `main`.
     pub fn new() -> Repo {
-        let dir = tempfile::Builder::new().prefix("strata-test-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("strata-test-")
+            .tempdir()
+            .unwrap();
         let repo = Repo { dir };
         repo.git(&["init", "-q", "-b", "main"]);
         repo.git(&["config", "user.email", "test@example.com"]);
@@ -144,7 +155,12 @@ impl Repo {
             .as_array()
             .unwrap()
             .iter()
-            .map(|t| (t["label"].as_str().unwrap().to_string(), t["hash"].as_str().unwrap().to_string()))
+            .map(|t| {
+                (
+                    t["label"].as_str().unwrap().to_string(),
+                    t["hash"].as_str().unwrap().to_string(),
+                )
+            })
             .collect()
     }
 }
@@ -171,7 +187,10 @@ pub fn mask(text: &str, temp: &Path) -> String {
         let bytes: Vec<char> = out.chars().collect();
         let mut i = 0;
         while i < bytes.len() {
-            let run = bytes[i..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
+            let run = bytes[i..]
+                .iter()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
             if run == len {
                 result.push_str(tag);
                 i += run;
@@ -189,7 +208,10 @@ pub fn mask(text: &str, temp: &Path) -> String {
 }
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// A small workspace in the shape of a real one:
@@ -220,10 +242,19 @@ helm = "4.1.4"
             "prod" => "promotes_from = \"staging\"\n",
             _ => "",
         };
-        repo.write(&format!("environments/{env}/env.toml"), &format!("{from}[gates]\nrequire = [\"plan\"]\n"));
-        repo.write(&format!("environments/{env}/stacks/network/terraform.tfvars"), &format!("cidr = \"10.{}.0.0/16\"\n", env.len()));
+        repo.write(
+            &format!("environments/{env}/env.toml"),
+            &format!("{from}[gates]\nrequire = [\"plan\"]\n"),
+        );
+        repo.write(
+            &format!("environments/{env}/stacks/network/terraform.tfvars"),
+            &format!("cidr = \"10.{}.0.0/16\"\n", env.len()),
+        );
     }
-    repo.write("modules/naming/main.tf", "variable \"name\" {}\noutput \"prefix\" { value = \"acme-${var.name}\" }\n");
+    repo.write(
+        "modules/naming/main.tf",
+        "variable \"name\" {}\noutput \"prefix\" { value = \"acme-${var.name}\" }\n",
+    );
     repo.write(
         "modules/vpc/main.tf",
         "module \"naming\" {\n  source = \"../naming\"\n  name   = \"vpc\"\n}\nresource \"null_resource\" \"vpc\" {}\noutput \"id\" { value = null_resource.vpc.id }\n",
@@ -249,12 +280,21 @@ helm = "4.1.4"
         "stacks/app/main.tf",
         "locals {\n  config = file(\"${path.module}/../../shared/config.json\")\n}\noutput \"config\" { value = local.config }\n",
     );
-    repo.write("stacks/app/stack.toml", "deps = [\"stacks/database\"]\nenvironments = [\"staging\", \"prod\"]\n");
+    repo.write(
+        "stacks/app/stack.toml",
+        "deps = [\"stacks/database\"]\nenvironments = [\"staging\", \"prod\"]\n",
+    );
     repo.write("shared/config.json", "{\"replicas\": 2}\n");
     repo.write("shared/global/tags.json", "{\"owner\": \"platform\"}\n");
     repo.write("shared/unrelated.txt", "not read by anything\n");
-    repo.write("charts/lib/Chart.yaml", "apiVersion: v2\nname: lib\ntype: library\nversion: 0.1.0\n");
-    repo.write("charts/lib/templates/_helpers.tpl", "{{- define \"lib.name\" -}}{{ .Chart.Name }}{{- end -}}\n");
+    repo.write(
+        "charts/lib/Chart.yaml",
+        "apiVersion: v2\nname: lib\ntype: library\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/lib/templates/_helpers.tpl",
+        "{{- define \"lib.name\" -}}{{ .Chart.Name }}{{- end -}}\n",
+    );
     for chart in ["api", "web"] {
         repo.write(
             &format!("charts/{chart}/Chart.yaml"),
@@ -262,11 +302,17 @@ helm = "4.1.4"
         );
         repo.write(&format!("charts/{chart}/values.yaml"), "replicaCount: 1\n");
     }
-    repo.write("charts/api/chart.toml", "[inputs]\ndatabase_host = \"stacks/database:endpoint\"\n");
+    repo.write(
+        "charts/api/chart.toml",
+        "[inputs]\ndatabase_host = \"stacks/database:endpoint\"\n",
+    );
     repo.write("policies/k8s/deny.rego", "package main\n\nimport rego.v1\n\ndeny contains msg if {\n  false\n  msg := \"never\"\n}\n");
 }
 
 /// Label/reason pairs from literals, for comparisons.
 pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    items
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }

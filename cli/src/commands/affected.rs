@@ -28,7 +28,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
         return Ok(0);
     }
     if result.targets.is_empty() {
-        eprintln!("no targets affected (base {base}, merge-base {})", short(&result.merge_base));
+        eprintln!(
+            "no targets affected (base {base}, merge-base {})",
+            short(&result.merge_base)
+        );
         return Ok(0);
     }
     eprintln!(

@@ -81,7 +81,11 @@ fn explain_text(view: &strata_graph::session::View, i: usize) {
     println!("  fingerprint version: {}", fp.version);
     println!("  inputs:");
     for f in &fp.inputs {
-        let extra = if t.extra_inputs.contains(&f.path) { "  (read from outside the target)" } else { "" };
+        let extra = if t.extra_inputs.contains(&f.path) {
+            "  (read from outside the target)"
+        } else {
+            ""
+        };
         println!("    {} {:>6} {}{extra}", f.id, f.mode, f.path);
     }
     println!("  global inputs:");

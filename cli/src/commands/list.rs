@@ -37,12 +37,20 @@ pub fn run(ctx: &Context, _args: Args) -> Result<u8> {
         }
         print_json(&Out {
             targets: rows,
-            environments: view.model.environments.iter().map(|e| e.name.as_str()).collect(),
+            environments: view
+                .model
+                .environments
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect(),
         });
         return Ok(0);
     }
     let width = rows.iter().map(|r| r.label.len()).max().unwrap_or(5).max(5);
-    println!("{:width$}  {:6}  {:20}  DEPENDENCIES", "LABEL", "KIND", "ENVIRONMENTS");
+    println!(
+        "{:width$}  {:6}  {:20}  DEPENDENCIES",
+        "LABEL", "KIND", "ENVIRONMENTS"
+    );
     for r in &rows {
         let envs = if r.environments.is_empty() {
             "-".to_string()
