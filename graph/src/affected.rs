@@ -87,10 +87,53 @@ fn changed_files(base: &[InputFile], head: &[InputFile]) -> Vec<String> {
         .collect()
 }
 
+/// For each target, the shortest chain (by length, then labels) from one of its
+/// dependencies down to a target in `roots`, computed in one pass in dependency order.
+/// `None` for targets that reach no root; `Some([])` for the roots themselves. Only targets
+/// for which `eligible` holds carry a chain.
+fn chains(
+    view: &View,
+    is_root: impl Fn(usize) -> bool,
+    eligible: impl Fn(usize) -> bool,
+) -> Vec<Option<Vec<usize>>> {
+    let graph = &view.model.graph;
+    let mut chain: Vec<Option<Vec<usize>>> = vec![None; graph.len()];
+    for &i in graph.order() {
+        if !eligible(i) {
+            continue;
+        }
+        if is_root(i) {
+            chain[i] = Some(Vec::new());
+            continue;
+        }
+        let best = graph
+            .deps(i)
+            .iter()
+            .filter_map(|&d| {
+                chain[d]
+                    .as_ref()
+                    .map(|c| (c.len(), &view.model.targets[d].label, d))
+            })
+            .min();
+        if let Some((_, _, d)) = best {
+            let mut c = vec![d];
+            c.extend(chain[d].iter().flatten().copied());
+            chain[i] = Some(c);
+        }
+    }
+    chain
+}
+
 /// Compares two views of the workspace.
 pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
     let model = &head.model;
     let n = model.targets.len();
+    let labels = |chain: &[usize]| -> Vec<String> {
+        chain
+            .iter()
+            .map(|&d| model.targets[d].label.clone())
+            .collect()
+    };
     let mut reason: Vec<Option<Reason>> = vec![None; n];
     let mut files: Vec<Vec<String>> = vec![Vec::new(); n];
     for i in 0..n {
@@ -105,7 +148,7 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
         if base.hashes.hashes[b] == head.hashes.hashes[i] {
             continue;
         }
-        if bfp.own_digest() != fp.own_digest() {
+        if bfp.own_digest() != fp.own_digest() || bfp.kind != fp.kind {
             reason[i] = Some(Reason::Changed);
             files[i] = changed_files(&bfp.inputs, &fp.inputs);
         } else if bfp.global_digest() != fp.global_digest() {
@@ -113,25 +156,48 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
             files[i] = changed_files(&bfp.global_inputs, &fp.global_inputs);
             if bfp.toolchain != fp.toolchain {
                 files[i].push(crate::workspace::WORKSPACE_FILE.to_string());
+                files[i].sort();
                 files[i].dedup();
             }
         } else {
             reason[i] = Some(Reason::Dependency);
         }
     }
+    let hash_chain = chains(
+        head,
+        |i| matches!(reason[i], Some(Reason::Changed | Reason::Global)),
+        |i| reason[i].is_some(),
+    );
 
-    // Environment inputs: per environment, the targets whose environment files changed.
-    let mut env_changed: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
-    for (i, t) in model.targets.iter().enumerate() {
-        if reason[i].is_some() {
-            continue;
-        }
-        for env in &t.environments {
-            let now = environment_digest(model, &head.snapshot, env, &t.label);
-            let then = environment_digest(&base.model, &base.snapshot, env, &t.label);
-            if now != then {
-                env_changed.entry(env.as_str()).or_default().insert(i);
+    // Environment inputs: per environment, targets whose environment files changed, and the
+    // targets deployed there that depend on them.
+    let head_env = model.environment_files(&head.snapshot);
+    let base_env = base.model.environment_files(&base.snapshot);
+    let mut env_files: Vec<Vec<String>> = vec![Vec::new(); n];
+    let mut env_chains: Vec<(String, Vec<Option<Vec<usize>>>)> = Vec::new();
+    for env in &model.environments {
+        let env = env.name.as_str();
+        let deployed = |i: usize| model.targets[i].environments.iter().any(|e| e == env);
+        let mut direct = vec![false; n];
+        for (i, t) in model.targets.iter().enumerate() {
+            if reason[i].is_some() || !deployed(i) {
+                continue;
             }
+            let now = environment_digest(&head_env, &head.snapshot, env, &t.label);
+            let then = environment_digest(&base_env, &base.snapshot, env, &t.label);
+            if now != then {
+                direct[i] = true;
+                let changed = head_env
+                    .for_target(env, &t.label)
+                    .chain(base_env.for_target(env, &t.label))
+                    .filter(|p| head.snapshot.files.get(*p) != base.snapshot.files.get(*p))
+                    .map(str::to_string);
+                env_files[i].extend(changed);
+            }
+        }
+        if direct.iter().any(|&d| d) {
+            let c = chains(head, |i| direct[i], |i| reason[i].is_none() && deployed(i));
+            env_chains.push((env.to_string(), c));
         }
     }
 
@@ -152,54 +218,30 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
             entry.environments = t.environments.clone();
             entry.files = std::mem::take(&mut files[i]);
             if r == Reason::Dependency {
-                let root_cause =
-                    |d: usize| matches!(reason[d], Some(Reason::Changed | Reason::Global));
-                entry.via = model
-                    .graph
-                    .path_to(i, root_cause)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|d| model.targets[d].label.clone())
-                    .collect();
+                entry.via = labels(hash_chain[i].as_deref().unwrap_or_default());
             }
             out.push(entry);
             continue;
         }
         // Affected only in some environments, directly or through a dependency.
-        let mut via: Option<Vec<usize>> = None;
-        for env in &t.environments {
-            let Some(changed) = env_changed.get(env.as_str()) else {
-                continue;
-            };
-            if changed.contains(&i) {
+        let mut via: Option<&Vec<usize>> = None;
+        for (env, chain) in &env_chains {
+            if let Some(c) = &chain[i] {
                 entry.environments.push(env.clone());
-                entry.files.extend(
-                    model
-                        .environment_inputs(&head.snapshot, env, &t.label)
-                        .into_iter()
-                        .chain(base.model.environment_inputs(&base.snapshot, env, &t.label))
-                        .filter(|p| head.snapshot.files.get(*p) != base.snapshot.files.get(*p))
-                        .map(str::to_string),
-                );
-            } else if let Some(path) = model.graph.path_to(i, |d| changed.contains(&d)) {
-                entry.environments.push(env.clone());
-                if via.as_ref().is_none_or(|v| path.len() < v.len()) {
-                    via = Some(path);
+                if !c.is_empty() && via.is_none_or(|v| c.len() < v.len()) {
+                    via = Some(c);
                 }
             }
         }
         if entry.environments.is_empty() {
             continue;
         }
+        entry.files = std::mem::take(&mut env_files[i]);
         entry.files.sort();
         entry.files.dedup();
         if entry.files.is_empty() {
             entry.reason = Reason::Dependency;
-            entry.via = via
-                .unwrap_or_default()
-                .into_iter()
-                .map(|d| model.targets[d].label.clone())
-                .collect();
+            entry.via = labels(via.map(Vec::as_slice).unwrap_or_default());
         }
         out.push(entry);
     }

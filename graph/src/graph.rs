@@ -77,34 +77,6 @@ impl Graph {
         }
         depth
     }
-
-    /// The shortest dependency path from `from` down to any node in `targets`
-    /// (excluding `from`, including the reached node).
-    pub fn path_to(&self, from: usize, is_target: impl Fn(usize) -> bool) -> Option<Vec<usize>> {
-        let mut parent = vec![usize::MAX; self.len()];
-        let mut queue = VecDeque::from([from]);
-        parent[from] = from;
-        while let Some(n) = queue.pop_front() {
-            for &d in &self.deps[n] {
-                if parent[d] != usize::MAX {
-                    continue;
-                }
-                parent[d] = n;
-                if is_target(d) {
-                    let mut path = vec![d];
-                    let mut cur = n;
-                    while cur != from {
-                        path.push(cur);
-                        cur = parent[cur];
-                    }
-                    path.reverse();
-                    return Some(path);
-                }
-                queue.push_back(d);
-            }
-        }
-        None
-    }
 }
 
 /// The shortest cycle through `start`, as `start -> ... -> start`.
@@ -146,8 +118,6 @@ mod tests {
         assert_eq!(g.order(), &[0, 1, 2]);
         assert_eq!(g.depths(), vec![0, 1, 2]);
         assert_eq!(g.dependents(0), &[1, 2]);
-        assert_eq!(g.path_to(2, |n| n == 0), Some(vec![0]));
-        assert_eq!(g.path_to(0, |_| true), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use crate::digest::TargetHash;
 use crate::discover::Kind;
-use crate::model::Model;
+use crate::model::{EnvironmentFiles, Model};
 use crate::snapshot::Snapshot;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -161,17 +161,16 @@ pub fn compute(model: &Model, snapshot: &Snapshot) -> Hashes {
 }
 
 /// A digest of the files feeding one target in one environment (see
-/// `Model::environment_inputs`), for telling whether they changed.
+/// `Model::environment_files`), for telling whether they changed.
 pub fn environment_digest(
-    model: &Model,
+    files: &EnvironmentFiles,
     snapshot: &Snapshot,
     env: &str,
     label: &str,
 ) -> TargetHash {
-    let files: Vec<InputFile> = model
-        .environment_inputs(snapshot, env, label)
-        .into_iter()
+    let inputs: Vec<InputFile> = files
+        .for_target(env, label)
         .map(|p| input_file(snapshot, p))
         .collect();
-    digest(&files)
+    digest(&inputs)
 }

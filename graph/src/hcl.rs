@@ -342,7 +342,7 @@ locals {
                 ("templatefile", PathBase::Root, "templates/b.tpl", false, 4),
                 ("fileset", PathBase::Module, "/../../shared/dash", false, 5),
                 ("file", PathBase::Module, "/../../shared/dash/", true, 5),
-                ("file", PathBase::Local("shared".into()), "/e.txt", false, 9),
+                ("file", PathBase::Local("shared".into()), "/e.txt", false, 8),
             ]
         );
         assert_eq!(facts.file_refs[2].pattern.as_deref(), Some("*.json"));

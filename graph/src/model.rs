@@ -111,33 +111,60 @@ impl Model {
         self.environments.iter().find(|e| e.name == name)
     }
 
-    /// Files under `environments/<env>/` that feed one target in that environment: the
-    /// target's own directory `environments/<env>/<label>/`, plus environment-wide files
-    /// (those not under any target's directory there, such as env.toml).
-    pub fn environment_inputs<'s>(
-        &self,
-        snapshot: &'s Snapshot,
-        env: &str,
-        label: &str,
-    ) -> Vec<&'s str> {
-        let env_prefix = format!("environments/{env}/");
-        let own_prefix = format!("{env_prefix}{label}/");
+    /// Files under `environments/` that feed targets, indexed once per snapshot: for each
+    /// environment, the files under `environments/<env>/<label>/` by label, and the
+    /// environment-wide files (those under no target's directory there, such as env.toml).
+    pub fn environment_files(&self, snapshot: &Snapshot) -> EnvironmentFiles {
         let ignore = matcher(&self.config.workspace.ignore);
-        snapshot
-            .files
-            .range(env_prefix.clone()..)
-            .map(|(p, _)| p.as_str())
-            .take_while(|p| p.starts_with(&env_prefix))
-            .filter(|p| !ignore.is_match(p))
-            .filter(|p| {
-                if p.starts_with(&own_prefix) {
-                    return true;
+        let mut per_env: BTreeMap<String, EnvFiles> = BTreeMap::new();
+        for env in &self.environments {
+            let prefix = format!("environments/{}/", env.name);
+            let files = per_env.entry(env.name.clone()).or_default();
+            for (path, _) in snapshot
+                .files
+                .range(prefix.clone()..)
+                .take_while(|(p, _)| p.starts_with(&prefix))
+            {
+                if ignore.is_match(path) {
+                    continue;
                 }
-                // Environment-wide unless it sits under some target's directory.
-                let rest = &p[env_prefix.len()..];
-                !discover::ancestors(rest).any(|dir| self.by_label.contains_key(dir))
-            })
-            .collect()
+                let rest = &path[prefix.len()..];
+                match discover::ancestors(rest).find(|dir| self.by_label.contains_key(*dir)) {
+                    Some(label) => files
+                        .by_label
+                        .entry(label.to_string())
+                        .or_default()
+                        .push(path.clone()),
+                    None => files.wide.push(path.clone()),
+                }
+            }
+        }
+        EnvironmentFiles { per_env }
+    }
+}
+
+/// See [`Model::environment_files`].
+#[derive(Debug, Clone, Default)]
+pub struct EnvironmentFiles {
+    per_env: BTreeMap<String, EnvFiles>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct EnvFiles {
+    wide: Vec<String>,
+    by_label: HashMap<String, Vec<String>>,
+}
+
+impl EnvironmentFiles {
+    /// The files feeding `label` in `env`: environment-wide first, then its own.
+    pub fn for_target<'a>(&'a self, env: &str, label: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let files = self.per_env.get(env);
+        let wide = files.into_iter().flat_map(|f| f.wide.iter());
+        let own = files
+            .and_then(|f| f.by_label.get(label))
+            .into_iter()
+            .flatten();
+        wide.chain(own).map(String::as_str)
     }
 }
 
