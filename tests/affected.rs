@@ -211,3 +211,32 @@ fn explain_prints_each_chain_in_words() {
         run.stdout
     );
 }
+
+#[test]
+fn human_output_snapshot() {
+    let repo = Repo::with_fixture();
+    repo.append("modules/db/main.tf", "# tweak\n");
+    repo.remove("charts/web");
+    let run = repo.strata(&["affected", "--base", "main"]);
+    run.assert_ok();
+    assert_eq!(
+        run.stdout,
+        "\
+chart    dependency charts/api
+chart    deleted    charts/web
+module   changed    modules/db
+stack    dependency stacks/app
+stack    dependency stacks/database
+"
+    );
+    assert_eq!(
+        common::mask(&run.stderr, repo.path()),
+        "5 target(s) affected (base main, merge-base [SHORT])\n"
+            .replace("[SHORT]", &repo.git(&["rev-parse", "--short=12", "main"]))
+    );
+    let hash = repo.strata(&["hash", "modules/db", "stacks/app"]);
+    assert_eq!(
+        common::mask(&hash.stdout, repo.path()),
+        "[HASH]  modules/db\n[HASH]  stacks/app\n"
+    );
+}

@@ -3,6 +3,8 @@
 //!
 //! - [`FileId`]: a file's content identity, in git's blob-id form (see `hash` docs).
 //! - [`TargetHash`]: BLAKE3 of a target's fingerprint (a Merkle node over dependencies).
+//! - [`TaskKey`]: BLAKE3 of a task's fingerprint; the action cache key.
+//! - [`BlobDigest`]: SHA-256 of a cached blob's bytes (the digest HTTP caches verify).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -86,6 +88,58 @@ impl<'de> Deserialize<'de> for TargetHash {
     }
 }
 
+/// BLAKE3 of a task's fingerprint: the action-cache key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskKey(pub [u8; 32]);
+
+/// SHA-256 of a blob's content: the content-addressed store key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobDigest(pub [u8; 32]);
+
+impl BlobDigest {
+    pub fn of(content: &[u8]) -> BlobDigest {
+        use sha2::{Digest, Sha256};
+        BlobDigest(Sha256::digest(content).into())
+    }
+}
+
+macro_rules! hex_digest {
+    ($t:ident, $n:literal) => {
+        impl $t {
+            pub fn to_hex(&self) -> String {
+                encode_hex(&self.0)
+            }
+            pub fn from_hex(hex: &str) -> Option<$t> {
+                decode_hex::<$n>(hex).map($t)
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.to_hex())
+            }
+        }
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($t), self.to_hex())
+            }
+        }
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_hex())
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $t::from_hex(&s).ok_or_else(|| serde::de::Error::custom("expected hex digest"))
+            }
+        }
+    };
+}
+
+hex_digest!(TaskKey, 32);
+hex_digest!(BlobDigest, 32);
+
 pub(crate) fn encode_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -129,6 +183,15 @@ mod tests {
         assert_eq!(
             FileId::of_content(b"").to_hex(),
             "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+        );
+    }
+
+    #[test]
+    fn sha256_blob_digest() {
+        // printf 'abc' | sha256sum
+        assert_eq!(
+            BlobDigest::of(b"abc").to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
 
