@@ -547,7 +547,7 @@ terraform = "1.0.3"
 helm = "4.1.4"
 """
 
-GITIGNORE = """node_modules/
+GITIGNORE = """node_modules
 .nx/
 .turbo/
 .strata/

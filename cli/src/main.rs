@@ -7,6 +7,7 @@ mod output;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use strata_graph::task::Mode;
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +42,15 @@ enum Command {
     Hash(commands::hash::Args),
     /// List the targets a change affects.
     Affected(commands::affected::Args),
+    /// Validate, plan, render and test: every task of the selected targets, cached.
+    Check(commands::run::Args),
+    /// Plan stacks (and render charts) in one environment.
+    Plan(commands::run::Args),
+    /// Apply stacks in one environment, in dependency order.
+    Apply(commands::run::Args),
+    /// Inspect or prune the local cache.
+    #[command(subcommand)]
+    Cache(commands::cache::Command),
     /// Check that the pinned tools are installed at the pinned versions.
     Tools(commands::tools::Args),
 }
@@ -57,6 +67,10 @@ fn main() -> ExitCode {
         Command::Graph(args) => commands::graph::run(&ctx, args),
         Command::Hash(args) => commands::hash::run(&ctx, args),
         Command::Affected(args) => commands::affected::run(&ctx, args),
+        Command::Check(args) => commands::run::run_command(&ctx, args, Mode::Check),
+        Command::Plan(args) => commands::run::run_command(&ctx, args, Mode::Plan),
+        Command::Apply(args) => commands::run::run_command(&ctx, args, Mode::Apply),
+        Command::Cache(cmd) => commands::cache::run(&ctx, cmd),
         Command::Tools(args) => commands::tools::run(&ctx, args),
     };
     match result {

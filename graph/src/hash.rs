@@ -83,7 +83,7 @@ pub struct Hashes {
     pub hashes: Vec<TargetHash>,
 }
 
-fn input_file(snapshot: &Snapshot, path: &str) -> InputFile {
+pub fn input_file(snapshot: &Snapshot, path: &str) -> InputFile {
     match snapshot.files.get(path) {
         Some(e) => InputFile {
             path: path.to_string(),

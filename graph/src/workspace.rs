@@ -48,6 +48,9 @@ pub struct ToolchainConfig {
     pub terraform_binary: Option<String>,
     /// A directory searched before PATH, relative to the workspace root.
     pub tools_dir: Option<String>,
+    /// A terraform CLI configuration file (provider mirrors, plugin cache), relative to the
+    /// root; when set, strata passes it as TF_CLI_CONFIG_FILE, overriding the environment.
+    pub terraform_cli_config: Option<String>,
 }
 
 impl ToolchainConfig {
@@ -73,7 +76,16 @@ impl ToolchainConfig {
 pub struct CacheConfig {
     #[serde(default = "default_cache_dir")]
     pub dir: String,
+    /// A shared HTTP cache (Bazel HTTP cache layout).
     pub remote: Option<String>,
+    /// Only read from the remote (for untrusted contributors' runs).
+    #[serde(default)]
+    pub remote_read_only: bool,
+    /// The environment variable holding a bearer token for the remote.
+    pub remote_token_env: Option<String>,
+    /// Seconds before a remote request is abandoned.
+    #[serde(default = "default_remote_timeout")]
+    pub remote_timeout_secs: u64,
 }
 
 impl Default for CacheConfig {
@@ -81,8 +93,15 @@ impl Default for CacheConfig {
         CacheConfig {
             dir: default_cache_dir(),
             remote: None,
+            remote_read_only: false,
+            remote_token_env: None,
+            remote_timeout_secs: default_remote_timeout(),
         }
     }
+}
+
+fn default_remote_timeout() -> u64 {
+    10
 }
 
 fn default_cache_dir() -> String {

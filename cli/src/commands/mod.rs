@@ -1,9 +1,11 @@
 //! One module per command.
 
 pub mod affected;
+pub mod cache;
 pub mod graph;
 pub mod hash;
 pub mod list;
+pub mod run;
 pub mod tools;
 
 use std::path::PathBuf;

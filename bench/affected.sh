@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Benchmark: how long `strata affected` takes on large synthetic workspaces, next to turbo
+# (`turbo ls --affected`) and nx (`nx show projects --affected`) on the same workspace,
+# whose npm packages mirror strata's targets and edges.
+#
+#   bench/affected.sh                 # 1k and 10k stacks
+#   SIZES="1000" bench/affected.sh    # only 1k
+#
+# Settings (environment variables):
+#   SIZES            stack counts to run (default "1000 10000")
+#   SEED             generator seed (default 42)
+#   STRATA_RUNS      hyperfine runs per strata case (default 10)
+#   OTHER_RUNS       hyperfine runs per turbo / nx case (default 5)
+#   BENCH_WORKDIR    where workspaces are generated (default bench/out/workspaces)
+#   KEEP_WORKSPACES  1 keeps the generated workspaces afterwards (default: removed)
+#
+# It builds strata in release mode, installs the pinned turbo and nx into bench/.tools,
+# installs hyperfine and GNU time with apt-get when they are missing, and writes everything
+# under bench/out/ (git-ignored). The summary is bench/out/affected-results.md.
+# This is a benchmark, not a test: it fails only when a tool fails or cannot be installed.
+set -euo pipefail
+
+TURBO_VERSION=2.11.11
+NX_VERSION=24.0.6
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+out=$here/out
+tools=$here/.tools
+SIZES=${SIZES:-"1000 10000"}
+SEED=${SEED:-42}
+STRATA_RUNS=${STRATA_RUNS:-10}
+OTHER_RUNS=${OTHER_RUNS:-5}
+workdir=${BENCH_WORKDIR:-$out/workspaces}
+started=$(date +%s)
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+apt_install() {
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q "$@" >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q "$@" >/dev/null; }
+}
+
+mkdir -p "$out" "$workdir"
+
+# --- tools -----------------------------------------------------------------------------------
+command -v hyperfine >/dev/null || { log "installing hyperfine"; apt_install hyperfine; }
+[ -x /usr/bin/time ] || { log "installing GNU time"; apt_install time; }
+command -v node >/dev/null || { log "node is required for turbo and nx"; exit 1; }
+
+installed_version() { # package -> version installed in bench/.tools, or nothing
+    node -p "require('$tools/node_modules/$1/package.json').version" 2>/dev/null || true
+}
+if [ "$(installed_version turbo)" != "$TURBO_VERSION" ] || [ "$(installed_version nx)" != "$NX_VERSION" ]; then
+    log "installing turbo@$TURBO_VERSION nx@$NX_VERSION into bench/.tools"
+    mkdir -p "$tools"
+    npm install --prefix "$tools" --no-audit --no-fund --save-exact --loglevel=error \
+        "turbo@$TURBO_VERSION" "nx@$NX_VERSION" >/dev/null
+fi
+# The native turbo binary, not the node launcher in node_modules/.bin, so that node start-up
+# is not counted against turbo.
+turbo=$(ls "$tools"/node_modules/@turbo/*/bin/turbo 2>/dev/null | head -n 1 || true)
+[ -n "$turbo" ] || turbo=$tools/node_modules/.bin/turbo
+nx_js=$tools/node_modules/nx/dist/bin/nx.js
+
+log "building strata (release)"
+(cd "$repo" && cargo build --release -q -p strata-cli)
+strata=$repo/target/release/strata
+strata_commit=$(git -C "$repo" rev-parse --short=12 HEAD)
+if [ -n "$(git -C "$repo" status --porcelain -- cli graph Cargo.toml Cargo.lock)" ]; then
+    strata_commit="$strata_commit (with uncommitted changes in cli/ or graph/)"
+fi
+
+# Every tool runs without network: a new network namespace when the machine allows one.
+offline=()
+if unshare -n true 2>/dev/null; then
+    offline=(unshare -n)
+else
+    log "warning: cannot create a network namespace; tools run with the network available"
+fi
+
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 TURBO_NO_UPDATE_NOTIFIER=1 TURBO_SCM_BASE=main
+export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
+export NO_COLOR=1
+
+python3 - "$out/environment.json" <<EOF
+import json, os, platform, subprocess, sys
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+env = {
+    "date": sh("date -u +%Y-%m-%dT%H:%M:%SZ"),
+    "cpu": sh("lscpu | sed -n 's/^Model name:[[:space:]]*//p'"),
+    "nproc": sh("nproc"),
+    "memory": sh("free -h | awk '/^Mem:/ {print \$2}'"),
+    "kernel": sh("uname -sr"),
+    "rustc": sh("rustc --version"),
+    "node": sh("node --version"),
+    "npm": sh("npm --version"),
+    "git": sh("git --version"),
+    "python": platform.python_version(),
+    "hyperfine": sh("hyperfine --version"),
+    "strata_commit": "$strata_commit",
+    "turbo": sh("'$turbo' --version 2>/dev/null | tail -n 1"),
+    "nx": "$NX_VERSION",
+    "offline": "${offline[*]:-no}",
+    "seed": $SEED,
+    "strata_runs": $STRATA_RUNS,
+    "other_runs": $OTHER_RUNS,
+}
+json.dump(env, open(sys.argv[1], "w"), indent=2)
+EOF
+
+# --- one size --------------------------------------------------------------------------------
+# hyperfine CASE RUNS [hyperfine options...] -- COMMAND...
+bench_case() {
+    local name=$1 runs=$2
+    shift 2
+    local opts=()
+    while [ "$1" != "--" ]; do opts+=("$1"); shift; done
+    shift
+    log "  $name: $runs runs"
+    local load_before
+    load_before=$(cut -d' ' -f1 /proc/loadavg)
+    "${offline[@]}" hyperfine -N --style basic --runs "$runs" "${opts[@]}" \
+        --export-json "$res/hf-$name.json" -n "$name" "$*" >"$res/hf-$name.log" 2>&1 || {
+        log "  $name failed:"; cat "$res/hf-$name.log" >&2; return 1; }
+    # The 1-minute load average before and after, to spot interference from other work.
+    echo "$name $load_before $(cut -d' ' -f1 /proc/loadavg)" >>"$res/load.txt"
+    grep -E 'Time \(mean' "$res/hf-$name.log" | sed 's/^/    /' >&2 || true
+}
+
+# memory CASE PREPARE COMMAND...: peak RSS of one run, after PREPARE (a shell command).
+memory_case() {
+    local name=$1 prepare=$2
+    shift 2
+    (eval "$prepare") && "${offline[@]}" /usr/bin/time -f %M -o "$res/rss-$name.txt" "$@" >/dev/null 2>/dev/null
+    (eval "$prepare") && "${offline[@]}" python3 "$here/peak_rss.py" -- "$@" >"$res/tree-$name.json" 2>/dev/null
+}
+
+for n in $SIZES; do
+    res=$out/$n
+    ws=$workdir/ws-$n
+    rm -rf "$res"
+    mkdir -p "$res"
+    log "generating $n stacks (seed $SEED) in $ws"
+    t0=$(date +%s.%N)
+    python3 "$here/gen_workspace.py" --stacks "$n" --seed "$SEED" --out "$ws" --force --quiet
+    t1=$(date +%s.%N)
+    files=$(git -C "$ws" ls-files | wc -l)
+    python3 -c 'import json,sys; json.dump({"seconds": float(sys.argv[2]) - float(sys.argv[1]), "files": int(sys.argv[3])}, open(sys.argv[4], "w"))' \
+        "$t0" "$t1" "$files" "$res/gen.json"
+    cp "$ws/bench-meta.json" "$res/meta.json"
+    changed=$("$here/change_one_module.sh" "$ws")
+    log "changed $changed"
+    # nx needs to find itself in the workspace's node_modules; the link is git-ignored.
+    ln -sfn "$tools/node_modules" "$ws/node_modules"
+    status=$(git -C "$ws" status --porcelain)
+    if [ "$status" != " M $changed" ]; then
+        log "unexpected work-tree state in $ws:"; printf '%s\n' "$status" >&2; exit 1
+    fi
+
+    cd "$ws"
+    log "affected sets (one run each)"
+    rm -rf .strata .nx .turbo
+    "${offline[@]}" "$strata" affected --base main --json >"$res/affected-strata.json"
+    "${offline[@]}" "$turbo" ls --affected --output=json >"$res/affected-turbo.json" 2>/dev/null
+    "${offline[@]}" node "$nx_js" show projects --affected --base=main --json >"$res/affected-nx.json"
+
+    log "timing"
+    bench_case strata-cold "$STRATA_RUNS" --prepare "rm -rf $ws/.strata" -- \
+        "$strata" affected --base main --json
+    bench_case strata-warm "$STRATA_RUNS" --warmup 2 -- "$strata" affected --base main --json
+    bench_case turbo-cold "$OTHER_RUNS" --prepare "rm -rf $ws/.turbo" -- \
+        "$turbo" ls --affected --output=json
+    bench_case turbo-warm "$OTHER_RUNS" --warmup 1 -- "$turbo" ls --affected --output=json
+    bench_case nx-cold "$OTHER_RUNS" --prepare "rm -rf $ws/.nx" -- \
+        node "$nx_js" show projects --affected --base=main --json
+    bench_case nx-warm "$OTHER_RUNS" --warmup 1 -- \
+        node "$nx_js" show projects --affected --base=main --json
+
+    log "peak memory"
+    memory_case strata-cold "rm -rf .strata" "$strata" affected --base main --json
+    memory_case strata-warm "true" "$strata" affected --base main --json
+    memory_case turbo-cold "rm -rf .turbo" "$turbo" ls --affected --output=json
+    memory_case turbo-warm "true" "$turbo" ls --affected --output=json
+    memory_case nx-cold "rm -rf .nx" node "$nx_js" show projects --affected --base=main --json
+    memory_case nx-warm "true" node "$nx_js" show projects --affected --base=main --json
+    cd "$repo"
+
+    if [ "${KEEP_WORKSPACES:-0}" != 1 ]; then
+        rm -rf "$ws"
+    fi
+done
+
+elapsed=$(( $(date +%s) - started ))
+python3 "$here/report.py" "$out" --sizes "$SIZES" --elapsed "$elapsed" >"$out/affected-results.md"
+cat "$out/affected-results.md"
+log "done in ${elapsed}s; results in bench/out/affected-results.md"

@@ -1,0 +1,285 @@
+//! `strata check`, `strata plan` and `strata apply`: select targets, run their tasks, print.
+
+use super::Context;
+use crate::output::print_json;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use strata_graph::affected::{affected, Reason};
+use strata_graph::run::{run, Observer, RemoteOptions, RunOptions, TaskReport};
+use strata_graph::schedule::Status;
+use strata_graph::task::{Action, Mode};
+use strata_graph::{Error, Result};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Targets to run (default: all, or the affected ones with --affected).
+    labels: Vec<String>,
+    /// Run only the targets affected since the merge-base with --base.
+    #[arg(long, conflicts_with = "labels")]
+    affected: bool,
+    /// Base revision for --affected (default: origin/<default_branch>, else <default_branch>).
+    #[arg(long, requires = "affected")]
+    base: Option<String>,
+    /// Environment(s) to run in (default: every environment).
+    #[arg(long = "env", short = 'e')]
+    envs: Vec<String>,
+    /// Tasks run at once (default: the number of cores).
+    #[arg(short = 'j', long)]
+    jobs: Option<usize>,
+    /// Keep running independent tasks after a failure.
+    #[arg(long)]
+    keep_going: bool,
+    /// Use a shared HTTP cache (overrides WORKSPACE.toml [cache] remote).
+    #[arg(long, value_name = "URL")]
+    remote_cache: Option<String>,
+    /// Read from the remote cache but never write to it.
+    #[arg(long)]
+    remote_cache_read_only: bool,
+    /// Fail when the remote cache cannot be used, instead of carrying on locally.
+    #[arg(long)]
+    require_remote_cache: bool,
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a Markdown summary (for a pull-request comment).
+    #[arg(long, value_name = "FILE")]
+    summary_md: Option<PathBuf>,
+    /// Show every task's tool output.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+pub fn run_command(ctx: &Context, args: Args, mode: Mode) -> Result<u8> {
+    if mode != Mode::Check && args.envs.is_empty() {
+        return Err(Error::Invalid {
+            message: "--env is required for plan and apply".into(),
+            location: strata_graph::error::Location::new("command line", None),
+            hint: "name the environment, e.g. `--env dev`".into(),
+        });
+    }
+    let session = ctx.session()?;
+    let view = session.work_tree()?;
+    let selected: Vec<usize> = if args.affected {
+        let base = args.base.clone().unwrap_or_else(|| session.default_base());
+        let result = affected(&session, &base, None)?;
+        result
+            .targets
+            .iter()
+            .filter(|t| t.reason != Reason::Deleted)
+            .filter_map(|t| view.model.index(&t.label))
+            .collect()
+    } else if args.labels.is_empty() {
+        (0..view.model.targets.len()).collect()
+    } else {
+        view.model.resolve_labels(&args.labels)?
+    };
+    session.finish();
+    let remote_url = args
+        .remote_cache
+        .clone()
+        .or_else(|| session.config.cache.remote.clone());
+    let opts = RunOptions {
+        mode,
+        envs: args.envs.clone(),
+        jobs: args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        }),
+        keep_going: args.keep_going,
+        use_cache: ctx.use_cache,
+        remote: remote_url.map(|url| RemoteOptions {
+            url,
+            read_only: args.remote_cache_read_only || session.config.cache.remote_read_only,
+            required: args.require_remote_cache,
+        }),
+    };
+    let _ = ctrlc::set_handler(strata_graph::exec::process::cancel_all);
+    let printer = Printer::new(args.verbose, ctx.json);
+    let started = Instant::now();
+    let report = run(&session, &view, &selected, &opts, &printer)?;
+    printer.done();
+    if let Some(path) = &args.junit {
+        write_file(path, &strata_graph::report::junit(&report))?;
+    }
+    if let Some(path) = &args.summary_md {
+        write_file(path, &strata_graph::report::markdown(&report))?;
+    }
+    if ctx.json {
+        print_json(&report);
+    } else {
+        print_summary(&report.tasks, started.elapsed(), args.verbose);
+    }
+    Ok(if report.interrupted {
+        130
+    } else if report.ok {
+        0
+    } else {
+        1
+    })
+}
+
+fn write_file(path: &PathBuf, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+/// Progress on a terminal, one line per finished task otherwise. Talk goes to stderr.
+struct Printer {
+    bar: Option<ProgressBar>,
+    verbose: bool,
+    quiet: bool,
+    counts: Mutex<(usize, usize, usize)>,
+    total: AtomicUsize,
+}
+
+impl Printer {
+    fn new(verbose: bool, json: bool) -> Printer {
+        let bar = (std::io::stderr().is_terminal() && !json).then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg}").expect("template"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Printer {
+            bar,
+            verbose,
+            quiet: json,
+            counts: Mutex::new((0, 0, 0)),
+            total: AtomicUsize::new(0),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn describe(label: &str, action: Action, env: Option<&str>) -> String {
+    match env {
+        Some(env) => format!("{label} {action} [{env}]"),
+        None => format!("{label} {action}"),
+    }
+}
+
+fn detail(r: &TaskReport) -> String {
+    match (r.action, r.status) {
+        (Action::Plan, Status::Ok) => format!(
+            "  +{} ~{} -{}",
+            r.summary["add"].as_u64().unwrap_or(0),
+            r.summary["change"].as_u64().unwrap_or(0),
+            r.summary["destroy"].as_u64().unwrap_or(0)
+        ),
+        (Action::Render, Status::Ok) => {
+            format!("  {} objects", r.summary["objects"].as_u64().unwrap_or(0))
+        }
+        _ => String::new(),
+    }
+}
+
+impl Observer for Printer {
+    fn planned(&self, tasks: usize) {
+        self.total.store(tasks, Ordering::SeqCst);
+        if let Some(bar) = &self.bar {
+            bar.set_length(tasks as u64);
+        }
+    }
+
+    fn started(&self, label: &str, action: Action, env: Option<&str>) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(describe(label, action, env));
+        }
+    }
+
+    fn finished(&self, r: &TaskReport) {
+        {
+            let mut c = self.counts.lock().expect("counts");
+            match r.status {
+                Status::Ok if r.cached => c.1 += 1,
+                Status::Failed => c.2 += 1,
+                _ => {}
+            }
+            c.0 += 1;
+            if let Some(bar) = &self.bar {
+                bar.set_position(c.0 as u64);
+                bar.set_prefix(format!("{} cached, {} failed", c.1, c.2));
+            }
+        }
+        if self.quiet {
+            return;
+        }
+        let status = match r.status {
+            Status::Ok if r.cached && r.remote => "cached (remote)",
+            Status::Ok if r.cached => "cached",
+            Status::Ok => "ok",
+            Status::Failed => "FAILED",
+            Status::Skipped => "skipped",
+        };
+        let mut text = format!(
+            "{status:<15} {}{}{}",
+            describe(&r.label, r.action, r.env.as_deref()),
+            detail(r),
+            if r.provisional {
+                "  (provisional: an upstream stack has pending changes)"
+            } else {
+                ""
+            }
+        );
+        if r.status == Status::Ok && !r.cached {
+            text.push_str(&format!("  {:.1}s", r.duration_ms as f64 / 1000.0));
+        }
+        if let (Some(reason), true) = (&r.reason, r.status != Status::Ok) {
+            text.push_str(&format!("  ({reason})"));
+        }
+        self.line(&text);
+        if self.verbose && !r.log.is_empty() {
+            self.line(r.log.trim_end());
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        self.line(message);
+    }
+}
+
+fn print_summary(tasks: &[TaskReport], elapsed: Duration, verbose: bool) {
+    let ok = tasks.iter().filter(|t| t.status == Status::Ok).count();
+    let cached = tasks.iter().filter(|t| t.cached).count();
+    let failed: Vec<&TaskReport> = tasks
+        .iter()
+        .filter(|t| t.status == Status::Failed)
+        .collect();
+    let skipped = tasks.iter().filter(|t| t.status == Status::Skipped).count();
+    if !verbose {
+        for t in &failed {
+            if t.log.is_empty() {
+                continue;
+            }
+            eprintln!(
+                "\n--- {} ---",
+                describe(&t.label, t.action, t.env.as_deref())
+            );
+            eprintln!("{}", strata_graph::report::tail(&t.log, 40));
+        }
+    }
+    eprintln!(
+        "\n{} tasks: {ok} ok ({cached} cached), {} failed, {skipped} skipped in {:.1}s",
+        tasks.len(),
+        failed.len(),
+        elapsed.as_secs_f64()
+    );
+}

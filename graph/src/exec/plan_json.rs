@@ -1,0 +1,284 @@
+//! Reading `terraform show -json` plan output (format_version 0.x from terraform 0.12–1.0,
+//! 1.x from terraform 1.1+ and OpenTofu) into a summary, and redacting it before anything
+//! stores or shows it: values marked sensitive become `"(sensitive value)"`, and the parts
+//! that repeat values (`variables`, `prior_state`, `planned_values`) are dropped.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub const REDACTED: &str = "(sensitive value)";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PlanSummary {
+    pub add: u32,
+    pub change: u32,
+    pub destroy: u32,
+    pub import: u32,
+    /// Resources with an action other than no-op: `address` and `action`
+    /// (`create`, `update`, `delete`, `replace`, `read`).
+    pub resources: Vec<ResourceAction>,
+    /// Outputs whose value changes.
+    pub outputs_changed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceAction {
+    pub address: String,
+    pub action: String,
+}
+
+impl PlanSummary {
+    pub fn has_changes(&self) -> bool {
+        self.add + self.change + self.destroy + self.import > 0 || !self.outputs_changed.is_empty()
+    }
+}
+
+/// Parses and checks the format version: 0.x and 1.x are understood.
+pub fn parse(text: &[u8]) -> Result<Value, String> {
+    let plan: Value = serde_json::from_slice(text).map_err(|e| format!("plan JSON: {e}"))?;
+    let version = plan
+        .get("format_version")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let major = version.split('.').next().unwrap_or("");
+    if major != "0" && major != "1" {
+        return Err(format!(
+            "plan JSON format_version `{version}` is not supported (0.x and 1.x are)"
+        ));
+    }
+    Ok(plan)
+}
+
+pub fn summarize(plan: &Value) -> PlanSummary {
+    let mut s = PlanSummary::default();
+    for rc in plan
+        .get("resource_changes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let change = rc.get("change").cloned().unwrap_or_default();
+        let actions: Vec<&str> = change
+            .get("actions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let importing = change.get("importing").is_some_and(|i| !i.is_null());
+        if importing {
+            s.import += 1;
+        }
+        let action = match actions.as_slice() {
+            ["create"] => {
+                s.add += 1;
+                "create"
+            }
+            ["update"] => {
+                s.change += 1;
+                "update"
+            }
+            ["delete"] => {
+                s.destroy += 1;
+                "delete"
+            }
+            ["delete", "create"] | ["create", "delete"] => {
+                s.add += 1;
+                s.destroy += 1;
+                "replace"
+            }
+            ["read"] => "read",
+            _ if importing => "import",
+            _ => continue, // no-op
+        };
+        s.resources.push(ResourceAction {
+            address: rc
+                .get("address")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            action: action.to_string(),
+        });
+    }
+    if let Some(outputs) = plan.get("output_changes").and_then(Value::as_object) {
+        for (name, oc) in outputs {
+            let noop = oc
+                .get("actions")
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.len() == 1 && a[0] == "no-op");
+            if !noop {
+                s.outputs_changed.push(name.clone());
+            }
+        }
+    }
+    s
+}
+
+/// Replaces every value marked sensitive by its mask (`true`, or an object/array of masks).
+fn mask(value: &Value, sensitive: &Value) -> Value {
+    match (value, sensitive) {
+        (_, Value::Bool(true)) => Value::String(REDACTED.into()),
+        (Value::Object(v), Value::Object(m)) => Value::Object(
+            v.iter()
+                .map(|(k, x)| {
+                    (
+                        k.clone(),
+                        m.get(k).map(|s| mask(x, s)).unwrap_or_else(|| x.clone()),
+                    )
+                })
+                .collect(),
+        ),
+        (Value::Array(v), Value::Array(m)) => Value::Array(
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| m.get(i).map(|s| mask(x, s)).unwrap_or_else(|| x.clone()))
+                .collect(),
+        ),
+        _ => value.clone(),
+    }
+}
+
+fn redact_change(change: &Value) -> Value {
+    let mut out = change.clone();
+    if let Value::Object(o) = &mut out {
+        for (field, mask_field) in [("before", "before_sensitive"), ("after", "after_sensitive")] {
+            if let (Some(v), Some(m)) = (change.get(field), change.get(mask_field)) {
+                o.insert(field.into(), mask(v, m));
+            }
+        }
+    }
+    out
+}
+
+/// The plan as strata stores it: no sensitive value, no copy of state or variables.
+pub fn redact(plan: &Value) -> Value {
+    let mut out = Map::new();
+    for key in [
+        "format_version",
+        "terraform_version",
+        "configuration",
+        "errored",
+    ] {
+        if let Some(v) = plan.get(key) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    if let Some(rcs) = plan.get("resource_changes").and_then(Value::as_array) {
+        let redacted = rcs
+            .iter()
+            .map(|rc| {
+                let mut rc = rc.clone();
+                if let Some(change) = rc.get("change").map(redact_change) {
+                    rc["change"] = change;
+                }
+                rc
+            })
+            .collect();
+        out.insert("resource_changes".into(), Value::Array(redacted));
+    }
+    if let Some(ocs) = plan.get("output_changes").and_then(Value::as_object) {
+        let redacted = ocs
+            .iter()
+            .map(|(k, oc)| (k.clone(), redact_change(oc)))
+            .collect();
+        out.insert("output_changes".into(), Value::Object(redacted));
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape terraform 1.5+ / OpenTofu 1.6+ print (format_version 1.2), with an import,
+    /// a replace, a sensitive attribute and a sensitive output.
+    const V1_PLAN: &str = r#"{
+      "format_version": "1.2",
+      "terraform_version": "1.6.0",
+      "variables": {"db_password": {"value": "hunter2"}},
+      "planned_values": {"root_module": {}},
+      "prior_state": {"format_version": "1.0", "values": {}},
+      "resource_changes": [
+        {"address": "aws_db_instance.main", "mode": "managed", "type": "aws_db_instance", "name": "main",
+         "change": {"actions": ["update"], "before": {"password": "old", "size": 10},
+                    "after": {"password": "hunter2", "size": 20},
+                    "before_sensitive": {"password": true}, "after_sensitive": {"password": true},
+                    "after_unknown": {}}},
+        {"address": "aws_instance.web[0]", "index": 0,
+         "change": {"actions": ["delete", "create"], "before": {}, "after": {}, "replace_paths": [["ami"]]},
+         "action_reason": "replace_because_cannot_update"},
+        {"address": "aws_s3_bucket.logs",
+         "change": {"actions": ["no-op"], "before": {}, "after": {},
+                    "importing": {"id": "acme-logs"}}},
+        {"address": "null_resource.keep", "change": {"actions": ["no-op"]}},
+        {"address": "data.aws_ami.ubuntu", "change": {"actions": ["read"]}}
+      ],
+      "output_changes": {
+        "endpoint": {"actions": ["no-op"], "before": "a", "after": "a"},
+        "token": {"actions": ["update"], "before": "t1", "after": "t2",
+                  "before_sensitive": true, "after_sensitive": true}
+      },
+      "timestamp": "2026-01-01T00:00:00Z",
+      "errored": false
+    }"#;
+
+    /// The shape terraform 1.0 prints (format_version 0.2).
+    const V0_PLAN: &str = r#"{
+      "format_version": "0.2", "terraform_version": "1.0.3",
+      "resource_changes": [
+        {"address": "module.vpc.null_resource.vpc", "module_address": "module.vpc",
+         "change": {"actions": ["create"], "before": null, "after": {"triggers": {"cidr": "10.0.0.0/16"}},
+                    "after_unknown": {"id": true}, "before_sensitive": false, "after_sensitive": {"triggers": {}}}}
+      ],
+      "output_changes": {"vpc_id": {"actions": ["create"], "before": null, "after_unknown": true}}
+    }"#;
+
+    #[test]
+    fn summarizes_newer_format() {
+        let plan = parse(V1_PLAN.as_bytes()).unwrap();
+        let s = summarize(&plan);
+        assert_eq!((s.add, s.change, s.destroy, s.import), (1, 1, 1, 1));
+        let actions: Vec<_> = s
+            .resources
+            .iter()
+            .map(|r| (r.address.as_str(), r.action.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            vec![
+                ("aws_db_instance.main", "update"),
+                ("aws_instance.web[0]", "replace"),
+                ("aws_s3_bucket.logs", "import"),
+                ("data.aws_ami.ubuntu", "read"),
+            ]
+        );
+        assert_eq!(s.outputs_changed, vec!["token"]);
+    }
+
+    #[test]
+    fn summarizes_terraform_1_0_format() {
+        let s = summarize(&parse(V0_PLAN.as_bytes()).unwrap());
+        assert_eq!((s.add, s.change, s.destroy), (1, 0, 0));
+        assert_eq!(s.outputs_changed, vec!["vpc_id"]);
+        assert!(s.has_changes());
+    }
+
+    #[test]
+    fn redaction_removes_every_sensitive_value() {
+        let plan = parse(V1_PLAN.as_bytes()).unwrap();
+        let text = redact(&plan).to_string();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains("\"old\""), "{text}");
+        assert!(!text.contains("t2"), "{text}");
+        assert!(text.contains(REDACTED));
+        assert!(
+            text.contains("\"size\":20"),
+            "non-sensitive values stay: {text}"
+        );
+    }
+
+    #[test]
+    fn unknown_major_version_is_rejected() {
+        assert!(parse(br#"{"format_version": "2.0"}"#).is_err());
+    }
+}
