@@ -113,6 +113,26 @@ env = {
 json.dump(env, open(sys.argv[1], "w"), indent=2)
 EOF
 
+# Percent of all CPUs busy over one second (this script is idle meanwhile).
+cpu_busy() {
+    local a b
+    a=($(head -n 1 /proc/stat)); sleep 1; b=($(head -n 1 /proc/stat))
+    local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0 i
+    for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+    echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+
+# Waits (up to two minutes) until other work leaves the CPUs mostly idle; prints the last
+# reading.
+wait_quiet() {
+    local busy tries=0
+    busy=$(cpu_busy)
+    while [ "$busy" -gt 10 ] && [ $tries -lt 120 ]; do
+        sleep 1; busy=$(cpu_busy); tries=$((tries + 2))
+    done
+    echo "$busy"
+}
+
 # --- one size --------------------------------------------------------------------------------
 # hyperfine CASE RUNS [hyperfine options...] -- COMMAND...
 bench_case() {
@@ -121,14 +141,14 @@ bench_case() {
     local opts=()
     while [ "$1" != "--" ]; do opts+=("$1"); shift; done
     shift
-    log "  $name: $runs runs"
-    local load_before
-    load_before=$(cut -d' ' -f1 /proc/loadavg)
+    local busy
+    busy=$(wait_quiet)
+    log "  $name: $runs runs (CPUs ${busy}% busy before)"
     "${offline[@]}" hyperfine -N --style basic --runs "$runs" "${opts[@]}" \
         --export-json "$res/hf-$name.json" -n "$name" "$*" >"$res/hf-$name.log" 2>&1 || {
         log "  $name failed:"; cat "$res/hf-$name.log" >&2; return 1; }
-    # The 1-minute load average before and after, to spot interference from other work.
-    echo "$name $load_before $(cut -d' ' -f1 /proc/loadavg)" >>"$res/load.txt"
+    # CPU use by other work just before the case, to spot interference.
+    echo "$name $busy" >>"$res/load.txt"
     grep -E 'Time \(mean' "$res/hf-$name.log" | sed 's/^/    /' >&2 || true
 }
 

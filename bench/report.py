@@ -161,17 +161,17 @@ def main():
         try:
             with open(os.path.join(args.out, str(n), "load.txt")) as f:
                 for line in f:
-                    name, before, after = line.split()
-                    loads.append((max(float(before), float(after)), f"{n}/{name}"))
+                    name, busy = line.split()
+                    loads.append((int(busy), f"{n} stacks, {name}"))
         except OSError:
             pass
     if loads:
         worst = max(loads)
         lines.append("")
         lines.append(
-            f"Highest 1-minute load average seen around a timing case: {worst[0]:.2f} "
-            f"({worst[1]}); on this {env.get('nproc', '?')}-core machine a value well above "
-            "the benchmark's own load (about 1) means other work competed for the CPUs."
+            "Before each timing case the script waits (up to two minutes) until the CPUs are "
+            f"at most 10% busy with other work; the highest reading it started a case at was "
+            f"{worst[0]}% ({worst[1]})."
         )
     lines.append("")
     lines.append("Workspaces and affected sets:")

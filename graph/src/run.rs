@@ -382,23 +382,16 @@ impl Runner<'_> {
             })?;
             consumed.insert(input.variable.clone(), value);
         }
-        // Provisional when an upstream plan in this run has pending changes.
+        // Provisional when the plan of a stack it reads outputs from, in this run, has
+        // pending changes (that plan finished before this task started: it is upstream).
         let done = self.done.lock().expect("reports");
-        for &d in &task.deps {
-            if let Some(r) = &done[d] {
-                if r.action == Action::Plan
-                    && r.summary.get("add").is_some()
-                    && (r.summary["add"].as_u64().unwrap_or(0)
-                        + r.summary["change"].as_u64().unwrap_or(0)
-                        + r.summary["destroy"].as_u64().unwrap_or(0)
-                        > 0
-                        || r.summary["outputs_changed"]
-                            .as_array()
-                            .is_some_and(|a| !a.is_empty()))
-                    && target.inputs.iter().any(|inp| inp.label == r.label)
-                {
-                    prepared.provisional = true;
-                }
+        for r in done.iter().flatten() {
+            if r.action == Action::Plan
+                && r.env.as_deref() == Some(env_name)
+                && target.inputs.iter().any(|inp| inp.label == r.label)
+                && plan_has_changes(&r.summary)
+            {
+                prepared.provisional = true;
             }
         }
         drop(done);
@@ -640,6 +633,14 @@ impl Job for Runner<'_> {
     fn cancelled(&self) -> bool {
         process::is_cancelled()
     }
+}
+
+fn plan_has_changes(summary: &Value) -> bool {
+    let n = |k: &str| summary[k].as_u64().unwrap_or(0);
+    n("add") + n("change") + n("destroy") + n("import") > 0
+        || summary["outputs_changed"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
 }
 
 impl Runner<'_> {

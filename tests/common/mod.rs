@@ -316,3 +316,97 @@ pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect()
 }
+
+/// A temporary git repository holding a copy of the sample workspace at the repository root
+/// (committed on `main`), with `.tools` linked to the bootstrapped tools.
+pub fn sample_repo() -> Repo {
+    let root = repo_root();
+    assert!(
+        root.join(".tools/bin/terraform").exists(),
+        "pinned tools missing: run scripts/bootstrap first"
+    );
+    let repo = Repo::new();
+    let files = Command::new("git")
+        .current_dir(&root)
+        .args([
+            "ls-files",
+            "-co",
+            "--exclude-standard",
+            "-z",
+            "--",
+            "WORKSPACE.toml",
+            ".gitignore",
+            "stacks",
+            "modules",
+            "charts",
+            "environments",
+            "shared",
+            "policies",
+        ])
+        .output()
+        .unwrap();
+    for f in String::from_utf8_lossy(&files.stdout)
+        .split('\0')
+        .filter(|f| !f.is_empty())
+    {
+        let from = root.join(f);
+        if from.is_file() {
+            let to = repo.path().join(f);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(from, to).unwrap();
+        }
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(root.join(".tools"), repo.path().join(".tools")).unwrap();
+    repo.commit("sample workspace");
+    repo
+}
+
+/// `strata --json ARGS`, parsed; panics on output that is not JSON.
+pub fn json_run(repo: &Repo, args: &[&str]) -> (Run, serde_json::Value) {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    let mut run = repo.strata(&full);
+    let json = run.json();
+    // Failed tasks' reasons and logs, so an assertion on the exit code explains itself.
+    for t in json["tasks"].as_array().into_iter().flatten() {
+        if t["status"] == "failed" {
+            run.stderr.push_str(&format!(
+                "\n[failed] {} {} {}: {}\n{}",
+                t["label"],
+                t["action"],
+                t["env"],
+                t["reason"],
+                t["log"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    (run, json)
+}
+
+/// The tasks of a `--json` run report as (label, action, env) with the given predicate.
+pub fn tasks_where(
+    report: &serde_json::Value,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> Vec<String> {
+    let mut out: Vec<String> = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| pred(t))
+        .map(|t| match t["env"].as_str() {
+            Some(env) => format!(
+                "{} {} {env}",
+                t["label"].as_str().unwrap(),
+                t["action"].as_str().unwrap()
+            ),
+            None => format!(
+                "{} {}",
+                t["label"].as_str().unwrap(),
+                t["action"].as_str().unwrap()
+            ),
+        })
+        .collect();
+    out.sort();
+    out
+}

@@ -19,6 +19,9 @@ pub struct Sandbox {
     pub dir: PathBuf,
     /// TF_DATA_DIR.
     pub data: PathBuf,
+    /// A digest of the file set: state kept in `data/` that depends on the sources (an
+    /// initialised working directory) records it and is redone when it changes.
+    pub generation: String,
 }
 
 /// `.strata/work/<env or _>/<label>`
@@ -50,8 +53,14 @@ pub fn prepare(
     }
     let current = std::fs::read_to_string(&marker_path).unwrap_or_default();
     let dir = src.join(label);
+    let generation = blake3::hash(marker.as_bytes()).to_hex().to_string();
     if current == marker && dir.is_dir() {
-        return Ok(Sandbox { src, dir, data });
+        return Ok(Sandbox {
+            src,
+            dir,
+            data,
+            generation,
+        });
     }
     if src.exists() {
         std::fs::remove_dir_all(&src).map_err(|e| Error::io(&src, e))?;
@@ -90,5 +99,10 @@ pub fn prepare(
     }
     crate::fsutil::write_atomic(&marker_path, marker.as_bytes())
         .map_err(|e| Error::io(&marker_path, e))?;
-    Ok(Sandbox { src, dir, data })
+    Ok(Sandbox {
+        src,
+        dir,
+        data,
+        generation,
+    })
 }

@@ -89,8 +89,10 @@ pub fn ensure_init(
     force: bool,
 ) -> Result<Step> {
     let marker = sb.data.join("strata-init.marker");
+    // Valid for this file set and this backend only.
     let want = format!(
-        "{}",
+        "{} {}",
+        sb.generation,
         blake3::hash(backend.unwrap_or("-backend=false").as_bytes()).to_hex()
     );
     let override_path = sb.dir.join(OVERRIDE_FILE);
@@ -113,6 +115,15 @@ pub fn ensure_init(
         });
     }
     let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // Other strata processes may share the plugin cache too: hold a machine-wide lock.
+    let lock_path = std::env::temp_dir().join("strata-terraform-init.lock");
+    let lock_file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Error::io(&lock_path, e))?;
+    lock_file.lock().map_err(|e| Error::io(&lock_path, e))?;
     let mut args = vec!["init", "-input=false", "-no-color"];
     if backend.is_none() {
         args.push("-backend=false");

@@ -1,0 +1,295 @@
+//! `strata check` / `apply` on the sample workspace with the real terraform and helm.
+
+mod common;
+use common::{json_run, sample_repo, tasks_where};
+
+#[test]
+fn second_run_is_all_cache_hits_and_a_module_edit_reruns_exactly_its_dependents() {
+    let repo = sample_repo();
+    // Give dev a state so every plan can run (no cache, so check's first run does everything).
+    let (apply, report) = json_run(&repo, &["--no-cache", "apply", "--env", "dev"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert!(report["ok"].as_bool().unwrap());
+
+    let (first, r1) = json_run(&repo, &["check", "--env", "dev"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let all = tasks_where(&r1, |_| true);
+    assert_eq!(
+        tasks_where(&r1, |t| t["status"] == "ok" && t["cached"] == false),
+        all,
+        "first run executes every task"
+    );
+    assert!(all.len() >= 30, "{all:?}");
+
+    let (second, r2) = json_run(&repo, &["check", "--env", "dev"]);
+    assert_eq!(second.code, 0);
+    assert_eq!(
+        tasks_where(&r2, |t| t["cached"] == true),
+        all,
+        "second run is all cache hits"
+    );
+    // same results and summaries
+    for (a, b) in r1["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(r2["tasks"].as_array().unwrap())
+    {
+        assert_eq!(a["summary"], b["summary"], "{a} vs {b}");
+        assert_eq!(a["key"], b["key"]);
+    }
+
+    repo.append("modules/postgres/main.tf", "\n# tuning note\n");
+    let (third, r3) = json_run(&repo, &["check", "--env", "dev"]);
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    let rerun = tasks_where(&r3, |t| t["cached"] == false);
+    assert_eq!(
+        rerun,
+        vec![
+            "charts/api deps",
+            "charts/api lint dev",
+            "charts/api render dev",
+            "modules/postgres validate",
+            "stacks/database fmt",
+            "stacks/database init dev",
+            "stacks/database plan dev",
+            "stacks/database validate",
+            "stacks/observability fmt",
+            "stacks/observability init dev",
+            "stacks/observability plan dev",
+            "stacks/observability validate",
+        ]
+    );
+}
+
+#[test]
+fn plan_reruns_after_the_state_changed() {
+    let repo = sample_repo();
+    let (apply, _) = json_run(&repo, &["apply", "--env", "dev", "stacks/network"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let (_, r1) = json_run(&repo, &["plan", "--env", "dev", "stacks/network"]);
+    let (_, r2) = json_run(&repo, &["plan", "--env", "dev", "stacks/network"]);
+    assert_eq!(
+        tasks_where(&r2, |t| t["cached"] == false),
+        Vec::<String>::new()
+    );
+    // Someone else writes the state (a new serial, as any apply or import would).
+    let state = repo
+        .path()
+        .join(".strata/state/dev/stacks/network/terraform.tfstate");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    json["serial"] = (json["serial"].as_u64().unwrap() + 1).into();
+    std::fs::write(&state, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+    let (_, r3) = json_run(&repo, &["plan", "--env", "dev", "stacks/network"]);
+    assert_eq!(
+        tasks_where(&r3, |t| t["cached"] == false),
+        vec!["stacks/network plan dev"]
+    );
+    assert_ne!(r1["tasks"][1]["key"], r3["tasks"][1]["key"]);
+}
+
+#[test]
+fn plans_wait_for_upstream_state_and_are_marked_provisional() {
+    let repo = sample_repo();
+    let (run, report) = json_run(&repo, &["plan", "--env", "dev"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let db = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "stacks/database" && t["action"] == "plan")
+        .unwrap();
+    assert_eq!(db["status"], "skipped");
+    assert!(
+        db["reason"]
+            .as_str()
+            .unwrap()
+            .contains("stacks/network has no state in dev yet"),
+        "{db}"
+    );
+
+    let (apply, _) = json_run(&repo, &["apply", "--env", "dev"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    // network gets a pending change: plans consuming its outputs are provisional
+    let tfvars = "environments/dev/stacks/network/terraform.tfvars";
+    let text = std::fs::read_to_string(repo.path().join(tfvars)).unwrap();
+    repo.write(
+        tfvars,
+        &text.replace(
+            "flow_log_retention_days = 7",
+            "flow_log_retention_days = 14",
+        ),
+    );
+    let (_, report) = json_run(&repo, &["plan", "--env", "dev"]);
+    let find = |label: &str| {
+        report["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == label && t["action"] == "plan")
+            .unwrap()
+            .clone()
+    };
+    let net = find("stacks/network");
+    assert!(
+        net["summary"]["add"].as_u64().unwrap()
+            + net["summary"]["change"].as_u64().unwrap()
+            + net["summary"]["destroy"].as_u64().unwrap()
+            > 0,
+        "{net}"
+    );
+    assert_eq!(find("stacks/database")["provisional"], true);
+    assert_eq!(find("stacks/network")["provisional"], false);
+}
+
+#[test]
+fn corrupt_blob_and_truncated_result_are_misses_that_get_repaired() {
+    let repo = sample_repo();
+    let (first, r1) = json_run(
+        &repo,
+        &["check", "--env", "dev", "charts/web", "stacks/network"],
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let cache = repo.path().join(".strata/cache");
+    // truncate one result and corrupt one blob
+    let render = r1["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["action"] == "render")
+        .unwrap();
+    let result_path = cache.join("ac").join(render["key"].as_str().unwrap());
+    let result: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&result_path).unwrap()).unwrap();
+    let manifests = result["outputs"]["manifests.yaml"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let blob_path = cache.join("cas").join(&manifests[..2]).join(&manifests);
+    let mut blob = std::fs::read(&blob_path).unwrap();
+    blob[0] ^= 0xff;
+    std::fs::write(&blob_path, &blob).unwrap();
+    let plan = r1["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["action"] == "plan")
+        .unwrap();
+    let plan_result = cache.join("ac").join(plan["key"].as_str().unwrap());
+    let bytes = std::fs::read(&plan_result).unwrap();
+    std::fs::write(&plan_result, &bytes[..bytes.len() / 3]).unwrap();
+
+    let (second, r2) = json_run(
+        &repo,
+        &["check", "--env", "dev", "charts/web", "stacks/network"],
+    );
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(
+        tasks_where(&r2, |t| t["cached"] == false),
+        vec!["charts/web render dev", "stacks/network plan dev"]
+    );
+    assert!(second.stderr.contains("is corrupt"), "{}", second.stderr);
+    for (a, b) in r1["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(r2["tasks"].as_array().unwrap())
+    {
+        assert_eq!(a["summary"], b["summary"]);
+    }
+    // repaired: the next run is all hits, with no warning
+    let (third, r3) = json_run(
+        &repo,
+        &["check", "--env", "dev", "charts/web", "stacks/network"],
+    );
+    assert_eq!(
+        tasks_where(&r3, |t| t["cached"] == false),
+        Vec::<String>::new()
+    );
+    assert!(!third.stderr.contains("corrupt"), "{}", third.stderr);
+}
+
+#[test]
+fn failing_stack_skips_dependents_and_keep_going_runs_the_rest() {
+    let repo = sample_repo();
+    repo.append(
+        "stacks/network/main.tf",
+        "\noutput \"broken\" {\n  value = var.does_not_exist\n}\n",
+    );
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "--keep-going"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(report["ok"], false);
+    assert_eq!(
+        tasks_where(&report, |t| t["status"] == "failed"),
+        vec!["stacks/network validate"]
+    );
+    let db = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "stacks/database" && t["action"] == "fmt")
+        .unwrap();
+    assert_eq!(db["status"], "skipped");
+    assert_eq!(db["reason"], "stacks/network validate failed");
+    // unrelated targets still ran
+    for unrelated in [
+        "charts/web render dev",
+        "modules/dns-zone validate",
+        "charts/worker lint dev",
+    ] {
+        assert!(
+            tasks_where(&report, |t| t["status"] == "ok").contains(&unrelated.to_string()),
+            "{unrelated}"
+        );
+    }
+    // without --keep-going: fail fast, still exit 1
+    let (run, _) = json_run(&repo, &["check", "--env", "dev"]);
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn junit_and_markdown_reports() {
+    let repo = sample_repo();
+    let junit = repo.path().join("report.xml");
+    let md = repo.path().join("summary.md");
+    let (run, report) = json_run(
+        &repo,
+        &[
+            "check",
+            "--env",
+            "dev",
+            "--junit",
+            junit.to_str().unwrap(),
+            "--summary-md",
+            md.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Parse the XML with a real parser and count testcases.
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sys, xml.etree.ElementTree as ET; r = ET.parse(sys.argv[1]).getroot(); print(len(r.findall('.//testcase')))"])
+        .arg(&junit)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cases: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert_eq!(cases, report["tasks"].as_array().unwrap().len());
+    let summary = std::fs::read_to_string(&md).unwrap();
+    let list = repo.strata(&["--json", "list"]).json();
+    for t in list["targets"].as_array().unwrap() {
+        let label = t["label"].as_str().unwrap();
+        if label.starts_with("policies/") {
+            continue; // policies have no tasks yet
+        }
+        assert!(
+            summary.contains(&format!("`{label}`")),
+            "{label} missing from:\n{summary}"
+        );
+    }
+    assert!(summary.contains("+12 ~0 -0"), "{summary}");
+}
