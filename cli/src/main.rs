@@ -51,6 +51,9 @@ enum Command {
     /// Inspect or prune the local cache.
     #[command(subcommand)]
     Cache(commands::cache::Command),
+    /// Helpers for CI systems.
+    #[command(subcommand)]
+    Ci(commands::ci::Command),
     /// Check that the pinned tools are installed at the pinned versions.
     Tools(commands::tools::Args),
 }
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::run::run_command(&ctx, args, Mode::Plan),
         Command::Apply(args) => commands::run::run_command(&ctx, args, Mode::Apply),
         Command::Cache(cmd) => commands::cache::run(&ctx, cmd),
+        Command::Ci(cmd) => commands::ci::run(&ctx, cmd),
         Command::Tools(args) => commands::tools::run(&ctx, args),
     };
     match result {

@@ -20,6 +20,7 @@ pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod session;
+pub mod shard;
 pub mod snapshot;
 pub mod task;
 pub mod toolchain;

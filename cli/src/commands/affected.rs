@@ -41,7 +41,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     );
     for t in &result.targets {
         if args.explain {
-            println!("{}", t.explain());
+            crate::out!("{}", t.explain());
             continue;
         }
         let reason = match t.reason {
@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
             Reason::Dependency => "dependency",
             Reason::Deleted => "deleted",
         };
-        println!("{:8} {:10} {}", t.kind.as_str(), reason, t.label);
+        crate::out!("{:8} {:10} {}", t.kind.as_str(), reason, t.label);
     }
     Ok(0)
 }

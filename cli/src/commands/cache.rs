@@ -46,7 +46,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             if ctx.json {
                 print_json(&stats);
             } else {
-                println!(
+                crate::out!(
                     "{}: {} results, {} blobs, {:.1} MiB",
                     stats.dir.display(),
                     stats.results,
@@ -65,7 +65,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             if ctx.json {
                 print_json(&report);
             } else {
-                println!(
+                crate::out!(
                     "removed {} results and {} blobs ({:.1} MiB); {:.1} MiB remain",
                     report.removed_results,
                     report.removed_blobs,

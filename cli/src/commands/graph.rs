@@ -25,8 +25,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     let model = &view.model;
     match (ctx.json, args.format) {
         (true, _) | (_, Format::Json) => print_json(&json(model, &view.hashes.hashes)),
-        (_, Format::Dot) => print!("{}", dot(model)),
-        (_, Format::Mermaid) => print!("{}", mermaid(model)),
+        (_, Format::Dot) => crate::output::write_stdout(&dot(model)),
+        (_, Format::Mermaid) => crate::output::write_stdout(&mermaid(model)),
     }
     Ok(0)
 }

@@ -67,7 +67,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
         print_json(&Out { targets: rows });
     } else {
         for r in rows {
-            println!("{}  {}", r.hash, r.label);
+            crate::out!("{}  {}", r.hash, r.label);
         }
     }
     Ok(0)
@@ -76,34 +76,34 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
 fn explain_text(view: &strata_graph::session::View, i: usize) {
     let t = &view.model.targets[i];
     let fp = &view.hashes.fingerprints[i];
-    println!("{} ({})", t.label, t.kind);
-    println!("  hash: {}", view.hashes.hashes[i]);
-    println!("  fingerprint version: {}", fp.version);
-    println!("  inputs:");
+    crate::out!("{} ({})", t.label, t.kind);
+    crate::out!("  hash: {}", view.hashes.hashes[i]);
+    crate::out!("  fingerprint version: {}", fp.version);
+    crate::out!("  inputs:");
     for f in &fp.inputs {
         let extra = if t.extra_inputs.contains(&f.path) {
             "  (read from outside the target)"
         } else {
             ""
         };
-        println!("    {} {:>6} {}{extra}", f.id, f.mode, f.path);
+        crate::out!("    {} {:>6} {}{extra}", f.id, f.mode, f.path);
     }
-    println!("  global inputs:");
+    crate::out!("  global inputs:");
     for f in &fp.global_inputs {
-        println!("    {} {:>6} {}", f.id, f.mode, f.path);
+        crate::out!("    {} {:>6} {}", f.id, f.mode, f.path);
     }
-    println!("  toolchain:");
+    crate::out!("  toolchain:");
     for (tool, v) in &fp.toolchain {
-        println!("    {tool} {v}");
+        crate::out!("    {tool} {v}");
     }
-    println!("  dependencies:");
+    crate::out!("  dependencies:");
     for d in &fp.deps {
-        println!("    {} {}", d.hash, d.label);
+        crate::out!("    {} {}", d.hash, d.label);
     }
     if !t.unresolved.is_empty() {
-        println!("  not tracked (paths computed at run time):");
+        crate::out!("  not tracked (paths computed at run time):");
         for l in &t.unresolved {
-            println!("    {l}");
+            crate::out!("    {l}");
         }
     }
 }

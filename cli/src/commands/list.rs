@@ -47,9 +47,11 @@ pub fn run(ctx: &Context, _args: Args) -> Result<u8> {
         return Ok(0);
     }
     let width = rows.iter().map(|r| r.label.len()).max().unwrap_or(5).max(5);
-    println!(
+    crate::out!(
         "{:width$}  {:6}  {:20}  DEPENDENCIES",
-        "LABEL", "KIND", "ENVIRONMENTS"
+        "LABEL",
+        "KIND",
+        "ENVIRONMENTS"
     );
     for r in &rows {
         let envs = if r.environments.is_empty() {
@@ -62,7 +64,7 @@ pub fn run(ctx: &Context, _args: Args) -> Result<u8> {
         } else {
             r.deps.join(", ")
         };
-        println!("{:width$}  {:6}  {:20}  {}", r.label, r.kind, envs, deps);
+        crate::out!("{:width$}  {:6}  {:20}  {}", r.label, r.kind, envs, deps);
     }
     Ok(0)
 }

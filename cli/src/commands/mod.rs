@@ -2,6 +2,7 @@
 
 pub mod affected;
 pub mod cache;
+pub mod ci;
 pub mod graph;
 pub mod hash;
 pub mod list;

@@ -19,8 +19,8 @@ pub fn run(ctx: &Context, _args: Args) -> Result<u8> {
     } else {
         for s in &statuses {
             match (&s.path, &s.problem) {
-                (Some(p), None) => println!("ok    {} {} ({})", s.tool, s.pinned, p.display()),
-                (_, Some(problem)) => println!("FAIL  {} {}: {problem}", s.tool, s.pinned),
+                (Some(p), None) => crate::out!("ok    {} {} ({})", s.tool, s.pinned, p.display()),
+                (_, Some(problem)) => crate::out!("FAIL  {} {}: {problem}", s.tool, s.pinned),
                 (None, None) => {}
             }
         }

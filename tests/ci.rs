@@ -1,0 +1,74 @@
+//! `strata ci matrix`: balanced shards that together cover every target once.
+
+mod common;
+use common::Repo;
+use std::collections::BTreeSet;
+
+#[test]
+fn shards_cover_every_target_once_and_are_balanced() {
+    let repo = Repo::with_fixture();
+    let run = repo.strata(&["ci", "matrix", "--shards", "3", "--env", "dev"]);
+    run.assert_ok();
+    let json = run.json();
+    let include = json["include"].as_array().unwrap();
+    assert_eq!(include.len(), 3);
+    let mut seen = BTreeSet::new();
+    let mut loads = Vec::new();
+    for shard in include {
+        let labels: Vec<&str> = shard["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert_eq!(shard["targets"].as_str().unwrap(), labels.join(" "));
+        for l in labels {
+            assert!(seen.insert(l.to_string()), "{l} in two shards");
+        }
+        loads.push(shard["tasks"].as_u64().unwrap());
+    }
+    let all: BTreeSet<String> = repo.hashes().into_keys().collect();
+    assert_eq!(seen, all);
+    // The heaviest target here has 4 tasks (fmt, validate, init, plan): LPT keeps shards within that.
+    assert!(
+        loads.iter().max().unwrap() - loads.iter().min().unwrap() <= 4,
+        "{loads:?}"
+    );
+    // deterministic
+    assert_eq!(
+        run.stdout,
+        repo.strata(&["ci", "matrix", "--shards", "3", "--env", "dev"])
+            .stdout
+    );
+}
+
+#[test]
+fn affected_matrix_only_has_affected_targets() {
+    let repo = Repo::with_fixture();
+    repo.append("charts/lib/templates/_helpers.tpl", "{{/* x */}}\n");
+    let json = repo
+        .strata(&[
+            "ci",
+            "matrix",
+            "--shards",
+            "4",
+            "--affected",
+            "--base",
+            "main",
+        ])
+        .json();
+    let mut labels: Vec<String> = json["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap().to_string())
+        })
+        .collect();
+    labels.sort();
+    assert_eq!(labels, vec!["charts/api", "charts/lib", "charts/web"]);
+}
