@@ -59,8 +59,10 @@ if [ "$(installed_version turbo)" != "$TURBO_VERSION" ] || [ "$(installed_versio
 fi
 # The native turbo binary, not the node launcher in node_modules/.bin, so that node start-up
 # is not counted against turbo.
-turbo=$(ls "$tools"/node_modules/@turbo/*/bin/turbo 2>/dev/null | head -n 1 || true)
-[ -n "$turbo" ] || turbo=$tools/node_modules/.bin/turbo
+turbo=$tools/node_modules/.bin/turbo
+for candidate in "$tools"/node_modules/@turbo/*/bin/turbo; do
+    if [ -x "$candidate" ]; then turbo=$candidate; break; fi
+done
 nx_js=$tools/node_modules/nx/dist/bin/nx.js
 
 log "building strata (release)"
@@ -116,7 +118,7 @@ EOF
 # Percent of all CPUs busy over one second (this script is idle meanwhile).
 cpu_busy() {
     local a b
-    a=($(head -n 1 /proc/stat)); sleep 1; b=($(head -n 1 /proc/stat))
+    read -r -a a </proc/stat; sleep 1; read -r -a b </proc/stat
     local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0 i
     for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
     echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
