@@ -7,7 +7,7 @@
 
 use crate::discover::Kind;
 use crate::error::Result;
-use crate::hash::{environment_digest, InputFile};
+use crate::hash::{EnvDigests, InputFile};
 use crate::session::{Session, View};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,7 +67,9 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
         (head_view, base_view.join().expect("base view thread"))
     });
     let (head_view, base_view) = (head_view?, base_view?);
+    let t = std::time::Instant::now();
     let targets = compare(&base_view, &head_view);
+    crate::timing::phase("compare", t);
     Ok(Affected {
         base: base.to_string(),
         head: head.unwrap_or("WORKTREE").to_string(),
@@ -77,8 +79,8 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
 }
 
 fn changed_files(base: &[InputFile], head: &[InputFile]) -> Vec<String> {
-    let b: BTreeMap<&str, &InputFile> = base.iter().map(|f| (f.path.as_str(), f)).collect();
-    let h: BTreeMap<&str, &InputFile> = head.iter().map(|f| (f.path.as_str(), f)).collect();
+    let b: BTreeMap<&str, &InputFile> = base.iter().map(|f| (f.path, f)).collect();
+    let h: BTreeMap<&str, &InputFile> = head.iter().map(|f| (f.path, f)).collect();
     let paths: BTreeSet<&str> = b.keys().chain(h.keys()).copied().collect();
     paths
         .into_iter()
@@ -136,25 +138,34 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
     };
     let mut reason: Vec<Option<Reason>> = vec![None; n];
     let mut files: Vec<Vec<String>> = vec![Vec::new(); n];
+    let head_globals = head.hashes.global_inputs(&head.snapshot);
+    let base_globals = base.hashes.global_inputs(&base.snapshot);
     for i in 0..n {
         let t = &model.targets[i];
-        let fp = &head.hashes.fingerprints[i];
         let Some(b) = base.model.index(&t.label) else {
             reason[i] = Some(Reason::Changed);
-            files[i] = fp.inputs.iter().map(|f| f.path.clone()).collect();
+            let fp = head
+                .hashes
+                .fingerprint(model, &head.snapshot, &head_globals, i);
+            files[i] = fp.inputs.iter().map(|f| f.path.to_string()).collect();
             continue;
         };
-        let bfp = &base.hashes.fingerprints[b];
         if base.hashes.hashes[b] == head.hashes.hashes[i] {
             continue;
         }
-        if bfp.own_digest() != fp.own_digest() || bfp.kind != fp.kind {
+        if base.hashes.own[b] != head.hashes.own[i] {
             reason[i] = Some(Reason::Changed);
+            let fp = head
+                .hashes
+                .fingerprint(model, &head.snapshot, &head_globals, i);
+            let bfp = base
+                .hashes
+                .fingerprint(&base.model, &base.snapshot, &base_globals, b);
             files[i] = changed_files(&bfp.inputs, &fp.inputs);
-        } else if bfp.global_digest() != fp.global_digest() {
+        } else if base.hashes.global[b] != head.hashes.global[i] {
             reason[i] = Some(Reason::Global);
-            files[i] = changed_files(&bfp.global_inputs, &fp.global_inputs);
-            if bfp.toolchain != fp.toolchain {
+            files[i] = changed_files(&base_globals, &head_globals);
+            if base.hashes.toolchain(t.kind) != head.hashes.toolchain(t.kind) {
                 files[i].push(crate::workspace::WORKSPACE_FILE.to_string());
                 files[i].sort();
                 files[i].dedup();
@@ -173,6 +184,8 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
     // targets deployed there that depend on them.
     let head_env = model.environment_files(&head.snapshot);
     let base_env = base.model.environment_files(&base.snapshot);
+    let head_digests = EnvDigests::new(&head_env, &head.snapshot);
+    let base_digests = EnvDigests::new(&base_env, &base.snapshot);
     let mut env_files: Vec<Vec<String>> = vec![Vec::new(); n];
     let mut env_chains: Vec<(String, Vec<Option<Vec<usize>>>)> = Vec::new();
     for env in &model.environments {
@@ -183,9 +196,7 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
             if reason[i].is_some() || !deployed(i) {
                 continue;
             }
-            let now = environment_digest(&head_env, &head.snapshot, env, &t.label);
-            let then = environment_digest(&base_env, &base.snapshot, env, &t.label);
-            if now != then {
+            if head_digests.of(env, &t.label) != base_digests.of(env, &t.label) {
                 direct[i] = true;
                 let changed = head_env
                     .for_target(env, &t.label)

@@ -140,6 +140,15 @@ macro_rules! hex_digest {
 hex_digest!(TaskKey, 32);
 hex_digest!(BlobDigest, 32);
 
+/// Writes lowercase hex of `bytes` into `out` (twice as long).
+pub(crate) fn encode_hex_into(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[(b >> 4) as usize];
+        out[2 * i + 1] = DIGITS[(b & 0xf) as usize];
+    }
+}
+
 pub(crate) fn encode_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);

@@ -198,18 +198,41 @@ impl Repo {
     }
 
     /// Work-tree paths that differ from the index, plus untracked (not ignored) files.
+    ///
+    /// `git status` runs with git's untracked cache (`-c core.untrackedCache=true`) in
+    /// `-unormal` mode, the mode that cache serves: only directories whose mtime changed are
+    /// read again, which is most of the cost on large trees. Git may record the cache (and
+    /// refreshed stat data) in the index as any `git status` does; the repository's
+    /// configuration is not changed. Untracked directories it reports whole are listed with
+    /// one `git ls-files --others` call.
     pub fn work_tree_changes(&self) -> Result<Vec<WorkTreeChange>> {
-        let out = self.run(&[
-            "status",
-            "--porcelain=v2",
-            "-z",
-            "--untracked-files=all",
-            "--no-renames",
-            "--ignore-submodules=all",
-            "--",
-            ".",
-        ])?;
+        let mut status = Command::new("git");
+        status
+            .current_dir(&self.root)
+            .args(["-c", "core.quotepath=off", "-c", "core.untrackedCache=true"])
+            .args([
+                "status",
+                "--porcelain=v2",
+                "-z",
+                "--untracked-files=normal",
+                "--no-renames",
+                "--ignore-submodules=all",
+                "--",
+                ".",
+            ])
+            .env("LC_ALL", "C")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE");
+        let out = status.output().map_err(|e| Error::io("git", e))?;
+        if !out.status.success() {
+            return Err(Error::Git {
+                args: "status".into(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        let out = out.stdout;
         let mut changes = Vec::new();
+        let mut untracked_dirs: Vec<String> = Vec::new();
         for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
             let line = String::from_utf8_lossy(rec);
             let (kind, rest) = line.split_at(1);
@@ -241,10 +264,24 @@ impl Repo {
                 }
                 "?" => {
                     if let Some(path) = self.strip(rest.trim_start()) {
-                        changes.push(WorkTreeChange::Present(path));
+                        if path.ends_with('/') {
+                            untracked_dirs.push(path);
+                        } else {
+                            changes.push(WorkTreeChange::Present(path));
+                        }
                     }
                 }
                 _ => {}
+            }
+        }
+        if !untracked_dirs.is_empty() {
+            let mut args = vec!["ls-files", "--others", "--exclude-standard", "-z", "--"];
+            args.extend(untracked_dirs.iter().map(String::as_str));
+            let listed = self.run(&args)?;
+            for rec in listed.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+                changes.push(WorkTreeChange::Present(
+                    String::from_utf8_lossy(rec).into_owned(),
+                ));
             }
         }
         Ok(changes)

@@ -1,65 +1,150 @@
-//! Target hashes: BLAKE3 over a versioned, serializable fingerprint, computed in dependency
-//! order so each hash covers every dependency's hash (a Merkle graph).
+//! Target hashes: a Merkle graph computed in dependency order.
 //!
-//! The fingerprint holds only workspace-relative paths, content ids and pinned versions:
-//! the same tree gives the same hashes on any machine, path, user and clock.
+//! ```text
+//! own    = BLAKE3(json(version, kind, label, inputs))        inputs: (path, blob id, mode), sorted
+//! global = BLAKE3(json(global_inputs, toolchain))            the same for every target of a kind
+//! hash   = BLAKE3(json(version, own, global, deps))          deps: (label, hash), sorted
+//! ```
+//!
+//! Every part is a serializable struct ([`Fingerprint`]), which `strata hash --explain`
+//! prints. Only workspace-relative paths, content ids and pinned versions go in: the same
+//! tree gives the same hashes on any machine, path, user and clock. Hashing streams JSON into
+//! BLAKE3 from borrowed data, without building strings per file.
 
-use crate::digest::TargetHash;
+use crate::digest::{encode_hex_into, TargetHash};
 use crate::discover::Kind;
 use crate::model::{EnvironmentFiles, Model};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{FileEntry, Snapshot};
+use serde::ser::SerializeStruct;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Bump to change every hash (when what a fingerprint means changes).
-pub const FINGERPRINT_VERSION: u32 = 1;
+pub const FINGERPRINT_VERSION: u32 = 2;
 
-/// One input file: path, content id (git blob id; `missing` for a referenced file that does
-/// not exist) and git mode.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct InputFile {
-    pub path: String,
-    pub id: String,
-    pub mode: String,
+/// One input file: path, content id (git blob id, or `missing` for a referenced file that
+/// does not exist) and git mode (octal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputFile<'a> {
+    pub path: &'a str,
+    pub entry: Option<FileEntry>,
+}
+
+impl Serialize for InputFile<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("InputFile", 3)?;
+        st.serialize_field("path", self.path)?;
+        match &self.entry {
+            Some(e) => {
+                let mut hex = [0u8; 40];
+                encode_hex_into(&e.id.0, &mut hex);
+                st.serialize_field("id", std::str::from_utf8(&hex).expect("hex"))?;
+                let mut buf = [0u8; 12];
+                st.serialize_field("mode", octal(e.mode, &mut buf))?;
+            }
+            None => {
+                st.serialize_field("id", "missing")?;
+                st.serialize_field("mode", "")?;
+            }
+        }
+        st.end()
+    }
+}
+
+fn octal(mut n: u32, buf: &mut [u8; 12]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 8) as u8;
+        n /= 8;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).expect("digits")
+}
+
+pub fn input_file<'a>(snapshot: &Snapshot, path: &'a str) -> InputFile<'a> {
+    InputFile {
+        path,
+        entry: snapshot.files.get(path).copied(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DepHash {
-    pub label: String,
+pub struct DepHash<'a> {
+    pub label: &'a str,
     pub hash: TargetHash,
 }
 
-/// Everything a target hash covers, in the order it is hashed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Fingerprint {
+/// Everything a target hash covers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fingerprint<'a> {
     pub version: u32,
     pub kind: Kind,
-    pub label: String,
+    pub label: &'a str,
     /// The target's own files and the outside files it reads, sorted by path.
-    pub inputs: Vec<InputFile>,
-    pub global_inputs: Vec<InputFile>,
+    pub inputs: Vec<InputFile<'a>>,
+    pub global_inputs: &'a [InputFile<'a>],
     /// Pinned versions of the tools that act on this kind of target.
-    pub toolchain: BTreeMap<String, String>,
-    pub deps: Vec<DepHash>,
+    pub toolchain: &'a BTreeMap<String, String>,
+    pub deps: Vec<DepHash<'a>>,
 }
 
-impl Fingerprint {
-    pub fn hash(&self) -> TargetHash {
-        digest(self)
-    }
+#[derive(Serialize)]
+struct OwnPart<'a> {
+    version: u32,
+    kind: Kind,
+    label: &'a str,
+    inputs: &'a [InputFile<'a>],
+}
 
-    /// The part that changes when the target's own inputs change.
+#[derive(Serialize)]
+struct GlobalPart<'a> {
+    global_inputs: &'a [InputFile<'a>],
+    toolchain: &'a BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct Node<'a> {
+    version: u32,
+    own: TargetHash,
+    global: TargetHash,
+    deps: &'a [DepHash<'a>],
+}
+
+impl Fingerprint<'_> {
     pub fn own_digest(&self) -> TargetHash {
-        digest(&(self.version, self.kind, &self.label, &self.inputs))
+        digest(&OwnPart {
+            version: self.version,
+            kind: self.kind,
+            label: self.label,
+            inputs: &self.inputs,
+        })
     }
 
-    /// The part that changes with global inputs and tool versions.
     pub fn global_digest(&self) -> TargetHash {
-        digest(&(&self.global_inputs, &self.toolchain))
+        digest(&GlobalPart {
+            global_inputs: self.global_inputs,
+            toolchain: self.toolchain,
+        })
+    }
+
+    pub fn hash(&self) -> TargetHash {
+        node_hash(self.own_digest(), self.global_digest(), &self.deps)
     }
 }
 
-fn digest<T: Serialize>(value: &T) -> TargetHash {
+fn node_hash(own: TargetHash, global: TargetHash, deps: &[DepHash]) -> TargetHash {
+    digest(&Node {
+        version: FINGERPRINT_VERSION,
+        own,
+        global,
+        deps,
+    })
+}
+
+pub(crate) fn digest<T: Serialize + ?Sized>(value: &T) -> TargetHash {
     let mut hasher = blake3::Hasher::new();
     serde_json::to_writer(&mut HashWriter(&mut hasher), value).expect("fingerprints serialize");
     TargetHash(*hasher.finalize().as_bytes())
@@ -77,100 +162,208 @@ impl std::io::Write for HashWriter<'_> {
     }
 }
 
-/// Fingerprints and hashes of every target of a model, by target index.
+/// The hashes of every target of a model, by target index, with their two parts.
+#[derive(Debug, Clone)]
 pub struct Hashes {
-    pub fingerprints: Vec<Fingerprint>,
     pub hashes: Vec<TargetHash>,
-}
-
-pub fn input_file(snapshot: &Snapshot, path: &str) -> InputFile {
-    match snapshot.files.get(path) {
-        Some(e) => InputFile {
-            path: path.to_string(),
-            id: e.id.to_hex(),
-            mode: format!("{:o}", e.mode),
-        },
-        None => InputFile {
-            path: path.to_string(),
-            id: "missing".into(),
-            mode: String::new(),
-        },
-    }
+    pub own: Vec<TargetHash>,
+    pub global: Vec<TargetHash>,
+    global_inputs: Vec<String>,
+    toolchains: BTreeMap<Kind, BTreeMap<String, String>>,
 }
 
 /// Which pinned tools act on a kind of target.
-fn tools_for(kind: Kind, model: &Model) -> BTreeMap<String, String> {
-    let all = model.config.toolchain.versions();
+fn tools_for(kind: Kind, all: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     let wanted: &[&str] = match kind {
         Kind::Stack | Kind::Module => &["terraform", "tofu"],
         Kind::Chart => &["helm"],
         Kind::Policy => &[],
     };
-    all.into_iter()
+    all.iter()
         .filter(|(k, _)| wanted.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
 
+fn own_inputs<'a>(model: &'a Model, snapshot: &Snapshot, i: usize) -> Vec<InputFile<'a>> {
+    let t = &model.targets[i];
+    let mut inputs: Vec<InputFile<'a>> = t
+        .files
+        .iter()
+        .chain(t.extra_inputs.iter())
+        .map(|p| input_file(snapshot, p))
+        .collect();
+    inputs.sort_unstable_by(|a, b| a.path.cmp(b.path));
+    inputs.dedup_by(|a, b| a.path == b.path);
+    inputs
+}
+
 pub fn compute(model: &Model, snapshot: &Snapshot) -> Hashes {
-    let global_inputs: Vec<InputFile> = model
+    let all_tools = model.config.toolchain.versions();
+    let toolchains: BTreeMap<Kind, BTreeMap<String, String>> =
+        [Kind::Stack, Kind::Module, Kind::Chart, Kind::Policy]
+            .into_iter()
+            .map(|k| (k, tools_for(k, &all_tools)))
+            .collect();
+    let globals: Vec<InputFile> = model
         .global_inputs
         .iter()
         .map(|p| input_file(snapshot, p))
         .collect();
+    let global_by_kind: BTreeMap<Kind, TargetHash> = toolchains
+        .iter()
+        .map(|(k, tools)| {
+            (
+                *k,
+                digest(&GlobalPart {
+                    global_inputs: &globals,
+                    toolchain: tools,
+                }),
+            )
+        })
+        .collect();
     let n = model.targets.len();
-    let mut fingerprints: Vec<Option<Fingerprint>> = vec![None; n];
-    let mut hashes = vec![TargetHash([0; 32]); n];
-    for &i in model.graph.order() {
-        let t = &model.targets[i];
-        let mut inputs: Vec<InputFile> = t
-            .files
-            .iter()
-            .chain(t.extra_inputs.iter())
-            .map(|p| input_file(snapshot, p))
-            .collect();
-        inputs.sort();
-        inputs.dedup();
-        let deps = model
-            .graph
-            .deps(i)
-            .iter()
-            .map(|&d| DepHash {
-                label: model.targets[d].label.clone(),
-                hash: hashes[d],
+    // Own parts do not depend on the graph: compute them in parallel.
+    use rayon::prelude::*;
+    let own: Vec<TargetHash> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let t = &model.targets[i];
+            digest(&OwnPart {
+                version: FINGERPRINT_VERSION,
+                kind: t.kind,
+                label: &t.label,
+                inputs: &own_inputs(model, snapshot, i),
             })
-            .collect();
-        let fp = Fingerprint {
-            version: FINGERPRINT_VERSION,
-            kind: t.kind,
-            label: t.label.clone(),
-            inputs,
-            global_inputs: global_inputs.clone(),
-            toolchain: tools_for(t.kind, model),
-            deps,
-        };
-        hashes[i] = fp.hash();
-        fingerprints[i] = Some(fp);
+        })
+        .collect();
+    let global: Vec<TargetHash> = model
+        .targets
+        .iter()
+        .map(|t| global_by_kind[&t.kind])
+        .collect();
+    let mut hashes = vec![TargetHash([0; 32]); n];
+    let mut deps: Vec<DepHash> = Vec::new();
+    for &i in model.graph.order() {
+        deps.clear();
+        deps.extend(model.graph.deps(i).iter().map(|&d| DepHash {
+            label: &model.targets[d].label,
+            hash: hashes[d],
+        }));
+        hashes[i] = node_hash(own[i], global[i], &deps);
     }
     Hashes {
-        fingerprints: fingerprints
-            .into_iter()
-            .map(|f| f.expect("every node ordered"))
-            .collect(),
         hashes,
+        own,
+        global,
+        global_inputs: model.global_inputs.clone(),
+        toolchains,
     }
 }
 
-/// A digest of the files feeding one target in one environment (see
-/// `Model::environment_files`), for telling whether they changed.
-pub fn environment_digest(
-    files: &EnvironmentFiles,
-    snapshot: &Snapshot,
-    env: &str,
-    label: &str,
-) -> TargetHash {
-    let inputs: Vec<InputFile> = files
-        .for_target(env, label)
-        .map(|p| input_file(snapshot, p))
-        .collect();
-    digest(&inputs)
+impl Hashes {
+    /// The full fingerprint of target `i` (for `--explain` and for listing changed files).
+    pub fn fingerprint<'a>(
+        &'a self,
+        model: &'a Model,
+        snapshot: &Snapshot,
+        globals: &'a [InputFile<'a>],
+        i: usize,
+    ) -> Fingerprint<'a> {
+        let t = &model.targets[i];
+        Fingerprint {
+            version: FINGERPRINT_VERSION,
+            kind: t.kind,
+            label: &t.label,
+            inputs: own_inputs(model, snapshot, i),
+            global_inputs: globals,
+            toolchain: &self.toolchains[&t.kind],
+            deps: model
+                .graph
+                .deps(i)
+                .iter()
+                .map(|&d| DepHash {
+                    label: &model.targets[d].label,
+                    hash: self.hashes[d],
+                })
+                .collect(),
+        }
+    }
+
+    /// The global inputs as fingerprint entries (shared by every fingerprint).
+    pub fn global_inputs<'a>(&'a self, snapshot: &Snapshot) -> Vec<InputFile<'a>> {
+        self.global_inputs
+            .iter()
+            .map(|p| input_file(snapshot, p))
+            .collect()
+    }
+
+    pub fn toolchain(&self, kind: Kind) -> &BTreeMap<String, String> {
+        &self.toolchains[&kind]
+    }
+}
+
+/// Per environment, a digest of the environment-wide files and of each target's own files,
+/// to tell cheaply whether what feeds a target in an environment changed.
+pub struct EnvDigests {
+    per_env: BTreeMap<String, (TargetHash, std::collections::HashMap<String, TargetHash>)>,
+}
+
+impl EnvDigests {
+    pub fn new(files: &EnvironmentFiles, snapshot: &Snapshot) -> EnvDigests {
+        let per_env = files
+            .envs()
+            .map(|(env, wide, by_label)| {
+                let wide_inputs: Vec<InputFile> =
+                    wide.iter().map(|p| input_file(snapshot, p)).collect();
+                let labels = by_label
+                    .iter()
+                    .map(|(label, paths)| {
+                        let inputs: Vec<InputFile> =
+                            paths.iter().map(|p| input_file(snapshot, p)).collect();
+                        (label.clone(), digest(&inputs))
+                    })
+                    .collect();
+                (env.to_string(), (digest(&wide_inputs), labels))
+            })
+            .collect();
+        EnvDigests { per_env }
+    }
+
+    /// (environment-wide digest, the target's own digest) in `env`.
+    pub fn of(&self, env: &str, label: &str) -> (Option<TargetHash>, Option<TargetHash>) {
+        match self.per_env.get(env) {
+            Some((wide, labels)) => (Some(*wide), labels.get(label).copied()),
+            None => (None, None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::FileId;
+
+    #[test]
+    fn input_file_json_is_stable() {
+        let f = InputFile {
+            path: "a/b.tf",
+            entry: Some(FileEntry {
+                id: FileId::of_content(b"hello\n"),
+                mode: 0o100644,
+            }),
+        };
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"{"path":"a/b.tf","id":"ce013625030ba8dba906f756967f9e9ca394464a","mode":"100644"}"#
+        );
+        let m = InputFile {
+            path: "x",
+            entry: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"path":"x","id":"missing","mode":""}"#
+        );
+    }
 }

@@ -156,6 +156,13 @@ struct EnvFiles {
 }
 
 impl EnvironmentFiles {
+    /// Each environment with its environment-wide files and its files by label.
+    pub fn envs(&self) -> impl Iterator<Item = (&str, &[String], &HashMap<String, Vec<String>>)> {
+        self.per_env
+            .iter()
+            .map(|(env, f)| (env.as_str(), f.wide.as_slice(), &f.by_label))
+    }
+
     /// The files feeding `label` in `env`: environment-wide first, then its own.
     pub fn for_target<'a>(&'a self, env: &str, label: &str) -> impl Iterator<Item = &'a str> + 'a {
         let files = self.per_env.get(env);
@@ -268,7 +275,9 @@ pub fn build(
             }
         }
     }
+    let t = std::time::Instant::now();
     let parsed = facts.facts_for(repo, snapshot, &wanted)?;
+    crate::timing::phase("facts", t);
 
     let environments = load_environments(repo, snapshot)?;
     let env_names: Vec<String> = environments.iter().map(|e| e.name.clone()).collect();

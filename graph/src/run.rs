@@ -343,7 +343,7 @@ impl Runner<'_> {
         files.into_iter().collect()
     }
 
-    fn env_inputs(&self, env: &str, label: &str) -> Vec<InputFile> {
+    fn env_inputs(&self, env: &str, label: &str) -> Vec<InputFile<'_>> {
         self.env_files
             .for_target(env, label)
             .map(|p| input_file(&self.view.snapshot, p))
@@ -412,13 +412,13 @@ impl Runner<'_> {
         Ok(Some(digest))
     }
 
-    fn fingerprint(&self, i: usize) -> Result<(TaskFingerprint, Prepared), NotReady> {
+    fn fingerprint(&self, i: usize) -> Result<(TaskFingerprint<'_>, Prepared), NotReady> {
         let task = &self.tasks[i];
         let target = &self.model().targets[task.target];
         let mut prepared = Prepared::default();
         let mut fp = TaskFingerprint {
             version: TASK_KEY_VERSION,
-            label: target.label.clone(),
+            label: &target.label,
             target_hash: self.view.hashes.hashes[task.target],
             action: task.action,
             env: task.env.clone(),

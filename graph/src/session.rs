@@ -39,11 +39,13 @@ impl Session {
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let config = WorkspaceConfig::parse(&text, WORKSPACE_FILE)?;
         let repo = Repo::open(&root)?;
+        let t = std::time::Instant::now();
         let facts = if use_cache {
             FactStore::open(&root.join(&config.cache.dir).join("facts-v1.bin"))
         } else {
             FactStore::in_memory()
         };
+        crate::timing::phase("fact cache load", t);
         Ok(Session {
             root,
             repo,
@@ -54,13 +56,17 @@ impl Session {
 
     /// The work tree as it is now, uncommitted and untracked files included.
     pub fn work_tree(&self) -> Result<View> {
+        let t = std::time::Instant::now();
         let snapshot = Snapshot::work_tree(&self.repo, &self.root)?;
+        crate::timing::phase("snapshot (work tree)", t);
         self.view(snapshot, self.config.clone())
     }
 
     /// A commit, with the WORKSPACE.toml it had (the current one when it had none).
     pub fn at_commit(&self, commit: &str) -> Result<View> {
+        let t = std::time::Instant::now();
         let snapshot = Snapshot::at_commit(&self.repo, commit)?;
+        crate::timing::phase("snapshot (commit)", t);
         let config = match snapshot.files.get(WORKSPACE_FILE) {
             Some(entry) => {
                 let blobs = self.repo.read_blobs(&[entry.id])?;
@@ -77,8 +83,12 @@ impl Session {
     }
 
     fn view(&self, snapshot: Snapshot, config: WorkspaceConfig) -> Result<View> {
+        let t = std::time::Instant::now();
         let model = model::build(&self.repo, &snapshot, &config, &self.facts)?;
+        crate::timing::phase("model", t);
+        let t = std::time::Instant::now();
         let hashes = hash::compute(&model, &snapshot);
+        crate::timing::phase("hashes", t);
         Ok(View {
             snapshot,
             model,
@@ -88,7 +98,9 @@ impl Session {
 
     /// Persists the fact cache; call once at the end of a command.
     pub fn finish(&self) {
+        let t = std::time::Instant::now();
         self.facts.save();
+        crate::timing::phase("fact cache save", t);
     }
 
     /// The default base: `origin/<default_branch>` when it exists, else `<default_branch>`.

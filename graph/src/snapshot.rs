@@ -45,8 +45,15 @@ impl Snapshot {
     /// The work tree: index entries, with work-tree edits and untracked files read from disk.
     pub fn work_tree(repo: &Repo, root: &Path) -> Result<Snapshot> {
         let (index, changes) = std::thread::scope(|s| {
-            let changes = s.spawn(|| repo.work_tree_changes());
+            let changes = s.spawn(|| {
+                let t = std::time::Instant::now();
+                let c = repo.work_tree_changes();
+                crate::timing::phase("git status", t);
+                c
+            });
+            let t = std::time::Instant::now();
             let index = repo.index_files();
+            crate::timing::phase("git ls-files", t);
             (index, changes.join().expect("git status thread"))
         });
         let mut files = to_map(index?);

@@ -74,21 +74,21 @@ pub const TASK_KEY_VERSION: u32 = 1;
 
 /// Everything a task key covers; `strata hash --explain` style output can print it.
 #[derive(Debug, Clone, Serialize)]
-pub struct TaskFingerprint {
+pub struct TaskFingerprint<'a> {
     pub version: u32,
-    pub label: String,
+    pub label: &'a str,
     pub target_hash: TargetHash,
     pub action: Action,
     pub env: Option<String>,
     /// Files under environments/ feeding this target in this environment.
-    pub env_inputs: Vec<InputFile>,
+    pub env_inputs: Vec<InputFile<'a>>,
     /// The state backend settings (init) or the state fingerprint (plan).
     pub state: Option<String>,
     /// Digest of the upstream output values the task consumed (values are not stored).
     pub upstream_outputs: Option<String>,
 }
 
-impl TaskFingerprint {
+impl TaskFingerprint<'_> {
     pub fn key(&self) -> TaskKey {
         let bytes = serde_json::to_vec(self).expect("fingerprints serialize");
         TaskKey(*blake3::hash(&bytes).as_bytes())

@@ -31,13 +31,16 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
         model.resolve_labels(&args.labels)?
     };
     if args.explain {
+        let globals = view.hashes.global_inputs(&view.snapshot);
         let fps: Vec<_> = indices
             .iter()
             .map(|&i| {
                 serde_json::json!({
                     "label": model.targets[i].label,
                     "hash": view.hashes.hashes[i].to_hex(),
-                    "fingerprint": view.hashes.fingerprints[i],
+                    "own_digest": view.hashes.own[i].to_hex(),
+                    "global_digest": view.hashes.global[i].to_hex(),
+                    "fingerprint": view.hashes.fingerprint(model, &view.snapshot, &globals, i),
                     "unresolved_file_references": model.targets[i].unresolved.iter().map(|l| l.to_string()).collect::<Vec<_>>(),
                 })
             })
@@ -75,25 +78,35 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
 
 fn explain_text(view: &strata_graph::session::View, i: usize) {
     let t = &view.model.targets[i];
-    let fp = &view.hashes.fingerprints[i];
+    let globals = view.hashes.global_inputs(&view.snapshot);
+    let fp = view
+        .hashes
+        .fingerprint(&view.model, &view.snapshot, &globals, i);
     crate::out!("{} ({})", t.label, t.kind);
     crate::out!("  hash: {}", view.hashes.hashes[i]);
     crate::out!("  fingerprint version: {}", fp.version);
     crate::out!("  inputs:");
+    let id = |f: &strata_graph::hash::InputFile| {
+        f.entry
+            .map(|e| (e.id.to_hex(), format!("{:o}", e.mode)))
+            .unwrap_or_else(|| ("missing".into(), String::new()))
+    };
     for f in &fp.inputs {
-        let extra = if t.extra_inputs.contains(&f.path) {
+        let extra = if t.extra_inputs.contains(f.path) {
             "  (read from outside the target)"
         } else {
             ""
         };
-        crate::out!("    {} {:>6} {}{extra}", f.id, f.mode, f.path);
+        let (id, mode) = id(f);
+        crate::out!("    {id} {mode:>6} {}{extra}", f.path);
     }
     crate::out!("  global inputs:");
-    for f in &fp.global_inputs {
-        crate::out!("    {} {:>6} {}", f.id, f.mode, f.path);
+    for f in fp.global_inputs {
+        let (id, mode) = id(f);
+        crate::out!("    {id} {mode:>6} {}", f.path);
     }
     crate::out!("  toolchain:");
-    for (tool, v) in &fp.toolchain {
+    for (tool, v) in fp.toolchain {
         crate::out!("    {tool} {v}");
     }
     crate::out!("  dependencies:");
