@@ -240,3 +240,38 @@ stack    dependency stacks/database
         "[HASH]  modules/db\n[HASH]  stacks/app\n"
     );
 }
+
+/// The cached baseline (second run against the same merge-base) and a fresh computation
+/// agree exactly, for every kind of change.
+#[test]
+fn cached_baseline_gives_the_same_answer_as_a_fresh_run() {
+    let repo = Repo::with_fixture();
+    let compare = |what: &str| {
+        let fresh = repo.strata(&["--json", "--no-cache", "affected", "--base", "main"]);
+        let first = repo.strata(&["--json", "affected", "--base", "main"]);
+        let cached = repo.strata(&["--json", "affected", "--base", "main"]);
+        fresh.assert_ok();
+        assert_eq!(fresh.stdout, first.stdout, "{what}: fresh vs first");
+        assert_eq!(
+            fresh.stdout, cached.stdout,
+            "{what}: fresh vs cached baseline"
+        );
+    };
+    compare("nothing");
+    repo.append("modules/naming/main.tf", "# a\n");
+    compare("module edit");
+    repo.write(
+        "environments/dev/stacks/network/terraform.tfvars",
+        "cidr = \"10.1.0.0/16\"\n",
+    );
+    compare("environment file");
+    repo.write("shared/global/tags.json", "{}\n");
+    compare("global input");
+    repo.git(&["add", "-A"]);
+    compare("staged");
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.commit("topic");
+    repo.remove("charts/web");
+    repo.write("stacks/new/main.tf", "locals {}\n");
+    compare("deleted and new targets on a branch");
+}

@@ -5,10 +5,12 @@
 //! environment (`environments/<env>/<label>/`, environment-wide files) differ; the effect
 //! then flows to its dependents in that environment.
 
+use crate::baseline::Baseline;
 use crate::discover::Kind;
 use crate::error::Result;
-use crate::hash::{EnvDigests, InputFile};
+use crate::hash::EnvDigests;
 use crate::session::{Session, View};
+use crate::snapshot::FileEntry;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -58,17 +60,47 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
         None => session.repo.resolve_commit("HEAD")?,
     };
     let merge_base = session.repo.merge_base(&base_commit, &head_commit)?;
-    let (head_view, base_view) = std::thread::scope(|s| {
-        let base_view = s.spawn(|| session.at_commit(&merge_base));
-        let head_view = match head {
-            Some(_) => session.at_commit(&head_commit),
-            None => session.work_tree(),
-        };
-        (head_view, base_view.join().expect("base view thread"))
-    });
-    let (head_view, base_view) = (head_view?, base_view?);
+    let head_view = |s: &Session| match head {
+        Some(_) => s.at_commit(&head_commit),
+        None => s.work_tree(),
+    };
+    let cached = session
+        .baseline_path(&merge_base)
+        .and_then(|p| Baseline::load(&p, &merge_base));
+    let (baseline, head_view, changed) = match cached {
+        Some(baseline) => {
+            // The base is known: only the head is read, and git says which paths changed.
+            let (head_view, committed) = std::thread::scope(|s| {
+                let committed = s.spawn(|| session.repo.changed_between(&merge_base, &head_commit));
+                (
+                    head_view(session),
+                    committed.join().expect("diff-tree thread"),
+                )
+            });
+            let head_view = head_view?;
+            let mut changed: BTreeSet<String> = committed?.into_iter().collect();
+            changed.extend(head_view.snapshot.touched.iter().cloned());
+            (baseline, head_view, changed)
+        }
+        None => {
+            let (head_view, base_view) = std::thread::scope(|s| {
+                let base_view = s.spawn(|| session.at_commit(&merge_base));
+                (
+                    head_view(session),
+                    base_view.join().expect("base view thread"),
+                )
+            });
+            let (head_view, base_view) = (head_view?, base_view?);
+            let baseline = Baseline::from_view(&base_view, &merge_base);
+            if let Some(p) = session.baseline_path(&merge_base) {
+                baseline.save(&p);
+            }
+            let changed = base_view.snapshot.diff(&head_view.snapshot);
+            (baseline, head_view, changed)
+        }
+    };
     let t = std::time::Instant::now();
-    let targets = compare(&base_view, &head_view);
+    let targets = compare(&baseline, &head_view, &changed);
     crate::timing::phase("compare", t);
     Ok(Affected {
         base: base.to_string(),
@@ -76,17 +108,6 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
         merge_base,
         targets,
     })
-}
-
-fn changed_files(base: &[InputFile], head: &[InputFile]) -> Vec<String> {
-    let b: BTreeMap<&str, &InputFile> = base.iter().map(|f| (f.path, f)).collect();
-    let h: BTreeMap<&str, &InputFile> = head.iter().map(|f| (f.path, f)).collect();
-    let paths: BTreeSet<&str> = b.keys().chain(h.keys()).copied().collect();
-    paths
-        .into_iter()
-        .filter(|p| b.get(p) != h.get(p))
-        .map(str::to_string)
-        .collect()
 }
 
 /// For each target, the shortest chain (by length, then labels) from one of its
@@ -126,8 +147,10 @@ fn chains(
     chain
 }
 
-/// Compares two views of the workspace.
-pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
+/// Compares the base with the head view. `changed` holds the paths that differ between
+/// them (used to name the files behind each change, never to decide what is affected: that
+/// is the hashes' job).
+pub fn compare(base: &Baseline, head: &View, changed: &BTreeSet<String>) -> Vec<AffectedTarget> {
     let model = &head.model;
     let n = model.targets.len();
     let labels = |chain: &[usize]| -> Vec<String> {
@@ -139,10 +162,9 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
     let mut reason: Vec<Option<Reason>> = vec![None; n];
     let mut files: Vec<Vec<String>> = vec![Vec::new(); n];
     let head_globals = head.hashes.global_inputs(&head.snapshot);
-    let base_globals = base.hashes.global_inputs(&base.snapshot);
     for i in 0..n {
         let t = &model.targets[i];
-        let Some(b) = base.model.index(&t.label) else {
+        let Some(b) = base.target(&t.label) else {
             reason[i] = Some(Reason::Changed);
             let fp = head
                 .hashes
@@ -150,22 +172,46 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
             files[i] = fp.inputs.iter().map(|f| f.path.to_string()).collect();
             continue;
         };
-        if base.hashes.hashes[b] == head.hashes.hashes[i] {
+        if b.hash == head.hashes.hashes[i] {
             continue;
         }
-        if base.hashes.own[b] != head.hashes.own[i] {
+        if b.own != head.hashes.own[i] || b.kind != t.kind {
             reason[i] = Some(Reason::Changed);
             let fp = head
                 .hashes
                 .fingerprint(model, &head.snapshot, &head_globals, i);
-            let bfp = base
-                .hashes
-                .fingerprint(&base.model, &base.snapshot, &base_globals, b);
-            files[i] = changed_files(&bfp.inputs, &fp.inputs);
-        } else if base.hashes.global[b] != head.hashes.global[i] {
+            let prefix = format!("{}/", t.label);
+            let mut list: BTreeSet<String> = fp
+                .inputs
+                .iter()
+                .filter(|f| changed.contains(f.path))
+                .map(|f| f.path.to_string())
+                .collect();
+            // Files that are gone from the target's directory.
+            list.extend(
+                changed
+                    .range(prefix.clone()..)
+                    .take_while(|p| p.starts_with(&prefix))
+                    .filter(|p| !head.snapshot.files.contains_key(*p))
+                    .cloned(),
+            );
+            files[i] = list.into_iter().collect();
+        } else if b.global != head.hashes.global[i] {
             reason[i] = Some(Reason::Global);
-            files[i] = changed_files(&base_globals, &head_globals);
-            if base.hashes.toolchain(t.kind) != head.hashes.toolchain(t.kind) {
+            let before: BTreeMap<&str, Option<FileEntry>> = base
+                .global_inputs
+                .iter()
+                .map(|(p, e)| (p.as_str(), *e))
+                .collect();
+            let after: BTreeMap<&str, Option<FileEntry>> =
+                head_globals.iter().map(|f| (f.path, f.entry)).collect();
+            let paths: BTreeSet<&str> = before.keys().chain(after.keys()).copied().collect();
+            files[i] = paths
+                .into_iter()
+                .filter(|p| before.get(p) != after.get(p))
+                .map(str::to_string)
+                .collect();
+            if base.toolchains.get(&t.kind) != Some(head.hashes.toolchain(t.kind)) {
                 files[i].push(crate::workspace::WORKSPACE_FILE.to_string());
                 files[i].sort();
                 files[i].dedup();
@@ -183,9 +229,7 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
     // Environment inputs: per environment, targets whose environment files changed, and the
     // targets deployed there that depend on them.
     let head_env = model.environment_files(&head.snapshot);
-    let base_env = base.model.environment_files(&base.snapshot);
     let head_digests = EnvDigests::new(&head_env, &head.snapshot);
-    let base_digests = EnvDigests::new(&base_env, &base.snapshot);
     let mut env_files: Vec<Vec<String>> = vec![Vec::new(); n];
     let mut env_chains: Vec<(String, Vec<Option<Vec<usize>>>)> = Vec::new();
     for env in &model.environments {
@@ -196,14 +240,16 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
             if reason[i].is_some() || !deployed(i) {
                 continue;
             }
-            if head_digests.of(env, &t.label) != base_digests.of(env, &t.label) {
+            if head_digests.of(env, &t.label) != base.env_digest(env, &t.label) {
                 direct[i] = true;
-                let changed = head_env
-                    .for_target(env, &t.label)
-                    .chain(base_env.for_target(env, &t.label))
-                    .filter(|p| head.snapshot.files.get(*p) != base.snapshot.files.get(*p))
-                    .map(str::to_string);
-                env_files[i].extend(changed);
+                let own = format!("environments/{env}/{}/", t.label);
+                let listed: BTreeSet<&str> = head_env.for_target(env, &t.label).collect();
+                env_files[i].extend(
+                    changed
+                        .iter()
+                        .filter(|p| listed.contains(p.as_str()) || p.starts_with(&own))
+                        .cloned(),
+                );
             }
         }
         if direct.iter().any(|&d| d) {
@@ -257,12 +303,12 @@ pub fn compare(base: &View, head: &View) -> Vec<AffectedTarget> {
         out.push(entry);
     }
 
-    for (b, t) in base.model.targets.iter().enumerate() {
+    for t in &base.targets {
         if model.index(&t.label).is_none() {
             out.push(AffectedTarget {
                 label: t.label.clone(),
                 kind: t.kind,
-                hash: base.hashes.hashes[b].to_hex(),
+                hash: t.hash.to_hex(),
                 reason: Reason::Deleted,
                 via: Vec::new(),
                 environments: t.environments.clone(),

@@ -14,7 +14,9 @@ use crate::snapshot::Snapshot;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Stack,
@@ -187,6 +189,7 @@ mod tests {
                 })
                 .collect(),
             source: Source::Commit("x".into()),
+            touched: Vec::new(),
         }
     }
 

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Bump to invalidate every cached fact (when a parser learns something new).
 const FACTS_VERSION: u32 = 2;
@@ -60,16 +60,23 @@ type Key = (Parser, FileId);
 /// Facts for files, loaded from and saved to one cache file.
 pub struct FactStore {
     path: Option<PathBuf>,
-    entries: Mutex<HashMap<Key, Facts>>,
+    entries: Mutex<HashMap<Key, Arc<Facts>>>,
     used: Mutex<HashSet<Key>>,
     added: Mutex<usize>,
     loaded: usize,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Persisted {
     version: u32,
     entries: Vec<(Parser, FileId, Facts)>,
+}
+
+/// The same layout as [`Persisted`], borrowed for writing.
+#[derive(Serialize)]
+struct PersistedRef<'a> {
+    version: u32,
+    entries: Vec<(Parser, FileId, &'a Facts)>,
 }
 
 impl FactStore {
@@ -87,7 +94,7 @@ impl FactStore {
         FactStore::with_entries(Some(path.to_path_buf()), entries)
     }
 
-    fn with_entries(path: Option<PathBuf>, entries: HashMap<Key, Facts>) -> FactStore {
+    fn with_entries(path: Option<PathBuf>, entries: HashMap<Key, Arc<Facts>>) -> FactStore {
         let loaded = entries.len();
         FactStore {
             path,
@@ -100,12 +107,12 @@ impl FactStore {
 
     /// Facts for each path (which must have a parser) of `snapshot`, parsing what is missing.
     /// Errors are reported for the first failing path in path order, so runs are repeatable.
-    pub fn facts_for(
+    pub fn facts_for<'p>(
         &self,
         repo: &Repo,
         snapshot: &Snapshot,
-        paths: &[&str],
-    ) -> Result<HashMap<String, Facts>> {
+        paths: &[&'p str],
+    ) -> Result<HashMap<&'p str, Arc<Facts>>> {
         let mut missing: Vec<&str> = Vec::new();
         let mut out = HashMap::with_capacity(paths.len());
         {
@@ -121,7 +128,7 @@ impl FactStore {
                 used.insert(key);
                 match entries.get(&key) {
                     Some(f) => {
-                        out.insert(path.to_string(), f.clone());
+                        out.insert(path, Arc::clone(f));
                     }
                     None => missing.push(path),
                 }
@@ -131,7 +138,7 @@ impl FactStore {
             return Ok(out);
         }
         let contents = snapshot.contents(repo, &missing)?;
-        let mut parsed: Vec<(&str, Result<Facts>)> = missing
+        let mut parsed: Vec<(&'p str, Result<Facts>)> = missing
             .par_iter()
             .map(|&path| {
                 let entry = snapshot.files[path];
@@ -146,14 +153,14 @@ impl FactStore {
         let mut entries = self.entries.lock().expect("facts lock");
         let mut added = self.added.lock().expect("facts lock");
         for (path, result) in parsed {
-            let facts = result?;
+            let facts = Arc::new(result?);
             let key = (
                 Parser::for_path(path).expect("filtered"),
                 snapshot.files[path].id,
             );
-            entries.insert(key, facts.clone());
+            entries.insert(key, Arc::clone(&facts));
             *added += 1;
-            out.insert(path.to_string(), facts);
+            out.insert(path, facts);
         }
         Ok(out)
     }
@@ -168,12 +175,12 @@ impl FactStore {
             return;
         }
         let entries = self.entries.lock().expect("facts lock");
-        let mut keep: Vec<(Parser, FileId, Facts)> = used
+        let mut keep: Vec<(Parser, FileId, &Facts)> = used
             .iter()
-            .filter_map(|k| entries.get(k).map(|f| (k.0, k.1, f.clone())))
+            .filter_map(|k| entries.get(k).map(|f| (k.0, k.1, f.as_ref())))
             .collect();
         keep.sort_by_key(|e| e.1);
-        let persisted = Persisted {
+        let persisted = PersistedRef {
             version: FACTS_VERSION,
             entries: keep,
         };
@@ -191,7 +198,7 @@ impl FactStore {
     }
 }
 
-fn decode(bytes: &[u8]) -> Option<HashMap<Key, Facts>> {
+fn decode(bytes: &[u8]) -> Option<HashMap<Key, Arc<Facts>>> {
     let body = bytes.strip_prefix(MAGIC.as_slice())?;
     let persisted: Persisted = postcard::from_bytes(body).ok()?;
     if persisted.version != FACTS_VERSION {
@@ -201,7 +208,7 @@ fn decode(bytes: &[u8]) -> Option<HashMap<Key, Facts>> {
         persisted
             .entries
             .into_iter()
-            .map(|(p, id, f)| ((p, id), f))
+            .map(|(p, id, f)| ((p, id), Arc::new(f)))
             .collect(),
     )
 }

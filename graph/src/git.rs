@@ -27,13 +27,15 @@ pub struct GitFile {
     pub id: FileId,
 }
 
-/// A work-tree path whose content differs from the index, or is untracked.
+/// A path `git status` reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WorkTreeChange {
     /// Modified, added or untracked: read it from disk.
     Present(String),
     /// Deleted from the work tree.
     Deleted(String),
+    /// Changed in the index only (the work tree matches the index, whose id is right).
+    Staged(String),
 }
 
 impl Repo {
@@ -253,6 +255,8 @@ impl Repo {
                         changes.push(WorkTreeChange::Deleted(path));
                     } else if worktree != b'.' {
                         changes.push(WorkTreeChange::Present(path));
+                    } else {
+                        changes.push(WorkTreeChange::Staged(path));
                     }
                 }
                 "u" => {
@@ -285,6 +289,25 @@ impl Repo {
             }
         }
         Ok(changes)
+    }
+
+    /// Paths that differ between two commits, below the workspace root (relative to it).
+    pub fn changed_between(&self, a: &str, b: &str) -> Result<Vec<String>> {
+        let out = self.run(&[
+            "diff-tree",
+            "-r",
+            "-z",
+            "--name-only",
+            "--no-renames",
+            "--relative",
+            a,
+            b,
+        ])?;
+        Ok(out
+            .split(|&c| c == 0)
+            .filter(|r| !r.is_empty())
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .collect())
     }
 
     /// Status paths are relative to the repository top level; make them workspace-relative.

@@ -330,6 +330,19 @@ impl EnvDigests {
         EnvDigests { per_env }
     }
 
+    /// The digests in a form a baseline stores.
+    pub fn export(&self) -> BTreeMap<String, (TargetHash, BTreeMap<String, TargetHash>)> {
+        self.per_env
+            .iter()
+            .map(|(env, (wide, labels))| {
+                (
+                    env.clone(),
+                    (*wide, labels.iter().map(|(l, d)| (l.clone(), *d)).collect()),
+                )
+            })
+            .collect()
+    }
+
     /// (environment-wide digest, the target's own digest) in `env`.
     pub fn of(&self, env: &str, label: &str) -> (Option<TargetHash>, Option<TargetHash>) {
         match self.per_env.get(env) {

@@ -2,6 +2,7 @@
 //! graph and `affected`. The `strata` binary is a thin layer over it.
 
 pub mod affected;
+pub mod baseline;
 pub mod cache;
 pub mod chart;
 pub mod digest;

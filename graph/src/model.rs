@@ -10,7 +10,7 @@ use crate::error::{Error, Location, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
 use crate::graph::Graph;
-use crate::hcl::{HclFacts, PathBase, PathLocal};
+use crate::hcl::{PathBase, PathLocal};
 use crate::manifest::{
     parse_env, EnvConfig, InputBinding, TargetManifest, CHART_MANIFEST, ENV_FILE, STACK_MANIFEST,
 };
@@ -19,6 +19,7 @@ use crate::workspace::WorkspaceConfig;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// How a dependency edge came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -257,7 +258,10 @@ pub fn build(
                 Kind::Policy => false,
             };
             if needed {
-                wanted.push(f);
+                // Borrow from the snapshot, which outlives the parsed facts' keys.
+                if let Some((p, _)) = snapshot.files.get_key_value(f.as_str()) {
+                    wanted.push(p);
+                }
             }
         }
         let manifest = match t.kind {
@@ -321,10 +325,13 @@ pub fn build(
             _ => None,
         };
         let manifest_path = manifest_name.map(|n| format!("{}/{n}", t.label));
-        let manifest = manifest_path.as_ref().and_then(|p| match parsed.get(p) {
-            Some(Facts::Manifest(m)) => Some(m.clone()),
-            _ => None,
-        });
+        let manifest =
+            manifest_path
+                .as_ref()
+                .and_then(|p| match parsed.get(p.as_str()).map(|f| &**f) {
+                    Some(Facts::Manifest(m)) => Some(m.clone()),
+                    _ => None,
+                });
         if let (Some(m), Some(path)) = (manifest, manifest_path) {
             apply_manifest(&mut target, &m, &path, &label_index, &found, &env_names)?;
         } else if t.kind.is_deployable() {
@@ -390,24 +397,27 @@ impl Builder<'_> {
         &self,
         me: usize,
         target: &mut Target,
-        parsed: &HashMap<String, Facts>,
+        parsed: &HashMap<&str, Arc<Facts>>,
     ) -> Result<()> {
         let root_dir = target.label.clone();
         // (file path, facts) pairs to process; starts with the target's own files.
-        let mut work: Vec<(String, HclFacts)> = target
+        let mut work: Vec<(String, Arc<Facts>)> = target
             .files
             .iter()
-            .filter_map(|f| match parsed.get(f) {
-                Some(Facts::Hcl(h)) => Some((f.clone(), h.clone())),
+            .filter_map(|f| match parsed.get(f.as_str()) {
+                Some(facts) if matches!(**facts, Facts::Hcl(_)) => {
+                    Some((f.clone(), Arc::clone(facts)))
+                }
                 _ => None,
             })
             .collect();
         let mut visited_dirs: BTreeSet<String> = BTreeSet::new();
         // Path-valued locals by module directory (locals are module-wide, across files).
         let mut locals: HashMap<String, Vec<PathLocal>> = HashMap::new();
-        let add_locals = |items: &[(String, HclFacts)],
+        let add_locals = |items: &[(String, Arc<Facts>)],
                           locals: &mut HashMap<String, Vec<PathLocal>>| {
             for (f, h) in items {
+                let Facts::Hcl(h) = &**h else { continue };
                 locals
                     .entry(parent_dir(f).to_string())
                     .or_default()
@@ -416,6 +426,7 @@ impl Builder<'_> {
         };
         add_locals(&work, &mut locals);
         while let Some((file, facts)) = work.pop() {
+            let Facts::Hcl(facts) = &*facts else { continue };
             let dir = parent_dir(&file).to_string();
             for call in facts.modules.iter().filter(|c| c.is_local()) {
                 let location = Location::at(file.clone(), call.line);
@@ -506,7 +517,7 @@ impl Builder<'_> {
 
     /// A local module directory that no target owns: all its files are inputs of the caller;
     /// returns its Terraform files' facts to follow.
-    fn loose_module(&self, dir: &str, target: &mut Target) -> Result<Vec<(String, HclFacts)>> {
+    fn loose_module(&self, dir: &str, target: &mut Target) -> Result<Vec<(String, Arc<Facts>)>> {
         let prefix = format!("{dir}/");
         let files: Vec<&str> = self
             .snapshot
@@ -525,12 +536,10 @@ impl Builder<'_> {
             .filter(|f| is_terraform_file(f))
             .collect();
         let facts = self.facts.facts_for(self.repo, self.snapshot, &tf)?;
-        let mut out: Vec<(String, HclFacts)> = facts
+        let mut out: Vec<(String, Arc<Facts>)> = facts
             .into_iter()
-            .filter_map(|(p, f)| match f {
-                Facts::Hcl(h) => Some((p, h)),
-                _ => None,
-            })
+            .filter(|(_, f)| matches!(**f, Facts::Hcl(_)))
+            .map(|(p, f)| (p.to_string(), f))
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
@@ -565,9 +574,9 @@ impl Builder<'_> {
         }
     }
 
-    fn chart_edges(&self, target: &mut Target, parsed: &HashMap<String, Facts>) -> Result<()> {
+    fn chart_edges(&self, target: &mut Target, parsed: &HashMap<&str, Arc<Facts>>) -> Result<()> {
         let chart_file = format!("{}/Chart.yaml", target.label);
-        let Some(Facts::Chart(chart)) = parsed.get(&chart_file) else {
+        let Some(Facts::Chart(chart)) = parsed.get(chart_file.as_str()).map(|f| &**f) else {
             return Ok(());
         };
         for dep in &chart.dependencies {

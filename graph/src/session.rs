@@ -15,6 +15,7 @@ pub struct Session {
     pub repo: Repo,
     pub config: WorkspaceConfig,
     pub facts: FactStore,
+    use_cache: bool,
 }
 
 /// One snapshot with its model and hashes.
@@ -51,6 +52,7 @@ impl Session {
             repo,
             config,
             facts,
+            use_cache,
         })
     }
 
@@ -93,6 +95,16 @@ impl Session {
             snapshot,
             model,
             hashes,
+        })
+    }
+
+    /// Where the baseline of a commit is cached (`None` with `--no-cache`).
+    pub fn baseline_path(&self, commit: &str) -> Option<PathBuf> {
+        self.use_cache.then(|| {
+            self.root
+                .join(&self.config.cache.dir)
+                .join("baselines")
+                .join(commit)
         })
     }
 

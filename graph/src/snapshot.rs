@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileEntry {
     pub id: FileId,
     pub mode: u32,
@@ -25,6 +25,9 @@ pub struct Snapshot {
     /// Workspace-relative path -> entry, sorted by path.
     pub files: BTreeMap<String, FileEntry>,
     pub source: Source,
+    /// For the work tree: every path `git status` reported (changed against HEAD in the
+    /// index or the work tree, or untracked).
+    pub touched: Vec<String>,
 }
 
 /// Paths that are never inputs, whatever the configuration says: tool working directories,
@@ -58,12 +61,18 @@ impl Snapshot {
         });
         let mut files = to_map(index?);
         let mut present = Vec::new();
+        let mut touched = Vec::new();
         for change in changes? {
             match change {
                 WorkTreeChange::Deleted(path) => {
                     files.remove(&path);
+                    touched.push(path);
                 }
-                WorkTreeChange::Present(path) if !is_builtin_excluded(&path) => present.push(path),
+                WorkTreeChange::Present(path) if !is_builtin_excluded(&path) => {
+                    touched.push(path.clone());
+                    present.push(path)
+                }
+                WorkTreeChange::Staged(path) => touched.push(path),
                 WorkTreeChange::Present(_) => {}
             }
         }
@@ -83,6 +92,7 @@ impl Snapshot {
         Ok(Snapshot {
             files,
             source: Source::WorkTree(root.to_path_buf()),
+            touched,
         })
     }
 
@@ -91,6 +101,7 @@ impl Snapshot {
         Ok(Snapshot {
             files: to_map(repo.ls_tree(commit)?),
             source: Source::Commit(commit.to_string()),
+            touched: Vec::new(),
         })
     }
 
@@ -119,6 +130,24 @@ impl Snapshot {
                 repo.read_blobs(&ids)
             }
         }
+    }
+}
+
+impl Snapshot {
+    /// Every path whose entry differs between two snapshots (added, removed or changed).
+    pub fn diff(&self, other: &Snapshot) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for (p, e) in &self.files {
+            if other.files.get(p) != Some(e) {
+                out.insert(p.clone());
+            }
+        }
+        for p in other.files.keys() {
+            if !self.files.contains_key(p) {
+                out.insert(p.clone());
+            }
+        }
+        out
     }
 }
 

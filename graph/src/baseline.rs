@@ -1,0 +1,120 @@
+//! What `affected` needs to know about the base commit, kept small enough to cache.
+//!
+//! A commit never changes, so its baseline (per target: kind, hash and its two parts,
+//! environments; per environment: file digests; global inputs and tool pins) is stored under
+//! `.strata/cache/baselines/<commit>` and reused by later runs against the same merge-base:
+//! the common case while a branch is being worked on. A baseline that fails to decode or was
+//! written by another format version is ignored and rebuilt.
+
+use crate::digest::TargetHash;
+use crate::discover::Kind;
+use crate::hash::{EnvDigests, FINGERPRINT_VERSION};
+use crate::session::View;
+use crate::snapshot::FileEntry;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+const MAGIC: &[u8; 8] = b"STRBASE1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BaseTarget {
+    pub label: String,
+    pub kind: Kind,
+    pub hash: TargetHash,
+    pub own: TargetHash,
+    pub global: TargetHash,
+    pub environments: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Baseline {
+    version: u32,
+    pub commit: String,
+    pub targets: Vec<BaseTarget>,
+    pub global_inputs: Vec<(String, Option<FileEntry>)>,
+    pub toolchains: BTreeMap<Kind, BTreeMap<String, String>>,
+    /// Per environment: (environment-wide digest, digest by label).
+    pub env: BTreeMap<String, (TargetHash, BTreeMap<String, TargetHash>)>,
+    #[serde(skip)]
+    index: HashMap<String, usize>,
+}
+
+impl Baseline {
+    pub fn from_view(view: &View, commit: &str) -> Baseline {
+        let model = &view.model;
+        let targets = model
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| BaseTarget {
+                label: t.label.clone(),
+                kind: t.kind,
+                hash: view.hashes.hashes[i],
+                own: view.hashes.own[i],
+                global: view.hashes.global[i],
+                environments: t.environments.clone(),
+            })
+            .collect();
+        let files = model.environment_files(&view.snapshot);
+        let digests = EnvDigests::new(&files, &view.snapshot);
+        let mut b = Baseline {
+            version: FINGERPRINT_VERSION,
+            commit: commit.to_string(),
+            targets,
+            global_inputs: model
+                .global_inputs
+                .iter()
+                .map(|p| (p.clone(), view.snapshot.files.get(p).copied()))
+                .collect(),
+            toolchains: [Kind::Stack, Kind::Module, Kind::Chart, Kind::Policy]
+                .into_iter()
+                .map(|k| (k, view.hashes.toolchain(k).clone()))
+                .collect(),
+            env: digests.export(),
+            index: HashMap::new(),
+        };
+        b.reindex();
+        b
+    }
+
+    fn reindex(&mut self) {
+        self.index = self
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.label.clone(), i))
+            .collect();
+    }
+
+    pub fn target(&self, label: &str) -> Option<&BaseTarget> {
+        self.index.get(label).map(|&i| &self.targets[i])
+    }
+
+    pub fn env_digest(&self, env: &str, label: &str) -> (Option<TargetHash>, Option<TargetHash>) {
+        match self.env.get(env) {
+            Some((wide, labels)) => (Some(*wide), labels.get(label).copied()),
+            None => (None, None),
+        }
+    }
+
+    pub fn load(path: &Path, commit: &str) -> Option<Baseline> {
+        let bytes = std::fs::read(path).ok()?;
+        let body = bytes.strip_prefix(MAGIC.as_slice())?;
+        let mut b: Baseline = postcard::from_bytes(body).ok()?;
+        if b.version != FINGERPRINT_VERSION || b.commit != commit {
+            return None;
+        }
+        b.reindex();
+        Some(b)
+    }
+
+    /// Best effort: the baseline is an optimisation.
+    pub fn save(&self, path: &Path) {
+        if let Ok(body) = postcard::to_stdvec(self) {
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend_from_slice(&body);
+            let _ = crate::fsutil::write_atomic(path, &bytes);
+        }
+    }
+}
