@@ -52,6 +52,8 @@ pub struct TaskReport {
     /// Served from the remote cache.
     pub remote: bool,
     pub duration_ms: u64,
+    /// Of `duration_ms`, the time spent inside terraform or helm.
+    pub tool_ms: u64,
     /// Why it was skipped or failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -125,12 +127,21 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
             hint: "install the pinned version (in this repository: scripts/bootstrap), or set [toolchain] tools_dir".into(),
         })?;
         if let Some(pinned) = pinned {
-            let found =
-                crate::toolchain::tool_version(tool, &path).map_err(|problem| Error::Invalid {
-                    message: problem,
-                    location: Location::new(crate::workspace::WORKSPACE_FILE, None),
-                    hint: "check the tool runs: `strata tools`".into(),
-                })?;
+            let found = crate::toolchain::tool_version_memo(
+                tool,
+                &path,
+                Some(
+                    &session
+                        .root
+                        .join(&session.config.cache.dir)
+                        .join("tool-versions.json"),
+                ),
+            )
+            .map_err(|problem| Error::Invalid {
+                message: problem,
+                location: Location::new(crate::workspace::WORKSPACE_FILE, None),
+                hint: "check the tool runs: `strata tools`".into(),
+            })?;
             if found != pinned.trim_start_matches('v') {
                 return Err(Error::Invalid {
                     message: format!("{} reports {tool} {found}, but WORKSPACE.toml pins {pinned}", path.display()),
@@ -191,8 +202,12 @@ pub fn run(
     observer: &dyn Observer,
 ) -> Result<RunReport> {
     let envs = resolve_envs(&view.model, &opts.envs)?;
+    let t = Instant::now();
     let tasks = plan_tasks(&view.model, selected, &envs, opts.mode);
+    crate::timing::phase("plan tasks", t);
+    let t = Instant::now();
     let tools = resolve_tools(session, &tasks, &view.model)?;
+    crate::timing::phase("resolve tools", t);
     // The cache warns from worker threads; warnings are queued and handed to the observer
     // on the scheduling thread, in order.
     let warnings: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -229,6 +244,7 @@ pub fn run(
     observer.planned(tasks.len());
     let deps: Vec<Vec<usize>> = tasks.iter().map(|t| t.deps.clone()).collect();
     let jobs = opts.jobs.max(1);
+    let t = Instant::now();
     let outcomes = run_graph(
         &deps,
         jobs,
@@ -249,6 +265,7 @@ pub fn run(
         },
     );
     flush(observer);
+    crate::timing::phase("run tasks", t);
     let interrupted = process::is_cancelled();
     let reports: Vec<TaskReport> = outcomes.into_iter().map(|(_, r)| r).collect();
     Ok(RunReport {
@@ -304,6 +321,7 @@ impl Runner<'_> {
             cached: false,
             remote: false,
             duration_ms: 0,
+            tool_ms: 0,
             reason: None,
             provisional: false,
             summary: Value::Null,
@@ -577,6 +595,7 @@ impl Job for Runner<'_> {
             }
         };
         report.summary = step.summary.clone();
+        report.tool_ms = step.tool_ms;
         report.log = String::from_utf8_lossy(&step.log).into_owned();
         if step.interrupted {
             report.reason = Some("interrupted".into());

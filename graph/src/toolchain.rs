@@ -48,6 +48,35 @@ fn is_executable(p: &Path) -> bool {
     }
 }
 
+/// The version a binary reports, remembered in `memo` (a file under the cache directory) by
+/// the binary's path, size and modification time, so an unchanged binary is not run again.
+pub fn tool_version_memo(tool: &str, path: &Path, memo: Option<&Path>) -> Result<String, String> {
+    let stamp = std::fs::metadata(path).ok().map(|m| {
+        let mtime = m
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        format!("{tool} {} {} {mtime}", path.display(), m.len())
+    });
+    let mut known: std::collections::BTreeMap<String, String> = memo
+        .and_then(|m| std::fs::read(m).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    if let Some(v) = stamp.as_ref().and_then(|s| known.get(s)) {
+        return Ok(v.clone());
+    }
+    let version = tool_version(tool, path)?;
+    if let (Some(memo), Some(stamp)) = (memo, stamp) {
+        known.insert(stamp, version.clone());
+        if let Ok(bytes) = serde_json::to_vec(&known) {
+            let _ = crate::fsutil::write_atomic(memo, &bytes);
+        }
+    }
+    Ok(version)
+}
+
 /// The version a binary reports: `terraform|tofu version -json`, `helm version --short`.
 pub fn tool_version(tool: &str, path: &Path) -> Result<String, String> {
     let args: &[&str] = match tool {

@@ -37,12 +37,7 @@ pub fn dependency_build(tools: &Tools, sb: &Sandbox, has_deps: bool) -> Result<S
         });
     }
     let out = run(tools, sb, &["dependency", "build", "."])?;
-    Ok(Step {
-        ok: out.success,
-        interrupted: out.interrupted,
-        log: out.combined(),
-        ..Step::default()
-    })
+    Ok(Step::from(&out))
 }
 
 fn values_args(values: &[String]) -> Vec<String> {
@@ -61,9 +56,7 @@ pub fn lint(tools: &Tools, sb: &Sandbox, has_deps: bool, values: &[String]) -> R
     args.extend(values_args(values));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(tools, sb, &refs)?;
-    step.log.extend_from_slice(&out.combined());
-    step.ok = out.success;
-    step.interrupted |= out.interrupted;
+    step.append(&out);
     Ok(step)
 }
 
@@ -93,6 +86,7 @@ pub fn render(
     step.log.extend_from_slice(&out.stderr);
     step.ok = out.success;
     step.interrupted |= out.interrupted;
+    step.tool_ms += out.duration.as_millis() as u64;
     if out.success {
         step.summary = summarize_manifests(&String::from_utf8_lossy(&out.stdout));
         step.blobs.insert("manifests.yaml".into(), out.stdout);

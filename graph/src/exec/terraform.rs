@@ -21,23 +21,28 @@ pub struct Step {
     pub summary: Value,
     /// Extra named outputs to cache beside the log.
     pub blobs: BTreeMap<String, Vec<u8>>,
+    /// Wall time spent inside the tools.
+    pub tool_ms: u64,
 }
 
 impl Step {
-    fn from(out: &Output) -> Step {
+    pub(crate) fn from(out: &Output) -> Step {
         Step {
             ok: out.success,
             interrupted: out.interrupted,
             log: out.combined(),
             summary: Value::Null,
             blobs: BTreeMap::new(),
+            tool_ms: out.duration.as_millis() as u64,
         }
     }
 
-    fn append(&mut self, out: &Output) {
+    /// Adds a later tool run: its output, its outcome, its time.
+    pub(crate) fn append(&mut self, out: &Output) {
         self.log.extend_from_slice(&out.combined());
         self.ok = out.success;
         self.interrupted |= out.interrupted;
+        self.tool_ms += out.duration.as_millis() as u64;
     }
 }
 
@@ -183,6 +188,7 @@ pub fn plan(
         return Ok(step);
     }
     let show = run(tools, sb, &["show", "-json", "-no-color", "strata.tfplan"])?;
+    step.tool_ms += show.duration.as_millis() as u64;
     if !show.success {
         step.append(&show);
         return Ok(step);
