@@ -49,6 +49,7 @@ fn second_run_is_all_cache_hits_and_a_module_edit_reruns_exactly_its_dependents(
             "charts/api deps",
             "charts/api lint dev",
             "charts/api render dev",
+            "charts/api test dev",
             "modules/postgres validate",
             "stacks/database fmt",
             "stacks/database init dev",
@@ -292,4 +293,58 @@ fn junit_and_markdown_reports() {
         );
     }
     assert!(summary.contains("+12 ~0 -0"), "{summary}");
+}
+
+#[test]
+fn user_tests_run_over_plans_and_renders_and_a_failing_one_fails_the_check() {
+    let repo = sample_repo();
+    let (apply, _) = json_run(
+        &repo,
+        &["apply", "--env", "dev", "stacks/network", "stacks/database"],
+    );
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let (run, report) = json_run(
+        &repo,
+        &["check", "--env", "dev", "stacks/network", "charts/api"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let test = |report: &serde_json::Value, label: &str| {
+        report["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == label && t["action"] == "test")
+            .unwrap()
+            .clone()
+    };
+    let net = test(&report, "stacks/network");
+    assert_eq!(net["summary"]["passed"], 4, "{net}");
+    assert_eq!(test(&report, "charts/api")["summary"]["failed"], 0);
+
+    // A test that cannot hold fails the check, names the rule, and is not cached.
+    let file = "stacks/network/tests/plan_test.rego";
+    let text = std::fs::read_to_string(repo.path().join(file)).unwrap();
+    repo.write(
+        file,
+        &text.replace(
+            "count(subnets(\"private\")) >= 2",
+            "count(subnets(\"private\")) >= 20",
+        ),
+    );
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "stacks/network"]);
+    assert_eq!(run.code, 1);
+    let net = test(&report, "stacks/network");
+    assert_eq!(net["status"], "failed");
+    assert_eq!(net["summary"]["failed"], 1);
+    assert!(
+        run.stderr
+            .contains("FAIL  stacks.network.plan_test.test_private_subnets_span_two_zones"),
+        "{}",
+        run.stderr
+    );
+    // Restoring the test brings back the cached result of the first run.
+    repo.write(file, &text);
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "stacks/network"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(test(&report, "stacks/network")["cached"], true);
 }

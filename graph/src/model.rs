@@ -60,6 +60,8 @@ pub struct Target {
     /// File-function calls whose path is computed at run time: not tracked.
     pub unresolved: Vec<Location>,
     pub chart: Option<ChartFacts>,
+    /// The target's own Rego tests: `<label>/tests/*.rego`.
+    pub test_files: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -313,7 +315,18 @@ pub fn build(
             inputs: Vec::new(),
             unresolved: Vec::new(),
             chart: None,
+            test_files: Vec::new(),
         };
+        let tests_dir = format!("{}/tests/", t.label);
+        target.test_files = target
+            .files
+            .iter()
+            .filter(|f| {
+                f.strip_prefix(&tests_dir)
+                    .is_some_and(|rest| !rest.contains('/') && rest.ends_with(".rego"))
+            })
+            .cloned()
+            .collect();
         match t.kind {
             Kind::Stack | Kind::Module => builder.terraform_edges(i, &mut target, &parsed)?,
             Kind::Chart => builder.chart_edges(&mut target, &parsed)?,

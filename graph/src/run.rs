@@ -13,7 +13,7 @@ use crate::session::{Session, View};
 use crate::task::{plan_tasks, Action, Mode, Task, TaskFingerprint, TASK_KEY_VERSION};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -227,6 +227,7 @@ pub fn run(
         work_root: session.root.join(".strata/work"),
         env_files: view.model.environment_files(&view.snapshot),
         done: Mutex::new(vec![None; tasks.len()]),
+        outputs: Mutex::new(HashMap::new()),
     };
     if let Err(e) = runner.cache.probe_remote() {
         return Err(Error::Invalid {
@@ -285,6 +286,8 @@ struct Runner<'a> {
     work_root: PathBuf,
     env_files: EnvironmentFiles,
     done: Mutex<Vec<Option<TaskReport>>>,
+    /// Outputs of plan and render tasks in this run, for the tests that read them.
+    outputs: Mutex<HashMap<usize, BTreeMap<String, Vec<u8>>>>,
 }
 
 /// What a task needs besides its key.
@@ -443,7 +446,33 @@ impl Runner<'_> {
             env_inputs: Vec::new(),
             state: None,
             upstream_outputs: None,
+            reads: None,
         };
+        if task.action == Action::Test {
+            // The plan or render this test reads: the task right before it.
+            let source = task
+                .deps
+                .iter()
+                .copied()
+                .find(|&d| matches!(self.tasks[d].action, Action::Plan | Action::Render));
+            let done = self.done.lock().expect("reports");
+            let report = source.and_then(|d| done[d].as_ref());
+            match report {
+                Some(r) if r.status == Status::Ok => fp.reads = r.key.clone(),
+                Some(r) => {
+                    return Err(NotReady::Skip(format!(
+                        "{} was {}",
+                        r.action,
+                        if r.status == Status::Skipped {
+                            "skipped"
+                        } else {
+                            "not successful"
+                        }
+                    )))
+                }
+                None => return Err(NotReady::Fail("no plan or render to test".into())),
+            }
+        }
         let env = task
             .env
             .as_deref()
@@ -476,6 +505,9 @@ impl Runner<'_> {
         let task = &self.tasks[i];
         let target = &self.model().targets[task.target];
         let env = task.env.as_deref();
+        if task.action == Action::Test {
+            return self.run_tests(i);
+        }
         let files = self.sandbox_files(task.target, env);
         let sb = sandbox::prepare(
             &self.work_root,
@@ -514,6 +546,7 @@ impl Runner<'_> {
             ),
             Action::Apply => terraform::apply(&self.tools, &sb),
             Action::Deps => helm::dependency_build(&self.tools, &sb, has_chart_deps),
+            Action::Test => self.run_tests(i),
             Action::Lint | Action::Render => {
                 let mut values = env_paths(&[".yaml", ".yml"]);
                 if !prepared.values.is_empty() {
@@ -538,6 +571,64 @@ impl Runner<'_> {
                 }
             }
         }
+    }
+
+    /// Runs the target's Rego tests over the output of the plan or render before it.
+    fn run_tests(&self, i: usize) -> Result<terraform::Step> {
+        let task = &self.tasks[i];
+        let model = self.model();
+        let target = &model.targets[task.target];
+        let source = task
+            .deps
+            .iter()
+            .copied()
+            .find(|&d| matches!(self.tasks[d].action, Action::Plan | Action::Render))
+            .expect("a test follows its plan or render");
+        let outputs = self.outputs.lock().expect("outputs").get(&source).cloned();
+        let fail = |msg: String| terraform::Step {
+            ok: false,
+            log: msg.into_bytes(),
+            ..terraform::Step::default()
+        };
+        let Some(outputs) = outputs else {
+            return Ok(fail(
+                "strata: the plan or render output is not available".into(),
+            ));
+        };
+        let input = if let Some(plan) = outputs.get("plan.json") {
+            match serde_json::from_slice::<Value>(plan) {
+                Ok(v) => v,
+                Err(e) => return Ok(fail(format!("strata: plan JSON: {e}"))),
+            }
+        } else if let Some(manifests) = outputs.get("manifests.yaml") {
+            match crate::exec::usertest::manifests_input(manifests) {
+                Ok(v) => v,
+                Err(e) => return Ok(fail(format!("strata: rendered manifests: {e}"))),
+            }
+        } else {
+            return Ok(fail("strata: nothing to test".into()));
+        };
+        let paths: Vec<&str> = target.test_files.iter().map(String::as_str).collect();
+        let contents = self.view.snapshot.contents(&self.session.repo, &paths)?;
+        let files: Vec<(String, String)> = target
+            .test_files
+            .iter()
+            .map(|p| {
+                let id = self.view.snapshot.files[p].id;
+                let text = contents
+                    .get(&id)
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                (p.clone(), text)
+            })
+            .collect();
+        let context = serde_json::json!({
+            "label": target.label,
+            "kind": target.kind,
+            "environment": task.env,
+            "dependencies": target.deps.iter().map(|d| d.label.as_str()).collect::<Vec<_>>(),
+        });
+        Ok(crate::exec::usertest::run(&files, &input, &context))
     }
 
     fn cacheable(&self, action: Action) -> bool {
@@ -578,6 +669,9 @@ impl Job for Runner<'_> {
                     report.cached = true;
                     report.remote = hit.from_remote;
                     report.summary = hit.result.summary;
+                    if matches!(task.action, Action::Plan | Action::Render) {
+                        self.outputs.lock().expect("outputs").insert(i, hit.blobs);
+                    }
                     return finish(report, Status::Ok);
                 }
                 Ok(None) => {}
@@ -608,6 +702,12 @@ impl Job for Runner<'_> {
                 task.action
             ));
             return finish(report, Status::Failed);
+        }
+        if matches!(task.action, Action::Plan | Action::Render) {
+            self.outputs
+                .lock()
+                .expect("outputs")
+                .insert(i, step.blobs.clone());
         }
         if self.cacheable(task.action) {
             let mut blobs = step.blobs;
@@ -666,6 +766,7 @@ impl Runner<'_> {
     fn tool_name(&self, action: Action) -> &'static str {
         match action {
             Action::Deps | Action::Lint | Action::Render => "helm",
+            Action::Test => "rego",
             _ => "terraform",
         }
     }

@@ -6,6 +6,7 @@
 //! | stack  | fmt, validate; per env: init, plan              | init: env, backend; plan: env files, state fingerprint, consumed upstream outputs |
 //! | module | validate                                        | -                                  |
 //! | chart  | deps; per env: lint, render                     | lint: env files; render: env files, consumed upstream outputs |
+//! | either, with `tests/*.rego` | per env: test, after plan or render | the key of the plan or render it reads |
 //!
 //! `strata plan` runs init and plan (stacks) and render (charts); `strata apply` runs init,
 //! plan and apply for stacks. A target's first task waits for its dependencies' tasks, and an
@@ -30,6 +31,8 @@ pub enum Action {
     Deps,
     Lint,
     Render,
+    /// The target's own Rego tests over its plan or render (`<target>/tests/*.rego`).
+    Test,
 }
 
 impl Action {
@@ -43,6 +46,7 @@ impl Action {
             Action::Deps => "deps",
             Action::Lint => "lint",
             Action::Render => "render",
+            Action::Test => "test",
         }
     }
 }
@@ -70,7 +74,7 @@ pub struct Task {
 }
 
 /// Bump to invalidate every cached task result.
-pub const TASK_KEY_VERSION: u32 = 1;
+pub const TASK_KEY_VERSION: u32 = 2;
 
 /// Everything a task key covers; `strata hash --explain` style output can print it.
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +90,8 @@ pub struct TaskFingerprint<'a> {
     pub state: Option<String>,
     /// Digest of the upstream output values the task consumed (values are not stored).
     pub upstream_outputs: Option<String>,
+    /// The key of the task whose result this task reads (a test reads its plan or render).
+    pub reads: Option<String>,
 }
 
 impl TaskFingerprint<'_> {
@@ -120,7 +126,16 @@ pub fn plan_tasks(model: &Model, selected: &[usize], envs: &[String], mode: Mode
             .chart
             .as_ref()
             .is_some_and(|c| c.chart_type == "library");
+        let tested = !target.test_files.is_empty();
         let (plain, per_env): (&[Action], &[Action]) = match (target.kind, mode) {
+            (Kind::Stack, Mode::Check) if tested => (
+                &[Action::Fmt, Action::Validate],
+                &[Action::Init, Action::Plan, Action::Test],
+            ),
+            (Kind::Chart, Mode::Check) if tested && !library => (
+                &[Action::Deps],
+                &[Action::Lint, Action::Render, Action::Test],
+            ),
             // A library chart renders nothing by itself: it is linted once.
             (Kind::Chart, Mode::Check) if library => (&[Action::Lint], &[]),
             (Kind::Chart, _) if library => (&[], &[]),

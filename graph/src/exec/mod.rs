@@ -6,6 +6,7 @@ pub mod process;
 pub mod sandbox;
 pub mod state;
 pub mod terraform;
+pub mod usertest;
 
 use std::path::PathBuf;
 
