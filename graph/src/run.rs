@@ -483,7 +483,7 @@ impl Runner<'_> {
                     .map_err(|e| NotReady::Fail(e.to_string()))?;
                 let hcl = backend.override_hcl();
                 fp.state = Some(match task.action {
-                    Action::Init => format!("backend:{}", blake3::hash(hcl.as_bytes()).to_hex()),
+                    Action::Init => backend.settings(&self.session.root),
                     _ => backend.fingerprint(),
                 });
                 prepared.backend_hcl = Some(hcl);

@@ -410,3 +410,102 @@ pub fn tasks_where(
     out.sort();
     out
 }
+
+/// Every file under `dir` (recursively, hidden ones included), sorted; empty when `dir` is
+/// missing.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The SHA-256 (lowercase hex) of each file, computed by `sha256sum`, in order.
+pub fn sha256_files(paths: &[PathBuf]) -> Vec<String> {
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    let out = Command::new("sha256sum")
+        .arg("--")
+        .args(paths)
+        .output()
+        .expect("sha256sum (coreutils) runs");
+    assert!(
+        out.status.success(),
+        "sha256sum failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let sums: Vec<String> = text
+        .lines()
+        .map(|l| l.trim_start_matches('\\')[..64].to_string())
+        .collect();
+    assert_eq!(sums.len(), paths.len(), "{text}");
+    sums
+}
+
+/// Checks a local cache directory (`ac/<key>` results, `cas/<2 hex>/<sha256>` blobs): every
+/// result parses, is stored under its own key and names blobs that are present; every blob's
+/// content hashes to its name. Returns the number of results.
+#[track_caller]
+pub fn assert_cache_consistent(cache: &Path) -> usize {
+    let blobs = files_under(&cache.join("cas"));
+    for (path, sum) in blobs.iter().zip(sha256_files(&blobs)) {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert_eq!(
+            name,
+            sum,
+            "blob {} does not hash to its name",
+            path.display()
+        );
+        let dir = path
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert_eq!(dir, &name[..2], "blob {} is misplaced", path.display());
+    }
+    let results = files_under(&cache.join("ac"));
+    for path in &results {
+        let bytes = std::fs::read(path).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "cache result {} is not JSON ({e}): {}",
+                path.display(),
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert_eq!(
+            json["key"],
+            name,
+            "result {} names another key",
+            path.display()
+        );
+        for (output, r) in json["outputs"].as_object().expect("outputs") {
+            let digest = r["digest"].as_str().expect("digest");
+            let blob = cache.join("cas").join(&digest[..2]).join(digest);
+            assert!(
+                blob.is_file(),
+                "result {} names blob `{output}` {digest}, which is missing",
+                path.display()
+            );
+        }
+    }
+    results.len()
+}

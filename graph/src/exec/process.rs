@@ -25,11 +25,17 @@ pub fn cancel_all() {
         .map(|r| r.iter().flatten().copied().collect())
         .unwrap_or_default();
     for pid in pids {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGINT,
-        );
+        interrupt_group(pid);
     }
+}
+
+/// SIGINT to the tool's whole process group (it leads one): terraform's outer process does
+/// not forward SIGINT to the process doing the work, so the group must receive it.
+fn interrupt_group(pid: u32) {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(-(pid as i32)),
+        nix::sys::signal::Signal::SIGINT,
+    );
 }
 
 /// The outcome of one tool invocation.
@@ -40,7 +46,7 @@ pub struct Output {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
     pub duration: Duration,
-    /// The run was cancelled while this tool ran.
+    /// The run was cancelled while this tool ran, and the tool did not succeed.
     pub interrupted: bool,
 }
 
@@ -61,10 +67,15 @@ impl Output {
 /// Runs a command to completion, capturing its output.
 pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
     if is_cancelled() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::Interrupted,
-            "interrupted",
-        ));
+        // Nothing new starts after an interrupt.
+        return Ok(Output {
+            success: false,
+            code: None,
+            stdout: Vec::new(),
+            stderr: b"strata: not started: interrupted\n".to_vec(),
+            duration: std::time::Duration::ZERO,
+            interrupted: true,
+        });
     }
     #[cfg(unix)]
     {
@@ -86,10 +97,7 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         .insert(pid);
     // A cancel that raced with the spawn must still reach this child.
     if is_cancelled() {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGINT,
-        );
+        interrupt_group(pid);
     }
     let out = child.wait_with_output();
     if let Some(set) = RUNNING.lock().expect("process registry").as_mut() {
@@ -102,6 +110,7 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         stdout: out.stdout,
         stderr: out.stderr,
         duration: start.elapsed(),
-        interrupted: is_cancelled(),
+        // A tool that finished successfully did its work, interrupt or not.
+        interrupted: is_cancelled() && !out.status.success(),
     })
 }

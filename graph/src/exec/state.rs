@@ -51,6 +51,17 @@ impl Backend {
         }
     }
 
+    /// The backend's settings in a form that does not depend on where the checkout is (for
+    /// the init task's key: two clones share init results).
+    pub fn settings(&self, root: &Path) -> String {
+        match self {
+            Backend::Local { path } => match path.strip_prefix(root) {
+                Ok(rel) => format!("local:{}", rel.display()),
+                Err(_) => format!("local:{}", path.display()),
+            },
+        }
+    }
+
     /// A fingerprint of the current state: its content hash, or `none`.
     pub fn fingerprint(&self) -> String {
         match self {

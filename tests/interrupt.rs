@@ -1,0 +1,480 @@
+//! Ctrl-C (SIGINT to the strata process) while terraform works: strata stops its tools,
+//! exits 130 promptly, leaves no tool running, no state lock and no partial cache entry, and
+//! the next run works.
+
+mod common;
+use common::{assert_cache_consistent, files_under, repo_root, Repo};
+
+use serde_json::Value;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long strata may take to exit after SIGINT. Terraform, once told, stops a provisioner
+/// or a lock wait within a second; the slow operations below take 30 s.
+const PROMPT: Duration = Duration::from_secs(15);
+/// After this, strata is considered hung and killed.
+const HANG: Duration = Duration::from_secs(90);
+
+const NULL_PROVIDER: &str = r#"terraform {
+  required_providers {
+    null = {
+      source  = "hashicorp/null"
+      version = "2.1.2"
+    }
+  }
+}
+"#;
+
+/// A stack whose apply runs `command` in a local-exec provisioner.
+fn provisioned_stack(command: &str) -> String {
+    format!(
+        "{NULL_PROVIDER}\nresource \"null_resource\" \"slow\" {{\n  provisioner \"local-exec\" {{\n    command = {}\n  }}\n}}\n",
+        serde_json::to_string(command).unwrap()
+    )
+}
+
+/// A workspace with the pinned tools, a local-state `dev` environment, `stacks/slow` (whose
+/// apply runs `slow_command`) and an independent `stacks/fast`.
+fn workspace(slow_command: &str) -> Repo {
+    let root = repo_root();
+    assert!(
+        root.join(".tools/bin/terraform").exists(),
+        "pinned tools missing: run scripts/bootstrap first"
+    );
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        r#"[workspace]
+name = "interrupt"
+default_branch = "main"
+
+[toolchain]
+terraform = "1.0.3"
+helm = "4.1.4"
+tools_dir = ".tools/bin"
+terraform_cli_config = ".tools/terraform.rc"
+"#,
+    );
+    repo.write(".gitignore", ".strata/\n/.tools\n");
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    repo.write("stacks/slow/main.tf", &provisioned_stack(slow_command));
+    repo.write(
+        "stacks/fast/main.tf",
+        &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"fast\" {{}}\n\noutput \"id\" {{\n  value = null_resource.fast.id\n}}\n"),
+    );
+    std::os::unix::fs::symlink(root.join(".tools"), repo.path().join(".tools")).unwrap();
+    repo.commit("interrupt workspace");
+    repo
+}
+
+fn state_dir(repo: &Repo, label: &str) -> PathBuf {
+    repo.path().join(".strata/state/dev").join(label)
+}
+
+const LOCK_FILE: &str = ".terraform.tfstate.lock.info";
+
+/// Processes whose working directory is under `dir`: the tools strata started in its
+/// sandboxes (terraform, its wrapper child, providers, provisioner commands).
+fn processes_under(dir: &Path) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cwd) = std::fs::read_link(e.path().join("cwd")) else {
+            continue;
+        };
+        if cwd.starts_with(dir) {
+            let cmdline = std::fs::read(e.path().join("cmdline"))
+                .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+                .unwrap_or_default();
+            out.push((pid, cmdline.trim().to_string()));
+        }
+    }
+    out
+}
+
+fn signal(sig: &str, target: &str) {
+    let _ = Command::new("kill")
+        .args([sig, "--", target])
+        .stderr(Stdio::null())
+        .status();
+}
+
+fn wait_for(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool) {
+    let end = Instant::now() + deadline;
+    while !cond() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A `strata --json ARGS` run in the background, output captured in files. On drop (a failed
+/// test), strata and every tool still running in the repository's sandboxes are killed.
+struct Background {
+    child: Child,
+    out: PathBuf,
+    err: PathBuf,
+    work: PathBuf,
+    _logs: tempfile::TempDir,
+}
+
+impl Background {
+    fn start(repo: &Repo, args: &[&str]) -> Background {
+        let logs = tempfile::tempdir().unwrap();
+        let out = logs.path().join("stdout");
+        let err = logs.path().join("stderr");
+        let child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .current_dir(repo.path())
+            .arg("--json")
+            .args(args)
+            .env_remove("GIT_DIR")
+            .stdin(Stdio::null())
+            .stdout(File::create(&out).unwrap())
+            .stderr(File::create(&err).unwrap())
+            .spawn()
+            .unwrap();
+        Background {
+            child,
+            out,
+            err,
+            work: repo.path().join(".strata/work"),
+            _logs: logs,
+        }
+    }
+
+    /// Sends SIGINT to strata alone (not its process group), like a terminal's Ctrl-C would
+    /// reach it, since strata runs its tools in process groups of their own.
+    fn interrupt(&self) {
+        signal("-INT", &self.child.id().to_string());
+    }
+
+    /// Waits up to `limit` for strata to exit: its exit code.
+    fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let end = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            if Instant::now() > end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.err).unwrap_or_default()
+    }
+
+    fn report(&self) -> Value {
+        let text = std::fs::read_to_string(&self.out).unwrap();
+        serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{text}\nstderr:\n{}",
+                self.stderr()
+            )
+        })
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for (pid, _) in processes_under(&self.work) {
+            signal("-KILL", &pid.to_string());
+        }
+    }
+}
+
+/// A `terraform apply` outside strata holding the lock on a state file (its provisioner
+/// sleeps), as a colleague's apply would, in its own directory and process group.
+struct LockHolder {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl LockHolder {
+    fn start(state: &Path, marker: &Path) -> LockHolder {
+        let root = repo_root();
+        let dir = tempfile::tempdir().unwrap();
+        // Long enough to outlast any test; it is always stopped by `stop` or on drop.
+        let command = format!("touch '{}' && sleep 120", marker.display());
+        std::fs::write(dir.path().join("main.tf"), provisioned_stack(&command)).unwrap();
+        std::fs::write(
+            dir.path().join("backend.tf"),
+            format!(
+                "terraform {{\n  backend \"local\" {{\n    path = {}\n  }}\n}}\n",
+                serde_json::to_string(&state.display().to_string()).unwrap()
+            ),
+        )
+        .unwrap();
+        let terraform = |args: &[&str]| {
+            let mut cmd = Command::new(root.join(".tools/bin/terraform"));
+            cmd.current_dir(dir.path())
+                .args(args)
+                .env("TF_CLI_CONFIG_FILE", root.join(".tools/terraform.rc"))
+                .env("TF_DATA_DIR", dir.path().join("data"))
+                .stdin(Stdio::null());
+            cmd
+        };
+        let init = terraform(&["init", "-input=false", "-no-color"])
+            .output()
+            .unwrap();
+        assert!(
+            init.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&init.stdout),
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let mut apply = terraform(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+        {
+            use std::os::unix::process::CommandExt;
+            apply.process_group(0);
+        }
+        let child = apply
+            .stdout(File::create(dir.path().join("apply.log")).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        LockHolder { child, _dir: dir }
+    }
+
+    fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Interrupts it (its whole process group) and waits until it has exited.
+    fn stop(&mut self) {
+        if self.running() {
+            signal("-INT", &format!("-{}", self.child.id()));
+        }
+        let end = Instant::now() + Duration::from_secs(40);
+        while self.running() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        if self.running() {
+            signal("-KILL", &format!("-{}", self.child.id()));
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn task<'a>(report: &'a Value, label: &str, action: &str) -> &'a Value {
+    report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == label && t["action"] == action)
+        .unwrap_or_else(|| panic!("no task {label} {action} in {report}"))
+}
+
+fn markers() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("strata-interrupt-")
+        .tempdir()
+        .unwrap()
+}
+
+#[test]
+fn ctrl_c_during_apply_stops_terraform_and_exits_130() {
+    let outside = markers();
+    let started = outside.path().join("provisioner-started");
+    let repo = workspace(&format!("touch '{}' && sleep 30", started.display()));
+    let slow_state = state_dir(&repo, "stacks/slow");
+    let fast_state = state_dir(&repo, "stacks/fast").join("terraform.tfstate");
+
+    let mut strata = Background::start(&repo, &["apply", "--env", "dev", "-j", "2"]);
+    // The slow apply is in its provisioner (holding the state lock) and the fast stack's
+    // apply has finished: interrupt now.
+    wait_for(
+        "the slow provisioner to start",
+        Duration::from_secs(60),
+        || started.exists(),
+    );
+    let fast_sandbox = repo.path().join(".strata/work/dev/stacks/fast");
+    wait_for(
+        "the fast stack's apply to finish",
+        Duration::from_secs(60),
+        || {
+            std::fs::read_to_string(&fast_state).is_ok_and(|s| s.contains("null_resource"))
+                && processes_under(&fast_sandbox).is_empty()
+        },
+    );
+    // (strata notes the tool's exit just after it happens)
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        slow_state.join(LOCK_FILE).exists(),
+        "the apply holds the state lock"
+    );
+    let slow_sandbox = repo.path().join(".strata/work/dev/stacks/slow");
+    assert!(
+        processes_under(&slow_sandbox)
+            .iter()
+            .any(|(_, cmd)| cmd.starts_with("sleep")),
+        "the provisioner is still running: {:#?}",
+        processes_under(&slow_sandbox)
+    );
+    let sent = Instant::now();
+    strata.interrupt();
+    let code = strata.wait(HANG);
+    let took = sent.elapsed();
+    let Some(code) = code else {
+        panic!(
+            "strata did not exit within {HANG:?} of SIGINT; still running: {:#?}\nstderr:\n{}",
+            processes_under(&repo.path().join(".strata/work")),
+            strata.stderr()
+        );
+    };
+    assert_eq!(code, 130, "{}", strata.stderr());
+    let report = strata.report();
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(report["ok"], false);
+    let apply = task(&report, "stacks/slow", "apply");
+    assert_eq!(apply["status"], "failed", "{apply}");
+    assert_eq!(apply["reason"], "interrupted", "{apply}");
+    assert_eq!(task(&report, "stacks/fast", "apply")["status"], "ok");
+
+    // Nothing left behind: no tool still running from this run, no state lock, only whole
+    // cache entries.
+    let leftovers = processes_under(&repo.path().join(".strata/work"));
+    assert!(leftovers.is_empty(), "still running: {leftovers:#?}");
+    assert!(
+        !slow_state.join(LOCK_FILE).exists(),
+        "the state lock was left behind: {:?}",
+        files_under(&slow_state)
+    );
+    let results = assert_cache_consistent(&repo.path().join(".strata/cache"));
+    assert!(results >= 2, "the inits that finished are cached");
+
+    // Terraform itself was told: it stopped the provisioner instead of finishing the apply
+    // (the interrupted resource is tainted, not created).
+    let slow_log = apply["log"].as_str().unwrap_or_default();
+    let state = std::fs::read_to_string(slow_state.join("terraform.tfstate")).unwrap_or_default();
+    let completed = slow_log.contains("Apply complete!")
+        || (state.contains("null_resource") && !state.contains("\"tainted\""));
+    let interrupt_seen = !completed && took < PROMPT;
+
+    // The next run (without the long sleep) applies everything.
+    std::fs::remove_file(&started).unwrap();
+    repo.write("stacks/slow/main.tf", &provisioned_stack("sleep 1"));
+    let rerun = repo.strata(&["--json", "apply", "--env", "dev"]);
+    assert_eq!(rerun.code, 0, "{}\n{}", rerun.stdout, rerun.stderr);
+    let state = std::fs::read_to_string(slow_state.join("terraform.tfstate")).unwrap();
+    assert!(
+        state.contains("null_resource") && !state.contains("\"tainted\""),
+        "{state}"
+    );
+    assert!(!slow_state.join(LOCK_FILE).exists());
+    assert_cache_consistent(&repo.path().join(".strata/cache"));
+
+    assert!(
+        interrupt_seen,
+        "terraform never saw the interrupt: strata exited {took:?} after SIGINT, once the \
+         30 s provisioner had finished (apply completed: {completed}); slow apply log:\n{slow_log}"
+    );
+}
+
+#[test]
+fn ctrl_c_while_a_plan_waits_for_a_state_lock_exits_130_and_leaves_the_lock_alone() {
+    let outside = markers();
+    let holding = outside.path().join("lock-holder-started");
+    let repo = workspace("true");
+    let slow_state = state_dir(&repo, "stacks/slow");
+    std::fs::create_dir_all(&slow_state).unwrap();
+    // Someone else's apply holds the lock of the stack's dev state.
+    let mut holder = LockHolder::start(&slow_state.join("terraform.tfstate"), &holding);
+    wait_for(
+        "the other apply to hold the lock",
+        Duration::from_secs(60),
+        || holding.exists(),
+    );
+    assert!(slow_state.join(LOCK_FILE).exists());
+    let their_lock = std::fs::read_to_string(slow_state.join(LOCK_FILE)).unwrap();
+
+    let mut strata = Background::start(&repo, &["check", "--env", "dev", "-j", "2"]);
+    // strata's plan waits for the lock (-lock-timeout=60s).
+    let sandbox = repo.path().join(".strata/work/dev/stacks/slow");
+    wait_for(
+        "strata's plan of stacks/slow",
+        Duration::from_secs(60),
+        || {
+            processes_under(&sandbox)
+                .iter()
+                .any(|(_, cmd)| cmd.contains("terraform plan"))
+        },
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(holder.running());
+    let sent = Instant::now();
+    strata.interrupt();
+    let prompt = strata.wait(PROMPT);
+
+    // strata did not touch the other apply's lock.
+    assert!(holder.running(), "the other apply was not interrupted");
+    assert_eq!(
+        std::fs::read_to_string(slow_state.join(LOCK_FILE))
+            .ok()
+            .as_deref(),
+        Some(their_lock.as_str()),
+        "the other apply's lock is intact"
+    );
+    holder.stop();
+    assert!(!holder.running());
+    let released = sent.elapsed();
+    let code = match prompt {
+        Some(code) => code,
+        None => match strata.wait(HANG) {
+            Some(code) => code,
+            None => panic!(
+                "strata did not exit within {HANG:?} of SIGINT; still running: {:#?}",
+                processes_under(&repo.path().join(".strata/work"))
+            ),
+        },
+    };
+    assert_eq!(code, 130, "{}", strata.stderr());
+    let report = strata.report();
+    assert_eq!(report["interrupted"], true);
+    let plan = task(&report, "stacks/slow", "plan").clone();
+    assert_eq!(plan["status"], "failed", "{plan}");
+    assert!(
+        plan["reason"].as_str().unwrap().contains("interrupted"),
+        "{plan}"
+    );
+    // The interrupted plan is not cached; what is cached is whole.
+    let key = plan["key"].as_str().unwrap();
+    assert!(!repo.path().join(".strata/cache/ac").join(key).exists());
+    assert_cache_consistent(&repo.path().join(".strata/cache"));
+    let leftovers = processes_under(&repo.path().join(".strata/work"));
+    assert!(leftovers.is_empty(), "still running: {leftovers:#?}");
+    assert!(!slow_state.join(LOCK_FILE).exists());
+
+    // With the lock free, a rerun plans for real and reuses what finished before.
+    let rerun = repo.strata(&["--json", "check", "--env", "dev"]);
+    assert_eq!(rerun.code, 0, "{}\n{}", rerun.stdout, rerun.stderr);
+    let again = rerun.json();
+    assert_eq!(task(&again, "stacks/slow", "plan")["cached"], false);
+    assert_eq!(task(&again, "stacks/slow", "fmt")["cached"], true);
+
+    assert!(
+        prompt.is_some(),
+        "strata did not exit within {PROMPT:?} of SIGINT, only after the other apply \
+         released the lock {released:?} after SIGINT: its terraform plan never saw the \
+         interrupt and went on waiting for the lock"
+    );
+    assert_eq!(plan["reason"], "interrupted", "{plan}");
+}

@@ -1,0 +1,470 @@
+//! The remote cache against a real HTTP server: a private nginx with WebDAV PUT serving the
+//! Bazel HTTP cache layout, shared by clones of the sample workspace.
+
+mod common;
+#[path = "support/nginx.rs"]
+mod nginx;
+
+use common::{
+    assert_cache_consistent, files_under, json_run, sample_repo, sha256_files, tasks_where, Repo,
+    Run,
+};
+use nginx::{Flavor, Nginx};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// A subset of the sample workspace (a chart, a stack and a module: 8 tasks) to keep runs short.
+const TARGETS: [&str; 3] = ["charts/web", "stacks/network", "modules/naming"];
+
+/// `strata --json check --env dev FLAGS TARGETS`.
+fn check(repo: &Repo, flags: &[&str]) -> (Run, Value) {
+    let mut args = vec!["check", "--env", "dev"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&TARGETS);
+    json_run(repo, &args)
+}
+
+fn tasks(report: &Value) -> &Vec<Value> {
+    report["tasks"].as_array().unwrap()
+}
+
+fn id(t: &Value) -> String {
+    format!("{} {} {}", t["label"], t["action"], t["env"])
+}
+
+/// Task id -> summary.
+fn summaries(report: &Value) -> BTreeMap<String, Value> {
+    tasks(report)
+        .iter()
+        .map(|t| (id(t), t["summary"].clone()))
+        .collect()
+}
+
+fn keys(report: &Value) -> BTreeSet<String> {
+    tasks(report)
+        .iter()
+        .map(|t| t["key"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn names(paths: &[std::path::PathBuf]) -> BTreeSet<String> {
+    paths
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
+        .collect()
+}
+
+#[track_caller]
+fn assert_all_ran(report: &Value) {
+    let all = tasks_where(report, |_| true);
+    assert!(all.len() > 3, "{all:?}");
+    assert_eq!(
+        tasks_where(report, |t| t["status"] == "ok"
+            && t["cached"] == false
+            && t["remote"] == false),
+        all,
+        "every task runs"
+    );
+}
+
+/// Every task of `b` whose key `a` computed too is a remote hit. Only `init` tasks may have
+/// other keys: an init key covers the absolute path of the clone's state file (see
+/// task_keys_do_not_depend_on_where_the_clone_lives), so a fresh clone runs its inits.
+#[track_caller]
+fn assert_remote_hits_where_keys_match(b: &Value, a: &Value) {
+    let known = keys(a);
+    let shared = |t: &Value| known.contains(t["key"].as_str().unwrap());
+    assert_eq!(
+        tasks_where(b, |t| shared(t)
+            && t["status"] == "ok"
+            && t["cached"] == true
+            && t["remote"] == true),
+        tasks_where(b, shared),
+        "every task B shares with A is a remote hit"
+    );
+    assert_eq!(
+        tasks_where(b, |t| !shared(t) && t["action"] != "init"),
+        Vec::<String>::new(),
+        "tasks whose keys differ between the clones"
+    );
+}
+
+#[track_caller]
+fn assert_no_warnings(run: &Run) {
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+}
+
+/// The server's side of the cache: `cas/` files are named by the SHA-256 of their content,
+/// `ac/` files by task keys, and every result names blobs the server has.
+#[track_caller]
+fn assert_remote_layout(www: &Path) {
+    let blobs = files_under(&www.join("cas"));
+    assert!(!blobs.is_empty(), "no blobs uploaded");
+    for (path, sum) in blobs.iter().zip(sha256_files(&blobs)) {
+        assert_eq!(
+            path.file_name().unwrap().to_str().unwrap(),
+            sum,
+            "remote blob {} does not hash to its name",
+            path.display()
+        );
+        assert_eq!(path.parent().unwrap(), www.join("cas"), "flat cas/ layout");
+    }
+    let stored = names(&blobs);
+    for path in files_under(&www.join("ac")) {
+        let json: Value = serde_json::from_slice(&std::fs::read(&path).unwrap())
+            .unwrap_or_else(|e| panic!("remote result {} is not JSON: {e}", path.display()));
+        assert_eq!(json["key"], path.file_name().unwrap().to_str().unwrap());
+        for r in json["outputs"].as_object().unwrap().values() {
+            assert!(
+                stored.contains(r["digest"].as_str().unwrap()),
+                "{} names a blob the server does not have: {r}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_fresh_clone_is_served_from_the_shared_remote_then_from_its_local_cache() {
+    let server = Nginx::start(Flavor::ReadWrite);
+    let url = server.url();
+    let remote = ["--remote-cache", url.as_str()];
+
+    let a = sample_repo();
+    let (run, ra) = check(&a, &remote);
+    run.assert_ok();
+    assert_no_warnings(&run);
+    assert_all_ran(&ra);
+    // Everything A ran is on the server, under its task key.
+    assert_eq!(names(&files_under(&server.www().join("ac"))), keys(&ra));
+    assert_remote_layout(&server.www());
+
+    let b = sample_repo();
+    assert!(!b.path().join(".strata/cache").exists());
+    let (run, rb) = check(&b, &remote);
+    run.assert_ok();
+    assert_no_warnings(&run);
+    assert_remote_hits_where_keys_match(&rb, &ra);
+    assert_eq!(
+        tasks_where(&rb, |t| t["status"] == "ok"),
+        tasks_where(&rb, |_| true)
+    );
+    assert_eq!(
+        summaries(&rb),
+        summaries(&ra),
+        "remote hits replay A's results"
+    );
+    // Remote hits were written back: B's local cache holds them, verified.
+    assert!(assert_cache_consistent(&b.path().join(".strata/cache")) >= tasks(&rb).len());
+
+    let (run, rb2) = check(&b, &remote);
+    run.assert_ok();
+    assert_no_warnings(&run);
+    assert_eq!(
+        tasks_where(&rb2, |t| t["cached"] == true && t["remote"] == false),
+        tasks_where(&rb2, |_| true),
+        "the second run is served locally"
+    );
+    assert_eq!(summaries(&rb2), summaries(&ra));
+    assert_remote_layout(&server.www());
+}
+
+#[test]
+fn task_keys_do_not_depend_on_where_the_clone_lives() {
+    // Two clones of the same commit, at different paths: the same tasks must get the same
+    // keys, or the remote cache cannot serve one clone what the other computed.
+    let a = sample_repo();
+    let b = sample_repo();
+    assert_ne!(a.path(), b.path());
+    let (run_a, ra) = json_run(&a, &["check", "--env", "dev", "stacks/network"]);
+    run_a.assert_ok();
+    let (run_b, rb) = json_run(&b, &["check", "--env", "dev", "stacks/network"]);
+    run_b.assert_ok();
+    let key = |r: &Value| -> BTreeMap<String, Value> {
+        tasks(r).iter().map(|t| (id(t), t["key"].clone())).collect()
+    };
+    let (ka, kb) = (key(&ra), key(&rb));
+    let differing: Vec<&String> = ka.keys().filter(|k| ka[*k] != kb[*k]).collect();
+    assert!(
+        differing.is_empty(),
+        "task keys differ between two clones of the same commit (so the remote cache cannot \
+         serve them to another clone): {differing:?}"
+    );
+}
+
+#[test]
+fn an_unreachable_remote_is_a_warning_unless_it_is_required() {
+    let mut server = Nginx::start(Flavor::ReadWrite);
+    let url = server.url();
+    let a = sample_repo();
+    let (run, _) = check(&a, &["--remote-cache", &url]);
+    run.assert_ok();
+    assert!(!files_under(&server.www()).is_empty());
+    server.stop();
+
+    let b = sample_repo();
+    let (run, rb) = check(&b, &["--remote-cache", &url]);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains(&format!("warning: remote cache {url}: ")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("continuing with the local cache"),
+        "{}",
+        run.stderr
+    );
+    assert_all_ran(&rb);
+    assert_cache_consistent(&b.path().join(".strata/cache"));
+
+    let c = sample_repo();
+    let run = c.strata(&[
+        "--json",
+        "check",
+        "--env",
+        "dev",
+        "--remote-cache",
+        &url,
+        "--require-remote-cache",
+        "charts/web",
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("the remote cache is required"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains(&url), "{}", run.stderr);
+    assert!(run.stdout.trim().is_empty(), "no report: {}", run.stdout);
+    assert!(
+        files_under(&c.path().join(".strata/cache/ac")).is_empty(),
+        "nothing ran"
+    );
+}
+
+#[test]
+fn a_failing_remote_is_a_warning_unless_it_is_required() {
+    let server = Nginx::start(Flavor::Error500);
+    let url = server.url();
+    let repo = sample_repo();
+    let (run, report) = check(&repo, &["--remote-cache", &url]);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains(&format!("warning: remote cache {url}: ")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("HTTP 500"), "{}", run.stderr);
+    assert_all_ran(&report);
+
+    let run = sample_repo().strata(&[
+        "--json",
+        "check",
+        "--env",
+        "dev",
+        "--remote-cache",
+        &url,
+        "--require-remote-cache",
+        "charts/web",
+    ]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("the remote cache is required"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("HTTP 500"), "{}", run.stderr);
+}
+
+#[test]
+fn a_remote_that_refuses_uploads_fails_a_run_that_requires_it() {
+    // Reads work (the probe and lookups see 404s), every PUT gets 405: the fault only shows
+    // once a task has run and its result is uploaded.
+    let server = Nginx::start(Flavor::NoUploads);
+    let url = server.url();
+    let repo = sample_repo();
+    let (run, report) = check(&repo, &["--remote-cache", &url]);
+    run.assert_ok();
+    assert!(run.stderr.contains("PUT"), "{}", run.stderr);
+    assert!(run.stderr.contains("HTTP 405"), "{}", run.stderr);
+    assert_all_ran(&report);
+    assert!(files_under(&server.www()).is_empty());
+
+    let (run, report) = check(
+        &sample_repo(),
+        &["--remote-cache", &url, "--require-remote-cache"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(report["ok"], false);
+    let failed: Vec<&Value> = tasks(&report)
+        .iter()
+        .filter(|t| t["status"] == "failed")
+        .collect();
+    assert!(!failed.is_empty(), "{report}");
+    for t in failed {
+        let reason = t["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("the remote cache is required") && reason.contains("HTTP 405"),
+            "{t}"
+        );
+    }
+}
+
+/// Populates a remote from a first clone; returns its report and a copy of the server's files.
+fn populate(server: &Nginx) -> (Value, tempfile::TempDir) {
+    let a = sample_repo();
+    let (run, ra) = check(&a, &["--remote-cache", &server.url()]);
+    run.assert_ok();
+    let backup = tempfile::tempdir().unwrap();
+    copy_tree(&server.www(), backup.path());
+    (ra, backup)
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for f in files_under(from) {
+        let dest = to.join(f.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(&f, dest).unwrap();
+    }
+}
+
+fn restore(server: &Nginx, backup: &Path) {
+    std::fs::remove_dir_all(server.www()).unwrap();
+    std::fs::create_dir_all(server.www()).unwrap();
+    copy_tree(backup, &server.www());
+}
+
+/// A clone reading a remote whose entries are damaged: nothing is served from it, the
+/// rejection is reported, the tasks run and the clone's local cache holds only good entries.
+#[track_caller]
+fn assert_damaged_remote_is_not_trusted(server: &Nginx, ra: &Value, why: &str) {
+    let b = sample_repo();
+    let (run, rb) = check(&b, &["--remote-cache", &server.url()]);
+    run.assert_ok();
+    assert_all_ran(&rb);
+    assert_eq!(summaries(&rb), summaries(ra));
+    // The first rejection is reported, naming the entry (the first 12 digits of its key).
+    let named = keys(&rb).iter().any(|k| {
+        run.stderr
+            .contains(&format!("entry {} rejected: ", &k[..12]))
+    });
+    assert!(
+        named,
+        "no rejection reported\nstderr:\n{}\naccess log:\n{}\nB's keys: {:?}\nA's keys: {:?}",
+        run.stderr,
+        server.access_log().join("\n"),
+        keys(&rb),
+        keys(ra)
+    );
+    assert!(run.stderr.contains(why), "{}", run.stderr);
+    assert!(run.stderr.contains(&server.url()), "{}", run.stderr);
+    assert!(
+        assert_cache_consistent(&b.path().join(".strata/cache")) >= tasks(&rb).len(),
+        "every task's result is stored locally"
+    );
+    let garbage: Vec<_> = files_under(&b.path().join(".strata/cache"))
+        .into_iter()
+        .filter(|p| {
+            let bytes = std::fs::read(p).unwrap();
+            bytes.starts_with(b"garbage") || bytes.starts_with(b"<html>")
+        })
+        .collect();
+    assert!(garbage.is_empty(), "{garbage:?}");
+}
+
+#[test]
+fn blobs_with_the_wrong_bytes_are_rejected_and_never_stored_locally() {
+    let server = Nginx::start(Flavor::ReadWrite);
+    let (ra, backup) = populate(&server);
+    let blobs = files_under(&server.www().join("cas"));
+    assert!(!blobs.is_empty());
+    for (i, blob) in blobs.iter().enumerate() {
+        std::fs::write(blob, format!("garbage {i}\n")).unwrap();
+    }
+    assert_damaged_remote_is_not_trusted(&server, &ra, "does not match its digest");
+
+    // The results are garbage instead (an HTML error page stored as the entry).
+    restore(&server, backup.path());
+    let results = files_under(&server.www().join("ac"));
+    assert_eq!(results.len(), tasks(&ra).len());
+    for r in &results {
+        std::fs::write(r, "<html><body><h1>502 Bad Gateway</h1></body></html>\n").unwrap();
+    }
+    assert_damaged_remote_is_not_trusted(&server, &ra, "result does not parse");
+}
+
+#[test]
+fn read_only_remote_is_read_but_never_written() {
+    let server = Nginx::start(Flavor::ReadWrite);
+    let url = server.url();
+    let ro = ["--remote-cache", url.as_str(), "--remote-cache-read-only"];
+    let (run, report) = check(&sample_repo(), &ro);
+    run.assert_ok();
+    assert_no_warnings(&run);
+    assert_all_ran(&report);
+    assert_eq!(files_under(&server.www()), Vec::<std::path::PathBuf>::new());
+    let log = server.access_log();
+    assert!(log.len() > tasks(&report).len(), "{log:?}");
+    assert!(log.iter().all(|l| l.contains("\"GET /cache/")), "{log:?}");
+
+    // Once another clone filled it, a read-only clone gets hits and still writes nothing.
+    let (ra, _) = populate(&server);
+    let before = files_under(&server.www());
+    server.clear_access_log();
+    let (run, rb) = check(&sample_repo(), &ro);
+    run.assert_ok();
+    assert_remote_hits_where_keys_match(&rb, &ra);
+    assert_eq!(summaries(&rb), summaries(&ra));
+    let log = server.access_log();
+    assert!(log.iter().all(|l| l.contains("\"GET /cache/")), "{log:?}");
+    assert_eq!(files_under(&server.www()), before);
+}
+
+#[test]
+fn a_failing_remote_is_asked_at_most_three_times_per_run() {
+    let server = Nginx::start(Flavor::Error500);
+    let url = server.url();
+    // One task at a time: the probe fails (1), the first task's lookup fails (2), its upload
+    // fails (3); then the remote is left alone for the other tasks.
+    let (run, report) = check(&sample_repo(), &["--remote-cache", &url, "-j", "1"]);
+    run.assert_ok();
+    assert_all_ran(&report);
+    assert!(tasks(&report).len() > 3);
+    let log = server.access_log();
+    assert_eq!(log.len(), 3, "{log:#?}");
+    assert!(
+        log[0].contains(&format!("\"GET /cache/ac/{} ", "0".repeat(64))),
+        "the probe comes first: {log:#?}"
+    );
+    assert!(log.iter().all(|l| l.contains("\" 500 ")), "{log:#?}");
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{}", run.stderr);
+    assert!(warnings[0].contains("continuing with the local cache"));
+    assert_eq!(
+        warnings[1],
+        format!("warning: remote cache {url} failed 3 times; not asking it again during this run")
+    );
+
+    // In parallel, requests already under way when the third failure lands still finish:
+    // at most one more per other worker.
+    server.clear_access_log();
+    let jobs = 4;
+    let (run, report) = check(&sample_repo(), &["--remote-cache", &url, "-j", "4"]);
+    run.assert_ok();
+    assert_all_ran(&report);
+    let log = server.access_log();
+    assert!(
+        log.len() >= 3 && log.len() <= 3 + (jobs - 1),
+        "{} requests: {log:#?}",
+        log.len()
+    );
+}
