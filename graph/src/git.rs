@@ -219,12 +219,15 @@ impl Repo {
                 "--untracked-files=normal",
                 "--no-renames",
                 "--ignore-submodules=all",
-                "--",
-                ".",
             ])
             .env("LC_ALL", "C")
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE");
+        if !self.prefix.is_empty() {
+            // Limit a workspace in a subdirectory to itself. (Git does not use its untracked
+            // cache with a pathspec, so the repository-wide case goes without one.)
+            status.args(["--", "."]);
+        }
         let out = status.output().map_err(|e| Error::io("git", e))?;
         if !out.status.success() {
             return Err(Error::Git {
