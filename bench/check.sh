@@ -59,6 +59,9 @@ python3 "$root/bench/gen_workspace.py" --stacks "$stacks" --seed 42 --out "$ws" 
 ln -sfn "$root/.tools" "$ws/.tools"
 grep -q '^/.tools' "$ws/.gitignore" 2>/dev/null || printf '/.tools\n.strata/\n' >> "$ws/.gitignore"
 sed -i 's|^helm = "4.1.4"|helm = "4.1.4"\ntools_dir = ".tools/bin"\nterraform_cli_config = ".tools/terraform.rc"|' "$ws/WORKSPACE.toml"
+# The generator pins the null provider the way current code does (~> 3.2); the offline mirror
+# holds the pinned 2.1.2, so pin that.
+grep -rl --include='*.tf' '"~> 3.2"' "$ws" | xargs -r sed -i 's/"~> 3.2"/"2.1.2"/'
 (cd "$ws" && git add -A && git -c user.name=b -c user.email=b@b commit -qm "tools")
 start=$(date +%s%N)
 (cd "$ws" && "$strata" --json check --env dev -j "$(nproc)" > "$out/check-gen-first.json" 2>/dev/null) || true

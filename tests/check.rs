@@ -88,6 +88,25 @@ fn plan_reruns_after_the_state_changed() {
         vec!["stacks/network plan dev"]
     );
     assert_ne!(r1["tasks"][1]["key"], r3["tasks"][1]["key"]);
+    // `hash --explain --env` shows the same key and what it covers: the new state.
+    let (_, explain) = json_run(
+        &repo,
+        &["hash", "--explain", "--env", "dev", "stacks/network"],
+    );
+    let plan = explain["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["action"] == "plan")
+        .unwrap();
+    assert_eq!(plan["key"], r3["tasks"][1]["key"]);
+    let state = plan["fingerprint"]["state"].as_str().unwrap();
+    assert!(state.starts_with("blake3:"), "{state}");
+    assert!(plan["fingerprint"]["env_inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["path"] == "environments/dev/stacks/network/terraform.tfvars"));
 }
 
 #[test]

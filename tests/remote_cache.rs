@@ -468,3 +468,54 @@ fn a_failing_remote_is_asked_at_most_three_times_per_run() {
         log.len()
     );
 }
+
+#[test]
+fn a_bearer_token_from_the_named_environment_variable_is_sent() {
+    let server = Nginx::start(Flavor::Token);
+    let repo = sample_repo();
+    let ws = repo.path().join("WORKSPACE.toml");
+    let text = std::fs::read_to_string(&ws).unwrap();
+    std::fs::write(
+        &ws,
+        text.replace(
+            "[cache]\n",
+            "[cache]\nremote_token_env = \"STRATA_TEST_CACHE_TOKEN\"\n",
+        ),
+    )
+    .unwrap();
+    assert!(std::fs::read_to_string(&ws)
+        .unwrap()
+        .contains("remote_token_env"));
+    repo.commit("token");
+    let run = |token: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_strata"));
+        cmd.current_dir(repo.path())
+            .args([
+                "--json",
+                "check",
+                "--env",
+                "dev",
+                "--remote-cache",
+                &server.url(),
+            ])
+            .args(TARGETS);
+        match token {
+            Some(t) => cmd.env("STRATA_TEST_CACHE_TOKEN", t),
+            None => cmd.env_remove("STRATA_TEST_CACHE_TOKEN"),
+        };
+        cmd.output().unwrap()
+    };
+    // Without the token the server refuses: a warning, and the run still succeeds locally.
+    let out = run(None);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("HTTP 401"), "{stderr}");
+    assert!(files_under(&server.www()).is_empty());
+    // With it, results are uploaded and no warning is printed.
+    std::fs::remove_dir_all(repo.path().join(".strata/cache")).unwrap();
+    let out = run(Some(nginx::TOKEN));
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(!files_under(&server.www().join("ac")).is_empty());
+}

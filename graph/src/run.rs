@@ -276,6 +276,58 @@ pub fn run(
     })
 }
 
+/// The task fingerprints (what each task key covers) of the selected targets in `envs`,
+/// computed as a run would compute them, without running anything: for
+/// `strata hash --explain --env E`.
+pub fn explain_task_keys(
+    session: &Session,
+    view: &View,
+    selected: &[usize],
+    envs: &[String],
+) -> Result<Vec<Value>> {
+    let envs = resolve_envs(&view.model, envs)?;
+    let tasks = plan_tasks(&view.model, selected, &envs, Mode::Check);
+    let runner = Runner {
+        session,
+        view,
+        tasks: &tasks,
+        mode: Mode::Check,
+        tools: Tools {
+            terraform: None,
+            helm: None,
+            env: Vec::new(),
+        },
+        cache: Cache::disabled(Arc::new(|_| {})),
+        work_root: session.root.join(".strata/work"),
+        env_files: view.model.environment_files(&view.snapshot),
+        done: Mutex::new(vec![None; tasks.len()]),
+        outputs: Mutex::new(HashMap::new()),
+    };
+    let mut out = Vec::new();
+    for (i, task) in tasks.iter().enumerate() {
+        let mut report = runner.report(i);
+        let entry = match runner.fingerprint(i) {
+            Ok((fp, prepared)) => {
+                report.key = Some(fp.key().to_hex());
+                serde_json::json!({
+                    "label": report.label, "action": task.action, "env": task.env,
+                    "key": report.key, "provisional": prepared.provisional, "fingerprint": fp,
+                })
+            }
+            Err(NotReady::Skip(why)) | Err(NotReady::Fail(why)) => {
+                report.status = Status::Skipped;
+                serde_json::json!({
+                    "label": report.label, "action": task.action, "env": task.env,
+                    "key": null, "not_computable": why,
+                })
+            }
+        };
+        runner.done.lock().expect("reports")[i] = Some(report);
+        out.push(entry);
+    }
+    Ok(out)
+}
+
 struct Runner<'a> {
     session: &'a Session,
     view: &'a View,

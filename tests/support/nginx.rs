@@ -19,7 +19,13 @@ pub enum Flavor {
     NoUploads,
     /// Every request gets HTTP 500.
     Error500,
+    /// Like `ReadWrite`, but only for requests carrying `Authorization: Bearer <TOKEN>`;
+    /// others get 401.
+    Token,
 }
+
+/// The bearer token the `Token` flavor accepts.
+pub const TOKEN: &str = "s3cret-cache-token";
 
 pub struct Nginx {
     dir: tempfile::TempDir,
@@ -196,6 +202,9 @@ fn config(dir: &Path, port: u16, flavor: Flavor) -> String {
         ),
         Flavor::NoUploads => format!("alias {d}/www/;"),
         Flavor::Error500 => "return 500;".to_string(),
+        Flavor::Token => format!(
+            "if ($http_authorization != \"Bearer {TOKEN}\") {{ return 401; }}\n      alias {d}/www/;\n      dav_methods PUT;\n      create_full_put_path on;\n      client_max_body_size 512m;"
+        ),
     };
     format!(
         r#"daemon off;

@@ -11,6 +11,10 @@ pub struct Args {
     /// versions and dependency hashes.
     #[arg(long)]
     explain: bool,
+    /// With --explain: also print what each task key covers in these environments
+    /// (environment files, state fingerprint, consumed upstream outputs).
+    #[arg(long = "env", short = 'e', requires = "explain")]
+    envs: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -45,11 +49,49 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
                 })
             })
             .collect();
+        let tasks = if args.envs.is_empty() {
+            Vec::new()
+        } else {
+            strata_graph::run::explain_task_keys(&session, &view, &indices, &args.envs)?
+        };
         if ctx.json {
-            print_json(&serde_json::json!({ "targets": fps }));
+            print_json(&serde_json::json!({ "targets": fps, "tasks": tasks }));
         } else {
             for &i in &indices {
                 explain_text(&view, i);
+            }
+            for t in &tasks {
+                let env = t["env"]
+                    .as_str()
+                    .map(|e| format!(" [{e}]"))
+                    .unwrap_or_default();
+                crate::out!(
+                    "task {} {}{env}",
+                    t["label"].as_str().unwrap_or(""),
+                    t["action"].as_str().unwrap_or("")
+                );
+                match t["key"].as_str() {
+                    Some(key) => {
+                        crate::out!("  key: {key}");
+                        let fp = &t["fingerprint"];
+                        for f in fp["env_inputs"].as_array().into_iter().flatten() {
+                            crate::out!(
+                                "  env input: {} {}",
+                                f["id"].as_str().unwrap_or(""),
+                                f["path"].as_str().unwrap_or("")
+                            );
+                        }
+                        for field in ["state", "upstream_outputs", "reads"] {
+                            if let Some(v) = fp[field].as_str() {
+                                crate::out!("  {field}: {v}");
+                            }
+                        }
+                    }
+                    None => crate::out!(
+                        "  not computable now: {}",
+                        t["not_computable"].as_str().unwrap_or("")
+                    ),
+                }
             }
         }
         return Ok(0);
