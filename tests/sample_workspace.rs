@@ -59,44 +59,6 @@ fn run(
     stdout
 }
 
-/// Copies the sample workspace (tracked files only) into a temporary directory.
-fn copy_sample() -> tempfile::TempDir {
-    let root = common::repo_root();
-    let dest = tempfile::Builder::new()
-        .prefix("strata-sample-")
-        .tempdir()
-        .unwrap();
-    let files = Command::new("git")
-        .current_dir(&root)
-        .args([
-            "ls-files",
-            "-co",
-            "--exclude-standard",
-            "-z",
-            "--",
-            "WORKSPACE.toml",
-            "stacks",
-            "modules",
-            "charts",
-            "environments",
-            "shared",
-            "policies",
-        ])
-        .output()
-        .unwrap();
-    for f in String::from_utf8_lossy(&files.stdout)
-        .split('\0')
-        .filter(|f| !f.is_empty())
-    {
-        let to = dest.path().join(f);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        if root.join(f).exists() {
-            std::fs::copy(root.join(f), to).unwrap();
-        }
-    }
-    dest
-}
-
 #[test]
 fn sample_workspace_runs_for_real_with_the_pinned_tools() {
     let tools = tools();
@@ -137,8 +99,8 @@ fn sample_workspace_runs_for_real_with_the_pinned_tools() {
         "{nodes:?}"
     );
 
-    let ws = copy_sample();
-    let ws = ws.path();
+    let repo = common::sample_repo();
+    let ws = repo.path();
     for dir in ["stacks", "modules"] {
         run(
             &tools,
