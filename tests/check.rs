@@ -48,6 +48,7 @@ fn second_run_is_all_cache_hits_and_a_module_edit_reruns_exactly_its_dependents(
         vec![
             "charts/api deps",
             "charts/api lint dev",
+            "charts/api policy dev",
             "charts/api render dev",
             "charts/api test dev",
             "modules/postgres validate",
@@ -366,4 +367,95 @@ fn user_tests_run_over_plans_and_renders_and_a_failing_one_fails_the_check() {
     let (run, report) = json_run(&repo, &["check", "--env", "dev", "stacks/network"]);
     assert_eq!(run.code, 0);
     assert_eq!(test(&report, "stacks/network")["cached"], true);
+}
+
+#[test]
+fn policies_run_after_renders_and_a_policy_edit_reruns_only_policy_tasks() {
+    let repo = sample_repo();
+    repo.write(
+        "policies/pinned-images/policy.toml",
+        "kinds = [\"chart\"]\nlabels = [\"charts/**\"]\n",
+    );
+    repo.write(
+        "policies/pinned-images/images.rego",
+        "package main\n\nimport rego.v1\n\ndeny_untrusted_registry contains msg if {\n\tinput.kind == \"Deployment\"\n\tsome c in input.spec.template.spec.containers\n\tnot startswith(c.image, \"registry.acme.example/\")\n\tmsg := sprintf(\"%s: container %s pulls from an untrusted registry\", [input.metadata.name, c.name])\n}\n\nwarn contains \"no PodDisruptionBudget\" if input.kind == \"Deployment\"\n",
+    );
+    repo.commit("policy");
+    let (run, report) = json_run(
+        &repo,
+        &["check", "--env", "dev", "charts/web", "charts/worker"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let policy = |report: &serde_json::Value, label: &str| {
+        report["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == label && t["action"] == "policy")
+            .unwrap()
+            .clone()
+    };
+    let web = policy(&report, "charts/web");
+    assert_eq!(web["summary"]["deny"], 0);
+    assert_eq!(web["summary"]["warn"], 1, "{web}");
+
+    // An image from another registry in dev's values is denied, with the rule and message.
+    let values = "environments/dev/charts/web/values.yaml";
+    let text = std::fs::read_to_string(repo.path().join(values)).unwrap();
+    repo.write(
+        values,
+        &format!("{text}\nimage:\n  repository: docker.io/library/nginx\n"),
+    );
+    let (run, report) = json_run(
+        &repo,
+        &["check", "--env", "dev", "charts/web", "charts/worker"],
+    );
+    assert_eq!(run.code, 1);
+    let web = policy(&report, "charts/web");
+    assert_eq!(web["status"], "failed");
+    assert_eq!(web["summary"]["deny"], 1);
+    assert_eq!(
+        web["summary"]["findings"][0]["rule"],
+        "deny_untrusted_registry"
+    );
+    assert!(
+        run.stderr
+            .contains("DENY  policies/pinned-images (main.deny_untrusted_registry)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(policy(&report, "charts/worker")["status"], "ok");
+    repo.write(values, &text);
+
+    // Editing a policy re-runs exactly the policy tasks it governs; renders stay cached.
+    let (run, _) = json_run(
+        &repo,
+        &["check", "--env", "dev", "charts/web", "charts/worker"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo.append("policies/pinned-images/images.rego", "\n# reviewed\n");
+    let (run, report) = json_run(
+        &repo,
+        &["check", "--env", "dev", "charts/web", "charts/worker"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        tasks_where(&report, |t| t["cached"] == false),
+        vec!["charts/web policy dev", "charts/worker policy dev"]
+    );
+    // and `check --affected` picks the governed targets up
+    let (run, report) = json_run(
+        &repo,
+        &["check", "--env", "dev", "--affected", "--base", "main"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let policies = tasks_where(&report, |t| t["action"] == "policy");
+    assert_eq!(
+        policies,
+        vec![
+            "charts/api policy dev",
+            "charts/web policy dev",
+            "charts/worker policy dev"
+        ]
+    );
 }

@@ -17,6 +17,7 @@ pub mod hash;
 pub mod hcl;
 pub mod manifest;
 pub mod model;
+pub mod policy;
 pub mod report;
 pub mod run;
 pub mod schedule;

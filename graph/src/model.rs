@@ -14,6 +14,7 @@ use crate::hcl::{PathBase, PathLocal};
 use crate::manifest::{
     parse_env, EnvConfig, InputBinding, TargetManifest, CHART_MANIFEST, ENV_FILE, STACK_MANIFEST,
 };
+use crate::policy::meta::PolicyMeta;
 use crate::snapshot::Snapshot;
 use crate::workspace::WorkspaceConfig;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -87,10 +88,32 @@ pub struct Model {
     /// Files matching `global_inputs`.
     pub global_inputs: Vec<String>,
     pub graph: Graph,
+    /// Policy targets with their metadata, by target index.
+    pub policies: Vec<(usize, PolicyMeta)>,
     by_label: HashMap<String, usize>,
 }
 
 impl Model {
+    /// The policies governing a target in an environment: (policy target index, metadata).
+    pub fn governing(&self, target: usize, env: Option<&str>) -> Vec<&(usize, PolicyMeta)> {
+        let t = &self.targets[target];
+        self.policies
+            .iter()
+            .filter(|(_, meta)| meta.governs(t.kind, &t.label, env))
+            .collect()
+    }
+
+    /// Policy source files of a policy target: `*.rego` directly in its directory or below,
+    /// tests (`*_test.rego`) excluded.
+    pub fn policy_files(&self, policy: usize) -> Vec<&str> {
+        self.targets[policy]
+            .files
+            .iter()
+            .map(String::as_str)
+            .filter(|f| f.ends_with(".rego") && !f.ends_with("_test.rego"))
+            .collect()
+    }
+
     pub fn index(&self, label: &str) -> Option<usize> {
         self.by_label.get(label.trim_end_matches('/')).copied()
     }
@@ -393,14 +416,51 @@ pub fn build(
         .enumerate()
         .map(|(i, t)| (t.label.clone(), i))
         .collect();
+    let policies = load_policy_meta(repo, snapshot, &targets)?;
     Ok(Model {
         config: config.clone(),
         targets,
         environments,
         global_inputs,
         graph,
+        policies,
         by_label,
     })
+}
+
+/// `policy.toml` of each policy target (defaults when absent).
+fn load_policy_meta(
+    repo: &Repo,
+    snapshot: &Snapshot,
+    targets: &[Target],
+) -> Result<Vec<(usize, PolicyMeta)>> {
+    let files: Vec<String> = targets
+        .iter()
+        .filter(|t| t.kind == Kind::Policy)
+        .map(|t| format!("{}/policy.toml", t.label))
+        .filter(|p| snapshot.files.contains_key(p))
+        .collect();
+    let refs: Vec<&str> = files.iter().map(String::as_str).collect();
+    let contents = snapshot.contents(repo, &refs)?;
+    let mut out = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        if t.kind != Kind::Policy {
+            continue;
+        }
+        let path = format!("{}/policy.toml", t.label);
+        let meta = match snapshot.files.get(&path) {
+            Some(e) => {
+                let text = contents
+                    .get(&e.id)
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                PolicyMeta::parse(&text, &path)?
+            }
+            None => PolicyMeta::default(),
+        };
+        out.push((i, meta));
+    }
+    Ok(out)
 }
 
 impl Builder<'_> {

@@ -499,14 +499,24 @@ impl Runner<'_> {
             state: None,
             upstream_outputs: None,
             reads: None,
+            policies: Vec::new(),
         };
-        if task.action == Action::Test {
-            // The plan or render this test reads: the task right before it.
-            let source = task
-                .deps
+        if task.action == Action::Policy {
+            let model = self.model();
+            fp.policies = model
+                .governing(task.target, task.env.as_deref())
                 .iter()
-                .copied()
-                .find(|&d| matches!(self.tasks[d].action, Action::Plan | Action::Render));
+                .map(|(p, _)| {
+                    (
+                        model.targets[*p].label.clone(),
+                        self.view.hashes.hashes[*p].to_hex(),
+                    )
+                })
+                .collect();
+        }
+        if matches!(task.action, Action::Test | Action::Policy) {
+            // The plan or render this task reads (it ran before: it is upstream).
+            let source = self.source_of(i);
             let done = self.done.lock().expect("reports");
             let report = source.and_then(|d| done[d].as_ref());
             match report {
@@ -522,7 +532,7 @@ impl Runner<'_> {
                         }
                     )))
                 }
-                None => return Err(NotReady::Fail("no plan or render to test".into())),
+                None => return Err(NotReady::Fail("no plan or render to read".into())),
             }
         }
         let env = task
@@ -557,8 +567,10 @@ impl Runner<'_> {
         let task = &self.tasks[i];
         let target = &self.model().targets[task.target];
         let env = task.env.as_deref();
-        if task.action == Action::Test {
-            return self.run_tests(i);
+        match task.action {
+            Action::Test => return self.run_tests(i),
+            Action::Policy => return self.run_policies(i),
+            _ => {}
         }
         let files = self.sandbox_files(task.target, env);
         let sb = sandbox::prepare(
@@ -599,6 +611,7 @@ impl Runner<'_> {
             Action::Apply => terraform::apply(&self.tools, &sb),
             Action::Deps => helm::dependency_build(&self.tools, &sb, has_chart_deps),
             Action::Test => self.run_tests(i),
+            Action::Policy => self.run_policies(i),
             Action::Lint | Action::Render => {
                 let mut values = env_paths(&[".yaml", ".yml"]);
                 if !prepared.values.is_empty() {
@@ -624,63 +637,146 @@ impl Runner<'_> {
             }
         }
     }
+}
 
-    /// Runs the target's Rego tests over the output of the plan or render before it.
-    fn run_tests(&self, i: usize) -> Result<terraform::Step> {
+/// What a test or policy task reads: the plan JSON of a stack, or the rendered objects of a
+/// chart.
+enum Produced {
+    Plan(Value),
+    Manifests(Vec<Value>),
+}
+
+impl Runner<'_> {
+    /// The plan or render task of the same target and environment.
+    fn source_of(&self, i: usize) -> Option<usize> {
         let task = &self.tasks[i];
-        let model = self.model();
-        let target = &model.targets[task.target];
-        let source = task
-            .deps
-            .iter()
-            .copied()
-            .find(|&d| matches!(self.tasks[d].action, Action::Plan | Action::Render))
-            .expect("a test follows its plan or render");
-        let outputs = self.outputs.lock().expect("outputs").get(&source).cloned();
-        let fail = |msg: String| terraform::Step {
-            ok: false,
-            log: msg.into_bytes(),
-            ..terraform::Step::default()
-        };
-        let Some(outputs) = outputs else {
-            return Ok(fail(
-                "strata: the plan or render output is not available".into(),
-            ));
-        };
-        let input = if let Some(plan) = outputs.get("plan.json") {
-            match serde_json::from_slice::<Value>(plan) {
-                Ok(v) => v,
-                Err(e) => return Ok(fail(format!("strata: plan JSON: {e}"))),
-            }
-        } else if let Some(manifests) = outputs.get("manifests.yaml") {
-            match crate::exec::usertest::manifests_input(manifests) {
-                Ok(v) => v,
-                Err(e) => return Ok(fail(format!("strata: rendered manifests: {e}"))),
-            }
-        } else {
-            return Ok(fail("strata: nothing to test".into()));
-        };
-        let paths: Vec<&str> = target.test_files.iter().map(String::as_str).collect();
-        let contents = self.view.snapshot.contents(&self.session.repo, &paths)?;
-        let files: Vec<(String, String)> = target
-            .test_files
+        self.tasks.iter().position(|t| {
+            t.target == task.target
+                && t.env == task.env
+                && matches!(t.action, Action::Plan | Action::Render)
+        })
+    }
+
+    /// The output of the plan or render a test or policy task follows.
+    fn produced(&self, i: usize) -> std::result::Result<Produced, String> {
+        let source = self.source_of(i).ok_or("no plan or render to read")?;
+        let outputs = self
+            .outputs
+            .lock()
+            .expect("outputs")
+            .get(&source)
+            .cloned()
+            .ok_or("the plan or render output is not available")?;
+        if let Some(plan) = outputs.get("plan.json") {
+            return serde_json::from_slice(plan)
+                .map(Produced::Plan)
+                .map_err(|e| format!("plan JSON: {e}"));
+        }
+        if let Some(manifests) = outputs.get("manifests.yaml") {
+            return match crate::exec::usertest::manifests_input(manifests)? {
+                Value::Array(docs) => Ok(Produced::Manifests(docs)),
+                other => Ok(Produced::Manifests(vec![other])),
+            };
+        }
+        Err("nothing to read".into())
+    }
+
+    fn texts(&self, paths: &[&str]) -> Result<Vec<(String, String)>> {
+        let contents = self.view.snapshot.contents(&self.session.repo, paths)?;
+        Ok(paths
             .iter()
             .map(|p| {
-                let id = self.view.snapshot.files[p].id;
+                let id = self.view.snapshot.files[*p].id;
                 let text = contents
                     .get(&id)
                     .map(|b| String::from_utf8_lossy(b).into_owned())
                     .unwrap_or_default();
-                (p.clone(), text)
+                (p.to_string(), text)
             })
-            .collect();
-        let context = serde_json::json!({
+            .collect())
+    }
+
+    fn context(&self, i: usize) -> Value {
+        let task = &self.tasks[i];
+        let target = &self.model().targets[task.target];
+        serde_json::json!({
             "label": target.label,
             "kind": target.kind,
             "environment": task.env,
             "dependencies": target.deps.iter().map(|d| d.label.as_str()).collect::<Vec<_>>(),
-        });
-        Ok(crate::exec::usertest::run(&files, &input, &context))
+        })
+    }
+
+    /// Runs the target's Rego tests over the output of the plan or render before it.
+    fn run_tests(&self, i: usize) -> Result<terraform::Step> {
+        let target = &self.model().targets[self.tasks[i].target];
+        let input = match self.produced(i) {
+            Ok(Produced::Plan(plan)) => plan,
+            Ok(Produced::Manifests(docs)) => Value::Array(docs),
+            Err(e) => return Ok(failed_step(format!("strata: {e}"))),
+        };
+        let paths: Vec<&str> = target.test_files.iter().map(String::as_str).collect();
+        let files = self.texts(&paths)?;
+        Ok(crate::exec::usertest::run(&files, &input, &self.context(i)))
+    }
+
+    /// Evaluates the governing policies over the plan (one document) or each rendered object
+    /// (one document each, as conftest does with a multi-document file).
+    fn run_policies(&self, i: usize) -> Result<terraform::Step> {
+        let task = &self.tasks[i];
+        let model = self.model();
+        let start = Instant::now();
+        let docs = match self.produced(i) {
+            Ok(Produced::Plan(plan)) => vec![plan],
+            Ok(Produced::Manifests(docs)) => docs,
+            Err(e) => return Ok(failed_step(format!("strata: {e}"))),
+        };
+        let context = self.context(i);
+        let mut findings = Vec::new();
+        let mut log = String::new();
+        for (p, meta) in model.governing(task.target, task.env.as_deref()) {
+            let paths = model.policy_files(*p);
+            let policy = crate::policy::Policy {
+                label: &model.targets[*p].label,
+                files: self.texts(&paths)?,
+                namespaces: &meta.namespaces,
+                all_namespaces: meta.all_namespaces,
+                rego_v0: meta.rego_version == "v0",
+            };
+            match policy.evaluate(&docs, &context) {
+                Ok(f) => findings.extend(f),
+                Err(e) => return Ok(failed_step(format!("{}: {e}", model.targets[*p].label))),
+            }
+        }
+        let denies = findings
+            .iter()
+            .filter(|f| f.outcome == crate::policy::Outcome::Deny)
+            .count();
+        for f in &findings {
+            log.push_str(&format!(
+                "{:<5} {} ({}.{}): {}\n",
+                if f.outcome == crate::policy::Outcome::Deny {
+                    "DENY"
+                } else {
+                    "WARN"
+                },
+                f.policy,
+                f.namespace,
+                f.rule,
+                f.msg
+            ));
+        }
+        Ok(terraform::Step {
+            ok: denies == 0,
+            summary: serde_json::json!({
+                "deny": denies,
+                "warn": findings.len() - denies,
+                "findings": findings,
+            }),
+            log: log.into_bytes(),
+            tool_ms: start.elapsed().as_millis() as u64,
+            ..terraform::Step::default()
+        })
     }
 
     fn cacheable(&self, action: Action) -> bool {
@@ -806,6 +902,14 @@ impl Job for Runner<'_> {
     }
 }
 
+fn failed_step(msg: String) -> terraform::Step {
+    terraform::Step {
+        ok: false,
+        log: msg.into_bytes(),
+        ..terraform::Step::default()
+    }
+}
+
 fn plan_has_changes(summary: &Value) -> bool {
     let n = |k: &str| summary[k].as_u64().unwrap_or(0);
     n("add") + n("change") + n("destroy") + n("import") > 0
@@ -818,7 +922,7 @@ impl Runner<'_> {
     fn tool_name(&self, action: Action) -> &'static str {
         match action {
             Action::Deps | Action::Lint | Action::Render => "helm",
-            Action::Test => "rego",
+            Action::Test | Action::Policy => "rego",
             _ => "terraform",
         }
     }

@@ -33,6 +33,8 @@ pub enum Action {
     Render,
     /// The target's own Rego tests over its plan or render (`<target>/tests/*.rego`).
     Test,
+    /// The policies governing the target, over its plan or render.
+    Policy,
 }
 
 impl Action {
@@ -47,6 +49,7 @@ impl Action {
             Action::Lint => "lint",
             Action::Render => "render",
             Action::Test => "test",
+            Action::Policy => "policy",
         }
     }
 }
@@ -74,7 +77,7 @@ pub struct Task {
 }
 
 /// Bump to invalidate every cached task result.
-pub const TASK_KEY_VERSION: u32 = 2;
+pub const TASK_KEY_VERSION: u32 = 3;
 
 /// Everything a task key covers; `strata hash --explain` style output can print it.
 #[derive(Debug, Clone, Serialize)]
@@ -92,6 +95,8 @@ pub struct TaskFingerprint<'a> {
     pub upstream_outputs: Option<String>,
     /// The key of the task whose result this task reads (a test reads its plan or render).
     pub reads: Option<String>,
+    /// The governing policies: (policy label, policy target hash).
+    pub policies: Vec<(String, String)>,
 }
 
 impl TaskFingerprint<'_> {
@@ -126,16 +131,7 @@ pub fn plan_tasks(model: &Model, selected: &[usize], envs: &[String], mode: Mode
             .chart
             .as_ref()
             .is_some_and(|c| c.chart_type == "library");
-        let tested = !target.test_files.is_empty();
-        let (plain, per_env): (&[Action], &[Action]) = match (target.kind, mode) {
-            (Kind::Stack, Mode::Check) if tested => (
-                &[Action::Fmt, Action::Validate],
-                &[Action::Init, Action::Plan, Action::Test],
-            ),
-            (Kind::Chart, Mode::Check) if tested && !library => (
-                &[Action::Deps],
-                &[Action::Lint, Action::Render, Action::Test],
-            ),
+        let (plain, base_env): (&[Action], &[Action]) = match (target.kind, mode) {
             // A library chart renders nothing by itself: it is linted once.
             (Kind::Chart, Mode::Check) if library => (&[Action::Lint], &[]),
             (Kind::Chart, _) if library => (&[], &[]),
@@ -171,8 +167,18 @@ pub fn plan_tasks(model: &Model, selected: &[usize], envs: &[String], mode: Mode
             last_plain.insert(t, *upstream_plain.iter().max().expect("non-empty"));
         }
         for env in envs {
-            if per_env.is_empty() || !target.environments.iter().any(|e| e == env) {
+            if base_env.is_empty() || !target.environments.iter().any(|e| e == env) {
                 continue;
+            }
+            // After a plan or render in check: the target's tests, then its policies.
+            let mut per_env: Vec<Action> = base_env.to_vec();
+            if mode == Mode::Check && !library {
+                if !target.test_files.is_empty() {
+                    per_env.push(Action::Test);
+                }
+                if !model.governing(t, Some(env)).is_empty() {
+                    per_env.push(Action::Policy);
+                }
             }
             let mut env_prev = prev;
             for (k, &action) in per_env.iter().enumerate() {

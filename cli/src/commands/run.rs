@@ -66,12 +66,34 @@ pub fn run_command(ctx: &Context, args: Args, mode: Mode) -> Result<u8> {
     let selected: Vec<usize> = if args.affected {
         let base = args.base.clone().unwrap_or_else(|| session.default_base());
         let result = affected(&session, &base, None)?;
-        result
+        let mut chosen: Vec<usize> = result
             .targets
             .iter()
             .filter(|t| t.reason != Reason::Deleted)
             .filter_map(|t| view.model.index(&t.label))
-            .collect()
+            .collect();
+        // A changed policy re-evaluates every target it governs (their other tasks are
+        // cache hits: a policy is not part of their hashes).
+        let changed_policies: Vec<usize> = chosen
+            .iter()
+            .copied()
+            .filter(|&i| view.model.targets[i].kind == strata_graph::discover::Kind::Policy)
+            .collect();
+        for (i, _) in view.model.targets.iter().enumerate() {
+            if chosen.contains(&i) {
+                continue;
+            }
+            let governed = view
+                .model
+                .governing(i, None)
+                .iter()
+                .any(|(p, _)| changed_policies.contains(p));
+            if governed {
+                chosen.push(i);
+            }
+        }
+        chosen.sort_unstable();
+        chosen
     } else if args.labels.is_empty() {
         (0..view.model.targets.len()).collect()
     } else {

@@ -1,0 +1,112 @@
+//! `policies/<name>/policy.toml`: what a policy governs and how its Rego is read.
+
+use crate::discover::Kind;
+use crate::error::Result;
+use crate::workspace::parse_toml;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyMeta {
+    /// Kinds of target governed (default: stacks and charts).
+    #[serde(default = "default_kinds")]
+    pub kinds: Vec<Kind>,
+    /// Label globs of governed targets (default: all).
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Environments the policy applies in (default: all).
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// Rego packages whose rules are evaluated (default: `main`, as conftest).
+    #[serde(default = "default_namespaces")]
+    pub namespaces: Vec<String>,
+    /// Evaluate every package, as `conftest --all-namespaces`.
+    #[serde(default)]
+    pub all_namespaces: bool,
+    /// `v1` (default) or `v0`.
+    #[serde(default = "default_rego")]
+    pub rego_version: String,
+}
+
+fn default_kinds() -> Vec<Kind> {
+    vec![Kind::Stack, Kind::Chart]
+}
+
+fn default_namespaces() -> Vec<String> {
+    vec!["main".into()]
+}
+
+fn default_rego() -> String {
+    "v1".into()
+}
+
+impl Default for PolicyMeta {
+    fn default() -> Self {
+        PolicyMeta {
+            kinds: default_kinds(),
+            labels: Vec::new(),
+            environments: Vec::new(),
+            namespaces: default_namespaces(),
+            all_namespaces: false,
+            rego_version: default_rego(),
+        }
+    }
+}
+
+impl PolicyMeta {
+    pub fn parse(text: &str, file: &str) -> Result<PolicyMeta> {
+        let meta: PolicyMeta = parse_toml(text, file)?;
+        if meta.rego_version != "v1" && meta.rego_version != "v0" {
+            return Err(crate::error::Error::Invalid {
+                message: format!("`rego_version` is `{}`", meta.rego_version),
+                location: crate::error::Location::new(
+                    file,
+                    crate::workspace::find_line(text, "rego_version"),
+                ),
+                hint: "use \"v1\" or \"v0\"".into(),
+            });
+        }
+        Ok(meta)
+    }
+
+    /// Whether the policy governs a target in an environment.
+    pub fn governs(&self, kind: Kind, label: &str, env: Option<&str>) -> bool {
+        if !self.kinds.contains(&kind) {
+            return false;
+        }
+        if let Some(env) = env {
+            if !self.environments.is_empty() && !self.environments.iter().any(|e| e == env) {
+                return false;
+            }
+        }
+        self.labels.is_empty()
+            || self.labels.iter().any(|g| {
+                globset::GlobBuilder::new(g)
+                    .literal_separator(true)
+                    .build()
+                    .map(|g| g.compile_matcher().is_match(label))
+                    .unwrap_or(false)
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection() {
+        let m = PolicyMeta::parse(
+            "kinds = [\"chart\"]\nlabels = [\"charts/**\"]\nenvironments = [\"prod\"]\n",
+            "p.toml",
+        )
+        .unwrap();
+        assert!(m.governs(Kind::Chart, "charts/api", Some("prod")));
+        assert!(!m.governs(Kind::Chart, "charts/api", Some("dev")));
+        assert!(!m.governs(Kind::Stack, "stacks/network", Some("prod")));
+        let all = PolicyMeta::parse("", "p.toml").unwrap();
+        assert!(all.governs(Kind::Stack, "stacks/x", Some("dev")));
+        assert!(PolicyMeta::parse("rego_version = \"v2\"\n", "p.toml").is_err());
+        assert!(PolicyMeta::parse("kind = []\n", "p.toml").is_err());
+    }
+}
