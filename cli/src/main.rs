@@ -51,6 +51,9 @@ enum Command {
     /// Inspect or prune the local cache.
     #[command(subcommand)]
     Cache(commands::cache::Command),
+    /// Policy tools.
+    #[command(subcommand)]
+    Policy(commands::policy::Command),
     /// Helpers for CI systems.
     #[command(subcommand)]
     Ci(commands::ci::Command),
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => commands::run::run_command(&ctx, args, Mode::Apply),
         Command::Cache(cmd) => commands::cache::run(&ctx, cmd),
         Command::Ci(cmd) => commands::ci::run(&ctx, cmd),
+        Command::Policy(cmd) => commands::policy::run(&ctx, cmd),
         Command::Tools(args) => commands::tools::run(&ctx, args),
     };
     match result {

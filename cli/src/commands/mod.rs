@@ -6,6 +6,7 @@ pub mod ci;
 pub mod graph;
 pub mod hash;
 pub mod list;
+pub mod policy;
 pub mod run;
 pub mod tools;
 

@@ -12,6 +12,7 @@
 //! - `*_test.rego` files hold tests (`test_*` rules), not policies.
 
 pub mod meta;
+pub mod test;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -313,7 +314,9 @@ deny[msg] {
         let main_only = vec!["main".to_string()];
         let p = policy(&[("sec.rego", V0)], &main_only, true);
         assert!(
-            p.evaluate(std::slice::from_ref(&svc), &json!({})).unwrap().is_empty(),
+            p.evaluate(std::slice::from_ref(&svc), &json!({}))
+                .unwrap()
+                .is_empty(),
             "other namespace not selected"
         );
         let ns = vec!["kubernetes.security".to_string()];
