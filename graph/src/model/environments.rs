@@ -1,0 +1,161 @@
+//! Environments: `environments/<env>/env.toml`, and the files under `environments/` that
+//! feed targets, indexed once per snapshot.
+
+use super::{matcher, Model};
+use crate::discover;
+use crate::error::{Error, Location, Result};
+use crate::git::Repo;
+use crate::manifest::{parse_env, EnvConfig, ENV_FILE};
+use crate::snapshot::Snapshot;
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub name: String,
+    pub file: String,
+    pub config: EnvConfig,
+    /// The line of `promotes_from` in env.toml, for errors.
+    promotes_from_line: Option<usize>,
+}
+
+impl Environment {
+    fn location_of(&self, _key: &str) -> Location {
+        Location::new(self.file.clone(), self.promotes_from_line)
+    }
+}
+
+impl Model {
+    /// Files under `environments/` that feed targets, indexed once per snapshot: for each
+    /// environment, the files under `environments/<env>/<label>/` by label, and the
+    /// environment-wide files (those under no target's directory there, such as env.toml).
+    pub fn environment_files(&self, snapshot: &Snapshot) -> EnvironmentFiles {
+        let ignore = matcher(&self.config.workspace.ignore);
+        let mut per_env: BTreeMap<String, EnvFiles> = BTreeMap::new();
+        for env in &self.environments {
+            let prefix = format!("environments/{}/", env.name);
+            let files = per_env.entry(env.name.clone()).or_default();
+            for (path, _) in snapshot
+                .files
+                .range(prefix.clone()..)
+                .take_while(|(p, _)| p.starts_with(&prefix))
+            {
+                if ignore.is_match(path) {
+                    continue;
+                }
+                let rest = &path[prefix.len()..];
+                match discover::ancestors(rest).find(|dir| self.by_label.contains_key(*dir)) {
+                    Some(label) => files
+                        .by_label
+                        .entry(label.to_string())
+                        .or_default()
+                        .push(path.clone()),
+                    None => files.wide.push(path.clone()),
+                }
+            }
+        }
+        EnvironmentFiles { per_env }
+    }
+}
+
+/// See [`Model::environment_files`].
+#[derive(Debug, Clone, Default)]
+pub struct EnvironmentFiles {
+    per_env: BTreeMap<String, EnvFiles>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct EnvFiles {
+    wide: Vec<String>,
+    by_label: HashMap<String, Vec<String>>,
+}
+
+impl EnvironmentFiles {
+    /// Each environment with its environment-wide files and its files by label.
+    pub fn envs(&self) -> impl Iterator<Item = (&str, &[String], &HashMap<String, Vec<String>>)> {
+        self.per_env
+            .iter()
+            .map(|(env, f)| (env.as_str(), f.wide.as_slice(), &f.by_label))
+    }
+
+    /// The files feeding `label` in `env`: environment-wide first, then its own.
+    pub fn for_target<'a>(&'a self, env: &str, label: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let files = self.per_env.get(env);
+        let wide = files.into_iter().flat_map(|f| f.wide.iter());
+        let own = files
+            .and_then(|f| f.by_label.get(label))
+            .into_iter()
+            .flatten();
+        wide.chain(own).map(String::as_str)
+    }
+}
+
+/// `environments/<name>/env.toml` files, parsed and checked (promotion sources exist and
+/// form no loop).
+pub(super) fn load_environments(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<Environment>> {
+    let files: Vec<&str> = snapshot
+        .files
+        .range("environments/".to_string()..)
+        .map(|(p, _)| p.as_str())
+        .take_while(|p| p.starts_with("environments/"))
+        .filter(|p| p.split('/').count() == 3 && p.ends_with(&format!("/{ENV_FILE}")))
+        .collect();
+    let contents = snapshot.contents(repo, &files)?;
+    let mut envs = Vec::new();
+    for file in files {
+        let text = contents
+            .get(&snapshot.files[file].id)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .unwrap_or_default();
+        let config = parse_env(&text, file)?;
+        let name = file.split('/').nth(1).unwrap_or_default().to_string();
+        envs.push(Environment {
+            name,
+            file: file.to_string(),
+            config,
+            promotes_from_line: crate::workspace::find_line(&text, "promotes_from"),
+        });
+    }
+    let names: BTreeMap<&str, Option<&str>> = envs
+        .iter()
+        .map(|e| (e.name.as_str(), e.config.promotes_from.as_deref()))
+        .collect();
+    for env in &envs {
+        let mut seen = vec![env.name.as_str()];
+        let mut cur = env.config.promotes_from.as_deref();
+        while let Some(from) = cur {
+            let Some(next) = names.get(from) else {
+                return Err(Error::Invalid {
+                    message: format!("`promotes_from` names `{from}`, which is not an environment"),
+                    location: env.location_of("promotes_from"),
+                    hint: format!(
+                        "use one of: {}",
+                        names.keys().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            };
+            if seen.contains(&from) {
+                seen.push(from);
+                return Err(Error::Invalid {
+                    message: format!("promotion loop: {}", seen.join(" <- ")),
+                    location: Location::new(env.file.clone(), None),
+                    hint: "the first environment of the train has no `promotes_from`".into(),
+                });
+            }
+            seen.push(from);
+            cur = *next;
+        }
+    }
+    // Train order: each environment after the one it promotes from; ties by name.
+    let depth = |e: &Environment| {
+        let mut d = 0;
+        let mut cur = e.config.promotes_from.as_deref();
+        while let Some(from) = cur {
+            d += 1;
+            cur = names.get(from).copied().flatten();
+        }
+        d
+    };
+    let mut keyed: Vec<(usize, Environment)> = envs.iter().map(|e| (depth(e), e.clone())).collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));
+    Ok(keyed.into_iter().map(|(_, e)| e).collect())
+}

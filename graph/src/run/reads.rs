@@ -1,0 +1,149 @@
+//! Tasks that read what a plan or render produced: user tests and policies.
+
+use super::runner::{failed_step, Runner};
+use crate::error::Result;
+use crate::exec::terraform;
+use crate::task::Action;
+use serde_json::Value;
+use std::time::Instant;
+
+/// What a test or policy task reads: the plan JSON of a stack, or the rendered objects of a
+/// chart.
+enum Produced {
+    Plan(Value),
+    Manifests(Vec<Value>),
+}
+
+impl Runner<'_> {
+    /// The plan or render task of the same target and environment.
+    pub(super) fn source_of(&self, i: usize) -> Option<usize> {
+        let task = &self.tasks[i];
+        self.tasks.iter().position(|t| {
+            t.target == task.target
+                && t.env == task.env
+                && matches!(t.action, Action::Plan | Action::Render)
+        })
+    }
+
+    /// The output of the plan or render a test or policy task follows.
+    fn produced(&self, i: usize) -> std::result::Result<Produced, String> {
+        let source = self.source_of(i).ok_or("no plan or render to read")?;
+        let outputs = self
+            .outputs
+            .lock()
+            .expect("outputs")
+            .get(&source)
+            .cloned()
+            .ok_or("the plan or render output is not available")?;
+        if let Some(plan) = outputs.get("plan.json") {
+            return serde_json::from_slice(plan)
+                .map(Produced::Plan)
+                .map_err(|e| format!("plan JSON: {e}"));
+        }
+        if let Some(manifests) = outputs.get("manifests.yaml") {
+            return match crate::exec::usertest::manifests_input(manifests)? {
+                Value::Array(docs) => Ok(Produced::Manifests(docs)),
+                other => Ok(Produced::Manifests(vec![other])),
+            };
+        }
+        Err("nothing to read".into())
+    }
+
+    fn texts(&self, paths: &[&str]) -> Result<Vec<(String, String)>> {
+        let contents = self.view.snapshot.contents(&self.session.repo, paths)?;
+        Ok(paths
+            .iter()
+            .map(|p| {
+                let id = self.view.snapshot.files[*p].id;
+                let text = contents
+                    .get(&id)
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                (p.to_string(), text)
+            })
+            .collect())
+    }
+
+    fn context(&self, i: usize) -> Value {
+        let task = &self.tasks[i];
+        let target = &self.model().targets[task.target];
+        serde_json::json!({
+            "label": target.label,
+            "kind": target.kind,
+            "environment": task.env,
+            "dependencies": target.deps.iter().map(|d| d.label.as_str()).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Runs the target's Rego tests over the output of the plan or render before it.
+    pub(super) fn run_tests(&self, i: usize) -> Result<terraform::Step> {
+        let target = &self.model().targets[self.tasks[i].target];
+        let input = match self.produced(i) {
+            Ok(Produced::Plan(plan)) => plan,
+            Ok(Produced::Manifests(docs)) => Value::Array(docs),
+            Err(e) => return Ok(failed_step(format!("strata: {e}"))),
+        };
+        let paths: Vec<&str> = target.test_files.iter().map(String::as_str).collect();
+        let files = self.texts(&paths)?;
+        Ok(crate::exec::usertest::run(&files, &input, &self.context(i)))
+    }
+
+    /// Evaluates the governing policies over the plan (one document) or each rendered object
+    /// (one document each, as conftest does with a multi-document file).
+    pub(super) fn run_policies(&self, i: usize) -> Result<terraform::Step> {
+        let task = &self.tasks[i];
+        let model = self.model();
+        let start = Instant::now();
+        let docs = match self.produced(i) {
+            Ok(Produced::Plan(plan)) => vec![plan],
+            Ok(Produced::Manifests(docs)) => docs,
+            Err(e) => return Ok(failed_step(format!("strata: {e}"))),
+        };
+        let context = self.context(i);
+        let mut findings = Vec::new();
+        let mut log = String::new();
+        for (p, meta) in model.governing(task.target, task.env.as_deref()) {
+            let paths = model.policy_files(*p);
+            let policy = crate::policy::Policy {
+                label: &model.targets[*p].label,
+                files: self.texts(&paths)?,
+                namespaces: &meta.namespaces,
+                all_namespaces: meta.all_namespaces,
+                rego_v0: meta.rego_version == "v0",
+            };
+            match policy.evaluate(&docs, &context) {
+                Ok(f) => findings.extend(f),
+                Err(e) => return Ok(failed_step(format!("{}: {e}", model.targets[*p].label))),
+            }
+        }
+        let denies = findings
+            .iter()
+            .filter(|f| f.outcome == crate::policy::Outcome::Deny)
+            .count();
+        for f in &findings {
+            log.push_str(&format!(
+                "{:<5} {} ({}.{}): {}\n",
+                if f.outcome == crate::policy::Outcome::Deny {
+                    "DENY"
+                } else {
+                    "WARN"
+                },
+                f.policy,
+                f.namespace,
+                f.rule,
+                f.msg
+            ));
+        }
+        Ok(terraform::Step {
+            ok: denies == 0,
+            summary: serde_json::json!({
+                "deny": denies,
+                "warn": findings.len() - denies,
+                "findings": findings,
+            }),
+            log: log.into_bytes(),
+            tool_ms: start.elapsed().as_millis() as u64,
+            ..terraform::Step::default()
+        })
+    }
+}
