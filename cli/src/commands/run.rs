@@ -163,7 +163,7 @@ impl Printer {
         let bar = (std::io::stderr().is_terminal() && !json).then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
-                ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg}").expect("template"),
+                ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg}  ({prefix})").expect("template"),
             );
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
