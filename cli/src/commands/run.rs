@@ -163,8 +163,10 @@ impl Printer {
         let bar = (std::io::stderr().is_terminal() && !json).then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
-                ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg}  ({prefix})").expect("template"),
+                ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg}  ({prefix})")
+                    .expect("template"),
             );
+            bar.set_prefix("0 cached, 0 failed");
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
