@@ -166,3 +166,77 @@ fn shallow_clone_says_how_to_fetch_more_history() {
     );
     assert!(run.stderr.contains("git fetch --deepen"), "{}", run.stderr);
 }
+
+#[test]
+fn run_commands_reject_bad_input_before_running_anything() {
+    let repo = Repo::with_fixture();
+    let run = repo.strata(&["check", "--env", "qa"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.starts_with("error: no environment `qa`\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("hint: environments are: dev, staging, prod"),
+        "{}",
+        run.stderr
+    );
+    let run = repo.strata(&["check", "stacks/nope"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.starts_with("error: no target `stacks/nope`"),
+        "{}",
+        run.stderr
+    );
+    let run = repo.strata(&["plan"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--env is required"), "{}", run.stderr);
+    assert!(!repo.path().join(".strata/work").exists(), "nothing ran");
+}
+
+#[test]
+fn a_tool_at_the_wrong_version_is_an_error_before_anything_runs() {
+    let repo = Repo::with_fixture();
+    // A terraform that reports another version, found through tools_dir.
+    let text = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &text.replace(
+            "helm = \"4.1.4\"\n",
+            "helm = \"4.1.4\"\ntools_dir = \"bin\"\n",
+        ),
+    );
+    repo.write(
+        "bin/terraform",
+        "#!/bin/sh\necho '{\"terraform_version\": \"1.9.8\"}'\n",
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            repo.path().join("bin/terraform"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    let run = repo.strata(&["check", "--env", "dev", "modules/naming"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("reports terraform 1.9.8, but WORKSPACE.toml pins 1.0.3"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("hint: "), "{}", run.stderr);
+    assert!(!repo.path().join(".strata/work").exists(), "nothing ran");
+    // `strata tools` says the same, with exit 1.
+    let tools = repo.strata(&["tools"]);
+    assert_eq!(tools.code, 1);
+    assert!(
+        tools.stdout.contains("FAIL  terraform 1.0.3"),
+        "{}",
+        tools.stdout
+    );
+}
