@@ -420,7 +420,7 @@ fn policies_run_after_renders_and_a_policy_edit_reruns_only_policy_tasks() {
     );
     assert!(
         run.stderr
-            .contains("DENY  policies/pinned-images (main.deny_untrusted_registry)"),
+            .contains("DENY  policies/pinned-images (main.deny_untrusted_registry, critical)"),
         "{}",
         run.stderr
     );
@@ -458,4 +458,96 @@ fn policies_run_after_renders_and_a_policy_edit_reruns_only_policy_tasks() {
             "charts/worker policy dev"
         ]
     );
+}
+
+#[test]
+fn static_terraform_policies_locate_findings_gate_by_severity_and_report_unknowns() {
+    let repo = sample_repo();
+    repo.write(
+        "policies/guard/policy.toml",
+        "kinds = [\"stack\", \"module\"]\nnamespaces = [\"guard\"]\n",
+    );
+    repo.write(
+        "policies/guard/guard.rego",
+        r#"package guard
+
+import rego.v1
+
+deny contains finding if {
+	some name, r in input.resource.null_resource
+	not r.triggers
+	finding := {
+		"msg": sprintf("null_resource.%s has no triggers", [name]),
+		"id": "GUARD-1",
+		"severity": "high",
+		"resource": sprintf("null_resource.%s", [name]),
+	}
+}
+
+unknown contains finding if {
+	some name, r in input.resource.null_resource
+	is_string(r.triggers)
+	startswith(r.triggers, "${")
+	finding := {"msg": sprintf("null_resource.%s triggers are known only after apply", [name]), "resource": sprintf("null_resource.%s", [name])}
+}
+"#,
+    );
+    repo.commit("guard policy");
+    let policy = |report: &serde_json::Value, label: &str| {
+        report["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == label && t["action"] == "policy")
+            .unwrap()
+            .clone()
+    };
+
+    // A module is checked without an environment: every deny blocks, located at its block.
+    let main = std::fs::read_to_string(repo.path().join("modules/naming/main.tf")).unwrap();
+    repo.write(
+        "modules/naming/main.tf",
+        &format!("{main}\nresource \"null_resource\" \"bare\" {{}}\n"),
+    );
+    let line = main.lines().count() + 2;
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "modules/naming"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let p = policy(&report, "modules/naming");
+    assert_eq!(p["status"], "failed");
+    assert_eq!(p["summary"]["blocking"], 1);
+    assert_eq!(
+        p["summary"]["findings"][0]["file"],
+        "modules/naming/main.tf"
+    );
+    assert_eq!(p["summary"]["findings"][0]["line"], line);
+    assert!(
+        run.stderr.contains(&format!("DENY  policies/guard (guard.deny, high) at modules/naming/main.tf:{line}: null_resource.bare has no triggers")),
+        "{}",
+        run.stderr
+    );
+
+    // A computed value is an unknown, reported and not a pass or a failure.
+    let vars = "\nvariable \"extra_triggers\" {\n  type    = map(string)\n  default = {}\n}\n\nresource \"null_resource\" \"computed\" {\n  triggers = var.extra_triggers\n}\n";
+    repo.write("modules/naming/main.tf", &format!("{main}{vars}"));
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "modules/naming"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let p = policy(&report, "modules/naming");
+    assert_eq!(p["summary"]["unknown"], 1, "{p}");
+    assert_eq!(p["summary"]["deny"], 0);
+    repo.write("modules/naming/main.tf", &main);
+
+    // In dev (max_severity = "high") a high finding in a stack is reported but does not block.
+    let (apply, _) = json_run(&repo, &["apply", "--env", "dev", "stacks/network"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let net = std::fs::read_to_string(repo.path().join("stacks/network/main.tf")).unwrap();
+    repo.write(
+        "stacks/network/main.tf",
+        &format!("{net}\nresource \"null_resource\" \"bare\" {{}}\n"),
+    );
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "stacks/network"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let p = policy(&report, "stacks/network");
+    assert_eq!(p["summary"]["deny"], 1);
+    assert_eq!(p["summary"]["blocking"], 0);
+    assert_eq!(p["summary"]["max_severity"], "high");
 }

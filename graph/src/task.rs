@@ -146,6 +146,16 @@ pub fn plan_tasks(model: &Model, selected: &[usize], envs: &[String], mode: Mode
             (Kind::Chart, Mode::Plan) => (&[], &[Action::Render]),
             _ => (&[], &[]),
         };
+        // A module is governed without an environment: its policies read its files.
+        let module_policy = [Action::Validate, Action::Policy];
+        let plain: &[Action] = if target.kind == Kind::Module
+            && mode == Mode::Check
+            && !model.governing(t, None).is_empty()
+        {
+            &module_policy
+        } else {
+            plain
+        };
         let mut prev: Option<usize> = None;
         for &action in plain {
             let mut deps: Vec<usize> = prev.into_iter().collect();

@@ -11,6 +11,7 @@
 //! - Rego v1 by default; `rego_version = "v0"` in a policy's metadata selects v0 syntax.
 //! - `*_test.rego` files hold tests (`test_*` rules), not policies.
 
+pub mod hcl_input;
 pub mod meta;
 pub mod test;
 
@@ -25,6 +26,9 @@ pub enum Outcome {
     Deny,
     /// `warn*`: reported, never a failure by itself.
     Warn,
+    /// `unknown*`: the deciding value is known only after apply; reported separately, never
+    /// counted as a pass.
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,7 +39,14 @@ pub struct Finding {
     pub rule: String,
     pub outcome: Outcome,
     pub msg: String,
-    /// The rule's own fields beside `msg` (id, severity, ...), when it returns objects.
+    /// `info` .. `critical`: the rule's `severity` field, else `critical` for deny (a plain
+    /// conftest deny always blocks) and `info` for warn and unknown.
+    pub severity: String,
+    /// The file the input document came from (a Terraform file), and the line of the
+    /// resource the finding names, when known.
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    /// The rule's own fields beside `msg` (id, title, remediation, resource, ...).
     pub details: Value,
 }
 
@@ -52,6 +63,8 @@ fn rule_outcome(name: &str) -> Option<Outcome> {
         Some(Outcome::Deny)
     } else if starts("warn") {
         Some(Outcome::Warn)
+    } else if starts("unknown") {
+        Some(Outcome::Unknown)
     } else {
         None
     }
@@ -59,7 +72,7 @@ fn rule_outcome(name: &str) -> Option<Outcome> {
 
 /// `deny_public_bucket` -> `public_bucket` (what an exception names).
 fn exception_name(name: &str) -> &str {
-    for p in ["deny_", "violation_", "warn_"] {
+    for p in ["deny_", "violation_", "warn_", "unknown_"] {
         if let Some(rest) = name.strip_prefix(p) {
             return rest;
         }
@@ -94,6 +107,20 @@ fn rule_heads(text: &str) -> Vec<RuleRef> {
     out
 }
 
+/// Severity rank: info 0 .. critical 4 (unknown names rank as critical).
+pub fn severity_rank(severity: &str) -> usize {
+    crate::manifest::SEVERITIES
+        .iter()
+        .position(|s| *s == severity)
+        .unwrap_or(crate::manifest::SEVERITIES.len() - 1)
+}
+
+/// Whether a finding blocks under an environment's `max_severity` (none: every deny blocks).
+pub fn blocks(finding: &Finding, max_severity: Option<&str>) -> bool {
+    finding.outcome == Outcome::Deny
+        && max_severity.is_none_or(|max| severity_rank(&finding.severity) > severity_rank(max))
+}
+
 /// One policy (a directory): its sources and how to read them.
 pub struct Policy<'a> {
     pub label: &'a str,
@@ -105,8 +132,13 @@ pub struct Policy<'a> {
 }
 
 impl Policy<'_> {
-    /// Evaluates the policy over each input document; `context` becomes `data.strata`.
-    pub fn evaluate(&self, inputs: &[Value], context: &Value) -> Result<Vec<Finding>, String> {
+    /// Evaluates the policy over each input document (with the file it came from, if any);
+    /// `context` becomes `data.strata`.
+    pub fn evaluate(
+        &self,
+        inputs: &[(Option<String>, Value)],
+        context: &Value,
+    ) -> Result<Vec<Finding>, String> {
         let mut engine = regorus::Engine::new();
         engine.set_rego_v0(self.rego_v0);
         for (path, text) in &self.files {
@@ -123,7 +155,7 @@ impl Policy<'_> {
         heads.dedup();
         let wanted = |pkg: &str| self.all_namespaces || self.namespaces.iter().any(|n| n == pkg);
         let mut findings = Vec::new();
-        for input in inputs {
+        for (source, input) in inputs {
             let value =
                 regorus::Value::from_json_str(&input.to_string()).map_err(|e| e.to_string())?;
             engine.set_input(value);
@@ -162,12 +194,24 @@ impl Policy<'_> {
                             }
                             other => (other.to_string(), Value::Null),
                         };
+                        let severity = details
+                            .get("severity")
+                            .and_then(Value::as_str)
+                            .filter(|s| crate::manifest::SEVERITIES.contains(s))
+                            .unwrap_or(match outcome {
+                                Outcome::Deny => "critical",
+                                _ => "info",
+                            })
+                            .to_string();
                         findings.push(Finding {
                             policy: self.label.to_string(),
                             namespace: package.to_string(),
                             rule: head.name.clone(),
                             outcome,
                             msg,
+                            severity,
+                            file: source.clone(),
+                            line: None,
                             details,
                         });
                     }
@@ -279,7 +323,7 @@ deny[msg] {
         let ns = vec!["main".to_string()];
         let p = policy(&[("policies/p/k8s.rego", V1)], &ns, false);
         let f = p
-            .evaluate(&[deployment("web", "nginx:latest")], &json!({}))
+            .evaluate(&[(None, deployment("web", "nginx:latest"))], &json!({}))
             .unwrap();
         let got: Vec<(&str, Outcome, &str)> = f
             .iter()
@@ -295,6 +339,9 @@ deny[msg] {
             ]
         );
         assert_eq!(f[2].details["id"], "K8S-001");
+        assert_eq!(f[2].severity, "medium");
+        assert_eq!(f[0].severity, "critical", "a plain deny always blocks");
+        assert_eq!(f[3].severity, "info");
     }
 
     #[test]
@@ -302,7 +349,7 @@ deny[msg] {
         let ns = vec!["main".to_string()];
         let p = policy(&[("k8s.rego", V1)], &ns, false);
         let f = p
-            .evaluate(&[deployment("legacy", "nginx:latest")], &json!({}))
+            .evaluate(&[(None, deployment("legacy", "nginx:latest"))], &json!({}))
             .unwrap();
         assert!(f.iter().all(|f| f.rule != "deny_latest_tag"), "{f:?}");
         assert!(f.iter().any(|f| f.rule == "deny"));
@@ -314,19 +361,19 @@ deny[msg] {
         let main_only = vec!["main".to_string()];
         let p = policy(&[("sec.rego", V0)], &main_only, true);
         assert!(
-            p.evaluate(std::slice::from_ref(&svc), &json!({}))
+            p.evaluate(&[(None, svc.clone())], &json!({}))
                 .unwrap()
                 .is_empty(),
             "other namespace not selected"
         );
         let ns = vec!["kubernetes.security".to_string()];
         let p = policy(&[("sec.rego", V0)], &ns, true);
-        let f = p.evaluate(std::slice::from_ref(&svc), &json!({})).unwrap();
+        let f = p.evaluate(&[(None, svc.clone())], &json!({})).unwrap();
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].namespace, "kubernetes.security");
         // v0 syntax without the v0 switch is a parse error naming the file
         let err = policy(&[("sec.rego", V0)], &ns, false)
-            .evaluate(&[svc], &json!({}))
+            .evaluate(&[(None, svc)], &json!({}))
             .unwrap_err();
         assert!(err.starts_with("sec.rego"), "{err}");
     }

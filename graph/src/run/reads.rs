@@ -88,20 +88,39 @@ impl Runner<'_> {
         Ok(crate::exec::usertest::run(&files, &input, &self.context(i)))
     }
 
-    /// Evaluates the governing policies over the plan (one document) or each rendered object
-    /// (one document each, as conftest does with a multi-document file).
+    /// Evaluates the governing policies. Inputs: each of the target's Terraform files (in
+    /// conftest's HCL2 JSON shape), and, in an environment, the plan JSON (one document) or
+    /// each rendered object (one document each, as conftest does with a multi-document file).
     pub(super) fn run_policies(&self, i: usize) -> Result<terraform::Step> {
         let task = &self.tasks[i];
         let model = self.model();
+        let target = &model.targets[task.target];
         let start = Instant::now();
-        let docs = match self.produced(i) {
-            Ok(Produced::Plan(plan)) => vec![plan],
-            Ok(Produced::Manifests(docs)) => docs,
-            Err(e) => return Ok(failed_step(format!("strata: {e}"))),
-        };
+        let mut docs: Vec<(Option<String>, Value)> = Vec::new();
+        let tf: Vec<&str> = target
+            .files
+            .iter()
+            .map(String::as_str)
+            .filter(|f| f.ends_with(".tf"))
+            .collect();
+        let tf_texts = self.texts(&tf)?;
+        for (path, text) in &tf_texts {
+            match crate::policy::hcl_input::to_json(text) {
+                Ok(v) => docs.push((Some(path.clone()), v)),
+                Err(e) => return Ok(failed_step(format!("{path}: {e}"))),
+            }
+        }
+        if task.env.is_some() {
+            match self.produced(i) {
+                Ok(Produced::Plan(plan)) => docs.push((None, plan)),
+                Ok(Produced::Manifests(objects)) => {
+                    docs.extend(objects.into_iter().map(|d| (None, d)))
+                }
+                Err(e) => return Ok(failed_step(format!("strata: {e}"))),
+            }
+        }
         let context = self.context(i);
         let mut findings = Vec::new();
-        let mut log = String::new();
         for (p, meta) in model.governing(task.target, task.env.as_deref()) {
             let paths = model.policy_files(*p);
             let policy = crate::policy::Policy {
@@ -116,29 +135,62 @@ impl Runner<'_> {
                 Err(e) => return Ok(failed_step(format!("{}: {e}", model.targets[*p].label))),
             }
         }
-        let denies = findings
+        // Point each finding at the block it names, in the file it came from.
+        for f in &mut findings {
+            let (Some(file), Some(resource)) =
+                (&f.file, f.details.get("resource").and_then(Value::as_str))
+            else {
+                continue;
+            };
+            let Some((kind, name)) = resource.split_once('.') else {
+                continue;
+            };
+            if let Some((_, text)) = tf_texts.iter().find(|(p, _)| p == file) {
+                let needle = format!("\"{kind}\" \"{name}\"");
+                f.line = text.find(&needle).map(|o| crate::error::line_of(text, o));
+            }
+        }
+        let max = task
+            .env
+            .as_deref()
+            .and_then(|e| model.environment(e))
+            .and_then(|e| e.config.gates.max_severity.clone());
+        let blocking = findings
             .iter()
-            .filter(|f| f.outcome == crate::policy::Outcome::Deny)
+            .filter(|f| crate::policy::blocks(f, max.as_deref()))
             .count();
+        let count = |o: crate::policy::Outcome| findings.iter().filter(|f| f.outcome == o).count();
+        let mut log = String::new();
         for f in &findings {
+            let mark = match f.outcome {
+                crate::policy::Outcome::Deny if crate::policy::blocks(f, max.as_deref()) => "DENY",
+                crate::policy::Outcome::Deny => "ALLOW",
+                crate::policy::Outcome::Warn => "WARN",
+                crate::policy::Outcome::Unknown => "UNKNOWN",
+            };
+            let at = match (&f.file, f.line) {
+                (Some(file), Some(line)) => format!(" at {file}:{line}"),
+                (Some(file), None) => format!(" in {file}"),
+                _ => String::new(),
+            };
             log.push_str(&format!(
-                "{:<5} {} ({}.{}): {}\n",
-                if f.outcome == crate::policy::Outcome::Deny {
-                    "DENY"
-                } else {
-                    "WARN"
-                },
-                f.policy,
-                f.namespace,
-                f.rule,
-                f.msg
+                "{mark:<5} {} ({}.{}, {}){at}: {}\n",
+                f.policy, f.namespace, f.rule, f.severity, f.msg
+            ));
+        }
+        if let (Some(max), true) = (&max, count(crate::policy::Outcome::Deny) > blocking) {
+            log.push_str(&format!(
+                "strata: findings at or below max_severity = \"{max}\" are reported, not blocking\n"
             ));
         }
         Ok(terraform::Step {
-            ok: denies == 0,
+            ok: blocking == 0,
             summary: serde_json::json!({
-                "deny": denies,
-                "warn": findings.len() - denies,
+                "deny": count(crate::policy::Outcome::Deny),
+                "blocking": blocking,
+                "warn": count(crate::policy::Outcome::Warn),
+                "unknown": count(crate::policy::Outcome::Unknown),
+                "max_severity": max,
                 "findings": findings,
             }),
             log: log.into_bytes(),

@@ -253,7 +253,8 @@ impl Runner<'_> {
                 })
                 .collect();
         }
-        if matches!(task.action, Action::Test | Action::Policy) {
+        // A test, or a policy in an environment, reads the plan or render before it.
+        if task.action == Action::Test || (task.action == Action::Policy && task.env.is_some()) {
             // The plan or render this task reads (it ran before: it is upstream).
             let source = self.source_of(i);
             let done = self.done.lock().expect("reports");
@@ -289,9 +290,11 @@ impl Runner<'_> {
                 });
                 prepared.backend_hcl = Some(hcl);
             }
+            // A policy task's result depends on env.toml's max_severity: environment files
+            // are in its key too.
             if matches!(
                 task.action,
-                Action::Plan | Action::Apply | Action::Lint | Action::Render
+                Action::Plan | Action::Apply | Action::Lint | Action::Render | Action::Policy
             ) {
                 fp.env_inputs = self.env_inputs(&env.name, &target.label);
             }
