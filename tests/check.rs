@@ -551,3 +551,73 @@ unknown contains finding if {
     assert_eq!(p["summary"]["blocking"], 0);
     assert_eq!(p["summary"]["max_severity"], "high");
 }
+
+#[test]
+fn sarif_report_validates_against_the_sarif_2_1_0_schema() {
+    let schema = common::repo_root().join(".tools/sarif-2.1.0.json");
+    assert!(
+        schema.exists(),
+        "the SARIF schema is missing: run scripts/test (it fetches it)"
+    );
+    let repo = sample_repo();
+    repo.write("policies/guard/policy.toml", "kinds = [\"module\"]\n");
+    repo.write(
+        "policies/guard/guard.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains {\"msg\": sprintf(\"null_resource.%s has no triggers\", [n]), \"id\": \"GUARD-1\", \"severity\": \"high\", \"title\": \"Resource without triggers\", \"remediation\": \"Add triggers.\", \"resource\": sprintf(\"null_resource.%s\", [n])} if {\n\tsome n, r in input.resource.null_resource\n\tnot r.triggers\n}\n\nwarn contains \"modules should have outputs\" if not input.output\n",
+    );
+    let main = std::fs::read_to_string(repo.path().join("modules/dns-zone/main.tf")).unwrap();
+    repo.write(
+        "modules/dns-zone/main.tf",
+        &format!("{main}\nresource \"null_resource\" \"bare\" {{}}\n"),
+    );
+    repo.commit("guard");
+    let sarif = repo.path().join("strata.sarif");
+    let (run, _) = json_run(
+        &repo,
+        &[
+            "check",
+            "--env",
+            "dev",
+            "--keep-going",
+            "--sarif",
+            sarif.to_str().unwrap(),
+            "modules/dns-zone",
+            "modules/naming",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema; s = json.load(open(sys.argv[1])); d = json.load(open(sys.argv[2])); jsonschema.Draft4Validator(s).validate(d); print(len(d['runs'][0]['results']))",
+        ])
+        .arg(&schema)
+        .arg(&sarif)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "SARIF does not validate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let deny = results.iter().find(|r| r["ruleId"] == "GUARD-1").unwrap();
+    assert_eq!(deny["level"], "error");
+    assert_eq!(
+        deny["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "modules/dns-zone/main.tf"
+    );
+    assert_eq!(
+        deny["locations"][0]["physicalLocation"]["region"]["startLine"],
+        main.lines().count() + 2
+    );
+    let rule =
+        &doc["runs"][0]["tool"]["driver"]["rules"][deny["ruleIndex"].as_u64().unwrap() as usize];
+    assert_eq!(rule["help"]["text"], "Add triggers.");
+    assert_eq!(rule["properties"]["security-severity"], "8.0");
+    assert!(
+        results.iter().any(|r| r["level"] == "warning"),
+        "warnings are reported too"
+    );
+}

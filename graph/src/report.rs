@@ -203,3 +203,101 @@ pub fn tail(log: &str, n: usize) -> String {
     let lines: Vec<&str> = log.trim_end().lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+/// GitHub code scanning's numeric severity for a strata severity.
+fn security_severity(severity: &str) -> &'static str {
+    match severity {
+        "critical" => "9.5",
+        "high" => "8.0",
+        "medium" => "5.5",
+        "low" => "3.0",
+        _ => "0.0",
+    }
+}
+
+/// SARIF 2.1.0 of every policy finding in the run: one rule per rule id (the finding's `id`,
+/// else `<policy>/<package>.<rule>`), with help text from its remediation; one result per
+/// finding, located at its file and line. Blocking denies are errors, other denies and warns
+/// warnings, unknowns notes.
+pub fn sarif(report: &RunReport) -> String {
+    use serde_json::{json, Map, Value};
+    let mut rules: Vec<Value> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut results: Vec<Value> = Vec::new();
+    for t in report
+        .tasks
+        .iter()
+        .filter(|t| t.action.as_str() == "policy")
+    {
+        let max = t.summary["max_severity"].as_str();
+        for f in t.summary["findings"].as_array().into_iter().flatten() {
+            let text = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            let details = &f["details"];
+            let detail = |k: &str| details[k].as_str().map(str::to_string);
+            let rule_id = detail("id").unwrap_or_else(|| {
+                format!("{}/{}.{}", text("policy"), text("namespace"), text("rule"))
+            });
+            let severity = text("severity");
+            let outcome = text("outcome");
+            let blocking = outcome == "deny"
+                && max.is_none_or(|m| {
+                    crate::policy::severity_rank(&severity) > crate::policy::severity_rank(m)
+                });
+            let level = match outcome.as_str() {
+                "deny" if blocking => "error",
+                "deny" | "warn" => "warning",
+                _ => "note",
+            };
+            let k = *index.entry(rule_id.clone()).or_insert_with(|| {
+                let title = detail("title").unwrap_or_else(|| text("msg"));
+                let help = detail("remediation").unwrap_or_else(|| title.clone());
+                let mut props = Map::new();
+                props.insert("security-severity".into(), security_severity(&severity).into());
+                props.insert("tags".into(), json!(["security", "infrastructure"]));
+                if let Some(c) = detail("checkov") {
+                    props.insert("checkov".into(), c.into());
+                }
+                props.insert("policy".into(), text("policy").into());
+                rules.push(json!({
+                    "id": rule_id,
+                    "name": text("rule"),
+                    "shortDescription": { "text": title },
+                    "help": { "text": help },
+                    "defaultConfiguration": { "level": if outcome == "deny" { "error" } else if outcome == "warn" { "warning" } else { "note" } },
+                    "properties": Value::Object(props),
+                }));
+                rules.len() - 1
+            });
+            let mut location = json!({ "physicalLocation": { "artifactLocation": { "uri": text("file"), "uriBaseId": "%SRCROOT%" } } });
+            if let Some(line) = f["line"].as_u64() {
+                location["physicalLocation"]["region"] = json!({ "startLine": line });
+            }
+            results.push(json!({
+                "ruleId": rule_id,
+                "ruleIndex": k,
+                "level": level,
+                "message": { "text": text("msg") },
+                "locations": [location],
+                "properties": {
+                    "target": t.label,
+                    "environment": t.env,
+                    "severity": severity,
+                    "outcome": outcome,
+                },
+            }));
+        }
+    }
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "strata",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    });
+    serde_json::to_string_pretty(&doc).expect("json")
+}

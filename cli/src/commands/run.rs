@@ -48,6 +48,9 @@ pub struct Args {
     /// Write a Markdown summary (for a pull-request comment).
     #[arg(long, value_name = "FILE")]
     summary_md: Option<PathBuf>,
+    /// Write policy findings as SARIF 2.1.0 (GitHub code scanning).
+    #[arg(long, value_name = "FILE")]
+    sarif: Option<PathBuf>,
     /// Show every task's tool output.
     #[arg(short, long)]
     verbose: bool,
@@ -130,6 +133,9 @@ pub fn run_command(ctx: &Context, args: Args, mode: Mode) -> Result<u8> {
     }
     if let Some(path) = &args.summary_md {
         write_file(path, &strata_graph::report::markdown(&report))?;
+    }
+    if let Some(path) = &args.sarif {
+        write_file(path, &strata_graph::report::sarif(&report))?;
     }
     if ctx.json {
         print_json(&report);

@@ -135,6 +135,16 @@ impl Runner<'_> {
                 Err(e) => return Ok(failed_step(format!("{}: {e}", model.targets[*p].label))),
             }
         }
+        // Findings on the plan or on rendered objects point at the target's main file.
+        let fallback = match target.kind {
+            crate::discover::Kind::Chart => Some(format!("{}/Chart.yaml", target.label)),
+            _ => tf_texts.first().map(|(p, _)| p.clone()),
+        };
+        for f in &mut findings {
+            if f.file.is_none() {
+                f.file = fallback.clone();
+            }
+        }
         // Point each finding at the block it names, in the file it came from.
         for f in &mut findings {
             let (Some(file), Some(resource)) =
