@@ -621,3 +621,118 @@ fn sarif_report_validates_against_the_sarif_2_1_0_schema() {
         "warnings are reported too"
     );
 }
+
+#[test]
+fn waivers_accept_findings_until_they_expire_and_inline_skips_need_one() {
+    let repo = sample_repo();
+    repo.write(
+        "policies/guard/policy.toml",
+        "kinds = [\"module\", \"stack\"]\n",
+    );
+    repo.write(
+        "policies/guard/guard.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains {\"msg\": sprintf(\"null_resource.%s has no triggers\", [n]), \"id\": \"GUARD-1\", \"checkov\": \"CKV_X_1\", \"severity\": \"high\", \"resource\": sprintf(\"null_resource.%s\", [n])} if {\n\tsome n, r in input.resource.null_resource\n\tnot r.triggers\n}\n",
+    );
+    let main = std::fs::read_to_string(repo.path().join("modules/dns-zone/main.tf")).unwrap();
+    repo.write(
+        "modules/dns-zone/main.tf",
+        &format!("{main}\nresource \"null_resource\" \"bare\" {{}}\n"),
+    );
+    repo.commit("guard");
+    let policy = |report: &serde_json::Value| {
+        report["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["action"] == "policy")
+            .unwrap()
+            .clone()
+    };
+    let waiver = |rule: &str, targets: &str, env: Option<&str>, expires: &str| {
+        format!(
+            "[[waiver]]\nrule = \"{rule}\"\ntargets = \"{targets}\"\n{}owner = \"dns-team@acme.example\"\nreason = \"zone moves to the new account\"\nexpires = \"{expires}\"\n",
+            env.map(|e| format!("environment = \"{e}\"\n")).unwrap_or_default()
+        )
+    };
+    let check = || json_run(&repo, &["check", "--env", "dev", "modules/dns-zone"]);
+
+    // No waiver: the finding blocks.
+    let (run, _) = check();
+    assert_eq!(run.code, 1);
+
+    // A waiver in force accepts it (by id), and says so.
+    repo.write(
+        "policies/waivers.toml",
+        &waiver("GUARD-1", "modules/dns-*", None, "2099-12-31"),
+    );
+    let (run, report) = check();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let p = policy(&report);
+    assert_eq!(p["summary"]["waived"], 1);
+    assert_eq!(
+        p["summary"]["findings"][0]["waived_by"],
+        "policies/waivers.toml:1 (owner dns-team@acme.example, until 2099-12-31)"
+    );
+
+    // An environment-scoped waiver does not cover a check without that environment.
+    repo.write(
+        "policies/waivers.toml",
+        &waiver("GUARD-1", "modules/dns-*", Some("prod"), "2099-12-31"),
+    );
+    assert_eq!(check().0.code, 1);
+
+    // An expired waiver fails the check, naming it, even though it matches.
+    repo.write(
+        "policies/waivers.toml",
+        &format!("\n{}", waiver("CKV_X_1", "modules/**", None, "2020-01-31")),
+    );
+    let (run, report) = check();
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("EXPIRED waiver policies/waivers.toml:2 for CKV_X_1 on modules/** (owner dns-team@acme.example) expired on 2020-01-31"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        policy(&report)["summary"]["expired_waivers"][0],
+        "policies/waivers.toml:2"
+    );
+
+    // An inline skip without a registered waiver is reported and not honoured.
+    repo.remove("policies/waivers.toml");
+    repo.write(
+        "modules/dns-zone/main.tf",
+        &format!("{main}\nresource \"null_resource\" \"bare\" {{\n  #checkov:skip=CKV_X_1:not needed here\n}}\n"),
+    );
+    let (run, report) = check();
+    assert_eq!(run.code, 1);
+    let p = policy(&report);
+    let findings = p["summary"]["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "unregistered_inline_skip"
+                && f["line"] == main.lines().count() + 3),
+        "{p}"
+    );
+    // Registered, it is honoured.
+    repo.write(
+        "policies/waivers.toml",
+        &waiver("CKV_X_1", "modules/dns-zone", None, "2099-01-01"),
+    );
+    let (run, _) = check();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // A malformed waivers file is bad input: exit 2, file and line.
+    repo.write(
+        "policies/waivers.toml",
+        &waiver("CKV_X_1", "modules/dns-zone", None, "next year"),
+    );
+    let run = repo.strata(&["check", "--env", "dev", "modules/dns-zone"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--> policies/waivers.toml:1"),
+        "{}",
+        run.stderr
+    );
+}

@@ -272,7 +272,9 @@ pub fn sarif(report: &RunReport) -> String {
             if let Some(line) = f["line"].as_u64() {
                 location["physicalLocation"]["region"] = json!({ "startLine": line });
             }
-            results.push(json!({
+            let waived = f["waived_by"].as_str();
+            let level = if waived.is_some() { "note" } else { level };
+            let mut result = json!({
                 "ruleId": rule_id,
                 "ruleIndex": k,
                 "level": level,
@@ -284,7 +286,12 @@ pub fn sarif(report: &RunReport) -> String {
                     "severity": severity,
                     "outcome": outcome,
                 },
-            }));
+            });
+            if let Some(w) = waived {
+                result["suppressions"] =
+                    json!([{ "kind": "external", "justification": format!("waived by {w}") }]);
+            }
+            results.push(result);
         }
     }
     let doc = json!({

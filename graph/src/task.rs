@@ -97,6 +97,9 @@ pub struct TaskFingerprint<'a> {
     pub reads: Option<String>,
     /// The governing policies: (policy label, policy target hash).
     pub policies: Vec<(String, String)>,
+    /// The waivers that apply to the target there, with whether each has expired (so a
+    /// cached result is not reused once a waiver expires).
+    pub waivers: Vec<(String, bool)>,
 }
 
 impl TaskFingerprint<'_> {

@@ -11,6 +11,7 @@ use crate::graph::Graph;
 use crate::hcl::{PathBase, PathLocal};
 use crate::manifest::{InputBinding, TargetManifest, CHART_MANIFEST, STACK_MANIFEST};
 use crate::policy::meta::PolicyMeta;
+use crate::policy::waivers::{Waiver, WAIVERS_FILE};
 use crate::snapshot::Snapshot;
 use crate::workspace::WorkspaceConfig;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -71,6 +72,8 @@ pub struct Model {
     pub graph: Graph,
     /// Policy targets with their metadata, by target index.
     pub policies: Vec<(usize, PolicyMeta)>,
+    /// `policies/waivers.toml`.
+    pub waivers: Vec<Waiver>,
     by_label: HashMap<String, usize>,
 }
 
@@ -339,6 +342,17 @@ pub fn build(
         .map(|(i, t)| (t.label.clone(), i))
         .collect();
     let policies = load_policy_meta(repo, snapshot, &targets)?;
+    let waivers = match snapshot.files.get(WAIVERS_FILE) {
+        Some(e) => {
+            let blobs = snapshot.contents(repo, &[WAIVERS_FILE])?;
+            let text = blobs
+                .get(&e.id)
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            crate::policy::waivers::parse(&text)?
+        }
+        None => Vec::new(),
+    };
     Ok(Model {
         config: config.clone(),
         targets,
@@ -346,6 +360,7 @@ pub fn build(
         global_inputs,
         graph,
         policies,
+        waivers,
         by_label,
     })
 }

@@ -14,6 +14,7 @@
 pub mod hcl_input;
 pub mod meta;
 pub mod test;
+pub mod waivers;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -48,6 +49,23 @@ pub struct Finding {
     pub line: Option<usize>,
     /// The rule's own fields beside `msg` (id, title, remediation, resource, ...).
     pub details: Value,
+    /// The waiver in force that accepts this finding (`policies/waivers.toml:LINE`).
+    pub waived_by: Option<String>,
+}
+
+impl Finding {
+    /// The identities a waiver may name: the rule's `id`, its Checkov id, and
+    /// `<policy>/<package>.<rule>`.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids = Vec::new();
+        for key in ["id", "checkov"] {
+            if let Some(v) = self.details.get(key).and_then(Value::as_str) {
+                ids.push(v.to_string());
+            }
+        }
+        ids.push(format!("{}/{}.{}", self.policy, self.namespace, self.rule));
+        ids
+    }
 }
 
 /// A rule head found in the sources.
@@ -118,6 +136,7 @@ pub fn severity_rank(severity: &str) -> usize {
 /// Whether a finding blocks under an environment's `max_severity` (none: every deny blocks).
 pub fn blocks(finding: &Finding, max_severity: Option<&str>) -> bool {
     finding.outcome == Outcome::Deny
+        && finding.waived_by.is_none()
         && max_severity.is_none_or(|max| severity_rank(&finding.severity) > severity_rank(max))
 }
 
@@ -213,6 +232,7 @@ impl Policy<'_> {
                             file: source.clone(),
                             line: None,
                             details,
+                            waived_by: None,
                         });
                     }
                 }

@@ -160,6 +160,54 @@ impl Runner<'_> {
                 f.line = text.find(&needle).map(|o| crate::error::line_of(text, o));
             }
         }
+        // Waivers: those in force accept matching findings; an expired one fails the task.
+        let today = crate::policy::waivers::today();
+        let applicable: Vec<&crate::policy::waivers::Waiver> = model
+            .waivers
+            .iter()
+            .filter(|w| w.applies_to(&target.label, task.env.as_deref()))
+            .collect();
+        let expired: Vec<&&crate::policy::waivers::Waiver> =
+            applicable.iter().filter(|w| w.expired(today)).collect();
+        let in_force: Vec<&&crate::policy::waivers::Waiver> =
+            applicable.iter().filter(|w| !w.expired(today)).collect();
+        for f in &mut findings {
+            let ids = f.ids();
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            if let Some(w) = in_force.iter().find(|w| w.covers(&ids)) {
+                f.waived_by = Some(format!(
+                    "{}:{} (owner {}, until {})",
+                    crate::policy::waivers::WAIVERS_FILE,
+                    w.line,
+                    w.owner,
+                    w.expires
+                ));
+            }
+        }
+        // Inline skips count only when a waiver in force registers them.
+        for (path, text) in &tf_texts {
+            for skip in crate::policy::waivers::inline_skips(path, text) {
+                let registered = in_force.iter().any(|w| w.covers(&[skip.rule.as_str()]));
+                if !registered {
+                    findings.push(crate::policy::Finding {
+                        policy: crate::policy::waivers::WAIVERS_FILE.to_string(),
+                        namespace: "strata".into(),
+                        rule: "unregistered_inline_skip".into(),
+                        outcome: crate::policy::Outcome::Warn,
+                        msg: format!(
+                            "inline skip of {} is not honoured: register a waiver for it in {}",
+                            skip.rule,
+                            crate::policy::waivers::WAIVERS_FILE
+                        ),
+                        severity: "medium".into(),
+                        file: Some(skip.file.clone()),
+                        line: Some(skip.line),
+                        details: Value::Null,
+                        waived_by: None,
+                    });
+                }
+            }
+        }
         let max = task
             .env
             .as_deref()
@@ -169,10 +217,12 @@ impl Runner<'_> {
             .iter()
             .filter(|f| crate::policy::blocks(f, max.as_deref()))
             .count();
+        let waived = findings.iter().filter(|f| f.waived_by.is_some()).count();
         let count = |o: crate::policy::Outcome| findings.iter().filter(|f| f.outcome == o).count();
         let mut log = String::new();
         for f in &findings {
             let mark = match f.outcome {
+                _ if f.waived_by.is_some() => "WAIVED",
                 crate::policy::Outcome::Deny if crate::policy::blocks(f, max.as_deref()) => "DENY",
                 crate::policy::Outcome::Deny => "ALLOW",
                 crate::policy::Outcome::Warn => "WARN",
@@ -183,21 +233,42 @@ impl Runner<'_> {
                 (Some(file), None) => format!(" in {file}"),
                 _ => String::new(),
             };
+            let by = f
+                .waived_by
+                .as_ref()
+                .map(|w| format!(" [waived by {w}]"))
+                .unwrap_or_default();
             log.push_str(&format!(
-                "{mark:<5} {} ({}.{}, {}){at}: {}\n",
+                "{mark:<5} {} ({}.{}, {}){at}: {}{by}\n",
                 f.policy, f.namespace, f.rule, f.severity, f.msg
             ));
         }
-        if let (Some(max), true) = (&max, count(crate::policy::Outcome::Deny) > blocking) {
+        for w in &expired {
+            log.push_str(&format!(
+                "EXPIRED waiver {}:{} for {} on {} (owner {}) expired on {}: renew it or fix the finding\n",
+                crate::policy::waivers::WAIVERS_FILE,
+                w.line,
+                w.rule,
+                w.targets,
+                w.owner,
+                w.expires
+            ));
+        }
+        if let (Some(max), true) = (
+            &max,
+            count(crate::policy::Outcome::Deny) > blocking + waived,
+        ) {
             log.push_str(&format!(
                 "strata: findings at or below max_severity = \"{max}\" are reported, not blocking\n"
             ));
         }
         Ok(terraform::Step {
-            ok: blocking == 0,
+            ok: blocking == 0 && expired.is_empty(),
             summary: serde_json::json!({
                 "deny": count(crate::policy::Outcome::Deny),
                 "blocking": blocking,
+                "waived": waived,
+                "expired_waivers": expired.iter().map(|w| format!("{}:{}", crate::policy::waivers::WAIVERS_FILE, w.line)).collect::<Vec<_>>(),
                 "warn": count(crate::policy::Outcome::Warn),
                 "unknown": count(crate::policy::Outcome::Unknown),
                 "max_severity": max,

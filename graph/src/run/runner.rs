@@ -239,6 +239,7 @@ impl Runner<'_> {
             upstream_outputs: None,
             reads: None,
             policies: Vec::new(),
+            waivers: Vec::new(),
         };
         if task.action == Action::Policy {
             let model = self.model();
@@ -249,6 +250,18 @@ impl Runner<'_> {
                     (
                         model.targets[*p].label.clone(),
                         self.view.hashes.hashes[*p].to_hex(),
+                    )
+                })
+                .collect();
+            let today = crate::policy::waivers::today();
+            fp.waivers = model
+                .waivers
+                .iter()
+                .filter(|w| w.applies_to(&target.label, task.env.as_deref()))
+                .map(|w| {
+                    (
+                        serde_json::to_string(w).expect("waivers serialize"),
+                        w.expired(today),
                     )
                 })
                 .collect();
