@@ -526,6 +526,22 @@ unknown contains finding if {
         run.stderr
     );
 
+    // `policy eval` shows the same findings grouped by target, with the same exit code.
+    let eval = repo.strata(&["policy", "eval", "--env", "dev", "modules/naming"]);
+    assert_eq!(eval.code, 1, "{eval:?}");
+    assert!(
+        eval.stdout.starts_with("modules/naming: FAIL\n"),
+        "{}",
+        eval.stdout
+    );
+    assert!(
+        eval.stdout.contains(&format!(
+            "at modules/naming/main.tf:{line}: null_resource.bare has no triggers"
+        )),
+        "{}",
+        eval.stdout
+    );
+
     // A computed value is an unknown, reported and not a pass or a failure.
     let vars = "\nvariable \"extra_triggers\" {\n  type    = map(string)\n  default = {}\n}\n\nresource \"null_resource\" \"computed\" {\n  triggers = var.extra_triggers\n}\n";
     repo.write("modules/naming/main.tf", &format!("{main}{vars}"));

@@ -8,6 +8,9 @@ use strata_graph::Result;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
+    /// Evaluate the policies over the selected targets (their plans and renders run or come
+    /// from the cache first) and print the findings grouped by target.
+    Eval(super::run::Args),
     /// Run `test_*` rules in the policies' `*_test.rego` files.
     Test {
         /// Policies to test (default: all).
@@ -16,7 +19,10 @@ pub enum Command {
 }
 
 pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
-    let Command::Test { labels } = cmd;
+    let labels = match cmd {
+        Command::Eval(args) => return super::run::policy_eval(ctx, args),
+        Command::Test { labels } => labels,
+    };
     let session = ctx.session()?;
     let view = session.work_tree()?;
     session.finish();

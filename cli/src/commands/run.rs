@@ -57,6 +57,15 @@ pub struct Args {
 }
 
 pub fn run_command(ctx: &Context, args: Args, mode: Mode) -> Result<u8> {
+    run_with(ctx, args, mode, false)
+}
+
+/// `strata policy eval`: a check whose output is the policy findings, grouped by target.
+pub fn policy_eval(ctx: &Context, args: Args) -> Result<u8> {
+    run_with(ctx, args, Mode::Check, true)
+}
+
+fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Result<u8> {
     if mode != Mode::Check && args.envs.is_empty() {
         return Err(Error::Invalid {
             message: "--env is required for plan and apply".into(),
@@ -124,7 +133,7 @@ pub fn run_command(ctx: &Context, args: Args, mode: Mode) -> Result<u8> {
         }),
     };
     let _ = ctrlc::set_handler(strata_graph::exec::process::cancel_all);
-    let printer = Printer::new(args.verbose, ctx.json);
+    let printer = Printer::new(args.verbose, ctx.json || findings_only);
     let started = Instant::now();
     let report = run(&session, &view, &selected, &opts, &printer)?;
     printer.done();
@@ -136,6 +145,32 @@ pub fn run_command(ctx: &Context, args: Args, mode: Mode) -> Result<u8> {
     }
     if let Some(path) = &args.sarif {
         write_file(path, &strata_graph::report::sarif(&report))?;
+    }
+    if findings_only {
+        let policy_tasks: Vec<&TaskReport> = report
+            .tasks
+            .iter()
+            .filter(|t| t.action == Action::Policy)
+            .collect();
+        if ctx.json {
+            print_json(&serde_json::json!({
+                "ok": policy_tasks.iter().all(|t| t.status != Status::Failed),
+                "targets": policy_tasks.iter().map(|t| serde_json::json!({
+                    "label": t.label, "env": t.env, "status": t.status, "reason": t.reason,
+                    "summary": t.summary,
+                })).collect::<Vec<_>>(),
+            }));
+        } else {
+            print_findings(&policy_tasks);
+        }
+        let failed = policy_tasks.iter().any(|t| t.status == Status::Failed);
+        return Ok(if report.interrupted {
+            130
+        } else if failed {
+            1
+        } else {
+            0
+        });
     }
     if ctx.json {
         print_json(&report);
@@ -283,6 +318,45 @@ impl Observer for Printer {
 
     fn warn(&self, message: &str) {
         self.line(message);
+    }
+}
+
+/// Findings grouped by target, with file and line.
+fn print_findings(tasks: &[&TaskReport]) {
+    for t in tasks {
+        let env = t
+            .env
+            .as_deref()
+            .map(|e| format!(" [{e}]"))
+            .unwrap_or_default();
+        let status = match t.status {
+            Status::Ok => "pass",
+            Status::Failed => "FAIL",
+            Status::Skipped => "skipped",
+        };
+        crate::out!("{}{env}: {status}", t.label);
+        if let Some(reason) = t.reason.as_ref().filter(|_| t.status == Status::Skipped) {
+            crate::out!("  ({reason})");
+        }
+        if t.log.is_empty() {
+            for f in t.summary["findings"].as_array().into_iter().flatten() {
+                let at = match (f["file"].as_str(), f["line"].as_u64()) {
+                    (Some(file), Some(line)) => format!(" {file}:{line}"),
+                    (Some(file), None) => format!(" {file}"),
+                    _ => String::new(),
+                };
+                crate::out!(
+                    "  {:<7} {}{at}: {}",
+                    f["outcome"].as_str().unwrap_or(""),
+                    f["severity"].as_str().unwrap_or(""),
+                    f["msg"].as_str().unwrap_or("")
+                );
+            }
+        } else {
+            for line in t.log.lines() {
+                crate::out!("  {line}");
+            }
+        }
     }
 }
 
