@@ -71,3 +71,65 @@ fn a_policy_that_does_not_parse_names_its_file() {
         run.stdout
     );
 }
+
+#[test]
+fn scan_evaluates_policies_over_files_like_conftest_test() {
+    let repo = with_policy(PASSING);
+    // owners.rego reads plan JSON; add a static-HCL policy for the scan.
+    repo.write(
+        "policies/hcl/policy.toml",
+        "kinds = [\"stack\", \"module\"]\nnamespaces = [\"hcl\"]\n",
+    );
+    repo.write(
+        "policies/hcl/hcl.rego",
+        "package hcl\n\nimport rego.v1\n\ndeny contains {\"msg\": sprintf(\"bucket %s is public\", [n]), \"id\": \"HCL-1\", \"severity\": \"high\", \"resource\": sprintf(\"aws_s3_bucket.%s\", [n])} if {\n\tsome n, b in input.resource.aws_s3_bucket\n\tb.acl == \"public-read\"\n}\n",
+    );
+    repo.commit("hcl policy");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.tf"),
+        "\nresource \"aws_s3_bucket\" \"site\" {\n  acl = \"public-read\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("good.tf"),
+        "resource \"aws_s3_bucket\" \"logs\" {\n  acl = \"private\"\n}\n",
+    )
+    .unwrap();
+    let sarif = dir.path().join("scan.sarif");
+    let run = repo.strata(&[
+        "policy",
+        "scan",
+        "--policy",
+        "policies/hcl",
+        "--sarif",
+        sarif.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let bad = dir.path().join("bad.tf");
+    assert!(
+        run.stdout.contains(&format!(
+            "HCL-1            {}:2: bucket site is public",
+            bad.display()
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("2 files, 1 findings, 1 blocking"),
+        "{}",
+        run.stderr
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert_eq!(doc["runs"][0]["results"][0]["ruleId"], "HCL-1");
+    // A clean file passes.
+    let run = repo.strata(&[
+        "policy",
+        "scan",
+        "--policy",
+        "policies/hcl",
+        dir.path().join("good.tf").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+}

@@ -11,6 +11,10 @@ pub enum Command {
     /// Evaluate the policies over the selected targets (their plans and renders run or come
     /// from the cache first) and print the findings grouped by target.
     Eval(super::run::Args),
+    /// Evaluate policies over files directly, as `conftest test` does: Terraform files
+    /// (`*.tf`, in conftest's HCL2 JSON shape) and YAML manifests (each document). No
+    /// terraform or helm runs.
+    Scan(ScanArgs),
     /// Run `test_*` rules in the policies' `*_test.rego` files.
     Test {
         /// Policies to test (default: all).
@@ -18,9 +22,23 @@ pub enum Command {
     },
 }
 
+#[derive(clap::Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan (directories recursively).
+    #[arg(required = true)]
+    paths: Vec<std::path::PathBuf>,
+    /// Policy targets to apply (default: every policy of the workspace).
+    #[arg(long = "policy")]
+    policies: Vec<String>,
+    /// Write the findings as SARIF 2.1.0.
+    #[arg(long, value_name = "FILE")]
+    sarif: Option<std::path::PathBuf>,
+}
+
 pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     let labels = match cmd {
         Command::Eval(args) => return super::run::policy_eval(ctx, args),
+        Command::Scan(args) => return scan(ctx, args),
         Command::Test { labels } => labels,
     };
     let session = ctx.session()?;
@@ -107,4 +125,181 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
         eprintln!("{passed} passed, {failed} failed");
     }
     Ok(if ok { 0 } else { 1 })
+}
+
+fn collect(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    if path.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for e in entries {
+            if !e
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
+                collect(&e, out);
+            }
+        }
+    } else if path
+        .extension()
+        .is_some_and(|x| x == "tf" || x == "yaml" || x == "yml")
+    {
+        out.push(path.to_path_buf());
+    }
+}
+
+fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
+    use strata_graph::policy::{hcl_input, Policy};
+    let session = ctx.session()?;
+    let view = session.work_tree()?;
+    session.finish();
+    let model = &view.model;
+    let chosen: Vec<usize> = if args.policies.is_empty() {
+        model.policies.iter().map(|(p, _)| *p).collect()
+    } else {
+        model.resolve_labels(&args.policies)?
+    };
+    let mut files = Vec::new();
+    for p in &args.paths {
+        collect(p, &mut files);
+    }
+    let mut findings = Vec::new();
+    let mut errors = Vec::new();
+    for file in &files {
+        let shown = file.display().to_string();
+        let text = std::fs::read_to_string(file).map_err(|e| strata_graph::Error::io(file, e))?;
+        let is_tf = file.extension().is_some_and(|x| x == "tf");
+        let docs: Vec<(Option<String>, serde_json::Value)> = if is_tf {
+            match hcl_input::to_json(&text) {
+                Ok(v) => vec![(Some(shown.clone()), v)],
+                Err(e) => {
+                    errors.push(format!("{shown}: {e}"));
+                    continue;
+                }
+            }
+        } else {
+            match strata_graph::exec::usertest::manifests_input(text.as_bytes()) {
+                Ok(serde_json::Value::Array(d)) => {
+                    d.into_iter().map(|d| (Some(shown.clone()), d)).collect()
+                }
+                Ok(other) => vec![(Some(shown.clone()), other)],
+                Err(e) => {
+                    errors.push(format!("{shown}: {e}"));
+                    continue;
+                }
+            }
+        };
+        let kind = if is_tf { Kind::Stack } else { Kind::Chart };
+        for &p in &chosen {
+            let Some((_, meta)) = model.policies.iter().find(|(i, _)| *i == p) else {
+                continue;
+            };
+            let applies =
+                meta.kinds.contains(&kind) || (is_tf && meta.kinds.contains(&Kind::Module));
+            if !applies {
+                continue;
+            }
+            let paths = model.policy_files(p);
+            let contents = view.snapshot.contents(&session.repo, &paths)?;
+            let sources: Vec<(String, String)> = paths
+                .iter()
+                .map(|f| {
+                    let id = view.snapshot.files[*f].id;
+                    (
+                        f.to_string(),
+                        contents
+                            .get(&id)
+                            .map(|b| String::from_utf8_lossy(b).into_owned())
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect();
+            let policy = Policy {
+                label: &model.targets[p].label,
+                files: sources,
+                namespaces: &meta.namespaces,
+                all_namespaces: meta.all_namespaces,
+                rego_v0: meta.rego_version == "v0",
+            };
+            let context = serde_json::json!({"label": shown, "kind": if is_tf { "stack" } else { "chart" }, "environment": null, "dependencies": []});
+            match policy.evaluate(&docs, &context) {
+                Ok(mut f) => {
+                    for finding in &mut f {
+                        if let Some((kind, name)) = finding
+                            .details
+                            .get("resource")
+                            .and_then(|r| r.as_str())
+                            .and_then(|r| r.split_once('.'))
+                        {
+                            if is_tf {
+                                let needle = format!("\"{kind}\" \"{name}\"");
+                                finding.line = text
+                                    .find(&needle)
+                                    .map(|o| strata_graph::error::line_of(&text, o));
+                            }
+                        }
+                    }
+                    findings.extend(f);
+                }
+                Err(e) => errors.push(format!("{}: {e}", model.targets[p].label)),
+            }
+        }
+    }
+    let denies = findings
+        .iter()
+        .filter(|f| strata_graph::policy::blocks(f, None))
+        .count();
+    if let Some(path) = &args.sarif {
+        // Reuse the run report's SARIF writer: one synthetic policy task holding the findings.
+        let report = strata_graph::run::RunReport {
+            ok: denies == 0,
+            interrupted: false,
+            tasks: vec![strata_graph::run::TaskReport::findings_only(
+                "scan", &findings,
+            )],
+        };
+        std::fs::write(path, strata_graph::report::sarif(&report))
+            .map_err(|e| strata_graph::Error::io(path, e))?;
+    }
+    if ctx.json {
+        print_json(
+            &serde_json::json!({"ok": denies == 0 && errors.is_empty(), "files": files.len(), "findings": findings, "errors": errors}),
+        );
+    } else {
+        for f in &findings {
+            let at = match (&f.file, f.line) {
+                (Some(file), Some(line)) => format!("{file}:{line}"),
+                (Some(file), None) => file.clone(),
+                _ => String::new(),
+            };
+            let id = f
+                .details
+                .get("id")
+                .and_then(|v| v.as_str())
+                .unwrap_or(&f.rule);
+            crate::out!(
+                "{:<7} {:<8} {id:<16} {at}: {}",
+                format!("{:?}", f.outcome).to_uppercase(),
+                f.severity,
+                f.msg
+            );
+        }
+        for e in &errors {
+            eprintln!("error: {e}");
+        }
+        eprintln!(
+            "{} files, {} findings, {denies} blocking",
+            files.len(),
+            findings.len()
+        );
+    }
+    Ok(if denies == 0 && errors.is_empty() {
+        0
+    } else {
+        1
+    })
 }

@@ -70,6 +70,30 @@ pub struct TaskReport {
     pub log: String,
 }
 
+impl TaskReport {
+    /// A policy task report holding findings made outside a run (`strata policy scan`), so
+    /// the same writers (SARIF) serve both.
+    pub fn findings_only(label: &str, findings: &[crate::policy::Finding]) -> TaskReport {
+        TaskReport {
+            label: label.to_string(),
+            kind: Kind::Policy,
+            action: Action::Policy,
+            env: None,
+            hash: String::new(),
+            key: None,
+            status: Status::Ok,
+            cached: false,
+            remote: false,
+            duration_ms: 0,
+            tool_ms: 0,
+            reason: None,
+            provisional: false,
+            summary: serde_json::json!({ "findings": findings, "max_severity": null }),
+            log: String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub ok: bool,
