@@ -133,3 +133,138 @@ fn scan_evaluates_policies_over_files_like_conftest_test() {
     ]);
     assert_eq!(run.code, 0, "{run:?}");
 }
+
+/// A conftest policy folder as teams have them (v0 syntax, `deny`/`warn`/`violation`,
+/// `exception`, rules in two packages) runs unchanged, with conftest's documented results:
+/// every package with `all_namespaces`, only `main` by default.
+#[test]
+fn an_existing_conftest_policy_folder_runs_unchanged() {
+    let repo = Repo::with_fixture();
+    repo.write(
+        "policies/conftest/base.rego",
+        r#"package main
+
+deny[msg] {
+  input.kind == "Deployment"
+  not input.spec.template.spec.securityContext.runAsNonRoot
+  msg := sprintf("Containers must not run as root in Deployment %s", [input.metadata.name])
+}
+
+violation[{"msg": msg, "details": {"replicas": input.spec.replicas}}] {
+  input.kind == "Deployment"
+  input.spec.replicas < 2
+  msg := "Deployments need at least two replicas"
+}
+
+warn[msg] {
+  input.kind == "Service"
+  input.spec.type == "NodePort"
+  msg := "NodePort services are discouraged"
+}
+
+exception[rules] {
+  input.metadata.name == "batch"
+  rules := ["latest"]
+}
+
+deny_latest[msg] {
+  input.kind == "Deployment"
+  endswith(input.spec.template.spec.containers[_].image, ":latest")
+  msg := "Images must not use the latest tag"
+}
+"#,
+    );
+    repo.write(
+        "policies/conftest/labels.rego",
+        r#"package kubernetes.labels
+
+deny[msg] {
+  not input.metadata.labels.team
+  msg := sprintf("%s %s has no team label", [input.kind, input.metadata.name])
+}
+"#,
+    );
+    repo.write(
+        "policies/conftest/policy.toml",
+        "kinds = [\"chart\"]\nrego_version = \"v0\"\n",
+    );
+    repo.commit("conftest folder");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    team: shop\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n        - name: web\n          image: shop/web:latest\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: batch\nspec:\n  replicas: 3\n  template:\n    spec:\n      securityContext:\n        runAsNonRoot: true\n      containers:\n        - name: batch\n          image: shop/batch:latest\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  labels:\n    team: shop\nspec:\n  type: NodePort\n",
+    )
+    .unwrap();
+    let scan = |policy_toml: &str| {
+        repo.write("policies/conftest/policy.toml", policy_toml);
+        let run = repo.strata(&[
+            "--json",
+            "policy",
+            "scan",
+            "--policy",
+            "policies/conftest",
+            dir.path().to_str().unwrap(),
+        ]);
+        let mut got: Vec<(String, String, String)> = run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["namespace"].as_str().unwrap().to_string(),
+                    f["rule"].as_str().unwrap().to_string(),
+                    f["msg"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        got.sort();
+        (run.code, got)
+    };
+    let owned = |v: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
+        v.iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect()
+    };
+    // Default: package main only. `batch` is excepted from deny_latest; `web` is not.
+    let (code, got) = scan("kinds = [\"chart\"]\nrego_version = \"v0\"\n");
+    assert_eq!(code, 1);
+    assert_eq!(
+        got,
+        owned(&[
+            (
+                "main",
+                "deny",
+                "Containers must not run as root in Deployment web"
+            ),
+            ("main", "deny_latest", "Images must not use the latest tag"),
+            (
+                "main",
+                "violation",
+                "Deployments need at least two replicas"
+            ),
+            ("main", "warn", "NodePort services are discouraged"),
+        ])
+    );
+    // --all-namespaces adds the other package's rules.
+    let (_, got) = scan("kinds = [\"chart\"]\nrego_version = \"v0\"\nall_namespaces = true\n");
+    assert!(
+        got.contains(&(
+            "kubernetes.labels".into(),
+            "deny".into(),
+            "Deployment batch has no team label".into()
+        )),
+        "{got:?}"
+    );
+    assert_eq!(got.len(), 5);
+    // Selecting that package alone.
+    let (_, got) =
+        scan("kinds = [\"chart\"]\nrego_version = \"v0\"\nnamespaces = [\"kubernetes.labels\"]\n");
+    assert_eq!(
+        got,
+        owned(&[(
+            "kubernetes.labels",
+            "deny",
+            "Deployment batch has no team label"
+        )])
+    );
+}
