@@ -51,14 +51,17 @@ fn second_run_is_all_cache_hits_and_a_module_edit_reruns_exactly_its_dependents(
             "charts/api policy dev",
             "charts/api render dev",
             "charts/api test dev",
+            "modules/postgres policy",
             "modules/postgres validate",
             "stacks/database fmt",
             "stacks/database init dev",
             "stacks/database plan dev",
+            "stacks/database policy dev",
             "stacks/database validate",
             "stacks/observability fmt",
             "stacks/observability init dev",
             "stacks/observability plan dev",
+            "stacks/observability policy dev",
             "stacks/observability validate",
         ]
     );
