@@ -113,6 +113,16 @@ fn expr_json(expr: &Expression) -> Value {
             }
             Value::String(literal)
         }
+        Expression::HeredocTemplate(h) => {
+            let mut literal = String::new();
+            for element in h.template.iter() {
+                match element {
+                    Element::Literal(l) => literal.push_str(l.as_str()),
+                    _ => return computed(expr),
+                }
+            }
+            Value::String(literal)
+        }
         Expression::Parenthesis(p) => expr_json(p.inner()),
         _ => computed(expr),
     }
@@ -166,6 +176,15 @@ resource "aws_security_group" "web" {
         assert_eq!(sg["ingress"][1]["cidr_blocks"][0], "${var.office_cidr}");
         assert_eq!(sg["name"], "${var.env}-web");
         assert_eq!(sg["vpc"], "${aws_vpc.main.id}");
+    }
+
+    #[test]
+    fn literal_heredocs_are_strings() {
+        let v =
+            to_json("locals {\n  a = <<-EOT\n    hello\n  EOT\n  b = <<EOT\n${var.x}\nEOT\n}\n")
+                .unwrap();
+        assert!(v["locals"]["a"].as_str().unwrap().contains("hello"), "{v}");
+        assert!(v["locals"]["b"].as_str().unwrap().starts_with("${"), "{v}");
     }
 
     #[test]

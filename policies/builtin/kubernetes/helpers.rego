@@ -17,15 +17,24 @@ pod_spec := input.spec if input.kind == "Pod"
 
 pod_spec := input.template.spec if input.kind == "PodTemplate"
 
-# Kind/name, as findings name the object.
-workload := sprintf("%s/%s", [input.kind, input.metadata.name])
+# Kind/name, as findings name the object (generateName when it has no name yet).
+workload := sprintf("%s/%s", [input.kind, object_name])
+
+object_name := input.metadata.name
+
+object_name := input.metadata.generateName if not input.metadata.name
+
+object_name := "(unnamed)" if {
+	not input.metadata.name
+	not input.metadata.generateName
+}
 
 # Every container and init container: {"label": "container \"app\"", "spec": {...}}.
-containers contains {"label": sprintf("container %q", [c.name]), "spec": c} if {
+containers contains {"label": sprintf("container %q", [object.get(c, "name", "")]), "spec": c} if {
 	some c in pod_spec.containers
 }
 
-containers contains {"label": sprintf("init container %q", [c.name]), "spec": c} if {
+containers contains {"label": sprintf("init container %q", [object.get(c, "name", "")]), "spec": c} if {
 	some c in pod_spec.initContainers
 }
 

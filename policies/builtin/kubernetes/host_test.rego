@@ -32,10 +32,17 @@ test_volumes_without_host_path_pass if {
 # STRATA-K8S-013 to 015
 
 test_host_namespaces_denied if {
-	inp := deployment({"containers": [hardened], "hostNetwork": true, "hostPID": true, "hostIPC": true})
-	{[f.id, f.checkov] | some f in deny_host_network} == {["STRATA-K8S-013", "CKV_K8S_19"]} with input as inp
-	{[f.id, f.checkov] | some f in deny_host_pid} == {["STRATA-K8S-014", "CKV_K8S_17"]} with input as inp
-	{[f.id, f.checkov] | some f in deny_host_ipc} == {["STRATA-K8S-015", "CKV_K8S_18"]} with input as inp
+	network := deployment({"containers": [hardened], "hostNetwork": true})
+	{[f.id, f.checkov] | some f in deny_host_network} == {["STRATA-K8S-013", "CKV_K8S_19"]} with input as network
+	pid := deployment({"containers": [hardened], "hostPID": true})
+	{[f.id, f.checkov] | some f in deny_host_pid} == {["STRATA-K8S-014", "CKV_K8S_17"]} with input as pid
+	ipc := deployment({"containers": [hardened], "hostIPC": true})
+	{[f.id, f.checkov] | some f in deny_host_ipc} == {["STRATA-K8S-015", "CKV_K8S_18"]} with input as ipc
+
+	# each flag is its own rule
+	count(deny_host_pid) == 0 with input as network
+	count(deny_host_ipc) == 0 with input as pid
+	count(deny_host_network) == 0 with input as ipc
 }
 
 test_host_namespaces_off_pass if {

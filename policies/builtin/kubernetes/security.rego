@@ -91,7 +91,7 @@ drop_all_capabilities := {
 
 drops_all(c) if {
 	some capability in c.securityContext.capabilities.drop
-	upper(capability) == "ALL"
+	upper(sprintf("%v", [capability])) == "ALL"
 }
 
 deny_drop_all_capabilities contains f if {
@@ -123,7 +123,7 @@ capability_meta(capability) := added_capabilities if not capability in dangerous
 deny_added_capabilities contains f if {
 	some c in containers
 	some added in c.spec.securityContext.capabilities.add
-	capability := trim_prefix(upper(added), "CAP_")
+	capability := trim_prefix(upper(sprintf("%v", [added])), "CAP_")
 	capability != "NET_BIND_SERVICE"
 	f := finding(capability_meta(capability), sprintf("%s adds the %s capability", [c.label, capability]))
 }

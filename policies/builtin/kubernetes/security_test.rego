@@ -177,3 +177,10 @@ test_added_capabilities_denied if {
 		f.id == "STRATA-K8S-006"
 	}
 }
+
+test_objects_without_a_name_are_named_by_generate_name if {
+	job := {"kind": "Job", "metadata": {"generateName": "migrate-"}, "spec": {"template": {"spec": {"containers": [with_security({"privileged": true})]}}}}
+	{f.resource | some f in deny_privileged} == {"Job/migrate-"} with input as job
+	pod := {"kind": "Pod", "metadata": {}, "spec": {"containers": [with_security({"privileged": true})]}}
+	{f.resource | some f in deny_privileged} == {"Pod/(unnamed)"} with input as pod
+}

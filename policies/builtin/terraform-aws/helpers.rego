@@ -64,3 +64,12 @@ companions(type, name, bucket) := {body |
 	some [_, body] in resources(type)
 	targets_bucket(object.get(body, "bucket", ""), name, bucket)
 }
+
+# A companion of `type` whose bucket is computed from something other than a bucket
+# resource (bucket = var.bucket_name): it may configure any bucket of the file, so
+# whether a bucket has that companion is unknown.
+unresolved_companion(type) if {
+	some [_, body] in resources(type)
+	computed(body.bucket)
+	not regex.match(`aws_s3_bucket\.[A-Za-z0-9_-]+[.\[]`, body.bucket)
+}

@@ -2,7 +2,8 @@
 #
 # The input is a single .tf file, so a bucket's companion resources
 # (aws_s3_bucket_versioning, aws_s3_bucket_public_access_block, ...) count only when they
-# sit in the same file as the bucket. Keep them together, or add an exception.
+# sit in the same file as the bucket and name it (by reference or by its literal name). A
+# companion whose bucket comes from a variable makes the check unknown.
 package builtin.aws
 
 import rego.v1
@@ -22,10 +23,23 @@ deny_s3_encryption contains f if {
 	some [name, bucket] in resources("aws_s3_bucket")
 	not bucket.server_side_encryption_configuration
 	count(companions("aws_s3_bucket_server_side_encryption_configuration", name, bucket)) == 0
+	not unresolved_companion("aws_s3_bucket_server_side_encryption_configuration")
 	f := finding(
 		s3_encryption,
 		sprintf("aws_s3_bucket.%s", [name]),
 		sprintf("aws_s3_bucket.%s has no server-side encryption configuration in this file", [name]),
+	)
+}
+
+unknown_s3_encryption contains f if {
+	some [name, bucket] in resources("aws_s3_bucket")
+	not bucket.server_side_encryption_configuration
+	count(companions("aws_s3_bucket_server_side_encryption_configuration", name, bucket)) == 0
+	unresolved_companion("aws_s3_bucket_server_side_encryption_configuration")
+	f := finding(
+		s3_encryption,
+		sprintf("aws_s3_bucket.%s", [name]),
+		sprintf("aws_s3_bucket.%s: an encryption configuration in this file names its bucket only after apply", [name]),
 	)
 }
 
@@ -145,10 +159,22 @@ s3_missing_public_access_block := {
 deny_s3_missing_public_access_block contains f if {
 	some [name, bucket] in resources("aws_s3_bucket")
 	count(companions("aws_s3_bucket_public_access_block", name, bucket)) == 0
+	not unresolved_companion("aws_s3_bucket_public_access_block")
 	f := finding(
 		s3_missing_public_access_block,
 		sprintf("aws_s3_bucket.%s", [name]),
 		sprintf("aws_s3_bucket.%s has no aws_s3_bucket_public_access_block in this file", [name]),
+	)
+}
+
+unknown_s3_missing_public_access_block contains f if {
+	some [name, bucket] in resources("aws_s3_bucket")
+	count(companions("aws_s3_bucket_public_access_block", name, bucket)) == 0
+	unresolved_companion("aws_s3_bucket_public_access_block")
+	f := finding(
+		s3_missing_public_access_block,
+		sprintf("aws_s3_bucket.%s", [name]),
+		sprintf("aws_s3_bucket.%s: a public access block in this file names its bucket only after apply", [name]),
 	)
 }
 
@@ -163,7 +189,7 @@ s3_versioning := {
 	"checkov": "CKV_AWS_21",
 }
 
-# "Enabled" for a versioning resource or an inline block; "computed" when not known.
+# An inline versioning block: "enabled", or "computed" when known only after apply.
 inline_versioning(bucket) := "enabled" if {
 	some v in blocks(bucket.versioning)
 	enabled(v.enabled)
@@ -183,6 +209,7 @@ deny_s3_versioning contains f if {
 	some [name, bucket] in resources("aws_s3_bucket")
 	not inline_versioning(bucket)
 	count(companions("aws_s3_bucket_versioning", name, bucket)) == 0
+	not unresolved_companion("aws_s3_bucket_versioning")
 	f := finding(
 		s3_versioning,
 		sprintf("aws_s3_bucket.%s", [name]),
@@ -199,6 +226,18 @@ deny_s3_versioning contains f if {
 		s3_versioning,
 		sprintf("aws_s3_bucket_versioning.%s", [name]),
 		sprintf("aws_s3_bucket_versioning.%s has status %q", [name, status]),
+	)
+}
+
+unknown_s3_versioning contains f if {
+	some [name, bucket] in resources("aws_s3_bucket")
+	not inline_versioning(bucket)
+	count(companions("aws_s3_bucket_versioning", name, bucket)) == 0
+	unresolved_companion("aws_s3_bucket_versioning")
+	f := finding(
+		s3_versioning,
+		sprintf("aws_s3_bucket.%s", [name]),
+		sprintf("aws_s3_bucket.%s: a versioning configuration in this file names its bucket only after apply", [name]),
 	)
 }
 
@@ -237,9 +276,22 @@ deny_s3_access_logging contains f if {
 	some [name, bucket] in resources("aws_s3_bucket")
 	not bucket.logging
 	count(companions("aws_s3_bucket_logging", name, bucket)) == 0
+	not unresolved_companion("aws_s3_bucket_logging")
 	f := finding(
 		s3_access_logging,
 		sprintf("aws_s3_bucket.%s", [name]),
 		sprintf("aws_s3_bucket.%s has no access logging configured in this file", [name]),
+	)
+}
+
+unknown_s3_access_logging contains f if {
+	some [name, bucket] in resources("aws_s3_bucket")
+	not bucket.logging
+	count(companions("aws_s3_bucket_logging", name, bucket)) == 0
+	unresolved_companion("aws_s3_bucket_logging")
+	f := finding(
+		s3_access_logging,
+		sprintf("aws_s3_bucket.%s", [name]),
+		sprintf("aws_s3_bucket.%s: a logging configuration in this file names its bucket only after apply", [name]),
 	)
 }

@@ -4,6 +4,9 @@ import rego.v1
 
 # Every unknown_ rule of this package, for tests that want none or a given set.
 unknowns := union({
+	unknown_s3_access_logging,
+	unknown_s3_encryption,
+	unknown_s3_missing_public_access_block,
 	unknown_ebs_encryption,
 	unknown_ec2_block_device_encryption,
 	unknown_ec2_imdsv2,
@@ -239,4 +242,25 @@ test_s3_access_logging_inline_passes if {
 test_buckets_written_as_arrays_are_read if {
 	fs := deny_s3_public_acl with input as {"resource": {"aws_s3_bucket": {"logs": [{"acl": "public-read"}]}}}
 	count(fs) == 1
+}
+
+test_companions_naming_their_bucket_after_apply_are_unknown if {
+	inp := {"resource": {
+		"aws_s3_bucket": {"logs": {"bucket": "${var.name}"}},
+		"aws_s3_bucket_server_side_encryption_configuration": {"logs": {"bucket": "${var.bucket_id}"}},
+		"aws_s3_bucket_public_access_block": {"logs": {
+			"bucket": "${var.bucket_id}",
+			"block_public_acls": true,
+			"block_public_policy": true,
+			"ignore_public_acls": true,
+			"restrict_public_buckets": true,
+		}},
+		"aws_s3_bucket_versioning": {"logs": {"bucket": "${var.bucket_id}", "versioning_configuration": {"status": "Enabled"}}},
+		"aws_s3_bucket_logging": {"logs": {"bucket": "${var.bucket_id}", "target_bucket": "audit"}},
+	}}
+	count(deny_s3_encryption) == 0 with input as inp
+	count(deny_s3_missing_public_access_block) == 0 with input as inp
+	count(deny_s3_versioning) == 0 with input as inp
+	count(deny_s3_access_logging) == 0 with input as inp
+	{f.id | some f in unknowns} == {"STRATA-AWS-001", "STRATA-AWS-004", "STRATA-AWS-005", "STRATA-AWS-006"} with input as inp
 }

@@ -123,7 +123,7 @@ deny_db_tls_enforcement contains f if {
 	some type in ["azurerm_postgresql_flexible_server_configuration", "azurerm_mysql_flexible_server_configuration"]
 	some [name, setting] in resources(type)
 	setting.name == "require_secure_transport"
-	lower(setting.value) == "off"
+	lower(sprintf("%v", [setting.value])) == "off"
 	f := finding(
 		db_tls_enforcement,
 		sprintf("%s.%s", [type, name]),

@@ -18,7 +18,7 @@ security_rule_fields(address, rule) := {
 		[p | some key in ["destination_port_range"]; p := rule[key]],
 		as_list(object.get(rule, "destination_port_ranges", [])),
 	),
-	"protocol": lower(object.get(rule, "protocol", "*")),
+	"protocol": lower(sprintf("%v", [object.get(rule, "protocol", "*")])),
 }
 
 # Inbound allow rules, normalised to {resource, sources, ports, protocol}.
@@ -34,8 +34,8 @@ inbound_rules contains security_rule_fields(sprintf("azurerm_network_security_gr
 }
 
 inbound_allow(rule) if {
-	lower(rule.access) == "allow"
-	lower(rule.direction) == "inbound"
+	lower(sprintf("%v", [rule.access])) == "allow"
+	lower(sprintf("%v", [rule.direction])) == "inbound"
 }
 
 open_to_internet(rule) if {

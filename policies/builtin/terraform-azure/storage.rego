@@ -166,7 +166,7 @@ network_rule_sets contains [sprintf("azurerm_storage_account_network_rules.%s", 
 
 deny_storage_network_default_allow contains f if {
 	some [address, rules] in network_rule_sets
-	lower(rules.default_action) == "allow"
+	lower(sprintf("%v", [rules.default_action])) == "allow"
 	f := finding(storage_network_default_allow, address, sprintf("%s has default_action \"Allow\"", [address]))
 }
 

@@ -160,6 +160,15 @@ variable_default(k) if {
 	k[count(k) - 1] == "default"
 }
 
+# Cheap tests on the whole file, so that a rule walks every string only when the file
+# may hold what it looks for.
+file_text := json.marshal(input)
+
+file_mentions(markers) if {
+	some marker in markers
+	contains(file_text, marker)
+}
+
 # ---------------------------------------------------------------------------------------
 # Known credential formats (these match inside computed templates too).
 
@@ -216,6 +225,7 @@ secret_aws_access_key := {
 }
 
 deny_secret_aws_access_key contains f if {
+	file_mentions(["AKIA", "ASIA"])
 	some [p, v] in string_values
 	aws_access_key(v)
 	f := finding(secret_aws_access_key, address(p), sprintf("%s holds an AWS access key id", [location(p)]))
@@ -233,6 +243,7 @@ secret_private_key := {
 }
 
 deny_secret_private_key contains f if {
+	file_mentions(["PRIVATE KEY"])
 	some [p, v] in string_values
 	private_key(v)
 	f := finding(secret_private_key, address(p), sprintf("%s holds a private key", [location(p)]))
@@ -249,6 +260,7 @@ secret_github_token := {
 }
 
 deny_secret_github_token contains f if {
+	file_mentions(["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"])
 	some [p, v] in string_values
 	github_token(v)
 	f := finding(secret_github_token, address(p), sprintf("%s holds a GitHub token", [location(p)]))
@@ -266,6 +278,7 @@ secret_slack_token := {
 }
 
 deny_secret_slack_token contains f if {
+	file_mentions(["xox", "hooks.slack.com/"])
 	some [p, v] in string_values
 	slack_token(v)
 	f := finding(secret_slack_token, address(p), sprintf("%s holds a Slack token or webhook URL", [location(p)]))
@@ -316,10 +329,16 @@ secret_slot(p) if {
 	body.type == "SecureString"
 }
 
+# A key ending in a secret word, or a resource type that stores secrets.
+may_hold_secret_literal if regex.match(sprintf(`(%s)"`, [concat("|", secret_words)]), lower(file_text))
+
+may_hold_secret_literal if file_mentions(array.concat(["aws_ssm_parameter"], [type | some type, _ in secret_value_attributes]))
+
 # A reference to where the secret is kept, not the secret.
 secret_reference(v) if startswith(v, "arn:")
 
 deny_secret_literal contains f if {
+	may_hold_secret_literal
 	some [p, v] in string_values
 	secret_slot(p)
 	v != ""
@@ -330,7 +349,8 @@ deny_secret_literal contains f if {
 }
 
 # ---------------------------------------------------------------------------------------
-# STRATA-TF-011: a long random-looking literal.
+# STRATA-TF-011: a long random-looking literal, alone or inside a longer string (a script,
+# a URL, or a literal written inside an expression).
 
 secret_high_entropy := {
 	"id": "STRATA-TF-011",
@@ -347,50 +367,66 @@ digest_name(name) if {
 	trim_suffix(word, "s") in digest_words
 }
 
-# 24+ characters of the base64 alphabet, with upper and lower case letters and digits,
-# switching character class often (as random data does and words and names do not).
-base64_like(v) if {
-	count(v) >= 24
-	regex.match(`^[A-Za-z0-9+/_-]+=*$`, v)
-	regex.match(`[A-Z]`, v)
-	regex.match(`[a-z]`, v)
-	regex.match(`[0-9]`, v)
-	class_changes(v) * 100 >= (count(v) - 1) * 45
+# Runs of 24 or more characters of the base64 (or base64url) alphabet.
+token_pattern := `[A-Za-z0-9+/_-]{24,}=*`
+
+# A token of the file with both letters and digits: without one, no value is random-looking.
+may_hold_random_literal if {
+	some token in regex.find_n(token_pattern, file_text, -1)
+	regex.match(`[0-9]`, token)
+	regex.match(`[A-Za-z]`, token)
 }
 
-# 32+ hex digits with both digits and letters.
-hex_like(v) if {
-	regex.match(`^([0-9a-f]{32,}|[0-9A-F]{32,})$`, v)
-	regex.match(`[0-9]`, v)
-	regex.match(`[a-fA-F]`, v)
+# Upper and lower case letters and digits, switching character class often (as random data
+# does, and words and names do not).
+base64_like(token) if {
+	regex.match(`[A-Z]`, token)
+	regex.match(`[a-z]`, token)
+	regex.match(`[0-9]`, token)
+	class_changes(token) * 100 >= (count(token) - 1) * 45
+}
+
+# 32+ hex digits, all of one case, with both digits and letters.
+hex_like(token) if {
+	regex.match(`^([0-9a-f]{32,}|[0-9A-F]{32,})$`, token)
+	regex.match(`[0-9]`, token)
+	regex.match(`[a-fA-F]`, token)
 }
 
 # How many times adjacent characters change class (upper, lower, digit, other).
-class_changes(v) := count(regex.find_n(`0+|A+|a+|-+`, classes, -1)) - 1 if {
-	digits := regex.replace(v, `[0-9]`, "0")
+class_changes(token) := count(regex.find_n(`0+|A+|a+|-+`, classes, -1)) - 1 if {
+	digits := regex.replace(token, `[0-9]`, "0")
 	capitals := regex.replace(digits, `[A-Z]`, "A")
 	letters := regex.replace(capitals, `[a-z]`, "a")
 	classes := regex.replace(letters, `[^0Aa]`, "-")
 }
 
-entropy_checkov(v) := "CKV_SECRET_6" if base64_like(v)
+# A hex token counts only as a whole value: inside a longer string (a URL, an ARN, a module
+# source's ?ref=) it is nearly always a commit or an id.
+entropy_checkov(_, token) := "CKV_SECRET_6" if base64_like(token)
 
-entropy_checkov(v) := "CKV_SECRET_19" if {
-	not base64_like(v)
-	hex_like(v)
+entropy_checkov(v, token) := "CKV_SECRET_19" if {
+	not base64_like(token)
+	token == v
+	hex_like(token)
 }
 
+entropy_message(v, token) := sprintf("is a random-looking literal of %d characters", [count(v)]) if token == v
+
+entropy_message(v, token) := sprintf("contains a random-looking literal of %d characters", [count(token)]) if token != v
+
 deny_secret_high_entropy contains f if {
+	may_hold_random_literal
 	some [p, v] in string_values
 	count(v) >= 24
-	checkov := entropy_checkov(v)
-	not computed(v)
+	some token in regex.find_n(token_pattern, v, -1)
+	checkov := entropy_checkov(v, token)
 	not known_credential(v)
 	not secret_slot(p)
 	not digest_name(attribute(p))
 	f := finding(
 		object.union(secret_high_entropy, {"checkov": checkov}),
 		address(p),
-		sprintf("%s is a random-looking literal of %d characters", [location(p), count(v)]),
+		sprintf("%s %s", [location(p), entropy_message(v, token)]),
 	)
 }

@@ -217,3 +217,19 @@ test_plans_are_not_scanned if {
 	count(deny_secret_github_token) == 0 with input as plan
 	count(deny_secret_literal) == 0 with input as plan
 }
+
+test_random_literal_inside_text_denied if {
+	script := concat("", ["#!/bin/sh\nexport SIGNING_KEY=", random_literal, "\nexec app\n"])
+	fs := deny_secret_high_entropy with input as with_resource("aws_instance", {"user_data": script})
+	{f.msg | some f in fs} == {"resource.aws_instance.this.user_data contains a random-looking literal of 24 characters"}
+}
+
+test_random_literal_inside_expression_denied if {
+	inp := {"locals": {"key": concat("", ["${format(\"%s:%s\", var.user, \"", random_literal, "\")}"])}}
+	count(deny_secret_high_entropy) == 1 with input as inp
+	count(deny_secret_literal) == 0 with input as inp
+}
+
+test_commit_in_module_source_passes if {
+	count(deny_secret_high_entropy) == 0 with input as {"module": {"vpc": {"source": "git::https://example.com/vpc.git?ref=3f2c1d9e8b7a6c5d4e3f2a1b0c9d8e7f6a5b4c3d"}}}
+}

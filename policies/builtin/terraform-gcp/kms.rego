@@ -20,7 +20,10 @@ max_rotation_seconds := 7776000
 rotatable(key) if object.get(key, "purpose", "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"
 
 # "7776000s" -> 7776000 (fractions of a second allowed).
-seconds(period) := to_number(trim_suffix(period, "s")) if regex.match(`^[0-9]+(\.[0-9]+)?s$`, period)
+seconds(period) := to_number(trim_suffix(period, "s")) if {
+	is_string(period)
+	regex.match(`^[0-9]+(\.[0-9]+)?s$`, period)
+}
 
 deny_kms_rotation contains f if {
 	some [name, key] in resources("google_kms_crypto_key")

@@ -78,6 +78,8 @@ test_firewall_all_protocols_denied_once if {
 test_firewall_tcp_without_ports_and_full_range_denied if {
 	count(deny_firewall_all_ports_open) == 1 with input as mock_firewall({"source_ranges": ["0.0.0.0/0"], "allow": {"protocol": "tcp"}})
 	count(deny_firewall_all_ports_open) == 1 with input as mock_firewall({"source_ranges": ["0.0.0.0/0"], "allow": {"protocol": "udp", "ports": ["0-65535"]}})
+	count(deny_firewall_all_ports_open) == 1 with input as mock_firewall({"source_ranges": ["0.0.0.0/0"], "allow": {"protocol": "tcp", "ports": ["1-65535"]}})
+	count(deny_firewall_all_ports_open) == 0 with input as mock_firewall({"source_ranges": ["0.0.0.0/0"], "allow": {"protocol": "tcp", "ports": ["2-65535"]}})
 }
 
 test_firewall_all_protocols_internal_passes if {
