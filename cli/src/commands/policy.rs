@@ -167,88 +167,105 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
     for p in &args.paths {
         collect(p, &mut files);
     }
-    let mut findings = Vec::new();
+    // Parse every file once; evaluate each policy once over all the documents it applies to
+    // (one engine per policy), policies in parallel.
     let mut errors = Vec::new();
+    let mut texts: std::collections::HashMap<String, String> = Default::default();
+    let mut tf_docs: Vec<(Option<String>, serde_json::Value)> = Vec::new();
+    let mut yaml_docs: Vec<(Option<String>, serde_json::Value)> = Vec::new();
     for file in &files {
         let shown = file.display().to_string();
         let text = std::fs::read_to_string(file).map_err(|e| strata_graph::Error::io(file, e))?;
-        let is_tf = file.extension().is_some_and(|x| x == "tf");
-        let docs: Vec<(Option<String>, serde_json::Value)> = if is_tf {
+        if file.extension().is_some_and(|x| x == "tf") {
             match hcl_input::to_json(&text) {
-                Ok(v) => vec![(Some(shown.clone()), v)],
-                Err(e) => {
-                    errors.push(format!("{shown}: {e}"));
-                    continue;
-                }
+                Ok(v) => tf_docs.push((Some(shown.clone()), v)),
+                Err(e) => errors.push(format!("{shown}: {e}")),
             }
         } else {
             match strata_graph::exec::usertest::manifests_input(text.as_bytes()) {
                 Ok(serde_json::Value::Array(d)) => {
-                    d.into_iter().map(|d| (Some(shown.clone()), d)).collect()
+                    yaml_docs.extend(d.into_iter().map(|d| (Some(shown.clone()), d)))
                 }
-                Ok(other) => vec![(Some(shown.clone()), other)],
-                Err(e) => {
-                    errors.push(format!("{shown}: {e}"));
-                    continue;
-                }
+                Ok(other) => yaml_docs.push((Some(shown.clone()), other)),
+                Err(e) => errors.push(format!("{shown}: {e}")),
             }
+        }
+        texts.insert(shown, text);
+    }
+    let mut jobs = Vec::new();
+    for &p in &chosen {
+        let Some((_, meta)) = model.policies.iter().find(|(i, _)| *i == p) else {
+            continue;
         };
-        let kind = if is_tf { Kind::Stack } else { Kind::Chart };
-        for &p in &chosen {
-            let Some((_, meta)) = model.policies.iter().find(|(i, _)| *i == p) else {
-                continue;
-            };
-            let applies =
-                meta.kinds.contains(&kind) || (is_tf && meta.kinds.contains(&Kind::Module));
-            if !applies {
-                continue;
-            }
-            let paths = model.policy_files(p);
-            let contents = view.snapshot.contents(&session.repo, &paths)?;
-            let sources: Vec<(String, String)> = paths
-                .iter()
-                .map(|f| {
-                    let id = view.snapshot.files[*f].id;
-                    (
-                        f.to_string(),
-                        contents
-                            .get(&id)
-                            .map(|b| String::from_utf8_lossy(b).into_owned())
-                            .unwrap_or_default(),
-                    )
-                })
-                .collect();
+        let paths = model.policy_files(p);
+        let contents = view.snapshot.contents(&session.repo, &paths)?;
+        let sources: Vec<(String, String)> = paths
+            .iter()
+            .map(|f| {
+                let id = view.snapshot.files[*f].id;
+                let text = contents
+                    .get(&id)
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                (f.to_string(), text)
+            })
+            .collect();
+        jobs.push((p, meta, sources));
+    }
+    use rayon::prelude::*;
+    let results: Vec<Result<Vec<strata_graph::policy::Finding>, String>> = jobs
+        .par_iter()
+        .map(|(p, meta, sources)| {
             let policy = Policy {
-                label: &model.targets[p].label,
-                files: sources,
+                label: &model.targets[*p].label,
+                files: sources.clone(),
                 namespaces: &meta.namespaces,
                 all_namespaces: meta.all_namespaces,
                 rego_v0: meta.rego_version == "v0",
             };
-            let context = serde_json::json!({"label": shown, "kind": if is_tf { "stack" } else { "chart" }, "environment": null, "dependencies": []});
-            match policy.evaluate(&docs, &context) {
-                Ok(mut f) => {
-                    for finding in &mut f {
-                        if let Some((kind, name)) = finding
-                            .details
-                            .get("resource")
-                            .and_then(|r| r.as_str())
-                            .and_then(|r| r.split_once('.'))
-                        {
-                            if is_tf {
-                                let needle = format!("\"{kind}\" \"{name}\"");
-                                finding.line = text
-                                    .find(&needle)
-                                    .map(|o| strata_graph::error::line_of(&text, o));
-                            }
-                        }
-                    }
-                    findings.extend(f);
+            let mut out = Vec::new();
+            let tf = meta.kinds.contains(&Kind::Stack) || meta.kinds.contains(&Kind::Module);
+            let chart = meta.kinds.contains(&Kind::Chart);
+            for (docs, applies, kind) in [(&tf_docs, tf, "stack"), (&yaml_docs, chart, "chart")] {
+                if !applies || docs.is_empty() {
+                    continue;
                 }
-                Err(e) => errors.push(format!("{}: {e}", model.targets[p].label)),
+                let context = serde_json::json!({
+                    "label": null, "kind": kind, "environment": null, "dependencies": []
+                });
+                out.extend(
+                    policy
+                        .evaluate(docs, &context)
+                        .map_err(|e| format!("{}: {e}", model.targets[*p].label))?,
+                );
             }
+            Ok(out)
+        })
+        .collect();
+    let mut findings = Vec::new();
+    for r in results {
+        match r {
+            Ok(f) => findings.extend(f),
+            Err(e) => errors.push(e),
         }
     }
+    for f in &mut findings {
+        let resource = f.details.get("resource").and_then(|r| r.as_str());
+        let (Some(file), Some((kind, name))) =
+            (f.file.clone(), resource.and_then(|r| r.split_once('.')))
+        else {
+            continue;
+        };
+        if let Some(text) = texts.get(&file).filter(|_| file.ends_with(".tf")) {
+            let needle = format!("\"{kind}\" \"{name}\"");
+            f.line = text
+                .find(&needle)
+                .map(|o| strata_graph::error::line_of(text, o));
+        }
+    }
+    findings.sort_by(|a, b| {
+        (&a.file, a.line, &a.rule, &a.msg).cmp(&(&b.file, b.line, &b.rule, &b.msg))
+    });
     let denies = findings
         .iter()
         .filter(|f| strata_graph::policy::blocks(f, None))

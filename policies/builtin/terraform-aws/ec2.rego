@@ -14,7 +14,7 @@ ec2_imdsv2 := {
 	"checkov": "CKV_AWS_79",
 }
 
-imds_types := ["aws_instance", "aws_launch_template"]
+imds_types := ["aws_instance", "aws_launch_template", "aws_launch_configuration"]
 
 # "secure" when tokens are required or the endpoint is off, "computed" when http_tokens is
 # known only after apply; undefined otherwise (no metadata_options, or tokens optional).

@@ -22,7 +22,7 @@ public_access(server) := true if {
 public_access_types := {
 	"STRATA-AZ-011": {"azurerm_mssql_server": "CKV_AZURE_113"},
 	"STRATA-AZ-012": {"azurerm_postgresql_server": "CKV_AZURE_68", "azurerm_postgresql_flexible_server": null},
-	"STRATA-AZ-013": {"azurerm_mysql_server": "CKV_AZURE_53", "azurerm_mysql_flexible_server": null},
+	"STRATA-AZ-013": {"azurerm_mysql_server": "CKV_AZURE_53", "azurerm_mysql_flexible_server": "CKV_AZURE_53"},
 }
 
 # The rule's metadata with the Checkov id that matches the resource type, if any.

@@ -93,5 +93,5 @@ test_db_ssl_computed_is_unknown if {
 test_mysql_public_computed_is_unknown if {
 	inp := {"resource": {"azurerm_mysql_flexible_server": {"m": {"public_network_access_enabled": "${var.public}"}}}}
 	count(deny_mysql_public_network) == 0 with input as inp
-	{[f.id, object.get(f, "checkov", "none")] | some f in unknowns} == {["STRATA-AZ-013", "none"]} with input as inp
+	{[f.id, object.get(f, "checkov", "none")] | some f in unknowns} == {["STRATA-AZ-013", "CKV_AZURE_53"]} with input as inp
 }

@@ -292,7 +292,7 @@ secret_literal := {
 	"severity": "high",
 	"title": "Literal value in a secret attribute",
 	"remediation": "Pass the value in: a sensitive variable without a default, an ephemeral or data source read from a secrets manager, or a generated random_password.",
-	"checkov": "CKV_SECRET_10",
+	"checkov": "CKV_SECRET_6",
 }
 
 # Names that hold secrets: db_password, client_secret, auth_token, api_key, ...

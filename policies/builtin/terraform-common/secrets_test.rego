@@ -133,7 +133,7 @@ test_literal_password_denied if {
 	count(fs) == 1
 	some f in fs
 	f.id == "STRATA-TF-010"
-	f.checkov == "CKV_SECRET_10"
+	f.checkov == "CKV_SECRET_6"
 	f.resource == "aws_db_instance.this"
 	f.msg == "resource.aws_db_instance.this.password is a literal value"
 }

@@ -204,7 +204,7 @@ compute_public_ip := {
 }
 
 deny_compute_public_ip contains f if {
-	some type in ["google_compute_instance", "google_compute_instance_template"]
+	some type in ["google_compute_instance", "google_compute_instance_template", "google_compute_instance_from_template"]
 	some [name, vm] in resources(type)
 	some nic in blocks(object.get(vm, "network_interface", []))
 	count(blocks(object.get(nic, "access_config", []))) > 0
