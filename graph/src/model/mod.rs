@@ -11,7 +11,7 @@ use crate::graph::Graph;
 use crate::hcl::{PathBase, PathLocal};
 use crate::manifest::{InputBinding, TargetManifest, CHART_MANIFEST, STACK_MANIFEST};
 use crate::policy::meta::PolicyMeta;
-use crate::policy::waivers::{Waiver, WAIVERS_FILE};
+use crate::policy::waivers::Waiver;
 use crate::snapshot::Snapshot;
 use crate::workspace::WorkspaceConfig;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -135,8 +135,10 @@ fn matcher(globs: &[String]) -> GlobSet {
 /// Joins a relative path onto a directory and normalizes `.` and `..`; `None` when it
 /// climbs above the workspace root.
 mod environments;
+mod policies;
 use environments::load_environments;
 pub use environments::{Environment, EnvironmentFiles};
+use policies::{load_policy_meta, load_waivers};
 
 pub fn join_normalized(dir: &str, rel: &str) -> Option<String> {
     let mut parts: Vec<&str> = if rel.starts_with('/') && dir.is_empty() {
@@ -342,17 +344,7 @@ pub fn build(
         .map(|(i, t)| (t.label.clone(), i))
         .collect();
     let policies = load_policy_meta(repo, snapshot, &targets)?;
-    let waivers = match snapshot.files.get(WAIVERS_FILE) {
-        Some(e) => {
-            let blobs = snapshot.contents(repo, &[WAIVERS_FILE])?;
-            let text = blobs
-                .get(&e.id)
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .unwrap_or_default();
-            crate::policy::waivers::parse(&text)?
-        }
-        None => Vec::new(),
-    };
+    let waivers = load_waivers(repo, snapshot)?;
     Ok(Model {
         config: config.clone(),
         targets,
@@ -363,41 +355,6 @@ pub fn build(
         waivers,
         by_label,
     })
-}
-
-/// `policy.toml` of each policy target (defaults when absent).
-fn load_policy_meta(
-    repo: &Repo,
-    snapshot: &Snapshot,
-    targets: &[Target],
-) -> Result<Vec<(usize, PolicyMeta)>> {
-    let files: Vec<String> = targets
-        .iter()
-        .filter(|t| t.kind == Kind::Policy)
-        .map(|t| format!("{}/policy.toml", t.label))
-        .filter(|p| snapshot.files.contains_key(p))
-        .collect();
-    let refs: Vec<&str> = files.iter().map(String::as_str).collect();
-    let contents = snapshot.contents(repo, &refs)?;
-    let mut out = Vec::new();
-    for (i, t) in targets.iter().enumerate() {
-        if t.kind != Kind::Policy {
-            continue;
-        }
-        let path = format!("{}/policy.toml", t.label);
-        let meta = match snapshot.files.get(&path) {
-            Some(e) => {
-                let text = contents
-                    .get(&e.id)
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .unwrap_or_default();
-                PolicyMeta::parse(&text, &path)?
-            }
-            None => PolicyMeta::default(),
-        };
-        out.push((i, meta));
-    }
-    Ok(out)
 }
 
 impl Builder<'_> {

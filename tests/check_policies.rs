@@ -1,0 +1,389 @@
+//! Policies inside `strata check` on the sample workspace: policy tasks after plans and
+//! renders, Terraform files as input, the severity gate, unknowns, waivers and SARIF.
+
+mod common;
+use common::{json_run, sample_repo, tasks_where};
+
+#[test]
+fn policies_run_after_renders_and_a_policy_edit_reruns_only_policy_tasks() {
+    let repo = sample_repo();
+    repo.write(
+        "policies/pinned-images/policy.toml",
+        "kinds = [\"chart\"]\nlabels = [\"charts/**\"]\n",
+    );
+    repo.write(
+        "policies/pinned-images/images.rego",
+        "package main\n\nimport rego.v1\n\ndeny_untrusted_registry contains msg if {\n\tinput.kind == \"Deployment\"\n\tsome c in input.spec.template.spec.containers\n\tnot startswith(c.image, \"registry.acme.example/\")\n\tmsg := sprintf(\"%s: container %s pulls from an untrusted registry\", [input.metadata.name, c.name])\n}\n\nwarn contains \"no PodDisruptionBudget\" if input.kind == \"Deployment\"\n",
+    );
+    repo.commit("policy");
+    let (run, report) = json_run(
+        &repo,
+        &["check", "--env", "dev", "charts/web", "charts/worker"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let policy = |report: &serde_json::Value, label: &str| {
+        report["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == label && t["action"] == "policy")
+            .unwrap()
+            .clone()
+    };
+    let web = policy(&report, "charts/web");
+    assert_eq!(web["summary"]["deny"], 0);
+    assert_eq!(web["summary"]["warn"], 1, "{web}");
+
+    // An image from another registry in dev's values is denied, with the rule and message.
+    let values = "environments/dev/charts/web/values.yaml";
+    let text = std::fs::read_to_string(repo.path().join(values)).unwrap();
+    repo.write(
+        values,
+        &format!("{text}\nimage:\n  repository: docker.io/library/nginx\n"),
+    );
+    let (run, report) = json_run(
+        &repo,
+        &["check", "--env", "dev", "charts/web", "charts/worker"],
+    );
+    assert_eq!(run.code, 1);
+    let web = policy(&report, "charts/web");
+    assert_eq!(web["status"], "failed");
+    assert_eq!(web["summary"]["deny"], 1);
+    assert_eq!(
+        web["summary"]["findings"][0]["rule"],
+        "deny_untrusted_registry"
+    );
+    assert!(
+        run.stderr
+            .contains("DENY  policies/pinned-images (main.deny_untrusted_registry, critical)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(policy(&report, "charts/worker")["status"], "ok");
+    repo.write(values, &text);
+
+    // Editing a policy re-runs exactly the policy tasks it governs; renders stay cached.
+    let (run, _) = json_run(
+        &repo,
+        &["check", "--env", "dev", "charts/web", "charts/worker"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo.append("policies/pinned-images/images.rego", "\n# reviewed\n");
+    let (run, report) = json_run(
+        &repo,
+        &["check", "--env", "dev", "charts/web", "charts/worker"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        tasks_where(&report, |t| t["cached"] == false),
+        vec!["charts/web policy dev", "charts/worker policy dev"]
+    );
+    // and `check --affected` picks the governed targets up
+    let (run, report) = json_run(
+        &repo,
+        &["check", "--env", "dev", "--affected", "--base", "main"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let policies = tasks_where(&report, |t| t["action"] == "policy");
+    assert_eq!(
+        policies,
+        vec![
+            "charts/api policy dev",
+            "charts/web policy dev",
+            "charts/worker policy dev"
+        ]
+    );
+}
+
+#[test]
+fn static_terraform_policies_locate_findings_gate_by_severity_and_report_unknowns() {
+    let repo = sample_repo();
+    repo.write(
+        "policies/guard/policy.toml",
+        "kinds = [\"stack\", \"module\"]\nnamespaces = [\"guard\"]\n",
+    );
+    repo.write(
+        "policies/guard/guard.rego",
+        r#"package guard
+
+import rego.v1
+
+deny contains finding if {
+	some name, r in input.resource.null_resource
+	not r.triggers
+	finding := {
+		"msg": sprintf("null_resource.%s has no triggers", [name]),
+		"id": "GUARD-1",
+		"severity": "high",
+		"resource": sprintf("null_resource.%s", [name]),
+	}
+}
+
+unknown contains finding if {
+	some name, r in input.resource.null_resource
+	is_string(r.triggers)
+	startswith(r.triggers, "${")
+	finding := {"msg": sprintf("null_resource.%s triggers are known only after apply", [name]), "resource": sprintf("null_resource.%s", [name])}
+}
+"#,
+    );
+    repo.commit("guard policy");
+    let policy = |report: &serde_json::Value, label: &str| {
+        report["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == label && t["action"] == "policy")
+            .unwrap()
+            .clone()
+    };
+
+    // A module is checked without an environment: every deny blocks, located at its block.
+    let main = std::fs::read_to_string(repo.path().join("modules/naming/main.tf")).unwrap();
+    repo.write(
+        "modules/naming/main.tf",
+        &format!("{main}\nresource \"null_resource\" \"bare\" {{}}\n"),
+    );
+    let line = main.lines().count() + 2;
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "modules/naming"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let p = policy(&report, "modules/naming");
+    assert_eq!(p["status"], "failed");
+    assert_eq!(p["summary"]["blocking"], 1);
+    assert_eq!(
+        p["summary"]["findings"][0]["file"],
+        "modules/naming/main.tf"
+    );
+    assert_eq!(p["summary"]["findings"][0]["line"], line);
+    assert!(
+        run.stderr.contains(&format!("DENY  policies/guard (guard.deny, high) at modules/naming/main.tf:{line}: null_resource.bare has no triggers")),
+        "{}",
+        run.stderr
+    );
+
+    // `policy eval` shows the same findings grouped by target, with the same exit code.
+    let eval = repo.strata(&["policy", "eval", "--env", "dev", "modules/naming"]);
+    assert_eq!(eval.code, 1, "{eval:?}");
+    assert!(
+        eval.stdout.starts_with("modules/naming: FAIL\n"),
+        "{}",
+        eval.stdout
+    );
+    assert!(
+        eval.stdout.contains(&format!(
+            "at modules/naming/main.tf:{line}: null_resource.bare has no triggers"
+        )),
+        "{}",
+        eval.stdout
+    );
+
+    // A computed value is an unknown, reported and not a pass or a failure.
+    let vars = "\nvariable \"extra_triggers\" {\n  type    = map(string)\n  default = {}\n}\n\nresource \"null_resource\" \"computed\" {\n  triggers = var.extra_triggers\n}\n";
+    repo.write("modules/naming/main.tf", &format!("{main}{vars}"));
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "modules/naming"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let p = policy(&report, "modules/naming");
+    assert_eq!(p["summary"]["unknown"], 1, "{p}");
+    assert_eq!(p["summary"]["deny"], 0);
+    repo.write("modules/naming/main.tf", &main);
+
+    // In dev (max_severity = "high") a high finding in a stack is reported but does not block.
+    let (apply, _) = json_run(&repo, &["apply", "--env", "dev", "stacks/network"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let net = std::fs::read_to_string(repo.path().join("stacks/network/main.tf")).unwrap();
+    repo.write(
+        "stacks/network/main.tf",
+        &format!("{net}\nresource \"null_resource\" \"bare\" {{}}\n"),
+    );
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "stacks/network"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let p = policy(&report, "stacks/network");
+    assert_eq!(p["summary"]["deny"], 1);
+    assert_eq!(p["summary"]["blocking"], 0);
+    assert_eq!(p["summary"]["max_severity"], "high");
+}
+
+#[test]
+fn sarif_report_validates_against_the_sarif_2_1_0_schema() {
+    let schema = common::repo_root().join(".tools/sarif-2.1.0.json");
+    assert!(
+        schema.exists(),
+        "the SARIF schema is missing: run scripts/test (it fetches it)"
+    );
+    let repo = sample_repo();
+    repo.write("policies/guard/policy.toml", "kinds = [\"module\"]\n");
+    repo.write(
+        "policies/guard/guard.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains {\"msg\": sprintf(\"null_resource.%s has no triggers\", [n]), \"id\": \"GUARD-1\", \"severity\": \"high\", \"title\": \"Resource without triggers\", \"remediation\": \"Add triggers.\", \"resource\": sprintf(\"null_resource.%s\", [n])} if {\n\tsome n, r in input.resource.null_resource\n\tnot r.triggers\n}\n\nwarn contains \"modules should have outputs\" if not input.output\n",
+    );
+    let main = std::fs::read_to_string(repo.path().join("modules/dns-zone/main.tf")).unwrap();
+    repo.write(
+        "modules/dns-zone/main.tf",
+        &format!("{main}\nresource \"null_resource\" \"bare\" {{}}\n"),
+    );
+    repo.commit("guard");
+    let sarif = repo.path().join("strata.sarif");
+    let (run, _) = json_run(
+        &repo,
+        &[
+            "check",
+            "--env",
+            "dev",
+            "--keep-going",
+            "--sarif",
+            sarif.to_str().unwrap(),
+            "modules/dns-zone",
+            "modules/naming",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema; s = json.load(open(sys.argv[1])); d = json.load(open(sys.argv[2])); jsonschema.Draft4Validator(s).validate(d); print(len(d['runs'][0]['results']))",
+        ])
+        .arg(&schema)
+        .arg(&sarif)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "SARIF does not validate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let deny = results.iter().find(|r| r["ruleId"] == "GUARD-1").unwrap();
+    assert_eq!(deny["level"], "error");
+    assert_eq!(
+        deny["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "modules/dns-zone/main.tf"
+    );
+    assert_eq!(
+        deny["locations"][0]["physicalLocation"]["region"]["startLine"],
+        main.lines().count() + 2
+    );
+    let rule =
+        &doc["runs"][0]["tool"]["driver"]["rules"][deny["ruleIndex"].as_u64().unwrap() as usize];
+    assert_eq!(rule["help"]["text"], "Add triggers.");
+    assert_eq!(rule["properties"]["security-severity"], "8.0");
+    assert!(
+        results.iter().any(|r| r["level"] == "warning"),
+        "warnings are reported too"
+    );
+}
+
+#[test]
+fn waivers_accept_findings_until_they_expire_and_inline_skips_need_one() {
+    let repo = sample_repo();
+    repo.write(
+        "policies/guard/policy.toml",
+        "kinds = [\"module\", \"stack\"]\n",
+    );
+    repo.write(
+        "policies/guard/guard.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains {\"msg\": sprintf(\"null_resource.%s has no triggers\", [n]), \"id\": \"GUARD-1\", \"checkov\": \"CKV_X_1\", \"severity\": \"high\", \"resource\": sprintf(\"null_resource.%s\", [n])} if {\n\tsome n, r in input.resource.null_resource\n\tnot r.triggers\n}\n",
+    );
+    let main = std::fs::read_to_string(repo.path().join("modules/dns-zone/main.tf")).unwrap();
+    repo.write(
+        "modules/dns-zone/main.tf",
+        &format!("{main}\nresource \"null_resource\" \"bare\" {{}}\n"),
+    );
+    repo.commit("guard");
+    let policy = |report: &serde_json::Value| {
+        report["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["action"] == "policy")
+            .unwrap()
+            .clone()
+    };
+    let waiver = |rule: &str, targets: &str, env: Option<&str>, expires: &str| {
+        format!(
+            "[[waiver]]\nrule = \"{rule}\"\ntargets = \"{targets}\"\n{}owner = \"dns-team@acme.example\"\nreason = \"zone moves to the new account\"\nexpires = \"{expires}\"\n",
+            env.map(|e| format!("environment = \"{e}\"\n")).unwrap_or_default()
+        )
+    };
+    let check = || json_run(&repo, &["check", "--env", "dev", "modules/dns-zone"]);
+
+    // No waiver: the finding blocks.
+    let (run, _) = check();
+    assert_eq!(run.code, 1);
+
+    // A waiver in force accepts it (by id), and says so.
+    repo.write(
+        "policies/waivers.toml",
+        &waiver("GUARD-1", "modules/dns-*", None, "2099-12-31"),
+    );
+    let (run, report) = check();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let p = policy(&report);
+    assert_eq!(p["summary"]["waived"], 1);
+    assert_eq!(
+        p["summary"]["findings"][0]["waived_by"],
+        "policies/waivers.toml:1 (owner dns-team@acme.example, until 2099-12-31)"
+    );
+
+    // An environment-scoped waiver does not cover a check without that environment.
+    repo.write(
+        "policies/waivers.toml",
+        &waiver("GUARD-1", "modules/dns-*", Some("prod"), "2099-12-31"),
+    );
+    assert_eq!(check().0.code, 1);
+
+    // An expired waiver fails the check, naming it, even though it matches.
+    repo.write(
+        "policies/waivers.toml",
+        &format!("\n{}", waiver("CKV_X_1", "modules/**", None, "2020-01-31")),
+    );
+    let (run, report) = check();
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("EXPIRED waiver policies/waivers.toml:2 for CKV_X_1 on modules/** (owner dns-team@acme.example) expired on 2020-01-31"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        policy(&report)["summary"]["expired_waivers"][0],
+        "policies/waivers.toml:2"
+    );
+
+    // An inline skip without a registered waiver is reported and not honoured.
+    repo.remove("policies/waivers.toml");
+    repo.write(
+        "modules/dns-zone/main.tf",
+        &format!("{main}\nresource \"null_resource\" \"bare\" {{\n  #checkov:skip=CKV_X_1:not needed here\n}}\n"),
+    );
+    let (run, report) = check();
+    assert_eq!(run.code, 1);
+    let p = policy(&report);
+    let findings = p["summary"]["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "unregistered_inline_skip"
+                && f["line"] == main.lines().count() + 3),
+        "{p}"
+    );
+    // Registered, it is honoured.
+    repo.write(
+        "policies/waivers.toml",
+        &waiver("CKV_X_1", "modules/dns-zone", None, "2099-01-01"),
+    );
+    let (run, _) = check();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // A malformed waivers file is bad input: exit 2, file and line.
+    repo.write(
+        "policies/waivers.toml",
+        &waiver("CKV_X_1", "modules/dns-zone", None, "next year"),
+    );
+    let run = repo.strata(&["check", "--env", "dev", "modules/dns-zone"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--> policies/waivers.toml:1"),
+        "{}",
+        run.stderr
+    );
+}
