@@ -134,6 +134,26 @@ impl Snapshot {
 }
 
 impl Snapshot {
+    /// The text of each of `paths` that the snapshot holds, in order (lossy UTF-8).
+    pub fn texts(&self, repo: &Repo, paths: &[&str]) -> Result<Vec<(String, String)>> {
+        let present: Vec<&str> = paths
+            .iter()
+            .copied()
+            .filter(|p| self.files.contains_key(*p))
+            .collect();
+        let contents = self.contents(repo, &present)?;
+        Ok(present
+            .into_iter()
+            .map(|p| {
+                let text = contents
+                    .get(&self.files[p].id)
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                (p.to_string(), text)
+            })
+            .collect())
+    }
+
     /// Every path whose entry differs between two snapshots (added, removed or changed).
     pub fn diff(&self, other: &Snapshot) -> std::collections::BTreeSet<String> {
         let mut out = std::collections::BTreeSet::new();

@@ -61,18 +61,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             .map(String::as_str)
             .filter(|f| f.ends_with(".rego"))
             .collect();
-        let contents = view.snapshot.contents(&session.repo, &paths)?;
-        let files: Vec<(String, String)> = paths
-            .iter()
-            .map(|p| {
-                let id = view.snapshot.files[*p].id;
-                let text = contents
-                    .get(&id)
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .unwrap_or_default();
-                (p.to_string(), text)
-            })
-            .collect();
+        let files = view.snapshot.texts(&session.repo, &paths)?;
         let v0 = model
             .policies
             .iter()
@@ -198,18 +187,7 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
             continue;
         };
         let paths = model.policy_files(p);
-        let contents = view.snapshot.contents(&session.repo, &paths)?;
-        let sources: Vec<(String, String)> = paths
-            .iter()
-            .map(|f| {
-                let id = view.snapshot.files[*f].id;
-                let text = contents
-                    .get(&id)
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .unwrap_or_default();
-                (f.to_string(), text)
-            })
-            .collect();
+        let sources = view.snapshot.texts(&session.repo, &paths)?;
         jobs.push((p, meta, sources));
     }
     use rayon::prelude::*;
@@ -249,20 +227,11 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
             Err(e) => errors.push(e),
         }
     }
-    for f in &mut findings {
-        let resource = f.details.get("resource").and_then(|r| r.as_str());
-        let (Some(file), Some((kind, name))) =
-            (f.file.clone(), resource.and_then(|r| r.split_once('.')))
-        else {
-            continue;
-        };
-        if let Some(text) = texts.get(&file).filter(|_| file.ends_with(".tf")) {
-            let needle = format!("\"{kind}\" \"{name}\"");
-            f.line = text
-                .find(&needle)
-                .map(|o| strata_graph::error::line_of(text, o));
-        }
-    }
+    let tf_texts: Vec<(String, String)> = texts
+        .into_iter()
+        .filter(|(p, _)| p.ends_with(".tf"))
+        .collect();
+    strata_graph::policy::locate(&mut findings, &tf_texts);
     findings.sort_by(|a, b| {
         (&a.file, a.line, &a.rule, &a.msg).cmp(&(&b.file, b.line, &b.rule, &b.msg))
     });

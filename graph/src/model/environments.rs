@@ -99,13 +99,9 @@ pub(super) fn load_environments(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<
         .take_while(|p| p.starts_with("environments/"))
         .filter(|p| p.split('/').count() == 3 && p.ends_with(&format!("/{ENV_FILE}")))
         .collect();
-    let contents = snapshot.contents(repo, &files)?;
     let mut envs = Vec::new();
-    for file in files {
-        let text = contents
-            .get(&snapshot.files[file].id)
-            .map(|c| String::from_utf8_lossy(c).into_owned())
-            .unwrap_or_default();
+    for (file, text) in snapshot.texts(repo, &files)? {
+        let file = file.as_str();
         let config = parse_env(&text, file)?;
         let name = file.split('/').nth(1).unwrap_or_default().to_string();
         envs.push(Environment {

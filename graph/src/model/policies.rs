@@ -19,24 +19,18 @@ pub(super) fn load_policy_meta(
         .iter()
         .filter(|t| t.kind == Kind::Policy)
         .map(|t| format!("{}/policy.toml", t.label))
-        .filter(|p| snapshot.files.contains_key(p))
         .collect();
     let refs: Vec<&str> = files.iter().map(String::as_str).collect();
-    let contents = snapshot.contents(repo, &refs)?;
+    let texts: std::collections::HashMap<String, String> =
+        snapshot.texts(repo, &refs)?.into_iter().collect();
     let mut out = Vec::new();
     for (i, t) in targets.iter().enumerate() {
         if t.kind != Kind::Policy {
             continue;
         }
         let path = format!("{}/policy.toml", t.label);
-        let meta = match snapshot.files.get(&path) {
-            Some(e) => {
-                let text = contents
-                    .get(&e.id)
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .unwrap_or_default();
-                PolicyMeta::parse(&text, &path)?
-            }
+        let meta = match texts.get(&path) {
+            Some(text) => PolicyMeta::parse(text, &path)?,
             None => PolicyMeta::default(),
         };
         out.push((i, meta));
@@ -46,13 +40,8 @@ pub(super) fn load_policy_meta(
 
 /// `policies/waivers.toml`, checked (a malformed file is bad input).
 pub(super) fn load_waivers(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<Waiver>> {
-    let Some(entry) = snapshot.files.get(WAIVERS_FILE) else {
-        return Ok(Vec::new());
-    };
-    let blobs = snapshot.contents(repo, &[WAIVERS_FILE])?;
-    let text = blobs
-        .get(&entry.id)
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default();
-    crate::policy::waivers::parse(&text)
+    match snapshot.texts(repo, &[WAIVERS_FILE])?.pop() {
+        Some((_, text)) => crate::policy::waivers::parse(&text),
+        None => Ok(Vec::new()),
+    }
 }

@@ -140,6 +140,22 @@ pub fn blocks(finding: &Finding, max_severity: Option<&str>) -> bool {
         && max_severity.is_none_or(|max| severity_rank(&finding.severity) > severity_rank(max))
 }
 
+/// Sets the line of each finding that names a `resource` (`type.name`) to the line of that
+/// block in the Terraform file it came from; `texts` holds (path, text) of those files.
+pub fn locate(findings: &mut [Finding], texts: &[(String, String)]) {
+    for f in findings {
+        let resource = f.details.get("resource").and_then(Value::as_str);
+        let (Some(file), Some((kind, name))) = (&f.file, resource.and_then(|r| r.split_once('.')))
+        else {
+            continue;
+        };
+        if let Some((_, text)) = texts.iter().find(|(p, _)| p == file && p.ends_with(".tf")) {
+            let needle = format!("\"{kind}\" \"{name}\"");
+            f.line = text.find(&needle).map(|o| crate::error::line_of(text, o));
+        }
+    }
+}
+
 /// One policy (a directory): its sources and how to read them.
 pub struct Policy<'a> {
     pub label: &'a str,

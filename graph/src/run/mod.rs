@@ -71,15 +71,20 @@ pub struct TaskReport {
 }
 
 impl TaskReport {
-    /// A policy task report holding findings made outside a run (`strata policy scan`), so
-    /// the same writers (SARIF) serve both.
-    pub fn findings_only(label: &str, findings: &[crate::policy::Finding]) -> TaskReport {
+    /// A report for a task that has not run yet: ok, not cached, no summary.
+    pub fn new(
+        label: &str,
+        kind: Kind,
+        action: Action,
+        env: Option<String>,
+        hash: String,
+    ) -> TaskReport {
         TaskReport {
             label: label.to_string(),
-            kind: Kind::Policy,
-            action: Action::Policy,
-            env: None,
-            hash: String::new(),
+            kind,
+            action,
+            env,
+            hash,
             key: None,
             status: Status::Ok,
             cached: false,
@@ -88,9 +93,17 @@ impl TaskReport {
             tool_ms: 0,
             reason: None,
             provisional: false,
-            summary: serde_json::json!({ "findings": findings, "max_severity": null }),
+            summary: Value::Null,
             log: String::new(),
         }
+    }
+
+    /// A policy task report holding findings made outside a run (`strata policy scan`), so
+    /// the same writers (SARIF) serve both.
+    pub fn findings_only(label: &str, findings: &[crate::policy::Finding]) -> TaskReport {
+        let mut report = TaskReport::new(label, Kind::Policy, Action::Policy, None, String::new());
+        report.summary = serde_json::json!({ "findings": findings, "max_severity": null });
+        report
     }
 }
 

@@ -50,18 +50,7 @@ impl Runner<'_> {
     }
 
     fn texts(&self, paths: &[&str]) -> Result<Vec<(String, String)>> {
-        let contents = self.view.snapshot.contents(&self.session.repo, paths)?;
-        Ok(paths
-            .iter()
-            .map(|p| {
-                let id = self.view.snapshot.files[*p].id;
-                let text = contents
-                    .get(&id)
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .unwrap_or_default();
-                (p.to_string(), text)
-            })
-            .collect())
+        self.view.snapshot.texts(&self.session.repo, paths)
     }
 
     fn context(&self, i: usize) -> Value {
@@ -146,20 +135,7 @@ impl Runner<'_> {
             }
         }
         // Point each finding at the block it names, in the file it came from.
-        for f in &mut findings {
-            let (Some(file), Some(resource)) =
-                (&f.file, f.details.get("resource").and_then(Value::as_str))
-            else {
-                continue;
-            };
-            let Some((kind, name)) = resource.split_once('.') else {
-                continue;
-            };
-            if let Some((_, text)) = tf_texts.iter().find(|(p, _)| p == file) {
-                let needle = format!("\"{kind}\" \"{name}\"");
-                f.line = text.find(&needle).map(|o| crate::error::line_of(text, o));
-            }
-        }
+        crate::policy::locate(&mut findings, &tf_texts);
         // Waivers: those in force accept matching findings; an expired one fails the task.
         let today = crate::policy::waivers::today();
         let applicable: Vec<&crate::policy::waivers::Waiver> = model

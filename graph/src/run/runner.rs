@@ -104,23 +104,13 @@ impl Runner<'_> {
     fn report(&self, i: usize) -> TaskReport {
         let t = &self.tasks[i];
         let target = &self.model().targets[t.target];
-        TaskReport {
-            label: target.label.clone(),
-            kind: target.kind,
-            action: t.action,
-            env: t.env.clone(),
-            hash: self.view.hashes.hashes[t.target].to_hex(),
-            key: None,
-            status: Status::Ok,
-            cached: false,
-            remote: false,
-            duration_ms: 0,
-            tool_ms: 0,
-            reason: None,
-            provisional: false,
-            summary: Value::Null,
-            log: String::new(),
-        }
+        TaskReport::new(
+            &target.label,
+            target.kind,
+            t.action,
+            t.env.clone(),
+            self.view.hashes.hashes[t.target].to_hex(),
+        )
     }
 
     /// The files a task's sandbox holds: the target's inputs and those of the modules or
