@@ -54,59 +54,58 @@ pub struct Affected {
 
 /// What to compare: `head` `None` means the work tree.
 pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Affected> {
-    let base_commit = session.repo.resolve_commit(base)?;
-    let head_commit = match head {
-        Some(h) => session.repo.resolve_commit(h)?,
-        None => session.repo.resolve_commit("HEAD")?,
-    };
-    let merge_base = session.repo.merge_base(&base_commit, &head_commit)?;
-    let head_view = |s: &Session| match head {
-        Some(_) => s.at_commit(&head_commit),
-        None => s.work_tree(),
-    };
-    let cached = session
-        .baseline_path(&merge_base)
-        .and_then(|p| Baseline::load(&p, &merge_base));
-    let (baseline, head_view, changed) = match cached {
-        Some(baseline) => {
-            // The base is known: only the head is read, and git says which paths changed.
-            let (head_view, committed) = std::thread::scope(|s| {
-                let committed = s.spawn(|| session.repo.changed_between(&merge_base, &head_commit));
-                (
-                    head_view(session),
-                    committed.join().expect("diff-tree thread"),
-                )
-            });
-            let head_view = head_view?;
-            let mut changed: BTreeSet<String> = committed?.into_iter().collect();
-            changed.extend(head_view.snapshot.touched.iter().cloned());
-            (baseline, head_view, changed)
-        }
-        None => {
-            let (head_view, base_view) = std::thread::scope(|s| {
-                let base_view = s.spawn(|| session.at_commit(&merge_base));
-                (
-                    head_view(session),
-                    base_view.join().expect("base view thread"),
-                )
-            });
-            let (head_view, base_view) = (head_view?, base_view?);
-            let baseline = Baseline::from_view(&base_view, &merge_base);
-            if let Some(p) = session.baseline_path(&merge_base) {
-                baseline.save(&p);
+    std::thread::scope(|s| {
+        // The work tree does not depend on the base: it is read (`git status` is the slowest
+        // step on a large tree) while the revisions are resolved and the baseline loaded.
+        let mut work_tree = head.is_none().then(|| s.spawn(|| session.work_tree()));
+        let base_commit = session.repo.resolve_commit(base)?;
+        let head_commit = session.repo.resolve_commit(head.unwrap_or("HEAD"))?;
+        let merge_base = session.repo.merge_base(&base_commit, &head_commit)?;
+        let mut head_view = || match work_tree.take() {
+            Some(thread) => thread.join().expect("work tree thread"),
+            None => session.at_commit(&head_commit),
+        };
+        let cached = session
+            .baseline_path(&merge_base)
+            .and_then(|p| Baseline::load(&p, &merge_base));
+        let (baseline, head_view, changed) = match cached {
+            Some(baseline) => {
+                // The base is known: only the head is read, and git says which paths changed.
+                let (from, to) = (merge_base.clone(), head_commit.clone());
+                let committed = s.spawn(move || session.repo.changed_between(&from, &to));
+                let head_view = head_view()?;
+                let committed = committed.join().expect("diff-tree thread")?;
+                let mut changed: BTreeSet<String> = committed.into_iter().collect();
+                changed.extend(head_view.snapshot.touched.iter().cloned());
+                (baseline, head_view, changed)
             }
-            let changed = base_view.snapshot.diff(&head_view.snapshot);
-            (baseline, head_view, changed)
-        }
-    };
-    let t = std::time::Instant::now();
-    let targets = compare(&baseline, &head_view, &changed);
-    crate::timing::phase("compare", t);
-    Ok(Affected {
-        base: base.to_string(),
-        head: head.unwrap_or("WORKTREE").to_string(),
-        merge_base,
-        targets,
+            None => {
+                // The base's file list is read beside the head view; its model is built
+                // after the head's, so every file the two share is parsed once.
+                let commit = merge_base.clone();
+                let base_snapshot = s.spawn(move || session.commit_snapshot(&commit));
+                let head_view = head_view()?;
+                let base_snapshot = base_snapshot.join().expect("base snapshot thread")?;
+                let base_view = session.commit_view(base_snapshot, &merge_base)?;
+                let baseline = Baseline::from_view(&base_view, &merge_base);
+                if let Some(p) = session.baseline_path(&merge_base) {
+                    baseline.save(&p);
+                }
+                let changed = base_view.snapshot.diff(&head_view.snapshot);
+                (baseline, head_view, changed)
+            }
+        };
+        let t = std::time::Instant::now();
+        let targets = compare(&baseline, &head_view, &changed);
+        crate::timing::phase("compare", t);
+        // Freeing a large model takes a while and nobody waits for it.
+        std::thread::spawn(move || drop((head_view, baseline)));
+        Ok(Affected {
+            base: base.to_string(),
+            head: head.unwrap_or("WORKTREE").to_string(),
+            merge_base,
+            targets,
+        })
     })
 }
 
@@ -159,6 +158,7 @@ pub fn compare(base: &Baseline, head: &View, changed: &BTreeSet<String>) -> Vec<
             .map(|&d| model.targets[d].label.clone())
             .collect()
     };
+    let t0 = std::time::Instant::now();
     let mut reason: Vec<Option<Reason>> = vec![None; n];
     let mut files: Vec<Vec<String>> = vec![Vec::new(); n];
     let head_globals = head.hashes.global_inputs(&head.snapshot);
@@ -220,6 +220,8 @@ pub fn compare(base: &Baseline, head: &View, changed: &BTreeSet<String>) -> Vec<
             reason[i] = Some(Reason::Dependency);
         }
     }
+    crate::timing::phase("  compare: hashes", t0);
+    let t0 = std::time::Instant::now();
     let hash_chain = chains(
         head,
         |i| matches!(reason[i], Some(Reason::Changed | Reason::Global)),
@@ -228,8 +230,14 @@ pub fn compare(base: &Baseline, head: &View, changed: &BTreeSet<String>) -> Vec<
 
     // Environment inputs: per environment, targets whose environment files changed, and the
     // targets deployed there that depend on them.
+    crate::timing::phase("  compare: chains", t0);
+    let t0 = std::time::Instant::now();
     let head_env = model.environment_files(&head.snapshot);
+    crate::timing::phase("  compare: env files", t0);
+    let t0 = std::time::Instant::now();
     let head_digests = EnvDigests::new(&head_env, &head.snapshot);
+    crate::timing::phase("  compare: env digests", t0);
+    let t0 = std::time::Instant::now();
     let mut env_files: Vec<Vec<String>> = vec![Vec::new(); n];
     let mut env_chains: Vec<(String, Vec<Option<Vec<usize>>>)> = Vec::new();
     for env in &model.environments {
@@ -258,6 +266,7 @@ pub fn compare(base: &Baseline, head: &View, changed: &BTreeSet<String>) -> Vec<
         }
     }
 
+    crate::timing::phase("  compare: env loop", t0);
     let mut out = Vec::new();
     for i in 0..n {
         let t = &model.targets[i];

@@ -11,11 +11,12 @@ use crate::discover::Kind;
 use crate::hash::{EnvDigests, FINGERPRINT_VERSION};
 use crate::session::View;
 use crate::snapshot::FileEntry;
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
-const MAGIC: &[u8; 8] = b"STRBASE1";
+const MAGIC: &[u8; 8] = b"STRBASE2";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BaseTarget {
@@ -72,7 +73,7 @@ impl Baseline {
                 .map(|k| (k, view.hashes.toolchain(k).clone()))
                 .collect(),
             env: digests.export(),
-            index: HashMap::new(),
+            index: HashMap::default(),
         };
         b.reindex();
         b

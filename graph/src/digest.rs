@@ -75,16 +75,27 @@ impl fmt::Debug for TargetHash {
     }
 }
 
+/// Hex in human-readable formats (JSON, and so in fingerprints); raw bytes in binary ones
+/// (the baseline cache), which are four times faster to read.
 impl Serialize for TargetHash {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
+        if s.is_human_readable() {
+            s.serialize_str(&self.to_hex())
+        } else {
+            self.0.serialize(s)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for TargetHash {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        TargetHash::from_hex(&s).ok_or_else(|| serde::de::Error::custom("expected 64 hex digits"))
+        if d.is_human_readable() {
+            let s = String::deserialize(d)?;
+            TargetHash::from_hex(&s)
+                .ok_or_else(|| serde::de::Error::custom("expected 64 hex digits"))
+        } else {
+            <[u8; 32]>::deserialize(d).map(TargetHash)
+        }
     }
 }
 

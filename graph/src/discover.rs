@@ -11,8 +11,9 @@
 
 use crate::error::{Error, Location, Result};
 use crate::snapshot::Snapshot;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
@@ -69,7 +70,7 @@ pub fn is_terraform_file(path: &str) -> bool {
 /// Every target of the snapshot, sorted by label.
 pub fn discover(snapshot: &Snapshot) -> Result<Vec<Found>> {
     let mut candidates: BTreeMap<String, Kind> = BTreeMap::new();
-    let mut manifests: std::collections::HashSet<&str> = Default::default();
+    let mut manifests: FxHashSet<&str> = Default::default();
     for path in snapshot.files.keys() {
         let dir = parent_dir(path);
         let name = file_name(path);
@@ -103,7 +104,7 @@ pub fn discover(snapshot: &Snapshot) -> Result<Vec<Found>> {
     }
     // Fold nested Terraform directories into their enclosing stack or module.
     let mut found: Vec<Found> = Vec::new();
-    let mut kept: HashMap<&str, Kind> = HashMap::new();
+    let mut kept: HashMap<&str, Kind> = HashMap::default();
     for (dir, &kind) in &candidates {
         if matches!(kind, Kind::Stack | Kind::Module) {
             let enclosing = ancestors(dir).find_map(|a| kept.get(a).copied().map(|k| (a, k)));

@@ -13,8 +13,8 @@ use crate::hcl::{parse_tf, parse_tf_json, HclFacts};
 use crate::manifest::{parse_target_manifest, TargetManifest};
 use crate::snapshot::Snapshot;
 use rayon::prelude::*;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -56,14 +56,17 @@ pub enum Facts {
 }
 
 type Key = (Parser, FileId);
+type Entries = HashMap<Key, Arc<Facts>>;
 
 /// Facts for files, loaded from and saved to one cache file.
 pub struct FactStore {
     path: Option<PathBuf>,
     entries: Mutex<HashMap<Key, Arc<Facts>>>,
+    /// The cache file being decoded in the background; joined on first use.
+    loading: Mutex<Option<std::thread::JoinHandle<Entries>>>,
     used: Mutex<HashSet<Key>>,
     added: Mutex<usize>,
-    loaded: usize,
+    loaded: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Deserialize)]
@@ -82,27 +85,57 @@ struct PersistedRef<'a> {
 impl FactStore {
     /// A store with no file behind it (tests, `--no-cache`).
     pub fn in_memory() -> FactStore {
-        FactStore::with_entries(None, HashMap::new())
+        FactStore::with_entries(None, HashMap::default())
     }
 
-    /// Loads `path` if it exists and decodes; otherwise starts empty.
+    /// Loads `path` if it exists and decodes (otherwise starts empty). Decoding runs in the
+    /// background, so the caller can start other work; the first lookup waits for it.
     pub fn open(path: &Path) -> FactStore {
-        let entries = std::fs::read(path)
-            .ok()
-            .and_then(|bytes| decode(&bytes))
-            .unwrap_or_default();
-        FactStore::with_entries(Some(path.to_path_buf()), entries)
+        let file = path.to_path_buf();
+        let loading = std::thread::spawn(move || {
+            std::fs::read(&file)
+                .ok()
+                .and_then(|bytes| decode(&bytes))
+                .unwrap_or_default()
+        });
+        let store = FactStore::with_entries(Some(path.to_path_buf()), HashMap::default());
+        *store.loading.lock().expect("facts lock") = Some(loading);
+        store
     }
 
     fn with_entries(path: Option<PathBuf>, entries: HashMap<Key, Arc<Facts>>) -> FactStore {
-        let loaded = entries.len();
         FactStore {
             path,
+            loaded: entries.len().into(),
             entries: Mutex::new(entries),
-            used: Mutex::new(HashSet::new()),
+            loading: Mutex::new(None),
+            used: Mutex::new(HashSet::default()),
             added: Mutex::new(0),
-            loaded,
         }
+    }
+
+    /// The entries, once the cache file is decoded.
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Facts>>> {
+        let pending = self.loading.lock().expect("facts lock").take();
+        if let Some(thread) = pending {
+            let t = std::time::Instant::now();
+            let loaded = thread.join().unwrap_or_default();
+            crate::timing::phase("fact cache load (wait)", t);
+            self.loaded
+                .store(loaded.len(), std::sync::atomic::Ordering::Relaxed);
+            let mut entries = self.entries.lock().expect("facts lock");
+            for (k, v) in loaded {
+                entries.entry(k).or_insert(v);
+            }
+            return entries;
+        }
+        self.entries.lock().expect("facts lock")
+    }
+
+    /// The facts already known for `path` with content `id`, without parsing.
+    pub fn known(&self, path: &str, id: FileId) -> Option<Arc<Facts>> {
+        let key = (Parser::for_path(path)?, id);
+        self.entries().get(&key).cloned()
     }
 
     /// Facts for each path (which must have a parser) of `snapshot`, parsing what is missing.
@@ -114,9 +147,9 @@ impl FactStore {
         paths: &[&'p str],
     ) -> Result<HashMap<&'p str, Arc<Facts>>> {
         let mut missing: Vec<&str> = Vec::new();
-        let mut out = HashMap::with_capacity(paths.len());
+        let mut out = HashMap::with_capacity_and_hasher(paths.len(), Default::default());
         {
-            let entries = self.entries.lock().expect("facts lock");
+            let entries = self.entries();
             let mut used = self.used.lock().expect("facts lock");
             for &path in paths {
                 let (Some(parser), Some(entry)) =
@@ -137,7 +170,7 @@ impl FactStore {
         if missing.is_empty() {
             return Ok(out);
         }
-        let contents = snapshot.contents(repo, &missing)?;
+        let (contents, unverified) = snapshot.verified_contents(repo, &missing)?;
         let mut parsed: Vec<(&'p str, Result<Facts>)> = missing
             .par_iter()
             .map(|&path| {
@@ -150,16 +183,17 @@ impl FactStore {
             })
             .collect();
         parsed.sort_by(|a, b| a.0.cmp(b.0));
-        let mut entries = self.entries.lock().expect("facts lock");
+        let mut entries = self.entries();
         let mut added = self.added.lock().expect("facts lock");
         for (path, result) in parsed {
             let facts = Arc::new(result?);
-            let key = (
-                Parser::for_path(path).expect("filtered"),
-                snapshot.files[path].id,
-            );
-            entries.insert(key, Arc::clone(&facts));
-            *added += 1;
+            let id = snapshot.files[path].id;
+            // Facts of content that does not match its id are used, never remembered.
+            if !unverified.contains(&id) {
+                let key = (Parser::for_path(path).expect("filtered"), id);
+                entries.insert(key, Arc::clone(&facts));
+                *added += 1;
+            }
             out.insert(path, facts);
         }
         Ok(out)
@@ -169,12 +203,13 @@ impl FactStore {
     /// the cache is an optimisation, so a read-only checkout still works.
     pub fn save(&self) {
         let Some(path) = &self.path else { return };
+        // Lock order everywhere: entries, used, added.
+        let entries = self.entries();
         let used = self.used.lock().expect("facts lock");
         let added = *self.added.lock().expect("facts lock");
-        if added == 0 && used.len() == self.loaded {
+        if added == 0 && used.len() == self.loaded.load(std::sync::atomic::Ordering::Relaxed) {
             return;
         }
-        let entries = self.entries.lock().expect("facts lock");
         let mut keep: Vec<(Parser, FileId, &Facts)> = used
             .iter()
             .filter_map(|k| entries.get(k).map(|f| (k.0, k.1, f.as_ref())))

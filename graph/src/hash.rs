@@ -198,6 +198,31 @@ fn own_inputs<'a>(model: &'a Model, snapshot: &Snapshot, i: usize) -> Vec<InputF
     inputs
 }
 
+fn own_digest(model: &Model, snapshot: &Snapshot, i: usize) -> TargetHash {
+    let t = &model.targets[i];
+    digest(&OwnPart {
+        version: FINGERPRINT_VERSION,
+        kind: t.kind,
+        label: &t.label,
+        inputs: &own_inputs(model, snapshot, i),
+    })
+}
+
+/// Node hashes in dependency order, from the own and global parts.
+fn node_hashes(model: &Model, own: &[TargetHash], global: &[TargetHash]) -> Vec<TargetHash> {
+    let mut hashes = vec![TargetHash([0; 32]); own.len()];
+    let mut deps: Vec<DepHash> = Vec::new();
+    for &i in model.graph.order() {
+        deps.clear();
+        deps.extend(model.graph.deps(i).iter().map(|&d| DepHash {
+            label: &model.targets[d].label,
+            hash: hashes[d],
+        }));
+        hashes[i] = node_hash(own[i], global[i], &deps);
+    }
+    hashes
+}
+
 pub fn compute(model: &Model, snapshot: &Snapshot) -> Hashes {
     let all_tools = model.config.toolchain.versions();
     let toolchains: BTreeMap<Kind, BTreeMap<String, String>> =
@@ -227,31 +252,14 @@ pub fn compute(model: &Model, snapshot: &Snapshot) -> Hashes {
     use rayon::prelude::*;
     let own: Vec<TargetHash> = (0..n)
         .into_par_iter()
-        .map(|i| {
-            let t = &model.targets[i];
-            digest(&OwnPart {
-                version: FINGERPRINT_VERSION,
-                kind: t.kind,
-                label: &t.label,
-                inputs: &own_inputs(model, snapshot, i),
-            })
-        })
+        .map(|i| own_digest(model, snapshot, i))
         .collect();
     let global: Vec<TargetHash> = model
         .targets
         .iter()
         .map(|t| global_by_kind[&t.kind])
         .collect();
-    let mut hashes = vec![TargetHash([0; 32]); n];
-    let mut deps: Vec<DepHash> = Vec::new();
-    for &i in model.graph.order() {
-        deps.clear();
-        deps.extend(model.graph.deps(i).iter().map(|&d| DepHash {
-            label: &model.targets[d].label,
-            hash: hashes[d],
-        }));
-        hashes[i] = node_hash(own[i], global[i], &deps);
-    }
+    let hashes = node_hashes(model, &own, &global);
     Hashes {
         hashes,
         own,
@@ -262,6 +270,63 @@ pub fn compute(model: &Model, snapshot: &Snapshot) -> Hashes {
 }
 
 impl Hashes {
+    /// The hashes after the files at `modified` changed in `snapshot`, for a model that
+    /// still describes it: own parts are computed again only for targets reading one of
+    /// them, then every node hash (cheap) in dependency order.
+    pub fn updated(&self, model: &Model, snapshot: &Snapshot, modified: &[&str]) -> Hashes {
+        use rayon::prelude::*;
+        if modified.is_empty() {
+            return self.clone();
+        }
+        if modified
+            .iter()
+            .any(|p| self.global_inputs.iter().any(|g| g == p))
+        {
+            return compute(model, snapshot);
+        }
+        let modified: rustc_hash::FxHashSet<&str> = modified.iter().copied().collect();
+        let own: Vec<TargetHash> = (0..model.targets.len())
+            .into_par_iter()
+            .map(|i| {
+                let t = &model.targets[i];
+                let reads = t
+                    .files
+                    .iter()
+                    .chain(t.extra_inputs.iter())
+                    .any(|p| modified.contains(p.as_str()));
+                if reads {
+                    own_digest(model, snapshot, i)
+                } else {
+                    self.own[i]
+                }
+            })
+            .collect();
+        // Node hashes change only where an own part or a dependency's hash changed.
+        let mut hashes = self.hashes.clone();
+        let mut changed = vec![false; own.len()];
+        let mut deps: Vec<DepHash> = Vec::new();
+        for &i in model.graph.order() {
+            if own[i] == self.own[i] && !model.graph.deps(i).iter().any(|&d| changed[d]) {
+                continue;
+            }
+            deps.clear();
+            deps.extend(model.graph.deps(i).iter().map(|&d| DepHash {
+                label: &model.targets[d].label,
+                hash: hashes[d],
+            }));
+            let h = node_hash(own[i], self.global[i], &deps);
+            changed[i] = h != hashes[i];
+            hashes[i] = h;
+        }
+        Hashes {
+            hashes,
+            own,
+            global: self.global.clone(),
+            global_inputs: self.global_inputs.clone(),
+            toolchains: self.toolchains.clone(),
+        }
+    }
+
     /// The full fingerprint of target `i` (for `--explain` and for listing changed files).
     pub fn fingerprint<'a>(
         &'a self,
@@ -306,18 +371,19 @@ impl Hashes {
 /// Per environment, a digest of the environment-wide files and of each target's own files,
 /// to tell cheaply whether what feeds a target in an environment changed.
 pub struct EnvDigests {
-    per_env: BTreeMap<String, (TargetHash, std::collections::HashMap<String, TargetHash>)>,
+    per_env: BTreeMap<String, (TargetHash, rustc_hash::FxHashMap<String, TargetHash>)>,
 }
 
 impl EnvDigests {
     pub fn new(files: &EnvironmentFiles, snapshot: &Snapshot) -> EnvDigests {
+        use rayon::prelude::*;
         let per_env = files
             .envs()
             .map(|(env, wide, by_label)| {
                 let wide_inputs: Vec<InputFile> =
                     wide.iter().map(|p| input_file(snapshot, p)).collect();
                 let labels = by_label
-                    .iter()
+                    .par_iter()
                     .map(|(label, paths)| {
                         let inputs: Vec<InputFile> =
                             paths.iter().map(|p| input_file(snapshot, p)).collect();

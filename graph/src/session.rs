@@ -57,18 +57,73 @@ impl Session {
     }
 
     /// The work tree as it is now, uncommitted and untracked files included.
+    ///
+    /// `git status` takes the longest on a large tree, so the index's model and hashes are
+    /// built while it runs. Its changes are then applied; when no path appeared or went
+    /// and the model still describes the changed files (see [`model::still_describes`]),
+    /// only the hashes of targets reading them are computed again, otherwise the model is
+    /// rebuilt.
     pub fn work_tree(&self) -> Result<View> {
         let t = std::time::Instant::now();
-        let snapshot = Snapshot::work_tree(&self.repo, &self.root)?;
+        let (built, changes) = std::thread::scope(|s| {
+            let changes = s.spawn(|| {
+                let t = std::time::Instant::now();
+                let changes = self.repo.work_tree_changes();
+                crate::timing::phase("git status", t);
+                changes
+            });
+            let built = Snapshot::of_index(&self.repo, &self.root).map(|snapshot| {
+                crate::timing::phase("read index", t);
+                let t = std::time::Instant::now();
+                // An error here may come from a file the work tree has fixed: decided later.
+                let built = model::build(&self.repo, &snapshot, &self.config, &self.facts)
+                    .ok()
+                    .map(|model| {
+                        let hashes = hash::compute(&model, &snapshot);
+                        (model, hashes)
+                    });
+                crate::timing::phase("model (index)", t);
+                (snapshot, built)
+            });
+            (built, changes.join().expect("git status thread"))
+        });
+        let (mut snapshot, built) = built?;
+        let patch = snapshot.apply(changes?);
         crate::timing::phase("snapshot (work tree)", t);
+        if let Some((model, hashes)) = built {
+            let reusable = !patch.paths_changed
+                && model::still_describes(&self.repo, &snapshot, &self.facts, &patch.modified)?;
+            if reusable {
+                let t = std::time::Instant::now();
+                let modified: Vec<&str> = patch.modified.iter().map(|(p, _)| p.as_str()).collect();
+                let hashes = hashes.updated(&model, &snapshot, &modified);
+                crate::timing::phase("hashes (updated)", t);
+                return Ok(View {
+                    snapshot,
+                    model,
+                    hashes,
+                });
+            }
+        }
         self.view(snapshot, self.config.clone())
     }
 
     /// A commit, with the WORKSPACE.toml it had (the current one when it had none).
     pub fn at_commit(&self, commit: &str) -> Result<View> {
+        let snapshot = self.commit_snapshot(commit)?;
+        self.commit_view(snapshot, commit)
+    }
+
+    /// The files of a commit, without a model (see [`Session::commit_view`]).
+    pub fn commit_snapshot(&self, commit: &str) -> Result<Snapshot> {
         let t = std::time::Instant::now();
         let snapshot = Snapshot::at_commit(&self.repo, commit)?;
         crate::timing::phase("snapshot (commit)", t);
+        Ok(snapshot)
+    }
+
+    /// The view of a commit's snapshot, with the WORKSPACE.toml the commit had.
+    pub fn commit_view(&self, snapshot: Snapshot, commit: &str) -> Result<View> {
         let config = match snapshot.files.get(WORKSPACE_FILE) {
             Some(entry) => {
                 let blobs = self.repo.read_blobs(&[entry.id])?;

@@ -17,6 +17,9 @@ pub struct FileEntry {
 #[derive(Debug, Clone)]
 pub enum Source {
     WorkTree(PathBuf),
+    /// The index of the work tree at this root, before work-tree changes are applied:
+    /// contents come from disk where they match the index, from git where they do not.
+    Index(PathBuf),
     Commit(String),
 }
 
@@ -30,6 +33,18 @@ pub struct Snapshot {
     pub touched: Vec<String>,
 }
 
+/// File contents by id.
+pub type Contents = HashMap<FileId, Vec<u8>>;
+
+/// What applying work-tree changes did to a snapshot.
+#[derive(Debug, Default)]
+pub struct Patch {
+    /// A path appeared or disappeared.
+    pub paths_changed: bool,
+    /// Files whose content or mode changed, with their entry before.
+    pub modified: Vec<(String, FileEntry)>,
+}
+
 /// Paths that are never inputs, whatever the configuration says: tool working directories,
 /// Terraform state and strata's own data.
 pub fn is_builtin_excluded(path: &str) -> bool {
@@ -40,39 +55,65 @@ pub fn is_builtin_excluded(path: &str) -> bool {
     {
         return true;
     }
-    path.split('/')
-        .any(|c| c == ".terraform" || c == ".strata" || c == ".git")
+    // The excluded directories start with a dot: most paths have no such component.
+    (path.starts_with('.') || path.contains("/."))
+        && path
+            .split('/')
+            .any(|c| c == ".terraform" || c == ".strata" || c == ".git")
 }
 
 impl Snapshot {
     /// The work tree: index entries, with work-tree edits and untracked files read from disk.
     pub fn work_tree(repo: &Repo, root: &Path) -> Result<Snapshot> {
         let (index, changes) = std::thread::scope(|s| {
-            let changes = s.spawn(|| {
-                let t = std::time::Instant::now();
-                let c = repo.work_tree_changes();
-                crate::timing::phase("git status", t);
-                c
-            });
-            let t = std::time::Instant::now();
-            let index = repo.index_files();
-            crate::timing::phase("git ls-files", t);
-            (index, changes.join().expect("git status thread"))
+            let changes = s.spawn(|| repo.work_tree_changes());
+            (
+                Snapshot::of_index(repo, root),
+                changes.join().expect("git status thread"),
+            )
         });
-        let mut files = to_map(index?);
+        let mut snapshot = index?;
+        snapshot.apply(changes?);
+        Ok(snapshot)
+    }
+
+    /// The index alone, as if the work tree matched it (see [`Snapshot::apply`]).
+    pub fn of_index(repo: &Repo, root: &Path) -> Result<Snapshot> {
+        Ok(Snapshot::of_index_files(repo.index_files()?, root))
+    }
+
+    /// Index entries as a snapshot, before [`Snapshot::apply`].
+    pub fn of_index_files(files: Vec<GitFile>, root: &Path) -> Snapshot {
+        Snapshot {
+            files: to_map(files),
+            source: Source::Index(root.to_path_buf()),
+            touched: Vec::new(),
+        }
+    }
+
+    /// Applies what `git status` reported to an index snapshot: modified and untracked
+    /// files are read from disk, deleted ones removed. Says what changed.
+    pub fn apply(&mut self, changes: Vec<WorkTreeChange>) -> Patch {
+        let (Source::Index(root) | Source::WorkTree(root)) = &self.source else {
+            panic!("only an index snapshot takes work-tree changes");
+        };
+        let root = root.clone();
+        self.source = Source::WorkTree(root.clone());
+        let mut patch = Patch::default();
         let mut present = Vec::new();
-        let mut touched = Vec::new();
-        for change in changes? {
+        for change in changes {
             match change {
                 WorkTreeChange::Deleted(path) => {
-                    files.remove(&path);
-                    touched.push(path);
+                    if self.files.remove(&path).is_some() {
+                        patch.paths_changed = true;
+                    }
+                    self.touched.push(path);
                 }
                 WorkTreeChange::Present(path) if !is_builtin_excluded(&path) => {
-                    touched.push(path.clone());
+                    self.touched.push(path.clone());
                     present.push(path)
                 }
-                WorkTreeChange::Staged(path) => touched.push(path),
+                WorkTreeChange::Staged(path) => self.touched.push(path),
                 WorkTreeChange::Present(_) => {}
             }
         }
@@ -84,16 +125,17 @@ impl Snapshot {
             })
             .collect();
         for (path, entry) in read {
-            match entry {
-                Some(e) => files.insert(path, e),
-                None => files.remove(&path),
+            let before = match entry {
+                Some(e) => self.files.insert(path.clone(), e),
+                None => self.files.remove(&path),
             };
+            match (before, entry) {
+                (Some(old), Some(new)) if old != new => patch.modified.push((path, old)),
+                (Some(_), Some(_)) => {}
+                _ => patch.paths_changed = true,
+            }
         }
-        Ok(Snapshot {
-            files,
-            source: Source::WorkTree(root.to_path_buf()),
-            touched,
-        })
+        patch
     }
 
     /// Every file of a commit below the workspace root.
@@ -107,18 +149,23 @@ impl Snapshot {
 
     /// Contents of the given files, keyed by their ids; one batch, read in parallel from disk
     /// for the work tree or through one `git cat-file` for a commit.
-    pub fn contents(&self, repo: &Repo, paths: &[&str]) -> Result<HashMap<FileId, Vec<u8>>> {
-        match &self.source {
-            Source::WorkTree(root) => paths
-                .par_iter()
-                .filter_map(|p| self.files.get(*p).map(|e| (*p, e.id)))
-                .map(|(p, id)| {
-                    let full = root.join(p);
-                    std::fs::read(&full)
-                        .map(|c| (id, c))
-                        .map_err(|e| Error::io(full, e))
-                })
-                .collect(),
+    pub fn contents(&self, repo: &Repo, paths: &[&str]) -> Result<Contents> {
+        Ok(self.verified_contents(repo, paths)?.0)
+    }
+
+    /// [`Snapshot::contents`], and the ids whose content could not be verified: a work-tree
+    /// file whose bytes no longer have the id the snapshot recorded (it changed after
+    /// `git status` looked, or a git filter such as end-of-line conversion applies). Those
+    /// contents are current but must not be remembered under that id. For an index
+    /// snapshot such files are read from git instead, so every content matches its id.
+    pub fn verified_contents(
+        &self,
+        repo: &Repo,
+        paths: &[&str],
+    ) -> Result<(Contents, std::collections::HashSet<FileId>)> {
+        let mut unverified = std::collections::HashSet::new();
+        let root = match &self.source {
+            Source::WorkTree(root) | Source::Index(root) => root,
             Source::Commit(_) => {
                 let mut ids: Vec<FileId> = paths
                     .iter()
@@ -127,9 +174,43 @@ impl Snapshot {
                     .collect();
                 ids.sort();
                 ids.dedup();
-                repo.read_blobs(&ids)
+                return Ok((repo.read_blobs(&ids)?, unverified));
+            }
+        };
+        let read: Vec<(FileId, Option<Vec<u8>>)> = paths
+            .par_iter()
+            .filter_map(|p| self.files.get(*p).map(|e| (*p, e.id)))
+            .map(|(p, id)| {
+                let full = root.join(p);
+                std::fs::read(&full)
+                    .map(|c| (id, Some(c)))
+                    .or_else(|e| match self.source {
+                        // An index entry may be gone from the work tree: git has it.
+                        Source::Index(_) => Ok((id, None)),
+                        _ => Err(Error::io(full, e)),
+                    })
+            })
+            .collect::<Result<_>>()?;
+        let mut out = HashMap::with_capacity(read.len());
+        let mut from_git = Vec::new();
+        for (id, content) in read {
+            match content {
+                Some(c) if FileId::of_content(&c) == id => {
+                    out.insert(id, c);
+                }
+                Some(c) if matches!(self.source, Source::WorkTree(_)) => {
+                    unverified.insert(id);
+                    out.insert(id, c);
+                }
+                _ => from_git.push(id),
             }
         }
+        if !from_git.is_empty() {
+            from_git.sort();
+            from_git.dedup();
+            out.extend(repo.read_blobs(&from_git)?);
+        }
+        Ok((out, unverified))
     }
 }
 

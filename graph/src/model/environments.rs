@@ -7,7 +7,8 @@ use crate::error::{Error, Location, Result};
 use crate::git::Repo;
 use crate::manifest::{parse_env, EnvConfig, ENV_FILE};
 use crate::snapshot::Snapshot;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
 pub struct Environment {
@@ -34,6 +35,7 @@ impl Model {
         for env in &self.environments {
             let prefix = format!("environments/{}/", env.name);
             let files = per_env.entry(env.name.clone()).or_default();
+            let mut last: Option<(&str, Option<&str>)> = None;
             for (path, _) in snapshot
                 .files
                 .range(prefix.clone()..)
@@ -43,7 +45,19 @@ impl Model {
                     continue;
                 }
                 let rest = &path[prefix.len()..];
-                match discover::ancestors(rest).find(|dir| self.by_label.contains_key(*dir)) {
+                // Sorted paths: the files of one directory are consecutive.
+                let dir = discover::parent_dir(rest);
+                let label = match last {
+                    Some((d, label)) if d == dir => label,
+                    _ => {
+                        let label = std::iter::once(dir)
+                            .chain(discover::ancestors(dir))
+                            .find(|d| self.by_label.contains_key(*d));
+                        last = Some((dir, label));
+                        label
+                    }
+                };
+                match label {
                     Some(label) => files
                         .by_label
                         .entry(label.to_string())

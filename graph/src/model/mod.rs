@@ -15,8 +15,9 @@ use crate::policy::waivers::Waiver;
 use crate::snapshot::Snapshot;
 use crate::workspace::WorkspaceConfig;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// How a dependency edge came to be.
@@ -166,7 +167,7 @@ struct Builder<'a> {
     owners: Owners<'a>,
     ignore: GlobSet,
     /// Directories that directly hold Terraform files.
-    tf_dirs: BTreeSet<&'a str>,
+    tf_dirs: HashSet<&'a str>,
 }
 
 /// Builds the model of one snapshot.
@@ -176,17 +177,23 @@ pub fn build(
     config: &WorkspaceConfig,
     facts: &FactStore,
 ) -> Result<Model> {
+    let t0 = std::time::Instant::now();
     let found = discover(snapshot)?;
+    crate::timing::phase("  discover", t0);
+    let t0 = std::time::Instant::now();
     let owners = Owners::new(&found);
     let ignore = matcher(&config.workspace.ignore);
     let global = matcher(&config.workspace.global_inputs);
 
     let mut own_files: Vec<Vec<String>> = vec![Vec::new(); found.len()];
     let mut global_inputs = Vec::new();
-    let mut tf_dirs = BTreeSet::new();
+    let mut tf_dirs = HashSet::default();
+    // Paths come sorted, so files of one directory are consecutive: look its owner up once.
+    let mut last: Option<(&str, Option<usize>)> = None;
     for path in snapshot.files.keys() {
+        let dir = parent_dir(path);
         if is_terraform_file(path) {
-            tf_dirs.insert(parent_dir(path));
+            tf_dirs.insert(dir);
         }
         if ignore.is_match(path) {
             continue;
@@ -194,11 +201,21 @@ pub fn build(
         if global.is_match(path) {
             global_inputs.push(path.clone());
         }
-        if let Some(owner) = owners.of_file(path) {
+        let owner = match last {
+            Some((d, owner)) if d == dir => owner,
+            _ => {
+                let owner = owners.of_dir(dir);
+                last = Some((dir, owner));
+                owner
+            }
+        };
+        if let Some(owner) = owner {
             own_files[owner].push(path.clone());
         }
     }
 
+    crate::timing::phase("  owners", t0);
+    let t0 = std::time::Instant::now();
     // One batch of parsing for every file whose facts the targets need.
     let mut wanted: Vec<&str> = Vec::new();
     for (i, t) in found.iter().enumerate() {
@@ -235,7 +252,11 @@ pub fn build(
     let parsed = facts.facts_for(repo, snapshot, &wanted)?;
     crate::timing::phase("facts", t);
 
+    crate::timing::phase("  wanted+facts", t0);
+    let t0 = std::time::Instant::now();
     let environments = load_environments(repo, snapshot)?;
+    crate::timing::phase("  envs", t0);
+    let t0 = std::time::Instant::now();
     let env_names: Vec<String> = environments.iter().map(|e| e.name.clone()).collect();
 
     let builder = Builder {
@@ -253,60 +274,70 @@ pub fn build(
         .map(|(i, t)| (t.label.as_str(), i))
         .collect();
 
-    let mut targets = Vec::with_capacity(found.len());
-    for (i, t) in found.iter().enumerate() {
-        let mut target = Target {
-            label: t.label.clone(),
-            kind: t.kind,
-            files: std::mem::take(&mut own_files[i]),
-            extra_inputs: BTreeSet::new(),
-            deps: Vec::new(),
-            environments: Vec::new(),
-            inputs: Vec::new(),
-            unresolved: Vec::new(),
-            chart: None,
-            test_files: Vec::new(),
-        };
-        let tests_dir = format!("{}/tests/", t.label);
-        target.test_files = target
-            .files
-            .iter()
-            .filter(|f| {
-                f.strip_prefix(&tests_dir)
-                    .is_some_and(|rest| !rest.contains('/') && rest.ends_with(".rego"))
-            })
-            .cloned()
-            .collect();
-        match t.kind {
-            Kind::Stack | Kind::Module => builder.terraform_edges(i, &mut target, &parsed)?,
-            Kind::Chart => builder.chart_edges(&mut target, &parsed)?,
-            Kind::Policy => {}
-        }
-        let manifest_name = match t.kind {
-            Kind::Stack => Some(STACK_MANIFEST),
-            Kind::Chart => Some(CHART_MANIFEST),
-            _ => None,
-        };
-        let manifest_path = manifest_name.map(|n| format!("{}/{n}", t.label));
-        let manifest =
-            manifest_path
-                .as_ref()
-                .and_then(|p| match parsed.get(p.as_str()).map(|f| &**f) {
-                    Some(Facts::Manifest(m)) => Some(m.clone()),
-                    _ => None,
-                });
-        if let (Some(m), Some(path)) = (manifest, manifest_path) {
-            apply_manifest(&mut target, &m, &path, &label_index, &found, &env_names)?;
-        } else if t.kind.is_deployable() {
-            target.environments = env_names.clone();
-        }
-        target
-            .deps
-            .sort_by(|a, b| a.label.cmp(&b.label).then(a.how.cmp(&b.how)));
-        target.deps.dedup_by(|a, b| a.label == b.label);
-        targets.push(target);
-    }
+    // Targets are independent of each other: build them in parallel, and report the first
+    // error in label order so runs are repeatable.
+    use rayon::prelude::*;
+    let built: Vec<Result<Target>> = found
+        .par_iter()
+        .zip(own_files.into_par_iter())
+        .enumerate()
+        .map(|(i, (t, files))| -> Result<Target> {
+            let mut target = Target {
+                label: t.label.clone(),
+                kind: t.kind,
+                files,
+                extra_inputs: BTreeSet::new(),
+                deps: Vec::new(),
+                environments: Vec::new(),
+                inputs: Vec::new(),
+                unresolved: Vec::new(),
+                chart: None,
+                test_files: Vec::new(),
+            };
+            let tests_dir = format!("{}/tests/", t.label);
+            target.test_files = target
+                .files
+                .iter()
+                .filter(|f| {
+                    f.strip_prefix(&tests_dir)
+                        .is_some_and(|rest| !rest.contains('/') && rest.ends_with(".rego"))
+                })
+                .cloned()
+                .collect();
+            match t.kind {
+                Kind::Stack | Kind::Module => builder.terraform_edges(i, &mut target, &parsed)?,
+                Kind::Chart => builder.chart_edges(&mut target, &parsed)?,
+                Kind::Policy => {}
+            }
+            let manifest_name = match t.kind {
+                Kind::Stack => Some(STACK_MANIFEST),
+                Kind::Chart => Some(CHART_MANIFEST),
+                _ => None,
+            };
+            let manifest_path = manifest_name.map(|n| format!("{}/{n}", t.label));
+            let manifest =
+                manifest_path
+                    .as_ref()
+                    .and_then(|p| match parsed.get(p.as_str()).map(|f| &**f) {
+                        Some(Facts::Manifest(m)) => Some(m.clone()),
+                        _ => None,
+                    });
+            if let (Some(m), Some(path)) = (manifest, manifest_path) {
+                apply_manifest(&mut target, &m, &path, &label_index, &found, &env_names)?;
+            } else if t.kind.is_deployable() {
+                target.environments = env_names.clone();
+            }
+            target
+                .deps
+                .sort_by(|a, b| a.label.cmp(&b.label).then(a.how.cmp(&b.how)));
+            target.deps.dedup_by(|a, b| a.label == b.label);
+            Ok(target)
+        })
+        .collect();
+    let targets = built.into_iter().collect::<Result<Vec<Target>>>()?;
 
+    crate::timing::phase("  targets", t0);
+    let t0 = std::time::Instant::now();
     let dep_indices: Vec<Vec<usize>> = targets
         .iter()
         .map(|t| {
@@ -343,8 +374,11 @@ pub fn build(
         .enumerate()
         .map(|(i, t)| (t.label.clone(), i))
         .collect();
+    crate::timing::phase("  graph", t0);
+    let t0 = std::time::Instant::now();
     let policies = load_policy_meta(repo, snapshot, &targets)?;
     let waivers = load_waivers(repo, snapshot)?;
+    crate::timing::phase("  policies", t0);
     Ok(Model {
         config: config.clone(),
         targets,
@@ -355,6 +389,37 @@ pub fn build(
         waivers,
         by_label,
     })
+}
+
+/// Whether a model built before `modified` files changed (paths with their entries before)
+/// still describes `snapshot`, which holds them after. It does when no path appeared or
+/// went (the caller checks that), no changed file is one the model reads as text
+/// (env.toml, policy.toml, the waivers file), and every changed file the model parsed
+/// yields the same facts: the model depends on file contents only through those.
+pub fn still_describes(
+    repo: &Repo,
+    snapshot: &Snapshot,
+    facts: &FactStore,
+    modified: &[(String, crate::snapshot::FileEntry)],
+) -> Result<bool> {
+    for (path, before) in modified {
+        let name = file_name(path);
+        if name == crate::manifest::ENV_FILE
+            || name == "policy.toml"
+            || path == crate::policy::waivers::WAIVERS_FILE
+        {
+            return Ok(false);
+        }
+        // Facts the model never asked for were not part of it.
+        let Some(old) = facts.known(path, before.id) else {
+            continue;
+        };
+        let new = facts.facts_for(repo, snapshot, &[path.as_str()])?;
+        if new.get(path.as_str()).map(|f| &**f) != Some(&*old) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 impl Builder<'_> {
@@ -380,7 +445,7 @@ impl Builder<'_> {
             .collect();
         let mut visited_dirs: BTreeSet<String> = BTreeSet::new();
         // Path-valued locals by module directory (locals are module-wide, across files).
-        let mut locals: HashMap<String, Vec<PathLocal>> = HashMap::new();
+        let mut locals: HashMap<String, Vec<PathLocal>> = HashMap::default();
         let add_locals = |items: &[(String, Arc<Facts>)],
                           locals: &mut HashMap<String, Vec<PathLocal>>| {
             for (f, h) in items {

@@ -9,6 +9,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+mod index;
+pub use index::Index;
+
 /// A git repository seen from a workspace root (which may be a subdirectory of the repo).
 #[derive(Debug, Clone)]
 pub struct Repo {
@@ -17,6 +20,10 @@ pub struct Repo {
     /// The workspace root relative to the repository top level, `""` or `"dir/sub/"`.
     prefix: String,
     shallow: bool,
+    /// The index file (`.git/index`, or wherever `GIT_INDEX_FILE` or a worktree puts it).
+    index_path: PathBuf,
+    /// Object ids are SHA-1 (the in-process index reader handles only those).
+    sha1: bool,
 }
 
 /// One file as git records it: path relative to the workspace root, mode, blob id.
@@ -42,7 +49,14 @@ impl Repo {
     pub fn open(root: &Path) -> Result<Repo> {
         let out = Command::new("git")
             .current_dir(root)
-            .args(["rev-parse", "--show-prefix", "--is-shallow-repository"])
+            .args([
+                "rev-parse",
+                "--show-prefix",
+                "--is-shallow-repository",
+                "--git-path",
+                "index",
+                "--show-object-format",
+            ])
             .env("LC_ALL", "C")
             .output()
             .map_err(|e| Error::io("git", e))?;
@@ -62,10 +76,14 @@ impl Repo {
         let mut lines = text.lines();
         let prefix = lines.next().unwrap_or("").to_string();
         let shallow = lines.next() == Some("true");
+        let index_path = root.join(lines.next().unwrap_or(".git/index"));
+        let sha1 = lines.next() == Some("sha1");
         Ok(Repo {
             root: root.to_path_buf(),
             prefix,
             shallow,
+            index_path,
+            sha1,
         })
     }
 
@@ -174,8 +192,22 @@ impl Repo {
         Ok(files)
     }
 
-    /// Index entries (stage 0) below the workspace root.
+    /// The index, read in process; `None` when it uses a feature left to git (see
+    /// [`index`]) or cannot be read.
+    pub fn read_index(&self) -> Option<Index> {
+        if !self.sha1 {
+            return None;
+        }
+        let bytes = std::fs::read(&self.index_path).ok()?;
+        index::parse(&bytes, &self.prefix)
+    }
+
+    /// Index entries (stage 0) below the workspace root: read in process, or from
+    /// `git ls-files` for an index the reader leaves to git.
     pub fn index_files(&self) -> Result<Vec<GitFile>> {
+        if let Some(index) = self.read_index() {
+            return Ok(index.entries);
+        }
         let out = self.run(&["ls-files", "--stage", "-z"])?;
         let mut files = Vec::new();
         for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {

@@ -1,0 +1,215 @@
+//! Reads git's index file (`.git/index`) in process, instead of running `git ls-files`.
+//!
+//! Format: <https://git-scm.com/docs/index-format>. Versions 2, 3 and 4 (path prefix
+//! compression) are read. Indexes this reader does not handle return `None` so the caller
+//! falls back to `git ls-files`: a split index (`link` extension), a sparse index (`sdir`
+//! extension or directory entries), and repositories whose object ids are not SHA-1.
+//! Entries are checked against the file's bounds; a truncated or garbled index is `None`
+//! too, never a wrong answer. Stat data is skipped: `git status` decides what changed.
+
+use super::GitFile;
+use crate::digest::FileId;
+
+/// The stage-0 entries of an index below a prefix, with paths made relative to it.
+/// Conflicted paths (stages 1–3) are left out, as `git ls-files --stage` would show them
+/// with a non-zero stage: `git status` reports them, and they are read from the work tree.
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub entries: Vec<GitFile>,
+}
+
+const SIGNATURE: &[u8; 4] = b"DIRC";
+const HASH_LEN: usize = 20;
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let s = self.bytes.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?))
+    }
+    /// The offset-encoded varint of index version 4.
+    fn varint(&mut self) -> Option<usize> {
+        let mut byte = *self.take(1)?.first()?;
+        let mut value = (byte & 0x7f) as usize;
+        while byte & 0x80 != 0 {
+            byte = *self.take(1)?.first()?;
+            value = value.checked_add(1)?.checked_shl(7)? | (byte & 0x7f) as usize;
+        }
+        Some(value)
+    }
+}
+
+/// Parses an index file's bytes; `prefix` is the workspace's path inside the repository
+/// (`""` or `"dir/sub/"`). `None` when the index uses a feature this reader leaves to git.
+pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
+    let mut r = Reader { bytes, pos: 0 };
+    if r.take(4)? != SIGNATURE {
+        return None;
+    }
+    let version = r.u32()?;
+    if !(2..=4).contains(&version) {
+        return None;
+    }
+    let count = r.u32()? as usize;
+    let mut entries = Vec::with_capacity(count);
+    let mut path: Vec<u8> = Vec::new();
+    for _ in 0..count {
+        let start = r.pos;
+        // ctime, mtime (seconds, nanoseconds), dev, ino, mode, uid, gid, size.
+        let stat = r.take(40)?;
+        let mode = u32::from_be_bytes(stat[24..28].try_into().ok()?);
+        let id: [u8; HASH_LEN] = r.take(HASH_LEN)?.try_into().ok()?;
+        let flags = r.u16()?;
+        let extended = flags & 0x4000 != 0;
+        if extended {
+            if version < 3 {
+                return None;
+            }
+            r.u16()?;
+        }
+        let name_len = (flags & 0x0fff) as usize;
+        if version == 4 {
+            let strip = r.varint()?;
+            path.truncate(path.len().checked_sub(strip)?);
+            let rest = &r.bytes[r.pos..];
+            let nul = rest.iter().position(|&b| b == 0)?;
+            path.extend_from_slice(&rest[..nul]);
+            r.pos += nul + 1;
+        } else {
+            let rest = &r.bytes[r.pos..];
+            let nul = if name_len < 0x0fff {
+                (rest.get(name_len) == Some(&0)).then_some(name_len)?
+            } else {
+                rest.iter().position(|&b| b == 0)?
+            };
+            path.clear();
+            path.extend_from_slice(&rest[..nul]);
+            // Entries are padded with 1–8 NULs to a multiple of 8 bytes.
+            let len = r.pos + nul - start;
+            r.pos = start + (len + 8) / 8 * 8;
+            if r.pos > bytes.len() {
+                return None;
+            }
+        }
+        let stage = (flags >> 12) & 0x3;
+        if mode == 0o040000 {
+            return None; // a sparse-index directory entry
+        }
+        let Some(rel) = path.strip_prefix(prefix.as_bytes()) else {
+            continue;
+        };
+        if stage != 0 || mode == 0o160000 {
+            continue; // conflicted entries; gitlinks (submodules) are not inputs
+        }
+        entries.push(GitFile {
+            path: String::from_utf8_lossy(rel).into_owned(),
+            mode,
+            id: FileId(id),
+        });
+    }
+    // Extensions: a signature and a length each, then the trailing checksum.
+    while bytes.len().saturating_sub(r.pos) > HASH_LEN {
+        let sig = r.take(4)?;
+        let len = r.u32()? as usize;
+        if sig == b"link" || sig == b"sdir" {
+            return None;
+        }
+        r.take(len)?;
+    }
+    Some(Index { entries })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, version: u32, prev: &str, flags_extra: Option<u16>) -> Vec<u8> {
+        let mut e = Vec::new();
+        for w in [1u32, 2, 3, 4, 5, 6, 0o100644, 7, 8, 9] {
+            e.extend_from_slice(&w.to_be_bytes());
+        }
+        e.extend_from_slice(&[0xab; 20]);
+        let mut flags = path.len().min(0xfff) as u16;
+        if flags_extra.is_some() {
+            flags |= 0x4000;
+        }
+        e.extend_from_slice(&flags.to_be_bytes());
+        if let Some(x) = flags_extra {
+            e.extend_from_slice(&x.to_be_bytes());
+        }
+        if version == 4 {
+            let common = prev
+                .bytes()
+                .zip(path.bytes())
+                .take_while(|(a, b)| a == b)
+                .count();
+            e.push((prev.len() - common) as u8);
+            e.extend_from_slice(&path.as_bytes()[common..]);
+            e.push(0);
+        } else {
+            e.extend_from_slice(path.as_bytes());
+            let len = 62 + if flags_extra.is_some() { 2 } else { 0 } + path.len();
+            let padded = (len + 8) / 8 * 8;
+            e.resize(e.len() + (padded - len), 0);
+        }
+        e
+    }
+
+    fn index(version: u32, paths: &[&str], extra: Option<u16>) -> Vec<u8> {
+        let mut b = b"DIRC".to_vec();
+        b.extend_from_slice(&version.to_be_bytes());
+        b.extend_from_slice(&(paths.len() as u32).to_be_bytes());
+        let mut prev = "";
+        for p in paths {
+            b.extend_from_slice(&entry(p, version, prev, extra));
+            prev = p;
+        }
+        b.extend_from_slice(&[0; 20]);
+        b
+    }
+
+    #[test]
+    fn reads_every_version() {
+        let paths = ["a/b.tf", "a/c.tf", "ws/x/main.tf", "ws/y.tf"];
+        for (version, extra) in [(2, None), (3, Some(0)), (4, None)] {
+            let idx = parse(&index(version, &paths, extra), "").unwrap();
+            let got: Vec<&str> = idx.entries.iter().map(|e| e.path.as_str()).collect();
+            assert_eq!(got, paths, "version {version}");
+            assert_eq!(idx.entries[0].mode, 0o100644);
+            assert_eq!(idx.entries[0].id, FileId([0xab; 20]));
+            let sub = parse(&index(version, &paths, extra), "ws/").unwrap();
+            let got: Vec<&str> = sub.entries.iter().map(|e| e.path.as_str()).collect();
+            assert_eq!(got, ["x/main.tf", "y.tf"]);
+        }
+    }
+
+    #[test]
+    fn skip_worktree_entries_are_kept() {
+        let idx = parse(&index(3, &["a"], Some(0x4000)), "").unwrap();
+        assert_eq!(idx.entries.len(), 1);
+    }
+
+    #[test]
+    fn rejects_what_it_does_not_read() {
+        let good = index(2, &["a/b"], None);
+        assert!(parse(&good[..good.len() - 30], "").is_none(), "truncated");
+        assert!(parse(b"DIRC\0\0\0\x05\0\0\0\0", "").is_none(), "version 5");
+        let mut split = good[..good.len() - 20].to_vec();
+        split.extend_from_slice(b"link");
+        split.extend_from_slice(&0u32.to_be_bytes());
+        split.extend_from_slice(&[0; 20]);
+        assert!(parse(&split, "").is_none(), "split index");
+    }
+}

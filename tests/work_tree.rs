@@ -1,0 +1,180 @@
+//! The work tree as strata sees it: uncommitted edits that change the graph itself (new
+//! module calls, declared dependencies, environment lists) are seen exactly as if they were
+//! committed, whether or not the index's model can be reused for them.
+
+mod common;
+use common::{pairs, Repo};
+
+/// `affected` on the work tree equals a run without any cache, and a run with the same
+/// changes staged (where the index alone describes the tree).
+fn assert_same_when_staged(repo: &Repo, what: &str) -> Vec<(String, String)> {
+    let work_tree = repo.affected(&["--base", "main"]);
+    let fresh = repo.strata(&["--json", "--no-cache", "affected", "--base", "main"]);
+    fresh.assert_ok();
+    let fresh: Vec<(String, String)> = fresh.json()["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["label"].as_str().unwrap().to_string(),
+                t["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(work_tree, fresh, "{what}: cached vs --no-cache");
+    repo.git(&["add", "-A"]);
+    let staged = repo.affected(&["--base", "main"]);
+    assert_eq!(work_tree, staged, "{what}: work tree vs staged");
+    repo.git(&["reset", "-q"]);
+    work_tree
+}
+
+fn deps_of(repo: &Repo, label: &str) -> serde_json::Value {
+    let json = repo.strata(&["--json", "list"]).json();
+    json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == label)
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn an_uncommitted_module_call_is_a_new_edge() {
+    let repo = Repo::with_fixture();
+    // stacks/app starts using modules/naming, and modules/naming changes: both uncommitted,
+    // and no path appears or disappears.
+    repo.write(
+        "stacks/app/main.tf",
+        "locals {\n  config = file(\"${path.module}/../../shared/config.json\")\n}\nmodule \"n\" {\n  source = \"../../modules/naming\"\n  name   = \"app\"\n}\noutput \"config\" { value = local.config }\n",
+    );
+    repo.append("modules/naming/main.tf", "# tweak\n");
+    let got = assert_same_when_staged(&repo, "new module call");
+    assert!(
+        got.contains(&("stacks/app".into(), "changed".into())),
+        "{got:?}"
+    );
+    let app = deps_of(&repo, "stacks/app");
+    assert!(
+        app["deps"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("modules/naming")),
+        "{app}"
+    );
+    // Back to the committed file: the facts remembered for its id must be its own, not
+    // those of the edited content read while the index was being modelled.
+    repo.git(&["checkout", "-q", "--", "stacks/app/main.tf"]);
+    let app = deps_of(&repo, "stacks/app");
+    assert_eq!(app["deps"], serde_json::json!(["stacks/database"]), "{app}");
+    assert_same_when_staged(&repo, "reverted");
+}
+
+#[test]
+fn an_edit_that_keeps_the_graph_changes_only_hashes() {
+    let repo = Repo::with_fixture();
+    let before = repo.hashes();
+    // A comment at the end: same facts, so the index's model is reused.
+    repo.append("modules/vpc/main.tf", "# only a comment\n");
+    let got = assert_same_when_staged(&repo, "comment");
+    assert_eq!(
+        got,
+        pairs(&[
+            ("charts/api", "dependency"),
+            ("modules/vpc", "changed"),
+            ("stacks/app", "dependency"),
+            ("stacks/database", "dependency"),
+            ("stacks/network", "dependency"),
+        ])
+    );
+    let after = repo.hashes();
+    let changed: Vec<&String> = before
+        .iter()
+        .filter(|(l, h)| after.get(*l) != Some(h))
+        .map(|(l, _)| l)
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "charts/api",
+            "modules/vpc",
+            "stacks/app",
+            "stacks/database",
+            "stacks/network"
+        ]
+    );
+    // Same hashes as a run that builds everything from scratch.
+    let fresh = repo.strata(&["--json", "--no-cache", "hash"]).json();
+    for (label, hash) in &after {
+        let h = fresh["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == label.as_str())
+            .unwrap()["hash"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(&h, hash, "{label}");
+    }
+}
+
+#[test]
+fn uncommitted_manifest_and_environment_edits_are_seen() {
+    let repo = Repo::with_fixture();
+    // A declared dependency added in stack.toml, uncommitted.
+    repo.write(
+        "stacks/app/stack.toml",
+        "deps = [\"stacks/database\", \"modules/vpc\"]\nenvironments = [\"staging\", \"prod\"]\n",
+    );
+    let app = deps_of(&repo, "stacks/app");
+    assert!(
+        app["deps"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("modules/vpc")),
+        "{app}"
+    );
+    let got = assert_same_when_staged(&repo, "declared dep");
+    assert_eq!(got, pairs(&[("stacks/app", "changed")]));
+    // An environment list narrowed in the work tree: the stack is no longer in dev.
+    repo.write(
+        "stacks/app/stack.toml",
+        "deps = [\"stacks/database\", \"modules/vpc\"]\nenvironments = [\"prod\"]\n",
+    );
+    let app = deps_of(&repo, "stacks/app");
+    assert_eq!(app["environments"], serde_json::json!(["prod"]));
+    // env.toml is read as text by the model: an edit there is seen too.
+    repo.write(
+        "environments/prod/env.toml",
+        "promotes_from = \"nowhere\"\n[gates]\nrequire = [\"plan\"]\n",
+    );
+    let run = repo.strata(&["affected", "--base", "main"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("nowhere"), "{}", run.stderr);
+}
+
+#[test]
+fn a_broken_index_file_fixed_in_the_work_tree_is_not_an_error() {
+    let repo = Repo::with_fixture();
+    // Stage a malformed file, then fix it without staging: the work tree is what counts.
+    repo.write("modules/db/main.tf", "module \"naming\" {\n  source = \n");
+    repo.git(&["add", "modules/db/main.tf"]);
+    repo.write(
+        "modules/db/main.tf",
+        "module \"naming\" {\n  source = \"../naming\"\n  name   = \"db2\"\n}\nresource \"null_resource\" \"db\" {}\n",
+    );
+    let got = assert_same_when_staged(&repo, "fixed in work tree");
+    assert!(
+        got.contains(&("modules/db".into(), "changed".into())),
+        "{got:?}"
+    );
+    // And the other way round: a good index, a broken work tree, is an error naming the file.
+    repo.git(&["add", "modules/db/main.tf"]);
+    repo.write("modules/db/main.tf", "module \"naming\" {\n  source = \n");
+    let run = repo.strata(&["affected", "--base", "main"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("modules/db/main.tf"), "{}", run.stderr);
+}
