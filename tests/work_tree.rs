@@ -178,3 +178,54 @@ fn a_broken_index_file_fixed_in_the_work_tree_is_not_an_error() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("modules/db/main.tf"), "{}", run.stderr);
 }
+
+/// Without a cached baseline, the merge-base is derived from the index. Whatever the branch
+/// did (a new module call, a new stack, a deleted chart, a WORKSPACE.toml edit), the answer
+/// equals the one computed from the commits themselves with `ls-tree` (`--head HEAD`).
+#[test]
+fn a_base_derived_from_the_index_equals_the_commit() {
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    let same = |what: &str| {
+        let derived = repo.strata(&["--json", "--no-cache", "affected", "--base", "main"]);
+        let committed = repo.strata(&[
+            "--json",
+            "--no-cache",
+            "affected",
+            "--base",
+            "main",
+            "--head",
+            "HEAD",
+        ]);
+        derived.assert_ok();
+        committed.assert_ok();
+        let strip = |run: &common::Run| {
+            let mut json = run.json();
+            json["head"] = serde_json::Value::Null;
+            json
+        };
+        assert_eq!(strip(&derived), strip(&committed), "{what}");
+        strip(&derived)["targets"].as_array().unwrap().len()
+    };
+    assert_eq!(same("nothing"), 0);
+    repo.write(
+        "stacks/app/main.tf",
+        "module \"n\" {\n  source = \"../../modules/naming\"\n  name   = \"app\"\n}\n",
+    );
+    repo.write(
+        "stacks/cache/main.tf",
+        "resource \"null_resource\" \"c\" {}\n",
+    );
+    repo.remove("charts/web");
+    repo.commit("graph changes on a branch");
+    assert!(same("graph changes") >= 3);
+    repo.append("modules/naming/main.tf", "# edit\n");
+    repo.commit("content change");
+    same("content change");
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"fixture\"\ndefault_branch = \"main\"\nglobal_inputs = [\"WORKSPACE.toml\"]\n\n[toolchain]\nterraform = \"1.0.3\"\nhelm = \"4.1.4\"\n",
+    );
+    repo.commit("workspace change");
+    same("WORKSPACE.toml change");
+}

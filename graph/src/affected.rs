@@ -57,36 +57,54 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
     std::thread::scope(|s| {
         // The work tree does not depend on the base: it is read (`git status` is the slowest
         // step on a large tree) while the revisions are resolved and the baseline loaded.
-        let mut work_tree = head.is_none().then(|| s.spawn(|| session.work_tree()));
+        // Without a cached baseline, the base commit is derived from the index on the way.
+        let (tx, rx) = std::sync::mpsc::channel::<Option<String>>();
+        let rx = std::sync::Mutex::new(rx);
+        let wants_base = move || rx.lock().ok().and_then(|r| r.recv().ok()).flatten();
+        let mut work_tree = head
+            .is_none()
+            .then(|| s.spawn(move || session.work_tree_and_base(&wants_base)));
         let base_commit = session.repo.resolve_commit(base)?;
         let head_commit = session.repo.resolve_commit(head.unwrap_or("HEAD"))?;
         let merge_base = session.repo.merge_base(&base_commit, &head_commit)?;
-        let mut head_view = || match work_tree.take() {
-            Some(thread) => thread.join().expect("work tree thread"),
-            None => session.at_commit(&head_commit),
-        };
         let cached = session
             .baseline_path(&merge_base)
             .and_then(|p| Baseline::load(&p, &merge_base));
-        let (baseline, head_view, changed) = match cached {
-            Some(baseline) => {
+        let _ = tx.send(cached.is_none().then(|| merge_base.clone()));
+        // With a baseline, git says which paths changed between the commits.
+        let committed = cached.is_some().then(|| {
+            let (from, to) = (merge_base.clone(), head_commit.clone());
+            s.spawn(move || session.repo.changed_between(&from, &to))
+        });
+        let (head_view, derived) = match work_tree.take() {
+            Some(thread) => {
+                let (view, derived) = thread.join().expect("work tree thread")?;
+                (view, derived)
+            }
+            None => (session.at_commit(&head_commit)?, None),
+        };
+        let (baseline, head_view, changed) = match (cached, derived) {
+            (Some(baseline), _) => {
                 // The base is known: only the head is read, and git says which paths changed.
-                let (from, to) = (merge_base.clone(), head_commit.clone());
-                let committed = s.spawn(move || session.repo.changed_between(&from, &to));
-                let head_view = head_view()?;
-                let committed = committed.join().expect("diff-tree thread")?;
-                let mut changed: BTreeSet<String> = committed.into_iter().collect();
+                let committed = committed.expect("spawned with a baseline");
+                let mut changed: BTreeSet<String> = committed
+                    .join()
+                    .expect("diff-tree thread")?
+                    .into_iter()
+                    .collect();
                 changed.extend(head_view.snapshot.touched.iter().cloned());
                 (baseline, head_view, changed)
             }
-            None => {
-                // The base's file list is read beside the head view; its model is built
-                // after the head's, so every file the two share is parsed once.
-                let commit = merge_base.clone();
-                let base_snapshot = s.spawn(move || session.commit_snapshot(&commit));
-                let head_view = head_view()?;
-                let base_snapshot = base_snapshot.join().expect("base snapshot thread")?;
-                let base_view = session.commit_view(base_snapshot, &merge_base)?;
+            (None, Some(derived)) => {
+                if let Some(p) = session.baseline_path(&merge_base) {
+                    derived.baseline.save(&p);
+                }
+                (derived.baseline, head_view, derived.changed)
+            }
+            (None, None) => {
+                // The base's model is built after the head's, so every file the two share is
+                // parsed once.
+                let base_view = session.at_commit(&merge_base)?;
                 let baseline = Baseline::from_view(&base_view, &merge_base);
                 if let Some(p) = session.baseline_path(&merge_base) {
                     baseline.save(&p);

@@ -8,9 +8,11 @@
 
 use crate::digest::TargetHash;
 use crate::discover::Kind;
-use crate::hash::{EnvDigests, FINGERPRINT_VERSION};
+use crate::hash::{EnvDigests, Hashes, FINGERPRINT_VERSION};
+use crate::model::Model;
 use crate::session::View;
 use crate::snapshot::FileEntry;
+use crate::snapshot::Snapshot;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -43,7 +45,16 @@ pub struct Baseline {
 
 impl Baseline {
     pub fn from_view(view: &View, commit: &str) -> Baseline {
-        let model = &view.model;
+        Baseline::from_parts(&view.model, &view.snapshot, &view.hashes, commit)
+    }
+
+    /// The baseline of a commit from its model, snapshot and hashes.
+    pub fn from_parts(
+        model: &Model,
+        snapshot: &Snapshot,
+        hashes: &Hashes,
+        commit: &str,
+    ) -> Baseline {
         let targets = model
             .targets
             .iter()
@@ -51,14 +62,14 @@ impl Baseline {
             .map(|(i, t)| BaseTarget {
                 label: t.label.clone(),
                 kind: t.kind,
-                hash: view.hashes.hashes[i],
-                own: view.hashes.own[i],
-                global: view.hashes.global[i],
+                hash: hashes.hashes[i],
+                own: hashes.own[i],
+                global: hashes.global[i],
                 environments: t.environments.clone(),
             })
             .collect();
-        let files = model.environment_files(&view.snapshot);
-        let digests = EnvDigests::new(&files, &view.snapshot);
+        let files = model.environment_files(snapshot);
+        let digests = EnvDigests::new(&files, snapshot);
         let mut b = Baseline {
             version: FINGERPRINT_VERSION,
             commit: commit.to_string(),
@@ -66,11 +77,11 @@ impl Baseline {
             global_inputs: model
                 .global_inputs
                 .iter()
-                .map(|p| (p.clone(), view.snapshot.files.get(p).copied()))
+                .map(|p| (p.clone(), snapshot.files.get(p).copied()))
                 .collect(),
             toolchains: [Kind::Stack, Kind::Module, Kind::Chart, Kind::Policy]
                 .into_iter()
-                .map(|k| (k, view.hashes.toolchain(k).clone()))
+                .map(|k| (k, hashes.toolchain(k).clone()))
                 .collect(),
             env: digests.export(),
             index: HashMap::default(),
@@ -112,9 +123,7 @@ impl Baseline {
 
     /// Best effort: the baseline is an optimisation.
     pub fn save(&self, path: &Path) {
-        if let Ok(body) = postcard::to_stdvec(self) {
-            let mut bytes = MAGIC.to_vec();
-            bytes.extend_from_slice(&body);
+        if let Ok(bytes) = postcard::to_extend(self, MAGIC.to_vec()) {
             let _ = crate::fsutil::write_atomic(path, &bytes);
         }
     }

@@ -170,26 +170,61 @@ impl FactStore {
         if missing.is_empty() {
             return Ok(out);
         }
-        let (contents, unverified) = snapshot.verified_contents(repo, &missing)?;
-        let mut parsed: Vec<(&'p str, Result<Facts>)> = missing
+        // Files on disk are read and parsed one at a time, so their contents are never all
+        // held at once; the rest (a commit's, an index entry's that differs on disk) come
+        // from git in one batch.
+        let lossy = |c: &[u8]| String::from_utf8_lossy(c).into_owned();
+        type Parsed<'p> = (&'p str, Result<Facts>, bool);
+        type FromDisk<'p> = (&'p str, Option<Result<(Facts, bool)>>);
+        let from_disk: Vec<FromDisk<'p>> = missing
             .par_iter()
             .map(|&path| {
-                let entry = snapshot.files[path];
-                let text = contents
-                    .get(&entry.id)
-                    .map(|c| String::from_utf8_lossy(c).into_owned())
-                    .unwrap_or_default();
-                (path, parse(path, &text))
+                let parsed = match snapshot.disk_content(path) {
+                    Ok(Some((bytes, verified))) => {
+                        let text = String::from_utf8_lossy(&bytes);
+                        Some(parse(path, &text).map(|f| (f, verified)))
+                    }
+                    Ok(None) => None,
+                    Err(e) => Some(Err(e)),
+                };
+                (path, parsed)
             })
             .collect();
+        let mut parsed: Vec<Parsed<'p>> = Vec::with_capacity(from_disk.len());
+        let mut from_git: Vec<&'p str> = Vec::new();
+        for (path, result) in from_disk {
+            match result {
+                Some(Ok((facts, verified))) => parsed.push((path, Ok(facts), verified)),
+                Some(Err(e)) => parsed.push((path, Err(e), false)),
+                None => from_git.push(path),
+            }
+        }
+        if !from_git.is_empty() {
+            let mut ids: Vec<FileId> = from_git.iter().map(|p| snapshot.files[*p].id).collect();
+            ids.sort();
+            ids.dedup();
+            let contents = repo.read_blobs(&ids)?;
+            parsed.extend(
+                from_git
+                    .par_iter()
+                    .map(|&path| {
+                        let text = contents
+                            .get(&snapshot.files[path].id)
+                            .map(|c| lossy(c))
+                            .unwrap_or_default();
+                        (path, parse(path, &text), true)
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
         parsed.sort_by(|a, b| a.0.cmp(b.0));
         let mut entries = self.entries();
         let mut added = self.added.lock().expect("facts lock");
-        for (path, result) in parsed {
+        for (path, result, verified) in parsed {
             let facts = Arc::new(result?);
             let id = snapshot.files[path].id;
             // Facts of content that does not match its id are used, never remembered.
-            if !unverified.contains(&id) {
+            if verified {
                 let key = (Parser::for_path(path).expect("filtered"), id);
                 entries.insert(key, Arc::clone(&facts));
                 *added += 1;
@@ -219,12 +254,9 @@ impl FactStore {
             version: FACTS_VERSION,
             entries: keep,
         };
-        let Ok(body) = postcard::to_stdvec(&persisted) else {
-            return;
-        };
-        let mut bytes = MAGIC.to_vec();
-        bytes.extend_from_slice(&body);
-        let _ = crate::fsutil::write_atomic(path, &bytes);
+        if let Ok(bytes) = postcard::to_extend(&persisted, MAGIC.to_vec()) {
+            let _ = crate::fsutil::write_atomic(path, &bytes);
+        }
     }
 
     /// How many facts were parsed (not served from the cache) by this store.

@@ -1,13 +1,16 @@
 //! A session opens a workspace once (root, git repository, configuration, fact cache) and
 //! builds views of it: the work tree or any commit.
 
+use crate::baseline::Baseline;
 use crate::error::{Error, Result};
 use crate::facts::FactStore;
 use crate::git::Repo;
 use crate::hash::{self, Hashes};
 use crate::model::{self, Model};
+use crate::snapshot::FileEntry;
 use crate::snapshot::Snapshot;
 use crate::workspace::{find_root, WorkspaceConfig, WORKSPACE_FILE};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub struct Session {
@@ -16,6 +19,13 @@ pub struct Session {
     pub config: WorkspaceConfig,
     pub facts: FactStore,
     use_cache: bool,
+}
+
+/// A base commit derived from the index: its baseline, and the paths whose entries differ
+/// between it and the work tree.
+pub struct BaseSide {
+    pub baseline: Baseline,
+    pub changed: std::collections::BTreeSet<String>,
 }
 
 /// One snapshot with its model and hashes.
@@ -64,14 +74,30 @@ impl Session {
     /// only the hashes of targets reading them are computed again, otherwise the model is
     /// rebuilt.
     pub fn work_tree(&self) -> Result<View> {
+        Ok(self.work_tree_and_base(&|| None)?.0)
+    }
+
+    /// [`Session::work_tree`], and the baseline of a base commit derived from the index
+    /// the same way: the commit's files are the index's with `git diff-index --cached`'s
+    /// differences undone, so no `ls-tree` is needed, and the index's model serves the
+    /// commit too when those differences keep the graph. `base` is called once, on another
+    /// thread, and may wait: it says which commit, if any (so the caller can start this
+    /// before it knows). The second part is `None` without a commit, when WORKSPACE.toml
+    /// differs (the commit's own configuration then applies: use [`Session::at_commit`]),
+    /// or when git cannot say what differs (unmerged paths).
+    pub fn work_tree_and_base(
+        &self,
+        base: &(dyn Fn() -> Option<String> + Sync),
+    ) -> Result<(View, Option<BaseSide>)> {
         let t = std::time::Instant::now();
-        let (built, changes) = std::thread::scope(|s| {
+        let (built, changes, diff) = std::thread::scope(|s| {
             let changes = s.spawn(|| {
                 let t = std::time::Instant::now();
                 let changes = self.repo.work_tree_changes();
                 crate::timing::phase("git status", t);
                 changes
             });
+            let diff = s.spawn(|| base().map(|c| (self.repo.index_diff(&c), c)));
             let built = Snapshot::of_index(&self.repo, &self.root).map(|snapshot| {
                 crate::timing::phase("read index", t);
                 let t = std::time::Instant::now();
@@ -85,27 +111,139 @@ impl Session {
                 crate::timing::phase("model (index)", t);
                 (snapshot, built)
             });
-            (built, changes.join().expect("git status thread"))
+            let diff = diff.join().expect("diff-index thread");
+            (built, changes.join().expect("git status thread"), diff)
         });
-        let (mut snapshot, built) = built?;
-        let patch = snapshot.apply(changes?);
+        let (mut index, built) = built?;
+        let t_base = std::time::Instant::now();
+        let base_side = match diff {
+            Some((Ok(diff), commit)) => {
+                self.base_from_index(&commit, &mut index, built.as_ref(), diff)?
+            }
+            _ => None,
+        };
+        crate::timing::phase("base (from index)", t_base);
+        let changes = changes?;
+        // The index's entries of the paths the work tree changed, for naming changes.
+        let index_entries: BTreeMap<String, FileEntry> = changes
+            .iter()
+            .filter_map(|c| {
+                let p = c.path();
+                index.files.get(p).map(|e| (p.to_string(), *e))
+            })
+            .collect();
+        let mut snapshot = index;
+        let patch = snapshot.apply(changes);
         crate::timing::phase("snapshot (work tree)", t);
-        if let Some((model, hashes)) = built {
-            let reusable = !patch.paths_changed
-                && model::still_describes(&self.repo, &snapshot, &self.facts, &patch.modified)?;
-            if reusable {
+        let head = match built {
+            Some((model, hashes))
+                if !patch.paths_changed
+                    && model::still_describes(
+                        &self.repo,
+                        &snapshot,
+                        &self.facts,
+                        &patch.modified,
+                    )? =>
+            {
                 let t = std::time::Instant::now();
                 let modified: Vec<&str> = patch.modified.iter().map(|(p, _)| p.as_str()).collect();
                 let hashes = hashes.updated(&model, &snapshot, &modified);
                 crate::timing::phase("hashes (updated)", t);
-                return Ok(View {
+                View {
                     snapshot,
                     model,
                     hashes,
-                });
+                }
             }
+            _ => self.view(snapshot, self.config.clone())?,
+        };
+        let base_side = base_side.map(|(baseline, mut base_files)| {
+            // Paths that differ between the commit and the work tree, among those either
+            // step reported (a path the commit does not differ in has the index's entry).
+            for p in &head.snapshot.touched {
+                if !base_files.contains_key(p) {
+                    base_files.insert(p.clone(), index_entries.get(p).copied());
+                }
+            }
+            let changed = base_files
+                .into_iter()
+                .filter(|(p, e)| e.as_ref() != head.snapshot.files.get(p))
+                .map(|(p, _)| p)
+                .collect();
+            BaseSide { baseline, changed }
+        });
+        Ok((head, base_side))
+    }
+
+    /// The baseline of `commit` from the index snapshot and `diff` (the index's differences
+    /// from the commit), with the commit's entries of those paths; `None` when
+    /// WORKSPACE.toml differs. The differences are undone in `index` while the baseline is
+    /// computed and redone afterwards, so the snapshot is not copied.
+    #[allow(clippy::type_complexity)]
+    fn base_from_index(
+        &self,
+        commit: &str,
+        index: &mut Snapshot,
+        built: Option<&(Model, Hashes)>,
+        diff: Vec<(String, Option<crate::git::GitFile>)>,
+    ) -> Result<Option<(Baseline, BTreeMap<String, Option<FileEntry>>)>> {
+        if diff.iter().any(|(p, _)| p == WORKSPACE_FILE) {
+            return Ok(None);
         }
-        self.view(snapshot, self.config.clone())
+        let mut paths_changed = false;
+        let mut modified = Vec::new();
+        // Path -> (entry at the commit, entry in the index).
+        let mut undone: BTreeMap<String, (Option<FileEntry>, Option<FileEntry>)> = BTreeMap::new();
+        for (path, before) in diff {
+            if crate::snapshot::is_builtin_excluded(&path) {
+                continue;
+            }
+            let at_commit = before.map(|f| FileEntry {
+                id: f.id,
+                mode: f.mode,
+            });
+            let in_index = match at_commit {
+                Some(e) => index.files.insert(path.clone(), e),
+                None => index.files.remove(&path),
+            };
+            match (in_index, at_commit) {
+                (Some(old), Some(_)) => modified.push((path.clone(), old)),
+                _ => paths_changed = true,
+            }
+            undone.insert(path, (at_commit, in_index));
+        }
+        let source = std::mem::replace(
+            &mut index.source,
+            crate::snapshot::Source::Commit(commit.to_string()),
+        );
+        let baseline = (|| -> Result<Baseline> {
+            Ok(match built {
+                Some((model, hashes))
+                    if !paths_changed
+                        && model::still_describes(&self.repo, index, &self.facts, &modified)? =>
+                {
+                    let paths: Vec<&str> = modified.iter().map(|(p, _)| p.as_str()).collect();
+                    let hashes = hashes.updated(model, index, &paths);
+                    Baseline::from_parts(model, index, &hashes, commit)
+                }
+                _ => {
+                    let model = model::build(&self.repo, index, &self.config, &self.facts)?;
+                    let hashes = hash::compute(&model, index);
+                    Baseline::from_parts(&model, index, &hashes, commit)
+                }
+            })
+        })();
+        // Back to the index.
+        index.source = source;
+        let mut at_commit = BTreeMap::new();
+        for (path, (commit_entry, index_entry)) in undone {
+            match index_entry {
+                Some(e) => index.files.insert(path.clone(), e),
+                None => index.files.remove(&path),
+            };
+            at_commit.insert(path, commit_entry);
+        }
+        Ok(Some((baseline?, at_commit)))
     }
 
     /// A commit, with the WORKSPACE.toml it had (the current one when it had none).

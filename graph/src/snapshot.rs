@@ -153,6 +153,29 @@ impl Snapshot {
         Ok(self.verified_contents(repo, paths)?.0)
     }
 
+    /// One file's bytes from disk, for the work tree or the index, with whether they have
+    /// the id the snapshot records (see [`Snapshot::verified_contents`]). `None` when they
+    /// must come from git instead: a commit, or an index entry whose file differs.
+    pub fn disk_content(&self, path: &str) -> Result<Option<(Vec<u8>, bool)>> {
+        let (root, is_index) = match &self.source {
+            Source::WorkTree(root) => (root, false),
+            Source::Index(root) => (root, true),
+            Source::Commit(_) => return Ok(None),
+        };
+        let Some(entry) = self.files.get(path) else {
+            return Ok(None);
+        };
+        let full = root.join(path);
+        match std::fs::read(&full) {
+            Ok(bytes) => {
+                let verified = FileId::of_content(&bytes) == entry.id;
+                Ok((verified || !is_index).then_some((bytes, verified)))
+            }
+            Err(_) if is_index => Ok(None),
+            Err(e) => Err(Error::io(full, e)),
+        }
+    }
+
     /// [`Snapshot::contents`], and the ids whose content could not be verified: a work-tree
     /// file whose bytes no longer have the id the snapshot recorded (it changed after
     /// `git status` looked, or a git filter such as end-of-line conversion applies). Those

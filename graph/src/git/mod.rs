@@ -45,6 +45,16 @@ pub enum WorkTreeChange {
     Staged(String),
 }
 
+impl WorkTreeChange {
+    pub fn path(&self) -> &str {
+        match self {
+            WorkTreeChange::Present(p) | WorkTreeChange::Deleted(p) | WorkTreeChange::Staged(p) => {
+                p
+            }
+        }
+    }
+}
+
 impl Repo {
     pub fn open(root: &Path) -> Result<Repo> {
         let out = Command::new("git")
@@ -322,6 +332,47 @@ impl Repo {
                     String::from_utf8_lossy(rec).into_owned(),
                 ));
             }
+        }
+        Ok(changes)
+    }
+
+    /// Paths whose index entry differs from `commit`, below the workspace root, each with
+    /// its entry at `commit` (`None`: not in the commit). Gitlinks are left out.
+    pub fn index_diff(&self, commit: &str) -> Result<Vec<(String, Option<GitFile>)>> {
+        let out = self.run(&[
+            "diff-index",
+            "--cached",
+            "--raw",
+            "-z",
+            "--no-renames",
+            "--relative",
+            commit,
+        ])?;
+        let mut fields = out.split(|&c| c == 0);
+        let mut changes = Vec::new();
+        while let (Some(meta), Some(path)) = (fields.next(), fields.next()) {
+            // :<old mode> <new mode> <old id> <new id> <status>
+            let meta = String::from_utf8_lossy(meta);
+            let parts: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
+            let [old_mode, new_mode, old_id, _, status] = parts[..] else {
+                return Err(Error::Git {
+                    args: "diff-index".into(),
+                    stderr: format!("unexpected output `{meta}`"),
+                });
+            };
+            if status.starts_with('U') {
+                return Err(Error::Git {
+                    args: "diff-index".into(),
+                    stderr: "the index has unmerged paths".into(),
+                });
+            }
+            if old_mode == "160000" || new_mode == "160000" {
+                continue;
+            }
+            let before = (old_mode != "000000")
+                .then(|| parse_file(old_mode, old_id, path))
+                .flatten();
+            changes.push((String::from_utf8_lossy(path).into_owned(), before));
         }
         Ok(changes)
     }
