@@ -127,6 +127,42 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
     })
 }
 
+/// [`affected`] for a work-tree view the caller already has (`check --affected` builds it
+/// to run tasks): the work tree is not read a second time.
+pub fn affected_for_view(session: &Session, base: &str, head_view: &View) -> Result<Affected> {
+    let base_commit = session.repo.resolve_commit(base)?;
+    let head_commit = session.repo.resolve_commit("HEAD")?;
+    let merge_base = session.repo.merge_base(&base_commit, &head_commit)?;
+    let cached = session
+        .baseline_path(&merge_base)
+        .and_then(|p| Baseline::load(&p, &merge_base));
+    let (baseline, changed) = match cached {
+        Some(baseline) => {
+            let mut changed: BTreeSet<String> = session
+                .repo
+                .changed_between(&merge_base, &head_commit)?
+                .into_iter()
+                .collect();
+            changed.extend(head_view.snapshot.touched.iter().cloned());
+            (baseline, changed)
+        }
+        None => {
+            let base_view = session.at_commit(&merge_base)?;
+            let baseline = Baseline::from_view(&base_view, &merge_base);
+            if let Some(p) = session.baseline_path(&merge_base) {
+                baseline.save(&p);
+            }
+            (baseline, base_view.snapshot.diff(&head_view.snapshot))
+        }
+    };
+    Ok(Affected {
+        base: base.to_string(),
+        head: "WORKTREE".to_string(),
+        merge_base,
+        targets: compare(&baseline, head_view, &changed),
+    })
+}
+
 /// For each target, the shortest chain (by length, then labels) from one of its
 /// dependencies down to a target in `roots`, computed in one pass in dependency order.
 /// `None` for targets that reach no root; `Some([])` for the roots themselves. Only targets

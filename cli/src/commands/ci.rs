@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::output::print_json;
-use strata_graph::affected::{affected, Reason};
+use strata_graph::affected::{affected_for_view, Reason};
 use strata_graph::run::resolve_envs;
 use strata_graph::shard::shards;
 use strata_graph::Result;
@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     let view = session.work_tree()?;
     let selected: Vec<usize> = if args.affected {
         let base = args.base.clone().unwrap_or_else(|| session.default_base());
-        affected(&session, &base, None)?
+        affected_for_view(&session, &base, &view)?
             .targets
             .iter()
             .filter(|t| t.reason != Reason::Deleted)

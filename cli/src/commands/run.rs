@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use strata_graph::affected::{affected, Reason};
+use strata_graph::affected::{affected_for_view, Reason};
 use strata_graph::run::{run, Observer, RemoteOptions, RunOptions, TaskReport};
 use strata_graph::schedule::Status;
 use strata_graph::task::{Action, Mode};
@@ -77,7 +77,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     let view = session.work_tree()?;
     let selected: Vec<usize> = if args.affected {
         let base = args.base.clone().unwrap_or_else(|| session.default_base());
-        let result = affected(&session, &base, None)?;
+        let result = affected_for_view(&session, &base, &view)?;
         let mut chosen: Vec<usize> = result
             .targets
             .iter()
