@@ -11,17 +11,7 @@ fn assert_same_when_staged(repo: &Repo, what: &str) -> Vec<(String, String)> {
     let work_tree = repo.affected(&["--base", "main"]);
     let fresh = repo.strata(&["--json", "--no-cache", "affected", "--base", "main"]);
     fresh.assert_ok();
-    let fresh: Vec<(String, String)> = fresh.json()["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["label"].as_str().unwrap().to_string(),
-                t["reason"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let fresh = common::label_reasons(&fresh.json());
     assert_eq!(work_tree, fresh, "{what}: cached vs --no-cache");
     repo.git(&["add", "-A"]);
     let staged = repo.affected(&["--base", "main"]);
@@ -228,4 +218,33 @@ fn a_base_derived_from_the_index_equals_the_commit() {
     );
     repo.commit("workspace change");
     same("WORKSPACE.toml change");
+}
+
+/// The index is read in process for versions 2, 3 and 4 and through `git ls-files` for a
+/// split index: all give the same hashes and the same affected set.
+#[test]
+fn every_index_format_gives_the_same_answer() {
+    let repo = Repo::with_fixture();
+    repo.append("modules/naming/main.tf", "# edit\n");
+    repo.write(
+        "stacks/cache/main.tf",
+        "resource \"null_resource\" \"c\" {}\n",
+    );
+    repo.git(&["add", "stacks/cache/main.tf"]);
+    let expected = (repo.hashes(), repo.affected(&["--base", "main"]));
+    for (what, args) in [
+        ("version 3", &["update-index", "--index-version", "3"][..]),
+        ("version 4", &["update-index", "--index-version", "4"][..]),
+        ("split index", &["update-index", "--split-index"][..]),
+        (
+            "version 2",
+            &["update-index", "--no-split-index", "--index-version", "2"][..],
+        ),
+    ] {
+        repo.git(args);
+        let got = (repo.hashes(), repo.affected(&["--base", "main"]));
+        assert_eq!(got, expected, "{what}");
+    }
+    let index = std::fs::read(repo.path().join(".git/index")).unwrap();
+    assert_eq!(&index[..8], b"DIRC\0\0\0\x02", "back to version 2");
 }

@@ -128,18 +128,7 @@ impl Repo {
         full.extend_from_slice(args);
         let run = self.strata(&full);
         run.assert_ok();
-        let json = run.json();
-        json["targets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| {
-                (
-                    t["label"].as_str().unwrap().to_string(),
-                    t["reason"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
+        label_reasons(&run.json())
     }
 
     /// Affected labels only.
@@ -307,6 +296,21 @@ helm = "4.1.4"
         "[inputs]\ndatabase_host = \"stacks/database:endpoint\"\n",
     );
     repo.write("policies/k8s/deny.rego", "package main\n\nimport rego.v1\n\ndeny contains msg if {\n  false\n  msg := \"never\"\n}\n");
+}
+
+/// The (label, reason) pairs of an `affected --json` document.
+pub fn label_reasons(json: &serde_json::Value) -> Vec<(String, String)> {
+    json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["label"].as_str().unwrap().to_string(),
+                t["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// Label/reason pairs from literals, for comparisons.

@@ -201,6 +201,62 @@ mod tests {
         assert_eq!(idx.entries.len(), 1);
     }
 
+    /// Against real git: every version git writes reads back as `git ls-files --stage`.
+    #[test]
+    fn reads_what_git_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .current_dir(dir.path())
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "git {args:?}");
+            out.stdout
+        };
+        git(&["init", "-q"]);
+        for (path, body) in [
+            ("a.tf", "x"),
+            ("stacks/net/main.tf", "y"),
+            ("stacks/net/variables.tf", "z"),
+            ("stacks/network/main.tf", "w"),
+            ("z/deep/er/file with space.txt", "v"),
+        ] {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, body).unwrap();
+        }
+        git(&["add", "-A"]);
+        let listed = String::from_utf8(git(&["ls-files", "--stage", "-z"])).unwrap();
+        let expected: Vec<(String, u32, String)> = listed
+            .split('\0')
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                let (meta, path) = r.split_once('\t').unwrap();
+                let parts: Vec<&str> = meta.split(' ').collect();
+                (
+                    path.to_string(),
+                    u32::from_str_radix(parts[0], 8).unwrap(),
+                    parts[1].to_string(),
+                )
+            })
+            .collect();
+        for version in ["2", "3", "4"] {
+            git(&["update-index", "--index-version", version]);
+            let bytes = std::fs::read(dir.path().join(".git/index")).unwrap();
+            let idx = parse(&bytes, "").expect("readable");
+            let got: Vec<(String, u32, String)> = idx
+                .entries
+                .iter()
+                .map(|e| (e.path.clone(), e.mode, e.id.to_hex()))
+                .collect();
+            assert_eq!(got, expected, "index version {version}");
+        }
+        git(&["update-index", "--split-index"]);
+        let bytes = std::fs::read(dir.path().join(".git/index")).unwrap();
+        assert!(parse(&bytes, "").is_none(), "a split index is left to git");
+    }
+
     #[test]
     fn rejects_what_it_does_not_read() {
         let good = index(2, &["a/b"], None);

@@ -180,26 +180,14 @@ impl Repo {
     /// Every file in a commit below the workspace root.
     pub fn ls_tree(&self, commit: &str) -> Result<Vec<GitFile>> {
         let out = self.run(&["ls-tree", "-r", "-z", commit])?;
-        let mut files = Vec::new();
-        for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-            // <mode> SP <type> SP <object> TAB <path>
-            let Some(tab) = rec.iter().position(|&b| b == b'\t') else {
-                continue;
-            };
-            let meta = String::from_utf8_lossy(&rec[..tab]);
-            let mut parts = meta.split(' ');
-            let (Some(mode), Some(kind), Some(oid)) = (parts.next(), parts.next(), parts.next())
-            else {
-                continue;
-            };
-            if kind != "blob" {
-                continue; // submodules (commit) are not inputs
-            }
-            if let Some(file) = parse_file(mode, oid, &rec[tab + 1..]) {
-                files.push(file);
-            }
-        }
-        Ok(files)
+        // <mode> SP <type> SP <object> TAB <path>
+        Ok(tab_records(&out)
+            .filter_map(|(meta, path)| match meta[..] {
+                // Submodules (commits) are not inputs.
+                [mode, "blob", oid, ..] => parse_file(mode, oid, path),
+                _ => None,
+            })
+            .collect())
     }
 
     /// The index, read in process; `None` when it uses a feature left to git (see
@@ -219,25 +207,14 @@ impl Repo {
             return Ok(index.entries);
         }
         let out = self.run(&["ls-files", "--stage", "-z"])?;
-        let mut files = Vec::new();
-        for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-            // <mode> SP <object> SP <stage> TAB <path>
-            let Some(tab) = rec.iter().position(|&b| b == b'\t') else {
-                continue;
-            };
-            let meta = String::from_utf8_lossy(&rec[..tab]);
-            let mut parts = meta.split(' ');
-            let (Some(mode), Some(oid), Some(stage)) = (parts.next(), parts.next(), parts.next())
-            else {
-                continue;
-            };
-            if stage != "0" || mode == "160000" {
-                continue; // conflicted entries are read from the work tree; gitlinks skipped
-            }
-            if let Some(file) = parse_file(mode, oid, &rec[tab + 1..]) {
-                files.push(file);
-            }
-        }
+        // <mode> SP <object> SP <stage> TAB <path>; conflicted entries (stage 1-3) are read
+        // from the work tree, gitlinks skipped.
+        let files = tab_records(&out)
+            .filter_map(|(meta, path)| match meta[..] {
+                [mode, oid, "0", ..] if mode != "160000" => parse_file(mode, oid, path),
+                _ => None,
+            })
+            .collect();
         Ok(files)
     }
 
@@ -460,6 +437,16 @@ impl Repo {
         }
         Ok(out)
     }
+}
+
+/// NUL-separated `<fields separated by spaces> TAB <path>` records, as `ls-tree -z` and
+/// `ls-files --stage -z` print them: the fields and the path bytes of each.
+fn tab_records(out: &[u8]) -> impl Iterator<Item = (Vec<&str>, &[u8])> {
+    out.split(|&b| b == 0).filter_map(|rec| {
+        let tab = rec.iter().position(|&b| b == b'\t')?;
+        let meta = std::str::from_utf8(&rec[..tab]).ok()?;
+        Some((meta.split(' ').collect(), &rec[tab + 1..]))
+    })
 }
 
 fn parse_file(mode: &str, oid: &str, path: &[u8]) -> Option<GitFile> {
