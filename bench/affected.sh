@@ -195,6 +195,8 @@ for n in $SIZES; do
     bench_case strata-cold "$STRATA_RUNS" --prepare "rm -rf $ws/.strata" -- \
         "$strata" affected --base main --json
     bench_case strata-warm "$STRATA_RUNS" --warmup 2 -- "$strata" affected --base main --json
+    bench_case strata-edit "$STRATA_RUNS" --warmup 1 --prepare "$here/edit_again.sh $ws/$changed" -- \
+        "$strata" affected --base main --json
     bench_case turbo-cold "$OTHER_RUNS" --prepare "rm -rf $ws/.turbo" -- \
         "$turbo" ls --affected --output=json
     bench_case turbo-warm "$OTHER_RUNS" --warmup 1 -- "$turbo" ls --affected --output=json
@@ -206,6 +208,7 @@ for n in $SIZES; do
     log "peak memory"
     memory_case strata-cold "rm -rf .strata" "$strata" affected --base main --json
     memory_case strata-warm "true" "$strata" affected --base main --json
+    memory_case strata-edit "$here/edit_again.sh $ws/$changed" "$strata" affected --base main --json
     memory_case turbo-cold "rm -rf .turbo" "$turbo" ls --affected --output=json
     memory_case turbo-warm "true" "$turbo" ls --affected --output=json
     memory_case nx-cold "rm -rf .nx" node "$nx_js" show projects --affected --base=main --json

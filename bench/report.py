@@ -21,6 +21,7 @@ import gen_workspace  # noqa: E402
 CASES = [
     ("strata-cold", "strata", "cold: no `.strata/` cache"),
     ("strata-warm", "strata", "warm: fact cache from the previous run"),
+    ("strata-edit", "strata", "warm, the changed file edited again before each run"),
     ("turbo-cold", "turbo", "cold: no `.turbo/`"),
     ("turbo-warm", "turbo", "warm: after one run"),
     ("nx-cold", "nx", "cold: no `.nx/` (project graph cache)"),
