@@ -371,3 +371,43 @@ fn user_tests_run_over_plans_and_renders_and_a_failing_one_fails_the_check() {
     assert_eq!(run.code, 0);
     assert_eq!(test(&report, "stacks/network")["cached"], true);
 }
+
+#[test]
+fn check_affected_runs_an_environment_only_change_in_that_environment_only() {
+    let repo = sample_repo();
+    repo.append(
+        "environments/staging/stacks/network/terraform.tfvars",
+        "# staging only\n",
+    );
+    let (run, report) = json_run(&repo, &["check", "--affected", "--base", "main"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let envs: std::collections::BTreeSet<String> = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["env"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        envs.into_iter().collect::<Vec<_>>(),
+        ["staging"],
+        "{:?}",
+        tasks_where(&report, |_| true)
+    );
+    let network = tasks_where(&report, |t| t["label"] == "stacks/network");
+    assert!(
+        network.contains(&"stacks/network plan staging".to_string()),
+        "{network:?}"
+    );
+    // Without --affected every environment runs, as before.
+    let (run, report) = json_run(&repo, &["check", "stacks/network"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plans = tasks_where(&report, |t| t["action"] == "plan");
+    assert_eq!(
+        plans,
+        [
+            "stacks/network plan dev",
+            "stacks/network plan prod",
+            "stacks/network plan staging"
+        ]
+    );
+}

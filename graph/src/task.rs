@@ -111,6 +111,19 @@ impl TaskFingerprint<'_> {
 
 /// The tasks for `selected` targets (indices into the model) in `envs`.
 pub fn plan_tasks(model: &Model, selected: &[usize], envs: &[String], mode: Mode) -> Vec<Task> {
+    plan_tasks_in(model, selected, envs, None, mode)
+}
+
+/// [`plan_tasks`], where `only` may narrow the environments of some targets (those
+/// `--affected` found affected in some environments only); targets it does not name run
+/// in every environment of `envs`.
+pub fn plan_tasks_in(
+    model: &Model,
+    selected: &[usize],
+    envs: &[String],
+    only: Option<&HashMap<usize, Vec<String>>>,
+    mode: Mode,
+) -> Vec<Task> {
     let mut chosen = vec![false; model.targets.len()];
     for &s in selected {
         chosen[s] = true;
@@ -179,8 +192,12 @@ pub fn plan_tasks(model: &Model, selected: &[usize], envs: &[String], mode: Mode
             // No env-less task of its own: carry the upstream barrier through.
             last_plain.insert(t, *upstream_plain.iter().max().expect("non-empty"));
         }
+        let narrowed = only.and_then(|o| o.get(&t));
         for env in envs {
             if base_env.is_empty() || !target.environments.iter().any(|e| e == env) {
+                continue;
+            }
+            if narrowed.is_some_and(|n| !n.contains(env)) {
                 continue;
             }
             // After a plan or render in check: the target's tests, then its policies.

@@ -75,15 +75,28 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     }
     let session = ctx.session()?;
     let view = session.work_tree()?;
+    // With --affected, a target affected only through environment files runs only in
+    // those environments.
+    let mut target_envs = None;
     let selected: Vec<usize> = if args.affected {
         let base = args.base.clone().unwrap_or_else(|| session.default_base());
         let result = affected_for_view(&session, &base, &view)?;
-        let mut chosen: Vec<usize> = result
+        let mut narrowed = std::collections::HashMap::new();
+        let mut chosen: Vec<usize> = Vec::new();
+        for t in result
             .targets
             .iter()
             .filter(|t| t.reason != Reason::Deleted)
-            .filter_map(|t| view.model.index(&t.label))
-            .collect();
+        {
+            let Some(i) = view.model.index(&t.label) else {
+                continue;
+            };
+            chosen.push(i);
+            if t.kind.is_deployable() && t.environments != view.model.targets[i].environments {
+                narrowed.insert(i, t.environments.clone());
+            }
+        }
+        target_envs = Some(narrowed);
         // A changed policy re-evaluates every target it governs (their other tasks are
         // cache hits: a policy is not part of their hashes).
         let changed_policies: Vec<usize> = chosen
@@ -119,6 +132,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     let opts = RunOptions {
         mode,
         envs: args.envs.clone(),
+        target_envs,
         jobs: args.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())

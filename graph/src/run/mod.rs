@@ -9,7 +9,7 @@ use crate::exec::{process, Tools};
 use crate::model::Model;
 use crate::schedule::{run_graph, Status};
 use crate::session::{Session, View};
-use crate::task::{plan_tasks, Action, Mode, Task};
+use crate::task::{plan_tasks_in, Action, Mode, Task};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub mode: Mode,
     /// Environments to run in; empty means every environment.
     pub envs: Vec<String>,
+    /// Narrower environments for some targets (by index), from `--affected`.
+    pub target_envs: Option<std::collections::HashMap<usize, Vec<String>>>,
     pub jobs: usize,
     pub keep_going: bool,
     pub use_cache: bool,
@@ -245,7 +247,13 @@ pub fn run(
 ) -> Result<RunReport> {
     let envs = resolve_envs(&view.model, &opts.envs)?;
     let t = Instant::now();
-    let tasks = plan_tasks(&view.model, selected, &envs, opts.mode);
+    let tasks = plan_tasks_in(
+        &view.model,
+        selected,
+        &envs,
+        opts.target_envs.as_ref(),
+        opts.mode,
+    );
     crate::timing::phase("plan tasks", t);
     let t = Instant::now();
     let tools = resolve_tools(session, &tasks, &view.model)?;
