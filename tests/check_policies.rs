@@ -21,15 +21,6 @@ fn policies_run_after_renders_and_a_policy_edit_reruns_only_policy_tasks() {
         &["check", "--env", "dev", "charts/web", "charts/worker"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let policy = |report: &serde_json::Value, label: &str| {
-        report["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["label"] == label && t["action"] == "policy")
-            .unwrap()
-            .clone()
-    };
     let web = policy(&report, "charts/web");
     assert_eq!(web["summary"]["deny"], 0);
     assert_eq!(web["summary"]["warn"], 1, "{web}");
@@ -128,15 +119,6 @@ unknown contains finding if {
 "#,
     );
     repo.commit("guard policy");
-    let policy = |report: &serde_json::Value, label: &str| {
-        report["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["label"] == label && t["action"] == "policy")
-            .unwrap()
-            .clone()
-    };
 
     // A module is checked without an environment: every deny blocks, located at its block.
     let main = std::fs::read_to_string(repo.path().join("modules/naming/main.tf")).unwrap();
@@ -386,4 +368,15 @@ fn waivers_accept_findings_until_they_expire_and_inline_skips_need_one() {
         "{}",
         run.stderr
     );
+}
+
+/// The policy task of `label` in a check report.
+fn policy(report: &serde_json::Value, label: &str) -> serde_json::Value {
+    report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == label && t["action"] == "policy")
+        .unwrap()
+        .clone()
 }

@@ -18,6 +18,30 @@ use std::path::Path;
 const TARGETS: [&str; 3] = ["charts/web", "stacks/network", "modules/naming"];
 
 /// `strata --json check --env dev FLAGS TARGETS`.
+/// `check` of one chart with `url` as a required remote cache.
+fn check_requiring(repo: &Repo, url: &str) -> Run {
+    repo.strata(&[
+        "--json",
+        "check",
+        "--env",
+        "dev",
+        "--remote-cache",
+        url,
+        "--require-remote-cache",
+        "charts/web",
+    ])
+}
+
+/// The first warning about the remote at `url` was printed.
+fn assert_warned_about(run: &Run, url: &str) {
+    assert!(
+        run.stderr
+            .contains(&format!("warning: remote cache {url}: ")),
+        "{}",
+        run.stderr
+    );
+}
+
 fn check(repo: &Repo, flags: &[&str]) -> (Run, Value) {
     let mut args = vec!["check", "--env", "dev"];
     args.extend_from_slice(flags);
@@ -206,12 +230,7 @@ fn an_unreachable_remote_is_a_warning_unless_it_is_required() {
     let b = sample_repo();
     let (run, rb) = check(&b, &["--remote-cache", &url]);
     run.assert_ok();
-    assert!(
-        run.stderr
-            .contains(&format!("warning: remote cache {url}: ")),
-        "{}",
-        run.stderr
-    );
+    assert_warned_about(&run, &url);
     assert!(
         run.stderr.contains("continuing with the local cache"),
         "{}",
@@ -221,16 +240,7 @@ fn an_unreachable_remote_is_a_warning_unless_it_is_required() {
     assert_cache_consistent(&b.path().join(".strata/cache"));
 
     let c = sample_repo();
-    let run = c.strata(&[
-        "--json",
-        "check",
-        "--env",
-        "dev",
-        "--remote-cache",
-        &url,
-        "--require-remote-cache",
-        "charts/web",
-    ]);
+    let run = check_requiring(&c, &url);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr.contains("the remote cache is required"),
@@ -252,25 +262,11 @@ fn a_failing_remote_is_a_warning_unless_it_is_required() {
     let repo = sample_repo();
     let (run, report) = check(&repo, &["--remote-cache", &url]);
     run.assert_ok();
-    assert!(
-        run.stderr
-            .contains(&format!("warning: remote cache {url}: ")),
-        "{}",
-        run.stderr
-    );
+    assert_warned_about(&run, &url);
     assert!(run.stderr.contains("HTTP 500"), "{}", run.stderr);
     assert_all_ran(&report);
 
-    let run = sample_repo().strata(&[
-        "--json",
-        "check",
-        "--env",
-        "dev",
-        "--remote-cache",
-        &url,
-        "--require-remote-cache",
-        "charts/web",
-    ]);
+    let run = check_requiring(&sample_repo(), &url);
     assert_ne!(run.code, 0, "{run:?}");
     assert_eq!(run.code, 2, "{run:?}");
     assert!(

@@ -64,12 +64,8 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
         let mut work_tree = head
             .is_none()
             .then(|| s.spawn(move || session.work_tree_and_base(&wants_base)));
-        let base_commit = session.repo.resolve_commit(base)?;
-        let head_commit = session.repo.resolve_commit(head.unwrap_or("HEAD"))?;
-        let merge_base = session.repo.merge_base(&base_commit, &head_commit)?;
-        let cached = session
-            .baseline_path(&merge_base)
-            .and_then(|p| Baseline::load(&p, &merge_base));
+        let (head_commit, merge_base) = resolve(session, base, head.unwrap_or("HEAD"))?;
+        let cached = load_baseline(session, &merge_base);
         let _ = tx.send(cached.is_none().then(|| merge_base.clone()));
         // With a baseline, git says which paths changed between the commits.
         let committed = cached.is_some().then(|| {
@@ -77,41 +73,20 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
             s.spawn(move || session.repo.changed_between(&from, &to))
         });
         let (head_view, derived) = match work_tree.take() {
-            Some(thread) => {
-                let (view, derived) = thread.join().expect("work tree thread")?;
-                (view, derived)
-            }
+            Some(thread) => thread.join().expect("work tree thread")?,
             None => (session.at_commit(&head_commit)?, None),
         };
-        let (baseline, head_view, changed) = match (cached, derived) {
+        let (baseline, changed) = match (cached, derived) {
             (Some(baseline), _) => {
-                // The base is known: only the head is read, and git says which paths changed.
                 let committed = committed.expect("spawned with a baseline");
-                let mut changed: BTreeSet<String> = committed
-                    .join()
-                    .expect("diff-tree thread")?
-                    .into_iter()
-                    .collect();
-                changed.extend(head_view.snapshot.touched.iter().cloned());
-                (baseline, head_view, changed)
+                let committed = committed.join().expect("diff-tree thread")?;
+                (baseline, with_touched(committed, &head_view))
             }
             (None, Some(derived)) => {
-                if let Some(p) = session.baseline_path(&merge_base) {
-                    derived.baseline.save(&p);
-                }
-                (derived.baseline, head_view, derived.changed)
+                save_baseline(session, &derived.baseline);
+                (derived.baseline, derived.changed)
             }
-            (None, None) => {
-                // The base's model is built after the head's, so every file the two share is
-                // parsed once.
-                let base_view = session.at_commit(&merge_base)?;
-                let baseline = Baseline::from_view(&base_view, &merge_base);
-                if let Some(p) = session.baseline_path(&merge_base) {
-                    baseline.save(&p);
-                }
-                let changed = base_view.snapshot.diff(&head_view.snapshot);
-                (baseline, head_view, changed)
-            }
+            (None, None) => base_from_commit(session, &merge_base, &head_view)?,
         };
         let t = std::time::Instant::now();
         let targets = compare(&baseline, &head_view, &changed);
@@ -130,30 +105,13 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
 /// [`affected`] for a work-tree view the caller already has (`check --affected` builds it
 /// to run tasks): the work tree is not read a second time.
 pub fn affected_for_view(session: &Session, base: &str, head_view: &View) -> Result<Affected> {
-    let base_commit = session.repo.resolve_commit(base)?;
-    let head_commit = session.repo.resolve_commit("HEAD")?;
-    let merge_base = session.repo.merge_base(&base_commit, &head_commit)?;
-    let cached = session
-        .baseline_path(&merge_base)
-        .and_then(|p| Baseline::load(&p, &merge_base));
-    let (baseline, changed) = match cached {
+    let (head_commit, merge_base) = resolve(session, base, "HEAD")?;
+    let (baseline, changed) = match load_baseline(session, &merge_base) {
         Some(baseline) => {
-            let mut changed: BTreeSet<String> = session
-                .repo
-                .changed_between(&merge_base, &head_commit)?
-                .into_iter()
-                .collect();
-            changed.extend(head_view.snapshot.touched.iter().cloned());
-            (baseline, changed)
+            let committed = session.repo.changed_between(&merge_base, &head_commit)?;
+            (baseline, with_touched(committed, head_view))
         }
-        None => {
-            let base_view = session.at_commit(&merge_base)?;
-            let baseline = Baseline::from_view(&base_view, &merge_base);
-            if let Some(p) = session.baseline_path(&merge_base) {
-                baseline.save(&p);
-            }
-            (baseline, base_view.snapshot.diff(&head_view.snapshot))
-        }
+        None => base_from_commit(session, &merge_base, head_view)?,
     };
     Ok(Affected {
         base: base.to_string(),
@@ -161,6 +119,47 @@ pub fn affected_for_view(session: &Session, base: &str, head_view: &View) -> Res
         merge_base,
         targets: compare(&baseline, head_view, &changed),
     })
+}
+
+/// The head commit and the merge-base of `base` and `head`.
+fn resolve(session: &Session, base: &str, head: &str) -> Result<(String, String)> {
+    let base_commit = session.repo.resolve_commit(base)?;
+    let head_commit = session.repo.resolve_commit(head)?;
+    let merge_base = session.repo.merge_base(&base_commit, &head_commit)?;
+    Ok((head_commit, merge_base))
+}
+
+fn load_baseline(session: &Session, commit: &str) -> Option<Baseline> {
+    session
+        .baseline_path(commit)
+        .and_then(|p| Baseline::load(&p, commit))
+}
+
+fn save_baseline(session: &Session, baseline: &Baseline) {
+    if let Some(p) = session.baseline_path(&baseline.commit) {
+        baseline.save(&p);
+    }
+}
+
+/// Paths changed between the commits, plus those the work tree changed.
+fn with_touched(committed: Vec<String>, head: &View) -> BTreeSet<String> {
+    let mut changed: BTreeSet<String> = committed.into_iter().collect();
+    changed.extend(head.snapshot.touched.iter().cloned());
+    changed
+}
+
+/// The baseline of `commit` read from the commit itself (`ls-tree`), saved, and the paths
+/// that differ from the head. The base's model is built after the head's, so every file
+/// the two share is parsed once.
+fn base_from_commit(
+    session: &Session,
+    commit: &str,
+    head: &View,
+) -> Result<(Baseline, BTreeSet<String>)> {
+    let base_view = session.at_commit(commit)?;
+    let baseline = Baseline::from_view(&base_view, commit);
+    save_baseline(session, &baseline);
+    Ok((baseline, base_view.snapshot.diff(&head.snapshot)))
 }
 
 /// For each target, the shortest chain (by length, then labels) from one of its

@@ -12,7 +12,6 @@ use crate::git::Repo;
 use crate::hcl::{parse_tf, parse_tf_json, HclFacts};
 use crate::manifest::{parse_target_manifest, TargetManifest};
 use crate::snapshot::Snapshot;
-use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -170,57 +169,14 @@ impl FactStore {
         if missing.is_empty() {
             return Ok(out);
         }
-        // Files on disk are read and parsed one at a time, so their contents are never all
-        // held at once; the rest (a commit's, an index entry's that differs on disk) come
-        // from git in one batch.
-        let lossy = |c: &[u8]| String::from_utf8_lossy(c).into_owned();
-        type Parsed<'p> = (&'p str, Result<Facts>, bool);
-        type FromDisk<'p> = (&'p str, Option<Result<(Facts, bool)>>);
-        let from_disk: Vec<FromDisk<'p>> = missing
-            .par_iter()
-            .map(|&path| {
-                let parsed = match snapshot.disk_content(path) {
-                    Ok(Some((bytes, verified))) => {
-                        let text = String::from_utf8_lossy(&bytes);
-                        Some(parse(path, &text).map(|f| (f, verified)))
-                    }
-                    Ok(None) => None,
-                    Err(e) => Some(Err(e)),
-                };
-                (path, parsed)
-            })
-            .collect();
-        let mut parsed: Vec<Parsed<'p>> = Vec::with_capacity(from_disk.len());
-        let mut from_git: Vec<&'p str> = Vec::new();
-        for (path, result) in from_disk {
-            match result {
-                Some(Ok((facts, verified))) => parsed.push((path, Ok(facts), verified)),
-                Some(Err(e)) => parsed.push((path, Err(e), false)),
-                None => from_git.push(path),
-            }
-        }
-        if !from_git.is_empty() {
-            let mut ids: Vec<FileId> = from_git.iter().map(|p| snapshot.files[*p].id).collect();
-            ids.sort();
-            ids.dedup();
-            let contents = repo.read_blobs(&ids)?;
-            parsed.extend(
-                from_git
-                    .par_iter()
-                    .map(|&path| {
-                        let text = contents
-                            .get(&snapshot.files[path].id)
-                            .map(|c| lossy(c))
-                            .unwrap_or_default();
-                        (path, parse(path, &text), true)
-                    })
-                    .collect::<Vec<_>>(),
-            );
-        }
+        // Read and parsed one file at a time; errors are reported in path order.
+        let mut parsed = snapshot.map_contents(repo, &missing, |path, bytes, verified| {
+            (parse(path, &String::from_utf8_lossy(bytes)), verified)
+        })?;
         parsed.sort_by(|a, b| a.0.cmp(b.0));
         let mut entries = self.entries();
         let mut added = self.added.lock().expect("facts lock");
-        for (path, result, verified) in parsed {
+        for (path, (result, verified)) in parsed {
             let facts = Arc::new(result?);
             let id = snapshot.files[path].id;
             // Facts of content that does not match its id are used, never remembered.

@@ -208,17 +208,34 @@ fn own_digest(model: &Model, snapshot: &Snapshot, i: usize) -> TargetHash {
     })
 }
 
-/// Node hashes in dependency order, from the own and global parts.
-fn node_hashes(model: &Model, own: &[TargetHash], global: &[TargetHash]) -> Vec<TargetHash> {
-    let mut hashes = vec![TargetHash([0; 32]); own.len()];
+/// Node hashes in dependency order, from the own and global parts. Given `before` (the own
+/// parts and node hashes of an earlier computation over the same model), a node whose own
+/// part and dependencies' hashes did not change keeps its hash without being hashed again.
+fn node_hashes(
+    model: &Model,
+    own: &[TargetHash],
+    global: &[TargetHash],
+    before: Option<(&[TargetHash], &[TargetHash])>,
+) -> Vec<TargetHash> {
+    let mut hashes = match before {
+        Some((_, hashes)) => hashes.to_vec(),
+        None => vec![TargetHash([0; 32]); own.len()],
+    };
+    let mut changed = vec![before.is_none(); own.len()];
     let mut deps: Vec<DepHash> = Vec::new();
     for &i in model.graph.order() {
+        let same_deps = || !model.graph.deps(i).iter().any(|&d| changed[d]);
+        if before.is_some_and(|(own_before, _)| own[i] == own_before[i]) && same_deps() {
+            continue;
+        }
         deps.clear();
         deps.extend(model.graph.deps(i).iter().map(|&d| DepHash {
             label: &model.targets[d].label,
             hash: hashes[d],
         }));
-        hashes[i] = node_hash(own[i], global[i], &deps);
+        let h = node_hash(own[i], global[i], &deps);
+        changed[i] = before.is_none() || h != hashes[i];
+        hashes[i] = h;
     }
     hashes
 }
@@ -259,7 +276,7 @@ pub fn compute(model: &Model, snapshot: &Snapshot) -> Hashes {
         .iter()
         .map(|t| global_by_kind[&t.kind])
         .collect();
-    let hashes = node_hashes(model, &own, &global);
+    let hashes = node_hashes(model, &own, &global, None);
     Hashes {
         hashes,
         own,
@@ -272,7 +289,7 @@ pub fn compute(model: &Model, snapshot: &Snapshot) -> Hashes {
 impl Hashes {
     /// The hashes after the files at `modified` changed in `snapshot`, for a model that
     /// still describes it: own parts are computed again only for targets reading one of
-    /// them, then every node hash (cheap) in dependency order.
+    /// them, node hashes only where an own part or a dependency's hash changed.
     pub fn updated(&self, model: &Model, snapshot: &Snapshot, modified: &[&str]) -> Hashes {
         use rayon::prelude::*;
         if modified.is_empty() {
@@ -301,23 +318,7 @@ impl Hashes {
                 }
             })
             .collect();
-        // Node hashes change only where an own part or a dependency's hash changed.
-        let mut hashes = self.hashes.clone();
-        let mut changed = vec![false; own.len()];
-        let mut deps: Vec<DepHash> = Vec::new();
-        for &i in model.graph.order() {
-            if own[i] == self.own[i] && !model.graph.deps(i).iter().any(|&d| changed[d]) {
-                continue;
-            }
-            deps.clear();
-            deps.extend(model.graph.deps(i).iter().map(|&d| DepHash {
-                label: &model.targets[d].label,
-                hash: hashes[d],
-            }));
-            let h = node_hash(own[i], self.global[i], &deps);
-            changed[i] = h != hashes[i];
-            hashes[i] = h;
-        }
+        let hashes = node_hashes(model, &own, &self.global, Some((&self.own, &self.hashes)));
         Hashes {
             hashes,
             own,

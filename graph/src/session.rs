@@ -7,8 +7,8 @@ use crate::facts::FactStore;
 use crate::git::Repo;
 use crate::hash::{self, Hashes};
 use crate::model::{self, Model};
-use crate::snapshot::FileEntry;
 use crate::snapshot::Snapshot;
+use crate::snapshot::{FileEntry, Patch};
 use crate::workspace::{find_root, WorkspaceConfig, WORKSPACE_FILE};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -135,26 +135,16 @@ impl Session {
         let mut snapshot = index;
         let patch = snapshot.apply(changes);
         crate::timing::phase("snapshot (work tree)", t);
-        let head = match built {
-            Some((model, hashes))
-                if !patch.paths_changed
-                    && model::still_describes(
-                        &self.repo,
-                        &snapshot,
-                        &self.facts,
-                        &patch.modified,
-                    )? =>
-            {
-                let t = std::time::Instant::now();
-                let modified: Vec<&str> = patch.modified.iter().map(|(p, _)| p.as_str()).collect();
-                let hashes = hashes.updated(&model, &snapshot, &modified);
-                crate::timing::phase("hashes (updated)", t);
-                View {
-                    snapshot,
-                    model,
-                    hashes,
-                }
-            }
+        let rehashed = match &built {
+            Some(b) => self.rehashed(b, &snapshot, &patch)?,
+            None => None,
+        };
+        let head = match (built, rehashed) {
+            (Some((model, _)), Some(hashes)) => View {
+                snapshot,
+                model,
+                hashes,
+            },
             _ => self.view(snapshot, self.config.clone())?,
         };
         let base_side = base_side.map(|(baseline, mut base_files)| {
@@ -175,6 +165,29 @@ impl Session {
         Ok((head, base_side))
     }
 
+    /// The hashes of `snapshot` under a model built from another snapshot (`built`), when
+    /// that model still describes it: `patch` (what differs) added or removed no path, and
+    /// the changed files keep the graph (see [`model::still_describes`]). Only the targets
+    /// reading a changed file, and those downstream, are hashed again.
+    fn rehashed(
+        &self,
+        built: &(Model, Hashes),
+        snapshot: &Snapshot,
+        patch: &Patch,
+    ) -> Result<Option<Hashes>> {
+        let (model, hashes) = built;
+        if patch.paths_changed
+            || !model::still_describes(&self.repo, snapshot, &self.facts, &patch.modified)?
+        {
+            return Ok(None);
+        }
+        let t = std::time::Instant::now();
+        let modified: Vec<&str> = patch.modified.iter().map(|(p, _)| p.as_str()).collect();
+        let hashes = hashes.updated(model, snapshot, &modified);
+        crate::timing::phase("hashes (updated)", t);
+        Ok(Some(hashes))
+    }
+
     /// The baseline of `commit` from the index snapshot and `diff` (the index's differences
     /// from the commit), with the commit's entries of those paths; `None` when
     /// WORKSPACE.toml differs. The differences are undone in `index` while the baseline is
@@ -190,8 +203,7 @@ impl Session {
         if diff.iter().any(|(p, _)| p == WORKSPACE_FILE) {
             return Ok(None);
         }
-        let mut paths_changed = false;
-        let mut modified = Vec::new();
+        let mut patch = Patch::default();
         // Path -> (entry at the commit, entry in the index).
         let mut undone: BTreeMap<String, (Option<FileEntry>, Option<FileEntry>)> = BTreeMap::new();
         for (path, before) in diff {
@@ -202,14 +214,7 @@ impl Session {
                 id: f.id,
                 mode: f.mode,
             });
-            let in_index = match at_commit {
-                Some(e) => index.files.insert(path.clone(), e),
-                None => index.files.remove(&path),
-            };
-            match (in_index, at_commit) {
-                (Some(old), Some(_)) => modified.push((path.clone(), old)),
-                _ => paths_changed = true,
-            }
+            let in_index = index.set(path.clone(), at_commit, &mut patch);
             undone.insert(path, (at_commit, in_index));
         }
         let source = std::mem::replace(
@@ -217,16 +222,13 @@ impl Session {
             crate::snapshot::Source::Commit(commit.to_string()),
         );
         let baseline = (|| -> Result<Baseline> {
-            Ok(match built {
-                Some((model, hashes))
-                    if !paths_changed
-                        && model::still_describes(&self.repo, index, &self.facts, &modified)? =>
-                {
-                    let paths: Vec<&str> = modified.iter().map(|(p, _)| p.as_str()).collect();
-                    let hashes = hashes.updated(model, index, &paths);
-                    Baseline::from_parts(model, index, &hashes, commit)
-                }
-                _ => {
+            let rehashed = match built {
+                Some(b) => self.rehashed(b, index, &patch)?.map(|h| (b, h)),
+                None => None,
+            };
+            Ok(match rehashed {
+                Some(((model, _), hashes)) => Baseline::from_parts(model, index, &hashes, commit),
+                None => {
                     let model = model::build(&self.repo, index, &self.config, &self.facts)?;
                     let hashes = hash::compute(&model, index);
                     Baseline::from_parts(&model, index, &hashes, commit)

@@ -63,32 +63,33 @@ pub fn is_builtin_excluded(path: &str) -> bool {
 }
 
 impl Snapshot {
-    /// The work tree: index entries, with work-tree edits and untracked files read from disk.
-    pub fn work_tree(repo: &Repo, root: &Path) -> Result<Snapshot> {
-        let (index, changes) = std::thread::scope(|s| {
-            let changes = s.spawn(|| repo.work_tree_changes());
-            (
-                Snapshot::of_index(repo, root),
-                changes.join().expect("git status thread"),
-            )
-        });
-        let mut snapshot = index?;
-        snapshot.apply(changes?);
-        Ok(snapshot)
-    }
-
     /// The index alone, as if the work tree matched it (see [`Snapshot::apply`]).
     pub fn of_index(repo: &Repo, root: &Path) -> Result<Snapshot> {
-        Ok(Snapshot::of_index_files(repo.index_files()?, root))
-    }
-
-    /// Index entries as a snapshot, before [`Snapshot::apply`].
-    pub fn of_index_files(files: Vec<GitFile>, root: &Path) -> Snapshot {
-        Snapshot {
-            files: to_map(files),
+        Ok(Snapshot {
+            files: to_map(repo.index_files()?),
             source: Source::Index(root.to_path_buf()),
             touched: Vec::new(),
+        })
+    }
+
+    /// Sets `path` to `entry` (`None` removes it), noting in `patch` what that changed;
+    /// returns the entry it had.
+    pub fn set(
+        &mut self,
+        path: String,
+        entry: Option<FileEntry>,
+        patch: &mut Patch,
+    ) -> Option<FileEntry> {
+        let before = match entry {
+            Some(e) => self.files.insert(path.clone(), e),
+            None => self.files.remove(&path),
+        };
+        match (before, entry) {
+            (Some(old), Some(new)) if old != new => patch.modified.push((path, old)),
+            (Some(_), Some(_)) | (None, None) => {}
+            _ => patch.paths_changed = true,
         }
+        before
     }
 
     /// Applies what `git status` reported to an index snapshot: modified and untracked
@@ -104,10 +105,8 @@ impl Snapshot {
         for change in changes {
             match change {
                 WorkTreeChange::Deleted(path) => {
-                    if self.files.remove(&path).is_some() {
-                        patch.paths_changed = true;
-                    }
-                    self.touched.push(path);
+                    self.touched.push(path.clone());
+                    self.set(path, None, &mut patch);
                 }
                 WorkTreeChange::Present(path) if !is_builtin_excluded(&path) => {
                     self.touched.push(path.clone());
@@ -125,15 +124,7 @@ impl Snapshot {
             })
             .collect();
         for (path, entry) in read {
-            let before = match entry {
-                Some(e) => self.files.insert(path.clone(), e),
-                None => self.files.remove(&path),
-            };
-            match (before, entry) {
-                (Some(old), Some(new)) if old != new => patch.modified.push((path, old)),
-                (Some(_), Some(_)) => {}
-                _ => patch.paths_changed = true,
-            }
+            self.set(path, entry, &mut patch);
         }
         patch
     }
@@ -147,16 +138,70 @@ impl Snapshot {
         })
     }
 
-    /// Contents of the given files, keyed by their ids; one batch, read in parallel from disk
-    /// for the work tree or through one `git cat-file` for a commit.
+    /// Contents of the given files, keyed by their ids (see [`Snapshot::map_contents`]).
     pub fn contents(&self, repo: &Repo, paths: &[&str]) -> Result<Contents> {
-        Ok(self.verified_contents(repo, paths)?.0)
+        Ok(self
+            .map_contents(repo, paths, |_, bytes, _| bytes.to_vec())?
+            .into_iter()
+            .map(|(p, bytes)| (self.files[p].id, bytes))
+            .collect())
+    }
+
+    /// Calls `f` on the bytes of each of `paths` the snapshot holds, in parallel, one file at
+    /// a time (so the contents are never all in memory). For the work tree and the index
+    /// they come from disk; for a commit, and for an index entry whose file on disk differs,
+    /// from git in one `cat-file` batch (a blob git lacks reads as empty). `f` also learns
+    /// whether the bytes have the id the snapshot records: a work-tree file that changed
+    /// after `git status` looked, or that a git filter such as end-of-line conversion
+    /// rewrites, does not, and what is derived from it must not be remembered under that
+    /// id. Results come in no particular order. An unreadable work-tree file is an error
+    /// (the first in path order).
+    pub fn map_contents<'p, T: Send>(
+        &self,
+        repo: &Repo,
+        paths: &[&'p str],
+        f: impl Fn(&str, &[u8], bool) -> T + Sync,
+    ) -> Result<Vec<(&'p str, T)>> {
+        let present: Vec<&'p str> = paths
+            .iter()
+            .copied()
+            .filter(|p| self.files.contains_key(*p))
+            .collect();
+        let from_disk: Vec<(&'p str, Result<Option<T>>)> = present
+            .par_iter()
+            .map(|&p| {
+                let read = self.disk_content(p);
+                (
+                    p,
+                    read.map(|c| c.map(|(bytes, verified)| f(p, &bytes, verified))),
+                )
+            })
+            .collect();
+        let mut out = Vec::with_capacity(present.len());
+        let mut from_git: Vec<&'p str> = Vec::new();
+        for (p, result) in from_disk {
+            match result? {
+                Some(value) => out.push((p, value)),
+                None => from_git.push(p),
+            }
+        }
+        if !from_git.is_empty() {
+            let mut ids: Vec<FileId> = from_git.iter().map(|p| self.files[*p].id).collect();
+            ids.sort();
+            ids.dedup();
+            let blobs = repo.read_blobs(&ids)?;
+            out.par_extend(from_git.par_iter().map(|&p| {
+                let bytes = blobs.get(&self.files[p].id).map(Vec::as_slice);
+                (p, f(p, bytes.unwrap_or_default(), true))
+            }));
+        }
+        Ok(out)
     }
 
     /// One file's bytes from disk, for the work tree or the index, with whether they have
-    /// the id the snapshot records (see [`Snapshot::verified_contents`]). `None` when they
-    /// must come from git instead: a commit, or an index entry whose file differs.
-    pub fn disk_content(&self, path: &str) -> Result<Option<(Vec<u8>, bool)>> {
+    /// the id the snapshot records. `None` when they must come from git instead: a commit,
+    /// or an index entry whose file differs or is gone.
+    fn disk_content(&self, path: &str) -> Result<Option<(Vec<u8>, bool)>> {
         let (root, is_index) = match &self.source {
             Source::WorkTree(root) => (root, false),
             Source::Index(root) => (root, true),
@@ -175,86 +220,19 @@ impl Snapshot {
             Err(e) => Err(Error::io(full, e)),
         }
     }
-
-    /// [`Snapshot::contents`], and the ids whose content could not be verified: a work-tree
-    /// file whose bytes no longer have the id the snapshot recorded (it changed after
-    /// `git status` looked, or a git filter such as end-of-line conversion applies). Those
-    /// contents are current but must not be remembered under that id. For an index
-    /// snapshot such files are read from git instead, so every content matches its id.
-    pub fn verified_contents(
-        &self,
-        repo: &Repo,
-        paths: &[&str],
-    ) -> Result<(Contents, std::collections::HashSet<FileId>)> {
-        let mut unverified = std::collections::HashSet::new();
-        let root = match &self.source {
-            Source::WorkTree(root) | Source::Index(root) => root,
-            Source::Commit(_) => {
-                let mut ids: Vec<FileId> = paths
-                    .iter()
-                    .filter_map(|p| self.files.get(*p))
-                    .map(|e| e.id)
-                    .collect();
-                ids.sort();
-                ids.dedup();
-                return Ok((repo.read_blobs(&ids)?, unverified));
-            }
-        };
-        let read: Vec<(FileId, Option<Vec<u8>>)> = paths
-            .par_iter()
-            .filter_map(|p| self.files.get(*p).map(|e| (*p, e.id)))
-            .map(|(p, id)| {
-                let full = root.join(p);
-                std::fs::read(&full)
-                    .map(|c| (id, Some(c)))
-                    .or_else(|e| match self.source {
-                        // An index entry may be gone from the work tree: git has it.
-                        Source::Index(_) => Ok((id, None)),
-                        _ => Err(Error::io(full, e)),
-                    })
-            })
-            .collect::<Result<_>>()?;
-        let mut out = HashMap::with_capacity(read.len());
-        let mut from_git = Vec::new();
-        for (id, content) in read {
-            match content {
-                Some(c) if FileId::of_content(&c) == id => {
-                    out.insert(id, c);
-                }
-                Some(c) if matches!(self.source, Source::WorkTree(_)) => {
-                    unverified.insert(id);
-                    out.insert(id, c);
-                }
-                _ => from_git.push(id),
-            }
-        }
-        if !from_git.is_empty() {
-            from_git.sort();
-            from_git.dedup();
-            out.extend(repo.read_blobs(&from_git)?);
-        }
-        Ok((out, unverified))
-    }
 }
 
 impl Snapshot {
     /// The text of each of `paths` that the snapshot holds, in order (lossy UTF-8).
     pub fn texts(&self, repo: &Repo, paths: &[&str]) -> Result<Vec<(String, String)>> {
-        let present: Vec<&str> = paths
-            .iter()
-            .copied()
-            .filter(|p| self.files.contains_key(*p))
-            .collect();
-        let contents = self.contents(repo, &present)?;
-        Ok(present
+        let mut texts = self.map_contents(repo, paths, |_, bytes, _| {
+            String::from_utf8_lossy(bytes).into_owned()
+        })?;
+        let order: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        texts.sort_by_key(|(p, _)| order[p]);
+        Ok(texts
             .into_iter()
-            .map(|p| {
-                let text = contents
-                    .get(&self.files[p].id)
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .unwrap_or_default();
-                (p.to_string(), text)
-            })
+            .map(|(p, text)| (p.to_string(), text))
             .collect())
     }
 

@@ -3,13 +3,12 @@
 //! any base revision.
 
 use crate::chart::ChartFacts;
-use crate::discover::{discover, file_name, is_terraform_file, parent_dir, Found, Kind, Owners};
+use crate::discover::{discover, file_name, is_terraform_file, parent_dir, Kind, Owners};
 use crate::error::{Error, Location, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
 use crate::graph::Graph;
-use crate::hcl::{PathBase, PathLocal};
-use crate::manifest::{InputBinding, TargetManifest, CHART_MANIFEST, STACK_MANIFEST};
+use crate::manifest::{InputBinding, CHART_MANIFEST, STACK_MANIFEST};
 use crate::policy::meta::PolicyMeta;
 use crate::policy::waivers::Waiver;
 use crate::snapshot::Snapshot;
@@ -18,7 +17,15 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
 use std::collections::BTreeSet;
-use std::sync::Arc;
+
+mod edges;
+mod environments;
+mod policies;
+pub use edges::join_normalized;
+use edges::{apply_manifest, Builder};
+use environments::load_environments;
+pub use environments::{Environment, EnvironmentFiles};
+use policies::{load_policy_meta, load_waivers};
 
 /// How a dependency edge came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -131,43 +138,6 @@ fn matcher(globs: &[String]) -> GlobSet {
         }
     }
     b.build().unwrap_or_else(|_| GlobSet::empty())
-}
-
-/// Joins a relative path onto a directory and normalizes `.` and `..`; `None` when it
-/// climbs above the workspace root.
-mod environments;
-mod policies;
-use environments::load_environments;
-pub use environments::{Environment, EnvironmentFiles};
-use policies::{load_policy_meta, load_waivers};
-
-pub fn join_normalized(dir: &str, rel: &str) -> Option<String> {
-    let mut parts: Vec<&str> = if rel.starts_with('/') && dir.is_empty() {
-        Vec::new()
-    } else {
-        dir.split('/').filter(|s| !s.is_empty()).collect()
-    };
-    for comp in rel.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            c => parts.push(c),
-        }
-    }
-    Some(parts.join("/"))
-}
-
-struct Builder<'a> {
-    repo: &'a Repo,
-    snapshot: &'a Snapshot,
-    facts: &'a FactStore,
-    found: &'a [Found],
-    owners: Owners<'a>,
-    ignore: GlobSet,
-    /// Directories that directly hold Terraform files.
-    tf_dirs: HashSet<&'a str>,
 }
 
 /// Builds the model of one snapshot.
@@ -420,323 +390,4 @@ pub fn still_describes(
         }
     }
     Ok(true)
-}
-
-impl Builder<'_> {
-    /// Module edges and outside file reads of a stack or module, following local module
-    /// directories that are not targets (their files become inputs) recursively.
-    fn terraform_edges(
-        &self,
-        me: usize,
-        target: &mut Target,
-        parsed: &HashMap<&str, Arc<Facts>>,
-    ) -> Result<()> {
-        let root_dir = target.label.clone();
-        // (file path, facts) pairs to process; starts with the target's own files.
-        let mut work: Vec<(String, Arc<Facts>)> = target
-            .files
-            .iter()
-            .filter_map(|f| match parsed.get(f.as_str()) {
-                Some(facts) if matches!(**facts, Facts::Hcl(_)) => {
-                    Some((f.clone(), Arc::clone(facts)))
-                }
-                _ => None,
-            })
-            .collect();
-        let mut visited_dirs: BTreeSet<String> = BTreeSet::new();
-        // Path-valued locals by module directory (locals are module-wide, across files).
-        let mut locals: HashMap<String, Vec<PathLocal>> = HashMap::default();
-        let add_locals = |items: &[(String, Arc<Facts>)],
-                          locals: &mut HashMap<String, Vec<PathLocal>>| {
-            for (f, h) in items {
-                let Facts::Hcl(h) = &**h else { continue };
-                locals
-                    .entry(parent_dir(f).to_string())
-                    .or_default()
-                    .extend(h.path_locals.iter().cloned());
-            }
-        };
-        add_locals(&work, &mut locals);
-        while let Some((file, facts)) = work.pop() {
-            let Facts::Hcl(facts) = &*facts else { continue };
-            let dir = parent_dir(&file).to_string();
-            for call in facts.modules.iter().filter(|c| c.is_local()) {
-                let location = Location::at(file.clone(), call.line);
-                let Some(resolved) = join_normalized(&dir, &call.source) else {
-                    return Err(Error::Invalid {
-                        message: format!(
-                            "module source `{}` points outside the workspace",
-                            call.source
-                        ),
-                        location,
-                        hint: "local modules must live inside the workspace; use a registry or git source for shared code elsewhere".into(),
-                    });
-                };
-                if !self.tf_dirs.contains(resolved.as_str()) {
-                    return Err(Error::MissingModuleSource {
-                        source_path: call.source.clone(),
-                        resolved,
-                        location,
-                    });
-                }
-                match self.owners.of_dir(&resolved) {
-                    Some(owner) if owner == me => {}
-                    Some(owner) => target.deps.push(Dependency {
-                        label: self.found[owner].label.clone(),
-                        how: DepKind::Module,
-                        origin: location,
-                    }),
-                    None => {
-                        if visited_dirs.insert(resolved.clone()) {
-                            let more = self.loose_module(&resolved, target)?;
-                            add_locals(&more, &mut locals);
-                            work.extend(more);
-                        }
-                    }
-                }
-            }
-            for r in &facts.file_refs {
-                let location = Location::at(file.clone(), r.line);
-                let base = match &r.base {
-                    PathBase::Module => Some(dir.clone()),
-                    PathBase::Root => Some(root_dir.clone()),
-                    PathBase::Local(name) => locals
-                        .get(&dir)
-                        .and_then(|ls| ls.iter().find(|l| &l.name == name))
-                        .and_then(|l| {
-                            let base = match l.base {
-                                PathBase::Module => dir.as_str(),
-                                _ => root_dir.as_str(),
-                            };
-                            join_normalized(base, &l.path)
-                        }),
-                };
-                let Some(resolved) = base.and_then(|b| join_normalized(&b, &r.path)) else {
-                    target.unresolved.push(location);
-                    continue;
-                };
-                if r.dynamic_tail {
-                    // Only a prefix is known: every file below its directory may be read.
-                    let below = if r.path.is_empty() || r.path.ends_with('/') {
-                        resolved.as_str()
-                    } else {
-                        parent_dir(&resolved)
-                    };
-                    if below.is_empty() {
-                        target.unresolved.push(location);
-                    } else {
-                        self.fileset_inputs(me, below, "**", target);
-                    }
-                } else if r.function == "fileset" {
-                    self.fileset_inputs(me, &resolved, r.pattern.as_deref().unwrap_or(""), target);
-                } else if self.owners.of_file(&resolved) != Some(me)
-                    && !self.ignore.is_match(&resolved)
-                {
-                    target.extra_inputs.insert(resolved);
-                }
-            }
-            target.unresolved.extend(
-                facts
-                    .unresolved_refs
-                    .iter()
-                    .map(|&l| Location::at(file.clone(), l)),
-            );
-        }
-        target.unresolved.sort();
-        target.unresolved.dedup();
-        Ok(())
-    }
-
-    /// A local module directory that no target owns: all its files are inputs of the caller;
-    /// returns its Terraform files' facts to follow.
-    fn loose_module(&self, dir: &str, target: &mut Target) -> Result<Vec<(String, Arc<Facts>)>> {
-        let prefix = format!("{dir}/");
-        let files: Vec<&str> = self
-            .snapshot
-            .files
-            .range(prefix.clone()..)
-            .map(|(p, _)| p.as_str())
-            .take_while(|p| p.starts_with(&prefix))
-            .filter(|p| self.owners.of_file(p).is_none() && !self.ignore.is_match(p))
-            .collect();
-        target
-            .extra_inputs
-            .extend(files.iter().map(|f| f.to_string()));
-        let tf: Vec<&str> = files
-            .iter()
-            .copied()
-            .filter(|f| is_terraform_file(f))
-            .collect();
-        let facts = self.facts.facts_for(self.repo, self.snapshot, &tf)?;
-        let mut out: Vec<(String, Arc<Facts>)> = facts
-            .into_iter()
-            .filter(|(_, f)| matches!(**f, Facts::Hcl(_)))
-            .map(|(p, f)| (p.to_string(), f))
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(out)
-    }
-
-    fn fileset_inputs(&self, me: usize, dir: &str, pattern: &str, target: &mut Target) {
-        let Ok(glob) = GlobBuilder::new(pattern).literal_separator(true).build() else {
-            return;
-        };
-        let glob = glob.compile_matcher();
-        if dir.is_empty() {
-            return;
-        }
-        let prefix = if dir.is_empty() {
-            String::new()
-        } else {
-            format!("{dir}/")
-        };
-        // The directory itself is an input marker: a new matching file changes the set.
-        for (path, _) in self
-            .snapshot
-            .files
-            .range(prefix.clone()..)
-            .take_while(|(p, _)| p.starts_with(&prefix))
-        {
-            if glob.is_match(&path[prefix.len()..])
-                && self.owners.of_file(path) != Some(me)
-                && !self.ignore.is_match(path)
-            {
-                target.extra_inputs.insert(path.clone());
-            }
-        }
-    }
-
-    fn chart_edges(&self, target: &mut Target, parsed: &HashMap<&str, Arc<Facts>>) -> Result<()> {
-        let chart_file = format!("{}/Chart.yaml", target.label);
-        let Some(Facts::Chart(chart)) = parsed.get(chart_file.as_str()).map(|f| &**f) else {
-            return Ok(());
-        };
-        for dep in &chart.dependencies {
-            let Some(path) = dep.local_path() else {
-                continue;
-            };
-            let location = Location::at(chart_file.clone(), dep.line);
-            let resolved = join_normalized(&target.label, path);
-            let owner = resolved
-                .as_deref()
-                .and_then(|r| self.owners.exact(r))
-                .filter(|&o| self.found[o].kind == Kind::Chart);
-            match owner {
-                Some(o) => target.deps.push(Dependency {
-                    label: self.found[o].label.clone(),
-                    how: DepKind::Chart,
-                    origin: location,
-                }),
-                None => {
-                    return Err(Error::Invalid {
-                        message: format!(
-                            "chart dependency `{}` ({}) is not a chart in this workspace",
-                            dep.name, dep.repository
-                        ),
-                        location,
-                        hint: "a file:// repository is a path relative to the chart directory, to a directory holding Chart.yaml".into(),
-                    })
-                }
-            }
-        }
-        target.chart = Some(chart.clone());
-        Ok(())
-    }
-}
-
-fn apply_manifest(
-    target: &mut Target,
-    m: &TargetManifest,
-    path: &str,
-    labels: &HashMap<&str, usize>,
-    found: &[Found],
-    env_names: &[String],
-) -> Result<()> {
-    for (label, line) in &m.deps {
-        if !labels.contains_key(label.as_str()) {
-            return Err(Error::UnknownLabel {
-                from: format!("{} `{}`", target.kind, target.label),
-                label: label.clone(),
-                location: Location::at(path, *line),
-            });
-        }
-        target.deps.push(Dependency {
-            label: label.clone(),
-            how: DepKind::Declared,
-            origin: Location::at(path, *line),
-        });
-    }
-    for input in &m.inputs {
-        let Some(&i) = labels.get(input.label.as_str()) else {
-            return Err(Error::UnknownLabel {
-                from: format!("input `{}` of `{}`", input.variable, target.label),
-                label: input.label.clone(),
-                location: Location::at(path, input.line),
-            });
-        };
-        if found[i].kind != Kind::Stack {
-            return Err(Error::Invalid {
-                message: format!(
-                    "input `{}` reads `{}`, a {}; only stacks have outputs",
-                    input.variable, input.label, found[i].kind
-                ),
-                location: Location::at(path, input.line),
-                hint: "point the input at a stack's output: `var = \"stacks/<name>:<output>\"`"
-                    .into(),
-            });
-        }
-        target.deps.push(Dependency {
-            label: input.label.clone(),
-            how: DepKind::Input,
-            origin: Location::at(path, input.line),
-        });
-    }
-    target.inputs = m.inputs.clone();
-    target.environments = match &m.environments {
-        None => env_names.to_vec(),
-        Some(envs) => {
-            let mut out = Vec::new();
-            for (env, line) in envs {
-                if !env_names.contains(env) {
-                    return Err(Error::Invalid {
-                        message: format!("environment `{env}` does not exist"),
-                        location: Location::at(path, *line),
-                        hint: format!(
-                            "environments are directories holding env.toml under environments/: {}",
-                            if env_names.is_empty() {
-                                "none found".to_string()
-                            } else {
-                                env_names.join(", ")
-                            }
-                        ),
-                    });
-                }
-                out.push(env.clone());
-            }
-            out
-        }
-    };
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalizes_paths() {
-        assert_eq!(
-            join_normalized("stacks/a", "../../modules/vpc").as_deref(),
-            Some("modules/vpc")
-        );
-        assert_eq!(
-            join_normalized("stacks/a", "./sub/./x").as_deref(),
-            Some("stacks/a/sub/x")
-        );
-        assert_eq!(
-            join_normalized("stacks/a", "/../../shared/x.json").as_deref(),
-            Some("shared/x.json")
-        );
-        assert_eq!(join_normalized("stacks", "../../x"), None);
-    }
 }
