@@ -5,6 +5,8 @@
 //! Facts are pure functions of a file's content, so they are cached by blob id
 //! (see `facts`); resolving paths against directories happens later, in `model`.
 
+mod scan;
+
 use crate::error::{line_of, Error, Location, Result};
 use hcl_edit::expr::{Expression, FuncCall, TraversalOperator};
 use hcl_edit::structure::{Body, Structure};
@@ -88,8 +90,20 @@ const FILE_FUNCTIONS: &[&str] = &[
     "fileexists",
 ];
 
-/// Parses a native-syntax `.tf` file.
+/// Reads the facts of a native-syntax `.tf` file.
+///
+/// The hand-written scanner in `scan` reads most files; whatever it does not accept (a
+/// malformed file, or syntax it leaves to the full parser) goes to
+/// [`parse_tf_reference`], which decides, and names the line of any error.
 pub fn parse_tf(text: &str, file: &str) -> Result<HclFacts> {
+    match scan::scan(text) {
+        Some(facts) => Ok(facts),
+        None => parse_tf_reference(text, file),
+    }
+}
+
+/// Reads the facts of a native-syntax `.tf` file with the full HCL parser (hcl-edit).
+pub fn parse_tf_reference(text: &str, file: &str) -> Result<HclFacts> {
     let body = hcl_edit::parser::parse_body(text).map_err(|e| Error::Malformed {
         what: "HCL",
         location: Location::at(file, e.location().line()),

@@ -1,0 +1,337 @@
+//! Differential tests: the scanner against the reference parser (hcl-edit).
+//!
+//! The property under test, for any input: when the scanner accepts a file, the reference
+//! parser accepts it too and reads the same facts. Hand-written cases also pin that common
+//! Terraform is read on the fast path (a scanner that gave up on everything would pass the
+//! property and be useless).
+
+use super::scan;
+use crate::hcl::{parse_tf_reference, HclFacts};
+use std::path::{Path, PathBuf};
+
+/// Checks the property for `text`; true when the scanner read it.
+fn agrees(text: &str) -> bool {
+    let Some(fast) = scan(text) else {
+        return false;
+    };
+    match parse_tf_reference(text, "t.tf") {
+        Ok(reference) => assert_eq!(fast, reference, "facts differ for:\n{text}"),
+        Err(e) => panic!("the scanner accepted what the reference rejects ({e}):\n{text}"),
+    }
+    true
+}
+
+fn scanned(text: &str) -> HclFacts {
+    assert!(agrees(text), "the scanner gave up on:\n{text}");
+    scan(text).unwrap()
+}
+
+fn given_up(text: &str) {
+    assert!(scan(text).is_none(), "the scanner accepted:\n{text}");
+}
+
+const COMMON: &[&str] = &[
+    // modules, labels, escapes
+    r#"module "vpc" {
+  source = "../../modules/vpc"
+  cidr   = var.cidr
+}
+
+module net {
+  source = "./n\u0065t"
+  count  = 2
+}
+
+module "remote" {
+  source  = "terraform-aws-modules/vpc/aws"
+  version = "~> 5.0"
+}
+
+module "computed" {
+  source = "${path.module}/x"
+}
+"#,
+    // locals holding paths, file functions, nesting and order
+    r#"locals {
+  shared = "${path.module}/../../shared"
+  root   = "${path.root}/conf"
+  plain  = "relative/dir"
+  deep   = "${local.shared}/deeper"
+  dyn    = "${path.module}/${var.env}"
+  a      = file("${path.module}/../../shared/a.json")
+  b      = templatefile("templates/b.tpl", { x = 1, y = [1, 2] })
+  c      = [for f in fileset("${path.module}/../dash", "*.json") : file("${path.module}/../dash/${f}")]
+  d      = file(var.path)
+  e      = file("${local.shared}/e.txt")
+  f      = jsondecode(file(format("%s/x.json", path.module)))
+  g      = fileset(path.module, var.pattern)
+  h      = filebase64sha256("${path.cwd}/artifact.zip")
+  i      = provider::terraform::file("x")
+  j      = file()
+  k      = fileset("${path.module}/cfg", "**/*.${var.ext}")
+}
+"#,
+    // resources, nested blocks, dynamic blocks, heredocs, conditionals, splats, operators
+    r#"resource "null_resource" "this" {
+  count = var.enabled ? length(var.names) : 0
+
+  triggers = {
+    name    = var.names[count.index]
+    id      = "${var.prefix}-${count.index}"
+    sum     = -1 + 2 * 3 / 4 % 5 - (6 - 7)
+    cmp     = var.a >= 1 && var.b <= 2 || !var.c && var.d != 3 && var.e == 4
+    float   = 1.5e3 + 2E-2 + 0.25
+    splat   = join(",", aws_instance.web.*.id, aws_instance.web[*].id, var.x.0)
+    doc     = <<-EOT
+      Hello ${var.name}, file ${file("${path.module}/motd")}
+      $${literal} and 100%% and %%{not a directive}
+    EOT
+    raw     = <<EOF
+line with "quotes" and \backslash
+EOF
+  }
+
+  dynamic "setting" {
+    for_each = { for k, v in var.settings : k => v if v != null }
+    content {
+      name  = setting.key
+      value = setting.value
+    }
+  }
+
+  lifecycle { create_before_destroy = true }
+  provisioner "local-exec" {}
+}
+
+# a comment
+// another
+/* a block
+   comment */
+output "ids" {
+  value = { for s in var.items : s.name => s.id... }
+  description = "Grouped \"ids\" \\ and \t tabs"
+}
+
+variable "map" {
+  type = map(object({
+    a = string, b = optional(number, 3)
+  }))
+  default = {
+    "quoted key" = 1
+    plain        = 2, other = 3
+    colon        : 4 # trailing
+  }
+}
+"#,
+    // newlines inside brackets
+    "a = (\n  var.x\n  ? 1\n  : 2\n)\nb = [\n  1,\n  2\n]\n",
+    // a file function inside a template inside a function call, and comments in odd places
+    r#"data "null_data_source" "x" {
+  inputs = {
+    body = jsonencode({ a = "${trimspace(file("${path.module}/../b.txt"))}" }) /* tail */
+    list = [
+      file("${path.module}/one"), # first
+      file("${path.module}/two"),
+    ]
+    args = concat(var.a, var.b...)
+  }
+}
+"#,
+];
+
+#[test]
+fn common_terraform_is_read_on_the_fast_path_and_agrees() {
+    for text in COMMON {
+        scanned(text);
+    }
+}
+
+#[test]
+fn facts_match_the_reference_in_detail() {
+    let facts = scanned(COMMON[0]);
+    let modules: Vec<_> = facts
+        .modules
+        .iter()
+        .map(|m| (m.name.as_str(), m.source.as_str(), m.line))
+        .collect();
+    assert_eq!(
+        modules,
+        vec![
+            ("vpc", "../../modules/vpc", 2),
+            ("net", "./net", 7),
+            ("remote", "terraform-aws-modules/vpc/aws", 12),
+        ]
+    );
+    let facts = scanned(COMMON[1]);
+    assert_eq!(facts.path_locals.len(), 3, "{:?}", facts.path_locals);
+    assert_eq!(facts.unresolved_refs, vec![10, 12, 13, 16]);
+    assert_eq!(facts.file_refs.len(), 7, "{:?}", facts.file_refs);
+}
+
+#[test]
+fn malformed_input_is_left_to_the_reference() {
+    for text in [
+        "variable \"a\" {\n  type = string\n\n  default = \n}\n",
+        "resource \"x\" \"y\" {\n  a = 1\n",
+        "a = 1\na = 2\n",
+        "a = { b = 1, b = 2 }\n",
+        "a = \"\\q\"\n",
+        "a = \"unterminated\n",
+        "a = <<EOF\nno end\n",
+        "a = 1 b = 2\n",
+        "block {\n  a = (1\n}\n",
+        "a = [1, 2\n",
+        "a = f(1,, 2)\n",
+        "a = 1e\n",
+        "}\n",
+        "a = \"${var.x\"\n",
+        "a = x.\n",
+        "\"label\" {}\n",
+        "a = !\n",
+        "a = 1 +\n",
+        "a = /* open\n",
+    ] {
+        given_up(text);
+        assert!(parse_tf_reference(text, "t.tf").is_err(), "{text}");
+    }
+}
+
+#[test]
+fn unusual_but_valid_input_is_left_to_the_reference() {
+    for text in [
+        "a = 1\r\n",
+        "a = \"%{ if true }x%{ endif }\"\n",
+        "module \"m\" { source = \"./m\" }\n",
+        "ünï = 1\n",
+    ] {
+        given_up(text);
+        assert!(parse_tf_reference(text, "t.tf").is_ok(), "{text}");
+    }
+}
+
+/// Every `.tf` file in this repository (the sample workspace, the policy corpus).
+fn repository_corpus() -> Vec<(PathBuf, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut files = Vec::new();
+    collect_tf(root, &mut files);
+    assert!(files.len() >= 50, "found only {} .tf files", files.len());
+    files
+}
+
+fn collect_tf(dir: &Path, files: &mut Vec<(PathBuf, String)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if path.is_dir() {
+            if !name.starts_with('.') && !matches!(name.as_ref(), "target" | "out" | "node_modules")
+            {
+                collect_tf(&path, files);
+            }
+        } else if name.ends_with(".tf") {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                files.push((path, text));
+            }
+        }
+    }
+}
+
+#[test]
+fn the_repository_corpus_agrees_and_is_mostly_read_on_the_fast_path() {
+    let corpus = repository_corpus();
+    let fast = corpus.iter().filter(|(_, text)| agrees(text)).count();
+    let slow: Vec<_> = corpus
+        .iter()
+        .filter(|(_, text)| scan(text).is_none())
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    println!("{fast} of {} files read on the fast path", corpus.len());
+    assert!(
+        fast * 10 >= corpus.len() * 9,
+        "only {fast} of {} files on the fast path; given up on: {slow:#?}",
+        corpus.len()
+    );
+}
+
+/// Small edits at spread-out places of a valid file: each must either make the scanner give
+/// up or be read exactly as the reference reads it.
+fn mutants(text: &str, positions: usize, every_insert: bool) -> Vec<String> {
+    const INSERTS: &[&str] = &[
+        "{", "}", "\"", "\n", "=", ",", "(", ")", "[", "]", "${", "#", ".", "?", "-", "<<EOF\n",
+        "/*", "\\", "%{", ":", "*", "!", "..", "=>", "for ", " if ", "\t", "~", "$${", "1e",
+    ];
+    let boundaries: Vec<usize> = (0..=text.len())
+        .filter(|&i| text.is_char_boundary(i))
+        .collect();
+    let step = (boundaries.len() / positions).max(1);
+    let mut out = Vec::new();
+    for (n, &i) in boundaries.iter().step_by(step).enumerate() {
+        let inserts = if every_insert {
+            INSERTS.to_vec()
+        } else {
+            vec![
+                INSERTS[n % INSERTS.len()],
+                INSERTS[(n * 7 + 3) % INSERTS.len()],
+            ]
+        };
+        for insert in inserts {
+            out.push(format!("{}{}{}", &text[..i], insert, &text[i..]));
+        }
+        if let Some(next) = text[i..].chars().next() {
+            out.push(format!("{}{}", &text[..i], &text[i + next.len_utf8()..]));
+        }
+    }
+    out
+}
+
+#[test]
+fn mutated_files_are_read_as_the_reference_reads_them_or_given_up() {
+    // STRATA_SCAN_MUTATIONS=N edits N places per file, with every insertion at each, for a
+    // longer run by hand.
+    let long: Option<usize> = std::env::var("STRATA_SCAN_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let positions = long.unwrap_or(40);
+    let mut texts: Vec<String> = COMMON.iter().map(|s| s.to_string()).collect();
+    texts.extend(repository_corpus().into_iter().map(|(_, text)| text));
+    let (mut accepted, mut total) = (0, 0);
+    for text in &texts {
+        for mutant in mutants(text, positions, long.is_some()) {
+            total += 1;
+            if scan(&mutant).is_some() && parse_tf_reference(&mutant, "t.tf").is_err() {
+                let at = text
+                    .bytes()
+                    .zip(mutant.bytes())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(text.len());
+                let from = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                panic!(
+                    "accepted an edit the reference rejects, at byte {at}: {:?} became {:?}",
+                    &text[from..(at + 40).min(text.len())],
+                    &mutant[from..(at + 40).min(mutant.len())]
+                );
+            }
+            if agrees(&mutant) {
+                accepted += 1;
+            }
+        }
+    }
+    println!("{accepted} of {total} edited files read on the fast path");
+    // Most edits break the file; many (a comment, a newline) do not, and those must agree.
+    assert!(accepted > 0 && accepted < total, "{accepted} of {total}");
+}
+
+/// A whole workspace, by hand: STRATA_HCL_CORPUS=/path/to/workspace cargo test --release -p
+/// strata-graph external_corpus -- --ignored --nocapture
+#[test]
+#[ignore]
+fn external_corpus_agrees() {
+    let dir = std::env::var("STRATA_HCL_CORPUS").expect("STRATA_HCL_CORPUS names a directory");
+    let mut files = Vec::new();
+    collect_tf(Path::new(&dir), &mut files);
+    let fast = files.iter().filter(|(_, text)| agrees(text)).count();
+    println!("{fast} of {} files read on the fast path", files.len());
+}
