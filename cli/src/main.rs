@@ -59,6 +59,10 @@ enum Command {
     Ci(commands::ci::Command),
     /// Check that the pinned tools are installed at the pinned versions.
     Tools(commands::tools::Args),
+    /// A resident process that keeps the work tree's graph in memory for `affected`.
+    #[cfg(unix)]
+    #[command(subcommand)]
+    Daemon(commands::daemon::Command),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +84,8 @@ fn main() -> ExitCode {
         Command::Ci(cmd) => commands::ci::run(&ctx, cmd),
         Command::Policy(cmd) => commands::policy::run(&ctx, cmd),
         Command::Tools(args) => commands::tools::run(&ctx, args),
+        #[cfg(unix)]
+        Command::Daemon(cmd) => commands::daemon::run(&ctx, cmd),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -11,10 +11,10 @@ use crate::error::Result;
 use crate::hash::EnvDigests;
 use crate::session::{Session, View};
 use crate::snapshot::FileEntry;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reason {
     /// Its own inputs changed, or it is new.
@@ -27,7 +27,7 @@ pub enum Reason {
     Deleted,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AffectedTarget {
     pub label: String,
     pub kind: Kind,
@@ -44,7 +44,7 @@ pub struct AffectedTarget {
     pub files: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Affected {
     pub base: String,
     pub head: String,
@@ -118,6 +118,51 @@ pub fn affected_for_view(session: &Session, base: &str, head_view: &View) -> Res
         head: "WORKTREE".to_string(),
         merge_base,
         targets: compare(&baseline, head_view, &changed),
+    })
+}
+
+/// Baselines and commit differences a resident process keeps between requests (see
+/// [`affected_resident`]).
+#[derive(Default)]
+pub struct BaseCache {
+    baselines: std::collections::HashMap<String, Baseline>,
+    committed: std::collections::HashMap<(String, String), Vec<String>>,
+}
+
+/// How many merge-bases a [`BaseCache`] remembers before it starts over.
+const BASE_CACHE_LIMIT: usize = 16;
+
+/// [`affected_for_view`] for a resident process: the baseline of the merge-base and the
+/// paths changed between it and HEAD are kept in `cache`, so a request that finds them
+/// there only resolves the revisions and compares.
+pub fn affected_resident(
+    session: &Session,
+    base: &str,
+    head_view: &View,
+    cache: &mut BaseCache,
+) -> Result<Affected> {
+    let (head_commit, merge_base) = resolve(session, base, "HEAD")?;
+    if cache.baselines.len() >= BASE_CACHE_LIMIT {
+        *cache = BaseCache::default();
+    }
+    if !cache.baselines.contains_key(&merge_base) {
+        let baseline = match load_baseline(session, &merge_base) {
+            Some(baseline) => baseline,
+            None => base_from_commit(session, &merge_base, head_view)?.0,
+        };
+        cache.baselines.insert(merge_base.clone(), baseline);
+    }
+    let key = (merge_base.clone(), head_commit);
+    if !cache.committed.contains_key(&key) {
+        let committed = session.repo.changed_between(&key.0, &key.1)?;
+        cache.committed.insert(key.clone(), committed);
+    }
+    let changed = with_touched(cache.committed[&key].clone(), head_view);
+    Ok(Affected {
+        base: base.to_string(),
+        head: "WORKTREE".to_string(),
+        targets: compare(&cache.baselines[&merge_base], head_view, &changed),
+        merge_base,
     })
 }
 

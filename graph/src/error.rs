@@ -95,6 +95,9 @@ pub enum Error {
     #[error("`git {args}` failed: {stderr}")]
     Git { args: String, stderr: String },
 
+    #[error("daemon: {message}")]
+    Daemon { message: String, hint: String },
+
     #[error("cannot read {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -157,6 +160,7 @@ impl Error {
             Error::NoMergeBase { .. } => "pass a --base that shares history with --head".into(),
             Error::NoSuchTarget { .. } => "run `strata list` to see every target's label".into(),
             Error::Git { .. } => "check that git works in this directory (`git status`)".into(),
+            Error::Daemon { hint, .. } => hint.clone(),
             Error::Io { .. } => return None,
         })
     }

@@ -5,6 +5,8 @@ pub mod affected;
 pub mod baseline;
 pub mod cache;
 pub mod chart;
+#[cfg(unix)]
+pub mod daemon;
 pub mod digest;
 pub mod discover;
 pub mod error;
@@ -15,6 +17,7 @@ pub mod git;
 pub mod graph;
 pub mod hash;
 pub mod hcl;
+pub mod live;
 pub mod manifest;
 pub mod model;
 pub mod policy;

@@ -136,7 +136,7 @@ impl Session {
         let patch = snapshot.apply(changes);
         crate::timing::phase("snapshot (work tree)", t);
         let rehashed = match &built {
-            Some(b) => self.rehashed(b, &snapshot, &patch)?,
+            Some((model, hashes)) => self.rehashed(model, hashes, &snapshot, &patch)?,
             None => None,
         };
         let head = match (built, rehashed) {
@@ -169,13 +169,13 @@ impl Session {
     /// that model still describes it: `patch` (what differs) added or removed no path, and
     /// the changed files keep the graph (see [`model::still_describes`]). Only the targets
     /// reading a changed file, and those downstream, are hashed again.
-    fn rehashed(
+    pub(crate) fn rehashed(
         &self,
-        built: &(Model, Hashes),
+        model: &Model,
+        hashes: &Hashes,
         snapshot: &Snapshot,
         patch: &Patch,
     ) -> Result<Option<Hashes>> {
-        let (model, hashes) = built;
         if patch.paths_changed
             || !model::still_describes(&self.repo, snapshot, &self.facts, &patch.modified)?
         {
@@ -223,7 +223,7 @@ impl Session {
         );
         let baseline = (|| -> Result<Baseline> {
             let rehashed = match built {
-                Some(b) => self.rehashed(b, index, &patch)?.map(|h| (b, h)),
+                Some(b) => self.rehashed(&b.0, &b.1, index, &patch)?.map(|h| (b, h)),
                 None => None,
             };
             Ok(match rehashed {
@@ -279,7 +279,7 @@ impl Session {
         self.view(snapshot, config)
     }
 
-    fn view(&self, snapshot: Snapshot, config: WorkspaceConfig) -> Result<View> {
+    pub(crate) fn view(&self, snapshot: Snapshot, config: WorkspaceConfig) -> Result<View> {
         let t = std::time::Instant::now();
         let model = model::build(&self.repo, &snapshot, &config, &self.facts)?;
         crate::timing::phase("model", t);

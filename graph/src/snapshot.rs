@@ -72,6 +72,15 @@ impl Snapshot {
         })
     }
 
+    /// A work tree with no files (a placeholder while a view is rebuilt).
+    pub fn empty_work_tree(root: &Path) -> Snapshot {
+        Snapshot {
+            files: BTreeMap::new(),
+            source: Source::WorkTree(root.to_path_buf()),
+            touched: Vec::new(),
+        }
+    }
+
     /// Sets `path` to `entry` (`None` removes it), noting in `patch` what that changed;
     /// returns the entry it had.
     pub fn set(
@@ -253,7 +262,7 @@ impl Snapshot {
     }
 }
 
-fn to_map(files: Vec<GitFile>) -> BTreeMap<String, FileEntry> {
+pub(crate) fn to_map(files: Vec<GitFile>) -> BTreeMap<String, FileEntry> {
     files
         .into_iter()
         .filter(|f| !is_builtin_excluded(&f.path))
@@ -270,7 +279,7 @@ fn to_map(files: Vec<GitFile>) -> BTreeMap<String, FileEntry> {
 }
 
 /// Reads a work-tree file and computes its id and git mode; `None` when it is gone.
-fn read_entry(path: &Path) -> Option<FileEntry> {
+pub(crate) fn read_entry(path: &Path) -> Option<FileEntry> {
     let meta = std::fs::symlink_metadata(path).ok()?;
     if meta.file_type().is_symlink() {
         let target = std::fs::read_link(path).ok()?;

@@ -1,6 +1,6 @@
 use super::Context;
 use crate::output::print_json;
-use strata_graph::affected::{affected, Reason};
+use strata_graph::affected::{affected, Affected, Reason};
 use strata_graph::Result;
 
 #[derive(clap::Args)]
@@ -19,10 +19,17 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<u8> {
-    let session = ctx.session()?;
-    let base = args.base.unwrap_or_else(|| session.default_base());
-    let result = affected(&session, &base, args.head.as_deref())?;
-    session.finish();
+    let result = match from_daemon(ctx, &args) {
+        Some(result) => result,
+        None => {
+            let session = ctx.session()?;
+            let base = args.base.clone().unwrap_or_else(|| session.default_base());
+            let result = affected(&session, &base, args.head.as_deref())?;
+            session.finish();
+            result
+        }
+    };
+    let base = &result.base;
     if ctx.json {
         print_json(&result);
         return Ok(0);
@@ -53,6 +60,23 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
         crate::out!("{:8} {:10} {}", t.kind.as_str(), reason, t.label);
     }
     Ok(0)
+}
+
+/// The answer of the workspace's daemon, when one runs and the question is about the work
+/// tree (`STRATA_DAEMON=0` or `--no-cache` skip it). Any failure leaves it to this process.
+#[cfg(unix)]
+fn from_daemon(ctx: &Context, args: &Args) -> Option<Affected> {
+    if args.head.is_some() || !ctx.use_cache || std::env::var("STRATA_DAEMON").as_deref() == Ok("0")
+    {
+        return None;
+    }
+    let root = strata_graph::workspace::find_root(&ctx.dir).ok()?;
+    strata_graph::daemon::affected(&root, args.base.as_deref())
+}
+
+#[cfg(not(unix))]
+fn from_daemon(_: &Context, _: &Args) -> Option<Affected> {
+    None
 }
 
 fn short(commit: &str) -> &str {

@@ -3,6 +3,8 @@
 pub mod affected;
 pub mod cache;
 pub mod ci;
+#[cfg(unix)]
+pub mod daemon;
 pub mod graph;
 pub mod hash;
 pub mod list;

@@ -129,6 +129,31 @@ impl Repo {
         Ok(out.stdout)
     }
 
+    /// The index file; the directory holding it also holds `HEAD`.
+    pub fn index_path(&self) -> &Path {
+        &self.index_path
+    }
+
+    /// The untracked, not ignored files at or below each of `paths` (workspace-relative;
+    /// taken literally, not as patterns).
+    pub fn untracked_under(&self, paths: &[&str]) -> Result<Vec<String>> {
+        let mut args = vec![
+            "--literal-pathspecs",
+            "ls-files",
+            "--others",
+            "--exclude-standard",
+            "-z",
+            "--",
+        ];
+        args.extend(paths);
+        let out = self.run(&args)?;
+        Ok(out
+            .split(|&b| b == 0)
+            .filter(|r| !r.is_empty())
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .collect())
+    }
+
     /// Resolves a revision to a commit id, or [`Error::UnknownRevision`].
     pub fn resolve_commit(&self, rev: &str) -> Result<String> {
         let spec = format!("{rev}^{{commit}}");

@@ -1,0 +1,140 @@
+use super::Context;
+use crate::output::print_json;
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
+use strata_graph::daemon::{self, Request, Response};
+use strata_graph::workspace::find_root;
+use strata_graph::{Error, Result};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Start the workspace's daemon in the background (if none runs).
+    Start(IdleArgs),
+    /// Run the daemon in the foreground (for a service manager).
+    Run(IdleArgs),
+    /// Stop the workspace's daemon.
+    Stop,
+    /// Say whether a daemon serves the workspace, and what it has done.
+    Status,
+}
+
+#[derive(clap::Args)]
+pub struct IdleArgs {
+    /// Stop after this many minutes without a request.
+    #[arg(long, default_value_t = 180)]
+    idle_minutes: u64,
+}
+
+const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn run(ctx: &Context, command: Command) -> Result<u8> {
+    let root = find_root(&ctx.dir)?;
+    match command {
+        Command::Run(args) => {
+            let idle = Duration::from_secs(args.idle_minutes * 60);
+            daemon::serve(&root, idle, &|socket| {
+                eprintln!(
+                    "strata daemon: serving {} on {}",
+                    root.display(),
+                    socket.display()
+                );
+            })?;
+            Ok(0)
+        }
+        Command::Start(args) => start(&root, args.idle_minutes),
+        Command::Stop => {
+            match daemon::call(&root, Request::Stop, STATUS_TIMEOUT) {
+                Some(Response::Stopping | Response::Mismatch { .. }) => {
+                    let socket = daemon::socket_path(&root);
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    while socket.exists() && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    eprintln!("strata daemon stopped");
+                }
+                _ => eprintln!("no strata daemon serves {}", root.display()),
+            }
+            Ok(0)
+        }
+        Command::Status => match daemon::call(&root, Request::Status, STATUS_TIMEOUT) {
+            Some(Response::Status(status)) => {
+                if ctx.json {
+                    print_json(&status);
+                } else {
+                    eprintln!(
+                        "strata daemon pid {} serves {} (up {} s, {} requests, {} full reads)",
+                        status.pid,
+                        status.root,
+                        status.uptime_seconds,
+                        status.requests,
+                        status.full_reads
+                    );
+                }
+                Ok(0)
+            }
+            Some(Response::Mismatch { build }) => {
+                eprintln!("a daemon from another strata build ({build}) was running; it stops now");
+                Ok(1)
+            }
+            _ => {
+                if ctx.json {
+                    println!("null");
+                }
+                eprintln!("no strata daemon serves {}", root.display());
+                Ok(1)
+            }
+        },
+    }
+}
+
+/// Starts `strata daemon run` detached from this terminal and waits until it answers.
+fn start(root: &std::path::Path, idle_minutes: u64) -> Result<u8> {
+    if let Some(Response::Status(status)) = daemon::call(root, Request::Status, STATUS_TIMEOUT) {
+        eprintln!(
+            "strata daemon pid {} already serves {}",
+            status.pid, status.root
+        );
+        return Ok(0);
+    }
+    let dir = daemon::dir(root);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let log_path = daemon::log_path(root);
+    let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
+    let exe = std::env::current_exe().map_err(|e| Error::io("strata", e))?;
+    let mut child = {
+        use std::os::unix::process::CommandExt;
+        let mut command = Process::new(exe);
+        command
+            .arg("-C")
+            .arg(root)
+            .args(["daemon", "run", "--idle-minutes", &idle_minutes.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .process_group(0);
+        command
+            .spawn()
+            .map_err(|e| Error::io("strata daemon run", e))?
+    };
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if let Some(Response::Status(status)) = daemon::call(root, Request::Status, STATUS_TIMEOUT)
+        {
+            eprintln!("strata daemon pid {} serves {}", status.pid, status.root);
+            return Ok(0);
+        }
+        if let Ok(Some(exit)) = child.try_wait() {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            eprintln!("strata daemon exited ({exit}):\n{}", log.trim_end());
+            return Ok(2);
+        }
+        if Instant::now() > deadline {
+            eprintln!(
+                "strata daemon did not answer within 5 minutes; see {}",
+                log_path.display()
+            );
+            return Ok(1);
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
