@@ -197,6 +197,25 @@ for n in $SIZES; do
     bench_case strata-warm "$STRATA_RUNS" --warmup 2 -- "$strata" affected --base main --json
     bench_case strata-edit "$STRATA_RUNS" --warmup 1 --prepare "$here/edit_again.sh $ws/$changed" -- \
         "$strata" affected --base main --json
+    # The same questions answered by a daemon holding the graph in memory (`strata daemon`).
+    log "starting strata daemon"
+    t0=$(date +%s.%N)
+    "$strata" daemon start 2>>"$res/daemon.log"
+    t1=$(date +%s.%N)
+    python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$t0" "$t1" >"$res/daemon-start.txt"
+    daemon_pid=$("$strata" --json daemon status | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+    bench_case strata-daemon "$STRATA_RUNS" --warmup 2 -- "$strata" affected --base main --json
+    bench_case strata-daemon-edit "$STRATA_RUNS" --warmup 1 --prepare "$here/edit_again.sh $ws/$changed" -- \
+        "$strata" affected --base main --json
+    "$strata" affected --base main --json >"$res/affected-strata-daemon.json"
+    memory_case strata-daemon "true" "$strata" affected --base main --json
+    memory_case strata-daemon-edit "$here/edit_again.sh $ws/$changed" "$strata" affected --base main --json
+    grep -E '^Vm(HWM|RSS):' "/proc/$daemon_pid/status" | awk '{print $2}' | paste -sd' ' >"$res/daemon-rss.txt"
+    "$strata" daemon stop 2>>"$res/daemon.log"
+    if ! cmp -s "$res/affected-strata.json" "$res/affected-strata-daemon.json"; then
+        log "the daemon's answer differs from the in-process one"; exit 1
+    fi
+
     bench_case turbo-cold "$OTHER_RUNS" --prepare "rm -rf $ws/.turbo" -- \
         "$turbo" ls --affected --output=json
     bench_case turbo-warm "$OTHER_RUNS" --warmup 1 -- "$turbo" ls --affected --output=json
