@@ -88,9 +88,17 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
             }
             (None, None) => base_from_commit(session, &merge_base, &head_view)?,
         };
+        // Every file is parsed by now: the fact cache is written while the views are
+        // compared (the command's own save at its end then has nothing left to do).
+        let save = s.spawn(|| {
+            let t = std::time::Instant::now();
+            session.facts.save();
+            crate::timing::phase("fact cache save (early)", t);
+        });
         let t = std::time::Instant::now();
         let targets = compare(&baseline, &head_view, &changed);
         crate::timing::phase("compare", t);
+        let _ = save.join();
         // Freeing a large model takes a while and nobody waits for it.
         std::thread::spawn(move || drop((head_view, baseline)));
         Ok(Affected {

@@ -66,6 +66,8 @@ pub struct FactStore {
     used: Mutex<HashSet<Key>>,
     added: Mutex<usize>,
     loaded: std::sync::atomic::AtomicUsize,
+    /// (parsed, used) at the last save.
+    saved: Mutex<Option<(usize, usize)>>,
 }
 
 #[derive(Deserialize)]
@@ -110,6 +112,7 @@ impl FactStore {
             loading: Mutex::new(None),
             used: Mutex::new(HashSet::default()),
             added: Mutex::new(0),
+            saved: Mutex::new(None),
         }
     }
 
@@ -201,6 +204,12 @@ impl FactStore {
         if added == 0 && used.len() == self.loaded.load(std::sync::atomic::Ordering::Relaxed) {
             return;
         }
+        // Saved already with the same content (a command may save early, then at its end).
+        let mut saved = self.saved.lock().expect("facts lock");
+        if *saved == Some((added, used.len())) {
+            return;
+        }
+        *saved = Some((added, used.len()));
         let mut keep: Vec<(Parser, FileId, &Facts)> = used
             .iter()
             .filter_map(|k| entries.get(k).map(|f| (k.0, k.1, f.as_ref())))

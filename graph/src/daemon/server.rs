@@ -85,8 +85,10 @@ pub fn serve(start: &Path, idle: Duration, ready: &dyn Fn(&Path)) -> Result<()> 
             break;
         }
     }
-    remove_socket(&socket, inode);
+    // The fact cache is written before the socket goes, so `strata daemon stop` (which
+    // waits for the socket to go) returns only when the daemon has stopped writing.
     server.session.finish();
+    remove_socket(&socket, inode);
     Ok(())
 }
 
