@@ -1,0 +1,590 @@
+//! `strata daemon`: a resident process that answers `strata affected` for the work tree.
+//! It may make the command faster, never different: its answers equal the ones computed in
+//! process through edits, new and deleted files, index and HEAD moves and ignore rules; an
+//! edit made just before a request is seen; errors look the same; `--no-cache` and
+//! `STRATA_DAEMON=0` bypass it; and it starts, stops and goes away when its socket does.
+#![cfg(unix)]
+
+mod common;
+use common::{Repo, Run};
+use serde_json::Value;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Runs the built `strata` in the repository root with extra environment variables. An
+/// inherited `STRATA_DAEMON` is removed, so only `env` decides whether the daemon is asked.
+fn strata_env(repo: &Repo, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_strata"));
+    command
+        .current_dir(repo.path())
+        .args(args)
+        .env_remove("GIT_DIR")
+        .env_remove("STRATA_DAEMON");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let out = command.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+const AFFECTED: &[&str] = &["--json", "affected", "--base", "main"];
+
+/// `strata --json affected --base main`, asking the daemon first.
+fn via_daemon(repo: &Repo) -> Run {
+    strata_env(repo, AFFECTED, &[])
+}
+
+/// The same command for a client that cannot run `git`: it gets an answer only from the
+/// daemon, since computing one itself needs git. A daemon that fails (and leaves the work to
+/// the client) cannot pass for one that answered.
+fn daemon_only(repo: &Repo) -> Run {
+    strata_env(repo, AFFECTED, &[("PATH", "/nonexistent-strata-test-path")])
+}
+
+/// The same command computed in process (`STRATA_DAEMON=0`).
+fn in_process(repo: &Repo) -> Run {
+    strata_env(repo, AFFECTED, &[("STRATA_DAEMON", "0")])
+}
+
+/// Whether process `pid` still runs. A zombie (exited, not yet reaped by whoever adopted
+/// the detached daemon) counts as gone.
+fn alive(pid: u64) -> bool {
+    let signalled = Command::new("kill")
+        .args(["-0", &pid.to_string()])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    if !signalled {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => true,
+    }
+}
+
+/// Waits up to `limit` for process `pid` to exit; true when it did.
+fn exits_within(pid: u64, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while alive(pid) {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+/// The pid in "strata daemon pid N serves ROOT" / "strata daemon pid N already serves ROOT".
+fn pid_in(stderr: &str) -> u64 {
+    stderr
+        .split_once("strata daemon pid ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in: {stderr}"))
+}
+
+/// A daemon started for one repository; stopped when the test ends, failing or not.
+struct Daemon<'a> {
+    repo: &'a Repo,
+    pid: u64,
+}
+
+impl<'a> Daemon<'a> {
+    #[track_caller]
+    fn start(repo: &'a Repo) -> Daemon<'a> {
+        let run = repo.strata(&["daemon", "start"]);
+        run.assert_ok();
+        let pid = pid_in(&run.stderr);
+        Daemon { repo, pid }
+    }
+
+    /// `strata --json daemon status` (itself one request to the daemon).
+    #[track_caller]
+    fn status(&self) -> Value {
+        let run = self.repo.strata(&["--json", "daemon", "status"]);
+        run.assert_ok();
+        run.json()
+    }
+
+    #[track_caller]
+    fn requests(&self) -> u64 {
+        let status = self.status();
+        status["requests"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no requests count: {status}"))
+    }
+}
+
+impl Drop for Daemon<'_> {
+    fn drop(&mut self) {
+        let _ = self.repo.strata(&["daemon", "stop"]);
+        if !exits_within(self.pid, Duration::from_secs(5)) {
+            let _ = Command::new("kill").arg(self.pid.to_string()).status();
+        }
+    }
+}
+
+/// The target `label` of an `affected --json` document.
+fn target<'j>(json: &'j Value, label: &str) -> Option<&'j Value> {
+    json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == label)
+}
+
+fn reason(json: &Value, label: &str) -> Option<String> {
+    target(json, label).map(|t| t["reason"].as_str().unwrap().to_string())
+}
+
+fn labels(json: &Value) -> Vec<String> {
+    common::label_reasons(json)
+        .into_iter()
+        .map(|(label, _)| label)
+        .collect()
+}
+
+/// Asks the daemon (as any client, and as one that cannot compute the answer itself), then
+/// computes in process: all must succeed with the same document.
+#[track_caller]
+fn same_answer(repo: &Repo, step: &str) -> Value {
+    let daemon = via_daemon(repo);
+    let only = daemon_only(repo);
+    let direct = in_process(repo);
+    assert_eq!(
+        (daemon.code, direct.code),
+        (0, 0),
+        "{step}: exit codes (daemon, in process)\ndaemon stderr:\n{}\nin-process stderr:\n{}",
+        daemon.stderr,
+        direct.stderr
+    );
+    let (daemon, direct) = (daemon.json(), direct.json());
+    assert_eq!(
+        daemon, direct,
+        "{step}: the daemon's answer (left) differs from the in-process one (right)"
+    );
+    assert_eq!(
+        only.code, 0,
+        "{step}: the daemon did not answer (the client, without git, could not compute the \
+         answer itself)\nstderr:\n{}",
+        only.stderr
+    );
+    assert_eq!(
+        only.json(),
+        direct,
+        "{step}: the daemon's own answer (left) differs from the in-process one (right)"
+    );
+    daemon
+}
+
+#[test]
+fn answers_equal_in_process_ones_through_a_sequence_of_edits() {
+    let repo = Repo::with_fixture();
+    // Work on a branch, so a commit does not move the base.
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    let daemon = Daemon::start(&repo);
+    let mut steps = 0u64;
+    let mut step = |what: &str, change: &dyn Fn()| {
+        change();
+        steps += 1;
+        same_answer(&repo, what)
+    };
+
+    let json = step("no change", &|| {});
+    assert_eq!(labels(&json), Vec::<String>::new(), "{json}");
+
+    let json = step("module content edit", &|| {
+        repo.append("modules/naming/main.tf", "# tweak\n");
+    });
+    assert_eq!(reason(&json, "modules/naming").as_deref(), Some("changed"));
+    assert_eq!(
+        reason(&json, "stacks/app").as_deref(),
+        Some("dependency"),
+        "{json}"
+    );
+
+    let json = step("edit reverted with git checkout", &|| {
+        repo.git(&["checkout", "-q", "--", "modules/naming/main.tf"]);
+    });
+    assert_eq!(labels(&json), Vec::<String>::new(), "{json}");
+
+    let json = step("new untracked file in a stack", &|| {
+        repo.write(
+            "stacks/network/extra.tf",
+            "output \"extra\" { value = 1 }\n",
+        );
+    });
+    assert_eq!(
+        reason(&json, "stacks/network").as_deref(),
+        Some("changed"),
+        "{json}"
+    );
+    assert_eq!(
+        target(&json, "stacks/network").unwrap()["files"],
+        serde_json::json!(["stacks/network/extra.tf"]),
+        "{json}"
+    );
+
+    let json = step("new stack directory", &|| {
+        repo.write(
+            "stacks/cache/stack.toml",
+            "deps = [\"stacks/network\"]\nenvironments = [\"dev\"]\n",
+        );
+        repo.write(
+            "stacks/cache/main.tf",
+            "resource \"null_resource\" \"cache\" {}\noutput \"host\" { value = \"cache.internal\" }\n",
+        );
+    });
+    assert!(target(&json, "stacks/cache").is_some(), "{json}");
+    assert!(target(&json, "stacks/network").is_some(), "{json}");
+
+    let json = step("tracked file deleted", &|| {
+        repo.remove("charts/web/values.yaml");
+    });
+    assert_eq!(
+        reason(&json, "charts/web").as_deref(),
+        Some("changed"),
+        "{json}"
+    );
+    let work_tree = json;
+
+    // The index and HEAD move, the work tree does not: the answer stays the same.
+    for (what, args) in [
+        ("git add -A", &["add", "-A"][..]),
+        ("git commit", &["commit", "-q", "-m", "work"][..]),
+        (
+            "git reset --soft HEAD~1",
+            &["reset", "-q", "--soft", "HEAD~1"][..],
+        ),
+        ("git reset", &["reset", "-q"][..]),
+    ] {
+        let json = step(what, &|| {
+            repo.git(args);
+        });
+        assert_eq!(json, work_tree, "{what}: the work tree did not change");
+    }
+
+    let json = step(".gitignore ignores the untracked file", &|| {
+        repo.write(".gitignore", "extra.tf\n");
+    });
+    assert_eq!(reason(&json, "stacks/network"), None, "{json}");
+    assert!(target(&json, "stacks/cache").is_some(), "{json}");
+
+    let json = step("git mv", &|| {
+        repo.git(&["mv", "modules/vpc/main.tf", "modules/vpc/vpc.tf"]);
+    });
+    assert_eq!(
+        reason(&json, "modules/vpc").as_deref(),
+        Some("changed"),
+        "{json}"
+    );
+
+    // A tracked file that the ignore rules match stays tracked... until it leaves the index:
+    // then it is ignored and no longer an input (the index changes, the work tree not).
+    step(".gitignore also matches a tracked file", &|| {
+        repo.write(".gitignore", "extra.tf\nconfig.json\n");
+    });
+    let json = step("git rm --cached of the ignored file", &|| {
+        repo.git(&["rm", "-q", "--cached", "shared/config.json"]);
+    });
+    assert_eq!(
+        reason(&json, "stacks/app").as_deref(),
+        Some("changed"),
+        "{json}"
+    );
+
+    let json = step("chmod +x", &|| {
+        use std::os::unix::fs::PermissionsExt;
+        let path = repo.path().join("stacks/app/main.tf");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    });
+    assert_eq!(
+        reason(&json, "stacks/app").as_deref(),
+        Some("changed"),
+        "{json}"
+    );
+
+    let json = step("new stack directory removed", &|| {
+        repo.remove("stacks/cache");
+    });
+    assert_eq!(reason(&json, "stacks/cache"), None, "{json}");
+
+    let status = daemon.status();
+    let requests = status["requests"].as_u64().unwrap();
+    let full_reads = status["full_reads"].as_u64().unwrap();
+    // Each step asked the daemon twice (see `same_answer`).
+    assert!(
+        requests >= 2 * steps && full_reads < steps,
+        "the daemon read the whole tree {full_reads} times for {steps} steps \
+         ({requests} requests): {status}"
+    );
+}
+
+#[test]
+fn an_edit_made_just_before_the_request_is_seen() {
+    let repo = Repo::with_fixture();
+    let _daemon = Daemon::start(&repo);
+    let mut hashes: Vec<String> = Vec::new();
+    for i in 0..20 {
+        // No pause between the write and the request, which only the daemon can answer.
+        repo.append("modules/naming/main.tf", &format!("# edit {i}\n"));
+        let run = daemon_only(&repo);
+        assert_eq!(
+            run.code, 0,
+            "edit {i}: the daemon did not answer\n{}",
+            run.stderr
+        );
+        let json = run.json();
+        let naming =
+            target(&json, "modules/naming").unwrap_or_else(|| panic!("edit {i} not seen: {json}"));
+        assert_eq!(naming["reason"], "changed", "edit {i}: {json}");
+        // Every edit gives the module a new hash: an answer from before the edit would
+        // repeat the previous one.
+        let hash = naming["hash"].as_str().unwrap().to_string();
+        assert!(
+            !hashes.contains(&hash),
+            "edit {i}: hash {hash} was already answered for an earlier edit"
+        );
+        hashes.push(hash);
+        let direct = in_process(&repo);
+        direct.assert_ok();
+        assert_eq!(json, direct.json(), "edit {i}: daemon vs in process");
+    }
+    repo.git(&["checkout", "-q", "--", "modules/naming/main.tf"]);
+    let run = daemon_only(&repo);
+    assert_eq!(
+        run.code, 0,
+        "revert: the daemon did not answer\n{}",
+        run.stderr
+    );
+    let json = run.json();
+    assert_eq!(
+        labels(&json),
+        Vec::<String>::new(),
+        "revert not seen: {json}"
+    );
+    same_answer(&repo, "reverted");
+}
+
+#[test]
+fn errors_look_the_same_and_the_daemon_answers_again_once_fixed() {
+    let repo = Repo::with_fixture();
+    let daemon = Daemon::start(&repo);
+    repo.write("stacks/network/main.tf", "resource \"x\" \"y\" {\n");
+    // Twice: once on the edit, once with the daemon's tree already known to be broken.
+    for attempt in ["first", "second"] {
+        let daemon_run = strata_env(&repo, &["affected", "--base", "main"], &[]);
+        let direct = strata_env(
+            &repo,
+            &["affected", "--base", "main"],
+            &[("STRATA_DAEMON", "0")],
+        );
+        assert_eq!(
+            daemon_run.code, 2,
+            "{attempt} run: exit code with the daemon\nstdout:\n{}\nstderr:\n{}",
+            daemon_run.stdout, daemon_run.stderr
+        );
+        assert_eq!(
+            direct.code, 2,
+            "{attempt} run in process: {}",
+            direct.stderr
+        );
+        assert_eq!(
+            daemon_run.stderr, direct.stderr,
+            "{attempt} run: stderr with the daemon (left) vs in process (right)"
+        );
+        assert_eq!(daemon_run.stdout, direct.stdout, "{attempt} run: stdout");
+        assert!(
+            daemon_run.stderr.contains("stacks/network/main.tf:"),
+            "{attempt} run: the error names no file:line:\n{}",
+            daemon_run.stderr
+        );
+    }
+
+    repo.git(&["checkout", "-q", "--", "stacks/network/main.tf"]);
+    repo.append("modules/naming/main.tf", "# after the fix\n");
+    let before = daemon.requests();
+    let run = via_daemon(&repo);
+    let after = daemon.requests();
+    run.assert_ok();
+    // The affected request and this status request: the daemon was asked.
+    assert_eq!(
+        after,
+        before + 2,
+        "requests {before} -> {after}: the fixed tree was not asked of the daemon"
+    );
+    let json = run.json();
+    assert_eq!(
+        reason(&json, "modules/naming").as_deref(),
+        Some("changed"),
+        "{json}"
+    );
+    // And it answers (a client that cannot compute the answer itself gets it), the same.
+    same_answer(&repo, "fixed");
+}
+
+#[test]
+fn starts_once_stops_and_exits_when_its_socket_is_removed() {
+    let repo = Repo::with_fixture();
+    let root = repo.path().canonicalize().unwrap();
+    let socket = repo.path().join(".strata/daemon/sock");
+    let assert_none = |when: &str| {
+        let status = repo.strata(&["daemon", "status"]);
+        assert_eq!(status.code, 1, "{when}: daemon status\n{}", status.stderr);
+        assert!(
+            status.stderr.contains("no strata daemon serves"),
+            "{when}: {}",
+            status.stderr
+        );
+        let json = repo.strata(&["--json", "daemon", "status"]);
+        assert_eq!(
+            json.code, 1,
+            "{when}: --json daemon status\n{}",
+            json.stderr
+        );
+        assert_eq!(json.stdout.trim(), "null", "{when}: --json daemon status");
+    };
+
+    assert_none("before start");
+
+    let start = repo.strata(&["daemon", "start"]);
+    start.assert_ok();
+    let pid = pid_in(&start.stderr);
+    let daemon = Daemon { repo: &repo, pid };
+    assert!(
+        start.stderr.contains(&format!(
+            "strata daemon pid {pid} serves {}",
+            root.display()
+        )),
+        "{}",
+        start.stderr
+    );
+    assert!(socket.exists(), "no socket at {}", socket.display());
+    assert!(alive(pid), "pid {pid} does not run");
+    let status = repo.strata(&["daemon", "status"]);
+    status.assert_ok();
+    let json = daemon.status();
+    assert_eq!(json["pid"], pid, "{json}");
+    assert_eq!(json["root"], root.display().to_string(), "{json}");
+    for field in [
+        "build",
+        "uptime_seconds",
+        "requests",
+        "full_reads",
+        "last_refresh",
+    ] {
+        assert!(json.get(field).is_some(), "no `{field}` in {json}");
+    }
+
+    let again = repo.strata(&["daemon", "start"]);
+    again.assert_ok();
+    assert!(again.stderr.contains("already"), "{}", again.stderr);
+    assert_eq!(pid_in(&again.stderr), pid, "{}", again.stderr);
+    assert_eq!(
+        daemon.status()["pid"],
+        pid,
+        "a second daemon replaced the first"
+    );
+
+    let stop = repo.strata(&["daemon", "stop"]);
+    stop.assert_ok();
+    assert!(!socket.exists(), "the socket outlived `daemon stop`");
+    assert_none("after stop");
+    assert!(
+        exits_within(pid, Duration::from_secs(5)),
+        "pid {pid} still runs after `daemon stop`"
+    );
+    drop(daemon);
+
+    // Removing the socket (say, `rm -rf .strata`) ends the process.
+    let daemon = Daemon::start(&repo);
+    let pid = daemon.pid;
+    assert_ne!(daemon.status()["pid"], Value::Null);
+    std::fs::remove_file(&socket).unwrap();
+    assert!(
+        exits_within(pid, Duration::from_secs(6)),
+        "pid {pid} still runs 6 s after its socket was removed"
+    );
+    assert_none("after the socket was removed");
+    // And the command answers by itself.
+    same_answer_without_daemon(&repo);
+}
+
+/// With no daemon, `affected` still answers, and the same either way.
+fn same_answer_without_daemon(repo: &Repo) {
+    let run = via_daemon(repo);
+    run.assert_ok();
+    let direct = in_process(repo);
+    direct.assert_ok();
+    assert_eq!(run.json(), direct.json());
+}
+
+/// A way to run `affected` without the daemon: what, arguments, environment.
+type Bypass<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+
+#[test]
+fn no_cache_strata_daemon_0_and_head_do_not_ask_the_daemon() {
+    let repo = Repo::with_fixture();
+    repo.append("modules/db/main.tf", "# edit\n");
+    let daemon = Daemon::start(&repo);
+    let expected = same_answer(&repo, "with an edit");
+    assert!(target(&expected, "modules/db").is_some(), "{expected}");
+
+    let bypasses: [Bypass; 3] = [
+        ("STRATA_DAEMON=0", AFFECTED, &[("STRATA_DAEMON", "0")]),
+        (
+            "--no-cache",
+            &["--json", "--no-cache", "affected", "--base", "main"],
+            &[],
+        ),
+        (
+            "--no-cache and STRATA_DAEMON=0",
+            &["--json", "--no-cache", "affected", "--base", "main"],
+            &[("STRATA_DAEMON", "0")],
+        ),
+    ];
+    for (what, args, env) in bypasses {
+        let before = daemon.requests();
+        let run = strata_env(&repo, args, env);
+        run.assert_ok();
+        let after = daemon.requests();
+        assert_eq!(
+            after,
+            before + 1,
+            "{what}: requests {before} -> {after}; only the status request should count"
+        );
+        assert_eq!(run.json(), expected, "{what}: answer");
+    }
+    // A commit as the head is not the work tree: computed in process too.
+    let before = daemon.requests();
+    strata_env(
+        &repo,
+        &["--json", "affected", "--base", "main", "--head", "HEAD"],
+        &[],
+    )
+    .assert_ok();
+    assert_eq!(
+        daemon.requests(),
+        before + 1,
+        "--head HEAD asked the daemon"
+    );
+
+    // The count does see a run that asks the daemon.
+    let before = daemon.requests();
+    via_daemon(&repo).assert_ok();
+    let after = daemon.requests();
+    assert_eq!(
+        after,
+        before + 2,
+        "a default run: requests {before} -> {after}"
+    );
+}
