@@ -208,11 +208,12 @@ for n in $SIZES; do
     bench_case strata-daemon-edit "$STRATA_RUNS" --warmup 1 --prepare "$here/edit_again.sh $ws/$changed" -- \
         "$strata" affected --base main --json
     "$strata" affected --base main --json >"$res/affected-strata-daemon.json"
+    STRATA_DAEMON=0 "$strata" affected --base main --json >"$res/affected-strata-now.json"
     memory_case strata-daemon "true" "$strata" affected --base main --json
     memory_case strata-daemon-edit "$here/edit_again.sh $ws/$changed" "$strata" affected --base main --json
     grep -E '^Vm(HWM|RSS):' "/proc/$daemon_pid/status" | awk '{print $2}' | paste -sd' ' >"$res/daemon-rss.txt"
     "$strata" daemon stop 2>>"$res/daemon.log"
-    if ! cmp -s "$res/affected-strata.json" "$res/affected-strata-daemon.json"; then
+    if ! cmp -s "$res/affected-strata-now.json" "$res/affected-strata-daemon.json"; then
         log "the daemon's answer differs from the in-process one"; exit 1
     fi
 
