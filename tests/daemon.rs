@@ -469,6 +469,18 @@ fn starts_once_stops_and_exits_when_its_socket_is_removed() {
         start.stderr
     );
     assert!(socket.exists(), "no socket at {}", socket.display());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(socket.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o700,
+            "the socket's directory is open to others"
+        );
+    }
     assert!(alive(pid), "pid {pid} does not run");
     let status = repo.strata(&["daemon", "status"]);
     status.assert_ok();

@@ -39,6 +39,13 @@ pub fn serve(start: &Path, idle: Duration, ready: &dyn Fn(&Path)) -> Result<()> 
     check_socket_path(&socket)?;
     let daemon_dir = dir(&root);
     std::fs::create_dir_all(&daemon_dir).map_err(|e| crate::error::Error::io(&daemon_dir, e))?;
+    // Only the owner may reach the socket: it answers questions about the checkout and
+    // takes a stop request.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&daemon_dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| crate::error::Error::io(&daemon_dir, e))?;
+    }
     if let Some(Response::Status(status)) = call(&root, Request::Status, Duration::from_secs(5)) {
         return Err(daemon_error(
             format!(
