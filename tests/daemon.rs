@@ -430,6 +430,27 @@ fn errors_look_the_same_and_the_daemon_answers_again_once_fixed() {
     );
     // And it answers (a client that cannot compute the answer itself gets it), the same.
     same_answer(&repo, "fixed");
+
+    // A WORKSPACE.toml that does not parse: an error on every request until it is fixed,
+    // never an answer from the configuration before it.
+    let config = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write("WORKSPACE.toml", "[workspace\n");
+    for attempt in ["first", "second"] {
+        let daemon_run = strata_env(&repo, &["affected", "--base", "main"], &[]);
+        assert_eq!(daemon_run.code, 2, "{attempt}: {}", daemon_run.stderr);
+        assert!(
+            daemon_run.stderr.contains("WORKSPACE.toml"),
+            "{attempt}: {}",
+            daemon_run.stderr
+        );
+    }
+    repo.write("WORKSPACE.toml", &config);
+    let json = same_answer(&repo, "configuration fixed");
+    assert_eq!(
+        reason(&json, "modules/naming").as_deref(),
+        Some("changed"),
+        "{json}"
+    );
 }
 
 #[test]

@@ -27,6 +27,8 @@ struct Server {
     requests: u64,
     full_reads: u64,
     last_refresh: Option<Refresh>,
+    /// WORKSPACE.toml changed and the workspace is not open again yet.
+    reopen: bool,
 }
 
 /// Runs the daemon for the workspace at or above `start` until it is stopped, idle for
@@ -77,6 +79,7 @@ pub fn serve(start: &Path, idle: Duration, ready: &dyn Fn(&Path)) -> Result<()> 
         requests: 0,
         full_reads: 0,
         last_refresh: None,
+        reopen: false,
     };
     // Read the tree now, so the first request finds it in memory.
     let _ = server.current();
@@ -158,9 +161,14 @@ impl Server {
     /// Brings the work tree up to date: reads what changed, or everything when needed.
     fn current(&mut self) -> Result<&LiveTree> {
         let pending = self.watch.sync();
-        if pending.config {
-            self.session = Session::open(&self.root, true)?;
+        // A WORKSPACE.toml that does not parse is reported (by the client, in process) until
+        // it is fixed: nothing is answered from the configuration before it.
+        self.reopen |= pending.config;
+        if self.reopen {
+            self.live = None;
             self.bases = BaseCache::default();
+            self.session = Session::open(&self.root, true)?;
+            self.reopen = false;
         }
         if pending.full {
             self.live = None;
