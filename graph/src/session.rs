@@ -97,7 +97,13 @@ impl Session {
                 crate::timing::phase("git status", t);
                 changes
             });
-            let diff = s.spawn(|| base().map(|c| (self.repo.index_diff(&c), c)));
+            let diff = s.spawn(|| {
+                let commit = base()?;
+                crate::timing::phase("base commit known", t);
+                let diff = self.repo.index_diff(&commit);
+                crate::timing::phase("diff-index", t);
+                Some((diff, commit))
+            });
             let built = Snapshot::of_index(&self.repo, &self.root).map(|snapshot| {
                 crate::timing::phase("read index", t);
                 let t = std::time::Instant::now();
