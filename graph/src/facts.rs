@@ -65,9 +65,9 @@ pub struct FactStore {
     loading: Mutex<Option<std::thread::JoinHandle<Entries>>>,
     used: Mutex<HashSet<Key>>,
     added: Mutex<usize>,
-    loaded: std::sync::atomic::AtomicUsize,
-    /// (parsed, used) at the last save.
-    saved: Mutex<Option<(usize, usize)>>,
+    /// (parsed, used) when the cache file was last read or written: a save with the same
+    /// counts has nothing new to write.
+    saved: Mutex<(usize, usize)>,
 }
 
 #[derive(Deserialize)]
@@ -105,14 +105,14 @@ impl FactStore {
     }
 
     fn with_entries(path: Option<PathBuf>, entries: HashMap<Key, Arc<Facts>>) -> FactStore {
+        let loaded = entries.len();
         FactStore {
             path,
-            loaded: entries.len().into(),
             entries: Mutex::new(entries),
             loading: Mutex::new(None),
             used: Mutex::new(HashSet::default()),
             added: Mutex::new(0),
-            saved: Mutex::new(None),
+            saved: Mutex::new((0, loaded)),
         }
     }
 
@@ -123,8 +123,7 @@ impl FactStore {
             let t = std::time::Instant::now();
             let loaded = thread.join().unwrap_or_default();
             crate::timing::phase("fact cache load (wait)", t);
-            self.loaded
-                .store(loaded.len(), std::sync::atomic::Ordering::Relaxed);
+            *self.saved.lock().expect("facts lock") = (0, loaded.len());
             let mut entries = self.entries.lock().expect("facts lock");
             for (k, v) in loaded {
                 entries.entry(k).or_insert(v);
@@ -197,19 +196,17 @@ impl FactStore {
     /// the cache is an optimisation, so a read-only checkout still works.
     pub fn save(&self) {
         let Some(path) = &self.path else { return };
-        // Lock order everywhere: entries, used, added.
+        // Lock order everywhere: entries, used, added, saved.
         let entries = self.entries();
         let used = self.used.lock().expect("facts lock");
         let added = *self.added.lock().expect("facts lock");
-        if added == 0 && used.len() == self.loaded.load(std::sync::atomic::Ordering::Relaxed) {
-            return;
-        }
-        // Saved already with the same content (a command may save early, then at its end).
+        // Nothing parsed and nothing dropped since the file was read, or saved already (a
+        // command may save early, then at its end).
         let mut saved = self.saved.lock().expect("facts lock");
-        if *saved == Some((added, used.len())) {
+        if *saved == (added, used.len()) {
             return;
         }
-        *saved = Some((added, used.len()));
+        *saved = (added, used.len());
         let mut keep: Vec<(Parser, FileId, &Facts)> = used
             .iter()
             .filter_map(|k| entries.get(k).map(|f| (k.0, k.1, f.as_ref())))

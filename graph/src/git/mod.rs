@@ -326,14 +326,12 @@ impl Repo {
             }
         }
         if !untracked_dirs.is_empty() {
-            let mut args = vec!["ls-files", "--others", "--exclude-standard", "-z", "--"];
-            args.extend(untracked_dirs.iter().map(String::as_str));
-            let listed = self.run(&args)?;
-            for rec in listed.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-                changes.push(WorkTreeChange::Present(
-                    String::from_utf8_lossy(rec).into_owned(),
-                ));
-            }
+            let dirs: Vec<&str> = untracked_dirs.iter().map(String::as_str).collect();
+            changes.extend(
+                self.untracked_under(&dirs)?
+                    .into_iter()
+                    .map(WorkTreeChange::Present),
+            );
         }
         Ok(changes)
     }
