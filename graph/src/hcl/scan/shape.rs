@@ -1,0 +1,126 @@
+//! What an expression is, as far as facts need to know, and the facts drawn from it:
+//! the same rules as the reference reader's (`hcl::static_path` and its neighbours), on the
+//! scanner's shapes instead of a syntax tree.
+
+use super::strings::unescape;
+use super::Scan;
+use crate::hcl::{FileRef, PathBase};
+
+/// What an expression is, as far as facts need to know.
+#[derive(Debug)]
+pub(super) enum Shape {
+    /// A quoted string without interpolation: the byte range between the quotes (escapes not
+    /// yet decoded).
+    Str(usize, usize),
+    /// A quoted string with interpolations.
+    Template(Vec<Elem>),
+    /// A variable: its name's byte range.
+    Var(usize, usize),
+    /// A variable with one attribute access (`path.module`): both names' byte ranges.
+    Attr((usize, usize), (usize, usize)),
+    Other,
+}
+
+#[derive(Debug)]
+pub(super) enum Elem {
+    Literal(String),
+    /// An interpolation, with the path variable it names when it is nothing else.
+    Interpolation(Option<PathBase>),
+}
+
+/// A file-function call, in the order the reference visitor meets it.
+pub(super) enum Call {
+    Pending,
+    Resolved(FileRef),
+    Unresolved(usize),
+}
+
+/// `path.module` and friends; `None` for every other expression.
+pub(super) fn path_variable(text: &str, shape: &Shape) -> Option<PathBase> {
+    let Shape::Attr((vs, ve), (a_start, a_end)) = *shape else {
+        return None;
+    };
+    match (&text[vs..ve], &text[a_start..a_end]) {
+        ("path", "module") => Some(PathBase::Module),
+        ("path", "root" | "cwd") => Some(PathBase::Root),
+        ("local", name) => Some(PathBase::Local(name.to_string())),
+        _ => None,
+    }
+}
+
+/// The text of a string without interpolations. `Some(None)`: not such a string.
+pub(super) fn literal(text: &str, shape: &Shape) -> Scan<Option<String>> {
+    Some(match shape {
+        Shape::Str(start, end) => Some(unescape(&text[*start..*end])?),
+        Shape::Template(elements) => {
+            let mut out = String::new();
+            for element in elements {
+                match element {
+                    Elem::Literal(l) => out.push_str(l),
+                    Elem::Interpolation(_) => return Some(None),
+                }
+            }
+            Some(out)
+        }
+        _ => None,
+    })
+}
+
+/// The static part of a path expression (see `crate::hcl`'s `static_path`, which this mirrors):
+/// `Some(None)` when nothing static leads it.
+#[allow(clippy::type_complexity)]
+pub(super) fn static_path(text: &str, shape: &Shape) -> Scan<Option<(PathBase, String, bool)>> {
+    if let Some(s) = literal(text, shape)? {
+        return Some(Some((PathBase::Root, s, false)));
+    }
+    let Shape::Template(elements) = shape else {
+        return Some(None);
+    };
+    let mut elements = elements.iter().peekable();
+    let base = match elements.peek() {
+        Some(Elem::Interpolation(Some(base))) => {
+            let base = base.clone();
+            elements.next();
+            base
+        }
+        Some(Elem::Literal(_)) => PathBase::Root,
+        _ => return Some(None),
+    };
+    let mut rest = String::new();
+    for element in elements {
+        match element {
+            Elem::Literal(l) => rest.push_str(l),
+            Elem::Interpolation(_) => return Some(Some((base, rest, true))),
+        }
+    }
+    Some(Some((base, rest, false)))
+}
+
+/// The fact for a file-function call, as the reference visitor records it.
+pub(super) fn file_call(
+    text: &str,
+    function: &str,
+    line: usize,
+    first: Option<Shape>,
+    second: Option<Shape>,
+) -> Scan<Call> {
+    let path = match &first {
+        Some(shape) => static_path(text, shape)?,
+        None => None,
+    };
+    let pattern = match (&second, function == "fileset") {
+        (Some(shape), true) => Some(literal(text, shape)?),
+        _ => None,
+    };
+    Some(match path {
+        Some((base, path, dynamic)) => Call::Resolved(FileRef {
+            function: function.to_string(),
+            base,
+            path,
+            dynamic_tail: dynamic || matches!(pattern, Some(None)),
+            pattern: pattern.flatten(),
+            line,
+        }),
+        None => Call::Unresolved(line),
+    })
+}
