@@ -41,8 +41,17 @@ fn via_daemon(repo: &Repo) -> Run {
 /// The same command for a client that cannot run `git`: it gets an answer only from the
 /// daemon, since computing one itself needs git. A daemon that fails (and leaves the work to
 /// the client) cannot pass for one that answered.
-fn daemon_only(repo: &Repo) -> Run {
-    strata_env(repo, AFFECTED, &[("PATH", "/nonexistent-strata-test-path")])
+/// Fails the test when the daemon did not answer; `what` names the step.
+#[track_caller]
+fn daemon_only(repo: &Repo, what: &str) -> Value {
+    let run = strata_env(repo, AFFECTED, &[("PATH", "/nonexistent-strata-test-path")]);
+    assert_eq!(
+        run.code, 0,
+        "{what}: the daemon did not answer (the client, without git, could not compute the \
+         answer itself)\nstderr:\n{}",
+        run.stderr
+    );
+    run.json()
 }
 
 /// The same command computed in process (`STRATA_DAEMON=0`).
@@ -158,7 +167,7 @@ fn labels(json: &Value) -> Vec<String> {
 #[track_caller]
 fn same_answer(repo: &Repo, step: &str) -> Value {
     let daemon = via_daemon(repo);
-    let only = daemon_only(repo);
+    let only = daemon_only(repo, step);
     let direct = in_process(repo);
     assert_eq!(
         (daemon.code, direct.code),
@@ -173,14 +182,7 @@ fn same_answer(repo: &Repo, step: &str) -> Value {
         "{step}: the daemon's answer (left) differs from the in-process one (right)"
     );
     assert_eq!(
-        only.code, 0,
-        "{step}: the daemon did not answer (the client, without git, could not compute the \
-         answer itself)\nstderr:\n{}",
-        only.stderr
-    );
-    assert_eq!(
-        only.json(),
-        direct,
+        only, direct,
         "{step}: the daemon's own answer (left) differs from the in-process one (right)"
     );
     daemon
@@ -337,13 +339,7 @@ fn an_edit_made_just_before_the_request_is_seen() {
     for i in 0..20 {
         // No pause between the write and the request, which only the daemon can answer.
         repo.append("modules/naming/main.tf", &format!("# edit {i}\n"));
-        let run = daemon_only(&repo);
-        assert_eq!(
-            run.code, 0,
-            "edit {i}: the daemon did not answer\n{}",
-            run.stderr
-        );
-        let json = run.json();
+        let json = daemon_only(&repo, &format!("edit {i}"));
         let naming =
             target(&json, "modules/naming").unwrap_or_else(|| panic!("edit {i} not seen: {json}"));
         assert_eq!(naming["reason"], "changed", "edit {i}: {json}");
@@ -360,13 +356,7 @@ fn an_edit_made_just_before_the_request_is_seen() {
         assert_eq!(json, direct.json(), "edit {i}: daemon vs in process");
     }
     repo.git(&["checkout", "-q", "--", "modules/naming/main.tf"]);
-    let run = daemon_only(&repo);
-    assert_eq!(
-        run.code, 0,
-        "revert: the daemon did not answer\n{}",
-        run.stderr
-    );
-    let json = run.json();
+    let json = daemon_only(&repo, "revert");
     assert_eq!(
         labels(&json),
         Vec::<String>::new(),
