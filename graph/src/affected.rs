@@ -113,20 +113,7 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
 /// [`affected`] for a work-tree view the caller already has (`check --affected` builds it
 /// to run tasks): the work tree is not read a second time.
 pub fn affected_for_view(session: &Session, base: &str, head_view: &View) -> Result<Affected> {
-    let (head_commit, merge_base) = resolve(session, base, "HEAD")?;
-    let (baseline, changed) = match load_baseline(session, &merge_base) {
-        Some(baseline) => {
-            let committed = session.repo.changed_between(&merge_base, &head_commit)?;
-            (baseline, with_touched(committed, head_view))
-        }
-        None => base_from_commit(session, &merge_base, head_view)?,
-    };
-    Ok(Affected {
-        base: base.to_string(),
-        head: "WORKTREE".to_string(),
-        merge_base,
-        targets: compare(&baseline, head_view, &changed),
-    })
+    affected_resident(session, base, head_view, &mut BaseCache::default())
 }
 
 /// Baselines and commit differences a resident process keeps between requests (see
@@ -153,19 +140,30 @@ pub fn affected_resident(
     if cache.baselines.len() >= BASE_CACHE_LIMIT {
         *cache = BaseCache::default();
     }
+    let mut derived_changes = None;
     if !cache.baselines.contains_key(&merge_base) {
         let baseline = match load_baseline(session, &merge_base) {
             Some(baseline) => baseline,
-            None => base_from_commit(session, &merge_base, head_view)?.0,
+            None => {
+                let (baseline, changed) = base_from_commit(session, &merge_base, head_view)?;
+                derived_changes = Some(changed);
+                baseline
+            }
         };
         cache.baselines.insert(merge_base.clone(), baseline);
     }
-    let key = (merge_base.clone(), head_commit);
-    if !cache.committed.contains_key(&key) {
-        let committed = session.repo.changed_between(&key.0, &key.1)?;
-        cache.committed.insert(key.clone(), committed);
-    }
-    let changed = with_touched(cache.committed[&key].clone(), head_view);
+    let changed = match derived_changes {
+        // The commit was just read: exactly the paths that differ.
+        Some(changed) => changed,
+        None => {
+            let key = (merge_base.clone(), head_commit);
+            if !cache.committed.contains_key(&key) {
+                let committed = session.repo.changed_between(&key.0, &key.1)?;
+                cache.committed.insert(key.clone(), committed);
+            }
+            with_touched(cache.committed[&key].clone(), head_view)
+        }
+    };
     Ok(Affected {
         base: base.to_string(),
         head: "WORKTREE".to_string(),
