@@ -246,6 +246,11 @@ stack    dependency stacks/database
 #[test]
 fn cached_baseline_gives_the_same_answer_as_a_fresh_run() {
     let repo = Repo::with_fixture();
+    repo.write(
+        "environments/staging/common.tfvars",
+        "region = \"eu-west-1\"\n",
+    );
+    repo.commit("an environment-wide file");
     let compare = |what: &str| {
         let fresh = repo.strata(&["--json", "--no-cache", "affected", "--base", "main"]);
         let first = repo.strata(&["--json", "affected", "--base", "main"]);
@@ -258,6 +263,26 @@ fn cached_baseline_gives_the_same_answer_as_a_fresh_run() {
         );
     };
     compare("nothing");
+    repo.write(
+        "environments/staging/common.tfvars",
+        "region = \"eu-west-2\"\n",
+    );
+    compare("environment-wide file");
+    let json = repo
+        .strata(&["--json", "affected", "--base", "main"])
+        .json();
+    let app = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "stacks/app")
+        .expect("a staging-wide file affects stacks/app");
+    assert_eq!(app["environments"], serde_json::json!(["staging"]));
+    assert!(json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["environments"] == serde_json::json!(["staging"])));
     repo.append("modules/naming/main.tf", "# a\n");
     compare("module edit");
     repo.write(
@@ -271,6 +296,13 @@ fn cached_baseline_gives_the_same_answer_as_a_fresh_run() {
     compare("staged");
     repo.git(&["checkout", "-q", "-b", "topic"]);
     repo.commit("topic");
+    compare("committed on a branch");
+    repo.write(
+        "environments/prod/stacks/network/terraform.tfvars",
+        "cidr = \"10.2.0.0/16\"\n",
+    );
+    repo.git(&["add", "-A"]);
+    compare("environment file staged on the branch");
     repo.remove("charts/web");
     repo.write("stacks/new/main.tf", "locals {}\n");
     compare("deleted and new targets on a branch");

@@ -66,6 +66,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    strata_graph::timing::begin();
     let cli = Cli::parse();
     let ctx = commands::Context {
         dir: cli.directory.unwrap_or_else(|| PathBuf::from(".")),

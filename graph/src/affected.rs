@@ -9,6 +9,7 @@ use crate::baseline::Baseline;
 use crate::discover::Kind;
 use crate::error::Result;
 use crate::hash::EnvDigests;
+use crate::model::EnvironmentFiles;
 use crate::session::{Session, View};
 use crate::snapshot::FileEntry;
 use serde::{Deserialize, Serialize};
@@ -76,17 +77,20 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
             Some(thread) => thread.join().expect("work tree thread")?,
             None => (session.at_commit(&head_commit)?, None),
         };
-        let (baseline, changed) = match (cached, derived) {
+        let (baseline, changed, same_env_files) = match (cached, derived) {
             (Some(baseline), _) => {
                 let committed = committed.expect("spawned with a baseline");
                 let committed = committed.join().expect("diff-tree thread")?;
-                (baseline, with_touched(committed, &head_view))
+                (baseline, with_touched(committed, &head_view), None)
             }
             (None, Some(derived)) => {
                 save_baseline(session, &derived.baseline);
-                (derived.baseline, derived.changed)
+                (derived.baseline, derived.changed, derived.same_env_files)
             }
-            (None, None) => base_from_commit(session, &merge_base, &head_view)?,
+            (None, None) => {
+                let (baseline, changed) = base_from_commit(session, &merge_base, &head_view)?;
+                (baseline, changed, None)
+            }
         };
         // Every file is parsed by now: the fact cache is written while the views are
         // compared (the command's own save at its end then has nothing left to do).
@@ -96,7 +100,7 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
             crate::timing::phase("fact cache save (early)", t);
         });
         let t = std::time::Instant::now();
-        let targets = compare(&baseline, &head_view, &changed);
+        let targets = compare(&baseline, &head_view, &changed, same_env_files.as_ref());
         crate::timing::phase("compare", t);
         let _ = save.join();
         // Freeing a large model takes a while and nobody waits for it.
@@ -167,7 +171,7 @@ pub fn affected_resident(
     Ok(Affected {
         base: base.to_string(),
         head: "WORKTREE".to_string(),
-        targets: compare(&cache.baselines[&merge_base], head_view, &changed),
+        targets: compare(&cache.baselines[&merge_base], head_view, &changed, None),
         merge_base,
     })
 }
@@ -251,9 +255,20 @@ fn chains(
 }
 
 /// Compares the base with the head view. `changed` holds the paths that differ between
-/// them (used to name the files behind each change, never to decide what is affected: that
-/// is the hashes' job).
-pub fn compare(base: &Baseline, head: &View, changed: &BTreeSet<String>) -> Vec<AffectedTarget> {
+/// them: it names the files behind each change, and decides nothing else except with
+/// `same_env_files`.
+///
+/// Targets are compared by their hashes, and by their environment inputs' digests in each
+/// environment. `same_env_files` says that the base and the head have these environment
+/// files for each target (the same model and paths, as when the base was derived from the
+/// index in this run): a target's environment inputs then differ exactly when one of them
+/// is in `changed`, and the head's digests are not computed.
+pub fn compare(
+    base: &Baseline,
+    head: &View,
+    changed: &BTreeSet<String>,
+    same_env_files: Option<&EnvironmentFiles>,
+) -> Vec<AffectedTarget> {
     let model = &head.model;
     let n = model.targets.len();
     let labels = |chain: &[usize]| -> Vec<String> {
@@ -336,12 +351,33 @@ pub fn compare(base: &Baseline, head: &View, changed: &BTreeSet<String>) -> Vec<
     // targets deployed there that depend on them.
     crate::timing::phase("  compare: chains", t0);
     let t0 = std::time::Instant::now();
-    let head_env = model.environment_files(&head.snapshot);
+    let computed;
+    let head_env = match same_env_files {
+        Some(files) => files,
+        None => {
+            computed = model.environment_files(&head.snapshot);
+            &computed
+        }
+    };
     crate::timing::phase("  compare: env files", t0);
     let t0 = std::time::Instant::now();
-    let head_digests = EnvDigests::new(&head_env, &head.snapshot);
+    let head_digests = same_env_files
+        .is_none()
+        .then(|| EnvDigests::new(head_env, &head.snapshot));
     crate::timing::phase("  compare: env digests", t0);
     let t0 = std::time::Instant::now();
+    // Every environment file is under environments/.
+    let changed_env: BTreeSet<&str> = changed
+        .range("environments/".to_string()..)
+        .take_while(|p| p.starts_with("environments/"))
+        .map(String::as_str)
+        .collect();
+    let env_inputs_differ = |env: &str, label: &str| match &head_digests {
+        Some(digests) => digests.of(env, label) != base.env_digest(env, label),
+        None => head_env
+            .for_target(env, label)
+            .any(|p| changed_env.contains(p)),
+    };
     let mut env_files: Vec<Vec<String>> = vec![Vec::new(); n];
     let mut env_chains: Vec<(String, Vec<Option<Vec<usize>>>)> = Vec::new();
     for env in &model.environments {
@@ -352,7 +388,7 @@ pub fn compare(base: &Baseline, head: &View, changed: &BTreeSet<String>) -> Vec<
             if reason[i].is_some() || !deployed(i) {
                 continue;
             }
-            if head_digests.of(env, &t.label) != base.env_digest(env, &t.label) {
+            if env_inputs_differ(env, &t.label) {
                 direct[i] = true;
                 let own = format!("environments/{env}/{}/", t.label);
                 let listed: BTreeSet<&str> = head_env.for_target(env, &t.label).collect();

@@ -9,7 +9,7 @@
 use crate::digest::TargetHash;
 use crate::discover::Kind;
 use crate::hash::{EnvDigests, Hashes, FINGERPRINT_VERSION};
-use crate::model::Model;
+use crate::model::{EnvironmentFiles, Model};
 use crate::session::View;
 use crate::snapshot::FileEntry;
 use crate::snapshot::Snapshot;
@@ -55,6 +55,18 @@ impl Baseline {
         hashes: &Hashes,
         commit: &str,
     ) -> Baseline {
+        let files = model.environment_files(snapshot);
+        Baseline::with_environment_files(model, snapshot, hashes, commit, &files)
+    }
+
+    /// [`Baseline::from_parts`] given the model's environment files of `snapshot`.
+    pub fn with_environment_files(
+        model: &Model,
+        snapshot: &Snapshot,
+        hashes: &Hashes,
+        commit: &str,
+        files: &EnvironmentFiles,
+    ) -> Baseline {
         let targets = model
             .targets
             .iter()
@@ -68,8 +80,7 @@ impl Baseline {
                 environments: t.environments.clone(),
             })
             .collect();
-        let files = model.environment_files(snapshot);
-        let digests = EnvDigests::new(&files, snapshot);
+        let digests = EnvDigests::new(files, snapshot);
         let mut b = Baseline {
             version: FINGERPRINT_VERSION,
             commit: commit.to_string(),

@@ -8,8 +8,8 @@
 //!
 //! Every part is a serializable struct ([`Fingerprint`]), which `strata hash --explain`
 //! prints. Only workspace-relative paths, content ids and pinned versions go in: the same
-//! tree gives the same hashes on any machine, path, user and clock. Hashing streams JSON into
-//! BLAKE3 from borrowed data, without building strings per file.
+//! tree gives the same hashes on any machine, path, user and clock. Hashing writes the JSON
+//! from borrowed data into a buffer each thread reuses and hashes it in one call.
 
 use crate::digest::{encode_hex_into, TargetHash};
 use crate::discover::Kind;
@@ -144,22 +144,21 @@ fn node_hash(own: TargetHash, global: TargetHash, deps: &[DepHash]) -> TargetHas
     })
 }
 
+/// BLAKE3 of `value`'s JSON. The JSON is written into a buffer the thread keeps and hashed
+/// in one call: feeding the hasher each small piece serde writes costs more than the copy.
 pub(crate) fn digest<T: Serialize + ?Sized>(value: &T) -> TargetHash {
-    let mut hasher = blake3::Hasher::new();
-    serde_json::to_writer(&mut HashWriter(&mut hasher), value).expect("fingerprints serialize");
-    TargetHash(*hasher.finalize().as_bytes())
-}
-
-struct HashWriter<'a>(&'a mut blake3::Hasher);
-
-impl std::io::Write for HashWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
+    thread_local! {
+        static JSON: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    JSON.with(|cell| {
+        // Taken out, not borrowed, so a nested digest on this thread cannot conflict.
+        let mut json = cell.take();
+        json.clear();
+        serde_json::to_writer(&mut json, value).expect("fingerprints serialize");
+        let hash = TargetHash(*blake3::hash(&json).as_bytes());
+        cell.set(json);
+        hash
+    })
 }
 
 /// The hashes of every target of a model, by target index, with their two parts.

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::facts::FactStore;
 use crate::git::Repo;
 use crate::hash::{self, Hashes};
-use crate::model::{self, Model};
+use crate::model::{self, EnvironmentFiles, Model};
 use crate::snapshot::Snapshot;
 use crate::snapshot::{FileEntry, Patch};
 use crate::workspace::{find_root, WorkspaceConfig, WORKSPACE_FILE};
@@ -21,11 +21,22 @@ pub struct Session {
     use_cache: bool,
 }
 
+/// [`Session::base_from_index`]: the baseline, the commit's entries of the paths it differs
+/// in from the index, and the index model's environment files when they are the commit's.
+type DerivedBase = (
+    Baseline,
+    BTreeMap<String, Option<FileEntry>>,
+    Option<EnvironmentFiles>,
+);
+
 /// A base commit derived from the index: its baseline, and the paths whose entries differ
 /// between it and the work tree.
 pub struct BaseSide {
     pub baseline: Baseline,
     pub changed: std::collections::BTreeSet<String>,
+    /// The environment files of each target, when the commit and the work tree have the
+    /// same ones: the same model and the same paths (see [`crate::affected::compare`]).
+    pub same_env_files: Option<EnvironmentFiles>,
 }
 
 /// One snapshot with its model and hashes.
@@ -145,6 +156,8 @@ impl Session {
             Some((model, hashes)) => self.rehashed(model, hashes, &snapshot, &patch)?,
             None => None,
         };
+        // The index's model and paths serve the work tree too.
+        let head_is_index = rehashed.is_some();
         let head = match (built, rehashed) {
             (Some((model, _)), Some(hashes)) => View {
                 snapshot,
@@ -153,7 +166,7 @@ impl Session {
             },
             _ => self.view(snapshot, self.config.clone())?,
         };
-        let base_side = base_side.map(|(baseline, mut base_files)| {
+        let base_side = base_side.map(|(baseline, mut base_files, env_files)| {
             // Paths that differ between the commit and the work tree, among those either
             // step reported (a path the commit does not differ in has the index's entry).
             for p in &head.snapshot.touched {
@@ -166,7 +179,11 @@ impl Session {
                 .filter(|(p, e)| e.as_ref() != head.snapshot.files.get(p))
                 .map(|(p, _)| p)
                 .collect();
-            BaseSide { baseline, changed }
+            BaseSide {
+                baseline,
+                changed,
+                same_env_files: env_files.filter(|_| head_is_index),
+            }
         });
         Ok((head, base_side))
     }
@@ -195,17 +212,18 @@ impl Session {
     }
 
     /// The baseline of `commit` from the index snapshot and `diff` (the index's differences
-    /// from the commit), with the commit's entries of those paths; `None` when
-    /// WORKSPACE.toml differs. The differences are undone in `index` while the baseline is
-    /// computed and redone afterwards, so the snapshot is not copied.
-    #[allow(clippy::type_complexity)]
+    /// from the commit), with the commit's entries of those paths, and the environment
+    /// files of the index's model when the commit has the index's paths (so that model
+    /// serves it); `None` when WORKSPACE.toml differs. The differences are undone in
+    /// `index` while the baseline is computed and redone afterwards, so the snapshot is not
+    /// copied.
     fn base_from_index(
         &self,
         commit: &str,
         index: &mut Snapshot,
         built: Option<&(Model, Hashes)>,
         diff: Vec<(String, Option<crate::git::GitFile>)>,
-    ) -> Result<Option<(Baseline, BTreeMap<String, Option<FileEntry>>)>> {
+    ) -> Result<Option<DerivedBase>> {
         if diff.iter().any(|(p, _)| p == WORKSPACE_FILE) {
             return Ok(None);
         }
@@ -227,17 +245,22 @@ impl Session {
             &mut index.source,
             crate::snapshot::Source::Commit(commit.to_string()),
         );
-        let baseline = (|| -> Result<Baseline> {
+        let baseline = (|| -> Result<(Baseline, Option<EnvironmentFiles>)> {
             let rehashed = match built {
                 Some(b) => self.rehashed(&b.0, &b.1, index, &patch)?.map(|h| (b, h)),
                 None => None,
             };
             Ok(match rehashed {
-                Some(((model, _), hashes)) => Baseline::from_parts(model, index, &hashes, commit),
+                Some(((model, _), hashes)) => {
+                    let files = model.environment_files(index);
+                    let baseline =
+                        Baseline::with_environment_files(model, index, &hashes, commit, &files);
+                    (baseline, Some(files))
+                }
                 None => {
                     let model = model::build(&self.repo, index, &self.config, &self.facts)?;
                     let hashes = hash::compute(&model, index);
-                    Baseline::from_parts(&model, index, &hashes, commit)
+                    (Baseline::from_parts(&model, index, &hashes, commit), None)
                 }
             })
         })();
@@ -251,7 +274,8 @@ impl Session {
             };
             at_commit.insert(path, commit_entry);
         }
-        Ok(Some((baseline?, at_commit)))
+        let (baseline, env_files) = baseline?;
+        Ok(Some((baseline, at_commit, env_files)))
     }
 
     /// A commit, with the WORKSPACE.toml it had (the current one when it had none).

@@ -179,10 +179,9 @@ impl Snapshot {
         let from_disk: Vec<(&'p str, Result<Option<T>>)> = present
             .par_iter()
             .map(|&p| {
-                let read = self.disk_content(p);
                 (
                     p,
-                    read.map(|c| c.map(|(bytes, verified)| f(p, &bytes, verified))),
+                    self.with_disk_content(p, |bytes, verified| f(p, bytes, verified)),
                 )
             })
             .collect();
@@ -207,10 +206,19 @@ impl Snapshot {
         Ok(out)
     }
 
-    /// One file's bytes from disk, for the work tree or the index, with whether they have
-    /// the id the snapshot records. `None` when they must come from git instead: a commit,
-    /// or an index entry whose file differs or is gone.
-    fn disk_content(&self, path: &str) -> Result<Option<(Vec<u8>, bool)>> {
+    /// `f` of one file's bytes from disk, for the work tree or the index, with whether they
+    /// have the id the snapshot records. `None` when they must come from git instead: a
+    /// commit, or an index entry whose file differs or is gone.
+    ///
+    /// Most files are read with one `read` into a buffer the thread keeps. For the index
+    /// that read is trusted to be the whole file only when its content has the indexed blob
+    /// id, which encodes the length; anything else comes from git, as a changed file does.
+    /// The work tree reads on until the end of the file.
+    fn with_disk_content<T>(
+        &self,
+        path: &str,
+        f: impl FnOnce(&[u8], bool) -> T,
+    ) -> Result<Option<T>> {
         let (root, is_index) = match &self.source {
             Source::WorkTree(root) => (root, false),
             Source::Index(root) => (root, true),
@@ -220,13 +228,67 @@ impl Snapshot {
             return Ok(None);
         };
         let full = root.join(path);
-        match std::fs::read(&full) {
-            Ok(bytes) => {
-                let verified = FileId::of_content(&bytes) == entry.id;
-                Ok((verified || !is_index).then_some((bytes, verified)))
-            }
+        let read = READ_BUFFER.with(|cell| {
+            // Taken out, not borrowed: `f` may run other reads on this thread.
+            let mut buf = cell.take();
+            let read = read_file(&full, &mut buf, !is_index);
+            let out = read.map(|extra| {
+                let bytes: &[u8] = match &extra {
+                    Extra::Fits(n) => &buf[..*n],
+                    Extra::Whole(bytes) => bytes,
+                };
+                let verified = FileId::of_content(bytes) == entry.id;
+                (verified || !is_index).then(|| f(bytes, verified))
+            });
+            cell.set(buf);
+            out
+        });
+        match read {
+            Ok(value) => Ok(value),
             Err(_) if is_index => Ok(None),
             Err(e) => Err(Error::io(full, e)),
+        }
+    }
+}
+
+/// The size of the buffer each thread reads files into: larger files are read whole.
+const READ_BUFFER_SIZE: usize = 64 * 1024;
+
+thread_local! {
+    static READ_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Where [`read_file`] left a file's bytes.
+enum Extra {
+    /// The first `n` bytes of the buffer.
+    Fits(usize),
+    /// A file that did not fit the buffer, read whole.
+    Whole(Vec<u8>),
+}
+
+/// Reads `path` with one `read` when it fits `buf` (sized on first use and then reused;
+/// a short read ends the file unless `to_end`, which reads until `read` returns 0).
+fn read_file(path: &Path, buf: &mut Vec<u8>, to_end: bool) -> std::io::Result<Extra> {
+    use std::io::Read;
+    if buf.len() != READ_BUFFER_SIZE {
+        *buf = vec![0; READ_BUFFER_SIZE];
+    }
+    let mut file = std::fs::File::open(path)?;
+    let mut n = 0;
+    loop {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => return Ok(Extra::Fits(n)),
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        if n == buf.len() {
+            let mut whole = buf.clone();
+            file.read_to_end(&mut whole)?;
+            return Ok(Extra::Whole(whole));
+        }
+        if !to_end {
+            return Ok(Extra::Fits(n));
         }
     }
 }
@@ -309,6 +371,32 @@ pub(crate) fn read_entry(path: &Path) -> Option<FileEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_of_every_size_are_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut buf = Vec::new();
+        for size in [
+            0,
+            1,
+            READ_BUFFER_SIZE - 1,
+            READ_BUFFER_SIZE,
+            READ_BUFFER_SIZE + 1,
+            3 * READ_BUFFER_SIZE + 7,
+        ] {
+            let content: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            let path = dir.path().join(format!("f{size}"));
+            std::fs::write(&path, &content).unwrap();
+            for to_end in [false, true] {
+                let bytes = match read_file(&path, &mut buf, to_end).unwrap() {
+                    Extra::Fits(n) => buf[..n].to_vec(),
+                    Extra::Whole(bytes) => bytes,
+                };
+                assert_eq!(bytes, content, "size {size}, to_end {to_end}");
+            }
+        }
+        assert!(read_file(&dir.path().join("missing"), &mut buf, true).is_err());
+    }
 
     #[test]
     fn builtin_exclusions() {
