@@ -104,7 +104,7 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
         crate::timing::phase("compare", t);
         let _ = save.join();
         // Freeing a large model takes a while and nobody waits for it.
-        std::thread::spawn(move || drop((head_view, baseline)));
+        std::thread::spawn(move || drop((head_view, baseline, changed, same_env_files)));
         Ok(Affected {
             base: base.to_string(),
             head: head.unwrap_or("WORKTREE").to_string(),

@@ -67,21 +67,27 @@ impl Baseline {
         commit: &str,
         files: &EnvironmentFiles,
     ) -> Baseline {
-        let targets = model
-            .targets
-            .iter()
-            .enumerate()
-            .map(|(i, t)| BaseTarget {
-                label: t.label.clone(),
-                kind: t.kind,
-                hash: hashes.hashes[i],
-                own: hashes.own[i],
-                global: hashes.global[i],
-                environments: t.environments.clone(),
-            })
-            .collect();
-        let digests = EnvDigests::new(files, snapshot);
-        let mut b = Baseline {
+        let ((targets, index), digests) = rayon::join(
+            || {
+                let targets: Vec<BaseTarget> = model
+                    .targets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| BaseTarget {
+                        label: t.label.clone(),
+                        kind: t.kind,
+                        hash: hashes.hashes[i],
+                        own: hashes.own[i],
+                        global: hashes.global[i],
+                        environments: t.environments.clone(),
+                    })
+                    .collect();
+                let index = index_of(&targets);
+                (targets, index)
+            },
+            || EnvDigests::new(files, snapshot),
+        );
+        Baseline {
             version: FINGERPRINT_VERSION,
             commit: commit.to_string(),
             targets,
@@ -95,19 +101,8 @@ impl Baseline {
                 .map(|k| (k, hashes.toolchain(k).clone()))
                 .collect(),
             env: digests.export(),
-            index: HashMap::default(),
-        };
-        b.reindex();
-        b
-    }
-
-    fn reindex(&mut self) {
-        self.index = self
-            .targets
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.label.clone(), i))
-            .collect();
+            index,
+        }
     }
 
     pub fn target(&self, label: &str) -> Option<&BaseTarget> {
@@ -128,7 +123,7 @@ impl Baseline {
         if b.version != FINGERPRINT_VERSION || b.commit != commit {
             return None;
         }
-        b.reindex();
+        b.index = index_of(&b.targets);
         Some(b)
     }
 
@@ -138,4 +133,13 @@ impl Baseline {
             let _ = crate::fsutil::write_atomic(path, &bytes);
         }
     }
+}
+
+/// Target index by label.
+fn index_of(targets: &[BaseTarget]) -> HashMap<String, usize> {
+    targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.label.clone(), i))
+        .collect()
 }

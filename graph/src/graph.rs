@@ -65,6 +65,17 @@ impl Graph {
         self.deps.is_empty()
     }
 
+    /// The nodes grouped by depth, shallowest first: every dependency of a node is in an
+    /// earlier group, so the nodes of one group can be processed in parallel.
+    pub fn levels(&self) -> Vec<Vec<usize>> {
+        let depths = self.depths();
+        let mut levels = vec![Vec::new(); depths.iter().max().map_or(0, |d| d + 1)];
+        for &n in &self.order {
+            levels[depths[n]].push(n);
+        }
+        levels
+    }
+
     /// Depth of each node: 0 for nodes without dependencies, else 1 + the deepest dependency.
     pub fn depths(&self) -> Vec<usize> {
         let mut depth = vec![0; self.len()];

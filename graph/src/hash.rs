@@ -207,24 +207,21 @@ fn own_digest(model: &Model, snapshot: &Snapshot, i: usize) -> TargetHash {
     })
 }
 
-/// Node hashes in dependency order, from the own and global parts. Given `before` (the own
-/// parts and node hashes of an earlier computation over the same model), a node whose own
-/// part and dependencies' hashes did not change keeps its hash without being hashed again.
-fn node_hashes(
+/// Node hashes after some own parts changed: `before` holds the own parts and node hashes
+/// of an earlier computation over the same model. A node whose own part and dependencies'
+/// hashes did not change keeps its hash without being hashed again.
+fn updated_node_hashes(
     model: &Model,
     own: &[TargetHash],
     global: &[TargetHash],
-    before: Option<(&[TargetHash], &[TargetHash])>,
+    (own_before, hashes_before): (&[TargetHash], &[TargetHash]),
 ) -> Vec<TargetHash> {
-    let mut hashes = match before {
-        Some((_, hashes)) => hashes.to_vec(),
-        None => vec![TargetHash([0; 32]); own.len()],
-    };
-    let mut changed = vec![before.is_none(); own.len()];
+    let mut hashes = hashes_before.to_vec();
+    let mut changed = vec![false; own.len()];
     let mut deps: Vec<DepHash> = Vec::new();
     for &i in model.graph.order() {
         let same_deps = || !model.graph.deps(i).iter().any(|&d| changed[d]);
-        if before.is_some_and(|(own_before, _)| own[i] == own_before[i]) && same_deps() {
+        if own[i] == own_before[i] && same_deps() {
             continue;
         }
         deps.clear();
@@ -233,8 +230,36 @@ fn node_hashes(
             hash: hashes[d],
         }));
         let h = node_hash(own[i], global[i], &deps);
-        changed[i] = before.is_none() || h != hashes[i];
+        changed[i] = h != hashes[i];
         hashes[i] = h;
+    }
+    hashes
+}
+
+/// Every node hash from the own and global parts, one depth of the graph at a time, in
+/// parallel within a depth.
+fn node_hashes(model: &Model, own: &[TargetHash], global: &[TargetHash]) -> Vec<TargetHash> {
+    use rayon::prelude::*;
+    let mut hashes = vec![TargetHash([0; 32]); own.len()];
+    for level in model.graph.levels() {
+        let computed: Vec<TargetHash> = level
+            .par_iter()
+            .map(|&i| {
+                let deps: Vec<DepHash> = model
+                    .graph
+                    .deps(i)
+                    .iter()
+                    .map(|&d| DepHash {
+                        label: &model.targets[d].label,
+                        hash: hashes[d],
+                    })
+                    .collect();
+                node_hash(own[i], global[i], &deps)
+            })
+            .collect();
+        for (&i, h) in level.iter().zip(computed) {
+            hashes[i] = h;
+        }
     }
     hashes
 }
@@ -275,7 +300,7 @@ pub fn compute(model: &Model, snapshot: &Snapshot) -> Hashes {
         .iter()
         .map(|t| global_by_kind[&t.kind])
         .collect();
-    let hashes = node_hashes(model, &own, &global, None);
+    let hashes = node_hashes(model, &own, &global);
     Hashes {
         hashes,
         own,
@@ -317,7 +342,7 @@ impl Hashes {
                 }
             })
             .collect();
-        let hashes = node_hashes(model, &own, &self.global, Some((&self.own, &self.hashes)));
+        let hashes = updated_node_hashes(model, &own, &self.global, (&self.own, &self.hashes));
         Hashes {
             hashes,
             own,

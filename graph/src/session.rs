@@ -340,6 +340,14 @@ impl Session {
         crate::timing::phase("fact cache save", t);
     }
 
+    /// [`Session::finish`] for a process that exits next: the session's memory is left to
+    /// the operating system, since freeing every cached fact one by one takes a while on a
+    /// large workspace (about 20 ms at 10,000 stacks).
+    pub fn end(self) {
+        self.finish();
+        std::mem::forget(self);
+    }
+
     /// The default base: `origin/<default_branch>` when it exists, else `<default_branch>`.
     pub fn default_base(&self) -> String {
         let branch = &self.config.workspace.default_branch;

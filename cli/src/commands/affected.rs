@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
             let session = ctx.session()?;
             let base = args.base.clone().unwrap_or_else(|| session.default_base());
             let result = affected(&session, &base, args.head.as_deref())?;
-            session.finish();
+            session.end();
             result
         }
     };

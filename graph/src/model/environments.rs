@@ -29,44 +29,50 @@ impl Model {
     /// Files under `environments/` that feed targets, indexed once per snapshot: for each
     /// environment, the files under `environments/<env>/<label>/` by label, and the
     /// environment-wide files (those under no target's directory there, such as env.toml).
+    /// The environments are indexed in parallel.
     pub fn environment_files(&self, snapshot: &Snapshot) -> EnvironmentFiles {
+        use rayon::prelude::*;
         let ignore = matcher(&self.config.workspace.ignore);
-        let mut per_env: BTreeMap<String, EnvFiles> = BTreeMap::new();
-        for env in &self.environments {
-            let prefix = format!("environments/{}/", env.name);
-            let files = per_env.entry(env.name.clone()).or_default();
-            let mut last: Option<(&str, Option<&str>)> = None;
-            for (path, _) in snapshot
-                .files
-                .range(prefix.clone()..)
-                .take_while(|(p, _)| p.starts_with(&prefix))
-            {
-                if ignore.is_match(path) {
-                    continue;
-                }
-                let rest = &path[prefix.len()..];
-                // Sorted paths: the files of one directory are consecutive.
-                let dir = discover::parent_dir(rest);
-                let label = match last {
-                    Some((d, label)) if d == dir => label,
-                    _ => {
-                        let label = std::iter::once(dir)
-                            .chain(discover::ancestors(dir))
-                            .find(|d| self.by_label.contains_key(*d));
-                        last = Some((dir, label));
-                        label
+        let per_env = self
+            .environments
+            .par_iter()
+            .map(|env| {
+                let prefix = format!("environments/{}/", env.name);
+                let mut files = EnvFiles::default();
+                let mut last: Option<(&str, Option<&str>)> = None;
+                for (path, _) in snapshot
+                    .files
+                    .range(prefix.clone()..)
+                    .take_while(|(p, _)| p.starts_with(&prefix))
+                {
+                    if ignore.is_match(path) {
+                        continue;
                     }
-                };
-                match label {
-                    Some(label) => files
-                        .by_label
-                        .entry(label.to_string())
-                        .or_default()
-                        .push(path.clone()),
-                    None => files.wide.push(path.clone()),
+                    let rest = &path[prefix.len()..];
+                    // Sorted paths: the files of one directory are consecutive.
+                    let dir = discover::parent_dir(rest);
+                    let label = match last {
+                        Some((d, label)) if d == dir => label,
+                        _ => {
+                            let label = std::iter::once(dir)
+                                .chain(discover::ancestors(dir))
+                                .find(|d| self.by_label.contains_key(*d));
+                            last = Some((dir, label));
+                            label
+                        }
+                    };
+                    match label {
+                        Some(label) => files
+                            .by_label
+                            .entry(label.to_string())
+                            .or_default()
+                            .push(path.clone()),
+                        None => files.wide.push(path.clone()),
+                    }
                 }
-            }
-        }
+                (env.name.clone(), files)
+            })
+            .collect();
         EnvironmentFiles { per_env }
     }
 }
