@@ -173,7 +173,7 @@ impl FactStore {
         }
         // Read and parsed one file at a time; errors are reported in path order.
         let mut parsed = snapshot.map_contents(repo, &missing, |path, bytes, verified| {
-            (parse(path, &String::from_utf8_lossy(bytes)), verified)
+            (parse(path, &crate::text::lossy_utf8(bytes)), verified)
         })?;
         parsed.sort_by(|a, b| a.0.cmp(b.0));
         let mut entries = self.entries();

@@ -28,6 +28,7 @@ pub mod session;
 pub mod shard;
 pub mod snapshot;
 pub mod task;
+pub mod text;
 pub mod timing;
 pub mod toolchain;
 pub mod workspace;

@@ -297,7 +297,7 @@ impl Snapshot {
     /// The text of each of `paths` that the snapshot holds, in order (lossy UTF-8).
     pub fn texts(&self, repo: &Repo, paths: &[&str]) -> Result<Vec<(String, String)>> {
         let mut texts = self.map_contents(repo, paths, |_, bytes, _| {
-            String::from_utf8_lossy(bytes).into_owned()
+            crate::text::lossy_utf8(bytes).into_owned()
         })?;
         let order: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
         texts.sort_by_key(|(p, _)| order[p]);

@@ -114,7 +114,7 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
             continue; // conflicted entries; gitlinks (submodules) are not inputs
         }
         entries.push(GitFile {
-            path: String::from_utf8_lossy(rel).into_owned(),
+            path: crate::text::lossy_utf8(rel).into_owned(),
             mode,
             id: FileId(id),
         });
