@@ -34,6 +34,9 @@ OTHER_RUNS=${OTHER_RUNS:-5}
 workdir=${BENCH_WORKDIR:-$out/workspaces}
 started=$(date +%s)
 
+# strata computes every answer itself and starts no daemon, except in the daemon cases.
+export STRATA_DAEMON=0
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 apt_install() {
@@ -199,6 +202,7 @@ for n in $SIZES; do
         "$strata" affected --base main --json
     # The same questions answered by a daemon holding the graph in memory (`strata daemon`).
     log "starting strata daemon"
+    export STRATA_DAEMON=manual
     t0=$(date +%s.%N)
     "$strata" daemon start 2>>"$res/daemon.log"
     t1=$(date +%s.%N)
@@ -213,6 +217,7 @@ for n in $SIZES; do
     memory_case strata-daemon-edit "$here/edit_again.sh $ws/$changed" "$strata" affected --base main --json
     grep -E '^Vm(HWM|RSS):' "/proc/$daemon_pid/status" | awk '{print $2}' | paste -sd' ' >"$res/daemon-rss.txt"
     "$strata" daemon stop 2>>"$res/daemon.log"
+    export STRATA_DAEMON=0
     if ! cmp -s "$res/affected-strata-now.json" "$res/affected-strata-daemon.json"; then
         log "the daemon's answer differs from the in-process one"; exit 1
     fi

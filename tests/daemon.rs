@@ -2,7 +2,8 @@
 //! It may make the command faster, never different: its answers equal the ones computed in
 //! process through edits, new and deleted files, index and HEAD moves and ignore rules; an
 //! edit made just before a request is seen; errors look the same; `--no-cache` and
-//! `STRATA_DAEMON=0` bypass it; and it starts, stops and goes away when its socket does.
+//! `STRATA_DAEMON=0` bypass it; it starts, stops and goes away when its socket does; and
+//! `strata affected` starts one by itself, once, except on CI or when told not to.
 #![cfg(unix)]
 
 mod common;
@@ -11,15 +12,19 @@ use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Runs the built `strata` in the repository root with extra environment variables. An
-/// inherited `STRATA_DAEMON` is removed, so only `env` decides whether the daemon is asked.
+/// Runs the built `strata` in the repository root with extra environment variables. The
+/// defaults are `STRATA_DAEMON=manual` (ask a running daemon, start none) and no CI
+/// variables, so only `env` decides.
 fn strata_env(repo: &Repo, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_strata"));
     command
         .current_dir(repo.path())
         .args(args)
         .env_remove("GIT_DIR")
-        .env_remove("STRATA_DAEMON");
+        .env("STRATA_DAEMON", "manual");
+    for ci in ["CI", "JENKINS_URL", "TF_BUILD"] {
+        command.env_remove(ci);
+    }
     for (key, value) in env {
         command.env(key, value);
     }
@@ -610,4 +615,92 @@ fn no_cache_strata_daemon_0_and_head_do_not_ask_the_daemon() {
         before + 2,
         "a default run: requests {before} -> {after}"
     );
+}
+
+/// Whether a daemon answers for the repository (`strata daemon status`).
+fn daemon_up(repo: &Repo) -> bool {
+    repo.strata(&["daemon", "status"]).code == 0
+}
+
+#[test]
+fn affected_starts_a_daemon_unless_on_ci_or_told_not_to() {
+    let repo = Repo::with_fixture();
+    repo.append("modules/db/main.tf", "# edit\n");
+    let expected = in_process(&repo);
+    expected.assert_ok();
+    let expected = expected.json();
+
+    let no_start: [(&str, &[(&str, &str)]); 5] = [
+        ("STRATA_DAEMON=0", &[("STRATA_DAEMON", "0")]),
+        ("STRATA_DAEMON=manual", &[("STRATA_DAEMON", "manual")]),
+        ("CI=true", &[("STRATA_DAEMON", "auto"), ("CI", "true")]),
+        (
+            "JENKINS_URL",
+            &[("STRATA_DAEMON", "auto"), ("JENKINS_URL", "http://ci")],
+        ),
+        (
+            "TF_BUILD",
+            &[("STRATA_DAEMON", "auto"), ("TF_BUILD", "True")],
+        ),
+    ];
+    for (what, env) in no_start {
+        let run = strata_env(&repo, AFFECTED, env);
+        run.assert_ok();
+        assert_eq!(run.json(), expected, "{what}: answer");
+        assert!(
+            !run.stderr.contains("started a daemon"),
+            "{what}: {}",
+            run.stderr
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!daemon_up(&repo), "{what} started a daemon");
+    }
+
+    // By default (here `CI=false`, as some shells export), the first run answers by itself
+    // and starts a daemon in the background.
+    let first = strata_env(
+        &repo,
+        AFFECTED,
+        &[("STRATA_DAEMON", "auto"), ("CI", "false")],
+    );
+    first.assert_ok();
+    assert_eq!(first.json(), expected, "first run");
+    assert!(
+        first.stderr.contains("started a daemon"),
+        "{}",
+        first.stderr
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !daemon_up(&repo) {
+        assert!(
+            Instant::now() < deadline,
+            "no daemon answers 60 s after the first run"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = repo.strata(&["--json", "daemon", "status"]);
+    let pid = status.json()["pid"].as_u64().expect("a pid");
+    let daemon = Daemon { repo: &repo, pid };
+    assert_eq!(daemon_only(&repo, "second run"), expected);
+
+    // It is started once: a later run says nothing and the same daemon serves.
+    let again = strata_env(&repo, AFFECTED, &[("STRATA_DAEMON", "auto")]);
+    again.assert_ok();
+    assert!(
+        !again.stderr.contains("started a daemon"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(daemon.status()["pid"], pid);
+    // A second daemon for the workspace stops at once, leaving the first in place.
+    let second = repo.strata(&["daemon", "run"]);
+    assert_ne!(second.code, 0, "a second daemon ran: {}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("another daemon serves or is starting"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(daemon.status()["pid"], pid);
 }

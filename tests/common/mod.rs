@@ -154,11 +154,14 @@ impl Repo {
     }
 }
 
+/// Runs the built `strata` in `dir`. `STRATA_DAEMON=0`: commands compute every answer
+/// themselves and start no daemon (tests/daemon.rs covers the daemon).
 pub fn strata(dir: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_strata"))
         .current_dir(dir)
         .args(args)
         .env_remove("GIT_DIR")
+        .env("STRATA_DAEMON", "0")
         .output()
         .unwrap();
     Run {

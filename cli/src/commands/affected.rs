@@ -25,6 +25,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
             let session = ctx.session()?;
             let base = args.base.clone().unwrap_or_else(|| session.default_base());
             let result = affected(&session, &base, args.head.as_deref())?;
+            #[cfg(unix)]
+            if daemon_question(ctx, &args) == Some(super::daemon::Use::AskOrStart) {
+                super::daemon::autostart(&session.root);
+            }
             session.end();
             result
         }
@@ -62,14 +66,23 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     Ok(0)
 }
 
-/// The answer of the workspace's daemon, when one runs and the question is about the work
-/// tree (`STRATA_DAEMON=0` or `--no-cache` skip it). Any failure leaves it to this process.
+/// Whether a daemon may answer this question (about the work tree, with the cache on) and
+/// may be started for it; `None` when it may not answer.
+#[cfg(unix)]
+fn daemon_question(ctx: &Context, args: &Args) -> Option<super::daemon::Use> {
+    use super::daemon::Use;
+    match Use::from_env() {
+        _ if args.head.is_some() || !ctx.use_cache => None,
+        Use::Never => None,
+        daemon => Some(daemon),
+    }
+}
+
+/// The answer of the workspace's daemon, when one runs and may answer (see
+/// [`daemon_question`]). Any failure leaves it to this process.
 #[cfg(unix)]
 fn from_daemon(ctx: &Context, args: &Args) -> Option<Affected> {
-    if args.head.is_some() || !ctx.use_cache || std::env::var("STRATA_DAEMON").as_deref() == Ok("0")
-    {
-        return None;
-    }
+    daemon_question(ctx, args)?;
     let root = strata_graph::workspace::find_root(&ctx.dir).ok()?;
     strata_graph::daemon::affected(&root, args.base.as_deref())
 }

@@ -87,6 +87,80 @@ pub fn run(ctx: &Context, command: Command) -> Result<u8> {
     }
 }
 
+/// Starts `strata daemon run` detached from this terminal (its own process group, no
+/// terminal streams, stderr to the daemon's log) without waiting for it.
+fn spawn(root: &std::path::Path, idle_minutes: u64) -> Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    let dir = daemon::dir(root);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let log_path = daemon::log_path(root);
+    let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
+    let exe = std::env::current_exe().map_err(|e| Error::io("strata", e))?;
+    Process::new(exe)
+        .arg("-C")
+        .arg(root)
+        .args(["daemon", "run", "--idle-minutes", &idle_minutes.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Error::io("strata daemon run", e))
+}
+
+/// How long a daemon started by `strata affected` waits for a request before it stops.
+const AUTOSTART_IDLE_MINUTES: u64 = 60;
+
+/// Whether `strata affected` may ask a daemon, and whether it may start one when none
+/// answers, from `STRATA_DAEMON` and the CI variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// `STRATA_DAEMON=0`: compute every answer in this process.
+    Never,
+    /// `STRATA_DAEMON=manual`, or a CI run: ask a running daemon, start none.
+    Ask,
+    /// Otherwise: ask, and start a daemon in the background when none answers.
+    AskOrStart,
+}
+
+impl Use {
+    pub fn from_env() -> Use {
+        match std::env::var("STRATA_DAEMON").as_deref() {
+            Ok("0") => Use::Never,
+            Ok("manual") => Use::Ask,
+            _ if on_ci() => Use::Ask,
+            _ => Use::AskOrStart,
+        }
+    }
+}
+
+/// A CI run: `CI` set (to anything but empty, `0` or `false`), or the variables of CI
+/// services that do not set it (Jenkins, Azure Pipelines).
+fn on_ci() -> bool {
+    let set = |name: &str| {
+        std::env::var(name)
+            .map(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false"))
+            .unwrap_or(false)
+    };
+    set("CI") || set("JENKINS_URL") || set("TF_BUILD")
+}
+
+/// Starts a daemon for the workspace in the background, when none answers, so that the
+/// next `strata affected` is answered from memory; says so on stderr. Best effort: a
+/// failure to start changes nothing for this command.
+pub fn autostart(root: &std::path::Path) {
+    if daemon::lock_held(root) {
+        return;
+    }
+    if spawn(root, AUTOSTART_IDLE_MINUTES).is_ok() {
+        eprintln!(
+            "strata: started a daemon for this workspace; later runs ask it (it stops after \
+             {AUTOSTART_IDLE_MINUTES} idle minutes; `strata daemon stop` stops it now; \
+             STRATA_DAEMON=0 or STRATA_DAEMON=manual turns starting it off)"
+        );
+    }
+}
+
 /// Starts `strata daemon run` detached from this terminal and waits until it answers.
 fn start(root: &std::path::Path, idle_minutes: u64) -> Result<u8> {
     if let Some(Response::Status(status)) = daemon::call(root, Request::Status, STATUS_TIMEOUT) {
@@ -96,26 +170,8 @@ fn start(root: &std::path::Path, idle_minutes: u64) -> Result<u8> {
         );
         return Ok(0);
     }
-    let dir = daemon::dir(root);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut child = spawn(root, idle_minutes)?;
     let log_path = daemon::log_path(root);
-    let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
-    let exe = std::env::current_exe().map_err(|e| Error::io("strata", e))?;
-    let mut child = {
-        use std::os::unix::process::CommandExt;
-        let mut command = Process::new(exe);
-        command
-            .arg("-C")
-            .arg(root)
-            .args(["daemon", "run", "--idle-minutes", &idle_minutes.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .process_group(0);
-        command
-            .spawn()
-            .map_err(|e| Error::io("strata daemon run", e))?
-    };
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         if let Some(Response::Status(status)) = daemon::call(root, Request::Status, STATUS_TIMEOUT)

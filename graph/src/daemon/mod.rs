@@ -39,6 +39,19 @@ pub fn log_path(root: &Path) -> PathBuf {
     dir(root).join("log")
 }
 
+/// The file a daemon holds locked for as long as it runs, so only one serves a workspace.
+pub fn lock_path(root: &Path) -> PathBuf {
+    dir(root).join("lock")
+}
+
+/// Whether a daemon runs (or is starting) for the workspace: its lock is held.
+pub fn lock_held(root: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(lock_path(root)) else {
+        return false;
+    };
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
+}
+
 /// Unix socket paths are limited to about 108 bytes.
 const MAX_SOCKET_PATH: usize = 100;
 

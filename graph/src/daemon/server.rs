@@ -2,8 +2,8 @@
 
 use super::watch::Watch;
 use super::{
-    build_id, call, check_socket_path, daemon_error, dir, socket_path, Envelope, Request, Response,
-    Status,
+    build_id, call, check_socket_path, daemon_error, dir, lock_path, socket_path, Envelope,
+    Request, Response, Status,
 };
 use crate::affected::{affected_resident, Affected, BaseCache};
 use crate::error::Result;
@@ -48,6 +48,26 @@ pub fn serve(start: &Path, idle: Duration, ready: &dyn Fn(&Path)) -> Result<()> 
         std::fs::set_permissions(&daemon_dir, std::fs::Permissions::from_mode(0o700))
             .map_err(|e| crate::error::Error::io(&daemon_dir, e))?;
     }
+    // One daemon per workspace: two started at once (two commands each starting one) race
+    // for this lock, and the loser stops here, before it touches the socket. The lock goes
+    // with the process.
+    let lock_file = lock_path(&root);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_file)
+        .map_err(|e| crate::error::Error::io(&lock_file, e))?;
+    let _lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        .map_err(|_| {
+            daemon_error(
+                format!(
+                    "another daemon serves or is starting for {}",
+                    root.display()
+                ),
+                "see `strata daemon status`",
+            )
+        })?;
     if let Some(Response::Status(status)) = call(&root, Request::Status, Duration::from_secs(5)) {
         return Err(daemon_error(
             format!(
