@@ -147,7 +147,7 @@ impl FactStore {
         snapshot: &Snapshot,
         paths: &[&'p str],
     ) -> Result<HashMap<&'p str, Arc<Facts>>> {
-        let mut missing: Vec<&str> = Vec::new();
+        let mut missing: Vec<(&str, crate::snapshot::FileEntry)> = Vec::new();
         let mut out = HashMap::with_capacity_and_hasher(paths.len(), Default::default());
         {
             let entries = self.entries();
@@ -164,7 +164,7 @@ impl FactStore {
                     Some(f) => {
                         out.insert(path, Arc::clone(f));
                     }
-                    None => missing.push(path),
+                    None => missing.push((path, *entry)),
                 }
             }
         }
@@ -172,15 +172,15 @@ impl FactStore {
             return Ok(out);
         }
         // Read and parsed one file at a time; errors are reported in path order.
-        let mut parsed = snapshot.map_contents(repo, &missing, |path, bytes, verified| {
+        let mut parsed = snapshot.map_entries(repo, &missing, |path, bytes, verified| {
             (parse(path, &crate::text::lossy_utf8(bytes)), verified)
         })?;
-        parsed.sort_by(|a, b| a.0.cmp(b.0));
+        parsed.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut entries = self.entries();
         let mut added = self.added.lock().expect("facts lock");
-        for (path, (result, verified)) in parsed {
+        for (path, entry, (result, verified)) in parsed {
             let facts = Arc::new(result?);
-            let id = snapshot.files[path].id;
+            let id = entry.id;
             // Facts of content that does not match its id are used, never remembered.
             if verified {
                 let key = (Parser::for_path(path).expect("filtered"), id);

@@ -186,15 +186,32 @@ fn tools_for(kind: Kind, all: &BTreeMap<String, String>) -> BTreeMap<String, Str
 
 fn own_inputs<'a>(model: &'a Model, snapshot: &Snapshot, i: usize) -> Vec<InputFile<'a>> {
     let t = &model.targets[i];
-    let mut inputs: Vec<InputFile<'a>> = t
-        .files
-        .iter()
-        .chain(t.extra_inputs.iter())
-        .map(|p| input_file(snapshot, p))
-        .collect();
+    let mut inputs: Vec<InputFile<'a>> = Vec::with_capacity(t.files.len() + t.extra_inputs.len());
+    push_sorted_inputs(snapshot, &t.files, &mut inputs);
+    inputs.extend(t.extra_inputs.iter().map(|p| input_file(snapshot, p)));
     inputs.sort_unstable_by(|a, b| a.path.cmp(b.path));
     inputs.dedup_by(|a, b| a.path == b.path);
     inputs
+}
+
+/// Pushes [`input_file`] of each of `paths`. A target's own files are sorted and near each
+/// other in the snapshot, so they are found by walking the snapshot from the first one
+/// instead of searching it for each; a path out of order is looked up.
+fn push_sorted_inputs<'a>(snapshot: &Snapshot, paths: &'a [String], out: &mut Vec<InputFile<'a>>) {
+    use std::ops::Bound;
+    let start = paths.first().map_or("", String::as_str);
+    let mut walk = snapshot
+        .files
+        .range::<str, _>((Bound::Included(start), Bound::Unbounded))
+        .peekable();
+    for path in paths {
+        while walk.next_if(|(k, _)| k.as_str() < path.as_str()).is_some() {}
+        let entry = match walk.next_if(|(k, _)| *k == path) {
+            Some((_, e)) => Some(*e),
+            None => snapshot.files.get(path).copied(),
+        };
+        out.push(InputFile { path, entry });
+    }
 }
 
 fn own_digest(model: &Model, snapshot: &Snapshot, i: usize) -> TargetHash {
@@ -447,6 +464,44 @@ impl EnvDigests {
 mod tests {
     use super::*;
     use crate::digest::FileId;
+
+    #[test]
+    fn inputs_found_by_walking_equal_inputs_looked_up() {
+        let entry = |n: u8| FileEntry {
+            id: FileId::of_content(&[n]),
+            mode: 0o100644,
+        };
+        let files: BTreeMap<String, FileEntry> = [
+            "a/main.tf",
+            "a/nested/x.tf",
+            "a/nested/y.tf",
+            "a/vars.tf",
+            "b/main.tf",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.to_string(), entry(i as u8)))
+        .collect();
+        let snapshot = Snapshot {
+            files,
+            source: crate::snapshot::Source::Commit("c".into()),
+            touched: Vec::new(),
+        };
+        for paths in [
+            vec!["a/main.tf", "a/vars.tf"],
+            vec!["a/main.tf", "a/missing.tf", "a/vars.tf", "b/main.tf"],
+            vec!["b/main.tf", "a/main.tf", "a/nested/y.tf"],
+            vec!["0-before-all", "zz-after-all"],
+            vec![],
+        ] {
+            let paths: Vec<String> = paths.into_iter().map(String::from).collect();
+            let mut walked = Vec::new();
+            push_sorted_inputs(&snapshot, &paths, &mut walked);
+            let looked_up: Vec<InputFile> =
+                paths.iter().map(|p| input_file(&snapshot, p)).collect();
+            assert_eq!(walked, looked_up, "{paths:?}");
+        }
+    }
 
     #[test]
     fn input_file_json_is_stable() {

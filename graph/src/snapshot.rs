@@ -171,36 +171,49 @@ impl Snapshot {
         paths: &[&'p str],
         f: impl Fn(&str, &[u8], bool) -> T + Sync,
     ) -> Result<Vec<(&'p str, T)>> {
-        let present: Vec<&'p str> = paths
+        let present: Vec<(&'p str, FileEntry)> = paths
             .iter()
-            .copied()
-            .filter(|p| self.files.contains_key(*p))
+            .filter_map(|&p| self.files.get(p).map(|e| (p, *e)))
             .collect();
-        let from_disk: Vec<(&'p str, Result<Option<T>>)> = present
+        Ok(self
+            .map_entries(repo, &present, f)?
+            .into_iter()
+            .map(|(p, _, value)| (p, value))
+            .collect())
+    }
+
+    /// [`Snapshot::map_contents`] for paths whose entries the caller has already looked up
+    /// (they must be this snapshot's), returned with each result.
+    pub fn map_entries<'p, T: Send>(
+        &self,
+        repo: &Repo,
+        items: &[(&'p str, FileEntry)],
+        f: impl Fn(&str, &[u8], bool) -> T + Sync,
+    ) -> Result<Vec<(&'p str, FileEntry, T)>> {
+        let from_disk: Vec<(&'p str, FileEntry, Result<Option<T>>)> = items
             .par_iter()
-            .map(|&p| {
-                (
-                    p,
-                    self.with_disk_content(p, |bytes, verified| f(p, bytes, verified)),
-                )
+            .map(|&(p, entry)| {
+                let read =
+                    self.with_disk_content(p, entry, |bytes, verified| f(p, bytes, verified));
+                (p, entry, read)
             })
             .collect();
-        let mut out = Vec::with_capacity(present.len());
-        let mut from_git: Vec<&'p str> = Vec::new();
-        for (p, result) in from_disk {
+        let mut out = Vec::with_capacity(items.len());
+        let mut from_git: Vec<(&'p str, FileEntry)> = Vec::new();
+        for (p, entry, result) in from_disk {
             match result? {
-                Some(value) => out.push((p, value)),
-                None => from_git.push(p),
+                Some(value) => out.push((p, entry, value)),
+                None => from_git.push((p, entry)),
             }
         }
         if !from_git.is_empty() {
-            let mut ids: Vec<FileId> = from_git.iter().map(|p| self.files[*p].id).collect();
+            let mut ids: Vec<FileId> = from_git.iter().map(|(_, e)| e.id).collect();
             ids.sort();
             ids.dedup();
             let blobs = repo.read_blobs(&ids)?;
-            out.par_extend(from_git.par_iter().map(|&p| {
-                let bytes = blobs.get(&self.files[p].id).map(Vec::as_slice);
-                (p, f(p, bytes.unwrap_or_default(), true))
+            out.par_extend(from_git.par_iter().map(|&(p, entry)| {
+                let bytes = blobs.get(&entry.id).map(Vec::as_slice);
+                (p, entry, f(p, bytes.unwrap_or_default(), true))
             }));
         }
         Ok(out)
@@ -217,15 +230,13 @@ impl Snapshot {
     fn with_disk_content<T>(
         &self,
         path: &str,
+        entry: FileEntry,
         f: impl FnOnce(&[u8], bool) -> T,
     ) -> Result<Option<T>> {
         let (root, is_index) = match &self.source {
             Source::WorkTree(root) => (root, false),
             Source::Index(root) => (root, true),
             Source::Commit(_) => return Ok(None),
-        };
-        let Some(entry) = self.files.get(path) else {
-            return Ok(None);
         };
         let full = root.join(path);
         let read = READ_BUFFER.with(|cell| {
