@@ -704,3 +704,78 @@ fn affected_starts_a_daemon_unless_on_ci_or_told_not_to() {
     );
     assert_eq!(daemon.status()["pid"], pid);
 }
+
+#[test]
+fn a_daemon_that_cannot_start_is_not_started_by_every_command() {
+    // Unix socket paths are short: a checkout this deep cannot have a daemon.
+    let repo = Repo::with_fixture();
+    let deep = repo.path().join("d".repeat(90));
+    std::fs::create_dir_all(&deep).unwrap();
+    let clone = deep.join("ws");
+    let cloned = Command::new("git")
+        .args(["clone", "-q"])
+        .arg(repo.path())
+        .arg(&clone)
+        .status()
+        .unwrap();
+    assert!(cloned.success());
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_strata"));
+        command
+            .current_dir(&clone)
+            .args(args)
+            .env_remove("GIT_DIR")
+            .env("STRATA_DAEMON", "auto");
+        for ci in ["CI", "JENKINS_URL", "TF_BUILD"] {
+            command.env_remove(ci);
+        }
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let out = command.output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    let first = run(AFFECTED, &[]);
+    first.assert_ok();
+    assert!(
+        first.stderr.contains("started a daemon"),
+        "{}",
+        first.stderr
+    );
+    let failed = clone.join(".strata/daemon/failed");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !failed.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the daemon's failure was not recorded"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let error = std::fs::read_to_string(&failed).unwrap();
+    assert!(error.contains("longer than"), "{error}");
+
+    // Later runs answer and start nothing.
+    let second = run(AFFECTED, &[]);
+    second.assert_ok();
+    assert_eq!(second.json(), first.json());
+    assert!(
+        !second.stderr.contains("started a daemon"),
+        "{}",
+        second.stderr
+    );
+    let status = run(&["daemon", "status"], &[]);
+    assert_eq!(status.code, 1);
+    assert!(
+        status.stderr.contains("failed to start") && status.stderr.contains("longer than"),
+        "{}",
+        status.stderr
+    );
+    // `daemon start` tries again, and says why it cannot.
+    let start = run(&["daemon", "start"], &[]);
+    assert_ne!(start.code, 0, "{}", start.stderr);
+    assert!(start.stderr.contains("longer than"), "{}", start.stderr);
+}

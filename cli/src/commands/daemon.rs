@@ -32,16 +32,28 @@ pub fn run(ctx: &Context, command: Command) -> Result<u8> {
     match command {
         Command::Run(args) => {
             let idle = Duration::from_secs(args.idle_minutes * 60);
-            daemon::serve(&root, idle, &|socket| {
+            let failed = daemon::failed_path(&root);
+            let served = daemon::serve(&root, idle, &|socket| {
+                let _ = std::fs::remove_file(&failed);
                 eprintln!(
                     "strata daemon: serving {} on {}",
                     root.display(),
                     socket.display()
                 );
-            })?;
+            });
+            // Remembered unless another daemon is the reason (it runs, or is starting).
+            if let Err(e) = &served {
+                if !daemon::lock_held(&root) {
+                    let _ = std::fs::write(&failed, format!("{e}\n"));
+                }
+            }
+            served?;
             Ok(0)
         }
-        Command::Start(args) => start(&root, args.idle_minutes),
+        Command::Start(args) => {
+            let _ = std::fs::remove_file(daemon::failed_path(&root));
+            start(&root, args.idle_minutes)
+        }
         Command::Stop => {
             match daemon::call(&root, Request::Stop, STATUS_TIMEOUT) {
                 Some(Response::Stopping | Response::Mismatch { .. }) => {
@@ -81,6 +93,13 @@ pub fn run(ctx: &Context, command: Command) -> Result<u8> {
                     println!("null");
                 }
                 eprintln!("no strata daemon serves {}", root.display());
+                if let Ok(error) = std::fs::read_to_string(daemon::failed_path(&root)) {
+                    eprintln!(
+                        "the last one failed to start: {}\n(`strata affected` starts none for \
+                         an hour after that; `strata daemon start` tries again)",
+                        error.trim()
+                    );
+                }
                 Ok(1)
             }
         },
@@ -149,7 +168,7 @@ fn on_ci() -> bool {
 /// next `strata affected` is answered from memory; says so on stderr. Best effort: a
 /// failure to start changes nothing for this command.
 pub fn autostart(root: &std::path::Path) {
-    if daemon::lock_held(root) {
+    if daemon::lock_held(root) || failed_recently(root) {
         return;
     }
     if spawn(root, AUTOSTART_IDLE_MINUTES).is_ok() {
@@ -159,6 +178,16 @@ pub fn autostart(root: &std::path::Path) {
              STRATA_DAEMON=0 or STRATA_DAEMON=manual turns starting it off)"
         );
     }
+}
+
+/// Whether a daemon failed to start for the workspace within the last hour: one that cannot
+/// start (say, at the inotify limit) is not started again by every command.
+fn failed_recently(root: &std::path::Path) -> bool {
+    std::fs::metadata(daemon::failed_path(root))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|at| at.elapsed().ok())
+        .is_some_and(|age| age < Duration::from_secs(3600))
 }
 
 /// Starts `strata daemon run` detached from this terminal and waits until it answers.

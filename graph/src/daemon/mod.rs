@@ -44,6 +44,12 @@ pub fn lock_path(root: &Path) -> PathBuf {
     dir(root).join("lock")
 }
 
+/// Written by a daemon that failed to start (its error), removed by one that starts: a
+/// daemon that cannot start is not started again by every command (see the CLI).
+pub fn failed_path(root: &Path) -> PathBuf {
+    dir(root).join("failed")
+}
+
 /// Whether a daemon runs (or is starting) for the workspace: its lock is held.
 pub fn lock_held(root: &Path) -> bool {
     let Ok(file) = std::fs::File::open(lock_path(root)) else {
