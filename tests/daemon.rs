@@ -280,6 +280,24 @@ fn answers_equal_in_process_ones_through_a_sequence_of_edits() {
         assert_eq!(json, work_tree, "{what}: the work tree did not change");
     }
 
+    // The index, the work tree and HEAD all differ, then each is put back in turn.
+    let json = step("staged, then edited again", &|| {
+        repo.append("modules/db/main.tf", "# staged\n");
+        repo.git(&["add", "modules/db/main.tf"]);
+        repo.append("modules/db/main.tf", "# not staged\n");
+    });
+    assert!(target(&json, "modules/db").is_some(), "{json}");
+    step("the work tree restored from the index", &|| {
+        repo.git(&["checkout", "-q", "--", "modules/db/main.tf"]);
+    });
+    step("the index restored from HEAD", &|| {
+        repo.git(&["reset", "-q", "--", "modules/db/main.tf"]);
+    });
+    let json = step("the work tree restored from HEAD", &|| {
+        repo.git(&["checkout", "-q", "--", "modules/db/main.tf"]);
+    });
+    assert_eq!(json, work_tree, "modules/db is back as it was");
+
     let json = step(".gitignore ignores the untracked file", &|| {
         repo.write(".gitignore", "extra.tf\n");
     });

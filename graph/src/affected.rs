@@ -74,7 +74,10 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
             s.spawn(move || session.repo.changed_between(&from, &to))
         });
         let (head_view, derived) = match work_tree.take() {
-            Some(thread) => thread.join().expect("work tree thread")?,
+            Some(thread) => {
+                let work_tree = thread.join().expect("work tree thread")?;
+                (work_tree.view, work_tree.base)
+            }
             None => (session.at_commit(&head_commit)?, None),
         };
         let (baseline, changed, same_env_files) = match (cached, derived) {

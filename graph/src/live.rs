@@ -14,8 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub struct LiveTree {
     pub view: View,
-    /// The index's entries: which paths are tracked, and what a clean file holds.
-    index: BTreeMap<String, FileEntry>,
+    /// The index's entries where they may differ from the snapshot's (`None`: not in the
+    /// index); every other path's index entry is its entry in the snapshot. The index is
+    /// not kept whole beside the snapshot that mostly repeats it (see [`LiveTree::indexed`]).
+    index_over: BTreeMap<String, Option<FileEntry>>,
     /// Paths whose index entry differs from HEAD's.
     staged: BTreeSet<String>,
     /// Paths whose work-tree entry differs from the index's (modified, deleted, untracked).
@@ -36,23 +38,49 @@ pub struct Refresh {
 impl LiveTree {
     /// Reads the whole work tree, as [`Session::work_tree`] does.
     pub fn read(session: &Session) -> Result<LiveTree> {
-        let view = session.work_tree()?;
-        let index = to_map(session.repo.index_files()?);
-        let dirty = view
-            .snapshot
-            .touched
-            .iter()
-            .filter(|p| view.snapshot.files.get(*p) != index.get(*p))
-            .cloned()
-            .collect();
+        let work_tree = session.work_tree_and_base(&|| None)?;
+        let view = work_tree.view;
+        let mut index_over = BTreeMap::new();
+        let mut dirty = BTreeSet::new();
+        for p in &view.snapshot.touched {
+            let indexed = work_tree.index_entries.get(p).copied();
+            if view.snapshot.files.get(p).copied() != indexed {
+                index_over.insert(p.clone(), indexed);
+                dirty.insert(p.clone());
+            }
+        }
         let mut live = LiveTree {
             view,
-            index,
+            index_over,
             staged: BTreeSet::new(),
             dirty,
         };
         live.restage(session)?;
         Ok(live)
+    }
+
+    /// The index's entry of `path`.
+    fn indexed(&self, path: &str) -> Option<FileEntry> {
+        match self.index_over.get(path) {
+            Some(entry) => *entry,
+            None => self.view.snapshot.files.get(path).copied(),
+        }
+    }
+
+    /// Every path in the index.
+    fn index_paths(&self) -> impl Iterator<Item = &String> {
+        let snapshot = self
+            .view
+            .snapshot
+            .files
+            .keys()
+            .filter(|p| !self.index_over.contains_key(*p));
+        let over = self
+            .index_over
+            .iter()
+            .filter(|(_, e)| e.is_some())
+            .map(|(p, _)| p);
+        snapshot.chain(over)
     }
 
     /// After the index was written: takes the new index and returns the paths whose index
@@ -62,16 +90,19 @@ impl LiveTree {
         let index = to_map(session.repo.index_files()?);
         let mut changed: BTreeSet<String> = index
             .iter()
-            .filter(|(p, e)| self.index.get(*p) != Some(e))
+            .filter(|(p, e)| self.indexed(p) != Some(**e))
             .map(|(p, _)| p.clone())
             .collect();
         changed.extend(
-            self.index
-                .keys()
+            self.index_paths()
                 .filter(|p| !index.contains_key(*p))
                 .cloned(),
         );
-        self.index = index;
+        // Until they are read again, these paths' index entries may differ from the
+        // snapshot's.
+        for p in &changed {
+            self.index_over.insert(p.clone(), index.get(p).copied());
+        }
         self.restage(session)?;
         Ok(changed)
     }
@@ -81,7 +112,7 @@ impl LiveTree {
     pub fn restage(&mut self, session: &Session) -> Result<()> {
         self.staged = match session.repo.index_diff("HEAD") {
             Ok(diff) => diff.into_iter().map(|(p, _)| p).collect(),
-            Err(_) => self.index.keys().cloned().collect(),
+            Err(_) => self.index_paths().cloned().collect(),
         };
         Ok(())
     }
@@ -98,19 +129,25 @@ impl LiveTree {
                 continue;
             }
             let below = format!("{c}/");
-            for known in [&self.index, files] {
-                if known.contains_key(c) {
-                    paths.insert(c.clone());
-                }
-                paths.extend(
-                    known
-                        .range(below.clone()..)
-                        .take_while(|(p, _)| p.starts_with(&below))
-                        .map(|(p, _)| p.clone()),
-                );
+            // The snapshot's paths and the index's (those not in the snapshot are in
+            // `index_over`).
+            if files.contains_key(c) || self.index_over.contains_key(c) {
+                paths.insert(c.clone());
             }
+            paths.extend(
+                files
+                    .range(below.clone()..)
+                    .take_while(|(p, _)| p.starts_with(&below))
+                    .map(|(p, _)| p.clone()),
+            );
+            paths.extend(
+                self.index_over
+                    .range(below.clone()..)
+                    .take_while(|(p, _)| p.starts_with(&below))
+                    .map(|(p, _)| p.clone()),
+            );
             // A tracked path may also have become a directory.
-            if !self.index.contains_key(c) || session.root.join(c).is_dir() {
+            if self.indexed(c).is_none() || session.root.join(c).is_dir() {
                 maybe_untracked.push(c);
             }
         }
@@ -129,7 +166,7 @@ impl LiveTree {
         let entries: Vec<(String, Option<FileEntry>)> = paths
             .into_par_iter()
             .map(|p| {
-                let present = self.index.contains_key(&p) || untracked.contains(&p);
+                let present = self.indexed(&p).is_some() || untracked.contains(&p);
                 let entry = present.then(|| read_entry(&root.join(&p))).flatten();
                 (p, entry)
             })
@@ -139,17 +176,21 @@ impl LiveTree {
             ..Refresh::default()
         };
         let mut patch = Patch::default();
-        let snapshot = &mut self.view.snapshot;
         for (path, entry) in entries {
-            if entry.as_ref() == self.index.get(&path) {
+            // Taken before the snapshot changes: it may be the snapshot's entry.
+            let indexed = self.indexed(&path);
+            if entry == indexed {
                 self.dirty.remove(&path);
+                self.index_over.remove(&path);
             } else {
                 self.dirty.insert(path.clone());
+                self.index_over.insert(path.clone(), indexed);
             }
-            if snapshot.set(path, entry, &mut patch) != entry {
+            if self.view.snapshot.set(path, entry, &mut patch) != entry {
                 refresh.changed += 1;
             }
         }
+        let snapshot = &mut self.view.snapshot;
         snapshot.touched = self.staged.union(&self.dirty).cloned().collect();
         if refresh.changed == 0 {
             return Ok(refresh);

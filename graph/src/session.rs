@@ -39,6 +39,15 @@ pub struct BaseSide {
     pub same_env_files: Option<EnvironmentFiles>,
 }
 
+/// [`Session::work_tree_and_base`]'s answer.
+pub struct WorkTree {
+    pub view: View,
+    pub base: Option<BaseSide>,
+    /// The index's entries of the paths `git status` reported (absent: not in the index).
+    /// Every other path's index entry is the work tree's.
+    pub index_entries: BTreeMap<String, FileEntry>,
+}
+
 /// One snapshot with its model and hashes.
 pub struct View {
     pub snapshot: Snapshot,
@@ -85,7 +94,7 @@ impl Session {
     /// only the hashes of targets reading them are computed again, otherwise the model is
     /// rebuilt.
     pub fn work_tree(&self) -> Result<View> {
-        Ok(self.work_tree_and_base(&|| None)?.0)
+        Ok(self.work_tree_and_base(&|| None)?.view)
     }
 
     /// [`Session::work_tree`], and the baseline of a base commit derived from the index
@@ -99,7 +108,7 @@ impl Session {
     pub fn work_tree_and_base(
         &self,
         base: &(dyn Fn() -> Option<String> + Sync),
-    ) -> Result<(View, Option<BaseSide>)> {
+    ) -> Result<WorkTree> {
         let t = std::time::Instant::now();
         let (built, changes, diff) = std::thread::scope(|s| {
             let changes = s.spawn(|| {
@@ -185,7 +194,11 @@ impl Session {
                 same_env_files: env_files.filter(|_| head_is_index),
             }
         });
-        Ok((head, base_side))
+        Ok(WorkTree {
+            view: head,
+            base: base_side,
+            index_entries,
+        })
     }
 
     /// The hashes of `snapshot` under a model built from another snapshot (`built`), when
