@@ -58,16 +58,15 @@ pub fn serve(start: &Path, idle: Duration, ready: &dyn Fn(&Path)) -> Result<()> 
         .write(true)
         .open(&lock_file)
         .map_err(|e| crate::error::Error::io(&lock_file, e))?;
-    let _lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock)
-        .map_err(|_| {
-            daemon_error(
-                format!(
-                    "another daemon serves or is starting for {}",
-                    root.display()
-                ),
-                "see `strata daemon status`",
-            )
-        })?;
+    let _lock = exclusive_lock(lock).map_err(|_| {
+        daemon_error(
+            format!(
+                "another daemon serves or is starting for {}",
+                root.display()
+            ),
+            "see `strata daemon status`",
+        )
+    })?;
     if let Some(Response::Status(status)) = call(&root, Request::Status, Duration::from_secs(5)) {
         return Err(daemon_error(
             format!(
@@ -120,6 +119,24 @@ pub fn serve(start: &Path, idle: Duration, ready: &dyn Fn(&Path)) -> Result<()> 
     server.session.finish();
     remove_socket(&socket, inode);
     Ok(())
+}
+
+/// Takes the daemon lock. A command checking whether a daemon runs holds it shared for an
+/// instant (`super::lock_held`), so a lock taken that way is tried again for a moment; one
+/// held by another daemon stays held.
+fn exclusive_lock(
+    file: std::fs::File,
+) -> std::result::Result<nix::fcntl::Flock<std::fs::File>, ()> {
+    use nix::fcntl::{Flock, FlockArg};
+    let mut file = file;
+    for _ in 0..10 {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(lock),
+            Err((back, _)) => file = back,
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err(())
 }
 
 impl Server {
