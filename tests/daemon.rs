@@ -648,8 +648,14 @@ fn affected_starts_a_daemon_unless_on_ci_or_told_not_to() {
     expected.assert_ok();
     let expected = expected.json();
 
-    let no_start: [(&str, &[(&str, &str)]); 5] = [
+    let index_file = repo.path().join(".git/index");
+    let index_file = index_file.to_str().unwrap();
+    let no_start: [(&str, &[(&str, &str)]); 6] = [
         ("STRATA_DAEMON=0", &[("STRATA_DAEMON", "0")]),
+        (
+            "GIT_INDEX_FILE (a git hook)",
+            &[("STRATA_DAEMON", "auto"), ("GIT_INDEX_FILE", index_file)],
+        ),
         ("STRATA_DAEMON=manual", &[("STRATA_DAEMON", "manual")]),
         ("CI=true", &[("STRATA_DAEMON", "auto"), ("CI", "true")]),
         (
@@ -796,4 +802,86 @@ fn a_daemon_that_cannot_start_is_not_started_by_every_command() {
     let start = run(&["daemon", "start"], &[]);
     assert_ne!(start.code, 0, "{}", start.stderr);
     assert!(start.stderr.contains("longer than"), "{}", start.stderr);
+}
+
+#[test]
+fn a_daemon_of_another_build_is_not_replaced_by_every_command() {
+    let repo = Repo::with_fixture();
+    // A copy of the binary is another build (its own build id).
+    let bin = tempfile::tempdir().unwrap();
+    let other = bin.path().join("strata-other");
+    std::fs::copy(env!("CARGO_BIN_EXE_strata"), &other).unwrap();
+    let started = Command::new(&other)
+        .current_dir(repo.path())
+        .args(["daemon", "start"])
+        .output()
+        .unwrap();
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    assert!(
+        daemon_up_with(&other, &repo),
+        "the other build's daemon does not answer"
+    );
+
+    // This build's client is refused (the other daemon stops) and answers by itself, but
+    // does not start a daemon of its own: two builds would restart each other's forever.
+    let run = strata_env(&repo, AFFECTED, &[("STRATA_DAEMON", "auto")]);
+    run.assert_ok();
+    assert!(!run.stderr.contains("started a daemon"), "{}", run.stderr);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(repo.path().join(".strata/daemon/sock")).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the other build's daemon did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!daemon_up(&repo), "a daemon was started");
+}
+
+/// Whether a daemon answers `daemon status` from the binary at `exe`.
+fn daemon_up_with(exe: &std::path::Path, repo: &Repo) -> bool {
+    Command::new(exe)
+        .current_dir(repo.path())
+        .args(["daemon", "status"])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[test]
+fn files_in_a_merge_conflict_are_read_as_in_process() {
+    let repo = Repo::with_fixture();
+    // One of the stack's own inputs, which nothing parses (so conflict markers are fine).
+    let file = "stacks/network/notes.txt";
+    repo.write(file, "first\n");
+    repo.commit("notes");
+    repo.git(&["checkout", "-q", "-b", "other"]);
+    repo.write(file, "cidr = \"10.7.0.0/16\"\n");
+    repo.commit("other");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.write(file, "cidr = \"10.8.0.0/16\"\n");
+    repo.commit("topic");
+    let _daemon = Daemon::start(&repo);
+    same_answer(&repo, "before the merge");
+    let merge = Command::new("git")
+        .current_dir(repo.path())
+        .args(["merge", "-q", "other"])
+        .output()
+        .unwrap();
+    assert!(!merge.status.success(), "the merge was meant to conflict");
+    let json = same_answer(&repo, "in the conflict");
+    assert!(target(&json, "stacks/network").is_some(), "{json}");
+    repo.write(file, "cidr = \"10.9.0.0/16\"\n");
+    same_answer(&repo, "resolved in the work tree");
+    repo.git(&["add", file]);
+    same_answer(&repo, "resolution staged");
+    repo.git(&["commit", "-q", "--no-edit"]);
+    same_answer(&repo, "merge committed");
 }

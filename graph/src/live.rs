@@ -18,6 +18,8 @@ pub struct LiveTree {
     /// index); every other path's index entry is its entry in the snapshot. The index is
     /// not kept whole beside the snapshot that mostly repeats it (see [`LiveTree::indexed`]).
     index_over: BTreeMap<String, Option<FileEntry>>,
+    /// Paths in a merge conflict: in the index without an entry, read from the work tree.
+    unmerged: BTreeSet<String>,
     /// Paths whose index entry differs from HEAD's.
     staged: BTreeSet<String>,
     /// Paths whose work-tree entry differs from the index's (modified, deleted, untracked).
@@ -52,6 +54,7 @@ impl LiveTree {
         let mut live = LiveTree {
             view,
             index_over,
+            unmerged: work_tree.unmerged,
             staged: BTreeSet::new(),
             dirty,
         };
@@ -87,7 +90,8 @@ impl LiveTree {
     /// entry changed (to be read again with [`LiveTree::refresh`]). Also updates what is
     /// staged.
     pub fn reindex(&mut self, session: &Session) -> Result<BTreeSet<String>> {
-        let index = to_map(session.repo.index_files()?);
+        let (files, unmerged) = session.repo.index_state()?;
+        let index = to_map(files);
         let mut changed: BTreeSet<String> = index
             .iter()
             .filter(|(p, e)| self.indexed(p) != Some(**e))
@@ -103,6 +107,14 @@ impl LiveTree {
         for p in &changed {
             self.index_over.insert(p.clone(), index.get(p).copied());
         }
+        // Paths entering or leaving a conflict are read again too.
+        changed.extend(
+            unmerged
+                .symmetric_difference(&self.unmerged)
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        self.unmerged = unmerged;
         self.restage(session)?;
         Ok(changed)
     }
@@ -110,8 +122,8 @@ impl LiveTree {
     /// After HEAD moved: what the index holds that HEAD does not (everything, before the
     /// first commit).
     pub fn restage(&mut self, session: &Session) -> Result<()> {
-        self.staged = match session.repo.index_diff("HEAD") {
-            Ok(diff) => diff.into_iter().map(|(p, _)| p).collect(),
+        self.staged = match session.repo.staged_paths("HEAD") {
+            Ok(paths) => paths.into_iter().collect(),
             Err(_) => self.index_paths().cloned().collect(),
         };
         Ok(())
@@ -166,7 +178,9 @@ impl LiveTree {
         let entries: Vec<(String, Option<FileEntry>)> = paths
             .into_par_iter()
             .map(|p| {
-                let present = self.indexed(&p).is_some() || untracked.contains(&p);
+                let present = self.indexed(&p).is_some()
+                    || self.unmerged.contains(&p)
+                    || untracked.contains(&p);
                 let entry = present.then(|| read_entry(&root.join(&p))).flatten();
                 (p, entry)
             })

@@ -10,7 +10,7 @@ use crate::model::{self, EnvironmentFiles, Model};
 use crate::snapshot::Snapshot;
 use crate::snapshot::{FileEntry, Patch};
 use crate::workspace::{find_root, WorkspaceConfig, WORKSPACE_FILE};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub struct Session {
@@ -46,6 +46,8 @@ pub struct WorkTree {
     /// The index's entries of the paths `git status` reported (absent: not in the index).
     /// Every other path's index entry is the work tree's.
     pub index_entries: BTreeMap<String, FileEntry>,
+    /// Paths in a merge conflict: in the index, without an entry of their own.
+    pub unmerged: BTreeSet<String>,
 }
 
 /// One snapshot with its model and hashes.
@@ -150,6 +152,13 @@ impl Session {
         };
         crate::timing::phase("base (from index)", t_base);
         let changes = changes?;
+        let unmerged: BTreeSet<String> = changes
+            .iter()
+            .filter_map(|c| match c {
+                crate::git::WorkTreeChange::Unmerged(p) => Some(p.clone()),
+                _ => None,
+            })
+            .collect();
         // The index's entries of the paths the work tree changed, for naming changes.
         let index_entries: BTreeMap<String, FileEntry> = changes
             .iter()
@@ -198,6 +207,7 @@ impl Session {
             view: head,
             base: base_side,
             index_entries,
+            unmerged,
         })
     }
 

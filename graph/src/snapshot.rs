@@ -117,12 +117,14 @@ impl Snapshot {
                     self.touched.push(path.clone());
                     self.set(path, None, &mut patch);
                 }
-                WorkTreeChange::Present(path) if !is_builtin_excluded(&path) => {
+                WorkTreeChange::Present(path) | WorkTreeChange::Unmerged(path)
+                    if !is_builtin_excluded(&path) =>
+                {
                     self.touched.push(path.clone());
                     present.push(path)
                 }
                 WorkTreeChange::Staged(path) => self.touched.push(path),
-                WorkTreeChange::Present(_) => {}
+                WorkTreeChange::Present(_) | WorkTreeChange::Unmerged(_) => {}
             }
         }
         let read: Vec<(String, Option<FileEntry>)> = present

@@ -20,13 +20,18 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     let result = match from_daemon(ctx, &args) {
-        Some(result) => result,
-        None => {
+        Asked::Answered(result) => result,
+        asked => {
             let session = ctx.session()?;
             let base = args.base.clone().unwrap_or_else(|| session.default_base());
             let result = affected(&session, &base, args.head.as_deref())?;
+            // Only where no daemon answered at all: one that declined (another strata
+            // build's, which stops) is replaced by `strata daemon start`, not here, so two
+            // builds used on one checkout do not restart each other's daemon.
             #[cfg(unix)]
-            if daemon_question(ctx, &args) == Some(super::daemon::Use::AskOrStart) {
+            if matches!(asked, Asked::NoDaemon)
+                && daemon_question(ctx, &args) == Some(super::daemon::Use::AskOrStart)
+            {
                 super::daemon::autostart(&session.root);
             }
             session.end();
@@ -78,18 +83,36 @@ fn daemon_question(ctx: &Context, args: &Args) -> Option<super::daemon::Use> {
     }
 }
 
+/// What asking the workspace's daemon gave.
+enum Asked {
+    Answered(Affected),
+    /// It may not be asked (see [`daemon_question`]), or it did not answer.
+    Declined,
+    /// It may be asked, and no daemon answered the socket.
+    NoDaemon,
+}
+
 /// The answer of the workspace's daemon, when one runs and may answer (see
 /// [`daemon_question`]). Any failure leaves it to this process.
 #[cfg(unix)]
-fn from_daemon(ctx: &Context, args: &Args) -> Option<Affected> {
-    daemon_question(ctx, args)?;
-    let root = strata_graph::workspace::find_root(&ctx.dir).ok()?;
-    strata_graph::daemon::affected(&root, args.base.as_deref())
+fn from_daemon(ctx: &Context, args: &Args) -> Asked {
+    use strata_graph::daemon::Reply;
+    if daemon_question(ctx, args).is_none() {
+        return Asked::Declined;
+    }
+    let Ok(root) = strata_graph::workspace::find_root(&ctx.dir) else {
+        return Asked::Declined;
+    };
+    match strata_graph::daemon::affected(&root, args.base.as_deref()) {
+        Reply::Answered(affected) => Asked::Answered(affected),
+        Reply::Declined => Asked::Declined,
+        Reply::NoDaemon => Asked::NoDaemon,
+    }
 }
 
 #[cfg(not(unix))]
-fn from_daemon(_: &Context, _: &Args) -> Option<Affected> {
-    None
+fn from_daemon(_: &Context, _: &Args) -> Asked {
+    Asked::Declined
 }
 
 fn short(commit: &str) -> &str {

@@ -115,7 +115,10 @@ fn spawn(root: &std::path::Path, idle_minutes: u64) -> Result<std::process::Chil
     let log_path = daemon::log_path(root);
     let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
     let exe = std::env::current_exe().map_err(|e| Error::io("strata", e))?;
-    Process::new(exe)
+    let mut command = Process::new(exe);
+    // The daemon outlives this command: it must not keep a hook's temporary index.
+    command.env_remove("GIT_INDEX_FILE");
+    command
         .arg("-C")
         .arg(root)
         .args(["daemon", "run", "--idle-minutes", &idle_minutes.to_string()])
@@ -146,12 +149,24 @@ impl Use {
     pub fn from_env() -> Use {
         match std::env::var("STRATA_DAEMON").as_deref() {
             Ok("0") => Use::Never,
+            // Inside a git hook, or with the repository redirected: git's view (a
+            // temporary index during `git commit -a`, another directory) is not the one a
+            // daemon watches, so this process answers.
+            _ if GIT_VIEW.iter().any(|v| std::env::var_os(v).is_some()) => Use::Never,
             Ok("manual") => Use::Ask,
             _ if on_ci() => Use::Ask,
             _ => Use::AskOrStart,
         }
     }
 }
+
+/// Variables that change which repository, index or work tree git sees.
+const GIT_VIEW: [&str; 4] = [
+    "GIT_INDEX_FILE",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+];
 
 /// A CI run: `CI` set (to anything but empty, `0` or `false`), or the variables of CI
 /// services that do not set it (Jenkins, Azure Pipelines).

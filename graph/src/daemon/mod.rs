@@ -156,14 +156,25 @@ pub fn call(root: &Path, request: Request, timeout: Duration) -> Option<Response
 }
 
 /// The affected targets of the work tree, from the daemon when one serves `root`.
-pub fn affected(root: &Path, base: Option<&str>) -> Option<Affected> {
+pub fn affected(root: &Path, base: Option<&str>) -> Reply {
     let request = Request::Affected {
         base: base.map(str::to_string),
     };
-    match call(root, request, Duration::from_secs(120))? {
-        Response::Affected { affected, .. } => Some(affected),
-        _ => None,
+    match call(root, request, Duration::from_secs(120)) {
+        Some(Response::Affected { affected, .. }) => Reply::Answered(affected),
+        Some(_) => Reply::Declined,
+        None => Reply::NoDaemon,
     }
+}
+
+/// What asking the daemon gave.
+pub enum Reply {
+    Answered(Affected),
+    /// A daemon was reached and did not answer: a failure, or another strata build (which
+    /// stops it).
+    Declined,
+    /// No daemon answered the socket.
+    NoDaemon,
 }
 
 fn daemon_error(message: impl Into<String>, hint: impl Into<String>) -> Error {

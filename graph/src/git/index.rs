@@ -16,6 +16,8 @@ use crate::digest::FileId;
 #[derive(Debug, Clone)]
 pub struct Index {
     pub entries: Vec<GitFile>,
+    /// Paths in a merge conflict (entries of stages 1–3 only), in index order.
+    pub unmerged: Vec<String>,
 }
 
 const SIGNATURE: &[u8; 4] = b"DIRC";
@@ -64,6 +66,7 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
     }
     let count = r.u32()? as usize;
     let mut entries = Vec::with_capacity(count);
+    let mut unmerged: Vec<String> = Vec::new();
     let mut path: Vec<u8> = Vec::new();
     for _ in 0..count {
         let start = r.pos;
@@ -110,8 +113,16 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
         let Some(rel) = path.strip_prefix(prefix.as_bytes()) else {
             continue;
         };
-        if stage != 0 || mode == 0o160000 {
-            continue; // conflicted entries; gitlinks (submodules) are not inputs
+        if mode == 0o160000 {
+            continue; // gitlinks (submodules) are not inputs
+        }
+        if stage != 0 {
+            // A conflicted path has one entry per stage, consecutive.
+            let rel = crate::text::lossy_utf8(rel);
+            if unmerged.last().map(String::as_str) != Some(&*rel) {
+                unmerged.push(rel.into_owned());
+            }
+            continue;
         }
         entries.push(GitFile {
             path: crate::text::lossy_utf8(rel).into_owned(),
@@ -128,7 +139,7 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
         }
         r.take(len)?;
     }
-    Some(Index { entries })
+    Some(Index { entries, unmerged })
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use crate::digest::FileId;
 use crate::error::{Error, Result};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -39,6 +39,8 @@ pub struct GitFile {
 pub enum WorkTreeChange {
     /// Modified, added or untracked: read it from disk.
     Present(String),
+    /// In a merge conflict (the index holds no single entry): read it from disk.
+    Unmerged(String),
     /// Deleted from the work tree.
     Deleted(String),
     /// Changed in the index only (the work tree matches the index, whose id is right).
@@ -48,9 +50,10 @@ pub enum WorkTreeChange {
 impl WorkTreeChange {
     pub fn path(&self) -> &str {
         match self {
-            WorkTreeChange::Present(p) | WorkTreeChange::Deleted(p) | WorkTreeChange::Staged(p) => {
-                p
-            }
+            WorkTreeChange::Present(p)
+            | WorkTreeChange::Unmerged(p)
+            | WorkTreeChange::Deleted(p)
+            | WorkTreeChange::Staged(p) => p,
         }
     }
 }
@@ -228,19 +231,30 @@ impl Repo {
     /// Index entries (stage 0) below the workspace root: read in process, or from
     /// `git ls-files` for an index the reader leaves to git.
     pub fn index_files(&self) -> Result<Vec<GitFile>> {
+        Ok(self.index_state()?.0)
+    }
+
+    /// [`Repo::index_files`], and the paths in a merge conflict (which have no stage-0
+    /// entry: they are read from the work tree).
+    pub fn index_state(&self) -> Result<(Vec<GitFile>, BTreeSet<String>)> {
         if let Some(index) = self.read_index() {
-            return Ok(index.entries);
+            return Ok((index.entries, index.unmerged.into_iter().collect()));
         }
         let out = self.run(&["ls-files", "--stage", "-z"])?;
-        // <mode> SP <object> SP <stage> TAB <path>; conflicted entries (stage 1-3) are read
-        // from the work tree, gitlinks skipped.
-        let files = tab_records(&out)
-            .filter_map(|(meta, path)| match meta[..] {
-                [mode, oid, "0", ..] if mode != "160000" => parse_file(mode, oid, path),
-                _ => None,
-            })
-            .collect();
-        Ok(files)
+        // <mode> SP <object> SP <stage> TAB <path>; gitlinks skipped.
+        let mut files = Vec::new();
+        let mut unmerged = BTreeSet::new();
+        for (meta, path) in tab_records(&out) {
+            match meta[..] {
+                ["160000", ..] => {}
+                [mode, oid, "0", ..] => files.extend(parse_file(mode, oid, path)),
+                [_, _, _, ..] => {
+                    unmerged.insert(crate::text::lossy_utf8(path).into_owned());
+                }
+                _ => {}
+            }
+        }
+        Ok((files, unmerged))
     }
 
     /// Work-tree paths that differ from the index, plus untracked (not ignored) files.
@@ -310,7 +324,7 @@ impl Repo {
                     // u <XY> <sub> <m1> <m2> <m3> <mW> <h1> <h2> <h3> <path>
                     let fields: Vec<&str> = rest.trim_start().splitn(10, ' ').collect();
                     if let Some(path) = fields.get(9).and_then(|p| self.strip(p)) {
-                        changes.push(WorkTreeChange::Present(path));
+                        changes.push(WorkTreeChange::Unmerged(path));
                     }
                 }
                 "?" => {
@@ -375,6 +389,26 @@ impl Repo {
             changes.push((String::from_utf8_lossy(path).into_owned(), before));
         }
         Ok(changes)
+    }
+
+    /// Paths whose index entry differs from `commit`'s, conflicted paths included (where
+    /// [`Repo::index_diff`] fails), below the workspace root.
+    pub fn staged_paths(&self, commit: &str) -> Result<Vec<String>> {
+        let out = self.run(&[
+            "diff-index",
+            "--cached",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--ignore-submodules=all",
+            "--relative",
+            commit,
+        ])?;
+        Ok(out
+            .split(|&c| c == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect())
     }
 
     /// Paths that differ between two commits, below the workspace root (relative to it).
