@@ -22,7 +22,13 @@ fn strata_env(repo: &Repo, args: &[&str], env: &[(&str, &str)]) -> Run {
         .args(args)
         .env_remove("GIT_DIR")
         .env("STRATA_DAEMON", "manual");
-    for ci in ["CI", "JENKINS_URL", "TF_BUILD"] {
+    for ci in [
+        "CI",
+        "JENKINS_URL",
+        "TF_BUILD",
+        "TEAMCITY_VERSION",
+        "CODEBUILD_BUILD_ID",
+    ] {
         command.env_remove(ci);
     }
     for (key, value) in env {
@@ -750,7 +756,13 @@ fn a_daemon_that_cannot_start_is_not_started_by_every_command() {
             .args(args)
             .env_remove("GIT_DIR")
             .env("STRATA_DAEMON", "auto");
-        for ci in ["CI", "JENKINS_URL", "TF_BUILD"] {
+        for ci in [
+            "CI",
+            "JENKINS_URL",
+            "TF_BUILD",
+            "TEAMCITY_VERSION",
+            "CODEBUILD_BUILD_ID",
+        ] {
             command.env_remove(ci);
         }
         for (key, value) in env {

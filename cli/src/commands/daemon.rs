@@ -169,14 +169,22 @@ const GIT_VIEW: [&str; 4] = [
 ];
 
 /// A CI run: `CI` set (to anything but empty, `0` or `false`), or the variables of CI
-/// services that do not set it (Jenkins, Azure Pipelines).
+/// services that do not set it (Jenkins, Azure Pipelines, TeamCity, AWS CodeBuild).
 fn on_ci() -> bool {
     let set = |name: &str| {
         std::env::var(name)
             .map(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false"))
             .unwrap_or(false)
     };
-    set("CI") || set("JENKINS_URL") || set("TF_BUILD")
+    [
+        "CI",
+        "JENKINS_URL",
+        "TF_BUILD",
+        "TEAMCITY_VERSION",
+        "CODEBUILD_BUILD_ID",
+    ]
+    .into_iter()
+    .any(set)
 }
 
 /// Starts a daemon for the workspace in the background, when none answers, so that the
