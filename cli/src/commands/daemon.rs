@@ -107,13 +107,24 @@ pub fn run(ctx: &Context, command: Command) -> Result<u8> {
 }
 
 /// Starts `strata daemon run` detached from this terminal (its own process group, no
-/// terminal streams, stderr to the daemon's log) without waiting for it.
-fn spawn(root: &std::path::Path, idle_minutes: u64) -> Result<std::process::Child> {
+/// terminal streams, stderr appended to the daemon's log) without waiting for it; also
+/// returns where in the log its output starts.
+fn spawn(root: &std::path::Path, idle_minutes: u64) -> Result<(std::process::Child, u64)> {
     use std::os::unix::process::CommandExt;
     let dir = daemon::dir(root);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let log_path = daemon::log_path(root);
-    let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
+    // Appended to, so a daemon starting beside another cannot wipe the running one's log;
+    // started afresh once it grows past 1 MiB.
+    let large = std::fs::metadata(&log_path).is_ok_and(|m| m.len() > 1 << 20);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(!large)
+        .write(true)
+        .truncate(large)
+        .open(&log_path)
+        .map_err(|e| Error::io(&log_path, e))?;
+    let log_start = log.metadata().map_or(0, |m| m.len());
     let exe = std::env::current_exe().map_err(|e| Error::io("strata", e))?;
     let mut command = Process::new(exe);
     // The daemon outlives this command: it must not keep a hook's temporary index.
@@ -127,6 +138,7 @@ fn spawn(root: &std::path::Path, idle_minutes: u64) -> Result<std::process::Chil
         .stderr(log)
         .process_group(0)
         .spawn()
+        .map(|child| (child, log_start))
         .map_err(|e| Error::io("strata daemon run", e))
 }
 
@@ -222,7 +234,7 @@ fn start(root: &std::path::Path, idle_minutes: u64) -> Result<u8> {
         );
         return Ok(0);
     }
-    let mut child = spawn(root, idle_minutes)?;
+    let (mut child, log_start) = spawn(root, idle_minutes)?;
     let log_path = daemon::log_path(root);
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
@@ -232,8 +244,12 @@ fn start(root: &std::path::Path, idle_minutes: u64) -> Result<u8> {
             return Ok(0);
         }
         if let Ok(Some(exit)) = child.try_wait() {
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            eprintln!("strata daemon exited ({exit}):\n{}", log.trim_end());
+            let log = std::fs::read(&log_path).unwrap_or_default();
+            let own = log.get(log_start as usize..).unwrap_or_default();
+            eprintln!(
+                "strata daemon exited ({exit}):\n{}",
+                String::from_utf8_lossy(own).trim_end()
+            );
             return Ok(2);
         }
         if Instant::now() > deadline {
