@@ -150,11 +150,7 @@ impl Repo {
         ];
         args.extend(paths);
         let out = self.run(&args)?;
-        Ok(out
-            .split(|&b| b == 0)
-            .filter(|r| !r.is_empty())
-            .map(|r| String::from_utf8_lossy(r).into_owned())
-            .collect())
+        Ok(nul_paths(&out))
     }
 
     /// Resolves a revision to a commit id, or [`Error::UnknownRevision`].
@@ -404,11 +400,7 @@ impl Repo {
             "--relative",
             commit,
         ])?;
-        Ok(out
-            .split(|&c| c == 0)
-            .filter(|p| !p.is_empty())
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect())
+        Ok(nul_paths(&out))
     }
 
     /// Paths that differ between two commits, below the workspace root (relative to it).
@@ -423,11 +415,7 @@ impl Repo {
             a,
             b,
         ])?;
-        Ok(out
-            .split(|&c| c == 0)
-            .filter(|r| !r.is_empty())
-            .map(|r| String::from_utf8_lossy(r).into_owned())
-            .collect())
+        Ok(nul_paths(&out))
     }
 
     /// Status paths are relative to the repository top level; make them workspace-relative.
@@ -504,6 +492,14 @@ fn tab_records(out: &[u8]) -> impl Iterator<Item = (Vec<&str>, &[u8])> {
         let meta = std::str::from_utf8(&rec[..tab]).ok()?;
         Some((meta.split(' ').collect(), &rec[tab + 1..]))
     })
+}
+
+/// The paths of a NUL-separated listing (`-z`).
+fn nul_paths(out: &[u8]) -> Vec<String> {
+    out.split(|&c| c == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect()
 }
 
 fn parse_file(mode: &str, oid: &str, path: &[u8]) -> Option<GitFile> {
