@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[cfg(unix)]
+pub mod daemon;
+
 /// The output of one command, with the exit code.
 #[derive(Debug)]
 pub struct Run {
@@ -157,17 +160,23 @@ impl Repo {
 /// Runs the built `strata` in `dir`. `STRATA_DAEMON=0`: commands compute every answer
 /// themselves and start no daemon (tests/daemon.rs covers the daemon).
 pub fn strata(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+    Command::new(env!("CARGO_BIN_EXE_strata"))
         .current_dir(dir)
         .args(args)
         .env_remove("GIT_DIR")
         .env("STRATA_DAEMON", "0")
         .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        .unwrap()
+        .into()
+}
+
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 

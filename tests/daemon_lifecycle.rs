@@ -1,0 +1,362 @@
+//! `strata daemon`'s lifetime: it starts once, stops, and goes away when its socket does;
+//! `--no-cache`, `--head` and `STRATA_DAEMON=0` bypass it; `strata affected` starts one by
+//! itself, once, except on CI, in a git hook or when told not to, and not again after one
+//! failed or while another build's runs. (Its answers: daemon.rs.)
+#![cfg(unix)]
+
+mod common;
+use common::daemon::*;
+use common::Repo;
+use serde_json::Value;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[test]
+fn starts_once_stops_and_exits_when_its_socket_is_removed() {
+    let repo = Repo::with_fixture();
+    let root = repo.path().canonicalize().unwrap();
+    let socket = repo.path().join(".strata/daemon/sock");
+    let assert_none = |when: &str| {
+        let status = repo.strata(&["daemon", "status"]);
+        assert_eq!(status.code, 1, "{when}: daemon status\n{}", status.stderr);
+        assert!(
+            status.stderr.contains("no strata daemon serves"),
+            "{when}: {}",
+            status.stderr
+        );
+        let json = repo.strata(&["--json", "daemon", "status"]);
+        assert_eq!(
+            json.code, 1,
+            "{when}: --json daemon status\n{}",
+            json.stderr
+        );
+        assert_eq!(json.stdout.trim(), "null", "{when}: --json daemon status");
+    };
+
+    assert_none("before start");
+
+    let start = repo.strata(&["daemon", "start"]);
+    start.assert_ok();
+    let pid = pid_in(&start.stderr);
+    let daemon = Daemon { repo: &repo, pid };
+    assert!(
+        start.stderr.contains(&format!(
+            "strata daemon pid {pid} serves {}",
+            root.display()
+        )),
+        "{}",
+        start.stderr
+    );
+    assert!(socket.exists(), "no socket at {}", socket.display());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(socket.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o700,
+            "the socket's directory is open to others"
+        );
+    }
+    assert!(alive(pid), "pid {pid} does not run");
+    let status = repo.strata(&["daemon", "status"]);
+    status.assert_ok();
+    let json = daemon.status();
+    assert_eq!(json["pid"], pid, "{json}");
+    assert_eq!(json["root"], root.display().to_string(), "{json}");
+    for field in [
+        "build",
+        "uptime_seconds",
+        "requests",
+        "full_reads",
+        "last_refresh",
+    ] {
+        assert!(json.get(field).is_some(), "no `{field}` in {json}");
+    }
+
+    let again = repo.strata(&["daemon", "start"]);
+    again.assert_ok();
+    assert!(again.stderr.contains("already"), "{}", again.stderr);
+    assert_eq!(pid_in(&again.stderr), pid, "{}", again.stderr);
+    assert_eq!(
+        daemon.status()["pid"],
+        pid,
+        "a second daemon replaced the first"
+    );
+
+    let stop = repo.strata(&["daemon", "stop"]);
+    stop.assert_ok();
+    assert!(!socket.exists(), "the socket outlived `daemon stop`");
+    assert_none("after stop");
+    assert!(
+        exits_within(pid, Duration::from_secs(5)),
+        "pid {pid} still runs after `daemon stop`"
+    );
+    drop(daemon);
+
+    // Removing the socket (say, `rm -rf .strata`) ends the process.
+    let daemon = Daemon::start(&repo);
+    let pid = daemon.pid;
+    assert_ne!(daemon.status()["pid"], Value::Null);
+    std::fs::remove_file(&socket).unwrap();
+    assert!(
+        exits_within(pid, Duration::from_secs(6)),
+        "pid {pid} still runs 6 s after its socket was removed"
+    );
+    assert_none("after the socket was removed");
+    // And the command answers by itself.
+    same_answer_without_daemon(&repo);
+}
+
+/// With no daemon, `affected` still answers, and the same either way.
+fn same_answer_without_daemon(repo: &Repo) {
+    let run = via_daemon(repo);
+    run.assert_ok();
+    let direct = in_process(repo);
+    direct.assert_ok();
+    assert_eq!(run.json(), direct.json());
+}
+
+/// A way to run `affected` without the daemon: what, arguments, environment.
+type Bypass<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+
+#[test]
+fn no_cache_strata_daemon_0_and_head_do_not_ask_the_daemon() {
+    let repo = Repo::with_fixture();
+    repo.append("modules/db/main.tf", "# edit\n");
+    let daemon = Daemon::start(&repo);
+    let expected = same_answer(&repo, "with an edit");
+    assert!(target(&expected, "modules/db").is_some(), "{expected}");
+
+    let bypasses: [Bypass; 3] = [
+        ("STRATA_DAEMON=0", AFFECTED, &[("STRATA_DAEMON", "0")]),
+        (
+            "--no-cache",
+            &["--json", "--no-cache", "affected", "--base", "main"],
+            &[],
+        ),
+        (
+            "--no-cache and STRATA_DAEMON=0",
+            &["--json", "--no-cache", "affected", "--base", "main"],
+            &[("STRATA_DAEMON", "0")],
+        ),
+    ];
+    for (what, args, env) in bypasses {
+        let before = daemon.requests();
+        let run = strata_env(&repo, args, env);
+        run.assert_ok();
+        let after = daemon.requests();
+        assert_eq!(
+            after,
+            before + 1,
+            "{what}: requests {before} -> {after}; only the status request should count"
+        );
+        assert_eq!(run.json(), expected, "{what}: answer");
+    }
+    // A commit as the head is not the work tree: computed in process too.
+    let before = daemon.requests();
+    strata_env(
+        &repo,
+        &["--json", "affected", "--base", "main", "--head", "HEAD"],
+        &[],
+    )
+    .assert_ok();
+    assert_eq!(
+        daemon.requests(),
+        before + 1,
+        "--head HEAD asked the daemon"
+    );
+
+    // The count does see a run that asks the daemon.
+    let before = daemon.requests();
+    via_daemon(&repo).assert_ok();
+    let after = daemon.requests();
+    assert_eq!(
+        after,
+        before + 2,
+        "a default run: requests {before} -> {after}"
+    );
+}
+
+#[test]
+fn affected_starts_a_daemon_unless_on_ci_or_told_not_to() {
+    let repo = Repo::with_fixture();
+    repo.append("modules/db/main.tf", "# edit\n");
+    let expected = in_process(&repo);
+    expected.assert_ok();
+    let expected = expected.json();
+
+    let index_file = repo.path().join(".git/index");
+    let index_file = index_file.to_str().unwrap();
+    let no_start: [(&str, &[(&str, &str)]); 6] = [
+        ("STRATA_DAEMON=0", &[("STRATA_DAEMON", "0")]),
+        (
+            "GIT_INDEX_FILE (a git hook)",
+            &[("STRATA_DAEMON", "auto"), ("GIT_INDEX_FILE", index_file)],
+        ),
+        ("STRATA_DAEMON=manual", &[("STRATA_DAEMON", "manual")]),
+        ("CI=true", &[("STRATA_DAEMON", "auto"), ("CI", "true")]),
+        (
+            "JENKINS_URL",
+            &[("STRATA_DAEMON", "auto"), ("JENKINS_URL", "http://ci")],
+        ),
+        (
+            "TF_BUILD",
+            &[("STRATA_DAEMON", "auto"), ("TF_BUILD", "True")],
+        ),
+    ];
+    for (what, env) in no_start {
+        let run = strata_env(&repo, AFFECTED, env);
+        run.assert_ok();
+        assert_eq!(run.json(), expected, "{what}: answer");
+        assert!(
+            !run.stderr.contains("started a daemon"),
+            "{what}: {}",
+            run.stderr
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!daemon_up(&repo), "{what} started a daemon");
+    }
+
+    // By default (here `CI=false`, as some shells export), the first run answers by itself
+    // and starts a daemon in the background.
+    let first = strata_env(
+        &repo,
+        AFFECTED,
+        &[("STRATA_DAEMON", "auto"), ("CI", "false")],
+    );
+    first.assert_ok();
+    assert_eq!(first.json(), expected, "first run");
+    assert!(
+        first.stderr.contains("started a daemon"),
+        "{}",
+        first.stderr
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !daemon_up(&repo) {
+        assert!(
+            Instant::now() < deadline,
+            "no daemon answers 60 s after the first run"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = repo.strata(&["--json", "daemon", "status"]);
+    let pid = status.json()["pid"].as_u64().expect("a pid");
+    let daemon = Daemon { repo: &repo, pid };
+    assert_eq!(daemon_only(&repo, "second run"), expected);
+
+    // It is started once: a later run says nothing and the same daemon serves.
+    let again = strata_env(&repo, AFFECTED, &[("STRATA_DAEMON", "auto")]);
+    again.assert_ok();
+    assert!(
+        !again.stderr.contains("started a daemon"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(daemon.status()["pid"], pid);
+    // A second daemon for the workspace stops at once, leaving the first in place.
+    let second = repo.strata(&["daemon", "run"]);
+    assert_ne!(second.code, 0, "a second daemon ran: {}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("another daemon serves or is starting"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(daemon.status()["pid"], pid);
+}
+
+#[test]
+fn a_daemon_that_cannot_start_is_not_started_by_every_command() {
+    // Unix socket paths are short: a checkout this deep cannot have a daemon.
+    let repo = Repo::with_fixture();
+    let deep = repo.path().join("d".repeat(90));
+    std::fs::create_dir_all(&deep).unwrap();
+    let clone = deep.join("ws");
+    let cloned = Command::new("git")
+        .args(["clone", "-q"])
+        .arg(repo.path())
+        .arg(&clone)
+        .status()
+        .unwrap();
+    assert!(cloned.success());
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_strata"));
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut with_auto = vec![("STRATA_DAEMON", "auto")];
+        with_auto.extend_from_slice(env);
+        strata_with(bin, &clone, args, &with_auto)
+    };
+    let first = run(AFFECTED, &[]);
+    first.assert_ok();
+    assert!(
+        first.stderr.contains("started a daemon"),
+        "{}",
+        first.stderr
+    );
+    let failed = clone.join(".strata/daemon/failed");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !failed.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the daemon's failure was not recorded"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let error = std::fs::read_to_string(&failed).unwrap();
+    assert!(error.contains("longer than"), "{error}");
+
+    // Later runs answer and start nothing.
+    let second = run(AFFECTED, &[]);
+    second.assert_ok();
+    assert_eq!(second.json(), first.json());
+    assert!(
+        !second.stderr.contains("started a daemon"),
+        "{}",
+        second.stderr
+    );
+    let status = run(&["daemon", "status"], &[]);
+    assert_eq!(status.code, 1);
+    assert!(
+        status.stderr.contains("failed to start") && status.stderr.contains("longer than"),
+        "{}",
+        status.stderr
+    );
+    // `daemon start` tries again, and says why it cannot.
+    let start = run(&["daemon", "start"], &[]);
+    assert_ne!(start.code, 0, "{}", start.stderr);
+    assert!(start.stderr.contains("longer than"), "{}", start.stderr);
+}
+
+#[test]
+fn a_daemon_of_another_build_is_not_replaced_by_every_command() {
+    let repo = Repo::with_fixture();
+    // A copy of the binary is another build (its own build id).
+    let bin = tempfile::tempdir().unwrap();
+    let other = bin.path().join("strata-other");
+    std::fs::copy(env!("CARGO_BIN_EXE_strata"), &other).unwrap();
+    strata_with(&other, repo.path(), &["daemon", "start"], &[]).assert_ok();
+    assert_eq!(
+        strata_with(&other, repo.path(), &["daemon", "status"], &[]).code,
+        0,
+        "the other build's daemon does not answer"
+    );
+
+    // This build's client is refused (the other daemon stops) and answers by itself, but
+    // does not start a daemon of its own: two builds would restart each other's forever.
+    let run = strata_env(&repo, AFFECTED, &[("STRATA_DAEMON", "auto")]);
+    run.assert_ok();
+    assert!(!run.stderr.contains("started a daemon"), "{}", run.stderr);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(repo.path().join(".strata/daemon/sock")).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the other build's daemon did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!daemon_up(&repo), "a daemon was started");
+}
