@@ -22,13 +22,7 @@ fn module_change_reaches_transitive_users_through_stacks_and_declared_deps() {
     let json = repo
         .strata(&["--json", "affected", "--base", "main"])
         .json();
-    let app = json["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["label"] == "stacks/app")
-        .unwrap()
-        .clone();
+    let app = common::target(&json, "stacks/app").unwrap().clone();
     assert_eq!(
         app["via"],
         serde_json::json!(["stacks/database", "modules/db", "modules/naming"])
@@ -271,12 +265,7 @@ fn cached_baseline_gives_the_same_answer_as_a_fresh_run() {
     let json = repo
         .strata(&["--json", "affected", "--base", "main"])
         .json();
-    let app = json["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["label"] == "stacks/app")
-        .expect("a staging-wide file affects stacks/app");
+    let app = common::target(&json, "stacks/app").expect("a staging-wide file affects stacks/app");
     assert_eq!(app["environments"], serde_json::json!(["staging"]));
     assert!(json["targets"]
         .as_array()

@@ -7,7 +7,7 @@
 
 mod common;
 use common::daemon::*;
-use common::Repo;
+use common::{target, Repo};
 use std::process::Command;
 
 #[test]

@@ -6,7 +6,7 @@
 
 mod common;
 use common::daemon::*;
-use common::Repo;
+use common::{target, Repo};
 use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};

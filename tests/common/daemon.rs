@@ -1,7 +1,7 @@
 //! Helpers for the daemon tests: running `strata` with a chosen daemon setting, asking
 //! the daemon only, computing in process, and a daemon stopped when a test ends.
 
-use super::{Repo, Run};
+use super::{target, Repo, Run};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -154,15 +154,6 @@ impl Drop for Daemon<'_> {
             let _ = Command::new("kill").arg(self.pid.to_string()).status();
         }
     }
-}
-
-/// The target `label` of an `affected --json` document.
-pub fn target<'j>(json: &'j Value, label: &str) -> Option<&'j Value> {
-    json["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["label"] == label)
 }
 
 pub fn reason(json: &Value, label: &str) -> Option<String> {

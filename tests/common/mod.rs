@@ -525,3 +525,12 @@ pub fn assert_cache_consistent(cache: &Path) -> usize {
     }
     results.len()
 }
+
+/// The target `label` of an `affected --json` document.
+pub fn target<'j>(json: &'j serde_json::Value, label: &str) -> Option<&'j serde_json::Value> {
+    json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == label)
+}
