@@ -1,0 +1,434 @@
+//! Expressions: terms, operators, conditionals, function calls, `for` expressions, arrays
+//! and objects. Strings and heredocs are in `strings.rs`; what an expression's shape says
+//! (a static path, a file-function call) is in `shape.rs`.
+
+use super::shape::{file_call, Call, Shape};
+use super::strings::unescape;
+use super::{is_id_continue, is_id_start, Scan, Scanner, MAX_OPERATORS};
+use crate::hcl::FILE_FUNCTIONS;
+
+impl<'a> Scanner<'a> {
+    /// An expression: a term, then binary operators or a conditional. Without `newlines`,
+    /// the expression ends at the end of its line.
+    pub(super) fn expr(&mut self, newlines: bool) -> Scan<Shape> {
+        self.enter()?;
+        let mut shape = self.term(newlines)?;
+        loop {
+            let save = self.pos;
+            self.gap(newlines)?;
+            if self.peek() == Some(b'?') {
+                self.pos += 1;
+                self.gap(newlines)?;
+                self.expr(newlines)?;
+                self.gap(newlines)?;
+                self.expect(b':')?;
+                self.gap(newlines)?;
+                self.expr(newlines)?;
+                shape = Shape::Other;
+                break;
+            }
+            if self.binary_operator()? {
+                self.operators += 1;
+                if self.operators > MAX_OPERATORS {
+                    return None;
+                }
+                self.gap(newlines)?;
+                self.term(newlines)?;
+                shape = Shape::Other;
+                continue;
+            }
+            self.pos = save;
+            if !newlines {
+                self.no_continuation()?;
+            }
+            break;
+        }
+        self.leave();
+        Some(shape)
+    }
+
+    /// Consumes a binary operator when one starts here: `Some(false)` when none does, `None`
+    /// when something operator-like is not an operator.
+    fn binary_operator(&mut self) -> Scan<bool> {
+        let next = self.at(self.pos + 1);
+        let len = match (self.peek(), next) {
+            (Some(b'='), Some(b'=')) => 2,
+            (Some(b'!' | b'&' | b'|'), _) => {
+                let pair = match self.peek() {
+                    Some(b'!') => b'=',
+                    Some(c) => c,
+                    None => return None,
+                };
+                if next != Some(pair) {
+                    return None;
+                }
+                2
+            }
+            (Some(b'<' | b'>'), Some(b'=')) => 2,
+            (Some(b'<' | b'>' | b'+' | b'-' | b'*' | b'%'), _) => 1,
+            (Some(b'/'), Some(b'/' | b'*')) => return Some(false),
+            (Some(b'/'), _) => 1,
+            _ => return Some(false),
+        };
+        self.pos += len;
+        Some(true)
+    }
+
+    /// At the end of a line-bound expression: gives up when the next line could continue it,
+    /// which the reference parser sometimes allows after a bracket.
+    fn no_continuation(&self) -> Scan<()> {
+        let pos = self.skip_sp(self.pos)?;
+        if !matches!(self.at(pos), Some(b'\n' | b'#' | b'/')) {
+            return Some(());
+        }
+        let next = self.skip_ws(pos)?;
+        match self.at(next) {
+            Some(
+                b'.' | b'[' | b'?' | b'!' | b'<' | b'>' | b'+' | b'-' | b'*' | b'/' | b'%' | b'&'
+                | b'|' | b'=',
+            ) => None,
+            _ => Some(()),
+        }
+    }
+
+    /// A term with its traversals (`.attr`, `[index]`, `.*`, `[*]`).
+    fn term(&mut self, newlines: bool) -> Scan<Shape> {
+        self.enter()?;
+        let mut shape = match self.peek()? {
+            b'"' => self.quoted()?,
+            b'[' => {
+                self.array()?;
+                Shape::Other
+            }
+            b'{' => {
+                self.object()?;
+                Shape::Other
+            }
+            b'0'..=b'9' => {
+                // A traversal of a number is left to the reference parser.
+                self.number()?;
+                self.leave();
+                return Some(Shape::Other);
+            }
+            b'<' => {
+                self.heredoc()?;
+                Shape::Other
+            }
+            b'-' | b'!' => {
+                self.pos += 1;
+                self.sp()?;
+                self.term(newlines)?;
+                Shape::Other
+            }
+            b'(' => {
+                self.pos += 1;
+                self.ws()?;
+                self.expr(true)?;
+                self.ws()?;
+                self.expect(b')')?;
+                Shape::Other
+            }
+            c if is_id_start(c) => self.identlike(newlines)?,
+            _ => return None,
+        };
+        let mut operators = 0;
+        loop {
+            let save = self.pos;
+            self.gap(newlines)?;
+            match self.peek() {
+                Some(b'.') if self.at(self.pos + 1) != Some(b'.') => {
+                    self.pos += 1;
+                    self.ws()?;
+                    match self.peek()? {
+                        b'*' => {
+                            self.pos += 1;
+                            shape = Shape::Other;
+                        }
+                        b'0'..=b'9' => {
+                            let start = self.pos;
+                            while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                                self.pos += 1;
+                            }
+                            if self.pos - start > 18 {
+                                return None;
+                            }
+                            shape = Shape::Other;
+                        }
+                        _ => {
+                            let attr = self.ident()?;
+                            shape = match shape {
+                                Shape::Var(start, end) if operators == 0 => {
+                                    Shape::Attr((start, end), attr)
+                                }
+                                _ => Shape::Other,
+                            };
+                        }
+                    }
+                }
+                Some(b'[') => {
+                    self.pos += 1;
+                    self.ws()?;
+                    if self.peek() == Some(b'*') {
+                        self.pos += 1;
+                    } else {
+                        self.expr(true)?;
+                    }
+                    self.ws()?;
+                    self.expect(b']')?;
+                    shape = Shape::Other;
+                }
+                _ => {
+                    self.pos = save;
+                    break;
+                }
+            }
+            operators += 1;
+        }
+        if operators > 1 {
+            shape = Shape::Other;
+        }
+        self.leave();
+        Some(shape)
+    }
+
+    fn number(&mut self) -> Scan<()> {
+        let start = self.pos;
+        self.digits()?;
+        if self.peek() == Some(b'.') && self.at(self.pos + 1).is_some_and(|c| c.is_ascii_digit()) {
+            self.pos += 1;
+            self.digits()?;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            self.digits()?;
+        }
+        // `1.x`, `1abc`: not worth telling apart from errors here.
+        if self
+            .peek()
+            .is_some_and(|c| c == b'.' || is_id_continue(c) || c >= 0x80)
+        {
+            return None;
+        }
+        // The reference rejects numbers too large for a float.
+        let value: f64 = self.text[start..self.pos].parse().ok()?;
+        value.is_finite().then_some(())
+    }
+
+    fn digits(&mut self) -> Scan<()> {
+        let start = self.pos;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.pos += 1;
+        }
+        (self.pos > start).then_some(())
+    }
+
+    /// A variable, `null`/`true`/`false`, or a function call (possibly namespaced).
+    fn identlike(&mut self, newlines: bool) -> Scan<Shape> {
+        let name = self.ident()?;
+        let save = self.pos;
+        self.gap(newlines)?;
+        let namespaced = self.starts_with(b"::");
+        if !namespaced && self.peek() != Some(b'(') {
+            self.pos = save;
+            return Some(match self.str(name) {
+                "null" | "true" | "false" => Shape::Other,
+                _ => Shape::Var(name.0, name.1),
+            });
+        }
+        while self.starts_with(b"::") {
+            self.pos += 2;
+            self.gap(newlines)?;
+            self.ident()?;
+            self.gap(newlines)?;
+        }
+        self.expect(b'(')?;
+        let function = self.str(name);
+        let slot = (!namespaced && FILE_FUNCTIONS.contains(&function)).then(|| {
+            self.calls.push(Call::Pending);
+            self.calls.len() - 1
+        });
+        let line = slot.map(|_| self.line_at(name.0));
+        let (first, second) = self.arguments()?;
+        if let (Some(slot), Some(line)) = (slot, line) {
+            self.calls[slot] = file_call(self.text, function, line, first, second)?;
+        }
+        Some(Shape::Other)
+    }
+
+    /// A call's arguments after `(`, through `)`: the first two arguments' shapes.
+    fn arguments(&mut self) -> Scan<(Option<Shape>, Option<Shape>)> {
+        let (mut first, mut second) = (None, None);
+        self.ws()?;
+        if self.expect(b')').is_some() {
+            return Some((first, second));
+        }
+        loop {
+            if matches!(self.peek(), Some(b',' | b'.' | b')')) {
+                return None;
+            }
+            let shape = self.expr(true)?;
+            if first.is_none() {
+                first = Some(shape);
+            } else if second.is_none() {
+                second = Some(shape);
+            }
+            self.ws()?;
+            match self.peek()? {
+                b',' => {
+                    self.pos += 1;
+                    self.ws()?;
+                    if self.expect(b')').is_some() {
+                        return Some((first, second));
+                    }
+                }
+                b'.' => {
+                    if !self.starts_with(b"...") {
+                        return None;
+                    }
+                    self.pos += 3;
+                    self.ws()?;
+                    self.expect(b')')?;
+                    return Some((first, second));
+                }
+                b')' => {
+                    self.pos += 1;
+                    return Some((first, second));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Whether a `for` expression starts here (after a `[` or `{`).
+    fn for_ahead(&self) -> Scan<bool> {
+        let pos = self.skip_ws(self.pos)?;
+        Some(
+            self.b[pos..].starts_with(b"for")
+                && matches!(self.at(pos + 3), Some(b' ' | b'\t' | b'#' | b'/' | b'\n')),
+        )
+    }
+
+    /// `for k, v in collection :`
+    fn for_intro(&mut self) -> Scan<()> {
+        self.ws()?;
+        self.pos += 3;
+        self.ws()?;
+        self.ident()?;
+        self.ws()?;
+        if self.expect(b',').is_some() {
+            self.ws()?;
+            self.ident()?;
+            self.ws()?;
+        }
+        self.keyword(b"in")?;
+        self.ws()?;
+        self.expr(false)?;
+        self.ws()?;
+        self.expect(b':')
+    }
+
+    /// An optional `if condition` at the end of a `for` expression.
+    fn for_condition(&mut self) -> Scan<()> {
+        self.ws()?;
+        if self.starts_with(b"if") {
+            self.keyword(b"if")?;
+            self.ws()?;
+            self.expr(true)?;
+            self.ws()?;
+        }
+        Some(())
+    }
+
+    /// `[ items ]` or `[for ...]`, from the `[`.
+    fn array(&mut self) -> Scan<()> {
+        self.pos += 1;
+        if self.for_ahead()? {
+            self.for_intro()?;
+            self.ws()?;
+            self.expr(true)?;
+            self.for_condition()?;
+            return self.expect(b']');
+        }
+        self.ws()?;
+        if self.expect(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            self.expr(true)?;
+            self.ws()?;
+            match self.peek()? {
+                b',' => {
+                    self.pos += 1;
+                    self.ws()?;
+                    if self.expect(b']').is_some() {
+                        return Some(());
+                    }
+                }
+                b']' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// `{ key = value ... }` or `{for ...}`, from the `{`.
+    fn object(&mut self) -> Scan<()> {
+        self.pos += 1;
+        if self.for_ahead()? {
+            self.for_intro()?;
+            self.ws()?;
+            self.expr(false)?;
+            self.ws()?;
+            if !self.starts_with(b"=>") {
+                return None;
+            }
+            self.pos += 2;
+            self.ws()?;
+            self.expr(false)?;
+            self.ws()?;
+            if self.starts_with(b"...") {
+                self.pos += 3;
+            }
+            self.for_condition()?;
+            return self.expect(b'}');
+        }
+        let mut keys: Vec<String> = Vec::new();
+        loop {
+            self.ws()?;
+            if self.expect(b'}').is_some() {
+                return Some(());
+            }
+            let key = match self.expr(false)? {
+                Shape::Var(start, end) => self.text[start..end].to_string(),
+                Shape::Str(start, end) => unescape(&self.text[start..end])?,
+                _ => return None,
+            };
+            if keys.contains(&key) {
+                return None;
+            }
+            keys.push(key);
+            self.sp()?;
+            match self.peek()? {
+                b'=' | b':' => self.pos += 1,
+                _ => return None,
+            }
+            self.sp()?;
+            self.expr(false)?;
+            self.sp()?;
+            self.line_comment();
+            match self.peek()? {
+                b'}' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                b'\n' | b',' => self.pos += 1,
+                _ => return None,
+            }
+        }
+    }
+}
