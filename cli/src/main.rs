@@ -7,7 +7,7 @@ mod output;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use strata_graph::task::Mode;
+use strata_run::task::Mode;
 
 #[derive(Parser)]
 #[command(

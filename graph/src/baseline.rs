@@ -130,7 +130,7 @@ impl Baseline {
     /// Best effort: the baseline is an optimisation.
     pub fn save(&self, path: &Path) {
         if let Ok(bytes) = postcard::to_extend(self, MAGIC.to_vec()) {
-            let _ = crate::fsutil::write_atomic(path, &bytes);
+            let _ = strata_fs::write_atomic(path, &bytes);
         }
     }
 }

@@ -217,7 +217,7 @@ impl FactStore {
             entries: keep,
         };
         if let Ok(bytes) = postcard::to_extend(&persisted, MAGIC.to_vec()) {
-            let _ = crate::fsutil::write_atomic(path, &bytes);
+            let _ = strata_fs::write_atomic(path, &bytes);
         }
     }
 

@@ -96,14 +96,14 @@ enum Asked {
 /// [`daemon_question`]). Any failure leaves it to this process.
 #[cfg(unix)]
 fn from_daemon(ctx: &Context, args: &Args) -> Asked {
-    use strata_graph::daemon::Reply;
+    use strata_daemon::Reply;
     if daemon_question(ctx, args).is_none() {
         return Asked::Declined;
     }
     let Ok(root) = strata_graph::workspace::find_root(&ctx.dir) else {
         return Asked::Declined;
     };
-    match strata_graph::daemon::affected(&root, args.base.as_deref()) {
+    match strata_daemon::affected(&root, args.base.as_deref()) {
         Reply::Answered(affected) => Asked::Answered(affected),
         Reply::Declined => Asked::Declined,
         Reply::NoDaemon => Asked::NoDaemon,

@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::output::print_json;
-use strata_graph::cache::LocalStore;
+use strata_cache::LocalStore;
 use strata_graph::error::Location;
 use strata_graph::{Error, Result};
 

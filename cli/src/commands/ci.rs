@@ -3,9 +3,9 @@
 use super::Context;
 use crate::output::print_json;
 use strata_graph::affected::{affected_for_view, Reason};
-use strata_graph::run::resolve_envs;
-use strata_graph::shard::shards;
 use strata_graph::Result;
+use strata_run::resolve_envs;
+use strata_run::shard::shards;
 
 #[derive(clap::Subcommand)]
 pub enum Command {

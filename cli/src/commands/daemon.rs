@@ -2,7 +2,7 @@ use super::Context;
 use crate::output::print_json;
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
-use strata_graph::daemon::{self, Request, Response};
+use strata_daemon::{self as daemon, Request, Response};
 use strata_graph::workspace::find_root;
 use strata_graph::{Error, Result};
 

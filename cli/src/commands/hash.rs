@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
         let tasks = if args.envs.is_empty() {
             Vec::new()
         } else {
-            strata_graph::run::explain_task_keys(&session, &view, &indices, &args.envs)?
+            strata_run::explain_task_keys(&session, &view, &indices, &args.envs)?
         };
         if ctx.json {
             print_json(&serde_json::json!({ "targets": fps, "tasks": tasks }));

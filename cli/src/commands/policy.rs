@@ -3,8 +3,8 @@
 use super::Context;
 use crate::output::print_json;
 use strata_graph::discover::Kind;
-use strata_graph::policy::test;
 use strata_graph::Result;
+use strata_policy::test;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -142,7 +142,7 @@ fn collect(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 }
 
 fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
-    use strata_graph::policy::{hcl_input, Policy};
+    use strata_policy::{hcl_input, Policy};
     let session = ctx.session()?;
     let view = session.work_tree()?;
     session.finish();
@@ -171,7 +171,7 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
                 Err(e) => errors.push(format!("{shown}: {e}")),
             }
         } else {
-            match strata_graph::exec::usertest::manifests_input(text.as_bytes()) {
+            match strata_policy::usertest::manifests_input(text.as_bytes()) {
                 Ok(serde_json::Value::Array(d)) => {
                     yaml_docs.extend(d.into_iter().map(|d| (Some(shown.clone()), d)))
                 }
@@ -191,7 +191,7 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
         jobs.push((p, meta, sources));
     }
     use rayon::prelude::*;
-    let results: Vec<Result<Vec<strata_graph::policy::Finding>, String>> = jobs
+    let results: Vec<Result<Vec<strata_policy::Finding>, String>> = jobs
         .par_iter()
         .map(|(p, meta, sources)| {
             let policy = Policy {
@@ -231,24 +231,22 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
         .into_iter()
         .filter(|(p, _)| p.ends_with(".tf"))
         .collect();
-    strata_graph::policy::locate(&mut findings, &tf_texts);
+    strata_policy::locate(&mut findings, &tf_texts);
     findings.sort_by(|a, b| {
         (&a.file, a.line, &a.rule, &a.msg).cmp(&(&b.file, b.line, &b.rule, &b.msg))
     });
     let denies = findings
         .iter()
-        .filter(|f| strata_graph::policy::blocks(f, None))
+        .filter(|f| strata_policy::blocks(f, None))
         .count();
     if let Some(path) = &args.sarif {
         // Reuse the run report's SARIF writer: one synthetic policy task holding the findings.
-        let report = strata_graph::run::RunReport {
+        let report = strata_run::RunReport {
             ok: denies == 0,
             interrupted: false,
-            tasks: vec![strata_graph::run::TaskReport::findings_only(
-                "scan", &findings,
-            )],
+            tasks: vec![strata_run::TaskReport::findings_only("scan", &findings)],
         };
-        std::fs::write(path, strata_graph::report::sarif(&report))
+        std::fs::write(path, strata_run::report::sarif(&report))
             .map_err(|e| strata_graph::Error::io(path, e))?;
     }
     if ctx.json {

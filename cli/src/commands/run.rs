@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use strata_exec::schedule::Status;
 use strata_graph::affected::{affected_for_view, Reason};
-use strata_graph::run::{run, Observer, RemoteOptions, RunOptions, TaskReport};
-use strata_graph::schedule::Status;
-use strata_graph::task::{Action, Mode};
 use strata_graph::{Error, Result};
+use strata_run::task::{Action, Mode};
+use strata_run::{run, Observer, RemoteOptions, RunOptions, TaskReport};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -146,19 +146,19 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             required: args.require_remote_cache,
         }),
     };
-    let _ = ctrlc::set_handler(strata_graph::exec::process::cancel_all);
+    let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
     let printer = Printer::new(args.verbose, ctx.json || findings_only);
     let started = Instant::now();
     let report = run(&session, &view, &selected, &opts, &printer)?;
     printer.done();
     if let Some(path) = &args.junit {
-        write_file(path, &strata_graph::report::junit(&report))?;
+        write_file(path, &strata_run::report::junit(&report))?;
     }
     if let Some(path) = &args.summary_md {
-        write_file(path, &strata_graph::report::markdown(&report))?;
+        write_file(path, &strata_run::report::markdown(&report))?;
     }
     if let Some(path) = &args.sarif {
-        write_file(path, &strata_graph::report::sarif(&report))?;
+        write_file(path, &strata_run::report::sarif(&report))?;
     }
     if findings_only {
         let policy_tasks: Vec<&TaskReport> = report
@@ -391,7 +391,7 @@ fn print_summary(tasks: &[TaskReport], elapsed: Duration, verbose: bool) {
                 "\n--- {} ---",
                 describe(&t.label, t.action, t.env.as_deref())
             );
-            eprintln!("{}", strata_graph::report::tail(&t.log, 40));
+            eprintln!("{}", strata_run::report::tail(&t.log, 40));
         }
     }
     eprintln!(

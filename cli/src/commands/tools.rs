@@ -1,6 +1,6 @@
 use super::Context;
 use crate::output::print_json;
-use strata_graph::toolchain::check;
+use strata_exec::toolchain::check;
 use strata_graph::workspace::{find_root, WorkspaceConfig, WORKSPACE_FILE};
 use strata_graph::{Error, Result};
 

@@ -9,8 +9,8 @@ use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
 use crate::graph::Graph;
 use crate::manifest::{InputBinding, CHART_MANIFEST, STACK_MANIFEST};
-use crate::policy::meta::PolicyMeta;
-use crate::policy::waivers::Waiver;
+use crate::model::policy_meta::PolicyMeta;
+use crate::model::waivers::Waiver;
 use crate::snapshot::Snapshot;
 use crate::workspace::WorkspaceConfig;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -21,6 +21,8 @@ use std::collections::BTreeSet;
 mod edges;
 mod environments;
 mod policies;
+pub mod policy_meta;
+pub mod waivers;
 pub use edges::join_normalized;
 use edges::{apply_manifest, Builder};
 use environments::load_environments;
@@ -376,7 +378,7 @@ pub fn still_describes(
         let name = file_name(path);
         if name == crate::manifest::ENV_FILE
             || name == "policy.toml"
-            || path == crate::policy::waivers::WAIVERS_FILE
+            || path == crate::model::waivers::WAIVERS_FILE
         {
             return Ok(false);
         }

@@ -5,8 +5,8 @@ use super::Target;
 use crate::discover::Kind;
 use crate::error::Result;
 use crate::git::Repo;
-use crate::policy::meta::PolicyMeta;
-use crate::policy::waivers::{Waiver, WAIVERS_FILE};
+use crate::model::policy_meta::PolicyMeta;
+use crate::model::waivers::{Waiver, WAIVERS_FILE};
 use crate::snapshot::Snapshot;
 
 /// `policy.toml` of each policy target (defaults when absent).
@@ -41,7 +41,7 @@ pub(super) fn load_policy_meta(
 /// `policies/waivers.toml`, checked (a malformed file is bad input).
 pub(super) fn load_waivers(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<Waiver>> {
     match snapshot.texts(repo, &[WAIVERS_FILE])?.pop() {
-        Some((_, text)) => crate::policy::waivers::parse(&text),
+        Some((_, text)) => crate::model::waivers::parse(&text),
         None => Ok(Vec::new()),
     }
 }

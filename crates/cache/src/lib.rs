@@ -1,0 +1,443 @@
+//! The action cache: `task key -> result`, whose outputs are blobs addressed by SHA-256.
+//!
+//! Invariants:
+//! 1. A result is only ever returned after every blob it names has been read and its SHA-256
+//!    verified. A missing or mismatching blob, or a result that does not parse or names
+//!    another key, is a miss, never a result.
+//! 2. A corrupt local entry is deleted (repaired) with a warning; the task then runs again.
+//! 3. Blobs are written before the result that names them, locally and remotely, so a reader
+//!    never sees a result whose blobs are not there yet (barring later eviction, which (1)
+//!    turns into a miss).
+//! 4. Local writes are atomic (temp file + rename): a crash leaves the old state or the new.
+//! 5. Remote faults never fail a run unless `require_remote` is set: the first is reported,
+//!    and after [`REMOTE_FAILURE_LIMIT`] the remote is not asked again during the run.
+//! 6. Remote hits are written back to the local cache.
+
+mod http;
+mod local;
+mod memory;
+
+pub use http::HttpStore;
+pub use local::{LocalStore, PruneReport, Stats};
+pub use memory::MemoryStore;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use strata_digest::{BlobDigest, TaskKey};
+
+/// Bump when the meaning of a stored result changes; older entries are then misses.
+pub const RESULT_VERSION: u32 = 1;
+/// Remote failures after which the remote cache is left alone for the rest of the run.
+pub const REMOTE_FAILURE_LIMIT: u32 = 3;
+
+/// A store's fault: unreachable, timed out, an unexpected status or an I/O error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+/// One backend: a directory, an HTTP server, memory.
+pub trait Store: Send + Sync {
+    fn describe(&self) -> String;
+    fn get_result(&self, key: &TaskKey) -> Result<Option<Vec<u8>>, StoreError>;
+    fn put_result(&self, key: &TaskKey, bytes: &[u8]) -> Result<(), StoreError>;
+    fn get_blob(&self, digest: &BlobDigest) -> Result<Option<Vec<u8>>, StoreError>;
+    fn put_blob(&self, digest: &BlobDigest, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Removes an entry found to be corrupt (local stores; others may ignore it).
+    fn remove_result(&self, _key: &TaskKey) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn remove_blob(&self, _digest: &BlobDigest) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRef {
+    pub digest: BlobDigest,
+    pub size: u64,
+}
+
+/// What a task produced, as cached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionResult {
+    pub version: u32,
+    /// The key this result is stored under; checked on read.
+    pub key: TaskKey,
+    pub label: String,
+    pub action: String,
+    pub env: Option<String>,
+    /// Action-specific summary (plan counts, render kinds, ...).
+    pub summary: serde_json::Value,
+    /// Named outputs: `log`, `plan.json`, `manifests.yaml`, ...
+    pub outputs: BTreeMap<String, BlobRef>,
+    pub duration_ms: u64,
+}
+
+/// A verified hit.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub result: ActionResult,
+    pub blobs: BTreeMap<String, Vec<u8>>,
+    pub from_remote: bool,
+}
+
+/// Where warnings go (the CLI prints them on stderr).
+pub type WarnSink = Arc<dyn Fn(String) + Send + Sync>;
+
+struct Remote {
+    store: Box<dyn Store>,
+    read_only: bool,
+    failures: AtomicU32,
+    disabled: AtomicBool,
+}
+
+/// The cache a run uses: local first, then the remote; hits from the remote are written
+/// back locally.
+pub struct Cache {
+    local: Option<Box<dyn Store>>,
+    remote: Option<Remote>,
+    require_remote: bool,
+    warn: WarnSink,
+}
+
+/// A remote fault when the run requires the remote cache.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the remote cache is required (--require-remote-cache) but failed: {0}")]
+pub struct RemoteRequired(pub String);
+
+impl Cache {
+    pub fn new(local: Option<Box<dyn Store>>, warn: WarnSink) -> Cache {
+        Cache {
+            local,
+            remote: None,
+            require_remote: false,
+            warn,
+        }
+    }
+
+    pub fn with_remote(mut self, store: Box<dyn Store>, read_only: bool, required: bool) -> Cache {
+        self.remote = Some(Remote {
+            store,
+            read_only,
+            failures: AtomicU32::new(0),
+            disabled: AtomicBool::new(false),
+        });
+        self.require_remote = required;
+        self
+    }
+
+    /// A cache that stores nothing (`--no-cache`).
+    pub fn disabled(warn: WarnSink) -> Cache {
+        Cache::new(None, warn)
+    }
+
+    fn remote_fault(&self, remote: &Remote, what: String) -> Result<(), RemoteRequired> {
+        if self.require_remote {
+            return Err(RemoteRequired(what));
+        }
+        let n = remote.failures.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == 1 {
+            (self.warn)(format!(
+                "warning: remote cache {}: {what}; continuing with the local cache",
+                remote.store.describe()
+            ));
+        }
+        if n >= REMOTE_FAILURE_LIMIT && !remote.disabled.swap(true, Ordering::SeqCst) {
+            (self.warn)(format!(
+                "warning: remote cache {} failed {n} times; not asking it again during this run",
+                remote.store.describe()
+            ));
+        }
+        Ok(())
+    }
+
+    fn remote_usable(&self) -> Option<&Remote> {
+        self.remote
+            .as_ref()
+            .filter(|r| !r.disabled.load(Ordering::SeqCst))
+    }
+
+    /// Asks the remote once before anything runs, so an outage is reported up front (and
+    /// is fatal when the remote is required).
+    pub fn probe_remote(&self) -> Result<(), RemoteRequired> {
+        let Some(remote) = &self.remote else {
+            return Ok(());
+        };
+        match remote.store.get_result(&TaskKey([0; 32])) {
+            Ok(_) => Ok(()),
+            Err(e) => self.remote_fault(remote, e.0),
+        }
+    }
+
+    /// A verified result for `key`, or `None`.
+    pub fn lookup(&self, key: &TaskKey) -> Result<Option<Hit>, RemoteRequired> {
+        if let Some(local) = &self.local {
+            match read_entry(local.as_ref(), key) {
+                Ok(Some(hit)) => return Ok(Some(hit)),
+                Ok(None) => {}
+                Err(Fault::Corrupt(why)) => {
+                    (self.warn)(format!(
+                        "warning: local cache entry {} is corrupt ({why}); removed, the task runs again",
+                        short(key)
+                    ));
+                    let _ = local.remove_result(key);
+                }
+                Err(Fault::Unavailable(why)) => {
+                    (self.warn)(format!("warning: local cache unreadable: {why}"))
+                }
+            }
+        }
+        let Some(remote) = self.remote_usable() else {
+            return Ok(None);
+        };
+        match read_entry(remote.store.as_ref(), key) {
+            Ok(Some(mut hit)) => {
+                hit.from_remote = true;
+                if let Some(local) = &self.local {
+                    // Write-back: blobs first, then the result.
+                    let ok = hit
+                        .result
+                        .outputs
+                        .iter()
+                        .all(|(name, r)| local.put_blob(&r.digest, &hit.blobs[name]).is_ok())
+                        && serde_json::to_vec(&hit.result)
+                            .map(|b| local.put_result(key, &b).is_ok())
+                            .unwrap_or(false);
+                    if !ok {
+                        (self.warn)(
+                            "warning: could not write a remote hit to the local cache".into(),
+                        );
+                    }
+                }
+                Ok(Some(hit))
+            }
+            Ok(None) => Ok(None),
+            Err(Fault::Corrupt(why)) => {
+                self.remote_fault(remote, format!("entry {} rejected: {why}", short(key)))?;
+                Ok(None)
+            }
+            Err(Fault::Unavailable(why)) => {
+                self.remote_fault(remote, why)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Stores a successful result and its blobs: locally, then remotely unless read-only.
+    pub fn store(
+        &self,
+        result: &ActionResult,
+        blobs: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), RemoteRequired> {
+        let body = serde_json::to_vec(result).expect("results serialize");
+        if let Some(local) = &self.local {
+            let ok = result
+                .outputs
+                .iter()
+                .all(|(name, r)| local.put_blob(&r.digest, &blobs[name]).is_ok())
+                && local.put_result(&result.key, &body).is_ok();
+            if !ok {
+                (self.warn)(format!(
+                    "warning: could not write task {} to the local cache",
+                    short(&result.key)
+                ));
+            }
+        }
+        let Some(remote) = self.remote_usable() else {
+            return Ok(());
+        };
+        if remote.read_only {
+            return Ok(());
+        }
+        for (name, r) in &result.outputs {
+            if let Err(e) = remote.store.put_blob(&r.digest, &blobs[name]) {
+                return self.remote_fault(remote, e.0);
+            }
+        }
+        if let Err(e) = remote.store.put_result(&result.key, &body) {
+            return self.remote_fault(remote, e.0);
+        }
+        Ok(())
+    }
+}
+
+enum Fault {
+    Corrupt(String),
+    Unavailable(String),
+}
+
+/// Reads and fully verifies one entry from one store.
+fn read_entry(store: &dyn Store, key: &TaskKey) -> Result<Option<Hit>, Fault> {
+    let Some(bytes) = store.get_result(key).map_err(|e| Fault::Unavailable(e.0))? else {
+        return Ok(None);
+    };
+    let result: ActionResult = serde_json::from_slice(&bytes)
+        .map_err(|e| Fault::Corrupt(format!("result does not parse: {e}")))?;
+    if result.key != *key {
+        return Err(Fault::Corrupt("result was stored under another key".into()));
+    }
+    if result.version != RESULT_VERSION {
+        return Ok(None);
+    }
+    let mut blobs = BTreeMap::new();
+    for (name, r) in &result.outputs {
+        let content = store
+            .get_blob(&r.digest)
+            .map_err(|e| Fault::Unavailable(e.0))?
+            .ok_or_else(|| Fault::Corrupt(format!("blob `{name}` is missing")))?;
+        if BlobDigest::of(&content) != r.digest || content.len() as u64 != r.size {
+            let _ = store.remove_blob(&r.digest);
+            return Err(Fault::Corrupt(format!(
+                "blob `{name}` does not match its digest"
+            )));
+        }
+        blobs.insert(name.clone(), content);
+    }
+    Ok(Some(Hit {
+        result,
+        blobs,
+        from_remote: false,
+    }))
+}
+
+fn short(key: &TaskKey) -> String {
+    key.to_hex()[..12].to_string()
+}
+
+/// Builds a result from named outputs, computing their digests.
+pub fn make_result(
+    key: TaskKey,
+    label: &str,
+    action: &str,
+    env: Option<&str>,
+    summary: serde_json::Value,
+    outputs: &BTreeMap<String, Vec<u8>>,
+    duration_ms: u64,
+) -> ActionResult {
+    ActionResult {
+        version: RESULT_VERSION,
+        key,
+        label: label.to_string(),
+        action: action.to_string(),
+        env: env.map(str::to_string),
+        summary,
+        outputs: outputs
+            .iter()
+            .map(|(n, b)| {
+                (
+                    n.clone(),
+                    BlobRef {
+                        digest: BlobDigest::of(b),
+                        size: b.len() as u64,
+                    },
+                )
+            })
+            .collect(),
+        duration_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn sink() -> (WarnSink, Arc<Mutex<Vec<String>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        (Arc::new(move |w| s.lock().unwrap().push(w)), seen)
+    }
+
+    fn sample(key: TaskKey) -> (ActionResult, BTreeMap<String, Vec<u8>>) {
+        let blobs = BTreeMap::from([("log".to_string(), b"hello".to_vec())]);
+        (
+            make_result(
+                key,
+                "stacks/a",
+                "plan",
+                Some("dev"),
+                serde_json::json!({"add": 1}),
+                &blobs,
+                5,
+            ),
+            blobs,
+        )
+    }
+
+    #[test]
+    fn round_trip_and_remote_write_back() {
+        let (warn, seen) = sink();
+        let remote = MemoryStore::default();
+        let key = TaskKey([7; 32]);
+        let (result, blobs) = sample(key);
+        remote
+            .put_blob(&result.outputs["log"].digest, b"hello")
+            .unwrap();
+        remote
+            .put_result(&key, &serde_json::to_vec(&result).unwrap())
+            .unwrap();
+        let local = MemoryStore::default();
+        let local_view = local.clone();
+        let cache =
+            Cache::new(Some(Box::new(local)), warn).with_remote(Box::new(remote), false, false);
+        let hit = cache.lookup(&key).unwrap().unwrap();
+        assert!(hit.from_remote);
+        assert_eq!(hit.blobs, blobs);
+        assert!(
+            local_view.get_result(&key).unwrap().is_some(),
+            "written back"
+        );
+        assert!(seen.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn corrupt_local_blob_is_a_miss_and_repaired() {
+        let (warn, seen) = sink();
+        let local = MemoryStore::default();
+        let view = local.clone();
+        let cache = Cache::new(Some(Box::new(local)), warn);
+        let key = TaskKey([1; 32]);
+        let (result, blobs) = sample(key);
+        cache.store(&result, &blobs).unwrap();
+        view.put_blob(&result.outputs["log"].digest, b"HELLO")
+            .unwrap();
+        assert!(cache.lookup(&key).unwrap().is_none());
+        assert!(view.get_result(&key).unwrap().is_none(), "entry removed");
+        assert!(seen.lock().unwrap()[0].contains("corrupt"));
+    }
+
+    #[test]
+    fn wrong_key_and_garbage_results_are_rejected() {
+        let (warn, _) = sink();
+        let remote = MemoryStore::default();
+        let key = TaskKey([2; 32]);
+        let (mut result, _) = sample(TaskKey([3; 32]));
+        result.outputs.clear();
+        remote
+            .put_result(&key, &serde_json::to_vec(&result).unwrap())
+            .unwrap();
+        let cache =
+            Cache::new(None, warn.clone()).with_remote(Box::new(remote.clone()), false, false);
+        assert!(cache.lookup(&key).unwrap().is_none());
+        remote.put_result(&key, b"<html>502</html>").unwrap();
+        assert!(cache.lookup(&key).unwrap().is_none());
+        let strict = Cache::new(None, warn).with_remote(Box::new(remote), false, true);
+        assert!(strict.lookup(&key).is_err());
+    }
+
+    #[test]
+    fn remote_is_left_alone_after_repeated_failures() {
+        let (warn, seen) = sink();
+        let remote = MemoryStore::default();
+        remote.fail_all(true);
+        let calls = remote.clone();
+        let cache = Cache::new(None, warn).with_remote(Box::new(remote), false, false);
+        for i in 0..10 {
+            assert!(cache.lookup(&TaskKey([i; 32])).unwrap().is_none());
+        }
+        assert_eq!(calls.calls(), REMOTE_FAILURE_LIMIT as usize);
+        assert_eq!(seen.lock().unwrap().len(), 2, "{:?}", seen.lock().unwrap());
+    }
+}

@@ -1,0 +1,279 @@
+//! The local cache directory:
+//!
+//! ```text
+//! <dir>/ac/<task key>            results (JSON)
+//! <dir>/cas/<2 hex>/<sha256>     blobs
+//! ```
+//!
+//! Every write is atomic. Reading a result or blob refreshes its modification time, which
+//! `prune` uses to evict the least recently used entries first.
+
+use super::{ActionResult, Store, StoreError};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+use strata_digest::{BlobDigest, TaskKey};
+use strata_fs::write_atomic;
+
+pub struct LocalStore {
+    dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub dir: PathBuf,
+    pub results: u64,
+    pub blobs: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PruneReport {
+    pub removed_results: u64,
+    pub removed_blobs: u64,
+    pub freed_bytes: u64,
+    pub remaining_bytes: u64,
+}
+
+impl LocalStore {
+    pub fn new(dir: impl Into<PathBuf>) -> LocalStore {
+        LocalStore { dir: dir.into() }
+    }
+
+    fn result_path(&self, key: &TaskKey) -> PathBuf {
+        self.dir.join("ac").join(key.to_hex())
+    }
+
+    fn blob_path(&self, digest: &BlobDigest) -> PathBuf {
+        let hex = digest.to_hex();
+        self.dir.join("cas").join(&hex[..2]).join(hex)
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut stats = Stats {
+            dir: self.dir.clone(),
+            ..Stats::default()
+        };
+        for (_, size, _) in files(&self.dir.join("ac")) {
+            stats.results += 1;
+            stats.bytes += size;
+        }
+        for (_, size, _) in files(&self.dir.join("cas")) {
+            stats.blobs += 1;
+            stats.bytes += size;
+        }
+        stats
+    }
+
+    /// Evicts least recently used entries (a result with the blobs only it uses) and
+    /// unreferenced blobs until the cache holds at most `max_bytes`.
+    pub fn prune(&self, max_bytes: u64) -> PruneReport {
+        let results = files(&self.dir.join("ac"));
+        let blobs: HashMap<String, (PathBuf, u64)> = files(&self.dir.join("cas"))
+            .into_iter()
+            .filter_map(|(p, size, _)| {
+                let name = p.file_name()?.to_str()?.to_string();
+                Some((name, (p, size)))
+            })
+            .collect();
+        // Which blobs each result uses, and how many results use each blob.
+        let mut uses: Vec<(PathBuf, u64, SystemTime, Vec<String>)> = Vec::new();
+        let mut refcount: HashMap<String, u32> = HashMap::new();
+        for (path, size, mtime) in results {
+            let refs: Vec<String> = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<ActionResult>(&b).ok())
+                .map(|r| r.outputs.values().map(|o| o.digest.to_hex()).collect())
+                .unwrap_or_default();
+            for r in &refs {
+                *refcount.entry(r.clone()).or_default() += 1;
+            }
+            uses.push((path, size, mtime, refs));
+        }
+        let mut total: u64 =
+            uses.iter().map(|u| u.1).sum::<u64>() + blobs.values().map(|b| b.1).sum::<u64>();
+        let mut report = PruneReport::default();
+        let mut removed: HashSet<String> = HashSet::new();
+        let mut remove_blob = |name: &str, report: &mut PruneReport, total: &mut u64| {
+            if let Some((p, size)) = blobs.get(name) {
+                if removed.insert(name.to_string()) && std::fs::remove_file(p).is_ok() {
+                    report.removed_blobs += 1;
+                    report.freed_bytes += size;
+                    *total -= size;
+                }
+            }
+        };
+        // Orphans first: blobs no result names.
+        let orphans: Vec<String> = blobs
+            .keys()
+            .filter(|b| !refcount.contains_key(*b))
+            .cloned()
+            .collect();
+        for b in orphans {
+            if total <= max_bytes {
+                break;
+            }
+            remove_blob(&b, &mut report, &mut total);
+        }
+        uses.sort_by_key(|u| u.2);
+        for (path, size, _, refs) in uses {
+            if total <= max_bytes {
+                break;
+            }
+            if std::fs::remove_file(&path).is_ok() {
+                report.removed_results += 1;
+                report.freed_bytes += size;
+                total -= size;
+            }
+            for r in refs {
+                let n = refcount.get_mut(&r).expect("counted");
+                *n -= 1;
+                if *n == 0 {
+                    remove_blob(&r, &mut report, &mut total);
+                }
+            }
+        }
+        report.remaining_bytes = total;
+        report
+    }
+}
+
+/// Regular files below `dir` with size and modification time.
+fn files(dir: &Path) -> Vec<(PathBuf, u64, SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(meta) = e.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else if meta.is_file() && !e.file_name().to_string_lossy().starts_with(".tmp") {
+                out.push((
+                    e.path(),
+                    meta.len(),
+                    meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn read(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            // Refresh the modification time: it is the recency `prune` evicts by.
+            if let Ok(f) = std::fs::File::options().write(true).open(path) {
+                let _ = f.set_modified(SystemTime::now());
+            }
+            Ok(Some(bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError(format!("{}: {e}", path.display()))),
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_atomic(path, bytes).map_err(|e| StoreError(format!("{}: {e}", path.display())))
+}
+
+impl Store for LocalStore {
+    fn describe(&self) -> String {
+        self.dir.display().to_string()
+    }
+    fn get_result(&self, key: &TaskKey) -> Result<Option<Vec<u8>>, StoreError> {
+        read(&self.result_path(key))
+    }
+    fn put_result(&self, key: &TaskKey, bytes: &[u8]) -> Result<(), StoreError> {
+        write(&self.result_path(key), bytes)
+    }
+    fn get_blob(&self, digest: &BlobDigest) -> Result<Option<Vec<u8>>, StoreError> {
+        read(&self.blob_path(digest))
+    }
+    fn put_blob(&self, digest: &BlobDigest, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.blob_path(digest);
+        if path.exists() {
+            return Ok(()); // content-addressed: already there
+        }
+        write(&path, bytes)
+    }
+    fn remove_result(&self, key: &TaskKey) -> Result<(), StoreError> {
+        let _ = std::fs::remove_file(self.result_path(key));
+        Ok(())
+    }
+    fn remove_blob(&self, digest: &BlobDigest) -> Result<(), StoreError> {
+        let _ = std::fs::remove_file(self.blob_path(digest));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{make_result, Cache};
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    #[test]
+    fn truncated_result_is_a_miss_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(
+            Some(Box::new(LocalStore::new(dir.path()))),
+            Arc::new(|_| {}),
+        );
+        let key = TaskKey([9; 32]);
+        let blobs = BTreeMap::from([("log".to_string(), b"x".repeat(100))]);
+        cache
+            .store(
+                &make_result(key, "a", "plan", None, serde_json::json!({}), &blobs, 1),
+                &blobs,
+            )
+            .unwrap();
+        assert!(cache.lookup(&key).unwrap().is_some());
+        let path = dir.path().join("ac").join(key.to_hex());
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(cache.lookup(&key).unwrap().is_none());
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn prune_evicts_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let cache = Cache::new(
+            Some(Box::new(LocalStore::new(dir.path()))),
+            Arc::new(|_| {}),
+        );
+        for i in 0..4u8 {
+            let blobs = BTreeMap::from([("log".to_string(), vec![i; 1000])]);
+            let r = make_result(
+                TaskKey([i; 32]),
+                "a",
+                "plan",
+                None,
+                serde_json::json!({}),
+                &blobs,
+                1,
+            );
+            cache.store(&r, &blobs).unwrap();
+            let p = dir.path().join("ac").join(TaskKey([i; 32]).to_hex());
+            let f = std::fs::File::options().write(true).open(p).unwrap();
+            f.set_modified(
+                SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000 + i as u64),
+            )
+            .unwrap();
+        }
+        let before = store.stats();
+        assert_eq!((before.results, before.blobs), (4, 4));
+        let report = store.prune(before.bytes / 2 + 1);
+        assert_eq!(report.removed_results, 2);
+        assert_eq!(report.removed_blobs, 2);
+        assert!(cache.lookup(&TaskKey([0; 32])).unwrap().is_none());
+        assert!(cache.lookup(&TaskKey([3; 32])).unwrap().is_some());
+    }
+}

@@ -1,0 +1,199 @@
+//! A resident process per workspace that keeps the work tree's graph in memory, so that
+//! `strata affected` answers from memory instead of reading the tree again.
+//!
+//! The daemon watches the workspace (inotify on Linux, through the `notify` crate) and
+//! reads again only the paths that changed. Before it answers, it writes a cookie file into
+//! the watched tree and waits until the watcher reports it: every change made before the
+//! request was reported before the cookie, so none is missed. A lost event queue, a change
+//! to the index, HEAD, a `.gitignore` or WORKSPACE.toml makes it read everything again.
+//!
+//! Clients talk to it over a Unix socket in `.strata/daemon/`, one JSON request and one JSON
+//! response per connection. A client built from a different strata binary is refused (and
+//! the daemon exits), and any failure makes the client compute the answer itself: the
+//! daemon can make a command faster, never different.
+
+mod server;
+mod watch;
+
+pub use server::serve;
+
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use strata_graph::affected::Affected;
+use strata_graph::error::{Error, Result};
+use strata_graph::live::Refresh;
+
+/// Where the daemon of the workspace at `root` keeps its socket, log and cookies.
+pub fn dir(root: &Path) -> PathBuf {
+    root.join(".strata").join("daemon")
+}
+
+pub fn socket_path(root: &Path) -> PathBuf {
+    dir(root).join("sock")
+}
+
+pub fn log_path(root: &Path) -> PathBuf {
+    dir(root).join("log")
+}
+
+/// The file a daemon holds locked for as long as it runs, so only one serves a workspace.
+pub fn lock_path(root: &Path) -> PathBuf {
+    dir(root).join("lock")
+}
+
+/// Written by a daemon that failed to start (its error), removed by one that starts: a
+/// daemon that cannot start is not started again by every command (see the CLI).
+pub fn failed_path(root: &Path) -> PathBuf {
+    dir(root).join("failed")
+}
+
+/// Whether a daemon runs (or is starting) for the workspace: its lock is held.
+pub fn lock_held(root: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(lock_path(root)) else {
+        return false;
+    };
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
+}
+
+/// Unix socket paths are limited to about 108 bytes.
+const MAX_SOCKET_PATH: usize = 100;
+
+/// Identifies this strata binary: a daemon serves only clients built the same way.
+pub fn build_id() -> String {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| std::fs::metadata(p).ok());
+        let stamp = exe
+            .map(|m| {
+                let modified = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                format!("{modified:x}-{:x}", m.len())
+            })
+            .unwrap_or_default();
+        format!("{}+{stamp}", env!("CARGO_PKG_VERSION"))
+    })
+    .clone()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    pub build: String,
+    pub request: Request,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Request {
+    Status,
+    /// Affected targets of the work tree against `base` (the default base when `None`).
+    Affected {
+        base: Option<String>,
+    },
+    Stop,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Response {
+    Status(Status),
+    Affected {
+        affected: Affected,
+        refresh: Refresh,
+    },
+    Stopping,
+    /// The client is another strata build; the daemon stops.
+    Mismatch {
+        build: String,
+    },
+    /// The daemon could not answer; the client should compute the answer itself (and get
+    /// the error with its file, line and hint).
+    Failed {
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    pub pid: u32,
+    pub root: String,
+    pub build: String,
+    pub uptime_seconds: u64,
+    pub requests: u64,
+    /// Complete reads of the work tree (at start, and after changes that need one).
+    pub full_reads: u64,
+    pub last_refresh: Option<Refresh>,
+}
+
+/// Sends one request to the workspace's daemon. `None` when no daemon answers (none runs,
+/// or it failed): the caller then does the work itself.
+pub fn call(root: &Path, request: Request, timeout: Duration) -> Option<Response> {
+    let socket = socket_path(root);
+    if !socket.exists() || socket.as_os_str().len() > MAX_SOCKET_PATH {
+        return None;
+    }
+    let mut stream = UnixStream::connect(&socket).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    stream.set_write_timeout(Some(timeout)).ok()?;
+    let envelope = Envelope {
+        build: build_id(),
+        request,
+    };
+    let mut line = serde_json::to_vec(&envelope).ok()?;
+    line.push(b'\n');
+    stream.write_all(&line).ok()?;
+    let mut reader = BufReader::new(stream);
+    let mut answer = String::new();
+    reader.read_line(&mut answer).ok()?;
+    serde_json::from_str(&answer).ok()
+}
+
+/// The affected targets of the work tree, from the daemon when one serves `root`.
+pub fn affected(root: &Path, base: Option<&str>) -> Reply {
+    let request = Request::Affected {
+        base: base.map(str::to_string),
+    };
+    match call(root, request, Duration::from_secs(120)) {
+        Some(Response::Affected { affected, .. }) => Reply::Answered(affected),
+        Some(_) => Reply::Declined,
+        None => Reply::NoDaemon,
+    }
+}
+
+/// What asking the daemon gave.
+pub enum Reply {
+    Answered(Affected),
+    /// A daemon was reached and did not answer: a failure, or another strata build (which
+    /// stops it).
+    Declined,
+    /// No daemon answered the socket.
+    NoDaemon,
+}
+
+fn daemon_error(message: impl Into<String>, hint: impl Into<String>) -> Error {
+    Error::Daemon {
+        message: message.into(),
+        hint: hint.into(),
+    }
+}
+
+/// Checks that a socket can live at `path`.
+fn check_socket_path(path: &Path) -> Result<()> {
+    if path.as_os_str().len() > MAX_SOCKET_PATH {
+        return Err(daemon_error(
+            format!(
+                "the socket path {} is longer than {MAX_SOCKET_PATH} bytes",
+                path.display()
+            ),
+            "move the workspace to a shorter path to use the daemon; strata works without it",
+        ));
+    }
+    Ok(())
+}

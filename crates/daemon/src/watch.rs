@@ -1,0 +1,184 @@
+//! The daemon's file watcher: collects the paths that changed since the last request, and
+//! syncs with the kernel's event queue through cookie files.
+
+use notify::event::{AccessKind, AccessMode, EventKind};
+use notify::{Event, RecursiveMode, Watcher};
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+use strata_graph::error::Result;
+use strata_graph::snapshot::is_builtin_excluded;
+use strata_graph::workspace::WORKSPACE_FILE;
+
+/// What changed since the last [`Watch::sync`].
+#[derive(Debug, Default)]
+pub struct Pending {
+    /// Workspace-relative paths of files or directories that may have changed.
+    pub paths: BTreeSet<String>,
+    /// Read the whole work tree again: the index, HEAD or ignore rules changed, or events
+    /// were lost.
+    pub full: bool,
+    /// WORKSPACE.toml changed: open the workspace again.
+    pub config: bool,
+    /// The index was written (`git add`, `git commit`, or a `git status` refreshing it).
+    pub index: bool,
+    /// HEAD moved (commit, reset, checkout): what is staged may differ.
+    pub head: bool,
+    cookies: HashSet<String>,
+}
+
+pub struct Watch {
+    _watcher: notify::RecommendedWatcher,
+    shared: Arc<(Mutex<Pending>, Condvar)>,
+    cookie_dir: PathBuf,
+    next_cookie: u64,
+}
+
+/// How long a request waits for its cookie before it reads everything again instead.
+const COOKIE_WAIT: Duration = Duration::from_secs(5);
+
+/// Where events come from, to classify them.
+struct Places {
+    root: PathBuf,
+    git_dir: Option<PathBuf>,
+    cookie_dir: PathBuf,
+}
+
+impl Watch {
+    /// Watches `root` recursively and the git directory holding the index (not recursively:
+    /// only `index`, `HEAD`, `logs/HEAD` and `info/exclude` matter there).
+    pub fn start(root: &Path, git_dir: Option<&Path>, cookie_dir: &Path) -> Result<Watch> {
+        let shared: Arc<(Mutex<Pending>, Condvar)> = Arc::default();
+        let places = Places {
+            root: root.to_path_buf(),
+            git_dir: git_dir.map(Path::to_path_buf),
+            cookie_dir: cookie_dir.to_path_buf(),
+        };
+        let sink = Arc::clone(&shared);
+        let handler = move |event: notify::Result<Event>| {
+            let (lock, wake) = &*sink;
+            let mut pending = lock.lock().unwrap_or_else(|e| e.into_inner());
+            match event {
+                Ok(event) => classify(&places, &event, &mut pending),
+                Err(_) => pending.full = true,
+            }
+            wake.notify_all();
+        };
+        let config = notify::Config::default().with_follow_symlinks(false);
+        let mut watcher = notify::RecommendedWatcher::new(handler, config).map_err(watch_error)?;
+        watcher
+            .watch(root, RecursiveMode::Recursive)
+            .map_err(watch_error)?;
+        if let Some(git_dir) = git_dir {
+            if !git_dir.starts_with(root) {
+                watcher
+                    .watch(git_dir, RecursiveMode::NonRecursive)
+                    .map_err(watch_error)?;
+                for sub in ["info", "logs"] {
+                    let sub = git_dir.join(sub);
+                    if sub.is_dir() {
+                        watcher
+                            .watch(&sub, RecursiveMode::NonRecursive)
+                            .map_err(watch_error)?;
+                    }
+                }
+            }
+        }
+        Ok(Watch {
+            _watcher: watcher,
+            shared,
+            cookie_dir: cookie_dir.to_path_buf(),
+            next_cookie: 0,
+        })
+    }
+
+    /// Everything that changed before this call. Writes a cookie file and waits until the
+    /// watcher reports it: events arrive in order, so every earlier change has arrived too.
+    /// When the cookie does not come in time, asks for a full read.
+    pub fn sync(&mut self) -> Pending {
+        self.next_cookie += 1;
+        let name = format!("cookie-{}-{}", std::process::id(), self.next_cookie);
+        let path = self.cookie_dir.join(&name);
+        let written = std::fs::write(&path, b"").is_ok();
+        let (lock, wake) = &*self.shared;
+        let mut pending = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let deadline = Instant::now() + COOKIE_WAIT;
+        while written && !pending.cookies.contains(&name) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            pending = wake
+                .wait_timeout(pending, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        let seen = pending.cookies.contains(&name);
+        let mut taken = std::mem::take(&mut *pending);
+        drop(pending);
+        let _ = std::fs::remove_file(&path);
+        if !seen {
+            taken.full = true;
+        }
+        taken.cookies.clear();
+        taken
+    }
+}
+
+fn watch_error(e: notify::Error) -> strata_graph::error::Error {
+    super::daemon_error(
+        format!("cannot watch the workspace: {e}"),
+        "on Linux, raise fs.inotify.max_user_watches (sysctl) if the limit was reached",
+    )
+}
+
+fn classify(places: &Places, event: &Event, pending: &mut Pending) {
+    if event.need_rescan() {
+        pending.full = true;
+    }
+    match event.kind {
+        // Reads (the daemon's own included) change nothing.
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => {}
+        EventKind::Access(_) => return,
+        _ => {}
+    }
+    for path in &event.paths {
+        if let Ok(rest) = path.strip_prefix(&places.cookie_dir) {
+            if let Some(name) = rest.to_str() {
+                pending.cookies.insert(name.to_string());
+            }
+            continue;
+        }
+        if let Some(git_dir) = &places.git_dir {
+            if let Ok(rest) = path.strip_prefix(git_dir) {
+                match rest.to_str() {
+                    Some("index") => pending.index = true,
+                    Some("HEAD" | "logs/HEAD") => pending.head = true,
+                    Some("info/exclude") => pending.full = true,
+                    _ => {}
+                }
+                continue;
+            }
+        }
+        let Ok(rest) = path.strip_prefix(&places.root) else {
+            continue;
+        };
+        let Some(rel) = rest.to_str() else {
+            // Not UTF-8: let a full read (git) decide.
+            pending.full = true;
+            continue;
+        };
+        if rel == ".git" || rel.starts_with(".git/") || is_builtin_excluded(rel) {
+            continue;
+        }
+        if rel == WORKSPACE_FILE {
+            pending.config = true;
+            pending.full = true;
+        } else if rel.rsplit('/').next() == Some(".gitignore") {
+            pending.full = true;
+        } else {
+            pending.paths.insert(rel.to_string());
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The helm steps of chart tasks: dependency build (for `file://` charts), lint, render.
+
+use super::process;
+use super::sandbox::Sandbox;
+use super::terraform::Step;
+use super::Tools;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::Path;
+use strata_graph::error::{Error, Location, Result};
+
+fn helm(tools: &Tools) -> Result<&Path> {
+    tools.helm.as_deref().ok_or_else(|| Error::Invalid {
+        message: "helm is not installed".into(),
+        location: Location::new("WORKSPACE.toml", None),
+        hint: "install the pinned version (in this repository: scripts/bootstrap), or set [toolchain] tools_dir".into(),
+    })
+}
+
+fn run(tools: &Tools, sb: &Sandbox, args: &[&str]) -> Result<process::Output> {
+    let bin = helm(tools)?;
+    let mut cmd = tools.command(bin);
+    // Keep helm's own caches and repository config inside the sandbox.
+    cmd.args(args)
+        .env("HELM_CACHE_HOME", sb.data.join("helm-cache"))
+        .env("HELM_CONFIG_HOME", sb.data.join("helm-config"))
+        .env("HELM_DATA_HOME", sb.data.join("helm-data"));
+    process::run(cmd, &sb.dir).map_err(|e| Error::io(bin, e))
+}
+
+/// `helm dependency build` when the chart has dependencies and they are not built yet.
+pub fn dependency_build(tools: &Tools, sb: &Sandbox, has_deps: bool) -> Result<Step> {
+    if !has_deps || sb.dir.join("charts").is_dir() {
+        return Ok(Step {
+            ok: true,
+            ..Step::default()
+        });
+    }
+    let out = run(tools, sb, &["dependency", "build", "."])?;
+    Ok(Step::from(&out))
+}
+
+fn values_args(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| ["-f".to_string(), v.clone()])
+        .collect()
+}
+
+pub fn lint(tools: &Tools, sb: &Sandbox, has_deps: bool, values: &[String]) -> Result<Step> {
+    let mut step = dependency_build(tools, sb, has_deps)?;
+    if !step.ok {
+        return Ok(step);
+    }
+    let mut args = vec!["lint".to_string(), ".".to_string()];
+    args.extend(values_args(values));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(tools, sb, &refs)?;
+    step.append(&out);
+    Ok(step)
+}
+
+/// `helm template`: the manifests, and a summary of kinds and names.
+pub fn render(
+    tools: &Tools,
+    sb: &Sandbox,
+    has_deps: bool,
+    release: &str,
+    namespace: &str,
+    values: &[String],
+) -> Result<Step> {
+    let mut step = dependency_build(tools, sb, has_deps)?;
+    if !step.ok {
+        return Ok(step);
+    }
+    let mut args = vec![
+        "template".to_string(),
+        release.to_string(),
+        ".".to_string(),
+        "--namespace".to_string(),
+        namespace.to_string(),
+    ];
+    args.extend(values_args(values));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(tools, sb, &refs)?;
+    step.log.extend_from_slice(&out.stderr);
+    step.ok = out.success;
+    step.interrupted |= out.interrupted;
+    step.tool_ms += out.duration.as_millis() as u64;
+    if out.success {
+        step.summary = summarize_manifests(&String::from_utf8_lossy(&out.stdout));
+        step.blobs.insert("manifests.yaml".into(), out.stdout);
+    }
+    Ok(step)
+}
+
+/// Counts rendered objects by kind and lists `Kind/name`.
+pub fn summarize_manifests(yaml: &str) -> serde_json::Value {
+    let mut kinds: BTreeMap<String, u32> = BTreeMap::new();
+    let mut objects = Vec::new();
+    for doc in yaml.split("\n---") {
+        let mut kind = None;
+        let mut name = None;
+        let mut in_metadata = false;
+        for line in doc.lines() {
+            if let Some(k) = line.strip_prefix("kind:") {
+                kind = Some(k.trim().to_string());
+            } else if line.starts_with("metadata:") {
+                in_metadata = true;
+            } else if in_metadata && name.is_none() {
+                if let Some(n) = line.strip_prefix("  name:") {
+                    name = Some(n.trim().trim_matches('"').to_string());
+                }
+            } else if !line.starts_with(' ') && !line.is_empty() {
+                in_metadata = false;
+            }
+        }
+        if let Some(kind) = kind {
+            *kinds.entry(kind.clone()).or_default() += 1;
+            objects.push(format!("{kind}/{}", name.unwrap_or_default()));
+        }
+    }
+    json!({ "objects": objects.len(), "kinds": kinds, "names": objects })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_rendered_objects() {
+        let yaml = "---\n# Source: api/templates/service.yaml\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\n  labels:\n    name: nope\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: \"api\"\nspec: {}\n";
+        let s = super::summarize_manifests(yaml);
+        assert_eq!(s["objects"], 2);
+        assert_eq!(s["kinds"]["Deployment"], 1);
+        assert_eq!(s["names"][0], "Service/api");
+    }
+}

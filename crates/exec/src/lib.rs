@@ -1,0 +1,35 @@
+//! Running the real tools for tasks: sandboxes, terraform, helm, state.
+
+pub mod helm;
+pub mod plan_json;
+pub mod process;
+pub mod sandbox;
+pub mod schedule;
+pub mod state;
+pub mod terraform;
+pub mod toolchain;
+
+use std::path::PathBuf;
+
+/// The tool binaries a run uses and the environment it gives them.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    pub terraform: Option<PathBuf>,
+    pub helm: Option<PathBuf>,
+    /// Extra environment for every tool (TF_CLI_CONFIG_FILE from WORKSPACE.toml, ...).
+    pub env: Vec<(String, String)>,
+}
+
+impl Tools {
+    pub fn command(&self, program: &std::path::Path) -> std::process::Command {
+        let mut c = std::process::Command::new(program);
+        c.env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("NO_COLOR", "1");
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+}

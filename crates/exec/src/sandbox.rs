@@ -1,0 +1,108 @@
+//! A sandbox is a private copy of exactly the files a task may read, laid out at their
+//! workspace paths, under `.strata/work/<env or _>/<label>/src/`, with terraform's data
+//! directory beside it (`data/`, used as TF_DATA_DIR). Running tools there means:
+//! environments never share `.terraform/`, tools never write into the user's checkout (lock
+//! files, vendored charts, plan files), and a file strata does not track as an input is not
+//! there for the tool to read, so missing inputs show up as failures instead of stale cache
+//! hits. A sandbox is rebuilt when its file set changes, and reused (with the providers
+//! terraform installed) when it does not.
+
+use std::path::{Path, PathBuf};
+use strata_graph::error::{Error, Result};
+use strata_graph::git::Repo;
+use strata_graph::snapshot::Snapshot;
+
+pub struct Sandbox {
+    /// The mirror of the workspace root.
+    pub src: PathBuf,
+    /// The target's directory inside the mirror (where tools run).
+    pub dir: PathBuf,
+    /// TF_DATA_DIR.
+    pub data: PathBuf,
+    /// A digest of the file set: state kept in `data/` that depends on the sources (an
+    /// initialised working directory) records it and is redone when it changes.
+    pub generation: String,
+}
+
+/// `.strata/work/<env or _>/<label>`
+pub fn location(work_root: &Path, env: Option<&str>, label: &str) -> PathBuf {
+    work_root.join(env.unwrap_or("_")).join(label)
+}
+
+/// Builds (or reuses) the sandbox holding `files` (workspace-relative) for a task.
+pub fn prepare(
+    work_root: &Path,
+    env: Option<&str>,
+    label: &str,
+    repo: &Repo,
+    snapshot: &Snapshot,
+    files: &[String],
+) -> Result<Sandbox> {
+    let base = location(work_root, env, label);
+    let src = base.join("src");
+    let data = base.join("data");
+    let marker_path = base.join("src.marker");
+    let mut marker = String::new();
+    for f in files {
+        let id = snapshot
+            .files
+            .get(f)
+            .map(|e| e.id.to_hex())
+            .unwrap_or_else(|| "missing".into());
+        marker.push_str(&format!("{id} {f}\n"));
+    }
+    let current = std::fs::read_to_string(&marker_path).unwrap_or_default();
+    let dir = src.join(label);
+    let generation = blake3::hash(marker.as_bytes()).to_hex().to_string();
+    if current == marker && dir.is_dir() {
+        return Ok(Sandbox {
+            src,
+            dir,
+            data,
+            generation,
+        });
+    }
+    if src.exists() {
+        std::fs::remove_dir_all(&src).map_err(|e| Error::io(&src, e))?;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    std::fs::create_dir_all(&data).map_err(|e| Error::io(&data, e))?;
+    let present: Vec<&str> = files
+        .iter()
+        .map(String::as_str)
+        .filter(|f| snapshot.files.contains_key(*f))
+        .collect();
+    let contents = snapshot.contents(repo, &present)?;
+    for f in present {
+        let entry = snapshot.files[f];
+        let to = src.join(f);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let bytes = contents
+            .get(&entry.id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if entry.mode == 0o120000 {
+            // Symlinks are materialised as links to the same relative target.
+            let target = String::from_utf8_lossy(bytes).into_owned();
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(&target, &to).map_err(|e| Error::io(&to, e))?;
+            continue;
+        }
+        std::fs::write(&to, bytes).map_err(|e| Error::io(&to, e))?;
+        #[cfg(unix)]
+        if entry.mode == 0o100755 {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+    strata_fs::write_atomic(&marker_path, marker.as_bytes())
+        .map_err(|e| Error::io(&marker_path, e))?;
+    Ok(Sandbox {
+        src,
+        dir,
+        data,
+        generation,
+    })
+}

@@ -1,0 +1,228 @@
+//! The terraform (or tofu) steps of stack and module tasks, run in a sandbox with
+//! TF_DATA_DIR pointing at the sandbox's own data directory. Only flags that terraform 1.0
+//! through current releases and OpenTofu all accept are used.
+
+use super::plan_json;
+use super::process::{self, Output};
+use super::sandbox::Sandbox;
+use super::Tools;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+use strata_graph::error::{Error, Result};
+
+/// What one step produced.
+#[derive(Debug, Default)]
+pub struct Step {
+    pub ok: bool,
+    pub interrupted: bool,
+    pub log: Vec<u8>,
+    pub summary: Value,
+    /// Extra named outputs to cache beside the log.
+    pub blobs: BTreeMap<String, Vec<u8>>,
+    /// Wall time spent inside the tools.
+    pub tool_ms: u64,
+}
+
+impl Step {
+    pub(crate) fn from(out: &Output) -> Step {
+        Step {
+            ok: out.success,
+            interrupted: out.interrupted,
+            log: out.combined(),
+            summary: Value::Null,
+            blobs: BTreeMap::new(),
+            tool_ms: out.duration.as_millis() as u64,
+        }
+    }
+
+    /// Adds a later tool run: its output, its outcome, its time.
+    pub(crate) fn append(&mut self, out: &Output) {
+        self.log.extend_from_slice(&out.combined());
+        self.ok = out.success;
+        self.interrupted |= out.interrupted;
+        self.tool_ms += out.duration.as_millis() as u64;
+    }
+}
+
+/// `terraform init` installs providers into the shared plugin cache, which is not safe for
+/// concurrent writers: inits run one at a time (they are short once the cache is warm).
+static INIT_LOCK: Mutex<()> = Mutex::new(());
+
+const OVERRIDE_FILE: &str = "strata_override.tf";
+
+fn terraform(tools: &Tools) -> Result<&Path> {
+    tools.terraform.as_deref().ok_or_else(|| Error::Invalid {
+        message: "terraform is not installed".into(),
+        location: strata_graph::error::Location::new("WORKSPACE.toml", None),
+        hint: "install the pinned version (in this repository: scripts/bootstrap), or set [toolchain] tools_dir".into(),
+    })
+}
+
+fn run(tools: &Tools, sb: &Sandbox, args: &[&str]) -> Result<Output> {
+    let bin = terraform(tools)?;
+    let mut cmd = tools.command(bin);
+    cmd.args(args).env("TF_DATA_DIR", &sb.data);
+    process::run(cmd, &sb.dir).map_err(|e| Error::io(bin, e))
+}
+
+/// `fmt -check`: lists unformatted files.
+pub fn fmt_check(tools: &Tools, sb: &Sandbox) -> Result<Step> {
+    let out = run(
+        tools,
+        sb,
+        &["fmt", "-check", "-recursive", "-list=true", "-no-color"],
+    )?;
+    let mut step = Step::from(&out);
+    let files: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    step.summary = json!({ "unformatted": files });
+    Ok(step)
+}
+
+/// Runs `init` unless the sandbox is already initialised the same way. `backend` is the
+/// override file content selecting the environment's state backend (`None`: no backend, for
+/// validate).
+pub fn ensure_init(
+    tools: &Tools,
+    sb: &Sandbox,
+    backend: Option<&str>,
+    force: bool,
+) -> Result<Step> {
+    let marker = sb.data.join("strata-init.marker");
+    // Valid for this file set and this backend only.
+    let want = format!(
+        "{} {}",
+        sb.generation,
+        blake3::hash(backend.unwrap_or("-backend=false").as_bytes()).to_hex()
+    );
+    let override_path = sb.dir.join(OVERRIDE_FILE);
+    match backend {
+        Some(hcl) => {
+            std::fs::write(&override_path, hcl).map_err(|e| Error::io(&override_path, e))?
+        }
+        None => {
+            let _ = std::fs::remove_file(&override_path);
+        }
+    }
+    if !force
+        && std::fs::read_to_string(&marker).ok().as_deref() == Some(want.as_str())
+        && sb.data.join("providers").exists()
+    {
+        return Ok(Step {
+            ok: true,
+            summary: json!({ "reused": true }),
+            ..Step::default()
+        });
+    }
+    let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // Other strata processes may share the plugin cache too: hold a machine-wide lock.
+    let lock_path = std::env::temp_dir().join("strata-terraform-init.lock");
+    let lock_file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Error::io(&lock_path, e))?;
+    lock_file.lock().map_err(|e| Error::io(&lock_path, e))?;
+    let mut args = vec!["init", "-input=false", "-no-color"];
+    if backend.is_none() {
+        args.push("-backend=false");
+    }
+    let out = run(tools, sb, &args)?;
+    let mut step = Step::from(&out);
+    if out.success {
+        let _ = std::fs::write(&marker, want);
+    } else {
+        let _ = std::fs::remove_file(&marker);
+    }
+    step.summary = json!({ "reused": false });
+    Ok(step)
+}
+
+/// `init -backend=false` then `validate`.
+pub fn validate(tools: &Tools, sb: &Sandbox) -> Result<Step> {
+    let mut step = ensure_init(tools, sb, None, false)?;
+    if !step.ok {
+        return Ok(step);
+    }
+    let out = run(tools, sb, &["validate", "-no-color"])?;
+    step.append(&out);
+    step.summary = Value::Null;
+    Ok(step)
+}
+
+/// `plan -out`, then `show -json` into a summary and a redacted plan JSON. `vars` are
+/// upstream outputs, passed as TF_VAR_<name>.
+pub fn plan(
+    tools: &Tools,
+    sb: &Sandbox,
+    backend: &str,
+    var_files: &[String],
+    vars: &[(String, String)],
+) -> Result<Step> {
+    let mut step = ensure_init(tools, sb, Some(backend), false)?;
+    if !step.ok {
+        return Ok(step);
+    }
+    let mut args: Vec<String> = vec![
+        "plan".into(),
+        "-input=false".into(),
+        "-no-color".into(),
+        "-lock-timeout=60s".into(),
+        "-out=strata.tfplan".into(),
+    ];
+    args.extend(var_files.iter().map(|f| format!("-var-file={f}")));
+    let mut cmd = tools.command(terraform(tools)?);
+    cmd.args(&args).env("TF_DATA_DIR", &sb.data);
+    for (k, v) in vars {
+        cmd.env(format!("TF_VAR_{k}"), v);
+    }
+    let out = process::run(cmd, &sb.dir).map_err(|e| Error::io(&sb.dir, e))?;
+    step.append(&out);
+    if !out.success {
+        return Ok(step);
+    }
+    let show = run(tools, sb, &["show", "-json", "-no-color", "strata.tfplan"])?;
+    step.tool_ms += show.duration.as_millis() as u64;
+    if !show.success {
+        step.append(&show);
+        return Ok(step);
+    }
+    match plan_json::parse(&show.stdout) {
+        Ok(plan) => {
+            let summary = plan_json::summarize(&plan);
+            step.summary = serde_json::to_value(&summary).expect("summary");
+            step.blobs.insert(
+                "plan.json".into(),
+                serde_json::to_vec(&plan_json::redact(&plan)).expect("json"),
+            );
+        }
+        Err(e) => {
+            step.ok = false;
+            step.log
+                .extend_from_slice(format!("\nstrata: {e}\n").as_bytes());
+        }
+    }
+    Ok(step)
+}
+
+/// Applies the plan file the last `plan` step wrote in this sandbox.
+pub fn apply(tools: &Tools, sb: &Sandbox) -> Result<Step> {
+    let out = run(
+        tools,
+        sb,
+        &[
+            "apply",
+            "-input=false",
+            "-no-color",
+            "-lock-timeout=60s",
+            "strata.tfplan",
+        ],
+    )?;
+    Ok(Step::from(&out))
+}

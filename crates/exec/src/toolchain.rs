@@ -1,0 +1,162 @@
+//! Finding the pinned tools and checking their versions.
+//!
+//! Search order: the workspace's `tools_dir`, then `PATH`. The version a binary reports must
+//! equal the version pinned in WORKSPACE.toml (a leading `v` is ignored), because pinned
+//! versions are part of every target hash. Terraform's own CLI configuration
+//! (`TF_CLI_CONFIG_FILE`, mirrors, `TF_PLUGIN_CACHE_DIR`) is left as the user set it.
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use strata_graph::workspace::ToolchainConfig;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolStatus {
+    pub tool: String,
+    pub pinned: String,
+    pub path: Option<PathBuf>,
+    pub found_version: Option<String>,
+    pub ok: bool,
+    pub problem: Option<String>,
+}
+
+/// Looks a tool up in `tools_dir` (relative to `root`) and then on PATH.
+pub fn find_tool(name: &str, root: &Path, cfg: &ToolchainConfig) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = &cfg.tools_dir {
+        dirs.push(root.join(dir));
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    dirs.into_iter()
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    }
+    #[cfg(not(unix))]
+    {
+        p.is_file()
+    }
+}
+
+/// The version a binary reports, remembered in `memo` (a file under the cache directory) by
+/// the binary's path, size and modification time, so an unchanged binary is not run again.
+pub fn tool_version_memo(tool: &str, path: &Path, memo: Option<&Path>) -> Result<String, String> {
+    let stamp = std::fs::metadata(path).ok().map(|m| {
+        let mtime = m
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        format!("{tool} {} {} {mtime}", path.display(), m.len())
+    });
+    let mut known: std::collections::BTreeMap<String, String> = memo
+        .and_then(|m| std::fs::read(m).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    if let Some(v) = stamp.as_ref().and_then(|s| known.get(s)) {
+        return Ok(v.clone());
+    }
+    let version = tool_version(tool, path)?;
+    if let (Some(memo), Some(stamp)) = (memo, stamp) {
+        known.insert(stamp, version.clone());
+        if let Ok(bytes) = serde_json::to_vec(&known) {
+            let _ = strata_fs::write_atomic(memo, &bytes);
+        }
+    }
+    Ok(version)
+}
+
+/// The version a binary reports: `terraform|tofu version -json`, `helm version --short`.
+pub fn tool_version(tool: &str, path: &Path) -> Result<String, String> {
+    let args: &[&str] = match tool {
+        "terraform" | "tofu" => &["version", "-json"],
+        "helm" => &["version", "--short"],
+        _ => &["--version"],
+    };
+    let out = Command::new(path)
+        .args(args)
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`{} {}` failed: {}",
+            path.display(),
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = match tool {
+        "terraform" | "tofu" => serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("terraform_version")?.as_str().map(str::to_string)),
+        _ => text
+            .split_whitespace()
+            .next()
+            .map(|v| v.split('+').next().unwrap_or(v).to_string()),
+    };
+    version
+        .map(|v| v.trim_start_matches('v').to_string())
+        .ok_or_else(|| format!("cannot read a version from `{}`", text.trim()))
+}
+
+/// Checks every pinned tool.
+pub fn check(root: &Path, cfg: &ToolchainConfig) -> Vec<ToolStatus> {
+    cfg.versions()
+        .into_iter()
+        .map(|(tool, pinned)| {
+            let pinned = pinned.trim_start_matches('v').to_string();
+            let Some(path) = find_tool(&tool, root, cfg) else {
+                return ToolStatus {
+                    problem: Some(format!(
+                        "`{tool}` not found in {}PATH",
+                        cfg.tools_dir
+                            .as_deref()
+                            .map(|d| format!("{d} or "))
+                            .unwrap_or_default()
+                    )),
+                    tool,
+                    pinned,
+                    path: None,
+                    found_version: None,
+                    ok: false,
+                };
+            };
+            match tool_version(&tool, &path) {
+                Ok(found) => ToolStatus {
+                    ok: found == pinned,
+                    problem: (found != pinned).then(|| {
+                        format!(
+                            "{} reports {found}, WORKSPACE.toml pins {pinned}",
+                            path.display()
+                        )
+                    }),
+                    tool,
+                    pinned,
+                    path: Some(path),
+                    found_version: Some(found),
+                },
+                Err(problem) => ToolStatus {
+                    tool,
+                    pinned,
+                    path: Some(path),
+                    found_version: None,
+                    ok: false,
+                    problem: Some(problem),
+                },
+            }
+        })
+        .collect()
+}

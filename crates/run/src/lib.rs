@@ -1,0 +1,330 @@
+//! Runs tasks for real: resolves the tools, computes each task's key when it becomes ready
+//! (so a plan sees the state its upstream left), serves verified cache hits, runs misses in
+//! sandboxes with the real terraform and helm, and stores successful results.
+
+use crate::task::{plan_tasks_in, Action, Mode, Task};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use strata_cache::{Cache, HttpStore, LocalStore, WarnSink};
+use strata_exec::schedule::{run_graph, Status};
+use strata_exec::{process, Tools};
+use strata_graph::discover::Kind;
+use strata_graph::error::{Error, Location, Result};
+use strata_graph::model::Model;
+use strata_graph::session::{Session, View};
+
+mod reads;
+pub mod report;
+mod runner;
+pub mod shard;
+pub mod task;
+
+pub use runner::explain_task_keys;
+use runner::Runner;
+
+#[derive(Debug, Clone)]
+pub struct RemoteOptions {
+    pub url: String,
+    pub read_only: bool,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub mode: Mode,
+    /// Environments to run in; empty means every environment.
+    pub envs: Vec<String>,
+    /// Narrower environments for some targets (by index), from `--affected`.
+    pub target_envs: Option<std::collections::HashMap<usize, Vec<String>>>,
+    pub jobs: usize,
+    pub keep_going: bool,
+    pub use_cache: bool,
+    pub remote: Option<RemoteOptions>,
+}
+
+/// One task's outcome, as printed and as `--json` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskReport {
+    pub label: String,
+    pub kind: Kind,
+    pub action: Action,
+    pub env: Option<String>,
+    /// The target hash.
+    pub hash: String,
+    /// The task key (the cache key), when it could be computed.
+    pub key: Option<String>,
+    pub status: Status,
+    pub cached: bool,
+    /// Served from the remote cache.
+    pub remote: bool,
+    pub duration_ms: u64,
+    /// Of `duration_ms`, the time spent inside terraform or helm.
+    pub tool_ms: u64,
+    /// Why it was skipped or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A plan or render made while an upstream stack has pending changes.
+    pub provisional: bool,
+    pub summary: Value,
+    /// The tool output (kept for failures; with `verbose`, for every task that ran).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub log: String,
+}
+
+impl TaskReport {
+    /// A report for a task that has not run yet: ok, not cached, no summary.
+    pub fn new(
+        label: &str,
+        kind: Kind,
+        action: Action,
+        env: Option<String>,
+        hash: String,
+    ) -> TaskReport {
+        TaskReport {
+            label: label.to_string(),
+            kind,
+            action,
+            env,
+            hash,
+            key: None,
+            status: Status::Ok,
+            cached: false,
+            remote: false,
+            duration_ms: 0,
+            tool_ms: 0,
+            reason: None,
+            provisional: false,
+            summary: Value::Null,
+            log: String::new(),
+        }
+    }
+
+    /// A policy task report holding findings made outside a run (`strata policy scan`), so
+    /// the same writers (SARIF) serve both.
+    pub fn findings_only(label: &str, findings: &[strata_policy::Finding]) -> TaskReport {
+        let mut report = TaskReport::new(label, Kind::Policy, Action::Policy, None, String::new());
+        report.summary = serde_json::json!({ "findings": findings, "max_severity": null });
+        report
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub ok: bool,
+    pub interrupted: bool,
+    pub tasks: Vec<TaskReport>,
+}
+
+/// What a front end sees while a run goes on.
+pub trait Observer: Sync {
+    fn planned(&self, _tasks: usize) {}
+    fn started(&self, _label: &str, _action: Action, _env: Option<&str>) {}
+    fn finished(&self, _report: &TaskReport) {}
+    fn warn(&self, _message: &str) {}
+}
+
+/// Picks the environments: the given ones (checked) or all.
+pub fn resolve_envs(model: &Model, wanted: &[String]) -> Result<Vec<String>> {
+    if wanted.is_empty() {
+        return Ok(model.environments.iter().map(|e| e.name.clone()).collect());
+    }
+    for w in wanted {
+        if model.environment(w).is_none() {
+            return Err(Error::Invalid {
+                message: format!("no environment `{w}`"),
+                location: Location::new(format!("environments/{w}/env.toml"), None),
+                hint: format!(
+                    "environments are: {}",
+                    model
+                        .environments
+                        .iter()
+                        .map(|e| e.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    }
+    Ok(wanted.to_vec())
+}
+
+/// Finds the tools the tasks need and checks their pinned versions.
+pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result<Tools> {
+    let cfg = &session.config.toolchain;
+    let needs = |kinds: &[Kind]| {
+        tasks
+            .iter()
+            .any(|t| kinds.contains(&model.targets[t.target].kind))
+    };
+    let mut env = Vec::new();
+    if let Some(rc) = &cfg.terraform_cli_config {
+        env.push((
+            "TF_CLI_CONFIG_FILE".to_string(),
+            session.root.join(rc).display().to_string(),
+        ));
+    }
+    let find = |tool: &str, pinned: Option<&String>| -> Result<Option<PathBuf>> {
+        let path = strata_exec::toolchain::find_tool(tool, &session.root, cfg).ok_or_else(|| Error::Invalid {
+            message: format!("`{tool}` is needed but was not found in {}PATH", cfg.tools_dir.as_deref().map(|d| format!("{d} or ")).unwrap_or_default()),
+            location: Location::new(strata_graph::workspace::WORKSPACE_FILE, None),
+            hint: "install the pinned version (in this repository: scripts/bootstrap), or set [toolchain] tools_dir".into(),
+        })?;
+        if let Some(pinned) = pinned {
+            let found = strata_exec::toolchain::tool_version_memo(
+                tool,
+                &path,
+                Some(
+                    &session
+                        .root
+                        .join(&session.config.cache.dir)
+                        .join("tool-versions.json"),
+                ),
+            )
+            .map_err(|problem| Error::Invalid {
+                message: problem,
+                location: Location::new(strata_graph::workspace::WORKSPACE_FILE, None),
+                hint: "check the tool runs: `strata tools`".into(),
+            })?;
+            if found != pinned.trim_start_matches('v') {
+                return Err(Error::Invalid {
+                    message: format!("{} reports {tool} {found}, but WORKSPACE.toml pins {pinned}", path.display()),
+                    location: Location::new(strata_graph::workspace::WORKSPACE_FILE, None),
+                    hint: "install the pinned version, or change the pin (every hash of that kind changes)".into(),
+                });
+            }
+        }
+        Ok(Some(path))
+    };
+    let terraform = if needs(&[Kind::Stack, Kind::Module]) {
+        find(cfg.terraform_tool(), cfg.terraform.as_ref())?
+    } else {
+        None
+    };
+    let helm = if needs(&[Kind::Chart]) {
+        find("helm", cfg.helm.as_ref())?
+    } else {
+        None
+    };
+    Ok(Tools {
+        terraform,
+        helm,
+        env,
+    })
+}
+
+/// Builds the cache a run uses.
+pub fn open_cache(session: &Session, opts: &RunOptions, warn: WarnSink) -> Cache {
+    if !opts.use_cache {
+        return Cache::disabled(warn);
+    }
+    let local = LocalStore::new(session.root.join(&session.config.cache.dir));
+    let mut cache = Cache::new(Some(Box::new(local)), warn);
+    if let Some(remote) = &opts.remote {
+        let token = session
+            .config
+            .cache
+            .remote_token_env
+            .as_ref()
+            .and_then(|var| std::env::var(var).ok());
+        let store = HttpStore::new(
+            &remote.url,
+            token,
+            Duration::from_secs(session.config.cache.remote_timeout_secs.max(1)),
+        );
+        cache = cache.with_remote(Box::new(store), remote.read_only, remote.required);
+    }
+    cache
+}
+
+/// Runs the tasks of `selected` targets.
+pub fn run(
+    session: &Session,
+    view: &View,
+    selected: &[usize],
+    opts: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<RunReport> {
+    let envs = resolve_envs(&view.model, &opts.envs)?;
+    let t = Instant::now();
+    let tasks = plan_tasks_in(
+        &view.model,
+        selected,
+        &envs,
+        opts.target_envs.as_ref(),
+        opts.mode,
+    );
+    strata_graph::timing::phase("plan tasks", t);
+    let t = Instant::now();
+    let tools = resolve_tools(session, &tasks, &view.model)?;
+    strata_graph::timing::phase("resolve tools", t);
+    // The cache warns from worker threads; warnings are queued and handed to the observer
+    // on the scheduling thread, in order.
+    let warnings: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = warnings.clone();
+    let cache = open_cache(
+        session,
+        opts,
+        Arc::new(move |m: String| sink.lock().expect("warnings").push(m)),
+    );
+    let runner = Runner {
+        session,
+        view,
+        tasks: &tasks,
+        mode: opts.mode,
+        tools,
+        cache,
+        work_root: session.root.join(".strata/work"),
+        env_files: view.model.environment_files(&view.snapshot),
+        done: Mutex::new(vec![None; tasks.len()]),
+        outputs: Mutex::new(HashMap::new()),
+    };
+    if let Err(e) = runner.cache.probe_remote() {
+        return Err(Error::Invalid {
+            message: e.to_string(),
+            location: Location::new(strata_graph::workspace::WORKSPACE_FILE, None),
+            hint: "start the remote cache, fix its URL, or drop --require-remote-cache to carry on with the local cache".into(),
+        });
+    }
+    let flush = |observer: &dyn Observer| {
+        for w in warnings.lock().expect("warnings").drain(..) {
+            observer.warn(&w);
+        }
+    };
+    flush(observer);
+    observer.planned(tasks.len());
+    let deps: Vec<Vec<usize>> = tasks.iter().map(|t| t.deps.clone()).collect();
+    let jobs = opts.jobs.max(1);
+    let t = Instant::now();
+    let outcomes = run_graph(
+        &deps,
+        jobs,
+        opts.keep_going,
+        &runner,
+        |i| {
+            flush(observer);
+            let t = &tasks[i];
+            observer.started(
+                &view.model.targets[t.target].label,
+                t.action,
+                t.env.as_deref(),
+            );
+        },
+        |_, _, report| {
+            flush(observer);
+            observer.finished(report);
+        },
+    );
+    flush(observer);
+    strata_graph::timing::phase("run tasks", t);
+    let interrupted = process::is_cancelled();
+    let reports: Vec<TaskReport> = outcomes.into_iter().map(|(_, r)| r).collect();
+    Ok(RunReport {
+        ok: !interrupted && reports.iter().all(|r| r.status != Status::Failed),
+        interrupted,
+        tasks: reports,
+    })
+}

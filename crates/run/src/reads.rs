@@ -1,0 +1,269 @@
+//! Tasks that read what a plan or render produced: user tests and policies.
+
+use super::runner::{failed_step, Runner};
+use crate::task::Action;
+use serde_json::Value;
+use std::time::Instant;
+use strata_exec::terraform;
+use strata_graph::error::Result;
+
+/// What a test or policy task reads: the plan JSON of a stack, or the rendered objects of a
+/// chart.
+enum Produced {
+    Plan(Value),
+    Manifests(Vec<Value>),
+}
+
+impl Runner<'_> {
+    /// The plan or render task of the same target and environment.
+    pub(super) fn source_of(&self, i: usize) -> Option<usize> {
+        let task = &self.tasks[i];
+        self.tasks.iter().position(|t| {
+            t.target == task.target
+                && t.env == task.env
+                && matches!(t.action, Action::Plan | Action::Render)
+        })
+    }
+
+    /// The output of the plan or render a test or policy task follows.
+    fn produced(&self, i: usize) -> std::result::Result<Produced, String> {
+        let source = self.source_of(i).ok_or("no plan or render to read")?;
+        let outputs = self
+            .outputs
+            .lock()
+            .expect("outputs")
+            .get(&source)
+            .cloned()
+            .ok_or("the plan or render output is not available")?;
+        if let Some(plan) = outputs.get("plan.json") {
+            return serde_json::from_slice(plan)
+                .map(Produced::Plan)
+                .map_err(|e| format!("plan JSON: {e}"));
+        }
+        if let Some(manifests) = outputs.get("manifests.yaml") {
+            return match strata_policy::usertest::manifests_input(manifests)? {
+                Value::Array(docs) => Ok(Produced::Manifests(docs)),
+                other => Ok(Produced::Manifests(vec![other])),
+            };
+        }
+        Err("nothing to read".into())
+    }
+
+    fn texts(&self, paths: &[&str]) -> Result<Vec<(String, String)>> {
+        self.view.snapshot.texts(&self.session.repo, paths)
+    }
+
+    fn context(&self, i: usize) -> Value {
+        let task = &self.tasks[i];
+        let target = &self.model().targets[task.target];
+        serde_json::json!({
+            "label": target.label,
+            "kind": target.kind,
+            "environment": task.env,
+            "dependencies": target.deps.iter().map(|d| d.label.as_str()).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Runs the target's Rego tests over the output of the plan or render before it.
+    pub(super) fn run_tests(&self, i: usize) -> Result<terraform::Step> {
+        let target = &self.model().targets[self.tasks[i].target];
+        let input = match self.produced(i) {
+            Ok(Produced::Plan(plan)) => plan,
+            Ok(Produced::Manifests(docs)) => Value::Array(docs),
+            Err(e) => return Ok(failed_step(format!("strata: {e}"))),
+        };
+        let paths: Vec<&str> = target.test_files.iter().map(String::as_str).collect();
+        let files = self.texts(&paths)?;
+        let run = strata_policy::usertest::run(&files, &input, &self.context(i));
+        Ok(terraform::Step {
+            ok: run.ok,
+            log: run.log.into_bytes(),
+            summary: serde_json::json!({
+                "passed": run.passed,
+                "failed": run.failed,
+                "tests": run.tests,
+            }),
+            tool_ms: run.duration_ms,
+            ..terraform::Step::default()
+        })
+    }
+
+    /// Evaluates the governing policies. Inputs: each of the target's Terraform files (in
+    /// conftest's HCL2 JSON shape), and, in an environment, the plan JSON (one document) or
+    /// each rendered object (one document each, as conftest does with a multi-document file).
+    pub(super) fn run_policies(&self, i: usize) -> Result<terraform::Step> {
+        let task = &self.tasks[i];
+        let model = self.model();
+        let target = &model.targets[task.target];
+        let start = Instant::now();
+        let mut docs: Vec<(Option<String>, Value)> = Vec::new();
+        let tf: Vec<&str> = target
+            .files
+            .iter()
+            .map(String::as_str)
+            .filter(|f| f.ends_with(".tf"))
+            .collect();
+        let tf_texts = self.texts(&tf)?;
+        for (path, text) in &tf_texts {
+            match strata_policy::hcl_input::to_json(text) {
+                Ok(v) => docs.push((Some(path.clone()), v)),
+                Err(e) => return Ok(failed_step(format!("{path}: {e}"))),
+            }
+        }
+        if task.env.is_some() {
+            match self.produced(i) {
+                Ok(Produced::Plan(plan)) => docs.push((None, plan)),
+                Ok(Produced::Manifests(objects)) => {
+                    docs.extend(objects.into_iter().map(|d| (None, d)))
+                }
+                Err(e) => return Ok(failed_step(format!("strata: {e}"))),
+            }
+        }
+        let context = self.context(i);
+        let mut findings = Vec::new();
+        for (p, meta) in model.governing(task.target, task.env.as_deref()) {
+            let paths = model.policy_files(*p);
+            let policy = strata_policy::Policy {
+                label: &model.targets[*p].label,
+                files: self.texts(&paths)?,
+                namespaces: &meta.namespaces,
+                all_namespaces: meta.all_namespaces,
+                rego_v0: meta.rego_version == "v0",
+            };
+            match policy.evaluate(&docs, &context) {
+                Ok(f) => findings.extend(f),
+                Err(e) => return Ok(failed_step(format!("{}: {e}", model.targets[*p].label))),
+            }
+        }
+        // Findings on the plan or on rendered objects point at the target's main file.
+        let fallback = match target.kind {
+            strata_graph::discover::Kind::Chart => Some(format!("{}/Chart.yaml", target.label)),
+            _ => tf_texts.first().map(|(p, _)| p.clone()),
+        };
+        for f in &mut findings {
+            if f.file.is_none() {
+                f.file = fallback.clone();
+            }
+        }
+        // Point each finding at the block it names, in the file it came from.
+        strata_policy::locate(&mut findings, &tf_texts);
+        // Waivers: those in force accept matching findings; an expired one fails the task.
+        let today = strata_graph::model::waivers::today();
+        let applicable: Vec<&strata_graph::model::waivers::Waiver> = model
+            .waivers
+            .iter()
+            .filter(|w| w.applies_to(&target.label, task.env.as_deref()))
+            .collect();
+        let expired: Vec<&&strata_graph::model::waivers::Waiver> =
+            applicable.iter().filter(|w| w.expired(today)).collect();
+        let in_force: Vec<&&strata_graph::model::waivers::Waiver> =
+            applicable.iter().filter(|w| !w.expired(today)).collect();
+        for f in &mut findings {
+            let ids = f.ids();
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            if let Some(w) = in_force.iter().find(|w| w.covers(&ids)) {
+                f.waived_by = Some(format!(
+                    "{}:{} (owner {}, until {})",
+                    strata_graph::model::waivers::WAIVERS_FILE,
+                    w.line,
+                    w.owner,
+                    w.expires
+                ));
+            }
+        }
+        // Inline skips count only when a waiver in force registers them.
+        for (path, text) in &tf_texts {
+            for skip in strata_policy::inline::inline_skips(path, text) {
+                let registered = in_force.iter().any(|w| w.covers(&[skip.rule.as_str()]));
+                if !registered {
+                    findings.push(strata_policy::Finding {
+                        policy: strata_graph::model::waivers::WAIVERS_FILE.to_string(),
+                        namespace: "strata".into(),
+                        rule: "unregistered_inline_skip".into(),
+                        outcome: strata_policy::Outcome::Warn,
+                        msg: format!(
+                            "inline skip of {} is not honoured: register a waiver for it in {}",
+                            skip.rule,
+                            strata_graph::model::waivers::WAIVERS_FILE
+                        ),
+                        severity: "medium".into(),
+                        file: Some(skip.file.clone()),
+                        line: Some(skip.line),
+                        details: Value::Null,
+                        waived_by: None,
+                    });
+                }
+            }
+        }
+        let max = task
+            .env
+            .as_deref()
+            .and_then(|e| model.environment(e))
+            .and_then(|e| e.config.gates.max_severity.clone());
+        let blocking = findings
+            .iter()
+            .filter(|f| strata_policy::blocks(f, max.as_deref()))
+            .count();
+        let waived = findings.iter().filter(|f| f.waived_by.is_some()).count();
+        let count = |o: strata_policy::Outcome| findings.iter().filter(|f| f.outcome == o).count();
+        let mut log = String::new();
+        for f in &findings {
+            let mark = match f.outcome {
+                _ if f.waived_by.is_some() => "WAIVED",
+                strata_policy::Outcome::Deny if strata_policy::blocks(f, max.as_deref()) => "DENY",
+                strata_policy::Outcome::Deny => "ALLOW",
+                strata_policy::Outcome::Warn => "WARN",
+                strata_policy::Outcome::Unknown => "UNKNOWN",
+            };
+            let at = match (&f.file, f.line) {
+                (Some(file), Some(line)) => format!(" at {file}:{line}"),
+                (Some(file), None) => format!(" in {file}"),
+                _ => String::new(),
+            };
+            let by = f
+                .waived_by
+                .as_ref()
+                .map(|w| format!(" [waived by {w}]"))
+                .unwrap_or_default();
+            log.push_str(&format!(
+                "{mark:<5} {} ({}.{}, {}){at}: {}{by}\n",
+                f.policy, f.namespace, f.rule, f.severity, f.msg
+            ));
+        }
+        for w in &expired {
+            log.push_str(&format!(
+                "EXPIRED waiver {}:{} for {} on {} (owner {}) expired on {}: renew it or fix the finding\n",
+                strata_graph::model::waivers::WAIVERS_FILE,
+                w.line,
+                w.rule,
+                w.targets,
+                w.owner,
+                w.expires
+            ));
+        }
+        if let (Some(max), true) = (
+            &max,
+            count(strata_policy::Outcome::Deny) > blocking + waived,
+        ) {
+            log.push_str(&format!(
+                "strata: findings at or below max_severity = \"{max}\" are reported, not blocking\n"
+            ));
+        }
+        Ok(terraform::Step {
+            ok: blocking == 0 && expired.is_empty(),
+            summary: serde_json::json!({
+                "deny": count(strata_policy::Outcome::Deny),
+                "blocking": blocking,
+                "waived": waived,
+                "expired_waivers": expired.iter().map(|w| format!("{}:{}", strata_graph::model::waivers::WAIVERS_FILE, w.line)).collect::<Vec<_>>(),
+                "warn": count(strata_policy::Outcome::Warn),
+                "unknown": count(strata_policy::Outcome::Unknown),
+                "max_severity": max,
+                "findings": findings,
+            }),
+            log: log.into_bytes(),
+            tool_ms: start.elapsed().as_millis() as u64,
+            ..terraform::Step::default()
+        })
+    }
+}

@@ -1,0 +1,310 @@
+//! Reports of a run for other systems: JUnit XML for CI test views, and a Markdown summary
+//! for a pull-request comment.
+
+use crate::{RunReport, TaskReport};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use strata_exec::schedule::Status;
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 forbids most control characters, which tool output may contain.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn task_name(t: &TaskReport) -> String {
+    match &t.env {
+        Some(env) => format!("{} [{env}]", t.action),
+        None => t.action.to_string(),
+    }
+}
+
+/// One `<testsuite>` per target, one `<testcase>` per task.
+pub fn junit(report: &RunReport) -> String {
+    let mut by_target: BTreeMap<&str, Vec<&TaskReport>> = BTreeMap::new();
+    for t in &report.tasks {
+        by_target.entry(&t.label).or_default().push(t);
+    }
+    let count = |s: Status| report.tasks.iter().filter(|t| t.status == s).count();
+    let total_ms: u64 = report.tasks.iter().map(|t| t.duration_ms).sum();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"strata\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
+        report.tasks.len(),
+        count(Status::Failed),
+        count(Status::Skipped),
+        total_ms as f64 / 1000.0
+    );
+    for (label, tasks) in by_target {
+        let failures = tasks.iter().filter(|t| t.status == Status::Failed).count();
+        let skipped = tasks.iter().filter(|t| t.status == Status::Skipped).count();
+        let time: u64 = tasks.iter().map(|t| t.duration_ms).sum();
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{:.3}\">",
+            xml_escape(label),
+            tasks.len(),
+            time as f64 / 1000.0
+        );
+        for t in tasks {
+            let _ = write!(
+                x,
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
+                xml_escape(label),
+                xml_escape(&task_name(t)),
+                t.duration_ms as f64 / 1000.0
+            );
+            match t.status {
+                Status::Ok => {
+                    if t.cached {
+                        x.push_str(">\n      <system-out>cached</system-out>\n    </testcase>\n");
+                    } else {
+                        x.push_str("/>\n");
+                    }
+                }
+                Status::Skipped => {
+                    let _ = write!(
+                        x,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                        xml_escape(t.reason.as_deref().unwrap_or("skipped"))
+                    );
+                }
+                Status::Failed => {
+                    let _ = write!(
+                        x,
+                        ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
+                        xml_escape(t.reason.as_deref().unwrap_or("failed")),
+                        xml_escape(&t.log)
+                    );
+                }
+            }
+        }
+        x.push_str("  </testsuite>\n");
+    }
+    x.push_str("</testsuites>\n");
+    x
+}
+
+fn cell(t: Option<&&TaskReport>) -> String {
+    let Some(t) = t else { return "–".into() };
+    let mark = match t.status {
+        Status::Ok if t.cached => "✅ cached",
+        Status::Ok => "✅",
+        Status::Failed => "❌",
+        Status::Skipped => "⏭️",
+    };
+    let detail = match t.action.as_str() {
+        "plan" if t.status == Status::Ok => {
+            let s = &t.summary;
+            format!(
+                " +{} ~{} -{}",
+                s["add"].as_u64().unwrap_or(0),
+                s["change"].as_u64().unwrap_or(0),
+                s["destroy"].as_u64().unwrap_or(0)
+            )
+        }
+        "render" if t.status == Status::Ok => {
+            format!(" {} objects", t.summary["objects"].as_u64().unwrap_or(0))
+        }
+        _ => String::new(),
+    };
+    let provisional = if t.provisional { " (provisional)" } else { "" };
+    format!("{mark}{detail}{provisional}")
+}
+
+/// A pull-request comment: per target and environment, plan counts, render and check
+/// results, cache hits; failures with their reason.
+pub fn markdown(report: &RunReport) -> String {
+    let mut md = String::from("## strata\n\n");
+    let ran = report
+        .tasks
+        .iter()
+        .filter(|t| t.status != Status::Skipped)
+        .count();
+    let cached = report.tasks.iter().filter(|t| t.cached).count();
+    let failed = report
+        .tasks
+        .iter()
+        .filter(|t| t.status == Status::Failed)
+        .count();
+    let skipped = report
+        .tasks
+        .iter()
+        .filter(|t| t.status == Status::Skipped)
+        .count();
+    let _ = writeln!(
+        md,
+        "{} **{}** tasks: {ran} done ({cached} from cache), {failed} failed, {skipped} skipped.\n",
+        if report.ok { "✅" } else { "❌" },
+        report.tasks.len()
+    );
+    // Rows: (target, env); columns: actions.
+    let mut rows: BTreeMap<(String, String), Vec<&TaskReport>> = BTreeMap::new();
+    for t in &report.tasks {
+        rows.entry((t.label.clone(), t.env.clone().unwrap_or_else(|| "–".into())))
+            .or_default()
+            .push(t);
+    }
+    md.push_str("| target | env | checks | plan | render |\n|---|---|---|---|---|\n");
+    for ((label, env), tasks) in &rows {
+        let find = |a: &str| tasks.iter().find(|t| t.action.as_str() == a);
+        let checks: Vec<String> = tasks
+            .iter()
+            .filter(|t| !matches!(t.action.as_str(), "plan" | "render"))
+            .map(|t| format!("{} {}", t.action, cell(Some(t))))
+            .collect();
+        let _ = writeln!(
+            md,
+            "| `{label}` | {env} | {} | {} | {} |",
+            if checks.is_empty() {
+                "–".into()
+            } else {
+                checks.join("<br>")
+            },
+            cell(find("plan")),
+            cell(find("render"))
+        );
+    }
+    let problems: Vec<&TaskReport> = report
+        .tasks
+        .iter()
+        .filter(|t| t.status == Status::Failed)
+        .collect();
+    if !problems.is_empty() {
+        md.push_str("\n### Failures\n");
+        for t in problems {
+            let _ = writeln!(
+                md,
+                "\n**`{}` {}**: {}\n\n```\n{}\n```",
+                t.label,
+                task_name(t),
+                t.reason.as_deref().unwrap_or("failed"),
+                tail(&t.log, 30)
+            );
+        }
+    }
+    md
+}
+
+/// The last `n` lines of a log.
+pub fn tail(log: &str, n: usize) -> String {
+    let lines: Vec<&str> = log.trim_end().lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// GitHub code scanning's numeric severity for a strata severity.
+fn security_severity(severity: &str) -> &'static str {
+    match severity {
+        "critical" => "9.5",
+        "high" => "8.0",
+        "medium" => "5.5",
+        "low" => "3.0",
+        _ => "0.0",
+    }
+}
+
+/// SARIF 2.1.0 of every policy finding in the run: one rule per rule id (the finding's `id`,
+/// else `<policy>/<package>.<rule>`), with help text from its remediation; one result per
+/// finding, located at its file and line. Blocking denies are errors, other denies and warns
+/// warnings, unknowns notes.
+pub fn sarif(report: &RunReport) -> String {
+    use serde_json::{json, Map, Value};
+    let mut rules: Vec<Value> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut results: Vec<Value> = Vec::new();
+    for t in report
+        .tasks
+        .iter()
+        .filter(|t| t.action.as_str() == "policy")
+    {
+        let max = t.summary["max_severity"].as_str();
+        for f in t.summary["findings"].as_array().into_iter().flatten() {
+            let text = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            let details = &f["details"];
+            let detail = |k: &str| details[k].as_str().map(str::to_string);
+            let rule_id = detail("id").unwrap_or_else(|| {
+                format!("{}/{}.{}", text("policy"), text("namespace"), text("rule"))
+            });
+            let severity = text("severity");
+            let outcome = text("outcome");
+            let blocking = outcome == "deny"
+                && max.is_none_or(|m| {
+                    strata_policy::severity_rank(&severity) > strata_policy::severity_rank(m)
+                });
+            let level = match outcome.as_str() {
+                "deny" if blocking => "error",
+                "deny" | "warn" => "warning",
+                _ => "note",
+            };
+            let k = *index.entry(rule_id.clone()).or_insert_with(|| {
+                let title = detail("title").unwrap_or_else(|| text("msg"));
+                let help = detail("remediation").unwrap_or_else(|| title.clone());
+                let mut props = Map::new();
+                props.insert("security-severity".into(), security_severity(&severity).into());
+                props.insert("tags".into(), json!(["security", "infrastructure"]));
+                if let Some(c) = detail("checkov") {
+                    props.insert("checkov".into(), c.into());
+                }
+                props.insert("policy".into(), text("policy").into());
+                rules.push(json!({
+                    "id": rule_id,
+                    "name": text("rule"),
+                    "shortDescription": { "text": title },
+                    "help": { "text": help },
+                    "defaultConfiguration": { "level": if outcome == "deny" { "error" } else if outcome == "warn" { "warning" } else { "note" } },
+                    "properties": Value::Object(props),
+                }));
+                rules.len() - 1
+            });
+            let mut location = json!({ "physicalLocation": { "artifactLocation": { "uri": text("file"), "uriBaseId": "%SRCROOT%" } } });
+            if let Some(line) = f["line"].as_u64() {
+                location["physicalLocation"]["region"] = json!({ "startLine": line });
+            }
+            let waived = f["waived_by"].as_str();
+            let level = if waived.is_some() { "note" } else { level };
+            let mut result = json!({
+                "ruleId": rule_id,
+                "ruleIndex": k,
+                "level": level,
+                "message": { "text": text("msg") },
+                "locations": [location],
+                "properties": {
+                    "target": t.label,
+                    "environment": t.env,
+                    "severity": severity,
+                    "outcome": outcome,
+                },
+            });
+            if let Some(w) = waived {
+                result["suppressions"] =
+                    json!([{ "kind": "external", "justification": format!("waived by {w}") }]);
+            }
+            results.push(result);
+        }
+    }
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "strata",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    });
+    serde_json::to_string_pretty(&doc).expect("json")
+}

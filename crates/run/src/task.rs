@@ -1,0 +1,242 @@
+//! Tasks: what runs for each target and environment, in which order, and what each task's
+//! cache key covers.
+//!
+//! | kind   | tasks (check)                                   | key covers, beyond the target hash |
+//! |--------|-------------------------------------------------|------------------------------------|
+//! | stack  | fmt, validate; per env: init, plan              | init: env, backend; plan: env files, state fingerprint, consumed upstream outputs |
+//! | module | validate                                        | -                                  |
+//! | chart  | deps; per env: lint, render                     | lint: env files; render: env files, consumed upstream outputs |
+//! | either, with `tests/*.rego` | per env: test, after plan or render | the key of the plan or render it reads |
+//!
+//! `strata plan` runs init and plan (stacks) and render (charts); `strata apply` runs init,
+//! plan and apply for stacks. A target's first task waits for its dependencies' tasks, and an
+//! environment task waits for its dependencies' tasks in the same environment, so a plan
+//! sees its upstream stacks' fresh state when they are applied in the same run.
+
+use serde::Serialize;
+use std::collections::HashMap;
+use strata_graph::digest::{TargetHash, TaskKey};
+use strata_graph::discover::Kind;
+use strata_graph::hash::InputFile;
+use strata_graph::model::Model;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Fmt,
+    Validate,
+    Init,
+    Plan,
+    Apply,
+    Deps,
+    Lint,
+    Render,
+    /// The target's own Rego tests over its plan or render (`<target>/tests/*.rego`).
+    Test,
+    /// The policies governing the target, over its plan or render.
+    Policy,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Fmt => "fmt",
+            Action::Validate => "validate",
+            Action::Init => "init",
+            Action::Plan => "plan",
+            Action::Apply => "apply",
+            Action::Deps => "deps",
+            Action::Lint => "lint",
+            Action::Render => "render",
+            Action::Test => "test",
+            Action::Policy => "policy",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Check,
+    Plan,
+    Apply,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub target: usize,
+    pub action: Action,
+    pub env: Option<String>,
+    /// Indices of tasks that must finish first.
+    pub deps: Vec<usize>,
+}
+
+/// Bump to invalidate every cached task result.
+pub const TASK_KEY_VERSION: u32 = 3;
+
+/// Everything a task key covers; `strata hash --explain` style output can print it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskFingerprint<'a> {
+    pub version: u32,
+    pub label: &'a str,
+    pub target_hash: TargetHash,
+    pub action: Action,
+    pub env: Option<String>,
+    /// Files under environments/ feeding this target in this environment.
+    pub env_inputs: Vec<InputFile<'a>>,
+    /// The state backend settings (init) or the state fingerprint (plan).
+    pub state: Option<String>,
+    /// Digest of the upstream output values the task consumed (values are not stored).
+    pub upstream_outputs: Option<String>,
+    /// The key of the task whose result this task reads (a test reads its plan or render).
+    pub reads: Option<String>,
+    /// The governing policies: (policy label, policy target hash).
+    pub policies: Vec<(String, String)>,
+    /// The waivers that apply to the target there, with whether each has expired (so a
+    /// cached result is not reused once a waiver expires).
+    pub waivers: Vec<(String, bool)>,
+}
+
+impl TaskFingerprint<'_> {
+    pub fn key(&self) -> TaskKey {
+        let bytes = serde_json::to_vec(self).expect("fingerprints serialize");
+        TaskKey(*blake3::hash(&bytes).as_bytes())
+    }
+}
+
+/// The tasks for `selected` targets (indices into the model) in `envs`.
+pub fn plan_tasks(model: &Model, selected: &[usize], envs: &[String], mode: Mode) -> Vec<Task> {
+    plan_tasks_in(model, selected, envs, None, mode)
+}
+
+/// [`plan_tasks`], where `only` may narrow the environments of some targets (those
+/// `--affected` found affected in some environments only); targets it does not name run
+/// in every environment of `envs`.
+pub fn plan_tasks_in(
+    model: &Model,
+    selected: &[usize],
+    envs: &[String],
+    only: Option<&HashMap<usize, Vec<String>>>,
+    mode: Mode,
+) -> Vec<Task> {
+    let mut chosen = vec![false; model.targets.len()];
+    for &s in selected {
+        chosen[s] = true;
+    }
+    let mut tasks: Vec<Task> = Vec::new();
+    // The last env-less task and the last task per environment of each target.
+    let mut last_plain: HashMap<usize, usize> = HashMap::new();
+    let mut last_env: HashMap<(usize, &str), usize> = HashMap::new();
+    for &t in model.graph.order() {
+        if !chosen[t] {
+            continue;
+        }
+        let target = &model.targets[t];
+        let upstream_plain: Vec<usize> = model
+            .graph
+            .deps(t)
+            .iter()
+            .filter_map(|d| last_plain.get(d).copied())
+            .collect();
+        let library = target
+            .chart
+            .as_ref()
+            .is_some_and(|c| c.chart_type == "library");
+        let (plain, base_env): (&[Action], &[Action]) = match (target.kind, mode) {
+            // A library chart renders nothing by itself: it is linted once.
+            (Kind::Chart, Mode::Check) if library => (&[Action::Lint], &[]),
+            (Kind::Chart, _) if library => (&[], &[]),
+            (Kind::Stack, Mode::Check) => (
+                &[Action::Fmt, Action::Validate],
+                &[Action::Init, Action::Plan],
+            ),
+            (Kind::Stack, Mode::Plan) => (&[], &[Action::Init, Action::Plan]),
+            (Kind::Stack, Mode::Apply) => (&[], &[Action::Init, Action::Plan, Action::Apply]),
+            (Kind::Module, Mode::Check) => (&[Action::Validate], &[]),
+            (Kind::Chart, Mode::Check) => (&[Action::Deps], &[Action::Lint, Action::Render]),
+            (Kind::Chart, Mode::Plan) => (&[], &[Action::Render]),
+            _ => (&[], &[]),
+        };
+        // A module is governed without an environment: its policies read its files.
+        let module_policy = [Action::Validate, Action::Policy];
+        let plain: &[Action] = if target.kind == Kind::Module
+            && mode == Mode::Check
+            && !model.governing(t, None).is_empty()
+        {
+            &module_policy
+        } else {
+            plain
+        };
+        let mut prev: Option<usize> = None;
+        for &action in plain {
+            let mut deps: Vec<usize> = prev.into_iter().collect();
+            if prev.is_none() {
+                deps.extend(&upstream_plain);
+            }
+            tasks.push(Task {
+                target: t,
+                action,
+                env: None,
+                deps,
+            });
+            prev = Some(tasks.len() - 1);
+        }
+        if let Some(p) = prev {
+            last_plain.insert(t, p);
+        } else if !upstream_plain.is_empty() {
+            // No env-less task of its own: carry the upstream barrier through.
+            last_plain.insert(t, *upstream_plain.iter().max().expect("non-empty"));
+        }
+        let narrowed = only.and_then(|o| o.get(&t));
+        for env in envs {
+            if base_env.is_empty() || !target.environments.iter().any(|e| e == env) {
+                continue;
+            }
+            if narrowed.is_some_and(|n| !n.contains(env)) {
+                continue;
+            }
+            // After a plan or render in check: the target's tests, then its policies.
+            let mut per_env: Vec<Action> = base_env.to_vec();
+            if mode == Mode::Check && !library {
+                if !target.test_files.is_empty() {
+                    per_env.push(Action::Test);
+                }
+                if !model.governing(t, Some(env)).is_empty() {
+                    per_env.push(Action::Policy);
+                }
+            }
+            let mut env_prev = prev;
+            for (k, &action) in per_env.iter().enumerate() {
+                let mut deps: Vec<usize> = env_prev.into_iter().collect();
+                if k == 0 {
+                    deps.extend(upstream_plain.iter().copied());
+                    deps.extend(
+                        model
+                            .graph
+                            .deps(t)
+                            .iter()
+                            .filter_map(|d| last_env.get(&(*d, env.as_str())).copied()),
+                    );
+                }
+                deps.sort_unstable();
+                deps.dedup();
+                tasks.push(Task {
+                    target: t,
+                    action,
+                    env: Some(env.clone()),
+                    deps,
+                });
+                env_prev = Some(tasks.len() - 1);
+            }
+            if let Some(p) = env_prev {
+                last_env.insert((t, env.as_str()), p);
+            }
+        }
+    }
+    tasks
+}

@@ -1,0 +1,177 @@
+//! Waivers: the one place where a finding may be accepted, with an owner, a reason and an
+//! expiry date: `policies/waivers.toml`.
+//!
+//! ```toml
+//! [[waiver]]
+//! rule = "STRATA-AWS-002"        # a finding's id (or Checkov id), or <policy>/<package>.<rule>
+//! targets = "stacks/legacy-*"    # label glob
+//! environment = "dev"            # optional: every environment when absent
+//! owner = "sre@acme.example"
+//! reason = "Bucket is replaced by stacks/storage in Q1"
+//! expires = "2027-01-31"
+//! ```
+//!
+//! A finding matched by a waiver in force is reported as waived and does not block. A waiver
+//! past its date that matches the target fails the policy task, naming the waiver. Inline
+//! skips in Terraform files are read by the policy engine (`strata_policy::inline`) and
+//! honoured only when a waiver in force registers that rule for that target.
+
+use crate::error::{line_of, Error, Location, Result};
+use crate::workspace::parse_toml;
+use serde::{Deserialize, Serialize};
+
+pub const WAIVERS_FILE: &str = "policies/waivers.toml";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    pub rule: String,
+    pub targets: String,
+    pub environment: Option<String>,
+    pub owner: String,
+    pub reason: String,
+    pub expires: String,
+    /// Line of the waiver in the file (set when parsed).
+    #[serde(skip_deserializing)]
+    pub line: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    waiver: Vec<Waiver>,
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let mut parts = text.split('-');
+    let (y, m, d): (i64, i64, i64) = (
+        parts.next()?.parse().ok()?,
+        parts.next()?.parse().ok()?,
+        parts.next()?.parse().ok()?,
+    );
+    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from civil (H. Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146097 + doe - 719468)
+}
+
+/// Today (UTC) in days since the epoch; `STRATA_TODAY=YYYY-MM-DD` fixes it (reproducible runs).
+pub fn today() -> i64 {
+    if let Some(d) = std::env::var("STRATA_TODAY")
+        .ok()
+        .and_then(|t| parse_date(&t))
+    {
+        return d;
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    secs.div_euclid(86_400)
+}
+
+pub fn parse(text: &str) -> Result<Vec<Waiver>> {
+    let file: File = parse_toml(text, WAIVERS_FILE)?;
+    let mut out = Vec::new();
+    let mut search = 0;
+    for mut w in file.waiver {
+        // Each [[waiver]] header in order gives its line.
+        if let Some(off) = text[search..].find("[[waiver]]") {
+            w.line = line_of(text, search + off);
+            search += off + 1;
+        }
+        let at = Location::at(WAIVERS_FILE, w.line);
+        if parse_date(&w.expires).is_none() {
+            return Err(Error::Invalid {
+                message: format!(
+                    "waiver for `{}` expires on `{}`, not a date",
+                    w.rule, w.expires
+                ),
+                location: at,
+                hint: "write dates as YYYY-MM-DD".into(),
+            });
+        }
+        if globset::Glob::new(&w.targets).is_err() {
+            return Err(Error::Invalid {
+                message: format!(
+                    "waiver for `{}` has an invalid targets glob `{}`",
+                    w.rule, w.targets
+                ),
+                location: at,
+                hint: "use a label glob such as `stacks/legacy-*`".into(),
+            });
+        }
+        if w.owner.trim().is_empty() || w.reason.trim().is_empty() {
+            return Err(Error::Invalid {
+                message: format!("waiver for `{}` has no owner or no reason", w.rule),
+                location: at,
+                hint: "every waiver names who owns it and why it exists".into(),
+            });
+        }
+        out.push(w);
+    }
+    Ok(out)
+}
+
+impl Waiver {
+    pub fn applies_to(&self, label: &str, env: Option<&str>) -> bool {
+        let glob_ok = globset::GlobBuilder::new(&self.targets)
+            .literal_separator(true)
+            .build()
+            .map(|g| g.compile_matcher().is_match(label))
+            .unwrap_or(false);
+        glob_ok
+            && match (&self.environment, env) {
+                (None, _) => true,
+                (Some(w), Some(e)) => w == e,
+                (Some(_), None) => false,
+            }
+    }
+
+    pub fn expired(&self, today: i64) -> bool {
+        parse_date(&self.expires).is_none_or(|d| d < today)
+    }
+
+    /// Whether the waiver names one of a finding's rule identities.
+    pub fn covers(&self, ids: &[&str]) -> bool {
+        ids.contains(&self.rule.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2000-03-01"), Some(11017));
+        assert_eq!(parse_date("2026-11-26"), Some(20783));
+        assert_eq!(parse_date("2026-13-01"), None);
+    }
+
+    #[test]
+    fn parse_and_match() {
+        let text = "[[waiver]]\nrule = \"CKV_AWS_20\"\ntargets = \"stacks/legacy-*\"\nenvironment = \"dev\"\nowner = \"sre\"\nreason = \"moving\"\nexpires = \"2026-12-31\"\n\n[[waiver]]\nrule = \"X\"\ntargets = \"**\"\nowner = \"a\"\nreason = \"b\"\nexpires = \"2020-01-01\"\n";
+        let w = parse(text).unwrap();
+        assert_eq!(w[0].line, 1);
+        assert_eq!(w[1].line, 9);
+        assert!(w[0].applies_to("stacks/legacy-db", Some("dev")));
+        assert!(!w[0].applies_to("stacks/legacy-db", Some("prod")));
+        assert!(!w[0].applies_to("stacks/db", Some("dev")));
+        assert!(!w[0].expired(parse_date("2026-12-31").unwrap()));
+        assert!(w[1].expired(parse_date("2026-01-01").unwrap()));
+        let err = parse("[[waiver]]\nrule = \"X\"\ntargets = \"**\"\nowner = \"a\"\nreason = \"b\"\nexpires = \"soon\"\n").unwrap_err();
+        assert_eq!(err.location().unwrap().line, Some(1));
+        assert!(parse("[[waiver]]\nrule = \"X\"\ntargets = \"**\"\nowner = \"\"\nreason = \"b\"\nexpires = \"2030-01-01\"\n").is_err());
+    }
+}
