@@ -2,10 +2,9 @@
 
 use super::Context;
 use crate::output::print_json;
-use strata_graph::affected::{affected_for_view, Reason};
 use strata_graph::Result;
-use strata_run::resolve_envs;
 use strata_run::shard::shards;
+use strata_run::{resolve_envs, select, Scope};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -15,8 +14,9 @@ pub enum Command {
 
 #[derive(clap::Args)]
 pub struct MatrixArgs {
-    #[arg(long, default_value_t = 2)]
-    shards: usize,
+    /// How many shards (at least 1).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    shards: u16,
     /// Only the affected targets.
     #[arg(long)]
     affected: bool,
@@ -30,20 +30,17 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     let Command::Matrix(args) = cmd;
     let session = ctx.session()?;
     let view = session.work_tree()?;
-    let selected: Vec<usize> = if args.affected {
-        let base = args.base.clone().unwrap_or_else(|| session.default_base());
-        affected_for_view(&session, &base, &view)?
-            .targets
-            .iter()
-            .filter(|t| t.reason != Reason::Deleted)
-            .filter_map(|t| view.model.index(&t.label))
-            .collect()
+    let scope = if args.affected {
+        Scope::Affected {
+            base: args.base.clone().unwrap_or_else(|| session.default_base()),
+        }
     } else {
-        (0..view.model.targets.len()).collect()
+        Scope::All
     };
+    let selection = select(&session, &view, &scope)?;
     session.finish();
     let envs = resolve_envs(&view.model, &args.envs)?;
-    let include = shards(&view.model, &selected, &envs, args.shards);
+    let include = shards(&view.model, &selection, &envs, usize::from(args.shards));
     // A matrix must not be empty for GitHub Actions; callers test `include` length first.
     let _ = ctx.json;
     print_json(&serde_json::json!({ "include": include }));

@@ -9,10 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use strata_exec::schedule::Status;
-use strata_graph::affected::{affected_for_view, Reason};
 use strata_graph::{Error, Result};
 use strata_run::task::{Action, Mode};
-use strata_run::{run, Observer, RemoteOptions, RunOptions, TaskReport};
+use strata_run::{run, select, Observer, RemoteOptions, RunOptions, Scope, TaskReport};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,12 +23,16 @@ pub struct Args {
     /// Base revision for --affected (default: origin/<default_branch>, else <default_branch>).
     #[arg(long, requires = "affected")]
     base: Option<String>,
+    /// Run only shard SHARD of OF (as `strata ci matrix --shards OF` splits the selection):
+    /// every runner given the same checkout and base computes the same split.
+    #[arg(long, value_name = "SHARD/OF", value_parser = parse_shard)]
+    shard: Option<ShardSpec>,
     /// Environment(s) to run in (default: every environment).
     #[arg(long = "env", short = 'e')]
     envs: Vec<String>,
     /// Tasks run at once (default: the number of cores).
-    #[arg(short = 'j', long)]
-    jobs: Option<usize>,
+    #[arg(short = 'j', long, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
     /// Keep running independent tasks after a failure.
     #[arg(long)]
     keep_going: bool,
@@ -56,6 +59,26 @@ pub struct Args {
     verbose: bool,
 }
 
+/// `--shard K/N`: 1 <= K <= N.
+#[derive(Debug, Clone, Copy)]
+pub struct ShardSpec {
+    index: usize,
+    of: usize,
+}
+
+fn parse_shard(text: &str) -> std::result::Result<ShardSpec, String> {
+    let bad = || format!("`{text}` is not SHARD/OF with 1 <= SHARD <= OF, e.g. `2/4`");
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let (index, of) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if index == 0 || index > of {
+        return Err(bad());
+    }
+    Ok(ShardSpec { index, of })
+}
+
 pub fn run_command(ctx: &Context, args: Args, mode: Mode) -> Result<u8> {
     run_with(ctx, args, mode, false)
 }
@@ -75,55 +98,20 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     }
     let session = ctx.session()?;
     let view = session.work_tree()?;
-    // With --affected, a target affected only through environment files runs only in
-    // those environments.
-    let mut target_envs = None;
-    let selected: Vec<usize> = if args.affected {
-        let base = args.base.clone().unwrap_or_else(|| session.default_base());
-        let result = affected_for_view(&session, &base, &view)?;
-        let mut narrowed = std::collections::HashMap::new();
-        let mut chosen: Vec<usize> = Vec::new();
-        for t in result
-            .targets
-            .iter()
-            .filter(|t| t.reason != Reason::Deleted)
-        {
-            let Some(i) = view.model.index(&t.label) else {
-                continue;
-            };
-            chosen.push(i);
-            if t.kind.is_deployable() && t.environments != view.model.targets[i].environments {
-                narrowed.insert(i, t.environments.clone());
-            }
+    let scope = if args.affected {
+        Scope::Affected {
+            base: args.base.clone().unwrap_or_else(|| session.default_base()),
         }
-        target_envs = Some(narrowed);
-        // A changed policy re-evaluates every target it governs (their other tasks are
-        // cache hits: a policy is not part of their hashes).
-        let changed_policies: Vec<usize> = chosen
-            .iter()
-            .copied()
-            .filter(|&i| view.model.targets[i].kind == strata_graph::discover::Kind::Policy)
-            .collect();
-        for (i, _) in view.model.targets.iter().enumerate() {
-            if chosen.contains(&i) {
-                continue;
-            }
-            let governed = view
-                .model
-                .governing(i, None)
-                .iter()
-                .any(|(p, _)| changed_policies.contains(p));
-            if governed {
-                chosen.push(i);
-            }
-        }
-        chosen.sort_unstable();
-        chosen
     } else if args.labels.is_empty() {
-        (0..view.model.targets.len()).collect()
+        Scope::All
     } else {
-        view.model.resolve_labels(&args.labels)?
+        Scope::Labels(args.labels.clone())
     };
+    let mut selection = select(&session, &view, &scope)?;
+    if let Some(ShardSpec { index, of }) = args.shard {
+        let envs = strata_run::resolve_envs(&view.model, &args.envs)?;
+        selection = strata_run::shard::shard_of(&view.model, &selection, &envs, index, of);
+    }
     session.finish();
     let remote_url = args
         .remote_cache
@@ -132,8 +120,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     let opts = RunOptions {
         mode,
         envs: args.envs.clone(),
-        target_envs,
-        jobs: args.jobs.unwrap_or_else(|| {
+        jobs: args.jobs.map(usize::from).unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2)
@@ -149,7 +136,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
     let printer = Printer::new(args.verbose, ctx.json || findings_only);
     let started = Instant::now();
-    let report = run(&session, &view, &selected, &opts, &printer)?;
+    let report = run(&session, &view, &selection, &opts, &printer)?;
     printer.done();
     if let Some(path) = &args.junit {
         write_file(path, &strata_run::report::junit(&report))?;

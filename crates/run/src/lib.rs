@@ -20,11 +20,13 @@ use strata_graph::session::{Session, View};
 mod reads;
 pub mod report;
 mod runner;
+pub mod select;
 pub mod shard;
 pub mod task;
 
 pub use runner::explain_task_keys;
 use runner::Runner;
+pub use select::{select, Scope, Selection};
 
 #[derive(Debug, Clone)]
 pub struct RemoteOptions {
@@ -38,8 +40,6 @@ pub struct RunOptions {
     pub mode: Mode,
     /// Environments to run in; empty means every environment.
     pub envs: Vec<String>,
-    /// Narrower environments for some targets (by index), from `--affected`.
-    pub target_envs: Option<std::collections::HashMap<usize, Vec<String>>>,
     pub jobs: usize,
     pub keep_going: bool,
     pub use_cache: bool,
@@ -240,11 +240,11 @@ pub fn open_cache(session: &Session, opts: &RunOptions, warn: WarnSink) -> Cache
     cache
 }
 
-/// Runs the tasks of `selected` targets.
+/// Runs the tasks of the selected targets.
 pub fn run(
     session: &Session,
     view: &View,
-    selected: &[usize],
+    selection: &Selection,
     opts: &RunOptions,
     observer: &dyn Observer,
 ) -> Result<RunReport> {
@@ -252,9 +252,9 @@ pub fn run(
     let t = Instant::now();
     let tasks = plan_tasks_in(
         &view.model,
-        selected,
+        &selection.targets,
         &envs,
-        opts.target_envs.as_ref(),
+        Some(&selection.target_envs),
         opts.mode,
     );
     strata_graph::timing::phase("plan tasks", t);

@@ -8,7 +8,8 @@
 //! are placed first, each on the least loaded shard), and are deterministic for a given
 //! graph.
 
-use crate::task::{plan_tasks, Mode};
+use crate::select::Selection;
+use crate::task::{plan_tasks_in, Mode};
 use serde::Serialize;
 use strata_graph::model::Model;
 
@@ -16,17 +17,78 @@ use strata_graph::model::Model;
 pub struct Shard {
     /// 1-based.
     pub shard: usize,
+    /// The number of shards asked for (`--shard SHARD/OF` runs this shard's part).
+    pub of: usize,
     /// Space-separated labels, ready for a command line.
     pub targets: String,
     pub labels: Vec<String>,
     pub tasks: usize,
 }
 
-pub fn shards(model: &Model, selected: &[usize], envs: &[String], n: usize) -> Vec<Shard> {
+/// Splits a selection into at most `n` shards (`n` >= 1), balanced by task count. Empty
+/// shards are left out.
+pub fn shards(model: &Model, selection: &Selection, envs: &[String], n: usize) -> Vec<Shard> {
+    assign(model, selection, envs, n)
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (m, _))| !m.is_empty())
+        .map(|(k, (m, tasks))| {
+            let labels: Vec<String> = m.iter().map(|&t| model.targets[t].label.clone()).collect();
+            Shard {
+                shard: k + 1,
+                of: n,
+                targets: labels.join(" "),
+                labels,
+                tasks,
+            }
+        })
+        .collect()
+}
+
+/// The part of a selection that shard `k` (1-based) of `n` runs: the same targets
+/// [`shards`] lists for it, with their environments narrowed as in the selection. Every
+/// runner computing this from the same checkout and base gets the same split.
+pub fn shard_of(
+    model: &Model,
+    selection: &Selection,
+    envs: &[String],
+    k: usize,
+    n: usize,
+) -> Selection {
+    let members = assign(model, selection, envs, n)
+        .into_iter()
+        .nth(k.saturating_sub(1))
+        .map(|(m, _)| m)
+        .unwrap_or_default();
+    let mut targets = members;
+    targets.sort_unstable();
+    Selection {
+        target_envs: selection
+            .target_envs
+            .iter()
+            .filter(|(t, _)| targets.contains(t))
+            .map(|(t, e)| (*t, e.clone()))
+            .collect(),
+        targets,
+    }
+}
+
+/// Each shard's targets (sorted by label) and task count.
+fn assign(
+    model: &Model,
+    selection: &Selection,
+    envs: &[String],
+    n: usize,
+) -> Vec<(Vec<usize>, usize)> {
     let n = n.max(1);
-    let mut costs: Vec<(usize, usize)> = selected
+    let mut costs: Vec<(usize, usize)> = selection
+        .targets
         .iter()
-        .map(|&t| (plan_tasks(model, &[t], envs, Mode::Check).len(), t))
+        .map(|&t| {
+            let cost =
+                plan_tasks_in(model, &[t], envs, Some(&selection.target_envs), Mode::Check).len();
+            (cost, t)
+        })
         .collect();
     // Heaviest first; ties by label so the result is stable.
     costs.sort_by(|a, b| {
@@ -42,17 +104,10 @@ pub fn shards(model: &Model, selected: &[usize], envs: &[String], n: usize) -> V
     }
     members
         .into_iter()
-        .enumerate()
-        .filter(|(_, m)| !m.is_empty())
-        .map(|(k, mut m)| {
+        .zip(load)
+        .map(|(mut m, tasks)| {
             m.sort_by(|a, b| model.targets[*a].label.cmp(&model.targets[*b].label));
-            let labels: Vec<String> = m.iter().map(|&t| model.targets[t].label.clone()).collect();
-            Shard {
-                shard: k + 1,
-                targets: labels.join(" "),
-                labels,
-                tasks: load[k],
-            }
+            (m, tasks)
         })
         .collect()
 }

@@ -1,0 +1,101 @@
+//! Target selection: which targets a command runs, and in which environments. One function
+//! for every command that runs or distributes tasks (`check`, `plan`, `apply`, `policy eval`,
+//! `ci matrix`), so they can never disagree about what a change requires.
+//!
+//! Rules:
+//! 1. `--affected`: every target the change affects, except deleted ones (they have nothing
+//!    to run at head). A deployable target affected only through some environments' files
+//!    runs only in those environments.
+//! 2. Explicit labels: those targets, in every environment.
+//! 3. No labels: every target.
+//! 4. A selected policy target brings every target it governs: a policy is not part of the
+//!    targets' hashes, so their other tasks are cache hits and only the policy evaluation
+//!    runs again. Without this, `strata check policies/x` (or the shard holding only that
+//!    policy) would evaluate nothing.
+
+use std::collections::HashMap;
+use strata_graph::affected::{affected_for_view, Reason};
+use strata_graph::discover::Kind;
+use strata_graph::error::Result;
+use strata_graph::model::Model;
+use strata_graph::session::{Session, View};
+
+/// What the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every target.
+    All,
+    /// These labels.
+    Labels(Vec<String>),
+    /// The targets affected since the merge-base with this revision.
+    Affected { base: String },
+}
+
+/// The targets to run (model indices, sorted) and, for some of them, narrower environments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub targets: Vec<usize>,
+    /// Targets that run in only some of their environments (affected through environment
+    /// files only). Targets not named here run in every environment asked for.
+    pub target_envs: HashMap<usize, Vec<String>>,
+}
+
+/// Resolves a scope against the work-tree view.
+pub fn select(session: &Session, view: &View, scope: &Scope) -> Result<Selection> {
+    let model = &view.model;
+    let mut selection = Selection::default();
+    match scope {
+        Scope::All => selection.targets = (0..model.targets.len()).collect(),
+        Scope::Labels(labels) => selection.targets = model.resolve_labels(labels)?,
+        Scope::Affected { base } => {
+            let result = affected_for_view(session, base, view)?;
+            for t in result
+                .targets
+                .iter()
+                .filter(|t| t.reason != Reason::Deleted)
+            {
+                let Some(i) = model.index(&t.label) else {
+                    continue;
+                };
+                selection.targets.push(i);
+                if t.kind.is_deployable() && t.environments != model.targets[i].environments {
+                    selection.target_envs.insert(i, t.environments.clone());
+                }
+            }
+        }
+    }
+    add_governed(model, &mut selection);
+    Ok(selection)
+}
+
+/// Rule 4: the targets governed by a selected policy join the selection, in every
+/// environment (a policy change may change any environment's findings).
+fn add_governed(model: &Model, selection: &mut Selection) {
+    let mut chosen = vec![false; model.targets.len()];
+    for &i in &selection.targets {
+        chosen[i] = true;
+    }
+    let policies: Vec<usize> = selection
+        .targets
+        .iter()
+        .copied()
+        .filter(|&i| model.targets[i].kind == Kind::Policy)
+        .collect();
+    if !policies.is_empty() {
+        for (i, chosen) in chosen.iter_mut().enumerate() {
+            let governed = model
+                .governing(i, None)
+                .iter()
+                .any(|(p, _)| policies.contains(p));
+            if governed {
+                *chosen = true;
+                selection.target_envs.remove(&i);
+            }
+        }
+    }
+    selection.targets = chosen
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &c)| c.then_some(i))
+        .collect();
+}

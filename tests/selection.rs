@@ -1,0 +1,155 @@
+//! Target selection is one library function behind `check`, `plan`, `policy eval` and
+//! `ci matrix`: they agree on what a change requires, including the targets a changed
+//! policy governs and environments narrowed by environment-only changes.
+
+mod common;
+use common::{json_run, sample_repo, tasks_where};
+use std::collections::BTreeSet;
+
+fn chart_policy(repo: &common::Repo) {
+    repo.write(
+        "policies/pinned-images/policy.toml",
+        "kinds = [\"chart\"]\nlabels = [\"charts/**\"]\n",
+    );
+    repo.write(
+        "policies/pinned-images/images.rego",
+        "package main\n\nimport rego.v1\n\nwarn contains \"no PodDisruptionBudget\" if input.kind == \"Deployment\"\n",
+    );
+}
+
+fn matrix_labels(json: &serde_json::Value) -> BTreeSet<String> {
+    json["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["labels"].as_array().unwrap().clone())
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_policy_label_selects_the_targets_it_governs_everywhere() {
+    let repo = sample_repo();
+    chart_policy(&repo);
+    repo.commit("policy");
+    let governed = [
+        "charts/api",
+        "charts/platform-lib",
+        "charts/web",
+        "charts/worker",
+    ];
+
+    // `check policies/x` evaluates the policy over every target it governs.
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "policies/pinned-images"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let policy_tasks = tasks_where(&report, |t| t["action"] == "policy");
+    assert_eq!(
+        policy_tasks,
+        vec![
+            "charts/api policy dev",
+            "charts/web policy dev",
+            "charts/worker policy dev"
+        ]
+    );
+
+    // `policy eval` selects the same way.
+    let (run, report) = json_run(
+        &repo,
+        &["policy", "eval", "--env", "dev", "policies/pinned-images"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(report["targets"].as_array().unwrap().len(), 3, "{report}");
+
+    // A policy edit: the matrix holds the governed targets, not only the policy.
+    repo.append("policies/pinned-images/images.rego", "\n# reviewed\n");
+    let run = repo.strata(&[
+        "ci",
+        "matrix",
+        "--shards",
+        "3",
+        "--affected",
+        "--base",
+        "main",
+        "--env",
+        "dev",
+    ]);
+    run.assert_ok();
+    let mut want: BTreeSet<String> = governed.iter().map(|s| s.to_string()).collect();
+    want.insert("policies/pinned-images".into());
+    assert_eq!(matrix_labels(&run.json()), want);
+
+    // Every shard run with --shard K/N together runs exactly the tasks of the whole
+    // selection, each once.
+    let (run, whole) = json_run(
+        &repo,
+        &["check", "--env", "dev", "--affected", "--base", "main"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let whole = tasks_where(&whole, |_| true);
+    let mut parts = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let (run, report) = json_run(
+            &repo,
+            &[
+                "check",
+                "--env",
+                "dev",
+                "--affected",
+                "--base",
+                "main",
+                "--shard",
+                &shard,
+            ],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        parts.extend(tasks_where(&report, |_| true));
+    }
+    parts.sort();
+    assert_eq!(parts, whole);
+}
+
+#[test]
+fn shards_keep_environment_narrowing() {
+    let repo = sample_repo();
+    // Only staging's values of one chart change: its tasks run in staging alone, also when
+    // the work is split into shards.
+    let values = "environments/staging/charts/web/values.yaml";
+    repo.append(values, "\n# staging only\n");
+    let (run, whole) = json_run(&repo, &["check", "--affected", "--base", "main"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let whole = tasks_where(&whole, |_| true);
+    assert!(!whole.is_empty());
+    assert!(
+        whole
+            .iter()
+            .all(|t| !t.ends_with(" dev") && !t.ends_with(" prod")),
+        "{whole:?}"
+    );
+    let mut parts = Vec::new();
+    for k in 1..=2 {
+        let shard = format!("{k}/2");
+        let (run, report) = json_run(
+            &repo,
+            &["check", "--affected", "--base", "main", "--shard", &shard],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        parts.extend(tasks_where(&report, |_| true));
+    }
+    parts.sort();
+    assert_eq!(parts, whole);
+}
+
+#[test]
+fn zero_jobs_and_zero_shards_are_usage_errors() {
+    let repo = common::Repo::with_fixture();
+    for args in [
+        &["check", "-j", "0"][..],
+        &["ci", "matrix", "--shards", "0"],
+        &["check", "--shard", "0/2"],
+        &["check", "--shard", "3/2"],
+    ] {
+        let run = repo.strata(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+    }
+}
