@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const MAGIC: &[u8; 8] = b"STRBASE2";
+const MAGIC: &[u8; 8] = b"STRBASE3";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BaseTarget {
@@ -117,9 +117,8 @@ impl Baseline {
     }
 
     pub fn load(path: &Path, commit: &str) -> Option<Baseline> {
-        let bytes = std::fs::read(path).ok()?;
-        let body = bytes.strip_prefix(MAGIC.as_slice())?;
-        let mut b: Baseline = postcard::from_bytes(body).ok()?;
+        let body = strata_fs::read_sealed(path, MAGIC)?;
+        let mut b: Baseline = postcard::from_bytes(&body).ok()?;
         if b.version != FINGERPRINT_VERSION || b.commit != commit {
             return None;
         }
@@ -129,8 +128,8 @@ impl Baseline {
 
     /// Best effort: the baseline is an optimisation.
     pub fn save(&self, path: &Path) {
-        if let Ok(bytes) = postcard::to_extend(self, MAGIC.to_vec()) {
-            let _ = strata_fs::write_atomic(path, &bytes);
+        if let Ok(body) = postcard::to_stdvec(self) {
+            let _ = strata_fs::write_sealed(path, MAGIC, &body);
         }
     }
 }

@@ -3,7 +3,9 @@
 //! Facts are a pure function of (parser, content), so the cache is keyed by the file's blob
 //! id: an unchanged file is never parsed twice on one machine. The cache file is rewritten
 //! atomically (temp file + rename) and holds exactly the entries the last run used, so it
-//! never grows without bound. A cache file that fails to decode is ignored and rebuilt.
+//! never grows without bound. The file carries a BLAKE3 checksum of its body: a file whose
+//! checksum does not match (a torn write, a disk error, an edit) or that fails to decode is
+//! ignored and rebuilt, never trusted.
 
 use crate::chart::{parse_chart_yaml, ChartFacts};
 use crate::digest::FileId;
@@ -19,7 +21,8 @@ use std::sync::{Arc, Mutex};
 
 /// Bump to invalidate every cached fact (when a parser learns something new).
 const FACTS_VERSION: u32 = 2;
-const MAGIC: &[u8; 8] = b"STRFACTS";
+/// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
+const MAGIC: &[u8; 8] = b"STRFACT2";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Parser {
@@ -216,8 +219,8 @@ impl FactStore {
             version: FACTS_VERSION,
             entries: keep,
         };
-        if let Ok(bytes) = postcard::to_extend(&persisted, MAGIC.to_vec()) {
-            let _ = strata_fs::write_atomic(path, &bytes);
+        if let Ok(body) = postcard::to_stdvec(&persisted) {
+            let _ = strata_fs::write_sealed(path, MAGIC, &body);
         }
     }
 
@@ -228,7 +231,7 @@ impl FactStore {
 }
 
 fn decode(bytes: &[u8]) -> Option<HashMap<Key, Arc<Facts>>> {
-    let body = bytes.strip_prefix(MAGIC.as_slice())?;
+    let body = strata_fs::unseal(MAGIC, bytes)?;
     let persisted: Persisted = postcard::from_bytes(body).ok()?;
     if persisted.version != FACTS_VERSION {
         return None;

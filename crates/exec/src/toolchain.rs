@@ -48,6 +48,10 @@ fn is_executable(p: &Path) -> bool {
     }
 }
 
+/// The tool-version memo is sealed: a damaged or edited memo is ignored, so a version a
+/// binary never reported can never pass the pin check.
+const MEMO_MAGIC: &[u8; 8] = b"STRTOOL1";
+
 /// The version a binary reports, remembered in `memo` (a file under the cache directory) by
 /// the binary's path, size and modification time, so an unchanged binary is not run again.
 pub fn tool_version_memo(tool: &str, path: &Path, memo: Option<&Path>) -> Result<String, String> {
@@ -61,7 +65,7 @@ pub fn tool_version_memo(tool: &str, path: &Path, memo: Option<&Path>) -> Result
         format!("{tool} {} {} {mtime}", path.display(), m.len())
     });
     let mut known: std::collections::BTreeMap<String, String> = memo
-        .and_then(|m| std::fs::read(m).ok())
+        .and_then(|m| strata_fs::read_sealed(m, MEMO_MAGIC))
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     if let Some(v) = stamp.as_ref().and_then(|s| known.get(s)) {
@@ -71,7 +75,7 @@ pub fn tool_version_memo(tool: &str, path: &Path, memo: Option<&Path>) -> Result
     if let (Some(memo), Some(stamp)) = (memo, stamp) {
         known.insert(stamp, version.clone());
         if let Ok(bytes) = serde_json::to_vec(&known) {
-            let _ = strata_fs::write_atomic(memo, &bytes);
+            let _ = strata_fs::write_sealed(memo, MEMO_MAGIC, &bytes);
         }
     }
     Ok(version)

@@ -1,4 +1,6 @@
-//! Small filesystem helpers shared by every store that writes files.
+//! Filesystem primitives shared by every store that writes files: atomic writes, and sealed
+//! files that carry a checksum of their content so a damaged or edited cache is never
+//! trusted.
 
 use std::io::Write;
 use std::path::Path;
@@ -13,4 +15,59 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.as_file().sync_data()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Length of the checksum a sealed file carries after its magic bytes.
+const SEAL_LEN: usize = 32;
+
+/// Writes a sealed file atomically: `magic`, the BLAKE3 of `body`, then `body`. A cache that
+/// strata only trusts when it is intact (facts, baselines, tool versions) is written this
+/// way and read with [`read_sealed`].
+pub fn write_sealed(path: &Path, magic: &[u8; 8], body: &[u8]) -> std::io::Result<()> {
+    write_atomic(path, &seal(magic, body))
+}
+
+/// The bytes of a sealed file: `magic`, checksum, body.
+pub fn seal(magic: &[u8; 8], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(magic.len() + SEAL_LEN + body.len());
+    out.extend_from_slice(magic);
+    out.extend_from_slice(blake3::hash(body).as_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// The body of a sealed file, or `None` when the file is missing, starts with other magic
+/// bytes, or its body does not match its checksum (a torn write, a disk fault, an edit).
+pub fn read_sealed(path: &Path, magic: &[u8; 8]) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(path).ok()?;
+    unseal(magic, &bytes).map(<[u8]>::to_vec)
+}
+
+/// The body of sealed bytes, when intact.
+pub fn unseal<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Option<&'a [u8]> {
+    let rest = bytes.strip_prefix(magic.as_slice())?;
+    let (sum, body) = rest.split_at_checked(SEAL_LEN)?;
+    (blake3::hash(body).as_bytes() == sum).then_some(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_files_reject_any_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.bin");
+        write_sealed(&path, b"TESTMAGI", b"hello world").unwrap();
+        assert_eq!(read_sealed(&path, b"TESTMAGI").unwrap(), b"hello world");
+        assert_eq!(read_sealed(&path, b"OTHERMAG"), None);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(read_sealed(&path, b"TESTMAGI"), None);
+        std::fs::write(&path, b"TESTMAGI").unwrap();
+        assert_eq!(read_sealed(&path, b"TESTMAGI"), None);
+        assert_eq!(read_sealed(&dir.path().join("missing"), b"TESTMAGI"), None);
+    }
 }
