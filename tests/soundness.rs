@@ -81,3 +81,104 @@ fn a_tampered_baseline_is_discarded_not_trusted() {
     std::fs::write(&path, &bytes).unwrap();
     assert_eq!(repo.affected_labels(&["--base", "main"]), want);
 }
+
+#[test]
+fn file_reads_through_locals_are_tracked() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "stacks/app/main.tf",
+        r#"locals {
+  t    = "${path.module}/../../shared/x.tpl"
+  dir  = "${path.module}/../../shared"
+  deep = "${local.dir}/y.json"
+}
+
+output "a" {
+  value = templatefile(local.t, {})
+}
+
+output "b" {
+  value = file(local.deep)
+}
+"#,
+    );
+    repo.write("shared/x.tpl", "x\n");
+    repo.write("shared/y.json", "{}\n");
+    repo.write("shared/z.txt", "not read\n");
+    repo.commit("initial");
+    for file in ["shared/x.tpl", "shared/y.json"] {
+        repo.append(file, "\n");
+        assert_eq!(
+            repo.affected_labels(&["--base", "main"]),
+            vec!["stacks/app"],
+            "{file}"
+        );
+        repo.git(&["checkout", "--", file]);
+    }
+    repo.append("shared/z.txt", "\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_read_strata_cannot_resolve_is_warned_about_until_declared() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "variable \"tpl\" {}\n\noutput \"a\" {\n  value = templatefile(var.tpl, {})\n}\n",
+    );
+    repo.write("shared/templates/a.tpl", "a\n");
+    repo.commit("initial");
+    repo.append("stacks/app/main.tf", "\n");
+    let run = repo.strata(&["--json", "affected", "--base", "main"]);
+    run.assert_ok();
+    let json = run.json();
+    assert_eq!(
+        json["targets"][0]["unresolved_reads"],
+        serde_json::json!([{"file": "stacks/app/main.tf", "line": 4}])
+    );
+    assert!(
+        run.stderr.contains("warning: stacks/app reads a file whose path is computed at run time (stacks/app/main.tf:4)")
+            && run.stderr.contains("extra_inputs"),
+        "{}",
+        run.stderr
+    );
+
+    // Declared: the templates are inputs, and the warning is gone.
+    repo.write(
+        "stacks/app/stack.toml",
+        "extra_inputs = [\"../../shared/templates/*.tpl\"]\n",
+    );
+    repo.commit("declare");
+    repo.append("shared/templates/a.tpl", "\n");
+    let run = repo.strata(&["--json", "affected", "--base", "main"]);
+    run.assert_ok();
+    assert_eq!(
+        common::label_reasons(&run.json()),
+        vec![("stacks/app".to_string(), "changed".to_string())]
+    );
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    let explain = repo.strata(&["hash", "--explain", "stacks/app"]);
+    assert!(
+        explain.stdout.contains("shared/templates/a.tpl"),
+        "{}",
+        explain.stdout
+    );
+
+    // A glob that leaves the workspace is bad input.
+    repo.write(
+        "stacks/app/stack.toml",
+        "extra_inputs = [\"../../../x/*\"]\n",
+    );
+    let run = repo.strata(&["affected", "--base", "main"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("stacks/app/stack.toml:1"),
+        "{}",
+        run.stderr
+    );
+}

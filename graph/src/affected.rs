@@ -43,6 +43,10 @@ pub struct AffectedTarget {
     pub environments: Vec<String>,
     /// For `changed` and `global`: the files whose change caused it.
     pub files: Vec<String>,
+    /// File-function calls whose path strata cannot resolve statically and that the target
+    /// does not cover with `extra_inputs` (see `Target::unresolved`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unresolved_reads: Vec<crate::error::Location>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -421,6 +425,11 @@ pub fn compare(
             via: Vec::new(),
             environments: Vec::new(),
             files: Vec::new(),
+            unresolved_reads: if t.declares_inputs {
+                Vec::new()
+            } else {
+                t.unresolved.clone()
+            },
         };
         if let Some(r) = reason[i] {
             entry.reason = r;
@@ -465,6 +474,7 @@ pub fn compare(
                 via: Vec::new(),
                 environments: t.environments.clone(),
                 files: Vec::new(),
+                unresolved_reads: Vec::new(),
             });
         }
     }

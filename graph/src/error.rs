@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// A place in a workspace file: path relative to the workspace root, 1-based line.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     pub file: String,
     pub line: Option<usize>,

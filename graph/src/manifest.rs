@@ -17,6 +17,10 @@ pub struct TargetManifest {
     /// `None`: every environment.
     pub environments: Option<Vec<(String, usize)>>,
     pub inputs: Vec<InputBinding>,
+    /// `extra_inputs`: globs, relative to the target's directory (`../` allowed), of files
+    /// the target reads in ways no parser sees (a template path passed in a variable, a
+    /// script), with their lines.
+    pub extra_inputs: Vec<(String, usize)>,
 }
 
 /// `[inputs] var = "label:output"`: an upstream output passed as a variable.
@@ -36,6 +40,8 @@ struct ManifestToml {
     environments: Option<Vec<toml::Spanned<String>>>,
     #[serde(default)]
     inputs: BTreeMap<String, toml::Spanned<String>>,
+    #[serde(default)]
+    extra_inputs: Vec<toml::Spanned<String>>,
 }
 
 pub fn parse_target_manifest(text: &str, file: &str) -> Result<TargetManifest> {
@@ -69,6 +75,11 @@ pub fn parse_target_manifest(text: &str, file: &str) -> Result<TargetManifest> {
                 .collect()
         }),
         inputs,
+        extra_inputs: raw
+            .extra_inputs
+            .iter()
+            .map(|g| (g.get_ref().clone(), line(g)))
+            .collect(),
     })
 }
 

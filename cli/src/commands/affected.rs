@@ -38,6 +38,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
             result
         }
     };
+    for t in &result.targets {
+        for at in &t.unresolved_reads {
+            eprintln!(
+                "warning: {} reads a file whose path is computed at run time ({at}); only its inputs are in its sandbox, so the read fails in `strata check` unless it names one\n  hint: list what it reads in `extra_inputs` of its stack.toml or chart.toml (globs relative to the target's directory)",
+                t.label
+            );
+        }
+    }
     let base = &result.base;
     if ctx.json {
         print_json(&result);

@@ -127,13 +127,11 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
         if block.ident.as_str() == "locals" {
             for attr in block.body.attributes() {
                 if let Some((base, path, false)) = static_path(&attr.value) {
-                    if !matches!(base, PathBase::Local(_)) {
-                        facts.path_locals.push(PathLocal {
-                            name: attr.key.as_str().to_string(),
-                            base,
-                            path,
-                        });
-                    }
+                    facts.path_locals.push(PathLocal {
+                        name: attr.key.as_str().to_string(),
+                        base,
+                        path,
+                    });
                 }
             }
             continue;
@@ -215,6 +213,10 @@ fn literal(expr: &Expression) -> Option<String> {
 fn static_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
     if let Some(s) = literal(expr) {
         return Some((PathBase::Root, s, false));
+    }
+    // A path variable on its own: `templatefile(local.tpl, {})`, `fileset(path.module, ...)`.
+    if let Some(base) = path_variable(expr) {
+        return Some((base, String::new(), false));
     }
     let Expression::StringTemplate(t) = expr else {
         return None;

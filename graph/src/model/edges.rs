@@ -36,6 +36,41 @@ pub fn join_normalized(dir: &str, rel: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// How many locals naming locals are followed before a path is called unresolved (a cycle,
+/// which terraform itself rejects, ends there too).
+const LOCAL_CHAIN_LIMIT: usize = 16;
+
+/// The workspace path a path base stands for in the module at `dir` whose root module is
+/// `root_dir`: `path.module`, `path.root`, or a local holding a static path, following
+/// locals that are built from other locals (`"${local.dir}/x.tpl"`).
+fn resolve_base(
+    base: &PathBase,
+    dir: &str,
+    root_dir: &str,
+    locals: &[PathLocal],
+) -> Option<String> {
+    let mut base = base;
+    let mut tail: Vec<&str> = Vec::new();
+    for _ in 0..LOCAL_CHAIN_LIMIT {
+        let start = match base {
+            PathBase::Module => dir,
+            PathBase::Root => root_dir,
+            PathBase::Local(name) => {
+                let local = locals.iter().find(|l| &l.name == name)?;
+                tail.push(&local.path);
+                base = &local.base;
+                continue;
+            }
+        };
+        let mut path = start.to_string();
+        for part in tail.iter().rev() {
+            path = join_normalized(&path, part)?;
+        }
+        return Some(path);
+    }
+    None
+}
+
 /// What edge inference needs of the snapshot being modelled.
 pub(super) struct Builder<'a> {
     pub(super) repo: &'a Repo,
@@ -123,20 +158,8 @@ impl Builder<'_> {
             }
             for r in &facts.file_refs {
                 let location = Location::at(file.clone(), r.line);
-                let base = match &r.base {
-                    PathBase::Module => Some(dir.clone()),
-                    PathBase::Root => Some(root_dir.clone()),
-                    PathBase::Local(name) => locals
-                        .get(&dir)
-                        .and_then(|ls| ls.iter().find(|l| &l.name == name))
-                        .and_then(|l| {
-                            let base = match l.base {
-                                PathBase::Module => dir.as_str(),
-                                _ => root_dir.as_str(),
-                            };
-                            join_normalized(base, &l.path)
-                        }),
-                };
+                let module_locals = locals.get(&dir).map(Vec::as_slice).unwrap_or_default();
+                let base = resolve_base(&r.base, &dir, &root_dir, module_locals);
                 let Some(resolved) = base.and_then(|b| join_normalized(&b, &r.path)) else {
                     target.unresolved.push(location);
                     continue;
@@ -148,13 +171,14 @@ impl Builder<'_> {
                     } else {
                         parent_dir(&resolved)
                     };
-                    if below.is_empty() {
+                    if below.is_empty() || !self.fileset_inputs(me, below, "**", target) {
                         target.unresolved.push(location);
-                    } else {
-                        self.fileset_inputs(me, below, "**", target);
                     }
                 } else if r.function == "fileset" {
-                    self.fileset_inputs(me, &resolved, r.pattern.as_deref().unwrap_or(""), target);
+                    let pattern = r.pattern.as_deref().unwrap_or("");
+                    if !self.fileset_inputs(me, &resolved, pattern, target) {
+                        target.unresolved.push(location);
+                    }
                 } else if self.owners.of_file(&resolved) != Some(me)
                     && !self.ignore.is_match(&resolved)
                 {
@@ -203,14 +227,52 @@ impl Builder<'_> {
         Ok(out)
     }
 
-    fn fileset_inputs(&self, me: usize, dir: &str, pattern: &str, target: &mut Target) {
+    /// `extra_inputs` of a marker file: each glob's literal leading directories are
+    /// resolved against the target's directory, the rest matched below them.
+    pub(super) fn declared_inputs(
+        &self,
+        me: usize,
+        target: &mut Target,
+        globs: &[(String, usize)],
+        manifest: &str,
+    ) -> Result<()> {
+        for (glob, line) in globs {
+            let is_glob = |part: &str| part.contains(['*', '?', '[', '{']);
+            let parts: Vec<&str> = glob.split('/').collect();
+            let literal = parts.iter().take_while(|p| !is_glob(p)).count();
+            let (dir_parts, pattern) = if literal == parts.len() {
+                (
+                    &parts[..parts.len() - 1],
+                    parts[parts.len() - 1..].join("/"),
+                )
+            } else {
+                (&parts[..literal], parts[literal..].join("/"))
+            };
+            let dir = join_normalized(&target.label, &dir_parts.join("/"));
+            let valid = GlobBuilder::new(&pattern)
+                .literal_separator(true)
+                .build()
+                .is_ok();
+            let (Some(dir), true) = (dir, valid && !glob.starts_with('/')) else {
+                return Err(Error::Invalid {
+                    message: format!("`extra_inputs` entry `{glob}` is not a glob inside the workspace"),
+                    location: Location::at(manifest, *line),
+                    hint: "write globs relative to the target's directory, e.g. `../../shared/templates/*.tpl`".into(),
+                });
+            };
+            self.fileset_inputs(me, &dir, &pattern, target);
+        }
+        target.declares_inputs = !globs.is_empty();
+        Ok(())
+    }
+
+    /// Files below `dir` matching `pattern` become inputs; `false` when the pattern is not
+    /// a valid glob (the read is then unresolved).
+    fn fileset_inputs(&self, me: usize, dir: &str, pattern: &str, target: &mut Target) -> bool {
         let Ok(glob) = GlobBuilder::new(pattern).literal_separator(true).build() else {
-            return;
+            return false;
         };
         let glob = glob.compile_matcher();
-        if dir.is_empty() {
-            return;
-        }
         let prefix = if dir.is_empty() {
             String::new()
         } else {
@@ -230,6 +292,7 @@ impl Builder<'_> {
                 target.extra_inputs.insert(path.clone());
             }
         }
+        true
     }
 
     pub(super) fn chart_edges(

@@ -65,8 +65,12 @@ pub struct Target {
     pub deps: Vec<Dependency>,
     pub environments: Vec<String>,
     pub inputs: Vec<InputBinding>,
-    /// File-function calls whose path is computed at run time: not tracked.
+    /// File-function calls whose path is computed at run time. Only the target's inputs
+    /// are in its sandbox, so such a read of anything else fails in `check`; `affected`
+    /// warns about them unless the target declares `extra_inputs`.
     pub unresolved: Vec<Location>,
+    /// Whether the target's marker file declares `extra_inputs`.
+    pub declares_inputs: bool,
     pub chart: Option<ChartFacts>,
     /// The target's own Rego tests: `<label>/tests/*.rego`.
     pub test_files: Vec<String>,
@@ -263,6 +267,7 @@ pub fn build(
                 environments: Vec::new(),
                 inputs: Vec::new(),
                 unresolved: Vec::new(),
+                declares_inputs: false,
                 chart: None,
                 test_files: Vec::new(),
             };
@@ -296,6 +301,7 @@ pub fn build(
                     });
             if let (Some(m), Some(path)) = (manifest, manifest_path) {
                 apply_manifest(&mut target, &m, &path, &label_index, &found, &env_names)?;
+                builder.declared_inputs(i, &mut target, &m.extra_inputs, &path)?;
             } else if t.kind.is_deployable() {
                 target.environments = env_names.clone();
             }

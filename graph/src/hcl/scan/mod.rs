@@ -23,7 +23,7 @@ mod expr;
 mod shape;
 mod strings;
 
-use super::{HclFacts, ModuleCall, PathBase, PathLocal};
+use super::{HclFacts, ModuleCall, PathLocal};
 use shape::{static_path, Call, Shape};
 use strings::unescape;
 
@@ -309,13 +309,11 @@ impl<'a> Scanner<'a> {
             }
             Body::Locals => {
                 if let Some((base, path, false)) = static_path(self.text, &shape)? {
-                    if !matches!(base, PathBase::Local(_)) {
-                        self.facts.path_locals.push(PathLocal {
-                            name: self.str(key).to_string(),
-                            base,
-                            path,
-                        });
-                    }
+                    self.facts.path_locals.push(PathLocal {
+                        name: self.str(key).to_string(),
+                        base,
+                        path,
+                    });
                 }
             }
             _ => {}

@@ -73,6 +73,9 @@ pub(super) fn static_path(text: &str, shape: &Shape) -> Scan<Option<(PathBase, S
     if let Some(s) = literal(text, shape)? {
         return Some(Some((PathBase::Root, s, false)));
     }
+    if let Some(base) = path_variable(text, shape) {
+        return Some(Some((base, String::new(), false)));
+    }
     let Shape::Template(elements) = shape else {
         return Some(None);
     };
