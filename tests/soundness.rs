@@ -182,3 +182,117 @@ fn a_read_strata_cannot_resolve_is_warned_about_until_declared() {
         run.stderr
     );
 }
+
+#[test]
+fn a_module_at_the_workspace_root_is_an_input_of_its_callers() {
+    // The layout of terraform-aws-modules repositories: the module at the top, roots that
+    // call it with `source = "../.."`.
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("main.tf", "variable \"name\" {}\n");
+    repo.write("templates/user_data.tpl", "#!/bin/sh\n");
+    repo.write(
+        "stacks/complete/main.tf",
+        "module \"eks\" {\n  source = \"../..\"\n  name   = \"x\"\n}\n",
+    );
+    repo.write("stacks/other/main.tf", "variable \"y\" {}\n");
+    repo.commit("initial");
+    for file in ["main.tf", "templates/user_data.tpl"] {
+        repo.append(file, "\n");
+        assert_eq!(
+            repo.affected_labels(&["--base", "main"]),
+            vec!["stacks/complete"],
+            "{file}"
+        );
+        repo.git(&["checkout", "--", file]);
+    }
+    let explain = repo.strata(&["hash", "--explain", "stacks/complete"]);
+    assert!(explain.stdout.contains("main.tf"), "{}", explain.stdout);
+}
+
+const CHART: &str = "apiVersion: v2\nname: NAME\nversion: 0.1.0\n";
+
+#[test]
+fn charts_inside_charts_and_charts_deployed_by_stacks_are_followed() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    // A vendored subchart, rendered into its parent without a file:// declaration.
+    repo.write("charts/parent/Chart.yaml", &CHART.replace("NAME", "parent"));
+    repo.write(
+        "charts/parent/charts/sub/Chart.yaml",
+        &CHART.replace("NAME", "sub"),
+    );
+    repo.write(
+        "charts/parent/charts/sub/templates/cm.yaml",
+        "kind: ConfigMap\n",
+    );
+    // A chart of apiVersion v1 whose dependencies are in requirements.yaml.
+    repo.write(
+        "charts/old/Chart.yaml",
+        "apiVersion: v1\nname: old\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/old/requirements.yaml",
+        "dependencies:\n  - name: common\n    version: 0.1.0\n    repository: file://../common\n",
+    );
+    repo.write(
+        "charts/common/Chart.yaml",
+        &CHART
+            .replace("NAME", "common")
+            .replace("version", "type: library\nversion"),
+    );
+    repo.write("charts/common/templates/_h.tpl", "{{/* h */}}\n");
+    // Stacks deploying charts from the workspace with helm_release.
+    repo.write(
+        "stacks/deploy/main.tf",
+        "resource \"helm_release\" \"api\" {\n  name  = \"api\"\n  chart = \"${path.module}/../../charts/parent\"\n}\n",
+    );
+    repo.write(
+        "stacks/packaged/main.tf",
+        "resource \"helm_release\" \"x\" {\n  name  = \"x\"\n  chart = \"${path.module}/../../packages/x-1.0.tgz\"\n}\n",
+    );
+    repo.write("packages/x-1.0.tgz", "not really a tarball\n");
+    repo.commit("initial");
+
+    let cases = [
+        (
+            "charts/parent/charts/sub/templates/cm.yaml",
+            vec!["charts/parent", "charts/parent/charts/sub", "stacks/deploy"],
+        ),
+        (
+            "charts/common/templates/_h.tpl",
+            vec!["charts/common", "charts/old"],
+        ),
+        ("packages/x-1.0.tgz", vec!["stacks/packaged"]),
+    ];
+    for (file, want) in cases {
+        repo.append(file, "\n");
+        assert_eq!(repo.affected_labels(&["--base", "main"]), want, "{file}");
+        repo.git(&["checkout", "--", file]);
+    }
+}
+
+#[test]
+fn reads_outside_the_workspace_are_errors_not_stale_hits() {
+    for (tf, what) in [
+        ("module \"ext\" {\n  source = \"/opt/ext\"\n}\n", "module source `/opt/ext`"),
+        ("output \"x\" {\n  value = file(\"/etc/hostname\")\n}\n", "file() reads `/etc/hostname`"),
+        (
+            "locals {\n  dir = \"/opt/shared\"\n}\n\noutput \"x\" {\n  value = file(\"${local.dir}/x.json\")\n}\n",
+            "file() reads `/opt/shared/x.json`",
+        ),
+        (
+            "output \"x\" {\n  value = file(\"${path.module}/../../../x.json\")\n}\n",
+            "outside the workspace",
+        ),
+    ] {
+        let repo = Repo::new();
+        repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+        repo.write("stacks/app/main.tf", tf);
+        repo.commit("initial");
+        let run = repo.strata(&["hash", "stacks/app"]);
+        assert_eq!(run.code, 2, "{tf}\n{}", run.stderr);
+        assert!(run.stderr.contains(what), "{}", run.stderr);
+        assert!(run.stderr.contains("stacks/app/main.tf:"), "{}", run.stderr);
+    }
+}

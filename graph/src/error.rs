@@ -182,3 +182,33 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         .count()
         + 1
 }
+
+/// "did you mean `x`?" for the known value nearest to `given`, when one is near enough to
+/// be a typo (an edit distance of at most a third of its length, and at least one).
+pub fn did_you_mean<S: AsRef<str>>(given: &str, known: &[S]) -> Option<String> {
+    let limit = (given.chars().count() / 3).max(1);
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(given, k.as_ref()), k.as_ref()))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, k)| format!("did you mean `{k}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_only_for_near_misses() {
+        assert_eq!(
+            did_you_mean("prd", &["dev", "staging", "prod"]).as_deref(),
+            Some("did you mean `prod`?")
+        );
+        assert_eq!(
+            did_you_mean("plna", &["plan", "policy"]).as_deref(),
+            Some("did you mean `plan`?")
+        );
+        assert_eq!(did_you_mean("qa", &["dev", "staging", "prod"]), None);
+    }
+}

@@ -7,7 +7,7 @@
 //! checksum does not match (a torn write, a disk error, an edit) or that fails to decode is
 //! ignored and rebuilt, never trusted.
 
-use crate::chart::{parse_chart_yaml, ChartFacts};
+use crate::chart::{parse_chart_yaml, parse_requirements_yaml, ChartDependency, ChartFacts};
 use crate::digest::FileId;
 use crate::error::Result;
 use crate::git::Repo;
@@ -29,6 +29,7 @@ pub enum Parser {
     Tf,
     TfJson,
     ChartYaml,
+    Requirements,
     Manifest,
 }
 
@@ -41,6 +42,8 @@ impl Parser {
             Some(Parser::Tf)
         } else if name == "Chart.yaml" {
             Some(Parser::ChartYaml)
+        } else if name == crate::chart::REQUIREMENTS_FILE {
+            Some(Parser::Requirements)
         } else if name == crate::manifest::STACK_MANIFEST || name == crate::manifest::CHART_MANIFEST
         {
             Some(Parser::Manifest)
@@ -54,6 +57,8 @@ impl Parser {
 pub enum Facts {
     Hcl(HclFacts),
     Chart(ChartFacts),
+    /// A `requirements.yaml`'s dependencies (charts of `apiVersion: v1`).
+    Requirements(Vec<ChartDependency>),
     Manifest(TargetManifest),
 }
 
@@ -250,6 +255,7 @@ fn parse(path: &str, text: &str) -> Result<Facts> {
         Parser::Tf => Facts::Hcl(parse_tf(text, path)?),
         Parser::TfJson => Facts::Hcl(parse_tf_json(text, path)?),
         Parser::ChartYaml => Facts::Chart(parse_chart_yaml(text, path)?),
+        Parser::Requirements => Facts::Requirements(parse_requirements_yaml(text, path)?),
         Parser::Manifest => Facts::Manifest(parse_target_manifest(text, path)?),
     })
 }

@@ -24,6 +24,10 @@ pub struct HclFacts {
     pub unresolved_refs: Vec<usize>,
     /// `locals` whose value is a static path, so `file("${local.dir}/x")` resolves.
     pub path_locals: Vec<PathLocal>,
+    /// `chart` of top-level `resource "helm_release"` blocks with a static path: a chart
+    /// directory the stack deploys from the workspace (`"${path.module}/charts/x"`).
+    #[serde(default)]
+    pub chart_refs: Vec<FileRef>,
 }
 
 /// `locals { name = "${path.module}/../shared" }`
@@ -59,6 +63,19 @@ pub enum PathBase {
     Root,
     /// `${local.name}`: a local of the same module holding a static path.
     Local(String),
+    /// A path that starts with `/`: outside the workspace, whatever follows.
+    Absolute,
+}
+
+impl PathBase {
+    /// The base of a path that starts with the literal `text`.
+    pub(crate) fn of_literal(text: &str) -> PathBase {
+        if text.starts_with('/') {
+            PathBase::Absolute
+        } else {
+            PathBase::Root
+        }
+    }
 }
 
 /// A statically resolvable call to `file`, `templatefile`, `fileset`, `filebase64`, ...
@@ -74,6 +91,27 @@ pub struct FileRef {
     /// `path` is the static prefix, and every file below its directory may be read.
     pub dynamic_tail: bool,
     pub line: usize,
+}
+
+/// The resource type whose `chart` attribute may name a chart directory.
+const HELM_RELEASE: &str = "helm_release";
+
+/// The fact for a `helm_release`'s `chart` value: a directory read when the value has a
+/// static part and is not a remote address (`oci://`, `https://`). A plain name such as
+/// `"nginx"` stays a directory read: helm loads a local directory of that name first.
+pub(crate) fn chart_ref(path: Option<(PathBase, String, bool)>, line: usize) -> Option<FileRef> {
+    let (base, path, dynamic_tail) = path?;
+    if path.contains("://") {
+        return None;
+    }
+    Some(FileRef {
+        function: HELM_RELEASE.to_string(),
+        base,
+        path,
+        pattern: None,
+        dynamic_tail,
+        line,
+    })
 }
 
 const FILE_FUNCTIONS: &[&str] = &[
@@ -132,6 +170,20 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
                         base,
                         path,
                     });
+                }
+            }
+            continue;
+        }
+        if block.ident.as_str() == "resource"
+            && block
+                .labels
+                .first()
+                .is_some_and(|l| l.as_str() == HELM_RELEASE)
+        {
+            if let Some(attr) = block.body.get_attribute("chart") {
+                let offset = attr.span().map(|s| s.start).unwrap_or(0);
+                if let Some(r) = chart_ref(static_path(&attr.value), line_of(text, offset)) {
+                    facts.chart_refs.push(r);
                 }
             }
             continue;
@@ -212,7 +264,7 @@ fn literal(expr: &Expression) -> Option<String> {
 /// follows the static prefix; `None` when nothing static leads the path.
 fn static_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
     if let Some(s) = literal(expr) {
-        return Some((PathBase::Root, s, false));
+        return Some((PathBase::of_literal(&s), s, false));
     }
     // A path variable on its own: `templatefile(local.tpl, {})`, `fileset(path.module, ...)`.
     if let Some(base) = path_variable(expr) {
@@ -228,7 +280,7 @@ fn static_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
             elements.next();
             base
         }
-        Element::Literal(_) => PathBase::Root,
+        Element::Literal(l) => PathBase::of_literal(l.as_str()),
         Element::Directive(_) => return None,
     };
     let mut rest = String::new();

@@ -4,6 +4,7 @@
 //! stack.toml / chart.toml.
 
 use super::{DepKind, Dependency, Target};
+use crate::chart::{CHART_FILE, REQUIREMENTS_FILE};
 use crate::discover::{is_terraform_file, parent_dir, Found, Kind, Owners};
 use crate::error::{Error, Location, Result};
 use crate::facts::{FactStore, Facts};
@@ -40,35 +41,64 @@ pub fn join_normalized(dir: &str, rel: &str) -> Option<String> {
 /// which terraform itself rejects, ends there too).
 const LOCAL_CHAIN_LIMIT: usize = 16;
 
-/// The workspace path a path base stands for in the module at `dir` whose root module is
-/// `root_dir`: `path.module`, `path.root`, or a local holding a static path, following
-/// locals that are built from other locals (`"${local.dir}/x.tpl"`).
-fn resolve_base(
+/// Where a path a Terraform file reads resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Resolved {
+    /// A workspace path.
+    Path(String),
+    /// Computed at run time, or built from locals strata cannot follow.
+    Unknown,
+    /// Outside the workspace: an absolute path, or one that climbs above the root.
+    Outside(String),
+}
+
+/// The workspace path that `path`, relative to `base`, stands for in the module at `dir`
+/// whose root module is `root_dir`: `path.module`, `path.root`, or a local holding a static
+/// path, following locals that are built from other locals (`"${local.dir}/x.tpl"`).
+fn resolve_path(
     base: &PathBase,
+    path: &str,
     dir: &str,
     root_dir: &str,
     locals: &[PathLocal],
-) -> Option<String> {
+) -> Resolved {
     let mut base = base;
-    let mut tail: Vec<&str> = Vec::new();
+    let mut parts: Vec<&str> = vec![path];
     for _ in 0..LOCAL_CHAIN_LIMIT {
         let start = match base {
             PathBase::Module => dir,
             PathBase::Root => root_dir,
+            PathBase::Absolute => return Resolved::Outside(parts.iter().rev().copied().collect()),
             PathBase::Local(name) => {
-                let local = locals.iter().find(|l| &l.name == name)?;
-                tail.push(&local.path);
+                let Some(local) = locals.iter().find(|l| &l.name == name) else {
+                    return Resolved::Unknown;
+                };
+                parts.push(&local.path);
                 base = &local.base;
                 continue;
             }
         };
-        let mut path = start.to_string();
-        for part in tail.iter().rev() {
-            path = join_normalized(&path, part)?;
+        let mut resolved = start.to_string();
+        for part in parts.iter().rev() {
+            match join_normalized(&resolved, part) {
+                Some(p) => resolved = p,
+                None => {
+                    let shown: String = parts.iter().rev().copied().collect();
+                    return Resolved::Outside(format!("{start}/{}", shown.trim_start_matches('/')));
+                }
+            }
         }
-        return Some(path);
+        return Resolved::Path(resolved);
     }
-    None
+    Resolved::Unknown
+}
+
+fn outside_workspace(what: &str, path: &str, location: Location) -> Error {
+    Error::Invalid {
+        message: format!("{what} `{path}` is outside the workspace"),
+        location,
+        hint: "strata hashes only files inside the workspace, so a change there could never be seen: copy the files into the workspace (or vendor the module), or use a registry or git module source".into(),
+    }
 }
 
 /// What edge inference needs of the snapshot being modelled.
@@ -121,8 +151,14 @@ impl Builder<'_> {
         while let Some((file, facts)) = work.pop() {
             let Facts::Hcl(facts) = &*facts else { continue };
             let dir = parent_dir(&file).to_string();
-            for call in facts.modules.iter().filter(|c| c.is_local()) {
+            for call in &facts.modules {
                 let location = Location::at(file.clone(), call.line);
+                if call.source.starts_with('/') || call.source.starts_with("file://") {
+                    return Err(outside_workspace("module source", &call.source, location));
+                }
+                if !call.is_local() {
+                    continue;
+                }
                 let Some(resolved) = join_normalized(&dir, &call.source) else {
                     return Err(Error::Invalid {
                         message: format!(
@@ -156,13 +192,73 @@ impl Builder<'_> {
                     }
                 }
             }
+            let module_locals = locals.get(&dir).map(Vec::as_slice).unwrap_or_default();
+            for r in &facts.chart_refs {
+                let location = Location::at(file.clone(), r.line);
+                match resolve_path(&r.base, &r.path, &dir, &root_dir, module_locals) {
+                    Resolved::Unknown => target.unresolved.push(location),
+                    Resolved::Outside(path) => {
+                        return Err(outside_workspace("helm_release chart", &path, location))
+                    }
+                    Resolved::Path(resolved) => {
+                        let below = if r.dynamic_tail && !r.path.ends_with('/') {
+                            parent_dir(&resolved).to_string()
+                        } else {
+                            resolved
+                        };
+                        let chart = self
+                            .owners
+                            .exact(&below)
+                            .filter(|&o| o != me && self.found[o].kind == Kind::Chart);
+                        match chart {
+                            Some(o) if !r.dynamic_tail => target.deps.push(Dependency {
+                                label: self.found[o].label.clone(),
+                                how: DepKind::Chart,
+                                origin: location,
+                            }),
+                            // A packaged chart (`x-1.0.tgz`).
+                            _ if self.snapshot.files.contains_key(below.as_str()) => {
+                                if self.owners.of_file(&below) != Some(me) {
+                                    target.extra_inputs.insert(below);
+                                }
+                            }
+                            _ => {
+                                if below.is_empty()
+                                    || !self.fileset_inputs(me, &below, "**", target)
+                                {
+                                    target.unresolved.push(location);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             for r in &facts.file_refs {
                 let location = Location::at(file.clone(), r.line);
-                let module_locals = locals.get(&dir).map(Vec::as_slice).unwrap_or_default();
-                let base = resolve_base(&r.base, &dir, &root_dir, module_locals);
-                let Some(resolved) = base.and_then(|b| join_normalized(&b, &r.path)) else {
-                    target.unresolved.push(location);
-                    continue;
+                let resolved = match resolve_path(&r.base, "", &dir, &root_dir, module_locals) {
+                    Resolved::Path(base) => match join_normalized(&base, &r.path) {
+                        Some(p) => p,
+                        None => {
+                            let shown = format!("{base}/{}", r.path.trim_start_matches('/'));
+                            return Err(outside_workspace(
+                                &format!("{}() reads", r.function),
+                                &shown,
+                                location,
+                            ));
+                        }
+                    },
+                    Resolved::Unknown => {
+                        target.unresolved.push(location);
+                        continue;
+                    }
+                    Resolved::Outside(base) => {
+                        let shown = format!("{base}{}", r.path);
+                        return Err(outside_workspace(
+                            &format!("{}() reads", r.function),
+                            &shown,
+                            location,
+                        ));
+                    }
                 };
                 if r.dynamic_tail {
                     // Only a prefix is known: every file below its directory may be read.
@@ -200,7 +296,12 @@ impl Builder<'_> {
     /// A local module directory that no target owns: all its files are inputs of the caller;
     /// returns its Terraform files' facts to follow.
     fn loose_module(&self, dir: &str, target: &mut Target) -> Result<Vec<(String, Arc<Facts>)>> {
-        let prefix = format!("{dir}/");
+        // The workspace root (`source = "../.."` from `examples/x`) holds every path.
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         let files: Vec<&str> = self
             .snapshot
             .files
@@ -300,15 +401,25 @@ impl Builder<'_> {
         target: &mut Target,
         parsed: &HashMap<&str, Arc<Facts>>,
     ) -> Result<()> {
-        let chart_file = format!("{}/Chart.yaml", target.label);
+        let chart_file = format!("{}/{CHART_FILE}", target.label);
         let Some(Facts::Chart(chart)) = parsed.get(chart_file.as_str()).map(|f| &**f) else {
             return Ok(());
         };
-        for dep in &chart.dependencies {
+        let requirements_file = format!("{}/{REQUIREMENTS_FILE}", target.label);
+        let requirements = match parsed.get(requirements_file.as_str()).map(|f| &**f) {
+            Some(Facts::Requirements(deps)) => deps.as_slice(),
+            _ => &[],
+        };
+        let declared = chart
+            .dependencies
+            .iter()
+            .map(|d| (&chart_file, d))
+            .chain(requirements.iter().map(|d| (&requirements_file, d)));
+        for (file, dep) in declared {
             let Some(path) = dep.local_path() else {
                 continue;
             };
-            let location = Location::at(chart_file.clone(), dep.line);
+            let location = Location::at(file.clone(), dep.line);
             let resolved = join_normalized(&target.label, path);
             let owner = resolved
                 .as_deref()
@@ -332,7 +443,30 @@ impl Builder<'_> {
                 }
             }
         }
-        target.chart = Some(chart.clone());
+        // Charts vendored in `charts/` are rendered into this one, declared or not.
+        let vendored = format!("{}/charts/", target.label);
+        // `found` is sorted by label: the candidates are one run of it.
+        let first = self
+            .found
+            .partition_point(|f| f.label.as_str() < vendored.as_str());
+        let below = self.found[first..]
+            .iter()
+            .enumerate()
+            .take_while(|(_, f)| f.label.starts_with(&vendored));
+        for (k, found) in below {
+            let o = first + k;
+            let nested = !found.label[vendored.len()..].contains('/');
+            if nested && found.kind == Kind::Chart {
+                target.deps.push(Dependency {
+                    label: self.found[o].label.clone(),
+                    how: DepKind::Chart,
+                    origin: Location::new(format!("{}/{CHART_FILE}", found.label), None),
+                });
+            }
+        }
+        let mut chart = chart.clone();
+        chart.dependencies.extend(requirements.iter().cloned());
+        target.chart = Some(chart);
         Ok(())
     }
 }

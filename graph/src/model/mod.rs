@@ -2,7 +2,7 @@
 //! sealed graph. Built from one snapshot, so the same code describes the work tree, HEAD or
 //! any base revision.
 
-use crate::chart::ChartFacts;
+use crate::chart::{ChartFacts, CHART_FILE, REQUIREMENTS_FILE};
 use crate::discover::{discover, file_name, is_terraform_file, parent_dir, Kind, Owners};
 use crate::error::{Error, Location, Result};
 use crate::facts::{FactStore, Facts};
@@ -214,9 +214,10 @@ pub fn build(
             Kind::Chart => Some(CHART_MANIFEST),
             _ => None,
         };
+        let chart_files = [CHART_FILE, REQUIREMENTS_FILE];
         for name in manifest
             .into_iter()
-            .chain((t.kind == Kind::Chart).then_some("Chart.yaml"))
+            .chain(chart_files.into_iter().filter(|_| t.kind == Kind::Chart))
         {
             let path = format!("{}/{name}", t.label);
             if let Some((p, _)) = snapshot.files.get_key_value(&path) {

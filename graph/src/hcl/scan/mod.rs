@@ -60,6 +60,8 @@ enum Body {
     Top,
     Module,
     Locals,
+    /// A top-level `resource "helm_release"` block: its `chart` may be a local directory.
+    HelmRelease,
     Other,
 }
 
@@ -282,9 +284,19 @@ impl<'a> Scanner<'a> {
         let inner = match (kind, name) {
             (Body::Top, "module") => Body::Module,
             (Body::Top, "locals") => Body::Locals,
+            (Body::Top, "resource") if self.is_helm_release(first_label)? => Body::HelmRelease,
             _ => Body::Other,
         };
         self.block_body(inner, first_label)
+    }
+
+    /// Whether a block's first label is `helm_release`, quoted or not.
+    fn is_helm_release(&self, label: Option<(usize, usize, bool)>) -> Scan<bool> {
+        Some(match label {
+            Some((start, end, true)) => unescape(&self.text[start..end])? == "helm_release",
+            Some((start, end, false)) => &self.text[start..end] == "helm_release",
+            None => false,
+        })
     }
 
     /// `= expression`, and its facts.
@@ -294,6 +306,8 @@ impl<'a> Scanner<'a> {
         self.operators = 0;
         let source_line =
             (kind == Body::Module && self.str(key) == "source").then(|| self.line_at(key.0));
+        let chart_line =
+            (kind == Body::HelmRelease && self.str(key) == "chart").then(|| self.line_at(key.0));
         let shape = self.expr(false)?;
         match kind {
             Body::Module if source_line.is_some() => {
@@ -305,6 +319,12 @@ impl<'a> Scanner<'a> {
                             module.line = line;
                         }
                     }
+                }
+            }
+            Body::HelmRelease if chart_line.is_some() => {
+                let path = static_path(self.text, &shape)?;
+                if let Some(r) = crate::hcl::chart_ref(path, chart_line.unwrap_or(0)) {
+                    self.facts.chart_refs.push(r);
                 }
             }
             Body::Locals => {

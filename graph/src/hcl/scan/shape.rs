@@ -71,7 +71,7 @@ pub(super) fn literal(text: &str, shape: &Shape) -> Scan<Option<String>> {
 #[allow(clippy::type_complexity)]
 pub(super) fn static_path(text: &str, shape: &Shape) -> Scan<Option<(PathBase, String, bool)>> {
     if let Some(s) = literal(text, shape)? {
-        return Some(Some((PathBase::Root, s, false)));
+        return Some(Some((PathBase::of_literal(&s), s, false)));
     }
     if let Some(base) = path_variable(text, shape) {
         return Some(Some((base, String::new(), false)));
@@ -86,7 +86,7 @@ pub(super) fn static_path(text: &str, shape: &Shape) -> Scan<Option<(PathBase, S
             elements.next();
             base
         }
-        Some(Elem::Literal(_)) => PathBase::Root,
+        Some(Elem::Literal(l)) => PathBase::of_literal(l),
         _ => return Some(None),
     };
     let mut rest = String::new();

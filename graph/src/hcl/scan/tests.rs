@@ -137,6 +137,36 @@ variable "map" {
   }
 }
 "#,
+    // helm releases: local chart directories, remote charts, nested blocks
+    r#"resource "helm_release" "local" {
+  name  = "api"
+  chart = "${path.module}/charts/api"
+
+  set {
+    name  = "chart"
+    value = "not-a-chart"
+  }
+}
+
+resource "helm_release" "remote" {
+  chart      = "nginx"
+  repository = "https://charts.example.com"
+}
+
+resource "helm_release" "oci" {
+  chart = "oci://registry.example.com/charts/x"
+}
+
+resource helm_release one_line { chart = "../../charts/web" }
+
+resource "helm_release" "computed" {
+  chart = "${path.module}/charts/${var.name}"
+}
+
+resource "null_resource" "chart" {
+  chart = "./not/a/release"
+}
+"#,
 ];
 
 #[test]
@@ -168,6 +198,26 @@ fn facts_match_the_reference_in_detail() {
     assert_eq!(facts.path_locals.len(), 4, "{:?}", facts.path_locals);
     assert_eq!(facts.unresolved_refs, vec![10, 12, 16]);
     assert_eq!(facts.file_refs.len(), 8, "{:?}", facts.file_refs);
+}
+
+#[test]
+fn helm_release_charts_are_read_on_the_fast_path() {
+    let facts = scanned(COMMON[COMMON.len() - 1]);
+    let refs: Vec<_> = facts
+        .chart_refs
+        .iter()
+        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
+        .collect();
+    use crate::hcl::PathBase;
+    assert_eq!(
+        refs,
+        vec![
+            (PathBase::Module, "/charts/api", false, 3),
+            (PathBase::Root, "nginx", false, 12),
+            (PathBase::Root, "../../charts/web", false, 20),
+            (PathBase::Module, "/charts/", true, 23),
+        ]
+    );
 }
 
 #[test]
