@@ -296,3 +296,33 @@ fn reads_outside_the_workspace_are_errors_not_stale_hits() {
         assert!(run.stderr.contains("stacks/app/main.tf:"), "{}", run.stderr);
     }
 }
+
+#[test]
+fn a_deleted_environment_file_is_named_as_such() {
+    let repo = Repo::with_fixture();
+    let wide = "environments/staging/common.tfvars";
+    repo.write(wide, "region = \"eu-west-1\"\n");
+    repo.commit("common staging values");
+    repo.git(&["rm", "-q", wide]);
+    let run = repo.strata(&["--json", "affected", "--base", "main", "--explain"]);
+    run.assert_ok();
+    let json = run.json();
+    let targets = json["targets"].as_array().unwrap();
+    assert!(!targets.is_empty());
+    for t in targets {
+        // Every deployed target is affected in staging, because its own inputs there
+        // changed: not "a dependency" with an empty chain.
+        assert_eq!(t["reason"], "changed", "{t}");
+        assert_eq!(t["environments"], serde_json::json!(["staging"]), "{t}");
+        assert_eq!(t["files"], serde_json::json!([wide]), "{t}");
+        assert_eq!(t["deleted_files"], serde_json::json!([wide]), "{t}");
+    }
+    let human = repo.strata(&["affected", "--base", "main", "--explain"]);
+    assert!(
+        human
+            .stdout
+            .contains("environments/staging/common.tfvars (deleted)"),
+        "{}",
+        human.stdout
+    );
+}

@@ -43,6 +43,9 @@ pub struct AffectedTarget {
     pub environments: Vec<String>,
     /// For `changed` and `global`: the files whose change caused it.
     pub files: Vec<String>,
+    /// Of `files`, those deleted at head.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted_files: Vec<String>,
     /// File-function calls whose path strata cannot resolve statically and that the target
     /// does not cover with `extra_inputs` (see `Target::unresolved`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -399,10 +402,22 @@ pub fn compare(
                 direct[i] = true;
                 let own = format!("environments/{env}/{}/", t.label);
                 let listed: BTreeSet<&str> = head_env.for_target(env, &t.label).collect();
+                // A file gone from head fed the target when it lay in its directory, or in
+                // no target's directory (environment-wide).
+                let env_dir = format!("environments/{env}/");
+                let fed_before = |p: &str| {
+                    p.starts_with(&env_dir)
+                        && !head.snapshot.files.contains_key(p)
+                        && model
+                            .environment_file_owner(env, p)
+                            .is_none_or(|o| o == t.label)
+                };
                 env_files[i].extend(
                     changed
                         .iter()
-                        .filter(|p| listed.contains(p.as_str()) || p.starts_with(&own))
+                        .filter(|p| {
+                            listed.contains(p.as_str()) || p.starts_with(&own) || fed_before(p)
+                        })
                         .cloned(),
                 );
             }
@@ -425,6 +440,7 @@ pub fn compare(
             via: Vec::new(),
             environments: Vec::new(),
             files: Vec::new(),
+            deleted_files: Vec::new(),
             unresolved_reads: if t.declares_inputs {
                 Vec::new()
             } else {
@@ -474,9 +490,23 @@ pub fn compare(
                 via: Vec::new(),
                 environments: t.environments.clone(),
                 files: Vec::new(),
+                deleted_files: Vec::new(),
                 unresolved_reads: Vec::new(),
             });
         }
+    }
+    for entry in &mut out {
+        entry.deleted_files = entry
+            .files
+            .iter()
+            .filter(|f| !head.snapshot.files.contains_key(f.as_str()))
+            .cloned()
+            .collect();
+        debug_assert!(
+            entry.reason != Reason::Dependency || !entry.via.is_empty(),
+            "{} is affected through a dependency, but no chain leads to a change",
+            entry.label
+        );
     }
     out.sort_by(|a, b| a.label.cmp(&b.label));
     out
@@ -499,7 +529,10 @@ impl AffectedTarget {
             let mut s = files
                 .iter()
                 .take(SHOWN)
-                .cloned()
+                .map(|f| match self.deleted_files.contains(f) {
+                    true => format!("{f} (deleted)"),
+                    false => f.clone(),
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             if files.len() > SHOWN {

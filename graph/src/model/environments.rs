@@ -77,6 +77,19 @@ impl Model {
     }
 }
 
+impl Model {
+    /// The target whose environment files `path` (under `environments/<env>/`) belongs to:
+    /// the deepest target directory holding it there; `None` for an environment-wide file
+    /// or a path outside that environment's directory.
+    pub fn environment_file_owner(&self, env: &str, path: &str) -> Option<&str> {
+        let rest = path.strip_prefix(&format!("environments/{env}/"))?;
+        let dir = discover::parent_dir(rest);
+        std::iter::once(dir)
+            .chain(discover::ancestors(dir))
+            .find_map(|d| self.by_label.get_key_value(d).map(|(k, _)| k.as_str()))
+    }
+}
+
 /// See [`Model::environment_files`].
 #[derive(Debug, Clone, Default)]
 pub struct EnvironmentFiles {
