@@ -326,3 +326,74 @@ fn a_deleted_environment_file_is_named_as_such() {
         human.stdout
     );
 }
+
+/// A configuration typo is bad input naming its file and line, never a setting that
+/// silently switches something off.
+#[test]
+fn configuration_typos_are_errors_with_suggestions() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "policies/guard/policy.toml",
+            "kinds = [\"stack\"]\nenvironments = [\"dev\", \"prd\"]\n",
+            "policies/guard/policy.toml:2",
+            "did you mean `prod`?",
+        ),
+        (
+            "policies/guard/policy.toml",
+            "labels = [\"stacks/[\"]\n",
+            "policies/guard/policy.toml:1",
+            "label glob",
+        ),
+        (
+            "environments/staging/env.toml",
+            "promotes_from = \"dev\"\n\n[gates]\nrequire = [\"plna\"]\n",
+            "environments/staging/env.toml:4",
+            "did you mean `plan`?",
+        ),
+        (
+            "stacks/network/stack.toml/README",
+            "not a manifest\n",
+            "stacks/network/stack.toml/README",
+            "is a directory",
+        ),
+        (
+            "charts/web/Chart.yaml",
+            "apiVersion: v2\nname: web\nversion: 0.1.0\ntype: applicaton\n",
+            "charts/web/Chart.yaml:4",
+            "did you mean `application`?",
+        ),
+        (
+            "environments/dev/env.toml",
+            "[gates]\nrequire = [\"plan\"]\nmax_severity = \"high\"\napprovels = 1\n",
+            "environments/dev/env.toml:4",
+            "unknown field",
+        ),
+    ];
+    for (file, text, at, says) in cases {
+        let repo = Repo::with_fixture();
+        repo.write("policies/guard/guard.rego", "package main\n");
+        repo.write(file, text);
+        let run = repo.strata(&["list"]);
+        assert_eq!(run.code, 2, "{file}: {}", run.stderr);
+        assert!(run.stderr.contains(at), "{file}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{file}: {}", run.stderr);
+        assert!(
+            !run.stderr.contains("fix the TOML syntax"),
+            "{file}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_missing_terraform_cli_config_is_an_error() {
+    let repo = Repo::with_fixture();
+    repo.append(
+        "WORKSPACE.toml",
+        "terraform_cli_config = \"tools/terraform.rc\"\n",
+    );
+    let run = repo.strata(&["check", "modules/naming"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("WORKSPACE.toml:"), "{}", run.stderr);
+    assert!(run.stderr.contains("tools/terraform.rc"), "{}", run.stderr);
+}

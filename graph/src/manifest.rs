@@ -135,9 +135,40 @@ fn default_backend() -> String {
 
 pub const SEVERITIES: &[&str] = &["info", "low", "medium", "high", "critical"];
 
+/// The tasks a gate may require to have passed (the run layer's actions that check; its
+/// tests keep the two lists equal).
+pub const GATE_ACTIONS: &[&str] = &[
+    "fmt", "validate", "init", "plan", "deps", "lint", "render", "test", "policy",
+];
+
+/// The gate values errors point at, with their positions.
+#[derive(Deserialize, Default)]
+struct GateLines {
+    #[serde(default)]
+    gates: RequireLines,
+}
+
+#[derive(Deserialize, Default)]
+struct RequireLines {
+    #[serde(default)]
+    require: Vec<toml::Spanned<String>>,
+}
+
 pub fn parse_env(text: &str, file: &str) -> Result<EnvConfig> {
     let env: EnvConfig = parse_toml(text, file)?;
     let at = |needle: &str| Location::new(file, crate::workspace::find_line(text, needle));
+    let lines: GateLines = parse_toml(text, file)?;
+    for action in lines.gates.require {
+        let name = action.get_ref();
+        if !GATE_ACTIONS.contains(&name.as_str()) {
+            return Err(Error::Invalid {
+                message: format!("`require` names `{name}`, which is not a task"),
+                location: Location::at(file, line_of(text, action.span().start)),
+                hint: crate::error::did_you_mean(name, GATE_ACTIONS)
+                    .unwrap_or_else(|| format!("use any of: {}", GATE_ACTIONS.join(", "))),
+            });
+        }
+    }
     if let Some(sev) = &env.gates.max_severity {
         if !SEVERITIES.contains(&sev.as_str()) {
             return Err(Error::Invalid {

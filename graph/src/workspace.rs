@@ -140,11 +140,23 @@ impl WorkspaceConfig {
 }
 
 /// Deserializes TOML, turning syntax and schema errors into [`Error::Malformed`] with a line.
+/// Parses a TOML file into `T`. Bad syntax is `Malformed`; valid TOML with a missing,
+/// unknown or mistyped field is `Invalid`, with the line of the field and a hint naming
+/// the reference page.
 pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T> {
-    toml::from_str(text).map_err(|e| Error::Malformed {
-        what: "TOML",
-        location: Location::new(file, e.span().map(|s| line_of(text, s.start))),
+    let location =
+        |e: &toml::de::Error| Location::new(file, e.span().map(|s| line_of(text, s.start)));
+    if let Err(e) = text.parse::<toml::Table>() {
+        return Err(Error::Malformed {
+            what: "TOML",
+            location: location(&e),
+            message: e.message().trim().to_string(),
+        });
+    }
+    toml::from_str(text).map_err(|e| Error::Invalid {
         message: e.message().trim().to_string(),
+        location: location(&e),
+        hint: "see docs/configuration.md for the fields this file takes".into(),
     })
 }
 

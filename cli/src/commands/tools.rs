@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, _args: Args) -> Result<u8> {
             }
         }
         if !ok {
-            eprintln!("hint: run scripts/bootstrap to install the pinned tools into .tools/");
+            eprintln!("hint: install the pinned versions and put them on PATH, or set [toolchain] tools_dir in WORKSPACE.toml to the directory holding them");
         }
     }
     Ok(if ok { 0 } else { 1 })

@@ -13,7 +13,7 @@ fn helm(tools: &Tools) -> Result<&Path> {
     tools.helm.as_deref().ok_or_else(|| Error::Invalid {
         message: "helm is not installed".into(),
         location: Location::new("WORKSPACE.toml", None),
-        hint: "install the pinned version (in this repository: scripts/bootstrap), or set [toolchain] tools_dir".into(),
+        hint: "install the pinned version and put it on PATH, or set [toolchain] tools_dir to the directory holding it".into(),
     })
 }
 

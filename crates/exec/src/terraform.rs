@@ -56,7 +56,7 @@ fn terraform(tools: &Tools) -> Result<&Path> {
     tools.terraform.as_deref().ok_or_else(|| Error::Invalid {
         message: "terraform is not installed".into(),
         location: strata_graph::error::Location::new("WORKSPACE.toml", None),
-        hint: "install the pinned version (in this repository: scripts/bootstrap), or set [toolchain] tools_dir".into(),
+        hint: "install the pinned version and put it on PATH, or set [toolchain] tools_dir to the directory holding it".into(),
     })
 }
 

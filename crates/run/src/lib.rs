@@ -16,6 +16,7 @@ use strata_graph::discover::Kind;
 use strata_graph::error::{Error, Location, Result};
 use strata_graph::model::Model;
 use strata_graph::session::{Session, View};
+use strata_graph::workspace::WORKSPACE_FILE;
 
 mod reads;
 pub mod report;
@@ -162,6 +163,19 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
     };
     let mut env = Vec::new();
     if let Some(rc) = &cfg.terraform_cli_config {
+        if !session.root.join(rc).is_file() {
+            let text =
+                std::fs::read_to_string(session.root.join(WORKSPACE_FILE)).unwrap_or_default();
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("terraform_cli_config"))
+                .map(|i| i + 1);
+            return Err(Error::Invalid {
+                message: format!("`terraform_cli_config` names `{rc}`, which is not a file"),
+                location: Location::new(WORKSPACE_FILE, line),
+                hint: "give the path of a terraform CLI configuration file relative to the workspace root, or remove the setting".into(),
+            });
+        }
         env.push((
             "TF_CLI_CONFIG_FILE".to_string(),
             session.root.join(rc).display().to_string(),
@@ -170,8 +184,8 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
     let find = |tool: &str, pinned: Option<&String>| -> Result<Option<PathBuf>> {
         let path = strata_exec::toolchain::find_tool(tool, &session.root, cfg).ok_or_else(|| Error::Invalid {
             message: format!("`{tool}` is needed but was not found in {}PATH", cfg.tools_dir.as_deref().map(|d| format!("{d} or ")).unwrap_or_default()),
-            location: Location::new(strata_graph::workspace::WORKSPACE_FILE, None),
-            hint: "install the pinned version (in this repository: scripts/bootstrap), or set [toolchain] tools_dir".into(),
+            location: Location::new(WORKSPACE_FILE, None),
+            hint: "install the pinned version and put it on PATH, or set [toolchain] tools_dir to the directory holding it".into(),
         })?;
         if let Some(pinned) = pinned {
             let found = strata_exec::toolchain::tool_version_memo(
@@ -186,13 +200,13 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
             )
             .map_err(|problem| Error::Invalid {
                 message: problem,
-                location: Location::new(strata_graph::workspace::WORKSPACE_FILE, None),
+                location: Location::new(WORKSPACE_FILE, None),
                 hint: "check the tool runs: `strata tools`".into(),
             })?;
             if found != pinned.trim_start_matches('v') {
                 return Err(Error::Invalid {
                     message: format!("{} reports {tool} {found}, but WORKSPACE.toml pins {pinned}", path.display()),
-                    location: Location::new(strata_graph::workspace::WORKSPACE_FILE, None),
+                    location: Location::new(WORKSPACE_FILE, None),
                     hint: "install the pinned version, or change the pin (every hash of that kind changes)".into(),
                 });
             }
@@ -285,7 +299,7 @@ pub fn run(
     if let Err(e) = runner.cache.probe_remote() {
         return Err(Error::Invalid {
             message: e.to_string(),
-            location: Location::new(strata_graph::workspace::WORKSPACE_FILE, None),
+            location: Location::new(WORKSPACE_FILE, None),
             hint: "start the remote cache, fix its URL, or drop --require-remote-cache to carry on with the local cache".into(),
         });
     }

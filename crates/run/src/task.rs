@@ -240,3 +240,30 @@ pub fn plan_tasks_in(
     }
     tasks
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_checking_action_can_be_a_gate() {
+        let all = [
+            Action::Fmt,
+            Action::Validate,
+            Action::Init,
+            Action::Plan,
+            Action::Apply,
+            Action::Deps,
+            Action::Lint,
+            Action::Render,
+            Action::Test,
+            Action::Policy,
+        ];
+        let checking: Vec<&str> = all
+            .iter()
+            .filter(|a| **a != Action::Apply)
+            .map(|a| a.as_str())
+            .collect();
+        assert_eq!(checking, strata_graph::manifest::GATE_ACTIONS);
+    }
+}

@@ -293,6 +293,18 @@ pub fn build(
                 _ => None,
             };
             let manifest_path = manifest_name.map(|n| format!("{}/{n}", t.label));
+            if let Some(path) = &manifest_path {
+                let inside = format!("{path}/");
+                if let Some((file, _)) = snapshot.files.range(inside.clone()..).next() {
+                    if file.starts_with(&inside) {
+                        return Err(Error::Invalid {
+                            message: format!("`{path}` is a directory, not a file"),
+                            location: Location::new(file.clone(), None),
+                            hint: format!("{} is read from the file `{path}`: move what is in the directory elsewhere and write the settings there", manifest_name.unwrap_or_default()),
+                        });
+                    }
+                }
+            }
             let manifest =
                 manifest_path
                     .as_ref()
@@ -355,7 +367,7 @@ pub fn build(
         .collect();
     crate::timing::phase("  graph", t0);
     let t0 = std::time::Instant::now();
-    let policies = load_policy_meta(repo, snapshot, &targets)?;
+    let policies = load_policy_meta(repo, snapshot, &targets, &env_names)?;
     let waivers = load_waivers(repo, snapshot)?;
     crate::timing::phase("  policies", t0);
     Ok(Model {

@@ -9,11 +9,13 @@ use crate::model::policy_meta::PolicyMeta;
 use crate::model::waivers::{Waiver, WAIVERS_FILE};
 use crate::snapshot::Snapshot;
 
-/// `policy.toml` of each policy target (defaults when absent).
+/// `policy.toml` of each policy target (defaults when absent), checked against the
+/// workspace's environments.
 pub(super) fn load_policy_meta(
     repo: &Repo,
     snapshot: &Snapshot,
     targets: &[Target],
+    env_names: &[String],
 ) -> Result<Vec<(usize, PolicyMeta)>> {
     let files: Vec<String> = targets
         .iter()
@@ -30,7 +32,11 @@ pub(super) fn load_policy_meta(
         }
         let path = format!("{}/policy.toml", t.label);
         let meta = match texts.get(&path) {
-            Some(text) => PolicyMeta::parse(text, &path)?,
+            Some(text) => {
+                let meta = PolicyMeta::parse(text, &path)?;
+                meta.check_environments(text, &path, env_names)?;
+                meta
+            }
             None => PolicyMeta::default(),
         };
         out.push((i, meta));

@@ -1,7 +1,7 @@
 //! `policies/<name>/policy.toml`: what a policy governs and how its Rego is read.
 
 use crate::discover::Kind;
-use crate::error::Result;
+use crate::error::{line_of, Result};
 use crate::workspace::parse_toml;
 use serde::Deserialize;
 
@@ -26,6 +26,15 @@ pub struct PolicyMeta {
     /// `v1` (default) or `v0`.
     #[serde(default = "default_rego")]
     pub rego_version: String,
+}
+
+/// The values of policy.toml that errors point at, with their positions.
+#[derive(Deserialize)]
+struct ValueLines {
+    #[serde(default)]
+    labels: Vec<toml::Spanned<String>>,
+    #[serde(default)]
+    environments: Vec<toml::Spanned<String>>,
 }
 
 fn default_kinds() -> Vec<Kind> {
@@ -66,7 +75,37 @@ impl PolicyMeta {
                 hint: "use \"v1\" or \"v0\"".into(),
             });
         }
+        let lines: ValueLines = crate::workspace::parse_toml(text, file)?;
+        for glob in &lines.labels {
+            if let Err(e) = globset::GlobBuilder::new(glob.get_ref())
+                .literal_separator(true)
+                .build()
+            {
+                return Err(crate::error::Error::Invalid {
+                    message: format!("label glob `{}` is invalid: {}", glob.get_ref(), e.kind()),
+                    location: crate::error::Location::at(file, line_of(text, glob.span().start)),
+                    hint: "write label globs such as `stacks/**` or `charts/web-*`".into(),
+                });
+            }
+        }
         Ok(meta)
+    }
+
+    /// Every environment the policy names must exist: a typo would make it govern nothing.
+    pub fn check_environments(&self, text: &str, file: &str, known: &[String]) -> Result<()> {
+        let lines: ValueLines = crate::workspace::parse_toml(text, file)?;
+        for env in &lines.environments {
+            let name = env.get_ref();
+            if !known.contains(name) {
+                return Err(crate::error::Error::Invalid {
+                    message: format!("environment `{name}` does not exist"),
+                    location: crate::error::Location::at(file, line_of(text, env.span().start)),
+                    hint: crate::error::did_you_mean(name, known)
+                        .unwrap_or_else(|| format!("environments are: {}", known.join(", "))),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Whether the policy governs a target in an environment.
