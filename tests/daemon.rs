@@ -209,8 +209,35 @@ fn an_edit_made_just_before_the_request_is_seen() {
 fn errors_look_the_same_and_the_daemon_answers_again_once_fixed() {
     let repo = Repo::with_fixture();
     let daemon = Daemon::start(&repo);
+    // A target that does not parse is an answer (it is affected, with its error), the
+    // same from the daemon as in process.
     repo.write("stacks/network/main.tf", "resource \"x\" \"y\" {\n");
-    // Twice: once on the edit, once with the daemon's tree already known to be broken.
+    for attempt in ["first", "second"] {
+        let json = daemon_only(&repo, attempt);
+        assert_eq!(
+            reason(&json, "stacks/network").as_deref(),
+            Some("changed"),
+            "{json}"
+        );
+        let problem = &json["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == "stacks/network")
+            .unwrap()["problems"][0];
+        assert_eq!(
+            problem["location"]["file"], "stacks/network/main.tf",
+            "{json}"
+        );
+        same_answer(&repo, attempt);
+    }
+    repo.git(&["checkout", "-q", "--", "stacks/network/main.tf"]);
+    // An environment file that does not parse stops every answer: the same error with
+    // and without the daemon. Twice: once on the edit, once with the daemon's tree
+    // already known to be broken.
+    let env = "environments/dev/env.toml";
+    let env_text = std::fs::read_to_string(repo.path().join(env)).unwrap();
+    repo.write(env, "[gates\n");
     for attempt in ["first", "second"] {
         let daemon_run = strata_env(&repo, &["affected", "--base", "main"], &[]);
         let direct = strata_env(
@@ -234,13 +261,13 @@ fn errors_look_the_same_and_the_daemon_answers_again_once_fixed() {
         );
         assert_eq!(daemon_run.stdout, direct.stdout, "{attempt} run: stdout");
         assert!(
-            daemon_run.stderr.contains("stacks/network/main.tf:"),
+            daemon_run.stderr.contains("environments/dev/env.toml:"),
             "{attempt} run: the error names no file:line:\n{}",
             daemon_run.stderr
         );
     }
 
-    repo.git(&["checkout", "-q", "--", "stacks/network/main.tf"]);
+    repo.write(env, &env_text);
     repo.append("modules/naming/main.tf", "# after the fix\n");
     let before = daemon.requests();
     let run = via_daemon(&repo);

@@ -169,12 +169,12 @@ fn a_read_strata_cannot_resolve_is_warned_about_until_declared() {
         explain.stdout
     );
 
-    // A glob that leaves the workspace is bad input.
+    // A glob that leaves the workspace is bad input for the commands that need the target.
     repo.write(
         "stacks/app/stack.toml",
         "extra_inputs = [\"../../../x/*\"]\n",
     );
-    let run = repo.strata(&["affected", "--base", "main"]);
+    let run = repo.strata(&["hash", "stacks/app"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.contains("stacks/app/stack.toml:1"),
@@ -396,4 +396,124 @@ fn a_missing_terraform_cli_config_is_an_error() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("WORKSPACE.toml:"), "{}", run.stderr);
     assert!(run.stderr.contains("tools/terraform.rc"), "{}", run.stderr);
+}
+
+#[test]
+fn one_broken_target_does_not_blind_the_repository() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("modules/vpc/main.tf", "variable \"cidr\" {}\n");
+    repo.write(
+        "stacks/network/main.tf",
+        "module \"vpc\" {\n  source = \"../../modules/vpc\"\n}\n",
+    );
+    repo.write("stacks/app/main.tf", "variable \"x\" {}\n");
+    repo.write("stacks/app/stack.toml", "deps = [\"stacks/network\"]\n");
+    repo.write("stacks/dns/main.tf", "variable \"zone\" {}\n");
+    repo.commit("initial");
+
+    // At head, one module source points nowhere: that stack is affected with its error,
+    // its dependents with it, and the rest of the answer is intact.
+    repo.write(
+        "stacks/network/main.tf",
+        "module \"vpc\" {\n  source = \"../../modules/vpcc\"\n}\n",
+    );
+    repo.append("stacks/dns/main.tf", "\n");
+    let run = repo.strata(&["--json", "affected", "--base", "main"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(
+        common::label_reasons(&json),
+        vec![
+            ("stacks/app".to_string(), "dependency".to_string()),
+            ("stacks/dns".to_string(), "changed".to_string()),
+            ("stacks/network".to_string(), "changed".to_string()),
+        ]
+    );
+    let network = &json["targets"][2];
+    assert_eq!(
+        network["problems"][0]["location"]["file"],
+        "stacks/network/main.tf"
+    );
+    assert_eq!(network["problems"][0]["location"]["line"], 2);
+    assert!(run.stderr.contains("modules/vpcc"), "{}", run.stderr);
+
+    // Committed and unchanged since, it is still affected: "broken", never silently fine.
+    repo.commit("break network");
+    let json = repo
+        .strata(&["--json", "affected", "--base", "main"])
+        .json();
+    assert_eq!(
+        common::label_reasons(&json),
+        vec![
+            ("stacks/app".to_string(), "dependency".to_string()),
+            ("stacks/network".to_string(), "broken".to_string()),
+        ]
+    );
+
+    // Commands that would run it refuse with the file and line; others run.
+    let run = repo.strata(&["hash", "stacks/app"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--> stacks/network/main.tf:2"),
+        "{}",
+        run.stderr
+    );
+    let run = repo.strata(&["hash", "stacks/dns"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = repo.strata(&["check", "stacks/app"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--> stacks/network/main.tf:2"),
+        "{}",
+        run.stderr
+    );
+
+    // The commit that fixes it is compared with a base that cannot be modelled.
+    let broken = repo.git(&["rev-parse", "HEAD"]);
+    repo.write(
+        "stacks/network/main.tf",
+        "module \"vpc\" {\n  source = \"../../modules/vpc\"\n}\n",
+    );
+    repo.commit("fix network");
+    let json = repo
+        .strata(&["--json", "affected", "--base", &broken])
+        .json();
+    assert_eq!(
+        common::label_reasons(&json),
+        vec![
+            ("stacks/app".to_string(), "dependency".to_string()),
+            ("stacks/network".to_string(), "changed".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn a_base_that_cannot_be_modelled_at_all_affects_everything() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("stacks/a/main.tf", "variable \"x\" {}\n");
+    repo.write("stacks/b/main.tf", "variable \"y\" {}\n");
+    repo.write("stacks/a/stack.toml", "deps = [\"stacks/b\"]\n");
+    repo.write("stacks/b/stack.toml", "deps = [\"stacks/a\"]\n");
+    let base = repo.commit("a cycle");
+    repo.write("stacks/b/stack.toml", "deps = []\n");
+    repo.commit("no cycle");
+    let run = repo.strata(&["--json", "affected", "--base", &base]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(
+        common::label_reasons(&json),
+        vec![
+            ("stacks/a".to_string(), "broken_at_base".to_string()),
+            ("stacks/b".to_string(), "broken_at_base".to_string()),
+        ]
+    );
+    assert!(
+        json["targets"][0]["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("dependency cycle"),
+        "{json}"
+    );
 }

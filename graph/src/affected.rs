@@ -26,6 +26,26 @@ pub enum Reason {
     Dependency,
     /// It exists at base and not at head.
     Deleted,
+    /// It cannot be modelled at head (`problems` says why): what it reads is not fully
+    /// known, so it is affected whatever changed.
+    Broken,
+    /// It (or the whole commit) could not be modelled at the merge-base, so what changed
+    /// since is not known.
+    #[serde(rename = "broken_at_base")]
+    BrokenAtBase,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Changed => "changed",
+            Reason::Global => "global",
+            Reason::Dependency => "dependency",
+            Reason::Deleted => "deleted",
+            Reason::Broken => "broken",
+            Reason::BrokenAtBase => "broken_at_base",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,6 +70,9 @@ pub struct AffectedTarget {
     /// does not cover with `extra_inputs` (see `Target::unresolved`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unresolved_reads: Vec<crate::error::Location>,
+    /// For `broken` and `broken_at_base`: why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<crate::error::Problem>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -221,10 +244,17 @@ fn base_from_commit(
     commit: &str,
     head: &View,
 ) -> Result<(Baseline, BTreeSet<String>)> {
-    let base_view = session.at_commit(commit)?;
-    let baseline = Baseline::from_view(&base_view, commit);
+    let snapshot = session.commit_snapshot(commit)?;
+    let changed = snapshot.diff(&head.snapshot);
+    // A commit that cannot be modelled (the one a fix is compared against) still has an
+    // answer: everything is affected, and the baseline says why.
+    let baseline = match session.commit_view(snapshot, commit) {
+        Ok(view) => Baseline::from_view(&view, commit),
+        Err(e) if e.is_content_error() => Baseline::failed(commit, &e),
+        Err(e) => return Err(e),
+    };
     save_baseline(session, &baseline);
-    Ok((baseline, base_view.snapshot.diff(&head.snapshot)))
+    Ok((baseline, changed))
 }
 
 /// For each target, the shortest chain (by length, then labels) from one of its
@@ -293,6 +323,10 @@ pub fn compare(
     let head_globals = head.hashes.global_inputs(&head.snapshot);
     for i in 0..n {
         let t = &model.targets[i];
+        if base.failure.is_some() {
+            reason[i] = Some(Reason::BrokenAtBase);
+            continue;
+        }
         let Some(b) = base.target(&t.label) else {
             reason[i] = Some(Reason::Changed);
             let fp = head
@@ -302,6 +336,11 @@ pub fn compare(
             continue;
         };
         if b.hash == head.hashes.hashes[i] {
+            if !t.problems.is_empty() {
+                reason[i] = Some(Reason::Broken);
+            } else if b.broken {
+                reason[i] = Some(Reason::BrokenAtBase);
+            }
             continue;
         }
         if b.own != head.hashes.own[i] || b.kind != t.kind {
@@ -349,11 +388,23 @@ pub fn compare(
             reason[i] = Some(Reason::Dependency);
         }
     }
+    // A target that cannot be modelled keeps its hash, so its dependents' hashes do not
+    // say it is affected: they are, in its place.
+    for &i in model.graph.order() {
+        if reason[i].is_none() && model.graph.deps(i).iter().any(|&d| reason[d].is_some()) {
+            reason[i] = Some(Reason::Dependency);
+        }
+    }
     crate::timing::phase("  compare: hashes", t0);
     let t0 = std::time::Instant::now();
     let hash_chain = chains(
         head,
-        |i| matches!(reason[i], Some(Reason::Changed | Reason::Global)),
+        |i| {
+            matches!(
+                reason[i],
+                Some(Reason::Changed | Reason::Global | Reason::Broken | Reason::BrokenAtBase)
+            )
+        },
         |i| reason[i].is_some(),
     );
 
@@ -441,11 +492,26 @@ pub fn compare(
             environments: Vec::new(),
             files: Vec::new(),
             deleted_files: Vec::new(),
+            problems: Vec::new(),
             unresolved_reads: if t.declares_inputs {
                 Vec::new()
             } else {
                 t.unresolved.clone()
             },
+        };
+        entry.problems = match reason[i] {
+            Some(Reason::BrokenAtBase) => match &base.failure {
+                Some(failure) => vec![failure.clone()],
+                None => vec![crate::error::Problem {
+                    message: format!("{} could not be modelled at the merge-base", t.label),
+                    location: None,
+                    hint: Some(format!(
+                        "`strata affected --head {}` shows why",
+                        base.commit
+                    )),
+                }],
+            },
+            _ => t.problems.clone(),
         };
         if let Some(r) = reason[i] {
             entry.reason = r;
@@ -492,6 +558,7 @@ pub fn compare(
                 files: Vec::new(),
                 deleted_files: Vec::new(),
                 unresolved_reads: Vec::new(),
+                problems: Vec::new(),
             });
         }
     }
@@ -557,6 +624,15 @@ impl AffectedTarget {
                 )
             }
             Reason::Deleted => format!("{} was deleted", self.label),
+            Reason::Broken | Reason::BrokenAtBase => {
+                let at = if self.reason == Reason::Broken {
+                    "cannot be modelled"
+                } else {
+                    "could not be modelled at the merge-base"
+                };
+                let why: Vec<String> = self.problems.iter().map(|p| p.to_string()).collect();
+                format!("{} {at}: {}", self.label, why.join("; "))
+            }
         }
     }
 }

@@ -18,7 +18,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const MAGIC: &[u8; 8] = b"STRBASE3";
+const MAGIC: &[u8; 8] = b"STRBASE4";
+
+/// A baseline is the model's answer for a commit: it is stale when the fingerprint or what
+/// the parsers read changes.
+const VERSION: u32 = FINGERPRINT_VERSION * 1000 + crate::facts::FACTS_VERSION;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BaseTarget {
@@ -28,6 +32,8 @@ pub struct BaseTarget {
     pub own: TargetHash,
     pub global: TargetHash,
     pub environments: Vec<String>,
+    /// The target could not be modelled completely at this commit.
+    pub broken: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,6 +45,9 @@ pub struct Baseline {
     pub toolchains: BTreeMap<Kind, BTreeMap<String, String>>,
     /// Per environment: (environment-wide digest, digest by label).
     pub env: BTreeMap<String, (TargetHash, BTreeMap<String, TargetHash>)>,
+    /// Why the commit could not be modelled at all (a malformed env.toml, a cycle): then
+    /// every target at head is affected, and nothing else here is known.
+    pub failure: Option<crate::error::Problem>,
     #[serde(skip)]
     index: HashMap<String, usize>,
 }
@@ -80,6 +89,7 @@ impl Baseline {
                         own: hashes.own[i],
                         global: hashes.global[i],
                         environments: t.environments.clone(),
+                        broken: !t.problems.is_empty(),
                     })
                     .collect();
                 let index = index_of(&targets);
@@ -88,7 +98,7 @@ impl Baseline {
             || EnvDigests::new(files, snapshot),
         );
         Baseline {
-            version: FINGERPRINT_VERSION,
+            version: VERSION,
             commit: commit.to_string(),
             targets,
             global_inputs: model
@@ -101,7 +111,22 @@ impl Baseline {
                 .map(|k| (k, hashes.toolchain(k).clone()))
                 .collect(),
             env: digests.export(),
+            failure: None,
             index,
+        }
+    }
+
+    /// The baseline of a commit that could not be modelled.
+    pub fn failed(commit: &str, error: &crate::error::Error) -> Baseline {
+        Baseline {
+            version: VERSION,
+            commit: commit.to_string(),
+            targets: Vec::new(),
+            global_inputs: Vec::new(),
+            toolchains: BTreeMap::new(),
+            env: BTreeMap::new(),
+            failure: Some(error.into()),
+            index: HashMap::default(),
         }
     }
 
@@ -119,7 +144,7 @@ impl Baseline {
     pub fn load(path: &Path, commit: &str) -> Option<Baseline> {
         let body = strata_fs::read_sealed(path, MAGIC)?;
         let mut b: Baseline = postcard::from_bytes(&body).ok()?;
-        if b.version != FINGERPRINT_VERSION || b.commit != commit {
+        if b.version != VERSION || b.commit != commit {
             return None;
         }
         b.index = index_of(&b.targets);

@@ -98,6 +98,13 @@ pub enum Error {
     #[error("daemon: {message}")]
     Daemon { message: String, hint: String },
 
+    /// Targets that cannot be modelled (each with why), among those a command needs.
+    #[error("{}", problems[0].1.message)]
+    Broken {
+        /// (label, problem); never empty.
+        problems: Vec<(String, Problem)>,
+    },
+
     #[error("cannot read {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -122,8 +129,23 @@ impl Error {
             | Error::UnknownLabel { location, .. }
             | Error::MissingModuleSource { location, .. } => Some(location),
             Error::Cycle { edges, .. } => edges.first(),
+            Error::Broken { problems } => problems.first().and_then(|(_, p)| p.location.as_ref()),
             _ => None,
         }
+    }
+
+    /// Whether this error is about the files of the workspace (a file that does not parse
+    /// or says something invalid), as opposed to git, the filesystem or the command line.
+    pub fn is_content_error(&self) -> bool {
+        matches!(
+            self,
+            Error::Malformed { .. }
+                | Error::Invalid { .. }
+                | Error::UnknownLabel { .. }
+                | Error::Cycle { .. }
+                | Error::MissingModuleSource { .. }
+                | Error::Broken { .. }
+        )
     }
 
     /// What the user can do about it.
@@ -161,6 +183,24 @@ impl Error {
             Error::NoSuchTarget { .. } => "run `strata list` to see every target's label".into(),
             Error::Git { .. } => "check that git works in this directory (`git status`)".into(),
             Error::Daemon { hint, .. } => hint.clone(),
+            Error::Broken { problems } => {
+                let mut hint = problems[0].1.hint.clone().unwrap_or_default();
+                if problems.len() > 1 {
+                    hint.push_str(&format!(
+                        "{}{} more target(s) cannot be modelled:",
+                        if hint.is_empty() { "" } else { "\n" },
+                        problems.len() - 1
+                    ));
+                    for (label, p) in &problems[1..] {
+                        let at = p.location.as_ref().map(|l| format!(" ({l})")).unwrap_or_default();
+                        hint.push_str(&format!("\n  {label}: {}{at}", p.message));
+                    }
+                }
+                if hint.is_empty() {
+                    return None;
+                }
+                hint
+            }
             Error::Io { .. } => return None,
         })
     }
@@ -172,6 +212,41 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a target cannot be modelled: an error found while reading it, kept with the target
+/// so that the rest of the workspace is still modelled (see `model::Target::problems`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Problem {
+    pub message: String,
+    pub location: Option<Location>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl From<&Error> for Problem {
+    fn from(e: &Error) -> Problem {
+        let message = match e {
+            // A problem names what is wrong; the error type's prefix says it again.
+            Error::Broken { problems } => problems[0].1.message.clone(),
+            _ => e.to_string(),
+        };
+        Problem {
+            message,
+            location: e.location().cloned(),
+            hint: e.hint(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(at) = &self.location {
+            write!(f, " ({at})")?;
+        }
+        Ok(())
+    }
+}
 
 /// 1-based line number of a byte offset in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Bump to invalidate every cached fact (when a parser learns something new).
-const FACTS_VERSION: u32 = 3;
+pub(crate) const FACTS_VERSION: u32 = 3;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
@@ -63,6 +63,9 @@ pub enum Facts {
 }
 
 type Key = (Parser, FileId);
+
+/// Files that did not parse, with why.
+pub type ParseErrors<'p> = Vec<(&'p str, crate::error::Error)>;
 type Entries = HashMap<Key, Arc<Facts>>;
 
 /// Facts for files, loaded from and saved to one cache file.
@@ -147,14 +150,15 @@ impl FactStore {
         self.entries().get(&key).cloned()
     }
 
-    /// Facts for each path (which must have a parser) of `snapshot`, parsing what is missing.
-    /// Errors are reported for the first failing path in path order, so runs are repeatable.
+    /// Facts for each path (which must have a parser) of `snapshot`, parsing what is missing,
+    /// and the parse error of each file that does not parse (in path order, so runs are
+    /// repeatable). The outer error is a failure to read files at all.
     pub fn facts_for<'p>(
         &self,
         repo: &Repo,
         snapshot: &Snapshot,
         paths: &[&'p str],
-    ) -> Result<HashMap<&'p str, Arc<Facts>>> {
+    ) -> Result<(HashMap<&'p str, Arc<Facts>>, ParseErrors<'p>)> {
         let mut missing: Vec<(&str, crate::snapshot::FileEntry)> = Vec::new();
         let mut out = HashMap::with_capacity_and_hasher(paths.len(), Default::default());
         {
@@ -177,7 +181,7 @@ impl FactStore {
             }
         }
         if missing.is_empty() {
-            return Ok(out);
+            return Ok((out, Vec::new()));
         }
         // Read and parsed one file at a time; errors are reported in path order.
         let mut parsed = snapshot.map_entries(repo, &missing, |path, bytes, verified| {
@@ -186,8 +190,15 @@ impl FactStore {
         parsed.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut entries = self.entries();
         let mut added = self.added.lock().expect("facts lock");
+        let mut errors = Vec::new();
         for (path, entry, (result, verified)) in parsed {
-            let facts = Arc::new(result?);
+            let facts = match result {
+                Ok(facts) => Arc::new(facts),
+                Err(e) => {
+                    errors.push((path, e));
+                    continue;
+                }
+            };
             let id = entry.id;
             // Facts of content that does not match its id are used, never remembered.
             if verified {
@@ -197,7 +208,7 @@ impl FactStore {
             }
             out.insert(path, facts);
         }
-        Ok(out)
+        Ok((out, errors))
     }
 
     /// Writes the entries used by this run, when anything changed. Failures are not fatal:

@@ -222,7 +222,10 @@ impl Session {
         snapshot: &Snapshot,
         patch: &Patch,
     ) -> Result<Option<Hashes>> {
+        // A model with problems is rebuilt: a fixed file it could not parse has no facts
+        // for `still_describes` to compare.
         if patch.paths_changed
+            || model.has_problems()
             || !model::still_describes(&self.repo, snapshot, &self.facts, &patch.modified)?
         {
             return Ok(None);
@@ -280,11 +283,14 @@ impl Session {
                         Baseline::with_environment_files(model, index, &hashes, commit, &files);
                     (baseline, Some(files))
                 }
-                None => {
-                    let model = model::build(&self.repo, index, &self.config, &self.facts)?;
-                    let hashes = hash::compute(&model, index);
-                    (Baseline::from_parts(&model, index, &hashes, commit), None)
-                }
+                None => match model::build(&self.repo, index, &self.config, &self.facts) {
+                    Ok(model) => {
+                        let hashes = hash::compute(&model, index);
+                        (Baseline::from_parts(&model, index, &hashes, commit), None)
+                    }
+                    Err(e) if e.is_content_error() => (Baseline::failed(commit, &e), None),
+                    Err(e) => return Err(e),
+                },
             })
         })();
         // Back to the index.

@@ -39,6 +39,26 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
         }
     };
     for t in &result.targets {
+        for problem in &t.problems {
+            let at = problem
+                .location
+                .as_ref()
+                .map(|l| format!("\n  --> {l}"))
+                .unwrap_or_default();
+            let hint = problem
+                .hint
+                .as_ref()
+                .map(|h| format!("\n  hint: {h}"))
+                .unwrap_or_default();
+            let state = match t.reason {
+                Reason::BrokenAtBase => "could not be modelled at the merge-base",
+                _ => "cannot be modelled",
+            };
+            eprintln!(
+                "warning: {} {state}, so it counts as affected: {}{at}{hint}",
+                t.label, problem.message
+            );
+        }
         for at in &t.unresolved_reads {
             eprintln!(
                 "warning: {} reads a file whose path is computed at run time ({at}); only its inputs are in its sandbox, so the read fails in `strata check` unless it names one\n  hint: list what it reads in `extra_inputs` of its stack.toml or chart.toml (globs relative to the target's directory)",
@@ -68,13 +88,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
             crate::out!("{}", t.explain());
             continue;
         }
-        let reason = match t.reason {
-            Reason::Changed => "changed",
-            Reason::Global => "global",
-            Reason::Dependency => "dependency",
-            Reason::Deleted => "deleted",
-        };
-        crate::out!("{:8} {:10} {}", t.kind.as_str(), reason, t.label);
+        crate::out!("{:8} {:10} {}", t.kind.as_str(), t.reason.as_str(), t.label);
     }
     Ok(0)
 }

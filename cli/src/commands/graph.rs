@@ -23,6 +23,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     let view = session.work_tree()?;
     session.finish();
     let model = &view.model;
+    model.check_all()?;
     match (ctx.json, args.format) {
         (true, _) | (_, Format::Json) => print_json(&json(model, &view.hashes.hashes)),
         (_, Format::Dot) => crate::output::write_stdout(&dot(model)),

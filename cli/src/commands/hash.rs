@@ -34,6 +34,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     } else {
         model.resolve_labels(&args.labels)?
     };
+    model.check_complete(&indices)?;
     if args.explain {
         let globals = view.hashes.global_inputs(&view.snapshot);
         let fps: Vec<_> = indices

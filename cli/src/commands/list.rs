@@ -18,6 +18,7 @@ pub fn run(ctx: &Context, _args: Args) -> Result<u8> {
     let session = ctx.session()?;
     let view = session.work_tree()?;
     session.finish();
+    view.model.check_all()?;
     let rows: Vec<Row> = view
         .model
         .targets

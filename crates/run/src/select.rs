@@ -8,6 +8,8 @@
 //!    runs only in those environments.
 //! 2. Explicit labels: those targets, in every environment.
 //! 3. No labels: every target.
+//! 5. Nothing runs while a selected target, anything it depends on, or any policy cannot
+//!    be modelled: the selection fails with every such problem (exit 2).
 //! 4. A selected policy target brings every target it governs: a policy is not part of the
 //!    targets' hashes, so their other tasks are cache hits and only the policy evaluation
 //!    runs again. Without this, `strata check policies/x` (or the shard holding only that
@@ -65,6 +67,7 @@ pub fn select(session: &Session, view: &View, scope: &Scope) -> Result<Selection
         }
     }
     add_governed(model, &mut selection);
+    model.check_complete(&selection.targets)?;
     Ok(selection)
 }
 

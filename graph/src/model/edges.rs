@@ -154,13 +154,14 @@ impl Builder<'_> {
             for call in &facts.modules {
                 let location = Location::at(file.clone(), call.line);
                 if call.source.starts_with('/') || call.source.starts_with("file://") {
-                    return Err(outside_workspace("module source", &call.source, location));
+                    target.problem(outside_workspace("module source", &call.source, location));
+                    continue;
                 }
                 if !call.is_local() {
                     continue;
                 }
                 let Some(resolved) = join_normalized(&dir, &call.source) else {
-                    return Err(Error::Invalid {
+                    target.problem(Error::Invalid {
                         message: format!(
                             "module source `{}` points outside the workspace",
                             call.source
@@ -168,13 +169,15 @@ impl Builder<'_> {
                         location,
                         hint: "local modules must live inside the workspace; use a registry or git source for shared code elsewhere".into(),
                     });
+                    continue;
                 };
                 if !self.tf_dirs.contains(resolved.as_str()) {
-                    return Err(Error::MissingModuleSource {
+                    target.problem(Error::MissingModuleSource {
                         source_path: call.source.clone(),
                         resolved,
                         location,
                     });
+                    continue;
                 }
                 match self.owners.of_dir(&resolved) {
                     Some(owner) if owner == me => {}
@@ -198,7 +201,7 @@ impl Builder<'_> {
                 match resolve_path(&r.base, &r.path, &dir, &root_dir, module_locals) {
                     Resolved::Unknown => target.unresolved.push(location),
                     Resolved::Outside(path) => {
-                        return Err(outside_workspace("helm_release chart", &path, location))
+                        target.problem(outside_workspace("helm_release chart", &path, location))
                     }
                     Resolved::Path(resolved) => {
                         let below = if r.dynamic_tail && !r.path.ends_with('/') {
@@ -240,11 +243,9 @@ impl Builder<'_> {
                         Some(p) => p,
                         None => {
                             let shown = format!("{base}/{}", r.path.trim_start_matches('/'));
-                            return Err(outside_workspace(
-                                &format!("{}() reads", r.function),
-                                &shown,
-                                location,
-                            ));
+                            let what = format!("{}() reads", r.function);
+                            target.problem(outside_workspace(&what, &shown, location));
+                            continue;
                         }
                     },
                     Resolved::Unknown => {
@@ -253,11 +254,9 @@ impl Builder<'_> {
                     }
                     Resolved::Outside(base) => {
                         let shown = format!("{base}{}", r.path);
-                        return Err(outside_workspace(
-                            &format!("{}() reads", r.function),
-                            &shown,
-                            location,
-                        ));
+                        let what = format!("{}() reads", r.function);
+                        target.problem(outside_workspace(&what, &shown, location));
+                        continue;
                     }
                 };
                 if r.dynamic_tail {
@@ -318,7 +317,10 @@ impl Builder<'_> {
             .copied()
             .filter(|f| is_terraform_file(f))
             .collect();
-        let facts = self.facts.facts_for(self.repo, self.snapshot, &tf)?;
+        let (facts, errors) = self.facts.facts_for(self.repo, self.snapshot, &tf)?;
+        for (_, e) in errors {
+            target.problem(e);
+        }
         let mut out: Vec<(String, Arc<Facts>)> = facts
             .into_iter()
             .filter(|(_, f)| matches!(**f, Facts::Hcl(_)))
@@ -336,7 +338,7 @@ impl Builder<'_> {
         target: &mut Target,
         globs: &[(String, usize)],
         manifest: &str,
-    ) -> Result<()> {
+    ) {
         for (glob, line) in globs {
             let is_glob = |part: &str| part.contains(['*', '?', '[', '{']);
             let parts: Vec<&str> = glob.split('/').collect();
@@ -355,16 +357,16 @@ impl Builder<'_> {
                 .build()
                 .is_ok();
             let (Some(dir), true) = (dir, valid && !glob.starts_with('/')) else {
-                return Err(Error::Invalid {
+                target.problem(Error::Invalid {
                     message: format!("`extra_inputs` entry `{glob}` is not a glob inside the workspace"),
                     location: Location::at(manifest, *line),
                     hint: "write globs relative to the target's directory, e.g. `../../shared/templates/*.tpl`".into(),
                 });
+                continue;
             };
             self.fileset_inputs(me, &dir, &pattern, target);
         }
         target.declares_inputs = !globs.is_empty();
-        Ok(())
     }
 
     /// Files below `dir` matching `pattern` become inputs; `false` when the pattern is not
@@ -396,14 +398,10 @@ impl Builder<'_> {
         true
     }
 
-    pub(super) fn chart_edges(
-        &self,
-        target: &mut Target,
-        parsed: &HashMap<&str, Arc<Facts>>,
-    ) -> Result<()> {
+    pub(super) fn chart_edges(&self, target: &mut Target, parsed: &HashMap<&str, Arc<Facts>>) {
         let chart_file = format!("{}/{CHART_FILE}", target.label);
         let Some(Facts::Chart(chart)) = parsed.get(chart_file.as_str()).map(|f| &**f) else {
-            return Ok(());
+            return;
         };
         let requirements_file = format!("{}/{REQUIREMENTS_FILE}", target.label);
         let requirements = match parsed.get(requirements_file.as_str()).map(|f| &**f) {
@@ -431,16 +429,14 @@ impl Builder<'_> {
                     how: DepKind::Chart,
                     origin: location,
                 }),
-                None => {
-                    return Err(Error::Invalid {
-                        message: format!(
-                            "chart dependency `{}` ({}) is not a chart in this workspace",
-                            dep.name, dep.repository
-                        ),
-                        location,
-                        hint: "a file:// repository is a path relative to the chart directory, to a directory holding Chart.yaml".into(),
-                    })
-                }
+                None => target.problem(Error::Invalid {
+                    message: format!(
+                        "chart dependency `{}` ({}) is not a chart in this workspace",
+                        dep.name, dep.repository
+                    ),
+                    location,
+                    hint: "a file:// repository is a path relative to the chart directory, to a directory holding Chart.yaml".into(),
+                }),
             }
         }
         // Charts vendored in `charts/` are rendered into this one, declared or not.
@@ -467,7 +463,6 @@ impl Builder<'_> {
         let mut chart = chart.clone();
         chart.dependencies.extend(requirements.iter().cloned());
         target.chart = Some(chart);
-        Ok(())
     }
 }
 
@@ -478,14 +473,15 @@ pub(super) fn apply_manifest(
     labels: &HashMap<&str, usize>,
     found: &[Found],
     env_names: &[String],
-) -> Result<()> {
+) {
     for (label, line) in &m.deps {
         if !labels.contains_key(label.as_str()) {
-            return Err(Error::UnknownLabel {
+            target.problem(Error::UnknownLabel {
                 from: format!("{} `{}`", target.kind, target.label),
                 label: label.clone(),
                 location: Location::at(path, *line),
             });
+            continue;
         }
         target.deps.push(Dependency {
             label: label.clone(),
@@ -495,14 +491,15 @@ pub(super) fn apply_manifest(
     }
     for input in &m.inputs {
         let Some(&i) = labels.get(input.label.as_str()) else {
-            return Err(Error::UnknownLabel {
+            target.problem(Error::UnknownLabel {
                 from: format!("input `{}` of `{}`", input.variable, target.label),
                 label: input.label.clone(),
                 location: Location::at(path, input.line),
             });
+            continue;
         };
         if found[i].kind != Kind::Stack {
-            return Err(Error::Invalid {
+            target.problem(Error::Invalid {
                 message: format!(
                     "input `{}` reads `{}`, a {}; only stacks have outputs",
                     input.variable, input.label, found[i].kind
@@ -511,39 +508,40 @@ pub(super) fn apply_manifest(
                 hint: "point the input at a stack's output: `var = \"stacks/<name>:<output>\"`"
                     .into(),
             });
+            continue;
         }
         target.deps.push(Dependency {
             label: input.label.clone(),
             how: DepKind::Input,
             origin: Location::at(path, input.line),
         });
+        target.inputs.push(input.clone());
     }
-    target.inputs = m.inputs.clone();
     target.environments = match &m.environments {
         None => env_names.to_vec(),
         Some(envs) => {
             let mut out = Vec::new();
             for (env, line) in envs {
-                if !env_names.contains(env) {
-                    return Err(Error::Invalid {
-                        message: format!("environment `{env}` does not exist"),
-                        location: Location::at(path, *line),
-                        hint: format!(
-                            "environments are directories holding env.toml under environments/: {}",
-                            if env_names.is_empty() {
-                                "none found".to_string()
-                            } else {
-                                env_names.join(", ")
-                            }
-                        ),
-                    });
+                if env_names.contains(env) {
+                    out.push(env.clone());
+                    continue;
                 }
-                out.push(env.clone());
+                let known = if env_names.is_empty() {
+                    "none found".to_string()
+                } else {
+                    env_names.join(", ")
+                };
+                target.problem(Error::Invalid {
+                    message: format!("environment `{env}` does not exist"),
+                    location: Location::at(path, *line),
+                    hint: crate::error::did_you_mean(env, env_names).unwrap_or_else(|| {
+                        format!("environments are directories holding env.toml under environments/: {known}")
+                    }),
+                });
             }
             out
         }
     };
-    Ok(())
 }
 
 #[cfg(test)]

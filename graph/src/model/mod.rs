@@ -4,7 +4,7 @@
 
 use crate::chart::{ChartFacts, CHART_FILE, REQUIREMENTS_FILE};
 use crate::discover::{discover, file_name, is_terraform_file, parent_dir, Kind, Owners};
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Location, Problem, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
 use crate::graph::Graph;
@@ -74,6 +74,18 @@ pub struct Target {
     pub chart: Option<ChartFacts>,
     /// The target's own Rego tests: `<label>/tests/*.rego`.
     pub test_files: Vec<String>,
+    /// Why the target cannot be modelled completely (a file that does not parse, a module
+    /// source that does not exist, ...). A target with problems is still in the graph with
+    /// what could be read, so the rest of the workspace is modelled; `affected` reports it
+    /// and the commands that run it refuse (see [`Model::check_complete`]).
+    pub problems: Vec<Problem>,
+}
+
+impl Target {
+    /// Records a problem found while modelling the target.
+    pub fn problem(&mut self, e: Error) {
+        self.problems.push(Problem::from(&e));
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +145,50 @@ impl Model {
 
     pub fn environment(&self, name: &str) -> Option<&Environment> {
         self.environments.iter().find(|e| e.name == name)
+    }
+
+    /// Whether any target has problems.
+    pub fn has_problems(&self) -> bool {
+        self.targets.iter().any(|t| !t.problems.is_empty())
+    }
+
+    /// Fails with every problem that stands in the way of running `selected`: problems of
+    /// the selected targets and of everything they depend on, and of any policy target (a
+    /// policy that cannot be read could govern any of them, so nothing is checked without
+    /// it).
+    pub fn check_complete(&self, selected: &[usize]) -> Result<()> {
+        let mut needed = vec![false; self.targets.len()];
+        let mut stack: Vec<usize> = selected.to_vec();
+        while let Some(i) = stack.pop() {
+            if !std::mem::replace(&mut needed[i], true) {
+                stack.extend(self.graph.deps(i).iter().copied());
+            }
+        }
+        if !selected.is_empty() {
+            for (i, t) in self.targets.iter().enumerate() {
+                if t.kind == Kind::Policy {
+                    needed[i] = true;
+                }
+            }
+        }
+        let problems: Vec<(String, Problem)> = self
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| needed[*i])
+            .flat_map(|(_, t)| t.problems.iter().map(|p| (t.label.clone(), p.clone())))
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Broken { problems })
+        }
+    }
+
+    /// [`Model::check_complete`] for every target.
+    pub fn check_all(&self) -> Result<()> {
+        let all: Vec<usize> = (0..self.targets.len()).collect();
+        self.check_complete(&all)
     }
 }
 
@@ -226,7 +282,16 @@ pub fn build(
         }
     }
     let t = std::time::Instant::now();
-    let parsed = facts.facts_for(repo, snapshot, &wanted)?;
+    let (parsed, parse_errors) = facts.facts_for(repo, snapshot, &wanted)?;
+    let mut problems: HashMap<usize, Vec<Problem>> = HashMap::default();
+    for (path, error) in &parse_errors {
+        if let Some(owner) = owners.of_file(path) {
+            problems
+                .entry(owner)
+                .or_default()
+                .push(Problem::from(error));
+        }
+    }
     crate::timing::phase("facts", t);
 
     crate::timing::phase("  wanted+facts", t0);
@@ -245,6 +310,7 @@ pub fn build(
         ignore,
         tf_dirs,
     };
+    let problems = &problems;
     let label_index: HashMap<&str, usize> = found
         .iter()
         .enumerate()
@@ -271,6 +337,7 @@ pub fn build(
                 declares_inputs: false,
                 chart: None,
                 test_files: Vec::new(),
+                problems: problems.get(&i).cloned().unwrap_or_default(),
             };
             let tests_dir = format!("{}/tests/", t.label);
             target.test_files = target
@@ -284,7 +351,7 @@ pub fn build(
                 .collect();
             match t.kind {
                 Kind::Stack | Kind::Module => builder.terraform_edges(i, &mut target, &parsed)?,
-                Kind::Chart => builder.chart_edges(&mut target, &parsed)?,
+                Kind::Chart => builder.chart_edges(&mut target, &parsed),
                 Kind::Policy => {}
             }
             let manifest_name = match t.kind {
@@ -297,7 +364,7 @@ pub fn build(
                 let inside = format!("{path}/");
                 if let Some((file, _)) = snapshot.files.range(inside.clone()..).next() {
                     if file.starts_with(&inside) {
-                        return Err(Error::Invalid {
+                        target.problem(Error::Invalid {
                             message: format!("`{path}` is a directory, not a file"),
                             location: Location::new(file.clone(), None),
                             hint: format!("{} is read from the file `{path}`: move what is in the directory elsewhere and write the settings there", manifest_name.unwrap_or_default()),
@@ -313,8 +380,8 @@ pub fn build(
                         _ => None,
                     });
             if let (Some(m), Some(path)) = (manifest, manifest_path) {
-                apply_manifest(&mut target, &m, &path, &label_index, &found, &env_names)?;
-                builder.declared_inputs(i, &mut target, &m.extra_inputs, &path)?;
+                apply_manifest(&mut target, &m, &path, &label_index, &found, &env_names);
+                builder.declared_inputs(i, &mut target, &m.extra_inputs, &path);
             } else if t.kind.is_deployable() {
                 target.environments = env_names.clone();
             }
@@ -367,7 +434,8 @@ pub fn build(
         .collect();
     crate::timing::phase("  graph", t0);
     let t0 = std::time::Instant::now();
-    let policies = load_policy_meta(repo, snapshot, &targets, &env_names)?;
+    let mut targets = targets;
+    let policies = load_policy_meta(repo, snapshot, &mut targets, &env_names)?;
     let waivers = load_waivers(repo, snapshot)?;
     crate::timing::phase("  policies", t0);
     Ok(Model {
@@ -405,7 +473,7 @@ pub fn still_describes(
         let Some(old) = facts.known(path, before.id) else {
             continue;
         };
-        let new = facts.facts_for(repo, snapshot, &[path.as_str()])?;
+        let (new, _) = facts.facts_for(repo, snapshot, &[path.as_str()])?;
         if new.get(path.as_str()).map(|f| &**f) != Some(&*old) {
             return Ok(false);
         }

@@ -14,7 +14,7 @@ use crate::snapshot::Snapshot;
 pub(super) fn load_policy_meta(
     repo: &Repo,
     snapshot: &Snapshot,
-    targets: &[Target],
+    targets: &mut [Target],
     env_names: &[String],
 ) -> Result<Vec<(usize, PolicyMeta)>> {
     let files: Vec<String> = targets
@@ -26,16 +26,26 @@ pub(super) fn load_policy_meta(
     let texts: std::collections::HashMap<String, String> =
         snapshot.texts(repo, &refs)?.into_iter().collect();
     let mut out = Vec::new();
-    for (i, t) in targets.iter().enumerate() {
-        if t.kind != Kind::Policy {
+    for (i, target) in targets.iter_mut().enumerate() {
+        if target.kind != Kind::Policy {
             continue;
         }
-        let path = format!("{}/policy.toml", t.label);
+        let path = format!("{}/policy.toml", target.label);
         let meta = match texts.get(&path) {
             Some(text) => {
-                let meta = PolicyMeta::parse(text, &path)?;
-                meta.check_environments(text, &path, env_names)?;
-                meta
+                let checked = PolicyMeta::parse(text, &path).and_then(|meta| {
+                    meta.check_environments(text, &path, env_names)
+                        .map(|_| meta)
+                });
+                match checked {
+                    Ok(meta) => meta,
+                    // A policy that cannot be read governs nothing it could be trusted with:
+                    // the model refuses to run checks while it is broken.
+                    Err(e) => {
+                        target.problem(e);
+                        continue;
+                    }
+                }
             }
             None => PolicyMeta::default(),
         };
