@@ -517,3 +517,93 @@ fn a_base_that_cannot_be_modelled_at_all_affects_everything() {
         "{json}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn symlinked_files_are_inputs_by_what_they_point_to() {
+    let repo = common::sample_repo();
+    repo.write(
+        "shared/terraform/extra.tf",
+        "locals {\n  from_a_link = \"shared\"\n}\n",
+    );
+    std::os::unix::fs::symlink(
+        "../../shared/terraform/extra.tf",
+        repo.path().join("modules/naming/extra.tf"),
+    )
+    .unwrap();
+    repo.commit("a linked file");
+    // terraform reads the linked file in the sandbox: the check passes.
+    let (run, report) = common::json_run(&repo, &["check", "modules/naming"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!common::tasks_where(&report, |t| t["status"] == "ok").is_empty());
+    // An edit of the file it points to affects the target and its dependents.
+    repo.append("shared/terraform/extra.tf", "\n");
+    let affected = repo.affected_labels(&["--base", "main"]);
+    assert!(
+        affected.contains(&"modules/naming".to_string()),
+        "{affected:?}"
+    );
+    repo.git(&["checkout", "--", "shared/terraform/extra.tf"]);
+    // A link leaving the workspace is refused with its path.
+    std::fs::remove_file(repo.path().join("modules/naming/extra.tf")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", repo.path().join("modules/naming/extra.tf"))
+        .unwrap();
+    let run = repo.strata(&["check", "modules/naming"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("`modules/naming/extra.tf` is a link to `/etc/hostname`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn module_sources_resolve_through_linked_directories() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("modules/vpc/main.tf", "variable \"cidr\" {}\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "module \"vpc\" {\n  source = \"./mods/vpc\"\n}\n",
+    );
+    std::os::unix::fs::symlink("../../modules", repo.path().join("stacks/app/mods")).unwrap();
+    repo.commit("initial");
+    repo.append("modules/vpc/main.tf", "\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        vec!["modules/vpc", "stacks/app"]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_path_that_is_not_utf8_is_reported_never_lost() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("stacks/ok/main.tf", "variable \"x\" {}\n");
+    let dir = repo
+        .path()
+        .join("stacks")
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("main.tf"), "variable \"y\" {}\n").unwrap();
+    repo.commit("initial");
+    // Commands that need every target say which path is the problem.
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("not valid UTF-8"), "{}", run.stderr);
+    // An edit: the stack is affected (it cannot be read), never reported deleted.
+    std::fs::write(dir.join("main.tf"), "variable \"y\" {}\n# edited\n").unwrap();
+    let run = repo.strata(&["--json", "affected", "--base", "main"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let reasons = common::label_reasons(&run.json());
+    assert_eq!(
+        reasons,
+        vec![("stacks/caf\u{fffd}".to_string(), "broken".to_string())]
+    );
+    // The other stack is unaffected and usable.
+    assert_eq!(repo.strata(&["hash", "stacks/ok"]).code, 0);
+}

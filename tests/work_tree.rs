@@ -167,7 +167,11 @@ fn a_broken_index_file_fixed_in_the_work_tree_is_not_an_error() {
     repo.write("modules/db/main.tf", "module \"naming\" {\n  source = \n");
     let run = repo.strata(&["affected", "--base", "main"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("--> modules/db/main.tf:2"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--> modules/db/main.tf:2"),
+        "{}",
+        run.stderr
+    );
     let run = repo.strata(&["hash", "modules/db"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("modules/db/main.tf"), "{}", run.stderr);

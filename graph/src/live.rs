@@ -8,7 +8,7 @@
 
 use crate::error::Result;
 use crate::session::{Session, View};
-use crate::snapshot::{is_builtin_excluded, read_entry, to_map, FileEntry, Patch};
+use crate::snapshot::{entry_on_disk, is_builtin_excluded, to_map, FileEntry, Patch};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -181,7 +181,9 @@ impl LiveTree {
                 let present = self.indexed(&p).is_some()
                     || self.unmerged.contains(&p)
                     || untracked.contains(&p);
-                let entry = present.then(|| read_entry(&root.join(&p))).flatten();
+                let entry = present
+                    .then(|| entry_on_disk(root, &p, self.indexed(&p)))
+                    .flatten();
                 (p, entry)
             })
             .collect();

@@ -61,6 +61,29 @@ impl View {
     pub fn hash_of(&self, label: &str) -> Option<crate::digest::TargetHash> {
         self.model.index(label).map(|i| self.hashes.hashes[i])
     }
+
+    /// The texts of `paths` as tools read them: a link's text is that of the file it points
+    /// to. A link leading nowhere or outside the workspace has no text.
+    pub fn texts(&self, repo: &Repo, paths: &[&str]) -> Result<Vec<(String, String)>> {
+        let links = &self.model.links;
+        if links.is_empty() {
+            return self.snapshot.texts(repo, paths);
+        }
+        let mut read: Vec<(String, String)> = Vec::new();
+        for &p in paths {
+            match links.resolve(p) {
+                crate::model::links::Resolved::Inside(to) => read.push((p.to_string(), to)),
+                crate::model::links::Resolved::Outside(_) => {}
+            }
+        }
+        let wanted: Vec<&str> = read.iter().map(|(_, to)| to.as_str()).collect();
+        let texts: std::collections::HashMap<String, String> =
+            self.snapshot.texts(repo, &wanted)?.into_iter().collect();
+        Ok(read
+            .into_iter()
+            .filter_map(|(p, to)| texts.get(&to).map(|t| (p, t.clone())))
+            .collect())
+    }
 }
 
 impl Session {

@@ -127,10 +127,11 @@ impl Snapshot {
                 WorkTreeChange::Present(_) | WorkTreeChange::Unmerged(_) => {}
             }
         }
+        let files = &self.files;
         let read: Vec<(String, Option<FileEntry>)> = present
             .into_par_iter()
             .map(|path| {
-                let entry = read_entry(&root.join(&path));
+                let entry = entry_on_disk(&root, &path, files.get(&path).copied());
                 (path, entry)
             })
             .collect();
@@ -240,7 +241,23 @@ impl Snapshot {
             Source::Index(root) => (root, true),
             Source::Commit(_) => return Ok(None),
         };
+        if is_unreadable_name(path) {
+            return Ok(None);
+        }
         let full = root.join(path);
+        if entry.mode == SYMLINK_MODE {
+            // A link's content is where it points, as git stores it; never the file it
+            // points at.
+            return match std::fs::read_link(&full) {
+                Ok(target) => {
+                    let bytes = target.as_os_str().as_encoded_bytes();
+                    let verified = FileId::of_content(bytes) == entry.id;
+                    Ok((verified || !is_index).then(|| f(bytes, verified)))
+                }
+                Err(_) if is_index => Ok(None),
+                Err(e) => Err(Error::io(full, e)),
+            };
+        }
         let read = READ_BUFFER.with(|cell| {
             // Taken out, not borrowed: `f` may run other reads on this thread.
             let mut buf = cell.take();
@@ -353,6 +370,37 @@ pub(crate) fn to_map(files: Vec<GitFile>) -> BTreeMap<String, FileEntry> {
         .collect()
 }
 
+/// Whether a path's name reached strata with bytes that are not UTF-8 (git gives paths as
+/// bytes; strata's paths are text, so invalid bytes became U+FFFD). Such a file cannot be
+/// read by its name: it keeps the entry git has for it (or [`UNREADABLE`]), and the target
+/// owning it cannot be modelled (see `model::build`), so it is never mistaken for deleted
+/// or unchanged.
+pub fn is_unreadable_name(path: &str) -> bool {
+    path.contains('\u{FFFD}')
+}
+
+/// The entry of a file with an unreadable name that git has no entry for (untracked).
+pub const UNREADABLE: FileEntry = FileEntry {
+    id: FileId([0xff; 20]),
+    mode: 0o100644,
+};
+
+/// A work-tree file's entry as it is on disk (`None`: gone); a file whose name cannot be
+/// read keeps `indexed`, the entry git has for it.
+pub(crate) fn entry_on_disk(
+    root: &Path,
+    path: &str,
+    indexed: Option<FileEntry>,
+) -> Option<FileEntry> {
+    if is_unreadable_name(path) {
+        return Some(indexed.unwrap_or(UNREADABLE));
+    }
+    read_entry(&root.join(path))
+}
+
+/// git's mode for a symbolic link; its blob is the path it points to.
+pub const SYMLINK_MODE: u32 = 0o120000;
+
 /// Reads a work-tree file and computes its id and git mode; `None` when it is gone.
 pub(crate) fn read_entry(path: &Path) -> Option<FileEntry> {
     let meta = std::fs::symlink_metadata(path).ok()?;
@@ -361,7 +409,7 @@ pub(crate) fn read_entry(path: &Path) -> Option<FileEntry> {
         let bytes = target.as_os_str().as_encoded_bytes().to_vec();
         return Some(FileEntry {
             id: FileId::of_content(&bytes),
-            mode: 0o120000,
+            mode: SYMLINK_MODE,
         });
     }
     if !meta.is_file() {

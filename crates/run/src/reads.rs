@@ -50,7 +50,7 @@ impl Runner<'_> {
     }
 
     fn texts(&self, paths: &[&str]) -> Result<Vec<(String, String)>> {
-        self.view.snapshot.texts(&self.session.repo, paths)
+        self.view.texts(&self.session.repo, paths)
     }
 
     fn context(&self, i: usize) -> Value {

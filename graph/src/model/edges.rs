@@ -3,6 +3,7 @@
 //! outside the target, `file://` chart dependencies, and the `deps` and `[inputs]` of
 //! stack.toml / chart.toml.
 
+use super::links::{self, Links};
 use super::{DepKind, Dependency, Target};
 use crate::chart::{CHART_FILE, REQUIREMENTS_FILE};
 use crate::discover::{is_terraform_file, parent_dir, Found, Kind, Owners};
@@ -111,6 +112,7 @@ pub(super) struct Builder<'a> {
     pub(super) ignore: GlobSet,
     /// Directories that directly hold Terraform files.
     pub(super) tf_dirs: HashSet<&'a str>,
+    pub(super) links: &'a Links,
 }
 
 impl Builder<'_> {
@@ -170,6 +172,13 @@ impl Builder<'_> {
                         hint: "local modules must live inside the workspace; use a registry or git source for shared code elsewhere".into(),
                     });
                     continue;
+                };
+                let resolved = match self.through_links(&resolved, "module source", &location) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        target.problem(e);
+                        continue;
+                    }
                 };
                 if !self.tf_dirs.contains(resolved.as_str()) {
                     target.problem(Error::MissingModuleSource {
@@ -240,7 +249,13 @@ impl Builder<'_> {
                 let location = Location::at(file.clone(), r.line);
                 let resolved = match resolve_path(&r.base, "", &dir, &root_dir, module_locals) {
                     Resolved::Path(base) => match join_normalized(&base, &r.path) {
-                        Some(p) => p,
+                        Some(p) => match self.through_links(&p, "file read", &location) {
+                            Ok(p) => p,
+                            Err(e) => {
+                                target.problem(e);
+                                continue;
+                            }
+                        },
                         None => {
                             let shown = format!("{base}/{}", r.path.trim_start_matches('/'));
                             let what = format!("{}() reads", r.function);
@@ -317,10 +332,12 @@ impl Builder<'_> {
             .copied()
             .filter(|f| is_terraform_file(f))
             .collect();
-        let (facts, errors) = self.facts.facts_for(self.repo, self.snapshot, &tf)?;
+        let (facts, errors) =
+            links::parse_through(self.facts, self.repo, self.snapshot, self.links, &tf)?;
         for (_, e) in errors {
             target.problem(e);
         }
+        self.follow_links(usize::MAX, target, Some(&files));
         let mut out: Vec<(String, Arc<Facts>)> = facts
             .into_iter()
             .filter(|(_, f)| matches!(**f, Facts::Hcl(_)))
@@ -328,6 +345,67 @@ impl Builder<'_> {
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
+    }
+
+    /// A workspace path with linked directories resolved; an error naming `what` at
+    /// `location` when it leads outside the workspace.
+    fn through_links(&self, path: &str, what: &str, location: &Location) -> Result<String> {
+        match self.links.resolve(path) {
+            links::Resolved::Inside(p) => Ok(p),
+            links::Resolved::Outside(to) => Err(outside_workspace(
+                &format!("{what} `{path}` passes through a link to"),
+                &to,
+                location.clone(),
+            )),
+        }
+    }
+
+    /// Where the links among `files` (the target's own files when `None`) point becomes
+    /// an input of the target: a file, or every file below a directory (see `links`).
+    pub(super) fn follow_links(&self, me: usize, target: &mut Target, files: Option<&[&str]>) {
+        if self.links.is_empty() {
+            return;
+        }
+        let own: Vec<String>;
+        let files: Vec<&str> = match files {
+            Some(f) => f.to_vec(),
+            None => {
+                own = target.files.clone();
+                own.iter().map(String::as_str).collect()
+            }
+        };
+        for f in files.into_iter().filter(|f| self.links.is_link(f)) {
+            match self.links.resolve(f) {
+                links::Resolved::Outside(to) => target.problem(outside_workspace(
+                    &format!("`{f}` is a link to"),
+                    &to,
+                    Location::new(f, None),
+                )),
+                links::Resolved::Inside(to) => {
+                    let below = if to.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{to}/")
+                    };
+                    let is_dir = self
+                        .snapshot
+                        .files
+                        .range(below.clone()..)
+                        .next()
+                        .is_some_and(|(p, _)| p.starts_with(&below));
+                    if self.snapshot.files.contains_key(to.as_str()) {
+                        if self.owners.of_file(&to) != Some(me) {
+                            target.extra_inputs.insert(to);
+                        }
+                    } else if is_dir {
+                        self.fileset_inputs(me, &to, "**", target);
+                    } else {
+                        // A link to nothing yet: creating it changes the target's hash.
+                        target.extra_inputs.insert(to);
+                    }
+                }
+            }
+        }
     }
 
     /// `extra_inputs` of a marker file: each glob's literal leading directories are

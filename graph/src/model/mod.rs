@@ -11,7 +11,7 @@ use crate::graph::Graph;
 use crate::manifest::{InputBinding, CHART_MANIFEST, STACK_MANIFEST};
 use crate::model::policy_meta::PolicyMeta;
 use crate::model::waivers::Waiver;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, SYMLINK_MODE};
 use crate::workspace::WorkspaceConfig;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -20,6 +20,7 @@ use std::collections::BTreeSet;
 
 mod edges;
 mod environments;
+pub mod links;
 mod policies;
 pub mod policy_meta;
 pub mod waivers;
@@ -27,6 +28,7 @@ pub use edges::join_normalized;
 use edges::{apply_manifest, Builder};
 use environments::load_environments;
 pub use environments::{Environment, EnvironmentFiles};
+use links::Links;
 use policies::{load_policy_meta, load_waivers};
 
 /// How a dependency edge came to be.
@@ -100,6 +102,8 @@ pub struct Model {
     pub policies: Vec<(usize, PolicyMeta)>,
     /// `policies/waivers.toml`.
     pub waivers: Vec<Waiver>,
+    /// The snapshot's symbolic links (see `links`).
+    pub links: Links,
     by_label: HashMap<String, usize>,
 }
 
@@ -222,6 +226,7 @@ pub fn build(
     let mut tf_dirs = HashSet::default();
     // Paths come sorted, so files of one directory are consecutive: look its owner up once.
     let mut last: Option<(&str, Option<usize>)> = None;
+    let mut unreadable: Vec<(usize, String)> = Vec::new();
     for path in snapshot.files.keys() {
         let dir = parent_dir(path);
         if is_terraform_file(path) {
@@ -243,6 +248,9 @@ pub fn build(
         };
         if let Some(owner) = owner {
             own_files[owner].push(path.clone());
+            if crate::snapshot::is_unreadable_name(path) {
+                unreadable.push((owner, path.clone()));
+            }
         }
     }
 
@@ -282,7 +290,8 @@ pub fn build(
         }
     }
     let t = std::time::Instant::now();
-    let (parsed, parse_errors) = facts.facts_for(repo, snapshot, &wanted)?;
+    let links = Links::read(repo, snapshot)?;
+    let (parsed, parse_errors) = links::parse_through(facts, repo, snapshot, &links, &wanted)?;
     let mut problems: HashMap<usize, Vec<Problem>> = HashMap::default();
     for (path, error) in &parse_errors {
         if let Some(owner) = owners.of_file(path) {
@@ -291,6 +300,13 @@ pub fn build(
                 .or_default()
                 .push(Problem::from(error));
         }
+    }
+    for (owner, path) in unreadable {
+        problems.entry(owner).or_default().push(Problem {
+            message: format!("the name of `{path}` is not valid UTF-8 (shown with \u{FFFD} for the bytes that are not)"),
+            location: Some(Location::new(path, None)),
+            hint: Some("strata reads paths as UTF-8 text: rename the file or directory (`git mv`)".into()),
+        });
     }
     crate::timing::phase("facts", t);
 
@@ -309,6 +325,7 @@ pub fn build(
         owners,
         ignore,
         tf_dirs,
+        links: &links,
     };
     let problems = &problems;
     let label_index: HashMap<&str, usize> = found
@@ -349,6 +366,7 @@ pub fn build(
                 })
                 .cloned()
                 .collect();
+            builder.follow_links(i, &mut target, None);
             match t.kind {
                 Kind::Stack | Kind::Module => builder.terraform_edges(i, &mut target, &parsed)?,
                 Kind::Chart => builder.chart_edges(&mut target, &parsed),
@@ -446,6 +464,7 @@ pub fn build(
         graph,
         policies,
         waivers,
+        links,
         by_label,
     })
 }
@@ -462,6 +481,11 @@ pub fn still_describes(
     modified: &[(String, crate::snapshot::FileEntry)],
 ) -> Result<bool> {
     for (path, before) in modified {
+        let now_link = snapshot.files.get(path).map(|e| e.mode) == Some(SYMLINK_MODE);
+        if before.mode == SYMLINK_MODE || now_link {
+            // Where a link points decides inputs and facts.
+            return Ok(false);
+        }
         let name = file_name(path);
         if name == crate::manifest::ENV_FILE
             || name == "policy.toml"

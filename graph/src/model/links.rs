@@ -1,0 +1,211 @@
+//! Symbolic links in a snapshot.
+//!
+//! git stores a link as a blob holding the path it points to. What a link means to strata:
+//! - its own blob (where it points) is an input of the target owning it, like any file;
+//! - where it points inside the workspace is an input too: a file's content, or every
+//!   file below a directory. Tools follow links, so that content is what they read, and
+//!   the sandbox, which recreates links as they are, then holds what they point to;
+//! - a `.tf` file that is a link is read (for module calls and file reads) from the file it
+//!   points to, with paths relative to the link's own directory, as terraform reads it;
+//! - paths in module sources and file functions are resolved through linked directories;
+//! - a link pointing outside the workspace (an absolute path, or one climbing above the
+//!   root) is a problem of its target: strata cannot see changes there.
+
+use super::edges::join_normalized;
+use crate::discover::parent_dir;
+use crate::error::Result;
+use crate::facts::{FactStore, Facts, ParseErrors};
+use crate::git::Repo;
+use crate::snapshot::{Snapshot, SYMLINK_MODE};
+use rustc_hash::FxHashMap;
+use rustc_hash::FxHashMap as HashMap;
+use std::sync::Arc;
+
+/// How many links one path may pass through (as the kernel's own limit, a loop ends here).
+const HOPS: usize = 40;
+
+/// Where a link, or a path through links, leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// A workspace path (which may or may not exist).
+    Inside(String),
+    /// Outside the workspace (or a loop of links): the text that led there.
+    Outside(String),
+}
+
+/// The links of one snapshot, by path, with where each points (normalized to a workspace
+/// path when it stays inside).
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    targets: HashMap<String, Resolved>,
+}
+
+impl Links {
+    /// Reads the target of every link in the snapshot (one batch; most snapshots have none).
+    pub(super) fn read(repo: &Repo, snapshot: &Snapshot) -> Result<Links> {
+        let paths: Vec<&str> = snapshot
+            .files
+            .iter()
+            .filter(|(_, e)| e.mode == SYMLINK_MODE)
+            .map(|(p, _)| p.as_str())
+            .collect();
+        if paths.is_empty() {
+            return Ok(Links::default());
+        }
+        let targets = snapshot
+            .texts(repo, &paths)?
+            .into_iter()
+            .map(|(path, text)| {
+                let to = if text.starts_with('/') {
+                    Resolved::Outside(text)
+                } else {
+                    match join_normalized(parent_dir(&path), &text) {
+                        Some(p) => Resolved::Inside(p),
+                        None => Resolved::Outside(text),
+                    }
+                };
+                (path, to)
+            })
+            .collect();
+        Ok(Links { targets })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    pub fn is_link(&self, path: &str) -> bool {
+        self.targets.contains_key(path)
+    }
+
+    /// `path` with every linked component replaced by where it points, repeatedly.
+    pub fn resolve(&self, path: &str) -> Resolved {
+        if self.targets.is_empty() {
+            return Resolved::Inside(path.to_string());
+        }
+        let mut rest: Vec<String> = path.split('/').rev().map(str::to_string).collect();
+        let mut cur = String::new();
+        let mut hops = 0;
+        while let Some(part) = rest.pop() {
+            let next = if cur.is_empty() {
+                part
+            } else {
+                format!("{cur}/{part}")
+            };
+            match self.targets.get(&next) {
+                None => cur = next,
+                Some(Resolved::Outside(text)) => return Resolved::Outside(text.clone()),
+                Some(Resolved::Inside(to)) => {
+                    hops += 1;
+                    if hops > HOPS {
+                        return Resolved::Outside(format!("{path} (a loop of links)"));
+                    }
+                    // Start over from the link's target, which may hold links itself.
+                    rest.extend(to.split('/').rev().map(str::to_string));
+                    cur = String::new();
+                }
+            }
+        }
+        Resolved::Inside(cur)
+    }
+}
+
+/// Parses `paths` of `snapshot` like [`FactStore::facts_for`], reading a path that is a link
+/// from the file it points to (listed under the link's own path). A link to nothing, or to
+/// outside the workspace, has no facts: the target owning it reports that (see
+/// `Builder::follow_link`).
+pub(super) fn parse_through<'p>(
+    facts: &FactStore,
+    repo: &Repo,
+    snapshot: &'p Snapshot,
+    links: &Links,
+    paths: &[&'p str],
+) -> Result<(FxHashMap<&'p str, Arc<Facts>>, ParseErrors<'p>)> {
+    if links.is_empty() {
+        return facts.facts_for(repo, snapshot, paths);
+    }
+    let mut plain: Vec<&'p str> = Vec::with_capacity(paths.len());
+    let mut aliases: Vec<(&'p str, &'p str)> = Vec::new();
+    for &p in paths {
+        if !links.is_link(p) {
+            plain.push(p);
+            continue;
+        }
+        if let Resolved::Inside(to) = links.resolve(p) {
+            if let Some((to, _)) = snapshot.files.get_key_value(to.as_str()) {
+                plain.push(to);
+                aliases.push((p, to));
+            }
+        }
+    }
+    plain.sort_unstable();
+    plain.dedup();
+    let (mut parsed, mut errors) = facts.facts_for(repo, snapshot, &plain)?;
+    for (link, to) in aliases {
+        if let Some(f) = parsed.get(to).cloned() {
+            parsed.insert(link, f);
+        } else if let Some((_, e)) = errors.iter().find(|(p, _)| *p == to) {
+            let e = crate::error::Error::Invalid {
+                message: format!("`{link}` links to `{to}`, which does not parse: {e}"),
+                location: e
+                    .location()
+                    .cloned()
+                    .unwrap_or_else(|| crate::error::Location::new(to, None)),
+                hint: e.hint().unwrap_or_default(),
+            };
+            errors.push((link, e));
+        }
+    }
+    Ok((parsed, errors))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn links(pairs: &[(&str, &str)]) -> Links {
+        Links {
+            targets: pairs
+                .iter()
+                .map(|(p, t)| {
+                    let to = match join_normalized(parent_dir(p), t) {
+                        Some(x) if !t.starts_with('/') => Resolved::Inside(x),
+                        _ => Resolved::Outside(t.to_string()),
+                    };
+                    (p.to_string(), to)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn paths_resolve_through_files_directories_and_chains() {
+        let l = links(&[
+            ("stacks/app/common.tf", "../../shared/common.tf"),
+            ("stacks/app/modules", "../../modules"),
+            ("shared/latest", "v2"),
+            ("stacks/app/etc", "/etc"),
+            ("a/loop", "loop2"),
+            ("a/loop2", "loop"),
+        ]);
+        let inside = |p: &str| Resolved::Inside(p.to_string());
+        assert_eq!(
+            l.resolve("stacks/app/common.tf"),
+            inside("shared/common.tf")
+        );
+        assert_eq!(l.resolve("stacks/app/modules/vpc"), inside("modules/vpc"));
+        assert_eq!(
+            l.resolve("shared/latest/x.json"),
+            inside("shared/v2/x.json")
+        );
+        assert_eq!(
+            l.resolve("stacks/app/main.tf"),
+            inside("stacks/app/main.tf")
+        );
+        assert!(matches!(
+            l.resolve("stacks/app/etc/hosts"),
+            Resolved::Outside(_)
+        ));
+        assert!(matches!(l.resolve("a/loop/x"), Resolved::Outside(_)));
+    }
+}
