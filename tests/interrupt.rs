@@ -306,7 +306,7 @@ fn ctrl_c_during_apply_stops_terraform_and_exits_130() {
         Duration::from_secs(60),
         || started.exists(),
     );
-    let fast_sandbox = repo.path().join(".strata/work/dev/stacks/fast");
+    let fast_sandbox = repo.path().join(".strata/work/dev/stacks%2Ffast");
     wait_for(
         "the fast stack's apply to finish",
         Duration::from_secs(60),
@@ -321,7 +321,7 @@ fn ctrl_c_during_apply_stops_terraform_and_exits_130() {
         slow_state.join(LOCK_FILE).exists(),
         "the apply holds the state lock"
     );
-    let slow_sandbox = repo.path().join(".strata/work/dev/stacks/slow");
+    let slow_sandbox = repo.path().join(".strata/work/dev/stacks%2Fslow");
     assert!(
         processes_under(&slow_sandbox)
             .iter()
@@ -408,7 +408,7 @@ fn ctrl_c_while_a_plan_waits_for_a_state_lock_exits_130_and_leaves_the_lock_alon
 
     let mut strata = Background::start(&repo, &["check", "--env", "dev", "-j", "2"]);
     // strata's plan waits for the lock (-lock-timeout=60s).
-    let sandbox = repo.path().join(".strata/work/dev/stacks/slow");
+    let sandbox = repo.path().join(".strata/work/dev/stacks%2Fslow");
     wait_for(
         "strata's plan of stacks/slow",
         Duration::from_secs(60),

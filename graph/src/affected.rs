@@ -348,7 +348,7 @@ pub fn compare(
             let fp = head
                 .hashes
                 .fingerprint(model, &head.snapshot, &head_globals, i);
-            let prefix = format!("{}/", t.label);
+            let prefix = crate::discover::dir_prefix(&t.label);
             let mut list: BTreeSet<String> = fp
                 .inputs
                 .iter()
@@ -451,7 +451,10 @@ pub fn compare(
             }
             if env_inputs_differ(env, &t.label) {
                 direct[i] = true;
-                let own = format!("environments/{env}/{}/", t.label);
+                let own = format!(
+                    "environments/{env}/{}",
+                    crate::discover::dir_prefix(&t.label)
+                );
                 let listed: BTreeSet<&str> = head_env.for_target(env, &t.label).collect();
                 // A file gone from head fed the target when it lay in its directory, or in
                 // no target's directory (environment-wide).

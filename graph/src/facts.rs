@@ -44,7 +44,9 @@ impl Parser {
             Some(Parser::ChartYaml)
         } else if name == crate::chart::REQUIREMENTS_FILE {
             Some(Parser::Requirements)
-        } else if name == crate::manifest::STACK_MANIFEST || name == crate::manifest::CHART_MANIFEST
+        } else if name == crate::manifest::STACK_MANIFEST
+            || name == crate::manifest::CHART_MANIFEST
+            || name == crate::manifest::MODULE_MANIFEST
         {
             Some(Parser::Manifest)
         } else {

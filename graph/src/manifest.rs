@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 pub const STACK_MANIFEST: &str = "stack.toml";
 pub const CHART_MANIFEST: &str = "chart.toml";
+/// Makes any directory a module target (modules have no other settings of their own yet
+/// beyond `deps` and `extra_inputs`).
+pub const MODULE_MANIFEST: &str = "module.toml";
 pub const ENV_FILE: &str = "env.toml";
 
 /// `stack.toml` / `chart.toml`, with the line of every label so errors can point at it.

@@ -18,6 +18,49 @@ pub struct WorkspaceConfig {
     pub toolchain: ToolchainConfig,
     #[serde(default)]
     pub cache: CacheConfig,
+    #[serde(default)]
+    pub layout: LayoutConfig,
+}
+
+/// `[layout]`: where each kind of target lives, as directory globs (see `discover`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LayoutConfig {
+    #[serde(default = "default_stacks")]
+    pub stacks: Vec<String>,
+    #[serde(default = "default_modules")]
+    pub modules: Vec<String>,
+    #[serde(default = "default_charts")]
+    pub charts: Vec<String>,
+    #[serde(default = "default_policies")]
+    pub policies: Vec<String>,
+}
+
+impl Default for LayoutConfig {
+    fn default() -> Self {
+        LayoutConfig {
+            stacks: default_stacks(),
+            modules: default_modules(),
+            charts: default_charts(),
+            policies: default_policies(),
+        }
+    }
+}
+
+fn default_stacks() -> Vec<String> {
+    vec!["stacks/**".into()]
+}
+
+fn default_modules() -> Vec<String> {
+    vec!["modules/**".into()]
+}
+
+fn default_charts() -> Vec<String> {
+    vec!["**".into()]
+}
+
+fn default_policies() -> Vec<String> {
+    vec!["policies/**".into()]
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -126,6 +169,13 @@ impl WorkspaceConfig {
                 }
             }
         }
+        if let Err((kind, glob, why)) = crate::discover::Layout::new(&cfg.layout) {
+            return Err(Error::Invalid {
+                message: format!("[layout] `{kind}` has an invalid glob `{glob}`: {why}"),
+                location: Location::new(file, find_line(text, &glob)),
+                hint: "globs name directories: `stacks/*`, `live/*/*/*`, `modules/**`, `.` for the root, `!x/**` to exclude".into(),
+            });
+        }
         if let Some(bin) = &cfg.toolchain.terraform_binary {
             if bin != "terraform" && bin != "tofu" {
                 return Err(Error::Invalid {
@@ -139,7 +189,6 @@ impl WorkspaceConfig {
     }
 }
 
-/// Deserializes TOML, turning syntax and schema errors into [`Error::Malformed`] with a line.
 /// Parses a TOML file into `T`. Bad syntax is `Malformed`; valid TOML with a missing,
 /// unknown or mistyped field is `Invalid`, with the line of the field and a hint naming
 /// the reference page.

@@ -4,7 +4,12 @@ use serde::Serialize;
 use strata_graph::Result;
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Exit 1 when a directory with Terraform files or a Chart.yaml is left out by the
+    /// layout (for CI).
+    #[arg(long)]
+    check: bool,
+}
 
 #[derive(Serialize)]
 struct Row<'a> {
@@ -14,7 +19,7 @@ struct Row<'a> {
     environments: &'a [String],
 }
 
-pub fn run(ctx: &Context, _args: Args) -> Result<u8> {
+pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     let session = ctx.session()?;
     let view = session.work_tree()?;
     session.finish();
@@ -35,9 +40,11 @@ pub fn run(ctx: &Context, _args: Args) -> Result<u8> {
         struct Out<'a> {
             targets: Vec<Row<'a>>,
             environments: Vec<&'a str>,
+            unowned: &'a [String],
         }
         print_json(&Out {
             targets: rows,
+            unowned: &view.model.unowned,
             environments: view
                 .model
                 .environments
@@ -45,7 +52,7 @@ pub fn run(ctx: &Context, _args: Args) -> Result<u8> {
                 .map(|e| e.name.as_str())
                 .collect(),
         });
-        return Ok(0);
+        return Ok(exit(&view.model.unowned, args.check));
     }
     let width = rows.iter().map(|r| r.label.len()).max().unwrap_or(5).max(5);
     crate::out!(
@@ -67,5 +74,25 @@ pub fn run(ctx: &Context, _args: Args) -> Result<u8> {
         };
         crate::out!("{:width$}  {:6}  {:20}  {}", r.label, r.kind, envs, deps);
     }
-    Ok(0)
+    if !view.model.unowned.is_empty() {
+        eprintln!(
+            "\n{} director{} with Terraform files or a Chart.yaml that no target owns:",
+            view.model.unowned.len(),
+            if view.model.unowned.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            }
+        );
+        for dir in &view.model.unowned {
+            eprintln!("  {dir}/");
+        }
+        eprintln!("hint: add them to [layout] in WORKSPACE.toml (e.g. `stacks = [\"stacks/**\", \"live/*/*\"]`), put a stack.toml or module.toml in them, or ignore them with `ignore`");
+    }
+    Ok(exit(&view.model.unowned, args.check))
+}
+
+/// With `--check`, 1 when the layout leaves a directory out.
+fn exit(unowned: &[String], check: bool) -> u8 {
+    u8::from(check && !unowned.is_empty())
 }

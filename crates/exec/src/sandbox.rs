@@ -25,8 +25,14 @@ pub struct Sandbox {
 }
 
 /// `.strata/work/<env or _>/<label>`
+///
+/// The label is one path component there (`/` written `%2F`, `%` written `%25`), so no
+/// target's sandbox lies inside another's (`stacks/a` and `stacks/a/src` would otherwise
+/// share a directory).
 pub fn location(work_root: &Path, env: Option<&str>, label: &str) -> PathBuf {
-    work_root.join(env.unwrap_or("_")).join(label)
+    let name = label.replace('%', "%25").replace('/', "%2F");
+    let name = if name == "." { "%2E".to_string() } else { name };
+    work_root.join(env.unwrap_or("_")).join(name)
 }
 
 /// Builds (or reuses) the sandbox holding `files` (workspace-relative) for a task.
@@ -52,7 +58,7 @@ pub fn prepare(
         marker.push_str(&format!("{id} {f}\n"));
     }
     let current = std::fs::read_to_string(&marker_path).unwrap_or_default();
-    let dir = src.join(label);
+    let dir = src.join(strata_graph::discover::label_dir(label));
     let generation = blake3::hash(marker.as_bytes()).to_hex().to_string();
     if current == marker && dir.is_dir() {
         return Ok(Sandbox {

@@ -137,7 +137,9 @@ impl Runner<'_> {
         }
         // Findings on the plan or on rendered objects point at the target's main file.
         let fallback = match target.kind {
-            strata_graph::discover::Kind::Chart => Some(format!("{}/Chart.yaml", target.label)),
+            strata_graph::discover::Kind::Chart => {
+                Some(strata_graph::discover::in_dir(&target.label, "Chart.yaml"))
+            }
             _ => tf_texts.first().map(|(p, _)| p.clone()),
         };
         for f in &mut findings {

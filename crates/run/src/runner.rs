@@ -369,7 +369,11 @@ impl Runner<'_> {
                 if task.action == Action::Lint {
                     helm::lint(&self.tools, &sb, has_chart_deps, &values)
                 } else {
-                    let release = target.label.rsplit('/').next().unwrap_or(&target.label);
+                    // The chart's directory name; at the workspace root, the chart's own name.
+                    let release = match strata_graph::discover::label_dir(&target.label) {
+                        "" => target.chart.as_ref().map_or("release", |c| c.name.as_str()),
+                        dir => dir.rsplit('/').next().unwrap_or(dir),
+                    };
                     helm::render(
                         &self.tools,
                         &sb,

@@ -6,7 +6,7 @@
 use super::links::{self, Links};
 use super::{DepKind, Dependency, Target};
 use crate::chart::{CHART_FILE, REQUIREMENTS_FILE};
-use crate::discover::{is_terraform_file, parent_dir, Found, Kind, Owners};
+use crate::discover::{in_dir, is_terraform_file, label_dir, parent_dir, Found, Kind, Owners};
 use crate::error::{Error, Location, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
@@ -124,7 +124,7 @@ impl Builder<'_> {
         target: &mut Target,
         parsed: &HashMap<&str, Arc<Facts>>,
     ) -> Result<()> {
-        let root_dir = target.label.clone();
+        let root_dir = label_dir(&target.label).to_string();
         // (file path, facts) pairs to process; starts with the target's own files.
         let mut work: Vec<(String, Arc<Facts>)> = target
             .files
@@ -429,7 +429,7 @@ impl Builder<'_> {
             } else {
                 (&parts[..literal], parts[literal..].join("/"))
             };
-            let dir = join_normalized(&target.label, &dir_parts.join("/"));
+            let dir = join_normalized(label_dir(&target.label), &dir_parts.join("/"));
             let valid = GlobBuilder::new(&pattern)
                 .literal_separator(true)
                 .build()
@@ -477,11 +477,11 @@ impl Builder<'_> {
     }
 
     pub(super) fn chart_edges(&self, target: &mut Target, parsed: &HashMap<&str, Arc<Facts>>) {
-        let chart_file = format!("{}/{CHART_FILE}", target.label);
+        let chart_file = in_dir(&target.label, CHART_FILE);
         let Some(Facts::Chart(chart)) = parsed.get(chart_file.as_str()).map(|f| &**f) else {
             return;
         };
-        let requirements_file = format!("{}/{REQUIREMENTS_FILE}", target.label);
+        let requirements_file = in_dir(&target.label, REQUIREMENTS_FILE);
         let requirements = match parsed.get(requirements_file.as_str()).map(|f| &**f) {
             Some(Facts::Requirements(deps)) => deps.as_slice(),
             _ => &[],
@@ -496,7 +496,7 @@ impl Builder<'_> {
                 continue;
             };
             let location = Location::at(file.clone(), dep.line);
-            let resolved = join_normalized(&target.label, path);
+            let resolved = join_normalized(label_dir(&target.label), path);
             let owner = resolved
                 .as_deref()
                 .and_then(|r| self.owners.exact(r))
@@ -518,7 +518,7 @@ impl Builder<'_> {
             }
         }
         // Charts vendored in `charts/` are rendered into this one, declared or not.
-        let vendored = format!("{}/charts/", target.label);
+        let vendored = in_dir(&target.label, "charts/");
         // `found` is sorted by label: the candidates are one run of it.
         let first = self
             .found
@@ -534,7 +534,7 @@ impl Builder<'_> {
                 target.deps.push(Dependency {
                     label: self.found[o].label.clone(),
                     how: DepKind::Chart,
-                    origin: Location::new(format!("{}/{CHART_FILE}", found.label), None),
+                    origin: Location::new(in_dir(&found.label, CHART_FILE), None),
                 });
             }
         }

@@ -8,7 +8,7 @@ use crate::error::{Error, Location, Problem, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
 use crate::graph::Graph;
-use crate::manifest::{InputBinding, CHART_MANIFEST, STACK_MANIFEST};
+use crate::manifest::InputBinding;
 use crate::model::policy_meta::PolicyMeta;
 use crate::model::waivers::Waiver;
 use crate::snapshot::{Snapshot, SYMLINK_MODE};
@@ -104,6 +104,9 @@ pub struct Model {
     pub waivers: Vec<Waiver>,
     /// The snapshot's symbolic links (see `links`).
     pub links: Links,
+    /// Directories holding Terraform files or a `Chart.yaml` that no target owns and none
+    /// reads: the layout leaves them out (`strata list` reports them).
+    pub unowned: Vec<String>,
     by_label: HashMap<String, usize>,
 }
 
@@ -214,7 +217,14 @@ pub fn build(
     facts: &FactStore,
 ) -> Result<Model> {
     let t0 = std::time::Instant::now();
-    let found = discover(snapshot)?;
+    let layout = crate::discover::Layout::new(&config.layout).map_err(|(kind, glob, why)| {
+        Error::Invalid {
+            message: format!("[layout] `{kind}` has an invalid glob `{glob}`: {why}"),
+            location: Location::new(crate::workspace::WORKSPACE_FILE, None),
+            hint: "fix the glob in WORKSPACE.toml".into(),
+        }
+    })?;
+    let found = discover(snapshot, &layout)?;
     crate::timing::phase("  discover", t0);
     let t0 = std::time::Instant::now();
     let owners = Owners::new(&found);
@@ -227,6 +237,8 @@ pub fn build(
     // Paths come sorted, so files of one directory are consecutive: look its owner up once.
     let mut last: Option<(&str, Option<usize>)> = None;
     let mut unreadable: Vec<(usize, String)> = Vec::new();
+    // Directories holding Terraform files or a chart that no target owns.
+    let mut unowned: BTreeSet<&str> = BTreeSet::new();
     for path in snapshot.files.keys() {
         let dir = parent_dir(path);
         if is_terraform_file(path) {
@@ -251,6 +263,10 @@ pub fn build(
             if crate::snapshot::is_unreadable_name(path) {
                 unreadable.push((owner, path.clone()));
             }
+        } else if (is_terraform_file(path) || file_name(path) == CHART_FILE)
+            && !path.starts_with("environments/")
+        {
+            unowned.insert(dir);
         }
     }
 
@@ -273,17 +289,13 @@ pub fn build(
                 }
             }
         }
-        let manifest = match t.kind {
-            Kind::Stack => Some(STACK_MANIFEST),
-            Kind::Chart => Some(CHART_MANIFEST),
-            _ => None,
-        };
+        let manifest = crate::discover::marker(t.kind);
         let chart_files = [CHART_FILE, REQUIREMENTS_FILE];
         for name in manifest
             .into_iter()
             .chain(chart_files.into_iter().filter(|_| t.kind == Kind::Chart))
         {
-            let path = format!("{}/{name}", t.label);
+            let path = crate::discover::in_dir(&t.label, name);
             if let Some((p, _)) = snapshot.files.get_key_value(&path) {
                 wanted.push(p);
             }
@@ -356,7 +368,7 @@ pub fn build(
                 test_files: Vec::new(),
                 problems: problems.get(&i).cloned().unwrap_or_default(),
             };
-            let tests_dir = format!("{}/tests/", t.label);
+            let tests_dir = crate::discover::in_dir(&t.label, "tests/");
             target.test_files = target
                 .files
                 .iter()
@@ -372,12 +384,8 @@ pub fn build(
                 Kind::Chart => builder.chart_edges(&mut target, &parsed),
                 Kind::Policy => {}
             }
-            let manifest_name = match t.kind {
-                Kind::Stack => Some(STACK_MANIFEST),
-                Kind::Chart => Some(CHART_MANIFEST),
-                _ => None,
-            };
-            let manifest_path = manifest_name.map(|n| format!("{}/{n}", t.label));
+            let manifest_name = crate::discover::marker(t.kind);
+            let manifest_path = manifest_name.map(|n| crate::discover::in_dir(&t.label, n));
             if let Some(path) = &manifest_path {
                 let inside = format!("{path}/");
                 if let Some((file, _)) = snapshot.files.range(inside.clone()..).next() {
@@ -454,6 +462,16 @@ pub fn build(
     let t0 = std::time::Instant::now();
     let mut targets = targets;
     let policies = load_policy_meta(repo, snapshot, &mut targets, &env_names)?;
+    // A directory some target reads (a loose module, a chart it deploys) is not left out.
+    let read: HashSet<&str> = targets
+        .iter()
+        .flat_map(|t| t.extra_inputs.iter().map(|p| parent_dir(p)))
+        .collect();
+    let unowned = unowned
+        .into_iter()
+        .filter(|d| !read.contains(d))
+        .map(str::to_string)
+        .collect();
     let waivers = load_waivers(repo, snapshot)?;
     crate::timing::phase("  policies", t0);
     Ok(Model {
@@ -465,6 +483,7 @@ pub fn build(
         policies,
         waivers,
         links,
+        unowned,
         by_label,
     })
 }

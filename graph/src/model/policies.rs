@@ -20,7 +20,7 @@ pub(super) fn load_policy_meta(
     let files: Vec<String> = targets
         .iter()
         .filter(|t| t.kind == Kind::Policy)
-        .map(|t| format!("{}/policy.toml", t.label))
+        .map(|t| crate::discover::in_dir(&t.label, "policy.toml"))
         .collect();
     let refs: Vec<&str> = files.iter().map(String::as_str).collect();
     let texts: std::collections::HashMap<String, String> =
@@ -30,7 +30,7 @@ pub(super) fn load_policy_meta(
         if target.kind != Kind::Policy {
             continue;
         }
-        let path = format!("{}/policy.toml", target.label);
+        let path = crate::discover::in_dir(&target.label, "policy.toml");
         let meta = match texts.get(&path) {
             Some(text) => {
                 let checked = PolicyMeta::parse(text, &path).and_then(|meta| {

@@ -1,0 +1,180 @@
+//! Where targets live: `[layout]` globs, marker files and the workspace root as a target,
+//! for the layouts of public repositories; nothing with Terraform files or a chart is
+//! silently left out.
+
+mod common;
+use common::Repo;
+
+fn repo_with(workspace: &str, files: &[&str]) -> Repo {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", workspace);
+    for f in files {
+        repo.write(f, "variable \"x\" {}\n");
+    }
+    repo.commit("initial");
+    repo
+}
+
+fn list(repo: &Repo) -> serde_json::Value {
+    let run = repo.strata(&["--json", "list"]);
+    run.assert_ok();
+    run.json()
+}
+
+fn labels(json: &serde_json::Value) -> Vec<(String, String)> {
+    json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["label"].as_str().unwrap().to_string(),
+                t["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(want: &[(&str, &str)]) -> Vec<(String, String)> {
+    want.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_root_module_and_its_examples() {
+    // terraform-aws-modules/*: two lines of layout.
+    let repo = repo_with(
+        "[workspace]\nname = \"eks\"\n[layout]\nstacks = [\"examples/*\", \"tests/*\"]\nmodules = [\".\", \"modules/*\"]\n",
+        &[
+            "main.tf",
+            "modules/node-group/main.tf",
+            "examples/complete/versions.tf",
+            "tests/user-data/main.tf",
+        ],
+    );
+    repo.write(
+        "examples/complete/main.tf",
+        "module \"eks\" {\n  source = \"../..\"\n}\n\nmodule \"ng\" {\n  source = \"../../modules/node-group\"\n}\n",
+    );
+    repo.commit("calls");
+    let json = list(&repo);
+    assert_eq!(
+        labels(&json),
+        pairs(&[
+            (".", "module"),
+            ("examples/complete", "stack"),
+            ("modules/node-group", "module"),
+            ("tests/user-data", "stack"),
+        ])
+    );
+    let complete = &json["targets"][1];
+    assert_eq!(
+        complete["deps"],
+        serde_json::json!([".", "modules/node-group"])
+    );
+    // An edit of the root module affects it and the example that calls it.
+    repo.append("main.tf", "\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        vec![".", "examples/complete"]
+    );
+    // `.` is how users name the root.
+    assert_eq!(repo.strata(&["hash", "."]).code, 0);
+}
+
+#[test]
+fn deployable_roots_under_modules_and_a_live_tree() {
+    // cloudposse/terraform-aws-components: every directory under modules/ is a root.
+    let repo = repo_with(
+        "[workspace]\nname = \"c\"\n[layout]\nstacks = [\"modules/**\"]\nmodules = []\n",
+        &[
+            "modules/eks/cluster/main.tf",
+            "modules/eks/cluster/modules/x/main.tf",
+            "modules/vpc/main.tf",
+        ],
+    );
+    assert_eq!(
+        labels(&list(&repo)),
+        pairs(&[("modules/eks/cluster", "stack"), ("modules/vpc", "stack")])
+    );
+    // A Terragrunt-style live tree: one line.
+    let repo = repo_with(
+        "[workspace]\nname = \"l\"\n[layout]\nstacks = [\"live/*/*/*\"]\nmodules = [\"units/*\"]\n",
+        &[
+            "live/prod/eu-west-1/vpc/main.tf",
+            "live/dev/eu-west-1/vpc/main.tf",
+            "units/vpc/main.tf",
+        ],
+    );
+    assert_eq!(
+        labels(&list(&repo)),
+        pairs(&[
+            ("live/dev/eu-west-1/vpc", "stack"),
+            ("live/prod/eu-west-1/vpc", "stack"),
+            ("units/vpc", "module"),
+        ])
+    );
+}
+
+#[test]
+fn markers_make_any_directory_a_target_and_nested_modules_their_own() {
+    let repo = repo_with(
+        "[workspace]\nname = \"m\"\n",
+        &[
+            "infra/dns/main.tf",
+            "modules/eks/main.tf",
+            "modules/eks/modules/node/main.tf",
+        ],
+    );
+    repo.write("infra/dns/stack.toml", "");
+    repo.write("modules/eks/modules/node/module.toml", "");
+    repo.commit("markers");
+    assert_eq!(
+        labels(&list(&repo)),
+        pairs(&[
+            ("infra/dns", "stack"),
+            ("modules/eks", "module"),
+            ("modules/eks/modules/node", "module"),
+        ])
+    );
+    // The nested module is its own target: an edit there affects only it.
+    repo.append("modules/eks/modules/node/main.tf", "\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        vec!["modules/eks/modules/node"]
+    );
+}
+
+#[test]
+fn directories_the_layout_leaves_out_are_reported() {
+    let repo = repo_with(
+        "[workspace]\nname = \"u\"\n",
+        &["stacks/app/main.tf", "terraform/legacy/main.tf"],
+    );
+    repo.write(
+        "deploy/helm/api/Chart.yaml",
+        "apiVersion: v2\nname: api\nversion: 0.1.0\n",
+    );
+    repo.commit("chart");
+    let json = list(&repo);
+    assert_eq!(json["unowned"], serde_json::json!(["terraform/legacy"]));
+    let run = repo.strata(&["list"]);
+    assert!(run.stderr.contains("terraform/legacy/"), "{}", run.stderr);
+    assert!(run.stderr.contains("[layout]"), "{}", run.stderr);
+    assert_eq!(repo.strata(&["list", "--check"]).code, 1);
+    // Covered by the layout, nothing is left out.
+    repo.append(
+        "WORKSPACE.toml",
+        "[layout]\nstacks = [\"stacks/*\", \"terraform/*\"]\n",
+    );
+    assert_eq!(repo.strata(&["list", "--check"]).code, 0);
+    // A bad glob names the file.
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"u\"\n[layout]\nstacks = [\"stacks/[\"]\n",
+    );
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("WORKSPACE.toml:4"), "{}", run.stderr);
+}
