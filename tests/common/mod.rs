@@ -534,3 +534,58 @@ pub fn target<'j>(json: &'j serde_json::Value, label: &str) -> Option<&'j serde_
         .iter()
         .find(|t| t["label"] == label)
 }
+
+/// An empty workspace that runs the pinned tools (the sample workspace's toolchain), with
+/// a `dev` environment; the caller writes targets and commits.
+pub fn tools_repo() -> Repo {
+    let root = repo_root();
+    assert!(
+        root.join(".tools/bin/terraform").exists(),
+        "pinned tools missing: run scripts/bootstrap first"
+    );
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n\n[toolchain]\nterraform = \"1.0.3\"\nhelm = \"4.1.4\"\ntools_dir = \".tools/bin\"\nterraform_cli_config = \".tools/terraform.rc\"\n",
+    );
+    repo.write(".gitignore", ".strata/\n.tools\n");
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(root.join(".tools"), repo.path().join(".tools")).unwrap();
+    repo
+}
+
+/// Every file under `dir` (recursively) whose bytes contain `needle`, except below the
+/// directories named in `skip` (relative to `dir`).
+pub fn files_containing(dir: &Path, needle: &[u8], skip: &[&str]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(dir).unwrap_or(&p);
+            if skip.iter().any(|s| rel.starts_with(s)) {
+                continue;
+            }
+            let Ok(meta) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(p);
+            } else if meta.is_file() {
+                if let Ok(bytes) = std::fs::read(&p) {
+                    if bytes.windows(needle.len()).any(|w| w == needle) {
+                        found.push(p);
+                    }
+                }
+            }
+        }
+    }
+    found
+}

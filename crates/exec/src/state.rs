@@ -10,6 +10,14 @@ use std::path::{Path, PathBuf};
 use strata_graph::error::{Error, Location, Result};
 use strata_graph::model::Environment;
 
+/// A stack output as the state holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    pub value: serde_json::Value,
+    /// Marked `sensitive` in the configuration: it stays sensitive wherever it flows.
+    pub sensitive: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
     Local { path: PathBuf },
@@ -72,8 +80,8 @@ impl Backend {
         }
     }
 
-    /// The stack's outputs (`name -> value`), or `None` when it has no state yet.
-    pub fn outputs(&self) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+    /// The stack's outputs by name, or `None` when it has no state yet.
+    pub fn outputs(&self) -> Result<Option<std::collections::BTreeMap<String, Output>>> {
         match self {
             Backend::Local { path } => {
                 let bytes = match std::fs::read(path) {
@@ -92,7 +100,16 @@ impl Backend {
                     .and_then(|o| o.as_object())
                     .map(|o| {
                         o.iter()
-                            .map(|(k, v)| (k.clone(), v.get("value").cloned().unwrap_or_default()))
+                            .map(|(k, v)| {
+                                let output = Output {
+                                    value: v.get("value").cloned().unwrap_or_default(),
+                                    sensitive: v
+                                        .get("sensitive")
+                                        .and_then(serde_json::Value::as_bool)
+                                        .unwrap_or(false),
+                                };
+                                (k.clone(), output)
+                            })
                             .collect()
                     })
                     .unwrap_or_default();

@@ -156,25 +156,93 @@ pub fn validate(tools: &Tools, sb: &Sandbox) -> Result<Step> {
     Ok(step)
 }
 
-/// `plan -out`, then `show -json` into a summary and a redacted plan JSON. `vars` are
-/// upstream outputs, passed as TF_VAR_<name>.
+/// Upstream outputs a plan consumes: variables passed as TF_VAR_<name>, and which of them
+/// carry a sensitive value.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    pub vars: Vec<(String, String)>,
+    /// Variables bound to sensitive outputs: strata marks them `sensitive = true` (an
+    /// override file beside the configuration), so terraform keeps them, and everything
+    /// derived from them, out of its output.
+    pub sensitive: Vec<String>,
+}
+
+/// The override file marking variables bound to sensitive upstream outputs.
+const SENSITIVE_OVERRIDE_FILE: &str = "zz_strata_sensitive_override.tf";
+
+/// The binary plan: it holds every value in clear text, so it is private to the owner,
+/// never cached, and removed once no step needs it.
+pub const PLAN_FILE: &str = "strata.tfplan";
+
+/// Removes the binary plan file of a sandbox.
+pub fn remove_plan(sb: &Sandbox) {
+    let _ = std::fs::remove_file(sb.dir.join(PLAN_FILE));
+}
+
+/// Writes (or removes, when none) the override file marking `sensitive` variables.
+fn mark_sensitive(sb: &Sandbox, sensitive: &[String]) -> Result<()> {
+    let path = sb.dir.join(SENSITIVE_OVERRIDE_FILE);
+    if sensitive.is_empty() {
+        let _ = std::fs::remove_file(&path);
+        return Ok(());
+    }
+    let mut hcl = String::from(
+        "# Written by strata: these variables receive sensitive outputs of other stacks.\n",
+    );
+    for name in sensitive {
+        hcl.push_str(&format!("variable \"{name}\" {{\n  sensitive = true\n}}\n"));
+    }
+    std::fs::write(&path, hcl).map_err(|e| Error::io(&path, e))
+}
+
+/// `plan -out`, then `show -json` into a summary and a redacted plan JSON. The binary plan
+/// is kept (owner-only) for an `apply` step when `keep_plan`, else removed.
 pub fn plan(
     tools: &Tools,
     sb: &Sandbox,
     backend: &str,
     var_files: &[String],
-    vars: &[(String, String)],
+    inputs: &Inputs,
+    keep_plan: bool,
 ) -> Result<Step> {
-    let mut step = ensure_init(tools, sb, Some(backend), false)?;
+    let step = ensure_init(tools, sb, Some(backend), false)?;
     if !step.ok {
         return Ok(step);
     }
+    mark_sensitive(sb, &inputs.sensitive)?;
+    let result = plan_and_show(tools, sb, var_files, &inputs.vars, step);
+    let _ = std::fs::remove_file(sb.dir.join(SENSITIVE_OVERRIDE_FILE));
+    let plan_file = sb.dir.join(PLAN_FILE);
+    if keep_plan && result.as_ref().is_ok_and(|s| s.ok) {
+        restrict(&plan_file);
+    } else {
+        let _ = std::fs::remove_file(&plan_file);
+    }
+    result
+}
+
+/// Makes a file readable by its owner only.
+fn restrict(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+}
+
+fn plan_and_show(
+    tools: &Tools,
+    sb: &Sandbox,
+    var_files: &[String],
+    vars: &[(String, String)],
+    mut step: Step,
+) -> Result<Step> {
     let mut args: Vec<String> = vec![
         "plan".into(),
         "-input=false".into(),
         "-no-color".into(),
         "-lock-timeout=60s".into(),
-        "-out=strata.tfplan".into(),
+        format!("-out={PLAN_FILE}"),
     ];
     args.extend(var_files.iter().map(|f| format!("-var-file={f}")));
     let mut cmd = tools.command(terraform(tools)?);
@@ -187,7 +255,7 @@ pub fn plan(
     if !out.success {
         return Ok(step);
     }
-    let show = run(tools, sb, &["show", "-json", "-no-color", "strata.tfplan"])?;
+    let show = run(tools, sb, &["show", "-json", "-no-color", PLAN_FILE])?;
     step.tool_ms += show.duration.as_millis() as u64;
     if !show.success {
         step.append(&show);
@@ -211,7 +279,7 @@ pub fn plan(
     Ok(step)
 }
 
-/// Applies the plan file the last `plan` step wrote in this sandbox.
+/// Applies the plan file the last `plan` step wrote in this sandbox, then removes it.
 pub fn apply(tools: &Tools, sb: &Sandbox) -> Result<Step> {
     let out = run(
         tools,
@@ -221,8 +289,9 @@ pub fn apply(tools: &Tools, sb: &Sandbox) -> Result<Step> {
             "-input=false",
             "-no-color",
             "-lock-timeout=60s",
-            "strata.tfplan",
+            PLAN_FILE,
         ],
-    )?;
-    Ok(Step::from(&out))
+    );
+    remove_plan(sb);
+    Ok(Step::from(&out?))
 }

@@ -17,6 +17,37 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A temporary file holding `bytes` that may be secret: created readable and writable by
+/// its owner only (0600), outside the checkout, and removed when the handle is dropped (also
+/// when a task fails, is interrupted by Ctrl-C or panics; only a killed process leaves it).
+pub fn secret_file(
+    prefix: &str,
+    suffix: &str,
+    bytes: &[u8],
+) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut file = tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(suffix)
+        .permissions(private_permissions())
+        .tempfile()?;
+    file.write_all(bytes)?;
+    file.as_file().sync_data()?;
+    Ok(file)
+}
+
+#[cfg(unix)]
+fn private_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o600)
+}
+
+#[cfg(not(unix))]
+fn private_permissions() -> std::fs::Permissions {
+    std::fs::metadata(std::env::temp_dir())
+        .map(|m| m.permissions())
+        .expect("temp dir")
+}
+
 /// Length of the checksum a sealed file carries after its magic bytes.
 const SEAL_LEN: usize = 32;
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use strata_cache::{make_result, Cache};
+use strata_exec::redact::Redactor;
 use strata_exec::schedule::{Job, NotRun, Status};
 use strata_exec::{helm, process, sandbox, state, terraform, Tools};
 use strata_graph::error::{Error, Result};
@@ -48,9 +49,19 @@ pub fn explain_task_keys(
         let entry = match runner.fingerprint(i) {
             Ok((fp, prepared)) => {
                 report.key = Some(fp.key().to_hex());
+                let mut fingerprint = serde_json::to_value(&fp).expect("fingerprint");
+                // A digest over a sensitive value could confirm a guess: say what it covers.
+                let sensitive = &prepared.inputs.sensitive;
+                if !sensitive.is_empty() {
+                    fingerprint["upstream_outputs"] = Value::String(format!(
+                        "(covers the consumed outputs, including sensitive {}; digest not shown)",
+                        sensitive.join(", ")
+                    ));
+                }
                 serde_json::json!({
                     "label": report.label, "action": task.action, "env": task.env,
-                    "key": report.key, "provisional": prepared.provisional, "fingerprint": fp,
+                    "key": report.key, "provisional": prepared.provisional,
+                    "fingerprint": fingerprint,
                 })
             }
             Err(NotReady::Skip(why)) | Err(NotReady::Fail(why)) => {
@@ -84,9 +95,11 @@ pub(super) struct Runner<'a> {
 /// What a task needs besides its key.
 #[derive(Default)]
 struct Prepared {
-    /// Upstream outputs as TF_VAR values or chart values.
-    vars: Vec<(String, String)>,
+    /// Upstream outputs as TF_VAR values (and which are sensitive), or chart values.
+    inputs: terraform::Inputs,
     values: BTreeMap<String, Value>,
+    /// The sensitive values this task handles: removed from all it produces.
+    redactor: Redactor,
     provisional: bool,
     backend_hcl: Option<String>,
 }
@@ -164,6 +177,7 @@ impl Runner<'_> {
         }
         let env = self.model().environment(env_name).expect("resolved env");
         let mut consumed: BTreeMap<String, Value> = BTreeMap::new();
+        let mut sensitive: Vec<String> = Vec::new();
         for input in &target.inputs {
             let backend = state::backend(&self.session.root, env, &input.label)
                 .map_err(|e| NotReady::Fail(e.to_string()))?;
@@ -176,13 +190,17 @@ impl Runner<'_> {
                         input.label, input.label
                     ))
                 })?;
-            let value = outputs.get(&input.output).cloned().ok_or_else(|| {
+            let output = outputs.get(&input.output).cloned().ok_or_else(|| {
                 NotReady::Fail(format!(
                     "{}'s state in {env_name} has no output `{}` (needed by input `{}`)",
                     input.label, input.output, input.variable
                 ))
             })?;
-            consumed.insert(input.variable.clone(), value);
+            if output.sensitive {
+                prepared.redactor.add(&output.value);
+                sensitive.push(input.variable.clone());
+            }
+            consumed.insert(input.variable.clone(), output.value);
         }
         // Provisional when the plan of a stack it reads outputs from, in this run, has
         // pending changes (that plan finished before this task started: it is upstream).
@@ -197,10 +215,9 @@ impl Runner<'_> {
             }
         }
         drop(done);
-        let digest = blake3::hash(&serde_json::to_vec(&consumed).expect("json"))
-            .to_hex()
-            .to_string();
-        prepared.vars = consumed
+        let digest = upstream_digest(&consumed, &sensitive);
+        prepared.inputs.sensitive = sensitive;
+        prepared.inputs.vars = consumed
             .iter()
             .map(|(k, v)| {
                 let text = match v {
@@ -227,6 +244,7 @@ impl Runner<'_> {
             env_inputs: Vec::new(),
             state: None,
             upstream_outputs: None,
+            tf_vars: None,
             reads: None,
             policies: Vec::new(),
             waivers: Vec::new(),
@@ -301,8 +319,15 @@ impl Runner<'_> {
             ) {
                 fp.env_inputs = self.env_inputs(&env.name, &target.label);
             }
-            if matches!(task.action, Action::Plan | Action::Apply | Action::Render) {
+            // Lint renders the templates too: it gets the same values as render.
+            if matches!(
+                task.action,
+                Action::Plan | Action::Apply | Action::Lint | Action::Render
+            ) {
                 fp.upstream_outputs = self.upstream(i, &mut prepared)?;
+            }
+            if matches!(task.action, Action::Plan | Action::Apply) {
+                fp.tf_vars = tf_vars_digest();
             }
         }
         Ok((fp, prepared))
@@ -351,7 +376,8 @@ impl Runner<'_> {
                 &sb,
                 prepared.backend_hcl.as_deref().unwrap_or_default(),
                 &env_paths(&[".tfvars", ".tfvars.json"]),
-                &prepared.vars,
+                &prepared.inputs,
+                self.mode == Mode::Apply,
             ),
             Action::Apply => terraform::apply(&self.tools, &sb),
             Action::Deps => helm::dependency_build(&self.tools, &sb, has_chart_deps),
@@ -359,13 +385,16 @@ impl Runner<'_> {
             Action::Policy => self.run_policies(i),
             Action::Lint | Action::Render => {
                 let mut values = env_paths(&[".yaml", ".yml"]);
-                if !prepared.values.is_empty() {
-                    let path = sb.data.join("strata-inputs.values.json");
-                    std::fs::create_dir_all(&sb.data).map_err(|e| Error::io(&sb.data, e))?;
-                    std::fs::write(&path, serde_json::to_vec(&prepared.values).expect("json"))
-                        .map_err(|e| Error::io(&path, e))?;
-                    values.push(path.display().to_string());
-                }
+                // Upstream outputs may be sensitive: a private file, gone after the step.
+                let _inputs_file = if prepared.values.is_empty() {
+                    None
+                } else {
+                    let bytes = serde_json::to_vec(&prepared.values).expect("json");
+                    let file = strata_fs::secret_file("strata-values-", ".json", &bytes)
+                        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+                    values.push(file.path().display().to_string());
+                    Some(file)
+                };
                 if task.action == Action::Lint {
                     helm::lint(&self.tools, &sb, has_chart_deps, &values)
                 } else {
@@ -440,10 +469,12 @@ impl Job for Runner<'_> {
         let step = match self.execute(i, &prepared) {
             Ok(step) => step,
             Err(e) => {
-                report.reason = Some(e.to_string());
+                report.reason = Some(prepared.redactor.redact_text(&e.to_string()));
                 return finish(report, Status::Failed);
             }
         };
+        let mut step = step;
+        prepared.redactor.redact_step(&mut step);
         report.summary = step.summary.clone();
         report.tool_ms = step.tool_ms;
         report.log = String::from_utf8_lossy(&step.log).into_owned();
@@ -516,6 +547,56 @@ pub(super) fn failed_step(msg: String) -> terraform::Step {
         log: msg.into_bytes(),
         ..terraform::Step::default()
     }
+}
+
+/// A digest of the `TF_VAR_*` variables in strata's environment, which terraform reads too:
+/// a plan made with other values is another plan. Their values may be secret, so they are
+/// hashed like sensitive inputs (keyed with `STRATA_SECRET_SALT` when set) and never shown.
+fn tf_vars_digest() -> Option<String> {
+    let vars: BTreeMap<String, Value> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let k = k.into_string().ok()?;
+            k.starts_with("TF_VAR_")
+                .then(|| (k, Value::String(v.to_string_lossy().into_owned())))
+        })
+        .collect();
+    if vars.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = vars.keys().cloned().collect();
+    Some(format!(
+        "{} ({})",
+        upstream_digest(&vars, &names),
+        names.join(", ")
+    ))
+}
+
+/// The digest of the upstream outputs a task consumed, for its key. A sensitive value
+/// enters it through BLAKE3 keyed with `STRATA_SECRET_SALT` when that is set, so someone who
+/// can list a shared cache cannot confirm a guessed secret from the keys (see
+/// docs/security.md); the key only says that it changed.
+fn upstream_digest(consumed: &BTreeMap<String, Value>, sensitive: &[String]) -> String {
+    let salt = std::env::var("STRATA_SECRET_SALT")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let mut parts: BTreeMap<&str, Value> = BTreeMap::new();
+    for (name, value) in consumed {
+        let part = match (&salt, sensitive.contains(name)) {
+            (Some(salt), true) => {
+                let key = blake3::derive_key("strata 2026 sensitive input salt", salt.as_bytes());
+                let bytes = serde_json::to_vec(value).expect("json");
+                Value::String(format!(
+                    "keyed:{}",
+                    blake3::keyed_hash(&key, &bytes).to_hex()
+                ))
+            }
+            _ => value.clone(),
+        };
+        parts.insert(name, part);
+    }
+    blake3::hash(&serde_json::to_vec(&parts).expect("json"))
+        .to_hex()
+        .to_string()
 }
 
 fn plan_has_changes(summary: &Value) -> bool {

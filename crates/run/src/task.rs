@@ -77,7 +77,7 @@ pub struct Task {
 }
 
 /// Bump to invalidate every cached task result.
-pub const TASK_KEY_VERSION: u32 = 3;
+pub const TASK_KEY_VERSION: u32 = 4;
 
 /// Everything a task key covers; `strata hash --explain` style output can print it.
 #[derive(Debug, Clone, Serialize)]
@@ -93,6 +93,8 @@ pub struct TaskFingerprint<'a> {
     pub state: Option<String>,
     /// Digest of the upstream output values the task consumed (values are not stored).
     pub upstream_outputs: Option<String>,
+    /// Digest of the `TF_VAR_*` environment terraform also reads, with their names.
+    pub tf_vars: Option<String>,
     /// The key of the task whose result this task reads (a test reads its plan or render).
     pub reads: Option<String>,
     /// The governing policies: (policy label, policy target hash).
