@@ -196,3 +196,89 @@ fn a_sensitive_output_stays_sensitive_wherever_it_flows() {
         &["junit.xml", "summary.md"],
     );
 }
+
+/// A run in which an asked-for task did not run is not a success, in every output.
+#[test]
+fn tasks_that_did_not_run_fail_the_run_unless_accepted() {
+    let repo = sensitive_flow();
+    let tmp = tempfile::tempdir().unwrap();
+    // No state for stacks/db yet: the consumer's plan cannot run.
+    let args = [
+        "--json",
+        "check",
+        "--env",
+        "dev",
+        "stacks/consumer",
+        "--junit",
+        "junit.xml",
+        "--summary-md",
+        "summary.md",
+    ];
+    let run = strata_with(&repo, tmp.path(), &[], &args);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    let incomplete = json["incomplete"].as_array().unwrap();
+    assert_eq!(incomplete.len(), 1, "{json}");
+    assert_eq!(incomplete[0]["label"], "stacks/consumer");
+    assert_eq!(incomplete[0]["action"], "plan");
+    assert!(incomplete[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("stacks/db has no state"));
+    assert!(run.stderr.contains("did not run"), "{}", run.stderr);
+    let junit = std::fs::read_to_string(repo.path().join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("<error message=\"did not run: stacks/db has no state"),
+        "{junit}"
+    );
+    let md = std::fs::read_to_string(repo.path().join("summary.md")).unwrap();
+    assert!(md.starts_with("## strata\n\n❌"), "{md}");
+    assert!(md.contains("### Did not run"), "{md}");
+
+    // Accepted explicitly: exit 0, still listed.
+    let mut accepted = args.to_vec();
+    accepted.push("--allow-incomplete");
+    let run = strata_with(&repo, tmp.path(), &[], &accepted);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["incomplete"].as_array().unwrap().len(), 1);
+    let junit = std::fs::read_to_string(repo.path().join("junit.xml")).unwrap();
+    assert!(junit.contains("<skipped message="), "{junit}");
+}
+
+/// `policy eval` that evaluated nothing (validation failed first) is not a clean result.
+#[test]
+fn a_policy_evaluation_that_did_not_run_is_not_clean() {
+    let repo = common::tools_repo();
+    repo.write(
+        "stacks/app/main.tf",
+        "terraform {\n  required_providers {\n    nosuch = {\n      source = \"example.com/acme/nosuch\"\n    }\n  }\n}\n",
+    );
+    repo.write(
+        "policies/guard/guard.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains \"x\" if false\n",
+    );
+    repo.commit("a stack whose provider cannot be installed");
+    let tmp = tempfile::tempdir().unwrap();
+    let run = strata_with(
+        &repo,
+        tmp.path(),
+        &[],
+        &["policy", "eval", "--env", "dev", "--sarif", "out.sarif"],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo.path().join("out.sarif")).unwrap())
+            .unwrap();
+    let invocation = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false, "{sarif}");
+    assert!(
+        !invocation["toolExecutionNotifications"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{sarif}"
+    );
+}

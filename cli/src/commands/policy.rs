@@ -241,11 +241,11 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
         .count();
     if let Some(path) = &args.sarif {
         // Reuse the run report's SARIF writer: one synthetic policy task holding the findings.
-        let report = strata_run::RunReport {
-            ok: denies == 0,
-            interrupted: false,
-            tasks: vec![strata_run::TaskReport::findings_only("scan", &findings)],
-        };
+        let report = strata_run::RunReport::new(
+            vec![strata_run::TaskReport::findings_only("scan", &findings)],
+            false,
+            false,
+        );
         std::fs::write(path, strata_run::report::sarif(&report))
             .map_err(|e| strata_graph::Error::io(path, e))?;
     }

@@ -36,6 +36,10 @@ pub struct Args {
     /// Keep running independent tasks after a failure.
     #[arg(long)]
     keep_going: bool,
+    /// Succeed even when some tasks did not run (a plan whose upstream stack has no state
+    /// yet); they are still listed. Without it such a run exits 1.
+    #[arg(long)]
+    allow_incomplete: bool,
     /// Use a shared HTTP cache (overrides WORKSPACE.toml [cache] remote).
     #[arg(long, value_name = "URL")]
     remote_cache: Option<String>,
@@ -126,6 +130,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                 .unwrap_or(2)
         }),
         keep_going: args.keep_going,
+        allow_incomplete: args.allow_incomplete,
         use_cache: ctx.use_cache,
         remote: remote_url.map(|url| RemoteOptions {
             url,
@@ -164,7 +169,10 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         } else {
             print_findings(&policy_tasks);
         }
-        let failed = policy_tasks.iter().any(|t| t.status == Status::Failed);
+        let failed = policy_tasks.iter().any(|t| {
+            t.status == Status::Failed || (t.status == Status::Skipped && !args.allow_incomplete)
+        });
+        print_incomplete(&report);
         return Ok(if report.interrupted {
             130
         } else if failed {
@@ -178,6 +186,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     } else {
         print_summary(&report.tasks, started.elapsed(), args.verbose);
     }
+    print_incomplete(&report);
     Ok(if report.interrupted {
         130
     } else if report.ok {
@@ -358,6 +367,30 @@ fn print_findings(tasks: &[&TaskReport]) {
                 crate::out!("  {line}");
             }
         }
+    }
+}
+
+/// What was asked for and did not run, on stderr: the run is not a success because of it
+/// unless `--allow-incomplete` accepted it.
+fn print_incomplete(report: &strata_run::RunReport) {
+    if report.incomplete.is_empty() {
+        return;
+    }
+    let verdict = if report.allow_incomplete {
+        "accepted with --allow-incomplete"
+    } else {
+        "so the run is not a success (--allow-incomplete accepts that)"
+    };
+    eprintln!(
+        "{} task(s) did not run, {verdict}:",
+        report.incomplete.len()
+    );
+    for t in &report.incomplete {
+        eprintln!(
+            "  {}: {}",
+            describe(&t.label, t.action, t.env.as_deref()),
+            t.reason
+        );
     }
 }
 

@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub envs: Vec<String>,
     pub jobs: usize,
     pub keep_going: bool,
+    /// Accept a run in which some tasks did not run (they are still listed).
+    pub allow_incomplete: bool,
     pub use_cache: bool,
     pub remote: Option<RemoteOptions>,
 }
@@ -115,9 +117,52 @@ impl TaskReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    /// Every task asked for ran and passed (or, with `allow_incomplete`, every task that ran
+    /// passed).
     pub ok: bool,
     pub interrupted: bool,
+    /// Tasks that were asked for and did not run, with why (a plan whose upstream stack has
+    /// no state, a task after a failure). A run with any is not a success unless the caller
+    /// accepted that (`--allow-incomplete`).
+    pub incomplete: Vec<NotRunTask>,
+    /// Whether the caller accepted an incomplete run.
+    pub allow_incomplete: bool,
     pub tasks: Vec<TaskReport>,
+}
+
+/// A task that did not run.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotRunTask {
+    pub label: String,
+    pub action: Action,
+    pub env: Option<String>,
+    pub reason: String,
+}
+
+impl RunReport {
+    /// The report of `tasks`: not ok when one failed, the run was interrupted, or a task did
+    /// not run and that was not accepted.
+    pub fn new(tasks: Vec<TaskReport>, interrupted: bool, allow_incomplete: bool) -> RunReport {
+        let incomplete: Vec<NotRunTask> = tasks
+            .iter()
+            .filter(|t| t.status == Status::Skipped)
+            .map(|t| NotRunTask {
+                label: t.label.clone(),
+                action: t.action,
+                env: t.env.clone(),
+                reason: t.reason.clone().unwrap_or_else(|| "not run".into()),
+            })
+            .collect();
+        RunReport {
+            ok: !interrupted
+                && tasks.iter().all(|r| r.status != Status::Failed)
+                && (allow_incomplete || incomplete.is_empty()),
+            interrupted,
+            incomplete,
+            allow_incomplete,
+            tasks,
+        }
+    }
 }
 
 /// What a front end sees while a run goes on.
@@ -336,9 +381,5 @@ pub fn run(
     strata_graph::timing::phase("run tasks", t);
     let interrupted = process::is_cancelled();
     let reports: Vec<TaskReport> = outcomes.into_iter().map(|(_, r)| r).collect();
-    Ok(RunReport {
-        ok: !interrupted && reports.iter().all(|r| r.status != Status::Failed),
-        interrupted,
-        tasks: reports,
-    })
+    Ok(RunReport::new(reports, interrupted, opts.allow_incomplete))
 }

@@ -37,23 +37,31 @@ pub fn junit(report: &RunReport) -> String {
         by_target.entry(&t.label).or_default().push(t);
     }
     let count = |s: Status| report.tasks.iter().filter(|t| t.status == s).count();
+    // Tasks that did not run are errors unless that was accepted.
+    let (errors, skipped) = match report.allow_incomplete {
+        true => (0, count(Status::Skipped)),
+        false => (count(Status::Skipped), 0),
+    };
     let total_ms: u64 = report.tasks.iter().map(|t| t.duration_ms).sum();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
-        "<testsuites name=\"strata\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
+        "<testsuites name=\"strata\" tests=\"{}\" failures=\"{}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\">",
         report.tasks.len(),
         count(Status::Failed),
-        count(Status::Skipped),
         total_ms as f64 / 1000.0
     );
     for (label, tasks) in by_target {
         let failures = tasks.iter().filter(|t| t.status == Status::Failed).count();
-        let skipped = tasks.iter().filter(|t| t.status == Status::Skipped).count();
+        let not_run = tasks.iter().filter(|t| t.status == Status::Skipped).count();
+        let (errors, skipped) = match report.allow_incomplete {
+            true => (0, not_run),
+            false => (not_run, 0),
+        };
         let time: u64 = tasks.iter().map(|t| t.duration_ms).sum();
         let _ = writeln!(
             x,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{:.3}\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\">",
             xml_escape(label),
             tasks.len(),
             time as f64 / 1000.0
@@ -73,6 +81,15 @@ pub fn junit(report: &RunReport) -> String {
                     } else {
                         x.push_str("/>\n");
                     }
+                }
+                // A task asked for that did not run fails the run unless that was accepted:
+                // the report says so as the exit code does.
+                Status::Skipped if !report.allow_incomplete => {
+                    let _ = write!(
+                        x,
+                        ">\n      <error message=\"did not run: {}\"/>\n    </testcase>\n",
+                        xml_escape(t.reason.as_deref().unwrap_or("skipped"))
+                    );
                 }
                 Status::Skipped => {
                     let _ = write!(
@@ -182,6 +199,24 @@ pub fn markdown(report: &RunReport) -> String {
         .iter()
         .filter(|t| t.status == Status::Failed)
         .collect();
+    if !report.incomplete.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n### Did not run{}\n",
+            if report.allow_incomplete {
+                " (accepted with `--allow-incomplete`)"
+            } else {
+                ""
+            }
+        );
+        for t in &report.incomplete {
+            let name = match &t.env {
+                Some(env) => format!("{} [{env}]", t.action),
+                None => t.action.to_string(),
+            };
+            let _ = writeln!(md, "- `{}` {name}: {}", t.label, t.reason);
+        }
+    }
     if !problems.is_empty() {
         md.push_str("\n### Failures\n");
         for t in problems {
@@ -304,6 +339,25 @@ pub fn sarif(report: &RunReport) -> String {
                 "rules": rules,
             }},
             "results": results,
+            // Whether every policy evaluation asked for ran: a scan that checked nothing
+            // must not look like a clean one.
+            "invocations": [{
+                "executionSuccessful": report.incomplete.is_empty() || report.allow_incomplete,
+                "toolExecutionNotifications": report
+                    .incomplete
+                    .iter()
+                    .map(|t| json!({
+                        "level": if report.allow_incomplete { "warning" } else { "error" },
+                        "message": { "text": format!(
+                            "{} {}{} did not run: {}",
+                            t.label,
+                            t.action,
+                            t.env.as_deref().map(|e| format!(" [{e}]")).unwrap_or_default(),
+                            t.reason
+                        )},
+                    }))
+                    .collect::<Vec<_>>(),
+            }],
         }],
     });
     serde_json::to_string_pretty(&doc).expect("json")
