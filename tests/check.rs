@@ -119,7 +119,10 @@ fn plans_wait_for_upstream_state_and_are_marked_provisional() {
     // Without dev's state the downstream plans cannot run: the run says so and fails...
     let (run, report) = json_run(&repo, &["plan", "--env", "dev"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(!report["incomplete"].as_array().unwrap().is_empty(), "{report}");
+    assert!(
+        !report["incomplete"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
     // ...unless that is accepted.
     let (run, report) = json_run(&repo, &["plan", "--env", "dev", "--allow-incomplete"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -387,7 +390,13 @@ fn check_affected_runs_an_environment_only_change_in_that_environment_only() {
     );
     let (run, report) = json_run(
         &repo,
-        &["check", "--affected", "--base", "main", "--allow-incomplete"],
+        &[
+            "check",
+            "--affected",
+            "--base",
+            "main",
+            "--allow-incomplete",
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let envs: std::collections::BTreeSet<String> = report["tasks"]

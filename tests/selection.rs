@@ -40,7 +40,16 @@ fn a_policy_label_selects_the_targets_it_governs_everywhere() {
     ];
 
     // `check policies/x` evaluates the policy over every target it governs.
-    let (run, report) = json_run(&repo, &["check", "--env", "dev", "policies/pinned-images"]);
+    let (run, report) = json_run(
+        &repo,
+        &[
+            "check",
+            "--env",
+            "dev",
+            "policies/pinned-images",
+            "--allow-incomplete",
+        ],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let policy_tasks = tasks_where(&report, |t| t["action"] == "policy");
     assert_eq!(
@@ -55,7 +64,14 @@ fn a_policy_label_selects_the_targets_it_governs_everywhere() {
     // `policy eval` selects the same way.
     let (run, report) = json_run(
         &repo,
-        &["policy", "eval", "--env", "dev", "policies/pinned-images"],
+        &[
+            "policy",
+            "eval",
+            "--env",
+            "dev",
+            "policies/pinned-images",
+            "--allow-incomplete",
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(report["targets"].as_array().unwrap().len(), 3, "{report}");
@@ -82,7 +98,15 @@ fn a_policy_label_selects_the_targets_it_governs_everywhere() {
     // selection, each once.
     let (run, whole) = json_run(
         &repo,
-        &["check", "--env", "dev", "--affected", "--base", "main"],
+        &[
+            "check",
+            "--env",
+            "dev",
+            "--affected",
+            "--base",
+            "main",
+            "--allow-incomplete",
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let whole = tasks_where(&whole, |_| true);
@@ -100,6 +124,7 @@ fn a_policy_label_selects_the_targets_it_governs_everywhere() {
                 "main",
                 "--shard",
                 &shard,
+                "--allow-incomplete",
             ],
         );
         assert_eq!(run.code, 0, "{}", run.stderr);
@@ -116,7 +141,16 @@ fn shards_keep_environment_narrowing() {
     // the work is split into shards.
     let values = "environments/staging/charts/web/values.yaml";
     repo.append(values, "\n# staging only\n");
-    let (run, whole) = json_run(&repo, &["check", "--affected", "--base", "main"]);
+    let (run, whole) = json_run(
+        &repo,
+        &[
+            "check",
+            "--affected",
+            "--base",
+            "main",
+            "--allow-incomplete",
+        ],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let whole = tasks_where(&whole, |_| true);
     assert!(!whole.is_empty());
@@ -131,7 +165,15 @@ fn shards_keep_environment_narrowing() {
         let shard = format!("{k}/2");
         let (run, report) = json_run(
             &repo,
-            &["check", "--affected", "--base", "main", "--shard", &shard],
+            &[
+                "check",
+                "--affected",
+                "--base",
+                "main",
+                "--shard",
+                &shard,
+                "--allow-incomplete",
+            ],
         );
         assert_eq!(run.code, 0, "{}", run.stderr);
         parts.extend(tasks_where(&report, |_| true));
