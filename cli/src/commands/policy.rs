@@ -238,9 +238,10 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
             }
         }
         eprintln!(
-            "{} ({} files, {} blocking)",
+            "{} ({} file{}, {} blocking)",
             report.counts,
             report.files,
+            if report.files == 1 { "" } else { "s" },
             report.blocking()
         );
     }
