@@ -259,8 +259,16 @@ impl Policy {
             warnings: self.warnings.clone(),
             ..Evaluation::default()
         };
+        // Setting data makes the engine prepare the policy again: do it per file only for
+        // policies that read `data.conftest`.
+        let per_file = self.loaded.reads_conftest_data;
+        if !per_file {
+            self.set_data(&mut engine, context, None)?;
+        }
         for file in inputs {
-            self.set_data(&mut engine, context, file.info.as_ref())?;
+            if per_file {
+                self.set_data(&mut engine, context, file.info.as_ref())?;
+            }
             let docs = file.documents(self.shape);
             for ns in &self.namespaces {
                 for doc in &docs {

@@ -96,6 +96,8 @@ pub struct Loaded {
     pub rules: Vec<RuleDef>,
     /// The packages of the modules, without `data.`, distinct, in load order.
     pub packages: Vec<String>,
+    /// Whether the policy may read `data.conftest` (so it is set per input file).
+    pub reads_conftest_data: bool,
 }
 
 /// Makes a source OPA accepts acceptable to regorus without changing what it means:
@@ -266,6 +268,7 @@ impl Loaded {
             engine,
             rules,
             packages,
+            reads_conftest_data: reads_conftest_data(&modules),
         })
     }
 
@@ -346,11 +349,25 @@ fn check_functions(
             defined.contains(&format!("data.{package}.{path}"))
         };
         let mut calls = Vec::new();
+        let mut mocked = BTreeSet::new();
         for rule in &module.policy {
-            rule_calls(rule, &mut calls);
+            walk_rule(rule, &mut |node| match node {
+                Node::Expr(Expr::Call { span, fcn, .. }) => {
+                    if let Ok(path) = regorus::utils::get_path_string(fcn, None) {
+                        calls.push((path, span.clone()));
+                    }
+                }
+                // `with f as g` replaces `f`: a test may mock a function the policy lacks.
+                Node::With(m) => {
+                    if let Ok(path) = regorus::utils::get_path_string(&m.refr, None) {
+                        mocked.insert(path);
+                    }
+                }
+                _ => {}
+            });
         }
         for (path, span) in calls {
-            if !known(&path) {
+            if !known(&path) && !mocked.contains(&path) {
                 return Err(Error::in_file(
                     span.source.get_path(),
                     Some(span.line),
@@ -363,52 +380,53 @@ fn check_functions(
     Ok(())
 }
 
-type Call = (String, regorus::unstable::Span);
+/// What the syntax walk visits: every expression, and every `with` modifier.
+enum Node<'a> {
+    Expr(&'a Expr),
+    With(&'a regorus::unstable::WithModifier),
+}
 
-fn rule_calls(rule: &Rule, out: &mut Vec<Call>) {
+fn walk_rule(rule: &Rule, f: &mut dyn FnMut(Node)) {
     match rule {
         Rule::Spec { head, bodies, .. } => {
             match head {
                 RuleHead::Compr { refr, assign, .. } => {
-                    expr_calls(refr, out);
+                    walk_expr(refr, f);
                     if let Some(a) = assign {
-                        expr_calls(&a.value, out);
+                        walk_expr(&a.value, f);
                     }
                 }
                 RuleHead::Set { refr, key, .. } => {
-                    expr_calls(refr, out);
+                    walk_expr(refr, f);
                     if let Some(k) = key {
-                        expr_calls(k, out);
+                        walk_expr(k, f);
                     }
                 }
                 RuleHead::Func { args, assign, .. } => {
                     for a in args {
-                        expr_calls(a, out);
+                        walk_expr(a, f);
                     }
                     if let Some(a) = assign {
-                        expr_calls(&a.value, out);
+                        walk_expr(&a.value, f);
                     }
                 }
             }
             for body in bodies {
                 if let Some(a) = &body.assign {
-                    expr_calls(&a.value, out);
+                    walk_expr(&a.value, f);
                 }
-                query_calls(&body.query, out);
+                walk_query(&body.query, f);
             }
         }
-        Rule::Default { value, .. } => expr_calls(value, out),
+        Rule::Default { value, .. } => walk_expr(value, f),
     }
 }
 
-fn query_calls(query: &Query, out: &mut Vec<Call>) {
+fn walk_query(query: &Query, f: &mut dyn FnMut(Node)) {
     for stmt in &query.stmts {
-        // A call replaced by `with f as g` may name a function that only the mock defines.
-        if !stmt.with_mods.is_empty() {
-            for m in &stmt.with_mods {
-                expr_calls(&m.r#as, out);
-            }
-            continue;
+        for m in &stmt.with_mods {
+            f(Node::With(m));
+            walk_expr(&m.r#as, f);
         }
         match &stmt.literal {
             Literal::SomeVars { .. } => {}
@@ -419,21 +437,22 @@ fn query_calls(query: &Query, out: &mut Vec<Call>) {
                 ..
             } => {
                 if let Some(k) = key {
-                    expr_calls(k, out);
+                    walk_expr(k, f);
                 }
-                expr_calls(value, out);
-                expr_calls(collection, out);
+                walk_expr(value, f);
+                walk_expr(collection, f);
             }
-            Literal::Expr { expr, .. } | Literal::NotExpr { expr, .. } => expr_calls(expr, out),
+            Literal::Expr { expr, .. } | Literal::NotExpr { expr, .. } => walk_expr(expr, f),
             Literal::Every { domain, query, .. } => {
-                expr_calls(domain, out);
-                query_calls(query, out);
+                walk_expr(domain, f);
+                walk_query(query, f);
             }
         }
     }
 }
 
-fn expr_calls(expr: &Expr, out: &mut Vec<Call>) {
+fn walk_expr(expr: &Expr, f: &mut dyn FnMut(Node)) {
+    f(Node::Expr(expr));
     match expr {
         Expr::String { .. }
         | Expr::RawString { .. }
@@ -443,48 +462,44 @@ fn expr_calls(expr: &Expr, out: &mut Vec<Call>) {
         | Expr::Var { .. } => {}
         Expr::Array { items, .. } | Expr::Set { items, .. } => {
             for i in items {
-                expr_calls(i, out);
+                walk_expr(i, f);
             }
         }
         Expr::Object { fields, .. } => {
             for (_, k, v) in fields {
-                expr_calls(k, out);
-                expr_calls(v, out);
+                walk_expr(k, f);
+                walk_expr(v, f);
             }
         }
         Expr::ArrayCompr { term, query, .. } | Expr::SetCompr { term, query, .. } => {
-            expr_calls(term, out);
-            query_calls(query, out);
+            walk_expr(term, f);
+            walk_query(query, f);
         }
         Expr::ObjectCompr {
             key, value, query, ..
         } => {
-            expr_calls(key, out);
-            expr_calls(value, out);
-            query_calls(query, out);
+            walk_expr(key, f);
+            walk_expr(value, f);
+            walk_query(query, f);
         }
-        Expr::Call {
-            span, fcn, params, ..
-        } => {
-            if let Ok(path) = regorus::utils::get_path_string(fcn, None) {
-                out.push((path, span.clone()));
-            }
+        Expr::Call { fcn, params, .. } => {
+            walk_expr(fcn, f);
             for p in params {
-                expr_calls(p, out);
+                walk_expr(p, f);
             }
         }
-        Expr::UnaryExpr { expr, .. } => expr_calls(expr, out),
-        Expr::RefDot { refr, .. } => expr_calls(refr, out),
+        Expr::UnaryExpr { expr, .. } => walk_expr(expr, f),
+        Expr::RefDot { refr, .. } => walk_expr(refr, f),
         Expr::RefBrack { refr, index, .. } => {
-            expr_calls(refr, out);
-            expr_calls(index, out);
+            walk_expr(refr, f);
+            walk_expr(index, f);
         }
         Expr::BinExpr { lhs, rhs, .. }
         | Expr::BoolExpr { lhs, rhs, .. }
         | Expr::ArithExpr { lhs, rhs, .. }
         | Expr::AssignExpr { lhs, rhs, .. } => {
-            expr_calls(lhs, out);
-            expr_calls(rhs, out);
+            walk_expr(lhs, f);
+            walk_expr(rhs, f);
         }
         Expr::Membership {
             key,
@@ -493,12 +508,58 @@ fn expr_calls(expr: &Expr, out: &mut Vec<Call>) {
             ..
         } => {
             if let Some(k) = key {
-                expr_calls(k, out);
+                walk_expr(k, f);
             }
-            expr_calls(value, out);
-            expr_calls(collection, out);
+            walk_expr(value, f);
+            walk_expr(collection, f);
         }
     }
+}
+
+fn is_data(e: &Expr) -> bool {
+    matches!(e, Expr::Var { span, .. } if span.text() == "data")
+}
+
+/// Whether the modules may read `data.conftest` (which then changes with every input
+/// file): a reference or import starting `data.conftest`, a computed key right under
+/// `data`, or `data` used whole.
+fn reads_conftest_data(modules: &[regorus::unstable::Ref<Module>]) -> bool {
+    let mut data_vars = 0usize;
+    let mut first_level = 0usize;
+    let mut reads = false;
+    for module in modules {
+        for import in &module.imports {
+            let Ok(path) = regorus::utils::get_path_string(&import.refr, None) else {
+                continue;
+            };
+            if path == "data" || path == "data.conftest" || path.starts_with("data.conftest.") {
+                reads = true;
+            }
+        }
+        for rule in &module.policy {
+            walk_rule(rule, &mut |node| {
+                let Node::Expr(e) = node else { return };
+                match e {
+                    _ if is_data(e) => data_vars += 1,
+                    Expr::RefDot { refr, field, .. } if is_data(refr) => {
+                        first_level += 1;
+                        reads |= field.0.text() == "conftest";
+                    }
+                    Expr::RefBrack { refr, index, .. } if is_data(refr) => {
+                        first_level += 1;
+                        reads |= match index.as_ref() {
+                            Expr::String { value, .. } | Expr::RawString { value, .. } => {
+                                value.as_string().is_ok_and(|s| s.as_ref() == "conftest")
+                            }
+                            _ => true,
+                        };
+                    }
+                    _ => {}
+                }
+            });
+        }
+    }
+    reads || data_vars > first_level
 }
 
 #[cfg(test)]
@@ -570,6 +631,24 @@ mod tests {
             ("p.rego".to_string(), "package main\n\nimport rego.v1\nimport data.lib.util\n\nlocal(x) := x\n\ndeny contains util.shout(local(\"x\")) if true\n\nwarn contains data.lib.util.shout(\"y\") if true\n".to_string()),
         ];
         Loaded::load(&files, false).unwrap();
+    }
+
+    #[test]
+    fn reading_data_conftest_is_recognised() {
+        let reads = |body: &str| {
+            load(&format!("package main\n\nimport rego.v1\n\n{body}\n"))
+                .unwrap()
+                .reads_conftest_data
+        };
+        assert!(reads("deny contains data.conftest.file.name if true"));
+        assert!(reads("deny contains x if { some k; x := data[k] }"));
+        assert!(reads("deny contains \"x\" if { d := data; d.conftest }"));
+        assert!(!reads("deny contains \"x\" if walk(input, [_, _])"));
+        assert!(reads("deny contains \"x\" if data[\"conftest\"].file"));
+        assert!(!reads(
+            "deny contains \"x\" if data.services.ports[_] == 22"
+        ));
+        assert!(!reads("deny contains \"x\" if input.a"));
     }
 
     #[test]
