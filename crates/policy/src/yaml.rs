@@ -140,8 +140,11 @@ pub fn documents(text: &str) -> Result<Vec<Value>, Error> {
         out
     };
     let mut docs = Vec::new();
+    let mut first_line = 0;
+    let mut counted = 0;
     for (offset, part) in &parts {
-        let first_line = text[..*offset].matches('\n').count();
+        first_line += text[counted..*offset].matches('\n').count();
+        counted = *offset;
         let shift = |mut e: Error| {
             e.line = e.line.map(|l| l + first_line as u32);
             e
