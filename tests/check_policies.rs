@@ -69,10 +69,19 @@ fn policies_run_after_renders_and_a_policy_edit_reruns_only_policy_tasks() {
         tasks_where(&report, |t| t["cached"] == false),
         vec!["charts/web policy dev", "charts/worker policy dev"]
     );
-    // and `check --affected` picks the governed targets up
+    // and `check --affected` picks the governed targets up (charts/api reads a stack's
+    // outputs; without dev's state its render cannot run, which is accepted here)
     let (run, report) = json_run(
         &repo,
-        &["check", "--env", "dev", "--affected", "--base", "main"],
+        &[
+            "check",
+            "--env",
+            "dev",
+            "--affected",
+            "--base",
+            "main",
+            "--allow-incomplete",
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let policies = tasks_where(&report, |t| t["action"] == "policy");
@@ -100,7 +109,8 @@ fn static_terraform_policies_locate_findings_gate_by_severity_and_report_unknown
 import rego.v1
 
 deny contains finding if {
-	some name, r in input.resource.null_resource
+	some name, bodies in input.resource.null_resource
+	some r in bodies
 	not r.triggers
 	finding := {
 		"msg": sprintf("null_resource.%s has no triggers", [name]),
@@ -111,7 +121,8 @@ deny contains finding if {
 }
 
 unknown contains finding if {
-	some name, r in input.resource.null_resource
+	some name, bodies in input.resource.null_resource
+	some r in bodies
 	is_string(r.triggers)
 	startswith(r.triggers, "${")
 	finding := {"msg": sprintf("null_resource.%s triggers are known only after apply", [name]), "resource": sprintf("null_resource.%s", [name])}
@@ -196,7 +207,7 @@ fn sarif_report_validates_against_the_sarif_2_1_0_schema() {
     repo.write("policies/guard/policy.toml", "kinds = [\"module\"]\n");
     repo.write(
         "policies/guard/guard.rego",
-        "package main\n\nimport rego.v1\n\ndeny contains {\"msg\": sprintf(\"null_resource.%s has no triggers\", [n]), \"id\": \"GUARD-1\", \"severity\": \"high\", \"title\": \"Resource without triggers\", \"remediation\": \"Add triggers.\", \"resource\": sprintf(\"null_resource.%s\", [n])} if {\n\tsome n, r in input.resource.null_resource\n\tnot r.triggers\n}\n\nwarn contains \"modules should have outputs\" if not input.output\n",
+        "package main\n\nimport rego.v1\n\ndeny contains {\"msg\": sprintf(\"null_resource.%s has no triggers\", [n]), \"id\": \"GUARD-1\", \"severity\": \"high\", \"title\": \"Resource without triggers\", \"remediation\": \"Add triggers.\", \"resource\": sprintf(\"null_resource.%s\", [n])} if {\n\tsome n, bodies in input.resource.null_resource\n\tsome r in bodies\n\tnot r.triggers\n}\n\nwarn contains \"modules should have outputs\" if not input.output\n",
     );
     let main = std::fs::read_to_string(repo.path().join("modules/dns-zone/main.tf")).unwrap();
     repo.write(
@@ -264,7 +275,7 @@ fn waivers_accept_findings_until_they_expire_and_inline_skips_need_one() {
     );
     repo.write(
         "policies/guard/guard.rego",
-        "package main\n\nimport rego.v1\n\ndeny contains {\"msg\": sprintf(\"null_resource.%s has no triggers\", [n]), \"id\": \"GUARD-1\", \"checkov\": \"CKV_X_1\", \"severity\": \"high\", \"resource\": sprintf(\"null_resource.%s\", [n])} if {\n\tsome n, r in input.resource.null_resource\n\tnot r.triggers\n}\n",
+        "package main\n\nimport rego.v1\n\ndeny contains {\"msg\": sprintf(\"null_resource.%s has no triggers\", [n]), \"id\": \"GUARD-1\", \"checkov\": \"CKV_X_1\", \"severity\": \"high\", \"resource\": sprintf(\"null_resource.%s\", [n])} if {\n\tsome n, bodies in input.resource.null_resource\n\tsome r in bodies\n\tnot r.triggers\n}\n",
     );
     let main = std::fs::read_to_string(repo.path().join("modules/dns-zone/main.tf")).unwrap();
     repo.write(

@@ -82,7 +82,7 @@ fn scan_evaluates_policies_over_files_like_conftest_test() {
     );
     repo.write(
         "policies/hcl/hcl.rego",
-        "package hcl\n\nimport rego.v1\n\ndeny contains {\"msg\": sprintf(\"bucket %s is public\", [n]), \"id\": \"HCL-1\", \"severity\": \"high\", \"resource\": sprintf(\"aws_s3_bucket.%s\", [n])} if {\n\tsome n, b in input.resource.aws_s3_bucket\n\tb.acl == \"public-read\"\n}\n",
+        "package hcl\n\nimport rego.v1\n\ndeny contains {\"msg\": sprintf(\"bucket %s is public\", [n]), \"id\": \"HCL-1\", \"severity\": \"high\", \"resource\": sprintf(\"aws_s3_bucket.%s\", [n])} if {\n\tsome n, bodies in input.resource.aws_s3_bucket\n\tsome b in bodies\n\tb.acl == \"public-read\"\n}\n",
     );
     repo.commit("hcl policy");
     let dir = tempfile::tempdir().unwrap();
@@ -117,7 +117,9 @@ fn scan_evaluates_policies_over_files_like_conftest_test() {
         run.stdout
     );
     assert!(
-        run.stderr.contains("2 files, 1 findings, 1 blocking"),
+        run.stderr.contains(
+            "2 tests, 1 passed, 0 warnings, 1 failure, 0 exceptions (2 files, 1 blocking)"
+        ),
         "{}",
         run.stderr
     );

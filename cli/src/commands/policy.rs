@@ -30,6 +30,20 @@ pub struct ScanArgs {
     /// Policy targets to apply (default: every policy of the workspace).
     #[arg(long = "policy")]
     policies: Vec<String>,
+    /// Data documents (JSON or YAML files, or directories of them) for every policy, as
+    /// `conftest --data`.
+    #[arg(long = "data", value_name = "PATH")]
+    data: Vec<std::path::PathBuf>,
+    /// Evaluate all files as one input: an array of `{"path", "contents"}` (conftest's
+    /// `--combine`).
+    #[arg(long)]
+    combine: bool,
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    fail_on_warn: bool,
+    /// A failing builtin call is an error instead of undefined.
+    #[arg(long)]
+    show_builtin_errors: bool,
     /// Write the findings as SARIF 2.1.0.
     #[arg(long, value_name = "FILE")]
     sarif: Option<std::path::PathBuf>,
@@ -79,9 +93,13 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                 crate::out!("  ERROR {e}");
             }
             for t in &r.tests {
-                let mark = if t.result == "pass" { "PASS" } else { "FAIL" };
+                let mark = match t.result.as_str() {
+                    "pass" => "PASS",
+                    "skipped" => "SKIP",
+                    _ => "FAIL",
+                };
                 crate::out!("  {mark}  {} ({})", t.name, t.file);
-                if t.result != "pass" && t.result != "fail" {
+                if !matches!(t.result.as_str(), "pass" | "fail" | "skipped") {
                     crate::out!("        {}", t.result);
                 }
             }
@@ -107,7 +125,10 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
         let failed: usize = reports
             .iter()
             .map(|r| {
-                r.tests.iter().filter(|t| t.result != "pass").count()
+                r.tests
+                    .iter()
+                    .filter(|t| t.result != "pass" && t.result != "skipped")
+                    .count()
                     + usize::from(r.error.is_some())
             })
             .sum();
@@ -116,33 +137,8 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     Ok(if ok { 0 } else { 1 })
 }
 
-fn collect(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    if path.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(path)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        entries.sort();
-        for e in entries {
-            if !e
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            {
-                collect(&e, out);
-            }
-        }
-    } else if path
-        .extension()
-        .is_some_and(|x| x == "tf" || x == "yaml" || x == "yml")
-    {
-        out.push(path.to_path_buf());
-    }
-}
-
 fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
-    use strata_policy::{hcl_input, Policy};
+    use strata_policy::scan;
     let session = ctx.session()?;
     let view = session.work_tree()?;
     session.finish();
@@ -152,136 +148,106 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
     } else {
         model.resolve_labels(&args.policies)?
     };
-    let mut files = Vec::new();
-    for p in &args.paths {
-        collect(p, &mut files);
-    }
-    // Parse every file once; evaluate each policy once over all the documents it applies to
-    // (one engine per policy), policies in parallel.
     let mut errors = Vec::new();
-    let mut texts: std::collections::HashMap<String, String> = Default::default();
-    let mut tf_docs: Vec<(Option<String>, serde_json::Value)> = Vec::new();
-    let mut yaml_docs: Vec<(Option<String>, serde_json::Value)> = Vec::new();
-    for file in &files {
-        let shown = file.display().to_string();
-        let text = std::fs::read_to_string(file).map_err(|e| strata_graph::Error::io(file, e))?;
-        if file.extension().is_some_and(|x| x == "tf") {
-            match hcl_input::to_json(&text) {
-                Ok(v) => tf_docs.push((Some(shown.clone()), v)),
-                Err(e) => errors.push(format!("{shown}: {e}")),
+    let overrides = strata_policy::Overrides {
+        data: match strata_policy::data::files_on_disk(&args.data) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(e);
+                Vec::new()
             }
-        } else {
-            match strata_policy::usertest::manifests_input(text.as_bytes()) {
-                Ok(serde_json::Value::Array(d)) => {
-                    yaml_docs.extend(d.into_iter().map(|d| (Some(shown.clone()), d)))
-                }
-                Ok(other) => yaml_docs.push((Some(shown.clone()), other)),
-                Err(e) => errors.push(format!("{shown}: {e}")),
-            }
-        }
-        texts.insert(shown, text);
-    }
-    let mut jobs = Vec::new();
-    for &p in &chosen {
+        },
+        show_builtin_errors: args.show_builtin_errors,
+    };
+    let read = |paths: &[&str]| view.snapshot.texts(&session.repo, paths);
+    let mut policies = Vec::new();
+    for p in chosen {
         let Some((_, meta)) = model.policies.iter().find(|(i, _)| *i == p) else {
             continue;
         };
-        let paths = model.policy_files(p);
-        let sources = view.snapshot.texts(&session.repo, &paths)?;
-        jobs.push((p, meta, sources));
-    }
-    use rayon::prelude::*;
-    let results: Vec<Result<Vec<strata_policy::Finding>, String>> = jobs
-        .par_iter()
-        .map(|(p, meta, sources)| {
-            let policy = Policy {
-                label: &model.targets[*p].label,
-                files: sources.clone(),
-                namespaces: &meta.namespaces,
-                all_namespaces: meta.all_namespaces,
-                rego_v0: meta.rego_version == "v0",
-            };
-            let mut out = Vec::new();
-            let tf = meta.kinds.contains(&Kind::Stack) || meta.kinds.contains(&Kind::Module);
-            let chart = meta.kinds.contains(&Kind::Chart);
-            for (docs, applies, kind) in [(&tf_docs, tf, "stack"), (&yaml_docs, chart, "chart")] {
-                if !applies || docs.is_empty() {
-                    continue;
-                }
-                let context = serde_json::json!({
-                    "label": null, "kind": kind, "environment": null, "dependencies": []
-                });
-                out.extend(
-                    policy
-                        .evaluate(docs, &context)
-                        .map_err(|e| format!("{}: {e}", model.targets[*p].label))?,
-                );
-            }
-            Ok(out)
-        })
-        .collect();
-    let mut findings = Vec::new();
-    for r in results {
-        match r {
-            Ok(f) => findings.extend(f),
+        match strata_policy::load_policy(model, p, &read, &overrides) {
+            Ok(policy) => policies.push((policy, meta.kinds.clone())),
             Err(e) => errors.push(e),
         }
     }
-    let tf_texts: Vec<(String, String)> = texts
-        .into_iter()
-        .filter(|(p, _)| p.ends_with(".tf"))
-        .collect();
-    strata_policy::locate(&mut findings, &tf_texts);
-    findings.sort_by(|a, b| {
-        (&a.file, a.line, &a.rule, &a.msg).cmp(&(&b.file, b.line, &b.rule, &b.msg))
-    });
-    let denies = findings
-        .iter()
-        .filter(|f| strata_policy::blocks(f, None))
-        .count();
+    let request = scan::Request {
+        paths: args.paths.clone(),
+        combine: args.combine,
+    };
+    let workspace = scan::Workspace {
+        root: &session.root,
+        model,
+        today: strata_graph::model::waivers::today(),
+    };
+    let report = scan::scan(&policies, errors, &request, Some(&workspace));
+    let ok = report.ok(args.fail_on_warn);
     if let Some(path) = &args.sarif {
         // Reuse the run report's SARIF writer: one synthetic policy task holding the findings.
-        let report = strata_run::RunReport::new(
-            vec![strata_run::TaskReport::findings_only("scan", &findings)],
+        let run = strata_run::RunReport::new(
+            vec![strata_run::TaskReport::findings_only(
+                "scan",
+                &report.findings,
+            )],
             false,
             false,
         );
-        std::fs::write(path, strata_run::report::sarif(&report))
+        std::fs::write(path, strata_run::report::sarif(&run))
             .map_err(|e| strata_graph::Error::io(path, e))?;
     }
     if ctx.json {
-        print_json(
-            &serde_json::json!({"ok": denies == 0 && errors.is_empty(), "files": files.len(), "findings": findings, "errors": errors}),
-        );
+        let mut json = serde_json::to_value(&report).unwrap_or_default();
+        json["ok"] = serde_json::json!(ok);
+        json["errors"] = serde_json::json!(report
+            .errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>());
+        print_json(&json);
     } else {
-        for f in &findings {
+        for f in &report.findings {
             let at = match (&f.file, f.line) {
                 (Some(file), Some(line)) => format!("{file}:{line}"),
                 (Some(file), None) => file.clone(),
-                _ => String::new(),
+                _ => "Combined".to_string(),
             };
             let id = f
                 .details
                 .get("id")
                 .and_then(|v| v.as_str())
                 .unwrap_or(&f.rule);
-            crate::out!(
-                "{:<7} {:<8} {id:<16} {at}: {}",
-                format!("{:?}", f.outcome).to_uppercase(),
-                f.severity,
-                f.msg
-            );
+            let mark = match f.outcome {
+                _ if f.waived_by.is_some() => "WAIVED".to_string(),
+                o => format!("{o:?}").to_uppercase(),
+            };
+            crate::out!("{mark:<7} {:<8} {id:<16} {at}: {}", f.severity, f.msg);
         }
-        for e in &errors {
+        for x in &report.exceptions {
+            let at = x.file.as_deref().unwrap_or("Combined");
+            crate::out!("{:<7} {:<8} {:<16} {at}: {}", "EXCP", "", x.rule, x.query);
+        }
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+        for w in &report.expired_waivers {
+            eprintln!("error: {w}");
+        }
+        for e in &report.errors {
             eprintln!("error: {e}");
+            if let Some(hint) = &e.hint {
+                eprintln!("hint: {hint}");
+            }
         }
         eprintln!(
-            "{} files, {} findings, {denies} blocking",
-            files.len(),
-            findings.len()
+            "{} ({} file{}, {} blocking)",
+            report.counts,
+            report.files,
+            if report.files == 1 { "" } else { "s" },
+            report.blocking()
         );
     }
-    Ok(if denies == 0 && errors.is_empty() {
+    Ok(if !report.errors.is_empty() {
+        2
+    } else if ok {
         0
     } else {
         1

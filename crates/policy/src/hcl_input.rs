@@ -1,25 +1,270 @@
-//! Terraform files as policy input, in the JSON shape conftest's HCL2 parser gives, so
-//! conftest policies written against `.tf` files work:
+//! Terraform files as policy input, in two JSON shapes (see [`Shape`]).
 //!
-//! - a block becomes nested objects keyed by its type and labels:
-//!   `resource "aws_s3_bucket" "logs" {..}` -> `{"resource": {"aws_s3_bucket": {"logs": {..}}}}`;
-//! - a nested block becomes an object under its name (`versioning {}` -> `"versioning": {..}`);
-//!   when the same block appears more than once at one place, the value is an array of them;
-//! - literal values become JSON values; anything computed (a reference, a function call, a
-//!   template with interpolation) becomes the string `"${<expression>}"`, which policies read
-//!   as "known only after apply".
+//! conftest's (hcl2json's, the default) converts the syntax without evaluating it:
+//! - a block becomes nested objects keyed by its type and labels, and the innermost key
+//!   holds an **array** of bodies, even for one block: `resource "aws_s3_bucket" "b" {..}`
+//!   -> `{"resource": {"aws_s3_bucket": {"b": [{..}]}}}`, `locals {..}` -> `{"locals": [{..}]}`;
+//!   nested blocks the same way (`versioning[0].enabled`); an attribute replaces a block of
+//!   the same name;
+//! - literals are JSON values (`-1` and `!true` evaluated); a quoted string keeps `$${` and
+//!   `%%{` escaped; a template that is one interpolation is that expression converted
+//!   (`"${1}"` -> `1`); other templates glue their literal text and `${<source>}` for each
+//!   interpolation, with directives re-rendered as `%{if c}a%{else}b%{endif}` and
+//!   `%{for x in xs}..%{endfor}`; heredocs are their text;
+//! - anything else (references, calls, operators, conditionals, `for`, parentheses) is
+//!   `"${<its source text>}"`;
+//! - object keys: an identifier or a reference is its text, other keys are converted as
+//!   template parts (`3` -> `"3"`, `"${x}"` -> `"${x}"`);
+//! - blocks of one type with and without labels at one level, or a label path running into
+//!   a block, are errors, as in hcl2json.
+//!
+//! strata's own shape (`input_shape = "strata"`, used by the built-in pack): a block body is
+//! an object, and an array only when the same block repeats at one place; literals are JSON
+//! values and anything computed is kept as `"${<expression>}"` text.
 
+use crate::input::Shape;
+use crate::Error;
 use hcl_edit::expr::{Expression, ObjectKey};
-use hcl_edit::structure::{Body, Structure};
-use hcl_edit::template::Element;
+use hcl_edit::structure::{Block, Body, Structure};
+use hcl_edit::template::{Directive, Element, Template};
+use hcl_edit::Span;
 use serde_json::{Map, Value};
 
-/// Converts one Terraform file; `Err` carries the parser's message with its line.
-pub fn to_json(text: &str) -> Result<Value, String> {
-    let body = hcl_edit::parser::parse_body(text)
-        .map_err(|e| format!("line {}: {}", e.location().line(), e.message()))?;
-    Ok(Value::Object(body_json(&body)))
+/// Converts one Terraform file into `shape`; an error carries the line.
+pub fn to_json(text: &str, shape: Shape) -> Result<Value, Error> {
+    let body = hcl_edit::parser::parse_body(text).map_err(|e| Error {
+        file: None,
+        line: Some(e.location().line() as u32),
+        message: e.message().to_string(),
+        hint: None,
+    })?;
+    match shape {
+        Shape::Strata => Ok(Value::Object(body_json(&body))),
+        Shape::Hcl2json => Hcl2Json { src: text }.body(&body).map(Value::Object),
+    }
 }
+
+struct Hcl2Json<'a> {
+    src: &'a str,
+}
+
+impl Hcl2Json<'_> {
+    fn line(&self, span: Option<std::ops::Range<usize>>) -> Option<u32> {
+        span.map(|r| strata_graph::error::line_of(self.src, r.start) as u32)
+    }
+
+    fn body(&self, body: &Body) -> Result<Map<String, Value>, Error> {
+        let mut out = Map::new();
+        for block in body.blocks() {
+            self.block(block, &mut out)?;
+        }
+        for attr in body.attributes() {
+            out.insert(attr.key.as_str().to_string(), self.expr(&attr.value));
+        }
+        Ok(out)
+    }
+
+    fn block(&self, block: &Block, out: &mut Map<String, Value>) -> Result<(), Error> {
+        let error = |message: String| Error {
+            file: None,
+            line: self.line(block.span()),
+            message,
+            hint: None,
+        };
+        let mut key = block.ident.as_str().to_string();
+        let mut cur = out;
+        for label in &block.labels {
+            let next = cur
+                .entry(key.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            cur = match next {
+                Value::Object(m) => m,
+                _ => {
+                    let path: Vec<&str> = std::iter::once(block.ident.as_str())
+                        .chain(block.labels.iter().map(|l| l.as_str()))
+                        .collect();
+                    return Err(error(format!(
+                        "block `{}` runs into a block with fewer labels (hcl2json cannot convert it)",
+                        path.join(".")
+                    )));
+                }
+            };
+            key = label.as_str().to_string();
+        }
+        let value = Value::Object(self.body(&block.body)?);
+        match cur.get_mut(&key) {
+            None => {
+                cur.insert(key, Value::Array(vec![value]));
+            }
+            Some(Value::Array(items)) => items.push(value),
+            Some(_) => {
+                return Err(error(format!(
+                    "`{key}` blocks are given both with and without labels (hcl2json cannot convert them)"
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    fn source(&self, e: &Expression) -> String {
+        match e.span().and_then(|r| self.src.get(r)) {
+            Some(text) => text.to_string(),
+            None => e.to_string().trim().to_string(),
+        }
+    }
+
+    fn wrap(&self, e: &Expression) -> String {
+        format!("${{{}}}", self.source(e))
+    }
+
+    fn expr(&self, e: &Expression) -> Value {
+        match e {
+            Expression::Null(_) => Value::Null,
+            Expression::Bool(b) => Value::Bool(*b.value()),
+            Expression::Number(n) => number(n.value()),
+            Expression::String(s) => Value::String(escape(s.value())),
+            Expression::Array(a) => Value::Array(a.iter().map(|x| self.expr(x)).collect()),
+            Expression::Object(o) => {
+                let mut out = Map::new();
+                for (key, value) in o.iter() {
+                    let key = match key {
+                        ObjectKey::Ident(id) => id.as_str().to_string(),
+                        ObjectKey::Expression(
+                            k @ (Expression::Variable(_) | Expression::Traversal(_)),
+                        ) => self.source(k),
+                        ObjectKey::Expression(k) => self.part(k),
+                    };
+                    out.insert(key, self.expr(value.expr()));
+                }
+                Value::Object(out)
+            }
+            Expression::StringTemplate(t) => match single_interpolation(t) {
+                Some(inner) => self.expr(inner),
+                None => Value::String(self.template(t)),
+            },
+            Expression::HeredocTemplate(h) => Value::String(self.template(&h.template)),
+            Expression::UnaryOp(op) => {
+                use hcl_edit::expr::UnaryOperator;
+                match (op.operator.value(), &op.expr) {
+                    (UnaryOperator::Neg, Expression::Number(n)) => match number(n.value()) {
+                        Value::Number(n) => n
+                            .as_i64()
+                            .map(|i| Value::from(-i))
+                            .or_else(|| n.as_f64().map(|f| Value::from(-f)))
+                            .unwrap_or(Value::Null),
+                        other => other,
+                    },
+                    (UnaryOperator::Not, Expression::Bool(b)) => Value::Bool(!*b.value()),
+                    _ => Value::String(self.wrap(e)),
+                }
+            }
+            _ => Value::String(self.wrap(e)),
+        }
+    }
+
+    /// An expression as a part of a template (or an object key): literals as their text.
+    fn part(&self, e: &Expression) -> String {
+        match e {
+            Expression::Null(_) => "null".into(),
+            Expression::Bool(b) => b.value().to_string(),
+            Expression::Number(n) => match number(n.value()) {
+                Value::Number(n) => n.to_string(),
+                _ => String::new(),
+            },
+            Expression::String(s) => escape(s.value()),
+            Expression::StringTemplate(t) => match single_interpolation(t) {
+                Some(inner) => self.part(inner),
+                None => self.template(t),
+            },
+            Expression::HeredocTemplate(h) => self.template(&h.template),
+            _ => self.wrap(e),
+        }
+    }
+
+    fn template(&self, t: &Template) -> String {
+        let mut out = String::new();
+        let mut strip_next = false;
+        for element in t.iter() {
+            match element {
+                Element::Literal(l) => {
+                    let text = escape(l.value());
+                    if strip_next {
+                        out.push_str(text.trim_start());
+                    } else {
+                        out.push_str(&text);
+                    }
+                    strip_next = false;
+                }
+                Element::Interpolation(i) => {
+                    if i.strip.strip_start() {
+                        out.truncate(out.trim_end().len());
+                    }
+                    out.push_str(&self.part(&i.expr));
+                    strip_next = i.strip.strip_end();
+                }
+                Element::Directive(d) => {
+                    match d.as_ref() {
+                        Directive::If(d) => {
+                            out.push_str("%{if ");
+                            out.push_str(&self.source(&d.if_expr.cond_expr));
+                            out.push('}');
+                            out.push_str(&self.template(&d.if_expr.template));
+                            if let Some(e) = &d.else_expr {
+                                let text = self.template(&e.template);
+                                if !text.is_empty() {
+                                    out.push_str("%{else}");
+                                    out.push_str(&text);
+                                }
+                            }
+                            out.push_str("%{endif}");
+                        }
+                        Directive::For(d) => {
+                            out.push_str("%{for ");
+                            if let Some(k) = &d.for_expr.key_var {
+                                out.push_str(k.as_str());
+                                out.push_str(", ");
+                            }
+                            out.push_str(d.for_expr.value_var.as_str());
+                            out.push_str(" in ");
+                            out.push_str(&self.source(&d.for_expr.collection_expr));
+                            out.push('}');
+                            out.push_str(&self.template(&d.for_expr.template));
+                            out.push_str("%{endfor}");
+                        }
+                    }
+                    strip_next = false;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The expression of a template that is exactly one interpolation (`"${x}"`).
+fn single_interpolation(t: &hcl_edit::template::StringTemplate) -> Option<&Expression> {
+    let mut elements = t.iter();
+    match (elements.next(), elements.next()) {
+        (Some(Element::Interpolation(i)), None) => Some(&i.expr),
+        _ => None,
+    }
+}
+
+/// Literal text keeps template sequences escaped, so it never reads as computed.
+fn escape(s: &str) -> String {
+    s.replace("${", "$${").replace("%{", "%%{")
+}
+
+fn number(n: &hcl_edit::Number) -> Value {
+    if let Some(i) = n.as_i64() {
+        Value::from(i)
+    } else if let Some(u) = n.as_u64() {
+        Value::from(u)
+    } else {
+        n.as_f64().map(Value::from).unwrap_or(Value::Null)
+    }
+}
+
+// strata's shape.
 
 fn body_json(body: &Body) -> Map<String, Value> {
     let mut out = Map::new();
@@ -133,9 +378,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn conftest_shape() {
-        let tf = r#"
+    const TF: &str = r#"
 terraform {
   backend "s3" {
     bucket  = "state"
@@ -165,7 +408,10 @@ resource "aws_security_group" "web" {
   vpc  = aws_vpc.main.id
 }
 "#;
-        let v = to_json(tf).unwrap();
+
+    #[test]
+    fn strata_shape() {
+        let v = to_json(TF, Shape::Strata).unwrap();
         assert_eq!(v["terraform"]["backend"]["s3"]["encrypt"], json!(true));
         let bucket = &v["resource"]["aws_s3_bucket"]["logs"];
         assert_eq!(bucket["acl"], "public-read");
@@ -179,17 +425,85 @@ resource "aws_security_group" "web" {
     }
 
     #[test]
+    fn hcl2json_shape_wraps_every_block_body_in_an_array() {
+        let v = to_json(TF, Shape::Hcl2json).unwrap();
+        assert_eq!(
+            v["terraform"][0]["backend"]["s3"][0]["encrypt"],
+            json!(true)
+        );
+        let bucket = &v["resource"]["aws_s3_bucket"]["logs"][0];
+        assert_eq!(bucket["versioning"][0]["enabled"], true);
+        assert_eq!(bucket["tags"], json!({"owner": "sre", "cost-center": 42}));
+        let sg = &v["resource"]["aws_security_group"]["web"][0];
+        assert_eq!(sg["ingress"][1]["cidr_blocks"][0], "${var.office_cidr}");
+        assert_eq!(sg["name"], "${var.env}-web");
+    }
+
+    /// The same files through hcl2json itself (testdata/hcl2json/README.md): equal JSON.
+    #[test]
+    fn hcl2json_shape_equals_hcl2json_on_the_same_files() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/hcl2json");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|x| x != "tf") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let expected: Value = serde_json::from_str(
+                &std::fs::read_to_string(path.with_extension("json")).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(
+                to_json(&text, Shape::Hcl2json).unwrap(),
+                expected,
+                "{}",
+                path.display()
+            );
+            checked += 1;
+        }
+        assert!(checked >= 4);
+    }
+
+    #[test]
+    fn hcl2json_expressions() {
+        let tf = "locals {\n  one = \"${1}\"\n  hi = \"${\"hi\"}\"\n  esc = \"literal $${x}\"\n  dir = \"%{ if true }x%{ endif }\"\n  p = (1)\n  neg = -1\n  nt = !true\n  o = { a.b.c = 1, 3 = 2, \"${x}\" = 3, (var.k) = 4 }\n  script = <<-EOT\n    echo hello\n    echo ${var.x}\n  EOT\n  t = string\n}\n";
+        let v = to_json(tf, Shape::Hcl2json).unwrap();
+        assert_eq!(
+            v["locals"][0],
+            json!({"one": 1, "hi": "hi", "esc": "literal $${x}", "dir": "%{if true}x%{endif}",
+                   "p": "${(1)}", "neg": -1, "nt": false,
+                   "o": {"a.b.c": 1, "3": 2, "${x}": 3, "${(var.k)}": 4},
+                   "script": "echo hello\necho ${var.x}\n", "t": "${string}"})
+        );
+    }
+
+    #[test]
+    fn hcl2json_rejects_what_hcl2json_rejects() {
+        let err = to_json("foo \"x\" {\n}\nfoo {\n}\n", Shape::Hcl2json).unwrap_err();
+        assert_eq!(err.line, Some(3), "{err}");
+        let err = to_json(
+            "resource \"a\" {\n}\nresource \"a\" \"b\" {\n}\n",
+            Shape::Hcl2json,
+        )
+        .unwrap_err();
+        assert_eq!(err.line, Some(3), "{err}");
+    }
+
+    #[test]
     fn literal_heredocs_are_strings() {
-        let v =
-            to_json("locals {\n  a = <<-EOT\n    hello\n  EOT\n  b = <<EOT\n${var.x}\nEOT\n}\n")
-                .unwrap();
+        let v = to_json(
+            "locals {\n  a = <<-EOT\n    hello\n  EOT\n  b = <<EOT\n${var.x}\nEOT\n}\n",
+            Shape::Strata,
+        )
+        .unwrap();
         assert!(v["locals"]["a"].as_str().unwrap().contains("hello"), "{v}");
         assert!(v["locals"]["b"].as_str().unwrap().starts_with("${"), "{v}");
     }
 
     #[test]
     fn syntax_errors_carry_the_line() {
-        let err = to_json("resource \"a\" \"b\" {\n  x = \n}\n").unwrap_err();
-        assert!(err.starts_with("line "), "{err}");
+        let err = to_json("resource \"a\" \"b\" {\n  x = \n}\n", Shape::Hcl2json).unwrap_err();
+        assert!(err.line.is_some(), "{err}");
     }
 }

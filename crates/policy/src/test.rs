@@ -1,15 +1,16 @@
-//! `strata policy test`: the `test_*` rules of a policy's `*_test.rego` files, evaluated
-//! with the policy (tests set their own input with `with input as ...`), with line coverage
-//! of the policy files.
+//! `strata policy test`: the `test_*` rules of a policy (found in its parsed modules, as
+//! OPA's test runner finds them; they usually live in `*_test.rego` files and set their own
+//! input with `with input as ...`), with line coverage of the policy files. `todo_test_*`
+//! rules are skipped. A failing builtin call is undefined, as in `conftest verify`.
 
-use crate::usertest::find_tests;
+use crate::rego::Loaded;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TestResult {
     pub name: String,
     pub file: String,
-    /// `pass`, `fail` or `error: ...`.
+    /// `pass`, `fail`, `skipped` or `error: ...`.
     pub result: String,
 }
 
@@ -31,7 +32,11 @@ pub struct PolicyTests {
 
 impl PolicyTests {
     pub fn ok(&self) -> bool {
-        self.error.is_none() && self.tests.iter().all(|t| t.result == "pass")
+        self.error.is_none()
+            && self
+                .tests
+                .iter()
+                .all(|t| t.result == "pass" || t.result == "skipped")
     }
 }
 
@@ -43,29 +48,27 @@ pub fn run(label: &str, files: &[(String, String)], rego_v0: bool) -> PolicyTest
         coverage: Vec::new(),
         error: None,
     };
-    let mut engine = regorus::Engine::new();
-    engine.set_rego_v0(rego_v0);
-    engine.set_enable_coverage(true);
-    for (path, text) in files {
-        if let Err(e) = engine.add_policy(path.clone(), text.clone()) {
-            report.error = Some(format!("{path}: {e}"));
+    let loaded = match Loaded::load(files, rego_v0) {
+        Ok(l) => l,
+        Err(e) => {
+            report.error = Some(e.to_string());
             return report;
         }
-    }
-    for (path, text) in files.iter().filter(|(p, _)| p.ends_with("_test.rego")) {
-        for t in find_tests(path, text) {
-            let result = match engine.eval_rule(format!("data.{}.{}", t.package, t.name)) {
-                Ok(regorus::Value::Bool(true)) => "pass".to_string(),
-                Ok(regorus::Value::Undefined) | Ok(regorus::Value::Bool(false)) => "fail".into(),
-                Ok(other) => format!("fail: evaluated to {other}"),
-                Err(e) => format!("error: {e}"),
-            };
-            report.tests.push(TestResult {
-                name: format!("{}.{}", t.package, t.name),
-                file: t.file,
-                result,
-            });
-        }
+    };
+    let tests = loaded.tests();
+    let mut engine = loaded.engine;
+    engine.set_enable_coverage(true);
+    for t in tests {
+        let result = if t.skipped {
+            "skipped".to_string()
+        } else {
+            evaluate_test(&mut engine, &t.package, &t.name)
+        };
+        report.tests.push(TestResult {
+            name: format!("{}.{}", t.package, t.name),
+            file: t.file,
+            result,
+        });
     }
     if let Ok(cov) = engine.get_coverage_report() {
         for f in cov.files {
@@ -80,6 +83,16 @@ pub fn run(label: &str, files: &[(String, String)], rego_v0: bool) -> PolicyTest
         }
     }
     report
+}
+
+/// A test passes when its rule is exactly `true`.
+pub(crate) fn evaluate_test(engine: &mut regorus::Engine, package: &str, name: &str) -> String {
+    match engine.eval_rule(format!("data.{package}.{name}")) {
+        Ok(regorus::Value::Bool(true)) => "pass".to_string(),
+        Ok(regorus::Value::Undefined) | Ok(regorus::Value::Bool(false)) => "fail".into(),
+        Ok(other) => format!("fail: evaluated to {other}"),
+        Err(e) => format!("error: {e}"),
+    }
 }
 
 #[cfg(test)]
@@ -114,5 +127,25 @@ mod tests {
         assert!(!r.ok());
         assert_eq!(r.coverage.len(), 1);
         assert!(r.coverage[0].covered > 0);
+    }
+
+    #[test]
+    fn tests_come_from_the_parsed_modules() {
+        // An indented test, a test after a comment on the package line, and a todo.
+        let tests = "package main # the package\n\nimport rego.v1\n\n  test_indented if true\n\ntodo_test_later if false\n\ntest_builtin_error_fails if {\n\tto_number(\"x\") == 1\n}\n";
+        let r = run("policies/p", &[("p_test.rego".into(), tests.into())], false);
+        let results: Vec<(&str, &str)> = r
+            .tests
+            .iter()
+            .map(|t| (t.name.as_str(), t.result.as_str()))
+            .collect();
+        assert_eq!(
+            results,
+            vec![
+                ("main.test_indented", "pass"),
+                ("main.todo_test_later", "skipped"),
+                ("main.test_builtin_error_fails", "fail"),
+            ]
+        );
     }
 }

@@ -5,45 +5,10 @@
 //!
 //! A test passes when its rule evaluates to `true`; `false`, undefined or an error fail it.
 
+use crate::rego::Loaded;
 use crate::test::TestResult;
 use serde_json::{json, Value};
 use std::time::Instant;
-
-/// One test rule found in a file: package path and rule name.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TestRule {
-    pub file: String,
-    pub package: String,
-    pub name: String,
-}
-
-/// Finds `package` and `test_*` rule heads by reading the source line by line (a rule head
-/// starts a line: `test_x if {`, `test_x {`, `test_x := ...`).
-pub fn find_tests(file: &str, text: &str) -> Vec<TestRule> {
-    let mut package = String::new();
-    let mut out: Vec<TestRule> = Vec::new();
-    for line in text.lines() {
-        if let Some(p) = line.strip_prefix("package ") {
-            package = p.trim().to_string();
-            continue;
-        }
-        if !line.starts_with("test_") {
-            continue;
-        }
-        let name: String = line
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        if !out.iter().any(|t| t.package == package && t.name == name) {
-            out.push(TestRule {
-                file: file.to_string(),
-                package: package.clone(),
-                name,
-            });
-        }
-    }
-    out
-}
 
 /// The outcome of a target's user tests.
 #[derive(Debug, Clone, Default)]
@@ -65,18 +30,17 @@ pub fn run(files: &[(String, String)], input: &Value, context: &Value) -> UserTe
         ok: true,
         ..UserTests::default()
     };
-    let mut engine = regorus::Engine::new();
     let mut log = String::new();
-    for (path, text) in files {
-        if let Err(e) = engine.add_policy(path.clone(), text.clone()) {
+    let loaded = match Loaded::load(files, false) {
+        Ok(l) => l,
+        Err(e) => {
             out.ok = false;
-            log.push_str(&format!("{path}: {e}\n"));
+            out.log = format!("{e}\n");
+            return out;
         }
-    }
-    if !out.ok {
-        out.log = log;
-        return out;
-    }
+    };
+    let tests = loaded.tests();
+    let mut engine = loaded.engine;
     let to_rego = |v: &Value| regorus::Value::from_json_str(&v.to_string());
     match (to_rego(input), to_rego(&json!({ "strata": context }))) {
         (Ok(i), Ok(d)) => {
@@ -93,35 +57,31 @@ pub fn run(files: &[(String, String)], input: &Value, context: &Value) -> UserTe
             return out;
         }
     }
-    for (path, text) in files {
-        for t in find_tests(path, text) {
-            let query = format!("data.{}.{}", t.package, t.name);
-            let outcome = match engine.eval_rule(query) {
-                Ok(regorus::Value::Bool(true)) => "pass".to_string(),
-                Ok(regorus::Value::Undefined) | Ok(regorus::Value::Bool(false)) => {
-                    "fail".to_string()
-                }
-                Ok(other) => format!("fail: evaluated to {other}"),
-                Err(e) => format!("error: {e}"),
-            };
-            if outcome == "pass" {
-                out.passed += 1;
-            } else {
-                out.failed += 1;
-            }
-            log.push_str(&format!(
-                "{:<5} {}.{} ({})\n",
-                if outcome == "pass" { "PASS" } else { "FAIL" },
-                t.package,
-                t.name,
-                t.file
-            ));
-            out.tests.push(TestResult {
-                name: format!("{}.{}", t.package, t.name),
-                file: t.file,
-                result: outcome,
-            });
+    for t in tests {
+        let outcome = if t.skipped {
+            "skipped".to_string()
+        } else {
+            crate::test::evaluate_test(&mut engine, &t.package, &t.name)
+        };
+        match outcome.as_str() {
+            "pass" => out.passed += 1,
+            "skipped" => {}
+            _ => out.failed += 1,
         }
+        let mark = match outcome.as_str() {
+            "pass" => "PASS",
+            "skipped" => "SKIP",
+            _ => "FAIL",
+        };
+        log.push_str(&format!(
+            "{mark:<5} {}.{} ({})\n",
+            t.package, t.name, t.file
+        ));
+        out.tests.push(TestResult {
+            name: format!("{}.{}", t.package, t.name),
+            file: t.file,
+            result: outcome,
+        });
     }
     out.ok = out.failed == 0;
     out.log = log;
@@ -129,17 +89,14 @@ pub fn run(files: &[(String, String)], input: &Value, context: &Value) -> UserTe
     out
 }
 
-/// Parses rendered manifests (a multi-document YAML stream) into an array of objects.
+/// Parses rendered manifests (a multi-document YAML stream, read as conftest reads YAML)
+/// into an array of the objects it holds (empty documents left out).
 pub fn manifests_input(yaml: &[u8]) -> Result<Value, String> {
     let text = String::from_utf8_lossy(yaml);
-    let mut docs = Vec::new();
-    for doc in serde_norway::Deserializer::from_str(&text) {
-        let v: Value = serde::Deserialize::deserialize(doc).map_err(|e| e.to_string())?;
-        if !v.is_null() {
-            docs.push(v);
-        }
-    }
-    Ok(Value::Array(docs))
+    let docs = crate::yaml::documents(&text).map_err(|e| e.to_string())?;
+    Ok(Value::Array(
+        docs.into_iter().filter(|d| !d.is_null()).collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -167,16 +124,6 @@ test_fails if {
 
     #[test]
     fn finds_and_runs_tests() {
-        let found = find_tests("t.rego", TESTS);
-        let names: Vec<&str> = found.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(
-            names,
-            vec![
-                "test_only_null_resources",
-                "test_environment_is_known",
-                "test_fails"
-            ]
-        );
         let input = json!({"resource_changes": [{"type": "null_resource"}]});
         let step = run(
             &[("t.rego".into(), TESTS.into())],
@@ -186,6 +133,15 @@ test_fails if {
         assert!(!step.ok);
         assert_eq!(step.passed, 2);
         assert_eq!(step.failed, 1);
+        let names: Vec<&str> = step.tests.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "plan_test.test_only_null_resources",
+                "plan_test.test_environment_is_known",
+                "plan_test.test_fails"
+            ]
+        );
     }
 
     #[test]

@@ -96,7 +96,6 @@ impl Runner<'_> {
         let model = self.model();
         let target = &model.targets[task.target];
         let start = Instant::now();
-        let mut docs: Vec<(Option<String>, Value)> = Vec::new();
         let tf: Vec<&str> = target
             .files
             .iter()
@@ -104,34 +103,42 @@ impl Runner<'_> {
             .filter(|f| f.ends_with(".tf"))
             .collect();
         let tf_texts = self.texts(&tf)?;
+        let mut inputs = Vec::new();
         for (path, text) in &tf_texts {
-            match strata_policy::hcl_input::to_json(text) {
-                Ok(v) => docs.push((Some(path.clone()), v)),
-                Err(e) => return Ok(failed_step(format!("{path}: {e}"))),
+            let info = strata_policy::FileInfo {
+                name: strata_graph::discover::file_name(path).to_string(),
+                dir: strata_graph::discover::parent_dir(path).to_string(),
+            };
+            let format = strata_policy::input::Format::Terraform;
+            match strata_policy::InputFile::read(path, text, format, Some(info)) {
+                Ok(input) => inputs.push(input),
+                Err(e) => return Ok(failed_step(e.to_string())),
             }
         }
         if task.env.is_some() {
             match self.produced(i) {
-                Ok(Produced::Plan(plan)) => docs.push((None, plan)),
+                Ok(Produced::Plan(plan)) => {
+                    inputs.push(strata_policy::InputFile::parsed(None, vec![plan]))
+                }
                 Ok(Produced::Manifests(objects)) => {
-                    docs.extend(objects.into_iter().map(|d| (None, d)))
+                    inputs.push(strata_policy::InputFile::parsed(None, objects))
                 }
                 Err(e) => return Ok(failed_step(format!("strata: {e}"))),
             }
         }
         let context = self.context(i);
         let mut findings = Vec::new();
-        for (p, meta) in model.governing(task.target, task.env.as_deref()) {
-            let paths = model.policy_files(*p);
-            let policy = strata_policy::Policy {
-                label: &model.targets[*p].label,
-                files: self.texts(&paths)?,
-                namespaces: &meta.namespaces,
-                all_namespaces: meta.all_namespaces,
-                rego_v0: meta.rego_version == "v0",
-            };
-            match policy.evaluate(&docs, &context) {
-                Ok(f) => findings.extend(f),
+        let mut notes = Vec::new();
+        let read = |paths: &[&str]| self.texts(paths);
+        for (p, _) in model.governing(task.target, task.env.as_deref()) {
+            let overrides = strata_policy::Overrides::default();
+            match strata_policy::load_policy(model, *p, &read, &overrides)
+                .and_then(|policy| policy.evaluate(&inputs, &context))
+            {
+                Ok(e) => {
+                    findings.extend(e.findings);
+                    notes.extend(e.warnings);
+                }
                 Err(e) => return Ok(failed_step(format!("{}: {e}", model.targets[*p].label))),
             }
         }
@@ -209,6 +216,9 @@ impl Runner<'_> {
         let waived = findings.iter().filter(|f| f.waived_by.is_some()).count();
         let count = |o: strata_policy::Outcome| findings.iter().filter(|f| f.outcome == o).count();
         let mut log = String::new();
+        for note in &notes {
+            log.push_str(&format!("warning: {note}\n"));
+        }
         for f in &findings {
             let mark = match f.outcome {
                 _ if f.waived_by.is_some() => "WAIVED",

@@ -26,6 +26,17 @@ pub struct PolicyMeta {
     /// `v1` (default) or `v0`.
     #[serde(default = "default_rego")]
     pub rego_version: String,
+    /// The JSON shape Terraform files are given in: `hcl2json` (default, conftest's) or
+    /// `strata` (a block body is an object, an array only when the block repeats).
+    #[serde(default = "default_shape")]
+    pub input_shape: String,
+    /// Data documents (JSON or YAML files, or directories of them, relative to the policy's
+    /// directory) merged into `data`, as `conftest --data`.
+    #[serde(default)]
+    pub data: Vec<String>,
+    /// A failing builtin call is an error instead of undefined (`--show-builtin-errors`).
+    #[serde(default)]
+    pub show_builtin_errors: bool,
 }
 
 /// The values of policy.toml that errors point at, with their positions.
@@ -49,6 +60,10 @@ fn default_rego() -> String {
     "v1".into()
 }
 
+fn default_shape() -> String {
+    "hcl2json".into()
+}
+
 impl Default for PolicyMeta {
     fn default() -> Self {
         PolicyMeta {
@@ -58,6 +73,9 @@ impl Default for PolicyMeta {
             namespaces: default_namespaces(),
             all_namespaces: false,
             rego_version: default_rego(),
+            input_shape: default_shape(),
+            data: Vec::new(),
+            show_builtin_errors: false,
         }
     }
 }
@@ -87,6 +105,30 @@ impl PolicyMeta {
                     hint: "write label globs such as `stacks/**` or `charts/web-*`".into(),
                 });
             }
+        }
+        if meta.input_shape != "hcl2json" && meta.input_shape != "strata" {
+            return Err(crate::error::Error::Invalid {
+                message: format!("`input_shape` is `{}`", meta.input_shape),
+                location: crate::error::Location::new(
+                    file,
+                    crate::workspace::find_line(text, "input_shape"),
+                ),
+                hint: "use \"hcl2json\" (conftest's shape) or \"strata\"".into(),
+            });
+        }
+        if let Some(bad) = meta
+            .data
+            .iter()
+            .find(|d| d.starts_with('/') || d.split('/').any(|c| c == ".."))
+        {
+            return Err(crate::error::Error::Invalid {
+                message: format!("data path `{bad}` leaves the policy's directory"),
+                location: crate::error::Location::new(
+                    file,
+                    crate::workspace::find_line(text, "data"),
+                ),
+                hint: "keep data documents inside the policy's directory, so they are part of its hash".into(),
+            });
         }
         Ok(meta)
     }
@@ -147,5 +189,15 @@ mod tests {
         assert!(all.governs(Kind::Stack, "stacks/x", Some("dev")));
         assert!(PolicyMeta::parse("rego_version = \"v2\"\n", "p.toml").is_err());
         assert!(PolicyMeta::parse("kind = []\n", "p.toml").is_err());
+        assert_eq!(all.input_shape, "hcl2json");
+        assert!(PolicyMeta::parse("input_shape = \"hcl1\"\n", "p.toml").is_err());
+        assert!(PolicyMeta::parse("data = [\"../x.yaml\"]\n", "p.toml").is_err());
+        let m = PolicyMeta::parse(
+            "input_shape = \"strata\"\ndata = [\"exclusions\"]\nshow_builtin_errors = true\n",
+            "p.toml",
+        )
+        .unwrap();
+        assert_eq!(m.data, vec!["exclusions".to_string()]);
+        assert!(m.show_builtin_errors);
     }
 }

@@ -1,0 +1,734 @@
+//! conftest's evaluation of a policy over input documents.
+//!
+//! For each input file, each selected namespace (package) and each document of the file:
+//! 1. the rules of that package whose names are failure, warning (or strata's unknown)
+//!    names are queried once per distinct name, in the order they are defined;
+//! 2. before a rule is queried, `data.<ns>.exception[_][_] == "<short name>"` is; each
+//!    solution is one exception, and a rule with any exception produces nothing else;
+//! 3. a rule's value counts as conftest reads it: in a set or an array, a non-empty string
+//!    or an object with a non-empty string `msg` is a failure (deny, violation) or a warning
+//!    (warn); `""`, an object whose `msg` is `""` and an empty collection are passes; other
+//!    elements are ignored; any other value (`true` from `deny if ...`, a string, a number,
+//!    an object) is one pass; an undefined rule gives nothing. An object without a string
+//!    `msg` is an error;
+//! 4. when fewer results were found than the package has rule definitions, the difference
+//!    is added to the passes (conftest's padding), so every definition counts as a test.
+//!
+//! A failing builtin call makes its expression undefined (conftest's default) unless
+//! builtin errors are shown, in which case it is an error.
+
+use crate::rego::{exception_name, rule_outcome, Loaded, Outcome, RuleDef};
+use crate::{data, Error, Finding, InputFile, Shape};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use strata_graph::model::policy_meta::PolicyMeta;
+
+/// conftest's tallies: `T tests, P passed, W warnings, F failures, E exceptions`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub tests: usize,
+    pub passed: usize,
+    pub warnings: usize,
+    pub failures: usize,
+    pub exceptions: usize,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.tests += o.tests;
+        self.passed += o.passed;
+        self.warnings += o.warnings;
+        self.failures += o.failures;
+        self.exceptions += o.exceptions;
+    }
+}
+
+impl std::fmt::Display for Counts {
+    /// conftest's summary line: a plural `s` is dropped when a count is exactly 1.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = |n: usize| if n == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{} test{}, {} passed, {} warning{}, {} failure{}, {} exception{}",
+            self.tests,
+            s(self.tests),
+            self.passed,
+            self.warnings,
+            s(self.warnings),
+            self.failures,
+            s(self.failures),
+            self.exceptions,
+            s(self.exceptions)
+        )
+    }
+}
+
+/// A rule skipped for a document because an `exception` names it (one per solution of the
+/// exception query, as conftest counts them).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExceptionHit {
+    pub policy: String,
+    pub namespace: String,
+    pub rule: String,
+    pub file: Option<String>,
+    /// The query that matched: `data.main.exception[_][_] == "run_as_root"`.
+    pub query: String,
+}
+
+/// What evaluating a policy over some inputs gave.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Evaluation {
+    pub findings: Vec<Finding>,
+    pub exceptions: Vec<ExceptionHit>,
+    pub counts: Counts,
+    /// Things worth knowing that are not findings (a namespace that matches no package).
+    pub warnings: Vec<String>,
+}
+
+impl Evaluation {
+    pub fn extend(&mut self, other: Evaluation) {
+        self.findings.extend(other.findings);
+        self.exceptions.extend(other.exceptions);
+        self.counts += other.counts;
+        for w in other.warnings {
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
+    }
+}
+
+/// The rules of one namespace that are queried.
+#[derive(Debug, Clone)]
+struct Namespace {
+    name: String,
+    /// Distinct rule names, in definition order, with the first definition.
+    rules: Vec<(String, Outcome, RuleDef)>,
+    /// Definitions of failure and warning rules (conftest's padding counts them).
+    definitions: usize,
+    /// The first `exception` definition, if the package has one.
+    exception: Option<RuleDef>,
+}
+
+/// A policy (a directory of Rego), loaded and ready to evaluate.
+#[derive(Clone)]
+pub struct Policy {
+    pub label: String,
+    loaded: Loaded,
+    namespaces: Vec<Namespace>,
+    shape: Shape,
+    show_builtin_errors: bool,
+    /// The data documents, merged (`data`, without `strata` and `conftest.file`).
+    data: serde_json::Map<String, Value>,
+    warnings: Vec<String>,
+}
+
+/// How a policy is read: from policy.toml, plus what a command line adds.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub namespaces: Vec<String>,
+    pub all_namespaces: bool,
+    pub rego_v0: bool,
+    pub shape: Shape,
+    pub show_builtin_errors: bool,
+}
+
+impl Options {
+    pub fn from_meta(meta: &PolicyMeta) -> Options {
+        Options {
+            namespaces: meta.namespaces.clone(),
+            all_namespaces: meta.all_namespaces,
+            rego_v0: meta.rego_version == "v0",
+            shape: Shape::named(&meta.input_shape),
+            show_builtin_errors: meta.show_builtin_errors,
+        }
+    }
+}
+
+/// `*`, `?` and `[...]` make a namespace a pattern (conftest's `--namespace` globs, where
+/// `*` also matches dots).
+fn is_pattern(ns: &str) -> bool {
+    ns.contains(['*', '?', '['])
+}
+
+impl Policy {
+    /// Loads a policy: `files` are its Rego sources (tests excluded), `data` its data
+    /// documents.
+    pub fn load(
+        label: &str,
+        files: &[(String, String)],
+        data: &[data::DataFile],
+        options: &Options,
+    ) -> Result<Policy, Error> {
+        let loaded = Loaded::load(files, options.rego_v0)?;
+        let mut data = data::merge(data)?;
+        // conftest sets `data.conftest.file` itself, over anything a data file says.
+        if let Some(Value::Object(c)) = data.get_mut("conftest") {
+            c.remove("file");
+        }
+        let mut warnings = Vec::new();
+        let selected: Vec<String> = if options.all_namespaces {
+            loaded.packages.clone()
+        } else if options.namespaces.iter().any(|n| is_pattern(n)) {
+            let mut globs = Vec::new();
+            for n in &options.namespaces {
+                let g = globset::Glob::new(n).map_err(|e| {
+                    Error::new(format!("{label}: namespace pattern `{n}`: {e}"))
+                        .with_hint("use `*`, `?` and `[...]` as in a file glob")
+                })?;
+                globs.push((n, g.compile_matcher()));
+            }
+            for (n, g) in &globs {
+                if !loaded.packages.iter().any(|p| g.is_match(p)) {
+                    warnings.push(format!(
+                        "{label}: namespace `{n}` matches no package of the policy"
+                    ));
+                }
+            }
+            loaded
+                .packages
+                .iter()
+                .filter(|p| globs.iter().any(|(_, g)| g.is_match(p.as_str())))
+                .cloned()
+                .collect()
+        } else {
+            let mut out: Vec<String> = Vec::new();
+            for n in &options.namespaces {
+                if !loaded.packages.contains(n) {
+                    warnings.push(format!(
+                        "{label}: namespace `{n}` matches no package of the policy"
+                    ));
+                } else if !out.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+            out
+        };
+        let namespaces = selected
+            .into_iter()
+            .map(|name| {
+                let defs: Vec<&RuleDef> =
+                    loaded.rules.iter().filter(|r| r.package == name).collect();
+                let mut rules: Vec<(String, Outcome, RuleDef)> = Vec::new();
+                let mut definitions = 0;
+                for d in &defs {
+                    let Some(outcome) = rule_outcome(&d.name) else {
+                        continue;
+                    };
+                    if outcome != Outcome::Unknown {
+                        definitions += 1;
+                    }
+                    if !rules.iter().any(|(n, _, _)| *n == d.name) {
+                        rules.push((d.name.clone(), outcome, (*d).clone()));
+                    }
+                }
+                let exception = defs
+                    .iter()
+                    .find(|d| d.name == "exception")
+                    .map(|d| (*d).clone());
+                Namespace {
+                    name,
+                    rules,
+                    definitions,
+                    exception,
+                }
+            })
+            .collect();
+        Ok(Policy {
+            label: label.to_string(),
+            loaded,
+            namespaces,
+            shape: options.shape,
+            show_builtin_errors: options.show_builtin_errors,
+            data,
+            warnings,
+        })
+    }
+
+    /// The Terraform shape this policy reads.
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+
+    /// Evaluates the policy over each input file; `context` becomes `data.strata`.
+    pub fn evaluate(&self, inputs: &[InputFile], context: &Value) -> Result<Evaluation, Error> {
+        let mut engine = self.loaded.engine.clone();
+        engine.set_strict_builtin_errors(self.show_builtin_errors);
+        let mut out = Evaluation {
+            warnings: self.warnings.clone(),
+            ..Evaluation::default()
+        };
+        // Setting data makes the engine prepare the policy again: do it per file only for
+        // policies that read `data.conftest`.
+        let per_file = self.loaded.reads_conftest_data;
+        if !per_file {
+            self.set_data(&mut engine, context, None)?;
+        }
+        for file in inputs {
+            if per_file {
+                self.set_data(&mut engine, context, file.info.as_ref())?;
+            }
+            let docs = file.documents(self.shape);
+            for ns in &self.namespaces {
+                for doc in &docs {
+                    engine.set_input(doc.clone());
+                    self.check(&mut engine, ns, file.path.as_deref(), &mut out)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// conftest's `--combine`: every document of every file in one input, an array of
+    /// `{"path": ..., "contents": ...}` sorted by path, evaluated once per namespace.
+    pub fn evaluate_combined(
+        &self,
+        inputs: &[InputFile],
+        context: &Value,
+        dir: &str,
+    ) -> Result<Evaluation, Error> {
+        let mut entries: Vec<(String, regorus::Value)> = Vec::new();
+        for file in inputs {
+            let path = file.path.clone().unwrap_or_else(|| "-".into());
+            for doc in file.documents(self.shape) {
+                entries.push((path.clone(), doc));
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let items: Vec<regorus::Value> = entries
+            .into_iter()
+            .map(|(path, contents)| {
+                let mut m = BTreeMap::new();
+                m.insert(regorus::Value::from("path"), regorus::Value::from(path));
+                m.insert(regorus::Value::from("contents"), contents);
+                regorus::Value::from(m)
+            })
+            .collect();
+        let combined = InputFile {
+            path: None,
+            info: Some(crate::FileInfo {
+                name: "Combined".into(),
+                dir: dir.to_string(),
+            }),
+            format: crate::input::Format::Json,
+            documents: crate::Documents::Parsed(vec![regorus::Value::from(items)]),
+        };
+        self.evaluate(std::slice::from_ref(&combined), context)
+    }
+
+    fn set_data(
+        &self,
+        engine: &mut regorus::Engine,
+        context: &Value,
+        info: Option<&crate::FileInfo>,
+    ) -> Result<(), Error> {
+        let mut data = self.data.clone();
+        data.insert("strata".into(), context.clone());
+        if let Some(info) = info {
+            let file = serde_json::to_value(info).unwrap_or(Value::Null);
+            match data
+                .entry("conftest")
+                .or_insert_with(|| Value::Object(Default::default()))
+            {
+                Value::Object(c) => {
+                    c.insert("file".into(), file);
+                }
+                other => *other = serde_json::json!({ "file": file }),
+            }
+        }
+        engine.clear_data();
+        engine
+            .add_data(regorus::Value::from(Value::Object(data)))
+            .map_err(|e| Error::new(format!("{}: data: {e}", self.label)))
+    }
+
+    fn eval_error(&self, def: &RuleDef, query: &str, e: anyhow::Error) -> Error {
+        let message = if self.show_builtin_errors {
+            format!("{query}: built-in error: {e}")
+        } else {
+            format!("{query}: {e}")
+        };
+        Error::in_file(&def.file, Some(def.line), message)
+    }
+
+    /// One document, one namespace.
+    fn check(
+        &self,
+        engine: &mut regorus::Engine,
+        ns: &Namespace,
+        file: Option<&str>,
+        out: &mut Evaluation,
+    ) -> Result<(), Error> {
+        let mut counts = Counts::default();
+        if let Some(def) = &ns.exception {
+            self.check_exception_shape(engine, ns, def)?;
+        }
+        for (name, outcome, def) in &ns.rules {
+            if let Some(exception) = &ns.exception {
+                let short = exception_name(name);
+                let query = format!(
+                    "data.{}.exception[_][_] == {}",
+                    ns.name,
+                    serde_json::to_string(short).unwrap_or_default()
+                );
+                let hits = engine
+                    .eval_query(query.clone(), false)
+                    .map_err(|e| self.eval_error(exception, &query, e))?
+                    .result
+                    .len();
+                if hits > 0 {
+                    if *outcome != Outcome::Unknown {
+                        counts.exceptions += hits;
+                        for _ in 0..hits {
+                            out.exceptions.push(ExceptionHit {
+                                policy: self.label.clone(),
+                                namespace: ns.name.clone(),
+                                rule: name.clone(),
+                                file: file.map(str::to_string),
+                                query: query.clone(),
+                            });
+                        }
+                    }
+                    continue;
+                }
+            }
+            let query = format!("data.{}.{}", ns.name, name);
+            let value = engine
+                .eval_rule(query.clone())
+                .map_err(|e| self.eval_error(def, &query, e))?;
+            let items = match &value {
+                regorus::Value::Undefined => continue,
+                regorus::Value::Set(_) | regorus::Value::Array(_) => {
+                    match serde_json::to_value(&value) {
+                        Ok(Value::Array(items)) => items,
+                        _ => Vec::new(),
+                    }
+                }
+                // `deny if ...`, `violation := "x"`, a number, an object: one pass.
+                _ => {
+                    if *outcome != Outcome::Unknown {
+                        counts.passed += 1;
+                    }
+                    continue;
+                }
+            };
+            if items.is_empty() && *outcome != Outcome::Unknown {
+                counts.passed += 1;
+            }
+            for item in items {
+                let (msg, details, at) = match item {
+                    Value::String(s) => (s, Value::Null, None),
+                    Value::Object(mut o) => {
+                        let Some(Value::String(msg)) = o.remove("msg") else {
+                            return Err(Error::in_file(
+                                &def.file,
+                                Some(def.line),
+                                format!(
+                                    "{query}: a result object must have a string `msg` field: {}",
+                                    Value::Object(o)
+                                ),
+                            )
+                            .with_hint(
+                                "add `\"msg\": <message>` to the object the rule produces",
+                            ));
+                        };
+                        let at = o.remove("_loc");
+                        (msg, Value::Object(o), at)
+                    }
+                    // numbers, booleans, null, arrays: conftest ignores them.
+                    _ => continue,
+                };
+                if msg.is_empty() {
+                    if *outcome != Outcome::Unknown {
+                        counts.passed += 1;
+                    }
+                    continue;
+                }
+                match outcome {
+                    Outcome::Deny => counts.failures += 1,
+                    Outcome::Warn => counts.warnings += 1,
+                    Outcome::Unknown => {}
+                }
+                let severity = details
+                    .get("severity")
+                    .and_then(Value::as_str)
+                    .filter(|s| strata_graph::manifest::SEVERITIES.contains(s))
+                    .unwrap_or(match outcome {
+                        Outcome::Deny => "critical",
+                        _ => "info",
+                    })
+                    .to_string();
+                let (loc_file, loc_line) = match &at {
+                    Some(Value::Object(l)) => (
+                        l.get("file").and_then(Value::as_str).map(str::to_string),
+                        l.get("line").and_then(Value::as_u64).map(|n| n as usize),
+                    ),
+                    _ => (None, None),
+                };
+                out.findings.push(Finding {
+                    policy: self.label.clone(),
+                    namespace: ns.name.clone(),
+                    rule: name.clone(),
+                    outcome: *outcome,
+                    msg,
+                    severity,
+                    file: loc_file.or_else(|| file.map(str::to_string)),
+                    line: loc_line,
+                    details,
+                    waived_by: None,
+                });
+            }
+        }
+        let found = counts.passed + counts.failures + counts.warnings + counts.exceptions;
+        if found < ns.definitions {
+            counts.passed += ns.definitions - found;
+        }
+        counts.tests = counts.passed + counts.failures + counts.warnings + counts.exceptions;
+        out.counts += counts;
+        Ok(())
+    }
+
+    /// `exception` names rules in collections (`exception contains ["a"] if ...`); a bare
+    /// string member (`exception contains "a" if ...`) never exempts anything in conftest,
+    /// which rejects it when it can tell: strata always does.
+    fn check_exception_shape(
+        &self,
+        engine: &mut regorus::Engine,
+        ns: &Namespace,
+        def: &RuleDef,
+    ) -> Result<(), Error> {
+        let query = format!("data.{}.exception", ns.name);
+        let value = engine
+            .eval_rule(query.clone())
+            .map_err(|e| self.eval_error(def, &query, e))?;
+        let members: Vec<Value> = match serde_json::to_value(&value) {
+            Ok(Value::Array(items)) => items,
+            Ok(Value::Object(o)) => o.into_iter().map(|(_, v)| v).collect(),
+            _ => Vec::new(),
+        };
+        if let Some(s) = members.iter().find(|m| m.is_string()) {
+            return Err(Error::in_file(
+                &def.file,
+                Some(def.line),
+                format!("{query} holds the bare string {s}: exceptions are lists of rule names"),
+            )
+            .with_hint("write `exception contains rules if { ...; rules := [\"name\"] }`"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn policy(files: &[(&str, &str)], options: Options) -> Result<Policy, Error> {
+        let files: Vec<(String, String)> = files
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect();
+        Policy::load("policies/p", &files, &[], &options)
+    }
+
+    fn main_ns() -> Options {
+        Options {
+            namespaces: vec!["main".into()],
+            ..Options::default()
+        }
+    }
+
+    fn eval(p: &Policy, docs: Vec<Value>) -> Result<Evaluation, Error> {
+        p.evaluate(
+            &[InputFile::parsed(Some("in.yaml".into()), docs)],
+            &json!({}),
+        )
+    }
+
+    const V1: &str = r#"package main
+
+import rego.v1
+
+deny contains msg if {
+	input.kind == "Deployment"
+	not input.spec.template.spec.securityContext.runAsNonRoot
+	msg := sprintf("%s must not run as root", [input.metadata.name])
+}
+
+deny_latest_tag contains msg if {
+	some c in input.spec.template.spec.containers
+	endswith(c.image, ":latest")
+	msg := sprintf("%s uses a latest tag", [c.name])
+}
+
+violation contains {"msg": "replicas must be set", "id": "K8S-001", "severity": "medium"} if {
+	input.kind == "Deployment"
+	not input.spec.replicas
+}
+
+warn contains "prefer a PodDisruptionBudget" if input.kind == "Deployment"
+
+exception contains rules if {
+	input.metadata.name == "legacy"
+	rules := ["latest_tag"]
+}
+"#;
+
+    fn deployment(name: &str, image: &str) -> Value {
+        json!({"kind": "Deployment", "metadata": {"name": name},
+               "spec": {"template": {"spec": {"containers": [{"name": "app", "image": image}]}}}})
+    }
+
+    #[test]
+    fn conftest_rules_messages_objects_and_warnings() {
+        let p = policy(&[("policies/p/k8s.rego", V1)], main_ns()).unwrap();
+        let e = eval(&p, vec![deployment("web", "nginx:latest")]).unwrap();
+        let got: Vec<(&str, Outcome, &str)> = e
+            .findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.outcome, f.msg.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("deny", Outcome::Deny, "web must not run as root"),
+                ("deny_latest_tag", Outcome::Deny, "app uses a latest tag"),
+                ("violation", Outcome::Deny, "replicas must be set"),
+                ("warn", Outcome::Warn, "prefer a PodDisruptionBudget"),
+            ]
+        );
+        assert_eq!(e.findings[2].details["id"], "K8S-001");
+        assert_eq!(e.findings[2].severity, "medium");
+        assert_eq!(
+            e.findings[0].severity, "critical",
+            "a plain deny always blocks"
+        );
+        assert_eq!(e.findings[3].severity, "info");
+        assert_eq!(
+            e.counts.to_string(),
+            "4 tests, 0 passed, 1 warning, 3 failures, 0 exceptions"
+        );
+    }
+
+    #[test]
+    fn exceptions_skip_named_rules_and_are_counted() {
+        let p = policy(&[("k8s.rego", V1)], main_ns()).unwrap();
+        let e = eval(&p, vec![deployment("legacy", "nginx:latest")]).unwrap();
+        assert!(
+            e.findings.iter().all(|f| f.rule != "deny_latest_tag"),
+            "{e:?}"
+        );
+        assert_eq!(e.exceptions.len(), 1);
+        assert_eq!(
+            e.exceptions[0].query,
+            "data.main.exception[_][_] == \"latest_tag\""
+        );
+        assert_eq!(e.counts.exceptions, 1);
+    }
+
+    #[test]
+    fn values_count_as_conftest_reads_them() {
+        let rego = r#"package main
+
+import rego.v1
+
+deny_bool if true
+
+deny_const := "a string is not a set"
+
+deny_number contains 42 if true
+
+deny_empty contains "" if true
+
+deny_empty_msg contains {"msg": ""} if true
+
+warn_array := ["from an array"] if true
+
+deny_none contains msg if {
+	false
+	msg := "never"
+}
+"#;
+        let p = policy(&[("p.rego", rego)], main_ns()).unwrap();
+        let e = eval(&p, vec![json!({})]).unwrap();
+        let msgs: Vec<&str> = e.findings.iter().map(|f| f.msg.as_str()).collect();
+        assert_eq!(msgs, vec!["from an array"]);
+        // 7 definitions: bool, const, empty, empty_msg and none pass; the number is ignored
+        // and padded into a pass; the array warns.
+        assert_eq!(
+            e.counts.to_string(),
+            "7 tests, 6 passed, 1 warning, 0 failures, 0 exceptions"
+        );
+    }
+
+    #[test]
+    fn an_object_without_msg_is_an_error_naming_the_rule() {
+        let rego = "package main\n\nimport rego.v1\n\ndeny contains {\"id\": 1} if true\n";
+        let p = policy(&[("p.rego", rego)], main_ns()).unwrap();
+        let err = eval(&p, vec![json!({})]).unwrap_err();
+        assert_eq!((err.file.as_deref(), err.line), (Some("p.rego"), Some(5)));
+        assert!(err.message.contains("string `msg`"), "{err}");
+    }
+
+    #[test]
+    fn a_bare_string_exception_is_an_error() {
+        let rego = "package main\n\nimport rego.v1\n\ndeny_x contains \"x\" if true\n\nexception contains \"x\" if true\n";
+        let p = policy(&[("p.rego", rego)], main_ns()).unwrap();
+        let err = eval(&p, vec![json!({})]).unwrap_err();
+        assert_eq!(err.line, Some(7), "{err}");
+    }
+
+    #[test]
+    fn builtin_errors_are_undefined_unless_shown() {
+        let rego = "package main\n\nimport rego.v1\n\ndeny contains \"old\" if to_number(input.version) < 3.5\n\ndeny contains \"bad\" if input.bad\n";
+        let p = policy(&[("p.rego", rego)], main_ns()).unwrap();
+        let e = eval(&p, vec![json!({"version": "x", "bad": true})]).unwrap();
+        assert_eq!(e.findings.len(), 1);
+        assert_eq!(e.findings[0].msg, "bad");
+        let shown = Options {
+            show_builtin_errors: true,
+            ..main_ns()
+        };
+        let p = policy(&[("p.rego", rego)], shown).unwrap();
+        let err = eval(&p, vec![json!({"version": "x"})]).unwrap_err();
+        assert!(err.message.contains("built-in error"), "{err}");
+    }
+
+    #[test]
+    fn v0_syntax_namespaces_and_globs() {
+        let v0 = "package kubernetes.security\n\ndeny[msg] {\n  input.kind == \"Service\"\n  msg := \"NodePort services are not allowed\"\n}\n";
+        let svc = json!({"kind": "Service"});
+        let opts = |ns: &[&str]| Options {
+            namespaces: ns.iter().map(|s| s.to_string()).collect(),
+            rego_v0: true,
+            ..Options::default()
+        };
+        let p = policy(&[("sec.rego", v0)], opts(&["main"])).unwrap();
+        let e = eval(&p, vec![svc.clone()]).unwrap();
+        assert!(e.findings.is_empty());
+        assert_eq!(
+            e.warnings,
+            vec!["policies/p: namespace `main` matches no package of the policy"]
+        );
+        let p = policy(&[("sec.rego", v0)], opts(&["kubernetes.*"])).unwrap();
+        let e = eval(&p, vec![svc.clone()]).unwrap();
+        assert_eq!(e.findings.len(), 1);
+        assert_eq!(e.findings[0].namespace, "kubernetes.security");
+        assert!(e.warnings.is_empty());
+        // v0 syntax without the v0 switch is a parse error naming the file
+        let err = policy(&[("sec.rego", v0)], main_ns()).err().unwrap();
+        assert!(err.to_string().starts_with("sec.rego"), "{err}");
+    }
+
+    #[test]
+    fn conftest_file_is_the_input_file() {
+        let rego =
+            "package main\n\nimport rego.v1\n\ndeny contains data.conftest.file.name if true\n";
+        let p = policy(&[("p.rego", rego)], main_ns()).unwrap();
+        let mut file = InputFile::parsed(Some("k8s/dep.yaml".into()), vec![json!({})]);
+        file.info = Some(crate::FileInfo::of(std::path::Path::new("/w/k8s/dep.yaml")));
+        let e = p.evaluate(&[file], &json!({})).unwrap();
+        assert_eq!(e.findings[0].msg, "dep.yaml");
+    }
+}

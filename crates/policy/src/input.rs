@@ -1,0 +1,184 @@
+//! Input documents as conftest reads them, by file type:
+//!
+//! - Terraform (`.tf`, `.tfvars`, `.hcl`): one document per file, in hcl2json's shape (or
+//!   strata's, for policies that ask for it; see [`Shape`]);
+//! - YAML (`.yaml`, `.yml`): YAML 1.1 scalars, documents split as conftest splits them
+//!   (see [`crate::yaml`]);
+//! - JSON (`.json`): one document, or one per element when the root is an array.
+//!
+//! Each file also gives `data.conftest.file` (its base name and directory).
+
+use crate::{hcl_input, yaml, Error};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The JSON shape a policy reads Terraform files in (`input_shape` in policy.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shape {
+    /// conftest's (hcl2json's): every block body in an array,
+    /// `resource.aws_s3_bucket.b[0].versioning[0].enabled`.
+    #[default]
+    Hcl2json,
+    /// strata's: a block body is an object, an array only when the block repeats,
+    /// `resource.aws_s3_bucket.b.versioning.enabled`.
+    Strata,
+}
+
+impl Shape {
+    /// `hcl2json` or `strata`, as policy.toml spells it (checked when it is read).
+    pub fn named(name: &str) -> Shape {
+        if name == "strata" {
+            Shape::Strata
+        } else {
+            Shape::Hcl2json
+        }
+    }
+}
+
+/// `data.conftest.file`: the input file's base name and directory.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileInfo {
+    pub name: String,
+    pub dir: String,
+}
+
+impl FileInfo {
+    /// From a path: its base name, and its directory made absolute (as conftest does).
+    pub fn of(path: &std::path::Path) -> FileInfo {
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        FileInfo {
+            name: abs
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            dir: abs
+                .parent()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The documents a file gives.
+#[derive(Debug, Clone)]
+pub enum Documents {
+    /// A Terraform file in both shapes; each policy reads the one it asks for.
+    Terraform {
+        hcl2json: regorus::Value,
+        strata: regorus::Value,
+    },
+    /// Parsed documents (YAML, JSON, a plan, rendered objects), each evaluated on its own.
+    Parsed(Vec<regorus::Value>),
+}
+
+/// What kind of file an input is, which decides the policies it is given to in a scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Terraform,
+    Yaml,
+    Json,
+}
+
+/// One input file and its documents.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    /// The file as shown in findings; none for documents that come from no file.
+    pub path: Option<String>,
+    /// `data.conftest.file`, when the input is a file.
+    pub info: Option<FileInfo>,
+    pub format: Format,
+    pub documents: Documents,
+}
+
+impl InputFile {
+    /// The format a file is read in, by its extension (case-insensitive), if any.
+    pub fn format_of(path: &std::path::Path) -> Option<Format> {
+        let ext = path.extension()?.to_string_lossy().to_ascii_lowercase();
+        match ext.as_str() {
+            "tf" | "tfvars" | "hcl" => Some(Format::Terraform),
+            "yaml" | "yml" => Some(Format::Yaml),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    /// Reads `text` in `format`; `path` names the file in findings and errors.
+    pub fn read(
+        path: &str,
+        text: &str,
+        format: Format,
+        info: Option<FileInfo>,
+    ) -> Result<InputFile, Error> {
+        let documents = match format {
+            Format::Terraform => {
+                let located = |e: Error| Error {
+                    file: Some(path.to_string()),
+                    ..e
+                };
+                Documents::Terraform {
+                    hcl2json: hcl_input::to_json(text, Shape::Hcl2json)
+                        .map_err(located)?
+                        .into(),
+                    strata: hcl_input::to_json(text, Shape::Strata)
+                        .map_err(located)?
+                        .into(),
+                }
+            }
+            Format::Yaml => Documents::Parsed(
+                yaml::documents(text)
+                    .map_err(|e| Error {
+                        file: Some(path.to_string()),
+                        ..e
+                    })?
+                    .into_iter()
+                    .map(regorus::Value::from)
+                    .collect(),
+            ),
+            Format::Json => {
+                let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+                let v: Value = serde_json::from_str(text).map_err(|e| {
+                    Error::in_file(path, Some(e.line() as u32), format!("invalid JSON: {e}"))
+                })?;
+                Documents::Parsed(split_root(v).into_iter().map(Into::into).collect())
+            }
+        };
+        Ok(InputFile {
+            path: Some(path.to_string()),
+            info,
+            format,
+            documents,
+        })
+    }
+
+    /// Documents that come from no file of their own (a plan, rendered objects), shown as
+    /// `path` when given.
+    pub fn parsed(path: Option<String>, docs: Vec<Value>) -> InputFile {
+        InputFile {
+            path,
+            info: None,
+            format: Format::Json,
+            documents: Documents::Parsed(docs.into_iter().map(Into::into).collect()),
+        }
+    }
+
+    /// The documents a policy reading Terraform in `shape` evaluates.
+    pub fn documents(&self, shape: Shape) -> Vec<regorus::Value> {
+        match &self.documents {
+            Documents::Terraform { hcl2json, strata } => vec![match shape {
+                Shape::Hcl2json => hcl2json.clone(),
+                Shape::Strata => strata.clone(),
+            }],
+            Documents::Parsed(docs) => docs.clone(),
+        }
+    }
+}
+
+/// A root array is evaluated element by element, as conftest does; anything else is one
+/// document.
+pub fn split_root(v: Value) -> Vec<Value> {
+    match v {
+        Value::Array(items) => items,
+        other => vec![other],
+    }
+}

@@ -1,0 +1,670 @@
+//! A policy's Rego, loaded into the engine (regorus) and read from the parsed modules.
+//!
+//! Everything strata knows about a policy's rules comes from the engine's abstract syntax
+//! trees, never from the text: a rule indented under a comment counts, a comment on the
+//! `package` line does not rename the package, and a rule's name is the name OPA gives its
+//! head (`deny contains`, `deny if`, `deny :=`, `default deny`, v0 `deny[msg] {}` are all
+//! `deny`; `deny.x contains` and `deny["a"] :=` have no name and are never queried).
+//!
+//! Invariants checked at load, before any evaluation:
+//! 1. Every module parses (the error names file, line and column).
+//! 2. No rule uses conftest's rejected mixed form `deny[msg] if { ... }` (which Rego reads as
+//!    a single-value rule whose value is `true`, never a set of messages).
+//! 3. Every function called is a builtin the engine provides or a function the policy
+//!    defines; anything else is named with its file and line (OPA rejects it at compile time
+//!    too, while regorus would only fail when that rule runs).
+
+use crate::Error;
+use regorus::unstable::{Expr, Literal, Module, Query, Rule, RuleHead};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What a rule's name makes of its results (conftest's conventions, plus strata's
+/// `unknown`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// `deny*` and `violation*`: a failure.
+    Deny,
+    /// `warn*`: reported, never a failure by itself.
+    Warn,
+    /// `unknown*` (a strata extension): the deciding value is known only after apply;
+    /// reported separately, never counted as a pass or a failure.
+    Unknown,
+}
+
+/// `deny`, `deny_public_bucket`, `violation_x_y`: a prefix and then `_word` groups of ASCII
+/// letters and digits (conftest's `^(deny|violation)(_[a-zA-Z0-9]+)*$`); `deny_` and
+/// `deny__x` are not rule names.
+pub fn rule_outcome(name: &str) -> Option<Outcome> {
+    let suffix_ok = |rest: &str| {
+        rest.is_empty()
+            || rest.strip_prefix('_').is_some_and(|r| {
+                r.split('_')
+                    .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric()))
+            })
+    };
+    for (prefix, outcome) in [
+        ("deny", Outcome::Deny),
+        ("violation", Outcome::Deny),
+        ("warn", Outcome::Warn),
+        ("unknown", Outcome::Unknown),
+    ] {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            if suffix_ok(rest) {
+                return Some(outcome);
+            }
+        }
+    }
+    None
+}
+
+/// The name an `exception` uses for a rule: conftest strips `violation_`, then `deny_`, then
+/// `warn_`, each at most once (`deny_run_as_root` -> `run_as_root`); `deny`, `violation` and
+/// `warn` themselves are the empty name. strata's `unknown_` rules strip their prefix too.
+pub fn exception_name(name: &str) -> &str {
+    if matches!(name, "deny" | "violation" | "warn" | "unknown") {
+        return "";
+    }
+    if let Some(rest) = name.strip_prefix("unknown_") {
+        return rest;
+    }
+    let mut short = name;
+    for prefix in ["violation_", "deny_", "warn_"] {
+        if let Some(rest) = short.strip_prefix(prefix) {
+            short = rest;
+        }
+    }
+    short
+}
+
+/// One top-level rule definition, as the parsed module has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleDef {
+    /// The package, without `data.` (`main`, `kubernetes.labels`).
+    pub package: String,
+    /// OPA's name for the rule head; empty for multi-part heads (`deny.x`, `deny["a"]`).
+    pub name: String,
+    pub file: String,
+    pub line: u32,
+}
+
+/// A policy's modules, loaded and checked.
+#[derive(Clone)]
+pub struct Loaded {
+    pub engine: regorus::Engine,
+    /// Every top-level rule definition, in load order.
+    pub rules: Vec<RuleDef>,
+    /// The packages of the modules, without `data.`, distinct, in load order.
+    pub packages: Vec<String>,
+    /// Whether the policy may read `data.conftest` (so it is set per input file).
+    pub reads_conftest_data: bool,
+}
+
+/// Makes a source OPA accepts acceptable to regorus without changing what it means:
+/// `import future.keywords...` lines that an `import rego.v1` (or a broader
+/// `future.keywords` import) already covers are blanked. OPA treats them as no-ops; regorus
+/// rejects them as shadowing imports. Line and column numbers stay the same.
+pub fn compatible_imports(text: &str) -> std::borrow::Cow<'_, str> {
+    // (line index, what it imports): "v1", "all" (future.keywords) or a keyword.
+    let mut imports: Vec<(usize, String)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let code = line.split('#').next().unwrap_or("").trim();
+        let Some(path) = code.strip_prefix("import ").map(str::trim) else {
+            continue;
+        };
+        if path == "rego.v1" {
+            imports.push((i, "v1".into()));
+        } else if path == "future.keywords" {
+            imports.push((i, "all".into()));
+        } else if let Some(kw) = path.strip_prefix("future.keywords.") {
+            if kw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                imports.push((i, kw.to_string()));
+            }
+        }
+    }
+    let has_v1 = imports.iter().any(|(_, k)| k == "v1");
+    let first_all = imports.iter().find(|(_, k)| k == "all").map(|(i, _)| *i);
+    let mut blank = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    for (i, kw) in &imports {
+        let redundant = match kw.as_str() {
+            "v1" => false,
+            _ if has_v1 => true,
+            "all" => Some(*i) != first_all,
+            kw => first_all.is_some() || !seen.insert(kw.to_string()),
+        };
+        if redundant {
+            blank.insert(*i);
+        }
+    }
+    if blank.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if blank.contains(&i) {
+            let (body, end) = match line.strip_suffix("\r\n") {
+                Some(b) => (b, "\r\n"),
+                None => match line.strip_suffix('\n') {
+                    Some(b) => (b, "\n"),
+                    None => (line, ""),
+                },
+            };
+            // Keep any comment after the import, and every column after it, where it was.
+            let code_len = body.find('#').unwrap_or(body.len());
+            out.push_str(&" ".repeat(body[..code_len].chars().count()));
+            out.push_str(&body[code_len..]);
+            out.push_str(end);
+        } else {
+            out.push_str(line);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The parts of a rule head's reference: `Var` names and `.field`s are names, `[x]` an index.
+#[derive(Debug)]
+enum Part {
+    Name(String),
+    Index { var: bool },
+}
+
+fn head_parts(refr: &Expr, out: &mut Vec<Part>) {
+    match refr {
+        Expr::Var { span, .. } => out.push(Part::Name(span.text().to_string())),
+        Expr::RefDot { refr, field, .. } => {
+            head_parts(refr, out);
+            out.push(Part::Name(field.0.text().to_string()));
+        }
+        Expr::RefBrack { refr, index, .. } => {
+            head_parts(refr, out);
+            out.push(Part::Index {
+                var: matches!(index.as_ref(), Expr::Var { .. }),
+            });
+        }
+        _ => out.push(Part::Index { var: false }),
+    }
+}
+
+/// OPA's name for a rule head, and whether it is the mixed `deny[msg] if` form.
+fn head_name(rule: &Rule) -> (String, bool) {
+    let (refr, set_head, assigned) = match rule {
+        Rule::Spec { head, .. } => match head {
+            RuleHead::Compr { refr, assign, .. } => (refr, false, assign.is_some()),
+            RuleHead::Set { refr, .. } => (refr, true, false),
+            RuleHead::Func { refr, .. } => (refr, false, true),
+        },
+        Rule::Default { refr, .. } => (refr, false, true),
+    };
+    let mut parts = Vec::new();
+    head_parts(refr, &mut parts);
+    match parts.as_slice() {
+        [Part::Name(n)] => (n.clone(), false),
+        // `p[x] = y if ...`: OPA keeps the name `p`.
+        [Part::Name(n), Part::Index { var: true }] if !set_head && assigned => (n.clone(), false),
+        // `p[x] if ...`: a single-value rule `p[x] = true`, no name.
+        [Part::Name(n), Part::Index { .. }] if !set_head && !assigned => (
+            String::new(),
+            rule_outcome(n).is_some_and(|o| o != Outcome::Unknown),
+        ),
+        _ => (String::new(), false),
+    }
+}
+
+fn package_of(components: &[String]) -> String {
+    components.join(".")
+}
+
+impl Loaded {
+    /// Parses and checks the sources (path, text); `rego_v0` selects v0 syntax.
+    pub fn load(files: &[(String, String)], rego_v0: bool) -> Result<Loaded, Error> {
+        let mut engine = regorus::Engine::new();
+        engine.set_rego_v0(rego_v0);
+        // conftest's default: a failing builtin makes its expression undefined.
+        engine.set_strict_builtin_errors(false);
+        for (path, text) in files {
+            engine
+                .add_policy(path.clone(), compatible_imports(text).into_owned())
+                .map_err(|e| Error::in_file(path, None, e.to_string()))?;
+        }
+        let packages_by_module: Vec<String> = engine
+            .get_policy_package_components()
+            .map_err(|e| Error::new(e.to_string()))?
+            .iter()
+            .map(|p| package_of(&p.components))
+            .collect();
+        let modules: Vec<_> = engine.get_modules().clone();
+        let mut rules = Vec::new();
+        let mut packages: Vec<String> = Vec::new();
+        for (module, package) in modules.iter().zip(&packages_by_module) {
+            if !packages.contains(package) {
+                packages.push(package.clone());
+            }
+            for rule in &module.policy {
+                let span = rule.span();
+                let file = span.source.get_path().clone();
+                let (name, mixed) = head_name(rule);
+                if mixed {
+                    return Err(Error::in_file(
+                        &file,
+                        Some(span.line),
+                        format!(
+                            "`{}` uses `if` without `contains`: Rego reads it as a single value `true`, not a set of messages (conftest rejects it too)",
+                            span.text().lines().next().unwrap_or("").trim_end_matches(['{', ' '])
+                        ),
+                    )
+                    .with_hint("write `deny contains msg if { ... }`"));
+                }
+                rules.push(RuleDef {
+                    package: package.clone(),
+                    name,
+                    file,
+                    line: span.line,
+                });
+            }
+        }
+        check_functions(&modules, &packages_by_module)?;
+        Ok(Loaded {
+            engine,
+            rules,
+            packages,
+            reads_conftest_data: reads_conftest_data(&modules),
+        })
+    }
+
+    /// The `test_*` rules of every module, by (package, name), each once, in load order;
+    /// `todo_test_*` rules are listed as skipped.
+    pub fn tests(&self) -> Vec<TestRule> {
+        let mut out: Vec<TestRule> = Vec::new();
+        for r in &self.rules {
+            let skipped = r.name.starts_with("todo_test_");
+            if !(r.name.starts_with("test_") || skipped) {
+                continue;
+            }
+            if out
+                .iter()
+                .any(|t| t.package == r.package && t.name == r.name)
+            {
+                continue;
+            }
+            out.push(TestRule {
+                file: r.file.clone(),
+                package: r.package.clone(),
+                name: r.name.clone(),
+                skipped,
+            });
+        }
+        out
+    }
+}
+
+/// One test rule: package and name, and the file it is defined in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestRule {
+    pub file: String,
+    pub package: String,
+    pub name: String,
+    /// `todo_test_*`: reported as skipped, not run.
+    pub skipped: bool,
+}
+
+/// Invariant 3: every call names a builtin or a function of the policy.
+fn check_functions(
+    modules: &[regorus::unstable::Ref<Module>],
+    packages: &[String],
+) -> Result<(), Error> {
+    let defined: BTreeSet<String> = regorus::utils::gather_functions(modules)
+        .map(|t| t.into_keys().collect())
+        .unwrap_or_default();
+    for (module, package) in modules.iter().zip(packages) {
+        let mut imports = BTreeMap::new();
+        for import in &module.imports {
+            let Ok(target) = regorus::utils::get_path_string(&import.refr, None) else {
+                continue;
+            };
+            let alias = match &import.r#as {
+                Some(a) => a.text().to_string(),
+                None => target.rsplit('.').next().unwrap_or("").to_string(),
+            };
+            imports.insert(alias, target);
+        }
+        let known = |path: &str| {
+            if path == "print" || regorus::unstable::BUILTINS.contains_key(path) {
+                return true;
+            }
+            if path.starts_with("data.") {
+                return defined.contains(path);
+            }
+            let (root, rest) = path.split_once('.').unwrap_or((path, ""));
+            if let Some(target) = imports.get(root) {
+                let full = if rest.is_empty() {
+                    target.clone()
+                } else {
+                    format!("{target}.{rest}")
+                };
+                if defined.contains(&full) {
+                    return true;
+                }
+            }
+            defined.contains(&format!("data.{package}.{path}"))
+        };
+        let mut calls = Vec::new();
+        let mut mocked = BTreeSet::new();
+        for rule in &module.policy {
+            walk_rule(rule, &mut |node| match node {
+                Node::Expr(Expr::Call { span, fcn, .. }) => {
+                    if let Ok(path) = regorus::utils::get_path_string(fcn, None) {
+                        calls.push((path, span.clone()));
+                    }
+                }
+                // `with f as g` replaces `f`: a test may mock a function the policy lacks.
+                Node::With(m) => {
+                    if let Ok(path) = regorus::utils::get_path_string(&m.refr, None) {
+                        mocked.insert(path);
+                    }
+                }
+                _ => {}
+            });
+        }
+        for (path, span) in calls {
+            if !known(&path) && !mocked.contains(&path) {
+                return Err(Error::in_file(
+                    span.source.get_path(),
+                    Some(span.line),
+                    format!("`{path}` is neither a builtin of strata's Rego engine (regorus) nor a function of this policy"),
+                )
+                .with_hint("define the function in the policy, or use a builtin regorus provides (see docs/policy.md)"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the syntax walk visits: every expression, and every `with` modifier.
+enum Node<'a> {
+    Expr(&'a Expr),
+    With(&'a regorus::unstable::WithModifier),
+}
+
+fn walk_rule(rule: &Rule, f: &mut dyn FnMut(Node)) {
+    match rule {
+        Rule::Spec { head, bodies, .. } => {
+            match head {
+                RuleHead::Compr { refr, assign, .. } => {
+                    walk_expr(refr, f);
+                    if let Some(a) = assign {
+                        walk_expr(&a.value, f);
+                    }
+                }
+                RuleHead::Set { refr, key, .. } => {
+                    walk_expr(refr, f);
+                    if let Some(k) = key {
+                        walk_expr(k, f);
+                    }
+                }
+                RuleHead::Func { args, assign, .. } => {
+                    for a in args {
+                        walk_expr(a, f);
+                    }
+                    if let Some(a) = assign {
+                        walk_expr(&a.value, f);
+                    }
+                }
+            }
+            for body in bodies {
+                if let Some(a) = &body.assign {
+                    walk_expr(&a.value, f);
+                }
+                walk_query(&body.query, f);
+            }
+        }
+        Rule::Default { value, .. } => walk_expr(value, f),
+    }
+}
+
+fn walk_query(query: &Query, f: &mut dyn FnMut(Node)) {
+    for stmt in &query.stmts {
+        for m in &stmt.with_mods {
+            f(Node::With(m));
+            walk_expr(&m.r#as, f);
+        }
+        match &stmt.literal {
+            Literal::SomeVars { .. } => {}
+            Literal::SomeIn {
+                key,
+                value,
+                collection,
+                ..
+            } => {
+                if let Some(k) = key {
+                    walk_expr(k, f);
+                }
+                walk_expr(value, f);
+                walk_expr(collection, f);
+            }
+            Literal::Expr { expr, .. } | Literal::NotExpr { expr, .. } => walk_expr(expr, f),
+            Literal::Every { domain, query, .. } => {
+                walk_expr(domain, f);
+                walk_query(query, f);
+            }
+        }
+    }
+}
+
+fn walk_expr(expr: &Expr, f: &mut dyn FnMut(Node)) {
+    f(Node::Expr(expr));
+    match expr {
+        Expr::String { .. }
+        | Expr::RawString { .. }
+        | Expr::Number { .. }
+        | Expr::Bool { .. }
+        | Expr::Null { .. }
+        | Expr::Var { .. } => {}
+        Expr::Array { items, .. } | Expr::Set { items, .. } => {
+            for i in items {
+                walk_expr(i, f);
+            }
+        }
+        Expr::Object { fields, .. } => {
+            for (_, k, v) in fields {
+                walk_expr(k, f);
+                walk_expr(v, f);
+            }
+        }
+        Expr::ArrayCompr { term, query, .. } | Expr::SetCompr { term, query, .. } => {
+            walk_expr(term, f);
+            walk_query(query, f);
+        }
+        Expr::ObjectCompr {
+            key, value, query, ..
+        } => {
+            walk_expr(key, f);
+            walk_expr(value, f);
+            walk_query(query, f);
+        }
+        Expr::Call { fcn, params, .. } => {
+            walk_expr(fcn, f);
+            for p in params {
+                walk_expr(p, f);
+            }
+        }
+        Expr::UnaryExpr { expr, .. } => walk_expr(expr, f),
+        Expr::RefDot { refr, .. } => walk_expr(refr, f),
+        Expr::RefBrack { refr, index, .. } => {
+            walk_expr(refr, f);
+            walk_expr(index, f);
+        }
+        Expr::BinExpr { lhs, rhs, .. }
+        | Expr::BoolExpr { lhs, rhs, .. }
+        | Expr::ArithExpr { lhs, rhs, .. }
+        | Expr::AssignExpr { lhs, rhs, .. } => {
+            walk_expr(lhs, f);
+            walk_expr(rhs, f);
+        }
+        Expr::Membership {
+            key,
+            value,
+            collection,
+            ..
+        } => {
+            if let Some(k) = key {
+                walk_expr(k, f);
+            }
+            walk_expr(value, f);
+            walk_expr(collection, f);
+        }
+    }
+}
+
+fn is_data(e: &Expr) -> bool {
+    matches!(e, Expr::Var { span, .. } if span.text() == "data")
+}
+
+/// Whether the modules may read `data.conftest` (which then changes with every input
+/// file): a reference or import starting `data.conftest`, a computed key right under
+/// `data`, or `data` used whole.
+fn reads_conftest_data(modules: &[regorus::unstable::Ref<Module>]) -> bool {
+    let mut data_vars = 0usize;
+    let mut first_level = 0usize;
+    let mut reads = false;
+    for module in modules {
+        for import in &module.imports {
+            let Ok(path) = regorus::utils::get_path_string(&import.refr, None) else {
+                continue;
+            };
+            if path == "data" || path == "data.conftest" || path.starts_with("data.conftest.") {
+                reads = true;
+            }
+        }
+        for rule in &module.policy {
+            walk_rule(rule, &mut |node| {
+                let Node::Expr(e) = node else { return };
+                match e {
+                    _ if is_data(e) => data_vars += 1,
+                    Expr::RefDot { refr, field, .. } if is_data(refr) => {
+                        first_level += 1;
+                        reads |= field.0.text() == "conftest";
+                    }
+                    Expr::RefBrack { refr, index, .. } if is_data(refr) => {
+                        first_level += 1;
+                        reads |= match index.as_ref() {
+                            Expr::String { value, .. } | Expr::RawString { value, .. } => {
+                                value.as_string().is_ok_and(|s| s.as_ref() == "conftest")
+                            }
+                            _ => true,
+                        };
+                    }
+                    _ => {}
+                }
+            });
+        }
+    }
+    reads || data_vars > first_level
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Loaded, Error> {
+        Loaded::load(&[("p.rego".into(), text.into())], false)
+    }
+
+    #[test]
+    fn rule_names_follow_conftest() {
+        for ok in [
+            "deny",
+            "violation",
+            "warn",
+            "deny_x",
+            "deny_1",
+            "deny_x_y_z",
+            "warn_Foo9",
+        ] {
+            assert!(rule_outcome(ok).is_some(), "{ok}");
+        }
+        for no in ["deny_", "denyXYZ", "deny__x", "Deny", "warning", "deny_x-y"] {
+            assert!(rule_outcome(no).is_none(), "{no}");
+        }
+        assert_eq!(rule_outcome("unknown_backend"), Some(Outcome::Unknown));
+        assert_eq!(exception_name("deny_run_as_root"), "run_as_root");
+        assert_eq!(exception_name("violation_foo_bar"), "foo_bar");
+        assert_eq!(exception_name("deny_warn_x"), "x");
+        assert_eq!(exception_name("deny"), "");
+        assert_eq!(exception_name("warn_latest"), "latest");
+    }
+
+    #[test]
+    fn rules_come_from_the_parsed_modules() {
+        let l = load(
+            "package main # not part of the name\n\nimport rego.v1\n\n  deny_indented contains \"x\" if true\n\ndeny if true\n\ndefault deny_y := false\n\ndeny.sub contains \"y\" if true\n\nviolation := [1] if true\n",
+        )
+        .unwrap();
+        assert_eq!(l.packages, vec!["main"]);
+        let names: Vec<&str> = l.rules.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec!["deny_indented", "deny", "deny_y", "", "violation"]
+        );
+        assert_eq!(l.rules[0].line, 5);
+    }
+
+    #[test]
+    fn the_mixed_if_form_is_rejected_with_its_line() {
+        let err = load("package main\n\ndeny[msg] if {\n\tmsg := \"foo\"\n}\n")
+            .err()
+            .unwrap();
+        assert_eq!(err.line, Some(3), "{err}");
+        assert!(err.to_string().contains("without `contains`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_functions_are_named_at_load() {
+        let err = load("package main\n\nimport rego.v1\n\ndeny contains \"x\" if {\n\thttp.send({\"url\": \"u\"})\n}\n")
+            .err()
+            .unwrap();
+        assert_eq!(err.line, Some(6), "{err}");
+        assert!(err.to_string().contains("`http.send`"), "{err}");
+        // functions of the policy, in other packages and through imports, are fine
+        let files = vec![
+            ("lib.rego".to_string(), "package lib.util\n\nimport rego.v1\n\nshout(s) := upper(s)\n".to_string()),
+            ("p.rego".to_string(), "package main\n\nimport rego.v1\nimport data.lib.util\n\nlocal(x) := x\n\ndeny contains util.shout(local(\"x\")) if true\n\nwarn contains data.lib.util.shout(\"y\") if true\n".to_string()),
+        ];
+        Loaded::load(&files, false).unwrap();
+    }
+
+    #[test]
+    fn reading_data_conftest_is_recognised() {
+        let reads = |body: &str| {
+            load(&format!("package main\n\nimport rego.v1\n\n{body}\n"))
+                .unwrap()
+                .reads_conftest_data
+        };
+        assert!(reads("deny contains data.conftest.file.name if true"));
+        assert!(reads("deny contains x if { some k; x := data[k] }"));
+        assert!(reads("deny contains \"x\" if { d := data; d.conftest }"));
+        assert!(!reads("deny contains \"x\" if walk(input, [_, _])"));
+        assert!(reads("deny contains \"x\" if data[\"conftest\"].file"));
+        assert!(!reads(
+            "deny contains \"x\" if data.services.ports[_] == 22"
+        ));
+        assert!(!reads("deny contains \"x\" if input.a"));
+    }
+
+    #[test]
+    fn redundant_future_imports_are_blanked_in_place() {
+        let text = "package main\n\nimport rego.v1\nimport future.keywords.in # old\nimport future.keywords\n\ndeny contains \"x\" if true\n";
+        let fixed = compatible_imports(text);
+        assert_eq!(fixed.lines().count(), text.lines().count());
+        assert!(!fixed.contains("import future"));
+        assert!(fixed.contains("# old"));
+        load(text).unwrap();
+        let v0 = "package main\n\nimport future.keywords\nimport future.keywords.in\nimport future.keywords.if\n\ndeny contains \"x\" if true\n";
+        Loaded::load(&[("p.rego".into(), v0.into())], true).unwrap();
+        let plain = "package main\n\nimport rego.v1\n";
+        assert!(matches!(
+            compatible_imports(plain),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+}

@@ -1,0 +1,338 @@
+//! `strata policy scan`: policies applied to files directly, as `conftest test` applies
+//! them: no graph, terraform or helm.
+//!
+//! - Paths are walked recursively (hidden files and directories skipped); Terraform files
+//!   (`.tf`, `.tfvars`, `.hcl`) go to the policies that govern stacks or modules, YAML to
+//!   those that govern charts, JSON to every policy.
+//! - Each file is evaluated on its own (its documents summed), or, with `combine`, all files
+//!   together as one input (conftest's `--combine`).
+//! - Counts are conftest's; findings in workspace files are subject to the waivers of the
+//!   target that owns them.
+
+use crate::data::DataFile;
+use crate::eval::Options;
+use crate::input::Format;
+use crate::{
+    data, waivers, Counts, Error, Evaluation, ExceptionHit, FileInfo, Finding, InputFile, Policy,
+};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use strata_graph::discover::Kind;
+use strata_graph::model::waivers::Waiver;
+use strata_graph::model::Model;
+
+/// What a command line adds to every policy's own settings.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Data documents for every policy (`--data`).
+    pub data: Vec<DataFile>,
+    /// Builtin errors are errors (`--show-builtin-errors`).
+    pub show_builtin_errors: bool,
+}
+
+/// Reads workspace files: (path, text) of each path given.
+pub type ReadFiles<'a> = dyn Fn(&[&str]) -> strata_graph::Result<Vec<(String, String)>> + 'a;
+
+/// Loads a policy target of the workspace model: its Rego (tests excluded) and the data
+/// documents its policy.toml lists; `read` gives the texts of workspace files.
+pub fn load_policy(
+    model: &Model,
+    index: usize,
+    read: &ReadFiles,
+    overrides: &Overrides,
+) -> Result<Policy, Error> {
+    let target = &model.targets[index];
+    let meta = model
+        .policies
+        .iter()
+        .find(|(i, _)| *i == index)
+        .map(|(_, m)| m.clone())
+        .unwrap_or_default();
+    let io = |e: strata_graph::Error| Error::new(format!("{}: {e}", target.label));
+    let files = read(&model.policy_files(index)).map_err(io)?;
+    let placed = data::policy_data_files(&target.label, &meta.data, &target.files)?;
+    let paths: Vec<&str> = placed.iter().map(|(p, _)| p.as_str()).collect();
+    let texts = read(&paths).map_err(io)?;
+    let mut docs: Vec<DataFile> = placed
+        .into_iter()
+        .zip(texts)
+        .map(|((path, under), (_, text))| DataFile { path, text, under })
+        .collect();
+    docs.extend(overrides.data.iter().cloned());
+    let mut options = Options::from_meta(&meta);
+    options.show_builtin_errors |= overrides.show_builtin_errors;
+    Policy::load(&target.label, &files, &docs, &options)
+}
+
+/// A scan's request.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub paths: Vec<PathBuf>,
+    /// All files as one input (conftest's `--combine`).
+    pub combine: bool,
+}
+
+/// Where waivers come from for files inside the workspace.
+pub struct Workspace<'a> {
+    pub root: &'a Path,
+    pub model: &'a Model,
+    pub today: i64,
+}
+
+/// A scan's outcome.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub files: usize,
+    pub findings: Vec<Finding>,
+    pub exceptions: Vec<ExceptionHit>,
+    pub counts: Counts,
+    /// Not findings, worth knowing (a namespace that matches no package).
+    pub warnings: Vec<String>,
+    /// Expired waivers matching a scanned target (each fails the scan).
+    pub expired_waivers: Vec<String>,
+    /// Bad input: files or policies that could not be read (each names file and line).
+    pub errors: Vec<Error>,
+}
+
+impl Report {
+    /// Denies that are not waived.
+    pub fn blocking(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| crate::blocks(f, None))
+            .count()
+    }
+
+    /// Warnings that are not waived.
+    pub fn warned(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.outcome == crate::Outcome::Warn && f.waived_by.is_none())
+            .count()
+    }
+
+    /// Whether the scan passes: no bad input, no blocking deny, no expired waiver (and no
+    /// warning when `fail_on_warn`).
+    pub fn ok(&self, fail_on_warn: bool) -> bool {
+        self.errors.is_empty()
+            && self.blocking() == 0
+            && self.expired_waivers.is_empty()
+            && !(fail_on_warn && self.warned() > 0)
+    }
+}
+
+/// The files a scan reads: paths walked recursively in name order; hidden entries and
+/// files of other types are skipped inside directories, while a file named directly must
+/// be of a type strata reads.
+pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>) {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for e in entries {
+            if e.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
+                continue;
+            }
+            if e.is_dir() {
+                walk(&e, out);
+            } else if InputFile::format_of(&e).is_some() {
+                out.push(e);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        let shown = p.display().to_string();
+        if shown.is_empty() {
+            continue;
+        }
+        if p.is_dir() {
+            walk(p, &mut files);
+        } else if !p.exists() {
+            errors.push(Error::in_file(&shown, None, "no such file or directory"));
+        } else if InputFile::format_of(p).is_none() {
+            errors.push(
+                Error::in_file(&shown, None, "not a file type strata reads")
+                    .with_hint("scan .tf, .tfvars, .hcl, .yaml, .yml or .json files"),
+            );
+        } else {
+            files.push(p.clone());
+        }
+    }
+    (files, errors)
+}
+
+/// Reads and parses the files: their inputs, the texts of the Terraform files (to point
+/// findings at blocks), and the files that could not be read.
+pub fn read_inputs(files: &[PathBuf]) -> (Vec<InputFile>, Vec<(String, String)>, Vec<Error>) {
+    let mut inputs = Vec::new();
+    let mut texts = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        let shown = file.display().to_string();
+        let Some(format) = InputFile::format_of(file) else {
+            continue;
+        };
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(Error::in_file(&shown, None, e.to_string()));
+                continue;
+            }
+        };
+        match InputFile::read(&shown, &text, format, Some(FileInfo::of(file))) {
+            Ok(input) => inputs.push(input),
+            Err(e) => errors.push(e),
+        }
+        if format == Format::Terraform {
+            texts.push((shown, text));
+        }
+    }
+    (inputs, texts, errors)
+}
+
+/// Whether a policy governing `kinds` reads an input of `format`.
+fn applies(kinds: &[Kind], format: Format) -> bool {
+    match format {
+        Format::Terraform => kinds.contains(&Kind::Stack) || kinds.contains(&Kind::Module),
+        Format::Yaml => kinds.contains(&Kind::Chart),
+        Format::Json => true,
+    }
+}
+
+/// Runs the scan: `policies` (loaded, with the kinds each governs) over the files of
+/// `request`.
+pub fn scan(
+    policies: &[(Policy, Vec<Kind>)],
+    mut errors: Vec<Error>,
+    request: &Request,
+    workspace: Option<&Workspace>,
+) -> Report {
+    let (files, mut walk_errors) = collect(&request.paths);
+    errors.append(&mut walk_errors);
+    let (inputs, texts, mut read_errors) = read_inputs(&files);
+    errors.append(&mut read_errors);
+    use rayon::prelude::*;
+    let results: Vec<Result<Evaluation, Error>> = policies
+        .par_iter()
+        .map(|(policy, kinds)| {
+            let mine: Vec<InputFile> = inputs
+                .iter()
+                .filter(|i| applies(kinds, i.format))
+                .cloned()
+                .collect();
+            let mut out = Evaluation::default();
+            if mine.is_empty() {
+                return Ok(out);
+            }
+            if request.combine {
+                let cwd = std::env::current_dir()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default();
+                out.extend(policy.evaluate_combined(&mine, &context(None), &cwd)?);
+                return Ok(out);
+            }
+            for format in [Format::Terraform, Format::Yaml, Format::Json] {
+                let group: Vec<InputFile> = mine
+                    .iter()
+                    .filter(|i| i.format == format)
+                    .cloned()
+                    .collect();
+                if !group.is_empty() {
+                    out.extend(policy.evaluate(&group, &context(Some(format)))?);
+                }
+            }
+            Ok(out)
+        })
+        .collect();
+    let mut report = Report {
+        files: files.len(),
+        ..Report::default()
+    };
+    let mut all = Evaluation::default();
+    for r in results {
+        match r {
+            Ok(e) => all.extend(e),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut findings = all.findings;
+    crate::locate(&mut findings, &texts);
+    if let Some(ws) = workspace {
+        report.expired_waivers = apply_waivers(&mut findings, &files, ws);
+    }
+    findings.sort_by(|a, b| {
+        (&a.file, a.line, &a.rule, &a.msg).cmp(&(&b.file, b.line, &b.rule, &b.msg))
+    });
+    report.findings = findings;
+    report.exceptions = all.exceptions;
+    report.counts = all.counts;
+    report.warnings = all.warnings;
+    report.errors = errors;
+    report
+}
+
+/// `data.strata` in a scan: no target or environment, the kind by the input's type.
+fn context(format: Option<Format>) -> serde_json::Value {
+    let kind = match format {
+        Some(Format::Terraform) => serde_json::json!("stack"),
+        Some(Format::Yaml) => serde_json::json!("chart"),
+        _ => serde_json::Value::Null,
+    };
+    serde_json::json!({ "label": null, "kind": kind, "environment": null, "dependencies": [] })
+}
+
+/// Applies the waivers of the targets owning the scanned files (no environment); returns
+/// the expired waivers that match one of them.
+fn apply_waivers(findings: &mut [Finding], files: &[PathBuf], ws: &Workspace) -> Vec<String> {
+    let root = std::path::absolute(ws.root).unwrap_or_else(|_| ws.root.to_path_buf());
+    let owner = |shown: &str| -> Option<&str> {
+        let abs = std::path::absolute(shown).ok()?;
+        let rel = abs
+            .strip_prefix(&root)
+            .ok()?
+            .to_string_lossy()
+            .replace('\\', "/");
+        let mut best: Option<&str> = None;
+        for t in &ws.model.targets {
+            let l = t.label.as_str();
+            let inside = l.is_empty() || rel.starts_with(&format!("{l}/"));
+            if inside && best.is_none_or(|b| l.len() > b.len()) {
+                best = Some(l);
+            }
+        }
+        best
+    };
+    let mut expired: Vec<String> = Vec::new();
+    let labels: std::collections::BTreeSet<&str> = files
+        .iter()
+        .filter_map(|f| owner(&f.display().to_string()))
+        .collect();
+    let waivers: &[Waiver] = &ws.model.waivers;
+    for label in labels {
+        let mut idx: Vec<usize> = Vec::new();
+        for (i, f) in findings.iter().enumerate() {
+            if f.file.as_deref().and_then(owner) == Some(label) {
+                idx.push(i);
+            }
+        }
+        let mut mine: Vec<Finding> = idx.iter().map(|&i| findings[i].clone()).collect();
+        for w in waivers::apply(&mut mine, waivers, label, None, ws.today) {
+            let m = waivers::expired_message(w);
+            if !expired.contains(&m) {
+                expired.push(m);
+            }
+        }
+        for (k, &i) in idx.iter().enumerate() {
+            findings[i].waived_by = mine[k].waived_by.clone();
+        }
+    }
+    expired
+}

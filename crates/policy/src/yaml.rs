@@ -1,0 +1,440 @@
+//! YAML as conftest reads it (conftest's YAML parser goes through a YAML 1.1 library):
+//!
+//! - scalars by YAML 1.1 rules: `yes`/`no`/`on`/`off`/`y`/`n` (any of their usual casings)
+//!   are booleans, `0755` is octal, `0x1F` hex, `0b101` binary, `1_000` is 1000; `~`,
+//!   `null` and an empty value are null; dates stay strings; quoted scalars are always
+//!   strings;
+//! - map keys become strings: `on:` is the key `"true"` (so a GitHub Actions workflow's
+//!   trigger is `input["true"]`), `1:` is `"1"`; a null or a collection key is an error;
+//! - unknown tags (CloudFormation's `!Ref`, `!GetAtt`, `!Sub`, ...) are dropped and the value
+//!   kept: `!Ref MyBucket` reads as `"MyBucket"`, `!Join [a, [b]]` as `["a", ["b"]]`;
+//! - anchors, aliases and merge keys (`<<: *base`) are resolved; a repeated key keeps its
+//!   last value;
+//! - documents are split where a line is exactly `---`; an empty document between two
+//!   separators, or after a trailing `---`, is a `null` document (conftest evaluates it);
+//!   a file with a single document whose root is a list gives one document per element.
+
+use crate::Error;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// A parsed node, before YAML 1.1 resolution.
+#[derive(Debug, Clone)]
+enum Node {
+    Scalar {
+        value: String,
+        plain: bool,
+        tag: Option<Tag>,
+        line: usize,
+    },
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>, usize),
+}
+
+enum Open {
+    Seq(Vec<Node>, usize),
+    Map(Vec<(Node, Node)>, Option<Node>, usize, usize),
+}
+
+#[derive(Default)]
+struct Composer {
+    docs: Vec<Node>,
+    open: Vec<Open>,
+    anchors: HashMap<usize, Node>,
+    error: Option<Error>,
+}
+
+impl Composer {
+    fn finish(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.open.last_mut() {
+            None => self.docs.push(node),
+            Some(Open::Seq(items, _)) => items.push(node),
+            Some(Open::Map(pairs, key, _, _)) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => pairs.push((k, node)),
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for Composer {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(value, style, anchor, tag) => self.finish(
+                Node::Scalar {
+                    value,
+                    plain: style == TScalarStyle::Plain,
+                    tag,
+                    line: mark.line(),
+                },
+                anchor,
+            ),
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some(node) => {
+                    let node = node.clone();
+                    self.finish(node, 0)
+                }
+                None => {
+                    self.error.get_or_insert(Error {
+                        file: None,
+                        line: Some(mark.line() as u32),
+                        message: "an alias names an anchor that is not defined before it".into(),
+                        hint: None,
+                    });
+                }
+            },
+            Event::SequenceStart(anchor, _) => self.open.push(Open::Seq(Vec::new(), anchor)),
+            Event::MappingStart(anchor, _) => {
+                self.open
+                    .push(Open::Map(Vec::new(), None, anchor, mark.line()))
+            }
+            Event::SequenceEnd | Event::MappingEnd => match self.open.pop() {
+                Some(Open::Seq(items, anchor)) => self.finish(Node::Seq(items), anchor),
+                Some(Open::Map(pairs, _, anchor, line)) => {
+                    self.finish(Node::Map(pairs, line), anchor)
+                }
+                None => {}
+            },
+            _ => {}
+        }
+    }
+}
+
+/// Every YAML document of `text` (a stream), unresolved.
+fn compose(text: &str) -> Result<Vec<Node>, Error> {
+    let mut composer = Composer::default();
+    Parser::new_from_str(text)
+        .load(&mut composer, true)
+        .map_err(|e| Error {
+            file: None,
+            line: Some(e.marker().line() as u32),
+            message: format!("invalid YAML: {}", e.info()),
+            hint: None,
+        })?;
+    if let Some(e) = composer.error {
+        return Err(e);
+    }
+    Ok(composer.docs)
+}
+
+/// The documents conftest evaluates for a YAML file (see the module docs).
+pub fn documents(text: &str) -> Result<Vec<Value>, Error> {
+    let sep = if text.contains("\r\n") {
+        "\r\n---\r\n"
+    } else {
+        "\n---\n"
+    };
+    let parts: Vec<(usize, &str)> = {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for (i, _) in text.match_indices(sep) {
+            out.push((start, &text[start..i]));
+            start = i + sep.len();
+        }
+        out.push((start, &text[start..]));
+        out
+    };
+    let mut docs = Vec::new();
+    let mut first_line = 0;
+    let mut counted = 0;
+    for (offset, part) in &parts {
+        first_line += text[counted..*offset].matches('\n').count();
+        counted = *offset;
+        let shift = |mut e: Error| {
+            e.line = e.line.map(|l| l + first_line as u32);
+            e
+        };
+        let nodes = compose(part).map_err(shift)?;
+        if nodes.is_empty() {
+            docs.push(Value::Null);
+        }
+        for node in &nodes {
+            docs.push(resolve(node).map_err(shift)?);
+        }
+    }
+    // One document in the whole file whose root is a list: one document per element.
+    if parts.len() == 1 && docs.len() == 1 && docs[0].is_array() {
+        return Ok(crate::input::split_root(docs.pop().unwrap_or_default()));
+    }
+    Ok(docs)
+}
+
+/// The first document of `text` (a data file), resolved; null when there is none.
+pub fn first_document(text: &str) -> Result<Value, Error> {
+    match compose(text)?.first() {
+        Some(node) => resolve(node),
+        None => Ok(Value::Null),
+    }
+}
+
+/// `!!name`, however the parser spells the standard tag handle.
+fn is_core_handle(tag: &Tag) -> bool {
+    tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:"
+}
+
+fn is_core_tag(tag: &Option<Tag>, name: &str) -> bool {
+    tag.as_ref()
+        .is_some_and(|t| is_core_handle(t) && t.suffix == name)
+}
+
+fn resolve(node: &Node) -> Result<Value, Error> {
+    match node {
+        Node::Scalar {
+            value,
+            plain,
+            tag,
+            line,
+        } => {
+            if is_core_tag(tag, "str") {
+                return Ok(Value::String(value.clone()));
+            }
+            // A quoted scalar is a string; so is a scalar with a tag of another schema
+            // (`!Ref x`), whose tag is dropped.
+            let core = tag.as_ref().is_none_or(is_core_handle);
+            if !*plain || !core {
+                return Ok(Value::String(value.clone()));
+            }
+            plain_scalar(value).map_err(|message| Error {
+                file: None,
+                line: Some(*line as u32),
+                message,
+                hint: None,
+            })
+        }
+        Node::Seq(items) => Ok(Value::Array(
+            items.iter().map(resolve).collect::<Result<_, _>>()?,
+        )),
+        Node::Map(pairs, line) => {
+            let mut merged = Map::new();
+            let mut explicit = Map::new();
+            for (k, v) in pairs {
+                let is_merge = matches!(k, Node::Scalar { value, plain: true, tag: None, .. } if value == "<<");
+                if is_merge {
+                    let sources: Vec<&Node> = match v {
+                        Node::Seq(items) => items.iter().collect(),
+                        other => vec![other],
+                    };
+                    for source in sources {
+                        let Value::Object(m) = resolve(source)? else {
+                            return Err(Error {
+                                file: None,
+                                line: Some(*line as u32),
+                                message: "a merge key (`<<`) must name a mapping".into(),
+                                hint: None,
+                            });
+                        };
+                        for (mk, mv) in m {
+                            merged.entry(mk).or_insert(mv);
+                        }
+                    }
+                    continue;
+                }
+                explicit.insert(key_string(k)?, resolve(v)?);
+            }
+            merged.extend(explicit);
+            Ok(Value::Object(merged))
+        }
+    }
+}
+
+/// A map key as a string, as conftest's YAML-to-JSON conversion makes it.
+fn key_string(node: &Node) -> Result<String, Error> {
+    let line = match node {
+        Node::Scalar { line, .. } | Node::Map(_, line) => Some(*line as u32),
+        Node::Seq(_) => None,
+    };
+    let unsupported = |what: &str| Error {
+        file: None,
+        line,
+        message: format!("a {what} cannot be a map key"),
+        hint: None,
+    };
+    match resolve(node)? {
+        Value::String(s) => Ok(s),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Number(n) => Ok(match n.as_f64() {
+            Some(f) if !n.is_i64() && !n.is_u64() => format!("{}", f as f32),
+            _ => n.to_string(),
+        }),
+        Value::Null => Err(unsupported("null")),
+        Value::Array(_) => Err(unsupported("list")),
+        Value::Object(_) => Err(unsupported("mapping")),
+    }
+}
+
+/// A plain scalar by YAML 1.1's rules.
+fn plain_scalar(s: &str) -> Result<Value, String> {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Ok(Value::Null),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+            return Ok(Value::Bool(true))
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
+            return Ok(Value::Bool(false))
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
+        | ".nan" | ".NaN" | ".NAN" => {
+            return Err(format!("`{s}` is not a number JSON can hold"));
+        }
+        _ => {}
+    }
+    if !s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.')) {
+        return Ok(Value::String(s.to_string()));
+    }
+    let digits = s.replace('_', "");
+    if let Some(i) = parse_int(&digits) {
+        return Ok(int_value(i));
+    }
+    if is_float(&digits) {
+        if let Ok(f) = digits.parse::<f64>() {
+            if let Some(n) = serde_json::Number::from_f64(f) {
+                return Ok(Value::Number(n));
+            }
+        }
+    }
+    Ok(Value::String(s.to_string()))
+}
+
+/// An integer with an optional sign and a `0x`, `0o`, `0b` or leading-`0` (octal) base.
+fn parse_int(s: &str) -> Option<i128> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
+        (16, d)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (8, d)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (2, d)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..])
+    } else {
+        (10, lower.as_str())
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let v = i128::from_str_radix(digits, radix).ok()?;
+    let v = if neg { -v } else { v };
+    (i128::from(i64::MIN)..=i128::from(u64::MAX))
+        .contains(&v)
+        .then_some(v)
+}
+
+/// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
+fn is_float(s: &str) -> bool {
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let digits = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some(("", frac)) => digits(frac),
+        Some((int, frac)) => digits(int) && (frac.is_empty() || digits(frac)),
+        None => digits(mantissa),
+    };
+    let exp_ok = exp.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e)));
+    mantissa_ok && exp_ok
+}
+
+/// An integer as JSON holds it (i64, else u64).
+fn int_value(v: i128) -> Value {
+    match i64::try_from(v) {
+        Ok(i) => Value::from(i),
+        Err(_) => Value::from(u64::try_from(v).unwrap_or(u64::MAX)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn yaml_1_1_scalars_and_keys() {
+        let docs = documents(
+            "on:\n  push: {}\nenabled: yes\nquoted: \"yes\"\noff_value: Off\nmode: 0755\nhex: 0x1F\nbin: 0b101\nbig: 1_000\nfloat: 1.5\nexp: 1e3\ndate: 2024-01-01\nnothing: ~\nempty:\n1: one\nversion: '3.4'\nnot_octal: 08\n",
+        )
+        .unwrap();
+        assert_eq!(
+            docs,
+            vec![json!({
+                "true": {"push": {}}, "enabled": true, "quoted": "yes", "off_value": false,
+                "mode": 493, "hex": 31, "bin": 5, "big": 1000, "float": 1.5, "exp": 1000.0,
+                "date": "2024-01-01", "nothing": null, "empty": null, "1": "one",
+                "version": "3.4", "not_octal": 8.0
+            })]
+        );
+    }
+
+    #[test]
+    fn cloudformation_tags_are_dropped() {
+        let docs = documents(
+            "Resources:\n  Fn:\n    Properties:\n      Role: !GetAtt Role.Arn\n      Bucket: !Ref Bucket\n      Port: !Ref 5\n      Name: !Sub \"${AWS::StackName}-fn\"\n      Join: !Join [\"\", [a, b]]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            docs[0]["Resources"]["Fn"]["Properties"],
+            json!({"Role": "Role.Arn", "Bucket": "Bucket", "Port": "5",
+                   "Name": "${AWS::StackName}-fn", "Join": ["", ["a", "b"]]})
+        );
+    }
+
+    #[test]
+    fn anchors_and_merge_keys() {
+        let docs =
+            documents("base: &b\n  a: 1\n  b: 2\nuse:\n  <<: *b\n  b: 3\nlist: [*b]\n").unwrap();
+        assert_eq!(docs[0]["use"], json!({"a": 1, "b": 3}));
+        assert_eq!(docs[0]["list"], json!([{"a": 1, "b": 2}]));
+    }
+
+    #[test]
+    fn documents_split_as_conftest_splits_them() {
+        assert_eq!(
+            documents("a: 1\n---\nb: 2\n---\n").unwrap(),
+            vec![json!({"a": 1}), json!({"b": 2}), Value::Null]
+        );
+        assert_eq!(
+            documents("a: 1\n---\n\n---\nb: 2\n").unwrap(),
+            vec![json!({"a": 1}), Value::Null, json!({"b": 2})]
+        );
+        // separators do not overlap: the second `---` starts the next document
+        assert_eq!(
+            documents("a: 1\n---\n---\nb: 2\n").unwrap(),
+            vec![json!({"a": 1}), json!({"b": 2})]
+        );
+        assert_eq!(documents("").unwrap(), vec![Value::Null]);
+        assert_eq!(documents("# only a comment\n").unwrap(), vec![Value::Null]);
+        assert_eq!(
+            documents("- a: 1\n- b: 2\n").unwrap(),
+            vec![json!({"a": 1}), json!({"b": 2})]
+        );
+        // only one level is split
+        assert_eq!(
+            documents("a: 1\n---\n- 1\n- 2\n").unwrap(),
+            vec![json!({"a": 1}), json!([1, 2])]
+        );
+        assert_eq!(documents("---\na: 1\n").unwrap(), vec![json!({"a": 1})]);
+    }
+
+    #[test]
+    fn errors_carry_the_line() {
+        let err = documents("a: 1\n---\nb: [\n").unwrap_err();
+        assert!(err.line.unwrap() >= 3, "{err}");
+        let err = documents("ok: 1\n~: x\n").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(documents("x: .inf\n").is_err());
+    }
+}

@@ -1,0 +1,895 @@
+//! conftest compatibility: conftest's acceptance cases for Terraform, YAML and JSON input,
+//! re-created with inputs and policies of our own, run through `strata policy scan` and
+//! compared with the counts and messages conftest gives for the same behaviour.
+
+mod common;
+use common::{Repo, Run};
+use std::path::Path;
+
+/// A workspace with one policy target, `policies/compat`, holding `files`.
+fn with_policy(files: &[(&str, &str)]) -> Repo {
+    let repo = Repo::with_fixture();
+    for (path, text) in files {
+        repo.write(&format!("policies/compat/{path}"), text);
+    }
+    repo.commit("compat policy");
+    repo
+}
+
+/// Writes inputs into a fresh directory.
+fn inputs(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
+fn scan(repo: &Repo, extra: &[&str], paths: &[&Path]) -> Run {
+    let mut args = vec!["policy", "scan", "--policy", "policies/compat"];
+    args.extend_from_slice(extra);
+    let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    args.extend(paths.iter().map(String::as_str));
+    repo.strata(&args)
+}
+
+/// conftest's summary line, as strata prints it.
+fn summary(run: &Run) -> &str {
+    run.stderr
+        .lines()
+        .find(|l| l.contains(" passed, "))
+        .and_then(|l| l.split(" (").next())
+        .unwrap_or("")
+}
+
+// -- Terraform --------------------------------------------------------------------------
+
+const TF_POLICY: &str = r#"package main
+
+import rego.v1
+
+deny contains msg if {
+	some name, bodies in input.resource.aws_lb_listener
+	some listener in bodies
+	listener.protocol == "HTTP"
+	msg := sprintf("listener `%s` serves plain HTTP", [name])
+}
+
+deny contains msg if {
+	some name, bodies in input.resource.aws_security_group_rule
+	some rule in bodies
+	rule.type == "ingress"
+	some cidr in rule.cidr_blocks
+	cidr == "0.0.0.0/0"
+	msg := sprintf("rule `%s` opens ingress to the world", [name])
+}
+
+deny contains msg if {
+	some name, bodies in input.resource.azurerm_managed_disk
+	some disk in bodies
+	disk.encryption_settings[0].enabled == false
+	msg := sprintf("disk `%s` is not encrypted", [name])
+}
+
+deny contains msg if {
+	some type, resources in input.resource
+	startswith(type, "aws_")
+	some name, bodies in resources
+	some r in bodies
+	not r.tags.owner
+	msg := sprintf("%s.%s has no owner tag", [type, name])
+}
+"#;
+
+const TF_MAIN: &str = r#"resource "aws_security_group_rule" "ssh" {
+  type        = "ingress"
+  from_port   = 22
+  to_port     = 22
+  cidr_blocks = ["10.0.0.0/8", "0.0.0.0/0"]
+}
+
+resource "aws_lb_listener" "front" {
+  port     = "80"
+  protocol = "HTTP"
+}
+
+resource "aws_db_subnet_group" "db" {
+}
+
+resource "azurerm_managed_disk" "data" {
+  name = "data"
+  encryption_settings {
+    enabled = false
+  }
+}
+
+resource "aws_s3_bucket" "logs" {
+  tags = {
+    owner       = "sre"
+    environment = "prod"
+  }
+}
+"#;
+
+/// Item 1: `.tf` input has hcl2json's shape (every block body in an array), so conftest
+/// policies that iterate the bodies or index `[0]` find what conftest finds: 6 failures
+/// for 4 `deny` definitions (conftest's hcl2 example counts the same way).
+#[test]
+fn terraform_input_has_hcl2json_shape() {
+    let repo = with_policy(&[("terraform.rego", TF_POLICY)]);
+    let dir = inputs(&[("main.tf", TF_MAIN)]);
+    let run = scan(&repo, &[], &[&dir.path().join("main.tf")]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        summary(&run),
+        "6 tests, 0 passed, 0 warnings, 6 failures, 0 exceptions",
+        "{run:?}"
+    );
+    for msg in [
+        "listener `front` serves plain HTTP",
+        "rule `ssh` opens ingress to the world",
+        "disk `data` is not encrypted",
+        "aws_db_subnet_group.db has no owner tag",
+    ] {
+        assert!(run.stdout.contains(msg), "{msg}: {}", run.stdout);
+    }
+    // A directory: each .tf file is its own input; the second file's one failure leaves
+    // three of the four definitions to pass (conftest's padding).
+    std::fs::create_dir_all(dir.path().join("disks")).unwrap();
+    std::fs::write(
+        dir.path().join("disks/disk.tf"),
+        "resource \"azurerm_managed_disk\" \"scratch\" {\n  encryption_settings {\n    enabled = false\n  }\n}\n",
+    )
+    .unwrap();
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert_eq!(
+        summary(&run),
+        "10 tests, 3 passed, 0 warnings, 7 failures, 0 exceptions",
+        "{run:?}"
+    );
+    // The built-in pack keeps strata's plain-object shape because its policy.toml says so.
+    let toml = std::fs::read_to_string(
+        common::repo_root().join("policies/builtin/terraform-aws/policy.toml"),
+    )
+    .unwrap();
+    assert!(toml.contains("input_shape = \"strata\""), "{toml}");
+}
+
+/// Item 1, the other way: a policy that declares `input_shape = "strata"` reads blocks as
+/// objects.
+#[test]
+fn a_policy_may_declare_strata_shape() {
+    let repo = with_policy(&[
+        ("policy.toml", "input_shape = \"strata\"\n"),
+        (
+            "plain.rego",
+            "package main\n\nimport rego.v1\n\ndeny contains name if {\n\tsome name, disk in input.resource.azurerm_managed_disk\n\tdisk.encryption_settings.enabled == false\n}\n",
+        ),
+    ]);
+    let dir = inputs(&[("main.tf", TF_MAIN)]);
+    let run = scan(&repo, &[], &[&dir.path().join("main.tf")]);
+    assert_eq!(
+        summary(&run),
+        "1 test, 0 passed, 0 warnings, 1 failure, 0 exceptions",
+        "{run:?}"
+    );
+}
+
+// -- Rules ------------------------------------------------------------------------------
+
+/// Item 2: rules come from the parsed module: an indented rule and an indented exception
+/// count, and a comment on the package line does not rename the package.
+#[test]
+fn rules_are_read_from_the_parsed_module() {
+    let repo = with_policy(&[(
+        "indented.rego",
+        r#"package main # rules for deployments
+
+import rego.v1
+
+    deny_no_owner contains "deployment has no owner label" if {
+        input.kind == "Deployment"
+        not input.metadata.labels.owner
+    }
+
+    warn_old_api contains "extensions/v1beta1 is gone" if {
+        input.apiVersion == "extensions/v1beta1"
+    }
+
+    exception contains ["old_api"] if input.metadata.name == "legacy"
+"#,
+    )]);
+    let dir = inputs(&[(
+        "app.yaml",
+        "apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata:\n  name: legacy\n",
+    )]);
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("deployment has no owner label"),
+        "{run:?}"
+    );
+    assert_eq!(
+        summary(&run),
+        "2 tests, 0 passed, 0 warnings, 1 failure, 1 exception",
+        "{run:?}"
+    );
+}
+
+/// Item 3: values as conftest reads them. `deny if ...` is one pass, not a finding; several
+/// messages from one rule are several failures; `deny_` is not a rule name.
+#[test]
+fn rule_values_count_as_conftest_reads_them() {
+    let repo = with_policy(&[(
+        "values.rego",
+        r#"package main
+
+import rego.v1
+
+deny if true
+
+deny_ contains "not a rule: a name ends with a word" if true
+
+failures := ["one", "two", "three"]
+
+violation contains name if some name in failures
+
+warn contains 42 if true
+"#,
+    )]);
+    let dir = inputs(&[("data.json", "{}")]);
+    let run = scan(&repo, &[], &[&dir.path().join("data.json")]);
+    assert_eq!(run.code, 1, "{run:?}");
+    // deny: one pass; violation: three failures; warn's number is ignored; `deny_` is not
+    // a rule. Four results for three definitions: nothing to pad.
+    assert_eq!(
+        summary(&run),
+        "4 tests, 1 passed, 0 warnings, 3 failures, 0 exceptions",
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("not a rule"), "{run:?}");
+}
+
+/// Item 3: what conftest refuses is bad input here, named by file and line: the mixed
+/// `deny[msg] if` form, an object without `msg`, a bare-string exception.
+#[test]
+fn rule_forms_conftest_rejects_are_errors_with_file_and_line() {
+    let cases = [
+        (
+            "package main\n\nimport rego.v1\n\ndeny[msg] if {\n\tmsg := \"foo\"\n}\n",
+            ":5: ",
+            "without `contains`",
+        ),
+        (
+            "package main\n\nimport rego.v1\n\ndeny contains {\"id\": \"X-1\"} if true\n",
+            ":5: ",
+            "string `msg`",
+        ),
+        (
+            "package main\n\nimport rego.v1\n\ndeny_x contains \"x\" if true\n\nexception contains \"x\" if true\n",
+            ":7: ",
+            "bare string",
+        ),
+    ];
+    for (rego, line, what) in cases {
+        let repo = with_policy(&[("bad.rego", rego)]);
+        let dir = inputs(&[("data.yaml", "a: 1\n")]);
+        let run = scan(&repo, &[], &[dir.path()]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr
+                .contains(&format!("policies/compat/bad.rego{line}")),
+            "{run:?}"
+        );
+        assert!(run.stderr.contains(what), "{what}: {run:?}");
+    }
+}
+
+// -- Builtins ---------------------------------------------------------------------------
+
+const COMPOSE_POLICY: &str = r#"package main
+
+import rego.v1
+
+deny contains msg if {
+	to_number(input.version) < 3.5
+	msg := sprintf("compose file version %s is older than 3.5", [input.version])
+}
+
+deny contains msg if {
+	some name, service in input.services
+	endswith(service.image, ":latest")
+	msg := sprintf("service %s uses a latest tag", [name])
+}
+"#;
+
+/// Item 4: a failing builtin makes its expression undefined (conftest's default), so the
+/// rest of the policy still runs; `--show-builtin-errors` (or `show_builtin_errors` in
+/// policy.toml) makes it an error.
+#[test]
+fn builtin_errors_are_undefined_unless_shown() {
+    let repo = with_policy(&[("compose.rego", COMPOSE_POLICY)]);
+    let dir = inputs(&[
+        (
+            "old/docker-compose.yml",
+            "version: '3.4'\nservices:\n  cache:\n    image: redis:latest\n",
+        ),
+        (
+            "ok/docker-compose.yml",
+            "version: '3.5'\nservices:\n  cache:\n    image: redis:7\n",
+        ),
+        (
+            "odd/docker-compose.yml",
+            "version: 'three'\nservices:\n  cache:\n    image: redis:latest\n",
+        ),
+    ]);
+    let run = scan(&repo, &[], &[&dir.path().join("old")]);
+    assert_eq!(
+        summary(&run),
+        "2 tests, 0 passed, 0 warnings, 2 failures, 0 exceptions",
+        "{run:?}"
+    );
+    let run = scan(&repo, &[], &[&dir.path().join("ok")]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        summary(&run),
+        "2 tests, 2 passed, 0 warnings, 0 failures, 0 exceptions"
+    );
+    // `to_number("three")` fails: that body is undefined, the latest tag is still found
+    // (and the second definition is padded into a pass).
+    let run = scan(&repo, &[], &[&dir.path().join("odd")]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        summary(&run),
+        "2 tests, 1 passed, 0 warnings, 1 failure, 0 exceptions",
+        "{run:?}"
+    );
+    let run = scan(
+        &repo,
+        &["--show-builtin-errors"],
+        &[&dir.path().join("odd")],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("built-in error"), "{run:?}");
+    assert!(
+        run.stderr.contains("policies/compat/compose.rego:5"),
+        "{run:?}"
+    );
+    repo.write(
+        "policies/compat/policy.toml",
+        "show_builtin_errors = true\n",
+    );
+    let run = scan(&repo, &[], &[&dir.path().join("odd")]);
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
+/// Item 4: a builtin the engine lacks is named when the policy loads, with file and line,
+/// even when no input would reach it.
+#[test]
+fn a_builtin_the_engine_lacks_is_named_at_load() {
+    let repo = with_policy(&[(
+        "dns.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains \"resolves\" if {\n\tinput.never\n\tnet.lookup_ip_addr(\"example.invalid\")\n}\n",
+    )]);
+    let dir = inputs(&[("a.yaml", "a: 1\n")]);
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("policies/compat/dns.rego:7: `net.lookup_ip_addr`"),
+        "{run:?}"
+    );
+}
+
+// -- YAML -------------------------------------------------------------------------------
+
+/// Item 5: YAML 1.1 as conftest reads it: `on:` is the key "true", `yes` is a boolean,
+/// CloudFormation tags keep their value, a root list is evaluated element by element, a
+/// trailing `---` adds an empty document.
+#[test]
+fn yaml_reads_as_conftest_reads_it() {
+    let repo = with_policy(&[(
+        "yaml.rego",
+        r#"package main
+
+import rego.v1
+
+deny contains "workflows must not run on every push" if input["true"].push.branches == ["**"]
+
+deny contains "public buckets are not allowed" if input.public == true
+
+deny contains msg if {
+	some name, r in input.Resources
+	r.Properties.BucketName == "Logs"
+	msg := sprintf("%s names its bucket by reference to Logs", [name])
+}
+
+warn contains msg if {
+	input.kind == "ConfigMap"
+	msg := sprintf("config map %s", [input.metadata.name])
+}
+"#,
+    )]);
+    let dir = inputs(&[
+        ("workflow.yml", "on:\n  push:\n    branches: ['**']\n"),
+        ("bucket.yaml", "public: yes\n"),
+        (
+            "stack.yaml",
+            "Resources:\n  Copy:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref Logs\n      Arn: !GetAtt Logs.Arn\n",
+        ),
+        (
+            "list.yaml",
+            "- kind: ConfigMap\n  metadata:\n    name: a\n- kind: ConfigMap\n  metadata:\n    name: b\n",
+        ),
+        ("trailing.yaml", "kind: Service\n---\n"),
+    ]);
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert_eq!(run.code, 1, "{run:?}");
+    for msg in [
+        "workflows must not run on every push",
+        "public buckets are not allowed",
+        "Copy names its bucket by reference to Logs",
+        "config map a",
+        "config map b",
+    ] {
+        assert!(run.stdout.contains(msg), "{msg}: {run:?}");
+    }
+    // 7 documents (the list gives 2, the trailing `---` a null one), 4 definitions each.
+    assert_eq!(
+        summary(&run),
+        "28 tests, 23 passed, 2 warnings, 3 failures, 0 exceptions",
+        "{run:?}"
+    );
+}
+
+// -- Namespaces -------------------------------------------------------------------------
+
+/// Item 6: namespaces are globs as conftest's `--namespace` (`*` crosses dots); a namespace
+/// that matches no package is a warning, not silence.
+#[test]
+fn namespace_globs_and_unmatched_namespaces() {
+    let repo = with_policy(&[
+        ("policy.toml", "namespaces = [\"k8s.*\"]\n"),
+        (
+            "pods.rego",
+            "package k8s.workloads.pods\n\nimport rego.v1\n\ndeny contains \"pod\" if input.kind == \"Pod\"\n",
+        ),
+        (
+            "services.rego",
+            "package k8s.services\n\nimport rego.v1\n\ndeny contains \"service\" if input.kind == \"Service\"\n",
+        ),
+        (
+            "other.rego",
+            "package main\n\nimport rego.v1\n\ndeny contains \"main\" if true\n",
+        ),
+    ]);
+    let dir = inputs(&[("objs.yaml", "kind: Pod\n---\nkind: Service\n")]);
+    let run = repo.strata(&[
+        "--json",
+        "policy",
+        "scan",
+        "--policy",
+        "policies/compat",
+        dir.path().to_str().unwrap(),
+    ]);
+    let json = run.json();
+    let mut got: Vec<(String, String)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["namespace"].as_str().unwrap().to_string(),
+                f["msg"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("k8s.services".to_string(), "service".to_string()),
+            ("k8s.workloads.pods".to_string(), "pod".to_string()),
+        ]
+    );
+    repo.write("policies/compat/policy.toml", "namespaces = [\"kube.*\"]\n");
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("warning: policies/compat: namespace `kube.*` matches no package"),
+        "{run:?}"
+    );
+    assert_eq!(
+        summary(&run),
+        "0 tests, 0 passed, 0 warnings, 0 failures, 0 exceptions"
+    );
+}
+
+// -- Data, file information, Rego versions ----------------------------------------------
+
+const PORTS_POLICY: &str = r#"package main
+
+import rego.v1
+
+deny contains msg if {
+	input.kind == "Service"
+	input.spec.type == "LoadBalancer"
+	some p in input.spec.ports
+	p.port in data.services.ports
+	msg := sprintf("port %d may not be exposed on a load balancer (denied: %v)", [p.port, data.services.ports])
+}
+"#;
+
+const LB_SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: sftp\nspec:\n  type: LoadBalancer\n  ports:\n    - port: 22\n";
+
+/// Item 7: data documents, from `--data` and from `data = [...]` in policy.toml (files in a
+/// directory merge at the root of `data`, as conftest places them).
+#[test]
+fn data_documents_from_the_command_line_and_policy_toml() {
+    let repo = with_policy(&[("ports.rego", PORTS_POLICY)]);
+    let dir = inputs(&[
+        ("service.yaml", LB_SERVICE),
+        ("exclusions/services.yaml", "services:\n  ports: [22, 21]\n"),
+    ]);
+    let service = dir.path().join("service.yaml");
+    let run = scan(&repo, &[], &[&service]);
+    assert_eq!(run.code, 0, "without data nothing is denied: {run:?}");
+    let excl = dir.path().join("exclusions").display().to_string();
+    let run = scan(&repo, &["--data", &excl], &[&service]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("port 22 may not be exposed on a load balancer (denied: [22, 21])"),
+        "{run:?}"
+    );
+    repo.write(
+        "policies/compat/exclusions/services.yaml",
+        "services:\n  ports: [22]\n",
+    );
+    repo.write("policies/compat/policy.toml", "data = [\"exclusions\"]\n");
+    let run = scan(&repo, &[], &[&service]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("(denied: [22])"), "{run:?}");
+    repo.write("policies/compat/policy.toml", "data = [\"missing\"]\n");
+    let run = scan(&repo, &[], &[&service]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("`missing`"), "{run:?}");
+}
+
+/// Item 7: `data.conftest.file` names the input file and its directory.
+#[test]
+fn conftest_file_names_the_input() {
+    let repo = with_policy(&[(
+        "file.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tnot startswith(data.conftest.file.name, \"prod-\")\n\tmsg := sprintf(\"%s in %s is not a prod file\", [data.conftest.file.name, data.conftest.file.dir])\n}\n",
+    )]);
+    let dir = inputs(&[("staging-app.yaml", "a: 1\n"), ("prod-app.yaml", "a: 1\n")]);
+    let run = scan(&repo, &[], &[dir.path()]);
+    let abs = std::path::absolute(dir.path()).unwrap();
+    assert!(
+        run.stdout.contains(&format!(
+            "staging-app.yaml in {} is not a prod file",
+            abs.display()
+        )),
+        "{run:?}"
+    );
+    assert_eq!(
+        summary(&run),
+        "2 tests, 1 passed, 0 warnings, 1 failure, 0 exceptions"
+    );
+}
+
+/// Item 7: `import rego.v1` beside `future.keywords` imports loads, as OPA accepts it, and
+/// the line numbers after the imports stay right.
+#[test]
+fn rego_v1_with_future_keywords_imports_loads() {
+    let repo = with_policy(&[(
+        "imports.rego",
+        "package main\n\nimport rego.v1\nimport future.keywords.if\nimport future.keywords.in\nimport future.keywords\n\ndeny contains {\"msg\": \"x\", \"id\": 1} if {\n\t\"a\" in [\"a\"]\n}\n\nwarn contains {\"other\": 1} if true\n",
+    )]);
+    let dir = inputs(&[("a.yaml", "a: 1\n")]);
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("policies/compat/imports.rego:12:"),
+        "{run:?}"
+    );
+    repo.write(
+        "policies/compat/imports.rego",
+        "package main\n\nimport rego.v1\nimport future.keywords.if\nimport future.keywords.in\nimport future.keywords\n\ndeny contains \"x\" if {\n\t\"a\" in [\"a\"]\n}\n",
+    );
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert_eq!(run.code, 1, "{run:?}");
+}
+
+// -- Reporting --------------------------------------------------------------------------
+
+const K8S_HELPERS: &str = r#"package kubernetes
+
+import rego.v1
+
+is_service if input.kind == "Service"
+
+is_deployment if input.kind == "Deployment"
+"#;
+
+const K8S_DENY: &str = r#"package main
+
+import data.kubernetes
+import rego.v1
+
+name := input.metadata.name
+
+deny contains msg if {
+	kubernetes.is_deployment
+	not input.spec.template.spec.securityContext.runAsNonRoot
+	msg := sprintf("%s: containers must not run as root", [name])
+}
+
+deny contains msg if {
+	kubernetes.is_deployment
+	some label in ["app", "release"]
+	not input.spec.selector.matchLabels[label]
+	msg := sprintf("%s: the selector needs the %s label", [name, label])
+}
+"#;
+
+const K8S_LABELS: &str = r#"package main
+
+import data.kubernetes
+import rego.v1
+
+required := {
+	"app.kubernetes.io/name",
+	"app.kubernetes.io/instance",
+	"app.kubernetes.io/version",
+	"app.kubernetes.io/component",
+	"app.kubernetes.io/part-of",
+	"app.kubernetes.io/managed-by",
+}
+
+deny contains msg if {
+	kubernetes.is_deployment
+	missing := required - {l | some l, _ in input.metadata.labels}
+	count(missing) > 0
+	msg := sprintf("%s is missing labels %v", [name, missing])
+}
+"#;
+
+const K8S_VIOLATION: &str = r#"package main
+
+import data.kubernetes
+import rego.v1
+
+violation := [{"msg": sprintf("deployment %s: deployments are not allowed here", [name]), "details": {}}] if {
+	kubernetes.is_deployment
+}
+
+warn contains msg if {
+	kubernetes.is_service
+	msg := sprintf("service %s: services are discouraged here", [name])
+}
+"#;
+
+const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  type: LoadBalancer\n  ports:\n    - port: 80\n";
+
+const DEPLOYMENT: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels:
+    app.kubernetes.io/name: web
+    app.kubernetes.io/version: "1.0"
+    app.kubernetes.io/component: frontend
+    app.kubernetes.io/part-of: shop
+    app.kubernetes.io/managed-by: strata
+spec:
+  selector:
+    matchLabels:
+      app: web
+  template:
+    spec:
+      containers:
+        - name: web
+          image: shop/web:1.0
+"#;
+
+fn k8s_policy() -> Repo {
+    with_policy(&[
+        ("kubernetes.rego", K8S_HELPERS),
+        ("deny.rego", K8S_DENY),
+        ("labels.rego", K8S_LABELS),
+        ("violation.rego", K8S_VIOLATION),
+    ])
+}
+
+/// Item 8: conftest's counts per rule definition (padding included): a service with one
+/// warning is 5 tests, 4 passed; a deployment with three denies and a violation is 5 tests,
+/// 1 passed; `--fail-on-warn` fails on the warning.
+#[test]
+fn counts_follow_conftest_per_rule_definition() {
+    let repo = k8s_policy();
+    let dir = inputs(&[("service.yaml", SERVICE), ("deployment.yaml", DEPLOYMENT)]);
+    let run = scan(&repo, &[], &[&dir.path().join("service.yaml")]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        summary(&run),
+        "5 tests, 4 passed, 1 warning, 0 failures, 0 exceptions"
+    );
+    assert!(
+        run.stdout
+            .contains("service web: services are discouraged here"),
+        "{run:?}"
+    );
+    let run = scan(
+        &repo,
+        &["--fail-on-warn"],
+        &[&dir.path().join("service.yaml")],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let run = scan(&repo, &[], &[&dir.path().join("deployment.yaml")]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        summary(&run),
+        "5 tests, 1 passed, 0 warnings, 4 failures, 0 exceptions",
+        "{run:?}"
+    );
+    // Both files: the clean one does not reset the failure.
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        summary(&run),
+        "10 tests, 5 passed, 1 warning, 4 failures, 0 exceptions"
+    );
+}
+
+/// Item 8: an exception replaces a rule's results for that document; it is counted and shown
+/// with the query that matched.
+#[test]
+fn exceptions_are_counted_and_shown() {
+    let repo = with_policy(&[(
+        "root.rego",
+        r#"package main
+
+import rego.v1
+
+deny_run_as_root contains msg if {
+	input.kind == "Deployment"
+	not input.spec.template.spec.securityContext.runAsNonRoot
+	msg := sprintf("%s runs as root", [input.metadata.name])
+}
+
+exception contains rules if {
+	input.kind == "Deployment"
+	input.metadata.name == "allowed-root"
+	rules := ["run_as_root"]
+}
+"#,
+    )]);
+    let dir = inputs(&[(
+        "deployments.yaml",
+        "kind: Deployment\nmetadata:\n  name: no-root\n---\nkind: Deployment\nmetadata:\n  name: allowed-root\n",
+    )]);
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        summary(&run),
+        "2 tests, 0 passed, 0 warnings, 1 failure, 1 exception"
+    );
+    assert!(run.stdout.contains("no-root runs as root"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("data.main.exception[_][_] == \"run_as_root\""),
+        "{run:?}"
+    );
+    let json = repo
+        .strata(&[
+            "--json",
+            "policy",
+            "scan",
+            "--policy",
+            "policies/compat",
+            dir.path().to_str().unwrap(),
+        ])
+        .json();
+    assert_eq!(json["counts"]["exceptions"], 1);
+    assert_eq!(json["exceptions"][0]["rule"], "deny_run_as_root");
+}
+
+/// Item 8: `--combine` gives all files as one input, `[{"path", "contents"}]`, so a policy
+/// can compare documents across files.
+#[test]
+fn combine_evaluates_all_files_as_one_input() {
+    let repo = with_policy(&[(
+        "team.rego",
+        r#"package main
+
+import rego.v1
+
+users := {u.contents.metadata.email | some u in input; u.contents.kind == "User"}
+
+deny contains msg if {
+	some t in input
+	t.contents.kind == "Team"
+	some email in array.concat([t.contents.spec.owner], t.contents.spec.members)
+	not email in users
+	msg := sprintf("%s is on team %s but has no user", [email, t.contents.metadata.name])
+}
+
+deny contains msg if {
+	some i, j
+	i < j
+	input[i].contents.kind == "User"
+	input[j].contents.kind == "User"
+	input[i].contents.metadata.email == input[j].contents.metadata.email
+	msg := "two users share an email"
+}
+"#,
+    )]);
+    let dir = inputs(&[
+        (
+            "team.yaml",
+            "kind: Team\nmetadata:\n  name: shop\nspec:\n  owner: ana@example.com\n  members: [bo@example.com]\n",
+        ),
+        (
+            "users.yaml",
+            "kind: User\nmetadata:\n  email: ana@example.com\n---\nkind: User\nmetadata:\n  email: b0@example.com\n",
+        ),
+    ]);
+    let run = scan(&repo, &["--combine"], &[dir.path()]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("Combined: bo@example.com is on team shop but has no user"),
+        "{run:?}"
+    );
+    assert_eq!(
+        summary(&run),
+        "2 tests, 1 passed, 0 warnings, 1 failure, 0 exceptions"
+    );
+    // Without --combine each document is alone: no team sees its users.
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert!(!run.stdout.contains("Combined"), "{run:?}");
+}
+
+/// Waivers apply to scan findings in workspace files as they do in check.
+#[test]
+fn waivers_apply_to_scan_findings_in_workspace_targets() {
+    let repo = with_policy(&[(
+        "waived.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains {\"msg\": \"no owner\", \"id\": \"COMPAT-1\"} if not input.resource.null_resource.x[0].triggers.owner\n",
+    )]);
+    let stack = common::files_under(repo.path())
+        .into_iter()
+        .find(|p| {
+            p.extension().is_some_and(|x| x == "tf")
+                && p.strip_prefix(repo.path())
+                    .is_ok_and(|r| r.starts_with("stacks"))
+        })
+        .unwrap();
+    let rel = stack.strip_prefix(repo.path()).unwrap();
+    let label = rel.parent().unwrap().display().to_string();
+    let run = scan(&repo, &[], &[&stack]);
+    assert_eq!(run.code, 1, "{run:?}");
+    repo.write(
+        "policies/waivers.toml",
+        &format!(
+            "[[waiver]]\nrule = \"COMPAT-1\"\ntargets = \"{label}\"\nowner = \"sre@acme.example\"\nreason = \"tracked\"\nexpires = \"2999-01-01\"\n"
+        ),
+    );
+    let run = scan(&repo, &[], &[&stack]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("WAIVED"), "{run:?}");
+    repo.write(
+        "policies/waivers.toml",
+        &format!(
+            "[[waiver]]\nrule = \"COMPAT-1\"\ntargets = \"{label}\"\nowner = \"sre@acme.example\"\nreason = \"tracked\"\nexpires = \"2001-01-01\"\n"
+        ),
+    );
+    let run = scan(&repo, &[], &[&stack]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("expired on 2001-01-01"), "{run:?}");
+}
