@@ -10,6 +10,12 @@ fn second_run_is_all_cache_hits_and_a_module_edit_reruns_exactly_its_dependents(
     let (apply, report) = json_run(&repo, &["--no-cache", "apply", "--env", "dev"]);
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     assert!(report["ok"].as_bool().unwrap());
+    // Each plan ran after the stacks it reads were applied: none is provisional.
+    assert_eq!(
+        tasks_where(&report, |t| t["provisional"] == true),
+        Vec::<String>::new()
+    );
+    assert!(!apply.stderr.contains("provisional"), "{}", apply.stderr);
 
     let (first, r1) = json_run(&repo, &["check", "--env", "dev"]);
     assert_eq!(first.code, 0, "{}", first.stderr);

@@ -204,16 +204,23 @@ impl Runner<'_> {
         }
         // Provisional when the plan of a stack it reads outputs from, in this run, has
         // pending changes (that plan finished before this task started: it is upstream).
+        // An upstream applied in this run since has the state this plan read: not pending.
         let done = self.done.lock().expect("reports");
-        for r in done.iter().flatten() {
-            if r.action == Action::Plan
-                && r.env.as_deref() == Some(env_name)
+        let upstream = |r: &&TaskReport| {
+            r.env.as_deref() == Some(env_name)
                 && target.inputs.iter().any(|inp| inp.label == r.label)
-                && plan_has_changes(&r.summary)
-            {
-                prepared.provisional = true;
-            }
-        }
+        };
+        let applied = |label: &str| {
+            done.iter().flatten().any(|r| {
+                r.action == Action::Apply
+                    && r.status == Status::Ok
+                    && r.label == label
+                    && upstream(&r)
+            })
+        };
+        prepared.provisional = done.iter().flatten().filter(upstream).any(|r| {
+            r.action == Action::Plan && plan_has_changes(&r.summary) && !applied(&r.label)
+        });
         drop(done);
         let digest = upstream_digest(&consumed, &sensitive);
         prepared.inputs.sensitive = sensitive;
