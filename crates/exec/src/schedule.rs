@@ -36,6 +36,9 @@ pub trait Job: Sync {
     fn run(&self, task: usize) -> (Status, Self::Out);
     /// The outcome of a task the scheduler did not run.
     fn not_run(&self, task: usize, why: NotRun) -> Self::Out;
+    /// The outcome of a task whose `run` panicked: it failed with an internal error (the
+    /// message says what), and the run goes on as after any failure.
+    fn panicked(&self, task: usize, message: &str) -> Self::Out;
     /// Whether the run was interrupted (checked between tasks).
     fn cancelled(&self) -> bool {
         false
@@ -74,7 +77,19 @@ pub fn run_graph<J: Job>(
             scope.spawn(move || loop {
                 let next = work_rx.lock().expect("work queue").recv();
                 let Ok(task) = next else { break };
-                let (status, out) = job.run(task);
+                // A bug in one task must not take the worker, and the run, with it.
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(task)));
+                let (status, out) = match ran {
+                    Ok(outcome) => outcome,
+                    Err(payload) => {
+                        let message = payload
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| payload.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "a panic without a message".into());
+                        (Status::Failed, job.panicked(task, &message))
+                    }
+                };
                 if done_tx.send((task, status, out)).is_err() {
                     break;
                 }
@@ -186,6 +201,39 @@ mod tests {
         }
         fn not_run(&self, _task: usize, why: NotRun) -> String {
             format!("{why:?}")
+        }
+        fn panicked(&self, _task: usize, message: &str) -> String {
+            format!("panicked: {message}")
+        }
+    }
+
+    struct Panics;
+
+    impl Job for Panics {
+        type Out = String;
+        fn run(&self, task: usize) -> (Status, String) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            if task == 1 {
+                panic!("task {task} has a bug");
+            }
+            (Status::Ok, "ran".into())
+        }
+        fn not_run(&self, _task: usize, why: NotRun) -> String {
+            format!("{why:?}")
+        }
+        fn panicked(&self, task: usize, message: &str) -> String {
+            format!("internal error in {task}: {message}")
+        }
+    }
+
+    #[test]
+    fn a_panicking_task_fails_and_the_run_finishes() {
+        for jobs in [1, 2, 4] {
+            let out = run_graph(&dag(), jobs, true, &Panics, |_| {}, |_, _, _| {});
+            assert_eq!(out[1].0, Status::Failed, "-j {jobs}");
+            assert_eq!(out[1].1, "internal error in 1: task 1 has a bug");
+            assert_eq!(out[2], (Status::Skipped, "DependencyFailed(1)".to_string()));
+            assert_eq!(out[3].0, Status::Ok);
         }
     }
 

@@ -543,6 +543,15 @@ impl Job for Runner<'_> {
         report
     }
 
+    fn panicked(&self, i: usize, message: &str) -> TaskReport {
+        let mut report = self.report(i);
+        report.status = Status::Failed;
+        report.reason = Some(format!(
+            "internal error in strata: {message} (please report it; the task's result is not cached)"
+        ));
+        report
+    }
+
     fn cancelled(&self) -> bool {
         process::is_cancelled()
     }
