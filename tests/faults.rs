@@ -282,3 +282,56 @@ fn a_policy_evaluation_that_did_not_run_is_not_clean() {
         "{sarif}"
     );
 }
+
+/// Two runs at once on one checkout: the second waits for the first, both succeed, and
+/// the checkout is left working.
+#[test]
+fn two_runs_at_once_take_turns_and_leave_the_checkout_working() {
+    let repo = common::tools_repo();
+    repo.write(
+        "modules/naming/main.tf",
+        "variable \"name\" {\n  type = string\n}\n\noutput \"id\" {\n  value = \"acme-${var.name}\"\n}\n",
+    );
+    repo.write(
+        "stacks/app/main.tf",
+        "module \"naming\" {\n  source = \"../../modules/naming\"\n  name   = \"app\"\n}\n\nresource \"null_resource\" \"x\" {\n  triggers = {\n    id = module.naming.id\n  }\n}\n",
+    );
+    repo.commit("two targets");
+    let tmp = tempfile::tempdir().unwrap();
+    for round in 0..2 {
+        let spawn = || {
+            Command::new(env!("CARGO_BIN_EXE_strata"))
+                .current_dir(repo.path())
+                .args(["check", "--no-cache", "--env", "dev", "--allow-incomplete"])
+                .env("STRATA_DAEMON", "0")
+                .env("TMPDIR", tmp.path())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn(), spawn());
+        let (a, b): (Run, Run) = (
+            a.wait_with_output().unwrap().into(),
+            b.wait_with_output().unwrap().into(),
+        );
+        assert_eq!(a.code, 0, "round {round}: {}", a.stderr);
+        assert_eq!(b.code, 0, "round {round}: {}", b.stderr);
+        let waited = [&a, &b]
+            .iter()
+            .filter(|r| r.stderr.contains("waiting for strata run (pid"))
+            .count();
+        assert_eq!(
+            waited, 1,
+            "round {round}: one run waits for the other\n{}\n{}",
+            a.stderr, b.stderr
+        );
+    }
+    let after = strata_with(
+        &repo,
+        tmp.path(),
+        &[],
+        &["check", "--env", "dev", "--allow-incomplete"],
+    );
+    assert_eq!(after.code, 0, "{}", after.stderr);
+}

@@ -52,6 +52,9 @@ static INIT_LOCK: Mutex<()> = Mutex::new(());
 
 const OVERRIDE_FILE: &str = "strata_override.tf";
 
+/// Records, in a sandbox's data directory, the file set and backend it was initialised for.
+const INIT_MARKER: &str = "strata-init.marker";
+
 fn terraform(tools: &Tools) -> Result<&Path> {
     tools.terraform.as_deref().ok_or_else(|| Error::Invalid {
         message: "terraform is not installed".into(),
@@ -93,7 +96,7 @@ pub fn ensure_init(
     backend: Option<&str>,
     force: bool,
 ) -> Result<Step> {
-    let marker = sb.data.join("strata-init.marker");
+    let marker = sb.data.join(INIT_MARKER);
     // Valid for this file set and this backend only.
     let want = format!(
         "{} {}",
@@ -153,7 +156,17 @@ pub fn validate(tools: &Tools, sb: &Sandbox) -> Result<Step> {
     let out = run(tools, sb, &["validate", "-no-color"])?;
     step.append(&out);
     step.summary = Value::Null;
+    if !step.ok {
+        forget_init(sb);
+    }
     Ok(step)
+}
+
+/// After a failed step the sandbox's terraform data directory is not trusted: the next
+/// run initialises it again (cheap with the shared plugin cache) instead of failing on a
+/// half-installed provider or a stale module copy forever.
+fn forget_init(sb: &Sandbox) {
+    let _ = std::fs::remove_file(sb.data.join(INIT_MARKER));
 }
 
 /// Upstream outputs a plan consumes: variables passed as TF_VAR_<name>, and which of them
@@ -213,6 +226,9 @@ pub fn plan(
     let result = plan_and_show(tools, sb, var_files, &inputs.vars, step);
     let _ = std::fs::remove_file(sb.dir.join(SENSITIVE_OVERRIDE_FILE));
     let plan_file = sb.dir.join(PLAN_FILE);
+    if !result.as_ref().is_ok_and(|s| s.ok) {
+        forget_init(sb);
+    }
     if keep_plan && result.as_ref().is_ok_and(|s| s.ok) {
         restrict(&plan_file);
     } else {

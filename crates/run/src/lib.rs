@@ -18,6 +18,7 @@ use strata_graph::model::Model;
 use strata_graph::session::{Session, View};
 use strata_graph::workspace::WORKSPACE_FILE;
 
+mod lock;
 mod reads;
 pub mod report;
 mod runner;
@@ -320,6 +321,15 @@ pub fn run(
     let t = Instant::now();
     let tools = resolve_tools(session, &tasks, &view.model)?;
     strata_graph::timing::phase("resolve tools", t);
+    let strata_dir = session.root.join(".strata");
+    let Some(_lock) = lock::RunLock::acquire(&strata_dir, process::is_cancelled, |who| {
+        observer.warn(&format!(
+            "waiting for {who} to finish: one run at a time uses this checkout's sandboxes and state (Ctrl-C stops waiting)"
+        ))
+    })?
+    else {
+        return Ok(RunReport::new(Vec::new(), true, opts.allow_incomplete));
+    };
     // The cache warns from worker threads; warnings are queued and handed to the observer
     // on the scheduling thread, in order.
     let warnings: Arc<Mutex<Vec<String>>> = Arc::default();
