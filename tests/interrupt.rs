@@ -420,6 +420,15 @@ fn ctrl_c_while_a_plan_waits_for_a_state_lock_exits_130_and_leaves_the_lock_alon
     );
     std::thread::sleep(Duration::from_secs(2));
     assert!(holder.running());
+    // It says who holds the lock while it waits, not after.
+    assert!(
+        strata
+            .stderr()
+            .contains("stacks/slow [dev]: the state is locked by")
+            && strata.stderr().contains("OperationTypeApply"),
+        "{}",
+        strata.stderr()
+    );
     let sent = Instant::now();
     strata.interrupt();
     let prompt = strata.wait(PROMPT);
@@ -477,4 +486,42 @@ fn ctrl_c_while_a_plan_waits_for_a_state_lock_exits_130_and_leaves_the_lock_alon
          interrupt and went on waiting for the lock"
     );
     assert_eq!(plan["reason"], "interrupted", "{plan}");
+}
+
+/// `kill -9` of strata during an apply: the tools it started do not go on as orphans (the
+/// reaper stops them), the state lock is released, and the next apply works.
+#[test]
+fn kill_9_during_apply_stops_the_tools_and_the_next_run_works() {
+    let outside = markers();
+    let started = outside.path().join("provisioner-started");
+    let repo = workspace(&format!("touch '{}' && sleep 60", started.display()));
+    let slow_state = state_dir(&repo, "stacks/slow");
+    let mut strata = Background::start(&repo, &["apply", "--env", "dev", "stacks/slow"]);
+    wait_for("the provisioner to start", Duration::from_secs(60), || {
+        started.exists()
+    });
+    let work = repo.path().join(".strata/work");
+    assert!(!processes_under(&work).is_empty());
+    signal("-KILL", &strata.child.id().to_string());
+    assert!(strata.wait(Duration::from_secs(5)).is_some());
+    // Terraform gets SIGINT, stops at a safe point and releases its lock.
+    wait_for(
+        "the orphaned tools to stop",
+        strata_exec_grace() + Duration::from_secs(15),
+        || processes_under(&work).is_empty(),
+    );
+    assert!(
+        !slow_state.join(LOCK_FILE).exists(),
+        "the state lock was released"
+    );
+    std::fs::remove_file(&started).unwrap();
+    let repo_fast = &repo;
+    repo_fast.write("stacks/slow/main.tf", &provisioned_stack("true"));
+    let again = repo.strata(&["--json", "apply", "--env", "dev", "stacks/slow"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}
+
+/// The reaper's grace period (strata_exec::reaper::GRACE).
+fn strata_exec_grace() -> Duration {
+    Duration::from_secs(20)
 }

@@ -59,6 +59,9 @@ enum Command {
     Ci(commands::ci::Command),
     /// Check that the pinned tools are installed at the pinned versions.
     Tools(commands::tools::Args),
+    /// Internal: stops the tools of a strata run that died (see strata_exec::reaper).
+    #[command(name = "__reap", hide = true)]
+    Reap,
     /// A resident process that keeps the work tree's graph in memory for `affected`.
     #[cfg(unix)]
     #[command(subcommand)]
@@ -85,6 +88,10 @@ fn main() -> ExitCode {
         Command::Ci(cmd) => commands::ci::run(&ctx, cmd),
         Command::Policy(cmd) => commands::policy::run(&ctx, cmd),
         Command::Tools(args) => commands::tools::run(&ctx, args),
+        Command::Reap => {
+            strata_exec::reaper::reap(std::io::stdin().lock());
+            Ok(0)
+        }
         #[cfg(unix)]
         Command::Daemon(cmd) => commands::daemon::run(&ctx, cmd),
     };

@@ -139,6 +139,8 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         }),
     };
     let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
+    // Tools outlive a strata that is killed: the reaper stops them then.
+    strata_exec::reaper::supervise();
     let printer = Printer::new(args.verbose, ctx.json || findings_only);
     let started = Instant::now();
     let report = run(&session, &view, &selection, &opts, &printer)?;

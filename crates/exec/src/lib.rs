@@ -3,6 +3,7 @@
 pub mod helm;
 pub mod plan_json;
 pub mod process;
+pub mod reaper;
 pub mod redact;
 pub mod sandbox;
 pub mod schedule;

@@ -83,11 +83,16 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         cmd.process_group(0);
     }
     let start = Instant::now();
-    let child = cmd
+    // Output goes to unlinked temporary files (owner-only, gone with the last descriptor),
+    // not pipes: if strata dies, a tool writing to a pipe nobody reads would die of SIGPIPE
+    // mid-apply instead of stopping cleanly when the reaper interrupts it.
+    let stdout_file = tempfile::tempfile()?;
+    let stderr_file = tempfile::tempfile()?;
+    let mut child = cmd
         .current_dir(cwd)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(stdout_file.try_clone()?)
+        .stderr(stderr_file.try_clone()?)
         .spawn()?;
     let pid = child.id();
     RUNNING
@@ -95,22 +100,32 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         .expect("process registry")
         .get_or_insert_with(HashSet::new)
         .insert(pid);
+    // The tool leads its own group: if strata dies, the reaper stops the group.
+    crate::reaper::report(pid, true);
     // A cancel that raced with the spawn must still reach this child.
     if is_cancelled() {
         interrupt_group(pid);
     }
-    let out = child.wait_with_output();
+    let status = child.wait();
     if let Some(set) = RUNNING.lock().expect("process registry").as_mut() {
         set.remove(&pid);
     }
-    let out = out?;
+    crate::reaper::report(pid, false);
+    let status = status?;
+    let read_all = |mut f: std::fs::File| -> std::io::Result<Vec<u8>> {
+        use std::io::{Read, Seek};
+        let mut bytes = Vec::new();
+        f.rewind()?;
+        f.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
     Ok(Output {
-        success: out.status.success(),
-        code: out.status.code(),
-        stdout: out.stdout,
-        stderr: out.stderr,
+        success: status.success(),
+        code: status.code(),
+        stdout: read_all(stdout_file)?,
+        stderr: read_all(stderr_file)?,
         duration: start.elapsed(),
         // A tool that finished successfully did its work, interrupt or not.
-        interrupted: is_cancelled() && !out.status.success(),
+        interrupted: is_cancelled() && !status.success(),
     })
 }

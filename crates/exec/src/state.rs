@@ -70,6 +70,29 @@ impl Backend {
         }
     }
 
+    /// Who holds the state's lock, when someone does: terraform's lock info (who, what
+    /// operation, since when), so a run waiting for it can say so.
+    pub fn lock_holder(&self) -> Option<String> {
+        match self {
+            Backend::Local { path } => {
+                let info = path.with_file_name(format!(
+                    ".{}.lock.info",
+                    path.file_name()?.to_string_lossy()
+                ));
+                let text = std::fs::read_to_string(info).ok()?;
+                let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+                let field = |k: &str| json[k].as_str().unwrap_or("?").to_string();
+                Some(format!(
+                    "{} ({} since {}, lock {})",
+                    field("Who"),
+                    field("Operation"),
+                    field("Created"),
+                    field("ID")
+                ))
+            }
+        }
+    }
+
     /// A fingerprint of the current state: its content hash, or `none`.
     pub fn fingerprint(&self) -> String {
         match self {

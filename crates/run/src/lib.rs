@@ -350,6 +350,7 @@ pub fn run(
         env_files: view.model.environment_files(&view.snapshot),
         done: Mutex::new(vec![None; tasks.len()]),
         outputs: Mutex::new(HashMap::new()),
+        say: &|m: &str| observer.warn(m),
     };
     if let Err(e) = runner.cache.probe_remote() {
         return Err(Error::Invalid {

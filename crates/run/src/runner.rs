@@ -42,6 +42,7 @@ pub fn explain_task_keys(
         env_files: view.model.environment_files(&view.snapshot),
         done: Mutex::new(vec![None; tasks.len()]),
         outputs: Mutex::new(HashMap::new()),
+        say: &|_| {},
     };
     let mut out = Vec::new();
     for (i, task) in tasks.iter().enumerate() {
@@ -90,6 +91,8 @@ pub(super) struct Runner<'a> {
     pub(super) done: Mutex<Vec<Option<TaskReport>>>,
     /// Outputs of plan and render tasks in this run, for the tests that read them.
     pub(super) outputs: Mutex<HashMap<usize, BTreeMap<String, Vec<u8>>>>,
+    /// Tells the user something while a task runs (from worker threads, at once).
+    pub(super) say: &'a (dyn Fn(&str) + Sync),
 }
 
 /// What a task needs besides its key.
@@ -372,6 +375,9 @@ impl Runner<'_> {
             .chart
             .as_ref()
             .is_some_and(|c| !c.dependencies.is_empty());
+        if matches!(task.action, Action::Plan | Action::Apply) {
+            self.say_who_holds_the_lock(task.target, env);
+        }
         match task.action {
             Action::Fmt => terraform::fmt_check(&self.tools, &sb),
             Action::Validate => terraform::validate(&self.tools, &sb),
@@ -420,6 +426,24 @@ impl Runner<'_> {
                     )
                 }
             }
+        }
+    }
+
+    /// When someone holds the lock of the state a plan or apply is about to use, says who
+    /// and since when: terraform waits for it (up to its lock timeout) without a word.
+    fn say_who_holds_the_lock(&self, target: usize, env: Option<&str>) {
+        let Some(env) = env.and_then(|e| self.model().environment(e)) else {
+            return;
+        };
+        let label = &self.model().targets[target].label;
+        if let Some(who) = state::backend(&self.session.root, env, label)
+            .ok()
+            .and_then(|b| b.lock_holder())
+        {
+            (self.say)(&format!(
+                "{label} [{}]: the state is locked by {who}; terraform waits up to 60s for it",
+                env.name
+            ));
         }
     }
 
