@@ -173,13 +173,30 @@ fn run_commands_reject_bad_input_before_running_anything() {
     let run = repo.strata(&["check", "--env", "qa"]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.starts_with("error: no environment `qa`\n"),
+        run.stderr
+            .starts_with("error: no environment `qa` (--env)\n  --> command line\n"),
         "{}",
         run.stderr
     );
     assert!(
         run.stderr
-            .contains("hint: environments are: dev, staging, prod"),
+            .contains("env.toml under environments/: dev, staging, prod"),
+        "{}",
+        run.stderr
+    );
+    let run = repo.strata(&["check", "--env", "prd"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("did you mean `prod`?"),
+        "{}",
+        run.stderr
+    );
+    // A report path that cannot be written is found before anything runs.
+    let run = repo.strata(&["check", "--junit", "no/such/dir/junit.xml"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: cannot write no/such/dir/junit.xml"),
         "{}",
         run.stderr
     );
@@ -239,4 +256,71 @@ fn a_tool_at_the_wrong_version_is_an_error_before_anything_runs() {
         "{}",
         tools.stdout
     );
+}
+
+#[test]
+fn an_unsupported_state_backend_is_a_configuration_error() {
+    let repo = Repo::with_fixture();
+    repo.write(
+        "environments/staging/env.toml",
+        "promotes_from = \"dev\"\n\n[state]\nbackend = \"s3\"\n",
+    );
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("state backend `s3` is not supported yet")
+            && run.stderr.contains("--> environments/staging/env.toml:4"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_default_branch_this_repository_lacks_says_where_it_comes_from() {
+    let repo = Repo::new();
+    repo.git(&["checkout", "-q", "-b", "master"]);
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("stacks/a/main.tf", "variable \"x\" {}\n");
+    repo.commit("initial");
+    let run = repo.strata(&["affected"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unknown revision `main`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("default_branch = \"main\"") && run.stderr.contains("--base"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("master"), "{}", run.stderr);
+}
+
+#[test]
+fn a_shallow_clone_without_the_base_says_it_is_shallow() {
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.append("modules/db/main.tf", "# 2\n");
+    repo.commit("feature");
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", repo.path().display());
+    let status = std::process::Command::new("git")
+        .args(["clone", "-q", "--depth", "1", "--branch", "feature", &url])
+        .arg(clone.path().join("c"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = common::strata(
+        &clone.path().join("c"),
+        &["affected", "--base", "origin/main"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("this clone is shallow"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("git fetch"), "{}", run.stderr);
 }

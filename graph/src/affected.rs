@@ -211,7 +211,21 @@ pub fn affected_resident(
 
 /// The head commit and the merge-base of `base` and `head`.
 fn resolve(session: &Session, base: &str, head: &str) -> Result<(String, String)> {
-    let base_commit = session.repo.resolve_commit(base)?;
+    let branch = &session.config.workspace.default_branch;
+    let base_commit = session.repo.resolve_commit(base).map_err(|e| match e {
+        // The base came from WORKSPACE.toml: say so, and how to change it.
+        crate::error::Error::UnknownRevision { rev, hint }
+            if rev == *branch || rev == format!("origin/{branch}") =>
+        {
+            crate::error::Error::UnknownRevision {
+                hint: format!(
+                    "`{rev}` is the default base, from `default_branch = \"{branch}\"` in WORKSPACE.toml; set it to this repository's main branch, or pass --base REV. {hint}"
+                ),
+                rev,
+            }
+        }
+        e => e,
+    })?;
     let head_commit = session.repo.resolve_commit(head)?;
     let merge_base = session.repo.merge_base(&base_commit, &head_commit)?;
     Ok((head_commit, merge_base))

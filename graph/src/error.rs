@@ -81,7 +81,11 @@ pub enum Error {
     NotGitRepo { path: PathBuf },
 
     #[error("unknown revision `{rev}`")]
-    UnknownRevision { rev: String },
+    UnknownRevision {
+        rev: String,
+        /// What to do, given the clone (shallow, which branches it has).
+        hint: String,
+    },
 
     #[error("no merge-base between `{base}` and `{head}`: this clone is shallow and lacks the history to compare them")]
     ShallowClone { base: String, head: String },
@@ -111,9 +115,25 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
+    /// A failed write (or create, or remove) of `path`.
+    pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Write {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A failed read of `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {
             path: path.into(),
@@ -173,9 +193,7 @@ impl Error {
             Error::NotGitRepo { .. } => {
                 "strata identifies files by git object ids: run `git init` and commit, or run strata inside a clone".into()
             }
-            Error::UnknownRevision { rev } => format!(
-                "check the name with `git rev-parse {rev}`; in CI, fetch the branch first (`git fetch origin {rev}`)"
-            ),
+            Error::UnknownRevision { hint, .. } => hint.clone(),
             Error::ShallowClone { .. } => {
                 "fetch more history: `git fetch --deepen=200` (repeat as needed) or `git fetch --unshallow`; in GitHub Actions set `fetch-depth: 0`".into()
             }
@@ -202,6 +220,13 @@ impl Error {
                 hint
             }
             Error::Io { .. } => return None,
+            Error::Write { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound => "create the directory first".into(),
+                std::io::ErrorKind::PermissionDenied => {
+                    "check the permissions of the file and its directory".into()
+                }
+                _ => return None,
+            },
         })
     }
 

@@ -144,11 +144,21 @@ pub const GATE_ACTIONS: &[&str] = &[
     "fmt", "validate", "init", "plan", "deps", "lint", "render", "test", "policy",
 ];
 
-/// The gate values errors point at, with their positions.
+/// The state backends strata can drive.
+pub const STATE_BACKENDS: &[&str] = &["local"];
+
+/// The gate and state values errors point at, with their positions.
 #[derive(Deserialize, Default)]
 struct GateLines {
     #[serde(default)]
     gates: RequireLines,
+    #[serde(default)]
+    state: BackendLine,
+}
+
+#[derive(Deserialize, Default)]
+struct BackendLine {
+    backend: Option<toml::Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -159,8 +169,23 @@ struct RequireLines {
 
 pub fn parse_env(text: &str, file: &str) -> Result<EnvConfig> {
     let env: EnvConfig = parse_toml(text, file)?;
-    let at = |needle: &str| Location::new(file, crate::workspace::find_line(text, needle));
+    let at = |needle: &str| Location::new(file, crate::workspace::key_line(text, needle));
     let lines: GateLines = parse_toml(text, file)?;
+    if let Some(backend) = &lines.state.backend {
+        if !STATE_BACKENDS.contains(&backend.get_ref().as_str()) {
+            return Err(Error::Invalid {
+                message: format!(
+                    "state backend `{}` is not supported yet",
+                    backend.get_ref()
+                ),
+                location: Location::at(file, line_of(text, backend.span().start)),
+                hint: format!(
+                    "supported: {} (other Terraform backends are planned; a stack may keep its own `backend` block)",
+                    STATE_BACKENDS.join(", ")
+                ),
+            });
+        }
+    }
     for action in lines.gates.require {
         let name = action.get_ref();
         if !GATE_ACTIONS.contains(&name.as_str()) {

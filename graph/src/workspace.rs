@@ -163,7 +163,7 @@ impl WorkspaceConfig {
                 if let Err(e) = globset::Glob::new(g) {
                     return Err(Error::Invalid {
                         message: format!("`{key}` has an invalid glob `{g}`: {e}"),
-                        location: Location::new(file, find_line(text, g)),
+                        location: Location::new(file, value_line(text, g)),
                         hint: "globs use `*`, `**`, `?`, `[...]` and `{a,b}`".into(),
                     });
                 }
@@ -172,7 +172,7 @@ impl WorkspaceConfig {
         if let Err((kind, glob, why)) = crate::discover::Layout::new(&cfg.layout) {
             return Err(Error::Invalid {
                 message: format!("[layout] `{kind}` has an invalid glob `{glob}`: {why}"),
-                location: Location::new(file, find_line(text, &glob)),
+                location: Location::new(file, value_line(text, &glob)),
                 hint: "globs name directories: `stacks/*`, `live/*/*/*`, `modules/**`, `.` for the root, `!x/**` to exclude".into(),
             });
         }
@@ -180,7 +180,7 @@ impl WorkspaceConfig {
             if bin != "terraform" && bin != "tofu" {
                 return Err(Error::Invalid {
                     message: format!("`terraform_binary` is `{bin}`"),
-                    location: Location::new(file, find_line(text, "terraform_binary")),
+                    location: Location::new(file, key_line(text, "terraform_binary")),
                     hint: "use \"terraform\" or \"tofu\"".into(),
                 });
             }
@@ -209,9 +209,27 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, file: &str)
     })
 }
 
-/// The first line containing `needle`, for errors about values that carry no span.
-pub(crate) fn find_line(text: &str, needle: &str) -> Option<usize> {
-    text.find(needle).map(|off| line_of(text, off))
+/// The line where TOML key `key` is set (`key =` at the start of a line, comments and
+/// other keys that merely contain it skipped), for errors about values without a span.
+pub(crate) fn key_line(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
+}
+
+/// The line where the quoted string `value` appears outside a comment.
+pub(crate) fn value_line(text: &str, value: &str) -> Option<usize> {
+    let quoted = format!("\"{value}\"");
+    text.lines()
+        .position(|l| {
+            let code = l.split_once('#').map_or(l, |(c, _)| c);
+            code.contains(&quoted)
+        })
+        .map(|i| i + 1)
 }
 
 /// Finds the workspace root: the nearest directory at or above `start` with WORKSPACE.toml.
@@ -241,6 +259,14 @@ mod tests {
         assert_eq!(cfg.workspace.default_branch, "main");
         assert_eq!(cfg.cache.dir, ".strata/cache");
         assert!(cfg.toolchain.versions().is_empty());
+    }
+
+    #[test]
+    fn lines_of_keys_and_values_skip_comments_and_longer_keys() {
+        let text = "# soak = \"30m\" is typical\nsoak_extra = 1\nsoak = \"forever\"\n";
+        assert_eq!(key_line(text, "soak"), Some(3));
+        let text = "# see \"a/{b\"\nignore = [\"a/{b\"]\n";
+        assert_eq!(value_line(text, "a/{b"), Some(2));
     }
 
     #[test]

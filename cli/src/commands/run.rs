@@ -27,7 +27,8 @@ pub struct Args {
     /// every runner given the same checkout and base computes the same split.
     #[arg(long, value_name = "SHARD/OF", value_parser = parse_shard)]
     shard: Option<ShardSpec>,
-    /// Environment(s) to run in (default: every environment).
+    /// Environment(s) to run in: `check` and `policy eval` default to every environment;
+    /// `plan` and `apply` need one.
     #[arg(long = "env", short = 'e')]
     envs: Vec<String>,
     /// Tasks run at once (default: the number of cores).
@@ -99,6 +100,13 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             location: strata_graph::error::Location::new("command line", None),
             hint: "name the environment, e.g. `--env dev`".into(),
         });
+    }
+    // Report files are checked before anything runs: a typo there must not cost a run.
+    for path in [&args.junit, &args.summary_md, &args.sarif]
+        .into_iter()
+        .flatten()
+    {
+        check_writable(path)?;
     }
     let session = ctx.session()?;
     let view = session.work_tree()?;
@@ -198,8 +206,26 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     })
 }
 
+/// Whether a report can be written at `path`: its directory exists and takes a new file.
+fn check_writable(path: &std::path::Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::Invalid {
+            message: format!("{} is a directory", path.display()),
+            location: strata_graph::error::Location::new("command line", None),
+            hint: "give the path of a file to write the report to".into(),
+        });
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    tempfile::NamedTempFile::new_in(dir)
+        .map(drop)
+        .map_err(|e| Error::write(path, e))
+}
+
 fn write_file(path: &PathBuf, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    std::fs::write(path, text).map_err(|e| Error::write(path, e))
 }
 
 /// Progress on a terminal, one line per finished task otherwise. Talk goes to stderr.

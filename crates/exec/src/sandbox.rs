@@ -69,10 +69,10 @@ pub fn prepare(
         });
     }
     if src.exists() {
-        std::fs::remove_dir_all(&src).map_err(|e| Error::io(&src, e))?;
+        std::fs::remove_dir_all(&src).map_err(|e| Error::write(&src, e))?;
     }
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    std::fs::create_dir_all(&data).map_err(|e| Error::io(&data, e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
+    std::fs::create_dir_all(&data).map_err(|e| Error::write(&data, e))?;
     let present: Vec<&str> = files
         .iter()
         .map(String::as_str)
@@ -83,7 +83,7 @@ pub fn prepare(
         let entry = snapshot.files[f];
         let to = src.join(f);
         if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
         }
         let bytes = contents
             .get(&entry.id)
@@ -93,10 +93,10 @@ pub fn prepare(
             // Symlinks are materialised as links to the same relative target.
             let target = String::from_utf8_lossy(bytes).into_owned();
             #[cfg(unix)]
-            std::os::unix::fs::symlink(&target, &to).map_err(|e| Error::io(&to, e))?;
+            std::os::unix::fs::symlink(&target, &to).map_err(|e| Error::write(&to, e))?;
             continue;
         }
-        std::fs::write(&to, bytes).map_err(|e| Error::io(&to, e))?;
+        std::fs::write(&to, bytes).map_err(|e| Error::write(&to, e))?;
         #[cfg(unix)]
         if entry.mode == 0o100755 {
             use std::os::unix::fs::PermissionsExt;

@@ -106,7 +106,7 @@ pub fn ensure_init(
     let override_path = sb.dir.join(OVERRIDE_FILE);
     match backend {
         Some(hcl) => {
-            std::fs::write(&override_path, hcl).map_err(|e| Error::io(&override_path, e))?
+            std::fs::write(&override_path, hcl).map_err(|e| Error::write(&override_path, e))?
         }
         None => {
             let _ = std::fs::remove_file(&override_path);
@@ -205,7 +205,7 @@ fn mark_sensitive(sb: &Sandbox, sensitive: &[String]) -> Result<()> {
     for name in sensitive {
         hcl.push_str(&format!("variable \"{name}\" {{\n  sensitive = true\n}}\n"));
     }
-    std::fs::write(&path, hcl).map_err(|e| Error::io(&path, e))
+    std::fs::write(&path, hcl).map_err(|e| Error::write(&path, e))
 }
 
 /// `plan -out`, then `show -json` into a summary and a redacted plan JSON. The binary plan

@@ -179,20 +179,24 @@ pub fn resolve_envs(model: &Model, wanted: &[String]) -> Result<Vec<String>> {
     if wanted.is_empty() {
         return Ok(model.environments.iter().map(|e| e.name.clone()).collect());
     }
+    let names: Vec<&str> = model.environments.iter().map(|e| e.name.as_str()).collect();
     for w in wanted {
         if model.environment(w).is_none() {
+            let listed = format!(
+                "environments are the directories holding env.toml under environments/: {}",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            );
             return Err(Error::Invalid {
-                message: format!("no environment `{w}`"),
-                location: Location::new(format!("environments/{w}/env.toml"), None),
-                hint: format!(
-                    "environments are: {}",
-                    model
-                        .environments
-                        .iter()
-                        .map(|e| e.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                message: format!("no environment `{w}` (--env)"),
+                location: Location::new("command line", None),
+                hint: match strata_graph::error::did_you_mean(w, &names) {
+                    Some(near) => format!("{near} {listed}"),
+                    None => listed,
+                },
             });
         }
     }

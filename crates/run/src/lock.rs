@@ -28,7 +28,7 @@ impl RunLock {
         cancelled: impl Fn() -> bool,
         waiting: impl FnOnce(&str),
     ) -> Result<Option<RunLock>> {
-        std::fs::create_dir_all(strata_dir).map_err(|e| Error::io(strata_dir, e))?;
+        std::fs::create_dir_all(strata_dir).map_err(|e| Error::write(strata_dir, e))?;
         let path = strata_dir.join("run.lock");
         let mut file = OpenOptions::new()
             .create(true)

@@ -168,9 +168,59 @@ impl Repo {
             .output()
             .map_err(|e| Error::io("git", e))?;
         if !out.status.success() {
-            return Err(Error::UnknownRevision { rev: rev.into() });
+            return Err(Error::UnknownRevision {
+                rev: rev.into(),
+                hint: self.unknown_revision_hint(rev),
+            });
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// What to say about a revision this clone does not have.
+    fn unknown_revision_hint(&self, rev: &str) -> String {
+        if self.shallow {
+            return format!(
+                "this clone is shallow and may not have fetched `{rev}`: fetch it (`git fetch --depth=200 origin {}`) or all history (`git fetch --unshallow`; in GitHub Actions `fetch-depth: 0`)",
+                rev.trim_start_matches("origin/")
+            );
+        }
+        let branches = self.branches();
+        if let Some(near) = crate::error::did_you_mean(rev, &branches) {
+            return format!("{near} (`git branch -a` lists the branches)");
+        }
+        let listed = if branches.is_empty() {
+            "none".to_string()
+        } else {
+            branches
+                .iter()
+                .take(8)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!(
+            "this repository's branches are: {listed}; in CI, fetch the branch first (`git fetch origin {rev}`)"
+        )
+    }
+
+    /// Local and remote-tracking branch names, for suggestions.
+    fn branches(&self) -> Vec<String> {
+        self.command()
+            .args([
+                "for-each-ref",
+                "--format=%(refname:short)",
+                "refs/heads",
+                "refs/remotes",
+            ])
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .filter(|l| !l.is_empty() && !l.ends_with("/HEAD"))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Whether a revision exists (for picking `origin/<branch>` over `<branch>`).

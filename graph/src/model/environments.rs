@@ -141,7 +141,7 @@ pub(super) fn load_environments(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<
             name,
             file: file.to_string(),
             config,
-            promotes_from_line: crate::workspace::find_line(&text, "promotes_from"),
+            promotes_from_line: crate::workspace::key_line(&text, "promotes_from"),
         });
     }
     let names: BTreeMap<&str, Option<&str>> = envs

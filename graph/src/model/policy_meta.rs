@@ -88,7 +88,7 @@ impl PolicyMeta {
                 message: format!("`rego_version` is `{}`", meta.rego_version),
                 location: crate::error::Location::new(
                     file,
-                    crate::workspace::find_line(text, "rego_version"),
+                    crate::workspace::key_line(text, "rego_version"),
                 ),
                 hint: "use \"v1\" or \"v0\"".into(),
             });
@@ -111,7 +111,7 @@ impl PolicyMeta {
                 message: format!("`input_shape` is `{}`", meta.input_shape),
                 location: crate::error::Location::new(
                     file,
-                    crate::workspace::find_line(text, "input_shape"),
+                    crate::workspace::key_line(text, "input_shape"),
                 ),
                 hint: "use \"hcl2json\" (conftest's shape) or \"strata\"".into(),
             });
@@ -125,7 +125,7 @@ impl PolicyMeta {
                 message: format!("data path `{bad}` leaves the policy's directory"),
                 location: crate::error::Location::new(
                     file,
-                    crate::workspace::find_line(text, "data"),
+                    crate::workspace::key_line(text, "data"),
                 ),
                 hint: "keep data documents inside the policy's directory, so they are part of its hash".into(),
             });
