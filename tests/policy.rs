@@ -372,3 +372,86 @@ fn builtin_rules_fire_end_to_end_on_the_compliance_corpus() {
     );
     assert!(defined.len() >= 40);
 }
+
+/// Every finding of the built-in rules has a line: resources at their attribute, locals,
+/// variable defaults, and each YAML document at its start.
+#[test]
+fn builtin_findings_have_lines_and_secret_rules_ignore_what_is_not_a_secret() {
+    let repo = common::Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    // This repository's built-in pack.
+    let pack = common::repo_root().join("policies/builtin");
+    for kind in ["terraform-common", "terraform-aws", "kubernetes"] {
+        for entry in std::fs::read_dir(pack.join(kind)).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            repo.write(&format!("policies/builtin/{kind}/{name}"), &text);
+        }
+    }
+    repo.commit("the built-in pack");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.tf"),
+        r#"variable "api_token" {
+  type    = string
+  default = "Tr0ub4dor&3xx"
+}
+
+locals {
+  region  = "eu-west-1"
+  signing = "q8Zr3Lm0Xv7Tb2NkWp5Yc9Hd"
+}
+
+resource "aws_ssm_parameter" "token" {
+  name  = "/github/token"
+  type  = "String"
+  value = "/github/token"
+}
+
+resource "aws_db_instance" "db" {
+  username = "admin"
+  password = "hunter2-Sw0rd"
+  policy   = "AmazonEKS_CNI_IPv6_Policy"
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("app.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: web\n      image: nginx:latest\n",
+    )
+    .unwrap();
+    let run = repo.strata(&["--json", "policy", "scan", dir.path().to_str().unwrap()]);
+    let json = run.json();
+    let findings = json["findings"].as_array().unwrap();
+    assert!(!findings.is_empty(), "{json}");
+    for f in findings {
+        assert!(f["line"].is_u64(), "a finding without a line: {f}");
+    }
+    let at = |rule: &str, needle: &str| -> Vec<u64> {
+        findings
+            .iter()
+            .filter(|f| f["rule"] == rule && f["msg"].as_str().unwrap().contains(needle))
+            .map(|f| f["line"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(at("deny_secret_literal", "var"), vec![3], "{json}");
+    assert_eq!(at("deny_secret_literal", "password"), vec![19], "{json}");
+    assert_eq!(at("deny_secret_high_entropy", "signing"), vec![8], "{json}");
+    // Not secrets: a parameter path, a managed policy's name.
+    assert!(
+        at("deny_secret_literal", "aws_ssm_parameter").is_empty(),
+        "{json}"
+    );
+    assert!(
+        at("deny_secret_high_entropy", "policy").is_empty(),
+        "{json}"
+    );
+    // The pod's findings are at its document's start.
+    let pod: Vec<u64> = findings
+        .iter()
+        .filter(|f| f["file"].as_str().unwrap().ends_with("app.yaml"))
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert!(!pod.is_empty() && pod.iter().all(|&l| l == 6), "{pod:?}");
+}

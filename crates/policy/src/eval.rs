@@ -271,9 +271,10 @@ impl Policy {
             }
             let docs = file.documents(self.shape);
             for ns in &self.namespaces {
-                for doc in &docs {
+                for (k, doc) in docs.iter().enumerate() {
                     engine.set_input(doc.clone());
-                    self.check(&mut engine, ns, file.path.as_deref(), &mut out)?;
+                    let line = file.lines.get(k).copied().flatten();
+                    self.check(&mut engine, ns, file.path.as_deref(), line, &mut out)?;
                 }
             }
         }
@@ -313,6 +314,7 @@ impl Policy {
             }),
             format: crate::input::Format::Json,
             documents: crate::Documents::Parsed(vec![regorus::Value::from(items)]),
+            lines: Vec::new(),
         };
         self.evaluate(std::slice::from_ref(&combined), context)
     }
@@ -358,6 +360,7 @@ impl Policy {
         engine: &mut regorus::Engine,
         ns: &Namespace,
         file: Option<&str>,
+        doc_line: Option<usize>,
         out: &mut Evaluation,
     ) -> Result<(), Error> {
         let mut counts = Counts::default();
@@ -473,8 +476,10 @@ impl Policy {
                     outcome: *outcome,
                     msg,
                     severity,
+                    // A finding on a document of a file it names no line in is at the
+                    // document's start.
+                    line: loc_line.or(if loc_file.is_none() { doc_line } else { None }),
                     file: loc_file.or_else(|| file.map(str::to_string)),
-                    line: loc_line,
                     details,
                     waived_by: None,
                 });

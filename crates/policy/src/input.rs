@@ -89,6 +89,8 @@ pub struct InputFile {
     pub info: Option<FileInfo>,
     pub format: Format,
     pub documents: Documents,
+    /// Where each document starts in the file (YAML), for findings that name no line.
+    pub lines: Vec<Option<usize>>,
 }
 
 impl InputFile {
@@ -110,6 +112,7 @@ impl InputFile {
         format: Format,
         info: Option<FileInfo>,
     ) -> Result<InputFile, Error> {
+        let mut lines = Vec::new();
         let documents = match format {
             Format::Terraform => {
                 let located = |e: Error| Error {
@@ -125,16 +128,14 @@ impl InputFile {
                         .into(),
                 }
             }
-            Format::Yaml => Documents::Parsed(
-                yaml::documents(text)
-                    .map_err(|e| Error {
-                        file: Some(path.to_string()),
-                        ..e
-                    })?
-                    .into_iter()
-                    .map(regorus::Value::from)
-                    .collect(),
-            ),
+            Format::Yaml => {
+                let docs = yaml::documents_at(text).map_err(|e| Error {
+                    file: Some(path.to_string()),
+                    ..e
+                })?;
+                lines = docs.iter().map(|(_, l)| *l).collect();
+                Documents::Parsed(docs.into_iter().map(|(v, _)| v.into()).collect())
+            }
             Format::Json => {
                 let text = text.strip_prefix('\u{feff}').unwrap_or(text);
                 let v: Value = serde_json::from_str(text).map_err(|e| {
@@ -148,6 +149,7 @@ impl InputFile {
             info,
             format,
             documents,
+            lines,
         })
     }
 
@@ -159,6 +161,7 @@ impl InputFile {
             info: None,
             format: Format::Json,
             documents: Documents::Parsed(docs.into_iter().map(Into::into).collect()),
+            lines: Vec::new(),
         }
     }
 

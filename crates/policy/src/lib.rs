@@ -141,16 +141,86 @@ pub fn blocks(finding: &Finding, max_severity: Option<&str>) -> bool {
 /// block in the Terraform file it came from; `texts` holds (path, text) of those files.
 pub fn locate(findings: &mut [Finding], texts: &[(String, String)]) {
     for f in findings {
-        let resource = f.details.get("resource").and_then(Value::as_str);
-        let (Some(file), Some((kind, name))) = (&f.file, resource.and_then(|r| r.split_once('.')))
-        else {
+        let address = f.details.get("resource").and_then(Value::as_str);
+        let (Some(file), Some(address)) = (&f.file, address) else {
             continue;
         };
+        if f.line.is_some() {
+            continue;
+        }
         if let Some((_, text)) = texts.iter().find(|(p, _)| p == file && p.ends_with(".tf")) {
-            let needle = format!("\"{kind}\" \"{name}\"");
-            f.line = text
-                .find(&needle)
-                .map(|o| strata_graph::error::line_of(text, o));
+            let attribute = f.details.get("attribute").and_then(Value::as_str);
+            f.line = block_line(text, address, attribute);
         }
     }
+}
+
+/// The line of the block a Terraform address names (`aws_s3_bucket.b`, `var.x`,
+/// `local.x`, `module.m`, `data.t.n`, `output.o`, `provider.p`) in `text`, or of
+/// `attribute` inside that block when given and found there.
+fn block_line(text: &str, address: &str, attribute: Option<&str>) -> Option<usize> {
+    let parts: Vec<&str> = address.splitn(3, '.').collect();
+    let header = |kind: &str, labels: &[&str]| {
+        let quoted: Vec<String> = labels.iter().map(|l| format!("\"{l}\"")).collect();
+        format!("{kind} {}", quoted.join(" "))
+    };
+    let start = match parts.as_slice() {
+        ["local", name] => {
+            // `name =` inside a `locals` block.
+            let mut in_locals = false;
+            return text
+                .lines()
+                .position(|l| {
+                    let t = l.trim_start();
+                    if t.starts_with("locals") && t.contains('{') {
+                        in_locals = true;
+                        return false;
+                    }
+                    in_locals
+                        && t.strip_prefix(name)
+                            .is_some_and(|rest| rest.trim_start().starts_with('='))
+                })
+                .map(|i| i + 1);
+        }
+        ["var", name] => header("variable", &[name]),
+        ["module", name] => header("module", &[name]),
+        ["output", name] => header("output", &[name]),
+        ["provider", name] => header("provider", &[name]),
+        ["data", kind, name] => header("data", &[kind, name]),
+        [kind, name] => format!("\"{kind}\" \"{name}\""),
+        _ => return None,
+    };
+    let offset = text.find(&start)?;
+    let line = strata_graph::error::line_of(text, offset);
+    let Some(attribute) = attribute else {
+        return Some(line);
+    };
+    // The block's text: from its header to the brace that closes it.
+    let body = &text[offset..];
+    let mut depth = 0usize;
+    let mut end = body.len();
+    for (i, c) in body.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    end = i;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    // The attribute inside the block: the first line after its header that sets it.
+    body[..end]
+        .lines()
+        .skip(1)
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(attribute)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|k| line + 1 + k)
+        .or(Some(line))
 }

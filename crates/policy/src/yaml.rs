@@ -124,6 +124,19 @@ fn compose(text: &str) -> Result<Vec<Node>, Error> {
 
 /// The documents conftest evaluates for a YAML file (see the module docs).
 pub fn documents(text: &str) -> Result<Vec<Value>, Error> {
+    Ok(documents_at(text)?.into_iter().map(|(v, _)| v).collect())
+}
+
+/// The line (1-based) where a node starts, when the parser marked it.
+fn node_line(node: &Node) -> Option<usize> {
+    match node {
+        Node::Scalar { line, .. } | Node::Map(_, line) => Some(*line),
+        Node::Seq(items) => items.first().and_then(node_line),
+    }
+}
+
+/// [`documents`], each with the line where it starts in `text` (for findings on it).
+pub fn documents_at(text: &str) -> Result<Vec<(Value, Option<usize>)>, Error> {
     let sep = if text.contains("\r\n") {
         "\r\n---\r\n"
     } else {
@@ -151,15 +164,23 @@ pub fn documents(text: &str) -> Result<Vec<Value>, Error> {
         };
         let nodes = compose(part).map_err(shift)?;
         if nodes.is_empty() {
-            docs.push(Value::Null);
+            docs.push((Value::Null, Some(first_line + 1)));
         }
         for node in &nodes {
-            docs.push(resolve(node).map_err(shift)?);
+            let line = node_line(node).map(|l| l + first_line);
+            // One document in the whole file whose root is a list: one document per
+            // element, each at its own line.
+            if parts.len() == 1 && nodes.len() == 1 {
+                if let Node::Seq(items) = node {
+                    for item in items {
+                        let line = node_line(item).map(|l| l + first_line);
+                        docs.push((resolve(item).map_err(shift)?, line));
+                    }
+                    continue;
+                }
+            }
+            docs.push((resolve(node).map_err(shift)?, line));
         }
-    }
-    // One document in the whole file whose root is a list: one document per element.
-    if parts.len() == 1 && docs.len() == 1 && docs[0].is_array() {
-        return Ok(crate::input::split_root(docs.pop().unwrap_or_default()));
     }
     Ok(docs)
 }

@@ -142,6 +142,9 @@ path_step(i, k) := concat("", [".", k]) if {
 	i > 0
 }
 
+# The last key along a path (`default` for a variable's default), for locating a finding.
+last_key(p) := k[count(k) - 1] if k := keys_of(p)
+
 # The name a value is stored under: the last key, or the variable's name for a default.
 attribute(p) := name if {
 	k := keys_of(p)
@@ -334,18 +337,55 @@ may_hold_secret_literal if regex.match(sprintf(`(%s)"`, [concat("|", secret_word
 
 may_hold_secret_literal if file_mentions(array.concat(["aws_ssm_parameter"], [type | some type, _ in secret_value_attributes]))
 
-# A reference to where the secret is kept, not the secret.
+# A reference to where the secret is kept, not the secret: an ARN, a parameter or secret
+# path (/github/token), a URL without credentials in it.
 secret_reference(v) if startswith(v, "arn:")
+
+secret_reference(v) if startswith(v, "/")
+
+secret_reference(v) if {
+	regex.match(`^[a-z][a-z0-9+.-]*://[^@/]+(/.*)?$`, v)
+}
+
+# A placeholder for a value filled in elsewhere: $token, ${...} (computed), <token>,
+# {{ token }}, %TOKEN%, CHANGE_ME and the like.
+placeholder(v) if contains(v, "$")
+
+placeholder(v) if regex.match(`^<[^>]*>$|^\{\{.*\}\}$|^%[A-Za-z0-9_]+%$`, v)
+
+placeholder(v) if {
+	some word in ["changeme", "change_me", "change-me", "replaceme", "replace_me", "todo", "xxx", "***", "redacted", "placeholder"]
+	contains(lower(v), word)
+}
+
+# What a name, a unit or a sentence looks like, as opposed to a secret: lowercase words
+# joined by - _ . or spaces (my-app-secret, minutes, db.credentials), or several words.
+not_secret_looking(v) if regex.match(`^[a-z]+([-_. ][a-z]+)*$`, v)
+
+not_secret_looking(v) if regex.match(`^[A-Za-z]+( [A-Za-z0-9,.;:'"()-]+){2,}$`, v)
+
+not_secret_looking(v) if count(v) < 6
+
+# A value that could be a secret: not empty, computed, a reference, a placeholder, or
+# shaped like a name.
+secret_looking(v) if {
+	v != ""
+	not computed(v)
+	not secret_reference(v)
+	not placeholder(v)
+	not not_secret_looking(v)
+}
 
 deny_secret_literal contains f if {
 	may_hold_secret_literal
 	some [p, v] in string_values
 	secret_slot(p)
-	v != ""
-	not computed(v)
+	secret_looking(v)
 	not known_credential(v)
-	not secret_reference(v)
-	f := finding(secret_literal, address(p), sprintf("%s is a literal value", [location(p)]))
+	f := object.union(
+		finding(secret_literal, address(p), sprintf("%s is a literal value", [location(p)])),
+		{"attribute": last_key(p)},
+	)
 }
 
 # ---------------------------------------------------------------------------------------
@@ -365,6 +405,16 @@ digest_words := {"sha", "sha1", "sha256", "sha512", "md5", "hash", "digest", "ch
 digest_name(name) if {
 	some word in split(lower(replace(name, "-", "_")), "_")
 	trim_suffix(word, "s") in digest_words
+}
+
+# Identifiers: words joined by _, - or / (AmazonEKS_CNI_IPv6_Policy, my-Service-Role2): every
+# part letters with at most one digit among them, as names are and random data is not.
+identifier_like(token) if {
+	parts := [part | some part in regex.split(`[_/-]`, token); part != ""]
+	count(parts) >= 2
+	every part in parts {
+		regex.match(`^[A-Za-z]*[0-9]?[A-Za-z]*$`, part)
+	}
 }
 
 # Runs of 24 or more characters of the base64 (or base64url) alphabet.
@@ -421,12 +471,16 @@ deny_secret_high_entropy contains f if {
 	count(v) >= 24
 	some token in regex.find_n(token_pattern, v, -1)
 	checkov := entropy_checkov(v, token)
+	not identifier_like(token)
 	not known_credential(v)
 	not secret_slot(p)
 	not digest_name(attribute(p))
-	f := finding(
-		object.union(secret_high_entropy, {"checkov": checkov}),
-		address(p),
-		sprintf("%s %s", [location(p), entropy_message(v, token)]),
+	f := object.union(
+		finding(
+			object.union(secret_high_entropy, {"checkov": checkov}),
+			address(p),
+			sprintf("%s %s", [location(p), entropy_message(v, token)]),
+		),
+		{"attribute": last_key(p)},
 	)
 }

@@ -139,9 +139,31 @@ test_literal_password_denied if {
 }
 
 test_secret_variable_default_denied if {
-	fs := deny_secret_literal with input as {"variable": {"api_token": {"type": "${string}", "default": "changeme"}}}
+	fs := deny_secret_literal with input as {"variable": {"api_token": {"type": "${string}", "default": "Tr0ub4dor&3"}}}
 	some f in fs
 	f.resource == "var.api_token"
+	f.attribute == "default"
+}
+
+# Values under secret-sounding names that are not secrets (seen on public repositories):
+# parameter paths, a secret's name, units, placeholders, a default to be replaced.
+test_values_that_do_not_look_like_secrets_pass if {
+	inp := {
+		"resource": {"aws_ssm_parameter": {"token": {"name": "/github/token", "type": "SecureString", "value": "/github/token"}}},
+		"module": {"alerts": {"source": "./alerts", "slack_token": "$slack-token", "api_key": "<your key>", "token_ttl_secret": "minutes"}},
+		"variable": {
+			"db_password": {"default": "changeme"},
+			"secret_name": {"default": "app-db-credentials"},
+			"client_secret": {"default": "{{ resolve:secretsmanager:app }}"},
+			"webhook_token": {"default": "https://hooks.example.com/alerts"},
+		},
+	}
+	count(deny_secret_literal) == 0 with input as inp
+}
+
+test_identifiers_are_not_random_literals if {
+	inp := {"resource": {"aws_iam_role_policy_attachment": {"cni": {"policy_arn": "${local.policy_prefix}/AmazonEKS_CNI_IPv6_Policy", "name": "AmazonEKS_CNI_IPv6_Policy_Attachment2"}}}}
+	count(deny_secret_high_entropy) == 0 with input as inp
 }
 
 test_secret_store_values_denied if {
