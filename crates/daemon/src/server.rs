@@ -1,9 +1,10 @@
 //! The daemon process: one workspace, one socket, requests answered one at a time.
 
+use super::client::call;
 use super::watch::Watch;
 use super::{
-    build_id, call, check_socket_path, daemon_error, dir, lock_path, socket_path, Envelope,
-    Request, Response, Status,
+    build_id, check_socket_path, daemon_error, dir, failed_path, lock_held, lock_path, socket_path,
+    Envelope, Request, Response, Status,
 };
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::MetadataExt;
@@ -33,8 +34,24 @@ struct Server {
 
 /// Runs the daemon for the workspace at or above `start` until it is stopped, idle for
 /// `idle`, or its socket or workspace disappears. `ready` is called once the socket
-/// accepts requests.
+/// accepts requests. A daemon that cannot start records why in `failed`, unless another
+/// daemon is the reason (it runs, or is starting).
 pub fn serve(start: &Path, idle: Duration, ready: &dyn Fn(&Path)) -> Result<()> {
+    let root = strata_graph::workspace::find_root(start)?;
+    let failed = failed_path(&root);
+    let served = serve_root(&root, idle, &|socket| {
+        let _ = std::fs::remove_file(&failed);
+        ready(socket);
+    });
+    if let Err(e) = &served {
+        if !lock_held(&root) {
+            let _ = std::fs::write(&failed, format!("{e}\n"));
+        }
+    }
+    served
+}
+
+fn serve_root(start: &Path, idle: Duration, ready: &dyn Fn(&Path)) -> Result<()> {
     let session = Session::open(start, true)?;
     let root = session.root.clone();
     let socket = socket_path(&root);
