@@ -360,3 +360,98 @@ fn a_daemon_of_another_build_is_not_replaced_by_every_command() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(!daemon_up(&repo), "a daemon was started");
 }
+
+#[test]
+fn a_stopped_daemon_is_given_up_on_reported_and_ended() {
+    let repo = Repo::with_fixture();
+    let socket = repo.path().join(".strata/daemon/sock");
+    repo.append("modules/db/main.tf", "# edit\n");
+    let expected = in_process(&repo);
+    expected.assert_ok();
+    let expected = expected.json();
+    let daemon = Daemon::start(&repo);
+    let pid = daemon.pid;
+    assert_eq!(daemon_only(&repo, "before SIGSTOP"), expected);
+    // Dropped before `daemon` (declared after it): continued and killed, if still there.
+    let _frozen = Frozen::stop(pid);
+
+    // `affected` gives up on it within about 2 s, answers by itself, and says so once; it
+    // starts no daemon beside the stopped one.
+    let warning =
+        format!("warning: the daemon (pid {pid}) did not answer within 2s; answered without it");
+    for (what, env) in [
+        ("STRATA_DAEMON=manual", &[][..]),
+        ("STRATA_DAEMON=auto", &[("STRATA_DAEMON", "auto")][..]),
+    ] {
+        let started = Instant::now();
+        let run = strata_env(&repo, AFFECTED, env);
+        let took = started.elapsed();
+        eprintln!("{what}: `strata affected` with a stopped daemon took {took:?}");
+        run.assert_ok();
+        assert_eq!(run.json(), expected, "{what}: answer");
+        assert!(
+            took < Duration::from_secs(10),
+            "{what}: took {took:?} with a stopped daemon"
+        );
+        let mentions: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains("daemon"))
+            .collect();
+        assert_eq!(mentions.len(), 1, "{what}: {}", run.stderr);
+        assert!(mentions[0].starts_with(&warning), "{what}: {}", run.stderr);
+    }
+
+    // `daemon status` sees it: alive, holding the lock, not answering.
+    let started = Instant::now();
+    let status = repo.strata(&["daemon", "status"]);
+    let took = started.elapsed();
+    eprintln!("`strata daemon status` with a stopped daemon took {took:?}");
+    assert_eq!(status.code, 1, "{}", status.stderr);
+    assert!(
+        status.stderr.contains(&format!("pid {pid}")) && status.stderr.contains("does not respond"),
+        "{}",
+        status.stderr
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "daemon status took {took:?}"
+    );
+    let json = repo.strata(&["--json", "daemon", "status"]);
+    assert_eq!(json.code, 1, "{}", json.stderr);
+    let json = json.json();
+    assert_eq!(json["pid"], pid, "{json}");
+    assert_eq!(json["responding"], false, "{json}");
+    assert!(alive(pid), "status must not end it");
+
+    // `daemon stop` ends it (it cannot act on a request, so by signal) and cleans up.
+    let started = Instant::now();
+    let stop = repo.strata(&["daemon", "stop"]);
+    let took = started.elapsed();
+    eprintln!("`strata daemon stop` of a stopped daemon took {took:?}");
+    stop.assert_ok();
+    assert!(
+        stop.stderr.contains(&format!("pid {pid}")) && stop.stderr.contains("stopped it"),
+        "{}",
+        stop.stderr
+    );
+    assert!(
+        exits_within(pid, Duration::from_secs(5)),
+        "pid {pid} still runs after `daemon stop`"
+    );
+    assert!(took < Duration::from_secs(20), "daemon stop took {took:?}");
+    assert!(!socket.exists(), "the stopped daemon's socket is left");
+    let status = repo.strata(&["daemon", "status"]);
+    assert_eq!(status.code, 1, "{}", status.stderr);
+    assert!(
+        status.stderr.contains("no strata daemon serves") && !status.stderr.contains("failed"),
+        "a daemon ended by `daemon stop` is no failure to start: {}",
+        status.stderr
+    );
+    drop(daemon);
+
+    // The next one starts, and answers.
+    let next = Daemon::start(&repo);
+    assert_ne!(next.pid, pid);
+    assert_eq!(same_answer(&repo, "the next daemon"), expected);
+}

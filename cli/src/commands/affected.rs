@@ -114,14 +114,16 @@ fn daemon_question(ctx: &Context, args: &Args) -> Option<strata_daemon::client::
 /// What asking the workspace's daemon gave.
 enum Asked {
     Answered(Affected),
-    /// It may not be asked (see [`daemon_question`]), or it did not answer.
+    /// It may not be asked (see [`daemon_question`]), or it did not answer (a daemon that
+    /// does not respond at all is named on stderr).
     Declined,
     /// It may be asked, and no daemon answered the socket.
     NoDaemon,
 }
 
 /// The answer of the workspace's daemon, when one runs and may answer (see
-/// [`daemon_question`]). Any failure leaves it to this process.
+/// [`daemon_question`]). Any failure leaves it to this process, within about 2 s when
+/// the daemon does not respond (stopped or stuck).
 #[cfg(unix)]
 fn from_daemon(ctx: &Context, args: &Args) -> Asked {
     use strata_daemon::client::Reply;
@@ -135,6 +137,12 @@ fn from_daemon(ctx: &Context, args: &Args) -> Asked {
         Reply::Answered(affected) => Asked::Answered(affected),
         Reply::Declined => Asked::Declined,
         Reply::NoDaemon => Asked::NoDaemon,
+        Reply::Unresponsive(unresponsive) => {
+            eprintln!(
+                "warning: {unresponsive}; answered without it (`strata daemon stop` ends it)"
+            );
+            Asked::Declined
+        }
     }
 }
 

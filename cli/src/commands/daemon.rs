@@ -11,7 +11,7 @@ pub enum Command {
     Start(IdleArgs),
     /// Run the daemon in the foreground (for a service manager).
     Run(IdleArgs),
-    /// Stop the workspace's daemon.
+    /// Stop the workspace's daemon (with signals when it does not answer).
     Stop,
     /// Say whether a daemon serves the workspace, and what it has done.
     Status,
@@ -50,6 +50,14 @@ pub fn run(ctx: &Context, command: Command) -> Result<u8> {
                 eprintln!("strata daemon pid {} serves {}", status.pid, status.root);
                 Ok(0)
             }
+            Started::Stuck(unresponsive) => {
+                eprintln!(
+                    "error: {unresponsive}; it runs but does not respond (stopped or stuck), \
+                     so no other daemon can start\n\
+                     hint: `strata daemon stop` ends it"
+                );
+                Ok(1)
+            }
             Started::Exited { status, log } => {
                 eprintln!("strata daemon exited ({status}):\n{log}");
                 Ok(2)
@@ -63,8 +71,18 @@ pub fn run(ctx: &Context, command: Command) -> Result<u8> {
             }
         },
         Command::Stop => {
-            match client::stop(&root) {
+            match client::stop(&root)? {
                 Stopped::Asked => eprintln!("strata daemon stopped"),
+                Stopped::Signalled { why, killed, .. } => {
+                    if killed {
+                        eprintln!(
+                            "{why}; it was still there {}s after SIGTERM: killed it (SIGKILL)",
+                            client::TERM_GRACE.as_secs()
+                        );
+                    } else {
+                        eprintln!("{why}; stopped it (SIGTERM)");
+                    }
+                }
                 Stopped::NotRunning => eprintln!("no strata daemon serves {}", root.display()),
             }
             Ok(0)
@@ -78,7 +96,7 @@ fn status(ctx: &Context, root: &std::path::Path) -> Result<u8> {
         State::Serving(status) => {
             if ctx.json {
                 print_json(&status);
-            } else {
+            } else if status.ready {
                 eprintln!(
                     "strata daemon pid {} serves {} (up {} s, {} requests, {} full reads)",
                     status.pid,
@@ -87,11 +105,33 @@ fn status(ctx: &Context, root: &std::path::Path) -> Result<u8> {
                     status.requests,
                     status.full_reads
                 );
+            } else {
+                eprintln!(
+                    "strata daemon pid {} is starting for {}: it reads the work tree \
+                     (until then `strata affected` answers by itself)",
+                    status.pid, status.root
+                );
             }
             Ok(0)
         }
         State::OtherBuild { build } => {
             eprintln!("a daemon from another strata build ({build}) was running; it stops now");
+            Ok(1)
+        }
+        State::NotResponding(unresponsive) => {
+            if ctx.json {
+                print_json(&serde_json::json!({
+                    "pid": unresponsive.pid,
+                    "root": root.display().to_string(),
+                    "responding": false,
+                }));
+            }
+            eprintln!(
+                "{unresponsive}; it runs for {} but does not respond (stopped or stuck), and \
+                 `strata affected` answers by itself meanwhile\n\
+                 hint: `strata daemon stop` ends it",
+                root.display()
+            );
             Ok(1)
         }
         State::NotRunning { failed } => {

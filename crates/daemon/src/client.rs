@@ -2,54 +2,199 @@
 //! decide whether it may be asked or started ([`Use`]), start it ([`autostart`], [`start`],
 //! [`spawn`]), say how it is ([`status`]) and stop it ([`stop`]). Nothing here prints: the
 //! command says what happened.
+//!
+//! A daemon is alive when it says something: a client gives up on one that says nothing for
+//! [`SILENCE_LIMIT`] (connecting included), and on one that still works after
+//! [`ANSWER_LIMIT`], and answers by itself. A daemon that holds its lock but does not answer
+//! (stopped, or stuck) is reported as such, and [`stop`] ends it with signals.
 
-use super::{
-    build_id, failed_path, lock_held, log_path, socket_path, Envelope, Request, Response, Status,
-    MAX_SOCKET_PATH,
-};
-use std::io::{BufRead, BufReader, Write};
+use super::lock::{self, Holder};
+use super::MAX_SOCKET_PATH;
+use super::{build_id, daemon_error, log_path, socket_path, Envelope, Request, Response, Status};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use strata_graph::affected::Affected;
 use strata_graph::error::{Error, Result};
 
-/// How long `status`, `start` and `stop` wait for the daemon to answer.
-const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a client waits for the daemon to say anything: to take the connection, then
+/// between lines (a daemon at work sends a `working` line every 200 ms).
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(2);
 
-/// Sends one request to the workspace's daemon. `None` when no daemon answers (none runs,
-/// or it failed): the caller then does the work itself.
-pub fn call(root: &Path, request: Request, timeout: Duration) -> Option<Response> {
+/// How long a client waits for an answer from a daemon that keeps saying it works.
+pub const ANSWER_LIMIT: Duration = Duration::from_secs(30);
+
+/// How long [`stop`] waits for a daemon that said it stops.
+pub const STOP_WAIT: Duration = Duration::from_secs(10);
+
+/// How long [`stop`] gives a daemon that does not answer between SIGTERM and SIGKILL.
+pub const TERM_GRACE: Duration = Duration::from_secs(3);
+
+/// What asking the daemon gave.
+#[derive(Debug)]
+pub enum Answer {
+    Response(Response),
+    /// No daemon answers the socket: there is none, nobody listens on it, or the daemon
+    /// closed the connection without an answer (it stops).
+    NoDaemon,
+    /// A daemon holds the socket and did not answer in time.
+    Unresponsive(Unresponsive),
+}
+
+/// A daemon that did not answer in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unresponsive {
+    /// The process holding the daemon's lock, when the lock file says.
+    pub pid: Option<u32>,
+    pub how: Silence,
+}
+
+/// How a daemon failed to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Silence {
+    /// It said nothing for [`SILENCE_LIMIT`].
+    Silent,
+    /// It holds its lock, and has no socket to answer on.
+    NoSocket,
+    /// It kept saying it works, past [`ANSWER_LIMIT`].
+    StillWorking,
+    /// It said it stops, and did not within [`STOP_WAIT`].
+    DidNotStop,
+}
+
+impl Unresponsive {
+    fn of(root: &Path, how: Silence) -> Unresponsive {
+        Unresponsive {
+            pid: lock::holder(root).and_then(|h| h.pid),
+            how,
+        }
+    }
+}
+
+impl std::fmt::Display for Unresponsive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.pid {
+            Some(pid) => write!(f, "the daemon (pid {pid})")?,
+            None => write!(f, "the daemon")?,
+        }
+        match self.how {
+            Silence::Silent => write!(f, " did not answer within {}s", SILENCE_LIMIT.as_secs()),
+            Silence::NoSocket => write!(f, " holds its lock but has no socket to answer on"),
+            Silence::StillWorking => {
+                write!(f, " was still working after {}s", ANSWER_LIMIT.as_secs())
+            }
+            Silence::DidNotStop => write!(
+                f,
+                " did not stop within {}s of being asked",
+                STOP_WAIT.as_secs()
+            ),
+        }
+    }
+}
+
+/// Sends one request to the workspace's daemon and waits for its answer, within the limits
+/// above.
+pub fn call(root: &Path, request: Request) -> Answer {
     let socket = socket_path(root);
     if !socket.exists() || socket.as_os_str().len() > MAX_SOCKET_PATH {
-        return None;
+        return Answer::NoDaemon;
     }
-    let mut stream = UnixStream::connect(&socket).ok()?;
-    stream.set_read_timeout(Some(timeout)).ok()?;
-    stream.set_write_timeout(Some(timeout)).ok()?;
+    let started = Instant::now();
+    let silent = |how| Answer::Unresponsive(Unresponsive::of(root, how));
+    let stream = match connect(&socket, SILENCE_LIMIT) {
+        Ok(stream) => stream,
+        Err(e) if timed_out(&e) => return silent(Silence::Silent),
+        Err(_) => return Answer::NoDaemon,
+    };
     let envelope = Envelope {
         build: build_id(),
         request,
     };
-    let mut line = serde_json::to_vec(&envelope).ok()?;
+    let Ok(mut line) = serde_json::to_vec(&envelope) else {
+        return Answer::NoDaemon;
+    };
     line.push(b'\n');
-    stream.write_all(&line).ok()?;
+    if stream.set_write_timeout(Some(SILENCE_LIMIT)).is_err() {
+        return Answer::NoDaemon;
+    }
+    match (&stream).write_all(&line) {
+        Ok(()) => {}
+        Err(e) if timed_out(&e) => return silent(Silence::Silent),
+        Err(_) => return Answer::NoDaemon,
+    }
     let mut reader = BufReader::new(stream);
-    let mut answer = String::new();
-    reader.read_line(&mut answer).ok()?;
-    serde_json::from_str(&answer).ok()
+    let mut working = false;
+    loop {
+        let left = ANSWER_LIMIT.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return silent(Silence::StillWorking);
+        }
+        if reader
+            .get_ref()
+            .set_read_timeout(Some(SILENCE_LIMIT.min(left)))
+            .is_err()
+        {
+            return Answer::NoDaemon;
+        }
+        let mut answer = String::new();
+        match reader.read_line(&mut answer) {
+            Ok(0) => return Answer::NoDaemon,
+            Ok(_) => match serde_json::from_str(&answer) {
+                Ok(Response::Working) => working = true,
+                Ok(response) => return Answer::Response(response),
+                Err(_) => return Answer::NoDaemon,
+            },
+            // Silent for SILENCE_LIMIT, or working past ANSWER_LIMIT.
+            Err(e) if timed_out(&e) => {
+                return silent(if working && started.elapsed() >= ANSWER_LIMIT {
+                    Silence::StillWorking
+                } else {
+                    Silence::Silent
+                });
+            }
+            Err(_) => return Answer::NoDaemon,
+        }
+    }
+}
+
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
+/// Connects to `socket` within `limit`. Connecting to a listener whose queue of connections
+/// is full (a daemon that stopped taking them) waits until it has room, which the standard
+/// library gives no limit for, so the wait happens on a thread of its own, left behind if
+/// it lasts too long.
+fn connect(socket: &Path, limit: Duration) -> std::io::Result<UnixStream> {
+    let (sender, receiver) = mpsc::channel();
+    let socket = socket.to_path_buf();
+    std::thread::Builder::new()
+        .name("strata-daemon-connect".into())
+        .spawn(move || {
+            let _ = sender.send(UnixStream::connect(socket));
+        })?;
+    match receiver.recv_timeout(limit) {
+        Ok(connected) => connected,
+        Err(_) => Err(std::io::Error::from(ErrorKind::TimedOut)),
+    }
 }
 
 /// What asking the daemon for the affected targets gave.
 #[derive(Debug)]
 pub enum Reply {
     Answered(Affected),
-    /// A daemon was reached and did not answer: a failure, or another strata build (which
-    /// stops it).
+    /// A daemon was reached and did not answer: a failure, another strata build (which
+    /// stops it), or it has not read the work tree yet.
     Declined,
     /// No daemon answered the socket.
     NoDaemon,
+    /// A daemon holds the socket and did not answer in time (it is stopped, or stuck).
+    Unresponsive(Unresponsive),
 }
 
 /// The affected targets of the work tree against `base` (the default base when `None`),
@@ -58,10 +203,11 @@ pub fn affected(root: &Path, base: Option<&str>) -> Reply {
     let request = Request::Affected {
         base: base.map(str::to_string),
     };
-    match call(root, request, Duration::from_secs(120)) {
-        Some(Response::Affected { affected, .. }) => Reply::Answered(affected),
-        Some(_) => Reply::Declined,
-        None => Reply::NoDaemon,
+    match call(root, request) {
+        Answer::Response(Response::Affected { affected, .. }) => Reply::Answered(affected),
+        Answer::Response(_) => Reply::Declined,
+        Answer::NoDaemon => Reply::NoDaemon,
+        Answer::Unresponsive(unresponsive) => Reply::Unresponsive(unresponsive),
     }
 }
 
@@ -127,20 +273,10 @@ pub const AUTOSTART_IDLE_MINUTES: u64 = 60;
 /// answered from memory; true when it started one. Best effort: a failure to start changes
 /// nothing for the command.
 pub fn autostart(root: &Path) -> bool {
-    if lock_held(root) || failed_recently(root) {
+    if lock::lock_held(root) || lock::failed_recently(root) {
         return false;
     }
     spawn(root, AUTOSTART_IDLE_MINUTES).is_ok()
-}
-
-/// Whether a daemon failed to start for the workspace within the last hour: one that cannot
-/// start (say, at the inotify limit) is not started again by every command.
-fn failed_recently(root: &Path) -> bool {
-    std::fs::metadata(failed_path(root))
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|at| at.elapsed().ok())
-        .is_some_and(|age| age < Duration::from_secs(3600))
 }
 
 /// A daemon process just started by [`spawn`].
@@ -189,40 +325,96 @@ pub fn spawn(root: &Path, idle_minutes: u64) -> Result<Spawned> {
 /// What [`start`] found or did.
 #[derive(Debug)]
 pub enum Started {
-    /// A daemon already served the workspace.
+    /// A daemon already served the workspace (or was starting, and now serves).
     Already(Status),
     /// The daemon it started serves.
     Serving(Status),
+    /// A daemon holds the workspace's lock but does not answer.
+    Stuck(Unresponsive),
     /// The daemon it started exited before it was ready, with its output from the log.
     Exited { status: ExitStatus, log: String },
-    /// The daemon it started did not answer within 5 minutes.
+    /// The daemon it started did not get ready within 5 minutes.
     TimedOut { log: PathBuf },
 }
 
-/// Starts `strata daemon run` detached from this terminal and waits until it answers,
-/// unless a daemon already serves. Forgets an earlier failure to start: this tries again.
+/// Starts `strata daemon run` detached from this terminal and waits until it has read the
+/// work tree, unless a daemon already serves. Forgets an earlier failure to start: this
+/// tries again.
 pub fn start(root: &Path, idle_minutes: u64) -> Result<Started> {
-    let _ = std::fs::remove_file(failed_path(root));
-    if let Some(Response::Status(status)) = call(root, Request::Status, STATUS_TIMEOUT) {
-        return Ok(Started::Already(status));
+    lock::forget_failure(root);
+    match call(root, Request::Status) {
+        Answer::Response(Response::Status(status)) if status.ready => {
+            return Ok(Started::Already(status));
+        }
+        // Another command started it: wait for that one.
+        Answer::Response(Response::Status(_)) => {
+            return Ok(match wait_ready(root, None)? {
+                Started::Serving(status) => Started::Already(status),
+                other => other,
+            });
+        }
+        Answer::Unresponsive(unresponsive) => return Ok(Started::Stuck(unresponsive)),
+        // Another build's daemon, which stops now: start this build's once it has.
+        Answer::Response(Response::Mismatch { .. }) => {
+            released_within(root, STOP_WAIT);
+        }
+        _ => {}
     }
-    let Spawned {
-        mut child,
-        log_start,
-    } = spawn(root, idle_minutes)?;
+    match lock::holder(root) {
+        // Between taking its lock and opening its socket: wait for it.
+        Some(Holder { ready: false, .. }) => {
+            return Ok(match wait_ready(root, None)? {
+                Started::Serving(status) => Started::Already(status),
+                other => other,
+            });
+        }
+        Some(Holder { pid, .. }) => {
+            return Ok(Started::Stuck(Unresponsive {
+                pid,
+                how: Silence::NoSocket,
+            }));
+        }
+        None => {}
+    }
+    let mut spawned = spawn(root, idle_minutes)?;
+    wait_ready(root, Some(&mut spawned))
+}
+
+/// Waits until the workspace's daemon has read the work tree, or exits: `spawned`, the one
+/// just started, or (`None`) the one another command started.
+fn wait_ready(root: &Path, mut spawned: Option<&mut Spawned>) -> Result<Started> {
     let log_path = log_path(root);
     let deadline = Instant::now() + Duration::from_secs(300);
+    let mut answered_at = Instant::now();
     loop {
-        if let Some(Response::Status(status)) = call(root, Request::Status, STATUS_TIMEOUT) {
-            return Ok(Started::Serving(status));
+        match call(root, Request::Status) {
+            Answer::Response(Response::Status(status)) if status.ready => {
+                return Ok(Started::Serving(status));
+            }
+            Answer::Response(_) => answered_at = Instant::now(),
+            Answer::Unresponsive(unresponsive) if spawned.is_none() => {
+                return Ok(Started::Stuck(unresponsive));
+            }
+            // Holding its lock without a socket for this long: not starting, stuck.
+            Answer::NoDaemon if spawned.is_none() && answered_at.elapsed() > STOP_WAIT => {
+                return Ok(Started::Stuck(Unresponsive::of(root, Silence::NoSocket)));
+            }
+            _ => {}
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            let log = std::fs::read(&log_path).unwrap_or_default();
-            let own = log.get(log_start as usize..).unwrap_or_default();
-            return Ok(Started::Exited {
-                status,
-                log: String::from_utf8_lossy(own).trim_end().to_string(),
-            });
+        if let Some(Spawned { child, log_start }) = spawned.as_deref_mut() {
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = std::fs::read(&log_path).unwrap_or_default();
+                let own = log.get(*log_start as usize..).unwrap_or_default();
+                return Ok(Started::Exited {
+                    status,
+                    log: String::from_utf8_lossy(own).trim_end().to_string(),
+                });
+            }
+        } else if !lock::lock_held(root) {
+            return Err(daemon_error(
+                "the daemon that was starting exited before it was ready",
+                "see `strata daemon status`, and `strata daemon start` again",
+            ));
         }
         if Instant::now() > deadline {
             return Ok(Started::TimedOut { log: log_path });
@@ -234,23 +426,30 @@ pub fn start(root: &Path, idle_minutes: u64) -> Result<Started> {
 /// How the workspace's daemon is.
 #[derive(Debug)]
 pub enum State {
-    /// It answers.
+    /// It answers (`ready` false while it reads the work tree the first time).
     Serving(Status),
     /// A daemon of another strata build answered; it stops now.
     OtherBuild { build: String },
-    /// None answers; `failed` says why the last one failed to start, if it did.
+    /// A daemon holds the lock and does not answer: stopped, or stuck.
+    NotResponding(Unresponsive),
+    /// None runs; `failed` says why the last one failed to start, if it did.
     NotRunning { failed: Option<String> },
 }
 
 /// Asks the workspace's daemon how it is.
 pub fn status(root: &Path) -> State {
-    match call(root, Request::Status, STATUS_TIMEOUT) {
-        Some(Response::Status(status)) => State::Serving(status),
-        Some(Response::Mismatch { build }) => State::OtherBuild { build },
-        _ => State::NotRunning {
-            failed: std::fs::read_to_string(failed_path(root))
-                .ok()
-                .map(|text| text.trim().to_string()),
+    match call(root, Request::Status) {
+        Answer::Response(Response::Status(status)) => State::Serving(status),
+        Answer::Response(Response::Mismatch { build }) => State::OtherBuild { build },
+        Answer::Unresponsive(unresponsive) => State::NotResponding(unresponsive),
+        _ => match lock::holder(root) {
+            Some(Holder { pid, .. }) => State::NotResponding(Unresponsive {
+                pid,
+                how: Silence::NoSocket,
+            }),
+            None => State::NotRunning {
+                failed: lock::last_failure(root),
+            },
         },
     }
 }
@@ -260,21 +459,105 @@ pub fn status(root: &Path) -> State {
 pub enum Stopped {
     /// The daemon stopped when asked.
     Asked,
-    /// No daemon answers.
+    /// The daemon did not answer (or did not stop when asked) and was ended with SIGTERM,
+    /// or with SIGKILL (`killed`) when it was still there [`TERM_GRACE`] after that.
+    Signalled {
+        pid: u32,
+        killed: bool,
+        why: Unresponsive,
+    },
+    /// No daemon runs.
     NotRunning,
 }
 
-/// Asks the workspace's daemon to stop, and waits (up to 10 s) until its socket is gone.
-pub fn stop(root: &Path) -> Stopped {
-    match call(root, Request::Stop, STATUS_TIMEOUT) {
-        Some(Response::Stopping | Response::Mismatch { .. }) => {
+/// Stops the workspace's daemon: asks it to, and ends one that does not answer (or does not
+/// stop within [`STOP_WAIT`] of being asked) with SIGTERM, then SIGKILL after [`TERM_GRACE`]; then
+/// removes its socket, so the next start finds the workspace as if it had stopped itself.
+pub fn stop(root: &Path) -> Result<Stopped> {
+    let why = match call(root, Request::Stop) {
+        Answer::Response(Response::Stopping | Response::Mismatch { .. }) => {
             let socket = socket_path(root);
-            let deadline = Instant::now() + Duration::from_secs(10);
+            let deadline = Instant::now() + STOP_WAIT;
             while socket.exists() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            Stopped::Asked
+            if !socket.exists() {
+                // It removed its socket last: the process ends now.
+                released_within(root, Duration::from_secs(2));
+                return Ok(Stopped::Asked);
+            }
+            Unresponsive::of(root, Silence::DidNotStop)
         }
-        _ => Stopped::NotRunning,
+        Answer::Unresponsive(unresponsive) => unresponsive,
+        _ => match lock::holder(root) {
+            Some(Holder { pid, .. }) => Unresponsive {
+                pid,
+                how: Silence::NoSocket,
+            },
+            None => return Ok(Stopped::NotRunning),
+        },
+    };
+    let Some(pid) = why.pid else {
+        return Err(daemon_error(
+            format!(
+                "{why}, and {} does not say which process it is",
+                super::lock_path(root).display()
+            ),
+            "find the `strata daemon run` process of this workspace and end it",
+        ));
+    };
+    terminate(root, pid, why)
+}
+
+/// Ends the daemon `pid`, which holds the lock and did not answer.
+fn terminate(root: &Path, pid: u32, why: Unresponsive) -> Result<Stopped> {
+    // Only the process the lock file names while the lock is held: a pid from a free lock
+    // may be another process by now.
+    if lock::holder(root).and_then(|h| h.pid) != Some(pid) {
+        return Ok(Stopped::Asked);
+    }
+    let target = Pid::from_raw(pid as i32);
+    let signal_error = |e: nix::errno::Errno| {
+        daemon_error(
+            format!("{why}, and it cannot be signalled: {}", e.desc()),
+            format!("end process {pid} by other means (it belongs to another user?)"),
+        )
+    };
+    match kill(target, Signal::SIGTERM) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+        Err(e) => return Err(signal_error(e)),
+    }
+    // A stopped process acts on SIGTERM only once it continues.
+    let _ = kill(target, Signal::SIGCONT);
+    let killed = if released_within(root, TERM_GRACE) {
+        false
+    } else {
+        match kill(target, Signal::SIGKILL) {
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+            Err(e) => return Err(signal_error(e)),
+        }
+        if !released_within(root, Duration::from_secs(5)) {
+            return Err(daemon_error(
+                format!("{why}, and it still runs 5 s after SIGKILL"),
+                format!("process {pid} may be blocked in the kernel (state D in `ps`)"),
+            ));
+        }
+        true
+    };
+    lock::clean_up_after(root);
+    Ok(Stopped::Signalled { pid, killed, why })
+}
+
+/// Waits up to `limit` for the daemon's lock to be free (its process gone); true when it is.
+fn released_within(root: &Path, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if !lock::lock_held(root) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

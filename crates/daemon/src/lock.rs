@@ -1,0 +1,204 @@
+//! The daemon's lock file (`.strata/daemon/lock`) and its failure record
+//! (`.strata/daemon/failed`).
+//!
+//! Invariants:
+//!
+//! 1. A daemon holds the lock (`flock`, exclusive) from before it binds its socket until it
+//!    exits. The kernel releases it however the process ends (stopped, killed, crashed), so
+//!    a held lock means a live daemon, answering or not, and a free one means none.
+//! 2. The file says who holds it and how far it got: `<pid> starting` from when it takes the
+//!    lock, `<pid> ready` once it answers, nothing after a deliberate exit.
+//! 3. The content is trusted only while the lock is held, or under the lock: a pid from a
+//!    free lock may name another process by now.
+
+use super::{daemon_error, failed_path, lock_path};
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+use std::time::Duration;
+use strata_graph::error::Error;
+
+/// How far the daemon holding the lock got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Starting,
+    Ready,
+}
+
+/// The daemon holding the lock, as its lock file says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder {
+    /// Unknown for an instant after it takes the lock, or for a daemon of a strata build
+    /// that did not write it.
+    pub pid: Option<u32>,
+    pub ready: bool,
+}
+
+fn parse(text: &str) -> Option<(u32, Phase)> {
+    let mut words = text.split_whitespace();
+    let pid = words.next()?.parse().ok()?;
+    let phase = match words.next()? {
+        "starting" => Phase::Starting,
+        "ready" => Phase::Ready,
+        _ => return None,
+    };
+    Some((pid, phase))
+}
+
+/// Whether a daemon runs (or is starting) for the workspace: its lock is held.
+pub fn lock_held(root: &Path) -> bool {
+    let Ok(file) = File::open(lock_path(root)) else {
+        return false;
+    };
+    Flock::lock(file, FlockArg::LockSharedNonblock).is_err()
+}
+
+/// The daemon that holds the workspace's lock, if one does.
+pub fn holder(root: &Path) -> Option<Holder> {
+    if !lock_held(root) {
+        return None;
+    }
+    let parsed = std::fs::read_to_string(lock_path(root))
+        .ok()
+        .and_then(|text| parse(&text));
+    Some(Holder {
+        pid: parsed.map(|(pid, _)| pid),
+        ready: parsed.is_some_and(|(_, phase)| phase == Phase::Ready),
+    })
+}
+
+/// Says in the lock file (held by this process) how far this daemon got.
+pub(crate) fn set_phase(root: &Path, phase: Phase) {
+    let word = match phase {
+        Phase::Starting => "starting",
+        Phase::Ready => "ready",
+    };
+    let _ = std::fs::write(lock_path(root), format!("{} {word}\n", std::process::id()));
+}
+
+/// Empties the lock file (held by this process) before a deliberate exit.
+pub(crate) fn clear(root: &Path) {
+    let _ = std::fs::write(lock_path(root), "");
+}
+
+/// Why the daemon's lock could not be taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockError {
+    /// Another process holds it: another daemon serves or is starting.
+    Held,
+}
+
+/// Takes the daemon lock on `file`. A command checking whether a daemon runs holds it
+/// shared for an instant ([`lock_held`]), so a lock held that way is tried again for a
+/// moment; one held by another daemon stays held.
+pub(crate) fn exclusive(file: File) -> Result<Flock<File>, LockError> {
+    let mut file = Some(file);
+    retry(|| {
+        let f = file.take().expect("given back on every failure");
+        Flock::lock(f, FlockArg::LockExclusiveNonblock).map_err(|(f, errno)| {
+            file = Some(f);
+            errno
+        })
+    })
+}
+
+/// Calls `try_lock` until it succeeds, or has failed for about 200 ms.
+fn retry<T>(mut try_lock: impl FnMut() -> Result<T, Errno>) -> Result<T, LockError> {
+    for _ in 0..10 {
+        if let Ok(lock) = try_lock() {
+            return Ok(lock);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err(LockError::Held)
+}
+
+/// The error a daemon that cannot take its lock stops with.
+pub(crate) fn lock_error(root: &Path, error: LockError) -> Error {
+    match error {
+        LockError::Held => daemon_error(
+            format!(
+                "another daemon serves or is starting for {}",
+                root.display()
+            ),
+            "see `strata daemon status`",
+        ),
+    }
+}
+
+/// Remembers why a daemon failed to start, so commands do not start one again for an hour.
+pub(crate) fn record_failure(root: &Path, why: &str) {
+    let _ = std::fs::write(failed_path(root), format!("{}\n", why.trim_end()));
+}
+
+/// Forgets the last failure: a daemon started.
+pub(crate) fn forget_failure(root: &Path) {
+    let _ = std::fs::remove_file(failed_path(root));
+}
+
+/// Why the last daemon failed to start, if it did.
+pub fn last_failure(root: &Path) -> Option<String> {
+    std::fs::read_to_string(failed_path(root))
+        .ok()
+        .map(|text| text.trim().to_string())
+}
+
+/// Whether a daemon failed to start for the workspace within the last hour: one that cannot
+/// start (say, at the inotify limit) is not started again by every command.
+pub(crate) fn failed_recently(root: &Path) -> bool {
+    std::fs::metadata(failed_path(root))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|at| at.elapsed().ok())
+        .is_some_and(|age| age < Duration::from_secs(3600))
+}
+
+/// After a daemon was killed: removes its socket and empties its lock file, unless another
+/// daemon took the lock meanwhile.
+pub(crate) fn clean_up_after(root: &Path) {
+    let path = lock_path(root);
+    let Ok(file) = OpenOptions::new().write(true).open(&path) else {
+        return;
+    };
+    let Ok(lock) = Flock::lock(file, FlockArg::LockExclusiveNonblock) else {
+        return;
+    };
+    let _ = std::fs::remove_file(super::socket_path(root));
+    let _ = lock.set_len(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_lock_is_tried_again_then_reported_as_another_daemon() {
+        let mut tries = 0;
+        let got = retry(|| -> Result<(), Errno> {
+            tries += 1;
+            Err(Errno::EWOULDBLOCK)
+        });
+        assert_eq!(got, Err(LockError::Held));
+        assert_eq!(tries, 10);
+        let mut tries = 0;
+        let got = retry(|| {
+            tries += 1;
+            if tries < 3 {
+                Err(Errno::EWOULDBLOCK)
+            } else {
+                Ok(tries)
+            }
+        });
+        assert_eq!(got, Ok(3));
+    }
+
+    #[test]
+    fn the_lock_file_says_who_holds_it_and_how_far_it_got() {
+        assert_eq!(parse("42 starting\n"), Some((42, Phase::Starting)));
+        assert_eq!(parse("42 ready\n"), Some((42, Phase::Ready)));
+        assert_eq!(parse(""), None);
+        assert_eq!(parse("42"), None);
+        assert_eq!(parse("x ready"), None);
+    }
+}
