@@ -273,7 +273,11 @@ pub const AUTOSTART_IDLE_MINUTES: u64 = 60;
 /// answered from memory; true when it started one. Best effort: a failure to start changes
 /// nothing for the command.
 pub fn autostart(root: &Path) -> bool {
-    if lock::lock_held(root) || lock::failed_recently(root) {
+    if lock::lock_held(root) {
+        return false;
+    }
+    lock::note_early_death(root);
+    if lock::failed_recently(root) {
         return false;
     }
     spawn(root, AUTOSTART_IDLE_MINUTES).is_ok()
@@ -405,12 +409,24 @@ fn wait_ready(root: &Path, mut spawned: Option<&mut Spawned>) -> Result<Started>
             if let Ok(Some(status)) = child.try_wait() {
                 let log = std::fs::read(&log_path).unwrap_or_default();
                 let own = log.get(*log_start as usize..).unwrap_or_default();
+                // A daemon that returns an error records it itself; one killed after it took
+                // its lock is recorded from the lock file; one killed before, here.
+                if !lock::note_early_death(root) && lock::last_failure(root).is_none() {
+                    use std::os::unix::process::ExitStatusExt;
+                    if status.signal().is_some() {
+                        lock::record_failure(
+                            root,
+                            &format!("the daemon exited before it was ready ({status})"),
+                        );
+                    }
+                }
                 return Ok(Started::Exited {
                     status,
                     log: String::from_utf8_lossy(own).trim_end().to_string(),
                 });
             }
         } else if !lock::lock_held(root) {
+            lock::note_early_death(root);
             return Err(daemon_error(
                 "the daemon that was starting exited before it was ready",
                 "see `strata daemon status`, and `strata daemon start` again",
@@ -436,7 +452,7 @@ pub enum State {
     NotRunning { failed: Option<String> },
 }
 
-/// Asks the workspace's daemon how it is.
+/// Asks the workspace's daemon how it is; records a daemon that died before it was ready.
 pub fn status(root: &Path) -> State {
     match call(root, Request::Status) {
         Answer::Response(Response::Status(status)) => State::Serving(status),
@@ -447,9 +463,12 @@ pub fn status(root: &Path) -> State {
                 pid,
                 how: Silence::NoSocket,
             }),
-            None => State::NotRunning {
-                failed: lock::last_failure(root),
-            },
+            None => {
+                lock::note_early_death(root);
+                State::NotRunning {
+                    failed: lock::last_failure(root),
+                }
+            }
         },
     }
 }

@@ -7,11 +7,14 @@
 //!    exits. The kernel releases it however the process ends (stopped, killed, crashed), so
 //!    a held lock means a live daemon, answering or not, and a free one means none.
 //! 2. The file says who holds it and how far it got: `<pid> starting` from when it takes the
-//!    lock, `<pid> ready` once it answers, nothing after a deliberate exit.
+//!    lock, `<pid> ready` once it answers, nothing after a deliberate exit. A free lock on a
+//!    file that still says `starting` is a daemon that died before it was ready (killed, or
+//!    it crashed): the next client records that in `failed` (see [`note_early_death`]), as
+//!    a daemon that fails with an error does itself.
 //! 3. The content is trusted only while the lock is held, or under the lock: a pid from a
 //!    free lock may name another process by now.
 
-use super::{daemon_error, failed_path, lock_path};
+use super::{daemon_error, failed_path, lock_path, log_path};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::{File, OpenOptions};
@@ -154,6 +157,45 @@ pub(crate) fn failed_recently(root: &Path) -> bool {
         .is_some_and(|age| age < Duration::from_secs(3600))
 }
 
+/// Records a daemon that died before it was ready (invariant 2), once; true when it did.
+pub(crate) fn note_early_death(root: &Path) -> bool {
+    let path = lock_path(root);
+    let starting = |text: &str| match parse(text) {
+        Some((pid, Phase::Starting)) => Some(pid),
+        _ => None,
+    };
+    let Some(pid) = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| starting(&t))
+    else {
+        return false;
+    };
+    // Under the lock, so no daemon can start (and write the file) meanwhile.
+    let Ok(file) = OpenOptions::new().write(true).open(&path) else {
+        return false;
+    };
+    let Ok(lock) = Flock::lock(file, FlockArg::LockExclusiveNonblock) else {
+        return false;
+    };
+    if std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| starting(&t))
+        != Some(pid)
+    {
+        return false;
+    }
+    record_failure(
+        root,
+        &format!(
+            "the daemon (pid {pid}) exited before it was ready: it was killed or crashed \
+             (its log: {})",
+            log_path(root).display()
+        ),
+    );
+    let _ = lock.set_len(0);
+    true
+}
+
 /// After a daemon was killed: removes its socket and empties its lock file, unless another
 /// daemon took the lock meanwhile.
 pub(crate) fn clean_up_after(root: &Path) {
@@ -200,5 +242,52 @@ mod tests {
         assert_eq!(parse(""), None);
         assert_eq!(parse("42"), None);
         assert_eq!(parse("x ready"), None);
+    }
+
+    #[test]
+    fn a_daemon_that_died_starting_is_recorded_once() {
+        let dir = tempfile_dir();
+        let root = dir.as_path();
+        std::fs::create_dir_all(super::super::dir(root)).unwrap();
+        std::fs::write(lock_path(root), "4242 starting\n").unwrap();
+        assert!(note_early_death(root));
+        let why = last_failure(root).unwrap();
+        assert!(
+            why.contains("pid 4242") && why.contains("before it was ready"),
+            "{why}"
+        );
+        assert!(failed_recently(root));
+        assert!(!note_early_death(root), "recorded twice");
+        // A daemon that got ready, or exited deliberately, is no failure.
+        forget_failure(root);
+        std::fs::write(lock_path(root), "4242 ready\n").unwrap();
+        assert!(!note_early_death(root));
+        std::fs::write(lock_path(root), "").unwrap();
+        assert!(!note_early_death(root));
+        assert_eq!(last_failure(root), None);
+        // Nor is one that still holds the lock.
+        std::fs::write(lock_path(root), "4242 starting\n").unwrap();
+        let held = Flock::lock(
+            File::open(lock_path(root)).unwrap(),
+            FlockArg::LockExclusiveNonblock,
+        )
+        .unwrap();
+        assert!(lock_held(root));
+        assert!(!note_early_death(root));
+        drop(held);
+        assert!(!lock_held(root));
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    /// A fresh directory under the system's temporary directory.
+    fn tempfile_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "strata-daemon-lock-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 }

@@ -87,7 +87,8 @@ enum Failure {
 /// Runs the daemon for the workspace at or above `start` until it is stopped, idle for
 /// `idle`, or its socket or workspace disappears. `ready` is called once the first read of
 /// the work tree is done. A daemon that cannot start records why in `failed` (unless another
-/// daemon is the reason).
+/// daemon is the reason), and one that dies before it is ready is recorded by the next
+/// client (see `lock.rs`).
 pub fn serve(start: &Path, idle: Duration, ready: &dyn Fn(&Path)) -> Result<()> {
     let root = find_root(start)?;
     match serve_root(&root, idle, ready) {
