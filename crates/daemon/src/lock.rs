@@ -49,12 +49,17 @@ fn parse(text: &str) -> Option<(u32, Phase)> {
     Some((pid, phase))
 }
 
-/// Whether a daemon runs (or is starting) for the workspace: its lock is held.
+/// Whether a daemon runs (or is starting) for the workspace: its lock is held. A lock that
+/// cannot be taken for another reason (a file system without locks) is not "held": the
+/// daemon started then reports that error.
 pub fn lock_held(root: &Path) -> bool {
     let Ok(file) = File::open(lock_path(root)) else {
         return false;
     };
-    Flock::lock(file, FlockArg::LockSharedNonblock).is_err()
+    matches!(
+        Flock::lock(file, FlockArg::LockSharedNonblock),
+        Err((_, Errno::EWOULDBLOCK))
+    )
 }
 
 /// The daemon that holds the workspace's lock, if one does.
@@ -90,6 +95,8 @@ pub(crate) fn clear(root: &Path) {
 pub(crate) enum LockError {
     /// Another process holds it: another daemon serves or is starting.
     Held,
+    /// Locking itself failed (`ENOLCK`, a file system without `flock`, ...).
+    Failed(Errno),
 }
 
 /// Takes the daemon lock on `file`. A command checking whether a daemon runs holds it
@@ -106,11 +113,14 @@ pub(crate) fn exclusive(file: File) -> Result<Flock<File>, LockError> {
     })
 }
 
-/// Calls `try_lock` until it succeeds, or has failed for about 200 ms.
+/// Calls `try_lock` until it succeeds, fails for another reason than a held lock, or has
+/// found the lock held for about 200 ms.
 fn retry<T>(mut try_lock: impl FnMut() -> Result<T, Errno>) -> Result<T, LockError> {
     for _ in 0..10 {
-        if let Ok(lock) = try_lock() {
-            return Ok(lock);
+        match try_lock() {
+            Ok(lock) => return Ok(lock),
+            Err(Errno::EWOULDBLOCK | Errno::EINTR) => {}
+            Err(errno) => return Err(LockError::Failed(errno)),
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -126,6 +136,15 @@ pub(crate) fn lock_error(root: &Path, error: LockError) -> Error {
                 root.display()
             ),
             "see `strata daemon status`",
+        ),
+        LockError::Failed(errno) => daemon_error(
+            format!(
+                "cannot lock {}: {} ({errno:?})",
+                lock_path(root).display(),
+                errno.desc()
+            ),
+            "the daemon needs file locks (flock) where the workspace lives; on a network file \
+             system, move the checkout to a local disk to use it. strata works without it",
         ),
     }
 }
@@ -233,6 +252,24 @@ mod tests {
             }
         });
         assert_eq!(got, Ok(3));
+    }
+
+    #[test]
+    fn a_lock_that_fails_otherwise_reports_the_real_error() {
+        let mut tries = 0;
+        let got = retry(|| -> Result<(), Errno> {
+            tries += 1;
+            Err(Errno::ENOLCK)
+        });
+        assert_eq!(got, Err(LockError::Failed(Errno::ENOLCK)));
+        assert_eq!(tries, 1, "a failing lock is not tried again");
+        let root = Path::new("/work/ws");
+        let error = lock_error(root, got.unwrap_err()).to_string();
+        assert!(
+            error.contains("cannot lock /work/ws/.strata/daemon/lock") && error.contains("ENOLCK"),
+            "{error}"
+        );
+        assert!(!error.contains("another daemon"), "{error}");
     }
 
     #[test]

@@ -136,8 +136,10 @@ fn serve_root(
         .write(true)
         .open(&lock_file)
         .map_err(|e| Failure::BeforeLock(Error::io(&lock_file, e)))?;
-    let _lock =
-        lock::exclusive(file).map_err(|e| Failure::Elsewhere(lock::lock_error(&root, e)))?;
+    let _lock = lock::exclusive(file).map_err(|e| match e {
+        lock::LockError::Held => Failure::Elsewhere(lock::lock_error(&root, e)),
+        lock::LockError::Failed(_) => Failure::Here(lock::lock_error(&root, e)),
+    })?;
     lock::set_phase(&root, Phase::Starting);
     let _phase = PhaseGuard { root: &root };
     serve_locked(session, &socket, idle, ready)
