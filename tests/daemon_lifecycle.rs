@@ -360,3 +360,224 @@ fn a_daemon_of_another_build_is_not_replaced_by_every_command() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(!daemon_up(&repo), "a daemon was started");
 }
+
+#[test]
+fn a_stopped_daemon_is_given_up_on_reported_and_ended() {
+    let repo = Repo::with_fixture();
+    let socket = repo.path().join(".strata/daemon/sock");
+    repo.append("modules/db/main.tf", "# edit\n");
+    let expected = in_process(&repo);
+    expected.assert_ok();
+    let expected = expected.json();
+    let daemon = Daemon::start(&repo);
+    let pid = daemon.pid;
+    assert_eq!(daemon_only(&repo, "before SIGSTOP"), expected);
+    // Dropped before `daemon` (declared after it): continued and killed, if still there.
+    let _frozen = Frozen::stop(pid);
+
+    // `affected` gives up on it within about 2 s, answers by itself, and says so once; it
+    // starts no daemon beside the stopped one.
+    let warning =
+        format!("warning: the daemon (pid {pid}) did not answer within 2s; answered without it");
+    for (what, env) in [
+        ("STRATA_DAEMON=manual", &[][..]),
+        ("STRATA_DAEMON=auto", &[("STRATA_DAEMON", "auto")][..]),
+    ] {
+        let started = Instant::now();
+        let run = strata_env(&repo, AFFECTED, env);
+        let took = started.elapsed();
+        eprintln!("{what}: `strata affected` with a stopped daemon took {took:?}");
+        run.assert_ok();
+        assert_eq!(run.json(), expected, "{what}: answer");
+        assert!(
+            took < Duration::from_secs(10),
+            "{what}: took {took:?} with a stopped daemon"
+        );
+        let mentions: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains("daemon"))
+            .collect();
+        assert_eq!(mentions.len(), 1, "{what}: {}", run.stderr);
+        assert!(mentions[0].starts_with(&warning), "{what}: {}", run.stderr);
+    }
+
+    // `daemon status` sees it: alive, holding the lock, not answering.
+    let started = Instant::now();
+    let status = repo.strata(&["daemon", "status"]);
+    let took = started.elapsed();
+    eprintln!("`strata daemon status` with a stopped daemon took {took:?}");
+    assert_eq!(status.code, 1, "{}", status.stderr);
+    assert!(
+        status.stderr.contains(&format!("pid {pid}")) && status.stderr.contains("does not respond"),
+        "{}",
+        status.stderr
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "daemon status took {took:?}"
+    );
+    let json = repo.strata(&["--json", "daemon", "status"]);
+    assert_eq!(json.code, 1, "{}", json.stderr);
+    let json = json.json();
+    assert_eq!(json["pid"], pid, "{json}");
+    assert_eq!(json["responding"], false, "{json}");
+    assert!(alive(pid), "status must not end it");
+
+    // `daemon stop` ends it (it cannot act on a request, so by signal) and cleans up.
+    let started = Instant::now();
+    let stop = repo.strata(&["daemon", "stop"]);
+    let took = started.elapsed();
+    eprintln!("`strata daemon stop` of a stopped daemon took {took:?}");
+    stop.assert_ok();
+    assert!(
+        stop.stderr.contains(&format!("pid {pid}")) && stop.stderr.contains("stopped it"),
+        "{}",
+        stop.stderr
+    );
+    assert!(
+        exits_within(pid, Duration::from_secs(5)),
+        "pid {pid} still runs after `daemon stop`"
+    );
+    assert!(took < Duration::from_secs(20), "daemon stop took {took:?}");
+    assert!(!socket.exists(), "the stopped daemon's socket is left");
+    let status = repo.strata(&["daemon", "status"]);
+    assert_eq!(status.code, 1, "{}", status.stderr);
+    assert!(
+        status.stderr.contains("no strata daemon serves") && !status.stderr.contains("failed"),
+        "a daemon ended by `daemon stop` is no failure to start: {}",
+        status.stderr
+    );
+    drop(daemon);
+
+    // The next one starts, and answers.
+    let next = Daemon::start(&repo);
+    assert_ne!(next.pid, pid);
+    assert_eq!(same_answer(&repo, "the next daemon"), expected);
+}
+
+/// A directory holding a `git` that kills the strata daemon running `git status` (its first
+/// read of the work tree), as the kernel's OOM killer might, and writes the daemon's pid to
+/// `killed`; any other use of git goes to the real one. Linux: it reads /proc.
+#[cfg(target_os = "linux")]
+fn git_killing_the_daemon() -> tempfile::TempDir {
+    let real = Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8(real.stdout).unwrap().trim().to_string();
+    assert!(!real.is_empty(), "no git on PATH");
+    let bin = tempfile::tempdir().unwrap();
+    let killed = bin.path().join("killed");
+    let script = format!(
+        "#!/bin/sh\n\
+         case \" $* \" in\n\
+         *\" status \"*)\n\
+         \x20   if tr '\\0' ' ' < /proc/$PPID/cmdline | grep -q 'daemon run'; then\n\
+         \x20       echo $PPID >> '{}'\n\
+         \x20       kill -KILL $PPID\n\
+         \x20       exit 1\n\
+         \x20   fi;;\n\
+         esac\n\
+         exec '{real}' \"$@\"\n",
+        killed.display()
+    );
+    let git = bin.path().join("git");
+    std::fs::write(&git, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// Waits for the `git` of [`git_killing_the_daemon`] to have killed a daemon, and for that
+/// process to be gone; its pid.
+#[cfg(target_os = "linux")]
+fn killed_daemon(bin: &std::path::Path) -> u64 {
+    let killed = bin.join("killed");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let pid = loop {
+        if let Some(pid) = std::fs::read_to_string(&killed)
+            .ok()
+            .and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()))
+        {
+            break pid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no daemon ran `git status` within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        exits_within(pid, Duration::from_secs(10)),
+        "pid {pid} was not killed"
+    );
+    std::fs::remove_file(&killed).unwrap();
+    pid
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_daemon_that_dies_before_it_is_ready_is_not_started_by_every_command() {
+    let repo = Repo::with_fixture();
+    let bin = git_killing_the_daemon();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let env = [("STRATA_DAEMON", "auto"), ("PATH", path.as_str())];
+    let expected = in_process(&repo);
+    expected.assert_ok();
+    let expected = expected.json();
+    let assert_recorded = |pid: u64, when: &str| {
+        let status = strata_env(&repo, &["daemon", "status"], &[]);
+        assert_eq!(status.code, 1, "{when}: {}", status.stderr);
+        assert!(
+            status.stderr.contains("failed to start")
+                && status.stderr.contains(&format!("pid {pid}"))
+                && status.stderr.contains("before it was ready"),
+            "{when}: {}",
+            status.stderr
+        );
+    };
+
+    // Started in the background by `affected`, and killed during its first read.
+    let first = strata_env(&repo, AFFECTED, &env);
+    first.assert_ok();
+    assert_eq!(first.json(), expected);
+    assert!(
+        first.stderr.contains("started a daemon"),
+        "{}",
+        first.stderr
+    );
+    let pid = killed_daemon(bin.path());
+    // Later runs answer and start none (nor would they get further: the same git).
+    for run in ["second", "third"] {
+        let later = strata_env(&repo, AFFECTED, &env);
+        later.assert_ok();
+        assert_eq!(later.json(), expected, "{run} run");
+        assert!(
+            !later.stderr.contains("started a daemon"),
+            "{run} run started a daemon again after one died starting: {}",
+            later.stderr
+        );
+    }
+    assert_recorded(pid, "after `affected` started one");
+
+    // `daemon start` tries again, says that its daemon died, and records it as well.
+    let start = strata_env(&repo, &["daemon", "start"], &env);
+    assert_eq!(start.code, 2, "{}", start.stderr);
+    assert!(start.stderr.contains("exited"), "{}", start.stderr);
+    let pid = killed_daemon(bin.path());
+    let later = strata_env(&repo, AFFECTED, &env);
+    later.assert_ok();
+    assert!(
+        !later.stderr.contains("started a daemon"),
+        "a daemon was started again after `daemon start`'s died: {}",
+        later.stderr
+    );
+    assert_recorded(pid, "after `daemon start`");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!daemon_up(&repo), "a daemon runs");
+}

@@ -197,3 +197,38 @@ pub fn same_answer(repo: &Repo, step: &str) -> Value {
 pub fn daemon_up(repo: &Repo) -> bool {
     repo.strata(&["daemon", "status"]).code == 0
 }
+
+/// Sends `signal` (a name such as `STOP`) to process `pid`.
+pub fn signal(pid: u64, signal: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
+/// A daemon process stopped with SIGSTOP; when dropped (the test ends, failing or not) it is
+/// continued and killed if it still runs, so no stopped process outlives the test.
+pub struct Frozen {
+    pub pid: u64,
+}
+
+impl Frozen {
+    pub fn stop(pid: u64) -> Frozen {
+        signal(pid, "STOP");
+        Frozen { pid }
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        // Only while the pid is still a strata daemon: a pid may be reused once it exits.
+        let ours = match std::fs::read(format!("/proc/{}/cmdline", self.pid)) {
+            Ok(cmdline) => String::from_utf8_lossy(&cmdline).contains("daemon"),
+            Err(_) => !Path::new("/proc/self").exists(),
+        };
+        if alive(self.pid) && ours {
+            signal(self.pid, "KILL");
+            signal(self.pid, "CONT");
+        }
+    }
+}

@@ -30,9 +30,15 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
             // builds used on one checkout do not restart each other's daemon.
             #[cfg(unix)]
             if matches!(asked, Asked::NoDaemon)
-                && daemon_question(ctx, &args) == Some(super::daemon::Use::AskOrStart)
+                && daemon_question(ctx, &args) == Some(strata_daemon::client::Use::AskOrStart)
+                && strata_daemon::client::autostart(&session.root)
             {
-                super::daemon::autostart(&session.root);
+                eprintln!(
+                    "strata: started a daemon for this workspace; later runs ask it (it stops \
+                     after {} idle minutes; `strata daemon stop` stops it now; STRATA_DAEMON=0 \
+                     or STRATA_DAEMON=manual turns starting it off)",
+                    strata_daemon::client::AUTOSTART_IDLE_MINUTES
+                );
             }
             session.end();
             result
@@ -96,8 +102,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
 /// Whether a daemon may answer this question (about the work tree, with the cache on) and
 /// may be started for it; `None` when it may not answer.
 #[cfg(unix)]
-fn daemon_question(ctx: &Context, args: &Args) -> Option<super::daemon::Use> {
-    use super::daemon::Use;
+fn daemon_question(ctx: &Context, args: &Args) -> Option<strata_daemon::client::Use> {
+    use strata_daemon::client::Use;
     match Use::from_env() {
         _ if args.head.is_some() || !ctx.use_cache => None,
         Use::Never => None,
@@ -108,27 +114,35 @@ fn daemon_question(ctx: &Context, args: &Args) -> Option<super::daemon::Use> {
 /// What asking the workspace's daemon gave.
 enum Asked {
     Answered(Affected),
-    /// It may not be asked (see [`daemon_question`]), or it did not answer.
+    /// It may not be asked (see [`daemon_question`]), or it did not answer (a daemon that
+    /// does not respond at all is named on stderr).
     Declined,
     /// It may be asked, and no daemon answered the socket.
     NoDaemon,
 }
 
 /// The answer of the workspace's daemon, when one runs and may answer (see
-/// [`daemon_question`]). Any failure leaves it to this process.
+/// [`daemon_question`]). Any failure leaves it to this process, within about 2 s when
+/// the daemon does not respond (stopped or stuck).
 #[cfg(unix)]
 fn from_daemon(ctx: &Context, args: &Args) -> Asked {
-    use strata_daemon::Reply;
+    use strata_daemon::client::Reply;
     if daemon_question(ctx, args).is_none() {
         return Asked::Declined;
     }
     let Ok(root) = strata_graph::workspace::find_root(&ctx.dir) else {
         return Asked::Declined;
     };
-    match strata_daemon::affected(&root, args.base.as_deref()) {
+    match strata_daemon::client::affected(&root, args.base.as_deref()) {
         Reply::Answered(affected) => Asked::Answered(affected),
         Reply::Declined => Asked::Declined,
         Reply::NoDaemon => Asked::NoDaemon,
+        Reply::Unresponsive(unresponsive) => {
+            eprintln!(
+                "warning: {unresponsive}; answered without it (`strata daemon stop` ends it)"
+            );
+            Asked::Declined
+        }
     }
 }
 

@@ -8,20 +8,25 @@
 //! to the index, HEAD, a `.gitignore` or WORKSPACE.toml makes it read everything again.
 //!
 //! Clients talk to it over a Unix socket in `.strata/daemon/`, one JSON request and one JSON
-//! response per connection. A client built from a different strata binary is refused (and
-//! the daemon exits), and any failure makes the client compute the answer itself: the
-//! daemon can make a command faster, never different.
+//! response per connection, preceded by `working` lines while the daemon works on it. A
+//! client built from a different strata binary is refused (and the daemon exits), and any
+//! failure makes the client compute the answer itself: the daemon can make a command
+//! faster, never different, and never much slower: a client gives up on a daemon that says
+//! nothing for 2 s ([`client`]).
+//!
+//! [`client`] is everything a command does with the daemon: ask it, start it (in the
+//! background, or by itself when the environment allows), stop it, say how it is.
+//! [`serve`] is the daemon itself.
 
+pub mod client;
+mod lock;
 mod server;
 mod watch;
 
 pub use server::serve;
 
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use strata_graph::affected::Affected;
 use strata_graph::error::{Error, Result};
 use strata_graph::live::Refresh;
@@ -39,23 +44,17 @@ pub fn log_path(root: &Path) -> PathBuf {
     dir(root).join("log")
 }
 
-/// The file a daemon holds locked for as long as it runs, so only one serves a workspace.
+/// The file a daemon holds locked for as long as it runs, so only one serves a workspace; it
+/// says which process holds it, and whether that one got ready (see `lock.rs`).
 pub fn lock_path(root: &Path) -> PathBuf {
     dir(root).join("lock")
 }
 
-/// Written by a daemon that failed to start (its error), removed by one that starts: a
-/// daemon that cannot start is not started again by every command (see the CLI).
+/// Written when a daemon failed to start (its error, or that it died before it was ready),
+/// removed by one that starts: a daemon that cannot start is not started again by every
+/// command for an hour (see [`client::autostart`]).
 pub fn failed_path(root: &Path) -> PathBuf {
     dir(root).join("failed")
-}
-
-/// Whether a daemon runs (or is starting) for the workspace: its lock is held.
-pub fn lock_held(root: &Path) -> bool {
-    let Ok(file) = std::fs::File::open(lock_path(root)) else {
-        return false;
-    };
-    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
 }
 
 /// Unix socket paths are limited to about 108 bytes.
@@ -109,6 +108,12 @@ pub enum Response {
         refresh: Refresh,
     },
     Stopping,
+    /// Sent every 200 ms while a request waits for the daemon's work: the daemon is alive,
+    /// and the answer follows.
+    Working,
+    /// The daemon has not finished reading the work tree yet; the client should compute the
+    /// answer itself rather than wait for a full read.
+    Busy,
     /// The client is another strata build; the daemon stops.
     Mismatch {
         build: String,
@@ -130,51 +135,14 @@ pub struct Status {
     /// Complete reads of the work tree (at start, and after changes that need one).
     pub full_reads: u64,
     pub last_refresh: Option<Refresh>,
+    /// Whether its first read of the work tree is done (until then, `affected` gets
+    /// [`Response::Busy`]).
+    #[serde(default = "ready_by_default")]
+    pub ready: bool,
 }
 
-/// Sends one request to the workspace's daemon. `None` when no daemon answers (none runs,
-/// or it failed): the caller then does the work itself.
-pub fn call(root: &Path, request: Request, timeout: Duration) -> Option<Response> {
-    let socket = socket_path(root);
-    if !socket.exists() || socket.as_os_str().len() > MAX_SOCKET_PATH {
-        return None;
-    }
-    let mut stream = UnixStream::connect(&socket).ok()?;
-    stream.set_read_timeout(Some(timeout)).ok()?;
-    stream.set_write_timeout(Some(timeout)).ok()?;
-    let envelope = Envelope {
-        build: build_id(),
-        request,
-    };
-    let mut line = serde_json::to_vec(&envelope).ok()?;
-    line.push(b'\n');
-    stream.write_all(&line).ok()?;
-    let mut reader = BufReader::new(stream);
-    let mut answer = String::new();
-    reader.read_line(&mut answer).ok()?;
-    serde_json::from_str(&answer).ok()
-}
-
-/// The affected targets of the work tree, from the daemon when one serves `root`.
-pub fn affected(root: &Path, base: Option<&str>) -> Reply {
-    let request = Request::Affected {
-        base: base.map(str::to_string),
-    };
-    match call(root, request, Duration::from_secs(120)) {
-        Some(Response::Affected { affected, .. }) => Reply::Answered(affected),
-        Some(_) => Reply::Declined,
-        None => Reply::NoDaemon,
-    }
-}
-
-/// What asking the daemon gave.
-pub enum Reply {
-    Answered(Affected),
-    /// A daemon was reached and did not answer: a failure, or another strata build (which
-    /// stops it).
-    Declined,
-    /// No daemon answered the socket.
-    NoDaemon,
+fn ready_by_default() -> bool {
+    true
 }
 
 fn daemon_error(message: impl Into<String>, hint: impl Into<String>) -> Error {
