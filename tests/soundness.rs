@@ -607,3 +607,90 @@ fn a_path_that_is_not_utf8_is_reported_never_lost() {
     // The other stack is unaffected and usable.
     assert_eq!(repo.strata(&["hash", "stacks/ok"]).code, 0);
 }
+
+#[test]
+fn a_chart_handed_to_a_wrapper_module_is_read_by_the_stack() {
+    // cloudposse components: `chart = "${path.module}/charts/x"` given to a helm-release
+    // module from the registry.
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n[layout]\nstacks = [\"modules/**\"]\nmodules = []\n",
+    );
+    repo.write(
+        "modules/echo/main.tf",
+        "module \"echo_server\" {\n  source  = \"cloudposse/helm-release/aws\"\n  version = \"0.10.1\"\n  chart   = \"${path.module}/charts/echo-server\"\n}\n",
+    );
+    repo.write(
+        "modules/echo/charts/echo-server/Chart.yaml",
+        &CHART.replace("NAME", "echo-server"),
+    );
+    repo.write(
+        "modules/echo/charts/echo-server/values.yaml",
+        "replicas: 1\n",
+    );
+    repo.commit("initial");
+    repo.write(
+        "modules/echo/charts/echo-server/values.yaml",
+        "replicas: 2\n",
+    );
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        vec!["modules/echo", "modules/echo/charts/echo-server"]
+    );
+}
+
+#[test]
+fn templates_chosen_through_coalesce_and_maps_are_inputs() {
+    // terraform-aws-eks' user data: the template path comes from a map of paths through
+    // coalesce(var.override, local.by_type[var.ami_type]).
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n[layout]\nstacks = [\"examples/*\"]\nmodules = [\".\", \"modules/*\"]\n",
+    );
+    repo.write(
+        "modules/user_data/main.tf",
+        r#"variable "template_path" {
+  default = ""
+}
+
+variable "ami_type" {
+  default = "AL2023"
+}
+
+locals {
+  by_type = {
+    AL2    = "${path.module}/../../templates/al2.tpl"
+    AL2023 = "${path.module}/../../templates/al2023.tpl"
+  }
+  path = coalesce(var.template_path, local.by_type[var.ami_type])
+}
+
+output "user_data" {
+  value = templatefile(local.path, {})
+}
+
+output "fallback" {
+  value = templatefile(coalesce(var.template_path, "${path.module}/../../other/default.tpl"), {})
+}
+"#,
+    );
+    repo.write("templates/al2.tpl", "echo al2\n");
+    repo.write("templates/al2023.tpl", "echo al2023\n");
+    repo.write("other/default.tpl", "echo default\n");
+    repo.write(
+        "examples/basic/main.tf",
+        "module \"ud\" {\n  source = \"../../modules/user_data\"\n}\n",
+    );
+    repo.commit("initial");
+    for file in ["templates/al2023.tpl", "other/default.tpl"] {
+        repo.append(file, "\n");
+        assert_eq!(
+            repo.affected_labels(&["--base", "main"]),
+            vec!["examples/basic", "modules/user_data"],
+            "{file}"
+        );
+        repo.git(&["checkout", "--", file]);
+    }
+}

@@ -24,8 +24,8 @@ pub struct HclFacts {
     pub unresolved_refs: Vec<usize>,
     /// `locals` whose value is a static path, so `file("${local.dir}/x")` resolves.
     pub path_locals: Vec<PathLocal>,
-    /// `chart` of top-level `resource "helm_release"` blocks with a static path: a chart
-    /// directory the stack deploys from the workspace (`"${path.module}/charts/x"`).
+    /// `chart` of top-level `resource "helm_release"` and `module` blocks with a static path:
+    /// a chart directory the stack deploys from the workspace (`"${path.module}/charts/x"`).
     #[serde(default)]
     pub chart_refs: Vec<FileRef>,
 }
@@ -36,6 +36,10 @@ pub struct PathLocal {
     pub name: String,
     pub base: PathBase,
     pub path: String,
+    /// One of several paths the local may hold (a map or a `coalesce` of paths), not its
+    /// value: followed only for reads strata cannot resolve exactly.
+    #[serde(default)]
+    pub candidate: bool,
 }
 
 /// `module "name" { source = "..." }`
@@ -87,6 +91,11 @@ pub struct FileRef {
     pub path: String,
     /// `fileset`'s pattern.
     pub pattern: Option<String>,
+    /// A path the call may read, found inside an argument strata cannot resolve
+    /// (`templatefile(coalesce(var.t, "${path.module}/x.tpl"), ...)`, a map of paths): every
+    /// file below its directory becomes an input, and the call stays unresolved too.
+    #[serde(default)]
+    pub candidate: bool,
     /// The path continues with a computed part (`"${path.module}/x/${var.name}.json"`):
     /// `path` is the static prefix, and every file below its directory may be read.
     pub dynamic_tail: bool,
@@ -110,6 +119,7 @@ pub(crate) fn chart_ref(path: Option<(PathBase, String, bool)>, line: usize) -> 
         path,
         pattern: None,
         dynamic_tail,
+        candidate: false,
         line,
     })
 }
@@ -164,12 +174,37 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
         };
         if block.ident.as_str() == "locals" {
             for attr in block.body.attributes() {
-                if let Some((base, path, false)) = static_path(&attr.value) {
-                    facts.path_locals.push(PathLocal {
-                        name: attr.key.as_str().to_string(),
+                let name = attr.key.as_str();
+                match static_path(&attr.value) {
+                    Some((base, path, false)) => facts.path_locals.push(PathLocal {
+                        name: name.to_string(),
                         base,
                         path,
-                    });
+                        candidate: false,
+                    }),
+                    Some(_) => {}
+                    // A map or a list of paths, or a choice between paths: each is a
+                    // candidate value (see `candidate_form`, which the fast scanner mirrors).
+                    None => {
+                        let Some(locals) = candidate_form(&attr.value) else {
+                            continue;
+                        };
+                        let mut found = Vec::new();
+                        Candidates {
+                            line: 0,
+                            locals,
+                            found: &mut found,
+                        }
+                        .visit_expr(&attr.value);
+                        facts
+                            .path_locals
+                            .extend(found.into_iter().map(|r| PathLocal {
+                                name: name.to_string(),
+                                base: r.base,
+                                path: r.path,
+                                candidate: true,
+                            }));
+                    }
                 }
             }
             continue;
@@ -196,6 +231,14 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
             .first()
             .map(|l| l.as_str().to_string())
             .unwrap_or_default();
+        // A wrapper module deploying a chart from the workspace (`chart = "${path.module}/
+        // charts/x"` handed to a helm-release module) reads it as helm_release would.
+        if let Some(attr) = block.body.get_attribute("chart") {
+            let offset = attr.span().map(|s| s.start).unwrap_or(0);
+            if let Some(r) = chart_ref(static_path(&attr.value), line_of(text, offset)) {
+                facts.chart_refs.push(r);
+            }
+        }
         let Some(attr) = block.body.get_attribute("source") else {
             continue;
         };
@@ -234,12 +277,107 @@ impl Visit for FileRefVisitor<'_> {
                     // A computed fileset pattern may match anything below the directory.
                     dynamic_tail: dynamic || matches!(pattern, Some(None)),
                     pattern: pattern.flatten(),
+                    candidate: false,
                     line,
                 }),
-                None => self.facts.unresolved_refs.push(line),
+                None => {
+                    self.facts.unresolved_refs.push(line);
+                    // What the argument may be: the paths written inside it.
+                    if let Some(arg) = call.args.get(0) {
+                        let mut found = Vec::new();
+                        Candidates {
+                            line,
+                            locals: true,
+                            found: &mut found,
+                        }
+                        .visit_expr(arg);
+                        self.facts
+                            .file_refs
+                            .extend(found.into_iter().map(|r| FileRef {
+                                function: name.to_string(),
+                                ..r
+                            }));
+                    }
+                }
             }
         }
         visit_func_call(self, call);
+    }
+}
+
+/// The functions whose value is one of their arguments: a local set with one of them may
+/// hold any path written in it (`coalesce(var.t, local.default_tpl)`).
+pub(crate) const CHOICE_FUNCTIONS: &[&str] = &["coalesce", "try", "lookup", "element"];
+
+/// Whether a local's value is a form whose candidate paths are collected: a map or a list
+/// (its path templates), or a choice function (its path templates and the locals it names,
+/// `Some(true)`).
+fn candidate_form(expr: &Expression) -> Option<bool> {
+    match expr {
+        Expression::Object(_) | Expression::Array(_) => Some(false),
+        Expression::FuncCall(call)
+            if !call.name.is_namespaced()
+                && CHOICE_FUNCTIONS.contains(&call.name.name.as_str()) =>
+        {
+            Some(true)
+        }
+        _ => None,
+    }
+}
+
+/// Collects the paths written inside an expression strata cannot resolve: templates that
+/// start with `${path.module}`, `${path.root}` or `${path.cwd}`, and (with `locals`) the
+/// locals it names (`local.paths[var.type]`). Plain literals are not paths here: too many
+/// are names.
+struct Candidates<'a> {
+    line: usize,
+    locals: bool,
+    found: &'a mut Vec<FileRef>,
+}
+
+impl Candidates<'_> {
+    fn push(&mut self, base: PathBase, path: String) {
+        self.found.push(FileRef {
+            function: String::new(),
+            base,
+            path,
+            pattern: None,
+            dynamic_tail: true,
+            candidate: true,
+            line: self.line,
+        });
+    }
+}
+
+impl Visit for Candidates<'_> {
+    fn visit_expr(&mut self, expr: &Expression) {
+        // A file function's value is the file's content, not a path (its own argument is
+        // a read of its own, found by the file-reference visitor).
+        if let Expression::FuncCall(call) = expr {
+            if !call.name.is_namespaced() && FILE_FUNCTIONS.contains(&call.name.name.as_str()) {
+                return;
+            }
+        }
+        if let Expression::StringTemplate(t) = expr {
+            if let Some(Element::Interpolation(i)) = t.iter().next() {
+                if let Some(base @ (PathBase::Module | PathBase::Root)) = path_variable(&i.expr) {
+                    if let Some((_, path, _)) = static_path(expr) {
+                        self.push(base, path);
+                        return;
+                    }
+                }
+            }
+        }
+        if let Expression::Traversal(t) = expr {
+            if let (Expression::Variable(v), Some(first)) = (&t.expr, t.operators.first()) {
+                if let (true, "local", TraversalOperator::GetAttr(name)) =
+                    (self.locals, v.as_str(), &**first)
+                {
+                    self.push(PathBase::Local(name.as_str().to_string()), String::new());
+                }
+            }
+        }
+        hcl_edit::visit::visit_expr(self, expr);
     }
 }
 
@@ -421,7 +559,8 @@ locals {
             vec![PathLocal {
                 name: "shared".into(),
                 base: PathBase::Module,
-                path: "/../../shared".into()
+                path: "/../../shared".into(),
+                candidate: false,
             }]
         );
     }

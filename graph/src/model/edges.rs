@@ -71,7 +71,7 @@ fn resolve_path(
             PathBase::Root => root_dir,
             PathBase::Absolute => return Resolved::Outside(parts.iter().rev().copied().collect()),
             PathBase::Local(name) => {
-                let Some(local) = locals.iter().find(|l| &l.name == name) else {
+                let Some(local) = locals.iter().find(|l| &l.name == name && !l.candidate) else {
                     return Resolved::Unknown;
                 };
                 parts.push(&local.path);
@@ -92,6 +92,55 @@ fn resolve_path(
         return Resolved::Path(resolved);
     }
     Resolved::Unknown
+}
+
+/// Every place a path may resolve to when a local it goes through holds one of several
+/// paths (a map of paths, a `coalesce` of them): each candidate, followed through locals.
+fn candidate_paths(
+    base: &PathBase,
+    path: &str,
+    dir: &str,
+    root_dir: &str,
+    locals: &[PathLocal],
+) -> Vec<String> {
+    fn expand<'l>(
+        base: &'l PathBase,
+        parts: Vec<&'l str>,
+        locals: &'l [PathLocal],
+        depth: usize,
+        out: &mut Vec<(&'l PathBase, Vec<&'l str>)>,
+    ) {
+        match base {
+            PathBase::Local(name) => {
+                if depth >= LOCAL_CHAIN_LIMIT {
+                    return;
+                }
+                for l in locals.iter().filter(|l| &l.name == name) {
+                    let mut p = parts.clone();
+                    p.push(&l.path);
+                    expand(&l.base, p, locals, depth + 1, out);
+                }
+            }
+            other => out.push((other, parts)),
+        }
+    }
+    let mut found = Vec::new();
+    expand(base, vec![path], locals, 0, &mut found);
+    found
+        .into_iter()
+        .filter_map(|(base, parts)| {
+            let start = match base {
+                PathBase::Module => dir,
+                PathBase::Root => root_dir,
+                PathBase::Absolute | PathBase::Local(_) => return None,
+            };
+            let mut resolved = start.to_string();
+            for part in parts.iter().rev() {
+                resolved = join_normalized(&resolved, part)?;
+            }
+            Some(resolved)
+        })
+        .collect()
 }
 
 fn outside_workspace(what: &str, path: &str, location: Location) -> Error {
@@ -247,7 +296,39 @@ impl Builder<'_> {
             }
             for r in &facts.file_refs {
                 let location = Location::at(file.clone(), r.line);
-                let resolved = match resolve_path(&r.base, "", &dir, &root_dir, module_locals) {
+                let exact = match r.candidate {
+                    true => Resolved::Unknown,
+                    false => resolve_path(&r.base, "", &dir, &root_dir, module_locals),
+                };
+                if exact == Resolved::Unknown {
+                    // Where it may read: the directories of the candidate paths.
+                    for p in candidate_paths(&r.base, &r.path, &dir, &root_dir, module_locals) {
+                        let Ok(p) = self.through_links(&p, "file read", &location) else {
+                            continue;
+                        };
+                        let prefix = format!("{p}/");
+                        let is_dir = self
+                            .snapshot
+                            .files
+                            .range(prefix.clone()..)
+                            .next()
+                            .is_some_and(|(f, _)| f.starts_with(&prefix));
+                        let below = if is_dir || p.is_empty() {
+                            p
+                        } else {
+                            parent_dir(&p).to_string()
+                        };
+                        if !below.is_empty() {
+                            self.fileset_inputs(me, &below, "**", target);
+                        }
+                    }
+                    // A candidate comes from a call already counted as unresolved.
+                    if !r.candidate {
+                        target.unresolved.push(location);
+                    }
+                    continue;
+                }
+                let resolved = match exact {
                     Resolved::Path(base) => match join_normalized(&base, &r.path) {
                         Some(p) => match self.through_links(&p, "file read", &location) {
                             Ok(p) => p,
@@ -376,11 +457,11 @@ impl Builder<'_> {
         };
         for f in files.into_iter().filter(|f| self.links.is_link(f)) {
             match self.links.resolve(f) {
-                links::Resolved::Outside(to) => target.problem(outside_workspace(
-                    &format!("`{f}` is a link to"),
-                    &to,
-                    Location::new(f, None),
-                )),
+                links::Resolved::Outside(to) => target.problem(Error::Invalid {
+                    message: format!("`{f}` is a link to `{to}`, outside the workspace"),
+                    location: Location::new(f, None),
+                    hint: "strata hashes only files inside the workspace, so a change there could never be seen: copy the file into the workspace or point the link inside it".into(),
+                }),
                 links::Resolved::Inside(to) => {
                     let below = if to.is_empty() {
                         String::new()

@@ -50,6 +50,9 @@ pub(super) fn scan(text: &str) -> Option<HclFacts> {
         line_cursor: (0, 1),
     };
     scanner.body(Body::Top)?;
+    if scanner.has_unresolved_call() {
+        return None;
+    }
     Some(scanner.finish())
 }
 
@@ -306,8 +309,10 @@ impl<'a> Scanner<'a> {
         self.operators = 0;
         let source_line =
             (kind == Body::Module && self.str(key) == "source").then(|| self.line_at(key.0));
-        let chart_line =
-            (kind == Body::HelmRelease && self.str(key) == "chart").then(|| self.line_at(key.0));
+        let value_start = self.pos;
+        let chart_line = (matches!(kind, Body::HelmRelease | Body::Module)
+            && self.str(key) == "chart")
+            .then(|| self.line_at(key.0));
         let shape = self.expr(false)?;
         match kind {
             Body::Module if source_line.is_some() => {
@@ -321,19 +326,43 @@ impl<'a> Scanner<'a> {
                     }
                 }
             }
-            Body::HelmRelease if chart_line.is_some() => {
+            Body::HelmRelease | Body::Module if chart_line.is_some() => {
                 let path = static_path(self.text, &shape)?;
                 if let Some(r) = crate::hcl::chart_ref(path, chart_line.unwrap_or(0)) {
                     self.facts.chart_refs.push(r);
                 }
             }
             Body::Locals => {
-                if let Some((base, path, false)) = static_path(self.text, &shape)? {
-                    self.facts.path_locals.push(PathLocal {
+                match static_path(self.text, &shape)? {
+                    Some((base, path, false)) => self.facts.path_locals.push(PathLocal {
                         name: self.str(key).to_string(),
                         base,
                         path,
-                    });
+                        candidate: false,
+                    }),
+                    Some(_) => {}
+                    // The reference reader collects candidate paths from maps, lists and
+                    // choice functions (`hcl::candidate_form`): leave any such local that
+                    // may hold one to it.
+                    None => {
+                        let value = self.text[value_start..self.pos].trim_start();
+                        // A `[for ...]` or `{for ...}` is a for expression, not a collection.
+                        let collection = (value.starts_with('{') || value.starts_with('['))
+                            && !value[1..]
+                                .trim_start()
+                                .strip_prefix("for")
+                                .is_some_and(|r| r.starts_with(|c: char| c.is_whitespace()));
+                        let choice = crate::hcl::CHOICE_FUNCTIONS.iter().any(|f| {
+                            value
+                                .strip_prefix(f)
+                                .is_some_and(|rest| rest.trim_start().starts_with('('))
+                        });
+                        if (collection && value.contains("path"))
+                            || (choice && (value.contains("path") || value.contains("local")))
+                        {
+                            return None;
+                        }
+                    }
                 }
             }
             _ => {}
@@ -394,6 +423,12 @@ impl<'a> Scanner<'a> {
             }
         }
         facts
+    }
+
+    /// Whether a file-function call's path was left unresolved: the reference reader then
+    /// collects the candidate paths inside its argument, so the file is left to it.
+    fn has_unresolved_call(&self) -> bool {
+        self.calls.iter().any(|c| matches!(c, Call::Unresolved(_)))
     }
 }
 

@@ -122,6 +122,7 @@ pub(super) fn file_call(
             path,
             dynamic_tail: dynamic || matches!(pattern, Some(None)),
             pattern: pattern.flatten(),
+            candidate: false,
             line,
         }),
         None => Call::Unresolved(line),

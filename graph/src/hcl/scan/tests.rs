@@ -61,13 +61,10 @@ module "computed" {
   a      = file("${path.module}/../../shared/a.json")
   b      = templatefile("templates/b.tpl", { x = 1, y = [1, 2] })
   c      = [for f in fileset("${path.module}/../dash", "*.json") : file("${path.module}/../dash/${f}")]
-  d      = file(var.path)
   e      = file("${local.shared}/e.txt")
-  f      = jsondecode(file(format("%s/x.json", path.module)))
   g      = fileset(path.module, var.pattern)
   h      = filebase64sha256("${path.cwd}/artifact.zip")
   i      = provider::terraform::file("x")
-  j      = file()
   k      = fileset("${path.module}/cfg", "**/*.${var.ext}")
 }
 "#,
@@ -137,6 +134,14 @@ variable "map" {
   }
 }
 "#,
+    // a chart handed to a wrapper module
+    r#"module "echo_server" {
+  source  = "cloudposse/helm-release/aws"
+  version = "0.10.1"
+  chart   = "${path.module}/charts/echo-server"
+  values  = [file("${path.module}/values.yaml")]
+}
+"#,
     // helm releases: local chart directories, remote charts, nested blocks
     r#"resource "helm_release" "local" {
   name  = "api"
@@ -196,8 +201,16 @@ fn facts_match_the_reference_in_detail() {
     // `deep` is built from another local; `fileset(path.module, var.pattern)` reads below
     // the module directory.
     assert_eq!(facts.path_locals.len(), 4, "{:?}", facts.path_locals);
-    assert_eq!(facts.unresolved_refs, vec![10, 12, 16]);
+    assert!(facts.unresolved_refs.is_empty());
     assert_eq!(facts.file_refs.len(), 8, "{:?}", facts.file_refs);
+}
+
+#[test]
+fn charts_handed_to_modules_are_read() {
+    let facts = scanned(COMMON[COMMON.len() - 2]);
+    assert_eq!(facts.chart_refs.len(), 1, "{facts:?}");
+    assert_eq!(facts.chart_refs[0].path, "/charts/echo-server");
+    assert_eq!(facts.chart_refs[0].line, 4);
 }
 
 #[test]
@@ -246,6 +259,89 @@ fn malformed_input_is_left_to_the_reference() {
         given_up(text);
         assert!(parse_tf_reference(text, "t.tf").is_err(), "{text}");
     }
+}
+
+/// Reads strata cannot resolve: the scanner leaves the file to the reference reader, which
+/// collects the paths written inside the argument as candidates.
+#[test]
+fn unresolved_reads_are_left_to_the_reference_which_finds_candidates() {
+    let text = r#"locals {
+  by_type = {
+    AL2    = "${path.module}/../../templates/al2.tpl"
+    AL2023 = "${path.module}/../../templates/al2023.tpl"
+  }
+  chosen = coalesce(var.template, local.by_type[var.ami_type])
+  content = file("${path.module}/x.txt")
+}
+
+output "a" {
+  value = templatefile(coalesce(var.t, "${path.module}/../../templates/default.tpl"), {})
+}
+
+output "b" {
+  value = templatefile(local.chosen, {})
+}
+
+output "c" {
+  value = file(var.path)
+}
+
+output "d" {
+  value = jsondecode(file(format("%s/x.json", path.module)))
+}
+
+output "e" {
+  value = file()
+}
+"#;
+    given_up(text);
+    let facts = parse_tf_reference(text, "t.tf").unwrap();
+    // `templatefile(local.chosen, {})` is a read through a local: resolved (or not) later,
+    // from the local's candidates.
+    assert_eq!(facts.unresolved_refs, vec![11, 19, 23, 27]);
+    let candidates: Vec<_> = facts
+        .file_refs
+        .iter()
+        .filter(|r| r.candidate)
+        .map(|r| (r.base.clone(), r.path.as_str(), r.line))
+        .collect();
+    use crate::hcl::PathBase;
+    assert_eq!(
+        candidates,
+        vec![(PathBase::Module, "/../../templates/default.tpl", 11)]
+    );
+    // The map's values are candidates of `by_type`, and `chosen` (a choice) names
+    // `by_type`; the file's content in `content` is not a path.
+    let locals: Vec<_> = facts
+        .path_locals
+        .iter()
+        .map(|l| {
+            (
+                l.name.as_str(),
+                l.base.clone(),
+                l.path.as_str(),
+                l.candidate,
+            )
+        })
+        .collect();
+    assert_eq!(
+        locals,
+        vec![
+            (
+                "by_type",
+                PathBase::Module,
+                "/../../templates/al2.tpl",
+                true
+            ),
+            (
+                "by_type",
+                PathBase::Module,
+                "/../../templates/al2023.tpl",
+                true
+            ),
+            ("chosen", PathBase::Local("by_type".into()), "", true),
+        ]
+    );
 }
 
 #[test]
