@@ -1,4 +1,5 @@
 //! `strata affected`: exact affected sets for the changes users make.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 use common::{pairs, Repo};

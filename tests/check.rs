@@ -1,4 +1,5 @@
 //! `strata check` / `apply` on the sample workspace with the real terraform and helm.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 use common::{json_run, sample_repo, tasks_where};

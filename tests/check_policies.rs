@@ -1,5 +1,6 @@
 //! Policies inside `strata check` on the sample workspace: policy tasks after plans and
 //! renders, Terraform files as input, the severity gate, unknowns, waivers and SARIF.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 use common::{json_run, sample_repo, tasks_where};

@@ -3,6 +3,7 @@
 //! new and deleted files, index and HEAD moves, ignore rules and merge conflicts; an edit
 //! made just before a request is seen; errors look the same. (Starting, stopping and
 //! bypassing it: daemon_lifecycle.rs.)
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 #![cfg(unix)]
 
 mod common;

@@ -2,6 +2,7 @@
 //! `--no-cache`, `--head` and `STRATA_DAEMON=0` bypass it; `strata affected` starts one by
 //! itself, once, except on CI, in a git hook or when told not to, and not again after one
 //! failed or while another build's runs. (Its answers: daemon.rs.)
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 #![cfg(unix)]
 
 mod common;

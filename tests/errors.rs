@@ -1,4 +1,5 @@
 //! Bad input: a clear message naming file and line, a hint, exit 2.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 use common::{mask, Repo};

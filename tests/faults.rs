@@ -1,6 +1,7 @@
 //! Faults and secrets: a green run means everything asked for was verified, no sensitive
 //! value reaches a cache, a work directory, a report or a log, and no fault leaves the
 //! checkout or the cache broken. Every secret case searches everything strata wrote.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 use common::{files_containing, Repo, Run};

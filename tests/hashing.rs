@@ -1,4 +1,5 @@
 //! Hashes are content-addressed: identical trees give identical hashes anywhere.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 use common::Repo;

@@ -1,6 +1,7 @@
 //! Ctrl-C (SIGINT to the strata process) while terraform works: strata stops its tools,
 //! exits 130 promptly, leaves no tool running, no state lock and no partial cache entry, and
 //! the next run works.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 use common::{assert_cache_consistent, files_under, repo_root, Repo};

@@ -1,6 +1,7 @@
 //! Where targets live: `[layout]` globs, marker files and the workspace root as a target,
 //! for the layouts of public repositories; nothing with Terraform files or a chart is
 //! silently left out.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 use common::Repo;

@@ -1,4 +1,5 @@
 //! `strata policy test`: a policy's own Rego tests, with coverage.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 use common::Repo;

@@ -1,6 +1,7 @@
 //! conftest compatibility: conftest's acceptance cases for Terraform, YAML and JSON input,
 //! re-created with inputs and policies of our own, run through `strata policy scan` and
 //! compared with the counts and messages conftest gives for the same behaviour.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 use common::{Repo, Run};

@@ -1,5 +1,6 @@
 //! The remote cache against a real HTTP server: a private nginx with WebDAV PUT serving the
 //! Bazel HTTP cache layout, shared by clones of the sample workspace.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 #[path = "support/nginx.rs"]

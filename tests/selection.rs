@@ -1,6 +1,7 @@
 //! Target selection is one library function behind `check`, `plan`, `policy eval` and
 //! `ci matrix`: they agree on what a change requires, including the targets a changed
 //! policy governs and environments narrowed by environment-only changes.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 use common::{json_run, sample_repo, tasks_where};

@@ -1,5 +1,6 @@
 //! Change detection never misses a dependent: minimal reproductions of layouts and faults
 //! found on real repositories (docs/soundness.md), each in a small temporary git repository.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 use common::Repo;

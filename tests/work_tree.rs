@@ -1,6 +1,7 @@
 //! The work tree as strata sees it: uncommitted edits that change the graph itself (new
 //! module calls, declared dependencies, environment lists) are seen exactly as if they were
 //! committed, whether or not the index's model can be reused for them.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 use common::{pairs, Repo};

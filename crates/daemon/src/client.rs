@@ -293,6 +293,8 @@ pub struct Spawned {
 /// Starts `strata daemon run` (this executable) for the workspace, detached from this
 /// terminal (its own process group, no terminal streams, stderr appended to the daemon's
 /// log), without waiting for it.
+// The daemon is strata itself, started detached: not a tool, so not strata-exec's.
+#[allow(clippy::disallowed_methods)]
 pub fn spawn(root: &Path, idle_minutes: u64) -> Result<Spawned> {
     use std::os::unix::process::CommandExt;
     let dir = super::dir(root);

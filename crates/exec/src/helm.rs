@@ -4,6 +4,7 @@ use super::process;
 use super::sandbox::Sandbox;
 use super::terraform::Step;
 use super::Tools;
+use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -94,31 +95,31 @@ pub fn render(
     Ok(step)
 }
 
-/// Counts rendered objects by kind and lists `Kind/name`.
+/// Counts rendered objects by kind and lists `Kind/name`. Documents that are not objects
+/// with a `kind` (comments only, empty) are not counted.
 pub fn summarize_manifests(yaml: &str) -> serde_json::Value {
+    #[derive(serde::Deserialize)]
+    struct Object {
+        kind: Option<String>,
+        metadata: Option<Metadata>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Metadata {
+        name: Option<String>,
+    }
     let mut kinds: BTreeMap<String, u32> = BTreeMap::new();
     let mut objects = Vec::new();
-    for doc in yaml.split("\n---") {
-        let mut kind = None;
-        let mut name = None;
-        let mut in_metadata = false;
-        for line in doc.lines() {
-            if let Some(k) = line.strip_prefix("kind:") {
-                kind = Some(k.trim().to_string());
-            } else if line.starts_with("metadata:") {
-                in_metadata = true;
-            } else if in_metadata && name.is_none() {
-                if let Some(n) = line.strip_prefix("  name:") {
-                    name = Some(n.trim().trim_matches('"').to_string());
-                }
-            } else if !line.starts_with(' ') && !line.is_empty() {
-                in_metadata = false;
-            }
-        }
-        if let Some(kind) = kind {
-            *kinds.entry(kind.clone()).or_default() += 1;
-            objects.push(format!("{kind}/{}", name.unwrap_or_default()));
-        }
+    for doc in serde_norway::Deserializer::from_str(yaml) {
+        let Ok(Some(Object {
+            kind: Some(kind),
+            metadata,
+        })) = Option::<Object>::deserialize(doc)
+        else {
+            continue;
+        };
+        let name = metadata.and_then(|m| m.name).unwrap_or_default();
+        *kinds.entry(kind.clone()).or_default() += 1;
+        objects.push(format!("{kind}/{name}"));
     }
     json!({ "objects": objects.len(), "kinds": kinds, "names": objects })
 }

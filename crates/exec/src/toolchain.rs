@@ -88,12 +88,12 @@ pub fn tool_version(tool: &str, path: &Path) -> Result<String, String> {
         "helm" => &["version", "--short"],
         _ => &["--version"],
     };
-    let out = Command::new(path)
-        .args(args)
-        .env("CHECKPOINT_DISABLE", "1")
-        .output()
+    let mut cmd = Command::new(path);
+    cmd.args(args).env("CHECKPOINT_DISABLE", "1");
+    // Like any tool: its own process group, stopped by Ctrl-C or when strata dies.
+    let out = crate::process::run(cmd, &std::env::temp_dir())
         .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
-    if !out.status.success() {
+    if !out.success {
         return Err(format!(
             "`{} {}` failed: {}",
             path.display(),

@@ -214,6 +214,7 @@ mod tests {
 
     /// Against real git: every version git writes reads back as `git ls-files --stage`.
     #[test]
+    #[allow(clippy::disallowed_methods)]
     fn reads_what_git_writes() {
         let dir = tempfile::tempdir().unwrap();
         let git = |args: &[&str]| {

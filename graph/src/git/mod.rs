@@ -58,9 +58,16 @@ impl WorkTreeChange {
     }
 }
 
+/// A `git` command: git is the one program the graph core runs (the workspace's clippy.toml
+/// keeps every other spawn in strata-exec).
+#[allow(clippy::disallowed_methods)]
+fn git_command() -> Command {
+    Command::new("git")
+}
+
 impl Repo {
     pub fn open(root: &Path) -> Result<Repo> {
-        let out = Command::new("git")
+        let out = git_command()
             .current_dir(root)
             .args([
                 "rev-parse",
@@ -105,7 +112,7 @@ impl Repo {
     }
 
     fn command(&self) -> Command {
-        let mut c = Command::new("git");
+        let mut c = git_command();
         c.current_dir(&self.root)
             .arg("--no-optional-locks")
             .arg("-c")
@@ -312,7 +319,7 @@ impl Repo {
     /// configuration is not changed. Untracked directories it reports whole are listed with
     /// one `git ls-files --others` call.
     pub fn work_tree_changes(&self) -> Result<Vec<WorkTreeChange>> {
-        let mut status = Command::new("git");
+        let mut status = git_command();
         status
             .current_dir(&self.root)
             .args(["-c", "core.quotepath=off", "-c", "core.untrackedCache=true"])
