@@ -14,6 +14,7 @@ pub struct HttpStore {
     base: String,
     agent: ureq::Agent,
     token: Option<String>,
+    timeout: Duration,
 }
 
 impl HttpStore {
@@ -29,6 +30,22 @@ impl HttpStore {
             base: url.trim_end_matches('/').to_string(),
             agent,
             token,
+            timeout,
+        }
+    }
+
+    /// Why ureq failed, in words (a timeout names the setting that bounds it).
+    fn reason(&self, e: &ureq::Error) -> String {
+        match e {
+            ureq::Error::Timeout(_) => format!(
+                "timed out after {}s (remote_timeout_secs)",
+                self.timeout.as_secs()
+            ),
+            ureq::Error::Io(io) => match io.get_ref().and_then(|i| i.downcast_ref()) {
+                Some(inner @ ureq::Error::Timeout(_)) => self.reason(inner),
+                _ => e.to_string(),
+            },
+            e => e.to_string(),
         }
     }
 
@@ -40,7 +57,7 @@ impl HttpStore {
         }
         let resp = req
             .call()
-            .map_err(|e| StoreError(format!("GET {url}: {e}")))?;
+            .map_err(|e| StoreError(format!("GET {url}: {}", self.reason(&e))))?;
         match resp.status().as_u16() {
             200 => {
                 let mut body = Vec::new();
@@ -48,7 +65,9 @@ impl HttpStore {
                     .into_reader()
                     .take(MAX_BODY)
                     .read_to_end(&mut body)
-                    .map_err(|e| StoreError(format!("GET {url}: {e}")))?;
+                    .map_err(|e| {
+                        StoreError(format!("GET {url}: {}", self.reason(&ureq::Error::Io(e))))
+                    })?;
                 Ok(Some(body))
             }
             404 | 204 => Ok(None),
@@ -64,7 +83,7 @@ impl HttpStore {
         }
         let resp = req
             .send(bytes)
-            .map_err(|e| StoreError(format!("PUT {url}: {e}")))?;
+            .map_err(|e| StoreError(format!("PUT {url}: {}", self.reason(&e))))?;
         match resp.status().as_u16() {
             200 | 201 | 204 => Ok(()),
             code => Err(StoreError(format!("PUT {url}: HTTP {code}"))),

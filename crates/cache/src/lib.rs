@@ -9,9 +9,12 @@
 //!    never sees a result whose blobs are not there yet (barring later eviction, which (1)
 //!    turns into a miss).
 //! 4. Local writes are atomic (temp file + rename): a crash leaves the old state or the new.
-//! 5. Remote faults never fail a run unless `require_remote` is set: the first is reported,
-//!    and after [`REMOTE_FAILURE_LIMIT`] the remote is not asked again during the run.
-//! 6. Remote hits are written back to the local cache.
+//! 5. Remote faults never fail a run unless `require_remote` is set. Each failing request
+//!    (or damaged answer) counts once; the first fault is reported, and after
+//!    [`REMOTE_FAILURE_LIMIT`] the remote is not asked again during the run.
+//! 6. The remote is not asked before a task misses locally (unless it is required, when it
+//!    is checked before anything runs), so a run the local cache serves never waits on it.
+//! 7. Remote hits are written back to the local cache.
 
 mod http;
 mod local;
@@ -159,10 +162,12 @@ impl Cache {
             .filter(|r| !r.disabled.load(Ordering::SeqCst))
     }
 
-    /// Asks the remote once before anything runs, so an outage is reported up front (and
-    /// is fatal when the remote is required).
-    pub fn probe_remote(&self) -> Result<(), RemoteRequired> {
-        let Some(remote) = &self.remote else {
+    /// With a required remote (`--require-remote-cache`), asks it once before anything
+    /// runs, so an outage stops the run up front. Otherwise does nothing: the remote is
+    /// first asked when a task misses locally, so a run the local cache serves never waits
+    /// on it, and only real requests count towards [`REMOTE_FAILURE_LIMIT`].
+    pub fn check_required_remote(&self) -> Result<(), RemoteRequired> {
+        let Some(remote) = self.remote.as_ref().filter(|_| self.require_remote) else {
             return Ok(());
         };
         match remote.store.get_result(&TaskKey([0; 32])) {
@@ -251,6 +256,7 @@ impl Cache {
         if remote.read_only {
             return Ok(());
         }
+        // The first failing upload ends this entry's: one failed request, one fault.
         for (name, r) in &result.outputs {
             if let Err(e) = remote.store.put_blob(&r.digest, &blobs[name]) {
                 return self.remote_fault(remote, e.0);
@@ -425,6 +431,40 @@ mod tests {
         assert!(cache.lookup(&key).unwrap().is_none());
         let strict = Cache::new(None, warn).with_remote(Box::new(remote), false, true);
         assert!(strict.lookup(&key).is_err());
+    }
+
+    #[test]
+    fn the_remote_is_not_asked_before_a_local_miss_unless_required() {
+        let (warn, seen) = sink();
+        let local = MemoryStore::default();
+        let remote = MemoryStore::default();
+        let calls = remote.clone();
+        let cache = Cache::new(Some(Box::new(local.clone())), warn.clone()).with_remote(
+            Box::new(remote.clone()),
+            false,
+            false,
+        );
+        let key = TaskKey([4; 32]);
+        let (result, blobs) = sample(key);
+        Cache::new(Some(Box::new(local.clone())), warn.clone())
+            .store(&result, &blobs)
+            .unwrap();
+        cache.check_required_remote().unwrap();
+        assert!(cache.lookup(&key).unwrap().is_some());
+        assert_eq!(calls.calls(), 0, "a local hit does not ask the remote");
+        assert!(cache.lookup(&TaskKey([5; 32])).unwrap().is_none());
+        assert_eq!(calls.calls(), 1, "a local miss asks it once");
+        // A required remote is checked up front (a miss is fine).
+        let required = Cache::new(Some(Box::new(local)), warn).with_remote(
+            Box::new(remote.clone()),
+            false,
+            true,
+        );
+        required.check_required_remote().unwrap();
+        assert_eq!(calls.calls(), 2);
+        remote.fail_all(true);
+        assert!(required.check_required_remote().is_err());
+        assert!(seen.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -296,7 +296,7 @@ pub fn run(
         done: Mutex::new(vec![None; tasks.len()]),
         outputs: Mutex::new(HashMap::new()),
     };
-    if let Err(e) = runner.cache.probe_remote() {
+    if let Err(e) = runner.cache.check_required_remote() {
         return Err(Error::Invalid {
             message: e.to_string(),
             location: Location::new(WORKSPACE_FILE, None),
