@@ -1,14 +1,27 @@
-//! Cache faults: a remote that never answers costs no time when the local cache has
-//! everything, and a bounded number of timeouts otherwise.
+//! Cache faults: a remote that sends endless bodies or never answers costs bounded memory,
+//! and no time when the local cache has everything.
 
 mod common;
 #[path = "support/faulty_http.rs"]
 mod faulty_http;
 
-use common::{json_run, sample_repo, tasks_where, Repo, Run};
+use common::{assert_cache_consistent, files_under, json_run, sample_repo, tasks_where, Repo, Run};
 use faulty_http::{Behaviour, FaultyServer};
 use serde_json::Value;
 use std::time::{Duration, Instant};
+
+/// `strata ARGS` in `repo` with extra environment variables.
+fn strata_with_env(repo: &Repo, args: &[&str], envs: &[(&str, &str)]) -> Run {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_strata"));
+    cmd.current_dir(repo.path())
+        .args(args)
+        .env_remove("GIT_DIR")
+        .env("STRATA_DAEMON", "0");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap().into()
+}
 
 fn all_tasks(report: &Value) -> Vec<String> {
     tasks_where(report, |_| true)
@@ -48,6 +61,119 @@ fn set_remote_timeout(repo: &Repo, secs: u64) {
     )
     .unwrap();
     repo.commit("remote timeout");
+}
+
+// --- endless bodies ------------------------------------------------------------------------
+
+/// Far below what an unbounded read takes from an endless body within the request timeout
+/// (hundreds of MiB), far above what the limits allow plus socket buffers.
+const CUT_OFF: u64 = 64 << 20;
+
+#[test]
+fn an_endless_result_body_is_cut_at_the_result_limit() {
+    let server = FaultyServer::start(Behaviour::Endless);
+    let repo = sample_repo();
+    for (limit, shown) in [(None, "16 MiB"), (Some("1M"), "1 MiB")] {
+        std::fs::remove_dir_all(repo.path().join(".strata")).ok();
+        let envs: Vec<(&str, &str)> = limit
+            .map(|l| ("STRATA_REMOTE_CACHE_MAX_RESULT", l))
+            .into_iter()
+            .collect();
+        let started = Instant::now();
+        let run = strata_with_env(
+            &repo,
+            &[
+                "--json",
+                "check",
+                "--env",
+                "dev",
+                "--remote-cache",
+                &server.url(),
+                "charts/web",
+            ],
+            &envs,
+        );
+        let took = started.elapsed();
+        run.assert_ok();
+        assert!(
+            run.stderr.contains(&format!(
+                "the body is larger than {shown}, the limit for results"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("STRATA_REMOTE_CACHE_MAX_RESULT"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            server.max_body_sent() < CUT_OFF,
+            "the client read {} bytes of one endless body",
+            server.max_body_sent()
+        );
+        // Every task ran locally and was stored; nothing from the server was kept.
+        let report = run.json();
+        assert_eq!(
+            tasks_where(&report, |t| t["status"] == "ok" && t["cached"] == false),
+            all_tasks(&report)
+        );
+        let cache = repo.path().join(".strata/cache");
+        assert_eq!(
+            assert_cache_consistent(&cache),
+            all_tasks(&report).len(),
+            "{took:?}"
+        );
+        for f in files_under(&cache) {
+            assert!(!std::fs::read(&f).unwrap().starts_with(b"xxxx"), "{f:?}");
+        }
+    }
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "charts/web"]);
+    run.assert_ok();
+    assert_all_local_hits(&report);
+}
+
+#[test]
+fn an_endless_blob_body_is_cut_at_the_size_its_result_declares() {
+    let server = FaultyServer::start(Behaviour::EndlessBlobs);
+    let repo = sample_repo();
+    let (run, report) = json_run(
+        &repo,
+        &[
+            "check",
+            "--env",
+            "dev",
+            "--remote-cache",
+            &server.url(),
+            "charts/web",
+        ],
+    );
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("the body is larger than 5 bytes, the size its result declares"),
+        "{}",
+        run.stderr
+    );
+    // The results were read, then their blobs (the server counts what it got out).
+    let requests = server.requests();
+    assert!(
+        requests.iter().any(|r| r.starts_with("GET /cache/cas/")),
+        "{requests:?}"
+    );
+    assert!(
+        server.max_body_sent() < CUT_OFF,
+        "{}",
+        server.max_body_sent()
+    );
+    assert_eq!(
+        tasks_where(&report, |t| t["status"] == "ok" && t["cached"] == false),
+        all_tasks(&report)
+    );
+    assert_eq!(
+        assert_cache_consistent(&repo.path().join(".strata/cache")),
+        all_tasks(&report).len()
+    );
 }
 
 // --- a remote that never answers -----------------------------------------------------------

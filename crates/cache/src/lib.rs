@@ -15,12 +15,14 @@
 //! 6. The remote is not asked before a task misses locally (unless it is required, when it
 //!    is checked before anything runs), so a run the local cache serves never waits on it.
 //! 7. Remote hits are written back to the local cache.
+//! 8. Remote reads are bounded: a blob by the size its result declares, a result by a
+//!    maximum ([`HttpOptions`]); a longer body is a fault.
 
 mod http;
 mod local;
 mod memory;
 
-pub use http::HttpStore;
+pub use http::{format_size, parse_size, HttpOptions, HttpStore, MAX_BLOB_ENV, MAX_RESULT_ENV};
 pub use local::{LocalStore, PruneReport, Stats};
 pub use memory::MemoryStore;
 
@@ -32,20 +34,46 @@ use strata_digest::{BlobDigest, TaskKey};
 
 /// Bump when the meaning of a stored result changes; older entries are then misses.
 pub const RESULT_VERSION: u32 = 1;
-/// Remote failures after which the remote cache is left alone for the rest of the run.
+/// Remote faults after which the remote cache is left alone for the rest of the run.
 pub const REMOTE_FAILURE_LIMIT: u32 = 3;
 
-/// A store's fault: unreachable, timed out, an unexpected status or an I/O error.
+/// A store's fault: a request that failed (unreachable, timed out, an unexpected status, an
+/// I/O error), or an answer that cannot be an entry (a body longer than its limit).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(pub String);
+#[error("{message}")]
+pub struct StoreError {
+    pub message: String,
+    /// The store answered, but with something that cannot be an entry; otherwise the
+    /// request failed.
+    pub damaged: bool,
+}
+
+impl StoreError {
+    /// A request that failed.
+    pub fn failed(message: impl Into<String>) -> StoreError {
+        StoreError {
+            message: message.into(),
+            damaged: false,
+        }
+    }
+
+    /// An answer that cannot be an entry.
+    pub fn damaged(message: impl Into<String>) -> StoreError {
+        StoreError {
+            message: message.into(),
+            damaged: true,
+        }
+    }
+}
 
 /// One backend: a directory, an HTTP server, memory.
 pub trait Store: Send + Sync {
     fn describe(&self) -> String;
     fn get_result(&self, key: &TaskKey) -> Result<Option<Vec<u8>>, StoreError>;
     fn put_result(&self, key: &TaskKey, bytes: &[u8]) -> Result<(), StoreError>;
-    fn get_blob(&self, digest: &BlobDigest) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The blob `blob` names. `blob.size` is what its result declares: a store reads at
+    /// most one byte more (a longer blob is corrupt, however long it is).
+    fn get_blob(&self, blob: &BlobRef) -> Result<Option<Vec<u8>>, StoreError>;
     fn put_blob(&self, digest: &BlobDigest, bytes: &[u8]) -> Result<(), StoreError>;
     /// Removes an entry found to be corrupt (local stores; others may ignore it).
     fn remove_result(&self, _key: &TaskKey) -> Result<(), StoreError> {
@@ -136,6 +164,9 @@ impl Cache {
         Cache::new(None, warn)
     }
 
+    /// Counts one fault (one failing request, or one damaged answer), reports the first,
+    /// and stops asking the remote once there were [`REMOTE_FAILURE_LIMIT`]. With a
+    /// required remote, any fault is an error instead.
     fn remote_fault(&self, remote: &Remote, what: String) -> Result<(), RemoteRequired> {
         if self.require_remote {
             return Err(RemoteRequired(what));
@@ -172,7 +203,7 @@ impl Cache {
         };
         match remote.store.get_result(&TaskKey([0; 32])) {
             Ok(_) => Ok(()),
-            Err(e) => self.remote_fault(remote, e.0),
+            Err(e) => self.remote_fault(remote, e.message),
         }
     }
 
@@ -259,24 +290,36 @@ impl Cache {
         // The first failing upload ends this entry's: one failed request, one fault.
         for (name, r) in &result.outputs {
             if let Err(e) = remote.store.put_blob(&r.digest, &blobs[name]) {
-                return self.remote_fault(remote, e.0);
+                return self.remote_fault(remote, e.message);
             }
         }
         if let Err(e) = remote.store.put_result(&result.key, &body) {
-            return self.remote_fault(remote, e.0);
+            return self.remote_fault(remote, e.message);
         }
         Ok(())
     }
 }
 
 enum Fault {
+    /// The store answered, but with something that is not a valid entry.
     Corrupt(String),
+    /// The request failed.
     Unavailable(String),
+}
+
+impl From<StoreError> for Fault {
+    fn from(e: StoreError) -> Fault {
+        if e.damaged {
+            Fault::Corrupt(e.message)
+        } else {
+            Fault::Unavailable(e.message)
+        }
+    }
 }
 
 /// Reads and fully verifies one entry from one store.
 fn read_entry(store: &dyn Store, key: &TaskKey) -> Result<Option<Hit>, Fault> {
-    let Some(bytes) = store.get_result(key).map_err(|e| Fault::Unavailable(e.0))? else {
+    let Some(bytes) = store.get_result(key).map_err(Fault::from)? else {
         return Ok(None);
     };
     let result: ActionResult = serde_json::from_slice(&bytes)
@@ -290,8 +333,8 @@ fn read_entry(store: &dyn Store, key: &TaskKey) -> Result<Option<Hit>, Fault> {
     let mut blobs = BTreeMap::new();
     for (name, r) in &result.outputs {
         let content = store
-            .get_blob(&r.digest)
-            .map_err(|e| Fault::Unavailable(e.0))?
+            .get_blob(r)
+            .map_err(Fault::from)?
             .ok_or_else(|| Fault::Corrupt(format!("blob `{name}` is missing")))?;
         if BlobDigest::of(&content) != r.digest || content.len() as u64 != r.size {
             let _ = store.remove_blob(&r.digest);

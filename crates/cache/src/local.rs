@@ -8,9 +8,10 @@
 //! Every write is atomic. Reading a result or blob refreshes its modification time, which
 //! `prune` uses to evict the least recently used entries first.
 
-use super::{ActionResult, Store, StoreError};
+use super::{ActionResult, BlobRef, Store, StoreError};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use strata_digest::{BlobDigest, TaskKey};
@@ -163,22 +164,26 @@ fn files(dir: &Path) -> Vec<(PathBuf, u64, SystemTime)> {
     out
 }
 
-fn read(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            // Refresh the modification time: it is the recency `prune` evicts by.
-            if let Ok(f) = std::fs::File::options().write(true).open(path) {
-                let _ = f.set_modified(SystemTime::now());
-            }
-            Ok(Some(bytes))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(StoreError(format!("{}: {e}", path.display()))),
+/// The file's bytes, at most `limit` of them.
+fn read(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    let fail = |e: std::io::Error| StoreError::failed(format!("{}: {e}", path.display()));
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fail(e)),
+    };
+    let len = file.metadata().map_err(fail)?.len();
+    let mut bytes = Vec::with_capacity(len.min(limit) as usize);
+    (&file).take(limit).read_to_end(&mut bytes).map_err(fail)?;
+    // Refresh the modification time: it is the recency `prune` evicts by.
+    if let Ok(f) = std::fs::File::options().write(true).open(path) {
+        let _ = f.set_modified(SystemTime::now());
     }
+    Ok(Some(bytes))
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    write_atomic(path, bytes).map_err(|e| StoreError(format!("{}: {e}", path.display())))
+    write_atomic(path, bytes).map_err(|e| StoreError::failed(format!("{}: {e}", path.display())))
 }
 
 impl Store for LocalStore {
@@ -186,13 +191,13 @@ impl Store for LocalStore {
         self.dir.display().to_string()
     }
     fn get_result(&self, key: &TaskKey) -> Result<Option<Vec<u8>>, StoreError> {
-        read(&self.result_path(key))
+        read(&self.result_path(key), u64::MAX)
     }
     fn put_result(&self, key: &TaskKey, bytes: &[u8]) -> Result<(), StoreError> {
         write(&self.result_path(key), bytes)
     }
-    fn get_blob(&self, digest: &BlobDigest) -> Result<Option<Vec<u8>>, StoreError> {
-        read(&self.blob_path(digest))
+    fn get_blob(&self, blob: &BlobRef) -> Result<Option<Vec<u8>>, StoreError> {
+        read(&self.blob_path(&blob.digest), blob.size.saturating_add(1))
     }
     fn put_blob(&self, digest: &BlobDigest, bytes: &[u8]) -> Result<(), StoreError> {
         let path = self.blob_path(digest);
@@ -239,6 +244,19 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         assert!(cache.lookup(&key).unwrap().is_none());
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_blob_read_stops_just_past_its_declared_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let digest = BlobDigest::of(b"abc");
+        store.put_blob(&digest, &[b'x'; 10_000]).unwrap();
+        let got = store
+            .get_blob(&BlobRef { digest, size: 3 })
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.len(), 4);
     }
 
     #[test]
