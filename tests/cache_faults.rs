@@ -1,14 +1,25 @@
-//! Cache faults: a remote that sends endless bodies or never answers costs bounded memory,
-//! and no time when the local cache has everything.
+//! Cache faults: one run repairs any corruption (local, and remote on a real nginx), and a
+//! remote that sends endless bodies or never answers costs bounded memory, and no time when
+//! the local cache has everything.
 
 mod common;
 #[path = "support/faulty_http.rs"]
 mod faulty_http;
+#[path = "support/nginx.rs"]
+mod nginx;
 
-use common::{assert_cache_consistent, files_under, json_run, sample_repo, tasks_where, Repo, Run};
+use common::{
+    assert_cache_consistent, files_under, json_run, sample_repo, sha256_files, tasks_where, Repo,
+    Run,
+};
 use faulty_http::{Behaviour, FaultyServer};
+use nginx::{Flavor, Nginx};
 use serde_json::Value;
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+/// A subset of the sample workspace (a chart, a stack with a plan, a module: 12 tasks).
+const TARGETS: [&str; 3] = ["charts/web", "stacks/network", "modules/naming"];
 
 /// `strata ARGS` in `repo` with extra environment variables.
 fn strata_with_env(repo: &Repo, args: &[&str], envs: &[(&str, &str)]) -> Run {
@@ -21,6 +32,13 @@ fn strata_with_env(repo: &Repo, args: &[&str], envs: &[(&str, &str)]) -> Run {
         cmd.env(k, v);
     }
     cmd.output().unwrap().into()
+}
+
+fn check(repo: &Repo, flags: &[&str]) -> (Run, Value) {
+    let mut args = vec!["check", "--env", "dev"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&TARGETS);
+    json_run(repo, &args)
 }
 
 fn all_tasks(report: &Value) -> Vec<String> {
@@ -61,6 +79,127 @@ fn set_remote_timeout(repo: &Repo, secs: u64) {
     )
     .unwrap();
     repo.commit("remote timeout");
+}
+
+// --- repair --------------------------------------------------------------------------------
+
+#[test]
+fn one_run_repairs_a_local_cache_whose_blobs_and_a_result_are_corrupt() {
+    let repo = sample_repo();
+    let (run, first) = check(&repo, &[]);
+    run.assert_ok();
+    let cache = repo.path().join(".strata/cache");
+    let blobs = files_under(&cache.join("cas"));
+    assert!(blobs.len() > 3, "{blobs:?}");
+    for (i, blob) in blobs.iter().enumerate() {
+        std::fs::write(blob, format!("garbage {i}\n")).unwrap();
+    }
+    // The plan's result is damaged too, so nothing tells which blobs it named: when the plan
+    // runs again, its blobs must be written over the damaged copies, not skipped as present.
+    let plan = files_under(&cache.join("ac"))
+        .into_iter()
+        .find(|p| {
+            let json: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+            json["action"] == "plan"
+        })
+        .expect("a plan result");
+    std::fs::write(&plan, "{\"version\": 1, \"key\": ").unwrap();
+
+    let (run, second) = check(&repo, &[]);
+    run.assert_ok();
+    assert!(run.stderr.contains("is corrupt"), "{}", run.stderr);
+    assert_eq!(all_tasks(&second), all_tasks(&first));
+    // After one run every result names blobs that are there and hash to their names.
+    assert_eq!(
+        assert_cache_consistent(&cache),
+        first["tasks"].as_array().unwrap().len()
+    );
+
+    let (run, third) = check(&repo, &[]);
+    run.assert_ok();
+    assert_no_warnings(&run);
+    assert_all_local_hits(&third);
+}
+
+/// The server's files: every blob hashes to its name; every result parses, is stored under
+/// its own key and names blobs the server has. Returns the number of results.
+#[track_caller]
+fn assert_remote_valid(www: &Path) -> usize {
+    let blobs = files_under(&www.join("cas"));
+    for (path, sum) in blobs.iter().zip(sha256_files(&blobs)) {
+        assert_eq!(
+            path.file_name().unwrap().to_str().unwrap(),
+            sum,
+            "remote blob {} does not hash to its name",
+            path.display()
+        );
+    }
+    let results = files_under(&www.join("ac"));
+    for path in &results {
+        let json: Value = serde_json::from_slice(&std::fs::read(path).unwrap())
+            .unwrap_or_else(|e| panic!("remote result {} is not JSON: {e}", path.display()));
+        assert_eq!(json["key"], path.file_name().unwrap().to_str().unwrap());
+        for r in json["outputs"].as_object().unwrap().values() {
+            let digest = r["digest"].as_str().unwrap();
+            assert!(
+                www.join("cas").join(digest).is_file(),
+                "{} names a missing blob {digest}",
+                path.display()
+            );
+        }
+    }
+    results.len()
+}
+
+#[test]
+fn one_run_repairs_a_remote_cache_whose_blobs_are_corrupt() {
+    let server = Nginx::start(Flavor::ReadWrite);
+    let url = server.url();
+    let remote = ["--remote-cache", url.as_str(), "-j", "2"];
+    let repo = sample_repo();
+    let (run, first) = check(&repo, &remote);
+    run.assert_ok();
+    let tasks = first["tasks"].as_array().unwrap().len();
+    assert_eq!(assert_remote_valid(&server.www()), tasks);
+    // Damage every blob on the server (several results share some, such as the empty log)
+    // and one result. Start afresh (no local cache, no sandboxes), as the first run did, so
+    // the tasks run again produce the same bytes and their uploads replace every damaged
+    // blob (a blob that no result names any more would stay damaged, and untrusted).
+    let blobs = files_under(&server.www().join("cas"));
+    for (i, blob) in blobs.iter().enumerate() {
+        std::fs::write(blob, format!("garbage {i}\n")).unwrap();
+    }
+    let results = files_under(&server.www().join("ac"));
+    std::fs::write(&results[0], "<html>502 Bad Gateway</html>\n").unwrap();
+    std::fs::remove_dir_all(repo.path().join(".strata")).unwrap();
+
+    let (run, second) = check(&repo, &remote);
+    run.assert_ok();
+    assert!(run.stderr.contains("rejected"), "{}", run.stderr);
+    assert_eq!(
+        tasks_where(&second, |t| t["cached"] == true),
+        Vec::<String>::new(),
+        "nothing damaged is served"
+    );
+    // One run later the server holds only valid entries, and all of them.
+    assert_eq!(assert_remote_valid(&server.www()), tasks);
+    assert_eq!(
+        assert_cache_consistent(&repo.path().join(".strata/cache")),
+        tasks
+    );
+
+    // So the next run from an empty local cache is served entirely by the remote.
+    std::fs::remove_dir_all(repo.path().join(".strata")).unwrap();
+    let (run, third) = check(&repo, &remote);
+    run.assert_ok();
+    assert_no_warnings(&run);
+    assert_eq!(
+        tasks_where(&third, |t| t["status"] == "ok"
+            && t["cached"] == true
+            && t["remote"] == true),
+        all_tasks(&third),
+        "every task is a remote hit"
+    );
 }
 
 // --- endless bodies ------------------------------------------------------------------------
