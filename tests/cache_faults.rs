@@ -1,6 +1,6 @@
-//! Cache faults: one run repairs any corruption (local, and remote on a real nginx), and a
-//! remote that sends endless bodies or never answers costs bounded memory, and no time when
-//! the local cache has everything.
+//! Cache faults: credentials in remote URLs never shown, one run repairs any corruption
+//! (local, and remote on a real nginx), and a remote that sends endless bodies or never
+//! answers costs bounded memory and no time when the local cache has everything.
 
 mod common;
 #[path = "support/faulty_http.rs"]
@@ -79,6 +79,176 @@ fn set_remote_timeout(repo: &Repo, secs: u64) {
     )
     .unwrap();
     repo.commit("remote timeout");
+}
+
+// --- credentials ---------------------------------------------------------------------------
+
+const PASSWORD: &str = "hunter2-pass";
+const SECRETS: [&str; 4] = [PASSWORD, "tok-SECRET-1", "sig-SECRET-2", "key-SECRET-3"];
+
+/// A remote URL carrying a user and password, a token, a signature and an API key.
+fn secret_url(port: u16) -> String {
+    format!(
+        "http://builder:{PASSWORD}@127.0.0.1:{port}/cache?token={}&X-Amz-Signature={}&api_key={}",
+        SECRETS[1], SECRETS[2], SECRETS[3]
+    )
+}
+
+#[track_caller]
+fn assert_no_secret(what: &str, text: &[u8]) {
+    let text = String::from_utf8_lossy(text);
+    for s in SECRETS {
+        assert!(!text.contains(s), "{what} shows `{s}`:\n{text}");
+    }
+}
+
+/// `text` names the remote, as strata shows it: the remote or a request to it, with the
+/// credentials replaced and the other parts kept.
+#[track_caller]
+fn assert_shows_redacted_url(text: &str, port: u16) {
+    assert!(
+        text.contains(&format!("http://***@127.0.0.1:{port}/cache"))
+            && text.contains("?token=***&X-Amz-Signature=***&api_key=***"),
+        "{text}"
+    );
+}
+
+#[track_caller]
+fn assert_run_shows_no_secret(run: &Run) {
+    assert_no_secret("stdout", run.stdout.as_bytes());
+    assert_no_secret("stderr", run.stderr.as_bytes());
+}
+
+#[test]
+fn credentials_in_the_remote_url_never_reach_output_reports_or_the_checkout() {
+    let repo = sample_repo();
+    let reports = |run: &str| {
+        [
+            format!("--junit=.strata/{run}.xml"),
+            format!("--summary-md=.strata/{run}.md"),
+        ]
+    };
+
+    // A server failing every request: warnings name the remote and the failing request.
+    let failing = Nginx::start(Flavor::Error500);
+    let port = failing.port();
+    let url = secret_url(port);
+    let [junit, md] = reports("failing");
+    let (run, _) = json_run(
+        &repo,
+        &[
+            "check",
+            "--env",
+            "dev",
+            "--remote-cache",
+            &url,
+            &junit,
+            &md,
+            "charts/web",
+        ],
+    );
+    run.assert_ok();
+    assert!(run.stderr.contains("HTTP 500"), "{}", run.stderr);
+    assert_shows_redacted_url(&run.stderr, port);
+    assert_run_shows_no_secret(&run);
+    // The credentials were used, not dropped: nginx saw the user (Basic auth) and the token.
+    let log = failing.access_log().join("\n");
+    assert!(log.contains(" - builder ["), "{log}");
+    assert!(log.contains(&format!("?token={}", SECRETS[1])), "{log}");
+    // Human output too.
+    let run = repo.strata(&[
+        "check",
+        "--env",
+        "dev",
+        "--remote-cache",
+        &url,
+        "-v",
+        "charts/web",
+    ]);
+    run.assert_ok();
+    assert_run_shows_no_secret(&run);
+
+    // A required remote refusing uploads: every task fails with the reason, which reports
+    // (JSON, JUnit, Markdown) carry.
+    let no_uploads = Nginx::start(Flavor::NoUploads);
+    let port = no_uploads.port();
+    let url = secret_url(port);
+    let [junit, md] = reports("required");
+    std::fs::remove_dir_all(repo.path().join(".strata/cache")).unwrap();
+    let (run, report) = json_run(
+        &repo,
+        &[
+            "check",
+            "--env",
+            "dev",
+            "--remote-cache",
+            &url,
+            "--require-remote-cache",
+            &junit,
+            &md,
+            "charts/web",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let reasons: Vec<&str> = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["reason"].as_str())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("HTTP 405")),
+        "{reasons:?}"
+    );
+    let request = format!("PUT http://***@127.0.0.1:{port}/cache/cas/");
+    assert!(
+        reasons.iter().any(|r| r.contains(&request)
+            && r.contains("?token=***&X-Amz-Signature=***&api_key=***: HTTP 405")),
+        "{reasons:?}"
+    );
+    assert_run_shows_no_secret(&run);
+    let run = repo.strata(&[
+        "check",
+        "--env",
+        "dev",
+        "--remote-cache",
+        &url,
+        "--require-remote-cache",
+        "charts/web",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_run_shows_no_secret(&run);
+
+    // A required remote that is down: the command stops before running anything.
+    let mut down = Nginx::start(Flavor::ReadWrite);
+    let port = down.port();
+    down.stop();
+    let url = secret_url(port);
+    for json in [true, false] {
+        let mut args = vec![
+            "check",
+            "--env",
+            "dev",
+            "--remote-cache",
+            &url,
+            "--require-remote-cache",
+            "charts/web",
+        ];
+        if json {
+            args.insert(0, "--json");
+        }
+        let run = repo.strata(&args);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert_shows_redacted_url(&run.stderr, port);
+        assert_run_shows_no_secret(&run);
+    }
+
+    // Nothing strata keeps in the checkout (cache, work directories, reports) holds them.
+    let kept = files_under(&repo.path().join(".strata"));
+    assert!(kept.iter().any(|p| p.ends_with("required.xml")), "{kept:?}");
+    for path in kept {
+        assert_no_secret(&path.display().to_string(), &std::fs::read(&path).unwrap());
+    }
 }
 
 // --- repair --------------------------------------------------------------------------------

@@ -4,8 +4,9 @@
 //!
 //! Every body read is bounded: a blob by the size the result naming it declares, a result
 //! by [`HttpOptions::max_result_bytes`]. A body longer than that is an error, not a result,
-//! and is never read to its end.
+//! and is never read to its end. Messages show the URL through [`crate::redact_url`].
 
+use super::url::{redact_url, Redactor};
 use super::{BlobRef, Store, StoreError};
 use std::io::Read;
 use std::time::Duration;
@@ -41,7 +42,11 @@ impl Default for HttpOptions {
 }
 
 pub struct HttpStore {
-    base: String,
+    /// The URL up to its query: requests go to `{prefix}/ac/{key}{suffix}`.
+    prefix: String,
+    /// `?query` (sent with every request), or empty.
+    suffix: String,
+    redactor: Redactor,
     agent: ureq::Agent,
     options: HttpOptions,
 }
@@ -53,28 +58,48 @@ struct Limit {
 }
 
 impl HttpStore {
-    /// A store for the remote at `url`.
-    pub fn new(url: &str, options: HttpOptions) -> HttpStore {
+    /// A store for the remote at `url` (`http://` or `https://`; user information is sent
+    /// as Basic authentication, a query with every request).
+    pub fn new(url: &str, options: HttpOptions) -> Result<HttpStore, StoreError> {
+        let shown = redact_url(url);
+        let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        if !matches!(scheme.as_deref(), Some("http" | "https")) {
+            return Err(StoreError::failed(format!(
+                "the remote cache URL `{shown}` is not an http:// or https:// URL"
+            )));
+        }
+        let without_fragment = url.split_once('#').map_or(url, |(u, _)| u);
+        let (path, query) = match without_fragment.split_once('?') {
+            Some((p, q)) => (p, format!("?{q}")),
+            None => (without_fragment, String::new()),
+        };
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_connect(Some(options.timeout.min(Duration::from_secs(5))))
             .timeout_global(Some(options.timeout))
             .http_status_as_error(false)
             .build()
             .into();
-        HttpStore {
-            base: url.trim_end_matches('/').to_string(),
+        Ok(HttpStore {
+            prefix: path.trim_end_matches('/').to_string(),
+            suffix: query,
+            redactor: Redactor::new(url),
             agent,
             options,
-        }
+        })
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}/{path}", self.base)
+        format!("{}/{path}{}", self.prefix, self.suffix)
     }
 
-    /// What a request's fault says: the method, the URL, and why.
+    /// What a request's fault says: the method, the URL as shown, and why (an HTTP client
+    /// error may quote the URL: it is scrubbed too).
     fn message(&self, method: &str, url: &str, why: impl std::fmt::Display) -> String {
-        format!("{method} {url}: {why}")
+        format!(
+            "{method} {}: {}",
+            redact_url(url),
+            self.redactor.scrub(&why.to_string())
+        )
     }
 
     /// Why ureq failed, in words (a timeout names the setting that bounds it).
@@ -193,7 +218,7 @@ pub fn parse_size(text: &str) -> Option<u64> {
 
 impl Store for HttpStore {
     fn describe(&self) -> String {
-        self.base.clone()
+        redact_url(&format!("{}{}", self.prefix, self.suffix))
     }
     fn get_result(&self, key: &TaskKey) -> Result<Option<Vec<u8>>, StoreError> {
         let limit = Limit {
@@ -289,7 +314,7 @@ mod tests {
             max_blob_bytes: 100,
             ..HttpOptions::default()
         };
-        let store = HttpStore::new(&url, options);
+        let store = HttpStore::new(&url, options).unwrap();
         assert_eq!(store.get_blob(&blob(5)).unwrap().unwrap(), b"abcde");
         // Longer than allowed: the server answered, with something that cannot be the entry.
         let damaged = |e: StoreError| {
@@ -311,5 +336,35 @@ mod tests {
         // Too large to ask for at all.
         let err = damaged(store.get_blob(&blob(101)).unwrap_err());
         assert!(err.contains("not downloaded"), "{err}");
+    }
+
+    #[test]
+    fn only_http_urls_are_accepted_and_errors_hide_credentials() {
+        let err = HttpStore::new("ftp://u:secret-pw@h/c", HttpOptions::default())
+            .err()
+            .unwrap()
+            .message;
+        assert!(err.contains("ftp://***@h/c"), "{err}");
+        assert!(!err.contains("secret-pw"), "{err}");
+        let store = HttpStore::new(
+            "http://u:secret-pw@h/c/?token=tk-1234#x",
+            HttpOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            store.url("ac/00"),
+            "http://u:secret-pw@h/c/ac/00?token=tk-1234"
+        );
+        assert_eq!(store.describe(), "http://***@h/c?token=***");
+        // However short the password, the request's URL is shown without it.
+        let store = HttpStore::new("http://u:pw@127.0.0.1:1/c", HttpOptions::default()).unwrap();
+        let err = store.get_result(&TaskKey([0; 32])).unwrap_err();
+        assert!(!err.damaged, "a refused connection is a failed request");
+        let err = err.message;
+        assert!(
+            err.starts_with("GET http://***@127.0.0.1:1/c/ac/000"),
+            "{err}"
+        );
+        assert!(!err.contains("pw"), "{err}");
     }
 }

@@ -22,14 +22,17 @@
 //! 7. Remote hits are written back to the local cache.
 //! 8. Remote reads are bounded: a blob by the size its result declares, a result by a
 //!    maximum ([`HttpOptions`]); a longer body is a fault.
+//! 9. A remote URL is shown only through [`redact_url`]: credentials never reach a message.
 
 mod http;
 mod local;
 mod memory;
+mod url;
 
 pub use http::{format_size, parse_size, HttpOptions, HttpStore, MAX_BLOB_ENV, MAX_RESULT_ENV};
 pub use local::{LocalStore, PruneReport, Stats};
 pub use memory::MemoryStore;
+pub use url::{redact_url, Redactor};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -73,6 +76,7 @@ impl StoreError {
 
 /// One backend: a directory, an HTTP server, memory.
 pub trait Store: Send + Sync {
+    /// How messages name the store (a URL without its credentials).
     fn describe(&self) -> String;
     fn get_result(&self, key: &TaskKey) -> Result<Option<Vec<u8>>, StoreError>;
     fn put_result(&self, key: &TaskKey, bytes: &[u8]) -> Result<(), StoreError>;

@@ -234,8 +234,8 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
 }
 
 /// Builds the cache a run uses. The remote is not contacted here (see
-/// [`Cache::check_required_remote`]); a size limit in the environment that is not a size is
-/// an error.
+/// [`Cache::check_required_remote`]); a remote URL that is not http(s), or a size limit in
+/// the environment that is not a size, is an error.
 pub fn open_cache(session: &Session, opts: &RunOptions, warn: WarnSink) -> Result<Cache> {
     if !opts.use_cache {
         return Ok(Cache::disabled(warn));
@@ -254,10 +254,23 @@ pub fn open_cache(session: &Session, opts: &RunOptions, warn: WarnSink) -> Resul
             max_result_bytes: size_from_env(MAX_RESULT_ENV, defaults.max_result_bytes)?,
             max_blob_bytes: size_from_env(MAX_BLOB_ENV, defaults.max_blob_bytes)?,
         };
-        let store = HttpStore::new(&remote.url, options);
+        let store = HttpStore::new(&remote.url, options).map_err(|e| Error::Invalid {
+            message: e.message,
+            location: remote_location(session, &remote.url),
+            hint: "give the remote cache as http://host[:port]/path or https://...".into(),
+        })?;
         cache = cache.with_remote(Box::new(store), remote.read_only, remote.required);
     }
     Ok(cache)
+}
+
+/// Where the remote cache URL was given: WORKSPACE.toml's `[cache] remote`, or the flag.
+fn remote_location(session: &Session, url: &str) -> Location {
+    if session.config.cache.remote.as_deref() == Some(url) {
+        Location::new(WORKSPACE_FILE, None)
+    } else {
+        Location::new("--remote-cache", None)
+    }
 }
 
 /// A size limit from the environment variable `var`, or `default` when it is unset.
@@ -323,7 +336,11 @@ pub fn run(
     if let Err(e) = runner.cache.check_required_remote() {
         return Err(Error::Invalid {
             message: e.to_string(),
-            location: Location::new(WORKSPACE_FILE, None),
+            location: opts
+                .remote
+                .as_ref()
+                .map(|r| remote_location(session, &r.url))
+                .unwrap_or_else(|| Location::new(WORKSPACE_FILE, None)),
             hint: "start the remote cache, fix its URL, or drop --require-remote-cache to carry on with the local cache".into(),
         });
     }
