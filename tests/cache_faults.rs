@@ -460,7 +460,10 @@ fn an_endless_blob_body_is_cut_at_the_size_its_result_declares() {
     run.assert_ok();
     assert!(
         run.stderr
-            .contains("the body is larger than 5 bytes, the size its result declares"),
+            .contains("rejected: blob `log` does not match its digest (GET http://127.0.0.1:")
+            && run
+                .stderr
+                .contains("the body is larger than 5 bytes, the size its result declares)"),
         "{}",
         run.stderr
     );

@@ -385,6 +385,11 @@ fn read_entry(store: &dyn Store, key: &TaskKey, repair: Repair) -> Result<Option
     let mut first_fault = None;
     for (name, r) in &result.outputs {
         let fault = match store.get_blob(r) {
+            // A body the store cut off (longer than declared) is the wrong bytes too.
+            Err(e) if e.damaged => Fault::Corrupt(format!(
+                "blob `{name}` does not match its digest ({})",
+                e.message
+            )),
             Err(e) => Fault::from(e),
             Ok(None) => Fault::Corrupt(format!("blob `{name}` is missing")),
             Ok(Some(content))
