@@ -280,7 +280,7 @@ fn a_failing_remote_is_a_warning_unless_it_is_required() {
 
 #[test]
 fn a_remote_that_refuses_uploads_fails_a_run_that_requires_it() {
-    // Reads work (the probe and lookups see 404s), every PUT gets 405: the fault only shows
+    // Reads work (lookups, and the up-front check of a required remote, see 404s), every PUT gets 405: the fault only shows
     // once a task has run and its result is uploaded.
     let server = Nginx::start(Flavor::NoUploads);
     let url = server.url();
@@ -406,7 +406,8 @@ fn read_only_remote_is_read_but_never_written() {
     assert_all_ran(&report);
     assert_eq!(files_under(&server.www()), Vec::<std::path::PathBuf>::new());
     let log = server.access_log();
-    assert!(log.len() > tasks(&report).len(), "{log:?}");
+    // One lookup per task (nothing was cached locally), and nothing else.
+    assert_eq!(log.len(), tasks(&report).len(), "{log:?}");
     assert!(log.iter().all(|l| l.contains("\"GET /cache/")), "{log:?}");
 
     // Once another clone filled it, a read-only clone gets hits and still writes nothing.
@@ -426,17 +427,22 @@ fn read_only_remote_is_read_but_never_written() {
 fn a_failing_remote_is_asked_at_most_three_times_per_run() {
     let server = Nginx::start(Flavor::Error500);
     let url = server.url();
-    // One task at a time: the probe fails (1), the first task's lookup fails (2), its upload
-    // fails (3); then the remote is left alone for the other tasks.
+    // One task at a time: the first task's lookup fails (1), its upload fails (2), the
+    // second task's lookup fails (3); then the remote is left alone for the other tasks.
+    // Each failing request counts once, and none is spent on a probe: the remote is first
+    // asked when a task misses locally.
     let (run, report) = check(&sample_repo(), &["--remote-cache", &url, "-j", "1"]);
     run.assert_ok();
     assert_all_ran(&report);
     assert!(tasks(&report).len() > 3);
     let log = server.access_log();
     assert_eq!(log.len(), 3, "{log:#?}");
+    assert!(log[0].contains("\"GET /cache/ac/"), "{log:#?}");
+    assert!(log[1].contains("\"PUT /cache/cas/"), "{log:#?}");
+    assert!(log[2].contains("\"GET /cache/ac/"), "{log:#?}");
     assert!(
-        log[0].contains(&format!("\"GET /cache/ac/{} ", "0".repeat(64))),
-        "the probe comes first: {log:#?}"
+        !log.iter().any(|l| l.contains(&"0".repeat(64))),
+        "no probe: {log:#?}"
     );
     assert!(log.iter().all(|l| l.contains("\" 500 ")), "{log:#?}");
     let warnings: Vec<&str> = run

@@ -134,6 +134,11 @@ impl Nginx {
         format!("http://127.0.0.1:{}/cache", self.port)
     }
 
+    /// The port it listens on (on 127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// The directory `/cache/` serves: `ac/` and `cas/` appear here.
     pub fn www(&self) -> PathBuf {
         self.dir.path().join("www")

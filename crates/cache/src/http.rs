@@ -1,91 +1,370 @@
 //! A remote cache over HTTP in the Bazel HTTP cache layout: `GET`/`PUT {url}/ac/{key}` for
 //! results and `{url}/cas/{sha256}` for blobs. 200 is a hit; 404 (and 204) a miss. Served
 //! by nginx with WebDAV PUT, or bazel-remote with `--disable_http_ac_validation`.
+//!
+//! Every body read is bounded: a blob by the size the result naming it declares, a result
+//! by [`HttpOptions::max_result_bytes`]. A body longer than that is an error, not a result,
+//! and is never read to its end. Messages show the URL through [`crate::redact_url`].
 
-use super::{Store, StoreError};
+use super::url::{redact_url, Redactor};
+use super::{BlobRef, Store, StoreError};
 use std::io::Read;
 use std::time::Duration;
 use strata_digest::{BlobDigest, TaskKey};
 
-/// The largest blob strata downloads (a render or plan JSON is far smaller).
-const MAX_BODY: u64 = 512 * 1024 * 1024;
+/// The environment variable that overrides [`HttpOptions::max_result_bytes`].
+pub const MAX_RESULT_ENV: &str = "STRATA_REMOTE_CACHE_MAX_RESULT";
+/// The environment variable that overrides [`HttpOptions::max_blob_bytes`].
+pub const MAX_BLOB_ENV: &str = "STRATA_REMOTE_CACHE_MAX_BLOB";
+
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Sent as `Authorization: Bearer <token>` when set.
+    pub token: Option<String>,
+    /// Bounds every request, body included.
+    pub timeout: Duration,
+    /// The largest result body read (results are small JSON documents; their size is not
+    /// known before reading).
+    pub max_result_bytes: u64,
+    /// The largest blob a result may declare; a larger one is not downloaded.
+    pub max_blob_bytes: u64,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            token: None,
+            timeout: Duration::from_secs(10),
+            max_result_bytes: 16 << 20,
+            max_blob_bytes: 512 << 20,
+        }
+    }
+}
 
 pub struct HttpStore {
-    base: String,
+    /// The URL up to its query: requests go to `{prefix}/ac/{key}{suffix}`.
+    prefix: String,
+    /// `?query` (sent with every request), or empty.
+    suffix: String,
+    redactor: Redactor,
     agent: ureq::Agent,
-    token: Option<String>,
+    options: HttpOptions,
+}
+
+/// How much of a body may be read, and why, for the message when a body is longer.
+struct Limit {
+    bytes: u64,
+    why: String,
 }
 
 impl HttpStore {
-    /// `token`: sent as `Authorization: Bearer <token>` when set.
-    pub fn new(url: &str, token: Option<String>, timeout: Duration) -> HttpStore {
+    /// A store for the remote at `url` (`http://` or `https://`; user information is sent
+    /// as Basic authentication, a query with every request).
+    pub fn new(url: &str, options: HttpOptions) -> Result<HttpStore, StoreError> {
+        let shown = redact_url(url);
+        let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        if !matches!(scheme.as_deref(), Some("http" | "https")) {
+            return Err(StoreError::failed(format!(
+                "the remote cache URL `{shown}` is not an http:// or https:// URL"
+            )));
+        }
+        let without_fragment = url.split_once('#').map_or(url, |(u, _)| u);
+        let (path, query) = match without_fragment.split_once('?') {
+            Some((p, q)) => (p, format!("?{q}")),
+            None => (without_fragment, String::new()),
+        };
         let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(timeout.min(Duration::from_secs(5))))
-            .timeout_global(Some(timeout))
+            .timeout_connect(Some(options.timeout.min(Duration::from_secs(5))))
+            .timeout_global(Some(options.timeout))
             .http_status_as_error(false)
             .build()
             .into();
-        HttpStore {
-            base: url.trim_end_matches('/').to_string(),
+        Ok(HttpStore {
+            prefix: path.trim_end_matches('/').to_string(),
+            suffix: query,
+            redactor: Redactor::new(url),
             agent,
-            token,
+            options,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{path}{}", self.prefix, self.suffix)
+    }
+
+    /// What a request's fault says: the method, the URL as shown, and why (an HTTP client
+    /// error may quote the URL: it is scrubbed too).
+    fn message(&self, method: &str, url: &str, why: impl std::fmt::Display) -> String {
+        format!(
+            "{method} {}: {}",
+            redact_url(url),
+            self.redactor.scrub(&why.to_string())
+        )
+    }
+
+    /// Why ureq failed, in words (a timeout names the setting that bounds it).
+    fn reason(&self, e: &ureq::Error) -> String {
+        match e {
+            ureq::Error::Timeout(_) => format!(
+                "timed out after {}s (remote_timeout_secs)",
+                self.options.timeout.as_secs()
+            ),
+            ureq::Error::Io(io) => match io.get_ref().and_then(|i| i.downcast_ref()) {
+                Some(inner @ ureq::Error::Timeout(_)) => self.reason(inner),
+                _ => e.to_string(),
+            },
+            e => e.to_string(),
         }
     }
 
-    fn get(&self, path: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let url = format!("{}/{path}", self.base);
+    fn get(&self, path: &str, limit: Limit) -> Result<Option<Vec<u8>>, StoreError> {
+        let url = self.url(path);
         let mut req = self.agent.get(&url);
-        if let Some(t) = &self.token {
+        if let Some(t) = &self.options.token {
             req = req.header("Authorization", &format!("Bearer {t}"));
         }
         let resp = req
             .call()
-            .map_err(|e| StoreError(format!("GET {url}: {e}")))?;
+            .map_err(|e| StoreError::failed(self.message("GET", &url, self.reason(&e))))?;
         match resp.status().as_u16() {
             200 => {
-                let mut body = Vec::new();
-                resp.into_body()
-                    .into_reader()
-                    .take(MAX_BODY)
-                    .read_to_end(&mut body)
-                    .map_err(|e| StoreError(format!("GET {url}: {e}")))?;
-                Ok(Some(body))
+                let body = resp.into_body();
+                let too_long = || format!("the body is larger than {}", limit.why);
+                if body.content_length().is_some_and(|n| n > limit.bytes) {
+                    return Err(StoreError::damaged(self.message("GET", &url, too_long())));
+                }
+                // Memory is taken as bytes arrive, not for what the server announces.
+                let mut bytes = Vec::with_capacity(limit.bytes.min(1 << 20) as usize);
+                body.into_reader()
+                    .take(limit.bytes + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| {
+                        StoreError::failed(self.message(
+                            "GET",
+                            &url,
+                            self.reason(&ureq::Error::Io(e)),
+                        ))
+                    })?;
+                if bytes.len() as u64 > limit.bytes {
+                    return Err(StoreError::damaged(self.message("GET", &url, too_long())));
+                }
+                Ok(Some(bytes))
             }
             404 | 204 => Ok(None),
-            code => Err(StoreError(format!("GET {url}: HTTP {code}"))),
+            code => Err(StoreError::failed(self.message(
+                "GET",
+                &url,
+                format!("HTTP {code}"),
+            ))),
         }
     }
 
     fn put(&self, path: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let url = format!("{}/{path}", self.base);
+        let url = self.url(path);
         let mut req = self.agent.put(&url);
-        if let Some(t) = &self.token {
+        if let Some(t) = &self.options.token {
             req = req.header("Authorization", &format!("Bearer {t}"));
         }
         let resp = req
             .send(bytes)
-            .map_err(|e| StoreError(format!("PUT {url}: {e}")))?;
+            .map_err(|e| StoreError::failed(self.message("PUT", &url, self.reason(&e))))?;
         match resp.status().as_u16() {
             200 | 201 | 204 => Ok(()),
-            code => Err(StoreError(format!("PUT {url}: HTTP {code}"))),
+            code => Err(StoreError::failed(self.message(
+                "PUT",
+                &url,
+                format!("HTTP {code}"),
+            ))),
         }
     }
 }
 
+/// `n` bytes for people: `5 bytes`, `16 MiB`, `1.5 GiB`.
+pub fn format_size(n: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (size, unit) in UNITS {
+        if n >= size {
+            return if n.is_multiple_of(size) {
+                format!("{} {unit}", n / size)
+            } else {
+                format!("{:.1} {unit}", n as f64 / size as f64)
+            };
+        }
+    }
+    if n == 1 {
+        "1 byte".into()
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// Parses a size: bytes, or a number with `K`, `M`, `G` or `T` (powers of 1024; `MB`,
+/// `MiB` and `m` mean the same).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let unit = unit.to_ascii_uppercase();
+    let shift = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return None,
+    };
+    num.trim().parse::<u64>().ok()?.checked_mul(1 << shift)
+}
+
 impl Store for HttpStore {
     fn describe(&self) -> String {
-        self.base.clone()
+        redact_url(&format!("{}{}", self.prefix, self.suffix))
     }
     fn get_result(&self, key: &TaskKey) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get(&format!("ac/{}", key.to_hex()))
+        let limit = Limit {
+            bytes: self.options.max_result_bytes,
+            why: format!(
+                "{}, the limit for results ({MAX_RESULT_ENV})",
+                format_size(self.options.max_result_bytes)
+            ),
+        };
+        self.get(&format!("ac/{}", key.to_hex()), limit)
     }
     fn put_result(&self, key: &TaskKey, bytes: &[u8]) -> Result<(), StoreError> {
         self.put(&format!("ac/{}", key.to_hex()), bytes)
     }
-    fn get_blob(&self, digest: &BlobDigest) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get(&format!("cas/{}", digest.to_hex()))
+    fn get_blob(&self, blob: &BlobRef) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = format!("cas/{}", blob.digest.to_hex());
+        if blob.size > self.options.max_blob_bytes {
+            return Err(StoreError::damaged(self.message(
+                "GET",
+                &self.url(&path),
+                format!(
+                    "not downloaded: its result declares {}, more than {}, the limit for blobs ({MAX_BLOB_ENV})",
+                    format_size(blob.size),
+                    format_size(self.options.max_blob_bytes)
+                ),
+            )));
+        }
+        let limit = Limit {
+            bytes: blob.size,
+            why: format!("{}, the size its result declares", format_size(blob.size)),
+        };
+        self.get(&path, limit)
     }
     fn put_blob(&self, digest: &BlobDigest, bytes: &[u8]) -> Result<(), StoreError> {
         self.put(&format!("cas/{}", digest.to_hex()), bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("16M"), Some(16 << 20));
+        assert_eq!(parse_size("2GiB"), Some(2 << 30));
+        assert_eq!(parse_size("1mb"), Some(1 << 20));
+        assert_eq!(parse_size("1048576"), Some(1 << 20));
+        assert_eq!(parse_size("10X"), None);
+        assert_eq!(parse_size(""), None);
+        assert_eq!(parse_size("99999999999T"), None);
+        assert_eq!(format_size(5), "5 bytes");
+        assert_eq!(format_size(16 << 20), "16 MiB");
+        assert_eq!(format_size(3 << 29), "1.5 GiB");
+    }
+
+    /// Serves one canned answer per connection to `answers.len()` connections.
+    fn serve(answers: Vec<Vec<u8>>) -> String {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/c", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for answer in answers {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut head = [0u8; 4096];
+                let _ = stream.read(&mut head);
+                let _ = stream.write_all(&answer);
+            }
+        });
+        url
+    }
+
+    fn answer(headers: &str, body: &[u8]) -> Vec<u8> {
+        let mut out = format!("HTTP/1.1 200 OK\r\nConnection: close\r\n{headers}\r\n").into_bytes();
+        out.extend_from_slice(body);
+        out
+    }
+
+    #[test]
+    fn bodies_are_read_up_to_their_limit_and_no_further() {
+        let blob = |size| BlobRef {
+            digest: BlobDigest::of(b"abcde"),
+            size,
+        };
+        let url = serve(vec![
+            answer("", b"abcde"),
+            answer("", b"abcdef"),
+            answer("Content-Length: 1000000000\r\n", b"abc"),
+            answer("", &[b'x'; 4096]),
+        ]);
+        let options = HttpOptions {
+            max_result_bytes: 1000,
+            max_blob_bytes: 100,
+            ..HttpOptions::default()
+        };
+        let store = HttpStore::new(&url, options).unwrap();
+        assert_eq!(store.get_blob(&blob(5)).unwrap().unwrap(), b"abcde");
+        // Longer than allowed: the server answered, with something that cannot be the entry.
+        let damaged = |e: StoreError| {
+            assert!(e.damaged, "{}", e.message);
+            e.message
+        };
+        let err = damaged(store.get_blob(&blob(5)).unwrap_err());
+        assert!(
+            err.contains("the body is larger than 5 bytes, the size its result declares"),
+            "{err}"
+        );
+        let err = damaged(store.get_blob(&blob(5)).unwrap_err());
+        assert!(err.contains("larger than 5 bytes"), "{err}");
+        let err = damaged(store.get_result(&TaskKey([1; 32])).unwrap_err());
+        assert!(
+            err.contains("larger than 1000 bytes, the limit for results"),
+            "{err}"
+        );
+        // Too large to ask for at all.
+        let err = damaged(store.get_blob(&blob(101)).unwrap_err());
+        assert!(err.contains("not downloaded"), "{err}");
+    }
+
+    #[test]
+    fn only_http_urls_are_accepted_and_errors_hide_credentials() {
+        let err = HttpStore::new("ftp://u:secret-pw@h/c", HttpOptions::default())
+            .err()
+            .unwrap()
+            .message;
+        assert!(err.contains("ftp://***@h/c"), "{err}");
+        assert!(!err.contains("secret-pw"), "{err}");
+        let store = HttpStore::new(
+            "http://u:secret-pw@h/c/?token=tk-1234#x",
+            HttpOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            store.url("ac/00"),
+            "http://u:secret-pw@h/c/ac/00?token=tk-1234"
+        );
+        assert_eq!(store.describe(), "http://***@h/c?token=***");
+        // However short the password, the request's URL is shown without it.
+        let store = HttpStore::new("http://u:pw@127.0.0.1:1/c", HttpOptions::default()).unwrap();
+        let err = store.get_result(&TaskKey([0; 32])).unwrap_err();
+        assert!(!err.damaged, "a refused connection is a failed request");
+        let err = err.message;
+        assert!(
+            err.starts_with("GET http://***@127.0.0.1:1/c/ac/000"),
+            "{err}"
+        );
+        assert!(!err.contains("pw"), "{err}");
     }
 }

@@ -4,22 +4,35 @@
 //! 1. A result is only ever returned after every blob it names has been read and its SHA-256
 //!    verified. A missing or mismatching blob, or a result that does not parse or names
 //!    another key, is a miss, never a result.
-//! 2. A corrupt local entry is deleted (repaired) with a warning; the task then runs again.
+//! 2. A corrupt local entry is repaired in the run that finds it: the result and every
+//!    corrupt blob it names are deleted with a warning, the task runs again and its entry is
+//!    rewritten. No write trusts bytes already stored: a local blob is always rewritten, a
+//!    remote one always uploaded, so one run leaves a valid cache.
 //! 3. Blobs are written before the result that names them, locally and remotely, so a reader
 //!    never sees a result whose blobs are not there yet (barring later eviction, which (1)
 //!    turns into a miss).
 //! 4. Local writes are atomic (temp file + rename): a crash leaves the old state or the new.
-//! 5. Remote faults never fail a run unless `require_remote` is set: the first is reported,
-//!    and after [`REMOTE_FAILURE_LIMIT`] the remote is not asked again during the run.
-//! 6. Remote hits are written back to the local cache.
+//! 5. Remote faults never fail a run unless `require_remote` is set. Each failing request
+//!    counts once; the first fault is reported; after [`REMOTE_FAILURE_LIMIT`] faults the
+//!    remote is not read again during the run, and after as many failed requests (not
+//!    damaged answers) it is not written either. A remote that answers with damaged
+//!    entries keeps receiving uploads, which replace them.
+//! 6. The remote is not asked before a task misses locally (unless it is required, when it
+//!    is checked before anything runs), so a run the local cache serves never waits on it.
+//! 7. Remote hits are written back to the local cache.
+//! 8. Remote reads are bounded: a blob by the size its result declares, a result by a
+//!    maximum ([`HttpOptions`]); a longer body is a fault.
+//! 9. A remote URL is shown only through [`redact_url`]: credentials never reach a message.
 
 mod http;
 mod local;
 mod memory;
+mod url;
 
-pub use http::HttpStore;
+pub use http::{format_size, parse_size, HttpOptions, HttpStore, MAX_BLOB_ENV, MAX_RESULT_ENV};
 pub use local::{LocalStore, PruneReport, Stats};
 pub use memory::MemoryStore;
+pub use url::{redact_url, Redactor};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -29,25 +42,54 @@ use strata_digest::{BlobDigest, TaskKey};
 
 /// Bump when the meaning of a stored result changes; older entries are then misses.
 pub const RESULT_VERSION: u32 = 1;
-/// Remote failures after which the remote cache is left alone for the rest of the run.
+/// Remote faults after which the remote cache is left alone for the rest of the run.
 pub const REMOTE_FAILURE_LIMIT: u32 = 3;
 
-/// A store's fault: unreachable, timed out, an unexpected status or an I/O error.
+/// A store's fault: a request that failed (unreachable, timed out, an unexpected status, an
+/// I/O error), or an answer that cannot be an entry (a body longer than its limit).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(pub String);
+#[error("{message}")]
+pub struct StoreError {
+    pub message: String,
+    /// The store answered, but with something that cannot be an entry; otherwise the
+    /// request failed.
+    pub damaged: bool,
+}
+
+impl StoreError {
+    /// A request that failed.
+    pub fn failed(message: impl Into<String>) -> StoreError {
+        StoreError {
+            message: message.into(),
+            damaged: false,
+        }
+    }
+
+    /// An answer that cannot be an entry.
+    pub fn damaged(message: impl Into<String>) -> StoreError {
+        StoreError {
+            message: message.into(),
+            damaged: true,
+        }
+    }
+}
 
 /// One backend: a directory, an HTTP server, memory.
 pub trait Store: Send + Sync {
+    /// How messages name the store (a URL without its credentials).
     fn describe(&self) -> String;
     fn get_result(&self, key: &TaskKey) -> Result<Option<Vec<u8>>, StoreError>;
     fn put_result(&self, key: &TaskKey, bytes: &[u8]) -> Result<(), StoreError>;
-    fn get_blob(&self, digest: &BlobDigest) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The blob `blob` names. `blob.size` is what its result declares: a store reads at
+    /// most one byte more (a longer blob is corrupt, however long it is).
+    fn get_blob(&self, blob: &BlobRef) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stores `bytes` under `digest`, replacing whatever is stored there.
     fn put_blob(&self, digest: &BlobDigest, bytes: &[u8]) -> Result<(), StoreError>;
     /// Removes an entry found to be corrupt (local stores; others may ignore it).
     fn remove_result(&self, _key: &TaskKey) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Removes a blob found to be corrupt, unless it was rewritten meanwhile.
     fn remove_blob(&self, _digest: &BlobDigest) -> Result<(), StoreError> {
         Ok(())
     }
@@ -89,8 +131,14 @@ pub type WarnSink = Arc<dyn Fn(String) + Send + Sync>;
 struct Remote {
     store: Box<dyn Store>,
     read_only: bool,
-    failures: AtomicU32,
-    disabled: AtomicBool,
+    /// Faults of any kind: failed requests and damaged answers.
+    faults: AtomicU32,
+    /// Failed requests only (refused, timed out, an HTTP error, a body over its limit).
+    failed_requests: AtomicU32,
+    /// Not read again during this run.
+    reads_stopped: AtomicBool,
+    /// Not asked again at all during this run.
+    stopped: AtomicBool,
 }
 
 /// The cache a run uses: local first, then the remote; hits from the remote are written
@@ -121,8 +169,10 @@ impl Cache {
         self.remote = Some(Remote {
             store,
             read_only,
-            failures: AtomicU32::new(0),
-            disabled: AtomicBool::new(false),
+            faults: AtomicU32::new(0),
+            failed_requests: AtomicU32::new(0),
+            reads_stopped: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
         });
         self.require_remote = required;
         self
@@ -133,48 +183,75 @@ impl Cache {
         Cache::new(None, warn)
     }
 
-    fn remote_fault(&self, remote: &Remote, what: String) -> Result<(), RemoteRequired> {
+    /// Counts one fault (one failing request, or one damaged answer), reports the first,
+    /// and stops asking the remote once there were [`REMOTE_FAILURE_LIMIT`]. With a
+    /// required remote, any fault is an error instead.
+    fn remote_fault(&self, remote: &Remote, fault: Fault) -> Result<(), RemoteRequired> {
+        let (what, failed_request) = match fault {
+            Fault::Unavailable(what) => (what, true),
+            Fault::Corrupt(what) => (what, false),
+        };
         if self.require_remote {
             return Err(RemoteRequired(what));
         }
-        let n = remote.failures.fetch_add(1, Ordering::SeqCst) + 1;
+        let url = remote.store.describe();
+        let n = remote.faults.fetch_add(1, Ordering::SeqCst) + 1;
         if n == 1 {
             (self.warn)(format!(
-                "warning: remote cache {}: {what}; continuing with the local cache",
-                remote.store.describe()
+                "warning: remote cache {url}: {what}; continuing with the local cache"
             ));
         }
-        if n >= REMOTE_FAILURE_LIMIT && !remote.disabled.swap(true, Ordering::SeqCst) {
+        if failed_request {
+            let failed = remote.failed_requests.fetch_add(1, Ordering::SeqCst) + 1;
+            if failed >= REMOTE_FAILURE_LIMIT && !remote.stopped.swap(true, Ordering::SeqCst) {
+                remote.reads_stopped.store(true, Ordering::SeqCst);
+                (self.warn)(format!(
+                    "warning: remote cache {url} failed {failed} times; not asking it again during this run"
+                ));
+                return Ok(());
+            }
+        }
+        if n >= REMOTE_FAILURE_LIMIT
+            && !remote.stopped.load(Ordering::SeqCst)
+            && !remote.reads_stopped.swap(true, Ordering::SeqCst)
+        {
             (self.warn)(format!(
-                "warning: remote cache {} failed {n} times; not asking it again during this run",
-                remote.store.describe()
+                "warning: remote cache {url}: {n} faults; not reading from it again during this run (tasks that run still upload their results, replacing damaged entries)"
             ));
         }
         Ok(())
     }
 
-    fn remote_usable(&self) -> Option<&Remote> {
+    fn remote_for_reads(&self) -> Option<&Remote> {
         self.remote
             .as_ref()
-            .filter(|r| !r.disabled.load(Ordering::SeqCst))
+            .filter(|r| !r.reads_stopped.load(Ordering::SeqCst))
     }
 
-    /// Asks the remote once before anything runs, so an outage is reported up front (and
-    /// is fatal when the remote is required).
-    pub fn probe_remote(&self) -> Result<(), RemoteRequired> {
-        let Some(remote) = &self.remote else {
+    fn remote_for_writes(&self) -> Option<&Remote> {
+        self.remote
+            .as_ref()
+            .filter(|r| !r.read_only && !r.stopped.load(Ordering::SeqCst))
+    }
+
+    /// With a required remote (`--require-remote-cache`), asks it once before anything
+    /// runs, so an outage stops the run up front. Otherwise does nothing: the remote is
+    /// first asked when a task misses locally, so a run the local cache serves never waits
+    /// on it, and only real requests count towards [`REMOTE_FAILURE_LIMIT`].
+    pub fn check_required_remote(&self) -> Result<(), RemoteRequired> {
+        let Some(remote) = self.remote.as_ref().filter(|_| self.require_remote) else {
             return Ok(());
         };
         match remote.store.get_result(&TaskKey([0; 32])) {
             Ok(_) => Ok(()),
-            Err(e) => self.remote_fault(remote, e.0),
+            Err(e) => self.remote_fault(remote, Fault::from(e)),
         }
     }
 
     /// A verified result for `key`, or `None`.
     pub fn lookup(&self, key: &TaskKey) -> Result<Option<Hit>, RemoteRequired> {
         if let Some(local) = &self.local {
-            match read_entry(local.as_ref(), key) {
+            match read_entry(local.as_ref(), key, Repair::Remove) {
                 Ok(Some(hit)) => return Ok(Some(hit)),
                 Ok(None) => {}
                 Err(Fault::Corrupt(why)) => {
@@ -189,10 +266,10 @@ impl Cache {
                 }
             }
         }
-        let Some(remote) = self.remote_usable() else {
+        let Some(remote) = self.remote_for_reads() else {
             return Ok(None);
         };
-        match read_entry(remote.store.as_ref(), key) {
+        match read_entry(remote.store.as_ref(), key, Repair::Report) {
             Ok(Some(mut hit)) => {
                 hit.from_remote = true;
                 if let Some(local) = &self.local {
@@ -215,11 +292,14 @@ impl Cache {
             }
             Ok(None) => Ok(None),
             Err(Fault::Corrupt(why)) => {
-                self.remote_fault(remote, format!("entry {} rejected: {why}", short(key)))?;
+                self.remote_fault(
+                    remote,
+                    Fault::Corrupt(format!("entry {} rejected: {why}", short(key))),
+                )?;
                 Ok(None)
             }
-            Err(Fault::Unavailable(why)) => {
-                self.remote_fault(remote, why)?;
+            Err(fault) => {
+                self.remote_fault(remote, fault)?;
                 Ok(None)
             }
         }
@@ -245,32 +325,52 @@ impl Cache {
                 ));
             }
         }
-        let Some(remote) = self.remote_usable() else {
+        let Some(remote) = self.remote_for_writes() else {
             return Ok(());
         };
-        if remote.read_only {
-            return Ok(());
-        }
+        // The first failing upload ends this entry's: one failed request, one fault.
         for (name, r) in &result.outputs {
             if let Err(e) = remote.store.put_blob(&r.digest, &blobs[name]) {
-                return self.remote_fault(remote, e.0);
+                return self.remote_fault(remote, Fault::from(e));
             }
         }
         if let Err(e) = remote.store.put_result(&result.key, &body) {
-            return self.remote_fault(remote, e.0);
+            return self.remote_fault(remote, Fault::from(e));
         }
         Ok(())
     }
 }
 
 enum Fault {
+    /// The store answered, but with something that is not a valid entry.
     Corrupt(String),
+    /// The request failed.
     Unavailable(String),
 }
 
+impl From<StoreError> for Fault {
+    fn from(e: StoreError) -> Fault {
+        if e.damaged {
+            Fault::Corrupt(e.message)
+        } else {
+            Fault::Unavailable(e.message)
+        }
+    }
+}
+
+/// What [`read_entry`] does with corrupt blobs it finds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Repair {
+    /// Verify every blob and remove each corrupt one (the local cache).
+    Remove,
+    /// Stop at the first fault (a remote: it cannot delete, and every request counts;
+    /// the task's upload replaces the damaged entry).
+    Report,
+}
+
 /// Reads and fully verifies one entry from one store.
-fn read_entry(store: &dyn Store, key: &TaskKey) -> Result<Option<Hit>, Fault> {
-    let Some(bytes) = store.get_result(key).map_err(|e| Fault::Unavailable(e.0))? else {
+fn read_entry(store: &dyn Store, key: &TaskKey, repair: Repair) -> Result<Option<Hit>, Fault> {
+    let Some(bytes) = store.get_result(key).map_err(Fault::from)? else {
         return Ok(None);
     };
     let result: ActionResult = serde_json::from_slice(&bytes)
@@ -282,18 +382,36 @@ fn read_entry(store: &dyn Store, key: &TaskKey) -> Result<Option<Hit>, Fault> {
         return Ok(None);
     }
     let mut blobs = BTreeMap::new();
+    let mut first_fault = None;
     for (name, r) in &result.outputs {
-        let content = store
-            .get_blob(&r.digest)
-            .map_err(|e| Fault::Unavailable(e.0))?
-            .ok_or_else(|| Fault::Corrupt(format!("blob `{name}` is missing")))?;
-        if BlobDigest::of(&content) != r.digest || content.len() as u64 != r.size {
-            let _ = store.remove_blob(&r.digest);
-            return Err(Fault::Corrupt(format!(
-                "blob `{name}` does not match its digest"
-            )));
+        let fault = match store.get_blob(r) {
+            // A body the store cut off (longer than declared) is the wrong bytes too.
+            Err(e) if e.damaged => Fault::Corrupt(format!(
+                "blob `{name}` does not match its digest ({})",
+                e.message
+            )),
+            Err(e) => Fault::from(e),
+            Ok(None) => Fault::Corrupt(format!("blob `{name}` is missing")),
+            Ok(Some(content))
+                if BlobDigest::of(&content) == r.digest && content.len() as u64 == r.size =>
+            {
+                blobs.insert(name.clone(), content);
+                continue;
+            }
+            Ok(Some(_)) => {
+                if repair == Repair::Remove {
+                    let _ = store.remove_blob(&r.digest);
+                }
+                Fault::Corrupt(format!("blob `{name}` does not match its digest"))
+            }
+        };
+        if repair == Repair::Report {
+            return Err(fault);
         }
-        blobs.insert(name.clone(), content);
+        first_fault.get_or_insert(fault);
+    }
+    if let Some(fault) = first_fault {
+        return Err(fault);
     }
     Ok(Some(Hit {
         result,
@@ -425,6 +543,89 @@ mod tests {
         assert!(cache.lookup(&key).unwrap().is_none());
         let strict = Cache::new(None, warn).with_remote(Box::new(remote), false, true);
         assert!(strict.lookup(&key).is_err());
+    }
+
+    #[test]
+    fn the_remote_is_not_asked_before_a_local_miss_unless_required() {
+        let (warn, seen) = sink();
+        let local = MemoryStore::default();
+        let remote = MemoryStore::default();
+        let calls = remote.clone();
+        let cache = Cache::new(Some(Box::new(local.clone())), warn.clone()).with_remote(
+            Box::new(remote.clone()),
+            false,
+            false,
+        );
+        let key = TaskKey([4; 32]);
+        let (result, blobs) = sample(key);
+        Cache::new(Some(Box::new(local.clone())), warn.clone())
+            .store(&result, &blobs)
+            .unwrap();
+        cache.check_required_remote().unwrap();
+        assert!(cache.lookup(&key).unwrap().is_some());
+        assert_eq!(calls.calls(), 0, "a local hit does not ask the remote");
+        assert!(cache.lookup(&TaskKey([5; 32])).unwrap().is_none());
+        assert_eq!(calls.calls(), 1, "a local miss asks it once");
+        // A required remote is checked up front (a miss is fine).
+        let required = Cache::new(Some(Box::new(local)), warn).with_remote(
+            Box::new(remote.clone()),
+            false,
+            true,
+        );
+        required.check_required_remote().unwrap();
+        assert_eq!(calls.calls(), 2);
+        remote.fail_all(true);
+        assert!(required.check_required_remote().is_err());
+        assert!(seen.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn damaged_remote_entries_stop_reads_but_uploads_replace_them() {
+        let (warn, seen) = sink();
+        let remote = MemoryStore::default();
+        let entries: Vec<_> = (10..16u8)
+            .map(|i| {
+                let blobs = BTreeMap::from([("log".to_string(), vec![i; 10])]);
+                let r = make_result(
+                    TaskKey([i; 32]),
+                    "a",
+                    "plan",
+                    None,
+                    serde_json::json!({}),
+                    &blobs,
+                    1,
+                );
+                remote
+                    .put_blob(&r.outputs["log"].digest, b"damaged")
+                    .unwrap();
+                remote
+                    .put_result(&r.key, &serde_json::to_vec(&r).unwrap())
+                    .unwrap();
+                (r, blobs)
+            })
+            .collect();
+        let cache =
+            Cache::new(None, warn.clone()).with_remote(Box::new(remote.clone()), false, false);
+        let before = remote.calls();
+        for (r, _) in &entries {
+            assert!(cache.lookup(&r.key).unwrap().is_none());
+        }
+        // Two requests (result, blob) for each of the first three entries, then no reads.
+        assert_eq!(remote.calls() - before, 2 * REMOTE_FAILURE_LIMIT as usize);
+        let warnings = seen.lock().unwrap().clone();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[1].contains("not reading from it again"),
+            "{warnings:?}"
+        );
+        // The tasks ran: their uploads still go out and replace the damaged blobs.
+        for (r, blobs) in &entries {
+            cache.store(r, blobs).unwrap();
+        }
+        let fresh = Cache::new(None, warn).with_remote(Box::new(remote), false, false);
+        for (r, blobs) in &entries {
+            assert_eq!(&fresh.lookup(&r.key).unwrap().unwrap().blobs, blobs);
+        }
     }
 
     #[test]

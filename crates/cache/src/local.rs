@@ -5,12 +5,15 @@
 //! <dir>/cas/<2 hex>/<sha256>     blobs
 //! ```
 //!
-//! Every write is atomic. Reading a result or blob refreshes its modification time, which
-//! `prune` uses to evict the least recently used entries first.
+//! Every write is atomic, and a blob write always replaces what is there: bytes already
+//! stored under a digest are never trusted to be that digest's. Reading a result or blob
+//! refreshes its modification time, which `prune` uses to evict the least recently used
+//! entries first.
 
-use super::{ActionResult, Store, StoreError};
+use super::{ActionResult, BlobRef, Store, StoreError};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use strata_digest::{BlobDigest, TaskKey};
@@ -163,22 +166,26 @@ fn files(dir: &Path) -> Vec<(PathBuf, u64, SystemTime)> {
     out
 }
 
-fn read(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            // Refresh the modification time: it is the recency `prune` evicts by.
-            if let Ok(f) = std::fs::File::options().write(true).open(path) {
-                let _ = f.set_modified(SystemTime::now());
-            }
-            Ok(Some(bytes))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(StoreError(format!("{}: {e}", path.display()))),
+/// The file's bytes, at most `limit` of them.
+fn read(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    let fail = |e: std::io::Error| StoreError::failed(format!("{}: {e}", path.display()));
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fail(e)),
+    };
+    let len = file.metadata().map_err(fail)?.len();
+    let mut bytes = Vec::with_capacity(len.min(limit) as usize);
+    (&file).take(limit).read_to_end(&mut bytes).map_err(fail)?;
+    // Refresh the modification time: it is the recency `prune` evicts by.
+    if let Ok(f) = std::fs::File::options().write(true).open(path) {
+        let _ = f.set_modified(SystemTime::now());
     }
+    Ok(Some(bytes))
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    write_atomic(path, bytes).map_err(|e| StoreError(format!("{}: {e}", path.display())))
+    write_atomic(path, bytes).map_err(|e| StoreError::failed(format!("{}: {e}", path.display())))
 }
 
 impl Store for LocalStore {
@@ -186,27 +193,32 @@ impl Store for LocalStore {
         self.dir.display().to_string()
     }
     fn get_result(&self, key: &TaskKey) -> Result<Option<Vec<u8>>, StoreError> {
-        read(&self.result_path(key))
+        read(&self.result_path(key), u64::MAX)
     }
     fn put_result(&self, key: &TaskKey, bytes: &[u8]) -> Result<(), StoreError> {
         write(&self.result_path(key), bytes)
     }
-    fn get_blob(&self, digest: &BlobDigest) -> Result<Option<Vec<u8>>, StoreError> {
-        read(&self.blob_path(digest))
+    fn get_blob(&self, blob: &BlobRef) -> Result<Option<Vec<u8>>, StoreError> {
+        read(&self.blob_path(&blob.digest), blob.size.saturating_add(1))
     }
     fn put_blob(&self, digest: &BlobDigest, bytes: &[u8]) -> Result<(), StoreError> {
-        let path = self.blob_path(digest);
-        if path.exists() {
-            return Ok(()); // content-addressed: already there
-        }
-        write(&path, bytes)
+        // Always written, never skipped because a file exists: that file may be the
+        // corrupt copy a repair is replacing.
+        write(&self.blob_path(digest), bytes)
     }
     fn remove_result(&self, key: &TaskKey) -> Result<(), StoreError> {
         let _ = std::fs::remove_file(self.result_path(key));
         Ok(())
     }
     fn remove_blob(&self, digest: &BlobDigest) -> Result<(), StoreError> {
-        let _ = std::fs::remove_file(self.blob_path(digest));
+        // Another task may have rewritten it since it was found corrupt: keep a good copy.
+        let path = self.blob_path(digest);
+        match std::fs::read(&path) {
+            Ok(bytes) if BlobDigest::of(&bytes) == *digest => {}
+            _ => {
+                let _ = std::fs::remove_file(path);
+            }
+        }
         Ok(())
     }
 }
@@ -239,6 +251,66 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         assert!(cache.lookup(&key).unwrap().is_none());
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn one_lookup_removes_every_corrupt_blob_and_the_next_store_rewrites_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(
+            Some(Box::new(LocalStore::new(dir.path()))),
+            Arc::new(|_| {}),
+        );
+        let key = TaskKey([8; 32]);
+        let blobs = BTreeMap::from([
+            ("log".to_string(), b"log".to_vec()),
+            ("plan.json".to_string(), b"{}".to_vec()),
+        ]);
+        let result = make_result(key, "a", "plan", None, serde_json::json!({}), &blobs, 1);
+        cache.store(&result, &blobs).unwrap();
+        let store = LocalStore::new(dir.path());
+        let paths: Vec<PathBuf> = result
+            .outputs
+            .values()
+            .map(|r| store.blob_path(&r.digest))
+            .collect();
+        for p in &paths {
+            std::fs::write(p, b"garbage").unwrap();
+        }
+        assert!(cache.lookup(&key).unwrap().is_none());
+        for p in &paths {
+            assert!(!p.exists(), "{} kept", p.display());
+        }
+        // Even when a corrupt copy is still there, a store replaces it.
+        std::fs::create_dir_all(paths[1].parent().unwrap()).unwrap();
+        std::fs::write(&paths[1], b"garbage").unwrap();
+        cache.store(&result, &blobs).unwrap();
+        assert_eq!(cache.lookup(&key).unwrap().unwrap().blobs, blobs);
+    }
+
+    #[test]
+    fn a_blob_rewritten_since_it_was_found_corrupt_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let digest = BlobDigest::of(b"good");
+        store.put_blob(&digest, b"good").unwrap();
+        store.remove_blob(&digest).unwrap();
+        assert!(store.blob_path(&digest).exists());
+        std::fs::write(store.blob_path(&digest), b"bad").unwrap();
+        store.remove_blob(&digest).unwrap();
+        assert!(!store.blob_path(&digest).exists());
+    }
+
+    #[test]
+    fn a_blob_read_stops_just_past_its_declared_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let digest = BlobDigest::of(b"abc");
+        store.put_blob(&digest, &[b'x'; 10_000]).unwrap();
+        let got = store
+            .get_blob(&BlobRef { digest, size: 3 })
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.len(), 4);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! An in-memory store, for tests of the cache's logic.
 
-use super::{Store, StoreError};
+use super::{BlobRef, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,7 +34,7 @@ impl MemoryStore {
     fn enter(&self) -> Result<(), StoreError> {
         self.inner.calls.fetch_add(1, Ordering::SeqCst);
         if self.inner.fail.load(Ordering::SeqCst) {
-            return Err(StoreError("connection refused".into()));
+            return Err(StoreError::failed("connection refused"));
         }
         Ok(())
     }
@@ -57,9 +57,9 @@ impl Store for MemoryStore {
             .insert(*key, bytes.to_vec());
         Ok(())
     }
-    fn get_blob(&self, digest: &BlobDigest) -> Result<Option<Vec<u8>>, StoreError> {
+    fn get_blob(&self, blob: &BlobRef) -> Result<Option<Vec<u8>>, StoreError> {
         self.enter()?;
-        Ok(self.inner.blobs.lock().unwrap().get(digest).cloned())
+        Ok(self.inner.blobs.lock().unwrap().get(&blob.digest).cloned())
     }
     fn put_blob(&self, digest: &BlobDigest, bytes: &[u8]) -> Result<(), StoreError> {
         self.enter()?;

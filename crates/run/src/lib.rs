@@ -9,7 +9,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use strata_cache::{Cache, HttpStore, LocalStore, WarnSink};
+use strata_cache::{
+    format_size, parse_size, Cache, HttpOptions, HttpStore, LocalStore, WarnSink, MAX_BLOB_ENV,
+    MAX_RESULT_ENV,
+};
 use strata_exec::schedule::{run_graph, Status};
 use strata_exec::{process, Tools};
 use strata_graph::discover::Kind;
@@ -280,28 +283,62 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
     })
 }
 
-/// Builds the cache a run uses.
-pub fn open_cache(session: &Session, opts: &RunOptions, warn: WarnSink) -> Cache {
+/// Builds the cache a run uses. The remote is not contacted here (see
+/// [`Cache::check_required_remote`]); a remote URL that is not http(s), or a size limit in
+/// the environment that is not a size, is an error.
+pub fn open_cache(session: &Session, opts: &RunOptions, warn: WarnSink) -> Result<Cache> {
     if !opts.use_cache {
-        return Cache::disabled(warn);
+        return Ok(Cache::disabled(warn));
     }
     let local = LocalStore::new(session.root.join(&session.config.cache.dir));
     let mut cache = Cache::new(Some(Box::new(local)), warn);
     if let Some(remote) = &opts.remote {
-        let token = session
-            .config
-            .cache
-            .remote_token_env
-            .as_ref()
-            .and_then(|var| std::env::var(var).ok());
-        let store = HttpStore::new(
-            &remote.url,
-            token,
-            Duration::from_secs(session.config.cache.remote_timeout_secs.max(1)),
-        );
+        let config = &session.config.cache;
+        let defaults = HttpOptions::default();
+        let options = HttpOptions {
+            token: config
+                .remote_token_env
+                .as_ref()
+                .and_then(|var| std::env::var(var).ok()),
+            timeout: Duration::from_secs(config.remote_timeout_secs.max(1)),
+            max_result_bytes: size_from_env(MAX_RESULT_ENV, defaults.max_result_bytes)?,
+            max_blob_bytes: size_from_env(MAX_BLOB_ENV, defaults.max_blob_bytes)?,
+        };
+        let store = HttpStore::new(&remote.url, options).map_err(|e| Error::Invalid {
+            message: e.message,
+            location: remote_location(session, &remote.url),
+            hint: "give the remote cache as http://host[:port]/path or https://...".into(),
+        })?;
         cache = cache.with_remote(Box::new(store), remote.read_only, remote.required);
     }
-    cache
+    Ok(cache)
+}
+
+/// Where the remote cache URL was given: WORKSPACE.toml's `[cache] remote`, or the flag.
+fn remote_location(session: &Session, url: &str) -> Location {
+    if session.config.cache.remote.as_deref() == Some(url) {
+        Location::new(WORKSPACE_FILE, None)
+    } else {
+        Location::new("--remote-cache", None)
+    }
+}
+
+/// A size limit from the environment variable `var`, or `default` when it is unset.
+fn size_from_env(var: &str, default: u64) -> Result<u64> {
+    let Ok(text) = std::env::var(var) else {
+        return Ok(default);
+    };
+    match parse_size(&text) {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(Error::Invalid {
+            message: format!("{var} is `{text}`, which is not a size"),
+            location: Location::new("environment", None),
+            hint: format!(
+                "write a size such as 16M, 1G or 1048576 (default {}), or unset {var}",
+                format_size(default)
+            ),
+        }),
+    }
 }
 
 /// Runs the tasks of the selected targets.
@@ -342,7 +379,7 @@ pub fn run(
         session,
         opts,
         Arc::new(move |m: String| sink.lock().expect("warnings").push(m)),
-    );
+    )?;
     let runner = Runner {
         session,
         view,
@@ -356,10 +393,14 @@ pub fn run(
         outputs: Mutex::new(HashMap::new()),
         say: &|m: &str| observer.warn(m),
     };
-    if let Err(e) = runner.cache.probe_remote() {
+    if let Err(e) = runner.cache.check_required_remote() {
         return Err(Error::Invalid {
             message: e.to_string(),
-            location: Location::new(WORKSPACE_FILE, None),
+            location: opts
+                .remote
+                .as_ref()
+                .map(|r| remote_location(session, &r.url))
+                .unwrap_or_else(|| Location::new(WORKSPACE_FILE, None)),
             hint: "start the remote cache, fix its URL, or drop --require-remote-cache to carry on with the local cache".into(),
         });
     }
