@@ -1,6 +1,7 @@
 //! Cache faults: credentials in remote URLs never shown, one run repairs any corruption
 //! (local, and remote on a real nginx), and a remote that sends endless bodies or never
 //! answers costs bounded memory and no time when the local cache has everything.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
 #[path = "support/faulty_http.rs"]
