@@ -193,11 +193,12 @@ fn run_commands_reject_bad_input_before_running_anything() {
         run.stderr
     );
     // A report path that cannot be written is found before anything runs.
-    let run = repo.strata(&["check", "--junit", "no/such/dir/junit.xml"]);
+    repo.write("a-file", "not a directory\n");
+    let run = repo.strata(&["check", "--junit", "a-file/junit.xml"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr
-            .starts_with("error: cannot write no/such/dir/junit.xml"),
+            .starts_with("error: cannot write a-file/junit.xml"),
         "{}",
         run.stderr
     );

@@ -62,35 +62,27 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
                 explain_text(&view, i);
             }
             for t in &tasks {
-                let env = t["env"]
-                    .as_str()
+                let env = t
+                    .env
+                    .as_deref()
                     .map(|e| format!(" [{e}]"))
                     .unwrap_or_default();
-                crate::out!(
-                    "task {} {}{env}",
-                    t["label"].as_str().unwrap_or(""),
-                    t["action"].as_str().unwrap_or("")
-                );
-                match t["key"].as_str() {
+                crate::out!("task {} {}{env}", t.label, t.action);
+                match &t.key {
                     Some(key) => {
                         crate::out!("  key: {key}");
-                        let fp = &t["fingerprint"];
-                        for f in fp["env_inputs"].as_array().into_iter().flatten() {
-                            crate::out!(
-                                "  env input: {} {}",
-                                f["id"].as_str().unwrap_or(""),
-                                f["path"].as_str().unwrap_or("")
-                            );
+                        for (id, path) in t.env_inputs() {
+                            crate::out!("  env input: {id} {path}");
                         }
-                        for field in ["state", "upstream_outputs", "reads"] {
-                            if let Some(v) = fp[field].as_str() {
+                        for field in ["state", "upstream_outputs", "tf_vars", "reads"] {
+                            if let Some(v) = t.field(field) {
                                 crate::out!("  {field}: {v}");
                             }
                         }
                     }
                     None => crate::out!(
                         "  not computable now: {}",
-                        t["not_computable"].as_str().unwrap_or("")
+                        t.not_computable.as_deref().unwrap_or("")
                     ),
                 }
             }

@@ -219,6 +219,7 @@ fn check_writable(path: &std::path::Path) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => std::path::Path::new("."),
     };
+    std::fs::create_dir_all(dir).map_err(|e| Error::write(path, e))?;
     tempfile::NamedTempFile::new_in(dir)
         .map(drop)
         .map_err(|e| Error::write(path, e))
@@ -280,16 +281,9 @@ fn describe(label: &str, action: Action, env: Option<&str>) -> String {
 }
 
 fn detail(r: &TaskReport) -> String {
-    match (r.action, r.status) {
-        (Action::Plan, Status::Ok) => format!(
-            "  +{} ~{} -{}",
-            r.summary["add"].as_u64().unwrap_or(0),
-            r.summary["change"].as_u64().unwrap_or(0),
-            r.summary["destroy"].as_u64().unwrap_or(0)
-        ),
-        (Action::Render, Status::Ok) => {
-            format!("  {} objects", r.summary["objects"].as_u64().unwrap_or(0))
-        }
+    match (r.status, r.summary.plan(), r.summary.render()) {
+        (Status::Ok, Some(p), _) => format!("  +{} ~{} -{}", p.add, p.change, p.destroy),
+        (Status::Ok, _, Some(render)) => format!("  {} objects", render.objects),
         _ => String::new(),
     }
 }
@@ -377,18 +371,19 @@ fn print_findings(tasks: &[&TaskReport]) {
             crate::out!("  ({reason})");
         }
         if t.log.is_empty() {
-            for f in t.summary["findings"].as_array().into_iter().flatten() {
-                let at = match (f["file"].as_str(), f["line"].as_u64()) {
+            let findings = t.summary.policy().map(|p| p.findings.as_slice());
+            for f in findings.unwrap_or_default() {
+                let at = match (&f.file, f.line) {
                     (Some(file), Some(line)) => format!(" {file}:{line}"),
                     (Some(file), None) => format!(" {file}"),
                     _ => String::new(),
                 };
-                crate::out!(
-                    "  {:<7} {}{at}: {}",
-                    f["outcome"].as_str().unwrap_or(""),
-                    f["severity"].as_str().unwrap_or(""),
-                    f["msg"].as_str().unwrap_or("")
-                );
+                let outcome = match f.outcome {
+                    strata_policy::Outcome::Deny => "deny",
+                    strata_policy::Outcome::Warn => "warn",
+                    strata_policy::Outcome::Unknown => "unknown",
+                };
+                crate::out!("  {:<7} {}{at}: {}", outcome, f.severity, f.msg);
             }
         } else {
             for line in t.log.lines() {

@@ -2,10 +2,10 @@
 
 use super::process;
 use super::sandbox::Sandbox;
-use super::terraform::Step;
+use super::step::{RenderSummary, Step, StepSummary};
 use super::Tools;
 use serde::Deserialize;
-use serde_json::json;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use strata_graph::error::{Error, Location, Result};
@@ -89,7 +89,8 @@ pub fn render(
     step.interrupted |= out.interrupted;
     step.tool_ms += out.duration.as_millis() as u64;
     if out.success {
-        step.summary = summarize_manifests(&String::from_utf8_lossy(&out.stdout));
+        step.summary =
+            StepSummary::Render(summarize_manifests(&String::from_utf8_lossy(&out.stdout)));
         step.blobs.insert("manifests.yaml".into(), out.stdout);
     }
     Ok(step)
@@ -97,7 +98,7 @@ pub fn render(
 
 /// Counts rendered objects by kind and lists `Kind/name`. Documents that are not objects
 /// with a `kind` (comments only, empty) are not counted.
-pub fn summarize_manifests(yaml: &str) -> serde_json::Value {
+pub fn summarize_manifests(yaml: &str) -> RenderSummary {
     #[derive(serde::Deserialize)]
     struct Object {
         kind: Option<String>,
@@ -121,7 +122,11 @@ pub fn summarize_manifests(yaml: &str) -> serde_json::Value {
         *kinds.entry(kind.clone()).or_default() += 1;
         objects.push(format!("{kind}/{name}"));
     }
-    json!({ "objects": objects.len(), "kinds": kinds, "names": objects })
+    RenderSummary {
+        objects: objects.len(),
+        kinds,
+        names: objects,
+    }
 }
 
 #[cfg(test)]
@@ -130,8 +135,8 @@ mod tests {
     fn counts_rendered_objects() {
         let yaml = "---\n# Source: api/templates/service.yaml\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\n  labels:\n    name: nope\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: \"api\"\nspec: {}\n";
         let s = super::summarize_manifests(yaml);
-        assert_eq!(s["objects"], 2);
-        assert_eq!(s["kinds"]["Deployment"], 1);
-        assert_eq!(s["names"][0], "Service/api");
+        assert_eq!(s.objects, 2);
+        assert_eq!(s.kinds["Deployment"], 1);
+        assert_eq!(s.names[0], "Service/api");
     }
 }

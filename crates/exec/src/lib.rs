@@ -8,6 +8,7 @@ pub mod redact;
 pub mod sandbox;
 pub mod schedule;
 pub mod state;
+pub mod step;
 pub mod terraform;
 pub mod toolchain;
 

@@ -3,12 +3,13 @@
 //! stores or shows it: values marked sensitive become `"(sensitive value)"`, and the parts
 //! that repeat values (`variables`, `prior_state`, `planned_values`) are dropped.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub const REDACTED: &str = "(sensitive value)";
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PlanSummary {
     pub add: u32,
     pub change: u32,
@@ -21,7 +22,7 @@ pub struct PlanSummary {
     pub outputs_changed: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceAction {
     pub address: String,
     pub action: String,

@@ -12,7 +12,6 @@
 //! Values shorter than [`MIN_SEARCHED`] characters are not searched for in free text (every
 //! `1` in a log would go); they are still redacted where they are a whole JSON string.
 
-use crate::terraform::Step;
 use serde_json::Value;
 
 /// What replaces a sensitive value.
@@ -124,15 +123,46 @@ impl Redactor {
         }
     }
 
-    /// Redacts a step's log, summary and outputs in place, before anything stores or shows
-    /// them.
-    pub fn redact_step(&self, step: &mut Step) {
+    /// A typed value (a summary) with every sensitive value replaced inside its strings
+    /// (counts and other numbers are kept: they are not values a tool was given). A value
+    /// that no longer fits its type after that is replaced by its default, never kept.
+    pub fn redact_typed<T>(&self, value: &mut T)
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Default,
+    {
         if self.is_empty() {
             return;
         }
-        step.log = self.redact_bytes(&step.log);
-        self.redact_json(&mut step.summary);
-        for blob in step.blobs.values_mut() {
+        let Ok(mut json) = serde_json::to_value(&*value) else {
+            *value = T::default();
+            return;
+        };
+        self.redact_strings(&mut json);
+        *value = serde_json::from_value(json).unwrap_or_default();
+    }
+
+    /// Like [`Redactor::redact_json`], strings only.
+    fn redact_strings(&self, value: &mut Value) {
+        match value {
+            Value::Number(_) => {}
+            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_strings(v)),
+            Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (k, mut v) in entries {
+                    self.redact_strings(&mut v);
+                    map.insert(self.redact_text(&k), v);
+                }
+            }
+            other => self.redact_json(other),
+        }
+    }
+
+    /// Redacts named outputs (JSON documents through their strings, text otherwise).
+    pub fn redact_blobs(&self, blobs: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        if self.is_empty() {
+            return;
+        }
+        for blob in blobs.values_mut() {
             *blob = match serde_json::from_slice::<Value>(blob) {
                 Ok(mut json) => {
                     self.redact_json(&mut json);

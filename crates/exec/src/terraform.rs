@@ -5,46 +5,13 @@
 use super::plan_json;
 use super::process::{self, Output};
 use super::sandbox::Sandbox;
+pub use super::step::Step;
+use super::step::{FmtSummary, InitSummary, StepSummary};
 use super::Tools;
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
+
 use std::path::Path;
 use std::sync::Mutex;
 use strata_graph::error::{Error, Result};
-
-/// What one step produced.
-#[derive(Debug, Default)]
-pub struct Step {
-    pub ok: bool,
-    pub interrupted: bool,
-    pub log: Vec<u8>,
-    pub summary: Value,
-    /// Extra named outputs to cache beside the log.
-    pub blobs: BTreeMap<String, Vec<u8>>,
-    /// Wall time spent inside the tools.
-    pub tool_ms: u64,
-}
-
-impl Step {
-    pub(crate) fn from(out: &Output) -> Step {
-        Step {
-            ok: out.success,
-            interrupted: out.interrupted,
-            log: out.combined(),
-            summary: Value::Null,
-            blobs: BTreeMap::new(),
-            tool_ms: out.duration.as_millis() as u64,
-        }
-    }
-
-    /// Adds a later tool run: its output, its outcome, its time.
-    pub(crate) fn append(&mut self, out: &Output) {
-        self.log.extend_from_slice(&out.combined());
-        self.ok = out.success;
-        self.interrupted |= out.interrupted;
-        self.tool_ms += out.duration.as_millis() as u64;
-    }
-}
 
 /// `terraform init` installs providers into the shared plugin cache, which is not safe for
 /// concurrent writers: inits run one at a time (they are short once the cache is warm).
@@ -83,7 +50,7 @@ pub fn fmt_check(tools: &Tools, sb: &Sandbox) -> Result<Step> {
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect();
-    step.summary = json!({ "unformatted": files });
+    step.summary = StepSummary::Fmt(FmtSummary { unformatted: files });
     Ok(step)
 }
 
@@ -118,7 +85,7 @@ pub fn ensure_init(
     {
         return Ok(Step {
             ok: true,
-            summary: json!({ "reused": true }),
+            summary: StepSummary::Init(InitSummary { reused: true }),
             ..Step::default()
         });
     }
@@ -143,7 +110,7 @@ pub fn ensure_init(
     } else {
         let _ = std::fs::remove_file(&marker);
     }
-    step.summary = json!({ "reused": false });
+    step.summary = StepSummary::Init(InitSummary { reused: false });
     Ok(step)
 }
 
@@ -155,7 +122,7 @@ pub fn validate(tools: &Tools, sb: &Sandbox) -> Result<Step> {
     }
     let out = run(tools, sb, &["validate", "-no-color"])?;
     step.append(&out);
-    step.summary = Value::Null;
+    step.summary = StepSummary::None;
     if !step.ok {
         forget_init(sb);
     }
@@ -279,8 +246,7 @@ fn plan_and_show(
     }
     match plan_json::parse(&show.stdout) {
         Ok(plan) => {
-            let summary = plan_json::summarize(&plan);
-            step.summary = serde_json::to_value(&summary).expect("summary");
+            step.summary = StepSummary::Plan(plan_json::summarize(&plan));
             step.blobs.insert(
                 "plan.json".into(),
                 serde_json::to_vec(&plan_json::redact(&plan)).expect("json"),

@@ -20,7 +20,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// What a rule's name makes of its results (conftest's conventions, plus strata's
 /// `unknown`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// `deny*` and `violation*`: a failure.

@@ -6,7 +6,7 @@
 use crate::rego::Loaded;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct TestResult {
     pub name: String,
     pub file: String,

@@ -4,7 +4,7 @@
 
 use crate::task::{plan_tasks_in, Action, Mode, Task};
 use serde::Serialize;
-use serde_json::Value;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -22,6 +22,7 @@ use strata_graph::session::{Session, View};
 use strata_graph::workspace::WORKSPACE_FILE;
 
 mod lock;
+pub mod outcome;
 mod reads;
 pub mod report;
 mod runner;
@@ -29,8 +30,9 @@ pub mod select;
 pub mod shard;
 pub mod task;
 
-pub use runner::explain_task_keys;
+pub use outcome::{Outcome, PolicySummary, Summary, TestsSummary};
 use runner::Runner;
+pub use runner::{explain_task_keys, KeyExplanation};
 pub use select::{select, Scope, Selection};
 
 #[derive(Debug, Clone)]
@@ -76,7 +78,7 @@ pub struct TaskReport {
     pub reason: Option<String>,
     /// A plan or render made while an upstream stack has pending changes.
     pub provisional: bool,
-    pub summary: Value,
+    pub summary: Summary,
     /// The tool output (kept for failures; with `verbose`, for every task that ran).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub log: String,
@@ -105,7 +107,7 @@ impl TaskReport {
             tool_ms: 0,
             reason: None,
             provisional: false,
-            summary: Value::Null,
+            summary: Summary::default(),
             log: String::new(),
         }
     }
@@ -114,7 +116,10 @@ impl TaskReport {
     /// the same writers (SARIF) serve both.
     pub fn findings_only(label: &str, findings: &[strata_policy::Finding]) -> TaskReport {
         let mut report = TaskReport::new(label, Kind::Policy, Action::Policy, None, String::new());
-        report.summary = serde_json::json!({ "findings": findings, "max_severity": null });
+        report.summary = Summary::Policy(PolicySummary {
+            findings: findings.to_vec(),
+            ..PolicySummary::default()
+        });
         report
     }
 }

@@ -38,19 +38,26 @@ impl RunLock {
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
         let mut waiting = Some(waiting);
+        let mut polls = 0;
         loop {
             match file.try_lock() {
                 Ok(()) => break,
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    if let Some(tell) = waiting.take() {
-                        let mut holder = String::new();
-                        let _ = file.read_to_string(&mut holder);
-                        let holder = holder.trim();
-                        tell(if holder.is_empty() {
-                            "another strata run"
-                        } else {
-                            holder
-                        });
+                    polls += 1;
+                    let mut holder = String::new();
+                    let _ = file.rewind();
+                    let _ = file.read_to_string(&mut holder);
+                    let holder = holder.trim();
+                    // The holder writes who it is just after it takes the lock: give it a
+                    // moment before saying "another run".
+                    if !holder.is_empty() || polls > 5 {
+                        if let Some(tell) = waiting.take() {
+                            tell(if holder.is_empty() {
+                                "another strata run"
+                            } else {
+                                holder
+                            });
+                        }
                     }
                     if cancelled() {
                         return Ok(None);

@@ -1,10 +1,11 @@
 //! Tasks that read what a plan or render produced: user tests and policies.
 
-use super::runner::{failed_step, Runner};
+use super::runner::Runner;
+use crate::outcome::{Outcome, PolicySummary, Summary, TestsSummary};
 use crate::task::Action;
 use serde_json::Value;
 use std::time::Instant;
-use strata_exec::terraform;
+
 use strata_graph::error::Result;
 
 /// What a test or policy task reads: the plan JSON of a stack, or the rendered objects of a
@@ -65,33 +66,33 @@ impl Runner<'_> {
     }
 
     /// Runs the target's Rego tests over the output of the plan or render before it.
-    pub(super) fn run_tests(&self, i: usize) -> Result<terraform::Step> {
+    pub(super) fn run_tests(&self, i: usize) -> Result<Outcome> {
         let target = &self.model().targets[self.tasks[i].target];
         let input = match self.produced(i) {
             Ok(Produced::Plan(plan)) => plan,
             Ok(Produced::Manifests(docs)) => Value::Array(docs),
-            Err(e) => return Ok(failed_step(format!("strata: {e}"))),
+            Err(e) => return Ok(Outcome::failed(format!("strata: {e}"))),
         };
         let paths: Vec<&str> = target.test_files.iter().map(String::as_str).collect();
         let files = self.texts(&paths)?;
         let run = strata_policy::usertest::run(&files, &input, &self.context(i));
-        Ok(terraform::Step {
+        Ok(Outcome {
             ok: run.ok,
             log: run.log.into_bytes(),
-            summary: serde_json::json!({
-                "passed": run.passed,
-                "failed": run.failed,
-                "tests": run.tests,
+            summary: Summary::Tests(TestsSummary {
+                passed: run.passed,
+                failed: run.failed,
+                tests: run.tests,
             }),
             tool_ms: run.duration_ms,
-            ..terraform::Step::default()
+            ..Outcome::default()
         })
     }
 
     /// Evaluates the governing policies. Inputs: each of the target's Terraform files (in
     /// conftest's HCL2 JSON shape), and, in an environment, the plan JSON (one document) or
     /// each rendered object (one document each, as conftest does with a multi-document file).
-    pub(super) fn run_policies(&self, i: usize) -> Result<terraform::Step> {
+    pub(super) fn run_policies(&self, i: usize) -> Result<Outcome> {
         let task = &self.tasks[i];
         let model = self.model();
         let target = &model.targets[task.target];
@@ -112,7 +113,7 @@ impl Runner<'_> {
             let format = strata_policy::input::Format::Terraform;
             match strata_policy::InputFile::read(path, text, format, Some(info)) {
                 Ok(input) => inputs.push(input),
-                Err(e) => return Ok(failed_step(e.to_string())),
+                Err(e) => return Ok(Outcome::failed(e.to_string())),
             }
         }
         if task.env.is_some() {
@@ -123,7 +124,7 @@ impl Runner<'_> {
                 Ok(Produced::Manifests(objects)) => {
                     inputs.push(strata_policy::InputFile::parsed(None, objects))
                 }
-                Err(e) => return Ok(failed_step(format!("strata: {e}"))),
+                Err(e) => return Ok(Outcome::failed(format!("strata: {e}"))),
             }
         }
         let context = self.context(i);
@@ -139,7 +140,7 @@ impl Runner<'_> {
                     findings.extend(e.findings);
                     notes.extend(e.warnings);
                 }
-                Err(e) => return Ok(failed_step(format!("{}: {e}", model.targets[*p].label))),
+                Err(e) => return Ok(Outcome::failed(format!("{}: {e}", model.targets[*p].label))),
             }
         }
         // Findings on the plan or on rendered objects point at the target's main file.
@@ -261,21 +262,24 @@ impl Runner<'_> {
                 "strata: findings at or below max_severity = \"{max}\" are reported, not blocking\n"
             ));
         }
-        Ok(terraform::Step {
+        Ok(Outcome {
             ok: blocking == 0 && expired.is_empty(),
-            summary: serde_json::json!({
-                "deny": count(strata_policy::Outcome::Deny),
-                "blocking": blocking,
-                "waived": waived,
-                "expired_waivers": expired.iter().map(|w| format!("{}:{}", strata_graph::model::waivers::WAIVERS_FILE, w.line)).collect::<Vec<_>>(),
-                "warn": count(strata_policy::Outcome::Warn),
-                "unknown": count(strata_policy::Outcome::Unknown),
-                "max_severity": max,
-                "findings": findings,
+            summary: Summary::Policy(PolicySummary {
+                deny: count(strata_policy::Outcome::Deny),
+                blocking,
+                waived,
+                expired_waivers: expired
+                    .iter()
+                    .map(|w| format!("{}:{}", strata_graph::model::waivers::WAIVERS_FILE, w.line))
+                    .collect(),
+                warn: count(strata_policy::Outcome::Warn),
+                unknown: count(strata_policy::Outcome::Unknown),
+                max_severity: max,
+                findings,
             }),
             log: log.into_bytes(),
             tool_ms: start.elapsed().as_millis() as u64,
-            ..terraform::Step::default()
+            ..Outcome::default()
         })
     }
 }

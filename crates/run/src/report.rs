@@ -122,19 +122,9 @@ fn cell(t: Option<&&TaskReport>) -> String {
         Status::Failed => "❌",
         Status::Skipped => "⏭️",
     };
-    let detail = match t.action.as_str() {
-        "plan" if t.status == Status::Ok => {
-            let s = &t.summary;
-            format!(
-                " +{} ~{} -{}",
-                s["add"].as_u64().unwrap_or(0),
-                s["change"].as_u64().unwrap_or(0),
-                s["destroy"].as_u64().unwrap_or(0)
-            )
-        }
-        "render" if t.status == Status::Ok => {
-            format!(" {} objects", t.summary["objects"].as_u64().unwrap_or(0))
-        }
+    let detail = match (t.status, t.summary.plan(), t.summary.render()) {
+        (Status::Ok, Some(p), _) => format!(" +{} ~{} -{}", p.add, p.change, p.destroy),
+        (Status::Ok, _, Some(r)) => format!(" {} objects", r.objects),
         _ => String::new(),
     };
     let provisional = if t.provisional { " (provisional)" } else { "" };
@@ -256,73 +246,77 @@ fn security_severity(severity: &str) -> &'static str {
 /// warnings, unknowns notes.
 pub fn sarif(report: &RunReport) -> String {
     use serde_json::{json, Map, Value};
+    use strata_policy::Outcome;
     let mut rules: Vec<Value> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut results: Vec<Value> = Vec::new();
-    for t in report
-        .tasks
-        .iter()
-        .filter(|t| t.action.as_str() == "policy")
-    {
-        let max = t.summary["max_severity"].as_str();
-        for f in t.summary["findings"].as_array().into_iter().flatten() {
-            let text = |k: &str| f[k].as_str().unwrap_or_default().to_string();
-            let details = &f["details"];
-            let detail = |k: &str| details[k].as_str().map(str::to_string);
-            let rule_id = detail("id").unwrap_or_else(|| {
-                format!("{}/{}.{}", text("policy"), text("namespace"), text("rule"))
-            });
-            let severity = text("severity");
-            let outcome = text("outcome");
-            let blocking = outcome == "deny"
-                && max.is_none_or(|m| {
-                    strata_policy::severity_rank(&severity) > strata_policy::severity_rank(m)
-                });
-            let level = match outcome.as_str() {
-                "deny" if blocking => "error",
-                "deny" | "warn" => "warning",
-                _ => "note",
+    for t in &report.tasks {
+        let Some(summary) = t.summary.policy() else {
+            continue;
+        };
+        let max = summary.max_severity.as_deref();
+        for f in &summary.findings {
+            let detail = |k: &str| f.details.get(k).and_then(Value::as_str).map(str::to_string);
+            let rule_id =
+                detail("id").unwrap_or_else(|| format!("{}/{}.{}", f.policy, f.namespace, f.rule));
+            let outcome = match f.outcome {
+                Outcome::Deny => "deny",
+                Outcome::Warn => "warn",
+                Outcome::Unknown => "unknown",
+            };
+            let level = match f.outcome {
+                _ if f.waived_by.is_some() => "note",
+                Outcome::Deny if strata_policy::blocks(f, max) => "error",
+                Outcome::Deny | Outcome::Warn => "warning",
+                Outcome::Unknown => "note",
             };
             let k = *index.entry(rule_id.clone()).or_insert_with(|| {
-                let title = detail("title").unwrap_or_else(|| text("msg"));
+                let title = detail("title").unwrap_or_else(|| f.msg.clone());
                 let help = detail("remediation").unwrap_or_else(|| title.clone());
                 let mut props = Map::new();
-                props.insert("security-severity".into(), security_severity(&severity).into());
+                props.insert(
+                    "security-severity".into(),
+                    security_severity(&f.severity).into(),
+                );
                 props.insert("tags".into(), json!(["security", "infrastructure"]));
                 if let Some(c) = detail("checkov") {
                     props.insert("checkov".into(), c.into());
                 }
-                props.insert("policy".into(), text("policy").into());
+                props.insert("policy".into(), f.policy.clone().into());
+                let default_level = match f.outcome {
+                    Outcome::Deny => "error",
+                    Outcome::Warn => "warning",
+                    Outcome::Unknown => "note",
+                };
                 rules.push(json!({
                     "id": rule_id,
-                    "name": text("rule"),
+                    "name": f.rule,
                     "shortDescription": { "text": title },
                     "help": { "text": help },
-                    "defaultConfiguration": { "level": if outcome == "deny" { "error" } else if outcome == "warn" { "warning" } else { "note" } },
+                    "defaultConfiguration": { "level": default_level },
                     "properties": Value::Object(props),
                 }));
                 rules.len() - 1
             });
-            let mut location = json!({ "physicalLocation": { "artifactLocation": { "uri": text("file"), "uriBaseId": "%SRCROOT%" } } });
-            if let Some(line) = f["line"].as_u64() {
+            let uri = f.file.clone().unwrap_or_default();
+            let mut location = json!({ "physicalLocation": { "artifactLocation": { "uri": uri, "uriBaseId": "%SRCROOT%" } } });
+            if let Some(line) = f.line {
                 location["physicalLocation"]["region"] = json!({ "startLine": line });
             }
-            let waived = f["waived_by"].as_str();
-            let level = if waived.is_some() { "note" } else { level };
             let mut result = json!({
                 "ruleId": rule_id,
                 "ruleIndex": k,
                 "level": level,
-                "message": { "text": text("msg") },
+                "message": { "text": f.msg },
                 "locations": [location],
                 "properties": {
                     "target": t.label,
                     "environment": t.env,
-                    "severity": severity,
+                    "severity": f.severity,
                     "outcome": outcome,
                 },
             });
-            if let Some(w) = waived {
+            if let Some(w) = &f.waived_by {
                 result["suppressions"] =
                     json!([{ "kind": "external", "justification": format!("waived by {w}") }]);
             }

@@ -1,6 +1,7 @@
 //! The runner: task keys, cache lookups, execution, outcomes.
 
 use super::{resolve_envs, TaskReport};
+use crate::outcome::{Outcome, Redact, Summary};
 use crate::task::{plan_tasks, Action, Mode, Task, TaskFingerprint, TASK_KEY_VERSION};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -24,7 +25,7 @@ pub fn explain_task_keys(
     view: &View,
     selected: &[usize],
     envs: &[String],
-) -> Result<Vec<Value>> {
+) -> Result<Vec<KeyExplanation>> {
     let envs = resolve_envs(&view.model, envs)?;
     let tasks = plan_tasks(&view.model, selected, &envs, Mode::Check);
     let runner = Runner {
@@ -47,7 +48,16 @@ pub fn explain_task_keys(
     let mut out = Vec::new();
     for (i, task) in tasks.iter().enumerate() {
         let mut report = runner.report(i);
-        let entry = match runner.fingerprint(i) {
+        let mut entry = KeyExplanation {
+            label: report.label.clone(),
+            action: task.action,
+            env: task.env.clone(),
+            key: None,
+            provisional: None,
+            fingerprint: None,
+            not_computable: None,
+        };
+        match runner.fingerprint(i) {
             Ok((fp, prepared)) => {
                 report.key = Some(fp.key().to_hex());
                 let mut fingerprint = serde_json::to_value(&fp).expect("fingerprint");
@@ -59,24 +69,59 @@ pub fn explain_task_keys(
                         sensitive.join(", ")
                     ));
                 }
-                serde_json::json!({
-                    "label": report.label, "action": task.action, "env": task.env,
-                    "key": report.key, "provisional": prepared.provisional,
-                    "fingerprint": fingerprint,
-                })
+                entry.key = report.key.clone();
+                entry.provisional = Some(prepared.provisional);
+                entry.fingerprint = Some(fingerprint);
             }
             Err(NotReady::Skip(why)) | Err(NotReady::Fail(why)) => {
                 report.status = Status::Skipped;
-                serde_json::json!({
-                    "label": report.label, "action": task.action, "env": task.env,
-                    "key": null, "not_computable": why,
-                })
+                entry.not_computable = Some(why);
             }
-        };
+        }
         runner.done.lock().expect("reports")[i] = Some(report);
         out.push(entry);
     }
     Ok(out)
+}
+
+/// Why a task has the key it has (`strata hash --explain --env E`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyExplanation {
+    pub label: String,
+    pub action: Action,
+    pub env: Option<String>,
+    /// The task key; `None` when it cannot be computed yet (`not_computable` says why).
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisional: Option<bool>,
+    /// Exactly what the key hashes (a digest over sensitive inputs is replaced by what it
+    /// covers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_computable: Option<String>,
+}
+
+impl KeyExplanation {
+    /// A fingerprint field that is a string (`state`, `upstream_outputs`, `reads`, ...).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fingerprint.as_ref()?.get(name)?.as_str()
+    }
+
+    /// The environment files the key covers: (blob id, path).
+    pub fn env_inputs(&self) -> Vec<(&str, &str)> {
+        let Some(files) = self
+            .fingerprint
+            .as_ref()
+            .and_then(|f| f["env_inputs"].as_array())
+        else {
+            return Vec::new();
+        };
+        files
+            .iter()
+            .filter_map(|f| Some((f["id"].as_str()?, f["path"].as_str()?)))
+            .collect()
+    }
 }
 
 pub(super) struct Runner<'a> {
@@ -221,9 +266,11 @@ impl Runner<'_> {
                     && upstream(&r)
             })
         };
-        prepared.provisional = done.iter().flatten().filter(upstream).any(|r| {
-            r.action == Action::Plan && plan_has_changes(&r.summary) && !applied(&r.label)
-        });
+        prepared.provisional = done
+            .iter()
+            .flatten()
+            .filter(upstream)
+            .any(|r| r.summary.plan().is_some_and(|p| p.has_changes()) && !applied(&r.label));
         drop(done);
         let digest = upstream_digest(&consumed, &sensitive);
         prepared.inputs.sensitive = sensitive;
@@ -343,7 +390,7 @@ impl Runner<'_> {
         Ok((fp, prepared))
     }
 
-    fn execute(&self, i: usize, prepared: &Prepared) -> Result<terraform::Step> {
+    fn execute(&self, i: usize, prepared: &Prepared) -> Result<Outcome> {
         let task = &self.tasks[i];
         let target = &self.model().targets[task.target];
         let env = task.env.as_deref();
@@ -378,7 +425,7 @@ impl Runner<'_> {
         if matches!(task.action, Action::Plan | Action::Apply) {
             self.say_who_holds_the_lock(task.target, env);
         }
-        match task.action {
+        let step = match task.action {
             Action::Fmt => terraform::fmt_check(&self.tools, &sb),
             Action::Validate => terraform::validate(&self.tools, &sb),
             Action::Init => {
@@ -394,8 +441,8 @@ impl Runner<'_> {
             ),
             Action::Apply => terraform::apply(&self.tools, &sb),
             Action::Deps => helm::dependency_build(&self.tools, &sb, has_chart_deps),
-            Action::Test => self.run_tests(i),
-            Action::Policy => self.run_policies(i),
+            Action::Test => return self.run_tests(i),
+            Action::Policy => return self.run_policies(i),
             Action::Lint | Action::Render => {
                 let mut values = env_paths(&[".yaml", ".yml"]);
                 // Upstream outputs may be sensitive: a private file, gone after the step.
@@ -426,7 +473,8 @@ impl Runner<'_> {
                     )
                 }
             }
-        }
+        };
+        Ok(step?.into())
     }
 
     /// When someone holds the lock of the state a plan or apply is about to use, says who
@@ -482,13 +530,17 @@ impl Job for Runner<'_> {
         if self.cacheable(task.action) {
             match self.cache.lookup(&key) {
                 Ok(Some(hit)) => {
-                    report.cached = true;
-                    report.remote = hit.from_remote;
-                    report.summary = hit.result.summary;
-                    if matches!(task.action, Action::Plan | Action::Render) {
-                        self.outputs.lock().expect("outputs").insert(i, hit.blobs);
+                    // A summary without this action's shape (another version wrote it) is
+                    // a miss, never a result.
+                    if let Some(summary) = Summary::from_cached(task.action, hit.result.summary) {
+                        report.cached = true;
+                        report.remote = hit.from_remote;
+                        report.summary = summary;
+                        if matches!(task.action, Action::Plan | Action::Render) {
+                            self.outputs.lock().expect("outputs").insert(i, hit.blobs);
+                        }
+                        return finish(report, Status::Ok);
                     }
-                    return finish(report, Status::Ok);
                 }
                 Ok(None) => {}
                 Err(e) => {
@@ -505,7 +557,7 @@ impl Job for Runner<'_> {
             }
         };
         let mut step = step;
-        prepared.redactor.redact_step(&mut step);
+        prepared.redactor.redact_outcome(&mut step);
         report.summary = step.summary.clone();
         report.tool_ms = step.tool_ms;
         report.log = String::from_utf8_lossy(&step.log).into_owned();
@@ -535,7 +587,7 @@ impl Job for Runner<'_> {
                 &report.label,
                 task.action.as_str(),
                 task.env.as_deref(),
-                report.summary.clone(),
+                serde_json::to_value(&report.summary).expect("summaries serialize"),
                 &blobs,
                 start.elapsed().as_millis() as u64,
             );
@@ -578,14 +630,6 @@ impl Job for Runner<'_> {
 
     fn cancelled(&self) -> bool {
         process::is_cancelled()
-    }
-}
-
-pub(super) fn failed_step(msg: String) -> terraform::Step {
-    terraform::Step {
-        ok: false,
-        log: msg.into_bytes(),
-        ..terraform::Step::default()
     }
 }
 
@@ -637,14 +681,6 @@ fn upstream_digest(consumed: &BTreeMap<String, Value>, sensitive: &[String]) -> 
     blake3::hash(&serde_json::to_vec(&parts).expect("json"))
         .to_hex()
         .to_string()
-}
-
-fn plan_has_changes(summary: &Value) -> bool {
-    let n = |k: &str| summary[k].as_u64().unwrap_or(0);
-    n("add") + n("change") + n("destroy") + n("import") > 0
-        || summary["outputs_changed"]
-            .as_array()
-            .is_some_and(|a| !a.is_empty())
 }
 
 impl Runner<'_> {
