@@ -179,3 +179,113 @@ fn directories_the_layout_leaves_out_are_reported() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("WORKSPACE.toml:4"), "{}", run.stderr);
 }
+
+#[test]
+fn labels_as_people_type_them() {
+    let repo = Repo::with_fixture();
+    let hash_of = |dir: &str, label: &str| {
+        let run = repo.strata_in(&repo.path().join(dir), &["--json", "hash", label]);
+        assert_eq!(run.code, 0, "{dir} {label}: {}", run.stderr);
+        run.json()["targets"][0]["label"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(hash_of("stacks/network", "."), "stacks/network");
+    assert_eq!(hash_of("stacks/network", "../app"), "stacks/app");
+    assert_eq!(hash_of("stacks/network", "stacks/app"), "stacks/app");
+    assert_eq!(hash_of(".", "./stacks/network/"), "stacks/network");
+    let absolute = repo.path().join("modules/vpc").display().to_string();
+    assert_eq!(hash_of("stacks", &absolute), "modules/vpc");
+    let run = repo.strata(&["hash", "stacks/netwrk"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("did you mean `stacks/network`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Without pins, the versions of the tools found enter task keys, and `strata tools` says
+/// what it found.
+#[test]
+fn unpinned_tool_versions_enter_task_keys() {
+    let root = common::repo_root();
+    let repo = repo_with("[workspace]\nname = \"t\"\n", &["stacks/app/main.tf"]);
+    repo.write("environments/dev/env.toml", "");
+    repo.commit("env");
+    let real = root.join(".tools/bin");
+    let fake = tempfile::tempdir().unwrap();
+    let script = fake.path().join("terraform");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho '{\"terraform_version\":\"1.9.9\"}'\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let run_with = |bin: &std::path::Path, args: &[&str]| -> common::Run {
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+            .current_dir(repo.path())
+            .args(args)
+            .env("STRATA_DAEMON", "0")
+            .env("PATH", path)
+            .output()
+            .unwrap()
+            .into()
+    };
+    let tools = run_with(&real, &["--json", "tools"]);
+    assert_eq!(tools.code, 0, "{}", tools.stderr);
+    let json = tools.json();
+    let terraform = json["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tool"] == "terraform")
+        .unwrap()
+        .clone();
+    assert_eq!(terraform["found_version"], "1.0.3", "{json}");
+    assert_eq!(terraform["is_pinned"], false);
+    let key = |bin: &std::path::Path| {
+        let run = run_with(
+            bin,
+            &[
+                "--no-cache",
+                "--json",
+                "hash",
+                "--explain",
+                "--env",
+                "dev",
+                "stacks/app",
+            ],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let json = run.json();
+        let plan = json["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["action"] == "validate")
+            .unwrap()
+            .clone();
+        (
+            plan["key"].as_str().unwrap().to_string(),
+            plan["fingerprint"]["unpinned_tool"].clone(),
+        )
+    };
+    let (with_real, tool) = key(&real);
+    assert_eq!(tool, "terraform 1.0.3");
+    let (with_fake, tool) = key(fake.path());
+    assert_eq!(tool, "terraform 1.9.9");
+    assert_ne!(
+        with_real, with_fake,
+        "another terraform version is another task"
+    );
+}

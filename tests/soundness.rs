@@ -695,3 +695,34 @@ output "fallback" {
         repo.git(&["checkout", "--", file]);
     }
 }
+
+#[test]
+fn a_local_that_is_an_element_of_a_map_of_paths_is_followed() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "modules/ud/main.tf",
+        r#"variable "ami_type" {
+  default = "A"
+}
+
+locals {
+  by_type = {
+    A = "${path.module}/../../templates/a.tpl"
+  }
+  picked = local.by_type[var.ami_type]
+}
+
+output "user_data" {
+  value = templatefile(local.picked, {})
+}
+"#,
+    );
+    repo.write("templates/a.tpl", "echo a\n");
+    repo.commit("initial");
+    repo.append("templates/a.tpl", "\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        vec!["modules/ud"]
+    );
+}

@@ -94,7 +94,11 @@ pub enum Error {
     NoMergeBase { base: String, head: String },
 
     #[error("no target `{label}`")]
-    NoSuchTarget { label: String },
+    NoSuchTarget {
+        label: String,
+        /// "did you mean ..." for a near miss.
+        suggestion: Option<String>,
+    },
 
     #[error("`git {args}` failed: {stderr}")]
     Git { args: String, stderr: String },
@@ -198,7 +202,10 @@ impl Error {
                 "fetch more history: `git fetch --deepen=200` (repeat as needed) or `git fetch --unshallow`; in GitHub Actions set `fetch-depth: 0`".into()
             }
             Error::NoMergeBase { .. } => "pass a --base that shares history with --head".into(),
-            Error::NoSuchTarget { .. } => "run `strata list` to see every target's label".into(),
+            Error::NoSuchTarget { suggestion, .. } => match suggestion {
+                Some(s) => format!("{s} (`strata list` shows every target's label)"),
+                None => "run `strata list` to see every target's label".into(),
+            },
             Error::Git { .. } => "check that git works in this directory (`git status`)".into(),
             Error::Daemon { hint, .. } => hint.clone(),
             Error::Broken { problems } => {

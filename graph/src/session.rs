@@ -19,6 +19,9 @@ pub struct Session {
     pub config: WorkspaceConfig,
     pub facts: FactStore,
     use_cache: bool,
+    /// The directory the command started in, relative to the root (`""` at the root):
+    /// labels the user types are relative to it.
+    start: String,
 }
 
 /// [`Session::base_from_index`]: the baseline, the commit's entries of the paths it differs
@@ -102,13 +105,56 @@ impl Session {
             FactStore::in_memory()
         };
         crate::timing::phase("fact cache load", t);
+        let start = start
+            .canonicalize()
+            .ok()
+            .and_then(|s| {
+                s.strip_prefix(&root)
+                    .ok()
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+            })
+            .unwrap_or_default();
         Ok(Session {
             root,
             repo,
             config,
             facts,
             use_cache,
+            start,
         })
+    }
+
+    /// Resolves labels as people type them: relative to the directory the command started
+    /// in (`.`, `./network`, `../dns`) or to the root (`stacks/network`), trailing `/`
+    /// ignored, an absolute path inside the workspace too. An unknown one is
+    /// [`Error::NoSuchTarget`], with the nearest label as a suggestion.
+    pub fn resolve_labels(&self, model: &Model, labels: &[String]) -> Result<Vec<usize>> {
+        labels
+            .iter()
+            .map(|typed| {
+                let input = match std::path::Path::new(typed).strip_prefix(&self.root) {
+                    Ok(rel) => rel.to_string_lossy().into_owned(),
+                    Err(_) => typed.clone(),
+                };
+                let relative = crate::model::join_normalized(&self.start, &input);
+                let from_root = crate::model::join_normalized("", &input);
+                [relative, from_root]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|l| model.index(crate::discover::dir_label(&l)))
+                    .ok_or_else(|| {
+                        let labels: Vec<&str> =
+                            model.targets.iter().map(|t| t.label.as_str()).collect();
+                        Error::NoSuchTarget {
+                            label: typed.clone(),
+                            suggestion: crate::error::did_you_mean(
+                                typed.trim_end_matches('/'),
+                                &labels,
+                            ),
+                        }
+                    })
+            })
+            .collect()
     }
 
     /// The work tree as it is now, uncommitted and untracked files included.

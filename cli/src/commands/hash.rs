@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     let indices: Vec<usize> = if args.labels.is_empty() {
         (0..model.targets.len()).collect()
     } else {
-        model.resolve_labels(&args.labels)?
+        session.resolve_labels(model, &args.labels)?
     };
     model.check_complete(&indices)?;
     if args.explain {

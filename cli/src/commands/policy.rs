@@ -64,7 +64,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             .filter(|&i| model.targets[i].kind == Kind::Policy)
             .collect()
     } else {
-        model.resolve_labels(&labels)?
+        session.resolve_labels(model, &labels)?
     };
     let mut reports = Vec::new();
     for i in indices {
@@ -146,7 +146,7 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
     let chosen: Vec<usize> = if args.policies.is_empty() {
         model.policies.iter().map(|(p, _)| *p).collect()
     } else {
-        model.resolve_labels(&args.policies)?
+        session.resolve_labels(model, &args.policies)?
     };
     let mut errors = Vec::new();
     let overrides = strata_policy::Overrides {

@@ -18,10 +18,20 @@ pub fn run(ctx: &Context, _args: Args) -> Result<u8> {
         print_json(&serde_json::json!({ "ok": ok, "tools": statuses }));
     } else {
         for s in &statuses {
-            match (&s.path, &s.problem) {
-                (Some(p), None) => crate::out!("ok    {} {} ({})", s.tool, s.pinned, p.display()),
-                (_, Some(problem)) => crate::out!("FAIL  {} {}: {problem}", s.tool, s.pinned),
-                (None, None) => {}
+            match (&s.path, &s.problem, s.is_pinned) {
+                (Some(p), None, true) => {
+                    crate::out!("ok    {} {} ({})", s.tool, s.pinned, p.display())
+                }
+                (Some(p), None, false) => crate::out!(
+                    "ok    {} {} ({}; not pinned: the version found enters task keys)",
+                    s.tool,
+                    s.found_version.as_deref().unwrap_or("?"),
+                    p.display()
+                ),
+                (_, Some(problem), _) => {
+                    crate::out!("FAIL  {} {}: {problem}", s.tool, s.pinned)
+                }
+                (None, None, _) => crate::out!("-     {} not found (not pinned)", s.tool),
             }
         }
         if !ok {

@@ -21,6 +21,9 @@ pub struct Tools {
     pub helm: Option<PathBuf>,
     /// Extra environment for every tool (TF_CLI_CONFIG_FILE from WORKSPACE.toml, ...).
     pub env: Vec<(String, String)>,
+    /// The versions of the tools found whose versions WORKSPACE.toml does not pin, by tool
+    /// name (they enter task keys).
+    pub unpinned: std::collections::BTreeMap<String, String>,
 }
 
 impl Tools {

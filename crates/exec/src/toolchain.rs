@@ -13,7 +13,10 @@ use strata_graph::workspace::ToolchainConfig;
 #[derive(Debug, Clone, Serialize)]
 pub struct ToolStatus {
     pub tool: String,
+    /// The pinned version (empty when WORKSPACE.toml pins none).
     pub pinned: String,
+    /// Whether WORKSPACE.toml pins it; an unpinned tool's version enters task keys instead.
+    pub is_pinned: bool,
     pub path: Option<PathBuf>,
     pub found_version: Option<String>,
     pub ok: bool,
@@ -116,51 +119,90 @@ pub fn tool_version(tool: &str, path: &Path) -> Result<String, String> {
         .ok_or_else(|| format!("cannot read a version from `{}`", text.trim()))
 }
 
-/// Checks every pinned tool.
+/// Checks every tool: pinned ones against their pin; for the others, what is found (an
+/// unpinned tool that is missing is noted, not a failure: a workspace may not need it).
 pub fn check(root: &Path, cfg: &ToolchainConfig) -> Vec<ToolStatus> {
-    cfg.versions()
+    let pins = cfg.versions();
+    let mut statuses: Vec<ToolStatus> = [cfg.terraform_tool(), "helm"]
         .into_iter()
-        .map(|(tool, pinned)| {
-            let pinned = pinned.trim_start_matches('v').to_string();
-            let Some(path) = find_tool(&tool, root, cfg) else {
-                return ToolStatus {
-                    problem: Some(format!(
-                        "`{tool}` not found in {}PATH",
-                        cfg.tools_dir
-                            .as_deref()
-                            .map(|d| format!("{d} or "))
-                            .unwrap_or_default()
-                    )),
-                    tool,
-                    pinned,
-                    path: None,
-                    found_version: None,
-                    ok: false,
-                };
-            };
-            match tool_version(&tool, &path) {
+        .filter(|tool| !pins.contains_key(*tool))
+        .map(|tool| match find_tool(tool, root, cfg) {
+            None => ToolStatus {
+                tool: tool.to_string(),
+                pinned: String::new(),
+                is_pinned: false,
+                path: None,
+                found_version: None,
+                ok: true,
+                problem: None,
+            },
+            Some(path) => match tool_version(tool, &path) {
                 Ok(found) => ToolStatus {
-                    ok: found == pinned,
-                    problem: (found != pinned).then(|| {
-                        format!(
-                            "{} reports {found}, WORKSPACE.toml pins {pinned}",
-                            path.display()
-                        )
-                    }),
-                    tool,
-                    pinned,
+                    tool: tool.to_string(),
+                    pinned: String::new(),
+                    is_pinned: false,
                     path: Some(path),
                     found_version: Some(found),
+                    ok: true,
+                    problem: None,
                 },
                 Err(problem) => ToolStatus {
-                    tool,
-                    pinned,
+                    tool: tool.to_string(),
+                    pinned: String::new(),
+                    is_pinned: false,
                     path: Some(path),
                     found_version: None,
                     ok: false,
                     problem: Some(problem),
                 },
-            }
+            },
         })
-        .collect()
+        .collect();
+    statuses.extend(pins.into_iter().map(|(tool, pinned)| {
+        let pinned = pinned.trim_start_matches('v').to_string();
+        let Some(path) = find_tool(&tool, root, cfg) else {
+            return ToolStatus {
+                problem: Some(format!(
+                    "`{tool}` not found in {}PATH",
+                    cfg.tools_dir
+                        .as_deref()
+                        .map(|d| format!("{d} or "))
+                        .unwrap_or_default()
+                )),
+                tool,
+                pinned,
+                is_pinned: true,
+                path: None,
+                found_version: None,
+                ok: false,
+            };
+        };
+        match tool_version(&tool, &path) {
+            Ok(found) => ToolStatus {
+                ok: found == pinned,
+                problem: (found != pinned).then(|| {
+                    format!(
+                        "{} reports {found}, WORKSPACE.toml pins {pinned}",
+                        path.display()
+                    )
+                }),
+                tool,
+                pinned,
+                is_pinned: true,
+                path: Some(path),
+                found_version: Some(found),
+            },
+            Err(problem) => ToolStatus {
+                tool,
+                pinned,
+                is_pinned: true,
+                path: Some(path),
+                found_version: None,
+                ok: false,
+                problem: Some(problem),
+            },
+        }
+    }));
+    statuses.sort_by(|a, b| a.tool.cmp(&b.tool));
+    statuses
 }

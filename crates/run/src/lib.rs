@@ -239,34 +239,45 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
             session.root.join(rc).display().to_string(),
         ));
     }
+    let unpinned: Mutex<std::collections::BTreeMap<String, String>> = Mutex::default();
     let find = |tool: &str, pinned: Option<&String>| -> Result<Option<PathBuf>> {
         let path = strata_exec::toolchain::find_tool(tool, &session.root, cfg).ok_or_else(|| Error::Invalid {
             message: format!("`{tool}` is needed but was not found in {}PATH", cfg.tools_dir.as_deref().map(|d| format!("{d} or ")).unwrap_or_default()),
             location: Location::new(WORKSPACE_FILE, None),
             hint: "install the pinned version and put it on PATH, or set [toolchain] tools_dir to the directory holding it".into(),
         })?;
-        if let Some(pinned) = pinned {
-            let found = strata_exec::toolchain::tool_version_memo(
-                tool,
-                &path,
-                Some(
-                    &session
-                        .root
-                        .join(&session.config.cache.dir)
-                        .join("tool-versions.json"),
-                ),
-            )
-            .map_err(|problem| Error::Invalid {
-                message: problem,
-                location: Location::new(WORKSPACE_FILE, None),
-                hint: "check the tool runs: `strata tools`".into(),
-            })?;
-            if found != pinned.trim_start_matches('v') {
+        // The version found enters task keys when it is not pinned (a pinned one is part of
+        // every target hash already), so a tool upgrade never serves results made by the
+        // old one.
+        let found = strata_exec::toolchain::tool_version_memo(
+            tool,
+            &path,
+            Some(
+                &session
+                    .root
+                    .join(&session.config.cache.dir)
+                    .join("tool-versions.json"),
+            ),
+        )
+        .map_err(|problem| Error::Invalid {
+            message: problem,
+            location: Location::new(WORKSPACE_FILE, None),
+            hint: "check the tool runs: `strata tools`".into(),
+        })?;
+        match pinned {
+            Some(pinned) if found != pinned.trim_start_matches('v') => {
                 return Err(Error::Invalid {
                     message: format!("{} reports {tool} {found}, but WORKSPACE.toml pins {pinned}", path.display()),
                     location: Location::new(WORKSPACE_FILE, None),
                     hint: "install the pinned version, or change the pin (every hash of that kind changes)".into(),
                 });
+            }
+            Some(_) => {}
+            None => {
+                unpinned
+                    .lock()
+                    .expect("versions")
+                    .insert(tool.to_string(), found);
             }
         }
         Ok(Some(path))
@@ -285,6 +296,7 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
         terraform,
         helm,
         env,
+        unpinned: unpinned.into_inner().expect("versions"),
     })
 }
 

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use strata_cache::{make_result, Cache};
 use strata_exec::redact::Redactor;
+
 use strata_exec::schedule::{Job, NotRun, Status};
 use strata_exec::{helm, process, sandbox, state, terraform, Tools};
 use strata_graph::error::{Error, Result};
@@ -33,11 +34,13 @@ pub fn explain_task_keys(
         view,
         tasks: &tasks,
         mode: Mode::Check,
-        tools: Tools {
+        // The versions of unpinned tools are part of keys: found when the tools are there.
+        tools: super::resolve_tools(session, &tasks, &view.model).unwrap_or(Tools {
             terraform: None,
             helm: None,
             env: Vec::new(),
-        },
+            unpinned: Default::default(),
+        }),
         cache: Cache::disabled(Arc::new(|_| {})),
         work_root: session.root.join(".strata/work"),
         env_files: view.model.environment_files(&view.snapshot),
@@ -302,6 +305,7 @@ impl Runner<'_> {
             state: None,
             upstream_outputs: None,
             tf_vars: None,
+            unpinned_tool: None,
             reads: None,
             policies: Vec::new(),
             waivers: Vec::new(),
@@ -386,6 +390,17 @@ impl Runner<'_> {
             if matches!(task.action, Action::Plan | Action::Apply) {
                 fp.tf_vars = tf_vars_digest();
             }
+        }
+        // Versions of tools WORKSPACE.toml does not pin, for the tasks that run them.
+        let tool = match task.action {
+            Action::Fmt | Action::Validate | Action::Init | Action::Plan | Action::Apply => {
+                Some(self.session.config.toolchain.terraform_tool())
+            }
+            Action::Deps | Action::Lint | Action::Render => Some("helm"),
+            Action::Test | Action::Policy => None,
+        };
+        if let Some(version) = tool.and_then(|t| self.tools.unpinned.get(t)) {
+            fp.unpinned_tool = Some(format!("{} {version}", tool.unwrap_or_default()));
         }
         Ok((fp, prepared))
     }

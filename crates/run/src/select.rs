@@ -48,7 +48,7 @@ pub fn select(session: &Session, view: &View, scope: &Scope) -> Result<Selection
     let mut selection = Selection::default();
     match scope {
         Scope::All => selection.targets = (0..model.targets.len()).collect(),
-        Scope::Labels(labels) => selection.targets = model.resolve_labels(labels)?,
+        Scope::Labels(labels) => selection.targets = session.resolve_labels(model, labels)?,
         Scope::Affected { base } => {
             let result = affected_for_view(session, base, view)?;
             for t in result

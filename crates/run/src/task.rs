@@ -95,6 +95,9 @@ pub struct TaskFingerprint<'a> {
     pub upstream_outputs: Option<String>,
     /// Digest of the `TF_VAR_*` environment terraform also reads, with their names.
     pub tf_vars: Option<String>,
+    /// The version of the tool the task runs when WORKSPACE.toml does not pin it
+    /// (`terraform 1.9.8`): a pinned version is part of the target hash instead.
+    pub unpinned_tool: Option<String>,
     /// The key of the task whose result this task reads (a test reads its plan or render).
     pub reads: Option<String>,
     /// The governing policies: (policy label, policy target hash).

@@ -310,11 +310,15 @@ impl Visit for FileRefVisitor<'_> {
 pub(crate) const CHOICE_FUNCTIONS: &[&str] = &["coalesce", "try", "lookup", "element"];
 
 /// Whether a local's value is a form whose candidate paths are collected: a map or a list
-/// (its path templates), or a choice function (its path templates and the locals it names,
-/// `Some(true)`).
+/// (its path templates), or a choice function or an element of another local (its path
+/// templates and the locals it names, `Some(true)`).
 fn candidate_form(expr: &Expression) -> Option<bool> {
     match expr {
         Expression::Object(_) | Expression::Array(_) => Some(false),
+        // An element of another local (`local.by_type[var.ami_type]`).
+        Expression::Traversal(t) if matches!(&t.expr, Expression::Variable(v) if v.as_str() == "local") => {
+            Some(true)
+        }
         Expression::FuncCall(call)
             if !call.name.is_namespaced()
                 && CHOICE_FUNCTIONS.contains(&call.name.name.as_str()) =>

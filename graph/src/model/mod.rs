@@ -144,8 +144,10 @@ impl Model {
         labels
             .iter()
             .map(|l| {
-                self.index(l)
-                    .ok_or_else(|| Error::NoSuchTarget { label: l.clone() })
+                self.index(l).ok_or_else(|| Error::NoSuchTarget {
+                    label: l.clone(),
+                    suggestion: None,
+                })
             })
             .collect()
     }

@@ -357,8 +357,12 @@ impl<'a> Scanner<'a> {
                                 .strip_prefix(f)
                                 .is_some_and(|rest| rest.trim_start().starts_with('('))
                         });
+                        let element_of_local = value
+                            .strip_prefix("local")
+                            .is_some_and(|rest| rest.trim_start().starts_with('.'));
                         if (collection && value.contains("path"))
-                            || (choice && (value.contains("path") || value.contains("local")))
+                            || ((choice || element_of_local)
+                                && (value.contains("path") || value.contains("local")))
                         {
                             return None;
                         }
