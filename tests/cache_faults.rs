@@ -24,11 +24,7 @@ const TARGETS: [&str; 3] = ["charts/web", "stacks/network", "modules/naming"];
 
 /// `strata ARGS` in `repo` with extra environment variables.
 fn strata_with_env(repo: &Repo, args: &[&str], envs: &[(&str, &str)]) -> Run {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_strata"));
-    cmd.current_dir(repo.path())
-        .args(args)
-        .env_remove("GIT_DIR")
-        .env("STRATA_DAEMON", "0");
+    let mut cmd = repo.command(args);
     for (k, v) in envs {
         cmd.env(k, v);
     }

@@ -6,19 +6,14 @@
 mod common;
 use common::{files_containing, Repo, Run};
 use std::path::Path;
-use std::process::Command;
 
 const SECRET: &str = "hunter2-Sw0rdf1sh-7c1f";
 
 /// `strata ARGS` in `repo` with extra environment, and TMPDIR pointing at `tmp` so the
 /// temporary files strata makes can be checked.
 fn strata_with(repo: &Repo, tmp: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
-    cmd.current_dir(repo.path())
-        .args(args)
-        .env_remove("GIT_DIR")
-        .env("STRATA_DAEMON", "0")
-        .env("TMPDIR", tmp);
+    let mut cmd = repo.command(args);
+    cmd.env("TMPDIR", tmp);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -301,10 +296,7 @@ fn two_runs_at_once_take_turns_and_leave_the_checkout_working() {
     let tmp = tempfile::tempdir().unwrap();
     for round in 0..2 {
         let spawn = || {
-            Command::new(env!("CARGO_BIN_EXE_strata"))
-                .current_dir(repo.path())
-                .args(["check", "--no-cache", "--env", "dev", "--allow-incomplete"])
-                .env("STRATA_DAEMON", "0")
+            repo.command(&["check", "--no-cache", "--env", "dev", "--allow-incomplete"])
                 .env("TMPDIR", tmp.path())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())

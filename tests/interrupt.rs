@@ -74,7 +74,10 @@ terraform_cli_config = ".tools/terraform.rc"
 }
 
 fn state_dir(repo: &Repo, label: &str) -> PathBuf {
-    repo.path().join(".strata/state/dev").join(label)
+    repo.state_file("dev", label)
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 const LOCK_FILE: &str = ".terraform.tfstate.lock.info";
@@ -133,11 +136,10 @@ impl Background {
         let logs = tempfile::tempdir().unwrap();
         let out = logs.path().join("stdout");
         let err = logs.path().join("stderr");
-        let child = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .current_dir(repo.path())
-            .arg("--json")
-            .args(args)
-            .env_remove("GIT_DIR")
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let child = repo
+            .command(&full)
             .stdin(Stdio::null())
             .stdout(File::create(&out).unwrap())
             .stderr(File::create(&err).unwrap())

@@ -232,10 +232,7 @@ fn unpinned_tool_versions_enter_task_keys() {
             bin.display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
-            .current_dir(repo.path())
-            .args(args)
-            .env("STRATA_DAEMON", "0")
+        repo.command(args)
             .env("PATH", path)
             .output()
             .unwrap()

@@ -491,17 +491,15 @@ fn a_bearer_token_from_the_named_environment_variable_is_sent() {
         .contains("remote_token_env"));
     repo.commit("token");
     let run = |token: Option<&str>| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_strata"));
-        cmd.current_dir(repo.path())
-            .args([
-                "--json",
-                "check",
-                "--env",
-                "dev",
-                "--remote-cache",
-                &server.url(),
-            ])
-            .args(TARGETS);
+        let mut cmd = repo.command(&[
+            "--json",
+            "check",
+            "--env",
+            "dev",
+            "--remote-cache",
+            &server.url(),
+        ]);
+        cmd.args(TARGETS);
         match token {
             Some(t) => cmd.env("STRATA_TEST_CACHE_TOKEN", t),
             None => cmd.env_remove("STRATA_TEST_CACHE_TOKEN"),

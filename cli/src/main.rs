@@ -48,6 +48,9 @@ enum Command {
     Plan(commands::run::Args),
     /// Apply stacks in one environment, in dependency order.
     Apply(commands::run::Args),
+    /// The state of a stack in an environment.
+    #[command(subcommand)]
+    State(commands::state::Command),
     /// Inspect or prune the local cache.
     #[command(subcommand)]
     Cache(commands::cache::Command),
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::run::run_command(&ctx, args, Mode::Plan),
         Command::Apply(args) => commands::run::run_command(&ctx, args, Mode::Apply),
         Command::Cache(cmd) => commands::cache::run(&ctx, cmd),
+        Command::State(cmd) => commands::state::run(&ctx, cmd),
         Command::Ci(cmd) => commands::ci::run(&ctx, cmd),
         Command::Policy(cmd) => commands::policy::run(&ctx, cmd),
         Command::Tools(args) => commands::tools::run(&ctx, args),

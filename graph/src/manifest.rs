@@ -118,9 +118,17 @@ pub struct StateConfig {
     /// `local` (default) or a Terraform backend type such as `s3`, `gcs`, `pg`.
     #[serde(default = "default_backend")]
     pub backend: String,
-    /// Backend settings passed to `terraform init -backend-config`.
+    /// Backend settings, templates in which `{env}`, `{label}` and `{label_id}` are
+    /// replaced per stack; a setting named `<name>_env` takes `<name>`'s value from that
+    /// environment variable.
     #[serde(default)]
     pub config: BTreeMap<String, toml::Value>,
+    /// How long a plan or apply waits for the state lock another run holds (`60s`).
+    pub lock_timeout: Option<String>,
+    /// Settings of single stacks, by label, over `config` (a stack whose state already
+    /// lives under another key).
+    #[serde(default)]
+    pub stacks: BTreeMap<String, BTreeMap<String, toml::Value>>,
 }
 
 impl Default for StateConfig {
@@ -128,7 +136,19 @@ impl Default for StateConfig {
         StateConfig {
             backend: default_backend(),
             config: BTreeMap::new(),
+            lock_timeout: None,
+            stacks: BTreeMap::new(),
         }
+    }
+}
+
+impl StateConfig {
+    /// The lock timeout in seconds (default 60).
+    pub fn lock_timeout_secs(&self) -> u64 {
+        self.lock_timeout
+            .as_deref()
+            .and_then(parse_duration)
+            .unwrap_or(60)
     }
 }
 
@@ -144,8 +164,21 @@ pub const GATE_ACTIONS: &[&str] = &[
     "fmt", "validate", "init", "plan", "deps", "lint", "render", "test", "policy",
 ];
 
-/// The state backends strata can drive.
-pub const STATE_BACKENDS: &[&str] = &["local"];
+/// The state backends strata can drive: terraform's own (strata passes the settings on).
+pub const STATE_BACKENDS: &[&str] = &[
+    "local",
+    "pg",
+    "s3",
+    "gcs",
+    "azurerm",
+    "consul",
+    "cos",
+    "http",
+    "kubernetes",
+    "oss",
+    "swift",
+    "remote",
+];
 
 /// The gate and state values errors point at, with their positions.
 #[derive(Deserialize, Default)]
@@ -174,15 +207,10 @@ pub fn parse_env(text: &str, file: &str) -> Result<EnvConfig> {
     if let Some(backend) = &lines.state.backend {
         if !STATE_BACKENDS.contains(&backend.get_ref().as_str()) {
             return Err(Error::Invalid {
-                message: format!(
-                    "state backend `{}` is not supported yet",
-                    backend.get_ref()
-                ),
+                message: format!("`{}` is not a terraform state backend", backend.get_ref()),
                 location: Location::at(file, line_of(text, backend.span().start)),
-                hint: format!(
-                    "supported: {} (other Terraform backends are planned; a stack may keep its own `backend` block)",
-                    STATE_BACKENDS.join(", ")
-                ),
+                hint: crate::error::did_you_mean(backend.get_ref(), STATE_BACKENDS)
+                    .unwrap_or_else(|| format!("use one of: {}", STATE_BACKENDS.join(", "))),
             });
         }
     }
@@ -203,6 +231,45 @@ pub fn parse_env(text: &str, file: &str) -> Result<EnvConfig> {
                 message: format!("`max_severity` is `{sev}`"),
                 location: at("max_severity"),
                 hint: format!("use one of: {}", SEVERITIES.join(", ")),
+            });
+        }
+    }
+    if let Some(timeout) = &env.state.lock_timeout {
+        if parse_duration(timeout).is_none() {
+            return Err(Error::Invalid {
+                message: format!("`lock_timeout` is `{timeout}`, not a duration"),
+                location: at("lock_timeout"),
+                hint: "write durations like `30s`, `5m` or `1h`".into(),
+            });
+        }
+    }
+    for (key, value) in env
+        .state
+        .config
+        .iter()
+        .chain(env.state.stacks.values().flat_map(|s| s.iter()))
+    {
+        let scalar = |v: &toml::Value| {
+            matches!(
+                v,
+                toml::Value::String(_) | toml::Value::Integer(_) | toml::Value::Boolean(_)
+            )
+        };
+        let ok = match value {
+            toml::Value::Array(items) => items.iter().all(scalar),
+            v => scalar(v),
+        };
+        if !ok || (key.ends_with("_env") && !value.is_str()) {
+            return Err(Error::Invalid {
+                message: format!(
+                    "state setting `{key}` is not a string, number, boolean or list of them"
+                ),
+                location: at(key),
+                hint: if key.ends_with("_env") {
+                    format!("`{key}` names an environment variable: `{key} = \"MY_VARIABLE\"`")
+                } else {
+                    "nested settings are not supported: set them with the backend's environment variables".into()
+                },
             });
         }
     }

@@ -39,6 +39,9 @@ impl Run {
 /// A temporary git repository holding a strata workspace.
 pub struct Repo {
     dir: tempfile::TempDir,
+    /// `STRATA_STATE_DIR` of every strata this repository runs: local state, outside the
+    /// checkout as always, and private to the test.
+    state: tempfile::TempDir,
 }
 
 impl Repo {
@@ -48,7 +51,11 @@ impl Repo {
             .prefix("strata-test-")
             .tempdir()
             .unwrap();
-        let repo = Repo { dir };
+        let state = tempfile::Builder::new()
+            .prefix("strata-test-state-")
+            .tempdir()
+            .unwrap();
+        let repo = Repo { dir, state };
         repo.git(&["init", "-q", "-b", "main"]);
         repo.git(&["config", "user.email", "test@example.com"]);
         repo.git(&["config", "user.name", "Test"]);
@@ -122,7 +129,39 @@ impl Repo {
     }
 
     pub fn strata_in(&self, dir: &Path, args: &[&str]) -> Run {
-        strata(dir, args)
+        let mut cmd = self.command(args);
+        cmd.current_dir(dir);
+        cmd.output().unwrap().into()
+    }
+
+    /// The built `strata` with ARGS in the repository root, as the tests run it: no daemon,
+    /// this repository's state directory.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+        cmd.current_dir(self.path())
+            .args(args)
+            .env_remove("GIT_DIR")
+            .env("STRATA_DAEMON", "0")
+            .env("STRATA_STATE_DIR", self.state.path());
+        cmd
+    }
+
+    /// Where local state lives for this repository (`STRATA_STATE_DIR`).
+    pub fn state_dir(&self) -> &Path {
+        self.state.path()
+    }
+
+    /// The local state file of `label` in `env` (the workspace's directory under
+    /// [`Repo::state_dir`] is named after the workspace and its path).
+    pub fn state_file(&self, env: &str, label: &str) -> PathBuf {
+        let config: toml::Table =
+            toml::from_str(&std::fs::read_to_string(self.path().join("WORKSPACE.toml")).unwrap())
+                .unwrap();
+        let name = config["workspace"]["name"].as_str().unwrap();
+        strata_exec::state::workspace_state_dir(self.state.path(), self.path(), name)
+            .join(env)
+            .join(label)
+            .join("terraform.tfstate")
     }
 
     /// `strata --json affected ARGS` -> sorted (label, reason) pairs.

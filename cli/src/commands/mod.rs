@@ -10,6 +10,7 @@ pub mod hash;
 pub mod list;
 pub mod policy;
 pub mod run;
+pub mod state;
 pub mod tools;
 
 use std::path::PathBuf;

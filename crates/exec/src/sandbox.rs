@@ -45,6 +45,9 @@ pub fn prepare(
     files: &[String],
 ) -> Result<Sandbox> {
     let base = location(work_root, env, label);
+    // Terraform's working data (backend settings, plan files) is the owner's alone.
+    std::fs::create_dir_all(&base).map_err(|e| Error::write(&base, e))?;
+    crate::state::private_dir(&base);
     let src = base.join("src");
     let data = base.join("data");
     let marker_path = base.join("src.marker");

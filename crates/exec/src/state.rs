@@ -1,11 +1,22 @@
-//! Terraform state per stack and environment: where it lives, its fingerprint (which enters
-//! plan task keys, so a cached plan is never reused after the state changed) and the outputs
-//! downstream targets consume.
+//! Terraform state per stack and environment: where it lives, how strata reads it (its
+//! fingerprint enters plan task keys, so a cached plan is never reused after the state
+//! changed; its outputs flow to the stacks that consume them) and what strata tells
+//! terraform about it.
 //!
-//! Supported backend: `local` (env.toml `[state] backend = "local"`), with the state file at
-//! `.strata/state/<env>/<label>/terraform.tfstate` unless `[state.config] path` (a template
-//! where `{env}` and `{label}` are replaced) says otherwise.
+//! Three cases:
+//! - `local` (env.toml `[state] backend = "local"`, the default): one state file per stack
+//!   and environment, outside the checkout (see [`local_state_root`]) unless
+//!   `[state.config] path` says otherwise; strata reads the file itself.
+//! - any other terraform backend (`pg`, `s3`, `gcs`, `azurerm`, ...): strata writes the
+//!   backend block into the stack's sandbox, with settings from env.toml in which `{env}`,
+//!   `{label}` and `{label_id}` are replaced, so each stack has its own state; strata reads
+//!   the state with `terraform state pull` from a directory holding only that block.
+//! - a stack whose own files declare a `backend` block keeps it; strata reads its state the
+//!   same way, through a copy of the block.
 
+use crate::process;
+use crate::Tools;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use strata_graph::error::{Error, Location, Result};
 use strata_graph::model::Environment;
@@ -18,60 +29,537 @@ pub struct Output {
     pub sensitive: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Backend {
-    Local { path: PathBuf },
+/// What strata read of a state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub lineage: String,
+    pub serial: u64,
+    /// BLAKE3 of the state as the backend returned it.
+    pub digest: String,
+    pub outputs: BTreeMap<String, Output>,
+    /// Addresses of the managed resources it holds.
+    pub resources: Vec<String>,
 }
 
-pub fn backend(root: &Path, env: &Environment, label: &str) -> Result<Backend> {
-    match env.config.state.backend.as_str() {
-        "local" => {
-            let path = match env.config.state.config.get("path").and_then(|v| v.as_str()) {
-                Some(template) => root.join(
-                    template
-                        .replace("{env}", &env.name)
-                        .replace("{label}", label),
-                ),
-                None => root
+impl State {
+    /// Nothing was ever applied (a backend's state right after `init`).
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty() && self.outputs.is_empty()
+    }
+
+    /// What enters plan task keys: lineage, serial and content digest.
+    pub fn fingerprint(&self) -> String {
+        format!("{}:{}:{}", self.lineage, self.serial, self.digest)
+    }
+
+    /// Reads a state JSON document (version 4, what terraform 0.12 and later write).
+    pub fn parse(bytes: &[u8], origin: &str) -> Result<State> {
+        let state: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| Error::Malformed {
+                what: "terraform state",
+                location: Location::new(origin.to_string(), Some(e.line())),
+                message: e.to_string(),
+            })?;
+        let outputs = state
+            .get("outputs")
+            .and_then(|o| o.as_object())
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| {
+                        let output = Output {
+                            value: v.get("value").cloned().unwrap_or_default(),
+                            sensitive: v
+                                .get("sensitive")
+                                .and_then(serde_json::Value::as_bool)
+                                .unwrap_or(false),
+                        };
+                        (k.clone(), output)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let resources = state
+            .get("resources")
+            .and_then(|r| r.as_array())
+            .map(|rs| {
+                rs.iter()
+                    .filter(|r| r["mode"].as_str() == Some("managed"))
+                    .filter(|r| r["instances"].as_array().is_some_and(|i| !i.is_empty()))
+                    .map(|r| {
+                        let module = r["module"].as_str().map(|m| format!("{m}."));
+                        format!(
+                            "{}{}.{}",
+                            module.unwrap_or_default(),
+                            r["type"].as_str().unwrap_or("?"),
+                            r["name"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(State {
+            lineage: state["lineage"].as_str().unwrap_or_default().to_string(),
+            serial: state["serial"].as_u64().unwrap_or_default(),
+            digest: blake3::hash(bytes).to_hex().to_string(),
+            outputs,
+            resources,
+        })
+    }
+}
+
+/// Where a stack's state lives in an environment, and how terraform reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// A state file strata reads itself.
+    Local { path: PathBuf },
+    /// A backend strata configures from env.toml.
+    Configured(Configured),
+    /// The stack's own `backend` block, kept as written.
+    Own { kind: String, block: String },
+}
+
+/// A terraform backend configured from env.toml for one stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Configured {
+    pub kind: String,
+    /// The settings written into the backend block.
+    settings: BTreeMap<String, Setting>,
+    /// Environment terraform gets for this backend (`PGPASSWORD`): credentials that are
+    /// never written to a file.
+    pub tool_env: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Setting {
+    /// The HCL value.
+    hcl: String,
+    /// Where a value read from the environment came from (`$VAR`): shown and keyed instead
+    /// of the value.
+    from_env: Option<String>,
+}
+
+/// The backends whose state key strata derives from the label when env.toml does not set
+/// it: (backend, setting, template).
+const DEFAULT_KEYS: &[(&str, &str, &str)] = &[
+    ("pg", "schema_name", "strata_{env_id}_{label_id}"),
+    ("s3", "key", "{env}/{label}/terraform.tfstate"),
+    ("azurerm", "key", "{env}/{label}/terraform.tfstate"),
+    ("gcs", "prefix", "{env}/{label}"),
+    ("cos", "prefix", "{env}/{label}"),
+    ("oss", "prefix", "{env}/{label}"),
+    ("consul", "path", "strata/{env}/{label}"),
+    ("kubernetes", "secret_suffix", "{env_dns}-{label_dns}"),
+];
+
+/// The placeholders that make a setting differ per stack.
+const PER_STACK: &[&str] = &["{label}", "{label_id}", "{label_dns}"];
+
+/// The directory local state lives under: `$STRATA_STATE_DIR`, else
+/// `$XDG_STATE_HOME/strata`, else `~/.local/state/strata`; then one directory per
+/// workspace (its name and a digest of its path). Outside the checkout, so `git add -A` and
+/// `git clean -fdx` never reach it.
+pub fn local_state_root(root: &Path, workspace: &str) -> PathBuf {
+    let base = match std::env::var_os("STRATA_STATE_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir).join("strata"),
+            None => std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir)
+                .join(".local/state/strata"),
+        },
+    };
+    workspace_state_dir(&base, root, workspace)
+}
+
+/// The directory of one workspace's local state under `base`.
+pub fn workspace_state_dir(base: &Path, root: &Path, workspace: &str) -> PathBuf {
+    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let id = blake3::hash(canonical.as_os_str().as_encoded_bytes()).to_hex();
+    base.join(format!("{}-{}", ident(workspace, '-'), &id[..12]))
+}
+
+/// Lowercase ASCII letters, digits and `sep`, with runs of anything else as one `sep`.
+fn ident(text: &str, sep: char) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with(sep) && !out.is_empty() {
+            out.push(sep);
+        }
+    }
+    out.trim_end_matches(sep).to_string()
+}
+
+/// A label as an identifier that stays unique (a digest of the label follows): for
+/// database schema names and object keys. At most 48 characters.
+pub fn label_id(label: &str, sep: char) -> String {
+    let digest = blake3::hash(label.as_bytes()).to_hex();
+    let mut readable = ident(label, sep);
+    readable.truncate(39);
+    let readable = readable.trim_end_matches(sep);
+    if readable.is_empty() {
+        format!("root{sep}{}", &digest[..8])
+    } else {
+        format!("{readable}{sep}{}", &digest[..8])
+    }
+}
+
+fn expand(template: &str, env: &str, label: &str) -> String {
+    template
+        .replace("{env_id}", &ident(env, '_'))
+        .replace("{env_dns}", &ident(env, '-'))
+        .replace("{env}", env)
+        .replace("{label_id}", &label_id(label, '_'))
+        .replace("{label_dns}", &label_id(label, '-'))
+        .replace("{label}", label)
+}
+
+/// An HCL string literal: JSON escapes, and template sequences kept literal.
+pub fn hcl_string(text: &str) -> String {
+    serde_json::to_string(text)
+        .expect("strings serialize")
+        .replace("${", "$${")
+        .replace("%{", "%%{")
+}
+
+fn hcl_value(value: &toml::Value, env: &str, label: &str) -> String {
+    match value {
+        toml::Value::String(s) => hcl_string(&expand(s, env, label)),
+        toml::Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|v| hcl_value(v, env, label))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Where `label`'s state lives in `env`. `own`: the stack's own backend block (kind, HCL
+/// text), when its files declare one.
+pub fn backend(
+    root: &Path,
+    workspace: &str,
+    env: &Environment,
+    label: &str,
+    own: Option<(&str, &str)>,
+) -> Result<Backend> {
+    if let Some((kind, block)) = own {
+        return Ok(Backend::Own {
+            kind: kind.to_string(),
+            block: block.to_string(),
+        });
+    }
+    let state = &env.config.state;
+    let mut config = state.config.clone();
+    let overridden = state.stacks.get(label);
+    if let Some(over) = overridden {
+        config.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    let at = || Location::new(env.file.clone(), None);
+    if state.backend == "local" {
+        let path = match config.get("path").and_then(|v| v.as_str()) {
+            Some(template) => root.join(expand(template, &env.name, label)),
+            None => {
+                let path = local_state_root(root, workspace)
+                    .join(&env.name)
+                    .join(label)
+                    .join("terraform.tfstate");
+                // Earlier versions kept local state in the checkout: never plan against an
+                // empty state while the real one sits there.
+                let old = root
                     .join(".strata/state")
                     .join(&env.name)
                     .join(label)
-                    .join("terraform.tfstate"),
-            };
-            Ok(Backend::Local { path })
-        }
-        other => Err(Error::Invalid {
-            message: format!("state backend `{other}` is not supported by strata yet"),
-            location: Location::new(env.file.clone(), None),
-            hint: "use `backend = \"local\"` under [state]".into(),
-        }),
+                    .join("terraform.tfstate");
+                let workspace_dir = local_state_root(root, workspace);
+                if std::fs::create_dir_all(&workspace_dir).is_ok() {
+                    private_dir(&workspace_dir);
+                }
+                if old.exists() && !path.exists() {
+                    return Err(Error::Invalid {
+                        message: format!(
+                            "the local state of {label} in {} is at {}, inside the checkout, where strata no longer reads it",
+                            env.name,
+                            old.display()
+                        ),
+                        location: Location::new(env.file.clone(), None),
+                        hint: format!(
+                            "move it out of reach of `git clean`: mkdir -p {} && mv {} {}",
+                            path.parent().unwrap_or(&path).display(),
+                            old.display(),
+                            path.display()
+                        ),
+                    });
+                }
+                path
+            }
+        };
+        return Ok(Backend::Local { path });
     }
+    let kind = state.backend.as_str();
+    let mut settings: BTreeMap<String, Setting> = BTreeMap::new();
+    let mut per_stack = overridden.is_some();
+    for (key, value) in &config {
+        if let Some(name) = key.strip_suffix("_env") {
+            let var = value.as_str().unwrap_or_default();
+            let text = std::env::var(var).map_err(|_| Error::Invalid {
+                message: format!(
+                    "the {kind} state settings of {} read `{name}` from the environment variable {var}, which is not set",
+                    env.name
+                ),
+                location: Location::new(
+                    env.file.clone(),
+                    None,
+                ),
+                hint: format!("export {var} (CI: from its secret store) before running strata"),
+            })?;
+            settings.insert(
+                name.to_string(),
+                Setting {
+                    hcl: hcl_string(&text),
+                    from_env: Some(var.to_string()),
+                },
+            );
+            continue;
+        }
+        per_stack |= value
+            .as_str()
+            .is_some_and(|s| PER_STACK.iter().any(|p| s.contains(p)));
+        settings.insert(
+            key.clone(),
+            Setting {
+                hcl: hcl_value(value, &env.name, label),
+                from_env: None,
+            },
+        );
+    }
+    if let Some((_, key, template)) = DEFAULT_KEYS.iter().find(|(k, _, _)| *k == kind) {
+        if !settings.contains_key(*key) {
+            let mut value = expand(template, &env.name, label);
+            value.truncate(63);
+            settings.insert(
+                key.to_string(),
+                Setting {
+                    hcl: hcl_string(&value),
+                    from_env: None,
+                },
+            );
+            per_stack = true;
+        }
+    }
+    if !per_stack {
+        let key = DEFAULT_KEYS
+            .iter()
+            .find(|(k, _, _)| *k == kind)
+            .map_or("a setting", |(_, key, _)| key);
+        return Err(Error::Invalid {
+            message: format!(
+                "every stack in {} would share one {kind} state: no state setting depends on the stack",
+                env.name
+            ),
+            location: at(),
+            hint: format!(
+                "put `{{label}}` or `{{label_id}}` in {key} under [state.config] (e.g. `{key} = \"{{env}}/{{label}}\"`), or give single stacks their own under [state.stacks.\"<label>\"]"
+            ),
+        });
+    }
+    let mut tool_env = Vec::new();
+    if kind == "pg" {
+        if !settings.contains_key("conn_str") && std::env::var_os("PG_CONN_STR").is_none() {
+            return Err(Error::Invalid {
+                message: format!("the pg state of {} has no connection string", env.name),
+                location: at(),
+                hint: "set `conn_str_env = \"MY_PG_URL\"` under [state.config] and export MY_PG_URL=postgres://user:password@host/db (the password stays out of every file strata writes)".into(),
+            });
+        }
+        // The password travels in PGPASSWORD (which the pg backend's driver reads), never
+        // in the backend block terraform records in its working directory.
+        if let Some(setting) = settings.get_mut("conn_str") {
+            let text: String =
+                serde_json::from_str(&setting.hcl.replace("$${", "${")).unwrap_or_default();
+            if let Some((without, password)) = split_password(&text) {
+                setting.hcl = hcl_string(&without);
+                tool_env.push(("PGPASSWORD".to_string(), password));
+            }
+        }
+    }
+    Ok(Backend::Configured(Configured {
+        kind: kind.to_string(),
+        settings,
+        tool_env,
+    }))
+}
+
+/// Splits the password out of a PostgreSQL connection string (URL or `key=value` form).
+pub fn split_password(conn: &str) -> Option<(String, String)> {
+    if let Some(scheme_end) = conn.find("://") {
+        let rest = &conn[scheme_end + 3..];
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let authority = &rest[..authority_end];
+        let (userinfo, host) = authority.rsplit_once('@')?;
+        let (user, password) = userinfo.split_once(':')?;
+        let decoded = percent_decode(password);
+        let without = format!(
+            "{}{user}@{host}{}",
+            &conn[..scheme_end + 3],
+            &rest[authority_end..]
+        );
+        return Some((without, decoded));
+    }
+    let mut password = None;
+    let kept: Vec<&str> = conn
+        .split_whitespace()
+        .filter(|part| match part.strip_prefix("password=") {
+            Some(p) => {
+                password = Some(p.trim_matches('\'').to_string());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    password.map(|p| (kept.join(" "), p))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+            if let Ok(b) = u8::from_str_radix(hex, 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Backend {
-    /// The override file strata adds to a stack's sandbox so terraform uses this backend.
-    pub fn override_hcl(&self) -> String {
+    /// The backend's type.
+    pub fn kind(&self) -> &str {
         match self {
-            Backend::Local { path } => format!(
-                "# Written by strata: the state location for this environment.\nterraform {{\n  backend \"local\" {{\n    path = {}\n  }}\n}}\n",
-                serde_json::to_string(&path.display().to_string()).expect("string")
-            ),
+            Backend::Local { .. } => "local",
+            Backend::Configured(c) => &c.kind,
+            Backend::Own { kind, .. } => kind,
         }
     }
 
-    /// The backend's settings in a form that does not depend on where the checkout is (for
-    /// the init task's key: two clones share init results).
+    /// The `backend` block, or `None` for a stack's own (its files hold it).
+    fn block(&self) -> Option<String> {
+        match self {
+            Backend::Local { path } => Some(format!(
+                "  backend \"local\" {{\n    path = {}\n  }}\n",
+                hcl_string(&path.display().to_string())
+            )),
+            Backend::Configured(c) => {
+                let mut hcl = format!("  backend \"{}\" {{\n", c.kind);
+                for (k, s) in &c.settings {
+                    hcl.push_str(&format!("    {k} = {}\n", s.hcl));
+                }
+                hcl.push_str("  }\n");
+                Some(hcl)
+            }
+            Backend::Own { .. } => None,
+        }
+    }
+
+    /// The override file strata adds to a stack's sandbox so terraform uses this backend;
+    /// `None` when the stack's own block stays in charge.
+    pub fn override_hcl(&self) -> Option<String> {
+        self.block().map(|b| {
+            format!("# Written by strata: the state of this stack in this environment.\nterraform {{\n{b}}}\n")
+        })
+    }
+
+    /// The configuration of a directory that only reads the state.
+    fn reader_hcl(&self) -> String {
+        match self {
+            Backend::Own { block, .. } => format!("terraform {{\n{block}\n}}\n"),
+            other => other.override_hcl().unwrap_or_default(),
+        }
+    }
+
+    /// Environment terraform needs for this backend (credentials strata never writes).
+    pub fn tool_env(&self) -> &[(String, String)] {
+        match self {
+            Backend::Configured(c) => &c.tool_env,
+            _ => &[],
+        }
+    }
+
+    /// The values to keep out of every log and report.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut secrets: Vec<String> = self.tool_env().iter().map(|(_, v)| v.clone()).collect();
+        if let Backend::Configured(c) = self {
+            secrets.extend(
+                c.settings
+                    .values()
+                    .filter(|s| s.from_env.is_some())
+                    .map(|s| {
+                        serde_json::from_str::<String>(
+                            &s.hcl.replace("$${", "${").replace("%%{", "%{"),
+                        )
+                        .unwrap_or_default()
+                    }),
+            );
+        }
+        secrets.retain(|s| s.len() >= 3);
+        secrets
+    }
+
+    /// The backend's settings without credentials and in a form that does not depend on
+    /// where the checkout is (for the init task's key: two clones share init results).
     pub fn settings(&self, root: &Path) -> String {
         match self {
             Backend::Local { path } => match path.strip_prefix(root) {
                 Ok(rel) => format!("local:{}", rel.display()),
-                Err(_) => format!("local:{}", path.display()),
+                Err(_) => "local".to_string(),
             },
+            Backend::Configured(c) => {
+                let mut text = c.kind.clone();
+                for (k, s) in &c.settings {
+                    match &s.from_env {
+                        Some(var) => text.push_str(&format!(" {k}=${var}")),
+                        None => text.push_str(&format!(" {k}={}", s.hcl)),
+                    }
+                }
+                text
+            }
+            Backend::Own { kind, block } => {
+                format!("own {kind} {}", blake3::hash(block.as_bytes()).to_hex())
+            }
         }
     }
 
-    /// Who holds the state's lock, when someone does: terraform's lock info (who, what
-    /// operation, since when), so a run waiting for it can say so.
+    /// Where the state is, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Backend::Local { path } => path.display().to_string(),
+            Backend::Configured(c) => {
+                let key = DEFAULT_KEYS
+                    .iter()
+                    .find(|(k, _, _)| *k == c.kind)
+                    .and_then(|(_, key, _)| c.settings.get(*key))
+                    .map(|s| format!(" {}", s.hcl))
+                    .unwrap_or_default();
+                format!("{}{key}", c.kind)
+            }
+            Backend::Own { kind, .. } => format!("{kind} (the stack's own backend block)"),
+        }
+    }
+
+    /// Who holds the state's lock, when the backend says: for local state, terraform's lock
+    /// info beside the file (who, what operation, since when).
     pub fn lock_holder(&self) -> Option<String> {
         match self {
             Backend::Local { path } => {
@@ -81,63 +569,225 @@ impl Backend {
                 ));
                 let text = std::fs::read_to_string(info).ok()?;
                 let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-                let field = |k: &str| json[k].as_str().unwrap_or("?").to_string();
-                Some(format!(
-                    "{} ({} since {}, lock {})",
-                    field("Who"),
-                    field("Operation"),
-                    field("Created"),
-                    field("ID")
-                ))
+                Some(describe_lock(&json))
             }
+            _ => None,
         }
     }
 
-    /// A fingerprint of the current state: its content hash, or `none`.
-    pub fn fingerprint(&self) -> String {
-        match self {
-            Backend::Local { path } => match std::fs::read(path) {
-                Ok(bytes) => format!("blake3:{}", blake3::hash(&bytes).to_hex()),
-                Err(_) => "none".into(),
-            },
+    /// Reads the state: `None` when there is none yet. `reader` is a directory strata owns
+    /// for this stack and environment (a non-local backend is initialised there once).
+    pub fn pull(&self, tools: &Tools, reader: &Path) -> Result<Option<State>> {
+        if let Backend::Local { path } = self {
+            let bytes = match std::fs::read(path) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(Error::io(path, e)),
+            };
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(None);
+            }
+            return State::parse(&bytes, &path.display().to_string()).map(Some);
         }
+        let out = self.in_reader(tools, reader, &["state", "pull"])?;
+        if !out.success {
+            return Err(Error::Invalid {
+                message: format!(
+                    "cannot read the {} state: {}",
+                    self.kind(),
+                    last_error(&self.redact(&out.combined()))
+                ),
+                location: Location::new(reader.display().to_string(), None),
+                hint: "check that the backend is reachable from here, then run again".into(),
+            });
+        }
+        if out.stdout.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        State::parse(&out.stdout, &self.describe()).map(Some)
     }
 
-    /// The stack's outputs by name, or `None` when it has no state yet.
-    pub fn outputs(&self) -> Result<Option<std::collections::BTreeMap<String, Output>>> {
-        match self {
-            Backend::Local { path } => {
-                let bytes = match std::fs::read(path) {
-                    Ok(b) => b,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                    Err(e) => return Err(Error::io(path, e)),
-                };
-                let state: serde_json::Value =
-                    serde_json::from_slice(&bytes).map_err(|e| Error::Malformed {
-                        what: "state JSON",
-                        location: Location::new(path.display().to_string(), Some(e.line())),
-                        message: e.to_string(),
-                    })?;
-                let outputs = state
-                    .get("outputs")
-                    .and_then(|o| o.as_object())
-                    .map(|o| {
-                        o.iter()
-                            .map(|(k, v)| {
-                                let output = Output {
-                                    value: v.get("value").cloned().unwrap_or_default(),
-                                    sensitive: v
-                                        .get("sensitive")
-                                        .and_then(serde_json::Value::as_bool)
-                                        .unwrap_or(false),
-                                };
-                                (k.clone(), output)
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                Ok(Some(outputs))
-            }
+    /// `terraform state push FILE` to this backend.
+    pub fn push(&self, tools: &Tools, reader: &Path, file: &Path) -> Result<()> {
+        let file = file.canonicalize().map_err(|e| Error::io(file, e))?;
+        let path = file.display().to_string();
+        let out = self.in_reader(tools, reader, &["state", "push", &path])?;
+        if out.success {
+            return Ok(());
         }
+        Err(Error::Invalid {
+            message: last_error(&self.redact(&out.combined())),
+            location: Location::new(path, None),
+            hint: String::new(),
+        })
+    }
+
+    fn redact(&self, text: &[u8]) -> String {
+        let mut text = String::from_utf8_lossy(text).into_owned();
+        for secret in self.secrets() {
+            text = text.replace(&secret, "(sensitive)");
+        }
+        text.trim().to_string()
+    }
+
+    /// Runs terraform with `args` in `reader`, a directory holding only this backend's
+    /// block, initialised once (again when the block changes).
+    fn in_reader(&self, tools: &Tools, reader: &Path, args: &[&str]) -> Result<process::Output> {
+        let bin = tools.terraform.as_deref().ok_or_else(|| Error::Invalid {
+            message: "terraform is not installed".into(),
+            location: Location::new("WORKSPACE.toml", None),
+            hint: "install the pinned version and put it on PATH, or set [toolchain] tools_dir to the directory holding it".into(),
+        })?;
+        let hcl = self.reader_hcl();
+        let data = reader.join("data");
+        std::fs::create_dir_all(&data).map_err(|e| Error::write(&data, e))?;
+        private_dir(reader);
+        let main = reader.join("backend.tf");
+        let marker = data.join("strata-reader.marker");
+        let want = blake3::hash(hcl.as_bytes()).to_hex().to_string();
+        let command = |args: &[&str]| {
+            let mut cmd = tools.command(bin);
+            cmd.args(args).env("TF_DATA_DIR", &data);
+            for (k, v) in self.tool_env() {
+                cmd.env(k, v);
+            }
+            process::run(cmd, reader).map_err(|e| Error::io(bin, e))
+        };
+        if std::fs::read_to_string(&marker).ok().as_deref() != Some(want.as_str()) {
+            strata_fs::write_private(&main, hcl.as_bytes()).map_err(|e| Error::write(&main, e))?;
+            let out = command(&["init", "-input=false", "-no-color", "-reconfigure"])?;
+            if !out.success {
+                let _ = std::fs::remove_file(&marker);
+                return Err(Error::Invalid {
+                    message: format!(
+                        "cannot reach the {} state: terraform init failed: {}",
+                        self.kind(),
+                        last_error(&self.redact(&out.combined()))
+                    ),
+                    location: Location::new(reader.display().to_string(), None),
+                    hint: "check the backend settings in env.toml and that the backend is reachable from here".into(),
+                });
+            }
+            let _ = std::fs::write(&marker, &want);
+        }
+        command(args)
+    }
+}
+
+/// Terraform's lock info as one line: who, what operation, since when, which lock.
+pub fn describe_lock(json: &serde_json::Value) -> String {
+    let field = |k: &str| json[k].as_str().unwrap_or("?").to_string();
+    format!(
+        "{} ({} since {}, lock {})",
+        field("Who"),
+        field("Operation"),
+        field("Created"),
+        field("ID")
+    )
+}
+
+/// The lock holder terraform names in a failed run's output ("Lock Info: ... Who: ..."),
+/// when it names one.
+pub fn lock_holder_in(log: &str) -> Option<String> {
+    let start = log.find("Lock Info:")?;
+    let mut fields = serde_json::Map::new();
+    for line in log[start..].lines().skip(1).take(8) {
+        let Some((k, v)) = line.trim().split_once(':') else {
+            break;
+        };
+        fields.insert(k.trim().to_string(), v.trim().into());
+    }
+    fields
+        .contains_key("Who")
+        .then(|| describe_lock(&serde_json::Value::Object(fields)))
+}
+
+/// The `Error: ...` lines of terraform's output, or its last line.
+fn last_error(log: &str) -> String {
+    let errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Error"))
+        .collect();
+    if errors.is_empty() {
+        log.lines().last().unwrap_or("(no output)").to_string()
+    } else {
+        errors.join("; ")
+    }
+}
+
+/// Makes a directory private to its owner.
+pub fn private_dir(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_leave_connection_strings() {
+        assert_eq!(
+            split_password("postgres://strata:s%40cret@127.0.0.1:5432/tf?sslmode=disable"),
+            Some((
+                "postgres://strata@127.0.0.1:5432/tf?sslmode=disable".to_string(),
+                "s@cret".to_string()
+            ))
+        );
+        assert_eq!(split_password("postgres://strata@127.0.0.1/tf"), None);
+        assert_eq!(
+            split_password("host=db user=u password=pw dbname=tf"),
+            Some(("host=db user=u dbname=tf".to_string(), "pw".to_string()))
+        );
+    }
+
+    #[test]
+    fn label_ids_are_identifiers_and_unique() {
+        let a = label_id("stacks/a-b", '_');
+        let b = label_id("stacks/a_b", '_');
+        assert!(a.starts_with("stacks_a_b_"));
+        assert_ne!(a, b);
+        assert!(label_id(".", '_').starts_with("root_"));
+        assert!(label_id(&"x/".repeat(60), '_').len() <= 48);
+        assert!(label_id("Stacks/Net", '-')
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+    }
+
+    #[test]
+    fn hcl_strings_keep_template_sequences_literal() {
+        assert_eq!(hcl_string("a${b}\"c"), r#""a$${b}\"c""#);
+    }
+
+    #[test]
+    fn state_documents() {
+        let state = State::parse(
+            br#"{"version":4,"serial":3,"lineage":"l-1","outputs":{"id":{"value":"x","type":"string"},"pw":{"value":"s","type":"string","sensitive":true}},
+               "resources":[{"mode":"managed","type":"null_resource","name":"a","instances":[{}]},
+                            {"mode":"data","type":"null_data_source","name":"d","instances":[{}]},
+                            {"module":"module.m","mode":"managed","type":"null_resource","name":"b","instances":[{}]}]}"#,
+            "t",
+        )
+        .unwrap();
+        assert_eq!(state.serial, 3);
+        assert!(state.fingerprint().starts_with("l-1:3:"));
+        assert!(state.outputs["pw"].sensitive);
+        assert_eq!(
+            state.resources,
+            vec!["null_resource.a", "module.m.null_resource.b"]
+        );
+    }
+
+    #[test]
+    fn lock_holders_from_terraform_output() {
+        let log = "Error: Error acquiring the state lock\n\nLock Info:\n  ID:        1234\n  Path:      x\n  Operation: OperationTypeApply\n  Who:       ci@runner-a\n  Version:   1.0.3\n  Created:   2026-12-03 10:00:00\n  Info:\n";
+        assert_eq!(
+            lock_holder_in(log).as_deref(),
+            Some("ci@runner-a (OperationTypeApply since 2026-12-03 10:00:00, lock 1234)")
+        );
+        assert_eq!(lock_holder_in("no lock here"), None);
     }
 }

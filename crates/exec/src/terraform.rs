@@ -30,10 +30,31 @@ fn terraform(tools: &Tools) -> Result<&Path> {
     })
 }
 
-fn run(tools: &Tools, sb: &Sandbox, args: &[&str]) -> Result<Output> {
+/// How a stack's sandbox reaches its state in an environment.
+#[derive(Debug, Clone, Default)]
+pub struct StateSetup {
+    /// The override file selecting the backend; `None` when the stack's own `backend`
+    /// block stays in charge.
+    pub override_hcl: Option<String>,
+    /// Environment terraform needs for the backend (credentials never written to a file).
+    pub env: Vec<(String, String)>,
+    /// How long plan and apply wait for the state lock.
+    pub lock_timeout_secs: u64,
+}
+
+impl StateSetup {
+    fn lock_timeout(&self) -> String {
+        format!("-lock-timeout={}s", self.lock_timeout_secs)
+    }
+}
+
+fn run(tools: &Tools, sb: &Sandbox, state: Option<&StateSetup>, args: &[&str]) -> Result<Output> {
     let bin = terraform(tools)?;
     let mut cmd = tools.command(bin);
     cmd.args(args).env("TF_DATA_DIR", &sb.data);
+    for (k, v) in state.map(|s| s.env.as_slice()).unwrap_or_default() {
+        cmd.env(k, v);
+    }
     process::run(cmd, &sb.dir).map_err(|e| Error::io(bin, e))
 }
 
@@ -42,6 +63,7 @@ pub fn fmt_check(tools: &Tools, sb: &Sandbox) -> Result<Step> {
     let out = run(
         tools,
         sb,
+        None,
         &["fmt", "-check", "-recursive", "-list=true", "-no-color"],
     )?;
     let mut step = Step::from(&out);
@@ -54,27 +76,29 @@ pub fn fmt_check(tools: &Tools, sb: &Sandbox) -> Result<Step> {
     Ok(step)
 }
 
-/// Runs `init` unless the sandbox is already initialised the same way. `backend` is the
-/// override file content selecting the environment's state backend (`None`: no backend, for
-/// validate).
+/// Runs `init` unless the sandbox is already initialised the same way. `state` says how
+/// the stack reaches its state in the environment (`None`: no backend, for validate).
 pub fn ensure_init(
     tools: &Tools,
     sb: &Sandbox,
-    backend: Option<&str>,
+    state: Option<&StateSetup>,
     force: bool,
 ) -> Result<Step> {
     let marker = sb.data.join(INIT_MARKER);
+    let backend = match state {
+        None => "-backend=false",
+        Some(s) => s.override_hcl.as_deref().unwrap_or("own backend"),
+    };
     // Valid for this file set and this backend only.
     let want = format!(
         "{} {}",
         sb.generation,
-        blake3::hash(backend.unwrap_or("-backend=false").as_bytes()).to_hex()
+        blake3::hash(backend.as_bytes()).to_hex()
     );
     let override_path = sb.dir.join(OVERRIDE_FILE);
-    match backend {
-        Some(hcl) => {
-            std::fs::write(&override_path, hcl).map_err(|e| Error::write(&override_path, e))?
-        }
+    match state.and_then(|s| s.override_hcl.as_deref()) {
+        Some(hcl) => strata_fs::write_private(&override_path, hcl.as_bytes())
+            .map_err(|e| Error::write(&override_path, e))?,
         None => {
             let _ = std::fs::remove_file(&override_path);
         }
@@ -99,11 +123,11 @@ pub fn ensure_init(
         .open(&lock_path)
         .map_err(|e| Error::io(&lock_path, e))?;
     lock_file.lock().map_err(|e| Error::io(&lock_path, e))?;
-    let mut args = vec!["init", "-input=false", "-no-color"];
-    if backend.is_none() {
+    let mut args = vec!["init", "-input=false", "-no-color", "-reconfigure"];
+    if state.is_none() {
         args.push("-backend=false");
     }
-    let out = run(tools, sb, &args)?;
+    let out = run(tools, sb, state, &args)?;
     let mut step = Step::from(&out);
     if out.success {
         let _ = std::fs::write(&marker, want);
@@ -120,7 +144,7 @@ pub fn validate(tools: &Tools, sb: &Sandbox) -> Result<Step> {
     if !step.ok {
         return Ok(step);
     }
-    let out = run(tools, sb, &["validate", "-no-color"])?;
+    let out = run(tools, sb, None, &["validate", "-no-color"])?;
     step.append(&out);
     step.summary = StepSummary::None;
     if !step.ok {
@@ -180,17 +204,17 @@ fn mark_sensitive(sb: &Sandbox, sensitive: &[String]) -> Result<()> {
 pub fn plan(
     tools: &Tools,
     sb: &Sandbox,
-    backend: &str,
+    state: &StateSetup,
     var_files: &[String],
     inputs: &Inputs,
     keep_plan: bool,
 ) -> Result<Step> {
-    let step = ensure_init(tools, sb, Some(backend), false)?;
+    let step = ensure_init(tools, sb, Some(state), false)?;
     if !step.ok {
         return Ok(step);
     }
     mark_sensitive(sb, &inputs.sensitive)?;
-    let result = plan_and_show(tools, sb, var_files, &inputs.vars, step);
+    let result = plan_and_show(tools, sb, state, var_files, &inputs.vars, step);
     let _ = std::fs::remove_file(sb.dir.join(SENSITIVE_OVERRIDE_FILE));
     let plan_file = sb.dir.join(PLAN_FILE);
     if !result.as_ref().is_ok_and(|s| s.ok) {
@@ -216,6 +240,7 @@ fn restrict(path: &Path) {
 fn plan_and_show(
     tools: &Tools,
     sb: &Sandbox,
+    state: &StateSetup,
     var_files: &[String],
     vars: &[(String, String)],
     mut step: Step,
@@ -224,12 +249,15 @@ fn plan_and_show(
         "plan".into(),
         "-input=false".into(),
         "-no-color".into(),
-        "-lock-timeout=60s".into(),
+        state.lock_timeout(),
         format!("-out={PLAN_FILE}"),
     ];
     args.extend(var_files.iter().map(|f| format!("-var-file={f}")));
     let mut cmd = tools.command(terraform(tools)?);
     cmd.args(&args).env("TF_DATA_DIR", &sb.data);
+    for (k, v) in &state.env {
+        cmd.env(k, v);
+    }
     for (k, v) in vars {
         cmd.env(format!("TF_VAR_{k}"), v);
     }
@@ -238,7 +266,12 @@ fn plan_and_show(
     if !out.success {
         return Ok(step);
     }
-    let show = run(tools, sb, &["show", "-json", "-no-color", PLAN_FILE])?;
+    let show = run(
+        tools,
+        sb,
+        Some(state),
+        &["show", "-json", "-no-color", PLAN_FILE],
+    )?;
     step.tool_ms += show.duration.as_millis() as u64;
     if !show.success {
         step.append(&show);
@@ -262,17 +295,13 @@ fn plan_and_show(
 }
 
 /// Applies the plan file the last `plan` step wrote in this sandbox, then removes it.
-pub fn apply(tools: &Tools, sb: &Sandbox) -> Result<Step> {
+pub fn apply(tools: &Tools, sb: &Sandbox, state: &StateSetup) -> Result<Step> {
+    let timeout = state.lock_timeout();
     let out = run(
         tools,
         sb,
-        &[
-            "apply",
-            "-input=false",
-            "-no-color",
-            "-lock-timeout=60s",
-            PLAN_FILE,
-        ],
+        Some(state),
+        &["apply", "-input=false", "-no-color", &timeout, PLAN_FILE],
     );
     remove_plan(sb);
     Ok(Step::from(&out?))

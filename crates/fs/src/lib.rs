@@ -17,6 +17,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// [`write_atomic`] for a file only its owner may read (0600 from the start): it may hold
+/// a credential or a value derived from one.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .permissions(private_permissions())
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_data()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// A temporary file holding `bytes` that may be secret: created readable and writable by
 /// its owner only (0600), outside the checkout, and removed when the handle is dropped (also
 /// when a task fails, is interrupted by Ctrl-C or panics; only a killed process leaves it).

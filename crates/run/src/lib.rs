@@ -6,7 +6,7 @@ use crate::task::{plan_tasks_in, Action, Mode, Task};
 use serde::Serialize;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use strata_cache::{
@@ -28,6 +28,7 @@ pub mod report;
 mod runner;
 pub mod select;
 pub mod shard;
+pub mod states;
 pub mod task;
 
 pub use outcome::{Outcome, PolicySummary, Summary, TestsSummary};
@@ -402,14 +403,27 @@ pub fn run(
         view,
         tasks: &tasks,
         mode: opts.mode,
-        tools,
+        tools: tools.clone(),
         cache,
         work_root: session.root.join(".strata/work"),
         env_files: view.model.environment_files(&view.snapshot),
         done: Mutex::new(vec![None; tasks.len()]),
         outputs: Mutex::new(HashMap::new()),
         say: &|m: &str| observer.warn(m),
+        unsaved: Mutex::default(),
+        states: states::States::new(session, view, tools.clone()),
     };
+    // State settings that cannot work (a credential variable not set, every stack sharing
+    // one state) are bad input: said before anything runs.
+    let mut checked = std::collections::HashSet::new();
+    for task in &tasks {
+        if let (Some(env), Action::Init | Action::Plan | Action::Apply) = (&task.env, task.action) {
+            if checked.insert((task.target, env.clone())) {
+                let environment = view.model.environment(env).expect("resolved env");
+                runner.states.backend_of(task.target, environment)?;
+            }
+        }
+    }
     if let Err(e) = runner.cache.check_required_remote() {
         return Err(Error::Invalid {
             message: e.to_string(),
@@ -455,4 +469,27 @@ pub fn run(
     let interrupted = process::is_cancelled();
     let reports: Vec<TaskReport> = outcomes.into_iter().map(|(_, r)| r).collect();
     Ok(RunReport::new(reports, interrupted, opts.allow_incomplete))
+}
+
+/// `strata state push LABEL --env E FILE`: writes FILE as the stack's state there (a state
+/// terraform could not save, which strata kept; or any state of the same lineage and a
+/// newer serial).
+pub fn push_state(
+    session: &Session,
+    view: &View,
+    label: &str,
+    env: &str,
+    file: &Path,
+) -> Result<()> {
+    let target = session.resolve_labels(&view.model, &[label.to_string()])?[0];
+    let envs = resolve_envs(&view.model, &[env.to_string()])?;
+    let environment = view.model.environment(&envs[0]).expect("resolved env");
+    let task = Task {
+        target,
+        action: Action::Plan,
+        env: Some(envs[0].clone()),
+        deps: Vec::new(),
+    };
+    let tools = resolve_tools(session, &[task], &view.model)?;
+    states::States::new(session, view, tools).push(target, environment, file)
 }

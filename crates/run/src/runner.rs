@@ -29,24 +29,27 @@ pub fn explain_task_keys(
 ) -> Result<Vec<KeyExplanation>> {
     let envs = resolve_envs(&view.model, envs)?;
     let tasks = plan_tasks(&view.model, selected, &envs, Mode::Check);
+    // The versions of unpinned tools are part of keys: found when the tools are there.
+    let tools = super::resolve_tools(session, &tasks, &view.model).unwrap_or(Tools {
+        terraform: None,
+        helm: None,
+        env: Vec::new(),
+        unpinned: Default::default(),
+    });
     let runner = Runner {
         session,
         view,
         tasks: &tasks,
         mode: Mode::Check,
-        // The versions of unpinned tools are part of keys: found when the tools are there.
-        tools: super::resolve_tools(session, &tasks, &view.model).unwrap_or(Tools {
-            terraform: None,
-            helm: None,
-            env: Vec::new(),
-            unpinned: Default::default(),
-        }),
+        tools: tools.clone(),
         cache: Cache::disabled(Arc::new(|_| {})),
         work_root: session.root.join(".strata/work"),
         env_files: view.model.environment_files(&view.snapshot),
         done: Mutex::new(vec![None; tasks.len()]),
         outputs: Mutex::new(HashMap::new()),
         say: &|_| {},
+        unsaved: Mutex::default(),
+        states: crate::states::States::new(session, view, tools),
     };
     let mut out = Vec::new();
     for (i, task) in tasks.iter().enumerate() {
@@ -141,6 +144,11 @@ pub(super) struct Runner<'a> {
     pub(super) outputs: Mutex<HashMap<usize, BTreeMap<String, Vec<u8>>>>,
     /// Tells the user something while a task runs (from worker threads, at once).
     pub(super) say: &'a (dyn Fn(&str) + Sync),
+    /// States terraform could not save in this run's applies, by task, where strata kept
+    /// them.
+    pub(super) unsaved: Mutex<HashMap<usize, PathBuf>>,
+    /// The states read in this run.
+    pub(super) states: crate::states::States<'a>,
 }
 
 /// What a task needs besides its key.
@@ -152,7 +160,8 @@ struct Prepared {
     /// The sensitive values this task handles: removed from all it produces.
     redactor: Redactor,
     provisional: bool,
-    backend_hcl: Option<String>,
+    /// How the stack reaches its state (init, plan, apply).
+    state: terraform::StateSetup,
 }
 
 enum NotReady {
@@ -230,18 +239,23 @@ impl Runner<'_> {
         let mut consumed: BTreeMap<String, Value> = BTreeMap::new();
         let mut sensitive: Vec<String> = Vec::new();
         for input in &target.inputs {
-            let backend = state::backend(&self.session.root, env, &input.label)
-                .map_err(|e| NotReady::Fail(e.to_string()))?;
-            let outputs = backend
-                .outputs()
+            let Some(upstream) = self.model().index(&input.label) else {
+                return Err(NotReady::Fail(format!("no target `{}`", input.label)));
+            };
+            // A backend may hold an empty state once the stack was initialised: nothing
+            // was applied there yet either.
+            let state = self
+                .states
+                .state_of(upstream, env)
                 .map_err(|e| NotReady::Fail(e.to_string()))?
+                .filter(|s| !s.is_empty())
                 .ok_or_else(|| {
                     NotReady::Skip(format!(
                         "{} has no state in {env_name} yet: apply it first (`strata apply --env {env_name} {}`)",
                         input.label, input.label
                     ))
                 })?;
-            let output = outputs.get(&input.output).cloned().ok_or_else(|| {
+            let output = state.outputs.get(&input.output).cloned().ok_or_else(|| {
                 NotReady::Fail(format!(
                     "{}'s state in {env_name} has no output `{}` (needed by input `{}`)",
                     input.label, input.output, input.variable
@@ -362,15 +376,42 @@ impl Runner<'_> {
             .as_deref()
             .map(|e| self.model().environment(e).expect("resolved env"));
         if let Some(env) = env {
+            if matches!(task.action, Action::Plan | Action::Apply) {
+                if let Some(kept) = self.states.unsaved(task.target, &env.name) {
+                    return Err(NotReady::Fail(unsaved_message(
+                        &target.label,
+                        Some(&env.name),
+                        &kept,
+                    )));
+                }
+            }
             if matches!(task.action, Action::Init | Action::Plan | Action::Apply) {
-                let backend = state::backend(&self.session.root, env, &target.label)
-                    .map_err(|e| NotReady::Fail(e.to_string()))?;
-                let hcl = backend.override_hcl();
+                let fail = |e: Error| NotReady::Fail(e.to_string());
+                let backend = self.states.backend_of(task.target, env).map_err(fail)?;
                 fp.state = Some(match task.action {
                     Action::Init => backend.settings(&self.session.root),
-                    _ => backend.fingerprint(),
+                    _ => match self.states.state_of(task.target, env).map_err(fail)? {
+                        Some(state) => state.fingerprint(),
+                        None => "none".into(),
+                    },
                 });
-                prepared.backend_hcl = Some(hcl);
+                for secret in backend.secrets() {
+                    prepared.redactor.add(&Value::String(secret));
+                }
+                let mut tool_env = backend.tool_env().to_vec();
+                if backend.kind() == "pg" {
+                    // Names this run in pg_stat_activity: the pg backend's locks record no
+                    // holder, the database's sessions do.
+                    tool_env.push((
+                        "PGAPPNAME".into(),
+                        pg_application_name(task.action, &target.label, &env.name),
+                    ));
+                }
+                prepared.state = terraform::StateSetup {
+                    override_hcl: backend.override_hcl(),
+                    env: tool_env,
+                    lock_timeout_secs: env.config.state.lock_timeout_secs(),
+                };
             }
             // A policy task's result depends on env.toml's max_severity: environment files
             // are in its key too.
@@ -443,18 +484,28 @@ impl Runner<'_> {
         let step = match task.action {
             Action::Fmt => terraform::fmt_check(&self.tools, &sb),
             Action::Validate => terraform::validate(&self.tools, &sb),
-            Action::Init => {
-                terraform::ensure_init(&self.tools, &sb, prepared.backend_hcl.as_deref(), true)
-            }
+            Action::Init => terraform::ensure_init(&self.tools, &sb, Some(&prepared.state), true),
             Action::Plan => terraform::plan(
                 &self.tools,
                 &sb,
-                prepared.backend_hcl.as_deref().unwrap_or_default(),
+                &prepared.state,
                 &env_paths(&[".tfvars", ".tfvars.json"]),
                 &prepared.inputs,
                 self.mode == Mode::Apply,
             ),
-            Action::Apply => terraform::apply(&self.tools, &sb),
+            Action::Apply => {
+                let step = terraform::apply(&self.tools, &sb, &prepared.state);
+                if let Some(env) = env {
+                    // Whatever happened, the state may have changed: read it again.
+                    self.states.changed(task.target, env);
+                    // Terraform changed resources but could not save the state: keep what
+                    // it wrote where no sandbox rebuild can lose it.
+                    if let Some(kept) = self.states.keep_unsaved(task.target, env, &sb.dir) {
+                        self.unsaved.lock().expect("unsaved").insert(i, kept);
+                    }
+                }
+                step
+            }
             Action::Deps => helm::dependency_build(&self.tools, &sb, has_chart_deps),
             Action::Test => return self.run_tests(i),
             Action::Policy => return self.run_policies(i),
@@ -499,13 +550,16 @@ impl Runner<'_> {
             return;
         };
         let label = &self.model().targets[target].label;
-        if let Some(who) = state::backend(&self.session.root, env, label)
+        if let Some(who) = self
+            .states
+            .backend_of(target, env)
             .ok()
             .and_then(|b| b.lock_holder())
         {
             (self.say)(&format!(
-                "{label} [{}]: the state is locked by {who}; terraform waits up to 60s for it",
-                env.name
+                "{label} [{}]: the state is locked by {who}; terraform waits up to {}s for it",
+                env.name,
+                env.config.state.lock_timeout_secs()
             ));
         }
     }
@@ -581,11 +635,14 @@ impl Job for Runner<'_> {
             return finish(report, Status::Failed);
         }
         if !step.ok {
-            report.reason = Some(format!(
-                "{} {} failed",
-                self.tool_name(task.action),
-                task.action
-            ));
+            let unsaved = self.unsaved.lock().expect("unsaved").remove(&i);
+            report.reason = Some(match (unsaved, self.lock_failure(i, &report.log)) {
+                (Some(kept), _) => unsaved_message(&report.label, task.env.as_deref(), &kept),
+                (None, Some(why)) => why,
+                (None, None) => {
+                    format!("{} {} failed", self.tool_name(task.action), task.action)
+                }
+            });
             return finish(report, Status::Failed);
         }
         if matches!(task.action, Action::Plan | Action::Render) {
@@ -698,7 +755,59 @@ fn upstream_digest(consumed: &BTreeMap<String, Value>, sensitive: &[String]) -> 
         .to_string()
 }
 
+/// What to do about a state terraform could not save.
+pub(super) fn unsaved_message(label: &str, env: Option<&str>, kept: &std::path::Path) -> String {
+    let env = env.unwrap_or_default();
+    format!(
+        "terraform changed resources of {label} in {env} but could not save the state; strata kept it at {} (owner-only). Once the backend is reachable, save it with `strata state push {label} --env {env} {}`: until then strata plans and applies nothing there",
+        kept.display(),
+        kept.display()
+    )
+}
+
+/// `application_name` of a pg session strata's terraform opens (at most 63 bytes).
+fn pg_application_name(action: Action, label: &str, env: &str) -> String {
+    let who = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "?".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let mut name = format!(
+        "strata {action} {label} [{env}] {who}@{host} pid {}",
+        std::process::id()
+    );
+    while name.len() > 63 {
+        name.pop();
+    }
+    name
+}
+
 impl Runner<'_> {
+    /// Why a plan or apply failed when it was the state lock: who holds it (when the
+    /// backend records it) and how long strata waited.
+    fn lock_failure(&self, i: usize, log: &str) -> Option<String> {
+        if !log.contains("Error acquiring the state lock") && !log.contains("Error locking state") {
+            return None;
+        }
+        let task = &self.tasks[i];
+        let env = self.model().environment(task.env.as_deref()?)?;
+        let label = &self.model().targets[task.target].label;
+        let waited = env.config.state.lock_timeout_secs();
+        let backend = self.states.backend_of(task.target, env).ok()?;
+        let holder = if backend.kind() == "pg" {
+            // The pg backend reports the waiting run's own lock info: its locks are
+            // PostgreSQL advisory locks, which record no holder.
+            "another run (pg records no lock holder: `SELECT application_name, client_addr, backend_start FROM pg_stat_activity JOIN pg_locks USING (pid) WHERE locktype = 'advisory'` names it; strata's runs appear as `strata <action> <label> [<env>] <user>@<host> pid <pid>`)".to_string()
+        } else {
+            state::lock_holder_in(log).unwrap_or_else(|| "another run".into())
+        };
+        Some(format!(
+            "the state of {label} in {} is locked by {holder}; waited {waited}s (env.toml [state] lock_timeout)",
+            env.name
+        ))
+    }
+
     fn tool_name(&self, action: Action) -> &'static str {
         match action {
             Action::Deps | Action::Lint | Action::Render => "helm",

@@ -456,6 +456,66 @@ fn path_variable(expr: &Expression) -> Option<PathBase> {
     }
 }
 
+/// A `backend` block a root module declares in its `terraform` block: its type and its
+/// text (native syntax), or, for `.tf.json`, the same block written as native syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendBlock {
+    pub kind: String,
+    pub text: String,
+    pub line: usize,
+}
+
+/// The `backend` block of a Terraform file, if it declares one (`.tf.json` when `json`).
+pub fn backend_block(text: &str, json: bool) -> Option<BackendBlock> {
+    if json {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        let terraform = match &value["terraform"] {
+            serde_json::Value::Array(items) => items.first()?.clone(),
+            other => other.clone(),
+        };
+        let backends = terraform.get("backend")?.as_object()?;
+        let (kind, settings) = backends.iter().next()?;
+        let mut block = format!("  backend \"{kind}\" {{\n");
+        for (k, v) in settings.as_object()? {
+            block.push_str(&format!("    {k} = {v}\n"));
+        }
+        block.push_str("  }\n");
+        return Some(BackendBlock {
+            kind: kind.clone(),
+            text: block,
+            line: 1,
+        });
+    }
+    if !text.contains("backend") {
+        return None;
+    }
+    let body = hcl_edit::parser::parse_body(text).ok()?;
+    for structure in body.iter() {
+        let Structure::Block(block) = structure else {
+            continue;
+        };
+        if block.ident.as_str() != "terraform" {
+            continue;
+        }
+        for inner in block.body.iter() {
+            let Structure::Block(backend) = inner else {
+                continue;
+            };
+            if backend.ident.as_str() != "backend" {
+                continue;
+            }
+            let kind = backend.labels.first()?.as_str().to_string();
+            let span = backend.span()?;
+            return Some(BackendBlock {
+                kind,
+                text: text.get(span.clone())?.to_string(),
+                line: line_of(text, span.start),
+            });
+        }
+    }
+    None
+}
+
 /// Parses a JSON-syntax `.tf.json` file: only `module` sources are read.
 pub fn parse_tf_json(text: &str, file: &str) -> Result<HclFacts> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| Error::Malformed {
@@ -497,6 +557,25 @@ pub fn parse_tf_json(text: &str, file: &str) -> Result<HclFacts> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backend_blocks() {
+        let text = "variable \"x\" {}\n\nterraform {\n  required_version = \">= 1.0\"\n  backend \"s3\" {\n    bucket = \"b\"\n    key    = \"k\"\n  }\n}\n";
+        let b = backend_block(text, false).unwrap();
+        assert_eq!(b.kind, "s3");
+        assert_eq!(b.line, 5);
+        assert!(b.text.starts_with("backend \"s3\" {"), "{}", b.text);
+        assert!(b.text.contains("key    = \"k\""));
+        assert_eq!(
+            backend_block("terraform {\n  required_version = \"1\"\n}\n", false),
+            None
+        );
+        assert_eq!(backend_block("# backend \"s3\"\n", false), None);
+        let json = r#"{"terraform": {"backend": {"gcs": {"bucket": "b", "prefix": "p"}}}}"#;
+        let b = backend_block(json, true).unwrap();
+        assert_eq!(b.kind, "gcs");
+        assert!(b.text.contains("prefix = \"p\""));
+    }
 
     #[test]
     fn finds_local_and_remote_modules_with_lines() {

@@ -1,0 +1,41 @@
+//! `strata state`: the state of one stack in one environment.
+
+use super::Context;
+use std::path::PathBuf;
+use strata_graph::Result;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Save FILE as the stack's state in the environment's backend: a state terraform could
+    /// not save after an apply (strata keeps it and says where), or any state of the same
+    /// lineage and a newer serial. Terraform refuses anything else.
+    Push {
+        label: String,
+        #[arg(long = "env", short = 'e')]
+        env: String,
+        file: PathBuf,
+    },
+}
+
+pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
+    match cmd {
+        Command::Push { label, env, file } => {
+            let session = ctx.session()?;
+            let view = session.work_tree()?;
+            let file = if file.is_absolute() {
+                file
+            } else {
+                ctx.dir.join(file)
+            };
+            strata_run::push_state(&session, &view, &label, &env, &file)?;
+            if ctx.json {
+                crate::output::print_json(
+                    &serde_json::json!({"ok": true, "label": label, "env": env}),
+                );
+            } else {
+                crate::out!("saved the state of {label} in {env}");
+            }
+            Ok(0)
+        }
+    }
+}

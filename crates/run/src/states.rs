@@ -1,0 +1,199 @@
+//! The state of each stack in each environment, as a run sees it: which backend holds it,
+//! and what it holds (read once per run, again after the stack is applied); and states
+//! terraform could not save.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use strata_exec::state::{self, Backend, State};
+use strata_exec::{sandbox, Tools};
+use strata_graph::error::{Error, Location, Result};
+use strata_graph::model::{Environment, Model};
+use strata_graph::session::{Session, View};
+
+/// Reads states for one command: the backends, the states read, the backend blocks
+/// stacks declare themselves.
+pub struct States<'a> {
+    session: &'a Session,
+    view: &'a View,
+    tools: Tools,
+    work_root: PathBuf,
+    read: Mutex<HashMap<(String, usize), Slot>>,
+    own: Mutex<HashMap<usize, Option<(String, String)>>>,
+}
+
+/// One state read: taken while reading, so two tasks never read the same state at once.
+type Slot = Arc<Mutex<Option<Option<Arc<State>>>>>;
+
+/// The file terraform writes into its working directory when it cannot save the state.
+pub const ERRORED_STATE: &str = "errored.tfstate";
+
+impl<'a> States<'a> {
+    pub fn new(session: &'a Session, view: &'a View, tools: Tools) -> States<'a> {
+        States {
+            session,
+            view,
+            tools,
+            work_root: session.root.join(".strata/work"),
+            read: Mutex::default(),
+            own: Mutex::default(),
+        }
+    }
+
+    fn model(&self) -> &Model {
+        &self.view.model
+    }
+
+    /// The stack's own `backend` block (type, text), when its root module declares one.
+    fn own_backend(&self, target: usize) -> Result<Option<(String, String)>> {
+        if let Some(known) = self.own.lock().expect("states").get(&target) {
+            return Ok(known.clone());
+        }
+        let t = &self.model().targets[target];
+        let dir = strata_graph::discover::label_dir(&t.label);
+        let root_files: Vec<&str> = t
+            .files
+            .iter()
+            .map(String::as_str)
+            .filter(|f| {
+                let parent = f.rsplit_once('/').map_or("", |(p, _)| p);
+                parent == dir && (f.ends_with(".tf") || f.ends_with(".tf.json"))
+            })
+            .filter(|f| self.view.snapshot.files.contains_key(*f))
+            .collect();
+        let contents = self
+            .view
+            .snapshot
+            .contents(&self.session.repo, &root_files)?;
+        let mut found = None;
+        for f in &root_files {
+            let id = self.view.snapshot.files[*f].id;
+            let Some(bytes) = contents.get(&id) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(bytes);
+            if let Some(b) = strata_graph::hcl::backend_block(&text, f.ends_with(".json")) {
+                found = Some((b.kind, b.text));
+                break;
+            }
+        }
+        self.own
+            .lock()
+            .expect("states")
+            .insert(target, found.clone());
+        Ok(found)
+    }
+
+    /// Where `target`'s state lives in `env`.
+    pub fn backend_of(&self, target: usize, env: &Environment) -> Result<Backend> {
+        let own = self.own_backend(target)?;
+        state::backend(
+            &self.session.root,
+            &self.session.config.workspace.name,
+            env,
+            &self.model().targets[target].label,
+            own.as_ref().map(|(k, b)| (k.as_str(), b.as_str())),
+        )
+    }
+
+    /// The directory strata reads `target`'s state in `env` from.
+    fn reader(&self, target: usize, env: &str) -> PathBuf {
+        let label = &self.model().targets[target].label;
+        sandbox::location(&self.work_root, Some(env), label).join("state")
+    }
+
+    /// `target`'s state in `env` (`None`: it has none yet), read once per run.
+    pub fn state_of(&self, target: usize, env: &Environment) -> Result<Option<Arc<State>>> {
+        let slot: Slot = self
+            .read
+            .lock()
+            .expect("states")
+            .entry((env.name.clone(), target))
+            .or_default()
+            .clone();
+        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = slot.as_ref() {
+            return Ok(known.clone());
+        }
+        let backend = self.backend_of(target, env)?;
+        let state = backend
+            .pull(&self.tools, &self.reader(target, &env.name))?
+            .map(Arc::new);
+        *slot = Some(state.clone());
+        Ok(state)
+    }
+
+    /// Forgets what was read of `target`'s state in `env` (it was just applied).
+    pub fn changed(&self, target: usize, env: &str) {
+        self.read
+            .lock()
+            .expect("states")
+            .remove(&(env.to_string(), target));
+    }
+
+    /// Where states terraform could not save for `target` in `env` are kept.
+    fn unsaved_dir(&self, target: usize, env: &str) -> PathBuf {
+        state::local_state_root(&self.session.root, &self.session.config.workspace.name)
+            .join("unsaved")
+            .join(env)
+            .join(&self.model().targets[target].label)
+    }
+
+    /// A state terraform could not save for `target` in `env` and strata kept, waiting to
+    /// be pushed.
+    pub fn unsaved(&self, target: usize, env: &str) -> Option<PathBuf> {
+        // One a run that died (or an older strata) left in the sandbox is adopted first.
+        let label = &self.model().targets[target].label;
+        let sandbox_dir = sandbox::location(&self.work_root, Some(env), label)
+            .join("src")
+            .join(strata_graph::discover::label_dir(label));
+        self.keep_unsaved(target, env, &sandbox_dir);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.unsaved_dir(target, env))
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "tfstate"))
+            .collect();
+        files.sort();
+        files.pop()
+    }
+
+    /// Moves the state terraform wrote into `sandbox_dir` because it could not save it
+    /// (the backend went away during an apply) to a private place outside the checkout,
+    /// where no sandbox rebuild can lose it.
+    pub fn keep_unsaved(&self, target: usize, env: &str, sandbox_dir: &Path) -> Option<PathBuf> {
+        let errored = sandbox_dir.join(ERRORED_STATE);
+        let bytes = std::fs::read(&errored).ok()?;
+        let dir = self.unsaved_dir(target, env);
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        let kept = dir.join(format!("{stamp}.tfstate"));
+        strata_fs::write_private(&kept, &bytes).ok()?;
+        let _ = std::fs::remove_file(&errored);
+        Some(kept)
+    }
+
+    /// Writes `file` as `label`'s state in `env` (`terraform state push`, which refuses a
+    /// state of another lineage or an older serial) and, when it was a state strata kept
+    /// after a failed save, removes it.
+    pub fn push(&self, target: usize, env: &Environment, file: &Path) -> Result<()> {
+        let backend = self.backend_of(target, env)?;
+        let label = &self.model().targets[target].label;
+        let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+        State::parse(&bytes, &file.display().to_string())?;
+        backend
+            .push(&self.tools, &self.reader(target, &env.name), file)
+            .map_err(|e| Error::Invalid {
+                message: format!("cannot push the state of {label} in {}: {e}", env.name),
+                location: Location::new(file.display().to_string(), None),
+                hint: "check that the backend is reachable; a state of another lineage or an older serial is refused on purpose".into(),
+            })?;
+        self.changed(target, &env.name);
+        if file.starts_with(self.unsaved_dir(target, &env.name)) {
+            let _ = std::fs::remove_file(file);
+        }
+        Ok(())
+    }
+}

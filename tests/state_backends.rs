@@ -1,0 +1,497 @@
+//! Shared state through a real PostgreSQL server (terraform's `pg` backend): two checkouts
+//! (two CI runners) share an environment's state, plans are reused only while the state is
+//! unchanged, concurrent applies wait for the lock or fail naming it, and a server that dies
+//! during an apply loses nothing. The password never reaches a file strata writes.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
+
+mod common;
+#[path = "support/postgres.rs"]
+mod postgres;
+
+use common::{files_containing, tools_repo, Repo, Run};
+use postgres::Postgres;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const NULL_PROVIDER: &str = r#"terraform {
+  required_providers {
+    null = {
+      source  = "hashicorp/null"
+      version = "2.1.2"
+    }
+  }
+}
+"#;
+
+/// `stacks/network` (output `vpc_id`, from variable `v`; `v = "slow"` makes its apply touch
+/// `$STRATA_TEST_MARKER` and then take 8 s) and `stacks/app`, which consumes `vpc_id`.
+/// State in pg; the connection string comes from STRATA_TEST_PG.
+fn workspace(extra_env_toml: &str, shared_cache: Option<&Path>) -> Repo {
+    let repo = tools_repo();
+    if let Some(cache) = shared_cache {
+        repo.append(
+            "WORKSPACE.toml",
+            &format!("\n[cache]\ndir = {:?}\n", cache.display().to_string()),
+        );
+    }
+    repo.write(
+        "environments/dev/env.toml",
+        &format!(
+            "[state]\nbackend = \"pg\"\n{extra_env_toml}\n[state.config]\nconn_str_env = \"STRATA_TEST_PG\"\n"
+        ),
+    );
+    repo.write(
+        "stacks/network/main.tf",
+        &format!(
+            r#"{NULL_PROVIDER}
+variable "v" {{
+  default = "1"
+}}
+
+resource "null_resource" "net" {{
+  triggers = {{
+    v = var.v
+  }}
+  provisioner "local-exec" {{
+    command = "if [ '${{var.v}}' = slow ]; then touch \"$STRATA_TEST_MARKER\"; sleep 8; fi"
+  }}
+}}
+
+output "vpc_id" {{
+  value = "vpc-${{var.v}}"
+}}
+"#
+        ),
+    );
+    repo.write(
+        "stacks/app/main.tf",
+        &format!(
+            r#"{NULL_PROVIDER}
+variable "vpc_id" {{}}
+
+resource "null_resource" "app" {{
+  triggers = {{
+    vpc = var.vpc_id
+  }}
+}}
+
+output "seen" {{
+  value = var.vpc_id
+}}
+"#
+        ),
+    );
+    repo.write(
+        "stacks/app/stack.toml",
+        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
+    );
+    repo.commit("pg workspace");
+    repo
+}
+
+/// `strata --json ARGS` in `repo` with the server's URL (and `extra` environment).
+fn run(
+    repo: &Repo,
+    pg: &Postgres,
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> (Run, serde_json::Value) {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    let mut cmd = repo.command(&full);
+    cmd.env("STRATA_TEST_PG", pg.url());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let run: Run = cmd.output().unwrap().into();
+    let json = serde_json::from_str(&run.stdout).unwrap_or(serde_json::Value::Null);
+    (run, json)
+}
+
+fn spawn(repo: &Repo, pg: &Postgres, args: &[&str], extra: &[(&str, &str)]) -> Child {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    let mut cmd = repo.command(&full);
+    cmd.env("STRATA_TEST_PG", pg.url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+fn finish(child: Child) -> (Run, serde_json::Value) {
+    let run: Run = child.wait_with_output().unwrap().into();
+    let json = serde_json::from_str(&run.stdout).unwrap_or(serde_json::Value::Null);
+    (run, json)
+}
+
+/// The task `label action` of a run's JSON.
+fn task<'j>(json: &'j serde_json::Value, label: &str, action: &str) -> &'j serde_json::Value {
+    json["tasks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tasks in {json}"))
+        .iter()
+        .find(|t| t["label"] == label && t["action"] == action)
+        .unwrap_or_else(|| panic!("no {label} {action} in {json}"))
+}
+
+/// The schema strata gives a stack's state in pg (`strata_<env>_<label id>`).
+fn schema(pg: &Postgres, label_prefix: &str) -> String {
+    let name = pg.sql(&format!(
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'strata_dev_{label_prefix}_%'"
+    ));
+    assert!(
+        !name.is_empty() && !name.contains('\n'),
+        "schemas: {name:?}"
+    );
+    name
+}
+
+/// The state of a stack as pg holds it.
+fn pg_state(pg: &Postgres, label_prefix: &str) -> serde_json::Value {
+    let data = pg.sql(&format!(
+        "SELECT data FROM {}.states WHERE name = 'default'",
+        schema(pg, label_prefix)
+    ));
+    serde_json::from_str(&data).unwrap_or_else(|e| panic!("state does not parse ({e}): {data}"))
+}
+
+/// No file strata wrote (checkout's .strata, local state directory) holds the password.
+fn assert_password_nowhere(repo: &Repo, outputs: &[&Run]) {
+    for dir in [repo.path().join(".strata"), repo.state_dir().to_path_buf()] {
+        let found = files_containing(&dir, postgres::PASSWORD.as_bytes(), &[]);
+        assert!(found.is_empty(), "the password is in {found:?}");
+    }
+    for run in outputs {
+        assert!(!run.stdout.contains(postgres::PASSWORD), "{}", run.stdout);
+        assert!(!run.stderr.contains(postgres::PASSWORD), "{}", run.stderr);
+    }
+}
+
+fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn two_runners_share_an_environment_through_pg() {
+    let pg = Postgres::start();
+    let a = workspace("", None);
+    let b = workspace("", None);
+
+    // Runner A applies the upstream stack.
+    let (ra, ja) = run(&a, &pg, &["apply", "--env", "dev", "stacks/network"], &[]);
+    assert_eq!(ra.code, 0, "{}\n{}", ra.stderr, ra.stdout);
+    assert_eq!(task(&ja, "stacks/network", "apply")["status"], "ok");
+
+    // Runner B, with no local state at all, plans the downstream stack from A's outputs.
+    let (rb, jb) = run(&b, &pg, &["plan", "--env", "dev", "stacks/app"], &[]);
+    assert_eq!(rb.code, 0, "{}\n{}", rb.stderr, rb.stdout);
+    let plan = task(&jb, "stacks/app", "plan");
+    assert_eq!(plan["status"], "ok", "{plan}");
+    assert_eq!(plan["provisional"], false);
+
+    // B applies it: the value it consumed is A's output, read from pg.
+    let (rb2, _) = run(&b, &pg, &["apply", "--env", "dev", "stacks/app"], &[]);
+    assert_eq!(rb2.code, 0, "{}\n{}", rb2.stderr, rb2.stdout);
+    let app = pg_state(&pg, "stacks_app");
+    assert_eq!(app["outputs"]["seen"]["value"], "vpc-1");
+
+    // Neither runner keeps state in its checkout or its local state directory (terraform's
+    // working directories hold only the backend's settings).
+    for repo in [&a, &b] {
+        let local: Vec<_> = common::files_under(repo.state_dir())
+            .into_iter()
+            .chain(common::files_under(&repo.path().join(".strata")))
+            .filter(|p| p.to_string_lossy().ends_with(".tfstate"))
+            .filter(|p| {
+                let json: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap_or_default();
+                json.get("resources").is_some() || json.get("outputs").is_some()
+            })
+            .collect();
+        assert!(local.is_empty(), "local state files: {local:?}");
+    }
+    assert_password_nowhere(&a, &[&ra]);
+    assert_password_nowhere(&b, &[&rb, &rb2]);
+}
+
+#[test]
+fn a_cached_plan_is_reused_by_another_runner_only_while_the_state_is_unchanged() {
+    let pg = Postgres::start();
+    let cache = tempfile::tempdir().unwrap();
+    let a = workspace("", Some(cache.path()));
+    let b = workspace("", Some(cache.path()));
+    let (ra, _) = run(&a, &pg, &["apply", "--env", "dev", "stacks/network"], &[]);
+    assert_eq!(ra.code, 0, "{}\n{}", ra.stderr, ra.stdout);
+
+    let (pa, ja) = run(&a, &pg, &["plan", "--env", "dev", "stacks/network"], &[]);
+    assert_eq!(pa.code, 0, "{}", pa.stderr);
+    assert_eq!(task(&ja, "stacks/network", "plan")["cached"], false);
+    // B (same commit, same state) gets A's plan from the shared cache.
+    let (pb, jb) = run(&b, &pg, &["plan", "--env", "dev", "stacks/network"], &[]);
+    assert_eq!(pb.code, 0, "{}", pb.stderr);
+    let reused = task(&jb, "stacks/network", "plan");
+    assert_eq!(reused["cached"], true, "{reused}");
+    assert_eq!(reused["key"], task(&ja, "stacks/network", "plan")["key"]);
+
+    // A applies again with another value: the state changes under B's feet.
+    let (ra2, _) = run(
+        &a,
+        &pg,
+        &["apply", "--env", "dev", "stacks/network"],
+        &[("TF_VAR_v", "2")],
+    );
+    assert_eq!(ra2.code, 0, "{}\n{}", ra2.stderr, ra2.stdout);
+    let (pb2, jb2) = run(&b, &pg, &["plan", "--env", "dev", "stacks/network"], &[]);
+    assert_eq!(pb2.code, 0, "{}", pb2.stderr);
+    let replanned = task(&jb2, "stacks/network", "plan");
+    assert_eq!(replanned["cached"], false, "{replanned}");
+    assert_ne!(replanned["key"], reused["key"]);
+    // ... and the new plan is against A's state: the resource goes back to v = 1.
+    let summary = &replanned["summary"];
+    assert_eq!(summary["add"], 1, "{replanned}");
+    assert_eq!(summary["destroy"], 1, "{replanned}");
+}
+
+#[test]
+fn concurrent_applies_wait_for_the_lock_or_fail_and_the_state_stays_whole() {
+    let pg = Postgres::start();
+    let marker_dir = tempfile::tempdir().unwrap();
+    let marker = marker_dir.path().join("applying");
+    let marker_env = marker.display().to_string();
+    let a = workspace("", None);
+    let impatient = workspace("lock_timeout = \"1s\"", None);
+    let patient = workspace("lock_timeout = \"90s\"", None);
+    let (first, _) = run(&a, &pg, &["apply", "--env", "dev", "stacks/network"], &[]);
+    assert_eq!(first.code, 0, "{}\n{}", first.stderr, first.stdout);
+    let serial_before = pg_state(&pg, "stacks_network")["serial"].as_u64().unwrap();
+
+    // A's apply holds the lock for 8 s.
+    let slow = spawn(
+        &a,
+        &pg,
+        &["apply", "--env", "dev", "stacks/network"],
+        &[("TF_VAR_v", "slow"), ("STRATA_TEST_MARKER", &marker_env)],
+    );
+    wait_for("A's apply to start", Duration::from_secs(60), || {
+        marker.exists()
+    });
+
+    // One that waits 1 s gives up, says why and how to find who holds the lock.
+    let (gave_up, j) = run(
+        &impatient,
+        &pg,
+        &["apply", "--env", "dev", "stacks/network"],
+        &[("TF_VAR_v", "other")],
+    );
+    assert_eq!(gave_up.code, 1, "{}\n{}", gave_up.stderr, gave_up.stdout);
+    let plan = task(&j, "stacks/network", "plan");
+    let reason = plan["reason"].as_str().unwrap();
+    assert!(reason.contains("is locked by another run"), "{reason}");
+    assert!(reason.contains("pg_stat_activity"), "{reason}");
+    assert!(reason.contains("waited 1s"), "{reason}");
+    assert_eq!(task(&j, "stacks/network", "apply")["status"], "skipped");
+
+    // One that may wait 90 s waits, then plans against A's new state and applies.
+    let waiter = spawn(
+        &patient,
+        &pg,
+        &["apply", "--env", "dev", "stacks/network"],
+        &[("TF_VAR_v", "3")],
+    );
+    // While A holds the lock, pg names its session as strata's.
+    let holder = pg.sql(
+        "SELECT application_name FROM pg_stat_activity JOIN pg_locks USING (pid) WHERE locktype = 'advisory'",
+    );
+    assert!(
+        holder.contains("strata apply stacks/network [dev]"),
+        "lock holders: {holder:?}"
+    );
+    let (ra, _) = finish(slow);
+    assert_eq!(ra.code, 0, "{}\n{}", ra.stderr, ra.stdout);
+    let (rw, jw) = finish(waiter);
+    assert_eq!(rw.code, 0, "{}\n{}", rw.stderr, rw.stdout);
+    assert_eq!(task(&jw, "stacks/network", "apply")["status"], "ok");
+
+    // The state is whole: it parses, holds the last apply's value, and its serial moved
+    // once per apply that changed it.
+    let state = pg_state(&pg, "stacks_network");
+    assert_eq!(state["outputs"]["vpc_id"]["value"], "vpc-3");
+    assert_eq!(
+        state["serial"].as_u64().unwrap(),
+        serial_before + 2,
+        "{state}"
+    );
+    for repo in [&a, &impatient, &patient] {
+        assert_password_nowhere(repo, &[]);
+    }
+}
+
+#[test]
+fn a_server_that_dies_during_an_apply_loses_nothing() {
+    let mut pg = Postgres::start();
+    let marker_dir = tempfile::tempdir().unwrap();
+    let marker = marker_dir.path().join("applying");
+    let marker_env = marker.display().to_string();
+    let a = workspace("lock_timeout = \"1s\"", None);
+    let (first, _) = run(&a, &pg, &["apply", "--env", "dev", "stacks/network"], &[]);
+    assert_eq!(first.code, 0, "{}\n{}", first.stderr, first.stdout);
+    let before = pg_state(&pg, "stacks_network");
+
+    let slow = spawn(
+        &a,
+        &pg,
+        &["apply", "--env", "dev", "stacks/network"],
+        &[("TF_VAR_v", "slow"), ("STRATA_TEST_MARKER", &marker_env)],
+    );
+    wait_for("the apply to start", Duration::from_secs(60), || {
+        marker.exists()
+    });
+    pg.stop();
+    let (died, j) = finish(slow);
+    assert_eq!(died.code, 1, "{}\n{}", died.stderr, died.stdout);
+    let apply = task(&j, "stacks/network", "apply");
+    assert_eq!(apply["status"], "failed");
+    let reason = apply["reason"].as_str().unwrap();
+    assert!(reason.contains("could not save the state"), "{reason}");
+    assert!(
+        reason.contains("strata state push stacks/network --env dev"),
+        "{reason}"
+    );
+    // Where strata kept it: owner-only, outside the checkout.
+    let kept = reason
+        .split_whitespace()
+        .find(|w| w.ends_with(".tfstate") && w.starts_with('/'))
+        .unwrap_or_else(|| panic!("no path in {reason}"));
+    let kept = Path::new(kept);
+    assert!(kept.starts_with(a.state_dir()), "{}", kept.display());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(kept).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
+    let kept_state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(kept).unwrap()).unwrap();
+    assert_eq!(kept_state["outputs"]["vpc_id"]["value"], "vpc-slow");
+
+    // While it waits to be pushed, nothing plans there (a plan would fork the state).
+    pg.restart();
+    let (refused, jr) = run(&a, &pg, &["plan", "--env", "dev", "stacks/network"], &[]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    let reason = task(&jr, "stacks/network", "plan")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.contains("could not save the state"), "{reason}");
+    // pg still holds the state from before the apply, intact.
+    assert_eq!(pg_state(&pg, "stacks_network"), before);
+
+    // Pushing it saves it and clears the way.
+    let mut push = a.command(&[
+        "state",
+        "push",
+        "stacks/network",
+        "--env",
+        "dev",
+        &kept.display().to_string(),
+    ]);
+    let pushed: Run = push
+        .env("STRATA_TEST_PG", pg.url())
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(pushed.code, 0, "{}\n{}", pushed.stderr, pushed.stdout);
+    assert!(!kept.exists());
+    assert_eq!(
+        pg_state(&pg, "stacks_network")["outputs"]["vpc_id"]["value"],
+        "vpc-slow"
+    );
+    let (after, ja) = run(
+        &a,
+        &pg,
+        &["plan", "--env", "dev", "stacks/network"],
+        &[("TF_VAR_v", "slow")],
+    );
+    assert_eq!(after.code, 0, "{}\n{}", after.stderr, after.stdout);
+    let plan = task(&ja, "stacks/network", "plan");
+    assert_eq!(plan["summary"]["add"], 0, "{plan}");
+    assert_eq!(plan["summary"]["destroy"], 0, "{plan}");
+
+    // A plan against a stopped server fails, says so, and caches nothing.
+    pg.stop();
+    let (down, jd) = run(&a, &pg, &["plan", "--env", "dev", "stacks/network"], &[]);
+    assert_eq!(down.code, 1, "{}", down.stdout);
+    let reason = task(&jd, "stacks/network", "plan")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.contains("cannot read the pg state"), "{reason}");
+    assert_password_nowhere(&a, &[&died, &refused, &after, &down]);
+}
+
+#[test]
+fn pg_settings_that_cannot_work_are_refused_before_anything_runs() {
+    let pg = Postgres::start();
+    let a = workspace("", None);
+    // The variable holding the connection string is not set.
+    let out: Run = a
+        .command(&["plan", "--env", "dev"])
+        .env_remove("STRATA_TEST_PG")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("STRATA_TEST_PG, which is not set"),
+        "{}",
+        out.stderr
+    );
+    // Every stack would share one state.
+    a.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"pg\"\n[state.config]\nconn_str_env = \"STRATA_TEST_PG\"\nschema_name = \"everything\"\n",
+    );
+    a.commit("one schema");
+    let (shared, _) = run(&a, &pg, &["plan", "--env", "dev"], &[]);
+    assert_eq!(shared.code, 2, "{}", shared.stderr);
+    assert!(
+        shared.stderr.contains("would share one pg state"),
+        "{}",
+        shared.stderr
+    );
+    // ... unless one stack is given its own.
+    a.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"pg\"\n[state.config]\nconn_str_env = \"STRATA_TEST_PG\"\nschema_name = \"tf_{env}_{label_id}\"\n[state.stacks.\"stacks/network\"]\nschema_name = \"legacy_network\"\n",
+    );
+    a.commit("legacy schema");
+    let (ok, _) = run(&a, &pg, &["apply", "--env", "dev", "stacks/network"], &[]);
+    assert_eq!(ok.code, 0, "{}\n{}", ok.stderr, ok.stdout);
+    assert!(pg
+        .sql("SELECT nspname FROM pg_namespace")
+        .lines()
+        .any(|n| n == "legacy_network"));
+    // A typo in the backend type names the line and the likely fix.
+    a.write("environments/dev/env.toml", "[state]\nbackend = \"pgg\"\n");
+    a.commit("typo");
+    let (typo, _) = run(&a, &pg, &["plan", "--env", "dev"], &[]);
+    assert_eq!(typo.code, 2);
+    assert!(
+        typo.stderr.contains("environments/dev/env.toml:2"),
+        "{}",
+        typo.stderr
+    );
+    assert!(
+        typo.stderr.contains("did you mean `pg`?"),
+        "{}",
+        typo.stderr
+    );
+}
