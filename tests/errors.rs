@@ -261,18 +261,31 @@ fn a_tool_at_the_wrong_version_is_an_error_before_anything_runs() {
 }
 
 #[test]
-fn an_unsupported_state_backend_is_a_configuration_error() {
+fn an_unknown_state_backend_is_a_configuration_error() {
     let repo = Repo::with_fixture();
     repo.write(
         "environments/staging/env.toml",
-        "promotes_from = \"dev\"\n\n[state]\nbackend = \"s3\"\n",
+        "promotes_from = \"dev\"\n\n[state]\nbackend = \"s4\"\n",
     );
     let run = repo.strata(&["list"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
+        run.stderr.contains("`s4` is not a terraform state backend")
+            && run.stderr.contains("--> environments/staging/env.toml:4")
+            && run.stderr.contains("did you mean `s3`?"),
+        "{}",
         run.stderr
-            .contains("state backend `s3` is not supported yet")
-            && run.stderr.contains("--> environments/staging/env.toml:4"),
+    );
+    // A state setting of the wrong shape is refused where it is written.
+    repo.write(
+        "environments/staging/env.toml",
+        "promotes_from = \"dev\"\n\n[state]\nbackend = \"s3\"\nlock_timeout = \"soon\"\n",
+    );
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`lock_timeout` is `soon`, not a duration")
+            && run.stderr.contains("--> environments/staging/env.toml:5"),
         "{}",
         run.stderr
     );
