@@ -405,8 +405,12 @@ impl Repo {
                     }
                 }
                 "?" => {
-                    if let Some(path) = self.strip(rest.trim_start()) {
-                        if path.ends_with('/') {
+                    let raw = rest.trim_start();
+                    if let Some(path) = self.strip(raw) {
+                        if path.is_empty() && raw.ends_with('/') {
+                            // The workspace's own directory, untracked as a whole.
+                            untracked_dirs.push(".".into());
+                        } else if path.ends_with('/') {
                             untracked_dirs.push(path);
                         } else {
                             changes.push(WorkTreeChange::Present(path));
