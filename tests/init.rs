@@ -596,3 +596,35 @@ fn what_init_cannot_decide_is_reported_and_still_owned() {
         pairs(&[("snippets", "module"), ("stacks/app", "stack")])
     );
 }
+
+#[test]
+fn a_workspace_in_an_untracked_directory_of_a_repository_without_commits() {
+    let repo = Repo::new();
+    repo.write("infra/stacks/app/main.tf", PROVIDER)
+        .write("infra/modules/tags/main.tf", "variable \"tags\" {}\n")
+        .write(
+            "infra/stacks/app/tags.tf",
+            &module_call("tags", "../../modules/tags"),
+        );
+    let dir = repo.path().join("infra");
+    let run = common::strata(&dir, &["init"]);
+    run.assert_ok();
+    let text = std::fs::read_to_string(dir.join("WORKSPACE.toml")).unwrap();
+    assert!(
+        text.contains("name = \"infra\"\ndefault_branch = \"main\"\n"),
+        "{text}"
+    );
+    let run = common::strata(&dir, &["--json", "list", "--check"]);
+    run.assert_ok();
+    let labels: Vec<String> = run.json()["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(labels, vec!["modules/tags", "stacks/app"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".gitignore")).unwrap(),
+        ".strata/\n"
+    );
+}

@@ -342,13 +342,33 @@ pub fn env_files(envs: &[Environment], force: bool) -> Vec<Planned> {
         .collect()
 }
 
-/// Writes the planned files that change something, atomically.
+/// Writes the planned files that change something, each atomically (a temporary file
+/// beside it, renamed over it). A new file gets the permissions any new file gets (the
+/// umask decides), a replaced one keeps its own.
 pub fn write(root: &Path, planned: &[Planned]) -> Result<()> {
     for p in planned.iter().filter(|p| p.writes()) {
         let path = root.join(&p.path);
-        strata_fs::write_atomic(&path, p.content.as_bytes()).map_err(|e| Error::write(path, e))?;
+        write_file(&path, p.content.as_bytes()).map_err(|e| Error::write(&path, e))?;
     }
     Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.strata-init.tmp"));
+    let result = (|| {
+        std::fs::write(&tmp, bytes)?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(&tmp, meta.permissions())?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 #[cfg(test)]
@@ -432,6 +452,47 @@ mod tests {
         assert_eq!(t.terraform_binary.as_deref(), Some("tofu"));
         assert_eq!(t.helm.as_deref(), Some("3.14.0"));
         assert_eq!(t.from, vec![".tool-versions"]);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn writes_keep_a_replaced_files_mode_and_give_new_files_the_usual_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &str| {
+            std::fs::metadata(dir.path().join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        std::fs::write(dir.path().join("plain"), "x").unwrap();
+        std::fs::write(dir.path().join("WORKSPACE.toml"), "old").unwrap();
+        std::fs::set_permissions(
+            dir.path().join("WORKSPACE.toml"),
+            std::fs::Permissions::from_mode(0o640),
+        )
+        .unwrap();
+        let planned = |path: &str, action| Planned {
+            path: path.into(),
+            action,
+            content: "new\n".into(),
+            added: None,
+        };
+        write(
+            dir.path(),
+            &[
+                planned("WORKSPACE.toml", Action::Replace),
+                planned("environments/dev/env.toml", Action::Create),
+                planned(".gitignore", Action::Keep),
+            ],
+        )
+        .unwrap();
+        assert_eq!(mode("WORKSPACE.toml"), 0o640);
+        assert_eq!(mode("environments/dev/env.toml"), mode("plain"));
+        assert!(!dir.path().join(".gitignore").exists());
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 3, "no temporary file is left: {names:?}");
     }
 
     #[test]
