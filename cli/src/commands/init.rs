@@ -50,7 +50,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     }
     warn(&survey);
     if !ctx.json {
-        eprintln!("init took {:.1}s", ms as f64 / 1000.0);
+        if ms < 1000 {
+            eprintln!("init took {ms} ms");
+        } else {
+            eprintln!("init took {:.1} s", ms as f64 / 1000.0);
+        }
     }
     Ok(0)
 }

@@ -111,7 +111,7 @@ impl Pattern {
     }
 
     /// How well it reads, for ties (smaller is better).
-    fn preference(&self) -> (usize, usize, usize, usize, usize, usize, String) {
+    fn preference(&self) -> (usize, usize, usize, usize, usize, usize, usize, String) {
         let body = self.text.trim_end_matches("/**").trim_end_matches("**");
         let segs: Vec<&str> = body.split('/').filter(|s| !s.is_empty()).collect();
         let first_wild = usize::from(segs.first().is_none_or(|s| *s == "*"));
@@ -122,6 +122,7 @@ impl Pattern {
         let last_literal =
             usize::from(!self.tree && segs.len() >= 2 && segs.last().is_some_and(|s| *s != "*"));
         let prefix = segs.iter().take_while(|s| **s != "*").count();
+        let structural = segs.iter().filter(|s| is_structural(s)).count();
         (
             first_wild,
             env_literals,
@@ -129,6 +130,7 @@ impl Pattern {
             // `strata list` instead of folded away.
             usize::from(self.tree),
             last_literal,
+            usize::MAX - structural,
             usize::MAX - prefix,
             self.text.len(),
             self.text.clone(),
@@ -212,25 +214,83 @@ impl Judge<'_> {
         a
     }
 
-    /// The most general exclude keeping `bad` out that matches no wanted target of `kind`
-    /// and does not look like it removes one (`!x/**` where `x` is a target).
-    fn exclusion(&self, bad: &str, kind: Kind, needed: &BTreeSet<String>) -> String {
-        let segs: Vec<&str> = bad.split('/').collect();
-        for k in 1..segs.len() {
-            let prefix = segs[..k].join("/");
-            if self.want.targets.get(&prefix) == Some(&kind) {
-                continue;
-            }
-            let text = format!("{}/**", escape_path(&prefix));
+    /// Excludes keeping each of `bad` out, matching no wanted target of `kind` and not
+    /// looking like they remove one (`!x/**` where `x` is a target): for each bad
+    /// directory, the exclude that keeps out the most of them.
+    fn exclusions(
+        &self,
+        bad: &[String],
+        kind: Kind,
+        needed: &BTreeSet<String>,
+    ) -> Vec<(String, String)> {
+        let mut options: Vec<(Pattern, Vec<&str>)> = Vec::new();
+        let texts: BTreeSet<String> = bad.iter().flat_map(|b| exclusion_forms(b)).collect();
+        for text in texts {
             let Some(p) = Pattern::new(&text) else {
                 continue;
             };
-            if !needed.iter().any(|n| p.matches(n)) {
-                return text;
+            if needed.iter().any(|n| p.matches(n)) {
+                continue;
+            }
+            if let Some(base) = text.strip_suffix("/**").and_then(Pattern::new) {
+                let names_target = self
+                    .want
+                    .targets
+                    .iter()
+                    .any(|(d, k)| *k == kind && base.matches(d));
+                if names_target {
+                    continue;
+                }
+            }
+            let keeps: Vec<&str> = bad
+                .iter()
+                .filter(|b| p.matches(b))
+                .map(String::as_str)
+                .collect();
+            if !keeps.is_empty() {
+                options.push((p, keeps));
             }
         }
-        escape_path(bad)
+        // The most kept out; then the most literal (an exclude as narrow as what it is for);
+        // then the shortest.
+        let stars = |p: &Pattern| p.text.split('/').filter(|s| *s == "*").count();
+        options.sort_by(|a, b| {
+            b.1.len()
+                .cmp(&a.1.len())
+                .then(stars(&a.0).cmp(&stars(&b.0)))
+                .then(a.0.text.len().cmp(&b.0.text.len()))
+                .then(a.0.text.cmp(&b.0.text))
+        });
+        bad.iter()
+            .map(|b| {
+                let e = options
+                    .iter()
+                    .find(|(_, keeps)| keeps.contains(&b.as_str()))
+                    .map(|(p, _)| p.text.clone())
+                    .unwrap_or_else(|| escape_path(b));
+                (b.clone(), e)
+            })
+            .collect()
     }
+}
+
+/// Excludes that would keep `dir` out: its ancestors as trees (`a/**`, `a/b/**`), the
+/// same with only structural names kept (`*/*/modules/**`), and the path itself.
+fn exclusion_forms(dir: &str) -> Vec<String> {
+    let segs: Vec<&str> = dir.split('/').collect();
+    let mut out = vec![escape_path(dir)];
+    for k in 1..segs.len() {
+        out.push(format!("{}/**", escape_path(&segs[..k].join("/"))));
+        let structural: Vec<String> = segs[..k]
+            .iter()
+            .map(|s| match is_structural(s) {
+                true => globset::escape(s),
+                false => "*".into(),
+            })
+            .collect();
+        out.push(format!("{}/**", structural.join("/")));
+    }
+    out
 }
 
 fn escape_path(path: &str) -> String {
@@ -238,6 +298,28 @@ fn escape_path(path: &str) -> String {
         .map(globset::escape)
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// Directory names that say what the directories below them are, whatever the path
+/// around them: worth naming in a glob.
+const STRUCTURAL: &[&str] = &[
+    "modules",
+    "submodules",
+    "examples",
+    "tests",
+    "test",
+    "stacks",
+    "components",
+    "units",
+    "charts",
+    "live",
+    "envs",
+    "environments",
+    "wrappers",
+];
+
+fn is_structural(segment: &str) -> bool {
+    STRUCTURAL.contains(&segment)
 }
 
 /// Every generalization of a directory's path, as glob texts.
@@ -264,6 +346,16 @@ fn generalizations(dir: &str) -> Vec<String> {
             let mut parts: Vec<String> = (0..k).map(lit).collect();
             parts.extend(std::iter::repeat_n("*".to_string(), n - k));
             out.push(parts.join("/"));
+            // The same with the structural directories after the prefix kept
+            // (`*/*/modules/*`).
+            let kept: Vec<String> = (0..n)
+                .map(|i| match i < k || (i + 1 < n && is_structural(segs[i])) {
+                    true if i < k => lit(i),
+                    true => globset::escape(segs[i]),
+                    false => "*".to_string(),
+                })
+                .collect();
+            out.push(kept.join("/"));
         }
         for k in 0..n {
             let mut parts: Vec<String> = (0..k).map(lit).collect();
@@ -317,14 +409,7 @@ impl<'a> Chooser<'a> {
                 if a.covers.is_empty() {
                     return None;
                 }
-                let bad = a
-                    .bad
-                    .into_iter()
-                    .map(|b| {
-                        let e = judge.exclusion(&b, kind, &needed);
-                        (b, e)
-                    })
-                    .collect();
+                let bad = judge.exclusions(&a.bad, kind, &needed);
                 Some(Candidate {
                     pattern,
                     covers: a.covers,
@@ -667,6 +752,29 @@ mod tests {
                 None
             )
         );
+    }
+
+    #[test]
+    fn modules_of_components_in_two_trees() {
+        let got = run(
+            &[
+                "modules/vpc",
+                "modules/account-map",
+                "modules/account-map/modules/iam-roles",
+                "deprecated/vpc",
+                "deprecated/account-map",
+                "deprecated/account-map/modules/iam-roles",
+            ],
+            &[
+                ("modules/vpc", Kind::Stack),
+                ("modules/account-map", Kind::Stack),
+                ("modules/account-map/modules/iam-roles", Kind::Module),
+                ("deprecated/vpc", Kind::Stack),
+                ("deprecated/account-map", Kind::Stack),
+                ("deprecated/account-map/modules/iam-roles", Kind::Module),
+            ],
+        );
+        assert_eq!(got, (strings(&["*/*"]), strings(&["*/*/modules/*"])));
     }
 
     #[test]
