@@ -598,7 +598,7 @@ fn what_init_cannot_decide_is_reported_and_still_owned() {
 }
 
 #[test]
-fn a_workspace_in_an_untracked_directory_of_a_repository_without_commits() {
+fn a_workspace_in_an_untracked_directory_of_a_repository_without_commits_inside_another() {
     let repo = Repo::new();
     repo.write("infra/stacks/app/main.tf", PROVIDER)
         .write("infra/modules/tags/main.tf", "variable \"tags\" {}\n")
@@ -606,9 +606,16 @@ fn a_workspace_in_an_untracked_directory_of_a_repository_without_commits() {
             "infra/stacks/app/tags.tf",
             &module_call("tags", "../../modules/tags"),
         );
+    // An outer workspace: init says the new one will be the nearer for what is below it.
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"outer\"\n");
     let dir = repo.path().join("infra");
     let run = common::strata(&dir, &["init"]);
     run.assert_ok();
+    assert!(
+        run.stderr.contains("is inside the workspace at"),
+        "{}",
+        run.stderr
+    );
     let text = std::fs::read_to_string(dir.join("WORKSPACE.toml")).unwrap();
     assert!(
         text.contains("name = \"infra\"\ndefault_branch = \"main\"\n"),

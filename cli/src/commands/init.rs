@@ -284,6 +284,9 @@ fn warn(s: &Survey) {
             .map(|l| format!(" ({l})"))
             .unwrap_or_default();
         eprintln!("warning: {}{at}", p.message);
+        if let Some(h) = &p.hint {
+            eprintln!("hint: {h}");
+        }
     }
     let c = &s.check;
     if let Some(e) = &c.error {

@@ -343,9 +343,7 @@ pub fn classify(ev: &Evidence) -> Classification {
         let mut by_depth: Vec<&str> = parts.keys().copied().collect();
         by_depth.sort_by_key(|d| (depth(d), *d));
         for m in by_depth {
-            let mut without = targets.clone();
-            without.remove(m);
-            match local_to(m, &without) {
+            match local_to(m, &targets) {
                 Some(e) => {
                     parts.insert(m, e);
                 }

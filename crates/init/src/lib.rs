@@ -211,6 +211,24 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
     planned.push(files::gitignore(&root));
 
     let mut problems = ev.problems.clone();
+    if let Some(outer) = root
+        .ancestors()
+        .skip(1)
+        .find(|a| a.join(WORKSPACE_FILE).is_file())
+    {
+        problems.push(Problem {
+            message: format!(
+                "{} is inside the workspace at {}: strata commands run below here will use the new WORKSPACE.toml",
+                root.display(),
+                outer.display()
+            ),
+            location: None,
+            hint: Some(format!(
+                "to adopt the whole repository, run `strata init` in {}",
+                outer.display()
+            )),
+        });
+    }
     problems.extend(classes.conflicts.iter().map(|d| Problem {
         message: format!(
             "`{}` holds both Terraform files and a chart; strata takes it as a chart",
