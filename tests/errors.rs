@@ -284,7 +284,8 @@ fn an_unknown_state_backend_is_a_configuration_error() {
     let run = repo.strata(&["list"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        run.stderr.contains("`lock_timeout` is `soon`, not a duration")
+        run.stderr
+            .contains("`lock_timeout` is `soon`, not a duration")
             && run.stderr.contains("--> environments/staging/env.toml:5"),
         "{}",
         run.stderr

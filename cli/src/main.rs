@@ -34,6 +34,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Adopt an existing repository: find its stacks, modules, charts and environments
+    /// and write WORKSPACE.toml with the layout that covers them.
+    Init(commands::init::Args),
     /// List targets with their kind, dependencies and environments.
     List(commands::list::Args),
     /// Print the dependency graph.
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         use_cache: !cli.no_cache,
     };
     let result = match cli.command {
+        Command::Init(args) => commands::init::run(&ctx, args),
         Command::List(args) => commands::list::run(&ctx, args),
         Command::Graph(args) => commands::graph::run(&ctx, args),
         Command::Hash(args) => commands::hash::run(&ctx, args),

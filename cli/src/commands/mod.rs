@@ -7,6 +7,7 @@ pub mod ci;
 pub mod daemon;
 pub mod graph;
 pub mod hash;
+pub mod init;
 pub mod list;
 pub mod policy;
 pub mod run;

@@ -111,6 +111,30 @@ impl Repo {
         self.shallow
     }
 
+    /// The branch changes are compared against: the remote's default branch when the
+    /// clone knows it (`origin/HEAD`), else the branch checked out; `None` on a detached
+    /// HEAD without a remote default.
+    pub fn default_branch(&self) -> Option<String> {
+        let asks: [(&[&str], &str); 2] = [
+            (
+                &[
+                    "symbolic-ref",
+                    "--quiet",
+                    "--short",
+                    "refs/remotes/origin/HEAD",
+                ],
+                "origin/",
+            ),
+            (&["symbolic-ref", "--quiet", "--short", "HEAD"], ""),
+        ];
+        asks.iter().find_map(|(args, remote)| {
+            let out = self.run(args).ok()?;
+            let name = String::from_utf8_lossy(&out).trim().to_string();
+            let name = name.strip_prefix(remote).unwrap_or(&name).to_string();
+            (!name.is_empty()).then_some(name)
+        })
+    }
+
     fn command(&self) -> Command {
         let mut c = git_command();
         c.current_dir(&self.root)
@@ -381,8 +405,12 @@ impl Repo {
                     }
                 }
                 "?" => {
-                    if let Some(path) = self.strip(rest.trim_start()) {
-                        if path.ends_with('/') {
+                    let raw = rest.trim_start();
+                    if let Some(path) = self.strip(raw) {
+                        if path.is_empty() && raw.ends_with('/') {
+                            // The workspace's own directory, untracked as a whole.
+                            untracked_dirs.push(".".into());
+                        } else if path.ends_with('/') {
                             untracked_dirs.push(path);
                         } else {
                             changes.push(WorkTreeChange::Present(path));

@@ -1,0 +1,637 @@
+//! `strata init` on small repositories shaped like real ones: it writes the layout that
+//! covers what it finds, and `strata list --check` then passes with exactly those targets.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
+
+mod common;
+
+use common::{Repo, Run};
+
+/// `strata init ARGS`, which must succeed.
+#[track_caller]
+fn init(repo: &Repo, args: &[&str]) -> Run {
+    let mut full = vec!["init"];
+    full.extend_from_slice(args);
+    let run = repo.strata(&full);
+    run.assert_ok();
+    run
+}
+
+/// Globs of one kind; `None` for a kind left to its default.
+type Globs = Option<Vec<String>>;
+
+/// The `[layout]` globs WORKSPACE.toml sets: (stacks, modules, charts).
+fn layout(repo: &Repo) -> (Globs, Globs, Globs) {
+    let text = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let kind = |k: &str| {
+        doc.get("layout").and_then(|l| l.get(k)).map(|v| {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g.as_str().unwrap().to_string())
+                .collect()
+        })
+    };
+    (kind("stacks"), kind("modules"), kind("charts"))
+}
+
+fn globs(items: &[&str]) -> Globs {
+    Some(items.iter().map(|s| s.to_string()).collect())
+}
+
+/// `strata list --check --json`, which must exit 0: (label, kind) pairs and environments.
+#[track_caller]
+fn list_check(repo: &Repo) -> (Vec<(String, String)>, Vec<String>) {
+    let run = repo.strata(&["--json", "list", "--check"]);
+    assert_eq!(
+        run.code,
+        0,
+        "strata list --check failed\nstdout:\n{}\nstderr:\n{}\nWORKSPACE.toml:\n{}",
+        run.stdout,
+        run.stderr,
+        std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap_or_default()
+    );
+    let json = run.json();
+    assert_eq!(json["unowned"], serde_json::json!([]));
+    let targets = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["label"].as_str().unwrap().to_string(),
+                t["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let envs = json["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap().to_string())
+        .collect();
+    (targets, envs)
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+const PROVIDER: &str = "provider \"aws\" {\n  region = \"eu-west-1\"\n}\n";
+
+fn module_call(name: &str, source: &str) -> String {
+    format!("module \"{name}\" {{\n  source = \"{source}\"\n}}\n")
+}
+
+#[test]
+fn a_terraform_aws_modules_repository() {
+    // The module at the top, its submodules, examples and tests calling "../..".
+    let repo = Repo::new();
+    repo.write(
+        "main.tf",
+        &format!(
+            "resource \"aws_eks_cluster\" \"this\" {{}}\n{}",
+            module_call("node_group", "./modules/node-group")
+        ),
+    )
+    .write("variables.tf", "variable \"name\" {}\n")
+    .write(
+        "versions.tf",
+        "terraform {\n  required_providers {\n    aws = { source = \"hashicorp/aws\" }\n  }\n}\n",
+    )
+    .write(
+        "modules/node-group/main.tf",
+        &module_call("user_data", "../user-data"),
+    )
+    .write("modules/user-data/main.tf", "variable \"x\" {}\n")
+    .write("modules/user-data/templates/linux.tpl", "#!/bin/sh\n")
+    .write(
+        "examples/complete/main.tf",
+        &format!(
+            "{PROVIDER}{}{}",
+            module_call("eks", "../.."),
+            module_call("ng", "../../modules/node-group")
+        ),
+    )
+    .write(
+        "examples/minimal/main.tf",
+        &format!("{PROVIDER}{}", module_call("eks", "../..")),
+    )
+    .write(
+        "tests/fargate/main.tf",
+        &format!("{PROVIDER}{}", module_call("eks", "../..")),
+    )
+    // No provider: a root all the same, like the tests beside it.
+    .write(
+        "tests/user-data/main.tf",
+        &module_call("user_data", "../../modules/user-data"),
+    )
+    .write("README.md", "# terraform-aws-eks\n");
+    repo.commit("module");
+    let run = init(&repo, &[]);
+    let line = run.stdout.lines().find(|l| l.contains(" tests/user-data "));
+    assert!(
+        line.is_some_and(
+            |l| l.ends_with("no backend, provider or caller; like the other directories in tests/")
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        layout(&repo),
+        (
+            globs(&["examples/*", "tests/*"]),
+            globs(&[".", "modules/*"]),
+            None
+        )
+    );
+    let (targets, envs) = list_check(&repo);
+    assert_eq!(
+        targets,
+        pairs(&[
+            (".", "module"),
+            ("examples/complete", "stack"),
+            ("examples/minimal", "stack"),
+            ("modules/node-group", "module"),
+            ("modules/user-data", "module"),
+            ("tests/fargate", "stack"),
+            ("tests/user-data", "stack"),
+        ])
+    );
+    assert!(envs.is_empty());
+    let gitignore = std::fs::read_to_string(repo.path().join(".gitignore")).unwrap();
+    assert_eq!(gitignore, ".strata/\n");
+}
+
+#[test]
+fn cloudposse_components_deployable_roots_under_modules() {
+    let repo = Repo::new();
+    let providers = |depth: usize| {
+        let up = "../".repeat(depth);
+        format!(
+            "{PROVIDER}{}",
+            module_call("iam_roles", &format!("{up}account-map/modules/iam-roles"))
+        )
+    };
+    repo.write("modules/account-map/main.tf", PROVIDER)
+        .write("modules/account-map/modules/iam-roles/main.tf", "output \"arn\" { value = \"x\" }\n")
+        .write(
+            "modules/account-map/modules/roles-to-principals/main.tf",
+            "variable \"roles\" {}\n",
+        )
+        .write("modules/vpc/providers.tf", &providers(1))
+        .write(
+            "modules/vpc/main.tf",
+            &module_call("principals", "../account-map/modules/roles-to-principals"),
+        )
+        .write("modules/dns-delegated/providers.tf", &providers(1))
+        .write("modules/eks/cluster/providers.tf", &providers(2))
+        .write(
+            "modules/eks/cluster/main.tf",
+            &module_call("by_az", "./modules/node_group_by_az"),
+        )
+        .write(
+            "modules/eks/cluster/modules/node_group_by_az/main.tf",
+            "variable \"az\" {}\n",
+        )
+        .write("modules/eks/echo-server/providers.tf", &providers(2))
+        .write(
+            "modules/eks/echo-server/main.tf",
+            "resource \"helm_release\" \"this\" {\n  chart = \"${path.module}/charts/echo-server\"\n}\n",
+        )
+        .write(
+            "modules/eks/echo-server/charts/echo-server/Chart.yaml",
+            "apiVersion: v2\nname: echo-server\nversion: 0.1.0\n",
+        )
+        .write("stacks/catalog/vpc.yaml", "components: {}\n");
+    repo.commit("components");
+    init(&repo, &[]);
+    assert_eq!(
+        layout(&repo),
+        (
+            globs(&["modules/**", "!modules/account-map/modules/**"]),
+            None,
+            None
+        )
+    );
+    let (targets, _) = list_check(&repo);
+    assert_eq!(
+        targets,
+        pairs(&[
+            ("modules/account-map", "stack"),
+            ("modules/account-map/modules/iam-roles", "module"),
+            ("modules/account-map/modules/roles-to-principals", "module"),
+            ("modules/dns-delegated", "stack"),
+            ("modules/eks/cluster", "stack"),
+            ("modules/eks/echo-server", "stack"),
+            ("modules/eks/echo-server/charts/echo-server", "chart"),
+            ("modules/vpc", "stack"),
+        ])
+    );
+}
+
+#[test]
+fn a_terragrunt_live_tree() {
+    let repo = Repo::new();
+    repo.write(
+        "live/terragrunt.hcl",
+        "remote_state {\n  backend = \"s3\"\n}\n",
+    )
+    .write("live/_envcommon/vpc.hcl", "inputs = {}\n");
+    for (env, region) in [("dev", "us-east-1"), ("prod", "eu-west-1")] {
+        for unit in ["vpc", "eks"] {
+            let dir = format!("live/{env}/{region}/{unit}");
+            repo.write(
+                &format!("{dir}/main.tf"),
+                &module_call(unit, &format!("../../../../units/{unit}")),
+            )
+            .write(
+                &format!("{dir}/terragrunt.hcl"),
+                "include \"root\" {\n  path = find_in_parent_folders()\n}\n",
+            )
+            .write(&format!("{dir}/terraform.tfvars"), "name = \"x\"\n");
+        }
+    }
+    repo.write("units/vpc/main.tf", "variable \"name\" {}\n")
+        .write("units/eks/main.tf", "variable \"name\" {}\n");
+    repo.commit("live");
+    let run = init(&repo, &[]);
+    assert!(
+        run.stdout
+            .contains("4 stacks live in one environment's directory"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        layout(&repo),
+        (globs(&["live/*/*/*"]), globs(&["units/*"]), None)
+    );
+    let env = |e: &str| {
+        std::fs::read_to_string(repo.path().join(format!("environments/{e}/env.toml"))).unwrap()
+    };
+    assert!(!env("dev").contains("promotes_from"), "{}", env("dev"));
+    assert!(
+        env("prod").contains("promotes_from = \"dev\"\n"),
+        "{}",
+        env("prod")
+    );
+    let (targets, envs) = list_check(&repo);
+    assert_eq!(
+        targets,
+        pairs(&[
+            ("live/dev/us-east-1/eks", "stack"),
+            ("live/dev/us-east-1/vpc", "stack"),
+            ("live/prod/eu-west-1/eks", "stack"),
+            ("live/prod/eu-west-1/vpc", "stack"),
+            ("units/eks", "module"),
+            ("units/vpc", "module"),
+        ])
+    );
+    assert_eq!(envs, vec!["dev", "prod"]);
+}
+
+#[test]
+fn a_terramate_tree_with_stacks_anywhere() {
+    let repo = Repo::new();
+    repo.write("terramate.tm.hcl", "terramate {\n  config {}\n}\n")
+        // A Terramate stack with no backend or provider in its Terraform.
+        .write(
+            "infra/network/stack.tm.hcl",
+            "stack {\n  name = \"network\"\n}\n",
+        )
+        .write(
+            "infra/network/main.tf",
+            &module_call("naming", "../../modules/naming"),
+        )
+        // A stack inside a stack.
+        .write("infra/network/peering/stack.tm.hcl", "stack {}\n")
+        .write(
+            "infra/network/peering/main.tf",
+            "resource \"null_resource\" \"p\" {}\n",
+        )
+        // Stacks that Terramate does not mark.
+        .write(
+            "platform/dns/main.tf",
+            "terraform {\n  backend \"gcs\" {}\n}\n",
+        )
+        .write("apps/web/main.tf", PROVIDER)
+        .write("modules/naming/main.tf", "variable \"name\" {}\n");
+    repo.commit("terramate");
+    init(&repo, &[]);
+    assert_eq!(
+        layout(&repo),
+        (
+            globs(&["*/*", "infra/network/*", "!modules/**"]),
+            None,
+            None
+        )
+    );
+    let (targets, _) = list_check(&repo);
+    assert_eq!(
+        targets,
+        pairs(&[
+            ("apps/web", "stack"),
+            ("infra/network", "stack"),
+            ("infra/network/peering", "stack"),
+            ("modules/naming", "module"),
+            ("platform/dns", "stack"),
+        ])
+    );
+}
+
+#[test]
+fn charts_under_deploy_helm_with_values_per_environment() {
+    let repo = Repo::new();
+    repo.write(
+        "deploy/helm/lib/Chart.yaml",
+        "apiVersion: v2\nname: lib\ntype: library\nversion: 0.1.0\n",
+    );
+    for chart in ["api", "web"] {
+        repo.write(
+            &format!("deploy/helm/{chart}/Chart.yaml"),
+            &format!("apiVersion: v2\nname: {chart}\nversion: 0.1.0\ndependencies:\n  - name: lib\n    version: 0.1.0\n    repository: file://../lib\n"),
+        )
+        .write(&format!("deploy/helm/{chart}/values.yaml"), "replicas: 1\n")
+        .write(&format!("deploy/helm/{chart}/values-staging.yaml"), "replicas: 2\n")
+        .write(&format!("deploy/helm/{chart}/values-production.yaml"), "replicas: 3\n");
+    }
+    repo.write(".gitignore", "node_modules/\n");
+    repo.commit("charts");
+    init(&repo, &[]);
+    assert_eq!(layout(&repo), (None, None, None));
+    let (targets, envs) = list_check(&repo);
+    assert_eq!(
+        targets,
+        pairs(&[
+            ("deploy/helm/api", "chart"),
+            ("deploy/helm/lib", "chart"),
+            ("deploy/helm/web", "chart"),
+        ])
+    );
+    assert_eq!(envs, vec!["staging", "production"]);
+    let gitignore = std::fs::read_to_string(repo.path().join(".gitignore")).unwrap();
+    assert_eq!(gitignore, "node_modules/\n.strata/\n");
+}
+
+/// A repository holding this project's sample workspace without its WORKSPACE.toml.
+fn sample_without_workspace() -> Repo {
+    let root = common::repo_root();
+    let repo = Repo::new();
+    let out = std::process::Command::new("git")
+        .current_dir(&root)
+        .args([
+            "ls-files",
+            "-z",
+            "--",
+            ".gitignore",
+            "stacks",
+            "modules",
+            "charts",
+        ])
+        .args(["environments", "shared", "policies"])
+        .output()
+        .unwrap();
+    for f in String::from_utf8_lossy(&out.stdout)
+        .split('\0')
+        .filter(|f| !f.is_empty())
+    {
+        let from = root.join(f);
+        if from.is_file() {
+            let to = repo.path().join(f);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(from, to).unwrap();
+        }
+    }
+    repo.commit("sample without WORKSPACE.toml");
+    repo
+}
+
+#[test]
+fn this_repositorys_sample_layout_keeps_the_defaults_and_its_environments() {
+    let repo = sample_without_workspace();
+    let env_before =
+        std::fs::read_to_string(repo.path().join("environments/prod/env.toml")).unwrap();
+    let gitignore_before = std::fs::read_to_string(repo.path().join(".gitignore")).unwrap();
+    let run = init(&repo, &[]);
+    assert!(
+        run.stdout
+            .contains("keep (exists; --force replaces it): environments/prod/env.toml"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(layout(&repo), (None, None, None));
+    let text = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    assert!(!text.contains("\n[layout]"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("environments/prod/env.toml")).unwrap(),
+        env_before
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join(".gitignore")).unwrap(),
+        gitignore_before
+    );
+    let (targets, envs) = list_check(&repo);
+    assert_eq!(envs, vec!["dev", "staging", "prod"]);
+    // The same targets as under the sample's own WORKSPACE.toml.
+    let sample = common::strata(&common::repo_root(), &["--json", "--no-cache", "list"]);
+    let want: Vec<(String, String)> = sample.json()["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["label"].as_str().unwrap().to_string(),
+                t["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .filter(|(l, _)| {
+            ["stacks/", "modules/", "charts/", "policies/"]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .collect();
+    assert_eq!(targets, want);
+    assert!(targets.len() > 15, "{targets:?}");
+}
+
+#[test]
+fn dry_run_writes_nothing_and_an_existing_workspace_needs_force() {
+    let repo = Repo::new();
+    repo.write("stacks/app/main.tf", PROVIDER)
+        .write("envs/dev.tfvars", "x = 1\n")
+        .write("envs/prod.tfvars", "x = 2\n");
+    repo.commit("app");
+    let run = init(&repo, &["--dry-run"]);
+    assert!(
+        run.stdout.contains("--- would create WORKSPACE.toml"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("--- would create environments/prod/env.toml\n  | # Environment `prod`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+    // JSON says the same.
+    let json = repo.strata(&["--json", "init", "--dry-run"]);
+    json.assert_ok();
+    let json = json.json();
+    assert_eq!(json["dry_run"], true);
+    assert_eq!(json["targets"][0]["label"], "stacks/app");
+    assert_eq!(json["targets"][0]["kind"], "stack");
+    assert_eq!(json["targets"][0]["why"], "providers");
+    assert_eq!(json["layout"]["stacks"]["default"], true);
+    assert_eq!(json["environments"][1]["name"], "prod");
+    assert_eq!(json["environments"][1]["promotes_from"], "dev");
+    assert_eq!(json["check"]["ok"], true);
+    assert_eq!(json["files"][0]["path"], "WORKSPACE.toml");
+    assert_eq!(json["files"][0]["action"], "create");
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+
+    init(&repo, &[]);
+    let (targets, envs) = list_check(&repo);
+    assert_eq!(targets, pairs(&[("stacks/app", "stack")]));
+    assert_eq!(envs, vec!["dev", "prod"]);
+
+    // A second run refuses to replace WORKSPACE.toml.
+    repo.write(
+        "environments/prod/env.toml",
+        "promotes_from = \"dev\"\n# mine\n",
+    );
+    let again = repo.strata(&["init"]);
+    assert_eq!(again.code, 2, "{}{}", again.stdout, again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("error: WORKSPACE.toml already exists"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        again.stderr.contains("hint: `strata init --dry-run`"),
+        "{}",
+        again.stderr
+    );
+    // --dry-run says what it would keep; --force replaces, without adding a second line
+    // to .gitignore.
+    let run = init(&repo, &["--dry-run"]);
+    assert!(
+        run.stdout
+            .contains("keep (exists; --force replaces it): WORKSPACE.toml"),
+        "{}",
+        run.stdout
+    );
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"old\"\n");
+    init(&repo, &["--force"]);
+    let text = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    assert!(text.starts_with("# Written by `strata init`"), "{text}");
+    let prod = std::fs::read_to_string(repo.path().join("environments/prod/env.toml")).unwrap();
+    assert!(!prod.contains("# mine"), "{prod}");
+    let gitignore = std::fs::read_to_string(repo.path().join(".gitignore")).unwrap();
+    assert_eq!(gitignore, ".strata/\n");
+}
+
+#[test]
+fn outside_a_git_repository_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.tf"), PROVIDER).unwrap();
+    let run = common::strata(dir.path(), &["init"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("is not inside a git repository"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("hint: "), "{}", run.stderr);
+    assert!(!dir.path().join("WORKSPACE.toml").exists());
+}
+
+#[test]
+fn what_init_cannot_decide_is_reported_and_still_owned() {
+    let repo = Repo::new();
+    // A root, a directory nothing marks at the top, one inside it, and a file that does
+    // not parse.
+    repo.write("stacks/app/main.tf", PROVIDER)
+        .write("snippets/providers.tf", "variable \"region\" {}\n")
+        .write("snippets/extra/x.tf", "locals {}\n")
+        .write("stacks/app/broken/bad.tf", "module \"x\" {\n  source = \n");
+    repo.commit("odd");
+    let run = init(&repo, &[]);
+    assert!(run.stdout.contains("Not classified (3)"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("  snippets           taken as a module\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("  snippets/extra     left to snippets\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("  stacks/app/broken  left to stacks/app\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains(
+            "warning: `strata list` will refuse stacks/app until this is fixed: HCL is malformed"
+        ),
+        "{}",
+        run.stderr
+    );
+    // Fixing the file is all `strata list --check` needs.
+    repo.remove("stacks/app/broken");
+    let (targets, _) = list_check(&repo);
+    assert_eq!(
+        targets,
+        pairs(&[("snippets", "module"), ("stacks/app", "stack")])
+    );
+}
+
+#[test]
+fn a_workspace_in_an_untracked_directory_of_a_repository_without_commits_inside_another() {
+    let repo = Repo::new();
+    repo.write("infra/stacks/app/main.tf", PROVIDER)
+        .write("infra/modules/tags/main.tf", "variable \"tags\" {}\n")
+        .write(
+            "infra/stacks/app/tags.tf",
+            &module_call("tags", "../../modules/tags"),
+        );
+    // An outer workspace: init says the new one will be the nearer for what is below it.
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"outer\"\n");
+    let dir = repo.path().join("infra");
+    let run = common::strata(&dir, &["init"]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("is inside the workspace at"),
+        "{}",
+        run.stderr
+    );
+    let text = std::fs::read_to_string(dir.join("WORKSPACE.toml")).unwrap();
+    assert!(
+        text.contains("name = \"infra\"\ndefault_branch = \"main\"\n"),
+        "{text}"
+    );
+    let run = common::strata(&dir, &["--json", "list", "--check"]);
+    run.assert_ok();
+    let labels: Vec<String> = run.json()["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(labels, vec!["modules/tags", "stacks/app"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".gitignore")).unwrap(),
+        ".strata/\n"
+    );
+}
