@@ -34,7 +34,7 @@ git -C "$root" ls-files -z -- WORKSPACE.toml .gitignore stacks modules charts en
   | (cd "$root" && xargs -0 cp --parents -t "$sample")
 ln -s "$root/.tools" "$sample/.tools"
 (cd "$sample" && git init -q -b main && git add -A && git -c user.name=b -c user.email=b@b commit -qm sample)
-(cd "$sample" && "$strata" --no-cache apply --env dev >/dev/null 2>&1)
+(cd "$sample" && "$strata" --no-cache apply --auto-approve --env dev >/dev/null 2>&1)
 start=$(date +%s%N)
 (cd "$sample" && "$strata" --json check --env dev > "$out/check-sample.json" 2>/dev/null)
 wall_ms=$(( ($(date +%s%N) - start) / 1000000 ))

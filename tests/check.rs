@@ -8,7 +8,10 @@ use common::{json_run, sample_repo, tasks_where};
 fn second_run_is_all_cache_hits_and_a_module_edit_reruns_exactly_its_dependents() {
     let repo = sample_repo();
     // Give dev a state so every plan can run (no cache, so check's first run does everything).
-    let (apply, report) = json_run(&repo, &["--no-cache", "apply", "--env", "dev"]);
+    let (apply, report) = json_run(
+        &repo,
+        &["--no-cache", "apply", "--auto-approve", "--env", "dev"],
+    );
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     assert!(report["ok"].as_bool().unwrap());
     // Each plan ran after the stacks it reads were applied: none is provisional.
@@ -58,6 +61,7 @@ fn second_run_is_all_cache_hits_and_a_module_edit_reruns_exactly_its_dependents(
             "charts/api policy dev",
             "charts/api render dev",
             "charts/api test dev",
+            "modules/postgres fmt",
             "modules/postgres policy",
             "modules/postgres validate",
             "stacks/database fmt",
@@ -77,7 +81,10 @@ fn second_run_is_all_cache_hits_and_a_module_edit_reruns_exactly_its_dependents(
 #[test]
 fn plan_reruns_after_the_state_changed() {
     let repo = sample_repo();
-    let (apply, _) = json_run(&repo, &["apply", "--env", "dev", "stacks/network"]);
+    let (apply, _) = json_run(
+        &repo,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+    );
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     let (_, r1) = json_run(&repo, &["plan", "--env", "dev", "stacks/network"]);
     let (_, r2) = json_run(&repo, &["plan", "--env", "dev", "stacks/network"]);
@@ -151,7 +158,7 @@ fn plans_wait_for_upstream_state_and_are_marked_provisional() {
         "{db}"
     );
 
-    let (apply, _) = json_run(&repo, &["apply", "--env", "dev"]);
+    let (apply, _) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     // network gets a pending change: plans consuming its outputs are provisional
     let tfvars = "environments/dev/stacks/network/terraform.tfvars";
@@ -291,6 +298,44 @@ fn failing_stack_skips_dependents_and_keep_going_runs_the_rest() {
 }
 
 #[test]
+fn an_unformatted_module_fails_check_naming_its_file_and_the_fix() {
+    let repo = sample_repo();
+    repo.append(
+        "modules/dns-zone/main.tf",
+        "\nlocals {\n      misaligned   =  1\n}\n",
+    );
+    let (run, report) = json_run(&repo, &["check", "--keep-going", "modules/dns-zone"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let fmt = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "modules/dns-zone" && t["action"] == "fmt")
+        .unwrap();
+    assert_eq!(fmt["status"], "failed");
+    assert_eq!(
+        fmt["reason"],
+        "1 file is not formatted; fix it with: terraform fmt -recursive modules/dns-zone"
+    );
+    assert_eq!(
+        fmt["summary"]["unformatted"],
+        serde_json::json!(["modules/dns-zone/main.tf"])
+    );
+    // The log shows the diff with the file named from the workspace root.
+    let log = fmt["log"].as_str().unwrap();
+    assert!(log.contains("+++ new/modules/dns-zone/main.tf"), "{log}");
+    // The fix the message names makes the check pass.
+    let fixed = std::process::Command::new(common::repo_root().join(".tools/bin/terraform"))
+        .args(["fmt", "-recursive", "modules/dns-zone"])
+        .current_dir(repo.path())
+        .status()
+        .unwrap();
+    assert!(fixed.success());
+    let (run, _) = json_run(&repo, &["check", "modules/dns-zone"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
 fn junit_and_markdown_reports() {
     let repo = sample_repo();
     let junit = repo.path().join("report.xml");
@@ -342,7 +387,14 @@ fn user_tests_run_over_plans_and_renders_and_a_failing_one_fails_the_check() {
     let repo = sample_repo();
     let (apply, _) = json_run(
         &repo,
-        &["apply", "--env", "dev", "stacks/network", "stacks/database"],
+        &[
+            "apply",
+            "--auto-approve",
+            "--env",
+            "dev",
+            "stacks/network",
+            "stacks/database",
+        ],
     );
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     let (run, report) = json_run(

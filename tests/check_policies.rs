@@ -182,7 +182,10 @@ unknown contains finding if {
     repo.write("modules/naming/main.tf", &main);
 
     // In dev (max_severity = "high") a high finding in a stack is reported but does not block.
-    let (apply, _) = json_run(&repo, &["apply", "--env", "dev", "stacks/network"]);
+    let (apply, _) = json_run(
+        &repo,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+    );
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     let net = std::fs::read_to_string(repo.path().join("stacks/network/main.tf")).unwrap();
     repo.write(

@@ -115,7 +115,14 @@ fn a_sensitive_output_stays_sensitive_wherever_it_flows() {
         &repo,
         tmp.path(),
         &env,
-        &["apply", "--env", "dev", "stacks/db", "stacks/consumer"],
+        &[
+            "apply",
+            "--auto-approve",
+            "--env",
+            "dev",
+            "stacks/db",
+            "stacks/consumer",
+        ],
     );
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     let check = strata_with(

@@ -301,7 +301,10 @@ fn ctrl_c_during_apply_stops_terraform_and_exits_130() {
     let slow_state = state_dir(&repo, "stacks/slow");
     let fast_state = state_dir(&repo, "stacks/fast").join("terraform.tfstate");
 
-    let mut strata = Background::start(&repo, &["apply", "--env", "dev", "-j", "2"]);
+    let mut strata = Background::start(
+        &repo,
+        &["apply", "--auto-approve", "--env", "dev", "-j", "2"],
+    );
     // The slow apply is in its provisioner (holding the state lock) and the fast stack's
     // apply has finished: interrupt now.
     wait_for(
@@ -375,7 +378,7 @@ fn ctrl_c_during_apply_stops_terraform_and_exits_130() {
     // The next run (without the long sleep) applies everything.
     std::fs::remove_file(&started).unwrap();
     repo.write("stacks/slow/main.tf", &provisioned_stack("sleep 1"));
-    let rerun = repo.strata(&["--json", "apply", "--env", "dev"]);
+    let rerun = repo.strata(&["--json", "apply", "--auto-approve", "--env", "dev"]);
     assert_eq!(rerun.code, 0, "{}\n{}", rerun.stdout, rerun.stderr);
     let state = std::fs::read_to_string(slow_state.join("terraform.tfstate")).unwrap();
     assert!(
@@ -499,7 +502,10 @@ fn kill_9_during_apply_stops_the_tools_and_the_next_run_works() {
     let started = outside.path().join("provisioner-started");
     let repo = workspace(&format!("touch '{}' && sleep 60", started.display()));
     let slow_state = state_dir(&repo, "stacks/slow");
-    let mut strata = Background::start(&repo, &["apply", "--env", "dev", "stacks/slow"]);
+    let mut strata = Background::start(
+        &repo,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/slow"],
+    );
     wait_for("the provisioner to start", Duration::from_secs(60), || {
         started.exists()
     });
@@ -520,7 +526,14 @@ fn kill_9_during_apply_stops_the_tools_and_the_next_run_works() {
     std::fs::remove_file(&started).unwrap();
     let repo_fast = &repo;
     repo_fast.write("stacks/slow/main.tf", &provisioned_stack("true"));
-    let again = repo.strata(&["--json", "apply", "--env", "dev", "stacks/slow"]);
+    let again = repo.strata(&[
+        "--json",
+        "apply",
+        "--auto-approve",
+        "--env",
+        "dev",
+        "stacks/slow",
+    ]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }
 

@@ -186,7 +186,12 @@ fn two_runners_share_an_environment_through_pg() {
     let b = workspace("", None);
 
     // Runner A applies the upstream stack.
-    let (ra, ja) = run(&a, &pg, &["apply", "--env", "dev", "stacks/network"], &[]);
+    let (ra, ja) = run(
+        &a,
+        &pg,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[],
+    );
     assert_eq!(ra.code, 0, "{}\n{}", ra.stderr, ra.stdout);
     assert_eq!(task(&ja, "stacks/network", "apply")["status"], "ok");
 
@@ -198,7 +203,12 @@ fn two_runners_share_an_environment_through_pg() {
     assert_eq!(plan["provisional"], false);
 
     // B applies it: the value it consumed is A's output, read from pg.
-    let (rb2, _) = run(&b, &pg, &["apply", "--env", "dev", "stacks/app"], &[]);
+    let (rb2, _) = run(
+        &b,
+        &pg,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/app"],
+        &[],
+    );
     assert_eq!(rb2.code, 0, "{}\n{}", rb2.stderr, rb2.stdout);
     let app = pg_state(&pg, "stacks_app");
     assert_eq!(app["outputs"]["seen"]["value"], "vpc-1");
@@ -228,7 +238,12 @@ fn a_cached_plan_is_reused_by_another_runner_only_while_the_state_is_unchanged()
     let cache = tempfile::tempdir().unwrap();
     let a = workspace("", Some(cache.path()));
     let b = workspace("", Some(cache.path()));
-    let (ra, _) = run(&a, &pg, &["apply", "--env", "dev", "stacks/network"], &[]);
+    let (ra, _) = run(
+        &a,
+        &pg,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[],
+    );
     assert_eq!(ra.code, 0, "{}\n{}", ra.stderr, ra.stdout);
 
     let (pa, ja) = run(&a, &pg, &["plan", "--env", "dev", "stacks/network"], &[]);
@@ -245,7 +260,7 @@ fn a_cached_plan_is_reused_by_another_runner_only_while_the_state_is_unchanged()
     let (ra2, _) = run(
         &a,
         &pg,
-        &["apply", "--env", "dev", "stacks/network"],
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
         &[("TF_VAR_v", "2")],
     );
     assert_eq!(ra2.code, 0, "{}\n{}", ra2.stderr, ra2.stdout);
@@ -269,7 +284,12 @@ fn concurrent_applies_wait_for_the_lock_or_fail_and_the_state_stays_whole() {
     let a = workspace("", None);
     let impatient = workspace("lock_timeout = \"1s\"", None);
     let patient = workspace("lock_timeout = \"90s\"", None);
-    let (first, _) = run(&a, &pg, &["apply", "--env", "dev", "stacks/network"], &[]);
+    let (first, _) = run(
+        &a,
+        &pg,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[],
+    );
     assert_eq!(first.code, 0, "{}\n{}", first.stderr, first.stdout);
     let serial_before = pg_state(&pg, "stacks_network")["serial"].as_u64().unwrap();
 
@@ -277,7 +297,7 @@ fn concurrent_applies_wait_for_the_lock_or_fail_and_the_state_stays_whole() {
     let slow = spawn(
         &a,
         &pg,
-        &["apply", "--env", "dev", "stacks/network"],
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
         &[("TF_VAR_v", "slow"), ("STRATA_TEST_MARKER", &marker_env)],
     );
     wait_for("A's apply to start", Duration::from_secs(60), || {
@@ -288,7 +308,7 @@ fn concurrent_applies_wait_for_the_lock_or_fail_and_the_state_stays_whole() {
     let (gave_up, j) = run(
         &impatient,
         &pg,
-        &["apply", "--env", "dev", "stacks/network"],
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
         &[("TF_VAR_v", "other")],
     );
     assert_eq!(gave_up.code, 1, "{}\n{}", gave_up.stderr, gave_up.stdout);
@@ -303,7 +323,7 @@ fn concurrent_applies_wait_for_the_lock_or_fail_and_the_state_stays_whole() {
     let waiter = spawn(
         &patient,
         &pg,
-        &["apply", "--env", "dev", "stacks/network"],
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
         &[("TF_VAR_v", "3")],
     );
     // While A holds the lock, pg names its session as strata's.
@@ -341,14 +361,19 @@ fn a_server_that_dies_during_an_apply_loses_nothing() {
     let marker = marker_dir.path().join("applying");
     let marker_env = marker.display().to_string();
     let a = workspace("lock_timeout = \"1s\"", None);
-    let (first, _) = run(&a, &pg, &["apply", "--env", "dev", "stacks/network"], &[]);
+    let (first, _) = run(
+        &a,
+        &pg,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[],
+    );
     assert_eq!(first.code, 0, "{}\n{}", first.stderr, first.stdout);
     let before = pg_state(&pg, "stacks_network");
 
     let slow = spawn(
         &a,
         &pg,
-        &["apply", "--env", "dev", "stacks/network"],
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
         &[("TF_VAR_v", "slow"), ("STRATA_TEST_MARKER", &marker_env)],
     );
     wait_for("the apply to start", Duration::from_secs(60), || {
@@ -473,7 +498,12 @@ fn pg_settings_that_cannot_work_are_refused_before_anything_runs() {
         "[state]\nbackend = \"pg\"\n[state.config]\nconn_str_env = \"STRATA_TEST_PG\"\nschema_name = \"tf_{env}_{label_id}\"\n[state.stacks.\"stacks/network\"]\nschema_name = \"legacy_network\"\n",
     );
     a.commit("legacy schema");
-    let (ok, _) = run(&a, &pg, &["apply", "--env", "dev", "stacks/network"], &[]);
+    let (ok, _) = run(
+        &a,
+        &pg,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[],
+    );
     assert_eq!(ok.code, 0, "{}\n{}", ok.stderr, ok.stdout);
     assert!(pg
         .sql("SELECT nspname FROM pg_namespace")

@@ -51,6 +51,8 @@ enum Command {
     Plan(commands::run::Args),
     /// Apply stacks in one environment, in dependency order.
     Apply(commands::run::Args),
+    /// Print the plan made for a stack's current state and code, in full (from the cache).
+    Show(commands::show::Args),
     /// The state of a stack in an environment.
     #[command(subcommand)]
     State(commands::state::Command),
@@ -93,6 +95,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => commands::run::run_command(&ctx, args, Mode::Apply),
         Command::Cache(cmd) => commands::cache::run(&ctx, cmd),
         Command::State(cmd) => commands::state::run(&ctx, cmd),
+        Command::Show(args) => commands::show::run(&ctx, args),
         Command::Ci(cmd) => commands::ci::run(&ctx, cmd),
         Command::Policy(cmd) => commands::policy::run(&ctx, cmd),
         Command::Tools(args) => commands::tools::run(&ctx, args),

@@ -11,6 +11,7 @@ pub mod init;
 pub mod list;
 pub mod policy;
 pub mod run;
+pub mod show;
 pub mod state;
 pub mod tools;
 

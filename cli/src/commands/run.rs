@@ -62,6 +62,10 @@ pub struct Args {
     /// Show every task's tool output.
     #[arg(short, long)]
     verbose: bool,
+    /// `apply`: apply every plan with changes without asking. Without it, apply shows each
+    /// plan and asks on the terminal, and refuses to run without one.
+    #[arg(long)]
+    auto_approve: bool,
 }
 
 /// `--shard K/N`: 1 <= K <= N.
@@ -99,6 +103,22 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             message: "--env is required for plan and apply".into(),
             location: strata_graph::error::Location::new("command line", None),
             hint: "name the environment, e.g. `--env dev`".into(),
+        });
+    }
+    if mode == Mode::Apply && !args.auto_approve && !std::io::stdin().is_terminal() {
+        return Err(Error::Invalid {
+            message: "apply asks before it applies a plan, and there is no terminal to ask on"
+                .into(),
+            location: strata_graph::error::Location::new("command line", None),
+            hint: "run it on a terminal, or pass --auto-approve (CI: after the plan was reviewed)"
+                .into(),
+        });
+    }
+    if mode != Mode::Apply && args.auto_approve {
+        return Err(Error::Invalid {
+            message: "--auto-approve is for apply".into(),
+            location: strata_graph::error::Location::new("command line", None),
+            hint: "drop it: check and plan change nothing".into(),
         });
     }
     // Report files are checked before anything runs: a typo there must not cost a run.
@@ -149,7 +169,8 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
     // Tools outlive a strata that is killed: the reaper stops them then.
     strata_exec::reaper::supervise();
-    let printer = Printer::new(args.verbose, ctx.json || findings_only);
+    let mut printer = Printer::new(args.verbose, ctx.json || findings_only);
+    printer.auto_approve = args.auto_approve;
     let started = Instant::now();
     let report = run(&session, &view, &selection, &opts, &printer)?;
     printer.done();
@@ -194,6 +215,9 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     if ctx.json {
         print_json(&report);
     } else {
+        if mode == Mode::Plan {
+            crate::output::write_stdout(&strata_run::report::plan_text(&report));
+        }
         print_summary(&report.tasks, started.elapsed(), args.verbose);
     }
     print_incomplete(&report);
@@ -236,6 +260,9 @@ struct Printer {
     quiet: bool,
     counts: Mutex<(usize, usize, usize)>,
     total: AtomicUsize,
+    auto_approve: bool,
+    /// One question at a time.
+    asking: Mutex<()>,
 }
 
 impl Printer {
@@ -256,6 +283,8 @@ impl Printer {
             quiet: json,
             counts: Mutex::new((0, 0, 0)),
             total: AtomicUsize::new(0),
+            auto_approve: false,
+            asking: Mutex::new(()),
         }
     }
 
@@ -350,6 +379,41 @@ impl Observer for Printer {
 
     fn warn(&self, message: &str) {
         self.line(message);
+    }
+
+    fn approve(&self, request: &strata_run::Approval) -> bool {
+        if self.auto_approve {
+            // A plan that differs from the reviewed one under the same key is never applied
+            // unattended.
+            return request.matches_reviewed != Some(false);
+        }
+        let _one = self.asking.lock().unwrap_or_else(|e| e.into_inner());
+        let ask = || {
+            let p = request.plan;
+            eprintln!(
+                "\n{} [{}]: +{} ~{} -{}",
+                request.label, request.env, p.add, p.change, p.destroy
+            );
+            for line in strata_run::report::resource_lines(p) {
+                eprintln!("  {line}");
+            }
+            match request.matches_reviewed {
+                Some(true) => eprintln!("(the same changes as the plan made under this key before)"),
+                Some(false) => eprintln!("WARNING: these changes differ from the plan made under the same key before (the one reviewed): the infrastructure changed outside terraform?"),
+                None => {}
+            }
+            eprint!(
+                "Apply {} in {}? Only 'yes' applies: ",
+                request.label, request.env
+            );
+            let mut answer = String::new();
+            let _ = std::io::stdin().read_line(&mut answer);
+            answer.trim() == "yes"
+        };
+        match &self.bar {
+            Some(bar) => bar.suspend(ask),
+            None => ask(),
+        }
     }
 }
 

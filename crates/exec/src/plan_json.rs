@@ -26,6 +26,166 @@ pub struct PlanSummary {
 pub struct ResourceAction {
     pub address: String,
     pub action: String,
+    /// For a replacement: the attributes that force it (terraform's `replace_paths`, from
+    /// 1.1 on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forced_by: Vec<String>,
+    /// For an update or replacement: the top-level attributes whose value changes (or
+    /// becomes known only after apply).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+}
+
+/// One attribute of a resource change, as `strata show` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttributeChange {
+    pub name: String,
+    /// JSON text of the value before (`None`: absent).
+    pub before: Option<String>,
+    /// JSON text of the value after; `None`: absent; "(known after apply)" when unknown.
+    pub after: Option<String>,
+    pub forces_replacement: bool,
+}
+
+/// Every resource change of a plan in full, attribute by attribute.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceDiff {
+    pub address: String,
+    pub action: String,
+    pub attributes: Vec<AttributeChange>,
+}
+
+/// The attribute paths of `replace_paths` as `a.b[0]` text.
+fn replace_paths(change: &Value) -> Vec<String> {
+    change
+        .get("replace_paths")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .map(|steps| {
+            let mut text = String::new();
+            for step in steps {
+                match step {
+                    Value::String(s) if text.is_empty() => text.push_str(s),
+                    Value::String(s) => text.push_str(&format!(".{s}")),
+                    other => text.push_str(&format!("[{other}]")),
+                }
+            }
+            text
+        })
+        .collect()
+}
+
+/// The top-level attributes whose value differs between `before` and `after`, or is
+/// unknown after.
+fn changed_attributes(change: &Value) -> Vec<String> {
+    // Recorded before redaction: a sensitive value that changes looks the same after it.
+    if let Some(names) = change.get(CHANGED).and_then(Value::as_array) {
+        return names
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_string))
+            .collect();
+    }
+    let empty = Map::new();
+    let before = change
+        .get("before")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let after = change
+        .get("after")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let unknown = change
+        .get("after_unknown")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let mut names: Vec<String> = before
+        .keys()
+        .chain(after.keys())
+        .chain(unknown.keys())
+        .filter(|k| {
+            let is_unknown = unknown.get(*k).is_some_and(|u| u != &Value::Bool(false));
+            is_unknown || before.get(*k) != after.get(*k)
+        })
+        .cloned()
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The resource changes of a (redacted) plan, attribute by attribute, no-ops left out.
+pub fn diffs(plan: &Value) -> Vec<ResourceDiff> {
+    let summary = summarize(plan);
+    let changes: Vec<&Value> = plan
+        .get("resource_changes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
+    summary
+        .resources
+        .iter()
+        .map(|r| {
+            let change = changes
+                .iter()
+                .find(|c| c.get("address").and_then(Value::as_str) == Some(r.address.as_str()))
+                .and_then(|c| c.get("change"))
+                .cloned()
+                .unwrap_or_default();
+            let show = |v: Option<&Value>| v.filter(|v| !v.is_null()).map(Value::to_string);
+            let forced = replace_paths(&change);
+            let names = if r.action == "create" || r.action == "delete" {
+                let side = if r.action == "create" {
+                    "after"
+                } else {
+                    "before"
+                };
+                let mut names: Vec<String> = change
+                    .get(side)
+                    .and_then(Value::as_object)
+                    .map(|o| o.keys().cloned().collect())
+                    .unwrap_or_default();
+                if let Some(u) = change.get("after_unknown").and_then(Value::as_object) {
+                    names.extend(u.keys().cloned());
+                }
+                names.sort();
+                names.dedup();
+                names
+            } else {
+                changed_attributes(&change)
+            };
+            let attributes = names
+                .into_iter()
+                .map(|name| {
+                    let unknown = change
+                        .get("after_unknown")
+                        .and_then(|u| u.get(&name))
+                        .is_some_and(|u| u == &Value::Bool(true));
+                    AttributeChange {
+                        before: show(change.get("before").and_then(|b| b.get(&name))),
+                        after: if unknown {
+                            Some("(known after apply)".into())
+                        } else {
+                            show(change.get("after").and_then(|a| a.get(&name)))
+                        },
+                        forces_replacement: forced.iter().any(|p| {
+                            p == &name
+                                || p.starts_with(&format!("{name}."))
+                                || p.starts_with(&format!("{name}["))
+                        }),
+                        name,
+                    }
+                })
+                .collect();
+            ResourceDiff {
+                address: r.address.clone(),
+                action: r.action.clone(),
+                attributes,
+            }
+        })
+        .collect()
 }
 
 impl PlanSummary {
@@ -92,6 +252,10 @@ pub fn summarize(plan: &Value) -> PlanSummary {
             _ if importing => "import",
             _ => continue, // no-op
         };
+        let (forced_by, changed) = match action {
+            "update" | "replace" => (replace_paths(&change), changed_attributes(&change)),
+            _ => (Vec::new(), Vec::new()),
+        };
         s.resources.push(ResourceAction {
             address: rc
                 .get("address")
@@ -99,6 +263,8 @@ pub fn summarize(plan: &Value) -> PlanSummary {
                 .unwrap_or_default()
                 .to_string(),
             action: action.to_string(),
+            forced_by,
+            changed,
         });
     }
     if let Some(outputs) = plan.get("output_changes").and_then(Value::as_object) {
@@ -139,9 +305,18 @@ fn mask(value: &Value, sensitive: &Value) -> Value {
     }
 }
 
+/// The field of a redacted change naming the attributes that change.
+const CHANGED: &str = "strata_changed_attributes";
+
 fn redact_change(change: &Value) -> Value {
     let mut out = change.clone();
     if let Value::Object(o) = &mut out {
+        if change.get("before").is_some_and(Value::is_object)
+            || change.get("after").is_some_and(Value::is_object)
+        {
+            let names = changed_attributes(change);
+            o.insert(CHANGED.into(), names.into());
+        }
         for (field, mask_field) in [("before", "before_sensitive"), ("after", "after_sensitive")] {
             if let (Some(v), Some(m)) = (change.get(field), change.get(mask_field)) {
                 o.insert(field.into(), mask(v, m));
@@ -254,6 +429,34 @@ mod tests {
             ]
         );
         assert_eq!(s.outputs_changed, vec!["token"]);
+    }
+
+    #[test]
+    fn replacements_say_what_forces_them_and_updates_what_changes() {
+        let plan = parse(V1_PLAN.as_bytes()).unwrap();
+        let s = summarize(&plan);
+        assert_eq!(s.resources[1].forced_by, vec!["ami"]);
+        assert_eq!(s.resources[0].changed, vec!["password", "size"]);
+        let d = diffs(&redact(&plan));
+        assert_eq!(d[0].address, "aws_db_instance.main");
+        let size = d[0].attributes.iter().find(|a| a.name == "size").unwrap();
+        assert_eq!(
+            (size.before.as_deref(), size.after.as_deref()),
+            (Some("10"), Some("20"))
+        );
+        let password = d[0]
+            .attributes
+            .iter()
+            .find(|a| a.name == "password")
+            .unwrap();
+        assert_eq!(password.after.as_deref(), Some("\"(sensitive value)\""));
+        let created = diffs(&parse(V0_PLAN.as_bytes()).unwrap());
+        let id = created[0]
+            .attributes
+            .iter()
+            .find(|a| a.name == "id")
+            .unwrap();
+        assert_eq!(id.after.as_deref(), Some("(known after apply)"));
     }
 
     #[test]

@@ -72,8 +72,86 @@ pub fn fmt_check(tools: &Tools, sb: &Sandbox) -> Result<Step> {
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect();
+    if !files.is_empty() {
+        // What is wrong, as a diff.
+        let diff = run(
+            tools,
+            sb,
+            None,
+            // (`-check` would suppress the diff; `-write=false` leaves the files alone.)
+            &[
+                "fmt",
+                "-write=false",
+                "-recursive",
+                "-diff",
+                "-list=false",
+                "-no-color",
+            ],
+        )?;
+        step.log = diff.stdout;
+        step.tool_ms += diff.duration.as_millis() as u64;
+    }
     step.summary = StepSummary::Fmt(FmtSummary { unformatted: files });
     Ok(step)
+}
+
+/// Terraform names files relative to the directory it runs in (`main.tf`,
+/// `../../modules/vpc/main.tf`); strata shows them from the workspace root
+/// (`stacks/network/main.tf`), as the user's editor knows them.
+pub fn repo_paths(log: &str, dir: &str) -> String {
+    let mut out = String::with_capacity(log.len());
+    for (n, line) in log.split_inclusive('\n').enumerate() {
+        if n > 0 || !line.is_empty() {
+            out.push_str(&rewrite_line(line, dir));
+        }
+    }
+    out
+}
+
+fn rewrite_line(line: &str, dir: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    // `on main.tf line 3`, `--- old/main.tf`, a bare file name of `fmt -list`.
+    while let Some(start) = rest.find(|c: char| !c.is_whitespace() && c != '"') {
+        let (space, word_start) = rest.split_at(start);
+        out.push_str(space);
+        let end = word_start
+            .find(|c: char| c.is_whitespace() || c == '"' || c == ',' || c == ':')
+            .unwrap_or(word_start.len())
+            // A lone `,` or `:` is a word of its own, so the loop always advances.
+            .max(word_start.chars().next().map_or(1, char::len_utf8));
+        let (word, after) = word_start.split_at(end);
+        let (prefix, path) = match word.strip_prefix("old/").or(word.strip_prefix("new/")) {
+            Some(p) => (&word[..4], p),
+            None => ("", word),
+        };
+        if (path.ends_with(".tf") || path.ends_with(".tf.json") || path.ends_with(".tfvars"))
+            && !path.starts_with('/')
+        {
+            out.push_str(prefix);
+            out.push_str(&join_normalized(dir, path));
+        } else {
+            out.push_str(word);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `dir/path` with `.` and `..` resolved (`stacks/a` + `../../modules/m/x.tf`).
+fn join_normalized(dir: &str, path: &str) -> String {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
 }
 
 /// Runs `init` unless the sandbox is already initialised the same way. `state` says how
@@ -305,4 +383,25 @@ pub fn apply(tools: &Tools, sb: &Sandbox, state: &StateSetup) -> Result<Step> {
     );
     remove_plan(sb);
     Ok(Step::from(&out?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_files_from_the_workspace_root() {
+        let log = "Error: Unsupported argument\n\n  on main.tf line 3, in resource \"x\" \"y\":\n   3:   bad = 1\n\n  on ../../modules/vpc/main.tf line 9:\nmain.tf\n--- old/variables.tf\n+++ new/variables.tf\n";
+        let out = repo_paths(log, "stacks/network");
+        assert!(
+            out.contains("on stacks/network/main.tf line 3, in resource \"x\" \"y\":"),
+            "{out}"
+        );
+        assert!(out.contains("on modules/vpc/main.tf line 9:"), "{out}");
+        assert!(out.contains("\nstacks/network/main.tf\n"), "{out}");
+        assert!(out.contains("--- old/stacks/network/variables.tf"), "{out}");
+        assert!(out.contains("   3:   bad = 1"), "{out}");
+        assert_eq!(repo_paths("no files here\n", "a"), "no files here\n");
+        assert_eq!(repo_paths("on main.tf line 1", ""), "on main.tf line 1");
+    }
 }

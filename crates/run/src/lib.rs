@@ -28,6 +28,7 @@ pub mod report;
 mod runner;
 pub mod select;
 pub mod shard;
+pub mod show;
 pub mod states;
 pub mod task;
 
@@ -79,6 +80,11 @@ pub struct TaskReport {
     pub reason: Option<String>,
     /// A plan or render made while an upstream stack has pending changes.
     pub provisional: bool,
+    /// For a plan made by `apply`: whether a plan under the same key was made (and cached)
+    /// before, the one reviewers saw, and it has the same resource changes. `None`: there
+    /// was none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches_reviewed: Option<bool>,
     pub summary: Summary,
     /// The tool output (kept for failures; with `verbose`, for every task that ran).
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -108,6 +114,7 @@ impl TaskReport {
             tool_ms: 0,
             reason: None,
             provisional: false,
+            matches_reviewed: None,
             summary: Summary::default(),
             log: String::new(),
         }
@@ -181,6 +188,20 @@ pub trait Observer: Sync {
     fn started(&self, _label: &str, _action: Action, _env: Option<&str>) {}
     fn finished(&self, _report: &TaskReport) {}
     fn warn(&self, _message: &str) {}
+    /// Whether to apply a plan with changes. Called once per stack, one at a time; the
+    /// default refuses.
+    fn approve(&self, _request: &Approval) -> bool {
+        false
+    }
+}
+
+/// A plan `apply` is about to apply.
+pub struct Approval<'a> {
+    pub label: &'a str,
+    pub env: &'a str,
+    pub plan: &'a strata_exec::plan_json::PlanSummary,
+    /// See [`TaskReport::matches_reviewed`].
+    pub matches_reviewed: Option<bool>,
 }
 
 /// Picks the environments: the given ones (checked) or all.
@@ -410,6 +431,8 @@ pub fn run(
         done: Mutex::new(vec![None; tasks.len()]),
         outputs: Mutex::new(HashMap::new()),
         say: &|m: &str| observer.warn(m),
+        approve: &|a: &Approval| observer.approve(a),
+        reviewed: Mutex::default(),
         unsaved: Mutex::default(),
         states: states::States::new(session, view, tools.clone()),
     };

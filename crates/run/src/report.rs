@@ -207,6 +207,7 @@ pub fn markdown(report: &RunReport) -> String {
             let _ = writeln!(md, "- `{}` {name}: {}", t.label, t.reason);
         }
     }
+    plan_sections(report, &mut md);
     if !problems.is_empty() {
         md.push_str("\n### Failures\n");
         for t in problems {
@@ -220,7 +221,177 @@ pub fn markdown(report: &RunReport) -> String {
             );
         }
     }
-    md
+    limit_comment(md)
+}
+
+/// GitHub refuses comments over 65,536 characters: the summary stays under this, with a
+/// note when it was cut.
+pub const COMMENT_LIMIT: usize = 60_000;
+
+fn limit_comment(md: String) -> String {
+    if md.len() <= COMMENT_LIMIT {
+        return md;
+    }
+    let note = "\n\n---\n**This summary was cut to fit a pull-request comment** (GitHub takes 65,536 characters). The full run: `strata --json plan` output, or the CI log.\n";
+    let mut end = COMMENT_LIMIT - note.len();
+    while !md.is_char_boundary(end) {
+        end -= 1;
+    }
+    // Cut at a line boundary, and close a code block or a collapsible section left open.
+    let cut = md[..end].rfind('\n').unwrap_or(end);
+    let mut out = md[..cut].to_string();
+    if out.matches("```").count() % 2 == 1 {
+        out.push_str("\n```");
+    }
+    if out.matches("<details>").count() > out.matches("</details>").count() {
+        out.push_str("\n</details>");
+    }
+    out.push_str(note);
+    out
+}
+
+/// The sign terraform shows for an action.
+pub fn action_sign(action: &str) -> &'static str {
+    match action {
+        "create" => "+",
+        "delete" => "-",
+        "update" => "~",
+        "replace" => "-/+",
+        "read" => "<=",
+        "import" => "<-",
+        _ => " ",
+    }
+}
+
+/// One line per resource change: sign, address, and for a replacement what forces it (or
+/// what changes).
+pub fn resource_lines(plan: &strata_exec::plan_json::PlanSummary) -> Vec<String> {
+    let mut lines: Vec<String> = plan
+        .resources
+        .iter()
+        .map(|r| {
+            let why = if !r.forced_by.is_empty() {
+                format!(" (forced by {})", r.forced_by.join(", "))
+            } else if !r.changed.is_empty() {
+                format!(" ({})", r.changed.join(", "))
+            } else {
+                String::new()
+            };
+            format!("{} {}{why}", action_sign(&r.action), r.address)
+        })
+        .collect();
+    lines.extend(plan.outputs_changed.iter().map(|o| format!("~ output.{o}")));
+    lines
+}
+
+/// What `strata plan` prints after the run: each stack's changes, in graph order, then the
+/// totals.
+pub fn plan_text(report: &RunReport) -> String {
+    let mut text = String::new();
+    let (mut add, mut change, mut destroy, mut stacks, mut unchanged) = (0, 0, 0, 0, 0);
+    for t in report.tasks.iter().filter(|t| t.status == Status::Ok) {
+        let Some(plan) = t.summary.plan() else {
+            continue;
+        };
+        stacks += 1;
+        if !plan.has_changes() {
+            unchanged += 1;
+            continue;
+        }
+        add += plan.add;
+        change += plan.change;
+        destroy += plan.destroy;
+        let _ = writeln!(
+            text,
+            "{} [{}]: +{} ~{} -{}",
+            t.label,
+            t.env.as_deref().unwrap_or("-"),
+            plan.add,
+            plan.change,
+            plan.destroy
+        );
+        for line in resource_lines(plan) {
+            let _ = writeln!(text, "  {line}");
+        }
+    }
+    if stacks > 0 {
+        let _ = writeln!(
+            text,
+            "Plan: {add} to add, {change} to change, {destroy} to destroy in {} stack(s){}",
+            stacks - unchanged,
+            if unchanged > 0 {
+                format!("; {unchanged} without changes")
+            } else {
+                String::new()
+            }
+        );
+    }
+    text
+}
+
+/// One collapsible section per stack and environment with changes (its resource changes and
+/// the policy findings there), as reviewers know them from pull-request automation.
+fn plan_sections(report: &RunReport, md: &mut String) {
+    let plans: Vec<&TaskReport> = report
+        .tasks
+        .iter()
+        .filter(|t| t.status == Status::Ok && t.summary.plan().is_some())
+        .collect();
+    if plans.is_empty() {
+        return;
+    }
+    md.push_str("\n### Plans\n");
+    let mut unchanged = Vec::new();
+    for t in plans {
+        let plan = t.summary.plan().expect("plans");
+        let env = t.env.as_deref().unwrap_or("-");
+        if !plan.has_changes() {
+            unchanged.push(format!("`{}` [{env}]", t.label));
+            continue;
+        }
+        let findings: Vec<String> = report
+            .tasks
+            .iter()
+            .filter(|p| p.label == t.label && p.env == t.env)
+            .filter_map(|p| p.summary.policy())
+            .flat_map(|p| p.findings.iter())
+            .map(|f| format!("- **{}** {}: {}", f.severity, f.rule, f.msg))
+            .collect();
+        let _ = writeln!(
+            md,
+            "\n<details><summary><code>{}</code> [{env}]: +{} ~{} -{}{}{}</summary>\n\n```diff",
+            t.label,
+            plan.add,
+            plan.change,
+            plan.destroy,
+            if t.provisional { " (provisional)" } else { "" },
+            if findings.is_empty() {
+                String::new()
+            } else {
+                format!(", {} policy finding(s)", findings.len())
+            }
+        );
+        for line in resource_lines(plan) {
+            // `diff` highlighting keys on the first character.
+            let line = match line.chars().next() {
+                Some('+') | Some('-') => line,
+                Some('~') => format!("!{}", &line[1..]),
+                _ => format!(" {line}"),
+            };
+            let _ = writeln!(md, "{line}");
+        }
+        md.push_str("```\n");
+        if !findings.is_empty() {
+            md.push_str("\nPolicy findings:\n\n");
+            for f in findings {
+                let _ = writeln!(md, "{f}");
+            }
+        }
+        md.push_str("\n</details>\n");
+    }
+    if !unchanged.is_empty() {
+        let _ = writeln!(md, "\nNo changes: {}", unchanged.join(", "));
+    }
 }
 
 /// The last `n` lines of a log.
@@ -355,4 +526,29 @@ pub fn sarif(report: &RunReport) -> String {
         }],
     });
     serde_json::to_string_pretty(&doc).expect("json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_summaries_are_cut_to_fit_a_comment_and_say_so() {
+        let mut md = String::from("## strata\n");
+        for i in 0..5000 {
+            md.push_str(&format!(
+                "\n<details><summary>stacks/s{i}</summary>\n\n```diff\n+ null_resource.r{i}\n```\n\n</details>\n"
+            ));
+        }
+        let cut = limit_comment(md.clone());
+        assert!(cut.len() <= COMMENT_LIMIT, "{}", cut.len());
+        assert!(cut.contains("This summary was cut"));
+        assert_eq!(cut.matches("```").count() % 2, 0, "code blocks are closed");
+        assert_eq!(
+            cut.matches("<details>").count(),
+            cut.matches("</details>").count()
+        );
+        let short = "## strata\nall good\n".to_string();
+        assert_eq!(limit_comment(short.clone()), short);
+    }
 }

@@ -48,6 +48,8 @@ pub fn explain_task_keys(
         done: Mutex::new(vec![None; tasks.len()]),
         outputs: Mutex::new(HashMap::new()),
         say: &|_| {},
+        approve: &|_| false,
+        reviewed: Mutex::default(),
         unsaved: Mutex::default(),
         states: crate::states::States::new(session, view, tools),
     };
@@ -144,6 +146,10 @@ pub(super) struct Runner<'a> {
     pub(super) outputs: Mutex<HashMap<usize, BTreeMap<String, Vec<u8>>>>,
     /// Tells the user something while a task runs (from worker threads, at once).
     pub(super) say: &'a (dyn Fn(&str) + Sync),
+    /// Asks whether to apply a plan (one stack at a time).
+    pub(super) approve: &'a (dyn Fn(&crate::Approval) -> bool + Sync),
+    /// For `apply`: the cached plan under each plan task's key, the one reviewed.
+    pub(super) reviewed: Mutex<HashMap<usize, strata_exec::plan_json::PlanSummary>>,
     /// States terraform could not save in this run's applies, by task, where strata kept
     /// them.
     pub(super) unsaved: Mutex<HashMap<usize, PathBuf>>,
@@ -596,6 +602,22 @@ impl Job for Runner<'_> {
         let key = fp.key();
         report.key = Some(key.to_hex());
         report.provisional = prepared.provisional;
+        if self.mode == Mode::Apply && task.action == Action::Plan {
+            // The plan made under this key before (by `strata plan`, maybe on another
+            // runner) is the one reviewers saw: the fresh plan is compared with it.
+            if let Ok(Some(hit)) = self.cache.lookup(&key) {
+                if let Some(Summary::Step(strata_exec::step::StepSummary::Plan(p))) =
+                    Summary::from_cached(Action::Plan, hit.result.summary)
+                {
+                    self.reviewed.lock().expect("reviewed").insert(i, p);
+                }
+            }
+        }
+        if task.action == Action::Apply {
+            if let Some(done) = self.before_apply(i, &mut report) {
+                return finish(report, done);
+            }
+        }
         if self.cacheable(task.action) {
             match self.cache.lookup(&key) {
                 Ok(Some(hit)) => {
@@ -627,6 +649,9 @@ impl Job for Runner<'_> {
         };
         let mut step = step;
         prepared.redactor.redact_outcome(&mut step);
+        if self.tool_name(task.action) == "terraform" {
+            from_workspace_root(&mut step, &report.label);
+        }
         report.summary = step.summary.clone();
         report.tool_ms = step.tool_ms;
         report.log = String::from_utf8_lossy(&step.log).into_owned();
@@ -639,6 +664,9 @@ impl Job for Runner<'_> {
             report.reason = Some(match (unsaved, self.lock_failure(i, &report.log)) {
                 (Some(kept), _) => unsaved_message(&report.label, task.env.as_deref(), &kept),
                 (None, Some(why)) => why,
+                (None, None) if task.action == Action::Fmt => {
+                    fmt_failure(&report.summary, &report.label)
+                }
                 (None, None) => {
                     format!("{} {} failed", self.tool_name(task.action), task.action)
                 }
@@ -650,6 +678,18 @@ impl Job for Runner<'_> {
                 .lock()
                 .expect("outputs")
                 .insert(i, step.blobs.clone());
+        }
+        if let (Some(reviewed), Some(fresh)) = (
+            self.reviewed.lock().expect("reviewed").remove(&i),
+            report.summary.plan(),
+        ) {
+            let changes = |p: &strata_exec::plan_json::PlanSummary| {
+                p.resources
+                    .iter()
+                    .map(|r| (r.address.clone(), r.action.clone()))
+                    .collect::<Vec<_>>()
+            };
+            report.matches_reviewed = Some(changes(&reviewed) == changes(fresh));
         }
         if self.cacheable(task.action) {
             let mut blobs = step.blobs;
@@ -755,6 +795,55 @@ fn upstream_digest(consumed: &BTreeMap<String, Value>, sensitive: &[String]) -> 
         .to_string()
 }
 
+impl Runner<'_> {
+    /// The plan task an apply task applies.
+    fn plan_of(&self, i: usize) -> Option<usize> {
+        let t = &self.tasks[i];
+        self.tasks
+            .iter()
+            .position(|p| p.target == t.target && p.env == t.env && p.action == Action::Plan)
+    }
+
+    /// Before an apply: nothing to do when its plan has no changes; otherwise the plan must
+    /// be approved. `Some(status)` ends the task there.
+    fn before_apply(&self, i: usize, report: &mut TaskReport) -> Option<Status> {
+        let plan_task = self.plan_of(i)?;
+        let done = self.done.lock().expect("reports");
+        let plan = done[plan_task].as_ref()?;
+        let summary = plan.summary.plan()?.clone();
+        let matches_reviewed = plan.matches_reviewed;
+        drop(done);
+        let task = &self.tasks[i];
+        let env = task.env.as_deref().unwrap_or_default();
+        let label = &self.model().targets[task.target].label;
+        if !summary.has_changes() {
+            let sb = sandbox::location(&self.work_root, task.env.as_deref(), label);
+            let _ = std::fs::remove_file(
+                sb.join("src")
+                    .join(strata_graph::discover::label_dir(label))
+                    .join(terraform::PLAN_FILE),
+            );
+            report.reason = Some("no changes: nothing to apply".into());
+            return Some(Status::Ok);
+        }
+        let approved = (self.approve)(&crate::Approval {
+            label,
+            env,
+            plan: &summary,
+            matches_reviewed,
+        });
+        if approved {
+            return None;
+        }
+        report.reason = Some(if matches_reviewed == Some(false) {
+            "not applied: the plan differs from the one made under the same key before (the one reviewed); the infrastructure changed outside terraform? Review it with `strata plan` and apply on a terminal".into()
+        } else {
+            "not applied: the plan was not approved".into()
+        });
+        Some(Status::Skipped)
+    }
+}
+
 /// What to do about a state terraform could not save.
 pub(super) fn unsaved_message(label: &str, env: Option<&str>, kept: &std::path::Path) -> String {
     let env = env.unwrap_or_default();
@@ -814,5 +903,38 @@ impl Runner<'_> {
             Action::Test | Action::Policy => "rego",
             _ => "terraform",
         }
+    }
+}
+
+/// Terraform's messages name files as seen from the stack's directory; the log and the
+/// fmt summary name them from the workspace root, as the user's editor knows them.
+fn from_workspace_root(step: &mut Outcome, label: &str) {
+    let dir = strata_graph::discover::label_dir(label);
+    if dir.is_empty() {
+        return;
+    }
+    let log = String::from_utf8_lossy(&step.log);
+    step.log = strata_exec::terraform::repo_paths(&log, dir).into_bytes();
+    if let Summary::Step(strata_exec::step::StepSummary::Fmt(fmt)) = &mut step.summary {
+        for file in &mut fmt.unformatted {
+            *file = strata_graph::discover::in_dir(label, file);
+        }
+    }
+}
+
+/// Why a fmt check failed, with the command that fixes it.
+fn fmt_failure(summary: &Summary, label: &str) -> String {
+    let files = match summary {
+        Summary::Step(strata_exec::step::StepSummary::Fmt(fmt)) => fmt.unformatted.len(),
+        _ => 0,
+    };
+    let dir = match strata_graph::discover::label_dir(label) {
+        "" => ".",
+        dir => dir,
+    };
+    match files {
+        0 => "terraform fmt failed".to_string(),
+        1 => format!("1 file is not formatted; fix it with: terraform fmt -recursive {dir}"),
+        n => format!("{n} files are not formatted; fix them with: terraform fmt -recursive {dir}"),
     }
 }

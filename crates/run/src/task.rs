@@ -162,13 +162,13 @@ pub fn plan_tasks_in(
             ),
             (Kind::Stack, Mode::Plan) => (&[], &[Action::Init, Action::Plan]),
             (Kind::Stack, Mode::Apply) => (&[], &[Action::Init, Action::Plan, Action::Apply]),
-            (Kind::Module, Mode::Check) => (&[Action::Validate], &[]),
+            (Kind::Module, Mode::Check) => (&[Action::Fmt, Action::Validate], &[]),
             (Kind::Chart, Mode::Check) => (&[Action::Deps], &[Action::Lint, Action::Render]),
             (Kind::Chart, Mode::Plan) => (&[], &[Action::Render]),
             _ => (&[], &[]),
         };
         // A module is governed without an environment: its policies read its files.
-        let module_policy = [Action::Validate, Action::Policy];
+        let module_policy = [Action::Fmt, Action::Validate, Action::Policy];
         let plain: &[Action] = if target.kind == Kind::Module
             && mode == Mode::Check
             && !model.governing(t, None).is_empty()

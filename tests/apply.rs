@@ -1,0 +1,196 @@
+//! `strata apply` asks before it changes anything: on a terminal it shows each plan and
+//! applies only on `yes`; without one it refuses unless `--auto-approve`; a plan without
+//! changes is not applied; the plan it applies is compared with the one reviewed under the
+//! same key. `strata plan` prints every change at resource level.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
+
+mod common;
+
+use common::{json_run, tools_repo, Repo, Run};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const NULL_PROVIDER: &str = r#"terraform {
+  required_providers {
+    null = {
+      source  = "hashicorp/null"
+      version = "2.1.2"
+    }
+  }
+}
+"#;
+
+/// A sensitive variable's value: never shown.
+const TOKEN: &str = "tok-S3CRET-8d1f";
+
+fn workspace() -> Repo {
+    let repo = tools_repo();
+    repo.write(
+        "stacks/network/main.tf",
+        &format!(
+            "{NULL_PROVIDER}\nvariable \"v\" {{\n  default = \"1\"\n}}\n\nvariable \"token\" {{\n  default   = \"{TOKEN}\"\n  sensitive = true\n}}\n\nresource \"null_resource\" \"net\" {{\n  triggers = {{\n    v     = var.v\n    token = var.token\n  }}\n}}\n\nresource \"null_resource\" \"extra\" {{}}\n\noutput \"vpc_id\" {{\n  value = \"vpc-${{var.v}}\"\n}}\n"
+        ),
+    );
+    repo.commit("network");
+    repo
+}
+
+/// `strata ARGS` on a pseudo-terminal (util-linux `script`), answering `answer`.
+fn on_terminal(repo: &Repo, args: &str, answer: &str) -> Run {
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_strata"));
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(repo.path())
+        .env_remove("GIT_DIR")
+        .env("STRATA_DAEMON", "0")
+        .env("STRATA_STATE_DIR", repo.state_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs commands on a pseudo-terminal");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{answer}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap().into()
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve() {
+    let repo = workspace();
+    let run = repo.strata(&["apply", "--env", "dev"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("there is no terminal to ask on")
+            && run.stderr.contains("--auto-approve"),
+        "{}",
+        run.stderr
+    );
+    assert!(!repo.state_file("dev", "stacks/network").exists());
+    let run = repo.strata(&["plan", "--auto-approve", "--env", "dev"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[test]
+fn apply_on_a_terminal_shows_the_plan_and_applies_only_on_yes() {
+    let repo = workspace();
+    let state = repo.state_file("dev", "stacks/network");
+    let declined = on_terminal(&repo, "apply --env dev", "no");
+    assert_eq!(declined.code, 1, "{}", declined.stdout);
+    assert!(
+        declined.stdout.contains("+ null_resource.net")
+            && declined.stdout.contains("+ null_resource.extra")
+            && declined.stdout.contains("Apply stacks/network in dev?"),
+        "{}",
+        declined.stdout
+    );
+    assert!(
+        declined.stdout.contains("not approved"),
+        "{}",
+        declined.stdout
+    );
+    assert!(!state.exists(), "nothing is applied without a yes");
+
+    let approved = on_terminal(&repo, "apply --env dev", "yes");
+    assert_eq!(approved.code, 0, "{}", approved.stdout);
+    assert!(state.exists());
+}
+
+#[test]
+fn plans_without_changes_are_not_applied() {
+    let repo = workspace();
+    let (first, _) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let before = std::fs::read(repo.state_file("dev", "stacks/network")).unwrap();
+    let (again, report) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let apply = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "stacks/network" && t["action"] == "apply")
+        .unwrap();
+    assert_eq!(apply["status"], "ok");
+    assert_eq!(apply["reason"], "no changes: nothing to apply");
+    assert_eq!(apply["tool_ms"], 0, "terraform apply did not run: {apply}");
+    assert_eq!(
+        std::fs::read(repo.state_file("dev", "stacks/network")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn plan_prints_resource_changes_and_apply_checks_the_reviewed_plan() {
+    let repo = workspace();
+    let (first, _) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    repo.write(
+        "environments/dev/stacks/network/terraform.tfvars",
+        "v = \"2\"\n",
+    );
+    repo.commit("v = 2");
+
+    // The reviewer's view: every change at resource level, what forces a replacement (or
+    // what changes), the outputs, the totals.
+    let plan = repo.strata(&["plan", "--env", "dev"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("stacks/network [dev]: +1 ~0 -1\n  -/+ null_resource.net (")
+            && plan.stdout.contains("triggers")
+            && plan.stdout.contains("~ output.vpc_id")
+            && plan
+                .stdout
+                .contains("Plan: 1 to add, 0 to change, 1 to destroy in 1 stack(s)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan.stdout.contains("null_resource.extra"),
+        "no-ops are not listed: {}",
+        plan.stdout
+    );
+
+    // The plan in full, from the cache: attribute by attribute, what forces the
+    // replacement; sensitive values masked.
+    let shown = repo.strata(&["show", "stacks/network", "--env", "dev"]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(
+        shown.stdout.contains("-/+ null_resource.net (replace)")
+            && shown.stdout.contains("# forces replacement")
+            && shown.stdout.contains("vpc_id = \"vpc-1\" -> \"vpc-2\"")
+            && shown.stdout.contains("(sensitive value)"),
+        "{}",
+        shown.stdout
+    );
+    assert!(!shown.stdout.contains(TOKEN), "{}", shown.stdout);
+    // The pull-request comment: one collapsible section per stack with changes.
+    let md = repo.path().join("plan.md");
+    let with_md = repo.strata(&["plan", "--env", "dev", "--summary-md", md.to_str().unwrap()]);
+    assert_eq!(with_md.code, 0, "{}", with_md.stderr);
+    let md = std::fs::read_to_string(md).unwrap();
+    assert!(
+        md.contains("<details><summary><code>stacks/network</code> [dev]: +1 ~0 -1")
+            && md.contains("-/+ null_resource.net (forced by triggers")
+            && md.contains("! output.vpc_id"),
+        "{md}"
+    );
+    for text in [&plan.stdout, &plan.stderr, &md, &shown.stderr] {
+        assert!(!text.contains(TOKEN));
+    }
+
+    // Applying under the same key: the fresh plan is the reviewed one.
+    let (applied, report) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let plan_task = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["action"] == "plan")
+        .unwrap();
+    assert_eq!(plan_task["matches_reviewed"], true, "{plan_task}");
+    assert_eq!(plan_task["cached"], false, "apply always plans afresh");
+}
