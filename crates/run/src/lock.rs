@@ -38,19 +38,28 @@ impl RunLock {
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
         let mut waiting = Some(waiting);
+        let mut polls = 0;
         loop {
             match file.try_lock() {
                 Ok(()) => break,
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    if let Some(tell) = waiting.take() {
-                        let mut holder = String::new();
+                    polls += 1;
+                    let mut holder = String::new();
+                    if waiting.is_some() {
+                        let _ = file.rewind();
                         let _ = file.read_to_string(&mut holder);
-                        let holder = holder.trim();
-                        tell(if holder.is_empty() {
-                            "another strata run"
-                        } else {
-                            holder
-                        });
+                    }
+                    let holder = holder.trim();
+                    // A run that has just taken the lock may not have said who it is yet:
+                    // look again at the next poll before naming nobody.
+                    if !holder.is_empty() || polls > 2 {
+                        if let Some(tell) = waiting.take() {
+                            tell(if holder.is_empty() {
+                                "another strata run"
+                            } else {
+                                holder
+                            });
+                        }
                     }
                     if cancelled() {
                         return Ok(None);
@@ -60,15 +69,16 @@ impl RunLock {
                 Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
             }
         }
-        // Say who holds it, for the next run that waits.
-        let _ = file.set_len(0);
-        let _ = file.rewind();
-        let _ = write!(
-            file,
+        // Say who holds it, for the next run that waits: written over the previous holder's
+        // line and then cut to length, so a reader never finds the file empty.
+        let holder = format!(
             "strata run (pid {}) started {}",
             std::process::id(),
             since_epoch()
         );
+        let _ = file.rewind();
+        let _ = file.write_all(holder.as_bytes());
+        let _ = file.set_len(holder.len() as u64);
         Ok(Some(RunLock { _file: file }))
     }
 }
