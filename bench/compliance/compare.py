@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 CORPUS = HERE / "corpus"
 OUT = HERE / "out"
-PACK = ROOT / "policies" / "builtin"
+PACK = ROOT / "crates" / "policy" / "builtin"
 
 CKV_RE = re.compile(r"\bCKV2?_[A-Z0-9]+_[0-9]+\b")
 STRATA_ID_RE = re.compile(r"\bSTRATA-[A-Z0-9]+-[0-9]+\b")
@@ -672,7 +672,7 @@ def main() -> None:
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "checkov_version": ck_version,
             "strata_commit": git("rev-parse", "--short=12", "HEAD"),
-            "strata_dirty": bool(git("status", "--porcelain", "--", "cli", "policies/builtin", "shared")),
+            "strata_dirty": bool(git("status", "--porcelain", "--", "cli", "crates/policy", "shared")),
             "pack_digest": pack_digest(),
             "python": platform.python_version(),
             "machine": machine(),

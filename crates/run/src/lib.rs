@@ -21,6 +21,7 @@ use strata_graph::model::Model;
 use strata_graph::session::{Session, View};
 use strata_graph::workspace::WORKSPACE_FILE;
 
+pub mod governing;
 mod lock;
 mod reads;
 pub mod report;
@@ -350,6 +351,10 @@ pub fn run(
     observer: &dyn Observer,
 ) -> Result<RunReport> {
     let envs = resolve_envs(&view.model, &opts.envs)?;
+    if opts.mode == Mode::Check {
+        // A pinned built-in pack that is not this binary's is refused before anything runs.
+        strata_policy::builtin::enabled(&view.model.config.policy)?;
+    }
     let t = Instant::now();
     let tasks = plan_tasks_in(
         &view.model,
