@@ -139,3 +139,34 @@ unknown_ec2_block_device_encryption contains f if {
 		sprintf("%s.%s: %s.encrypted is known only after apply", [type, name, kind]),
 	)
 }
+
+# ---------------------------------------------------------------------------------------
+# STRATA-AWS-071: an instance given a public IP address.
+
+ec2_public_ip := {
+	"id": "STRATA-AWS-071",
+	"severity": "medium",
+	"title": "EC2 instance with a public IP address",
+	"remediation": "Set associate_public_ip_address = false and reach the instance through a load balancer, a NAT gateway or SSM Session Manager.",
+	"checkov": "CKV_AWS_88",
+}
+
+deny_ec2_public_ip contains f if {
+	some [name, body] in resources("aws_instance")
+	enabled(body.associate_public_ip_address)
+	f := object.union(
+		finding(ec2_public_ip, addr("aws_instance", name), sprintf("aws_instance.%s sets associate_public_ip_address = true", [name])),
+		{"attribute": "associate_public_ip_address"},
+	)
+}
+
+deny_ec2_public_ip contains f if {
+	some type in ["aws_launch_template", "aws_launch_configuration"]
+	some [name, body] in resources(type)
+	some nic in array.concat(blocks(object.get(body, "network_interfaces", [])), [body])
+	enabled(nic.associate_public_ip_address)
+	f := object.union(
+		finding(ec2_public_ip, addr(type, name), sprintf("%s gives its instances a public IP address", [addr(type, name)])),
+		{"attribute": "associate_public_ip_address"},
+	)
+}

@@ -91,3 +91,15 @@ test_block_device_computed_is_unknown if {
 	count(deny_ec2_block_device_encryption) == 0 with input as inp
 	{f.id | some f in unknowns} == {"STRATA-AWS-014"} with input as inp
 }
+
+# STRATA-AWS-071
+
+test_instance_with_public_ip_denied if {
+	ids(deny_ec2_public_ip) == {"CKV_AWS_88"} with input as res("aws_instance", {"associate_public_ip_address": true})
+	count(deny_ec2_public_ip) == 1 with input as res("aws_launch_template", {"network_interfaces": {"associate_public_ip_address": "true"}})
+}
+
+test_instance_without_public_ip_passes if {
+	count(deny_ec2_public_ip) == 0 with input as res("aws_instance", {"associate_public_ip_address": false})
+	count(deny_ec2_public_ip) == 0 with input as res("aws_launch_template", {"network_interfaces": {"subnet_id": "x"}})
+}

@@ -195,3 +195,58 @@ all_ports_denied(rule) if {
 	open_to_world(rule)
 	all_ports(rule)
 }
+
+# ---------------------------------------------------------------------------------------
+# STRATA-AWS-072: a security group or rule nobody explained.
+
+sg_description := {
+	"id": "STRATA-AWS-072",
+	"severity": "low",
+	"title": "Security group or rule without a description",
+	"remediation": "Give the group and each of its rules a description saying what the traffic is for; reviewers of an open port need it.",
+	"checkov": "CKV_AWS_23",
+}
+
+described(body) if {
+	is_string(body.description)
+	body.description != ""
+}
+
+deny_sg_description contains f if {
+	some [name, sg] in resources("aws_security_group")
+	not described(sg)
+	f := finding(sg_description, addr("aws_security_group", name), sprintf("aws_security_group.%s has no description", [name]))
+}
+
+deny_sg_description contains f if {
+	some [name, sg] in resources("aws_security_group")
+	some direction in ["ingress", "egress"]
+	some i, rule in blocks(object.get(sg, direction, []))
+	not described(rule)
+	f := finding(sg_description, addr("aws_security_group", name), sprintf("aws_security_group.%s: %s rule %d has no description", [name, direction, i + 1]))
+}
+
+deny_sg_description contains f if {
+	some type in ["aws_security_group_rule", "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"]
+	some [name, rule] in resources(type)
+	not described(rule)
+	f := finding(sg_description, addr(type, name), sprintf("%s has no description", [addr(type, name)]))
+}
+
+# ---------------------------------------------------------------------------------------
+# STRATA-AWS-073: a default security group that lets traffic through.
+
+default_sg_restricts_all := {
+	"id": "STRATA-AWS-073",
+	"severity": "medium",
+	"title": "Default security group allows traffic",
+	"remediation": "Declare aws_default_security_group without ingress and egress blocks, so the VPC's default group allows nothing and resources must name a group of their own.",
+	"checkov": "CKV2_AWS_12",
+}
+
+deny_default_sg_restricts_all contains f if {
+	some [name, sg] in resources("aws_default_security_group")
+	some direction in ["ingress", "egress"]
+	count(blocks(object.get(sg, direction, []))) > 0
+	f := finding(default_sg_restricts_all, addr("aws_default_security_group", name), sprintf("aws_default_security_group.%s has %s rules", [name, direction]))
+}

@@ -155,3 +155,27 @@ test_sg_all_traffic_computed_source_is_unknown if {
 	count(deny_sg_all_ports_open) == 0 with input as inp
 	{f.id | some f in unknowns} == {"STRATA-AWS-009"} with input as inp
 }
+
+# STRATA-AWS-072
+
+test_sg_without_descriptions_denied if {
+	inp := res("aws_security_group", {"ingress": [{"from_port": 443, "to_port": 443, "protocol": "tcp", "description": "https"}, {"from_port": 80, "to_port": 80, "protocol": "tcp"}]})
+	fs := deny_sg_description with input as inp
+	count(fs) == 2
+	ids(fs) == {"CKV_AWS_23"}
+	count(deny_sg_description) == 1 with input as res("aws_security_group_rule", {"type": "ingress"})
+}
+
+test_sg_with_descriptions_passes if {
+	inp := res("aws_security_group", {"description": "web", "egress": {"protocol": "-1", "description": "all out"}})
+	count(deny_sg_description) == 0 with input as inp
+	count(deny_sg_description) == 0 with input as res("aws_vpc_security_group_ingress_rule", {"description": "https"})
+}
+
+# STRATA-AWS-073
+
+test_default_sg_with_rules_denied if {
+	fs := deny_default_sg_restricts_all with input as res("aws_default_security_group", {"vpc_id": "x", "ingress": {"protocol": "-1", "self": true}})
+	ids(fs) == {"CKV2_AWS_12"}
+	count(deny_default_sg_restricts_all) == 0 with input as res("aws_default_security_group", {"vpc_id": "x"})
+}

@@ -76,3 +76,48 @@ unknown_rds_public contains f if {
 		sprintf("%s.%s: publicly_accessible is %s, known only after apply", [type, name, db.publicly_accessible]),
 	)
 }
+
+# ---------------------------------------------------------------------------------------
+# STRATA-AWS-069: database users authenticated by password only.
+
+rds_iam_auth := {
+	"id": "STRATA-AWS-069",
+	"severity": "low",
+	"title": "RDS database without IAM authentication",
+	"remediation": "Set iam_database_authentication_enabled = true and let applications connect with IAM tokens instead of long-lived passwords.",
+	"checkov_ids": ["CKV_AWS_161", "CKV_AWS_162"],
+}
+
+iam_auth_checkov := {"aws_db_instance": "CKV_AWS_161", "aws_rds_cluster": "CKV_AWS_162"}
+
+# Only MySQL and PostgreSQL engines (and their Aurora versions) support IAM authentication.
+iam_auth_engine(db) if regex.match(`^(aurora-)?(mysql|postgres|mariadb)|^aurora$`, object.get(db, "engine", "aurora"))
+
+deny_rds_iam_auth contains f if {
+	some type, checkov in iam_auth_checkov
+	some [name, db] in resources(type)
+	iam_auth_engine(db)
+	not db.replicate_source_db
+	flag(db, ["iam_database_authentication_enabled"], false) == "off"
+	f := finding(object.union(rds_iam_auth, {"checkov": checkov}), addr(type, name), sprintf("%s.%s does not set iam_database_authentication_enabled = true", [type, name]))
+}
+
+# ---------------------------------------------------------------------------------------
+# STRATA-AWS-070: a database that one destroy removes.
+
+rds_deletion_protection := {
+	"id": "STRATA-AWS-070",
+	"severity": "low",
+	"title": "RDS database without deletion protection",
+	"remediation": "Set deletion_protection = true (turn it off in the change that is meant to delete the database).",
+	"checkov_ids": ["CKV_AWS_293", "CKV_AWS_139"],
+}
+
+deletion_checkov := {"aws_db_instance": "CKV_AWS_293", "aws_rds_cluster": "CKV_AWS_139"}
+
+deny_rds_deletion_protection contains f if {
+	some type, checkov in deletion_checkov
+	some [name, db] in resources(type)
+	flag(db, ["deletion_protection"], false) == "off"
+	f := finding(object.union(rds_deletion_protection, {"checkov": checkov}), addr(type, name), sprintf("%s.%s does not set deletion_protection = true", [type, name]))
+}

@@ -64,3 +64,22 @@ test_rds_public_computed_is_unknown if {
 	count(deny_rds_public) == 0 with input as inp
 	{f.id | some f in unknowns} == {"STRATA-AWS-011"} with input as inp
 }
+
+# STRATA-AWS-069, 070
+
+test_rds_without_iam_auth_or_deletion_protection_denied if {
+	inp := res("aws_db_instance", {"engine": "postgres", "storage_encrypted": true})
+	ids(deny_rds_iam_auth) == {"CKV_AWS_161"} with input as inp
+	ids(deny_rds_deletion_protection) == {"CKV_AWS_293"} with input as inp
+	cluster := res("aws_rds_cluster", {"engine": "aurora-mysql", "storage_encrypted": true})
+	ids(deny_rds_iam_auth) == {"CKV_AWS_162"} with input as cluster
+	ids(deny_rds_deletion_protection) == {"CKV_AWS_139"} with input as cluster
+}
+
+test_rds_with_iam_auth_and_deletion_protection_passes if {
+	inp := res("aws_db_instance", {"engine": "mysql", "iam_database_authentication_enabled": true, "deletion_protection": true})
+	count(deny_rds_iam_auth) == 0 with input as inp
+	count(deny_rds_deletion_protection) == 0 with input as inp
+	# Engines without IAM authentication.
+	count(deny_rds_iam_auth) == 0 with input as res("aws_db_instance", {"engine": "sqlserver-se"})
+}
