@@ -83,3 +83,34 @@ test_sql_tls_computed_is_unknown if {
 	{f.id | some f in unknowns} == {"STRATA-GCP-013"} with input as inp
 	count(having(unknowns, "STRATA-GCP-013")) == 1 with input as mock_sql({"ipv4_enabled": false, "require_ssl": "${var.tls}"})
 }
+
+# STRATA-GCP-042 .. 047
+
+test_postgres_without_backups_or_log_flags_denied if {
+	inp := res("google_sql_database_instance", {"database_version": "POSTGRES_15", "settings": {"tier": "db-f1-micro"}})
+	ids(deny_sql_backups) == {"CKV_GCP_14"} with input as inp
+	ids(deny_sql_log_connections) == {"CKV_GCP_52"} with input as inp
+	ids(deny_sql_log_disconnections) == {"CKV_GCP_53"} with input as inp
+	ids(deny_sql_log_checkpoints) == {"CKV_GCP_51"} with input as inp
+	ids(deny_sql_log_lock_waits) == {"CKV_GCP_54"} with input as inp
+	count(deny_sql_mysql_local_infile) == 0 with input as inp
+}
+
+test_postgres_with_backups_and_flags_passes if {
+	flags := [{"name": n, "value": "on"} | some n in ["log_connections", "log_disconnections", "log_checkpoints", "log_lock_waits"]]
+	inp := res("google_sql_database_instance", {"database_version": "POSTGRES_15", "settings": {"backup_configuration": {"enabled": true}, "database_flags": flags}})
+	count(deny_sql_backups) == 0 with input as inp
+	count(deny_sql_log_connections) == 0 with input as inp
+	count(deny_sql_log_disconnections) == 0 with input as inp
+	count(deny_sql_log_checkpoints) == 0 with input as inp
+	count(deny_sql_log_lock_waits) == 0 with input as inp
+	count(deny_sql_backups) == 0 with input as res("google_sql_database_instance", {"master_instance_name": "${google_sql_database_instance.main.name}"})
+}
+
+test_mysql_local_infile_denied_unless_off if {
+	ids(deny_sql_mysql_local_infile) == {"CKV_GCP_50"} with input as res("google_sql_database_instance", {"database_version": "MYSQL_5_7"})
+	on := {"database_flags": {"name": "local_infile", "value": "on"}}
+	count(deny_sql_mysql_local_infile) == 1 with input as res("google_sql_database_instance", {"database_version": "MYSQL_8_0", "settings": on})
+	count(deny_sql_mysql_local_infile) == 0 with input as res("google_sql_database_instance", {"database_version": "MYSQL_8_0"})
+	count(deny_sql_mysql_local_infile) == 0 with input as res("google_sql_database_instance", {"database_version": "MYSQL_8_0", "settings": {"database_flags": {"name": "local_infile", "value": "off"}}})
+}
