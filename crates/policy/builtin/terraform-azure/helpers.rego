@@ -59,3 +59,34 @@ references(value, type, name) if {
 	some suffix in [".", "["]
 	contains(value, concat("", [type, ".", name, suffix]))
 }
+
+# `type.name`, as findings name a resource.
+addr(type, name) := sprintf("%s.%s", [type, name])
+
+# A setting at `path` (keys through attributes and blocks written once) as "on", "off" or
+# "computed"; `unset` stands for an unset setting (the provider's default).
+flag(body, path, unset) := "computed" if computed(object.get(body, path, unset))
+
+flag(body, path, unset) := "on" if enabled(object.get(body, path, unset))
+
+flag(body, path, unset) := "off" if {
+	value := object.get(body, path, unset)
+	not enabled(value)
+	not computed(value)
+}
+
+# The first body of a block (written once or more), or {} when it is absent.
+first(body, key) := bodies[0] if {
+	bodies := blocks(object.get(body, key, []))
+	count(bodies) > 0
+}
+
+first(body, key) := {} if not has_block(body, key)
+
+has_block(body, key) if count(blocks(object.get(body, key, []))) > 0
+
+# A literal string value, or undefined when computed or not a string.
+literal(x) := x if {
+	is_string(x)
+	not computed(x)
+}

@@ -185,3 +185,38 @@ all_ports_denied(rule) if {
 	open_to_internet(rule)
 	all_ports(rule)
 }
+
+# ---------------------------------------------------------------------------------------
+# STRATA-AZ-043: UDP services open to the internet.
+
+nsg_udp_open := {
+	"id": "STRATA-AZ-043",
+	"severity": "high",
+	"title": "Network security group allows UDP from the internet",
+	"remediation": "Allow UDP only from the sources that need it; UDP services (DNS, NTP, SNMP, ...) open to the internet are used for amplification attacks.",
+	"checkov": "CKV_AZURE_77",
+}
+
+deny_nsg_udp_open contains f if {
+	some rule in inbound_rules
+	open_to_internet(rule)
+	rule.protocol == "udp"
+	f := finding(nsg_udp_open, rule.resource, sprintf("%s allows UDP from the internet", [rule.resource]))
+}
+
+# ---------------------------------------------------------------------------------------
+# STRATA-AZ-044: HTTP (80) open to the internet.
+
+nsg_http_open := {
+	"id": "STRATA-AZ-044",
+	"severity": "medium",
+	"title": "Network security group allows HTTP from the internet",
+	"remediation": "Serve HTTPS through an Application Gateway or Front Door and keep port 80 closed to the internet (or redirect it there).",
+	"checkov": "CKV_AZURE_160",
+}
+
+deny_nsg_http_open contains f if {
+	some rule in inbound_rules
+	port_exposed(rule, 80)
+	f := finding(nsg_http_open, rule.resource, sprintf("%s allows port 80 from the internet", [rule.resource]))
+}

@@ -92,3 +92,19 @@ test_nsg_all_ports_computed_source_is_unknown if {
 	count(deny_nsg_all_ports_open) == 0 with input as inp
 	{f.id | some f in unknowns} == {"STRATA-AZ-010"} with input as inp
 }
+
+# STRATA-AZ-043, 044
+
+test_nsg_udp_and_http_from_internet_denied if {
+	udp := res("azurerm_network_security_rule", {"direction": "Inbound", "access": "Allow", "protocol": "Udp", "source_address_prefix": "*", "destination_port_range": "53"})
+	ids(deny_nsg_udp_open) == {"CKV_AZURE_77"} with input as udp
+	http := res("azurerm_network_security_rule", {"direction": "Inbound", "access": "Allow", "protocol": "Tcp", "source_address_prefix": "Internet", "destination_port_range": "80"})
+	ids(deny_nsg_http_open) == {"CKV_AZURE_160"} with input as http
+}
+
+test_nsg_udp_and_http_from_vnet_pass if {
+	udp := res("azurerm_network_security_rule", {"direction": "Inbound", "access": "Allow", "protocol": "Udp", "source_address_prefix": "VirtualNetwork", "destination_port_range": "53"})
+	count(deny_nsg_udp_open) == 0 with input as udp
+	https := res("azurerm_network_security_rule", {"direction": "Inbound", "access": "Allow", "protocol": "Tcp", "source_address_prefix": "Internet", "destination_port_range": "443"})
+	count(deny_nsg_http_open) == 0 with input as https
+}
