@@ -357,6 +357,21 @@ mod tests {
         }
     }
 
+    /// The pack's README lists every rule with the id, severity and title of its metadata.
+    #[test]
+    fn the_readme_lists_every_rule() {
+        let readme = files().iter().find(|(p, _)| *p == "README.md").unwrap().1;
+        for r in rules().unwrap() {
+            let row = format!("| {} | {} | {} |", r.id, r.severity, r.title);
+            let severity_varies = format!("| {} | {} (", r.id, r.severity);
+            assert!(
+                readme.contains(&row)
+                    || (readme.contains(&severity_varies) && readme.contains(&r.title)),
+                "README.md has no row {row}"
+            );
+        }
+    }
+
     #[test]
     fn vendoring_writes_the_pack_and_refuses_to_overwrite() {
         let dir = tempfile::tempdir().unwrap();

@@ -45,3 +45,55 @@ unknown_image_tag contains f if {
 	placeholder(image)
 	f := finding(image_tag, sprintf("%s uses %s, whose tag is not known until the template is rendered", [c.label, image]))
 }
+
+# ---------------------------------------------------------------------------------------
+# STRATA-K8S-018: image referenced by tag, not digest.
+
+image_digest := {
+	"id": "STRATA-K8S-018",
+	"severity": "low",
+	"title": "Container image not referenced by digest",
+	"remediation": "Reference the image by digest (app:1.4.2@sha256:...), so the image that was scanned is the one that runs; tags can be moved.",
+	"checkov": "CKV_K8S_43",
+}
+
+deny_image_digest contains f if {
+	some c in containers
+	image := c.spec.image
+	not contains(image, "@sha256:")
+	not placeholder(image)
+	f := finding(image_digest, sprintf("%s uses %s, which is not pinned to a digest", [c.label, image]))
+}
+
+# ---------------------------------------------------------------------------------------
+# STRATA-K8S-019: a tag pulled once and then trusted from the node's cache.
+
+image_pull_policy := {
+	"id": "STRATA-K8S-019",
+	"severity": "low",
+	"title": "Container image pull policy is not Always",
+	"remediation": "Set imagePullPolicy: Always (or pin the image by digest), so a pod never runs a stale or tampered image cached on the node under the same tag.",
+	"checkov": "CKV_K8S_15",
+}
+
+# Kubernetes' default: Always for :latest or no tag, IfNotPresent otherwise.
+pull_policy(c) := c.imagePullPolicy
+
+pull_policy(c) := "Always" if {
+	not c.imagePullPolicy
+	tag(c.image) in {"", "latest"}
+}
+
+pull_policy(c) := "IfNotPresent" if {
+	not c.imagePullPolicy
+	not tag(c.image) in {"", "latest"}
+}
+
+deny_image_pull_policy contains f if {
+	some c in containers
+	not contains(c.spec.image, "@sha256:")
+	not placeholder(c.spec.image)
+	policy := pull_policy(c.spec)
+	policy != "Always"
+	f := finding(image_pull_policy, sprintf("%s pulls %s with imagePullPolicy %s", [c.label, c.spec.image, policy]))
+}

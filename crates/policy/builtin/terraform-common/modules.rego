@@ -106,3 +106,26 @@ deny_module_git_ref contains f if {
 		sprintf("module.%s: ref=%s is neither a version tag nor a commit", [name, ref]),
 	)
 }
+
+# ---------------------------------------------------------------------------------------
+# STRATA-TF-012: git module pinned to a tag, which can be moved, rather than a commit.
+
+module_commit_hash := {
+	"id": "STRATA-TF-012",
+	"severity": "low",
+	"title": "Git module not pinned to a commit",
+	"remediation": "Use ?ref=<full commit sha> (keep the tag in a comment); a tag can be deleted and pushed again to another commit.",
+	"checkov": "CKV_TF_1",
+}
+
+deny_module_commit_hash contains f if {
+	some [name, call] in module_calls
+	git_source(call.source)
+	ref := source_ref(call.source)
+	not regex.match(`^[0-9a-f]{40}$`, ref)
+	f := finding(
+		module_commit_hash,
+		sprintf("module.%s", [name]),
+		sprintf("module.%s: ref=%s is not a full commit hash", [name, ref]),
+	)
+}

@@ -70,3 +70,22 @@ test_git_module_pinned_passes if {
 test_modules_written_as_arrays_are_read if {
 	count(deny_module_git_ref) == 1 with input as {"module": {"vpc": [{"source": "git::https://example.com/vpc.git"}]}}
 }
+
+# STRATA-TF-012
+
+test_git_module_on_a_tag_is_not_pinned_to_a_commit if {
+	inp := {"module": {"vpc": {"source": "git::https://github.com/acme/vpc.git?ref=v1.2.0"}}}
+	fs := deny_module_commit_hash with input as inp
+	count(fs) == 1
+	some f in fs
+	f.checkov == "CKV_TF_1"
+	f.id == "STRATA-TF-012"
+}
+
+test_git_module_on_a_commit_and_registry_modules_pass if {
+	inp := {"module": {
+		"vpc": {"source": "git::https://github.com/acme/vpc.git?ref=4f1c2b3a9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a"},
+		"eks": {"source": "terraform-aws-modules/eks/aws", "version": "20.8.4"},
+	}}
+	count(deny_module_commit_hash) == 0 with input as inp
+}

@@ -408,13 +408,14 @@ digest_name(name) if {
 	trim_suffix(word, "s") in digest_words
 }
 
-# Identifiers: words joined by _, - or / (AmazonEKS_CNI_IPv6_Policy, my-Service-Role2): every
-# part letters with at most one digit among them, as names are and random data is not.
+# Identifiers: words joined by _, - or / (AmazonEKS_CNI_IPv6_Policy, my-Service-Role2,
+# Policy-Min-TLS-1-2-2019-07): every part letters with at most one digit among them, or a
+# number, as names and dates are and random data is not.
 identifier_like(token) if {
 	parts := [part | some part in regex.split(`[_/-]`, token); part != ""]
 	count(parts) >= 2
 	every part in parts {
-		regex.match(`^[A-Za-z]*[0-9]?[A-Za-z]*$`, part)
+		regex.match(`^[A-Za-z]*[0-9]?[A-Za-z]*$|^[0-9]+$`, part)
 	}
 }
 
