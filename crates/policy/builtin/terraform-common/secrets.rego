@@ -1,99 +1,21 @@
-# Plaintext secrets in a Terraform file: known credential formats anywhere, literal values
+# Plaintext secrets in a Terraform module: known credential formats anywhere, literal values
 # in secret-named attributes, and long random-looking literals.
 #
-# Every string in the file is read, whatever block it sits in. Values encrypted with SOPS
+# Every string of the module is read, whatever block it sits in. Values encrypted with SOPS
 # (ENC[AES256_GCM,...]) are fine. Messages name where a secret is, never its value.
 package builtin.terraform
 
 import rego.v1
 
 # ---------------------------------------------------------------------------------------
-# Every string in the input with its path, down to twelve levels of nesting.
-
-compound(x) if is_object(x)
-
-compound(x) if is_array(x)
+# Every string in the input with its path, at any depth.
 
 # A plan or state (terraform show -json, which has a format_version) is not read: its
 # sensitive values are redacted, and its provider-generated values would only be noise.
-level_1 contains [[k], v] if {
-	not input.format_version
-	some k, v in input
-}
-
-level_2 contains [array.concat(p, [k]), v] if {
-	some [p, x] in level_1
-	compound(x)
-	some k, v in x
-}
-
-level_3 contains [array.concat(p, [k]), v] if {
-	some [p, x] in level_2
-	compound(x)
-	some k, v in x
-}
-
-level_4 contains [array.concat(p, [k]), v] if {
-	some [p, x] in level_3
-	compound(x)
-	some k, v in x
-}
-
-level_5 contains [array.concat(p, [k]), v] if {
-	some [p, x] in level_4
-	compound(x)
-	some k, v in x
-}
-
-level_6 contains [array.concat(p, [k]), v] if {
-	some [p, x] in level_5
-	compound(x)
-	some k, v in x
-}
-
-level_7 contains [array.concat(p, [k]), v] if {
-	some [p, x] in level_6
-	compound(x)
-	some k, v in x
-}
-
-level_8 contains [array.concat(p, [k]), v] if {
-	some [p, x] in level_7
-	compound(x)
-	some k, v in x
-}
-
-level_9 contains [array.concat(p, [k]), v] if {
-	some [p, x] in level_8
-	compound(x)
-	some k, v in x
-}
-
-level_10 contains [array.concat(p, [k]), v] if {
-	some [p, x] in level_9
-	compound(x)
-	some k, v in x
-}
-
-level_11 contains [array.concat(p, [k]), v] if {
-	some [p, x] in level_10
-	compound(x)
-	some k, v in x
-}
-
-level_12 contains [array.concat(p, [k]), v] if {
-	some [p, x] in level_11
-	compound(x)
-	some k, v in x
-}
-
-# [path, value] for every string that is not SOPS-encrypted.
 string_values contains [p, v] if {
-	some level in [
-		level_1, level_2, level_3, level_4, level_5, level_6,
-		level_7, level_8, level_9, level_10, level_11, level_12,
-	]
-	some [p, v] in level
+	not input.format_version
+	walk(input, [p, v])
+	count(p) > 0
 	is_string(v)
 	not sops_encrypted(v)
 }

@@ -227,6 +227,12 @@ test_values_nested_twelve_levels_deep_are_read if {
 	f.msg == "resource.kubernetes_manifest.app.manifest.spec.template.spec.containers[0].env[0].value holds a GitHub token"
 }
 
+test_values_nested_at_any_depth_are_read if {
+	deep := {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": {"k": {"l": {"m": {"token": fake_github_token}}}}}}}}}}}}}}
+	fs := deny_secret_github_token with input as {"locals": {"deep": deep}}
+	count(fs) == 1
+}
+
 test_data_sources_and_terraform_blocks_are_read if {
 	inp := {
 		"data": {"http": {"release": {"url": "https://api.github.com/repos/acme/x", "request_headers": {"Authorization": concat(" ", ["Bearer", fake_github_token])}}}},
