@@ -221,14 +221,17 @@ fn tasks_that_did_not_run_fail_the_run_unless_accepted() {
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(json["ok"], false);
+    // The plan, and the policy task of the built-in pack that reads it.
     let incomplete = json["incomplete"].as_array().unwrap();
-    assert_eq!(incomplete.len(), 1, "{json}");
+    assert_eq!(incomplete.len(), 2, "{json}");
     assert_eq!(incomplete[0]["label"], "stacks/consumer");
     assert_eq!(incomplete[0]["action"], "plan");
     assert!(incomplete[0]["reason"]
         .as_str()
         .unwrap()
         .contains("stacks/db has no state"));
+    assert_eq!(incomplete[1]["action"], "policy");
+    assert_eq!(incomplete[1]["reason"], "plan was skipped");
     assert!(run.stderr.contains("did not run"), "{}", run.stderr);
     let junit = std::fs::read_to_string(repo.path().join("junit.xml")).unwrap();
     assert!(
@@ -246,7 +249,7 @@ fn tasks_that_did_not_run_fail_the_run_unless_accepted() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(json["ok"], true);
-    assert_eq!(json["incomplete"].as_array().unwrap().len(), 1);
+    assert_eq!(json["incomplete"].as_array().unwrap().len(), 2);
     let junit = std::fs::read_to_string(repo.path().join("junit.xml")).unwrap();
     assert!(junit.contains("<skipped message="), "{junit}");
 }

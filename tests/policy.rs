@@ -272,26 +272,30 @@ deny[msg] {
     );
 }
 
-/// The built-in pack in this repository: every rule file has tests, they all pass, and the
-/// pack covers at least 40 rules with ids, severities and remediation text.
+/// The built-in pack compiled into the binary: `strata policy test builtin` runs its own
+/// tests from any directory, outside a workspace too; every rule file has tests, they all
+/// pass, and the pack has at least 150 rules with ids, severities and remediation text.
 #[test]
 fn the_builtin_pack_passes_its_own_tests() {
     let root = common::repo_root();
-    let run = common::strata(&root, &["--json", "policy", "test"]);
+    let outside = tempfile::tempdir().unwrap();
+    let run = common::strata(outside.path(), &["--json", "policy", "test", "builtin"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let json = run.json();
     let mut ids = std::collections::BTreeSet::new();
     let mut tests = 0;
-    for p in json["policies"].as_array().unwrap() {
+    let policies = json["policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 5, "{json}");
+    for p in policies {
         assert!(p["error"].is_null(), "{p}");
         let label = p["policy"].as_str().unwrap();
-        if !label.starts_with("policies/builtin/") {
-            continue;
-        }
+        assert!(label.starts_with("builtin/"), "{label}");
         tests += p["tests"].as_array().unwrap().len();
         for c in p["coverage"].as_array().unwrap() {
+            // builtin/terraform-aws/s3.rego is crates/policy/builtin/terraform-aws/s3.rego.
             let file = c["file"].as_str().unwrap();
-            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            let source = root.join("crates/policy").join(file);
+            let text = std::fs::read_to_string(&source).unwrap();
             for id in text.split('"').filter(|s| s.starts_with("STRATA-")) {
                 ids.insert(id.to_string());
             }
@@ -302,18 +306,18 @@ fn the_builtin_pack_passes_its_own_tests() {
             }
         }
     }
-    assert!(ids.len() >= 40, "only {} rule ids: {ids:?}", ids.len());
+    assert!(ids.len() >= 150, "only {} rule ids: {ids:?}", ids.len());
     assert!(
-        tests >= 2 * 40,
+        tests >= 2 * 150,
         "only {tests} tests for {} rules",
         ids.len()
     );
 }
 
 /// End to end: the built-in rules fire through the real binary on the compliance corpus
-/// (bench/compliance/corpus, 87 Terraform and Kubernetes files). The backend rules need an
-/// environment, which a file scan does not have (they report unknown there), and the corpus
-/// holds no GitHub token; their `*_test.rego` cases cover them.
+/// (bench/compliance/corpus). The backend rules need an environment, which a file scan
+/// does not have (they report unknown there), and the corpus holds no GitHub token; their
+/// `*_test.rego` cases cover them.
 #[test]
 fn builtin_rules_fire_end_to_end_on_the_compliance_corpus() {
     let root = common::repo_root();
@@ -323,7 +327,6 @@ fn builtin_rules_fire_end_to_end_on_the_compliance_corpus() {
     );
     assert_eq!(run.code, 1, "the corpus has violations: {}", run.stderr);
     let json = run.json();
-    assert_eq!(json["files"], 87);
     assert!(
         json["errors"].as_array().unwrap().is_empty(),
         "{}",
@@ -335,28 +338,13 @@ fn builtin_rules_fire_end_to_end_on_the_compliance_corpus() {
         .iter()
         .filter_map(|f| f["details"]["id"].as_str().map(str::to_string))
         .collect();
-    let mut defined = std::collections::BTreeSet::new();
-    for dir in std::fs::read_dir(root.join("policies/builtin"))
+    let rules = common::strata(&root, &["--json", "policy", "rules"]).json();
+    let defined: std::collections::BTreeSet<String> = rules["rules"]
+        .as_array()
         .unwrap()
-        .flatten()
-    {
-        for file in std::fs::read_dir(dir.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let name = file.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".rego") && !name.ends_with("_test.rego") {
-                let text = std::fs::read_to_string(file.path()).unwrap();
-                for id in text
-                    .split('"')
-                    .filter(|s| s.starts_with("STRATA-") && s.len() < 20)
-                {
-                    defined.insert(id.to_string());
-                }
-            }
-        }
-    }
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
     let not_on_files = [
         "STRATA-TF-003",
         "STRATA-TF-004",
@@ -371,25 +359,17 @@ fn builtin_rules_fire_end_to_end_on_the_compliance_corpus() {
         missing.is_empty(),
         "rules that never fire on the corpus: {missing:?}"
     );
-    assert!(defined.len() >= 40);
+    assert!(defined.len() >= 150);
 }
 
 /// Every finding of the built-in rules has a line: resources at their attribute, locals,
 /// variable defaults, and each YAML document at its start.
 #[test]
 fn builtin_findings_have_lines_and_secret_rules_ignore_what_is_not_a_secret() {
+    // A workspace with no policies of its own: the built-in pack applies by default.
     let repo = common::Repo::new();
     repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
-    // This repository's built-in pack.
-    let pack = common::repo_root().join("policies/builtin");
-    for kind in ["terraform-common", "terraform-aws", "kubernetes"] {
-        for entry in std::fs::read_dir(pack.join(kind)).unwrap().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let text = std::fs::read_to_string(entry.path()).unwrap();
-            repo.write(&format!("policies/builtin/{kind}/{name}"), &text);
-        }
-    }
-    repo.commit("the built-in pack");
+    repo.commit("workspace");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("main.tf"),
@@ -455,4 +435,359 @@ resource "aws_db_instance" "db" {
         .map(|f| f["line"].as_u64().unwrap())
         .collect();
     assert!(!pod.is_empty() && pod.iter().all(|&l| l == 6), "{pod:?}");
+}
+
+const PUBLIC_BUCKET: &str = "resource \"aws_s3_bucket\" \"site\" {\n  bucket = \"acme-site\"\n  acl    = \"public-read\"\n}\n";
+
+/// The version `strata policy rules --json` reports for the binary's pack.
+fn pack_version(dir: &std::path::Path) -> String {
+    let rules = common::strata(dir, &["--json", "policy", "rules"]);
+    assert_eq!(rules.code, 0, "{rules:?}");
+    rules.json()["version"].as_str().unwrap().to_string()
+}
+
+/// `strata policy scan DIR` works on any folder with nothing configured: outside a
+/// workspace the built-in pack applies alone; its JSON names the policies applied and the
+/// pack's version. With nothing to apply it says so and exits 2 instead of "0 findings".
+#[test]
+fn scan_outside_a_workspace_applies_the_builtin_pack() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.tf"), PUBLIC_BUCKET).unwrap();
+    let run = common::strata(dir.path(), &["--json", "policy", "scan", "."]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["builtin_version"], pack_version(dir.path()));
+    let policies: Vec<&str> = json["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(policies.contains(&"builtin/terraform-aws"), "{policies:?}");
+    let acl = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["details"]["id"] == "STRATA-AWS-002")
+        .unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(acl["policy"], "builtin/terraform-aws");
+    assert_eq!(acl["file"], "./main.tf");
+    assert_eq!(acl["line"], 1);
+
+    let run = common::strata(dir.path(), &["policy", "scan", "."]);
+    assert!(run.stdout.contains("STRATA-AWS-002"), "{run:?}");
+
+    let run = common::strata(dir.path(), &["policy", "scan", "--no-builtin", "."]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("error: no policy to apply"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: drop --no-builtin"),
+        "{}",
+        run.stderr
+    );
+
+    let run = common::strata(
+        dir.path(),
+        &["policy", "scan", "--policy", "policies/k8s", "."],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("there is no workspace here"),
+        "{}",
+        run.stderr
+    );
+
+    // One policy of the pack by name.
+    let run = common::strata(
+        dir.path(),
+        &[
+            "--json",
+            "policy",
+            "scan",
+            "--policy",
+            "builtin/kubernetes",
+            ".",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.json()["policies"],
+        serde_json::json!(["builtin/kubernetes"])
+    );
+}
+
+/// WORKSPACE.toml governs the pack: `[policy] builtin = false` turns it off (a workspace
+/// left without policies is told so, exit 2), `--policy builtin` still applies it on
+/// request, and a `builtin_version` pin that is not this binary's pack is refused by
+/// `policy scan` and `check` before anything runs, pointing at the pin.
+#[test]
+fn workspace_settings_turn_the_builtin_pack_off_or_pin_it() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n\n[policy]\nbuiltin = false\n",
+    );
+    repo.write("stacks/site/main.tf", PUBLIC_BUCKET);
+    repo.commit("workspace");
+    let run = repo.strata(&["policy", "scan", "stacks"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("error: no policy to apply"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("`[policy] builtin = true` in WORKSPACE.toml (line 5)"),
+        "{}",
+        run.stderr
+    );
+    let run = repo.strata(&["--json", "policy", "scan", "--policy", "builtin", "stacks"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.json()["findings"].as_array().unwrap().len() > 1);
+
+    let version = pack_version(repo.path());
+    let pinned =
+        |pin: &str| format!("[workspace]\nname = \"t\"\n\n[policy]\nbuiltin_version = \"{pin}\"\n");
+    repo.write("WORKSPACE.toml", &pinned("0.0.0+000000000000"));
+    repo.commit("pin another pack");
+    for args in [
+        &["policy", "scan", "stacks"][..],
+        &["check", "stacks/site"][..],
+    ] {
+        let run = repo.strata(args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!(
+                "error: WORKSPACE.toml pins the built-in policy pack to `0.0.0+000000000000`, but this strata has `{version}`"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("--> WORKSPACE.toml:5"),
+            "{}",
+            run.stderr
+        );
+    }
+    repo.write("WORKSPACE.toml", &pinned(&version));
+    repo.commit("pin this pack");
+    let run = repo.strata(&["policy", "scan", "stacks"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("STRATA-AWS-002"), "{}", run.stdout);
+}
+
+/// The pack governs like a policy target: a module gets a policy task, whose key carries
+/// the pack's version (so a strata with another pack re-runs it); turned off, the module has
+/// no policy task.
+#[test]
+fn the_pack_version_is_part_of_the_policy_task_keys() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "environments/dev/env.toml",
+        "[gates]\nrequire = [\"policy\"]\n",
+    );
+    repo.write("modules/site/main.tf", PUBLIC_BUCKET);
+    repo.commit("workspace");
+    let version = pack_version(repo.path());
+    let explain = |repo: &Repo| {
+        let run = repo.strata(&[
+            "--json",
+            "hash",
+            "--explain",
+            "--env",
+            "dev",
+            "modules/site",
+        ]);
+        assert_eq!(run.code, 0, "{run:?}");
+        run.json()["tasks"].as_array().unwrap().clone()
+    };
+    let tasks = explain(&repo);
+    let policy = tasks
+        .iter()
+        .find(|t| t["action"] == "policy")
+        .unwrap_or_else(|| panic!("{tasks:?}"));
+    let governing = &policy["fingerprint"]["policies"];
+    assert!(
+        governing
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(["builtin/terraform-aws", version])),
+        "{governing}"
+    );
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n[policy]\nbuiltin = false\n",
+    );
+    repo.commit("pack off");
+    let tasks = explain(&repo);
+    assert!(tasks.iter().all(|t| t["action"] != "policy"), "{tasks:?}");
+}
+
+/// `strata policy rules` lists every built-in rule from the metadata in its Rego.
+#[test]
+fn policy_rules_lists_the_builtin_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = common::strata(dir.path(), &["--json", "policy", "rules"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let json = run.json();
+    let rules = json["rules"].as_array().unwrap();
+    assert!(rules.len() >= 150, "{}", rules.len());
+    let acl = rules.iter().find(|r| r["id"] == "STRATA-AWS-002").unwrap();
+    assert_eq!(acl["severity"], "high");
+    assert_eq!(acl["title"], "S3 bucket with a public ACL");
+    assert_eq!(
+        acl["checkov"],
+        serde_json::json!(["CKV_AWS_20", "CKV_AWS_57"])
+    );
+    assert_eq!(acl["policy"], "builtin/terraform-aws");
+    assert_eq!(acl["name"], "s3_public_acl");
+    assert!(acl["remediation"].as_str().unwrap().contains("private"));
+    let run = common::strata(dir.path(), &["policy", "rules"]);
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with("STRATA-AWS-002")
+            && l.contains("CKV_AWS_20, CKV_AWS_57")
+            && l.ends_with("S3 bucket with a public ACL")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains(&format!("{} rules", rules.len())),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `strata policy vendor DIR` writes the pack out as ordinary policy targets: with the
+/// built-in pack turned off, the copy gives the same findings, and its tests pass.
+#[test]
+fn a_vendored_pack_runs_as_the_workspaces_own_policies() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("stacks/site/main.tf", PUBLIC_BUCKET);
+    repo.commit("workspace");
+    let ids = |repo: &Repo| -> (Vec<String>, Vec<String>) {
+        let json = repo.strata(&["--json", "policy", "scan", "stacks"]).json();
+        let findings = json["findings"].as_array().unwrap();
+        let mut ids: Vec<String> = findings
+            .iter()
+            .map(|f| format!("{} {}", f["details"]["id"], f["line"]))
+            .collect();
+        ids.sort();
+        let mut policies: Vec<String> = findings
+            .iter()
+            .map(|f| f["policy"].as_str().unwrap().to_string())
+            .collect();
+        policies.dedup();
+        (ids, policies)
+    };
+    let (builtin_ids, policies) = ids(&repo);
+    assert_eq!(policies, ["builtin/terraform-aws"]);
+    let run = repo.strata(&["policy", "vendor", "policies/pack"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(repo
+        .path()
+        .join("policies/pack/terraform-aws/s3.rego")
+        .is_file());
+    assert!(run.stderr.contains("builtin = false"), "{}", run.stderr);
+    let again = repo.strata(&["policy", "vendor", "policies/pack"]);
+    assert_eq!(again.code, 2, "{again:?}");
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n\n[policy]\nbuiltin = false\n",
+    );
+    repo.commit("fork the built-in pack");
+    let (vendored_ids, policies) = ids(&repo);
+    assert_eq!(vendored_ids, builtin_ids);
+    assert_eq!(policies, ["policies/pack/terraform-aws"]);
+    let run = repo.strata(&["policy", "test", "policies/pack/terraform-aws"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+/// Built-in rules read a module (every `.tf` file of a directory) as one input: a bucket's
+/// versioning and encryption written in other files count, and each finding points at the
+/// file and line of the block it names.
+#[test]
+fn builtin_rules_join_resources_across_the_files_of_a_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "split/main.tf",
+        "terraform {\n  required_version = \">= 1.5\"\n}\n\nresource \"aws_s3_bucket\" \"exports\" {\n  bucket = \"acme-exports\"\n}\n",
+    );
+    write(
+        "split/versioning.tf",
+        "resource \"aws_s3_bucket_versioning\" \"exports\" {\n  bucket = aws_s3_bucket.exports.id\n  versioning_configuration {\n    status = \"Enabled\"\n  }\n}\n",
+    );
+    write(
+        "split/encryption.tf",
+        "resource \"aws_s3_bucket_server_side_encryption_configuration\" \"exports\" {\n  bucket = aws_s3_bucket.exports.id\n  rule {\n    apply_server_side_encryption_by_default {\n      sse_algorithm = \"aws:kms\"\n    }\n  }\n}\n",
+    );
+    write(
+        "alone/main.tf",
+        "resource \"aws_s3_bucket\" \"exports\" {\n  bucket = \"acme-other\"\n}\n",
+    );
+    let json = common::strata(dir.path(), &["--json", "policy", "scan", "."]).json();
+    let at = |id: &str| -> Vec<String> {
+        let mut v: Vec<String> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["details"]["id"] == id)
+            .map(|f| format!("{}:{}", f["file"].as_str().unwrap(), f["line"]))
+            .collect();
+        v.sort();
+        v
+    };
+    // Versioning and encryption are in the module's other files.
+    assert_eq!(at("STRATA-AWS-005"), ["./alone/main.tf:1"], "{json}");
+    assert_eq!(at("STRATA-AWS-001"), ["./alone/main.tf:1"], "{json}");
+    // No public access block anywhere: both buckets, each at its own block.
+    assert_eq!(
+        at("STRATA-AWS-004"),
+        ["./alone/main.tf:1", "./split/main.tf:5"],
+        "{json}"
+    );
+}
+
+/// Kubernetes rules see the objects evaluated with theirs (`data.strata.objects`): in a
+/// scan, every document of the YAML files scanned, so a NetworkPolicy in one file covers
+/// the pods of a Deployment in another.
+#[test]
+fn a_network_policy_in_another_file_covers_the_pods_it_selects() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("web.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.27\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: shop\nspec:\n  template:\n    metadata:\n      labels:\n        app: api\n    spec:\n      containers:\n        - name: api\n          image: nginx:1.27\n",
+    )
+    .unwrap();
+    let uncovered = |dir: &std::path::Path| -> Vec<String> {
+        let json = common::strata(dir, &["--json", "policy", "scan", "."]).json();
+        let mut v: Vec<String> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["details"]["id"] == "STRATA-K8S-036")
+            .map(|f| f["details"]["resource"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(uncovered(dir.path()), ["Deployment/api", "Deployment/web"]);
+    std::fs::write(
+        dir.path().join("netpol.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  podSelector:\n    matchLabels:\n      app: web\n  policyTypes: [Ingress]\n",
+    )
+    .unwrap();
+    assert_eq!(uncovered(dir.path()), ["Deployment/api"]);
 }

@@ -152,7 +152,7 @@ fn terraform_input_has_hcl2json_shape() {
     );
     // The built-in pack keeps strata's plain-object shape because its policy.toml says so.
     let toml = std::fs::read_to_string(
-        common::repo_root().join("policies/builtin/terraform-aws/policy.toml"),
+        common::repo_root().join("crates/policy/builtin/terraform-aws/policy.toml"),
     )
     .unwrap();
     assert!(toml.contains("input_shape = \"strata\""), "{toml}");
@@ -176,6 +176,37 @@ fn a_policy_may_declare_strata_shape() {
         "1 test, 0 passed, 0 warnings, 1 failure, 0 exceptions",
         "{run:?}"
     );
+}
+
+/// strata's shape reads the `.tf` files of a directory as one module (one input), so a
+/// rule sees the resources of every file; hcl2json's shape keeps one input per file, as
+/// conftest does.
+#[test]
+fn strata_shape_reads_a_directory_as_one_module() {
+    let rego = "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tdisks := input.resource.azurerm_managed_disk\n\tmsg := sprintf(\"%d disks: %s\", [count(disks), concat(\", \", sort(object.keys(disks)))])\n}\n";
+    let dir = inputs(&[
+        ("main.tf", TF_MAIN),
+        (
+            "disks.tf",
+            "resource \"azurerm_managed_disk\" \"scratch\" {\n  encryption_settings {\n    enabled = false\n  }\n}\n",
+        ),
+    ]);
+    let repo = with_policy(&[
+        ("policy.toml", "input_shape = \"strata\"\n"),
+        ("count.rego", rego),
+    ]);
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert!(run.stdout.contains("2 disks: data, scratch"), "{run:?}");
+    assert_eq!(
+        summary(&run),
+        "1 test, 0 passed, 0 warnings, 1 failure, 0 exceptions",
+        "{run:?}"
+    );
+    // The finding names no block: it is shown at the module's first file.
+    assert!(run.stdout.contains("disks.tf: 2 disks"), "{}", run.stdout);
+    let repo = with_policy(&[("count.rego", rego)]);
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert!(!run.stdout.contains("2 disks"), "{run:?}");
 }
 
 // -- Rules ------------------------------------------------------------------------------

@@ -4,11 +4,13 @@
 Called by compare.sh, which installs Checkov and builds strata first. Standard library only.
 
 Findings are compared per (file, Checkov check id, resource) for the Checkov ids that strata's
-built-in pack maps (the `checkov` field of its rules). Each key lands in one of:
+built-in pack maps (the Checkov ids of its rules, from `strata policy rules --json`). Each key lands in one of:
 
   both            both tools report it
   both (moved)    both report the check on the same file, but strata attributes it to a
-                  companion resource (aws_s3_bucket_acl.x) and Checkov to the bucket itself
+                  companion resource (aws_s3_bucket_acl.x) and Checkov to the bucket itself,
+                  or strata to the object at fault and Checkov to a related one (a VPC and
+                  its default security group, a Deployment and the pods it creates)
   both (relabelled)  the same secret in the same block, under different CKV_SECRET ids
   only_checkov    Checkov fails the check, strata has no deny/warn finding for it
   only_strata     strata reports it, Checkov does not fail the check
@@ -40,10 +42,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 CORPUS = HERE / "corpus"
 OUT = HERE / "out"
-PACK = ROOT / "policies" / "builtin"
 
 CKV_RE = re.compile(r"\bCKV2?_[A-Z0-9]+_[0-9]+\b")
-STRATA_ID_RE = re.compile(r"\bSTRATA-[A-Z0-9]+-[0-9]+\b")
 
 
 # ----------------------------------------------------------------------------------------
@@ -119,6 +119,18 @@ def norm_resource(resource: str, file: str) -> str:
         return resource.replace(".", "/", 1)
     resource = re.sub(r"\[[^\]]*\]$", "", resource)
     return resource
+
+
+def norm_strata_resource(resource: str, file: str, check: str) -> str:
+    """strata's address in Checkov's naming: a data source by type.name, a provider as
+    <name>.default (its secrets framework is matched by enclosing block, as strata names it)."""
+    if check.startswith("CKV_SECRET_"):
+        return norm_resource(resource, file)
+    if resource.startswith("data."):
+        resource = resource[len("data."):]
+    elif resource.startswith("provider.") and resource.count(".") == 1:
+        resource = resource[len("provider."):] + ".default"
+    return norm_resource(resource, file)
 
 
 def checkov_reports(text: str) -> list[dict]:
@@ -218,7 +230,7 @@ def load_strata(path: Path) -> tuple[list[dict], dict]:
                 "check": details["checkov"],
                 "rule": details.get("id") or f"{f['policy']}/{f['namespace']}.{f['rule']}",
                 "file": file,
-                "resource": norm_resource(details.get("resource", ""), file),
+                "resource": norm_strata_resource(details.get("resource", ""), file, details["checkov"]),
                 "outcome": f["outcome"],
                 "msg": f.get("msg", ""),
                 "policy": f.get("policy", ""),
@@ -227,38 +239,23 @@ def load_strata(path: Path) -> tuple[list[dict], dict]:
     return out, data
 
 
-def pack_mapping() -> dict[str, set[str]]:
-    """Checkov id -> strata rule ids, read from the pack's rule files.
+def pack_rules() -> dict:
+    """`strata policy rules --json` of the compared binary (saved by the run)."""
+    return json.loads((OUT / "strata-rules.json").read_text())
 
-    A Checkov id belongs to the last STRATA-* id written before it in the same file (rules
-    keep their metadata, and any per-case Checkov ids, under their own header)."""
+
+def pack_mapping() -> dict[str, set[str]]:
+    """Checkov id -> strata rule ids, from the rules' metadata (`strata policy rules`)."""
     mapping: dict[str, set[str]] = defaultdict(set)
-    for rego in sorted(PACK.rglob("*.rego")):
-        if rego.name.endswith("_test.rego"):
-            continue
-        text = rego.read_text()
-        marks = sorted(
-            [(m.start(), "rule", m.group()) for m in STRATA_ID_RE.finditer(text)]
-            + [(m.start(), "ckv", m.group()) for m in CKV_RE.finditer(text)]
-        )
-        current = None
-        for _, kind, value in marks:
-            if kind == "rule":
-                current = value
-            elif current:
-                mapping[value].add(current)
-            else:
-                mapping[value].add(f"{rego.parent.name}/{rego.name}")
+    for rule in pack_rules()["rules"]:
+        for ckv in rule["checkov"]:
+            mapping[ckv].add(rule["id"])
     return mapping
 
 
 def pack_digest() -> str:
-    h = hashlib.sha256()
-    for f in sorted(PACK.rglob("*")):
-        if f.is_file():
-            h.update(f.relative_to(PACK).as_posix().encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+    """The pack's version: strata's version and a digest of the pack's files."""
+    return pack_rules()["version"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -326,6 +323,25 @@ def compare(ck_failed, ck_passed, st_findings, mapping, reasons):
             if ks[0] == kc[0] and ks[1] == kc[1] and "." in ks[2] and "." in kc[2]
             and rtype(ks[2]) != rtype(kc[2]) and rtype(ks[2]).startswith(rtype(kc[2]) + "_")
         ]
+        if len(candidates) == 1:
+            ks = candidates[0]
+            moved.append((kc, ks))
+            only_ck.remove(kc)
+            only_st.remove(ks)
+    # Checks Checkov reports on one object and strata on the object it is about: the VPC
+    # whose default security group allows traffic (strata: that group), the pod a
+    # Deployment creates and no NetworkPolicy selects (Checkov's graph names it
+    # Pod/<name>.<label>; strata: the Deployment, StatefulSet or DaemonSet). Paired when it
+    # is the only pairing possible in that file for that check.
+    def workload_name(resource):
+        return resource.split("/", 1)[-1].split(".", 1)[0]
+
+    for kc in list(only_ck):
+        if kc[1] not in ("CKV2_AWS_12", "CKV2_K8S_6"):
+            continue
+        candidates = [ks for ks in only_st if ks[0] == kc[0] and ks[1] == kc[1]]
+        if kc[1] == "CKV2_K8S_6":
+            candidates = [ks for ks in candidates if workload_name(ks[2]) == workload_name(kc[2])]
         if len(candidates) == 1:
             ks = candidates[0]
             moved.append((kc, ks))
@@ -454,7 +470,7 @@ def write_markdown(res: dict, path: Path) -> None:
     L.append("| | |\n|---|---|")
     L.append(f"| Checkov | {meta['checkov_version']} (PyPI, virtualenv `bench/compliance/.venv`) |")
     L.append(f"| strata | commit `{meta['strata_commit']}`{' + uncommitted changes' if meta['strata_dirty'] else ''}, "
-             f"policy pack digest `{meta['pack_digest']}` |")
+             f"built-in pack `{meta['pack_digest']}` |")
     L.append(f"| Python | {meta['python']} |")
     m = meta["machine"]
     L.append(f"| machine | {m['cpu']}, {m['nproc']} CPUs (nproc), {m['memory_gib']} GiB, Linux {m['kernel']} |")
@@ -464,9 +480,10 @@ def write_markdown(res: dict, path: Path) -> None:
     L.append("| both | only Checkov | only strata |\n|---:|---:|---:|")
     L.append(f"| {t['both']} | {t['only_checkov']} | {t['only_strata']} |\n")
     if res["moved"] or res["relabelled"]:
-        L.append(f"`both` includes {res['moved']} finding(s) that strata attributes to a companion "
-                 f"resource and Checkov to the bucket it configures, and {res['relabelled']} secret(s) "
-                 "that the two tools file under different CKV_SECRET ids (listed below).\n")
+        L.append(f"`both` includes {res['moved']} finding(s) that the two tools attribute to different "
+                 "resources (strata to a bucket's companion resource, a VPC's default security group or "
+                 "a pod's Deployment, Checkov to the bucket, the VPC or the pod), and "
+                 f"{res['relabelled']} secret(s) that they file under different CKV_SECRET ids (listed below).\n")
     L.append("## Per rule\n")
     L.append("| strata rule | Checkov id | both | only Checkov | only strata |\n|---|---|---:|---:|---:|")
     for r in res["per_rule"]:
@@ -584,7 +601,9 @@ def main() -> None:
     secrets_cmd = [checkov, "-d", "corpus", "--framework", "secrets",
                    "-o", "json", "--quiet", "--skip-download"]
     stratas = [s.split("=", 1) for s in args.strata]
-    scan = ["policy", "scan", "--json", "bench/compliance/corpus"]
+    # The built-in pack alone (this repository's own workspace policies are not compared).
+    scan = ["policy", "scan", "--policy", "builtin", "--json", "bench/compliance/corpus"]
+    no_cache = ["policy", "scan", "--no-cache", *scan[2:]]
 
     timing = {"runs": args.runs, "results": {}, "speedup": {}}
     if not args.no_run:
@@ -598,6 +617,8 @@ def main() -> None:
         print(f"strata ({label}): collecting findings", file=sys.stderr)
         _, out = run([binary, *scan], ROOT, env)
         (OUT / "strata.json").write_text(out)
+        _, rules = run([binary, "--json", "policy", "rules"], ROOT, env, ok_codes=(0,))
+        (OUT / "strata-rules.json").write_text(rules)
 
         # Checkov's catalogue for the same frameworks, to say how much of it the pack maps.
         _, listing = run([checkov, "--list", "--skip-download", "--framework", "terraform", "kubernetes",
@@ -616,7 +637,7 @@ def main() -> None:
             timing["results"][f"strata {label}, warm cache"], _ = timed(
                 f"strata {label} warm", [rel, *scan], ROOT, env, args.runs)
             timing["results"][f"strata {label}, --no-cache"], _ = timed(
-                f"strata {label} no-cache", [rel, *scan[:2], "--no-cache", *scan[2:]], ROOT, env, args.runs)
+                f"strata {label} no-cache", [rel, *no_cache], ROOT, env, args.runs)
         if args.scale > 0:
             # Throughput: N copies of the corpus, one directory each (no Checkov module
             # spans two copies). Release binary only.
@@ -634,7 +655,7 @@ def main() -> None:
                 f"checkov secrets x{args.scale}", [c if c != "corpus" else rel_scaled for c in secrets_cmd], HERE, env, args.runs)
             label, binary = stratas[0]
             rel = os.path.relpath(binary, ROOT)
-            sscan = ["policy", "scan", "--no-cache", "--json", os.path.relpath(scaled, ROOT)]
+            sscan = [*no_cache[:-1], os.path.relpath(scaled, ROOT)]
             sc[f"strata {label}, --no-cache"], _ = timed(f"strata {label} x{args.scale}", [rel, *sscan], ROOT, env, args.runs)
             shutil.rmtree(scaled, ignore_errors=True)
         ck = timing["results"]["checkov (terraform,kubernetes)"]["median_s"]
@@ -672,7 +693,7 @@ def main() -> None:
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "checkov_version": ck_version,
             "strata_commit": git("rev-parse", "--short=12", "HEAD"),
-            "strata_dirty": bool(git("status", "--porcelain", "--", "cli", "policies/builtin", "shared")),
+            "strata_dirty": bool(git("status", "--porcelain", "--", "cli", "crates/policy", "shared")),
             "pack_digest": pack_digest(),
             "python": platform.python_version(),
             "machine": machine(),
@@ -688,6 +709,12 @@ def main() -> None:
         "per_rule": table,
         "rows": rows,
         "unexplained": [r for r in rows if r["side"].startswith("only_") and not r["reason"]],
+        # Reasons that explain no row any more (the difference is gone): remove them.
+        "unused_reasons": [
+            {k: r.get(k) for k in ("side", "check", "file", "resource")}
+            for r in reasons
+            if not any(row["side"].startswith("only_") and reason_for(row, [r]) for row in rows)
+        ],
         "defects": [r for r in rows if r.get("defect")],
         "timing": timing,
         "coverage": coverage,
@@ -708,7 +735,8 @@ def main() -> None:
     write_markdown(res, OUT / "results.md")
 
     print(f"both {totals['both']}, only Checkov {totals['only_checkov']}, only strata {totals['only_strata']}"
-          f"; unexplained {len(res['unexplained'])}; unmapped Checkov ids fired {len(unmapped)}")
+          f"; unexplained {len(res['unexplained'])}; unused reasons {len(res['unused_reasons'])}"
+          f"; unmapped Checkov ids fired {len(unmapped)}")
     for name, r in timing["speedup"].items():
         print(f"Checkov / {name}: {r['checkov_iac']:.1f}x (IaC scan), {r['checkov_iac_plus_secrets']:.1f}x (IaC + secrets)")
     print(f"wrote {os.path.relpath(OUT / 'results.md', ROOT)} and results.json")

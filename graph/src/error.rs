@@ -106,6 +106,11 @@ pub enum Error {
     #[error("daemon: {message}")]
     Daemon { message: String, hint: String },
 
+    /// A request that cannot be carried out as asked (nothing to apply, a name that means
+    /// nothing here), not tied to a line of a file.
+    #[error("{message}")]
+    Usage { message: String, hint: String },
+
     /// Targets that cannot be modelled (each with why), among those a command needs.
     #[error("{}", problems[0].1.message)]
     Broken {
@@ -207,7 +212,7 @@ impl Error {
                 None => "run `strata list` to see every target's label".into(),
             },
             Error::Git { .. } => "check that git works in this directory (`git status`)".into(),
-            Error::Daemon { hint, .. } => hint.clone(),
+            Error::Daemon { hint, .. } | Error::Usage { hint, .. } => hint.clone(),
             Error::Broken { problems } => {
                 let mut hint = problems[0].1.hint.clone().unwrap_or_default();
                 if problems.len() > 1 {

@@ -20,6 +20,40 @@ pub struct WorkspaceConfig {
     pub cache: CacheConfig,
     #[serde(default)]
     pub layout: LayoutConfig,
+    #[serde(default)]
+    pub policy: PolicyConfig,
+}
+
+/// `[policy]`: the built-in rule pack compiled into strata (see docs/policy.md).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Whether the built-in pack applies (default: yes), in `check` and `policy scan`.
+    #[serde(default = "default_builtin")]
+    pub builtin: bool,
+    /// The pack version the workspace was reviewed against (`strata policy rules` prints
+    /// it); a strata whose pack differs refuses to run it.
+    pub builtin_version: Option<String>,
+    /// The lines of `builtin` and `builtin_version` in WORKSPACE.toml, for errors.
+    #[serde(skip)]
+    pub builtin_line: Option<usize>,
+    #[serde(skip)]
+    pub builtin_version_line: Option<usize>,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            builtin: default_builtin(),
+            builtin_version: None,
+            builtin_line: None,
+            builtin_version_line: None,
+        }
+    }
+}
+
+fn default_builtin() -> bool {
+    true
 }
 
 /// `[layout]`: where each kind of target lives, as directory globs (see `discover`).
@@ -154,7 +188,9 @@ fn default_cache_dir() -> String {
 impl WorkspaceConfig {
     /// Parses WORKSPACE.toml text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<WorkspaceConfig> {
-        let cfg: WorkspaceConfig = parse_toml(text, file)?;
+        let mut cfg: WorkspaceConfig = parse_toml(text, file)?;
+        cfg.policy.builtin_line = key_line(text, "builtin");
+        cfg.policy.builtin_version_line = key_line(text, "builtin_version");
         for (key, globs) in [
             ("global_inputs", &cfg.workspace.global_inputs),
             ("ignore", &cfg.workspace.ignore),
@@ -259,6 +295,24 @@ mod tests {
         assert_eq!(cfg.workspace.default_branch, "main");
         assert_eq!(cfg.cache.dir, ".strata/cache");
         assert!(cfg.toolchain.versions().is_empty());
+        assert!(cfg.policy.builtin, "the built-in pack is on by default");
+        assert_eq!(cfg.policy.builtin_version, None);
+    }
+
+    #[test]
+    fn policy_section_turns_the_builtin_pack_off_or_pins_it() {
+        let text = "[workspace]\nname = \"x\"\n\n[policy]\nbuiltin = false\nbuiltin_version = \"0.1.0+abc\"\n";
+        let cfg = WorkspaceConfig::parse(text, "WORKSPACE.toml").unwrap();
+        assert!(!cfg.policy.builtin);
+        assert_eq!(cfg.policy.builtin_version.as_deref(), Some("0.1.0+abc"));
+        assert_eq!(cfg.policy.builtin_line, Some(5));
+        assert_eq!(cfg.policy.builtin_version_line, Some(6));
+        let err = WorkspaceConfig::parse(
+            "[workspace]\nname = \"x\"\n[policy]\nbuiltins = true\n",
+            "WORKSPACE.toml",
+        )
+        .unwrap_err();
+        assert_eq!(err.location().and_then(|l| l.line), Some(4), "{err}");
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! `strata policy test`: run the policies' own Rego tests, with coverage.
+//! `strata policy`: evaluate (`eval`), scan files (`scan`), test policies (`test`), list the
+//! built-in rules (`rules`) and write the built-in pack out (`vendor`).
 
 use super::Context;
 use crate::output::print_json;
 use strata_graph::discover::Kind;
 use strata_graph::Result;
+use strata_policy::builtin::{self, BuiltinPolicy};
 use strata_policy::test;
 
 #[derive(clap::Subcommand)]
@@ -13,12 +15,23 @@ pub enum Command {
     Eval(super::run::Args),
     /// Evaluate policies over files directly, as `conftest test` does: Terraform files
     /// (`*.tf`, in conftest's HCL2 JSON shape) and YAML manifests (each document). No
-    /// terraform or helm runs.
+    /// terraform or helm runs. The built-in rule pack applies unless the workspace turns it
+    /// off; outside a workspace it applies alone.
     Scan(ScanArgs),
-    /// Run `test_*` rules in the policies' `*_test.rego` files.
+    /// Run `test_*` rules in the policies' `*_test.rego` files (`builtin` names the built-in
+    /// pack's own tests).
     Test {
-        /// Policies to test (default: all).
+        /// Policies to test: workspace policy labels, `builtin` or `builtin/<name>`
+        /// (default: every policy of the workspace; outside one, the built-in pack).
         labels: Vec<String>,
+    },
+    /// List the rules of the built-in pack: id, severity, Checkov ids, title, remediation.
+    Rules,
+    /// Write the built-in pack (rules, tests, policy.toml files) into DIR, to fork it; then
+    /// turn the built-in pack off with `[policy] builtin = false` in WORKSPACE.toml.
+    Vendor {
+        /// A new or empty directory, usually under `policies/`.
+        dir: std::path::PathBuf,
     },
 }
 
@@ -27,9 +40,13 @@ pub struct ScanArgs {
     /// Files or directories to scan (directories recursively).
     #[arg(required = true)]
     paths: Vec<std::path::PathBuf>,
-    /// Policy targets to apply (default: every policy of the workspace).
+    /// Policies to apply: workspace policy labels, `builtin` or `builtin/<name>` (default:
+    /// every policy of the workspace and the built-in pack unless the workspace turns it off).
     #[arg(long = "policy")]
     policies: Vec<String>,
+    /// Leave the built-in pack out (when no --policy names it).
+    #[arg(long)]
+    no_builtin: bool,
     /// Data documents (JSON or YAML files, or directories of them) for every policy, as
     /// `conftest --data`.
     #[arg(long = "data", value_name = "PATH")]
@@ -49,39 +66,105 @@ pub struct ScanArgs {
     sarif: Option<std::path::PathBuf>,
 }
 
+/// Opens the workspace around the current directory, or none outside any workspace.
+fn optional_session(ctx: &Context) -> Result<Option<strata_graph::session::Session>> {
+    match ctx.session() {
+        Ok(s) => Ok(Some(s)),
+        Err(strata_graph::Error::NoWorkspace { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Workspace policy targets and built-in policies named by `labels`; a workspace label
+/// wins over a built-in name.
+fn resolve(
+    session: Option<&strata_graph::session::Session>,
+    model: Option<&strata_graph::model::Model>,
+    labels: &[String],
+) -> Result<(Vec<usize>, Vec<&'static BuiltinPolicy>)> {
+    let mut workspace = Vec::new();
+    let mut builtins: Vec<&'static BuiltinPolicy> = Vec::new();
+    for label in labels {
+        if let Some(i) = model.and_then(|m| m.index(label)) {
+            workspace.push(i);
+        } else if let Some(named) = builtin::named(label) {
+            for b in named {
+                if !builtins.iter().any(|x| x.label == b.label) {
+                    builtins.push(b);
+                }
+            }
+        } else if let (Some(session), Some(model)) = (session, model) {
+            // A path typed from a subdirectory, or the error naming the closest label.
+            workspace.extend(session.resolve_labels(model, std::slice::from_ref(label))?);
+        } else {
+            return Err(strata_graph::Error::Usage {
+                message: format!("no policy `{label}`: there is no workspace here"),
+                hint: format!(
+                    "outside a workspace only the built-in pack applies: `builtin` or one of {}",
+                    builtin::policies()
+                        .iter()
+                        .map(|p| format!("`{}`", p.label))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    }
+    Ok((workspace, builtins))
+}
+
 pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     let labels = match cmd {
         Command::Eval(args) => return super::run::policy_eval(ctx, args),
         Command::Scan(args) => return scan(ctx, args),
+        Command::Rules => return rules(ctx),
+        Command::Vendor { dir } => return vendor(ctx, &dir),
         Command::Test { labels } => labels,
     };
-    let session = ctx.session()?;
-    let view = session.work_tree()?;
-    session.finish();
-    let model = &view.model;
-    let indices: Vec<usize> = if labels.is_empty() {
-        (0..model.targets.len())
-            .filter(|&i| model.targets[i].kind == Kind::Policy)
-            .collect()
+    let session = optional_session(ctx)?;
+    let view = match &session {
+        Some(s) => Some(s.work_tree()?),
+        None => None,
+    };
+    if let Some(s) = &session {
+        s.finish();
+    }
+    let model = view.as_ref().map(|v| &v.model);
+    let (indices, builtins): (Vec<usize>, Vec<&BuiltinPolicy>) = if labels.is_empty() {
+        match model {
+            Some(model) => (
+                (0..model.targets.len())
+                    .filter(|&i| model.targets[i].kind == Kind::Policy)
+                    .collect(),
+                Vec::new(),
+            ),
+            None => (Vec::new(), builtin::policies().iter().collect()),
+        }
     } else {
-        session.resolve_labels(model, &labels)?
+        resolve(session.as_ref(), model, &labels)?
     };
     let mut reports = Vec::new();
-    for i in indices {
-        let t = &model.targets[i];
-        let paths: Vec<&str> = t
-            .files
-            .iter()
-            .map(String::as_str)
-            .filter(|f| f.ends_with(".rego"))
-            .collect();
-        let files = view.snapshot.texts(&session.repo, &paths)?;
-        let v0 = model
-            .policies
-            .iter()
-            .find(|(p, _)| *p == i)
-            .is_some_and(|(_, m)| m.rego_version == "v0");
-        reports.push(test::run(&t.label, &files, v0));
+    if let (Some(model), Some(view), Some(session)) = (model, &view, &session) {
+        for i in indices {
+            let t = &model.targets[i];
+            let paths: Vec<&str> = t
+                .files
+                .iter()
+                .map(String::as_str)
+                .filter(|f| f.ends_with(".rego"))
+                .collect();
+            let files = view.snapshot.texts(&session.repo, &paths)?;
+            let v0 = model
+                .policies
+                .iter()
+                .find(|(p, _)| *p == i)
+                .is_some_and(|(_, m)| m.rego_version == "v0");
+            reports.push(test::run(&t.label, &files, v0));
+        }
+    }
+    for b in builtins {
+        let v0 = b.meta.rego_version == "v0";
+        reports.push(test::run(&b.label, b.rego_files(), v0));
     }
     let ok = reports.iter().all(|r| r.ok());
     if ctx.json {
@@ -139,15 +222,53 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
 
 fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
     use strata_policy::scan;
-    let session = ctx.session()?;
-    let view = session.work_tree()?;
-    session.finish();
-    let model = &view.model;
-    let chosen: Vec<usize> = if args.policies.is_empty() {
-        model.policies.iter().map(|(p, _)| *p).collect()
-    } else {
-        session.resolve_labels(model, &args.policies)?
+    // A workspace is optional: outside one, the built-in pack applies alone, without waivers.
+    let session = optional_session(ctx)?;
+    let view = match &session {
+        Some(s) => Some(s.work_tree()?),
+        None => None,
     };
+    if let Some(s) = &session {
+        s.finish();
+    }
+    let model = view.as_ref().map(|v| &v.model);
+    let (chosen, builtins) = if args.policies.is_empty() {
+        let workspace: Vec<usize> = model
+            .map(|m| m.policies.iter().map(|(p, _)| *p).collect())
+            .unwrap_or_default();
+        let on = !args.no_builtin && model.is_none_or(|m| m.config.policy.builtin);
+        let builtins: Vec<&BuiltinPolicy> = if on {
+            builtin::policies().iter().collect()
+        } else {
+            Vec::new()
+        };
+        (workspace, builtins)
+    } else {
+        resolve(session.as_ref(), model, &args.policies)?
+    };
+    if chosen.is_empty() && builtins.is_empty() {
+        let hint = match model {
+            None => "drop --no-builtin: outside a workspace the built-in pack is the only policy".to_string(),
+            Some(m) if !m.config.policy.builtin => format!(
+                "add Rego policies under the workspace's policies/ directory, or turn the built-in pack on: `[policy] builtin = true` in WORKSPACE.toml{}",
+                m.config
+                    .policy
+                    .builtin_line
+                    .map(|l| format!(" (line {l})"))
+                    .unwrap_or_default()
+            ),
+            Some(_) => "add Rego policies under the workspace's policies/ directory, or drop --no-builtin".to_string(),
+        };
+        return Err(strata_graph::Error::Usage {
+            message: "no policy to apply: nothing would be checked".into(),
+            hint,
+        });
+    }
+    if !builtins.is_empty() {
+        if let Some(m) = model {
+            builtin::check_pin(&m.config.policy)?;
+        }
+    }
     let mut errors = Vec::new();
     let overrides = strata_policy::Overrides {
         data: match strata_policy::data::files_on_disk(&args.data) {
@@ -159,14 +280,27 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
         },
         show_builtin_errors: args.show_builtin_errors,
     };
-    let read = |paths: &[&str]| view.snapshot.texts(&session.repo, paths);
     let mut policies = Vec::new();
-    for p in chosen {
-        let Some((_, meta)) = model.policies.iter().find(|(i, _)| *i == p) else {
-            continue;
-        };
-        match strata_policy::load_policy(model, p, &read, &overrides) {
-            Ok(policy) => policies.push((policy, meta.kinds.clone())),
+    if let (Some(model), Some(view), Some(session)) = (model, &view, &session) {
+        let read = |paths: &[&str]| view.snapshot.texts(&session.repo, paths);
+        for p in chosen {
+            let Some((_, meta)) = model.policies.iter().find(|(i, _)| *i == p) else {
+                continue;
+            };
+            match strata_policy::load_policy(model, p, &read, &overrides) {
+                Ok(policy) => policies.push((policy, meta.kinds.clone())),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    let applied: Vec<String> = policies
+        .iter()
+        .map(|(p, _)| p.label.clone())
+        .chain(builtins.iter().map(|b| b.label.clone()))
+        .collect();
+    for b in &builtins {
+        match b.load(&overrides) {
+            Ok(policy) => policies.push((policy, b.meta.kinds.clone())),
             Err(e) => errors.push(e),
         }
     }
@@ -174,12 +308,15 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
         paths: args.paths.clone(),
         combine: args.combine,
     };
-    let workspace = scan::Workspace {
-        root: &session.root,
-        model,
-        today: strata_graph::model::waivers::today(),
+    let workspace = match (&session, model) {
+        (Some(session), Some(model)) => Some(scan::Workspace {
+            root: &session.root,
+            model,
+            today: strata_graph::model::waivers::today(),
+        }),
+        _ => None,
     };
-    let report = scan::scan(&policies, errors, &request, Some(&workspace));
+    let report = scan::scan(&policies, errors, &request, workspace.as_ref());
     let ok = report.ok(args.fail_on_warn);
     if let Some(path) = &args.sarif {
         // Reuse the run report's SARIF writer: one synthetic policy task holding the findings.
@@ -197,6 +334,12 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
     if ctx.json {
         let mut json = serde_json::to_value(&report).unwrap_or_default();
         json["ok"] = serde_json::json!(ok);
+        json["policies"] = serde_json::json!(applied);
+        json["builtin_version"] = if builtins.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::json!(builtin::version())
+        };
         json["errors"] = serde_json::json!(report
             .errors
             .iter()
@@ -252,4 +395,64 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
     } else {
         1
     })
+}
+
+/// `strata policy rules`: the built-in pack's rules, from the metadata objects of its Rego.
+fn rules(ctx: &Context) -> Result<u8> {
+    let rules = builtin::rules().map_err(|e| strata_graph::Error::Usage {
+        message: format!("the built-in pack cannot be read: {e}"),
+        hint: "this is a defect of this strata build; report it".into(),
+    })?;
+    if ctx.json {
+        print_json(&serde_json::json!({
+            "version": builtin::version(),
+            "rules": rules,
+        }));
+        return Ok(0);
+    }
+    for r in &rules {
+        let checkov = if r.checkov.is_empty() {
+            "-".to_string()
+        } else {
+            r.checkov.join(", ")
+        };
+        crate::out!("{:<16} {:<8} {:<24} {}", r.id, r.severity, checkov, r.title);
+        crate::out!("{:<16} {}", "", r.remediation);
+    }
+    eprintln!(
+        "{} rules in {} policies, built-in pack {}",
+        rules.len(),
+        builtin::policies().len(),
+        builtin::version()
+    );
+    Ok(0)
+}
+
+/// `strata policy vendor DIR`: the built-in pack written out, to fork it.
+fn vendor(ctx: &Context, dir: &std::path::Path) -> Result<u8> {
+    let dir = if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        ctx.dir.join(dir)
+    };
+    let written = builtin::vendor(&dir)?;
+    if ctx.json {
+        print_json(&serde_json::json!({
+            "version": builtin::version(),
+            "dir": dir.display().to_string(),
+            "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        }));
+    } else {
+        for p in &written {
+            crate::out!("{}", p.display());
+        }
+        eprintln!(
+            "wrote the built-in pack {} ({} files) to {}",
+            builtin::version(),
+            written.len(),
+            dir.display()
+        );
+        eprintln!("hint: turn the built-in pack off so its rules do not run twice: `[policy] builtin = false` in WORKSPACE.toml");
+    }
+    Ok(0)
 }

@@ -270,12 +270,16 @@ impl Policy {
                 self.set_data(&mut engine, context, file.info.as_ref())?;
             }
             let docs = file.documents(self.shape);
+            let before = out.findings.len();
             for ns in &self.namespaces {
                 for (k, doc) in docs.iter().enumerate() {
                     engine.set_input(doc.clone());
                     let line = file.lines.get(k).copied().flatten();
                     self.check(&mut engine, ns, file.path.as_deref(), line, &mut out)?;
                 }
+            }
+            if !file.blocks.is_empty() {
+                locate_in_module(&mut out.findings[before..], &file.blocks);
             }
         }
         Ok(out)
@@ -315,6 +319,7 @@ impl Policy {
             format: crate::input::Format::Json,
             documents: crate::Documents::Parsed(vec![regorus::Value::from(items)]),
             lines: Vec::new(),
+            blocks: Vec::new(),
         };
         self.evaluate(std::slice::from_ref(&combined), context)
     }
@@ -521,6 +526,28 @@ impl Policy {
             .with_hint("write `exception contains rules if { ...; rules := [\"name\"] }`"));
         }
         Ok(())
+    }
+}
+
+/// Points each finding of a module that names a block (`resource`) and has no location of
+/// its own at that block, in the file that holds it: at `attribute` when the block sets it.
+fn locate_in_module(findings: &mut [Finding], blocks: &[crate::hcl_input::BlockLocation]) {
+    for f in findings {
+        if f.line.is_some() {
+            continue;
+        }
+        let Some(address) = f.details.get("resource").and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(block) = blocks.iter().find(|b| b.address == address) else {
+            continue;
+        };
+        let attribute = f.details.get("attribute").and_then(Value::as_str);
+        let line = attribute
+            .and_then(|a| block.attributes.iter().find(|(n, _)| n == a))
+            .map_or(block.line, |(_, l)| *l);
+        f.file = Some(block.file.clone());
+        f.line = Some(line);
     }
 }
 

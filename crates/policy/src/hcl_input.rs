@@ -32,15 +32,136 @@ use serde_json::{Map, Value};
 
 /// Converts one Terraform file into `shape`; an error carries the line.
 pub fn to_json(text: &str, shape: Shape) -> Result<Value, Error> {
-    let body = hcl_edit::parser::parse_body(text).map_err(|e| Error {
+    let body = parse(text)?;
+    match shape {
+        Shape::Strata => Ok(Value::Object(body_json(&body))),
+        Shape::Hcl2json => Hcl2Json { src: text }.body(&body).map(Value::Object),
+    }
+}
+
+/// One Terraform file in both shapes (hcl2json's, strata's), parsed once.
+pub fn to_json_shapes(text: &str) -> Result<(Value, Value), Error> {
+    let body = parse(text)?;
+    let hcl2json = Hcl2Json { src: text }.body(&body).map(Value::Object)?;
+    Ok((hcl2json, Value::Object(body_json(&body))))
+}
+
+fn parse(text: &str) -> Result<Body, Error> {
+    hcl_edit::parser::parse_body(text).map_err(|e| Error {
         file: None,
         line: Some(e.location().line() as u32),
         message: e.message().to_string(),
         hint: None,
-    })?;
-    match shape {
-        Shape::Strata => Ok(Value::Object(body_json(&body))),
-        Shape::Hcl2json => Hcl2Json { src: text }.body(&body).map(Value::Object),
+    })
+}
+
+/// Where a block of a module is written, for locating the findings that name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockLocation {
+    /// The Terraform address findings name the block by: `aws_s3_bucket.logs`,
+    /// `data.aws_iam_policy_document.x`, `module.vpc`, `var.region`, `output.id`,
+    /// `provider.aws`, `local.name` (an entry of a `locals` block), `terraform`,
+    /// `terraform.backend.s3`.
+    pub address: String,
+    /// The file, as shown in findings.
+    pub file: String,
+    /// The line of the block's header (of the entry, for a local).
+    pub line: usize,
+    /// The first line setting each attribute inside the block, at any depth.
+    pub attributes: Vec<(String, usize)>,
+}
+
+/// A module: the `.tf` files of one directory, as (path shown, text), read as one document
+/// in strata's shape, as if they were one file (a block type written in two files is
+/// repeated, so its bodies form an array), with where each block is. A file that does not
+/// parse is an error naming it.
+pub fn module_json(files: &[(String, String)]) -> Result<(Value, Vec<BlockLocation>), Error> {
+    let mut out = Map::new();
+    let mut blocks = Vec::new();
+    for (path, text) in files {
+        let body = parse(text).map_err(|e| Error {
+            file: Some(path.clone()),
+            ..e
+        })?;
+        let line_at = |span: Option<std::ops::Range<usize>>| {
+            span.map(|r| strata_graph::error::line_of(text, r.start))
+        };
+        for structure in body.iter() {
+            match structure {
+                Structure::Attribute(attr) => {
+                    out.insert(attr.key.as_str().to_string(), expr_json(&attr.value));
+                }
+                Structure::Block(block) => {
+                    let mut labels: Vec<String> = vec![block.ident.as_str().to_string()];
+                    labels.extend(block.labels.iter().map(|l| l.as_str().to_string()));
+                    insert(&mut out, &labels, Value::Object(body_json(&block.body)));
+                    let Some(line) = line_at(block.span()) else {
+                        continue;
+                    };
+                    let mut located = |address: String, line: usize, body: &Body| {
+                        let mut attributes = Vec::new();
+                        attribute_lines(body, text, &mut attributes);
+                        blocks.push(BlockLocation {
+                            address,
+                            file: path.clone(),
+                            line,
+                            attributes,
+                        });
+                    };
+                    let l: Vec<&str> = labels.iter().map(String::as_str).collect();
+                    match l.as_slice() {
+                        ["locals"] => {
+                            for attr in block.body.attributes() {
+                                if let Some(at) = line_at(attr.span()) {
+                                    blocks.push(BlockLocation {
+                                        address: format!("local.{}", attr.key.as_str()),
+                                        file: path.clone(),
+                                        line: at,
+                                        attributes: Vec::new(),
+                                    });
+                                }
+                            }
+                        }
+                        ["terraform"] => {
+                            located("terraform".into(), line, &block.body);
+                            for inner in block.body.blocks() {
+                                let mut address = vec!["terraform", inner.ident.as_str()];
+                                address.extend(inner.labels.iter().map(|l| l.as_str()));
+                                if let Some(at) = line_at(inner.span()) {
+                                    located(address.join("."), at, &inner.body);
+                                }
+                            }
+                        }
+                        ["resource", kind, name] => {
+                            located(format!("{kind}.{name}"), line, &block.body)
+                        }
+                        ["variable", name] => located(format!("var.{name}"), line, &block.body),
+                        _ => located(labels.join("."), line, &block.body),
+                    }
+                }
+            }
+        }
+    }
+    Ok((Value::Object(out), blocks))
+}
+
+/// The first line of each attribute of `body`, nested blocks included, in source order.
+fn attribute_lines(body: &Body, text: &str, out: &mut Vec<(String, usize)>) {
+    for structure in body.iter() {
+        match structure {
+            Structure::Attribute(attr) => {
+                let name = attr.key.as_str();
+                if let Some(r) = attr.span() {
+                    if !out.iter().any(|(n, _)| n == name) {
+                        out.push((
+                            name.to_string(),
+                            strata_graph::error::line_of(text, r.start),
+                        ));
+                    }
+                }
+            }
+            Structure::Block(block) => attribute_lines(&block.body, text, out),
+        }
     }
 }
 
@@ -369,7 +490,37 @@ fn expr_json(expr: &Expression) -> Value {
             Value::String(literal)
         }
         Expression::Parenthesis(p) => expr_json(p.inner()),
+        // `jsonencode` of literal values is the JSON text Terraform gives (keys sorted,
+        // compact), so a policy document written with it reads like one in a heredoc.
+        Expression::FuncCall(call)
+            if call.name.namespace.is_empty()
+                && call.name.name.as_str() == "jsonencode"
+                && call.args.len() == 1
+                && !call.args.expand_final() =>
+        {
+            let arg = call
+                .args
+                .iter()
+                .next()
+                .map(expr_json)
+                .unwrap_or(Value::Null);
+            if is_literal(&arg) {
+                Value::String(serde_json::to_string(&arg).unwrap_or_default())
+            } else {
+                computed(expr)
+            }
+        }
         _ => computed(expr),
+    }
+}
+
+/// Whether a converted value holds nothing computed (no `${...}` anywhere).
+fn is_literal(v: &Value) -> bool {
+    match v {
+        Value::String(s) => !s.contains("${"),
+        Value::Array(items) => items.iter().all(is_literal),
+        Value::Object(o) => o.iter().all(|(k, v)| !k.contains("${") && is_literal(v)),
+        _ => true,
     }
 }
 
@@ -491,6 +642,31 @@ resource "aws_security_group" "web" {
     }
 
     #[test]
+    fn jsonencode_of_literals_is_its_json_text() {
+        let v = to_json(
+            "resource \"aws_iam_policy\" \"p\" {\n  policy = jsonencode({\n    Version = \"2012-10-17\"\n    Statement = [{ Effect = \"Allow\", Action = \"*\", Resource = \"*\" }]\n  })\n  other = jsonencode({ Resource = aws_s3_bucket.b.arn })\n}\n",
+            Shape::Strata,
+        )
+        .unwrap();
+        let p = &v["resource"]["aws_iam_policy"]["p"];
+        assert_eq!(
+            p["policy"],
+            r#"{"Statement":[{"Action":"*","Effect":"Allow","Resource":"*"}],"Version":"2012-10-17"}"#
+        );
+        assert!(
+            p["other"].as_str().unwrap().starts_with("${jsonencode("),
+            "{p}"
+        );
+        // conftest's shape keeps the call's text, as hcl2json does.
+        let v = to_json(
+            "locals {\n  a = jsonencode({ x = 1 })\n}\n",
+            Shape::Hcl2json,
+        )
+        .unwrap();
+        assert_eq!(v["locals"][0]["a"], "${jsonencode({ x = 1 })}");
+    }
+
+    #[test]
     fn literal_heredocs_are_strings() {
         let v = to_json(
             "locals {\n  a = <<-EOT\n    hello\n  EOT\n  b = <<EOT\n${var.x}\nEOT\n}\n",
@@ -499,6 +675,55 @@ resource "aws_security_group" "web" {
         .unwrap();
         assert!(v["locals"]["a"].as_str().unwrap().contains("hello"), "{v}");
         assert!(v["locals"]["b"].as_str().unwrap().starts_with("${"), "{v}");
+    }
+
+    #[test]
+    fn a_module_is_its_files_read_as_one_with_each_block_located() {
+        let files = vec![
+            (
+                "m/main.tf".to_string(),
+                "# the bucket\nresource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"acme-logs\"\n}\n\nlocals {\n  a = 1\n}\n".to_string(),
+            ),
+            (
+                "m/versioning.tf".to_string(),
+                "resource \"aws_s3_bucket_versioning\" \"logs\" {\n  bucket = aws_s3_bucket.logs.id\n  versioning_configuration {\n    status = \"Enabled\"\n  }\n}\n\nlocals {\n  b = 2\n}\n\nterraform {\n  backend \"s3\" {\n    encrypt = false\n  }\n}\n".to_string(),
+            ),
+        ];
+        let (v, blocks) = module_json(&files).unwrap();
+        assert_eq!(
+            v["resource"]["aws_s3_bucket"]["logs"]["bucket"],
+            "acme-logs"
+        );
+        assert_eq!(
+            v["resource"]["aws_s3_bucket_versioning"]["logs"]["versioning_configuration"]["status"],
+            "Enabled"
+        );
+        // `locals` in two files: two bodies, as a repeated block of one file.
+        assert_eq!(v["locals"], json!([{"a": 1}, {"b": 2}]));
+        let at = |address: &str| {
+            blocks
+                .iter()
+                .find(|b| b.address == address)
+                .map(|b| (b.file.as_str(), b.line))
+        };
+        assert_eq!(at("aws_s3_bucket.logs"), Some(("m/main.tf", 2)));
+        assert_eq!(
+            at("aws_s3_bucket_versioning.logs"),
+            Some(("m/versioning.tf", 1))
+        );
+        assert_eq!(at("local.b"), Some(("m/versioning.tf", 9)));
+        assert_eq!(at("terraform.backend.s3"), Some(("m/versioning.tf", 13)));
+        let versioning = blocks
+            .iter()
+            .find(|b| b.address == "aws_s3_bucket_versioning.logs")
+            .unwrap();
+        assert_eq!(
+            versioning.attributes,
+            vec![("bucket".to_string(), 2), ("status".to_string(), 4)]
+        );
+        let err =
+            module_json(&[("m/bad.tf".to_string(), "resource \"a\" {\n".to_string())]).unwrap_err();
+        assert_eq!(err.file.as_deref(), Some("m/bad.tf"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Input documents as conftest reads them, by file type:
 //!
-//! - Terraform (`.tf`, `.tfvars`, `.hcl`): one document per file, in hcl2json's shape (or
-//!   strata's, for policies that ask for it; see [`Shape`]);
+//! - Terraform (`.tf`, `.tfvars`, `.hcl`): one document per file, in hcl2json's shape; for
+//!   policies that read strata's shape (the built-in pack), one document per module: the
+//!   `.tf` files of a directory merged (see [`InputFile::module`] and [`by_module`]);
 //! - YAML (`.yaml`, `.yml`): YAML 1.1 scalars, documents split as conftest splits them
 //!   (see [`crate::yaml`]);
 //! - JSON (`.json`): one document, or one per element when the root is an array.
@@ -60,6 +61,18 @@ impl FileInfo {
     }
 }
 
+impl FileInfo {
+    /// For a module (a directory): no file name, the directory made absolute.
+    pub fn of_dir(dir: &str) -> FileInfo {
+        let path = std::path::Path::new(if dir.is_empty() { "." } else { dir });
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        FileInfo {
+            name: String::new(),
+            dir: abs.display().to_string(),
+        }
+    }
+}
+
 /// The documents a file gives.
 #[derive(Debug, Clone)]
 pub enum Documents {
@@ -70,6 +83,8 @@ pub enum Documents {
     },
     /// Parsed documents (YAML, JSON, a plan, rendered objects), each evaluated on its own.
     Parsed(Vec<regorus::Value>),
+    /// A module: the `.tf` files of a directory, merged, in strata's shape.
+    Module(regorus::Value),
 }
 
 /// What kind of file an input is, which decides the policies it is given to in a scan.
@@ -91,6 +106,9 @@ pub struct InputFile {
     pub documents: Documents,
     /// Where each document starts in the file (YAML), for findings that name no line.
     pub lines: Vec<Option<usize>>,
+    /// A module's blocks and where each is written: a finding naming one (`resource`,
+    /// with `attribute`) is located at it.
+    pub blocks: Vec<crate::hcl_input::BlockLocation>,
 }
 
 impl InputFile {
@@ -119,13 +137,10 @@ impl InputFile {
                     file: Some(path.to_string()),
                     ..e
                 };
+                let (hcl2json, strata) = hcl_input::to_json_shapes(text).map_err(located)?;
                 Documents::Terraform {
-                    hcl2json: hcl_input::to_json(text, Shape::Hcl2json)
-                        .map_err(located)?
-                        .into(),
-                    strata: hcl_input::to_json(text, Shape::Strata)
-                        .map_err(located)?
-                        .into(),
+                    hcl2json: hcl2json.into(),
+                    strata: strata.into(),
                 }
             }
             Format::Yaml => {
@@ -150,6 +165,22 @@ impl InputFile {
             format,
             documents,
             lines,
+            blocks: Vec::new(),
+        })
+    }
+
+    /// A module: the `.tf` files of one directory (path shown, text), sorted by path, read
+    /// as one document in strata's shape. Findings that name no block it has are shown at
+    /// its first file.
+    pub fn module(files: &[(String, String)], info: Option<FileInfo>) -> Result<InputFile, Error> {
+        let (doc, blocks) = hcl_input::module_json(files)?;
+        Ok(InputFile {
+            path: files.first().map(|(p, _)| p.clone()),
+            info,
+            format: Format::Terraform,
+            documents: Documents::Module(doc.into()),
+            lines: Vec::new(),
+            blocks,
         })
     }
 
@@ -162,6 +193,7 @@ impl InputFile {
             format: Format::Json,
             documents: Documents::Parsed(docs.into_iter().map(Into::into).collect()),
             lines: Vec::new(),
+            blocks: Vec::new(),
         }
     }
 
@@ -173,8 +205,55 @@ impl InputFile {
                 Shape::Strata => strata.clone(),
             }],
             Documents::Parsed(docs) => docs.clone(),
+            Documents::Module(doc) => vec![doc.clone()],
         }
     }
+
+    /// Whether this is a `.tf` file, which a module input stands for in strata's shape.
+    fn is_module_file(&self) -> bool {
+        matches!(self.documents, Documents::Terraform { .. })
+            && self.path.as_deref().is_some_and(|p| p.ends_with(".tf"))
+    }
+}
+
+/// The inputs a policy reading Terraform in strata's shape evaluates: the `.tf` files of
+/// `inputs` grouped by directory into one module input each (`texts` holds their text,
+/// by path; `info` gives `data.conftest.file` for a directory), in place of the first file
+/// of each directory; every other input stays as it is.
+pub fn by_module(
+    inputs: &[InputFile],
+    texts: &[(String, String)],
+    info: impl Fn(&str) -> Option<FileInfo>,
+) -> Result<Vec<InputFile>, Error> {
+    let dir_of = |p: &str| {
+        p.rsplit_once('/')
+            .map(|(d, _)| d.to_string())
+            .unwrap_or_default()
+    };
+    let mut groups: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    for input in inputs.iter().filter(|i| i.is_module_file()) {
+        let path = input.path.clone().unwrap_or_default();
+        let text = texts
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default();
+        groups.entry(dir_of(&path)).or_default().push((path, text));
+    }
+    let mut out = Vec::new();
+    for input in inputs {
+        if !input.is_module_file() {
+            out.push(input.clone());
+            continue;
+        }
+        let path = input.path.as_deref().unwrap_or_default();
+        let dir = dir_of(path);
+        if let Some(mut files) = groups.remove(&dir) {
+            files.sort();
+            out.push(InputFile::module(&files, info(&dir))?);
+        }
+    }
+    Ok(out)
 }
 
 /// A root array is evaluated element by element, as conftest does; anything else is one

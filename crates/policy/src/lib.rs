@@ -8,6 +8,7 @@
 //! - `input`: documents as conftest reads them: Terraform in hcl2json's shape
 //!   (`hcl_input`), YAML with YAML 1.1 scalars (`yaml`), JSON; `data`: data documents.
 //! - `scan`: `strata policy scan`, policies applied to files directly.
+//! - `builtin`: the built-in rule pack, compiled in from `crates/policy/builtin/`.
 //! - `test`, `usertest`: policies' own tests and targets' user tests; `inline`: inline skip
 //!   comments; `waivers`: accepted findings.
 //!
@@ -15,6 +16,7 @@
 //! strata extension (checks decided only after apply). `*_test.rego` files hold tests, not
 //! policies.
 
+pub mod builtin;
 pub mod data;
 pub mod eval;
 pub mod hcl_input;

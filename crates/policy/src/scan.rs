@@ -5,7 +5,8 @@
 //!   (`.tf`, `.tfvars`, `.hcl`) go to the policies that govern stacks or modules, YAML to
 //!   those that govern charts, JSON to every policy.
 //! - Each file is evaluated on its own (its documents summed), or, with `combine`, all files
-//!   together as one input (conftest's `--combine`).
+//!   together as one input (conftest's `--combine`). Policies reading strata's shape (the
+//!   built-in pack) evaluate the `.tf` files of each directory as one module instead.
 //! - Counts are conftest's; findings in workspace files are subject to the waivers of the
 //!   target that owns them.
 
@@ -14,6 +15,7 @@ use crate::eval::Options;
 use crate::input::Format;
 use crate::{
     data, waivers, Counts, Error, Evaluation, ExceptionHit, FileInfo, Finding, InputFile, Policy,
+    Shape,
 };
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -219,11 +221,37 @@ pub fn scan(
     errors.append(&mut walk_errors);
     let (inputs, texts, mut read_errors) = read_inputs(&files);
     errors.append(&mut read_errors);
+    // Policies reading strata's shape (the built-in pack) see each directory's `.tf` files
+    // as one module.
+    let modules = if policies.iter().any(|(p, _)| p.shape() == Shape::Strata) {
+        match crate::input::by_module(&inputs, &texts, |dir| Some(FileInfo::of_dir(dir))) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(e);
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    // Every object of the scan's YAML files, as `data.strata.objects` (rules that relate
+    // objects, such as pods and the NetworkPolicies selecting them, read it).
+    let objects: Vec<serde_json::Value> = inputs
+        .iter()
+        .filter(|i| i.format == Format::Yaml)
+        .flat_map(|i| i.documents(Shape::Hcl2json))
+        .filter_map(|d| serde_json::to_value(&d).ok())
+        .filter(serde_json::Value::is_object)
+        .collect();
     use rayon::prelude::*;
     let results: Vec<Result<Evaluation, Error>> = policies
         .par_iter()
         .map(|(policy, kinds)| {
-            let mine: Vec<InputFile> = inputs
+            let source = match policy.shape() {
+                Shape::Strata => &modules,
+                Shape::Hcl2json => &inputs,
+            };
+            let mine: Vec<InputFile> = source
                 .iter()
                 .filter(|i| applies(kinds, i.format))
                 .cloned()
@@ -236,7 +264,7 @@ pub fn scan(
                 let cwd = std::env::current_dir()
                     .map(|d| d.display().to_string())
                     .unwrap_or_default();
-                out.extend(policy.evaluate_combined(&mine, &context(None), &cwd)?);
+                out.extend(policy.evaluate_combined(&mine, &context(None, &objects), &cwd)?);
                 return Ok(out);
             }
             for format in [Format::Terraform, Format::Yaml, Format::Json] {
@@ -246,7 +274,7 @@ pub fn scan(
                     .cloned()
                     .collect();
                 if !group.is_empty() {
-                    out.extend(policy.evaluate(&group, &context(Some(format)))?);
+                    out.extend(policy.evaluate(&group, &context(Some(format), &objects))?);
                 }
             }
             Ok(out)
@@ -279,14 +307,20 @@ pub fn scan(
     report
 }
 
-/// `data.strata` in a scan: no target or environment, the kind by the input's type.
-fn context(format: Option<Format>) -> serde_json::Value {
+/// `data.strata` in a scan: no target or environment, the kind by the input's type, and
+/// for YAML the objects of every YAML file scanned.
+fn context(format: Option<Format>, objects: &[serde_json::Value]) -> serde_json::Value {
     let kind = match format {
         Some(Format::Terraform) => serde_json::json!("stack"),
         Some(Format::Yaml) => serde_json::json!("chart"),
         _ => serde_json::Value::Null,
     };
-    serde_json::json!({ "label": null, "kind": kind, "environment": null, "dependencies": [] })
+    let mut context =
+        serde_json::json!({ "label": null, "kind": kind, "environment": null, "dependencies": [] });
+    if format != Some(Format::Terraform) {
+        context["objects"] = serde_json::Value::Array(objects.to_vec());
+    }
+    context
 }
 
 /// Applies the waivers of the targets owning the scanned files (no environment); returns

@@ -21,6 +21,7 @@ use strata_graph::model::Model;
 use strata_graph::session::{Session, View};
 use strata_graph::workspace::WORKSPACE_FILE;
 
+pub mod governing;
 mod lock;
 pub mod outcome;
 mod reads;
@@ -389,6 +390,10 @@ pub fn run(
     observer: &dyn Observer,
 ) -> Result<RunReport> {
     let envs = resolve_envs(&view.model, &opts.envs)?;
+    if opts.mode == Mode::Check {
+        // A pinned built-in pack that is not this binary's is refused before anything runs.
+        strata_policy::builtin::enabled(&view.model.config.policy)?;
+    }
     let t = Instant::now();
     let tasks = plan_tasks_in(
         &view.model,

@@ -67,15 +67,16 @@ impl RunLock {
                 Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
             }
         }
-        // Say who holds it, for the next run that waits.
-        let _ = file.set_len(0);
-        let _ = file.rewind();
-        let _ = write!(
-            file,
+        // Say who holds it, for the next run that waits: written over the previous holder's
+        // line and then cut to length, so a reader never finds the file empty.
+        let holder = format!(
             "strata run (pid {}) started {}",
             std::process::id(),
             since_epoch()
         );
+        let _ = file.rewind();
+        let _ = file.write_all(holder.as_bytes());
+        let _ = file.set_len(holder.len() as u64);
         Ok(Some(RunLock { _file: file }))
     }
 }

@@ -89,9 +89,11 @@ impl Runner<'_> {
         })
     }
 
-    /// Evaluates the governing policies. Inputs: each of the target's Terraform files (in
-    /// conftest's HCL2 JSON shape), and, in an environment, the plan JSON (one document) or
-    /// each rendered object (one document each, as conftest does with a multi-document file).
+    /// Evaluates the governing policies (the workspace's and the built-in pack's). Inputs:
+    /// each of the target's Terraform files (in conftest's HCL2 JSON shape; policies reading
+    /// strata's shape get the `.tf` files of each directory as one module), and, in an
+    /// environment, the plan JSON (one document) or each rendered object (one document
+    /// each, as conftest does with a multi-document file).
     pub(super) fn run_policies(&self, i: usize) -> Result<Outcome> {
         let task = &self.tasks[i];
         let model = self.model();
@@ -116,31 +118,58 @@ impl Runner<'_> {
                 Err(e) => return Ok(Outcome::failed(e.to_string())),
             }
         }
+        // The same files as modules, for policies reading strata's shape; `data.conftest.file`
+        // names the module's directory (relative to the workspace) and no file.
+        let mut modules = match strata_policy::input::by_module(&inputs, &tf_texts, |dir| {
+            Some(strata_policy::FileInfo {
+                name: String::new(),
+                dir: dir.to_string(),
+            })
+        }) {
+            Ok(m) => m,
+            Err(e) => return Ok(Outcome::failed(e.to_string())),
+        };
+        let mut rendered = None;
         if task.env.is_some() {
-            match self.produced(i) {
-                Ok(Produced::Plan(plan)) => {
-                    inputs.push(strata_policy::InputFile::parsed(None, vec![plan]))
-                }
+            let produced = match self.produced(i) {
+                Ok(Produced::Plan(plan)) => strata_policy::InputFile::parsed(None, vec![plan]),
                 Ok(Produced::Manifests(objects)) => {
-                    inputs.push(strata_policy::InputFile::parsed(None, objects))
+                    rendered = Some(objects.clone());
+                    strata_policy::InputFile::parsed(None, objects)
                 }
                 Err(e) => return Ok(Outcome::failed(format!("strata: {e}"))),
-            }
+            };
+            modules.push(produced.clone());
+            inputs.push(produced);
         }
-        let context = self.context(i);
+        let mut context = self.context(i);
+        if let Some(objects) = rendered {
+            // A chart's rendered objects, for rules that relate them (NetworkPolicies and
+            // the pods they select).
+            context["objects"] = Value::Array(objects);
+        }
         let mut findings = Vec::new();
         let mut notes = Vec::new();
         let read = |paths: &[&str]| self.texts(paths);
-        for (p, _) in model.governing(task.target, task.env.as_deref()) {
-            let overrides = strata_policy::Overrides::default();
-            match strata_policy::load_policy(model, *p, &read, &overrides)
-                .and_then(|policy| policy.evaluate(&inputs, &context))
-            {
+        let overrides = strata_policy::Overrides::default();
+        for governor in crate::governing::governing(model, task.target, task.env.as_deref()) {
+            let (label, loaded) = match governor {
+                crate::governing::Governor::Workspace(p) => (
+                    model.targets[p].label.as_str(),
+                    strata_policy::load_policy(model, p, &read, &overrides),
+                ),
+                crate::governing::Governor::Builtin(b) => (b.label.as_str(), b.load(&overrides)),
+            };
+            let evaluated = loaded.and_then(|policy| match policy.shape() {
+                strata_policy::Shape::Strata => policy.evaluate(&modules, &context),
+                strata_policy::Shape::Hcl2json => policy.evaluate(&inputs, &context),
+            });
+            match evaluated {
                 Ok(e) => {
                     findings.extend(e.findings);
                     notes.extend(e.warnings);
                 }
-                Err(e) => return Ok(Outcome::failed(format!("{}: {e}", model.targets[*p].label))),
+                Err(e) => return Ok(Outcome::failed(format!("{label}: {e}"))),
             }
         }
         // Findings on the plan or on rendered objects point at the target's main file.

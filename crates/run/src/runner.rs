@@ -332,15 +332,9 @@ impl Runner<'_> {
         };
         if task.action == Action::Policy {
             let model = self.model();
-            fp.policies = model
-                .governing(task.target, task.env.as_deref())
+            fp.policies = crate::governing::governing(model, task.target, task.env.as_deref())
                 .iter()
-                .map(|(p, _)| {
-                    (
-                        model.targets[*p].label.clone(),
-                        self.view.hashes.hashes[*p].to_hex(),
-                    )
-                })
+                .map(|g| g.identity(model, &self.view.hashes.hashes))
                 .collect();
             let today = strata_graph::model::waivers::today();
             fp.waivers = model

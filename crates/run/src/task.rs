@@ -76,8 +76,9 @@ pub struct Task {
     pub deps: Vec<usize>,
 }
 
-/// Bump to invalidate every cached task result.
-pub const TASK_KEY_VERSION: u32 = 4;
+/// Bump to invalidate every cached task result (5: policies reading strata's shape
+/// evaluate a module's `.tf` files as one input).
+pub const TASK_KEY_VERSION: u32 = 5;
 
 /// Everything a task key covers; `strata hash --explain` style output can print it.
 #[derive(Debug, Clone, Serialize)]
@@ -100,7 +101,8 @@ pub struct TaskFingerprint<'a> {
     pub unpinned_tool: Option<String>,
     /// The key of the task whose result this task reads (a test reads its plan or render).
     pub reads: Option<String>,
-    /// The governing policies: (policy label, policy target hash).
+    /// The governing policies: (policy label, policy target hash), or for a policy of the
+    /// built-in pack (`builtin/terraform-aws`, the pack's version).
     pub policies: Vec<(String, String)>,
     /// The waivers that apply to the target there, with whether each has expired (so a
     /// cached result is not reused once a waiver expires).
@@ -171,7 +173,7 @@ pub fn plan_tasks_in(
         let module_policy = [Action::Fmt, Action::Validate, Action::Policy];
         let plain: &[Action] = if target.kind == Kind::Module
             && mode == Mode::Check
-            && !model.governing(t, None).is_empty()
+            && !crate::governing::governing(model, t, None).is_empty()
         {
             &module_policy
         } else {
@@ -211,7 +213,7 @@ pub fn plan_tasks_in(
                 if !target.test_files.is_empty() {
                     per_env.push(Action::Test);
                 }
-                if !model.governing(t, Some(env)).is_empty() {
+                if !crate::governing::governing(model, t, Some(env)).is_empty() {
                     per_env.push(Action::Policy);
                 }
             }

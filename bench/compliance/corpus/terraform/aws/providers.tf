@@ -1,0 +1,5 @@
+# The provider for the replica region: credentials come from the environment.
+provider "aws" {
+  alias  = "replica"
+  region = "eu-central-1"
+}
