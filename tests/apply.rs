@@ -194,3 +194,146 @@ fn plan_prints_resource_changes_and_apply_checks_the_reviewed_plan() {
     assert_eq!(plan_task["matches_reviewed"], true, "{plan_task}");
     assert_eq!(plan_task["cached"], false, "apply always plans afresh");
 }
+
+/// Resource addresses in a local state file.
+fn resources_in(state: &std::path::Path) -> Vec<String> {
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(state).unwrap()).unwrap();
+    json["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}.{}",
+                r["type"].as_str().unwrap(),
+                r["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn destroy_tears_down_named_stacks_dependents_first_and_only_when_told() {
+    let repo = workspace();
+    repo.write(
+        "stacks/app/main.tf",
+        &format!(
+            "{NULL_PROVIDER}\nvariable \"vpc_id\" {{}}\n\nresource \"null_resource\" \"app\" {{\n  triggers = {{\n    vpc = var.vpc_id\n  }}\n}}\n"
+        ),
+    );
+    repo.write(
+        "stacks/app/stack.toml",
+        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
+    );
+    repo.commit("app reads network");
+    let (applied, _) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let (network, app) = (
+        repo.state_file("dev", "stacks/network"),
+        repo.state_file("dev", "stacks/app"),
+    );
+    assert_eq!(resources_in(&app), vec!["null_resource.app"]);
+
+    // Destroying the network alone would leave the app reading outputs of nothing.
+    let alone = repo.strata(&[
+        "destroy",
+        "stacks/network",
+        "--env",
+        "dev",
+        "--auto-approve",
+    ]);
+    assert_eq!(alone.code, 2, "{}", alone.stderr);
+    assert!(
+        alone
+            .stderr
+            .contains("stacks/app reads outputs of what would be destroyed"),
+        "{}",
+        alone.stderr
+    );
+    // Nothing to destroy without names, nor without a terminal or --auto-approve.
+    assert_eq!(
+        repo.strata(&["destroy", "--env", "dev", "--auto-approve"])
+            .code,
+        2
+    );
+    let unasked = repo.strata(&["destroy", "stacks/app", "--env", "dev"]);
+    assert_eq!(unasked.code, 2, "{}", unasked.stderr);
+    assert_eq!(resources_in(&network).len(), 2);
+    assert_eq!(resources_in(&app).len(), 1);
+
+    // On a terminal, anything but yes destroys nothing.
+    let declined = on_terminal(&repo, "destroy stacks/app --env dev", "y");
+    assert_eq!(declined.code, 1, "{}", declined.stdout);
+    assert!(
+        declined.stdout.contains("- null_resource.app")
+            && declined
+                .stdout
+                .contains("DESTROY every resource of stacks/app in dev?"),
+        "{}",
+        declined.stdout
+    );
+    assert_eq!(resources_in(&app).len(), 1);
+
+    // A stack nothing reads can go alone; once gone, destroying it again changes nothing.
+    let (gone, _) = json_run(
+        &repo,
+        &["destroy", "stacks/app", "--env", "dev", "--auto-approve"],
+    );
+    assert_eq!(gone.code, 0, "{}", gone.stderr);
+    assert!(resources_in(&app).is_empty());
+    assert_eq!(resources_in(&network).len(), 2);
+    let (again, report) = json_run(
+        &repo,
+        &["destroy", "stacks/app", "--env", "dev", "--auto-approve"],
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let apply = tasks_of(&report, "stacks/app", "apply");
+    assert_eq!(
+        apply["reason"],
+        "nothing to destroy: the state holds no resources"
+    );
+    repo.strata(&["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(resources_in(&app).len(), 1);
+
+    let (destroyed, report) = json_run(
+        &repo,
+        &[
+            "destroy",
+            "stacks/network",
+            "stacks/app",
+            "--env",
+            "dev",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(destroyed.code, 0, "{}", destroyed.stderr);
+    assert!(resources_in(&app).is_empty());
+    assert!(resources_in(&network).is_empty());
+    // The app's destroy finished before the network's was planned.
+    let tasks = report["tasks"].as_array().unwrap();
+    let pos = |label: &str, action: &str| {
+        tasks
+            .iter()
+            .position(|t| t["label"] == label && t["action"] == action)
+            .unwrap()
+    };
+    let network_plan = &tasks[pos("stacks/network", "plan")];
+    assert_eq!(network_plan["summary"]["destroy"], 2, "{network_plan}");
+    assert!(pos("stacks/app", "apply") < pos("stacks/network", "plan"));
+    // A destroy plan is never cached: `strata plan` still plans to create the resources.
+    let plan = repo.strata(&["plan", "--env", "dev"]);
+    assert!(
+        plan.stdout.contains("stacks/network [dev]: +2 ~0 -0"),
+        "{}",
+        plan.stdout
+    );
+}
+
+fn tasks_of<'a>(report: &'a serde_json::Value, label: &str, action: &str) -> &'a serde_json::Value {
+    report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == label && t["action"] == action)
+        .unwrap()
+}

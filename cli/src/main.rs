@@ -51,6 +51,8 @@ enum Command {
     Plan(commands::run::Args),
     /// Apply stacks in one environment, in dependency order.
     Apply(commands::run::Args),
+    /// Destroy stacks in one environment (dependents first), after confirmation.
+    Destroy(commands::run::Args),
     /// Print the plan made for a stack's current state and code, in full (from the cache).
     Show(commands::show::Args),
     /// The state of a stack in an environment.
@@ -93,6 +95,7 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::run::run_command(&ctx, args, Mode::Check),
         Command::Plan(args) => commands::run::run_command(&ctx, args, Mode::Plan),
         Command::Apply(args) => commands::run::run_command(&ctx, args, Mode::Apply),
+        Command::Destroy(args) => commands::run::run_command(&ctx, args, Mode::Destroy),
         Command::Cache(cmd) => commands::cache::run(&ctx, cmd),
         Command::State(cmd) => commands::state::run(&ctx, cmd),
         Command::Show(args) => commands::show::run(&ctx, args),

@@ -100,23 +100,44 @@ pub fn policy_eval(ctx: &Context, args: Args) -> Result<u8> {
 fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Result<u8> {
     if mode != Mode::Check && args.envs.is_empty() {
         return Err(Error::Invalid {
-            message: "--env is required for plan and apply".into(),
+            message: "--env is required for plan, apply and destroy".into(),
             location: strata_graph::error::Location::new("command line", None),
             hint: "name the environment, e.g. `--env dev`".into(),
         });
     }
-    if mode == Mode::Apply && !args.auto_approve && !std::io::stdin().is_terminal() {
+    let changes = matches!(mode, Mode::Apply | Mode::Destroy);
+    if mode == Mode::Destroy && (args.labels.is_empty() || args.affected) {
         return Err(Error::Invalid {
-            message: "apply asks before it applies a plan, and there is no terminal to ask on"
-                .into(),
+            message: "strata destroy tears down the stacks it is given, and was given none".into(),
+            location: strata_graph::error::Location::new("command line", None),
+            hint: "name them, e.g. `strata destroy stacks/app --env dev`".into(),
+        });
+    }
+    if mode == Mode::Destroy && args.envs.len() != 1 {
+        return Err(Error::Invalid {
+            message: "strata destroy works in one environment at a time".into(),
+            location: strata_graph::error::Location::new("command line", None),
+            hint: "pass one --env".into(),
+        });
+    }
+    if changes && !args.auto_approve && !std::io::stdin().is_terminal() {
+        return Err(Error::Invalid {
+            message: format!(
+                "{} asks before it applies a plan, and there is no terminal to ask on",
+                if mode == Mode::Destroy {
+                    "destroy"
+                } else {
+                    "apply"
+                }
+            ),
             location: strata_graph::error::Location::new("command line", None),
             hint: "run it on a terminal, or pass --auto-approve (CI: after the plan was reviewed)"
                 .into(),
         });
     }
-    if mode != Mode::Apply && args.auto_approve {
+    if !changes && args.auto_approve {
         return Err(Error::Invalid {
-            message: "--auto-approve is for apply".into(),
+            message: "--auto-approve is for apply and destroy".into(),
             location: strata_graph::error::Location::new("command line", None),
             hint: "drop it: check and plan change nothing".into(),
         });
@@ -402,10 +423,17 @@ impl Observer for Printer {
                 Some(false) => eprintln!("WARNING: these changes differ from the plan made under the same key before (the one reviewed): the infrastructure changed outside terraform?"),
                 None => {}
             }
-            eprint!(
-                "Apply {} in {}? Only 'yes' applies: ",
-                request.label, request.env
-            );
+            if request.destroy {
+                eprint!(
+                    "DESTROY every resource of {} in {}? Only 'yes' destroys: ",
+                    request.label, request.env
+                );
+            } else {
+                eprint!(
+                    "Apply {} in {}? Only 'yes' applies: ",
+                    request.label, request.env
+                );
+            }
             let mut answer = String::new();
             let _ = std::io::stdin().read_line(&mut answer);
             answer.trim() == "yes"

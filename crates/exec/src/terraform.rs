@@ -279,20 +279,40 @@ fn mark_sensitive(sb: &Sandbox, sensitive: &[String]) -> Result<()> {
 
 /// `plan -out`, then `show -json` into a summary and a redacted plan JSON. The binary plan
 /// is kept (owner-only) for an `apply` step when `keep_plan`, else removed.
+/// What a plan is made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanFor {
+    /// To be read (check, plan): the plan file is not kept.
+    Review,
+    /// To be applied next: the plan file is kept, owner-only.
+    Apply,
+    /// A destroy plan (`-destroy`), to be applied next.
+    Destroy,
+}
+
 pub fn plan(
     tools: &Tools,
     sb: &Sandbox,
     state: &StateSetup,
     var_files: &[String],
     inputs: &Inputs,
-    keep_plan: bool,
+    purpose: PlanFor,
 ) -> Result<Step> {
+    let keep_plan = purpose != PlanFor::Review;
     let step = ensure_init(tools, sb, Some(state), false)?;
     if !step.ok {
         return Ok(step);
     }
     mark_sensitive(sb, &inputs.sensitive)?;
-    let result = plan_and_show(tools, sb, state, var_files, &inputs.vars, step);
+    let result = plan_and_show(
+        tools,
+        sb,
+        state,
+        var_files,
+        &inputs.vars,
+        purpose == PlanFor::Destroy,
+        step,
+    );
     let _ = std::fs::remove_file(sb.dir.join(SENSITIVE_OVERRIDE_FILE));
     let plan_file = sb.dir.join(PLAN_FILE);
     if !result.as_ref().is_ok_and(|s| s.ok) {
@@ -321,6 +341,7 @@ fn plan_and_show(
     state: &StateSetup,
     var_files: &[String],
     vars: &[(String, String)],
+    destroy: bool,
     mut step: Step,
 ) -> Result<Step> {
     let mut args: Vec<String> = vec![
@@ -330,6 +351,9 @@ fn plan_and_show(
         state.lock_timeout(),
         format!("-out={PLAN_FILE}"),
     ];
+    if destroy {
+        args.push("-destroy".into());
+    }
     args.extend(var_files.iter().map(|f| format!("-var-file={f}")));
     let mut cmd = tools.command(terraform(tools)?);
     cmd.args(&args).env("TF_DATA_DIR", &sb.data);

@@ -5,7 +5,7 @@
 use crate::task::{plan_tasks_in, Action, Mode, Task};
 use serde::Serialize;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -203,6 +203,54 @@ pub struct Approval<'a> {
     pub plan: &'a strata_exec::plan_json::PlanSummary,
     /// See [`TaskReport::matches_reviewed`].
     pub matches_reviewed: Option<bool>,
+    /// The plan destroys the stack (`strata destroy`).
+    pub destroy: bool,
+}
+
+/// What `strata destroy` may tear down: stacks only, and with every stack that reads one of
+/// them (at any distance) named too, so no stack is left reading outputs of nothing.
+fn destroyable(model: &Model, selected: &[usize]) -> Result<()> {
+    let chosen: BTreeSet<usize> = selected.iter().copied().collect();
+    for &i in selected {
+        let t = &model.targets[i];
+        if t.kind != Kind::Stack {
+            return Err(strata_graph::Error::Usage {
+                message: format!(
+                    "{} is a {}: strata destroy tears down stacks",
+                    t.label, t.kind
+                ),
+                hint: "name only stacks".into(),
+            });
+        }
+    }
+    let mut missing = BTreeSet::new();
+    let mut stack: Vec<usize> = selected.to_vec();
+    let mut seen = chosen.clone();
+    while let Some(i) = stack.pop() {
+        for &d in model.graph.dependents(i) {
+            if seen.insert(d) {
+                stack.push(d);
+                if model.targets[d].kind == Kind::Stack {
+                    missing.insert(model.targets[d].label.clone());
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let missing: Vec<String> = missing.into_iter().collect();
+        return Err(strata_graph::Error::Usage {
+            message: format!(
+                "{} read{} outputs of what would be destroyed",
+                missing.join(", "),
+                if missing.len() == 1 { "s" } else { "" }
+            ),
+            hint: format!(
+                "name {} too (dependents are destroyed first), or leave it standing",
+                if missing.len() == 1 { "it" } else { "them" }
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Picks the environments: the given ones (checked) or all.
@@ -390,6 +438,9 @@ pub fn run(
     observer: &dyn Observer,
 ) -> Result<RunReport> {
     let envs = resolve_envs(&view.model, &opts.envs)?;
+    if opts.mode == Mode::Destroy {
+        destroyable(&view.model, &selection.targets)?;
+    }
     if opts.mode == Mode::Check {
         // A pinned built-in pack that is not this binary's is refused before anything runs.
         strata_policy::builtin::enabled(&view.model.config.policy)?;

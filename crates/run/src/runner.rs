@@ -491,7 +491,11 @@ impl Runner<'_> {
                 &prepared.state,
                 &env_paths(&[".tfvars", ".tfvars.json"]),
                 &prepared.inputs,
-                self.mode == Mode::Apply,
+                match self.mode {
+                    Mode::Apply => terraform::PlanFor::Apply,
+                    Mode::Destroy => terraform::PlanFor::Destroy,
+                    _ => terraform::PlanFor::Review,
+                },
             ),
             Action::Apply => {
                 let step = terraform::apply(&self.tools, &sb, &prepared.state);
@@ -565,7 +569,8 @@ impl Runner<'_> {
     }
 
     fn cacheable(&self, action: Action) -> bool {
-        !(action == Action::Apply || (self.mode == Mode::Apply && action == Action::Plan))
+        !(action == Action::Apply
+            || (matches!(self.mode, Mode::Apply | Mode::Destroy) && action == Action::Plan))
     }
 }
 
@@ -817,7 +822,11 @@ impl Runner<'_> {
                     .join(strata_graph::discover::label_dir(label))
                     .join(terraform::PLAN_FILE),
             );
-            report.reason = Some("no changes: nothing to apply".into());
+            report.reason = Some(if self.mode == Mode::Destroy {
+                "nothing to destroy: the state holds no resources".into()
+            } else {
+                "no changes: nothing to apply".into()
+            });
             return Some(Status::Ok);
         }
         let approved = (self.approve)(&crate::Approval {
@@ -825,6 +834,7 @@ impl Runner<'_> {
             env,
             plan: &summary,
             matches_reviewed,
+            destroy: self.mode == Mode::Destroy,
         });
         if approved {
             return None;
@@ -832,7 +842,14 @@ impl Runner<'_> {
         report.reason = Some(if matches_reviewed == Some(false) {
             "not applied: the plan differs from the one made under the same key before (the one reviewed); the infrastructure changed outside terraform? Review it with `strata plan` and apply on a terminal".into()
         } else {
-            "not applied: the plan was not approved".into()
+            format!(
+                "not {}: the plan was not approved",
+                if self.mode == Mode::Destroy {
+                    "destroyed"
+                } else {
+                    "applied"
+                }
+            )
         });
         Some(Status::Skipped)
     }

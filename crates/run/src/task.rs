@@ -65,6 +65,8 @@ pub enum Mode {
     Check,
     Plan,
     Apply,
+    /// Plans the destruction of the selected stacks and applies it, dependents first.
+    Destroy,
 }
 
 #[derive(Debug, Clone)]
@@ -139,14 +141,26 @@ pub fn plan_tasks_in(
     // The last env-less task and the last task per environment of each target.
     let mut last_plain: HashMap<usize, usize> = HashMap::new();
     let mut last_env: HashMap<(usize, &str), usize> = HashMap::new();
-    for &t in model.graph.order() {
+    // Destroy runs against the graph: a stack goes after the stacks that read it.
+    let destroy = mode == Mode::Destroy;
+    let order: Vec<usize> = if destroy {
+        model.graph.order().iter().rev().copied().collect()
+    } else {
+        model.graph.order().to_vec()
+    };
+    let before = |t: usize| {
+        if destroy {
+            model.graph.dependents(t)
+        } else {
+            model.graph.deps(t)
+        }
+    };
+    for t in order {
         if !chosen[t] {
             continue;
         }
         let target = &model.targets[t];
-        let upstream_plain: Vec<usize> = model
-            .graph
-            .deps(t)
+        let upstream_plain: Vec<usize> = before(t)
             .iter()
             .filter_map(|d| last_plain.get(d).copied())
             .collect();
@@ -163,7 +177,9 @@ pub fn plan_tasks_in(
                 &[Action::Init, Action::Plan],
             ),
             (Kind::Stack, Mode::Plan) => (&[], &[Action::Init, Action::Plan]),
-            (Kind::Stack, Mode::Apply) => (&[], &[Action::Init, Action::Plan, Action::Apply]),
+            (Kind::Stack, Mode::Apply | Mode::Destroy) => {
+                (&[], &[Action::Init, Action::Plan, Action::Apply])
+            }
             (Kind::Module, Mode::Check) => (&[Action::Fmt, Action::Validate], &[]),
             (Kind::Chart, Mode::Check) => (&[Action::Deps], &[Action::Lint, Action::Render]),
             (Kind::Chart, Mode::Plan) => (&[], &[Action::Render]),
@@ -223,9 +239,7 @@ pub fn plan_tasks_in(
                 if k == 0 {
                     deps.extend(upstream_plain.iter().copied());
                     deps.extend(
-                        model
-                            .graph
-                            .deps(t)
+                        before(t)
                             .iter()
                             .filter_map(|d| last_env.get(&(*d, env.as_str())).copied()),
                     );
