@@ -337,3 +337,72 @@ fn tasks_of<'a>(report: &'a serde_json::Value, label: &str, action: &str) -> &'a
         .find(|t| t["label"] == label && t["action"] == action)
         .unwrap()
 }
+
+#[test]
+fn stacks_share_one_provider_cache_when_the_user_has_none() {
+    let repo = workspace();
+    // A CLI configuration with the offline mirror and no plugin cache of its own.
+    let rc = repo.path().join("mirror-only.rc");
+    std::fs::write(
+        &rc,
+        format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/*/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/*/*\"]\n  }}\n}}\n",
+            common::repo_root().join(".tools/providers").display()
+        ),
+    )
+    .unwrap();
+    let toml = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &toml.replace("terraform_cli_config = \".tools/terraform.rc\"\n", ""),
+    );
+    repo.write(
+        "stacks/other/main.tf",
+        &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"o\" {{}}\n"),
+    );
+    repo.commit("two stacks, no plugin cache configured");
+    let cache = tempfile::tempdir().unwrap();
+    let run: Run = repo
+        .command(&["plan", "--env", "dev"])
+        .env("TF_CLI_CONFIG_FILE", &rc)
+        .env_remove("TF_PLUGIN_CACHE_DIR")
+        .env("STRATA_PLUGIN_CACHE_DIR", cache.path())
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The provider was unpacked once, into the cache; every sandbox links to it.
+    let provider = cache
+        .path()
+        .join("registry.terraform.io/hashicorp/null/2.1.2");
+    assert!(provider.is_dir(), "nothing in the shared cache");
+    let mut links = 0;
+    let mut copies = 0;
+    let mut stack = vec![repo.path().join(".strata/work")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if path.ends_with("hashicorp/null/2.1.2/linux_amd64") {
+                if meta.file_type().is_symlink() {
+                    links += 1;
+                } else {
+                    copies += 1;
+                }
+            } else if meta.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    assert_eq!(copies, 0, "a sandbox unpacked the provider itself");
+    assert_eq!(links, 2, "one initialised sandbox per stack");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(cache.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the cache is owner-only: {mode:o}");
+    }
+}

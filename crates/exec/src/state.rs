@@ -717,11 +717,7 @@ fn last_error(log: &str) -> String {
 
 /// Makes a directory private to its owner.
 pub fn private_dir(dir: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-    }
+    let _ = strata_fs::create_private_dir(dir);
 }
 
 #[cfg(test)]

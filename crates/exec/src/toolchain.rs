@@ -3,7 +3,9 @@
 //! Search order: the workspace's `tools_dir`, then `PATH`. The version a binary reports must
 //! equal the version pinned in WORKSPACE.toml (a leading `v` is ignored), because pinned
 //! versions are part of every target hash. Terraform's own CLI configuration
-//! (`TF_CLI_CONFIG_FILE`, mirrors, `TF_PLUGIN_CACHE_DIR`) is left as the user set it.
+//! (`TF_CLI_CONFIG_FILE`, mirrors, `TF_PLUGIN_CACHE_DIR`) is left as the user set it; only
+//! when the user has no provider plugin cache does strata give terraform one
+//! ([`plugin_cache_dir`]).
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -205,4 +207,82 @@ pub fn check(root: &Path, cfg: &ToolchainConfig) -> Vec<ToolStatus> {
     }));
     statuses.sort_by(|a, b| a.tool.cmp(&b.tool));
     statuses
+}
+
+/// The provider plugin cache strata gives terraform when the user configured none: one
+/// directory for every sandbox and workspace of the user, so a provider is unpacked once
+/// rather than once per stack. `None` when the user has one (`TF_PLUGIN_CACHE_DIR`, or
+/// `plugin_cache_dir` in the CLI configuration terraform reads), which is then used as is.
+///
+/// `cli_config` is the CLI configuration file terraform will read (`TF_CLI_CONFIG_FILE`
+/// as strata passes it, else the user's), `env` reads the environment.
+pub fn plugin_cache_dir(
+    cli_config: Option<&Path>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Option<PathBuf> {
+    let set = |name: &str| env(name).filter(|v| !v.is_empty());
+    if set("TF_PLUGIN_CACHE_DIR").is_some() {
+        return None;
+    }
+    let config = cli_config
+        .map(Path::to_path_buf)
+        .or_else(|| set("TF_CLI_CONFIG_FILE").map(PathBuf::from))
+        .or_else(|| set("HOME").map(|h| PathBuf::from(h).join(".terraformrc")));
+    if let Some(text) = config.and_then(|p| std::fs::read_to_string(p).ok()) {
+        let configured = text.lines().any(|l| {
+            let l = l.trim_start();
+            l.starts_with("plugin_cache_dir") && l[16..].trim_start().starts_with('=')
+        });
+        if configured {
+            return None;
+        }
+    }
+    Some(match set("STRATA_PLUGIN_CACHE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => match set("XDG_CACHE_HOME") {
+            Some(dir) => PathBuf::from(dir).join("strata/terraform-plugins"),
+            None => set("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir)
+                .join(".cache/strata/terraform-plugins"),
+        },
+    })
+}
+
+#[cfg(test)]
+mod plugin_cache_tests {
+    use super::*;
+
+    #[test]
+    fn a_cache_is_given_only_where_the_user_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(
+            plugin_cache_dir(None, env(&[("HOME", "/home/u")])),
+            Some(PathBuf::from("/home/u/.cache/strata/terraform-plugins"))
+        );
+        assert_eq!(
+            plugin_cache_dir(None, env(&[("HOME", "/home/u"), ("XDG_CACHE_HOME", "/x")])),
+            Some(PathBuf::from("/x/strata/terraform-plugins"))
+        );
+        assert_eq!(
+            plugin_cache_dir(None, env(&[("TF_PLUGIN_CACHE_DIR", "/mine")])),
+            None
+        );
+        let rc = dir.path().join("rc");
+        std::fs::write(
+            &rc,
+            "# plugin_cache_dir = \"/old\"\nprovider_installation {}\n",
+        )
+        .unwrap();
+        assert!(plugin_cache_dir(Some(&rc), env(&[("HOME", "/h")])).is_some());
+        std::fs::write(&rc, "plugin_cache_dir   = \"/theirs\"\n").unwrap();
+        assert_eq!(plugin_cache_dir(Some(&rc), env(&[("HOME", "/h")])), None);
+    }
 }

@@ -31,6 +31,18 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Creates `dir` (and its parents) if needed and makes it accessible to its owner only
+/// (0700): it holds state, credentials or programs others must not plant.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
 /// A temporary file holding `bytes` that may be secret: created readable and writable by
 /// its owner only (0600), outside the checkout, and removed when the handle is dropped (also
 /// when a task fails, is interrupted by Ctrl-C or panics; only a killed process leaves it).

@@ -310,6 +310,19 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
             session.root.join(rc).display().to_string(),
         ));
     }
+    // One provider cache for every sandbox (inits that may write it take turns, see
+    // `terraform::ensure_init`); owner-only, since terraform runs what it holds.
+    let cli_config = cfg
+        .terraform_cli_config
+        .as_ref()
+        .map(|rc| session.root.join(rc));
+    if let Some(dir) =
+        strata_exec::toolchain::plugin_cache_dir(cli_config.as_deref(), |n| std::env::var(n).ok())
+    {
+        if strata_fs::create_private_dir(&dir).is_ok() {
+            env.push(("TF_PLUGIN_CACHE_DIR".to_string(), dir.display().to_string()));
+        }
+    }
     let unpinned: Mutex<std::collections::BTreeMap<String, String>> = Mutex::default();
     let find = |tool: &str, pinned: Option<&String>| -> Result<Option<PathBuf>> {
         let path = strata_exec::toolchain::find_tool(tool, &session.root, cfg).ok_or_else(|| Error::Invalid {
