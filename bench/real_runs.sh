@@ -62,10 +62,12 @@ ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 statedir=$(find "$state" -mindepth 1 -maxdepth 1 -type d | head -1)/dev
 
 loop() { # $1: plugin cache dir or empty
-  (cd "$ws" && "$strata" --json list) | python3 - "$ws" "$statedir" "$terraform" "$1" <<'EOF'
+  (cd "$ws" && "$strata" --json list) > "$out/real-list.json"
+  python3 - "$ws" "$statedir" "$terraform" "$1" "$out/real-list.json" <<'EOF'
 import json, os, subprocess, sys, tomllib
-ws, statedir, terraform, cache = sys.argv[1:5]
-targets = [t for t in json.load(sys.stdin)["targets"] if t["kind"] == "stack"]
+ws, statedir, terraform, cache, listing = sys.argv[1:6]
+with open(listing) as f:
+    targets = [t for t in json.load(f)["targets"] if t["kind"] == "stack"]
 # Dependency order (deps first), as a script author would write it down.
 done, order = set(), []
 by_label = {t["label"]: t for t in targets}
@@ -109,12 +111,12 @@ start=$(date +%s%N)
 plan_ms=$(ms "$start")
 cold
 start=$(date +%s%N)
-(cd "$ws" && STRATA_PLUGIN_CACHE_DIR="$plugins" "$strata" --json check --env dev > "$out/real-check.json" 2>/dev/null) || true
+(cd "$ws" && STRATA_PLUGIN_CACHE_DIR="$plugins" "$strata" --json check --env dev --keep-going > "$out/real-check.json" 2>/dev/null) || true
 check_ms=$(ms "$start")
 noop=()
 for _ in 1 2 3 4 5; do
   start=$(date +%s%N)
-  (cd "$ws" && STRATA_PLUGIN_CACHE_DIR="$plugins" "$strata" check --env dev >/dev/null 2>&1) || true
+  (cd "$ws" && STRATA_PLUGIN_CACHE_DIR="$plugins" "$strata" check --env dev --keep-going >/dev/null 2>&1) || true
   noop+=("$(ms "$start")")
 done
 noop_ms=$(printf '%s\n' "${noop[@]}" | sort -n | sed -n 3p)
@@ -137,5 +139,15 @@ read -r ctasks cok cfailed cskipped < <(summary "$out/real-check.json")
   echo "| \`strata plan --env dev\`, cold | $ptasks tasks ($pok ok, $pfailed failed, $pskipped skipped) | $plan_ms | $((100 * plan_ms / loop_ms))% |"
   echo "| \`strata check --env dev\`, cold | $ctasks tasks ($cok ok, $cfailed failed, $cskipped skipped) | $check_ms | $((100 * check_ms / loop_ms))% |"
   echo "| \`strata check --env dev\`, nothing changed (median of 5) | all cached | $noop_ms | $(python3 -c "print(round(100*$noop_ms/$loop_ms,2))")% |"
+  echo
+  echo "Per task of the cold \`strata plan\` (count, mean wall ms, mean ms inside terraform/helm):"
+  echo
+  python3 -c "
+import json,collections
+d=collections.defaultdict(lambda:[0,0,0])
+for x in json.load(open('$out/real-plan.json'))['tasks']:
+    a=d[x['action']]; a[0]+=1; a[1]+=x['duration_ms']; a[2]+=x.get('tool_ms',0)
+for k,(n,w,t) in d.items(): print(f'- {k}: {n}, {w//n} ms, {t//n} ms')
+"
 } > "$report"
 cat "$report"
