@@ -406,3 +406,70 @@ fn stacks_share_one_provider_cache_when_the_user_has_none() {
         assert_eq!(mode & 0o077, 0, "the cache is owner-only: {mode:o}");
     }
 }
+
+#[test]
+fn a_deleted_stack_with_resources_left_in_its_state_is_not_a_finished_run() {
+    let repo = workspace();
+    repo.write(
+        "stacks/other/main.tf",
+        &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"o\" {{}}\n"),
+    );
+    repo.commit("other");
+    let (applied, _) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+
+    std::fs::remove_dir_all(repo.path().join("stacks/other")).unwrap();
+    repo.commit("remove other without destroying it");
+    for command in ["plan", "apply"] {
+        let mut args = vec![command, "--affected", "--base", "HEAD~1", "--env", "dev"];
+        if command == "apply" {
+            args.push("--auto-approve");
+        }
+        let run = repo.strata(&args);
+        assert_eq!(run.code, 1, "{command}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(
+                "stacks/other was deleted, but its state in dev still holds 1 resource(s) (null_resource.o)"
+            ) && run.stderr.contains("strata destroy stacks/other --env dev"),
+            "{command}: {}",
+            run.stderr
+        );
+    }
+    // Accepted knowingly: still listed, not a failure.
+    args_ok(
+        &repo,
+        &[
+            "plan",
+            "--affected",
+            "--base",
+            "HEAD~1",
+            "--env",
+            "dev",
+            "--allow-incomplete",
+        ],
+    );
+
+    // Destroyed first, then deleted: nothing is left behind.
+    let restore = Command::new("git")
+        .args(["revert", "--no-edit", "HEAD"])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert!(restore.status.success());
+    let (destroyed, _) = json_run(
+        &repo,
+        &["destroy", "stacks/other", "--env", "dev", "--auto-approve"],
+    );
+    assert_eq!(destroyed.code, 0, "{}", destroyed.stderr);
+    std::fs::remove_dir_all(repo.path().join("stacks/other")).unwrap();
+    repo.commit("remove other after destroying it");
+    args_ok(
+        &repo,
+        &["plan", "--affected", "--base", "HEAD~1", "--env", "dev"],
+    );
+}
+
+fn args_ok(repo: &Repo, args: &[&str]) {
+    let run = repo.strata(args);
+    assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+}

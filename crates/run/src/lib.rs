@@ -158,6 +158,18 @@ pub struct NotRunTask {
 }
 
 impl RunReport {
+    /// Adds deleted stacks that left resources behind: like a task that did not run, the
+    /// run is not a success unless the caller accepted that.
+    fn left_behind(&mut self, found: Vec<NotRunTask>) {
+        if found.is_empty() {
+            return;
+        }
+        self.incomplete.extend(found);
+        if !self.allow_incomplete {
+            self.ok = false;
+        }
+    }
+
     /// The report of `tasks`: not ok when one failed, the run was interrupted, or a task did
     /// not run and that was not accepted.
     pub fn new(tasks: Vec<TaskReport>, interrupted: bool, allow_incomplete: bool) -> RunReport {
@@ -560,7 +572,60 @@ pub fn run(
     strata_graph::timing::phase("run tasks", t);
     let interrupted = process::is_cancelled();
     let reports: Vec<TaskReport> = outcomes.into_iter().map(|(_, r)| r).collect();
-    Ok(RunReport::new(reports, interrupted, opts.allow_incomplete))
+    let mut report = RunReport::new(reports, interrupted, opts.allow_incomplete);
+    if opts.mode != Mode::Destroy && !interrupted {
+        report.left_behind(left_behind(
+            &runner.states,
+            view,
+            selection,
+            &envs,
+            opts.mode,
+        ));
+    }
+    Ok(report)
+}
+
+/// Deleted stacks whose state still holds resources in the environments run: deleting a
+/// stack's code destroys nothing, and a run that would leave them unmentioned is not done.
+fn left_behind(
+    states: &states::States,
+    view: &View,
+    selection: &Selection,
+    envs: &[String],
+    mode: Mode,
+) -> Vec<NotRunTask> {
+    let action = if mode == Mode::Apply {
+        Action::Apply
+    } else {
+        Action::Plan
+    };
+    let mut found = Vec::new();
+    for (label, at_base) in &selection.deleted_stacks {
+        for env in envs.iter().filter(|e| at_base.contains(e)) {
+            let Some(environment) = view.model.environment(env) else {
+                continue;
+            };
+            let reason = match states.left_behind(label, environment) {
+                Ok(resources) if resources.is_empty() => continue,
+                Ok(resources) => format!(
+                    "{label} was deleted, but its state in {env} still holds {} resource(s) ({}{}): deleting code destroys nothing. Destroy them first: restore the stack's code (git revert, or check out the base) and run `strata destroy {label} --env {env}`; or, if another stack manages them now, move them with terraform state mv",
+                    resources.len(),
+                    resources.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+                    if resources.len() > 3 { ", ..." } else { "" }
+                ),
+                Err(e) => format!(
+                    "{label} was deleted, and its state in {env} could not be read to tell whether resources are left behind: {e}"
+                ),
+            };
+            found.push(NotRunTask {
+                label: label.clone(),
+                action,
+                env: Some(env.clone()),
+                reason,
+            });
+        }
+    }
+    found
 }
 
 /// `strata state push LABEL --env E FILE`: writes FILE as the stack's state there (a state

@@ -40,6 +40,9 @@ pub struct Selection {
     /// Targets that run in only some of their environments (affected through environment
     /// files only). Targets not named here run in every environment asked for.
     pub target_envs: HashMap<usize, Vec<String>>,
+    /// Stacks deleted since the base (`--affected`), with the environments they had there:
+    /// their resources are not destroyed by removing their code.
+    pub deleted_stacks: Vec<(String, Vec<String>)>,
 }
 
 /// Resolves a scope against the work-tree view.
@@ -51,6 +54,12 @@ pub fn select(session: &Session, view: &View, scope: &Scope) -> Result<Selection
         Scope::Labels(labels) => selection.targets = session.resolve_labels(model, labels)?,
         Scope::Affected { base } => {
             let result = affected_for_view(session, base, view)?;
+            selection.deleted_stacks = result
+                .targets
+                .iter()
+                .filter(|t| t.reason == Reason::Deleted && t.kind == Kind::Stack)
+                .map(|t| (t.label.clone(), t.environments.clone()))
+                .collect();
             for t in result
                 .targets
                 .iter()

@@ -70,6 +70,12 @@ pub fn shard_of(
             .map(|(t, e)| (*t, e.clone()))
             .collect(),
         targets,
+        // Said once, by the first shard.
+        deleted_stacks: if k == 1 {
+            selection.deleted_stacks.clone()
+        } else {
+            Vec::new()
+        },
     }
 }
 

@@ -44,6 +44,24 @@ impl<'a> States<'a> {
         &self.view.model
     }
 
+    /// The resources still in the state of a stack that no longer exists at head (it was
+    /// deleted), read from where the environment keeps a stack of that label. Empty when it
+    /// has no state or an empty one.
+    pub fn left_behind(&self, label: &str, env: &Environment) -> Result<Vec<String>> {
+        let backend = state::backend(
+            &self.session.root,
+            &self.session.config.workspace.name,
+            env,
+            label,
+            None,
+        )?;
+        let reader = sandbox::location(&self.work_root, Some(&env.name), label).join("state");
+        Ok(backend
+            .pull(&self.tools, &reader)?
+            .map(|s| s.resources)
+            .unwrap_or_default())
+    }
+
     /// The stack's own `backend` block (type, text), when its root module declares one.
     fn own_backend(&self, target: usize) -> Result<Option<(String, String)>> {
         if let Some(known) = self.own.lock().expect("states").get(&target) {
