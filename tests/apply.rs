@@ -473,3 +473,64 @@ fn args_ok(repo: &Repo, args: &[&str]) {
     let run = repo.strata(args);
     assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
 }
+
+#[test]
+fn auto_approve_refuses_a_plan_that_differs_from_the_reviewed_one() {
+    let repo = workspace();
+    let (first, _) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    repo.write(
+        "environments/dev/stacks/network/terraform.tfvars",
+        "v = \"2\"\n",
+    );
+    repo.commit("v = 2");
+    let (plan, report) = json_run(&repo, &["plan", "--env", "dev"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let reviewed = tasks_of(&report, "stacks/network", "plan");
+    // What the reviewers saw under this key: an in-place update instead of the replacement
+    // terraform will plan now (as if the infrastructure changed after the review).
+    let mut summary = reviewed["summary"].clone();
+    for r in summary["resources"].as_array_mut().unwrap() {
+        if r["action"] != "no-op" {
+            r["action"] = "update".into();
+        }
+    }
+    let key = strata_graph::digest::TaskKey::from_hex(reviewed["key"].as_str().unwrap()).unwrap();
+    let cache = strata_cache::Cache::new(
+        Some(Box::new(strata_cache::LocalStore::new(
+            repo.path().join(".strata/cache"),
+        ))),
+        std::sync::Arc::new(|_| {}),
+    );
+    let result = strata_cache::make_result(
+        key,
+        "stacks/network",
+        "plan",
+        Some("dev"),
+        summary,
+        &Default::default(),
+        1,
+    );
+    cache.store(&result, &Default::default()).unwrap();
+
+    let before = std::fs::read(repo.state_file("dev", "stacks/network")).unwrap();
+    let (applied, report) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(applied.code, 1, "{}", applied.stderr);
+    assert_eq!(
+        tasks_of(&report, "stacks/network", "plan")["matches_reviewed"],
+        false
+    );
+    let apply = tasks_of(&report, "stacks/network", "apply");
+    assert_eq!(apply["status"], "skipped", "{apply}");
+    assert!(
+        apply["reason"].as_str().unwrap().starts_with(
+            "not applied: the plan differs from the one made under the same key before"
+        ),
+        "{apply}"
+    );
+    assert_eq!(
+        std::fs::read(repo.state_file("dev", "stacks/network")).unwrap(),
+        before,
+        "nothing was applied"
+    );
+}
