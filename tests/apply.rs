@@ -430,7 +430,7 @@ fn a_deleted_stack_with_resources_left_in_its_state_is_not_a_finished_run() {
         assert!(
             run.stderr.contains(
                 "stacks/other was deleted, but its state in dev still holds 1 resource(s) (null_resource.o)"
-            ) && run.stderr.contains("strata destroy stacks/other --env dev"),
+            ) && run.stderr.contains("strata destroy stacks/other --env dev --from HEAD~1"),
             "{command}: {}",
             run.stderr
         );
@@ -449,20 +449,48 @@ fn a_deleted_stack_with_resources_left_in_its_state_is_not_a_finished_run() {
         ],
     );
 
-    // Destroyed first, then deleted: nothing is left behind.
-    let restore = Command::new("git")
-        .args(["revert", "--no-edit", "HEAD"])
-        .current_dir(repo.path())
-        .output()
-        .unwrap();
-    assert!(restore.status.success());
-    let (destroyed, _) = json_run(
+    // The fix the message names: destroyed with the code it had, from a temporary checkout
+    // of that revision, against this checkout's state; the checkout is gone afterwards.
+    let other = repo.state_file("dev", "stacks/other");
+    assert_eq!(resources_in(&other), vec!["null_resource.o"]);
+    let here = repo.strata(&[
+        "destroy",
+        "stacks/network",
+        "--env",
+        "dev",
+        "--from",
+        "HEAD~1",
+        "--auto-approve",
+    ]);
+    assert_eq!(
+        here.code, 2,
+        "a stack that exists at head is destroyed without --from: {}",
+        here.stderr
+    );
+    let (destroyed, report) = json_run(
         &repo,
-        &["destroy", "stacks/other", "--env", "dev", "--auto-approve"],
+        &[
+            "destroy",
+            "stacks/other",
+            "--env",
+            "dev",
+            "--from",
+            "HEAD~1",
+            "--auto-approve",
+        ],
     );
     assert_eq!(destroyed.code, 0, "{}", destroyed.stderr);
-    std::fs::remove_dir_all(repo.path().join("stacks/other")).unwrap();
-    repo.commit("remove other after destroying it");
+    assert_eq!(
+        tasks_of(&report, "stacks/other", "plan")["summary"]["destroy"],
+        1
+    );
+    assert!(resources_in(&other).is_empty());
+    assert_eq!(
+        resources_in(&repo.state_file("dev", "stacks/network")).len(),
+        2
+    );
+    let worktrees = repo.git(&["worktree", "list", "--porcelain"]);
+    assert_eq!(worktrees.matches("worktree ").count(), 1, "{worktrees}");
     args_ok(
         &repo,
         &["plan", "--affected", "--base", "HEAD~1", "--env", "dev"],

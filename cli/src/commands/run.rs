@@ -66,6 +66,10 @@ pub struct Args {
     /// plan and asks on the terminal, and refuses to run without one.
     #[arg(long)]
     auto_approve: bool,
+    /// `destroy`: the stacks were deleted; destroy them with their code at this revision
+    /// (e.g. the commit before the one that deleted them).
+    #[arg(long, value_name = "REV")]
+    from: Option<String>,
 }
 
 /// `--shard K/N`: 1 <= K <= N.
@@ -135,6 +139,13 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                 .into(),
         });
     }
+    if mode != Mode::Destroy && args.from.is_some() {
+        return Err(Error::Invalid {
+            message: "--from is for destroy".into(),
+            location: strata_graph::error::Location::new("command line", None),
+            hint: "drop it".into(),
+        });
+    }
     if !changes && args.auto_approve {
         return Err(Error::Invalid {
             message: "--auto-approve is for apply and destroy".into(),
@@ -160,7 +171,11 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     } else {
         Scope::Labels(args.labels.clone())
     };
-    let mut selection = select(&session, &view, &scope)?;
+    let mut selection = match (&args.from, &scope) {
+        // The labels name stacks of another revision: resolved there.
+        (Some(_), _) => strata_run::Selection::default(),
+        _ => select(&session, &view, &scope)?,
+    };
     if let Some(ShardSpec { index, of }) = args.shard {
         let envs = strata_run::resolve_envs(&view.model, &args.envs)?;
         selection = strata_run::shard::shard_of(&view.model, &selection, &envs, index, of);
@@ -186,6 +201,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             read_only: args.remote_cache_read_only || session.config.cache.remote_read_only,
             required: args.require_remote_cache,
         }),
+        state_root: None,
     };
     let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
     // Tools outlive a strata that is killed: the reaper stops them then.
@@ -193,7 +209,10 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     let mut printer = Printer::new(args.verbose, ctx.json || findings_only);
     printer.auto_approve = args.auto_approve;
     let started = Instant::now();
-    let report = run(&session, &view, &selection, &opts, &printer)?;
+    let report = match &args.from {
+        Some(rev) => strata_run::destroy_from(&session, &view, rev, &args.labels, &opts, &printer)?,
+        None => run(&session, &view, &selection, &opts, &printer)?,
+    };
     printer.done();
     if let Some(path) = &args.junit {
         write_file(path, &strata_run::report::junit(&report))?;

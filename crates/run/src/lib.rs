@@ -26,6 +26,7 @@ mod lock;
 pub mod outcome;
 mod reads;
 pub mod report;
+mod revision;
 mod runner;
 pub mod select;
 pub mod shard;
@@ -34,6 +35,7 @@ pub mod states;
 pub mod task;
 
 pub use outcome::{Outcome, PolicySummary, Summary, TestsSummary};
+pub use revision::destroy_from;
 use runner::Runner;
 pub use runner::{explain_task_keys, KeyExplanation};
 pub use select::{select, Scope, Selection};
@@ -56,6 +58,9 @@ pub struct RunOptions {
     pub allow_incomplete: bool,
     pub use_cache: bool,
     pub remote: Option<RemoteOptions>,
+    /// The checkout whose local state to use, when not the session's own (a revision's
+    /// temporary checkout).
+    pub state_root: Option<PathBuf>,
 }
 
 /// One task's outcome, as printed and as `--json` shows it.
@@ -221,7 +226,8 @@ pub struct Approval<'a> {
 
 /// What `strata destroy` may tear down: stacks only, and with every stack that reads one of
 /// them (at any distance) named too, so no stack is left reading outputs of nothing.
-fn destroyable(model: &Model, selected: &[usize]) -> Result<()> {
+fn destroyable(model: &Model, selection: &Selection) -> Result<()> {
+    let selected = &selection.targets;
     let chosen: BTreeSet<usize> = selected.iter().copied().collect();
     for &i in selected {
         let t = &model.targets[i];
@@ -236,14 +242,18 @@ fn destroyable(model: &Model, selected: &[usize]) -> Result<()> {
         }
     }
     let mut missing = BTreeSet::new();
-    let mut stack: Vec<usize> = selected.to_vec();
+    let mut stack: Vec<usize> = selected.clone();
     let mut seen = chosen.clone();
     while let Some(i) = stack.pop() {
         for &d in model.graph.dependents(i) {
+            let label = &model.targets[d].label;
+            if selection.no_longer_reading.contains(label) {
+                continue;
+            }
             if seen.insert(d) {
                 stack.push(d);
                 if model.targets[d].kind == Kind::Stack {
-                    missing.insert(model.targets[d].label.clone());
+                    missing.insert(label.clone());
                 }
             }
         }
@@ -464,7 +474,7 @@ pub fn run(
 ) -> Result<RunReport> {
     let envs = resolve_envs(&view.model, &opts.envs)?;
     if opts.mode == Mode::Destroy {
-        destroyable(&view.model, &selection.targets)?;
+        destroyable(&view.model, selection)?;
     }
     if opts.mode == Mode::Check {
         // A pinned built-in pack that is not this binary's is refused before anything runs.
@@ -515,7 +525,8 @@ pub fn run(
         approve: &|a: &Approval| observer.approve(a),
         reviewed: Mutex::default(),
         unsaved: Mutex::default(),
-        states: states::States::new(session, view, tools.clone()),
+        states: states::States::new(session, view, tools.clone())
+            .with_state_root(opts.state_root.as_deref()),
     };
     // State settings that cannot work (a credential variable not set, every stack sharing
     // one state) are bad input: said before anything runs.
@@ -608,10 +619,11 @@ fn left_behind(
             let reason = match states.left_behind(label, environment) {
                 Ok(resources) if resources.is_empty() => continue,
                 Ok(resources) => format!(
-                    "{label} was deleted, but its state in {env} still holds {} resource(s) ({}{}): deleting code destroys nothing. Destroy them first: restore the stack's code (git revert, or check out the base) and run `strata destroy {label} --env {env}`; or, if another stack manages them now, move them with terraform state mv",
+                    "{label} was deleted, but its state in {env} still holds {} resource(s) ({}{}): deleting code destroys nothing. Destroy them with the code it had: `strata destroy {label} --env {env} --from {}`; or, if another stack manages them now, move them there with terraform state mv",
                     resources.len(),
                     resources.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
-                    if resources.len() > 3 { ", ..." } else { "" }
+                    if resources.len() > 3 { ", ..." } else { "" },
+                    selection.base.as_deref().unwrap_or("<a revision that has it>")
                 ),
                 Err(e) => format!(
                     "{label} was deleted, and its state in {env} could not be read to tell whether resources are left behind: {e}"

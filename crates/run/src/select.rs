@@ -43,6 +43,11 @@ pub struct Selection {
     /// Stacks deleted since the base (`--affected`), with the environments they had there:
     /// their resources are not destroyed by removing their code.
     pub deleted_stacks: Vec<(String, Vec<String>)>,
+    /// The base they were compared with (`--affected --base`), as given.
+    pub base: Option<String>,
+    /// `destroy` from a revision: stacks that read a destroyed one at that revision but no
+    /// longer do (they still exist at head), so they need not be destroyed with it.
+    pub no_longer_reading: Vec<String>,
 }
 
 /// Resolves a scope against the work-tree view.
@@ -54,6 +59,7 @@ pub fn select(session: &Session, view: &View, scope: &Scope) -> Result<Selection
         Scope::Labels(labels) => selection.targets = session.resolve_labels(model, labels)?,
         Scope::Affected { base } => {
             let result = affected_for_view(session, base, view)?;
+            selection.base = Some(base.clone());
             selection.deleted_stacks = result
                 .targets
                 .iter()

@@ -76,6 +76,8 @@ pub fn shard_of(
         } else {
             Vec::new()
         },
+        no_longer_reading: selection.no_longer_reading.clone(),
+        base: selection.base.clone(),
     }
 }
 

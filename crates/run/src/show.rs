@@ -65,6 +65,7 @@ pub fn show_plan(
         allow_incomplete: false,
         use_cache: true,
         remote,
+        state_root: None,
     };
     let cache = open_cache(session, &opts, std::sync::Arc::new(|_| {}))?;
     let key = TaskKey::from_hex(key_hex).ok_or_else(|| none("malformed key".into()))?;

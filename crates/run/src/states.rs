@@ -18,6 +18,9 @@ pub struct States<'a> {
     view: &'a View,
     tools: Tools,
     work_root: PathBuf,
+    /// The checkout whose local state this is (another one when destroying from a revision's
+    /// temporary checkout).
+    state_root: PathBuf,
     read: Mutex<HashMap<(String, usize), Slot>>,
     own: Mutex<HashMap<usize, Option<(String, String)>>>,
 }
@@ -35,9 +38,18 @@ impl<'a> States<'a> {
             view,
             tools,
             work_root: session.root.join(".strata/work"),
+            state_root: session.root.clone(),
             read: Mutex::default(),
             own: Mutex::default(),
         }
+    }
+
+    /// Local state as the checkout at `root` keeps it.
+    pub fn with_state_root(mut self, root: Option<&Path>) -> States<'a> {
+        if let Some(root) = root {
+            self.state_root = root.to_path_buf();
+        }
+        self
     }
 
     fn model(&self) -> &Model {
@@ -49,7 +61,7 @@ impl<'a> States<'a> {
     /// has no state or an empty one.
     pub fn left_behind(&self, label: &str, env: &Environment) -> Result<Vec<String>> {
         let backend = state::backend(
-            &self.session.root,
+            &self.state_root,
             &self.session.config.workspace.name,
             env,
             label,
@@ -106,7 +118,7 @@ impl<'a> States<'a> {
     pub fn backend_of(&self, target: usize, env: &Environment) -> Result<Backend> {
         let own = self.own_backend(target)?;
         state::backend(
-            &self.session.root,
+            &self.state_root,
             &self.session.config.workspace.name,
             env,
             &self.model().targets[target].label,
@@ -151,7 +163,7 @@ impl<'a> States<'a> {
 
     /// Where states terraform could not save for `target` in `env` are kept.
     fn unsaved_dir(&self, target: usize, env: &str) -> PathBuf {
-        state::local_state_root(&self.session.root, &self.session.config.workspace.name)
+        state::local_state_root(&self.state_root, &self.session.config.workspace.name)
             .join("unsaved")
             .join(env)
             .join(&self.model().targets[target].label)

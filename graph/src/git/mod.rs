@@ -184,6 +184,22 @@ impl Repo {
         Ok(nul_paths(&out))
     }
 
+    /// Checks `commit` out, detached, into a new worktree at `dir`; returns the workspace
+    /// root inside it (the same place relative to the repository's top level).
+    pub fn add_worktree(&self, dir: &Path, commit: &str) -> Result<PathBuf> {
+        let path = dir.to_string_lossy();
+        self.run(&["worktree", "add", "--detach", "--quiet", &path, commit])?;
+        Ok(dir.join(self.prefix.trim_end_matches('/')))
+    }
+
+    /// Removes a worktree [`Repo::add_worktree`] made (and what git recorded of it).
+    pub fn remove_worktree(&self, dir: &Path) {
+        let path = dir.to_string_lossy();
+        let _ = self.run(&["worktree", "remove", "--force", &path]);
+        let _ = std::fs::remove_dir_all(dir);
+        let _ = self.run(&["worktree", "prune"]);
+    }
+
     /// Resolves a revision to a commit id, or [`Error::UnknownRevision`].
     pub fn resolve_commit(&self, rev: &str) -> Result<String> {
         let spec = format!("{rev}^{{commit}}");
