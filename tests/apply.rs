@@ -408,7 +408,7 @@ fn stacks_share_one_provider_cache_when_the_user_has_none() {
 }
 
 #[test]
-fn a_deleted_stack_with_resources_left_in_its_state_is_not_a_finished_run() {
+fn a_deleted_stack_is_destroyed_only_when_told_with_its_code_at_the_base() {
     let repo = workspace();
     repo.write(
         "stacks/other/main.tf",
@@ -417,42 +417,56 @@ fn a_deleted_stack_with_resources_left_in_its_state_is_not_a_finished_run() {
     repo.commit("other");
     let (applied, _) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
     assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let other = repo.state_file("dev", "stacks/other");
+    assert_eq!(resources_in(&other), vec!["null_resource.o"]);
 
     std::fs::remove_dir_all(repo.path().join("stacks/other")).unwrap();
-    repo.commit("remove other without destroying it");
-    for command in ["plan", "apply"] {
-        let mut args = vec![command, "--affected", "--base", "HEAD~1", "--env", "dev"];
-        if command == "apply" {
-            args.push("--auto-approve");
-        }
-        let run = repo.strata(&args);
-        assert_eq!(run.code, 1, "{command}: {}", run.stderr);
-        assert!(
-            run.stderr.contains(
-                "stacks/other was deleted, but its state in dev still holds 1 resource(s) (null_resource.o)"
-            ) && run.stderr.contains("strata destroy stacks/other --env dev --from HEAD~1"),
-            "{command}: {}",
-            run.stderr
-        );
-    }
-    // Accepted knowingly: still listed, not a failure.
+    repo.commit("remove other");
+    // The pull request shows the destroy plan, made with the code at the base.
+    let plan = repo.strata(&["plan", "--affected", "--base", "HEAD~1", "--env", "dev"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("stacks/other [dev]: +0 ~0 -1\n  - null_resource.o"),
+        "{}",
+        plan.stdout
+    );
+    // Applying the merge destroys nothing unless told: the run says what was left behind.
+    let apply = repo.strata(&[
+        "apply",
+        "--affected",
+        "--base",
+        "HEAD~1",
+        "--env",
+        "dev",
+        "--auto-approve",
+    ]);
+    assert_eq!(apply.code, 1, "{}", apply.stderr);
+    assert!(
+        apply.stderr.contains(
+            "stacks/other was deleted, but its state in dev still holds 1 resource(s) (null_resource.o)"
+        ) && apply
+            .stderr
+            .contains("strata destroy stacks/other --env dev --from HEAD~1` (or apply with --allow-destroy)"),
+        "{}",
+        apply.stderr
+    );
+    assert_eq!(resources_in(&other).len(), 1);
     args_ok(
         &repo,
         &[
-            "plan",
+            "apply",
             "--affected",
             "--base",
             "HEAD~1",
             "--env",
             "dev",
+            "--auto-approve",
             "--allow-incomplete",
         ],
     );
-
-    // The fix the message names: destroyed with the code it had, from a temporary checkout
-    // of that revision, against this checkout's state; the checkout is gone afterwards.
-    let other = repo.state_file("dev", "stacks/other");
-    assert_eq!(resources_in(&other), vec!["null_resource.o"]);
+    assert_eq!(resources_in(&other).len(), 1);
+    // --from is for deleted stacks only.
     let here = repo.strata(&[
         "destroy",
         "stacks/network",
@@ -462,12 +476,46 @@ fn a_deleted_stack_with_resources_left_in_its_state_is_not_a_finished_run() {
         "HEAD~1",
         "--auto-approve",
     ]);
-    assert_eq!(
-        here.code, 2,
-        "a stack that exists at head is destroyed without --from: {}",
-        here.stderr
-    );
+    assert_eq!(here.code, 2, "{}", here.stderr);
+
+    // Told: destroyed from a temporary checkout of the base, against this checkout's state;
+    // the checkout is gone afterwards and the other stacks are untouched.
     let (destroyed, report) = json_run(
+        &repo,
+        &[
+            "apply",
+            "--affected",
+            "--base",
+            "HEAD~1",
+            "--env",
+            "dev",
+            "--auto-approve",
+            "--allow-destroy",
+        ],
+    );
+    assert_eq!(destroyed.code, 0, "{}", destroyed.stderr);
+    assert!(resources_in(&other).is_empty());
+    assert_eq!(tasks_of(&report, "stacks/other", "apply")["status"], "ok");
+    assert_eq!(
+        resources_in(&repo.state_file("dev", "stacks/network")).len(),
+        2
+    );
+    let worktrees = repo.git(&["worktree", "list", "--porcelain"]);
+    assert_eq!(worktrees.matches("worktree ").count(), 1, "{worktrees}");
+    // Nothing left behind now.
+    args_ok(
+        &repo,
+        &[
+            "apply",
+            "--affected",
+            "--base",
+            "HEAD~1",
+            "--env",
+            "dev",
+            "--auto-approve",
+        ],
+    );
+    let (again, report) = json_run(
         &repo,
         &[
             "destroy",
@@ -479,21 +527,10 @@ fn a_deleted_stack_with_resources_left_in_its_state_is_not_a_finished_run() {
             "--auto-approve",
         ],
     );
-    assert_eq!(destroyed.code, 0, "{}", destroyed.stderr);
+    assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(
-        tasks_of(&report, "stacks/other", "plan")["summary"]["destroy"],
-        1
-    );
-    assert!(resources_in(&other).is_empty());
-    assert_eq!(
-        resources_in(&repo.state_file("dev", "stacks/network")).len(),
-        2
-    );
-    let worktrees = repo.git(&["worktree", "list", "--porcelain"]);
-    assert_eq!(worktrees.matches("worktree ").count(), 1, "{worktrees}");
-    args_ok(
-        &repo,
-        &["plan", "--affected", "--base", "HEAD~1", "--env", "dev"],
+        tasks_of(&report, "stacks/other", "apply")["reason"],
+        "nothing to destroy: the state holds no resources"
     );
 }
 

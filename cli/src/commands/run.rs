@@ -70,6 +70,10 @@ pub struct Args {
     /// (e.g. the commit before the one that deleted them).
     #[arg(long, value_name = "REV")]
     from: Option<String>,
+    /// `apply --affected`: also destroy the stacks deleted since the base whose state still
+    /// holds resources (with their code at the base, after the rest is applied).
+    #[arg(long, requires = "affected")]
+    allow_destroy: bool,
 }
 
 /// `--shard K/N`: 1 <= K <= N.
@@ -137,6 +141,13 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             location: strata_graph::error::Location::new("command line", None),
             hint: "run it on a terminal, or pass --auto-approve (CI: after the plan was reviewed)"
                 .into(),
+        });
+    }
+    if mode != Mode::Apply && args.allow_destroy {
+        return Err(Error::Invalid {
+            message: "--allow-destroy is for apply".into(),
+            location: strata_graph::error::Location::new("command line", None),
+            hint: "plan --affected already shows the destroy plans of deleted stacks".into(),
         });
     }
     if mode != Mode::Destroy && args.from.is_some() {
@@ -209,10 +220,37 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     let mut printer = Printer::new(args.verbose, ctx.json || findings_only);
     printer.auto_approve = args.auto_approve;
     let started = Instant::now();
-    let report = match &args.from {
+    let mut report = match &args.from {
         Some(rev) => strata_run::destroy_from(&session, &view, rev, &args.labels, &opts, &printer)?,
         None => run(&session, &view, &selection, &opts, &printer)?,
     };
+    // Deleted stacks that left resources: `plan` shows their destroy plans, `apply
+    // --allow-destroy` destroys them, both with their code at the base.
+    let destroy_mode = match mode {
+        Mode::Plan => Some(Mode::DestroyPlan),
+        Mode::Apply if args.allow_destroy => Some(Mode::Destroy),
+        _ => None,
+    };
+    let deleted = report.left_behind_stacks();
+    if let (Some(destroy_mode), Some(base), false, false) = (
+        destroy_mode,
+        &selection.base,
+        deleted.is_empty(),
+        report.interrupted,
+    ) {
+        // Only after everything else went through.
+        if report.tasks.iter().all(|t| t.status != Status::Failed)
+            && report.incomplete.iter().all(|t| t.left_behind)
+        {
+            let opts = RunOptions {
+                mode: destroy_mode,
+                ..opts.clone()
+            };
+            let destroyed =
+                strata_run::destroy_from(&session, &view, base, &deleted, &opts, &printer)?;
+            report.absorb_destroy(destroyed);
+        }
+    }
     printer.done();
     if let Some(path) = &args.junit {
         write_file(path, &strata_run::report::junit(&report))?;

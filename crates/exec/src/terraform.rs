@@ -288,6 +288,8 @@ pub enum PlanFor {
     Apply,
     /// A destroy plan (`-destroy`), to be applied next.
     Destroy,
+    /// A destroy plan to be read.
+    DestroyReview,
 }
 
 pub fn plan(
@@ -298,7 +300,7 @@ pub fn plan(
     inputs: &Inputs,
     purpose: PlanFor,
 ) -> Result<Step> {
-    let keep_plan = purpose != PlanFor::Review;
+    let keep_plan = matches!(purpose, PlanFor::Apply | PlanFor::Destroy);
     let step = ensure_init(tools, sb, Some(state), false)?;
     if !step.ok {
         return Ok(step);
@@ -310,7 +312,7 @@ pub fn plan(
         state,
         var_files,
         &inputs.vars,
-        purpose == PlanFor::Destroy,
+        matches!(purpose, PlanFor::Destroy | PlanFor::DestroyReview),
         step,
     );
     let _ = std::fs::remove_file(sb.dir.join(SENSITIVE_OVERRIDE_FILE));

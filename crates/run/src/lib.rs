@@ -160,6 +160,9 @@ pub struct NotRunTask {
     pub action: Action,
     pub env: Option<String>,
     pub reason: String,
+    /// A stack deleted since the base whose state still holds resources.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub left_behind: bool,
 }
 
 impl RunReport {
@@ -175,6 +178,35 @@ impl RunReport {
         }
     }
 
+    /// The deleted stacks whose state still holds resources, once each.
+    pub fn left_behind_stacks(&self) -> Vec<String> {
+        let mut labels: Vec<String> = self
+            .incomplete
+            .iter()
+            .filter(|t| t.left_behind)
+            .map(|t| t.label.clone())
+            .collect();
+        labels.dedup();
+        labels
+    }
+
+    /// Takes in the run that destroyed (or planned to destroy) deleted stacks: its tasks
+    /// join this run's, and a stack it dealt with completely is no longer left behind.
+    pub fn absorb_destroy(&mut self, other: RunReport) {
+        let dealt_with = |label: &str| {
+            let mut tasks = other.tasks.iter().filter(|t| t.label == label).peekable();
+            tasks.peek().is_some() && tasks.all(|t| t.status == Status::Ok)
+        };
+        self.incomplete
+            .retain(|t| !(t.left_behind && dealt_with(&t.label)));
+        self.incomplete.extend(other.incomplete);
+        self.interrupted |= other.interrupted;
+        self.tasks.extend(other.tasks);
+        self.ok = !self.interrupted
+            && self.tasks.iter().all(|r| r.status != Status::Failed)
+            && (self.allow_incomplete || self.incomplete.is_empty());
+    }
+
     /// The report of `tasks`: not ok when one failed, the run was interrupted, or a task did
     /// not run and that was not accepted.
     pub fn new(tasks: Vec<TaskReport>, interrupted: bool, allow_incomplete: bool) -> RunReport {
@@ -186,6 +218,7 @@ impl RunReport {
                 action: t.action,
                 env: t.env.clone(),
                 reason: t.reason.clone().unwrap_or_else(|| "not run".into()),
+                left_behind: false,
             })
             .collect();
         RunReport {
@@ -473,7 +506,7 @@ pub fn run(
     observer: &dyn Observer,
 ) -> Result<RunReport> {
     let envs = resolve_envs(&view.model, &opts.envs)?;
-    if opts.mode == Mode::Destroy {
+    if opts.mode.destroys() {
         destroyable(&view.model, selection)?;
     }
     if opts.mode == Mode::Check {
@@ -584,7 +617,7 @@ pub fn run(
     let interrupted = process::is_cancelled();
     let reports: Vec<TaskReport> = outcomes.into_iter().map(|(_, r)| r).collect();
     let mut report = RunReport::new(reports, interrupted, opts.allow_incomplete);
-    if opts.mode != Mode::Destroy && !interrupted {
+    if !opts.mode.destroys() && !interrupted {
         report.left_behind(left_behind(
             &runner.states,
             view,
@@ -616,23 +649,25 @@ fn left_behind(
             let Some(environment) = view.model.environment(env) else {
                 continue;
             };
-            let reason = match states.left_behind(label, environment) {
+            let (reason, left_behind) = match states.left_behind(label, environment) {
                 Ok(resources) if resources.is_empty() => continue,
-                Ok(resources) => format!(
-                    "{label} was deleted, but its state in {env} still holds {} resource(s) ({}{}): deleting code destroys nothing. Destroy them with the code it had: `strata destroy {label} --env {env} --from {}`; or, if another stack manages them now, move them there with terraform state mv",
+                Ok(resources) => (format!(
+                    "{label} was deleted, but its state in {env} still holds {} resource(s) ({}{}): deleting code destroys nothing. Destroy them with the code it had: `strata destroy {label} --env {env} --from {}`{}; or, if another stack manages them now, move them there with terraform state mv",
                     resources.len(),
                     resources.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
                     if resources.len() > 3 { ", ..." } else { "" },
-                    selection.base.as_deref().unwrap_or("<a revision that has it>")
-                ),
-                Err(e) => format!(
+                    selection.base.as_deref().unwrap_or("<a revision that has it>"),
+                    if mode == Mode::Apply { " (or apply with --allow-destroy)" } else { "" }
+                ), true),
+                Err(e) => (format!(
                     "{label} was deleted, and its state in {env} could not be read to tell whether resources are left behind: {e}"
-                ),
+                ), false),
             };
             found.push(NotRunTask {
                 label: label.clone(),
                 action,
                 env: Some(env.clone()),
+                left_behind,
                 reason,
             });
         }

@@ -494,6 +494,7 @@ impl Runner<'_> {
                 match self.mode {
                     Mode::Apply => terraform::PlanFor::Apply,
                     Mode::Destroy => terraform::PlanFor::Destroy,
+                    Mode::DestroyPlan => terraform::PlanFor::DestroyReview,
                     _ => terraform::PlanFor::Review,
                 },
             ),
@@ -570,7 +571,8 @@ impl Runner<'_> {
 
     fn cacheable(&self, action: Action) -> bool {
         !(action == Action::Apply
-            || (matches!(self.mode, Mode::Apply | Mode::Destroy) && action == Action::Plan))
+            || (matches!(self.mode, Mode::Apply | Mode::Destroy | Mode::DestroyPlan)
+                && action == Action::Plan))
     }
 }
 

@@ -67,6 +67,15 @@ pub enum Mode {
     Apply,
     /// Plans the destruction of the selected stacks and applies it, dependents first.
     Destroy,
+    /// Plans the destruction of the selected stacks, dependents first, for review.
+    DestroyPlan,
+}
+
+impl Mode {
+    /// Whether the run destroys (or plans to destroy) what it selects.
+    pub fn destroys(self) -> bool {
+        matches!(self, Mode::Destroy | Mode::DestroyPlan)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -142,7 +151,7 @@ pub fn plan_tasks_in(
     let mut last_plain: HashMap<usize, usize> = HashMap::new();
     let mut last_env: HashMap<(usize, &str), usize> = HashMap::new();
     // Destroy runs against the graph: a stack goes after the stacks that read it.
-    let destroy = mode == Mode::Destroy;
+    let destroy = mode.destroys();
     let order: Vec<usize> = if destroy {
         model.graph.order().iter().rev().copied().collect()
     } else {
@@ -176,7 +185,7 @@ pub fn plan_tasks_in(
                 &[Action::Fmt, Action::Validate],
                 &[Action::Init, Action::Plan],
             ),
-            (Kind::Stack, Mode::Plan) => (&[], &[Action::Init, Action::Plan]),
+            (Kind::Stack, Mode::Plan | Mode::DestroyPlan) => (&[], &[Action::Init, Action::Plan]),
             (Kind::Stack, Mode::Apply | Mode::Destroy) => {
                 (&[], &[Action::Init, Action::Plan, Action::Apply])
             }
