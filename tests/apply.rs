@@ -423,8 +423,23 @@ fn a_deleted_stack_is_destroyed_only_when_told_with_its_code_at_the_base() {
     std::fs::remove_dir_all(repo.path().join("stacks/other")).unwrap();
     repo.commit("remove other");
     // The pull request shows the destroy plan, made with the code at the base.
-    let plan = repo.strata(&["plan", "--affected", "--base", "HEAD~1", "--env", "dev"]);
+    let md = repo.path().join("plan.md");
+    let plan = repo.strata(&[
+        "plan",
+        "--affected",
+        "--base",
+        "HEAD~1",
+        "--env",
+        "dev",
+        "--summary-md",
+        md.to_str().unwrap(),
+    ]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let md = std::fs::read_to_string(md).unwrap();
+    assert!(
+        md.contains("<details><summary><code>stacks/other</code> [dev]: +0 ~0 -1"),
+        "{md}"
+    );
     assert!(
         plan.stdout
             .contains("stacks/other [dev]: +0 ~0 -1\n  - null_resource.o"),
