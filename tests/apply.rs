@@ -614,3 +614,67 @@ fn auto_approve_refuses_a_plan_that_differs_from_the_reviewed_one() {
         "nothing was applied"
     );
 }
+
+#[test]
+fn a_deleted_stack_with_its_own_backend_is_looked_for_with_its_code() {
+    let repo = workspace();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let state = elsewhere.path().join("own.tfstate");
+    repo.write(
+        "stacks/own/main.tf",
+        &format!(
+            "terraform {{\n  backend \"local\" {{\n    path = \"{}\"\n  }}\n}}\n\n{NULL_PROVIDER}\nresource \"null_resource\" \"own\" {{}}\n",
+            state.display()
+        ),
+    );
+    repo.commit("a stack with its own backend");
+    let (applied, _) = json_run(
+        &repo,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/own"],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    assert_eq!(resources_in(&state), vec!["null_resource.own"]);
+
+    std::fs::remove_dir_all(repo.path().join("stacks/own")).unwrap();
+    repo.commit("remove it");
+    // Where the environment would keep it there is nothing: never taken as "nothing left".
+    let apply = repo.strata(&[
+        "apply",
+        "--affected",
+        "--base",
+        "HEAD~1",
+        "--env",
+        "dev",
+        "--auto-approve",
+    ]);
+    assert_eq!(apply.code, 1, "{}", apply.stderr);
+    assert!(
+        apply
+            .stderr
+            .contains("stacks/own was deleted and declared its own backend"),
+        "{}",
+        apply.stderr
+    );
+    let plan = repo.strata(&["plan", "--affected", "--base", "HEAD~1", "--env", "dev"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout.contains("stacks/own [dev]: +0 ~0 -1"),
+        "{}",
+        plan.stdout
+    );
+    let (destroyed, _) = json_run(
+        &repo,
+        &[
+            "apply",
+            "--affected",
+            "--base",
+            "HEAD~1",
+            "--env",
+            "dev",
+            "--auto-approve",
+            "--allow-destroy",
+        ],
+    );
+    assert_eq!(destroyed.code, 0, "{}", destroyed.stderr);
+    assert!(resources_in(&state).is_empty());
+}

@@ -649,14 +649,27 @@ fn left_behind(
             let Some(environment) = view.model.environment(env) else {
                 continue;
             };
-            let (reason, left_behind) = match states.left_behind(label, environment) {
-                Ok(resources) if resources.is_empty() => continue,
-                Ok(resources) => (format!(
+            let base = selection.base.as_deref().unwrap_or("HEAD");
+            let own = states.had_own_backend(label, base);
+            let (reason, left_behind) = match own.and_then(|own| {
+                if own {
+                    Ok(None)
+                } else {
+                    states.left_behind(label, environment).map(Some)
+                }
+            }) {
+                // Only its code can say where its state is: planned from the base.
+                Ok(None) => (format!(
+                    "{label} was deleted and declared its own backend: only its code at {base} can tell whether resources are left behind. Check with `strata plan --affected`, destroy with `strata destroy {label} --env {env} --from {base}`{}",
+                    if mode == Mode::Apply { " (or apply with --allow-destroy)" } else { "" }
+                ), true),
+                Ok(Some(resources)) if resources.is_empty() => continue,
+                Ok(Some(resources)) => (format!(
                     "{label} was deleted, but its state in {env} still holds {} resource(s) ({}{}): deleting code destroys nothing. Destroy them with the code it had: `strata destroy {label} --env {env} --from {}`{}; or, if another stack manages them now, move them there with terraform state mv",
                     resources.len(),
                     resources.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
                     if resources.len() > 3 { ", ..." } else { "" },
-                    selection.base.as_deref().unwrap_or("<a revision that has it>"),
+                    base,
                     if mode == Mode::Apply { " (or apply with --allow-destroy)" } else { "" }
                 ), true),
                 Err(e) => (format!(

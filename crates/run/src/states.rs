@@ -74,6 +74,33 @@ impl<'a> States<'a> {
             .unwrap_or_default())
     }
 
+    /// Whether a stack deleted since `base` declared its own `backend` block there (then
+    /// only its code at the base can tell where its state is).
+    pub fn had_own_backend(&self, label: &str, base: &str) -> Result<bool> {
+        let repo = &self.session.repo;
+        let commit = repo.merge_base(base, "HEAD")?;
+        let dir = strata_graph::discover::label_dir(label);
+        let files: Vec<_> = repo
+            .ls_tree(&commit)?
+            .into_iter()
+            .filter(|f| {
+                let parent = f.path.rsplit_once('/').map_or("", |(p, _)| p);
+                parent == dir && (f.path.ends_with(".tf") || f.path.ends_with(".tf.json"))
+            })
+            .collect();
+        let ids: Vec<_> = files.iter().map(|f| f.id).collect();
+        let blobs = repo.read_blobs(&ids)?;
+        Ok(files.iter().any(|f| {
+            blobs.get(&f.id).is_some_and(|bytes| {
+                strata_graph::hcl::backend_block(
+                    &String::from_utf8_lossy(bytes),
+                    f.path.ends_with(".json"),
+                )
+                .is_some()
+            })
+        }))
+    }
+
     /// The stack's own `backend` block (type, text), when its root module declares one.
     fn own_backend(&self, target: usize) -> Result<Option<(String, String)>> {
         if let Some(known) = self.own.lock().expect("states").get(&target) {
