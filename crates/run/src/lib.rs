@@ -710,3 +710,66 @@ pub fn push_state(
     let tools = resolve_tools(session, &[task], &view.model)?;
     states::States::new(session, view, tools).push(target, environment, file)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn left(label: &str) -> NotRunTask {
+        NotRunTask {
+            label: label.into(),
+            action: Action::Apply,
+            env: Some("dev".into()),
+            reason: "left behind".into(),
+            left_behind: true,
+        }
+    }
+
+    fn task(label: &str, action: Action, status: Status) -> TaskReport {
+        let mut t = TaskReport::new(
+            label,
+            Kind::Stack,
+            action,
+            Some("dev".into()),
+            String::new(),
+        );
+        t.status = status;
+        t
+    }
+
+    #[test]
+    fn a_deleted_stack_stops_being_left_behind_only_once_all_its_destroy_tasks_passed() {
+        let mut report = RunReport::new(
+            vec![task("stacks/a", Action::Apply, Status::Ok)],
+            false,
+            false,
+        );
+        report.left_behind(vec![left("stacks/old"), left("stacks/gone")]);
+        assert!(!report.ok);
+        assert_eq!(
+            report.left_behind_stacks(),
+            vec!["stacks/old", "stacks/gone"]
+        );
+
+        let destroyed = RunReport::new(
+            vec![
+                task("stacks/old", Action::Plan, Status::Ok),
+                task("stacks/old", Action::Apply, Status::Ok),
+                task("stacks/gone", Action::Plan, Status::Ok),
+                task("stacks/gone", Action::Apply, Status::Failed),
+            ],
+            false,
+            false,
+        );
+        report.absorb_destroy(destroyed);
+        assert_eq!(report.left_behind_stacks(), vec!["stacks/gone"]);
+        assert_eq!(report.tasks.len(), 5);
+        assert!(!report.ok);
+
+        // Accepted knowingly: still listed, but the run is a success when nothing failed.
+        let mut accepted = RunReport::new(Vec::new(), false, true);
+        accepted.left_behind(vec![left("stacks/old")]);
+        assert!(accepted.ok);
+        assert_eq!(accepted.incomplete.len(), 1);
+    }
+}
