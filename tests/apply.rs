@@ -437,12 +437,12 @@ fn a_deleted_stack_is_destroyed_only_when_told_with_its_code_at_the_base() {
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     let md = std::fs::read_to_string(md).unwrap();
     assert!(
-        md.contains("<details><summary><code>stacks/other</code> [dev]: +0 ~0 -1"),
+        md.contains("<details><summary><code>stacks/other</code> [dev]: +0 ~0 -1 (destroy)"),
         "{md}"
     );
     assert!(
         plan.stdout
-            .contains("stacks/other [dev]: +0 ~0 -1\n  - null_resource.o"),
+            .contains("stacks/other [dev]: +0 ~0 -1 (destroy)\n  - null_resource.o"),
         "{}",
         plan.stdout
     );
@@ -658,7 +658,7 @@ fn a_deleted_stack_with_its_own_backend_is_looked_for_with_its_code() {
     let plan = repo.strata(&["plan", "--affected", "--base", "HEAD~1", "--env", "dev"]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
-        plan.stdout.contains("stacks/own [dev]: +0 ~0 -1"),
+        plan.stdout.contains("stacks/own [dev]: +0 ~0 -1 (destroy)"),
         "{}",
         plan.stdout
     );

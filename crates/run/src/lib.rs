@@ -91,6 +91,9 @@ pub struct TaskReport {
     /// was none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matches_reviewed: Option<bool>,
+    /// The task destroys its stack (`strata destroy`, or a stack deleted since the base).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub destroy: bool,
     pub summary: Summary,
     /// The tool output (kept for failures; with `verbose`, for every task that ran).
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -121,6 +124,7 @@ impl TaskReport {
             reason: None,
             provisional: false,
             matches_reviewed: None,
+            destroy: false,
             summary: Summary::default(),
             log: String::new(),
         }

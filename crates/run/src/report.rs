@@ -303,12 +303,13 @@ pub fn plan_text(report: &RunReport) -> String {
         destroy += plan.destroy;
         let _ = writeln!(
             text,
-            "{} [{}]: +{} ~{} -{}",
+            "{} [{}]: +{} ~{} -{}{}",
             t.label,
             t.env.as_deref().unwrap_or("-"),
             plan.add,
             plan.change,
-            plan.destroy
+            plan.destroy,
+            if t.destroy { " (destroy)" } else { "" }
         );
         for line in resource_lines(plan) {
             let _ = writeln!(text, "  {line}");
@@ -359,11 +360,12 @@ fn plan_sections(report: &RunReport, md: &mut String) {
             .collect();
         let _ = writeln!(
             md,
-            "\n<details><summary><code>{}</code> [{env}]: +{} ~{} -{}{}{}</summary>\n\n```diff",
+            "\n<details><summary><code>{}</code> [{env}]: +{} ~{} -{}{}{}{}</summary>\n\n```diff",
             t.label,
             plan.add,
             plan.change,
             plan.destroy,
+            if t.destroy { " (destroy)" } else { "" },
             if t.provisional { " (provisional)" } else { "" },
             if findings.is_empty() {
                 String::new()

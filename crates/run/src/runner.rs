@@ -183,13 +183,15 @@ impl Runner<'_> {
     fn report(&self, i: usize) -> TaskReport {
         let t = &self.tasks[i];
         let target = &self.model().targets[t.target];
-        TaskReport::new(
+        let mut report = TaskReport::new(
             &target.label,
             target.kind,
             t.action,
             t.env.clone(),
             self.view.hashes.hashes[t.target].to_hex(),
-        )
+        );
+        report.destroy = self.mode.destroys();
+        report
     }
 
     /// The files a task's sandbox holds: the target's inputs and those of the modules or
