@@ -424,16 +424,10 @@ fn a_deleted_stack_is_destroyed_only_when_told_with_its_code_at_the_base() {
     repo.commit("remove other");
     // The pull request shows the destroy plan, made with the code at the base.
     let md = repo.path().join("plan.md");
-    let plan = repo.strata(&[
+    let plan = repo.strata(&since_parent(
         "plan",
-        "--affected",
-        "--base",
-        "HEAD~1",
-        "--env",
-        "dev",
-        "--summary-md",
-        md.to_str().unwrap(),
-    ]);
+        &["--summary-md", md.to_str().unwrap()],
+    ));
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     let md = std::fs::read_to_string(md).unwrap();
     assert!(
@@ -447,15 +441,7 @@ fn a_deleted_stack_is_destroyed_only_when_told_with_its_code_at_the_base() {
         plan.stdout
     );
     // Applying the merge destroys nothing unless told: the run says what was left behind.
-    let apply = repo.strata(&[
-        "apply",
-        "--affected",
-        "--base",
-        "HEAD~1",
-        "--env",
-        "dev",
-        "--auto-approve",
-    ]);
+    let apply = repo.strata(&since_parent("apply", &["--auto-approve"]));
     assert_eq!(apply.code, 1, "{}", apply.stderr);
     assert!(
         apply.stderr.contains(
@@ -469,16 +455,7 @@ fn a_deleted_stack_is_destroyed_only_when_told_with_its_code_at_the_base() {
     assert_eq!(resources_in(&other).len(), 1);
     args_ok(
         &repo,
-        &[
-            "apply",
-            "--affected",
-            "--base",
-            "HEAD~1",
-            "--env",
-            "dev",
-            "--auto-approve",
-            "--allow-incomplete",
-        ],
+        &since_parent("apply", &["--auto-approve", "--allow-incomplete"]),
     );
     assert_eq!(resources_in(&other).len(), 1);
     // --from is for deleted stacks only.
@@ -497,16 +474,7 @@ fn a_deleted_stack_is_destroyed_only_when_told_with_its_code_at_the_base() {
     // the checkout is gone afterwards and the other stacks are untouched.
     let (destroyed, report) = json_run(
         &repo,
-        &[
-            "apply",
-            "--affected",
-            "--base",
-            "HEAD~1",
-            "--env",
-            "dev",
-            "--auto-approve",
-            "--allow-destroy",
-        ],
+        &since_parent("apply", &["--auto-approve", "--allow-destroy"]),
     );
     assert_eq!(destroyed.code, 0, "{}", destroyed.stderr);
     assert!(resources_in(&other).is_empty());
@@ -518,18 +486,7 @@ fn a_deleted_stack_is_destroyed_only_when_told_with_its_code_at_the_base() {
     let worktrees = repo.git(&["worktree", "list", "--porcelain"]);
     assert_eq!(worktrees.matches("worktree ").count(), 1, "{worktrees}");
     // Nothing left behind now.
-    args_ok(
-        &repo,
-        &[
-            "apply",
-            "--affected",
-            "--base",
-            "HEAD~1",
-            "--env",
-            "dev",
-            "--auto-approve",
-        ],
-    );
+    args_ok(&repo, &since_parent("apply", &["--auto-approve"]));
     let (again, report) = json_run(
         &repo,
         &[
@@ -638,15 +595,7 @@ fn a_deleted_stack_with_its_own_backend_is_looked_for_with_its_code() {
     std::fs::remove_dir_all(repo.path().join("stacks/own")).unwrap();
     repo.commit("remove it");
     // Where the environment would keep it there is nothing: never taken as "nothing left".
-    let apply = repo.strata(&[
-        "apply",
-        "--affected",
-        "--base",
-        "HEAD~1",
-        "--env",
-        "dev",
-        "--auto-approve",
-    ]);
+    let apply = repo.strata(&since_parent("apply", &["--auto-approve"]));
     assert_eq!(apply.code, 1, "{}", apply.stderr);
     assert!(
         apply
@@ -655,7 +604,7 @@ fn a_deleted_stack_with_its_own_backend_is_looked_for_with_its_code() {
         "{}",
         apply.stderr
     );
-    let plan = repo.strata(&["plan", "--affected", "--base", "HEAD~1", "--env", "dev"]);
+    let plan = repo.strata(&since_parent("plan", &[]));
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
         plan.stdout.contains("stacks/own [dev]: +0 ~0 -1 (destroy)"),
@@ -664,17 +613,15 @@ fn a_deleted_stack_with_its_own_backend_is_looked_for_with_its_code() {
     );
     let (destroyed, _) = json_run(
         &repo,
-        &[
-            "apply",
-            "--affected",
-            "--base",
-            "HEAD~1",
-            "--env",
-            "dev",
-            "--auto-approve",
-            "--allow-destroy",
-        ],
+        &since_parent("apply", &["--auto-approve", "--allow-destroy"]),
     );
     assert_eq!(destroyed.code, 0, "{}", destroyed.stderr);
     assert!(resources_in(&state).is_empty());
+}
+
+/// `COMMAND --affected --base HEAD~1 --env dev EXTRA...`
+fn since_parent<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![command, "--affected", "--base", "HEAD~1", "--env", "dev"];
+    args.extend_from_slice(extra);
+    args
 }
