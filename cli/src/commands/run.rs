@@ -182,10 +182,11 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     } else {
         Scope::Labels(args.labels.clone())
     };
-    let mut selection = match (&args.from, &scope) {
-        // The labels name stacks of another revision: resolved there.
-        (Some(_), _) => strata_run::Selection::default(),
-        _ => select(&session, &view, &scope)?,
+    // With --from, the labels name stacks of another revision: resolved there.
+    let mut selection = if args.from.is_some() {
+        strata_run::Selection::default()
+    } else {
+        select(&session, &view, &scope)?
     };
     if let Some(ShardSpec { index, of }) = args.shard {
         let envs = strata_run::resolve_envs(&view.model, &args.envs)?;
@@ -226,30 +227,8 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     };
     // Deleted stacks that left resources: `plan` shows their destroy plans, `apply
     // --allow-destroy` destroys them, both with their code at the base.
-    let destroy_mode = match mode {
-        Mode::Plan => Some(Mode::DestroyPlan),
-        Mode::Apply if args.allow_destroy => Some(Mode::Destroy),
-        _ => None,
-    };
-    let deleted = report.left_behind_stacks();
-    if let (Some(destroy_mode), Some(base), false, false) = (
-        destroy_mode,
-        &selection.base,
-        deleted.is_empty(),
-        report.interrupted,
-    ) {
-        // Only after everything else went through.
-        if report.tasks.iter().all(|t| t.status != Status::Failed)
-            && report.incomplete.iter().all(|t| t.left_behind)
-        {
-            let opts = RunOptions {
-                mode: destroy_mode,
-                ..opts.clone()
-            };
-            let destroyed =
-                strata_run::destroy_from(&session, &view, base, &deleted, &opts, &printer)?;
-            report.absorb_destroy(destroyed);
-        }
+    if mode == Mode::Plan || (mode == Mode::Apply && args.allow_destroy) {
+        strata_run::destroy_left_behind(&session, &view, &selection, &mut report, &opts, &printer)?;
     }
     printer.done();
     if let Some(path) = &args.junit {

@@ -35,7 +35,7 @@ pub mod states;
 pub mod task;
 
 pub use outcome::{Outcome, PolicySummary, Summary, TestsSummary};
-pub use revision::destroy_from;
+pub use revision::{destroy_from, destroy_left_behind};
 use runner::Runner;
 pub use runner::{explain_task_keys, KeyExplanation};
 pub use select::{select, Scope, Selection};

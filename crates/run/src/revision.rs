@@ -7,8 +7,10 @@
 //! removed afterwards, also when the run fails.
 
 use crate::select::Selection;
+use crate::task::Mode;
 use crate::{run, Observer, RunOptions, RunReport};
 use std::path::{Path, PathBuf};
+use strata_exec::schedule::Status;
 use strata_graph::error::Location;
 use strata_graph::session::{Session, View};
 use strata_graph::{Error, Result};
@@ -80,6 +82,44 @@ pub fn destroy_from(
         ..opts.clone()
     };
     run(&base, &view, &selection, &opts, observer)
+}
+
+/// After a `plan` or `apply` with `--affected`: the stacks deleted since the base whose
+/// state still holds resources get their destroy planned (`plan`) or applied (`apply`, which
+/// the caller runs only with `--allow-destroy`), with their code at the merge-base, once
+/// everything else went through. Their tasks join `report`.
+pub fn destroy_left_behind(
+    session: &Session,
+    head: &View,
+    selection: &Selection,
+    report: &mut RunReport,
+    opts: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<()> {
+    let deleted = report.left_behind_stacks();
+    let Some(base) = &selection.base else {
+        return Ok(());
+    };
+    let settled = !report.interrupted
+        && report.tasks.iter().all(|t| t.status != Status::Failed)
+        && report.incomplete.iter().all(|t| t.left_behind);
+    if deleted.is_empty() || !settled {
+        return Ok(());
+    }
+    let mode = match opts.mode {
+        Mode::Plan => Mode::DestroyPlan,
+        Mode::Apply => Mode::Destroy,
+        _ => return Ok(()),
+    };
+    // Where the stacks were last seen: the merge-base `affected` compared with.
+    let commit = session.repo.merge_base(base, "HEAD")?;
+    let opts = RunOptions {
+        mode,
+        ..opts.clone()
+    };
+    let destroyed = destroy_from(session, head, &commit, &deleted, &opts, observer)?;
+    report.absorb_destroy(destroyed);
+    Ok(())
 }
 
 /// The workspace's tools directory and terraform CLI configuration are usually untracked
