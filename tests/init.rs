@@ -259,11 +259,16 @@ fn a_terragrunt_live_tree() {
         .write("units/eks/main.tf", "variable \"name\" {}\n");
     repo.commit("live");
     let run = init(&repo, &[]);
+    // One line gives every stack its directory's environment: no file per stack.
     assert!(
-        run.stdout
-            .contains("4 stacks live in one environment's directory"),
+        !run.stdout.contains("live in one environment's directory"),
         "{}",
         run.stdout
+    );
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    assert!(
+        workspace.contains("\nenvironment_path = \"live/{env}\"\n"),
+        "{workspace}"
     );
     assert_eq!(
         layout(&repo),
@@ -291,6 +296,14 @@ fn a_terragrunt_live_tree() {
         ])
     );
     assert_eq!(envs, vec!["dev", "prod"]);
+    let listed = repo.strata(&["--json", "list"]).json();
+    for t in listed["targets"].as_array().unwrap() {
+        let label = t["label"].as_str().unwrap();
+        if let Some(rest) = label.strip_prefix("live/") {
+            let env = rest.split('/').next().unwrap();
+            assert_eq!(t["environments"], serde_json::json!([env]), "{label}");
+        }
+    }
 }
 
 #[test]

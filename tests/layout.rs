@@ -119,6 +119,61 @@ fn deployable_roots_under_modules_and_a_live_tree() {
 }
 
 #[test]
+fn a_live_tree_deploys_each_stack_to_the_environment_its_path_names() {
+    let repo = repo_with(
+        "[workspace]\nname = \"l\"\n[layout]\nstacks = [\"live/*/*/*\"]\nmodules = [\"units/*\"]\nenvironment_path = \"live/{env}\"\n",
+        &[
+            "live/prod/eu-west-1/vpc/main.tf",
+            "live/dev/eu-west-1/vpc/main.tf",
+            "live/dev/eu-west-1/app/main.tf",
+            "live/common/global/dns/main.tf",
+            "units/vpc/main.tf",
+        ],
+    );
+    for env in ["dev", "prod"] {
+        repo.write(&format!("environments/{env}/env.toml"), "");
+    }
+    // A marker file listing environments wins over the path.
+    repo.write(
+        "live/dev/eu-west-1/app/stack.toml",
+        "environments = [\"dev\", \"prod\"]\n",
+    );
+    repo.commit("environments");
+    let json = list(&repo);
+    let envs = |label: &str| -> Vec<String> {
+        json["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == label)
+            .unwrap()["environments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(envs("live/prod/eu-west-1/vpc"), vec!["prod"]);
+    assert_eq!(envs("live/dev/eu-west-1/vpc"), vec!["dev"]);
+    assert_eq!(envs("live/dev/eu-west-1/app"), vec!["dev", "prod"]);
+    // `common` is no environment: every one.
+    assert_eq!(envs("live/common/global/dns"), vec!["dev", "prod"]);
+
+    // A pattern without its {env} segment is refused.
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"l\"\n[layout]\nstacks = [\"live/*/*/*\"]\nenvironment_path = \"live/*\"\n",
+    );
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("has no `{env}` segment"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn markers_make_any_directory_a_target_and_nested_modules_their_own() {
     let repo = repo_with(
         "[workspace]\nname = \"m\"\n",

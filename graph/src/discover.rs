@@ -77,6 +77,24 @@ pub fn is_terraform_file(path: &str) -> bool {
 /// The label of the workspace root when it is a target.
 pub const ROOT_LABEL: &str = ".";
 
+/// The environment a label's path names under `[layout] environment_path` (`live/{env}`
+/// names `prod` for `live/prod/eu-west-1/vpc`): the `{env}` segment, when every other
+/// segment of the pattern matches (`*` matches any one).
+pub fn environment_in_path<'a>(pattern: &str, label: &'a str) -> Option<&'a str> {
+    let mut segments = label_dir(label).split('/');
+    let mut found = None;
+    for want in pattern.trim_matches('/').split('/') {
+        let have = segments.next().filter(|s| !s.is_empty())?;
+        match want {
+            "{env}" => found = Some(have),
+            "*" => {}
+            literal if literal == have => {}
+            _ => return None,
+        }
+    }
+    found
+}
+
 /// The directory a label names: the root's label `.` is the empty path.
 pub fn label_dir(label: &str) -> &str {
     if label == ROOT_LABEL {
@@ -359,6 +377,18 @@ impl<'a> Owners<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_environment_a_path_names() {
+        let at = |pattern, label| environment_in_path(pattern, label);
+        assert_eq!(at("live/{env}", "live/prod/eu-west-1/vpc"), Some("prod"));
+        assert_eq!(at("live/{env}", "live/prod"), Some("prod"));
+        assert_eq!(at("/live/{env}/", "live/dev/x"), Some("dev"));
+        assert_eq!(at("*/envs/{env}", "stacks/envs/stg/eks"), Some("stg"));
+        assert_eq!(at("live/{env}", "units/vpc"), None);
+        assert_eq!(at("live/{env}", "live"), None);
+        assert_eq!(at("live/{env}", "."), None);
+    }
     use crate::digest::FileId;
     use crate::snapshot::{FileEntry, Source};
 

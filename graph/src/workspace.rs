@@ -68,6 +68,11 @@ pub struct LayoutConfig {
     pub charts: Vec<String>,
     #[serde(default = "default_policies")]
     pub policies: Vec<String>,
+    /// Where a directory names its stack's or chart's environment, as a path pattern with
+    /// `{env}` for that segment (`live/{env}`, `*/envs/{env}`): a target below `live/prod/`
+    /// deploys to `prod` only, unless its marker file lists `environments`.
+    #[serde(default)]
+    pub environment_path: Option<String>,
 }
 
 impl Default for LayoutConfig {
@@ -77,6 +82,7 @@ impl Default for LayoutConfig {
             modules: default_modules(),
             charts: default_charts(),
             policies: default_policies(),
+            environment_path: None,
         }
     }
 }

@@ -116,6 +116,17 @@ pub fn environment_of_dir(dir: &str) -> Option<String> {
         .map(|s| s.to_string())
 }
 
+/// The `[layout] environment_path` pattern of a directory inside an environment's
+/// directory: `stacks/envs/stg/vpc` gives `stacks/envs/{env}`.
+pub fn environment_path_of_dir(dir: &str) -> Option<String> {
+    let segs: Vec<&str> = dir.split('/').collect();
+    let i = segs.iter().position(|s| is_container(s))?;
+    segs.get(i + 1).filter(|s| is_valid(s))?;
+    let mut pattern: Vec<&str> = segs[..=i].to_vec();
+    pattern.push("{env}");
+    Some(pattern.join("/"))
+}
+
 /// An environment `init` found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Environment {

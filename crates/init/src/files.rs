@@ -125,6 +125,8 @@ pub struct WorkspaceText<'a> {
     pub default_branch: &'a str,
     pub toolchain: &'a Toolchain,
     pub layout: &'a Layout,
+    /// Where a stack's directory names its environment (`live/{env}`).
+    pub environment_path: Option<&'a str>,
     /// Targets found, by kind, for the header comment.
     pub counts: &'a [(Kind, usize)],
 }
@@ -236,10 +238,20 @@ pub fn workspace_toml(w: &WorkspaceText) -> String {
     .filter(|(_, _, default)| *default)
     .map(|(k, key, _)| format!("{key} = {:?}", default_globs(*k)))
     .collect();
+    let environment_path = w.environment_path.map(|p| {
+        format!(
+            "# Stacks below here deploy to the environment their directory names:\nenvironment_path = {}\n",
+            quote(p)
+        )
+    });
     if w.layout.stacks.is_none() && w.layout.modules.is_none() {
         out.push_str("# [layout]: the defaults fit what `strata init` found:\n");
         for d in &defaults {
             out.push_str(&format!("#   {d}\n"));
+        }
+        if let Some(line) = environment_path {
+            out.push_str("[layout]\n");
+            out.push_str(&line);
         }
         return out;
     }
@@ -263,6 +275,9 @@ pub fn workspace_toml(w: &WorkspaceText) -> String {
             "directories called through a local `source`",
             m,
         );
+    }
+    if let Some(line) = environment_path {
+        out.push_str(&line);
     }
     out
 }
@@ -405,6 +420,7 @@ mod tests {
             }),
         };
         let text = workspace_toml(&WorkspaceText {
+            environment_path: None,
             name: "eks",
             default_branch: "master",
             toolchain: &Toolchain::default(),
@@ -427,6 +443,7 @@ mod tests {
         assert_eq!(cfg.layout.charts, vec!["**"]);
         assert_eq!(cfg.workspace.default_branch, "master");
         let plain = workspace_toml(&WorkspaceText {
+            environment_path: None,
             name: "x",
             default_branch: "main",
             toolchain: &Toolchain::default(),

@@ -175,7 +175,7 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
     targets.sort_by(|a, b| a.label.cmp(&b.label));
 
     let envs = environments::detect(&ev.paths, &ev.env_files);
-    let environment_stacks = targets
+    let environment_stacks: Vec<EnvironmentStack> = targets
         .iter()
         .filter(|t| {
             t.kind == Kind::Stack && !ev.markers.contains_key(discover::label_dir(&t.label))
@@ -190,6 +190,21 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
                 })
         })
         .collect();
+    // One pattern covering every such stack becomes `[layout] environment_path`: then each
+    // deploys to its directory's environment without a file of its own.
+    let patterns: BTreeSet<String> = environment_stacks
+        .iter()
+        .filter_map(|s| environments::environment_path_of_dir(discover::label_dir(&s.label)))
+        .collect();
+    let environment_path = match (patterns.len(), patterns.into_iter().next()) {
+        (1, Some(p)) => Some(p),
+        _ => None,
+    };
+    let environment_stacks: Vec<EnvironmentStack> = if environment_path.is_some() {
+        Vec::new()
+    } else {
+        environment_stacks
+    };
     let toolchain = files::detect_toolchain(&root);
     let counts: Vec<(Kind, usize)> = [Kind::Stack, Kind::Module, Kind::Chart, Kind::Policy]
         .into_iter()
@@ -198,6 +213,7 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
     let name = workspace_name(&root);
     let branch = repo.default_branch().unwrap_or_else(|| "main".into());
     let text = files::workspace_toml(&files::WorkspaceText {
+        environment_path: environment_path.as_deref(),
         name: &name,
         default_branch: &branch,
         toolchain: &toolchain,

@@ -226,6 +226,17 @@ pub fn build(
             hint: "fix the glob in WORKSPACE.toml".into(),
         }
     })?;
+    if let Some(pattern) = &config.layout.environment_path {
+        if !pattern.trim_matches('/').split('/').any(|s| s == "{env}") {
+            return Err(Error::Invalid {
+                message: format!(
+                    "[layout] environment_path `{pattern}` has no `{{env}}` segment"
+                ),
+                location: Location::new(crate::workspace::WORKSPACE_FILE, None),
+                hint: "name the directory level that is the environment, e.g. `environment_path = \"live/{env}\"`".into(),
+            });
+        }
+    }
     let found = discover(snapshot, &layout)?;
     crate::timing::phase("  discover", t0);
     let t0 = std::time::Instant::now();
@@ -407,11 +418,24 @@ pub fn build(
                         Some(Facts::Manifest(m)) => Some(m.clone()),
                         _ => None,
                     });
+            let listed = manifest.as_ref().is_some_and(|m| m.environments.is_some());
             if let (Some(m), Some(path)) = (manifest, manifest_path) {
                 apply_manifest(&mut target, &m, &path, &label_index, &found, &env_names);
                 builder.declared_inputs(i, &mut target, &m.extra_inputs, &path);
             } else if t.kind.is_deployable() {
                 target.environments = env_names.clone();
+            }
+            // A target inside an environment's directory deploys there only.
+            if let (Some(pattern), true, false) = (
+                &config.layout.environment_path,
+                t.kind.is_deployable(),
+                listed,
+            ) {
+                if let Some(env) = crate::discover::environment_in_path(pattern, &t.label) {
+                    if env_names.iter().any(|e| e == env) {
+                        target.environments = vec![env.to_string()];
+                    }
+                }
             }
             target
                 .deps
