@@ -5,7 +5,7 @@
 use crate::task::{plan_tasks_in, Action, Mode, Task};
 use serde::Serialize;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,12 +21,12 @@ use strata_graph::model::Model;
 use strata_graph::session::{Session, View};
 use strata_graph::workspace::WORKSPACE_FILE;
 
+mod destroy;
 pub mod governing;
 mod lock;
 pub mod outcome;
 mod reads;
 pub mod report;
-mod revision;
 mod runner;
 pub mod select;
 pub mod shard;
@@ -34,8 +34,8 @@ pub mod show;
 pub mod states;
 pub mod task;
 
+pub use destroy::{destroy_from, destroy_left_behind};
 pub use outcome::{Outcome, PolicySummary, Summary, TestsSummary};
-pub use revision::{destroy_from, destroy_left_behind};
 use runner::Runner;
 pub use runner::{explain_task_keys, KeyExplanation};
 pub use select::{select, Scope, Selection};
@@ -261,57 +261,6 @@ pub struct Approval<'a> {
     pub destroy: bool,
 }
 
-/// What `strata destroy` may tear down: stacks only, and with every stack that reads one of
-/// them (at any distance) named too, so no stack is left reading outputs of nothing.
-fn destroyable(model: &Model, selection: &Selection) -> Result<()> {
-    let selected = &selection.targets;
-    let chosen: BTreeSet<usize> = selected.iter().copied().collect();
-    for &i in selected {
-        let t = &model.targets[i];
-        if t.kind != Kind::Stack {
-            return Err(strata_graph::Error::Usage {
-                message: format!(
-                    "{} is a {}: strata destroy tears down stacks",
-                    t.label, t.kind
-                ),
-                hint: "name only stacks".into(),
-            });
-        }
-    }
-    let mut missing = BTreeSet::new();
-    let mut stack: Vec<usize> = selected.clone();
-    let mut seen = chosen.clone();
-    while let Some(i) = stack.pop() {
-        for &d in model.graph.dependents(i) {
-            let label = &model.targets[d].label;
-            if selection.no_longer_reading.contains(label) {
-                continue;
-            }
-            if seen.insert(d) {
-                stack.push(d);
-                if model.targets[d].kind == Kind::Stack {
-                    missing.insert(label.clone());
-                }
-            }
-        }
-    }
-    if !missing.is_empty() {
-        let missing: Vec<String> = missing.into_iter().collect();
-        return Err(strata_graph::Error::Usage {
-            message: format!(
-                "{} read{} outputs of what would be destroyed",
-                missing.join(", "),
-                if missing.len() == 1 { "s" } else { "" }
-            ),
-            hint: format!(
-                "name {} too (dependents are destroyed first), or leave it standing",
-                if missing.len() == 1 { "it" } else { "them" }
-            ),
-        });
-    }
-    Ok(())
-}
-
 /// Picks the environments: the given ones (checked) or all.
 pub fn resolve_envs(model: &Model, wanted: &[String]) -> Result<Vec<String>> {
     if wanted.is_empty() {
@@ -511,7 +460,7 @@ pub fn run(
 ) -> Result<RunReport> {
     let envs = resolve_envs(&view.model, &opts.envs)?;
     if opts.mode.destroys() {
-        destroyable(&view.model, selection)?;
+        destroy::destroyable(&view.model, selection)?;
     }
     if opts.mode == Mode::Check {
         // A pinned built-in pack that is not this binary's is refused before anything runs.
@@ -622,7 +571,7 @@ pub fn run(
     let reports: Vec<TaskReport> = outcomes.into_iter().map(|(_, r)| r).collect();
     let mut report = RunReport::new(reports, interrupted, opts.allow_incomplete);
     if !opts.mode.destroys() && !interrupted {
-        report.left_behind(left_behind(
+        report.left_behind(destroy::left_behind(
             &runner.states,
             view,
             selection,
@@ -631,65 +580,6 @@ pub fn run(
         ));
     }
     Ok(report)
-}
-
-/// Deleted stacks whose state still holds resources in the environments run: deleting a
-/// stack's code destroys nothing, and a run that would leave them unmentioned is not done.
-fn left_behind(
-    states: &states::States,
-    view: &View,
-    selection: &Selection,
-    envs: &[String],
-    mode: Mode,
-) -> Vec<NotRunTask> {
-    let action = if mode == Mode::Apply {
-        Action::Apply
-    } else {
-        Action::Plan
-    };
-    let mut found = Vec::new();
-    for (label, at_base) in &selection.deleted_stacks {
-        for env in envs.iter().filter(|e| at_base.contains(e)) {
-            let Some(environment) = view.model.environment(env) else {
-                continue;
-            };
-            let base = selection.base.as_deref().unwrap_or("HEAD");
-            let own = states.had_own_backend(label, base);
-            let (reason, left_behind) = match own.and_then(|own| {
-                if own {
-                    Ok(None)
-                } else {
-                    states.left_behind(label, environment).map(Some)
-                }
-            }) {
-                // Only its code can say where its state is: planned from the base.
-                Ok(None) => (format!(
-                    "{label} was deleted and declared its own backend: only its code at {base} can tell whether resources are left behind. Check with `strata plan --affected`, destroy with `strata destroy {label} --env {env} --from {base}`{}",
-                    if mode == Mode::Apply { " (or apply with --allow-destroy)" } else { "" }
-                ), true),
-                Ok(Some(resources)) if resources.is_empty() => continue,
-                Ok(Some(resources)) => (format!(
-                    "{label} was deleted, but its state in {env} still holds {} resource(s) ({}{}): deleting code destroys nothing. Destroy them with the code it had: `strata destroy {label} --env {env} --from {}`{}; or, if another stack manages them now, move them there with terraform state mv",
-                    resources.len(),
-                    resources.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
-                    if resources.len() > 3 { ", ..." } else { "" },
-                    base,
-                    if mode == Mode::Apply { " (or apply with --allow-destroy)" } else { "" }
-                ), true),
-                Err(e) => (format!(
-                    "{label} was deleted, and its state in {env} could not be read to tell whether resources are left behind: {e}"
-                ), false),
-            };
-            found.push(NotRunTask {
-                label: label.clone(),
-                action,
-                env: Some(env.clone()),
-                left_behind,
-                reason,
-            });
-        }
-    }
-    found
 }
 
 /// `strata state push LABEL --env E FILE`: writes FILE as the stack's state there (a state

@@ -28,6 +28,26 @@ pub struct States<'a> {
 /// One state read: taken while reading, so two tasks never read the same state at once.
 type Slot = Arc<Mutex<Option<Option<Arc<State>>>>>;
 
+/// A Terraform file directly in `dir` (the stack's root module, not a subdirectory).
+fn in_root_module(path: &str, dir: &str) -> bool {
+    let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
+    parent == dir && (path.ends_with(".tf") || path.ends_with(".tf.json"))
+}
+
+/// The first `backend` block among a root module's files (path, content).
+fn first_backend<'f>(
+    files: impl Iterator<Item = (&'f str, &'f [u8])>,
+) -> Option<strata_graph::hcl::BackendBlock> {
+    files
+        .filter_map(|(path, bytes)| {
+            strata_graph::hcl::backend_block(
+                &String::from_utf8_lossy(bytes),
+                path.ends_with(".json"),
+            )
+        })
+        .next()
+}
+
 /// The file terraform writes into its working directory when it cannot save the state.
 pub const ERRORED_STATE: &str = "errored.tfstate";
 
@@ -83,22 +103,16 @@ impl<'a> States<'a> {
         let files: Vec<_> = repo
             .ls_tree(&commit)?
             .into_iter()
-            .filter(|f| {
-                let parent = f.path.rsplit_once('/').map_or("", |(p, _)| p);
-                parent == dir && (f.path.ends_with(".tf") || f.path.ends_with(".tf.json"))
-            })
+            .filter(|f| in_root_module(&f.path, dir))
             .collect();
         let ids: Vec<_> = files.iter().map(|f| f.id).collect();
         let blobs = repo.read_blobs(&ids)?;
-        Ok(files.iter().any(|f| {
-            blobs.get(&f.id).is_some_and(|bytes| {
-                strata_graph::hcl::backend_block(
-                    &String::from_utf8_lossy(bytes),
-                    f.path.ends_with(".json"),
-                )
-                .is_some()
-            })
+        Ok(first_backend(files.iter().filter_map(|f| {
+            blobs
+                .get(&f.id)
+                .map(|bytes| (f.path.as_str(), bytes.as_slice()))
         }))
+        .is_some())
     }
 
     /// The stack's own `backend` block (type, text), when its root module declares one.
@@ -112,28 +126,18 @@ impl<'a> States<'a> {
             .files
             .iter()
             .map(String::as_str)
-            .filter(|f| {
-                let parent = f.rsplit_once('/').map_or("", |(p, _)| p);
-                parent == dir && (f.ends_with(".tf") || f.ends_with(".tf.json"))
-            })
+            .filter(|f| in_root_module(f, dir))
             .filter(|f| self.view.snapshot.files.contains_key(*f))
             .collect();
         let contents = self
             .view
             .snapshot
             .contents(&self.session.repo, &root_files)?;
-        let mut found = None;
-        for f in &root_files {
+        let found = first_backend(root_files.iter().filter_map(|f| {
             let id = self.view.snapshot.files[*f].id;
-            let Some(bytes) = contents.get(&id) else {
-                continue;
-            };
-            let text = String::from_utf8_lossy(bytes);
-            if let Some(b) = strata_graph::hcl::backend_block(&text, f.ends_with(".json")) {
-                found = Some((b.kind, b.text));
-                break;
-            }
-        }
+            contents.get(&id).map(|bytes| (*f, bytes.as_slice()))
+        }))
+        .map(|b| (b.kind, b.text));
         self.own
             .lock()
             .expect("states")

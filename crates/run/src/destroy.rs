@@ -1,4 +1,5 @@
-//! Destroying stacks that no longer exist at head, with their code at an earlier revision.
+//! Destroying stacks: what may be torn down, what a deleted stack left behind, and
+//! destroying stacks that no longer exist at head with their code at an earlier revision.
 //!
 //! Terraform needs a stack's code to plan its destruction. A stack deleted from the
 //! repository keeps its resources; `strata destroy --from REV` checks REV out into a
@@ -7,11 +8,16 @@
 //! removed afterwards, also when the run fails.
 
 use crate::select::Selection;
-use crate::task::Mode;
+use crate::states::States;
+use crate::task::{Action, Mode};
+use crate::NotRunTask;
 use crate::{run, Observer, RunOptions, RunReport};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use strata_exec::schedule::Status;
+use strata_graph::discover::Kind;
 use strata_graph::error::Location;
+use strata_graph::model::Model;
 use strata_graph::session::{Session, View};
 use strata_graph::{Error, Result};
 
@@ -149,4 +155,125 @@ fn link_local_tools(session: &Session, root: &Path) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// What `strata destroy` may tear down: stacks only, and with every stack that reads one of
+/// them (at any distance) named too, so no stack is left reading outputs of nothing.
+pub(crate) fn destroyable(model: &Model, selection: &Selection) -> Result<()> {
+    let selected = &selection.targets;
+    let chosen: BTreeSet<usize> = selected.iter().copied().collect();
+    for &i in selected {
+        let t = &model.targets[i];
+        if t.kind != Kind::Stack {
+            return Err(strata_graph::Error::Usage {
+                message: format!(
+                    "{} is a {}: strata destroy tears down stacks",
+                    t.label, t.kind
+                ),
+                hint: "name only stacks".into(),
+            });
+        }
+    }
+    let mut missing = BTreeSet::new();
+    let mut stack: Vec<usize> = selected.clone();
+    let mut seen = chosen.clone();
+    while let Some(i) = stack.pop() {
+        for &d in model.graph.dependents(i) {
+            let label = &model.targets[d].label;
+            if selection.no_longer_reading.contains(label) {
+                continue;
+            }
+            if seen.insert(d) {
+                stack.push(d);
+                if model.targets[d].kind == Kind::Stack {
+                    missing.insert(label.clone());
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let missing: Vec<String> = missing.into_iter().collect();
+        return Err(strata_graph::Error::Usage {
+            message: format!(
+                "{} read{} outputs of what would be destroyed",
+                missing.join(", "),
+                if missing.len() == 1 { "s" } else { "" }
+            ),
+            hint: format!(
+                "name {} too (dependents are destroyed first), or leave it standing",
+                if missing.len() == 1 { "it" } else { "them" }
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Deleted stacks whose state still holds resources in the environments run: deleting a
+/// stack's code destroys nothing, and a run that would leave them unmentioned is not done.
+pub(crate) fn left_behind(
+    states: &States,
+    view: &View,
+    selection: &Selection,
+    envs: &[String],
+    mode: Mode,
+) -> Vec<NotRunTask> {
+    let action = if mode == Mode::Apply {
+        Action::Apply
+    } else {
+        Action::Plan
+    };
+    let or_allow = if mode == Mode::Apply {
+        " (or apply with --allow-destroy)"
+    } else {
+        ""
+    };
+    let mut found = Vec::new();
+    let base = selection.base.as_deref().unwrap_or("HEAD");
+    for (label, at_base) in &selection.deleted_stacks {
+        // Read once per stack: the same code decides for every environment.
+        let own = states
+            .had_own_backend(label, base)
+            .map_err(|e| e.to_string());
+        for env in envs.iter().filter(|e| at_base.contains(e)) {
+            let Some(environment) = view.model.environment(env) else {
+                continue;
+            };
+            let (reason, left_behind) = match own.clone().and_then(|own| {
+                if own {
+                    Ok(None)
+                } else {
+                    states
+                        .left_behind(label, environment)
+                        .map(Some)
+                        .map_err(|e| e.to_string())
+                }
+            }) {
+                // Only its code can say where its state is: planned from the base.
+                Ok(None) => (format!(
+                    "{label} was deleted and declared its own backend: only its code at {base} can tell whether resources are left behind. Check with `strata plan --affected`, destroy with `strata destroy {label} --env {env} --from {base}`{}",
+                    or_allow,
+                ), true),
+                Ok(Some(resources)) if resources.is_empty() => continue,
+                Ok(Some(resources)) => (format!(
+                    "{label} was deleted, but its state in {env} still holds {} resource(s) ({}{}): deleting code destroys nothing. Destroy them with the code it had: `strata destroy {label} --env {env} --from {}`{}; or, if another stack manages them now, move them there with terraform state mv",
+                    resources.len(),
+                    resources.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+                    if resources.len() > 3 { ", ..." } else { "" },
+                    base,
+                    or_allow,
+                ), true),
+                Err(e) => (format!(
+                    "{label} was deleted, and its state in {env} could not be read to tell whether resources are left behind: {e}"
+                ), false),
+            };
+            found.push(NotRunTask {
+                label: label.clone(),
+                action,
+                env: Some(env.clone()),
+                left_behind,
+                reason,
+            });
+        }
+    }
+    found
 }
