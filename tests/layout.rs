@@ -171,6 +171,11 @@ fn a_live_tree_deploys_each_stack_to_the_environment_its_path_names() {
         "{}",
         run.stderr
     );
+    assert!(
+        run.stderr.contains("--> WORKSPACE.toml:5"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

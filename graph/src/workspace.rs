@@ -218,6 +218,17 @@ impl WorkspaceConfig {
                 hint: "globs name directories: `stacks/*`, `live/*/*/*`, `modules/**`, `.` for the root, `!x/**` to exclude".into(),
             });
         }
+        if let Some(pattern) = &cfg.layout.environment_path {
+            if !pattern.trim_matches('/').split('/').any(|s| s == "{env}") {
+                return Err(Error::Invalid {
+                    message: format!(
+                        "[layout] environment_path `{pattern}` has no `{{env}}` segment"
+                    ),
+                    location: Location::new(file, key_line(text, "environment_path")),
+                    hint: "name the directory level that is the environment, e.g. `environment_path = \"live/{env}\"`".into(),
+                });
+            }
+        }
         if let Some(bin) = &cfg.toolchain.terraform_binary {
             if bin != "terraform" && bin != "tofu" {
                 return Err(Error::Invalid {

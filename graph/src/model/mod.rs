@@ -226,17 +226,6 @@ pub fn build(
             hint: "fix the glob in WORKSPACE.toml".into(),
         }
     })?;
-    if let Some(pattern) = &config.layout.environment_path {
-        if !pattern.trim_matches('/').split('/').any(|s| s == "{env}") {
-            return Err(Error::Invalid {
-                message: format!(
-                    "[layout] environment_path `{pattern}` has no `{{env}}` segment"
-                ),
-                location: Location::new(crate::workspace::WORKSPACE_FILE, None),
-                hint: "name the directory level that is the environment, e.g. `environment_path = \"live/{env}\"`".into(),
-            });
-        }
-    }
     let found = discover(snapshot, &layout)?;
     crate::timing::phase("  discover", t0);
     let t0 = std::time::Instant::now();
