@@ -53,6 +53,9 @@ enum Command {
     Apply(commands::run::Args),
     /// Destroy stacks in one environment (dependents first), after confirmation.
     Destroy(commands::run::Args),
+    /// Release trains: plan, approve and apply promotions from one environment to the next.
+    #[command(subcommand)]
+    Promote(commands::promote::Command),
     /// Print the plan made for a stack's current state and code, in full (from the cache).
     Show(commands::show::Args),
     /// The state of a stack in an environment.
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         Command::Cache(cmd) => commands::cache::run(&ctx, cmd),
         Command::State(cmd) => commands::state::run(&ctx, cmd),
         Command::Show(args) => commands::show::run(&ctx, args),
+        Command::Promote(cmd) => commands::promote::run(&ctx, cmd),
         Command::Ci(cmd) => commands::ci::run(&ctx, cmd),
         Command::Policy(cmd) => commands::policy::run(&ctx, cmd),
         Command::Tools(args) => commands::tools::run(&ctx, args),

@@ -475,6 +475,7 @@ pub fn compare(
                 let env_dir = format!("environments/{env}/");
                 let fed_before = |p: &str| {
                     p.starts_with(&env_dir)
+                        && !crate::manifest::is_release_lock(p)
                         && !head.snapshot.files.contains_key(p)
                         && model
                             .environment_file_owner(env, p)

@@ -96,6 +96,38 @@ pub struct EnvConfig {
     pub gates: Gates,
     #[serde(default)]
     pub state: StateConfig,
+    #[serde(default)]
+    pub access: Access,
+}
+
+/// Who may change an environment. Identities are those strata records in release locks:
+/// `git config user.email`, or the CI system's user (see docs/promotion.md). Empty lists
+/// allow everyone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Access {
+    /// May run `strata apply` / `strata destroy` here.
+    #[serde(default)]
+    pub apply: Vec<String>,
+    /// May run `strata promote apply` into this environment.
+    #[serde(default)]
+    pub promote: Vec<String>,
+    /// Principals (of `environments/allowed_signers`) whose approvals count here; empty:
+    /// every principal listed there.
+    #[serde(default)]
+    pub approvers: Vec<String>,
+}
+
+/// Each environment's release lock: `environments/<env>/release.lock.toml`. Written by
+/// `strata apply` and `strata promote apply`; it is not an input of any target.
+pub const RELEASE_LOCK_FILE: &str = "release.lock.toml";
+
+/// Whether `path` is an environment's release lock (`environments/<env>/release.lock.toml`).
+pub fn is_release_lock(path: &str) -> bool {
+    path.starts_with("environments/")
+        && path.split('/').count() == 3
+        && path.ends_with(RELEASE_LOCK_FILE)
+        && path.rsplit('/').next() == Some(RELEASE_LOCK_FILE)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

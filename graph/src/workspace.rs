@@ -245,7 +245,7 @@ impl WorkspaceConfig {
 /// Parses a TOML file into `T`. Bad syntax is `Malformed`; valid TOML with a missing,
 /// unknown or mistyped field is `Invalid`, with the line of the field and a hint naming
 /// the reference page.
-pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T> {
+pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T> {
     let location =
         |e: &toml::de::Error| Location::new(file, e.span().map(|s| line_of(text, s.start)));
     if let Err(e) = text.parse::<toml::Table>() {

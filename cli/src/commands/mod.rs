@@ -10,6 +10,7 @@ pub mod hash;
 pub mod init;
 pub mod list;
 pub mod policy;
+pub mod promote;
 pub mod run;
 pub mod show;
 pub mod state;

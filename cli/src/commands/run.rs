@@ -173,6 +173,14 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     }
     let session = ctx.session()?;
     let view = session.work_tree()?;
+    if changes {
+        for env in strata_run::resolve_envs(&view.model, &args.envs)? {
+            if let Err(refusal) = strata_release::may_apply(&view.model, &session.repo, &env)? {
+                eprintln!("strata: {refusal}");
+                return Ok(1);
+            }
+        }
+    }
     let scope = if args.affected {
         Scope::Affected {
             base: args.base.clone().unwrap_or_else(|| session.default_base()),
@@ -230,7 +238,34 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     if mode == Mode::Plan || (mode == Mode::Apply && args.allow_destroy) {
         strata_run::destroy_left_behind(&session, &view, &selection, &mut report, &opts, &printer)?;
     }
+    // What an apply changed and verified goes into the environment's release lock.
+    let mut release = Vec::new();
+    if mode == Mode::Apply && args.from.is_none() {
+        for env in strata_run::resolve_envs(&view.model, &args.envs)? {
+            let recorded = strata_release::record::record_apply(
+                &session,
+                &view,
+                &report,
+                &selection.targets,
+                &env,
+                &opts,
+                &printer,
+            )?;
+            if let Some(verification) = &recorded.verification {
+                report.interrupted |= verification.interrupted;
+            }
+            release.push(recorded);
+        }
+    }
     printer.done();
+    let unverified = release.iter().any(|r| {
+        r.not_recorded
+            .iter()
+            .any(|(_, why)| !why.starts_with("applied from uncommitted"))
+    });
+    if unverified {
+        report.ok = false;
+    }
     if let Some(path) = &args.junit {
         write_file(path, &strata_run::report::junit(&report))?;
     }
@@ -270,7 +305,11 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         });
     }
     if ctx.json {
-        print_json(&report);
+        let mut value = serde_json::to_value(&report).expect("reports serialize");
+        if mode == Mode::Apply {
+            value["release"] = serde_json::to_value(&release).expect("records serialize");
+        }
+        print_json(&value);
     } else {
         if mode == Mode::Plan {
             crate::output::write_stdout(&strata_run::report::plan_text(&report));
@@ -278,6 +317,19 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         print_summary(&report.tasks, started.elapsed(), args.verbose);
     }
     print_incomplete(&report);
+    for r in &release {
+        if !r.recorded.is_empty() {
+            eprintln!(
+                "release lock of {}: recorded {} (environments/{}/release.lock.toml; commit it)",
+                r.env,
+                r.recorded.join(", "),
+                r.env
+            );
+        }
+        for (label, why) in &r.not_recorded {
+            eprintln!("release lock of {}: {label} not recorded: {why}", r.env);
+        }
+    }
     Ok(if report.interrupted {
         130
     } else if report.ok {
@@ -311,7 +363,7 @@ fn write_file(path: &PathBuf, text: &str) -> Result<()> {
 }
 
 /// Progress on a terminal, one line per finished task otherwise. Talk goes to stderr.
-struct Printer {
+pub(crate) struct Printer {
     bar: Option<ProgressBar>,
     verbose: bool,
     quiet: bool,
@@ -323,7 +375,7 @@ struct Printer {
 }
 
 impl Printer {
-    fn new(verbose: bool, json: bool) -> Printer {
+    pub(crate) fn new(verbose: bool, json: bool) -> Printer {
         let bar = (std::io::stderr().is_terminal() && !json).then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(

@@ -7,6 +7,7 @@ pub mod reaper;
 pub mod redact;
 pub mod sandbox;
 pub mod schedule;
+pub mod ssh;
 pub mod state;
 pub mod step;
 pub mod terraform;

@@ -51,31 +51,47 @@ pub fn destroy_from(
         }
     }
     let commit = session.repo.resolve_commit(rev)?;
-    let parent = tempfile::Builder::new()
-        .prefix("strata-revision-")
-        .tempdir()
-        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let dir = parent.path().join("checkout");
-    let root = session.repo.add_worktree(&dir, &commit)?;
-    let _worktree = Worktree { session, dir };
-    link_local_tools(session, &root)?;
-    let base = Session::open(&root, opts.use_cache)?;
-    let view = base.work_tree()?;
-    base.finish();
-    let targets = base.resolve_labels(&view.model, labels).map_err(|e| match e {
+    // Stacks that read a destroyed one at `rev` and still exist at head no longer read it
+    // (head's model would not build otherwise): they stay.
+    let still_here = |label: &str| head.model.index(label).is_some();
+    run_at_commit(session, &commit, labels, &still_here, opts, observer).map_err(|e| match e {
         Error::NoSuchTarget { label, .. } => Error::Usage {
             message: format!("{label} is not a target at {rev}"),
             hint: "name the revision that still has the stack (e.g. the commit before the one that deleted it)".into(),
         },
         other => other,
-    })?;
-    // Stacks that read a destroyed one at `rev` and still exist at head no longer read it
-    // (head's model would not build otherwise): they stay.
+    })
+}
+
+/// Runs `labels` with their code at `commit`: the commit is checked out into a temporary
+/// git worktree (removed afterwards, also when the run fails), modelled there, and run
+/// against the state this checkout uses (local state included). For a destroy,
+/// `no_longer_reading` says which other targets no longer read the destroyed ones.
+pub fn run_at_commit(
+    session: &Session,
+    commit: &str,
+    labels: &[String],
+    no_longer_reading: &dyn Fn(&str) -> bool,
+    opts: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<RunReport> {
+    let parent = tempfile::Builder::new()
+        .prefix("strata-revision-")
+        .tempdir()
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let dir = parent.path().join("checkout");
+    let root = session.repo.add_worktree(&dir, commit)?;
+    let _worktree = Worktree { session, dir };
+    link_local_tools(session, &root)?;
+    let base = Session::open(&root, opts.use_cache)?;
+    let view = base.work_tree()?;
+    base.finish();
+    let targets = base.resolve_labels(&view.model, labels)?;
     let no_longer_reading = view
         .model
         .targets
         .iter()
-        .filter(|t| head.model.index(&t.label).is_some())
+        .filter(|t| no_longer_reading(&t.label))
         .map(|t| t.label.clone())
         .collect();
     let selection = Selection {

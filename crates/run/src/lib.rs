@@ -34,7 +34,7 @@ pub mod show;
 pub mod states;
 pub mod task;
 
-pub use destroy::{destroy_from, destroy_left_behind};
+pub use destroy::{destroy_from, destroy_left_behind, run_at_commit};
 pub use outcome::{Outcome, PolicySummary, Summary, TestsSummary};
 use runner::Runner;
 pub use runner::{explain_task_keys, KeyExplanation};
@@ -94,6 +94,10 @@ pub struct TaskReport {
     /// The task destroys its stack (`strata destroy`, or a stack deleted since the base).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub destroy: bool,
+    /// For a render: the BLAKE3 digest of the rendered manifests (what a chart's release
+    /// lock entry and promotion steps name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<String>,
     pub summary: Summary,
     /// The tool output (kept for failures; with `verbose`, for every task that ran).
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -125,6 +129,7 @@ impl TaskReport {
             provisional: false,
             matches_reviewed: None,
             destroy: false,
+            rendered: None,
             summary: Summary::default(),
             log: String::new(),
         }

@@ -631,6 +631,7 @@ impl Job for Runner<'_> {
                         report.remote = hit.from_remote;
                         report.summary = summary;
                         if matches!(task.action, Action::Plan | Action::Render) {
+                            report.rendered = rendered_digest(task.action, &hit.blobs);
                             self.outputs.lock().expect("outputs").insert(i, hit.blobs);
                         }
                         return finish(report, Status::Ok);
@@ -677,6 +678,7 @@ impl Job for Runner<'_> {
             return finish(report, Status::Failed);
         }
         if matches!(task.action, Action::Plan | Action::Render) {
+            report.rendered = rendered_digest(task.action, &step.blobs);
             self.outputs
                 .lock()
                 .expect("outputs")
@@ -952,4 +954,15 @@ fn fmt_failure(summary: &Summary, label: &str) -> String {
         1 => format!("1 file is not formatted; fix it with: terraform fmt -recursive {dir}"),
         n => format!("{n} files are not formatted; fix them with: terraform fmt -recursive {dir}"),
     }
+}
+
+/// The digest of a render's manifests (`None` for other actions).
+fn rendered_digest(
+    action: Action,
+    blobs: &std::collections::BTreeMap<String, Vec<u8>>,
+) -> Option<String> {
+    (action == Action::Render)
+        .then(|| blobs.get("manifests.yaml"))
+        .flatten()
+        .map(|m| blake3::hash(m).to_hex().to_string())
 }

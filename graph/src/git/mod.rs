@@ -200,6 +200,13 @@ impl Repo {
         let _ = self.run(&["worktree", "prune"]);
     }
 
+    /// A git configuration value (`user.email`), when set.
+    pub fn config(&self, key: &str) -> Option<String> {
+        let out = self.run(&["config", "--get", key]).ok()?;
+        let value = String::from_utf8_lossy(&out).trim().to_string();
+        (!value.is_empty()).then_some(value)
+    }
+
     /// Resolves a revision to a commit id, or [`Error::UnknownRevision`].
     pub fn resolve_commit(&self, rev: &str) -> Result<String> {
         let spec = format!("{rev}^{{commit}}");

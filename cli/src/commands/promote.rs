@@ -1,0 +1,216 @@
+//! `strata promote plan|approve|apply|rollback`: release trains.
+
+use super::Context;
+use crate::commands::run::Printer;
+use crate::output::{print_json, write_stdout};
+use std::path::PathBuf;
+use strata_graph::error::{Error, Location};
+use strata_graph::Result;
+use strata_release::plan::{Locks, PromotionPlan, Request};
+use strata_release::promote::{self, Status};
+use strata_run::task::Mode;
+use strata_run::{RemoteOptions, RunOptions};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Plan promoting what was verified in one environment into the next: ordered waves,
+    /// each target's gates, what is blocked and why.
+    Plan(PlanArgs),
+    /// Approve a promotion plan: sign its digest with your SSH key.
+    Approve(ApproveArgs),
+    /// Carry out an approved plan, wave by wave; roll back on failure.
+    Apply(ApplyArgs),
+    /// Undo what an interrupted or failed promotion of a plan changed.
+    Rollback(ApplyArgs),
+}
+
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    #[arg(long)]
+    from: String,
+    #[arg(long)]
+    to: String,
+    /// Limit the plan to these targets.
+    labels: Vec<String>,
+    /// Write the plan (JSON, what approve and apply read) to FILE.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Write the plan as Markdown for the promotion pull request to FILE.
+    #[arg(long, value_name = "FILE")]
+    summary_md: Option<PathBuf>,
+    /// Print a Mermaid diagram of the waves instead of the text plan.
+    #[arg(long)]
+    mermaid: bool,
+    /// Promote removals: targets gone from the source are destroyed in the destination,
+    /// and targets new to the destination are destroyed if the promotion rolls back.
+    #[arg(long)]
+    allow_destroy: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ApproveArgs {
+    /// The plan file (`promote plan --out`).
+    file: PathBuf,
+    /// The SSH private key to sign with (default: git's user.signingkey, ~/.ssh/id_ed25519).
+    #[arg(long, value_name = "PATH")]
+    key: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct ApplyArgs {
+    /// The plan file (`promote plan --out`).
+    file: PathBuf,
+    /// Show every task's output.
+    #[arg(long, short = 'v')]
+    verbose: bool,
+}
+
+pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
+    match cmd {
+        Command::Plan(args) => plan(ctx, args),
+        Command::Approve(args) => approve(ctx, args),
+        Command::Apply(args) => apply(ctx, args, false),
+        Command::Rollback(args) => apply(ctx, args, true),
+    }
+}
+
+fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
+    let session = ctx.session()?;
+    let view = session.work_tree()?;
+    session.finish();
+    let model = &view.model;
+    let gates = strata_release::plan::train_step(model, &args.from, &args.to)?;
+    let env = model.environment(&args.to).expect("checked");
+    strata_release::approvals::can_be_met(
+        &session.root,
+        &env.file,
+        gates.approvals,
+        &env.config.access.approvers,
+    )?;
+    let locks = Locks::read(&session.root, &args.from, &args.to)?;
+    let request = Request {
+        from: &args.from,
+        to: &args.to,
+        labels: &args.labels,
+        allow_destroy: args.allow_destroy,
+        author: strata_release::identity::current(&session.repo)?,
+        now: strata_release::clock::now(),
+    };
+    let plan = strata_release::plan::make(model, &locks, &request)?;
+    if let Some(path) = &args.out {
+        write(path, &plan.to_json())?;
+    }
+    if let Some(path) = &args.summary_md {
+        write(path, &plan.markdown())?;
+    }
+    if ctx.json {
+        print_json(&plan);
+    } else if args.mermaid {
+        write_stdout(&plan.mermaid());
+    } else {
+        write_stdout(&plan.text());
+        if let Some(path) = &args.out {
+            eprintln!(
+                "plan written to {}: approve with `strata promote approve {}`, then `strata promote apply {}`",
+                path.display(),
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(0)
+}
+
+fn write(path: &PathBuf, text: &str) -> Result<()> {
+    strata_fs::write_atomic(path, text.as_bytes()).map_err(|e| Error::write(path, e))
+}
+
+fn approve(ctx: &Context, args: ApproveArgs) -> Result<u8> {
+    let session = ctx.session()?;
+    let plan = PromotionPlan::read(&args.file)?;
+    let key = strata_release::approvals::signing_key(args.key.as_deref(), &session.repo)?;
+    let me = strata_release::identity::current(&session.repo)?;
+    let path = strata_release::approvals::approve(&args.file, &plan, &key, &me)?;
+    if ctx.json {
+        print_json(&serde_json::json!({"plan": plan.digest, "signature": path}));
+    } else {
+        eprintln!(
+            "approved plan {} ({} -> {}): signature in {}; commit it with the plan",
+            &plan.digest[..12],
+            plan.from,
+            plan.to,
+            path.display()
+        );
+    }
+    Ok(0)
+}
+
+fn apply(ctx: &Context, args: ApplyArgs, rollback: bool) -> Result<u8> {
+    if !args.file.exists() {
+        return Err(Error::Invalid {
+            message: format!("{} does not exist", args.file.display()),
+            location: Location::new("command line", None),
+            hint: "pass the file `strata promote plan --out FILE` wrote".into(),
+        });
+    }
+    let session = ctx.session()?;
+    let opts = RunOptions {
+        mode: Mode::Apply,
+        envs: Vec::new(),
+        jobs: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+        keep_going: false,
+        allow_incomplete: false,
+        use_cache: ctx.use_cache,
+        remote: session
+            .config
+            .cache
+            .remote
+            .clone()
+            .map(|url| RemoteOptions {
+                url,
+                read_only: session.config.cache.remote_read_only,
+                required: false,
+            }),
+        state_root: Some(session.root.clone()),
+    };
+    let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
+    strata_exec::reaper::supervise();
+    let printer = Printer::new(args.verbose, ctx.json);
+    let say = |m: &str| {
+        if !ctx.json {
+            eprintln!("{m}");
+        }
+    };
+    let context = promote::Context {
+        session: &session,
+        plan_path: &args.file,
+        opts: &opts,
+        observer: &printer,
+        say: &say,
+    };
+    let outcome = if rollback {
+        promote::rollback(&context)?
+    } else {
+        promote::apply(&context)?
+    };
+    if ctx.json {
+        print_json(&outcome);
+    } else {
+        eprintln!("{}", outcome.message);
+        for r in outcome.rollback.iter().filter(|r| !r.ok) {
+            eprintln!(
+                "  rollback of {} failed: {}",
+                r.label,
+                r.reason.as_deref().unwrap_or("")
+            );
+        }
+    }
+    Ok(match outcome.status {
+        Status::Applied | Status::RolledBack if rollback => 0,
+        Status::Applied => 0,
+        Status::Interrupted => 130,
+        _ => 1,
+    })
+}

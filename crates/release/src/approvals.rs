@@ -1,0 +1,247 @@
+//! Approvals: SSH signatures over a promotion plan's digest.
+//!
+//! `strata promote approve FILE` signs the plan's digest with the approver's SSH key in the
+//! format of `ssh-keygen -Y sign` (namespace `strata-promote`) and writes the signature
+//! beside the plan, in `FILE.approvals/`. `promote apply` counts a signature only when
+//! `ssh-keygen -Y verify` accepts it for this plan's digest against the repository's
+//! `environments/allowed_signers` (minus `environments/revoked_keys`), its signer is one of
+//! the destination's approvers, and the signer is not the plan's author. Each principal
+//! counts once.
+
+use crate::plan::PromotionPlan;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use strata_exec::ssh;
+use strata_graph::error::{Error, Location};
+use strata_graph::Result;
+
+/// The repository's approvers and their public keys, in `ssh-keygen`'s allowed-signers format.
+pub const ALLOWED_SIGNERS: &str = "environments/allowed_signers";
+/// Keys whose signatures no longer count (a KRL or public keys, one per line).
+pub const REVOKED_KEYS: &str = "environments/revoked_keys";
+
+/// What a signature signs: the plan's digest and the step of the train.
+pub fn message(plan: &PromotionPlan) -> Vec<u8> {
+    format!(
+        "strata promotion plan {} from {} to {}\n",
+        plan.digest, plan.from, plan.to
+    )
+    .into_bytes()
+}
+
+/// Where the approvals of the plan at `plan_path` are kept.
+pub fn approvals_dir(plan_path: &Path) -> PathBuf {
+    let mut name = plan_path.file_name().unwrap_or_default().to_os_string();
+    name.push(".approvals");
+    plan_path.with_file_name(name)
+}
+
+/// The principals `allowed_signers` lists (the first field of each line).
+pub fn principals(root: &Path) -> Result<Option<Vec<String>>> {
+    let path = root.join(ALLOWED_SIGNERS);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let mut out = BTreeSet::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let first = line.split_whitespace().next().unwrap_or_default();
+        out.extend(first.split(',').map(|p| p.trim_matches('"').to_string()));
+    }
+    Ok(Some(out.into_iter().collect()))
+}
+
+/// Refuses gates that no approvals could meet: approvals required without an
+/// allowed-signers file, or more than there are eligible approvers (the author never counts).
+pub fn can_be_met(root: &Path, env_file: &str, required: u32, approvers: &[String]) -> Result<()> {
+    if required == 0 {
+        return Ok(());
+    }
+    let Some(listed) = principals(root)? else {
+        return Err(Error::Invalid {
+            message: format!(
+                "{env_file} requires {required} approval(s), and there is no {ALLOWED_SIGNERS} to check them against"
+            ),
+            location: Location::new(env_file, None),
+            hint: format!(
+                "list each approver's SSH public key in {ALLOWED_SIGNERS} (`alice@example.com namespaces=\"strata-promote\" ssh-ed25519 AAAA...`); see docs/promotion.md"
+            ),
+        });
+    };
+    let eligible: Vec<&String> = listed
+        .iter()
+        .filter(|p| approvers.is_empty() || approvers.contains(p))
+        .collect();
+    // One of them may be the plan's author, whose approval does not count.
+    if (eligible.len() as u32) < required + 1 {
+        return Err(Error::Invalid {
+            message: format!(
+                "{env_file} requires {required} approval(s), but only {} approver(s) are listed: with the plan's author not counting, the gate cannot be met",
+                eligible.len()
+            ),
+            location: Location::new(env_file, None),
+            hint: format!("add approvers to {ALLOWED_SIGNERS} (and `[access] approvers`), or lower `approvals`"),
+        });
+    }
+    Ok(())
+}
+
+/// A signature file and whether it counted.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Counted {
+    pub file: String,
+    /// The principal it was made by, when known.
+    pub principal: Option<String>,
+    pub counts: bool,
+    /// Why it does not count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The approvals of `plan` found beside `plan_path`, each with whether it counts.
+pub fn count(
+    root: &Path,
+    plan_path: &Path,
+    plan: &PromotionPlan,
+    approvers: &[String],
+) -> Result<Vec<Counted>> {
+    let dir = approvals_dir(plan_path);
+    let allowed = root.join(ALLOWED_SIGNERS);
+    let revoked = root.join(REVOKED_KEYS);
+    let revoked = revoked.exists().then_some(revoked);
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "sig"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::io(&dir, e)),
+    };
+    files.sort();
+    if !files.is_empty() && !allowed.exists() {
+        return Err(Error::Invalid {
+            message: format!(
+                "the plan has approvals, and there is no {ALLOWED_SIGNERS} to check them against"
+            ),
+            location: Location::new(ALLOWED_SIGNERS, None),
+            hint: "list each approver's SSH public key there; see docs/promotion.md".into(),
+        });
+    }
+    let message = message(plan);
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for file in files {
+        let name = file.display().to_string();
+        let signature = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+        let principals =
+            ssh::find_principals(&allowed, &signature).map_err(|e| tool_error(&file, e))?;
+        let mut result = Counted {
+            file: name,
+            principal: None,
+            counts: false,
+            reason: Some(format!("made by a key {ALLOWED_SIGNERS} does not list")),
+        };
+        for p in principals {
+            let valid = ssh::verify(
+                &allowed,
+                revoked.as_deref(),
+                &p,
+                ssh::NAMESPACE,
+                &signature,
+                &message,
+            )
+            .map_err(|e| tool_error(&file, e))?;
+            result.principal = Some(p.clone());
+            result.reason = Some(if !valid {
+                "does not verify for this plan (signs another plan, or the key was revoked)"
+                    .to_string()
+            } else if p == plan.author {
+                format!("{p} made the plan: self-approval does not count")
+            } else if !approvers.is_empty() && !approvers.contains(&p) {
+                format!("{p} is not an approver of {}", plan.to)
+            } else if !seen.insert(p.clone()) {
+                format!("{p} already approved")
+            } else {
+                result.counts = true;
+                result.reason = None;
+                break;
+            });
+        }
+        out.push(result);
+    }
+    Ok(out)
+}
+
+fn tool_error(file: &Path, e: ssh::SshError) -> Error {
+    Error::Invalid {
+        message: format!("cannot check the approval {}: {e}", file.display()),
+        location: Location::new(file.display().to_string(), None),
+        hint: "install OpenSSH's ssh-keygen (8.2 or newer)".into(),
+    }
+}
+
+/// The SSH key to sign with: `--key`, else git's `user.signingkey`, else the first of
+/// `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa` that exists.
+pub fn signing_key(explicit: Option<&Path>, repo: &strata_graph::git::Repo) -> Result<PathBuf> {
+    if let Some(k) = explicit {
+        return Ok(k.to_path_buf());
+    }
+    if let Some(k) = repo.config("user.signingkey") {
+        let k = match k.strip_prefix("~/") {
+            Some(rest) => std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default()
+                .join(rest),
+            None => PathBuf::from(k),
+        };
+        if k.exists() {
+            return Ok(k);
+        }
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    ["id_ed25519", "id_ecdsa", "id_rsa"]
+        .iter()
+        .map(|n| home.join(".ssh").join(n))
+        .find(|p| p.exists())
+        .ok_or_else(|| Error::Usage {
+            message: "no SSH key to sign with".into(),
+            hint: "pass --key PATH, or set `git config user.signingkey PATH`".into(),
+        })
+}
+
+/// Signs the plan at `plan_path` with `key`; returns the signature file written.
+pub fn approve(plan_path: &Path, plan: &PromotionPlan, key: &Path, me: &str) -> Result<PathBuf> {
+    if me == plan.author {
+        return Err(Error::Usage {
+            message: format!("you ({me}) made this plan: your approval would not count"),
+            hint: "ask another approver to run `strata promote approve`".into(),
+        });
+    }
+    let signature = ssh::sign(key, ssh::NAMESPACE, &message(plan)).map_err(|e| Error::Invalid {
+        message: format!("cannot sign with {}: {e}", key.display()),
+        location: Location::new(key.display().to_string(), None),
+        hint: "check the key (and that ssh-keygen 8.2 or newer is installed)".into(),
+    })?;
+    let public = ssh::public_key(key).unwrap_or_default();
+    let id = blake3::hash(
+        public
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+            .as_bytes(),
+    )
+    .to_hex()
+    .to_string();
+    let dir = approvals_dir(plan_path);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
+    let path = dir.join(format!("{}.sig", &id[..16]));
+    strata_fs::write_atomic(&path, signature.as_bytes()).map_err(|e| Error::write(&path, e))?;
+    Ok(path)
+}

@@ -1,0 +1,765 @@
+//! Promotion plans: what moves from one environment to the next, in which order, and what
+//! is held back and why.
+//!
+//! A plan compares the source environment's release lock with the destination's. Every
+//! target whose verified hash differs is a step; steps are ordered into waves (a target only
+//! after everything it depends on), each step's gates are evaluated against the
+//! destination's `[gates]`, and a blocked target holds back everything that depends on it.
+//! Targets gone from the source become destroy steps, which promote only when the plan was
+//! made with `--allow-destroy`. A plan needs no terraform run: it reads locks and env.toml,
+//! so the same inputs give a byte-identical plan, whose digest approvals sign.
+
+use crate::clock;
+use crate::lock::{LockEntry, ReleaseLock, NONE, PASSED};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use strata_graph::error::{Error, Location};
+use strata_graph::manifest::{parse_duration, Gates};
+use strata_graph::model::Model;
+use strata_graph::Result;
+use strata_policy::severity_rank;
+
+/// The plan format this strata writes.
+pub const PLAN_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromotionPlan {
+    pub version: u32,
+    pub from: String,
+    pub to: String,
+    /// Who made the plan: their approval does not count.
+    pub author: String,
+    /// Digests of the two locks the plan was made from: if either changes, the plan is stale.
+    pub source_lock: String,
+    pub destination_lock: String,
+    /// The targets the plan was limited to (empty: all).
+    pub labels: Vec<String>,
+    pub allow_destroy: bool,
+    /// Approvals the destination requires.
+    pub approvals: u32,
+    pub waves: Vec<Vec<Step>>,
+    pub blocked: Vec<Blocked>,
+    /// Targets already at the source's hash in the destination.
+    pub unchanged: usize,
+    /// BLAKE3 of the plan with this field empty: what approvals sign.
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepAction {
+    Apply,
+    Destroy,
+}
+
+/// What undoes a step when a later one fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rollback {
+    /// Re-apply the destination's previous lock entry (its commit).
+    Previous,
+    /// Destroy what the step created (a target new to the destination, `--allow-destroy`).
+    Destroy,
+    /// Leave it: a new target, and the plan was not allowed to destroy.
+    Keep,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub label: String,
+    pub kind: String,
+    pub action: StepAction,
+    /// Apply: the source's hash and commit. Destroy: the destination's (the code that
+    /// destroys it).
+    pub hash: String,
+    pub commit: String,
+    /// The destination's entry before this promotion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Previous>,
+    pub rollback: Rollback,
+    /// Charts: the rendered manifests' digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<String>,
+    pub gates: Vec<GateResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Previous {
+    pub hash: String,
+    pub commit: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateResult {
+    pub gate: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Blocked {
+    pub label: String,
+    pub gate: String,
+    pub reason: String,
+}
+
+/// What to plan.
+pub struct Request<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    /// Limit the plan to these targets (empty: all).
+    pub labels: &'a [String],
+    pub allow_destroy: bool,
+    pub author: String,
+    /// Seconds since the epoch, for soak times.
+    pub now: i64,
+}
+
+/// The two locks a plan compares.
+pub struct Locks {
+    pub source: ReleaseLock,
+    pub destination: ReleaseLock,
+}
+
+impl Locks {
+    pub fn read(root: &Path, from: &str, to: &str) -> Result<Locks> {
+        Ok(Locks {
+            source: ReleaseLock::read(root, from)?,
+            destination: ReleaseLock::read(root, to)?,
+        })
+    }
+}
+
+/// Checks that `to` promotes from `from` and returns the destination's gates.
+pub fn train_step<'m>(model: &'m Model, from: &str, to: &str) -> Result<&'m Gates> {
+    let env = |name: &str| {
+        model.environment(name).ok_or_else(|| Error::Usage {
+            message: format!("`{name}` is not an environment"),
+            hint: format!(
+                "environments are: {}",
+                model
+                    .environments
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+    };
+    env(from)?;
+    let dest = env(to)?;
+    if dest.config.promotes_from.as_deref() != Some(from) {
+        return Err(Error::Invalid {
+            message: match &dest.config.promotes_from {
+                Some(source) => format!("{to} promotes from {source}, not {from}"),
+                None => {
+                    format!("{to} is the first environment of its train: nothing promotes into it")
+                }
+            },
+            location: Location::new(dest.file.clone(), None),
+            hint: match &dest.config.promotes_from {
+                Some(source) => format!("promote with `--from {source} --to {to}`"),
+                None => format!("set `promotes_from = \"{from}\"` in {}", dest.file),
+            },
+        });
+    }
+    Ok(&dest.config.gates)
+}
+
+/// The actions a target of `kind` has (the others are not required of it).
+fn has_action(kind: &str, action: &str) -> bool {
+    match kind {
+        "stack" => matches!(
+            action,
+            "fmt" | "validate" | "init" | "plan" | "test" | "policy"
+        ),
+        "chart" => matches!(action, "deps" | "lint" | "render" | "test" | "policy"),
+        _ => false,
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+/// The gates of promoting `entry` (the source's) into an environment with `gates`.
+pub fn gates_of(entry: &LockEntry, from: &str, gates: &Gates, now: i64) -> Vec<GateResult> {
+    let mut out = vec![GateResult {
+        gate: "verified".into(),
+        ok: true,
+        detail: format!(
+            "verified in {from}: hash {} from commit {}, applied {} by {}",
+            short(&entry.hash),
+            short(&entry.commit),
+            entry.applied_at,
+            entry.applied_by
+        ),
+    }];
+    let required: Vec<&String> = gates
+        .require
+        .iter()
+        .filter(|a| has_action(&entry.kind, a))
+        .collect();
+    if !required.is_empty() {
+        let missing: Vec<&str> = required
+            .iter()
+            .filter(|a| {
+                !matches!(
+                    entry.checks.get(a.as_str()).map(String::as_str),
+                    Some(PASSED) | Some(NONE)
+                )
+            })
+            .map(|a| a.as_str())
+            .collect();
+        let said: Vec<String> = required
+            .iter()
+            .map(|a| {
+                let r = entry.checks.get(a.as_str()).map(String::as_str);
+                format!("{a}: {}", r.unwrap_or("did not run"))
+            })
+            .collect();
+        out.push(GateResult {
+            gate: "require".into(),
+            ok: missing.is_empty(),
+            detail: if missing.is_empty() {
+                format!("in {from}: {}", said.join(", "))
+            } else {
+                format!(
+                    "{} did not pass in {from} for this hash ({})",
+                    missing.join(", "),
+                    said.join(", ")
+                )
+            },
+        });
+    }
+    if let Some(max) = &gates.max_severity {
+        let found = entry.max_severity.as_deref();
+        let ok = found.is_none_or(|f| severity_rank(f) <= severity_rank(max));
+        out.push(GateResult {
+            gate: "max_severity".into(),
+            ok,
+            detail: match found {
+                None => format!("no policy findings in {from} (at most {max} allowed)"),
+                Some(f) if ok => format!("highest finding in {from}: {f} (at most {max} allowed)"),
+                Some(f) => format!("a {f} policy finding in {from}, above the allowed {max}"),
+            },
+        });
+    }
+    if let Some(soak) = gates.soak.as_deref().and_then(parse_duration) {
+        let until = entry.applied_secs() + soak as i64;
+        out.push(GateResult {
+            gate: "soak".into(),
+            ok: now >= until,
+            detail: format!(
+                "applied in {from} at {}; soak {} until {}",
+                entry.applied_at,
+                clock::format_duration(soak),
+                clock::format_utc(until)
+            ),
+        });
+    }
+    out
+}
+
+/// Makes the plan of promoting `req.from` into `req.to`.
+pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan> {
+    let gates = train_step(model, req.from, req.to)?;
+    let (src, dst) = (&locks.source.targets, &locks.destination.targets);
+    for label in req.labels {
+        if !src.contains_key(label) && !dst.contains_key(label) {
+            return Err(Error::Usage {
+                message: format!(
+                    "{label} is in neither {}'s nor {}'s release lock",
+                    req.from, req.to
+                ),
+                hint: format!(
+                    "apply it in {} first (`strata apply {label} --env {}`), or check the label",
+                    req.from, req.from
+                ),
+            });
+        }
+    }
+    let wanted = |label: &str| req.labels.is_empty() || req.labels.iter().any(|l| l == label);
+    let deploys_in = |label: &str, env: &str| {
+        model
+            .index(label)
+            .is_none_or(|i| model.targets[i].environments.iter().any(|e| e == env))
+    };
+
+    // Apply candidates: differing in the destination.
+    let mut unchanged = 0;
+    let mut candidates: BTreeMap<&str, &LockEntry> = BTreeMap::new();
+    for (label, entry) in src {
+        if !wanted(label) || !deploys_in(label, req.to) {
+            continue;
+        }
+        match dst.get(label) {
+            Some(d) if d.hash == entry.hash => unchanged += 1,
+            _ => {
+                candidates.insert(label, entry);
+            }
+        }
+    }
+    let mut blocked: BTreeMap<String, Blocked> = BTreeMap::new();
+    let mut gate_results: BTreeMap<&str, Vec<GateResult>> = BTreeMap::new();
+    for (label, entry) in &candidates {
+        let results = gates_of(entry, req.from, gates, req.now);
+        if let Some(failed) = results.iter().find(|g| !g.ok) {
+            blocked.insert(
+                label.to_string(),
+                Blocked {
+                    label: label.to_string(),
+                    gate: failed.gate.clone(),
+                    reason: failed.detail.clone(),
+                },
+            );
+        }
+        gate_results.insert(label, results);
+    }
+    // Dependencies: a target waits for what it depends on; one whose dependency is blocked,
+    // or not deployed in the destination at all, is held back with it. Repeated until
+    // nothing changes (blocks travel up chains of dependents).
+    loop {
+        let mut more = Vec::new();
+        for (label, entry) in &candidates {
+            if blocked.contains_key(*label) {
+                continue;
+            }
+            for dep in &entry.deps {
+                let reason = if let Some(b) = blocked.get(dep) {
+                    Some(format!("depends on {dep}, which is blocked ({})", b.gate))
+                } else if !candidates.contains_key(dep.as_str()) && !dst.contains_key(dep) {
+                    Some(format!(
+                        "depends on {dep}, which is not deployed in {}",
+                        req.to
+                    ))
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    more.push(Blocked {
+                        label: label.to_string(),
+                        gate: "dependency".into(),
+                        reason,
+                    });
+                    break;
+                }
+            }
+        }
+        if more.is_empty() {
+            break;
+        }
+        for b in more {
+            blocked.insert(b.label.clone(), b);
+        }
+    }
+    let promoting: BTreeMap<&str, &LockEntry> = candidates
+        .iter()
+        .filter(|(l, _)| !blocked.contains_key(**l))
+        .map(|(l, e)| (*l, *e))
+        .collect();
+    let depth = levels(promoting.keys().copied(), |l| promoting[l].deps.clone())?;
+    let mut waves: Vec<Vec<Step>> = Vec::new();
+    for (label, entry) in &promoting {
+        let d = depth[label];
+        if waves.len() <= d {
+            waves.resize_with(d + 1, Vec::new);
+        }
+        let previous = dst.get(*label).map(|p| Previous {
+            hash: p.hash.clone(),
+            commit: p.commit.clone(),
+        });
+        waves[d].push(Step {
+            label: label.to_string(),
+            kind: entry.kind.clone(),
+            action: StepAction::Apply,
+            hash: entry.hash.clone(),
+            commit: entry.commit.clone(),
+            rollback: match (&previous, req.allow_destroy) {
+                (Some(_), _) => Rollback::Previous,
+                (None, true) => Rollback::Destroy,
+                (None, false) => Rollback::Keep,
+            },
+            previous,
+            rendered: entry.rendered.clone(),
+            gates: gate_results.remove(label).unwrap_or_default(),
+        });
+    }
+
+    // Destroy candidates: in the destination, gone from the source (deleted, or no longer
+    // deployed there), and not merely a target the source environment never had.
+    let gone: BTreeMap<&str, &LockEntry> = dst
+        .iter()
+        .filter(|(label, _)| wanted(label) && !src.contains_key(*label))
+        .filter(|(label, _)| match model.index(label) {
+            None => true,
+            Some(i) => {
+                let envs = &model.targets[i].environments;
+                envs.iter().any(|e| e == req.from) || !envs.iter().any(|e| e == req.to)
+            }
+        })
+        .map(|(l, e)| (l.as_str(), e))
+        .collect();
+    // What stays in the destination after the promotion, with what it depends on then.
+    let staying: Vec<(&str, &Vec<String>)> = dst
+        .iter()
+        .filter(|(l, _)| !gone.contains_key(l.as_str()))
+        .map(|(l, e)| {
+            let deps = promoting
+                .get(l.as_str())
+                .map(|p| &p.deps)
+                .unwrap_or(&e.deps);
+            (l.as_str(), deps)
+        })
+        .chain(promoting.iter().map(|(l, e)| (*l, &e.deps)))
+        .collect();
+    let mut destroying: BTreeMap<&str, &LockEntry> = BTreeMap::new();
+    for (label, entry) in &gone {
+        let readers: BTreeSet<&str> = staying
+            .iter()
+            .filter(|(_, deps)| deps.iter().any(|d| d == label))
+            .map(|(l, _)| *l)
+            .collect();
+        let block = if !readers.is_empty() {
+            Some((
+                "dependency",
+                format!(
+                    "gone from {}, but {} still depend{} on it in {}",
+                    req.from,
+                    readers.iter().copied().collect::<Vec<_>>().join(", "),
+                    if readers.len() == 1 { "s" } else { "" },
+                    req.to
+                ),
+            ))
+        } else if !req.allow_destroy {
+            Some(("destroy", format!(
+                "gone from {}: its removal from {} is promoted only by a plan made with --allow-destroy",
+                req.from, req.to
+            )))
+        } else {
+            None
+        };
+        match block {
+            Some((gate, reason)) => {
+                blocked.insert(
+                    label.to_string(),
+                    Blocked {
+                        label: label.to_string(),
+                        gate: gate.into(),
+                        reason,
+                    },
+                );
+            }
+            None => {
+                destroying.insert(label, entry);
+            }
+        }
+    }
+    // Dependents are destroyed first: depth by what depends on each, among those destroyed.
+    let dependents: BTreeMap<&str, Vec<String>> = destroying
+        .keys()
+        .map(|l| {
+            let of: Vec<String> = destroying
+                .iter()
+                .filter(|(_, e)| e.deps.iter().any(|d| d == l))
+                .map(|(d, _)| d.to_string())
+                .collect();
+            (*l, of)
+        })
+        .collect();
+    let destroy_depth = levels(destroying.keys().copied(), |l| dependents[l].clone())?;
+    let first = waves.len();
+    for (label, entry) in &destroying {
+        let d = first + destroy_depth[label];
+        if waves.len() <= d {
+            waves.resize_with(d + 1, Vec::new);
+        }
+        waves[d].push(Step {
+            label: label.to_string(),
+            kind: entry.kind.clone(),
+            action: StepAction::Destroy,
+            hash: entry.hash.clone(),
+            commit: entry.commit.clone(),
+            previous: Some(Previous {
+                hash: entry.hash.clone(),
+                commit: entry.commit.clone(),
+            }),
+            rollback: Rollback::Previous,
+            rendered: None,
+            gates: vec![GateResult {
+                gate: "destroy".into(),
+                ok: true,
+                detail: format!("gone from {}; removal allowed by --allow-destroy", req.from),
+            }],
+        });
+    }
+    let mut plan = PromotionPlan {
+        version: PLAN_VERSION,
+        from: req.from.into(),
+        to: req.to.into(),
+        author: req.author.clone(),
+        source_lock: locks.source.digest(),
+        destination_lock: locks.destination.digest(),
+        labels: req.labels.to_vec(),
+        allow_destroy: req.allow_destroy,
+        approvals: gates.approvals,
+        waves,
+        blocked: blocked.into_values().collect(),
+        unchanged,
+        digest: String::new(),
+    };
+    plan.digest = plan.compute_digest();
+    Ok(plan)
+}
+
+/// Depth of each entry: 0 without dependencies among `set`, else one more than the deepest
+/// of them. An error on a cycle (locks written from commits whose graphs disagree).
+fn levels<'a>(
+    set: impl Iterator<Item = &'a str>,
+    deps: impl Fn(&str) -> Vec<String>,
+) -> Result<BTreeMap<&'a str, usize>> {
+    let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut remaining: Vec<&str> = set.collect();
+    let members: BTreeSet<&str> = remaining.iter().copied().collect();
+    while !remaining.is_empty() {
+        let before = remaining.len();
+        remaining.retain(|label| {
+            let ds: Vec<String> = deps(label)
+                .into_iter()
+                .filter(|d| members.contains(d.as_str()))
+                .collect();
+            if ds.iter().all(|d| depth.contains_key(d.as_str())) {
+                let d = ds.iter().map(|d| depth[d.as_str()] + 1).max().unwrap_or(0);
+                depth.insert(label, d);
+                false
+            } else {
+                true
+            }
+        });
+        if remaining.len() == before {
+            return Err(Error::Usage {
+                message: format!(
+                    "the release locks' dependencies form a cycle among {}",
+                    remaining.join(", ")
+                ),
+                hint: "apply the source environment again from one commit, so its lock records one graph".into(),
+            });
+        }
+    }
+    Ok(depth)
+}
+
+impl PromotionPlan {
+    pub fn compute_digest(&self) -> String {
+        let mut copy = self.clone();
+        copy.digest = String::new();
+        let bytes = serde_json::to_vec(&copy).expect("plans serialize");
+        blake3::hash(&bytes).to_hex().to_string()
+    }
+
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.waves.iter().flatten()
+    }
+
+    /// The plan as written by `--out` and read by `approve` and `apply`.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("plans serialize");
+        text.push('\n');
+        text
+    }
+
+    /// Reads a plan file; refuses one whose content does not match its digest.
+    pub fn read(path: &Path) -> Result<PromotionPlan> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let plan: PromotionPlan = serde_json::from_str(&text).map_err(|e| Error::Malformed {
+            what: "promotion plan",
+            location: Location::new(path.display().to_string(), Some(e.line())),
+            message: e.to_string(),
+        })?;
+        if plan.version != PLAN_VERSION {
+            return Err(Error::Invalid {
+                message: format!(
+                    "promotion plan version {} is not {PLAN_VERSION}",
+                    plan.version
+                ),
+                location: Location::new(path.display().to_string(), None),
+                hint: "make the plan again with this strata".into(),
+            });
+        }
+        if plan.compute_digest() != plan.digest {
+            return Err(Error::Invalid {
+                message: "the promotion plan was changed after it was made: its content does not match its digest".into(),
+                location: Location::new(path.display().to_string(), None),
+                hint: "make it again with `strata promote plan --out FILE`; plans are not edited by hand".into(),
+            });
+        }
+        Ok(plan)
+    }
+
+    /// The plan for people: waves, gates, what is blocked.
+    pub fn text(&self) -> String {
+        let mut out = format!(
+            "promotion {} -> {} (plan {})\n",
+            self.from,
+            self.to,
+            short(&self.digest)
+        );
+        if self.waves.is_empty() {
+            out.push_str("nothing to promote");
+            if self.unchanged > 0 {
+                out.push_str(&format!(
+                    ": {} target(s) already at {}'s hash",
+                    self.unchanged, self.from
+                ));
+            }
+            out.push('\n');
+        }
+        for (n, wave) in self.waves.iter().enumerate() {
+            out.push_str(&format!("wave {}:\n", n + 1));
+            for s in wave {
+                let what = match s.action {
+                    StepAction::Apply => match &s.previous {
+                        Some(p) => format!("{} -> {}", short(&p.hash), short(&s.hash)),
+                        None => format!("new at {}", short(&s.hash)),
+                    },
+                    StepAction::Destroy => "destroy".to_string(),
+                };
+                out.push_str(&format!(
+                    "  {} {} ({what}, commit {})\n",
+                    if s.action == StepAction::Destroy {
+                        "-"
+                    } else {
+                        "+"
+                    },
+                    s.label,
+                    short(&s.commit)
+                ));
+                for g in &s.gates {
+                    out.push_str(&format!("      {}: {}\n", g.gate, g.detail));
+                }
+            }
+        }
+        if !self.blocked.is_empty() {
+            out.push_str("blocked:\n");
+            for b in &self.blocked {
+                out.push_str(&format!("  {} ({}): {}\n", b.label, b.gate, b.reason));
+            }
+        }
+        if self.approvals > 0 {
+            out.push_str(&format!(
+                "needs {} approval(s) by someone other than {} (`strata promote approve FILE`)\n",
+                self.approvals, self.author
+            ));
+        }
+        out
+    }
+
+    /// Mermaid flowchart of the waves (dependencies between steps as edges).
+    pub fn mermaid(&self) -> String {
+        let mut out = String::from("flowchart LR\n");
+        let id = |label: &str| {
+            label
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect::<String>()
+        };
+        for (n, wave) in self.waves.iter().enumerate() {
+            out.push_str(&format!("  subgraph wave{} [\"wave {}\"]\n", n + 1, n + 1));
+            for s in wave {
+                let verb = if s.action == StepAction::Destroy {
+                    "destroy "
+                } else {
+                    ""
+                };
+                out.push_str(&format!("    {}[\"{verb}{}\"]\n", id(&s.label), s.label));
+            }
+            out.push_str("  end\n");
+        }
+        for (n, pair) in self.waves.windows(2).enumerate() {
+            if !pair[0].is_empty() && !pair[1].is_empty() {
+                out.push_str(&format!("  wave{} --> wave{}\n", n + 1, n + 2));
+            }
+        }
+        for b in &self.blocked {
+            out.push_str(&format!(
+                "  {}[\"{} (blocked: {})\"]:::blocked\n",
+                id(&b.label),
+                b.label,
+                b.gate
+            ));
+        }
+        if !self.blocked.is_empty() {
+            out.push_str("  classDef blocked stroke:#c00,stroke-dasharray:4\n");
+        }
+        out
+    }
+
+    /// Markdown for the promotion pull request.
+    pub fn markdown(&self) -> String {
+        let steps: usize = self.waves.iter().map(Vec::len).sum();
+        let mut out = format!(
+            "## Promotion {} → {}\n\nPlan `{}` by {}: {} step(s) in {} wave(s), {} blocked, {} unchanged. Needs {} approval(s).\n\n",
+            self.from,
+            self.to,
+            short(&self.digest),
+            self.author,
+            steps,
+            self.waves.len(),
+            self.blocked.len(),
+            self.unchanged,
+            self.approvals
+        );
+        if steps > 0 {
+            out.push_str(
+                "| wave | target | action | from | to | commit |\n|---|---|---|---|---|---|\n",
+            );
+            for (n, wave) in self.waves.iter().enumerate() {
+                for s in wave {
+                    out.push_str(&format!(
+                        "| {} | `{}` | {} | {} | {} | `{}` |\n",
+                        n + 1,
+                        s.label,
+                        if s.action == StepAction::Destroy {
+                            "destroy"
+                        } else {
+                            "apply"
+                        },
+                        s.previous
+                            .as_ref()
+                            .map(|p| format!("`{}`", short(&p.hash)))
+                            .unwrap_or_else(|| "new".into()),
+                        if s.action == StepAction::Destroy {
+                            "-".to_string()
+                        } else {
+                            format!("`{}`", short(&s.hash))
+                        },
+                        short(&s.commit)
+                    ));
+                }
+            }
+            out.push('\n');
+        }
+        if !self.blocked.is_empty() {
+            out.push_str("### Blocked\n\n| target | gate | reason |\n|---|---|---|\n");
+            for b in &self.blocked {
+                out.push_str(&format!(
+                    "| `{}` | {} | {} |\n",
+                    b.label,
+                    b.gate,
+                    b.reason.replace('|', "\\|")
+                ));
+            }
+            out.push('\n');
+        }
+        out.push_str("```mermaid\n");
+        out.push_str(&self.mermaid());
+        out.push_str("```\n");
+        out
+    }
+}

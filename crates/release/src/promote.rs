@@ -1,0 +1,671 @@
+//! `strata promote apply FILE`: carries out a reviewed, approved promotion plan, wave by
+//! wave, each target with the code of the commit the source's lock recorded; on a failure,
+//! rolls back what it changed, in reverse order, to the destination's previous lock.
+//!
+//! Before anything runs the plan must be current (both locks as they were when it was
+//! made), its gates must still hold, it must carry enough valid approvals, and the user must
+//! be allowed to promote into the destination. One promotion into an environment runs at a
+//! time per checkout (`.strata/promote-<env>.lock`). The destination's lock changes only
+//! when every step was applied and verified. What happened is written to
+//! `.strata/promotions/<digest>.json`, which `strata promote rollback FILE` reads after an
+//! interrupted promotion.
+
+use crate::approvals::{self, Counted};
+use crate::clock;
+use crate::identity;
+use crate::lock::{LockEntry, ReleaseLock};
+use crate::plan::{gates_of, train_step, Locks, PromotionPlan, Rollback, Step, StepAction};
+use crate::verify::{run_labels, verify, Approving, Verified};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use strata_exec::process;
+use strata_graph::discover::Kind;
+use strata_graph::error::{Error, Location};
+use strata_graph::session::Session;
+use strata_graph::Result;
+use strata_run::task::Mode;
+use strata_run::{Observer, RunOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every step applied and verified; the destination's lock updated.
+    Applied,
+    /// Nothing ran: the plan is stale, a gate no longer holds, approvals are missing, the
+    /// user may not promote, or another promotion is running.
+    Refused,
+    /// A step failed; what had changed was rolled back and verified; the lock is unchanged.
+    RolledBack,
+    /// A step failed and rolling back failed too: see the record and the runbook.
+    RollbackFailed,
+    /// Ctrl-C: stopped between steps; resume or roll back.
+    Interrupted,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub label: String,
+    pub action: String,
+    pub commit: String,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What a promotion did: printed, and kept in `.strata/promotions/<digest>.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outcome {
+    pub plan: String,
+    pub from: String,
+    pub to: String,
+    pub status: Status,
+    pub message: String,
+    pub by: String,
+    pub started_at: String,
+    pub approvals: Vec<CountedRecord>,
+    /// Steps in the order they ran.
+    pub steps: Vec<StepRecord>,
+    /// Rollback steps in the order they ran.
+    pub rollback: Vec<StepRecord>,
+    /// Labels this promotion changed in the destination (what a rollback must undo).
+    pub changed: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CountedRecord {
+    pub principal: Option<String>,
+    pub counts: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl From<Counted> for CountedRecord {
+    fn from(c: Counted) -> CountedRecord {
+        CountedRecord {
+            principal: c.principal,
+            counts: c.counts,
+            reason: c.reason,
+        }
+    }
+}
+
+/// Where the outcome of the plan with `digest` is recorded.
+pub fn record_path(root: &Path, digest: &str) -> PathBuf {
+    root.join(".strata/promotions")
+        .join(format!("{digest}.json"))
+}
+
+/// One promotion into an environment at a time (per checkout); released when dropped or
+/// when the process ends, however it ends.
+struct PromotionLock {
+    _file: File,
+}
+
+fn take_lock(root: &Path, env: &str) -> Result<std::result::Result<PromotionLock, String>> {
+    let dir = root.join(".strata");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
+    let path = dir.join(format!("promote-{env}.lock"));
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            return Ok(Err(format!(
+                "another promotion into {env} is running ({}): wait for it to finish, then make a new plan",
+                if holder.trim().is_empty() { "pid unknown" } else { holder.trim() }
+            )));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+    }
+    let _ = file.set_len(0);
+    let _ = write!(file, "pid {}", std::process::id());
+    Ok(Ok(PromotionLock { _file: file }))
+}
+
+/// What `promote apply` needs besides the plan.
+pub struct Context<'a> {
+    pub session: &'a Session,
+    pub plan_path: &'a Path,
+    pub opts: &'a RunOptions,
+    pub observer: &'a dyn Observer,
+    /// Progress lines for people (`wave 1: ...`).
+    pub say: &'a dyn Fn(&str),
+}
+
+fn refused(plan: &PromotionPlan, by: &str, message: String) -> Outcome {
+    Outcome {
+        plan: plan.digest.clone(),
+        from: plan.from.clone(),
+        to: plan.to.clone(),
+        status: Status::Refused,
+        message,
+        by: by.to_string(),
+        started_at: clock::format_utc(clock::now()),
+        approvals: Vec::new(),
+        steps: Vec::new(),
+        rollback: Vec::new(),
+        changed: Vec::new(),
+    }
+}
+
+/// The checks before a promotion runs; `Err(message)` refuses it.
+fn preflight(
+    session: &Session,
+    plan_path: &Path,
+    plan: &PromotionPlan,
+    me: &str,
+) -> Result<std::result::Result<Vec<Counted>, String>> {
+    let view = session.work_tree()?;
+    let model = &view.model;
+    let gates = train_step(model, &plan.from, &plan.to)?;
+    let env = model.environment(&plan.to).expect("checked by train_step");
+    let access = &env.config.access;
+    if !access.promote.is_empty() && !access.promote.iter().any(|a| a == me) {
+        return Ok(Err(format!(
+            "{me} may not promote into {} ({} lists who may: {})",
+            plan.to,
+            env.file,
+            access.promote.join(", ")
+        )));
+    }
+    let locks = Locks::read(&session.root, &plan.from, &plan.to)?;
+    for (name, env_name, now, then) in [
+        (
+            "source",
+            &plan.from,
+            locks.source.digest(),
+            &plan.source_lock,
+        ),
+        (
+            "destination",
+            &plan.to,
+            locks.destination.digest(),
+            &plan.destination_lock,
+        ),
+    ] {
+        if &now != then {
+            return Ok(Err(format!(
+                "the plan is stale: {env_name}'s release lock (the {name}) changed since it was made; make a new plan (`strata promote plan --from {} --to {}`)",
+                plan.from, plan.to
+            )));
+        }
+    }
+    let now = clock::now();
+    for step in plan.steps().filter(|s| s.action == StepAction::Apply) {
+        let Some(entry) = locks.source.targets.get(&step.label) else {
+            return Ok(Err(format!(
+                "{} is no longer in {}'s lock",
+                step.label, plan.from
+            )));
+        };
+        if let Some(g) = gates_of(entry, &plan.from, gates, now)
+            .into_iter()
+            .find(|g| !g.ok)
+        {
+            return Ok(Err(format!(
+                "a gate no longer holds for {}: {} ({})",
+                step.label, g.gate, g.detail
+            )));
+        }
+    }
+    let required = plan.approvals.max(gates.approvals);
+    approvals::can_be_met(&session.root, &env.file, required, &access.approvers)?;
+    let counted = approvals::count(&session.root, plan_path, plan, &access.approvers)?;
+    let valid = counted.iter().filter(|c| c.counts).count() as u32;
+    if valid < required {
+        let why: Vec<String> = counted
+            .iter()
+            .filter(|c| !c.counts)
+            .map(|c| format!("{}: {}", c.file, c.reason.as_deref().unwrap_or("")))
+            .collect();
+        return Ok(Err(format!(
+            "{} needs {required} approval(s) of this plan and has {valid}{}",
+            plan.to,
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(" (not counted: {})", why.join("; "))
+            }
+        )));
+    }
+    Ok(Ok(counted))
+}
+
+/// Carries out the plan at `ctx.plan_path`.
+pub fn apply(ctx: &Context) -> Result<Outcome> {
+    let session = ctx.session;
+    let plan = PromotionPlan::read(ctx.plan_path)?;
+    let me = identity::current(&session.repo)?;
+    let counted = match preflight(session, ctx.plan_path, &plan, &me)? {
+        Ok(c) => c,
+        Err(message) => return Ok(refused(&plan, &me, message)),
+    };
+    let _lock = match take_lock(&session.root, &plan.to)? {
+        Ok(lock) => lock,
+        Err(message) => return Ok(refused(&plan, &me, message)),
+    };
+    // The lock may have changed while this run waited for nothing but the check above: a
+    // promotion that finished in between made the plan stale.
+    if Locks::read(&session.root, &plan.from, &plan.to)?
+        .destination
+        .digest()
+        != plan.destination_lock
+    {
+        return Ok(refused(
+            &plan,
+            &me,
+            format!(
+                "the plan is stale: {}'s release lock changed since it was made",
+                plan.to
+            ),
+        ));
+    }
+    let mut outcome = Outcome {
+        plan: plan.digest.clone(),
+        from: plan.from.clone(),
+        to: plan.to.clone(),
+        status: Status::Applied,
+        message: String::new(),
+        by: me.clone(),
+        started_at: clock::format_utc(clock::now()),
+        approvals: counted.into_iter().map(CountedRecord::from).collect(),
+        steps: Vec::new(),
+        rollback: Vec::new(),
+        changed: Vec::new(),
+    };
+    let source = ReleaseLock::read(&session.root, &plan.from)?;
+    let mut verified: BTreeMap<String, Verified> = BTreeMap::new();
+    let failure = run_waves(ctx, &plan, &mut outcome, &mut verified)?;
+    match failure {
+        None => {
+            let now = clock::format_utc(clock::now());
+            let mut lock = ReleaseLock::read(&session.root, &plan.to)?;
+            for step in plan.steps() {
+                match step.action {
+                    StepAction::Destroy => {
+                        lock.targets.remove(&step.label);
+                    }
+                    StepAction::Apply => {
+                        let src = &source.targets[&step.label];
+                        let v = verified.remove(&step.label).unwrap_or_default();
+                        lock.targets.insert(
+                            step.label.clone(),
+                            LockEntry {
+                                kind: src.kind.clone(),
+                                hash: step.hash.clone(),
+                                commit: step.commit.clone(),
+                                applied_at: now.clone(),
+                                applied_by: me.clone(),
+                                promoted_from: Some(plan.from.clone()),
+                                deps: src.deps.clone(),
+                                checks: v.checks,
+                                max_severity: v.max_severity,
+                                rendered: v.rendered.or_else(|| src.rendered.clone()),
+                            },
+                        );
+                    }
+                }
+            }
+            lock.write(&session.root, &plan.to)?;
+            outcome.message = format!(
+                "promoted {} step(s) from {} to {}; {}'s release lock updated: commit it",
+                plan.steps().count(),
+                plan.from,
+                plan.to,
+                plan.to
+            );
+        }
+        Some(why) if process::is_cancelled() => {
+            outcome.status = Status::Interrupted;
+            outcome.message = format!(
+                "interrupted ({why}); {} changed so far: {}. Resume with `strata promote apply {file}` (steps already applied plan no changes), or undo with `strata promote rollback {file}`; the lock is unchanged",
+                plan.to,
+                if outcome.changed.is_empty() { "nothing".to_string() } else { outcome.changed.join(", ") },
+                file = ctx.plan_path.display()
+            );
+        }
+        Some(why) => {
+            (ctx.say)(&format!("promotion failed: {why}; rolling back"));
+            let rolled = roll_back(ctx, &plan, &outcome.changed.clone(), &mut outcome)?;
+            outcome.status = if rolled {
+                Status::RolledBack
+            } else {
+                Status::RollbackFailed
+            };
+            outcome.message = if rolled {
+                format!(
+                    "{why}; rolled back {} to {}'s previous lock (verified); the lock is unchanged",
+                    outcome.changed.join(", "),
+                    plan.to
+                )
+            } else {
+                format!("{why}; ROLLING BACK FAILED: {} may be partly promoted. Follow the rollback runbook in docs/promotion.md", plan.to)
+            };
+        }
+    }
+    write_record(&session.root, &outcome)?;
+    Ok(outcome)
+}
+
+/// Runs the plan's waves; `Some(why)` on the first failure (or Ctrl-C).
+fn run_waves(
+    ctx: &Context,
+    plan: &PromotionPlan,
+    outcome: &mut Outcome,
+    verified: &mut BTreeMap<String, Verified>,
+) -> Result<Option<String>> {
+    let session = ctx.session;
+    let observer = Approving(ctx.observer);
+    for (n, wave) in plan.waves.iter().enumerate() {
+        // Steps of a wave that share a commit and an action run together.
+        let mut groups: BTreeMap<(&str, StepAction), Vec<&Step>> = BTreeMap::new();
+        for s in wave {
+            groups
+                .entry((s.commit.as_str(), s.action))
+                .or_default()
+                .push(s);
+        }
+        for ((commit, action), steps) in groups {
+            if process::is_cancelled() {
+                return Ok(Some("Ctrl-C".into()));
+            }
+            let labels: Vec<String> = steps.iter().map(|s| s.label.clone()).collect();
+            (ctx.say)(&format!(
+                "wave {}: {} {} at {}",
+                n + 1,
+                if action == StepAction::Destroy {
+                    "destroy"
+                } else {
+                    "apply"
+                },
+                labels.join(", "),
+                &commit[..12.min(commit.len())]
+            ));
+            if action == StepAction::Apply {
+                let at = session.at_commit(commit)?;
+                for s in &steps {
+                    let found = at.hash_of(&s.label).map(|h| h.to_string());
+                    if found.as_deref() != Some(s.hash.as_str()) {
+                        let why = format!(
+                            "{} at commit {} has hash {}, not the verified {}: the commit does not reproduce what was verified",
+                            s.label,
+                            &commit[..12.min(commit.len())],
+                            found.as_deref().unwrap_or("(absent)"),
+                            &s.hash[..12]
+                        );
+                        record_steps(outcome, &steps, Some(&why));
+                        return Ok(Some(why));
+                    }
+                }
+            }
+            outcome.changed.extend(labels.iter().cloned());
+            let mode = if action == StepAction::Destroy {
+                Mode::Destroy
+            } else {
+                Mode::Apply
+            };
+            let report = run_labels(
+                session,
+                None,
+                Some(commit),
+                &labels,
+                mode,
+                &plan.to,
+                ctx.opts,
+                &observer,
+            )?;
+            if !report.ok {
+                let why = first_failure(&report, &labels);
+                record_steps(outcome, &steps, Some(&why));
+                return Ok(Some(why));
+            }
+            if action == StepAction::Apply {
+                let kinds: Vec<(String, Kind)> = steps
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.label.clone(),
+                            if s.kind == "chart" {
+                                Kind::Chart
+                            } else {
+                                Kind::Stack
+                            },
+                        )
+                    })
+                    .collect();
+                let (report, results) = verify(
+                    session,
+                    None,
+                    Some(commit),
+                    &kinds,
+                    &plan.to,
+                    ctx.opts,
+                    &observer,
+                )?;
+                if report.interrupted {
+                    record_steps(outcome, &steps, Some("interrupted during verification"));
+                    return Ok(Some("Ctrl-C during verification".into()));
+                }
+                for s in &steps {
+                    match &results[&s.label] {
+                        Ok(v) => {
+                            verified.insert(s.label.clone(), v.clone());
+                        }
+                        Err(why) => {
+                            let why = format!("{} in {}: {why}", s.label, plan.to);
+                            record_steps(outcome, &steps, Some(&why));
+                            return Ok(Some(why));
+                        }
+                    }
+                }
+            }
+            record_steps(outcome, &steps, None);
+        }
+    }
+    Ok(None)
+}
+
+fn record_steps(outcome: &mut Outcome, steps: &[&Step], failed: Option<&str>) {
+    for s in steps {
+        outcome.steps.push(StepRecord {
+            label: s.label.clone(),
+            action: if s.action == StepAction::Destroy {
+                "destroy"
+            } else {
+                "apply"
+            }
+            .into(),
+            commit: s.commit.clone(),
+            ok: failed.is_none(),
+            reason: failed.map(str::to_string),
+        });
+    }
+}
+
+fn first_failure(report: &strata_run::RunReport, labels: &[String]) -> String {
+    if report.interrupted {
+        return "Ctrl-C".into();
+    }
+    report
+        .tasks
+        .iter()
+        .find(|t| t.status == strata_exec::schedule::Status::Failed)
+        .map(|t| {
+            format!(
+                "{} {} failed{}",
+                t.label,
+                t.action,
+                t.reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            )
+        })
+        .or_else(|| {
+            report
+                .incomplete
+                .first()
+                .map(|t| format!("{} {} did not run: {}", t.label, t.action, t.reason))
+        })
+        .unwrap_or_else(|| format!("applying {} failed", labels.join(", ")))
+}
+
+/// Undoes `changed` (labels, in the order they were changed), last first: each goes back
+/// to the destination's previous lock entry (its commit re-applied and verified), or is
+/// destroyed when the plan says so; returns whether every rollback step passed.
+fn roll_back(
+    ctx: &Context,
+    plan: &PromotionPlan,
+    changed: &[String],
+    outcome: &mut Outcome,
+) -> Result<bool> {
+    let observer = Approving(ctx.observer);
+    let mut all_ok = true;
+    for label in changed.iter().rev() {
+        let Some(step) = plan.steps().find(|s| &s.label == label) else {
+            continue;
+        };
+        let (commit, mode) = match (step.action, step.rollback, &step.previous) {
+            (_, Rollback::Previous, Some(p)) => (p.commit.clone(), Mode::Apply),
+            (StepAction::Apply, Rollback::Destroy, _) => (step.commit.clone(), Mode::Destroy),
+            _ => {
+                outcome.rollback.push(StepRecord {
+                    label: label.clone(),
+                    action: "keep".into(),
+                    commit: step.commit.clone(),
+                    ok: true,
+                    reason: Some(format!("new in {}; the plan was made without --allow-destroy, so it is left in place", plan.to)),
+                });
+                continue;
+            }
+        };
+        (ctx.say)(&format!(
+            "rollback: {} {label} at {}",
+            if mode == Mode::Destroy {
+                "destroy"
+            } else {
+                "apply"
+            },
+            &commit[..12.min(commit.len())]
+        ));
+        let labels = vec![label.clone()];
+        let report = run_labels(
+            ctx.session,
+            None,
+            Some(&commit),
+            &labels,
+            mode,
+            &plan.to,
+            ctx.opts,
+            &observer,
+        )?;
+        let mut reason = (!report.ok).then(|| first_failure(&report, &labels));
+        if reason.is_none() && mode == Mode::Apply {
+            let kind = if step.kind == "chart" {
+                Kind::Chart
+            } else {
+                Kind::Stack
+            };
+            let (_, results) = verify(
+                ctx.session,
+                None,
+                Some(&commit),
+                &[(label.clone(), kind)],
+                &plan.to,
+                ctx.opts,
+                &observer,
+            )?;
+            reason = results[label].as_ref().err().cloned();
+        }
+        all_ok &= reason.is_none();
+        outcome.rollback.push(StepRecord {
+            label: label.clone(),
+            action: if mode == Mode::Destroy {
+                "destroy"
+            } else {
+                "apply"
+            }
+            .into(),
+            commit,
+            ok: reason.is_none(),
+            reason,
+        });
+    }
+    Ok(all_ok)
+}
+
+fn write_record(root: &Path, outcome: &Outcome) -> Result<()> {
+    let path = record_path(root, &outcome.plan);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
+    }
+    let text = serde_json::to_string_pretty(outcome).expect("outcomes serialize");
+    strata_fs::write_atomic(&path, text.as_bytes()).map_err(|e| Error::write(&path, e))
+}
+
+/// `strata promote rollback FILE`: undoes what an interrupted (or failed) promotion of the
+/// plan changed, from its record.
+pub fn rollback(ctx: &Context) -> Result<Outcome> {
+    let plan = PromotionPlan::read(ctx.plan_path)?;
+    let path = record_path(&ctx.session.root, &plan.digest);
+    let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::Usage {
+            message: format!(
+                "no promotion of this plan ran in this checkout (no {})",
+                path.display()
+            ),
+            hint: "roll back from the checkout the promotion ran in".into(),
+        },
+        _ => Error::io(&path, e),
+    })?;
+    let mut outcome: Outcome = serde_json::from_str(&text).map_err(|e| Error::Malformed {
+        what: "promotion record",
+        location: Location::new(path.display().to_string(), Some(e.line())),
+        message: e.to_string(),
+    })?;
+    if outcome.status == Status::Applied {
+        return Err(Error::Usage {
+            message: "this promotion completed: its lock entries are the destination's now".into(),
+            hint: format!(
+                "to go back, promote or apply the previous commits into {}",
+                plan.to
+            ),
+        });
+    }
+    let me = identity::current(&ctx.session.repo)?;
+    let _lock = match take_lock(&ctx.session.root, &plan.to)? {
+        Ok(lock) => lock,
+        Err(message) => return Ok(refused(&plan, &me, message)),
+    };
+    outcome.rollback.clear();
+    let changed = outcome.changed.clone();
+    let ok = roll_back(ctx, &plan, &changed, &mut outcome)?;
+    outcome.status = if ok {
+        Status::RolledBack
+    } else {
+        Status::RollbackFailed
+    };
+    outcome.message = if ok {
+        format!(
+            "rolled back {} in {} to its previous lock (verified)",
+            changed.join(", "),
+            plan.to
+        )
+    } else {
+        format!(
+            "ROLLING BACK FAILED in {}: follow the rollback runbook in docs/promotion.md",
+            plan.to
+        )
+    };
+    write_record(&ctx.session.root, &outcome)?;
+    Ok(outcome)
+}

@@ -1,0 +1,153 @@
+//! After `strata apply`: what succeeded is verified and recorded in the environment's
+//! release lock.
+//!
+//! A target is recorded only when every task of it in the apply passed, it was applied from
+//! committed code (its hash at HEAD is the work tree's: a lock names the commit that
+//! reproduces it), and the verification run (a check in the environment after the apply:
+//! an empty follow-up plan, its policies and tests) passed. Everything else is listed with
+//! why it was not recorded, and the lock keeps its previous entry for it.
+
+use crate::identity;
+use crate::lock::{LockEntry, ReleaseLock};
+use crate::verify::verify;
+use std::collections::BTreeMap;
+use strata_exec::schedule::Status;
+use strata_graph::discover::Kind;
+use strata_graph::model::Model;
+use strata_graph::session::{Session, View};
+use strata_graph::Result;
+use strata_run::task::Action;
+use strata_run::{Observer, RunOptions, RunReport};
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Recorded {
+    pub env: String,
+    /// Labels whose entries were written.
+    pub recorded: Vec<String>,
+    /// (label, why) for what was applied or selected but not recorded.
+    pub not_recorded: Vec<(String, String)>,
+    /// The verification run's tasks.
+    #[serde(skip)]
+    pub verification: Option<RunReport>,
+}
+
+/// The targets of `model` whose lock entries name `label`'s dependencies: stacks and
+/// charts that render, deployed in `env`.
+pub fn lock_deps(model: &Model, label: &str, env: &str) -> Vec<String> {
+    let Some(i) = model.index(label) else {
+        return Vec::new();
+    };
+    model.targets[i]
+        .deps
+        .iter()
+        .filter_map(|d| model.index(&d.label))
+        .map(|j| &model.targets[j])
+        .filter(|t| recordable(t, env))
+        .map(|t| t.label.clone())
+        .collect()
+}
+
+fn recordable(t: &strata_graph::model::Target, env: &str) -> bool {
+    let kind_ok = match t.kind {
+        Kind::Stack => true,
+        Kind::Chart => t.chart.as_ref().is_none_or(|c| c.chart_type != "library"),
+        _ => false,
+    };
+    kind_ok && t.environments.iter().any(|e| e == env)
+}
+
+/// Verifies and records what `applied` (an apply in `env` of `selected`) changed.
+pub fn record_apply(
+    session: &Session,
+    view: &View,
+    applied: &RunReport,
+    selected: &[usize],
+    env: &str,
+    opts: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<Recorded> {
+    let mut out = Recorded {
+        env: env.to_string(),
+        ..Recorded::default()
+    };
+    if applied.interrupted {
+        return Ok(out);
+    }
+    let model = &view.model;
+    let head = session.repo.resolve_commit("HEAD")?;
+    let at_head = session.at_commit(&head)?;
+    let mut candidates: Vec<(String, Kind)> = Vec::new();
+    for &i in selected {
+        let t = &model.targets[i];
+        if !recordable(t, env)
+            || applied
+                .tasks
+                .iter()
+                .any(|r| r.label == t.label && r.destroy)
+        {
+            continue;
+        }
+        let tasks: Vec<_> = applied
+            .tasks
+            .iter()
+            .filter(|r| r.label == t.label && r.env.as_deref().is_none_or(|e| e == env))
+            .collect();
+        if t.kind == Kind::Stack && !tasks.iter().any(|r| r.action == Action::Apply) {
+            continue;
+        }
+        if let Some(bad) = tasks.iter().find(|r| r.status != Status::Ok) {
+            out.not_recorded
+                .push((t.label.clone(), format!("{} did not pass", bad.action)));
+            continue;
+        }
+        if at_head.hash_of(&t.label) != view.hash_of(&t.label) {
+            out.not_recorded.push((
+                t.label.clone(),
+                "applied from uncommitted changes: commit them and apply again to record it (a lock entry names the commit that reproduces it)".into(),
+            ));
+            continue;
+        }
+        candidates.push((t.label.clone(), t.kind));
+    }
+    if candidates.is_empty() {
+        return Ok(out);
+    }
+    let (report, results) = verify(session, Some(view), None, &candidates, env, opts, observer)?;
+    if report.interrupted {
+        out.verification = Some(report);
+        return Ok(out);
+    }
+    let me = identity::current(&session.repo)?;
+    let now = crate::clock::format_utc(crate::clock::now());
+    let mut lock = ReleaseLock::read(&session.root, env)?;
+    let mut entries = BTreeMap::new();
+    for (label, kind) in &candidates {
+        match &results[label] {
+            Ok(v) => {
+                entries.insert(
+                    label.clone(),
+                    LockEntry {
+                        kind: kind.as_str().to_string(),
+                        hash: view.hash_of(label).expect("a model target").to_string(),
+                        commit: head.clone(),
+                        applied_at: now.clone(),
+                        applied_by: me.clone(),
+                        promoted_from: None,
+                        deps: lock_deps(model, label, env),
+                        checks: v.checks.clone(),
+                        max_severity: v.max_severity.clone(),
+                        rendered: v.rendered.clone(),
+                    },
+                );
+                out.recorded.push(label.clone());
+            }
+            Err(why) => out.not_recorded.push((label.clone(), why.clone())),
+        }
+    }
+    if !entries.is_empty() {
+        lock.targets.extend(entries);
+        lock.write(&session.root, env)?;
+    }
+    out.verification = Some(report);
+    Ok(out)
+}

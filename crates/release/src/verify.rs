@@ -1,0 +1,196 @@
+//! Verifying what was applied: a check run over the applied targets in their environment
+//! (with the code that was applied), whose follow-up plan must be empty and whose checks
+//! must pass. Its results are what a release lock entry records.
+
+use crate::lock::{NONE, PASSED};
+use std::collections::BTreeMap;
+use strata_exec::schedule::Status;
+use strata_graph::discover::Kind;
+use strata_graph::session::{Session, View};
+use strata_graph::Result;
+use strata_run::task::{Action, Mode};
+use strata_run::{Approval, Observer, RunOptions, RunReport, Scope, TaskReport};
+
+/// The actions a lock entry records for each kind.
+const STACK_CHECKS: &[Action] = &[
+    Action::Fmt,
+    Action::Validate,
+    Action::Init,
+    Action::Plan,
+    Action::Test,
+    Action::Policy,
+];
+const CHART_CHECKS: &[Action] = &[
+    Action::Deps,
+    Action::Lint,
+    Action::Render,
+    Action::Test,
+    Action::Policy,
+];
+
+/// What verification found for one target.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Verified {
+    pub checks: BTreeMap<String, String>,
+    pub max_severity: Option<String>,
+    pub rendered: Option<String>,
+}
+
+/// An observer that approves every plan: promotions are approved by signatures over the
+/// promotion plan, before anything runs.
+pub struct Approving<'a>(pub &'a dyn Observer);
+
+impl Observer for Approving<'_> {
+    fn planned(&self, tasks: usize) {
+        self.0.planned(tasks)
+    }
+    fn started(&self, label: &str, action: Action, env: Option<&str>) {
+        self.0.started(label, action, env)
+    }
+    fn finished(&self, report: &TaskReport) {
+        self.0.finished(report)
+    }
+    fn warn(&self, message: &str) {
+        self.0.warn(message)
+    }
+    fn approve(&self, _request: &Approval) -> bool {
+        true
+    }
+}
+
+/// Runs `labels` in `env` with `mode`: with the work tree's code (`view`), or with the code
+/// at `commit` (a temporary worktree). `keep` says, for a destroy, which other targets
+/// stay (and no longer read the destroyed ones).
+#[allow(clippy::too_many_arguments)]
+pub fn run_labels(
+    session: &Session,
+    view: Option<&View>,
+    commit: Option<&str>,
+    labels: &[String],
+    mode: Mode,
+    env: &str,
+    base: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<RunReport> {
+    let opts = RunOptions {
+        mode,
+        envs: vec![env.to_string()],
+        keep_going: true,
+        allow_incomplete: false,
+        ..base.clone()
+    };
+    match (commit, view) {
+        (Some(commit), _) => {
+            let keep = |l: &str| !labels.iter().any(|x| x == l);
+            strata_run::run_at_commit(session, commit, labels, &keep, &opts, observer)
+        }
+        (None, Some(view)) => {
+            let selection = strata_run::select(session, view, &Scope::Labels(labels.to_vec()))?;
+            strata_run::run(session, view, &selection, &opts, observer)
+        }
+        (None, None) => unreachable!("a run needs a commit or the work tree"),
+    }
+}
+
+/// Reads the verification run's outcome for `label` (a `kind` target): its checks, or why
+/// it is not verified.
+pub fn verified(
+    report: &RunReport,
+    label: &str,
+    kind: Kind,
+) -> std::result::Result<Verified, String> {
+    let tasks: Vec<&TaskReport> = report.tasks.iter().filter(|t| t.label == label).collect();
+    if tasks.is_empty() {
+        return Err("verification did not run".into());
+    }
+    if let Some(t) = tasks.iter().find(|t| t.status != Status::Ok) {
+        return Err(format!(
+            "verification: {} {}{}",
+            t.action,
+            if t.status == Status::Failed {
+                "failed"
+            } else {
+                "did not run"
+            },
+            t.reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ));
+    }
+    let mut out = Verified::default();
+    let wanted = if kind == Kind::Chart {
+        CHART_CHECKS
+    } else {
+        STACK_CHECKS
+    };
+    for action in wanted {
+        let ran = tasks.iter().find(|t| t.action == *action);
+        out.checks.insert(
+            action.as_str().to_string(),
+            if ran.is_some() { PASSED } else { NONE }.to_string(),
+        );
+        let Some(t) = ran else { continue };
+        match action {
+            Action::Plan => {
+                if let Some(p) = t.summary.plan() {
+                    if p.add + p.change + p.destroy + p.import > 0 {
+                        return Err(format!(
+                            "the plan after apply is not empty ({} to add, {} to change, {} to destroy)",
+                            p.add, p.change, p.destroy
+                        ));
+                    }
+                }
+            }
+            Action::Policy => {
+                if let strata_run::Summary::Policy(p) = &t.summary {
+                    // The highest deny in force (a waived finding is accepted).
+                    out.max_severity = p
+                        .findings
+                        .iter()
+                        .filter(|f| strata_policy::blocks(f, None))
+                        .map(|f| f.severity.clone())
+                        .max_by_key(|s| strata_policy::severity_rank(s));
+                }
+            }
+            Action::Render => out.rendered = t.rendered.clone(),
+            _ => {}
+        }
+    }
+    if kind == Kind::Stack && out.checks.get("plan").map(String::as_str) != Some(PASSED) {
+        return Err("verification made no plan".into());
+    }
+    Ok(out)
+}
+
+/// Each target's verification: its checks, or why it is not verified.
+pub type Verifications = BTreeMap<String, std::result::Result<Verified, String>>;
+
+/// Runs the verification of `labels` in `env` (see [`run_labels`]) and reads each.
+#[allow(clippy::too_many_arguments)]
+pub fn verify(
+    session: &Session,
+    view: Option<&View>,
+    commit: Option<&str>,
+    labels: &[(String, Kind)],
+    env: &str,
+    base: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<(RunReport, Verifications)> {
+    let names: Vec<String> = labels.iter().map(|(l, _)| l.clone()).collect();
+    let report = run_labels(
+        session,
+        view,
+        commit,
+        &names,
+        Mode::Check,
+        env,
+        base,
+        observer,
+    )?;
+    let results = labels
+        .iter()
+        .map(|(l, k)| (l.clone(), verified(&report, l, *k)))
+        .collect();
+    Ok((report, results))
+}
