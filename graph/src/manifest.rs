@@ -233,6 +233,19 @@ struct RequireLines {
 }
 
 pub fn parse_env(text: &str, file: &str) -> Result<EnvConfig> {
+    if let Some(from) = text
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|t| t.get("promotes_from").cloned())
+    {
+        if !from.is_str() {
+            return Err(Error::Invalid {
+                message: format!("`promotes_from` is {from}: an environment promotes from one environment"),
+                location: Location::new(file, crate::workspace::key_line(text, "promotes_from")),
+                hint: "name one source (`promotes_from = \"dev\"`): a train is a chain, and an environment fed by two would receive two versions of the same target".into(),
+            });
+        }
+    }
     let env: EnvConfig = parse_toml(text, file)?;
     let at = |needle: &str| Location::new(file, crate::workspace::key_line(text, needle));
     let lines: GateLines = parse_toml(text, file)?;

@@ -143,6 +143,10 @@ impl Repo {
             .env_remove("GIT_DIR")
             .env("STRATA_DAEMON", "0")
             .env("STRATA_STATE_DIR", self.state.path());
+        // Who runs strata is `git config user.email` here, whatever CI runs the tests.
+        for ci in ["GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "CIRCLECI"] {
+            cmd.env_remove(ci);
+        }
         cmd
     }
 

@@ -14,6 +14,7 @@ use crate::lock::{LockEntry, ReleaseLock, NONE, PASSED};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use strata_graph::discover::Kind;
 use strata_graph::error::{Error, Location};
 use strata_graph::manifest::{parse_duration, Gates};
 use strata_graph::model::Model;
@@ -43,6 +44,10 @@ pub struct PromotionPlan {
     pub blocked: Vec<Blocked>,
     /// Targets already at the source's hash in the destination.
     pub unchanged: usize,
+    /// Targets the destination deploys and the source does not (per the graph at HEAD):
+    /// they never pass through the source, so no promotion carries them; they are applied
+    /// in the destination directly.
+    pub outside: Vec<String>,
     /// BLAKE3 of the plan with this field empty: what approvals sign.
     pub digest: String,
 }
@@ -273,15 +278,25 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
     let (src, dst) = (&locks.source.targets, &locks.destination.targets);
     for label in req.labels {
         if !src.contains_key(label) && !dst.contains_key(label) {
+            let deploys_in_source = model
+                .index(label)
+                .is_none_or(|i| model.targets[i].environments.iter().any(|e| e == req.from));
             return Err(Error::Usage {
                 message: format!(
                     "{label} is in neither {}'s nor {}'s release lock",
                     req.from, req.to
                 ),
-                hint: format!(
-                    "apply it in {} first (`strata apply {label} --env {}`), or check the label",
-                    req.from, req.from
-                ),
+                hint: if deploys_in_source {
+                    format!(
+                        "apply it in {} first (`strata apply {label} --env {}`), or check the label",
+                        req.from, req.from
+                    )
+                } else {
+                    format!(
+                        "{label} does not deploy in {}, so no promotion carries it: apply it in {} directly (`strata apply {label} --env {}`)",
+                        req.from, req.to, req.to
+                    )
+                },
             });
         }
     }
@@ -406,59 +421,69 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
         })
         .map(|(l, e)| (l.as_str(), e))
         .collect();
-    // What stays in the destination after the promotion, with what it depends on then.
-    let staying: Vec<(&str, &Vec<String>)> = dst
-        .iter()
-        .filter(|(l, _)| !gone.contains_key(l.as_str()))
-        .map(|(l, e)| {
-            let deps = promoting
-                .get(l.as_str())
-                .map(|p| &p.deps)
-                .unwrap_or(&e.deps);
-            (l.as_str(), deps)
-        })
-        .chain(promoting.iter().map(|(l, e)| (*l, &e.deps)))
-        .collect();
-    let mut destroying: BTreeMap<&str, &LockEntry> = BTreeMap::new();
-    for (label, entry) in &gone {
-        let readers: BTreeSet<&str> = staying
+    // A gone target still read by what stays in the destination is held back, and then
+    // stays itself: what it reads is held back too (repeated until nothing changes).
+    let mut held: BTreeMap<&str, Blocked> = BTreeMap::new();
+    loop {
+        let staying: Vec<(&str, &Vec<String>)> = dst
             .iter()
-            .filter(|(_, deps)| deps.iter().any(|d| d == label))
-            .map(|(l, _)| *l)
+            .filter(|(l, _)| !gone.contains_key(l.as_str()) || held.contains_key(l.as_str()))
+            .map(|(l, e)| {
+                let deps = promoting
+                    .get(l.as_str())
+                    .map(|p| &p.deps)
+                    .unwrap_or(&e.deps);
+                (l.as_str(), deps)
+            })
+            .chain(promoting.iter().map(|(l, e)| (*l, &e.deps)))
             .collect();
-        let block = if !readers.is_empty() {
-            Some((
-                "dependency",
-                format!(
-                    "gone from {}, but {} still depend{} on it in {}",
-                    req.from,
-                    readers.iter().copied().collect::<Vec<_>>().join(", "),
-                    if readers.len() == 1 { "s" } else { "" },
-                    req.to
-                ),
-            ))
-        } else if !req.allow_destroy {
-            Some(("destroy", format!(
-                "gone from {}: its removal from {} is promoted only by a plan made with --allow-destroy",
-                req.from, req.to
-            )))
-        } else {
-            None
-        };
-        match block {
-            Some((gate, reason)) => {
-                blocked.insert(
-                    label.to_string(),
+        let mut more = Vec::new();
+        for label in gone.keys().filter(|l| !held.contains_key(*l)) {
+            let readers: BTreeSet<&str> = staying
+                .iter()
+                .filter(|(_, deps)| deps.iter().any(|d| d == label))
+                .map(|(l, _)| *l)
+                .collect();
+            if !readers.is_empty() {
+                more.push((
+                    *label,
                     Blocked {
                         label: label.to_string(),
-                        gate: gate.into(),
-                        reason,
+                        gate: "dependency".into(),
+                        reason: format!(
+                            "gone from {}, but {} still depend{} on it in {}",
+                            req.from,
+                            readers.iter().copied().collect::<Vec<_>>().join(", "),
+                            if readers.len() == 1 { "s" } else { "" },
+                            req.to
+                        ),
                     },
-                );
+                ));
             }
-            None => {
-                destroying.insert(label, entry);
-            }
+        }
+        if more.is_empty() {
+            break;
+        }
+        held.extend(more);
+    }
+    let mut destroying: BTreeMap<&str, &LockEntry> = BTreeMap::new();
+    for (label, entry) in &gone {
+        if let Some(b) = held.remove(label) {
+            blocked.insert(label.to_string(), b);
+        } else if !req.allow_destroy {
+            blocked.insert(
+                label.to_string(),
+                Blocked {
+                    label: label.to_string(),
+                    gate: "destroy".into(),
+                    reason: format!(
+                        "gone from {}: its removal from {} is promoted only by a plan made with --allow-destroy",
+                        req.from, req.to
+                    ),
+                },
+            );
+        } else {
+            destroying.insert(label, entry);
         }
     }
     // Dependents are destroyed first: depth by what depends on each, among those destroyed.
@@ -499,6 +524,17 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
             }],
         });
     }
+    let outside: Vec<String> = model
+        .targets
+        .iter()
+        .filter(|t| matches!(t.kind, Kind::Stack | Kind::Chart) && wanted(&t.label))
+        .filter(|t| {
+            t.environments.iter().any(|e| e == req.to)
+                && !t.environments.iter().any(|e| e == req.from)
+        })
+        .filter(|t| t.chart.as_ref().is_none_or(|c| c.chart_type != "library"))
+        .map(|t| t.label.clone())
+        .collect();
     let mut plan = PromotionPlan {
         version: PLAN_VERSION,
         from: req.from.into(),
@@ -512,6 +548,7 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
         waves,
         blocked: blocked.into_values().collect(),
         unchanged,
+        outside,
         digest: String::new(),
     };
     plan.digest = plan.compute_digest();
@@ -640,6 +677,9 @@ impl PromotionPlan {
                     s.label,
                     short(&s.commit)
                 ));
+                if let Some(r) = &s.rendered {
+                    out.push_str(&format!("      rendered manifests: {}\n", short(r)));
+                }
                 for g in &s.gates {
                     out.push_str(&format!("      {}: {}\n", g.gate, g.detail));
                 }
@@ -650,6 +690,14 @@ impl PromotionPlan {
             for b in &self.blocked {
                 out.push_str(&format!("  {} ({}): {}\n", b.label, b.gate, b.reason));
             }
+        }
+        if !self.outside.is_empty() {
+            out.push_str(&format!(
+                "not in {} (apply in {} directly): {}\n",
+                self.from,
+                self.to,
+                self.outside.join(", ")
+            ));
         }
         if self.approvals > 0 {
             out.push_str(&format!(

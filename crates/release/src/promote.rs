@@ -519,9 +519,11 @@ fn first_failure(report: &strata_run::RunReport, labels: &[String]) -> String {
         .unwrap_or_else(|| format!("applying {} failed", labels.join(", ")))
 }
 
-/// Undoes `changed` (labels, in the order they were changed), last first: each goes back
-/// to the destination's previous lock entry (its commit re-applied and verified), or is
-/// destroyed when the plan says so; returns whether every rollback step passed.
+/// Undoes `changed` (labels, in the order they were changed): first what the promotion
+/// created is destroyed, last created first (dependents before what they read); then the
+/// rest goes back to the destination's previous lock entries in the order it was changed,
+/// so each target is re-applied after what it reads and reads its previous outputs. Each
+/// re-apply is verified. Returns whether every rollback step passed.
 fn roll_back(
     ctx: &Context,
     plan: &PromotionPlan,
@@ -530,7 +532,17 @@ fn roll_back(
 ) -> Result<bool> {
     let observer = Approving(ctx.observer);
     let mut all_ok = true;
-    for label in changed.iter().rev() {
+    let creates = |label: &&String| {
+        plan.steps()
+            .any(|s| &s.label == *label && s.action == StepAction::Apply && s.previous.is_none())
+    };
+    let order: Vec<&String> = changed
+        .iter()
+        .rev()
+        .filter(creates)
+        .chain(changed.iter().filter(|l| !creates(l)))
+        .collect();
+    for label in order {
         let Some(step) = plan.steps().find(|s| &s.label == label) else {
             continue;
         };

@@ -1,0 +1,867 @@
+//! Release trains end to end, with the real terraform, state in a real PostgreSQL server and
+//! approvals signed and checked with the real ssh-keygen: `strata apply` records what it
+//! verified in the environment's release lock, `strata promote plan` orders what differs
+//! into waves with gates, `promote approve` signs the plan, `promote apply` applies it from
+//! the recorded commits and rolls back when a later wave fails.
+#![allow(clippy::disallowed_methods)] // tests drive git, ssh-keygen, the real strata binary and tools
+
+mod common;
+#[path = "support/postgres.rs"]
+mod postgres;
+
+use common::{files_containing, sample_repo, tools_repo, Repo, Run};
+use postgres::Postgres;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const NULL_PROVIDER: &str = r#"terraform {
+  required_providers {
+    null = {
+      source  = "hashicorp/null"
+      version = "2.1.2"
+    }
+  }
+}
+"#;
+
+const PEOPLE: &[&str] = &["alice", "bob", "carol"];
+
+/// SSH keys of alice, bob, carol (and dave, whom no allowed_signers lists), and a place for
+/// plan files outside the checkout.
+struct Keys {
+    dir: tempfile::TempDir,
+}
+
+impl Keys {
+    fn new() -> Keys {
+        let dir = tempfile::tempdir().unwrap();
+        for name in PEOPLE.iter().chain(&["dave"]) {
+            let out = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C"])
+                .arg(format!("{name}@example.com"))
+                .arg("-f")
+                .arg(dir.path().join(name))
+                .output()
+                .expect("ssh-keygen (OpenSSH) is installed");
+            assert!(out.status.success(), "{out:?}");
+        }
+        Keys { dir }
+    }
+
+    fn key(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn public(&self, name: &str) -> String {
+        let text = std::fs::read_to_string(self.dir.path().join(format!("{name}.pub"))).unwrap();
+        text.split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// `environments/allowed_signers` listing `names`.
+    fn allowed_signers(&self, names: &[&str]) -> String {
+        names
+            .iter()
+            .map(|n| {
+                format!(
+                    "{n}@example.com namespaces=\"strata-promote\" {}\n",
+                    self.public(n)
+                )
+            })
+            .collect()
+    }
+
+    fn plan_file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn pg_env_toml(head: &str) -> String {
+    format!(
+        "{head}\n[state]\nbackend = \"pg\"\n[state.config]\nconn_str_env = \"STRATA_TEST_PG\"\n"
+    )
+}
+
+/// `strata --json ARGS` as `user`, with the server's URL.
+fn run_as(repo: &Repo, pg: &Postgres, user: &str, args: &[&str]) -> (Run, Value) {
+    let mut cmd = command_as(repo, pg, user, args);
+    let run: Run = cmd.output().unwrap().into();
+    let json = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
+    (run, json)
+}
+
+fn command_as(repo: &Repo, pg: &Postgres, user: &str, args: &[&str]) -> Command {
+    repo.git(&["config", "user.email", &format!("{user}@example.com")]);
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    let mut cmd = repo.command(&full);
+    cmd.env("STRATA_TEST_PG", pg.url());
+    cmd
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn read_lock(repo: &Repo, env: &str) -> Option<toml::Table> {
+    let text = std::fs::read_to_string(
+        repo.path()
+            .join(format!("environments/{env}/release.lock.toml")),
+    )
+    .ok()?;
+    Some(text.parse().unwrap())
+}
+
+fn lock_entry(repo: &Repo, env: &str, label: &str) -> Option<toml::Table> {
+    read_lock(repo, env)?["targets"]
+        .get(label)
+        .and_then(|v| v.as_table())
+        .cloned()
+}
+
+/// Labels of each wave of a plan's JSON.
+fn waves(plan: &Value) -> Vec<Vec<String>> {
+    plan["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            w.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["label"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+fn wave_of(plan: &Value, label: &str) -> usize {
+    waves(plan)
+        .iter()
+        .position(|w| w.iter().any(|l| l == label))
+        .unwrap_or_else(|| panic!("{label} is in no wave: {plan}"))
+}
+
+fn blocked(plan: &Value) -> Vec<(String, String)> {
+    plan["blocked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["label"].as_str().unwrap().to_string(),
+                b["gate"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The outputs of a stack's state in `env`, as pg holds it.
+fn pg_outputs(pg: &Postgres, env: &str, label_prefix: &str) -> Value {
+    let schema = pg.sql(&format!(
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'strata_{env}_{label_prefix}_%'"
+    ));
+    if schema.is_empty() {
+        return Value::Null;
+    }
+    let data = pg.sql(&format!(
+        "SELECT data FROM {schema}.states WHERE name = 'default'"
+    ));
+    let state: Value = serde_json::from_str(&data).unwrap();
+    state["outputs"].clone()
+}
+
+fn output(pg: &Postgres, env: &str, label_prefix: &str, name: &str) -> Option<String> {
+    pg_outputs(pg, env, label_prefix)[name]["value"]
+        .as_str()
+        .map(str::to_string)
+}
+
+/// `stacks/network` (output `vpc_id` = `vpc-<v>`; `v = "slow"` makes its apply touch
+/// `$STRATA_TEST_MARKER` and then take 8 s) and `stacks/app`, which reads `vpc_id` and whose
+/// apply fails when its variable `fail` is "1". dev and staging keep state in pg; staging
+/// promotes from dev with one approval.
+fn small_train(keys: &Keys, staging_head: &str) -> Repo {
+    let repo = tools_repo();
+    repo.write(
+        "environments/dev/env.toml",
+        &pg_env_toml("[gates]\nmax_severity = \"critical\"\n"),
+    );
+    repo.write(
+        "environments/staging/env.toml",
+        &pg_env_toml(&format!(
+            "promotes_from = \"dev\"\n{staging_head}\n[gates]\nrequire = [\"plan\", \"policy\"]\nmax_severity = \"medium\"\napprovals = 1\nsoak = \"0m\"\n"
+        )),
+    );
+    repo.write(
+        "environments/allowed_signers",
+        &keys.allowed_signers(PEOPLE),
+    );
+    network(&repo, "1");
+    repo.write(
+        "stacks/app/main.tf",
+        &format!(
+            r#"{NULL_PROVIDER}
+variable "vpc_id" {{}}
+
+variable "fail" {{
+  default = "0"
+}}
+
+resource "null_resource" "app" {{
+  triggers = {{
+    vpc = var.vpc_id
+  }}
+  provisioner "local-exec" {{
+    command = "test '${{var.fail}}' != 1"
+  }}
+}}
+
+output "seen" {{
+  value = var.vpc_id
+}}
+"#
+        ),
+    );
+    repo.write(
+        "stacks/app/stack.toml",
+        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
+    );
+    repo.commit("small train");
+    repo
+}
+
+fn network(repo: &Repo, v: &str) {
+    repo.write(
+        "stacks/network/main.tf",
+        &format!(
+            r#"{NULL_PROVIDER}
+variable "v" {{
+  default = "{v}"
+}}
+
+resource "null_resource" "net" {{
+  triggers = {{
+    v = var.v
+  }}
+  provisioner "local-exec" {{
+    command = "if [ '${{var.v}}' = slow ]; then touch \"$STRATA_TEST_MARKER\"; sleep 8; fi"
+  }}
+}}
+
+output "vpc_id" {{
+  value = "vpc-${{var.v}}"
+}}
+"#
+        ),
+    );
+}
+
+/// Applies dev as alice and commits its lock.
+fn apply_dev(repo: &Repo, pg: &Postgres) {
+    let (run, json) = run_as(
+        repo,
+        pg,
+        "alice",
+        &["apply", "--env", "dev", "--auto-approve"],
+    );
+    run.assert_ok();
+    assert!(
+        json["release"][0]["not_recorded"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{json}"
+    );
+    repo.commit("dev's release lock");
+}
+
+/// alice plans dev -> staging into `file`.
+fn plan_staging(repo: &Repo, pg: &Postgres, file: &Path) -> Value {
+    let (run, plan) = run_as(
+        repo,
+        pg,
+        "alice",
+        &[
+            "promote",
+            "plan",
+            "--from",
+            "dev",
+            "--to",
+            "staging",
+            "--out",
+            path(file),
+        ],
+    );
+    run.assert_ok();
+    plan
+}
+
+fn approve(repo: &Repo, pg: &Postgres, keys: &Keys, who: &str, file: &Path) -> Run {
+    let (run, _) = run_as(
+        repo,
+        pg,
+        who,
+        &[
+            "promote",
+            "approve",
+            path(file),
+            "--key",
+            path(&keys.key(who)),
+        ],
+    );
+    run
+}
+
+fn promote(repo: &Repo, pg: &Postgres, who: &str, file: &Path) -> (Run, Value) {
+    run_as(repo, pg, who, &["promote", "apply", path(file)])
+}
+
+#[test]
+fn the_sample_workspace_promotes_through_three_environments() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = sample_repo();
+    for (env, head) in [
+        ("dev", "[gates]\nrequire = [\"plan\", \"policy\", \"test\"]\nmax_severity = \"high\"\n"),
+        ("staging", "promotes_from = \"dev\"\n[gates]\nrequire = [\"plan\", \"policy\", \"test\"]\nmax_severity = \"medium\"\napprovals = 1\nsoak = \"0m\"\n"),
+        ("prod", "promotes_from = \"staging\"\n[gates]\nrequire = [\"plan\", \"policy\", \"test\"]\nmax_severity = \"medium\"\napprovals = 2\nsoak = \"0m\"\n"),
+    ] {
+        repo.write(&format!("environments/{env}/env.toml"), &pg_env_toml(head));
+    }
+    repo.write(
+        "environments/allowed_signers",
+        &keys.allowed_signers(PEOPLE),
+    );
+    repo.commit("state in pg, approvers");
+
+    // dev: applied and verified; every stack and chart deployed there is in the lock.
+    apply_dev(&repo, &pg);
+    let dev = read_lock(&repo, "dev").unwrap();
+    let dev_targets: Vec<&String> = dev["targets"].as_table().unwrap().keys().collect();
+    assert_eq!(
+        dev_targets,
+        [
+            "charts/api",
+            "charts/web",
+            "charts/worker",
+            "stacks/cluster",
+            "stacks/database",
+            "stacks/network",
+            "stacks/observability"
+        ]
+    );
+    let hashes = repo.hashes();
+    for (label, entry) in dev["targets"].as_table().unwrap() {
+        assert_eq!(entry["hash"].as_str().unwrap(), hashes[label], "{label}");
+        assert_eq!(entry["applied_by"].as_str(), Some("alice@example.com"));
+    }
+    // The lock is not an input: committing it affects nothing.
+    assert!(repo.affected_labels(&["--base", "HEAD~1"]).is_empty());
+
+    // dev -> staging: waves in dependency order.
+    let file = keys.plan_file("staging.json");
+    let plan = plan_staging(&repo, &pg, &file);
+    assert_eq!(plan["from"], "dev");
+    assert!(blocked(&plan).is_empty(), "{plan}");
+    let w = |l: &str| wave_of(&plan, l);
+    assert!(w("stacks/network") < w("stacks/cluster"));
+    assert!(w("stacks/network") < w("stacks/database"));
+    assert!(w("stacks/cluster") < w("stacks/observability"));
+    assert!(w("stacks/database") < w("stacks/observability"));
+    assert!(w("stacks/database") < w("charts/api"));
+    // dns deploys in staging and prod only: never promoted from dev.
+    assert_eq!(plan["outside"], serde_json::json!(["stacks/dns"]));
+    // Same inputs, byte-identical plan.
+    let again = keys.plan_file("again.json");
+    plan_staging(&repo, &pg, &again);
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+
+    // Without an approval nothing runs.
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(out["status"], "refused");
+    assert!(read_lock(&repo, "staging").is_none());
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, out);
+    assert_eq!(out["status"], "applied");
+    let staging = read_lock(&repo, "staging").unwrap();
+    for (label, entry) in dev["targets"].as_table().unwrap() {
+        let s = &staging["targets"][label.as_str()];
+        assert_eq!(s["hash"], entry["hash"], "{label}");
+        assert_eq!(s["commit"], entry["commit"], "{label}");
+        assert_eq!(s["promoted_from"].as_str(), Some("dev"));
+    }
+    assert!(output(&pg, "staging", "stacks_network", "vpc_id").is_some());
+    // Lock and state agree: a plan of what staging's lock names changes nothing.
+    let (run, json) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &[
+            "plan",
+            "--env",
+            "staging",
+            "stacks/network",
+            "stacks/cluster",
+            "stacks/database",
+            "stacks/observability",
+        ],
+    );
+    run.assert_ok();
+    for t in json["tasks"].as_array().unwrap() {
+        if t["action"] == "plan" {
+            assert_eq!(t["summary"]["add"], 0, "{t}");
+            assert_eq!(t["summary"]["change"], 0, "{t}");
+        }
+    }
+    repo.commit("promote dev -> staging");
+
+    // staging -> prod: two approvals.
+    let file = keys.plan_file("prod.json");
+    let (run, plan) = run_as(
+        &repo,
+        &pg,
+        "carol",
+        &[
+            "promote",
+            "plan",
+            "--from",
+            "staging",
+            "--to",
+            "prod",
+            "--out",
+            path(&file),
+        ],
+    );
+    run.assert_ok();
+    assert_eq!(waves(&plan).concat().len(), 7, "{plan}");
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
+    let (run, out) = promote(&repo, &pg, "carol", &file);
+    assert_eq!(run.code, 1, "one approval of two: {out}");
+    assert!(
+        out["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs 2 approval"),
+        "{out}"
+    );
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (run, out) = promote(&repo, &pg, "carol", &file);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    let prod = read_lock(&repo, "prod").unwrap();
+    for (label, entry) in staging["targets"].as_table().unwrap() {
+        assert_eq!(prod["targets"][label.as_str()]["hash"], entry["hash"]);
+        assert_eq!(
+            prod["targets"][label.as_str()]["promoted_from"].as_str(),
+            Some("staging")
+        );
+    }
+    assert!(output(&pg, "prod", "stacks_network", "vpc_id").is_some());
+    // Nothing strata wrote holds the server's password.
+    for dir in [repo.path().to_path_buf(), keys.dir.path().to_path_buf()] {
+        let found = files_containing(&dir, postgres::PASSWORD.as_bytes(), &[".git"]);
+        assert!(found.is_empty(), "the password is in {found:?}");
+    }
+}
+
+#[test]
+fn a_failing_later_wave_rolls_back_the_earlier_ones_and_leaves_the_lock() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    apply_dev(&repo, &pg);
+    let file = keys.plan_file("first.json");
+    plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    repo.commit("staging at v1");
+    let lock_before =
+        std::fs::read(repo.path().join("environments/staging/release.lock.toml")).unwrap();
+    assert_eq!(
+        output(&pg, "staging", "stacks_network", "vpc_id").as_deref(),
+        Some("vpc-1")
+    );
+
+    // v2 of network, and app's apply fails in staging only (a variable set there).
+    network(&repo, "2");
+    repo.write(
+        "environments/staging/stacks/app/fail.tfvars",
+        "fail = \"1\"\n",
+    );
+    repo.commit("network v2; app fails in staging");
+    apply_dev(&repo, &pg);
+    assert_eq!(
+        output(&pg, "dev", "stacks_app", "seen").as_deref(),
+        Some("vpc-2")
+    );
+    let file = keys.plan_file("second.json");
+    let plan = plan_staging(&repo, &pg, &file);
+    assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    assert_eq!(out["status"], "rolled_back", "{out}");
+    // Network went to v2 in wave 1, then back to v1; the lock is as it was.
+    let steps: Vec<(&str, bool)> = out["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["label"].as_str().unwrap(), s["ok"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(steps, [("stacks/network", true), ("stacks/app", false)]);
+    let rolled: Vec<&str> = out["rollback"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
+    // Each goes back after what it reads, so it reads the previous outputs.
+    assert_eq!(rolled, ["stacks/network", "stacks/app"]);
+    assert!(
+        out["rollback"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["ok"] == true),
+        "{out}"
+    );
+    assert_eq!(
+        output(&pg, "staging", "stacks_network", "vpc_id").as_deref(),
+        Some("vpc-1")
+    );
+    assert_eq!(
+        output(&pg, "staging", "stacks_app", "seen").as_deref(),
+        Some("vpc-1")
+    );
+    assert_eq!(
+        std::fs::read(repo.path().join("environments/staging/release.lock.toml")).unwrap(),
+        lock_before
+    );
+    // The record says what happened.
+    let record = repo.path().join(format!(
+        ".strata/promotions/{}.json",
+        plan["digest"].as_str().unwrap()
+    ));
+    let record: Value = serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+    assert_eq!(record["status"], "rolled_back");
+}
+
+#[test]
+fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refused() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(
+        &keys,
+        "[access]\npromote = [\"alice@example.com\", \"carol@example.com\"]\n",
+    );
+    apply_dev(&repo, &pg);
+    let file = keys.plan_file("plan.json");
+    let plan = plan_staging(&repo, &pg, &file);
+    let digest = plan["digest"].as_str().unwrap().to_string();
+    let sigs = keys.plan_file("plan.json.approvals");
+    let refused = |who: &str, why: &str| {
+        let (run, out) = promote(&repo, &pg, who, &file);
+        assert_eq!(run.code, 1, "{why}: {}\n{out}", run.stderr);
+        assert_eq!(out["status"], "refused", "{why}: {out}");
+        assert!(
+            read_lock(&repo, "staging").is_none(),
+            "{why}: nothing promoted"
+        );
+        assert_eq!(output(&pg, "staging", "stacks_network", "vpc_id"), None);
+        out["message"].as_str().unwrap().to_string()
+    };
+    let sign = |who: &str, message: &str, name: &str| {
+        std::fs::create_dir_all(&sigs).unwrap();
+        let msg = keys.plan_file("msg");
+        std::fs::write(&msg, message).unwrap();
+        let out = Command::new("ssh-keygen")
+            .args(["-Y", "sign", "-n", "strata-promote", "-f"])
+            .arg(keys.key(who))
+            .arg(&msg)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        std::fs::rename(keys.plan_file("msg.sig"), sigs.join(name)).unwrap();
+    };
+    let message = |d: &str| format!("strata promotion plan {d} from dev to staging\n");
+
+    // The author's own signature (made without strata, which refuses to) does not count.
+    assert_eq!(approve(&repo, &pg, &keys, "alice", &file).code, 2);
+    sign("alice", &message(&digest), "alice.sig");
+    assert!(refused("alice", "self-approval").contains("self-approval"));
+    // A signature over another plan's digest.
+    sign("bob", &message(&"0".repeat(64)), "bob.sig");
+    assert!(refused("alice", "foreign digest").contains("does not verify"));
+    // A key allowed_signers does not list.
+    sign("dave", &message(&digest), "dave.sig");
+    assert!(refused("alice", "unknown key").contains("does not list"));
+    // A revoked key.
+    std::fs::remove_dir_all(&sigs).unwrap();
+    sign("bob", &message(&digest), "bob.sig");
+    repo.write(
+        "environments/revoked_keys",
+        &format!("{}\n", keys.public("bob")),
+    );
+    assert!(refused("alice", "revoked").contains("does not verify"));
+    repo.remove("environments/revoked_keys");
+
+    // bob's valid approval; bob may not promote into staging, alice may.
+    assert!(refused("bob", "unauthorized").contains("may not promote"));
+    // An edited plan is bad input.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let edited = keys.plan_file("edited.json");
+    std::fs::write(
+        &edited,
+        text.replacen("\"stacks/app\"", "\"stacks/other\"", 1),
+    )
+    .unwrap();
+    let (run, _) = promote(&repo, &pg, "alice", &edited);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not match its digest"),
+        "{}",
+        run.stderr
+    );
+
+    // dev moves on: the plan is stale.
+    network(&repo, "2");
+    repo.commit("network v2");
+    apply_dev(&repo, &pg);
+    assert!(refused("alice", "stale").contains("stale"));
+
+    // A fresh plan with bob's approval goes through.
+    let file = keys.plan_file("fresh.json");
+    plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+
+    // `[access] apply`: carol may not apply in dev.
+    repo.append(
+        "environments/dev/env.toml",
+        "[access]\napply = [\"alice@example.com\"]\n",
+    );
+    repo.commit("dev's appliers");
+    let (run, _) = run_as(
+        &repo,
+        &pg,
+        "carol",
+        &["apply", "--env", "dev", "--auto-approve"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("carol@example.com may not apply in dev"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn gates_hold_back_a_target_and_its_dependents_and_the_rest_promotes() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    // A high-severity finding on stacks/risky: allowed in dev (critical), not in staging.
+    repo.write(
+        "policies/risk/policy.toml",
+        "kinds = [\"stack\"]\nlabels = [\"stacks/**\"]\nenvironments = []\n",
+    );
+    repo.write(
+        "policies/risk/risk.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains {\"msg\": \"a risky resource\", \"severity\": \"high\"} if {\n\tinput.resource.null_resource.risky\n}\n",
+    );
+    repo.write(
+        "stacks/risky/main.tf",
+        &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"risky\" {{}}\n\noutput \"id\" {{\n  value = \"risky\"\n}}\n"),
+    );
+    repo.write(
+        "stacks/reader/main.tf",
+        &format!("{NULL_PROVIDER}\nvariable \"risky\" {{}}\n\nresource \"null_resource\" \"reader\" {{\n  triggers = {{\n    r = var.risky\n  }}\n}}\n"),
+    );
+    repo.write(
+        "stacks/reader/stack.toml",
+        "[inputs]\nrisky = \"stacks/risky:id\"\n",
+    );
+    repo.commit("a risky stack and its reader");
+    apply_dev(&repo, &pg);
+    assert_eq!(
+        lock_entry(&repo, "dev", "stacks/risky").unwrap()["max_severity"].as_str(),
+        Some("high")
+    );
+    let file = keys.plan_file("plan.json");
+    let plan = plan_staging(&repo, &pg, &file);
+    assert_eq!(
+        blocked(&plan),
+        [
+            ("stacks/reader".to_string(), "dependency".to_string()),
+            ("stacks/risky".to_string(), "max_severity".to_string())
+        ]
+    );
+    assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
+
+    // A soak that has not passed blocks everything; the plan says until when.
+    repo.write(
+        "environments/staging/env.toml",
+        &std::fs::read_to_string(repo.path().join("environments/staging/env.toml"))
+            .unwrap()
+            .replace("soak = \"0m\"", "soak = \"1h\""),
+    );
+    repo.commit("staging soaks for an hour");
+    let (run, soaking) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &["promote", "plan", "--from", "dev", "--to", "staging"],
+    );
+    run.assert_ok();
+    assert!(waves(&soaking).is_empty(), "{soaking}");
+    assert!(blocked(&soaking)
+        .iter()
+        .any(|(l, g)| l == "stacks/network" && g == "soak"));
+    // The plan made before the soak was raised no longer holds its gates.
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 1, "{out}");
+    assert!(out["message"].as_str().unwrap().contains("soak"), "{out}");
+    repo.git(&["revert", "--no-edit", "HEAD"]);
+
+    // Approved, the rest promotes; the blocked ones stay out of staging.
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    let staging = read_lock(&repo, "staging").unwrap();
+    let labels: Vec<&String> = staging["targets"].as_table().unwrap().keys().collect();
+    assert_eq!(labels, ["stacks/app", "stacks/network"]);
+    assert_eq!(output(&pg, "staging", "stacks_risky", "id"), None);
+}
+
+fn spawn_promote(repo: &Repo, pg: &Postgres, file: &Path, marker: &Path) -> Child {
+    command_as(repo, pg, "alice", &["promote", "apply", path(file)])
+        .env("STRATA_TEST_MARKER", marker)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for(what: &str, timeout: Duration, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn two_promotions_into_one_environment_one_runs_the_other_is_refused_and_ctrl_c_can_resume() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    network(&repo, "slow");
+    repo.commit("a slow network");
+    let marker = keys.plan_file("marker");
+    let (run, _) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &["apply", "--env", "dev", "--auto-approve"],
+    );
+    assert!(run.code == 0, "{}", run.stderr);
+    repo.commit("dev's lock");
+    let file = keys.plan_file("plan.json");
+    plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+
+    let first = spawn_promote(&repo, &pg, &file, &marker);
+    wait_for(
+        "the first promotion's slow apply",
+        Duration::from_secs(120),
+        || marker.exists(),
+    );
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 1, "{out}");
+    assert!(
+        out["message"]
+            .as_str()
+            .unwrap()
+            .contains("another promotion into staging is running"),
+        "{out}"
+    );
+    let done: Run = first.wait_with_output().unwrap().into();
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let lock = read_lock(&repo, "staging").unwrap();
+    assert_eq!(lock["targets"].as_table().unwrap().len(), 2);
+    assert_eq!(
+        output(&pg, "staging", "stacks_network", "vpc_id").as_deref(),
+        Some("vpc-slow")
+    );
+    // Once done, the same plan is stale.
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 1);
+    assert!(out["message"].as_str().unwrap().contains("stale"), "{out}");
+
+    // Ctrl-C during a promotion: stopped, recorded, lock unchanged; running it again
+    // resumes and completes.
+    repo.commit("staging's lock");
+    network(&repo, "slow2");
+    repo.write(
+        "stacks/network/main.tf",
+        &std::fs::read_to_string(repo.path().join("stacks/network/main.tf"))
+            .unwrap()
+            .replace("= slow ]", "= slow2 ]"),
+    );
+    repo.commit("network slow2");
+    std::fs::remove_file(&marker).unwrap();
+    let (run, _) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &["apply", "--env", "dev", "--auto-approve"],
+    );
+    assert!(run.code == 0, "{}", run.stderr);
+    repo.commit("dev's lock");
+    let file = keys.plan_file("second.json");
+    plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let lock_before =
+        std::fs::read(repo.path().join("environments/staging/release.lock.toml")).unwrap();
+    let child = spawn_promote(&repo, &pg, &file, &marker);
+    wait_for("the slow apply", Duration::from_secs(120), || {
+        marker.exists()
+    });
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let stopped: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(stopped.code, 130, "{}", stopped.stderr);
+    let out: Value = serde_json::from_str(&stopped.stdout).unwrap();
+    assert_eq!(out["status"], "interrupted", "{out}");
+    assert!(
+        out["message"]
+            .as_str()
+            .unwrap()
+            .contains("strata promote rollback"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read(repo.path().join("environments/staging/release.lock.toml")).unwrap(),
+        lock_before
+    );
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    assert_eq!(
+        output(&pg, "staging", "stacks_network", "vpc_id").as_deref(),
+        Some("vpc-slow2")
+    );
+}
