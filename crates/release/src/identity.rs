@@ -2,7 +2,7 @@
 //! name as their author, and environments' `[access]` lists are checked against.
 //!
 //! On a CI system it is the user the CI system says started the job; elsewhere it is
-//! `git config user.email`. Neither is proof of identity (both can be set by whoever runs
+//! `git config user.email`, else the login name (`$USER`). Neither is proof of identity (both can be set by whoever runs
 //! the command): approvals are (signatures, see `approvals`), and the state backend's
 //! credentials decide who can change an environment at all.
 
@@ -28,9 +28,17 @@ pub fn current(repo: &Repo) -> Result<String> {
             }
         }
     }
-    repo.config("user.email").ok_or_else(|| Error::Invalid {
-        message: "strata cannot tell who you are: release locks and promotions record it".into(),
-        location: Location::new("git config", None),
-        hint: "set it with `git config user.email you@example.com`".into(),
-    })
+    let login = || {
+        ["USER", "LOGNAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
+    };
+    repo.config("user.email")
+        .or_else(login)
+        .ok_or_else(|| Error::Invalid {
+            message: "strata cannot tell who you are: release locks and promotions record it"
+                .into(),
+            location: Location::new("git config", None),
+            hint: "set it with `git config user.email you@example.com`".into(),
+        })
 }

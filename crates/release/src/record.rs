@@ -122,13 +122,19 @@ pub fn record_apply(
     let mut lock = ReleaseLock::read(&session.root, env)?;
     let mut entries = BTreeMap::new();
     for (label, kind) in &candidates {
+        let hash = view.hash_of(label).expect("a model target").to_string();
         match &results[label] {
+            // Already recorded at this hash: the entry keeps when it arrived (soak times
+            // count from then) and the commit that first brought it.
+            Ok(_) if lock.targets.get(label).is_some_and(|e| e.hash == hash) => {
+                out.recorded.push(label.clone());
+            }
             Ok(v) => {
                 entries.insert(
                     label.clone(),
                     LockEntry {
                         kind: kind.as_str().to_string(),
-                        hash: view.hash_of(label).expect("a model target").to_string(),
+                        hash,
                         commit: head.clone(),
                         applied_at: now.clone(),
                         applied_by: me.clone(),
