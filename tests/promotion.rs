@@ -492,8 +492,13 @@ fn a_failing_later_wave_rolls_back_the_earlier_ones_and_leaves_the_lock() {
         Some("vpc-1")
     );
 
-    // v2 of network, and app's apply fails in staging only (a variable set there).
+    // v2 of network, a new stack, and app's apply fails in staging only (a variable set
+    // there).
     network(&repo, "2");
+    repo.write(
+        "stacks/extra/main.tf",
+        &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"extra\" {{}}\n\noutput \"id\" {{\n  value = \"extra\"\n}}\n"),
+    );
     repo.write(
         "environments/staging/stacks/app/fail.tfvars",
         "fail = \"1\"\n",
@@ -505,8 +510,30 @@ fn a_failing_later_wave_rolls_back_the_earlier_ones_and_leaves_the_lock() {
         Some("vpc-2")
     );
     let file = keys.plan_file("second.json");
-    let plan = plan_staging(&repo, &pg, &file);
-    assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
+    let (run, plan) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &[
+            "promote",
+            "plan",
+            "--from",
+            "dev",
+            "--to",
+            "staging",
+            "--allow-destroy",
+            "--out",
+            path(&file),
+        ],
+    );
+    run.assert_ok();
+    assert_eq!(
+        waves(&plan),
+        [vec!["stacks/extra", "stacks/network"], vec!["stacks/app"]]
+    );
+    // New in staging: rolled back by destroying it, as the plan says.
+    assert_eq!(plan["waves"][0][0]["rollback"], "destroy");
+    assert_eq!(plan["waves"][0][1]["rollback"], "previous");
     approve(&repo, &pg, &keys, "bob", &file).assert_ok();
     let (run, out) = promote(&repo, &pg, "alice", &file);
     assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
@@ -518,15 +545,29 @@ fn a_failing_later_wave_rolls_back_the_earlier_ones_and_leaves_the_lock() {
         .iter()
         .map(|s| (s["label"].as_str().unwrap(), s["ok"].as_bool().unwrap()))
         .collect();
-    assert_eq!(steps, [("stacks/network", true), ("stacks/app", false)]);
+    assert_eq!(
+        steps,
+        [
+            ("stacks/extra", true),
+            ("stacks/network", true),
+            ("stacks/app", false)
+        ]
+    );
     let rolled: Vec<&str> = out["rollback"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| s["label"].as_str().unwrap())
         .collect();
-    // Each goes back after what it reads, so it reads the previous outputs.
-    assert_eq!(rolled, ["stacks/network", "stacks/app"]);
+    // What it created goes first; then each goes back after what it reads, so it reads the
+    // previous outputs.
+    assert_eq!(rolled, ["stacks/extra", "stacks/network", "stacks/app"]);
+    assert_eq!(out["rollback"][0]["action"], "destroy");
+    assert_eq!(
+        output(&pg, "staging", "stacks_extra", "id"),
+        None,
+        "destroyed"
+    );
     assert!(
         out["rollback"]
             .as_array()
