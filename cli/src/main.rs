@@ -53,6 +53,9 @@ enum Command {
     Apply(commands::run::Args),
     /// Destroy stacks in one environment (dependents first), after confirmation.
     Destroy(commands::run::Args),
+    /// GitOps delivery: an environment's rendered charts with Argo CD or Flux objects.
+    #[command(subcommand)]
+    Gitops(commands::gitops::Command),
     /// Release trains: plan, approve and apply promotions from one environment to the next.
     #[command(subcommand)]
     Promote(commands::promote::Command),
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         Command::State(cmd) => commands::state::run(&ctx, cmd),
         Command::Show(args) => commands::show::run(&ctx, args),
         Command::Promote(cmd) => commands::promote::run(&ctx, cmd),
+        Command::Gitops(cmd) => commands::gitops::run(&ctx, cmd),
         Command::Ci(cmd) => commands::ci::run(&ctx, cmd),
         Command::Policy(cmd) => commands::policy::run(&ctx, cmd),
         Command::Tools(args) => commands::tools::run(&ctx, args),

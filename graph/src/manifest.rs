@@ -98,6 +98,60 @@ pub struct EnvConfig {
     pub state: StateConfig,
     #[serde(default)]
     pub access: Access,
+    /// Overrides of WORKSPACE.toml's `[gitops]` for this environment.
+    #[serde(default)]
+    pub gitops: GitopsConfig,
+}
+
+/// `[gitops]` in WORKSPACE.toml (and, per environment, in env.toml): how an environment's
+/// charts are delivered (see docs/gitops.md). Unset keys take the defaults there.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitopsConfig {
+    /// `argocd`, `argocd-appset`, `flux-kustomize` or `flux-helm`.
+    pub format: Option<String>,
+    /// The repository Argo CD or Flux read the output from.
+    pub repo_url: Option<String>,
+    /// The branch they read.
+    pub revision: Option<String>,
+    /// Where each environment's output lives in the repository; `{env}` is replaced.
+    pub path: Option<String>,
+    /// The cluster's API server.
+    pub server: Option<String>,
+    pub argocd_namespace: Option<String>,
+    pub flux_namespace: Option<String>,
+}
+
+/// The GitOps output formats (strata-gitops's `Format` names; the release layer's tests
+/// keep the two lists equal).
+pub const GITOPS_FORMATS: &[&str] = &["argocd", "argocd-appset", "flux-kustomize", "flux-helm"];
+
+impl GitopsConfig {
+    /// Checks the format name; `Err(message, hint)` when it is not one.
+    pub fn check(&self) -> std::result::Result<(), (String, String)> {
+        match &self.format {
+            Some(f) if !GITOPS_FORMATS.contains(&f.as_str()) => Err((
+                format!("[gitops] format `{f}` is not an output format"),
+                crate::error::did_you_mean(f, GITOPS_FORMATS)
+                    .unwrap_or_else(|| format!("use one of: {}", GITOPS_FORMATS.join(", "))),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// `self` with `over`'s keys where it sets them.
+    pub fn overridden_by(&self, over: &GitopsConfig) -> GitopsConfig {
+        let pick = |a: &Option<String>, b: &Option<String>| b.clone().or_else(|| a.clone());
+        GitopsConfig {
+            format: pick(&self.format, &over.format),
+            repo_url: pick(&self.repo_url, &over.repo_url),
+            revision: pick(&self.revision, &over.revision),
+            path: pick(&self.path, &over.path),
+            server: pick(&self.server, &over.server),
+            argocd_namespace: pick(&self.argocd_namespace, &over.argocd_namespace),
+            flux_namespace: pick(&self.flux_namespace, &over.flux_namespace),
+        }
+    }
 }
 
 /// Who may change an environment. Identities are those strata records in release locks:
@@ -269,6 +323,13 @@ pub fn parse_env(text: &str, file: &str) -> Result<EnvConfig> {
                     .unwrap_or_else(|| format!("use any of: {}", GATE_ACTIONS.join(", "))),
             });
         }
+    }
+    if let Err((message, hint)) = env.gitops.check() {
+        return Err(Error::Invalid {
+            message,
+            location: at("format"),
+            hint,
+        });
     }
     if let Some(sev) = &env.gates.max_severity {
         if !SEVERITIES.contains(&sev.as_str()) {

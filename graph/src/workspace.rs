@@ -22,6 +22,8 @@ pub struct WorkspaceConfig {
     pub layout: LayoutConfig,
     #[serde(default)]
     pub policy: PolicyConfig,
+    /// `[gitops]`: present when the workspace delivers charts through GitOps.
+    pub gitops: Option<crate::manifest::GitopsConfig>,
 }
 
 /// `[policy]`: the built-in rule pack compiled into strata (see docs/policy.md).
@@ -228,6 +230,13 @@ impl WorkspaceConfig {
                     hint: "name the directory level that is the environment, e.g. `environment_path = \"live/{env}\"`".into(),
                 });
             }
+        }
+        if let Some(Err((message, hint))) = cfg.gitops.as_ref().map(|g| g.check()) {
+            return Err(Error::Invalid {
+                message,
+                location: Location::new(file, key_line(text, "format")),
+                hint,
+            });
         }
         if let Some(bin) = &cfg.toolchain.terraform_binary {
             if bin != "terraform" && bin != "tofu" {

@@ -9,7 +9,7 @@ use strata_graph::Result;
 use strata_release::plan::{Locks, PromotionPlan, Request};
 use strata_release::promote::{self, Status};
 use strata_run::task::Mode;
-use strata_run::{RemoteOptions, RunOptions};
+use strata_run::RunOptions;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -156,24 +156,7 @@ fn apply(ctx: &Context, args: ApplyArgs, rollback: bool) -> Result<u8> {
     let session = ctx.session()?;
     let opts = RunOptions {
         mode: Mode::Apply,
-        envs: Vec::new(),
-        jobs: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2),
-        keep_going: false,
-        allow_incomplete: false,
-        use_cache: ctx.use_cache,
-        remote: session
-            .config
-            .cache
-            .remote
-            .clone()
-            .map(|url| RemoteOptions {
-                url,
-                read_only: session.config.cache.remote_read_only,
-                required: false,
-            }),
-        state_root: Some(session.root.clone()),
+        ..crate::commands::gitops::run_options(ctx, &session)
     };
     let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
     strata_exec::reaper::supervise();

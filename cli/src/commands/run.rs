@@ -404,7 +404,7 @@ impl Printer {
         }
     }
 
-    fn done(&self) {
+    pub(crate) fn done(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

@@ -6,6 +6,7 @@
 
 pub mod approvals;
 pub mod clock;
+pub mod delivery;
 pub mod identity;
 pub mod lock;
 pub mod plan;

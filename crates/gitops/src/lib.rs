@@ -1,0 +1,549 @@
+//! GitOps output: what Argo CD or Flux deliver for one environment.
+//!
+//! Given the charts deployed in an environment (each with its rendered manifests, its place
+//! in the graph and its values) this writes, deterministically, the rendered manifests one
+//! directory per chart (the rendered-manifests pattern: the cluster gets exactly what was
+//! reviewed and policy-checked) and the objects that deliver them:
+//!
+//! | format | objects |
+//! |---|---|
+//! | `argocd` | an `AppProject` for the environment, an `Application` per chart with a sync wave from its graph depth |
+//! | `argocd-appset` | the `AppProject`, and one `ApplicationSet` with a git directory generator over the chart directories |
+//! | `flux-kustomize` | a `GitRepository`, a `Kustomization` per chart with `dependsOn` from the graph, and one per stack a chart reads (a release marker) |
+//! | `flux-helm` | a `GitRepository` and a `HelmRelease` per chart (Flux renders), values inline, sensitive inputs from a Secret, upgrade remediation |
+//!
+//! Everything here is pure: no tool runs, no file is read. The same input gives the same
+//! files, byte for byte (sorted keys, no timestamps).
+
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Format {
+    ArgoCd,
+    ArgoCdAppSet,
+    FluxKustomize,
+    FluxHelm,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [
+        Format::ArgoCd,
+        Format::ArgoCdAppSet,
+        Format::FluxKustomize,
+        Format::FluxHelm,
+    ];
+    pub const NAMES: &'static [&'static str] =
+        &["argocd", "argocd-appset", "flux-kustomize", "flux-helm"];
+
+    pub fn parse(name: &str) -> Option<Format> {
+        Format::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| Format::ALL[i])
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Format::NAMES[Format::ALL.iter().position(|f| *f == self).expect("listed")]
+    }
+
+    /// Whether the cluster gets strata's rendered manifests (all but `flux-helm`).
+    pub fn delivers_rendered(self) -> bool {
+        self != Format::FluxHelm
+    }
+}
+
+/// Where and how the environment is delivered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub format: Format,
+    /// The workspace's name (names the Flux `GitRepository`).
+    pub workspace: String,
+    /// The git repository Argo CD or Flux read the output from.
+    pub repo_url: String,
+    pub revision: String,
+    /// The output's directory inside that repository (`deploy/dev`).
+    pub path: String,
+    /// The cluster's API server (`https://kubernetes.default.svc`).
+    pub server: String,
+    pub argocd_namespace: String,
+    pub flux_namespace: String,
+}
+
+/// A chart deployed in the environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    pub label: String,
+    /// The chart's directory in the repository (for Flux to render it).
+    pub dir: String,
+    /// Its depth in the graph among what deploys in the environment: 0 without
+    /// dependencies, else one more than its deepest dependency.
+    pub depth: usize,
+    /// Charts it depends on (deployed in the environment).
+    pub chart_deps: Vec<String>,
+    /// Stacks it depends on (reads outputs of, or declares).
+    pub stack_deps: Vec<String>,
+    /// The namespace it renders into.
+    pub namespace: String,
+    /// `helm template` output (the rendered formats).
+    pub manifests: Vec<u8>,
+    /// Values for Flux to render with (`flux-helm`): the environment's values files merged,
+    /// and the non-sensitive upstream outputs it reads.
+    pub values: Value,
+    /// Inputs bound to sensitive upstream outputs, by value name: never written as values.
+    pub sensitive_inputs: Vec<String>,
+}
+
+/// A stack a chart depends on, for Flux's release markers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stack {
+    pub label: String,
+    /// The hash and commit deployed (from the release lock), when known.
+    pub hash: Option<String>,
+    pub commit: Option<String>,
+}
+
+/// Why an environment's output cannot be written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GitopsError {
+    /// A chart would carry a sensitive value in the rendered manifests.
+    SensitiveInRendered { label: String, inputs: Vec<String> },
+}
+
+impl std::fmt::Display for GitopsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GitopsError::SensitiveInRendered { label, inputs } => write!(
+                f,
+                "{label} reads sensitive upstream outputs ({}): rendered manifests in git would hold them. Deliver them as a Kubernetes Secret the chart references (an existing Secret's name as a value), or use the flux-helm format, which passes them from a Secret",
+                inputs.join(", ")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for GitopsError {}
+
+/// A Kubernetes name for a label: `charts/api` -> `api`, `stacks/database` -> `database`,
+/// `apps/shop/chart` -> `apps-shop-chart`.
+pub fn object_name(label: &str) -> String {
+    let trimmed = label
+        .strip_prefix("charts/")
+        .or_else(|| label.strip_prefix("stacks/"))
+        .unwrap_or(label);
+    let mut out = String::new();
+    for c in trimmed.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-').to_string();
+    if out.is_empty() {
+        "root".into()
+    } else {
+        out
+    }
+}
+
+fn yaml(value: &Value) -> String {
+    serde_norway::to_string(value).expect("JSON values serialize as YAML")
+}
+
+/// The files of the environment's output, by path relative to the output directory.
+pub fn render(
+    env: &str,
+    settings: &Settings,
+    charts: &[Chart],
+    stacks: &[Stack],
+) -> Result<BTreeMap<String, String>, GitopsError> {
+    let mut files = BTreeMap::new();
+    let mut charts: Vec<&Chart> = charts.iter().collect();
+    charts.sort_by(|a, b| a.label.cmp(&b.label));
+    let app = |label: &str| format!("{env}-{}", object_name(label));
+    let chart_path = |c: &Chart| format!("charts/{}", object_name(&c.label));
+    let repo_path = |rel: &str| {
+        if settings.path.is_empty() {
+            rel.to_string()
+        } else {
+            format!("{}/{rel}", settings.path.trim_end_matches('/'))
+        }
+    };
+    let labels = |extra: Map<String, Value>| {
+        let mut m = Map::new();
+        m.insert("app.kubernetes.io/managed-by".into(), json!("strata"));
+        m.insert("strata.dev/environment".into(), json!(env));
+        m.extend(extra);
+        Value::Object(m)
+    };
+    if settings.format.delivers_rendered() {
+        for c in &charts {
+            if !c.sensitive_inputs.is_empty() {
+                return Err(GitopsError::SensitiveInRendered {
+                    label: c.label.clone(),
+                    inputs: c.sensitive_inputs.clone(),
+                });
+            }
+            files.insert(
+                format!("{}/manifests.yaml", chart_path(c)),
+                String::from_utf8_lossy(&c.manifests).into_owned(),
+            );
+        }
+    }
+    let namespaces: BTreeSet<&str> = charts.iter().map(|c| c.namespace.as_str()).collect();
+    let project = || {
+        json!({
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "AppProject",
+            "metadata": {"name": env, "namespace": settings.argocd_namespace, "labels": labels(Map::new())},
+            "spec": {
+                "description": format!("{env}: delivered by strata from {}", settings.repo_url),
+                "sourceRepos": [settings.repo_url],
+                "destinations": namespaces.iter().map(|ns| json!({"server": settings.server, "namespace": ns})).collect::<Vec<_>>(),
+                "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
+            }
+        })
+    };
+    match settings.format {
+        Format::ArgoCd => {
+            files.insert("argocd/project.yaml".into(), yaml(&project()));
+            for c in &charts {
+                let object = json!({
+                    "apiVersion": "argoproj.io/v1alpha1",
+                    "kind": "Application",
+                    "metadata": {
+                        "name": app(&c.label),
+                        "namespace": settings.argocd_namespace,
+                        "labels": labels(Map::from_iter([("strata.dev/target".to_string(), json!(object_name(&c.label)))])),
+                        "annotations": {
+                            "argocd.argoproj.io/sync-wave": c.depth.to_string(),
+                            "strata.dev/label": c.label,
+                        },
+                        "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+                    },
+                    "spec": {
+                        "project": env,
+                        "source": {
+                            "repoURL": settings.repo_url,
+                            "targetRevision": settings.revision,
+                            "path": repo_path(&chart_path(c)),
+                        },
+                        "destination": {"server": settings.server, "namespace": c.namespace},
+                        "syncPolicy": {
+                            "automated": {"prune": true, "selfHeal": true},
+                            "syncOptions": ["CreateNamespace=true"],
+                        },
+                    }
+                });
+                files.insert(
+                    format!("argocd/apps/{}.yaml", object_name(&c.label)),
+                    yaml(&object),
+                );
+            }
+        }
+        Format::ArgoCdAppSet => {
+            files.insert("argocd/project.yaml".into(), yaml(&project()));
+            let object = json!({
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "ApplicationSet",
+                "metadata": {"name": env, "namespace": settings.argocd_namespace, "labels": labels(Map::new())},
+                "spec": {
+                    "goTemplate": true,
+                    "goTemplateOptions": ["missingkey=error"],
+                    "generators": [{"git": {
+                        "repoURL": settings.repo_url,
+                        "revision": settings.revision,
+                        "directories": [{"path": repo_path("charts/*")}],
+                    }}],
+                    "template": {
+                        "metadata": {
+                            "name": format!("{env}-{{{{.path.basename}}}}"),
+                            "labels": labels(Map::new()),
+                        },
+                        "spec": {
+                            "project": env,
+                            "source": {
+                                "repoURL": settings.repo_url,
+                                "targetRevision": settings.revision,
+                                "path": "{{.path.path}}",
+                            },
+                            "destination": {"server": settings.server, "namespace": env},
+                            "syncPolicy": {
+                                "automated": {"prune": true, "selfHeal": true},
+                                "syncOptions": ["CreateNamespace=true"],
+                            },
+                        },
+                    },
+                }
+            });
+            files.insert("argocd/applicationset.yaml".into(), yaml(&object));
+        }
+        Format::FluxKustomize | Format::FluxHelm => {
+            let source = json!({
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "GitRepository",
+                "metadata": {"name": object_name(&settings.workspace), "namespace": settings.flux_namespace, "labels": labels(Map::new())},
+                "spec": {
+                    "interval": "1m",
+                    "url": settings.repo_url,
+                    "ref": {"branch": settings.revision},
+                }
+            });
+            files.insert("flux/source.yaml".into(), yaml(&source));
+            let source_ref =
+                json!({"kind": "GitRepository", "name": object_name(&settings.workspace)});
+            let depends = |names: Vec<String>| {
+                names
+                    .into_iter()
+                    .map(|n| json!({"name": n}))
+                    .collect::<Vec<_>>()
+            };
+            if settings.format == Format::FluxKustomize {
+                // Stacks charts read get a release marker, so charts wait for them.
+                let read: BTreeSet<&str> = charts
+                    .iter()
+                    .flat_map(|c| c.stack_deps.iter().map(String::as_str))
+                    .collect();
+                for s in stacks.iter().filter(|s| read.contains(s.label.as_str())) {
+                    let name = object_name(&s.label);
+                    let marker = json!({
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {"name": format!("strata-release-{name}"), "namespace": settings.flux_namespace, "labels": labels(Map::new())},
+                        "data": {
+                            "label": s.label,
+                            "hash": s.hash.clone().unwrap_or_default(),
+                            "commit": s.commit.clone().unwrap_or_default(),
+                        }
+                    });
+                    files.insert(format!("stacks/{name}/release.yaml"), yaml(&marker));
+                    let k = json!({
+                        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+                        "kind": "Kustomization",
+                        "metadata": {"name": format!("{env}-stack-{name}"), "namespace": settings.flux_namespace, "labels": labels(Map::new())},
+                        "spec": {
+                            "interval": "10m",
+                            "path": format!("./{}", repo_path(&format!("stacks/{name}"))),
+                            "prune": true,
+                            "sourceRef": source_ref,
+                        }
+                    });
+                    files.insert(format!("flux/kustomizations/stack-{name}.yaml"), yaml(&k));
+                }
+                for c in &charts {
+                    let mut deps: Vec<String> = c.chart_deps.iter().map(|d| app(d)).collect();
+                    deps.extend(
+                        c.stack_deps
+                            .iter()
+                            .map(|s| format!("{env}-stack-{}", object_name(s))),
+                    );
+                    deps.sort();
+                    let mut spec = json!({
+                        "interval": "10m",
+                        "path": format!("./{}", repo_path(&chart_path(c))),
+                        "prune": true,
+                        "wait": true,
+                        "timeout": "5m",
+                        "sourceRef": source_ref,
+                        "targetNamespace": c.namespace,
+                    });
+                    if !deps.is_empty() {
+                        spec["dependsOn"] = json!(depends(deps));
+                    }
+                    let k = json!({
+                        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+                        "kind": "Kustomization",
+                        "metadata": {"name": app(&c.label), "namespace": settings.flux_namespace, "labels": labels(Map::new())},
+                        "spec": spec,
+                    });
+                    files.insert(
+                        format!("flux/kustomizations/{}.yaml", object_name(&c.label)),
+                        yaml(&k),
+                    );
+                }
+            } else {
+                for c in &charts {
+                    let mut deps: Vec<String> = c.chart_deps.iter().map(|d| app(d)).collect();
+                    deps.sort();
+                    let mut spec = json!({
+                        "interval": "10m",
+                        "releaseName": object_name(&c.label),
+                        "targetNamespace": c.namespace,
+                        "chart": {"spec": {
+                            "chart": format!("./{}", c.dir),
+                            "sourceRef": source_ref,
+                            "reconcileStrategy": "Revision",
+                        }},
+                        "install": {"createNamespace": true, "remediation": {"retries": 3}},
+                        "upgrade": {
+                            "cleanupOnFail": true,
+                            "remediation": {"retries": 3, "remediateLastFailure": true, "strategy": "rollback"},
+                        },
+                        "values": c.values,
+                    });
+                    if !c.sensitive_inputs.is_empty() {
+                        let secret = format!("{}-inputs", app(&c.label));
+                        spec["valuesFrom"] = Value::Array(
+                            c.sensitive_inputs
+                                .iter()
+                                .map(|v| json!({"kind": "Secret", "name": secret, "valuesKey": v, "targetPath": v}))
+                                .collect(),
+                        );
+                    }
+                    if !deps.is_empty() {
+                        spec["dependsOn"] = json!(depends(deps));
+                    }
+                    let h = json!({
+                        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+                        "kind": "HelmRelease",
+                        "metadata": {"name": app(&c.label), "namespace": settings.flux_namespace, "labels": labels(Map::new())},
+                        "spec": spec,
+                    });
+                    files.insert(
+                        format!("flux/helmreleases/{}.yaml", object_name(&c.label)),
+                        yaml(&h),
+                    );
+                }
+            }
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(format: Format) -> Settings {
+        Settings {
+            format,
+            workspace: "acme-infra".into(),
+            repo_url: "https://git.example.com/acme/infra.git".into(),
+            revision: "main".into(),
+            path: "deploy/dev".into(),
+            server: "https://kubernetes.default.svc".into(),
+            argocd_namespace: "argocd".into(),
+            flux_namespace: "flux-system".into(),
+        }
+    }
+
+    fn chart(label: &str, depth: usize, chart_deps: &[&str], stack_deps: &[&str]) -> Chart {
+        Chart {
+            label: label.into(),
+            dir: label.into(),
+            depth,
+            chart_deps: chart_deps.iter().map(|s| s.to_string()).collect(),
+            stack_deps: stack_deps.iter().map(|s| s.to_string()).collect(),
+            namespace: "dev".into(),
+            manifests: format!("kind: ConfigMap\nmetadata:\n  name: {label}\n").into_bytes(),
+            values: json!({"replicas": 2}),
+            sensitive_inputs: Vec::new(),
+        }
+    }
+
+    fn parse(text: &str) -> Value {
+        serde_norway::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn argocd_applications_carry_sync_waves_from_the_graph() {
+        let charts = [
+            chart("charts/web", 0, &[], &[]),
+            chart("charts/api", 2, &["charts/web"], &["stacks/database"]),
+        ];
+        let files = render("dev", &settings(Format::ArgoCd), &charts, &[]).unwrap();
+        let names: Vec<&str> = files.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "argocd/apps/api.yaml",
+                "argocd/apps/web.yaml",
+                "argocd/project.yaml",
+                "charts/api/manifests.yaml",
+                "charts/web/manifests.yaml"
+            ]
+        );
+        let api = parse(&files["argocd/apps/api.yaml"]);
+        assert_eq!(
+            api["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"],
+            "2"
+        );
+        assert_eq!(api["spec"]["source"]["path"], "deploy/dev/charts/api");
+        assert_eq!(api["metadata"]["name"], "dev-api");
+        let project = parse(&files["argocd/project.yaml"]);
+        assert_eq!(
+            project["spec"]["sourceRepos"][0],
+            "https://git.example.com/acme/infra.git"
+        );
+        // Same input, same bytes.
+        assert_eq!(
+            files,
+            render("dev", &settings(Format::ArgoCd), &charts, &[]).unwrap()
+        );
+    }
+
+    #[test]
+    fn flux_kustomizations_depend_on_charts_and_on_stack_markers() {
+        let charts = [
+            chart("charts/web", 0, &[], &[]),
+            chart("charts/api", 2, &["charts/web"], &["stacks/database"]),
+        ];
+        let stacks = [Stack {
+            label: "stacks/database".into(),
+            hash: Some("h".into()),
+            commit: Some("c".into()),
+        }];
+        let files = render("dev", &settings(Format::FluxKustomize), &charts, &stacks).unwrap();
+        let api = parse(&files["flux/kustomizations/api.yaml"]);
+        assert_eq!(
+            api["spec"]["dependsOn"],
+            json!([{"name": "dev-stack-database"}, {"name": "dev-web"}])
+        );
+        assert!(parse(&files["flux/kustomizations/web.yaml"])["spec"]
+            .get("dependsOn")
+            .is_none());
+        assert!(files.contains_key("stacks/database/release.yaml"));
+        assert_eq!(api["spec"]["path"], "./deploy/dev/charts/api");
+    }
+
+    #[test]
+    fn sensitive_inputs_are_never_values() {
+        let mut api = chart("charts/api", 1, &[], &["stacks/database"]);
+        api.sensitive_inputs = vec!["dbPassword".into()];
+        let err = render(
+            "dev",
+            &settings(Format::ArgoCd),
+            std::slice::from_ref(&api),
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("dbPassword"), "{err}");
+        let files = render("dev", &settings(Format::FluxHelm), &[api], &[]).unwrap();
+        let h = parse(&files["flux/helmreleases/api.yaml"]);
+        assert_eq!(
+            h["spec"]["valuesFrom"],
+            json!([{"kind": "Secret", "name": "dev-api-inputs", "valuesKey": "dbPassword", "targetPath": "dbPassword"}])
+        );
+        assert_eq!(
+            h["spec"]["upgrade"]["remediation"]["remediateLastFailure"],
+            true
+        );
+        assert!(!files.keys().any(|k| k.ends_with("manifests.yaml")));
+    }
+
+    #[test]
+    fn names_are_kubernetes_names() {
+        assert_eq!(object_name("charts/api"), "api");
+        assert_eq!(
+            object_name("apps/Shop_Front/chart"),
+            "apps-shop-front-chart"
+        );
+        assert_eq!(object_name("."), "root");
+        assert_eq!(Format::parse("flux-helm"), Some(Format::FluxHelm));
+        assert_eq!(Format::FluxHelm.as_str(), "flux-helm");
+        assert_eq!(Format::parse("argo"), None);
+    }
+}

@@ -1,0 +1,427 @@
+//! Delivery: an environment's GitOps output, made from the graph, the charts' renders and
+//! the environment's settings (see `strata_gitops` for the files).
+//!
+//! The charts' renders are the run layer's cached render tasks: `gitops render` runs them
+//! (served from the cache when nothing changed) and reads their manifests back from the
+//! cache. A chart reading a sensitive upstream output is refused in the formats that put
+//! rendered manifests in git; `flux-helm` passes such inputs from a Secret instead.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use strata_exec::schedule::Status;
+use strata_gitops::{Chart, Format, Settings, Stack};
+use strata_graph::discover::Kind;
+use strata_graph::error::{Error, Location};
+use strata_graph::manifest::GitopsConfig;
+use strata_graph::model::Model;
+use strata_graph::session::{Session, View};
+use strata_graph::workspace::WORKSPACE_FILE;
+use strata_graph::Result;
+use strata_run::task::{Action, Mode, Task};
+use strata_run::{Observer, RunOptions, RunReport, Scope};
+
+/// The file marking a directory as strata's output (it is replaced whole).
+pub const MARKER: &str = ".strata-gitops";
+
+/// One environment's output.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub env: String,
+    pub format: Format,
+    /// The output's path in the repository (`deploy/dev`).
+    pub path: String,
+    pub files: BTreeMap<String, String>,
+    /// The charts delivered.
+    pub charts: Vec<String>,
+}
+
+/// The environment's delivery settings: env.toml's `[gitops]` over WORKSPACE.toml's, then
+/// defaults; `format` (from the command line) over both.
+pub fn settings(
+    session: &Session,
+    model: &Model,
+    env: &str,
+    format: Option<&str>,
+) -> Result<Settings> {
+    let environment = model.environment(env).ok_or_else(|| Error::Usage {
+        message: format!("`{env}` is not an environment"),
+        hint: "list them with `strata list`".into(),
+    })?;
+    let base = model.config.gitops.clone().unwrap_or_default();
+    let cfg: GitopsConfig = base.overridden_by(&environment.config.gitops);
+    let format_name = format
+        .map(str::to_string)
+        .or(cfg.format.clone())
+        .unwrap_or_else(|| "argocd".into());
+    let format = Format::parse(&format_name).ok_or_else(|| Error::Usage {
+        message: format!("`{format_name}` is not a GitOps output format"),
+        hint: format!("use one of: {}", Format::NAMES.join(", ")),
+    })?;
+    let repo_url = cfg
+        .repo_url
+        .clone()
+        .or_else(|| session.repo.config("remote.origin.url"))
+        .ok_or_else(|| Error::Invalid {
+            message: "GitOps output names the repository Argo CD or Flux read, and none is set".into(),
+            location: Location::new(WORKSPACE_FILE, None),
+            hint: "set it in WORKSPACE.toml: `[gitops]` `repo_url = \"https://git.example.com/org/repo.git\"` (or add a git remote `origin`)".into(),
+        })?;
+    Ok(Settings {
+        format,
+        workspace: model.config.workspace.name.clone(),
+        repo_url,
+        revision: cfg
+            .revision
+            .clone()
+            .unwrap_or_else(|| model.config.workspace.default_branch.clone()),
+        path: output_path(&cfg, env),
+        server: cfg
+            .server
+            .clone()
+            .unwrap_or_else(|| "https://kubernetes.default.svc".into()),
+        argocd_namespace: cfg
+            .argocd_namespace
+            .clone()
+            .unwrap_or_else(|| "argocd".into()),
+        flux_namespace: cfg
+            .flux_namespace
+            .clone()
+            .unwrap_or_else(|| "flux-system".into()),
+    })
+}
+
+fn output_path(cfg: &GitopsConfig, env: &str) -> String {
+    cfg.path
+        .as_deref()
+        .unwrap_or("deploy/{env}")
+        .replace("{env}", env)
+        .trim_matches('/')
+        .to_string()
+}
+
+/// Where `apply` and `promote apply` write `env`'s output in the checkout: `None` when the
+/// workspace has no `[gitops]` section.
+pub fn configured_dir(root: &Path, model: &Model, env: &str) -> Option<PathBuf> {
+    let base = model.config.gitops.as_ref()?;
+    let cfg = match model.environment(env) {
+        Some(e) => base.overridden_by(&e.config.gitops),
+        None => base.clone(),
+    };
+    Some(root.join(output_path(&cfg, env)))
+}
+
+/// The charts delivered in `env`: applications (not libraries) deployed there.
+pub fn delivered_charts(model: &Model, env: &str) -> Vec<usize> {
+    (0..model.targets.len())
+        .filter(|&i| {
+            let t = &model.targets[i];
+            t.kind == Kind::Chart
+                && t.chart.as_ref().is_none_or(|c| c.chart_type != "library")
+                && t.environments.iter().any(|e| e == env)
+        })
+        .collect()
+}
+
+/// Graph depth of each target deployed in `env` (stacks and charts): 0 without
+/// dependencies among them, else one more than the deepest.
+fn depths(model: &Model, env: &str) -> Vec<usize> {
+    let n = model.targets.len();
+    let deployed = |i: usize| {
+        let t = &model.targets[i];
+        matches!(t.kind, Kind::Stack | Kind::Chart) && t.environments.iter().any(|e| e == env)
+    };
+    let mut depth: Vec<Option<usize>> = vec![None; n];
+    fn visit(
+        model: &Model,
+        i: usize,
+        deployed: &dyn Fn(usize) -> bool,
+        depth: &mut Vec<Option<usize>>,
+    ) -> usize {
+        if let Some(d) = depth[i] {
+            return d;
+        }
+        let mut d = 0;
+        for dep in &model.targets[i].deps {
+            if let Some(j) = model.index(&dep.label) {
+                if deployed(j) {
+                    d = d.max(visit(model, j, deployed, depth) + 1);
+                }
+            }
+        }
+        depth[i] = Some(d);
+        d
+    }
+    (0..n)
+        .map(|i| visit(model, i, &deployed, &mut depth))
+        .collect()
+}
+
+/// Deep-merges `over` into `base` (maps merge, everything else is replaced).
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                merge(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+/// Renders `env`'s charts from the work tree and builds the output. The report is the
+/// render run's; `None` when a render failed (its task says why).
+pub fn render(
+    session: &Session,
+    view: &View,
+    env: &str,
+    format: Option<&str>,
+    base: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<(RunReport, std::result::Result<Output, String>)> {
+    let model = &view.model;
+    let settings = settings(session, model, env, format)?;
+    let charts = delivered_charts(model, env);
+    let labels: Vec<String> = charts
+        .iter()
+        .map(|&i| model.targets[i].label.clone())
+        .collect();
+    let opts = RunOptions {
+        mode: Mode::Plan,
+        envs: vec![env.to_string()],
+        keep_going: true,
+        ..base.clone()
+    };
+    let report = if labels.is_empty() {
+        RunReport::new(Vec::new(), false, false)
+    } else {
+        let selection = strata_run::select(session, view, &Scope::Labels(labels.clone()))?;
+        strata_run::run(session, view, &selection, &opts, observer)?
+    };
+    if !report.ok {
+        return Ok((report, Err("a chart's render did not pass".into())));
+    }
+    let output = build(session, view, env, settings, &charts, &report, &opts)?;
+    Ok((report, output))
+}
+
+fn build(
+    session: &Session,
+    view: &View,
+    env: &str,
+    settings: Settings,
+    charts: &[usize],
+    report: &RunReport,
+    opts: &RunOptions,
+) -> Result<std::result::Result<Output, String>> {
+    let model = &view.model;
+    let environment = model.environment(env).expect("checked by settings");
+    let cache = strata_run::open_cache(session, opts, std::sync::Arc::new(|_| {}))?;
+    // The upstream outputs charts read: which are sensitive, and their values (flux-helm).
+    let upstream: Vec<Task> = charts
+        .iter()
+        .flat_map(|&i| model.targets[i].inputs.iter())
+        .filter_map(|inp| model.index(&inp.label))
+        .map(|j| Task {
+            target: j,
+            action: Action::Plan,
+            env: Some(env.to_string()),
+            deps: Vec::new(),
+        })
+        .collect();
+    let tools = strata_run::resolve_tools(session, &upstream, model)?;
+    let states = strata_run::states::States::new(session, view, tools);
+    let env_files = model.environment_files(&view.snapshot);
+    let depth = depths(model, env);
+    let mut out = Vec::new();
+    let mut stacks = BTreeMap::new();
+    for &i in charts {
+        let t = &model.targets[i];
+        let render = report
+            .tasks
+            .iter()
+            .find(|r| r.label == t.label && r.action == Action::Render && r.status == Status::Ok);
+        let manifests = match render
+            .and_then(|r| r.key.as_deref())
+            .and_then(strata_graph::digest::TaskKey::from_hex)
+        {
+            Some(key) => match cache.lookup(&key) {
+                Ok(Some(hit)) => hit.blobs.get("manifests.yaml").cloned(),
+                _ => None,
+            },
+            None => None,
+        };
+        let Some(manifests) = manifests else {
+            return Ok(Err(format!(
+                "{}'s render is not in the cache (run without --no-cache)",
+                t.label
+            )));
+        };
+        let mut values = Value::Object(Default::default());
+        for path in env_files
+            .for_target(env, &t.label)
+            .filter(|p| p.ends_with(".yaml") || p.ends_with(".yml"))
+        {
+            let text = std::fs::read_to_string(session.root.join(path))
+                .map_err(|e| Error::io(session.root.join(path), e))?;
+            let v: Value = serde_norway::from_str(&text).map_err(|e| Error::Malformed {
+                what: "YAML",
+                location: Location::new(path.to_string(), e.location().map(|l| l.line())),
+                message: e.to_string(),
+            })?;
+            if !v.is_null() {
+                merge(&mut values, v);
+            }
+        }
+        let mut sensitive = Vec::new();
+        for inp in &t.inputs {
+            let Some(j) = model.index(&inp.label) else {
+                continue;
+            };
+            let state = states.state_of(j, environment)?;
+            match state.as_ref().and_then(|s| s.outputs.get(&inp.output)) {
+                Some(o) if o.sensitive => sensitive.push(inp.variable.clone()),
+                Some(o) => merge(
+                    &mut values,
+                    serde_json::json!({ inp.variable.clone(): o.value.clone() }),
+                ),
+                None => {}
+            }
+        }
+        let mut chart_deps = Vec::new();
+        let mut stack_deps = Vec::new();
+        for d in &t.deps {
+            let Some(j) = model.index(&d.label) else {
+                continue;
+            };
+            let dep = &model.targets[j];
+            if !dep.environments.iter().any(|e| e == env) {
+                continue;
+            }
+            match dep.kind {
+                Kind::Chart if dep.chart.as_ref().is_none_or(|c| c.chart_type != "library") => {
+                    chart_deps.push(dep.label.clone())
+                }
+                Kind::Stack => {
+                    stack_deps.push(dep.label.clone());
+                    stacks.insert(dep.label.clone(), j);
+                }
+                _ => {}
+            }
+        }
+        out.push(Chart {
+            label: t.label.clone(),
+            dir: strata_graph::discover::label_dir(&t.label).to_string(),
+            depth: depth[i],
+            chart_deps,
+            stack_deps,
+            namespace: env.to_string(),
+            manifests,
+            values,
+            sensitive_inputs: sensitive,
+        });
+    }
+    let lock = crate::lock::ReleaseLock::read(&session.root, env)?;
+    let stacks: Vec<Stack> = stacks
+        .keys()
+        .map(|label| Stack {
+            label: label.clone(),
+            hash: lock.targets.get(label).map(|e| e.hash.clone()),
+            commit: lock.targets.get(label).map(|e| e.commit.clone()),
+        })
+        .collect();
+    let path = settings.path.clone();
+    let format = settings.format;
+    match strata_gitops::render(env, &settings, &out, &stacks) {
+        Ok(files) => Ok(Ok(Output {
+            env: env.to_string(),
+            format,
+            path,
+            files,
+            charts: out.iter().map(|c| c.label.clone()).collect(),
+        })),
+        Err(e) => Ok(Err(e.to_string())),
+    }
+}
+
+/// Writes `output` into `dir`, replacing what strata wrote there before, whole: a reader
+/// sees the old or the new tree. Refuses a non-empty directory strata did not write.
+pub fn write(dir: &Path, output: &Output) -> Result<()> {
+    if dir.exists() && !dir.join(MARKER).exists() {
+        let empty = std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !empty {
+            return Err(Error::Invalid {
+                message: format!("{} holds files strata did not write", dir.display()),
+                location: Location::new(dir.display().to_string(), None),
+                hint: "give an empty or new directory: strata replaces its output directory whole"
+                    .into(),
+            });
+        }
+    }
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".strata-gitops-")
+        .tempdir_in(parent)
+        .map_err(|e| Error::write(parent, e))?;
+    let mut files = output.files.clone();
+    files.insert(
+        MARKER.into(),
+        format!(
+            "GitOps output of environment {} ({}), written by strata: do not edit; `strata drift` reports edits.\n",
+            output.env,
+            output.format.as_str()
+        ),
+    );
+    for (rel, text) in &files {
+        let path = staging.path().join(rel);
+        if let Some(p) = path.parent() {
+            std::fs::create_dir_all(p).map_err(|e| Error::write(p, e))?;
+        }
+        std::fs::write(&path, text).map_err(|e| Error::write(&path, e))?;
+    }
+    let fresh = staging.keep();
+    let old = parent.join(format!(".strata-gitops-old-{}", std::process::id()));
+    if dir.exists() {
+        std::fs::rename(dir, &old).map_err(|e| Error::write(dir, e))?;
+    }
+    if let Err(e) = std::fs::rename(&fresh, dir) {
+        let _ = std::fs::rename(&old, dir);
+        let _ = std::fs::remove_dir_all(&fresh);
+        return Err(Error::write(dir, e));
+    }
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
+/// The files under `dir` (as `write` would have written them), for comparison.
+pub fn read_tree(dir: &Path) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> Result<()> {
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            let path = entry.path();
+            if path.is_dir() {
+                walk(root, &path, out)?;
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned();
+                if rel != MARKER {
+                    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                    out.insert(rel, String::from_utf8_lossy(&bytes).into_owned());
+                }
+            }
+        }
+        Ok(())
+    }
+    if dir.exists() {
+        walk(dir, dir, &mut out)?;
+    }
+    Ok(out)
+}
