@@ -63,9 +63,12 @@ else
     (cd "$repo" && cargo build --release -q -p strata-cli)
     strata=$repo/target/release/strata
 fi
-strata_commit=$(git -C "$repo" rev-parse --short=12 HEAD)
+strata_commit="commit $(git -C "$repo" rev-parse --short=12 HEAD)"
 if [ -n "$(git -C "$repo" status --porcelain -- cli crates graph Cargo.toml Cargo.lock)" ]; then
     strata_commit="$strata_commit + uncommitted changes"
+fi
+if [ -n "${STRATA:-}" ]; then
+    strata_commit="$strata (given; the repository is at $strata_commit)"
 fi
 
 # --- the workspace -------------------------------------------------------------------------

@@ -53,6 +53,8 @@ enum Command {
     Apply(commands::run::Args),
     /// Destroy stacks in one environment (dependents first), after confirmation.
     Destroy(commands::run::Args),
+    /// Whether what runs in an environment is what its release lock says (exit 2: drift).
+    Drift(commands::drift::Args),
     /// GitOps delivery: an environment's rendered charts with Argo CD or Flux objects.
     #[command(subcommand)]
     Gitops(commands::gitops::Command),
@@ -107,6 +109,7 @@ fn main() -> ExitCode {
         Command::Show(args) => commands::show::run(&ctx, args),
         Command::Promote(cmd) => commands::promote::run(&ctx, cmd),
         Command::Gitops(cmd) => commands::gitops::run(&ctx, cmd),
+        Command::Drift(args) => commands::drift::run(&ctx, args),
         Command::Ci(cmd) => commands::ci::run(&ctx, cmd),
         Command::Policy(cmd) => commands::policy::run(&ctx, cmd),
         Command::Tools(args) => commands::tools::run(&ctx, args),

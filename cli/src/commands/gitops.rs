@@ -52,6 +52,7 @@ pub fn run_options(ctx: &Context, session: &strata_graph::session::Session) -> R
                 required: false,
             }),
         state_root: Some(session.root.clone()),
+        cache_dir: None,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod ci;
 #[cfg(unix)]
 pub mod daemon;
+pub mod drift;
 pub mod gitops;
 pub mod graph;
 pub mod hash;

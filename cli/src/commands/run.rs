@@ -222,6 +222,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             required: args.require_remote_cache,
         }),
         state_root: None,
+        cache_dir: None,
     };
     let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
     // Tools outlive a strata that is killed: the reaper stops them then.
@@ -323,6 +324,12 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                 "release lock of {}: recorded {} (environments/{}/release.lock.toml; commit it)",
                 r.env,
                 r.recorded.join(", "),
+                r.env
+            );
+        }
+        if let Some(dir) = &r.delivered {
+            eprintln!(
+                "GitOps output of {}: {dir} (commit it with the lock)",
                 r.env
             );
         }

@@ -20,6 +20,10 @@ pub struct PlanSummary {
     pub resources: Vec<ResourceAction>,
     /// Outputs whose value changes.
     pub outputs_changed: Vec<String>,
+    /// Resources terraform found changed outside terraform when it refreshed (its
+    /// `resource_drift`): `address` and what happened (`update`, `delete`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outside: Vec<ResourceAction>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -212,6 +216,36 @@ pub fn parse(text: &[u8]) -> Result<Value, String> {
 
 pub fn summarize(plan: &Value) -> PlanSummary {
     let mut s = PlanSummary::default();
+    for rd in plan
+        .get("resource_drift")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let actions: Vec<&str> = rd
+            .pointer("/change/actions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let action = match actions.as_slice() {
+            ["update"] => "update",
+            ["delete"] => "delete",
+            ["create"] => "create",
+            _ => continue,
+        };
+        s.outside.push(ResourceAction {
+            address: rd
+                .get("address")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            action: action.into(),
+            forced_by: Vec::new(),
+            changed: rd.get("change").map(changed_attributes).unwrap_or_default(),
+        });
+    }
     for rc in plan
         .get("resource_changes")
         .and_then(Value::as_array)
@@ -339,7 +373,10 @@ pub fn redact(plan: &Value) -> Value {
             out.insert(key.into(), v.clone());
         }
     }
-    if let Some(rcs) = plan.get("resource_changes").and_then(Value::as_array) {
+    for key in ["resource_changes", "resource_drift"] {
+        let Some(rcs) = plan.get(key).and_then(Value::as_array) else {
+            continue;
+        };
         let redacted = rcs
             .iter()
             .map(|rc| {
@@ -350,7 +387,7 @@ pub fn redact(plan: &Value) -> Value {
                 rc
             })
             .collect();
-        out.insert("resource_changes".into(), Value::Array(redacted));
+        out.insert(key.into(), Value::Array(redacted));
     }
     if let Some(ocs) = plan.get("output_changes").and_then(Value::as_object) {
         let redacted = ocs
@@ -365,6 +402,27 @@ pub fn redact(plan: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changes_made_outside_terraform_are_summarized_and_redacted() {
+        let plan: Value = serde_json::from_str(
+            r#"{"format_version": "1.2", "resource_drift": [{"address": "aws_db_instance.main",
+                "change": {"actions": ["update"],
+                  "before": {"password": "hunter2-secret", "size": 10},
+                  "after": {"password": "hunter2-secret", "size": 20},
+                  "before_sensitive": {"password": true}, "after_sensitive": {"password": true}}}],
+              "resource_changes": []}"#,
+        )
+        .unwrap();
+        let s = summarize(&plan);
+        assert_eq!(s.outside.len(), 1);
+        assert_eq!(s.outside[0].address, "aws_db_instance.main");
+        assert_eq!(s.outside[0].changed, ["size"]);
+        assert_eq!(s.add + s.change + s.destroy, 0);
+        let stored = redact(&plan).to_string();
+        assert!(stored.contains("aws_db_instance.main"));
+        assert!(!stored.contains("hunter2-secret"), "{stored}");
+    }
 
     /// The shape terraform 1.5+ / OpenTofu 1.6+ print (format_version 1.2), with an import,
     /// a replace, a sensitive attribute and a sensitive output.

@@ -205,77 +205,68 @@ pub fn render(
     Ok((report, output))
 }
 
-fn build(
-    session: &Session,
-    view: &View,
-    env: &str,
-    settings: Settings,
-    charts: &[usize],
-    report: &RunReport,
-    opts: &RunOptions,
-) -> Result<std::result::Result<Output, String>> {
-    let model = &view.model;
-    let environment = model.environment(env).expect("checked by settings");
-    let cache = strata_run::open_cache(session, opts, std::sync::Arc::new(|_| {}))?;
-    // The upstream outputs charts read: which are sensitive, and their values (flux-helm).
-    let upstream: Vec<Task> = charts
+/// The manifests a render task of `report` stored in the cache, for `label`.
+fn rendered(cache: &strata_cache::Cache, report: &RunReport, label: &str) -> Option<Vec<u8>> {
+    let render = report
+        .tasks
         .iter()
-        .flat_map(|&i| model.targets[i].inputs.iter())
-        .filter_map(|inp| model.index(&inp.label))
-        .map(|j| Task {
-            target: j,
-            action: Action::Plan,
-            env: Some(env.to_string()),
-            deps: Vec::new(),
-        })
+        .find(|r| r.label == label && r.action == Action::Render && r.status == Status::Ok)?;
+    let key = strata_graph::digest::TaskKey::from_hex(render.key.as_deref()?)?;
+    match cache.lookup(&key) {
+        Ok(Some(hit)) => hit.blobs.get("manifests.yaml").cloned(),
+        _ => None,
+    }
+}
+
+/// What one chart is delivered from.
+struct Source<'a> {
+    /// The view the chart is modelled in (the work tree, or the commit its lock entry names).
+    view: &'a View,
+    label: String,
+    manifests: Vec<u8>,
+    depth: usize,
+    chart_deps: Vec<String>,
+    stack_deps: Vec<String>,
+}
+
+/// Builds a chart's delivery: its values from the environment's files (as of the source's
+/// view) and the upstream outputs it reads, the sensitive ones by name only.
+fn chart_of(
+    session: &Session,
+    env: &str,
+    states: &strata_run::states::States,
+    head: &Model,
+    source: Source,
+) -> Result<Chart> {
+    let model = &source.view.model;
+    let i = model.index(&source.label).ok_or_else(|| Error::Usage {
+        message: format!(
+            "{} is not a target at the commit its lock entry names",
+            source.label
+        ),
+        hint: "the release lock is damaged: restore it from git".into(),
+    })?;
+    let t = &model.targets[i];
+    let env_files = model.environment_files(&source.view.snapshot);
+    let paths: Vec<&str> = env_files
+        .for_target(env, &t.label)
+        .filter(|p| p.ends_with(".yaml") || p.ends_with(".yml"))
         .collect();
-    let tools = strata_run::resolve_tools(session, &upstream, model)?;
-    let states = strata_run::states::States::new(session, view, tools);
-    let env_files = model.environment_files(&view.snapshot);
-    let depth = depths(model, env);
-    let mut out = Vec::new();
-    let mut stacks = BTreeMap::new();
-    for &i in charts {
-        let t = &model.targets[i];
-        let render = report
-            .tasks
-            .iter()
-            .find(|r| r.label == t.label && r.action == Action::Render && r.status == Status::Ok);
-        let manifests = match render
-            .and_then(|r| r.key.as_deref())
-            .and_then(strata_graph::digest::TaskKey::from_hex)
-        {
-            Some(key) => match cache.lookup(&key) {
-                Ok(Some(hit)) => hit.blobs.get("manifests.yaml").cloned(),
-                _ => None,
-            },
-            None => None,
-        };
-        let Some(manifests) = manifests else {
-            return Ok(Err(format!(
-                "{}'s render is not in the cache (run without --no-cache)",
-                t.label
-            )));
-        };
-        let mut values = Value::Object(Default::default());
-        for path in env_files
-            .for_target(env, &t.label)
-            .filter(|p| p.ends_with(".yaml") || p.ends_with(".yml"))
-        {
-            let text = std::fs::read_to_string(session.root.join(path))
-                .map_err(|e| Error::io(session.root.join(path), e))?;
-            let v: Value = serde_norway::from_str(&text).map_err(|e| Error::Malformed {
-                what: "YAML",
-                location: Location::new(path.to_string(), e.location().map(|l| l.line())),
-                message: e.to_string(),
-            })?;
-            if !v.is_null() {
-                merge(&mut values, v);
-            }
+    let mut values = Value::Object(Default::default());
+    for (path, text) in source.view.texts(&session.repo, &paths)? {
+        let v: Value = serde_norway::from_str(&text).map_err(|e| Error::Malformed {
+            what: "YAML",
+            location: Location::new(path.clone(), e.location().map(|l| l.line())),
+            message: e.to_string(),
+        })?;
+        if !v.is_null() {
+            merge(&mut values, v);
         }
-        let mut sensitive = Vec::new();
+    }
+    let mut sensitive = Vec::new();
+    if let Some(environment) = head.environment(env) {
         for inp in &t.inputs {
-            let Some(j) = model.index(&inp.label) else {
+            let Some(j) = head.index(&inp.label) else {
                 continue;
             };
             let state = states.state_of(j, environment)?;
@@ -288,6 +279,71 @@ fn build(
                 None => {}
             }
         }
+    }
+    Ok(Chart {
+        label: t.label.clone(),
+        dir: strata_graph::discover::label_dir(&t.label).to_string(),
+        depth: source.depth,
+        chart_deps: source.chart_deps,
+        stack_deps: source.stack_deps,
+        namespace: env.to_string(),
+        manifests: source.manifests,
+        values,
+        sensitive_inputs: sensitive,
+    })
+}
+
+/// The states of the stacks `charts` read outputs of.
+fn states_for<'a>(
+    session: &'a Session,
+    view: &'a View,
+    env: &str,
+    inputs: impl Iterator<Item = String>,
+) -> Result<strata_run::states::States<'a>> {
+    let model = &view.model;
+    let upstream: Vec<Task> = inputs
+        .filter_map(|label| model.index(&label))
+        .map(|j| Task {
+            target: j,
+            action: Action::Plan,
+            env: Some(env.to_string()),
+            deps: Vec::new(),
+        })
+        .collect();
+    let tools = strata_run::resolve_tools(session, &upstream, model)?;
+    Ok(strata_run::states::States::new(session, view, tools))
+}
+
+fn build(
+    session: &Session,
+    view: &View,
+    env: &str,
+    settings: Settings,
+    charts: &[usize],
+    report: &RunReport,
+    opts: &RunOptions,
+) -> Result<std::result::Result<Output, String>> {
+    let model = &view.model;
+    let cache = strata_run::open_cache(session, opts, std::sync::Arc::new(|_| {}))?;
+    let states = states_for(
+        session,
+        view,
+        env,
+        charts
+            .iter()
+            .flat_map(|&i| model.targets[i].inputs.iter().map(|inp| inp.label.clone())),
+    )?;
+    let depth = depths(model, env);
+    let mut out = Vec::new();
+    let mut stacks = BTreeMap::new();
+    for &i in charts {
+        let t = &model.targets[i];
+        let Some(manifests) = rendered(&cache, report, &t.label) else {
+            return Ok(Err(format!(
+                "{}'s render is not in the cache (run without --no-cache)",
+                t.label
+            )));
+        };
         let mut chart_deps = Vec::new();
         let mut stack_deps = Vec::new();
         for d in &t.deps {
@@ -309,38 +365,203 @@ fn build(
                 _ => {}
             }
         }
-        out.push(Chart {
-            label: t.label.clone(),
-            dir: strata_graph::discover::label_dir(&t.label).to_string(),
-            depth: depth[i],
-            chart_deps,
-            stack_deps,
-            namespace: env.to_string(),
-            manifests,
-            values,
-            sensitive_inputs: sensitive,
-        });
+        out.push(chart_of(
+            session,
+            env,
+            &states,
+            model,
+            Source {
+                view,
+                label: t.label.clone(),
+                manifests,
+                depth: depth[i],
+                chart_deps,
+                stack_deps,
+            },
+        )?);
     }
     let lock = crate::lock::ReleaseLock::read(&session.root, env)?;
-    let stacks: Vec<Stack> = stacks
-        .keys()
+    finish(env, settings, out, stacks.into_keys().collect(), &lock)
+}
+
+fn finish(
+    env: &str,
+    settings: Settings,
+    charts: Vec<Chart>,
+    stack_labels: Vec<String>,
+    lock: &crate::lock::ReleaseLock,
+) -> Result<std::result::Result<Output, String>> {
+    let stacks: Vec<Stack> = stack_labels
+        .into_iter()
         .map(|label| Stack {
-            label: label.clone(),
-            hash: lock.targets.get(label).map(|e| e.hash.clone()),
-            commit: lock.targets.get(label).map(|e| e.commit.clone()),
+            hash: lock.targets.get(&label).map(|e| e.hash.clone()),
+            commit: lock.targets.get(&label).map(|e| e.commit.clone()),
+            label,
         })
         .collect();
     let path = settings.path.clone();
     let format = settings.format;
-    match strata_gitops::render(env, &settings, &out, &stacks) {
+    match strata_gitops::render(env, &settings, &charts, &stacks) {
         Ok(files) => Ok(Ok(Output {
             env: env.to_string(),
             format,
             path,
             files,
-            charts: out.iter().map(|c| c.label.clone()).collect(),
+            charts: charts.iter().map(|c| c.label.clone()).collect(),
         })),
         Err(e) => Ok(Err(e.to_string())),
+    }
+}
+
+/// The environment's output as its release lock says: each chart the lock names rendered
+/// with its code at the commit its entry records (renders run in temporary worktrees, served
+/// from this checkout's cache when unchanged), ordered by the dependencies the lock
+/// recorded. `Err` (with why) when a render fails or a render is not what was verified.
+pub fn from_lock(
+    session: &Session,
+    head: &View,
+    env: &str,
+    lock: &crate::lock::ReleaseLock,
+    base: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<std::result::Result<Output, String>> {
+    let settings = settings(session, &head.model, env, None)?;
+    let kind_of = |label: &str| lock.targets.get(label).map(|e| e.kind.as_str());
+    let charts: BTreeMap<&String, &crate::lock::LockEntry> = lock
+        .targets
+        .iter()
+        .filter(|(_, e)| e.kind == "chart")
+        .collect();
+    // Depth by the lock's dependencies (stacks and charts deployed there).
+    let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
+    fn visit<'l>(
+        lock: &'l crate::lock::ReleaseLock,
+        label: &'l str,
+        depth: &mut BTreeMap<&'l str, usize>,
+        seen: usize,
+    ) -> usize {
+        if let Some(d) = depth.get(label) {
+            return *d;
+        }
+        let d = lock.targets.get(label).map_or(0, |e| {
+            e.deps
+                .iter()
+                .filter(|d| lock.targets.contains_key(*d) && seen < lock.targets.len())
+                .map(|d| visit(lock, d, depth, seen + 1) + 1)
+                .max()
+                .unwrap_or(0)
+        });
+        depth.insert(label, d);
+        d
+    }
+    for label in charts.keys() {
+        visit(lock, label, &mut depth, 0);
+    }
+    let mut by_commit: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (label, e) in &charts {
+        by_commit
+            .entry(e.commit.as_str())
+            .or_default()
+            .push((*label).clone());
+    }
+    let opts = RunOptions {
+        cache_dir: Some(
+            base.cache_dir
+                .clone()
+                .unwrap_or_else(|| session.root.join(&session.config.cache.dir)),
+        ),
+        ..base.clone()
+    };
+    let cache = strata_run::open_cache(session, &opts, std::sync::Arc::new(|_| {}))?;
+    let states = states_for(
+        session,
+        head,
+        env,
+        lock.targets
+            .iter()
+            .filter(|(_, e)| e.kind == "stack")
+            .map(|(l, _)| l.clone()),
+    )?;
+    let mut out = Vec::new();
+    let mut stack_labels = std::collections::BTreeSet::new();
+    for (commit, labels) in by_commit {
+        let report = crate::verify::run_labels(
+            session,
+            None,
+            Some(commit),
+            &labels,
+            Mode::Plan,
+            env,
+            &opts,
+            observer,
+        )?;
+        if !report.ok {
+            return Ok(Err(format!(
+                "rendering {} at {} did not pass",
+                labels.join(", "),
+                &commit[..12.min(commit.len())]
+            )));
+        }
+        let at = session.at_commit(commit)?;
+        for label in labels {
+            let entry = charts[&label];
+            let Some(manifests) = rendered(&cache, &report, &label) else {
+                return Ok(Err(format!(
+                    "{label}'s render at {commit} is not in the cache"
+                )));
+            };
+            if let Some(expected) = &entry.rendered {
+                if blake3::hash(&manifests).to_hex().as_str() != expected {
+                    return Ok(Err(format!(
+                        "{label} renders differently now than when it was verified in {env} (its upstream outputs changed?): apply or promote it again"
+                    )));
+                }
+            }
+            let (chart_deps, stack_deps): (Vec<String>, Vec<String>) = entry
+                .deps
+                .iter()
+                .filter(|d| kind_of(d).is_some())
+                .cloned()
+                .partition(|d| kind_of(d) == Some("chart"));
+            stack_labels.extend(stack_deps.iter().cloned());
+            out.push(chart_of(
+                session,
+                env,
+                &states,
+                &head.model,
+                Source {
+                    view: &at,
+                    label: label.clone(),
+                    manifests,
+                    depth: depth[label.as_str()],
+                    chart_deps,
+                    stack_deps,
+                },
+            )?);
+        }
+    }
+    finish(env, settings, out, stack_labels.into_iter().collect(), lock)
+}
+
+/// Writes `env`'s output for `lock` into the configured directory, when the workspace has
+/// `[gitops]`: `Ok(None)` when it has none, `Err` (why) when the output cannot be made.
+pub fn deliver(
+    session: &Session,
+    head: &View,
+    env: &str,
+    lock: &crate::lock::ReleaseLock,
+    base: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<std::result::Result<Option<PathBuf>, String>> {
+    let Some(dir) = configured_dir(&session.root, &head.model, env) else {
+        return Ok(Ok(None));
+    };
+    match from_lock(session, head, env, lock, base, observer)? {
+        Ok(output) => {
+            write(&dir, &output)?;
+            Ok(Ok(Some(dir)))
+        }
+        Err(why) => Ok(Err(why)),
     }
 }
 

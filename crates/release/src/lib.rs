@@ -7,6 +7,7 @@
 pub mod approvals;
 pub mod clock;
 pub mod delivery;
+pub mod drift;
 pub mod identity;
 pub mod lock;
 pub mod plan;

@@ -284,44 +284,65 @@ pub fn apply(ctx: &Context) -> Result<Outcome> {
     };
     let source = ReleaseLock::read(&session.root, &plan.from)?;
     let mut verified: BTreeMap<String, Verified> = BTreeMap::new();
-    let failure = run_waves(ctx, &plan, &mut outcome, &mut verified)?;
-    match failure {
-        None => {
-            let now = clock::format_utc(clock::now());
-            let mut lock = ReleaseLock::read(&session.root, &plan.to)?;
-            for step in plan.steps() {
-                match step.action {
-                    StepAction::Destroy => {
-                        lock.targets.remove(&step.label);
-                    }
-                    StepAction::Apply => {
-                        let src = &source.targets[&step.label];
-                        let v = verified.remove(&step.label).unwrap_or_default();
-                        lock.targets.insert(
-                            step.label.clone(),
-                            LockEntry {
-                                kind: src.kind.clone(),
-                                hash: step.hash.clone(),
-                                commit: step.commit.clone(),
-                                applied_at: now.clone(),
-                                applied_by: me.clone(),
-                                promoted_from: Some(plan.from.clone()),
-                                deps: src.deps.clone(),
-                                checks: v.checks,
-                                max_severity: v.max_severity,
-                                rendered: v.rendered.or_else(|| src.rendered.clone()),
-                            },
-                        );
+    let mut failure = run_waves(ctx, &plan, &mut outcome, &mut verified)?;
+    // The destination's new lock, and its GitOps output made from it: both or neither.
+    let mut done = None;
+    if failure.is_none() {
+        let lock = new_lock(
+            &plan,
+            &source,
+            ReleaseLock::read(&session.root, &plan.to)?,
+            &mut verified,
+            &me,
+        );
+        let head = session.work_tree()?;
+        match crate::delivery::configured_dir(&session.root, &head.model, &plan.to) {
+            None => done = Some((lock, None)),
+            Some(dir) => {
+                let output = crate::delivery::from_lock(
+                    session,
+                    &head,
+                    &plan.to,
+                    &lock,
+                    ctx.opts,
+                    &Approving(ctx.observer),
+                )?;
+                match output {
+                    Ok(output) => done = Some((lock, Some((dir, output)))),
+                    Err(why) => {
+                        failure = Some(format!(
+                            "the GitOps output of {} cannot be made: {why}",
+                            plan.to
+                        ))
                     }
                 }
             }
+        }
+    }
+    match failure {
+        None => {
+            let (lock, output) = done.expect("made when nothing failed");
             lock.write(&session.root, &plan.to)?;
+            if let Some((dir, output)) = output {
+                crate::delivery::write(&dir, &output)?;
+            }
             outcome.message = format!(
-                "promoted {} step(s) from {} to {}; {}'s release lock updated: commit it",
+                "promoted {} step(s) from {} to {}; {}'s release lock updated{}: commit it",
                 plan.steps().count(),
                 plan.from,
                 plan.to,
-                plan.to
+                plan.to,
+                if crate::delivery::configured_dir(
+                    &session.root,
+                    &session.work_tree()?.model,
+                    &plan.to
+                )
+                .is_some()
+                {
+                    " with its GitOps output"
+                } else {
+                    ""
+                }
             );
         }
         Some(why) if process::is_cancelled() => {
@@ -354,6 +375,45 @@ pub fn apply(ctx: &Context) -> Result<Outcome> {
     }
     write_record(&session.root, &outcome)?;
     Ok(outcome)
+}
+
+/// `lock` after the plan's steps: promoted entries from the source (with the checks their
+/// verification in the destination found), destroyed ones removed.
+fn new_lock(
+    plan: &PromotionPlan,
+    source: &ReleaseLock,
+    mut lock: ReleaseLock,
+    verified: &mut BTreeMap<String, Verified>,
+    me: &str,
+) -> ReleaseLock {
+    let now = clock::format_utc(clock::now());
+    for step in plan.steps() {
+        match step.action {
+            StepAction::Destroy => {
+                lock.targets.remove(&step.label);
+            }
+            StepAction::Apply => {
+                let src = &source.targets[&step.label];
+                let v = verified.remove(&step.label).unwrap_or_default();
+                lock.targets.insert(
+                    step.label.clone(),
+                    LockEntry {
+                        kind: src.kind.clone(),
+                        hash: step.hash.clone(),
+                        commit: step.commit.clone(),
+                        applied_at: now.clone(),
+                        applied_by: me.to_string(),
+                        promoted_from: Some(plan.from.clone()),
+                        deps: src.deps.clone(),
+                        checks: v.checks,
+                        max_severity: v.max_severity,
+                        rendered: v.rendered.or_else(|| src.rendered.clone()),
+                    },
+                );
+            }
+        }
+    }
+    lock
 }
 
 /// Runs the plan's waves; `Some(why)` on the first failure (or Ctrl-C).

@@ -26,6 +26,9 @@ pub struct Recorded {
     pub recorded: Vec<String>,
     /// (label, why) for what was applied or selected but not recorded.
     pub not_recorded: Vec<(String, String)>,
+    /// Where the environment's GitOps output was written (relative to the root).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered: Option<String>,
     /// The verification run's tasks.
     #[serde(skip)]
     pub verification: Option<RunReport>,
@@ -124,9 +127,15 @@ pub fn record_apply(
     for (label, kind) in &candidates {
         let hash = view.hash_of(label).expect("a model target").to_string();
         match &results[label] {
-            // Already recorded at this hash: the entry keeps when it arrived (soak times
-            // count from then) and the commit that first brought it.
-            Ok(_) if lock.targets.get(label).is_some_and(|e| e.hash == hash) => {
+            // Already recorded at this hash (and, for a chart, the same rendering): the
+            // entry keeps when it arrived (soak times count from then) and the commit that
+            // first brought it.
+            Ok(v)
+                if lock
+                    .targets
+                    .get(label)
+                    .is_some_and(|e| e.hash == hash && e.rendered == v.rendered) =>
+            {
                 out.recorded.push(label.clone());
             }
             Ok(v) => {
@@ -152,7 +161,33 @@ pub fn record_apply(
     }
     if !entries.is_empty() {
         lock.targets.extend(entries);
+        // The lock and the environment's GitOps output change together, or not at all.
+        let output = match crate::delivery::configured_dir(&session.root, model, env) {
+            None => None,
+            Some(dir) => {
+                match crate::delivery::from_lock(session, view, env, &lock, opts, observer)? {
+                    Ok(output) => Some((dir, output)),
+                    Err(why) => {
+                        let why = format!("the GitOps output of {env} cannot be made: {why}");
+                        for label in out.recorded.drain(..) {
+                            out.not_recorded.push((label, why.clone()));
+                        }
+                        out.verification = Some(report);
+                        return Ok(out);
+                    }
+                }
+            }
+        };
         lock.write(&session.root, env)?;
+        if let Some((dir, output)) = output {
+            crate::delivery::write(&dir, &output)?;
+            out.delivered = Some(
+                dir.strip_prefix(&session.root)
+                    .unwrap_or(&dir)
+                    .display()
+                    .to_string(),
+            );
+        }
     }
     out.verification = Some(report);
     Ok(out)

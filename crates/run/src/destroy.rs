@@ -101,6 +101,11 @@ pub fn run_at_commit(
     };
     let opts = RunOptions {
         state_root: Some(session.root.clone()),
+        cache_dir: Some(
+            opts.cache_dir
+                .clone()
+                .unwrap_or_else(|| session.root.join(&session.config.cache.dir)),
+        ),
         ..opts.clone()
     };
     run(&base, &view, &selection, &opts, observer)

@@ -61,6 +61,9 @@ pub struct RunOptions {
     /// The checkout whose local state to use, when not the session's own (a revision's
     /// temporary checkout).
     pub state_root: Option<PathBuf>,
+    /// The local cache to use, when not the session's own (a revision's temporary checkout
+    /// shares its checkout's cache).
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// One task's outcome, as printed and as `--json` shows it.
@@ -404,7 +407,11 @@ pub fn open_cache(session: &Session, opts: &RunOptions, warn: WarnSink) -> Resul
     if !opts.use_cache {
         return Ok(Cache::disabled(warn));
     }
-    let local = LocalStore::new(session.root.join(&session.config.cache.dir));
+    let dir = opts
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| session.root.join(&session.config.cache.dir));
+    let local = LocalStore::new(dir);
     let mut cache = Cache::new(Some(Box::new(local)), warn);
     if let Some(remote) = &opts.remote {
         let config = &session.config.cache;

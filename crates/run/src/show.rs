@@ -66,6 +66,7 @@ pub fn show_plan(
         use_cache: true,
         remote,
         state_root: None,
+        cache_dir: None,
     };
     let cache = open_cache(session, &opts, std::sync::Arc::new(|_| {}))?;
     let key = TaskKey::from_hex(key_hex).ok_or_else(|| none("malformed key".into()))?;

@@ -1,0 +1,64 @@
+//! `strata drift --env E [LABEL...]`: whether what runs is what the release lock says.
+
+use super::Context;
+use crate::commands::run::Printer;
+use crate::output::{print_json, write_stdout};
+use std::path::PathBuf;
+use strata_graph::error::Error;
+use strata_graph::Result;
+use strata_run::task::Mode;
+use strata_run::RunOptions;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Stacks or charts of the environment's release lock (default: all of them).
+    labels: Vec<String>,
+    #[arg(long = "env", short = 'e')]
+    env: String,
+    /// Parallel terraform runs (default: the number of CPUs).
+    #[arg(short = 'j', long)]
+    jobs: Option<std::num::NonZeroUsize>,
+    /// Write the report as Markdown (for an issue or a chat message) to FILE.
+    #[arg(long, value_name = "FILE")]
+    summary_md: Option<PathBuf>,
+    #[arg(long, short = 'v')]
+    verbose: bool,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<u8> {
+    let session = ctx.session()?;
+    let view = session.work_tree()?;
+    session.finish();
+    let mut opts = RunOptions {
+        mode: Mode::Plan,
+        ..crate::commands::gitops::run_options(ctx, &session)
+    };
+    if let Some(j) = args.jobs {
+        opts.jobs = j.get();
+    }
+    let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
+    strata_exec::reaper::supervise();
+    let printer = Printer::new(args.verbose, ctx.json);
+    let report =
+        strata_release::drift::drift(&session, &view, &args.env, &args.labels, &opts, &printer)?;
+    printer.done();
+    if let Some(path) = &args.summary_md {
+        strata_fs::write_atomic(path, report.markdown().as_bytes())
+            .map_err(|e| Error::write(path, e))?;
+    }
+    if ctx.json {
+        print_json(&report);
+    } else {
+        write_stdout(&report.text());
+    }
+    // As terraform's -detailed-exitcode: 2 when drift was found.
+    Ok(if report.interrupted {
+        130
+    } else if report.drifted() {
+        2
+    } else if report.unknown() {
+        1
+    } else {
+        0
+    })
+}

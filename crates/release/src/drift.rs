@@ -1,0 +1,419 @@
+//! Drift: whether what runs in an environment is still what its release lock says.
+//!
+//! - **Stacks**: each stack in the lock is planned with its code at the commit the lock
+//!   records, against the real state (never from the cache: the cloud may have changed while
+//!   the state did not). A plan with changes, or resources terraform found changed outside
+//!   terraform when it refreshed, is drift; a plan that cannot be made is unknown, with why.
+//! - **Delivered manifests**: the environment's GitOps output in the checkout (when the
+//!   workspace has `[gitops]`) is compared with a fresh output of the lock; edited, missing
+//!   and extra files are drift, and inside a chart's manifests each object that differs is
+//!   named.
+
+use crate::delivery;
+use crate::lock::ReleaseLock;
+use crate::verify::run_labels;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use strata_exec::plan_json::ResourceAction;
+use strata_exec::schedule::Status;
+use strata_graph::session::{Session, View};
+use strata_graph::{Error, Result};
+use strata_run::task::{Action, Mode};
+use strata_run::{Observer, RunOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    InSync,
+    Drifted,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StackDrift {
+    pub label: String,
+    pub commit: String,
+    pub state: State,
+    /// What applying the lock's code would change.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<ResourceAction>,
+    /// What terraform found changed outside terraform.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outside: Vec<ResourceAction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileDrift {
+    /// The file, relative to the output directory.
+    pub file: String,
+    /// `edited`, `missing` or `extra`.
+    pub what: String,
+    /// For a chart's manifests: the objects (`Kind/name`) that differ.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftReport {
+    pub env: String,
+    pub stacks: Vec<StackDrift>,
+    /// The delivered output's drift; `None` when it was not checked (no `[gitops]`, or
+    /// labels that name no chart).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered: Option<Vec<FileDrift>>,
+    /// Why the delivered output could not be compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_unknown: Option<String>,
+    pub interrupted: bool,
+}
+
+impl DriftReport {
+    pub fn drifted(&self) -> bool {
+        self.stacks.iter().any(|s| s.state == State::Drifted)
+            || self.delivered.as_ref().is_some_and(|d| !d.is_empty())
+    }
+
+    pub fn unknown(&self) -> bool {
+        self.stacks.iter().any(|s| s.state == State::Unknown) || self.delivered_unknown.is_some()
+    }
+
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for s in &self.stacks {
+            let state = match s.state {
+                State::InSync => "in sync",
+                State::Drifted => "DRIFTED",
+                State::Unknown => "unknown",
+            };
+            out.push_str(&format!(
+                "{:<8} {} [{}] (lock: commit {})\n",
+                state,
+                s.label,
+                self.env,
+                &s.commit[..12.min(s.commit.len())]
+            ));
+            for r in &s.outside {
+                out.push_str(&format!(
+                    "           changed outside terraform: {} ({})\n",
+                    r.address, r.action
+                ));
+            }
+            for r in &s.changes {
+                out.push_str(&format!(
+                    "           {} {}{}\n",
+                    crate_sign(&r.action),
+                    r.address,
+                    if r.changed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", r.changed.join(", "))
+                    }
+                ));
+            }
+            if let Some(why) = &s.reason {
+                out.push_str(&format!("           {why}\n"));
+            }
+        }
+        match (&self.delivered, &self.delivered_unknown) {
+            (Some(files), _) if files.is_empty() => {
+                out.push_str(&format!("in sync  delivered output of {}\n", self.env))
+            }
+            (Some(files), _) => {
+                for f in files {
+                    out.push_str(&format!(
+                        "DRIFTED  {} ({}){}\n",
+                        f.file,
+                        f.what,
+                        if f.objects.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", f.objects.join(", "))
+                        }
+                    ));
+                }
+            }
+            (None, Some(why)) => out.push_str(&format!(
+                "unknown  delivered output of {}: {why}\n",
+                self.env
+            )),
+            (None, None) => {}
+        }
+        let drifted = self
+            .stacks
+            .iter()
+            .filter(|s| s.state == State::Drifted)
+            .count();
+        out.push_str(&format!(
+            "{} stack(s) checked: {} in sync, {drifted} drifted, {} unknown\n",
+            self.stacks.len(),
+            self.stacks
+                .iter()
+                .filter(|s| s.state == State::InSync)
+                .count(),
+            self.stacks
+                .iter()
+                .filter(|s| s.state == State::Unknown)
+                .count(),
+        ));
+        out
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut out = format!("## Drift in {}\n\n", self.env);
+        if !self.drifted() && !self.unknown() {
+            out.push_str("Everything matches the release lock.\n");
+            return out;
+        }
+        out.push_str("| target | state | what |\n|---|---|---|\n");
+        for s in self.stacks.iter().filter(|s| s.state != State::InSync) {
+            let what: Vec<String> = s
+                .outside
+                .iter()
+                .map(|r| format!("`{}` changed outside terraform", r.address))
+                .chain(
+                    s.changes
+                        .iter()
+                        .map(|r| format!("`{}` would be {}", r.address, past(&r.action))),
+                )
+                .chain(s.reason.iter().cloned())
+                .collect();
+            out.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                s.label,
+                if s.state == State::Drifted {
+                    "drifted"
+                } else {
+                    "unknown"
+                },
+                what.join("<br>").replace('|', "\\|")
+            ));
+        }
+        for f in self.delivered.iter().flatten() {
+            out.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                f.file,
+                f.what,
+                f.objects.join(", ")
+            ));
+        }
+        if let Some(why) = &self.delivered_unknown {
+            out.push_str(&format!(
+                "| delivered output | unknown | {} |\n",
+                why.replace('|', "\\|")
+            ));
+        }
+        out.push_str("\nReconcile: re-apply the lock (`strata apply` from the locked commit, or promote again), or adopt the change through a pull request. See docs/gitops.md.\n");
+        out
+    }
+}
+
+fn past(action: &str) -> String {
+    match action {
+        "read" => "read".into(),
+        a if a.ends_with('e') => format!("{a}d"),
+        a => format!("{a}ed"),
+    }
+}
+
+fn crate_sign(action: &str) -> &'static str {
+    strata_run::report::action_sign(action)
+}
+
+/// `Kind/name` of each object in a multi-document manifest, with its text.
+fn objects(yaml: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (n, doc) in yaml.split("\n---").enumerate() {
+        let v: serde_json::Value = serde_norway::from_str(doc).unwrap_or(serde_json::Value::Null);
+        if v.is_null() {
+            continue;
+        }
+        let key = match (
+            v.get("kind").and_then(|k| k.as_str()),
+            v.pointer("/metadata/name").and_then(|k| k.as_str()),
+        ) {
+            (Some(k), Some(name)) => format!("{k}/{name}"),
+            _ => format!("document {}", n + 1),
+        };
+        out.insert(key, v.to_string());
+    }
+    out
+}
+
+/// Compares the delivered tree with the expected one.
+pub fn compare(
+    expected: &BTreeMap<String, String>,
+    delivered: &BTreeMap<String, String>,
+) -> Vec<FileDrift> {
+    let files: BTreeSet<&String> = expected.keys().chain(delivered.keys()).collect();
+    let mut out = Vec::new();
+    for file in files {
+        match (expected.get(file), delivered.get(file)) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some(a), Some(b)) => {
+                let (a, b) = (objects(a), objects(b));
+                let names: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+                let objects = names
+                    .into_iter()
+                    .filter(|n| a.get(*n) != b.get(*n))
+                    .map(|n| match (a.contains_key(n), b.contains_key(n)) {
+                        (true, false) => format!("{n} (missing)"),
+                        (false, true) => format!("{n} (extra)"),
+                        _ => n.clone(),
+                    })
+                    .collect();
+                out.push(FileDrift {
+                    file: file.clone(),
+                    what: "edited".into(),
+                    objects,
+                });
+            }
+            (Some(_), None) => out.push(FileDrift {
+                file: file.clone(),
+                what: "missing".into(),
+                objects: Vec::new(),
+            }),
+            (None, Some(_)) => out.push(FileDrift {
+                file: file.clone(),
+                what: "extra".into(),
+                objects: Vec::new(),
+            }),
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// Checks `env` (or the `labels` of its lock) for drift.
+pub fn drift(
+    session: &Session,
+    head: &View,
+    env: &str,
+    labels: &[String],
+    base: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<DriftReport> {
+    strata_run::resolve_envs(&head.model, &[env.to_string()])?;
+    let lock = ReleaseLock::read(&session.root, env)?;
+    for label in labels {
+        if !lock.targets.contains_key(label) {
+            return Err(Error::Usage {
+                message: format!("{label} is not in {env}'s release lock"),
+                hint: format!("drift compares what runs with the lock: apply it first (`strata apply {label} --env {env}`)"),
+            });
+        }
+    }
+    let wanted = |l: &str| labels.is_empty() || labels.iter().any(|x| x == l);
+    let mut by_commit: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (label, e) in lock
+        .targets
+        .iter()
+        .filter(|(l, e)| e.kind == "stack" && wanted(l))
+    {
+        by_commit
+            .entry(e.commit.as_str())
+            .or_default()
+            .push(label.clone());
+    }
+    // Plans are never served from the cache: the world may have moved while the state and
+    // code did not.
+    let opts = RunOptions {
+        use_cache: false,
+        keep_going: true,
+        ..base.clone()
+    };
+    let mut report = DriftReport {
+        env: env.to_string(),
+        stacks: Vec::new(),
+        delivered: None,
+        delivered_unknown: None,
+        interrupted: false,
+    };
+    for (commit, stacks) in by_commit {
+        if strata_exec::process::is_cancelled() {
+            report.interrupted = true;
+            break;
+        }
+        let run = run_labels(
+            session,
+            None,
+            Some(commit),
+            &stacks,
+            Mode::Plan,
+            env,
+            &opts,
+            observer,
+        )?;
+        report.interrupted |= run.interrupted;
+        for label in stacks {
+            let plan = run
+                .tasks
+                .iter()
+                .find(|t| t.label == label && t.action == Action::Plan);
+            let failed = run
+                .tasks
+                .iter()
+                .find(|t| t.label == label && t.status != Status::Ok);
+            let mut s = StackDrift {
+                label: label.clone(),
+                commit: commit.to_string(),
+                state: State::Unknown,
+                changes: Vec::new(),
+                outside: Vec::new(),
+                reason: None,
+            };
+            match (failed, plan.and_then(|p| p.summary.plan())) {
+                (Some(t), _) => {
+                    s.reason = Some(format!(
+                        "{} {}: {}",
+                        t.action,
+                        if t.status == Status::Failed {
+                            "failed"
+                        } else {
+                            "did not run"
+                        },
+                        t.reason.as_deref().unwrap_or("see the log with -v")
+                    ))
+                }
+                (None, Some(p)) => {
+                    s.changes = p.resources.clone();
+                    s.outside = p.outside.clone();
+                    s.state = if p.has_changes() || !p.outside.is_empty() {
+                        State::Drifted
+                    } else {
+                        State::InSync
+                    };
+                }
+                (None, None) => s.reason = Some("no plan was made".into()),
+            }
+            report.stacks.push(s);
+        }
+    }
+    let charts_wanted = lock
+        .targets
+        .iter()
+        .any(|(l, e)| e.kind == "chart" && wanted(l));
+    if let (Some(dir), true, false) = (
+        delivery::configured_dir(&session.root, &head.model, env),
+        charts_wanted,
+        report.interrupted,
+    ) {
+        match delivery::from_lock(session, head, env, &lock, base, observer)? {
+            Ok(expected) => {
+                let delivered = delivery::read_tree(&dir)?;
+                let mut files = compare(&expected.files, &delivered);
+                if !labels.is_empty() {
+                    let names: Vec<String> = labels
+                        .iter()
+                        .map(|l| format!("charts/{}/", strata_gitops::object_name(l)))
+                        .collect();
+                    files.retain(|f| names.iter().any(|n| f.file.starts_with(n)));
+                }
+                report.delivered = Some(files);
+            }
+            Err(why) => report.delivered_unknown = Some(why),
+        }
+    }
+    Ok(report)
+}
