@@ -127,9 +127,15 @@ pub fn delivered_charts(model: &Model, env: &str) -> Vec<usize> {
 /// dependencies among them, else one more than the deepest.
 fn depths(model: &Model, env: &str) -> Vec<usize> {
     let n = model.targets.len();
+    // Library charts are not delivered: they order nothing.
     let deployed = |i: usize| {
         let t = &model.targets[i];
-        matches!(t.kind, Kind::Stack | Kind::Chart) && t.environments.iter().any(|e| e == env)
+        let delivered = match t.kind {
+            Kind::Stack => true,
+            Kind::Chart => t.chart.as_ref().is_none_or(|c| c.chart_type != "library"),
+            _ => false,
+        };
+        delivered && t.environments.iter().any(|e| e == env)
     };
     let mut depth: Vec<Option<usize>> = vec![None; n];
     fn visit(

@@ -1,0 +1,489 @@
+//! GitOps delivery and drift, end to end with the real terraform and helm: `strata gitops
+//! render` writes each environment's rendered charts with Argo CD or Flux objects in graph
+//! order, deterministically and schema-valid; no sensitive value reaches the output; `strata
+//! drift` finds changes to stacks and to delivered manifests; apply and promotion write the
+//! output with the lock, and a rolled-back promotion leaves it as it was.
+#![allow(clippy::disallowed_methods)] // tests drive git, ssh-keygen, the real strata binary and tools
+
+mod common;
+
+use common::{files_containing, repo_root, sample_repo, tools_repo, Repo, Run};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const NULL_PROVIDER: &str = r#"terraform {
+  required_providers {
+    null = {
+      source  = "hashicorp/null"
+      version = "2.1.2"
+    }
+  }
+}
+"#;
+
+const FORMATS: [&str; 4] = ["argocd", "argocd-appset", "flux-kustomize", "flux-helm"];
+
+fn yaml(path: &Path) -> Value {
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Every file under `dir`, relative, with its bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    common::files_under(dir)
+        .into_iter()
+        .map(|p| {
+            (
+                p.strip_prefix(dir).unwrap().display().to_string(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// `scripts/validate-gitops DIR`: every object against the Argo CD / Flux CRD schemas and
+/// the Kubernetes OpenAPI schema.
+fn assert_valid(dirs: &[PathBuf]) {
+    let out = Command::new(repo_root().join("scripts/validate-gitops"))
+        .args(dirs)
+        .output()
+        .expect("scripts/validate-gitops runs (scripts/test installs its validators)");
+    assert!(
+        out.status.success(),
+        "schema validation failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn render(repo: &Repo, env: &str, format: &str, out: &Path) -> Run {
+    repo.strata(&[
+        "gitops",
+        "render",
+        "--env",
+        env,
+        "--format",
+        format,
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn the_sample_charts_render_for_every_environment_in_every_format_in_graph_order() {
+    let repo = sample_repo();
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/acme/infra.git\"\n",
+    );
+    repo.commit("gitops settings");
+    let out = tempfile::tempdir().unwrap();
+    let mut dirs = Vec::new();
+    for env in ["dev", "staging", "prod"] {
+        // charts/api reads stacks/database's endpoint: its state must exist.
+        repo.strata(&[
+            "apply",
+            "--env",
+            env,
+            "--auto-approve",
+            "stacks/network",
+            "stacks/database",
+        ])
+        .assert_ok();
+        for format in FORMATS {
+            let dir = out.path().join(format!("{env}-{format}"));
+            render(&repo, env, format, &dir).assert_ok();
+            let again = out.path().join(format!("{env}-{format}-again"));
+            render(&repo, env, format, &again).assert_ok();
+            assert_eq!(tree(&dir), tree(&again), "{env} {format}: byte-identical");
+            dirs.push(dir);
+        }
+    }
+    let dev = |format: &str, file: &str| yaml(&out.path().join(format!("dev-{format}/{file}")));
+    // Sync waves from graph depth: network 0 -> database 1 -> api 2; web has no delivered
+    // dependency (its library chart orders nothing).
+    let wave = |app: &str| {
+        dev("argocd", &format!("argocd/apps/{app}.yaml"))["metadata"]["annotations"]
+            ["argocd.argoproj.io/sync-wave"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(wave("api"), "2");
+    assert_eq!(wave("web"), "0");
+    assert_eq!(wave("worker"), "0");
+    // dependsOn: api waits for the database stack's release marker.
+    let api = dev("flux-kustomize", "flux/kustomizations/api.yaml");
+    assert_eq!(
+        api["spec"]["dependsOn"],
+        serde_json::json!([{"name": "dev-stack-database"}])
+    );
+    assert!(
+        dev("flux-kustomize", "flux/kustomizations/web.yaml")["spec"]
+            .get("dependsOn")
+            .is_none()
+    );
+    // The rendered manifests are the chart's render in that environment.
+    let manifests =
+        std::fs::read_to_string(out.path().join("dev-argocd/charts/api/manifests.yaml")).unwrap();
+    assert!(manifests.contains("kind: Deployment"), "{manifests}");
+    // Flux renders itself in flux-helm: values inline, no manifests.
+    let release = dev("flux-helm", "flux/helmreleases/api.yaml");
+    assert_eq!(release["spec"]["values"]["replicaCount"], 1);
+    assert!(release["spec"]["values"]["database_host"].is_string());
+    assert!(!out.path().join("dev-flux-helm/charts").exists());
+    assert_valid(&dirs);
+
+    // A directory strata did not write is never replaced.
+    let foreign = out.path().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("keep.txt"), "mine").unwrap();
+    let run = render(&repo, "dev", "argocd", &foreign);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("keep.txt")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn a_values_file_the_chart_schema_refuses_fails_the_render_naming_the_field() {
+    let repo = sample_repo();
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/acme/infra.git\"\n",
+    );
+    repo.commit("gitops settings");
+    repo.strata(&[
+        "apply",
+        "--env",
+        "dev",
+        "--auto-approve",
+        "stacks/network",
+        "stacks/database",
+    ])
+    .assert_ok();
+    let values = "environments/dev/charts/api/values.yaml";
+    let text = std::fs::read_to_string(repo.path().join(values)).unwrap();
+    repo.write(
+        values,
+        &text.replace("replicaCount: 1", "replicaCount: \"three\""),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("dev");
+    let run = repo.strata(&[
+        "gitops",
+        "render",
+        "--env",
+        "dev",
+        "--format",
+        "argocd",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("/replicaCount"), "{}", run.stderr);
+    assert!(run.stderr.contains("charts/api render"), "{}", run.stderr);
+    assert!(!dir.exists(), "nothing written");
+}
+
+/// `stacks/network` (output `vpc_id`, from variable `v`), `stacks/app` (reads it; its apply
+/// fails where its variable `fail` is "1"), and `charts/web`, which reads `vpc_id`.
+fn small(repo: &Repo, v: &str) {
+    repo.write(
+        "stacks/network/main.tf",
+        &format!(
+            "{NULL_PROVIDER}\nvariable \"v\" {{\n  default = \"{v}\"\n}}\n\nresource \"null_resource\" \"net\" {{\n  triggers = {{\n    v = var.v\n  }}\n}}\n\noutput \"vpc_id\" {{\n  value = \"vpc-${{var.v}}\"\n}}\n"
+        ),
+    );
+    repo.write(
+        "stacks/app/main.tf",
+        &format!(
+            "{NULL_PROVIDER}\nvariable \"vpc_id\" {{}}\n\nvariable \"fail\" {{\n  default = \"0\"\n}}\n\nresource \"null_resource\" \"app\" {{\n  triggers = {{\n    vpc = var.vpc_id\n  }}\n  provisioner \"local-exec\" {{\n    command = \"test '${{var.fail}}' != 1\"\n  }}\n}}\n"
+        ),
+    );
+    repo.write(
+        "stacks/app/stack.toml",
+        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
+    );
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\ntype: application\n",
+    );
+    repo.write("charts/web/values.yaml", "greeting: hello\nvpc_id: \"\"\n");
+    repo.write(
+        "charts/web/templates/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  vpc: {{ .Values.vpc_id | quote }}\n",
+    );
+    repo.write(
+        "charts/web/chart.toml",
+        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
+    );
+}
+
+#[test]
+fn sensitive_upstream_outputs_never_reach_the_gitops_output() {
+    // Made by terraform at apply time: the plaintext is in no source file.
+    use base64::Engine;
+    let secret = base64::engine::general_purpose::STANDARD.encode("pw-9f8e7d6c5b4a-never-in-git");
+    let repo = tools_repo();
+    small(&repo, "1");
+    repo.write(
+        "stacks/db/main.tf",
+        &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"db\" {{}}\n\noutput \"password\" {{\n  value     = base64encode(\"pw-9f8e7d6c5b4a-never-in-git\")\n  sensitive = true\n}}\n"),
+    );
+    repo.write(
+        "charts/web/chart.toml",
+        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\ndb_password = \"stacks/db:password\"\n",
+    );
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
+    );
+    repo.commit("a chart reading a sensitive output");
+    repo.strata(&[
+        "apply",
+        "--env",
+        "dev",
+        "--auto-approve",
+        "stacks/network",
+        "stacks/db",
+    ])
+    .assert_ok();
+    let out = tempfile::tempdir().unwrap();
+    // Rendered manifests would hold it: refused, naming the input, nothing written.
+    let dir = out.path().join("argocd");
+    let run = render(&repo, "dev", "argocd", &dir);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("db_password"), "{}", run.stderr);
+    assert!(!dir.exists());
+    // flux-helm takes it from a Secret, by reference.
+    let dir = out.path().join("flux-helm");
+    render(&repo, "dev", "flux-helm", &dir).assert_ok();
+    let release = yaml(&dir.join("flux/helmreleases/web.yaml"));
+    assert_eq!(
+        release["spec"]["valuesFrom"],
+        serde_json::json!([{"kind": "Secret", "name": "dev-web-inputs", "valuesKey": "db_password", "targetPath": "db_password"}])
+    );
+    assert_eq!(release["spec"]["values"]["vpc_id"], "vpc-1");
+    for place in [out.path().to_path_buf(), repo.path().join(".strata")] {
+        let found = files_containing(&place, secret.as_bytes(), &[]);
+        assert!(found.is_empty(), "the secret is in {found:?}");
+    }
+    // The apply that records the chart refuses to deliver it, and says why.
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("db_password"), "{}", run.stderr);
+    assert!(!repo.path().join("deploy/dev/charts/web").exists());
+    assert!(
+        !repo
+            .path()
+            .join("environments/dev/release.lock.toml")
+            .exists()
+            || {
+                let lock =
+                    std::fs::read_to_string(repo.path().join("environments/dev/release.lock.toml"))
+                        .unwrap();
+                !lock.contains("charts/web")
+            }
+    );
+}
+
+fn terraform_state_rm(repo: &Repo, env: &str, label: &str, address: &str) {
+    let out = Command::new(repo_root().join(".tools/bin/terraform"))
+        .args(["state", "rm", "-state"])
+        .arg(repo.state_file(env, label))
+        .arg(address)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+fn drift(repo: &Repo, args: &[&str]) -> (Run, Value) {
+    let mut full = vec!["--json", "drift"];
+    full.extend_from_slice(args);
+    let run = repo.strata(&full);
+    let json = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
+    (run, json)
+}
+
+#[test]
+fn drift_finds_out_of_band_state_changes_and_edited_manifests() {
+    let repo = tools_repo();
+    small(&repo, "1");
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
+    );
+    repo.commit("small workspace");
+    let run = repo.strata(&["--json", "apply", "--env", "dev", "--auto-approve"]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("GitOps output of dev: deploy/dev"),
+        "{}",
+        run.stderr
+    );
+    assert!(repo
+        .path()
+        .join("deploy/dev/charts/web/manifests.yaml")
+        .exists());
+    repo.commit("dev's lock and output");
+    // Nothing changed: exit 0.
+    let (run, json) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
+    assert_eq!(json["delivered"], serde_json::json!([]));
+
+    // A resource removed from the state behind strata's back.
+    terraform_state_rm(&repo, "dev", "stacks/app", "null_resource.app");
+    let md = tempfile::NamedTempFile::new().unwrap();
+    let (run, json) = drift(
+        &repo,
+        &["--env", "dev", "--summary-md", md.path().to_str().unwrap()],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    let app = json["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["label"] == "stacks/app")
+        .unwrap();
+    assert_eq!(app["state"], "drifted");
+    assert_eq!(app["changes"][0]["address"], "null_resource.app");
+    let network = json["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["label"] == "stacks/network")
+        .unwrap();
+    assert_eq!(network["state"], "in_sync");
+    let markdown = std::fs::read_to_string(md.path()).unwrap();
+    assert!(
+        markdown.contains("`null_resource.app` would be created"),
+        "{markdown}"
+    );
+    // Re-applying the lock reconciles.
+    repo.strata(&["apply", "--env", "dev", "--auto-approve", "stacks/app"])
+        .assert_ok();
+    let (run, _) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
+
+    // A hand edit of a delivered manifest is drift of that object; an extra file too.
+    let manifests = repo.path().join("deploy/dev/charts/web/manifests.yaml");
+    let text = std::fs::read_to_string(&manifests).unwrap();
+    std::fs::write(
+        &manifests,
+        text.replace("greeting: \"hello\"", "greeting: \"hacked\""),
+    )
+    .unwrap();
+    repo.write("deploy/dev/charts/web/extra.yaml", "kind: ConfigMap\n");
+    let (run, json) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    assert_eq!(
+        json["delivered"],
+        serde_json::json!([
+            {"file": "charts/web/extra.yaml", "what": "extra"},
+            {"file": "charts/web/manifests.yaml", "what": "edited", "objects": ["ConfigMap/web"]}
+        ])
+    );
+    assert!(run.stdout.is_empty() || json.is_object());
+}
+
+/// Signs `file` as `who` with a fresh key listed in allowed_signers.
+fn keys(repo: &Repo, dir: &Path, names: &[&str]) {
+    let mut signers = String::new();
+    for name in names {
+        let out = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+            .arg(dir.join(name))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let public = std::fs::read_to_string(dir.join(format!("{name}.pub"))).unwrap();
+        let public: Vec<&str> = public.split_whitespace().take(2).collect();
+        signers.push_str(&format!(
+            "{name}@example.com namespaces=\"strata-promote\" {}\n",
+            public.join(" ")
+        ));
+    }
+    repo.write("environments/allowed_signers", &signers);
+}
+
+fn as_user(repo: &Repo, who: &str, args: &[&str]) -> Run {
+    repo.git(&["config", "user.email", &format!("{who}@example.com")]);
+    repo.strata(args)
+}
+
+#[test]
+fn promotion_writes_the_destinations_output_and_a_rollback_leaves_it_as_it_was() {
+    let repo = tools_repo();
+    small(&repo, "1");
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\nformat = \"flux-kustomize\"\n",
+    );
+    repo.write(
+        "environments/staging/env.toml",
+        "promotes_from = \"dev\"\n[gates]\napprovals = 1\n[state]\nbackend = \"local\"\n",
+    );
+    let k = tempfile::tempdir().unwrap();
+    keys(&repo, k.path(), &["alice", "bob", "carol"]);
+    repo.commit("small train with charts");
+    let promote = |name: &str| {
+        let file = k.path().join(name);
+        let file = file.to_str().unwrap();
+        as_user(
+            &repo,
+            "alice",
+            &[
+                "promote", "plan", "--from", "dev", "--to", "staging", "--out", file,
+            ],
+        )
+        .assert_ok();
+        let key = k.path().join("bob");
+        as_user(
+            &repo,
+            "bob",
+            &["promote", "approve", file, "--key", key.to_str().unwrap()],
+        )
+        .assert_ok();
+        as_user(&repo, "alice", &["--json", "promote", "apply", file])
+    };
+    as_user(&repo, "alice", &["apply", "--env", "dev", "--auto-approve"]).assert_ok();
+    repo.commit("dev");
+    let run = promote("first.json");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let staging = repo.path().join("deploy/staging");
+    let web = std::fs::read_to_string(staging.join("charts/web/manifests.yaml")).unwrap();
+    assert!(web.contains("vpc-1"), "{web}");
+    assert_eq!(
+        yaml(&staging.join("flux/kustomizations/web.yaml"))["spec"]["dependsOn"],
+        serde_json::json!([{"name": "staging-stack-network"}])
+    );
+    repo.commit("staging");
+    let before = tree(&staging);
+
+    // v2 everywhere; app fails in staging: the promotion rolls back, the output stays.
+    small(&repo, "2");
+    repo.write(
+        "charts/web/values.yaml",
+        "greeting: bonjour\nvpc_id: \"\"\n",
+    );
+    repo.write(
+        "environments/staging/stacks/app/fail.tfvars",
+        "fail = \"1\"\n",
+    );
+    repo.commit("v2");
+    as_user(&repo, "alice", &["apply", "--env", "dev", "--auto-approve"]).assert_ok();
+    assert!(
+        std::fs::read_to_string(repo.path().join("deploy/dev/charts/web/manifests.yaml"))
+            .unwrap()
+            .contains("bonjour")
+    );
+    repo.commit("dev v2");
+    let run = promote("second.json");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let out: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(out["status"], "rolled_back", "{out}");
+    assert_eq!(tree(&staging), before, "the delivered output is as it was");
+}
