@@ -906,3 +906,75 @@ fn two_promotions_into_one_environment_one_runs_the_other_is_refused_and_ctrl_c_
         Some("vpc-slow2")
     );
 }
+
+#[test]
+fn a_destroyed_stack_leaves_the_lock_and_its_removal_promotes_only_when_allowed() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    apply_dev(&repo, &pg);
+    let file = keys.plan_file("first.json");
+    plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (run, _) = promote(&repo, &pg, "alice", &file);
+    run.assert_ok();
+    repo.commit("staging");
+
+    // app is destroyed in dev and its code deleted: it leaves dev's lock.
+    let (run, json) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &["destroy", "stacks/app", "--env", "dev", "--auto-approve"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        json["release"][0]["removed"],
+        serde_json::json!(["stacks/app"])
+    );
+    assert!(lock_entry(&repo, "dev", "stacks/app").is_none());
+    assert!(lock_entry(&repo, "dev", "stacks/network").is_some());
+    repo.remove("stacks/app");
+    repo.commit("app is gone");
+
+    // Its removal from staging is a gated destroy step.
+    let (run, plan) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &["promote", "plan", "--from", "dev", "--to", "staging"],
+    );
+    run.assert_ok();
+    assert_eq!(
+        blocked(&plan),
+        [("stacks/app".to_string(), "destroy".to_string())]
+    );
+    let file = keys.plan_file("removal.json");
+    let (run, plan) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &[
+            "promote",
+            "plan",
+            "--from",
+            "dev",
+            "--to",
+            "staging",
+            "--allow-destroy",
+            "--out",
+            path(&file),
+        ],
+    );
+    run.assert_ok();
+    assert_eq!(plan["waves"][0][0]["action"], "destroy", "{plan}");
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    assert!(lock_entry(&repo, "staging", "stacks/app").is_none());
+    assert_eq!(
+        output(&pg, "staging", "stacks_app", "seen"),
+        None,
+        "destroyed in staging"
+    );
+}

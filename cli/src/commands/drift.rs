@@ -21,6 +21,9 @@ pub struct Args {
     /// Write the report as Markdown (for an issue or a chat message) to FILE.
     #[arg(long, value_name = "FILE")]
     summary_md: Option<PathBuf>,
+    /// Check every stack even after one could not be checked.
+    #[arg(long)]
+    keep_going: bool,
     #[arg(long, short = 'v')]
     verbose: bool,
 }
@@ -33,6 +36,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
         mode: Mode::Plan,
         ..crate::commands::gitops::run_options(ctx, &session)
     };
+    opts.keep_going = args.keep_going;
     if let Some(j) = args.jobs {
         opts.jobs = j.get();
     }

@@ -241,7 +241,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     }
     // What an apply changed and verified goes into the environment's release lock.
     let mut release = Vec::new();
-    if mode == Mode::Apply && args.from.is_none() {
+    if matches!(mode, Mode::Apply | Mode::Destroy) {
         for env in strata_run::resolve_envs(&view.model, &args.envs)? {
             let recorded = strata_release::record::record_apply(
                 &session,
@@ -307,7 +307,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     }
     if ctx.json {
         let mut value = serde_json::to_value(&report).expect("reports serialize");
-        if mode == Mode::Apply {
+        if matches!(mode, Mode::Apply | Mode::Destroy) {
             value["release"] = serde_json::to_value(&release).expect("records serialize");
         }
         print_json(&value);
@@ -325,6 +325,13 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                 r.env,
                 r.recorded.join(", "),
                 r.env
+            );
+        }
+        if !r.removed.is_empty() {
+            eprintln!(
+                "release lock of {}: removed {} (destroyed)",
+                r.env,
+                r.removed.join(", ")
             );
         }
         if let Some(dir) = &r.delivered {

@@ -320,7 +320,6 @@ pub fn drift(
     // code did not.
     let opts = RunOptions {
         use_cache: false,
-        keep_going: true,
         ..base.clone()
     };
     let mut report = DriftReport {
@@ -333,6 +332,10 @@ pub fn drift(
     for (commit, stacks) in by_commit {
         if strata_exec::process::is_cancelled() {
             report.interrupted = true;
+            break;
+        }
+        // Without --keep-going, the first stack that cannot be checked stops the rest.
+        if !opts.keep_going && report.stacks.iter().any(|s| s.state == State::Unknown) {
             break;
         }
         let run = run_labels(

@@ -24,6 +24,8 @@ pub struct Recorded {
     pub env: String,
     /// Labels whose entries were written.
     pub recorded: Vec<String>,
+    /// Labels destroyed, whose entries were removed.
+    pub removed: Vec<String>,
     /// (label, why) for what was applied or selected but not recorded.
     pub not_recorded: Vec<(String, String)>,
     /// Where the environment's GitOps output was written (relative to the root).
@@ -73,7 +75,29 @@ pub fn record_apply(
         env: env.to_string(),
         ..Recorded::default()
     };
+    // Stacks destroyed here (`strata destroy`, or deleted stacks with `apply --allow-destroy`)
+    // leave the lock: nothing of them is deployed any more.
+    let mut destroyed: Vec<String> = applied
+        .tasks
+        .iter()
+        .filter(|r| {
+            r.destroy
+                && r.action == Action::Apply
+                && r.status == Status::Ok
+                && r.env.as_deref() == Some(env)
+        })
+        .map(|r| r.label.clone())
+        .collect();
+    destroyed.dedup();
     if applied.interrupted {
+        if !destroyed.is_empty() {
+            let mut lock = ReleaseLock::read(&session.root, env)?;
+            for label in &destroyed {
+                lock.targets.remove(label);
+            }
+            lock.write(&session.root, env)?;
+            out.removed = destroyed;
+        }
         return Ok(out);
     }
     let model = &view.model;
@@ -112,10 +136,14 @@ pub fn record_apply(
         }
         candidates.push((t.label.clone(), t.kind));
     }
-    if candidates.is_empty() {
+    if candidates.is_empty() && destroyed.is_empty() {
         return Ok(out);
     }
-    let (report, results) = verify(session, Some(view), None, &candidates, env, opts, observer)?;
+    let (report, results) = if candidates.is_empty() {
+        (RunReport::new(Vec::new(), false, false), Default::default())
+    } else {
+        verify(session, Some(view), None, &candidates, env, opts, observer)?
+    };
     if report.interrupted {
         out.verification = Some(report);
         return Ok(out);
@@ -159,7 +187,11 @@ pub fn record_apply(
             Err(why) => out.not_recorded.push((label.clone(), why.clone())),
         }
     }
-    if !entries.is_empty() {
+    for label in &destroyed {
+        lock.targets.remove(label);
+    }
+    out.removed = destroyed.clone();
+    if !entries.is_empty() || !destroyed.is_empty() {
         lock.targets.extend(entries);
         // The lock and the environment's GitOps output change together, or not at all.
         let output = match crate::delivery::configured_dir(&session.root, model, env) {
