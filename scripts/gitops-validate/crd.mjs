@@ -7,6 +7,10 @@
 //   stdout: [{"id": ..., "errors": [{"field": "spec.destination", "reason": "..."}]}, ...]
 //           (no errors: valid; a kind neither package has is an error on `kind`)
 // Exit: 0 all valid, 1 some invalid, 2 bad input or arguments.
+//
+// What these schemas catch: wrong types, enum values, patterns, missing required fields.
+// What they do not: a field the CRD does not have (the generated schemas leave objects open,
+// and the compiled validators carry no property list to check against).
 // Run by scripts/gitops-validate/validate.py; installed by scripts/gitops-validate/install.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";

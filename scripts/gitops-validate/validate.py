@@ -141,8 +141,13 @@ class Core:
     def __init__(self):
         import kubernetes_validate  # noqa: deferred: not every run has core objects
         from kubernetes_validate import utils
+        import functools
         import jsonschema
         from referencing import Registry, Resource
+        # validate() reads the kind's schema and the 1.8 MB _definitions.json from disk for
+        # every object: read each file once (they are only read, never changed).
+        if not hasattr(utils.schema_contents, "cache_info"):
+            utils.schema_contents = functools.lru_cache(maxsize=None)(utils.schema_contents)
         self.kv, self.utils, self.jsonschema = kubernetes_validate, utils, jsonschema
         self.Registry, self.Resource = Registry, Resource
         self.version = kubernetes_validate.version.__version__
@@ -189,6 +194,11 @@ class Core:
         return [(field_path(path), message)]
 
     def errors(self, obj):
+        # Both name a schema file: nothing else may reach its path.
+        if not re.match(r"^([a-z0-9][a-z0-9.-]*/)?v[a-z0-9]+$", obj["apiVersion"]):
+            return [("apiVersion", "not an API version: %s" % shown(obj["apiVersion"]))]
+        if not re.match(r"^[A-Za-z][A-Za-z0-9]*$", obj["kind"]):
+            return [("kind", "not a kind: %s" % shown(obj["kind"]))]
         try:
             self.kv.validate(obj, KUBERNETES_VERSION, strict=True)
             return []
@@ -201,6 +211,8 @@ class Core:
             for e in self._validator(obj).iter_errors(obj):
                 found.extend(self.describe(e))
             return dedupe(found or self.describe(first))
+        except Exception as e:  # noqa: BLE001 - the object is not judged valid, whatever failed
+            return [("(object)", "cannot be validated: %s: %s" % (type(e).__name__, e))]
 
 
 # --- Argo CD and Flux objects: crd.mjs -------------------------------------------------
@@ -247,11 +259,26 @@ class Crd:
 # --- main --------------------------------------------------------------------------------
 
 def yaml_files(directory):
-    for dirpath, dirnames, filenames in os.walk(directory):
-        dirnames.sort()
-        for name in sorted(filenames):
+    """The *.yaml files under directory, sorted by their path in it."""
+    found = []
+    for dirpath, _, filenames in os.walk(directory):
+        for name in filenames:
             if name != MARKER and name.endswith(".yaml"):
-                yield os.path.join(dirpath, name)
+                found.append(os.path.relpath(os.path.join(dirpath, name), directory))
+    return [os.path.join(directory, rel) for rel in sorted(found)]
+
+
+def yaml_problem(e):
+    """A YAML error in one line: what is wrong, and where."""
+    problem = getattr(e, "problem", None)
+    mark = getattr(e, "problem_mark", None)
+    if problem is None:
+        return str(e).replace("\n", " ")
+    context = getattr(e, "context", None)
+    text = "%s %s" % (context, problem) if context else problem
+    if mark is not None:
+        text += " (line %d, column %d)" % (mark.line + 1, mark.column + 1)
+    return text
 
 
 def main(argv):
@@ -261,16 +288,14 @@ def main(argv):
         return 0
     if args and args[0] == "--":
         args = args[1:]
-    elif any(a.startswith("-") for a in args):
-        usage_error("unknown option %s" % next(a for a in args if a.startswith("-")))
     if not args:
         usage_error("no directory given")
     for d in args:
         if not os.path.isdir(d):
-            usage_error("not a directory: %s" % d)
+            usage_error(("unknown option %s" if d.startswith("-") else "not a directory: %s") % d)
 
     # Parse everything first: (file, label, object) in order, and per-file problems.
-    entries = []  # [file, label, object or None, errors or None]
+    entries = []  # [file, label, document (None: the file's parse error), errors (None: pending)]
     files = 0
     for d in args:
         for path in yaml_files(d):
@@ -283,7 +308,7 @@ def main(argv):
                     if doc is None:
                         continue
                     if not isinstance(doc, dict):
-                        entries.append([path, "document %d" % number, None,
+                        entries.append([path, "document %d" % number, doc,
                                         [("(object)", "must be a mapping (got %s)" % type(doc).__name__)]])
                         continue
                     obj = as_json(doc)
@@ -291,9 +316,9 @@ def main(argv):
                                if not isinstance(obj.get(k), str) or not obj.get(k)]
                     entries.append([path, object_label(obj), obj, missing or None])
             except (yaml.YAMLError, UnicodeDecodeError, OSError) as e:
-                where = "document %d" % (number + 1)
-                reason = str(e).replace("\n", " ")
-                entries.append([path, where, None, [("(file)", "cannot parse YAML: " + reason)]])
+                reason = yaml_problem(e) if isinstance(e, yaml.YAMLError) else str(e)
+                entries.append([path, "document %d" % (number + 1), None,
+                                [("(yaml)", "cannot parse: " + reason)]])
 
     pending = [(i, e[2]) for i, e in enumerate(entries) if e[3] is None]
     crd = Crd([(i, o) for i, o in pending if is_crd(o["apiVersion"])]) \
