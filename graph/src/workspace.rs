@@ -257,6 +257,11 @@ impl WorkspaceConfig {
 pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T> {
     let location =
         |e: &toml::de::Error| Location::new(file, e.span().map(|s| line_of(text, s.start)));
+    // One parse when the file is right; a second only to tell bad syntax from bad content.
+    let err = match toml::from_str::<T>(text) {
+        Ok(value) => return Ok(value),
+        Err(e) => e,
+    };
     if let Err(e) = text.parse::<toml::Table>() {
         return Err(Error::Malformed {
             what: "TOML",
@@ -264,9 +269,9 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Res
             message: e.message().trim().to_string(),
         });
     }
-    toml::from_str(text).map_err(|e| Error::Invalid {
-        message: e.message().trim().to_string(),
-        location: location(&e),
+    Err(Error::Invalid {
+        message: err.message().trim().to_string(),
+        location: location(&err),
         hint: "see docs/configuration.md for the fields this file takes".into(),
     })
 }

@@ -442,9 +442,12 @@ fn detail(r: &TaskReport) -> String {
 
 impl Observer for Printer {
     fn planned(&self, tasks: usize) {
+        // A command may run several times in a row (apply, then its verification): each
+        // run counts from zero.
         self.total.store(tasks, Ordering::SeqCst);
         if let Some(bar) = &self.bar {
             bar.set_length(tasks as u64);
+            bar.set_position(0);
         }
     }
 

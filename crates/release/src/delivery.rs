@@ -67,6 +67,11 @@ pub fn settings(
             location: Location::new(WORKSPACE_FILE, None),
             hint: "set it in WORKSPACE.toml: `[gitops]` `repo_url = \"https://git.example.com/org/repo.git\"` (or add a git remote `origin`)".into(),
         })?;
+    let repo_url = fetchable_url(&repo_url, format).ok_or_else(|| Error::Invalid {
+        message: format!("`{repo_url}` is not a URL a cluster can fetch the GitOps output from"),
+        location: Location::new(WORKSPACE_FILE, None),
+        hint: "set `[gitops]` `repo_url` to the repository's https:// or ssh:// URL".into(),
+    })?;
     Ok(Settings {
         format,
         workspace: model.config.workspace.name.clone(),
@@ -88,6 +93,26 @@ pub fn settings(
             .flux_namespace
             .clone()
             .unwrap_or_else(|| "flux-system".into()),
+    })
+}
+
+/// The repository URL as Argo CD or Flux fetch it: `http(s)://` and `ssh://` as they are;
+/// an scp-style `git@host:org/repo.git` as is for Argo CD and as `ssh://git@host/org/repo.git`
+/// for Flux (whose GitRepository accepts only URLs); anything else (a local path) is no URL.
+fn fetchable_url(url: &str, format: Format) -> Option<String> {
+    if ["https://", "http://", "ssh://"]
+        .iter()
+        .any(|p| url.starts_with(p))
+    {
+        return Some(url.to_string());
+    }
+    let (user_host, path) = url.split_once(':')?;
+    if !user_host.contains('@') || user_host.contains('/') || path.starts_with('/') {
+        return None;
+    }
+    Some(match format {
+        Format::FluxKustomize | Format::FluxHelm => format!("ssh://{user_host}/{path}"),
+        _ => url.to_string(),
     })
 }
 
@@ -651,4 +676,36 @@ pub fn read_tree(dir: &Path) -> Result<BTreeMap<String, String>> {
         walk(dir, dir, &mut out)?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_urls_are_ones_a_cluster_can_fetch() {
+        let flux = Format::FluxKustomize;
+        assert_eq!(
+            fetchable_url("https://git.example.com/a.git", flux).as_deref(),
+            Some("https://git.example.com/a.git")
+        );
+        assert_eq!(
+            fetchable_url("git@github.com:acme/infra.git", flux).as_deref(),
+            Some("ssh://git@github.com/acme/infra.git")
+        );
+        assert_eq!(
+            fetchable_url("git@github.com:acme/infra.git", Format::ArgoCd).as_deref(),
+            Some("git@github.com:acme/infra.git")
+        );
+        assert_eq!(fetchable_url("/work/main", flux), None);
+        assert_eq!(fetchable_url("../infra", Format::ArgoCd), None);
+    }
+
+    #[test]
+    fn the_format_lists_agree() {
+        assert_eq!(
+            strata_gitops::Format::NAMES,
+            strata_graph::manifest::GITOPS_FORMATS
+        );
+    }
 }

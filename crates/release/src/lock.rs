@@ -20,6 +20,9 @@ pub const LOCK_VERSION: u32 = 1;
 pub const PASSED: &str = "passed";
 /// A check that does not apply to the target (no tests, no policy governs it).
 pub const NONE: &str = "none";
+/// A quality check (fmt, validate, lint, policy) that failed after the apply: recorded, and
+/// a promotion that requires it holds the target back.
+pub const FAILED: &str = "failed";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -2,7 +2,7 @@
 //! (with the code that was applied), whose follow-up plan must be empty and whose checks
 //! must pass. Its results are what a release lock entry records.
 
-use crate::lock::{NONE, PASSED};
+use crate::lock::{FAILED, NONE, PASSED};
 use std::collections::BTreeMap;
 use strata_exec::schedule::Status;
 use strata_graph::discover::Kind;
@@ -103,7 +103,18 @@ pub fn verified(
     if tasks.is_empty() {
         return Err("verification did not run".into());
     }
-    if let Some(t) = tasks.iter().find(|t| t.status != Status::Ok) {
+    // Quality checks that failed are recorded as failed (a promotion's `require` gate then
+    // holds the target back); what proves the apply — init, the follow-up plan, the render,
+    // the target's own tests — must pass.
+    let recorded_only = |a: Action| {
+        matches!(
+            a,
+            Action::Fmt | Action::Validate | Action::Lint | Action::Deps | Action::Policy
+        )
+    };
+    if let Some(t) = tasks.iter().find(|t| {
+        t.status != Status::Ok && !(t.status == Status::Failed && recorded_only(t.action))
+    }) {
         return Err(format!(
             "verification: {} {}{}",
             t.action,
@@ -128,7 +139,12 @@ pub fn verified(
         let ran = tasks.iter().find(|t| t.action == *action);
         out.checks.insert(
             action.as_str().to_string(),
-            if ran.is_some() { PASSED } else { NONE }.to_string(),
+            match ran {
+                None => NONE,
+                Some(t) if t.status == Status::Ok => PASSED,
+                Some(_) => FAILED,
+            }
+            .to_string(),
         );
         let Some(t) = ran else { continue };
         match action {
@@ -178,7 +194,7 @@ pub fn verify(
     observer: &dyn Observer,
 ) -> Result<(RunReport, Verifications)> {
     let names: Vec<String> = labels.iter().map(|(l, _)| l.clone()).collect();
-    let report = run_labels(
+    let mut report = run_labels(
         session,
         view,
         commit,
@@ -188,9 +204,38 @@ pub fn verify(
         base,
         observer,
     )?;
-    let results = labels
+    let mut results: Verifications = labels
         .iter()
         .map(|(l, k)| (l.clone(), verified(&report, l, *k)))
         .collect();
+    // A target whose checks did not run because one of its upstream's quality checks failed
+    // (in a check, a dependent waits for everything upstream) is verified on its own: it
+    // needs its upstream's state, not its upstream's policy verdict.
+    for (label, kind) in labels {
+        let waited = report
+            .tasks
+            .iter()
+            .any(|t| &t.label == label && t.status == Status::Skipped)
+            && report.tasks.iter().any(|t| {
+                &t.label != label && t.status == Status::Failed && names.contains(&t.label)
+            });
+        if !waited || report.interrupted {
+            continue;
+        }
+        let alone = run_labels(
+            session,
+            view,
+            commit,
+            std::slice::from_ref(label),
+            Mode::Check,
+            env,
+            base,
+            observer,
+        )?;
+        results.insert(label.clone(), verified(&alone, label, *kind));
+        report.tasks.retain(|t| &t.label != label);
+        report.interrupted |= alone.interrupted;
+        report.tasks.extend(alone.tasks);
+    }
     Ok((report, results))
 }
