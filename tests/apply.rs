@@ -6,19 +6,9 @@
 
 mod common;
 
-use common::{json_run, tools_repo, Repo, Run};
+use common::{json_run, tools_repo, Repo, Run, NULL_PROVIDER};
 use std::io::Write;
 use std::process::{Command, Stdio};
-
-const NULL_PROVIDER: &str = r#"terraform {
-  required_providers {
-    null = {
-      source  = "hashicorp/null"
-      version = "2.1.2"
-    }
-  }
-}
-"#;
 
 /// A sensitive variable's value: never shown.
 const TOKEN: &str = "tok-S3CRET-8d1f";

@@ -7,21 +7,11 @@
 
 mod common;
 
-use common::{files_containing, repo_root, sample_repo, tools_repo, Repo, Run};
+use common::{files_containing, repo_root, sample_repo, tools_repo, Repo, Run, NULL_PROVIDER};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const NULL_PROVIDER: &str = r#"terraform {
-  required_providers {
-    null = {
-      source  = "hashicorp/null"
-      version = "2.1.2"
-    }
-  }
-}
-"#;
 
 const FORMATS: [&str; 4] = ["argocd", "argocd-appset", "flux-kustomize", "flux-helm"];
 

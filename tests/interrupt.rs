@@ -4,7 +4,7 @@
 #![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
-use common::{assert_cache_consistent, files_under, repo_root, Repo};
+use common::{assert_cache_consistent, files_under, repo_root, Repo, NULL_PROVIDER};
 
 use serde_json::Value;
 use std::fs::File;
@@ -17,16 +17,6 @@ use std::time::{Duration, Instant};
 const PROMPT: Duration = Duration::from_secs(15);
 /// After this, strata is considered hung and killed.
 const HANG: Duration = Duration::from_secs(90);
-
-const NULL_PROVIDER: &str = r#"terraform {
-  required_providers {
-    null = {
-      source  = "hashicorp/null"
-      version = "2.1.2"
-    }
-  }
-}
-"#;
 
 /// A stack whose apply runs `command` in a local-exec provisioner.
 fn provisioned_stack(command: &str) -> String {

@@ -9,22 +9,12 @@ mod common;
 #[path = "support/postgres.rs"]
 mod postgres;
 
-use common::{files_containing, sample_repo, tools_repo, Repo, Run};
+use common::{files_containing, sample_repo, tools_repo, Repo, Run, NULL_PROVIDER};
 use postgres::Postgres;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const NULL_PROVIDER: &str = r#"terraform {
-  required_providers {
-    null = {
-      source  = "hashicorp/null"
-      version = "2.1.2"
-    }
-  }
-}
-"#;
 
 const PEOPLE: &[&str] = &["alice", "bob", "carol"];
 
@@ -282,21 +272,23 @@ fn apply_dev(repo: &Repo, pg: &Postgres) {
 
 /// alice plans dev -> staging into `file`.
 fn plan_staging(repo: &Repo, pg: &Postgres, file: &Path) -> Value {
-    let (run, plan) = run_as(
-        repo,
-        pg,
-        "alice",
-        &[
-            "promote",
-            "plan",
-            "--from",
-            "dev",
-            "--to",
-            "staging",
-            "--out",
-            path(file),
-        ],
-    );
+    plan_staging_with(repo, pg, file, &[])
+}
+
+/// alice plans dev -> staging into `file`, with `extra` flags.
+fn plan_staging_with(repo: &Repo, pg: &Postgres, file: &Path, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "promote",
+        "plan",
+        "--from",
+        "dev",
+        "--to",
+        "staging",
+        "--out",
+        path(file),
+    ];
+    args.extend_from_slice(extra);
+    let (run, plan) = run_as(repo, pg, "alice", &args);
     run.assert_ok();
     plan
 }
@@ -510,23 +502,7 @@ fn a_failing_later_wave_rolls_back_the_earlier_ones_and_leaves_the_lock() {
         Some("vpc-2")
     );
     let file = keys.plan_file("second.json");
-    let (run, plan) = run_as(
-        &repo,
-        &pg,
-        "alice",
-        &[
-            "promote",
-            "plan",
-            "--from",
-            "dev",
-            "--to",
-            "staging",
-            "--allow-destroy",
-            "--out",
-            path(&file),
-        ],
-    );
-    run.assert_ok();
+    let plan = plan_staging_with(&repo, &pg, &file, &["--allow-destroy"]);
     assert_eq!(
         waves(&plan),
         [vec!["stacks/extra", "stacks/network"], vec!["stacks/app"]]
@@ -950,23 +926,7 @@ fn a_destroyed_stack_leaves_the_lock_and_its_removal_promotes_only_when_allowed(
         [("stacks/app".to_string(), "destroy".to_string())]
     );
     let file = keys.plan_file("removal.json");
-    let (run, plan) = run_as(
-        &repo,
-        &pg,
-        "alice",
-        &[
-            "promote",
-            "plan",
-            "--from",
-            "dev",
-            "--to",
-            "staging",
-            "--allow-destroy",
-            "--out",
-            path(&file),
-        ],
-    );
-    run.assert_ok();
+    let plan = plan_staging_with(&repo, &pg, &file, &["--allow-destroy"]);
     assert_eq!(plan["waves"][0][0]["action"], "destroy", "{plan}");
     approve(&repo, &pg, &keys, "bob", &file).assert_ok();
     let (run, out) = promote(&repo, &pg, "alice", &file);

@@ -8,21 +8,11 @@ mod common;
 #[path = "support/postgres.rs"]
 mod postgres;
 
-use common::{files_containing, tools_repo, Repo, Run};
+use common::{files_containing, tools_repo, Repo, Run, NULL_PROVIDER};
 use postgres::Postgres;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-const NULL_PROVIDER: &str = r#"terraform {
-  required_providers {
-    null = {
-      source  = "hashicorp/null"
-      version = "2.1.2"
-    }
-  }
-}
-"#;
 
 /// `stacks/network` (output `vpc_id`, from variable `v`; `v = "slow"` makes its apply touch
 /// `$STRATA_TEST_MARKER` and then take 8 s) and `stacks/app`, which consumes `vpc_id`.

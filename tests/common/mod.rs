@@ -632,3 +632,14 @@ pub fn files_containing(dir: &Path, needle: &[u8], skip: &[&str]) -> Vec<PathBuf
     }
     found
 }
+
+/// The `terraform` block of a stack using the null provider the pinned tools serve offline.
+pub const NULL_PROVIDER: &str = r#"terraform {
+  required_providers {
+    null = {
+      source  = "hashicorp/null"
+      version = "2.1.2"
+    }
+  }
+}
+"#;
