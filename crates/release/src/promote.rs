@@ -323,6 +323,7 @@ pub fn apply(ctx: &Context) -> Result<Outcome> {
         None => {
             let (lock, output) = done.expect("made when nothing failed");
             lock.write(&session.root, &plan.to)?;
+            let delivered = output.is_some();
             if let Some((dir, output)) = output {
                 crate::delivery::write(&dir, &output)?;
             }
@@ -332,13 +333,7 @@ pub fn apply(ctx: &Context) -> Result<Outcome> {
                 plan.from,
                 plan.to,
                 plan.to,
-                if crate::delivery::configured_dir(
-                    &session.root,
-                    &session.work_tree()?.model,
-                    &plan.to
-                )
-                .is_some()
-                {
+                if delivered {
                     " with its GitOps output"
                 } else {
                     ""
