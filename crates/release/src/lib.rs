@@ -11,6 +11,7 @@ pub mod drift;
 pub mod identity;
 pub mod lock;
 pub mod plan;
+mod plan_text;
 pub mod promote;
 pub mod record;
 pub mod verify;
