@@ -477,3 +477,72 @@ fn promotion_writes_the_destinations_output_and_a_rollback_leaves_it_as_it_was()
     assert_eq!(out["status"], "rolled_back", "{out}");
     assert_eq!(tree(&staging), before, "the delivered output is as it was");
 }
+
+#[test]
+fn a_chart_with_crds_a_vendored_subchart_and_its_own_namespace_is_delivered_once_and_whole() {
+    let repo = tools_repo();
+    repo.write(
+        "charts/platform/Chart.yaml",
+        "apiVersion: v2\nname: platform\nversion: 0.1.0\ntype: application\ndependencies:\n  - name: cache\n    version: 0.1.0\n",
+    );
+    repo.write("charts/platform/values.yaml", "size: 1\n");
+    repo.write(
+        "charts/platform/crds/widgets.yaml",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names:\n    kind: Widget\n    plural: widgets\n    singular: widget\n  scope: Namespaced\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n",
+    );
+    repo.write(
+        "charts/platform/templates/role.yaml",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: platform-reader\nrules: []\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: platform\n  namespace: platform-system\ndata:\n  size: {{ .Values.size | quote }}\n",
+    );
+    // Vendored: delivered inside platform, never as an application of its own.
+    repo.write(
+        "charts/platform/charts/cache/Chart.yaml",
+        "apiVersion: v2\nname: cache\nversion: 0.1.0\ntype: application\n",
+    );
+    repo.write("charts/platform/charts/cache/values.yaml", "{}\n");
+    repo.write(
+        "charts/platform/charts/cache/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cache\ndata:\n  a: b\n",
+    );
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
+    );
+    repo.commit("a platform chart");
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("argocd");
+    render(&repo, "dev", "argocd", &dir).assert_ok();
+    let apps: Vec<String> = std::fs::read_dir(dir.join("argocd/apps"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(apps, ["platform.yaml"], "the subchart is not its own app");
+    let manifests = std::fs::read_to_string(dir.join("charts/platform/manifests.yaml")).unwrap();
+    for want in [
+        "kind: CustomResourceDefinition",
+        "name: cache",
+        "name: platform-reader",
+    ] {
+        assert!(manifests.contains(want), "{want} missing:\n{manifests}");
+    }
+    // The project admits what the chart holds: its CRD and ClusterRole, and the namespace
+    // its ConfigMap names besides the application's own.
+    let project = yaml(&dir.join("argocd/project.yaml"));
+    let kinds: Vec<&str> = project["spec"]["clusterResourceWhitelist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["CustomResourceDefinition", "ClusterRole", "Namespace"] {
+        assert!(kinds.contains(&kind), "{kind} not admitted: {kinds:?}");
+    }
+    let namespaces: Vec<&str> = project["spec"]["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["namespace"].as_str().unwrap())
+        .collect();
+    assert!(namespaces.contains(&"platform-system"), "{namespaces:?}");
+    assert_valid(&[dir]);
+}

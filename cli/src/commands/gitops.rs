@@ -105,7 +105,8 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
         print_json(&serde_json::json!({
             "env": output.env,
             "format": output.format.as_str(),
-            "path": output.path,
+            "out": args.out,
+            "repository_path": output.path,
             "charts": output.charts,
             "files": output.files.keys().collect::<Vec<_>>(),
         }));

@@ -80,6 +80,8 @@ pub fn render(
         ".".to_string(),
         "--namespace".to_string(),
         namespace.to_string(),
+        // The chart's own CRDs (its crds/ folder) are part of what it delivers.
+        "--include-crds".to_string(),
     ];
     args.extend(values_args(values));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();

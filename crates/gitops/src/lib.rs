@@ -75,6 +75,8 @@ pub struct Settings {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chart {
     pub label: String,
+    /// The helm release name it renders with (its directory's name).
+    pub release: String,
     /// The chart's directory in the repository (for Flux to render it).
     pub dir: String,
     /// Its depth in the graph among what deploys in the environment: 0 without
@@ -109,6 +111,14 @@ pub struct Stack {
 pub enum GitopsError {
     /// A chart would carry a sensitive value in the rendered manifests.
     SensitiveInRendered { label: String, inputs: Vec<String> },
+    /// Two charts would get the same object name.
+    NameCollision { a: String, b: String, name: String },
+    /// A chart's object name is longer than Kubernetes or helm allow.
+    NameTooLong {
+        label: String,
+        name: String,
+        limit: usize,
+    },
 }
 
 impl std::fmt::Display for GitopsError {
@@ -119,8 +129,76 @@ impl std::fmt::Display for GitopsError {
                 "{label} reads sensitive upstream outputs ({}): rendered manifests in git would hold them. Deliver them as a Kubernetes Secret the chart references (an existing Secret's name as a value), or use the flux-helm format, which passes them from a Secret",
                 inputs.join(", ")
             ),
+            GitopsError::NameCollision { a, b, name } => write!(
+                f,
+                "{a} and {b} would both be delivered as `{name}`: rename one of their directories"
+            ),
+            GitopsError::NameTooLong { label, name, limit } => write!(
+                f,
+                "{label} would be delivered as `{name}`, longer than the {limit} characters Kubernetes labels and helm release names allow: shorten its directory"
+            ),
         }
     }
+}
+
+/// Kinds Kubernetes (and common extensions) define without a namespace, by API group.
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
+    ("apiregistration.k8s.io", "APIService"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("networking.k8s.io", "IngressClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("policy", "PodSecurityPolicy"),
+];
+
+/// The namespaces the charts' objects name and the cluster-scoped kinds they hold: what
+/// the environment's AppProject must allow.
+fn scope(charts: &[&Chart]) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
+    let mut namespaces = BTreeSet::new();
+    let mut kinds = BTreeSet::new();
+    for c in charts {
+        namespaces.insert(c.namespace.clone());
+        let text = String::from_utf8_lossy(&c.manifests);
+        for doc in text.split("\n---") {
+            let Ok(v) = serde_norway::from_str::<Value>(doc) else {
+                continue;
+            };
+            if let Some(ns) = v.pointer("/metadata/namespace").and_then(Value::as_str) {
+                namespaces.insert(ns.to_string());
+            }
+            let group = v
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .and_then(|a| a.rsplit_once('/').map(|(g, _)| g))
+                .unwrap_or("");
+            if let Some(kind) = v.get("kind").and_then(Value::as_str) {
+                if CLUSTER_SCOPED.contains(&(group, kind)) {
+                    kinds.insert((group.to_string(), kind.to_string()));
+                }
+            }
+        }
+    }
+    (namespaces, kinds)
 }
 
 impl std::error::Error for GitopsError {}
@@ -163,6 +241,34 @@ pub fn render(
     let mut files = BTreeMap::new();
     let mut charts: Vec<&Chart> = charts.iter().collect();
     charts.sort_by(|a, b| a.label.cmp(&b.label));
+    let mut names: BTreeMap<String, &str> = BTreeMap::new();
+    for c in &charts {
+        let name = object_name(&c.label);
+        // Label values hold 63 characters; helm release names 53.
+        let limit = if settings.format == Format::FluxHelm {
+            53
+        } else {
+            63
+        };
+        if name.len() > limit || c.release.len() > 53 {
+            return Err(GitopsError::NameTooLong {
+                label: c.label.clone(),
+                name: if name.len() > limit {
+                    name
+                } else {
+                    c.release.clone()
+                },
+                limit: if c.release.len() > 53 { 53 } else { limit },
+            });
+        }
+        if let Some(other) = names.insert(name.clone(), &c.label) {
+            return Err(GitopsError::NameCollision {
+                a: other.to_string(),
+                b: c.label.clone(),
+                name,
+            });
+        }
+    }
     let app = |label: &str| format!("{env}-{}", object_name(label));
     let chart_path = |c: &Chart| format!("charts/{}", object_name(&c.label));
     let repo_path = |rel: &str| {
@@ -193,7 +299,7 @@ pub fn render(
             );
         }
     }
-    let namespaces: BTreeSet<&str> = charts.iter().map(|c| c.namespace.as_str()).collect();
+    let (namespaces, cluster_kinds) = scope(&charts);
     let project = || {
         json!({
             "apiVersion": "argoproj.io/v1alpha1",
@@ -203,7 +309,9 @@ pub fn render(
                 "description": format!("{env}: delivered by strata from {}", settings.repo_url),
                 "sourceRepos": [settings.repo_url],
                 "destinations": namespaces.iter().map(|ns| json!({"server": settings.server, "namespace": ns})).collect::<Vec<_>>(),
-                "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
+                "clusterResourceWhitelist": std::iter::once(json!({"group": "", "kind": "Namespace"}))
+                    .chain(cluster_kinds.iter().filter(|(g, k)| !(g.is_empty() && k == "Namespace")).map(|(g, k)| json!({"group": g, "kind": k})))
+                    .collect::<Vec<_>>(),
             }
         })
     };
@@ -348,8 +456,13 @@ pub fn render(
                         "wait": true,
                         "timeout": "5m",
                         "sourceRef": source_ref,
-                        "targetNamespace": c.namespace,
                     });
+                    // targetNamespace would move objects a chart puts in other namespaces
+                    // (kube-system, ...): set only when the chart names no other.
+                    let (own, _) = scope(std::slice::from_ref(c));
+                    if own.iter().all(|ns| ns == &c.namespace) {
+                        spec["targetNamespace"] = json!(c.namespace);
+                    }
                     if !deps.is_empty() {
                         spec["dependsOn"] = json!(depends(deps));
                     }
@@ -370,7 +483,7 @@ pub fn render(
                     deps.sort();
                     let mut spec = json!({
                         "interval": "10m",
-                        "releaseName": object_name(&c.label),
+                        "releaseName": c.release,
                         "targetNamespace": c.namespace,
                         "chart": {"spec": {
                             "chart": format!("./{}", c.dir),
@@ -433,6 +546,7 @@ mod tests {
     fn chart(label: &str, depth: usize, chart_deps: &[&str], stack_deps: &[&str]) -> Chart {
         Chart {
             label: label.into(),
+            release: label.rsplit('/').next().unwrap().into(),
             dir: label.into(),
             depth,
             chart_deps: chart_deps.iter().map(|s| s.to_string()).collect(),
@@ -532,6 +646,58 @@ mod tests {
             true
         );
         assert!(!files.keys().any(|k| k.ends_with("manifests.yaml")));
+    }
+
+    #[test]
+    fn the_project_allows_what_the_charts_render_and_names_never_collide() {
+        let mut adapter = chart("charts/adapter", 0, &[], &[]);
+        adapter.manifests = b"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: a\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: b\n  namespace: kube-system\n---\napiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata:\n  name: v1beta1.custom.metrics.k8s.io\n".to_vec();
+        let charts = [adapter, chart("charts/web", 0, &[], &[])];
+        let files = render("dev", &settings(Format::ArgoCd), &charts, &[]).unwrap();
+        let project = parse(&files["argocd/project.yaml"]);
+        assert_eq!(
+            project["spec"]["destinations"],
+            json!([
+                {"server": "https://kubernetes.default.svc", "namespace": "dev"},
+                {"server": "https://kubernetes.default.svc", "namespace": "kube-system"}
+            ])
+        );
+        assert_eq!(
+            project["spec"]["clusterResourceWhitelist"],
+            json!([
+                {"group": "", "kind": "Namespace"},
+                {"group": "apiregistration.k8s.io", "kind": "APIService"},
+                {"group": "rbac.authorization.k8s.io", "kind": "ClusterRole"}
+            ])
+        );
+        // A chart putting objects in another namespace is not moved by Flux.
+        let files = render("dev", &settings(Format::FluxKustomize), &charts, &[]).unwrap();
+        assert!(parse(&files["flux/kustomizations/adapter.yaml"])["spec"]
+            .get("targetNamespace")
+            .is_none());
+        assert_eq!(
+            parse(&files["flux/kustomizations/web.yaml"])["spec"]["targetNamespace"],
+            "dev"
+        );
+
+        let clash = [
+            chart("charts/foo/bar", 0, &[], &[]),
+            chart("charts/foo-bar", 0, &[], &[]),
+        ];
+        let err = render("dev", &settings(Format::ArgoCd), &clash, &[]).unwrap_err();
+        assert_eq!(
+            err,
+            GitopsError::NameCollision {
+                a: "charts/foo-bar".into(),
+                b: "charts/foo/bar".into(),
+                name: "foo-bar".into()
+            }
+        );
+        let long = [chart(&format!("charts/{}", "x".repeat(60)), 0, &[], &[])];
+        assert!(matches!(
+            render("dev", &settings(Format::FluxHelm), &long, &[]),
+            Err(GitopsError::NameTooLong { limit: 53, .. })
+        ));
     }
 
     #[test]

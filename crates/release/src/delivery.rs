@@ -136,31 +136,68 @@ pub fn configured_dir(root: &Path, model: &Model, env: &str) -> Option<PathBuf> 
     Some(root.join(output_path(&cfg, env)))
 }
 
-/// The charts delivered in `env`: applications (not libraries) deployed there.
+/// The charts delivered in `env`: applications deployed there; not libraries, and not
+/// subcharts vendored in another chart's `charts/` (they are delivered inside it).
 pub fn delivered_charts(model: &Model, env: &str) -> Vec<usize> {
     (0..model.targets.len())
         .filter(|&i| {
             let t = &model.targets[i];
             t.kind == Kind::Chart
-                && t.chart.as_ref().is_none_or(|c| c.chart_type != "library")
+                && is_delivered(model, t)
                 && t.environments.iter().any(|e| e == env)
         })
         .collect()
+}
+
+/// Whether a target is delivered on its own: a stack, or an application chart that is not
+/// vendored inside another chart.
+pub fn is_delivered(model: &Model, t: &strata_graph::model::Target) -> bool {
+    match t.kind {
+        Kind::Stack => true,
+        Kind::Chart => {
+            t.chart.as_ref().is_none_or(|c| c.chart_type != "library")
+                && !is_subchart(model, &t.label)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `label` is a chart vendored in another chart (`<chart>/charts/<name>`).
+fn is_subchart(model: &Model, label: &str) -> bool {
+    let mut rest = label;
+    while let Some((parent, _)) = rest.rsplit_once("/charts/") {
+        if model
+            .index(parent)
+            .is_some_and(|i| model.targets[i].kind == Kind::Chart)
+        {
+            return true;
+        }
+        rest = parent;
+    }
+    false
+}
+
+/// The release name a chart renders with: its directory's name (the chart's own name at the
+/// workspace root), as the run layer's render uses.
+fn release_name(t: &strata_graph::model::Target) -> String {
+    match strata_graph::discover::label_dir(&t.label) {
+        "" => t
+            .chart
+            .as_ref()
+            .map_or("release", |c| c.name.as_str())
+            .to_string(),
+        dir => dir.rsplit('/').next().unwrap_or(dir).to_string(),
+    }
 }
 
 /// Graph depth of each target deployed in `env` (stacks and charts): 0 without
 /// dependencies among them, else one more than the deepest.
 fn depths(model: &Model, env: &str) -> Vec<usize> {
     let n = model.targets.len();
-    // Library charts are not delivered: they order nothing.
+    // Library charts and vendored subcharts are not delivered: they order nothing.
     let deployed = |i: usize| {
         let t = &model.targets[i];
-        let delivered = match t.kind {
-            Kind::Stack => true,
-            Kind::Chart => t.chart.as_ref().is_none_or(|c| c.chart_type != "library"),
-            _ => false,
-        };
-        delivered && t.environments.iter().any(|e| e == env)
+        is_delivered(model, t) && t.environments.iter().any(|e| e == env)
     };
     let mut depth: Vec<Option<usize>> = vec![None; n];
     fn visit(
@@ -313,6 +350,7 @@ fn chart_of(
     }
     Ok(Chart {
         label: t.label.clone(),
+        release: release_name(t),
         dir: strata_graph::discover::label_dir(&t.label).to_string(),
         depth: source.depth,
         chart_deps: source.chart_deps,
@@ -386,9 +424,7 @@ fn build(
                 continue;
             }
             match dep.kind {
-                Kind::Chart if dep.chart.as_ref().is_none_or(|c| c.chart_type != "library") => {
-                    chart_deps.push(dep.label.clone())
-                }
+                Kind::Chart if is_delivered(model, dep) => chart_deps.push(dep.label.clone()),
                 Kind::Stack => {
                     stack_deps.push(dep.label.clone());
                     stacks.insert(dep.label.clone(), j);

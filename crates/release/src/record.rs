@@ -47,18 +47,13 @@ pub fn lock_deps(model: &Model, label: &str, env: &str) -> Vec<String> {
         .iter()
         .filter_map(|d| model.index(&d.label))
         .map(|j| &model.targets[j])
-        .filter(|t| recordable(t, env))
+        .filter(|t| recordable(model, t, env))
         .map(|t| t.label.clone())
         .collect()
 }
 
-fn recordable(t: &strata_graph::model::Target, env: &str) -> bool {
-    let kind_ok = match t.kind {
-        Kind::Stack => true,
-        Kind::Chart => t.chart.as_ref().is_none_or(|c| c.chart_type != "library"),
-        _ => false,
-    };
-    kind_ok && t.environments.iter().any(|e| e == env)
+fn recordable(model: &Model, t: &strata_graph::model::Target, env: &str) -> bool {
+    crate::delivery::is_delivered(model, t) && t.environments.iter().any(|e| e == env)
 }
 
 /// Verifies and records what `applied` (an apply in `env` of `selected`) changed.
@@ -106,7 +101,7 @@ pub fn record_apply(
     let mut candidates: Vec<(String, Kind)> = Vec::new();
     for &i in selected {
         let t = &model.targets[i];
-        if !recordable(t, env)
+        if !recordable(model, t, env)
             || applied
                 .tasks
                 .iter()

@@ -87,9 +87,8 @@ pub struct Task {
     pub deps: Vec<usize>,
 }
 
-/// Bump to invalidate every cached task result (5: policies reading strata's shape
-/// evaluate a module's `.tf` files as one input).
-pub const TASK_KEY_VERSION: u32 = 5;
+/// Bump to invalidate every cached task result (6: renders include the charts' CRDs).
+pub const TASK_KEY_VERSION: u32 = 6;
 
 /// Everything a task key covers; `strata hash --explain` style output can print it.
 #[derive(Debug, Clone, Serialize)]
