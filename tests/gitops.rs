@@ -546,3 +546,77 @@ fn a_chart_with_crds_a_vendored_subchart_and_its_own_namespace_is_delivered_once
     assert!(namespaces.contains(&"platform-system"), "{namespaces:?}");
     assert_valid(&[dir]);
 }
+
+#[test]
+fn the_configured_validator_refuses_an_invalid_object_and_nothing_is_written_or_recorded() {
+    let repo = tools_repo();
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\ntype: application\n",
+    );
+    repo.write("charts/web/values.yaml", "replicas: 2\n");
+    // `replica` is a typo: Kubernetes would drop the field (or refuse it, server-side).
+    repo.write(
+        "charts/web/templates/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replica: {{ .Values.replicas }}\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.27\n",
+    );
+    let validator = repo_root().join("scripts/validate-gitops");
+    repo.append(
+        "WORKSPACE.toml",
+        &format!(
+            "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\nvalidate = [\"{}\"]\n",
+            validator.display()
+        ),
+    );
+    repo.commit("a chart with a typo");
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("argocd");
+    let run = render(&repo, "dev", "argocd", &dir);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // The object, the field and the reason, at the output's path in the repository.
+    for want in [
+        "deploy/dev/charts/web/manifests.yaml",
+        "Deployment/web",
+        "replica",
+    ] {
+        assert!(run.stderr.contains(want), "{want}: {}", run.stderr);
+    }
+    assert!(!dir.exists(), "nothing written");
+    // apply verifies and would record the chart: the output is refused, so is the lock.
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("Deployment/web"), "{}", run.stderr);
+    assert!(!repo.path().join("deploy/dev").exists());
+    assert!(!repo
+        .path()
+        .join("environments/dev/release.lock.toml")
+        .exists());
+
+    // Fixed, it is written, and apply records and delivers it.
+    let text =
+        std::fs::read_to_string(repo.path().join("charts/web/templates/deployment.yaml")).unwrap();
+    repo.write(
+        "charts/web/templates/deployment.yaml",
+        &text.replace("replica:", "replicas:"),
+    );
+    repo.commit("fix the typo");
+    render(&repo, "dev", "argocd", &dir).assert_ok();
+    assert!(dir.join("charts/web/manifests.yaml").exists());
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    assert!(repo
+        .path()
+        .join("deploy/dev/charts/web/manifests.yaml")
+        .exists());
+
+    // A validator that cannot run is a configuration error naming it, exit 2.
+    let ws = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &ws.replace(&validator.display().to_string(), "no-such-validator"),
+    );
+    let run = render(&repo, "dev", "argocd", &out.path().join("again"));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("no-such-validator"), "{}", run.stderr);
+    assert!(!out.path().join("again").exists());
+}

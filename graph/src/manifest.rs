@@ -120,6 +120,10 @@ pub struct GitopsConfig {
     pub server: Option<String>,
     pub argocd_namespace: Option<String>,
     pub flux_namespace: Option<String>,
+    /// A command that validates the output before anything is written (program, then
+    /// arguments; the directory holding the output is appended). A program with a `/` is
+    /// relative to the workspace root; otherwise it is looked up on PATH.
+    pub validate: Option<Vec<String>>,
 }
 
 /// The GitOps output formats (strata-gitops's `Format` names; the release layer's tests
@@ -127,14 +131,26 @@ pub struct GitopsConfig {
 pub const GITOPS_FORMATS: &[&str] = &["argocd", "argocd-appset", "flux-kustomize", "flux-helm"];
 
 impl GitopsConfig {
-    /// Checks the format name; `Err(message, hint)` when it is not one.
-    pub fn check(&self) -> std::result::Result<(), (String, String)> {
+    /// Checks the format name and the validator; `Err(key, message, hint)` when one is wrong.
+    pub fn check(&self) -> std::result::Result<(), (&'static str, String, String)> {
         match &self.format {
             Some(f) if !GITOPS_FORMATS.contains(&f.as_str()) => Err((
+                "format",
                 format!("[gitops] format `{f}` is not an output format"),
                 crate::error::did_you_mean(f, GITOPS_FORMATS)
                     .unwrap_or_else(|| format!("use one of: {}", GITOPS_FORMATS.join(", "))),
             )),
+            _ if self
+                .validate
+                .as_ref()
+                .is_some_and(|v| v.first().is_none_or(|p| p.trim().is_empty())) =>
+            {
+                Err((
+                    "validate",
+                    "[gitops] validate names no program".into(),
+                    "give the command as a list, program first: `validate = [\"scripts/validate-gitops\"]`".into(),
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -150,6 +166,7 @@ impl GitopsConfig {
             server: pick(&self.server, &over.server),
             argocd_namespace: pick(&self.argocd_namespace, &over.argocd_namespace),
             flux_namespace: pick(&self.flux_namespace, &over.flux_namespace),
+            validate: over.validate.clone().or_else(|| self.validate.clone()),
         }
     }
 }
@@ -324,10 +341,10 @@ pub fn parse_env(text: &str, file: &str) -> Result<EnvConfig> {
             });
         }
     }
-    if let Err((message, hint)) = env.gitops.check() {
+    if let Err((key, message, hint)) = env.gitops.check() {
         return Err(Error::Invalid {
             message,
-            location: at("format"),
+            location: at(key),
             hint,
         });
     }

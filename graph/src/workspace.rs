@@ -231,10 +231,10 @@ impl WorkspaceConfig {
                 });
             }
         }
-        if let Some(Err((message, hint))) = cfg.gitops.as_ref().map(|g| g.check()) {
+        if let Some(Err((key, message, hint))) = cfg.gitops.as_ref().map(|g| g.check()) {
             return Err(Error::Invalid {
                 message,
-                location: Location::new(file, key_line(text, "format")),
+                location: Location::new(file, key_line(text, key)),
                 hint,
             });
         }
@@ -352,6 +352,36 @@ mod tests {
         assert_eq!(key_line(text, "soak"), Some(3));
         let text = "# see \"a/{b\"\nignore = [\"a/{b\"]\n";
         assert_eq!(value_line(text, "a/{b"), Some(2));
+    }
+
+    #[test]
+    fn a_gitops_validator_needs_a_program_and_env_toml_overrides_it() {
+        let text = "[workspace]\nname = \"x\"\n\n[gitops]\nformat = \"argocd\"\nvalidate = []\n";
+        let err = WorkspaceConfig::parse(text, "WORKSPACE.toml").unwrap_err();
+        assert_eq!(
+            err.location().unwrap().to_string(),
+            "WORKSPACE.toml:6",
+            "{err}"
+        );
+        let text = "[workspace]\nname = \"x\"\n\n[gitops]\nvalidate = [\"scripts/v\", \"-q\"]\n";
+        let cfg = WorkspaceConfig::parse(text, "WORKSPACE.toml").unwrap();
+        let gitops = cfg.gitops.unwrap();
+        assert_eq!(
+            gitops.validate.as_deref(),
+            Some(&["scripts/v".to_string(), "-q".to_string()][..])
+        );
+        let env = crate::manifest::GitopsConfig {
+            validate: Some(vec!["kubeconform".into()]),
+            ..Default::default()
+        };
+        assert_eq!(
+            gitops.overridden_by(&env).validate,
+            Some(vec!["kubeconform".to_string()])
+        );
+        assert_eq!(
+            gitops.overridden_by(&Default::default()).validate,
+            gitops.validate
+        );
     }
 
     #[test]

@@ -64,6 +64,30 @@ impl Output {
     }
 }
 
+/// Runs a command the workspace configures (`argv`: program, then arguments) with `extra`
+/// arguments appended, in `root`, to completion: a program holding a `/` is relative to
+/// `root`, any other is looked up on PATH.
+pub fn run_configured(
+    argv: &[String],
+    extra: &[&std::ffi::OsStr],
+    root: &Path,
+) -> std::io::Result<Output> {
+    let Some(program) = argv.first() else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "no program given",
+        ));
+    };
+    let program = if program.contains('/') {
+        root.join(program)
+    } else {
+        std::path::PathBuf::from(program)
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(&argv[1..]).args(extra);
+    run(cmd, root)
+}
+
 /// Runs a command to completion, capturing its output.
 pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
     if is_cancelled() {

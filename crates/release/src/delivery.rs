@@ -48,8 +48,7 @@ pub fn settings(
         message: format!("`{env}` is not an environment"),
         hint: "list them with `strata list`".into(),
     })?;
-    let base = model.config.gitops.clone().unwrap_or_default();
-    let cfg: GitopsConfig = base.overridden_by(&environment.config.gitops);
+    let cfg = config(model, environment);
     let format_name = format
         .map(str::to_string)
         .or(cfg.format.clone())
@@ -114,6 +113,60 @@ fn fetchable_url(url: &str, format: Format) -> Option<String> {
         Format::FluxKustomize | Format::FluxHelm => format!("ssh://{user_host}/{path}"),
         _ => url.to_string(),
     })
+}
+
+/// The environment's `[gitops]`: env.toml's keys over WORKSPACE.toml's.
+fn config(model: &Model, environment: &strata_graph::model::Environment) -> GitopsConfig {
+    let base = model.config.gitops.clone().unwrap_or_default();
+    base.overridden_by(&environment.config.gitops)
+}
+
+/// `output` once the environment's `[gitops] validate` command accepted it (run on the
+/// output written to a temporary directory, named in its messages by the output's path in
+/// the repository); `Ok(Err(its report))` when it refused it. Without a validator, `output`.
+fn validated(
+    session: &Session,
+    model: &Model,
+    output: Output,
+) -> Result<std::result::Result<Output, String>> {
+    let Some(argv) = model
+        .environment(&output.env)
+        .and_then(|e| config(model, e).validate)
+    else {
+        return Ok(Ok(output));
+    };
+    let staging = tempfile::Builder::new()
+        .prefix("strata-gitops-check-")
+        .tempdir()
+        .map_err(|e| Error::write(&std::env::temp_dir(), e))?;
+    write_files(staging.path(), &output)?;
+    let run = strata_exec::process::run_configured(
+        &argv,
+        &[staging.path().as_os_str()],
+        &session.root,
+    )
+    .map_err(|e| Error::Invalid {
+        message: format!("the GitOps validator `{}` cannot run: {e}", argv[0]),
+        location: Location::new(WORKSPACE_FILE, None),
+        hint: "install it, or correct `[gitops] validate` (in WORKSPACE.toml or the environment's env.toml; a program holding a `/` is relative to the workspace root)".into(),
+    })?;
+    if run.success {
+        return Ok(Ok(output));
+    }
+    let report = String::from_utf8_lossy(&run.combined())
+        .replace(&staging.path().display().to_string(), &output.path);
+    let why = if run.interrupted {
+        "the GitOps validator was interrupted".to_string()
+    } else {
+        format!(
+            "`{}` refused the output ({}):\n{}",
+            argv.join(" "),
+            run.code
+                .map_or("killed by a signal".to_string(), |c| format!("exit {c}")),
+            strata_run::report::tail(&report, 40).trim_end()
+        )
+    };
+    Ok(Err(why))
 }
 
 fn output_path(cfg: &GitopsConfig, env: &str) -> String {
@@ -269,7 +322,10 @@ pub fn render(
     if !report.ok {
         return Ok((report, Err("a chart's render did not pass".into())));
     }
-    let output = build(session, view, env, settings, &charts, &report, &opts)?;
+    let output = match build(session, view, env, settings, &charts, &report, &opts)? {
+        Ok(output) => validated(session, model, output)?,
+        Err(why) => Err(why),
+    };
     Ok((report, output))
 }
 
@@ -607,7 +663,10 @@ pub fn from_lock(
             )?);
         }
     }
-    finish(env, settings, out, stack_labels.into_iter().collect(), lock)
+    match finish(env, settings, out, stack_labels.into_iter().collect(), lock)? {
+        Ok(output) => validated(session, &head.model, output),
+        Err(why) => Ok(Err(why)),
+    }
 }
 
 /// Writes `env`'s output for `lock` into the configured directory, when the workspace has
@@ -654,22 +713,7 @@ pub fn write(dir: &Path, output: &Output) -> Result<()> {
         .prefix(".strata-gitops-")
         .tempdir_in(parent)
         .map_err(|e| Error::write(parent, e))?;
-    let mut files = output.files.clone();
-    files.insert(
-        MARKER.into(),
-        format!(
-            "GitOps output of environment {} ({}), written by strata: do not edit; `strata drift` reports edits.\n",
-            output.env,
-            output.format.as_str()
-        ),
-    );
-    for (rel, text) in &files {
-        let path = staging.path().join(rel);
-        if let Some(p) = path.parent() {
-            std::fs::create_dir_all(p).map_err(|e| Error::write(p, e))?;
-        }
-        std::fs::write(&path, text).map_err(|e| Error::write(&path, e))?;
-    }
+    write_files(staging.path(), output)?;
     let fresh = staging.keep();
     let old = parent.join(format!(".strata-gitops-old-{}", std::process::id()));
     if dir.exists() {
@@ -681,6 +725,27 @@ pub fn write(dir: &Path, output: &Output) -> Result<()> {
         return Err(Error::write(dir, e));
     }
     let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
+/// Writes `output`'s files and the marker into the empty directory `dir`.
+fn write_files(dir: &Path, output: &Output) -> Result<()> {
+    let mut files = output.files.clone();
+    files.insert(
+        MARKER.into(),
+        format!(
+            "GitOps output of environment {} ({}), written by strata: do not edit; `strata drift` reports edits.\n",
+            output.env,
+            output.format.as_str()
+        ),
+    );
+    for (rel, text) in &files {
+        let path = dir.join(rel);
+        if let Some(p) = path.parent() {
+            std::fs::create_dir_all(p).map_err(|e| Error::write(p, e))?;
+        }
+        std::fs::write(&path, text).map_err(|e| Error::write(&path, e))?;
+    }
     Ok(())
 }
 
