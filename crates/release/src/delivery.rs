@@ -138,7 +138,7 @@ fn validated(
     let staging = tempfile::Builder::new()
         .prefix("strata-gitops-check-")
         .tempdir()
-        .map_err(|e| Error::write(&std::env::temp_dir(), e))?;
+        .map_err(|e| Error::write(std::env::temp_dir(), e))?;
     write_files(staging.path(), &output)?;
     let run = strata_exec::process::run_configured(
         &argv,
