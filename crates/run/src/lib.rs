@@ -295,7 +295,14 @@ pub fn resolve_envs(model: &Model, wanted: &[String]) -> Result<Vec<String>> {
             });
         }
     }
-    Ok(wanted.to_vec())
+    // Named twice, an environment still runs once (two runs would share its sandboxes).
+    let mut once: Vec<String> = Vec::with_capacity(wanted.len());
+    for w in wanted {
+        if !once.contains(w) {
+            once.push(w.clone());
+        }
+    }
+    Ok(once)
 }
 
 /// Finds the tools the tasks need and checks their pinned versions.
@@ -641,6 +648,79 @@ mod tests {
         );
         t.status = status;
         t
+    }
+
+    #[test]
+    fn a_run_succeeds_only_when_nothing_failed_nothing_was_left_out_and_it_was_not_interrupted() {
+        let ok = || task("stacks/a", Action::Plan, Status::Ok);
+        assert!(RunReport::new(vec![ok(), ok()], false, false).ok);
+        assert!(RunReport::new(Vec::new(), false, false).ok);
+
+        let failed = RunReport::new(
+            vec![ok(), task("stacks/b", Action::Plan, Status::Failed)],
+            false,
+            true,
+        );
+        assert!(
+            !failed.ok,
+            "accepting an incomplete run does not accept a failure"
+        );
+        assert!(failed.incomplete.is_empty());
+
+        let mut skipped = task("stacks/c", Action::Plan, Status::Skipped);
+        skipped.reason = Some("stacks/a has no state in dev".into());
+        let unexplained = task("stacks/d", Action::Init, Status::Skipped);
+        let incomplete = RunReport::new(vec![ok(), skipped, unexplained], false, false);
+        assert!(!incomplete.ok);
+        let not_run: Vec<(&str, &str)> = incomplete
+            .incomplete
+            .iter()
+            .map(|t| (t.label.as_str(), t.reason.as_str()))
+            .collect();
+        assert_eq!(
+            not_run,
+            [
+                ("stacks/c", "stacks/a has no state in dev"),
+                ("stacks/d", "not run")
+            ]
+        );
+        assert!(incomplete.incomplete.iter().all(|t| !t.left_behind));
+        assert!(incomplete.left_behind_stacks().is_empty());
+
+        let accepted = RunReport::new(
+            vec![ok(), task("stacks/c", Action::Plan, Status::Skipped)],
+            false,
+            true,
+        );
+        assert!(accepted.ok);
+        assert_eq!(accepted.incomplete.len(), 1, "still listed");
+
+        assert!(!RunReport::new(vec![ok()], true, true).ok);
+    }
+
+    #[test]
+    fn an_interrupted_or_empty_destroy_does_not_settle_the_stacks_left_behind() {
+        let mut report = RunReport::new(
+            vec![task("stacks/a", Action::Apply, Status::Ok)],
+            false,
+            true,
+        );
+        report.left_behind(vec![left("stacks/old"), left("stacks/gone")]);
+        assert!(report.ok, "accepted");
+        // Only old's destroy ran, and then the run was interrupted.
+        let destroyed = RunReport::new(
+            vec![
+                task("stacks/old", Action::Plan, Status::Ok),
+                task("stacks/old", Action::Apply, Status::Ok),
+            ],
+            true,
+            true,
+        );
+        report.absorb_destroy(destroyed);
+        assert!(report.interrupted);
+        assert!(!report.ok);
+        // A stack the destroy run did not touch stays left behind.
+        assert_eq!(report.left_behind_stacks(), vec!["stacks/gone"]);
     }
 
     #[test]

@@ -152,6 +152,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_sensitive_value_is_removed_from_the_log_the_summary_and_the_blobs() {
+        let secret = "s3cr3t-password";
+        let finding = strata_policy::Finding {
+            policy: "policies/guard".into(),
+            namespace: "main".into(),
+            rule: "deny".into(),
+            outcome: strata_policy::Outcome::Deny,
+            msg: format!("password is {secret}"),
+            severity: "high".into(),
+            file: None,
+            line: None,
+            details: serde_json::json!({ "value": secret }),
+            waived_by: None,
+        };
+        let mut outcome = Outcome {
+            ok: true,
+            log: format!("connecting with {secret}\n").into_bytes(),
+            summary: Summary::Policy(PolicySummary {
+                findings: vec![finding],
+                ..PolicySummary::default()
+            }),
+            blobs: BTreeMap::from([(
+                "plan.json".to_string(),
+                format!("{{\"password\": \"{secret}\"}}").into_bytes(),
+            )]),
+            ..Outcome::default()
+        };
+        let mut redactor = strata_exec::redact::Redactor::default();
+        redactor.redact_outcome(&mut outcome);
+        assert!(
+            String::from_utf8_lossy(&outcome.log).contains(secret),
+            "nothing known to be sensitive: nothing removed"
+        );
+        redactor.add(&serde_json::Value::String(secret.into()));
+        redactor.redact_outcome(&mut outcome);
+
+        let log = String::from_utf8(outcome.log.clone()).unwrap();
+        assert!(!log.contains(secret), "{log}");
+        assert!(log.contains(strata_exec::redact::REDACTED), "{log}");
+        let summary = serde_json::to_string(&outcome.summary).unwrap();
+        assert!(!summary.contains(secret), "{summary}");
+        let blob = String::from_utf8(outcome.blobs["plan.json"].clone()).unwrap();
+        assert!(!blob.contains(secret), "{blob}");
+        assert!(outcome.ok, "redaction does not change the outcome");
+    }
+
+    #[test]
     fn cached_summaries_are_read_back_by_action_and_others_are_misses() {
         let plan = serde_json::json!({"add": 1, "change": 0, "destroy": 0, "import": 0, "resources": [], "outputs_changed": []});
         let back = Summary::from_cached(Action::Plan, plan.clone()).unwrap();

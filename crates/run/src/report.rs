@@ -533,6 +533,388 @@ pub fn sarif(report: &RunReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::{PolicySummary, Summary};
+    use crate::task::Action;
+    use strata_exec::plan_json::{PlanSummary, ResourceAction};
+    use strata_exec::step::{RenderSummary, StepSummary};
+    use strata_graph::discover::Kind;
+    use strata_policy::{Finding, Outcome};
+
+    fn task(label: &str, action: Action, env: Option<&str>, status: Status) -> TaskReport {
+        let mut t = TaskReport::new(
+            label,
+            Kind::Stack,
+            action,
+            env.map(str::to_string),
+            String::new(),
+        );
+        t.status = status;
+        t
+    }
+
+    fn change(address: &str, action: &str) -> ResourceAction {
+        ResourceAction {
+            address: address.into(),
+            action: action.into(),
+            forced_by: Vec::new(),
+            changed: Vec::new(),
+        }
+    }
+
+    fn plan(label: &str, env: &str, resources: Vec<ResourceAction>) -> TaskReport {
+        let count = |a: &str| {
+            resources
+                .iter()
+                .filter(|r| r.action == a || r.action == "replace")
+                .count() as u32
+        };
+        let mut t = task(label, Action::Plan, Some(env), Status::Ok);
+        t.summary = Summary::Step(StepSummary::Plan(PlanSummary {
+            add: count("create"),
+            change: count("update"),
+            destroy: count("delete"),
+            import: 0,
+            resources,
+            outputs_changed: Vec::new(),
+            outside: Vec::new(),
+        }));
+        t
+    }
+
+    fn finding(rule: &str, outcome: Outcome, severity: &str) -> Finding {
+        Finding {
+            policy: "policies/guard".into(),
+            namespace: "main".into(),
+            rule: rule.into(),
+            outcome,
+            msg: format!("{rule} message"),
+            severity: severity.into(),
+            file: Some("stacks/a/main.tf".into()),
+            line: Some(3),
+            details: serde_json::json!({}),
+            waived_by: None,
+        }
+    }
+
+    fn policy(label: &str, env: &str, max: Option<&str>, findings: Vec<Finding>) -> TaskReport {
+        let mut t = task(label, Action::Policy, Some(env), Status::Ok);
+        t.summary = Summary::Policy(PolicySummary {
+            max_severity: max.map(str::to_string),
+            findings,
+            ..PolicySummary::default()
+        });
+        t
+    }
+
+    /// A cached fmt, a failed plan with an unruly log, a render that did not run.
+    fn mixed_run(allow_incomplete: bool) -> RunReport {
+        let mut fmt = task("stacks/a", Action::Fmt, None, Status::Ok);
+        fmt.cached = true;
+        fmt.duration_ms = 1500;
+        let mut failed = task("stacks/a", Action::Plan, Some("dev"), Status::Failed);
+        failed.reason = Some("terraform plan failed".into());
+        failed.log = "Error: <bad> & \"worse\"\u{1b}[31m".into();
+        failed.duration_ms = 250;
+        let mut skipped = task("charts/b", Action::Render, Some("dev"), Status::Skipped);
+        skipped.reason = Some("lint failed".into());
+        RunReport::new(vec![fmt, failed, skipped], false, allow_incomplete)
+    }
+
+    #[test]
+    fn junit_counts_failures_and_reports_tasks_that_did_not_run_as_errors_unless_accepted() {
+        let xml = junit(&mixed_run(false));
+        assert!(
+            xml.contains("<testsuites name=\"strata\" tests=\"3\" failures=\"1\" errors=\"1\" skipped=\"0\" time=\"1.750\">"),
+            "{xml}"
+        );
+        // One suite per target, sorted by label.
+        let b = xml.find("<testsuite name=\"charts/b\"").unwrap();
+        let a = xml.find("<testsuite name=\"stacks/a\"").unwrap();
+        assert!(b < a, "{xml}");
+        assert!(xml.contains(
+            "<testsuite name=\"charts/b\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\""
+        ));
+        assert!(
+            xml.contains("<error message=\"did not run: lint failed\"/>"),
+            "{xml}"
+        );
+        assert!(xml.contains("name=\"render [dev]\""), "{xml}");
+        assert!(xml.contains("<system-out>cached</system-out>"), "{xml}");
+        // The tool's output is escaped, and control characters XML forbids are dropped.
+        assert!(
+            xml.contains("<failure message=\"terraform plan failed\">Error: &lt;bad&gt; &amp; &quot;worse&quot;[31m</failure>"),
+            "{xml}"
+        );
+        assert!(!xml.contains('\u{1b}'));
+
+        let accepted = junit(&mixed_run(true));
+        assert!(
+            accepted.contains("failures=\"1\" errors=\"0\" skipped=\"1\""),
+            "{accepted}"
+        );
+        assert!(
+            accepted.contains("<skipped message=\"lint failed\"/>"),
+            "{accepted}"
+        );
+        assert!(!accepted.contains("<error"), "{accepted}");
+    }
+
+    #[test]
+    fn markdown_summarises_counts_per_target_and_environment_and_shows_failures() {
+        let mut report = mixed_run(false);
+        let log: Vec<String> = (0..40).map(|i| format!("L{i:02}")).collect();
+        report.tasks[1].log = log.join("\n");
+        let mut render = task("charts/c", Action::Render, Some("prod"), Status::Ok);
+        render.summary = Summary::Step(StepSummary::Render(RenderSummary {
+            objects: 4,
+            ..RenderSummary::default()
+        }));
+        render.provisional = true;
+        report.tasks.push(render);
+        let md = markdown(&report);
+        assert!(
+            md.contains("❌ **4** tasks: 3 done (1 from cache), 1 failed, 1 skipped."),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `stacks/a` | – | fmt ✅ cached | – | – |"),
+            "{md}"
+        );
+        assert!(md.contains("| `stacks/a` | dev | – | ❌ | – |"), "{md}");
+        assert!(md.contains("| `charts/b` | dev | – | – | ⏭️ |"), "{md}");
+        assert!(
+            md.contains("| `charts/c` | prod | – | – | ✅ 4 objects (provisional) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("### Did not run\n\n- `charts/b` render [dev]: lint failed"),
+            "{md}"
+        );
+        // A failure shows its reason and the end of its log.
+        assert!(
+            md.contains("**`stacks/a` plan [dev]**: terraform plan failed"),
+            "{md}"
+        );
+        assert!(md.contains("L10\n") && md.contains("L39\n"), "{md}");
+        assert!(!md.contains("L09"), "only the last 30 lines: {md}");
+
+        let accepted = markdown(&mixed_run(true));
+        assert!(accepted.contains("### Did not run (accepted with `--allow-incomplete`)"));
+        let clean = markdown(&RunReport::new(
+            vec![task("stacks/a", Action::Fmt, None, Status::Ok)],
+            false,
+            false,
+        ));
+        assert!(clean.contains("✅ **1** tasks: 1 done (0 from cache), 0 failed, 0 skipped."));
+        assert!(!clean.contains("### Failures") && !clean.contains("### Did not run"));
+    }
+
+    #[test]
+    fn markdown_shows_each_changing_plan_as_a_diff_with_its_policy_findings() {
+        let mut replace = change("aws_instance.web", "replace");
+        replace.forced_by = vec!["ami".into()];
+        let report = RunReport::new(
+            vec![
+                plan(
+                    "stacks/a",
+                    "dev",
+                    vec![
+                        change("aws_s3_bucket.logs", "create"),
+                        change("aws_iam_role.r", "update"),
+                        replace,
+                    ],
+                ),
+                policy(
+                    "stacks/a",
+                    "dev",
+                    None,
+                    vec![finding("deny_public", Outcome::Deny, "high")],
+                ),
+                // The same stack elsewhere: its findings belong to that environment.
+                policy(
+                    "stacks/a",
+                    "prod",
+                    None,
+                    vec![finding("deny_other", Outcome::Deny, "high")],
+                ),
+                plan("stacks/quiet", "dev", Vec::new()),
+            ],
+            false,
+            false,
+        );
+        let md = markdown(&report);
+        assert!(
+            md.contains("<details><summary><code>stacks/a</code> [dev]: +2 ~2 -1, 1 policy finding(s)</summary>"),
+            "{md}"
+        );
+        assert!(
+            md.contains("```diff\n+ aws_s3_bucket.logs\n! aws_iam_role.r\n-/+ aws_instance.web (forced by ami)\n```"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- **high** deny_public: deny_public message"),
+            "{md}"
+        );
+        assert!(!md.contains("deny_other message"), "{md}");
+        assert!(md.contains("No changes: `stacks/quiet` [dev]"), "{md}");
+    }
+
+    #[test]
+    fn plan_text_lists_changes_per_stack_and_totals_only_successful_plans() {
+        let mut replace = change("aws_instance.web", "replace");
+        replace.changed = vec!["ami".into(), "tags".into()];
+        let mut gone = plan("stacks/old", "prod", vec![change("aws_vpc.main", "delete")]);
+        gone.destroy = true;
+        let mut failed = plan("stacks/broken", "dev", vec![change("x.y", "create")]);
+        failed.status = Status::Failed;
+        let report = RunReport::new(
+            vec![
+                plan(
+                    "stacks/a",
+                    "dev",
+                    vec![change("aws_s3_bucket.logs", "create"), replace],
+                ),
+                plan("stacks/quiet", "dev", Vec::new()),
+                gone,
+                failed,
+                task("stacks/a", Action::Init, Some("dev"), Status::Ok),
+            ],
+            false,
+            false,
+        );
+        assert_eq!(
+            plan_text(&report),
+            "stacks/a [dev]: +2 ~1 -1\n  + aws_s3_bucket.logs\n  -/+ aws_instance.web (ami, tags)\n\
+             stacks/old [prod]: +0 ~0 -1 (destroy)\n  - aws_vpc.main\n\
+             Plan: 2 to add, 1 to change, 2 to destroy in 2 stack(s); 1 without changes\n"
+        );
+        // Nothing planned: nothing said.
+        let none = RunReport::new(
+            vec![task("stacks/a", Action::Fmt, None, Status::Ok)],
+            false,
+            false,
+        );
+        assert_eq!(plan_text(&none), "");
+    }
+
+    #[test]
+    fn resource_lines_use_terraform_signs_and_name_changed_outputs() {
+        let mut summary = PlanSummary {
+            add: 0,
+            change: 0,
+            destroy: 0,
+            import: 0,
+            resources: vec![
+                change("data.aws_ami.x", "read"),
+                change("aws_s3_bucket.b", "import"),
+                change("aws_s3_bucket.c", "no-op-ish"),
+            ],
+            outputs_changed: vec!["vpc_id".into()],
+            outside: Vec::new(),
+        };
+        summary.resources[0].changed = vec!["id".into()];
+        assert_eq!(
+            resource_lines(&summary),
+            [
+                "<= data.aws_ami.x (id)",
+                "<- aws_s3_bucket.b",
+                "  aws_s3_bucket.c",
+                "~ output.vpc_id"
+            ]
+        );
+    }
+
+    #[test]
+    fn sarif_levels_follow_the_severity_gate_and_waivers() {
+        let mut waived = finding("deny_waived", Outcome::Deny, "critical");
+        waived.waived_by = Some("policies/waivers.toml:4".into());
+        let mut with_id = finding("deny_ided", Outcome::Deny, "high");
+        with_id.details = serde_json::json!({"id": "STRATA-1", "remediation": "fix it"});
+        let mut same_id = finding("deny_ided", Outcome::Deny, "high");
+        same_id.details = with_id.details.clone();
+        same_id.line = None;
+        let mut report = RunReport::new(
+            vec![
+                policy(
+                    "stacks/a",
+                    "prod",
+                    Some("medium"),
+                    vec![
+                        finding("deny_blocking", Outcome::Deny, "high"),
+                        finding("deny_tolerated", Outcome::Deny, "low"),
+                        waived,
+                        finding("warn_x", Outcome::Warn, "info"),
+                        finding("unknown_x", Outcome::Unknown, "info"),
+                        with_id,
+                    ],
+                ),
+                policy("stacks/b", "prod", None, vec![same_id]),
+            ],
+            false,
+            false,
+        );
+        let doc: serde_json::Value = serde_json::from_str(&sarif(&report)).unwrap();
+        let run = &doc["runs"][0];
+        let results = run["results"].as_array().unwrap();
+        let level = |rule: &str| -> Vec<&str> {
+            results
+                .iter()
+                .filter(|r| r["ruleId"] == rule)
+                .map(|r| r["level"].as_str().unwrap())
+                .collect()
+        };
+        assert_eq!(level("policies/guard/main.deny_blocking"), ["error"]);
+        assert_eq!(level("policies/guard/main.deny_tolerated"), ["warning"]);
+        assert_eq!(level("policies/guard/main.deny_waived"), ["note"]);
+        assert_eq!(level("policies/guard/main.warn_x"), ["warning"]);
+        assert_eq!(level("policies/guard/main.unknown_x"), ["note"]);
+        // Without a max severity every deny blocks.
+        assert_eq!(level("STRATA-1"), ["error", "error"]);
+        let waived = results
+            .iter()
+            .find(|r| r["ruleId"] == "policies/guard/main.deny_waived")
+            .unwrap();
+        assert_eq!(
+            waived["suppressions"][0]["justification"],
+            "waived by policies/waivers.toml:4"
+        );
+        // One rule per id, each result pointing at its rule.
+        let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), 6);
+        for r in results {
+            assert_eq!(
+                rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"],
+                r["ruleId"]
+            );
+        }
+        let strata1 = rules.iter().find(|r| r["id"] == "STRATA-1").unwrap();
+        assert_eq!(strata1["help"]["text"], "fix it");
+        assert_eq!(strata1["properties"]["security-severity"], "8.0");
+        let located = &results[0]["locations"][0]["physicalLocation"];
+        assert_eq!(located["artifactLocation"]["uri"], "stacks/a/main.tf");
+        assert_eq!(located["region"]["startLine"], 3);
+        assert_eq!(run["invocations"][0]["executionSuccessful"], true);
+
+        // A policy evaluation that did not run: the scan is not a clean one.
+        report.incomplete.push(crate::NotRunTask {
+            label: "stacks/c".into(),
+            action: Action::Policy,
+            env: Some("prod".into()),
+            reason: "plan failed".into(),
+            left_behind: false,
+        });
+        let doc: serde_json::Value = serde_json::from_str(&sarif(&report)).unwrap();
+        let invocation = &doc["runs"][0]["invocations"][0];
+        assert_eq!(invocation["executionSuccessful"], false);
+        assert_eq!(
+            invocation["toolExecutionNotifications"][0]["message"]["text"],
+            "stacks/c policy [prod] did not run: plan failed"
+        );
+        assert_eq!(
+            invocation["toolExecutionNotifications"][0]["level"],
+            "error"
+        );
+    }
 
     #[test]
     fn long_summaries_are_cut_to_fit_a_comment_and_say_so() {

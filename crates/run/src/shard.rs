@@ -31,7 +31,8 @@ pub fn shards(model: &Model, selection: &Selection, envs: &[String], n: usize) -
     assign(model, selection, envs, n)
         .into_iter()
         .enumerate()
-        .filter(|(_, (m, _))| !m.is_empty())
+        // Shard 1 also reports the deleted stacks: it runs even when nothing else does.
+        .filter(|(k, (m, _))| !m.is_empty() || (*k == 0 && !selection.deleted_stacks.is_empty()))
         .map(|(k, (m, tasks))| {
             let labels: Vec<String> = m.iter().map(|&t| model.targets[t].label.clone()).collect();
             Shard {

@@ -273,6 +273,146 @@ pub fn plan_tasks_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strata_graph::digest::FileId;
+    use strata_graph::snapshot::FileEntry;
+
+    fn fingerprint() -> TaskFingerprint<'static> {
+        TaskFingerprint {
+            version: TASK_KEY_VERSION,
+            label: "stacks/network",
+            target_hash: TargetHash([7; 32]),
+            action: Action::Plan,
+            env: Some("dev".into()),
+            env_inputs: vec![InputFile {
+                path: "environments/dev/stacks/network/terraform.tfvars",
+                entry: Some(FileEntry {
+                    id: FileId::of_content(b"cidr = \"10.0.0.0/16\"\n"),
+                    mode: 0o100644,
+                }),
+            }],
+            state: Some("serial 4".into()),
+            upstream_outputs: None,
+            tf_vars: None,
+            unpinned_tool: None,
+            reads: None,
+            policies: vec![("policies/guard".into(), "ab".repeat(32))],
+            waivers: vec![("{\"rule\":\"x\"}".into(), false)],
+        }
+    }
+
+    #[test]
+    fn a_task_key_is_stable_and_changes_with_everything_it_covers() {
+        let base = fingerprint();
+        assert_eq!(base.key(), fingerprint().key(), "same inputs, same key");
+        let variants: Vec<(&str, TaskFingerprint)> = vec![
+            (
+                "version",
+                TaskFingerprint {
+                    version: TASK_KEY_VERSION + 1,
+                    ..fingerprint()
+                },
+            ),
+            (
+                "label",
+                TaskFingerprint {
+                    label: "stacks/dns",
+                    ..fingerprint()
+                },
+            ),
+            (
+                "code",
+                TaskFingerprint {
+                    target_hash: TargetHash([8; 32]),
+                    ..fingerprint()
+                },
+            ),
+            (
+                "action",
+                TaskFingerprint {
+                    action: Action::Apply,
+                    ..fingerprint()
+                },
+            ),
+            (
+                "env",
+                TaskFingerprint {
+                    env: Some("prod".into()),
+                    ..fingerprint()
+                },
+            ),
+            ("env file content", {
+                let mut f = fingerprint();
+                f.env_inputs[0].entry = Some(FileEntry {
+                    id: FileId::of_content(b"cidr = \"10.1.0.0/16\"\n"),
+                    mode: 0o100644,
+                });
+                f
+            }),
+            ("env file deleted", {
+                let mut f = fingerprint();
+                f.env_inputs[0].entry = None;
+                f
+            }),
+            (
+                "state",
+                TaskFingerprint {
+                    state: Some("serial 5".into()),
+                    ..fingerprint()
+                },
+            ),
+            (
+                "upstream outputs",
+                TaskFingerprint {
+                    upstream_outputs: Some("d1".into()),
+                    ..fingerprint()
+                },
+            ),
+            (
+                "TF_VAR_*",
+                TaskFingerprint {
+                    tf_vars: Some("d2".into()),
+                    ..fingerprint()
+                },
+            ),
+            (
+                "unpinned tool",
+                TaskFingerprint {
+                    unpinned_tool: Some("terraform 1.9.8".into()),
+                    ..fingerprint()
+                },
+            ),
+            (
+                "what it reads",
+                TaskFingerprint {
+                    reads: Some("k".into()),
+                    ..fingerprint()
+                },
+            ),
+            (
+                "policy content",
+                TaskFingerprint {
+                    policies: vec![("policies/guard".into(), "cd".repeat(32))],
+                    ..fingerprint()
+                },
+            ),
+            (
+                "waiver expired",
+                TaskFingerprint {
+                    waivers: vec![("{\"rule\":\"x\"}".into(), true)],
+                    ..fingerprint()
+                },
+            ),
+        ];
+        let mut keys = vec![base.key()];
+        for (what, f) in &variants {
+            let key = f.key();
+            assert!(
+                !keys.contains(&key),
+                "a change of {what} gives a key already seen"
+            );
+            keys.push(key);
+        }
+    }
 
     #[test]
     fn every_checking_action_can_be_a_gate() {
