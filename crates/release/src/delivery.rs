@@ -346,6 +346,8 @@ fn rendered(cache: &strata_cache::Cache, report: &RunReport, label: &str) -> Opt
 struct Source<'a> {
     /// The view the chart is modelled in (the work tree, or the commit its lock entry names).
     view: &'a View,
+    /// That view's environment files (made once per view, not per chart).
+    env_files: &'a strata_graph::model::EnvironmentFiles,
     label: String,
     manifests: Vec<u8>,
     depth: usize,
@@ -371,8 +373,8 @@ fn chart_of(
         hint: "the release lock is damaged: restore it from git".into(),
     })?;
     let t = &model.targets[i];
-    let env_files = model.environment_files(&source.view.snapshot);
-    let paths: Vec<&str> = env_files
+    let paths: Vec<&str> = source
+        .env_files
         .for_target(env, &t.label)
         .filter(|p| p.ends_with(".yaml") || p.ends_with(".yml"))
         .collect();
@@ -459,6 +461,7 @@ fn build(
             .flat_map(|&i| model.targets[i].inputs.iter().map(|inp| inp.label.clone())),
     )?;
     let depth = depths(model, env);
+    let env_files = model.environment_files(&view.snapshot);
     let mut out = Vec::new();
     let mut stacks = BTreeMap::new();
     for &i in charts {
@@ -495,6 +498,7 @@ fn build(
             model,
             Source {
                 view,
+                env_files: &env_files,
                 label: t.label.clone(),
                 manifests,
                 depth: depth[i],
@@ -626,6 +630,7 @@ pub fn from_lock(
             )));
         }
         let at = session.at_commit(commit)?;
+        let env_files = at.model.environment_files(&at.snapshot);
         for label in labels {
             let entry = charts[&label];
             let Some(manifests) = rendered(&cache, &report, &label) else {
@@ -654,6 +659,7 @@ pub fn from_lock(
                 &head.model,
                 Source {
                     view: &at,
+                    env_files: &env_files,
                     label: label.clone(),
                     manifests,
                     depth: depth[label.as_str()],
