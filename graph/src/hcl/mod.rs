@@ -185,26 +185,9 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
                     Some(_) => {}
                     // A map or a list of paths, or a choice between paths: each is a
                     // candidate value (see `candidate_form`, which the fast scanner mirrors).
-                    None => {
-                        let Some(locals) = candidate_form(&attr.value) else {
-                            continue;
-                        };
-                        let mut found = Vec::new();
-                        Candidates {
-                            line: 0,
-                            locals,
-                            found: &mut found,
-                        }
-                        .visit_expr(&attr.value);
-                        facts
-                            .path_locals
-                            .extend(found.into_iter().map(|r| PathLocal {
-                                name: name.to_string(),
-                                base: r.base,
-                                path: r.path,
-                                candidate: true,
-                            }));
-                    }
+                    None => facts
+                        .path_locals
+                        .extend(local_candidates(name, &attr.value)),
                 }
             }
             continue;
@@ -327,6 +310,37 @@ fn candidate_form(expr: &Expression) -> Option<bool> {
         }
         _ => None,
     }
+}
+
+/// The candidate values of local `name` whose value is not a static path: for a map, a list
+/// or a choice (see [`candidate_form`]), the paths written in it; nothing otherwise.
+fn local_candidates(name: &str, value: &Expression) -> Vec<PathLocal> {
+    let Some(locals) = candidate_form(value) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    Candidates {
+        line: 0,
+        locals,
+        found: &mut found,
+    }
+    .visit_expr(value);
+    found
+        .into_iter()
+        .map(|r| PathLocal {
+            name: name.to_string(),
+            base: r.base,
+            path: r.path,
+            candidate: true,
+        })
+        .collect()
+}
+
+/// [`local_candidates`] of a value given as text (the fast scanner's way to the same facts):
+/// `None` when the text is not one expression.
+pub(super) fn local_candidates_of_text(name: &str, value: &str) -> Option<Vec<PathLocal>> {
+    let expr = hcl_edit::parser::parse_expr(value).ok()?;
+    Some(local_candidates(name, &expr))
 }
 
 /// Collects the paths written inside an expression strata cannot resolve: templates that

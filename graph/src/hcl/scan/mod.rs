@@ -341,30 +341,16 @@ impl<'a> Scanner<'a> {
                         candidate: false,
                     }),
                     Some(_) => {}
-                    // The reference reader collects candidate paths from maps, lists and
-                    // choice functions (`hcl::candidate_form`): leave any such local that
-                    // may hold one to it.
+                    // A map, a list or a choice between paths: the reference reader collects
+                    // the paths written in it as candidates (`hcl::candidate_form`). Only a
+                    // value naming `path` or `local` can hold one; that value alone (an
+                    // attribute's, not the file) is read with the reference's own rules.
                     None => {
-                        let value = self.text[value_start..self.pos].trim_start();
-                        // A `[for ...]` or `{for ...}` is a for expression, not a collection.
-                        let collection = (value.starts_with('{') || value.starts_with('['))
-                            && !value[1..]
-                                .trim_start()
-                                .strip_prefix("for")
-                                .is_some_and(|r| r.starts_with(|c: char| c.is_whitespace()));
-                        let choice = crate::hcl::CHOICE_FUNCTIONS.iter().any(|f| {
-                            value
-                                .strip_prefix(f)
-                                .is_some_and(|rest| rest.trim_start().starts_with('('))
-                        });
-                        let element_of_local = value
-                            .strip_prefix("local")
-                            .is_some_and(|rest| rest.trim_start().starts_with('.'));
-                        if (collection && value.contains("path"))
-                            || ((choice || element_of_local)
-                                && (value.contains("path") || value.contains("local")))
-                        {
-                            return None;
+                        let value = &self.text[value_start..self.pos];
+                        if value.contains("path") || value.contains("local") {
+                            let name = self.str(key);
+                            let found = crate::hcl::local_candidates_of_text(name, value)?;
+                            self.facts.path_locals.extend(found);
                         }
                     }
                 }

@@ -261,6 +261,57 @@ fn malformed_input_is_left_to_the_reference() {
     }
 }
 
+/// Locals that hold one of several paths (maps, lists, choices, elements of other locals):
+/// read on the fast path, with the candidates the reference records.
+const CANDIDATE_LOCALS: &str = r#"locals {
+  by_env = {
+    dev  = "${path.module}/conf/dev.yaml"
+    prod = "${path.root}/conf/prod.yaml"
+    name = "not-a-path"
+  }
+  list     = ["${path.module}/a", var.b, "${path.module}/${var.c}"]
+  chosen   = local.by_env[var.environment]
+  deeper   = local.settings.by_env[var.environment].file
+  fallback = try(local.by_env[var.env], "${path.module}/conf/default.yaml")
+  picked   = lookup(local.by_env, var.env, local.list[0])
+  merged   = coalesce(var.x, "${path.module}/${local.sub}/x", local.list[1])
+  content  = { a = file("${path.module}/inline.txt"), b = local.by_env }
+  loop     = [for k, v in local.by_env : "${path.module}/${v}"]
+  settings = { by_env = local.by_env }
+  sum      = local.count + 1
+  tags     = merge(local.common, { Name = "x" })
+  cond     = var.on ? local.by_env["dev"] : null
+}
+"#;
+
+#[test]
+fn locals_holding_one_of_several_paths_are_read_on_the_fast_path() {
+    let facts = scanned(CANDIDATE_LOCALS);
+    let locals: Vec<_> = facts
+        .path_locals
+        .iter()
+        .map(|l| (l.name.as_str(), l.path.as_str(), l.candidate))
+        .collect();
+    // Spot checks beside the agreement `scanned` asserts: maps and lists give their path
+    // templates, choices and elements the locals they name; other forms give nothing.
+    assert!(
+        locals.contains(&("by_env", "/conf/dev.yaml", true)),
+        "{locals:?}"
+    );
+    assert!(locals.contains(&("chosen", "", true)), "{locals:?}");
+    assert!(
+        locals.contains(&("fallback", "/conf/default.yaml", true)),
+        "{locals:?}"
+    );
+    for none in ["loop", "sum", "tags", "cond"] {
+        assert!(
+            locals.iter().all(|l| l.0 != none),
+            "{none} has no candidates: {locals:?}"
+        );
+    }
+    assert_eq!(facts.file_refs.len(), 1, "the inline file() is a read");
+}
+
 /// Reads strata cannot resolve: the scanner leaves the file to the reference reader, which
 /// collects the paths written inside the argument as candidates.
 #[test]
@@ -444,6 +495,7 @@ fn mutated_files_are_read_as_the_reference_reads_them_or_given_up() {
         .and_then(|v| v.parse().ok());
     let positions = long.unwrap_or(40);
     let mut texts: Vec<String> = COMMON.iter().map(|s| s.to_string()).collect();
+    texts.push(CANDIDATE_LOCALS.to_string());
     texts.extend(repository_corpus().into_iter().map(|(_, text)| text));
     let (mut accepted, mut total) = (0, 0);
     for text in &texts {
