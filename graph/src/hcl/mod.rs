@@ -10,7 +10,7 @@ mod scan;
 use crate::error::{line_of, Error, Location, Result};
 use hcl_edit::expr::{Expression, FuncCall, TraversalOperator};
 use hcl_edit::structure::{Body, Structure};
-use hcl_edit::template::Element;
+use hcl_edit::template::{Element, ForTemplateExpr};
 use hcl_edit::visit::{visit_func_call, Visit};
 use hcl_edit::Span;
 use serde::{Deserialize, Serialize};
@@ -241,7 +241,18 @@ struct FileRefVisitor<'a> {
     facts: &'a mut HclFacts,
 }
 
+/// hcl-edit's walk of a `%{ for }` directive skips the collection it iterates over: a file
+/// function read there (`%{ for k in fileset(path.module, "*") }`) is a read all the same.
+fn visit_for_directive_fully<V: Visit>(v: &mut V, node: &ForTemplateExpr) {
+    v.visit_expr(&node.collection_expr);
+    hcl_edit::visit::visit_for_template_expr(v, node);
+}
+
 impl Visit for FileRefVisitor<'_> {
+    fn visit_for_template_expr(&mut self, node: &ForTemplateExpr) {
+        visit_for_directive_fully(self, node);
+    }
+
     fn visit_func_call(&mut self, call: &FuncCall) {
         let name = call.name.name.as_str();
         if !call.name.is_namespaced() && FILE_FUNCTIONS.contains(&name) {
@@ -368,6 +379,10 @@ impl Candidates<'_> {
 }
 
 impl Visit for Candidates<'_> {
+    fn visit_for_template_expr(&mut self, node: &ForTemplateExpr) {
+        visit_for_directive_fully(self, node);
+    }
+
     fn visit_expr(&mut self, expr: &Expression) {
         // A file function's value is the file's content, not a path (its own argument is
         // a read of its own, found by the file-reference visitor).

@@ -8,7 +8,8 @@
 //! which also writes the error message for a malformed file. It gives up on:
 //! - carriage returns and NUL bytes anywhere in the file;
 //! - identifiers that are not ASCII;
-//! - template directives (`%{ if }`, `%{ for }`) and newlines inside quoted strings;
+//! - newlines inside quoted strings, and template directives with strip markers (`%{~ if }`)
+//!   inside them;
 //! - one-line `module` blocks, empty heredocs, object keys other than a name or a plain string;
 //! - a line that continues an expression (it starts with `.`, `[`, `?` or an operator);
 //! - nesting deeper than [`MAX_DEPTH`] or more than [`MAX_OPERATORS`] binary operators in

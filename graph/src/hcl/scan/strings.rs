@@ -4,6 +4,14 @@ use super::shape::{path_variable, Elem, Shape};
 use super::{is_id_continue, Scan, Scanner};
 use crate::hcl::PathBase;
 
+/// A template directive still open: `%{ if }` (before or after its `%{ else }`) or `%{ for }`.
+#[derive(Clone, Copy, PartialEq)]
+enum Open {
+    If,
+    Else,
+    For,
+}
+
 impl<'a> Scanner<'a> {
     /// A quoted string, from its opening quote through its closing one.
     pub(super) fn quoted(&mut self) -> Scan<Shape> {
@@ -11,8 +19,10 @@ impl<'a> Scanner<'a> {
         let start = self.pos;
         let mut elements: Option<Vec<Elem>> = None;
         let mut literal = start;
+        let mut open = Vec::new();
         loop {
             match self.peek()? {
+                b'"' if !open.is_empty() => return None,
                 b'"' => break,
                 b'\n' => return None,
                 b'\\' => self.pos += escape_len(&self.b[self.pos..])?,
@@ -32,7 +42,20 @@ impl<'a> Scanner<'a> {
                     elements.push(Elem::Interpolation(base));
                     literal = self.pos;
                 }
-                b'%' if self.at(self.pos + 1) == Some(b'{') => return None,
+                b'%' if self.at(self.pos + 1) == Some(b'{') => {
+                    let elements = elements.get_or_insert_with(Vec::new);
+                    if literal < self.pos {
+                        elements.push(Elem::Literal(unescape(&self.text[literal..self.pos])?));
+                    }
+                    // A strip marker trims the literals beside it: left to the reference.
+                    if self.directive(&mut open)? {
+                        return None;
+                    }
+                    // Not a literal: what follows it is no static path (as the reference
+                    // reads a directive in a template).
+                    elements.push(Elem::Interpolation(None));
+                    literal = self.pos;
+                }
                 _ => self.pos += 1,
             }
         }
@@ -63,6 +86,62 @@ impl<'a> Scanner<'a> {
         }
         self.expect(b'}')?;
         Some(path_variable(self.text, &shape))
+    }
+
+    /// `%{ if EXPR }`, `%{ else }`, `%{ endif }`, `%{ for NAME[, NAME] in EXPR }` or
+    /// `%{ endfor }` from its `%`, kept in step with `open`; whether it has a strip marker.
+    fn directive(&mut self, open: &mut Vec<Open>) -> Scan<bool> {
+        self.pos += 2;
+        let mut strip = false;
+        if self.peek() == Some(b'~') {
+            self.pos += 1;
+            strip = true;
+        }
+        self.ws()?;
+        let word = self.ident()?;
+        match self.str(word) {
+            word @ ("if" | "for") => {
+                // The keyword stands alone (`%{if(x)}` is left to the reference).
+                if !matches!(self.peek(), Some(b' ' | b'\t')) {
+                    return None;
+                }
+                self.ws()?;
+                if word == "for" {
+                    self.ident()?;
+                    self.ws()?;
+                    if self.peek() == Some(b',') {
+                        self.pos += 1;
+                        self.ws()?;
+                        self.ident()?;
+                        self.ws()?;
+                    }
+                    self.keyword(b"in")?;
+                    self.ws()?;
+                }
+                self.expr(true)?;
+                open.push(if word == "if" { Open::If } else { Open::For });
+            }
+            "else" => match open.last_mut() {
+                Some(o @ Open::If) => *o = Open::Else,
+                _ => return None,
+            },
+            "endif" => match open.pop() {
+                Some(Open::If | Open::Else) => {}
+                _ => return None,
+            },
+            "endfor" => match open.pop() {
+                Some(Open::For) => {}
+                _ => return None,
+            },
+            _ => return None,
+        }
+        self.ws()?;
+        if self.peek() == Some(b'~') {
+            self.pos += 1;
+            strip = true;
+        }
+        self.expect(b'}')?;
+        Some(strip)
     }
 
     /// `<<EOF` or `<<-EOF` through the closing delimiter.
@@ -96,9 +175,11 @@ impl<'a> Scanner<'a> {
         if closes(self, self.pos - 1)?.is_some() {
             return None;
         }
+        let mut open = Vec::new();
         loop {
             match self.peek()? {
                 b'\n' => match closes(self, self.pos)? {
+                    Some(_) if !open.is_empty() => return None,
                     Some(end) => {
                         self.pos = end;
                         return Some(());
@@ -115,7 +196,9 @@ impl<'a> Scanner<'a> {
                 b'$' if self.at(self.pos + 1) == Some(b'{') => {
                     self.interpolation()?;
                 }
-                b'%' if self.at(self.pos + 1) == Some(b'{') => return None,
+                b'%' if self.at(self.pos + 1) == Some(b'{') => {
+                    self.directive(&mut open)?;
+                }
                 _ => self.pos += 1,
             }
         }

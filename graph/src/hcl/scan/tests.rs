@@ -68,6 +68,31 @@ module "computed" {
   k      = fileset("${path.module}/cfg", "**/*.${var.ext}")
 }
 "#,
+    // template directives in heredocs and quoted strings, reads inside them
+    r#"locals {
+  summary = "api%{if local.multi_az} (multi-AZ)%{endif}"
+  mixed   = "${path.module}/conf/%{ if var.prod }prod%{ else }dev%{ endif }.yaml"
+  choice  = "%{for k, v in var.tags}${k}=${v},%{endfor}"
+  motd    = <<-EOT
+    host ${var.name}
+    %{if var.environment == "prod"~}
+    Production: ${file("${path.module}/prod-banner.txt")}
+    %{else~}
+    Non-production
+    %{endif~}
+    %{for k, v in local.common_tags~}
+    ${k} = ${v}
+    %{endfor~}
+    %{ for name in fileset("${path.module}/users", "*.pub") }${name} %{ endfor }
+  EOT
+}
+
+output "config" {
+  value = templatefile("${path.module}/config.tpl", {
+    debug = "%{if var.debug}true%{else}false%{endif}"
+  })
+}
+"#,
     // resources, nested blocks, dynamic blocks, heredocs, conditionals, splats, operators
     r#"resource "null_resource" "this" {
   count = var.enabled ? length(var.names) : 0
@@ -255,6 +280,12 @@ fn malformed_input_is_left_to_the_reference() {
         "a = !\n",
         "a = 1 +\n",
         "a = /* open\n",
+        "a = \"%{ if x }y\"\n",
+        "a = \"%{ endif }\"\n",
+        "a = \"%{ for x in y }z%{ endif }\"\n",
+        "a = \"%{ if x }a%{ else }b%{ else }c%{ endif }\"\n",
+        "a = \"%{ unless x }y%{ endunless }\"\n",
+        "a = <<EOF\n%{ if x }\nEOF\n",
     ] {
         given_up(text);
         assert!(parse_tf_reference(text, "t.tf").is_err(), "{text}");
@@ -283,6 +314,25 @@ const CANDIDATE_LOCALS: &str = r#"locals {
   cond     = var.on ? local.by_env["dev"] : null
 }
 "#;
+
+#[test]
+fn a_read_in_the_collection_of_a_for_directive_is_a_read() {
+    let text = "locals {\n  keys = <<-EOT\n    %{ for f in fileset(\"${path.module}/keys\", \"*.pub\") }${f}%{ endfor }\n  EOT\n}\n";
+    let facts = scanned(text);
+    let reads: Vec<_> = facts
+        .file_refs
+        .iter()
+        .map(|r| {
+            (
+                r.function.as_str(),
+                r.path.as_str(),
+                r.pattern.as_deref(),
+                r.line,
+            )
+        })
+        .collect();
+    assert_eq!(reads, [("fileset", "/keys", Some("*.pub"), 3)]);
+}
 
 #[test]
 fn locals_holding_one_of_several_paths_are_read_on_the_fast_path() {
@@ -399,7 +449,7 @@ output "e" {
 fn unusual_but_valid_input_is_left_to_the_reference() {
     for text in [
         "a = 1\r\n",
-        "a = \"%{ if true }x%{ endif }\"\n",
+        "a = \"x %{~ if true }y%{ endif }\"\n",
         "module \"m\" { source = \"./m\" }\n",
         "ünï = 1\n",
     ] {
