@@ -27,7 +27,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("builtin");
+    // Read when the script runs, not when it was compiled: cargo reuses a compiled build
+    // script for a checkout at another path that shares the target directory.
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("builtin");
     // A directory makes cargo rebuild when anything below it changes.
     println!("cargo::rerun-if-changed={}", root.display());
     let mut files = Vec::new();
