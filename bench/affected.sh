@@ -91,7 +91,7 @@ nx_js=$tools/node_modules/nx/dist/bin/nx.js
 
 log "building strata (release)"
 (cd "$repo" && cargo build --release -q -p strata-cli)
-strata=$repo/target/release/strata
+strata=${CARGO_TARGET_DIR:-$repo/target}/release/strata
 strata_commit=$(git -C "$repo" rev-parse --short=12 HEAD)
 if [ -n "$(git -C "$repo" status --porcelain -- cli graph Cargo.toml Cargo.lock)" ]; then
     strata_commit="$strata_commit (with uncommitted changes in cli/ or graph/)"
