@@ -74,7 +74,9 @@ pub fn in_process(repo: &Repo) -> Run {
 }
 
 /// Whether process `pid` still runs. A zombie (exited, not yet reaped by whoever adopted
-/// the detached daemon) counts as gone.
+/// the detached daemon) counts as gone, but only once all its threads are: a main thread
+/// that has exited shows as a zombie while the process's other threads are still being torn
+/// down, and they still hold its files (the daemon's lock among them).
 pub fn alive(pid: u64) -> bool {
     let signalled = Command::new("kill")
         .args(["-0", &pid.to_string()])
@@ -85,13 +87,15 @@ pub fn alive(pid: u64) -> bool {
     if !signalled {
         return false;
     }
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+    let zombie = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state follows the parenthesised command name.
-        Ok(stat) => !stat
+        Ok(stat) => stat
             .rsplit_once(')')
             .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
-        Err(_) => true,
-    }
+        Err(_) => false,
+    };
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count());
+    !zombie || threads > 1
 }
 
 /// Waits up to `limit` for process `pid` to exit; true when it did.
@@ -231,4 +235,15 @@ impl Drop for Frozen {
             signal(self.pid, "CONT");
         }
     }
+}
+
+/// Whether a process holds the workspace's daemon lock (`.strata/daemon/lock`) exclusively.
+pub fn lock_is_held(root: &std::path::Path) -> bool {
+    let Ok(file) = std::fs::File::open(root.join(".strata/daemon/lock")) else {
+        return false;
+    };
+    matches!(
+        file.try_lock_shared(),
+        Err(std::fs::TryLockError::WouldBlock)
+    )
 }
