@@ -483,9 +483,14 @@ fn a_chart_with_crds_a_vendored_subchart_and_its_own_namespace_is_delivered_once
     let repo = tools_repo();
     repo.write(
         "charts/platform/Chart.yaml",
-        "apiVersion: v2\nname: platform\nversion: 0.1.0\ntype: application\ndependencies:\n  - name: cache\n    version: 0.1.0\n",
+        "apiVersion: v2\nname: platform-chart\nversion: 0.1.0\ntype: application\ndependencies:\n  - name: cache\n    version: 0.1.0\n",
     );
     repo.write("charts/platform/values.yaml", "size: 1\n");
+    // The release is named after the directory, not the chart, in every format.
+    repo.write(
+        "charts/platform/templates/release.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-release\ndata:\n  chart: {{ .Chart.Name }}\n",
+    );
     repo.write(
         "charts/platform/crds/widgets.yaml",
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names:\n    kind: Widget\n    plural: widgets\n    singular: widget\n  scope: Namespaced\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n",
@@ -544,7 +549,33 @@ fn a_chart_with_crds_a_vendored_subchart_and_its_own_namespace_is_delivered_once
         .map(|d| d["namespace"].as_str().unwrap())
         .collect();
     assert!(namespaces.contains(&"platform-system"), "{namespaces:?}");
-    assert_valid(&[dir]);
+    assert_valid(&[dir.clone()]);
+    assert!(manifests.contains("name: platform-release"), "{manifests}");
+    // Flux, rendering itself, installs the same release name.
+    let flux = out.path().join("flux-helm");
+    let run = repo.strata(&[
+        "--json",
+        "gitops",
+        "render",
+        "--env",
+        "dev",
+        "--format",
+        "flux-helm",
+        "--out",
+        flux.to_str().unwrap(),
+    ]);
+    run.assert_ok();
+    let release = yaml(&flux.join("flux/helmreleases/platform.yaml"));
+    assert_eq!(release["spec"]["releaseName"], "platform");
+    // --json says what was written, where, and for which repository path.
+    let json = run.json();
+    assert_eq!(json["out"], flux.to_str().unwrap(), "{json}");
+    assert_eq!(json["repository_path"], "deploy/dev", "{json}");
+    assert_eq!(
+        json["charts"],
+        serde_json::json!(["charts/platform"]),
+        "{json}"
+    );
 }
 
 #[test]
