@@ -549,7 +549,7 @@ fn a_chart_with_crds_a_vendored_subchart_and_its_own_namespace_is_delivered_once
         .map(|d| d["namespace"].as_str().unwrap())
         .collect();
     assert!(namespaces.contains(&"platform-system"), "{namespaces:?}");
-    assert_valid(&[dir.clone()]);
+    assert_valid(std::slice::from_ref(&dir));
     assert!(manifests.contains("name: platform-release"), "{manifests}");
     // Flux, rendering itself, installs the same release name.
     let flux = out.path().join("flux-helm");
