@@ -9,7 +9,7 @@ mod common;
 #[path = "support/postgres.rs"]
 mod postgres;
 
-use common::{files_containing, sample_repo, tools_repo, Repo, Run, NULL_PROVIDER};
+use common::{files_containing, network_stack, sample_repo, tools_repo, Repo, Run, NULL_PROVIDER};
 use postgres::Postgres;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -191,7 +191,7 @@ fn small_train(keys: &Keys, staging_head: &str) -> Repo {
         "environments/allowed_signers",
         &keys.allowed_signers(PEOPLE),
     );
-    network(&repo, "1");
+    network_stack(&repo, "1");
     repo.write(
         "stacks/app/main.tf",
         &format!(
@@ -223,32 +223,6 @@ output "seen" {{
     );
     repo.commit("small train");
     repo
-}
-
-fn network(repo: &Repo, v: &str) {
-    repo.write(
-        "stacks/network/main.tf",
-        &format!(
-            r#"{NULL_PROVIDER}
-variable "v" {{
-  default = "{v}"
-}}
-
-resource "null_resource" "net" {{
-  triggers = {{
-    v = var.v
-  }}
-  provisioner "local-exec" {{
-    command = "if [ '${{var.v}}' = slow ]; then touch \"$STRATA_TEST_MARKER\"; sleep 8; fi"
-  }}
-}}
-
-output "vpc_id" {{
-  value = "vpc-${{var.v}}"
-}}
-"#
-        ),
-    );
 }
 
 /// Applies dev as alice and commits its lock.
@@ -486,7 +460,7 @@ fn a_failing_later_wave_rolls_back_the_earlier_ones_and_leaves_the_lock() {
 
     // v2 of network, a new stack, and app's apply fails in staging only (a variable set
     // there).
-    network(&repo, "2");
+    network_stack(&repo, "2");
     repo.write(
         "stacks/extra/main.tf",
         &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"extra\" {{}}\n\noutput \"id\" {{\n  value = \"extra\"\n}}\n"),
@@ -651,7 +625,7 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
     );
 
     // dev moves on: the plan is stale.
-    network(&repo, "2");
+    network_stack(&repo, "2");
     repo.commit("network v2");
     apply_dev(&repo, &pg);
     assert!(refused("alice", "stale").contains("stale"));
@@ -784,7 +758,7 @@ fn two_promotions_into_one_environment_one_runs_the_other_is_refused_and_ctrl_c_
     let pg = Postgres::start();
     let keys = Keys::new();
     let repo = small_train(&keys, "");
-    network(&repo, "slow");
+    network_stack(&repo, "slow");
     repo.commit("a slow network");
     let marker = keys.plan_file("marker");
     let (run, _) = run_as(
@@ -830,7 +804,7 @@ fn two_promotions_into_one_environment_one_runs_the_other_is_refused_and_ctrl_c_
     // Ctrl-C during a promotion: stopped, recorded, lock unchanged; running it again
     // resumes and completes.
     repo.commit("staging's lock");
-    network(&repo, "slow2");
+    network_stack(&repo, "slow2");
     repo.write(
         "stacks/network/main.tf",
         &std::fs::read_to_string(repo.path().join("stacks/network/main.tf"))

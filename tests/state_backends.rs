@@ -8,7 +8,7 @@ mod common;
 #[path = "support/postgres.rs"]
 mod postgres;
 
-use common::{files_containing, tools_repo, Repo, Run, NULL_PROVIDER};
+use common::{files_containing, network_stack, tools_repo, Repo, Run, NULL_PROVIDER};
 use postgres::Postgres;
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -31,29 +31,7 @@ fn workspace(extra_env_toml: &str, shared_cache: Option<&Path>) -> Repo {
             "[state]\nbackend = \"pg\"\n{extra_env_toml}\n[state.config]\nconn_str_env = \"STRATA_TEST_PG\"\n"
         ),
     );
-    repo.write(
-        "stacks/network/main.tf",
-        &format!(
-            r#"{NULL_PROVIDER}
-variable "v" {{
-  default = "1"
-}}
-
-resource "null_resource" "net" {{
-  triggers = {{
-    v = var.v
-  }}
-  provisioner "local-exec" {{
-    command = "if [ '${{var.v}}' = slow ]; then touch \"$STRATA_TEST_MARKER\"; sleep 8; fi"
-  }}
-}}
-
-output "vpc_id" {{
-  value = "vpc-${{var.v}}"
-}}
-"#
-        ),
-    );
+    network_stack(&repo, "1");
     repo.write(
         "stacks/app/main.tf",
         &format!(

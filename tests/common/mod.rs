@@ -643,3 +643,32 @@ pub const NULL_PROVIDER: &str = r#"terraform {
   }
 }
 "#;
+
+/// `stacks/network`: a null resource whose trigger is variable `v` (default `v`) and the
+/// output `vpc_id` (`vpc-<v>`); with `v` starting `slow`, its apply touches
+/// `$STRATA_TEST_MARKER` and then takes 8 s (to interrupt or race it).
+pub fn network_stack(repo: &Repo, v: &str) {
+    repo.write(
+        "stacks/network/main.tf",
+        &format!(
+            r#"{NULL_PROVIDER}
+variable "v" {{
+  default = "{v}"
+}}
+
+resource "null_resource" "net" {{
+  triggers = {{
+    v = var.v
+  }}
+  provisioner "local-exec" {{
+    command = "if [ '${{var.v}}' = slow ]; then touch \"$STRATA_TEST_MARKER\"; sleep 8; fi"
+  }}
+}}
+
+output "vpc_id" {{
+  value = "vpc-${{var.v}}"
+}}
+"#
+        ),
+    );
+}
