@@ -297,3 +297,79 @@ fn cached_baseline_gives_the_same_answer_as_a_fresh_run() {
     repo.write("stacks/new/main.tf", "locals {}\n");
     compare("deleted and new targets on a branch");
 }
+
+/// `STRATA_TIMINGS=1` prints each phase as it ends, nested phases indented under the one
+/// holding them; stdout is the same as without it. Without the variable nothing is printed.
+#[test]
+fn timings_name_each_phase_on_stderr_and_leave_stdout_alone() {
+    let repo = Repo::with_fixture();
+    repo.append("modules/naming/main.tf", "# tweak\n");
+    let plain = repo.strata(&["affected", "--base", "main", "--json"]);
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    assert!(!plain.stderr.contains("timing:"), "{}", plain.stderr);
+    let out = repo
+        .command(&["affected", "--base", "main", "--json"])
+        .env("STRATA_TIMINGS", "1")
+        .output()
+        .unwrap();
+    let run = common::Run::from(out);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, plain.stdout);
+    let phases: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("timing: "))
+        .map(|l| l.split("  ").find(|s| !s.is_empty()).unwrap_or(""))
+        .collect();
+    for phase in ["git status", "read index", "compare"] {
+        assert!(phases.contains(&phase), "{phase} missing: {}", run.stderr);
+    }
+    // The model's phases are nested under the model they build.
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.starts_with("timing:   facts ")),
+        "{}",
+        run.stderr
+    );
+    for line in run.stderr.lines().filter(|l| l.starts_with("timing: ")) {
+        assert!(
+            line.contains(" ms   at ") && line.contains("cpu"),
+            "not a timing line: {line}"
+        );
+    }
+}
+
+/// `STRATA_LOG` shows the library's spans; a filter that does not parse is named and the
+/// command still does its work.
+#[test]
+fn strata_log_shows_phases_and_a_bad_filter_is_named() {
+    let repo = Repo::with_fixture();
+    let out = repo
+        .command(&["affected", "--base", "main"])
+        .env("STRATA_LOG", "info")
+        .output()
+        .unwrap();
+    let run = common::Run::from(out);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.contains("compare") && l.contains("close")),
+        "{}",
+        run.stderr
+    );
+    let out = repo
+        .command(&["affected", "--base", "main"])
+        .env("STRATA_LOG", "strata=[[")
+        .output()
+        .unwrap();
+    let run = common::Run::from(out);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("warning: STRATA_LOG=\"strata=[[\" is not a filter"),
+        "{}",
+        run.stderr
+    );
+}

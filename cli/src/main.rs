@@ -3,6 +3,7 @@
 
 mod commands;
 mod output;
+mod trace;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -87,7 +88,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    strata_graph::timing::begin();
+    trace::init();
     let cli = Cli::parse();
     let ctx = commands::Context {
         dir: cli.directory.unwrap_or_else(|| PathBuf::from(".")),

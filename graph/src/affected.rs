@@ -128,13 +128,13 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
         // Every file is parsed by now: the fact cache is written while the views are
         // compared (the command's own save at its end then has nothing left to do).
         let save = s.spawn(|| {
-            let t = std::time::Instant::now();
+            let _phase = tracing::info_span!("fact cache save (early)").entered();
             session.facts.save();
-            crate::timing::phase("fact cache save (early)", t);
         });
-        let t = std::time::Instant::now();
-        let targets = compare(&baseline, &head_view, &changed, same_env_files.as_ref());
-        crate::timing::phase("compare", t);
+        let targets = {
+            let _phase = tracing::info_span!("compare").entered();
+            compare(&baseline, &head_view, &changed, same_env_files.as_ref())
+        };
         let _ = save.join();
         // Freeing a large model takes a while and nobody waits for it.
         std::thread::spawn(move || drop((head_view, baseline, changed, same_env_files)));
@@ -331,173 +331,27 @@ pub fn compare(
             .map(|&d| model.targets[d].label.clone())
             .collect()
     };
-    let t0 = std::time::Instant::now();
-    let mut reason: Vec<Option<Reason>> = vec![None; n];
-    let mut files: Vec<Vec<String>> = vec![Vec::new(); n];
-    let head_globals = head.hashes.global_inputs(&head.snapshot);
-    for i in 0..n {
-        let t = &model.targets[i];
-        if base.failure.is_some() {
-            reason[i] = Some(Reason::BrokenAtBase);
-            continue;
-        }
-        let Some(b) = base.target(&t.label) else {
-            reason[i] = Some(Reason::Changed);
-            let fp = head
-                .hashes
-                .fingerprint(model, &head.snapshot, &head_globals, i);
-            files[i] = fp.inputs.iter().map(|f| f.path.to_string()).collect();
-            continue;
-        };
-        if b.hash == head.hashes.hashes[i] {
-            if !t.problems.is_empty() {
-                reason[i] = Some(Reason::Broken);
-            } else if b.broken {
-                reason[i] = Some(Reason::BrokenAtBase);
-            }
-            continue;
-        }
-        if b.own != head.hashes.own[i] || b.kind != t.kind {
-            reason[i] = Some(Reason::Changed);
-            let fp = head
-                .hashes
-                .fingerprint(model, &head.snapshot, &head_globals, i);
-            let prefix = crate::discover::dir_prefix(&t.label);
-            let mut list: BTreeSet<String> = fp
-                .inputs
-                .iter()
-                .filter(|f| changed.contains(f.path))
-                .map(|f| f.path.to_string())
-                .collect();
-            // Files that are gone from the target's directory.
-            list.extend(
-                changed
-                    .range(prefix.clone()..)
-                    .take_while(|p| p.starts_with(&prefix))
-                    .filter(|p| !head.snapshot.files.contains_key(*p))
-                    .cloned(),
-            );
-            files[i] = list.into_iter().collect();
-        } else if b.global != head.hashes.global[i] {
-            reason[i] = Some(Reason::Global);
-            let before: BTreeMap<&str, Option<FileEntry>> = base
-                .global_inputs
-                .iter()
-                .map(|(p, e)| (p.as_str(), *e))
-                .collect();
-            let after: BTreeMap<&str, Option<FileEntry>> =
-                head_globals.iter().map(|f| (f.path, f.entry)).collect();
-            let paths: BTreeSet<&str> = before.keys().chain(after.keys()).copied().collect();
-            files[i] = paths
-                .into_iter()
-                .filter(|p| before.get(p) != after.get(p))
-                .map(str::to_string)
-                .collect();
-            if base.toolchains.get(&t.kind) != Some(head.hashes.toolchain(t.kind)) {
-                files[i].push(crate::workspace::WORKSPACE_FILE.to_string());
-                files[i].sort();
-                files[i].dedup();
-            }
-        } else {
-            reason[i] = Some(Reason::Dependency);
-        }
-    }
-    // A target that cannot be modelled keeps its hash, so its dependents' hashes do not
-    // say it is affected: they are, in its place.
-    for &i in model.graph.order() {
-        if reason[i].is_none() && model.graph.deps(i).iter().any(|&d| reason[d].is_some()) {
-            reason[i] = Some(Reason::Dependency);
-        }
-    }
-    crate::timing::phase("  compare: hashes", t0);
-    let t0 = std::time::Instant::now();
-    let hash_chain = chains(
-        head,
-        |i| {
-            matches!(
-                reason[i],
-                Some(Reason::Changed | Reason::Global | Reason::Broken | Reason::BrokenAtBase)
-            )
-        },
-        |i| reason[i].is_some(),
-    );
-
-    // Environment inputs: per environment, targets whose environment files changed, and the
-    // targets deployed there that depend on them.
-    crate::timing::phase("  compare: chains", t0);
-    let t0 = std::time::Instant::now();
-    let computed;
-    let head_env = match same_env_files {
-        Some(files) => files,
-        None => {
-            computed = model.environment_files(&head.snapshot);
-            &computed
-        }
+    let (reason, mut files) = {
+        let _phase = tracing::info_span!("hashes").entered();
+        reasons(base, head, changed)
     };
-    crate::timing::phase("  compare: env files", t0);
-    let t0 = std::time::Instant::now();
-    let head_digests = same_env_files
-        .is_none()
-        .then(|| EnvDigests::new(head_env, &head.snapshot));
-    crate::timing::phase("  compare: env digests", t0);
-    let t0 = std::time::Instant::now();
-    // Every environment file is under environments/.
-    let changed_env: BTreeSet<&str> = changed
-        .range("environments/".to_string()..)
-        .take_while(|p| p.starts_with("environments/"))
-        .map(String::as_str)
-        .collect();
-    let env_inputs_differ = |env: &str, label: &str| match &head_digests {
-        Some(digests) => digests.of(env, label) != base.env_digest(env, label),
-        None => head_env
-            .for_target(env, label)
-            .any(|p| changed_env.contains(p)),
+    let hash_chain = {
+        let _phase = tracing::info_span!("chains").entered();
+        chains(
+            head,
+            |i| {
+                matches!(
+                    reason[i],
+                    Some(Reason::Changed | Reason::Global | Reason::Broken | Reason::BrokenAtBase)
+                )
+            },
+            |i| reason[i].is_some(),
+        )
     };
-    let mut env_files: Vec<Vec<String>> = vec![Vec::new(); n];
-    let mut env_chains: Vec<(String, Vec<Option<Vec<usize>>>)> = Vec::new();
-    for env in &model.environments {
-        let env = env.name.as_str();
-        let deployed = |i: usize| model.targets[i].environments.iter().any(|e| e == env);
-        let mut direct = vec![false; n];
-        for (i, t) in model.targets.iter().enumerate() {
-            if reason[i].is_some() || !deployed(i) {
-                continue;
-            }
-            if env_inputs_differ(env, &t.label) {
-                direct[i] = true;
-                let own = format!(
-                    "environments/{env}/{}",
-                    crate::discover::dir_prefix(&t.label)
-                );
-                let listed: BTreeSet<&str> = head_env.for_target(env, &t.label).collect();
-                // A file gone from head fed the target when it lay in its directory, or in
-                // no target's directory (environment-wide).
-                let env_dir = format!("environments/{env}/");
-                let fed_before = |p: &str| {
-                    p.starts_with(&env_dir)
-                        && !crate::manifest::is_release_lock(p)
-                        && !head.snapshot.files.contains_key(p)
-                        && model
-                            .environment_file_owner(env, p)
-                            .is_none_or(|o| o == t.label)
-                };
-                env_files[i].extend(
-                    changed
-                        .iter()
-                        .filter(|p| {
-                            listed.contains(p.as_str()) || p.starts_with(&own) || fed_before(p)
-                        })
-                        .cloned(),
-                );
-            }
-        }
-        if direct.iter().any(|&d| d) {
-            let c = chains(head, |i| direct[i], |i| reason[i].is_none() && deployed(i));
-            env_chains.push((env.to_string(), c));
-        }
-    }
-
-    crate::timing::phase("  compare: env loop", t0);
+    let (mut env_files, env_chains) = {
+        let _phase = tracing::info_span!("environments").entered();
+        environment_changes(base, head, changed, same_env_files, &reason)
+    };
     let mut out = Vec::new();
     for i in 0..n {
         let t = &model.targets[i];
@@ -595,6 +449,180 @@ pub fn compare(
     }
     out.sort_by(|a, b| a.label.cmp(&b.label));
     out
+}
+
+/// Why each target of the head differs from the base by its hashes (`None`: it does not),
+/// and the changed files behind each.
+fn reasons(
+    base: &Baseline,
+    head: &View,
+    changed: &BTreeSet<String>,
+) -> (Vec<Option<Reason>>, Vec<Vec<String>>) {
+    let model = &head.model;
+    let n = model.targets.len();
+    let mut reason: Vec<Option<Reason>> = vec![None; n];
+    let mut files: Vec<Vec<String>> = vec![Vec::new(); n];
+    let head_globals = head.hashes.global_inputs(&head.snapshot);
+    for i in 0..n {
+        let t = &model.targets[i];
+        if base.failure.is_some() {
+            reason[i] = Some(Reason::BrokenAtBase);
+            continue;
+        }
+        let Some(b) = base.target(&t.label) else {
+            reason[i] = Some(Reason::Changed);
+            let fp = head
+                .hashes
+                .fingerprint(model, &head.snapshot, &head_globals, i);
+            files[i] = fp.inputs.iter().map(|f| f.path.to_string()).collect();
+            continue;
+        };
+        if b.hash == head.hashes.hashes[i] {
+            if !t.problems.is_empty() {
+                reason[i] = Some(Reason::Broken);
+            } else if b.broken {
+                reason[i] = Some(Reason::BrokenAtBase);
+            }
+            continue;
+        }
+        if b.own != head.hashes.own[i] || b.kind != t.kind {
+            reason[i] = Some(Reason::Changed);
+            let fp = head
+                .hashes
+                .fingerprint(model, &head.snapshot, &head_globals, i);
+            let prefix = crate::discover::dir_prefix(&t.label);
+            let mut list: BTreeSet<String> = fp
+                .inputs
+                .iter()
+                .filter(|f| changed.contains(f.path))
+                .map(|f| f.path.to_string())
+                .collect();
+            // Files that are gone from the target's directory.
+            list.extend(
+                changed
+                    .range(prefix.clone()..)
+                    .take_while(|p| p.starts_with(&prefix))
+                    .filter(|p| !head.snapshot.files.contains_key(*p))
+                    .cloned(),
+            );
+            files[i] = list.into_iter().collect();
+        } else if b.global != head.hashes.global[i] {
+            reason[i] = Some(Reason::Global);
+            let before: BTreeMap<&str, Option<FileEntry>> = base
+                .global_inputs
+                .iter()
+                .map(|(p, e)| (p.as_str(), *e))
+                .collect();
+            let after: BTreeMap<&str, Option<FileEntry>> =
+                head_globals.iter().map(|f| (f.path, f.entry)).collect();
+            let paths: BTreeSet<&str> = before.keys().chain(after.keys()).copied().collect();
+            files[i] = paths
+                .into_iter()
+                .filter(|p| before.get(p) != after.get(p))
+                .map(str::to_string)
+                .collect();
+            if base.toolchains.get(&t.kind) != Some(head.hashes.toolchain(t.kind)) {
+                files[i].push(crate::workspace::WORKSPACE_FILE.to_string());
+                files[i].sort();
+                files[i].dedup();
+            }
+        } else {
+            reason[i] = Some(Reason::Dependency);
+        }
+    }
+    // A target that cannot be modelled keeps its hash, so its dependents' hashes do not
+    // say it is affected: they are, in its place.
+    for &i in model.graph.order() {
+        if reason[i].is_none() && model.graph.deps(i).iter().any(|&d| reason[d].is_some()) {
+            reason[i] = Some(Reason::Dependency);
+        }
+    }
+    (reason, files)
+}
+
+/// Targets affected in some environments only, by their environment inputs: the files
+/// behind each, and per environment the chain from each target to one whose inputs changed.
+type EnvChanges = (Vec<Vec<String>>, Vec<(String, Vec<Option<Vec<usize>>>)>);
+
+fn environment_changes(
+    base: &Baseline,
+    head: &View,
+    changed: &BTreeSet<String>,
+    same_env_files: Option<&EnvironmentFiles>,
+    reason: &[Option<Reason>],
+) -> EnvChanges {
+    let model = &head.model;
+    let n = model.targets.len();
+    // Environment inputs: per environment, targets whose environment files changed, and the
+    // targets deployed there that depend on them.
+    let computed;
+    let head_env = match same_env_files {
+        Some(files) => files,
+        None => {
+            computed = model.environment_files(&head.snapshot);
+            &computed
+        }
+    };
+    let head_digests = same_env_files
+        .is_none()
+        .then(|| EnvDigests::new(head_env, &head.snapshot));
+    // Every environment file is under environments/.
+    let changed_env: BTreeSet<&str> = changed
+        .range("environments/".to_string()..)
+        .take_while(|p| p.starts_with("environments/"))
+        .map(String::as_str)
+        .collect();
+    let env_inputs_differ = |env: &str, label: &str| match &head_digests {
+        Some(digests) => digests.of(env, label) != base.env_digest(env, label),
+        None => head_env
+            .for_target(env, label)
+            .any(|p| changed_env.contains(p)),
+    };
+    let mut env_files: Vec<Vec<String>> = vec![Vec::new(); n];
+    let mut env_chains: Vec<(String, Vec<Option<Vec<usize>>>)> = Vec::new();
+    for env in &model.environments {
+        let env = env.name.as_str();
+        let deployed = |i: usize| model.targets[i].environments.iter().any(|e| e == env);
+        let mut direct = vec![false; n];
+        for (i, t) in model.targets.iter().enumerate() {
+            if reason[i].is_some() || !deployed(i) {
+                continue;
+            }
+            if env_inputs_differ(env, &t.label) {
+                direct[i] = true;
+                let own = format!(
+                    "environments/{env}/{}",
+                    crate::discover::dir_prefix(&t.label)
+                );
+                let listed: BTreeSet<&str> = head_env.for_target(env, &t.label).collect();
+                // A file gone from head fed the target when it lay in its directory, or in
+                // no target's directory (environment-wide).
+                let env_dir = format!("environments/{env}/");
+                let fed_before = |p: &str| {
+                    p.starts_with(&env_dir)
+                        && !crate::manifest::is_release_lock(p)
+                        && !head.snapshot.files.contains_key(p)
+                        && model
+                            .environment_file_owner(env, p)
+                            .is_none_or(|o| o == t.label)
+                };
+                env_files[i].extend(
+                    changed
+                        .iter()
+                        .filter(|p| {
+                            listed.contains(p.as_str()) || p.starts_with(&own) || fed_before(p)
+                        })
+                        .cloned(),
+                );
+            }
+        }
+        if direct.iter().any(|&d| d) {
+            let c = chains(head, |i| direct[i], |i| reason[i].is_none() && deployed(i));
+            env_chains.push((env.to_string(), c));
+        }
+    }
+
+    (env_files, env_chains)
 }
 
 impl AffectedTarget {

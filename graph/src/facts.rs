@@ -133,9 +133,10 @@ impl FactStore {
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Facts>>> {
         let pending = self.loading.lock().expect("facts lock").take();
         if let Some(thread) = pending {
-            let t = std::time::Instant::now();
-            let loaded = thread.join().unwrap_or_default();
-            crate::timing::phase("fact cache load (wait)", t);
+            let loaded = {
+                let _phase = tracing::info_span!("fact cache load (wait)").entered();
+                thread.join().unwrap_or_default()
+            };
             *self.saved.lock().expect("facts lock") = (0, loaded.len());
             let mut entries = self.entries.lock().expect("facts lock");
             for (k, v) in loaded {

@@ -19,7 +19,6 @@ pub mod model;
 pub mod session;
 pub mod snapshot;
 pub mod text;
-pub mod timing;
 pub mod workspace;
 
 pub use error::{Error, Result};

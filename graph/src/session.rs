@@ -98,13 +98,14 @@ impl Session {
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let config = WorkspaceConfig::parse(&text, WORKSPACE_FILE)?;
         let repo = Repo::open(&root)?;
-        let t = std::time::Instant::now();
-        let facts = if use_cache {
-            FactStore::open(&root.join(&config.cache.dir).join("facts-v1.bin"))
-        } else {
-            FactStore::in_memory()
+        let facts = {
+            let _phase = tracing::info_span!("fact cache load").entered();
+            if use_cache {
+                FactStore::open(&root.join(&config.cache.dir).join("facts-v1.bin"))
+            } else {
+                FactStore::in_memory()
+            }
         };
-        crate::timing::phase("fact cache load", t);
         let start = start
             .canonicalize()
             .ok()
@@ -180,24 +181,26 @@ impl Session {
         &self,
         base: &(dyn Fn() -> Option<String> + Sync),
     ) -> Result<WorkTree> {
-        let t = std::time::Instant::now();
         let (built, changes, diff) = std::thread::scope(|s| {
             let changes = s.spawn(|| {
-                let t = std::time::Instant::now();
-                let changes = self.repo.work_tree_changes();
-                crate::timing::phase("git status", t);
-                changes
+                let _phase = tracing::info_span!("git status").entered();
+                self.repo.work_tree_changes()
             });
             let diff = s.spawn(|| {
-                let commit = base()?;
-                crate::timing::phase("base commit known", t);
+                let commit = {
+                    let _phase = tracing::info_span!("base commit known").entered();
+                    base()?
+                };
+                let _phase = tracing::info_span!("diff-index").entered();
                 let diff = self.repo.index_diff(&commit);
-                crate::timing::phase("diff-index", t);
                 Some((diff, commit))
             });
-            let built = Snapshot::of_index(&self.repo, &self.root).map(|snapshot| {
-                crate::timing::phase("read index", t);
-                let t = std::time::Instant::now();
+            let index = {
+                let _phase = tracing::info_span!("read index").entered();
+                Snapshot::of_index(&self.repo, &self.root)
+            };
+            let built = index.map(|snapshot| {
+                let _phase = tracing::info_span!("model (index)").entered();
                 // An error here may come from a file the work tree has fixed: decided later.
                 let built = model::build(&self.repo, &snapshot, &self.config, &self.facts)
                     .ok()
@@ -205,21 +208,19 @@ impl Session {
                         let hashes = hash::compute(&model, &snapshot);
                         (model, hashes)
                     });
-                crate::timing::phase("model (index)", t);
                 (snapshot, built)
             });
             let diff = diff.join().expect("diff-index thread");
             (built, changes.join().expect("git status thread"), diff)
         });
         let (mut index, built) = built?;
-        let t_base = std::time::Instant::now();
         let base_side = match diff {
             Some((Ok(diff), commit)) => {
+                let _phase = tracing::info_span!("base (from index)").entered();
                 self.base_from_index(&commit, &mut index, built.as_ref(), diff)?
             }
             _ => None,
         };
-        crate::timing::phase("base (from index)", t_base);
         let changes = changes?;
         let unmerged: BTreeSet<String> = changes
             .iter()
@@ -237,8 +238,10 @@ impl Session {
             })
             .collect();
         let mut snapshot = index;
-        let patch = snapshot.apply(changes);
-        crate::timing::phase("snapshot (work tree)", t);
+        let patch = {
+            let _phase = tracing::info_span!("snapshot (work tree)").entered();
+            snapshot.apply(changes)
+        };
         let rehashed = match &built {
             Some((model, hashes)) => self.rehashed(model, hashes, &snapshot, &patch)?,
             None => None,
@@ -299,10 +302,9 @@ impl Session {
         {
             return Ok(None);
         }
-        let t = std::time::Instant::now();
+        let _phase = tracing::info_span!("hashes (updated)").entered();
         let modified: Vec<&str> = patch.modified.iter().map(|(p, _)| p.as_str()).collect();
         let hashes = hashes.updated(model, snapshot, &modified);
-        crate::timing::phase("hashes (updated)", t);
         Ok(Some(hashes))
     }
 
@@ -384,9 +386,10 @@ impl Session {
 
     /// The files of a commit, without a model (see [`Session::commit_view`]).
     pub fn commit_snapshot(&self, commit: &str) -> Result<Snapshot> {
-        let t = std::time::Instant::now();
-        let snapshot = Snapshot::at_commit(&self.repo, commit)?;
-        crate::timing::phase("snapshot (commit)", t);
+        let snapshot = {
+            let _phase = tracing::info_span!("snapshot (commit)").entered();
+            Snapshot::at_commit(&self.repo, commit)?
+        };
         Ok(snapshot)
     }
 
@@ -408,12 +411,14 @@ impl Session {
     }
 
     pub(crate) fn view(&self, snapshot: Snapshot, config: WorkspaceConfig) -> Result<View> {
-        let t = std::time::Instant::now();
-        let model = model::build(&self.repo, &snapshot, &config, &self.facts)?;
-        crate::timing::phase("model", t);
-        let t = std::time::Instant::now();
-        let hashes = hash::compute(&model, &snapshot);
-        crate::timing::phase("hashes", t);
+        let model = {
+            let _phase = tracing::info_span!("model").entered();
+            model::build(&self.repo, &snapshot, &config, &self.facts)?
+        };
+        let hashes = {
+            let _phase = tracing::info_span!("hashes").entered();
+            hash::compute(&model, &snapshot)
+        };
         Ok(View {
             snapshot,
             model,
@@ -433,9 +438,8 @@ impl Session {
 
     /// Persists the fact cache; call once at the end of a command.
     pub fn finish(&self) {
-        let t = std::time::Instant::now();
+        let _phase = tracing::info_span!("fact cache save").entered();
         self.facts.save();
-        crate::timing::phase("fact cache save", t);
     }
 
     /// [`Session::finish`] for a process that exits next: the session's memory is left to

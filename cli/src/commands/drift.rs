@@ -40,6 +40,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     if let Some(j) = args.jobs {
         opts.jobs = j.get();
     }
+    // The command is one operation: an interrupt from here on cancels it.
+    let _operation = strata_exec::process::operation();
     let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
     strata_exec::reaper::supervise();
     let printer = Printer::new(args.verbose, ctx.json);

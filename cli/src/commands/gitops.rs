@@ -62,6 +62,8 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     let view = session.work_tree()?;
     session.finish();
     let opts = run_options(ctx, &session);
+    // The command is one operation: an interrupt from here on cancels it.
+    let _operation = strata_exec::process::operation();
     let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
     strata_exec::reaper::supervise();
     let printer = Printer::new(args.verbose, ctx.json);

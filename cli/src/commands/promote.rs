@@ -158,6 +158,8 @@ fn apply(ctx: &Context, args: ApplyArgs, rollback: bool) -> Result<u8> {
         mode: Mode::Apply,
         ..crate::commands::gitops::run_options(ctx, &session)
     };
+    // The command is one operation: an interrupt from here on cancels it.
+    let _operation = strata_exec::process::operation();
     let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
     strata_exec::reaper::supervise();
     let printer = Printer::new(args.verbose, ctx.json);

@@ -224,6 +224,8 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         state_root: None,
         cache_dir: None,
     };
+    // The command is one operation: an interrupt from here on cancels it.
+    let _operation = strata_exec::process::operation();
     let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
     // Tools outlive a strata that is killed: the reaper stops them then.
     strata_exec::reaper::supervise();

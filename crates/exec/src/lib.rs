@@ -12,6 +12,7 @@ pub mod state;
 pub mod step;
 pub mod terraform;
 pub mod toolchain;
+pub mod usage;
 
 use std::path::PathBuf;
 

@@ -9,12 +9,42 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Set once an interrupt was received; no new tool is started afterwards.
+/// Set once an interrupt was received; no new tool is started afterwards, until the next
+/// operation begins (see [`operation`]).
 static CANCELLED: AtomicBool = AtomicBool::new(false);
 static RUNNING: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
+/// How many operations are under way (nested ones included).
+static OPERATIONS: Mutex<usize> = Mutex::new(0);
 
 pub fn is_cancelled() -> bool {
     CANCELLED.load(Ordering::SeqCst)
+}
+
+/// One operation that an interrupt cancels (a run of tasks, a promotion, a drift check):
+/// hold the guard while it lasts. The first operation to begin in a process with none under
+/// way starts uncancelled, so a long-lived process can run one after another after an
+/// interrupt; an operation begun inside another (a promotion's runs) does not clear an
+/// interrupt the outer one received.
+pub fn operation() -> Operation {
+    let mut active = OPERATIONS.lock().unwrap_or_else(|e| e.into_inner());
+    if *active == 0 {
+        CANCELLED.store(false, Ordering::SeqCst);
+    }
+    *active += 1;
+    Operation { _private: () }
+}
+
+/// See [`operation`].
+#[must_use = "the operation lasts as long as the guard"]
+pub struct Operation {
+    _private: (),
+}
+
+impl Drop for Operation {
+    fn drop(&mut self) {
+        let mut active = OPERATIONS.lock().unwrap_or_else(|e| e.into_inner());
+        *active = active.saturating_sub(1);
+    }
 }
 
 /// Marks the run cancelled and sends SIGINT to every running tool.
@@ -106,6 +136,19 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
     }
+    // The program and its first argument (terraform's subcommand) only: later arguments may
+    // carry values.
+    let program = Path::new(cmd.get_program())
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let first = cmd
+        .get_args()
+        .next()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let _span = tracing::debug_span!("tool", %program, %first).entered();
     let start = Instant::now();
     // Output goes to unlinked temporary files (owner-only, gone with the last descriptor),
     // not pipes: if strata dies, a tool writing to a pipe nobody reads would die of SIGPIPE
@@ -136,6 +179,12 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
     }
     crate::reaper::report(pid, false);
     let status = status?;
+    tracing::debug!(
+        pid,
+        code = status.code(),
+        ms = start.elapsed().as_millis() as u64,
+        "exited"
+    );
     let read_all = |mut f: std::fs::File| -> std::io::Result<Vec<u8>> {
         use std::io::{Read, Seek};
         let mut bytes = Vec::new();

@@ -294,6 +294,7 @@ pub fn drift(
     base: &RunOptions,
     observer: &dyn Observer,
 ) -> Result<DriftReport> {
+    let _operation = strata_exec::process::operation();
     strata_run::resolve_envs(&head.model, &[env.to_string()])?;
     let lock = ReleaseLock::read(&session.root, env)?;
     for label in labels {

@@ -242,6 +242,8 @@ fn preflight(
 
 /// Carries out the plan at `ctx.plan_path`.
 pub fn apply(ctx: &Context) -> Result<Outcome> {
+    // Its waves are runs nested in it: an interrupt during one stops the rest.
+    let _operation = process::operation();
     let session = ctx.session;
     let plan = PromotionPlan::read(ctx.plan_path)?;
     let me = identity::current(&session.repo)?;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use strata_cache::{
     format_size, parse_size, Cache, HttpOptions, HttpStore, LocalStore, WarnSink, MAX_BLOB_ENV,
     MAX_RESULT_ENV,
@@ -477,6 +477,8 @@ pub fn run(
     opts: &RunOptions,
     observer: &dyn Observer,
 ) -> Result<RunReport> {
+    // Nested in the caller's operation, if it began one: an interrupt it received stands.
+    let _operation = process::operation();
     let envs = resolve_envs(&view.model, &opts.envs)?;
     if opts.mode.destroys() {
         destroy::destroyable(&view.model, selection)?;
@@ -485,18 +487,20 @@ pub fn run(
         // A pinned built-in pack that is not this binary's is refused before anything runs.
         strata_policy::builtin::enabled(&view.model.config.policy)?;
     }
-    let t = Instant::now();
-    let tasks = plan_tasks_in(
-        &view.model,
-        &selection.targets,
-        &envs,
-        Some(&selection.target_envs),
-        opts.mode,
-    );
-    strata_graph::timing::phase("plan tasks", t);
-    let t = Instant::now();
-    let tools = resolve_tools(session, &tasks, &view.model)?;
-    strata_graph::timing::phase("resolve tools", t);
+    let tasks = {
+        let _phase = tracing::info_span!("plan tasks").entered();
+        plan_tasks_in(
+            &view.model,
+            &selection.targets,
+            &envs,
+            Some(&selection.target_envs),
+            opts.mode,
+        )
+    };
+    let tools = {
+        let _phase = tracing::info_span!("resolve tools").entered();
+        resolve_tools(session, &tasks, &view.model)?
+    };
     let strata_dir = session.root.join(".strata");
     let Some(_lock) = lock::RunLock::acquire(&strata_dir, process::is_cancelled, |who| {
         observer.warn(&format!(
@@ -564,7 +568,7 @@ pub fn run(
     observer.planned(tasks.len());
     let deps: Vec<Vec<usize>> = tasks.iter().map(|t| t.deps.clone()).collect();
     let jobs = opts.jobs.max(1);
-    let t = Instant::now();
+    let phase = tracing::info_span!("run tasks").entered();
     let outcomes = run_graph(
         &deps,
         jobs,
@@ -585,7 +589,7 @@ pub fn run(
         },
     );
     flush(observer);
-    strata_graph::timing::phase("run tasks", t);
+    drop(phase);
     let interrupted = process::is_cancelled();
     let reports: Vec<TaskReport> = outcomes.into_iter().map(|(_, r)| r).collect();
     let mut report = RunReport::new(reports, interrupted, opts.allow_incomplete);

@@ -585,6 +585,13 @@ impl Job for Runner<'_> {
         let start = Instant::now();
         let mut report = self.report(i);
         let task = &self.tasks[i];
+        let _span = tracing::debug_span!(
+            "task",
+            label = %report.label,
+            action = ?task.action,
+            env = task.env.as_deref().unwrap_or("")
+        )
+        .entered();
         let finish = |mut report: TaskReport, status: Status| {
             report.status = status;
             report.duration_ms = start.elapsed().as_millis() as u64;

@@ -3,7 +3,7 @@
 //! any base revision.
 
 use crate::chart::{ChartFacts, CHART_FILE, REQUIREMENTS_FILE};
-use crate::discover::{discover, file_name, is_terraform_file, parent_dir, Kind, Owners};
+use crate::discover::{discover, file_name, is_terraform_file, parent_dir, Found, Kind, Owners};
 use crate::error::{Error, Location, Problem, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
@@ -211,78 +211,183 @@ fn matcher(globs: &[String]) -> GlobSet {
     b.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
-/// Builds the model of one snapshot.
+/// Builds the model of one snapshot, in phases (each a `tracing` span: `STRATA_TIMINGS=1`
+/// prints their times): discover the targets, give each its files, read the facts of the
+/// files they need, load the environments, build the targets, link the graph, load the
+/// policies' metadata and the waivers.
 pub fn build(
     repo: &Repo,
     snapshot: &Snapshot,
     config: &WorkspaceConfig,
     facts: &FactStore,
 ) -> Result<Model> {
-    let t0 = std::time::Instant::now();
-    let layout = crate::discover::Layout::new(&config.layout).map_err(|(kind, glob, why)| {
-        Error::Invalid {
-            message: format!("[layout] `{kind}` has an invalid glob `{glob}`: {why}"),
-            location: Location::new(crate::workspace::WORKSPACE_FILE, None),
-            hint: "fix the glob in WORKSPACE.toml".into(),
-        }
-    })?;
-    let found = discover(snapshot, &layout)?;
-    crate::timing::phase("  discover", t0);
-    let t0 = std::time::Instant::now();
-    let owners = Owners::new(&found);
-    let ignore = matcher(&config.workspace.ignore);
-    let global = matcher(&config.workspace.global_inputs);
+    let found = {
+        let _phase = tracing::info_span!("discover").entered();
+        let layout =
+            crate::discover::Layout::new(&config.layout).map_err(|(kind, glob, why)| {
+                Error::Invalid {
+                    message: format!("[layout] `{kind}` has an invalid glob `{glob}`: {why}"),
+                    location: Location::new(crate::workspace::WORKSPACE_FILE, None),
+                    hint: "fix the glob in WORKSPACE.toml".into(),
+                }
+            })?;
+        discover(snapshot, &layout)?
+    };
+    let owned = Owned::assign(snapshot, config, &found);
+    let links = Links::read(repo, snapshot)?;
+    let read = {
+        let _phase = tracing::info_span!("facts").entered();
+        read_facts(repo, snapshot, facts, &links, &found, &owned)?
+    };
+    let environments = {
+        let _phase = tracing::info_span!("envs").entered();
+        load_environments(repo, snapshot)?
+    };
+    let env_names: Vec<String> = environments.iter().map(|e| e.name.clone()).collect();
+    let Owned {
+        owners,
+        ignore,
+        own_files,
+        global_inputs,
+        tf_dirs,
+        unowned,
+        ..
+    } = owned;
+    let builder = Builder {
+        repo,
+        snapshot,
+        facts,
+        found: &found,
+        owners,
+        ignore,
+        tf_dirs,
+        links: &links,
+    };
+    let targets = {
+        let _phase = tracing::info_span!("targets").entered();
+        build_targets(&builder, config, own_files, &read, &env_names)?
+    };
+    let (graph, by_label) = {
+        let _phase = tracing::info_span!("graph").entered();
+        link(&targets)?
+    };
+    let _phase = tracing::info_span!("policies").entered();
+    let mut targets = targets;
+    let policies = load_policy_meta(repo, snapshot, &mut targets, &env_names)?;
+    // A directory some target reads (a loose module, a chart it deploys) is not left out.
+    let read_dirs: HashSet<&str> = targets
+        .iter()
+        .flat_map(|t| t.extra_inputs.iter().map(|p| parent_dir(p)))
+        .collect();
+    let unowned = unowned
+        .into_iter()
+        .filter(|d| !read_dirs.contains(d))
+        .map(str::to_string)
+        .collect();
+    let waivers = load_waivers(repo, snapshot)?;
+    Ok(Model {
+        config: config.clone(),
+        targets,
+        environments,
+        global_inputs,
+        graph,
+        policies,
+        waivers,
+        links,
+        unowned,
+        by_label,
+    })
+}
 
-    let mut own_files: Vec<Vec<String>> = vec![Vec::new(); found.len()];
-    let mut global_inputs = Vec::new();
-    let mut tf_dirs = HashSet::default();
-    // Paths come sorted, so files of one directory are consecutive: look its owner up once.
-    let mut last: Option<(&str, Option<usize>)> = None;
-    let mut unreadable: Vec<(usize, String)> = Vec::new();
-    // Directories holding Terraform files or a chart that no target owns.
-    let mut unowned: BTreeSet<&str> = BTreeSet::new();
-    for path in snapshot.files.keys() {
-        let dir = parent_dir(path);
-        if is_terraform_file(path) {
-            tf_dirs.insert(dir);
-        }
-        if ignore.is_match(path) {
-            continue;
-        }
-        if global.is_match(path) {
-            global_inputs.push(path.clone());
-        }
-        let owner = match last {
-            Some((d, owner)) if d == dir => owner,
-            _ => {
-                let owner = owners.of_dir(dir);
-                last = Some((dir, owner));
-                owner
-            }
+/// Which target owns each file of a snapshot.
+struct Owned<'a> {
+    owners: Owners<'a>,
+    ignore: GlobSet,
+    /// Each discovered target's own files, by its index in the discovery.
+    own_files: Vec<Vec<String>>,
+    /// Files matching `global_inputs`.
+    global_inputs: Vec<String>,
+    /// Directories that directly hold Terraform files.
+    tf_dirs: HashSet<&'a str>,
+    /// Files whose names are not valid UTF-8, with their owner.
+    unreadable: Vec<(usize, String)>,
+    /// Directories holding Terraform files or a chart that no target owns.
+    unowned: BTreeSet<&'a str>,
+}
+
+impl<'a> Owned<'a> {
+    fn assign(snapshot: &'a Snapshot, config: &WorkspaceConfig, found: &'a [Found]) -> Self {
+        let _phase = tracing::info_span!("owners").entered();
+        let owners = Owners::new(found);
+        let ignore = matcher(&config.workspace.ignore);
+        let global = matcher(&config.workspace.global_inputs);
+        let mut owned = Owned {
+            own_files: vec![Vec::new(); found.len()],
+            global_inputs: Vec::new(),
+            tf_dirs: HashSet::default(),
+            unreadable: Vec::new(),
+            unowned: BTreeSet::new(),
+            owners,
+            ignore,
         };
-        if let Some(owner) = owner {
-            own_files[owner].push(path.clone());
-            if crate::snapshot::is_unreadable_name(path) {
-                unreadable.push((owner, path.clone()));
+        // Paths come sorted, so files of one directory are consecutive: look its owner up
+        // once.
+        let mut last: Option<(&str, Option<usize>)> = None;
+        for path in snapshot.files.keys() {
+            let dir = parent_dir(path);
+            if is_terraform_file(path) {
+                owned.tf_dirs.insert(dir);
             }
-        } else if (is_terraform_file(path) || file_name(path) == CHART_FILE)
-            && !path.starts_with("environments/")
-        {
-            unowned.insert(dir);
+            if owned.ignore.is_match(path) {
+                continue;
+            }
+            if global.is_match(path) {
+                owned.global_inputs.push(path.clone());
+            }
+            let owner = match last {
+                Some((d, owner)) if d == dir => owner,
+                _ => {
+                    let owner = owned.owners.of_dir(dir);
+                    last = Some((dir, owner));
+                    owner
+                }
+            };
+            if let Some(owner) = owner {
+                owned.own_files[owner].push(path.clone());
+                if crate::snapshot::is_unreadable_name(path) {
+                    owned.unreadable.push((owner, path.clone()));
+                }
+            } else if (is_terraform_file(path) || file_name(path) == CHART_FILE)
+                && !path.starts_with("environments/")
+            {
+                owned.unowned.insert(dir);
+            }
         }
+        owned
     }
+}
 
-    crate::timing::phase("  owners", t0);
-    let t0 = std::time::Instant::now();
-    // One batch of parsing for every file whose facts the targets need.
+/// The facts of every file the targets need, parsed in one batch, and the problems found
+/// on the way, by the index of the target they belong to.
+struct Read<'p> {
+    parsed: HashMap<&'p str, std::sync::Arc<Facts>>,
+    problems: HashMap<usize, Vec<Problem>>,
+}
+
+fn read_facts<'p>(
+    repo: &Repo,
+    snapshot: &'p Snapshot,
+    facts: &FactStore,
+    links: &Links,
+    found: &[Found],
+    owned: &Owned<'_>,
+) -> Result<Read<'p>> {
     let mut wanted: Vec<&str> = Vec::new();
     for (i, t) in found.iter().enumerate() {
-        for f in &own_files[i] {
-            let name = file_name(f);
+        for f in &owned.own_files[i] {
             let needed = match t.kind {
-                Kind::Stack | Kind::Module => is_terraform_file(name),
-                Kind::Chart => false,
-                Kind::Policy => false,
+                Kind::Stack | Kind::Module => is_terraform_file(file_name(f)),
+                Kind::Chart | Kind::Policy => false,
             };
             if needed {
                 // Borrow from the snapshot, which outlives the parsed facts' keys.
@@ -303,53 +408,44 @@ pub fn build(
             }
         }
     }
-    let t = std::time::Instant::now();
-    let links = Links::read(repo, snapshot)?;
-    let (parsed, parse_errors) = links::parse_through(facts, repo, snapshot, &links, &wanted)?;
+    let (parsed, parse_errors) = links::parse_through(facts, repo, snapshot, links, &wanted)?;
     let mut problems: HashMap<usize, Vec<Problem>> = HashMap::default();
     for (path, error) in &parse_errors {
-        if let Some(owner) = owners.of_file(path) {
+        if let Some(owner) = owned.owners.of_file(path) {
             problems
                 .entry(owner)
                 .or_default()
                 .push(Problem::from(error));
         }
     }
-    for (owner, path) in unreadable {
-        problems.entry(owner).or_default().push(Problem {
+    for (owner, path) in &owned.unreadable {
+        problems.entry(*owner).or_default().push(Problem {
             message: format!("the name of `{path}` is not valid UTF-8 (shown with \u{FFFD} for the bytes that are not)"),
-            location: Some(Location::new(path, None)),
+            location: Some(Location::new(path.clone(), None)),
             hint: Some("strata reads paths as UTF-8 text: rename the file or directory (`git mv`)".into()),
         });
     }
-    crate::timing::phase("facts", t);
+    Ok(Read { parsed, problems })
+}
 
-    crate::timing::phase("  wanted+facts", t0);
-    let t0 = std::time::Instant::now();
-    let environments = load_environments(repo, snapshot)?;
-    crate::timing::phase("  envs", t0);
-    let t0 = std::time::Instant::now();
-    let env_names: Vec<String> = environments.iter().map(|e| e.name.clone()).collect();
-
-    let builder = Builder {
-        repo,
-        snapshot,
-        facts,
-        found: &found,
-        owners,
-        ignore,
-        tf_dirs,
-        links: &links,
-    };
-    let problems = &problems;
+/// Every target with its files, edges, environments and problems. Targets are independent
+/// of each other: they are built in parallel, and the first error in label order is
+/// reported so runs are repeatable.
+fn build_targets(
+    builder: &Builder<'_>,
+    config: &WorkspaceConfig,
+    own_files: Vec<Vec<String>>,
+    read: &Read<'_>,
+    env_names: &[String],
+) -> Result<Vec<Target>> {
+    let found = builder.found;
+    let snapshot = builder.snapshot;
+    let parsed = &read.parsed;
     let label_index: HashMap<&str, usize> = found
         .iter()
         .enumerate()
         .map(|(i, t)| (t.label.as_str(), i))
         .collect();
-
-    // Targets are independent of each other: build them in parallel, and report the first
-    // error in label order so runs are repeatable.
     use rayon::prelude::*;
     let built: Vec<Result<Target>> = found
         .par_iter()
@@ -368,7 +464,7 @@ pub fn build(
                 declares_inputs: false,
                 chart: None,
                 test_files: Vec::new(),
-                problems: problems.get(&i).cloned().unwrap_or_default(),
+                problems: read.problems.get(&i).cloned().unwrap_or_default(),
             };
             let tests_dir = crate::discover::in_dir(&t.label, "tests/");
             target.test_files = target
@@ -382,8 +478,8 @@ pub fn build(
                 .collect();
             builder.follow_links(i, &mut target, None);
             match t.kind {
-                Kind::Stack | Kind::Module => builder.terraform_edges(i, &mut target, &parsed)?,
-                Kind::Chart => builder.chart_edges(&mut target, &parsed),
+                Kind::Stack | Kind::Module => builder.terraform_edges(i, &mut target, parsed)?,
+                Kind::Chart => builder.chart_edges(&mut target, parsed),
                 Kind::Policy => {}
             }
             let manifest_name = crate::discover::marker(t.kind);
@@ -409,10 +505,10 @@ pub fn build(
                     });
             let listed = manifest.as_ref().is_some_and(|m| m.environments.is_some());
             if let (Some(m), Some(path)) = (manifest, manifest_path) {
-                apply_manifest(&mut target, &m, &path, &label_index, &found, &env_names);
+                apply_manifest(&mut target, &m, &path, &label_index, found, env_names);
                 builder.declared_inputs(i, &mut target, &m.extra_inputs, &path);
             } else if t.kind.is_deployable() {
-                target.environments = env_names.clone();
+                target.environments = env_names.to_vec();
             }
             // A target inside an environment's directory deploys there only.
             if let (Some(pattern), true, false) = (
@@ -433,10 +529,17 @@ pub fn build(
             Ok(target)
         })
         .collect();
-    let targets = built.into_iter().collect::<Result<Vec<Target>>>()?;
+    built.into_iter().collect()
+}
 
-    crate::timing::phase("  targets", t0);
-    let t0 = std::time::Instant::now();
+/// The graph of the targets' dependencies, refused with the path of a cycle, and the index
+/// of each label.
+fn link(targets: &[Target]) -> Result<(Graph, HashMap<String, usize>)> {
+    let label_index: HashMap<&str, usize> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.label.as_str(), i))
+        .collect();
     let dep_indices: Vec<Vec<usize>> = targets
         .iter()
         .map(|t| {
@@ -473,34 +576,7 @@ pub fn build(
         .enumerate()
         .map(|(i, t)| (t.label.clone(), i))
         .collect();
-    crate::timing::phase("  graph", t0);
-    let t0 = std::time::Instant::now();
-    let mut targets = targets;
-    let policies = load_policy_meta(repo, snapshot, &mut targets, &env_names)?;
-    // A directory some target reads (a loose module, a chart it deploys) is not left out.
-    let read: HashSet<&str> = targets
-        .iter()
-        .flat_map(|t| t.extra_inputs.iter().map(|p| parent_dir(p)))
-        .collect();
-    let unowned = unowned
-        .into_iter()
-        .filter(|d| !read.contains(d))
-        .map(str::to_string)
-        .collect();
-    let waivers = load_waivers(repo, snapshot)?;
-    crate::timing::phase("  policies", t0);
-    Ok(Model {
-        config: config.clone(),
-        targets,
-        environments,
-        global_inputs,
-        graph,
-        policies,
-        waivers,
-        links,
-        unowned,
-        by_label,
-    })
+    Ok((graph, by_label))
 }
 
 /// Whether a model built before `modified` files changed (paths with their entries before)
