@@ -9,6 +9,7 @@ use crate::baseline::Baseline;
 use crate::discover::Kind;
 use crate::error::Result;
 use crate::hash::EnvDigests;
+use crate::id::TargetId;
 use crate::model::EnvironmentFiles;
 use crate::session::{Session, View};
 use crate::snapshot::FileEntry;
@@ -277,11 +278,11 @@ fn base_from_commit(
 /// for which `eligible` holds carry a chain.
 fn chains(
     view: &View,
-    is_root: impl Fn(usize) -> bool,
-    eligible: impl Fn(usize) -> bool,
-) -> Vec<Option<Vec<usize>>> {
+    is_root: impl Fn(TargetId) -> bool,
+    eligible: impl Fn(TargetId) -> bool,
+) -> Vec<Option<Vec<TargetId>>> {
     let graph = &view.model.graph;
-    let mut chain: Vec<Option<Vec<usize>>> = vec![None; graph.len()];
+    let mut chain: Vec<Option<Vec<TargetId>>> = vec![None; graph.len()];
     for &i in graph.order() {
         if !eligible(i) {
             continue;
@@ -324,8 +325,7 @@ pub fn compare(
     same_env_files: Option<&EnvironmentFiles>,
 ) -> Vec<AffectedTarget> {
     let model = &head.model;
-    let n = model.targets.len();
-    let labels = |chain: &[usize]| -> Vec<String> {
+    let labels = |chain: &[TargetId]| -> Vec<String> {
         chain
             .iter()
             .map(|&d| model.targets[d].label.clone())
@@ -353,8 +353,7 @@ pub fn compare(
         environment_changes(base, head, changed, same_env_files, &reason)
     };
     let mut out = Vec::new();
-    for i in 0..n {
-        let t = &model.targets[i];
+    for (i, t) in model.iter() {
         let mut entry = AffectedTarget {
             label: t.label.clone(),
             kind: t.kind,
@@ -396,7 +395,7 @@ pub fn compare(
             continue;
         }
         // Affected only in some environments, directly or through a dependency.
-        let mut via: Option<&Vec<usize>> = None;
+        let mut via: Option<&Vec<TargetId>> = None;
         for (env, chain) in &env_chains {
             if let Some(c) = &chain[i] {
                 entry.environments.push(env.clone());
@@ -463,8 +462,7 @@ fn reasons(
     let mut reason: Vec<Option<Reason>> = vec![None; n];
     let mut files: Vec<Vec<String>> = vec![Vec::new(); n];
     let head_globals = head.hashes.global_inputs(&head.snapshot);
-    for i in 0..n {
-        let t = &model.targets[i];
+    for (i, t) in model.iter() {
         if base.failure.is_some() {
             reason[i] = Some(Reason::BrokenAtBase);
             continue;
@@ -542,7 +540,7 @@ fn reasons(
 
 /// Targets affected in some environments only, by their environment inputs: the files
 /// behind each, and per environment the chain from each target to one whose inputs changed.
-type EnvChanges = (Vec<Vec<String>>, Vec<(String, Vec<Option<Vec<usize>>>)>);
+type EnvChanges = (Vec<Vec<String>>, Vec<(String, Vec<Option<Vec<TargetId>>>)>);
 
 fn environment_changes(
     base: &Baseline,
@@ -579,12 +577,12 @@ fn environment_changes(
             .any(|p| changed_env.contains(p)),
     };
     let mut env_files: Vec<Vec<String>> = vec![Vec::new(); n];
-    let mut env_chains: Vec<(String, Vec<Option<Vec<usize>>>)> = Vec::new();
+    let mut env_chains: Vec<(String, Vec<Option<Vec<TargetId>>>)> = Vec::new();
     for env in &model.environments {
         let env = env.name.as_str();
-        let deployed = |i: usize| model.targets[i].environments.iter().any(|e| e == env);
+        let deployed = |i: TargetId| model[i].environments.iter().any(|e| e == env);
         let mut direct = vec![false; n];
-        for (i, t) in model.targets.iter().enumerate() {
+        for (i, t) in model.iter() {
             if reason[i].is_some() || !deployed(i) {
                 continue;
             }

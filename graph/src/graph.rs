@@ -1,22 +1,23 @@
 //! The sealed dependency graph over target indices: built once, validated acyclic, then
 //! only read. Edges point from a target to what it depends on.
 
+use crate::id::TargetId;
 use petgraph::algo::toposort;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::VecDeque;
 
 #[derive(Debug, Clone)]
 pub struct Graph {
-    deps: Vec<Vec<usize>>,
-    dependents: Vec<Vec<usize>>,
+    deps: Vec<Vec<TargetId>>,
+    dependents: Vec<Vec<TargetId>>,
     /// Topological order, dependencies before dependents; ties broken by index.
-    order: Vec<usize>,
+    order: Vec<TargetId>,
 }
 
 impl Graph {
     /// Builds the graph from each node's dependency list, or returns a cycle as the list of
     /// nodes around it with the first node repeated at the end.
-    pub fn new(deps: Vec<Vec<usize>>) -> Result<Graph, Vec<usize>> {
+    pub fn new(deps: Vec<Vec<TargetId>>) -> Result<Graph, Vec<TargetId>> {
         let n = deps.len();
         let mut g: DiGraph<(), ()> = DiGraph::with_capacity(n, deps.iter().map(Vec::len).sum());
         for _ in 0..n {
@@ -24,15 +25,23 @@ impl Graph {
         }
         for (from, ds) in deps.iter().enumerate() {
             for &to in ds {
-                g.add_edge(NodeIndex::new(to), NodeIndex::new(from), ());
+                g.add_edge(NodeIndex::new(to.index()), NodeIndex::new(from), ());
             }
         }
         let order = match toposort(&g, None) {
-            Ok(order) => order.into_iter().map(NodeIndex::index).collect(),
-            Err(cycle) => return Err(find_cycle(&deps, cycle.node_id().index())),
+            Ok(order) => order
+                .into_iter()
+                .map(|n| TargetId::from_index(n.index()))
+                .collect(),
+            Err(cycle) => {
+                return Err(find_cycle(
+                    &deps,
+                    TargetId::from_index(cycle.node_id().index()),
+                ))
+            }
         };
         let mut dependents = vec![Vec::new(); n];
-        for (from, ds) in deps.iter().enumerate() {
+        for (from, ds) in TargetId::all(n).zip(&deps) {
             for &to in ds {
                 dependents[to].push(from);
             }
@@ -44,16 +53,16 @@ impl Graph {
         })
     }
 
-    pub fn deps(&self, node: usize) -> &[usize] {
+    pub fn deps(&self, node: TargetId) -> &[TargetId] {
         &self.deps[node]
     }
 
-    pub fn dependents(&self, node: usize) -> &[usize] {
+    pub fn dependents(&self, node: TargetId) -> &[TargetId] {
         &self.dependents[node]
     }
 
     /// Dependencies first.
-    pub fn order(&self) -> &[usize] {
+    pub fn order(&self) -> &[TargetId] {
         &self.order
     }
 
@@ -67,7 +76,7 @@ impl Graph {
 
     /// The nodes grouped by depth, shallowest first: every dependency of a node is in an
     /// earlier group, so the nodes of one group can be processed in parallel.
-    pub fn levels(&self) -> Vec<Vec<usize>> {
+    pub fn levels(&self) -> Vec<Vec<TargetId>> {
         let depths = self.depths();
         let mut levels = vec![Vec::new(); depths.iter().max().map_or(0, |d| d + 1)];
         for &n in &self.order {
@@ -76,7 +85,8 @@ impl Graph {
         levels
     }
 
-    /// Depth of each node: 0 for nodes without dependencies, else 1 + the deepest dependency.
+    /// Depth of each node (indexed by its id): 0 for nodes without dependencies, else 1 +
+    /// the deepest dependency.
     pub fn depths(&self) -> Vec<usize> {
         let mut depth = vec![0; self.len()];
         for &n in &self.order {
@@ -91,8 +101,8 @@ impl Graph {
 }
 
 /// The shortest cycle through `start`, as `start -> ... -> start`.
-fn find_cycle(deps: &[Vec<usize>], start: usize) -> Vec<usize> {
-    let mut parent = vec![usize::MAX; deps.len()];
+fn find_cycle(deps: &[Vec<TargetId>], start: TargetId) -> Vec<TargetId> {
+    let mut parent: Vec<Option<TargetId>> = vec![None; deps.len()];
     let mut queue = VecDeque::from([start]);
     while let Some(n) = queue.pop_front() {
         for &d in &deps[n] {
@@ -101,7 +111,7 @@ fn find_cycle(deps: &[Vec<usize>], start: usize) -> Vec<usize> {
                 let mut cur = n;
                 while cur != start {
                     middle.push(cur);
-                    cur = parent[cur];
+                    cur = parent[cur].expect("on the path from start");
                 }
                 middle.reverse();
                 let mut path = vec![start];
@@ -109,8 +119,8 @@ fn find_cycle(deps: &[Vec<usize>], start: usize) -> Vec<usize> {
                 path.push(start);
                 return path;
             }
-            if parent[d] == usize::MAX {
-                parent[d] = n;
+            if parent[d].is_none() {
+                parent[d] = Some(n);
                 queue.push_back(d);
             }
         }
@@ -122,26 +132,34 @@ fn find_cycle(deps: &[Vec<usize>], start: usize) -> Vec<usize> {
 mod tests {
     use super::*;
 
+    fn ids(v: &[usize]) -> Vec<TargetId> {
+        v.iter().map(|&i| TargetId::from_index(i)).collect()
+    }
+
+    fn graph(deps: &[&[usize]]) -> Result<Graph, Vec<TargetId>> {
+        Graph::new(deps.iter().map(|d| ids(d)).collect())
+    }
+
     #[test]
     fn topo_order_and_depths() {
         // 0 <- 1 <- 2, 0 <- 2
-        let g = Graph::new(vec![vec![], vec![0], vec![1, 0]]).unwrap();
-        assert_eq!(g.order(), &[0, 1, 2]);
+        let g = graph(&[&[], &[0], &[1, 0]]).unwrap();
+        assert_eq!(g.order(), ids(&[0, 1, 2]));
         assert_eq!(g.depths(), vec![0, 1, 2]);
-        assert_eq!(g.dependents(0), &[1, 2]);
+        assert_eq!(g.dependents(TargetId::from_index(0)), ids(&[1, 2]));
     }
 
     #[test]
     fn cycle_path() {
         // 0 -> 1 -> 2 -> 0, 3 -> 0
-        let err = Graph::new(vec![vec![1], vec![2], vec![0], vec![0]]).unwrap_err();
+        let err = graph(&[&[1], &[2], &[0], &[0]]).unwrap_err();
         assert_eq!(err.len(), 4);
         assert_eq!(err.first(), err.last());
         for w in err.windows(2) {
-            let deps = [vec![1], vec![2], vec![0], vec![0]];
-            assert!(deps[w[0]].contains(&w[1]), "{err:?}");
+            let deps = [ids(&[1]), ids(&[2]), ids(&[0]), ids(&[0])];
+            assert!(deps[w[0].index()].contains(&w[1]), "{err:?}");
         }
-        let self_loop = Graph::new(vec![vec![0]]).unwrap_err();
-        assert_eq!(self_loop, vec![0, 0]);
+        let self_loop = graph(&[&[0]]).unwrap_err();
+        assert_eq!(self_loop, ids(&[0, 0]));
     }
 }

@@ -13,6 +13,7 @@
 
 use crate::digest::{encode_hex_into, TargetHash};
 use crate::discover::Kind;
+use crate::id::TargetId;
 use crate::model::{EnvironmentFiles, Model};
 use crate::snapshot::{FileEntry, Snapshot};
 use serde::ser::SerializeStruct;
@@ -184,8 +185,8 @@ fn tools_for(kind: Kind, all: &BTreeMap<String, String>) -> BTreeMap<String, Str
         .collect()
 }
 
-fn own_inputs<'a>(model: &'a Model, snapshot: &Snapshot, i: usize) -> Vec<InputFile<'a>> {
-    let t = &model.targets[i];
+fn own_inputs<'a>(model: &'a Model, snapshot: &Snapshot, i: TargetId) -> Vec<InputFile<'a>> {
+    let t = &model[i];
     let mut inputs: Vec<InputFile<'a>> = Vec::with_capacity(t.files.len() + t.extra_inputs.len());
     push_sorted_inputs(snapshot, &t.files, &mut inputs);
     inputs.extend(t.extra_inputs.iter().map(|p| input_file(snapshot, p)));
@@ -214,8 +215,8 @@ fn push_sorted_inputs<'a>(snapshot: &Snapshot, paths: &'a [String], out: &mut Ve
     }
 }
 
-fn own_digest(model: &Model, snapshot: &Snapshot, i: usize) -> TargetHash {
-    let t = &model.targets[i];
+fn own_digest(model: &Model, snapshot: &Snapshot, i: TargetId) -> TargetHash {
+    let t = &model[i];
     digest(&OwnPart {
         version: FINGERPRINT_VERSION,
         kind: t.kind,
@@ -310,6 +311,7 @@ pub fn compute(model: &Model, snapshot: &Snapshot) -> Hashes {
     use rayon::prelude::*;
     let own: Vec<TargetHash> = (0..n)
         .into_par_iter()
+        .map(TargetId::from_index)
         .map(|i| own_digest(model, snapshot, i))
         .collect();
     let global: Vec<TargetHash> = model
@@ -345,8 +347,9 @@ impl Hashes {
         let modified: rustc_hash::FxHashSet<&str> = modified.iter().copied().collect();
         let own: Vec<TargetHash> = (0..model.targets.len())
             .into_par_iter()
+            .map(TargetId::from_index)
             .map(|i| {
-                let t = &model.targets[i];
+                let t = &model[i];
                 let reads = t
                     .files
                     .iter()
@@ -375,9 +378,9 @@ impl Hashes {
         model: &'a Model,
         snapshot: &Snapshot,
         globals: &'a [InputFile<'a>],
-        i: usize,
+        i: TargetId,
     ) -> Fingerprint<'a> {
-        let t = &model.targets[i];
+        let t = &model[i];
         Fingerprint {
             version: FINGERPRINT_VERSION,
             kind: t.kind,

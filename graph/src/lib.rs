@@ -13,6 +13,7 @@ pub mod git;
 pub mod graph;
 pub mod hash;
 pub mod hcl;
+pub mod id;
 pub mod live;
 pub mod manifest;
 pub mod model;

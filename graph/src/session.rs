@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::facts::FactStore;
 use crate::git::Repo;
 use crate::hash::{self, Hashes};
+use crate::id::TargetId;
 use crate::model::{self, EnvironmentFiles, Model};
 use crate::snapshot::Snapshot;
 use crate::snapshot::{FileEntry, Patch};
@@ -129,7 +130,7 @@ impl Session {
     /// in (`.`, `./network`, `../dns`) or to the root (`stacks/network`), trailing `/`
     /// ignored, an absolute path inside the workspace too. An unknown one is
     /// [`Error::NoSuchTarget`], with the nearest label as a suggestion.
-    pub fn resolve_labels(&self, model: &Model, labels: &[String]) -> Result<Vec<usize>> {
+    pub fn resolve_labels(&self, model: &Model, labels: &[String]) -> Result<Vec<TargetId>> {
         labels
             .iter()
             .map(|typed| {

@@ -1,6 +1,7 @@
 use super::Context;
 use crate::output::print_json;
 use serde::Serialize;
+use strata_graph::id::TargetId;
 use strata_graph::model::Model;
 use strata_graph::Result;
 
@@ -105,12 +106,12 @@ pub fn dot(model: &Model) -> String {
 }
 
 pub fn mermaid(model: &Model) -> String {
-    let id = |i: usize| format!("t{i}");
+    let id = |i: TargetId| format!("t{}", i.index());
     let mut s = String::from("graph LR\n");
-    for (i, t) in model.targets.iter().enumerate() {
+    for (i, t) in model.iter() {
         s.push_str(&format!("  {}[\"{} ({})\"]\n", id(i), t.label, t.kind));
     }
-    for (i, _) in model.targets.iter().enumerate() {
+    for i in model.ids() {
         for &d in model.graph.deps(i) {
             s.push_str(&format!("  {} --> {}\n", id(i), id(d)));
         }

@@ -1,6 +1,7 @@
 use super::Context;
 use crate::output::print_json;
 use serde::Serialize;
+use strata_graph::id::TargetId;
 use strata_graph::Result;
 
 #[derive(clap::Args)]
@@ -29,8 +30,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     let view = session.work_tree()?;
     session.finish();
     let model = &view.model;
-    let indices: Vec<usize> = if args.labels.is_empty() {
-        (0..model.targets.len()).collect()
+    let indices: Vec<TargetId> = if args.labels.is_empty() {
+        model.ids().collect()
     } else {
         session.resolve_labels(model, &args.labels)?
     };
@@ -111,7 +112,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     Ok(0)
 }
 
-fn explain_text(view: &strata_graph::session::View, i: usize) {
+fn explain_text(view: &strata_graph::session::View, i: TargetId) {
     let t = &view.model.targets[i];
     let globals = view.hashes.global_inputs(&view.snapshot);
     let fp = view

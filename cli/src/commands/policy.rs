@@ -4,6 +4,7 @@
 use super::Context;
 use crate::output::print_json;
 use strata_graph::discover::Kind;
+use strata_graph::id::TargetId;
 use strata_graph::Result;
 use strata_policy::builtin::{self, BuiltinPolicy};
 use strata_policy::test;
@@ -81,7 +82,7 @@ fn resolve(
     session: Option<&strata_graph::session::Session>,
     model: Option<&strata_graph::model::Model>,
     labels: &[String],
-) -> Result<(Vec<usize>, Vec<&'static BuiltinPolicy>)> {
+) -> Result<(Vec<TargetId>, Vec<&'static BuiltinPolicy>)> {
     let mut workspace = Vec::new();
     let mut builtins: Vec<&'static BuiltinPolicy> = Vec::new();
     for label in labels {
@@ -130,11 +131,12 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
         s.finish();
     }
     let model = view.as_ref().map(|v| &v.model);
-    let (indices, builtins): (Vec<usize>, Vec<&BuiltinPolicy>) = if labels.is_empty() {
+    let (indices, builtins): (Vec<TargetId>, Vec<&BuiltinPolicy>) = if labels.is_empty() {
         match model {
             Some(model) => (
-                (0..model.targets.len())
-                    .filter(|&i| model.targets[i].kind == Kind::Policy)
+                model
+                    .ids()
+                    .filter(|&i| model[i].kind == Kind::Policy)
                     .collect(),
                 Vec::new(),
             ),
@@ -233,7 +235,7 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
     }
     let model = view.as_ref().map(|v| &v.model);
     let (chosen, builtins) = if args.policies.is_empty() {
-        let workspace: Vec<usize> = model
+        let workspace: Vec<TargetId> = model
             .map(|m| m.policies.iter().map(|(p, _)| *p).collect())
             .unwrap_or_default();
         let on = !args.no_builtin && model.is_none_or(|m| m.config.policy.builtin);

@@ -20,6 +20,7 @@ use crate::{
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use strata_graph::discover::Kind;
+use strata_graph::id::TargetId;
 use strata_graph::model::waivers::Waiver;
 use strata_graph::model::Model;
 
@@ -39,7 +40,7 @@ pub type ReadFiles<'a> = dyn Fn(&[&str]) -> strata_graph::Result<Vec<(String, St
 /// documents its policy.toml lists; `read` gives the texts of workspace files.
 pub fn load_policy(
     model: &Model,
-    index: usize,
+    index: TargetId,
     read: &ReadFiles,
     overrides: &Overrides,
 ) -> Result<Policy, Error> {

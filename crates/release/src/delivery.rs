@@ -13,6 +13,7 @@ use strata_exec::schedule::Status;
 use strata_gitops::{Chart, Format, Settings, Stack};
 use strata_graph::discover::Kind;
 use strata_graph::error::{Error, Location};
+use strata_graph::id::TargetId;
 use strata_graph::manifest::GitopsConfig;
 use strata_graph::model::Model;
 use strata_graph::session::{Session, View};
@@ -191,14 +192,15 @@ pub fn configured_dir(root: &Path, model: &Model, env: &str) -> Option<PathBuf> 
 
 /// The charts delivered in `env`: applications deployed there; not libraries, and not
 /// subcharts vendored in another chart's `charts/` (they are delivered inside it).
-pub fn delivered_charts(model: &Model, env: &str) -> Vec<usize> {
-    (0..model.targets.len())
-        .filter(|&i| {
-            let t = &model.targets[i];
+pub fn delivered_charts(model: &Model, env: &str) -> Vec<TargetId> {
+    model
+        .iter()
+        .filter(|(_, t)| {
             t.kind == Kind::Chart
                 && is_delivered(model, t)
                 && t.environments.iter().any(|e| e == env)
         })
+        .map(|(i, _)| i)
         .collect()
 }
 
@@ -243,20 +245,20 @@ fn release_name(t: &strata_graph::model::Target) -> String {
     }
 }
 
-/// Graph depth of each target deployed in `env` (stacks and charts): 0 without
-/// dependencies among them, else one more than the deepest.
+/// Graph depth of each target deployed in `env` (stacks and charts), indexed by target:
+/// 0 without dependencies among them, else one more than the deepest.
 fn depths(model: &Model, env: &str) -> Vec<usize> {
     let n = model.targets.len();
     // Library charts and vendored subcharts are not delivered: they order nothing.
-    let deployed = |i: usize| {
-        let t = &model.targets[i];
+    let deployed = |i: TargetId| {
+        let t = &model[i];
         is_delivered(model, t) && t.environments.iter().any(|e| e == env)
     };
     let mut depth: Vec<Option<usize>> = vec![None; n];
     fn visit(
         model: &Model,
-        i: usize,
-        deployed: &dyn Fn(usize) -> bool,
+        i: TargetId,
+        deployed: &dyn Fn(TargetId) -> bool,
         depth: &mut Vec<Option<usize>>,
     ) -> usize {
         if let Some(d) = depth[i] {
@@ -273,7 +275,8 @@ fn depths(model: &Model, env: &str) -> Vec<usize> {
         depth[i] = Some(d);
         d
     }
-    (0..n)
+    model
+        .ids()
         .map(|i| visit(model, i, &deployed, &mut depth))
         .collect()
 }
@@ -446,7 +449,7 @@ fn build(
     view: &View,
     env: &str,
     settings: Settings,
-    charts: &[usize],
+    charts: &[TargetId],
     report: &RunReport,
     opts: &RunOptions,
 ) -> Result<std::result::Result<Output, String>> {

@@ -13,6 +13,7 @@ use crate::verify::verify;
 use std::collections::BTreeMap;
 use strata_exec::schedule::Status;
 use strata_graph::discover::Kind;
+use strata_graph::id::TargetId;
 use strata_graph::model::Model;
 use strata_graph::session::{Session, View};
 use strata_graph::Result;
@@ -61,7 +62,7 @@ pub fn record_apply(
     session: &Session,
     view: &View,
     applied: &RunReport,
-    selected: &[usize],
+    selected: &[TargetId],
     env: &str,
     opts: &RunOptions,
     observer: &dyn Observer,

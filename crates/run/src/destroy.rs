@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use strata_exec::schedule::Status;
 use strata_graph::discover::Kind;
 use strata_graph::error::Location;
+use strata_graph::id::TargetId;
 use strata_graph::model::Model;
 use strata_graph::session::{Session, View};
 use strata_graph::{Error, Result};
@@ -182,7 +183,7 @@ fn link_local_tools(session: &Session, root: &Path) -> Result<()> {
 /// them (at any distance) named too, so no stack is left reading outputs of nothing.
 pub(crate) fn destroyable(model: &Model, selection: &Selection) -> Result<()> {
     let selected = &selection.targets;
-    let chosen: BTreeSet<usize> = selected.iter().copied().collect();
+    let chosen: BTreeSet<TargetId> = selected.iter().copied().collect();
     for &i in selected {
         let t = &model.targets[i];
         if t.kind != Kind::Stack {
@@ -196,7 +197,7 @@ pub(crate) fn destroyable(model: &Model, selection: &Selection) -> Result<()> {
         }
     }
     let mut missing = BTreeSet::new();
-    let mut stack: Vec<usize> = selected.clone();
+    let mut stack: Vec<TargetId> = selected.clone();
     let mut seen = chosen.clone();
     while let Some(i) = stack.pop() {
         for &d in model.graph.dependents(i) {

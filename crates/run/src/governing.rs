@@ -3,6 +3,7 @@
 //! targets with their own `policy.toml` (the Terraform policies stacks and modules, the
 //! Kubernetes policy charts) unless WORKSPACE.toml turns the pack off (`[policy] builtin`).
 
+use strata_graph::id::TargetId;
 use strata_graph::model::Model;
 use strata_policy::builtin::{self, BuiltinPolicy};
 
@@ -10,7 +11,7 @@ use strata_policy::builtin::{self, BuiltinPolicy};
 #[derive(Debug, Clone, Copy)]
 pub enum Governor {
     /// A policy target of the workspace, by index.
-    Workspace(usize),
+    Workspace(TargetId),
     /// A policy of the built-in pack.
     Builtin(&'static BuiltinPolicy),
 }
@@ -32,7 +33,7 @@ impl Governor {
 
 /// The policies governing `target` in `env`: workspace policies first, then the built-in
 /// pack's when the workspace has it on.
-pub fn governing(model: &Model, target: usize, env: Option<&str>) -> Vec<Governor> {
+pub fn governing(model: &Model, target: TargetId, env: Option<&str>) -> Vec<Governor> {
     let mut out: Vec<Governor> = model
         .governing(target, env)
         .iter()

@@ -566,7 +566,11 @@ pub fn run(
     };
     flush(observer);
     observer.planned(tasks.len());
-    let deps: Vec<Vec<usize>> = tasks.iter().map(|t| t.deps.clone()).collect();
+    // The scheduler knows tasks by their position.
+    let deps: Vec<Vec<usize>> = tasks
+        .iter()
+        .map(|t| t.deps.iter().map(|d| d.index()).collect())
+        .collect();
     let jobs = opts.jobs.max(1);
     let phase = tracing::info_span!("run tasks").entered();
     let outcomes = run_graph(

@@ -3,6 +3,7 @@
 use super::runner::Runner;
 use crate::outcome::{Outcome, PolicySummary, Summary, TestsSummary};
 use crate::task::Action;
+use crate::task::TaskId;
 use serde_json::Value;
 use std::time::Instant;
 
@@ -17,17 +18,20 @@ enum Produced {
 
 impl Runner<'_> {
     /// The plan or render task of the same target and environment.
-    pub(super) fn source_of(&self, i: usize) -> Option<usize> {
+    pub(super) fn source_of(&self, i: TaskId) -> Option<TaskId> {
         let task = &self.tasks[i];
-        self.tasks.iter().position(|t| {
-            t.target == task.target
-                && t.env == task.env
-                && matches!(t.action, Action::Plan | Action::Render)
-        })
+        self.tasks
+            .iter()
+            .position(|t| {
+                t.target == task.target
+                    && t.env == task.env
+                    && matches!(t.action, Action::Plan | Action::Render)
+            })
+            .map(TaskId::from_index)
     }
 
     /// The output of the plan or render a test or policy task follows.
-    fn produced(&self, i: usize) -> std::result::Result<Produced, String> {
+    fn produced(&self, i: TaskId) -> std::result::Result<Produced, String> {
         let source = self.source_of(i).ok_or("no plan or render to read")?;
         let outputs = self
             .outputs
@@ -54,7 +58,7 @@ impl Runner<'_> {
         self.view.texts(&self.session.repo, paths)
     }
 
-    fn context(&self, i: usize) -> Value {
+    fn context(&self, i: TaskId) -> Value {
         let task = &self.tasks[i];
         let target = &self.model().targets[task.target];
         serde_json::json!({
@@ -66,7 +70,7 @@ impl Runner<'_> {
     }
 
     /// Runs the target's Rego tests over the output of the plan or render before it.
-    pub(super) fn run_tests(&self, i: usize) -> Result<Outcome> {
+    pub(super) fn run_tests(&self, i: TaskId) -> Result<Outcome> {
         let target = &self.model().targets[self.tasks[i].target];
         let input = match self.produced(i) {
             Ok(Produced::Plan(plan)) => plan,
@@ -94,7 +98,7 @@ impl Runner<'_> {
     /// strata's shape get the `.tf` files of each directory as one module), and, in an
     /// environment, the plan JSON (one document) or each rendered object (one document
     /// each, as conftest does with a multi-document file).
-    pub(super) fn run_policies(&self, i: usize) -> Result<Outcome> {
+    pub(super) fn run_policies(&self, i: TaskId) -> Result<Outcome> {
         let task = &self.tasks[i];
         let model = self.model();
         let target = &model.targets[task.target];

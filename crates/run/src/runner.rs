@@ -2,6 +2,7 @@
 
 use super::{resolve_envs, TaskReport};
 use crate::outcome::{Outcome, Redact, Summary};
+use crate::task::TaskId;
 use crate::task::{plan_tasks, Action, Mode, Task, TaskFingerprint, TASK_KEY_VERSION};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -10,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use strata_cache::{make_result, Cache};
 use strata_exec::redact::Redactor;
+use strata_graph::id::TargetId;
 
 use strata_exec::schedule::{Job, NotRun, Status};
 use strata_exec::{helm, process, sandbox, state, terraform, Tools};
@@ -24,7 +26,7 @@ use strata_graph::session::{Session, View};
 pub fn explain_task_keys(
     session: &Session,
     view: &View,
-    selected: &[usize],
+    selected: &[TargetId],
     envs: &[String],
 ) -> Result<Vec<KeyExplanation>> {
     let envs = resolve_envs(&view.model, envs)?;
@@ -54,7 +56,7 @@ pub fn explain_task_keys(
         states: crate::states::States::new(session, view, tools),
     };
     let mut out = Vec::new();
-    for (i, task) in tasks.iter().enumerate() {
+    for (i, task) in TaskId::all(tasks.len()).zip(&tasks) {
         let mut report = runner.report(i);
         let mut entry = KeyExplanation {
             label: report.label.clone(),
@@ -143,16 +145,16 @@ pub(super) struct Runner<'a> {
     pub(super) env_files: EnvironmentFiles,
     pub(super) done: Mutex<Vec<Option<TaskReport>>>,
     /// Outputs of plan and render tasks in this run, for the tests that read them.
-    pub(super) outputs: Mutex<HashMap<usize, BTreeMap<String, Vec<u8>>>>,
+    pub(super) outputs: Mutex<HashMap<TaskId, BTreeMap<String, Vec<u8>>>>,
     /// Tells the user something while a task runs (from worker threads, at once).
     pub(super) say: &'a (dyn Fn(&str) + Sync),
     /// Asks whether to apply a plan (one stack at a time).
     pub(super) approve: &'a (dyn Fn(&crate::Approval) -> bool + Sync),
     /// For `apply`: the cached plan under each plan task's key, the one reviewed.
-    pub(super) reviewed: Mutex<HashMap<usize, strata_exec::plan_json::PlanSummary>>,
+    pub(super) reviewed: Mutex<HashMap<TaskId, strata_exec::plan_json::PlanSummary>>,
     /// States terraform could not save in this run's applies, by task, where strata kept
     /// them.
-    pub(super) unsaved: Mutex<HashMap<usize, PathBuf>>,
+    pub(super) unsaved: Mutex<HashMap<TaskId, PathBuf>>,
     /// The states read in this run.
     pub(super) states: crate::states::States<'a>,
 }
@@ -180,7 +182,7 @@ impl Runner<'_> {
         &self.view.model
     }
 
-    fn report(&self, i: usize) -> TaskReport {
+    fn report(&self, i: TaskId) -> TaskReport {
         let t = &self.tasks[i];
         let target = &self.model().targets[t.target];
         let mut report = TaskReport::new(
@@ -196,7 +198,7 @@ impl Runner<'_> {
 
     /// The files a task's sandbox holds: the target's inputs and those of the modules or
     /// library charts it builds on (transitively), plus its environment files.
-    fn sandbox_files(&self, t: usize, env: Option<&str>) -> Vec<String> {
+    fn sandbox_files(&self, t: TargetId, env: Option<&str>) -> Vec<String> {
         let model = self.model();
         let mut files: BTreeSet<String> = BTreeSet::new();
         let mut stack = vec![t];
@@ -234,7 +236,7 @@ impl Runner<'_> {
     }
 
     /// Reads the upstream outputs a target consumes in `env`.
-    fn upstream(&self, i: usize, prepared: &mut Prepared) -> Result<Option<String>, NotReady> {
+    fn upstream(&self, i: TaskId, prepared: &mut Prepared) -> Result<Option<String>, NotReady> {
         let task = &self.tasks[i];
         let Some(env_name) = task.env.as_deref() else {
             return Ok(None);
@@ -313,7 +315,7 @@ impl Runner<'_> {
         Ok(Some(digest))
     }
 
-    fn fingerprint(&self, i: usize) -> Result<(TaskFingerprint<'_>, Prepared), NotReady> {
+    fn fingerprint(&self, i: TaskId) -> Result<(TaskFingerprint<'_>, Prepared), NotReady> {
         let task = &self.tasks[i];
         let target = &self.model().targets[task.target];
         let mut prepared = Prepared::default();
@@ -448,7 +450,7 @@ impl Runner<'_> {
         Ok((fp, prepared))
     }
 
-    fn execute(&self, i: usize, prepared: &Prepared) -> Result<Outcome> {
+    fn execute(&self, i: TaskId, prepared: &Prepared) -> Result<Outcome> {
         let task = &self.tasks[i];
         let target = &self.model().targets[task.target];
         let env = task.env.as_deref();
@@ -552,7 +554,7 @@ impl Runner<'_> {
 
     /// When someone holds the lock of the state a plan or apply is about to use, says who
     /// and since when: terraform waits for it (up to its lock timeout) without a word.
-    fn say_who_holds_the_lock(&self, target: usize, env: Option<&str>) {
+    fn say_who_holds_the_lock(&self, target: TargetId, env: Option<&str>) {
         let Some(env) = env.and_then(|e| self.model().environment(e)) else {
             return;
         };
@@ -581,7 +583,8 @@ impl Runner<'_> {
 impl Job for Runner<'_> {
     type Out = TaskReport;
 
-    fn run(&self, i: usize) -> (Status, TaskReport) {
+    fn run(&self, task: usize) -> (Status, TaskReport) {
+        let i = TaskId::from_index(task);
         let start = Instant::now();
         let mut report = self.report(i);
         let task = &self.tasks[i];
@@ -723,7 +726,8 @@ impl Job for Runner<'_> {
         finish(report, Status::Ok)
     }
 
-    fn not_run(&self, i: usize, why: NotRun) -> TaskReport {
+    fn not_run(&self, task: usize, why: NotRun) -> TaskReport {
+        let i = TaskId::from_index(task);
         let mut report = self.report(i);
         report.status = Status::Skipped;
         report.reason = Some(match why {
@@ -743,7 +747,8 @@ impl Job for Runner<'_> {
         report
     }
 
-    fn panicked(&self, i: usize, message: &str) -> TaskReport {
+    fn panicked(&self, task: usize, message: &str) -> TaskReport {
+        let i = TaskId::from_index(task);
         let mut report = self.report(i);
         report.status = Status::Failed;
         report.reason = Some(format!(
@@ -809,16 +814,17 @@ fn upstream_digest(consumed: &BTreeMap<String, Value>, sensitive: &[String]) -> 
 
 impl Runner<'_> {
     /// The plan task an apply task applies.
-    fn plan_of(&self, i: usize) -> Option<usize> {
+    fn plan_of(&self, i: TaskId) -> Option<TaskId> {
         let t = &self.tasks[i];
         self.tasks
             .iter()
             .position(|p| p.target == t.target && p.env == t.env && p.action == Action::Plan)
+            .map(TaskId::from_index)
     }
 
     /// Before an apply: nothing to do when its plan has no changes; otherwise the plan must
     /// be approved. `Some(status)` ends the task there.
-    fn before_apply(&self, i: usize, report: &mut TaskReport) -> Option<Status> {
+    fn before_apply(&self, i: TaskId, report: &mut TaskReport) -> Option<Status> {
         let plan_task = self.plan_of(i)?;
         let done = self.done.lock().expect("reports");
         let plan = done[plan_task].as_ref()?;
@@ -899,7 +905,7 @@ fn pg_application_name(action: Action, label: &str, env: &str) -> String {
 impl Runner<'_> {
     /// Why a plan or apply failed when it was the state lock: who holds it (when the
     /// backend records it) and how long strata waited.
-    fn lock_failure(&self, i: usize, log: &str) -> Option<String> {
+    fn lock_failure(&self, i: TaskId, log: &str) -> Option<String> {
         if !log.contains("Error acquiring the state lock") && !log.contains("Error locking state") {
             return None;
         }

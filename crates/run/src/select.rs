@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use strata_graph::affected::{affected_for_view, Reason};
 use strata_graph::discover::Kind;
 use strata_graph::error::Result;
+use strata_graph::id::TargetId;
 use strata_graph::model::Model;
 use strata_graph::session::{Session, View};
 
@@ -33,13 +34,13 @@ pub enum Scope {
     Affected { base: String },
 }
 
-/// The targets to run (model indices, sorted) and, for some of them, narrower environments.
+/// The targets to run (sorted) and, for some of them, narrower environments.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
-    pub targets: Vec<usize>,
+    pub targets: Vec<TargetId>,
     /// Targets that run in only some of their environments (affected through environment
     /// files only). Targets not named here run in every environment asked for.
-    pub target_envs: HashMap<usize, Vec<String>>,
+    pub target_envs: HashMap<TargetId, Vec<String>>,
     /// Stacks deleted since the base (`--affected`), with the environments they had there:
     /// their resources are not destroyed by removing their code.
     pub deleted_stacks: Vec<(String, Vec<String>)>,
@@ -55,7 +56,7 @@ pub fn select(session: &Session, view: &View, scope: &Scope) -> Result<Selection
     let model = &view.model;
     let mut selection = Selection::default();
     match scope {
-        Scope::All => selection.targets = (0..model.targets.len()).collect(),
+        Scope::All => selection.targets = model.ids().collect(),
         Scope::Labels(labels) => selection.targets = session.resolve_labels(model, labels)?,
         Scope::Affected { base } => {
             let result = affected_for_view(session, base, view)?;
@@ -75,7 +76,7 @@ pub fn select(session: &Session, view: &View, scope: &Scope) -> Result<Selection
                     continue;
                 };
                 selection.targets.push(i);
-                if t.kind.is_deployable() && t.environments != model.targets[i].environments {
+                if t.kind.is_deployable() && t.environments != model[i].environments {
                     selection.target_envs.insert(i, t.environments.clone());
                 }
             }
@@ -93,14 +94,14 @@ fn add_governed(model: &Model, selection: &mut Selection) {
     for &i in &selection.targets {
         chosen[i] = true;
     }
-    let policies: Vec<usize> = selection
+    let policies: Vec<TargetId> = selection
         .targets
         .iter()
         .copied()
-        .filter(|&i| model.targets[i].kind == Kind::Policy)
+        .filter(|&i| model[i].kind == Kind::Policy)
         .collect();
     if !policies.is_empty() {
-        for (i, chosen) in chosen.iter_mut().enumerate() {
+        for (i, chosen) in model.ids().zip(chosen.iter_mut()) {
             let governed = model
                 .governing(i, None)
                 .iter()
@@ -111,9 +112,9 @@ fn add_governed(model: &Model, selection: &mut Selection) {
             }
         }
     }
-    selection.targets = chosen
-        .iter()
-        .enumerate()
-        .filter_map(|(i, &c)| c.then_some(i))
+    selection.targets = model
+        .ids()
+        .zip(chosen)
+        .filter_map(|(i, c)| c.then_some(i))
         .collect();
 }

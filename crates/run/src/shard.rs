@@ -11,6 +11,7 @@
 use crate::select::Selection;
 use crate::task::{plan_tasks_in, Mode};
 use serde::Serialize;
+use strata_graph::id::TargetId;
 use strata_graph::model::Model;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,9 +89,9 @@ fn assign(
     selection: &Selection,
     envs: &[String],
     n: usize,
-) -> Vec<(Vec<usize>, usize)> {
+) -> Vec<(Vec<TargetId>, usize)> {
     let n = n.max(1);
-    let mut costs: Vec<(usize, usize)> = selection
+    let mut costs: Vec<(usize, TargetId)> = selection
         .targets
         .iter()
         .map(|&t| {
@@ -105,7 +106,7 @@ fn assign(
             .then_with(|| model.targets[a.1].label.cmp(&model.targets[b.1].label))
     });
     let mut load = vec![0usize; n];
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut members: Vec<Vec<TargetId>> = vec![Vec::new(); n];
     for (cost, t) in costs {
         let k = (0..n).min_by_key(|&k| (load[k], k)).expect("n >= 1");
         load[k] += cost;

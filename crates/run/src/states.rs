@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use strata_exec::state::{self, Backend, State};
 use strata_exec::{sandbox, Tools};
 use strata_graph::error::{Error, Location, Result};
+use strata_graph::id::TargetId;
 use strata_graph::model::{Environment, Model};
 use strata_graph::session::{Session, View};
 
@@ -21,8 +22,8 @@ pub struct States<'a> {
     /// The checkout whose local state this is (another one when destroying from a revision's
     /// temporary checkout).
     state_root: PathBuf,
-    read: Mutex<HashMap<(String, usize), Slot>>,
-    own: Mutex<HashMap<usize, Option<(String, String)>>>,
+    read: Mutex<HashMap<(String, TargetId), Slot>>,
+    own: Mutex<HashMap<TargetId, Option<(String, String)>>>,
 }
 
 /// One state read: taken while reading, so two tasks never read the same state at once.
@@ -116,7 +117,7 @@ impl<'a> States<'a> {
     }
 
     /// The stack's own `backend` block (type, text), when its root module declares one.
-    fn own_backend(&self, target: usize) -> Result<Option<(String, String)>> {
+    fn own_backend(&self, target: TargetId) -> Result<Option<(String, String)>> {
         if let Some(known) = self.own.lock().expect("states").get(&target) {
             return Ok(known.clone());
         }
@@ -146,7 +147,7 @@ impl<'a> States<'a> {
     }
 
     /// Where `target`'s state lives in `env`.
-    pub fn backend_of(&self, target: usize, env: &Environment) -> Result<Backend> {
+    pub fn backend_of(&self, target: TargetId, env: &Environment) -> Result<Backend> {
         let own = self.own_backend(target)?;
         state::backend(
             &self.state_root,
@@ -158,13 +159,13 @@ impl<'a> States<'a> {
     }
 
     /// The directory strata reads `target`'s state in `env` from.
-    fn reader(&self, target: usize, env: &str) -> PathBuf {
+    fn reader(&self, target: TargetId, env: &str) -> PathBuf {
         let label = &self.model().targets[target].label;
         sandbox::location(&self.work_root, Some(env), label).join("state")
     }
 
     /// `target`'s state in `env` (`None`: it has none yet), read once per run.
-    pub fn state_of(&self, target: usize, env: &Environment) -> Result<Option<Arc<State>>> {
+    pub fn state_of(&self, target: TargetId, env: &Environment) -> Result<Option<Arc<State>>> {
         let slot: Slot = self
             .read
             .lock()
@@ -185,7 +186,7 @@ impl<'a> States<'a> {
     }
 
     /// Forgets what was read of `target`'s state in `env` (it was just applied).
-    pub fn changed(&self, target: usize, env: &str) {
+    pub fn changed(&self, target: TargetId, env: &str) {
         self.read
             .lock()
             .expect("states")
@@ -193,7 +194,7 @@ impl<'a> States<'a> {
     }
 
     /// Where states terraform could not save for `target` in `env` are kept.
-    fn unsaved_dir(&self, target: usize, env: &str) -> PathBuf {
+    fn unsaved_dir(&self, target: TargetId, env: &str) -> PathBuf {
         state::local_state_root(&self.state_root, &self.session.config.workspace.name)
             .join("unsaved")
             .join(env)
@@ -202,7 +203,7 @@ impl<'a> States<'a> {
 
     /// A state terraform could not save for `target` in `env` and strata kept, waiting to
     /// be pushed.
-    pub fn unsaved(&self, target: usize, env: &str) -> Option<PathBuf> {
+    pub fn unsaved(&self, target: TargetId, env: &str) -> Option<PathBuf> {
         // One a run that died (or an older strata) left in the sandbox is adopted first.
         let label = &self.model().targets[target].label;
         let sandbox_dir = sandbox::location(&self.work_root, Some(env), label)
@@ -222,7 +223,7 @@ impl<'a> States<'a> {
     /// Moves the state terraform wrote into `sandbox_dir` because it could not save it
     /// (the backend went away during an apply) to a private place outside the checkout,
     /// where no sandbox rebuild can lose it.
-    pub fn keep_unsaved(&self, target: usize, env: &str, sandbox_dir: &Path) -> Option<PathBuf> {
+    pub fn keep_unsaved(&self, target: TargetId, env: &str, sandbox_dir: &Path) -> Option<PathBuf> {
         let errored = sandbox_dir.join(ERRORED_STATE);
         let bytes = std::fs::read(&errored).ok()?;
         let dir = self.unsaved_dir(target, env);
@@ -239,7 +240,7 @@ impl<'a> States<'a> {
     /// Writes `file` as `label`'s state in `env` (`terraform state push`, which refuses a
     /// state of another lineage or an older serial) and, when it was a state strata kept
     /// after a failed save, removes it.
-    pub fn push(&self, target: usize, env: &Environment, file: &Path) -> Result<()> {
+    pub fn push(&self, target: TargetId, env: &Environment, file: &Path) -> Result<()> {
         let backend = self.backend_of(target, env)?;
         let label = &self.model().targets[target].label;
         let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;

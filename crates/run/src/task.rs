@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use strata_graph::digest::{TargetHash, TaskKey};
 use strata_graph::discover::Kind;
 use strata_graph::hash::InputFile;
+use strata_graph::id::TargetId;
 use strata_graph::model::Model;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -78,13 +79,18 @@ impl Mode {
     }
 }
 
+strata_graph::typed_index!(
+    /// A task's place in the list [`plan_tasks`] made: `tasks[id]`.
+    TaskId
+);
+
 #[derive(Debug, Clone)]
 pub struct Task {
-    pub target: usize,
+    pub target: TargetId,
     pub action: Action,
     pub env: Option<String>,
-    /// Indices of tasks that must finish first.
-    pub deps: Vec<usize>,
+    /// Tasks that must finish first.
+    pub deps: Vec<TaskId>,
 }
 
 /// Bump to invalidate every cached task result (6: renders include the charts' CRDs).
@@ -127,7 +133,7 @@ impl TaskFingerprint<'_> {
 }
 
 /// The tasks for `selected` targets (indices into the model) in `envs`.
-pub fn plan_tasks(model: &Model, selected: &[usize], envs: &[String], mode: Mode) -> Vec<Task> {
+pub fn plan_tasks(model: &Model, selected: &[TargetId], envs: &[String], mode: Mode) -> Vec<Task> {
     plan_tasks_in(model, selected, envs, None, mode)
 }
 
@@ -136,9 +142,9 @@ pub fn plan_tasks(model: &Model, selected: &[usize], envs: &[String], mode: Mode
 /// in every environment of `envs`.
 pub fn plan_tasks_in(
     model: &Model,
-    selected: &[usize],
+    selected: &[TargetId],
     envs: &[String],
-    only: Option<&HashMap<usize, Vec<String>>>,
+    only: Option<&HashMap<TargetId, Vec<String>>>,
     mode: Mode,
 ) -> Vec<Task> {
     let mut chosen = vec![false; model.targets.len()];
@@ -147,16 +153,16 @@ pub fn plan_tasks_in(
     }
     let mut tasks: Vec<Task> = Vec::new();
     // The last env-less task and the last task per environment of each target.
-    let mut last_plain: HashMap<usize, usize> = HashMap::new();
-    let mut last_env: HashMap<(usize, &str), usize> = HashMap::new();
+    let mut last_plain: HashMap<TargetId, TaskId> = HashMap::new();
+    let mut last_env: HashMap<(TargetId, &str), TaskId> = HashMap::new();
     // Destroy runs against the graph: a stack goes after the stacks that read it.
     let destroy = mode.destroys();
-    let order: Vec<usize> = if destroy {
+    let order: Vec<TargetId> = if destroy {
         model.graph.order().iter().rev().copied().collect()
     } else {
         model.graph.order().to_vec()
     };
-    let before = |t: usize| {
+    let before = |t: TargetId| {
         if destroy {
             model.graph.dependents(t)
         } else {
@@ -167,8 +173,8 @@ pub fn plan_tasks_in(
         if !chosen[t] {
             continue;
         }
-        let target = &model.targets[t];
-        let upstream_plain: Vec<usize> = before(t)
+        let target = &model[t];
+        let upstream_plain: Vec<TaskId> = before(t)
             .iter()
             .filter_map(|d| last_plain.get(d).copied())
             .collect();
@@ -203,9 +209,9 @@ pub fn plan_tasks_in(
         } else {
             plain
         };
-        let mut prev: Option<usize> = None;
+        let mut prev: Option<TaskId> = None;
         for &action in plain {
-            let mut deps: Vec<usize> = prev.into_iter().collect();
+            let mut deps: Vec<TaskId> = prev.into_iter().collect();
             if prev.is_none() {
                 deps.extend(&upstream_plain);
             }
@@ -215,7 +221,7 @@ pub fn plan_tasks_in(
                 env: None,
                 deps,
             });
-            prev = Some(tasks.len() - 1);
+            prev = Some(TaskId::from_index(tasks.len() - 1));
         }
         if let Some(p) = prev {
             last_plain.insert(t, p);
@@ -243,7 +249,7 @@ pub fn plan_tasks_in(
             }
             let mut env_prev = prev;
             for (k, &action) in per_env.iter().enumerate() {
-                let mut deps: Vec<usize> = env_prev.into_iter().collect();
+                let mut deps: Vec<TaskId> = env_prev.into_iter().collect();
                 if k == 0 {
                     deps.extend(upstream_plain.iter().copied());
                     deps.extend(
@@ -260,7 +266,7 @@ pub fn plan_tasks_in(
                     env: Some(env.clone()),
                     deps,
                 });
-                env_prev = Some(tasks.len() - 1);
+                env_prev = Some(TaskId::from_index(tasks.len() - 1));
             }
             if let Some(p) = env_prev {
                 last_env.insert((t, env.as_str()), p);

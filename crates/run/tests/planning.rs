@@ -7,12 +7,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use strata_graph::error::Error;
+use strata_graph::id::TargetId;
 use strata_graph::model::Model;
 use strata_graph::session::{Session, View};
 use strata_run::select::{select, Scope, Selection};
 use strata_run::shard::{shard_of, shards};
 use strata_run::task::{
-    plan_tasks, plan_tasks_in, Action, Mode, Task, TaskFingerprint, TASK_KEY_VERSION,
+    plan_tasks, plan_tasks_in, Action, Mode, Task, TaskFingerprint, TaskId, TASK_KEY_VERSION,
 };
 use tempfile::TempDir;
 
@@ -152,14 +153,11 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-fn labels(model: &Model, targets: &[usize]) -> Vec<String> {
-    targets
-        .iter()
-        .map(|&t| model.targets[t].label.clone())
-        .collect()
+fn labels(model: &Model, targets: &[TargetId]) -> Vec<String> {
+    targets.iter().map(|&t| model[t].label.clone()).collect()
 }
 
-fn indices(model: &Model, labels: &[&str]) -> Vec<usize> {
+fn indices(model: &Model, labels: &[&str]) -> Vec<TargetId> {
     labels
         .iter()
         .map(|l| model.index(l).unwrap_or_else(|| panic!("no target {l}")))
@@ -168,7 +166,7 @@ fn indices(model: &Model, labels: &[&str]) -> Vec<usize> {
 
 /// `label action` or `label action [env]`.
 fn name(model: &Model, task: &Task) -> String {
-    let label = &model.targets[task.target].label;
+    let label = &model[task.target].label;
     match &task.env {
         Some(env) => format!("{label} {} [{env}]", task.action),
         None => format!("{label} {}", task.action),
@@ -192,7 +190,7 @@ fn waits_for(model: &Model, tasks: &[Task], task: &str) -> Vec<String> {
 
 /// Every task's dependencies come before it, so the list itself is a valid order.
 fn assert_ordered(model: &Model, tasks: &[Task]) {
-    for (i, t) in tasks.iter().enumerate() {
+    for (i, t) in TaskId::all(tasks.len()).zip(tasks) {
         for &d in &t.deps {
             assert!(
                 d < i,
@@ -438,7 +436,7 @@ fn mixed() -> Workspace {
 #[test]
 fn each_kind_gets_the_tasks_of_the_mode() {
     let model = mixed().model();
-    let all: Vec<usize> = (0..model.targets.len()).collect();
+    let all: Vec<TargetId> = model.ids().collect();
     let envs = strings(&["dev"]);
     let check = plan_tasks(&model, &all, &envs, Mode::Check);
     assert_ordered(&model, &check);
@@ -860,7 +858,7 @@ fn lopsided(modules: usize) -> Workspace {
 
 fn all_of(model: &Model) -> Selection {
     Selection {
-        targets: (0..model.targets.len()).collect(),
+        targets: model.ids().collect(),
         ..Selection::default()
     }
 }
@@ -982,9 +980,7 @@ fn the_split_is_the_same_every_time_and_each_runner_gets_its_listed_part() {
         // Deleted stacks are reported once, by the first shard.
         assert_eq!(part.deleted_stacks.is_empty(), s.shard != 1);
     }
-    assert!(first
-        .iter()
-        .any(|s| s.labels.contains(&model.targets[small].label)));
+    assert!(first.iter().any(|s| s.labels.contains(&model[small].label)));
 }
 
 #[test]

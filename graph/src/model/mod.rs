@@ -8,6 +8,7 @@ use crate::error::{Error, Location, Problem, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
 use crate::graph::Graph;
+use crate::id::TargetId;
 use crate::manifest::InputBinding;
 use crate::model::policy_meta::PolicyMeta;
 use crate::model::waivers::Waiver;
@@ -98,8 +99,8 @@ pub struct Model {
     /// Files matching `global_inputs`.
     pub global_inputs: Vec<String>,
     pub graph: Graph,
-    /// Policy targets with their metadata, by target index.
-    pub policies: Vec<(usize, PolicyMeta)>,
+    /// Policy targets with their metadata.
+    pub policies: Vec<(TargetId, PolicyMeta)>,
     /// `policies/waivers.toml`.
     pub waivers: Vec<Waiver>,
     /// The snapshot's symbolic links (see `links`).
@@ -107,12 +108,29 @@ pub struct Model {
     /// Directories holding Terraform files or a `Chart.yaml` that no target owns and none
     /// reads: the layout leaves them out (`strata list` reports them).
     pub unowned: Vec<String>,
-    by_label: HashMap<String, usize>,
+    by_label: HashMap<String, TargetId>,
+}
+
+impl std::ops::Index<TargetId> for Model {
+    type Output = Target;
+    fn index(&self, id: TargetId) -> &Target {
+        &self.targets[id]
+    }
 }
 
 impl Model {
-    /// The policies governing a target in an environment: (policy target index, metadata).
-    pub fn governing(&self, target: usize, env: Option<&str>) -> Vec<&(usize, PolicyMeta)> {
+    /// Every target's id, in label order.
+    pub fn ids(&self) -> impl DoubleEndedIterator<Item = TargetId> + ExactSizeIterator + Clone {
+        TargetId::all(self.targets.len())
+    }
+
+    /// Every target with its id, in label order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (TargetId, &Target)> + Clone {
+        self.ids().zip(&self.targets)
+    }
+
+    /// The policies governing a target in an environment: (policy target, metadata).
+    pub fn governing(&self, target: TargetId, env: Option<&str>) -> Vec<&(TargetId, PolicyMeta)> {
         let t = &self.targets[target];
         self.policies
             .iter()
@@ -122,7 +140,7 @@ impl Model {
 
     /// Policy source files of a policy target: `*.rego` directly in its directory or below,
     /// tests (`*_test.rego`) excluded.
-    pub fn policy_files(&self, policy: usize) -> Vec<&str> {
+    pub fn policy_files(&self, policy: TargetId) -> Vec<&str> {
         self.targets[policy]
             .files
             .iter()
@@ -131,7 +149,7 @@ impl Model {
             .collect()
     }
 
-    pub fn index(&self, label: &str) -> Option<usize> {
+    pub fn index(&self, label: &str) -> Option<TargetId> {
         self.by_label.get(label.trim_end_matches('/')).copied()
     }
 
@@ -139,8 +157,8 @@ impl Model {
         self.index(label).map(|i| &self.targets[i])
     }
 
-    /// Resolves user-given labels to indices, or [`Error::NoSuchTarget`].
-    pub fn resolve_labels(&self, labels: &[String]) -> Result<Vec<usize>> {
+    /// Resolves user-given labels to ids, or [`Error::NoSuchTarget`].
+    pub fn resolve_labels(&self, labels: &[String]) -> Result<Vec<TargetId>> {
         labels
             .iter()
             .map(|l| {
@@ -165,25 +183,23 @@ impl Model {
     /// the selected targets and of everything they depend on, and of any policy target (a
     /// policy that cannot be read could govern any of them, so nothing is checked without
     /// it).
-    pub fn check_complete(&self, selected: &[usize]) -> Result<()> {
+    pub fn check_complete(&self, selected: &[TargetId]) -> Result<()> {
         let mut needed = vec![false; self.targets.len()];
-        let mut stack: Vec<usize> = selected.to_vec();
+        let mut stack: Vec<TargetId> = selected.to_vec();
         while let Some(i) = stack.pop() {
             if !std::mem::replace(&mut needed[i], true) {
                 stack.extend(self.graph.deps(i).iter().copied());
             }
         }
         if !selected.is_empty() {
-            for (i, t) in self.targets.iter().enumerate() {
+            for (i, t) in self.iter() {
                 if t.kind == Kind::Policy {
                     needed[i] = true;
                 }
             }
         }
         let problems: Vec<(String, Problem)> = self
-            .targets
             .iter()
-            .enumerate()
             .filter(|(i, _)| needed[*i])
             .flat_map(|(_, t)| t.problems.iter().map(|p| (t.label.clone(), p.clone())))
             .collect();
@@ -196,7 +212,7 @@ impl Model {
 
     /// [`Model::check_complete`] for every target.
     pub fn check_all(&self) -> Result<()> {
-        let all: Vec<usize> = (0..self.targets.len()).collect();
+        let all: Vec<TargetId> = self.ids().collect();
         self.check_complete(&all)
     }
 }
@@ -534,13 +550,13 @@ fn build_targets(
 
 /// The graph of the targets' dependencies, refused with the path of a cycle, and the index
 /// of each label.
-fn link(targets: &[Target]) -> Result<(Graph, HashMap<String, usize>)> {
-    let label_index: HashMap<&str, usize> = targets
-        .iter()
-        .enumerate()
+fn link(targets: &[Target]) -> Result<(Graph, HashMap<String, TargetId>)> {
+    let ids = || TargetId::all(targets.len());
+    let label_index: HashMap<&str, TargetId> = ids()
+        .zip(targets)
         .map(|(i, t)| (t.label.as_str(), i))
         .collect();
-    let dep_indices: Vec<Vec<usize>> = targets
+    let dep_indices: Vec<Vec<TargetId>> = targets
         .iter()
         .map(|t| {
             t.deps
@@ -571,9 +587,8 @@ fn link(targets: &[Target]) -> Result<(Graph, HashMap<String, usize>)> {
             .collect();
         Error::Cycle { path, edges }
     })?;
-    let by_label = targets
-        .iter()
-        .enumerate()
+    let by_label = ids()
+        .zip(targets)
         .map(|(i, t)| (t.label.clone(), i))
         .collect();
     Ok((graph, by_label))

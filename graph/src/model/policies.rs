@@ -5,6 +5,7 @@ use super::Target;
 use crate::discover::Kind;
 use crate::error::Result;
 use crate::git::Repo;
+use crate::id::TargetId;
 use crate::model::policy_meta::PolicyMeta;
 use crate::model::waivers::{Waiver, WAIVERS_FILE};
 use crate::snapshot::Snapshot;
@@ -16,7 +17,7 @@ pub(super) fn load_policy_meta(
     snapshot: &Snapshot,
     targets: &mut [Target],
     env_names: &[String],
-) -> Result<Vec<(usize, PolicyMeta)>> {
+) -> Result<Vec<(TargetId, PolicyMeta)>> {
     let files: Vec<String> = targets
         .iter()
         .filter(|t| t.kind == Kind::Policy)
@@ -26,7 +27,7 @@ pub(super) fn load_policy_meta(
     let texts: std::collections::HashMap<String, String> =
         snapshot.texts(repo, &refs)?.into_iter().collect();
     let mut out = Vec::new();
-    for (i, target) in targets.iter_mut().enumerate() {
+    for (i, target) in TargetId::all(targets.len()).zip(targets.iter_mut()) {
         if target.kind != Kind::Policy {
             continue;
         }
