@@ -26,6 +26,8 @@ pub struct Tools {
     /// The versions of the tools found whose versions WORKSPACE.toml does not pin, by tool
     /// name (they enter task keys).
     pub unpinned: std::collections::BTreeMap<String, String>,
+    /// The provider plugin cache terraform uses, when strata knows where it is.
+    pub plugin_cache: Option<PathBuf>,
 }
 
 impl Tools {

@@ -10,12 +10,14 @@ use super::step::{FmtSummary, InitSummary, StepSummary};
 use super::Tools;
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::RwLock;
 use strata_graph::error::{Error, Result};
 
 /// `terraform init` installs providers into the shared plugin cache, which is not safe for
-/// concurrent writers: inits run one at a time (they are short once the cache is warm).
-static INIT_LOCK: Mutex<()> = Mutex::new(());
+/// concurrent writers: an init that may install holds this exclusively; inits whose
+/// providers are all in the cache already only read it, and share it (see
+/// [`providers_cached`]).
+static INIT_LOCK: RwLock<()> = RwLock::new(());
 
 const OVERRIDE_FILE: &str = "strata_override.tf";
 
@@ -191,8 +193,18 @@ pub fn ensure_init(
             ..Step::default()
         });
     }
-    let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    // Other strata processes may share the plugin cache too: hold a machine-wide lock.
+    let reads_only = tools
+        .plugin_cache
+        .as_deref()
+        .is_some_and(|c| providers_cached(&sb.dir, c));
+    tracing::debug!(shared = reads_only, "plugin cache lock");
+    let _guard = if reads_only {
+        InitGuard::Shared(INIT_LOCK.read().unwrap_or_else(|e| e.into_inner()))
+    } else {
+        InitGuard::Exclusive(INIT_LOCK.write().unwrap_or_else(|e| e.into_inner()))
+    };
+    // Other strata processes may share the plugin cache too: hold a machine-wide lock, the
+    // same way.
     let lock_path = std::env::temp_dir().join("strata-terraform-init.lock");
     let lock_file = std::fs::OpenOptions::new()
         .create(true)
@@ -200,7 +212,12 @@ pub fn ensure_init(
         .write(true)
         .open(&lock_path)
         .map_err(|e| Error::io(&lock_path, e))?;
-    lock_file.lock().map_err(|e| Error::io(&lock_path, e))?;
+    if reads_only {
+        lock_file.lock_shared()
+    } else {
+        lock_file.lock()
+    }
+    .map_err(|e| Error::io(&lock_path, e))?;
     let mut args = vec!["init", "-input=false", "-no-color", "-reconfigure"];
     if state.is_none() {
         args.push("-backend=false");
@@ -214,6 +231,80 @@ pub fn ensure_init(
     }
     step.summary = StepSummary::Init(InitSummary { reused: false });
     Ok(step)
+}
+
+/// Holds [`INIT_LOCK`] for one init.
+enum InitGuard<'a> {
+    Shared(#[allow(dead_code)] std::sync::RwLockReadGuard<'a, ()>),
+    Exclusive(#[allow(dead_code)] std::sync::RwLockWriteGuard<'a, ()>),
+}
+
+/// Whether an init in `dir` only reads the plugin cache at `cache`: the directory has a
+/// dependency lock file, and every provider it pins is in the cache for this platform at
+/// that version (terraform then links it from there and writes nothing to the cache). An
+/// unreadable lock file, a provider missing from the cache or a platform terraform names
+/// differently all mean "it may install" (the exclusive lock: always safe).
+pub fn providers_cached(dir: &Path, cache: &Path) -> bool {
+    let Some(platform) = terraform_platform() else {
+        return false;
+    };
+    let Ok(text) = std::fs::read_to_string(dir.join(".terraform.lock.hcl")) else {
+        return false;
+    };
+    let Some(pinned) = pinned_providers(&text) else {
+        return false;
+    };
+    !pinned.is_empty()
+        && pinned.iter().all(|(address, version)| {
+            let installed = cache.join(address).join(version).join(&platform);
+            std::fs::read_dir(&installed).is_ok_and(|mut entries| entries.next().is_some())
+        })
+}
+
+/// The providers a dependency lock file pins: (address, version), or `None` when it does
+/// not parse or a provider block has no version.
+fn pinned_providers(text: &str) -> Option<Vec<(String, String)>> {
+    use hcl_edit::structure::Structure;
+    let body = hcl_edit::parser::parse_body(text).ok()?;
+    let mut out = Vec::new();
+    for structure in body.iter() {
+        let Structure::Block(block) = structure else {
+            continue;
+        };
+        if block.ident.as_str() != "provider" {
+            continue;
+        }
+        let address = block.labels.first()?.as_str().to_string();
+        let version = block
+            .body
+            .attributes()
+            .find(|a| a.key.as_str() == "version")
+            .and_then(|a| a.value.as_str().map(str::to_string))?;
+        // A path component each: nothing that could leave the cache directory.
+        let safe = |s: &str| !s.is_empty() && s.split('/').all(|c| !c.is_empty() && c != "..");
+        if !safe(&address) || !safe(&version) || version.contains('/') {
+            return None;
+        }
+        out.push((address, version));
+    }
+    Some(out)
+}
+
+/// The platform as terraform names it in the plugin cache (`linux_amd64`).
+fn terraform_platform() -> Option<String> {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "arm" => "arm",
+        _ => return None,
+    };
+    let os = match std::env::consts::OS {
+        "linux" | "freebsd" | "openbsd" | "windows" => std::env::consts::OS,
+        "macos" => "darwin",
+        _ => return None,
+    };
+    Some(format!("{os}_{arch}"))
 }
 
 /// `init -backend=false` then `validate`.
@@ -414,6 +505,86 @@ pub fn apply(tools: &Tools, sb: &Sandbox, state: &StateSetup) -> Result<Step> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LOCK: &str = r#"# This file is maintained automatically by "terraform init".
+provider "registry.terraform.io/hashicorp/null" {
+  version     = "3.2.1"
+  constraints = "3.2.1"
+  hashes = [
+    "h1:abc=",
+  ]
+}
+
+provider "registry.terraform.io/hashicorp/random" {
+  version = "3.6.0"
+  hashes  = ["h1:def="]
+}
+"#;
+
+    #[test]
+    fn a_lock_file_pins_each_provider_at_a_version() {
+        assert_eq!(
+            pinned_providers(LOCK),
+            Some(vec![
+                (
+                    "registry.terraform.io/hashicorp/null".to_string(),
+                    "3.2.1".to_string()
+                ),
+                (
+                    "registry.terraform.io/hashicorp/random".to_string(),
+                    "3.6.0".to_string()
+                ),
+            ])
+        );
+        assert_eq!(pinned_providers("provider \"x/y/z\" {\n}\n"), None);
+        assert_eq!(
+            pinned_providers("provider \"x/../z\" {\n  version = \"1\"\n}\n"),
+            None
+        );
+        assert_eq!(pinned_providers("provider {"), None);
+    }
+
+    /// An init reads the cache only when every pinned provider is there for this platform;
+    /// anything else takes the exclusive lock.
+    #[test]
+    fn an_init_only_reads_the_cache_when_every_pinned_provider_is_in_it() {
+        let Some(platform) = terraform_platform() else {
+            return;
+        };
+        let stack = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        assert!(
+            !providers_cached(stack.path(), cache.path()),
+            "no lock file"
+        );
+        std::fs::write(stack.path().join(".terraform.lock.hcl"), LOCK).unwrap();
+        assert!(!providers_cached(stack.path(), cache.path()), "empty cache");
+        let install = |address: &str, version: &str| {
+            let dir = cache.path().join(address).join(version).join(&platform);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("terraform-provider"), b"binary").unwrap();
+        };
+        install("registry.terraform.io/hashicorp/null", "3.2.1");
+        assert!(!providers_cached(stack.path(), cache.path()), "one missing");
+        install("registry.terraform.io/hashicorp/random", "3.5.0");
+        assert!(
+            !providers_cached(stack.path(), cache.path()),
+            "another version"
+        );
+        std::fs::create_dir_all(
+            cache
+                .path()
+                .join("registry.terraform.io/hashicorp/random/3.6.0")
+                .join(&platform),
+        )
+        .unwrap();
+        assert!(
+            !providers_cached(stack.path(), cache.path()),
+            "an empty directory"
+        );
+        install("registry.terraform.io/hashicorp/random", "3.6.0");
+        assert!(providers_cached(stack.path(), cache.path()));
+    }
 
     #[test]
     fn messages_name_files_from_the_workspace_root() {

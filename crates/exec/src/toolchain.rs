@@ -220,24 +220,73 @@ pub fn plugin_cache_dir(
     cli_config: Option<&Path>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Option<PathBuf> {
+    match users_plugin_cache(cli_config, &env) {
+        UsersCache::None => Some(strata_plugin_cache(&env)),
+        UsersCache::At(_) | UsersCache::Unknown => None,
+    }
+}
+
+/// The plugin cache terraform will use: strata's ([`plugin_cache_dir`]) or the user's, when
+/// strata can tell where that is (`None` when the user's names it with variables terraform
+/// expands).
+pub fn effective_plugin_cache(
+    cli_config: Option<&Path>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Option<PathBuf> {
+    match users_plugin_cache(cli_config, &env) {
+        UsersCache::None => Some(strata_plugin_cache(&env)),
+        UsersCache::At(dir) => Some(dir),
+        UsersCache::Unknown => None,
+    }
+}
+
+/// Whether the user configured a plugin cache, and where.
+enum UsersCache {
+    None,
+    At(PathBuf),
+    /// Configured, at a path strata does not resolve (`$HOME/...`).
+    Unknown,
+}
+
+fn users_plugin_cache(
+    cli_config: Option<&Path>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> UsersCache {
     let set = |name: &str| env(name).filter(|v| !v.is_empty());
-    if set("TF_PLUGIN_CACHE_DIR").is_some() {
-        return None;
+    if let Some(dir) = set("TF_PLUGIN_CACHE_DIR") {
+        return UsersCache::At(PathBuf::from(dir));
     }
     let config = cli_config
         .map(Path::to_path_buf)
         .or_else(|| set("TF_CLI_CONFIG_FILE").map(PathBuf::from))
         .or_else(|| set("HOME").map(|h| PathBuf::from(h).join(".terraformrc")));
     if let Some(text) = config.and_then(|p| std::fs::read_to_string(p).ok()) {
-        let configured = text.lines().any(|l| {
+        let configured = text.lines().find_map(|l| {
             let l = l.trim_start();
-            l.starts_with("plugin_cache_dir") && l[16..].trim_start().starts_with('=')
+            let value = l
+                .strip_prefix("plugin_cache_dir")?
+                .trim_start()
+                .strip_prefix('=')?;
+            Some(value.trim())
         });
-        if configured {
-            return None;
+        if let Some(value) = configured {
+            let literal = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .filter(|v| !v.is_empty() && !v.contains(['$', '\\', '"']));
+            return match literal {
+                Some(dir) if Path::new(dir).is_absolute() => UsersCache::At(PathBuf::from(dir)),
+                _ => UsersCache::Unknown,
+            };
         }
     }
-    Some(match set("STRATA_PLUGIN_CACHE_DIR") {
+    UsersCache::None
+}
+
+/// strata's own plugin cache directory.
+fn strata_plugin_cache(env: &impl Fn(&str) -> Option<String>) -> PathBuf {
+    let set = |name: &str| env(name).filter(|v| !v.is_empty());
+    match set("STRATA_PLUGIN_CACHE_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => match set("XDG_CACHE_HOME") {
             Some(dir) => PathBuf::from(dir).join("strata/terraform-plugins"),
@@ -246,7 +295,7 @@ pub fn plugin_cache_dir(
                 .unwrap_or_else(std::env::temp_dir)
                 .join(".cache/strata/terraform-plugins"),
         },
-    })
+    }
 }
 
 #[cfg(test)]
@@ -284,5 +333,24 @@ mod plugin_cache_tests {
         assert!(plugin_cache_dir(Some(&rc), env(&[("HOME", "/h")])).is_some());
         std::fs::write(&rc, "plugin_cache_dir   = \"/theirs\"\n").unwrap();
         assert_eq!(plugin_cache_dir(Some(&rc), env(&[("HOME", "/h")])), None);
+        // Where terraform will look, whoever configured it.
+        assert_eq!(
+            effective_plugin_cache(Some(&rc), env(&[("HOME", "/h")])),
+            Some(PathBuf::from("/theirs"))
+        );
+        assert_eq!(
+            effective_plugin_cache(None, env(&[("TF_PLUGIN_CACHE_DIR", "/mine")])),
+            Some(PathBuf::from("/mine"))
+        );
+        assert_eq!(
+            effective_plugin_cache(None, env(&[("HOME", "/home/u")])),
+            Some(PathBuf::from("/home/u/.cache/strata/terraform-plugins"))
+        );
+        std::fs::write(&rc, "plugin_cache_dir = \"$HOME/.terraform.d/plugins\"\n").unwrap();
+        assert_eq!(plugin_cache_dir(Some(&rc), env(&[("HOME", "/h")])), None);
+        assert_eq!(
+            effective_plugin_cache(Some(&rc), env(&[("HOME", "/h")])),
+            None
+        );
     }
 }

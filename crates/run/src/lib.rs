@@ -339,6 +339,9 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
         .terraform_cli_config
         .as_ref()
         .map(|rc| session.root.join(rc));
+    let plugin_cache = strata_exec::toolchain::effective_plugin_cache(cli_config.as_deref(), |n| {
+        std::env::var(n).ok()
+    });
     if let Some(dir) =
         strata_exec::toolchain::plugin_cache_dir(cli_config.as_deref(), |n| std::env::var(n).ok())
     {
@@ -404,6 +407,7 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
         helm,
         env,
         unpinned: unpinned.into_inner().expect("versions"),
+        plugin_cache,
     })
 }
 

@@ -37,6 +37,7 @@ pub fn explain_task_keys(
         helm: None,
         env: Vec::new(),
         unpinned: Default::default(),
+        plugin_cache: None,
     });
     let runner = Runner {
         session,
