@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
-# Build times of strata at two commits: a clean debug build of the binary, then the rebuild
-# after an edit to one file of the CLI and one of the graph core (a comment appended, as a
-# contributor's edit would change the file), plus lines of Rust per crate.
+# Build times of strata at several commits: a clean debug build of the binary, then the
+# rebuild after an edit to one file of the CLI (cli/src/main.rs) and then one of the graph
+# core (graph/src/affected.rs), plus lines of Rust per crate. The edit adds a function before
+# the file's first one, so every item after it moves (as a real edit does; a comment at the
+# end would change nothing the compiler looks at).
 #
-#   bench/build_times.sh [BEFORE [AFTER]]
+#   bench/build_times.sh [COMMIT...]
 #
-# BEFORE defaults to the commit before the code was split into crates by concern, AFTER to
-# HEAD. Each commit is built in its own temporary worktree with its own target directory,
-# one after the other, with the same toolchain and the crates already downloaded (fetch
-# time is not build time). Results go to bench/out/build_times.json.
+# The commits default to the one before the code was split into crates by concern, the split
+# itself (the same code in crates) and HEAD. Each is built in its own temporary worktree with
+# its own target directory, one after the other, with the same toolchain and the crates
+# already downloaded (fetch time is not build time). Results go to
+# bench/out/build_times.json.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-before="${1:-759c5b3a^}"
-after="${2:-HEAD}"
+if [ $# -eq 0 ]; then set -- 759c5b3a^ 759c5b3a HEAD; fi
 work="$(mktemp -d)"
-trap 'git -C "$repo" worktree remove --force "$work/before" >/dev/null 2>&1 || true; git -C "$repo" worktree remove --force "$work/after" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+cleanup() {
+  for d in "$work"/wt-*; do
+    [ -d "$d" ] && git -C "$repo" worktree remove --force "$d" >/dev/null 2>&1
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 seconds() { # seconds COMMAND...: wall time of COMMAND, in seconds with one decimal
   local t0 t1
@@ -26,10 +34,19 @@ seconds() { # seconds COMMAND...: wall time of COMMAND, in seconds with one deci
   python3 -c "print(round($t1 - $t0, 1))"
 }
 
-edit() { printf '\n// an edit\n' >>"$1"; }
+edit() { # edit FILE: a new function before the file's first top-level one
+  python3 - "$1" <<'EOF'
+import re, sys
+path = sys.argv[1]
+lines = open(path).read().split("\n")
+at = next(i for i, l in enumerate(lines) if re.match(r"(pub(\(crate\))? )?fn ", l))
+lines.insert(at, "#[allow(dead_code)]\nfn bench_edit() -> u32 {\n    42\n}\n")
+open(path, "w").write("\n".join(lines))
+EOF
+}
 
 measure() { # measure NAME COMMIT
-  local name="$1" commit="$2" dir="$work/$1"
+  local name="$1" commit="$2" dir="$work/wt-$1"
   git -C "$repo" worktree add --detach -q "$dir" "$commit"
   export CARGO_TARGET_DIR="$dir/target"
   (cd "$dir" && cargo fetch -q)
@@ -56,14 +73,18 @@ EOF
 }
 
 mkdir -p "$here/out"
-{
-  measure before "$before"
-  measure after "$after"
-} | python3 -c '
-import json, sys
-rows = [json.loads(l) for l in sys.stdin if l.strip()]
-out = {"machine": open("/proc/cpuinfo").read().count("processor\t:"), "runs": rows}
-json.dump(out, open(sys.argv[1], "w"), indent=2)
+rows="$work/rows.jsonl"
+for commit in "$@"; do
+  measure "$commit" "$commit" >>"$rows"
+done
+python3 - "$rows" "$here/out/build_times.json" <<'EOF'
+import json, os, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+json.dump({"cpus": os.cpu_count(), "runs": rows}, open(sys.argv[2], "w"), indent=2)
 for r in rows:
-    print(f"{r[\"name\"]:<7} {r[\"commit\"]}  clean {r[\"clean_s\"]:>6.1f} s   CLI edit {r[\"after_cli_edit_s\"]:>5.1f} s   core edit {r[\"after_core_edit_s\"]:>5.1f} s   {r[\"total_lines\"]:,} lines in {len(r[\"lines\"])} crates")
-' "$here/out/build_times.json"
+    print("{name:<10} {commit}  clean {clean_s:>6.1f} s   CLI edit {after_cli_edit_s:>5.1f} s   "
+          "core edit {after_core_edit_s:>5.1f} s   {total:,} lines in {n} crates".format(
+              total=r["total_lines"], n=len(r["lines"]), **r))
+    for crate, lines in sorted(r["lines"].items(), key=lambda kv: -kv[1]):
+        print(f"        {crate:<16} {lines:>7,}")
+EOF

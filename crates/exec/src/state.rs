@@ -124,9 +124,12 @@ pub struct Configured {
     pub kind: String,
     /// The settings written into the backend block.
     settings: BTreeMap<String, Setting>,
-    /// Environment terraform gets for this backend (`PGPASSWORD`): credentials that are
-    /// never written to a file.
+    /// Environment terraform gets for this backend (`PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`):
+    /// credentials that are never written to a file.
     pub tool_env: Vec<(String, String)>,
+    /// The credential settings passed in `tool_env`, with the variable each was read from
+    /// (`None`: written in env.toml itself).
+    credentials: Vec<(String, Option<String>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +139,51 @@ struct Setting {
     /// Where a value read from the environment came from (`$VAR`): shown and keyed instead
     /// of the value.
     from_env: Option<String>,
+}
+
+/// Backend settings that are credentials, with the environment variable the backend reads
+/// the same setting from (terraform 0.13.2 and later): strata hands them to terraform there,
+/// never in the backend block, which terraform also records in its working directory.
+const CREDENTIALS: &[(&str, &str, &str)] = &[
+    ("s3", "access_key", "AWS_ACCESS_KEY_ID"),
+    ("s3", "secret_key", "AWS_SECRET_ACCESS_KEY"),
+    ("s3", "token", "AWS_SESSION_TOKEN"),
+    ("s3", "sse_customer_key", "AWS_SSE_CUSTOMER_KEY"),
+    ("gcs", "credentials", "GOOGLE_BACKEND_CREDENTIALS"),
+    ("gcs", "access_token", "GOOGLE_OAUTH_ACCESS_TOKEN"),
+    ("azurerm", "access_key", "ARM_ACCESS_KEY"),
+    ("azurerm", "sas_token", "ARM_SAS_TOKEN"),
+    ("azurerm", "client_secret", "ARM_CLIENT_SECRET"),
+    (
+        "azurerm",
+        "client_certificate_password",
+        "ARM_CLIENT_CERTIFICATE_PASSWORD",
+    ),
+    ("consul", "access_token", "CONSUL_HTTP_TOKEN"),
+    ("http", "password", "TF_HTTP_PASSWORD"),
+    ("cos", "secret_id", "TENCENTCLOUD_SECRET_ID"),
+    ("cos", "secret_key", "TENCENTCLOUD_SECRET_KEY"),
+    ("oss", "access_key", "ALICLOUD_ACCESS_KEY"),
+    ("oss", "secret_key", "ALICLOUD_SECRET_KEY"),
+    ("oss", "security_token", "ALICLOUD_SECURITY_TOKEN"),
+    ("swift", "password", "OS_PASSWORD"),
+    ("kubernetes", "token", "KUBE_TOKEN"),
+];
+
+/// Whether a setting's name says it holds a credential.
+fn looks_like_a_credential(name: &str) -> bool {
+    [
+        "secret",
+        "password",
+        "token",
+        "credential",
+        "private_key",
+        "access_key",
+        "customer_key",
+        "sas",
+    ]
+    .iter()
+    .any(|w| name.contains(w))
 }
 
 /// The backends whose state key strata derives from the label when env.toml does not set
@@ -303,6 +351,8 @@ pub fn backend(
     }
     let kind = state.backend.as_str();
     let mut settings: BTreeMap<String, Setting> = BTreeMap::new();
+    // Credentials passed in the environment: (setting, the variable it was read from).
+    let mut settings_from_env: Vec<(String, Option<String>)> = Vec::new();
     let mut per_stack = overridden.is_some();
     for (key, value) in &config {
         if let Some(name) = key.strip_suffix("_env") {
@@ -369,6 +419,31 @@ pub fn backend(
         });
     }
     let mut tool_env = Vec::new();
+    for (_, name, var) in CREDENTIALS.iter().filter(|(k, _, _)| *k == kind) {
+        if let Some(setting) = settings.remove(*name) {
+            let value: String =
+                serde_json::from_str(&setting.hcl.replace("$${", "${").replace("%%{", "%{"))
+                    .unwrap_or_default();
+            tool_env.push((var.to_string(), value));
+            // Keyed (and shown) by where it came from, never by its value.
+            settings_from_env.push((name.to_string(), setting.from_env));
+        }
+    }
+    if let Some((name, setting)) = settings.iter().find(|(name, setting)| {
+        kind != "pg" && setting.from_env.is_some() && looks_like_a_credential(name)
+    }) {
+        return Err(Error::Invalid {
+            message: format!(
+                "the {kind} state setting `{name}` of {} holds a credential that strata would have to write into the backend configuration terraform keeps in its working directory",
+                env.name
+            ),
+            location: at(),
+            hint: format!(
+                "remove `{name}_env` and export the environment variable the {kind} backend reads `{name}` from instead (it reaches terraform, never a file); `{}` stays unset",
+                setting.from_env.as_deref().unwrap_or_default()
+            ),
+        });
+    }
     if kind == "pg" {
         if !settings.contains_key("conn_str") && std::env::var_os("PG_CONN_STR").is_none() {
             return Err(Error::Invalid {
@@ -392,6 +467,7 @@ pub fn backend(
         kind: kind.to_string(),
         settings,
         tool_env,
+        credentials: settings_from_env,
     }))
 }
 
@@ -532,6 +608,9 @@ impl Backend {
                         Some(var) => text.push_str(&format!(" {k}=${var}")),
                         None => text.push_str(&format!(" {k}={}", s.hcl)),
                     }
+                }
+                for (k, from) in &c.credentials {
+                    text.push_str(&format!(" {k}=${}", from.as_deref().unwrap_or("env.toml")));
                 }
                 text
             }
@@ -738,6 +817,79 @@ mod tests {
             split_password("host=db user=u password=pw dbname=tf"),
             Some(("host=db user=u dbname=tf".to_string(), "pw".to_string()))
         );
+    }
+
+    fn env(toml: &str) -> strata_graph::model::Environment {
+        let file = "environments/dev/env.toml";
+        let config = strata_graph::manifest::parse_env(toml, file).unwrap();
+        strata_graph::model::Environment::new("dev", file, config)
+    }
+
+    /// Credentials reach terraform in the environment variables its backends read, never in
+    /// the backend block (which terraform copies into its working directory); they are keyed
+    /// and shown by where they came from.
+    #[test]
+    fn credentials_travel_in_the_environment_not_in_the_backend_block() {
+        std::env::set_var("STRATA_UNIT_S3_SECRET", "s3-Secr3t-unit-a1b2");
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend(
+            dir.path(),
+            "w",
+            &env("[state]\nbackend = \"s3\"\n[state.config]\nbucket = \"tf\"\naccess_key = \"AKIDUNIT\"\nsecret_key_env = \"STRATA_UNIT_S3_SECRET\"\n"),
+            "stacks/network",
+            None,
+        )
+        .unwrap();
+        let block = backend.override_hcl().unwrap();
+        assert!(!block.contains("s3-Secr3t-unit-a1b2"), "{block}");
+        assert!(!block.contains("AKIDUNIT"), "{block}");
+        assert!(
+            !block.contains("secret_key") && !block.contains("access_key"),
+            "{block}"
+        );
+        assert!(
+            block.contains("key = \"dev/stacks/network/terraform.tfstate\""),
+            "{block}"
+        );
+        let mut env_vars = backend.tool_env().to_vec();
+        env_vars.sort();
+        assert_eq!(
+            env_vars,
+            vec![
+                ("AWS_ACCESS_KEY_ID".to_string(), "AKIDUNIT".to_string()),
+                (
+                    "AWS_SECRET_ACCESS_KEY".to_string(),
+                    "s3-Secr3t-unit-a1b2".to_string()
+                ),
+            ]
+        );
+        let key = backend.settings(dir.path());
+        assert!(key.contains("secret_key=$STRATA_UNIT_S3_SECRET"), "{key}");
+        assert!(!key.contains("s3-Secr3t-unit-a1b2"), "{key}");
+        assert!(backend
+            .secrets()
+            .contains(&"s3-Secr3t-unit-a1b2".to_string()));
+    }
+
+    /// A credential strata cannot pass in the environment is refused, not written to a file.
+    #[test]
+    fn a_credential_with_no_environment_variable_is_refused() {
+        std::env::set_var("STRATA_UNIT_REMOTE_TOKEN", "remote-token-unit");
+        let dir = tempfile::tempdir().unwrap();
+        let err = backend(
+            dir.path(),
+            "w",
+            &env("[state]\nbackend = \"remote\"\n[state.config]\norganization = \"o\"\nworkspaces = \"{label_id}\"\ntoken_env = \"STRATA_UNIT_REMOTE_TOKEN\"\n"),
+            "stacks/network",
+            None,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("`token`") && text.contains("credential"),
+            "{text}"
+        );
+        assert!(!text.contains("remote-token-unit"), "{text}");
     }
 
     #[test]

@@ -20,6 +20,16 @@ pub struct Environment {
 }
 
 impl Environment {
+    /// An environment read from `file` (its env.toml) elsewhere than the model.
+    pub fn new(name: &str, file: &str, config: EnvConfig) -> Environment {
+        Environment {
+            name: name.to_string(),
+            file: file.to_string(),
+            config,
+            promotes_from_line: None,
+        }
+    }
+
     fn location_of(&self, _key: &str) -> Location {
         Location::new(self.file.clone(), self.promotes_from_line)
     }

@@ -1,0 +1,314 @@
+//! Shared state through an S3-compatible server (terraform's `s3` backend, with DynamoDB
+//! state locks; moto's server, started by the test on a loopback port): two checkouts share
+//! an environment's state, a concurrent apply fails naming the lock holder and leaves the
+//! state whole, and the backend's credentials reach terraform in its environment, never a
+//! file strata writes.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
+
+mod common;
+#[path = "support/s3.rs"]
+mod s3;
+
+use common::{files_containing, network_stack, tools_repo, Repo, Run, NULL_PROVIDER};
+use s3::S3;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// `stacks/network` (output `vpc_id`; `v = "slow"` makes its apply touch
+/// `$STRATA_TEST_MARKER` and then take 8 s) and `stacks/app`, which consumes `vpc_id`. State
+/// in the server's bucket; its address and the credentials come from the environment.
+fn workspace(extra_env_toml: &str) -> Repo {
+    let repo = tools_repo();
+    repo.write(
+        "environments/dev/env.toml",
+        &format!(
+            r#"[state]
+backend = "s3"
+{extra_env_toml}
+[state.config]
+bucket = "{bucket}"
+region = "{region}"
+endpoint_env = "STRATA_TEST_S3_URL"
+dynamodb_endpoint_env = "STRATA_TEST_S3_URL"
+dynamodb_table = "{table}"
+force_path_style = true
+skip_credentials_validation = true
+skip_metadata_api_check = true
+skip_region_validation = true
+access_key_env = "STRATA_TEST_S3_ACCESS_KEY"
+secret_key_env = "STRATA_TEST_S3_SECRET_KEY"
+"#,
+            bucket = s3::BUCKET,
+            region = s3::REGION,
+            table = s3::LOCK_TABLE,
+        ),
+    );
+    network_stack(&repo, "1");
+    repo.write(
+        "stacks/app/main.tf",
+        &format!(
+            r#"{NULL_PROVIDER}
+variable "vpc_id" {{}}
+
+resource "null_resource" "app" {{
+  triggers = {{
+    vpc = var.vpc_id
+  }}
+}}
+
+output "seen" {{
+  value = var.vpc_id
+}}
+"#
+        ),
+    );
+    repo.write(
+        "stacks/app/stack.toml",
+        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
+    );
+    repo.commit("s3 workspace");
+    repo
+}
+
+fn command(
+    repo: &Repo,
+    server: &S3,
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> std::process::Command {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    let mut cmd = repo.command(&full);
+    cmd.env("STRATA_TEST_S3_URL", server.url())
+        .env("STRATA_TEST_S3_ACCESS_KEY", s3::ACCESS_KEY)
+        .env("STRATA_TEST_S3_SECRET_KEY", s3::SECRET_KEY);
+    // Only what env.toml says reaches terraform: no ambient AWS credentials.
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn run(
+    repo: &Repo,
+    server: &S3,
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> (Run, serde_json::Value) {
+    let run: Run = command(repo, server, args, extra).output().unwrap().into();
+    let json = serde_json::from_str(&run.stdout).unwrap_or(serde_json::Value::Null);
+    (run, json)
+}
+
+fn spawn(repo: &Repo, server: &S3, args: &[&str], extra: &[(&str, &str)]) -> Child {
+    command(repo, server, args, extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn task<'j>(json: &'j serde_json::Value, label: &str, action: &str) -> &'j serde_json::Value {
+    json["tasks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tasks in {json}"))
+        .iter()
+        .find(|t| t["label"] == label && t["action"] == action)
+        .unwrap_or_else(|| panic!("no {label} {action} in {json}"))
+}
+
+/// No file strata wrote (the checkout's .strata with the sandboxes terraform ran in, the
+/// local state directory) and no output holds the secret key or the access key.
+fn assert_keys_nowhere(repo: &Repo, outputs: &[&Run]) {
+    for secret in [s3::SECRET_KEY, s3::ACCESS_KEY] {
+        for dir in [repo.path().join(".strata"), repo.state_dir().to_path_buf()] {
+            let found = files_containing(&dir, secret.as_bytes(), &[]);
+            assert!(found.is_empty(), "{secret} is in {found:?}");
+        }
+        for run in outputs {
+            assert!(!run.stdout.contains(secret), "{}", run.stdout);
+            assert!(!run.stderr.contains(secret), "{}", run.stderr);
+        }
+    }
+}
+
+fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn two_runners_share_an_environment_through_s3_and_the_keys_stay_out_of_every_file() {
+    let server = S3::start();
+    let a = workspace("");
+    let b = workspace("");
+
+    // Runner A applies the upstream stack: its state is an object in the bucket.
+    let (ra, ja) = run(
+        &a,
+        &server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[],
+    );
+    assert_eq!(ra.code, 0, "{}\n{}", ra.stderr, ra.stdout);
+    assert_eq!(task(&ja, "stacks/network", "apply")["status"], "ok");
+    assert_eq!(
+        server.keys(),
+        vec!["dev/stacks/network/terraform.tfstate".to_string()]
+    );
+
+    // Runner B, with no local state at all, plans the downstream stack from A's outputs.
+    let (rb, jb) = run(&b, &server, &["plan", "--env", "dev", "stacks/app"], &[]);
+    assert_eq!(rb.code, 0, "{}\n{}", rb.stderr, rb.stdout);
+    let plan = task(&jb, "stacks/app", "plan");
+    assert_eq!(plan["status"], "ok", "{plan}");
+    assert_eq!(plan["provisional"], false);
+
+    // B applies it: the value it consumed is A's output, read from the bucket.
+    let (rb2, _) = run(
+        &b,
+        &server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/app"],
+        &[],
+    );
+    assert_eq!(rb2.code, 0, "{}\n{}", rb2.stderr, rb2.stdout);
+    let app = server.state("dev/stacks/app/terraform.tfstate");
+    assert_eq!(app["outputs"]["seen"]["value"], "vpc-1");
+
+    // Neither runner keeps state of its own.
+    for repo in [&a, &b] {
+        let local: Vec<_> = common::files_under(repo.state_dir())
+            .into_iter()
+            .chain(common::files_under(&repo.path().join(".strata")))
+            .filter(|p| p.to_string_lossy().ends_with(".tfstate"))
+            .filter(|p| {
+                let json: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap_or_default();
+                json.get("resources").is_some() || json.get("outputs").is_some()
+            })
+            .collect();
+        assert!(local.is_empty(), "local state files: {local:?}");
+    }
+    assert_keys_nowhere(&a, &[&ra]);
+    assert_keys_nowhere(&b, &[&rb, &rb2]);
+}
+
+#[test]
+fn a_concurrent_apply_fails_naming_the_lock_holder_and_the_state_stays_whole() {
+    let server = S3::start();
+    let marker_dir = tempfile::tempdir().unwrap();
+    let marker = marker_dir.path().join("applying");
+    let marker_env = marker.display().to_string();
+    let a = workspace("");
+    let impatient = workspace("lock_timeout = \"1s\"");
+    let (first, _) = run(
+        &a,
+        &server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[],
+    );
+    assert_eq!(first.code, 0, "{}\n{}", first.stderr, first.stdout);
+    let key = "dev/stacks/network/terraform.tfstate";
+    let serial_before = server.state(key)["serial"].as_u64().unwrap();
+
+    // A's apply holds the lock for 8 s.
+    let slow = spawn(
+        &a,
+        &server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[("TF_VAR_v", "slow"), ("STRATA_TEST_MARKER", &marker_env)],
+    );
+    wait_for("A's apply to start", Duration::from_secs(60), || {
+        marker.exists()
+    });
+    // The lock A holds, as DynamoDB records it.
+    let held: Vec<serde_json::Value> = server
+        .locks()
+        .into_iter()
+        .filter(|(_, info)| !info.is_empty())
+        .map(|(_, info)| serde_json::from_str(&info).unwrap())
+        .collect();
+    assert_eq!(held.len(), 1, "{held:?}");
+    let lock_id = held[0]["ID"].as_str().unwrap().to_string();
+
+    // One that waits 1 s gives up, naming who holds the lock and which lock it is.
+    let (gave_up, j) = run(
+        &impatient,
+        &server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[("TF_VAR_v", "other")],
+    );
+    assert_eq!(gave_up.code, 1, "{}\n{}", gave_up.stderr, gave_up.stdout);
+    let plan = task(&j, "stacks/network", "plan");
+    let reason = plan["reason"].as_str().unwrap();
+    assert!(reason.contains("is locked by"), "{reason}");
+    assert!(reason.contains(&lock_id), "{reason}");
+    assert!(
+        reason.contains(held[0]["Who"].as_str().unwrap()),
+        "{reason}"
+    );
+    assert!(reason.contains("waited 1s"), "{reason}");
+    assert_eq!(task(&j, "stacks/network", "apply")["status"], "skipped");
+
+    let run_a: Run = slow.wait_with_output().unwrap().into();
+    assert_eq!(run_a.code, 0, "{}\n{}", run_a.stderr, run_a.stdout);
+    // The state is whole: it parses, holds A's value, its serial moved once; no lock is left.
+    let state = server.state(key);
+    assert_eq!(state["outputs"]["vpc_id"]["value"], "vpc-slow");
+    assert_eq!(
+        state["serial"].as_u64().unwrap(),
+        serial_before + 1,
+        "{state}"
+    );
+    assert!(
+        server.locks().iter().all(|(_, info)| info.is_empty()),
+        "{:?}",
+        server.locks()
+    );
+    assert_keys_nowhere(&a, &[&first, &run_a]);
+    assert_keys_nowhere(&impatient, &[&gave_up]);
+}
+
+/// A credential given as a state setting that the backend cannot read from the environment
+/// is refused before anything runs, rather than written into terraform's working directory.
+#[test]
+fn a_credential_setting_the_backend_cannot_take_from_the_environment_is_refused() {
+    let repo = tools_repo();
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"remote\"\n[state.config]\norganization = \"o\"\nhostname = \"tfe.example.com\"\nprefix = \"{label_id}\"\ntoken_env = \"STRATA_TEST_TFE_TOKEN\"\n",
+    );
+    network_stack(&repo, "1");
+    repo.commit("remote backend");
+    let run: Run = repo
+        .command(&["plan", "--env", "dev"])
+        .env("STRATA_TEST_TFE_TOKEN", "tfe-t0ken-strata-test")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    assert!(run.stderr.contains("`token`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("environments/dev/env.toml"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("tfe-t0ken-strata-test"),
+        "{}",
+        run.stderr
+    );
+    let found = files_containing(&repo.path().join(".strata"), b"tfe-t0ken-strata-test", &[]);
+    assert!(found.is_empty(), "{found:?}");
+}
