@@ -14,7 +14,10 @@
 #   5. the same `strata check --env dev` again, nothing changed (median of 5).
 # Providers come from the offline mirror scripts/bootstrap fills; the CLI configuration
 # used has no plugin cache of its own, so strata's shared cache is what (3)-(5) use.
-# Results go to bench/out/real-runs.md.
+# LOCKS=committed commits each stack's .terraform.lock.hcl (as HashiCorp recommends) before
+# the timed runs, so every init knows its providers up front; by default they are
+# git-ignored and every init resolves its providers afresh.
+# Results go to bench/out/real-runs.md (real-runs-locks.md with LOCKS=committed).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 stacks=${STACKS:-100}
@@ -26,7 +29,9 @@ strata="$root/target/release/strata"
 terraform="$root/.tools/bin/terraform"
 ws="$out/workspaces/real-$stacks"
 state="$out/real-$stacks-state"
+locks=${LOCKS:-ignored}
 report="$out/real-runs.md"
+[ "$locks" = committed ] && report="$out/real-runs-locks.md"
 rm -rf "$ws" "$state"
 python3 "$root/bench/gen_workspace.py" --stacks "$stacks" --seed 42 --out "$ws" --force --quiet
 ln -sfn "$root/.tools" "$ws/.tools"
@@ -53,13 +58,26 @@ unset TF_PLUGIN_CACHE_DIR
 plugins="$out/real-plugin-cache"
 cold() {
   rm -rf "$ws/.strata" "$plugins"
-  find "$ws/stacks" -name .terraform -prune -exec rm -rf {} + -o -name .terraform.lock.hcl -exec rm -f {} +
+  if [ "$locks" = committed ]; then
+    find "$ws/stacks" -name .terraform -prune -exec rm -rf {} +
+  else
+    find "$ws/stacks" -name .terraform -prune -exec rm -rf {} + -o -name .terraform.lock.hcl -exec rm -f {} +
+  fi
 }
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 # Every stack gets state in dev.
 (cd "$ws" && STRATA_PLUGIN_CACHE_DIR="$plugins" "$strata" --no-cache apply --auto-approve --env dev >/dev/null 2>&1)
 statedir=$(find "$state" -mindepth 1 -maxdepth 1 -type d | head -1)/dev
+if [ "$locks" = committed ]; then
+  # The lock files the apply's inits wrote, committed beside each stack's code.
+  for lock in "$ws"/.strata/work/dev/*/src/stacks/*/.terraform.lock.hcl; do
+    label=${lock#"$ws"/.strata/work/dev/*/src/}
+    cp "$lock" "$ws/${label}"
+  done
+  sed -i '/^\.terraform\.lock\.hcl$/d' "$ws/.gitignore"
+  (cd "$ws" && git add -A && git -c user.name=b -c user.email=b@b commit -qm "lock files")
+fi
 
 loop() { # $1: plugin cache dir or empty
   (cd "$ws" && "$strata" --json list) > "$out/real-list.json"
@@ -129,6 +147,8 @@ read -r ptasks pok pfailed pskipped < <(summary "$out/real-plan.json")
 read -r ctasks cok cfailed cskipped < <(summary "$out/real-check.json")
 {
   echo "# Real runs: strata against a plain loop"
+  echo
+  echo "Lock files: $locks."
   echo
   echo "Run $(date -u +%FT%TZ) on $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores), strata $(git -C "$root" rev-parse --short=12 HEAD), $stacks generated stacks (seed 42), terraform $("$terraform" version | head -1 | cut -d' ' -f2), dev applied."
   echo
