@@ -12,6 +12,46 @@ pub struct InlineSkip {
     pub line: usize,
 }
 
+/// The inline skips in `texts` (path, content) that no waiver in force for `label` in `env`
+/// registers, as warnings: an inline skip is honoured only through a waiver.
+pub fn unregistered(
+    texts: &[(String, String)],
+    waivers: &[strata_graph::model::waivers::Waiver],
+    label: &str,
+    env: Option<&str>,
+    today: i64,
+) -> Vec<crate::Finding> {
+    use strata_graph::model::waivers::WAIVERS_FILE;
+    let in_force: Vec<&strata_graph::model::waivers::Waiver> = waivers
+        .iter()
+        .filter(|w| w.applies_to(label, env) && !w.expired(today))
+        .collect();
+    let mut out = Vec::new();
+    for (path, text) in texts {
+        for skip in inline_skips(path, text) {
+            if in_force.iter().any(|w| w.covers(&[skip.rule.as_str()])) {
+                continue;
+            }
+            out.push(crate::Finding {
+                policy: WAIVERS_FILE.to_string(),
+                namespace: "strata".into(),
+                rule: "unregistered_inline_skip".into(),
+                outcome: crate::Outcome::Warn,
+                msg: format!(
+                    "inline skip of {} is not honoured: register a waiver for it in {WAIVERS_FILE}",
+                    skip.rule
+                ),
+                severity: "medium".into(),
+                file: Some(skip.file.clone()),
+                line: Some(skip.line),
+                details: serde_json::Value::Null,
+                waived_by: None,
+            });
+        }
+    }
+    out
+}
+
 /// `#checkov:skip=CKV_AWS_20:reason` and `#trivy:ignore:AVD-AWS-0086` (also after `//`).
 pub fn inline_skips(file: &str, text: &str) -> Vec<InlineSkip> {
     let mut out = Vec::new();

@@ -93,95 +93,29 @@ impl Runner<'_> {
         })
     }
 
-    /// Evaluates the governing policies (the workspace's and the built-in pack's). Inputs:
-    /// each of the target's Terraform files (in conftest's HCL2 JSON shape; policies reading
-    /// strata's shape get the `.tf` files of each directory as one module), and, in an
-    /// environment, the plan JSON (one document) or each rendered object (one document
-    /// each, as conftest does with a multi-document file).
+    /// Evaluates the governing policies (the workspace's and the built-in pack's) on the
+    /// target's inputs (see [`Runner::policy_inputs`]), applies the waivers, reports inline
+    /// skips no waiver registers, and gates on the environment's `max_severity`.
     pub(super) fn run_policies(&self, i: TaskId) -> Result<Outcome> {
         let task = &self.tasks[i];
         let model = self.model();
-        let target = &model.targets[task.target];
+        let target = &model[task.target];
+        let env = task.env.as_deref();
         let start = Instant::now();
-        let tf: Vec<&str> = target
-            .files
-            .iter()
-            .map(String::as_str)
-            .filter(|f| f.ends_with(".tf"))
-            .collect();
-        let tf_texts = self.texts(&tf)?;
-        let mut inputs = Vec::new();
-        for (path, text) in &tf_texts {
-            let info = strata_policy::FileInfo {
-                name: strata_graph::discover::file_name(path).to_string(),
-                dir: strata_graph::discover::parent_dir(path).to_string(),
-            };
-            let format = strata_policy::input::Format::Terraform;
-            match strata_policy::InputFile::read(path, text, format, Some(info)) {
-                Ok(input) => inputs.push(input),
-                Err(e) => return Ok(Outcome::failed(e.to_string())),
-            }
-        }
-        // The same files as modules, for policies reading strata's shape; `data.conftest.file`
-        // names the module's directory (relative to the workspace) and no file.
-        let mut modules = match strata_policy::input::by_module(&inputs, &tf_texts, |dir| {
-            Some(strata_policy::FileInfo {
-                name: String::new(),
-                dir: dir.to_string(),
-            })
-        }) {
-            Ok(m) => m,
-            Err(e) => return Ok(Outcome::failed(e.to_string())),
+        let inputs = match self.policy_inputs(i)? {
+            Ok(inputs) => inputs,
+            Err(why) => return Ok(Outcome::failed(why)),
         };
-        let mut rendered = None;
-        if task.env.is_some() {
-            let produced = match self.produced(i) {
-                Ok(Produced::Plan(plan)) => strata_policy::InputFile::parsed(None, vec![plan]),
-                Ok(Produced::Manifests(objects)) => {
-                    rendered = Some(objects.clone());
-                    strata_policy::InputFile::parsed(None, objects)
-                }
-                Err(e) => return Ok(Outcome::failed(format!("strata: {e}"))),
-            };
-            modules.push(produced.clone());
-            inputs.push(produced);
-        }
-        let mut context = self.context(i);
-        if let Some(objects) = rendered {
-            // A chart's rendered objects, for rules that relate them (NetworkPolicies and
-            // the pods they select).
-            context["objects"] = Value::Array(objects);
-        }
-        let mut findings = Vec::new();
-        let mut notes = Vec::new();
-        let read = |paths: &[&str]| self.texts(paths);
-        let overrides = strata_policy::Overrides::default();
-        for governor in crate::governing::governing(model, task.target, task.env.as_deref()) {
-            let (label, loaded) = match governor {
-                crate::governing::Governor::Workspace(p) => (
-                    model.targets[p].label.as_str(),
-                    strata_policy::load_policy(model, p, &read, &overrides),
-                ),
-                crate::governing::Governor::Builtin(b) => (b.label.as_str(), b.load(&overrides)),
-            };
-            let evaluated = loaded.and_then(|policy| match policy.shape() {
-                strata_policy::Shape::Strata => policy.evaluate(&modules, &context),
-                strata_policy::Shape::Hcl2json => policy.evaluate(&inputs, &context),
-            });
-            match evaluated {
-                Ok(e) => {
-                    findings.extend(e.findings);
-                    notes.extend(e.warnings);
-                }
-                Err(e) => return Ok(Outcome::failed(format!("{label}: {e}"))),
-            }
-        }
+        let (mut findings, notes) = match self.evaluate_governors(i, &inputs) {
+            Ok(evaluated) => evaluated,
+            Err(why) => return Ok(Outcome::failed(why)),
+        };
         // Findings on the plan or on rendered objects point at the target's main file.
         let fallback = match target.kind {
             strata_graph::discover::Kind::Chart => {
                 Some(strata_graph::discover::in_dir(&target.label, "Chart.yaml"))
             }
-            _ => tf_texts.first().map(|(p, _)| p.clone()),
+            _ => inputs.tf_texts.first().map(|(p, _)| p.clone()),
         };
         for f in &mut findings {
             if f.file.is_none() {
@@ -189,58 +123,19 @@ impl Runner<'_> {
             }
         }
         // Point each finding at the block it names, in the file it came from.
-        strata_policy::locate(&mut findings, &tf_texts);
+        strata_policy::locate(&mut findings, &inputs.tf_texts);
         // Waivers: those in force accept matching findings; an expired one fails the task.
         let today = strata_graph::model::waivers::today();
-        let applicable: Vec<&strata_graph::model::waivers::Waiver> = model
-            .waivers
-            .iter()
-            .filter(|w| w.applies_to(&target.label, task.env.as_deref()))
-            .collect();
-        let expired: Vec<&&strata_graph::model::waivers::Waiver> =
-            applicable.iter().filter(|w| w.expired(today)).collect();
-        let in_force: Vec<&&strata_graph::model::waivers::Waiver> =
-            applicable.iter().filter(|w| !w.expired(today)).collect();
-        for f in &mut findings {
-            let ids = f.ids();
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            if let Some(w) = in_force.iter().find(|w| w.covers(&ids)) {
-                f.waived_by = Some(format!(
-                    "{}:{} (owner {}, until {})",
-                    strata_graph::model::waivers::WAIVERS_FILE,
-                    w.line,
-                    w.owner,
-                    w.expires
-                ));
-            }
-        }
-        // Inline skips count only when a waiver in force registers them.
-        for (path, text) in &tf_texts {
-            for skip in strata_policy::inline::inline_skips(path, text) {
-                let registered = in_force.iter().any(|w| w.covers(&[skip.rule.as_str()]));
-                if !registered {
-                    findings.push(strata_policy::Finding {
-                        policy: strata_graph::model::waivers::WAIVERS_FILE.to_string(),
-                        namespace: "strata".into(),
-                        rule: "unregistered_inline_skip".into(),
-                        outcome: strata_policy::Outcome::Warn,
-                        msg: format!(
-                            "inline skip of {} is not honoured: register a waiver for it in {}",
-                            skip.rule,
-                            strata_graph::model::waivers::WAIVERS_FILE
-                        ),
-                        severity: "medium".into(),
-                        file: Some(skip.file.clone()),
-                        line: Some(skip.line),
-                        details: Value::Null,
-                        waived_by: None,
-                    });
-                }
-            }
-        }
-        let max = task
-            .env
-            .as_deref()
+        let expired =
+            strata_policy::waivers::apply(&mut findings, &model.waivers, &target.label, env, today);
+        findings.extend(strata_policy::inline::unregistered(
+            &inputs.tf_texts,
+            &model.waivers,
+            &target.label,
+            env,
+            today,
+        ));
+        let max = env
             .and_then(|e| model.environment(e))
             .and_then(|e| e.config.gates.max_severity.clone());
         let blocking = findings
@@ -249,48 +144,9 @@ impl Runner<'_> {
             .count();
         let waived = findings.iter().filter(|f| f.waived_by.is_some()).count();
         let count = |o: strata_policy::Outcome| findings.iter().filter(|f| f.outcome == o).count();
-        let mut log = String::new();
-        for note in &notes {
-            log.push_str(&format!("warning: {note}\n"));
-        }
-        for f in &findings {
-            let mark = match f.outcome {
-                _ if f.waived_by.is_some() => "WAIVED",
-                strata_policy::Outcome::Deny if strata_policy::blocks(f, max.as_deref()) => "DENY",
-                strata_policy::Outcome::Deny => "ALLOW",
-                strata_policy::Outcome::Warn => "WARN",
-                strata_policy::Outcome::Unknown => "UNKNOWN",
-            };
-            let at = match (&f.file, f.line) {
-                (Some(file), Some(line)) => format!(" at {file}:{line}"),
-                (Some(file), None) => format!(" in {file}"),
-                _ => String::new(),
-            };
-            let by = f
-                .waived_by
-                .as_ref()
-                .map(|w| format!(" [waived by {w}]"))
-                .unwrap_or_default();
-            log.push_str(&format!(
-                "{mark:<5} {} ({}.{}, {}){at}: {}{by}\n",
-                f.policy, f.namespace, f.rule, f.severity, f.msg
-            ));
-        }
-        for w in &expired {
-            log.push_str(&format!(
-                "EXPIRED waiver {}:{} for {} on {} (owner {}) expired on {}: renew it or fix the finding\n",
-                strata_graph::model::waivers::WAIVERS_FILE,
-                w.line,
-                w.rule,
-                w.targets,
-                w.owner,
-                w.expires
-            ));
-        }
-        if let (Some(max), true) = (
-            &max,
-            count(strata_policy::Outcome::Deny) > blocking + waived,
-        ) {
+        let deny = count(strata_policy::Outcome::Deny);
+        let mut log = policy_log(&findings, &notes, &expired, max.as_deref());
+        if let (Some(max), true) = (&max, deny > blocking + waived) {
             log.push_str(&format!(
                 "strata: findings at or below max_severity = \"{max}\" are reported, not blocking\n"
             ));
@@ -298,7 +154,7 @@ impl Runner<'_> {
         Ok(Outcome {
             ok: blocking == 0 && expired.is_empty(),
             summary: Summary::Policy(PolicySummary {
-                deny: count(strata_policy::Outcome::Deny),
+                deny,
                 blocking,
                 waived,
                 expired_waivers: expired
@@ -315,4 +171,155 @@ impl Runner<'_> {
             ..Outcome::default()
         })
     }
+
+    /// What a policy task evaluates: each of the target's Terraform files (in conftest's
+    /// HCL2 JSON shape), the same files as one module per directory (for policies reading
+    /// strata's shape: `data.conftest.file` names the directory and no file), and, in an
+    /// environment, the plan JSON (one document) or each rendered object (one document
+    /// each, as conftest does with a multi-document file). `Ok(Err(why))`: the task fails.
+    fn policy_inputs(&self, i: TaskId) -> Result<std::result::Result<PolicyInputs, String>> {
+        let task = &self.tasks[i];
+        let target = &self.model()[task.target];
+        let tf: Vec<&str> = target
+            .files
+            .iter()
+            .map(String::as_str)
+            .filter(|f| f.ends_with(".tf"))
+            .collect();
+        let tf_texts = self.texts(&tf)?;
+        let mut files = Vec::new();
+        for (path, text) in &tf_texts {
+            let info = strata_policy::FileInfo {
+                name: strata_graph::discover::file_name(path).to_string(),
+                dir: strata_graph::discover::parent_dir(path).to_string(),
+            };
+            let format = strata_policy::input::Format::Terraform;
+            match strata_policy::InputFile::read(path, text, format, Some(info)) {
+                Ok(input) => files.push(input),
+                Err(e) => return Ok(Err(e.to_string())),
+            }
+        }
+        let mut modules = match strata_policy::input::by_module(&files, &tf_texts, |dir| {
+            Some(strata_policy::FileInfo {
+                name: String::new(),
+                dir: dir.to_string(),
+            })
+        }) {
+            Ok(m) => m,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let mut context = self.context(i);
+        if task.env.is_some() {
+            let produced = match self.produced(i) {
+                Ok(Produced::Plan(plan)) => strata_policy::InputFile::parsed(None, vec![plan]),
+                Ok(Produced::Manifests(objects)) => {
+                    // A chart's rendered objects, for rules that relate them (NetworkPolicies
+                    // and the pods they select).
+                    context["objects"] = Value::Array(objects.clone());
+                    strata_policy::InputFile::parsed(None, objects)
+                }
+                Err(e) => return Ok(Err(format!("strata: {e}"))),
+            };
+            modules.push(produced.clone());
+            files.push(produced);
+        }
+        Ok(Ok(PolicyInputs {
+            files,
+            modules,
+            tf_texts,
+            context,
+        }))
+    }
+
+    /// The findings and warnings of every policy governing the task's target in its
+    /// environment; `Err`: a policy that could not be loaded or evaluated (named).
+    fn evaluate_governors(
+        &self,
+        i: TaskId,
+        inputs: &PolicyInputs,
+    ) -> std::result::Result<(Vec<strata_policy::Finding>, Vec<String>), String> {
+        let task = &self.tasks[i];
+        let model = self.model();
+        let read = |paths: &[&str]| self.texts(paths);
+        let overrides = strata_policy::Overrides::default();
+        let mut findings = Vec::new();
+        let mut notes = Vec::new();
+        for governor in crate::governing::governing(model, task.target, task.env.as_deref()) {
+            let (label, loaded) = match governor {
+                crate::governing::Governor::Workspace(p) => (
+                    model[p].label.as_str(),
+                    strata_policy::load_policy(model, p, &read, &overrides),
+                ),
+                crate::governing::Governor::Builtin(b) => (b.label.as_str(), b.load(&overrides)),
+            };
+            let evaluated = loaded.and_then(|policy| match policy.shape() {
+                strata_policy::Shape::Strata => policy.evaluate(&inputs.modules, &inputs.context),
+                strata_policy::Shape::Hcl2json => policy.evaluate(&inputs.files, &inputs.context),
+            });
+            match evaluated {
+                Ok(e) => {
+                    findings.extend(e.findings);
+                    notes.extend(e.warnings);
+                }
+                Err(e) => return Err(format!("{label}: {e}")),
+            }
+        }
+        Ok((findings, notes))
+    }
+}
+
+/// See [`Runner::policy_inputs`].
+struct PolicyInputs {
+    /// Each Terraform file, and the plan or rendered objects.
+    files: Vec<strata_policy::InputFile>,
+    /// The Terraform files as one module per directory, and the plan or rendered objects.
+    modules: Vec<strata_policy::InputFile>,
+    /// The Terraform files' paths and texts.
+    tf_texts: Vec<(String, String)>,
+    /// `data.strata`.
+    context: Value,
+}
+
+/// A policy task's log: warnings, one line per finding (marked by how it counts), and the
+/// expired waivers.
+fn policy_log(
+    findings: &[strata_policy::Finding],
+    notes: &[String],
+    expired: &[&strata_graph::model::waivers::Waiver],
+    max: Option<&str>,
+) -> String {
+    let mut log = String::new();
+    for note in notes {
+        log.push_str(&format!("warning: {note}\n"));
+    }
+    for f in findings {
+        let mark = match f.outcome {
+            _ if f.waived_by.is_some() => "WAIVED",
+            strata_policy::Outcome::Deny if strata_policy::blocks(f, max) => "DENY",
+            strata_policy::Outcome::Deny => "ALLOW",
+            strata_policy::Outcome::Warn => "WARN",
+            strata_policy::Outcome::Unknown => "UNKNOWN",
+        };
+        let at = match (&f.file, f.line) {
+            (Some(file), Some(line)) => format!(" at {file}:{line}"),
+            (Some(file), None) => format!(" in {file}"),
+            _ => String::new(),
+        };
+        let by = f
+            .waived_by
+            .as_ref()
+            .map(|w| format!(" [waived by {w}]"))
+            .unwrap_or_default();
+        log.push_str(&format!(
+            "{mark:<5} {} ({}.{}, {}){at}: {}{by}\n",
+            f.policy, f.namespace, f.rule, f.severity, f.msg
+        ));
+    }
+    for w in expired {
+        log.push_str(&format!(
+            "EXPIRED {}\n",
+            strata_policy::waivers::expired_message(w)
+        ));
+    }
+    log
 }
