@@ -153,9 +153,12 @@ impl Baseline {
 
     /// Best effort: the baseline is an optimisation.
     pub fn save(&self, path: &Path) {
-        if let Ok(body) = postcard::to_stdvec(self) {
-            let _ = strata_fs::write_sealed(path, MAGIC, &body);
-        }
+        // Encoded straight into the file: the encoding is never held in memory whole.
+        let _ = strata_fs::write_sealed_with(path, MAGIC, |w| {
+            postcard::to_io(self, w)
+                .map(|_| ())
+                .map_err(std::io::Error::other)
+        });
     }
 }
 

@@ -238,9 +238,12 @@ impl FactStore {
             version: FACTS_VERSION,
             entries: keep,
         };
-        if let Ok(body) = postcard::to_stdvec(&persisted) {
-            let _ = strata_fs::write_sealed(path, MAGIC, &body);
-        }
+        // Encoded straight into the file: the encoding is never held in memory whole.
+        let _ = strata_fs::write_sealed_with(path, MAGIC, |w| {
+            postcard::to_io(&persisted, w)
+                .map(|_| ())
+                .map_err(std::io::Error::other)
+        });
     }
 
     /// How many facts were parsed (not served from the cache) by this store.

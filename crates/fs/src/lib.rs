@@ -81,7 +81,63 @@ const SEAL_LEN: usize = 32;
 /// strata only trusts when it is intact (facts, baselines, tool versions) is written this
 /// way and read with [`read_sealed`].
 pub fn write_sealed(path: &Path, magic: &[u8; 8], body: &[u8]) -> std::io::Result<()> {
-    write_atomic(path, &seal(magic, body))
+    write_sealed_with(path, magic, |w| w.write_all(body))
+}
+
+/// [`write_sealed`] with the body written by `body` as it is produced (an encoder writing
+/// straight to the file): the body is never held in memory whole. The checksum is computed
+/// on the way and written into its place before the file is renamed over `path`; a body
+/// that fails to write leaves `path` as it was.
+pub fn write_sealed_with(
+    path: &Path,
+    magic: &[u8; 8],
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut hasher = blake3::Hasher::new();
+    {
+        let file = tmp.as_file_mut();
+        file.write_all(magic)?;
+        file.write_all(&[0; SEAL_LEN])?;
+        // Buffered before the hash, so the hasher and the file see large chunks however
+        // small the encoder's writes are.
+        let mut out = std::io::BufWriter::with_capacity(
+            1 << 16,
+            Hashing {
+                inner: file,
+                hasher: &mut hasher,
+            },
+        );
+        body(&mut out)?;
+        out.flush()?;
+    }
+    let file = tmp.as_file_mut();
+    file.seek(SeekFrom::Start(magic.len() as u64))?;
+    file.write_all(hasher.finalize().as_bytes())?;
+    file.sync_data()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// A writer that hashes what passes through it.
+struct Hashing<'a, W: Write> {
+    inner: &'a mut W,
+    hasher: &'a mut blake3::Hasher,
+}
+
+impl<W: Write> Write for Hashing<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The bytes of a sealed file: `magic`, checksum, body.
@@ -96,8 +152,11 @@ pub fn seal(magic: &[u8; 8], body: &[u8]) -> Vec<u8> {
 /// The body of a sealed file, or `None` when the file is missing, starts with other magic
 /// bytes, or its body does not match its checksum (a torn write, a disk fault, an edit).
 pub fn read_sealed(path: &Path, magic: &[u8; 8]) -> Option<Vec<u8>> {
-    let bytes = std::fs::read(path).ok()?;
-    unseal(magic, &bytes).map(<[u8]>::to_vec)
+    let mut bytes = std::fs::read(path).ok()?;
+    unseal(magic, &bytes)?;
+    // The body in place: no second copy of a large file.
+    bytes.drain(..magic.len() + SEAL_LEN);
+    Some(bytes)
 }
 
 /// The body of sealed bytes, when intact.
@@ -126,5 +185,31 @@ mod tests {
         std::fs::write(&path, b"TESTMAGI").unwrap();
         assert_eq!(read_sealed(&path, b"TESTMAGI"), None);
         assert_eq!(read_sealed(&dir.path().join("missing"), b"TESTMAGI"), None);
+    }
+
+    /// A body written as it is produced seals the same bytes as one given whole; a body
+    /// that fails leaves the file as it was.
+    #[test]
+    fn a_streamed_body_is_sealed_like_a_whole_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.bin");
+        let body: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        write_sealed_with(&path, b"TESTMAGI", |w| {
+            for chunk in body.chunks(777) {
+                w.write_all(chunk)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), seal(b"TESTMAGI", &body));
+        assert_eq!(read_sealed(&path, b"TESTMAGI").unwrap(), body);
+        let failed = write_sealed_with(&path, b"TESTMAGI", |w| {
+            w.write_all(b"partial")?;
+            Err(std::io::Error::other("encoder failed"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(read_sealed(&path, b"TESTMAGI").unwrap(), body);
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "the temporary file is removed");
     }
 }
