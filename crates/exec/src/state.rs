@@ -151,6 +151,7 @@ const CREDENTIALS: &[(&str, &str, &str)] = &[
     ("s3", "sse_customer_key", "AWS_SSE_CUSTOMER_KEY"),
     ("gcs", "credentials", "GOOGLE_BACKEND_CREDENTIALS"),
     ("gcs", "access_token", "GOOGLE_OAUTH_ACCESS_TOKEN"),
+    ("gcs", "encryption_key", "GOOGLE_ENCRYPTION_KEY"),
     ("azurerm", "access_key", "ARM_ACCESS_KEY"),
     ("azurerm", "sas_token", "ARM_SAS_TOKEN"),
     ("azurerm", "client_secret", "ARM_CLIENT_SECRET"),
@@ -180,6 +181,7 @@ fn looks_like_a_credential(name: &str) -> bool {
         "private_key",
         "access_key",
         "customer_key",
+        "encryption_key",
         "sas",
     ]
     .iter()
