@@ -373,3 +373,33 @@ fn strata_log_shows_phases_and_a_bad_filter_is_named() {
         run.stderr
     );
 }
+
+/// A file under `environments/<env>/<label>/` feeds every target there while no target has
+/// that label, and only that target once it exists: adding the target changes what the
+/// others read, though no environment file changed. The cached baseline must see it too.
+#[test]
+fn a_new_target_taking_over_environment_files_is_seen_with_a_cached_baseline() {
+    let repo = Repo::with_fixture();
+    repo.write(
+        "environments/dev/stacks/newapp/terraform.tfvars",
+        "size = 3\n",
+    );
+    repo.commit("a dev file for a stack to come");
+    let fresh_and_cached = || {
+        let fresh = repo.strata(&["--json", "--no-cache", "affected", "--base", "main"]);
+        let first = repo.strata(&["--json", "affected", "--base", "main"]);
+        let cached = repo.strata(&["--json", "affected", "--base", "main"]);
+        fresh.assert_ok();
+        assert_eq!(fresh.stdout, first.stdout, "fresh vs first");
+        assert_eq!(fresh.stdout, cached.stdout, "fresh vs cached baseline");
+        fresh.json()
+    };
+    fresh_and_cached();
+    repo.write("stacks/newapp/main.tf", "variable \"size\" {}\n");
+    let json = fresh_and_cached();
+    // The dev stacks no longer read the file: their dev inputs changed.
+    let network =
+        common::target(&json, "stacks/network").expect("network reads one file less in dev");
+    assert_eq!(network["environments"], serde_json::json!(["dev"]));
+    assert!(common::target(&json, "stacks/newapp").is_some());
+}

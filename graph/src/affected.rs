@@ -542,6 +542,27 @@ fn reasons(
 /// behind each, and per environment the chain from each target to one whose inputs changed.
 type EnvChanges = (Vec<Vec<String>>, Vec<(String, Vec<Option<Vec<TargetId>>>)>);
 
+/// Whether every target's environment inputs are the base's without digesting them: no
+/// environment file (every one is under `environments/`) and no WORKSPACE.toml (its ignores
+/// decide which files count) differs, and the base and the head have the same targets and
+/// environments (which files feed a target in an environment depends only on these).
+fn env_inputs_unchanged(base: &Baseline, head: &View, changed: &BTreeSet<String>) -> bool {
+    let model = &head.model;
+    let env_changed = changed
+        .range("environments/".to_string()..)
+        .next()
+        .is_some_and(|p| p.starts_with("environments/"));
+    !env_changed
+        && !changed.contains(crate::workspace::WORKSPACE_FILE)
+        && base.targets.len() == model.targets.len()
+        && base.targets.iter().all(|t| model.index(&t.label).is_some())
+        && base.env.len() == model.environments.len()
+        && model
+            .environments
+            .iter()
+            .all(|e| base.env.contains_key(&e.name))
+}
+
 fn environment_changes(
     base: &Baseline,
     head: &View,
@@ -551,6 +572,9 @@ fn environment_changes(
 ) -> EnvChanges {
     let model = &head.model;
     let n = model.targets.len();
+    if same_env_files.is_none() && env_inputs_unchanged(base, head, changed) {
+        return (vec![Vec::new(); n], Vec::new());
+    }
     // Environment inputs: per environment, targets whose environment files changed, and the
     // targets deployed there that depend on them.
     let computed;
@@ -578,6 +602,35 @@ fn environment_changes(
     };
     let mut env_files: Vec<Vec<String>> = vec![Vec::new(); n];
     let mut env_chains: Vec<(String, Vec<Option<Vec<TargetId>>>)> = Vec::new();
+    // Targets added or removed since the base: the files under their directory in an
+    // environment changed owner (they fed every target there while no target had that
+    // label, and only that target while one did), though no such file changed.
+    let appeared_or_went: Vec<&str> = model
+        .targets
+        .iter()
+        .filter(|t| base.target(&t.label).is_none())
+        .map(|t| t.label.as_str())
+        .chain(
+            base.targets
+                .iter()
+                .filter(|t| model.index(&t.label).is_none())
+                .map(|t| t.label.as_str()),
+        )
+        .collect();
+    let moved_owner = |env: &str| -> Vec<String> {
+        appeared_or_went
+            .iter()
+            .flat_map(|label| {
+                let prefix = format!("environments/{env}/{}", crate::discover::dir_prefix(label));
+                head.snapshot
+                    .files
+                    .range(prefix.clone()..)
+                    .take_while(move |(p, _)| p.starts_with(&prefix))
+                    .map(|(p, _)| p.clone())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
     for env in &model.environments {
         let env = env.name.as_str();
         let deployed = |i: TargetId| model[i].environments.iter().any(|e| e == env);
@@ -612,6 +665,10 @@ fn environment_changes(
                         })
                         .cloned(),
                 );
+                if env_files[i].is_empty() {
+                    // No changed file explains it: files that changed owner do.
+                    env_files[i].extend(moved_owner(env));
+                }
             }
         }
         if direct.iter().any(|&d| d) {
