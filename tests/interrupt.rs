@@ -4,7 +4,9 @@
 #![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
-use common::{assert_cache_consistent, files_under, repo_root, Repo, NULL_PROVIDER};
+use common::{
+    assert_cache_consistent, files_under, repo_root, task, wait_for, Repo, NULL_PROVIDER,
+};
 
 use serde_json::Value;
 use std::fs::File;
@@ -101,14 +103,6 @@ fn signal(sig: &str, target: &str) {
         .args([sig, "--", target])
         .stderr(Stdio::null())
         .status();
-}
-
-fn wait_for(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool) {
-    let end = Instant::now() + deadline;
-    while !cond() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// A `strata --json ARGS` run in the background, output captured in files. On drop (a failed
@@ -265,15 +259,6 @@ impl Drop for LockHolder {
         }
         let _ = self.child.wait();
     }
-}
-
-fn task<'a>(report: &'a Value, label: &str, action: &str) -> &'a Value {
-    report["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["label"] == label && t["action"] == action)
-        .unwrap_or_else(|| panic!("no task {label} {action} in {report}"))
 }
 
 fn markers() -> tempfile::TempDir {

@@ -9,12 +9,14 @@ mod common;
 #[path = "support/postgres.rs"]
 mod postgres;
 
-use common::{files_containing, network_stack, sample_repo, tools_repo, Repo, Run, NULL_PROVIDER};
+use common::{
+    files_containing, network_stack, sample_repo, tools_repo, wait_for, Repo, Run, NULL_PROVIDER,
+};
 use postgres::Postgres;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PEOPLE: &[&str] = &["alice", "bob", "carol"];
 
@@ -743,14 +745,6 @@ fn spawn_promote(repo: &Repo, pg: &Postgres, file: &Path, marker: &Path) -> Chil
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-fn wait_for(what: &str, timeout: Duration, done: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]

@@ -8,11 +8,11 @@ mod common;
 #[path = "support/postgres.rs"]
 mod postgres;
 
-use common::{files_containing, network_stack, tools_repo, Repo, Run, NULL_PROVIDER};
+use common::{files_containing, network_stack, task, tools_repo, wait_for, Repo, Run};
 use postgres::Postgres;
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `stacks/network` (output `vpc_id`, from variable `v`; `v = "slow"` makes its apply touch
 /// `$STRATA_TEST_MARKER` and then take 8 s) and `stacks/app`, which consumes `vpc_id`.
@@ -32,28 +32,7 @@ fn workspace(extra_env_toml: &str, shared_cache: Option<&Path>) -> Repo {
         ),
     );
     network_stack(&repo, "1");
-    repo.write(
-        "stacks/app/main.tf",
-        &format!(
-            r#"{NULL_PROVIDER}
-variable "vpc_id" {{}}
-
-resource "null_resource" "app" {{
-  triggers = {{
-    vpc = var.vpc_id
-  }}
-}}
-
-output "seen" {{
-  value = var.vpc_id
-}}
-"#
-        ),
-    );
-    repo.write(
-        "stacks/app/stack.toml",
-        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
-    );
+    common::app_stack(&repo);
     repo.commit("pg workspace");
     repo
 }
@@ -96,16 +75,6 @@ fn finish(child: Child) -> (Run, serde_json::Value) {
     (run, json)
 }
 
-/// The task `label action` of a run's JSON.
-fn task<'j>(json: &'j serde_json::Value, label: &str, action: &str) -> &'j serde_json::Value {
-    json["tasks"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no tasks in {json}"))
-        .iter()
-        .find(|t| t["label"] == label && t["action"] == action)
-        .unwrap_or_else(|| panic!("no {label} {action} in {json}"))
-}
-
 /// The schema strata gives a stack's state in pg (`strata_<env>_<label id>`).
 fn schema(pg: &Postgres, label_prefix: &str) -> String {
     let name = pg.sql(&format!(
@@ -136,14 +105,6 @@ fn assert_password_nowhere(repo: &Repo, outputs: &[&Run]) {
     for run in outputs {
         assert!(!run.stdout.contains(postgres::PASSWORD), "{}", run.stdout);
         assert!(!run.stderr.contains(postgres::PASSWORD), "{}", run.stderr);
-    }
-}
-
-fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -184,16 +145,7 @@ fn two_runners_share_an_environment_through_pg() {
     // Neither runner keeps state in its checkout or its local state directory (terraform's
     // working directories hold only the backend's settings).
     for repo in [&a, &b] {
-        let local: Vec<_> = common::files_under(repo.state_dir())
-            .into_iter()
-            .chain(common::files_under(&repo.path().join(".strata")))
-            .filter(|p| p.to_string_lossy().ends_with(".tfstate"))
-            .filter(|p| {
-                let json: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap_or_default();
-                json.get("resources").is_some() || json.get("outputs").is_some()
-            })
-            .collect();
+        let local = common::local_state_files(repo);
         assert!(local.is_empty(), "local state files: {local:?}");
     }
     assert_password_nowhere(&a, &[&ra]);

@@ -9,10 +9,10 @@ mod common;
 #[path = "support/s3.rs"]
 mod s3;
 
-use common::{files_containing, network_stack, tools_repo, Repo, Run, NULL_PROVIDER};
+use common::{files_containing, network_stack, task, tools_repo, wait_for, Repo, Run};
 use s3::S3;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `stacks/network` (output `vpc_id`; `v = "slow"` makes its apply touch
 /// `$STRATA_TEST_MARKER` and then take 8 s) and `stacks/app`, which consumes `vpc_id`. State
@@ -44,28 +44,7 @@ secret_key_env = "STRATA_TEST_S3_SECRET_KEY"
         ),
     );
     network_stack(&repo, "1");
-    repo.write(
-        "stacks/app/main.tf",
-        &format!(
-            r#"{NULL_PROVIDER}
-variable "vpc_id" {{}}
-
-resource "null_resource" "app" {{
-  triggers = {{
-    vpc = var.vpc_id
-  }}
-}}
-
-output "seen" {{
-  value = var.vpc_id
-}}
-"#
-        ),
-    );
-    repo.write(
-        "stacks/app/stack.toml",
-        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
-    );
+    common::app_stack(&repo);
     repo.commit("s3 workspace");
     repo
 }
@@ -116,15 +95,6 @@ fn spawn(repo: &Repo, server: &S3, args: &[&str], extra: &[(&str, &str)]) -> Chi
         .unwrap()
 }
 
-fn task<'j>(json: &'j serde_json::Value, label: &str, action: &str) -> &'j serde_json::Value {
-    json["tasks"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no tasks in {json}"))
-        .iter()
-        .find(|t| t["label"] == label && t["action"] == action)
-        .unwrap_or_else(|| panic!("no {label} {action} in {json}"))
-}
-
 /// No file strata wrote (the checkout's .strata with the sandboxes terraform ran in, the
 /// local state directory) and no output holds the secret key or the access key.
 fn assert_keys_nowhere(repo: &Repo, outputs: &[&Run]) {
@@ -137,14 +107,6 @@ fn assert_keys_nowhere(repo: &Repo, outputs: &[&Run]) {
             assert!(!run.stdout.contains(secret), "{}", run.stdout);
             assert!(!run.stderr.contains(secret), "{}", run.stderr);
         }
-    }
-}
-
-fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -188,16 +150,7 @@ fn two_runners_share_an_environment_through_s3_and_the_keys_stay_out_of_every_fi
 
     // Neither runner keeps state of its own.
     for repo in [&a, &b] {
-        let local: Vec<_> = common::files_under(repo.state_dir())
-            .into_iter()
-            .chain(common::files_under(&repo.path().join(".strata")))
-            .filter(|p| p.to_string_lossy().ends_with(".tfstate"))
-            .filter(|p| {
-                let json: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap_or_default();
-                json.get("resources").is_some() || json.get("outputs").is_some()
-            })
-            .collect();
+        let local = common::local_state_files(repo);
         assert!(local.is_empty(), "local state files: {local:?}");
     }
     assert_keys_nowhere(&a, &[&ra]);

@@ -672,3 +672,63 @@ output "vpc_id" {{
         ),
     );
 }
+
+/// The task `label action` of a run's JSON report.
+pub fn task<'j>(json: &'j serde_json::Value, label: &str, action: &str) -> &'j serde_json::Value {
+    json["tasks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tasks in {json}"))
+        .iter()
+        .find(|t| t["label"] == label && t["action"] == action)
+        .unwrap_or_else(|| panic!("no task {label} {action} in {json}"))
+}
+
+/// Waits until `done` holds, failing the test after `timeout`.
+pub fn wait_for(what: &str, timeout: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// `stacks/app`: consumes `stacks/network`'s `vpc_id` and outputs it as `seen`.
+pub fn app_stack(repo: &Repo) {
+    repo.write(
+        "stacks/app/main.tf",
+        &format!(
+            r#"{NULL_PROVIDER}
+variable "vpc_id" {{}}
+
+resource "null_resource" "app" {{
+  triggers = {{
+    vpc = var.vpc_id
+  }}
+}}
+
+output "seen" {{
+  value = var.vpc_id
+}}
+"#
+        ),
+    );
+    repo.write(
+        "stacks/app/stack.toml",
+        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
+    );
+}
+
+/// State files holding resources or outputs in the checkout or its local state directory
+/// (terraform's working directories hold only the backend's settings).
+pub fn local_state_files(repo: &Repo) -> Vec<PathBuf> {
+    files_under(repo.state_dir())
+        .into_iter()
+        .chain(files_under(&repo.path().join(".strata")))
+        .filter(|p| p.to_string_lossy().ends_with(".tfstate"))
+        .filter(|p| {
+            let json: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap_or_default();
+            json.get("resources").is_some() || json.get("outputs").is_some()
+        })
+        .collect()
+}
