@@ -732,3 +732,20 @@ pub fn local_state_files(repo: &Repo) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// A loopback port nothing listens on, never handed out before in this test process: a
+/// test that stopped its server relies on nothing listening on that port afterwards.
+pub fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if GIVEN.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
+}

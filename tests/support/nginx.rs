@@ -3,11 +3,9 @@
 //! a free loopback port. Never the system service. The process is killed on drop.
 #![allow(dead_code)]
 
-use std::collections::BTreeSet;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// What `/cache/` does.
@@ -52,22 +50,6 @@ fn binary() -> PathBuf {
     );
 }
 
-/// A port nothing listens on, never handed out before in this test process: a test that
-/// stopped its server relies on nothing listening on that port afterwards.
-fn free_port() -> u16 {
-    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if GIVEN.lock().unwrap().insert(port) {
-            return port;
-        }
-    }
-}
-
 impl Nginx {
     pub fn start(flavor: Flavor) -> Nginx {
         let bin = binary();
@@ -80,7 +62,7 @@ impl Nginx {
         let mut last_error = String::new();
         // The port is free when picked but may be taken before nginx binds it: retry.
         for _ in 0..10 {
-            let port = free_port();
+            let port = crate::common::free_port();
             let conf = config(dir.path(), port, flavor);
             let conf_path = dir.path().join("nginx.conf");
             std::fs::write(&conf_path, conf).unwrap();

@@ -4,7 +4,6 @@
 //! PostgreSQL refuses to run as root. Stopped (immediately) on drop.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -57,14 +56,6 @@ fn nix_like_geteuid() -> u32 {
         .unwrap_or(1)
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Postgres {
     /// A server with one database, `tfstate`.
     pub fn start() -> Postgres {
@@ -85,7 +76,7 @@ impl Postgres {
         let mut pg = Postgres {
             dir,
             bin,
-            port: free_port(),
+            port: crate::common::free_port(),
             running: false,
         };
         let data = pg.data();

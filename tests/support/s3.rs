@@ -3,7 +3,7 @@
 //! and one DynamoDB table for terraform's state locks. Killed on drop.
 #![allow(dead_code)]
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,19 +37,11 @@ fn common_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl S3 {
     /// A server with the bucket and the lock table.
     pub fn start() -> S3 {
         let python = python();
-        let port = free_port();
+        let port = crate::common::free_port();
         let child = Command::new(&python)
             .args([
                 "-m",

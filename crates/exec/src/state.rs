@@ -141,6 +141,14 @@ struct Setting {
     from_env: Option<String>,
 }
 
+impl Setting {
+    /// The text a string setting holds (its HCL literal decoded; empty for other values).
+    fn text(&self) -> String {
+        serde_json::from_str(&self.hcl.replace("$${", "${").replace("%%{", "%{"))
+            .unwrap_or_default()
+    }
+}
+
 /// Backend settings that are credentials, with the environment variable the backend reads
 /// the same setting from (terraform 0.13.2 and later): strata hands them to terraform there,
 /// never in the backend block, which terraform also records in its working directory.
@@ -423,10 +431,7 @@ pub fn backend(
     let mut tool_env = Vec::new();
     for (_, name, var) in CREDENTIALS.iter().filter(|(k, _, _)| *k == kind) {
         if let Some(setting) = settings.remove(*name) {
-            let value: String =
-                serde_json::from_str(&setting.hcl.replace("$${", "${").replace("%%{", "%{"))
-                    .unwrap_or_default();
-            tool_env.push((var.to_string(), value));
+            tool_env.push((var.to_string(), setting.text()));
             // Keyed (and shown) by where it came from, never by its value.
             settings_from_env.push((name.to_string(), setting.from_env));
         }
@@ -457,9 +462,7 @@ pub fn backend(
         // The password travels in PGPASSWORD (which the pg backend's driver reads), never
         // in the backend block terraform records in its working directory.
         if let Some(setting) = settings.get_mut("conn_str") {
-            let text: String =
-                serde_json::from_str(&setting.hcl.replace("$${", "${")).unwrap_or_default();
-            if let Some((without, password)) = split_password(&text) {
+            if let Some((without, password)) = split_password(&setting.text()) {
                 setting.hcl = hcl_string(&without);
                 tool_env.push(("PGPASSWORD".to_string(), password));
             }
@@ -583,12 +586,7 @@ impl Backend {
                 c.settings
                     .values()
                     .filter(|s| s.from_env.is_some())
-                    .map(|s| {
-                        serde_json::from_str::<String>(
-                            &s.hcl.replace("$${", "${").replace("%%{", "%{"),
-                        )
-                        .unwrap_or_default()
-                    }),
+                    .map(Setting::text),
             );
         }
         secrets.retain(|s| s.len() >= 3);
