@@ -5,7 +5,7 @@
 use super::shape::{file_call, Call, Shape};
 use super::strings::unescape;
 use super::{is_id_continue, is_id_start, Scan, Scanner, MAX_OPERATORS};
-use crate::hcl::FILE_FUNCTIONS;
+use crate::hcl::{CHOICE_FUNCTIONS, FILE_FUNCTIONS};
 
 impl<'a> Scanner<'a> {
     /// An expression: a term, then binary operators or a conditional. Without `newlines`,
@@ -96,14 +96,8 @@ impl<'a> Scanner<'a> {
         self.enter()?;
         let mut shape = match self.peek()? {
             b'"' => self.quoted()?,
-            b'[' => {
-                self.array()?;
-                Shape::Other
-            }
-            b'{' => {
-                self.object()?;
-                Shape::Other
-            }
+            b'[' => self.array()?,
+            b'{' => self.object()?,
             b'0'..=b'9' => {
                 // A traversal of a number is left to the reference parser.
                 self.number()?;
@@ -131,6 +125,7 @@ impl<'a> Scanner<'a> {
             c if is_id_start(c) => self.identlike(newlines)?,
             _ => return None,
         };
+        let local_root = matches!(shape, Shape::Var(start, end) if &self.b[start..end] == b"local");
         let mut operators = 0;
         loop {
             let save = self.pos;
@@ -184,8 +179,12 @@ impl<'a> Scanner<'a> {
             }
             operators += 1;
         }
-        if operators > 1 {
-            shape = Shape::Other;
+        if (local_root && operators > 0 && !matches!(shape, Shape::Attr(..))) || operators > 1 {
+            shape = if local_root {
+                Shape::Choice
+            } else {
+                Shape::Other
+            };
         }
         self.leave();
         Some(shape)
@@ -255,7 +254,11 @@ impl<'a> Scanner<'a> {
         if let (Some(slot), Some(line)) = (slot, line) {
             self.calls[slot] = file_call(self.text, function, line, first, second)?;
         }
-        Some(Shape::Other)
+        Some(if !namespaced && CHOICE_FUNCTIONS.contains(&function) {
+            Shape::Choice
+        } else {
+            Shape::Other
+        })
     }
 
     /// A call's arguments after `(`, through `)`: the first two arguments' shapes.
@@ -342,19 +345,20 @@ impl<'a> Scanner<'a> {
         Some(())
     }
 
-    /// `[ items ]` or `[for ...]`, from the `[`.
-    fn array(&mut self) -> Scan<()> {
+    /// `[ items ]` (a collection) or `[for ...]`, from the `[`.
+    fn array(&mut self) -> Scan<Shape> {
         self.pos += 1;
         if self.for_ahead()? {
             self.for_intro()?;
             self.ws()?;
             self.expr(true)?;
             self.for_condition()?;
-            return self.expect(b']');
+            self.expect(b']')?;
+            return Some(Shape::Other);
         }
         self.ws()?;
         if self.expect(b']').is_some() {
-            return Some(());
+            return Some(Shape::Collection);
         }
         loop {
             self.expr(true)?;
@@ -364,20 +368,20 @@ impl<'a> Scanner<'a> {
                     self.pos += 1;
                     self.ws()?;
                     if self.expect(b']').is_some() {
-                        return Some(());
+                        return Some(Shape::Collection);
                     }
                 }
                 b']' => {
                     self.pos += 1;
-                    return Some(());
+                    return Some(Shape::Collection);
                 }
                 _ => return None,
             }
         }
     }
 
-    /// `{ key = value ... }` or `{for ...}`, from the `{`.
-    fn object(&mut self) -> Scan<()> {
+    /// `{ key = value ... }` (a collection) or `{for ...}`, from the `{`.
+    fn object(&mut self) -> Scan<Shape> {
         self.pos += 1;
         if self.for_ahead()? {
             self.for_intro()?;
@@ -395,13 +399,14 @@ impl<'a> Scanner<'a> {
                 self.pos += 3;
             }
             self.for_condition()?;
-            return self.expect(b'}');
+            self.expect(b'}')?;
+            return Some(Shape::Other);
         }
         let mut keys: Vec<String> = Vec::new();
         loop {
             self.ws()?;
             if self.expect(b'}').is_some() {
-                return Some(());
+                return Some(Shape::Collection);
             }
             let key = match self.expr(false)? {
                 Shape::Var(start, end) => self.text[start..end].to_string(),
@@ -424,7 +429,7 @@ impl<'a> Scanner<'a> {
             match self.peek()? {
                 b'}' => {
                     self.pos += 1;
-                    return Some(());
+                    return Some(Shape::Collection);
                 }
                 b'\n' | b',' => self.pos += 1,
                 _ => return None,

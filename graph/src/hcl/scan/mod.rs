@@ -26,6 +26,7 @@ mod strings;
 
 use super::{HclFacts, ModuleCall, PathLocal};
 use shape::{static_path, Call, Shape};
+use std::cell::Cell;
 use strings::unescape;
 
 const MAX_DEPTH: usize = 40;
@@ -49,6 +50,8 @@ pub(super) fn scan(text: &str) -> Option<HclFacts> {
         calls: Vec::new(),
         facts: HclFacts::default(),
         line_cursor: (0, 1),
+        skipped_sp: Cell::new((usize::MAX, 0)),
+        skipped_ws: Cell::new((usize::MAX, 0)),
     };
     scanner.body(Body::Top)?;
     if scanner.has_unresolved_call() {
@@ -80,6 +83,11 @@ struct Scanner<'a> {
     facts: HclFacts,
     /// (offset, line) of the last line lookup, so lookups in order cost one pass in total.
     line_cursor: (usize, usize),
+    /// (from, to) of the last [`Scanner::skip_sp`] and [`Scanner::skip_ws`]: an expression
+    /// looks past its end for an operator or a continuation and steps back, so the same
+    /// whitespace and comments would otherwise be skipped several times.
+    skipped_sp: Cell<(usize, usize)>,
+    skipped_ws: Cell<(usize, usize)>,
 }
 
 fn is_id_start(c: u8) -> bool {
@@ -123,20 +131,38 @@ impl<'a> Scanner<'a> {
     }
 
     /// Spaces, tabs and `/* */` comments from `pos`.
-    fn skip_sp(&self, mut pos: usize) -> Scan<usize> {
+    fn skip_sp(&self, from: usize) -> Scan<usize> {
+        let (last, to) = self.skipped_sp.get();
+        if last == from {
+            return Some(to);
+        }
+        let mut pos = from;
         loop {
             match self.at(pos) {
                 Some(b' ' | b'\t') => pos += 1,
                 Some(b'/') if self.at(pos + 1) == Some(b'*') => {
                     pos = self.block_comment_end(pos)?
                 }
-                _ => return Some(pos),
+                _ => {
+                    self.skipped_sp.set((from, pos));
+                    return Some(pos);
+                }
             }
         }
     }
 
     /// Whitespace, newlines and every kind of comment from `pos`.
-    fn skip_ws(&self, mut pos: usize) -> Scan<usize> {
+    fn skip_ws(&self, from: usize) -> Scan<usize> {
+        let (last, to) = self.skipped_ws.get();
+        if last == from {
+            return Some(to);
+        }
+        let to = self.skip_ws_uncached(from)?;
+        self.skipped_ws.set((from, to));
+        Some(to)
+    }
+
+    fn skip_ws_uncached(&self, mut pos: usize) -> Scan<usize> {
         loop {
             match self.at(pos) {
                 Some(b' ' | b'\t' | b'\n') => pos += 1,
@@ -343,12 +369,19 @@ impl<'a> Scanner<'a> {
                     }),
                     Some(_) => {}
                     // A map, a list or a choice between paths: the reference reader collects
-                    // the paths written in it as candidates (`hcl::candidate_form`). Only a
-                    // value naming `path` or `local` can hold one; that value alone (an
+                    // the paths written in it as candidates (`hcl::candidate_form`): in a
+                    // collection the templates that start with `path.module` or `path.root`,
+                    // in a choice also the locals it names. Only such a value that names
+                    // `path` (or, for a choice, `local`) can hold one; that value alone (an
                     // attribute's, not the file) is read with the reference's own rules.
                     None => {
                         let value = &self.text[value_start..self.pos];
-                        if value.contains("path") || value.contains("local") {
+                        let may_hold = match shape {
+                            Shape::Collection => value.contains("path"),
+                            Shape::Choice => value.contains("path") || value.contains("local"),
+                            _ => false,
+                        };
+                        if may_hold {
                             let name = self.str(key);
                             let found = crate::hcl::local_candidates_of_text(name, value)?;
                             self.facts.path_locals.extend(found);

@@ -18,6 +18,12 @@ pub(super) enum Shape {
     Var(usize, usize),
     /// A variable with one attribute access (`path.module`): both names' byte ranges.
     Attr((usize, usize), (usize, usize)),
+    /// An object or a tuple written out (not a `for` expression): a local set to one may
+    /// hold any path template written in it.
+    Collection,
+    /// A call of a choice function (`try`, `lookup`, ...) or a traversal of `local` longer
+    /// than `local.name`: a local set to one may hold the paths and locals written in it.
+    Choice,
     Other,
 }
 

@@ -585,3 +585,53 @@ fn external_corpus_agrees() {
     let fast = files.iter().filter(|(_, text)| agrees(text)).count();
     println!("{fast} of {} files read on the fast path", files.len());
 }
+
+/// Throughput of fact extraction on a whole workspace, one thread, the files already in
+/// memory (bench/scan_throughput.sh runs it): the scanner alone, `parse_tf` (the scanner
+/// and the reference parser where it gives up), and the git blob id every file read also
+/// gets. Best of five passes each.
+#[test]
+#[ignore]
+fn corpus_throughput() {
+    let dir = std::env::var("STRATA_HCL_CORPUS").expect("STRATA_HCL_CORPUS names a directory");
+    let mut files = Vec::new();
+    collect_tf(Path::new(&dir), &mut files);
+    let bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
+    let best = |f: &dyn Fn(&str) -> usize| {
+        (0..5)
+            .map(|_| {
+                let started = std::time::Instant::now();
+                let mut sink = 0;
+                for (_, text) in &files {
+                    sink += f(text);
+                }
+                std::hint::black_box(sink);
+                started.elapsed()
+            })
+            .min()
+            .expect("five passes")
+    };
+    let report = |what: &str, took: std::time::Duration| {
+        let mbps = bytes as f64 / 1e6 / took.as_secs_f64();
+        println!("{what}: {:.1} ms, {mbps:.0} MB/s", took.as_secs_f64() * 1e3);
+    };
+    println!("{} files, {:.1} MB", files.len(), bytes as f64 / 1e6);
+    let fast = files.iter().filter(|(_, t)| scan(t).is_some()).count();
+    println!("{fast} on the scanner's path");
+    report(
+        "scan",
+        best(&|t| scan(t).map_or(0, |f| f.modules.len() + 1)),
+    );
+    report(
+        "parse_tf",
+        best(&|t| crate::hcl::parse_tf(t, "t.tf").map_or(0, |f| f.modules.len() + 1)),
+    );
+    report(
+        "blob id",
+        best(&|t| crate::digest::FileId::of_content(t.as_bytes()).0[0] as usize),
+    );
+    report(
+        "utf-8 check",
+        best(&|t| std::str::from_utf8(t.as_bytes()).map_or(0, str::len)),
+    );
+}
