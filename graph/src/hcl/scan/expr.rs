@@ -2,15 +2,22 @@
 //! and objects. Strings and heredocs are in `strings.rs`; what an expression's shape says
 //! (a static path, a file-function call) is in `shape.rs`.
 
+use std::borrow::Cow;
+
 use super::shape::{file_call, Call, Shape};
 use super::strings::unescape;
-use super::{is_id_continue, is_id_start, Scan, Scanner, MAX_OPERATORS};
+use super::{is_id_continue, is_id_start, Scan, Scanner, MAX_DEPTH, MAX_OPERATORS};
 use crate::hcl::{CHOICE_FUNCTIONS, FILE_FUNCTIONS};
 
 impl<'a> Scanner<'a> {
     /// An expression: a term, then binary operators or a conditional. Without `newlines`,
     /// the expression ends at the end of its line.
     pub(super) fn expr(&mut self, newlines: bool) -> Scan<Shape> {
+        if self.shortcuts {
+            if let Some(shape) = self.simple_expr(newlines) {
+                return Some(shape);
+            }
+        }
         self.enter()?;
         let mut shape = self.term(newlines)?;
         loop {
@@ -44,6 +51,104 @@ impl<'a> Scanner<'a> {
             break;
         }
         self.leave();
+        Some(shape)
+    }
+
+    /// The most common expressions, read without the general machinery: a quoted string with
+    /// no escape, interpolation or directive; a plain number; a variable with attributes
+    /// (`var.name`, `string`, `true`). `None` (nothing consumed) unless what follows ends the
+    /// expression, so [`Scanner::expr`] would read exactly the same and give the same shape.
+    fn simple_expr(&mut self, newlines: bool) -> Option<Shape> {
+        // `expr` and `term` each go one level deeper.
+        if self.depth + 2 > MAX_DEPTH {
+            return None;
+        }
+        let start = self.pos;
+        let b = self.b;
+        let mut pos = start;
+        let shape = match *b.get(pos)? {
+            b'"' => {
+                pos += 1;
+                while let Some(&c) = b.get(pos) {
+                    if matches!(c, b'"' | b'\\' | b'$' | b'%' | b'\n') {
+                        break;
+                    }
+                    pos += 1;
+                }
+                if b.get(pos) != Some(&b'"') {
+                    return None;
+                }
+                pos += 1;
+                Shape::Str(start + 1, pos - 1)
+            }
+            b'0'..=b'9' => {
+                while b.get(pos).is_some_and(u8::is_ascii_digit) {
+                    pos += 1;
+                }
+                // Fractions, exponents and long numbers take the general path.
+                if pos - start > 15
+                    || b.get(pos)
+                        .is_some_and(|&c| c == b'.' || is_id_continue(c) || c >= 0x80)
+                {
+                    return None;
+                }
+                Shape::Other
+            }
+            c if is_id_start(c) => {
+                let ident = |mut pos: usize| -> Option<usize> {
+                    if !b.get(pos).copied().is_some_and(is_id_start) {
+                        return None;
+                    }
+                    pos += 1;
+                    while b.get(pos).copied().is_some_and(is_id_continue) {
+                        pos += 1;
+                    }
+                    b.get(pos).is_none_or(|&c| c < 0x80).then_some(pos)
+                };
+                let first = (start, ident(start)?);
+                pos = first.1;
+                let mut attrs = 0;
+                let mut attr = (0, 0);
+                while b.get(pos) == Some(&b'.') {
+                    let end = ident(pos + 1)?;
+                    attr = (pos + 1, end);
+                    attrs += 1;
+                    pos = end;
+                }
+                let root = &b[first.0..first.1];
+                match attrs {
+                    0 if matches!(root, b"null" | b"true" | b"false") => Shape::Other,
+                    0 => Shape::Var(first.0, first.1),
+                    1 => Shape::Attr(first, attr),
+                    _ if root == b"local" => Shape::Choice,
+                    _ => Shape::Other,
+                }
+            }
+            _ => return None,
+        };
+        // What follows must end the expression: no traversal, call, operator or conditional.
+        let next = if newlines {
+            self.skip_ws(pos)?
+        } else {
+            self.skip_sp(pos)?
+        };
+        let ends = match b.get(next) {
+            None => true,
+            Some(b'\n' | b'#' | b',' | b']' | b')' | b'}') => true,
+            // `a ? b : c`, `{ key: value }`; `name::` is a namespaced call.
+            Some(b':') => b.get(next + 1) != Some(&b':'),
+            Some(b'=') => b.get(next + 1) != Some(&b'='),
+            Some(b'/') => b.get(next + 1) == Some(&b'/'),
+            _ => false,
+        };
+        if !ends {
+            return None;
+        }
+        self.pos = pos;
+        if !newlines && self.no_continuation().is_none() {
+            self.pos = start;
+            return None;
+        }
         Some(shape)
     }
 
@@ -402,21 +507,22 @@ impl<'a> Scanner<'a> {
             self.expect(b'}')?;
             return Some(Shape::Other);
         }
-        let mut keys: Vec<String> = Vec::new();
+        let first_key = self.keys.len();
         loop {
             self.ws()?;
             if self.expect(b'}').is_some() {
+                self.keys.truncate(first_key);
                 return Some(Shape::Collection);
             }
             let key = match self.expr(false)? {
-                Shape::Var(start, end) => self.text[start..end].to_string(),
+                Shape::Var(start, end) => Cow::Borrowed(&self.text[start..end]),
                 Shape::Str(start, end) => unescape(&self.text[start..end])?,
                 _ => return None,
             };
-            if keys.contains(&key) {
+            if self.keys[first_key..].contains(&key) {
                 return None;
             }
-            keys.push(key);
+            self.keys.push(key);
             self.sp()?;
             match self.peek()? {
                 b'=' | b':' => self.pos += 1,
@@ -429,6 +535,7 @@ impl<'a> Scanner<'a> {
             match self.peek()? {
                 b'}' => {
                     self.pos += 1;
+                    self.keys.truncate(first_key);
                     return Some(Shape::Collection);
                 }
                 b'\n' | b',' => self.pos += 1,

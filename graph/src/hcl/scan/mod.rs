@@ -26,6 +26,7 @@ mod strings;
 
 use super::{HclFacts, ModuleCall, PathLocal};
 use shape::{static_path, Call, Shape};
+use std::borrow::Cow;
 use std::cell::Cell;
 use strings::unescape;
 
@@ -37,6 +38,11 @@ type Scan<T> = Option<T>;
 
 /// Facts from `text`, or `None` when the reference parser must decide.
 pub(super) fn scan(text: &str) -> Option<HclFacts> {
+    scan_with(text, true)
+}
+
+/// [`scan`], with or without the shortcut for simple values (the tests compare the two).
+fn scan_with(text: &str, shortcuts: bool) -> Option<HclFacts> {
     let bytes = text.as_bytes();
     if bytes.contains(&b'\r') || bytes.contains(&0) {
         return None;
@@ -50,6 +56,8 @@ pub(super) fn scan(text: &str) -> Option<HclFacts> {
         calls: Vec::new(),
         facts: HclFacts::default(),
         line_cursor: (0, 1),
+        keys: Vec::new(),
+        shortcuts,
         skipped_sp: Cell::new((usize::MAX, 0)),
         skipped_ws: Cell::new((usize::MAX, 0)),
     };
@@ -83,6 +91,11 @@ struct Scanner<'a> {
     facts: HclFacts,
     /// (offset, line) of the last line lookup, so lookups in order cost one pass in total.
     line_cursor: (usize, usize),
+    /// The attribute names of the bodies and the keys of the objects being read, innermost
+    /// last, to refuse duplicates as the reference does.
+    keys: Vec<Cow<'a, str>>,
+    /// Whether simple values take [`Scanner::simple_expr`] (always, but in tests).
+    shortcuts: bool,
     /// (from, to) of the last [`Scanner::skip_sp`] and [`Scanner::skip_ws`]: an expression
     /// looks past its end for an operator or a continuation and steps back, so the same
     /// whitespace and comments would otherwise be skipped several times.
@@ -258,39 +271,44 @@ impl<'a> Scanner<'a> {
     /// block's body ends at its `}`, which is consumed.
     fn body(&mut self, kind: Body) -> Scan<()> {
         let top = kind == Body::Top;
-        let mut keys: Vec<&str> = Vec::new();
+        // This body's attribute names are the end of the shared stack (no allocation per
+        // block); a scan that gives up leaves it as it is.
+        let first_key = self.keys.len();
         loop {
             self.ws()?;
             match self.peek() {
-                None if top => return Some(()),
+                None if top => break,
                 Some(b'}') if !top => {
                     self.pos += 1;
-                    return Some(());
+                    break;
                 }
                 Some(c) if is_id_start(c) => {}
                 _ => return None,
             }
-            self.structure(kind, &mut keys)?;
+            self.structure(kind, first_key)?;
             self.sp()?;
             self.line_comment();
             match self.peek() {
-                None if top => return Some(()),
+                None if top => break,
                 Some(b'\n') => self.pos += 1,
                 _ => return None,
             }
         }
+        self.keys.truncate(first_key);
+        Some(())
     }
 
-    /// An attribute or a block, starting at its identifier.
-    fn structure(&mut self, kind: Body, keys: &mut Vec<&'a str>) -> Scan<()> {
+    /// An attribute or a block, starting at its identifier; the body's attribute names so
+    /// far are `self.keys[first_key..]`.
+    fn structure(&mut self, kind: Body, first_key: usize) -> Scan<()> {
         let ident = self.ident()?;
         let name = self.str(ident);
         self.sp()?;
         if self.peek() == Some(b'=') {
-            if keys.contains(&name) {
+            if self.keys[first_key..].contains(&Cow::Borrowed(name)) {
                 return None;
             }
-            keys.push(name);
+            self.keys.push(Cow::Borrowed(name));
             return self.attribute(kind, ident);
         }
         let mut first_label = None;
@@ -344,7 +362,7 @@ impl<'a> Scanner<'a> {
         match kind {
             Body::Module if source_line.is_some() => {
                 if let (Shape::Str(start, end), Some(line)) = (shape, source_line) {
-                    let source = unescape(&self.text[start..end])?;
+                    let source = unescape(&self.text[start..end])?.into_owned();
                     if let Some(module) = self.facts.modules.last_mut() {
                         if module.source.is_empty() && module.line == 0 {
                             module.source = source;
@@ -403,7 +421,7 @@ impl<'a> Scanner<'a> {
             // The module's source is filled in when its attribute is read; a module without
             // a plain-string source is dropped again below.
             let name = match label {
-                Some((start, end, true)) => unescape(&self.text[start..end])?,
+                Some((start, end, true)) => unescape(&self.text[start..end])?.into_owned(),
                 Some((start, end, false)) => self.text[start..end].to_string(),
                 None => String::new(),
             };

@@ -57,7 +57,7 @@ pub(super) fn path_variable(text: &str, shape: &Shape) -> Option<PathBase> {
 /// The text of a string without interpolations. `Some(None)`: not such a string.
 pub(super) fn literal(text: &str, shape: &Shape) -> Scan<Option<String>> {
     Some(match shape {
-        Shape::Str(start, end) => Some(unescape(&text[*start..*end])?),
+        Shape::Str(start, end) => Some(unescape(&text[*start..*end])?.into_owned()),
         Shape::Template(elements) => {
             let mut out = String::new();
             for element in elements {

@@ -1,5 +1,7 @@
 //! Quoted strings, interpolations and heredocs, and decoding their escapes.
 
+use std::borrow::Cow;
+
 use super::shape::{path_variable, Elem, Shape};
 use super::{is_id_continue, Scan, Scanner};
 use crate::hcl::PathBase;
@@ -36,7 +38,9 @@ impl<'a> Scanner<'a> {
                 b'$' if self.at(self.pos + 1) == Some(b'{') => {
                     let elements = elements.get_or_insert_with(Vec::new);
                     if literal < self.pos {
-                        elements.push(Elem::Literal(unescape(&self.text[literal..self.pos])?));
+                        elements.push(Elem::Literal(
+                            unescape(&self.text[literal..self.pos])?.into_owned(),
+                        ));
                     }
                     let base = self.interpolation()?;
                     elements.push(Elem::Interpolation(base));
@@ -45,7 +49,9 @@ impl<'a> Scanner<'a> {
                 b'%' if self.at(self.pos + 1) == Some(b'{') => {
                     let elements = elements.get_or_insert_with(Vec::new);
                     if literal < self.pos {
-                        elements.push(Elem::Literal(unescape(&self.text[literal..self.pos])?));
+                        elements.push(Elem::Literal(
+                            unescape(&self.text[literal..self.pos])?.into_owned(),
+                        ));
                     }
                     // A strip marker trims the literals beside it: left to the reference.
                     if self.directive(&mut open)? {
@@ -65,7 +71,9 @@ impl<'a> Scanner<'a> {
             None => Shape::Str(start, end),
             Some(mut elements) => {
                 if literal < end {
-                    elements.push(Elem::Literal(unescape(&self.text[literal..end])?));
+                    elements.push(Elem::Literal(
+                        unescape(&self.text[literal..end])?.into_owned(),
+                    ));
                 }
                 Shape::Template(elements)
             }
@@ -225,9 +233,9 @@ pub(super) fn escape_len(b: &[u8]) -> Scan<usize> {
 }
 
 /// A quoted string's literal text with its escapes decoded.
-pub(super) fn unescape(raw: &str) -> Scan<String> {
+pub(super) fn unescape(raw: &str) -> Scan<Cow<'_, str>> {
     if !raw.contains(['\\', '$', '%']) {
-        return Some(raw.to_string());
+        return Some(Cow::Borrowed(raw));
     }
     let b = raw.as_bytes();
     let mut out = String::with_capacity(raw.len());
@@ -263,5 +271,5 @@ pub(super) fn unescape(raw: &str) -> Scan<String> {
             }
         }
     }
-    Some(out)
+    Some(Cow::Owned(out))
 }

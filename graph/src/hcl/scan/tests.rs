@@ -5,7 +5,7 @@
 //! Terraform is read on the fast path (a scanner that gave up on everything would pass the
 //! property and be useless).
 
-use super::scan;
+use super::{scan, scan_with};
 use crate::hcl::{parse_tf_reference, HclFacts};
 use std::path::{Path, PathBuf};
 
@@ -567,6 +567,11 @@ fn mutated_files_are_read_as_the_reference_reads_them_or_given_up() {
             if agrees(&mutant) {
                 accepted += 1;
             }
+            assert_eq!(
+                scan(&mutant),
+                scan_with(&mutant, false),
+                "the shortcut for simple values changes what is read:\n{mutant}"
+            );
         }
     }
     println!("{accepted} of {total} edited files read on the fast path");
@@ -584,12 +589,15 @@ fn external_corpus_agrees() {
     collect_tf(Path::new(&dir), &mut files);
     let fast = files.iter().filter(|(_, text)| agrees(text)).count();
     println!("{fast} of {} files read on the fast path", files.len());
+    for (path, text) in &files {
+        assert_eq!(scan(text), scan_with(text, false), "{}", path.display());
+    }
 }
 
 /// Throughput of fact extraction on a whole workspace, one thread, the files already in
 /// memory (bench/scan_throughput.sh runs it): the scanner alone, `parse_tf` (the scanner
 /// and the reference parser where it gives up), and the git blob id every file read also
-/// gets. Best of five passes each.
+/// gets. Best of ten passes each.
 #[test]
 #[ignore]
 fn corpus_throughput() {
@@ -598,7 +606,7 @@ fn corpus_throughput() {
     collect_tf(Path::new(&dir), &mut files);
     let bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
     let best = |f: &dyn Fn(&str) -> usize| {
-        (0..5)
+        (0..10)
             .map(|_| {
                 let started = std::time::Instant::now();
                 let mut sink = 0;
@@ -609,7 +617,7 @@ fn corpus_throughput() {
                 started.elapsed()
             })
             .min()
-            .expect("five passes")
+            .expect("ten passes")
     };
     let report = |what: &str, took: std::time::Duration| {
         let mbps = bytes as f64 / 1e6 / took.as_secs_f64();
@@ -634,4 +642,78 @@ fn corpus_throughput() {
         "utf-8 check",
         best(&|t| std::str::from_utf8(t.as_bytes()).map_or(0, str::len)),
     );
+}
+
+/// The shortcut for simple values (`Scanner::simple_expr`) must stop exactly where the
+/// general path would: at whatever can continue an expression after a string, a number
+/// or a variable.
+#[test]
+fn simple_values_end_where_the_general_path_ends_them() {
+    let values = [
+        r#""plain""#,
+        "var.x ? 1 : 2",
+        "var.x?1:2",
+        "local.m.k",
+        "local.m [\"k\"]",
+        "var . x",
+        "var.x.*.id",
+        "var.x[0]",
+        "1.5",
+        "1e3",
+        "12345678901234567890",
+        "x == y",
+        "x==y",
+        "x = y",
+        "x => y",
+        "x ::y",
+        "provider::p::f(1)",
+        "null",
+        "true && false",
+        r#""a" + "b""#,
+        "var.x # comment",
+        "var.x // comment",
+        "var.x /* comment */",
+        "var.x /* comment */ + 1",
+        "var.x\n  .y",
+        "var.x\n  ? 1 : 2",
+        "var.x\n  # comment\n  + 1",
+        "try(local.a.b, local.c)",
+        "local.a...",
+    ];
+    for value in values {
+        for wrap in [
+            "a = {v}\n",
+            "a = [{v}]\n",
+            "a = [\n  {v},\n  x\n]\n",
+            "a = f({v}, {v})\n",
+            "a = {{ k = {v} }}\n",
+            "a = {{ k: {v}, j: 1 }}\n",
+            "a = {{ ({v}) = 1 }}\n",
+            "a = [for k, v in {v} : {v}]\n",
+            "a = {{ for k, v in {v} : {v} => {v} }}\n",
+            "a = c ? {v} : {v}\n",
+            "b {{ a = {v} }}\n",
+            "locals {{\n  a = {v}\n}}\n",
+        ] {
+            let text = wrap
+                .replace("{v}", value)
+                .replace("{{", "{")
+                .replace("}}", "}");
+            agrees(&text);
+            assert_eq!(
+                scan(&text),
+                scan_with(&text, false),
+                "the shortcut changes what is read:\n{text}"
+            );
+        }
+    }
+    // Common values stay on the fast path.
+    for text in [
+        "a = var.x\n",
+        "a = \"x\" # c\n",
+        "a = 3\nb = [1, 2]\n",
+        "a = { k = local.v, j = \"s\" }\n",
+    ] {
+        scanned(text);
+    }
 }
