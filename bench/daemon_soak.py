@@ -16,8 +16,8 @@ then for the given time repeats, every `--interval` seconds, one developer actio
 - ask about another base (`--base HEAD~1`), which makes the daemon build and keep that
   commit's baseline.
 
-After every request it samples the daemon's resident memory (VmRSS) and its peak (VmHWM)
-from /proc. Every `--check-every` requests it also asks the same question without the daemon
+Before every action (after the pause) and right after every answer it samples the daemon's
+resident memory (VmRSS), and its peak (VmHWM), from /proc. Every `--check-every` requests it also asks the same question without the daemon
 (`STRATA_DAEMON=0`) and fails if the two answers differ: a daemon that is small but wrong
 would be no result. Writes one CSV row per request (`--csv`) and prints a Markdown summary.
 The workspace is left with the soak's commits; regenerate it for other benchmarks.
@@ -44,9 +44,9 @@ def status_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
+            if key in ("VmRSS", "VmHWM", "RssAnon"):
                 out[key] = int(value.split()[0])
-    return out["VmRSS"], out["VmHWM"]
+    return out["VmRSS"], out["VmHWM"], out["RssAnon"]
 
 
 def daemon_pid(ws):
@@ -122,6 +122,8 @@ def main():
     i = 0
     while time.monotonic() < deadline:
         i += 1
+        # Resident while idle: after the pause since the last answer, before the next action.
+        idle_rss, _, idle_anon = status_kib(pid)
         roll = rng.random()
         base = None
         if i % args.commit_every == 0:
@@ -158,7 +160,7 @@ def main():
             edited.add(path)
             action = "edit"
         ms, answer = affected(strata, ws, base, daemon=True)
-        rss, hwm = status_kib(pid)
+        rss, hwm, _ = status_kib(pid)
         rows.append(
             {
                 "seconds": round(time.monotonic() - started, 1),
@@ -166,6 +168,8 @@ def main():
                 "action": action,
                 "latency_ms": round(ms, 1),
                 "affected": len(answer.get("targets", answer.get("affected", []))),
+                "idle_rss_kib": idle_rss,
+                "idle_anon_kib": idle_anon,
                 "rss_kib": rss,
                 "hwm_kib": hwm,
             }
@@ -177,7 +181,7 @@ def main():
             checks += 1
         time.sleep(max(0.0, args.interval - ms / 1000))
 
-    rss, hwm = status_kib(pid)
+    rss, hwm, _ = status_kib(pid)
     run([strata, "daemon", "stop"], ws, check=False)
     if args.csv:
         with open(args.csv, "w", newline="") as f:
@@ -188,16 +192,19 @@ def main():
     def mib(kib):
         return f"{kib / 1024:.1f} MiB"
 
-    first = [r["rss_kib"] for r in rows if r["seconds"] <= 60]
-    last = [r["rss_kib"] for r in rows if r["seconds"] >= rows[-1]["seconds"] - 60]
+    first = [r["idle_rss_kib"] for r in rows if r["seconds"] <= 60]
+    last = [r["idle_rss_kib"] for r in rows if r["seconds"] >= rows[-1]["seconds"] - 60]
+    answered = [r["rss_kib"] for r in rows]
     lat = sorted(r["latency_ms"] for r in rows)
     counts = {}
     for r in rows:
         counts[r["action"]] = counts.get(r["action"], 0) + 1
     print(f"## daemon soak: {args.minutes:g} minutes, {len(rows)} requests\n")
     print("| measure | value |\n|---|---:|")
-    print(f"| resident, first minute (max) | {mib(max(first))} |")
-    print(f"| resident, last minute (max) | {mib(max(last))} |")
+    print(f"| resident while idle, first minute (max) | {mib(max(first))} |")
+    print(f"| resident while idle, last minute (max) | {mib(max(last))} |")
+    print(f"| resident while idle, whole run (max) | {mib(max(r['idle_rss_kib'] for r in rows))} |")
+    print(f"| resident right after an answer (max) | {mib(max(answered))} |")
     print(f"| resident at the end | {mib(rss)} |")
     print(f"| peak resident (VmHWM) | {mib(hwm)} |")
     print(f"| request latency median / p95 / max | {statistics.median(lat):.0f} / "

@@ -172,6 +172,65 @@ fn answers_equal_in_process_ones_through_a_sequence_of_edits() {
     );
 }
 
+/// The daemon keeps the baselines of two merge-bases; asked about three in turn, it drops
+/// the least recently used and reads it back when asked again, answering as before.
+#[test]
+fn answers_for_several_bases_in_turn_equal_in_process_ones() {
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.append("modules/naming/main.tf", "# one\n");
+    repo.git(&["commit", "-q", "-am", "one"]);
+    repo.append("stacks/network/main.tf", "# two\n");
+    repo.git(&["commit", "-q", "-am", "two"]);
+    repo.append("modules/db/main.tf", "# work\n");
+    let _daemon = Daemon::start(&repo);
+    let mut answers = std::collections::BTreeMap::new();
+    for round in 0..2 {
+        for base in ["main", "HEAD~1", "HEAD", "main"] {
+            let args = ["--json", "affected", "--base", base];
+            let via = strata_env(&repo, &args, &[]);
+            let only = strata_env(&repo, &args, &[("PATH", "/nonexistent-strata-test-path")]);
+            let direct = strata_env(&repo, &args, &[("STRATA_DAEMON", "0")]);
+            assert_eq!(
+                (via.code, only.code, direct.code),
+                (0, 0, 0),
+                "round {round}, base {base}: exit codes (daemon, daemon only, in process)\n{}\n{}",
+                only.stderr,
+                direct.stderr
+            );
+            let direct = direct.json();
+            assert_eq!(via.json(), direct, "round {round}, base {base}");
+            assert_eq!(
+                only.json(),
+                direct,
+                "round {round}, base {base}: daemon only"
+            );
+            answers.insert(base, labels(&direct));
+        }
+    }
+    // Three different questions, three different answers.
+    assert!(
+        answers["main"].contains(&"modules/naming".to_string()),
+        "{answers:?}"
+    );
+    assert!(
+        !answers["HEAD~1"].contains(&"modules/naming".to_string()),
+        "{answers:?}"
+    );
+    assert!(
+        answers["HEAD~1"].contains(&"stacks/network".to_string()),
+        "{answers:?}"
+    );
+    assert!(
+        !answers["HEAD"].contains(&"stacks/network".to_string()),
+        "{answers:?}"
+    );
+    assert!(
+        answers["HEAD"].contains(&"modules/db".to_string()),
+        "{answers:?}"
+    );
+}
+
 #[test]
 fn an_edit_made_just_before_the_request_is_seen() {
     let repo = Repo::with_fixture();

@@ -158,12 +158,80 @@ pub fn affected_for_view(session: &Session, base: &str, head_view: &View) -> Res
 /// [`affected_resident`]).
 #[derive(Default)]
 pub struct BaseCache {
-    baselines: std::collections::HashMap<String, Baseline>,
+    baselines: Recent<Baseline>,
+    /// Paths changed between a kept merge-base and the current HEAD commit.
     committed: std::collections::HashMap<(String, String), Vec<String>>,
 }
 
-/// How many merge-bases a [`BaseCache`] remembers before it starts over.
-const BASE_CACHE_LIMIT: usize = 16;
+/// Values by commit, at most [`BASE_CACHE_LIMIT`], the most recently used last.
+struct Recent<V>(Vec<(String, V)>);
+
+impl<V> Default for Recent<V> {
+    fn default() -> Self {
+        Recent(Vec::new())
+    }
+}
+
+impl<V> Recent<V> {
+    /// Makes `key` the most recently used; `false` when it is not kept.
+    fn touch(&mut self, key: &str) -> bool {
+        let Some(i) = self.0.iter().position(|(k, _)| k == key) else {
+            return false;
+        };
+        let entry = self.0.remove(i);
+        self.0.push(entry);
+        true
+    }
+
+    /// Room for one more: drops the least recently used when full, and says which.
+    fn make_room(&mut self) -> Option<String> {
+        (self.0.len() >= BASE_CACHE_LIMIT).then(|| self.0.remove(0).0)
+    }
+
+    fn push(&mut self, key: &str, value: V) {
+        self.0.push((key.to_string(), value));
+    }
+
+    fn latest(&self) -> Option<&V> {
+        self.0.last().map(|(_, v)| v)
+    }
+}
+
+/// How many merge-bases a [`BaseCache`] keeps: the one of the default base and one more.
+/// A baseline of 10,000 targets takes several MB; one dropped is read back from the
+/// baseline cache on disk in milliseconds when asked for again.
+const BASE_CACHE_LIMIT: usize = 2;
+
+impl BaseCache {
+    /// Keeps the baseline of `merge_base`, made by `make` when it is not kept (dropping the
+    /// least recently used one first, with its commit differences, when the cache is full).
+    fn keep(&mut self, merge_base: &str, make: impl FnOnce() -> Result<Baseline>) -> Result<()> {
+        if !self.baselines.touch(merge_base) {
+            if let Some(gone) = self.baselines.make_room() {
+                self.committed.retain(|(base, _), _| *base != gone);
+            }
+            self.baselines.push(merge_base, make()?);
+        }
+        Ok(())
+    }
+
+    /// The paths changed between `merge_base` and `head`, from `changed` when not kept;
+    /// differences to an earlier HEAD are dropped.
+    fn committed(
+        &mut self,
+        merge_base: &str,
+        head: &str,
+        changed: impl FnOnce() -> Result<Vec<String>>,
+    ) -> Result<&[String]> {
+        let key = (merge_base.to_string(), head.to_string());
+        if !self.committed.contains_key(&key) {
+            let paths = changed()?;
+            self.committed.retain(|(_, h), _| h == head);
+            self.committed.insert(key.clone(), paths);
+        }
+        Ok(&self.committed[&key])
+    }
+}
 
 /// [`affected_for_view`] for a resident process: the baseline of the merge-base and the
 /// paths changed between it and HEAD are kept in `cache`, so a request that finds them
@@ -175,37 +243,32 @@ pub fn affected_resident(
     cache: &mut BaseCache,
 ) -> Result<Affected> {
     let (head_commit, merge_base) = resolve(session, base, "HEAD")?;
-    if cache.baselines.len() >= BASE_CACHE_LIMIT {
-        *cache = BaseCache::default();
-    }
     let mut derived_changes = None;
-    if !cache.baselines.contains_key(&merge_base) {
-        let baseline = match load_baseline(session, &merge_base) {
+    cache.keep(&merge_base, || {
+        Ok(match load_baseline(session, &merge_base) {
             Some(baseline) => baseline,
             None => {
                 let (baseline, changed) = base_from_commit(session, &merge_base, head_view)?;
                 derived_changes = Some(changed);
                 baseline
             }
-        };
-        cache.baselines.insert(merge_base.clone(), baseline);
-    }
+        })
+    })?;
     let changed = match derived_changes {
         // The commit was just read: exactly the paths that differ.
         Some(changed) => changed,
         None => {
-            let key = (merge_base.clone(), head_commit);
-            if !cache.committed.contains_key(&key) {
-                let committed = session.repo.changed_between(&key.0, &key.1)?;
-                cache.committed.insert(key.clone(), committed);
-            }
-            with_touched(cache.committed[&key].clone(), head_view)
+            let committed = cache.committed(&merge_base, &head_commit, || {
+                session.repo.changed_between(&merge_base, &head_commit)
+            })?;
+            with_touched(committed.to_vec(), head_view)
         }
     };
+    let baseline = cache.baselines.latest().expect("kept above");
     Ok(Affected {
         base: base.to_string(),
         head: "WORKTREE".to_string(),
-        targets: compare(&cache.baselines[&merge_base], head_view, &changed, None),
+        targets: compare(baseline, head_view, &changed, None),
         merge_base,
     })
 }
@@ -735,5 +798,44 @@ impl AffectedTarget {
                 format!("{} {at}: {}", self.label, why.join("; "))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_least_recently_used_merge_base_goes_first() {
+        let mut recent = Recent::default();
+        recent.push("a", 1);
+        assert_eq!(recent.make_room(), None);
+        recent.push("b", 2);
+        assert!(recent.touch("a"));
+        assert_eq!(recent.latest(), Some(&1));
+        assert!(!recent.touch("c"));
+        // Full: `b` was used longest ago.
+        assert_eq!(recent.make_room().as_deref(), Some("b"));
+        recent.push("c", 3);
+        assert!(!recent.touch("b"));
+        assert!(recent.touch("a") && recent.touch("c"));
+        assert_eq!(recent.latest(), Some(&3));
+    }
+
+    #[test]
+    fn commit_differences_are_kept_for_the_current_head_only() {
+        let mut cache = BaseCache::default();
+        let paths = |p: &str| Ok(vec![p.to_string()]);
+        assert_eq!(cache.committed("m", "h1", || paths("x")).unwrap(), ["x"]);
+        // Kept: not asked again.
+        assert_eq!(
+            cache.committed("m", "h1", || unreachable!()).unwrap(),
+            ["x"]
+        );
+        assert_eq!(cache.committed("m2", "h1", || paths("y")).unwrap(), ["y"]);
+        assert_eq!(cache.committed.len(), 2);
+        // HEAD moved: the differences to the old HEAD are dropped.
+        assert_eq!(cache.committed("m", "h2", || paths("z")).unwrap(), ["z"]);
+        assert_eq!(cache.committed.len(), 1);
     }
 }

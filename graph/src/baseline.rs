@@ -13,7 +13,6 @@ use crate::model::{EnvironmentFiles, Model};
 use crate::session::View;
 use crate::snapshot::FileEntry;
 use crate::snapshot::Snapshot;
-use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -48,8 +47,6 @@ pub struct Baseline {
     /// Why the commit could not be modelled at all (a malformed env.toml, a cycle): then
     /// every target at head is affected, and nothing else here is known.
     pub failure: Option<crate::error::Problem>,
-    #[serde(skip)]
-    index: HashMap<String, usize>,
 }
 
 impl Baseline {
@@ -76,9 +73,9 @@ impl Baseline {
         commit: &str,
         files: &EnvironmentFiles,
     ) -> Baseline {
-        let ((targets, index), digests) = rayon::join(
+        let (targets, digests) = rayon::join(
             || {
-                let targets: Vec<BaseTarget> = model
+                let mut targets: Vec<BaseTarget> = model
                     .targets
                     .iter()
                     .enumerate()
@@ -92,8 +89,8 @@ impl Baseline {
                         broken: !t.problems.is_empty(),
                     })
                     .collect();
-                let index = index_of(&targets);
-                (targets, index)
+                targets.sort_unstable_by(|a, b| a.label.cmp(&b.label));
+                targets
             },
             || EnvDigests::new(files, snapshot),
         );
@@ -112,7 +109,6 @@ impl Baseline {
                 .collect(),
             env: digests.export(),
             failure: None,
-            index,
         }
     }
 
@@ -126,12 +122,15 @@ impl Baseline {
             toolchains: BTreeMap::new(),
             env: BTreeMap::new(),
             failure: Some(error.into()),
-            index: HashMap::default(),
         }
     }
 
+    /// The target labelled `label` (targets are kept in label order: no index beside them).
     pub fn target(&self, label: &str) -> Option<&BaseTarget> {
-        self.index.get(label).map(|&i| &self.targets[i])
+        self.targets
+            .binary_search_by(|t| t.label.as_str().cmp(label))
+            .ok()
+            .map(|i| &self.targets[i])
     }
 
     pub fn env_digest(&self, env: &str, label: &str) -> (Option<TargetHash>, Option<TargetHash>) {
@@ -143,11 +142,12 @@ impl Baseline {
 
     pub fn load(path: &Path, commit: &str) -> Option<Baseline> {
         let body = strata_fs::read_sealed(path, MAGIC)?;
-        let mut b: Baseline = postcard::from_bytes(&body).ok()?;
-        if b.version != VERSION || b.commit != commit {
+        let b: Baseline = postcard::from_bytes(&body).ok()?;
+        // A file whose targets are out of order was not written by this version.
+        let ordered = b.targets.windows(2).all(|w| w[0].label < w[1].label);
+        if b.version != VERSION || b.commit != commit || !ordered {
             return None;
         }
-        b.index = index_of(&b.targets);
         Some(b)
     }
 
@@ -160,13 +160,4 @@ impl Baseline {
                 .map_err(std::io::Error::other)
         });
     }
-}
-
-/// Target index by label.
-fn index_of(targets: &[BaseTarget]) -> HashMap<String, usize> {
-    targets
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.label.clone(), i))
-        .collect()
 }

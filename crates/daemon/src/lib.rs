@@ -20,6 +20,7 @@
 
 pub mod client;
 mod lock;
+mod memory;
 mod server;
 mod watch;
 

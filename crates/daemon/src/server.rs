@@ -213,6 +213,7 @@ fn serve_locked(
     };
     // Read the tree now, so the first request finds it in memory.
     let _ = server.current();
+    crate::memory::release_freed();
     spawn_guard(&root, &bound, idle, Arc::clone(&shared));
     lock::set_phase(&root, Phase::Ready);
     lock::forget_failure(&root);
@@ -231,6 +232,7 @@ fn serve_locked(
                 shared.touch();
                 // The client may have given up; nothing to do then.
                 let _ = reply.send(response);
+                crate::memory::release_freed();
             }
             Job::Stop => break,
         }
