@@ -917,8 +917,12 @@ impl Runner<'_> {
         let backend = self.states.backend_of(task.target, env).ok()?;
         let holder = if backend.kind() == "pg" {
             // The pg backend reports the waiting run's own lock info: its locks are
-            // PostgreSQL advisory locks, which record no holder.
-            "another run (pg records no lock holder: `SELECT application_name, client_addr, backend_start FROM pg_stat_activity JOIN pg_locks USING (pid) WHERE locktype = 'advisory'` names it; strata's runs appear as `strata <action> <label> [<env>] <user>@<host> pid <pid>`)".to_string()
+            // PostgreSQL advisory locks, which record no holder; the session holding one
+            // is asked from the server.
+            match backend.pg_lock_holder(&self.session.root) {
+                Some(holder) => holder,
+                None => "another run (pg records no lock holder, and it could not be asked with psql: `SELECT application_name, client_addr, backend_start FROM pg_stat_activity JOIN pg_locks USING (pid) WHERE locktype = 'advisory'` names it; strata's runs appear as `strata <action> <label> [<env>] <user>@<host> pid <pid>`)".to_string(),
+            }
         } else {
             state::lock_holder_in(log).unwrap_or_else(|| "another run".into())
         };
