@@ -142,6 +142,10 @@ impl Baseline {
 
     pub fn load(path: &Path, commit: &str) -> Option<Baseline> {
         let body = strata_fs::read_sealed(path, MAGIC)?;
+        // Used now: the pruning in `save` keeps the most recently used.
+        if let Ok(file) = std::fs::File::options().append(true).open(path) {
+            let _ = file.set_modified(std::time::SystemTime::now());
+        }
         let b: Baseline = postcard::from_bytes(&body).ok()?;
         // A file whose targets are out of order was not written by this version.
         let ordered = b.targets.windows(2).all(|w| w[0].label < w[1].label);
@@ -151,7 +155,10 @@ impl Baseline {
         Some(b)
     }
 
-    /// Best effort: the baseline is an optimisation.
+    /// Best effort: the baseline is an optimisation. Keeps the [`KEPT`] most recently used
+    /// baselines of the directory and removes the others: every new merge-base (each commit
+    /// on a branch that follows the default one) adds a file of several MB on a large
+    /// workspace, which would otherwise pile up for as long as the checkout lives.
     pub fn save(&self, path: &Path) {
         // Encoded straight into the file: the encoding is never held in memory whole.
         let _ = strata_fs::write_sealed_with(path, MAGIC, |w| {
@@ -159,5 +166,68 @@ impl Baseline {
                 .map(|_| ())
                 .map_err(std::io::Error::other)
         });
+        if let Some(dir) = path.parent() {
+            prune(dir, KEPT);
+        }
+    }
+}
+
+/// How many baselines a checkout keeps on disk.
+const KEPT: usize = 16;
+
+/// Removes all but the `keep` most recently used (written or loaded) baselines in `dir`.
+/// Temporary files of a save under way elsewhere are left alone.
+fn prune(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.len() == 40 && name.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    if files.len() <= keep {
+        return;
+    }
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
+    for (_, path) in files.drain(keep..) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_most_recently_used_baselines_stay_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let start = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1 << 30);
+        for i in 0..20u64 {
+            let path = dir.path().join(format!("{i:040x}"));
+            std::fs::write(&path, b"x").unwrap();
+            let file = std::fs::File::options().append(true).open(&path).unwrap();
+            file.set_modified(start + std::time::Duration::from_secs(i * 60))
+                .unwrap();
+        }
+        // Not a baseline: a save's temporary file.
+        std::fs::write(dir.path().join(".tmp-0001"), b"x").unwrap();
+        prune(dir.path(), 16);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left.len(), 17, "{left:?}");
+        assert!(left.contains(&".tmp-0001".to_string()));
+        // The four oldest went.
+        for i in 0..4u64 {
+            assert!(!left.contains(&format!("{i:040x}")), "{left:?}");
+        }
+        assert!(left.contains(&format!("{:040x}", 19)));
     }
 }

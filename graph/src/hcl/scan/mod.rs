@@ -290,7 +290,9 @@ impl<'a> Scanner<'a> {
             self.line_comment();
             match self.peek() {
                 None if top => break,
-                Some(b'\n') => self.pos += 1,
+                // Left for the loop's `ws`, which then finds the skip an expression's end
+                // already made from this newline.
+                Some(b'\n') => {}
                 _ => return None,
             }
         }
