@@ -9,6 +9,17 @@ use super::strings::unescape;
 use super::{is_id_continue, is_id_start, Scan, Scanner, MAX_DEPTH, MAX_OPERATORS};
 use crate::hcl::{CHOICE_FUNCTIONS, FILE_FUNCTIONS};
 
+/// The bytes that end a simple string's run of plain characters.
+const STRING_STOPS: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'$' as usize] = true;
+    t[b'%' as usize] = true;
+    t[b'\n' as usize] = true;
+    t
+};
+
 impl<'a> Scanner<'a> {
     /// An expression: a term, then binary operators or a conditional. Without `newlines`,
     /// the expression ends at the end of its line.
@@ -70,7 +81,7 @@ impl<'a> Scanner<'a> {
             b'"' => {
                 pos += 1;
                 while let Some(&c) = b.get(pos) {
-                    if matches!(c, b'"' | b'\\' | b'$' | b'%' | b'\n') {
+                    if STRING_STOPS[c as usize] {
                         break;
                     }
                     pos += 1;

@@ -103,12 +103,44 @@ struct Scanner<'a> {
     skipped_ws: Cell<(usize, usize)>,
 }
 
+/// Byte classes, looked up rather than compared: identifiers are read a byte at a time.
+const ID_START: u8 = 1;
+const ID_CONTINUE: u8 = 2;
+const CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphabetic() || b == b'_' {
+            t[c] = ID_START | ID_CONTINUE;
+        } else if b.is_ascii_digit() || b == b'-' {
+            t[c] = ID_CONTINUE;
+        }
+        c += 1;
+    }
+    t
+};
+
 fn is_id_start(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c == b'_'
+    CLASSES[c as usize] & ID_START != 0
 }
 
 fn is_id_continue(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
+    CLASSES[c as usize] & ID_CONTINUE != 0
+}
+
+/// How many spaces `b` starts with, eight at a time.
+fn spaces(b: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(chunk) = b.get(n..n + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let other = word ^ 0x2020_2020_2020_2020;
+        if other != 0 {
+            return n + (other.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + b[n..].iter().take_while(|&&c| c == b' ').count()
 }
 
 impl<'a> Scanner<'a> {
@@ -152,7 +184,8 @@ impl<'a> Scanner<'a> {
         let mut pos = from;
         loop {
             match self.at(pos) {
-                Some(b' ' | b'\t') => pos += 1,
+                Some(b' ') => pos += spaces(&self.b[pos..]),
+                Some(b'\t') => pos += 1,
                 Some(b'/') if self.at(pos + 1) == Some(b'*') => {
                     pos = self.block_comment_end(pos)?
                 }
@@ -178,7 +211,8 @@ impl<'a> Scanner<'a> {
     fn skip_ws_uncached(&self, mut pos: usize) -> Scan<usize> {
         loop {
             match self.at(pos) {
-                Some(b' ' | b'\t' | b'\n') => pos += 1,
+                Some(b' ') => pos += spaces(&self.b[pos..]),
+                Some(b'\t' | b'\n') => pos += 1,
                 Some(b'#') => pos = self.line_end(pos),
                 Some(b'/') if self.at(pos + 1) == Some(b'/') => pos = self.line_end(pos),
                 Some(b'/') if self.at(pos + 1) == Some(b'*') => {
