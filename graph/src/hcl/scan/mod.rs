@@ -8,8 +8,9 @@
 //! which also writes the error message for a malformed file. It gives up on:
 //! - carriage returns and NUL bytes anywhere in the file;
 //! - identifiers that are not ASCII;
-//! - newlines inside quoted strings, and template directives with strip markers (`%{~ if }`)
-//!   inside them;
+//! - newlines inside quoted strings and inside any interpolation or template directive (the
+//!   reference refuses some of those, such as a traversal continued on the next line), and
+//!   template directives with strip markers (`%{~ if }`) inside quoted strings;
 //! - one-line `module` blocks, empty heredocs, object keys other than a name or a plain string;
 //! - a line that continues an expression (it starts with `.`, `[`, `?` or an operator);
 //! - nesting deeper than [`MAX_DEPTH`] or more than [`MAX_OPERATORS`] binary operators in

@@ -82,6 +82,19 @@ impl<'a> Scanner<'a> {
 
     /// `${ expression }` from the `$`: the path variable it names, if that is all it is.
     fn interpolation(&mut self) -> Scan<Option<PathBase>> {
+        let start = self.pos;
+        let base = self.interpolation_body()?;
+        self.no_newline_since(start)?;
+        Some(base)
+    }
+
+    /// A newline inside an interpolation or a directive is left to the reference, which
+    /// refuses some (`%{ if var` + newline + `.x }`) that the scanner's expressions allow.
+    fn no_newline_since(&self, start: usize) -> Scan<()> {
+        (!self.b[start..self.pos].contains(&b'\n')).then_some(())
+    }
+
+    fn interpolation_body(&mut self) -> Scan<Option<PathBase>> {
         self.pos += 2;
         if self.peek() == Some(b'~') {
             self.pos += 1;
@@ -99,6 +112,13 @@ impl<'a> Scanner<'a> {
     /// `%{ if EXPR }`, `%{ else }`, `%{ endif }`, `%{ for NAME[, NAME] in EXPR }` or
     /// `%{ endfor }` from its `%`, kept in step with `open`; whether it has a strip marker.
     fn directive(&mut self, open: &mut Vec<Open>) -> Scan<bool> {
+        let start = self.pos;
+        let strip = self.directive_body(open)?;
+        self.no_newline_since(start)?;
+        Some(strip)
+    }
+
+    fn directive_body(&mut self, open: &mut Vec<Open>) -> Scan<bool> {
         self.pos += 2;
         let mut strip = false;
         if self.peek() == Some(b'~') {

@@ -717,3 +717,18 @@ fn simple_values_end_where_the_general_path_ends_them() {
         scanned(text);
     }
 }
+
+#[test]
+fn a_newline_inside_an_interpolation_or_a_directive_is_left_to_the_reference() {
+    for text in [
+        "a = \"x%{ if var\n.prod }y%{ endif }\"\n",
+        "a = \"${var\n.x}\"\n",
+        "a = \"${\nvar.x}\"\n",
+        "a = <<EOT\n%{ if var\n.prod }y%{ endif }\nEOT\n",
+        "a = <<EOT\n${var\n.x}\nEOT\n",
+    ] {
+        given_up(text);
+    }
+    // A heredoc's text spans lines.
+    scanned("a = <<EOT\n%{ if var.prod }\ny\n%{ endif }\n${var.x}\nEOT\n");
+}
