@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use super::shape::{file_call, Call, Shape};
 use super::strings::unescape;
-use super::{is_id_continue, is_id_start, Scan, Scanner, MAX_DEPTH, MAX_OPERATORS};
+use super::{ident_end, is_id_continue, is_id_start, Scan, Scanner, MAX_DEPTH, MAX_OPERATORS};
 use crate::hcl::{CHOICE_FUNCTIONS, FILE_FUNCTIONS};
 
 /// The bytes that end a simple string's run of plain characters.
@@ -106,29 +106,20 @@ impl<'a> Scanner<'a> {
                 Shape::Other
             }
             c if is_id_start(c) => {
-                let ident = |mut pos: usize| -> Option<usize> {
-                    if !b.get(pos).copied().is_some_and(is_id_start) {
-                        return None;
-                    }
-                    pos += 1;
-                    while b.get(pos).copied().is_some_and(is_id_continue) {
-                        pos += 1;
-                    }
-                    b.get(pos).is_none_or(|&c| c < 0x80).then_some(pos)
-                };
-                let first = (start, ident(start)?);
+                let first = (start, ident_end(b, start)?);
                 pos = first.1;
                 let mut attrs = 0;
                 let mut attr = (0, 0);
                 while b.get(pos) == Some(&b'.') {
-                    let end = ident(pos + 1)?;
+                    let end = ident_end(b, pos + 1)?;
                     attr = (pos + 1, end);
                     attrs += 1;
                     pos = end;
                 }
                 let root = &b[first.0..first.1];
                 match attrs {
-                    0 if matches!(root, b"null" | b"true" | b"false") => Shape::Other,
+                    // A literal, with or without attributes, is no variable.
+                    _ if matches!(root, b"null" | b"true" | b"false") => Shape::Other,
                     0 => Shape::Var(first.0, first.1),
                     1 => Shape::Attr(first, attr),
                     _ if root == b"local" => Shape::Choice,

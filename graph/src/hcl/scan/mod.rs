@@ -130,6 +130,19 @@ fn is_id_continue(c: u8) -> bool {
     CLASSES[c as usize] & ID_CONTINUE != 0
 }
 
+/// The end of the identifier starting at `pos`; `None` when none starts there or it runs
+/// into a non-ASCII character.
+fn ident_end(b: &[u8], mut pos: usize) -> Option<usize> {
+    if !b.get(pos).copied().is_some_and(is_id_start) {
+        return None;
+    }
+    pos += 1;
+    while b.get(pos).copied().is_some_and(is_id_continue) {
+        pos += 1;
+    }
+    b.get(pos).is_none_or(|&c| c < 0x80).then_some(pos)
+}
+
 /// How many spaces `b` starts with, eight at a time.
 fn spaces(b: &[u8]) -> usize {
     let mut n = 0;
@@ -252,16 +265,7 @@ impl<'a> Scanner<'a> {
 
     fn ident(&mut self) -> Scan<(usize, usize)> {
         let start = self.pos;
-        if !self.peek().is_some_and(is_id_start) {
-            return None;
-        }
-        self.pos += 1;
-        while self.peek().is_some_and(is_id_continue) {
-            self.pos += 1;
-        }
-        if self.peek().is_some_and(|c| c >= 0x80) {
-            return None;
-        }
+        self.pos = ident_end(self.b, start)?;
         Some((start, self.pos))
     }
 
