@@ -209,26 +209,12 @@ fn answers_for_several_bases_in_turn_equal_in_process_ones() {
         }
     }
     // Three different questions, three different answers.
-    assert!(
-        answers["main"].contains(&"modules/naming".to_string()),
-        "{answers:?}"
-    );
-    assert!(
-        !answers["HEAD~1"].contains(&"modules/naming".to_string()),
-        "{answers:?}"
-    );
-    assert!(
-        answers["HEAD~1"].contains(&"stacks/network".to_string()),
-        "{answers:?}"
-    );
-    assert!(
-        !answers["HEAD"].contains(&"stacks/network".to_string()),
-        "{answers:?}"
-    );
-    assert!(
-        answers["HEAD"].contains(&"modules/db".to_string()),
-        "{answers:?}"
-    );
+    let has = |base: &str, label: &str| answers[base].contains(&label.to_string());
+    assert!(has("main", "modules/naming"), "{answers:?}");
+    assert!(!has("HEAD~1", "modules/naming"), "{answers:?}");
+    assert!(has("HEAD~1", "stacks/network"), "{answers:?}");
+    assert!(!has("HEAD", "stacks/network"), "{answers:?}");
+    assert!(has("HEAD", "modules/db"), "{answers:?}");
 }
 
 #[test]
