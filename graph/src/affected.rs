@@ -488,7 +488,7 @@ pub fn compare(
                 hash: t.hash.to_hex(),
                 reason: Reason::Deleted,
                 via: Vec::new(),
-                environments: t.environments.clone(),
+                environments: base.environments(t).to_vec(),
                 files: Vec::new(),
                 deleted_files: Vec::new(),
                 unresolved_reads: Vec::new(),

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const MAGIC: &[u8; 8] = b"STRBASE4";
+const MAGIC: &[u8; 8] = b"STRBASE5";
 
 /// A baseline is the model's answer for a commit: it is stale when the fingerprint or what
 /// the parsers read changes.
@@ -30,9 +30,21 @@ pub struct BaseTarget {
     pub hash: TargetHash,
     pub own: TargetHash,
     pub global: TargetHash,
-    pub environments: Vec<String>,
+    /// Where the target is deployed: an index into [`Baseline::env_lists`] (most targets
+    /// share one list; a daemon keeps baselines in memory).
+    env_list: u32,
     /// The target could not be modelled completely at this commit.
     pub broken: bool,
+}
+
+/// An environment's digests at the base commit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnvBase {
+    /// The digest of the environment-wide files.
+    pub wide: TargetHash,
+    /// The digest of each target's own files there, by index into [`Baseline::targets`]
+    /// in index order (targets without files there are absent).
+    by_target: Vec<(u32, TargetHash)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,10 +52,12 @@ pub struct Baseline {
     version: u32,
     pub commit: String,
     pub targets: Vec<BaseTarget>,
+    /// The distinct lists of environments the targets are deployed to.
+    env_lists: Vec<Vec<String>>,
     pub global_inputs: Vec<(String, Option<FileEntry>)>,
     pub toolchains: BTreeMap<Kind, BTreeMap<String, String>>,
-    /// Per environment: (environment-wide digest, digest by label).
-    pub env: BTreeMap<String, (TargetHash, BTreeMap<String, TargetHash>)>,
+    /// Per environment, its digests.
+    pub env: BTreeMap<String, EnvBase>,
     /// Why the commit could not be modelled at all (a malformed env.toml, a cycle): then
     /// every target at head is affected, and nothing else here is known.
     pub failure: Option<crate::error::Problem>,
@@ -73,8 +87,9 @@ impl Baseline {
         commit: &str,
         files: &EnvironmentFiles,
     ) -> Baseline {
-        let (targets, digests) = rayon::join(
+        let ((targets, env_lists), digests) = rayon::join(
             || {
+                let mut env_lists = EnvLists::default();
                 let mut targets: Vec<BaseTarget> = model
                     .targets
                     .iter()
@@ -85,19 +100,37 @@ impl Baseline {
                         hash: hashes.hashes[i],
                         own: hashes.own[i],
                         global: hashes.global[i],
-                        environments: t.environments.clone(),
+                        env_list: env_lists.index(&t.environments),
                         broken: !t.problems.is_empty(),
                     })
                     .collect();
                 targets.sort_unstable_by(|a, b| a.label.cmp(&b.label));
-                targets
+                (targets, env_lists.lists)
             },
             || EnvDigests::new(files, snapshot),
         );
+        let index = |label: &str| {
+            targets
+                .binary_search_by(|t| t.label.as_str().cmp(label))
+                .ok()
+        };
+        let env = digests
+            .envs()
+            .map(|(name, wide, by_label)| {
+                let mut by_target: Vec<(u32, TargetHash)> = by_label
+                    .iter()
+                    // Every label there is a target's (see `Model::environment_files`).
+                    .filter_map(|(label, d)| Some((index(label)? as u32, *d)))
+                    .collect();
+                by_target.sort_unstable_by_key(|e| e.0);
+                (name.to_string(), EnvBase { wide, by_target })
+            })
+            .collect();
         Baseline {
             version: VERSION,
             commit: commit.to_string(),
             targets,
+            env_lists,
             global_inputs: model
                 .global_inputs
                 .iter()
@@ -107,7 +140,7 @@ impl Baseline {
                 .into_iter()
                 .map(|k| (k, hashes.toolchain(k).clone()))
                 .collect(),
-            env: digests.export(),
+            env,
             failure: None,
         }
     }
@@ -118,6 +151,7 @@ impl Baseline {
             version: VERSION,
             commit: commit.to_string(),
             targets: Vec::new(),
+            env_lists: Vec::new(),
             global_inputs: Vec::new(),
             toolchains: BTreeMap::new(),
             env: BTreeMap::new(),
@@ -127,17 +161,33 @@ impl Baseline {
 
     /// The target labelled `label` (targets are kept in label order: no index beside them).
     pub fn target(&self, label: &str) -> Option<&BaseTarget> {
+        self.position(label).map(|i| &self.targets[i])
+    }
+
+    fn position(&self, label: &str) -> Option<usize> {
         self.targets
             .binary_search_by(|t| t.label.as_str().cmp(label))
             .ok()
-            .map(|i| &self.targets[i])
     }
 
+    /// The environments `target` (one of [`Baseline::targets`]) is deployed to.
+    pub fn environments(&self, target: &BaseTarget) -> &[String] {
+        &self.env_lists[target.env_list as usize]
+    }
+
+    /// (environment-wide digest, the target's own digest) in `env` at the base commit.
     pub fn env_digest(&self, env: &str, label: &str) -> (Option<TargetHash>, Option<TargetHash>) {
-        match self.env.get(env) {
-            Some((wide, labels)) => (Some(*wide), labels.get(label).copied()),
-            None => (None, None),
-        }
+        let Some(base) = self.env.get(env) else {
+            return (None, None);
+        };
+        let own = self.position(label).and_then(|i| {
+            let i = i as u32;
+            base.by_target
+                .binary_search_by_key(&i, |e| e.0)
+                .ok()
+                .map(|k| base.by_target[k].1)
+        });
+        (Some(base.wide), own)
     }
 
     pub fn load(path: &Path, commit: &str) -> Option<Baseline> {
@@ -149,7 +199,15 @@ impl Baseline {
         let b: Baseline = postcard::from_bytes(&body).ok()?;
         // A file whose targets are out of order was not written by this version.
         let ordered = b.targets.windows(2).all(|w| w[0].label < w[1].label);
-        if b.version != VERSION || b.commit != commit || !ordered {
+        let lists = b.env_lists.len();
+        let indices_valid = b.targets.iter().all(|t| (t.env_list as usize) < lists)
+            && b.env.values().all(|e| {
+                e.by_target.windows(2).all(|w| w[0].0 < w[1].0)
+                    && e.by_target
+                        .last()
+                        .is_none_or(|l| (l.0 as usize) < b.targets.len())
+            });
+        if b.version != VERSION || b.commit != commit || !ordered || !indices_valid {
             return None;
         }
         Some(b)
@@ -169,6 +227,23 @@ impl Baseline {
         if let Some(dir) = path.parent() {
             prune(dir, KEPT);
         }
+    }
+}
+
+/// Distinct lists of environments, each stored once.
+#[derive(Default)]
+struct EnvLists<'m> {
+    lists: Vec<Vec<String>>,
+    seen: rustc_hash::FxHashMap<&'m [String], u32>,
+}
+
+impl<'m> EnvLists<'m> {
+    /// The index of `list`, added when new.
+    fn index(&mut self, list: &'m [String]) -> u32 {
+        *self.seen.entry(list).or_insert_with(|| {
+            self.lists.push(list.to_vec());
+            (self.lists.len() - 1) as u32
+        })
     }
 }
 

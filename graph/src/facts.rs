@@ -196,7 +196,7 @@ impl FactStore {
         let mut errors = Vec::new();
         for (path, entry, (result, verified)) in parsed {
             let facts = match result {
-                Ok(facts) => Arc::new(facts),
+                Ok(facts) => shared(facts),
                 Err(e) => {
                     errors.push((path, e));
                     continue;
@@ -262,9 +262,21 @@ fn decode(bytes: &[u8]) -> Option<HashMap<Key, Arc<Facts>>> {
         persisted
             .entries
             .into_iter()
-            .map(|(p, id, f)| ((p, id), Arc::new(f)))
+            .map(|(p, id, f)| ((p, id), shared(f)))
             .collect(),
     )
+}
+
+/// `facts` behind an [`Arc`]; the facts of a `.tf` file that names no module, file or
+/// path (most files: variables, outputs, resources) are one allocation shared by all.
+fn shared(facts: Facts) -> Arc<Facts> {
+    static NOTHING: std::sync::OnceLock<Arc<Facts>> = std::sync::OnceLock::new();
+    let nothing = Facts::Hcl(HclFacts::default());
+    if facts == nothing {
+        Arc::clone(NOTHING.get_or_init(|| Arc::new(nothing)))
+    } else {
+        Arc::new(facts)
+    }
 }
 
 fn parse(path: &str, text: &str) -> Result<Facts> {
@@ -275,4 +287,24 @@ fn parse(path: &str, text: &str) -> Result<Facts> {
         Parser::Requirements => Facts::Requirements(parse_requirements_yaml(text, path)?),
         Parser::Manifest => Facts::Manifest(parse_target_manifest(text, path)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_that_name_nothing_share_one_allocation() {
+        let variables = parse("stacks/a/variables.tf", "variable \"x\" {}\n").unwrap();
+        let outputs = parse("stacks/b/outputs.tf", "output \"y\" { value = 1 }\n").unwrap();
+        assert!(Arc::ptr_eq(&shared(variables), &shared(outputs)));
+        let main = "module \"m\" { source = \"../../modules/m\" }\n";
+        let (a, b) = (
+            parse("stacks/a/main.tf", main).unwrap(),
+            parse("stacks/b/main.tf", main).unwrap(),
+        );
+        let (a, b) = (shared(a), shared(b));
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(matches!(a.as_ref(), Facts::Hcl(h) if h.modules.len() == 1));
+    }
 }

@@ -441,17 +441,13 @@ impl EnvDigests {
         EnvDigests { per_env }
     }
 
-    /// The digests in a form a baseline stores.
-    pub fn export(&self) -> BTreeMap<String, (TargetHash, BTreeMap<String, TargetHash>)> {
+    /// Each environment with its environment-wide digest and the digests by label.
+    pub fn envs(
+        &self,
+    ) -> impl Iterator<Item = (&str, TargetHash, &rustc_hash::FxHashMap<String, TargetHash>)> {
         self.per_env
             .iter()
-            .map(|(env, (wide, labels))| {
-                (
-                    env.clone(),
-                    (*wide, labels.iter().map(|(l, d)| (l.clone(), *d)).collect()),
-                )
-            })
-            .collect()
+            .map(|(env, (wide, labels))| (env.as_str(), *wide, labels))
     }
 
     /// (environment-wide digest, the target's own digest) in `env`.
