@@ -279,6 +279,73 @@ fn concurrent_applies_wait_for_the_lock_or_fail_and_the_state_stays_whole() {
     }
 }
 
+/// Stacks never applied before are planned and applied side by side. terraform's pg backend
+/// locks a state that does not exist yet with its creation lock, one for the whole
+/// database, through the whole first plan or apply, and every other state's lock fails
+/// meanwhile; strata creates such states, empty, before their first plan. When another
+/// session holds the creation lock, the failure names it.
+#[test]
+fn new_stacks_are_applied_side_by_side_and_a_held_creation_lock_is_named() {
+    let pg = Postgres::start();
+    let repo = tools_repo();
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"pg\"\nlock_timeout = \"0s\"\n\n[state.config]\nconn_str_env = \"STRATA_TEST_PG\"\n",
+    );
+    let names = ["a", "b", "c", "d"];
+    for name in names {
+        repo.write(
+            &format!("stacks/{name}/main.tf"),
+            &format!(
+                "{}\nresource \"null_resource\" \"r\" {{\n  provisioner \"local-exec\" {{\n    command = \"sleep 2\"\n  }}\n}}\n\noutput \"name\" {{\n  value = \"{name}\"\n}}\n",
+                common::NULL_PROVIDER
+            ),
+        );
+    }
+    repo.commit("four stacks never applied");
+
+    // Four at a time, none waiting for a lock (lock_timeout 0s): none may fail on one.
+    let (r, j) = run(
+        &repo,
+        &pg,
+        &["apply", "--auto-approve", "--env", "dev", "-j", "4"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stderr, r.stdout);
+    for name in names {
+        let label = format!("stacks/{name}");
+        assert_eq!(task(&j, &label, "apply")["status"], "ok", "{label}");
+        let state = pg_state(&pg, &format!("stacks_{name}"));
+        assert_eq!(state["outputs"]["name"]["value"], name, "{state}");
+        // Created empty (serial 0), then applied once.
+        assert_eq!(state["serial"], 1, "{state}");
+    }
+
+    // Another session holds the creation lock: a plan fails at once and names it.
+    let mut holder = pg.session(
+        "another tool",
+        "SELECT pg_advisory_lock(-1); SELECT pg_sleep(120)",
+    );
+    wait_for("the creation lock", Duration::from_secs(30), || {
+        pg.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 4294967295 AND objid = 4294967295") == "1"
+    });
+    repo.append("stacks/a/main.tf", "output \"more\" {\n  value = 1\n}\n");
+    let (failed, jf) = run(&repo, &pg, &["plan", "--env", "dev", "stacks/a"], &[]);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(failed.code, 1, "{}\n{}", failed.stderr, failed.stdout);
+    let reason = task(&jf, "stacks/a", "plan")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("is locked by another tool (PostgreSQL pid "),
+        "{reason}"
+    );
+    assert!(reason.contains("holds the creation lock"), "{reason}");
+    assert_password_nowhere(&repo, &[&r, &failed]);
+}
+
 #[test]
 fn a_server_that_dies_during_an_apply_loses_nothing() {
     let mut pg = Postgres::start();

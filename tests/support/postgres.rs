@@ -184,19 +184,33 @@ impl Postgres {
         )
     }
 
-    /// Runs SQL with psql and returns its unaligned output.
-    pub fn sql(&self, query: &str) -> String {
+    fn psql(&self, query: &str) -> Command {
         let psql = if self.bin.join("psql").is_file() {
             self.bin.join("psql")
         } else {
             PathBuf::from("psql")
         };
-        let out = Command::new(psql)
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", USER])
+        let mut cmd = Command::new(psql);
+        cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", USER])
             .args(["-d", "tfstate", "-At", "-c", query])
-            .env("PGPASSWORD", PASSWORD)
-            .output()
-            .unwrap();
+            .env("PGPASSWORD", PASSWORD);
+        cmd
+    }
+
+    /// A psql session running `query` in the background, named `name` in
+    /// `pg_stat_activity` (kill it to end the session).
+    pub fn session(&self, name: &str, query: &str) -> std::process::Child {
+        self.psql(query)
+            .env("PGAPPNAME", name)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Runs SQL with psql and returns its unaligned output.
+    pub fn sql(&self, query: &str) -> String {
+        let out = self.psql(query).output().unwrap();
         assert!(
             out.status.success(),
             "psql failed: {}",

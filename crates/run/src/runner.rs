@@ -395,7 +395,14 @@ impl Runner<'_> {
                 let backend = self.states.backend_of(task.target, env).map_err(fail)?;
                 fp.state = Some(match task.action {
                     Action::Init => backend.settings(&self.session.root),
-                    _ => match self.states.state_of(task.target, env).map_err(fail)? {
+                    _ => match if matches!(self.mode, Mode::Destroy | Mode::DestroyPlan) {
+                        // Nothing to create for a stack being torn down.
+                        self.states.state_of(task.target, env)
+                    } else {
+                        self.states.state_to_change(task.target, env)
+                    }
+                    .map_err(fail)?
+                    {
                         Some(state) => state.fingerprint(),
                         None => "none".into(),
                     },

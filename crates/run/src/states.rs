@@ -185,6 +185,44 @@ impl<'a> States<'a> {
         Ok(state)
     }
 
+    /// `target`'s state in `env` before a plan or apply of it: a pg state that does not
+    /// exist yet is created empty first (see [`Backend::create_if_absent`]). When that fails
+    /// (a role that may only read, say), the plan goes ahead as without it.
+    pub fn state_to_change(
+        &self,
+        target: TargetId,
+        env: &Environment,
+    ) -> Result<Option<Arc<State>>> {
+        let state = self.state_of(target, env)?;
+        // `terraform state pull` shows a state that does not exist as an empty one without
+        // a lineage.
+        if state.as_ref().is_some_and(|s| !s.lineage.is_empty()) {
+            return Ok(state);
+        }
+        let backend = self.backend_of(target, env)?;
+        let reader = self.reader(target, &env.name);
+        match backend.create_if_absent(&self.tools, &reader, env.config.state.lock_timeout_secs()) {
+            Ok(false) => Ok(state),
+            Ok(true) => {
+                self.changed(target, &env.name);
+                self.state_of(target, env)
+            }
+            Err(e) => {
+                // Another run may have created it meanwhile (then the push is refused).
+                self.changed(target, &env.name);
+                let state = self.state_of(target, env)?;
+                if state.as_ref().is_none_or(|s| s.lineage.is_empty()) {
+                    tracing::warn!(
+                        "{} [{}]: {e}; terraform creates the state itself, under the database's creation lock",
+                        self.model().targets[target].label,
+                        env.name
+                    );
+                }
+                Ok(state)
+            }
+        }
+    }
+
     /// Forgets what was read of `target`'s state in `env` (it was just applied).
     pub fn changed(&self, target: TargetId, env: &str) {
         self.read

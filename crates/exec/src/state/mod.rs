@@ -703,6 +703,48 @@ impl Backend {
         })
     }
 
+    /// Creates this pg state, empty, when it has none yet; `Ok(false)` for other backends.
+    ///
+    /// terraform's pg backend locks a state that has no row yet with its database-wide
+    /// creation lock (advisory key -1), and holds that lock for the whole first plan or
+    /// apply: meanwhile every plan and apply of any state in the database fails, or waits up
+    /// to its lock timeout, so stacks that have never been applied can only be planned one
+    /// at a time, and one long first apply makes all others give up. A state created here
+    /// (`terraform state push` of an empty state, under the creation lock for a moment) is
+    /// locked by its own row from then on. A state another run created meanwhile is kept
+    /// (the push fails on its lineage; the caller reads the state again).
+    pub fn create_if_absent(
+        &self,
+        tools: &Tools,
+        reader: &Path,
+        lock_timeout_secs: u64,
+    ) -> Result<bool> {
+        if self.kind() != "pg" {
+            return Ok(false);
+        }
+        let file = reader.join("empty.tfstate");
+        std::fs::create_dir_all(reader).map_err(|e| Error::write(reader, e))?;
+        strata_fs::write_private(&file, empty_state(&new_lineage()).as_bytes())
+            .map_err(|e| Error::write(&file, e))?;
+        let path = file.display().to_string();
+        let timeout = format!("-lock-timeout={lock_timeout_secs}s");
+        let out = self.in_reader(tools, reader, &["state", "push", &timeout, &path]);
+        let _ = std::fs::remove_file(&file);
+        let out = out?;
+        if out.success {
+            return Ok(true);
+        }
+        Err(Error::Invalid {
+            message: format!(
+                "cannot create the {} state: {}",
+                self.kind(),
+                last_error(&self.redact(&out.combined()))
+            ),
+            location: Location::new(reader.display().to_string(), None),
+            hint: String::new(),
+        })
+    }
+
     fn redact(&self, text: &[u8]) -> String {
         let mut text = String::from_utf8_lossy(text).into_owned();
         for secret in self.secrets() {
@@ -755,6 +797,44 @@ impl Backend {
     }
 }
 
+/// A state with nothing in it, as terraform writes one (format version 4).
+fn empty_state(lineage: &str) -> String {
+    serde_json::json!({
+        "version": 4,
+        // The oldest version that writes this format: any terraform strata runs reads it.
+        "terraform_version": "0.12.0",
+        "serial": 0,
+        "lineage": lineage,
+        "outputs": {},
+        "resources": [],
+    })
+    .to_string()
+}
+
+/// A lineage no other state has: terraform uses it to refuse pushing one state over an
+/// unrelated one.
+fn new_lineage() -> String {
+    let mut h = blake3::Hasher::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    h.update(&now.as_nanos().to_le_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    h.update(&n.to_le_bytes());
+    let hex = h.finalize().to_hex();
+    let hex = hex.as_str();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
 /// Terraform's lock info as one line: who, what operation, since when, which lock.
 pub fn describe_lock(json: &serde_json::Value) -> String {
     let field = |k: &str| json[k].as_str().unwrap_or("?").to_string();
@@ -804,6 +884,16 @@ pub fn private_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_created_state_is_empty_and_has_a_lineage_of_its_own() {
+        let (a, b) = (new_lineage(), new_lineage());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        let state = State::parse(empty_state(&a).as_bytes(), "test").unwrap();
+        assert!(state.is_empty());
+        assert_eq!((state.lineage.as_str(), state.serial), (a.as_str(), 0));
+    }
 
     #[test]
     fn passwords_leave_connection_strings() {

@@ -10,19 +10,29 @@ use std::path::Path;
 /// which record no holder; the session that holds one does, and strata's runs name
 /// themselves in `application_name`. A bigint advisory key shows in `pg_locks` as its high
 /// half (`classid`) and low half (`objid`) with `objsubid` 1.
+///
+/// Also names the holder of the backend's creation lock (key -1, for every state of the
+/// database), which terraform holds through the whole first plan or apply of a state that
+/// has no row yet, and which makes every other state's lock fail meanwhile.
 fn pg_lock_query(schema: &str, name: &str) -> String {
     let ident = format!("\"{}\"", schema.replace('"', "\"\""));
     let literal = format!("'{}'", name.replace('\'', "''"));
-    format!(
-        "SELECT coalesce(nullif(a.application_name, ''), 'a session of ' || a.usename) \
+    let session = "coalesce(nullif(a.application_name, ''), 'a session of ' || a.usename) \
          || ' (PostgreSQL pid ' || a.pid || coalesce(', from ' || host(a.client_addr), '') \
          || ', connected since ' || to_char(a.backend_start AT TIME ZONE 'UTC', \
-         'YYYY-MM-DD HH24:MI:SS') || ' UTC)' \
+         'YYYY-MM-DD HH24:MI:SS') || ' UTC)'";
+    let advisory = "JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 1";
+    format!(
+        "SELECT {session} \
          FROM {ident}.states s \
-         JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
-         AND ((l.classid::bigint << 32) | l.objid::bigint) = s.id \
+         {advisory} AND ((l.classid::bigint << 32) | l.objid::bigint) = s.id \
          JOIN pg_stat_activity a ON a.pid = l.pid \
-         WHERE s.name = {literal}"
+         WHERE s.name = {literal} \
+         UNION ALL \
+         SELECT {session} || ', which holds the creation lock of every state in the database \
+         (terraform takes it for the whole first plan or apply of a state that does not exist yet)' \
+         FROM pg_stat_activity a {advisory} AND l.pid = a.pid \
+         AND l.classid = 4294967295 AND l.objid = 4294967295"
     )
 }
 
@@ -88,5 +98,10 @@ mod tests {
         assert!(q.contains("FROM \"strata_dev_a\"\"b\".states s"), "{q}");
         assert!(q.contains("WHERE s.name = 'it''s'"), "{q}");
         assert!(q.contains("l.objsubid = 1"), "{q}");
+        // The creation lock's key, -1, in its two unsigned halves.
+        assert!(
+            q.contains("l.classid = 4294967295 AND l.objid = 4294967295"),
+            "{q}"
+        );
     }
 }
