@@ -287,22 +287,29 @@ fn concurrent_applies_wait_for_the_lock_or_fail_and_the_state_stays_whole() {
 #[test]
 fn new_stacks_are_applied_side_by_side_and_a_held_creation_lock_is_named() {
     let pg = Postgres::start();
-    let repo = tools_repo();
-    repo.write(
-        "environments/dev/env.toml",
-        "[state]\nbackend = \"pg\"\nlock_timeout = \"0s\"\n\n[state.config]\nconn_str_env = \"STRATA_TEST_PG\"\n",
-    );
     let names = ["a", "b", "c", "d"];
-    for name in names {
-        repo.write(
-            &format!("stacks/{name}/main.tf"),
-            &format!(
-                "{}\nresource \"null_resource\" \"r\" {{\n  provisioner \"local-exec\" {{\n    command = \"sleep 2\"\n  }}\n}}\n\noutput \"name\" {{\n  value = \"{name}\"\n}}\n",
-                common::NULL_PROVIDER
-            ),
-        );
-    }
-    repo.commit("four stacks never applied");
+    let checkout = || {
+        let repo = tools_repo();
+        // dev: no waiting for any lock; qa: runners wait for each other's plans.
+        for (env, wait) in [("dev", "0s"), ("qa", "60s")] {
+            repo.write(
+                &format!("environments/{env}/env.toml"),
+                &format!("[state]\nbackend = \"pg\"\nlock_timeout = \"{wait}\"\n\n[state.config]\nconn_str_env = \"STRATA_TEST_PG\"\n"),
+            );
+        }
+        for name in names {
+            repo.write(
+                &format!("stacks/{name}/main.tf"),
+                &format!(
+                    "{}\nresource \"null_resource\" \"r\" {{\n  provisioner \"local-exec\" {{\n    command = \"sleep 2\"\n  }}\n}}\n\noutput \"name\" {{\n  value = \"{name}\"\n}}\n",
+                    common::NULL_PROVIDER
+                ),
+            );
+        }
+        repo.commit("four stacks never applied");
+        repo
+    };
+    let (repo, other) = (checkout(), checkout());
 
     // Four at a time, none waiting for a lock (lock_timeout 0s): none may fail on one.
     let (r, j) = run(
@@ -319,6 +326,24 @@ fn new_stacks_are_applied_side_by_side_and_a_held_creation_lock_is_named() {
         assert_eq!(state["outputs"]["name"]["value"], name, "{state}");
         // Created empty (serial 0), then applied once.
         assert_eq!(state["serial"], 1, "{state}");
+    }
+
+    // Two runners plan them in qa at the same moment: both try to create each state; the
+    // one that comes second keeps the first one's.
+    let plans = [&repo, &other].map(|r| spawn(r, &pg, &["plan", "--env", "qa", "-j", "4"], &[]));
+    for child in plans {
+        let (r, _) = finish(child);
+        assert_eq!(r.code, 0, "{}\n{}", r.stderr, r.stdout);
+    }
+    for name in names {
+        let schema = pg.sql(&format!(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'strata_qa_stacks_{name}_%'"
+        ));
+        let rows = pg.sql(&format!("SELECT count(*), max(data) FROM {schema}.states"));
+        let (count, data) = rows.split_once('|').unwrap();
+        assert_eq!(count, "1", "{schema}: {rows}");
+        let state: serde_json::Value = serde_json::from_str(data).unwrap();
+        assert_eq!(state["serial"], 0, "{state}");
     }
 
     // Another session holds the creation lock: a plan fails at once and names it.
