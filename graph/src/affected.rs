@@ -303,6 +303,7 @@ fn load_baseline(session: &Session, commit: &str) -> Option<Baseline> {
 
 fn save_baseline(session: &Session, baseline: &Baseline) {
     if let Some(p) = session.baseline_path(&baseline.commit) {
+        let _phase = tracing::info_span!("baseline save").entered();
         baseline.save(&p);
     }
 }
