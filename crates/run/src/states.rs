@@ -208,7 +208,7 @@ impl<'a> States<'a> {
                 self.state_of(target, env)
             }
             Err(e) => {
-                // Another run may have created it meanwhile (then the push is refused).
+                // Another run may have created it meanwhile.
                 self.changed(target, &env.name);
                 let state = self.state_of(target, env)?;
                 if state.as_ref().is_none_or(|s| s.lineage.is_empty()) {

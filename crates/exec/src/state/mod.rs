@@ -628,8 +628,10 @@ impl Backend {
     /// to its lock timeout, so stacks that have never been applied can only be planned one
     /// at a time, and one long first apply makes all others give up. A state created here
     /// (`terraform state push` of an empty state, under the creation lock for a moment) is
-    /// locked by its own row from then on. A state another run created meanwhile is kept
-    /// (the push fails on its lineage; the caller reads the state again).
+    /// locked by its own row from then on. The caller reads the state again afterwards,
+    /// whether this succeeded or not: another run may have created it meanwhile (terraform
+    /// lets a push replace a state that is still empty, never one that holds anything of
+    /// another lineage).
     pub fn create_if_absent(
         &self,
         tools: &Tools,
