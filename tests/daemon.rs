@@ -161,6 +161,65 @@ fn answers_equal_in_process_ones_through_a_sequence_of_edits() {
     });
     assert_eq!(reason(&json, "stacks/cache"), None, "{json}");
 
+    // Directories made, moved and removed whole, faster than a watch can be added to
+    // each: the daemon still sees every file in them.
+    let json = step("a nested directory tree made at once", &|| {
+        repo.write(
+            "stacks/deep/stack.toml",
+            "deps = [\"stacks/network\"]\nenvironments = [\"dev\"]\n",
+        );
+        repo.write("stacks/deep/a/b/c/data.json", "{}\n");
+        repo.write(
+            "stacks/deep/main.tf",
+            "output \"d\" { value = file(\"${path.module}/a/b/c/data.json\") }\n",
+        );
+    });
+    assert!(target(&json, "stacks/deep").is_some(), "{json}");
+    let json = step("a file deep in the new tree edited", &|| {
+        repo.write("stacks/deep/a/b/c/data.json", "{\"x\": 1}\n");
+    });
+    assert!(target(&json, "stacks/deep").is_some(), "{json}");
+    let json = step("the new stack renamed", &|| {
+        std::fs::rename(
+            repo.path().join("stacks/deep"),
+            repo.path().join("stacks/deeper"),
+        )
+        .unwrap();
+    });
+    assert!(target(&json, "stacks/deep").is_none(), "{json}");
+    assert!(target(&json, "stacks/deeper").is_some(), "{json}");
+    let json = step("a file in the renamed tree edited", &|| {
+        repo.write("stacks/deeper/a/b/c/data.json", "{\"x\": 2}\n");
+    });
+    assert!(target(&json, "stacks/deeper").is_some(), "{json}");
+    let outside = tempfile::tempdir().unwrap();
+    let json = step("the renamed stack moved out of the workspace", &|| {
+        std::fs::rename(
+            repo.path().join("stacks/deeper"),
+            outside.path().join("deeper"),
+        )
+        .unwrap();
+    });
+    assert!(target(&json, "stacks/deeper").is_none(), "{json}");
+    step("a file edited in the tree moved out", &|| {
+        std::fs::write(outside.path().join("deeper/main.tf"), "# gone\n").unwrap();
+    });
+    let json = step("the stack moved back in", &|| {
+        std::fs::rename(
+            outside.path().join("deeper"),
+            repo.path().join("stacks/back"),
+        )
+        .unwrap();
+    });
+    assert!(target(&json, "stacks/back").is_some(), "{json}");
+    let json = step("terraform's own directory is not an input", &|| {
+        repo.write("stacks/back/.terraform/providers/x/y.txt", "cache\n");
+    });
+    assert!(target(&json, "stacks/back").is_some(), "{json}");
+    step("the moved-in stack removed", &|| {
+        repo.remove("stacks/back");
+    });
+
     let status = daemon.status();
     let requests = status["requests"].as_u64().unwrap();
     let full_reads = status["full_reads"].as_u64().unwrap();

@@ -1,8 +1,8 @@
 //! A resident process per workspace that keeps the work tree's graph in memory, so that
 //! `strata affected` answers from memory instead of reading the tree again.
 //!
-//! The daemon watches the workspace (inotify on Linux, through the `notify` crate) and
-//! reads again only the paths that changed. Before it answers, it writes a cookie file into
+//! The daemon watches the workspace (inotify, so on Linux only; see [`tree`]) and reads
+//! again only the paths that changed. Before it answers, it writes a cookie file into
 //! the watched tree and waits until the watcher reports it: every change made before the
 //! request was reported before the cookie, so none is missed. A lost event queue, a change
 //! to the index, HEAD, a `.gitignore` or WORKSPACE.toml makes it read everything again.
@@ -22,6 +22,8 @@ pub mod client;
 mod lock;
 mod memory;
 mod server;
+#[cfg(target_os = "linux")]
+mod tree;
 mod watch;
 
 pub use server::serve;

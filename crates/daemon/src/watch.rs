@@ -1,8 +1,6 @@
 //! The daemon's file watcher: collects the paths that changed since the last request, and
 //! syncs with the kernel's event queue through cookie files.
 
-use notify::event::{AccessKind, AccessMode, EventKind};
-use notify::{Event, RecursiveMode, Watcher};
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
@@ -29,7 +27,6 @@ pub struct Pending {
 }
 
 pub struct Watch {
-    _watcher: notify::RecommendedWatcher,
     shared: Arc<(Mutex<Pending>, Condvar)>,
     cookie_dir: PathBuf,
     next_cookie: u64,
@@ -46,8 +43,11 @@ struct Places {
 }
 
 impl Watch {
-    /// Watches `root` recursively and the git directory holding the index (not recursively:
-    /// only `index`, `HEAD`, `logs/HEAD` and `info/exclude` matter there).
+    /// Watches `root` recursively (but not `.git`, `.strata` or `.terraform` directories,
+    /// whose files strata never reads), the cookie directory, and the git directory holding
+    /// the index (not recursively: only `index`, `HEAD`, `logs/HEAD` and `info/exclude`
+    /// matter there). The watcher's thread lives as long as the process.
+    #[cfg(target_os = "linux")]
     pub fn start(root: &Path, git_dir: Option<&Path>, cookie_dir: &Path) -> Result<Watch> {
         let shared: Arc<(Mutex<Pending>, Condvar)> = Arc::default();
         let places = Places {
@@ -55,38 +55,36 @@ impl Watch {
             git_dir: git_dir.map(Path::to_path_buf),
             cookie_dir: cookie_dir.to_path_buf(),
         };
-        let sink = Arc::clone(&shared);
-        let handler = move |event: notify::Result<Event>| {
-            let (lock, wake) = &*sink;
-            let mut pending = lock.lock().unwrap_or_else(|e| e.into_inner());
-            match event {
-                Ok(event) => classify(&places, &event, &mut pending),
-                Err(_) => pending.full = true,
-            }
-            wake.notify_all();
-        };
-        let config = notify::Config::default().with_follow_symlinks(false);
-        let mut watcher = notify::RecommendedWatcher::new(handler, config).map_err(watch_error)?;
-        watcher
-            .watch(root, RecursiveMode::Recursive)
-            .map_err(watch_error)?;
+        let mut tree = crate::tree::Tree::new().map_err(watch_error)?;
+        tree.add_root(root, true).map_err(watch_error)?;
+        std::fs::create_dir_all(cookie_dir).map_err(watch_error)?;
+        tree.add_root(cookie_dir, false).map_err(watch_error)?;
         if let Some(git_dir) = git_dir {
-            if !git_dir.starts_with(root) {
-                watcher
-                    .watch(git_dir, RecursiveMode::NonRecursive)
-                    .map_err(watch_error)?;
-                for sub in ["info", "logs"] {
-                    let sub = git_dir.join(sub);
-                    if sub.is_dir() {
-                        watcher
-                            .watch(&sub, RecursiveMode::NonRecursive)
-                            .map_err(watch_error)?;
-                    }
+            tree.add_root(git_dir, false).map_err(watch_error)?;
+            for sub in ["info", "logs"] {
+                let sub = git_dir.join(sub);
+                if sub.is_dir() {
+                    tree.add_root(&sub, false).map_err(watch_error)?;
                 }
             }
         }
+        let sink = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("strata-watch".into())
+            .spawn(move || loop {
+                let changes = tree.read();
+                let (lock, wake) = &*sink;
+                let mut pending = lock.lock().unwrap_or_else(|e| e.into_inner());
+                for change in changes {
+                    match change {
+                        crate::tree::Change::Path(path) => classify(&places, &path, &mut pending),
+                        crate::tree::Change::Lost => pending.full = true,
+                    }
+                }
+                wake.notify_all();
+            })
+            .map_err(watch_error)?;
         Ok(Watch {
-            _watcher: watcher,
             shared,
             cookie_dir: cookie_dir.to_path_buf(),
             next_cookie: 0,
@@ -126,59 +124,58 @@ impl Watch {
     }
 }
 
-fn watch_error(e: notify::Error) -> strata_graph::error::Error {
+/// Without inotify there is no daemon: commands answer in process.
+#[cfg(not(target_os = "linux"))]
+pub fn start(_root: &Path, _git_dir: Option<&Path>, _cookie_dir: &Path) -> Result<Watch> {
+    Err(super::daemon_error(
+        "the daemon watches the workspace with inotify, which only Linux has".to_string(),
+        "strata answers without a daemon here",
+    ))
+}
+
+fn watch_error(e: std::io::Error) -> strata_graph::error::Error {
     super::daemon_error(
         format!("cannot watch the workspace: {e}"),
         "on Linux, raise fs.inotify.max_user_watches (sysctl) if the limit was reached",
     )
 }
 
-fn classify(places: &Places, event: &Event, pending: &mut Pending) {
-    if event.need_rescan() {
+/// Records what a change of `path` means.
+fn classify(places: &Places, path: &Path, pending: &mut Pending) {
+    if let Ok(rest) = path.strip_prefix(&places.cookie_dir) {
+        if let Some(name) = rest.to_str() {
+            pending.cookies.insert(name.to_string());
+        }
+        return;
+    }
+    if let Some(git_dir) = &places.git_dir {
+        if let Ok(rest) = path.strip_prefix(git_dir) {
+            match rest.to_str() {
+                Some("index") => pending.index = true,
+                Some("HEAD" | "logs/HEAD") => pending.head = true,
+                Some("info/exclude") => pending.full = true,
+                _ => {}
+            }
+            return;
+        }
+    }
+    let Ok(rest) = path.strip_prefix(&places.root) else {
+        return;
+    };
+    let Some(rel) = rest.to_str() else {
+        // Not UTF-8: let a full read (git) decide.
         pending.full = true;
+        return;
+    };
+    if rel == ".git" || rel.starts_with(".git/") || is_builtin_excluded(rel) {
+        return;
     }
-    match event.kind {
-        // Reads (the daemon's own included) change nothing.
-        EventKind::Access(AccessKind::Close(AccessMode::Write)) => {}
-        EventKind::Access(_) => return,
-        _ => {}
-    }
-    for path in &event.paths {
-        if let Ok(rest) = path.strip_prefix(&places.cookie_dir) {
-            if let Some(name) = rest.to_str() {
-                pending.cookies.insert(name.to_string());
-            }
-            continue;
-        }
-        if let Some(git_dir) = &places.git_dir {
-            if let Ok(rest) = path.strip_prefix(git_dir) {
-                match rest.to_str() {
-                    Some("index") => pending.index = true,
-                    Some("HEAD" | "logs/HEAD") => pending.head = true,
-                    Some("info/exclude") => pending.full = true,
-                    _ => {}
-                }
-                continue;
-            }
-        }
-        let Ok(rest) = path.strip_prefix(&places.root) else {
-            continue;
-        };
-        let Some(rel) = rest.to_str() else {
-            // Not UTF-8: let a full read (git) decide.
-            pending.full = true;
-            continue;
-        };
-        if rel == ".git" || rel.starts_with(".git/") || is_builtin_excluded(rel) {
-            continue;
-        }
-        if rel == WORKSPACE_FILE {
-            pending.config = true;
-            pending.full = true;
-        } else if rel.rsplit('/').next() == Some(".gitignore") {
-            pending.full = true;
-        } else {
-            pending.paths.insert(rel.to_string());
-        }
+    if rel == WORKSPACE_FILE {
+        pending.config = true;
+        pending.full = true;
+    } else if rel.rsplit('/').next() == Some(".gitignore") {
+        pending.full = true;
+    } else {
+        pending.paths.insert(rel.to_string());
     }
 }
