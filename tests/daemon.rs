@@ -446,3 +446,27 @@ fn files_in_a_merge_conflict_are_read_as_in_process() {
     repo.git(&["commit", "-q", "--no-edit"]);
     same_answer(&repo, "merge committed");
 }
+
+/// HEAD moves that write no index (`git reset --soft`) show only in `logs/HEAD`: seen even
+/// when the git directory had no `logs` yet when the daemon started (the first commit makes
+/// it).
+#[test]
+fn a_head_move_is_seen_when_the_reflog_came_after_the_daemon() {
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    std::fs::remove_dir_all(repo.path().join(".git/logs")).unwrap();
+    let _daemon = Daemon::start(&repo);
+    same_answer(&repo, "no reflog yet");
+    repo.append("modules/naming/main.tf", "# committed on topic\n");
+    repo.commit("one");
+    assert!(repo.path().join(".git/logs/HEAD").exists());
+    let json = same_answer(&repo, "committed");
+    assert!(target(&json, "modules/naming").is_some(), "{json}");
+    // The in-process runs above refreshed the index (as `git status` does), which the
+    // daemon sees at its next request: taken here, so only the reflog tells of what follows.
+    via_daemon(&repo).assert_ok();
+    // The commit undone, its change kept staged: still affected.
+    repo.git(&["reset", "-q", "--soft", "HEAD~1"]);
+    let json = same_answer(&repo, "the commit undone with reset --soft");
+    assert!(target(&json, "modules/naming").is_some(), "{json}");
+}

@@ -77,7 +77,14 @@ impl Watch {
                 let mut pending = lock.lock().unwrap_or_else(|e| e.into_inner());
                 for change in changes {
                     match change {
-                        crate::tree::Change::Path(path) => classify(&places, &path, &mut pending),
+                        crate::tree::Change::Path(path) => {
+                            // `info` or `logs` made in the git directory after the start
+                            // (the first commit makes `logs`): watched from now on.
+                            if places.git_subdir(&path) && path.is_dir() {
+                                let _ = tree.add_root(&path, false);
+                            }
+                            classify(&places, &path, &mut pending)
+                        }
                         crate::tree::Change::Lost => pending.full = true,
                     }
                 }
@@ -138,6 +145,19 @@ fn watch_error(e: std::io::Error) -> strata_graph::error::Error {
         format!("cannot watch the workspace: {e}"),
         "on Linux, raise fs.inotify.max_user_watches (sysctl) if the limit was reached",
     )
+}
+
+impl Places {
+    /// `info` or `logs` in the git directory.
+    fn git_subdir(&self, path: &Path) -> bool {
+        self.git_dir.as_deref().is_some_and(|git_dir| {
+            path.parent() == Some(git_dir)
+                && matches!(
+                    path.file_name().and_then(|n| n.to_str()),
+                    Some("info" | "logs")
+                )
+        })
+    }
 }
 
 /// Records what a change of `path` means.
