@@ -327,7 +327,7 @@ fn a_daemon_that_cannot_start_is_not_started_by_every_command() {
     let status = run(&["daemon", "status"], &[]);
     assert_eq!(status.code, 1);
     assert!(
-        status.stderr.contains("failed to start") && status.stderr.contains("longer than"),
+        status.stderr.contains("the last one failed: ") && status.stderr.contains("longer than"),
         "{}",
         status.stderr
     );
@@ -549,7 +549,7 @@ fn a_daemon_that_dies_before_it_is_ready_is_not_started_by_every_command() {
         let status = strata_env(&repo, &["daemon", "status"], &[]);
         assert_eq!(status.code, 1, "{when}: {}", status.stderr);
         assert!(
-            status.stderr.contains("failed to start")
+            status.stderr.contains("the last one failed: ")
                 && status.stderr.contains(&format!("pid {pid}"))
                 && status.stderr.contains("before it was ready"),
             "{when}: {}",
@@ -595,4 +595,88 @@ fn a_daemon_that_dies_before_it_is_ready_is_not_started_by_every_command() {
     assert_recorded(pid, "after `daemon start`");
     std::thread::sleep(Duration::from_millis(300));
     assert!(!daemon_up(&repo), "a daemon runs");
+}
+
+/// The directories a daemon for `root` watches: every directory of the work tree but `.git`,
+/// `.strata` and `.terraform` ones.
+fn watched_directories(root: &std::path::Path) -> usize {
+    let mut count = 1;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let name = entry.file_name();
+            if entry.file_type().unwrap().is_dir()
+                && ![".git", ".strata", ".terraform"].contains(&name.to_str().unwrap_or(""))
+            {
+                count += 1;
+                stack.push(entry.path());
+            }
+        }
+    }
+    count
+}
+
+/// A directory made while the daemon runs that it cannot watch (here the inotify limit of a
+/// user namespace, set just above what the daemon needed at its start) would hide changes
+/// below it: the daemon stops at the next request instead of answering, that request is
+/// answered in process, and `daemon status` says why.
+#[test]
+fn a_daemon_that_cannot_watch_a_new_directory_stops() {
+    let repo = Repo::with_fixture();
+    // The work tree, the cookie directory, and the git directory with `info` and `logs`,
+    // plus two spare watches.
+    let limit = watched_directories(repo.path()) + 4 + 2;
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_strata"));
+    let script = "echo \"$1\" > /proc/sys/user/max_inotify_watches && exec \"$2\" daemon start";
+    let probe = Command::new("unshare")
+        .args(["--user", "--map-root-user", "true"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: this machine does not let a test make a user namespace");
+        return;
+    }
+    let start = Command::new("unshare")
+        .args(["--user", "--map-root-user", "sh", "-c", script, "sh"])
+        .arg(limit.to_string())
+        .arg(bin)
+        .current_dir(repo.path())
+        .env("STRATA_DAEMON", "manual")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&start.stderr).to_string();
+    assert!(start.status.success(), "daemon start: {stderr}");
+    let daemon = Daemon {
+        repo: &repo,
+        pid: pid_in(&stderr),
+    };
+    same_answer(&repo, "at the start, within the limit");
+
+    // Five new directories, one below the other: more than the two spare watches.
+    repo.write(
+        "stacks/network/files/a/b/c/d/e/rules.json",
+        "{\"allow\": true}\n",
+    );
+    let answered = via_daemon(&repo);
+    answered.assert_ok();
+    let expected = in_process(&repo);
+    expected.assert_ok();
+    assert_eq!(answered.json(), expected.json());
+    assert!(
+        target(&expected.json(), "stacks/network").is_some(),
+        "{}",
+        expected.stdout
+    );
+    assert!(
+        exits_within(daemon.pid, Duration::from_secs(10)),
+        "the daemon still runs, blind to changes below stacks/network/files"
+    );
+    let status = repo.strata(&["daemon", "status"]);
+    assert_eq!(status.code, 1, "{}", status.stderr);
+    assert!(
+        status.stderr.contains("the last one failed: ")
+            && status.stderr.contains("cannot watch")
+            && status.stderr.contains("stacks/network/files"),
+        "{}",
+        status.stderr
+    );
 }

@@ -141,7 +141,7 @@ fn status(ctx: &Context, root: &std::path::Path) -> Result<u8> {
             eprintln!("no strata daemon serves {}", root.display());
             if let Some(error) = failed {
                 eprintln!(
-                    "the last one failed to start: {error}\n(`strata affected` starts none for \
+                    "the last one failed: {error}\n(`strata affected` starts none for \
                      an hour after that; `strata daemon start` tries again)"
                 );
             }

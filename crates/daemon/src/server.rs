@@ -45,6 +45,9 @@ struct Server {
     shared: Arc<Shared>,
     /// WORKSPACE.toml changed and the workspace is not open again yet.
     reopen: bool,
+    /// Why the daemon can no longer know what changes (a directory it cannot watch): it
+    /// answers no more requests and stops.
+    blind: Option<String>,
 }
 
 /// What the connection threads and the worker share.
@@ -210,6 +213,7 @@ fn serve_locked(
         bases: BaseCache::default(),
         shared: Arc::clone(&shared),
         reopen: false,
+        blind: None,
     };
     // Read the tree now, so the first request finds it in memory.
     let _ = server.current();
@@ -233,6 +237,12 @@ fn serve_locked(
                 // The client may have given up; nothing to do then.
                 let _ = reply.send(response);
                 crate::memory::release_freed();
+                if let Some(why) = &server.blind {
+                    // Commands answer in process, and do not start a daemon again for a
+                    // while (a new one would meet the same limit); `daemon status` says why.
+                    lock::record_failure(&root, &format!("the daemon stopped: it {why}"));
+                    break;
+                }
             }
             Job::Stop => break,
         }
@@ -395,6 +405,17 @@ impl Server {
     /// Brings the work tree up to date: reads what changed, or everything when needed.
     fn current(&mut self) -> Result<&LiveTree> {
         let pending = self.watch.sync();
+        if let Some(why) = pending.unwatched {
+            self.blind = Some(why);
+        }
+        if let Some(why) = &self.blind {
+            // Answering from what it can still see would miss changes below that directory.
+            self.live = None;
+            return Err(daemon_error(
+                format!("the daemon stops: it {why}"),
+                "on Linux, raise fs.inotify.max_user_watches (sysctl) if the limit was reached",
+            ));
+        }
         // A WORKSPACE.toml that does not parse is reported (by the client, in process) until
         // it is fixed: nothing is answered from the configuration before it.
         self.reopen |= pending.config;

@@ -6,8 +6,10 @@
 //! A directory created or moved into the tree is watched with everything below it as soon
 //! as its event is read, and reported as changed (the daemon then reads it whole, so files
 //! made before its watch existed are not missed). A directory moved out is forgotten with
-//! everything below it. When the kernel drops events (its queue overflowed) or a watch
-//! cannot be added, [`Change::Lost`] asks for a full read.
+//! everything below it. When the kernel drops events (its queue overflowed),
+//! [`Change::Lost`] asks for a full read; when a new directory cannot be watched (the
+//! inotify watch limit, say), [`Change::Unwatched`] says that changes below it will go
+//! unseen from now on.
 
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, InotifyEvent, WatchDescriptor};
 use std::collections::HashMap;
@@ -21,6 +23,9 @@ pub enum Change {
     Path(PathBuf),
     /// Changes may have been missed.
     Lost,
+    /// This directory (new in the tree) cannot be watched, for the reason given: nothing
+    /// that happens below it will be reported.
+    Unwatched(PathBuf, String),
 }
 
 /// Directories under a recursive root that are never watched (nor what is below them).
@@ -306,8 +311,8 @@ impl Tree {
                         Some(child) => self.walk(child, &path),
                         None => Ok(()),
                     });
-                if added.is_err() {
-                    return Some(Change::Lost);
+                if let Err(e) = added {
+                    return Some(Change::Unwatched(path, e.to_string()));
                 }
             }
         }

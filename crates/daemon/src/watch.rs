@@ -23,6 +23,9 @@ pub struct Pending {
     pub index: bool,
     /// HEAD moved (commit, reset, checkout): what is staged may differ.
     pub head: bool,
+    /// A directory made since the start could not be watched (why, naming it): changes
+    /// below it would go unseen, so the daemon cannot answer any more.
+    pub unwatched: Option<String>,
     cookies: HashSet<String>,
 }
 
@@ -86,6 +89,11 @@ impl Watch {
                             classify(&places, &path, &mut pending)
                         }
                         crate::tree::Change::Lost => pending.full = true,
+                        crate::tree::Change::Unwatched(path, why) => {
+                            pending.unwatched.get_or_insert_with(|| {
+                                format!("cannot watch {}: {why}", path.display())
+                            });
+                        }
                     }
                 }
                 wake.notify_all();
