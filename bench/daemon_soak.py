@@ -17,8 +17,10 @@ then for the given time repeats, every `--interval` seconds, one developer actio
   commit's baseline.
 
 Before every action (after the pause) and right after every answer it samples the daemon's
-resident memory (VmRSS), and its peak (VmHWM), from /proc. Every `--check-every` requests it also asks the same question without the daemon
-(`STRATA_DAEMON=0`) and fails if the two answers differ: a daemon that is small but wrong
+resident memory (VmRSS), and its peak (VmHWM), from /proc. Every `--check-every` requests it
+asks the daemon for its live heap (`strata daemon status`), which tells growing data from
+free space the allocator keeps, and asks the same question without the daemon
+(`STRATA_DAEMON=0`), failing if the two answers differ: a daemon that is small but wrong
 would be no result. Writes one CSV row per request (`--csv`) and prints a Markdown summary.
 The workspace is left with the soak's commits; regenerate it for other benchmarks.
 """
@@ -79,6 +81,16 @@ def affected(strata, ws, base, daemon):
     return elapsed, answer
 
 
+def heap_in_use_kib(strata, ws):
+    """The daemon's live heap as it reports it (`daemon status`), or None."""
+    env = dict(os.environ, STRATA_DAEMON="manual")
+    p = run([strata, "--json", "daemon", "status"], ws, env=env, check=False)
+    try:
+        return (json.loads(p.stdout).get("memory") or {}).get("heap_in_use_kib")
+    except ValueError:
+        return None
+
+
 def labels(answer):
     """What must agree between the daemon and a run without it."""
     return json.dumps(answer, sort_keys=True)
@@ -114,6 +126,14 @@ def main():
     run([strata, "daemon", "start"], ws)
     pid = daemon_pid(ws)
     rows = []
+    fields = ["seconds", "request", "action", "latency_ms", "affected", "idle_rss_kib",
+              "idle_anon_kib", "rss_kib", "hwm_kib", "heap_in_use_kib"]
+    # Written row by row, so a run cut short still leaves its measurements.
+    out = open(args.csv, "w", newline="") if args.csv else None
+    writer = csv.DictWriter(out, fieldnames=fields) if out else None
+    if writer:
+        writer.writeheader()
+    heap_first = heap_in_use_kib(strata, ws)
     edited = set()
     added = []
     checks = commits = 0
@@ -161,6 +181,9 @@ def main():
             action = "edit"
         ms, answer = affected(strata, ws, base, daemon=True)
         rss, hwm, _ = status_kib(pid)
+        # Every check, the live heap beside the resident set: growth of live data shows
+        # there, the allocator's retained free space only in the resident set.
+        heap = heap_in_use_kib(strata, ws) if i % args.check_every == 0 else None
         rows.append(
             {
                 "seconds": round(time.monotonic() - started, 1),
@@ -172,8 +195,12 @@ def main():
                 "idle_anon_kib": idle_anon,
                 "rss_kib": rss,
                 "hwm_kib": hwm,
+                "heap_in_use_kib": heap,
             }
         )
+        if writer:
+            writer.writerow(rows[-1])
+            out.flush()
         if i % args.check_every == 0:
             _, alone = affected(strata, ws, base, daemon=False)
             if labels(alone) != labels(answer):
@@ -182,12 +209,10 @@ def main():
         time.sleep(max(0.0, args.interval - ms / 1000))
 
     rss, hwm, _ = status_kib(pid)
+    heap_last = heap_in_use_kib(strata, ws)
     run([strata, "daemon", "stop"], ws, check=False)
-    if args.csv:
-        with open(args.csv, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+    if out:
+        out.close()
 
     def mib(kib):
         return f"{kib / 1024:.1f} MiB"
@@ -207,6 +232,8 @@ def main():
     print(f"| resident right after an answer (max) | {mib(max(answered))} |")
     print(f"| resident at the end | {mib(rss)} |")
     print(f"| peak resident (VmHWM) | {mib(hwm)} |")
+    if heap_first is not None and heap_last is not None:
+        print(f"| live heap at the start / at the end | {mib(heap_first)} / {mib(heap_last)} |")
     print(f"| request latency median / p95 / max | {statistics.median(lat):.0f} / "
           f"{lat[int(len(lat) * 0.95)]:.0f} / {lat[-1]:.0f} ms |")
     print(f"| answers checked against a run without the daemon | {checks} (all equal) |")

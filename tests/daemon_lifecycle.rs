@@ -76,6 +76,26 @@ fn starts_once_stops_and_exits_when_its_socket_is_removed() {
     ] {
         assert!(json.get(field).is_some(), "no `{field}` in {json}");
     }
+    // Its memory: the resident set as the kernel counts it, and the live part of it.
+    let memory = &json["memory"];
+    let resident = memory["resident_kib"].as_u64().unwrap_or(0);
+    let in_use = memory["heap_in_use_kib"].as_u64().unwrap_or(0);
+    let kernel = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kernel: u64 = kernel
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    assert!(
+        resident > 1024 && resident.abs_diff(kernel) < kernel / 2,
+        "resident {resident} KiB, the kernel says {kernel} KiB: {json}"
+    );
+    assert!(in_use > 0 && in_use < resident, "{json}");
+    assert!(
+        status.stderr.contains("MiB resident (") && status.stderr.contains("MiB in use)"),
+        "{}",
+        status.stderr
+    );
 
     let again = repo.strata(&["daemon", "start"]);
     again.assert_ok();

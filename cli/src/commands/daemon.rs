@@ -98,12 +98,13 @@ fn status(ctx: &Context, root: &std::path::Path) -> Result<u8> {
                 print_json(&status);
             } else if status.ready {
                 eprintln!(
-                    "strata daemon pid {} serves {} (up {} s, {} requests, {} full reads)",
+                    "strata daemon pid {} serves {} (up {} s, {} requests, {} full reads{})",
                     status.pid,
                     status.root,
                     status.uptime_seconds,
                     status.requests,
-                    status.full_reads
+                    status.full_reads,
+                    status.memory.map(memory_words).unwrap_or_default()
                 );
             } else {
                 eprintln!(
@@ -147,5 +148,18 @@ fn status(ctx: &Context, root: &std::path::Path) -> Result<u8> {
             }
             Ok(1)
         }
+    }
+}
+
+/// ", 74 MiB resident (52 MiB in use)": what a daemon's memory comes to.
+fn memory_words(memory: strata_daemon::Memory) -> String {
+    let mib = |kib: u64| format!("{:.0} MiB", kib as f64 / 1024.0);
+    match memory.heap_in_use_kib {
+        Some(used) => format!(
+            ", {} resident ({} in use)",
+            mib(memory.resident_kib),
+            mib(used)
+        ),
+        None => format!(", {} resident", mib(memory.resident_kib)),
     }
 }

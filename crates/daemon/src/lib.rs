@@ -21,6 +21,7 @@
 pub mod client;
 mod lock;
 mod memory;
+pub use memory::Memory;
 mod server;
 #[cfg(target_os = "linux")]
 mod tree;
@@ -142,6 +143,9 @@ pub struct Status {
     /// [`Response::Busy`]).
     #[serde(default = "ready_by_default")]
     pub ready: bool,
+    /// Its memory when asked (absent from a daemon that cannot measure it).
+    #[serde(default)]
+    pub memory: Option<Memory>,
 }
 
 fn ready_by_default() -> bool {

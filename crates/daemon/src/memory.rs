@@ -18,3 +18,67 @@ pub(crate) fn release_freed() {
         nix::libc::malloc_trim(0);
     }
 }
+
+/// The daemon's memory, as `strata daemon status` reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Memory {
+    /// Resident set size (VmRSS), in KiB.
+    pub resident_kib: u64,
+    /// Bytes the allocator has handed out and not had back (live data), in KiB; what the
+    /// resident size holds beyond it is the allocator's free space, the binary and stacks.
+    /// `None` where the allocator cannot tell (not glibc).
+    pub heap_in_use_kib: Option<u64>,
+}
+
+/// The process's memory now; `None` without `/proc` (not Linux).
+pub(crate) fn measure() -> Option<Memory> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let resident_kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Memory {
+        resident_kib,
+        heap_in_use_kib: heap_in_use().map(|bytes| bytes / 1024),
+    })
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn heap_in_use() -> Option<u64> {
+    #[allow(unsafe_code)]
+    // SAFETY: `mallinfo2` takes no arguments and returns a struct by value; glibc (2.33 and
+    // later) locks each heap while it sums it.
+    let info = unsafe { nix::libc::mallinfo2() };
+    // Small blocks in the heaps, and the large ones glibc maps one by one.
+    Some((info.uordblks + info.hblkhd) as u64)
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn heap_in_use() -> Option<u64> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_in_use_is_measured_and_follows_allocations() {
+        let before = measure().expect("Linux has /proc/self/status");
+        assert!(before.resident_kib > 0);
+        let block = vec![1u8; 64 << 20];
+        let during = measure().unwrap();
+        assert!(
+            during.resident_kib >= before.resident_kib + 60 * 1024,
+            "{before:?} -> {during:?}"
+        );
+        if let (Some(a), Some(b)) = (before.heap_in_use_kib, during.heap_in_use_kib) {
+            assert!(b >= a + 64 * 1024, "{before:?} -> {during:?}");
+        }
+        drop(block);
+    }
+}

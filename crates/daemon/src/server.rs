@@ -290,6 +290,7 @@ impl Shared {
             full_reads: counts.full_reads,
             last_refresh: counts.last_refresh,
             ready: *self.ready.lock().unwrap_or_else(|e| e.into_inner()),
+            memory: crate::memory::measure(),
         }
     }
 
