@@ -250,6 +250,35 @@ impl FactStore {
     pub fn parsed_count(&self) -> usize {
         *self.added.lock().expect("facts lock")
     }
+
+    /// How many contents' facts the store holds.
+    pub fn len(&self) -> usize {
+        self.entries().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keeps only the facts of `files`' current contents (path and content id), forgetting
+    /// those of contents that are gone: a process that runs for long (the daemon) calls this
+    /// now and then, so every edit's old version does not stay for good. Facts are keyed by
+    /// content, so what is forgotten is only parsed again if that content comes back.
+    /// Returns how many were forgotten.
+    pub fn retain_current<'a>(&self, files: impl IntoIterator<Item = (&'a str, FileId)>) -> usize {
+        let current: HashSet<Key> = files
+            .into_iter()
+            .filter_map(|(path, id)| Some((Parser::for_path(path)?, id)))
+            .collect();
+        let mut entries = self.entries();
+        let before = entries.len();
+        entries.retain(|key, _| current.contains(key));
+        entries.shrink_to_fit();
+        let mut used = self.used.lock().expect("facts lock");
+        used.retain(|key| current.contains(key));
+        used.shrink_to_fit();
+        before - entries.len()
+    }
 }
 
 fn decode(bytes: &[u8]) -> Option<HashMap<Key, Arc<Facts>>> {
@@ -306,5 +335,30 @@ mod tests {
         let (a, b) = (shared(a), shared(b));
         assert!(!Arc::ptr_eq(&a, &b));
         assert!(matches!(a.as_ref(), Facts::Hcl(h) if h.modules.len() == 1));
+    }
+
+    #[test]
+    fn retaining_current_contents_forgets_only_the_old_versions() {
+        let store = FactStore::in_memory();
+        let id = |text: &str| FileId::of_content(text.as_bytes());
+        let (old, new, other) = (id("a = 1\n"), id("a = 2\n"), id("b = 1\n"));
+        let facts = shared(parse("stacks/a/main.tf", "locals { a = 1 }\n").unwrap());
+        for key in [(Parser::Tf, old), (Parser::Tf, new), (Parser::Tf, other)] {
+            store.entries().insert(key, Arc::clone(&facts));
+            store.used.lock().unwrap().insert(key);
+        }
+        // The same content as a manifest is another key, and no longer current either.
+        store
+            .entries()
+            .insert((Parser::Manifest, new), Arc::clone(&facts));
+        let forgotten =
+            store.retain_current([("stacks/a/main.tf", new), ("stacks/b/main.tf", other)]);
+        assert_eq!(forgotten, 2);
+        assert_eq!(store.len(), 2);
+        assert!(store.known("stacks/a/main.tf", new).is_some());
+        assert!(store.known("stacks/b/other.tf", other).is_some());
+        assert!(store.known("stacks/a/main.tf", old).is_none());
+        assert!(store.known("stacks/a/stack.toml", new).is_none());
+        assert_eq!(store.used.lock().unwrap().len(), 2);
     }
 }

@@ -35,6 +35,11 @@ const HEARTBEAT: Duration = Duration::from_millis(200);
 /// How long `affected` waits for the first read of the work tree before it gets `busy`.
 const READY_WAIT: Duration = Duration::from_secs(1);
 
+/// How many more contents' facts than after the last pruning the daemon holds before it
+/// forgets those of contents no longer in the work tree (each edit of a `.tf` file adds
+/// one; about 2 KB each on realistic files).
+const FACTS_SLACK: usize = 1000;
+
 /// The worker's state: the workspace and the work tree in memory.
 struct Server {
     session: Session,
@@ -48,6 +53,8 @@ struct Server {
     /// Why the daemon can no longer know what changes (a directory it cannot watch): it
     /// answers no more requests and stops.
     blind: Option<String>,
+    /// How many contents' facts were held after the last pruning.
+    facts_kept: usize,
 }
 
 /// What the connection threads and the worker share.
@@ -214,6 +221,7 @@ fn serve_locked(
         shared: Arc::clone(&shared),
         reopen: false,
         blind: None,
+        facts_kept: 0,
     };
     // Read the tree now, so the first request finds it in memory.
     let _ = server.current();
@@ -236,6 +244,7 @@ fn serve_locked(
                 shared.touch();
                 // The client may have given up; nothing to do then.
                 let _ = reply.send(response);
+                server.prune_facts();
                 crate::memory::release_freed();
                 if let Some(why) = &server.blind {
                     // Commands answer in process, and do not start a daemon again for a
@@ -463,6 +472,19 @@ impl Server {
         };
         self.count(|c| c.last_refresh = Some(refresh));
         Ok(self.live.as_ref().expect("read above"))
+    }
+
+    /// Forgets the facts of contents the work tree no longer holds, once enough have
+    /// gathered: memory follows the workspace, not how long the daemon has run.
+    fn prune_facts(&mut self) {
+        let Some(live) = &self.live else { return };
+        let facts = &self.session.facts;
+        if facts.len() < self.facts_kept + FACTS_SLACK {
+            return;
+        }
+        let files = &live.view.snapshot.files;
+        facts.retain_current(files.iter().map(|(path, entry)| (path.as_str(), entry.id)));
+        self.facts_kept = facts.len();
     }
 
     fn count(&self, update: impl FnOnce(&mut Counts)) {
