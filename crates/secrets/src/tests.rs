@@ -1,0 +1,207 @@
+use super::*;
+use age::secrecy::ExposeSecret;
+
+struct Key {
+    public: String,
+    ids: Identities,
+}
+
+fn key() -> Key {
+    let id = age::x25519::Identity::generate();
+    let public = id.to_public().to_string();
+    let text = id.to_string().expose_secret().to_string();
+    Key {
+        public,
+        ids: Identities::from_text(&text, "test key").unwrap(),
+    }
+}
+
+fn recipients(keys: &[&Key]) -> Recipients {
+    Recipients::parse(&keys.iter().map(|k| k.public.clone()).collect::<Vec<_>>()).unwrap()
+}
+
+const PLAIN: &str = r#"
+db_password = "correct horse battery staple"
+port = 5432
+enabled = true
+rotated = 2026-12-01
+hosts = ["a.internal", "b.internal"]
+
+[api]
+token = "tok-0123456789"
+"#;
+
+/// The sealed value of `key` (a dotted path) in a sealed file's text.
+fn sealed_value(text: &str, path: &[&str]) -> String {
+    let mut t: &Table = &text.parse::<Table>().unwrap();
+    for p in &path[..path.len() - 1] {
+        t = t[*p].as_table().unwrap();
+    }
+    t[path[path.len() - 1]].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_sealed_file_shows_its_keys_and_opens_to_the_same_values() {
+    let alice = key();
+    let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
+    for secret in ["correct horse", "5432", "a.internal", "tok-0123"] {
+        assert!(!sealed.contains(secret), "{secret} in clear:\n{sealed}");
+    }
+    for key in ["db_password", "port", "hosts", "[api]", "token", &alice.public] {
+        assert!(sealed.contains(key), "{key} not shown:\n{sealed}");
+    }
+    assert!(is_sealed(&sealed) && !is_sealed(PLAIN));
+    let opened = open("s.toml", &sealed, &alice.ids).unwrap();
+    assert_eq!(opened, PLAIN.parse::<Table>().unwrap());
+    assert_eq!(recipients_of("s.toml", &sealed).unwrap(), vec![alice.public.clone()]);
+}
+
+#[test]
+fn only_a_recipient_can_open_it() {
+    let (alice, mallory) = (key(), key());
+    let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
+    let err = open("s.toml", &sealed, &mallory.ids).unwrap_err();
+    assert!(matches!(err, Error::NotARecipient { .. }), "{err}");
+    assert!(err.to_string().contains(&alice.public));
+}
+
+#[test]
+fn a_value_moved_to_another_key_does_not_decrypt() {
+    let alice = key();
+    let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
+    let token = sealed_value(&sealed, &["api", "token"]);
+    let password = sealed_value(&sealed, &["db_password"]);
+    let swapped = sealed.replace(&password, &token);
+    let err = open("s.toml", &swapped, &alice.ids).unwrap_err();
+    assert!(matches!(err, Error::Tampered { .. } | Error::MacMismatch { .. }), "{err}");
+}
+
+#[test]
+fn a_key_removed_or_the_recipients_edited_by_hand_is_refused() {
+    let (alice, bob) = (key(), key());
+    let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
+    let removed: String = sealed
+        .lines()
+        .filter(|l| !l.starts_with("port ="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let err = open("s.toml", &removed, &alice.ids).unwrap_err();
+    assert!(matches!(err, Error::MacMismatch { .. }), "{err}");
+
+    let listed = sealed.replace(
+        &format!("recipients = [\"{}\"]", alice.public),
+        &format!("recipients = [\"{}\", \"{}\"]", alice.public, bob.public),
+    );
+    assert_ne!(listed, sealed);
+    let err = open("s.toml", &listed, &alice.ids).unwrap_err();
+    assert!(matches!(err, Error::MacMismatch { .. }), "{err}");
+}
+
+#[test]
+fn a_value_in_clear_text_in_a_sealed_file_is_refused() {
+    let alice = key();
+    let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
+    let added = format!("extra = \"plain\"\n{sealed}");
+    let err = open("s.toml", &added, &alice.ids).unwrap_err();
+    assert!(err.to_string().contains("`extra` is in clear text"), "{err}");
+}
+
+#[test]
+fn an_edit_keeps_the_sealed_form_of_every_unchanged_value() {
+    let alice = key();
+    let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
+    let edited = PLAIN.replace("tok-0123456789", "tok-new") + "added = \"x\"\n";
+    let resealed = reseal("s.toml", &sealed, &edited, &alice.ids).unwrap();
+    assert_eq!(
+        sealed_value(&sealed, &["db_password"]),
+        sealed_value(&resealed, &["db_password"])
+    );
+    assert_eq!(sealed_value(&sealed, &["hosts"]), sealed_value(&resealed, &["hosts"]));
+    assert_ne!(
+        sealed_value(&sealed, &["api", "token"]),
+        sealed_value(&resealed, &["api", "token"])
+    );
+    let opened = open("s.toml", &resealed, &alice.ids).unwrap();
+    assert_eq!(opened, edited.parse::<Table>().unwrap());
+}
+
+#[test]
+fn update_keys_changes_who_can_read_without_touching_the_values() {
+    let (alice, bob) = (key(), key());
+    let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
+    let updated = update_keys("s.toml", &sealed, &alice.ids, &recipients(&[&bob])).unwrap();
+    assert_eq!(
+        sealed_value(&sealed, &["db_password"]),
+        sealed_value(&updated, &["db_password"])
+    );
+    assert_eq!(
+        open("s.toml", &updated, &bob.ids).unwrap(),
+        PLAIN.parse::<Table>().unwrap()
+    );
+    assert!(matches!(
+        open("s.toml", &updated, &alice.ids),
+        Err(Error::NotARecipient { .. })
+    ));
+}
+
+#[test]
+fn rotate_encrypts_every_value_again_under_a_new_key() {
+    let (alice, bob) = (key(), key());
+    let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
+    let rotated = rotate("s.toml", &sealed, &alice.ids, &recipients(&[&alice, &bob])).unwrap();
+    for path in [&["db_password"][..], &["port"], &["api", "token"]] {
+        assert_ne!(sealed_value(&sealed, path), sealed_value(&rotated, path));
+    }
+    for who in [&alice, &bob] {
+        assert_eq!(
+            open("s.toml", &rotated, &who.ids).unwrap(),
+            PLAIN.parse::<Table>().unwrap()
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_named() {
+    let alice = key();
+    let err = seal("s.toml", "a = 1\nb = \n", &recipients(&[&alice])).unwrap_err();
+    assert!(matches!(err, Error::Malformed { line: Some(2), .. }), "{err:?}");
+    let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
+    assert!(matches!(
+        seal("s.toml", &sealed, &recipients(&[&alice])),
+        Err(Error::AlreadySealed { .. })
+    ));
+    assert!(matches!(
+        seal("s.toml", "[strata_secrets]\nx = 1\n", &recipients(&[&alice])),
+        Err(Error::Reserved { .. })
+    ));
+    assert!(matches!(
+        open("s.toml", PLAIN, &alice.ids),
+        Err(Error::NotSealed { .. })
+    ));
+    assert!(matches!(
+        seal("s.toml", PLAIN, &Recipients::parse(&[]).unwrap()),
+        Err(Error::NoRecipients { .. })
+    ));
+    assert!(matches!(
+        Recipients::parse(&["AGE1NOPE".into()]),
+        Err(Error::BadRecipient { .. })
+    ));
+    assert!(matches!(
+        Recipients::parse(&["age1notakey".into()]),
+        Err(Error::BadRecipient { .. })
+    ));
+    assert!(matches!(
+        Identities::from_text("# nothing here\n", "k"),
+        Err(Error::BadIdentity { .. })
+    ));
+}
+
+#[test]
+fn values_become_json_as_the_tools_take_them() {
+    let t: Table = PLAIN.parse().unwrap();
+    let j = to_json(&Value::Table(t));
+    assert_eq!(j["port"], 5432);
+    assert_eq!(j["rotated"], "2026-12-01");
+    assert_eq!(j["api"]["token"], "tok-0123456789");
+    assert_eq!(j["hosts"][1], "b.internal");
+}
