@@ -67,6 +67,9 @@ enum Command {
     /// The state of a stack in an environment.
     #[command(subcommand)]
     State(commands::state::Command),
+    /// Encrypted secrets files: encrypt, decrypt, edit, rotate, updatekeys.
+    #[command(subcommand)]
+    Secrets(commands::secrets::Command),
     /// Inspect or prune the local cache.
     #[command(subcommand)]
     Cache(commands::cache::Command),
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
         Command::Destroy(args) => commands::run::run_command(&ctx, args, Mode::Destroy),
         Command::Cache(cmd) => commands::cache::run(&ctx, cmd),
         Command::State(cmd) => commands::state::run(&ctx, cmd),
+        Command::Secrets(cmd) => commands::secrets::run(&ctx, cmd),
         Command::Show(args) => commands::show::run(&ctx, args),
         Command::Promote(cmd) => commands::promote::run(&ctx, cmd),
         Command::Gitops(cmd) => commands::gitops::run(&ctx, cmd),

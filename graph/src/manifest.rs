@@ -101,6 +101,19 @@ pub struct EnvConfig {
     /// Overrides of WORKSPACE.toml's `[gitops]` for this environment.
     #[serde(default)]
     pub gitops: GitopsConfig,
+    /// Who can read the environment's secrets files.
+    #[serde(default)]
+    pub secrets: SecretsConfig,
+}
+
+/// `[secrets]` in env.toml (see docs/security.md#secrets-files).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// The public keys the environment's secrets files are encrypted for: age recipients
+    /// (`age1…`) and SSH public keys (`ssh-ed25519 …`).
+    #[serde(default)]
+    pub recipients: Vec<String>,
 }
 
 /// `[gitops]` in WORKSPACE.toml (and, per environment, in env.toml): how an environment's

@@ -14,6 +14,7 @@ pub mod list;
 pub mod policy;
 pub mod promote;
 pub mod run;
+pub mod secrets;
 pub mod show;
 pub mod state;
 pub mod tools;

@@ -261,6 +261,48 @@ pub fn providers_cached(dir: &Path, cache: &Path) -> bool {
         })
 }
 
+/// The variables the configuration in `dir` declares: `variable "name"` blocks of its
+/// `.tf` files and `variable` objects of its `.tf.json` files. Files that do not parse are
+/// left to terraform to report.
+pub fn declared_variables(dir: &Path) -> std::collections::BTreeSet<String> {
+    use hcl_edit::structure::Structure;
+    let mut names = std::collections::BTreeSet::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return names;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // Override files change declarations; they cannot add one.
+        if name == "override.tf" || name.ends_with("_override.tf") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        if name.ends_with(".tf.json") {
+            if let Ok(serde_json::Value::Object(doc)) = serde_json::from_str(&text) {
+                if let Some(serde_json::Value::Object(vars)) = doc.get("variable") {
+                    names.extend(vars.keys().cloned());
+                }
+            }
+        } else if name.ends_with(".tf") {
+            let Ok(body) = hcl_edit::parser::parse_body(&text) else {
+                continue;
+            };
+            for structure in body.iter() {
+                if let Structure::Block(block) = structure {
+                    if block.ident.as_str() == "variable" {
+                        if let Some(label) = block.labels.first() {
+                            names.insert(label.as_str().to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    names
+}
+
 /// The providers a dependency lock file pins: (address, version), or `None` when it does
 /// not parse or a provider block has no version.
 fn pinned_providers(text: &str) -> Option<Vec<(String, String)>> {
@@ -338,6 +380,9 @@ pub struct Inputs {
     /// override file beside the configuration), so terraform keeps them, and everything
     /// derived from them, out of its output.
     pub sensitive: Vec<String>,
+    /// Variables that must be declared, with the file setting them: the keys of a target's
+    /// own secrets file (environment-wide secrets go to the stacks that declare them).
+    pub required: Vec<(String, String)>,
 }
 
 /// The override file marking variables bound to sensitive upstream outputs.
@@ -396,7 +441,24 @@ pub fn plan(
     if !step.ok {
         return Ok(step);
     }
-    mark_sensitive(sb, &inputs.sensitive)?;
+    let declared = declared_variables(&sb.dir);
+    if let Some((name, file)) = inputs.required.iter().find(|(n, _)| !declared.contains(n)) {
+        return Err(Error::Invalid {
+            message: format!("{file} sets `{name}`, which this stack does not declare"),
+            location: strata_graph::error::Location::new(file.clone(), None),
+            hint: format!(
+                "declare it (`variable \"{name}\" {{ sensitive = true }}`) or remove it with `strata secrets edit {file}`"
+            ),
+        });
+    }
+    // Terraform ignores TF_VAR_ values of undeclared variables; an override of one fails.
+    let sensitive: Vec<String> = inputs
+        .sensitive
+        .iter()
+        .filter(|n| declared.contains(*n))
+        .cloned()
+        .collect();
+    mark_sensitive(sb, &sensitive)?;
     let result = plan_and_show(
         tools,
         sb,

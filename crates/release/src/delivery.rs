@@ -392,7 +392,20 @@ fn chart_of(
             merge(&mut values, v);
         }
     }
+    // Secrets files: their keys are sensitive values, by name only (never decrypted here).
+    let secrets: Vec<&str> = source
+        .env_files
+        .for_target(env, &t.label)
+        .filter(|p| strata_run::secrets::is_secrets_file(p))
+        .collect();
     let mut sensitive = Vec::new();
+    for (_, text) in source.view.texts(&session.repo, &secrets)? {
+        for name in strata_run::secrets::names(&text) {
+            if !sensitive.contains(&name) {
+                sensitive.push(name);
+            }
+        }
+    }
     if let Some(environment) = head.environment(env) {
         for inp in &t.inputs {
             let Some(j) = head.index(&inp.label) else {

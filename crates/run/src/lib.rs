@@ -28,6 +28,7 @@ pub mod outcome;
 mod reads;
 pub mod report;
 mod runner;
+pub mod secrets;
 pub mod select;
 pub mod shard;
 pub mod show;

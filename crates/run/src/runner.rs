@@ -173,6 +173,26 @@ struct Prepared {
     state: terraform::StateSetup,
 }
 
+impl Prepared {
+    /// Secrets as sensitive variables (stacks) or values (charts).
+    fn add_secrets(&mut self, secrets: crate::secrets::TaskSecrets) {
+        for (name, value) in secrets.values {
+            self.inputs.vars.push((
+                name.clone(),
+                match &value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            ));
+            if !self.inputs.sensitive.contains(&name) {
+                self.inputs.sensitive.push(name.clone());
+            }
+            self.values.insert(name, value);
+        }
+        self.inputs.required = secrets.own;
+    }
+}
+
 enum NotReady {
     Skip(String),
     Fail(String),
@@ -236,14 +256,34 @@ impl Runner<'_> {
             .collect()
     }
 
-    /// Reads the upstream outputs a target consumes in `env`.
+    /// Reads the upstream outputs a target consumes in `env`, and its secrets there. The
+    /// digest covers the outputs; the secrets files are environment inputs of the task key
+    /// already (their sealed text, never the values).
     fn upstream(&self, i: TaskId, prepared: &mut Prepared) -> Result<Option<String>, NotReady> {
         let task = &self.tasks[i];
         let Some(env_name) = task.env.as_deref() else {
             return Ok(None);
         };
         let target = &self.model().targets[task.target];
+        let secrets = crate::secrets::for_task(
+            self.session,
+            &self.view.snapshot,
+            self.env_files.for_target(env_name, &target.label),
+            &format!(
+                "environments/{env_name}/{}",
+                strata_graph::discover::label_dir(&target.label)
+            ),
+        )
+        .map_err(NotReady::Fail)?;
+        if let Some(secrets) = &secrets {
+            for value in secrets.values.values() {
+                prepared.redactor.add(value);
+            }
+        }
         if target.inputs.is_empty() {
+            if let Some(secrets) = secrets {
+                prepared.add_secrets(secrets);
+            }
             return Ok(None);
         }
         let env = self.model().environment(env_name).expect("resolved env");
@@ -301,6 +341,14 @@ impl Runner<'_> {
             .any(|r| r.summary.plan().is_some_and(|p| p.has_changes()) && !applied(&r.label));
         drop(done);
         let digest = upstream_digest(&consumed, &sensitive);
+        if let Some(secrets) = &secrets {
+            if let Some(name) = secrets.values.keys().find(|k| consumed.contains_key(*k)) {
+                return Err(NotReady::Fail(format!(
+                    "`{name}` is both an input bound in {}'s stack.toml and a secret in {env_name}: rename one",
+                    target.label
+                )));
+            }
+        }
         prepared.inputs.sensitive = sensitive;
         prepared.inputs.vars = consumed
             .iter()
@@ -313,6 +361,9 @@ impl Runner<'_> {
             })
             .collect();
         prepared.values = consumed;
+        if let Some(secrets) = secrets {
+            prepared.add_secrets(secrets);
+        }
         Ok(Some(digest))
     }
 

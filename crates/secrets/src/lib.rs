@@ -124,12 +124,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Whether `text` is a sealed secrets file (it has the metadata table).
 pub fn is_sealed(text: &str) -> bool {
-    text.parse::<Table>()
-        .is_ok_and(|t| {
-            t.get(META)
-                .and_then(Value::as_table)
-                .is_some_and(|m| m.contains_key("data_key"))
-        })
+    text.parse::<Table>().is_ok_and(|t| {
+        t.get(META)
+            .and_then(Value::as_table)
+            .is_some_and(|m| m.contains_key("data_key"))
+    })
 }
 
 /// The recipients a sealed file names.
@@ -328,21 +327,22 @@ impl Sealed {
             message: format!("[{META}] data_key: {message}"),
         };
         let decryptor = age::Decryptor::new_buffered(reader).map_err(|e| format(e.to_string()))?;
-        let mut reader = decryptor
-            .decrypt(identities.iter())
-            .map_err(|e| match e {
-                age::DecryptError::NoMatchingKeys => Error::NotARecipient {
-                    file: file.into(),
-                    recipients: self.recipients.clone(),
-                },
-                other => format(other.to_string()),
-            })?;
+        let mut reader = decryptor.decrypt(identities.iter()).map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => Error::NotARecipient {
+                file: file.into(),
+                recipients: self.recipients.clone(),
+            },
+            other => format(other.to_string()),
+        })?;
         let mut key = Vec::new();
         reader
             .read_to_end(&mut key)
             .map_err(|e| format(e.to_string()))?;
         if key.len() != 32 {
-            return Err(format(format!("holds {} bytes, not a 32-byte key", key.len())));
+            return Err(format(format!(
+                "holds {} bytes, not a 32-byte key",
+                key.len()
+            )));
         }
         Ok(*Key::from_slice(&key))
     }
@@ -360,12 +360,11 @@ impl Sealed {
     fn decrypt(&self, file: &str, key: &Key) -> Result<Table> {
         let mut table = self.table.clone();
         for (path, sealed) in &self.values {
-            let plain = unseal_bytes(key, sealed, &value_aad(path)).ok_or_else(|| {
-                Error::Tampered {
+            let plain =
+                unseal_bytes(key, sealed, &value_aad(path)).ok_or_else(|| Error::Tampered {
                     file: file.into(),
                     key: path.join("."),
-                }
-            })?;
+                })?;
             let value = value::decode(&plain).ok_or_else(|| Error::Tampered {
                 file: file.into(),
                 key: path.join("."),
@@ -548,12 +547,11 @@ fn seal_leaves(
 
 fn wrap(file: &str, key: &Key, recipients: &Recipients) -> Result<String> {
     let io = |e: std::io::Error| Error::io(file, e);
-    let encryptor = age::Encryptor::with_recipients(recipients.iter()).map_err(|e| {
-        Error::Format {
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter()).map_err(|e| Error::Format {
             file: file.into(),
             message: format!("cannot encrypt the data key: {e}"),
-        }
-    })?;
+        })?;
     let mut out = Vec::new();
     let armor = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).map_err(io)?;
     let mut writer = encryptor.wrap_output(armor).map_err(io)?;

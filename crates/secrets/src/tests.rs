@@ -47,13 +47,23 @@ fn a_sealed_file_shows_its_keys_and_opens_to_the_same_values() {
     for secret in ["correct horse", "5432", "a.internal", "tok-0123"] {
         assert!(!sealed.contains(secret), "{secret} in clear:\n{sealed}");
     }
-    for key in ["db_password", "port", "hosts", "[api]", "token", &alice.public] {
+    for key in [
+        "db_password",
+        "port",
+        "hosts",
+        "[api]",
+        "token",
+        &alice.public,
+    ] {
         assert!(sealed.contains(key), "{key} not shown:\n{sealed}");
     }
     assert!(is_sealed(&sealed) && !is_sealed(PLAIN));
     let opened = open("s.toml", &sealed, &alice.ids).unwrap();
     assert_eq!(opened, PLAIN.parse::<Table>().unwrap());
-    assert_eq!(recipients_of("s.toml", &sealed).unwrap(), vec![alice.public.clone()]);
+    assert_eq!(
+        recipients_of("s.toml", &sealed).unwrap(),
+        vec![alice.public.clone()]
+    );
 }
 
 #[test]
@@ -73,7 +83,10 @@ fn a_value_moved_to_another_key_does_not_decrypt() {
     let password = sealed_value(&sealed, &["db_password"]);
     let swapped = sealed.replace(&password, &token);
     let err = open("s.toml", &swapped, &alice.ids).unwrap_err();
-    assert!(matches!(err, Error::Tampered { .. } | Error::MacMismatch { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Tampered { .. } | Error::MacMismatch { .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -103,7 +116,10 @@ fn a_value_in_clear_text_in_a_sealed_file_is_refused() {
     let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
     let added = format!("extra = \"plain\"\n{sealed}");
     let err = open("s.toml", &added, &alice.ids).unwrap_err();
-    assert!(err.to_string().contains("`extra` is in clear text"), "{err}");
+    assert!(
+        err.to_string().contains("`extra` is in clear text"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -116,7 +132,10 @@ fn an_edit_keeps_the_sealed_form_of_every_unchanged_value() {
         sealed_value(&sealed, &["db_password"]),
         sealed_value(&resealed, &["db_password"])
     );
-    assert_eq!(sealed_value(&sealed, &["hosts"]), sealed_value(&resealed, &["hosts"]));
+    assert_eq!(
+        sealed_value(&sealed, &["hosts"]),
+        sealed_value(&resealed, &["hosts"])
+    );
     assert_ne!(
         sealed_value(&sealed, &["api", "token"]),
         sealed_value(&resealed, &["api", "token"])
@@ -164,14 +183,21 @@ fn rotate_encrypts_every_value_again_under_a_new_key() {
 fn bad_input_is_named() {
     let alice = key();
     let err = seal("s.toml", "a = 1\nb = \n", &recipients(&[&alice])).unwrap_err();
-    assert!(matches!(err, Error::Malformed { line: Some(2), .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Malformed { line: Some(2), .. }),
+        "{err:?}"
+    );
     let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
     assert!(matches!(
         seal("s.toml", &sealed, &recipients(&[&alice])),
         Err(Error::AlreadySealed { .. })
     ));
     assert!(matches!(
-        seal("s.toml", "[strata_secrets]\nx = 1\n", &recipients(&[&alice])),
+        seal(
+            "s.toml",
+            "[strata_secrets]\nx = 1\n",
+            &recipients(&[&alice])
+        ),
         Err(Error::Reserved { .. })
     ));
     assert!(matches!(

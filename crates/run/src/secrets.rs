@@ -1,0 +1,351 @@
+//! Secrets files in environments: where they are, whom they are encrypted for, and what a
+//! task receives from them.
+//!
+//! `environments/<env>/secrets.toml` holds secrets for every target of the environment;
+//! `environments/<env>/<target dir>/secrets.toml` those of one target (its keys win). Each
+//! top-level key is a terraform variable (for a stack) or a top-level value (for a chart).
+//! A stack receives the environment-wide secrets it declares a variable for, and must
+//! declare every key of its own file. Every value received is sensitive: terraform marks
+//! the variable so, and the task's results are redacted of it before they are cached,
+//! reported or read by another task.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use strata_graph::error::{Error, Location, Result};
+use strata_graph::manifest::{parse_env, ENV_FILE};
+use strata_graph::session::Session;
+use strata_graph::snapshot::Snapshot;
+use strata_secrets::{Identities, Recipients};
+
+/// The name of a secrets file.
+pub const SECRETS_FILE: &str = "secrets.toml";
+
+/// Whether a workspace path is a secrets file.
+pub fn is_secrets_file(path: &str) -> bool {
+    path.starts_with("environments/")
+        && (path == SECRETS_FILE || path.ends_with(&format!("/{SECRETS_FILE}")))
+}
+
+/// The top-level keys of a secrets file (sealed or not), without decrypting it.
+pub fn names(text: &str) -> Vec<String> {
+    text.parse::<toml::Table>()
+        .map(|t| {
+            t.keys()
+                .filter(|k| *k != strata_secrets::META)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A secrets error as strata's error: the file, the line when known, what to do.
+pub fn error(file: &str, e: strata_secrets::Error) -> Error {
+    Error::Invalid {
+        message: e.to_string(),
+        location: Location::new(file.to_string(), e.line()),
+        hint: e.hint().unwrap_or_default(),
+    }
+}
+
+/// The environment a workspace path (relative to the root) belongs to.
+fn environment_of(rel: &str) -> Option<&str> {
+    let rest = rel.strip_prefix("environments/")?;
+    let (env, _) = rest.split_once('/')?;
+    Some(env)
+}
+
+/// A secrets file named on the command line: its path, and its path in the workspace.
+pub struct SecretsPath {
+    pub path: PathBuf,
+    pub rel: String,
+}
+
+impl SecretsPath {
+    /// `file` as given (relative to `cwd`), inside the workspace at `root`.
+    pub fn new(root: &Path, cwd: &Path, file: &Path) -> Result<SecretsPath> {
+        let path = if file.is_absolute() {
+            file.to_path_buf()
+        } else {
+            cwd.join(file)
+        };
+        let abs = std::path::absolute(&path).map_err(|e| Error::io(&path, e))?;
+        let root = std::fs::canonicalize(root).map_err(|e| Error::io(root, e))?;
+        let dir = abs
+            .parent()
+            .map(|d| std::fs::canonicalize(d).unwrap_or(d.to_path_buf()));
+        let rel = dir
+            .and_then(|d| d.strip_prefix(&root).ok().map(Path::to_path_buf))
+            .map(|d| d.join(abs.file_name().unwrap_or_default()))
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_else(|| abs.display().to_string());
+        Ok(SecretsPath { path: abs, rel })
+    }
+
+    pub fn read(&self) -> Result<String> {
+        std::fs::read_to_string(&self.path).map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// Whom a secrets file is encrypted for: its environment's `[secrets] recipients`
+/// (env.toml in the work tree), then `extra`. A file outside `environments/<env>/` gets
+/// `extra` only.
+pub fn recipients_for(root: &Path, file: &SecretsPath, extra: &[String]) -> Result<Recipients> {
+    let mut list = Vec::new();
+    if let Some(env) = environment_of(&file.rel) {
+        let env_file = format!("environments/{env}/{ENV_FILE}");
+        let path = root.join(&env_file);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let config = parse_env(&text, &env_file)?;
+            for r in &config.secrets.recipients {
+                strata_secrets::Recipients::parse(std::slice::from_ref(r))
+                    .map_err(|e| error(&env_file, e))?;
+            }
+            list.extend(config.secrets.recipients);
+        }
+    }
+    list.extend(extra.iter().cloned());
+    Recipients::parse(&list).map_err(|e| error(&file.rel, e))
+}
+
+/// The identities of this process (`--identity` files, else the environment).
+pub fn identities(given: &[PathBuf]) -> Result<Identities> {
+    Identities::find(given).map_err(|e| error("the identities", e))
+}
+
+/// What a task receives from the secrets files of its target in its environment.
+#[derive(Debug, Default)]
+pub(crate) struct TaskSecrets {
+    /// Top-level keys and their values, the target's own file over the environment's.
+    pub values: BTreeMap<String, serde_json::Value>,
+    /// The keys of the target's own file, with that file: a stack must declare them.
+    pub own: Vec<(String, String)>,
+}
+
+/// Decrypts the secrets files among `files` (a target's environment files, the
+/// environment-wide ones first). `Ok(None)` when there are none; an error (a file in clear
+/// text, no identity, a file that does not open) names the file and what to do.
+pub(crate) fn for_task<'a>(
+    session: &Session,
+    snapshot: &Snapshot,
+    files: impl Iterator<Item = &'a str>,
+    own_dir: &str,
+) -> std::result::Result<Option<TaskSecrets>, String> {
+    let paths: Vec<&str> = files
+        .filter(|p| p.rsplit('/').next() == Some(SECRETS_FILE))
+        .collect();
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let texts = snapshot
+        .texts(&session.repo, &paths)
+        .map_err(|e| e.to_string())?;
+    let mut ids: Option<Identities> = None;
+    let mut out = TaskSecrets::default();
+    for (path, text) in texts {
+        let fail = |e: strata_secrets::Error| {
+            let hint = e.hint().map(|h| format!(": {h}")).unwrap_or_default();
+            format!("{e}{hint}")
+        };
+        if !strata_secrets::is_sealed(&text) {
+            return Err(fail(strata_secrets::Error::NotSealed { file: path }));
+        }
+        let ids = match &mut ids {
+            Some(ids) => ids,
+            none => none.insert(Identities::find(&[]).map_err(fail)?),
+        };
+        let table = strata_secrets::open(&path, &text, ids).map_err(fail)?;
+        let own = path.starts_with(&format!("{own_dir}/"));
+        for (key, value) in table {
+            if own {
+                out.own.push((key.clone(), path.clone()));
+            }
+            out.values.insert(key, strata_secrets::to_json(&value));
+        }
+    }
+    Ok(Some(out))
+}
+
+/// How an edit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edited {
+    /// The file was written (created, when it did not exist).
+    Saved,
+    /// The editor left the text as it was: nothing written.
+    Unchanged,
+}
+
+/// Opens the plain text of a secrets file in `editor` (a shell command; the file's path is
+/// appended) and seals what it leaves. The plain text lives only in a private (0700)
+/// temporary directory, removed afterwards whatever happens; values that did not change keep
+/// their sealed form. A new file is encrypted for `recipients`. When the text does not
+/// parse and `retry` says so, the editor opens again on it; otherwise nothing is written.
+pub fn edit(
+    file: &SecretsPath,
+    identities: &dyn Fn() -> Result<Identities>,
+    recipients: &dyn Fn() -> Result<Recipients>,
+    editor: &str,
+    retry: &dyn Fn(&Error) -> bool,
+) -> Result<Edited> {
+    let old = match std::fs::read_to_string(&file.path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(&file.path, e)),
+    };
+    let ids = match &old {
+        Some(_) => Some(identities()?),
+        None => None,
+    };
+    let plain = match (&old, &ids) {
+        (Some(text), Some(ids)) => {
+            if !strata_secrets::is_sealed(text) {
+                return Err(error(
+                    &file.rel,
+                    strata_secrets::Error::NotSealed {
+                        file: file.rel.clone(),
+                    },
+                ));
+            }
+            strata_secrets::open_text(&file.rel, text, ids).map_err(|e| error(&file.rel, e))?
+        }
+        _ => String::new(),
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("strata-secrets-")
+        .tempdir()
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let temp = dir.path().join(SECRETS_FILE);
+    strata_fs::write_private(&temp, plain.as_bytes()).map_err(|e| Error::io(&temp, e))?;
+    let mut shown = plain.clone();
+    loop {
+        // The editor is interactive: it stays in strata's process group, in the foreground
+        // of the terminal, with its streams (strata-exec's runner detaches tools from both).
+        #[allow(clippy::disallowed_methods)]
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("sh")
+            .arg(&temp)
+            .status()
+            .map_err(|e| Error::io("sh", e))?;
+        if !status.success() {
+            return Err(Error::Invalid {
+                message: format!("the editor (`{editor}`) failed ({status}): nothing was saved"),
+                location: Location::new(file.rel.clone(), None),
+                hint: "set VISUAL or EDITOR to an editor that exits 0 after saving".into(),
+            });
+        }
+        let edited = std::fs::read_to_string(&temp).map_err(|e| Error::io(&temp, e))?;
+        if edited == shown {
+            return Ok(Edited::Unchanged);
+        }
+        let sealed = match (&old, &ids) {
+            (Some(old), Some(ids)) => strata_secrets::reseal(&file.rel, old, &edited, ids),
+            _ => strata_secrets::seal(&file.rel, &edited, &recipients()?),
+        }
+        .map_err(|e| error(&file.rel, e));
+        match sealed {
+            Ok(text) => {
+                if let Some(parent) = file.path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                }
+                strata_fs::write_atomic(&file.path, text.as_bytes())
+                    .map_err(|e| Error::io(&file.path, e))?;
+                return Ok(Edited::Saved);
+            }
+            Err(e) if retry(&e) => shown = edited,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Encrypts a plain secrets file in place for its environment's recipients and `extra`;
+/// returns the recipients.
+pub fn encrypt(root: &Path, file: &SecretsPath, extra: &[String]) -> Result<Vec<String>> {
+    let recipients = recipients_for(root, file, extra)?;
+    let text = file.read()?;
+    let sealed =
+        strata_secrets::seal(&file.rel, &text, &recipients).map_err(|e| error(&file.rel, e))?;
+    strata_fs::write_atomic(&file.path, sealed.as_bytes()).map_err(|e| Error::io(&file.path, e))?;
+    Ok(recipients.names().to_vec())
+}
+
+/// The plain text of a sealed secrets file.
+pub fn decrypt(file: &SecretsPath, identities_given: &[PathBuf]) -> Result<String> {
+    let text = file.read()?;
+    let ids = identities(identities_given)?;
+    strata_secrets::open_text(&file.rel, &text, &ids).map_err(|e| error(&file.rel, e))
+}
+
+/// What [`rotate`] and [`update_keys`] did to a file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rekeyed {
+    pub file: String,
+    /// Whom the file is encrypted for now.
+    pub recipients: Vec<String>,
+    /// Whether the file changed.
+    pub changed: bool,
+}
+
+/// A new data key for a sealed file, every value encrypted again, for its environment's
+/// recipients and `extra`.
+pub fn rotate(
+    root: &Path,
+    file: &SecretsPath,
+    identities_given: &[PathBuf],
+    extra: &[String],
+) -> Result<Rekeyed> {
+    rekey(root, file, identities_given, extra, strata_secrets::rotate)
+}
+
+/// The data key of a sealed file encrypted for its environment's recipients and `extra`
+/// (the values are kept as they are).
+pub fn update_keys(
+    root: &Path,
+    file: &SecretsPath,
+    identities_given: &[PathBuf],
+    extra: &[String],
+) -> Result<Rekeyed> {
+    let recipients = recipients_for(root, file, extra)?;
+    let current =
+        strata_secrets::recipients_of(&file.rel, &file.read()?).map_err(|e| error(&file.rel, e))?;
+    if current == recipients.names() {
+        return Ok(Rekeyed {
+            file: file.rel.clone(),
+            recipients: current,
+            changed: false,
+        });
+    }
+    rekey(
+        root,
+        file,
+        identities_given,
+        extra,
+        strata_secrets::update_keys,
+    )
+}
+
+type Rekey =
+    fn(&str, &str, &Identities, &Recipients) -> std::result::Result<String, strata_secrets::Error>;
+
+fn rekey(
+    root: &Path,
+    file: &SecretsPath,
+    identities_given: &[PathBuf],
+    extra: &[String],
+    how: Rekey,
+) -> Result<Rekeyed> {
+    let recipients = recipients_for(root, file, extra)?;
+    let ids = identities(identities_given)?;
+    let mut changed = false;
+    strata_secrets::rewrite(&file.path, |text| {
+        let new = how(&file.rel, text, &ids, &recipients)?;
+        changed = new != text;
+        Ok(new)
+    })
+    .map_err(|e| error(&file.rel, e))?;
+    Ok(Rekeyed {
+        file: file.rel.clone(),
+        recipients: recipients.names().to_vec(),
+        changed,
+    })
+}

@@ -1,0 +1,407 @@
+//! Encrypted secrets files, end to end with real keys (`age-keygen`, `ssh-keygen`), the real
+//! `age` reading what strata wrote, and the pinned terraform receiving the values: a secret
+//! reaches the tool and nothing strata writes holds it in clear text.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
+
+mod common;
+
+use common::{files_containing, tools_repo, Repo, Run, NULL_PROVIDER};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PASSWORD: &str = "hunter2-S3CRET-7c1e";
+const TOKEN: &str = "tok-4f1a-S3CRET-b2";
+const SECRETS: &str = "environments/dev/stacks/db/secrets.toml";
+
+/// An age key made by the real `age-keygen`: (identity file, public key).
+fn age_key(dir: &Path, name: &str) -> (PathBuf, String) {
+    let path = dir.join(name);
+    let out = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&path)
+        .output()
+        .expect("age-keygen (scripts/test installs age)");
+    assert!(out.status.success(), "{out:?}");
+    let public = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        path,
+        String::from_utf8(public.stdout).unwrap().trim().to_string(),
+    )
+}
+
+/// An ed25519 SSH key made by the real `ssh-keygen`: (private key file, public key line).
+fn ssh_key(dir: &Path, name: &str, passphrase: &str) -> (PathBuf, String) {
+    let path = dir.join(name);
+    let out = Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-C",
+            "ops@example.com",
+            "-N",
+            passphrase,
+            "-f",
+        ])
+        .arg(&path)
+        .output()
+        .expect("ssh-keygen");
+    assert!(out.status.success(), "{out:?}");
+    let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+    (path, public.trim().to_string())
+}
+
+/// `strata ARGS` with `key` as the identity and TMPDIR under `tmp`.
+fn with_key(repo: &Repo, key: Option<&Path>, tmp: &Path, args: &[&str]) -> Run {
+    let mut cmd = repo.command(args);
+    cmd.env_remove("STRATA_AGE_KEY")
+        .env_remove("STRATA_AGE_KEY_FILE")
+        .env("HOME", tmp)
+        .env("TMPDIR", tmp);
+    if let Some(key) = key {
+        cmd.env("STRATA_AGE_KEY_FILE", key);
+    }
+    cmd.output().unwrap().into()
+}
+
+/// A stack reading `db_password`, which it does not declare sensitive.
+fn db_stack(repo: &Repo) {
+    repo.write(
+        "stacks/db/main.tf",
+        &format!(
+            r#"{NULL_PROVIDER}
+variable "db_password" {{}}
+
+resource "null_resource" "db" {{
+  triggers = {{
+    password = var.db_password
+  }}
+}}
+
+output "password_length" {{
+  value     = length(var.db_password)
+  sensitive = true
+}}
+"#
+        ),
+    );
+}
+
+fn recipients_toml(keys: &[&str]) -> String {
+    let list: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+    format!(
+        "[state]\nbackend = \"local\"\n\n[secrets]\nrecipients = [{}]\n",
+        list.join(", ")
+    )
+}
+
+#[test]
+fn a_secret_reaches_terraform_and_nothing_strata_writes_holds_it() {
+    let keys = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, public) = age_key(keys.path(), "key.txt");
+    let repo = tools_repo();
+    repo.write("environments/dev/env.toml", &recipients_toml(&[&public]));
+    db_stack(&repo);
+    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
+    // Environment-wide: given to the stacks that declare the variable (none here).
+    repo.write(
+        "environments/dev/secrets.toml",
+        &format!("api_token = \"{TOKEN}\"\n"),
+    );
+    with_key(
+        &repo,
+        None,
+        tmp.path(),
+        &["secrets", "encrypt", "environments/dev/secrets.toml"],
+    )
+    .assert_ok();
+    let run = with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]);
+    run.assert_ok();
+    assert!(run.stdout.contains(&public), "{}", run.stdout);
+    let sealed = std::fs::read_to_string(repo.path().join(SECRETS)).unwrap();
+    assert!(!sealed.contains(PASSWORD) && sealed.contains("db_password = \"ENC["));
+
+    // The data key is a standard age file: the real age opens it with the same key.
+    let data_key: toml::Table = sealed.parse().unwrap();
+    let armored = data_key["strata_secrets"]["data_key"].as_str().unwrap();
+    std::fs::write(tmp.path().join("data_key.age"), armored).unwrap();
+    let out = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&key)
+        .arg(tmp.path().join("data_key.age"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout.len(), 32);
+    repo.commit("db with a secret");
+
+    // Without an identity the plan fails and says how to give one; nothing is cached.
+    let run = with_key(&repo, None, tmp.path(), &["plan", "--env", "dev", "--json"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let reason = common::task(&run.json(), "stacks/db", "plan")["reason"].to_string();
+    assert!(reason.contains("STRATA_AGE_KEY_FILE"), "{reason}");
+
+    // With one, apply gives the value to terraform.
+    let run = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["apply", "--env", "dev", "--auto-approve"],
+    );
+    run.assert_ok();
+    let state = std::fs::read_to_string(repo.state_file("dev", "stacks/db")).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(
+        state["outputs"]["password_length"]["value"],
+        PASSWORD.len(),
+        "{state}"
+    );
+    let plan = with_key(&repo, Some(&key), tmp.path(), &["plan", "--env", "dev"]);
+    plan.assert_ok();
+    for text in [&plan.stdout, &plan.stderr] {
+        assert!(!text.contains(PASSWORD) && !text.contains(TOKEN), "{text}");
+    }
+    // The plan as cached, shown again.
+    let run = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["show", "stacks/db", "--env", "dev"],
+    );
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains(PASSWORD) && !text.contains(TOKEN), "{text}");
+    }
+    let seen = files_containing(repo.path(), PASSWORD.as_bytes(), &[".git"]);
+    assert!(seen.is_empty(), "plain secret in {seen:?}");
+    let seen = files_containing(tmp.path(), PASSWORD.as_bytes(), &[]);
+    assert!(seen.is_empty(), "plain secret in temporary files {seen:?}");
+    let seen = files_containing(repo.path(), TOKEN.as_bytes(), &[".git"]);
+    assert!(seen.is_empty(), "plain secret in {seen:?}");
+}
+
+#[test]
+fn a_secrets_file_in_clear_text_or_with_an_undeclared_key_fails_the_plan() {
+    let keys = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, public) = age_key(keys.path(), "key.txt");
+    let repo = tools_repo();
+    repo.write("environments/dev/env.toml", &recipients_toml(&[&public]));
+    db_stack(&repo);
+    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
+    repo.commit("a secret committed in clear text");
+    let run = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["plan", "--env", "dev", "--json"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let reason = common::task(&run.json(), "stacks/db", "plan")["reason"].to_string();
+    assert!(
+        reason.contains("is not encrypted") && reason.contains("strata secrets encrypt"),
+        "{reason}"
+    );
+
+    repo.write(
+        SECRETS,
+        &format!("db_password = \"{PASSWORD}\"\ndb_pasword = \"typo\"\n"),
+    );
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
+    repo.commit("encrypted, with a typo");
+    let run = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["plan", "--env", "dev", "--json"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let reason = common::task(&run.json(), "stacks/db", "plan")["reason"].to_string();
+    assert!(
+        reason.contains("sets `db_pasword`, which this stack does not declare"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn edit_changes_only_what_changed_and_leaves_no_plain_text_behind() {
+    let keys = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, public) = age_key(keys.path(), "key.txt");
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("environments/dev/env.toml", &recipients_toml(&[&public]));
+    let editor = keys.path().join("editor.sh");
+    let write_editor = |script: &str| {
+        std::fs::write(&editor, format!("#!/bin/sh\n{script}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let edit = |file: &str| {
+        let mut cmd = repo.command(&["secrets", "edit", file]);
+        cmd.env("EDITOR", &editor)
+            .env_remove("VISUAL")
+            .env("STRATA_AGE_KEY_FILE", &key)
+            .env("TMPDIR", tmp.path());
+        Run::from(cmd.output().unwrap())
+    };
+    // A new file.
+    write_editor(&format!(
+        "printf 'db_password = \"{PASSWORD}\"\\napi_token = \"{TOKEN}\"\\n' > \"$1\""
+    ));
+    let run = edit(SECRETS);
+    run.assert_ok();
+    assert!(run.stdout.contains("saved"), "{}", run.stdout);
+    repo.commit("secrets");
+    let before = std::fs::read_to_string(repo.path().join(SECRETS)).unwrap();
+    assert!(!before.contains(PASSWORD));
+
+    // One value changed: the diff names that key only.
+    write_editor("sed -i 's/tok-4f1a/tok-9999/' \"$1\"");
+    edit(SECRETS).assert_ok();
+    let diff = repo.git(&["diff", "-U0", "--", SECRETS]);
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| l.starts_with('+') || l.starts_with('-'))
+        .filter(|l| !l.starts_with("+++") && !l.starts_with("---"))
+        .collect();
+    assert!(
+        changed.iter().any(|l| l.starts_with("-api_token"))
+            && !changed.iter().any(|l| l.contains("db_password")),
+        "{diff}"
+    );
+    let plain = repo.strata(&[
+        "secrets",
+        "decrypt",
+        SECRETS,
+        "--identity",
+        key.to_str().unwrap(),
+    ]);
+    plain.assert_ok();
+    assert!(plain.stdout.contains("tok-9999") && plain.stdout.contains(PASSWORD));
+
+    // Invalid TOML without a terminal: nothing saved, the file as it was.
+    let saved = std::fs::read_to_string(repo.path().join(SECRETS)).unwrap();
+    write_editor("echo 'not = valid = toml' >> \"$1\"");
+    let run = edit(SECRETS);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("not valid TOML"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join(SECRETS)).unwrap(),
+        saved
+    );
+
+    // A failing editor: nothing saved.
+    write_editor("exit 3");
+    let run = edit(SECRETS);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join(SECRETS)).unwrap(),
+        saved
+    );
+
+    // No plain text left in the temporary directory after any of these.
+    let left = common::files_under(tmp.path());
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn ssh_keys_read_secrets_and_updatekeys_and_rotate_change_who_can() {
+    let keys = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (ssh, ssh_public) = ssh_key(keys.path(), "id_ed25519", "");
+    let (age, age_public) = age_key(keys.path(), "key.txt");
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "environments/dev/env.toml",
+        &recipients_toml(&[&ssh_public]),
+    );
+    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
+    let decrypt = |key: &Path| {
+        with_key(
+            &repo,
+            None,
+            tmp.path(),
+            &["secrets", "decrypt", SECRETS, "-i", key.to_str().unwrap()],
+        )
+    };
+    let run = decrypt(&ssh);
+    run.assert_ok();
+    assert!(run.stdout.contains(PASSWORD), "{}", run.stdout);
+    let run = decrypt(&age);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("none of the identities given can decrypt it"),
+        "{}",
+        run.stderr
+    );
+
+    // The age key joins: its holder can read, the values are untouched.
+    let before = std::fs::read_to_string(repo.path().join(SECRETS)).unwrap();
+    repo.write(
+        "environments/dev/env.toml",
+        &recipients_toml(&[&ssh_public, &age_public]),
+    );
+    let run = with_key(
+        &repo,
+        Some(&ssh),
+        tmp.path(),
+        &["secrets", "updatekeys", SECRETS],
+    );
+    run.assert_ok();
+    decrypt(&age).assert_ok();
+    let after = std::fs::read_to_string(repo.path().join(SECRETS)).unwrap();
+    let line = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("db_password"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(line(&before), line(&after));
+
+    // The SSH key leaves and the data key is rotated: it reads nothing any more.
+    repo.write(
+        "environments/dev/env.toml",
+        &recipients_toml(&[&age_public]),
+    );
+    with_key(
+        &repo,
+        Some(&age),
+        tmp.path(),
+        &["secrets", "rotate", SECRETS],
+    )
+    .assert_ok();
+    let rotated = std::fs::read_to_string(repo.path().join(SECRETS)).unwrap();
+    assert_ne!(line(&after), line(&rotated));
+    assert_eq!(decrypt(&ssh).code, 2);
+    assert!(decrypt(&age).stdout.contains(PASSWORD));
+
+    // A passphrase-protected SSH key is refused with a reason, not a prompt.
+    let (locked, _) = ssh_key(keys.path(), "id_locked", "a passphrase");
+    let run = decrypt(&locked);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("passphrase"), "{}", run.stderr);
+
+    // A recipient that is no key is named with its file.
+    repo.write("environments/dev/env.toml", &recipients_toml(&["age1nope"]));
+    let run = with_key(
+        &repo,
+        Some(&age),
+        tmp.path(),
+        &["secrets", "updatekeys", SECRETS],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("age1nope") && run.stderr.contains("environments/dev/env.toml"),
+        "{}",
+        run.stderr
+    );
+}
