@@ -177,6 +177,36 @@ fn a_secret_reaches_terraform_and_nothing_strata_writes_holds_it() {
     for text in [&run.stdout, &run.stderr] {
         assert!(!text.contains(PASSWORD) && !text.contains(TOKEN), "{text}");
     }
+    // A changed secret affects its stack and is planned again (the sealed file is an
+    // input of the stack in the environment).
+    let editor = keys.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh
+sed -i 's/7c1e/0000/' \"$1\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = repo.command(&["secrets", "edit", SECRETS]);
+    cmd.env("EDITOR", &editor)
+        .env_remove("VISUAL")
+        .env("STRATA_AGE_KEY_FILE", &key)
+        .env("TMPDIR", tmp.path());
+    Run::from(cmd.output().unwrap()).assert_ok();
+    assert!(repo
+        .affected_labels(&["--base", "HEAD"])
+        .contains(&"stacks/db".to_string()));
+    let run = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["plan", "--env", "dev", "--json"],
+    );
+    run.assert_ok();
+    let json = run.json();
+    let plan = common::task(&json, "stacks/db", "plan");
+    assert_eq!(plan["cached"], false, "{plan}");
     let seen = files_containing(repo.path(), PASSWORD.as_bytes(), &[".git"]);
     assert!(seen.is_empty(), "plain secret in {seen:?}");
     let seen = files_containing(tmp.path(), PASSWORD.as_bytes(), &[]);
@@ -404,4 +434,100 @@ fn ssh_keys_read_secrets_and_updatekeys_and_rotate_change_who_can() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
+    use base64::Engine;
+    let keys = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, public) = age_key(keys.path(), "key.txt");
+    let repo = tools_repo();
+    repo.write("environments/dev/env.toml", &recipients_toml(&[&public]));
+    repo.write(
+        "WORKSPACE.toml",
+        &format!(
+            "{}\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
+            std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap()
+        ),
+    );
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    repo.write("charts/web/values.yaml", "apiKey: \"\"\nreplicas: 1\n");
+    repo.write(
+        "charts/web/templates/secret.yaml",
+        // Fails to render unless the secret arrived.
+        "{{ if not .Values.apiKey }}{{ fail \"no apiKey\" }}{{ end }}\napiVersion: v1\nkind: Secret\nmetadata:\n  name: web\ndata:\n  apiKey: {{ .Values.apiKey | b64enc }}\n",
+    );
+    let secrets = "environments/dev/charts/web/secrets.toml";
+    repo.write(secrets, &format!("apiKey = \"{TOKEN}\"\n"));
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", secrets]).assert_ok();
+    repo.commit("a chart with a secret");
+
+    let run = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["check", "--env", "dev", "--json"],
+    );
+    run.assert_ok();
+    assert_eq!(
+        common::task(&run.json(), "charts/web", "render")["status"],
+        "ok"
+    );
+    let encoded = base64::engine::general_purpose::STANDARD.encode(TOKEN);
+    for needle in [TOKEN, encoded.as_str()] {
+        let seen = files_containing(repo.path(), needle.as_bytes(), &[".git"]);
+        assert!(seen.is_empty(), "{needle} in {seen:?}");
+        let seen = files_containing(tmp.path(), needle.as_bytes(), &[]);
+        assert!(seen.is_empty(), "{needle} in temporary files {seen:?}");
+        assert!(!run.stdout.contains(needle) && !run.stderr.contains(needle));
+    }
+
+    // Rendered manifests in git would hold it: refused, naming the key.
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("argocd");
+    let run = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &[
+            "gitops",
+            "render",
+            "--env",
+            "dev",
+            "--format",
+            "argocd",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("apiKey"), "{}", run.stderr);
+    // flux-helm takes it from a Secret by reference.
+    let dir = out.path().join("flux-helm");
+    with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &[
+            "gitops",
+            "render",
+            "--env",
+            "dev",
+            "--format",
+            "flux-helm",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    )
+    .assert_ok();
+    let release = std::fs::read_to_string(dir.join("flux/helmreleases/web.yaml")).unwrap();
+    assert!(release.contains("valuesKey: apiKey"), "{release}");
+    for needle in [TOKEN, encoded.as_str()] {
+        let seen = files_containing(out.path(), needle.as_bytes(), &[]);
+        assert!(seen.is_empty(), "{needle} in {seen:?}");
+    }
 }

@@ -392,11 +392,16 @@ fn chart_of(
             merge(&mut values, v);
         }
     }
-    // Secrets files: their keys are sensitive values, by name only (never decrypted here).
+    // The chart's secrets file: its keys are sensitive values, by name only (never
+    // decrypted here).
+    let own = format!(
+        "environments/{env}/{}/",
+        strata_graph::discover::label_dir(&t.label)
+    );
     let secrets: Vec<&str> = source
         .env_files
         .for_target(env, &t.label)
-        .filter(|p| strata_run::secrets::is_secrets_file(p))
+        .filter(|p| p.starts_with(&own) && strata_run::secrets::is_secrets_file(p))
         .collect();
     let mut sensitive = Vec::new();
     for (_, text) in source.view.texts(&session.repo, &secrets)? {

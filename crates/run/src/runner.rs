@@ -273,6 +273,7 @@ impl Runner<'_> {
                 "environments/{env_name}/{}",
                 strata_graph::discover::label_dir(&target.label)
             ),
+            target.chart.is_none(),
         )
         .map_err(NotReady::Fail)?;
         if let Some(secrets) = &secrets {

@@ -1,11 +1,12 @@
 //! Secrets files in environments: where they are, whom they are encrypted for, and what a
 //! task receives from them.
 //!
-//! `environments/<env>/secrets.toml` holds secrets for every target of the environment;
-//! `environments/<env>/<target dir>/secrets.toml` those of one target (its keys win). Each
-//! top-level key is a terraform variable (for a stack) or a top-level value (for a chart).
-//! A stack receives the environment-wide secrets it declares a variable for, and must
-//! declare every key of its own file. Every value received is sensitive: terraform marks
+//! `environments/<env>/<target dir>/secrets.toml` holds the secrets of one target in one
+//! environment, `environments/<env>/secrets.toml` those every stack of the environment may
+//! read. Each top-level key is a terraform variable (for a stack) or a top-level value (for
+//! a chart). A stack receives the environment-wide secrets it declares a variable for (its
+//! own file's keys win), and must declare every key of its own file; a chart receives its
+//! own file only (it declares nothing to choose by). Every value received is sensitive: terraform marks
 //! the variable so, and the task's results are redacted of it before they are cached,
 //! reported or read by another task.
 
@@ -122,16 +123,20 @@ pub(crate) struct TaskSecrets {
 }
 
 /// Decrypts the secrets files among `files` (a target's environment files, the
-/// environment-wide ones first). `Ok(None)` when there are none; an error (a file in clear
+/// environment-wide ones first), those outside `own_dir` only when `wide`. `Ok(None)` when
+/// there are none; an error (a file in clear
 /// text, no identity, a file that does not open) names the file and what to do.
 pub(crate) fn for_task<'a>(
     session: &Session,
     snapshot: &Snapshot,
     files: impl Iterator<Item = &'a str>,
     own_dir: &str,
+    wide: bool,
 ) -> std::result::Result<Option<TaskSecrets>, String> {
+    let own_prefix = format!("{own_dir}/");
     let paths: Vec<&str> = files
         .filter(|p| p.rsplit('/').next() == Some(SECRETS_FILE))
+        .filter(|p| wide || p.starts_with(&own_prefix))
         .collect();
     if paths.is_empty() {
         return Ok(None);
@@ -154,7 +159,7 @@ pub(crate) fn for_task<'a>(
             none => none.insert(Identities::find(&[]).map_err(fail)?),
         };
         let table = strata_secrets::open(&path, &text, ids).map_err(fail)?;
-        let own = path.starts_with(&format!("{own_dir}/"));
+        let own = path.starts_with(&own_prefix);
         for (key, value) in table {
             if own {
                 out.own.push((key.clone(), path.clone()));
