@@ -110,7 +110,10 @@ pub fn recipients_for(root: &Path, file: &SecretsPath, extra: &[String]) -> Resu
 
 /// The identities of this process (`--identity` files, else the environment).
 pub fn identities(given: &[PathBuf]) -> Result<Identities> {
-    Identities::find(given).map_err(|e| error("the identities", e))
+    Identities::find(given).map_err(|e| Error::Usage {
+        message: e.to_string(),
+        hint: e.hint().unwrap_or_default(),
+    })
 }
 
 /// What a task receives from the secrets files of its target in its environment.

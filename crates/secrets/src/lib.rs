@@ -498,27 +498,29 @@ fn seal_table(
         mac(&values, recipients.names()).as_bytes(),
         MAC_AAD.as_bytes(),
     );
-    let mut meta = Table::new();
-    meta.insert("version".into(), Value::Integer(FORMAT_VERSION));
-    meta.insert(
-        "recipients".into(),
-        Value::Array(
-            recipients
-                .names()
-                .iter()
-                .map(|r| Value::String(r.clone()))
-                .collect(),
-        ),
+    // The metadata last, in reading order (a table would sort its keys).
+    let recipients = Value::Array(
+        recipients
+            .names()
+            .iter()
+            .map(|r| Value::String(r.clone()))
+            .collect(),
     );
-    meta.insert("data_key".into(), Value::String(data_key));
-    meta.insert("mac".into(), Value::String(mac));
     let mut text = toml::to_string(&table).expect("a TOML table serializes");
-    let mut tail = Table::new();
-    tail.insert(META.into(), Value::Table(meta));
     if !text.is_empty() && !text.ends_with("\n\n") {
         text.push('\n');
     }
-    text.push_str(&toml::to_string(&tail).expect("a TOML table serializes"));
+    text.push_str(&format!("[{META}]\n"));
+    for (key, value) in [
+        ("version", Value::Integer(FORMAT_VERSION)),
+        ("recipients", recipients),
+        ("data_key", Value::String(data_key)),
+        ("mac", Value::String(mac)),
+    ] {
+        let mut one = Table::new();
+        one.insert(key.into(), value);
+        text.push_str(&toml::to_string(&one).expect("a TOML value serializes"));
+    }
     Ok(text)
 }
 
