@@ -434,6 +434,31 @@ fn the_sample_workspace_promotes_through_three_environments() {
         );
     }
     assert!(output(&pg, "prod", "stacks_network", "vpc_id").is_some());
+    // prod's audit ledger: the refused attempt, then the promotion with both approvers.
+    let events = ledger(&repo, "prod");
+    let seen: Vec<(&str, &str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+                e["actor"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("promote", "refused", "carol@example.com"),
+            ("promote", "succeeded", "carol@example.com")
+        ]
+    );
+    assert_eq!(
+        events[1]["details"]["approved_by"],
+        "alice@example.com, bob@example.com"
+    );
+    let (run, verified) = run_as(&repo, &pg, "carol", &["audit", "verify"]);
+    assert_eq!(run.code, 0, "{verified}");
     // Nothing strata wrote holds the server's password.
     for dir in [repo.path().to_path_buf(), keys.dir.path().to_path_buf()] {
         let found = files_containing(&dir, postgres::PASSWORD.as_bytes(), &[".git"]);
@@ -547,6 +572,45 @@ fn a_failing_later_wave_rolls_back_the_earlier_ones_and_leaves_the_lock() {
     ));
     let record: Value = serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
     assert_eq!(record["status"], "rolled_back");
+    // So does staging's audit ledger, and the lock's entries are the first promotion's.
+    let events = ledger(&repo, "staging");
+    let seen: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, [("promote", "succeeded"), ("promote", "rolled-back")]);
+    assert_eq!(events[1]["details"]["plan"], plan["digest"]);
+    assert_eq!(events[1]["details"]["approved_by"], "bob@example.com");
+    assert!(
+        events[1]["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["label"] == "stacks/app" && t["result"] == "failed"),
+        "{}",
+        events[1]
+    );
+    let (run, verified) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &["audit", "verify", "--env", "staging"],
+    );
+    assert_eq!(run.code, 0, "{verified}");
+}
+
+/// The events of `env`'s audit ledger.
+fn ledger(repo: &Repo, env: &str) -> Vec<Value> {
+    std::fs::read_to_string(repo.path().join(format!("environments/{env}/audit.jsonl")))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]

@@ -70,6 +70,9 @@ enum Command {
     /// Encrypted secrets files: encrypt, decrypt, edit, rotate, updatekeys.
     #[command(subcommand)]
     Secrets(commands::secrets::Command),
+    /// The environments' audit ledgers: verify, export, report.
+    #[command(subcommand)]
+    Audit(commands::audit::Command),
     /// Inspect or prune the local cache.
     #[command(subcommand)]
     Cache(commands::cache::Command),
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
         Command::Cache(cmd) => commands::cache::run(&ctx, cmd),
         Command::State(cmd) => commands::state::run(&ctx, cmd),
         Command::Secrets(cmd) => commands::secrets::run(&ctx, cmd),
+        Command::Audit(cmd) => commands::audit::run(&ctx, cmd),
         Command::Show(args) => commands::show::run(&ctx, args),
         Command::Promote(cmd) => commands::promote::run(&ctx, cmd),
         Command::Gitops(cmd) => commands::gitops::run(&ctx, cmd),

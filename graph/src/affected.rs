@@ -715,7 +715,7 @@ fn environment_changes(
                 let env_dir = format!("environments/{env}/");
                 let fed_before = |p: &str| {
                     p.starts_with(&env_dir)
-                        && !crate::manifest::is_release_lock(p)
+                        && !crate::manifest::is_environment_record(p)
                         && !head.snapshot.files.contains_key(p)
                         && model
                             .environment_file_owner(env, p)

@@ -214,6 +214,18 @@ pub fn is_release_lock(path: &str) -> bool {
         && path.rsplit('/').next() == Some(RELEASE_LOCK_FILE)
 }
 
+/// An environment's audit ledger (`environments/<env>/audit.jsonl`, written by strata).
+pub const AUDIT_FILE: &str = "audit.jsonl";
+
+/// Whether `path` is a record strata writes about an environment (its release lock or its
+/// audit ledger): not an input of any target or task, so committing it affects nothing.
+pub fn is_environment_record(path: &str) -> bool {
+    is_release_lock(path)
+        || (path.starts_with("environments/")
+            && path.split('/').count() == 3
+            && path.rsplit('/').next() == Some(AUDIT_FILE))
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Gates {

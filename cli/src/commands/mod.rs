@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod affected;
+pub mod audit;
 pub mod cache;
 pub mod ci;
 #[cfg(unix)]

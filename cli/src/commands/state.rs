@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             } else {
                 ctx.dir.join(file)
             };
-            strata_run::push_state(&session, &view, &label, &env, &file)?;
+            strata_release::audit::push_state(&session, &view, &label, &env, &file)?;
             if ctx.json {
                 crate::output::print_json(
                     &serde_json::json!({"ok": true, "label": label, "env": env}),

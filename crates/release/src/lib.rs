@@ -5,6 +5,7 @@
 //! itself: a promotion plan needs only the locks, env.toml and the graph.
 
 pub mod approvals;
+pub mod audit;
 pub mod clock;
 pub mod delivery;
 pub mod drift;

@@ -241,7 +241,15 @@ fn preflight(
 }
 
 /// Carries out the plan at `ctx.plan_path`.
+/// [`promote`]'s apply, recorded in the destination's audit ledger however it ends (refused
+/// ones included).
 pub fn apply(ctx: &Context) -> Result<Outcome> {
+    let outcome = apply_plan(ctx)?;
+    crate::audit::record_promotion(ctx.session, &outcome, false)?;
+    Ok(outcome)
+}
+
+fn apply_plan(ctx: &Context) -> Result<Outcome> {
     // Its waves are runs nested in it: an interrupt during one stops the rest.
     let _operation = process::operation();
     let session = ctx.session;
@@ -683,7 +691,14 @@ fn write_record(root: &Path, outcome: &Outcome) -> Result<()> {
 
 /// `strata promote rollback FILE`: undoes what an interrupted (or failed) promotion of the
 /// plan changed, from its record.
+/// Rolls back a promotion that did not complete, recorded in the destination's audit ledger.
 pub fn rollback(ctx: &Context) -> Result<Outcome> {
+    let outcome = roll_back_plan(ctx)?;
+    crate::audit::record_promotion(ctx.session, &outcome, true)?;
+    Ok(outcome)
+}
+
+fn roll_back_plan(ctx: &Context) -> Result<Outcome> {
     let plan = PromotionPlan::read(ctx.plan_path)?;
     let path = record_path(&ctx.session.root, &plan.digest);
     let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {

@@ -57,8 +57,31 @@ fn recordable(model: &Model, t: &strata_graph::model::Target, env: &str) -> bool
     crate::delivery::is_delivered(model, t) && t.environments.iter().any(|e| e == env)
 }
 
-/// Verifies and records what `applied` (an apply in `env` of `selected`) changed.
+/// Verifies and records what `applied` (an apply in `env` of `selected`) changed, in the
+/// environment's release lock and its audit ledger (the ledger also when recording failed).
 pub fn record_apply(
+    session: &Session,
+    view: &View,
+    applied: &RunReport,
+    selected: &[TargetId],
+    env: &str,
+    opts: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<Recorded> {
+    let result = record_in_lock(session, view, applied, selected, env, opts, observer);
+    let for_audit = match &result {
+        Ok(recorded) => recorded.clone(),
+        Err(e) => Recorded {
+            env: env.to_string(),
+            not_recorded: vec![("(release lock)".into(), e.to_string())],
+            ..Recorded::default()
+        },
+    };
+    crate::audit::record_run(session, opts.mode, applied, &for_audit)?;
+    result
+}
+
+fn record_in_lock(
     session: &Session,
     view: &View,
     applied: &RunReport,

@@ -55,7 +55,7 @@ impl Model {
                     .range(prefix.clone()..)
                     .take_while(|(p, _)| p.starts_with(&prefix))
                 {
-                    if ignore.is_match(path) || crate::manifest::is_release_lock(path) {
+                    if ignore.is_match(path) || crate::manifest::is_environment_record(path) {
                         continue;
                     }
                     let rest = &path[prefix.len()..];

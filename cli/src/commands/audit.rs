@@ -1,0 +1,148 @@
+//! `strata audit`: the environments' audit ledgers (see docs/promotion.md#the-audit-trail).
+
+use super::Context;
+use std::path::PathBuf;
+use strata_graph::{Error, Result};
+use strata_release::audit;
+
+#[derive(clap::Args)]
+pub struct Which {
+    /// The environments (default: every environment of the workspace).
+    #[arg(long = "env", short = 'e')]
+    envs: Vec<String>,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Check each ledger's hash chain, and that every release lock entry written since the
+    /// ledger began was written by one of its events. Exit 1 when anything does not hold.
+    Verify {
+        #[command(flatten)]
+        which: Which,
+    },
+    /// Print the events, oldest first, as JSON (`--json`) or CSV (one row per target).
+    Export {
+        #[command(flatten)]
+        which: Which,
+        /// Only events at or after this time (`2026-12-01` or `2026-12-01T08:00:00Z`, UTC).
+        #[arg(long)]
+        since: Option<String>,
+        /// `json` or `csv` (default: csv, or json with --json).
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// A Markdown report for a reviewer: per environment, every change, who made it, on what
+    /// basis, and how it ended; with the result of `verify`.
+    Report {
+        #[command(flatten)]
+        which: Which,
+        #[arg(long)]
+        since: Option<String>,
+        /// Write the report to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
+    let session = ctx.session()?;
+    let view = session.work_tree()?;
+    let envs = |which: &Which| -> Result<Vec<String>> {
+        if which.envs.is_empty() {
+            Ok(view
+                .model
+                .environments
+                .iter()
+                .map(|e| e.name.clone())
+                .collect())
+        } else {
+            strata_run::resolve_envs(&view.model, &which.envs)
+        }
+    };
+    let since = |s: &Option<String>| -> Result<Option<i64>> {
+        s.as_deref()
+            .map(|s| {
+                let full = if s.len() == 10 {
+                    format!("{s}T00:00:00Z")
+                } else {
+                    s.to_string()
+                };
+                strata_release::clock::parse_utc(&full).ok_or_else(|| Error::Usage {
+                    message: format!("`--since {s}` is not a UTC date or time"),
+                    hint: "use 2026-12-01 or 2026-12-01T08:00:00Z".into(),
+                })
+            })
+            .transpose()
+    };
+    match cmd {
+        Command::Verify { which } => {
+            let verified = audit::verify(&session.root, &envs(&which)?)?;
+            let ok = verified.iter().all(|v| v.problems.is_empty());
+            if ctx.json {
+                crate::output::print_json(&serde_json::json!({"ok": ok, "ledgers": verified}));
+            } else {
+                for v in &verified {
+                    if v.problems.is_empty() {
+                        crate::out!(
+                            "{}: {} event(s), chain intact, every release lock entry explained",
+                            v.ledger,
+                            v.events
+                        );
+                    } else {
+                        crate::out!(
+                            "{}: {} event(s), {} problem(s):",
+                            v.ledger,
+                            v.events,
+                            v.problems.len()
+                        );
+                        for p in &v.problems {
+                            if p.line == 0 {
+                                crate::out!("  release lock: {}", p.message);
+                            } else {
+                                crate::out!("  line {}: {}", p.line, p.message);
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(if ok { 0 } else { 1 })
+        }
+        Command::Export {
+            which,
+            since: s,
+            format,
+        } => {
+            let events = audit::events(&session.root, &envs(&which)?, since(&s)?)?;
+            let format = format.unwrap_or_else(|| if ctx.json { "json" } else { "csv" }.into());
+            match format.as_str() {
+                "json" => crate::output::print_json(&serde_json::json!({"events": events})),
+                "csv" => crate::output::write_stdout(&audit::csv(&events)),
+                other => {
+                    return Err(Error::Usage {
+                        message: format!("`--format {other}` is not an export format"),
+                        hint: "use json or csv".into(),
+                    })
+                }
+            }
+            Ok(0)
+        }
+        Command::Report {
+            which,
+            since: s,
+            out,
+        } => {
+            let envs = envs(&which)?;
+            let events = audit::events(&session.root, &envs, since(&s)?)?;
+            let verified = audit::verify(&session.root, &envs)?;
+            let text = audit::markdown(&events, &verified);
+            match out {
+                Some(path) => {
+                    strata_fs::write_atomic(&path, text.as_bytes())
+                        .map_err(|e| Error::io(&path, e))?;
+                }
+                None => crate::output::write_stdout(&text),
+            }
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! The audit trail: per environment, an append-only ledger of everything that changed it.
+//!
+//! `environments/<env>/audit.jsonl` holds one JSON event per line: an apply, a destroy, a
+//! promotion (applied, refused, rolled back, interrupted), a rollback or a state push, with
+//! who ran it, when, from which commit, the targets with their hashes and results, and what
+//! the run was based on (a promotion's plan digest and approvals). Each event carries the
+//! hash of the one before it and its own (BLAKE3 over its content), so an event edited,
+//! removed, reordered or inserted breaks the chain at that line: [`verify`] finds it.
+//! The ledger is committed with the release lock it explains, so git history keeps it, and
+//! protected branches keep that history from being rewritten.
+//!
+//! No value of a variable, output or secret is ever written: labels, hashes, commits,
+//! identities, statuses and reasons only (reasons come from redacted task results).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The format version this strata writes.
+pub const EVENT_VERSION: u32 = 1;
+/// `prev` of the first event.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn io(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// One line of the ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    pub version: u32,
+    /// 1 for the first event of the environment, then one more each time.
+    pub seq: u64,
+    /// When it ended, UTC (`2026-12-04T10:20:29Z`).
+    pub time: String,
+    /// Who ran it (see docs/promotion.md, "Who you are").
+    pub actor: String,
+    /// `apply`, `destroy`, `promote`, `rollback` or `state-push`.
+    pub action: String,
+    pub env: String,
+    /// The commit checked out when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    /// `succeeded`, `failed`, `interrupted`, `refused`, `rolled-back` or `rollback-failed`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub targets: Vec<TargetEvent>,
+    /// What it was based on: a promotion's plan digest and source, its approvers.
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
+    /// The previous event's `hash` ([`GENESIS`] for the first).
+    pub prev: String,
+    /// BLAKE3 of this event with `hash` empty.
+    pub hash: String,
+}
+
+/// What happened to one target in an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetEvent {
+    pub label: String,
+    /// `applied`, `destroyed`, `failed`, `skipped`, `recorded`, `not-recorded`,
+    /// `rolled-back`, `pushed`, …
+    pub result: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An event to append: the ledger gives it its number and hashes.
+#[derive(Debug, Clone, Default)]
+pub struct NewEvent {
+    pub time: String,
+    pub actor: String,
+    pub action: String,
+    pub env: String,
+    pub head: Option<String>,
+    pub outcome: String,
+    pub message: Option<String>,
+    pub targets: Vec<TargetEvent>,
+    pub details: BTreeMap<String, String>,
+}
+
+impl Event {
+    /// The hash this event should carry.
+    pub fn compute_hash(&self) -> String {
+        let mut unhashed = self.clone();
+        unhashed.hash = String::new();
+        let bytes = serde_json::to_vec(&unhashed).expect("an event serializes");
+        blake3::Hasher::new_derive_key("strata audit event v1")
+            .update(&bytes)
+            .finalize()
+            .to_hex()
+            .to_string()
+    }
+}
+
+/// Appends an event to the ledger at `path` (of environment `env`), chained to the last
+/// one. Appenders take turns on `lock_path` (a file that is never replaced, unlike the
+/// ledger); the ledger is replaced atomically, so a crash leaves it as it was or with the
+/// whole new line.
+pub fn append(path: &Path, lock_path: &Path, env: &str, new: NewEvent) -> Result<Event> {
+    if let Some(dir) = lock_path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    }
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path)
+        .map_err(|e| io(lock_path, e))?;
+    lock.lock().map_err(|e| io(lock_path, e))?;
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(io(path, e)),
+    };
+    let (seq, prev) = match text.lines().rfind(|l| !l.trim().is_empty()) {
+        None => (0, GENESIS.to_string()),
+        Some(last) => match serde_json::from_str::<Event>(last) {
+            Ok(e) => (e.seq, e.hash),
+            // Chained to what is there; `verify` reports the line.
+            Err(_) => (
+                text.lines().filter(|l| !l.trim().is_empty()).count() as u64,
+                blake3::hash(last.as_bytes()).to_hex().to_string(),
+            ),
+        },
+    };
+    let mut event = Event {
+        version: EVENT_VERSION,
+        seq: seq + 1,
+        time: new.time,
+        actor: new.actor,
+        action: new.action,
+        env: env.to_string(),
+        head: new.head,
+        outcome: new.outcome,
+        message: new.message,
+        targets: new.targets,
+        details: new.details,
+        prev,
+        hash: String::new(),
+    };
+    event.hash = event.compute_hash();
+    let mut out = text;
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&serde_json::to_string(&event).expect("an event serializes"));
+    out.push('\n');
+    strata_fs::write_atomic(path, out.as_bytes()).map_err(|e| io(path, e))?;
+    Ok(event)
+}
+
+/// A break in a ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The 1-based line of the ledger.
+    pub line: usize,
+    pub message: String,
+}
+
+/// A ledger read and checked.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Checked {
+    /// Every event that parsed, in file order.
+    pub events: Vec<Event>,
+    /// Every break found: a line that is no event, a hash that does not match the event, a
+    /// `prev` that is not the previous event's hash, a `seq` out of order, an event of
+    /// another environment.
+    pub problems: Vec<Problem>,
+}
+
+/// Reads the ledger at `path` (of environment `env`) and checks its chain. A missing
+/// ledger is empty.
+pub fn check(path: &Path, env: &str) -> Result<Checked> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Checked::default()),
+        Err(e) => return Err(io(path, e)),
+    };
+    Ok(check_text(&text, env))
+}
+
+/// [`check`] of a ledger's text.
+pub fn check_text(text: &str, env: &str) -> Checked {
+    let mut out = Checked::default();
+    let mut prev = GENESIS.to_string();
+    let mut seq = 0u64;
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut problem = |message: String| out.problems.push(Problem { line: n, message });
+        let event: Event = match serde_json::from_str(line) {
+            Ok(e) => e,
+            Err(e) => {
+                problem(format!("not an audit event: {e}"));
+                prev = blake3::hash(line.as_bytes()).to_hex().to_string();
+                seq += 1;
+                continue;
+            }
+        };
+        if event.compute_hash() != event.hash {
+            problem(format!(
+                "event {} was changed after it was written (its hash does not match its content)",
+                event.seq
+            ));
+        }
+        if event.prev != prev {
+            problem(format!(
+                "event {} does not follow the line before it (an event was removed, inserted or reordered)",
+                event.seq
+            ));
+        }
+        if event.seq != seq + 1 {
+            problem(format!(
+                "event {} where {} was expected (an event was removed, inserted or reordered)",
+                event.seq,
+                seq + 1
+            ));
+        }
+        if event.env != env {
+            problem(format!(
+                "event {} is about environment `{}`, in the ledger of `{env}`",
+                event.seq, event.env
+            ));
+        }
+        prev = event.hash.clone();
+        seq = event.seq;
+        out.events.push(event);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

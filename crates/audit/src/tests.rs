@@ -1,0 +1,131 @@
+use super::*;
+
+fn event(action: &str, label: &str) -> NewEvent {
+    NewEvent {
+        time: "2026-12-04T10:00:00Z".into(),
+        actor: "alice@example.com".into(),
+        action: action.into(),
+        env: "dev".into(),
+        head: Some("c0ffee".into()),
+        outcome: "succeeded".into(),
+        message: None,
+        targets: vec![TargetEvent {
+            label: label.into(),
+            result: "applied".into(),
+            hash: Some("ab".repeat(32)),
+            commit: Some("c0ffee".into()),
+            reason: None,
+        }],
+        details: BTreeMap::new(),
+    }
+}
+
+fn ledger_path(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join("environments/dev/audit.jsonl")
+}
+
+fn add(dir: &std::path::Path, e: NewEvent) -> Event {
+    append(
+        &ledger_path(dir),
+        &dir.join(".strata/audit-dev.lock"),
+        "dev",
+        e,
+    )
+    .unwrap()
+}
+
+fn ledger(n: usize) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..n {
+        add(dir.path(), event("apply", &format!("stacks/s{i}")));
+    }
+    let text = std::fs::read_to_string(ledger_path(dir.path())).unwrap();
+    (dir, text)
+}
+
+#[test]
+fn events_are_numbered_and_chained() {
+    let (dir, text) = ledger(3);
+    let checked = check(&ledger_path(dir.path()), "dev").unwrap();
+    assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+    let events = checked.events;
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(events[0].prev, GENESIS);
+    assert_eq!(events[1].prev, events[0].hash);
+    assert_eq!(events[2].prev, events[1].hash);
+    assert_eq!(text.lines().count(), 3);
+}
+
+#[test]
+fn an_edited_event_is_found() {
+    let (_dir, text) = ledger(3);
+    let edited = text.replacen("alice@example.com", "mallory@example.com", 2);
+    let problems = check_text(&edited, "dev").problems;
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert_eq!(problems[0].line, 1);
+    assert!(problems[0].message.contains("changed after it was written"));
+}
+
+#[test]
+fn an_edit_with_its_hash_recomputed_breaks_the_next_link() {
+    let (_dir, text) = ledger(3);
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut second: Event = serde_json::from_str(&lines[1]).unwrap();
+    second.outcome = "failed".into();
+    second.hash = second.compute_hash();
+    lines[1] = serde_json::to_string(&second).unwrap();
+    let problems = check_text(&lines.join("\n"), "dev").problems;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].line, 3);
+    assert!(problems[0].message.contains("does not follow"));
+}
+
+#[test]
+fn a_removed_or_reordered_event_is_found() {
+    let (_dir, text) = ledger(4);
+    let lines: Vec<&str> = text.lines().collect();
+    let removed = [lines[0], lines[1], lines[3]].join("\n");
+    let problems = check_text(&removed, "dev").problems;
+    assert!(problems.iter().any(|p| p.line == 3), "{problems:?}");
+    let swapped = [lines[0], lines[2], lines[1], lines[3]].join("\n");
+    assert!(!check_text(&swapped, "dev").problems.is_empty());
+}
+
+#[test]
+fn a_line_that_is_no_event_is_reported_and_the_next_append_still_chains() {
+    let (dir, text) = ledger(2);
+    let path = ledger_path(dir.path());
+    std::fs::write(&path, format!("{text}{{\"truncated\n")).unwrap();
+    let appended = add(dir.path(), event("destroy", "stacks/x"));
+    assert_eq!(appended.seq, 4);
+    let checked = check(&path, "dev").unwrap();
+    assert_eq!(checked.problems.len(), 1, "{:?}", checked.problems);
+    assert_eq!(checked.problems[0].line, 3);
+    assert_eq!(checked.events.len(), 3);
+}
+
+#[test]
+fn an_event_of_another_environment_is_found() {
+    let (_dir, text) = ledger(1);
+    let problems = check_text(&text, "prod").problems;
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].message.contains("environment `dev`"));
+}
+
+#[test]
+fn appenders_take_turns() {
+    let dir = tempfile::tempdir().unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let root = dir.path();
+            s.spawn(move || {
+                for i in 0..10 {
+                    add(root, event("apply", &format!("stacks/t{t}-{i}")));
+                }
+            });
+        }
+    });
+    let checked = check(&ledger_path(dir.path()), "dev").unwrap();
+    assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+    assert_eq!(checked.events.len(), 40);
+}

@@ -1,0 +1,412 @@
+//! The audit trail of environments (see `strata-audit`): events written after every apply,
+//! destroy, promotion, rollback and state push, and their verification against the chain
+//! and against the release locks they explain.
+
+use crate::lock::ReleaseLock;
+use crate::promote::{Outcome, Status as PromoteStatus};
+use crate::record::Recorded;
+use std::collections::BTreeMap;
+use std::path::Path;
+use strata_audit::{NewEvent, TargetEvent};
+use strata_exec::schedule::Status;
+use strata_graph::error::Error;
+use strata_graph::manifest::AUDIT_FILE;
+use strata_graph::session::{Session, View};
+use strata_graph::Result;
+use strata_run::task::{Action, Mode};
+use strata_run::RunReport;
+
+fn error(e: strata_audit::Error) -> Error {
+    match e {
+        strata_audit::Error::Io { path, source } => Error::io(path, source),
+    }
+}
+
+/// Where `env`'s ledger lives under the workspace root.
+pub fn ledger_path(root: &Path, env: &str) -> std::path::PathBuf {
+    root.join("environments").join(env).join(AUDIT_FILE)
+}
+
+fn append(session: &Session, env: &str, event: NewEvent) -> Result<()> {
+    let lock = session
+        .root
+        .join(".strata")
+        .join(format!("audit-{env}.lock"));
+    strata_audit::append(&ledger_path(&session.root, env), &lock, env, event)
+        .map(|_| ())
+        .map_err(error)
+}
+
+fn new_event(session: &Session, action: &str, env: &str) -> Result<NewEvent> {
+    Ok(NewEvent {
+        time: crate::clock::format_utc(crate::clock::now()),
+        actor: crate::identity::current(&session.repo)?,
+        action: action.into(),
+        env: env.into(),
+        head: session.repo.resolve_commit("HEAD").ok(),
+        ..NewEvent::default()
+    })
+}
+
+/// Records what an apply or destroy did in `env`: every apply task of the environment with
+/// its result, and what went into the release lock. Nothing when no apply task ran there.
+pub fn record_run(
+    session: &Session,
+    mode: Mode,
+    applied: &RunReport,
+    recorded: &Recorded,
+) -> Result<()> {
+    let env = recorded.env.as_str();
+    let tasks: Vec<_> = applied
+        .tasks
+        .iter()
+        .filter(|t| t.action == Action::Apply && t.env.as_deref() == Some(env))
+        .collect();
+    if tasks.is_empty() && recorded.recorded.is_empty() && recorded.removed.is_empty() {
+        return Ok(());
+    }
+    let action = if mode == Mode::Destroy {
+        "destroy"
+    } else {
+        "apply"
+    };
+    let mut event = new_event(session, action, env)?;
+    let not_recorded: BTreeMap<&str, &str> = recorded
+        .not_recorded
+        .iter()
+        .map(|(l, why)| (l.as_str(), why.as_str()))
+        .collect();
+    let mut seen = Vec::new();
+    for t in &tasks {
+        seen.push(t.label.clone());
+        let (result, reason) = match t.status {
+            Status::Ok if t.destroy => ("destroyed", t.reason.clone()),
+            Status::Ok => match not_recorded.get(t.label.as_str()) {
+                Some(why) => ("not-recorded", Some(why.to_string())),
+                None if recorded.recorded.contains(&t.label) => ("recorded", t.reason.clone()),
+                None => ("applied", t.reason.clone()),
+            },
+            Status::Failed => ("failed", t.reason.clone()),
+            Status::Skipped => ("skipped", t.reason.clone()),
+        };
+        event.targets.push(TargetEvent {
+            label: t.label.clone(),
+            result: result.into(),
+            hash: Some(t.hash.clone()),
+            commit: event.head.clone(),
+            reason,
+        });
+    }
+    // Charts are recorded without an apply task of their own.
+    for label in recorded.recorded.iter().filter(|l| !seen.contains(l)) {
+        event.targets.push(TargetEvent {
+            label: label.clone(),
+            result: "recorded".into(),
+            hash: None,
+            commit: event.head.clone(),
+            reason: None,
+        });
+    }
+    for (label, why) in recorded
+        .not_recorded
+        .iter()
+        .filter(|(l, _)| !seen.contains(l))
+    {
+        event.targets.push(TargetEvent {
+            label: label.clone(),
+            result: "not-recorded".into(),
+            hash: None,
+            commit: event.head.clone(),
+            reason: Some(why.clone()),
+        });
+    }
+    let failed = event
+        .targets
+        .iter()
+        .any(|t| matches!(t.result.as_str(), "failed" | "skipped" | "not-recorded"));
+    event.outcome = if applied.interrupted {
+        "interrupted"
+    } else if failed {
+        "failed"
+    } else {
+        "succeeded"
+    }
+    .into();
+    if let Some(dir) = &recorded.delivered {
+        event.details.insert("gitops_output".into(), dir.clone());
+    }
+    append(session, env, event)
+}
+
+/// Records a promotion (`promote apply`) or its rollback (`promote rollback`) in the
+/// destination's ledger, refused ones included.
+pub fn record_promotion(session: &Session, outcome: &Outcome, rollback: bool) -> Result<()> {
+    let mut event = new_event(
+        session,
+        if rollback { "rollback" } else { "promote" },
+        &outcome.to,
+    )?;
+    event.outcome = match outcome.status {
+        PromoteStatus::Applied if rollback => "rolled-back",
+        PromoteStatus::Applied => "succeeded",
+        PromoteStatus::Refused => "refused",
+        PromoteStatus::RolledBack => "rolled-back",
+        PromoteStatus::RollbackFailed => "rollback-failed",
+        PromoteStatus::Interrupted => "interrupted",
+    }
+    .into();
+    event.message = Some(outcome.message.clone());
+    event.details.insert("plan".into(), outcome.plan.clone());
+    event.details.insert("from".into(), outcome.from.clone());
+    let approvers: Vec<String> = outcome
+        .approvals
+        .iter()
+        .filter(|a| a.counts)
+        .filter_map(|a| a.principal.clone())
+        .collect();
+    event
+        .details
+        .insert("approved_by".into(), approvers.join(", "));
+    for (steps, rolled) in [(&outcome.steps, false), (&outcome.rollback, true)] {
+        for s in steps {
+            event.targets.push(TargetEvent {
+                label: s.label.clone(),
+                result: match (rolled, s.ok) {
+                    (false, true) => s.action.clone(),
+                    (true, true) => format!("rolled back ({})", s.action),
+                    (_, false) => "failed".into(),
+                },
+                hash: None,
+                commit: Some(s.commit.clone()),
+                reason: s.reason.clone(),
+            });
+        }
+    }
+    append(session, &outcome.to, event)
+}
+
+/// Records a state pushed with `strata state push`, and whether terraform took it.
+pub fn record_state_push(
+    session: &Session,
+    label: &str,
+    env: &str,
+    result: &Result<()>,
+) -> Result<()> {
+    let mut event = new_event(session, "state-push", env)?;
+    event.outcome = if result.is_ok() {
+        "succeeded"
+    } else {
+        "failed"
+    }
+    .into();
+    event.targets.push(TargetEvent {
+        label: label.into(),
+        result: if result.is_ok() { "pushed" } else { "failed" }.into(),
+        hash: None,
+        commit: None,
+        reason: result.as_ref().err().map(|e| e.to_string()),
+    });
+    append(session, env, event)
+}
+
+/// `strata state push`, recorded in the environment's ledger whether or not it succeeded.
+pub fn push_state(
+    session: &Session,
+    view: &View,
+    label: &str,
+    env: &str,
+    file: &Path,
+) -> Result<()> {
+    let result = strata_run::push_state(session, view, label, env, file);
+    record_state_push(session, label, env, &result)?;
+    result
+}
+
+/// One environment's ledger, checked.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Verified {
+    pub env: String,
+    /// Where the ledger is, relative to the root.
+    pub ledger: String,
+    pub events: usize,
+    /// Breaks in the chain, and lock entries no event explains.
+    pub problems: Vec<strata_audit::Problem>,
+}
+
+/// Checks each environment's ledger: its chain, and that every entry of the release lock
+/// written since the ledger's first event was written by an event of it (an entry edited
+/// by hand, or written by a strata that kept no ledger, is reported; line 0 = the lock).
+pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
+    let mut out = Vec::new();
+    for env in envs {
+        let checked = strata_audit::check(&ledger_path(root, env), env).map_err(error)?;
+        let mut problems = checked.problems;
+        let lock = ReleaseLock::read(root, env)?;
+        if let Some(first) = checked.events.first() {
+            let since = crate::clock::parse_utc(&first.time).unwrap_or(i64::MAX);
+            for (label, entry) in &lock.targets {
+                if entry.applied_secs() < since {
+                    continue;
+                }
+                let explained = checked.events.iter().any(|e| {
+                    matches!(e.action.as_str(), "apply" | "promote")
+                        && e.targets.iter().any(|t| {
+                            t.label == *label
+                                && t.result != "failed"
+                                && t.commit.as_deref() == Some(entry.commit.as_str())
+                                && t.hash.as_deref().is_none_or(|h| h == entry.hash)
+                        })
+                });
+                if !explained {
+                    problems.push(strata_audit::Problem {
+                        line: 0,
+                        message: format!(
+                            "the release lock's entry for {label} (hash {}, applied {} by {}) was written by no event of the ledger",
+                            short(&entry.hash),
+                            entry.applied_at,
+                            entry.applied_by
+                        ),
+                    });
+                }
+            }
+        }
+        out.push(Verified {
+            env: env.clone(),
+            ledger: format!("environments/{env}/{AUDIT_FILE}"),
+            events: checked.events.len(),
+            problems,
+        });
+    }
+    Ok(out)
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
+/// Every event of the environments' ledgers at or after `since` (seconds since the epoch),
+/// oldest first.
+pub fn events(
+    root: &Path,
+    envs: &[String],
+    since: Option<i64>,
+) -> Result<Vec<strata_audit::Event>> {
+    let mut all = Vec::new();
+    for env in envs {
+        all.extend(
+            strata_audit::check(&ledger_path(root, env), env)
+                .map_err(error)?
+                .events,
+        );
+    }
+    all.retain(|e| since.is_none_or(|s| crate::clock::parse_utc(&e.time).is_some_and(|t| t >= s)));
+    all.sort_by(|a, b| {
+        a.time
+            .cmp(&b.time)
+            .then(a.env.cmp(&b.env))
+            .then(a.seq.cmp(&b.seq))
+    });
+    Ok(all)
+}
+
+/// `events` as CSV: one row per target of each event (an event without targets: one row).
+pub fn csv(events: &[strata_audit::Event]) -> String {
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::from(
+        "time,env,seq,action,outcome,actor,head,label,result,hash,commit,reason,hash_of_event\n",
+    );
+    for e in events {
+        let head = e.head.clone().unwrap_or_default();
+        let rows: Vec<Option<&TargetEvent>> = if e.targets.is_empty() {
+            vec![None]
+        } else {
+            e.targets.iter().map(Some).collect()
+        };
+        for t in rows {
+            let cols = [
+                e.time.clone(),
+                e.env.clone(),
+                e.seq.to_string(),
+                e.action.clone(),
+                e.outcome.clone(),
+                e.actor.clone(),
+                head.clone(),
+                t.map(|t| t.label.clone()).unwrap_or_default(),
+                t.map(|t| t.result.clone()).unwrap_or_default(),
+                t.and_then(|t| t.hash.clone()).unwrap_or_default(),
+                t.and_then(|t| t.commit.clone()).unwrap_or_default(),
+                t.and_then(|t| t.reason.clone()).unwrap_or_default(),
+                e.hash.clone(),
+            ];
+            let line: Vec<String> = cols.iter().map(|c| field(c)).collect();
+            out.push_str(&line.join(","));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A Markdown report of `events`: per environment, what changed, when, by whom, on what
+/// basis, and how it ended.
+pub fn markdown(events: &[strata_audit::Event], verified: &[Verified]) -> String {
+    let mut out = String::from("# Audit report\n\n");
+    for v in verified {
+        out.push_str(&format!(
+            "- `{}`: {} event(s), {}\n",
+            v.ledger,
+            v.events,
+            if v.problems.is_empty() {
+                "chain intact, every release lock entry explained".to_string()
+            } else {
+                format!("**{} problem(s)**: `strata audit verify`", v.problems.len())
+            }
+        ));
+    }
+    let mut envs: Vec<&str> = events.iter().map(|e| e.env.as_str()).collect();
+    envs.sort();
+    envs.dedup();
+    for env in envs {
+        out.push_str(&format!(
+            "\n## {env}\n\n| # | time (UTC) | who | what | outcome | targets | basis |\n|---:|---|---|---|---|---|---|\n"
+        ));
+        for e in events.iter().filter(|e| e.env == env) {
+            let targets: Vec<String> = e
+                .targets
+                .iter()
+                .map(|t| format!("{} ({})", t.label, t.result))
+                .collect();
+            let mut basis = Vec::new();
+            if let Some(plan) = e.details.get("plan") {
+                basis.push(format!(
+                    "plan {} from {}",
+                    short(plan),
+                    e.details.get("from").map_or("?", String::as_str)
+                ));
+            }
+            if let Some(by) = e.details.get("approved_by").filter(|b| !b.is_empty()) {
+                basis.push(format!("approved by {by}"));
+            }
+            if let Some(head) = &e.head {
+                basis.push(format!("commit {}", short(head)));
+            }
+            let cell = |s: &str| s.replace('|', "\\|");
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                e.seq,
+                e.time,
+                cell(&e.actor),
+                e.action,
+                e.outcome,
+                cell(&targets.join(", ")),
+                cell(&basis.join("; "))
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,173 @@
+//! The audit trail: every apply, destroy and state push leaves an event in the
+//! environment's hash-chained ledger; `strata audit verify` finds an edited, removed or
+//! reordered event and a release lock entry no event wrote; export and report read it.
+//! (Promotions and rollbacks: tests/promotion.rs.)
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
+
+mod common;
+
+use common::{network_stack, tools_repo, Repo, NULL_PROVIDER};
+use serde_json::Value;
+
+const LEDGER: &str = "environments/dev/audit.jsonl";
+
+fn events(repo: &Repo) -> Vec<Value> {
+    std::fs::read_to_string(repo.path().join(LEDGER))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn verify(repo: &Repo) -> (i32, Value) {
+    let run = repo.strata(&["--json", "audit", "verify"]);
+    (
+        run.code,
+        serde_json::from_str(&run.stdout).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn applies_destroys_and_state_pushes_are_recorded_and_verified() {
+    let repo = tools_repo();
+    network_stack(&repo, "1");
+    repo.commit("network v1");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    let lock =
+        std::fs::read_to_string(repo.path().join("environments/dev/release.lock.toml")).unwrap();
+    let first = &events(&repo)[0];
+    assert_eq!(first["seq"], 1);
+    assert_eq!(first["action"], "apply");
+    assert_eq!(first["outcome"], "succeeded");
+    assert_eq!(first["actor"], "test@example.com");
+    assert_eq!(first["targets"][0]["label"], "stacks/network");
+    assert_eq!(first["targets"][0]["result"], "recorded");
+    let hash = first["targets"][0]["hash"].as_str().unwrap();
+    assert!(
+        lock.contains(hash),
+        "the lock's hash is the event's:\n{lock}"
+    );
+    assert_eq!(first["head"], repo.git(&["rev-parse", "HEAD"]).as_str());
+
+    // Committing the ledger and the lock affects nothing.
+    repo.commit("dev lock and ledger");
+    assert!(repo.affected_labels(&["--base", "HEAD~1"]).is_empty());
+
+    // A failing apply is recorded too.
+    repo.write(
+        "stacks/broken/main.tf",
+        &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"b\" {{\n  provisioner \"local-exec\" {{\n    command = \"exit 3\"\n  }}\n}}\n"),
+    );
+    repo.commit("a stack whose apply fails");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let second = &events(&repo)[1];
+    assert_eq!(second["outcome"], "failed");
+    assert_eq!(second["prev"], events(&repo)[0]["hash"]);
+    let broken = second["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "stacks/broken")
+        .unwrap();
+    assert_eq!(broken["result"], "failed", "{second}");
+
+    // A destroy, and a state push that terraform refuses.
+    repo.strata(&["destroy", "stacks/broken", "--env", "dev", "--auto-approve"]);
+    let junk = repo.path().join("junk.tfstate");
+    std::fs::write(&junk, "{}").unwrap();
+    let run = repo.strata(&[
+        "state",
+        "push",
+        "stacks/network",
+        "--env",
+        "dev",
+        junk.to_str().unwrap(),
+    ]);
+    assert_ne!(run.code, 0);
+    let all = events(&repo);
+    let actions: Vec<(&str, &str)> = all
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("apply", "succeeded"),
+            ("apply", "failed"),
+            ("destroy", "succeeded"),
+            ("state-push", "failed")
+        ]
+    );
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["ledgers"][0]["events"], 4);
+
+    // Export and report read it.
+    let csv = repo.strata(&["audit", "export"]);
+    csv.assert_ok();
+    assert!(
+        csv.stdout.starts_with("time,env,seq,action"),
+        "{}",
+        csv.stdout
+    );
+    assert!(
+        csv.stdout.contains(",stacks/broken,failed,"),
+        "{}",
+        csv.stdout
+    );
+    let json = repo.strata(&["--json", "audit", "export", "--since", "2000-01-01"]);
+    let json: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["events"].as_array().unwrap().len(), 4);
+    let none = repo.strata(&["--json", "audit", "export", "--since", "2999-01-01"]);
+    let none: Value = serde_json::from_str(&none.stdout).unwrap();
+    assert!(none["events"].as_array().unwrap().is_empty());
+    let report = repo.strata(&["audit", "report"]);
+    report.assert_ok();
+    assert!(
+        report.stdout.contains("## dev") && report.stdout.contains("chain intact"),
+        "{}",
+        report.stdout
+    );
+
+    // An event edited by hand: found, with its line.
+    let text = std::fs::read_to_string(repo.path().join(LEDGER)).unwrap();
+    std::fs::write(
+        repo.path().join(LEDGER),
+        text.replacen("\"outcome\":\"failed\"", "\"outcome\":\"succeeded\"", 1),
+    )
+    .unwrap();
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["ledgers"][0]["problems"][0]["line"], 2, "{json}");
+    // A removed event: found.
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(
+        repo.path().join(LEDGER),
+        format!("{}\n{}\n{}\n", lines[0], lines[2], lines[3]),
+    )
+    .unwrap();
+    assert_eq!(verify(&repo).0, 1);
+    std::fs::write(repo.path().join(LEDGER), &text).unwrap();
+    assert_eq!(verify(&repo).0, 0);
+
+    // A lock entry no event wrote (the lock edited by hand): found.
+    let lock_path = repo.path().join("environments/dev/release.lock.toml");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    std::fs::write(&lock_path, lock.replace(hash, &"e".repeat(64))).unwrap();
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 1, "{json}");
+    assert!(
+        json["ledgers"][0]["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stacks/network"),
+        "{json}"
+    );
+}
