@@ -3,6 +3,7 @@
 //! and against the release locks they explain.
 
 use crate::lock::ReleaseLock;
+use crate::plan::short;
 use crate::promote::{Outcome, Status as PromoteStatus};
 use crate::record::Recorded;
 use std::collections::BTreeMap;
@@ -158,12 +159,14 @@ pub fn record_promotion(session: &Session, outcome: &Outcome, rollback: bool) ->
     event.message = Some(outcome.message.clone());
     event.details.insert("plan".into(), outcome.plan.clone());
     event.details.insert("from".into(), outcome.from.clone());
-    let approvers: Vec<String> = outcome
+    // Sorted: the approval files are read in directory order.
+    let approvers: std::collections::BTreeSet<String> = outcome
         .approvals
         .iter()
         .filter(|a| a.counts)
         .filter_map(|a| a.principal.clone())
         .collect();
+    let approvers: Vec<String> = approvers.into_iter().collect();
     event
         .details
         .insert("approved_by".into(), approvers.join(", "));
@@ -278,10 +281,6 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
         });
     }
     Ok(out)
-}
-
-fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
 }
 
 /// Every event of the environments' ledgers at or after `since` (seconds since the epoch),

@@ -189,7 +189,8 @@ fn has_action(kind: &str, action: &str) -> bool {
     }
 }
 
-fn short(id: &str) -> &str {
+/// The first 12 characters of a hash or commit id, as people read them.
+pub(crate) fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 

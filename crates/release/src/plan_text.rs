@@ -1,11 +1,7 @@
 //! A promotion plan for people: text for the terminal, Markdown for the pull request, a
 //! Mermaid diagram of its waves.
 
-use crate::plan::{PromotionPlan, StepAction};
-
-fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
-}
+use crate::plan::{short, PromotionPlan, StepAction};
 
 impl PromotionPlan {
     /// The plan for people: waves, gates, what is blocked.

@@ -138,8 +138,7 @@ pub(crate) fn for_task<'a>(
 ) -> std::result::Result<Option<TaskSecrets>, String> {
     let own_prefix = format!("{own_dir}/");
     let paths: Vec<&str> = files
-        .filter(|p| p.rsplit('/').next() == Some(SECRETS_FILE))
-        .filter(|p| wide || p.starts_with(&own_prefix))
+        .filter(|p| is_secrets_file(p) && (wide || p.starts_with(&own_prefix)))
         .collect();
     if paths.is_empty() {
         return Ok(None);
