@@ -157,6 +157,19 @@ fn applies_destroys_and_state_pushes_are_recorded_and_verified() {
     std::fs::write(repo.path().join(LEDGER), &text).unwrap();
     assert_eq!(verify(&repo).0, 0);
 
+    // The ledger removed: a note (a lock older than the audit trail looks the same).
+    std::fs::remove_file(repo.path().join(LEDGER)).unwrap();
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 0, "{json}");
+    assert!(
+        json["ledgers"][0]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("the ledger none"),
+        "{json}"
+    );
+    std::fs::write(repo.path().join(LEDGER), &text).unwrap();
+
     // A lock entry no event wrote (the lock edited by hand): found.
     let lock_path = repo.path().join("environments/dev/release.lock.toml");
     let lock = std::fs::read_to_string(&lock_path).unwrap();

@@ -82,7 +82,9 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                 crate::output::print_json(&serde_json::json!({"ok": ok, "ledgers": verified}));
             } else {
                 for v in &verified {
-                    if v.problems.is_empty() {
+                    if v.problems.is_empty() && v.events == 0 {
+                        crate::out!("{}: no events yet", v.ledger);
+                    } else if v.problems.is_empty() {
                         crate::out!(
                             "{}: {} event(s), chain intact, every release lock entry explained",
                             v.ledger,
@@ -102,6 +104,9 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                                 crate::out!("  line {}: {}", p.line, p.message);
                             }
                         }
+                    }
+                    for note in &v.notes {
+                        crate::out!("  note: {note}");
                     }
                 }
             }

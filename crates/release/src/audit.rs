@@ -234,6 +234,9 @@ pub struct Verified {
     pub events: usize,
     /// Breaks in the chain, and lock entries no event explains.
     pub problems: Vec<strata_audit::Problem>,
+    /// What verification cannot tell (a lock with entries and an empty ledger: written
+    /// before the audit trail began, or the ledger was removed).
+    pub notes: Vec<String>,
 }
 
 /// Checks each environment's ledger: its chain, and that every entry of the release lock
@@ -244,7 +247,14 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
     for env in envs {
         let checked = strata_audit::check(&ledger_path(root, env), env).map_err(error)?;
         let mut problems = checked.problems;
+        let mut notes = Vec::new();
         let lock = ReleaseLock::read(root, env)?;
+        if checked.events.is_empty() && !lock.targets.is_empty() {
+            notes.push(format!(
+                "the release lock has {} entries and the ledger none: written before the audit trail began, or the ledger was removed (compare with `git log -- environments/{env}/{AUDIT_FILE}`)",
+                lock.targets.len()
+            ));
+        }
         if let Some(first) = checked.events.first() {
             let since = crate::clock::parse_utc(&first.time).unwrap_or(i64::MAX);
             for (label, entry) in &lock.targets {
@@ -278,6 +288,7 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
             ledger: format!("environments/{env}/{AUDIT_FILE}"),
             events: checked.events.len(),
             problems,
+            notes,
         });
     }
     Ok(out)
@@ -360,7 +371,9 @@ pub fn markdown(events: &[strata_audit::Event], verified: &[Verified]) -> String
             "- `{}`: {} event(s), {}\n",
             v.ledger,
             v.events,
-            if v.problems.is_empty() {
+            if v.problems.is_empty() && v.events == 0 {
+                "no events yet".to_string()
+            } else if v.problems.is_empty() {
                 "chain intact, every release lock entry explained".to_string()
             } else {
                 format!("**{} problem(s)**: `strata audit verify`", v.problems.len())
