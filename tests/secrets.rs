@@ -531,3 +531,54 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
         assert!(seen.is_empty(), "{needle} in {seen:?}");
     }
 }
+
+#[test]
+fn on_a_terminal_an_edit_that_is_not_toml_opens_the_editor_again() {
+    let keys = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, public) = age_key(keys.path(), "key.txt");
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("environments/dev/env.toml", &recipients_toml(&[&public]));
+    // First round: not TOML; second round (after Enter): fixed.
+    let editor = keys.path().join("editor.sh");
+    let count = keys.path().join("rounds");
+    std::fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\necho x >> {count}\nif [ \"$(wc -l < {count})\" -eq 1 ]; then echo 'token = ' > \"$1\"; else echo 'token = \"{TOKEN}\"' > \"$1\"; fi\n",
+            count = count.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let command = format!("{} secrets edit {SECRETS}", env!("CARGO_BIN_EXE_strata"));
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(repo.path())
+        .env("EDITOR", &editor)
+        .env_remove("VISUAL")
+        .env("STRATA_AGE_KEY_FILE", &key)
+        .env("TMPDIR", tmp.path())
+        .env("STRATA_DAEMON", "0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs commands on a pseudo-terminal");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    let run: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("not valid TOML"), "{}", run.stdout);
+    assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 2);
+    let plain = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["secrets", "decrypt", SECRETS],
+    );
+    assert!(plain.stdout.contains(TOKEN), "{}", plain.stdout);
+    assert!(common::files_under(tmp.path()).is_empty());
+}

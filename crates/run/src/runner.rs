@@ -345,7 +345,7 @@ impl Runner<'_> {
         if let Some(secrets) = &secrets {
             if let Some(name) = secrets.values.keys().find(|k| consumed.contains_key(*k)) {
                 return Err(NotReady::Fail(format!(
-                    "`{name}` is both an input bound in {}'s stack.toml and a secret in {env_name}: rename one",
+                    "`{name}` is both one of {}'s [inputs] and a secret in {env_name}: rename one",
                     target.label
                 )));
             }
