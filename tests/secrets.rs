@@ -68,6 +68,32 @@ fn with_key(repo: &Repo, key: Option<&Path>, tmp: &Path, args: &[&str]) -> Run {
     cmd.output().unwrap().into()
 }
 
+/// An editor: a shell script in `dir` running `script` on the file (`$1`).
+fn editor(dir: &Path, script: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("editor.sh");
+    std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// `strata secrets edit FILE` with `editor`, `key` as the identity and TMPDIR under `tmp`.
+fn edit(repo: &Repo, editor: &Path, key: &Path, tmp: &Path, file: &str) -> Run {
+    let mut cmd = repo.command(&["secrets", "edit", file]);
+    cmd.env("EDITOR", editor)
+        .env_remove("VISUAL")
+        .env("STRATA_AGE_KEY_FILE", key)
+        .env("TMPDIR", tmp);
+    cmd.output().unwrap().into()
+}
+
+/// The reason `stacks/db`'s plan in dev failed.
+fn failed_plan_reason(repo: &Repo, key: &Path, tmp: &Path) -> String {
+    let run = with_key(repo, Some(key), tmp, &["plan", "--env", "dev", "--json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    common::task(&run.json(), "stacks/db", "plan")["reason"].to_string()
+}
+
 /// A stack reading `db_password`, which it does not declare sensitive.
 fn db_stack(repo: &Repo) {
     repo.write(
@@ -179,21 +205,8 @@ fn a_secret_reaches_terraform_and_nothing_strata_writes_holds_it() {
     }
     // A changed secret affects its stack and is planned again (the sealed file is an
     // input of the stack in the environment).
-    let editor = keys.path().join("editor.sh");
-    std::fs::write(
-        &editor,
-        "#!/bin/sh
-sed -i 's/7c1e/0000/' \"$1\"\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut cmd = repo.command(&["secrets", "edit", SECRETS]);
-    cmd.env("EDITOR", &editor)
-        .env_remove("VISUAL")
-        .env("STRATA_AGE_KEY_FILE", &key)
-        .env("TMPDIR", tmp.path());
-    Run::from(cmd.output().unwrap()).assert_ok();
+    let sed = editor(keys.path(), "sed -i 's/7c1e/0000/' \"$1\"");
+    edit(&repo, &sed, &key, tmp.path(), SECRETS).assert_ok();
     assert!(repo
         .affected_labels(&["--base", "HEAD"])
         .contains(&"stacks/db".to_string()));
@@ -225,14 +238,7 @@ fn a_secrets_file_in_clear_text_or_with_an_undeclared_key_fails_the_plan() {
     db_stack(&repo);
     repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
     repo.commit("a secret committed in clear text");
-    let run = with_key(
-        &repo,
-        Some(&key),
-        tmp.path(),
-        &["plan", "--env", "dev", "--json"],
-    );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let reason = common::task(&run.json(), "stacks/db", "plan")["reason"].to_string();
+    let reason = failed_plan_reason(&repo, &key, tmp.path());
     assert!(
         reason.contains("is not encrypted") && reason.contains("strata secrets encrypt"),
         "{reason}"
@@ -244,14 +250,7 @@ fn a_secrets_file_in_clear_text_or_with_an_undeclared_key_fails_the_plan() {
     );
     with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
     repo.commit("encrypted, with a typo");
-    let run = with_key(
-        &repo,
-        Some(&key),
-        tmp.path(),
-        &["plan", "--env", "dev", "--json"],
-    );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let reason = common::task(&run.json(), "stacks/db", "plan")["reason"].to_string();
+    let reason = failed_plan_reason(&repo, &key, tmp.path());
     assert!(
         reason.contains("sets `db_pasword`, which this stack does not declare"),
         "{reason}"
@@ -266,19 +265,15 @@ fn edit_changes_only_what_changed_and_leaves_no_plain_text_behind() {
     let repo = Repo::new();
     repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
     repo.write("environments/dev/env.toml", &recipients_toml(&[&public]));
-    let editor = keys.path().join("editor.sh");
-    let write_editor = |script: &str| {
-        std::fs::write(&editor, format!("#!/bin/sh\n{script}\n")).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
-    };
+    let write_editor = |script: &str| editor(keys.path(), script);
     let edit = |file: &str| {
-        let mut cmd = repo.command(&["secrets", "edit", file]);
-        cmd.env("EDITOR", &editor)
-            .env_remove("VISUAL")
-            .env("STRATA_AGE_KEY_FILE", &key)
-            .env("TMPDIR", tmp.path());
-        Run::from(cmd.output().unwrap())
+        edit(
+            &repo,
+            &keys.path().join("editor.sh"),
+            &key,
+            tmp.path(),
+            file,
+        )
     };
     // A new file.
     write_editor(&format!(
@@ -541,18 +536,14 @@ fn on_a_terminal_an_edit_that_is_not_toml_opens_the_editor_again() {
     repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
     repo.write("environments/dev/env.toml", &recipients_toml(&[&public]));
     // First round: not TOML; second round (after Enter): fixed.
-    let editor = keys.path().join("editor.sh");
     let count = keys.path().join("rounds");
-    std::fs::write(
-        &editor,
-        format!(
-            "#!/bin/sh\necho x >> {count}\nif [ \"$(wc -l < {count})\" -eq 1 ]; then echo 'token = ' > \"$1\"; else echo 'token = \"{TOKEN}\"' > \"$1\"; fi\n",
+    let editor = editor(
+        keys.path(),
+        &format!(
+            "echo x >> {count}\nif [ \"$(wc -l < {count})\" -eq 1 ]; then echo 'token = ' > \"$1\"; else echo 'token = \"{TOKEN}\"' > \"$1\"; fi",
             count = count.display()
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let command = format!("{} secrets edit {SECRETS}", env!("CARGO_BIN_EXE_strata"));
     let mut child = Command::new("script")
         .args(["-qec", &command, "/dev/null"])

@@ -145,6 +145,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     Ok(0)
 }
 
+/// Prints what `rotate` or `updatekeys` did to each file.
 fn print_rekeyed(ctx: &Context, done: &[secrets::Rekeyed], verb: &str) {
     if ctx.json {
         crate::output::print_json(&serde_json::json!({ "files": done }));
