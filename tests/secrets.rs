@@ -149,6 +149,7 @@ fn a_secret_reaches_terraform_and_nothing_strata_writes_holds_it() {
     let run = with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]);
     run.assert_ok();
     assert!(run.stdout.contains(&public), "{}", run.stdout);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
     let sealed = std::fs::read_to_string(repo.path().join(SECRETS)).unwrap();
     assert!(!sealed.contains(PASSWORD) && sealed.contains("db_password = \"ENC["));
 
@@ -248,7 +249,24 @@ fn a_secrets_file_in_clear_text_or_with_an_undeclared_key_fails_the_plan() {
         SECRETS,
         &format!("db_password = \"{PASSWORD}\"\ndb_pasword = \"typo\"\n"),
     );
-    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
+    // The clear text stays in the commit above: said, with what to do.
+    let run = with_key(
+        &repo,
+        None,
+        tmp.path(),
+        &["--json", "secrets", "encrypt", SECRETS],
+    );
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("is in clear text in 1 commit(s)")
+            && run.stderr.contains("Change these secrets"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.json()["plain_in_history"][0].as_str(),
+        Some(repo.git(&["rev-parse", "HEAD"]).as_str())
+    );
     repo.commit("encrypted, with a typo");
     let reason = failed_plan_reason(&repo, &key, tmp.path());
     assert!(

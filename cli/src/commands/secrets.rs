@@ -66,11 +66,20 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     match cmd {
         Command::Encrypt { file, recipients } => {
             let file = path(&file)?;
-            let to = secrets::encrypt(&root, &file, &recipients)?;
+            let done = secrets::encrypt(&root, &file, &recipients)?;
+            if let Some(newest) = done.plain_in_history.first() {
+                eprintln!(
+                    "warning: {} is in clear text in {} commit(s) of this repository (the newest {}): encrypting it does not take it out of them. Change these secrets (new passwords, new tokens) with `strata secrets edit {}`.",
+                    done.file,
+                    done.plain_in_history.len(),
+                    &newest[..newest.len().min(12)],
+                    done.file
+                );
+            }
             if ctx.json {
-                crate::output::print_json(&serde_json::json!({"file": file.rel, "recipients": to}));
+                crate::output::print_json(&done);
             } else {
-                crate::out!("encrypted {} for {}", file.rel, to.join(", "));
+                crate::out!("encrypted {} for {}", done.file, done.recipients.join(", "));
             }
         }
         Command::Decrypt { file, identities } => {

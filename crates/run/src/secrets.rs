@@ -265,15 +265,48 @@ pub fn edit(
     }
 }
 
-/// Encrypts a plain secrets file in place for its environment's recipients and `extra`;
-/// returns the recipients.
-pub fn encrypt(root: &Path, file: &SecretsPath, extra: &[String]) -> Result<Vec<String>> {
+/// What [`encrypt`] did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Encrypted {
+    pub file: String,
+    pub recipients: Vec<String>,
+    /// Commits (newest first) holding the file in clear text: encrypting it now does not
+    /// take it out of them, so those secrets must be changed.
+    pub plain_in_history: Vec<String>,
+}
+
+/// Encrypts a plain secrets file in place for its environment's recipients and `extra`,
+/// and looks for the file in clear text in the repository's history.
+pub fn encrypt(root: &Path, file: &SecretsPath, extra: &[String]) -> Result<Encrypted> {
     let recipients = recipients_for(root, file, extra)?;
     let text = file.read()?;
     let sealed =
         strata_secrets::seal(&file.rel, &text, &recipients).map_err(|e| error(&file.rel, e))?;
     strata_fs::write_atomic(&file.path, sealed.as_bytes()).map_err(|e| Error::io(&file.path, e))?;
-    Ok(recipients.names().to_vec())
+    Ok(Encrypted {
+        file: file.rel.clone(),
+        recipients: recipients.names().to_vec(),
+        plain_in_history: plain_in_history(root, &file.rel)?,
+    })
+}
+
+/// The commits in which `rel` is not a sealed secrets file (none outside a git repository).
+fn plain_in_history(root: &Path, rel: &str) -> Result<Vec<String>> {
+    let Ok(repo) = strata_graph::git::Repo::open(root) else {
+        return Ok(Vec::new());
+    };
+    let versions = repo.versions_in_history(rel)?;
+    let ids: Vec<_> = versions.iter().map(|(_, id)| *id).collect();
+    let blobs = repo.read_blobs(&ids)?;
+    Ok(versions
+        .into_iter()
+        .filter(|(_, id)| {
+            blobs
+                .get(id)
+                .is_some_and(|b| !strata_secrets::is_sealed(&String::from_utf8_lossy(b)))
+        })
+        .map(|(commit, _)| commit)
+        .collect())
 }
 
 /// The plain text of a sealed secrets file.

@@ -526,6 +526,37 @@ impl Repo {
         Ok(nul_paths(&out))
     }
 
+    /// Every version `path` (relative to the workspace root) had in the commits reachable
+    /// from any ref: (commit, blob id), newest first, the commits that deleted it left out.
+    pub fn versions_in_history(&self, path: &str) -> Result<Vec<(String, FileId)>> {
+        let out = self.run(&[
+            "log",
+            "--all",
+            "--format=commit %H",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            "--",
+            path,
+        ])?;
+        let mut versions = Vec::new();
+        let mut commit = String::new();
+        for line in String::from_utf8_lossy(&out).lines() {
+            if let Some(c) = line.strip_prefix("commit ") {
+                commit = c.to_string();
+            } else if let Some(raw) = line.strip_prefix(':') {
+                // <old mode> <new mode> <old id> <new id> <status>\t<path>
+                let fields: Vec<&str> = raw.split_whitespace().collect();
+                if let Some(id) = fields.get(3).and_then(|id| FileId::from_hex(id)) {
+                    if fields.get(4) != Some(&"D") {
+                        versions.push((commit.clone(), id));
+                    }
+                }
+            }
+        }
+        Ok(versions)
+    }
+
     /// Status paths are relative to the repository top level; make them workspace-relative.
     fn strip(&self, path: &str) -> Option<String> {
         path.strip_prefix(self.prefix.as_str()).map(str::to_string)
