@@ -125,13 +125,46 @@ fn recipients_toml(keys: &[&str]) -> String {
     )
 }
 
+/// A workspace whose dev environment encrypts for a new age key (`key`, `public`), with
+/// a directory for keys and editors and one for strata's temporary files.
+struct Setup {
+    /// Bind it for the whole test: the key file goes with it.
+    keys: tempfile::TempDir,
+    tmp: tempfile::TempDir,
+    key: PathBuf,
+    public: String,
+    repo: Repo,
+}
+
+fn setup(repo: Repo) -> Setup {
+    let keys = tempfile::tempdir().unwrap();
+    let (key, public) = age_key(keys.path(), "key.txt");
+    repo.write("environments/dev/env.toml", &recipients_toml(&[&public]));
+    Setup {
+        tmp: tempfile::tempdir().unwrap(),
+        keys,
+        key,
+        public,
+        repo,
+    }
+}
+
+/// A workspace with no target and no tools.
+fn plain_repo() -> Repo {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo
+}
+
 #[test]
 fn a_secret_reaches_terraform_and_nothing_strata_writes_holds_it() {
-    let keys = tempfile::tempdir().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, public) = age_key(keys.path(), "key.txt");
-    let repo = tools_repo();
-    repo.write("environments/dev/env.toml", &recipients_toml(&[&public]));
+    let Setup {
+        keys,
+        tmp,
+        key,
+        public,
+        repo,
+    } = setup(tools_repo());
     db_stack(&repo);
     repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
     // Environment-wide: given to the stacks that declare the variable (none here).
@@ -231,11 +264,13 @@ fn a_secret_reaches_terraform_and_nothing_strata_writes_holds_it() {
 
 #[test]
 fn a_secrets_file_in_clear_text_or_with_an_undeclared_key_fails_the_plan() {
-    let keys = tempfile::tempdir().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, public) = age_key(keys.path(), "key.txt");
-    let repo = tools_repo();
-    repo.write("environments/dev/env.toml", &recipients_toml(&[&public]));
+    let Setup {
+        keys: _keys,
+        tmp,
+        key,
+        repo,
+        ..
+    } = setup(tools_repo());
     db_stack(&repo);
     repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
     repo.commit("a secret committed in clear text");
@@ -277,12 +312,13 @@ fn a_secrets_file_in_clear_text_or_with_an_undeclared_key_fails_the_plan() {
 
 #[test]
 fn edit_changes_only_what_changed_and_leaves_no_plain_text_behind() {
-    let keys = tempfile::tempdir().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, public) = age_key(keys.path(), "key.txt");
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
-    repo.write("environments/dev/env.toml", &recipients_toml(&[&public]));
+    let Setup {
+        keys,
+        tmp,
+        key,
+        repo,
+        ..
+    } = setup(plain_repo());
     let write_editor = |script: &str| editor(keys.path(), script);
     let edit = |file: &str| {
         edit(
@@ -359,8 +395,7 @@ fn ssh_keys_read_secrets_and_updatekeys_and_rotate_change_who_can() {
     let tmp = tempfile::tempdir().unwrap();
     let (ssh, ssh_public) = ssh_key(keys.path(), "id_ed25519", "");
     let (age, age_public) = age_key(keys.path(), "key.txt");
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = plain_repo();
     repo.write(
         "environments/dev/env.toml",
         &recipients_toml(&[&ssh_public]),
@@ -452,11 +487,13 @@ fn ssh_keys_read_secrets_and_updatekeys_and_rotate_change_who_can() {
 #[test]
 fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
     use base64::Engine;
-    let keys = tempfile::tempdir().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, public) = age_key(keys.path(), "key.txt");
-    let repo = tools_repo();
-    repo.write("environments/dev/env.toml", &recipients_toml(&[&public]));
+    let Setup {
+        keys: _keys,
+        tmp,
+        key,
+        repo,
+        ..
+    } = setup(tools_repo());
     repo.write(
         "WORKSPACE.toml",
         &format!(
@@ -547,12 +584,13 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
 
 #[test]
 fn on_a_terminal_an_edit_that_is_not_toml_opens_the_editor_again() {
-    let keys = tempfile::tempdir().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, public) = age_key(keys.path(), "key.txt");
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
-    repo.write("environments/dev/env.toml", &recipients_toml(&[&public]));
+    let Setup {
+        keys,
+        tmp,
+        key,
+        repo,
+        ..
+    } = setup(plain_repo());
     // First round: not TOML; second round (after Enter): fixed.
     let count = keys.path().join("rounds");
     let editor = editor(
