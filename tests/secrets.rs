@@ -12,6 +12,10 @@ use std::process::Command;
 const PASSWORD: &str = "hunter2-S3CRET-7c1e";
 const TOKEN: &str = "tok-4f1a-S3CRET-b2";
 const SECRETS: &str = "environments/dev/stacks/db/secrets.toml";
+/// A password with the characters Go's JSON escapes.
+const DB_PASSWORD: &str = "Pw&Secret<42>";
+/// A private key's lines (not a real key).
+const TLS_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7S3CRET\nq1w2e3r4t5y6u7i8o9p0aAsSdDfFgGhHjJkKlLzZxXcCvVbBnNmM1234567\n-----END PRIVATE KEY-----\n";
 
 /// An age key made by the real `age-keygen`: (identity file, public key).
 fn age_key(dir: &Path, name: &str) -> (PathBuf, String) {
@@ -262,6 +266,88 @@ fn a_secret_reaches_terraform_and_nothing_strata_writes_holds_it() {
     assert!(seen.is_empty(), "plain secret in {seen:?}");
 }
 
+/// A stack gets only the secrets it declares, in every terraform process strata starts for
+/// it (a provider reads its process's environment); and a plan not approved for apply
+/// leaves no binary plan (it holds every value in clear text) behind.
+#[test]
+fn an_undeclared_secret_reaches_no_terraform_and_an_unapproved_plan_leaves_nothing() {
+    let Setup {
+        keys,
+        tmp,
+        key,
+        repo,
+        ..
+    } = setup(tools_repo());
+    // terraform behind a wrapper that records the TF_VAR_ names each process gets.
+    let bin = keys.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = keys.path().join("tf-env.log");
+    let real = common::repo_root().join(".tools/bin");
+    std::os::unix::fs::symlink(real.join("helm"), bin.join("helm")).unwrap();
+    editor(
+        keys.path(),
+        &format!(
+            "echo \"$1: $(env | grep ^TF_VAR_ | cut -d= -f1 | sort | tr '\\n' ' ')\" >> {log}\nexec {tf} \"$@\"",
+            log = log.display(),
+            tf = real.join("terraform").display()
+        ),
+    );
+    std::fs::rename(keys.path().join("editor.sh"), bin.join("terraform")).unwrap();
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace.replace(
+            "tools_dir = \".tools/bin\"",
+            &format!("tools_dir = \"{}\"", bin.display()),
+        ),
+    );
+    db_stack(&repo);
+    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
+    repo.write(
+        "environments/dev/secrets.toml",
+        &format!("api_token = \"{TOKEN}\"\ndb_password = \"overridden\"\n"),
+    );
+    for file in [SECRETS, "environments/dev/secrets.toml"] {
+        with_key(&repo, None, tmp.path(), &["secrets", "encrypt", file]).assert_ok();
+    }
+    repo.commit("a stack and secrets");
+
+    // On a terminal, the plan shown and the question answered no: planned, not applied.
+    let command = format!("{} apply --env dev", env!("CARGO_BIN_EXE_strata"));
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(repo.path())
+        .env("STRATA_AGE_KEY_FILE", &key)
+        .env("TMPDIR", tmp.path())
+        .env("HOME", tmp.path())
+        .env("STRATA_DAEMON", "0")
+        .env("STRATA_STATE_DIR", repo.state_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs commands on a pseudo-terminal");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"n\n").unwrap();
+    let run: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("not approved"), "{}", run.stdout);
+    assert!(common::local_state_files(&repo).is_empty());
+    let plans = common::files_under(&repo.path().join(".strata"))
+        .into_iter()
+        .filter(|p| p.ends_with("strata.tfplan"))
+        .collect::<Vec<_>>();
+    assert!(plans.is_empty(), "binary plans left: {plans:?}");
+    for needle in [PASSWORD, TOKEN] {
+        let seen = files_containing(repo.path(), needle.as_bytes(), &[".git"]);
+        assert!(seen.is_empty(), "{needle} in {seen:?}");
+    }
+
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("plan: TF_VAR_db_password"), "{log}");
+    assert!(!log.contains("TF_VAR_api_token"), "{log}");
+}
+
 #[test]
 fn a_secrets_file_in_clear_text_or_with_an_undeclared_key_fails_the_plan() {
     let Setup {
@@ -505,14 +591,25 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
         "charts/web/Chart.yaml",
         "apiVersion: v2\nname: web\nversion: 0.1.0\n",
     );
-    repo.write("charts/web/values.yaml", "apiKey: \"\"\nreplicas: 1\n");
+    repo.write(
+        "charts/web/values.yaml",
+        "apiKey: \"\"\nreplicas: 1\ntlsKey: \"\"\ndbPassword: \"\"\nregistryUser: robot1\nregistryPassword: \"\"\n",
+    );
     repo.write(
         "charts/web/templates/secret.yaml",
-        // Fails to render unless the secret arrived.
-        "{{ if not .Values.apiKey }}{{ fail \"no apiKey\" }}{{ end }}\napiVersion: v1\nkind: Secret\nmetadata:\n  name: web\ndata:\n  apiKey: {{ .Values.apiKey | b64enc }}\n",
+        // Fails to render unless the secret arrived. The other values are written the
+        // ways templates commonly write secrets, none of them as the value itself: a key
+        // of several lines indented, a password inside JSON (Go escapes `&`, `<`, `>`)
+        // inside a quoted string, and base64 of `user:password`.
+        "{{ if not .Values.apiKey }}{{ fail \"no apiKey\" }}{{ end }}\napiVersion: v1\nkind: Secret\nmetadata:\n  name: web\ndata:\n  apiKey: {{ .Values.apiKey | b64enc }}\n  auth: {{ printf \"%s:%s\" .Values.registryUser .Values.registryPassword | b64enc }}\nstringData:\n  tls.key: |{{ .Values.tlsKey | nindent 4 }}\n  config.json: {{ dict \"password\" .Values.dbPassword | toJson | quote }}\n",
     );
     let secrets = "environments/dev/charts/web/secrets.toml";
-    repo.write(secrets, &format!("apiKey = \"{TOKEN}\"\n"));
+    repo.write(
+        secrets,
+        &format!(
+            "apiKey = \"{TOKEN}\"\ntlsKey = \"\"\"\n{TLS_KEY}\"\"\"\ndbPassword = \"{DB_PASSWORD}\"\nregistryPassword = \"{PASSWORD}\"\n"
+        ),
+    );
     with_key(&repo, None, tmp.path(), &["secrets", "encrypt", secrets]).assert_ok();
     repo.commit("a chart with a secret");
 
@@ -528,7 +625,25 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
         "ok"
     );
     let encoded = base64::engine::general_purpose::STANDARD.encode(TOKEN);
-    for needle in [TOKEN, encoded.as_str()] {
+    // Base64 of `robot1:` and the password: the characters only the password determines.
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("robot1:{PASSWORD}"));
+    let auth = &auth[12..auth.len() - 4];
+    let key_lines: Vec<&str> = TLS_KEY
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let mut needles = vec![
+        TOKEN,
+        encoded.as_str(),
+        auth,
+        DB_PASSWORD,
+        "Pw\\u0026Secret\\u003c42\\u003e",
+        "Pw\\\\u0026Secret",
+    ];
+    needles.extend(&key_lines);
+    let render = common::task(&run.json(), "charts/web", "render").to_string();
+    assert!(render.contains("ok"), "{render}");
+    for needle in needles {
         let seen = files_containing(repo.path(), needle.as_bytes(), &[".git"]);
         assert!(seen.is_empty(), "{needle} in {seen:?}");
         let seen = files_containing(tmp.path(), needle.as_bytes(), &[]);

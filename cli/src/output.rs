@@ -51,7 +51,7 @@ pub fn print_error(err: &Error) {
     if let Some(loc) = err.location() {
         eprintln!("  --> {loc}");
     }
-    if let Some(hint) = err.hint() {
+    if let Some(hint) = err.hint().filter(|h| !h.is_empty()) {
         eprintln!("hint: {hint}");
     }
 }

@@ -185,6 +185,7 @@ impl Error {
                     .into()
             }
             Error::Malformed { what, .. } => format!("fix the {what} syntax at the line shown"),
+            Error::Invalid { hint, .. } if hint.is_empty() => return None,
             Error::Invalid { hint, .. } => hint.clone(),
             Error::UnknownLabel { .. } => {
                 "run `strata list` to see every target's label, or fix the label".into()

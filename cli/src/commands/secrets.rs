@@ -132,10 +132,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             recipients,
         } => {
             let files = files.iter().map(path).collect::<Result<Vec<_>>>()?;
-            let done = files
-                .iter()
-                .map(|f| secrets::rotate(&root, f, &identities, &recipients))
-                .collect::<Result<Vec<_>>>()?;
+            let done = secrets::rotate(&root, &files, &identities, &recipients)?;
             print_rekeyed(ctx, &done, "rotated");
         }
         Command::Updatekeys {
@@ -144,10 +141,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             recipients,
         } => {
             let files = files.iter().map(path).collect::<Result<Vec<_>>>()?;
-            let done = files
-                .iter()
-                .map(|f| secrets::update_keys(&root, f, &identities, &recipients))
-                .collect::<Result<Vec<_>>>()?;
+            let done = secrets::update_keys(&root, &files, &identities, &recipients)?;
             print_rekeyed(ctx, &done, "re-encrypted the data key of");
         }
     }

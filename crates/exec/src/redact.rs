@@ -5,9 +5,19 @@
 //! redact what they know is sensitive (terraform's `(sensitive value)`), but a value that
 //! crossed from one target to another, or went through a template, can appear anywhere in
 //! their output. So every task result passes through [`Redactor::redact_step`] before it
-//! is cached, reported or read by another task: each sensitive value is replaced, in its
-//! plain, JSON-escaped and base64 forms (a Kubernetes Secret's `data`), by
-//! [`REDACTED`].
+//! is cached, reported or read by another task: each sensitive value is replaced by
+//! [`REDACTED`] in every form a tool or template is known to write it in:
+//! - plain, and each line of a value of several lines on its own (a template that indents
+//!   a PEM key with `nindent` writes no line of it where the whole value would match);
+//! - JSON-escaped the way serde writes strings, and the way Go's `encoding/json` does
+//!   (helm's `toJson`: `&`, `<` and `>` as `\u0026`, `\u003c`, `\u003e`), and each of
+//!   these escaped once more (a JSON document inside a quoted string: `toJson | quote`);
+//! - base64 (a Kubernetes Secret's `data`), of the value alone and inside a longer string
+//!   (`printf "%s:%s" .user .password | b64enc`): base64 maps each group of three bytes to
+//!   four characters, so the characters that only the value's bytes determine are the same
+//!   wherever the value starts, for each of the three positions it can start at within a
+//!   group. Only the character at each end that also holds bits of the text around it is
+//!   left (at most four bits of the value each).
 //!
 //! Values shorter than [`MIN_SEARCHED`] characters are not searched for in free text (every
 //! `1` in a log would go); they are still redacted where they are a whole JSON string.
@@ -54,13 +64,35 @@ impl Redactor {
             }
             return;
         }
-        let escaped = serde_json::to_string(text).expect("string");
-        let escaped = escaped[1..escaped.len() - 1].to_string();
-        let forms = [
+        let escape = |text: &str| {
+            let quoted = serde_json::to_string(text).expect("string");
+            quoted[1..quoted.len() - 1].to_string()
+        };
+        let escaped = escape(text);
+        let go_escaped = escaped
+            .replace('&', "\\u0026")
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029");
+        let mut forms = vec![
             text.to_string(),
+            // Escaped twice: a JSON document in a quoted string (`toJson | quote`).
+            escape(&escaped),
+            escape(&go_escaped),
             escaped,
+            go_escaped,
             base64::engine::general_purpose::STANDARD.encode(text),
         ];
+        forms.extend(base64_cores(text.as_bytes()));
+        if text.contains('\n') {
+            forms.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|line| line.chars().count() >= MIN_SEARCHED)
+                    .map(str::to_string),
+            );
+        }
         for f in forms {
             if !self.needles.contains(&f) {
                 self.needles.push(f);
@@ -174,6 +206,35 @@ impl Redactor {
     }
 }
 
+/// The shortest part of a base64 encoding searched for inside a longer encoding.
+const MIN_BASE64_CORE: usize = 8;
+
+/// The base64 characters that `value`'s bytes alone determine when it is encoded inside a
+/// longer string, for each of the three positions it can start at within a three-byte
+/// group: the characters that also hold bits of the bytes before or after it are left out
+/// (at most one at each end, four bits of the value).
+fn base64_cores(value: &[u8]) -> Vec<String> {
+    use base64::Engine;
+    let mut cores = Vec::new();
+    for offset in 0..3usize {
+        let mut bytes = vec![0u8; offset];
+        bytes.extend_from_slice(value);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        // Each character holds six bits: in the first group, the value's bits start at bit
+        // 8 * offset, so characters from (8 * offset + 5) / 6 on hold only them; in a
+        // last group holding r of the value's bytes, the first (8 * r) / 6 characters do.
+        let start = (8 * offset).div_ceil(6);
+        let end = match bytes.len() % 3 {
+            0 => encoded.len(),
+            r => encoded.len() - 4 + (8 * r) / 6,
+        };
+        if end >= start + MIN_BASE64_CORE {
+            cores.push(encoded[start..end].to_string());
+        }
+    }
+    cores
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +268,57 @@ mod tests {
         assert_eq!(doc["pin"], REDACTED);
         // Short values are not searched for in free text.
         assert_eq!(doc["note"], "the answer is 42");
+    }
+
+    #[test]
+    fn each_line_of_a_value_of_several_lines_is_replaced_where_a_template_indents_it() {
+        let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
+        let mut r = Redactor::default();
+        r.add(&json!(key));
+        let indented: String = key.lines().map(|l| format!("    {l}\n")).collect();
+        let out = r.redact_text(&format!("stringData:\n  tls.key: |\n{indented}"));
+        assert!(!out.contains("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"), "{out}");
+        assert!(!out.contains("BKcwggSjAgEAAoIBAQC7"), "{out}");
+        assert!(out.starts_with("stringData:\n  tls.key: |\n"), "{out}");
+    }
+
+    #[test]
+    fn go_json_escapes_are_replaced() {
+        let mut r = Redactor::default();
+        r.add(&json!("Pw&Secret<42>"));
+        let out = r.redact_text(r#"{"password":"Pw\u0026Secret\u003c42\u003e"}"#);
+        assert_eq!(out, format!(r#"{{"password":"{REDACTED}"}}"#));
+        // The document in a quoted YAML string.
+        let out =
+            r.redact_text(r#"config.json: "{\"password\":\"Pw\\u0026Secret\\u003c42\\u003e\"}""#);
+        assert_eq!(
+            out,
+            format!(r#"config.json: "{{\"password\":\"{REDACTED}\"}}""#)
+        );
+    }
+
+    #[test]
+    fn base64_of_a_longer_string_holding_the_value_is_replaced_at_every_offset() {
+        use base64::Engine;
+        let secret = "hunter2-registry-pass";
+        let mut r = Redactor::default();
+        r.add(&json!(secret));
+        for prefix in ["", "r:", "ro:", "robot1:", "robot12:"] {
+            for suffix in ["", "!", "!!", "!!!"] {
+                let encoded = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{prefix}{secret}{suffix}"));
+                let out = r.redact_text(&format!("auth: {encoded}"));
+                assert!(out.contains(REDACTED), "{prefix}|{suffix}: {out}");
+                // What is left is the characters holding the prefix's and the suffix's
+                // bits (the one at each end shared with the value among them), and padding.
+                let left = out.replace(REDACTED, "").trim_end_matches('=').len() - "auth: ".len();
+                let chars = |n: usize| (8 * n).div_ceil(6);
+                assert!(
+                    left <= chars(prefix.len()) + chars(suffix.len()) + 2,
+                    "{prefix}|{suffix}: {out}"
+                );
+            }
+        }
     }
 
     #[test]

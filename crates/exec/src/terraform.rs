@@ -262,8 +262,9 @@ pub fn providers_cached(dir: &Path, cache: &Path) -> bool {
 }
 
 /// The variables the configuration in `dir` declares: `variable "name"` blocks of its
-/// `.tf` files and `variable` objects of its `.tf.json` files. Files that do not parse are
-/// left to terraform to report.
+/// `.tf` files and `variable` objects of its `.tf.json` files. A `.tf` file that does not
+/// parse (terraform reports it) is read line by line for `variable "name"`, so that a
+/// variable it declares is still passed.
 pub fn declared_variables(dir: &Path) -> std::collections::BTreeSet<String> {
     use hcl_edit::structure::Structure;
     let mut names = std::collections::BTreeSet::new();
@@ -287,6 +288,15 @@ pub fn declared_variables(dir: &Path) -> std::collections::BTreeSet<String> {
             }
         } else if name.ends_with(".tf") {
             let Ok(body) = hcl_edit::parser::parse_body(&text) else {
+                names.extend(text.lines().filter_map(|line| {
+                    let rest = line.trim_start().strip_prefix("variable")?;
+                    let rest = rest.trim_start();
+                    let name = match rest.strip_prefix('"') {
+                        Some(quoted) => quoted.split('"').next()?,
+                        None => rest.split(|c: char| c.is_whitespace() || c == '{').next()?,
+                    };
+                    (!name.is_empty()).then(|| name.to_string())
+                }));
                 continue;
             };
             for structure in body.iter() {
@@ -451,7 +461,16 @@ pub fn plan(
             ),
         });
     }
-    // Terraform ignores TF_VAR_ values of undeclared variables; an override of one fails.
+    // Terraform ignores TF_VAR_ values of undeclared variables, but its providers would
+    // still see them in their environment: a stack gets only what it declares (an
+    // environment-wide secret reaches only the stacks that declare it). An override of an
+    // undeclared variable fails.
+    let vars: Vec<(String, String)> = inputs
+        .vars
+        .iter()
+        .filter(|(n, _)| declared.contains(n))
+        .cloned()
+        .collect();
     let sensitive: Vec<String> = inputs
         .sensitive
         .iter()
@@ -464,7 +483,7 @@ pub fn plan(
         sb,
         state,
         var_files,
-        &inputs.vars,
+        &vars,
         matches!(purpose, PlanFor::Destroy | PlanFor::DestroyReview),
         step,
     );
@@ -582,6 +601,27 @@ provider "registry.terraform.io/hashicorp/random" {
   hashes  = ["h1:def="]
 }
 "#;
+
+    #[test]
+    fn declared_variables_come_from_every_file_even_one_that_does_not_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write(
+            "vars.tf",
+            "variable \"region\" {}\nvariable \"db_password\" {\n  sensitive = true\n}\n",
+        );
+        write("json.tf.json", r#"{"variable": {"from_json": {}}}"#);
+        write(
+            "broken.tf",
+            "variable \"in_broken\" {\n  default = [\n}\nvariable bare {}\n",
+        );
+        write("zz_override.tf", "variable \"only_overridden\" {}\n");
+        let names: Vec<String> = declared_variables(dir.path()).into_iter().collect();
+        assert_eq!(
+            names,
+            ["bare", "db_password", "from_json", "in_broken", "region"]
+        );
+    }
 
     #[test]
     fn a_lock_file_pins_each_provider_at_a_version() {

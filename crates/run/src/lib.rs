@@ -597,6 +597,7 @@ pub fn run(
             observer.finished(report);
         },
     );
+    runner.remove_kept_plans();
     flush(observer);
     drop(phase);
     let interrupted = process::is_cancelled();

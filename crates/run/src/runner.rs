@@ -895,12 +895,7 @@ impl Runner<'_> {
         let env = task.env.as_deref().unwrap_or_default();
         let label = &self.model().targets[task.target].label;
         if !summary.has_changes() {
-            let sb = sandbox::location(&self.work_root, task.env.as_deref(), label);
-            let _ = std::fs::remove_file(
-                sb.join("src")
-                    .join(strata_graph::discover::label_dir(label))
-                    .join(terraform::PLAN_FILE),
-            );
+            self.remove_kept_plan(plan_task);
             report.reason = Some(if self.mode == Mode::Destroy {
                 "nothing to destroy: the state holds no resources".into()
             } else {
@@ -918,6 +913,7 @@ impl Runner<'_> {
         if approved {
             return None;
         }
+        self.remove_kept_plan(plan_task);
         report.reason = Some(if matches_reviewed == Some(false) {
             "not applied: the plan differs from the one made under the same key before (the one reviewed); the infrastructure changed outside terraform? Review it with `strata plan` and apply on a terminal".into()
         } else {
@@ -931,6 +927,31 @@ impl Runner<'_> {
             )
         });
         Some(Status::Skipped)
+    }
+}
+
+impl Runner<'_> {
+    /// Removes the binary plan a plan task kept for its apply (it holds every value in
+    /// clear text).
+    fn remove_kept_plan(&self, plan_task: TaskId) {
+        let task = &self.tasks[plan_task];
+        let label = &self.model().targets[task.target].label;
+        let sb = sandbox::location(&self.work_root, task.env.as_deref(), label);
+        let _ = std::fs::remove_file(
+            sb.join("src")
+                .join(strata_graph::discover::label_dir(label))
+                .join(terraform::PLAN_FILE),
+        );
+    }
+
+    /// Once every task has ended: removes every binary plan still kept for an apply that
+    /// did not run (its plan refused, an upstream failure, an interrupt).
+    pub(super) fn remove_kept_plans(&self) {
+        for (i, task) in self.tasks.iter().enumerate() {
+            if task.action == Action::Plan && task.env.is_some() {
+                self.remove_kept_plan(TaskId::from_index(i));
+            }
+        }
     }
 }
 

@@ -202,6 +202,12 @@ pub fn edit(
         Some(_) => Some(identities()?),
         None => None,
     };
+    // A new file is sealed for the environment's recipients: known before the editor
+    // opens, so that nothing typed is lost for want of them.
+    let new_recipients = match &old {
+        Some(_) => None,
+        None => Some(recipients()?),
+    };
     let plain = match (&old, &ids) {
         (Some(text), Some(ids)) => {
             if !strata_secrets::is_sealed(text) {
@@ -247,7 +253,11 @@ pub fn edit(
         }
         let sealed = match (&old, &ids) {
             (Some(old), Some(ids)) => strata_secrets::reseal(&file.rel, old, &edited, ids),
-            _ => strata_secrets::seal(&file.rel, &edited, &recipients()?),
+            _ => strata_secrets::seal(
+                &file.rel,
+                &edited,
+                new_recipients.as_ref().expect("a new file's recipients"),
+            ),
         }
         .map_err(|e| error(&file.rel, e));
         match sealed {
@@ -326,41 +336,42 @@ pub struct Rekeyed {
     pub changed: bool,
 }
 
-/// A new data key for a sealed file, every value encrypted again, for its environment's
-/// recipients and `extra`.
+/// A new data key for each sealed file, every value encrypted again, for its environment's
+/// recipients and `extra`. Every file is re-encrypted in memory first: when one of them
+/// cannot be (in clear text, not readable with the identities, no recipients), nothing is
+/// written.
 pub fn rotate(
     root: &Path,
-    file: &SecretsPath,
+    files: &[SecretsPath],
     identities_given: &[PathBuf],
     extra: &[String],
-) -> Result<Rekeyed> {
-    rekey(root, file, identities_given, extra, strata_secrets::rotate)
-}
-
-/// The data key of a sealed file encrypted for its environment's recipients and `extra`
-/// (the values are kept as they are).
-pub fn update_keys(
-    root: &Path,
-    file: &SecretsPath,
-    identities_given: &[PathBuf],
-    extra: &[String],
-) -> Result<Rekeyed> {
-    let recipients = recipients_for(root, file, extra)?;
-    let current =
-        strata_secrets::recipients_of(&file.rel, &file.read()?).map_err(|e| error(&file.rel, e))?;
-    if current == recipients.names() {
-        return Ok(Rekeyed {
-            file: file.rel.clone(),
-            recipients: current,
-            changed: false,
-        });
-    }
+) -> Result<Vec<Rekeyed>> {
     rekey(
         root,
-        file,
+        files,
+        identities_given,
+        extra,
+        strata_secrets::rotate,
+        false,
+    )
+}
+
+/// The data key of each sealed file encrypted for its environment's recipients and `extra`
+/// (the values are kept as they are); files already encrypted for them are left alone. As
+/// with [`rotate`], nothing is written unless every file can be.
+pub fn update_keys(
+    root: &Path,
+    files: &[SecretsPath],
+    identities_given: &[PathBuf],
+    extra: &[String],
+) -> Result<Vec<Rekeyed>> {
+    rekey(
+        root,
+        files,
         identities_given,
         extra,
         strata_secrets::update_keys,
+        true,
     )
 }
 
@@ -369,23 +380,54 @@ type Rekey =
 
 fn rekey(
     root: &Path,
-    file: &SecretsPath,
+    files: &[SecretsPath],
     identities_given: &[PathBuf],
     extra: &[String],
     how: Rekey,
-) -> Result<Rekeyed> {
-    let recipients = recipients_for(root, file, extra)?;
-    let ids = identities(identities_given)?;
-    let mut changed = false;
-    strata_secrets::rewrite(&file.path, |text| {
-        let new = how(&file.rel, text, &ids, &recipients)?;
-        changed = new != text;
-        Ok(new)
-    })
-    .map_err(|e| error(&file.rel, e))?;
-    Ok(Rekeyed {
-        file: file.rel.clone(),
-        recipients: recipients.names().to_vec(),
-        changed,
-    })
+    skip_when_same_recipients: bool,
+) -> Result<Vec<Rekeyed>> {
+    let mut ids: Option<Identities> = None;
+    // (file, text read, new text)
+    let mut planned = Vec::new();
+    let mut done = Vec::new();
+    for file in files {
+        let recipients = recipients_for(root, file, extra)?;
+        let text = file.read()?;
+        if skip_when_same_recipients {
+            let current =
+                strata_secrets::recipients_of(&file.rel, &text).map_err(|e| error(&file.rel, e))?;
+            if current == recipients.names() {
+                done.push(Rekeyed {
+                    file: file.rel.clone(),
+                    recipients: current,
+                    changed: false,
+                });
+                continue;
+            }
+        }
+        let ids = match &mut ids {
+            Some(ids) => ids,
+            none => none.insert(identities(identities_given)?),
+        };
+        let new = how(&file.rel, &text, ids, &recipients).map_err(|e| error(&file.rel, e))?;
+        done.push(Rekeyed {
+            file: file.rel.clone(),
+            recipients: recipients.names().to_vec(),
+            changed: new != text,
+        });
+        planned.push((file, text, new));
+    }
+    for (file, read, new) in planned {
+        strata_secrets::rewrite(&file.path, |now| {
+            if now != read {
+                return Err(strata_secrets::Error::Format {
+                    file: file.rel.clone(),
+                    message: "changed while strata re-encrypted it: run the command again".into(),
+                });
+            }
+            Ok(new)
+        })
+        .map_err(|e| error(&file.rel, e))?;
+    }
+    Ok(done)
 }

@@ -385,6 +385,17 @@ fn collect_sealed(
     for (k, v) in table {
         path.push(k.clone());
         match v {
+            // An empty table holds no sealed value, so the MAC cannot cover it: taken as
+            // it stands it would reach a tool as a value (`{}`) nobody sealed.
+            Value::Table(t) if t.is_empty() => {
+                return Err(Error::Format {
+                    file: file.into(),
+                    message: format!(
+                        "`{}` is an empty table, which no encrypted file holds (the file was edited by hand?): change secrets with `strata secrets edit {file}`",
+                        path.join(".")
+                    ),
+                })
+            }
             Value::Table(t) => collect_sealed(file, t, path, out)?,
             Value::String(s) if s.starts_with(PREFIX) && s.ends_with(']') => {
                 out.push((path.clone(), s.clone()))
@@ -489,6 +500,14 @@ fn seal_table(
     if recipients.is_empty() {
         return Err(Error::NoRecipients { file: file.into() });
     }
+    if let Some(path) = empty_table(plain, &mut Vec::new()) {
+        return Err(Error::Format {
+            file: file.into(),
+            message: format!(
+                "`{path}` is an empty table: a secrets file holds values (remove the table, or give it a key)"
+            ),
+        });
+    }
     let mut values = Vec::new();
     let mut table = plain.clone();
     seal_leaves(&mut table, &mut Vec::new(), key, keep, &mut values);
@@ -522,6 +541,23 @@ fn seal_table(
         text.push_str(&toml::to_string(&one).expect("a TOML value serializes"));
     }
     Ok(text)
+}
+
+/// The key path of the first empty table in `table`, if any.
+fn empty_table(table: &Table, path: &mut Vec<String>) -> Option<String> {
+    for (k, v) in table {
+        if let Value::Table(t) = v {
+            path.push(k.clone());
+            if t.is_empty() {
+                return Some(path.join("."));
+            }
+            if let Some(found) = empty_table(t, path) {
+                return Some(found);
+            }
+            path.pop();
+        }
+    }
+    None
 }
 
 fn seal_leaves(

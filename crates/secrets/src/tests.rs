@@ -123,6 +123,24 @@ fn a_value_in_clear_text_in_a_sealed_file_is_refused() {
 }
 
 #[test]
+fn an_empty_table_added_by_hand_is_refused_and_never_sealed() {
+    let alice = key();
+    let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
+    // Nothing in it is sealed, so the MAC cannot cover it: taken as it stands it would
+    // reach a stack as `{}` in place of the variable's default.
+    for added in [
+        sealed.replace("[api]\n", "[ingress_cidrs]\n\n[api]\n"),
+        sealed.replace("[api]\n", "[api.extra]\n\n[api]\n"),
+    ] {
+        assert_ne!(added, sealed);
+        let err = open("s.toml", &added, &alice.ids).unwrap_err();
+        assert!(err.to_string().contains("is an empty table"), "{err}");
+    }
+    let err = seal("s.toml", "a = \"x\"\n[b]\n", &recipients(&[&alice])).unwrap_err();
+    assert!(err.to_string().contains("`b` is an empty table"), "{err}");
+}
+
+#[test]
 fn an_edit_keeps_the_sealed_form_of_every_unchanged_value() {
     let alice = key();
     let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
