@@ -697,6 +697,54 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
     }
 }
 
+/// `rotate` of several files writes none when one cannot be rotated; `edit` of a new file in
+/// an environment without recipients says so before the editor opens (nothing typed is
+/// lost).
+#[test]
+fn rotate_writes_all_files_or_none_and_edit_checks_recipients_first() {
+    let Setup {
+        keys,
+        tmp,
+        key,
+        repo,
+        ..
+    } = setup(plain_repo());
+    let other = "environments/dev/stacks/app/secrets.toml";
+    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
+    repo.write(other, &format!("token = \"{TOKEN}\"\n"));
+    repo.commit("one sealed file, one in clear text");
+    let run = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["secrets", "rotate", SECRETS, other],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains(other), "{}", run.stderr);
+    assert_eq!(repo.git(&["status", "--porcelain"]).trim(), "");
+
+    let opened = keys.path().join("opened");
+    let editor = editor(
+        keys.path(),
+        &format!("touch {}\necho 'x = \"typed\"' > \"$1\"", opened.display()),
+    );
+    repo.write(
+        "environments/prod/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    let run = edit(
+        &repo,
+        &editor,
+        &key,
+        tmp.path(),
+        "environments/prod/stacks/db/secrets.toml",
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("no recipients"), "{}", run.stderr);
+    assert!(!opened.exists(), "the editor opened");
+}
+
 #[test]
 fn on_a_terminal_an_edit_that_is_not_toml_opens_the_editor_again() {
     let Setup {

@@ -206,7 +206,18 @@ pub fn edit(
     // opens, so that nothing typed is lost for want of them.
     let new_recipients = match &old {
         Some(_) => None,
-        None => Some(recipients()?),
+        None => {
+            let recipients = recipients()?;
+            if recipients.is_empty() {
+                return Err(error(
+                    &file.rel,
+                    strata_secrets::Error::NoRecipients {
+                        file: file.rel.clone(),
+                    },
+                ));
+            }
+            Some(recipients)
+        }
     };
     let plain = match (&old, &ids) {
         (Some(text), Some(ids)) => {
