@@ -184,3 +184,108 @@ fn applies_destroys_and_state_pushes_are_recorded_and_verified() {
         "{json}"
     );
 }
+
+/// A release lock entry must be what the last event that wrote it wrote: an entry set back
+/// to an earlier version, backdated to before the ledger began, or claiming a commit for an
+/// apply that was not recorded, is found. `verify --against REF` finds events cut off (or
+/// rewritten with their hashes recomputed) since REF. A state push to an environment that
+/// does not exist writes nothing.
+#[test]
+fn lock_entries_match_the_last_event_and_verify_against_a_ref_finds_cut_off_events() {
+    let repo = tools_repo();
+    let lock_path = repo.path().join("environments/dev/release.lock.toml");
+    network_stack(&repo, "1");
+    repo.commit("network v1");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    let v1 = std::fs::read_to_string(&lock_path).unwrap();
+    repo.commit("dev lock and ledger, v1");
+    network_stack(&repo, "2");
+    repo.commit("network v2");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    let v2 = std::fs::read_to_string(&lock_path).unwrap();
+    assert_ne!(v1, v2);
+    assert_eq!(verify(&repo).0, 0);
+    let problem = |json: &Value| json["ledgers"][0]["problems"][0]["message"].to_string();
+
+    // Set back to v1 by hand, while the last event says v2.
+    std::fs::write(&lock_path, &v1).unwrap();
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 1, "{json}");
+    assert!(problem(&json).contains("is not what event 2"), "{json}");
+
+    // Another hash, backdated to before the ledger's first event.
+    let hash = events(&repo)[1]["targets"][0]["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let applied_at = v2
+        .lines()
+        .find(|l| l.starts_with("applied_at"))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        &lock_path,
+        v2.replace(&hash, &"ab".repeat(32))
+            .replace(&applied_at, "applied_at = \"2000-01-01T00:00:00Z\""),
+    )
+    .unwrap();
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 1, "{json}");
+    assert!(problem(&json).contains("stacks/network"), "{json}");
+    std::fs::write(&lock_path, &v2).unwrap();
+
+    // Applied from uncommitted code: not recorded, so it explains no lock entry.
+    network_stack(&repo, "3");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    let last = events(&repo).pop().unwrap();
+    assert_eq!(last["targets"][0]["result"], "not-recorded", "{last}");
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let forged = v2.replace(
+        &hash,
+        last["targets"][0]["hash"].as_str().unwrap_or_default(),
+    );
+    assert_ne!(forged, v2);
+    assert!(forged.contains(head.trim()), "{forged}");
+    std::fs::write(&lock_path, forged).unwrap();
+    assert_eq!(verify(&repo).0, 1);
+    std::fs::write(&lock_path, &v2).unwrap();
+    assert_eq!(verify(&repo).0, 0);
+
+    // The newest event cut off: the chain alone cannot tell; against the commit that
+    // holds it, it shows.
+    repo.git(&["checkout", "--", "stacks"]);
+    repo.commit("dev lock and ledger, v2");
+    let text = std::fs::read_to_string(repo.path().join(LEDGER)).unwrap();
+    let kept: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(repo.path().join(LEDGER), kept).unwrap();
+    std::fs::write(&lock_path, &v2).unwrap();
+    let run = repo.strata(&["--json", "audit", "verify", "--against", "HEAD"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    let found = &json["ledgers"][0]["problems"][0];
+    assert_eq!(found["line"], 3, "{json}");
+    assert!(found["message"].to_string().contains("cut off"), "{json}");
+    std::fs::write(repo.path().join(LEDGER), &text).unwrap();
+    let run = repo.strata(&["audit", "verify", "--against", "HEAD~2"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // A state push to an environment that does not exist: refused, nothing written.
+    let state = repo.path().join("x.tfstate");
+    std::fs::write(&state, "{}").unwrap();
+    for env in ["prdo", "../../outside"] {
+        let run = repo.strata(&[
+            "state",
+            "push",
+            "stacks/network",
+            "--env",
+            env,
+            state.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains("no environment"), "{}", run.stderr);
+    }
+    assert!(!repo.path().join("environments/prdo").exists());
+    assert!(!repo.path().join("../outside").exists());
+}

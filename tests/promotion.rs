@@ -457,8 +457,28 @@ fn the_sample_workspace_promotes_through_three_environments() {
         events[1]["details"]["approved_by"],
         "alice@example.com, bob@example.com"
     );
+    // Each entry the promotion wrote into prod's lock is attested with its hash.
+    let lock =
+        std::fs::read_to_string(repo.path().join("environments/prod/release.lock.toml")).unwrap();
+    let promoted: Vec<&Value> = events[1]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["result"] == "promoted")
+        .collect();
+    assert!(!promoted.is_empty(), "{}", events[1]);
+    let edited = promoted[0]["hash"].as_str().unwrap().to_string();
+    for t in promoted {
+        assert!(lock.contains(t["hash"].as_str().unwrap()), "{t}\n{lock}");
+    }
     let (run, verified) = run_as(&repo, &pg, "carol", &["audit", "verify"]);
     assert_eq!(run.code, 0, "{verified}");
+    // A lock entry set to another hash by hand: not what the promotion wrote.
+    let lock_path = repo.path().join("environments/prod/release.lock.toml");
+    std::fs::write(&lock_path, lock.replace(&edited, &"cd".repeat(32))).unwrap();
+    let (run, verified) = run_as(&repo, &pg, "carol", &["audit", "verify"]);
+    assert_eq!(run.code, 1, "{verified}");
+    std::fs::write(&lock_path, &lock).unwrap();
     // Nothing strata wrote holds the server's password.
     for dir in [repo.path().to_path_buf(), keys.dir.path().to_path_buf()] {
         let found = files_containing(&dir, postgres::PASSWORD.as_bytes(), &[".git"]);

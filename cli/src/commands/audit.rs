@@ -19,6 +19,11 @@ pub enum Command {
     Verify {
         #[command(flatten)]
         which: Which,
+        /// Also check that each ledger at REF (the main branch, a release tag) is the start
+        /// of the ledger now, line for line: an event rewritten with every hash after it
+        /// recomputed, or the newest events cut off, show only this way.
+        #[arg(long, value_name = "REF")]
+        against: Option<String>,
     },
     /// Print the events, oldest first, as JSON (`--json`) or CSV (one row per target).
     Export {
@@ -75,8 +80,11 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             .transpose()
     };
     match cmd {
-        Command::Verify { which } => {
-            let verified = audit::verify(&session.root, &envs(&which)?)?;
+        Command::Verify { which, against } => {
+            let mut verified = audit::verify(&session.root, &envs(&which)?)?;
+            if let Some(rev) = &against {
+                audit::verify_against(&session, &mut verified, rev)?;
+            }
             let ok = verified.iter().all(|v| v.problems.is_empty());
             if ctx.json {
                 crate::output::print_json(&serde_json::json!({"ok": ok, "ledgers": verified}));

@@ -244,8 +244,10 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     // What an apply changed and verified goes into the environment's release lock.
     let mut release = Vec::new();
     if matches!(mode, Mode::Apply | Mode::Destroy) {
+        // Each environment on its own: one that cannot be recorded does not keep the
+        // others from their lock entries and ledger events.
         for env in strata_run::resolve_envs(&view.model, &args.envs)? {
-            let recorded = strata_release::record::record_apply(
+            match strata_release::record::record_apply(
                 &session,
                 &view,
                 &report,
@@ -253,11 +255,21 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                 &env,
                 &opts,
                 &printer,
-            )?;
-            if let Some(verification) = &recorded.verification {
-                report.interrupted |= verification.interrupted;
+            ) {
+                Ok(recorded) => {
+                    if let Some(verification) = &recorded.verification {
+                        report.interrupted |= verification.interrupted;
+                    }
+                    release.push(recorded);
+                }
+                Err(e) => {
+                    printer.warn(&format!(
+                        "what the apply did in {env} was not recorded: {e}{}",
+                        e.location().map(|l| format!(" ({l})")).unwrap_or_default()
+                    ));
+                    report.ok = false;
+                }
             }
-            release.push(recorded);
         }
     }
     printer.done();

@@ -5,9 +5,12 @@
 //! who ran it, when, from which commit, the targets with their hashes and results, and what
 //! the run was based on (a promotion's plan digest and approvals). Each event carries the
 //! hash of the one before it and its own (BLAKE3 over its content), so an event edited,
-//! removed, reordered or inserted breaks the chain at that line: [`verify`] finds it.
-//! The ledger is committed with the release lock it explains, so git history keeps it, and
-//! protected branches keep that history from being rewritten.
+//! removed, reordered or inserted by hand breaks the chain at that line: [`check`] finds
+//! it. The hash is no signature: whoever rewrites an event and recomputes every later hash,
+//! or cuts off the newest events, leaves a chain that holds. The ledger is committed with
+//! the release lock it explains, so git history keeps every version of it (protected
+//! branches keep that history from being rewritten), and comparing with an earlier
+//! version (`strata audit verify --against REF`) finds what the chain alone cannot.
 //!
 //! No value of a variable, output or secret is ever written: labels, hashes, commits,
 //! identities, statuses and reasons only (reasons come from redacted task results).
@@ -131,25 +134,31 @@ pub fn append(path: &Path, lock_path: &Path, env: &str, new: NewEvent) -> Result
         .open(lock_path)
         .map_err(|e| io(lock_path, e))?;
     lock.lock().map_err(|e| io(lock_path, e))?;
-    let text = match std::fs::read_to_string(path) {
+    // Bytes, not text: a ledger damaged into invalid UTF-8 still takes the event (chained
+    // after the damage, which `check` reports).
+    let text = match std::fs::read(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(io(path, e)),
     };
-    let (seq, prev) = match text.lines().rfind(|l| !l.trim().is_empty()) {
+    let (seq, prev) = match lines(&text).rfind(|l| !is_blank(l)) {
         None => (0, GENESIS.to_string()),
-        Some(last) => match serde_json::from_str::<Event>(last) {
-            Ok(e) => (e.seq, e.hash),
-            // Chained to what is there; `verify` reports the line.
-            Err(_) => (
-                text.lines().filter(|l| !l.trim().is_empty()).count() as u64,
-                blake3::hash(last.as_bytes()).to_hex().to_string(),
+        Some(last) => match std::str::from_utf8(last)
+            .ok()
+            .and_then(|l| serde_json::from_str::<Event>(l).ok())
+        {
+            Some(e) => (e.seq, e.hash),
+            // Chained to what is there; `check` reports the line.
+            None => (
+                lines(&text).filter(|l| !is_blank(l)).count() as u64,
+                blake3::hash(last).to_hex().to_string(),
             ),
         },
     };
     let mut event = Event {
         version: EVENT_VERSION,
-        seq: seq + 1,
+        // A `seq` edited up to the largest number stays there; `check` reports it.
+        seq: seq.saturating_add(1),
         time: new.time,
         actor: new.actor,
         action: new.action,
@@ -164,13 +173,29 @@ pub fn append(path: &Path, lock_path: &Path, env: &str, new: NewEvent) -> Result
     };
     event.hash = event.compute_hash();
     let mut out = text;
-    if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
+    if !out.is_empty() && !out.ends_with(b"\n") {
+        out.push(b'\n');
     }
-    out.push_str(&serde_json::to_string(&event).expect("an event serializes"));
-    out.push('\n');
-    strata_fs::write_atomic(path, out.as_bytes()).map_err(|e| io(path, e))?;
+    out.extend_from_slice(
+        serde_json::to_string(&event)
+            .expect("an event serializes")
+            .as_bytes(),
+    );
+    out.push(b'\n');
+    strata_fs::write_atomic(path, &out).map_err(|e| io(path, e))?;
     Ok(event)
+}
+
+/// The lines of a ledger's bytes, without their `\n` (and a `\r` before it).
+fn lines(text: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    text.split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(move |_| !text.is_empty())
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
 }
 
 /// A break in a ledger.
@@ -195,31 +220,41 @@ pub struct Checked {
 /// Reads the ledger at `path` (of environment `env`) and checks its chain. A missing
 /// ledger is empty.
 pub fn check(path: &Path, env: &str) -> Result<Checked> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match std::fs::read(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Checked::default()),
         Err(e) => return Err(io(path, e)),
     };
-    Ok(check_text(&text, env))
+    Ok(check_bytes(&text, env))
 }
 
 /// [`check`] of a ledger's text.
 pub fn check_text(text: &str, env: &str) -> Checked {
+    check_bytes(text.as_bytes(), env)
+}
+
+/// [`check`] of a ledger's bytes: a line that is not UTF-8 text is a problem on that line.
+pub fn check_bytes(text: &[u8], env: &str) -> Checked {
     let mut out = Checked::default();
     let mut prev = GENESIS.to_string();
     let mut seq = 0u64;
-    for (i, line) in text.lines().enumerate() {
+    for (i, raw) in lines(text).enumerate() {
         let n = i + 1;
-        if line.trim().is_empty() {
+        if is_blank(raw) {
             continue;
         }
         let mut problem = |message: String| out.problems.push(Problem { line: n, message });
-        let event: Event = match serde_json::from_str(line) {
+        let parsed = std::str::from_utf8(raw)
+            .map_err(|_| "not an audit event: the line is not UTF-8 text".to_string())
+            .and_then(|line| {
+                serde_json::from_str::<Event>(line).map_err(|e| format!("not an audit event: {e}"))
+            });
+        let event: Event = match parsed {
             Ok(e) => e,
-            Err(e) => {
-                problem(format!("not an audit event: {e}"));
-                prev = blake3::hash(line.as_bytes()).to_hex().to_string();
-                seq += 1;
+            Err(message) => {
+                problem(message);
+                prev = blake3::hash(raw).to_hex().to_string();
+                seq = seq.saturating_add(1);
                 continue;
             }
         };
@@ -235,11 +270,11 @@ pub fn check_text(text: &str, env: &str) -> Checked {
                 event.seq
             ));
         }
-        if event.seq != seq + 1 {
+        let expected = seq.saturating_add(1);
+        if event.seq != expected || expected == u64::MAX {
             problem(format!(
                 "event {} where {} was expected (an event was removed, inserted or reordered)",
-                event.seq,
-                seq + 1
+                event.seq, expected
             ));
         }
         if event.env != env {

@@ -105,6 +105,42 @@ fn a_line_that_is_no_event_is_reported_and_the_next_append_still_chains() {
 }
 
 #[test]
+fn a_line_that_is_not_utf8_is_reported_on_its_line_and_appends_go_on() {
+    let (dir, text) = ledger(2);
+    let path = ledger_path(dir.path());
+    let mut bytes = text.into_bytes();
+    bytes.extend_from_slice(b"{\"damaged\": \"\xff\xfe\"}\n");
+    std::fs::write(&path, &bytes).unwrap();
+    let appended = add(dir.path(), event("apply", "stacks/y"));
+    assert_eq!(appended.seq, 4);
+    let checked = check(&path, "dev").unwrap();
+    assert_eq!(checked.problems.len(), 1, "{:?}", checked.problems);
+    assert_eq!(checked.problems[0].line, 3);
+    assert!(checked.problems[0].message.contains("UTF-8"));
+    assert_eq!(checked.events.len(), 3);
+}
+
+#[test]
+fn the_largest_seq_is_reported_not_a_crash() {
+    let (dir, text) = ledger(1);
+    let path = ledger_path(dir.path());
+    let mut edited: Event = serde_json::from_str(text.trim()).unwrap();
+    edited.seq = u64::MAX;
+    edited.hash = edited.compute_hash();
+    std::fs::write(
+        &path,
+        format!("{}\n", serde_json::to_string(&edited).unwrap()),
+    )
+    .unwrap();
+    let appended = add(dir.path(), event("apply", "stacks/z"));
+    assert_eq!(appended.seq, u64::MAX);
+    let checked = check(&path, "dev").unwrap();
+    assert_eq!(checked.events.len(), 2);
+    let lines: Vec<usize> = checked.problems.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [1, 2], "{:?}", checked.problems);
+}
+
+#[test]
 fn an_event_of_another_environment_is_found() {
     let (_dir, text) = ledger(1);
     let problems = check_text(&text, "prod").problems;

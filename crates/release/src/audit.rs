@@ -11,11 +11,20 @@ use std::path::Path;
 use strata_audit::{NewEvent, TargetEvent};
 use strata_exec::schedule::Status;
 use strata_graph::error::Error;
-use strata_graph::manifest::AUDIT_FILE;
+use strata_graph::manifest::{AUDIT_FILE, RELEASE_LOCK_FILE};
 use strata_graph::session::{Session, View};
 use strata_graph::Result;
 use strata_run::task::{Action, Mode};
 use strata_run::RunReport;
+
+/// The result of a target whose release lock entry a promotion wrote.
+const PROMOTED: &str = "promoted";
+
+/// Whether a target's result in an event says the event wrote its release lock entry
+/// (`recorded` by an apply, `promoted`), or removed it (`destroyed`).
+fn writes_lock_entry(result: &str) -> bool {
+    matches!(result, "recorded" | PROMOTED)
+}
 
 fn error(e: strata_audit::Error) -> Error {
     match e {
@@ -108,6 +117,14 @@ pub fn record_run(
             reason: None,
         });
     }
+    // What the lock holds now for each entry written: the event attests it.
+    let lock = ReleaseLock::read(&session.root, env)?;
+    for t in event.targets.iter_mut().filter(|t| t.result == "recorded") {
+        if let Some(entry) = lock.targets.get(&t.label) {
+            t.hash = Some(entry.hash.clone());
+            t.commit = Some(entry.commit.clone());
+        }
+    }
     for (label, why) in recorded
         .not_recorded
         .iter()
@@ -170,16 +187,33 @@ pub fn record_promotion(session: &Session, outcome: &Outcome, rollback: bool) ->
     event
         .details
         .insert("approved_by".into(), approvers.join(", "));
+    // A promotion that succeeded wrote the destination's lock: each entry it wrote is
+    // attested with its hash (`promoted`), each it removed as `destroyed`.
+    let written = if outcome.status == PromoteStatus::Applied && !rollback {
+        Some(ReleaseLock::read(&session.root, &outcome.to)?)
+    } else {
+        None
+    };
     for (steps, rolled) in [(&outcome.steps, false), (&outcome.rollback, true)] {
         for s in steps {
+            let entry = written
+                .as_ref()
+                .filter(|_| !rolled && s.ok)
+                .and_then(|lock| lock.targets.get(&s.label))
+                .filter(|entry| entry.commit == s.commit);
+            let result = match (rolled, s.ok) {
+                _ if entry.is_some() => PROMOTED.to_string(),
+                (false, true) if written.is_some() && s.action == "destroy" => {
+                    "destroyed".to_string()
+                }
+                (false, true) => s.action.clone(),
+                (true, true) => format!("rolled back ({})", s.action),
+                (_, false) => "failed".into(),
+            };
             event.targets.push(TargetEvent {
                 label: s.label.clone(),
-                result: match (rolled, s.ok) {
-                    (false, true) => s.action.clone(),
-                    (true, true) => format!("rolled back ({})", s.action),
-                    (_, false) => "failed".into(),
-                },
-                hash: None,
+                result,
+                hash: entry.map(|e| e.hash.clone()),
                 commit: Some(s.commit.clone()),
                 reason: s.reason.clone(),
             });
@@ -220,6 +254,9 @@ pub fn push_state(
     env: &str,
     file: &Path,
 ) -> Result<()> {
+    // An environment that does not exist has no ledger to write (and its name is no path
+    // to write one at).
+    strata_run::resolve_envs(&view.model, &[env.to_string()])?;
     let result = strata_run::push_state(session, view, label, env, file);
     record_state_push(session, label, env, &result)?;
     result
@@ -257,30 +294,65 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
         }
         if let Some(first) = checked.events.first() {
             let since = crate::clock::parse_utc(&first.time).unwrap_or(i64::MAX);
+            let mut unchecked = Vec::new();
             for (label, entry) in &lock.targets {
-                if entry.applied_secs() < since {
-                    continue;
-                }
-                let explained = checked.events.iter().any(|e| {
-                    matches!(e.action.as_str(), "apply" | "promote")
-                        && e.targets.iter().any(|t| {
+                // The last event that wrote or removed this entry: the entry must be what
+                // it wrote.
+                let last = checked.events.iter().rev().find_map(|e| {
+                    e.targets
+                        .iter()
+                        .rev()
+                        .find(|t| {
                             t.label == *label
-                                && t.result != "failed"
-                                && t.commit.as_deref() == Some(entry.commit.as_str())
-                                && t.hash.as_deref().is_none_or(|h| h == entry.hash)
+                                && (writes_lock_entry(&t.result) || t.result == "destroyed")
                         })
+                        .map(|t| (e, t))
                 });
-                if !explained {
-                    problems.push(strata_audit::Problem {
-                        line: 0,
-                        message: format!(
-                            "the release lock's entry for {label} (hash {}, applied {} by {}) was written by no event of the ledger",
-                            short(&entry.hash),
-                            entry.applied_at,
-                            entry.applied_by
-                        ),
-                    });
+                let entry_text = format!(
+                    "the release lock's entry for {label} (hash {}, commit {}, applied {} by {})",
+                    short(&entry.hash),
+                    short(&entry.commit),
+                    entry.applied_at,
+                    entry.applied_by
+                );
+                let problem = match last {
+                    Some((e, t)) if t.result == "destroyed" => Some(format!(
+                        "{entry_text}: event {} ({}) removed it",
+                        e.seq, e.action
+                    )),
+                    Some((e, t))
+                        if t.hash.as_deref() != Some(entry.hash.as_str())
+                            || t.commit.as_deref() != Some(entry.commit.as_str()) =>
+                    {
+                        Some(format!(
+                            "{entry_text} is not what event {} ({} by {}) wrote (hash {}, commit {})",
+                            e.seq,
+                            e.action,
+                            e.actor,
+                            t.hash.as_deref().map(short).unwrap_or("none"),
+                            t.commit.as_deref().map(short).unwrap_or("none"),
+                        ))
+                    }
+                    Some(_) => None,
+                    // Written before the ledger began: nothing to check it against.
+                    None if entry.applied_secs() < since => {
+                        unchecked.push(label.clone());
+                        None
+                    }
+                    None => Some(format!("{entry_text} was written by no event of the ledger")),
+                };
+                if let Some(message) = problem {
+                    problems.push(strata_audit::Problem { line: 0, message });
                 }
+            }
+            if !unchecked.is_empty() {
+                notes.push(format!(
+                    "{} release lock entr{} ({}) date from before the ledger's first event and no event wrote {}: not checked (their history is in `git log -p -- environments/{env}/{RELEASE_LOCK_FILE}`)",
+                    unchecked.len(),
+                    if unchecked.len() == 1 { "y" } else { "ies" },
+                    unchecked.join(", "),
+                    if unchecked.len() == 1 { "it" } else { "them" },
+                ));
             }
         }
         out.push(Verified {
@@ -292,6 +364,59 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
         });
     }
     Ok(out)
+}
+
+/// Checks that each environment's ledger at `rev` (a commit, branch or tag: what was
+/// reviewed and merged) is the start of its ledger now, line for line: the chain alone
+/// cannot show an event rewritten with every later hash recomputed, or the newest events
+/// cut off; a ledger that only grew since `rev` shows neither. Adds what differs to each
+/// [`Verified`] as problems.
+pub fn verify_against(session: &Session, verified: &mut [Verified], rev: &str) -> Result<()> {
+    let commit = session.repo.resolve_commit(rev)?;
+    let tree = session.repo.ls_tree(&commit)?;
+    for v in verified.iter_mut() {
+        let Some(file) = tree.iter().find(|f| f.path == v.ledger) else {
+            v.notes
+                .push(format!("{rev} has no {}: nothing to compare", v.ledger));
+            continue;
+        };
+        let then = session
+            .repo
+            .read_blobs(&[file.id])?
+            .remove(&file.id)
+            .unwrap_or_default();
+        let now = match std::fs::read(session.root.join(&v.ledger)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io(session.root.join(&v.ledger), e)),
+        };
+        let lines = |b: &[u8]| -> Vec<Vec<u8>> {
+            b.split(|c| *c == b'\n')
+                .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+                .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+                .collect()
+        };
+        let (then, now) = (lines(&then), lines(&now));
+        let short_rev = if rev == commit { short(&commit) } else { rev };
+        if let Some(i) = then.iter().zip(&now).position(|(a, b)| a != b) {
+            v.problems.push(strata_audit::Problem {
+                line: i + 1,
+                message: format!(
+                    "differs from line {} of the ledger at {short_rev}: an event written before was changed, removed or replaced",
+                    i + 1
+                ),
+            });
+        } else if now.len() < then.len() {
+            v.problems.push(strata_audit::Problem {
+                line: now.len() + 1,
+                message: format!(
+                    "the ledger at {short_rev} has {} more event(s) from here on: they were cut off",
+                    then.len() - now.len()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Every event of the environments' ledgers at or after `since` (seconds since the epoch),
@@ -319,13 +444,29 @@ pub fn events(
     Ok(all)
 }
 
+/// Text on one line: each run of line breaks and tabs as one space (a Markdown table row).
+fn one_line(text: &str) -> String {
+    text.split(['\n', '\r', '\t'])
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `events` as CSV: one row per target of each event (an event without targets: one row).
+/// A field that a spreadsheet would take for a formula (it starts with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return; an actor is whatever git or CI says it is) gets a leading
+/// `'`, which spreadsheets show as text.
 pub fn csv(events: &[strata_audit::Event]) -> String {
     let field = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
+        let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{s}")
         } else {
             s.to_string()
+        };
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s
         }
     };
     let mut out = String::from(
@@ -379,6 +520,9 @@ pub fn markdown(events: &[strata_audit::Event], verified: &[Verified]) -> String
                 format!("**{} problem(s)**: `strata audit verify`", v.problems.len())
             }
         ));
+        for note in &v.notes {
+            out.push_str(&format!("  - note: {}\n", one_line(note)));
+        }
     }
     let mut envs: Vec<&str> = events.iter().map(|e| e.env.as_str()).collect();
     envs.sort();
@@ -407,18 +551,60 @@ pub fn markdown(events: &[strata_audit::Event], verified: &[Verified]) -> String
             if let Some(head) = &e.head {
                 basis.push(format!("commit {}", short(head)));
             }
-            let cell = |s: &str| s.replace('|', "\\|");
+            let cell = |s: &str| one_line(s).replace('|', "\\|");
             out.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} | {} |\n",
                 e.seq,
                 e.time,
                 cell(&e.actor),
-                e.action,
-                e.outcome,
+                cell(&e.action),
+                cell(&e.outcome),
                 cell(&targets.join(", ")),
                 cell(&basis.join("; "))
             ));
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(actor: &str) -> strata_audit::Event {
+        strata_audit::Event {
+            version: 1,
+            seq: 1,
+            time: "2026-12-04T10:00:00Z".into(),
+            actor: actor.into(),
+            action: "apply".into(),
+            env: "dev".into(),
+            head: None,
+            outcome: "succeeded".into(),
+            message: None,
+            targets: Vec::new(),
+            details: BTreeMap::new(),
+            prev: String::new(),
+            hash: "h".into(),
+        }
+    }
+
+    #[test]
+    fn a_field_a_spreadsheet_would_run_is_exported_as_text() {
+        let out = csv(&[event("=HYPERLINK(\"http://x\",\"y\")"), event("@SUM(A1)")]);
+        let rows: Vec<&str> = out.lines().skip(1).collect();
+        assert!(
+            rows[0].contains(",\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\","),
+            "{out}"
+        );
+        assert!(rows[1].contains(",'@SUM(A1),"), "{out}");
+    }
+
+    #[test]
+    fn a_line_break_in_a_field_stays_in_its_markdown_cell() {
+        let report = markdown(&[event("eve\n| 9 | forged |")], &[]);
+        let row = report.lines().find(|l| l.starts_with("| 1 |")).unwrap();
+        assert!(row.contains("eve \\| 9 \\| forged \\|"), "{report}");
+        assert!(!report.contains("\n| 9 |"), "{report}");
+    }
 }

@@ -51,7 +51,17 @@ pub fn parse_date(text: &str) -> Option<i64> {
         parts.next()?.parse().ok()?,
         parts.next()?.parse().ok()?,
     );
-    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    if parts.next().is_some() || !(1..=12).contains(&m) {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in_month = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=days_in_month).contains(&d) {
         return None;
     }
     // Days from civil (H. Hinnant's algorithm).
@@ -157,6 +167,13 @@ mod tests {
         assert_eq!(parse_date("2000-03-01"), Some(11017));
         assert_eq!(parse_date("2026-11-26"), Some(20783));
         assert_eq!(parse_date("2026-13-01"), None);
+        // Days a month does not have.
+        assert_eq!(parse_date("2026-02-31"), None);
+        assert_eq!(parse_date("2026-04-31"), None);
+        assert_eq!(parse_date("2026-02-29"), None);
+        assert_eq!(parse_date("2028-02-29"), Some(21243));
+        assert_eq!(parse_date("2100-02-29"), None);
+        assert_eq!(parse_date("2000-02-29"), Some(11016));
     }
 
     #[test]
