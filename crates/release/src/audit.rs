@@ -222,6 +222,43 @@ pub fn record_promotion(session: &Session, outcome: &Outcome, rollback: bool) ->
     append(session, &outcome.to, event)
 }
 
+/// Records a promotion or rollback that ended in an error (a tool or file that failed under
+/// it, after some of its steps may have run): outcome `error`, with the error. Nothing when
+/// the plan itself cannot be read (no environment to write to). Returns the error to
+/// report: `e`, or `e` with why the ledger could not record it.
+pub fn record_promotion_error(
+    session: &Session,
+    plan_path: &Path,
+    rollback: bool,
+    e: Error,
+) -> Error {
+    let Ok(plan) = crate::plan::PromotionPlan::read(plan_path) else {
+        return e;
+    };
+    let action = if rollback { "rollback" } else { "promote" };
+    let written = new_event(session, action, &plan.to).and_then(|mut event| {
+        event.outcome = "error".into();
+        event.message = Some(e.to_string());
+        event.details.insert("plan".into(), plan.digest.clone());
+        event.details.insert("from".into(), plan.from.clone());
+        append(session, &plan.to, event)
+    });
+    match written {
+        Ok(()) => e,
+        Err(failed) => Error::Invalid {
+            message: format!(
+                "{e}; and the audit ledger of {} does not record it: {failed}",
+                plan.to
+            ),
+            location: strata_graph::error::Location::new(
+                format!("environments/{}/{AUDIT_FILE}", plan.to),
+                None,
+            ),
+            hint: e.hint().unwrap_or_default(),
+        },
+    }
+}
+
 /// Records a state pushed with `strata state push`, and whether terraform took it.
 pub fn record_state_push(
     session: &Session,

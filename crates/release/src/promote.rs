@@ -244,7 +244,8 @@ fn preflight(
 /// [`promote`]'s apply, recorded in the destination's audit ledger however it ends (refused
 /// ones included).
 pub fn apply(ctx: &Context) -> Result<Outcome> {
-    let outcome = apply_plan(ctx)?;
+    let outcome = apply_plan(ctx)
+        .map_err(|e| crate::audit::record_promotion_error(ctx.session, ctx.plan_path, false, e))?;
     crate::audit::record_promotion(ctx.session, &outcome, false)?;
     Ok(outcome)
 }
@@ -693,7 +694,8 @@ fn write_record(root: &Path, outcome: &Outcome) -> Result<()> {
 /// plan changed, from its record.
 /// Rolls back a promotion that did not complete, recorded in the destination's audit ledger.
 pub fn rollback(ctx: &Context) -> Result<Outcome> {
-    let outcome = roll_back_plan(ctx)?;
+    let outcome = roll_back_plan(ctx)
+        .map_err(|e| crate::audit::record_promotion_error(ctx.session, ctx.plan_path, true, e))?;
     crate::audit::record_promotion(ctx.session, &outcome, true)?;
     Ok(outcome)
 }
