@@ -1,0 +1,249 @@
+//! Shared state through Google Cloud Storage and Azure Blob Storage: terraform's own `gcs`
+//! and `azurerm` backends against emulators of those services started by the test
+//! (gcp-storage-emulator, Azurite), reached through a TLS-terminating proxy since terraform
+//! 1.0.3 only talks HTTPS to the real hosts (tests/support/cloud.rs). Two checkouts share an
+//! environment's state; an azurerm apply racing another fails naming the lock holder (Azure
+//! blob leases) and leaves the state whole; the credentials reach terraform in its
+//! environment, never a file strata writes.
+//!
+//! gcp-storage-emulator ignores write preconditions (`ifGenerationMatch`), which terraform's
+//! gcs locks rely on, so no lock is tested through it.
+#![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
+
+#[path = "support/cloud.rs"]
+mod cloud;
+mod common;
+
+use cloud::Cloud;
+use common::{files_containing, network_stack, task, tools_repo, wait_for, Repo, Run};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+/// Variables that would give terraform credentials or endpoints of its own.
+const AMBIENT: &[&str] = &[
+    "GOOGLE_CREDENTIALS",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_BACKEND_CREDENTIALS",
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
+    "STORAGE_EMULATOR_HOST",
+    "ARM_ACCESS_KEY",
+    "ARM_SAS_TOKEN",
+    "ARM_CLIENT_SECRET",
+    "NO_PROXY",
+    "no_proxy",
+    "https_proxy",
+];
+
+fn workspace(backend: &str, extra_env_toml: &str) -> Repo {
+    let repo = tools_repo();
+    let config = match backend {
+        "gcs" => format!(
+            "bucket = \"{}\"\naccess_token_env = \"STRATA_TEST_GCS_TOKEN\"\n",
+            cloud::GCS_BUCKET
+        ),
+        _ => format!(
+            "storage_account_name = \"{}\"\ncontainer_name = \"{}\"\naccess_key_env = \"STRATA_TEST_AZURE_KEY\"\n",
+            cloud::AZURE_ACCOUNT,
+            cloud::AZURE_CONTAINER
+        ),
+    };
+    repo.write(
+        "environments/dev/env.toml",
+        &format!("[state]\nbackend = \"{backend}\"\n{extra_env_toml}\n[state.config]\n{config}"),
+    );
+    network_stack(&repo, "1");
+    common::app_stack(&repo);
+    repo.commit(&format!("{backend} workspace"));
+    repo
+}
+
+fn command(
+    repo: &Repo,
+    server: &Cloud,
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> std::process::Command {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    let mut cmd = repo.command(&full);
+    for var in AMBIENT {
+        cmd.env_remove(var);
+    }
+    for (k, v) in server.env() {
+        cmd.env(k, v);
+    }
+    cmd.env("STRATA_TEST_GCS_TOKEN", cloud::GCS_TOKEN)
+        .env("STRATA_TEST_AZURE_KEY", cloud::AZURE_KEY);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn run(
+    repo: &Repo,
+    server: &Cloud,
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> (Run, serde_json::Value) {
+    let run: Run = command(repo, server, args, extra).output().unwrap().into();
+    let json = serde_json::from_str(&run.stdout).unwrap_or(serde_json::Value::Null);
+    (run, json)
+}
+
+fn spawn(repo: &Repo, server: &Cloud, args: &[&str], extra: &[(&str, &str)]) -> Child {
+    command(repo, server, args, extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// No file strata wrote and no output holds the credential.
+fn assert_nowhere(secret: &str, repo: &Repo, outputs: &[&Run]) {
+    for dir in [repo.path().join(".strata"), repo.state_dir().to_path_buf()] {
+        let found = files_containing(&dir, secret.as_bytes(), &[]);
+        assert!(found.is_empty(), "{secret} is in {found:?}");
+    }
+    for run in outputs {
+        assert!(!run.stdout.contains(secret), "{}", run.stdout);
+        assert!(!run.stderr.contains(secret), "{}", run.stderr);
+    }
+}
+
+/// Runner A applies `stacks/network`; runner B, with no state of its own, plans and applies
+/// `stacks/app` from A's output. Returns B's runs.
+fn share(server: &Cloud, a: &Repo, b: &Repo) -> Vec<Run> {
+    let (ra, ja) = run(
+        a,
+        server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[],
+    );
+    assert_eq!(ra.code, 0, "{}\n{}", ra.stderr, ra.stdout);
+    assert_eq!(task(&ja, "stacks/network", "apply")["status"], "ok");
+
+    let (rb, jb) = run(b, server, &["plan", "--env", "dev", "stacks/app"], &[]);
+    assert_eq!(rb.code, 0, "{}\n{}", rb.stderr, rb.stdout);
+    let plan = task(&jb, "stacks/app", "plan");
+    assert_eq!(plan["status"], "ok", "{plan}");
+    assert_eq!(plan["provisional"], false, "{plan}");
+    let (rb2, _) = run(
+        b,
+        server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/app"],
+        &[],
+    );
+    assert_eq!(rb2.code, 0, "{}\n{}", rb2.stderr, rb2.stdout);
+    for repo in [a, b] {
+        let local = common::local_state_files(repo);
+        assert!(local.is_empty(), "local state files: {local:?}");
+    }
+    vec![ra, rb, rb2]
+}
+
+#[test]
+fn two_runners_share_an_environment_through_gcs_and_the_token_stays_out_of_every_file() {
+    let server = Cloud::gcs();
+    let a = workspace("gcs", "");
+    let b = workspace("gcs", "");
+    let runs = share(&server, &a, &b);
+    assert_eq!(
+        server.gcs_objects(),
+        [
+            "dev/stacks/app/default.tfstate",
+            "dev/stacks/network/default.tfstate"
+        ]
+    );
+    let app = server.gcs_state("dev/stacks/app/default.tfstate");
+    assert_eq!(app["outputs"]["seen"]["value"], "vpc-1");
+
+    // B's plan of the app, cached, is reused while the state is unchanged; once A applies
+    // the network again, B plans anew.
+    let (again, j) = run(&b, &server, &["plan", "--env", "dev", "stacks/app"], &[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(task(&j, "stacks/app", "plan")["cached"], true);
+    let (ra, _) = run(
+        &a,
+        &server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[("TF_VAR_v", "2")],
+    );
+    assert_eq!(ra.code, 0, "{}", ra.stderr);
+    let (anew, j) = run(&b, &server, &["plan", "--env", "dev", "stacks/app"], &[]);
+    assert_eq!(anew.code, 0, "{}", anew.stderr);
+    let plan = task(&j, "stacks/app", "plan");
+    assert_eq!(plan["cached"], false, "{plan}");
+
+    let outputs: Vec<&Run> = runs.iter().chain([&again, &ra, &anew]).collect();
+    assert_nowhere(cloud::GCS_TOKEN, &a, &outputs);
+    assert_nowhere(cloud::GCS_TOKEN, &b, &outputs);
+}
+
+#[test]
+fn azurerm_shares_an_environment_and_a_concurrent_apply_fails_naming_the_lease_holder() {
+    let server = Cloud::azure();
+    let a = workspace("azurerm", "");
+    let b = workspace("azurerm", "");
+    let mut runs = share(&server, &a, &b);
+    let key = "dev/stacks/network/terraform.tfstate";
+    let mut blobs = server.azure_blobs();
+    blobs.sort();
+    assert_eq!(blobs, ["dev/stacks/app/terraform.tfstate", key]);
+    let app = server.azure_state("dev/stacks/app/terraform.tfstate");
+    assert_eq!(app["outputs"]["seen"]["value"], "vpc-1");
+    let serial_before = server.azure_state(key)["serial"].as_u64().unwrap();
+
+    // A's apply holds the state's lease for 8 s; B waits 1 s and gives up.
+    let marker_dir = tempfile::tempdir().unwrap();
+    let marker = marker_dir.path().join("applying");
+    let marker_env = marker.display().to_string();
+    let impatient = workspace("azurerm", "lock_timeout = \"1s\"");
+    let slow = spawn(
+        &a,
+        &server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[("TF_VAR_v", "slow"), ("STRATA_TEST_MARKER", &marker_env)],
+    );
+    wait_for("A's apply to start", Duration::from_secs(90), || {
+        marker.exists()
+    });
+    let leased =
+        String::from_utf8(server.azure_blob(&["lease", cloud::AZURE_CONTAINER, key])).unwrap();
+    assert_eq!(leased.trim(), "leased");
+    let (gave_up, j) = run(
+        &impatient,
+        &server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[("TF_VAR_v", "other")],
+    );
+    assert_eq!(gave_up.code, 1, "{}\n{}", gave_up.stderr, gave_up.stdout);
+    let plan = task(&j, "stacks/network", "plan");
+    let reason = plan["reason"].as_str().unwrap();
+    assert!(reason.contains("is locked by"), "{reason}");
+    // Who holds it, as the lease's metadata records it (terraform's lock info).
+    assert!(!reason.contains("locked by another run"), "{reason}");
+    assert!(reason.contains('@'), "{reason}");
+    assert!(reason.contains("waited 1s"), "{reason}");
+    assert_eq!(task(&j, "stacks/network", "apply")["status"], "skipped");
+
+    let run_a: Run = slow.wait_with_output().unwrap().into();
+    assert_eq!(run_a.code, 0, "{}\n{}", run_a.stderr, run_a.stdout);
+    // The state is whole: A's value, its serial moved once, the lease released.
+    let state = server.azure_state(key);
+    assert_eq!(state["outputs"]["vpc_id"]["value"], "vpc-slow");
+    assert_eq!(
+        state["serial"].as_u64().unwrap(),
+        serial_before + 1,
+        "{state}"
+    );
+    let lease =
+        String::from_utf8(server.azure_blob(&["lease", cloud::AZURE_CONTAINER, key])).unwrap();
+    assert_eq!(lease.trim(), "available");
+
+    runs.extend([gave_up, run_a]);
+    let outputs: Vec<&Run> = runs.iter().collect();
+    for repo in [&a, &b, &impatient] {
+        assert_nowhere(cloud::AZURE_KEY, repo, &outputs);
+    }
+}
