@@ -231,6 +231,12 @@ fn a_secret_reaches_terraform_and_nothing_strata_writes_holds_it() {
     for text in [&plan.stdout, &plan.stderr] {
         assert!(!text.contains(PASSWORD) && !text.contains(TOKEN), "{text}");
     }
+    // Cached under a key that covers the encrypted file: a runner without the key reads the
+    // result (it holds no plain value) and decrypts nothing.
+    let without = with_key(&repo, None, tmp.path(), &["plan", "--env", "dev", "--json"]);
+    without.assert_ok();
+    let json = without.json();
+    assert_eq!(common::task(&json, "stacks/db", "plan")["cached"], true);
     // The plan as cached, shown again.
     let run = with_key(
         &repo,
@@ -394,6 +400,32 @@ fn a_secrets_file_in_clear_text_or_with_an_undeclared_key_fails_the_plan() {
         reason.contains("sets `db_pasword`, which this stack does not declare"),
         "{reason}"
     );
+
+    // A secret with the name of one of the stack's [inputs]: which one would win is not
+    // guessed.
+    common::network_stack(&repo, "1");
+    common::app_stack(&repo);
+    let app = "environments/dev/stacks/app/secrets.toml";
+    repo.write(app, "vpc_id = \"from-a-secret\"\n");
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", app]).assert_ok();
+    repo.commit("an input and a secret of one name");
+    with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["apply", "--env", "dev", "--auto-approve", "stacks/network"],
+    )
+    .assert_ok();
+    let run = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["plan", "--env", "dev", "stacks/app", "--json"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let json = run.json();
+    let reason = common::task(&json, "stacks/app", "plan")["reason"].to_string();
+    assert!(reason.contains("`vpc_id` is both one of"), "{reason}");
 }
 
 #[test]

@@ -171,6 +171,10 @@ struct Prepared {
     provisional: bool,
     /// How the stack reaches its state (init, plan, apply).
     state: terraform::StateSetup,
+    /// Whether secrets files reach the task: decrypted only when it runs (its key covers
+    /// the encrypted files; a cached result holds no plain value), so a cache hit needs no
+    /// identity.
+    reads_secrets: bool,
 }
 
 impl Prepared {
@@ -265,26 +269,12 @@ impl Runner<'_> {
             return Ok(None);
         };
         let target = &self.model().targets[task.target];
-        let secrets = crate::secrets::for_task(
-            self.session,
-            &self.view.snapshot,
-            self.env_files.for_target(env_name, &target.label),
-            &format!(
-                "environments/{env_name}/{}",
-                strata_graph::discover::label_dir(&target.label)
-            ),
-            target.chart.is_none(),
-        )
-        .map_err(NotReady::Fail)?;
-        if let Some(secrets) = &secrets {
-            for value in secrets.values.values() {
-                prepared.redactor.add(value);
-            }
-        }
+        let (own_dir, wide) = self.secrets_scope(task.target, env_name);
+        prepared.reads_secrets = self
+            .env_files
+            .for_target(env_name, &target.label)
+            .any(|p| crate::secrets::reaches(p, &own_dir, wide));
         if target.inputs.is_empty() {
-            if let Some(secrets) = secrets {
-                prepared.add_secrets(secrets);
-            }
             return Ok(None);
         }
         let env = self.model().environment(env_name).expect("resolved env");
@@ -342,14 +332,6 @@ impl Runner<'_> {
             .any(|r| r.summary.plan().is_some_and(|p| p.has_changes()) && !applied(&r.label));
         drop(done);
         let digest = upstream_digest(&consumed, &sensitive);
-        if let Some(secrets) = &secrets {
-            if let Some(name) = secrets.values.keys().find(|k| consumed.contains_key(*k)) {
-                return Err(NotReady::Fail(format!(
-                    "`{name}` is both one of {}'s [inputs] and a secret in {env_name}: rename one",
-                    target.label
-                )));
-            }
-        }
         prepared.inputs.sensitive = sensitive;
         prepared.inputs.vars = consumed
             .iter()
@@ -362,10 +344,55 @@ impl Runner<'_> {
             })
             .collect();
         prepared.values = consumed;
+        Ok(Some(digest))
+    }
+
+    /// The directory of a target's own secrets file in `env`, and whether the
+    /// environment-wide ones reach it (stacks only).
+    fn secrets_scope(&self, target: TargetId, env: &str) -> (String, bool) {
+        let target = &self.model().targets[target];
+        (
+            format!(
+                "environments/{env}/{}",
+                strata_graph::discover::label_dir(&target.label)
+            ),
+            target.chart.is_none(),
+        )
+    }
+
+    /// Decrypts the secrets files that reach a task about to run: its variables or values,
+    /// sensitive, and every value added to its redactor.
+    fn open_secrets(&self, i: TaskId, prepared: &mut Prepared) -> Result<(), String> {
+        let task = &self.tasks[i];
+        let Some(env) = task.env.as_deref() else {
+            return Ok(());
+        };
+        let label = &self.model().targets[task.target].label;
+        let (own_dir, wide) = self.secrets_scope(task.target, env);
+        let secrets = crate::secrets::for_task(
+            self.session,
+            &self.view.snapshot,
+            self.env_files.for_target(env, label),
+            &own_dir,
+            wide,
+        )?;
         if let Some(secrets) = secrets {
+            for value in secrets.values.values() {
+                prepared.redactor.add(value);
+            }
+            // `values` holds the upstream outputs the task consumes, by variable name.
+            if let Some(name) = secrets
+                .values
+                .keys()
+                .find(|k| prepared.values.contains_key(*k))
+            {
+                return Err(format!(
+                    "`{name}` is both one of {label}'s [inputs] and a secret in {env}: rename one"
+                ));
+            }
             prepared.add_secrets(secrets);
         }
-        Ok(Some(digest))
+        Ok(())
     }
 
     fn fingerprint(&self, i: TaskId) -> Result<(TaskFingerprint<'_>, Prepared), NotReady> {
@@ -661,7 +688,7 @@ impl Job for Runner<'_> {
             self.done.lock().expect("reports")[i] = Some(report.clone());
             (status, report)
         };
-        let (fp, prepared) = match self.fingerprint(i) {
+        let (fp, mut prepared) = match self.fingerprint(i) {
             Ok(x) => x,
             Err(NotReady::Skip(why)) => {
                 report.reason = Some(why);
@@ -712,6 +739,13 @@ impl Job for Runner<'_> {
                     report.reason = Some(e.to_string());
                     return finish(report, Status::Failed);
                 }
+            }
+        }
+        // Tests and policies read the plan or render, never the values.
+        if prepared.reads_secrets && !matches!(task.action, Action::Test | Action::Policy) {
+            if let Err(why) = self.open_secrets(i, &mut prepared) {
+                report.reason = Some(why);
+                return finish(report, Status::Failed);
             }
         }
         let step = match self.execute(i, &prepared) {

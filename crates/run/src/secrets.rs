@@ -125,6 +125,16 @@ pub(crate) struct TaskSecrets {
     pub own: Vec<(String, String)>,
 }
 
+/// Whether the workspace file `path` is a secrets file that reaches a target whose own
+/// secrets live in `own_dir` (environment-wide ones only when `wide`).
+pub(crate) fn reaches(path: &str, own_dir: &str, wide: bool) -> bool {
+    is_secrets_file(path)
+        && (wide
+            || path
+                .strip_prefix(own_dir)
+                .is_some_and(|rest| rest.starts_with('/')))
+}
+
 /// Decrypts the secrets files among `files` (a target's environment files, the
 /// environment-wide ones first), those outside `own_dir` only when `wide`. `Ok(None)` when
 /// there are none; an error (a file in clear
@@ -137,9 +147,7 @@ pub(crate) fn for_task<'a>(
     wide: bool,
 ) -> std::result::Result<Option<TaskSecrets>, String> {
     let own_prefix = format!("{own_dir}/");
-    let paths: Vec<&str> = files
-        .filter(|p| is_secrets_file(p) && (wide || p.starts_with(&own_prefix)))
-        .collect();
+    let paths: Vec<&str> = files.filter(|p| reaches(p, own_dir, wide)).collect();
     if paths.is_empty() {
         return Ok(None);
     }
