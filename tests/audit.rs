@@ -289,3 +289,49 @@ fn lock_entries_match_the_last_event_and_verify_against_a_ref_finds_cut_off_even
     assert!(!repo.path().join("environments/prdo").exists());
     assert!(!repo.path().join("../outside").exists());
 }
+
+/// A promotion that stops on an error of strata's own (here: the destination's release
+/// lock cannot be read) is recorded with outcome `error` and the error.
+#[test]
+fn a_promotion_that_stops_on_an_error_is_recorded() {
+    let repo = tools_repo();
+    repo.write(
+        "environments/staging/env.toml",
+        "promotes_from = \"dev\"\n\n[state]\nbackend = \"local\"\n",
+    );
+    network_stack(&repo, "1");
+    repo.commit("dev and staging");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    repo.commit("dev's lock and ledger");
+    let out = tempfile::tempdir().unwrap();
+    let plan = out.path().join("promote-staging.json");
+    repo.strata(&[
+        "promote",
+        "plan",
+        "--from",
+        "dev",
+        "--to",
+        "staging",
+        "--out",
+        plan.to_str().unwrap(),
+    ])
+    .assert_ok();
+    // The destination's lock is a directory: reading it fails.
+    std::fs::create_dir_all(repo.path().join("environments/staging/release.lock.toml")).unwrap();
+    let run = repo.strata(&["promote", "apply", plan.to_str().unwrap()]);
+    assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let text =
+        std::fs::read_to_string(repo.path().join("environments/staging/audit.jsonl")).unwrap();
+    let event: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(event["action"], "promote", "{event}");
+    assert_eq!(event["outcome"], "error", "{event}");
+    assert!(
+        event["message"]
+            .as_str()
+            .unwrap()
+            .contains("release.lock.toml"),
+        "{event}"
+    );
+    assert_eq!(event["details"]["from"], "dev", "{event}");
+}
