@@ -622,6 +622,24 @@ fn a_failing_later_wave_rolls_back_the_earlier_ones_and_leaves_the_lock() {
         &["audit", "verify", "--env", "staging"],
     );
     assert_eq!(run.code, 0, "{verified}");
+
+    // Once staging's lock changed (another promotion or apply), rolling this plan back
+    // again would undo that: refused, nothing run.
+    let lock_path = repo.path().join("environments/staging/release.lock.toml");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    std::fs::write(
+        &lock_path,
+        lock.replacen("applied_by = \"", "applied_by = \"someone else, ", 1),
+    )
+    .unwrap();
+    let (run, out) = run_as(&repo, &pg, "alice", &["promote", "rollback", path(&file)]);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    assert_eq!(out["status"], "refused", "{out}");
+    assert!(
+        out["message"].as_str().unwrap().contains("changed since"),
+        "{out}"
+    );
+    std::fs::write(&lock_path, &lock).unwrap();
 }
 
 /// The events of `env`'s audit ledger.
@@ -672,10 +690,22 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
     };
     let message = |d: &str| format!("strata promotion plan {d} from dev to staging\n");
 
-    // The author's own signature (made without strata, which refuses to) does not count.
+    // The author's own signature (made without strata, which refuses to) does not count,
+    // also when allowed_signers lists the key under a second name (a CI user name).
     assert_eq!(approve(&repo, &pg, &keys, "alice", &file).code, 2);
     sign("alice", &message(&digest), "alice.sig");
     assert!(refused("alice", "self-approval").contains("self-approval"));
+    let signers =
+        std::fs::read_to_string(repo.path().join("environments/allowed_signers")).unwrap();
+    repo.write(
+        "environments/allowed_signers",
+        &format!(
+            "{signers}alice namespaces=\"strata-promote\" {}\n",
+            keys.public("alice")
+        ),
+    );
+    assert!(refused("alice", "self-approval under an alias").contains("self-approval"));
+    repo.write("environments/allowed_signers", &signers);
     // A signature over another plan's digest.
     sign("bob", &message(&"0".repeat(64)), "bob.sig");
     assert!(refused("alice", "foreign digest").contains("does not verify"));
@@ -709,6 +739,25 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
         "{}",
         run.stderr
     );
+    // An edited plan whose digest was computed again (anyone can): its step is not dev's
+    // verified lock entry. Not signed, not applied.
+    let mut forged: strata_release::plan::PromotionPlan = serde_json::from_str(&text).unwrap();
+    forged.waves[0][0].commit = "0".repeat(40);
+    forged.digest = forged.compute_digest();
+    let forged_file = keys.plan_file("forged.json");
+    std::fs::write(&forged_file, forged.to_json()).unwrap();
+    let run = approve(&repo, &pg, &keys, "bob", &forged_file);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("not signed"), "{}", run.stderr);
+    let (run, out) = promote(&repo, &pg, "alice", &forged_file);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    assert!(
+        out["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not a plan strata made"),
+        "{out}"
+    );
 
     // dev moves on: the plan is stale.
     network_stack(&repo, "2");
@@ -716,12 +765,34 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
     apply_dev(&repo, &pg);
     assert!(refused("alice", "stale").contains("stale"));
 
-    // A fresh plan with bob's approval goes through.
+    // A fresh plan with bob's approval goes through; the same signature copied under
+    // another name is one approval, not two.
     let file = keys.plan_file("fresh.json");
     plan_staging(&repo, &pg, &file);
     approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let fresh_sigs = keys.plan_file("fresh.json.approvals");
+    let first = std::fs::read_dir(&fresh_sigs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::copy(&first, fresh_sigs.join("zz-copy.sig")).unwrap();
     let (run, out) = promote(&repo, &pg, "alice", &file);
     assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    let approvals = out["approvals"].as_array().unwrap();
+    assert_eq!(approvals.len(), 2, "{out}");
+    assert_eq!(
+        approvals.iter().filter(|a| a["counts"] == true).count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        approvals
+            .iter()
+            .any(|a| a["reason"].to_string().contains("one key, one approval")),
+        "{out}"
+    );
 
     // `[access] apply`: carol may not apply in dev.
     repo.append(

@@ -145,7 +145,27 @@ pub fn count(
             counts: false,
             reason: Some(format!("made by a key {ALLOWED_SIGNERS} does not list")),
         };
-        for p in principals {
+        // A key gives one approval whatever names it is listed under: a key that also
+        // names the plan's author is the author's, and a key one of whose names already
+        // approved (the same signature copied, or the same key under another name) has
+        // approved.
+        if let Some(author) = principals.iter().find(|p| **p == plan.author) {
+            result.principal = Some(author.clone());
+            result.reason = Some(format!(
+                "made by a key of {author}, who made the plan: self-approval does not count"
+            ));
+            out.push(result);
+            continue;
+        }
+        if let Some(p) = principals.iter().find(|p| seen.contains(*p)) {
+            result.principal = Some(p.clone());
+            result.reason = Some(format!(
+                "made by a key that approved already (as {p}): one key, one approval"
+            ));
+            out.push(result);
+            continue;
+        }
+        for p in &principals {
             let valid = ssh::verify(
                 &allowed,
                 revoked.as_deref(),
@@ -159,17 +179,16 @@ pub fn count(
             result.reason = Some(if !valid {
                 "does not verify for this plan (signs another plan, or the key was revoked)"
                     .to_string()
-            } else if p == plan.author {
-                format!("{p} made the plan: self-approval does not count")
-            } else if !approvers.is_empty() && !approvers.contains(&p) {
+            } else if !approvers.is_empty() && !approvers.contains(p) {
                 format!("{p} is not an approver of {}", plan.to)
-            } else if !seen.insert(p.clone()) {
-                format!("{p} already approved")
             } else {
                 result.counts = true;
                 result.reason = None;
                 break;
             });
+        }
+        if result.counts {
+            seen.extend(principals.iter().cloned());
         }
         out.push(result);
     }
@@ -216,11 +235,40 @@ pub fn signing_key(explicit: Option<&Path>, repo: &strata_graph::git::Repo) -> R
 }
 
 /// Signs the plan at `plan_path` with `key`; returns the signature file written.
-pub fn approve(plan_path: &Path, plan: &PromotionPlan, key: &Path, me: &str) -> Result<PathBuf> {
+pub fn approve(
+    root: &Path,
+    plan_path: &Path,
+    plan: &PromotionPlan,
+    key: &Path,
+    me: &str,
+) -> Result<PathBuf> {
     if me == plan.author {
         return Err(Error::Usage {
             message: format!("you ({me}) made this plan: your approval would not count"),
             hint: "ask another approver to run `strata promote approve`".into(),
+        });
+    }
+    // What is signed must be what strata would plan from the locks as they are: a plan
+    // that is stale, or whose steps were edited (and its digest computed again), is not.
+    let locks = crate::plan::Locks::read(root, &plan.from, &plan.to)?;
+    let stale = locks.source.digest() != plan.source_lock
+        || locks.destination.digest() != plan.destination_lock;
+    let wrong = if stale {
+        Some(format!(
+            "the plan is stale: {} or {}'s release lock changed since it was made",
+            plan.from, plan.to
+        ))
+    } else {
+        plan.check_against(&locks).err()
+    };
+    if let Some(why) = wrong {
+        return Err(Error::Invalid {
+            message: format!("not signed: {why}"),
+            location: Location::new(plan_path.display().to_string(), None),
+            hint: format!(
+                "ask for a new plan (`strata promote plan --from {} --to {}`)",
+                plan.from, plan.to
+            ),
         });
     }
     let signature = ssh::sign(key, ssh::NAMESPACE, &message(plan)).map_err(|e| Error::Invalid {

@@ -593,6 +593,13 @@ fn levels<'a>(
     Ok(depth)
 }
 
+fn describe(p: Option<&Previous>) -> String {
+    match p {
+        Some(p) => format!("hash {} at commit {}", short(&p.hash), short(&p.commit)),
+        None => "no entry".into(),
+    }
+}
+
 impl PromotionPlan {
     pub fn compute_digest(&self) -> String {
         let mut copy = self.clone();
@@ -603,6 +610,109 @@ impl PromotionPlan {
 
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
         self.waves.iter().flatten()
+    }
+
+    /// Whether every step is what `strata promote plan` makes from `locks` (the locks the
+    /// plan pins: the caller has checked their digests): the digest only shows that the
+    /// file was not changed since its digest was computed, and anyone can compute one. An
+    /// apply step carries the source entry's kind, hash, commit and rendered digest, a
+    /// destroy step a destination entry gone from the source, and only when the plan allows
+    /// destroying; each names the destination's entry before it as `previous`, and its
+    /// rollback follows from that; no target has two steps, and a plan limited to labels
+    /// has steps for those only. `Err` says what does not hold.
+    pub fn check_against(&self, locks: &Locks) -> std::result::Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for step in self.steps() {
+            let label = &step.label;
+            if !seen.insert(label.as_str()) {
+                return Err(format!("{label} has two steps"));
+            }
+            if !self.labels.is_empty() && !self.labels.contains(label) {
+                return Err(format!(
+                    "{label} has a step, and the plan is limited to {}",
+                    self.labels.join(", ")
+                ));
+            }
+            let before = locks.destination.targets.get(label);
+            let previous = before.map(|p| Previous {
+                hash: p.hash.clone(),
+                commit: p.commit.clone(),
+            });
+            if step.previous != previous {
+                return Err(format!(
+                    "{label}'s step names {} as {}'s entry before it, and {}'s lock holds {}",
+                    describe(step.previous.as_ref()),
+                    self.to,
+                    self.to,
+                    describe(previous.as_ref())
+                ));
+            }
+            match step.action {
+                StepAction::Apply => {
+                    let Some(entry) = locks.source.targets.get(label) else {
+                        return Err(format!(
+                            "{label} is applied by the plan and is not in {}'s lock",
+                            self.from
+                        ));
+                    };
+                    if step.kind != entry.kind
+                        || step.hash != entry.hash
+                        || step.commit != entry.commit
+                        || step.rendered != entry.rendered
+                    {
+                        return Err(format!(
+                            "{label}'s step (hash {}, commit {}) is not {}'s lock entry (hash {}, commit {})",
+                            short(&step.hash),
+                            short(&step.commit),
+                            self.from,
+                            short(&entry.hash),
+                            short(&entry.commit)
+                        ));
+                    }
+                    let rollback = match (&previous, self.allow_destroy) {
+                        (Some(_), _) => Rollback::Previous,
+                        (None, true) => Rollback::Destroy,
+                        (None, false) => Rollback::Keep,
+                    };
+                    if step.rollback != rollback {
+                        return Err(format!(
+                            "{label}'s rollback is not the one its entries give"
+                        ));
+                    }
+                }
+                StepAction::Destroy => {
+                    if !self.allow_destroy {
+                        return Err(format!(
+                            "{label} is destroyed by a plan made without --allow-destroy"
+                        ));
+                    }
+                    if locks.source.targets.contains_key(label) {
+                        return Err(format!(
+                            "{label} is destroyed by the plan and is still in {}'s lock",
+                            self.from
+                        ));
+                    }
+                    let Some(entry) = before else {
+                        return Err(format!(
+                            "{label} is destroyed by the plan and is not in {}'s lock",
+                            self.to
+                        ));
+                    };
+                    if step.hash != entry.hash
+                        || step.commit != entry.commit
+                        || step.kind != entry.kind
+                        || step.rollback != Rollback::Previous
+                        || step.rendered.is_some()
+                    {
+                        return Err(format!(
+                            "{label}'s destroy step is not {}'s lock entry",
+                            self.to
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The plan as written by `--out` and read by `approve` and `apply`.

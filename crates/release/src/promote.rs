@@ -157,6 +157,28 @@ fn refused(plan: &PromotionPlan, by: &str, message: String) -> Outcome {
     }
 }
 
+/// Whether `me` may promote into (or roll back) the plan's destination: `[access] promote`
+/// of its env.toml, when it lists anyone.
+fn may_promote(
+    model: &strata_graph::model::Model,
+    plan: &PromotionPlan,
+    me: &str,
+) -> std::result::Result<(), String> {
+    let Some(env) = model.environment(&plan.to) else {
+        return Err(format!("no environment `{}`", plan.to));
+    };
+    let access = &env.config.access;
+    if !access.promote.is_empty() && !access.promote.iter().any(|a| a == me) {
+        return Err(format!(
+            "{me} may not promote into {} ({} lists who may: {})",
+            plan.to,
+            env.file,
+            access.promote.join(", ")
+        ));
+    }
+    Ok(())
+}
+
 /// The checks before a promotion runs; `Err(message)` refuses it.
 fn preflight(
     session: &Session,
@@ -169,13 +191,8 @@ fn preflight(
     let gates = train_step(model, &plan.from, &plan.to)?;
     let env = model.environment(&plan.to).expect("checked by train_step");
     let access = &env.config.access;
-    if !access.promote.is_empty() && !access.promote.iter().any(|a| a == me) {
-        return Ok(Err(format!(
-            "{me} may not promote into {} ({} lists who may: {})",
-            plan.to,
-            env.file,
-            access.promote.join(", ")
-        )));
+    if let Err(why) = may_promote(model, plan, me) {
+        return Ok(Err(why));
     }
     let locks = Locks::read(&session.root, &plan.from, &plan.to)?;
     for (name, env_name, now, then) in [
@@ -198,6 +215,14 @@ fn preflight(
                 plan.from, plan.to
             )));
         }
+    }
+    if let Err(why) = plan.check_against(&locks) {
+        return Ok(Err(format!(
+            "{} is not a plan strata made from the locks it pins: {why}; make a new plan (`strata promote plan --from {} --to {}`)",
+            plan_path.display(),
+            plan.from,
+            plan.to
+        )));
     }
     let now = clock::now();
     for step in plan.steps().filter(|s| s.action == StepAction::Apply) {
@@ -728,10 +753,27 @@ fn roll_back_plan(ctx: &Context) -> Result<Outcome> {
         });
     }
     let me = identity::current(&ctx.session.repo)?;
+    let view = ctx.session.work_tree()?;
+    if let Err(why) = may_promote(&view.model, &plan, &me) {
+        return Ok(refused(&plan, &me, why));
+    }
     let _lock = match take_lock(&ctx.session.root, &plan.to)? {
         Ok(lock) => lock,
         Err(message) => return Ok(refused(&plan, &me, message)),
     };
+    // Rolling back re-applies the entries the destination's lock held when the plan was
+    // made: after another promotion or apply there, they are not its entries any more.
+    let destination = ReleaseLock::read(&ctx.session.root, &plan.to)?;
+    if destination.digest() != plan.destination_lock {
+        return Ok(refused(
+            &plan,
+            &me,
+            format!(
+                "{}'s release lock changed since this plan was made (another promotion or apply ran there): rolling it back would undo that; apply what {} should run instead (`strata apply --env {}` from the commit its lock names)",
+                plan.to, plan.to, plan.to
+            ),
+        ));
+    }
     outcome.rollback.clear();
     let changed = outcome.changed.clone();
     let ok = roll_back(ctx, &plan, &changed, &mut outcome)?;
