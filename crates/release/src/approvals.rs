@@ -169,7 +169,7 @@ pub fn count(
             let valid = ssh::verify(
                 &allowed,
                 revoked.as_deref(),
-                &p,
+                p,
                 ssh::NAMESPACE,
                 &signature,
                 &message,
