@@ -288,6 +288,47 @@ fn one_run_repairs_a_local_cache_whose_blobs_and_a_result_are_corrupt() {
     assert_all_local_hits(&third);
 }
 
+/// A result that parses and names only blobs that are there, but lacks the output the tasks
+/// after it read (a plan without its `plan.json`: a damaged or forged entry), is a miss: the
+/// plan runs again and its new result replaces the entry, so the run after it is all hits.
+#[test]
+fn a_result_without_the_output_its_readers_need_is_a_miss_and_is_replaced() {
+    let repo = sample_repo();
+    let (run, first) = check(&repo, &[]);
+    run.assert_ok();
+    let cache = repo.path().join(".strata/cache");
+    let plans: Vec<_> = files_under(&cache.join("ac"))
+        .into_iter()
+        .filter(|p| {
+            let json: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+            json["action"] == "plan"
+        })
+        .collect();
+    assert!(!plans.is_empty());
+    for plan in &plans {
+        let mut json: Value = serde_json::from_slice(&std::fs::read(plan).unwrap()).unwrap();
+        json["outputs"].as_object_mut().unwrap().remove("plan.json");
+        std::fs::write(plan, serde_json::to_vec(&json).unwrap()).unwrap();
+    }
+
+    let (run, second) = check(&repo, &[]);
+    run.assert_ok();
+    assert!(run.stderr.contains("has no plan.json"), "{}", run.stderr);
+    assert_eq!(all_tasks(&second), all_tasks(&first));
+    let replanned = second["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["action"] == "plan" && t["cached"] == false)
+        .count();
+    assert_eq!(replanned, plans.len(), "{second}");
+
+    let (run, third) = check(&repo, &[]);
+    run.assert_ok();
+    assert_no_warnings(&run);
+    assert_all_local_hits(&third);
+}
+
 /// The server's files: every blob hashes to its name; every result parses, is stored under
 /// its own key and names blobs the server has. Returns the number of results.
 #[track_caller]

@@ -12,6 +12,8 @@
 //! - JSON-escaped the way serde writes strings, and the way Go's `encoding/json` does
 //!   (helm's `toJson`: `&`, `<` and `>` as `\u0026`, `\u003c`, `\u003e`), and each of
 //!   these escaped once more (a JSON document inside a quoted string: `toJson | quote`);
+//! - YAML's single-quoted form, with each `'` doubled (`toYaml` quotes a value holding
+//!   `: ` or a quote that way);
 //! - base64 (a Kubernetes Secret's `data`), of the value alone and inside a longer string
 //!   (`printf "%s:%s" .user .password | b64enc`): base64 maps each group of three bytes to
 //!   four characters, so the characters that only the value's bytes determine are the same
@@ -77,6 +79,8 @@ impl Redactor {
             .replace('\u{2029}', "\\u2029");
         let mut forms = vec![
             text.to_string(),
+            // YAML's single-quoted form (`toYaml` of a value with `: ` or a quote in it).
+            text.replace('\'', "''"),
             // Escaped twice: a JSON document in a quoted string (`toJson | quote`).
             escape(&escaped),
             escape(&go_escaped),
@@ -280,6 +284,14 @@ mod tests {
         assert!(!out.contains("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"), "{out}");
         assert!(!out.contains("BKcwggSjAgEAAoIBAQC7"), "{out}");
         assert!(out.starts_with("stringData:\n  tls.key: |\n"), "{out}");
+    }
+
+    #[test]
+    fn yaml_single_quoted_values_are_replaced() {
+        let mut r = Redactor::default();
+        r.add(&json!("Zq7'Secret: v4lue"));
+        let out = r.redact_text("password: 'Zq7''Secret: v4lue'\n");
+        assert_eq!(out, format!("password: '{REDACTED}'\n"));
     }
 
     #[test]

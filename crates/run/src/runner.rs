@@ -720,6 +720,20 @@ impl Job for Runner<'_> {
         }
         if self.cacheable(task.action) {
             match self.cache.lookup(&key) {
+                // A result without the output its readers need (a damaged or forged entry;
+                // the cache verified only the outputs it lists) is a miss: run again, and
+                // the new result replaces it.
+                Ok(Some(hit))
+                    if required_output(task.action)
+                        .is_some_and(|name| !hit.blobs.contains_key(name)) =>
+                {
+                    (self.say)(&format!(
+                        "the cached result of {} {} has no {}: running it again",
+                        report.label,
+                        task.action,
+                        required_output(task.action).unwrap_or_default()
+                    ));
+                }
                 Ok(Some(hit)) => {
                     // A summary without this action's shape (another version wrote it) is
                     // a miss, never a result.
@@ -1089,6 +1103,15 @@ fn fmt_failure(summary: &Summary, label: &str) -> String {
 }
 
 /// The digest of a render's manifests (`None` for other actions).
+/// The output a successful result of `action` always has, which tasks after it read.
+fn required_output(action: Action) -> Option<&'static str> {
+    match action {
+        Action::Plan => Some("plan.json"),
+        Action::Render => Some("manifests.yaml"),
+        _ => None,
+    }
+}
+
 fn rendered_digest(
     action: Action,
     blobs: &std::collections::BTreeMap<String, Vec<u8>>,
