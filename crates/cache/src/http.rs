@@ -28,6 +28,9 @@ pub struct HttpOptions {
     pub max_result_bytes: u64,
     /// The largest blob a result may declare; a larger one is not downloaded.
     pub max_blob_bytes: u64,
+    /// Whether the run was interrupted (Ctrl-C): a request in flight is then abandoned
+    /// within a tenth of a second instead of holding the run until its timeout.
+    pub cancelled: Option<fn() -> bool>,
 }
 
 impl Default for HttpOptions {
@@ -37,11 +40,16 @@ impl Default for HttpOptions {
             timeout: Duration::from_secs(10),
             max_result_bytes: 16 << 20,
             max_blob_bytes: 512 << 20,
+            cancelled: None,
         }
     }
 }
 
-pub struct HttpStore {
+/// A remote HTTP cache. Each request runs on a thread of its own while the caller waits for
+/// its answer or an interrupt, whichever comes first.
+pub struct HttpStore(std::sync::Arc<Http>);
+
+struct Http {
     /// The URL up to its query: requests go to `{prefix}/ac/{key}{suffix}`.
     prefix: String,
     /// `?query` (sent with every request), or empty.
@@ -61,6 +69,52 @@ impl HttpStore {
     /// A store for the remote at `url` (`http://` or `https://`; user information is sent
     /// as Basic authentication, a query with every request).
     pub fn new(url: &str, options: HttpOptions) -> Result<HttpStore, StoreError> {
+        Http::new(url, options).map(|http| HttpStore(std::sync::Arc::new(http)))
+    }
+
+    /// `request` on its own thread, unless the run is interrupted first.
+    fn run<T: Send + 'static>(
+        &self,
+        method: &str,
+        path: &str,
+        request: impl FnOnce(&Http) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let Some(cancelled) = self.0.options.cancelled else {
+            return request(&self.0);
+        };
+        if cancelled() {
+            return Err(self.interrupted(method, path));
+        }
+        let http = self.0.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(request(&http));
+        });
+        loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(answer) => return answer,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if cancelled() => {
+                    return Err(self.interrupted(method, path))
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(StoreError::failed(self.0.message(
+                        method,
+                        &self.0.url(path),
+                        "the request ended without an answer",
+                    )))
+                }
+            }
+        }
+    }
+
+    fn interrupted(&self, method: &str, path: &str) -> StoreError {
+        StoreError::failed(self.0.message(method, &self.0.url(path), "interrupted"))
+    }
+}
+
+impl Http {
+    fn new(url: &str, options: HttpOptions) -> Result<Http, StoreError> {
         let shown = redact_url(url);
         let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
         if !matches!(scheme.as_deref(), Some("http" | "https")) {
@@ -79,7 +133,7 @@ impl HttpStore {
             .http_status_as_error(false)
             .build()
             .into();
-        Ok(HttpStore {
+        Ok(Http {
             prefix: path.trim_end_matches('/').to_string(),
             suffix: query,
             redactor: Redactor::new(url),
@@ -218,31 +272,36 @@ pub fn parse_size(text: &str) -> Option<u64> {
 
 impl Store for HttpStore {
     fn describe(&self) -> String {
-        redact_url(&format!("{}{}", self.prefix, self.suffix))
+        redact_url(&format!("{}{}", self.0.prefix, self.0.suffix))
     }
     fn get_result(&self, key: &TaskKey) -> Result<Option<Vec<u8>>, StoreError> {
+        let max = self.0.options.max_result_bytes;
         let limit = Limit {
-            bytes: self.options.max_result_bytes,
+            bytes: max,
             why: format!(
                 "{}, the limit for results ({MAX_RESULT_ENV})",
-                format_size(self.options.max_result_bytes)
+                format_size(max)
             ),
         };
-        self.get(&format!("ac/{}", key.to_hex()), limit)
+        let path = format!("ac/{}", key.to_hex());
+        self.run("GET", &path.clone(), move |http| http.get(&path, limit))
     }
     fn put_result(&self, key: &TaskKey, bytes: &[u8]) -> Result<(), StoreError> {
-        self.put(&format!("ac/{}", key.to_hex()), bytes)
+        let path = format!("ac/{}", key.to_hex());
+        let bytes = bytes.to_vec();
+        self.run("PUT", &path.clone(), move |http| http.put(&path, &bytes))
     }
     fn get_blob(&self, blob: &BlobRef) -> Result<Option<Vec<u8>>, StoreError> {
         let path = format!("cas/{}", blob.digest.to_hex());
-        if blob.size > self.options.max_blob_bytes {
-            return Err(StoreError::damaged(self.message(
+        let max = self.0.options.max_blob_bytes;
+        if blob.size > max {
+            return Err(StoreError::damaged(self.0.message(
                 "GET",
-                &self.url(&path),
+                &self.0.url(&path),
                 format!(
                     "not downloaded: its result declares {}, more than {}, the limit for blobs ({MAX_BLOB_ENV})",
                     format_size(blob.size),
-                    format_size(self.options.max_blob_bytes)
+                    format_size(max)
                 ),
             )));
         }
@@ -250,10 +309,12 @@ impl Store for HttpStore {
             bytes: blob.size,
             why: format!("{}, the size its result declares", format_size(blob.size)),
         };
-        self.get(&path, limit)
+        self.run("GET", &path.clone(), move |http| http.get(&path, limit))
     }
     fn put_blob(&self, digest: &BlobDigest, bytes: &[u8]) -> Result<(), StoreError> {
-        self.put(&format!("cas/{}", digest.to_hex()), bytes)
+        let path = format!("cas/{}", digest.to_hex());
+        let bytes = bytes.to_vec();
+        self.run("PUT", &path.clone(), move |http| http.put(&path, &bytes))
     }
 }
 
@@ -295,6 +356,46 @@ mod tests {
         let mut out = format!("HTTP/1.1 200 OK\r\nConnection: close\r\n{headers}\r\n").into_bytes();
         out.extend_from_slice(body);
         out
+    }
+
+    static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+    fn interrupted() -> bool {
+        INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[test]
+    fn an_interrupt_abandons_a_request_that_gets_no_answer() {
+        // A server that accepts and never answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/c", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept() {
+                held.push(stream);
+            }
+        });
+        let options = HttpOptions {
+            timeout: Duration::from_secs(30),
+            cancelled: Some(interrupted),
+            ..HttpOptions::default()
+        };
+        let store = HttpStore::new(&url, options).unwrap();
+        std::thread::spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let start = std::time::Instant::now();
+        let err = store.get_result(&TaskKey([2; 32])).unwrap_err();
+        assert!(err.message.contains("interrupted"), "{}", err.message);
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        // Once interrupted, no request starts.
+        let err = store.put_blob(&BlobDigest::of(b"x"), b"x").unwrap_err();
+        assert!(err.message.contains("interrupted"), "{}", err.message);
     }
 
     #[test]
@@ -352,7 +453,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            store.url("ac/00"),
+            store.0.url("ac/00"),
             "http://u:secret-pw@h/c/ac/00?token=tk-1234"
         );
         assert_eq!(store.describe(), "http://***@h/c?token=***");

@@ -436,6 +436,7 @@ pub fn open_cache(session: &Session, opts: &RunOptions, warn: WarnSink) -> Resul
             timeout: Duration::from_secs(config.remote_timeout_secs.max(1)),
             max_result_bytes: size_from_env(MAX_RESULT_ENV, defaults.max_result_bytes)?,
             max_blob_bytes: size_from_env(MAX_BLOB_ENV, defaults.max_blob_bytes)?,
+            cancelled: Some(process::is_cancelled),
         };
         let store = HttpStore::new(&remote.url, options).map_err(|e| Error::Invalid {
             message: e.message,
