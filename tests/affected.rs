@@ -403,3 +403,45 @@ fn a_new_target_taking_over_environment_files_is_seen_with_a_cached_baseline() {
     assert_eq!(network["environments"], serde_json::json!(["dev"]));
     assert!(common::target(&json, "stacks/newapp").is_some());
 }
+
+/// A module moved with one caller forgotten: the forgotten caller's own files did not
+/// change, but the module it calls is gone. It is reported broken (not a crash, and not
+/// "affected through a dependency" that no longer exists); the same for a module deleted
+/// outright.
+#[test]
+fn a_caller_of_a_module_that_was_moved_or_deleted_is_broken() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(".gitignore", ".strata/\n");
+    for stack in ["app", "other"] {
+        repo.write(
+            &format!("stacks/{stack}/main.tf"),
+            "module \"m\" {\n  source = \"../../modules/m\"\n}\n",
+        );
+    }
+    repo.write("modules/m/main.tf", "output \"x\" {\n  value = 1\n}\n");
+    repo.commit("two callers of a module");
+    repo.git(&["mv", "modules/m", "modules/m2"]);
+    repo.write(
+        "stacks/app/main.tf",
+        "module \"m\" {\n  source = \"../../modules/m2\"\n}\n",
+    );
+    let moved = repo.affected(&["--base", "HEAD"]);
+    assert!(
+        moved.contains(&("stacks/other".to_string(), "broken".to_string())),
+        "{moved:?}"
+    );
+    assert!(
+        moved.contains(&("stacks/app".to_string(), "changed".to_string())),
+        "{moved:?}"
+    );
+    repo.git(&["reset", "-q", "--hard"]);
+    repo.git(&["rm", "-r", "-q", "modules/m"]);
+    let deleted = repo.affected(&["--base", "HEAD"]);
+    for stack in ["stacks/app", "stacks/other"] {
+        assert!(
+            deleted.contains(&(stack.to_string(), "broken".to_string())),
+            "{deleted:?}"
+        );
+    }
+}

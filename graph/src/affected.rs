@@ -588,6 +588,11 @@ fn reasons(
                 files[i].sort();
                 files[i].dedup();
             }
+        } else if !t.problems.is_empty() {
+            // Its own files are the base's, but what it depends on is not all there (a
+            // module it calls was deleted or moved): broken, not affected through a
+            // dependency that no longer exists.
+            reason[i] = Some(Reason::Broken);
         } else {
             reason[i] = Some(Reason::Dependency);
         }
