@@ -445,3 +445,34 @@ fn a_caller_of_a_module_that_was_moved_or_deleted_is_broken() {
         );
     }
 }
+
+/// `fileset` globs its path and pattern joined and cleaned, as terraform does: a pattern
+/// that climbs out of the module (`../`), or starts with `./`, reads those files; a change
+/// to one, or a new matching file, affects the stack.
+#[test]
+fn fileset_patterns_that_climb_out_of_the_module_are_read() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(".gitignore", ".strata/\n");
+    repo.write(
+        "stacks/up/main.tf",
+        "locals {\n  policies = fileset(path.module, \"../../shared/policies/*.json\")\n}\n",
+    );
+    repo.write(
+        "stacks/dot/main.tf",
+        "locals {\n  policies = fileset(\"${path.module}/../../shared\", \"./policies/*.json\")\n}\n",
+    );
+    repo.write("shared/policies/a.json", "{}\n");
+    repo.commit("two stacks reading shared policies");
+    repo.write("shared/policies/a.json", "{\"changed\": true}\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "HEAD"]),
+        ["stacks/dot", "stacks/up"]
+    );
+    repo.git(&["checkout", "--", "shared"]);
+    repo.write("shared/policies/new.json", "{}\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "HEAD"]),
+        ["stacks/dot", "stacks/up"]
+    );
+}

@@ -531,7 +531,38 @@ impl Builder<'_> {
     /// Files below `dir` matching `pattern` become inputs; `false` when the pattern is not
     /// a valid glob (the read is then unresolved).
     fn fileset_inputs(&self, me: usize, dir: &str, pattern: &str, target: &mut Target) -> bool {
-        let Ok(glob) = GlobBuilder::new(pattern).literal_separator(true).build() else {
+        // Terraform globs the path and the pattern joined and cleaned (`filepath.Join`):
+        // `fileset(path.module, "../shared/*.json")` reads `<module>/../shared`. The
+        // literal directories at the front of the clean pattern are the base searched.
+        let joined = if dir.is_empty() {
+            pattern.to_string()
+        } else {
+            format!("{dir}/{pattern}")
+        };
+        let mut parts: Vec<&str> = Vec::new();
+        for part in joined.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() {
+                        // Outside the repository: not an input strata can track.
+                        return false;
+                    }
+                }
+                part => parts.push(part),
+            }
+        }
+        let literal = parts
+            .iter()
+            .take_while(|p| !p.contains(['*', '?', '[', '{']))
+            .count()
+            .min(parts.len().saturating_sub(1));
+        let dir = parts[..literal].join("/");
+        let pattern = parts[literal..].join("/");
+        if pattern.is_empty() {
+            return false;
+        }
+        let Ok(glob) = GlobBuilder::new(&pattern).literal_separator(true).build() else {
             return false;
         };
         let glob = glob.compile_matcher();
