@@ -377,6 +377,32 @@ fn drift_finds_out_of_band_state_changes_and_edited_manifests() {
         ])
     );
     assert!(run.stdout.is_empty() || json.is_object());
+    // Its Argo CD Application edited too; asked about the chart alone, all three show.
+    let app = repo.path().join("deploy/dev/argocd/apps/web.yaml");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(&app, format!("{text}# edited by hand\n")).unwrap();
+    let (run, json) = drift(&repo, &["--env", "dev", "charts/web"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    let files: Vec<&str> = json["delivered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "argocd/apps/web.yaml",
+            "charts/web/extra.yaml",
+            "charts/web/manifests.yaml"
+        ],
+        "{json}"
+    );
+
+    // A check that cannot run is not drift: exit 1, never 2.
+    let (run, _) = drift(&repo, &["--env", "nowhere"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stderr, run.stdout);
+    assert!(run.stderr.contains("no environment"), "{}", run.stderr);
 }
 
 /// Signs `file` as `who` with a fresh key listed in allowed_signers.

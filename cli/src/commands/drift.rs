@@ -28,7 +28,20 @@ pub struct Args {
     verbose: bool,
 }
 
+/// Exit 2 means drift here, as with terraform's `-detailed-exitcode`: an error (bad input
+/// included) is "could not check", exit 1, so a job that opens an issue on 2 never does so
+/// for a check that did not run.
 pub fn run(ctx: &Context, args: Args) -> Result<u8> {
+    match check(ctx, args) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            crate::output::print_error(&e);
+            Ok(1)
+        }
+    }
+}
+
+fn check(ctx: &Context, args: Args) -> Result<u8> {
     let session = ctx.session()?;
     let view = session.work_tree()?;
     session.finish();

@@ -261,12 +261,50 @@ pub fn render(
                 limit: if c.release.len() > 53 { 53 } else { limit },
             });
         }
+        // Object names carry the environment: `<env>-<name>` must fit a label value too.
+        let full = format!("{env}-{name}");
+        if full.len() > 63 {
+            return Err(GitopsError::NameTooLong {
+                label: c.label.clone(),
+                name: full,
+                limit: 63,
+            });
+        }
         if let Some(other) = names.insert(name.clone(), &c.label) {
             return Err(GitopsError::NameCollision {
                 a: other.to_string(),
                 b: c.label.clone(),
                 name,
             });
+        }
+    }
+    // Two charts installed under one release name in one namespace would own the same
+    // objects (`charts/team-a/web` and `charts/team-b/web`).
+    let mut releases: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    for c in &charts {
+        if let Some(other) = releases.insert((&c.namespace, &c.release), &c.label) {
+            return Err(GitopsError::NameCollision {
+                a: other.to_string(),
+                b: c.label.clone(),
+                name: format!("helm release {} in namespace {}", c.release, c.namespace),
+            });
+        }
+    }
+    // Flux's release markers of the stacks charts read are objects too: `stack-<name>`.
+    if settings.format == Format::FluxKustomize {
+        let read: BTreeSet<&str> = charts
+            .iter()
+            .flat_map(|c| c.stack_deps.iter().map(String::as_str))
+            .collect();
+        for s in stacks.iter().filter(|s| read.contains(s.label.as_str())) {
+            let name = format!("stack-{}", object_name(&s.label));
+            if let Some(other) = names.insert(name.clone(), &s.label) {
+                return Err(GitopsError::NameCollision {
+                    a: other.to_string(),
+                    b: s.label.clone(),
+                    name,
+                });
+            }
         }
     }
     let app = |label: &str| format!("{env}-{}", object_name(label));
@@ -560,6 +598,45 @@ mod tests {
 
     fn parse(text: &str) -> Value {
         serde_norway::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn names_that_would_collide_or_grow_too_long_with_the_environment_are_refused() {
+        // Two charts with one release name in one namespace.
+        let charts = [
+            chart("charts/team-a/web", 0, &[], &[]),
+            chart("charts/team-b/web", 0, &[], &[]),
+        ];
+        for format in [Format::ArgoCd, Format::FluxHelm] {
+            let err = render("dev", &settings(format), &charts, &[]).unwrap_err();
+            assert!(
+                matches!(&err, GitopsError::NameCollision { name, .. } if name.contains("helm release web")),
+                "{err}"
+            );
+        }
+        // A chart named like the release marker of a stack another chart reads.
+        let charts = [
+            chart("charts/stack-db", 0, &[], &[]),
+            chart("charts/api", 0, &[], &["stacks/db"]),
+        ];
+        let stacks = [Stack {
+            label: "stacks/db".into(),
+            hash: None,
+            commit: None,
+        }];
+        let err = render("dev", &settings(Format::FluxKustomize), &charts, &stacks).unwrap_err();
+        assert!(err.to_string().contains("`stack-db`"), "{err}");
+        // 58 characters fit with `dev-` before them, not with `staging-`.
+        let long = format!("charts/{}", "a".repeat(58));
+        let mut c = chart(&long, 0, &[], &[]);
+        c.release = "web".into();
+        let charts = [c];
+        render("dev", &settings(Format::ArgoCd), &charts, &[]).unwrap();
+        let err = render("staging", &settings(Format::ArgoCd), &charts, &[]).unwrap_err();
+        assert!(
+            matches!(err, GitopsError::NameTooLong { limit: 63, .. }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -408,11 +408,17 @@ pub fn drift(
                 let delivered = delivery::read_tree(&dir)?;
                 let mut files = compare(&expected.files, &delivered);
                 if !labels.is_empty() {
+                    // A chart's own files (its manifests, its Application, Kustomization or
+                    // HelmRelease), and the files all charts share (the AppProject, the
+                    // source): what delivers the labels asked about.
                     let names: Vec<String> = labels
                         .iter()
-                        .map(|l| format!("charts/{}/", strata_gitops::object_name(l)))
+                        .map(|l| strata_gitops::object_name(l))
                         .collect();
-                    files.retain(|f| names.iter().any(|n| f.file.starts_with(n)));
+                    files.retain(|f| match delivered_name(&f.file) {
+                        Some(name) => names.iter().any(|n| n == name),
+                        None => true,
+                    });
                 }
                 report.delivered = Some(files);
             }
@@ -420,4 +426,26 @@ pub fn drift(
         }
     }
     Ok(report)
+}
+
+/// The object name of the chart (or stack marker) a delivered file is for; `None` for the
+/// files all of the environment's charts share.
+fn delivered_name(file: &str) -> Option<&str> {
+    if let Some(rest) = file.strip_prefix("charts/") {
+        return rest.split('/').next();
+    }
+    if let Some(rest) = file.strip_prefix("stacks/") {
+        return rest.split('/').next();
+    }
+    for dir in [
+        "argocd/apps/",
+        "flux/kustomizations/",
+        "flux/helmreleases/",
+        "flux/sources/",
+    ] {
+        if let Some(name) = file.strip_prefix(dir).and_then(|r| r.strip_suffix(".yaml")) {
+            return Some(name);
+        }
+    }
+    None
 }
