@@ -95,6 +95,10 @@ pub struct Chart {
     pub values: Value,
     /// Inputs bound to sensitive upstream outputs, by value name: never written as values.
     pub sensitive_inputs: Vec<String>,
+    /// The commit whose chart was verified (its release lock entry's): `flux-helm` has Flux
+    /// render the chart from exactly that commit. `None` when rendered from the work tree
+    /// (`strata gitops render`, a preview): the source follows the branch.
+    pub commit: Option<String>,
 }
 
 /// A stack a chart depends on, for Flux's release markers.
@@ -519,13 +523,35 @@ pub fn render(
                 for c in &charts {
                     let mut deps: Vec<String> = c.chart_deps.iter().map(|d| app(d)).collect();
                     deps.sort();
+                    // The chart's code at the commit its lock entry names, never whatever the
+                    // branch holds now: a source of its own, pinned to that commit.
+                    let chart_source = match &c.commit {
+                        Some(commit) => {
+                            let source = json!({
+                                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                                "kind": "GitRepository",
+                                "metadata": {"name": app(&c.label), "namespace": settings.flux_namespace, "labels": labels(Map::new())},
+                                "spec": {
+                                    "interval": "10m",
+                                    "url": settings.repo_url,
+                                    "ref": {"branch": settings.revision, "commit": commit},
+                                }
+                            });
+                            files.insert(
+                                format!("flux/sources/{}.yaml", object_name(&c.label)),
+                                yaml(&source),
+                            );
+                            json!({"kind": "GitRepository", "name": app(&c.label)})
+                        }
+                        None => source_ref.clone(),
+                    };
                     let mut spec = json!({
                         "interval": "10m",
                         "releaseName": c.release,
                         "targetNamespace": c.namespace,
                         "chart": {"spec": {
                             "chart": format!("./{}", c.dir),
-                            "sourceRef": source_ref,
+                            "sourceRef": chart_source,
                             "reconcileStrategy": "Revision",
                         }},
                         "install": {"createNamespace": true, "remediation": {"retries": 3}},
@@ -593,11 +619,36 @@ mod tests {
             manifests: format!("kind: ConfigMap\nmetadata:\n  name: {label}\n").into_bytes(),
             values: json!({"replicas": 2}),
             sensitive_inputs: Vec::new(),
+            commit: None,
         }
     }
 
     fn parse(text: &str) -> Value {
         serde_norway::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn flux_helm_renders_each_chart_from_the_commit_its_lock_entry_names() {
+        let mut api = chart("charts/api", 0, &[], &[]);
+        api.commit = Some("c0ffee".repeat(6) + "c0ff");
+        let preview = chart("charts/web", 0, &[], &[]);
+        let files = render("dev", &settings(Format::FluxHelm), &[api, preview], &[]).unwrap();
+        let source = parse(&files["flux/sources/api.yaml"]);
+        assert_eq!(source["kind"], "GitRepository");
+        assert_eq!(source["metadata"]["name"], "dev-api");
+        assert_eq!(source["spec"]["ref"]["commit"], "c0ffee".repeat(6) + "c0ff");
+        let release = parse(&files["flux/helmreleases/api.yaml"]);
+        assert_eq!(
+            release["spec"]["chart"]["spec"]["sourceRef"],
+            json!({"kind": "GitRepository", "name": "dev-api"})
+        );
+        // Rendered from the work tree (no lock entry): the branch's source.
+        let web = parse(&files["flux/helmreleases/web.yaml"]);
+        assert_eq!(
+            web["spec"]["chart"]["spec"]["sourceRef"],
+            json!({"kind": "GitRepository", "name": "acme-infra"})
+        );
+        assert!(!files.contains_key("flux/sources/web.yaml"));
     }
 
     #[test]

@@ -356,6 +356,8 @@ struct Source<'a> {
     depth: usize,
     chart_deps: Vec<String>,
     stack_deps: Vec<String>,
+    /// The commit its lock entry names (`None`: rendered from the work tree).
+    commit: Option<String>,
 }
 
 /// Builds a chart's delivery: its values from the environment's files (as of the source's
@@ -438,6 +440,7 @@ fn chart_of(
         manifests: source.manifests,
         values,
         sensitive_inputs: sensitive,
+        commit: source.commit,
     })
 }
 
@@ -525,6 +528,7 @@ fn build(
                 depth: depth[i],
                 chart_deps,
                 stack_deps,
+                commit: None,
             },
         )?);
     }
@@ -686,6 +690,7 @@ pub fn from_lock(
                     depth: depth[label.as_str()],
                     chart_deps,
                     stack_deps,
+                    commit: Some(commit.to_string()),
                 },
             )?);
         }
