@@ -175,7 +175,27 @@ fn two_runners_share_an_environment_through_gcs_and_the_token_stays_out_of_every
     let plan = task(&j, "stacks/app", "plan");
     assert_eq!(plan["cached"], false, "{plan}");
 
-    let outputs: Vec<&Run> = runs.iter().chain([&again, &ra, &anew]).collect();
+    // A chart reading the network's output through the backend, rendered on its own (no
+    // stack in the run: terraform is still found to read the output).
+    b.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\ntype: application\n",
+    );
+    b.write("charts/web/values.yaml", "vpc_id: \"\"\n");
+    b.write(
+        "charts/web/templates/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  vpc: {{ required \"vpc_id\" .Values.vpc_id | quote }}\n",
+    );
+    b.write(
+        "charts/web/chart.toml",
+        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
+    );
+    b.commit("a chart reading the network's output");
+    let (chart, j) = run(&b, &server, &["check", "--env", "dev", "charts/web"], &[]);
+    assert_eq!(chart.code, 0, "{}\n{}", chart.stderr, chart.stdout);
+    assert_eq!(task(&j, "charts/web", "render")["status"], "ok", "{j}");
+
+    let outputs: Vec<&Run> = runs.iter().chain([&again, &ra, &anew, &chart]).collect();
     assert_nowhere(cloud::GCS_TOKEN, &a, &outputs);
     assert_nowhere(cloud::GCS_TOKEN, &b, &outputs);
 }

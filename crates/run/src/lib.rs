@@ -393,8 +393,18 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
         }
         Ok(Some(path))
     };
+    // A chart alone needs terraform too when it reads a stack's outputs from a backend
+    // other than local state (`terraform output` against the backend): found when it can
+    // be; the read says so when it cannot.
+    let reads_stack_outputs = tasks
+        .iter()
+        .any(|t| t.env.is_some() && !model.targets[t.target].inputs.is_empty());
     let terraform = if needs(&[Kind::Stack, Kind::Module]) {
         find(cfg.terraform_tool(), cfg.terraform.as_ref())?
+    } else if reads_stack_outputs {
+        find(cfg.terraform_tool(), cfg.terraform.as_ref())
+            .ok()
+            .flatten()
     } else {
         None
     };
