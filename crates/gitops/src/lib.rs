@@ -171,8 +171,22 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("storage.k8s.io", "StorageClass"),
     ("storage.k8s.io", "CSIDriver"),
     ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "IPAddress"),
+    ("networking.k8s.io", "ServiceCIDR"),
     ("node.k8s.io", "RuntimeClass"),
     ("policy", "PodSecurityPolicy"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("certificates.k8s.io", "ClusterTrustBundle"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("storage.k8s.io", "CSINode"),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicyBinding",
+    ),
+    ("resource.k8s.io", "DeviceClass"),
 ];
 
 /// The namespaces the charts' objects name and the cluster-scoped kinds they hold: what
@@ -180,6 +194,26 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
 fn scope(charts: &[&Chart]) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
     let mut namespaces = BTreeSet::new();
     let mut kinds = BTreeSet::new();
+    // Kinds the charts' own CRDs declare cluster-scoped (`spec.scope: Cluster`).
+    let mut declared: BTreeSet<(String, String)> = BTreeSet::new();
+    for c in charts {
+        let text = String::from_utf8_lossy(&c.manifests);
+        for doc in text.split("\n---") {
+            let Ok(v) = serde_norway::from_str::<Value>(doc) else {
+                continue;
+            };
+            if v.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
+                && v.pointer("/spec/scope").and_then(Value::as_str) == Some("Cluster")
+            {
+                if let (Some(group), Some(kind)) = (
+                    v.pointer("/spec/group").and_then(Value::as_str),
+                    v.pointer("/spec/names/kind").and_then(Value::as_str),
+                ) {
+                    declared.insert((group.to_string(), kind.to_string()));
+                }
+            }
+        }
+    }
     for c in charts {
         namespaces.insert(c.namespace.clone());
         let text = String::from_utf8_lossy(&c.manifests);
@@ -196,7 +230,9 @@ fn scope(charts: &[&Chart]) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
                 .and_then(|a| a.rsplit_once('/').map(|(g, _)| g))
                 .unwrap_or("");
             if let Some(kind) = v.get("kind").and_then(Value::as_str) {
-                if CLUSTER_SCOPED.contains(&(group, kind)) {
+                if CLUSTER_SCOPED.contains(&(group, kind))
+                    || declared.contains(&(group.to_string(), kind.to_string()))
+                {
                     kinds.insert((group.to_string(), kind.to_string()));
                 }
             }
@@ -625,6 +661,35 @@ mod tests {
 
     fn parse(text: &str) -> Value {
         serde_norway::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn the_appproject_allows_the_cluster_scoped_kinds_the_charts_render() {
+        let mut issuer = chart("charts/issuer", 0, &[], &[]);
+        issuer.manifests = b"apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: clusterissuers.cert-manager.io\nspec:\n  group: cert-manager.io\n  scope: Cluster\n  names:\n    kind: ClusterIssuer\n---\napiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: letsencrypt\n---\napiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: PriorityLevelConfiguration\nmetadata:\n  name: batch\n".to_vec();
+        let files = render("dev", &settings(Format::ArgoCd), &[issuer], &[]).unwrap();
+        let project = parse(&files["argocd/project.yaml"]);
+        let allowed: Vec<(String, String)> = project["spec"]["clusterResourceWhitelist"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                (
+                    k["group"].as_str().unwrap().to_string(),
+                    k["kind"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        for kind in [
+            ("cert-manager.io", "ClusterIssuer"),
+            ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+            ("apiextensions.k8s.io", "CustomResourceDefinition"),
+        ] {
+            assert!(
+                allowed.contains(&(kind.0.to_string(), kind.1.to_string())),
+                "{kind:?} not in {allowed:?}"
+            );
+        }
     }
 
     #[test]
