@@ -476,3 +476,53 @@ fn fileset_patterns_that_climb_out_of_the_module_are_read() {
         ["stacks/dot", "stacks/up"]
     );
 }
+
+/// Inside a module, `path.root`, `path.cwd` and bare relative paths are resolved by
+/// terraform from the directory it runs in: the calling stack's. A file read that way, or
+/// a chart a `helm_release` in the module names with a bare relative path, is the stack's
+/// input; the module's own hash does not hold it.
+#[test]
+fn root_relative_reads_in_a_module_are_the_calling_stacks() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(".gitignore", ".strata/\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "module \"addons\" {\n  source = \"../../modules/addons\"\n}\n",
+    );
+    repo.write(
+        "modules/addons/main.tf",
+        "locals {\n  common = file(\"${path.root}/../../shared/common.json\")\n  motd   = file(\"../../shared/motd.txt\")\n}\n\nmodule \"deploy\" {\n  source = \"../deploy\"\n}\n",
+    );
+    repo.write(
+        "modules/deploy/main.tf",
+        "resource \"helm_release\" \"web\" {\n  name  = \"web\"\n  chart = \"../../charts/web\"\n}\n",
+    );
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    repo.write("shared/common.json", "{}\n");
+    repo.write("shared/motd.txt", "hello\n");
+    repo.commit("a stack calling modules that read relative to the root");
+    for (file, text) in [
+        ("shared/common.json", "{\"changed\": true}\n"),
+        ("shared/motd.txt", "changed\n"),
+    ] {
+        repo.write(file, text);
+        assert_eq!(
+            repo.affected_labels(&["--base", "HEAD"]),
+            ["stacks/app"],
+            "{file}"
+        );
+        repo.git(&["checkout", "--", file]);
+    }
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.2.0\n",
+    );
+    assert_eq!(
+        repo.affected_labels(&["--base", "HEAD"]),
+        ["charts/web", "stacks/app"]
+    );
+}

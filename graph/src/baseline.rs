@@ -18,7 +18,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Changed whenever the model reads the same facts into other edges (6: `fileset`
-/// patterns are joined and cleaned): a baseline of the old model is not compared with the new.
+/// patterns are joined and cleaned; a module's root-relative reads are its callers'): a
+/// baseline of the old model is not compared with the new.
 const MAGIC: &[u8; 8] = b"STRBASE6";
 
 /// A baseline is the model's answer for a commit: it is stale when the fingerprint or what

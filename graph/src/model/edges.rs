@@ -94,6 +94,24 @@ fn resolve_path(
     Resolved::Unknown
 }
 
+/// Whether a path read from `base` is relative to the root module (`path.root`,
+/// `path.cwd`, a bare relative path, or a local built on one): terraform resolves it from
+/// the directory it runs in, the calling stack's, wherever the module is.
+fn root_based(base: &PathBase, locals: &[PathLocal]) -> bool {
+    let mut base = base;
+    for _ in 0..LOCAL_CHAIN_LIMIT {
+        match base {
+            PathBase::Root => return true,
+            PathBase::Local(name) => match locals.iter().find(|l| &l.name == name) {
+                Some(local) => base = &local.base,
+                None => return false,
+            },
+            PathBase::Module | PathBase::Absolute => return false,
+        }
+    }
+    false
+}
+
 /// Every place a path may resolve to when a local it goes through holds one of several
 /// paths (a map of paths, a `coalesce` of them): each candidate, followed through locals.
 fn candidate_paths(
@@ -174,13 +192,18 @@ impl Builder<'_> {
         parsed: &HashMap<&str, Arc<Facts>>,
     ) -> Result<()> {
         let root_dir = label_dir(&target.label).to_string();
-        // (file path, facts) pairs to process; starts with the target's own files.
-        let mut work: Vec<(String, Arc<Facts>)> = target
+        // A module's reads relative to the root module are its callers' (see `root_based`):
+        // a module target leaves them to the stacks that call it, and a stack follows the
+        // module targets it calls (and theirs) for those reads only.
+        let is_root = target.kind == Kind::Stack;
+        // (file path, facts, only its root-relative reads) to process; starts with the
+        // target's own files.
+        let mut work: Vec<(String, Arc<Facts>, bool)> = target
             .files
             .iter()
             .filter_map(|f| match parsed.get(f.as_str()) {
                 Some(facts) if matches!(**facts, Facts::Hcl(_)) => {
-                    Some((f.clone(), Arc::clone(facts)))
+                    Some((f.clone(), Arc::clone(facts), false))
                 }
                 _ => None,
             })
@@ -188,9 +211,9 @@ impl Builder<'_> {
         let mut visited_dirs: BTreeSet<String> = BTreeSet::new();
         // Path-valued locals by module directory (locals are module-wide, across files).
         let mut locals: HashMap<String, Vec<PathLocal>> = HashMap::default();
-        let add_locals = |items: &[(String, Arc<Facts>)],
+        let add_locals = |items: &[(String, Arc<Facts>, bool)],
                           locals: &mut HashMap<String, Vec<PathLocal>>| {
-            for (f, h) in items {
+            for (f, h, _) in items {
                 let Facts::Hcl(h) = &**h else { continue };
                 locals
                     .entry(parent_dir(f).to_string())
@@ -199,11 +222,32 @@ impl Builder<'_> {
             }
         };
         add_locals(&work, &mut locals);
-        while let Some((file, facts)) = work.pop() {
+        while let Some((file, facts, roots_only)) = work.pop() {
             let Facts::Hcl(facts) = &*facts else { continue };
             let dir = parent_dir(&file).to_string();
             for call in &facts.modules {
                 let location = Location::at(file.clone(), call.line);
+                if roots_only {
+                    // Inside a module target the stack calls: only to find the modules it
+                    // calls in turn (the module target reports its own problems).
+                    let Some(resolved) = join_normalized(&dir, &call.source)
+                        .filter(|_| call.is_local() && !call.source.starts_with('/'))
+                        .and_then(|p| self.through_links(&p, "module source", &location).ok())
+                        .filter(|p| self.tf_dirs.contains(p.as_str()))
+                    else {
+                        continue;
+                    };
+                    if visited_dirs.insert(resolved.clone()) {
+                        let more = match self.owners.of_dir(&resolved) {
+                            Some(_) => self.module_files(&resolved, parsed),
+                            None => self.loose_module(&resolved, target)?,
+                        };
+                        let more: Vec<_> = more.into_iter().map(|(f, h)| (f, h, true)).collect();
+                        add_locals(&more, &mut locals);
+                        work.extend(more);
+                    }
+                    continue;
+                }
                 if call.source.starts_with('/') || call.source.starts_with("file://") {
                     target.problem(outside_workspace("module source", &call.source, location));
                     continue;
@@ -239,14 +283,29 @@ impl Builder<'_> {
                 }
                 match self.owners.of_dir(&resolved) {
                     Some(owner) if owner == me => {}
-                    Some(owner) => target.deps.push(Dependency {
-                        label: self.found[owner].label.clone(),
-                        how: DepKind::Module,
-                        origin: location,
-                    }),
+                    Some(owner) => {
+                        target.deps.push(Dependency {
+                            label: self.found[owner].label.clone(),
+                            how: DepKind::Module,
+                            origin: location,
+                        });
+                        if is_root && visited_dirs.insert(resolved.clone()) {
+                            let more: Vec<_> = self
+                                .module_files(&resolved, parsed)
+                                .into_iter()
+                                .map(|(f, h)| (f, h, true))
+                                .collect();
+                            add_locals(&more, &mut locals);
+                            work.extend(more);
+                        }
+                    }
                     None => {
                         if visited_dirs.insert(resolved.clone()) {
-                            let more = self.loose_module(&resolved, target)?;
+                            let more: Vec<_> = self
+                                .loose_module(&resolved, target)?
+                                .into_iter()
+                                .map(|(f, h)| (f, h, false))
+                                .collect();
                             add_locals(&more, &mut locals);
                             work.extend(more);
                         }
@@ -254,7 +313,20 @@ impl Builder<'_> {
                 }
             }
             let module_locals = locals.get(&dir).map(Vec::as_slice).unwrap_or_default();
+            // The reads this pass handles: a module target's root-relative reads are its
+            // callers'; a stack's pass through a module target handles only those.
+            let mine = |base: &PathBase| {
+                let root = root_based(base, module_locals);
+                if roots_only {
+                    root
+                } else {
+                    is_root || !root
+                }
+            };
             for r in &facts.chart_refs {
+                if !mine(&r.base) {
+                    continue;
+                }
                 let location = Location::at(file.clone(), r.line);
                 match resolve_path(&r.base, &r.path, &dir, &root_dir, module_locals) {
                     Resolved::Unknown => target.unresolved.push(location),
@@ -295,6 +367,9 @@ impl Builder<'_> {
                 }
             }
             for r in &facts.file_refs {
+                if !mine(&r.base) {
+                    continue;
+                }
                 let location = Location::at(file.clone(), r.line);
                 let exact = match r.candidate {
                     true => Resolved::Unknown,
@@ -376,16 +451,45 @@ impl Builder<'_> {
                     target.extra_inputs.insert(resolved);
                 }
             }
-            target.unresolved.extend(
-                facts
-                    .unresolved_refs
-                    .iter()
-                    .map(|&l| Location::at(file.clone(), l)),
-            );
+            if !roots_only {
+                target.unresolved.extend(
+                    facts
+                        .unresolved_refs
+                        .iter()
+                        .map(|&l| Location::at(file.clone(), l)),
+                );
+            }
         }
         target.unresolved.sort();
         target.unresolved.dedup();
         Ok(())
+    }
+
+    /// The facts of the Terraform files of a module directory another target owns (its
+    /// files directly in that directory), in path order.
+    fn module_files(
+        &self,
+        dir: &str,
+        parsed: &HashMap<&str, Arc<Facts>>,
+    ) -> Vec<(String, Arc<Facts>)> {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        self.snapshot
+            .files
+            .range(prefix.clone()..)
+            .map(|(p, _)| p.as_str())
+            .take_while(|p| p.starts_with(&prefix))
+            .filter(|p| !p[prefix.len()..].contains('/') && is_terraform_file(p))
+            .filter_map(|p| match parsed.get(p) {
+                Some(facts) if matches!(**facts, Facts::Hcl(_)) => {
+                    Some((p.to_string(), Arc::clone(facts)))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// A local module directory that no target owns: all its files are inputs of the caller;
