@@ -526,3 +526,37 @@ fn root_relative_reads_in_a_module_are_the_calling_stacks() {
         ["charts/web", "stacks/app"]
     );
 }
+
+/// Terraform JSON syntax: a file read inside a `"${...}"` string and a `helm_release` chart
+/// are inputs, as in native syntax.
+#[test]
+fn json_syntax_reads_and_charts_are_inputs() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(".gitignore", ".strata/\n");
+    repo.write(
+        "stacks/app/main.tf.json",
+        r#"{"resource": {"null_resource": {"x": {"triggers": {"data": "${file(\"${path.module}/../../shared/user_data.sh\")}"}}}}}"#,
+    );
+    repo.write(
+        "stacks/rel/main.tf.json",
+        r#"{"resource": {"helm_release": {"web": {"name": "web", "chart": "../../charts/web"}}}}"#,
+    );
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    repo.write("shared/user_data.sh", "#!/bin/sh\n");
+    repo.commit("JSON-syntax stacks");
+    repo.write("shared/user_data.sh", "#!/bin/sh\necho changed\n");
+    assert_eq!(repo.affected_labels(&["--base", "HEAD"]), ["stacks/app"]);
+    repo.git(&["checkout", "--", "shared"]);
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.2.0\n",
+    );
+    assert_eq!(
+        repo.affected_labels(&["--base", "HEAD"]),
+        ["charts/web", "stacks/rel"]
+    );
+}
