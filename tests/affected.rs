@@ -560,3 +560,26 @@ fn json_syntax_reads_and_charts_are_inputs() {
         ["charts/web", "stacks/rel"]
     );
 }
+
+/// A file read by name is an input even when WORKSPACE.toml's `ignore` matches it.
+#[test]
+fn a_file_read_by_name_is_an_input_even_when_ignored() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\nignore = [\"**/*.md\"]\n",
+    );
+    repo.write(".gitignore", ".strata/\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "output \"runbook\" {\n  value = file(\"${path.module}/runbook.md\")\n}\n",
+    );
+    repo.write("stacks/app/runbook.md", "# Runbook\n");
+    repo.write("stacks/other/main.tf", "output \"x\" {\n  value = 1\n}\n");
+    repo.write("stacks/other/README.md", "# Other\n");
+    repo.commit("a stack reading an ignored file");
+    repo.write("stacks/app/runbook.md", "# Runbook, changed\n");
+    repo.write("stacks/other/README.md", "# Other, changed\n");
+    // The file read is an input; an ignored file nothing reads is still not.
+    assert_eq!(repo.affected_labels(&["--base", "HEAD"]), ["stacks/app"]);
+}

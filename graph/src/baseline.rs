@@ -18,7 +18,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Changed whenever the model reads the same facts into other edges (6: `fileset`
-/// patterns are joined and cleaned; a module's root-relative reads are its callers'): a
+/// patterns are joined and cleaned; a module's root-relative reads are its callers'; a
+/// file read by name is an input even when `ignore` matches it): a
 /// baseline of the old model is not compared with the new.
 const MAGIC: &[u8; 8] = b"STRBASE6";
 

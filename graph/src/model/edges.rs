@@ -446,8 +446,11 @@ impl Builder<'_> {
                         target.unresolved.push(location);
                     }
                 } else if self.owners.of_file(&resolved) != Some(me)
-                    && !self.ignore.is_match(&resolved)
+                    || self.ignore.is_match(&resolved)
                 {
+                    // Read by name: an input even when `ignore` matches it (ignore is for
+                    // files no tool reads; this one is read), which leaves it out of the
+                    // target's own files.
                     target.extra_inputs.insert(resolved);
                 }
             }
