@@ -91,6 +91,32 @@ fn edit(repo: &Repo, editor: &Path, key: &Path, tmp: &Path, file: &str) -> Run {
     cmd.output().unwrap().into()
 }
 
+/// `strata ARGS` on a pseudo-terminal (util-linux `script`), in `repo`, with `key` as the
+/// identity and TMPDIR `tmp`.
+fn on_terminal(repo: &Repo, key: &Path, tmp: &Path, args: &str) -> Command {
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_strata"));
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &command, "/dev/null"])
+        .current_dir(repo.path())
+        .env("STRATA_AGE_KEY_FILE", key)
+        .env("TMPDIR", tmp)
+        .env("STRATA_DAEMON", "0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
+/// Runs `cmd` with `input` typed on its terminal.
+fn answered(mut cmd: Command, input: &[u8]) -> Run {
+    use std::io::Write;
+    let mut child = cmd
+        .spawn()
+        .expect("util-linux `script` runs commands on a pseudo-terminal");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap().into()
+}
+
 /// The reason `stacks/db`'s plan in dev failed.
 fn failed_plan_reason(repo: &Repo, key: &Path, tmp: &Path) -> String {
     let run = with_key(repo, Some(key), tmp, &["plan", "--env", "dev", "--json"]);
@@ -319,23 +345,10 @@ fn an_undeclared_secret_reaches_no_terraform_and_an_unapproved_plan_leaves_nothi
     repo.commit("a stack and secrets");
 
     // On a terminal, the plan shown and the question answered no: planned, not applied.
-    let command = format!("{} apply --env dev", env!("CARGO_BIN_EXE_strata"));
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(repo.path())
-        .env("STRATA_AGE_KEY_FILE", &key)
-        .env("TMPDIR", tmp.path())
-        .env("HOME", tmp.path())
-        .env("STRATA_DAEMON", "0")
-        .env("STRATA_STATE_DIR", repo.state_dir())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("util-linux `script` runs commands on a pseudo-terminal");
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"n\n").unwrap();
-    let run: Run = child.wait_with_output().unwrap().into();
+    let mut cmd = on_terminal(&repo, &key, tmp.path(), "apply --env dev");
+    cmd.env("HOME", tmp.path())
+        .env("STRATA_STATE_DIR", repo.state_dir());
+    let run = answered(cmd, b"n\n");
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("not approved"), "{}", run.stdout);
     assert!(common::local_state_files(&repo).is_empty());
@@ -795,23 +808,9 @@ fn on_a_terminal_an_edit_that_is_not_toml_opens_the_editor_again() {
             count = count.display()
         ),
     );
-    let command = format!("{} secrets edit {SECRETS}", env!("CARGO_BIN_EXE_strata"));
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(repo.path())
-        .env("EDITOR", &editor)
-        .env_remove("VISUAL")
-        .env("STRATA_AGE_KEY_FILE", &key)
-        .env("TMPDIR", tmp.path())
-        .env("STRATA_DAEMON", "0")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("util-linux `script` runs commands on a pseudo-terminal");
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"\n").unwrap();
-    let run: Run = child.wait_with_output().unwrap().into();
+    let mut cmd = on_terminal(&repo, &key, tmp.path(), &format!("secrets edit {SECRETS}"));
+    cmd.env("EDITOR", &editor).env_remove("VISUAL");
+    let run = answered(cmd, b"\n");
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("not valid TOML"), "{}", run.stdout);
     assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 2);

@@ -15,8 +15,8 @@ mod cloud;
 mod common;
 
 use cloud::Cloud;
-use common::{files_containing, network_stack, task, tools_repo, wait_for, Repo, Run};
-use std::process::{Child, Stdio};
+use common::{network_stack, task, tools_repo, wait_for, Repo, Run};
+use std::process::Child;
 use std::time::Duration;
 
 /// Variables that would give terraform credentials or endpoints of its own.
@@ -57,27 +57,16 @@ fn workspace(backend: &str, extra_env_toml: &str) -> Repo {
     repo
 }
 
-fn command(
-    repo: &Repo,
-    server: &Cloud,
-    args: &[&str],
-    extra: &[(&str, &str)],
-) -> std::process::Command {
-    let mut full = vec!["--json"];
-    full.extend_from_slice(args);
-    let mut cmd = repo.command(&full);
-    for var in AMBIENT {
-        cmd.env_remove(var);
-    }
-    for (k, v) in server.env() {
-        cmd.env(k, v);
-    }
-    cmd.env("STRATA_TEST_GCS_TOKEN", cloud::GCS_TOKEN)
-        .env("STRATA_TEST_AZURE_KEY", cloud::AZURE_KEY);
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    cmd
+/// The proxy and CA terraform needs, and the credentials where env.toml says to read them.
+fn server_env(server: &Cloud) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = server
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    env.push(("STRATA_TEST_GCS_TOKEN".into(), cloud::GCS_TOKEN.into()));
+    env.push(("STRATA_TEST_AZURE_KEY".into(), cloud::AZURE_KEY.into()));
+    env
 }
 
 fn run(
@@ -86,29 +75,16 @@ fn run(
     args: &[&str],
     extra: &[(&str, &str)],
 ) -> (Run, serde_json::Value) {
-    let run: Run = command(repo, server, args, extra).output().unwrap().into();
-    let json = serde_json::from_str(&run.stdout).unwrap_or(serde_json::Value::Null);
-    (run, json)
+    common::backend_run(repo, &server_env(server), AMBIENT, args, extra)
 }
 
 fn spawn(repo: &Repo, server: &Cloud, args: &[&str], extra: &[(&str, &str)]) -> Child {
-    command(repo, server, args, extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    common::backend_spawn(repo, &server_env(server), AMBIENT, args, extra)
 }
 
 /// No file strata wrote and no output holds the credential.
 fn assert_nowhere(secret: &str, repo: &Repo, outputs: &[&Run]) {
-    for dir in [repo.path().join(".strata"), repo.state_dir().to_path_buf()] {
-        let found = files_containing(&dir, secret.as_bytes(), &[]);
-        assert!(found.is_empty(), "{secret} is in {found:?}");
-    }
-    for run in outputs {
-        assert!(!run.stdout.contains(secret), "{}", run.stdout);
-        assert!(!run.stderr.contains(secret), "{}", run.stderr);
-    }
+    common::assert_secret_nowhere(secret, repo, outputs);
 }
 
 /// Runner A applies `stacks/network`; runner B, with no state of its own, plans and applies

@@ -11,7 +11,7 @@ mod s3;
 
 use common::{files_containing, network_stack, task, tools_repo, wait_for, Repo, Run};
 use s3::S3;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 /// `stacks/network` (output `vpc_id`; `v = "slow"` makes its apply touch
@@ -49,31 +49,21 @@ secret_key_env = "STRATA_TEST_S3_SECRET_KEY"
     repo
 }
 
-fn command(
-    repo: &Repo,
-    server: &S3,
-    args: &[&str],
-    extra: &[(&str, &str)],
-) -> std::process::Command {
-    let mut full = vec!["--json"];
-    full.extend_from_slice(args);
-    let mut cmd = repo.command(&full);
-    cmd.env("STRATA_TEST_S3_URL", server.url())
-        .env("STRATA_TEST_S3_ACCESS_KEY", s3::ACCESS_KEY)
-        .env("STRATA_TEST_S3_SECRET_KEY", s3::SECRET_KEY);
-    // Only what env.toml says reaches terraform: no ambient AWS credentials.
-    for var in [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    cmd
+/// Only what env.toml says reaches terraform: no ambient AWS credentials.
+const AMBIENT: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+];
+
+/// The server's address and the credentials, where env.toml says to read them.
+fn server_env(server: &S3) -> Vec<(String, String)> {
+    vec![
+        ("STRATA_TEST_S3_URL".into(), server.url()),
+        ("STRATA_TEST_S3_ACCESS_KEY".into(), s3::ACCESS_KEY.into()),
+        ("STRATA_TEST_S3_SECRET_KEY".into(), s3::SECRET_KEY.into()),
+    ]
 }
 
 fn run(
@@ -82,31 +72,17 @@ fn run(
     args: &[&str],
     extra: &[(&str, &str)],
 ) -> (Run, serde_json::Value) {
-    let run: Run = command(repo, server, args, extra).output().unwrap().into();
-    let json = serde_json::from_str(&run.stdout).unwrap_or(serde_json::Value::Null);
-    (run, json)
+    common::backend_run(repo, &server_env(server), AMBIENT, args, extra)
 }
 
 fn spawn(repo: &Repo, server: &S3, args: &[&str], extra: &[(&str, &str)]) -> Child {
-    command(repo, server, args, extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    common::backend_spawn(repo, &server_env(server), AMBIENT, args, extra)
 }
 
-/// No file strata wrote (the checkout's .strata with the sandboxes terraform ran in, the
-/// local state directory) and no output holds the secret key or the access key.
+/// No file strata wrote and no output holds the secret key or the access key.
 fn assert_keys_nowhere(repo: &Repo, outputs: &[&Run]) {
     for secret in [s3::SECRET_KEY, s3::ACCESS_KEY] {
-        for dir in [repo.path().join(".strata"), repo.state_dir().to_path_buf()] {
-            let found = files_containing(&dir, secret.as_bytes(), &[]);
-            assert!(found.is_empty(), "{secret} is in {found:?}");
-        }
-        for run in outputs {
-            assert!(!run.stdout.contains(secret), "{}", run.stdout);
-            assert!(!run.stderr.contains(secret), "{}", run.stderr);
-        }
+        common::assert_secret_nowhere(secret, repo, outputs);
     }
 }
 

@@ -749,3 +749,72 @@ pub fn free_port() -> u16 {
         }
     }
 }
+
+/// `strata --json ARGS` in `repo` for a state backend's tests: `unset` removed from the
+/// environment (credentials terraform would otherwise find on its own), then `env` and
+/// `extra` set.
+pub fn backend_command(
+    repo: &Repo,
+    env: &[(String, String)],
+    unset: &[&str],
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> Command {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    let mut cmd = repo.command(&full);
+    for var in unset {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// [`backend_command`] run to its end: the run and its JSON report (null when none).
+pub fn backend_run(
+    repo: &Repo,
+    env: &[(String, String)],
+    unset: &[&str],
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> (Run, serde_json::Value) {
+    let run: Run = backend_command(repo, env, unset, args, extra)
+        .output()
+        .unwrap()
+        .into();
+    let json = serde_json::from_str(&run.stdout).unwrap_or(serde_json::Value::Null);
+    (run, json)
+}
+
+/// [`backend_command`] started in the background, its output piped.
+pub fn backend_spawn(
+    repo: &Repo,
+    env: &[(String, String)],
+    unset: &[&str],
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> std::process::Child {
+    backend_command(repo, env, unset, args, extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// No file strata wrote (the checkout's .strata with the sandboxes terraform ran in, the
+/// local state directory) and no output holds `secret`.
+pub fn assert_secret_nowhere(secret: &str, repo: &Repo, outputs: &[&Run]) {
+    for dir in [repo.path().join(".strata"), repo.state_dir().to_path_buf()] {
+        let found = files_containing(&dir, secret.as_bytes(), &[]);
+        assert!(found.is_empty(), "{secret} is in {found:?}");
+    }
+    for run in outputs {
+        assert!(!run.stdout.contains(secret), "{}", run.stdout);
+        assert!(!run.stderr.contains(secret), "{}", run.stderr);
+    }
+}
