@@ -423,6 +423,35 @@ fn read_only_remote_is_read_but_never_written() {
     assert_eq!(files_under(&server.www()), before);
 }
 
+/// `STRATA_REMOTE_CACHE_READ_ONLY` makes the remote WORKSPACE.toml names read-only for
+/// every command, whatever WORKSPACE.toml (which a pull request can change) says.
+#[test]
+fn the_read_only_variable_keeps_a_configured_remote_unwritten() {
+    let server = Nginx::start(Flavor::ReadWrite);
+    let repo = sample_repo();
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace.replace(
+            "[cache]\n",
+            &format!("[cache]\nremote = \"{}\"\n", server.url()),
+        ),
+    );
+    let mut args = vec!["--json", "check", "--env", "dev"];
+    args.extend_from_slice(&TARGETS);
+    let run: Run = repo
+        .command(&args)
+        .env("STRATA_REMOTE_CACHE_READ_ONLY", "1")
+        .output()
+        .unwrap()
+        .into();
+    run.assert_ok();
+    assert_eq!(files_under(&server.www()), Vec::<std::path::PathBuf>::new());
+    let log = server.access_log();
+    assert!(!log.is_empty(), "the remote was read");
+    assert!(log.iter().all(|l| l.contains("\"GET /cache/")), "{log:?}");
+}
+
 #[test]
 fn a_failing_remote_is_asked_at_most_three_times_per_run() {
     let server = Nginx::start(Flavor::Error500);

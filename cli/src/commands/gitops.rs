@@ -48,7 +48,8 @@ pub fn run_options(ctx: &Context, session: &strata_graph::session::Session) -> R
             .clone()
             .map(|url| RemoteOptions {
                 url,
-                read_only: session.config.cache.remote_read_only,
+                read_only: session.config.cache.remote_read_only
+                    || crate::commands::run::read_only_from_env(),
                 required: false,
             }),
         state_root: Some(session.root.clone()),

@@ -218,7 +218,9 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         use_cache: ctx.use_cache,
         remote: remote_url.map(|url| RemoteOptions {
             url,
-            read_only: args.remote_cache_read_only || session.config.cache.remote_read_only,
+            read_only: args.remote_cache_read_only
+                || session.config.cache.remote_read_only
+                || read_only_from_env(),
             required: args.require_remote_cache,
         }),
         state_root: None,
@@ -654,4 +656,12 @@ fn print_summary(tasks: &[TaskReport], elapsed: Duration, verbose: bool) {
         failed.len(),
         elapsed.as_secs_f64()
     );
+}
+
+/// `STRATA_REMOTE_CACHE_READ_ONLY` set (to anything but empty, `0` or `false`): every command
+/// reads the remote cache and never writes it, whatever WORKSPACE.toml (which a pull
+/// request can change) says. For jobs that run untrusted code.
+pub(crate) fn read_only_from_env() -> bool {
+    std::env::var("STRATA_REMOTE_CACHE_READ_ONLY")
+        .is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
 }
