@@ -271,6 +271,15 @@ fn yaml(value: &Value) -> String {
     serde_norway::to_string(value).expect("JSON values serialize as YAML")
 }
 
+/// The stacks among `stacks` that a chart reads (each gets a Flux release marker).
+fn stacks_read<'s>(charts: &[&Chart], stacks: &'s [Stack]) -> impl Iterator<Item = &'s Stack> {
+    let read: BTreeSet<String> = charts
+        .iter()
+        .flat_map(|c| c.stack_deps.iter().cloned())
+        .collect();
+    stacks.iter().filter(move |s| read.contains(&s.label))
+}
+
 /// The files of the environment's output, by path relative to the output directory.
 pub fn render(
     env: &str,
@@ -332,11 +341,7 @@ pub fn render(
     }
     // Flux's release markers of the stacks charts read are objects too: `stack-<name>`.
     if settings.format == Format::FluxKustomize {
-        let read: BTreeSet<&str> = charts
-            .iter()
-            .flat_map(|c| c.stack_deps.iter().map(String::as_str))
-            .collect();
-        for s in stacks.iter().filter(|s| read.contains(s.label.as_str())) {
+        for s in stacks_read(&charts, stacks) {
             let name = format!("stack-{}", object_name(&s.label));
             if let Some(other) = names.insert(name.clone(), &s.label) {
                 return Err(GitopsError::NameCollision {
@@ -489,11 +494,7 @@ pub fn render(
             };
             if settings.format == Format::FluxKustomize {
                 // Stacks charts read get a release marker, so charts wait for them.
-                let read: BTreeSet<&str> = charts
-                    .iter()
-                    .flat_map(|c| c.stack_deps.iter().map(String::as_str))
-                    .collect();
-                for s in stacks.iter().filter(|s| read.contains(s.label.as_str())) {
+                for s in stacks_read(&charts, stacks) {
                     let name = object_name(&s.label);
                     let marker = json!({
                         "apiVersion": "v1",
