@@ -343,7 +343,10 @@ fn new_stacks_are_applied_side_by_side_and_a_held_creation_lock_is_named() {
         let (count, data) = rows.split_once('|').unwrap();
         assert_eq!(count, "1", "{schema}: {rows}");
         let state: serde_json::Value = serde_json::from_str(data).unwrap();
-        assert_eq!(state["serial"], 0, "{state}");
+        // Empty, once: the second runner's push of an empty state may replace the first
+        // one's (terraform allows that while a state is empty), which moves the serial to 1.
+        assert!(state["serial"].as_u64().unwrap() <= 1, "{state}");
+        assert_eq!(state["resources"], serde_json::json!([]), "{state}");
     }
 
     // Another session holds the creation lock: a plan fails at once and names it.
