@@ -527,6 +527,52 @@ fn root_relative_reads_in_a_module_are_the_calling_stacks() {
     );
 }
 
+/// A module that reads nothing itself but calls one that reads relative to the root: the
+/// read is still every calling stack's, however many stacks share the module (whether a
+/// module needs walking is worked out once and reused for every caller).
+#[test]
+fn a_root_relative_read_two_modules_down_is_every_callers() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(".gitignore", ".strata/\n");
+    for stack in ["a", "b", "c"] {
+        repo.write(
+            &format!("stacks/{stack}/main.tf"),
+            "module \"wrapper\" {\n  source = \"../../modules/wrapper\"\n}\n",
+        );
+    }
+    repo.write(
+        "stacks/plain/main.tf",
+        "module \"quiet\" {\n  source = \"../../modules/quiet\"\n}\n",
+    );
+    repo.write(
+        "modules/wrapper/main.tf",
+        "variable \"x\" {\n  default = 1\n}\n\nmodule \"inner\" {\n  source = \"../inner\"\n}\n",
+    );
+    repo.write(
+        "modules/inner/main.tf",
+        "locals {\n  settings = file(\"../../shared/settings.json\")\n}\n",
+    );
+    repo.write(
+        "modules/quiet/main.tf",
+        "locals {\n  own = file(\"${path.module}/own.txt\")\n}\n",
+    );
+    repo.write("modules/quiet/own.txt", "own\n");
+    repo.write("shared/settings.json", "{}\n");
+    repo.commit("stacks calling a module that calls one reading relative to the root");
+    repo.write("shared/settings.json", "{\"changed\": true}\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "HEAD"]),
+        ["stacks/a", "stacks/b", "stacks/c"]
+    );
+    repo.git(&["checkout", "--", "shared"]);
+    repo.write("modules/quiet/own.txt", "changed\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "HEAD"]),
+        ["modules/quiet", "stacks/plain"]
+    );
+}
+
 /// Terraform JSON syntax: a file read inside a `"${...}"` string and a `helm_release` chart
 /// are inputs, as in native syntax.
 #[test]

@@ -16,7 +16,7 @@ use crate::snapshot::Snapshot;
 use globset::{GlobBuilder, GlobSet};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Joins a relative path onto a directory and normalizes `.` and `..`; `None` when it
 /// climbs above the workspace root.
@@ -180,6 +180,9 @@ pub(super) struct Builder<'a> {
     /// Directories that directly hold Terraform files.
     pub(super) tf_dirs: HashSet<&'a str>,
     pub(super) links: &'a Links,
+    /// For each module target directory a stack calls: whether the stack must walk it for
+    /// reads relative to the root module (see `root_walk_needed`).
+    pub(super) root_walks: Mutex<HashMap<String, bool>>,
 }
 
 impl Builder<'_> {
@@ -239,6 +242,7 @@ impl Builder<'_> {
                     };
                     if visited_dirs.insert(resolved.clone()) {
                         let more = match self.owners.of_dir(&resolved) {
+                            Some(_) if !self.root_walk_needed(&resolved, parsed) => Vec::new(),
                             Some(_) => self.module_files(&resolved, parsed),
                             None => self.loose_module(&resolved, target)?,
                         };
@@ -289,7 +293,10 @@ impl Builder<'_> {
                             how: DepKind::Module,
                             origin: location,
                         });
-                        if is_root && visited_dirs.insert(resolved.clone()) {
+                        if is_root
+                            && visited_dirs.insert(resolved.clone())
+                            && self.root_walk_needed(&resolved, parsed)
+                        {
                             let more: Vec<_> = self
                                 .module_files(&resolved, parsed)
                                 .into_iter()
@@ -466,6 +473,86 @@ impl Builder<'_> {
         target.unresolved.sort();
         target.unresolved.dedup();
         Ok(())
+    }
+
+    /// Whether a stack calling the module target in `dir` has anything to find by walking it
+    /// for reads relative to the root module: the module's files make such a read, or call
+    /// a local module directory no target owns (whose files the walk makes inputs), or call
+    /// a module target for which this holds, at any depth. It is the same for every caller,
+    /// so it is worked out once per directory: most modules make no such read, and walking
+    /// them again for each of thousands of stacks cost more than the rest of the edges.
+    fn root_walk_needed(&self, dir: &str, parsed: &HashMap<&str, Arc<Facts>>) -> bool {
+        self.root_walk_of(dir, parsed, &mut Vec::new()).0
+    }
+
+    /// `root_walk_needed`, and whether the answer is certain: a cycle of module calls
+    /// answers "walk" without looking further, and is not remembered.
+    fn root_walk_of(
+        &self,
+        dir: &str,
+        parsed: &HashMap<&str, Arc<Facts>>,
+        path: &mut Vec<String>,
+    ) -> (bool, bool) {
+        let known = self
+            .root_walks
+            .lock()
+            .ok()
+            .and_then(|m| m.get(dir).copied());
+        if let Some(needed) = known {
+            return (needed, true);
+        }
+        if path.iter().any(|p| p == dir) {
+            return (true, false);
+        }
+        let files = self.module_files(dir, parsed);
+        let hcl = || {
+            files.iter().filter_map(|(f, h)| match &**h {
+                Facts::Hcl(h) => Some((f, h)),
+                _ => None,
+            })
+        };
+        let locals: Vec<PathLocal> = hcl()
+            .flat_map(|(_, h)| h.path_locals.iter().cloned())
+            .collect();
+        let mut needed = hcl().any(|(_, h)| {
+            h.file_refs
+                .iter()
+                .chain(&h.chart_refs)
+                .any(|r| root_based(&r.base, &locals))
+        });
+        let mut certain = true;
+        if !needed {
+            path.push(dir.to_string());
+            'calls: for (file, h) in hcl() {
+                for call in &h.modules {
+                    // Resolved as the walk resolves it: what it skips is skipped here too.
+                    let location = Location::at(file.clone(), call.line);
+                    let Some(resolved) = join_normalized(dir, &call.source)
+                        .filter(|_| call.is_local() && !call.source.starts_with('/'))
+                        .and_then(|p| self.through_links(&p, "module source", &location).ok())
+                        .filter(|p| self.tf_dirs.contains(p.as_str()))
+                    else {
+                        continue;
+                    };
+                    let (more, sure) = match self.owners.of_dir(&resolved) {
+                        None => (true, true),
+                        Some(_) => self.root_walk_of(&resolved, parsed, path),
+                    };
+                    certain &= sure;
+                    if more {
+                        needed = true;
+                        break 'calls;
+                    }
+                }
+            }
+            path.pop();
+        }
+        if certain {
+            if let Ok(mut walks) = self.root_walks.lock() {
+                walks.insert(dir.to_string(), needed);
+            }
+        }
+        (needed, certain)
     }
 
     /// The facts of the Terraform files of a module directory another target owns (its

@@ -278,6 +278,7 @@ pub fn build(
         ignore,
         tf_dirs,
         links: &links,
+        root_walks: Default::default(),
     };
     let targets = {
         let _phase = tracing::info_span!("targets").entered();
