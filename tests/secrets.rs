@@ -645,8 +645,9 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
         // Fails to render unless the secret arrived. The other values are written the
         // ways templates commonly write secrets, none of them as the value itself: a key
         // of several lines indented, a password inside JSON (Go escapes `&`, `<`, `>`)
-        // inside a quoted string, and base64 of `user:password`.
-        "{{ if not .Values.apiKey }}{{ fail \"no apiKey\" }}{{ end }}\napiVersion: v1\nkind: Secret\nmetadata:\n  name: web\ndata:\n  apiKey: {{ .Values.apiKey | b64enc }}\n  auth: {{ printf \"%s:%s\" .Values.registryUser .Values.registryPassword | b64enc }}\nstringData:\n  tls.key: |{{ .Values.tlsKey | nindent 4 }}\n  config.json: {{ dict \"password\" .Values.dbPassword | toJson | quote }}\n",
+        // inside a quoted string, base64 of `user:password`, a password URL-encoded in a
+        // connection string, and one in capitals.
+        "{{ if not .Values.apiKey }}{{ fail \"no apiKey\" }}{{ end }}\napiVersion: v1\nkind: Secret\nmetadata:\n  name: web\ndata:\n  apiKey: {{ .Values.apiKey | b64enc }}\n  auth: {{ printf \"%s:%s\" .Values.registryUser .Values.registryPassword | b64enc }}\nstringData:\n  tls.key: |{{ .Values.tlsKey | nindent 4 }}\n  config.json: {{ dict \"password\" .Values.dbPassword | toJson | quote }}\n  dsn: \"postgres://app:{{ .Values.dbPassword | urlquery }}@db/app\"\n  shout: {{ .Values.registryPassword | upper | quote }}\n",
     );
     let secrets = "environments/dev/charts/web/secrets.toml";
     repo.write(
@@ -684,6 +685,8 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
         DB_PASSWORD,
         "Pw\\u0026Secret\\u003c42\\u003e",
         "Pw\\\\u0026Secret",
+        "Pw%26Secret%3C42%3E",
+        "HUNTER2-S3CRET-7C1E",
     ];
     needles.extend(&key_lines);
     let render = common::task(&run.json(), "charts/web", "render").to_string();

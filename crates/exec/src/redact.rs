@@ -14,6 +14,9 @@
 //!   these escaped once more (a JSON document inside a quoted string: `toJson | quote`);
 //! - YAML's single-quoted form, with each `'` doubled (`toYaml` quotes a value holding
 //!   `: ` or a quote that way);
+//! - upper and lower case (`upper`/`lower` in a template, terraform's `upper()`);
+//! - percent-encoded, with a space as `+` (helm's `urlquery`, terraform's `urlencode`) and
+//!   as `%20` (a password inside a connection URL);
 //! - base64 (a Kubernetes Secret's `data`), of the value alone and inside a longer string
 //!   (`printf "%s:%s" .user .password | b64enc`): base64 maps each group of three bytes to
 //!   four characters, so the characters that only the value's bytes determine are the same
@@ -89,6 +92,10 @@ impl Redactor {
             base64::engine::general_purpose::STANDARD.encode(text),
         ];
         forms.extend(base64_cores(text.as_bytes()));
+        forms.push(text.to_uppercase());
+        forms.push(text.to_lowercase());
+        forms.push(percent_encoded(text, "+"));
+        forms.push(percent_encoded(text, "%20"));
         if text.contains('\n') {
             forms.extend(
                 text.lines()
@@ -217,6 +224,22 @@ const MIN_BASE64_CORE: usize = 8;
 /// longer string, for each of the three positions it can start at within a three-byte
 /// group: the characters that also hold bits of the bytes before or after it are left out
 /// (at most one at each end, four bits of the value).
+/// `text` percent-encoded as a URL query or path component: every byte but the unreserved
+/// ones (`A-Z a-z 0-9 - _ . ~`) as `%XX`, a space as `space`.
+fn percent_encoded(text: &str, space: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b))
+            }
+            b' ' => out.push_str(space),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 fn base64_cores(value: &[u8]) -> Vec<String> {
     use base64::Engine;
     let mut cores = Vec::new();
@@ -253,6 +276,19 @@ mod tests {
         assert!(!out.contains("s3cr3t"), "{out}");
         assert!(!out.contains("czNjcjN0LSJwdyI="), "{out}");
         assert_eq!(out.matches(REDACTED).count(), 3, "{out}");
+    }
+
+    #[test]
+    fn case_changed_and_url_encoded_forms_are_replaced() {
+        let mut r = Redactor::default();
+        r.add(&json!("Pa ss/w0rd@db"));
+        let log = "upper: PA SS/W0RD@DB\nlower: pa ss/w0rd@db\nquery: ?p=Pa+ss%2Fw0rd%40db\nurl: postgres://app:Pa%20ss%2Fw0rd%40db@host/x\n";
+        let out = r.redact_text(log);
+        for leaked in ["PA SS", "pa ss", "Pa+ss", "Pa%20ss", "w0rd", "W0RD"] {
+            assert!(!out.contains(leaked), "{leaked} in {out}");
+        }
+        assert_eq!(out.matches(REDACTED).count(), 4, "{out}");
+        assert_eq!(percent_encoded("a b~é", "+"), "a+b~%C3%A9");
     }
 
     #[test]
