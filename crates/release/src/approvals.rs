@@ -36,32 +36,62 @@ pub fn approvals_dir(plan_path: &Path) -> PathBuf {
     plan_path.with_file_name(name)
 }
 
-/// The principals `allowed_signers` lists (the first field of each line).
-pub fn principals(root: &Path) -> Result<Option<Vec<String>>> {
+/// The keys `allowed_signers` lists, each with every principal it is listed under (a key
+/// may be on several lines, and a line may name several principals).
+pub fn signer_keys(root: &Path) -> Result<Option<Vec<(String, BTreeSet<String>)>>> {
     let path = root.join(ALLOWED_SIGNERS);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(&path, e)),
     };
-    let mut out = BTreeSet::new();
+    let mut keys: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
     for line in text.lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let first = line.split_whitespace().next().unwrap_or_default();
-        out.extend(first.split(',').map(|p| p.trim_matches('"').to_string()));
+        let mut fields = line.split_whitespace();
+        let principals = fields.next().unwrap_or_default();
+        // `principals [options] keytype base64 [comment]`: the key is the type and the
+        // base64 after it (options never start with a key type's name).
+        let rest: Vec<&str> = fields.collect();
+        let key = rest
+            .iter()
+            .position(|f| is_key_type(f))
+            .map(|i| {
+                rest[i..]
+                    .iter()
+                    .take(2)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            // A line strata cannot read a key from stands for a key of its own.
+            .unwrap_or_else(|| line.to_string());
+        keys.entry(key).or_default().extend(
+            principals
+                .split(',')
+                .map(|p| p.trim_matches('"').to_string()),
+        );
     }
-    Ok(Some(out.into_iter().collect()))
+    Ok(Some(keys.into_iter().collect()))
+}
+
+fn is_key_type(field: &str) -> bool {
+    field.starts_with("ssh-")
+        || field.starts_with("ecdsa-sha2-")
+        || field.starts_with("sk-ssh-")
+        || field.starts_with("sk-ecdsa-")
 }
 
 /// Refuses gates that no approvals could meet: approvals required without an
-/// allowed-signers file, or more than there are eligible approvers (the author never counts).
+/// allowed-signers file, or more than there are keys of eligible approvers (a key gives one
+/// approval whatever names it is listed under, and the author's never counts).
 pub fn can_be_met(root: &Path, env_file: &str, required: u32, approvers: &[String]) -> Result<()> {
     if required == 0 {
         return Ok(());
     }
-    let Some(listed) = principals(root)? else {
+    let Some(keys) = signer_keys(root)? else {
         return Err(Error::Invalid {
             message: format!(
                 "{env_file} requires {required} approval(s), and there is no {ALLOWED_SIGNERS} to check them against"
@@ -72,16 +102,15 @@ pub fn can_be_met(root: &Path, env_file: &str, required: u32, approvers: &[Strin
             ),
         });
     };
-    let eligible: Vec<&String> = listed
+    let eligible = keys
         .iter()
-        .filter(|p| approvers.is_empty() || approvers.contains(p))
-        .collect();
-    // One of them may be the plan's author, whose approval does not count.
-    if (eligible.len() as u32) < required + 1 {
+        .filter(|(_, names)| approvers.is_empty() || names.iter().any(|p| approvers.contains(p)))
+        .count();
+    // One of them may be the plan's author's, whose approval does not count.
+    if (eligible as u32) < required + 1 {
         return Err(Error::Invalid {
             message: format!(
-                "{env_file} requires {required} approval(s), but only {} approver(s) are listed: with the plan's author not counting, the gate cannot be met",
-                eligible.len()
+                "{env_file} requires {required} approval(s), but only {eligible} approver key(s) are listed: one key gives one approval whatever names it is listed under, and with the plan's author not counting, the gate cannot be met"
             ),
             location: Location::new(env_file, None),
             hint: format!("add approvers to {ALLOWED_SIGNERS} (and `[access] approvers`), or lower `approvals`"),

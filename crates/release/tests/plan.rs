@@ -686,10 +686,21 @@ fn approvals_that_no_one_could_give_are_refused() {
     let err = approvals::can_be_met(root, file, 1, &[]).unwrap_err();
     assert!(err.to_string().contains("only 1 approver"), "{err}");
 
+    // One key under three names is one approver.
     write(
         root,
         approvals::ALLOWED_SIGNERS,
-        &format!("alice@example.com {key}\nbob@example.com,carol@example.com {key}\n"),
+        &format!("alice@example.com {key}A\nbob@example.com,carol@example.com {key}A\n"),
+    );
+    let err = approvals::can_be_met(root, file, 1, &[]).unwrap_err();
+    assert!(err.to_string().contains("only 1 approver key"), "{err}");
+
+    write(
+        root,
+        approvals::ALLOWED_SIGNERS,
+        &format!(
+            "alice@example.com {key}A\nbob@example.com {key}B\ncarol@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC comment\n"
+        ),
     );
     approvals::can_be_met(root, file, 1, &[]).unwrap();
     approvals::can_be_met(root, file, 2, &[]).unwrap();
