@@ -36,9 +36,12 @@ pub fn approvals_dir(plan_path: &Path) -> PathBuf {
     plan_path.with_file_name(name)
 }
 
+/// A key of `allowed_signers` (its type and base64) and every principal it is listed under.
+pub type SignerKey = (String, BTreeSet<String>);
+
 /// The keys `allowed_signers` lists, each with every principal it is listed under (a key
 /// may be on several lines, and a line may name several principals).
-pub fn signer_keys(root: &Path) -> Result<Option<Vec<(String, BTreeSet<String>)>>> {
+pub fn signer_keys(root: &Path) -> Result<Option<Vec<SignerKey>>> {
     let path = root.join(ALLOWED_SIGNERS);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
