@@ -335,3 +335,202 @@ fn a_promotion_that_stops_on_an_error_is_recorded() {
     );
     assert_eq!(event["details"]["from"], "dev", "{event}");
 }
+
+/// An SSH key made with the real ssh-keygen: (private key path, public key "type base64").
+fn ssh_key(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, String) {
+    let path = dir.join(name);
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+        .arg(&path)
+        .output()
+        .expect("ssh-keygen (OpenSSH) is installed");
+    assert!(out.status.success(), "{out:?}");
+    let public = std::fs::read_to_string(dir.join(format!("{name}.pub"))).unwrap();
+    let public = public
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    (path, public)
+}
+
+fn strata_signing(repo: &Repo, key: &std::path::Path, args: &[&str]) -> common::Run {
+    repo.command(args)
+        .env("STRATA_AUDIT_KEY", key)
+        .output()
+        .unwrap()
+        .into()
+}
+
+/// `[audit] signed = true`: every event is signed with the runner's key, `[access]` is
+/// checked against the principals allowed_signers lists for that key (not the identity git
+/// claims), a run without a listed key changes nothing and records nothing, and `verify`
+/// finds a signature that does not hold and an unsigned event after signed ones.
+#[test]
+fn signed_environments_sign_every_event_and_check_access_against_the_key() {
+    let repo = tools_repo();
+    let keys = tempfile::tempdir().unwrap();
+    let (deployer, deployer_pub) = ssh_key(keys.path(), "deployer");
+    let (intruder, _) = ssh_key(keys.path(), "intruder");
+    repo.write(
+        "environments/allowed_signers",
+        &format!("deployer@ci namespaces=\"strata-audit\" {deployer_pub}\n"),
+    );
+    let env_toml = "[state]\nbackend = \"local\"\n[access]\napply = [\"deployer@ci\"]\n";
+    repo.write(
+        "environments/dev/env.toml",
+        &format!("{env_toml}[audit]\nsigned = true\n"),
+    );
+    network_stack(&repo, "1");
+    repo.commit("network v1, dev signs its audit events");
+    let state = repo.state_file("dev", "stacks/network");
+
+    // No usable key, or a key allowed_signers does not list: refused before anything runs.
+    let missing = keys.path().join("no-such-key");
+    for (key, why) in [(&missing, "cannot sign"), (&intruder, "is not listed")] {
+        let run = strata_signing(&repo, key, &["apply", "--env", "dev", "--auto-approve"]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("requires signed audit events") && run.stderr.contains(why),
+            "{}",
+            run.stderr
+        );
+        assert!(!state.exists(), "nothing was applied");
+        assert!(events(&repo).is_empty(), "nothing was recorded");
+    }
+
+    // The deployer's key: git says test@example.com, whom `[access]` does not list; the key
+    // proves deployer@ci, whom it does.
+    strata_signing(
+        &repo,
+        &deployer,
+        &["apply", "--env", "dev", "--auto-approve"],
+    )
+    .assert_ok();
+    network_stack(&repo, "2");
+    repo.commit("network v2");
+    strata_signing(
+        &repo,
+        &deployer,
+        &["apply", "--env", "dev", "--auto-approve"],
+    )
+    .assert_ok();
+    let all = events(&repo);
+    assert_eq!(all.len(), 2);
+    for e in &all {
+        assert_eq!(e["actor"], "test@example.com");
+        assert_eq!(e["signer"], "deployer@ci");
+        assert!(
+            e["signature"]
+                .as_str()
+                .unwrap()
+                .starts_with("-----BEGIN SSH SIGNATURE-----"),
+            "{e}"
+        );
+    }
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 0, "{json}");
+    let csv = repo.strata(&["audit", "export"]);
+    assert!(
+        csv.stdout.lines().nth(1).unwrap().ends_with(",deployer@ci"),
+        "{}",
+        csv.stdout
+    );
+
+    // Signatures swapped between events (each still a valid signature, over another
+    // event): both found, on their lines. The chain of hashes alone cannot see it.
+    let text = std::fs::read_to_string(repo.path().join(LEDGER)).unwrap();
+    let sig = |e: &Value| e["signature"].as_str().unwrap().to_string();
+    let (first, second) = (sig(&all[0]), sig(&all[1]));
+    let swapped = text
+        .replace(&serde_json::to_string(&first).unwrap(), "\"FIRST\"")
+        .replace(
+            &serde_json::to_string(&second).unwrap(),
+            &serde_json::to_string(&first).unwrap(),
+        )
+        .replace("\"FIRST\"", &serde_json::to_string(&second).unwrap());
+    std::fs::write(repo.path().join(LEDGER), swapped).unwrap();
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 1, "{json}");
+    let problems = json["ledgers"][0]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 2, "{json}");
+    assert_eq!(problems[0]["line"], 1);
+    assert_eq!(problems[1]["line"], 2);
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not verify as deployer@ci's"),
+        "{json}"
+    );
+    std::fs::write(repo.path().join(LEDGER), &text).unwrap();
+
+    // Signing switched off by a later change: the next event is unsigned, after signed
+    // ones, and that is a problem. Access is then checked against git's identity again.
+    repo.write("environments/dev/env.toml", env_toml);
+    network_stack(&repo, "3");
+    repo.commit("dev stops signing");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("test@example.com may not apply in dev"),
+        "{}",
+        run.stderr
+    );
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n[access]\napply = [\"test@example.com\"]\n",
+    );
+    repo.commit("dev: test@example.com may apply, unsigned");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 1, "{json}");
+    assert!(
+        json["ledgers"][0]["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("event 3 is not signed, after signed events"),
+        "{json}"
+    );
+}
+
+/// `strata state push` replaces an environment's state as an apply does: only someone the
+/// environment's `[access] apply` lists may run it, and a refused push changes nothing.
+#[test]
+fn state_push_needs_the_right_to_apply() {
+    let repo = tools_repo();
+    network_stack(&repo, "1");
+    repo.commit("network v1");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    let state = repo.state_file("dev", "stacks/network");
+    let before = std::fs::read(&state).unwrap();
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n[access]\napply = [\"release-bot\"]\n",
+    );
+    repo.commit("only release-bot applies in dev");
+    let other = repo.path().join("other.tfstate");
+    std::fs::write(&other, "{}").unwrap();
+    let run = repo.strata(&[
+        "state",
+        "push",
+        "stacks/network",
+        "--env",
+        "dev",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("test@example.com may not apply in dev"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        before,
+        "the state is untouched"
+    );
+    assert_eq!(events(&repo).len(), 1, "the refused push wrote no event");
+}

@@ -104,6 +104,19 @@ pub struct EnvConfig {
     /// Who can read the environment's secrets files.
     #[serde(default)]
     pub secrets: SecretsConfig,
+    /// How the environment's audit trail is kept.
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// `[audit]` in env.toml (see docs/promotion.md#the-audit-trail).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Every event is signed with an SSH key `environments/allowed_signers` lists, and
+    /// `[access]` is checked against that key's principals instead of the claimed identity.
+    #[serde(default)]
+    pub signed: bool,
 }
 
 /// `[secrets]` in env.toml (see docs/security.md#secrets-files).

@@ -175,7 +175,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     let view = session.work_tree()?;
     if changes {
         for env in strata_run::resolve_envs(&view.model, &args.envs)? {
-            if let Err(refusal) = strata_release::may_apply(&view.model, &session.repo, &env)? {
+            if let Err(refusal) = strata_release::may_apply(&view.model, &session, &env)? {
                 eprintln!("strata: {refusal}");
                 return Ok(1);
             }

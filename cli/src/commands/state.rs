@@ -27,7 +27,12 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             } else {
                 ctx.dir.join(file)
             };
-            strata_release::audit::push_state(&session, &view, &label, &env, &file)?;
+            if let Err(refusal) =
+                strata_release::audit::push_state(&session, &view, &label, &env, &file)?
+            {
+                eprintln!("strata: {refusal}");
+                return Ok(1);
+            }
             if ctx.json {
                 crate::output::print_json(
                     &serde_json::json!({"ok": true, "label": label, "env": env}),

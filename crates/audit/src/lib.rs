@@ -12,6 +12,11 @@
 //! branches keep that history from being rewritten), and comparing with an earlier
 //! version (`strata audit verify --against REF`) finds what the chain alone cannot.
 //!
+//! In an environment whose env.toml says `[audit] signed = true`, each event is also signed
+//! with an SSH key that `environments/allowed_signers` lists: `signer` names the key's
+//! principal, and `signature` signs [`signed_message`] (the event's environment, number and
+//! hash), so an event rewritten with its hashes recomputed no longer verifies.
+//!
 //! No value of a variable, output or secret is ever written: labels, hashes, commits,
 //! identities, statuses and reasons only (reasons come from redacted task results).
 
@@ -69,10 +74,28 @@ pub struct Event {
     /// What it was based on: a promotion's plan digest and source, its approvers.
     #[serde(default)]
     pub details: BTreeMap<String, String>,
+    /// The principal of the key that signed it (`environments/allowed_signers`), in an
+    /// environment whose events are signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
     /// The previous event's `hash` ([`GENESIS`] for the first).
     pub prev: String,
-    /// BLAKE3 of this event with `hash` empty.
+    /// BLAKE3 of this event with `hash` empty and no `signature`.
     pub hash: String,
+    /// An SSH signature (`ssh-keygen -Y sign`, namespace `strata-audit`) of
+    /// [`signed_message`] by `signer`'s key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// What an event's signature signs: its environment, number and hash (which covers
+/// everything else in it, the signer and the previous event's hash included).
+pub fn signed_message(event: &Event) -> Vec<u8> {
+    format!(
+        "strata audit event {} {} {}\n",
+        event.env, event.seq, event.hash
+    )
+    .into_bytes()
 }
 
 /// What happened to one target in an event.
@@ -103,13 +126,22 @@ pub struct NewEvent {
     pub message: Option<String>,
     pub targets: Vec<TargetEvent>,
     pub details: BTreeMap<String, String>,
+    /// Who will sign it (see [`Event::signer`]).
+    pub signer: Option<String>,
 }
+
+/// Signs an event's [`signed_message`]: the armored signature, or why it could not.
+pub type Sign<'a> = &'a dyn Fn(&[u8]) -> std::result::Result<String, String>;
+
+/// The detail an event carries when it was to be signed and could not be.
+pub const UNSIGNED_DETAIL: &str = "unsigned";
 
 impl Event {
     /// The hash this event should carry.
     pub fn compute_hash(&self) -> String {
         let mut unhashed = self.clone();
         unhashed.hash = String::new();
+        unhashed.signature = None;
         let bytes = serde_json::to_vec(&unhashed).expect("an event serializes");
         blake3::Hasher::new_derive_key("strata audit event v1")
             .update(&bytes)
@@ -123,7 +155,18 @@ impl Event {
 /// one. Appenders take turns on `lock_path` (a file that is never replaced, unlike the
 /// ledger); the ledger is replaced atomically, so a crash leaves it as it was or with the
 /// whole new line.
-pub fn append(path: &Path, lock_path: &Path, env: &str, new: NewEvent) -> Result<Event> {
+///
+/// With `sign`, the event is signed once its number and hash are known. When signing
+/// fails the event is still written, without `signer` and with the reason in its details
+/// ([`UNSIGNED_DETAIL`]): an event is never lost for want of a signature, and `check`
+/// reports it wherever signatures are required.
+pub fn append(
+    path: &Path,
+    lock_path: &Path,
+    env: &str,
+    new: NewEvent,
+    sign: Option<Sign<'_>>,
+) -> Result<Event> {
     if let Some(dir) = lock_path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     }
@@ -168,10 +211,25 @@ pub fn append(path: &Path, lock_path: &Path, env: &str, new: NewEvent) -> Result
         message: new.message,
         targets: new.targets,
         details: new.details,
+        signer: new.signer,
         prev,
         hash: String::new(),
+        signature: None,
     };
     event.hash = event.compute_hash();
+    if let Some(sign) = sign {
+        match sign(&signed_message(&event)) {
+            Ok(signature) => event.signature = Some(signature),
+            Err(why) => {
+                event.signer = None;
+                event.details.insert(
+                    UNSIGNED_DETAIL.into(),
+                    format!("could not be signed: {why}"),
+                );
+                event.hash = event.compute_hash();
+            }
+        }
+    }
     let mut out = text;
     if !out.is_empty() && !out.ends_with(b"\n") {
         out.push(b'\n');
@@ -211,6 +269,8 @@ pub struct Problem {
 pub struct Checked {
     /// Every event that parsed, in file order.
     pub events: Vec<Event>,
+    /// The 1-based line of each of `events`.
+    pub lines: Vec<usize>,
     /// Every break found: a line that is no event, a hash that does not match the event, a
     /// `prev` that is not the previous event's hash, a `seq` out of order, an event of
     /// another environment.
@@ -286,6 +346,7 @@ pub fn check_bytes(text: &[u8], env: &str) -> Checked {
         prev = event.hash.clone();
         seq = event.seq;
         out.events.push(event);
+        out.lines.push(n);
     }
     out
 }

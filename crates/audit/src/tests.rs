@@ -17,6 +17,7 @@ fn event(action: &str, label: &str) -> NewEvent {
             reason: None,
         }],
         details: BTreeMap::new(),
+        signer: None,
     }
 }
 
@@ -30,6 +31,7 @@ fn add(dir: &std::path::Path, e: NewEvent) -> Event {
         &dir.join(".strata/audit-dev.lock"),
         "dev",
         e,
+        None,
     )
     .unwrap()
 }
@@ -164,4 +166,62 @@ fn appenders_take_turns() {
     let checked = check(&ledger_path(dir.path()), "dev").unwrap();
     assert!(checked.problems.is_empty(), "{:?}", checked.problems);
     assert_eq!(checked.events.len(), 40);
+}
+
+#[test]
+fn a_signature_signs_the_hash_and_is_outside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = ledger_path(dir.path());
+    let lock = dir.path().join(".strata/audit-dev.lock");
+    let mut new = event("apply", "stacks/a");
+    new.signer = Some("deployer@example.com".into());
+    let signed = std::cell::RefCell::new(Vec::new());
+    let sign = |message: &[u8]| {
+        signed.borrow_mut().push(message.to_vec());
+        Ok::<_, String>("-----BEGIN SSH SIGNATURE-----\nxyz\n-----END SSH SIGNATURE-----".into())
+    };
+    let e = append(&path, &lock, "dev", new, Some(&sign)).unwrap();
+    assert_eq!(signed.borrow().as_slice(), [signed_message(&e)]);
+    assert_eq!(
+        String::from_utf8(signed_message(&e)).unwrap(),
+        format!("strata audit event dev 1 {}\n", e.hash)
+    );
+    assert_eq!(e.signer.as_deref(), Some("deployer@example.com"));
+    assert!(e.signature.is_some());
+    // The chain holds with the signature in place; the signer is inside the hash.
+    let checked = check(&path, "dev").unwrap();
+    assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+    assert_eq!(checked.events[0], e);
+    let mut other = e.clone();
+    other.signer = Some("mallory@example.com".into());
+    assert_ne!(other.compute_hash(), e.hash);
+    other = e.clone();
+    other.signature = None;
+    assert_eq!(other.compute_hash(), e.hash);
+}
+
+#[test]
+fn an_event_that_cannot_be_signed_is_written_unsigned_with_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = ledger_path(dir.path());
+    let lock = dir.path().join(".strata/audit-dev.lock");
+    let mut new = event("apply", "stacks/a");
+    new.signer = Some("deployer@example.com".into());
+    let sign = |_: &[u8]| Err::<String, _>("ssh-keygen is not installed".to_string());
+    let e = append(&path, &lock, "dev", new, Some(&sign)).unwrap();
+    assert_eq!(e.signer, None);
+    assert_eq!(e.signature, None);
+    assert!(e.details[UNSIGNED_DETAIL].contains("ssh-keygen is not installed"));
+    let checked = check(&path, "dev").unwrap();
+    assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+    assert_eq!(checked.events.len(), 1);
+}
+
+#[test]
+fn events_written_before_signatures_keep_their_hashes() {
+    // An event as the first format wrote it (no signer, no signature), hash included.
+    let line = r#"{"version":1,"seq":1,"time":"2026-12-04T14:02:18Z","actor":"r@example.com","action":"apply","env":"dev","head":"609b7b9c6b6c1c042ad93fdbf3cb9c3e789d357d","outcome":"failed","targets":[{"label":"stacks/db","result":"not-recorded","hash":"bbce15133b95ef5506a2003ded70e3b4455f82aa5fa6c7a32a6428b460bf6a75","commit":"609b7b9c6b6c1c042ad93fdbf3cb9c3e789d357d","reason":"the GitOps output of dev cannot be made: rendering charts/api at 609b7b9c6b6c did not pass"},{"label":"charts/api","result":"not-recorded","commit":"609b7b9c6b6c1c042ad93fdbf3cb9c3e789d357d","reason":"the GitOps output of dev cannot be made: rendering charts/api at 609b7b9c6b6c did not pass"}],"details":{},"prev":"0000000000000000000000000000000000000000000000000000000000000000","hash":"a1a42c61d811539af6ad08c5a7c40260b1062fc730c4e9a4b5fef3ef08b55ce0"}"#;
+    let checked = check_text(&format!("{line}\n"), "dev");
+    assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+    assert_eq!(serde_json::to_string(&checked.events[0]).unwrap(), line);
 }

@@ -25,6 +25,8 @@ use crate::process::{self, Output};
 
 /// The namespace every strata approval signature is made in.
 pub const NAMESPACE: &str = "strata-promote";
+/// The namespace of audit event signatures (`[audit] signed = true`).
+pub const AUDIT_NAMESPACE: &str = "strata-audit";
 
 /// Environment variable overriding the ssh-keygen binary (a path, or a name looked up on PATH).
 pub const KEYGEN_ENV: &str = "STRATA_SSH_KEYGEN";
@@ -224,6 +226,29 @@ pub fn verify(
     signature: &str,
     message: &[u8],
 ) -> Result<bool, SshError> {
+    verify_at(
+        allowed_signers,
+        revoked,
+        principal,
+        namespace,
+        signature,
+        message,
+        None,
+    )
+}
+
+/// [`verify`], with the key's `valid-after`/`valid-before` of `allowed_signers` judged at
+/// `time` (`YYYYMMDDHHMMSSZ`, ssh-keygen's `verify-time`) instead of now: a signature made
+/// while the key was valid still verifies after its line was closed with `valid-before`.
+pub fn verify_at(
+    allowed_signers: &Path,
+    revoked: Option<&Path>,
+    principal: &str,
+    namespace: &str,
+    signature: &str,
+    message: &[u8],
+    time: Option<&str>,
+) -> Result<bool, SshError> {
     let keygen = keygen()?;
     // ssh-keygen fails the same way, silently, for a missing allowed signers or revocation
     // file as for a bad signature: check them first so that is an error, not a rejection.
@@ -254,6 +279,9 @@ pub fn verify(
     .arg(&sig);
     if let Some(r) = &revoked {
         cmd.arg("-r").arg(r);
+    }
+    if let Some(t) = time {
+        cmd.arg("-O").arg(format!("verify-time={t}"));
     }
     let out = run(cmd, &scratch, Path::new("/bin/sh"))?;
     match out.code {

@@ -2,16 +2,19 @@
 //! destroy, promotion, rollback and state push, and their verification against the chain
 //! and against the release locks they explain.
 
+use crate::approvals;
 use crate::lock::ReleaseLock;
 use crate::plan::short;
 use crate::promote::{Outcome, Status as PromoteStatus};
 use crate::record::Recorded;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use strata_audit::{NewEvent, TargetEvent};
 use strata_exec::schedule::Status;
-use strata_graph::error::Error;
-use strata_graph::manifest::{AUDIT_FILE, RELEASE_LOCK_FILE};
+use strata_exec::ssh;
+use strata_graph::error::{Error, Location};
+use strata_graph::git::Repo;
+use strata_graph::manifest::{parse_env, EnvConfig, AUDIT_FILE, ENV_FILE, RELEASE_LOCK_FILE};
 use strata_graph::session::{Session, View};
 use strata_graph::Result;
 use strata_run::task::{Action, Mode};
@@ -37,14 +40,150 @@ pub fn ledger_path(root: &Path, env: &str) -> std::path::PathBuf {
     root.join("environments").join(env).join(AUDIT_FILE)
 }
 
-fn append(session: &Session, env: &str, event: NewEvent) -> Result<()> {
+/// The env.toml of `env` as it is on disk (the defaults when there is none).
+pub fn env_config(root: &Path, env: &str) -> Result<EnvConfig> {
+    let file = format!("environments/{env}/{ENV_FILE}");
+    match std::fs::read_to_string(root.join(&file)) {
+        Ok(text) => parse_env(&text, &file),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(EnvConfig::default()),
+        Err(e) => Err(Error::io(root.join(&file), e)),
+    }
+}
+
+/// The key that signs an environment's audit events (`[audit] signed = true`), and the
+/// principals `environments/allowed_signers` lists it under: who the runner proved to be.
+#[derive(Debug, Clone)]
+pub struct Signer {
+    pub key: PathBuf,
+    /// Never empty.
+    pub principals: Vec<String>,
+}
+
+/// The variable naming the key that signs audit events, before git's `user.signingkey`
+/// and `~/.ssh/id_*`.
+pub const AUDIT_KEY_ENV: &str = "STRATA_AUDIT_KEY";
+
+/// The signer of `env`'s events when they are signed (`None` when not): the key must sign,
+/// be listed in `environments/allowed_signers` for audit signatures and not be revoked.
+/// Checked before anything changes an environment, so that a run that could not record
+/// itself as required does not start.
+pub fn signer(root: &Path, repo: &Repo, config: &EnvConfig, env: &str) -> Result<Option<Signer>> {
+    if !config.audit.signed {
+        return Ok(None);
+    }
+    let env_file = format!("environments/{env}/{ENV_FILE}");
+    let refuse = |message: String, hint: &str| Error::Invalid {
+        message: format!("{env_file} requires signed audit events: {message}"),
+        location: Location::new(&env_file, None),
+        hint: hint.into(),
+    };
+    let key = match std::env::var_os(AUDIT_KEY_ENV).filter(|k| !k.is_empty()) {
+        Some(k) => PathBuf::from(k),
+        None => approvals::signing_key(None, repo).map_err(|e| {
+            refuse(
+                e.to_string(),
+                &format!("set {AUDIT_KEY_ENV} to the SSH key (or a public key held by ssh-agent) that signs this environment's events"),
+            )
+        })?,
+    };
+    let allowed = root.join(approvals::ALLOWED_SIGNERS);
+    if !allowed.exists() {
+        return Err(refuse(
+            format!("there is no {}", approvals::ALLOWED_SIGNERS),
+            "list the keys that may change this environment there (`deployer@example.com namespaces=\"strata-audit\" ssh-ed25519 AAAA...`); see docs/promotion.md",
+        ));
+    }
+    let ssh_failed = |e: ssh::SshError| {
+        refuse(
+            format!("the key {} cannot sign: {e}", key.display()),
+            &format!("load the key into ssh-agent, or point {AUDIT_KEY_ENV} at a key without a passphrase; ssh-keygen 8.2 or newer must be installed"),
+        )
+    };
+    let probe = format!("strata audit signing key check for {env}\n").into_bytes();
+    let signature = ssh::sign(&key, ssh::AUDIT_NAMESPACE, &probe).map_err(ssh_failed)?;
+    let listed = ssh::find_principals(&allowed, &signature).map_err(ssh_failed)?;
+    let revoked = root.join(approvals::REVOKED_KEYS);
+    let revoked = revoked.exists().then_some(revoked);
+    let mut principals = Vec::new();
+    for p in listed {
+        // Only principals the key may sign audit events for (`namespaces=`), unrevoked.
+        if ssh::verify(
+            &allowed,
+            revoked.as_deref(),
+            &p,
+            ssh::AUDIT_NAMESPACE,
+            &signature,
+            &probe,
+        )
+        .map_err(ssh_failed)?
+        {
+            principals.push(p);
+        }
+    }
+    if principals.is_empty() {
+        return Err(refuse(
+            format!(
+                "the key {} is not listed in {} for audit signatures (namespace {}), or is revoked",
+                key.display(),
+                approvals::ALLOWED_SIGNERS,
+                ssh::AUDIT_NAMESPACE
+            ),
+            &format!("add its public key there with `namespaces=\"{}\"` through a reviewed change, or set {AUDIT_KEY_ENV} to a listed key", ssh::AUDIT_NAMESPACE),
+        ));
+    }
+    Ok(Some(Signer { key, principals }))
+}
+
+/// Who may do what `[access]` allows in an environment: the principals of its signing key
+/// when its events are signed (proved), else the identity strata can see (claimed).
+pub fn acting_as(session: &Session, config: &EnvConfig, env: &str) -> Result<Vec<String>> {
+    Ok(match signer(&session.root, &session.repo, config, env)? {
+        Some(s) => s.principals,
+        None => vec![crate::identity::current(&session.repo)?],
+    })
+}
+
+fn append(session: &Session, env: &str, mut event: NewEvent) -> Result<()> {
     let lock = session
         .root
         .join(".strata")
         .join(format!("audit-{env}.lock"));
-    strata_audit::append(&ledger_path(&session.root, env), &lock, env, event)
-        .map(|_| ())
-        .map_err(error)
+    let path = ledger_path(&session.root, env);
+    let config = env_config(&session.root, env)?;
+    // Checked before the run; if the key went away since, the event is written unsigned
+    // (an event is never dropped) and the run fails.
+    let signer = signer(&session.root, &session.repo, &config, env);
+    let signer = match signer {
+        Ok(s) => s,
+        Err(e) => {
+            event
+                .details
+                .insert(strata_audit::UNSIGNED_DETAIL.into(), e.to_string());
+            strata_audit::append(&path, &lock, env, event, None).map_err(error)?;
+            return Err(e);
+        }
+    };
+    let Some(signer) = signer else {
+        return strata_audit::append(&path, &lock, env, event, None)
+            .map(|_| ())
+            .map_err(error);
+    };
+    event.signer = Some(signer.principals[0].clone());
+    let sign = |message: &[u8]| {
+        ssh::sign(&signer.key, ssh::AUDIT_NAMESPACE, message).map_err(|e| e.to_string())
+    };
+    let written = strata_audit::append(&path, &lock, env, event, Some(&sign)).map_err(error)?;
+    match written.details.get(strata_audit::UNSIGNED_DETAIL) {
+        Some(why) => Err(Error::Invalid {
+            message: format!(
+                "event {} of {}'s audit trail was written unsigned: it {why}",
+                written.seq, env
+            ),
+            location: Location::new(format!("environments/{env}/{AUDIT_FILE}"), None),
+            hint: "the run's changes stand; `strata audit verify` reports the event until it is explained (see docs/promotion.md, the audit trail)".into(),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn new_event(session: &Session, action: &str, env: &str) -> Result<NewEvent> {
@@ -283,20 +422,25 @@ pub fn record_state_push(
     append(session, env, event)
 }
 
-/// `strata state push`, recorded in the environment's ledger whether or not it succeeded.
+/// `strata state push`, recorded in the environment's ledger whether or not it succeeded;
+/// `Ok(Err(refusal))` when the user may not apply in `env` (nothing is pushed or recorded).
 pub fn push_state(
     session: &Session,
     view: &View,
     label: &str,
     env: &str,
     file: &Path,
-) -> Result<()> {
+) -> Result<std::result::Result<(), String>> {
     // An environment that does not exist has no ledger to write (and its name is no path
     // to write one at).
     strata_run::resolve_envs(&view.model, &[env.to_string()])?;
+    // Replacing a state changes the environment as an apply does.
+    if let Err(refusal) = crate::may_apply(&view.model, session, env)? {
+        return Ok(Err(refusal));
+    }
     let result = strata_run::push_state(session, view, label, env, file);
     record_state_push(session, label, env, &result)?;
-    result
+    result.map(Ok)
 }
 
 /// One environment's ledger, checked.
@@ -320,8 +464,11 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
     let mut out = Vec::new();
     for env in envs {
         let checked = strata_audit::check(&ledger_path(root, env), env).map_err(error)?;
-        let mut problems = checked.problems;
+        let mut problems = checked.problems.clone();
         let mut notes = Vec::new();
+        let config = env_config(root, env)?;
+        check_signatures(root, &config, &checked, &mut problems, &mut notes)?;
+        problems.sort_by_key(|p| p.line);
         let lock = ReleaseLock::read(root, env)?;
         if checked.events.is_empty() && !lock.targets.is_empty() {
             notes.push(format!(
@@ -401,6 +548,87 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
         });
     }
     Ok(out)
+}
+
+/// Checks the signatures of a ledger's events: each signed event must verify as its
+/// signer's against `environments/allowed_signers` (minus `revoked_keys`), the key judged
+/// valid or not at the event's time; once an event is signed, or wherever `[audit] signed`
+/// is set, an unsigned event is a problem, except those before the first signed one (a
+/// note: written before signing began).
+fn check_signatures(
+    root: &Path,
+    config: &EnvConfig,
+    checked: &strata_audit::Checked,
+    problems: &mut Vec<strata_audit::Problem>,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let allowed = root.join(approvals::ALLOWED_SIGNERS);
+    let revoked = root.join(approvals::REVOKED_KEYS);
+    let revoked = revoked.exists().then_some(revoked);
+    let mut signed_seen = false;
+    let mut unsigned_before = 0usize;
+    for (event, &line) in checked.events.iter().zip(&checked.lines) {
+        let mut problem = |message: String| problems.push(strata_audit::Problem { line, message });
+        match (&event.signature, &event.signer) {
+            (Some(signature), Some(signer)) => {
+                signed_seen = true;
+                if !allowed.exists() {
+                    problem(format!(
+                        "event {} is signed by {signer}, and there is no {} to check it against",
+                        event.seq,
+                        approvals::ALLOWED_SIGNERS
+                    ));
+                    continue;
+                }
+                let at = crate::clock::parse_utc(&event.time).map(crate::clock::format_compact_utc);
+                let valid = ssh::verify_at(
+                    &allowed,
+                    revoked.as_deref(),
+                    signer,
+                    ssh::AUDIT_NAMESPACE,
+                    signature,
+                    &strata_audit::signed_message(event),
+                    at.as_deref(),
+                )
+                .map_err(|e| Error::Invalid {
+                    message: format!("cannot check the signature of event {}: {e}", event.seq),
+                    location: Location::new(approvals::ALLOWED_SIGNERS, None),
+                    hint: "install OpenSSH's ssh-keygen (8.2 or newer)".into(),
+                })?;
+                if !valid {
+                    problem(format!(
+                        "event {}'s signature does not verify as {signer}'s: the event was changed after it was signed, or the key is not listed in {} for audit signatures at the event's time, or it was revoked",
+                        event.seq,
+                        approvals::ALLOWED_SIGNERS
+                    ));
+                }
+            }
+            (Some(_), None) => problem(format!(
+                "event {} has a signature and names no signer",
+                event.seq
+            )),
+            (None, Some(signer)) => problem(format!(
+                "event {} names {signer} as its signer and has no signature",
+                event.seq
+            )),
+            (None, None) if signed_seen => problem(format!(
+                "event {} is not signed, after signed events{}",
+                event.seq,
+                event
+                    .details
+                    .get(strata_audit::UNSIGNED_DETAIL)
+                    .map(|why| format!(" ({why})"))
+                    .unwrap_or_default()
+            )),
+            (None, None) => unsigned_before += 1,
+        }
+    }
+    if config.audit.signed && unsigned_before > 0 {
+        notes.push(format!(
+            "{unsigned_before} event(s) before the first signed one are not signed: written before `[audit] signed` was set, or with every signature removed (compare with `strata audit verify --against` a reviewed ref)"
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that each environment's ledger at `rev` (a commit, branch or tag: what was
@@ -507,7 +735,7 @@ pub fn csv(events: &[strata_audit::Event]) -> String {
         }
     };
     let mut out = String::from(
-        "time,env,seq,action,outcome,actor,head,label,result,hash,commit,reason,hash_of_event\n",
+        "time,env,seq,action,outcome,actor,head,label,result,hash,commit,reason,hash_of_event,signer\n",
     );
     for e in events {
         let head = e.head.clone().unwrap_or_default();
@@ -531,6 +759,7 @@ pub fn csv(events: &[strata_audit::Event]) -> String {
                 t.and_then(|t| t.commit.clone()).unwrap_or_default(),
                 t.and_then(|t| t.reason.clone()).unwrap_or_default(),
                 e.hash.clone(),
+                e.signer.clone().unwrap_or_default(),
             ];
             let line: Vec<String> = cols.iter().map(|c| field(c)).collect();
             out.push_str(&line.join(","));
@@ -589,11 +818,15 @@ pub fn markdown(events: &[strata_audit::Event], verified: &[Verified]) -> String
                 basis.push(format!("commit {}", short(head)));
             }
             let cell = |s: &str| one_line(s).replace('|', "\\|");
+            let actor = match &e.signer {
+                Some(signer) => format!("{} (signed by {signer})", e.actor),
+                None => e.actor.clone(),
+            };
             out.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} | {} |\n",
                 e.seq,
                 e.time,
-                cell(&e.actor),
+                cell(&actor),
                 cell(&e.action),
                 cell(&e.outcome),
                 cell(&targets.join(", ")),
@@ -621,8 +854,10 @@ mod tests {
             message: None,
             targets: Vec::new(),
             details: BTreeMap::new(),
+            signer: None,
             prev: String::new(),
             hash: "h".into(),
+            signature: None,
         }
     }
 

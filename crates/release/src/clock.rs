@@ -32,6 +32,12 @@ pub fn format_utc(secs: i64) -> String {
     )
 }
 
+/// `YYYYMMDDHHMMSSZ` of `secs` since the epoch (the form ssh-keygen's `verify-time` and
+/// `valid-before` take).
+pub fn format_compact_utc(secs: i64) -> String {
+    format_utc(secs).replace(['-', ':', 'T'], "")
+}
+
 /// Seconds since the epoch of a `YYYY-MM-DDTHH:MM:SSZ` timestamp.
 pub fn parse_utc(text: &str) -> Option<i64> {
     let (date, time) = text.strip_suffix('Z')?.split_once('T')?;
@@ -75,6 +81,7 @@ mod tests {
         }
         assert_eq!(format_utc(1_796_307_629), "2026-12-03T14:20:29Z");
         assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_compact_utc(1_796_307_629), "20261203142029Z");
         assert_eq!(parse_utc("2026-12-03 14:20:29"), None);
         assert_eq!(parse_utc("2026-12-03T25:00:00Z"), None);
         assert_eq!(format_duration(5400), "1h30m");

@@ -20,28 +20,28 @@ pub mod verify;
 use strata_graph::model::Model;
 use strata_graph::Result;
 
-/// Whether the current user may apply in `env` (its `[access] apply` list): `Err(message)`
-/// when not.
+/// Whether the current user may apply (or destroy, or push state) in `env`: its
+/// `[access] apply` list, checked against who the user proved to be when the environment's
+/// audit events are signed (see [`audit::acting_as`]). `Err(message)` when not. An
+/// environment whose events must be signed and that no usable key could sign for is an
+/// error: nothing may change it.
 pub fn may_apply(
     model: &Model,
-    repo: &strata_graph::git::Repo,
+    session: &strata_graph::session::Session,
     env: &str,
 ) -> Result<std::result::Result<(), String>> {
     let Some(environment) = model.environment(env) else {
         return Ok(Ok(()));
     };
+    let me = audit::acting_as(session, &environment.config, env)?;
     let allowed = &environment.config.access.apply;
-    if allowed.is_empty() {
+    if allowed.is_empty() || allowed.iter().any(|a| me.contains(a)) {
         return Ok(Ok(()));
     }
-    let me = identity::current(repo)?;
-    Ok(if allowed.iter().any(|a| a == &me) {
-        Ok(())
-    } else {
-        Err(format!(
-            "{me} may not apply in {env} ({} lists who may: {})",
-            environment.file,
-            allowed.join(", ")
-        ))
-    })
+    Ok(Err(format!(
+        "{} may not apply in {env} ({} lists who may: {})",
+        me.join(", "),
+        environment.file,
+        allowed.join(", ")
+    )))
 }

@@ -159,24 +159,28 @@ fn refused(plan: &PromotionPlan, by: &str, message: String) -> Outcome {
 
 /// Whether `me` may promote into (or roll back) the plan's destination: `[access] promote`
 /// of its env.toml, when it lists anyone.
+/// Checked against who the user proved to be when the destination's audit events are
+/// signed (see [`crate::audit::acting_as`]).
 fn may_promote(
+    session: &Session,
     model: &strata_graph::model::Model,
     plan: &PromotionPlan,
-    me: &str,
-) -> std::result::Result<(), String> {
+) -> Result<std::result::Result<(), String>> {
     let Some(env) = model.environment(&plan.to) else {
-        return Err(format!("no environment `{}`", plan.to));
+        return Ok(Err(format!("no environment `{}`", plan.to)));
     };
+    let me = crate::audit::acting_as(session, &env.config, &plan.to)?;
     let access = &env.config.access;
-    if !access.promote.is_empty() && !access.promote.iter().any(|a| a == me) {
-        return Err(format!(
-            "{me} may not promote into {} ({} lists who may: {})",
+    if !access.promote.is_empty() && !access.promote.iter().any(|a| me.contains(a)) {
+        return Ok(Err(format!(
+            "{} may not promote into {} ({} lists who may: {})",
+            me.join(", "),
             plan.to,
             env.file,
             access.promote.join(", ")
-        ));
+        )));
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// The checks before a promotion runs; `Err(message)` refuses it.
@@ -184,14 +188,13 @@ fn preflight(
     session: &Session,
     plan_path: &Path,
     plan: &PromotionPlan,
-    me: &str,
 ) -> Result<std::result::Result<Vec<Counted>, String>> {
     let view = session.work_tree()?;
     let model = &view.model;
     let gates = train_step(model, &plan.from, &plan.to)?;
     let env = model.environment(&plan.to).expect("checked by train_step");
     let access = &env.config.access;
-    if let Err(why) = may_promote(model, plan, me) {
+    if let Err(why) = may_promote(session, model, plan)? {
         return Ok(Err(why));
     }
     let locks = Locks::read(&session.root, &plan.from, &plan.to)?;
@@ -265,10 +268,20 @@ fn preflight(
     Ok(Ok(counted))
 }
 
+/// Whether the destination's audit ledger can take the event a promotion or rollback into
+/// it would write: when its events must be signed, a key must be there to sign them (an
+/// error before anything runs, and no event, rather than an unsigned one).
+fn can_record(ctx: &Context) -> Result<()> {
+    let plan = PromotionPlan::read(ctx.plan_path)?;
+    let config = crate::audit::env_config(&ctx.session.root, &plan.to)?;
+    crate::audit::signer(&ctx.session.root, &ctx.session.repo, &config, &plan.to).map(|_| ())
+}
+
 /// Carries out the plan at `ctx.plan_path`.
 /// [`promote`]'s apply, recorded in the destination's audit ledger however it ends (refused
 /// ones included).
 pub fn apply(ctx: &Context) -> Result<Outcome> {
+    can_record(ctx)?;
     let outcome = apply_plan(ctx)
         .map_err(|e| crate::audit::record_promotion_error(ctx.session, ctx.plan_path, false, e))?;
     crate::audit::record_promotion(ctx.session, &outcome, false)?;
@@ -281,7 +294,7 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
     let session = ctx.session;
     let plan = PromotionPlan::read(ctx.plan_path)?;
     let me = identity::current(&session.repo)?;
-    let counted = match preflight(session, ctx.plan_path, &plan, &me)? {
+    let counted = match preflight(session, ctx.plan_path, &plan)? {
         Ok(c) => c,
         Err(message) => return Ok(refused(&plan, &me, message)),
     };
@@ -719,6 +732,7 @@ fn write_record(root: &Path, outcome: &Outcome) -> Result<()> {
 /// plan changed, from its record.
 /// Rolls back a promotion that did not complete, recorded in the destination's audit ledger.
 pub fn rollback(ctx: &Context) -> Result<Outcome> {
+    can_record(ctx)?;
     let outcome = roll_back_plan(ctx)
         .map_err(|e| crate::audit::record_promotion_error(ctx.session, ctx.plan_path, true, e))?;
     crate::audit::record_promotion(ctx.session, &outcome, true)?;
@@ -754,7 +768,7 @@ fn roll_back_plan(ctx: &Context) -> Result<Outcome> {
     }
     let me = identity::current(&ctx.session.repo)?;
     let view = ctx.session.work_tree()?;
-    if let Err(why) = may_promote(&view.model, &plan, &me) {
+    if let Err(why) = may_promote(ctx.session, &view.model, &plan)? {
         return Ok(refused(&plan, &me, why));
     }
     let _lock = match take_lock(&ctx.session.root, &plan.to)? {
