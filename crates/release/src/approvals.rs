@@ -39,9 +39,10 @@ pub fn approvals_dir(plan_path: &Path) -> PathBuf {
 /// A key of `allowed_signers` (its type and base64) and every principal it is listed under.
 pub type SignerKey = (String, BTreeSet<String>);
 
-/// The keys `allowed_signers` lists, each with every principal it is listed under (a key
-/// may be on several lines, and a line may name several principals).
-pub fn signer_keys(root: &Path) -> Result<Option<Vec<SignerKey>>> {
+/// The keys `allowed_signers` lists for signatures in `namespace`, each with every principal
+/// it is listed under (a key may be on several lines, and a line may name several
+/// principals). A line whose `namespaces=` option leaves `namespace` out is not counted.
+pub fn signer_keys(root: &Path, namespace: &str) -> Result<Option<Vec<SignerKey>>> {
     let path = root.join(ALLOWED_SIGNERS);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -58,6 +59,20 @@ pub fn signer_keys(root: &Path) -> Result<Option<Vec<SignerKey>>> {
         // `principals [options] keytype base64 [comment]`: the key is the type and the
         // base64 after it (options never start with a key type's name).
         let rest: Vec<&str> = fields.collect();
+        let key_at = rest.iter().position(|f| is_key_type(f));
+        let options = rest[..key_at.unwrap_or(0)].join(" ");
+        if let Some(list) = split_options(&options)
+            .into_iter()
+            .find_map(|o| o.strip_prefix("namespaces=").map(str::to_string))
+        {
+            let list = list.trim_matches('"');
+            if !list
+                .split(',')
+                .any(|n| namespace_matches(n.trim(), namespace))
+            {
+                continue;
+            }
+        }
         let key = rest
             .iter()
             .position(|f| is_key_type(f))
@@ -80,6 +95,33 @@ pub fn signer_keys(root: &Path) -> Result<Option<Vec<SignerKey>>> {
     Ok(Some(keys.into_iter().collect()))
 }
 
+/// The options of an allowed-signers line, split on the commas outside double quotes.
+fn split_options(options: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, c) in options.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push(options[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(options[start..].trim());
+    out
+}
+
+/// Whether a `namespaces=` pattern admits `namespace`: the name, `*`, or a prefix ending
+/// in `*` (strata's namespaces hold no other wildcard a pattern would need).
+fn namespace_matches(pattern: &str, namespace: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => namespace.starts_with(prefix),
+        None => pattern == namespace,
+    }
+}
+
 fn is_key_type(field: &str) -> bool {
     field.starts_with("ssh-")
         || field.starts_with("ecdsa-sha2-")
@@ -94,7 +136,7 @@ pub fn can_be_met(root: &Path, env_file: &str, required: u32, approvers: &[Strin
     if required == 0 {
         return Ok(());
     }
-    let Some(keys) = signer_keys(root)? else {
+    let Some(keys) = signer_keys(root, ssh::NAMESPACE)? else {
         return Err(Error::Invalid {
             message: format!(
                 "{env_file} requires {required} approval(s), and there is no {ALLOWED_SIGNERS} to check them against"

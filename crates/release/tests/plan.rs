@@ -712,4 +712,26 @@ fn approvals_that_no_one_could_give_are_refused() {
     assert!(err.to_string().contains("only 1 approver"), "{err}");
     let approvers = ["alice@example.com".to_string(), "carol@example.com".into()];
     approvals::can_be_met(root, file, 1, &approvers).unwrap();
+    // A key listed only for audit signatures approves nothing; one for both does.
+    let both = format!(
+        "alice@example.com {key}A\nbob@example.com {key}B\ndeployer@ci namespaces=\"strata-audit\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID\n"
+    );
+    write(root, approvals::ALLOWED_SIGNERS, &both);
+    let err = approvals::can_be_met(root, file, 2, &[]).unwrap_err();
+    assert!(err.to_string().contains("only 2 approver"), "{err}");
+    write(
+        root,
+        approvals::ALLOWED_SIGNERS,
+        &both.replace(
+            "\"strata-audit\"",
+            "\"strata-audit,strata-promote\",valid-after=\"20260101\"",
+        ),
+    );
+    approvals::can_be_met(root, file, 2, &[]).unwrap();
+    write(
+        root,
+        approvals::ALLOWED_SIGNERS,
+        &both.replace("\"strata-audit\"", "\"strata-*\""),
+    );
+    approvals::can_be_met(root, file, 2, &[]).unwrap();
 }
