@@ -534,3 +534,50 @@ fn state_push_needs_the_right_to_apply() {
     );
     assert_eq!(events(&repo).len(), 1, "the refused push wrote no event");
 }
+
+/// A promotion into an environment that signs its events: refused before anything runs
+/// without a listed key (no event), and signed by the key that proves `[access] promote`.
+#[test]
+fn a_promotion_into_a_signed_environment_needs_the_key() {
+    let repo = tools_repo();
+    let keys = tempfile::tempdir().unwrap();
+    let (deployer, deployer_pub) = ssh_key(keys.path(), "deployer");
+    let (intruder, _) = ssh_key(keys.path(), "intruder");
+    repo.write(
+        "environments/allowed_signers",
+        &format!("deployer@ci namespaces=\"strata-audit\" {deployer_pub}\n"),
+    );
+    repo.write(
+        "environments/staging/env.toml",
+        "promotes_from = \"dev\"\n\n[state]\nbackend = \"local\"\n[access]\npromote = [\"deployer@ci\"]\n[audit]\nsigned = true\n",
+    );
+    network_stack(&repo, "1");
+    repo.commit("dev and a signed staging");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    repo.commit("dev's lock and ledger");
+    let out = tempfile::tempdir().unwrap();
+    let plan = out.path().join("promote-staging.json");
+    let plan = plan.to_str().unwrap();
+    repo.strata(&[
+        "promote", "plan", "--from", "dev", "--to", "staging", "--out", plan,
+    ])
+    .assert_ok();
+    let staging_ledger = repo.path().join("environments/staging/audit.jsonl");
+    let staging_state = repo.state_file("staging", "stacks/network");
+    let run = strata_signing(&repo, &intruder, &["promote", "apply", plan]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("is not listed"), "{}", run.stderr);
+    assert!(!staging_ledger.exists(), "no event without a key");
+    assert!(!staging_state.exists(), "nothing promoted");
+
+    strata_signing(&repo, &deployer, &["promote", "apply", plan]).assert_ok();
+    assert!(staging_state.exists());
+    let text = std::fs::read_to_string(&staging_ledger).unwrap();
+    let event: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(event["action"], "promote", "{event}");
+    assert_eq!(event["outcome"], "succeeded", "{event}");
+    assert_eq!(event["signer"], "deployer@ci", "{event}");
+    let run = repo.strata(&["--json", "audit", "verify", "--env", "staging"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
