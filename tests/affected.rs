@@ -629,3 +629,35 @@ fn a_file_read_by_name_is_an_input_even_when_ignored() {
     // The file read is an input; an ignored file nothing reads is still not.
     assert_eq!(repo.affected_labels(&["--base", "HEAD"]), ["stacks/app"]);
 }
+
+/// Files a `fileset()` matches are read by terraform: inputs even when `ignore` matches
+/// them, inside the stack's directory or outside it.
+#[test]
+fn files_a_fileset_matches_are_inputs_even_when_ignored() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\nignore = [\"**/*.md\"]\n",
+    );
+    repo.write(".gitignore", ".strata/\n");
+    repo.write(
+        "stacks/docs/main.tf",
+        "locals {\n  pages  = fileset(path.module, \"pages/*.md\")\n  shared = fileset(\"${path.module}/../../shared\", \"*.md\")\n}\n",
+    );
+    repo.write("stacks/docs/pages/index.md", "# Index\n");
+    repo.write("shared/terms.md", "# Terms\n");
+    repo.write("stacks/other/main.tf", "output \"x\" {\n  value = 1\n}\n");
+    repo.write("stacks/other/README.md", "# Other\n");
+    repo.commit("a stack publishing ignored files through fileset");
+    for file in ["stacks/docs/pages/index.md", "shared/terms.md"] {
+        repo.write(file, "# changed\n");
+        assert_eq!(
+            repo.affected_labels(&["--base", "HEAD"]),
+            ["stacks/docs"],
+            "{file}"
+        );
+        repo.git(&["checkout", "--", file]);
+    }
+    repo.write("stacks/other/README.md", "# Other, changed\n");
+    assert!(repo.affected_labels(&["--base", "HEAD"]).is_empty());
+}

@@ -772,9 +772,10 @@ impl Builder<'_> {
             .range(prefix.clone()..)
             .take_while(|(p, _)| p.starts_with(&prefix))
         {
+            // A file `ignore` matches is read all the same (and is not among the target's
+            // own files, even inside its directory).
             if glob.is_match(&path[prefix.len()..])
-                && self.owners.of_file(path) != Some(me)
-                && !self.ignore.is_match(path)
+                && (self.owners.of_file(path) != Some(me) || self.ignore.is_match(path))
             {
                 target.extra_inputs.insert(path.clone());
             }
