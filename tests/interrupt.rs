@@ -117,13 +117,20 @@ struct Background {
 
 impl Background {
     fn start(repo: &Repo, args: &[&str]) -> Background {
+        Background::start_with(repo, args, &[])
+    }
+
+    fn start_with(repo: &Repo, args: &[&str], env: &[(&str, &Path)]) -> Background {
         let logs = tempfile::tempdir().unwrap();
         let out = logs.path().join("stdout");
         let err = logs.path().join("stderr");
         let mut full = vec!["--json"];
         full.extend_from_slice(args);
-        let child = repo
-            .command(&full)
+        let mut cmd = repo.command(&full);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(File::create(&out).unwrap())
             .stderr(File::create(&err).unwrap())
@@ -515,4 +522,55 @@ fn kill_9_during_apply_stops_the_tools_and_the_next_run_works() {
 /// The reaper's grace period (strata_exec::reaper::GRACE).
 fn strata_exec_grace() -> Duration {
     Duration::from_secs(20)
+}
+
+/// Ctrl-C during an apply in an environment that signs its audit events: the interrupted
+/// run's event is still signed (signing is bookkeeping that runs after the interrupt, when
+/// no new tool would start), and the ledger verifies.
+#[test]
+fn an_interrupted_apply_in_a_signed_environment_records_a_signed_event() {
+    let outside = markers();
+    let started = outside.path().join("provisioner-started");
+    let repo = workspace(&format!("touch '{}' && sleep 30", started.display()));
+    let key = outside.path().join("deployer");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "deployer", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let public = std::fs::read_to_string(outside.path().join("deployer.pub")).unwrap();
+    let public: Vec<&str> = public.split_whitespace().take(2).collect();
+    repo.write(
+        "environments/allowed_signers",
+        &format!(
+            "deployer@ci namespaces=\"strata-audit\" {}\n",
+            public.join(" ")
+        ),
+    );
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n[audit]\nsigned = true\n",
+    );
+    repo.commit("dev signs its audit events");
+    let mut strata = Background::start_with(
+        &repo,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/slow"],
+        &[("STRATA_AUDIT_KEY", &key)],
+    );
+    wait_for(
+        "the slow provisioner to start",
+        Duration::from_secs(60),
+        || started.exists(),
+    );
+    strata.interrupt();
+    let code = strata.wait(HANG);
+    assert_eq!(code, Some(130), "{}", strata.stderr());
+    let ledger = std::fs::read_to_string(repo.path().join("environments/dev/audit.jsonl")).unwrap();
+    let event: Value = serde_json::from_str(ledger.lines().last().unwrap()).unwrap();
+    assert_eq!(event["outcome"], "interrupted", "{event}");
+    assert_eq!(event["signer"], "deployer@ci", "{event}");
+    assert!(event["signature"].is_string(), "{event}");
+    let verify = repo.strata(&["--json", "audit", "verify"]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
 }

@@ -20,6 +20,31 @@ pub fn is_cancelled() -> bool {
     CANCELLED.load(Ordering::SeqCst)
 }
 
+thread_local! {
+    /// Set while this thread keeps records after the work (see [`bookkeeping`]).
+    static BOOKKEEPING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While the guard lives, tools this thread starts start even after an interrupt: short
+/// bookkeeping that makes the record of an interrupted run whole (signing its audit event
+/// with ssh-keygen). An interrupt during one still stops it.
+pub fn bookkeeping() -> Bookkeeping {
+    let was = BOOKKEEPING.with(|b| b.replace(true));
+    Bookkeeping { was }
+}
+
+/// See [`bookkeeping`].
+#[must_use = "bookkeeping lasts as long as the guard"]
+pub struct Bookkeeping {
+    was: bool,
+}
+
+impl Drop for Bookkeeping {
+    fn drop(&mut self) {
+        BOOKKEEPING.with(|b| b.set(self.was));
+    }
+}
+
 /// One operation that an interrupt cancels (a run of tasks, a promotion, a drift check):
 /// hold the guard while it lasts. The first operation to begin in a process with none under
 /// way starts uncancelled, so a long-lived process can run one after another after an
@@ -120,7 +145,8 @@ pub fn run_configured(
 
 /// Runs a command to completion, capturing its output.
 pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
-    if is_cancelled() {
+    let bookkeeping = BOOKKEEPING.with(|b| b.get());
+    if is_cancelled() && !bookkeeping {
         // Nothing new starts after an interrupt.
         return Ok(Output {
             success: false,
@@ -169,8 +195,9 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         .insert(pid);
     // The tool leads its own group: if strata dies, the reaper stops the group.
     crate::reaper::report(pid, true);
-    // A cancel that raced with the spawn must still reach this child.
-    if is_cancelled() {
+    // A cancel that raced with the spawn must still reach this child (bookkeeping starts
+    // after a cancel on purpose; a new one reaches it through `RUNNING`).
+    if is_cancelled() && !bookkeeping {
         interrupt_group(pid);
     }
     let status = child.wait();

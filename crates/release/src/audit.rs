@@ -144,6 +144,8 @@ pub fn acting_as(session: &Session, config: &EnvConfig, env: &str) -> Result<Vec
 }
 
 fn append(session: &Session, env: &str, mut event: NewEvent) -> Result<()> {
+    // The event of an interrupted run is signed like any other.
+    let _bookkeeping = strata_exec::process::bookkeeping();
     let lock = session
         .root
         .join(".strata")
