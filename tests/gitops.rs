@@ -456,13 +456,16 @@ fn promotion_writes_the_destinations_output_and_a_rollback_leaves_it_as_it_was()
             ],
         )
         .assert_ok();
-        let key = k.path().join("bob");
-        as_user(
-            &repo,
-            "bob",
-            &["promote", "approve", file, "--key", key.to_str().unwrap()],
-        )
-        .assert_ok();
+        // alice signs as the plan's author, bob approves.
+        for who in ["alice", "bob"] {
+            let key = k.path().join(who);
+            as_user(
+                &repo,
+                who,
+                &["promote", "approve", file, "--key", key.to_str().unwrap()],
+            )
+            .assert_ok();
+        }
         as_user(&repo, "alice", &["--json", "promote", "apply", file])
     };
     as_user(&repo, "alice", &["apply", "--env", "dev", "--auto-approve"]).assert_ok();

@@ -357,7 +357,19 @@ fn the_sample_workspace_promotes_through_three_environments() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(out["status"], "refused");
     assert!(read_lock(&repo, "staging").is_none());
+    // bob's approval, and no signature of the plan's author: who made it is not proved.
     approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        out["message"]
+            .as_str()
+            .unwrap()
+            .contains("not signed by its author alice@example.com"),
+        "{out}"
+    );
+    assert!(read_lock(&repo, "staging").is_none());
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
     let (run, out) = promote(&repo, &pg, "alice", &file);
     assert_eq!(run.code, 0, "{}\n{}", run.stderr, out);
     assert_eq!(out["status"], "applied");
@@ -412,6 +424,7 @@ fn the_sample_workspace_promotes_through_three_environments() {
     );
     run.assert_ok();
     assert_eq!(waves(&plan).concat().len(), 7, "{plan}");
+    approve(&repo, &pg, &keys, "carol", &file).assert_ok();
     approve(&repo, &pg, &keys, "alice", &file).assert_ok();
     let (run, out) = promote(&repo, &pg, "carol", &file);
     assert_eq!(run.code, 1, "one approval of two: {out}");
@@ -494,6 +507,7 @@ fn a_failing_later_wave_rolls_back_the_earlier_ones_and_leaves_the_lock() {
     apply_dev(&repo, &pg);
     let file = keys.plan_file("first.json");
     plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
     approve(&repo, &pg, &keys, "bob", &file).assert_ok();
     let (run, out) = promote(&repo, &pg, "alice", &file);
     assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
@@ -531,6 +545,7 @@ fn a_failing_later_wave_rolls_back_the_earlier_ones_and_leaves_the_lock() {
     // New in staging: rolled back by destroying it, as the plan says.
     assert_eq!(plan["waves"][0][0]["rollback"], "destroy");
     assert_eq!(plan["waves"][0][1]["rollback"], "previous");
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
     approve(&repo, &pg, &keys, "bob", &file).assert_ok();
     let (run, out) = promote(&repo, &pg, "alice", &file);
     assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
@@ -690,10 +705,9 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
     };
     let message = |d: &str| format!("strata promotion plan {d} from dev to staging\n");
 
-    // The author's own signature (made without strata, which refuses to) does not count,
-    // also when allowed_signers lists the key under a second name (a CI user name).
-    assert_eq!(approve(&repo, &pg, &keys, "alice", &file).code, 2);
-    sign("alice", &message(&digest), "alice.sig");
+    // The author's own signature proves who made the plan and is no approval, also when
+    // allowed_signers lists the key under a second name (a CI user name).
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
     assert!(refused("alice", "self-approval").contains("self-approval"));
     let signers =
         std::fs::read_to_string(repo.path().join("environments/allowed_signers")).unwrap();
@@ -706,6 +720,36 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
     );
     assert!(refused("alice", "self-approval under an alias").contains("self-approval"));
     repo.write("environments/allowed_signers", &signers);
+    // Naming someone else as the plan's author (git's identity is only a claim) and
+    // approving it with one's own key: the named author never signed it.
+    let spoofed = keys.plan_file("spoofed.json");
+    let (run, _) = run_as(
+        &repo,
+        &pg,
+        "carol",
+        &[
+            "promote",
+            "plan",
+            "--from",
+            "dev",
+            "--to",
+            "staging",
+            "--out",
+            path(&spoofed),
+        ],
+    );
+    run.assert_ok();
+    approve(&repo, &pg, &keys, "alice", &spoofed).assert_ok();
+    let (run, out) = promote(&repo, &pg, "alice", &spoofed);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    assert!(
+        out["message"]
+            .as_str()
+            .unwrap()
+            .contains("not signed by its author carol@example.com"),
+        "{out}"
+    );
+    assert!(read_lock(&repo, "staging").is_none());
     // A signature over another plan's digest.
     sign("bob", &message(&"0".repeat(64)), "bob.sig");
     assert!(refused("alice", "foreign digest").contains("does not verify"));
@@ -714,6 +758,7 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
     assert!(refused("alice", "unknown key").contains("does not list"));
     // A revoked key.
     std::fs::remove_dir_all(&sigs).unwrap();
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
     sign("bob", &message(&digest), "bob.sig");
     repo.write(
         "environments/revoked_keys",
@@ -771,17 +816,19 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
     plan_staging(&repo, &pg, &file);
     approve(&repo, &pg, &keys, "bob", &file).assert_ok();
     let fresh_sigs = keys.plan_file("fresh.json.approvals");
-    let first = std::fs::read_dir(&fresh_sigs)
+    let bobs = std::fs::read_dir(&fresh_sigs)
         .unwrap()
         .next()
         .unwrap()
         .unwrap()
         .path();
-    std::fs::copy(&first, fresh_sigs.join("zz-copy.sig")).unwrap();
+    std::fs::copy(&bobs, fresh_sigs.join("zz-copy.sig")).unwrap();
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
     let (run, out) = promote(&repo, &pg, "alice", &file);
     assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    // alice's (the author's), bob's, and bob's copied.
     let approvals = out["approvals"].as_array().unwrap();
-    assert_eq!(approvals.len(), 2, "{out}");
+    assert_eq!(approvals.len(), 3, "{out}");
     assert_eq!(
         approvals.iter().filter(|a| a["counts"] == true).count(),
         1,
@@ -878,6 +925,7 @@ fn gates_hold_back_a_target_and_its_dependents_and_the_rest_promotes() {
         .iter()
         .any(|(l, g)| l == "stacks/network" && g == "soak"));
     // The plan made before the soak was raised no longer holds its gates.
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
     approve(&repo, &pg, &keys, "bob", &file).assert_ok();
     let (run, out) = promote(&repo, &pg, "alice", &file);
     assert_eq!(run.code, 1, "{out}");
@@ -920,6 +968,7 @@ fn two_promotions_into_one_environment_one_runs_the_other_is_refused_and_ctrl_c_
     repo.commit("dev's lock");
     let file = keys.plan_file("plan.json");
     plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
     approve(&repo, &pg, &keys, "bob", &file).assert_ok();
 
     let first = spawn_promote(&repo, &pg, &file, &marker);
@@ -972,6 +1021,7 @@ fn two_promotions_into_one_environment_one_runs_the_other_is_refused_and_ctrl_c_
     repo.commit("dev's lock");
     let file = keys.plan_file("second.json");
     plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
     approve(&repo, &pg, &keys, "bob", &file).assert_ok();
     let lock_before =
         std::fs::read(repo.path().join("environments/staging/release.lock.toml")).unwrap();
@@ -1014,6 +1064,7 @@ fn a_destroyed_stack_leaves_the_lock_and_its_removal_promotes_only_when_allowed(
     apply_dev(&repo, &pg);
     let file = keys.plan_file("first.json");
     plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
     approve(&repo, &pg, &keys, "bob", &file).assert_ok();
     let (run, _) = promote(&repo, &pg, "alice", &file);
     run.assert_ok();
@@ -1051,6 +1102,7 @@ fn a_destroyed_stack_leaves_the_lock_and_its_removal_promotes_only_when_allowed(
     let file = keys.plan_file("removal.json");
     let plan = plan_staging_with(&repo, &pg, &file, &["--allow-destroy"]);
     assert_eq!(plan["waves"][0][0]["action"], "destroy", "{plan}");
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
     approve(&repo, &pg, &keys, "bob", &file).assert_ok();
     let (run, out) = promote(&repo, &pg, "alice", &file);
     assert_eq!(run.code, 0, "{}\n{out}", run.stderr);

@@ -110,12 +110,21 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
     } else {
         write_stdout(&plan.text());
         if let Some(path) = &args.out {
-            eprintln!(
-                "plan written to {}: approve with `strata promote approve {}`, then `strata promote apply {}`",
-                path.display(),
-                path.display(),
-                path.display()
-            );
+            if plan.approvals > 0 {
+                eprintln!(
+                    "plan written to {}: sign it as its author with `strata promote approve {}`, have {} other approver(s) run the same, then `strata promote apply {}`",
+                    path.display(),
+                    path.display(),
+                    plan.approvals,
+                    path.display()
+                );
+            } else {
+                eprintln!(
+                    "plan written to {}: apply it with `strata promote apply {}`",
+                    path.display(),
+                    path.display()
+                );
+            }
         }
     }
     Ok(0)
@@ -130,9 +139,18 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<u8> {
     let plan = PromotionPlan::read(&args.file)?;
     let key = strata_release::approvals::signing_key(args.key.as_deref(), &session.repo)?;
     let me = strata_release::identity::current(&session.repo)?;
-    let path = strata_release::approvals::approve(&session.root, &args.file, &plan, &key, &me)?;
+    let path = strata_release::approvals::approve(&session.root, &args.file, &plan, &key)?;
     if ctx.json {
         print_json(&serde_json::json!({"plan": plan.digest, "signature": path}));
+    } else if me == plan.author {
+        eprintln!(
+            "signed plan {} ({} -> {}) as its author: signature in {}; it proves who made the plan and is no approval: {} other approver(s) must approve it",
+            &plan.digest[..12],
+            plan.from,
+            plan.to,
+            path.display(),
+            plan.approvals
+        );
     } else {
         eprintln!(
             "approved plan {} ({} -> {}): signature in {}; commit it with the plan",

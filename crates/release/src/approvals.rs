@@ -5,8 +5,14 @@
 //! beside the plan, in `FILE.approvals/`. `promote apply` counts a signature only when
 //! `ssh-keygen -Y verify` accepts it for this plan's digest against the repository's
 //! `environments/allowed_signers` (minus `environments/revoked_keys`), its signer is one of
-//! the destination's approvers, and the signer is not the plan's author. Each principal
-//! counts once.
+//! the destination's approvers, and the signer is not the plan's author. Each key counts
+//! once.
+//!
+//! The plan's author signs it too (`promote approve` by the author): that signature does
+//! not count as an approval, it proves who the author is. Without it, the author named in
+//! the plan would be whatever identity its maker claimed, and anyone could name someone
+//! else as the author and approve their own plan; so a plan that needs approvals needs its
+//! author's signature as well.
 
 use crate::plan::PromotionPlan;
 use std::collections::BTreeSet;
@@ -171,6 +177,9 @@ pub struct Counted {
     /// The principal it was made by, when known.
     pub principal: Option<String>,
     pub counts: bool,
+    /// A valid signature by the plan's author: it proves who made the plan.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub author: bool,
     /// Why it does not count.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -217,6 +226,7 @@ pub fn count(
             file: name,
             principal: None,
             counts: false,
+            author: false,
             reason: Some(format!("made by a key {ALLOWED_SIGNERS} does not list")),
         };
         // A key gives one approval whatever names it is listed under: a key that also
@@ -225,9 +235,24 @@ pub fn count(
         // approved.
         if let Some(author) = principals.iter().find(|p| **p == plan.author) {
             result.principal = Some(author.clone());
-            result.reason = Some(format!(
-                "made by a key of {author}, who made the plan: self-approval does not count"
-            ));
+            let valid = ssh::verify(
+                &allowed,
+                revoked.as_deref(),
+                author,
+                ssh::NAMESPACE,
+                &signature,
+                &message,
+            )
+            .map_err(|e| tool_error(&file, e))?;
+            result.author = valid;
+            result.reason = Some(if valid {
+                format!(
+                    "made by a key of {author}, who made the plan: it proves who made it, and self-approval does not count"
+                )
+            } else {
+                "does not verify for this plan (signs another plan, or the key was revoked)"
+                    .to_string()
+            });
             out.push(result);
             continue;
         }
@@ -308,20 +333,9 @@ pub fn signing_key(explicit: Option<&Path>, repo: &strata_graph::git::Repo) -> R
         })
 }
 
-/// Signs the plan at `plan_path` with `key`; returns the signature file written.
-pub fn approve(
-    root: &Path,
-    plan_path: &Path,
-    plan: &PromotionPlan,
-    key: &Path,
-    me: &str,
-) -> Result<PathBuf> {
-    if me == plan.author {
-        return Err(Error::Usage {
-            message: format!("you ({me}) made this plan: your approval would not count"),
-            hint: "ask another approver to run `strata promote approve`".into(),
-        });
-    }
+/// Signs the plan at `plan_path` with `key`, as an approval or, by the plan's author, as the
+/// proof of who made it; returns the signature file written.
+pub fn approve(root: &Path, plan_path: &Path, plan: &PromotionPlan, key: &Path) -> Result<PathBuf> {
     // What is signed must be what strata would plan from the locks as they are: a plan
     // that is stale, or whose steps were edited (and its digest computed again), is not.
     let locks = crate::plan::Locks::read(root, &plan.from, &plan.to)?;

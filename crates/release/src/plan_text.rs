@@ -66,8 +66,8 @@ impl PromotionPlan {
         }
         if self.approvals > 0 {
             out.push_str(&format!(
-                "needs {} approval(s) by someone other than {} (`strata promote approve FILE`)\n",
-                self.approvals, self.author
+                "needs the signature of its author {} and {} approval(s) by others (`strata promote approve FILE`)\n",
+                self.author, self.approvals
             ));
         }
         out

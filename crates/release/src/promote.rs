@@ -78,6 +78,9 @@ pub struct Outcome {
 pub struct CountedRecord {
     pub principal: Option<String>,
     pub counts: bool,
+    /// The author's signature, which proves who made the plan.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub author: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -87,6 +90,7 @@ impl From<Counted> for CountedRecord {
         CountedRecord {
             principal: c.principal,
             counts: c.counts,
+            author: c.author,
             reason: c.reason,
         }
     }
@@ -248,6 +252,12 @@ fn preflight(
     let required = plan.approvals.max(gates.approvals);
     approvals::can_be_met(&session.root, &env.file, required, &access.approvers)?;
     let counted = approvals::count(&session.root, plan_path, plan, &access.approvers)?;
+    if required > 0 && !counted.iter().any(|c| c.author) {
+        return Ok(Err(format!(
+            "{} needs approvals, and the plan is not signed by its author {}: without that signature anyone could name someone else as the author and approve their own plan; {} signs it with `strata promote approve` (it is no approval)",
+            plan.to, plan.author, plan.author
+        )));
+    }
     let valid = counted.iter().filter(|c| c.counts).count() as u32;
     if valid < required {
         let why: Vec<String> = counted
