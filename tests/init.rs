@@ -250,7 +250,12 @@ fn a_terragrunt_live_tree() {
             )
             .write(
                 &format!("{dir}/terragrunt.hcl"),
-                "include \"root\" {\n  path = find_in_parent_folders()\n}\n",
+                &if unit == "eks" {
+                    "include \"root\" {\n  path = find_in_parent_folders()\n}\n\ndependency \"vpc\" {\n  config_path = \"../vpc\"\n}\n"
+                } else {
+                    "include \"root\" {\n  path = find_in_parent_folders()\n}\n"
+                }
+                .to_string(),
             )
             .write(&format!("{dir}/terraform.tfvars"), "name = \"x\"\n");
         }
@@ -259,6 +264,14 @@ fn a_terragrunt_live_tree() {
         .write("units/eks/main.tf", "variable \"name\" {}\n");
     repo.commit("live");
     let run = init(&repo, &[]);
+    // Terragrunt's dependencies and includes are named, with what to carry over: strata
+    // does not read them.
+    for line in [
+        "live/dev/us-east-1/eks/terragrunt.hcl:6  dependency ../vpc: add \"live/dev/us-east-1/vpc\" to `deps` in the stack.toml of live/dev/us-east-1/eks",
+        "live/prod/eu-west-1/vpc/terragrunt.hcl:2  include find_in_parent_folders(): add the included file to `extra_inputs` in the stack.toml of live/prod/eu-west-1/vpc",
+    ] {
+        assert!(run.stdout.contains(line), "{line}\n{}", run.stdout);
+    }
     // One line gives every stack its directory's environment: no file per stack.
     assert!(
         !run.stdout.contains("live in one environment's directory"),
@@ -313,7 +326,7 @@ fn a_terramate_tree_with_stacks_anywhere() {
         // A Terramate stack with no backend or provider in its Terraform.
         .write(
             "infra/network/stack.tm.hcl",
-            "stack {\n  name = \"network\"\n}\n",
+            "stack {\n  name  = \"network\"\n  after = [\"/platform/dns\", \"tag:base\"]\n}\n",
         )
         .write(
             "infra/network/main.tf",
@@ -333,7 +346,22 @@ fn a_terramate_tree_with_stacks_anywhere() {
         .write("apps/web/main.tf", PROVIDER)
         .write("modules/naming/main.tf", "variable \"name\" {}\n");
     repo.commit("terramate");
-    init(&repo, &[]);
+    let run = init(&repo, &[]);
+    assert!(
+        run.stdout.contains("infra/network/stack.tm.hcl:3  after /platform/dns: add \"platform/dns\" to `deps` in the stack.toml of infra/network"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("infra/network/stack.tm.hcl:3  after tag:base: add the targets it names"),
+        "{}",
+        run.stdout
+    );
+    let json = repo
+        .strata(&["--json", "init", "--dry-run", "--force"])
+        .json();
+    assert_eq!(json["declared_order"][0]["dir"], "platform/dns", "{json}");
     assert_eq!(
         layout(&repo),
         (

@@ -124,6 +124,7 @@ fn print_human(s: &Survey, dry_run: bool) {
         );
         out!("  hint: Terragrunt downloads their code; strata models Terraform that lives in the repository");
     }
+    declared_order(s);
     out!("\nEnvironments:");
     if s.environments.is_empty() {
         out!("  none found (no environments/<env>/, envs/<env>/, live/<env>/ or variable files named like one)");
@@ -255,6 +256,63 @@ fn print_human(s: &Survey, dry_run: bool) {
             issues.join(" and ")
         );
     }
+}
+
+/// The orders Terramate and Terragrunt declare, each with what to write in stack.toml for
+/// strata to know it.
+fn declared_order(s: &Survey) {
+    if s.declared_order.is_empty() {
+        return;
+    }
+    let target_of = |dir: &str| -> Option<&str> {
+        // The deepest target holding the directory.
+        s.targets
+            .iter()
+            .filter(|t| {
+                let d = strata_graph::discover::label_dir(&t.label);
+                d.is_empty() || dir == d || dir.starts_with(&format!("{d}/"))
+            })
+            .max_by_key(|t| t.label.len())
+            .map(|t| t.label.as_str())
+    };
+    out!(
+        "\nOrder declared for Terramate or Terragrunt, which strata does not read ({}):",
+        s.declared_order.len()
+    );
+    let shown = 12;
+    for d in s.declared_order.iter().take(shown) {
+        let here = strata_graph::discover::parent_dir(&d.file);
+        let mine = target_of(here);
+        let theirs = d.dir.as_deref().and_then(target_of);
+        let todo = match (d.what.as_str(), mine, theirs) {
+            ("include", Some(me), _) => {
+                format!("add the included file to `extra_inputs` in the stack.toml of {me}")
+            }
+            ("before" | "wanted_by", Some(me), Some(other)) => {
+                format!("add \"{me}\" to `deps` in the stack.toml of {other}")
+            }
+            (_, Some(me), Some(other)) => {
+                format!("add \"{other}\" to `deps` in the stack.toml of {me}")
+            }
+            (_, Some(me), None) => format!(
+                "add the targets it names to `deps` (or `extra_inputs`) in the stack.toml of {me}"
+            ),
+            (_, None, _) => "not a target of strata's: nothing to carry over".to_string(),
+        };
+        let value = if d.value.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", d.value)
+        };
+        out!("  {}:{}  {}{value}: {todo}", d.file, d.line, d.what);
+    }
+    if s.declared_order.len() > shown {
+        out!(
+            "  and {} more (`strata init --dry-run --json` lists them all, as `declared_order`)",
+            s.declared_order.len() - shown
+        );
+    }
+    out!("  hint: strata orders and affects targets by module calls, file reads and `deps`; until these are carried over, a change to one of these units does not affect the units that depend on it");
 }
 
 fn shorten(items: &[String], n: usize) -> String {

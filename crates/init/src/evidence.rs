@@ -52,6 +52,24 @@ pub struct Call {
     pub dir: Option<String>,
 }
 
+/// An order between units that another tool declares and strata does not read: a
+/// Terramate stack's `after`, `before`, `wants` or `wanted_by`, a Terragrunt unit's
+/// `dependency` and `dependencies` blocks, and its `include`s (a change to an included file
+/// changes the unit). strata orders and affects targets by module calls, file reads and the
+/// `deps` of stack.toml only, so each of these must be carried over by hand.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Declared {
+    pub file: String,
+    pub line: usize,
+    /// `after`, `before`, `wants`, `wanted_by`, `dependency`, `dependencies` or `include`.
+    pub what: String,
+    /// The path or selector as written (an expression as its source text).
+    pub value: String,
+    /// The directory it names, when it names one of the repository's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+}
+
 /// Everything `init` reads from the repository.
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {
@@ -65,6 +83,8 @@ pub struct Evidence {
     /// Directories with `terragrunt.hcl` and no Terraform files: Terragrunt fetches their
     /// code, so strata has nothing of theirs to model.
     pub terragrunt_only: Vec<String>,
+    /// Orders Terramate and Terragrunt declare, which strata does not read.
+    pub declared: Vec<Declared>,
     /// `environments/<env>/env.toml` files already there.
     pub env_files: Vec<String>,
     /// Every path of the snapshot, sorted (environment detection reads them).
@@ -80,6 +100,8 @@ struct FileFacts {
     providers: Vec<String>,
     calls: Vec<(String, usize)>,
     terramate_stack: bool,
+    /// (what, value as written, line): see [`Declared`].
+    declared: Vec<(String, String, usize)>,
 }
 
 fn is_terramate_file(name: &str) -> bool {
@@ -121,8 +143,9 @@ pub fn collect(repo: &Repo, snapshot: &Snapshot) -> Result<Evidence> {
             parse.push(path);
         } else if is_terramate_file(name) {
             parse.push(path);
-        } else if name == "terragrunt.hcl" {
+        } else if name == TERRAGRUNT_FILE {
             terragrunt.insert(dir);
+            parse.push(path);
         } else if name == ".terraform.lock.hcl" {
             lock_files.insert(dir);
         } else if name == CHART_FILE && !path.starts_with("environments/") {
@@ -157,6 +180,22 @@ pub fn collect(repo: &Repo, snapshot: &Snapshot) -> Result<Evidence> {
             Ok(f) => {
                 if f.terramate_stack {
                     terramate_stacks.insert(parent_dir(path).to_string());
+                }
+                let dir = parent_dir(path);
+                for (what, value, line) in &f.declared {
+                    // Terramate paths starting with `/` are from the repository's root.
+                    let named = match value.strip_prefix('/') {
+                        Some(rest) => join("", rest),
+                        None if value.contains(':') || value.contains('(') => None,
+                        None => join(dir, value),
+                    };
+                    ev.declared.push(Declared {
+                        file: path.to_string(),
+                        line: *line,
+                        what: what.clone(),
+                        value: value.clone(),
+                        dir: named,
+                    });
                 }
                 facts.insert(path, f);
             }
@@ -221,9 +260,21 @@ pub fn join(dir: &str, source: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// Terragrunt's configuration file.
+pub const TERRAGRUNT_FILE: &str = "terragrunt.hcl";
+
 fn read_file(path: &str, text: &str) -> std::result::Result<FileFacts, Problem> {
     if path.ends_with(".tf.json") {
         return read_json(path, text);
+    }
+    if file_name(path) == TERRAGRUNT_FILE {
+        let mut facts = FileFacts::default();
+        // A unit Terragrunt itself cannot read is its problem, not strata's: what could be
+        // read is reported.
+        if let Ok(body) = hcl_edit::parser::parse_body(text) {
+            read_terragrunt(&body, text, &mut facts);
+        }
+        return Ok(facts);
     }
     let body = hcl_edit::parser::parse_body(text).map_err(|e| Problem {
         message: format!("HCL is malformed: {}", e.message()),
@@ -242,7 +293,14 @@ fn read_body(body: &Body, text: &str, terramate: bool, facts: &mut FileFacts) {
         };
         let label = || block.labels.first().map(|l| l.as_str().to_string());
         match block.ident.as_str() {
-            "stack" if terramate => facts.terramate_stack = true,
+            "stack" if terramate => {
+                facts.terramate_stack = true;
+                for what in ["after", "before", "wants", "wanted_by"] {
+                    if let Some(attr) = block.body.get_attribute(what) {
+                        declared_values(what, &attr.value, text, &mut facts.declared);
+                    }
+                }
+            }
             "terraform" if !terramate => {
                 for inner in block.body.blocks() {
                     match inner.ident.as_str() {
@@ -268,6 +326,55 @@ fn read_body(body: &Body, text: &str, terramate: bool, facts: &mut FileFacts) {
             }
             _ => {}
         }
+    }
+}
+
+/// A Terragrunt unit's `dependency "x" { config_path }`, `dependencies { paths }` and
+/// `include { path }`.
+fn read_terragrunt(body: &Body, text: &str, facts: &mut FileFacts) {
+    for block in body.blocks() {
+        let (what, attr) = match block.ident.as_str() {
+            "dependency" => ("dependency", "config_path"),
+            "dependencies" => ("dependencies", "paths"),
+            "include" => ("include", "path"),
+            _ => continue,
+        };
+        match block.body.get_attribute(attr) {
+            Some(a) => declared_values(what, &a.value, text, &mut facts.declared),
+            None => {
+                let offset = block.span().map(|s| s.start).unwrap_or(0);
+                facts
+                    .declared
+                    .push((what.into(), String::new(), line_of(text, offset)));
+            }
+        }
+    }
+}
+
+/// Each string of a list (or the one string) as written, and any other expression as its
+/// source text.
+fn declared_values(
+    what: &str,
+    value: &Expression,
+    text: &str,
+    out: &mut Vec<(String, String, usize)>,
+) {
+    let line = |e: &Expression| line_of(text, e.span().map(|s| s.start).unwrap_or(0));
+    let items: Vec<&Expression> = match value {
+        Expression::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    for item in items {
+        let written = match item {
+            Expression::String(s) => s.as_str().to_string(),
+            other => other
+                .span()
+                .and_then(|s| text.get(s))
+                .unwrap_or("an expression")
+                .trim()
+                .to_string(),
+        };
+        out.push((what.into(), written, line(item)));
     }
 }
 
@@ -377,6 +484,41 @@ module "remote" {
         assert_eq!(f.backend.as_deref(), Some("cloud"));
         let err = read_file("a/bad.tf", "module \"x\" {\n  source = \n").unwrap_err();
         assert_eq!(err.location.unwrap().file, "a/bad.tf");
+    }
+
+    #[test]
+    fn reads_the_orders_terramate_and_terragrunt_declare() {
+        let tm = "stack {\n  name  = \"eks\"\n  after = [\"/stacks/vpc\", \"tag:network\"]\n  before = [\"../apps\"]\n}\n";
+        let f = read_file("stacks/eks/stack.tm.hcl", tm).unwrap();
+        assert!(f.terramate_stack);
+        assert_eq!(
+            f.declared,
+            vec![
+                ("after".to_string(), "/stacks/vpc".to_string(), 3),
+                ("after".to_string(), "tag:network".to_string(), 3),
+                ("before".to_string(), "../apps".to_string(), 4),
+            ]
+        );
+        let tg = "include \"root\" {\n  path = find_in_parent_folders(\"root.hcl\")\n}\n\ndependency \"vpc\" {\n  config_path = \"../vpc\"\n}\n\ndependencies {\n  paths = [\"../dns\", \"../iam\"]\n}\n\ninputs = {\n  vpc_id = dependency.vpc.outputs.id\n}\n";
+        let f = read_file("live/dev/app/terragrunt.hcl", tg).unwrap();
+        assert_eq!(
+            f.declared,
+            vec![
+                (
+                    "include".to_string(),
+                    "find_in_parent_folders(\"root.hcl\")".to_string(),
+                    2
+                ),
+                ("dependency".to_string(), "../vpc".to_string(), 6),
+                ("dependencies".to_string(), "../dns".to_string(), 10),
+                ("dependencies".to_string(), "../iam".to_string(), 10),
+            ]
+        );
+        // Terragrunt's own syntax errors are not strata's to report.
+        assert!(read_file("x/terragrunt.hcl", "dependency {")
+            .unwrap()
+            .declared
+            .is_empty());
     }
 
     #[test]

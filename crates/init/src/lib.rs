@@ -115,6 +115,9 @@ pub struct Survey {
     pub conflicts: Vec<String>,
     /// Terragrunt units without Terraform files of their own.
     pub terragrunt_only: Vec<String>,
+    /// Orders Terramate and Terragrunt declare between units, which strata does not read:
+    /// to be carried over as `deps` in stack.toml.
+    pub declared_order: Vec<evidence::Declared>,
     pub environments: Vec<Environment>,
     /// Stacks living in one environment's directory (`live/prod/...`) whose stack.toml
     /// does not say so: strata would deploy them to every environment.
@@ -264,6 +267,7 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         unclassified: classes.unclassified,
         conflicts: classes.conflicts,
         terragrunt_only: ev.terragrunt_only,
+        declared_order: ev.declared,
         environments: envs,
         environment_stacks,
         layout: report(&chosen, by_path),
