@@ -250,12 +250,11 @@ fn a_terragrunt_live_tree() {
             )
             .write(
                 &format!("{dir}/terragrunt.hcl"),
-                &if unit == "eks" {
+                if unit == "eks" {
                     "include \"root\" {\n  path = find_in_parent_folders()\n}\n\ndependency \"vpc\" {\n  config_path = \"../vpc\"\n}\n"
                 } else {
                     "include \"root\" {\n  path = find_in_parent_folders()\n}\n"
-                }
-                .to_string(),
+                },
             )
             .write(&format!("{dir}/terraform.tfvars"), "name = \"x\"\n");
         }
