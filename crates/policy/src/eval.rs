@@ -644,6 +644,31 @@ exception contains rules if {
     }
 
     #[test]
+    fn regular_expressions_take_re2_classes_and_flags() {
+        // Perl classes and `(?i)` are RE2 syntax OPA accepts; without the regex crate's
+        // Unicode features they were invalid and every such match undefined (a deny that
+        // never fired).
+        let rego = r#"package main
+
+import rego.v1
+
+deny contains "whole cores" if regex.match(`^\d+$`, input.cpu)
+
+deny contains "latest" if regex.match(`(?i):latest$`, input.image)
+
+deny contains "word" if regex.match(`\bweb\b`, input.name)
+
+deny contains "spaces" if regex.match(`\s`, input.name)
+"#;
+        let p = policy(&[("p.rego", rego)], main_ns()).unwrap();
+        let input = serde_json::json!({"cpu": "4", "image": "envoy:LATEST", "name": "a web app"});
+        let e = eval(&p, vec![input]).unwrap();
+        let mut got: Vec<&str> = e.findings.iter().map(|f| f.msg.as_str()).collect();
+        got.sort();
+        assert_eq!(got, ["latest", "spaces", "whole cores", "word"]);
+    }
+
+    #[test]
     fn exceptions_skip_named_rules_and_are_counted() {
         let p = policy(&[("k8s.rego", V1)], main_ns()).unwrap();
         let e = eval(&p, vec![deployment("legacy", "nginx:latest")]).unwrap();
