@@ -826,3 +826,65 @@ fn on_a_terminal_an_edit_that_is_not_toml_opens_the_editor_again() {
     assert!(plain.stdout.contains(TOKEN), "{}", plain.stdout);
     assert!(common::files_under(tmp.path()).is_empty());
 }
+
+/// A rule can undo a transformation the render's redaction does not know (a secret written
+/// as `b64enc | b64enc`) and print the value: a policy task's output is redacted of the
+/// sensitive values of the target it governs, like the render's.
+#[test]
+fn a_policy_that_decodes_a_charts_secret_prints_it_redacted() {
+    let Setup {
+        keys: _keys,
+        tmp,
+        key,
+        repo,
+        public,
+    } = setup(tools_repo());
+    repo.write(
+        "environments/dev/env.toml",
+        &format!(
+            "[gates]\nrequire = [\"policy\"]\n{}",
+            recipients_toml(&[&public])
+        ),
+    );
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    repo.write("charts/web/values.yaml", "apiKey: \"\"\n");
+    repo.write(
+        "charts/web/templates/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web\ndata:\n  twice: {{ .Values.apiKey | b64enc | b64enc | quote }}\n",
+    );
+    repo.write("policies/decode/policy.toml", "kinds = [\"chart\"]\n");
+    repo.write(
+        "policies/decode/p.rego",
+        "package main\n\nimport rego.v1\n\nwarn contains msg if {\n  input.kind == \"Secret\"\n  msg := sprintf(\"decoded %s\", [base64.decode(base64.decode(input.data.twice))])\n}\n",
+    );
+    let secrets = "environments/dev/charts/web/secrets.toml";
+    repo.write(secrets, &format!("apiKey = \"{TOKEN}\"\n"));
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", secrets]).assert_ok();
+    repo.commit("a chart whose secret a policy decodes");
+    let sarif = tmp.path().join("report.sarif");
+    let run = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &[
+            "check",
+            "--env",
+            "dev",
+            "charts/web",
+            "--json",
+            "--sarif",
+            sarif.to_str().unwrap(),
+        ],
+    );
+    run.assert_ok();
+    let policy = common::task(&run.json(), "charts/web", "policy").to_string();
+    assert!(policy.contains("decoded (sensitive value)"), "{policy}");
+    let seen = files_containing(repo.path(), TOKEN.as_bytes(), &[".git"]);
+    assert!(seen.is_empty(), "{TOKEN} in {seen:?}");
+    let seen = files_containing(tmp.path(), TOKEN.as_bytes(), &[]);
+    assert!(seen.is_empty(), "{TOKEN} in temporary files {seen:?}");
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
+}

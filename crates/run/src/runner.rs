@@ -519,6 +519,13 @@ impl Runner<'_> {
             ) {
                 fp.upstream_outputs = self.upstream(i, &mut prepared)?;
             }
+            // A test or policy reads what the plan or render made of the same sensitive
+            // values (a template may have written one in a form the render's redaction does
+            // not know, which a rule can decode and print): they are redacted from its
+            // output too. Its key has the plan's or render's (`reads`), not the values.
+            if matches!(task.action, Action::Test | Action::Policy) {
+                self.upstream(i, &mut prepared)?;
+            }
             if matches!(task.action, Action::Plan | Action::Apply) {
                 fp.tf_vars = tf_vars_digest();
             }
@@ -755,8 +762,9 @@ impl Job for Runner<'_> {
                 }
             }
         }
-        // Tests and policies read the plan or render, never the values.
-        if prepared.reads_secrets && !matches!(task.action, Action::Test | Action::Policy) {
+        // Tests and policies read the plan or render, never the values; the values are
+        // opened only to redact them from what the rules print.
+        if prepared.reads_secrets {
             if let Err(why) = self.open_secrets(i, &mut prepared) {
                 report.reason = Some(why);
                 return finish(report, Status::Failed);
