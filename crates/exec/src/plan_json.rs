@@ -360,7 +360,50 @@ fn redact_change(change: &Value) -> Value {
     out
 }
 
-/// The plan as strata stores it: no sensitive value, no copy of state or variables.
+/// A module of `planned_values` or of a state's `values`: each resource's `values` masked by
+/// its `sensitive_values`, child modules likewise.
+fn redact_module(module: &Value) -> Value {
+    let mut out = module.clone();
+    if let Some(resources) = out.get_mut("resources").and_then(Value::as_array_mut) {
+        for r in resources {
+            let values = match (r.get("values"), r.get("sensitive_values")) {
+                (Some(v), Some(m)) => Some(mask(v, m)),
+                _ => None,
+            };
+            if let Some(v) = values {
+                r["values"] = v;
+            }
+        }
+    }
+    if let Some(children) = out.get_mut("child_modules").and_then(Value::as_array_mut) {
+        for child in children {
+            *child = redact_module(child);
+        }
+    }
+    out
+}
+
+/// `planned_values` or a state's `values`: resources as [`redact_module`], and every output
+/// marked sensitive replaced whole.
+fn redact_values(values: &Value) -> Value {
+    let mut out = values.clone();
+    if let Some(root) = values.get("root_module") {
+        out["root_module"] = redact_module(root);
+    }
+    if let Some(outputs) = out.get_mut("outputs").and_then(Value::as_object_mut) {
+        for output in outputs.values_mut() {
+            if output.get("sensitive") == Some(&Value::Bool(true)) {
+                output["value"] = Value::String(REDACTED.into());
+            }
+        }
+    }
+    out
+}
+
+/// The plan as strata stores it, and as policies and tests read it: `terraform show -json`
+/// with every sensitive value replaced by [`REDACTED`] (resource attributes by their
+/// sensitivity masks, outputs and root variables marked sensitive whole), plus
+/// `strata_changed_attributes` in each change.
 pub fn redact(plan: &Value) -> Value {
     let mut out = Map::new();
     for key in [
@@ -395,6 +438,39 @@ pub fn redact(plan: &Value) -> Value {
             .map(|(k, oc)| (k.clone(), redact_change(oc)))
             .collect();
         out.insert("output_changes".into(), Value::Object(redacted));
+    }
+    if let Some(planned) = plan.get("planned_values") {
+        out.insert("planned_values".into(), redact_values(planned));
+    }
+    if let Some(prior) = plan.get("prior_state") {
+        let mut prior = prior.clone();
+        if let Some(values) = prior.get("values") {
+            prior["values"] = redact_values(values);
+        }
+        out.insert("prior_state".into(), prior);
+    }
+    if let Some(vars) = plan.get("variables").and_then(Value::as_object) {
+        let declared = plan
+            .pointer("/configuration/root_module/variables")
+            .and_then(Value::as_object);
+        let redacted = vars
+            .iter()
+            .map(|(name, var)| {
+                let sensitive = declared
+                    .and_then(|d| d.get(name))
+                    .and_then(|d| d.get("sensitive"))
+                    == Some(&Value::Bool(true));
+                let mut var = var.clone();
+                // A variable whose declaration cannot be found is kept out whole.
+                if sensitive || declared.is_none_or(|d| !d.contains_key(name)) {
+                    if var.get("value").is_some() {
+                        var["value"] = Value::String(REDACTED.into());
+                    }
+                }
+                (name.clone(), var)
+            })
+            .collect();
+        out.insert("variables".into(), Value::Object(redacted));
     }
     Value::Object(out)
 }
@@ -536,6 +612,55 @@ mod tests {
         assert!(
             text.contains("\"size\":20"),
             "non-sensitive values stay: {text}"
+        );
+    }
+
+    #[test]
+    fn planned_values_prior_state_and_variables_are_kept_redacted() {
+        let plan: Value = serde_json::from_str(
+            r#"{"format_version": "1.2",
+              "variables": {"db_password": {"value": "hunter2-var"}, "size": {"value": "20"},
+                            "undeclared": {"value": "who-knows"}},
+              "configuration": {"root_module": {"variables": {
+                  "db_password": {"sensitive": true}, "size": {}}}},
+              "planned_values": {
+                "outputs": {"dsn": {"sensitive": true, "value": "pg://u:hunter2-out@db"},
+                            "id": {"sensitive": false, "value": "db-1"}},
+                "root_module": {"resources": [{"address": "aws_db_instance.main",
+                   "values": {"password": "hunter2-planned", "size": 20},
+                   "sensitive_values": {"password": true}}],
+                  "child_modules": [{"address": "module.x", "resources": [{"address": "module.x.a",
+                   "values": {"token": "hunter2-child", "name": "a"},
+                   "sensitive_values": {"token": true}}]}]}},
+              "prior_state": {"format_version": "1.0", "values": {"root_module": {"resources": [
+                  {"address": "aws_db_instance.main", "values": {"password": "hunter2-prior", "size": 10},
+                   "sensitive_values": {"password": true}}]}}},
+              "resource_changes": []}"#,
+        )
+        .unwrap();
+        let stored = redact(&plan);
+        let text = stored.to_string();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains("who-knows"), "{text}");
+        assert_eq!(
+            stored.pointer("/planned_values/root_module/resources/0/values/size"),
+            Some(&serde_json::json!(20))
+        );
+        assert_eq!(
+            stored.pointer("/planned_values/root_module/child_modules/0/resources/0/values/name"),
+            Some(&serde_json::json!("a"))
+        );
+        assert_eq!(
+            stored.pointer("/planned_values/outputs/id/value"),
+            Some(&serde_json::json!("db-1"))
+        );
+        assert_eq!(
+            stored.pointer("/prior_state/values/root_module/resources/0/values/size"),
+            Some(&serde_json::json!(10))
+        );
+        assert_eq!(
+            stored.pointer("/variables/size/value"),
+            Some(&serde_json::json!("20"))
         );
     }
 
