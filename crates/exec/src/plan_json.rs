@@ -462,10 +462,10 @@ pub fn redact(plan: &Value) -> Value {
                     == Some(&Value::Bool(true));
                 let mut var = var.clone();
                 // A variable whose declaration cannot be found is kept out whole.
-                if sensitive || declared.is_none_or(|d| !d.contains_key(name)) {
-                    if var.get("value").is_some() {
-                        var["value"] = Value::String(REDACTED.into());
-                    }
+                if (sensitive || declared.is_none_or(|d| !d.contains_key(name)))
+                    && var.get("value").is_some()
+                {
+                    var["value"] = Value::String(REDACTED.into());
                 }
                 (name.clone(), var)
             })
