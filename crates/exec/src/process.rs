@@ -72,9 +72,13 @@ impl Drop for Operation {
     }
 }
 
-/// Marks the run cancelled and sends SIGINT to every running tool.
+/// Marks the run cancelled and sends SIGINT to every running tool, once: later calls (a
+/// second Ctrl-C, a CI system's SIGTERM after its SIGINT) forward nothing, because a second
+/// SIGINT makes terraform exit at once, without writing its state or releasing its lock.
 pub fn cancel_all() {
-    CANCELLED.store(true, Ordering::SeqCst);
+    if CANCELLED.swap(true, Ordering::SeqCst) {
+        return;
+    }
     let pids: Vec<u32> = RUNNING
         .lock()
         .map(|r| r.iter().flatten().copied().collect())
@@ -91,6 +95,8 @@ fn interrupt_group(pid: u32) {
         nix::unistd::Pid::from_raw(-(pid as i32)),
         nix::sys::signal::Signal::SIGINT,
     );
+    // Should strata die now, the reaper must not send it another.
+    crate::reaper::interrupted(pid);
 }
 
 /// The outcome of one tool invocation.

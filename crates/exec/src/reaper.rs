@@ -5,11 +5,12 @@
 //! Tools run in process groups of their own (so a terminal's Ctrl-C reaches strata, which
 //! then interrupts them in order). That also detaches them from strata's death. The reaper
 //! is a second strata process (`strata __reap`, started once per run) reading a pipe from
-//! its parent: `+<pgid>` when a tool starts, `-<pgid>` when it ends. End of file on that
-//! pipe means the parent is gone, however it went: the reaper then sends SIGINT to every
-//! group still running, as strata itself does on Ctrl-C (terraform stops at a safe point
-//! and releases its state lock; it does not on SIGTERM), waits [`GRACE`], sends SIGKILL to
-//! what remains, and exits. A parent that finishes normally
+//! its parent: `+<pgid>` when a tool starts, `-<pgid>` when it ends, `!<pgid>` when strata
+//! sent it SIGINT. End of file on that pipe means the parent is gone, however it went: the
+//! reaper then sends SIGINT to every group still running that strata did not interrupt
+//! already, as strata itself does on Ctrl-C (terraform stops at a safe point and releases
+//! its state lock; it does not on SIGTERM, and a second SIGINT makes it exit at once),
+//! waits [`GRACE`], sends SIGKILL to what remains, and exits. A parent that finishes normally
 //! has no groups left, so the reaper just exits.
 
 use std::collections::BTreeSet;
@@ -58,9 +59,18 @@ pub fn supervise() {
 
 /// Tells the reaper a tool's process group started (`true`) or ended.
 pub(crate) fn report(pgid: u32, started: bool) {
+    send(if started { '+' } else { '-' }, pgid);
+}
+
+/// Tells the reaper strata sent the group SIGINT: it must not send another.
+pub(crate) fn interrupted(pgid: u32) {
+    send('!', pgid);
+}
+
+fn send(sign: char, pgid: u32) {
     let mut pipe = PIPE.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(p) = pipe.as_mut() {
-        let line = format!("{}{pgid}\n", if started { '+' } else { '-' });
+        let line = format!("{sign}{pgid}\n");
         if p.write_all(line.as_bytes())
             .and_then(|_| p.flush())
             .is_err()
@@ -74,6 +84,7 @@ pub(crate) fn report(pgid: u32, started: bool) {
 /// whatever is still running.
 pub fn reap(input: impl BufRead) {
     let mut groups: BTreeSet<i32> = BTreeSet::new();
+    let mut interrupted: BTreeSet<i32> = BTreeSet::new();
     for line in input.lines() {
         let Ok(line) = line else { break };
         let (sign, pgid) = line.split_at(line.len().min(1));
@@ -86,18 +97,22 @@ pub fn reap(input: impl BufRead) {
             }
             "-" => {
                 groups.remove(&pgid);
+                interrupted.remove(&pgid);
+            }
+            "!" => {
+                interrupted.insert(pgid);
             }
             _ => {}
         }
     }
-    stop(&groups);
+    stop(&groups, &interrupted);
 }
 
-fn stop(groups: &BTreeSet<i32>) {
+fn stop(groups: &BTreeSet<i32>, interrupted: &BTreeSet<i32>) {
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;
     let alive = |g: i32| kill(Pid::from_raw(-g), None).is_ok();
-    for &g in groups {
+    for &g in groups.difference(interrupted) {
         let _ = kill(Pid::from_raw(-g), Signal::SIGINT);
     }
     let deadline = Instant::now() + GRACE;
@@ -140,5 +155,28 @@ mod tests {
         assert!(ended.try_wait().unwrap().is_none());
         let _ = ended.kill();
         let _ = ended.wait();
+    }
+
+    #[test]
+    fn a_group_strata_interrupted_already_gets_no_second_sigint() {
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::tempdir().unwrap();
+        let seen = dir.path().join("seen");
+        // Notes each SIGINT it gets, and ends on its own a moment later (as terraform
+        // finishing its state write after the first SIGINT).
+        let script = format!(
+            "trap 'echo INT >> {}' INT; sleep 1; sleep 1",
+            seen.display()
+        );
+        let mut tool = Command::new("sh")
+            .args(["-c", &script])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let id = tool.id();
+        let waiter = std::thread::spawn(move || tool.wait().unwrap());
+        reap(format!("+{id}\n!{id}\n").as_bytes());
+        waiter.join().unwrap();
+        assert_eq!(std::fs::read_to_string(&seen).unwrap_or_default(), "");
     }
 }
