@@ -15,6 +15,8 @@
 //! - YAML's single-quoted form, with each `'` doubled (`toYaml` quotes a value holding
 //!   `: ` or a quote that way);
 //! - upper and lower case (`upper`/`lower` in a template, terraform's `upper()`);
+//! - a number as Go prints a float in exponent form (helm reads every number in values as
+//!   a float: `{{ .Values.pin }}` of 73104529 writes `7.3104529e+07`);
 //! - percent-encoded, with a space as `+` (helm's `urlquery`, terraform's `urlencode`) and
 //!   as `%20` (a password inside a connection URL);
 //! - base64 (a Kubernetes Secret's `data`), of the value alone and inside a longer string
@@ -92,6 +94,7 @@ impl Redactor {
             base64::engine::general_purpose::STANDARD.encode(text),
         ];
         forms.extend(base64_cores(text.as_bytes()));
+        forms.extend(go_exponent_form(text));
         forms.push(text.to_uppercase());
         forms.push(text.to_lowercase());
         forms.push(percent_encoded(text, "+"));
@@ -224,6 +227,20 @@ const MIN_BASE64_CORE: usize = 8;
 /// longer string, for each of the three positions it can start at within a three-byte
 /// group: the characters that also hold bits of the bytes before or after it are left out
 /// (at most one at each end, four bits of the value).
+/// A number as Go's `%v` prints it as a float in exponent form (`7.3104529e+07`): the
+/// shortest mantissa, and an exponent with a sign and at least two digits.
+fn go_exponent_form(text: &str) -> Option<String> {
+    let value: f64 = text.trim().parse().ok()?;
+    if !value.is_finite() {
+        return None;
+    }
+    let rust = format!("{value:e}");
+    let (mantissa, exp) = rust.split_once('e')?;
+    let exp: i32 = exp.parse().ok()?;
+    let sign = if exp < 0 { '-' } else { '+' };
+    Some(format!("{mantissa}e{sign}{:02}", exp.abs()))
+}
+
 /// `text` percent-encoded as a URL query or path component: every byte but the unreserved
 /// ones (`A-Z a-z 0-9 - _ . ~`) as `%XX`, a space as `space`.
 fn percent_encoded(text: &str, space: &str) -> String {
@@ -289,6 +306,20 @@ mod tests {
         }
         assert_eq!(out.matches(REDACTED).count(), 4, "{out}");
         assert_eq!(percent_encoded("a b~é", "+"), "a+b~%C3%A9");
+    }
+
+    #[test]
+    fn a_number_in_go_float_form_is_replaced() {
+        assert_eq!(
+            go_exponent_form("73104529").as_deref(),
+            Some("7.3104529e+07")
+        );
+        assert_eq!(go_exponent_form("0.00001").as_deref(), Some("1e-05"));
+        assert_eq!(go_exponent_form("not a number"), None);
+        let mut r = Redactor::default();
+        r.add(&json!(73104529));
+        let out = r.redact_text("pin: \"7.3104529e+07\"\n");
+        assert!(!out.contains("7.3104529"), "{out}");
     }
 
     #[test]

@@ -8,10 +8,11 @@
 //! terraform installed) when it does not.
 
 use std::path::{Path, PathBuf};
-use strata_graph::error::{Error, Result};
+use strata_graph::error::{Error, Location, Result};
 use strata_graph::git::Repo;
 use strata_graph::snapshot::Snapshot;
 
+#[derive(Debug)]
 pub struct Sandbox {
     /// The mirror of the workspace root.
     pub src: PathBuf,
@@ -71,6 +72,14 @@ pub fn prepare(
             generation,
         });
     }
+    // The marker says the sandbox is whole: it goes before the rebuild starts and comes back
+    // only once every file is written, so a rebuild that stops part-way (a crash, Ctrl-C, a
+    // file gone for a moment) is built again next time, never reused half-empty.
+    match std::fs::remove_file(&marker_path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::write(&marker_path, e)),
+    }
     if src.exists() {
         std::fs::remove_dir_all(&src).map_err(|e| Error::write(&src, e))?;
     }
@@ -81,17 +90,56 @@ pub fn prepare(
         .map(String::as_str)
         .filter(|f| snapshot.files.contains_key(*f))
         .collect();
-    let contents = snapshot.contents(repo, &present)?;
+    // The task's key holds each file's id as `git status` saw it when the run began: bytes
+    // that are not those (the file was edited, reverted or replaced since) would be
+    // planned, cached and recorded under a key that does not describe them.
+    let read = snapshot.map_contents(repo, &present, |_, bytes, verified| {
+        verified.then(|| bytes.to_vec())
+    })?;
+    // A file that differs from its id is taken from git when git has that blob: the file as
+    // it was committed or staged (also a file a checkout filter rewrites, such as
+    // `eol=crlf`).
+    let differs: Vec<strata_graph::digest::FileId> = read
+        .iter()
+        .filter(|(_, bytes)| bytes.is_none())
+        .map(|(f, _)| snapshot.files[*f].id)
+        .collect();
+    let from_git = if differs.is_empty() {
+        Default::default()
+    } else {
+        repo.read_blobs(&differs)?
+    };
+    let mut contents = std::collections::HashMap::new();
+    for (f, bytes) in read {
+        let id = snapshot.files[f].id;
+        let bytes = bytes.or_else(|| {
+            from_git
+                .get(&id)
+                .filter(|b| strata_graph::digest::FileId::of_content(b) == id)
+                .cloned()
+        });
+        match bytes {
+            Some(bytes) => {
+                contents.insert(f, bytes);
+            }
+            None => {
+                return Err(Error::Invalid {
+                    message: format!(
+                        "`{f}` changed while strata was running: it is not what `git status` saw when the run began"
+                    ),
+                    location: Location::new(f, None),
+                    hint: "run again once the work tree is settled (an editor, a branch switch or `git stash` changed it)".into(),
+                })
+            }
+        }
+    }
     for f in present {
         let entry = snapshot.files[f];
         let to = src.join(f);
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
         }
-        let bytes = contents
-            .get(&entry.id)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let bytes = contents.get(f).map(Vec::as_slice).unwrap_or_default();
         if entry.mode == 0o120000 {
             // Symlinks are materialised as links to the same relative target.
             let target = String::from_utf8_lossy(bytes).into_owned();
