@@ -441,3 +441,25 @@ fn policy(report: &serde_json::Value, label: &str) -> serde_json::Value {
         .unwrap()
         .clone()
 }
+
+/// A policy that did not run because the plan it reads failed is no pass: `policy eval`
+/// says so in its exit code and in its JSON.
+#[test]
+fn policy_eval_of_a_target_whose_plan_failed_is_not_ok() {
+    let repo = common::tools_repo();
+    repo.write(
+        "stacks/app/main.tf",
+        &format!(
+            "{}\nvariable \"size\" {{\n  type = string\n  validation {{\n    condition     = var.size != \"huge\"\n    error_message = \"The size must not be huge.\"\n  }}\n}}\n\nresource \"null_resource\" \"r\" {{\n  triggers = {{ size = var.size }}\n}}\n",
+            common::NULL_PROVIDER
+        ),
+    );
+    repo.write(
+        "environments/dev/stacks/app/terraform.tfvars",
+        "size = \"huge\"\n",
+    );
+    repo.commit("a stack whose plan fails in dev");
+    let run = repo.strata(&["--json", "policy", "eval", "--env", "dev"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.json()["ok"], false, "{}", run.stdout);
+}

@@ -260,7 +260,11 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             ) {
                 Ok(recorded) => {
                     if let Some(verification) = &recorded.verification {
-                        report.interrupted |= verification.interrupted;
+                        if verification.interrupted {
+                            // Verification did not finish: the run is no success.
+                            report.interrupted = true;
+                            report.ok = false;
+                        }
                     }
                     release.push(recorded);
                 }
@@ -298,9 +302,13 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             .iter()
             .filter(|t| t.action == Action::Policy)
             .collect();
+        let failed = policy_tasks.iter().any(|t| {
+            t.status == Status::Failed || (t.status == Status::Skipped && !args.allow_incomplete)
+        });
         if ctx.json {
             print_json(&serde_json::json!({
-                "ok": policy_tasks.iter().all(|t| t.status != Status::Failed),
+                // A policy that did not run (its plan failed) is no pass.
+                "ok": !failed && !report.interrupted,
                 "targets": policy_tasks.iter().map(|t| serde_json::json!({
                     "label": t.label, "env": t.env, "status": t.status, "reason": t.reason,
                     "summary": t.summary,
@@ -309,9 +317,6 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         } else {
             print_findings(&policy_tasks);
         }
-        let failed = policy_tasks.iter().any(|t| {
-            t.status == Status::Failed || (t.status == Status::Skipped && !args.allow_incomplete)
-        });
         print_incomplete(&report);
         return Ok(if report.interrupted {
             130
