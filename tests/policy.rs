@@ -791,3 +791,45 @@ fn a_network_policy_in_another_file_covers_the_pods_it_selects() {
     .unwrap();
     assert_eq!(uncovered(dir.path()), ["Deployment/api"]);
 }
+
+/// `policy scan` fails closed: a policy whose policy.toml cannot be read is an error (it
+/// was left out, and the scan passed what it was meant to catch), so is a scan that finds
+/// no file to read; a byte-order mark does not hide a YAML file's first key.
+#[test]
+fn scan_refuses_a_broken_policy_and_an_empty_scan_and_reads_past_a_bom() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n[policy]\nbuiltin = false\n",
+    );
+    repo.write(
+        "policies/pods/p.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains \"no pods\" if input.kind == \"Pod\"\n",
+    );
+    repo.write("policies/strict/p.rego", "package main\n");
+    repo.write(
+        "policies/strict/policy.toml",
+        "kinds = [\"chart\"]\nnamespace = [\"main\"]\n",
+    );
+    repo.commit("policies");
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("pod.yaml");
+    std::fs::write(&pod, "\u{feff}kind: Pod\nmetadata:\n  name: web\n").unwrap();
+    let run = repo.strata(&["policy", "scan", pod.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("policies/strict/policy.toml:2"),
+        "{}",
+        run.stderr
+    );
+    repo.remove("policies/strict/policy.toml");
+    repo.commit("strict fixed");
+    let run = repo.strata(&["policy", "scan", pod.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("no pods"), "{}", run.stdout);
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("values.yaml.tpl"), "kind: Pod\n").unwrap();
+    let run = repo.strata(&["policy", "scan", empty.path().to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("no file to scan"), "{}", run.stderr);
+}

@@ -235,8 +235,14 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
     }
     let model = view.as_ref().map(|v| &v.model);
     let (chosen, builtins) = if args.policies.is_empty() {
+        // Every policy target, those whose policy.toml cannot be read included (an error
+        // below, not a policy left out).
         let workspace: Vec<TargetId> = model
-            .map(|m| m.policies.iter().map(|(p, _)| *p).collect())
+            .map(|m| {
+                m.ids()
+                    .filter(|&i| m[i].kind == strata_graph::discover::Kind::Policy)
+                    .collect()
+            })
             .unwrap_or_default();
         let on = !args.no_builtin && model.is_none_or(|m| m.config.policy.builtin);
         let builtins: Vec<&BuiltinPolicy> = if on {
@@ -285,6 +291,18 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
     let mut policies = Vec::new();
     if let (Some(model), Some(view), Some(session)) = (model, &view, &session) {
         let read = |paths: &[&str]| view.snapshot.texts(&session.repo, paths);
+        // A policy whose policy.toml cannot be read is bad input, as in `check` and `list`:
+        // scanning without it would pass what it was meant to catch.
+        let broken: Vec<(String, strata_graph::error::Problem)> = chosen
+            .iter()
+            .flat_map(|&p| {
+                let t = &model[p];
+                t.problems.iter().map(|pr| (t.label.clone(), pr.clone()))
+            })
+            .collect();
+        if !broken.is_empty() {
+            return Err(strata_graph::Error::Broken { problems: broken });
+        }
         for p in chosen {
             let Some((_, meta)) = model.policies.iter().find(|(i, _)| *i == p) else {
                 continue;

@@ -184,7 +184,11 @@ pub fn read_inputs(files: &[PathBuf]) -> (Vec<InputFile>, Vec<(String, String)>,
             continue;
         };
         let text = match std::fs::read_to_string(file) {
-            Ok(t) => t,
+            // A byte-order mark is no part of the first key (YAML and JSON readers skip it).
+            Ok(t) => match t.strip_prefix('\u{feff}') {
+                Some(rest) => rest.to_string(),
+                None => t,
+            },
             Err(e) => {
                 errors.push(Error::in_file(&shown, None, e.to_string()));
                 continue;
@@ -220,6 +224,23 @@ pub fn scan(
 ) -> Report {
     let (files, mut walk_errors) = collect(&request.paths);
     errors.append(&mut walk_errors);
+    // Nothing to read is bad input, not a pass: every path was an empty directory or held
+    // only files of other types.
+    if files.is_empty() && errors.is_empty() {
+        errors.push(
+            Error::in_file(
+                &request
+                    .paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                None,
+                "no file to scan: no .tf, .tfvars, .hcl, .yaml, .yml or .json file there",
+            )
+            .with_hint("name the files or directories holding the configuration to check"),
+        );
+    }
     let (inputs, texts, mut read_errors) = read_inputs(&files);
     errors.append(&mut read_errors);
     // Policies reading strata's shape (the built-in pack) see each directory's `.tf` files
