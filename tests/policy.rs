@@ -833,3 +833,45 @@ fn scan_refuses_a_broken_policy_and_an_empty_scan_and_reads_past_a_bom() {
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("no file to scan"), "{}", run.stderr);
 }
+
+/// A policy importing a library kept in a subdirectory (a policy of its own in strata,
+/// where conftest would have loaded it): refused with the import's line, not evaluated
+/// with every rule using the library undefined.
+#[test]
+fn a_policy_importing_a_package_it_does_not_have_is_refused() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n[policy]\nbuiltin = false\n",
+    );
+    repo.write(
+        "policies/p/main.rego",
+        "package main\n\nimport data.lib.k8s\nimport rego.v1\n\ndeny contains \"pods are denied\" if k8s.is_pod\n",
+    );
+    repo.write(
+        "policies/p/lib/k8s.rego",
+        "package lib.k8s\n\nimport rego.v1\n\nis_pod if input.kind == \"Pod\"\n",
+    );
+    repo.commit("a policy and its library in a subdirectory");
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("pod.yaml");
+    std::fs::write(&pod, "kind: Pod\nmetadata:\n  name: web\n").unwrap();
+    let run = repo.strata(&["policy", "scan", pod.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("policies/p/main.rego:3: imports data.lib.k8s"),
+        "{}",
+        run.stderr
+    );
+    // The library beside the policy: it runs, and denies.
+    repo.remove("policies/p/lib/k8s.rego");
+    repo.write(
+        "policies/p/k8s.rego",
+        "package lib.k8s\n\nimport rego.v1\n\nis_pod if input.kind == \"Pod\"\n",
+    );
+    repo.commit("the library beside the policy");
+    let run = repo.strata(&["policy", "scan", pod.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("pods are denied"), "{}", run.stdout);
+}

@@ -152,6 +152,51 @@ fn is_pattern(ns: &str) -> bool {
     ns.contains(['*', '?', '['])
 }
 
+/// Refuses a policy that imports a package none of its files defines and no data document
+/// provides: every rule using it would be undefined and never fire (conftest loads every
+/// `.rego` file below `--policy`; in strata a subdirectory holding `.rego` files is a policy
+/// of its own, so a library kept there is not part of the policy importing it).
+fn check_imports(
+    label: &str,
+    files: &[(String, String)],
+    packages: &[String],
+    data: &serde_json::Map<String, Value>,
+) -> Result<(), Error> {
+    for (path, text) in files {
+        for (i, line) in text.lines().enumerate() {
+            let Some(rest) = line.trim_start().strip_prefix("import ") else {
+                continue;
+            };
+            let Some(imported) = rest
+                .split_whitespace()
+                .next()
+                .and_then(|r| r.strip_prefix("data."))
+            else {
+                continue;
+            };
+            let first = imported.split('.').next().unwrap_or(imported);
+            let defined = first == "conftest"
+                || data.contains_key(first)
+                || packages.iter().any(|p| {
+                    p == imported
+                        || p.starts_with(&format!("{imported}."))
+                        || imported.starts_with(&format!("{p}."))
+                });
+            if !defined {
+                return Err(Error::in_file(
+                    path,
+                    Some(u32::try_from(i + 1).unwrap_or(u32::MAX)),
+                    format!(
+                        "imports data.{imported}, which no file or data document of {label} defines: the rules using it would never fire"
+                    ),
+                )
+                .with_hint("keep a policy's libraries in its own directory (a subdirectory holding .rego files is a policy of its own), or give the data with `data = [...]` in policy.toml or `--data`"));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Policy {
     /// Loads a policy: `files` are its Rego sources (tests excluded), `data` its data
     /// documents.
@@ -163,6 +208,7 @@ impl Policy {
     ) -> Result<Policy, Error> {
         let loaded = Loaded::load(files, options.rego_v0)?;
         let mut data = data::merge(data)?;
+        check_imports(label, files, &loaded.packages, &data)?;
         // conftest sets `data.conftest.file` itself, over anything a data file says.
         if let Some(Value::Object(c)) = data.get_mut("conftest") {
             c.remove("file");
