@@ -463,3 +463,36 @@ fn policy_eval_of_a_target_whose_plan_failed_is_not_ok() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(run.json()["ok"], false, "{}", run.stdout);
 }
+
+/// A chart that renders no object is still evaluated, once with a null input, as conftest
+/// evaluates an empty file: a rule requiring something fires.
+#[test]
+fn a_chart_rendering_nothing_is_still_evaluated() {
+    let repo = common::tools_repo();
+    repo.append("WORKSPACE.toml", "\n[policy]\nbuiltin = false\n");
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/web/templates/maybe.yaml",
+        "{{- if .Values.enabled }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n{{- end }}\n",
+    );
+    repo.write("policies/p/policy.toml", "kinds = [\"chart\"]\n");
+    repo.write(
+        "policies/p/p.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains \"no Kubernetes object was rendered\" if not input.kind\n",
+    );
+    repo.commit("a chart rendering nothing");
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "charts/web"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let p = policy(&report, "charts/web");
+    assert_eq!(p["status"], "failed", "{p}");
+    assert!(
+        p["summary"]["findings"][0]["msg"]
+            .as_str()
+            .unwrap()
+            .contains("no Kubernetes object"),
+        "{p}"
+    );
+}

@@ -216,6 +216,13 @@ impl Runner<'_> {
                     // A chart's rendered objects, for rules that relate them (NetworkPolicies
                     // and the pods they select).
                     context["objects"] = Value::Array(objects.clone());
+                    // A render of nothing is still evaluated, once with a null input, as
+                    // conftest does with an empty file: a rule requiring something fires.
+                    let objects = if objects.is_empty() {
+                        vec![Value::Null]
+                    } else {
+                        objects
+                    };
                     strata_policy::InputFile::parsed(None, objects)
                 }
                 Err(e) => return Ok(Err(format!("strata: {e}"))),
