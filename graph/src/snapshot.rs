@@ -59,7 +59,7 @@ pub fn is_builtin_excluded(path: &str) -> bool {
     (path.starts_with('.') || path.contains("/."))
         && path
             .split('/')
-            .any(|c| c == ".terraform" || c == ".strata" || c == ".git")
+            .any(|c| c == ".terraform" || c == ".strata" || c == ".git" || c == ".terragrunt-cache")
 }
 
 impl Snapshot {
@@ -465,6 +465,10 @@ mod tests {
         assert!(is_builtin_excluded("stacks/a/terraform.tfstate"));
         assert!(is_builtin_excluded("stacks/a/terraform.tfstate.backup"));
         assert!(is_builtin_excluded(".strata/cache/x"));
+        // Terragrunt's copies of a unit's code.
+        assert!(is_builtin_excluded(
+            "live/dev/vpc/.terragrunt-cache/abc/def/main.tf"
+        ));
         assert!(!is_builtin_excluded("stacks/a/.terraform.lock.hcl"));
         assert!(!is_builtin_excluded("stacks/a/main.tf"));
     }
