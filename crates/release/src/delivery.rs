@@ -726,6 +726,19 @@ pub fn deliver(
 /// Writes `output` into `dir`, replacing what strata wrote there before, whole: a reader
 /// sees the old or the new tree. Refuses a non-empty directory strata did not write.
 pub fn write(dir: &Path, output: &Output) -> Result<()> {
+    stage(dir, output)?.commit()
+}
+
+/// An output written beside the directory it will replace, not yet in its place.
+pub struct Staged {
+    dir: std::path::PathBuf,
+    fresh: tempfile::TempDir,
+}
+
+/// Checks that `dir` may be replaced and writes `output` beside it: what can fail is done
+/// before anything another file depends on changes (the release lock is written between
+/// [`stage`] and [`Staged::commit`], so the two change together).
+pub fn stage(dir: &Path, output: &Output) -> Result<Staged> {
     if dir.exists() && !dir.join(MARKER).exists() {
         let empty = std::fs::read_dir(dir)
             .map(|mut d| d.next().is_none())
@@ -746,18 +759,30 @@ pub fn write(dir: &Path, output: &Output) -> Result<()> {
         .tempdir_in(parent)
         .map_err(|e| Error::write(parent, e))?;
     write_files(staging.path(), output)?;
-    let fresh = staging.keep();
-    let old = parent.join(format!(".strata-gitops-old-{}", std::process::id()));
-    if dir.exists() {
-        std::fs::rename(dir, &old).map_err(|e| Error::write(dir, e))?;
+    Ok(Staged {
+        dir: dir.to_path_buf(),
+        fresh: staging,
+    })
+}
+
+impl Staged {
+    /// Puts the staged output in its directory's place (two renames).
+    pub fn commit(self) -> Result<()> {
+        let dir = self.dir;
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        let fresh = self.fresh.keep();
+        let old = parent.join(format!(".strata-gitops-old-{}", std::process::id()));
+        if dir.exists() {
+            std::fs::rename(&dir, &old).map_err(|e| Error::write(&dir, e))?;
+        }
+        if let Err(e) = std::fs::rename(&fresh, &dir) {
+            let _ = std::fs::rename(&old, &dir);
+            let _ = std::fs::remove_dir_all(&fresh);
+            return Err(Error::write(&dir, e));
+        }
+        let _ = std::fs::remove_dir_all(&old);
+        Ok(())
     }
-    if let Err(e) = std::fs::rename(&fresh, dir) {
-        let _ = std::fs::rename(&old, dir);
-        let _ = std::fs::remove_dir_all(&fresh);
-        return Err(Error::write(dir, e));
-    }
-    let _ = std::fs::remove_dir_all(&old);
-    Ok(())
 }
 
 /// Writes `output`'s files and the marker into the empty directory `dir`.

@@ -16,7 +16,7 @@ use strata_graph::discover::Kind;
 use strata_graph::id::TargetId;
 use strata_graph::model::Model;
 use strata_graph::session::{Session, View};
-use strata_graph::Result;
+use strata_graph::{Error, Result};
 use strata_run::task::Action;
 use strata_run::{Observer, RunOptions, RunReport};
 
@@ -79,6 +79,22 @@ pub fn record_apply(
     };
     crate::audit::record_run(session, opts.mode, applied, &for_audit)?;
     result
+}
+
+/// A turn at `env`'s release lock in this checkout (`.strata/release-<env>.lock`, a file
+/// that is never replaced), held until dropped.
+fn take_turn(root: &std::path::Path, env: &str) -> Result<std::fs::File> {
+    let dir = root.join(".strata");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
+    let path = dir.join(format!("release-{env}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::write(&path, e))?;
+    file.lock().map_err(|e| Error::write(&path, e))?;
+    Ok(file)
 }
 
 fn record_in_lock(
@@ -169,6 +185,9 @@ fn record_in_lock(
     }
     let me = identity::current(&session.repo)?;
     let now = crate::clock::format_utc(crate::clock::now());
+    // Reading, changing and writing the lock (and its GitOps output) take turns with other
+    // runs in this checkout: two applies at once each keep the other's entries.
+    let _turn = take_turn(&session.root, env)?;
     let mut lock = ReleaseLock::read(&session.root, env)?;
     let mut entries = BTreeMap::new();
     for (label, kind) in &candidates {
@@ -229,9 +248,15 @@ fn record_in_lock(
                 }
             }
         };
+        // Whatever can stop the output (a directory strata did not write) stops it before
+        // the lock changes: the two change together, or not at all.
+        let staged = match output {
+            Some((dir, output)) => Some((crate::delivery::stage(&dir, &output)?, dir)),
+            None => None,
+        };
         lock.write(&session.root, env)?;
-        if let Some((dir, output)) = output {
-            crate::delivery::write(&dir, &output)?;
+        if let Some((staged, dir)) = staged {
+            staged.commit()?;
             out.delivered = Some(
                 dir.strip_prefix(&session.root)
                     .unwrap_or(&dir)
