@@ -661,3 +661,43 @@ fn files_a_fileset_matches_are_inputs_even_when_ignored() {
     repo.write("stacks/other/README.md", "# Other, changed\n");
     assert!(repo.affected_labels(&["--base", "HEAD"]).is_empty());
 }
+
+/// A chart that a stack deploys, or a parent chart vendors, deleted or moved: the stack is
+/// broken (terraform fails on a chart path where nothing is), the parent chart changed, and
+/// `affected` answers (it panicked: "affected through a dependency, but no chain leads to a
+/// change").
+#[test]
+fn a_deleted_chart_breaks_the_stack_deploying_it_and_changes_its_parent() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(".gitignore", ".strata/\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "resource \"helm_release\" \"web\" {\n  name  = \"web\"\n  chart = \"../../charts/web\"\n}\n",
+    );
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/p/Chart.yaml",
+        "apiVersion: v2\nname: p\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/p/charts/sub/Chart.yaml",
+        "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+    );
+    repo.commit("a deployed chart and a vendored subchart");
+    repo.git(&["mv", "charts/web", "charts/web2"]);
+    repo.git(&["rm", "-rq", "charts/p/charts/sub"]);
+    assert_eq!(
+        repo.affected(&["--base", "HEAD"]),
+        [
+            ("charts/p".to_string(), "changed".to_string()),
+            ("charts/p/charts/sub".to_string(), "deleted".to_string()),
+            ("charts/web".to_string(), "deleted".to_string()),
+            ("charts/web2".to_string(), "changed".to_string()),
+            ("stacks/app".to_string(), "broken".to_string()),
+        ]
+    );
+}

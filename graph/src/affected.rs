@@ -454,6 +454,12 @@ pub fn compare(
             entry.files = std::mem::take(&mut files[i]);
             if r == Reason::Dependency {
                 entry.via = labels(hash_chain[i].as_deref().unwrap_or_default());
+                if entry.via.is_empty() {
+                    // Its hash moved with its dependencies, and none of them at the head is
+                    // affected: one it had at the base is gone (a vendored subchart
+                    // deleted). Its inputs changed.
+                    entry.reason = Reason::Changed;
+                }
             }
             out.push(entry);
             continue;

@@ -362,6 +362,18 @@ impl Builder<'_> {
                                     target.extra_inputs.insert(below);
                                 }
                             }
+                            _ if !r.dynamic_tail && !self.holds_files(&below) => {
+                                // terraform fails on a chart path where nothing is (a chart
+                                // deleted or moved): the target is broken, as with a
+                                // module source that leads nowhere.
+                                target.problem(Error::Invalid {
+                                    message: format!(
+                                        "helm_release chart leads to `{below}`, where there is no chart"
+                                    ),
+                                    location,
+                                    hint: "point `chart` at the chart's directory, or restore the chart".into(),
+                                });
+                            }
                             _ => {
                                 if below.is_empty()
                                     || !self.fileset_inputs(me, &below, "**", target)
@@ -553,6 +565,19 @@ impl Builder<'_> {
             }
         }
         (needed, certain)
+    }
+
+    /// Whether any file of the snapshot lies below `dir`.
+    fn holds_files(&self, dir: &str) -> bool {
+        if dir.is_empty() {
+            return !self.snapshot.files.is_empty();
+        }
+        let prefix = format!("{dir}/");
+        self.snapshot
+            .files
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(p, _)| p.starts_with(&prefix))
     }
 
     /// The facts of the Terraform files of a module directory another target owns (its
