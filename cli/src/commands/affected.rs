@@ -66,8 +66,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
             );
         }
         for at in &t.unresolved_reads {
+            let manifest = strata_graph::discover::marker(t.kind).unwrap_or("stack.toml");
             eprintln!(
-                "warning: {} reads a file whose path is computed at run time ({at}); only its inputs are in its sandbox, so the read fails in `strata check` unless it names one\n  hint: list what it reads in `extra_inputs` of its stack.toml or chart.toml (globs relative to the target's directory)",
+                "warning: {} reads a file whose path is computed at run time ({at}); only its inputs are in its sandbox, so the read fails in `strata check` unless it names one\n  hint: list what it reads in `extra_inputs` of its {manifest} (globs relative to the target's directory)",
                 t.label
             );
         }
