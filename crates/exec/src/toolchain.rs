@@ -59,7 +59,19 @@ const MEMO_MAGIC: &[u8; 8] = b"STRTOOL1";
 
 /// The version a binary reports, remembered in `memo` (a file under the cache directory) by
 /// the binary's path, size and modification time, so an unchanged binary is not run again.
-pub fn tool_version_memo(tool: &str, path: &Path, memo: Option<&Path>) -> Result<String, String> {
+/// A version manager's shim (a script, or a link to a binary of another name, as tfenv,
+/// asdf and mise install) is asked every time: which version it runs changes without the
+/// shim changing. `root` is the directory tasks run below, where such managers look for
+/// the version files that choose it.
+pub fn tool_version_memo(
+    tool: &str,
+    path: &Path,
+    root: &Path,
+    memo: Option<&Path>,
+) -> Result<String, String> {
+    if is_shim(tool, path) {
+        return tool_version(tool, path, root);
+    }
     let stamp = std::fs::metadata(path).ok().map(|m| {
         let mtime = m
             .modified()
@@ -76,7 +88,7 @@ pub fn tool_version_memo(tool: &str, path: &Path, memo: Option<&Path>) -> Result
     if let Some(v) = stamp.as_ref().and_then(|s| known.get(s)) {
         return Ok(v.clone());
     }
-    let version = tool_version(tool, path)?;
+    let version = tool_version(tool, path, root)?;
     if let (Some(memo), Some(stamp)) = (memo, stamp) {
         known.insert(stamp, version.clone());
         if let Ok(bytes) = serde_json::to_vec(&known) {
@@ -86,8 +98,24 @@ pub fn tool_version_memo(tool: &str, path: &Path, memo: Option<&Path>) -> Result
     Ok(version)
 }
 
-/// The version a binary reports: `terraform|tofu version -json`, `helm version --short`.
-pub fn tool_version(tool: &str, path: &Path) -> Result<String, String> {
+/// Whether `path` is a version manager's stand-in for `tool` rather than the tool: a script
+/// (`#!`), or a link to a file named otherwise (`terraform -> mise`).
+fn is_shim(tool: &str, path: &Path) -> bool {
+    let named_otherwise = std::fs::canonicalize(path)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .is_some_and(|name| !name.starts_with(tool));
+    let script = std::fs::File::open(path).ok().is_some_and(|mut f| {
+        use std::io::Read;
+        let mut head = [0u8; 2];
+        f.read_exact(&mut head).is_ok() && &head == b"#!"
+    });
+    named_otherwise || script
+}
+
+/// The version a binary reports: `terraform|tofu version -json`, `helm version --short`,
+/// asked from `cwd` (a version manager's shim chooses by the version files it finds there).
+pub fn tool_version(tool: &str, path: &Path, cwd: &Path) -> Result<String, String> {
     let args: &[&str] = match tool {
         "terraform" | "tofu" => &["version", "-json"],
         "helm" => &["version", "--short"],
@@ -96,8 +124,8 @@ pub fn tool_version(tool: &str, path: &Path) -> Result<String, String> {
     let mut cmd = Command::new(path);
     cmd.args(args).env("CHECKPOINT_DISABLE", "1");
     // Like any tool: its own process group, stopped by Ctrl-C or when strata dies.
-    let out = crate::process::run(cmd, &std::env::temp_dir())
-        .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
+    let out =
+        crate::process::run(cmd, cwd).map_err(|e| format!("cannot run {}: {e}", path.display()))?;
     if !out.success {
         return Err(format!(
             "`{} {}` failed: {}",
@@ -138,7 +166,7 @@ pub fn check(root: &Path, cfg: &ToolchainConfig) -> Vec<ToolStatus> {
                 ok: true,
                 problem: None,
             },
-            Some(path) => match tool_version(tool, &path) {
+            Some(path) => match tool_version(tool, &path, root) {
                 Ok(found) => ToolStatus {
                     tool: tool.to_string(),
                     pinned: String::new(),
@@ -179,7 +207,7 @@ pub fn check(root: &Path, cfg: &ToolchainConfig) -> Vec<ToolStatus> {
                 ok: false,
             };
         };
-        match tool_version(&tool, &path) {
+        match tool_version(&tool, &path, root) {
             Ok(found) => ToolStatus {
                 ok: found == pinned,
                 problem: (found != pinned).then(|| {
@@ -352,5 +380,48 @@ mod plugin_cache_tests {
             effective_plugin_cache(Some(&rc), env(&[("HOME", "/h")])),
             None
         );
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A shim choosing its version from a file in the directory it is asked from, as tfenv
+    /// and asdf do: asked from the root, every time (never from a memo).
+    #[test]
+    fn a_version_managers_shim_is_asked_from_the_root_every_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let shim = dir.path().join("terraform");
+        std::fs::write(
+            &shim,
+            "#!/bin/sh\nprintf '{\"terraform_version\": \"%s\"}\\n' \"$(cat .terraform-version 2>/dev/null || echo 9.9.9)\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join(".terraform-version"), "1.5.7\n").unwrap();
+        let memo = dir.path().join("memo.json");
+        assert!(is_shim("terraform", &shim));
+        assert_eq!(
+            tool_version_memo("terraform", &shim, &root, Some(&memo)).unwrap(),
+            "1.5.7"
+        );
+        // `tfenv use 1.9.8`: the shim is the same file, the answer is not.
+        std::fs::write(root.join(".terraform-version"), "1.9.8\n").unwrap();
+        assert_eq!(
+            tool_version_memo("terraform", &shim, &root, Some(&memo)).unwrap(),
+            "1.9.8"
+        );
+        // A link to a binary of another name (mise) is a shim too; a binary is not.
+        let link = dir.path().join("helm");
+        std::os::unix::fs::symlink(dir.path().join("mise"), &link).unwrap();
+        std::fs::write(dir.path().join("mise"), b"\x7fELF").unwrap();
+        assert!(is_shim("helm", &link));
+        let real = dir.path().join("tofu");
+        std::fs::write(&real, b"\x7fELF").unwrap();
+        assert!(!is_shim("tofu", &real));
     }
 }

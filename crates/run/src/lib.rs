@@ -363,6 +363,7 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
         let found = strata_exec::toolchain::tool_version_memo(
             tool,
             &path,
+            &session.root,
             Some(
                 &session
                     .root
