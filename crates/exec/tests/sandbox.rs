@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 use strata_exec::sandbox;
-use strata_graph::session::Session;
+use strata_graph::session::{Session, View};
 
 fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
@@ -35,57 +35,52 @@ fn repo() -> tempfile::TempDir {
     dir
 }
 
+/// What a run sees when it starts: `git status` of the work tree as it is now.
+struct Look {
+    session: Session,
+    view: View,
+}
+
+fn look(root: &Path) -> Look {
+    let session = Session::open(root, false).unwrap();
+    let view = session.work_tree().unwrap();
+    Look { session, view }
+}
+
+impl Look {
+    /// The sandbox of `stacks/a` holding `files`, from what this look saw.
+    fn prepare(&self, work: &Path, files: &[&str]) -> strata_graph::Result<sandbox::Sandbox> {
+        let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+        let (repo, snapshot) = (&self.session.repo, &self.view.snapshot);
+        sandbox::prepare(work, None, "stacks/a", repo, snapshot, &files)
+    }
+}
+
+/// `stacks/a/main.tf` with its output set to `value`.
+fn edit(root: &Path, value: u32) {
+    let text = format!("output \"x\" {{\n  value = {value}\n}}\n");
+    std::fs::write(root.join("stacks/a/main.tf"), text).unwrap();
+}
+
+const MAIN: &str = "stacks/a/main.tf";
+
 #[test]
 fn a_rebuild_that_stopped_part_way_is_built_again() {
     let dir = repo();
     let root = dir.path();
     let work = root.join("work");
-    let main = vec!["stacks/a/main.tf".to_string()];
-    let session = Session::open(root, false).unwrap();
-    let view = session.work_tree().unwrap();
-    let sb = sandbox::prepare(
-        &work,
-        None,
-        "stacks/a",
-        &session.repo,
-        &view.snapshot,
-        &main,
-    )
-    .unwrap();
+    let sb = look(root).prepare(&work, &[MAIN]).unwrap();
     assert!(sb.dir.join("main.tf").exists());
 
     // A file that is gone by the time the sandbox is rebuilt (a branch switch, `git
     // stash`): the rebuild fails after the old sandbox was cleared.
     std::fs::write(root.join("stacks/a/extra.tf"), "locals {}\n").unwrap();
-    let session = Session::open(root, false).unwrap();
-    let view = session.work_tree().unwrap();
+    let seen = look(root);
     std::fs::remove_file(root.join("stacks/a/extra.tf")).unwrap();
-    let both = vec![
-        "stacks/a/extra.tf".to_string(),
-        "stacks/a/main.tf".to_string(),
-    ];
-    assert!(sandbox::prepare(
-        &work,
-        None,
-        "stacks/a",
-        &session.repo,
-        &view.snapshot,
-        &both
-    )
-    .is_err());
+    assert!(seen.prepare(&work, &["stacks/a/extra.tf", MAIN]).is_err());
 
     // Back to the first file set: the sandbox is built again, not reused empty.
-    let session = Session::open(root, false).unwrap();
-    let view = session.work_tree().unwrap();
-    let sb = sandbox::prepare(
-        &work,
-        None,
-        "stacks/a",
-        &session.repo,
-        &view.snapshot,
-        &main,
-    )
-    .unwrap();
+    let sb = look(root).prepare(&work, &[MAIN]).unwrap();
     assert!(
         sb.dir.join("main.tf").exists(),
         "the sandbox is whole again"
@@ -97,56 +92,21 @@ fn a_file_changed_after_git_status_looked_is_refused() {
     let dir = repo();
     let root = dir.path();
     let work = root.join("work");
-    let main = vec!["stacks/a/main.tf".to_string()];
     // An edit strata saw, then another it did not (an editor saving again mid-run).
-    std::fs::write(
-        root.join("stacks/a/main.tf"),
-        "output \"x\" {\n  value = 2\n}\n",
-    )
-    .unwrap();
-    let session = Session::open(root, false).unwrap();
-    let view = session.work_tree().unwrap();
-    std::fs::write(
-        root.join("stacks/a/main.tf"),
-        "output \"x\" {\n  value = 3\n}\n",
-    )
-    .unwrap();
-    let err = sandbox::prepare(
-        &work,
-        None,
-        "stacks/a",
-        &session.repo,
-        &view.snapshot,
-        &main,
-    )
-    .unwrap_err();
+    edit(root, 2);
+    let seen = look(root);
+    edit(root, 3);
+    let err = seen.prepare(&work, &[MAIN]).unwrap_err();
     assert!(
         err.to_string().contains("changed while strata was running"),
         "{err}"
     );
-    // The file edited back to what was committed: git has those bytes under the id the
-    // snapshot of the commit's state holds, and they are used.
-    std::fs::write(
-        root.join("stacks/a/main.tf"),
-        "output \"x\" {\n  value = 1\n}\n",
-    )
-    .unwrap();
-    let session = Session::open(root, false).unwrap();
-    let view = session.work_tree().unwrap();
-    std::fs::write(
-        root.join("stacks/a/main.tf"),
-        "output \"x\" {\n  value = 9\n}\n",
-    )
-    .unwrap();
-    let sb = sandbox::prepare(
-        &work,
-        None,
-        "stacks/a",
-        &session.repo,
-        &view.snapshot,
-        &main,
-    )
-    .unwrap();
+    // The file edited back to what was committed, then again: git has the bytes the run
+    // saw, under their id, and they are used.
+    edit(root, 1);
+    let seen = look(root);
+    edit(root, 9);
+    let sb = seen.prepare(&work, &[MAIN]).unwrap();
     assert_eq!(
         std::fs::read_to_string(sb.dir.join("main.tf")).unwrap(),
         "output \"x\" {\n  value = 1\n}\n"
