@@ -295,28 +295,7 @@ fn lock_entries_match_the_last_event_and_verify_against_a_ref_finds_cut_off_even
 #[test]
 fn a_promotion_that_stops_on_an_error_is_recorded() {
     let repo = tools_repo();
-    repo.write(
-        "environments/staging/env.toml",
-        "promotes_from = \"dev\"\n\n[state]\nbackend = \"local\"\n",
-    );
-    network_stack(&repo, "1");
-    repo.commit("dev and staging");
-    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
-        .assert_ok();
-    repo.commit("dev's lock and ledger");
-    let out = tempfile::tempdir().unwrap();
-    let plan = out.path().join("promote-staging.json");
-    repo.strata(&[
-        "promote",
-        "plan",
-        "--from",
-        "dev",
-        "--to",
-        "staging",
-        "--out",
-        plan.to_str().unwrap(),
-    ])
-    .assert_ok();
+    let (_out, plan) = staging_plan(&repo, "");
     // The destination's lock is a directory: reading it fails.
     std::fs::create_dir_all(repo.path().join("environments/staging/release.lock.toml")).unwrap();
     let run = repo.strata(&["promote", "apply", plan.to_str().unwrap()]);
@@ -535,6 +514,29 @@ fn state_push_needs_the_right_to_apply() {
     assert_eq!(events(&repo).len(), 1, "the refused push wrote no event");
 }
 
+/// The network stack applied in dev and committed, staging (`promotes_from = "dev"`, local
+/// state, with `staging_extra` in its env.toml), and the plan of the promotion: (the
+/// directory holding the plan, the plan's path).
+fn staging_plan(repo: &Repo, staging_extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    repo.write(
+        "environments/staging/env.toml",
+        &format!("promotes_from = \"dev\"\n\n[state]\nbackend = \"local\"\n{staging_extra}"),
+    );
+    network_stack(repo, "1");
+    repo.commit("dev and staging");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    repo.commit("dev's lock and ledger");
+    let out = tempfile::tempdir().unwrap();
+    let plan = out.path().join("promote-staging.json");
+    let file = plan.to_str().unwrap();
+    repo.strata(&[
+        "promote", "plan", "--from", "dev", "--to", "staging", "--out", file,
+    ])
+    .assert_ok();
+    (out, plan)
+}
+
 /// A promotion into an environment that signs its events: refused before anything runs
 /// without a listed key (no event), and signed by the key that proves `[access] promote`.
 #[test]
@@ -547,22 +549,11 @@ fn a_promotion_into_a_signed_environment_needs_the_key() {
         "environments/allowed_signers",
         &format!("deployer@ci namespaces=\"strata-audit\" {deployer_pub}\n"),
     );
-    repo.write(
-        "environments/staging/env.toml",
-        "promotes_from = \"dev\"\n\n[state]\nbackend = \"local\"\n[access]\npromote = [\"deployer@ci\"]\n[audit]\nsigned = true\n",
+    let (_out, plan) = staging_plan(
+        &repo,
+        "[access]\npromote = [\"deployer@ci\"]\n[audit]\nsigned = true\n",
     );
-    network_stack(&repo, "1");
-    repo.commit("dev and a signed staging");
-    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
-        .assert_ok();
-    repo.commit("dev's lock and ledger");
-    let out = tempfile::tempdir().unwrap();
-    let plan = out.path().join("promote-staging.json");
     let plan = plan.to_str().unwrap();
-    repo.strata(&[
-        "promote", "plan", "--from", "dev", "--to", "staging", "--out", plan,
-    ])
-    .assert_ok();
     let staging_ledger = repo.path().join("environments/staging/audit.jsonl");
     let staging_state = repo.state_file("staging", "stacks/network");
     let run = strata_signing(&repo, &intruder, &["promote", "apply", plan]);
