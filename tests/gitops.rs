@@ -680,3 +680,38 @@ fn the_configured_validator_refuses_an_invalid_object_and_nothing_is_written_or_
     assert!(run.stderr.contains("no-such-validator"), "{}", run.stderr);
     assert!(!out.path().join("again").exists());
 }
+
+/// The release lock and the environment's GitOps output change together or not at all: an
+/// output directory strata may not replace (it holds a file strata did not write) leaves
+/// the lock as it was, and once the directory is fixed the next apply writes both.
+#[test]
+fn the_release_lock_is_not_written_when_the_gitops_output_cannot_be() {
+    let repo = tools_repo();
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\nformat = \"argocd\"\n",
+    );
+    small(&repo, "1");
+    repo.write("deploy/dev/NOTES.txt", "hand-written notes\n");
+    repo.commit("an output directory holding a file of someone else's");
+    let lock = repo.path().join("environments/dev/release.lock.toml");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("strata did not write"),
+        "{}",
+        run.stderr
+    );
+    assert!(!lock.exists(), "the lock was written without its output");
+    repo.remove("deploy/dev/NOTES.txt");
+    repo.commit("the output directory emptied");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    assert!(lock.exists());
+    assert!(
+        repo.path().join("deploy/dev").is_dir(),
+        "the output is written with the lock"
+    );
+    let verify = repo.strata(&["audit", "verify"]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+}
