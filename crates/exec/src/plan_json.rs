@@ -1,7 +1,8 @@
 //! Reading `terraform show -json` plan output (format_version 0.x from terraform 0.12–1.0,
 //! 1.x from terraform 1.1+ and OpenTofu) into a summary, and redacting it before anything
-//! stores or shows it: values marked sensitive become `"(sensitive value)"`, and the parts
-//! that repeat values (`variables`, `prior_state`, `planned_values`) are dropped.
+//! stores or shows it: values marked sensitive become `"(sensitive value)"` (in
+//! `planned_values` and `variables` too, which policies read), and `prior_state`, which
+//! differs from one plan to the next, is dropped.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -401,9 +402,9 @@ fn redact_values(values: &Value) -> Value {
 }
 
 /// The plan as strata stores it, and as policies and tests read it: `terraform show -json`
-/// with every sensitive value replaced by [`REDACTED`] (resource attributes by their
-/// sensitivity masks, outputs and root variables marked sensitive whole), plus
-/// `strata_changed_attributes` in each change.
+/// without `prior_state`, with every sensitive value replaced by [`REDACTED`] (resource
+/// attributes by their sensitivity masks, outputs and root variables marked sensitive
+/// whole), plus `strata_changed_attributes` in each change.
 pub fn redact(plan: &Value) -> Value {
     let mut out = Map::new();
     for key in [
@@ -442,13 +443,9 @@ pub fn redact(plan: &Value) -> Value {
     if let Some(planned) = plan.get("planned_values") {
         out.insert("planned_values".into(), redact_values(planned));
     }
-    if let Some(prior) = plan.get("prior_state") {
-        let mut prior = prior.clone();
-        if let Some(values) = prior.get("values") {
-            prior["values"] = redact_values(values);
-        }
-        out.insert("prior_state".into(), prior);
-    }
+    // `prior_state` is left out: it holds what data sources read at plan time, which
+    // changes from one plan to the next (a random value, a timestamp), so the stored plan of
+    // the same key would differ each time; the changes themselves are in `resource_changes`.
     if let Some(vars) = plan.get("variables").and_then(Value::as_object) {
         let declared = plan
             .pointer("/configuration/root_module/variables")
@@ -616,7 +613,7 @@ mod tests {
     }
 
     #[test]
-    fn planned_values_prior_state_and_variables_are_kept_redacted() {
+    fn planned_values_and_variables_are_kept_redacted_and_prior_state_left_out() {
         let plan: Value = serde_json::from_str(
             r#"{"format_version": "1.2",
               "variables": {"db_password": {"value": "hunter2-var"}, "size": {"value": "20"},
@@ -654,10 +651,7 @@ mod tests {
             stored.pointer("/planned_values/outputs/id/value"),
             Some(&serde_json::json!("db-1"))
         );
-        assert_eq!(
-            stored.pointer("/prior_state/values/root_module/resources/0/values/size"),
-            Some(&serde_json::json!(10))
-        );
+        assert!(stored.get("prior_state").is_none(), "{text}");
         assert_eq!(
             stored.pointer("/variables/size/value"),
             Some(&serde_json::json!("20"))

@@ -95,7 +95,7 @@ pub struct Task {
 
 /// Bump to invalidate every cached task result (6: renders include the charts' CRDs; 7: the
 /// policy engine's regex builtins take RE2's Perl classes and flags, and stored plans keep
-/// `planned_values`, `prior_state` and `variables` for policies, so a verdict cached before
+/// `planned_values` and `variables` for policies, so a verdict cached before
 /// could be a pass that is now a failure).
 pub const TASK_KEY_VERSION: u32 = 7;
 
