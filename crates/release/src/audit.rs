@@ -2,18 +2,17 @@
 //! destroy, promotion, rollback and state push, and their verification against the chain
 //! and against the release locks they explain.
 
-use crate::approvals;
+use crate::event_signing;
 use crate::lock::ReleaseLock;
 use crate::plan::short;
 use crate::promote::{Outcome, Status as PromoteStatus};
 use crate::record::Recorded;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use strata_audit::{NewEvent, TargetEvent};
 use strata_exec::schedule::Status;
 use strata_exec::ssh;
 use strata_graph::error::{Error, Location};
-use strata_graph::git::Repo;
 use strata_graph::manifest::{parse_env, EnvConfig, AUDIT_FILE, ENV_FILE, RELEASE_LOCK_FILE};
 use strata_graph::session::{Session, View};
 use strata_graph::Result;
@@ -50,99 +49,6 @@ pub fn env_config(root: &Path, env: &str) -> Result<EnvConfig> {
     }
 }
 
-/// The key that signs an environment's audit events (`[audit] signed = true`), and the
-/// principals `environments/allowed_signers` lists it under: who the runner proved to be.
-#[derive(Debug, Clone)]
-pub struct Signer {
-    pub key: PathBuf,
-    /// Never empty.
-    pub principals: Vec<String>,
-}
-
-/// The variable naming the key that signs audit events, before git's `user.signingkey`
-/// and `~/.ssh/id_*`.
-pub const AUDIT_KEY_ENV: &str = "STRATA_AUDIT_KEY";
-
-/// The signer of `env`'s events when they are signed (`None` when not): the key must sign,
-/// be listed in `environments/allowed_signers` for audit signatures and not be revoked.
-/// Checked before anything changes an environment, so that a run that could not record
-/// itself as required does not start.
-pub fn signer(root: &Path, repo: &Repo, config: &EnvConfig, env: &str) -> Result<Option<Signer>> {
-    if !config.audit.signed {
-        return Ok(None);
-    }
-    let env_file = format!("environments/{env}/{ENV_FILE}");
-    let refuse = |message: String, hint: &str| Error::Invalid {
-        message: format!("{env_file} requires signed audit events: {message}"),
-        location: Location::new(&env_file, None),
-        hint: hint.into(),
-    };
-    let key = match std::env::var_os(AUDIT_KEY_ENV).filter(|k| !k.is_empty()) {
-        Some(k) => PathBuf::from(k),
-        None => approvals::signing_key(None, repo).map_err(|e| {
-            refuse(
-                e.to_string(),
-                &format!("set {AUDIT_KEY_ENV} to the SSH key (or a public key held by ssh-agent) that signs this environment's events"),
-            )
-        })?,
-    };
-    let allowed = root.join(approvals::ALLOWED_SIGNERS);
-    if !allowed.exists() {
-        return Err(refuse(
-            format!("there is no {}", approvals::ALLOWED_SIGNERS),
-            "list the keys that may change this environment there (`deployer@example.com namespaces=\"strata-audit\" ssh-ed25519 AAAA...`); see docs/promotion.md",
-        ));
-    }
-    let ssh_failed = |e: ssh::SshError| {
-        refuse(
-            format!("the key {} cannot sign: {e}", key.display()),
-            &format!("load the key into ssh-agent, or point {AUDIT_KEY_ENV} at a key without a passphrase; ssh-keygen 8.2 or newer must be installed"),
-        )
-    };
-    let probe = format!("strata audit signing key check for {env}\n").into_bytes();
-    let signature = ssh::sign(&key, ssh::AUDIT_NAMESPACE, &probe).map_err(ssh_failed)?;
-    let listed = ssh::find_principals(&allowed, &signature).map_err(ssh_failed)?;
-    let revoked = root.join(approvals::REVOKED_KEYS);
-    let revoked = revoked.exists().then_some(revoked);
-    let mut principals = Vec::new();
-    for p in listed {
-        // Only principals the key may sign audit events for (`namespaces=`), unrevoked.
-        if ssh::verify(
-            &allowed,
-            revoked.as_deref(),
-            &p,
-            ssh::AUDIT_NAMESPACE,
-            &signature,
-            &probe,
-        )
-        .map_err(ssh_failed)?
-        {
-            principals.push(p);
-        }
-    }
-    if principals.is_empty() {
-        return Err(refuse(
-            format!(
-                "the key {} is not listed in {} for audit signatures (namespace {}), or is revoked",
-                key.display(),
-                approvals::ALLOWED_SIGNERS,
-                ssh::AUDIT_NAMESPACE
-            ),
-            &format!("add its public key there with `namespaces=\"{}\"` through a reviewed change, or set {AUDIT_KEY_ENV} to a listed key", ssh::AUDIT_NAMESPACE),
-        ));
-    }
-    Ok(Some(Signer { key, principals }))
-}
-
-/// Who may do what `[access]` allows in an environment: the principals of its signing key
-/// when its events are signed (proved), else the identity strata can see (claimed).
-pub fn acting_as(session: &Session, config: &EnvConfig, env: &str) -> Result<Vec<String>> {
-    Ok(match signer(&session.root, &session.repo, config, env)? {
-        Some(s) => s.principals,
-        None => vec![crate::identity::current(&session.repo)?],
-    })
-}
-
 fn append(session: &Session, env: &str, mut event: NewEvent) -> Result<()> {
     // The event of an interrupted run is signed like any other.
     let _bookkeeping = strata_exec::process::bookkeeping();
@@ -154,7 +60,7 @@ fn append(session: &Session, env: &str, mut event: NewEvent) -> Result<()> {
     let config = env_config(&session.root, env)?;
     // Checked before the run; if the key went away since, the event is written unsigned
     // (an event is never dropped) and the run fails.
-    let signer = signer(&session.root, &session.repo, &config, env);
+    let signer = event_signing::signer(&session.root, &session.repo, &config, env);
     let signer = match signer {
         Ok(s) => s,
         Err(e) => {
@@ -469,7 +375,7 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
         let mut problems = checked.problems.clone();
         let mut notes = Vec::new();
         let config = env_config(root, env)?;
-        check_signatures(root, &config, &checked, &mut problems, &mut notes)?;
+        event_signing::check_signatures(root, &config, &checked, &mut problems, &mut notes)?;
         problems.sort_by_key(|p| p.line);
         let lock = ReleaseLock::read(root, env)?;
         if checked.events.is_empty() && !lock.targets.is_empty() {
@@ -550,87 +456,6 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
         });
     }
     Ok(out)
-}
-
-/// Checks the signatures of a ledger's events: each signed event must verify as its
-/// signer's against `environments/allowed_signers` (minus `revoked_keys`), the key judged
-/// valid or not at the event's time; once an event is signed, or wherever `[audit] signed`
-/// is set, an unsigned event is a problem, except those before the first signed one (a
-/// note: written before signing began).
-fn check_signatures(
-    root: &Path,
-    config: &EnvConfig,
-    checked: &strata_audit::Checked,
-    problems: &mut Vec<strata_audit::Problem>,
-    notes: &mut Vec<String>,
-) -> Result<()> {
-    let allowed = root.join(approvals::ALLOWED_SIGNERS);
-    let revoked = root.join(approvals::REVOKED_KEYS);
-    let revoked = revoked.exists().then_some(revoked);
-    let mut signed_seen = false;
-    let mut unsigned_before = 0usize;
-    for (event, &line) in checked.events.iter().zip(&checked.lines) {
-        let mut problem = |message: String| problems.push(strata_audit::Problem { line, message });
-        match (&event.signature, &event.signer) {
-            (Some(signature), Some(signer)) => {
-                signed_seen = true;
-                if !allowed.exists() {
-                    problem(format!(
-                        "event {} is signed by {signer}, and there is no {} to check it against",
-                        event.seq,
-                        approvals::ALLOWED_SIGNERS
-                    ));
-                    continue;
-                }
-                let at = crate::clock::parse_utc(&event.time).map(crate::clock::format_compact_utc);
-                let valid = ssh::verify_at(
-                    &allowed,
-                    revoked.as_deref(),
-                    signer,
-                    ssh::AUDIT_NAMESPACE,
-                    signature,
-                    &strata_audit::signed_message(event),
-                    at.as_deref(),
-                )
-                .map_err(|e| Error::Invalid {
-                    message: format!("cannot check the signature of event {}: {e}", event.seq),
-                    location: Location::new(approvals::ALLOWED_SIGNERS, None),
-                    hint: "install OpenSSH's ssh-keygen (8.2 or newer)".into(),
-                })?;
-                if !valid {
-                    problem(format!(
-                        "event {}'s signature does not verify as {signer}'s: the event was changed after it was signed, or the key is not listed in {} for audit signatures at the event's time, or it was revoked",
-                        event.seq,
-                        approvals::ALLOWED_SIGNERS
-                    ));
-                }
-            }
-            (Some(_), None) => problem(format!(
-                "event {} has a signature and names no signer",
-                event.seq
-            )),
-            (None, Some(signer)) => problem(format!(
-                "event {} names {signer} as its signer and has no signature",
-                event.seq
-            )),
-            (None, None) if signed_seen => problem(format!(
-                "event {} is not signed, after signed events{}",
-                event.seq,
-                event
-                    .details
-                    .get(strata_audit::UNSIGNED_DETAIL)
-                    .map(|why| format!(" ({why})"))
-                    .unwrap_or_default()
-            )),
-            (None, None) => unsigned_before += 1,
-        }
-    }
-    if config.audit.signed && unsigned_before > 0 {
-        notes.push(format!(
-            "{unsigned_before} event(s) before the first signed one are not signed: written before `[audit] signed` was set, or with every signature removed (compare with `strata audit verify --against` a reviewed ref)"
-        ));
-    }
-    Ok(())
 }
 
 /// Checks that each environment's ledger at `rev` (a commit, branch or tag: what was

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod clock;
 pub mod delivery;
 pub mod drift;
+pub mod event_signing;
 pub mod identity;
 pub mod lock;
 pub mod plan;
@@ -22,7 +23,7 @@ use strata_graph::Result;
 
 /// Whether the current user may apply (or destroy, or push state) in `env`: its
 /// `[access] apply` list, checked against who the user proved to be when the environment's
-/// audit events are signed (see [`audit::acting_as`]). `Err(message)` when not. An
+/// audit events are signed (see [`event_signing::acting_as`]). `Err(message)` when not. An
 /// environment whose events must be signed and that no usable key could sign for is an
 /// error: nothing may change it.
 pub fn may_apply(
@@ -33,7 +34,7 @@ pub fn may_apply(
     let Some(environment) = model.environment(env) else {
         return Ok(Ok(()));
     };
-    let me = audit::acting_as(session, &environment.config, env)?;
+    let me = event_signing::acting_as(session, &environment.config, env)?;
     let allowed = &environment.config.access.apply;
     if allowed.is_empty() || allowed.iter().any(|a| me.contains(a)) {
         return Ok(Ok(()));

@@ -164,7 +164,7 @@ fn refused(plan: &PromotionPlan, by: &str, message: String) -> Outcome {
 /// Whether `me` may promote into (or roll back) the plan's destination: `[access] promote`
 /// of its env.toml, when it lists anyone.
 /// Checked against who the user proved to be when the destination's audit events are
-/// signed (see [`crate::audit::acting_as`]).
+/// signed (see [`crate::event_signing::acting_as`]).
 fn may_promote(
     session: &Session,
     model: &strata_graph::model::Model,
@@ -173,7 +173,7 @@ fn may_promote(
     let Some(env) = model.environment(&plan.to) else {
         return Ok(Err(format!("no environment `{}`", plan.to)));
     };
-    let me = crate::audit::acting_as(session, &env.config, &plan.to)?;
+    let me = crate::event_signing::acting_as(session, &env.config, &plan.to)?;
     let access = &env.config.access;
     if !access.promote.is_empty() && !access.promote.iter().any(|a| me.contains(a)) {
         return Ok(Err(format!(
@@ -284,7 +284,8 @@ fn preflight(
 fn can_record(ctx: &Context) -> Result<()> {
     let plan = PromotionPlan::read(ctx.plan_path)?;
     let config = crate::audit::env_config(&ctx.session.root, &plan.to)?;
-    crate::audit::signer(&ctx.session.root, &ctx.session.repo, &config, &plan.to).map(|_| ())
+    crate::event_signing::signer(&ctx.session.root, &ctx.session.repo, &config, &plan.to)
+        .map(|_| ())
 }
 
 /// Carries out the plan at `ctx.plan_path`.
