@@ -175,7 +175,9 @@ fn check_imports(
                 continue;
             };
             let first = imported.split('.').next().unwrap_or(imported);
+            // `data.conftest` and `data.strata` are given at evaluation time.
             let defined = first == "conftest"
+                || first == "strata"
                 || data.contains_key(first)
                 || packages.iter().any(|p| {
                     p == imported
@@ -712,6 +714,17 @@ deny contains "spaces" if regex.match(`\s`, input.name)
         let mut got: Vec<&str> = e.findings.iter().map(|f| f.msg.as_str()).collect();
         got.sort();
         assert_eq!(got, ["latest", "spaces", "whole cores", "word"]);
+    }
+
+    #[test]
+    fn imports_of_what_strata_gives_at_evaluation_are_not_refused() {
+        let rego = "package main\n\nimport data.strata\nimport data.conftest.file\nimport rego.v1\n\ndeny contains \"a stack\" if strata.kind == \"stack\"\n";
+        assert!(policy(&[("p.rego", rego)], main_ns()).is_ok());
+        let rego = "package main\n\nimport data.lib.k8s\n";
+        let Err(err) = policy(&[("p.rego", rego)], main_ns()) else {
+            panic!("a policy importing a package it does not have loaded");
+        };
+        assert!(err.to_string().contains("imports data.lib.k8s"), "{err}");
     }
 
     #[test]
