@@ -10,7 +10,7 @@ use crate::discover::{in_dir, is_terraform_file, label_dir, parent_dir, Found, K
 use crate::error::{Error, Location, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
-use crate::hcl::{PathBase, PathLocal};
+use crate::hcl::{ModuleCall, PathBase, PathLocal};
 use crate::manifest::TargetManifest;
 use crate::snapshot::Snapshot;
 use globset::{GlobBuilder, GlobSet};
@@ -233,11 +233,7 @@ impl Builder<'_> {
                 if roots_only {
                     // Inside a module target the stack calls: only to find the modules it
                     // calls in turn (the module target reports its own problems).
-                    let Some(resolved) = join_normalized(&dir, &call.source)
-                        .filter(|_| call.is_local() && !call.source.starts_with('/'))
-                        .and_then(|p| self.through_links(&p, "module source", &location).ok())
-                        .filter(|p| self.tf_dirs.contains(p.as_str()))
-                    else {
+                    let Some(resolved) = self.called_dir(&dir, call, &location) else {
                         continue;
                     };
                     if visited_dirs.insert(resolved.clone()) {
@@ -487,6 +483,16 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// The directory with Terraform files a local module call in `dir` leads to, through
+    /// links; `None` for a remote source or one that leads nowhere (the calling target
+    /// reports those as its problems).
+    fn called_dir(&self, dir: &str, call: &ModuleCall, location: &Location) -> Option<String> {
+        join_normalized(dir, &call.source)
+            .filter(|_| call.is_local() && !call.source.starts_with('/'))
+            .and_then(|p| self.through_links(&p, "module source", location).ok())
+            .filter(|p| self.tf_dirs.contains(p.as_str()))
+    }
+
     /// Whether a stack calling the module target in `dir` has anything to find by walking it
     /// for reads relative to the root module: the module's files make such a read, or call
     /// a local module directory no target owns (whose files the walk makes inputs), or call
@@ -539,11 +545,7 @@ impl Builder<'_> {
                 for call in &h.modules {
                     // Resolved as the walk resolves it: what it skips is skipped here too.
                     let location = Location::at(file.clone(), call.line);
-                    let Some(resolved) = join_normalized(dir, &call.source)
-                        .filter(|_| call.is_local() && !call.source.starts_with('/'))
-                        .and_then(|p| self.through_links(&p, "module source", &location).ok())
-                        .filter(|p| self.tf_dirs.contains(p.as_str()))
-                    else {
+                    let Some(resolved) = self.called_dir(dir, call, &location) else {
                         continue;
                     };
                     let (more, sure) = match self.owners.of_dir(&resolved) {
