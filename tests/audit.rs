@@ -333,6 +333,19 @@ fn ssh_key(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, String) {
     (path, public)
 }
 
+/// A deploy key allowed_signers lists as `deployer@ci` for audit signatures, and a key it
+/// does not list: (their directory, the deployer's key, the intruder's key).
+fn deploy_keys(repo: &Repo) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let keys = tempfile::tempdir().unwrap();
+    let (deployer, deployer_pub) = ssh_key(keys.path(), "deployer");
+    let (intruder, _) = ssh_key(keys.path(), "intruder");
+    repo.write(
+        "environments/allowed_signers",
+        &format!("deployer@ci namespaces=\"strata-audit\" {deployer_pub}\n"),
+    );
+    (keys, deployer, intruder)
+}
+
 fn strata_signing(repo: &Repo, key: &std::path::Path, args: &[&str]) -> common::Run {
     repo.command(args)
         .env("STRATA_AUDIT_KEY", key)
@@ -348,13 +361,7 @@ fn strata_signing(repo: &Repo, key: &std::path::Path, args: &[&str]) -> common::
 #[test]
 fn signed_environments_sign_every_event_and_check_access_against_the_key() {
     let repo = tools_repo();
-    let keys = tempfile::tempdir().unwrap();
-    let (deployer, deployer_pub) = ssh_key(keys.path(), "deployer");
-    let (intruder, _) = ssh_key(keys.path(), "intruder");
-    repo.write(
-        "environments/allowed_signers",
-        &format!("deployer@ci namespaces=\"strata-audit\" {deployer_pub}\n"),
-    );
+    let (keys, deployer, intruder) = deploy_keys(&repo);
     let env_toml = "[state]\nbackend = \"local\"\n[access]\napply = [\"deployer@ci\"]\n";
     repo.write(
         "environments/dev/env.toml",
@@ -542,13 +549,7 @@ fn staging_plan(repo: &Repo, staging_extra: &str) -> (tempfile::TempDir, std::pa
 #[test]
 fn a_promotion_into_a_signed_environment_needs_the_key() {
     let repo = tools_repo();
-    let keys = tempfile::tempdir().unwrap();
-    let (deployer, deployer_pub) = ssh_key(keys.path(), "deployer");
-    let (intruder, _) = ssh_key(keys.path(), "intruder");
-    repo.write(
-        "environments/allowed_signers",
-        &format!("deployer@ci namespaces=\"strata-audit\" {deployer_pub}\n"),
-    );
+    let (_keys, deployer, intruder) = deploy_keys(&repo);
     let (_out, plan) = staging_plan(
         &repo,
         "[access]\npromote = [\"deployer@ci\"]\n[audit]\nsigned = true\n",
