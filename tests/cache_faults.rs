@@ -288,6 +288,60 @@ fn one_run_repairs_a_local_cache_whose_blobs_and_a_result_are_corrupt() {
     assert_all_local_hits(&third);
 }
 
+/// One flipped bit in a cached plan's summary (its count of resources to add) is found by
+/// the check stored with the result: the plan runs again, the report carries the counts the
+/// plan really has, and the entry is rewritten.
+#[test]
+fn a_flipped_bit_in_a_cached_summary_is_found_and_the_task_runs_again() {
+    let repo = sample_repo();
+    let (run, first) = check(&repo, &[]);
+    run.assert_ok();
+    let cache = repo.path().join(".strata/cache");
+    let mut flipped = Vec::new();
+    for path in files_under(&cache.join("ac")) {
+        let mut bytes = std::fs::read(&path).unwrap();
+        let Some(at) = bytes.windows(6).position(|w| w == b"\"add\":") else {
+            continue;
+        };
+        let digit = at + 6;
+        assert!(
+            bytes[digit].is_ascii_digit(),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        bytes[digit] ^= 0b100; // 0 -> 4, 1 -> 5, 2 -> 6, ...
+        std::fs::write(&path, &bytes).unwrap();
+        flipped.push(path);
+    }
+    assert!(!flipped.is_empty(), "the sample has plans");
+
+    let (run, second) = check(&repo, &[]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("does not match its check"),
+        "{}",
+        run.stderr
+    );
+    let replanned = tasks_where(&second, |t| t["action"] == "plan" && t["cached"] == false);
+    assert_eq!(replanned.len(), flipped.len(), "{second}");
+    // What the report says is what the plans say, not what the damaged entries said.
+    let summaries = |report: &Value| -> Vec<Value> {
+        report["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["action"] == "plan")
+            .map(|t| t["summary"].clone())
+            .collect()
+    };
+    assert_eq!(summaries(&second), summaries(&first));
+
+    let (run, third) = check(&repo, &[]);
+    run.assert_ok();
+    assert_no_warnings(&run);
+    assert_all_local_hits(&third);
+}
+
 /// A result that parses and names only blobs that are there, but lacks the output the tasks
 /// after it read (a plan without its `plan.json`: a damaged or forged entry), is a miss: the
 /// plan runs again and its new result replaces the entry, so the run after it is all hits.
@@ -306,9 +360,13 @@ fn a_result_without_the_output_its_readers_need_is_a_miss_and_is_replaced() {
         .collect();
     assert!(!plans.is_empty());
     for plan in &plans {
-        let mut json: Value = serde_json::from_slice(&std::fs::read(plan).unwrap()).unwrap();
-        json["outputs"].as_object_mut().unwrap().remove("plan.json");
-        std::fs::write(plan, serde_json::to_vec(&json).unwrap()).unwrap();
+        // Written with a valid check, as a forger would: the check guards against damage,
+        // not against someone who can write the cache.
+        let mut result = strata_cache::decode_result(&std::fs::read(plan).unwrap())
+            .unwrap()
+            .unwrap();
+        result.outputs.remove("plan.json");
+        std::fs::write(plan, strata_cache::encode_result(&result)).unwrap();
     }
 
     let (run, second) = check(&repo, &[]);

@@ -215,8 +215,8 @@ fn endless(writer: &mut TcpStream, shared: &Shared) {
 /// A result as strata stores it, under `key`, naming one blob: [`DECLARED_BLOB`].
 fn result_json(key: &str) -> String {
     let digest = strata_digest_hex(DECLARED_BLOB);
-    serde_json::json!({
-        "version": 1,
+    let result = serde_json::json!({
+        "version": strata_cache::RESULT_VERSION,
         "key": key,
         "label": "charts/web",
         "action": "lint",
@@ -224,8 +224,9 @@ fn result_json(key: &str) -> String {
         "summary": {},
         "outputs": {"log": {"digest": digest, "size": DECLARED_BLOB.len()}},
         "duration_ms": 1,
-    })
-    .to_string()
+    });
+    let result: strata_cache::ActionResult = serde_json::from_value(result).unwrap();
+    String::from_utf8(strata_cache::encode_result(&result)).unwrap()
 }
 
 /// SHA-256 hex, via coreutils (the tests use no hashing crate of their own).

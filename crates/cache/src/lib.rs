@@ -2,8 +2,9 @@
 //!
 //! Invariants:
 //! 1. A result is only ever returned after every blob it names has been read and its SHA-256
-//!    verified. A missing or mismatching blob, or a result that does not parse or names
-//!    another key, is a miss, never a result.
+//!    verified, and the result itself matched the check stored with it. A missing or
+//!    mismatching blob, or a result that does not parse, fails its check or names another
+//!    key, is a miss, never a result.
 //! 2. A corrupt local entry is repaired in the run that finds it: the result and every
 //!    corrupt blob it names are deleted with a warning, the task runs again and its entry is
 //!    rewritten. No write trusts bytes already stored: a local blob is always rewritten, a
@@ -41,7 +42,8 @@ use std::sync::Arc;
 use strata_digest::{BlobDigest, TaskKey};
 
 /// Bump when the meaning of a stored result changes; older entries are then misses.
-pub const RESULT_VERSION: u32 = 1;
+/// Version 2 stores a check with every result.
+pub const RESULT_VERSION: u32 = 2;
 /// Remote faults after which the remote cache is left alone for the rest of the run.
 pub const REMOTE_FAILURE_LIMIT: u32 = 3;
 
@@ -279,9 +281,7 @@ impl Cache {
                         .outputs
                         .iter()
                         .all(|(name, r)| local.put_blob(&r.digest, &hit.blobs[name]).is_ok())
-                        && serde_json::to_vec(&hit.result)
-                            .map(|b| local.put_result(key, &b).is_ok())
-                            .unwrap_or(false);
+                        && local.put_result(key, &encode_result(&hit.result)).is_ok();
                     if !ok {
                         (self.warn)(
                             "warning: could not write a remote hit to the local cache".into(),
@@ -311,7 +311,7 @@ impl Cache {
         result: &ActionResult,
         blobs: &BTreeMap<String, Vec<u8>>,
     ) -> Result<(), RemoteRequired> {
-        let body = serde_json::to_vec(result).expect("results serialize");
+        let body = encode_result(result);
         if let Some(local) = &self.local {
             let ok = result
                 .outputs
@@ -373,13 +373,11 @@ fn read_entry(store: &dyn Store, key: &TaskKey, repair: Repair) -> Result<Option
     let Some(bytes) = store.get_result(key).map_err(Fault::from)? else {
         return Ok(None);
     };
-    let result: ActionResult = serde_json::from_slice(&bytes)
-        .map_err(|e| Fault::Corrupt(format!("result does not parse: {e}")))?;
+    let Some(result) = decode_result(&bytes).map_err(|e| Fault::Corrupt(e.to_string()))? else {
+        return Ok(None);
+    };
     if result.key != *key {
         return Err(Fault::Corrupt("result was stored under another key".into()));
-    }
-    if result.version != RESULT_VERSION {
-        return Ok(None);
     }
     let mut blobs = BTreeMap::new();
     let mut first_fault = None;
@@ -422,6 +420,65 @@ fn read_entry(store: &dyn Store, key: &TaskKey, repair: Repair) -> Result<Option
 
 fn short(key: &TaskKey) -> String {
     key.to_hex()[..12].to_string()
+}
+
+/// Why stored bytes are not a result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("result does not parse: {0}")]
+    Parse(String),
+    #[error("result has no check")]
+    Unchecked,
+    #[error("result does not match its check")]
+    Mismatch,
+}
+
+/// A result as stored: its JSON with a `check` field put first, the SHA-256 of the JSON
+/// that follows it as written (`{` and the result's own fields). A changed byte in the
+/// summary (a count, an `ok`) is then as much a fault as a changed byte in a blob. The check
+/// covers the stored bytes, not a serialisation of what they parse to, so no value that
+/// parses back inexactly (a float) can fail it.
+pub fn encode_result(result: &ActionResult) -> Vec<u8> {
+    let body = serde_json::to_vec(result).expect("results serialize");
+    debug_assert!(body.starts_with(b"{\"version\":"));
+    let mut stored = Vec::with_capacity(body.len() + CHECK_PREFIX.len() + 66);
+    stored.extend_from_slice(CHECK_PREFIX);
+    stored.extend_from_slice(BlobDigest::of(&body).to_hex().as_bytes());
+    stored.extend_from_slice(b"\",");
+    stored.extend_from_slice(&body[1..]);
+    stored
+}
+
+const CHECK_PREFIX: &[u8] = b"{\"check\":\"";
+
+/// The result in stored bytes: `None` for an entry of another [`RESULT_VERSION`] (a miss,
+/// not a fault), an error for bytes that are no result or fail their check.
+pub fn decode_result(bytes: &[u8]) -> Result<Option<ActionResult>, DecodeError> {
+    let Some(checked) = bytes.strip_prefix(CHECK_PREFIX) else {
+        // Entries of version 1 had no check: a miss. Anything else is damage.
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| DecodeError::Parse(e.to_string()))?;
+        return match value.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v < u64::from(RESULT_VERSION) => Ok(None),
+            _ => Err(DecodeError::Unchecked),
+        };
+    };
+    if checked.len() < 66 || &checked[64..66] != b"\"," {
+        return Err(DecodeError::Unchecked);
+    }
+    let check = &checked[..64];
+    let mut body = Vec::with_capacity(checked.len() - 65);
+    body.push(b'{');
+    body.extend_from_slice(&checked[66..]);
+    if BlobDigest::of(&body).to_hex().as_bytes() != check {
+        return Err(DecodeError::Mismatch);
+    }
+    let result: ActionResult =
+        serde_json::from_slice(&body).map_err(|e| DecodeError::Parse(e.to_string()))?;
+    if result.version != RESULT_VERSION {
+        return Ok(None);
+    }
+    Ok(Some(result))
 }
 
 /// Builds a result from named outputs, computing their digests.
@@ -493,9 +550,7 @@ mod tests {
         remote
             .put_blob(&result.outputs["log"].digest, b"hello")
             .unwrap();
-        remote
-            .put_result(&key, &serde_json::to_vec(&result).unwrap())
-            .unwrap();
+        remote.put_result(&key, &encode_result(&result)).unwrap();
         let local = MemoryStore::default();
         let local_view = local.clone();
         let cache =
@@ -508,6 +563,48 @@ mod tests {
             "written back"
         );
         assert!(seen.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_changed_byte_in_a_stored_result_is_a_fault_not_a_result() {
+        let key = TaskKey([4; 32]);
+        let (result, blobs) = sample(key);
+        let stored = encode_result(&result);
+        assert_eq!(decode_result(&stored), Ok(Some(result.clone())));
+        // The file stays JSON with the result's fields.
+        let json: serde_json::Value = serde_json::from_slice(&stored).unwrap();
+        assert_eq!(json["summary"]["add"], 1);
+        // `"add":1` becomes `"add":3`: one bit.
+        let at = stored.windows(7).position(|w| w == b"\"add\":1").unwrap() + 6;
+        let mut flipped = stored.clone();
+        flipped[at] ^= 0b10;
+        assert_eq!(flipped[at], b'3');
+        assert_eq!(decode_result(&flipped), Err(DecodeError::Mismatch));
+        // The check itself damaged.
+        let mut flipped = stored.clone();
+        flipped[12] ^= 1;
+        assert_eq!(decode_result(&flipped), Err(DecodeError::Mismatch));
+        // The check removed: the bytes a result without one would be.
+        let plain = serde_json::to_vec(&result).unwrap();
+        assert_eq!(decode_result(&plain), Err(DecodeError::Unchecked));
+        // An entry of version 1 (no check then) is a miss, not a fault.
+        let mut old = result.clone();
+        old.version = 1;
+        assert_eq!(decode_result(&serde_json::to_vec(&old).unwrap()), Ok(None));
+
+        // Through the cache: the local entry is removed with a warning, the task runs again.
+        let (warn, seen) = sink();
+        let local = MemoryStore::default();
+        let view = local.clone();
+        let cache = Cache::new(Some(Box::new(local)), warn);
+        cache.store(&result, &blobs).unwrap();
+        let mut flipped = view.get_result(&key).unwrap().unwrap();
+        flipped[at] ^= 0b10;
+        view.put_result(&key, &flipped).unwrap();
+        assert!(cache.lookup(&key).unwrap().is_none());
+        assert!(view.get_result(&key).unwrap().is_none(), "entry removed");
+        let seen = seen.lock().unwrap();
+        assert!(seen[0].contains("does not match its check"), "{seen:?}");
     }
 
     #[test]
@@ -533,9 +630,7 @@ mod tests {
         let key = TaskKey([2; 32]);
         let (mut result, _) = sample(TaskKey([3; 32]));
         result.outputs.clear();
-        remote
-            .put_result(&key, &serde_json::to_vec(&result).unwrap())
-            .unwrap();
+        remote.put_result(&key, &encode_result(&result)).unwrap();
         let cache =
             Cache::new(None, warn.clone()).with_remote(Box::new(remote.clone()), false, false);
         assert!(cache.lookup(&key).unwrap().is_none());
@@ -598,9 +693,7 @@ mod tests {
                 remote
                     .put_blob(&r.outputs["log"].digest, b"damaged")
                     .unwrap();
-                remote
-                    .put_result(&r.key, &serde_json::to_vec(&r).unwrap())
-                    .unwrap();
+                remote.put_result(&r.key, &encode_result(&r)).unwrap();
                 (r, blobs)
             })
             .collect();

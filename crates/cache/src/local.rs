@@ -10,7 +10,7 @@
 //! refreshes its modification time, which `prune` uses to evict the least recently used
 //! entries first.
 
-use super::{ActionResult, BlobRef, Store, StoreError};
+use super::{BlobRef, Store, StoreError};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -86,7 +86,7 @@ impl LocalStore {
         for (path, size, mtime) in results {
             let refs: Vec<String> = std::fs::read(&path)
                 .ok()
-                .and_then(|b| serde_json::from_slice::<ActionResult>(&b).ok())
+                .and_then(|b| crate::decode_result(&b).ok().flatten())
                 .map(|r| r.outputs.values().map(|o| o.digest.to_hex()).collect())
                 .unwrap_or_default();
             for r in &refs {
