@@ -65,11 +65,29 @@ fn a_policy_that_does_not_parse_names_its_file() {
         "package main\n\ndeny contains msg if {\n",
     );
     let run = repo.strata(&["policy", "test", "policies/owners"]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 2, "bad input, not a failed test: {run:?}");
     assert!(
-        run.stdout.contains("ERROR policies/owners/owners.rego"),
+        run.stdout.contains("ERROR policies/owners/owners.rego:4:"),
         "{}",
         run.stdout
+    );
+    repo.commit("broken policy");
+
+    // A run the policy governs is refused before any task runs, not failed at its end
+    // after the other tasks went ahead.
+    let run = repo.strata(&["check", "--env", "dev"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("policy `policies/owners` does not load")
+            && run.stderr.contains("--> policies/owners/owners.rego:4"),
+        "{}",
+        run.stderr
+    );
+    let results = repo.path().join(".strata/cache/ac");
+    assert!(
+        !results.exists() || std::fs::read_dir(&results).unwrap().next().is_none(),
+        "nothing ran, nothing was cached"
     );
 }
 

@@ -219,7 +219,14 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             .sum();
         eprintln!("{passed} passed, {failed} failed");
     }
-    Ok(if ok { 0 } else { 1 })
+    // A policy that does not load is bad input; a test that fails is a failed check.
+    Ok(if reports.iter().any(|r| r.error.is_some()) {
+        2
+    } else if ok {
+        0
+    } else {
+        1
+    })
 }
 
 fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {

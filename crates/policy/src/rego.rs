@@ -213,6 +213,30 @@ fn head_name(rule: &Rule) -> (String, bool) {
     }
 }
 
+/// A Rego parse error as one line at its file and line. regorus writes it as a snippet:
+/// `--> file:line:column`, the source line with a caret, and `error: what`; kept whole when
+/// it is not in that form.
+fn parse_error(path: &str, message: &str) -> Error {
+    let position = message.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("-->")?.trim().strip_prefix(path)?;
+        let mut numbers = rest.split(':').skip(1);
+        let line: u32 = numbers.next()?.trim().parse().ok()?;
+        let column: u32 = numbers.next()?.trim().parse().ok()?;
+        Some((line, column))
+    });
+    let what = message
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error:"))
+        .map(str::trim);
+    match (position, what) {
+        (Some((line, column)), Some(what)) => {
+            Error::in_file(path, Some(line), format!("{what} (column {column})"))
+        }
+        _ => Error::in_file(path, None, message.trim()),
+    }
+}
+
 fn package_of(components: &[String]) -> String {
     components.join(".")
 }
@@ -227,7 +251,7 @@ impl Loaded {
         for (path, text) in files {
             engine
                 .add_policy(path.clone(), compatible_imports(text).into_owned())
-                .map_err(|e| Error::in_file(path, None, e.to_string()))?;
+                .map_err(|e| parse_error(path, &e.to_string()))?;
         }
         let packages_by_module: Vec<String> = engine
             .get_policy_package_components()
@@ -570,6 +594,17 @@ mod tests {
 
     fn load(text: &str) -> Result<Loaded, Error> {
         Loaded::load(&[("p.rego".into(), text.into())], false)
+    }
+
+    #[test]
+    fn a_syntax_error_names_its_file_line_and_column() {
+        let e = load("package p\n\ndeny contains msg if {\n  msg := \n}\npackage q\n")
+            .err()
+            .expect("a syntax error");
+        assert_eq!(e.file.as_deref(), Some("p.rego"));
+        assert!(e.line.is_some_and(|l| (4..=6).contains(&l)), "{e:?}");
+        assert!(e.message.contains("(column "), "{e:?}");
+        assert!(!e.message.contains('\n'), "one line: {e:?}");
     }
 
     #[test]

@@ -50,3 +50,41 @@ pub fn governing(model: &Model, target: TargetId, env: Option<&str>) -> Vec<Gove
     }
     out
 }
+
+/// Loads, once each, the workspace policies that govern a policy task of `tasks`. A policy
+/// that does not load (a Rego syntax error, an import of a package it lacks, a data file
+/// that does not parse) is bad input: refused before anything runs, naming its file and
+/// line, rather than a failed task at the end of a run whose other tasks went ahead.
+pub fn check_loadable(
+    model: &Model,
+    tasks: &[crate::task::Task],
+    read: &strata_policy::scan::ReadFiles,
+) -> strata_graph::Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for task in tasks
+        .iter()
+        .filter(|t| t.action == crate::task::Action::Policy)
+    {
+        for governor in governing(model, task.target, task.env.as_deref()) {
+            let Governor::Workspace(p) = governor else {
+                continue;
+            };
+            if !seen.insert(p) {
+                continue;
+            }
+            let overrides = strata_policy::Overrides::default();
+            if let Err(e) = strata_policy::load_policy(model, p, read, &overrides) {
+                let label = &model.targets[p].label;
+                let file = e.file.clone().unwrap_or_else(|| label.clone());
+                return Err(strata_graph::Error::Invalid {
+                    message: format!("policy `{label}` does not load: {}", e.message),
+                    location: strata_graph::error::Location::new(file, e.line.map(|l| l as usize)),
+                    hint: e.hint.unwrap_or_else(|| {
+                        format!("fix the policy, then `strata policy test {label}` before the run")
+                    }),
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -514,6 +514,11 @@ pub fn run(
             opts.mode,
         )
     };
+    {
+        let _phase = tracing::info_span!("load policies").entered();
+        let read = |paths: &[&str]| view.texts(&session.repo, paths);
+        governing::check_loadable(&view.model, &tasks, &read)?;
+    }
     let tools = {
         let _phase = tracing::info_span!("resolve tools").entered();
         resolve_tools(session, &tasks, &view.model)?
