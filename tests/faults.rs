@@ -338,3 +338,101 @@ fn two_runs_at_once_take_turns_and_leave_the_checkout_working() {
     );
     assert_eq!(after.code, 0, "{}", after.stderr);
 }
+
+/// `helm dependency build` dies part-way (after writing a damaged `charts/`), first on its
+/// own and then taking strata with it (killed outright, as by the OOM killer): neither
+/// leaves a `charts/` that later runs trust. The next run builds the dependencies again and
+/// renders what a clean run renders.
+#[test]
+fn a_dependency_build_that_dies_part_way_is_built_again() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = common::tools_repo();
+    repo.write(
+        "charts/lib/Chart.yaml",
+        "apiVersion: v2\nname: lib\nversion: 0.1.0\ntype: library\n",
+    );
+    repo.write(
+        "charts/lib/templates/_names.tpl",
+        "{{- define \"lib.name\" -}}lib-{{ .Release.Name }}{{- end -}}\n",
+    );
+    repo.write(
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: lib\n    version: 0.1.0\n    repository: file://../lib\n",
+    );
+    repo.write(
+        "charts/app/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ include \"lib.name\" . }}\n",
+    );
+    // helm behind a wrapper that, while `crash` says how, builds the dependencies in the dev
+    // sandbox (where lint and render read them), damages what it built and dies: `helm`
+    // (helm alone) or `strata` (its parent too).
+    let tools = tempfile::tempdir().unwrap();
+    let crash = tools.path().join("crash");
+    let real = common::repo_root().join(".tools/bin");
+    std::os::unix::fs::symlink(real.join("terraform"), tools.path().join("terraform")).unwrap();
+    let helm = tools.path().join("helm");
+    std::fs::write(
+        &helm,
+        format!(
+            "#!/bin/sh\n\
+             case \"$PWD\" in */dev/*) dev=1;; *) dev=;; esac\n\
+             if [ \"$1\" = dependency ] && [ -n \"$dev\" ] && [ -e {crash} ]; then\n\
+               how=$(cat {crash}); rm -f {crash}\n\
+               {real} \"$@\" >/dev/null 2>&1\n\
+               for f in charts/*.tgz; do head -c 64 \"$f\" > \"$f.part\"; mv \"$f.part\" \"$f\"; done\n\
+               [ \"$how\" = strata ] && kill -9 $PPID\n\
+               kill -9 $$\n\
+             fi\n\
+             exec {real} \"$@\"\n",
+            crash = crash.display(),
+            real = real.join("helm").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace.replace(
+            "tools_dir = \".tools/bin\"",
+            &format!("tools_dir = \"{}\"", tools.path().display()),
+        ),
+    );
+    repo.commit("a chart with a dependency");
+    let check = || {
+        repo.strata(&[
+            "--json",
+            "check",
+            "--no-cache",
+            "--env",
+            "dev",
+            "charts/app",
+        ])
+    };
+    let rendered = |run: &Run| -> Vec<String> {
+        run.json()["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["action"] == "render")
+            .map(|t| t["rendered"].as_str().unwrap_or("none").to_string())
+            .collect()
+    };
+
+    let clean = check();
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    let expected = rendered(&clean);
+    assert_eq!(expected.len(), 1, "{}", clean.stdout);
+    std::fs::remove_dir_all(repo.path().join(".strata")).unwrap();
+
+    for how in ["helm", "strata"] {
+        std::fs::write(&crash, how).unwrap();
+        let crashed = check();
+        assert_ne!(crashed.code, 0, "{how}: {}", crashed.stderr);
+        assert!(!crash.exists(), "{how}: the dependency build ran");
+        let after = check();
+        assert_eq!(after.code, 0, "after {how} died: {}", after.stderr);
+        assert_eq!(rendered(&after), expected, "after {how} died");
+        std::fs::remove_dir_all(repo.path().join(".strata")).unwrap();
+    }
+}

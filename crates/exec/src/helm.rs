@@ -30,15 +30,42 @@ fn run(tools: &Tools, sb: &Sandbox, args: &[&str]) -> Result<process::Output> {
 }
 
 /// `helm dependency build` when the chart has dependencies and they are not built yet.
+///
+/// A `charts/` folder is trusted as built only when no build of it is under way: a marker
+/// is written before helm starts and removed once it succeeded, so a build that failed, was
+/// interrupted or crashed (with strata itself killed, the marker stays) leaves no half-written
+/// `charts/` a later task would render from. A `charts/` the chart ships in the repository
+/// (vendored dependencies) never has the marker. The marker sits beside the chart folders in
+/// the sandbox's source tree, which a rebuild of the sandbox removes with them.
 pub fn dependency_build(tools: &Tools, sb: &Sandbox, has_deps: bool) -> Result<Step> {
-    if !has_deps || sb.dir.join("charts").is_dir() {
+    let charts = sb.dir.join("charts");
+    let building = sb.src.join(".strata-dependency-build");
+    if building.exists() {
+        remove_dir(&charts)?;
+    }
+    if !has_deps || charts.is_dir() {
         return Ok(Step {
             ok: true,
             ..Step::default()
         });
     }
+    strata_fs::write_atomic(&building, b"").map_err(|e| Error::write(&building, e))?;
     let out = run(tools, sb, &["dependency", "build", "."])?;
+    if out.success && !out.interrupted {
+        std::fs::remove_file(&building).map_err(|e| Error::write(&building, e))?;
+    } else {
+        remove_dir(&charts)?;
+        std::fs::remove_file(&building).map_err(|e| Error::write(&building, e))?;
+    }
     Ok(Step::from(&out))
+}
+
+fn remove_dir(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::write(dir, e)),
+    }
 }
 
 fn values_args(values: &[String]) -> Vec<String> {
