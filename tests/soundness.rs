@@ -641,6 +641,73 @@ fn a_chart_handed_to_a_wrapper_module_is_read_by_the_stack() {
     );
 }
 
+/// A `chart` chosen among written paths (a conditional, `coalesce` with a default, a map
+/// of charts) deploys any of them: each is a dependency of the stack, so a change to either
+/// chart affects it. A choice with no path in it (`var.chart`) gives no edge and no warning.
+#[test]
+fn a_chart_chosen_among_written_paths_depends_on_each() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    for chart in ["web", "web-canary", "api", "worker"] {
+        repo.write(
+            &format!("charts/{chart}/Chart.yaml"),
+            &CHART.replace("NAME", chart),
+        );
+        repo.write(&format!("charts/{chart}/values.yaml"), "replicas: 1\n");
+    }
+    repo.write(
+        "stacks/app/main.tf",
+        r#"variable "canary" {
+  default = false
+}
+
+variable "chart" {
+  default = ""
+}
+
+variable "kind" {
+  default = "api"
+}
+
+locals {
+  charts = {
+    api    = "${path.module}/../../charts/api"
+    worker = "${path.module}/../../charts/worker"
+  }
+}
+
+resource "helm_release" "web" {
+  name  = "web"
+  chart = var.canary ? "../../charts/web-canary" : "../../charts/web"
+}
+
+resource "helm_release" "backend" {
+  name  = "backend"
+  chart = coalesce(var.chart, local.charts[var.kind])
+}
+
+resource "helm_release" "external" {
+  name  = "external"
+  chart = var.chart
+}
+"#,
+    );
+    repo.commit("initial");
+    let run = repo.strata(&["--json", "graph"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    for chart in ["web", "web-canary", "api", "worker"] {
+        let file = format!("charts/{chart}/values.yaml");
+        repo.write(&file, "replicas: 2\n");
+        assert_eq!(
+            repo.affected_labels(&["--base", "main"]),
+            vec![format!("charts/{chart}"), "stacks/app".to_string()],
+            "{file}"
+        );
+        repo.git(&["checkout", "--", &file]);
+    }
+}
+
 #[test]
 fn templates_chosen_through_coalesce_and_maps_are_inputs() {
     // terraform-aws-eks' user data: the template path comes from a map of paths through
@@ -692,6 +759,78 @@ output "fallback" {
             vec!["examples/basic", "modules/user_data"],
             "{file}"
         );
+        repo.git(&["checkout", "--", file]);
+    }
+}
+
+/// A choice whose candidate is a bare relative path (`coalesce(var.t, "../../shared/a.tpl")`,
+/// a conditional, a map of such paths): terraform reads it relative to the root module, so
+/// it is followed from the stack, and from each stack calling a module that has it.
+#[test]
+fn bare_relative_paths_among_the_candidates_of_a_choice_are_inputs() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "stacks/direct/main.tf",
+        r#"variable "t" {
+  default = ""
+}
+
+variable "on" {
+  default = true
+}
+
+output "a" {
+  value = templatefile(coalesce(var.t, "../../shared/a.tpl"), {})
+}
+
+output "b" {
+  value = templatefile(var.on ? "../../shared/b.tpl" : "${path.module}/b.tpl", {})
+}
+"#,
+    );
+    repo.write("stacks/direct/b.tpl", "b here\n");
+    repo.write(
+        "modules/ud/main.tf",
+        r#"variable "kind" {
+  default = "web"
+}
+
+locals {
+  by_kind = {
+    web    = "../../shared/web.tpl"
+    worker = "../../shared/worker.tpl"
+  }
+  chosen = lookup(local.by_kind, var.kind, "../../shared/default.tpl")
+}
+
+output "ud" {
+  value = templatefile(local.chosen, {})
+}
+"#,
+    );
+    repo.write(
+        "stacks/via-module/main.tf",
+        "module \"ud\" {\n  source = \"../../modules/ud\"\n}\n",
+    );
+    for f in ["a", "b", "web", "worker", "default"] {
+        repo.write(&format!("shared/{f}.tpl"), &format!("{f}\n"));
+    }
+    repo.commit("initial");
+    for (file, expected) in [
+        ("shared/a.tpl", vec!["stacks/direct"]),
+        ("shared/b.tpl", vec!["stacks/direct"]),
+        ("shared/web.tpl", vec!["stacks/via-module"]),
+        ("shared/default.tpl", vec!["stacks/via-module"]),
+    ] {
+        repo.append(file, "\n");
+        let affected = repo.affected_labels(&["--base", "main"]);
+        for label in &expected {
+            assert!(
+                affected.contains(&label.to_string()),
+                "{file}: {affected:?}"
+            );
+        }
         repo.git(&["checkout", "--", file]);
     }
 }

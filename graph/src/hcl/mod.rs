@@ -126,6 +126,37 @@ pub(crate) fn chart_ref(path: Option<(PathBase, String, bool)>, line: usize) -> 
     })
 }
 
+/// The facts for a `chart` value: the chart it names when the value is a static path, else
+/// the paths written inside it as candidates (`var.canary ? "../../charts/web-canary" :
+/// "../../charts/web"`, `coalesce(var.chart, "${path.module}/charts/x")`), each of which
+/// the stack may deploy. A value with no path in it (`var.chart`, a name) gives nothing.
+fn chart_refs_of(value: &Expression, line: usize) -> Vec<FileRef> {
+    if let Some(r) = static_path(value) {
+        return chart_ref(Some(r), line).into_iter().collect();
+    }
+    let mut found = Vec::new();
+    Candidates {
+        line,
+        locals: true,
+        found: &mut found,
+    }
+    .visit_expr(value);
+    found
+        .into_iter()
+        .filter(|r| !r.path.contains("://"))
+        .map(|r| FileRef {
+            function: HELM_RELEASE.to_string(),
+            ..r
+        })
+        .collect()
+}
+
+/// Whether the text of a `chart` value that is not a static path may hold a candidate (see
+/// [`chart_refs_of`]): the fast scanner leaves such a file to the reference reader.
+pub(crate) fn chart_value_may_hold_paths(value: &str) -> bool {
+    value.contains("path") || value.contains("local") || value.contains("./")
+}
+
 const FILE_FUNCTIONS: &[&str] = &[
     "file",
     "templatefile",
@@ -202,9 +233,9 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
         {
             if let Some(attr) = block.body.get_attribute("chart") {
                 let offset = attr.span().map(|s| s.start).unwrap_or(0);
-                if let Some(r) = chart_ref(static_path(&attr.value), line_of(text, offset)) {
-                    facts.chart_refs.push(r);
-                }
+                facts
+                    .chart_refs
+                    .extend(chart_refs_of(&attr.value, line_of(text, offset)));
             }
             continue;
         }
@@ -220,9 +251,9 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
         // charts/x"` handed to a helm-release module) reads it as helm_release would.
         if let Some(attr) = block.body.get_attribute("chart") {
             let offset = attr.span().map(|s| s.start).unwrap_or(0);
-            if let Some(r) = chart_ref(static_path(&attr.value), line_of(text, offset)) {
-                facts.chart_refs.push(r);
-            }
+            facts
+                .chart_refs
+                .extend(chart_refs_of(&attr.value, line_of(text, offset)));
         }
         let Some(attr) = block.body.get_attribute("source") else {
             continue;
@@ -357,9 +388,10 @@ pub(super) fn local_candidates_of_text(name: &str, value: &str) -> Option<Vec<Pa
 }
 
 /// Collects the paths written inside an expression strata cannot resolve: templates that
-/// start with `${path.module}`, `${path.root}` or `${path.cwd}`, and (with `locals`) the
-/// locals it names (`local.paths[var.type]`). Plain literals are not paths here: too many
-/// are names.
+/// start with `${path.module}`, `${path.root}` or `${path.cwd}`, literals that start with
+/// `./` or `../` (relative to the root module, as terraform reads them), and (with
+/// `locals`) the locals it names (`local.paths[var.type]`). Other plain literals are not
+/// paths here: too many are names.
 struct Candidates<'a> {
     line: usize,
     locals: bool,
@@ -393,6 +425,10 @@ impl Visit for Candidates<'_> {
                 return;
             }
         }
+        if let Some(path) = relative_literal_path(expr) {
+            self.push(PathBase::Root, path);
+            return;
+        }
         if let Expression::StringTemplate(t) = expr {
             if let Some(Element::Interpolation(i)) = t.iter().next() {
                 if let Some(base @ (PathBase::Module | PathBase::Root)) = path_variable(&i.expr) {
@@ -414,6 +450,13 @@ impl Visit for Candidates<'_> {
         }
         hcl_edit::visit::visit_expr(self, expr);
     }
+}
+
+/// A path written relative to the working directory (the root module's): a literal, or a
+/// template led by one, that starts with `./` or `../`, which no name does.
+fn relative_literal_path(expr: &Expression) -> Option<String> {
+    let (base, path, _) = static_path(expr)?;
+    (base == PathBase::Root && (path.starts_with("./") || path.starts_with("../"))).then_some(path)
 }
 
 fn literal(expr: &Expression) -> Option<String> {

@@ -331,6 +331,37 @@ impl Builder<'_> {
                     continue;
                 }
                 let location = Location::at(file.clone(), r.line);
+                if r.candidate {
+                    // One of the charts a choice may deploy (through locals, each of their
+                    // candidates): a chart there is a dependency, other files there are
+                    // inputs; a candidate that leads outside the workspace or to nothing is
+                    // not chosen (terraform would fail on it).
+                    for resolved in
+                        candidate_paths(&r.base, &r.path, &dir, &root_dir, module_locals)
+                    {
+                        let chart = self
+                            .owners
+                            .exact(&resolved)
+                            .filter(|&o| o != me && self.found[o].kind == Kind::Chart);
+                        match chart {
+                            Some(o) => target.deps.push(Dependency {
+                                label: self.found[o].label.clone(),
+                                how: DepKind::Chart,
+                                origin: location.clone(),
+                            }),
+                            None if self.snapshot.files.contains_key(resolved.as_str()) => {
+                                if self.owners.of_file(&resolved) != Some(me) {
+                                    target.extra_inputs.insert(resolved);
+                                }
+                            }
+                            None if !resolved.is_empty() && self.holds_files(&resolved) => {
+                                self.fileset_inputs(me, &resolved, "**", target);
+                            }
+                            None => {}
+                        }
+                    }
+                    continue;
+                }
                 match resolve_path(&r.base, &r.path, &dir, &root_dir, module_locals) {
                     Resolved::Unknown => target.unresolved.push(location),
                     Resolved::Outside(path) => {

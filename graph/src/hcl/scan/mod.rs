@@ -414,6 +414,12 @@ impl<'a> Scanner<'a> {
             }
             Body::HelmRelease | Body::Module if chart_line.is_some() => {
                 let path = static_path(self.text, &shape)?;
+                if path.is_none()
+                    && crate::hcl::chart_value_may_hold_paths(&self.text[value_start..self.pos])
+                {
+                    // A choice among chart paths: the reference reader's candidates.
+                    return None;
+                }
                 if let Some(r) = crate::hcl::chart_ref(path, chart_line.unwrap_or(0)) {
                     self.facts.chart_refs.push(r);
                 }
@@ -429,15 +435,19 @@ impl<'a> Scanner<'a> {
                     Some(_) => {}
                     // A map, a list or a choice between paths: the reference reader collects
                     // the paths written in it as candidates (`hcl::candidate_form`): in a
-                    // collection the templates that start with `path.module` or `path.root`,
-                    // in a choice also the locals it names. Only such a value that names
-                    // `path` (or, for a choice, `local`) can hold one; that value alone (an
+                    // collection the templates that start with `path.module` or `path.root`
+                    // and the literals that start with `./` or `../`, in a choice also the
+                    // locals it names. Only such a value that names `path` or holds `./`
+                    // (or, for a choice, names `local`) can hold one; that value alone (an
                     // attribute's, not the file) is read with the reference's own rules.
                     None => {
                         let value = &self.text[value_start..self.pos];
+                        let relative = value.contains("./");
                         let may_hold = match shape {
-                            Shape::Collection => value.contains("path"),
-                            Shape::Choice => value.contains("path") || value.contains("local"),
+                            Shape::Collection => value.contains("path") || relative,
+                            Shape::Choice => {
+                                value.contains("path") || value.contains("local") || relative
+                            }
                             _ => false,
                         };
                         if may_hold {

@@ -312,6 +312,8 @@ const CANDIDATE_LOCALS: &str = r#"locals {
   sum      = local.count + 1
   tags     = merge(local.common, { Name = "x" })
   cond     = var.on ? local.by_env["dev"] : null
+  relative = coalesce(var.t, "../../shared/a.tpl")
+  rel_map  = { web = "./templates/web.tpl", name = "web" }
 }
 "#;
 
@@ -353,6 +355,16 @@ fn locals_holding_one_of_several_paths_are_read_on_the_fast_path() {
         locals.contains(&("fallback", "/conf/default.yaml", true)),
         "{locals:?}"
     );
+    // A literal that starts with `./` or `../` is a path relative to the root module.
+    assert!(
+        locals.contains(&("relative", "../../shared/a.tpl", true)),
+        "{locals:?}"
+    );
+    assert!(
+        locals.contains(&("rel_map", "./templates/web.tpl", true)),
+        "{locals:?}"
+    );
+    assert!(locals.iter().all(|l| l.1 != "web"), "a name is no path");
     for none in ["loop", "sum", "tags", "cond"] {
         assert!(
             locals.iter().all(|l| l.0 != none),
@@ -394,12 +406,16 @@ output "d" {
 output "e" {
   value = file()
 }
+
+output "f" {
+  value = templatefile(var.on ? "../../shared/on.tpl" : "${path.module}/off.tpl", {})
+}
 "#;
     given_up(text);
     let facts = parse_tf_reference(text, "t.tf").unwrap();
     // `templatefile(local.chosen, {})` is a read through a local: resolved (or not) later,
     // from the local's candidates.
-    assert_eq!(facts.unresolved_refs, vec![11, 19, 23, 27]);
+    assert_eq!(facts.unresolved_refs, vec![11, 19, 23, 27, 31]);
     let candidates: Vec<_> = facts
         .file_refs
         .iter()
@@ -409,7 +425,11 @@ output "e" {
     use crate::hcl::PathBase;
     assert_eq!(
         candidates,
-        vec![(PathBase::Module, "/../../templates/default.tpl", 11)]
+        vec![
+            (PathBase::Module, "/../../templates/default.tpl", 11),
+            (PathBase::Root, "../../shared/on.tpl", 31),
+            (PathBase::Module, "/off.tpl", 31),
+        ]
     );
     // The map's values are candidates of `by_type`, and `chosen` (a choice) names
     // `by_type`; the file's content in `content` is not a path.
@@ -731,4 +751,31 @@ fn a_newline_inside_an_interpolation_or_a_directive_is_left_to_the_reference() {
     }
     // A heredoc's text spans lines.
     scanned("a = <<EOT\n%{ if var.prod }\ny\n%{ endif }\n${var.x}\nEOT\n");
+}
+
+/// A `chart` chosen among written paths goes to the reference reader, which records each
+/// path as a candidate; a chart named by a variable or a plain name stays on the fast path.
+#[test]
+fn a_chart_chosen_among_paths_is_left_to_the_reference_which_finds_candidates() {
+    let choice = "resource \"helm_release\" \"web\" {\n  name  = \"web\"\n  chart = var.canary ? \"../../charts/web-canary\" : \"${path.module}/charts/web\"\n}\n";
+    given_up(choice);
+    let facts = parse_tf_reference(choice, "t.tf").unwrap();
+    let refs: Vec<_> = facts
+        .chart_refs
+        .iter()
+        .map(|r| (r.base.clone(), r.path.as_str(), r.candidate, r.line))
+        .collect();
+    use crate::hcl::PathBase;
+    assert_eq!(
+        refs,
+        vec![
+            (PathBase::Root, "../../charts/web-canary", true, 3),
+            (PathBase::Module, "/charts/web", true, 3),
+        ]
+    );
+    for plain in ["var.chart", "\"nginx\"", "\"oci://registry/x\""] {
+        let text = format!("resource \"helm_release\" \"x\" {{\n  chart = {plain}\n}}\n");
+        let facts = scanned(&text);
+        assert!(facts.chart_refs.iter().all(|r| !r.candidate), "{text}");
+    }
 }
