@@ -835,6 +835,94 @@ output "ud" {
     }
 }
 
+/// `*.tf.json` writes every expression as `"${...}"`: a local choosing among a map of paths
+/// through another local (terraform-aws-eks' user data, rewritten as JSON) is followed as in
+/// native syntax.
+#[test]
+fn a_choice_among_paths_written_in_terraform_json_is_followed() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "stacks/json/main.tf.json",
+        r#"{
+  "variable": {"t": {"default": null}, "k": {"default": "a"}},
+  "locals": {
+    "m": {"a": "${path.module}/../../shared/a.tpl", "b": "${path.module}/../../shared/b.tpl"},
+    "p": "${coalesce(var.t, local.m[var.k])}"
+  },
+  "output": {"o": {"value": "${templatefile(local.p, {})}"}}
+}
+"#,
+    );
+    repo.write("shared/a.tpl", "a\n");
+    repo.write("shared/b.tpl", "b\n");
+    repo.commit("initial");
+    repo.write("shared/b.tpl", "b2\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        vec!["stacks/json"]
+    );
+}
+
+/// `file("${abspath(path.root)}/…")` in a module reads from the calling stack's directory,
+/// as `path.root` does.
+#[test]
+fn abspath_of_path_root_in_a_module_is_read_from_the_calling_stack() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "module \"m\" {\n  source = \"../../modules/ab\"\n}\n",
+    );
+    repo.write(
+        "modules/ab/main.tf",
+        "locals {\n  v = file(\"${abspath(path.root)}/../../shared/ab.txt\")\n}\n",
+    );
+    repo.write("shared/ab.txt", "a\n");
+    repo.commit("initial");
+    repo.write("shared/ab.txt", "b\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        vec!["stacks/app"]
+    );
+}
+
+/// A file `ignore` matches, named only as a candidate of a choice, is read all the same:
+/// an input of the target that may read it.
+#[test]
+fn an_ignored_file_named_inside_a_choice_is_an_input() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\nignore = [\"**/*.md\"]\n",
+    );
+    repo.write(
+        "stacks/c/main.tf",
+        "variable \"t\" {\n  default = null\n}\n\nlocals {\n  a = templatefile(coalesce(var.t, \"${path.module}/runbook.md\"), {})\n}\n",
+    );
+    repo.write("stacks/c/runbook.md", "# rb\n");
+    repo.write(
+        "stacks/w/main.tf",
+        "variable \"platform\" {\n  default = \"linux\"\n}\n\nlocals {\n  ud = file(var.platform == \"windows\" ? \"${path.module}/t/windows.md\" : \"${path.module}/t/linux.md\")\n}\n",
+    );
+    repo.write("stacks/w/t/linux.md", "l\n");
+    repo.write("stacks/w/t/windows.md", "w\n");
+    repo.write("stacks/w/README.md", "not read\n");
+    repo.commit("initial");
+    for (file, expected) in [
+        ("stacks/c/runbook.md", vec!["stacks/c"]),
+        ("stacks/w/t/linux.md", vec!["stacks/w"]),
+    ] {
+        repo.write(file, "edited\n");
+        assert_eq!(
+            repo.affected_labels(&["--base", "main"]),
+            expected,
+            "{file}"
+        );
+        repo.git(&["checkout", "--", file]);
+    }
+}
+
 #[test]
 fn a_local_that_is_an_element_of_a_map_of_paths_is_followed() {
     let repo = Repo::new();

@@ -359,6 +359,7 @@ fn candidate_form(expr: &Expression) -> Option<bool> {
 /// The candidate values of local `name` whose value is not a static path: for a map, a list
 /// or a choice (see [`candidate_form`]), the paths written in it; nothing otherwise.
 fn local_candidates(name: &str, value: &Expression) -> Vec<PathLocal> {
+    let value = unwrapped(value);
     let Some(locals) = candidate_form(value) else {
         return Vec::new();
     };
@@ -378,6 +379,20 @@ fn local_candidates(name: &str, value: &Expression) -> Vec<PathLocal> {
             candidate: true,
         })
         .collect()
+}
+
+/// `"${X}"` is the expression X: terraform 0.11's way of writing any expression, and how
+/// `*.tf.json` writes every one.
+fn unwrapped(expr: &Expression) -> &Expression {
+    let mut expr = expr;
+    while let Expression::StringTemplate(t) = expr {
+        let mut elements = t.iter();
+        match (elements.next(), elements.next()) {
+            (Some(Element::Interpolation(i)), None) => expr = &i.expr,
+            _ => break,
+        }
+    }
+    expr
 }
 
 /// [`local_candidates`] of a value given as text (the fast scanner's way to the same facts):
@@ -510,6 +525,17 @@ fn static_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
 }
 
 fn path_variable(expr: &Expression) -> Option<PathBase> {
+    // `abspath(path.root)` names the same directory, written out in full.
+    if let Expression::FuncCall(call) = expr {
+        if !call.name.is_namespaced()
+            && call.name.name.as_str() == "abspath"
+            && call.args.len() == 1
+        {
+            return path_variable(call.args.iter().next()?)
+                .filter(|b| matches!(b, PathBase::Module | PathBase::Root));
+        }
+        return None;
+    }
     let Expression::Traversal(t) = expr else {
         return None;
     };

@@ -26,7 +26,7 @@ mod shape;
 mod strings;
 
 use super::{HclFacts, ModuleCall, PathLocal};
-use shape::{static_path, Call, Shape};
+use shape::{static_path, Call, Elem, Shape};
 use std::borrow::Cow;
 use std::cell::Cell;
 use strings::unescape;
@@ -443,9 +443,15 @@ impl<'a> Scanner<'a> {
                     None => {
                         let value = &self.text[value_start..self.pos];
                         let relative = value.contains("./");
+                        // `"${X}"` is X (how terraform 0.11 wrote any expression).
+                        let wrapped = matches!(&shape, Shape::Template(e)
+                            if matches!(e.as_slice(), [Elem::Interpolation(None)]));
                         let may_hold = match shape {
                             Shape::Collection => value.contains("path") || relative,
                             Shape::Choice => {
+                                value.contains("path") || value.contains("local") || relative
+                            }
+                            _ if wrapped => {
                                 value.contains("path") || value.contains("local") || relative
                             }
                             _ => false,

@@ -100,7 +100,12 @@ impl<'a> Scanner<'a> {
             self.pos += 1;
         }
         self.ws()?;
+        let expr_start = self.pos;
         let shape = self.expr(true)?;
+        // `${abspath(path.root)}` is a path variable to the reference: left to it.
+        if self.text[expr_start..self.pos].starts_with("abspath") {
+            return None;
+        }
         self.ws()?;
         if self.peek() == Some(b'~') {
             self.pos += 1;

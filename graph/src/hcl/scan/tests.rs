@@ -313,6 +313,8 @@ const CANDIDATE_LOCALS: &str = r#"locals {
   tags     = merge(local.common, { Name = "x" })
   cond     = var.on ? local.by_env["dev"] : null
   relative = coalesce(var.t, "../../shared/a.tpl")
+  wrapped  = "${coalesce(var.x, local.by_env[var.e])}"
+  named    = "${var.env}-${local.suffix}"
   rel_map  = { web = "./templates/web.tpl", name = "web" }
 }
 "#;
@@ -365,6 +367,9 @@ fn locals_holding_one_of_several_paths_are_read_on_the_fast_path() {
         "{locals:?}"
     );
     assert!(locals.iter().all(|l| l.1 != "web"), "a name is no path");
+    // `"${X}"` is X (terraform 0.11's form, and every expression in `*.tf.json`).
+    assert!(locals.contains(&("wrapped", "", true)), "{locals:?}");
+    assert!(locals.iter().all(|l| l.0 != "named"), "{locals:?}");
     for none in ["loop", "sum", "tags", "cond"] {
         assert!(
             locals.iter().all(|l| l.0 != none),
@@ -778,4 +783,27 @@ fn a_chart_chosen_among_paths_is_left_to_the_reference_which_finds_candidates() 
         let facts = scanned(&text);
         assert!(facts.chart_refs.iter().all(|r| !r.candidate), "{text}");
     }
+}
+
+/// `abspath(path.root)` and `abspath(path.module)` name the directories `path.root` and
+/// `path.module` do: the reference reads them so, and the scanner leaves them to it.
+#[test]
+fn abspath_of_a_path_variable_is_that_path_variable() {
+    let text = "locals {\n  v = file(\"${abspath(path.root)}/../../shared/ab.txt\")\n  dir = \"${abspath(path.module)}/conf\"\n}\n";
+    given_up(text);
+    let facts = parse_tf_reference(text, "t.tf").unwrap();
+    use crate::hcl::PathBase;
+    let reads: Vec<_> = facts
+        .file_refs
+        .iter()
+        .map(|r| (r.base.clone(), r.path.as_str(), r.candidate))
+        .collect();
+    assert_eq!(reads, vec![(PathBase::Root, "/../../shared/ab.txt", false)]);
+    assert!(
+        facts.unresolved_refs.is_empty(),
+        "{:?}",
+        facts.unresolved_refs
+    );
+    assert_eq!(facts.path_locals[0].base, PathBase::Module);
+    assert_eq!(facts.path_locals[0].path, "/conf");
 }
