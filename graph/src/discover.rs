@@ -174,11 +174,19 @@ impl KindGlobs {
                 None => (&mut exact, g.as_str()),
             };
             let pattern = pattern.trim_start_matches("./").trim_end_matches('/');
-            let glob = GlobBuilder::new(pattern)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| (g.clone(), e.kind().to_string()))?;
-            set.add(glob);
+            let compile = |p: &str| {
+                GlobBuilder::new(p)
+                    .literal_separator(true)
+                    .build()
+                    .map_err(|e| (g.clone(), e.kind().to_string()))
+            };
+            // `!dir/**` excludes the tree: `dir` itself as well as what is below it.
+            if g.starts_with('!') {
+                if let Some(base) = pattern.strip_suffix("/**").filter(|b| !b.is_empty()) {
+                    set.add(compile(base)?);
+                }
+            }
+            set.add(compile(pattern)?);
         }
         let build = |b: GlobSetBuilder| b.build().unwrap_or_else(|_| GlobSet::empty());
         Ok(KindGlobs {
@@ -487,6 +495,16 @@ mod tests {
             ("modules/vpc/modules/flow", Kind::Module),
         ];
         assert_eq!(got, want.map(|(l, k)| (l.to_string(), k)));
+        // `!dir/**` excludes the directory itself too, not only what is below it.
+        let got = labels(
+            &[
+                "stacks/app/main.tf",
+                "stacks/examples/main.tf",
+                "stacks/examples/basic/main.tf",
+            ],
+            &layout("stacks = [\"stacks/*\", \"stacks/*/*\", \"!stacks/examples/**\"]\n"),
+        );
+        assert_eq!(got, [("stacks/app".to_string(), Kind::Stack)]);
         // A Terragrunt-style live tree.
         let got = labels(
             &[
