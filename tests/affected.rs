@@ -701,3 +701,31 @@ fn a_deleted_chart_breaks_the_stack_deploying_it_and_changes_its_parent() {
         ]
     );
 }
+
+/// A chart named, not pathed (`"nginx"` with a `repository`, `"bitnami/nginx"` from a repo
+/// helm knows, a wrapper module's `chart = "raw"`) is a remote chart when no directory of
+/// that name is there: its stack is not broken, and not affected by another stack's change.
+#[test]
+fn a_chart_named_from_a_repository_is_no_missing_local_chart() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "stacks/s1/main.tf",
+        "resource \"helm_release\" \"r\" {\n  name       = \"r\"\n  chart      = \"nginx\"\n  repository = \"https://charts.example.com\"\n}\n",
+    );
+    repo.write(
+        "stacks/s2/main.tf",
+        "resource \"helm_release\" \"r\" {\n  name  = \"r\"\n  chart = \"bitnami/nginx\"\n}\n",
+    );
+    repo.write(
+        "stacks/s3/main.tf",
+        "module \"rel\" {\n  source     = \"cloudposse/helm-release/aws\"\n  chart      = \"raw\"\n  repository = \"https://charts.example.com\"\n}\n",
+    );
+    repo.write("stacks/other/main.tf", "output \"o\" {\n  value = 1\n}\n");
+    repo.commit("remote charts");
+    repo.write("stacks/other/main.tf", "output \"o\" {\n  value = 2\n}\n");
+    assert_eq!(
+        repo.affected(&["--base", "HEAD"]),
+        [("stacks/other".to_string(), "changed".to_string())]
+    );
+}

@@ -1113,3 +1113,69 @@ fn a_destroyed_stack_leaves_the_lock_and_its_removal_promotes_only_when_allowed(
         "destroyed in staging"
     );
 }
+
+/// What would stop the destination's GitOps output once the waves ran (a validator that is
+/// not installed, a directory strata did not write) stops the promotion before any wave
+/// runs: nothing in the destination changes. It wrote the lock and then failed on the
+/// output, or failed after every wave was applied, leaving neither a rollback nor a record.
+#[test]
+fn what_would_stop_the_gitops_output_stops_the_promotion_before_anything_changes() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
+    );
+    let staging =
+        std::fs::read_to_string(repo.path().join("environments/staging/env.toml")).unwrap();
+    repo.write(
+        "environments/staging/env.toml",
+        &format!("{staging}\n[gitops]\nvalidate = [\"scripts/not-installed\"]\n"),
+    );
+    repo.commit("staging validates its GitOps output");
+    apply_dev(&repo, &pg);
+    let file = keys.plan_file("plan.json");
+    plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let nothing_changed = |out: &Value, why: &str| {
+        let message = out["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("nothing was changed") && message.contains(why),
+            "{out}"
+        );
+        assert!(
+            read_lock(&repo, "staging").is_none(),
+            "the lock is unchanged"
+        );
+        assert_eq!(
+            output(&pg, "staging", "stacks_network", "vpc_id"),
+            None,
+            "no wave ran"
+        );
+    };
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    nothing_changed(&out, "scripts/not-installed");
+
+    // The validator installed; the output directory holds a file strata did not write.
+    repo.write(
+        "environments/staging/env.toml",
+        &format!("{staging}\n[gitops]\nvalidate = [\"true\"]\n"),
+    );
+    repo.write("deploy/staging/README.txt", "written by hand\n");
+    repo.commit("a validator, and a hand-written file where the output goes");
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    nothing_changed(&out, "holds files strata did not write");
+
+    // Without it, the promotion applies, and the lock and the output change together.
+    repo.git(&["rm", "-rq", "deploy/staging"]);
+    repo.commit("the output directory is strata's");
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    assert!(read_lock(&repo, "staging").is_some());
+    assert!(repo.path().join("deploy/staging").is_dir());
+    assert!(output(&pg, "staging", "stacks_network", "vpc_id").is_some());
+}

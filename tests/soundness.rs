@@ -923,6 +923,91 @@ fn an_ignored_file_named_inside_a_choice_is_an_input() {
     }
 }
 
+/// `file(var.policy_file)` and `chart = var.chart` read the variable's default unless a value
+/// is given: a default that may be a path is followed.
+#[test]
+fn a_variable_whose_default_is_a_path_is_followed_where_it_is_read() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("charts/web/Chart.yaml", &CHART.replace("NAME", "web"));
+    repo.write("charts/web/values.yaml", "replicas: 1\n");
+    repo.write("shared/policy.json", "{}\n");
+    repo.write(
+        "stacks/app/main.tf",
+        r#"variable "policy_file" {
+  type    = string
+  default = "../../shared/policy.json"
+}
+
+variable "chart" {
+  default = "../../charts/web"
+}
+
+output "policy" {
+  value = file(var.policy_file)
+}
+
+resource "helm_release" "web" {
+  name  = "web"
+  chart = var.chart
+}
+"#,
+    );
+    repo.commit("initial");
+    for (file, expected) in [
+        ("shared/policy.json", vec!["stacks/app"]),
+        ("charts/web/values.yaml", vec!["charts/web", "stacks/app"]),
+    ] {
+        repo.write(file, "edited\n");
+        assert_eq!(
+            repo.affected_labels(&["--base", "main"]),
+            expected,
+            "{file}"
+        );
+        repo.git(&["checkout", "--", file]);
+    }
+}
+
+/// A local holding a conditional between paths (in parentheses or not, with bare or
+/// `path.module` paths) or an element of a map written in place, read by `file(local.p)`:
+/// each path it may hold is an input.
+#[test]
+fn a_local_holding_a_conditional_or_an_inline_map_element_is_followed() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let choices = [
+        (
+            "cond-bare",
+            r#"var.f ? "../../shared/a.tpl" : "../../shared/b.tpl""#,
+        ),
+        (
+            "cond-paren",
+            r#"(var.f != "" ? "../../shared/a.tpl" : "../../shared/b.tpl")"#,
+        ),
+        (
+            "cond-module",
+            r#"var.f ? "${path.module}/../../shared/a.tpl" : "${path.module}/../../shared/b.tpl""#,
+        ),
+        (
+            "map-index",
+            r#"{ a = "../../shared/a.tpl", b = "../../shared/b.tpl" }[var.k]"#,
+        ),
+    ];
+    for (name, choice) in choices {
+        repo.write(
+            &format!("stacks/{name}/main.tf"),
+            &format!("variable \"f\" {{\n  default = true\n}}\n\nvariable \"k\" {{\n  default = \"a\"\n}}\n\nlocals {{\n  p = {choice}\n}}\n\noutput \"o\" {{\n  value = file(local.p)\n}}\n"),
+        );
+    }
+    repo.write("shared/a.tpl", "a\n");
+    repo.write("shared/b.tpl", "b\n");
+    repo.commit("initial");
+    repo.write("shared/b.tpl", "b2\n");
+    let mut expected: Vec<String> = choices.iter().map(|(n, _)| format!("stacks/{n}")).collect();
+    expected.sort();
+    assert_eq!(repo.affected_labels(&["--base", "main"]), expected);
+}
+
 #[test]
 fn a_local_that_is_an_element_of_a_map_of_paths_is_followed() {
     let repo = Repo::new();

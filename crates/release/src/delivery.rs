@@ -735,10 +735,8 @@ pub struct Staged {
     fresh: tempfile::TempDir,
 }
 
-/// Checks that `dir` may be replaced and writes `output` beside it: what can fail is done
-/// before anything another file depends on changes (the release lock is written between
-/// [`stage`] and [`Staged::commit`], so the two change together).
-pub fn stage(dir: &Path, output: &Output) -> Result<Staged> {
+/// Whether `dir` may be replaced whole: new, empty, or written by strata.
+fn replaceable(dir: &Path) -> Result<()> {
     if dir.exists() && !dir.join(MARKER).exists() {
         let empty = std::fs::read_dir(dir)
             .map(|mut d| d.next().is_none())
@@ -752,6 +750,51 @@ pub fn stage(dir: &Path, output: &Output) -> Result<Staged> {
             });
         }
     }
+    Ok(())
+}
+
+/// What can stop `env`'s GitOps output without looking at its content, checked before
+/// anything changes (a promotion's waves): the directory can be replaced, and the
+/// `[gitops] validate` program can be found.
+pub fn check_ready(root: &Path, model: &Model, env: &str) -> Result<()> {
+    let Some(dir) = configured_dir(root, model, env) else {
+        return Ok(());
+    };
+    replaceable(&dir)?;
+    let Some(argv) = model
+        .environment(env)
+        .and_then(|e| config(model, e).validate)
+    else {
+        return Ok(());
+    };
+    let program = &argv[0];
+    let found = if program.contains('/') {
+        is_executable(&root.join(program))
+    } else {
+        std::env::var_os("PATH").is_some_and(|path| {
+            std::env::split_paths(&path).any(|d| is_executable(&d.join(program)))
+        })
+    };
+    if found {
+        return Ok(());
+    }
+    Err(Error::Invalid {
+        message: format!("the GitOps validator `{program}` of {env} cannot be found"),
+        location: Location::new(WORKSPACE_FILE, None),
+        hint: "install it, or correct `[gitops] validate` (in WORKSPACE.toml or the environment's env.toml; a program holding a `/` is relative to the workspace root)".into(),
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Checks that `dir` may be replaced and writes `output` beside it: what can fail is done
+/// before anything another file depends on changes (the release lock is written between
+/// [`stage`] and [`Staged::commit`], so the two change together).
+pub fn stage(dir: &Path, output: &Output) -> Result<Staged> {
+    replaceable(dir)?;
     let parent = dir.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
     let staging = tempfile::Builder::new()

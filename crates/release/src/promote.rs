@@ -329,6 +329,21 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
             ),
         ));
     }
+    // What can stop the GitOps output once the waves ran is checked before they run.
+    {
+        let head = session.work_tree()?;
+        if let Err(e) = crate::delivery::check_ready(&session.root, &head.model, &plan.to) {
+            let hint = match &e {
+                strata_graph::Error::Invalid { hint, .. } => format!("; {hint}"),
+                _ => String::new(),
+            };
+            return Ok(refused(
+                &plan,
+                &me,
+                format!("nothing was changed: {e}{hint}"),
+            ));
+        }
+    }
     let mut outcome = Outcome {
         plan: plan.digest.clone(),
         from: plan.from.clone(),
@@ -359,16 +374,24 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
         match crate::delivery::configured_dir(&session.root, &head.model, &plan.to) {
             None => done = Some((lock, None)),
             Some(dir) => {
-                let output = crate::delivery::from_lock(
+                // Made and staged (whatever can refuse it checked) before the lock is
+                // written: the two change together, or not at all. A fault here is a failed
+                // promotion, rolled back, not an error that leaves the waves applied.
+                let staged = crate::delivery::from_lock(
                     session,
                     &head,
                     &plan.to,
                     &lock,
                     ctx.opts,
                     &Approving(ctx.observer),
-                )?;
-                match output {
-                    Ok(output) => done = Some((lock, Some((dir, output)))),
+                )
+                .map_err(|e| e.to_string())
+                .and_then(|made| made)
+                .and_then(|output| {
+                    crate::delivery::stage(&dir, &output).map_err(|e| e.to_string())
+                });
+                match staged {
+                    Ok(staged) => done = Some((lock, Some(staged))),
                     Err(why) => {
                         failure = Some(format!(
                             "the GitOps output of {} cannot be made: {why}",
@@ -379,13 +402,17 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
             }
         }
     }
+    if let (None, Some((lock, _))) = (&failure, &done) {
+        if let Err(e) = lock.write(&session.root, &plan.to) {
+            failure = Some(format!("{}'s release lock cannot be written: {e}", plan.to));
+        }
+    }
     match failure {
         None => {
-            let (lock, output) = done.expect("made when nothing failed");
-            lock.write(&session.root, &plan.to)?;
-            let delivered = output.is_some();
-            if let Some((dir, output)) = output {
-                crate::delivery::write(&dir, &output)?;
+            let (_, staged) = done.expect("made when nothing failed");
+            let delivered = staged.is_some();
+            if let Some(staged) = staged {
+                staged.commit()?;
             }
             outcome.message = format!(
                 "promoted {} step(s) from {} to {}; {}'s release lock updated{}: commit it",

@@ -138,6 +138,7 @@ fn chart_refs_of(value: &Expression, line: usize) -> Vec<FileRef> {
     Candidates {
         line,
         locals: true,
+        vars: true,
         found: &mut found,
     }
     .visit_expr(value);
@@ -154,7 +155,10 @@ fn chart_refs_of(value: &Expression, line: usize) -> Vec<FileRef> {
 /// Whether the text of a `chart` value that is not a static path may hold a candidate (see
 /// [`chart_refs_of`]): the fast scanner leaves such a file to the reference reader.
 pub(crate) fn chart_value_may_hold_paths(value: &str) -> bool {
-    value.contains("path") || value.contains("local") || value.contains("./")
+    value.contains("path")
+        || value.contains("local")
+        || value.contains("./")
+        || value.contains(VAR_PREFIX)
 }
 
 const FILE_FUNCTIONS: &[&str] = &[
@@ -222,6 +226,21 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
                         .path_locals
                         .extend(local_candidates(name, &attr.value)),
                 }
+            }
+            continue;
+        }
+        if block.ident.as_str() == "variable" {
+            let name = block.labels.first().map(|l| l.as_str()).unwrap_or_default();
+            if let Some(default) =
+                block
+                    .body
+                    .get_attribute("default")
+                    .and_then(|a| match &a.value {
+                        Expression::String(s) => Some(s.as_str()),
+                        _ => None,
+                    })
+            {
+                facts.path_locals.extend(variable_default(name, default));
             }
             continue;
         }
@@ -315,6 +334,7 @@ impl Visit for FileRefVisitor<'_> {
                         Candidates {
                             line,
                             locals: true,
+                            vars: true,
                             found: &mut found,
                         }
                         .visit_expr(arg);
@@ -341,7 +361,16 @@ pub(crate) const CHOICE_FUNCTIONS: &[&str] = &["coalesce", "try", "lookup", "ele
 /// templates and the locals it names, `Some(true)`).
 fn candidate_form(expr: &Expression) -> Option<bool> {
     match expr {
+        Expression::Parenthesis(p) => candidate_form(p.inner()),
         Expression::Object(_) | Expression::Array(_) => Some(false),
+        // An element of a collection written in place (`{ a = "…", b = "…" }[var.x]`).
+        Expression::Traversal(t)
+            if matches!(&t.expr, Expression::Object(_) | Expression::Array(_)) =>
+        {
+            Some(false)
+        }
+        // One of two values (`var.canary ? "…/a.tpl" : local.default`).
+        Expression::Conditional(_) => Some(true),
         // An element of another local (`local.by_type[var.ami_type]`).
         Expression::Traversal(t) if matches!(&t.expr, Expression::Variable(v) if v.as_str() == "local") => {
             Some(true)
@@ -367,6 +396,7 @@ fn local_candidates(name: &str, value: &Expression) -> Vec<PathLocal> {
     Candidates {
         line: 0,
         locals,
+        vars: false,
         found: &mut found,
     }
     .visit_expr(value);
@@ -405,12 +435,31 @@ pub(super) fn local_candidates_of_text(name: &str, value: &str) -> Option<Vec<Pa
 /// Collects the paths written inside an expression strata cannot resolve: templates that
 /// start with `${path.module}`, `${path.root}` or `${path.cwd}`, literals that start with
 /// `./` or `../` (relative to the root module, as terraform reads them), and (with
-/// `locals`) the locals it names (`local.paths[var.type]`). Other plain literals are not
+/// `locals`) the locals it names (`local.paths[var.type]`), and (with `vars`) the variables
+/// it names, whose defaults may be paths (see [`VAR_PREFIX`]). Other plain literals are not
 /// paths here: too many are names.
 struct Candidates<'a> {
     line: usize,
     locals: bool,
+    vars: bool,
     found: &'a mut Vec<FileRef>,
+}
+
+/// A variable whose default is a path-like string (it holds a `/`) is recorded as a
+/// candidate local named `var.<name>`, which no local can be named: a file read or a chart
+/// that names the variable may read its default (`file(var.policy_file)`,
+/// `chart = var.chart`). A value given by a caller or a tfvars file is not known here.
+pub(crate) const VAR_PREFIX: &str = "var.";
+
+/// The candidate fact for `variable "name" { default = "<text>" }`: a default that holds a
+/// `/` may be a path.
+pub(crate) fn variable_default(name: &str, default: &str) -> Option<PathLocal> {
+    default.contains('/').then(|| PathLocal {
+        name: format!("{VAR_PREFIX}{name}"),
+        base: PathBase::of_literal(default),
+        path: default.to_string(),
+        candidate: true,
+    })
 }
 
 impl Candidates<'_> {
@@ -444,6 +493,12 @@ impl Visit for Candidates<'_> {
             self.push(PathBase::Root, path);
             return;
         }
+        // A conditional's value is one of its branches; its condition is no path.
+        if let Expression::Conditional(c) = expr {
+            self.visit_expr(&c.true_expr);
+            self.visit_expr(&c.false_expr);
+            return;
+        }
         if let Expression::StringTemplate(t) = expr {
             if let Some(Element::Interpolation(i)) = t.iter().next() {
                 if let Some(base @ (PathBase::Module | PathBase::Root)) = path_variable(&i.expr) {
@@ -456,10 +511,15 @@ impl Visit for Candidates<'_> {
         }
         if let Expression::Traversal(t) = expr {
             if let (Expression::Variable(v), Some(first)) = (&t.expr, t.operators.first()) {
-                if let (true, "local", TraversalOperator::GetAttr(name)) =
-                    (self.locals, v.as_str(), &**first)
-                {
-                    self.push(PathBase::Local(name.as_str().to_string()), String::new());
+                match (v.as_str(), &**first) {
+                    ("local", TraversalOperator::GetAttr(name)) if self.locals => {
+                        self.push(PathBase::Local(name.as_str().to_string()), String::new());
+                    }
+                    ("var", TraversalOperator::GetAttr(name)) if self.vars => {
+                        let local = format!("{VAR_PREFIX}{}", name.as_str());
+                        self.push(PathBase::Local(local), String::new());
+                    }
+                    _ => {}
                 }
             }
         }
@@ -693,6 +753,8 @@ locals {
                 ("templatefile", PathBase::Root, "templates/b.tpl", false, 4),
                 ("fileset", PathBase::Module, "/../../shared/dash", false, 5),
                 ("file", PathBase::Module, "/../../shared/dash/", true, 5),
+                // What `var.path` may hold: its default, if that may be a path.
+                ("file", PathBase::Local("var.path".into()), "", true, 6),
                 ("file", PathBase::Local("shared".into()), "/e.txt", false, 8),
             ]
         );

@@ -10,7 +10,7 @@ use crate::discover::{in_dir, is_terraform_file, label_dir, parent_dir, Found, K
 use crate::error::{Error, Location, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
-use crate::hcl::{ModuleCall, PathBase, PathLocal};
+use crate::hcl::{FileRef, ModuleCall, PathBase, PathLocal};
 use crate::manifest::TargetManifest;
 use crate::snapshot::Snapshot;
 use globset::{GlobBuilder, GlobSet};
@@ -159,6 +159,18 @@ fn candidate_paths(
             Some(resolved)
         })
         .collect()
+}
+
+/// Whether a `chart` value is written as a local path, not a name helm may look up in a
+/// repository: it starts with `./`, `../` or `/`, or is built on `path.module`, `path.root`
+/// or a local.
+fn written_as_path(r: &FileRef) -> bool {
+    match r.base {
+        PathBase::Root => {
+            r.path.starts_with('/') || r.path.starts_with("./") || r.path.starts_with("../")
+        }
+        PathBase::Module | PathBase::Local(_) | PathBase::Absolute => true,
+    }
 }
 
 fn outside_workspace(what: &str, path: &str, location: Location) -> Error {
@@ -349,11 +361,13 @@ impl Builder<'_> {
                                 how: DepKind::Chart,
                                 origin: location.clone(),
                             }),
-                            None if self.snapshot.files.contains_key(resolved.as_str()) => {
-                                if self.owners.of_file(&resolved) != Some(me) {
-                                    target.extra_inputs.insert(resolved);
-                                }
+                            // A packaged chart (`x-1.0.tgz`) of another target.
+                            None if self.snapshot.files.contains_key(resolved.as_str())
+                                && self.owners.of_file(&resolved) != Some(me) =>
+                            {
+                                target.extra_inputs.insert(resolved);
                             }
+                            None if self.snapshot.files.contains_key(resolved.as_str()) => {}
                             None if !resolved.is_empty() && self.holds_files(&resolved) => {
                                 self.fileset_inputs(me, &resolved, "**", target);
                             }
@@ -389,7 +403,13 @@ impl Builder<'_> {
                                     target.extra_inputs.insert(below);
                                 }
                             }
-                            _ if !r.dynamic_tail && !self.holds_files(&below) => {
+                            // Only a path written as one (`./`, `../`, `path.module`, a local
+                            // holding a path): a plain name where no directory is is a remote
+                            // chart (`"nginx"` with a `repository`, `"bitnami/nginx"`).
+                            _ if !r.dynamic_tail
+                                && written_as_path(r)
+                                && !self.holds_files(&below) =>
+                            {
                                 // terraform fails on a chart path where nothing is (a chart
                                 // deleted or moved): the target is broken, as with a
                                 // module source that leads nowhere.

@@ -42,7 +42,8 @@ impl<'a> Scanner<'a> {
                 self.expect(b':')?;
                 self.gap(newlines)?;
                 self.expr(newlines)?;
-                shape = Shape::Other;
+                // One of two values: a choice (`hcl::candidate_form`).
+                shape = Shape::Choice;
                 break;
             }
             if self.binary_operator()? {
@@ -224,10 +225,15 @@ impl<'a> Scanner<'a> {
             b'(' => {
                 self.pos += 1;
                 self.ws()?;
-                self.expr(true)?;
+                let inner = self.expr(true)?;
                 self.ws()?;
                 self.expect(b')')?;
-                Shape::Other
+                // A choice or a collection in parentheses is still one.
+                match inner {
+                    Shape::Choice => Shape::Choice,
+                    Shape::Collection => Shape::Collection,
+                    _ => Shape::Other,
+                }
             }
             c if is_id_start(c) => self.identlike(newlines)?,
             _ => return None,
@@ -277,7 +283,12 @@ impl<'a> Scanner<'a> {
                     }
                     self.ws()?;
                     self.expect(b']')?;
-                    shape = Shape::Other;
+                    // An element of a collection written in place is read like the
+                    // collection (`hcl::candidate_form`).
+                    shape = match shape {
+                        Shape::Collection if operators == 0 => Shape::Collection,
+                        _ => Shape::Other,
+                    };
                 }
                 _ => {
                     self.pos = save;

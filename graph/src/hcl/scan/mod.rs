@@ -54,6 +54,7 @@ fn scan_with(text: &str, shortcuts: bool) -> Option<HclFacts> {
         pos: 0,
         depth: 0,
         operators: 0,
+        variable: None,
         calls: Vec::new(),
         facts: HclFacts::default(),
         line_cursor: (0, 1),
@@ -78,6 +79,8 @@ enum Body {
     Locals,
     /// A top-level `resource "helm_release"` block: its `chart` may be a local directory.
     HelmRelease,
+    /// A top-level `variable` block: its `default` may be a path (`hcl::variable_default`).
+    Variable,
     Other,
 }
 
@@ -88,6 +91,8 @@ struct Scanner<'a> {
     depth: usize,
     /// Binary operators in the current attribute's expression.
     operators: usize,
+    /// The label of the `variable` block being read.
+    variable: Option<(usize, usize, bool)>,
     calls: Vec<Call>,
     facts: HclFacts,
     /// (offset, line) of the last line lookup, so lookups in order cost one pass in total.
@@ -374,6 +379,7 @@ impl<'a> Scanner<'a> {
             (Body::Top, "module") => Body::Module,
             (Body::Top, "locals") => Body::Locals,
             (Body::Top, "resource") if self.is_helm_release(first_label)? => Body::HelmRelease,
+            (Body::Top, "variable") => Body::Variable,
             _ => Body::Other,
         };
         self.block_body(inner, first_label)
@@ -410,6 +416,19 @@ impl<'a> Scanner<'a> {
                             module.line = line;
                         }
                     }
+                }
+            }
+            Body::Variable if self.str(key) == "default" => {
+                if let Shape::Str(start, end) = shape {
+                    let default = unescape(&self.text[start..end])?;
+                    let name = match self.variable {
+                        Some((s, e, true)) => unescape(&self.text[s..e])?.into_owned(),
+                        Some((s, e, false)) => self.text[s..e].to_string(),
+                        None => String::new(),
+                    };
+                    self.facts
+                        .path_locals
+                        .extend(crate::hcl::variable_default(&name, &default));
                 }
             }
             Body::HelmRelease | Body::Module if chart_line.is_some() => {
@@ -473,6 +492,9 @@ impl<'a> Scanner<'a> {
     fn block_body(&mut self, kind: Body, label: Option<(usize, usize, bool)>) -> Scan<()> {
         self.expect(b'{')?;
         self.enter()?;
+        if kind == Body::Variable {
+            self.variable = label;
+        }
         let placeholder = kind == Body::Module;
         if placeholder {
             // The module's source is filled in when its attribute is read; a module without

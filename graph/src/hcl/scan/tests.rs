@@ -314,6 +314,10 @@ const CANDIDATE_LOCALS: &str = r#"locals {
   cond     = var.on ? local.by_env["dev"] : null
   relative = coalesce(var.t, "../../shared/a.tpl")
   wrapped  = "${coalesce(var.x, local.by_env[var.e])}"
+  cond_rel = var.flag ? "../../shared/a.tpl" : "../../shared/b.tpl"
+  cond_par = (var.flag ? "${path.module}/a.tpl" : "${path.module}/b.tpl")
+  inline   = { a = "../../shared/a.tpl", b = "../../shared/b.tpl" }[var.x]
+  numbers  = var.big ? 3 : 1
   named    = "${var.env}-${local.suffix}"
   rel_map  = { web = "./templates/web.tpl", name = "web" }
 }
@@ -369,8 +373,18 @@ fn locals_holding_one_of_several_paths_are_read_on_the_fast_path() {
     assert!(locals.iter().all(|l| l.1 != "web"), "a name is no path");
     // `"${X}"` is X (terraform 0.11's form, and every expression in `*.tf.json`).
     assert!(locals.contains(&("wrapped", "", true)), "{locals:?}");
+    for (name, path) in [
+        ("cond_rel", "../../shared/b.tpl"),
+        ("cond_par", "/b.tpl"),
+        ("inline", "../../shared/a.tpl"),
+    ] {
+        assert!(locals.contains(&(name, path, true)), "{name}: {locals:?}");
+    }
+    assert!(locals.iter().all(|l| l.0 != "numbers"), "{locals:?}");
     assert!(locals.iter().all(|l| l.0 != "named"), "{locals:?}");
-    for none in ["loop", "sum", "tags", "cond"] {
+    // A conditional is a choice between its branches (here an element of `by_env`).
+    assert!(locals.contains(&("cond", "", true)), "{locals:?}");
+    for none in ["loop", "sum", "tags"] {
         assert!(
             locals.iter().all(|l| l.0 != none),
             "{none} has no candidates: {locals:?}"
@@ -431,7 +445,9 @@ output "f" {
     assert_eq!(
         candidates,
         vec![
+            (PathBase::Local("var.t".into()), "", 11),
             (PathBase::Module, "/../../templates/default.tpl", 11),
+            (PathBase::Local("var.path".into()), "", 19),
             (PathBase::Root, "../../shared/on.tpl", 31),
             (PathBase::Module, "/off.tpl", 31),
         ]
@@ -778,7 +794,15 @@ fn a_chart_chosen_among_paths_is_left_to_the_reference_which_finds_candidates() 
             (PathBase::Module, "/charts/web", true, 3),
         ]
     );
-    for plain in ["var.chart", "\"nginx\"", "\"oci://registry/x\""] {
+    // A variable may hold a path through its default: left to the reference too.
+    let var = "resource \"helm_release\" \"x\" {\n  chart = var.chart\n}\n";
+    given_up(var);
+    let facts = parse_tf_reference(var, "t.tf").unwrap();
+    assert_eq!(
+        facts.chart_refs[0].base,
+        PathBase::Local("var.chart".into())
+    );
+    for plain in ["\"nginx\"", "\"oci://registry/x\""] {
         let text = format!("resource \"helm_release\" \"x\" {{\n  chart = {plain}\n}}\n");
         let facts = scanned(&text);
         assert!(facts.chart_refs.iter().all(|r| !r.candidate), "{text}");
@@ -806,4 +830,37 @@ fn abspath_of_a_path_variable_is_that_path_variable() {
     );
     assert_eq!(facts.path_locals[0].base, PathBase::Module);
     assert_eq!(facts.path_locals[0].path, "/conf");
+}
+
+/// A variable whose default holds a `/` is a candidate path under the name `var.<name>`:
+/// read on the fast path, as the reference reads it.
+#[test]
+fn variable_defaults_that_may_be_paths_are_candidates() {
+    let text = "variable \"policy_file\" {\n  type    = string\n  default = \"../../shared/policy.json\"\n}\n\nvariable \"region\" {\n  default = \"eu-west-1\"\n}\n\nvariable \"chart\" { default = \"./charts/web\" }\n";
+    let facts = scanned(text);
+    let got: Vec<_> = facts
+        .path_locals
+        .iter()
+        .map(|l| (l.name.as_str(), l.path.as_str(), l.candidate))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("var.policy_file", "../../shared/policy.json", true),
+            ("var.chart", "./charts/web", true),
+        ]
+    );
+    // A read of the variable is left to the reference, which names it as a candidate.
+    let read = "output \"p\" {\n  value = file(var.policy_file)\n}\n";
+    given_up(read);
+    let facts = parse_tf_reference(read, "t.tf").unwrap();
+    assert_eq!(facts.unresolved_refs, vec![2]);
+    assert!(
+        facts
+            .file_refs
+            .iter()
+            .any(|r| r.candidate && r.base == crate::hcl::PathBase::Local("var.policy_file".into())),
+        "{:?}",
+        facts.file_refs
+    );
 }
