@@ -905,6 +905,37 @@ fn gates_hold_back_a_target_and_its_dependents_and_the_rest_promotes() {
     );
     assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
 
+    // The plan edited to promote the reader its dependency holds back (its digest computed
+    // again, as anyone can): not signed, not applied.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut forged: strata_release::plan::PromotionPlan = serde_json::from_str(&text).unwrap();
+    let mut step = forged.waves[1][0].clone();
+    let dev = read_lock(&repo, "dev").unwrap();
+    let reader = dev["targets"]["stacks/reader"].as_table().unwrap();
+    step.label = "stacks/reader".into();
+    step.hash = reader["hash"].as_str().unwrap().into();
+    step.commit = reader["commit"].as_str().unwrap().into();
+    step.previous = None;
+    step.rollback = strata_release::plan::Rollback::Keep;
+    step.gates.clear();
+    forged.waves[1].push(step);
+    forged.blocked.retain(|b| b.label != "stacks/reader");
+    forged.digest = forged.compute_digest();
+    let forged_file = keys.plan_file("forged.json");
+    std::fs::write(&forged_file, forged.to_json()).unwrap();
+    let run = approve(&repo, &pg, &keys, "alice", &forged_file);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("stacks/reader is promoted, and it depends on stacks/risky"),
+        "{}",
+        run.stderr
+    );
+    let (run, out) = promote(&repo, &pg, "alice", &forged_file);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    assert!(read_lock(&repo, "staging").is_none(), "{out}");
+    repo.commit("the refused promotion's audit event");
+
     // A soak that has not passed blocks everything; the plan says until when.
     repo.write(
         "environments/staging/env.toml",

@@ -712,6 +712,57 @@ impl PromotionPlan {
                 }
             }
         }
+        self.check_dependencies(locks)
+    }
+
+    /// Whether every applied target's dependencies are promoted in an earlier wave, or are
+    /// in the destination and held back by nothing, as `strata promote plan` orders and gates
+    /// them: a plan edited to promote a target whose dependency is blocked (gate
+    /// `dependency`), or to move a target before what it depends on, does not pass.
+    fn check_dependencies(&self, locks: &Locks) -> std::result::Result<(), String> {
+        let (src, dst) = (&locks.source.targets, &locks.destination.targets);
+        let wave_of: BTreeMap<&str, (usize, StepAction)> = self
+            .waves
+            .iter()
+            .enumerate()
+            .flat_map(|(i, wave)| wave.iter().map(move |s| (s.label.as_str(), (i, s.action))))
+            .collect();
+        let wanted = |label: &str| self.labels.is_empty() || self.labels.iter().any(|l| l == label);
+        for (i, wave) in self.waves.iter().enumerate() {
+            for step in wave.iter().filter(|s| s.action == StepAction::Apply) {
+                let label = &step.label;
+                let Some(entry) = src.get(label) else {
+                    continue;
+                };
+                for dep in &entry.deps {
+                    let why = match wave_of.get(dep.as_str()) {
+                        Some((j, StepAction::Apply)) if *j < i => None,
+                        Some((_, StepAction::Apply)) => Some(format!(
+                            "it depends on {dep}, which the plan applies in the same wave or later"
+                        )),
+                        Some((_, StepAction::Destroy)) => {
+                            Some(format!("it depends on {dep}, which the plan destroys"))
+                        }
+                        None => match (src.get(dep), dst.get(dep)) {
+                            (_, None) => Some(format!(
+                                "it depends on {dep}, which is not deployed in {}",
+                                self.to
+                            )),
+                            (Some(s), Some(d)) if s.hash != d.hash && wanted(dep) => {
+                                Some(format!(
+                                    "it depends on {dep}, whose {} version the plan holds back (gate `dependency`)",
+                                    self.from
+                                ))
+                            }
+                            _ => None,
+                        },
+                    };
+                    if let Some(why) = why {
+                        return Err(format!("{label} is promoted, and {why}"));
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
