@@ -146,6 +146,14 @@ fn applies_destroys_and_state_pushes_are_recorded_and_verified() {
     let (code, json) = verify(&repo);
     assert_eq!(code, 1, "{json}");
     assert_eq!(json["ledgers"][0]["problems"][0]["line"], 2, "{json}");
+    // An export or a report of it is no evidence: said, and exit 1.
+    for args in [&["audit", "export"][..], &["audit", "report"]] {
+        let run = repo.strata(args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("does not verify"), "{}", run.stderr);
+    }
+    let json = repo.strata(&["--json", "audit", "export"]).json();
+    assert_eq!(json["ok"], false, "{json}");
     // A removed event: found.
     let lines: Vec<&str> = text.lines().collect();
     std::fs::write(
@@ -270,6 +278,18 @@ fn lock_entries_match_the_last_event_and_verify_against_a_ref_finds_cut_off_even
     std::fs::write(repo.path().join(LEDGER), &text).unwrap();
     let run = repo.strata(&["audit", "verify", "--against", "HEAD~2"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // The whole environment deleted: its ledger at the ref is gone, and that is found.
+    repo.git(&["rm", "-rq", "environments/dev"]);
+    let run = repo.strata(&["audit", "verify", "--against", "HEAD"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("environments/dev/audit.jsonl exists at"),
+        "{}",
+        run.stdout
+    );
+    repo.git(&["reset", "-q", "--hard", "HEAD"]);
 
     // A state push to an environment that does not exist: refused, nothing written.
     let state = repo.path().join("x.tfstate");

@@ -1210,3 +1210,41 @@ fn what_would_stop_the_gitops_output_stops_the_promotion_before_anything_changes
     assert!(repo.path().join("deploy/staging").is_dir());
     assert!(output(&pg, "staging", "stacks_network", "vpc_id").is_some());
 }
+
+/// An entry of the source's lock that no event of its audit ledger wrote (the lock edited
+/// by hand: another hash, or a stack never applied there) is not promoted as "verified": it
+/// is held back with its dependents (gate `recorded`), and a plan edited to carry it anyway
+/// is neither signed nor applied.
+#[test]
+fn a_source_lock_entry_no_audit_event_wrote_is_not_promoted() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    apply_dev(&repo, &pg);
+    let honest = keys.plan_file("honest.json");
+    let plan = plan_staging(&repo, &pg, &honest);
+    assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
+
+    let lock_path = repo.path().join("environments/dev/release.lock.toml");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    let network = lock_entry(&repo, "dev", "stacks/network").unwrap();
+    let hash = network["hash"].as_str().unwrap();
+    std::fs::write(&lock_path, lock.replace(hash, &"e".repeat(64))).unwrap();
+    repo.commit("dev's lock edited by hand");
+    let file = keys.plan_file("plan.json");
+    let plan = plan_staging(&repo, &pg, &file);
+    assert!(waves(&plan).is_empty(), "{plan}");
+    assert_eq!(
+        blocked(&plan),
+        [
+            ("stacks/app".to_string(), "dependency".to_string()),
+            ("stacks/network".to_string(), "recorded".to_string()),
+        ]
+    );
+
+    // The honest plan, made before the edit, pins the lock as it was: stale now.
+    approve(&repo, &pg, &keys, "alice", &honest);
+    let (run, out) = promote(&repo, &pg, "alice", &honest);
+    assert_eq!(run.code, 1, "{out}");
+    assert!(read_lock(&repo, "staging").is_none());
+}

@@ -83,7 +83,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
         Command::Verify { which, against } => {
             let mut verified = audit::verify(&session.root, &envs(&which)?)?;
             if let Some(rev) = &against {
-                audit::verify_against(&session, &mut verified, rev)?;
+                audit::verify_against(&session, &mut verified, rev, which.envs.is_empty())?;
             }
             let ok = verified.iter().all(|v| v.problems.is_empty());
             if ctx.json {
@@ -125,10 +125,16 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             since: s,
             format,
         } => {
-            let events = audit::events(&session.root, &envs(&which)?, since(&s)?)?;
+            let envs = envs(&which)?;
+            let events = audit::events(&session.root, &envs, since(&s)?)?;
+            // An export of a ledger that does not verify is no evidence: said, and exit 1.
+            let verified = audit::verify(&session.root, &envs)?;
+            let ok = verified.iter().all(|v| v.problems.is_empty());
             let format = format.unwrap_or_else(|| if ctx.json { "json" } else { "csv" }.into());
             match format.as_str() {
-                "json" => crate::output::print_json(&serde_json::json!({"events": events})),
+                "json" => crate::output::print_json(
+                    &serde_json::json!({"ok": ok, "events": events, "ledgers": verified}),
+                ),
                 "csv" => crate::output::write_stdout(&audit::csv(&events)),
                 other => {
                     return Err(Error::Usage {
@@ -137,7 +143,8 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                     })
                 }
             }
-            Ok(0)
+            warn_unverified(&verified);
+            Ok(if ok { 0 } else { 1 })
         }
         Command::Report {
             which,
@@ -155,7 +162,24 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                 }
                 None => crate::output::write_stdout(&text),
             }
-            Ok(0)
+            warn_unverified(&verified);
+            Ok(if verified.iter().all(|v| v.problems.is_empty()) {
+                0
+            } else {
+                1
+            })
         }
+    }
+}
+
+/// On stderr: each ledger that does not verify, so an export or a report of it is not
+/// taken for evidence.
+fn warn_unverified(verified: &[audit::Verified]) {
+    for v in verified.iter().filter(|v| !v.problems.is_empty()) {
+        eprintln!(
+            "error: {} does not verify ({} problem(s); `strata audit verify` lists them): what was exported from it is not evidence",
+            v.ledger,
+            v.problems.len()
+        );
     }
 }

@@ -88,6 +88,7 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
         &env.config.access.approvers,
     )?;
     let locks = Locks::read(&session.root, &args.from, &args.to)?;
+    let unvouched = strata_release::audit::unvouched(&session.root, &args.from)?;
     let request = Request {
         from: &args.from,
         to: &args.to,
@@ -95,6 +96,7 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
         allow_destroy: args.allow_destroy,
         author: strata_release::identity::current(&session.repo)?,
         now: strata_release::clock::now(),
+        unvouched: &unvouched,
     };
     let plan = strata_release::plan::make(model, &locks, &request)?;
     if let Some(path) = &args.out {

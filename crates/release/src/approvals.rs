@@ -349,6 +349,21 @@ pub fn approve(root: &Path, plan_path: &Path, plan: &PromotionPlan, key: &Path) 
     } else {
         plan.check_against(&locks).err()
     };
+    let wrong = match wrong {
+        Some(why) => Some(why),
+        None => {
+            let unvouched = crate::audit::unvouched(root, &plan.from)?;
+            plan.steps()
+                .filter(|s| s.action == crate::plan::StepAction::Apply)
+                .find_map(|s| unvouched.get(&s.label).map(|why| (s, why)))
+                .map(|(s, why)| {
+                    format!(
+                        "{} is not vouched for by {}'s audit trail: {why}",
+                        s.label, plan.from
+                    )
+                })
+        }
+    };
     if let Some(why) = wrong {
         return Err(Error::Invalid {
             message: format!("not signed: {why}"),

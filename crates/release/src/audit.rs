@@ -365,6 +365,113 @@ pub struct Verified {
     pub notes: Vec<String>,
 }
 
+/// What an environment's ledger says of one entry of its release lock.
+enum Vouch {
+    /// The last event that wrote or removed it wrote exactly it.
+    Written,
+    /// No event wrote it, and it dates from before the ledger's first event.
+    BeforeLedger,
+    /// Why the ledger does not explain it.
+    Not(String),
+}
+
+/// Each entry of `lock` (the release lock of the environment whose ledger `checked` is),
+/// by label; nothing when the ledger is empty.
+fn vouch(checked: &strata_audit::Checked, lock: &ReleaseLock) -> Vec<(String, Vouch)> {
+    let Some(first) = checked.events.first() else {
+        return Vec::new();
+    };
+    let since = crate::clock::parse_utc(&first.time).unwrap_or(i64::MAX);
+    let mut out = Vec::new();
+    for (label, entry) in &lock.targets {
+        // The last event that wrote or removed this entry: the entry must be what it wrote.
+        let last = checked.events.iter().rev().find_map(|e| {
+            e.targets
+                .iter()
+                .rev()
+                .find(|t| {
+                    t.label == *label && (writes_lock_entry(&t.result) || t.result == "destroyed")
+                })
+                .map(|t| (e, t))
+        });
+        let entry_text = format!(
+            "the release lock's entry for {label} (hash {}, commit {}, applied {} by {})",
+            short(&entry.hash),
+            short(&entry.commit),
+            entry.applied_at,
+            entry.applied_by
+        );
+        let vouch = match last {
+            Some((e, t)) if t.result == "destroyed" => Vouch::Not(format!(
+                "{entry_text}: event {} ({}) removed it",
+                e.seq, e.action
+            )),
+            Some((e, t))
+                if t.hash.as_deref() != Some(entry.hash.as_str())
+                    || t.commit.as_deref() != Some(entry.commit.as_str()) =>
+            {
+                Vouch::Not(format!(
+                    "{entry_text} is not what event {} ({} by {}) wrote (hash {}, commit {})",
+                    e.seq,
+                    e.action,
+                    e.actor,
+                    t.hash.as_deref().map(short).unwrap_or("none"),
+                    t.commit.as_deref().map(short).unwrap_or("none"),
+                ))
+            }
+            Some(_) => Vouch::Written,
+            // Written before the ledger began: nothing to check it against.
+            None if entry.applied_secs() < since => Vouch::BeforeLedger,
+            None => Vouch::Not(format!(
+                "{entry_text} was written by no event of the ledger"
+            )),
+        };
+        out.push((label.clone(), vouch));
+    }
+    out
+}
+
+/// The entries of `env`'s release lock that its ledger does not vouch for, with why: an
+/// entry no event wrote as it is (edited by hand, or dated before the ledger began), or
+/// every entry when the ledger does not verify (a broken chain, a missing or bad
+/// signature). A promotion moves only what an event recorded as applied and verified.
+pub fn unvouched(root: &Path, env: &str) -> Result<BTreeMap<String, String>> {
+    let checked = strata_audit::check(&ledger_path(root, env), env).map_err(error)?;
+    let mut problems = checked.problems.clone();
+    let mut notes = Vec::new();
+    let config = env_config(root, env)?;
+    event_signing::check_signatures(root, &config, &checked, &mut problems, &mut notes)?;
+    let lock = ReleaseLock::read(root, env)?;
+    let ledger = format!("environments/{env}/{AUDIT_FILE}");
+    if let Some(p) = problems.first() {
+        let why = format!("{ledger} does not verify (line {}: {})", p.line, p.message);
+        return Ok(lock
+            .targets
+            .keys()
+            .map(|l| (l.clone(), why.clone()))
+            .collect());
+    }
+    if checked.events.is_empty() {
+        let why = format!("{ledger} holds no event that wrote it");
+        return Ok(lock
+            .targets
+            .keys()
+            .map(|l| (l.clone(), why.clone()))
+            .collect());
+    }
+    Ok(vouch(&checked, &lock)
+        .into_iter()
+        .filter_map(|(label, v)| match v {
+            Vouch::Written => None,
+            Vouch::BeforeLedger => Some((
+                label,
+                format!("no event of {ledger} wrote it (it dates from before the ledger began)"),
+            )),
+            Vouch::Not(why) => Some((label, why)),
+        })
+        .collect())
+}
+
 /// Checks each environment's ledger: its chain, and that every entry of the release lock
 /// written since the ledger's first event was written by an event of it (an entry edited
 /// by hand, or written by a strata that kept no ledger, is reported; line 0 = the lock).
@@ -384,68 +491,22 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
                 lock.targets.len()
             ));
         }
-        if let Some(first) = checked.events.first() {
-            let since = crate::clock::parse_utc(&first.time).unwrap_or(i64::MAX);
-            let mut unchecked = Vec::new();
-            for (label, entry) in &lock.targets {
-                // The last event that wrote or removed this entry: the entry must be what
-                // it wrote.
-                let last = checked.events.iter().rev().find_map(|e| {
-                    e.targets
-                        .iter()
-                        .rev()
-                        .find(|t| {
-                            t.label == *label
-                                && (writes_lock_entry(&t.result) || t.result == "destroyed")
-                        })
-                        .map(|t| (e, t))
-                });
-                let entry_text = format!(
-                    "the release lock's entry for {label} (hash {}, commit {}, applied {} by {})",
-                    short(&entry.hash),
-                    short(&entry.commit),
-                    entry.applied_at,
-                    entry.applied_by
-                );
-                let problem = match last {
-                    Some((e, t)) if t.result == "destroyed" => Some(format!(
-                        "{entry_text}: event {} ({}) removed it",
-                        e.seq, e.action
-                    )),
-                    Some((e, t))
-                        if t.hash.as_deref() != Some(entry.hash.as_str())
-                            || t.commit.as_deref() != Some(entry.commit.as_str()) =>
-                    {
-                        Some(format!(
-                            "{entry_text} is not what event {} ({} by {}) wrote (hash {}, commit {})",
-                            e.seq,
-                            e.action,
-                            e.actor,
-                            t.hash.as_deref().map(short).unwrap_or("none"),
-                            t.commit.as_deref().map(short).unwrap_or("none"),
-                        ))
-                    }
-                    Some(_) => None,
-                    // Written before the ledger began: nothing to check it against.
-                    None if entry.applied_secs() < since => {
-                        unchecked.push(label.clone());
-                        None
-                    }
-                    None => Some(format!("{entry_text} was written by no event of the ledger")),
-                };
-                if let Some(message) = problem {
-                    problems.push(strata_audit::Problem { line: 0, message });
-                }
+        let mut unchecked = Vec::new();
+        for (label, vouch) in vouch(&checked, &lock) {
+            match vouch {
+                Vouch::Written => {}
+                Vouch::BeforeLedger => unchecked.push(label),
+                Vouch::Not(message) => problems.push(strata_audit::Problem { line: 0, message }),
             }
-            if !unchecked.is_empty() {
-                notes.push(format!(
-                    "{} release lock entr{} ({}) date from before the ledger's first event and no event wrote {}: not checked (their history is in `git log -p -- environments/{env}/{RELEASE_LOCK_FILE}`)",
-                    unchecked.len(),
-                    if unchecked.len() == 1 { "y" } else { "ies" },
-                    unchecked.join(", "),
-                    if unchecked.len() == 1 { "it" } else { "them" },
-                ));
-            }
+        }
+        if !unchecked.is_empty() {
+            notes.push(format!(
+                "{} release lock entr{} ({}) date from before the ledger's first event and no event wrote {}: not checked (their history is in `git log -p -- environments/{env}/{RELEASE_LOCK_FILE}`)",
+                unchecked.len(),
+                if unchecked.len() == 1 { "y" } else { "ies" },
+                unchecked.join(", "),
+                if unchecked.len() == 1 { "it" } else { "them" },
+            ));
         }
         out.push(Verified {
             env: env.clone(),
@@ -463,7 +524,16 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
 /// cannot show an event rewritten with every later hash recomputed, or the newest events
 /// cut off; a ledger that only grew since `rev` shows neither. Adds what differs to each
 /// [`Verified`] as problems.
-pub fn verify_against(session: &Session, verified: &mut [Verified], rev: &str) -> Result<()> {
+///
+/// With `every_environment` (no environment named), a ledger `rev` has that is gone now
+/// (its environment deleted, or the file removed) is a problem too: its events would
+/// otherwise disappear from every later verification.
+pub fn verify_against(
+    session: &Session,
+    verified: &mut Vec<Verified>,
+    rev: &str,
+    every_environment: bool,
+) -> Result<()> {
     let commit = session.repo.resolve_commit(rev)?;
     let tree = session.repo.ls_tree(&commit)?;
     for v in verified.iter_mut() {
@@ -505,6 +575,35 @@ pub fn verify_against(session: &Session, verified: &mut [Verified], rev: &str) -
                     "the ledger at {short_rev} has {} more event(s) from here on: they were cut off",
                     then.len() - now.len()
                 ),
+            });
+        }
+    }
+    if every_environment {
+        let short_rev = if rev == commit { short(&commit) } else { rev };
+        for file in &tree {
+            let Some(env) = file
+                .path
+                .strip_prefix("environments/")
+                .and_then(|p| p.strip_suffix(&format!("/{AUDIT_FILE}")))
+                .filter(|env| !env.contains('/'))
+            else {
+                continue;
+            };
+            if verified.iter().any(|v| v.ledger == file.path) {
+                continue;
+            }
+            verified.push(Verified {
+                env: env.to_string(),
+                ledger: file.path.clone(),
+                events: 0,
+                problems: vec![strata_audit::Problem {
+                    line: 1,
+                    message: format!(
+                        "{} exists at {short_rev} and is gone now (the environment was deleted, or its ledger removed): the events it held are no longer verified",
+                        file.path
+                    ),
+                }],
+                notes: Vec::new(),
             });
         }
     }

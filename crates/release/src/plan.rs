@@ -124,6 +124,9 @@ pub struct Request<'a> {
     pub author: String,
     /// Seconds since the epoch, for soak times.
     pub now: i64,
+    /// The source's lock entries its audit ledger does not vouch for, with why
+    /// ([`crate::audit::unvouched`]): held back (gate `recorded`).
+    pub unvouched: &'a BTreeMap<String, String>,
 }
 
 /// The two locks a plan compares.
@@ -325,7 +328,20 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
     let mut blocked: BTreeMap<String, Blocked> = BTreeMap::new();
     let mut gate_results: BTreeMap<&str, Vec<GateResult>> = BTreeMap::new();
     for (label, entry) in &candidates {
-        let results = gates_of(entry, req.from, gates, req.now);
+        let mut results = gates_of(entry, req.from, gates, req.now);
+        if let Some(why) = req.unvouched.get(*label) {
+            results.insert(
+                1,
+                GateResult {
+                    gate: "recorded".into(),
+                    ok: false,
+                    detail: format!(
+                        "{why}: a promotion moves only what {}'s audit trail recorded as applied; apply it in {} again",
+                        req.from, req.from
+                    ),
+                },
+            );
+        }
         if let Some(failed) = results.iter().find(|g| !g.ok) {
             blocked.insert(
                 label.to_string(),

@@ -159,6 +159,9 @@ fn locks(source: Vec<(&str, LockEntry)>, destination: Vec<(&str, LockEntry)>) ->
     }
 }
 
+/// No entry the audit trail does not vouch for.
+static VOUCHED: BTreeMap<String, String> = BTreeMap::new();
+
 fn request<'a>(labels: &'a [String], allow_destroy: bool, now: i64) -> Request<'a> {
     Request {
         from: "dev",
@@ -167,6 +170,7 @@ fn request<'a>(labels: &'a [String], allow_destroy: bool, now: i64) -> Request<'
         allow_destroy,
         author: "alice@example.com".into(),
         now,
+        unvouched: &VOUCHED,
     }
 }
 
@@ -275,6 +279,39 @@ fn a_policy_finding_above_max_severity_blocks_the_target_and_its_dependents() {
         .find(|g| g.gate == "max_severity")
         .unwrap();
     assert!(gate.ok);
+}
+
+/// An entry of the source's lock its audit trail does not vouch for (edited by hand, or
+/// written by no event) is held back with its dependents: a promotion moves only what was
+/// recorded as applied and verified.
+#[test]
+fn an_entry_the_audit_trail_does_not_vouch_for_is_held_back() {
+    let model = model("");
+    let unvouched = BTreeMap::from([(
+        NETWORK.to_string(),
+        "the release lock's entry for stacks/network was written by no event of the ledger"
+            .to_string(),
+    )]);
+    let req = Request {
+        unvouched: &unvouched,
+        ..request(&[], false, T0 + HOUR)
+    };
+    let plan = plan::make(&model, &locks(all('a'), all('b')), &req).unwrap();
+    assert_eq!(
+        blocked(&plan),
+        vec![
+            (CLUSTER, "dependency"),
+            (DATABASE, "dependency"),
+            (NETWORK, "recorded"),
+            (OBSERVABILITY, "dependency"),
+        ]
+    );
+    assert!(
+        reason(&plan, NETWORK).contains("written by no event"),
+        "{:?}",
+        plan.blocked
+    );
+    assert_eq!(waves(&plan), vec![vec![DNS]]);
 }
 
 #[test]
