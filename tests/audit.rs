@@ -223,6 +223,39 @@ fn lock_entries_match_the_last_event_and_verify_against_a_ref_finds_cut_off_even
     assert_eq!(code, 1, "{json}");
     assert!(problem(&json).contains("is not what event 2"), "{json}");
 
+    // The same hash and commit, with what the promotion gates read changed: the checks,
+    // the policy severity, the date (a soak cut short).
+    let applied_at_line = v2
+        .lines()
+        .find(|l| l.starts_with("applied_at"))
+        .unwrap()
+        .to_string();
+    for (what, edited) in [
+        (
+            "date",
+            v2.replace(&applied_at_line, "applied_at = \"2001-01-01T00:00:00Z\""),
+        ),
+        ("checks", v2.replace("\"passed\"", "\"none\"")),
+        (
+            "severity",
+            v2.replace(
+                "[targets.\"stacks/network\"]\n",
+                "[targets.\"stacks/network\"]\nmax_severity = \"low\"\n",
+            ),
+        ),
+    ] {
+        assert_ne!(edited, v2, "{what}: the edit changes the lock\n{v2}");
+        std::fs::write(&lock_path, &edited).unwrap();
+        let (code, json) = verify(&repo);
+        assert_eq!(code, 1, "{what}: {json}");
+        assert!(
+            problem(&json).contains("was changed after event 2"),
+            "{what}: {json}"
+        );
+    }
+    std::fs::write(&lock_path, &v2).unwrap();
+    assert_eq!(verify(&repo).0, 0);
+
     // Another hash, backdated to before the ledger's first event.
     let hash = events(&repo)[1]["targets"][0]["hash"]
         .as_str()

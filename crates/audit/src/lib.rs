@@ -112,6 +112,11 @@ pub struct TargetEvent {
     pub commit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The BLAKE3 digest of the release lock entry the event wrote, every field of it (its
+    /// checks, highest policy severity, date and dependencies, which the promotion gates
+    /// read): an entry changed after the event is found, not only one with another hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
 }
 
 /// An event to append: the ledger gives it its number and hashes.

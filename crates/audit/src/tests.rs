@@ -15,6 +15,7 @@ fn event(action: &str, label: &str) -> NewEvent {
             hash: Some("ab".repeat(32)),
             commit: Some("c0ffee".into()),
             reason: None,
+            entry: None,
         }],
         details: BTreeMap::new(),
         signer: None,

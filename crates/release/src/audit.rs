@@ -152,6 +152,7 @@ pub fn record_run(
             hash: Some(t.hash.clone()),
             commit: event.head.clone(),
             reason,
+            entry: None,
         });
     }
     // Charts are recorded without an apply task of their own.
@@ -162,6 +163,7 @@ pub fn record_run(
             hash: None,
             commit: event.head.clone(),
             reason: None,
+            entry: None,
         });
     }
     // What the lock holds now for each entry written: the event attests it.
@@ -170,6 +172,7 @@ pub fn record_run(
         if let Some(entry) = lock.targets.get(&t.label) {
             t.hash = Some(entry.hash.clone());
             t.commit = Some(entry.commit.clone());
+            t.entry = Some(entry.digest());
         }
     }
     for (label, why) in recorded
@@ -183,6 +186,7 @@ pub fn record_run(
             hash: None,
             commit: event.head.clone(),
             reason: Some(why.clone()),
+            entry: None,
         });
     }
     let failed = event
@@ -263,6 +267,7 @@ pub fn record_promotion(session: &Session, outcome: &Outcome, rollback: bool) ->
                 hash: entry.map(|e| e.hash.clone()),
                 commit: Some(s.commit.clone()),
                 reason: s.reason.clone(),
+                entry: entry.map(|e| e.digest()),
             });
         }
     }
@@ -326,6 +331,7 @@ pub fn record_state_push(
         hash: None,
         commit: None,
         reason: result.as_ref().err().map(|e| e.to_string()),
+        entry: None,
     });
     append(session, env, event)
 }
@@ -417,6 +423,12 @@ fn vouch(checked: &strata_audit::Checked, lock: &ReleaseLock) -> Vec<(String, Vo
                     e.actor,
                     t.hash.as_deref().map(short).unwrap_or("none"),
                     t.commit.as_deref().map(short).unwrap_or("none"),
+                ))
+            }
+            Some((e, t)) if t.entry.as_ref().is_some_and(|d| *d != entry.digest()) => {
+                Vouch::Not(format!(
+                    "{entry_text} was changed after event {} ({} by {}) wrote it: its checks, policy severity, date or dependencies are not what the event attests",
+                    e.seq, e.action, e.actor
                 ))
             }
             Some(_) => Vouch::Written,

@@ -62,6 +62,12 @@ pub struct LockEntry {
 }
 
 impl LockEntry {
+    /// The BLAKE3 digest of every field: what an audit event that wrote the entry attests.
+    pub fn digest(&self) -> String {
+        let bytes = serde_json::to_vec(self).expect("lock entries serialize");
+        blake3::hash(&bytes).to_hex().to_string()
+    }
+
     /// Seconds since the epoch it was applied at (validated when the lock was read).
     pub fn applied_secs(&self) -> i64 {
         clock::parse_utc(&self.applied_at).unwrap_or(0)
