@@ -504,6 +504,44 @@ fn signed_environments_sign_every_event_and_check_access_against_the_key() {
     );
     std::fs::write(repo.path().join(LEDGER), &text).unwrap();
 
+    // Every signature stripped and every hash computed again (anyone can): the chain holds,
+    // and `[audit] signed` still requires each event to be signed. The ledger removed
+    // outright beside a lock with entries: found too, not a note.
+    let mut prev = strata_audit::GENESIS.to_string();
+    let mut stripped = String::new();
+    for line in text.lines() {
+        let mut event: strata_audit::Event = serde_json::from_str(line).unwrap();
+        event.signer = None;
+        event.signature = None;
+        event.prev = prev.clone();
+        event.hash = event.compute_hash();
+        prev = event.hash.clone();
+        stripped.push_str(&serde_json::to_string(&event).unwrap());
+        stripped.push('\n');
+    }
+    std::fs::write(repo.path().join(LEDGER), &stripped).unwrap();
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 1, "{json}");
+    assert!(
+        json["ledgers"][0]["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("event 1 is not signed, and `[audit] signed` requires every event"),
+        "{json}"
+    );
+    std::fs::remove_file(repo.path().join(LEDGER)).unwrap();
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 1, "{json}");
+    assert!(
+        json["ledgers"][0]["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the ledger was removed"),
+        "{json}"
+    );
+    std::fs::write(repo.path().join(LEDGER), &text).unwrap();
+    assert_eq!(verify(&repo).0, 0);
+
     // Signing switched off by a later change: the next event is unsigned, after signed
     // ones, and that is a problem. Access is then checked against git's identity again.
     repo.write("environments/dev/env.toml", env_toml);

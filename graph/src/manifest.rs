@@ -117,6 +117,10 @@ pub struct AuditConfig {
     /// `[access]` is checked against that key's principals instead of the claimed identity.
     #[serde(default)]
     pub signed: bool,
+    /// With `signed`: the number of the first event that must be signed (events before it
+    /// were written before signing was switched on). Absent: every event must be.
+    #[serde(default)]
+    pub signed_from: Option<u64>,
 }
 
 /// `[secrets]` in env.toml (see docs/security.md#secrets-files).

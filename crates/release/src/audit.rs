@@ -497,7 +497,17 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
         event_signing::check_signatures(root, &config, &checked, &mut problems, &mut notes)?;
         problems.sort_by_key(|p| p.line);
         let lock = ReleaseLock::read(root, env)?;
-        if checked.events.is_empty() && !lock.targets.is_empty() {
+        if checked.events.is_empty() && !lock.targets.is_empty() && config.audit.signed {
+            // Every event is signed here, so a lock with entries and no ledger is one whose
+            // ledger was removed.
+            problems.push(strata_audit::Problem {
+                line: 0,
+                message: format!(
+                    "the release lock has {} entries and the ledger none, and `[audit] signed` requires every event to be signed: the ledger was removed (compare with `git log -- environments/{env}/{AUDIT_FILE}`)",
+                    lock.targets.len()
+                ),
+            });
+        } else if checked.events.is_empty() && !lock.targets.is_empty() {
             notes.push(format!(
                 "the release lock has {} entries and the ledger none: written before the audit trail began, or the ledger was removed (compare with `git log -- environments/{env}/{AUDIT_FILE}`)",
                 lock.targets.len()

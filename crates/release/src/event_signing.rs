@@ -165,6 +165,23 @@ pub(crate) fn check_signatures(
                 "event {} names {signer} as its signer and has no signature",
                 event.seq
             )),
+            // Where `[audit] signed` is set, every event from `signed_from` on must be
+            // signed: a ledger whose signatures were all stripped (the hashes recomputed)
+            // does not pass as one written before signing began.
+            (None, None)
+                if config.audit.signed
+                    && event.seq >= config.audit.signed_from.unwrap_or(1) =>
+            {
+                problem(format!(
+                    "event {} is not signed, and `[audit] signed` requires every event{} to be (if signing was switched on later, set `signed_from` in [audit] to the number of the first signed event)",
+                    event.seq,
+                    config
+                        .audit
+                        .signed_from
+                        .map(|n| format!(" from {n} on"))
+                        .unwrap_or_default()
+                ))
+            }
             (None, None) if signed_seen => problem(format!(
                 "event {} is not signed, after signed events{}",
                 event.seq,
@@ -179,7 +196,7 @@ pub(crate) fn check_signatures(
     }
     if config.audit.signed && unsigned_before > 0 {
         notes.push(format!(
-            "{unsigned_before} event(s) before the first signed one are not signed: written before `[audit] signed` was set, or with every signature removed (compare with `strata audit verify --against` a reviewed ref)"
+            "{unsigned_before} event(s) before `signed_from` are not signed: written before `[audit] signed` was set"
         ));
     }
     Ok(())
