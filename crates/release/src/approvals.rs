@@ -56,9 +56,18 @@ pub fn signer_keys(root: &Path, namespace: &str) -> Result<Option<Vec<SignerKey>
         Err(e) => return Err(Error::io(&path, e)),
     };
     let mut keys: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
-    for line in text.lines().map(str::trim) {
+    for (number, line) in text.lines().map(str::trim).enumerate() {
         if line.is_empty() || line.starts_with('#') {
             continue;
+        }
+        // ssh-keygen skips a line it cannot read without a word; counted as a key of its
+        // own it would make a gate look satisfiable that no signature can meet.
+        if !line.split_whitespace().skip(1).any(is_key_type) {
+            return Err(Error::Invalid {
+                message: "this line names no SSH public key".into(),
+                location: Location::at(ALLOWED_SIGNERS, number + 1),
+                hint: "write `principal[,principal] [options] key-type base64-key` (the key as in its .pub file), or remove the line".into(),
+            });
         }
         let mut fields = line.split_whitespace();
         let principals = fields.next().unwrap_or_default();
@@ -90,7 +99,6 @@ pub fn signer_keys(root: &Path, namespace: &str) -> Result<Option<Vec<SignerKey>
                     .collect::<Vec<_>>()
                     .join(" ")
             })
-            // A line strata cannot read a key from stands for a key of its own.
             .unwrap_or_else(|| line.to_string());
         keys.entry(key).or_default().extend(
             principals

@@ -771,4 +771,18 @@ fn approvals_that_no_one_could_give_are_refused() {
         &both.replace("\"strata-audit\"", "\"strata-*\""),
     );
     approvals::can_be_met(root, file, 2, &[]).unwrap();
+    // A line that names no key is bad input at its line, not a key of its own (it made a
+    // gate look satisfiable that no signature could meet).
+    write(
+        root,
+        approvals::ALLOWED_SIGNERS,
+        &format!("alice@example.com {key}A\njunk\nbob@example.com not-a-key\n"),
+    );
+    let err = approvals::can_be_met(root, file, 2, &[]).unwrap_err();
+    assert!(err.to_string().contains("names no SSH public key"), "{err}");
+    let at = err.location().unwrap();
+    assert_eq!(
+        (at.file.as_str(), at.line),
+        (approvals::ALLOWED_SIGNERS, Some(2))
+    );
 }
