@@ -277,6 +277,31 @@ fn lock_entries_match_the_last_event_and_verify_against_a_ref_finds_cut_off_even
     assert!(problem(&json).contains("stacks/network"), "{json}");
     std::fs::write(&lock_path, &v2).unwrap();
 
+    // An entry no event wrote, for a stack never applied, dated before the ledger began but
+    // naming a commit made since: backdated, found. With a commit this clone does not have,
+    // nothing tells: a note.
+    let head = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let extra = |commit: &str| {
+        format!(
+            "{v2}\n[targets.\"stacks/dns\"]\nkind = \"stack\"\nhash = \"{}\"\ncommit = \"{commit}\"\napplied_at = \"2000-01-01T00:00:00Z\"\napplied_by = \"alice@example.com\"\n",
+            "cd".repeat(32)
+        )
+    };
+    std::fs::write(&lock_path, extra(&head)).unwrap();
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 1, "{json}");
+    assert!(problem(&json).contains("backdated"), "{json}");
+    std::fs::write(&lock_path, extra(&"0".repeat(40))).unwrap();
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 0, "{json}");
+    assert!(
+        json["ledgers"][0]["notes"][0]
+            .to_string()
+            .contains("stacks/dns"),
+        "{json}"
+    );
+    std::fs::write(&lock_path, &v2).unwrap();
+
     // Applied from uncommitted code: not recorded, so it explains no lock entry.
     network_stack(&repo, "3");
     repo.strata(&["apply", "--env", "dev", "--auto-approve"]);

@@ -383,7 +383,11 @@ enum Vouch {
 
 /// Each entry of `lock` (the release lock of the environment whose ledger `checked` is),
 /// by label; nothing when the ledger is empty.
-fn vouch(checked: &strata_audit::Checked, lock: &ReleaseLock) -> Vec<(String, Vouch)> {
+fn vouch(
+    checked: &strata_audit::Checked,
+    lock: &ReleaseLock,
+    commit_time: &dyn Fn(&str) -> Option<i64>,
+) -> Vec<(String, Vouch)> {
     let Some(first) = checked.events.first() else {
         return Vec::new();
     };
@@ -432,6 +436,15 @@ fn vouch(checked: &strata_audit::Checked, lock: &ReleaseLock) -> Vec<(String, Vo
                 ))
             }
             Some(_) => Vouch::Written,
+            // Dated before its own commit was made (an hour's grace for clocks): backdated
+            // by hand.
+            None if commit_time(&entry.commit)
+                .is_some_and(|t| t > entry.applied_secs() + 3600) =>
+            {
+                Vouch::Not(format!(
+                    "{entry_text} is dated before its commit was made, and no event wrote it: backdated"
+                ))
+            }
             // Written before the ledger began: nothing to check it against.
             None if entry.applied_secs() < since => Vouch::BeforeLedger,
             None => Vouch::Not(format!(
@@ -441,6 +454,13 @@ fn vouch(checked: &strata_audit::Checked, lock: &ReleaseLock) -> Vec<(String, Vo
         out.push((label.clone(), vouch));
     }
     out
+}
+
+/// When a commit of the repository at `root` was made (nothing when it has no git, or not
+/// that commit).
+fn commit_time_in(root: &Path) -> impl Fn(&str) -> Option<i64> {
+    let repo = strata_graph::git::Repo::open(root).ok();
+    move |commit: &str| repo.as_ref()?.commit_time(commit)
 }
 
 /// The entries of `env`'s release lock that its ledger does not vouch for, with why: an
@@ -471,7 +491,7 @@ pub fn unvouched(root: &Path, env: &str) -> Result<BTreeMap<String, String>> {
             .map(|l| (l.clone(), why.clone()))
             .collect());
     }
-    Ok(vouch(&checked, &lock)
+    Ok(vouch(&checked, &lock, &commit_time_in(root))
         .into_iter()
         .filter_map(|(label, v)| match v {
             Vouch::Written => None,
@@ -514,7 +534,7 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
             ));
         }
         let mut unchecked = Vec::new();
-        for (label, vouch) in vouch(&checked, &lock) {
+        for (label, vouch) in vouch(&checked, &lock, &commit_time_in(root)) {
             match vouch {
                 Vouch::Written => {}
                 Vouch::BeforeLedger => unchecked.push(label),

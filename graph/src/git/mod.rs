@@ -230,6 +230,16 @@ impl Repo {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
+    /// When `commit` was made (its committer time, seconds since the epoch); `None` when
+    /// this clone does not have it.
+    pub fn commit_time(&self, commit: &str) -> Option<i64> {
+        let spec = format!("{commit}^{{commit}}");
+        let out = self
+            .run(&["show", "-s", "--format=%ct", "--end-of-options", &spec])
+            .ok()?;
+        String::from_utf8_lossy(&out).trim().parse().ok()
+    }
+
     /// What to say about a revision this clone does not have.
     fn unknown_revision_hint(&self, rev: &str) -> String {
         if self.shallow {
