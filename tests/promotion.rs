@@ -1241,6 +1241,20 @@ fn a_source_lock_entry_no_audit_event_wrote_is_not_promoted() {
             ("stacks/network".to_string(), "recorded".to_string()),
         ]
     );
+    // Applied, it promotes nothing, and writes nothing.
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    assert!(
+        out["message"]
+            .as_str()
+            .unwrap()
+            .contains("promotes nothing"),
+        "{out}"
+    );
+    assert!(read_lock(&repo, "staging").is_none());
+    repo.commit("the empty promotion's audit event");
 
     // The honest plan, made before the edit, pins the lock as it was: stale now.
     approve(&repo, &pg, &keys, "alice", &honest);

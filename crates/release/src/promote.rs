@@ -409,7 +409,8 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
             }
         }
     }
-    if let (None, Some((lock, _))) = (&failure, &done) {
+    let promotes_anything = plan.steps().next().is_some();
+    if let (None, Some((lock, _)), true) = (&failure, &done, promotes_anything) {
         if let Err(e) = lock.write(&session.root, &plan.to) {
             failure = Some(format!("{}'s release lock cannot be written: {e}", plan.to));
         }
@@ -417,22 +418,29 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
     match failure {
         None => {
             let (_, staged) = done.expect("made when nothing failed");
-            let delivered = staged.is_some();
-            if let Some(staged) = staged {
+            let delivered = staged.is_some() && promotes_anything;
+            if let Some(staged) = staged.filter(|_| promotes_anything) {
                 staged.commit()?;
             }
-            outcome.message = format!(
-                "promoted {} step(s) from {} to {}; {}'s release lock updated{}: commit it",
-                plan.steps().count(),
-                plan.from,
-                plan.to,
-                plan.to,
-                if delivered {
-                    " with its GitOps output"
-                } else {
-                    ""
-                }
-            );
+            outcome.message = if promotes_anything {
+                format!(
+                    "promoted {} step(s) from {} to {}; {}'s release lock updated{}: commit it",
+                    plan.steps().count(),
+                    plan.from,
+                    plan.to,
+                    plan.to,
+                    if delivered {
+                        " with its GitOps output"
+                    } else {
+                        ""
+                    }
+                )
+            } else {
+                format!(
+                    "the plan promotes nothing from {} to {}: nothing changed",
+                    plan.from, plan.to
+                )
+            };
         }
         Some(why) if process::is_cancelled() => {
             outcome.status = Status::Interrupted;
