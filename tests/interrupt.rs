@@ -574,3 +574,73 @@ fn an_interrupted_apply_in_a_signed_environment_records_a_signed_event() {
     let verify = repo.strata(&["--json", "audit", "verify"]);
     assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
 }
+
+/// Ctrl-C while `apply` verifies what it applied (the follow-up plan): the run is no
+/// success (exit 130, `ok: false`, interrupted), and nothing is recorded in the release
+/// lock, since the verification did not finish.
+#[test]
+fn ctrl_c_during_the_verification_after_apply_is_no_success() {
+    use std::os::unix::fs::PermissionsExt;
+    let outside = markers();
+    let applied = outside.path().join("applied");
+    let verifying = outside.path().join("verifying");
+    let repo = workspace("true");
+    // terraform behind a wrapper: after an `apply`, the next `plan` (the verification)
+    // says so and waits before it runs.
+    let bin = outside.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let real = repo_root().join(".tools/bin");
+    std::os::unix::fs::symlink(real.join("helm"), bin.join("helm")).unwrap();
+    let terraform = bin.join("terraform");
+    std::fs::write(
+        &terraform,
+        format!(
+            "#!/bin/sh\n\
+             case \"$1\" in\n\
+               apply) touch '{applied}' ;;\n\
+               plan) if [ -e '{applied}' ]; then touch '{verifying}'; sleep 60; fi ;;\n\
+             esac\n\
+             exec '{real}' \"$@\"\n",
+            applied = applied.display(),
+            verifying = verifying.display(),
+            real = real.join("terraform").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&terraform, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let workspace_toml = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace_toml.replace(
+            "tools_dir = \".tools/bin\"",
+            &format!("tools_dir = \"{}\"", bin.display()),
+        ),
+    );
+    repo.commit("terraform behind a wrapper");
+
+    let mut strata = Background::start(
+        &repo,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/fast"],
+    );
+    wait_for(
+        "the verification plan to start",
+        Duration::from_secs(120),
+        || verifying.exists(),
+    );
+    strata.interrupt();
+    let Some(code) = strata.wait(HANG) else {
+        panic!("strata did not exit after SIGINT:\n{}", strata.stderr());
+    };
+    assert_eq!(code, 130, "{}", strata.stderr());
+    let report = strata.report();
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["interrupted"], true, "{report}");
+    assert!(
+        !repo
+            .path()
+            .join("environments/dev/release.lock.toml")
+            .exists(),
+        "nothing recorded: {}",
+        strata.stderr()
+    );
+}
