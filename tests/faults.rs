@@ -339,6 +339,70 @@ fn two_runs_at_once_take_turns_and_leave_the_checkout_working() {
     assert_eq!(after.code, 0, "{}", after.stderr);
 }
 
+/// Two applies of different stacks at once in one checkout: they take turns at the run and
+/// at the release lock, the lock keeps every entry, and the ledger both wrote verifies.
+/// (Entries were lost when both runs read, changed and wrote the lock at once; the runs'
+/// turns at the checkout make that window small, so this test seldom hits it without the
+/// lock's own turn: it guards the outcome, not that one race.)
+#[test]
+fn two_applies_at_once_both_record_their_entries() {
+    let repo = common::tools_repo();
+    for name in ["a", "b", "c", "d"] {
+        repo.write(
+            &format!("stacks/{name}/main.tf"),
+            &format!("output \"v\" {{\n  value = \"{name}-1\"\n}}\n"),
+        );
+    }
+    repo.commit("four stacks");
+    let lock = repo.path().join("environments/dev/release.lock.toml");
+    for round in 1..=3 {
+        if round > 1 {
+            for name in ["a", "b", "c", "d"] {
+                repo.write(
+                    &format!("stacks/{name}/main.tf"),
+                    &format!("output \"v\" {{\n  value = \"{name}-{round}\"\n}}\n"),
+                );
+            }
+            repo.commit(&format!("round {round}"));
+        }
+        let spawn = |labels: &[&str]| {
+            let mut args = vec!["apply", "--auto-approve", "--env", "dev"];
+            args.extend_from_slice(labels);
+            repo.command(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (x, y) = (
+            spawn(&["stacks/a", "stacks/b"]),
+            spawn(&["stacks/c", "stacks/d"]),
+        );
+        let (x, y): (Run, Run) = (
+            x.wait_with_output().unwrap().into(),
+            y.wait_with_output().unwrap().into(),
+        );
+        assert_eq!(x.code, 0, "round {round}: {}", x.stderr);
+        assert_eq!(y.code, 0, "round {round}: {}", y.stderr);
+        let text = std::fs::read_to_string(&lock).unwrap();
+        for name in ["a", "b", "c", "d"] {
+            assert!(
+                text.contains(&format!("[targets.\"stacks/{name}\"]")),
+                "round {round}: stacks/{name} lost from the lock:\n{text}"
+            );
+        }
+        let head = repo.git(&["rev-parse", "HEAD"]);
+        assert_eq!(
+            text.matches(head.trim()).count(),
+            4,
+            "round {round}: every entry names this round's commit:\n{text}"
+        );
+        let verify = repo.strata(&["audit", "verify"]);
+        assert_eq!(verify.code, 0, "round {round}: {}", verify.stdout);
+        repo.commit(&format!("round {round}'s lock"));
+    }
+}
+
 /// `helm dependency build` dies part-way (after writing a damaged `charts/`), first on its
 /// own and then taking strata with it (killed outright, as by the OOM killer): neither
 /// leaves a `charts/` that later runs trust. The next run builds the dependencies again and
