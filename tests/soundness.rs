@@ -6,6 +6,20 @@ mod common;
 use common::Repo;
 
 /// A workspace with one stack calling one module, committed on `main`.
+/// Each file edited on its own (and restored) affects exactly `expected`.
+#[track_caller]
+fn assert_each_edit_affects(repo: &Repo, cases: &[(&str, &[&str])]) {
+    for (file, expected) in cases {
+        repo.append(file, "edited\n");
+        assert_eq!(
+            repo.affected_labels(&["--base", "main"]),
+            expected.to_vec(),
+            "{file}"
+        );
+        repo.git(&["checkout", "--", file]);
+    }
+}
+
 fn stack_and_module() -> Repo {
     let repo = Repo::new();
     repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
@@ -798,10 +812,10 @@ output "b" {
 
 locals {
   by_kind = {
-    web    = "../../shared/web.tpl"
-    worker = "../../shared/worker.tpl"
+    web    = "../../templates/web.tpl"
+    worker = "../../templates/worker.tpl"
   }
-  chosen = lookup(local.by_kind, var.kind, "../../shared/default.tpl")
+  chosen = lookup(local.by_kind, var.kind, "../../templates/default.tpl")
 }
 
 output "ud" {
@@ -813,26 +827,22 @@ output "ud" {
         "stacks/via-module/main.tf",
         "module \"ud\" {\n  source = \"../../modules/ud\"\n}\n",
     );
-    for f in ["a", "b", "web", "worker", "default"] {
+    for f in ["a", "b"] {
         repo.write(&format!("shared/{f}.tpl"), &format!("{f}\n"));
     }
-    repo.commit("initial");
-    for (file, expected) in [
-        ("shared/a.tpl", vec!["stacks/direct"]),
-        ("shared/b.tpl", vec!["stacks/direct"]),
-        ("shared/web.tpl", vec!["stacks/via-module"]),
-        ("shared/default.tpl", vec!["stacks/via-module"]),
-    ] {
-        repo.append(file, "\n");
-        let affected = repo.affected_labels(&["--base", "main"]);
-        for label in &expected {
-            assert!(
-                affected.contains(&label.to_string()),
-                "{file}: {affected:?}"
-            );
-        }
-        repo.git(&["checkout", "--", file]);
+    for f in ["web", "worker", "default"] {
+        repo.write(&format!("templates/{f}.tpl"), &format!("{f}\n"));
     }
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/a.tpl", &["stacks/direct"]),
+            ("shared/b.tpl", &["stacks/direct"]),
+            ("templates/web.tpl", &["stacks/via-module"]),
+            ("templates/default.tpl", &["stacks/via-module"]),
+        ],
+    );
 }
 
 /// `*.tf.json` writes every expression as `"${...}"`: a local choosing among a map of paths
@@ -909,18 +919,13 @@ fn an_ignored_file_named_inside_a_choice_is_an_input() {
     repo.write("stacks/w/t/windows.md", "w\n");
     repo.write("stacks/w/README.md", "not read\n");
     repo.commit("initial");
-    for (file, expected) in [
-        ("stacks/c/runbook.md", vec!["stacks/c"]),
-        ("stacks/w/t/linux.md", vec!["stacks/w"]),
-    ] {
-        repo.write(file, "edited\n");
-        assert_eq!(
-            repo.affected_labels(&["--base", "main"]),
-            expected,
-            "{file}"
-        );
-        repo.git(&["checkout", "--", file]);
-    }
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("stacks/c/runbook.md", &["stacks/c"]),
+            ("stacks/w/t/linux.md", &["stacks/w"]),
+        ],
+    );
 }
 
 /// `file(var.policy_file)` and `chart = var.chart` read the variable's default unless a value
@@ -954,18 +959,13 @@ resource "helm_release" "web" {
 "#,
     );
     repo.commit("initial");
-    for (file, expected) in [
-        ("shared/policy.json", vec!["stacks/app"]),
-        ("charts/web/values.yaml", vec!["charts/web", "stacks/app"]),
-    ] {
-        repo.write(file, "edited\n");
-        assert_eq!(
-            repo.affected_labels(&["--base", "main"]),
-            expected,
-            "{file}"
-        );
-        repo.git(&["checkout", "--", file]);
-    }
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/policy.json", &["stacks/app"]),
+            ("charts/web/values.yaml", &["charts/web", "stacks/app"]),
+        ],
+    );
 }
 
 /// A local holding a conditional between paths (in parentheses or not, with bare or

@@ -134,15 +134,7 @@ fn chart_refs_of(value: &Expression, line: usize) -> Vec<FileRef> {
     if let Some(r) = static_path(value) {
         return chart_ref(Some(r), line).into_iter().collect();
     }
-    let mut found = Vec::new();
-    Candidates {
-        line,
-        locals: true,
-        vars: true,
-        found: &mut found,
-    }
-    .visit_expr(value);
-    found
+    held_paths(value, line)
         .into_iter()
         .filter(|r| !r.path.contains("://"))
         .map(|r| FileRef {
@@ -330,17 +322,9 @@ impl Visit for FileRefVisitor<'_> {
                     self.facts.unresolved_refs.push(line);
                     // What the argument may be: the paths written inside it.
                     if let Some(arg) = call.args.get(0) {
-                        let mut found = Vec::new();
-                        Candidates {
-                            line,
-                            locals: true,
-                            vars: true,
-                            found: &mut found,
-                        }
-                        .visit_expr(arg);
                         self.facts
                             .file_refs
-                            .extend(found.into_iter().map(|r| FileRef {
+                            .extend(held_paths(arg, line).into_iter().map(|r| FileRef {
                                 function: name.to_string(),
                                 ..r
                             }));
@@ -430,6 +414,20 @@ fn unwrapped(expr: &Expression) -> &Expression {
 pub(super) fn local_candidates_of_text(name: &str, value: &str) -> Option<Vec<PathLocal>> {
     let expr = hcl_edit::parser::parse_expr(value).ok()?;
     Some(local_candidates(name, &expr))
+}
+
+/// The paths an expression strata cannot resolve may hold, read where a path is expected
+/// (a file function's argument, a `chart`): see [`Candidates`], with locals and variables.
+fn held_paths(expr: &Expression, line: usize) -> Vec<FileRef> {
+    let mut found = Vec::new();
+    Candidates {
+        line,
+        locals: true,
+        vars: true,
+        found: &mut found,
+    }
+    .visit_expr(expr);
+    found
 }
 
 /// Collects the paths written inside an expression strata cannot resolve: templates that
