@@ -19,6 +19,18 @@ fn events(repo: &Repo) -> Vec<Value> {
         .collect()
 }
 
+/// `audit verify` fails, and its first problem says `needle`.
+#[track_caller]
+fn assert_first_problem(repo: &Repo, needle: &str) {
+    let (code, json) = verify(repo);
+    assert_eq!(code, 1, "{json}");
+    let message = json["ledgers"][0]["problems"][0]["message"].as_str();
+    assert!(
+        message.is_some_and(|m| m.contains(needle)),
+        "{needle}: {json}"
+    );
+}
+
 fn verify(repo: &Repo) -> (i32, Value) {
     let run = repo.strata(&["--json", "audit", "verify"]);
     (
@@ -182,15 +194,7 @@ fn applies_destroys_and_state_pushes_are_recorded_and_verified() {
     let lock_path = repo.path().join("environments/dev/release.lock.toml");
     let lock = std::fs::read_to_string(&lock_path).unwrap();
     std::fs::write(&lock_path, lock.replace(hash, &"e".repeat(64))).unwrap();
-    let (code, json) = verify(&repo);
-    assert_eq!(code, 1, "{json}");
-    assert!(
-        json["ledgers"][0]["problems"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("stacks/network"),
-        "{json}"
-    );
+    assert_first_problem(&repo, "stacks/network");
 }
 
 /// A release lock entry must be what the last event that wrote it wrote: an entry set back
@@ -545,25 +549,12 @@ fn signed_environments_sign_every_event_and_check_access_against_the_key() {
         stripped.push('\n');
     }
     std::fs::write(repo.path().join(LEDGER), &stripped).unwrap();
-    let (code, json) = verify(&repo);
-    assert_eq!(code, 1, "{json}");
-    assert!(
-        json["ledgers"][0]["problems"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("event 1 is not signed, and `[audit] signed` requires every event"),
-        "{json}"
+    assert_first_problem(
+        &repo,
+        "event 1 is not signed, and `[audit] signed` requires every event",
     );
     std::fs::remove_file(repo.path().join(LEDGER)).unwrap();
-    let (code, json) = verify(&repo);
-    assert_eq!(code, 1, "{json}");
-    assert!(
-        json["ledgers"][0]["problems"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("the ledger was removed"),
-        "{json}"
-    );
+    assert_first_problem(&repo, "the ledger was removed");
     std::fs::write(repo.path().join(LEDGER), &text).unwrap();
     assert_eq!(verify(&repo).0, 0);
 
@@ -586,15 +577,7 @@ fn signed_environments_sign_every_event_and_check_access_against_the_key() {
     repo.commit("dev: test@example.com may apply, unsigned");
     repo.strata(&["apply", "--env", "dev", "--auto-approve"])
         .assert_ok();
-    let (code, json) = verify(&repo);
-    assert_eq!(code, 1, "{json}");
-    assert!(
-        json["ledgers"][0]["problems"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("event 3 is not signed, after signed events"),
-        "{json}"
-    );
+    assert_first_problem(&repo, "event 3 is not signed, after signed events");
 }
 
 /// `strata state push` replaces an environment's state as an apply does: only someone the
