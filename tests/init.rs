@@ -129,7 +129,9 @@ fn a_terraform_aws_modules_repository() {
         "tests/user-data/main.tf",
         &module_call("user_data", "../../modules/user-data"),
     )
-    .write("README.md", "# terraform-aws-eks\n");
+    .write("README.md", "# terraform-aws-eks\n")
+    .write(".github/workflows/ci.yml", "on: push\n")
+    .write(".pre-commit-config.yaml", "repos: []\n");
     repo.commit("module");
     let run = init(&repo, &[]);
     let line = run.stdout.lines().find(|l| l.contains(" tests/user-data "));
@@ -164,6 +166,19 @@ fn a_terraform_aws_modules_repository() {
     assert!(envs.is_empty());
     let gitignore = std::fs::read_to_string(repo.path().join(".gitignore")).unwrap();
     assert_eq!(gitignore, ".strata/\n");
+    // The root is a module: the CI and editor files it would own are ignored, so a change
+    // to them alone affects nothing.
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    assert!(
+        workspace.contains("ignore = [\"**/*.md\", \".github/**\", \".pre-commit-config.yaml\"]"),
+        "{workspace}"
+    );
+    repo.commit("strata init");
+    repo.write(".github/workflows/ci.yml", "on: [push, pull_request]\n");
+    assert!(
+        repo.affected_labels(&["--base", "HEAD"]).is_empty(),
+        "a CI-only change affects nothing"
+    );
 }
 
 #[test]

@@ -129,6 +129,8 @@ pub struct WorkspaceText<'a> {
     pub environment_path: Option<&'a str>,
     /// Targets found, by kind, for the header comment.
     pub counts: &'a [(Kind, usize)],
+    /// `[workspace] ignore`.
+    pub ignore: &'a [String],
 }
 
 fn quote(s: &str) -> String {
@@ -205,9 +207,10 @@ pub fn workspace_toml(w: &WorkspaceText) -> String {
         ));
     }
     out.push_str(&format!(
-        "[workspace]\nname = {}\ndefault_branch = {}\nglobal_inputs = [\"WORKSPACE.toml\"]\nignore = [\"**/*.md\"]\n\n",
+        "[workspace]\nname = {}\ndefault_branch = {}\nglobal_inputs = [\"WORKSPACE.toml\"]\nignore = [{}]\n\n",
         quote(w.name),
-        quote(w.default_branch)
+        quote(w.default_branch),
+        w.ignore.iter().map(|g| quote(g)).collect::<Vec<_>>().join(", ")
     ));
     out.push_str("[toolchain]\n");
     let t = w.toolchain;

@@ -215,7 +215,9 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         .collect();
     let name = workspace_name(&root);
     let branch = repo.default_branch().unwrap_or_else(|| "main".into());
+    let ignore = ignore_globs(&snapshot, &targets);
     let text = files::workspace_toml(&files::WorkspaceText {
+        ignore: &ignore,
         environment_path: environment_path.as_deref(),
         name: &name,
         default_branch: &branch,
@@ -411,4 +413,31 @@ fn report(chosen: &Layout, by_path: bool) -> LayoutReport {
         policies: kind(Kind::Policy, &None),
         by_path,
     }
+}
+
+/// CI and editor configuration no tool of a target reads: ignored when the workspace root
+/// is a target itself (a module repository whose root is a module), so that a change to
+/// them does not affect it. A file an ignore glob matches that a target reads by name is
+/// still its input.
+const ROOT_IGNORE: &[(&str, &str)] = &[
+    (".github/", ".github/**"),
+    (".gitlab/", ".gitlab/**"),
+    (".circleci/", ".circleci/**"),
+    (".gitlab-ci.yml", ".gitlab-ci.yml"),
+    (".pre-commit-config.yaml", ".pre-commit-config.yaml"),
+    (".editorconfig", ".editorconfig"),
+];
+
+/// `[workspace] ignore` for the workspace: Markdown everywhere, and with a target at the
+/// root, the CI and editor files the repository has ([`ROOT_IGNORE`]).
+fn ignore_globs(snapshot: &strata_graph::snapshot::Snapshot, targets: &[Found]) -> Vec<String> {
+    let mut out = vec!["**/*.md".to_string()];
+    if targets.iter().any(|t| t.label == ".") {
+        for (prefix, glob) in ROOT_IGNORE {
+            if snapshot.files.keys().any(|f| f.starts_with(prefix)) {
+                out.push(glob.to_string());
+            }
+        }
+    }
+    out
 }
