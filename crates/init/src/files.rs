@@ -429,6 +429,7 @@ mod tests {
             toolchain: &Toolchain::default(),
             layout: &layout,
             counts: &[(Kind::Stack, 3), (Kind::Module, 1)],
+            ignore: &["**/*.md".into(), ".github/**".into()],
         });
         assert!(
             text.contains("    \"examples/*\",     # 3: examples/a, examples/b and 1 more\n"),
@@ -445,6 +446,7 @@ mod tests {
         assert_eq!(cfg.layout.modules, vec!["."]);
         assert_eq!(cfg.layout.charts, vec!["**"]);
         assert_eq!(cfg.workspace.default_branch, "master");
+        assert_eq!(cfg.workspace.ignore, vec!["**/*.md", ".github/**"]);
         let plain = workspace_toml(&WorkspaceText {
             environment_path: None,
             name: "x",
@@ -452,6 +454,7 @@ mod tests {
             toolchain: &Toolchain::default(),
             layout: &Layout::default(),
             counts: &[],
+            ignore: &[],
         });
         let cfg =
             strata_graph::workspace::WorkspaceConfig::parse(&plain, "WORKSPACE.toml").unwrap();
