@@ -1262,3 +1262,70 @@ fn a_source_lock_entry_no_audit_event_wrote_is_not_promoted() {
     assert_eq!(run.code, 1, "{out}");
     assert!(read_lock(&repo, "staging").is_none());
 }
+
+/// What the audit trail vouches for in the source, as a release goes on: an entry changed
+/// by hand (its hash kept) is held back, and applying the source again writes it afresh
+/// from that run's verification (it was kept as edited, and the new event vouched for it);
+/// an entry deleted by hand is no destroy to promote, and `audit verify` finds it.
+#[test]
+fn entries_changed_or_deleted_by_hand_are_neither_laundered_nor_promoted() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    apply_dev(&repo, &pg);
+    let lock_path = repo.path().join("environments/dev/release.lock.toml");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    let edited = lock.replacen("applied_by = \"", "applied_by = \"mallory, ", 1);
+    assert_ne!(edited, lock);
+    std::fs::write(&lock_path, edited).unwrap();
+    repo.commit("a dev entry edited by hand, its hash kept");
+    let plan = plan_staging(&repo, &pg, &keys.plan_file("held.json"));
+    assert!(
+        blocked(&plan).iter().any(|(_, gate)| gate == "recorded"),
+        "{plan}"
+    );
+
+    // Applied again, the entry is written from this run: the edit is gone, and the plan
+    // promotes both.
+    apply_dev(&repo, &pg);
+    let again = std::fs::read_to_string(&lock_path).unwrap();
+    assert!(!again.contains("mallory"), "{again}");
+    let file = keys.plan_file("plan.json");
+    let plan = plan_staging(&repo, &pg, &file);
+    assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    repo.commit("staging's lock");
+
+    // stacks/app's dev entry deleted by hand: found by verify, and no destroy to promote.
+    let mut table: toml::Table = toml::from_str(&again).unwrap();
+    table["targets"]
+        .as_table_mut()
+        .unwrap()
+        .remove("stacks/app")
+        .unwrap();
+    std::fs::write(&lock_path, toml::to_string(&table).unwrap()).unwrap();
+    repo.commit("a dev entry deleted by hand");
+    let (run, json) = run_as(&repo, &pg, "alice", &["audit", "verify", "--env", "dev"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        json["ledgers"][0]["problems"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("gone with no event removing it"),
+        "{json}"
+    );
+    let plan = plan_staging_with(
+        &repo,
+        &pg,
+        &keys.plan_file("destroy.json"),
+        &["--allow-destroy"],
+    );
+    assert!(waves(&plan).is_empty(), "{plan}");
+    assert_eq!(
+        blocked(&plan),
+        [("stacks/app".to_string(), "recorded".to_string())]
+    );
+}

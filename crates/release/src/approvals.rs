@@ -62,9 +62,15 @@ pub fn signer_keys(root: &Path, namespace: &str) -> Result<Option<Vec<SignerKey>
         }
         // ssh-keygen skips a line it cannot read without a word; counted as a key of its
         // own it would make a gate look satisfiable that no signature can meet.
-        if !line.split_whitespace().skip(1).any(is_key_type) {
+        let words: Vec<&str> = line.split_whitespace().skip(1).collect();
+        let valid = words.iter().position(|w| is_key_type(w)).is_some_and(|i| {
+            words
+                .get(i + 1)
+                .is_some_and(|data| is_public_key(words[i], data))
+        });
+        if !valid {
             return Err(Error::Invalid {
-                message: "this line names no SSH public key".into(),
+                message: "this line names no SSH public key (a key type and its base64 data, as in a .pub file)".into(),
                 location: Location::at(ALLOWED_SIGNERS, number + 1),
                 hint: "write `principal[,principal] [options] key-type base64-key` (the key as in its .pub file), or remove the line".into(),
             });
@@ -134,6 +140,22 @@ fn namespace_matches(pattern: &str, namespace: &str) -> bool {
         Some(prefix) => namespace.starts_with(prefix),
         None => pattern == namespace,
     }
+}
+
+/// Whether `data` is the base64 of an SSH public key of type `key_type`: its wire form
+/// starts with the type's name (a length, then the name).
+fn is_public_key(key_type: &str, data: &str) -> bool {
+    use base64::Engine;
+    let Ok(blob) = base64::engine::general_purpose::STANDARD.decode(data) else {
+        return false;
+    };
+    let Some(len) = blob
+        .get(..4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    else {
+        return false;
+    };
+    blob.get(4..4 + len as usize) == Some(key_type.as_bytes())
 }
 
 fn is_key_type(field: &str) -> bool {
@@ -362,7 +384,6 @@ pub fn approve(root: &Path, plan_path: &Path, plan: &PromotionPlan, key: &Path) 
         None => {
             let unvouched = crate::audit::unvouched(root, &plan.from)?;
             plan.steps()
-                .filter(|s| s.action == crate::plan::StepAction::Apply)
                 .find_map(|s| unvouched.get(&s.label).map(|why| (s, why)))
                 .map(|(s, why)| {
                     format!(

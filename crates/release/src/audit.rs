@@ -373,8 +373,8 @@ pub struct Verified {
 
 /// What an environment's ledger says of one entry of its release lock.
 enum Vouch {
-    /// The last event that wrote or removed it wrote exactly it.
-    Written,
+    /// The last event that wrote or removed it wrote exactly it: that event's line.
+    Written(usize),
     /// No event wrote it, and it dates from before the ledger's first event.
     BeforeLedger,
     /// Why the ledger does not explain it.
@@ -395,15 +395,23 @@ fn vouch(
     let mut out = Vec::new();
     for (label, entry) in &lock.targets {
         // The last event that wrote or removed this entry: the entry must be what it wrote.
-        let last = checked.events.iter().rev().find_map(|e| {
-            e.targets
-                .iter()
-                .rev()
-                .find(|t| {
-                    t.label == *label && (writes_lock_entry(&t.result) || t.result == "destroyed")
-                })
-                .map(|t| (e, t))
-        });
+        let last = checked
+            .events
+            .iter()
+            .zip(&checked.lines)
+            .rev()
+            .find_map(|(e, &line)| {
+                e.targets
+                    .iter()
+                    .rev()
+                    .find(|t| {
+                        t.label == *label
+                            && (writes_lock_entry(&t.result) || t.result == "destroyed")
+                    })
+                    .map(|t| (e, t, line))
+            });
+        let last_line = last.map(|(_, _, line)| line).unwrap_or(0);
+        let last = last.map(|(e, t, _)| (e, t));
         let entry_text = format!(
             "the release lock's entry for {label} (hash {}, commit {}, applied {} by {})",
             short(&entry.hash),
@@ -435,7 +443,7 @@ fn vouch(
                     e.seq, e.action, e.actor
                 ))
             }
-            Some(_) => Vouch::Written,
+            Some(_) => Vouch::Written(last_line),
             // Dated before its own commit was made (an hour's grace for clocks): backdated
             // by hand.
             None if commit_time(&entry.commit)
@@ -454,6 +462,34 @@ fn vouch(
         out.push((label.clone(), vouch));
     }
     out
+}
+
+/// The labels an event of the ledger wrote into the lock, and that are gone from it with no
+/// later event removing them (deleted by hand), with why.
+fn removed_without_event(
+    checked: &strata_audit::Checked,
+    lock: &ReleaseLock,
+) -> BTreeMap<String, String> {
+    let mut last: BTreeMap<&str, (&strata_audit::Event, &TargetEvent)> = BTreeMap::new();
+    for e in &checked.events {
+        for t in &e.targets {
+            if writes_lock_entry(&t.result) || t.result == "destroyed" {
+                last.insert(t.label.as_str(), (e, t));
+            }
+        }
+    }
+    last.into_iter()
+        .filter(|(label, (_, t))| writes_lock_entry(&t.result) && !lock.targets.contains_key(*label))
+        .map(|(label, (e, _))| {
+            (
+                label.to_string(),
+                format!(
+                    "event {} ({} by {}) wrote the release lock's entry for {label}, and it is gone with no event removing it",
+                    e.seq, e.action, e.actor
+                ),
+            )
+        })
+        .collect()
 }
 
 /// When a commit of the repository at `root` was made (nothing when it has no git, or not
@@ -475,14 +511,6 @@ pub fn unvouched(root: &Path, env: &str) -> Result<BTreeMap<String, String>> {
     event_signing::check_signatures(root, &config, &checked, &mut problems, &mut notes)?;
     let lock = ReleaseLock::read(root, env)?;
     let ledger = format!("environments/{env}/{AUDIT_FILE}");
-    if let Some(p) = problems.first() {
-        let why = format!("{ledger} does not verify (line {}: {})", p.line, p.message);
-        return Ok(lock
-            .targets
-            .keys()
-            .map(|l| (l.clone(), why.clone()))
-            .collect());
-    }
     if checked.events.is_empty() {
         let why = format!("{ledger} holds no event that wrote it");
         return Ok(lock
@@ -491,17 +519,40 @@ pub fn unvouched(root: &Path, env: &str) -> Result<BTreeMap<String, String>> {
             .map(|l| (l.clone(), why.clone()))
             .collect());
     }
-    Ok(vouch(&checked, &lock, &commit_time_in(root))
+    // A problem in the ledger takes away what events up to it vouch for; an entry written
+    // by a valid event after the last problem (a key revoked after a leak, then the
+    // environment applied again with a new key) is vouched for.
+    let last_problem = problems
+        .iter()
+        .filter(|p| p.line > 0)
+        .max_by_key(|p| p.line)
+        .map(|p| {
+            (
+                p.line,
+                format!("{ledger} does not verify (line {}: {})", p.line, p.message),
+            )
+        });
+    let mut out: BTreeMap<String, String> = vouch(&checked, &lock, &commit_time_in(root))
         .into_iter()
         .filter_map(|(label, v)| match v {
-            Vouch::Written => None,
+            Vouch::Written(line) => match &last_problem {
+                Some((at, why)) if line <= *at => Some((
+                    label,
+                    format!(
+                        "{why}, at or after the event that wrote it: apply it again to record it"
+                    ),
+                )),
+                _ => None,
+            },
             Vouch::BeforeLedger => Some((
                 label,
                 format!("no event of {ledger} wrote it (it dates from before the ledger began)"),
             )),
             Vouch::Not(why) => Some((label, why)),
         })
-        .collect())
+        .collect();
+    out.extend(removed_without_event(&checked, &lock));
+    Ok(out)
 }
 
 /// Checks each environment's ledger: its chain, and that every entry of the release lock
@@ -536,10 +587,13 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
         let mut unchecked = Vec::new();
         for (label, vouch) in vouch(&checked, &lock, &commit_time_in(root)) {
             match vouch {
-                Vouch::Written => {}
+                Vouch::Written(_) => {}
                 Vouch::BeforeLedger => unchecked.push(label),
                 Vouch::Not(message) => problems.push(strata_audit::Problem { line: 0, message }),
             }
+        }
+        for (_, message) in removed_without_event(&checked, &lock) {
+            problems.push(strata_audit::Problem { line: 0, message });
         }
         if !unchecked.is_empty() {
             notes.push(format!(

@@ -487,6 +487,19 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
     for (label, entry) in &gone {
         if let Some(b) = held.remove(label) {
             blocked.insert(label.to_string(), b);
+        } else if let Some(why) = req.unvouched.get(*label) {
+            // Gone from the source's lock with no event removing it (deleted by hand).
+            blocked.insert(
+                label.to_string(),
+                Blocked {
+                    label: label.to_string(),
+                    gate: "recorded".into(),
+                    reason: format!(
+                        "{why}: a promotion destroys only what {}'s audit trail recorded as destroyed",
+                        req.from
+                    ),
+                },
+            );
         } else if !req.allow_destroy {
             blocked.insert(
                 label.to_string(),
@@ -775,6 +788,43 @@ impl PromotionPlan {
                     };
                     if let Some(why) = why {
                         return Err(format!("{label} is promoted, and {why}"));
+                    }
+                }
+            }
+        }
+        // A destroyed target: nothing that stays in the destination depends on it, what
+        // depended on it is destroyed before it, and what is promoted away from it is
+        // applied before it.
+        for (i, wave) in self.waves.iter().enumerate() {
+            for step in wave.iter().filter(|s| s.action == StepAction::Destroy) {
+                let label = step.label.as_str();
+                for (reader, entry) in dst.iter().filter(|(r, _)| r.as_str() != label) {
+                    let after = match wave_of.get(reader.as_str()) {
+                        Some((_, StepAction::Apply)) => src.get(reader).unwrap_or(entry),
+                        _ => entry,
+                    };
+                    let reads_now = entry.deps.iter().any(|d| d == label);
+                    let reads_after = after.deps.iter().any(|d| d == label);
+                    let why = match wave_of.get(reader.as_str()) {
+                        Some((j, StepAction::Destroy)) if reads_now && *j >= i => Some(format!(
+                            "{reader}, which depends on it, is destroyed in the same wave or later"
+                        )),
+                        Some((_, StepAction::Destroy)) => None,
+                        Some((_, StepAction::Apply)) if reads_after => Some(format!(
+                            "{reader} is promoted and still depends on it"
+                        )),
+                        Some((j, StepAction::Apply)) if reads_now && *j >= i => Some(format!(
+                            "{reader}, which depends on it until it is promoted, is promoted in the same wave or later"
+                        )),
+                        Some((_, StepAction::Apply)) => None,
+                        None if reads_now => Some(format!(
+                            "{reader} stays in {} and depends on it",
+                            self.to
+                        )),
+                        None => None,
+                    };
+                    if let Some(why) = why {
+                        return Err(format!("{label} is destroyed, and {why}"));
                     }
                 }
             }

@@ -233,13 +233,16 @@ fn preflight(
     }
     let now = clock::now();
     let unvouched = crate::audit::unvouched(&session.root, &plan.from)?;
+    if let Some((step, why)) = plan
+        .steps()
+        .find_map(|s| unvouched.get(&s.label).map(|why| (s, why)))
+    {
+        return Ok(Err(format!(
+            "{} is not vouched for by {}'s audit trail: {why}",
+            step.label, plan.from
+        )));
+    }
     for step in plan.steps().filter(|s| s.action == StepAction::Apply) {
-        if let Some(why) = unvouched.get(&step.label) {
-            return Ok(Err(format!(
-                "{} is not vouched for by {}'s audit trail: {why}",
-                step.label, plan.from
-            )));
-        }
         let Some(entry) = locks.source.targets.get(&step.label) else {
             return Ok(Err(format!(
                 "{} is no longer in {}'s lock",

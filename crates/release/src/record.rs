@@ -189,18 +189,22 @@ fn record_in_lock(
     // runs in this checkout: two applies at once each keep the other's entries.
     let _turn = take_turn(&session.root, env)?;
     let mut lock = ReleaseLock::read(&session.root, env)?;
+    // Entries the ledger does not vouch for (edited by hand) are written afresh from this
+    // run's verification: this event must not vouch for what it did not verify.
+    let unvouched = crate::audit::unvouched(&session.root, env)?;
     let mut entries = BTreeMap::new();
     for (label, kind) in &candidates {
         let hash = view.hash_of(label).expect("a model target").to_string();
         match &results[label] {
-            // Already recorded at this hash (and, for a chart, the same rendering): the
-            // entry keeps when it arrived (soak times count from then) and the commit that
-            // first brought it.
+            // Already recorded at this hash (and, for a chart, the same rendering), as the
+            // ledger says: the entry keeps when it arrived (soak times count from then) and
+            // the commit that first brought it.
             Ok(v)
-                if lock
-                    .targets
-                    .get(label)
-                    .is_some_and(|e| e.hash == hash && e.rendered == v.rendered) =>
+                if !unvouched.contains_key(label)
+                    && lock
+                        .targets
+                        .get(label)
+                        .is_some_and(|e| e.hash == hash && e.rendered == v.rendered) =>
             {
                 out.recorded.push(label.clone());
             }

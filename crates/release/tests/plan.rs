@@ -175,8 +175,19 @@ fn request<'a>(labels: &'a [String], allow_destroy: bool, now: i64) -> Request<'
 }
 
 /// dev -> staging of `locks`, all targets, no destroys, an hour after `T0`.
+/// `plan::make`, and the plan it makes passes `check_against` its own locks: what approve
+/// and apply check never refuses an honest plan.
+#[track_caller]
+fn checked(model: &Model, locks: &Locks, req: &Request) -> PromotionPlan {
+    let plan = plan::make(model, locks, req).unwrap();
+    if let Err(why) = plan.check_against(locks) {
+        panic!("an honest plan does not pass its own check: {why}\n{plan:#?}");
+    }
+    plan
+}
+
 fn promote(model: &Model, locks: &Locks) -> PromotionPlan {
-    plan::make(model, locks, &request(&[], false, T0 + HOUR)).unwrap()
+    checked(model, locks, &request(&[], false, T0 + HOUR))
 }
 
 fn waves(plan: &PromotionPlan) -> Vec<Vec<&str>> {
@@ -296,7 +307,7 @@ fn an_entry_the_audit_trail_does_not_vouch_for_is_held_back() {
         unvouched: &unvouched,
         ..request(&[], false, T0 + HOUR)
     };
-    let plan = plan::make(&model, &locks(all('a'), all('b')), &req).unwrap();
+    let plan = checked(&model, &locks(all('a'), all('b')), &req);
     assert_eq!(
         blocked(&plan),
         vec![
@@ -321,7 +332,7 @@ fn a_target_under_its_soak_time_is_held_back_until_it_has_soaked() {
     src[1].1.applied_at = format_utc(T0 + HOUR); // cluster soaks until T0 + 3h
     let locks = locks(src, all('b'));
 
-    let at = |now| plan::make(&model, &locks, &request(&[], false, now)).unwrap();
+    let at = |now| checked(&model, &locks, &request(&[], false, now));
     let plan = at(T0 + 3 * HOUR - 1);
     assert_eq!(
         blocked(&plan),
@@ -384,7 +395,7 @@ fn a_dependency_neither_deployed_in_the_destination_nor_promoted_blocks_its_depe
     let only_cluster = [CLUSTER.to_string()];
     // network is not in staging, and the plan is limited to cluster.
     let l = locks(all('a'), vec![(DNS, entry('a', &[]))]);
-    let plan = plan::make(&model, &l, &request(&only_cluster, false, T0)).unwrap();
+    let plan = checked(&model, &l, &request(&only_cluster, false, T0));
     assert_eq!(blocked(&plan), vec![(CLUSTER, "dependency")]);
     assert!(plan.waves.is_empty());
     assert!(
@@ -395,7 +406,7 @@ fn a_dependency_neither_deployed_in_the_destination_nor_promoted_blocks_its_depe
 
     // With network deployed there (at any hash), cluster promotes alone.
     let l = locks(all('a'), vec![(NETWORK, entry('b', &[]))]);
-    let plan = plan::make(&model, &l, &request(&only_cluster, false, T0)).unwrap();
+    let plan = checked(&model, &l, &request(&only_cluster, false, T0));
     assert!(plan.blocked.is_empty(), "{:?}", plan.blocked);
     assert_eq!(waves(&plan), vec![vec![CLUSTER]]);
 
@@ -425,7 +436,7 @@ fn a_target_gone_from_the_source_is_destroyed_only_with_allow_destroy_dependents
     assert!(reason(&plan, LEGACY).contains("--allow-destroy"));
     assert!(plan.steps().all(|s| s.action == StepAction::Apply));
 
-    let plan = plan::make(&model, &l, &request(&[], true, T0 + HOUR)).unwrap();
+    let plan = checked(&model, &l, &request(&[], true, T0 + HOUR));
     assert!(plan.blocked.is_empty(), "{:?}", plan.blocked);
     assert_eq!(
         waves(&plan),
@@ -443,6 +454,17 @@ fn a_target_gone_from_the_source_is_destroyed_only_with_allow_destroy_dependents
     assert_eq!(s.commit, "c".repeat(40));
     assert_eq!(s.rollback, Rollback::Previous);
     assert_eq!(step(&plan, LEGACY_APP).action, StepAction::Destroy);
+
+    // Edited (its digest computed again, as anyone can): legacy destroyed before the app
+    // that depends on it, or without it, is refused by what approve and apply check.
+    let mut reordered = plan.clone();
+    reordered.waves.swap(3, 4);
+    let why = reordered.check_against(&l).unwrap_err();
+    assert!(why.contains("stacks/legacy is destroyed"), "{why}");
+    let mut alone = plan.clone();
+    alone.waves.remove(3);
+    let why = alone.check_against(&l).unwrap_err();
+    assert!(why.contains("stacks/legacy-app stays"), "{why}");
 }
 
 #[test]
@@ -454,7 +476,7 @@ fn a_gone_target_still_depended_on_by_a_staying_one_is_blocked() {
     let mut dst = all('b');
     dst[4].1 = src[4].1.clone();
     dst.push((LEGACY, entry('c', &[])));
-    let plan = plan::make(&model, &locks(src, dst), &request(&[], true, T0 + HOUR)).unwrap();
+    let plan = checked(&model, &locks(src, dst), &request(&[], true, T0 + HOUR));
     assert_eq!(blocked(&plan), vec![(LEGACY, "dependency")]);
     assert!(
         reason(&plan, LEGACY).contains("stacks/dns still depends on it"),
@@ -477,7 +499,7 @@ fn what_a_held_back_gone_target_depends_on_is_held_back_too() {
     dst[4].1.deps = vec![LEGACY_APP.into()];
     dst.push((LEGACY, entry('c', &[])));
     dst.push((LEGACY_APP, entry('d', &[LEGACY])));
-    let plan = plan::make(&model, &locks(src, dst), &request(&[], true, T0 + HOUR)).unwrap();
+    let plan = checked(&model, &locks(src, dst), &request(&[], true, T0 + HOUR));
     assert_eq!(
         blocked(&plan),
         vec![
@@ -502,7 +524,7 @@ fn a_target_the_source_never_deploys_is_outside_the_plan() {
     dst.push(("stacks/edge", entry('e', &[])));
     let l = locks(all('a'), dst);
     for allow_destroy in [false, true] {
-        let plan = plan::make(&model, &l, &request(&[], allow_destroy, T0)).unwrap();
+        let plan = checked(&model, &l, &request(&[], allow_destroy, T0));
         assert_eq!(plan.outside, vec!["stacks/edge".to_string()]);
         assert!(plan.waves.is_empty(), "{:?}", waves(&plan));
         assert!(plan.blocked.is_empty(), "{:?}", plan.blocked);
@@ -528,7 +550,7 @@ fn rollback_restores_the_previous_entry_or_destroys_a_new_target_only_when_allow
     assert_eq!(step(&plan, DNS).rollback, Rollback::Keep);
     assert!(step(&plan, DNS).previous.is_none());
 
-    let plan = plan::make(&model, &l, &request(&[], true, T0)).unwrap();
+    let plan = checked(&model, &l, &request(&[], true, T0));
     assert_eq!(step(&plan, NETWORK).rollback, Rollback::Previous);
     assert_eq!(step(&plan, DNS).rollback, Rollback::Destroy);
 }
@@ -662,7 +684,7 @@ fn a_plan_limited_to_labels_plans_only_them_and_an_unknown_label_is_a_usage_erro
     let model = model("");
     let l = locks(all('a'), all('b'));
     let labels = [DNS.to_string()];
-    let plan = plan::make(&model, &l, &request(&labels, true, T0)).unwrap();
+    let plan = checked(&model, &l, &request(&labels, true, T0));
     assert_eq!(waves(&plan), vec![vec![DNS]]);
     assert!(plan.blocked.is_empty(), "{:?}", plan.blocked);
     assert_eq!(plan.labels, labels.to_vec());
@@ -714,7 +736,22 @@ fn approvals_that_no_one_could_give_are_refused() {
     );
     assert_eq!(err.location().unwrap().file, file);
 
-    let key = "namespaces=\"strata-promote\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI";
+    // An ed25519 public key as a .pub file writes it: its type, then the base64 of its wire
+    // form (the type's name and 32 bytes of key), here the bytes all `n`.
+    let pk = |n: u8| {
+        use base64::Engine;
+        let mut wire = Vec::new();
+        wire.extend_from_slice(&11u32.to_be_bytes());
+        wire.extend_from_slice(b"ssh-ed25519");
+        wire.extend_from_slice(&32u32.to_be_bytes());
+        wire.extend_from_slice(&[n; 32]);
+        format!(
+            "ssh-ed25519 {}",
+            base64::engine::general_purpose::STANDARD.encode(wire)
+        )
+    };
+    let key = format!("namespaces=\"strata-promote\" {}", pk(1));
+    let key_b = format!("namespaces=\"strata-promote\" {}", pk(2));
     write(
         root,
         approvals::ALLOWED_SIGNERS,
@@ -727,7 +764,7 @@ fn approvals_that_no_one_could_give_are_refused() {
     write(
         root,
         approvals::ALLOWED_SIGNERS,
-        &format!("alice@example.com {key}A\nbob@example.com,carol@example.com {key}A\n"),
+        &format!("alice@example.com {key}\nbob@example.com,carol@example.com {key}\n"),
     );
     let err = approvals::can_be_met(root, file, 1, &[]).unwrap_err();
     assert!(err.to_string().contains("only 1 approver key"), "{err}");
@@ -736,7 +773,8 @@ fn approvals_that_no_one_could_give_are_refused() {
         root,
         approvals::ALLOWED_SIGNERS,
         &format!(
-            "alice@example.com {key}A\nbob@example.com {key}B\ncarol@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC comment\n"
+            "alice@example.com {key}\nbob@example.com {key_b}\ncarol@example.com {} comment\n",
+            pk(3)
         ),
     );
     approvals::can_be_met(root, file, 1, &[]).unwrap();
@@ -751,7 +789,8 @@ fn approvals_that_no_one_could_give_are_refused() {
     approvals::can_be_met(root, file, 1, &approvers).unwrap();
     // A key listed only for audit signatures approves nothing; one for both does.
     let both = format!(
-        "alice@example.com {key}A\nbob@example.com {key}B\ndeployer@ci namespaces=\"strata-audit\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID\n"
+        "alice@example.com {key}\nbob@example.com {key_b}\ndeployer@ci namespaces=\"strata-audit\" {}\n",
+        pk(4)
     );
     write(root, approvals::ALLOWED_SIGNERS, &both);
     let err = approvals::can_be_met(root, file, 2, &[]).unwrap_err();
@@ -776,7 +815,7 @@ fn approvals_that_no_one_could_give_are_refused() {
     write(
         root,
         approvals::ALLOWED_SIGNERS,
-        &format!("alice@example.com {key}A\njunk\nbob@example.com not-a-key\n"),
+        &format!("alice@example.com {key}\njunk\nbob@example.com not-a-key\n"),
     );
     let err = approvals::can_be_met(root, file, 2, &[]).unwrap_err();
     assert!(err.to_string().contains("names no SSH public key"), "{err}");
@@ -785,4 +824,12 @@ fn approvals_that_no_one_could_give_are_refused() {
         (at.file.as_str(), at.line),
         (approvals::ALLOWED_SIGNERS, Some(2))
     );
+    // A key type followed by data that is not such a key: the same.
+    write(
+        root,
+        approvals::ALLOWED_SIGNERS,
+        &format!("alice@example.com {key}\nbob@example.com ssh-ed25519 AAAAnot-a-key\n"),
+    );
+    let err = approvals::can_be_met(root, file, 1, &[]).unwrap_err();
+    assert_eq!(err.location().unwrap().line, Some(2), "{err}");
 }
