@@ -557,6 +557,17 @@ fn signed_environments_sign_every_event_and_check_access_against_the_key() {
     assert_first_problem(&repo, "the ledger was removed");
     std::fs::write(repo.path().join(LEDGER), &text).unwrap();
     assert_eq!(verify(&repo).0, 0);
+    // `signed_from` set past the next event would let the events up to it pass unsigned.
+    repo.write(
+        "environments/dev/env.toml",
+        &format!("{env_toml}[audit]\nsigned = true\nsigned_from = 9\n"),
+    );
+    assert_first_problem(&repo, "is past the next event (3)");
+    repo.write(
+        "environments/dev/env.toml",
+        &format!("{env_toml}[audit]\nsigned = true\n"),
+    );
+    assert_eq!(verify(&repo).0, 0);
 
     // Signing switched off by a later change: the next event is unsigned, after signed
     // ones, and that is a problem. Access is then checked against git's identity again.

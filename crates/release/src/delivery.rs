@@ -779,7 +779,9 @@ pub fn check_ready(root: &Path, model: &Model, env: &str) -> Result<()> {
         return Ok(());
     }
     Err(Error::Invalid {
-        message: format!("the GitOps validator `{program}` of {env} cannot be found"),
+        message: format!(
+            "the GitOps validator `{program}` of {env} cannot be found, or is not executable"
+        ),
         location: Location::new(WORKSPACE_FILE, None),
         hint: "install it, or correct `[gitops] validate` (in WORKSPACE.toml or the environment's env.toml; a program holding a `/` is relative to the workspace root)".into(),
     })

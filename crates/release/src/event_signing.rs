@@ -194,6 +194,20 @@ pub(crate) fn check_signatures(
             (None, None) => unsigned_before += 1,
         }
     }
+    // `signed_from` past the next event would let events up to it pass unsigned.
+    let next = checked.events.last().map_or(1, |e| e.seq + 1);
+    if let Some(from) = config
+        .audit
+        .signed_from
+        .filter(|&f| config.audit.signed && f > next)
+    {
+        problems.push(strata_audit::Problem {
+            line: checked.lines.last().copied().unwrap_or(1),
+            message: format!(
+                "`[audit] signed_from = {from}` is past the next event ({next}): events up to it would pass unsigned; set it to the number of the first signed event"
+            ),
+        });
+    }
     if config.audit.signed && unsigned_before > 0 {
         notes.push(format!(
             "{unsigned_before} event(s) before `signed_from` are not signed: written before `[audit] signed` was set"
