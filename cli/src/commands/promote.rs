@@ -88,7 +88,7 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
         &env.config.access.approvers,
     )?;
     let locks = Locks::read(&session.root, &args.from, &args.to)?;
-    let unvouched = strata_release::audit::unvouched(&session.root, &args.from)?;
+    let unvouched = strata_release::vouch::unvouched(&session.root, &args.from)?;
     let request = Request {
         from: &args.from,
         to: &args.to,

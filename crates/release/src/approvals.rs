@@ -382,7 +382,7 @@ pub fn approve(root: &Path, plan_path: &Path, plan: &PromotionPlan, key: &Path) 
     let wrong = match wrong {
         Some(why) => Some(why),
         None => {
-            let unvouched = crate::audit::unvouched(root, &plan.from)?;
+            let unvouched = crate::vouch::unvouched(root, &plan.from)?;
             plan.steps()
                 .find_map(|s| unvouched.get(&s.label).map(|why| (s, why)))
                 .map(|(s, why)| {

@@ -7,6 +7,7 @@ use crate::lock::ReleaseLock;
 use crate::plan::short;
 use crate::promote::{Outcome, Status as PromoteStatus};
 use crate::record::Recorded;
+use crate::vouch::{commit_time_in, removed_without_event, vouch, Vouch};
 use std::collections::BTreeMap;
 use std::path::Path;
 use strata_audit::{NewEvent, TargetEvent};
@@ -24,11 +25,11 @@ const PROMOTED: &str = "promoted";
 
 /// Whether a target's result in an event says the event wrote its release lock entry
 /// (`recorded` by an apply, `promoted`), or removed it (`destroyed`).
-fn writes_lock_entry(result: &str) -> bool {
+pub(crate) fn writes_lock_entry(result: &str) -> bool {
     matches!(result, "recorded" | PROMOTED)
 }
 
-fn error(e: strata_audit::Error) -> Error {
+pub(crate) fn error(e: strata_audit::Error) -> Error {
     match e {
         strata_audit::Error::Io { path, source } => Error::io(path, source),
     }
@@ -369,190 +370,6 @@ pub struct Verified {
     /// What verification cannot tell (a lock with entries and an empty ledger: written
     /// before the audit trail began, or the ledger was removed).
     pub notes: Vec<String>,
-}
-
-/// What an environment's ledger says of one entry of its release lock.
-enum Vouch {
-    /// The last event that wrote or removed it wrote exactly it: that event's line.
-    Written(usize),
-    /// No event wrote it, and it dates from before the ledger's first event.
-    BeforeLedger,
-    /// Why the ledger does not explain it.
-    Not(String),
-}
-
-/// Each entry of `lock` (the release lock of the environment whose ledger `checked` is),
-/// by label; nothing when the ledger is empty.
-fn vouch(
-    checked: &strata_audit::Checked,
-    lock: &ReleaseLock,
-    commit_time: &dyn Fn(&str) -> Option<i64>,
-) -> Vec<(String, Vouch)> {
-    let Some(first) = checked.events.first() else {
-        return Vec::new();
-    };
-    let since = crate::clock::parse_utc(&first.time).unwrap_or(i64::MAX);
-    let mut out = Vec::new();
-    for (label, entry) in &lock.targets {
-        // The last event that wrote or removed this entry: the entry must be what it wrote.
-        let last = checked
-            .events
-            .iter()
-            .zip(&checked.lines)
-            .rev()
-            .find_map(|(e, &line)| {
-                e.targets
-                    .iter()
-                    .rev()
-                    .find(|t| {
-                        t.label == *label
-                            && (writes_lock_entry(&t.result) || t.result == "destroyed")
-                    })
-                    .map(|t| (e, t, line))
-            });
-        let last_line = last.map(|(_, _, line)| line).unwrap_or(0);
-        let last = last.map(|(e, t, _)| (e, t));
-        let entry_text = format!(
-            "the release lock's entry for {label} (hash {}, commit {}, applied {} by {})",
-            short(&entry.hash),
-            short(&entry.commit),
-            entry.applied_at,
-            entry.applied_by
-        );
-        let vouch = match last {
-            Some((e, t)) if t.result == "destroyed" => Vouch::Not(format!(
-                "{entry_text}: event {} ({}) removed it",
-                e.seq, e.action
-            )),
-            Some((e, t))
-                if t.hash.as_deref() != Some(entry.hash.as_str())
-                    || t.commit.as_deref() != Some(entry.commit.as_str()) =>
-            {
-                Vouch::Not(format!(
-                    "{entry_text} is not what event {} ({} by {}) wrote (hash {}, commit {})",
-                    e.seq,
-                    e.action,
-                    e.actor,
-                    t.hash.as_deref().map(short).unwrap_or("none"),
-                    t.commit.as_deref().map(short).unwrap_or("none"),
-                ))
-            }
-            Some((e, t)) if t.entry.as_ref().is_some_and(|d| *d != entry.digest()) => {
-                Vouch::Not(format!(
-                    "{entry_text} was changed after event {} ({} by {}) wrote it: its checks, policy severity, date or dependencies are not what the event attests",
-                    e.seq, e.action, e.actor
-                ))
-            }
-            Some(_) => Vouch::Written(last_line),
-            // Dated before its own commit was made (an hour's grace for clocks): backdated
-            // by hand.
-            None if commit_time(&entry.commit)
-                .is_some_and(|t| t > entry.applied_secs() + 3600) =>
-            {
-                Vouch::Not(format!(
-                    "{entry_text} is dated before its commit was made, and no event wrote it: backdated"
-                ))
-            }
-            // Written before the ledger began: nothing to check it against.
-            None if entry.applied_secs() < since => Vouch::BeforeLedger,
-            None => Vouch::Not(format!(
-                "{entry_text} was written by no event of the ledger"
-            )),
-        };
-        out.push((label.clone(), vouch));
-    }
-    out
-}
-
-/// The labels an event of the ledger wrote into the lock, and that are gone from it with no
-/// later event removing them (deleted by hand), with why.
-fn removed_without_event(
-    checked: &strata_audit::Checked,
-    lock: &ReleaseLock,
-) -> BTreeMap<String, String> {
-    let mut last: BTreeMap<&str, (&strata_audit::Event, &TargetEvent)> = BTreeMap::new();
-    for e in &checked.events {
-        for t in &e.targets {
-            if writes_lock_entry(&t.result) || t.result == "destroyed" {
-                last.insert(t.label.as_str(), (e, t));
-            }
-        }
-    }
-    last.into_iter()
-        .filter(|(label, (_, t))| writes_lock_entry(&t.result) && !lock.targets.contains_key(*label))
-        .map(|(label, (e, _))| {
-            (
-                label.to_string(),
-                format!(
-                    "event {} ({} by {}) wrote the release lock's entry for {label}, and it is gone with no event removing it",
-                    e.seq, e.action, e.actor
-                ),
-            )
-        })
-        .collect()
-}
-
-/// When a commit of the repository at `root` was made (nothing when it has no git, or not
-/// that commit).
-fn commit_time_in(root: &Path) -> impl Fn(&str) -> Option<i64> {
-    let repo = strata_graph::git::Repo::open(root).ok();
-    move |commit: &str| repo.as_ref()?.commit_time(commit)
-}
-
-/// The entries of `env`'s release lock that its ledger does not vouch for, with why: an
-/// entry no event wrote as it is (edited by hand, or dated before the ledger began), or
-/// every entry when the ledger does not verify (a broken chain, a missing or bad
-/// signature). A promotion moves only what an event recorded as applied and verified.
-pub fn unvouched(root: &Path, env: &str) -> Result<BTreeMap<String, String>> {
-    let checked = strata_audit::check(&ledger_path(root, env), env).map_err(error)?;
-    let mut problems = checked.problems.clone();
-    let mut notes = Vec::new();
-    let config = env_config(root, env)?;
-    event_signing::check_signatures(root, &config, &checked, &mut problems, &mut notes)?;
-    let lock = ReleaseLock::read(root, env)?;
-    let ledger = format!("environments/{env}/{AUDIT_FILE}");
-    if checked.events.is_empty() {
-        let why = format!("{ledger} holds no event that wrote it");
-        return Ok(lock
-            .targets
-            .keys()
-            .map(|l| (l.clone(), why.clone()))
-            .collect());
-    }
-    // A problem in the ledger takes away what events up to it vouch for; an entry written
-    // by a valid event after the last problem (a key revoked after a leak, then the
-    // environment applied again with a new key) is vouched for.
-    let last_problem = problems
-        .iter()
-        .filter(|p| p.line > 0)
-        .max_by_key(|p| p.line)
-        .map(|p| {
-            (
-                p.line,
-                format!("{ledger} does not verify (line {}: {})", p.line, p.message),
-            )
-        });
-    let mut out: BTreeMap<String, String> = vouch(&checked, &lock, &commit_time_in(root))
-        .into_iter()
-        .filter_map(|(label, v)| match v {
-            Vouch::Written(line) => match &last_problem {
-                Some((at, why)) if line <= *at => Some((
-                    label,
-                    format!(
-                        "{why}, at or after the event that wrote it: apply it again to record it"
-                    ),
-                )),
-                _ => None,
-            },
-            Vouch::BeforeLedger => Some((
-                label,
-                format!("no event of {ledger} wrote it (it dates from before the ledger began)"),
-            )),
-            Vouch::Not(why) => Some((label, why)),
-        })
-        .collect();
-    out.extend(removed_without_event(&checked, &lock));
-    Ok(out)
 }
 
 /// Checks each environment's ledger: its chain, and that every entry of the release lock

@@ -17,6 +17,7 @@ mod plan_text;
 pub mod promote;
 pub mod record;
 pub mod verify;
+pub mod vouch;
 
 use strata_graph::model::Model;
 use strata_graph::Result;

@@ -125,7 +125,7 @@ pub struct Request<'a> {
     /// Seconds since the epoch, for soak times.
     pub now: i64,
     /// The source's lock entries its audit ledger does not vouch for, with why
-    /// ([`crate::audit::unvouched`]): held back (gate `recorded`).
+    /// ([`crate::vouch::unvouched`]): held back (gate `recorded`).
     pub unvouched: &'a BTreeMap<String, String>,
 }
 

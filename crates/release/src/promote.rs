@@ -232,7 +232,7 @@ fn preflight(
         )));
     }
     let now = clock::now();
-    let unvouched = crate::audit::unvouched(&session.root, &plan.from)?;
+    let unvouched = crate::vouch::unvouched(&session.root, &plan.from)?;
     if let Some((step, why)) = plan
         .steps()
         .find_map(|s| unvouched.get(&s.label).map(|why| (s, why)))

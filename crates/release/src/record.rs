@@ -191,7 +191,7 @@ fn record_in_lock(
     let mut lock = ReleaseLock::read(&session.root, env)?;
     // Entries the ledger does not vouch for (edited by hand) are written afresh from this
     // run's verification: this event must not vouch for what it did not verify.
-    let unvouched = crate::audit::unvouched(&session.root, env)?;
+    let unvouched = crate::vouch::unvouched(&session.root, env)?;
     let mut entries = BTreeMap::new();
     for (label, kind) in &candidates {
         let hash = view.hash_of(label).expect("a model target").to_string();
