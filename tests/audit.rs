@@ -683,3 +683,65 @@ fn a_promotion_into_a_signed_environment_needs_the_key() {
     let run = repo.strata(&["--json", "audit", "verify", "--env", "staging"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 }
+
+/// A deploy key revoked after a leak makes the events it signed problems, so what they
+/// wrote is not promoted; applying again with a new key writes each entry afresh, and what
+/// that valid event wrote promotes: a problem early in a ledger does not block the train
+/// for good.
+#[test]
+fn after_a_revoked_key_applying_again_with_a_new_key_makes_dev_promotable() {
+    let repo = tools_repo();
+    let (keys, deployer, _) = deploy_keys(&repo);
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n[audit]\nsigned = true\n",
+    );
+    repo.write(
+        "environments/staging/env.toml",
+        "promotes_from = \"dev\"\n\n[state]\nbackend = \"local\"\n",
+    );
+    network_stack(&repo, "1");
+    repo.commit("dev signs its events");
+    strata_signing(
+        &repo,
+        &deployer,
+        &["apply", "--env", "dev", "--auto-approve"],
+    )
+    .assert_ok();
+    repo.commit("dev's lock and ledger");
+    let plan = || {
+        repo.strata(&[
+            "--json", "promote", "plan", "--from", "dev", "--to", "staging",
+        ])
+        .json()
+    };
+    let planned = |plan: &Value| -> Vec<String> {
+        plan["waves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|w| w.as_array().unwrap().iter())
+            .map(|s| s["label"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(planned(&plan()), ["stacks/network"]);
+
+    // The key leaks: revoked, and a new one listed.
+    let leaked = std::fs::read_to_string(keys.path().join("deployer.pub")).unwrap();
+    repo.write("environments/revoked_keys", &leaked);
+    let (second, second_pub) = ssh_key(keys.path(), "deployer2");
+    repo.append(
+        "environments/allowed_signers",
+        &format!("deployer2@ci namespaces=\"strata-audit\" {second_pub}\n"),
+    );
+    repo.commit("revoke the leaked key");
+    let held = plan();
+    assert!(planned(&held).is_empty(), "{held}");
+    assert_eq!(held["blocked"][0]["gate"], "recorded", "{held}");
+
+    strata_signing(&repo, &second, &["apply", "--env", "dev", "--auto-approve"]).assert_ok();
+    repo.commit("dev applied again with the new key");
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 1, "event 1 stays a problem: {json}");
+    assert_eq!(planned(&plan()), ["stacks/network"]);
+}
