@@ -7,7 +7,7 @@ use crate::lock::ReleaseLock;
 use crate::plan::short;
 use crate::promote::{Outcome, Status as PromoteStatus};
 use crate::record::Recorded;
-use crate::vouch::{commit_time_in, removed_without_event, vouch, Vouch};
+use crate::vouch::{commit_time_in, removed_without_event, vouch, Ledger, Vouch};
 use std::collections::BTreeMap;
 use std::path::Path;
 use strata_audit::{NewEvent, TargetEvent};
@@ -378,13 +378,13 @@ pub struct Verified {
 pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
     let mut out = Vec::new();
     for env in envs {
-        let checked = strata_audit::check(&ledger_path(root, env), env).map_err(error)?;
-        let mut problems = checked.problems.clone();
-        let mut notes = Vec::new();
-        let config = env_config(root, env)?;
-        event_signing::check_signatures(root, &config, &checked, &mut problems, &mut notes)?;
-        problems.sort_by_key(|p| p.line);
-        let lock = ReleaseLock::read(root, env)?;
+        let Ledger {
+            checked,
+            mut problems,
+            mut notes,
+            config,
+            lock,
+        } = Ledger::read(root, env)?;
         if checked.events.is_empty() && !lock.targets.is_empty() && config.audit.signed {
             // Every event is signed here, so a lock with entries and no ledger is one whose
             // ledger was removed.

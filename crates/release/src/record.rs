@@ -191,7 +191,9 @@ fn record_in_lock(
     let mut lock = ReleaseLock::read(&session.root, env)?;
     // Entries the ledger does not vouch for (edited by hand) are written afresh from this
     // run's verification: this event must not vouch for what it did not verify.
-    let unvouched = crate::vouch::unvouched(&session.root, env)?;
+    // Asked only when an entry would be kept (checking a signed ledger runs ssh-keygen once
+    // per event).
+    let mut unvouched: Option<BTreeMap<String, String>> = None;
     let mut entries = BTreeMap::new();
     for (label, kind) in &candidates {
         let hash = view.hash_of(label).expect("a model target").to_string();
@@ -200,11 +202,15 @@ fn record_in_lock(
             // ledger says: the entry keeps when it arrived (soak times count from then) and
             // the commit that first brought it.
             Ok(v)
-                if !unvouched.contains_key(label)
-                    && lock
-                        .targets
-                        .get(label)
-                        .is_some_and(|e| e.hash == hash && e.rendered == v.rendered) =>
+                if lock
+                    .targets
+                    .get(label)
+                    .is_some_and(|e| e.hash == hash && e.rendered == v.rendered)
+                    && !match &unvouched {
+                        Some(u) => u,
+                        None => unvouched.insert(crate::vouch::unvouched(&session.root, env)?),
+                    }
+                    .contains_key(label) =>
             {
                 out.recorded.push(label.clone());
             }

@@ -141,17 +141,46 @@ pub(crate) fn commit_time_in(root: &Path) -> impl Fn(&str) -> Option<i64> {
     move |commit: &str| repo.as_ref()?.commit_time(commit)
 }
 
+/// An environment's ledger as read and checked (chain and signatures), with the settings
+/// it was checked under and the release lock it explains.
+pub(crate) struct Ledger {
+    pub checked: strata_audit::Checked,
+    /// The chain's and the signatures' problems, by line.
+    pub problems: Vec<strata_audit::Problem>,
+    pub notes: Vec<String>,
+    pub config: strata_graph::manifest::EnvConfig,
+    pub lock: ReleaseLock,
+}
+
+impl Ledger {
+    pub(crate) fn read(root: &Path, env: &str) -> Result<Ledger> {
+        let checked = strata_audit::check(&ledger_path(root, env), env).map_err(error)?;
+        let mut problems = checked.problems.clone();
+        let mut notes = Vec::new();
+        let config = env_config(root, env)?;
+        event_signing::check_signatures(root, &config, &checked, &mut problems, &mut notes)?;
+        problems.sort_by_key(|p| p.line);
+        Ok(Ledger {
+            checked,
+            problems,
+            notes,
+            config,
+            lock: ReleaseLock::read(root, env)?,
+        })
+    }
+}
+
 /// The entries of `env`'s release lock that its ledger does not vouch for, with why: an
 /// entry no event wrote as it is (edited by hand, or dated before the ledger began), or
 /// every entry when the ledger does not verify (a broken chain, a missing or bad
 /// signature). A promotion moves only what an event recorded as applied and verified.
 pub fn unvouched(root: &Path, env: &str) -> Result<BTreeMap<String, String>> {
-    let checked = strata_audit::check(&ledger_path(root, env), env).map_err(error)?;
-    let mut problems = checked.problems.clone();
-    let mut notes = Vec::new();
-    let config = env_config(root, env)?;
-    event_signing::check_signatures(root, &config, &checked, &mut problems, &mut notes)?;
-    let lock = ReleaseLock::read(root, env)?;
+    let Ledger {
+        checked,
+        problems,
+        lock,
+        ..
+    } = Ledger::read(root, env)?;
     let ledger = format!("environments/{env}/{AUDIT_FILE}");
     if checked.events.is_empty() {
         let why = format!("{ledger} holds no event that wrote it");
