@@ -1038,3 +1038,105 @@ output "user_data" {
         vec!["modules/ud"]
     );
 }
+
+/// `locals { p = var.p }` read by `file(local.p)` (or a path built on it) reads the
+/// variable's default: a default that may be a path is followed through the local.
+#[test]
+fn a_variable_default_read_through_a_local_is_followed() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("shared/policy.json", "{}\n");
+    repo.write("shared/conf/a.yaml", "a: 1\n");
+    repo.write(
+        "stacks/app/main.tf",
+        r#"variable "policy_file" {
+  default = "../../shared/policy.json"
+}
+
+variable "conf_dir" {
+  default = "../../shared/conf"
+}
+
+locals {
+  policy = var.policy_file
+  conf   = var.conf_dir
+}
+
+output "policy" {
+  value = file(local.policy)
+}
+
+output "conf" {
+  value = file("${local.conf}/a.yaml")
+}
+"#,
+    );
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/policy.json", &["stacks/app"]),
+            ("shared/conf/a.yaml", &["stacks/app"]),
+        ],
+    );
+}
+
+/// A path a stack hands to a module (local or remote) in an argument is an input of the
+/// stack: the module reads it (`templatefile(var.template_path, ...)`), so a change to it
+/// affects the stack, and only the stacks handing it. A module target handing a path
+/// relative to its own directory has it as its own input; names and paths that lead to
+/// nothing give nothing.
+#[test]
+fn a_path_handed_to_a_module_is_an_input_of_the_caller() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("shared/templates/user-data.tpl", "#!/bin/sh\n");
+    repo.write("shared/policies/a.json", "{}\n");
+    repo.write("shared/policies/b.json", "{}\n");
+    repo.write("shared/other.txt", "x\n");
+    repo.write("shared/lambda/src/handler.py", "def handler(): pass\n");
+    repo.write(
+        "modules/node/main.tf",
+        "variable \"template_path\" {}\n\noutput \"user_data\" {\n  value = templatefile(var.template_path, {})\n}\n",
+    );
+    repo.write(
+        "modules/wrapper/main.tf",
+        "module \"node\" {\n  source        = \"../node\"\n  template_path = \"${path.module}/../../shared/templates/user-data.tpl\"\n}\n",
+    );
+    repo.write(
+        "stacks/app/main.tf",
+        r#"module "node" {
+  source        = "../../modules/node"
+  template_path = "${path.module}/../../shared/templates/user-data.tpl"
+  name          = "svc/app"
+  output_path   = "${path.module}/build/out.zip"
+}
+
+module "lambda" {
+  source      = "terraform-aws-modules/lambda/aws"
+  source_path = "../../shared/lambda/src"
+  policies    = ["${path.module}/../../shared/policies/a.json", "../../shared/policies/b.json"]
+}
+"#,
+    );
+    repo.write(
+        "stacks/other/main.tf",
+        "module \"node\" {\n  source        = \"../../modules/node\"\n  template_path = \"./local.tpl\"\n}\n",
+    );
+    repo.write("stacks/other/local.tpl", "x\n");
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            (
+                "shared/templates/user-data.tpl",
+                &["modules/wrapper", "stacks/app"],
+            ),
+            ("shared/lambda/src/handler.py", &["stacks/app"]),
+            ("shared/policies/a.json", &["stacks/app"]),
+            ("shared/policies/b.json", &["stacks/app"]),
+            ("shared/other.txt", &[]),
+            ("stacks/other/local.tpl", &["stacks/other"]),
+        ],
+    );
+}

@@ -30,6 +30,13 @@ pub struct HclFacts {
     /// a chart directory the stack deploys from the workspace (`"${path.module}/charts/x"`).
     #[serde(default)]
     pub chart_refs: Vec<FileRef>,
+    /// Paths a `module` block hands to its module in an argument
+    /// (`policy_file = "${path.module}/policy.json"`): the module may read them, so they
+    /// are inputs of the calling target, whatever the module (local or remote) does with
+    /// them. Each is a candidate: a file there is an input, a directory there gives every
+    /// file below it, nothing there gives nothing.
+    #[serde(default)]
+    pub module_args: Vec<FileRef>,
 }
 
 /// `locals { name = "${path.module}/../shared" }`
@@ -266,6 +273,15 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
                 .chart_refs
                 .extend(chart_refs_of(&attr.value, line_of(text, offset)));
         }
+        for attr in block.body.attributes() {
+            if !is_module_input(attr.key.as_str()) {
+                continue;
+            }
+            let offset = attr.span().map(|s| s.start).unwrap_or(0);
+            facts
+                .module_args
+                .extend(module_arg_paths(&attr.value, line_of(text, offset)));
+        }
         let Some(attr) = block.body.get_attribute("source") else {
             continue;
         };
@@ -336,6 +352,87 @@ impl Visit for FileRefVisitor<'_> {
     }
 }
 
+/// Whether an argument of a `module` block is an input variable of the module, not a
+/// meta-argument (`source`, `count`, ...) or the `chart` a wrapper module deploys (read as a
+/// chart, see [`chart_refs_of`]).
+pub(crate) fn is_module_input(key: &str) -> bool {
+    !matches!(
+        key,
+        "source" | "version" | "count" | "for_each" | "providers" | "depends_on" | "chart"
+    )
+}
+
+/// The fact for a module argument whose value is a static path (see `HclFacts::module_args`):
+/// a path led by `path.module`, `path.root`, `path.cwd` or a local, or a literal that starts
+/// with `./` or `../` (other literals are taken for names). The directory alone
+/// (`path.module`) gives nothing: its files are the caller's own, and a local alone
+/// (`local.x`) gives nothing either (see docs/soundness.md).
+pub(crate) fn module_arg_path(
+    base: PathBase,
+    path: String,
+    dynamic_tail: bool,
+    line: usize,
+) -> Option<FileRef> {
+    let keep = !path.is_empty()
+        && match base {
+            PathBase::Module | PathBase::Local(_) => true,
+            // `"${path.root}/x"` (`/x`) or a relative literal; `"x/y"` is taken for a name.
+            PathBase::Root => {
+                path.starts_with('/') || path.starts_with("./") || path.starts_with("../")
+            }
+            PathBase::Absolute => false,
+        };
+    keep.then(|| FileRef {
+        function: MODULE_ARGUMENT.to_string(),
+        base,
+        path,
+        pattern: None,
+        candidate: true,
+        dynamic_tail,
+        line,
+    })
+}
+
+/// The `function` of a [`FileRef`] that is a path handed to a module.
+pub(crate) const MODULE_ARGUMENT: &str = "module argument";
+
+/// The paths an argument of a `module` block hands to the module: its value when that is a
+/// static path (see [`module_arg_path`]), else, for a collection or a choice, the path
+/// templates and relative literals written in it (see [`Candidates`]).
+fn module_arg_paths(value: &Expression, line: usize) -> Vec<FileRef> {
+    let value = unwrapped(value);
+    if let Some((base, path, dynamic)) = static_path(value) {
+        return module_arg_path(base, path, dynamic, line)
+            .into_iter()
+            .collect();
+    }
+    if candidate_form(value).is_none() {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    Candidates {
+        line,
+        locals: false,
+        vars: false,
+        found: &mut found,
+    }
+    .visit_expr(value);
+    found
+        .into_iter()
+        .map(|r| FileRef {
+            function: MODULE_ARGUMENT.to_string(),
+            ..r
+        })
+        .collect()
+}
+
+/// [`module_arg_paths`] of a value given as text (the fast scanner's way to the same facts):
+/// `None` when the text is not one expression.
+pub(super) fn module_arg_paths_of_text(value: &str, line: usize) -> Option<Vec<FileRef>> {
+    let expr = hcl_edit::parser::parse_expr(value).ok()?;
+    Some(module_arg_paths(&expr, line))
+}
+
 /// The functions whose value is one of their arguments: a local set with one of them may
 /// hold any path written in it (`coalesce(var.t, local.default_tpl)`).
 pub(crate) const CHOICE_FUNCTIONS: &[&str] = &["coalesce", "try", "lookup", "element"];
@@ -373,6 +470,10 @@ fn candidate_form(expr: &Expression) -> Option<bool> {
 /// or a choice (see [`candidate_form`]), the paths written in it; nothing otherwise.
 fn local_candidates(name: &str, value: &Expression) -> Vec<PathLocal> {
     let value = unwrapped(value);
+    // A variable (`p = var.policy_file`): its default, where that may be a path.
+    if let Some(var) = variable_name(value) {
+        return vec![variable_local(name, var)];
+    }
     let Some(locals) = candidate_form(value) else {
         return Vec::new();
     };
@@ -407,6 +508,31 @@ fn unwrapped(expr: &Expression) -> &Expression {
         }
     }
     expr
+}
+
+/// `var.NAME` on its own: the variable's name.
+fn variable_name(expr: &Expression) -> Option<&str> {
+    let Expression::Traversal(t) = expr else {
+        return None;
+    };
+    let (Expression::Variable(v), [op]) = (&t.expr, t.operators.as_slice()) else {
+        return None;
+    };
+    match (v.as_str(), &**op) {
+        ("var", TraversalOperator::GetAttr(name)) => Some(name.as_str()),
+        _ => None,
+    }
+}
+
+/// The candidate fact for `locals { name = var.<var> }`: the local may hold the variable's
+/// default, recorded (when it may be a path) as the local `var.<var>` (see [`VAR_PREFIX`]).
+pub(crate) fn variable_local(name: &str, var: &str) -> PathLocal {
+    PathLocal {
+        name: name.to_string(),
+        base: PathBase::Local(format!("{VAR_PREFIX}{var}")),
+        path: String::new(),
+        candidate: true,
+    }
 }
 
 /// [`local_candidates`] of a value given as text (the fast scanner's way to the same facts):

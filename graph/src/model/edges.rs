@@ -432,6 +432,13 @@ impl Builder<'_> {
                     }
                 }
             }
+            for r in &facts.module_args {
+                if !mine(&r.base) {
+                    continue;
+                }
+                let location = Location::at(file.clone(), r.line);
+                self.module_arg_inputs(me, r, &dir, &root_dir, module_locals, &location, target);
+            }
             for r in &facts.file_refs {
                 if !mine(&r.base) {
                     continue;
@@ -534,6 +541,44 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// What a path handed to a module in an argument makes an input of the caller (see
+    /// `HclFacts::module_args`): for each place it may name, through locals, a file there,
+    /// or every file below a directory there; for a path with a computed tail, every file
+    /// below its directory. A path that names nothing in the workspace (a file terraform
+    /// writes, a path outside it) gives nothing: the module decides what it does with it.
+    #[allow(clippy::too_many_arguments)]
+    fn module_arg_inputs(
+        &self,
+        me: usize,
+        r: &FileRef,
+        dir: &str,
+        root_dir: &str,
+        locals: &[PathLocal],
+        location: &Location,
+        target: &mut Target,
+    ) {
+        for p in candidate_paths(&r.base, &r.path, dir, root_dir, locals) {
+            let Ok(p) = self.through_links(&p, "module argument", location) else {
+                continue;
+            };
+            if p.is_empty() {
+                continue;
+            }
+            if self.snapshot.files.contains_key(p.as_str()) {
+                if self.owners.of_file(&p) != Some(me) || self.ignore.is_match(&p) {
+                    target.extra_inputs.insert(p);
+                }
+            } else if self.holds_files(&p) {
+                self.fileset_inputs(me, &p, "**", target);
+            } else if r.dynamic_tail && !r.path.ends_with('/') {
+                let parent = parent_dir(&p);
+                if !parent.is_empty() && self.holds_files(parent) {
+                    self.fileset_inputs(me, parent, "**", target);
+                }
+            }
+        }
+    }
+
     /// The directory with Terraform files a local module call in `dir` leads to, through
     /// links; `None` for a remote source or one that leads nowhere (the calling target
     /// reports those as its problems).
@@ -587,6 +632,7 @@ impl Builder<'_> {
             h.file_refs
                 .iter()
                 .chain(&h.chart_refs)
+                .chain(&h.module_args)
                 .any(|r| root_based(&r.base, &locals))
         });
         let mut certain = true;

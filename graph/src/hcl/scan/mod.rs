@@ -459,6 +459,14 @@ impl<'a> Scanner<'a> {
                     // locals it names. Only such a value that names `path` or holds `./`
                     // (or, for a choice, names `local`) can hold one; that value alone (an
                     // attribute's, not the file) is read with the reference's own rules.
+                    // A variable (`p = var.policy_file`): its default, where that may be a path.
+                    None if matches!(shape, Shape::Attr((s, e), _) if &self.text[s..e] == "var") => {
+                        if let Shape::Attr(_, (s, e)) = shape {
+                            let name = self.str(key);
+                            let local = crate::hcl::variable_local(name, &self.text[s..e]);
+                            self.facts.path_locals.push(local);
+                        }
+                    }
                     None => {
                         let value = &self.text[value_start..self.pos];
                         let relative = value.contains("./");
@@ -471,7 +479,10 @@ impl<'a> Scanner<'a> {
                                 value.contains("path") || value.contains("local") || relative
                             }
                             _ if wrapped => {
-                                value.contains("path") || value.contains("local") || relative
+                                value.contains("path")
+                                    || value.contains("local")
+                                    || value.contains(crate::hcl::VAR_PREFIX)
+                                    || relative
                             }
                             _ => false,
                         };
@@ -479,6 +490,40 @@ impl<'a> Scanner<'a> {
                             let name = self.str(key);
                             let found = crate::hcl::local_candidates_of_text(name, value)?;
                             self.facts.path_locals.extend(found);
+                        }
+                    }
+                }
+            }
+            Body::Module if crate::hcl::is_module_input(self.str(key)) => {
+                // Most arguments are names: a string without escapes that does not start
+                // like a relative path is one, and costs no copy.
+                if let Shape::Str(start, end) = shape {
+                    let raw = &self.text[start..end];
+                    if !raw.contains('\\') && !raw.starts_with("./") && !raw.starts_with("../") {
+                        return Some(());
+                    }
+                }
+                match static_path(self.text, &shape)? {
+                    Some((base, path, dynamic)) => {
+                        // The line is looked up only for a path (most arguments are none).
+                        if let Some(mut r) = crate::hcl::module_arg_path(base, path, dynamic, 0) {
+                            r.line = self.line_at(key.0);
+                            self.facts.module_args.push(r);
+                        }
+                    }
+                    // A collection or a choice (`"${X}"` too): the path templates and
+                    // relative literals written in it, which only a value naming `path` or
+                    // holding `./` can hold, read with the reference's own rules.
+                    None => {
+                        let value = &self.text[value_start..self.pos];
+                        let wrapped = matches!(&shape, Shape::Template(e)
+                            if matches!(e.as_slice(), [Elem::Interpolation(None)]));
+                        let may_hold =
+                            matches!(shape, Shape::Collection | Shape::Choice) || wrapped;
+                        if may_hold && (value.contains("path") || value.contains("./")) {
+                            let line = self.line_at(key.0);
+                            let found = crate::hcl::module_arg_paths_of_text(value, line)?;
+                            self.facts.module_args.extend(found);
                         }
                     }
                 }

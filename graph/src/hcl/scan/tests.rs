@@ -864,3 +864,104 @@ fn variable_defaults_that_may_be_paths_are_candidates() {
         facts.file_refs
     );
 }
+
+/// `locals { p = var.p }` may hold the variable's default: the local is a candidate naming
+/// `var.p`, on the fast path as in the reference.
+#[test]
+fn a_local_set_to_a_variable_may_hold_its_default() {
+    use crate::hcl::PathBase;
+    let text = "locals {\n  policy = var.policy_file\n  name   = \"x\"\n  deep   = var.a.b\n}\n";
+    let facts = scanned(text);
+    let got: Vec<_> = facts
+        .path_locals
+        .iter()
+        .map(|l| {
+            (
+                l.name.as_str(),
+                l.base.clone(),
+                l.path.as_str(),
+                l.candidate,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "policy",
+                PathBase::Local("var.policy_file".into()),
+                "",
+                true
+            ),
+            ("name", PathBase::Root, "x", false),
+        ]
+    );
+    // Written as `"${var.p}"` (terraform 0.11), the reference reads the same.
+    let wrapped = "locals {\n  policy = \"${var.policy_file}\"\n}\n";
+    let facts = parse_tf_reference(wrapped, "t.tf").unwrap();
+    assert_eq!(facts.path_locals.len(), 1, "{facts:?}");
+    assert_eq!(
+        facts.path_locals[0].base,
+        PathBase::Local("var.policy_file".into())
+    );
+    assert!(!agrees(wrapped) || scan(wrapped).unwrap() == facts);
+}
+
+/// Paths handed to a module in its arguments are candidates of the caller, read on the fast
+/// path for static paths and by the reference for collections and choices; names, bare
+/// directories, locals and variables on their own give nothing.
+#[test]
+fn paths_handed_to_a_module_are_module_arguments() {
+    use crate::hcl::PathBase;
+    let text = r#"module "m" {
+  source      = "../../modules/m"
+  policy_file = "${path.module}/../../shared/policy.json"
+  templates   = "./templates/${var.env}"
+  root_conf   = "${path.root}/conf.yaml"
+  dir         = "${local.shared}/x.json"
+  name        = "svc/a"
+  here        = path.module
+  tags        = local.tags
+  vpc_id      = var.vpc_id
+  count       = var.enabled ? 1 : 0
+  absolute    = "/etc/hosts"
+}
+"#;
+    let facts = scanned(text);
+    let got: Vec<_> = facts
+        .module_args
+        .iter()
+        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (PathBase::Module, "/../../shared/policy.json", false, 3),
+            (PathBase::Root, "./templates/", true, 4),
+            (PathBase::Root, "/conf.yaml", false, 5),
+            (PathBase::Local("shared".into()), "/x.json", false, 6),
+        ]
+    );
+    assert!(facts.module_args.iter().all(|r| r.candidate));
+    // Collections and choices of paths: read with the reference's rules.
+    let collection = "module \"m\" {\n  source = \"./m\"\n  files  = [\"${path.module}/a.json\", \"../b.json\", \"name\"]\n  pick   = var.x ? \"./c.json\" : \"./d.json\"\n  plain  = { a = 1 }\n}\n";
+    let facts = scanned(collection);
+    let got: Vec<_> = facts
+        .module_args
+        .iter()
+        .map(|r| (r.base.clone(), r.path.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (PathBase::Module, "/a.json"),
+            (PathBase::Root, "../b.json"),
+            (PathBase::Root, "./c.json"),
+            (PathBase::Root, "./d.json"),
+        ]
+    );
+    // Without a path in them, collections and conditionals stay on the fast path.
+    let plain =
+        "module \"m\" {\n  source = \"./m\"\n  tags   = { a = 1 }\n  n      = var.x ? 1 : 0\n}\n";
+    assert!(scanned(plain).module_args.is_empty());
+}
