@@ -935,6 +935,31 @@ fn gates_hold_back_a_target_and_its_dependents_and_the_rest_promotes() {
     assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
     assert!(read_lock(&repo, "staging").is_none(), "{out}");
     repo.commit("the refused promotion's audit event");
+    // Edited to read better than it is, with its steps left alone (so apply would promote no
+    // more): what is held back hidden, or reasons and counts changed. Not signed: an
+    // approver would approve what they did not see.
+    let honest: strata_release::plan::PromotionPlan = serde_json::from_str(&text).unwrap();
+    let edits: [(&str, fn(&mut strata_release::plan::PromotionPlan)); 3] = [
+        ("hidden", |p| p.blocked.clear()),
+        ("reason", |p| {
+            p.blocked[1].gate = "soak".into();
+            p.blocked[1].reason = "soaks until tomorrow".into();
+        }),
+        ("unchanged", |p| p.unchanged += 3),
+    ];
+    for (name, edit) in edits {
+        let mut edited = honest.clone();
+        edit(&mut edited);
+        edited.digest = edited.compute_digest();
+        let edited_file = keys.plan_file(&format!("{name}.json"));
+        std::fs::write(&edited_file, edited.to_json()).unwrap();
+        let run = approve(&repo, &pg, &keys, "alice", &edited_file);
+        assert_eq!(run.code, 2, "{name}: {}", run.stderr);
+        assert!(run.stderr.contains("not signed"), "{name}: {}", run.stderr);
+    }
+    // Approved while its gates hold.
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
 
     // A soak that has not passed blocks everything; the plan says until when.
     repo.write(
@@ -955,9 +980,16 @@ fn gates_hold_back_a_target_and_its_dependents_and_the_rest_promotes() {
     assert!(blocked(&soaking)
         .iter()
         .any(|(l, g)| l == "stacks/network" && g == "soak"));
-    // The plan made before the soak was raised no longer holds its gates.
-    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
-    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    // The plan made before the soak was raised no longer holds its gates: it is not signed
+    // again (what it shows is not what strata makes now), and its earlier approvals do not
+    // carry it.
+    let run = approve(&repo, &pg, &keys, "bob", &file);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("stacks/network's gates") && run.stderr.contains("soak 1h"),
+        "{}",
+        run.stderr
+    );
     let (run, out) = promote(&repo, &pg, "alice", &file);
     assert_eq!(run.code, 1, "{out}");
     assert!(out["message"].as_str().unwrap().contains("soak"), "{out}");

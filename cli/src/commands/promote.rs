@@ -141,7 +141,10 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<u8> {
     let plan = PromotionPlan::read(&args.file)?;
     let key = strata_release::approvals::signing_key(args.key.as_deref(), &session.repo)?;
     let me = strata_release::identity::current(&session.repo)?;
-    let path = strata_release::approvals::approve(&session.root, &args.file, &plan, &key)?;
+    let view = session.work_tree()?;
+    session.finish();
+    let path =
+        strata_release::approvals::approve(&session.root, &view.model, &args.file, &plan, &key)?;
     if ctx.json {
         print_json(&serde_json::json!({"plan": plan.digest, "signature": path}));
     } else if me == plan.author {

@@ -365,9 +365,17 @@ pub fn signing_key(explicit: Option<&Path>, repo: &strata_graph::git::Repo) -> R
 
 /// Signs the plan at `plan_path` with `key`, as an approval or, by the plan's author, as the
 /// proof of who made it; returns the signature file written.
-pub fn approve(root: &Path, plan_path: &Path, plan: &PromotionPlan, key: &Path) -> Result<PathBuf> {
+pub fn approve(
+    root: &Path,
+    model: &strata_graph::model::Model,
+    plan_path: &Path,
+    plan: &PromotionPlan,
+    key: &Path,
+) -> Result<PathBuf> {
     // What is signed must be what strata would plan from the locks as they are: a plan
-    // that is stale, or whose steps were edited (and its digest computed again), is not.
+    // that is stale, or that was edited (and its digest computed again), is not. That
+    // holds for all an approver reads, not only the steps: a plan edited to hide what it
+    // holds back would have them approve what they did not see.
     let locks = crate::plan::Locks::read(root, &plan.from, &plan.to)?;
     let stale = locks.source.digest() != plan.source_lock
         || locks.destination.digest() != plan.destination_lock;
@@ -383,14 +391,22 @@ pub fn approve(root: &Path, plan_path: &Path, plan: &PromotionPlan, key: &Path) 
         Some(why) => Some(why),
         None => {
             let unvouched = crate::vouch::unvouched(root, &plan.from)?;
-            plan.steps()
+            let unvouched_step = plan
+                .steps()
                 .find_map(|s| unvouched.get(&s.label).map(|why| (s, why)))
                 .map(|(s, why)| {
                     format!(
                         "{} is not vouched for by {}'s audit trail: {why}",
                         s.label, plan.from
                     )
-                })
+                });
+            match unvouched_step {
+                Some(why) => Some(why),
+                None => {
+                    let fresh = crate::plan::remake(model, &locks, plan, &unvouched)?;
+                    plan.differs_from(&fresh)
+                }
+            }
         }
     };
     if let Some(why) = wrong {

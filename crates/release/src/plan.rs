@@ -585,6 +585,47 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
     Ok(plan)
 }
 
+/// The plan strata makes from `locks` and `model` for `plan`'s own request (its source,
+/// destination, labels, `--allow-destroy` and author), at a time when every soak gate reads
+/// as `plan` says: just before the earliest end of a soak it holds back (every soak it
+/// passed ended before the plan was made, so before that too), or, when it holds none back,
+/// at the end of time. Soak is the one gate that depends on when a plan is made, and it is
+/// the last gate: a target held back by another gate, or by a dependency, shows that
+/// whatever its soak says. So a plan strata made is exactly this plan while the locks and
+/// the graph are unchanged.
+pub fn remake(
+    model: &Model,
+    locks: &Locks,
+    plan: &PromotionPlan,
+    unvouched: &BTreeMap<String, String>,
+) -> Result<PromotionPlan> {
+    let gates = train_step(model, &plan.from, &plan.to)?;
+    let now = match gates.soak.as_deref().and_then(parse_duration) {
+        Some(soak) => plan
+            .blocked
+            .iter()
+            .filter(|b| b.gate == "soak")
+            .filter_map(|b| locks.source.targets.get(&b.label))
+            .map(|e| (e.applied_secs() + soak as i64).saturating_sub(1))
+            .min()
+            .unwrap_or(i64::MAX),
+        None => clock::now(),
+    };
+    make(
+        model,
+        locks,
+        &Request {
+            from: &plan.from,
+            to: &plan.to,
+            labels: &plan.labels,
+            allow_destroy: plan.allow_destroy,
+            author: plan.author.clone(),
+            now,
+            unvouched,
+        },
+    )
+}
+
 /// Depth of each entry: 0 without dependencies among `set`, else one more than the deepest
 /// of them. An error on a cycle (locks written from commits whose graphs disagree).
 fn levels<'a>(
@@ -639,6 +680,100 @@ impl PromotionPlan {
 
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
         self.waves.iter().flatten()
+    }
+
+    /// Where this plan differs from `fresh` (see [`remake`]), in words; `None` when it is
+    /// the same plan. Every field counts, what a reviewer reads as much as the steps: what
+    /// is held back and why, how many targets are unchanged, what is deployed outside the
+    /// train.
+    pub fn differs_from(&self, fresh: &PromotionPlan) -> Option<String> {
+        if self.digest == fresh.digest && *self == *fresh {
+            return None;
+        }
+        let labels =
+            |p: &PromotionPlan| -> Vec<String> { p.steps().map(|s| s.label.clone()).collect() };
+        let blocked = |p: &PromotionPlan| -> Vec<String> {
+            p.blocked
+                .iter()
+                .map(|b| format!("{} ({}: {})", b.label, b.gate, b.reason))
+                .collect()
+        };
+        let list = |items: Vec<String>| {
+            if items.is_empty() {
+                "nothing".to_string()
+            } else {
+                items.join(", ")
+            }
+        };
+        let changed_step = self
+            .steps()
+            .zip(fresh.steps())
+            .find(|(mine, made)| mine != made);
+        Some(
+            if labels(self) != labels(fresh) || self.waves.len() != fresh.waves.len() {
+                format!(
+                    "its steps ({}) are not the ones strata makes ({})",
+                    list(labels(self)),
+                    list(labels(fresh))
+                )
+            } else if let Some((mine, made)) = changed_step {
+                let gates = |s: &Step| -> Vec<String> {
+                    s.gates
+                        .iter()
+                        .map(|g| format!("{}: {}", g.gate, g.detail))
+                        .collect()
+                };
+                if mine.gates != made.gates {
+                    format!(
+                        "{}'s gates ({}) are not what {}'s gates give now ({})",
+                        mine.label,
+                        list(gates(mine)),
+                        self.to,
+                        list(gates(made))
+                    )
+                } else {
+                    format!("{}'s step is not the one strata makes", mine.label)
+                }
+            } else if self.waves != fresh.waves {
+                "its waves are not the ones strata makes".to_string()
+            } else if self.blocked != fresh.blocked {
+                let shown = blocked(self);
+                let made = blocked(fresh);
+                let missing: Vec<String> = made
+                    .iter()
+                    .filter(|b| !shown.contains(b))
+                    .cloned()
+                    .collect();
+                let extra: Vec<String> = shown
+                    .iter()
+                    .filter(|b| !made.contains(b))
+                    .cloned()
+                    .collect();
+                format!(
+                "what it says is held back is not what strata holds back (not shown: {}; shown and not held back so: {})",
+                list(missing),
+                list(extra)
+            )
+            } else if self.unchanged != fresh.unchanged {
+                format!(
+                    "it counts {} unchanged target(s), and {} are",
+                    self.unchanged, fresh.unchanged
+                )
+            } else if self.outside != fresh.outside {
+                format!(
+                "the targets it lists as deployed outside the train ({}) are not the graph's ({}); the graph changed since it was made",
+                list(self.outside.clone()),
+                list(fresh.outside.clone())
+            )
+            } else if self.approvals != fresh.approvals {
+                format!(
+                    "it asks for {} approval(s), and {} requires {}",
+                    self.approvals, self.to, fresh.approvals
+                )
+            } else {
+                "it is not the plan strata makes from the locks it pins".to_string()
+            },
+        )
     }
 
     /// Whether every step is what `strata promote plan` makes from `locks` (the locks the

@@ -175,13 +175,18 @@ fn request<'a>(labels: &'a [String], allow_destroy: bool, now: i64) -> Request<'
 }
 
 /// dev -> staging of `locks`, all targets, no destroys, an hour after `T0`.
-/// `plan::make`, and the plan it makes passes `check_against` its own locks: what approve
-/// and apply check never refuses an honest plan.
+/// `plan::make`, and the plan it makes passes `check_against` its own locks and is the plan
+/// `remake` makes again from them (whatever the time it was made at): what approve and
+/// apply check never refuses an honest plan.
 #[track_caller]
 fn checked(model: &Model, locks: &Locks, req: &Request) -> PromotionPlan {
     let plan = plan::make(model, locks, req).unwrap();
     if let Err(why) = plan.check_against(locks) {
         panic!("an honest plan does not pass its own check: {why}\n{plan:#?}");
+    }
+    let again = plan::remake(model, locks, &plan, req.unvouched).unwrap();
+    if let Some(why) = plan.differs_from(&again) {
+        panic!("an honest plan is not the plan made again: {why}\n{plan:#?}");
     }
     plan
 }
