@@ -939,7 +939,8 @@ fn gates_hold_back_a_target_and_its_dependents_and_the_rest_promotes() {
     // more): what is held back hidden, or reasons and counts changed. Not signed: an
     // approver would approve what they did not see.
     let honest: strata_release::plan::PromotionPlan = serde_json::from_str(&text).unwrap();
-    let edits: [(&str, fn(&mut strata_release::plan::PromotionPlan)); 3] = [
+    type Edit = fn(&mut strata_release::plan::PromotionPlan);
+    let edits: [(&str, Edit); 3] = [
         ("hidden", |p| p.blocked.clear()),
         ("reason", |p| {
             p.blocked[1].gate = "soak".into();
