@@ -1140,3 +1140,67 @@ module "lambda" {
         ],
     );
 }
+
+/// `chart = local.c` where the local holds a variable (`c = var.chart`, `"${var.chart}"`) or
+/// a path below it deploys the variable's default chart: an edge to it, as `chart =
+/// var.chart` gives.
+#[test]
+fn a_chart_named_through_a_local_holding_a_variable_is_followed() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("charts/web/Chart.yaml", &CHART.replace("NAME", "web"));
+    repo.write("charts/web/values.yaml", "replicas: 1\n");
+    repo.write("charts/api/Chart.yaml", &CHART.replace("NAME", "api"));
+    repo.write("charts/api/values.yaml", "replicas: 1\n");
+    repo.write(
+        "stacks/web/main.tf",
+        "variable \"chart\" {\n  default = \"../../charts/web\"\n}\n\nlocals {\n  c = var.chart\n}\n\nresource \"helm_release\" \"web\" {\n  name  = \"web\"\n  chart = local.c\n}\n",
+    );
+    repo.write(
+        "stacks/api/main.tf",
+        "variable \"charts\" {\n  default = \"../../charts\"\n}\n\nlocals {\n  dir = \"${var.charts}\"\n}\n\nresource \"helm_release\" \"api\" {\n  name  = \"api\"\n  chart = \"${local.dir}/api\"\n}\n",
+    );
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("charts/web/values.yaml", &["charts/web", "stacks/web"]),
+            ("charts/api/values.yaml", &["charts/api", "stacks/api"]),
+        ],
+    );
+}
+
+/// More ways of handing a module a path: below a variable's default
+/// (`"${var.conf_dir}/app.yaml"`), inside a function (`abspath`, `concat`), and a directory
+/// that is the workspace's root (every file is then an input).
+#[test]
+fn paths_handed_to_a_module_below_a_variable_inside_a_function_or_at_the_root() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("shared/conf/app.yaml", "a: 1\n");
+    repo.write("shared/abs.json", "{}\n");
+    repo.write("shared/list.json", "{}\n");
+    repo.write("docs/readme.md", "x\n");
+    repo.write(
+        "stacks/var/main.tf",
+        "variable \"conf_dir\" {\n  default = \"../../shared/conf\"\n}\n\nmodule \"m\" {\n  source = \"git::https://example.com/m.git\"\n  conf   = \"${var.conf_dir}/app.yaml\"\n}\n",
+    );
+    repo.write(
+        "stacks/fn/main.tf",
+        "module \"m\" {\n  source = \"git::https://example.com/m.git\"\n  abs    = abspath(\"${path.module}/../../shared/abs.json\")\n  files  = concat([\"../../shared/list.json\"], var.more)\n}\n",
+    );
+    repo.write(
+        "stacks/root/main.tf",
+        "module \"m\" {\n  source = \"git::https://example.com/m.git\"\n  repo   = \"${path.module}/../..\"\n}\n",
+    );
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/conf/app.yaml", &["stacks/root", "stacks/var"]),
+            ("shared/abs.json", &["stacks/fn", "stacks/root"]),
+            ("shared/list.json", &["stacks/fn", "stacks/root"]),
+            ("docs/readme.md", &["stacks/root"]),
+        ],
+    );
+}

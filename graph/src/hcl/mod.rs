@@ -397,8 +397,9 @@ pub(crate) fn module_arg_path(
 pub(crate) const MODULE_ARGUMENT: &str = "module argument";
 
 /// The paths an argument of a `module` block hands to the module: its value when that is a
-/// static path (see [`module_arg_path`]), else, for a collection or a choice, the path
-/// templates and relative literals written in it (see [`Candidates`]).
+/// static path (see [`module_arg_path`]) or a path below a variable's default
+/// (`"${var.dir}/x.json"`), else the path templates and relative literals written anywhere
+/// in it (a collection, a choice, a function of them: see [`Candidates`]).
 fn module_arg_paths(value: &Expression, line: usize) -> Vec<FileRef> {
     let value = unwrapped(value);
     if let Some((base, path, dynamic)) = static_path(value) {
@@ -406,8 +407,11 @@ fn module_arg_paths(value: &Expression, line: usize) -> Vec<FileRef> {
             .into_iter()
             .collect();
     }
-    if candidate_form(value).is_none() {
-        return Vec::new();
+    if let Some((var, path, dynamic)) = below_variable(value) {
+        let base = PathBase::Local(format!("{VAR_PREFIX}{var}"));
+        return module_arg_path(base, path, dynamic, line)
+            .into_iter()
+            .collect();
     }
     let mut found = Vec::new();
     Candidates {
@@ -508,6 +512,31 @@ fn unwrapped(expr: &Expression) -> &Expression {
         }
     }
     expr
+}
+
+/// `"${var.NAME}/rest"`: the variable's name, the literal text after it (which starts with
+/// `/`) up to the next interpolation, and whether one follows.
+fn below_variable(expr: &Expression) -> Option<(&str, String, bool)> {
+    let Expression::StringTemplate(t) = expr else {
+        return None;
+    };
+    let mut elements = t.iter();
+    let Some(Element::Interpolation(first)) = elements.next() else {
+        return None;
+    };
+    let var = variable_name(&first.expr)?;
+    let mut rest = String::new();
+    let mut dynamic = false;
+    for element in elements {
+        match element {
+            Element::Literal(l) => rest.push_str(l.as_str()),
+            _ => {
+                dynamic = true;
+                break;
+            }
+        }
+    }
+    rest.starts_with('/').then_some((var, rest, dynamic))
 }
 
 /// `var.NAME` on its own: the variable's name.

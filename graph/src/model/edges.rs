@@ -344,40 +344,24 @@ impl Builder<'_> {
                 }
                 let location = Location::at(file.clone(), r.line);
                 if r.candidate {
-                    // One of the charts a choice may deploy (through locals, each of their
-                    // candidates): a chart there is a dependency, other files there are
-                    // inputs; a candidate that leads outside the workspace or to nothing is
-                    // not chosen (terraform would fail on it).
-                    for resolved in
-                        candidate_paths(&r.base, &r.path, &dir, &root_dir, module_locals)
-                    {
-                        let chart = self
-                            .owners
-                            .exact(&resolved)
-                            .filter(|&o| o != me && self.found[o].kind == Kind::Chart);
-                        match chart {
-                            Some(o) => target.deps.push(Dependency {
-                                label: self.found[o].label.clone(),
-                                how: DepKind::Chart,
-                                origin: location.clone(),
-                            }),
-                            // A packaged chart (`x-1.0.tgz`) of another target.
-                            None if self.snapshot.files.contains_key(resolved.as_str())
-                                && self.owners.of_file(&resolved) != Some(me) =>
-                            {
-                                target.extra_inputs.insert(resolved);
-                            }
-                            None if self.snapshot.files.contains_key(resolved.as_str()) => {}
-                            None if !resolved.is_empty() && self.holds_files(&resolved) => {
-                                self.fileset_inputs(me, &resolved, "**", target);
-                            }
-                            None => {}
-                        }
-                    }
+                    self.chart_candidates(me, r, &dir, &root_dir, module_locals, &location, target);
                     continue;
                 }
                 match resolve_path(&r.base, &r.path, &dir, &root_dir, module_locals) {
-                    Resolved::Unknown => target.unresolved.push(location),
+                    Resolved::Unknown => {
+                        // Through a local that holds one of several values (a variable's
+                        // default, a choice): each chart it may name.
+                        self.chart_candidates(
+                            me,
+                            r,
+                            &dir,
+                            &root_dir,
+                            module_locals,
+                            &location,
+                            target,
+                        );
+                        target.unresolved.push(location)
+                    }
                     Resolved::Outside(path) => {
                         target.problem(outside_workspace("helm_release chart", &path, location))
                     }
@@ -541,6 +525,47 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// The charts a `chart` may deploy when it is one of several values (a choice, or a
+    /// local holding one; through locals, each of their candidates): a chart there is a
+    /// dependency, other files there are inputs; a candidate that leads outside the
+    /// workspace or to nothing is not chosen (terraform would fail on it).
+    #[allow(clippy::too_many_arguments)]
+    fn chart_candidates(
+        &self,
+        me: usize,
+        r: &FileRef,
+        dir: &str,
+        root_dir: &str,
+        locals: &[PathLocal],
+        location: &Location,
+        target: &mut Target,
+    ) {
+        for resolved in candidate_paths(&r.base, &r.path, dir, root_dir, locals) {
+            let chart = self
+                .owners
+                .exact(&resolved)
+                .filter(|&o| o != me && self.found[o].kind == Kind::Chart);
+            match chart {
+                Some(o) => target.deps.push(Dependency {
+                    label: self.found[o].label.clone(),
+                    how: DepKind::Chart,
+                    origin: location.clone(),
+                }),
+                // A packaged chart (`x-1.0.tgz`) of another target.
+                None if self.snapshot.files.contains_key(resolved.as_str())
+                    && self.owners.of_file(&resolved) != Some(me) =>
+                {
+                    target.extra_inputs.insert(resolved);
+                }
+                None if self.snapshot.files.contains_key(resolved.as_str()) => {}
+                None if !resolved.is_empty() && self.holds_files(&resolved) => {
+                    self.fileset_inputs(me, &resolved, "**", target);
+                }
+                None => {}
+            }
+        }
+    }
+
     /// What a path handed to a module in an argument makes an input of the caller (see
     /// `HclFacts::module_args`): for each place it may name, through locals, a file there,
     /// or every file below a directory there; for a path with a computed tail, every file
@@ -561,9 +586,7 @@ impl Builder<'_> {
             let Ok(p) = self.through_links(&p, "module argument", location) else {
                 continue;
             };
-            if p.is_empty() {
-                continue;
-            }
+            // An empty path is the workspace's root: every file is below it.
             if self.snapshot.files.contains_key(p.as_str()) {
                 if self.owners.of_file(&p) != Some(me) || self.ignore.is_match(&p) {
                     target.extra_inputs.insert(p);
@@ -572,7 +595,7 @@ impl Builder<'_> {
                 self.fileset_inputs(me, &p, "**", target);
             } else if r.dynamic_tail && !r.path.ends_with('/') {
                 let parent = parent_dir(&p);
-                if !parent.is_empty() && self.holds_files(parent) {
+                if self.holds_files(parent) {
                     self.fileset_inputs(me, parent, "**", target);
                 }
             }

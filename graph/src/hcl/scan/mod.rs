@@ -511,16 +511,17 @@ impl<'a> Scanner<'a> {
                             self.facts.module_args.push(r);
                         }
                     }
-                    // A collection or a choice (`"${X}"` too): the path templates and
-                    // relative literals written in it, which only a value naming `path` or
-                    // holding `./` can hold, read with the reference's own rules.
+                    // Anything else: the path templates and relative literals written in
+                    // it, which only a value naming `path` or holding `./` can hold, or a
+                    // path below a variable (`"${var.dir}/x"`), read with the reference's
+                    // own rules.
                     None => {
                         let value = &self.text[value_start..self.pos];
-                        let wrapped = matches!(&shape, Shape::Template(e)
-                            if matches!(e.as_slice(), [Elem::Interpolation(None)]));
-                        let may_hold =
-                            matches!(shape, Shape::Collection | Shape::Choice) || wrapped;
-                        if may_hold && (value.contains("path") || value.contains("./")) {
+                        let below_variable = matches!(&shape, Shape::Template(e)
+                            if matches!(e.as_slice(), [Elem::Interpolation(None), Elem::Literal(l), ..]
+                                if l.starts_with('/')))
+                            && value.contains(crate::hcl::VAR_PREFIX);
+                        if below_variable || value.contains("path") || value.contains("./") {
                             let line = self.line_at(key.0);
                             let found = crate::hcl::module_arg_paths_of_text(value, line)?;
                             self.facts.module_args.extend(found);

@@ -965,3 +965,43 @@ fn paths_handed_to_a_module_are_module_arguments() {
         "module \"m\" {\n  source = \"./m\"\n  tags   = { a = 1 }\n  n      = var.x ? 1 : 0\n}\n";
     assert!(scanned(plain).module_args.is_empty());
 }
+
+/// A module argument that is a path below a variable's default, or that writes paths inside
+/// functions (`concat`, `abspath`, `jsonencode`), is read with the reference's rules; a
+/// template led by a variable that is no path (`"${var.prefix}-app"`) gives nothing.
+#[test]
+fn module_arguments_below_variables_and_inside_functions() {
+    use crate::hcl::PathBase;
+    let text = r#"module "m" {
+  source   = "./m"
+  conf     = "${var.conf_dir}/app.yaml"
+  per_env  = "${var.conf_dir}/${var.env}.yaml"
+  name     = "${var.prefix}-app"
+  files    = concat(["${path.module}/a.json"], var.more)
+  abs      = abspath("${path.module}/../b.json")
+  doc      = jsonencode({ f = "./c.json" })
+  role     = var.role_path
+}
+"#;
+    let facts = scanned(text);
+    let got: Vec<_> = facts
+        .module_args
+        .iter()
+        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                PathBase::Local("var.conf_dir".into()),
+                "/app.yaml",
+                false,
+                3
+            ),
+            (PathBase::Local("var.conf_dir".into()), "/", true, 4),
+            (PathBase::Module, "/a.json", true, 6),
+            (PathBase::Module, "/../b.json", true, 7),
+            (PathBase::Root, "./c.json", true, 8),
+        ]
+    );
+}
