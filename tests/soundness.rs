@@ -1193,6 +1193,11 @@ fn paths_handed_to_a_module_below_a_variable_inside_a_function_or_at_the_root() 
         "stacks/root/main.tf",
         "module \"m\" {\n  source = \"git::https://example.com/m.git\"\n  repo   = \"${path.module}/../..\"\n}\n",
     );
+    repo.write("shared/each.json", "{}\n");
+    repo.write(
+        "stacks/each/main.tf",
+        "module \"m\" {\n  for_each = toset([\"../../shared/each.json\"])\n  source   = \"git::https://example.com/m.git\"\n  file     = each.value\n}\n",
+    );
     repo.commit("initial");
     assert_each_edit_affects(
         &repo,
@@ -1201,6 +1206,7 @@ fn paths_handed_to_a_module_below_a_variable_inside_a_function_or_at_the_root() 
             ("shared/abs.json", &["stacks/fn", "stacks/root"]),
             ("shared/list.json", &["stacks/fn", "stacks/root"]),
             ("docs/readme.md", &["stacks/root"]),
+            ("shared/each.json", &["stacks/each", "stacks/root"]),
         ],
     );
 }

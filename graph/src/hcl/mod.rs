@@ -352,13 +352,14 @@ impl Visit for FileRefVisitor<'_> {
     }
 }
 
-/// Whether an argument of a `module` block is an input variable of the module, not a
+/// Whether an argument of a `module` block may hand the module a path: an input variable,
+/// or `for_each` (whose values reach the module through `each.value`); not another
 /// meta-argument (`source`, `count`, ...) or the `chart` a wrapper module deploys (read as a
 /// chart, see [`chart_refs_of`]).
 pub(crate) fn is_module_input(key: &str) -> bool {
     !matches!(
         key,
-        "source" | "version" | "count" | "for_each" | "providers" | "depends_on" | "chart"
+        "source" | "version" | "count" | "providers" | "depends_on" | "chart"
     )
 }
 

@@ -925,6 +925,7 @@ fn paths_handed_to_a_module_are_module_arguments() {
   vpc_id      = var.vpc_id
   count       = var.enabled ? 1 : 0
   absolute    = "/etc/hosts"
+  for_each    = toset(["./a.json"])
 }
 "#;
     let facts = scanned(text);
@@ -940,6 +941,7 @@ fn paths_handed_to_a_module_are_module_arguments() {
             (PathBase::Root, "./templates/", true, 4),
             (PathBase::Root, "/conf.yaml", false, 5),
             (PathBase::Local("shared".into()), "/x.json", false, 6),
+            (PathBase::Root, "./a.json", true, 13),
         ]
     );
     assert!(facts.module_args.iter().all(|r| r.candidate));
