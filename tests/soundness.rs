@@ -1210,3 +1210,35 @@ fn paths_handed_to_a_module_below_a_variable_inside_a_function_or_at_the_root() 
         ],
     );
 }
+
+/// A link inside a directory read as a whole (a `fileset`, a directory handed to a module)
+/// brings in what it points to, as a target's own links do; a loop of links ends.
+#[test]
+fn a_link_inside_a_directory_read_as_a_whole_is_followed() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("shared/real/a.json", "{}\n");
+    repo.write("vendor/lib/x.py", "x = 1\n");
+    repo.write("shared/conf/plain.json", "{}\n");
+    std::fs::create_dir_all(repo.path().join("shared/conf")).unwrap();
+    std::os::unix::fs::symlink("../real/a.json", repo.path().join("shared/conf/a.json")).unwrap();
+    std::os::unix::fs::symlink("../../vendor/lib", repo.path().join("shared/conf/lib")).unwrap();
+    std::os::unix::fs::symlink("..", repo.path().join("shared/conf/up")).unwrap();
+    repo.write(
+        "stacks/set/main.tf",
+        "output \"n\" {\n  value = length(fileset(\"${path.module}/../../shared/conf\", \"*.json\"))\n}\n",
+    );
+    repo.write(
+        "stacks/arg/main.tf",
+        "module \"m\" {\n  source = \"git::https://example.com/m.git\"\n  dir    = \"../../shared/conf\"\n}\n",
+    );
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/real/a.json", &["stacks/arg", "stacks/set"]),
+            ("vendor/lib/x.py", &["stacks/arg"]),
+            ("shared/conf/plain.json", &["stacks/arg", "stacks/set"]),
+        ],
+    );
+}

@@ -785,7 +785,19 @@ impl Builder<'_> {
     /// Where the links among `files` (the target's own files when `None`) point becomes
     /// an input of the target: a file, or every file below a directory (see `links`).
     pub(super) fn follow_links(&self, me: usize, target: &mut Target, files: Option<&[&str]>) {
-        if self.links.is_empty() {
+        self.follow_links_at(me, target, files, 0);
+    }
+
+    /// [`Builder::follow_links`], `depth` links deep: a directory a link leads to may hold
+    /// links in turn (followed up to [`LOCAL_CHAIN_LIMIT`] deep, so a loop of links ends).
+    fn follow_links_at(
+        &self,
+        me: usize,
+        target: &mut Target,
+        files: Option<&[&str]>,
+        depth: usize,
+    ) {
+        if self.links.is_empty() || depth > LOCAL_CHAIN_LIMIT {
             return;
         }
         let own: Vec<String>;
@@ -820,7 +832,7 @@ impl Builder<'_> {
                             target.extra_inputs.insert(to);
                         }
                     } else if is_dir {
-                        self.fileset_inputs(me, &to, "**", target);
+                        self.fileset_inputs_at(me, &to, "**", target, depth + 1);
                     } else {
                         // A link to nothing yet: creating it changes the target's hash.
                         target.extra_inputs.insert(to);
@@ -872,6 +884,19 @@ impl Builder<'_> {
     /// Files below `dir` matching `pattern` become inputs; `false` when the pattern is not
     /// a valid glob (the read is then unresolved).
     fn fileset_inputs(&self, me: usize, dir: &str, pattern: &str, target: &mut Target) -> bool {
+        self.fileset_inputs_at(me, dir, pattern, target, 0)
+    }
+
+    /// [`Builder::fileset_inputs`], `depth` links deep: a link among the files read brings in
+    /// what it points to (terraform and helm read through links), as a target's own links do.
+    fn fileset_inputs_at(
+        &self,
+        me: usize,
+        dir: &str,
+        pattern: &str,
+        target: &mut Target,
+        depth: usize,
+    ) -> bool {
         // Terraform globs the path and the pattern joined and cleaned (`filepath.Join`):
         // `fileset(path.module, "../shared/*.json")` reads `<module>/../shared`. The
         // literal directories at the front of the clean pattern are the base searched.
@@ -913,19 +938,27 @@ impl Builder<'_> {
             format!("{dir}/")
         };
         // The directory itself is an input marker: a new matching file changes the set.
+        let mut links: Vec<&str> = Vec::new();
         for (path, _) in self
             .snapshot
             .files
             .range(prefix.clone()..)
             .take_while(|(p, _)| p.starts_with(&prefix))
         {
+            if !glob.is_match(&path[prefix.len()..]) {
+                continue;
+            }
             // A file `ignore` matches is read all the same (and is not among the target's
             // own files, even inside its directory).
-            if glob.is_match(&path[prefix.len()..])
-                && (self.owners.of_file(path) != Some(me) || self.ignore.is_match(path))
-            {
+            if self.owners.of_file(path) != Some(me) || self.ignore.is_match(path) {
                 target.extra_inputs.insert(path.clone());
             }
+            if !self.links.is_empty() && self.links.is_link(path) {
+                links.push(path);
+            }
+        }
+        if !links.is_empty() {
+            self.follow_links_at(me, target, Some(&links), depth);
         }
         true
     }
