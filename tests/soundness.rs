@@ -1242,3 +1242,25 @@ fn a_link_inside_a_directory_read_as_a_whole_is_followed() {
         ],
     );
 }
+
+/// `file("${path.module}/${local.rel}")` with `rel = "../../shared/a.tpl"` reads outside the
+/// module's directory: the file the local names from there is an input.
+#[test]
+fn a_local_that_climbs_out_of_the_directory_it_is_appended_to_is_followed() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("shared/a.tpl", "a\n");
+    repo.write("shared/conf/b.yaml", "b: 1\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "locals {\n  rel  = \"../../shared/a.tpl\"\n  conf = \"../../shared/conf\"\n}\n\noutput \"a\" {\n  value = file(\"${path.module}/${local.rel}\")\n}\n\noutput \"b\" {\n  value = file(\"${path.module}/${local.conf}/b.yaml\")\n}\n",
+    );
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/a.tpl", &["stacks/app"]),
+            ("shared/conf/b.yaml", &["stacks/app"]),
+        ],
+    );
+}

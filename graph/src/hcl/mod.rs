@@ -109,6 +109,11 @@ pub struct FileRef {
     /// `path` is the static prefix, and every file below its directory may be read.
     pub dynamic_tail: bool,
     pub line: usize,
+    /// The local the computed part starts with, when it is one on its own
+    /// (`"${path.module}/${local.rel}"`): a path it holds may climb out of the prefix's
+    /// directory (`rel = "../../shared/a.tpl"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail_local: Option<String>,
 }
 
 /// The resource type whose `chart` attribute may name a chart directory.
@@ -130,6 +135,7 @@ pub(crate) fn chart_ref(path: Option<(PathBase, String, bool)>, line: usize) -> 
         dynamic_tail,
         candidate: false,
         line,
+        tail_local: None,
     })
 }
 
@@ -333,6 +339,7 @@ impl Visit for FileRefVisitor<'_> {
                     pattern: pattern.flatten(),
                     candidate: false,
                     line,
+                    tail_local: call.args.get(0).and_then(tail_local),
                 }),
                 None => {
                     self.facts.unresolved_refs.push(line);
@@ -391,6 +398,7 @@ pub(crate) fn module_arg_path(
         candidate: true,
         dynamic_tail,
         line,
+        tail_local: None,
     })
 }
 
@@ -626,6 +634,7 @@ impl Candidates<'_> {
             dynamic_tail: true,
             candidate: true,
             line: self.line,
+            tail_local: None,
         });
     }
 }
@@ -736,6 +745,28 @@ fn static_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
         }
     }
     Some((base, rest, false))
+}
+
+/// The local a path template's computed part starts with, when that part is the local on its
+/// own (see `FileRef::tail_local`): the element after the static prefix that
+/// [`static_path`] reads.
+fn tail_local(expr: &Expression) -> Option<String> {
+    let Expression::StringTemplate(t) = expr else {
+        return None;
+    };
+    let mut elements = t.iter().peekable();
+    if let Some(Element::Interpolation(i)) = elements.peek() {
+        path_variable(&i.expr)?;
+        elements.next();
+    }
+    let first_computed = elements.find(|e| !matches!(e, Element::Literal(_)))?;
+    match first_computed {
+        Element::Interpolation(i) => match path_variable(&i.expr)? {
+            PathBase::Local(name) => Some(name),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn path_variable(expr: &Expression) -> Option<PathBase> {

@@ -495,7 +495,12 @@ impl Builder<'_> {
                         parent_dir(&resolved)
                     };
                     if below.is_empty() || !self.fileset_inputs(me, below, "**", target) {
-                        target.unresolved.push(location);
+                        target.unresolved.push(location.clone());
+                    }
+                    // A local the computed part starts with may climb out of that
+                    // directory (`"${path.module}/${local.rel}"`, `rel = "../x.tpl"`).
+                    if let Some(name) = r.tail_local.as_deref().filter(|_| below == resolved) {
+                        self.tail_local_inputs(me, &resolved, name, module_locals, target);
                     }
                 } else if r.function == "fileset" {
                     let pattern = r.pattern.as_deref().unwrap_or("");
@@ -523,6 +528,39 @@ impl Builder<'_> {
         target.unresolved.sort();
         target.unresolved.dedup();
         Ok(())
+    }
+
+    /// What a path read as `"<dir>/${local.<name>}..."` may read when the local holds a
+    /// relative path (one of its values, when it holds several): the file or the files
+    /// below the directory it names from `dir`, which may lie outside `dir`.
+    fn tail_local_inputs(
+        &self,
+        me: usize,
+        dir: &str,
+        name: &str,
+        locals: &[PathLocal],
+        target: &mut Target,
+    ) {
+        let relative = locals.iter().filter(|l| {
+            l.name == name
+                && l.base == PathBase::Root
+                && (l.path.starts_with("./") || l.path.starts_with("../"))
+        });
+        for local in relative {
+            let Some(p) = join_normalized(dir, &local.path) else {
+                continue;
+            };
+            if self.snapshot.files.contains_key(p.as_str()) {
+                if self.owners.of_file(&p) != Some(me) || self.ignore.is_match(&p) {
+                    target.extra_inputs.insert(p);
+                }
+            } else if self.holds_files(&p) {
+                self.fileset_inputs(me, &p, "**", target);
+            } else if !parent_dir(&p).is_empty() && self.holds_files(parent_dir(&p)) {
+                // The local may be followed by more of the path.
+                self.fileset_inputs(me, parent_dir(&p), "**", target);
+            }
+        }
     }
 
     /// The charts a `chart` may deploy when it is one of several values (a choice, or a

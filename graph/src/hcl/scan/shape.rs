@@ -105,6 +105,23 @@ pub(super) fn static_path(text: &str, shape: &Shape) -> Scan<Option<(PathBase, S
     Some(Some((base, rest, false)))
 }
 
+/// The local a path template's computed part starts with (see `crate::hcl`'s `tail_local`,
+/// which this mirrors).
+fn tail_local(shape: &Shape) -> Option<String> {
+    let Shape::Template(elements) = shape else {
+        return None;
+    };
+    let mut elements = elements.iter().peekable();
+    if let Some(Elem::Interpolation(base)) = elements.peek() {
+        base.as_ref()?;
+        elements.next();
+    }
+    match elements.find(|e| !matches!(e, Elem::Literal(_)))? {
+        Elem::Interpolation(Some(PathBase::Local(name))) => Some(name.clone()),
+        _ => None,
+    }
+}
+
 /// The fact for a file-function call, as the reference visitor records it.
 pub(super) fn file_call(
     text: &str,
@@ -123,6 +140,7 @@ pub(super) fn file_call(
     };
     Some(match path {
         Some((base, path, dynamic)) => Call::Resolved(FileRef {
+            tail_local: first.as_ref().and_then(tail_local),
             function: function.to_string(),
             base,
             path,

@@ -1007,3 +1007,25 @@ fn module_arguments_below_variables_and_inside_functions() {
         ]
     );
 }
+
+/// A path template whose computed part starts with a local on its own records the local, on
+/// the fast path as in the reference.
+#[test]
+fn the_local_a_computed_tail_starts_with_is_recorded() {
+    let text = "locals {\n  rel = \"../../shared/a.tpl\"\n  a   = file(\"${path.module}/${local.rel}\")\n  b   = file(\"${local.dir}/x/${local.rel}\")\n  c   = file(\"${path.module}/${var.rel}\")\n  d   = file(\"conf/${local.rel}.yaml\")\n}\n";
+    let facts = scanned(text);
+    let got: Vec<_> = facts
+        .file_refs
+        .iter()
+        .map(|r| (r.path.as_str(), r.tail_local.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("/", Some("rel")),
+            ("/x/", Some("rel")),
+            ("/", None),
+            ("conf/", Some("rel")),
+        ]
+    );
+}
