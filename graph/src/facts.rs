@@ -322,6 +322,60 @@ fn parse(path: &str, text: &str) -> Result<Facts> {
 mod tests {
     use super::*;
 
+    /// Facts with every field filled in, optional ones both set and unset, come back from
+    /// the cache file as they went in (postcard cannot skip a field: one skipped when empty
+    /// made every warm run parse every file again).
+    #[test]
+    fn every_kind_of_fact_survives_the_cache_file() {
+        let text = r#"locals {
+  rel  = "../../shared/a.tpl"
+  dir  = "${path.module}/conf"
+  p    = var.policy
+  a    = file("${path.module}/${local.rel}")
+  b    = file("${path.module}/b.json")
+  c    = fileset(path.module, "*.json")
+  d    = file(var.x)
+}
+
+variable "policy" {
+  default = "../../shared/policy.json"
+}
+
+module "m" {
+  source = "../../modules/m"
+  conf   = "${path.module}/conf/app.yaml"
+}
+
+resource "helm_release" "web" {
+  chart = "../../charts/web"
+}
+"#;
+        let facts = parse("stacks/a/main.tf", text).unwrap();
+        let Facts::Hcl(hcl) = &facts else {
+            panic!("{facts:?}")
+        };
+        assert!(hcl.file_refs.iter().any(|r| r.tail_local.is_some()));
+        assert!(hcl.file_refs.iter().any(|r| r.tail_local.is_none()));
+        assert!(!hcl.modules.is_empty() && !hcl.module_args.is_empty());
+        assert!(!hcl.chart_refs.is_empty() && !hcl.path_locals.is_empty());
+        assert!(!hcl.unresolved_refs.is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("facts.bin");
+        let id = FileId::of_content(text.as_bytes());
+        let persisted = PersistedRef {
+            version: FACTS_VERSION,
+            entries: vec![(Parser::Tf, id, &facts)],
+        };
+        strata_fs::write_sealed_with(&path, MAGIC, |w| {
+            postcard::to_io(&persisted, w)
+                .map(|_| ())
+                .map_err(std::io::Error::other)
+        })
+        .unwrap();
+        let back = decode(&std::fs::read(&path).unwrap()).expect("the cache file decodes");
+        assert_eq!(back.get(&(Parser::Tf, id)).map(|f| &**f), Some(&facts));
+    }
+
     #[test]
     fn files_that_name_nothing_share_one_allocation() {
         let variables = parse("stacks/a/variables.tf", "variable \"x\" {}\n").unwrap();

@@ -112,7 +112,8 @@ pub struct FileRef {
     /// The local the computed part starts with, when it is one on its own
     /// (`"${path.module}/${local.rel}"`): a path it holds may climb out of the prefix's
     /// directory (`rel = "../../shared/a.tpl"`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// (Always written: the fact cache's format, postcard, cannot skip a field.)
+    #[serde(default)]
     pub tail_local: Option<String>,
 }
 
