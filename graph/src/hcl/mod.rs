@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HclFacts {
     pub modules: Vec<ModuleCall>,
+    /// File-function calls, and paths handed to modules (see [`HclFacts::module_args`]).
     pub file_refs: Vec<FileRef>,
     /// File-function calls whose path is computed at run time (e.g. `file(var.path)`).
     pub unresolved_refs: Vec<usize>,
@@ -30,13 +31,26 @@ pub struct HclFacts {
     /// a chart directory the stack deploys from the workspace (`"${path.module}/charts/x"`).
     #[serde(default)]
     pub chart_refs: Vec<FileRef>,
+}
+
+impl HclFacts {
     /// Paths a `module` block hands to its module in an argument
     /// (`policy_file = "${path.module}/policy.json"`): the module may read them, so they
     /// are inputs of the calling target, whatever the module (local or remote) does with
     /// them. Each is a candidate: a file there is an input, a directory there gives every
-    /// file below it, nothing there gives nothing.
-    #[serde(default)]
-    pub module_args: Vec<FileRef>,
+    /// file below it, nothing there gives nothing. They are kept among `file_refs` (with
+    /// the function [`MODULE_ARGUMENT`]), which costs no field of its own in the facts of
+    /// every file.
+    pub fn module_args(&self) -> impl Iterator<Item = &FileRef> {
+        self.file_refs.iter().filter(|r| r.is_module_argument())
+    }
+}
+
+impl FileRef {
+    /// Whether this is a path handed to a module (see [`HclFacts::module_args`]).
+    pub fn is_module_argument(&self) -> bool {
+        self.function == MODULE_ARGUMENT
+    }
 }
 
 /// `locals { name = "${path.module}/../shared" }`
@@ -286,7 +300,7 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
             }
             let offset = attr.span().map(|s| s.start).unwrap_or(0);
             facts
-                .module_args
+                .file_refs
                 .extend(module_arg_paths(&attr.value, line_of(text, offset)));
         }
         let Some(attr) = block.body.get_attribute("source") else {
@@ -372,7 +386,8 @@ pub(crate) fn is_module_input(key: &str) -> bool {
 }
 
 /// The fact for a module argument whose value is a static path (see `HclFacts::module_args`):
-/// a path led by `path.module`, `path.root`, `path.cwd` or a local, or a literal that starts
+/// a path below `path.module`, `path.root`, `path.cwd` or a local (`"${local.dir}/x"`; what
+/// follows starts with `/`, so `"${local.name}-app"` is a name), or a literal that starts
 /// with `./` or `../` (other literals are taken for names). The directory alone
 /// (`path.module`) gives nothing: its files are the caller's own, and a local alone
 /// (`local.x`) gives nothing either (see docs/soundness.md).
@@ -382,15 +397,15 @@ pub(crate) fn module_arg_path(
     dynamic_tail: bool,
     line: usize,
 ) -> Option<FileRef> {
-    let keep = !path.is_empty()
-        && match base {
-            PathBase::Module | PathBase::Local(_) => true,
-            // `"${path.root}/x"` (`/x`) or a relative literal; `"x/y"` is taken for a name.
-            PathBase::Root => {
-                path.starts_with('/') || path.starts_with("./") || path.starts_with("../")
-            }
-            PathBase::Absolute => false,
-        };
+    let keep = match base {
+        // A path below the directory (`"${local.dir}/x"`); `"${local.name}-app"` is a name.
+        PathBase::Module | PathBase::Local(_) => path.starts_with('/'),
+        // `"${path.root}/x"` (`/x`) or a relative literal; `"x/y"` is taken for a name.
+        PathBase::Root => {
+            path.starts_with('/') || path.starts_with("./") || path.starts_with("../")
+        }
+        PathBase::Absolute => false,
+    };
     keep.then(|| FileRef {
         function: MODULE_ARGUMENT.to_string(),
         base,

@@ -416,18 +416,23 @@ impl Builder<'_> {
                     }
                 }
             }
-            for r in &facts.module_args {
-                if !mine(&r.base) {
-                    continue;
-                }
-                let location = Location::at(file.clone(), r.line);
-                self.module_arg_inputs(me, r, &dir, &root_dir, module_locals, &location, target);
-            }
             for r in &facts.file_refs {
                 if !mine(&r.base) {
                     continue;
                 }
                 let location = Location::at(file.clone(), r.line);
+                if r.is_module_argument() {
+                    self.module_arg_inputs(
+                        me,
+                        r,
+                        &dir,
+                        &root_dir,
+                        module_locals,
+                        &location,
+                        target,
+                    );
+                    continue;
+                }
                 let exact = match r.candidate {
                     true => Resolved::Unknown,
                     false => resolve_path(&r.base, "", &dir, &root_dir, module_locals),
@@ -693,7 +698,6 @@ impl Builder<'_> {
             h.file_refs
                 .iter()
                 .chain(&h.chart_refs)
-                .chain(&h.module_args)
                 .any(|r| root_based(&r.base, &locals))
         });
         let mut certain = true;

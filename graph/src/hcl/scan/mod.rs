@@ -508,7 +508,7 @@ impl<'a> Scanner<'a> {
                         // The line is looked up only for a path (most arguments are none).
                         if let Some(mut r) = crate::hcl::module_arg_path(base, path, dynamic, 0) {
                             r.line = self.line_at(key.0);
-                            self.facts.module_args.push(r);
+                            self.facts.file_refs.push(r);
                         }
                     }
                     // Anything else: the path templates and relative literals written in
@@ -524,7 +524,7 @@ impl<'a> Scanner<'a> {
                         if below_variable || value.contains("path") || value.contains("./") {
                             let line = self.line_at(key.0);
                             let found = crate::hcl::module_arg_paths_of_text(value, line)?;
-                            self.facts.module_args.extend(found);
+                            self.facts.file_refs.extend(found);
                         }
                     }
                 }

@@ -919,6 +919,7 @@ fn paths_handed_to_a_module_are_module_arguments() {
   templates   = "./templates/${var.env}"
   root_conf   = "${path.root}/conf.yaml"
   dir         = "${local.shared}/x.json"
+  label       = "${local.name}-cdn"
   name        = "svc/a"
   here        = path.module
   tags        = local.tags
@@ -930,8 +931,7 @@ fn paths_handed_to_a_module_are_module_arguments() {
 "#;
     let facts = scanned(text);
     let got: Vec<_> = facts
-        .module_args
-        .iter()
+        .module_args()
         .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
         .collect();
     assert_eq!(
@@ -941,16 +941,15 @@ fn paths_handed_to_a_module_are_module_arguments() {
             (PathBase::Root, "./templates/", true, 4),
             (PathBase::Root, "/conf.yaml", false, 5),
             (PathBase::Local("shared".into()), "/x.json", false, 6),
-            (PathBase::Root, "./a.json", true, 13),
+            (PathBase::Root, "./a.json", true, 14),
         ]
     );
-    assert!(facts.module_args.iter().all(|r| r.candidate));
+    assert!(facts.module_args().all(|r| r.candidate));
     // Collections and choices of paths: read with the reference's rules.
     let collection = "module \"m\" {\n  source = \"./m\"\n  files  = [\"${path.module}/a.json\", \"../b.json\", \"name\"]\n  pick   = var.x ? \"./c.json\" : \"./d.json\"\n  plain  = { a = 1 }\n}\n";
     let facts = scanned(collection);
     let got: Vec<_> = facts
-        .module_args
-        .iter()
+        .module_args()
         .map(|r| (r.base.clone(), r.path.as_str()))
         .collect();
     assert_eq!(
@@ -965,7 +964,7 @@ fn paths_handed_to_a_module_are_module_arguments() {
     // Without a path in them, collections and conditionals stay on the fast path.
     let plain =
         "module \"m\" {\n  source = \"./m\"\n  tags   = { a = 1 }\n  n      = var.x ? 1 : 0\n}\n";
-    assert!(scanned(plain).module_args.is_empty());
+    assert!(scanned(plain).module_args().next().is_none());
 }
 
 /// A module argument that is a path below a variable's default, or that writes paths inside
@@ -987,8 +986,7 @@ fn module_arguments_below_variables_and_inside_functions() {
 "#;
     let facts = scanned(text);
     let got: Vec<_> = facts
-        .module_args
-        .iter()
+        .module_args()
         .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
         .collect();
     assert_eq!(
