@@ -452,13 +452,6 @@ impl<'a> Scanner<'a> {
                         candidate: false,
                     }),
                     Some(_) => {}
-                    // A map, a list or a choice between paths: the reference reader collects
-                    // the paths written in it as candidates (`hcl::candidate_form`): in a
-                    // collection the templates that start with `path.module` or `path.root`
-                    // and the literals that start with `./` or `../`, in a choice also the
-                    // locals it names. Only such a value that names `path` or holds `./`
-                    // (or, for a choice, names `local`) can hold one; that value alone (an
-                    // attribute's, not the file) is read with the reference's own rules.
                     // A variable (`p = var.policy_file`): its default, where that may be a path.
                     None if matches!(shape, Shape::Attr((s, e), _) if &self.text[s..e] == "var") => {
                         if let Shape::Attr(_, (s, e)) = shape {
@@ -467,6 +460,14 @@ impl<'a> Scanner<'a> {
                             self.facts.path_locals.push(local);
                         }
                     }
+                    // A map, a list or a choice between paths: the reference reader collects
+                    // the paths written in it as candidates (`hcl::candidate_form`): in a
+                    // collection the templates that start with `path.module` or `path.root`
+                    // and the literals that start with `./` or `../`, in a choice also the
+                    // locals it names. Only such a value that names `path` or holds `./`
+                    // (or, for a choice, names `local`; `"${X}"` also a variable) can hold
+                    // one; that value alone (an attribute's, not the file) is read with the
+                    // reference's own rules.
                     None => {
                         let value = &self.text[value_start..self.pos];
                         let relative = value.contains("./");
