@@ -552,19 +552,25 @@ impl Builder<'_> {
                 && (l.path.starts_with("./") || l.path.starts_with("../"))
         });
         for local in relative {
-            let Some(p) = join_normalized(dir, &local.path) else {
-                continue;
-            };
-            if self.snapshot.files.contains_key(p.as_str()) {
-                if self.owners.of_file(&p) != Some(me) || self.ignore.is_match(&p) {
-                    target.extra_inputs.insert(p);
-                }
-            } else if self.holds_files(&p) {
-                self.fileset_inputs(me, &p, "**", target);
-            } else if !parent_dir(&p).is_empty() && self.holds_files(parent_dir(&p)) {
+            if let Some(p) = join_normalized(dir, &local.path) {
                 // The local may be followed by more of the path.
-                self.fileset_inputs(me, parent_dir(&p), "**", target);
+                self.may_read(me, &p, true, target);
             }
+        }
+    }
+
+    /// What a read of `p` may bring in: the file there, or every file below the directory
+    /// there (an empty `p` is the workspace's root); when nothing is there and `more` (the
+    /// path may continue: `"<p>${var.x}.json"`), every file below its directory.
+    fn may_read(&self, me: usize, p: &str, more: bool, target: &mut Target) {
+        if self.snapshot.files.contains_key(p) {
+            if self.owners.of_file(p) != Some(me) || self.ignore.is_match(p) {
+                target.extra_inputs.insert(p.to_string());
+            }
+        } else if self.holds_files(p) {
+            self.fileset_inputs(me, p, "**", target);
+        } else if more && self.holds_files(parent_dir(p)) {
+            self.fileset_inputs(me, parent_dir(p), "**", target);
         }
     }
 
@@ -629,19 +635,7 @@ impl Builder<'_> {
             let Ok(p) = self.through_links(&p, "module argument", location) else {
                 continue;
             };
-            // An empty path is the workspace's root: every file is below it.
-            if self.snapshot.files.contains_key(p.as_str()) {
-                if self.owners.of_file(&p) != Some(me) || self.ignore.is_match(&p) {
-                    target.extra_inputs.insert(p);
-                }
-            } else if self.holds_files(&p) {
-                self.fileset_inputs(me, &p, "**", target);
-            } else if r.dynamic_tail && !r.path.ends_with('/') {
-                let parent = parent_dir(&p);
-                if self.holds_files(parent) {
-                    self.fileset_inputs(me, parent, "**", target);
-                }
-            }
+            self.may_read(me, &p, r.dynamic_tail && !r.path.ends_with('/'), target);
         }
     }
 
