@@ -1224,6 +1224,10 @@ fn a_link_inside_a_directory_read_as_a_whole_is_followed() {
     std::os::unix::fs::symlink("../real/a.json", repo.path().join("shared/conf/a.json")).unwrap();
     std::os::unix::fs::symlink("../../vendor/lib", repo.path().join("shared/conf/lib")).unwrap();
     std::os::unix::fs::symlink("..", repo.path().join("shared/conf/up")).unwrap();
+    // A loop of links: an input itself, no problem of the targets reading the directory.
+    std::os::unix::fs::symlink("l2", repo.path().join("shared/conf/l1")).unwrap();
+    std::os::unix::fs::symlink("l1", repo.path().join("shared/conf/l2")).unwrap();
+    repo.write("stacks/other/main.tf", "output \"x\" {\n  value = 1\n}\n");
     repo.write(
         "stacks/set/main.tf",
         "output \"n\" {\n  value = length(fileset(\"${path.module}/../../shared/conf\", \"*.json\"))\n}\n",
@@ -1239,6 +1243,7 @@ fn a_link_inside_a_directory_read_as_a_whole_is_followed() {
             ("shared/real/a.json", &["stacks/arg", "stacks/set"]),
             ("vendor/lib/x.py", &["stacks/arg"]),
             ("shared/conf/plain.json", &["stacks/arg", "stacks/set"]),
+            ("stacks/other/main.tf", &["stacks/other"]),
         ],
     );
 }
@@ -1253,14 +1258,16 @@ fn a_local_that_climbs_out_of_the_directory_it_is_appended_to_is_followed() {
     repo.write("shared/conf/b.yaml", "b: 1\n");
     repo.write(
         "stacks/app/main.tf",
-        "locals {\n  rel  = \"../../shared/a.tpl\"\n  conf = \"../../shared/conf\"\n}\n\noutput \"a\" {\n  value = file(\"${path.module}/${local.rel}\")\n}\n\noutput \"b\" {\n  value = file(\"${path.module}/${local.conf}/b.yaml\")\n}\n",
+        "variable \"c\" {\n  default = \"../../shared/c.tpl\"\n}\n\nlocals {\n  rel  = \"../../shared/a.tpl\"\n  conf = \"../../shared/conf\"\n  c    = var.c\n}\n\noutput \"a\" {\n  value = file(\"${path.module}/${local.rel}\")\n}\n\noutput \"b\" {\n  value = file(\"${path.module}/${local.conf}/b.yaml\")\n}\n\noutput \"c\" {\n  value = file(\"${path.module}/${local.c}\")\n}\n",
     );
+    repo.write("shared/c.tpl", "c\n");
     repo.commit("initial");
     assert_each_edit_affects(
         &repo,
         &[
             ("shared/a.tpl", &["stacks/app"]),
             ("shared/conf/b.yaml", &["stacks/app"]),
+            ("shared/c.tpl", &["stacks/app"]),
         ],
     );
 }

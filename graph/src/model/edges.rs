@@ -546,13 +546,25 @@ impl Builder<'_> {
         locals: &[PathLocal],
         target: &mut Target,
     ) {
-        let relative = locals.iter().filter(|l| {
-            l.name == name
-                && l.base == PathBase::Root
-                && (l.path.starts_with("./") || l.path.starts_with("../"))
-        });
-        for local in relative {
-            if let Some(p) = join_normalized(dir, &local.path) {
+        // The relative paths the local may hold: its own, or (`p = var.x`, a local set to
+        // another local) those of what it is set to.
+        fn relative<'l>(name: &str, locals: &'l [PathLocal], depth: usize, out: &mut Vec<&'l str>) {
+            for l in locals.iter().filter(|l| l.name == name) {
+                match &l.base {
+                    PathBase::Root if l.path.starts_with("./") || l.path.starts_with("../") => {
+                        out.push(&l.path)
+                    }
+                    PathBase::Local(other) if l.path.is_empty() && depth < LOCAL_CHAIN_LIMIT => {
+                        relative(other, locals, depth + 1, out)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut paths = Vec::new();
+        relative(name, locals, 0, &mut paths);
+        for path in paths {
+            if let Some(p) = join_normalized(dir, path) {
                 // The local may be followed by more of the path.
                 self.may_read(me, &p, true, target);
             }
@@ -826,6 +838,9 @@ impl Builder<'_> {
 
     /// [`Builder::follow_links`], `depth` links deep: a directory a link leads to may hold
     /// links in turn (followed up to [`LOCAL_CHAIN_LIMIT`] deep, so a loop of links ends).
+    /// Only the target's own links (`depth` 0) that lead nowhere it can track (outside the
+    /// workspace, a loop) are its problems; such a link met inside a directory read as a
+    /// whole is an input itself, and nothing more.
     fn follow_links_at(
         &self,
         me: usize,
@@ -846,6 +861,7 @@ impl Builder<'_> {
         };
         for f in files.into_iter().filter(|f| self.links.is_link(f)) {
             match self.links.resolve(f) {
+                links::Resolved::Outside(_) if depth > 0 => {}
                 links::Resolved::Outside(to) => target.problem(Error::Invalid {
                     message: format!("`{f}` is a link to `{to}`, outside the workspace"),
                     location: Location::new(f, None),
@@ -994,7 +1010,7 @@ impl Builder<'_> {
             }
         }
         if !links.is_empty() {
-            self.follow_links_at(me, target, Some(&links), depth);
+            self.follow_links_at(me, target, Some(&links), depth + 1);
         }
         true
     }
