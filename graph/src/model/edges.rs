@@ -344,22 +344,17 @@ impl Builder<'_> {
                 }
                 let location = Location::at(file.clone(), r.line);
                 if r.candidate {
-                    self.chart_candidates(me, r, &dir, &root_dir, module_locals, &location, target);
+                    let paths = candidate_paths(&r.base, &r.path, &dir, &root_dir, module_locals);
+                    self.chart_candidates(me, paths, &location, target);
                     continue;
                 }
                 match resolve_path(&r.base, &r.path, &dir, &root_dir, module_locals) {
                     Resolved::Unknown => {
                         // Through a local that holds one of several values (a variable's
                         // default, a choice): each chart it may name.
-                        self.chart_candidates(
-                            me,
-                            r,
-                            &dir,
-                            &root_dir,
-                            module_locals,
-                            &location,
-                            target,
-                        );
+                        let paths =
+                            candidate_paths(&r.base, &r.path, &dir, &root_dir, module_locals);
+                        self.chart_candidates(me, paths, &location, target);
                         target.unresolved.push(location)
                     }
                     Resolved::Outside(path) => {
@@ -422,15 +417,17 @@ impl Builder<'_> {
                 }
                 let location = Location::at(file.clone(), r.line);
                 if r.is_module_argument() {
-                    self.module_arg_inputs(
-                        me,
-                        r,
-                        &dir,
-                        &root_dir,
-                        module_locals,
-                        &location,
-                        target,
-                    );
+                    // What a path handed to a module makes an input of the caller (see
+                    // `HclFacts::module_args`): for each place it may name, through locals,
+                    // what a read there may bring in. A path that names nothing in the
+                    // workspace (a file terraform writes, a path outside it) gives nothing:
+                    // the module decides what it does with it.
+                    let more = r.dynamic_tail && !r.path.ends_with('/');
+                    for p in candidate_paths(&r.base, &r.path, &dir, &root_dir, module_locals) {
+                        if let Ok(p) = self.through_links(&p, "module argument", &location) {
+                            self.may_read(me, &p, more, target);
+                        }
+                    }
                     continue;
                 }
                 let exact = match r.candidate {
@@ -587,21 +584,18 @@ impl Builder<'_> {
     }
 
     /// The charts a `chart` may deploy when it is one of several values (a choice, or a
-    /// local holding one; through locals, each of their candidates): a chart there is a
-    /// dependency, other files there are inputs; a candidate that leads outside the
-    /// workspace or to nothing is not chosen (terraform would fail on it).
-    #[allow(clippy::too_many_arguments)]
+    /// local holding one): for each of the `paths` it may name (its candidates, through
+    /// locals), a chart there is a dependency, other files there are inputs; a candidate
+    /// that leads outside the workspace or to nothing is not chosen (terraform would fail
+    /// on it).
     fn chart_candidates(
         &self,
         me: usize,
-        r: &FileRef,
-        dir: &str,
-        root_dir: &str,
-        locals: &[PathLocal],
+        paths: Vec<String>,
         location: &Location,
         target: &mut Target,
     ) {
-        for resolved in candidate_paths(&r.base, &r.path, dir, root_dir, locals) {
+        for resolved in paths {
             let chart = self
                 .owners
                 .exact(&resolved)
@@ -624,30 +618,6 @@ impl Builder<'_> {
                 }
                 None => {}
             }
-        }
-    }
-
-    /// What a path handed to a module in an argument makes an input of the caller (see
-    /// `HclFacts::module_args`): for each place it may name, through locals, a file there,
-    /// or every file below a directory there; for a path with a computed tail, every file
-    /// below its directory. A path that names nothing in the workspace (a file terraform
-    /// writes, a path outside it) gives nothing: the module decides what it does with it.
-    #[allow(clippy::too_many_arguments)]
-    fn module_arg_inputs(
-        &self,
-        me: usize,
-        r: &FileRef,
-        dir: &str,
-        root_dir: &str,
-        locals: &[PathLocal],
-        location: &Location,
-        target: &mut Target,
-    ) {
-        for p in candidate_paths(&r.base, &r.path, dir, root_dir, locals) {
-            let Ok(p) = self.through_links(&p, "module argument", location) else {
-                continue;
-            };
-            self.may_read(me, &p, r.dynamic_tail && !r.path.ends_with('/'), target);
         }
     }
 
