@@ -23,7 +23,7 @@ const STRING_STOPS: [bool; 256] = {
 impl<'a> Scanner<'a> {
     /// An expression: a term, then binary operators or a conditional. Without `newlines`,
     /// the expression ends at the end of its line.
-    pub(super) fn expr(&mut self, newlines: bool) -> Scan<Shape> {
+    pub(super) fn expr(&mut self, newlines: bool) -> Scan<Shape<'a>> {
         if self.shortcuts {
             if let Some(shape) = self.simple_expr(newlines) {
                 return Some(shape);
@@ -70,7 +70,7 @@ impl<'a> Scanner<'a> {
     /// no escape, interpolation or directive; a plain number; a variable with attributes
     /// (`var.name`, `string`, `true`). `None` (nothing consumed) unless what follows ends the
     /// expression, so [`Scanner::expr`] would read exactly the same and give the same shape.
-    fn simple_expr(&mut self, newlines: bool) -> Option<Shape> {
+    fn simple_expr(&mut self, newlines: bool) -> Option<Shape<'a>> {
         // `expr` and `term` each go one level deeper.
         if self.depth + 2 > MAX_DEPTH {
             return None;
@@ -200,7 +200,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A term with its traversals (`.attr`, `[index]`, `.*`, `[*]`).
-    fn term(&mut self, newlines: bool) -> Scan<Shape> {
+    fn term(&mut self, newlines: bool) -> Scan<Shape<'a>> {
         self.enter()?;
         let mut shape = match self.peek()? {
             b'"' => self.quoted()?,
@@ -343,7 +343,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A variable, `null`/`true`/`false`, or a function call (possibly namespaced).
-    fn identlike(&mut self, newlines: bool) -> Scan<Shape> {
+    fn identlike(&mut self, newlines: bool) -> Scan<Shape<'a>> {
         let name = self.ident()?;
         let save = self.pos;
         self.gap(newlines)?;
@@ -380,7 +380,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A call's arguments after `(`, through `)`: the first two arguments' shapes.
-    fn arguments(&mut self) -> Scan<(Option<Shape>, Option<Shape>)> {
+    fn arguments(&mut self) -> Scan<(Option<Shape<'a>>, Option<Shape<'a>>)> {
         let (mut first, mut second) = (None, None);
         self.ws()?;
         if self.expect(b')').is_some() {
@@ -464,7 +464,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// `[ items ]` (a collection) or `[for ...]`, from the `[`.
-    fn array(&mut self) -> Scan<Shape> {
+    fn array(&mut self) -> Scan<Shape<'a>> {
         self.pos += 1;
         if self.for_ahead()? {
             self.for_intro()?;
@@ -499,7 +499,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// `{ key = value ... }` (a collection) or `{for ...}`, from the `{`.
-    fn object(&mut self) -> Scan<Shape> {
+    fn object(&mut self) -> Scan<Shape<'a>> {
         self.pos += 1;
         if self.for_ahead()? {
             self.for_intro()?;

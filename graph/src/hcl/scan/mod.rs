@@ -45,7 +45,7 @@ pub(super) fn scan(text: &str) -> Option<HclFacts> {
 /// [`scan`], with or without the shortcut for simple values (the tests compare the two).
 fn scan_with(text: &str, shortcuts: bool) -> Option<HclFacts> {
     let bytes = text.as_bytes();
-    if bytes.contains(&b'\r') || bytes.contains(&0) {
+    if memchr::memchr2(b'\r', 0, bytes).is_some() {
         return None;
     }
     let mut scanner = Scanner {
@@ -183,19 +183,34 @@ impl<'a> Scanner<'a> {
 
     /// The end of the `/* */` comment starting at `pos`.
     fn block_comment_end(&self, pos: usize) -> Scan<usize> {
-        let rest = &self.text[pos + 2..];
-        rest.find("*/").map(|i| pos + 2 + i + 2)
+        let mut from = pos + 2;
+        loop {
+            let star = from + memchr::memchr(b'*', &self.b[from..])?;
+            if self.at(star + 1) == Some(b'/') {
+                return Some(star + 2);
+            }
+            from = star + 1;
+        }
     }
 
     /// The end of the line comment starting at `pos` (the newline itself is not included).
     fn line_end(&self, pos: usize) -> usize {
-        self.text[pos..]
-            .find('\n')
-            .map_or(self.b.len(), |i| pos + i)
+        memchr::memchr(b'\n', &self.b[pos..]).map_or(self.b.len(), |i| pos + i)
     }
 
     /// Spaces, tabs and `/* */` comments from `pos`.
+    #[inline]
     fn skip_sp(&self, from: usize) -> Scan<usize> {
+        // Most calls find nothing to skip: answered here, without the call below.
+        match (self.at(from), self.at(from + 1)) {
+            (Some(b' ' | b'\t' | b'/'), Some(b' ' | b'\t' | b'/')) => self.skip_sp_slow(from),
+            (Some(b' ' | b'\t'), _) => Some(from + 1),
+            (Some(b'/'), _) => self.skip_sp_slow(from),
+            _ => Some(from),
+        }
+    }
+
+    fn skip_sp_slow(&self, from: usize) -> Scan<usize> {
         let (last, to) = self.skipped_sp.get();
         if last == from {
             return Some(to);
@@ -217,7 +232,15 @@ impl<'a> Scanner<'a> {
     }
 
     /// Whitespace, newlines and every kind of comment from `pos`.
+    #[inline]
     fn skip_ws(&self, from: usize) -> Scan<usize> {
+        match self.at(from) {
+            Some(b' ' | b'\t' | b'\n' | b'#' | b'/') => self.skip_ws_slow(from),
+            _ => Some(from),
+        }
+    }
+
+    fn skip_ws_slow(&self, from: usize) -> Scan<usize> {
         let (last, to) = self.skipped_ws.get();
         if last == from {
             return Some(to);

@@ -2,18 +2,20 @@
 //! the same rules as the reference reader's (`hcl::static_path` and its neighbours), on the
 //! scanner's shapes instead of a syntax tree.
 
+use std::borrow::Cow;
+
 use super::strings::unescape;
 use super::Scan;
 use crate::hcl::{FileRef, PathBase};
 
 /// What an expression is, as far as facts need to know.
 #[derive(Debug)]
-pub(super) enum Shape {
+pub(super) enum Shape<'a> {
     /// A quoted string without interpolation: the byte range between the quotes (escapes not
     /// yet decoded).
     Str(usize, usize),
     /// A quoted string with interpolations.
-    Template(Vec<Elem>),
+    Template(Vec<Elem<'a>>),
     /// A variable: its name's byte range.
     Var(usize, usize),
     /// A variable with one attribute access (`path.module`): both names' byte ranges.
@@ -28,10 +30,30 @@ pub(super) enum Shape {
 }
 
 #[derive(Debug)]
-pub(super) enum Elem {
-    Literal(String),
+pub(super) enum Elem<'a> {
+    /// Decoded; borrowed from the file unless it held an escape.
+    Literal(Cow<'a, str>),
     /// An interpolation, with the path variable it names when it is nothing else.
-    Interpolation(Option<PathBase>),
+    Interpolation(Option<Named<'a>>),
+}
+
+/// A path variable or a local, named by an expression that is nothing else: a
+/// [`PathBase`] that borrows the local's name from the file.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Named<'a> {
+    Module,
+    Root,
+    Local(&'a str),
+}
+
+impl Named<'_> {
+    fn base(self) -> PathBase {
+        match self {
+            Named::Module => PathBase::Module,
+            Named::Root => PathBase::Root,
+            Named::Local(name) => PathBase::Local(name.to_string()),
+        }
+    }
 }
 
 /// A file-function call, in the order the reference visitor meets it.
@@ -42,14 +64,14 @@ pub(super) enum Call {
 }
 
 /// `path.module` and friends; `None` for every other expression.
-pub(super) fn path_variable(text: &str, shape: &Shape) -> Option<PathBase> {
+pub(super) fn path_variable<'a>(text: &'a str, shape: &Shape) -> Option<Named<'a>> {
     let Shape::Attr((vs, ve), (a_start, a_end)) = *shape else {
         return None;
     };
     match (&text[vs..ve], &text[a_start..a_end]) {
-        ("path", "module") => Some(PathBase::Module),
-        ("path", "root" | "cwd") => Some(PathBase::Root),
-        ("local", name) => Some(PathBase::Local(name.to_string())),
+        ("path", "module") => Some(Named::Module),
+        ("path", "root" | "cwd") => Some(Named::Root),
+        ("local", name) => Some(Named::Local(name)),
         _ => None,
     }
 }
@@ -80,7 +102,7 @@ pub(super) fn static_path(text: &str, shape: &Shape) -> Scan<Option<(PathBase, S
         return Some(Some((PathBase::of_literal(&s), s, false)));
     }
     if let Some(base) = path_variable(text, shape) {
-        return Some(Some((base, String::new(), false)));
+        return Some(Some((base.base(), String::new(), false)));
     }
     let Shape::Template(elements) = shape else {
         return Some(None);
@@ -88,7 +110,7 @@ pub(super) fn static_path(text: &str, shape: &Shape) -> Scan<Option<(PathBase, S
     let mut elements = elements.iter().peekable();
     let base = match elements.peek() {
         Some(Elem::Interpolation(Some(base))) => {
-            let base = base.clone();
+            let base = base.base();
             elements.next();
             base
         }
@@ -117,7 +139,7 @@ fn tail_local(shape: &Shape) -> Option<String> {
         elements.next();
     }
     match elements.find(|e| !matches!(e, Elem::Literal(_)))? {
-        Elem::Interpolation(Some(PathBase::Local(name))) => Some(name.clone()),
+        Elem::Interpolation(Some(Named::Local(name))) => Some(name.to_string()),
         _ => None,
     }
 }

@@ -2,9 +2,8 @@
 
 use std::borrow::Cow;
 
-use super::shape::{path_variable, Elem, Shape};
+use super::shape::{path_variable, Elem, Named, Shape};
 use super::{is_id_continue, Scan, Scanner};
-use crate::hcl::PathBase;
 
 /// A template directive still open: `%{ if }` (before or after its `%{ else }`) or `%{ for }`.
 #[derive(Clone, Copy, PartialEq)]
@@ -16,7 +15,7 @@ enum Open {
 
 impl<'a> Scanner<'a> {
     /// A quoted string, from its opening quote through its closing one.
-    pub(super) fn quoted(&mut self) -> Scan<Shape> {
+    pub(super) fn quoted(&mut self) -> Scan<Shape<'a>> {
         self.pos += 1;
         let start = self.pos;
         let mut elements: Option<Vec<Elem>> = None;
@@ -38,9 +37,7 @@ impl<'a> Scanner<'a> {
                 b'$' if self.at(self.pos + 1) == Some(b'{') => {
                     let elements = elements.get_or_insert_with(Vec::new);
                     if literal < self.pos {
-                        elements.push(Elem::Literal(
-                            unescape(&self.text[literal..self.pos])?.into_owned(),
-                        ));
+                        elements.push(Elem::Literal(unescape(&self.text[literal..self.pos])?));
                     }
                     let base = self.interpolation()?;
                     elements.push(Elem::Interpolation(base));
@@ -49,9 +46,7 @@ impl<'a> Scanner<'a> {
                 b'%' if self.at(self.pos + 1) == Some(b'{') => {
                     let elements = elements.get_or_insert_with(Vec::new);
                     if literal < self.pos {
-                        elements.push(Elem::Literal(
-                            unescape(&self.text[literal..self.pos])?.into_owned(),
-                        ));
+                        elements.push(Elem::Literal(unescape(&self.text[literal..self.pos])?));
                     }
                     // A strip marker trims the literals beside it: left to the reference.
                     if self.directive(&mut open)? {
@@ -71,9 +66,7 @@ impl<'a> Scanner<'a> {
             None => Shape::Str(start, end),
             Some(mut elements) => {
                 if literal < end {
-                    elements.push(Elem::Literal(
-                        unescape(&self.text[literal..end])?.into_owned(),
-                    ));
+                    elements.push(Elem::Literal(unescape(&self.text[literal..end])?));
                 }
                 Shape::Template(elements)
             }
@@ -81,7 +74,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// `${ expression }` from the `$`: the path variable it names, if that is all it is.
-    fn interpolation(&mut self) -> Scan<Option<PathBase>> {
+    fn interpolation(&mut self) -> Scan<Option<Named<'a>>> {
         let start = self.pos;
         let base = self.interpolation_body()?;
         self.no_newline_since(start)?;
@@ -94,7 +87,7 @@ impl<'a> Scanner<'a> {
         (!self.b[start..self.pos].contains(&b'\n')).then_some(())
     }
 
-    fn interpolation_body(&mut self) -> Scan<Option<PathBase>> {
+    fn interpolation_body(&mut self) -> Scan<Option<Named<'a>>> {
         self.pos += 2;
         if self.peek() == Some(b'~') {
             self.pos += 1;
