@@ -615,3 +615,90 @@ fn since_parent<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     args.extend_from_slice(extra);
     args
 }
+
+/// What apply changed is verified by a check in the environment, which renders charts: with
+/// helm missing, apply stops before it changes anything (exit 2), not after applying the
+/// stacks and failing to record them.
+#[test]
+fn apply_without_a_tool_its_verification_needs_changes_nothing() {
+    let repo = common::sample_repo();
+    let root = common::repo_root();
+    // Only terraform: replace the link to the pinned tools with a directory without helm.
+    std::fs::remove_file(repo.path().join(".tools")).unwrap();
+    std::fs::create_dir_all(repo.path().join(".tools/bin")).unwrap();
+    for tool in ["bin/terraform", "terraform.rc"] {
+        std::os::unix::fs::symlink(
+            root.join(".tools").join(tool),
+            repo.path().join(".tools").join(tool),
+        )
+        .unwrap();
+    }
+    let run: Run = repo
+        .command(&["apply", "--env", "dev", "--auto-approve"])
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("`helm` is needed but was not found"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        common::local_state_files(&repo).is_empty(),
+        "nothing was applied: {:?}",
+        common::local_state_files(&repo)
+    );
+    assert!(!repo
+        .path()
+        .join("environments/dev/release.lock.toml")
+        .exists());
+
+    // One stack alone needs no chart rendered, unless the environment has a GitOps output:
+    // that is remade from the lock (its charts rendered) after every apply.
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/acme/infra.git\"\n",
+    );
+    repo.commit("gitops output");
+    let run: Run = repo
+        .command(&["apply", "--env", "dev", "--auto-approve", "stacks/network"])
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("`helm` is needed but was not found")
+            && run.stderr.contains("GitOps output of dev"),
+        "{}",
+        run.stderr
+    );
+    assert!(common::local_state_files(&repo).is_empty());
+}
+
+/// A damaged state file (it lives outside the checkout) is named in the failed task's
+/// reason, with what to do; the damaged file is left as it was.
+#[test]
+fn a_damaged_state_file_is_named_with_what_to_do() {
+    let repo = workspace();
+    let (first, _) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let state = repo.state_file("dev", "stacks/network");
+    let text = std::fs::read(&state).unwrap();
+    std::fs::write(&state, &text[..text.len() / 2]).unwrap();
+    let (plan, report) = json_run(&repo, &["plan", "--env", "dev"]);
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    let task = common::task(&report, "stacks/network", "plan");
+    assert_eq!(task["status"], "failed", "{task}");
+    let reason = task["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("terraform state is malformed")
+            && reason.contains(&state.display().to_string())
+            && reason.contains("terraform.tfstate.backup"),
+        "{reason}"
+    );
+    assert!(!reason.contains(TOKEN));
+    assert_eq!(std::fs::read(&state).unwrap(), &text[..text.len() / 2]);
+}

@@ -643,4 +643,19 @@ fn ctrl_c_during_the_verification_after_apply_is_no_success() {
         "nothing recorded: {}",
         strata.stderr()
     );
+    // The ledger says so too: the apply happened, the verification did not finish.
+    let ledger = std::fs::read_to_string(repo.path().join("environments/dev/audit.jsonl")).unwrap();
+    let event: Value = serde_json::from_str(ledger.lines().last().unwrap()).unwrap();
+    assert_eq!(event["outcome"], "interrupted", "{event}");
+    let fast = event["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "stacks/fast")
+        .unwrap_or_else(|| panic!("{event}"));
+    assert_eq!(fast["result"], "not-recorded", "{event}");
+    assert!(
+        fast["reason"].as_str().unwrap().contains("verification"),
+        "{event}"
+    );
 }

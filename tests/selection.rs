@@ -196,3 +196,56 @@ fn zero_jobs_and_zero_shards_are_usage_errors() {
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
     }
 }
+
+/// A target named on the command line that has nothing to run in the command is bad input
+/// (exit 2, naming where it is configured), never a run that did nothing and succeeded.
+#[test]
+fn a_named_target_without_a_task_is_refused_not_a_silent_success() {
+    let repo = sample_repo();
+    // stacks/dns is deployed in staging and prod only.
+    for args in [
+        &["plan", "--env", "dev", "stacks/dns"][..],
+        &["apply", "--env", "dev", "stacks/dns", "--auto-approve"],
+    ] {
+        let run = repo.strata(args);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("stacks/dns is not deployed in dev")
+                && run.stderr.contains("stacks/dns/stack.toml:4")
+                && run.stderr.contains("staging, prod"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(
+        !repo.state_dir().join("dev").exists()
+            || std::fs::read_dir(repo.state_dir().join("dev"))
+                .unwrap()
+                .count()
+                == 0,
+        "nothing was applied"
+    );
+    // A module has no plan or apply of its own; it is checked.
+    let run = repo.strata(&["plan", "--env", "dev", "modules/vpc"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("modules/vpc is a module"),
+        "{}",
+        run.stderr
+    );
+    let (check, report) = json_run(&repo, &["check", "modules/vpc"]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert!(!tasks_where(&report, |_| true).is_empty());
+    // Named with another target that runs: still refused, the mistake is not hidden.
+    let run = repo.strata(&["plan", "--env", "dev", "stacks/network", "stacks/dns"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    // In an environment it is deployed in, it runs (here: incomplete, its upstream has no
+    // state in staging yet).
+    let run = repo.strata(&["plan", "--env", "staging", "stacks/dns"]);
+    assert_ne!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("stacks/dns plan [staging]"),
+        "{}",
+        run.stderr
+    );
+}

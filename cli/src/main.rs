@@ -25,7 +25,7 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
-    /// Do not read or write strata's caches (parsed-file facts).
+    /// Do not read or write strata's caches (parsed-file facts and task results).
     #[arg(long, global = true)]
     no_cache: bool,
 
@@ -47,13 +47,13 @@ enum Command {
     /// List the targets a change affects.
     Affected(commands::affected::Args),
     /// Validate, plan, render and test: every task of the selected targets, cached.
-    Check(commands::run::Args),
+    Check(commands::run::CheckArgs),
     /// Plan stacks (and render charts) in one environment.
-    Plan(commands::run::Args),
+    Plan(commands::run::CheckArgs),
     /// Apply stacks in one environment, in dependency order.
-    Apply(commands::run::Args),
+    Apply(commands::run::ApplyArgs),
     /// Destroy stacks in one environment (dependents first), after confirmation.
-    Destroy(commands::run::Args),
+    Destroy(commands::run::DestroyArgs),
     /// Whether what runs in an environment is what its release lock says (exit 2: drift).
     Drift(commands::drift::Args),
     /// GitOps delivery: an environment's rendered charts with Argo CD or Flux objects.
@@ -93,9 +93,43 @@ enum Command {
     Daemon(commands::daemon::Command),
 }
 
+/// The exit code of a command line that did not parse: 0 for `--help` and `--version`, 2
+/// for bad input, but 1 for `drift`, whose 2 means "drift found" (a mistyped flag must not
+/// read as drift in a pipeline).
+fn usage_exit_code(err: &clap::Error, args: impl Iterator<Item = String>) -> u8 {
+    if !err.use_stderr() {
+        return 0;
+    }
+    let mut args = args;
+    let mut command = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-C" | "--directory" => {
+                args.next();
+            }
+            a if a.starts_with('-') => {}
+            a => {
+                command = Some(a.to_string());
+                break;
+            }
+        }
+    }
+    if command.as_deref() == Some("drift") {
+        1
+    } else {
+        2
+    }
+}
+
 fn main() -> ExitCode {
     trace::init();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(usage_exit_code(&err, std::env::args().skip(1)));
+        }
+    };
     let ctx = commands::Context {
         dir: cli.directory.unwrap_or_else(|| PathBuf::from(".")),
         json: cli.json,
@@ -135,5 +169,35 @@ fn main() -> ExitCode {
             output::print_error(&err);
             ExitCode::from(err.exit_code() as u8)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(line: &[&str]) -> u8 {
+        let args = || line.iter().map(|a| a.to_string());
+        let err = match Cli::try_parse_from(std::iter::once("strata".to_string()).chain(args())) {
+            Ok(_) => panic!("{line:?} parsed"),
+            Err(err) => err,
+        };
+        usage_exit_code(&err, args())
+    }
+
+    #[test]
+    fn a_usage_error_is_bad_input_except_for_drift_where_2_means_drift() {
+        assert_eq!(code(&["check", "--no-such-flag"]), 2);
+        assert_eq!(code(&["drift", "--env", "dev", "--keep-goin"]), 1);
+        assert_eq!(code(&["-C", "drift", "drift", "--bogus"]), 1);
+        assert_eq!(code(&["-C", "drift", "list", "--bogus"]), 2);
+        assert_eq!(code(&["--json", "drift"]), 1, "drift without --env");
+        assert_eq!(code(&["--help"]), 0);
+        assert_eq!(code(&["plan", "--allow-destroy", "--env", "dev"]), 2);
+        assert_eq!(
+            code(&["destroy", "--env", "dev"]),
+            2,
+            "destroy names its stacks"
+        );
     }
 }

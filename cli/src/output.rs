@@ -32,17 +32,26 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Prints `value` as pretty JSON with a `schema_version` field first.
 pub fn print_json<T: Serialize>(value: &T) {
+    write_stdout(&format!("{}\n", versioned_json(value)));
+}
+
+/// `value` as pretty JSON, an object's keys sorted after a leading `schema_version` (a
+/// JSON map sorts its keys, so the field is written in front of the rest by hand).
+fn versioned_json<T: Serialize>(value: &T) -> String {
     let mut v = serde_json::to_value(value).expect("output serializes");
-    if let serde_json::Value::Object(map) = &mut v {
-        let mut with_version = serde_json::Map::new();
-        with_version.insert("schema_version".into(), SCHEMA_VERSION.into());
-        with_version.extend(std::mem::take(map));
-        *map = with_version;
+    let serde_json::Value::Object(map) = &mut v else {
+        return serde_json::to_string_pretty(&v).expect("json");
+    };
+    map.remove("schema_version");
+    let version = format!("\"schema_version\": {SCHEMA_VERSION}");
+    if map.is_empty() {
+        return format!("{{\n  {version}\n}}");
     }
-    write_stdout(&format!(
-        "{}\n",
-        serde_json::to_string_pretty(&v).expect("json")
-    ));
+    let rest = serde_json::to_string_pretty(&v).expect("json");
+    let body = rest
+        .strip_prefix("{\n")
+        .expect("a pretty object starts with a brace and newline");
+    format!("{{\n  {version},\n{body}")
 }
 
 /// `error: ...`, `  --> file:line`, `hint: ...` on stderr.
@@ -53,5 +62,31 @@ pub fn print_error(err: &Error) {
     }
     if let Some(hint) = err.hint().filter(|h| !h.is_empty()) {
         eprintln!("hint: {hint}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_version_comes_first_and_the_rest_stays_sorted() {
+        let json = versioned_json(&serde_json::json!({"b": 1, "a": {"z": 2, "y": [1]}}));
+        assert!(
+            json.starts_with("{\n  \"schema_version\": 1,\n  \"a\""),
+            "{json}"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        assert_eq!(parsed["schema_version"], 1);
+        assert_eq!(parsed["a"]["z"], 2);
+        assert_eq!(parsed["b"], 1);
+
+        let empty = versioned_json(&serde_json::json!({}));
+        assert_eq!(empty, "{\n  \"schema_version\": 1\n}");
+        let list = versioned_json(&serde_json::json!([1]));
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&list).unwrap(),
+            serde_json::json!([1])
+        );
     }
 }

@@ -151,6 +151,19 @@ impl Error {
     }
 
     /// Where the problem is, when it is in a file.
+    /// The message, where it comes from and what to do, on one line: for a task's reason,
+    /// which is all a user sees of an error met while the task ran.
+    pub fn one_line(&self) -> String {
+        let mut line = self.to_string();
+        if let Some(location) = self.location() {
+            line.push_str(&format!(" (at {location})"));
+        }
+        if let Some(hint) = self.hint().filter(|h| !h.is_empty()) {
+            line.push_str(&format!("; {hint}"));
+        }
+        line
+    }
+
     pub fn location(&self) -> Option<&Location> {
         match self {
             Error::Malformed { location, .. }
@@ -184,6 +197,10 @@ impl Error {
                 "run strata inside a workspace: a directory tree whose root holds WORKSPACE.toml"
                     .into()
             }
+            Error::Malformed {
+                what: "terraform state",
+                ..
+            } => "a state file is terraform's to write, not to fix by hand: restore it from the copy terraform keeps beside it (terraform.tfstate.backup) or from the backend's versions, then run again".into(),
             Error::Malformed { what, .. } => format!("fix the {what} syntax at the line shown"),
             Error::Invalid { hint, .. } if hint.is_empty() => return None,
             Error::Invalid { hint, .. } => hint.clone(),

@@ -13,7 +13,7 @@ use strata_policy::test;
 pub enum Command {
     /// Evaluate the policies over the selected targets (their plans and renders run or come
     /// from the cache first) and print the findings grouped by target.
-    Eval(super::run::Args),
+    Eval(super::run::CheckArgs),
     /// Evaluate policies over files directly, as `conftest test` does: Terraform files
     /// (`*.tf`, in conftest's HCL2 JSON shape) and YAML manifests (each document). No
     /// terraform or helm runs. The built-in rule pack applies unless the workspace turns it

@@ -13,8 +13,54 @@ use strata_graph::{Error, Result};
 use strata_run::task::{Action, Mode};
 use strata_run::{run, select, Observer, RemoteOptions, RunOptions, Scope, TaskReport};
 
+/// `strata check`, `strata plan` and `strata policy eval`.
 #[derive(clap::Args)]
-pub struct Args {
+pub struct CheckArgs {
+    #[command(flatten)]
+    selection: Selection,
+    #[command(flatten)]
+    options: Options,
+}
+
+/// `strata apply`.
+#[derive(clap::Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    selection: Selection,
+    #[command(flatten)]
+    options: Options,
+    /// Apply every plan with changes without asking. Without it, apply shows each plan and
+    /// asks on the terminal, and refuses to run without one.
+    #[arg(long)]
+    auto_approve: bool,
+    /// With --affected: also destroy the stacks deleted since the base whose state still
+    /// holds resources (with their code at the base, after the rest is applied).
+    #[arg(long, requires = "affected")]
+    allow_destroy: bool,
+}
+
+/// `strata destroy`.
+#[derive(clap::Args)]
+pub struct DestroyArgs {
+    /// Stacks to destroy (their dependents in the environment must be destroyed first, or
+    /// named too).
+    #[arg(required = true)]
+    labels: Vec<String>,
+    #[command(flatten)]
+    options: Options,
+    /// Destroy without asking. Without it, destroy shows each plan and asks on the
+    /// terminal, and refuses to run without one.
+    #[arg(long)]
+    auto_approve: bool,
+    /// The stacks were deleted; destroy them with their code at this revision (e.g. the
+    /// commit before the one that deleted them).
+    #[arg(long, value_name = "REV")]
+    from: Option<String>,
+}
+
+/// Which targets a run selects.
+#[derive(clap::Args)]
+struct Selection {
     /// Targets to run (default: all, or the affected ones with --affected).
     labels: Vec<String>,
     /// Run only the targets affected since the merge-base with --base.
@@ -27,8 +73,13 @@ pub struct Args {
     /// every runner given the same checkout and base computes the same split.
     #[arg(long, value_name = "SHARD/OF", value_parser = parse_shard)]
     shard: Option<ShardSpec>,
+}
+
+/// How a run runs and reports, for every command that runs tasks.
+#[derive(clap::Args)]
+struct Options {
     /// Environment(s) to run in: `check` and `policy eval` default to every environment;
-    /// `plan` and `apply` need one.
+    /// `plan`, `apply` and `destroy` need one.
     #[arg(long = "env", short = 'e')]
     envs: Vec<String>,
     /// Tasks run at once (default: the number of cores).
@@ -62,18 +113,72 @@ pub struct Args {
     /// Show every task's tool output.
     #[arg(short, long)]
     verbose: bool,
-    /// `apply`: apply every plan with changes without asking. Without it, apply shows each
-    /// plan and asks on the terminal, and refuses to run without one.
-    #[arg(long)]
+}
+
+/// Every command's flags in one place, for [`run_with`]: what a command does not take
+/// stays at its default.
+pub struct Args {
+    labels: Vec<String>,
+    affected: bool,
+    base: Option<String>,
+    shard: Option<ShardSpec>,
+    options: Options,
     auto_approve: bool,
-    /// `destroy`: the stacks were deleted; destroy them with their code at this revision
-    /// (e.g. the commit before the one that deleted them).
-    #[arg(long, value_name = "REV")]
     from: Option<String>,
-    /// `apply --affected`: also destroy the stacks deleted since the base whose state still
-    /// holds resources (with their code at the base, after the rest is applied).
-    #[arg(long, requires = "affected")]
     allow_destroy: bool,
+}
+
+impl Args {
+    fn new(selection: Selection, options: Options) -> Args {
+        let Selection {
+            labels,
+            affected,
+            base,
+            shard,
+        } = selection;
+        Args {
+            labels,
+            affected,
+            base,
+            shard,
+            options,
+            auto_approve: false,
+            from: None,
+            allow_destroy: false,
+        }
+    }
+}
+
+impl From<CheckArgs> for Args {
+    fn from(a: CheckArgs) -> Args {
+        Args::new(a.selection, a.options)
+    }
+}
+
+impl From<ApplyArgs> for Args {
+    fn from(a: ApplyArgs) -> Args {
+        Args {
+            auto_approve: a.auto_approve,
+            allow_destroy: a.allow_destroy,
+            ..Args::new(a.selection, a.options)
+        }
+    }
+}
+
+impl From<DestroyArgs> for Args {
+    fn from(a: DestroyArgs) -> Args {
+        let selection = Selection {
+            labels: a.labels,
+            affected: false,
+            base: None,
+            shard: None,
+        };
+        Args {
+            auto_approve: a.auto_approve,
+            from: a.from,
+            ..Args::new(selection, a.options)
+        }
+    }
 }
 
 /// `--shard K/N`: 1 <= K <= N.
@@ -96,17 +201,17 @@ fn parse_shard(text: &str) -> std::result::Result<ShardSpec, String> {
     Ok(ShardSpec { index, of })
 }
 
-pub fn run_command(ctx: &Context, args: Args, mode: Mode) -> Result<u8> {
-    run_with(ctx, args, mode, false)
+pub fn run_command(ctx: &Context, args: impl Into<Args>, mode: Mode) -> Result<u8> {
+    run_with(ctx, args.into(), mode, false)
 }
 
 /// `strata policy eval`: a check whose output is the policy findings, grouped by target.
-pub fn policy_eval(ctx: &Context, args: Args) -> Result<u8> {
-    run_with(ctx, args, Mode::Check, true)
+pub fn policy_eval(ctx: &Context, args: CheckArgs) -> Result<u8> {
+    run_with(ctx, args.into(), Mode::Check, true)
 }
 
 fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Result<u8> {
-    if mode != Mode::Check && args.envs.is_empty() {
+    if mode != Mode::Check && args.options.envs.is_empty() {
         return Err(Error::Invalid {
             message: "--env is required for plan, apply and destroy".into(),
             location: strata_graph::error::Location::new("command line", None),
@@ -121,7 +226,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             hint: "name them, e.g. `strata destroy stacks/app --env dev`".into(),
         });
     }
-    if mode == Mode::Destroy && args.envs.len() != 1 {
+    if mode == Mode::Destroy && args.options.envs.len() != 1 {
         return Err(Error::Invalid {
             message: "strata destroy works in one environment at a time".into(),
             location: strata_graph::error::Location::new("command line", None),
@@ -143,41 +248,27 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                 .into(),
         });
     }
-    if mode != Mode::Apply && args.allow_destroy {
-        return Err(Error::Invalid {
-            message: "--allow-destroy is for apply".into(),
-            location: strata_graph::error::Location::new("command line", None),
-            hint: "plan --affected already shows the destroy plans of deleted stacks".into(),
-        });
-    }
-    if mode != Mode::Destroy && args.from.is_some() {
-        return Err(Error::Invalid {
-            message: "--from is for destroy".into(),
-            location: strata_graph::error::Location::new("command line", None),
-            hint: "drop it".into(),
-        });
-    }
-    if !changes && args.auto_approve {
-        return Err(Error::Invalid {
-            message: "--auto-approve is for apply and destroy".into(),
-            location: strata_graph::error::Location::new("command line", None),
-            hint: "drop it: check and plan change nothing".into(),
-        });
-    }
     // Report files are checked before anything runs: a typo there must not cost a run.
-    for path in [&args.junit, &args.summary_md, &args.sarif]
-        .into_iter()
-        .flatten()
+    for path in [
+        &args.options.junit,
+        &args.options.summary_md,
+        &args.options.sarif,
+    ]
+    .into_iter()
+    .flatten()
     {
         check_writable(path)?;
     }
     let session = ctx.session()?;
     let view = session.work_tree()?;
     if changes {
-        for env in strata_run::resolve_envs(&view.model, &args.envs)? {
+        for env in strata_run::resolve_envs(&view.model, &args.options.envs)? {
             if let Err(refusal) = strata_release::may_apply(&view.model, &session, &env)? {
                 eprintln!("strata: {refusal}");
                 return Ok(1);
+            }
+            if mode == Mode::Apply {
+                strata_release::delivery::check_tools(&session, &view.model, &env)?;
             }
         }
     }
@@ -197,31 +288,32 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         select(&session, &view, &scope)?
     };
     if let Some(ShardSpec { index, of }) = args.shard {
-        let envs = strata_run::resolve_envs(&view.model, &args.envs)?;
+        let envs = strata_run::resolve_envs(&view.model, &args.options.envs)?;
         selection = strata_run::shard::shard_of(&view.model, &selection, &envs, index, of);
     }
     session.finish();
     let remote_url = args
+        .options
         .remote_cache
         .clone()
         .or_else(|| session.config.cache.remote.clone());
     let opts = RunOptions {
         mode,
-        envs: args.envs.clone(),
-        jobs: args.jobs.map(usize::from).unwrap_or_else(|| {
+        envs: args.options.envs.clone(),
+        jobs: args.options.jobs.map(usize::from).unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2)
         }),
-        keep_going: args.keep_going,
-        allow_incomplete: args.allow_incomplete,
+        keep_going: args.options.keep_going,
+        allow_incomplete: args.options.allow_incomplete,
         use_cache: ctx.use_cache,
         remote: remote_url.map(|url| RemoteOptions {
             url,
-            read_only: args.remote_cache_read_only
+            read_only: args.options.remote_cache_read_only
                 || session.config.cache.remote_read_only
                 || read_only_from_env(),
-            required: args.require_remote_cache,
+            required: args.options.require_remote_cache,
         }),
         state_root: None,
         cache_dir: None,
@@ -231,7 +323,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
     // Tools outlive a strata that is killed: the reaper stops them then.
     strata_exec::reaper::supervise();
-    let mut printer = Printer::new(args.verbose, ctx.json || findings_only);
+    let mut printer = Printer::new(args.options.verbose, ctx.json || findings_only);
     printer.auto_approve = args.auto_approve;
     let started = Instant::now();
     let mut report = match &args.from {
@@ -248,7 +340,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     if matches!(mode, Mode::Apply | Mode::Destroy) {
         // Each environment on its own: one that cannot be recorded does not keep the
         // others from their lock entries and ledger events.
-        for env in strata_run::resolve_envs(&view.model, &args.envs)? {
+        for env in strata_run::resolve_envs(&view.model, &args.options.envs)? {
             match strata_release::record::record_apply(
                 &session,
                 &view,
@@ -287,13 +379,13 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     if unverified {
         report.ok = false;
     }
-    if let Some(path) = &args.junit {
+    if let Some(path) = &args.options.junit {
         write_file(path, &strata_run::report::junit(&report))?;
     }
-    if let Some(path) = &args.summary_md {
+    if let Some(path) = &args.options.summary_md {
         write_file(path, &strata_run::report::markdown(&report))?;
     }
-    if let Some(path) = &args.sarif {
+    if let Some(path) = &args.options.sarif {
         write_file(path, &strata_run::report::sarif(&report))?;
     }
     if findings_only {
@@ -303,7 +395,8 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             .filter(|t| t.action == Action::Policy)
             .collect();
         let failed = policy_tasks.iter().any(|t| {
-            t.status == Status::Failed || (t.status == Status::Skipped && !args.allow_incomplete)
+            t.status == Status::Failed
+                || (t.status == Status::Skipped && !args.options.allow_incomplete)
         });
         if ctx.json {
             print_json(&serde_json::json!({
@@ -336,7 +429,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         if mode == Mode::Plan {
             crate::output::write_stdout(&strata_run::report::plan_text(&report));
         }
-        print_summary(&report.tasks, started.elapsed(), args.verbose);
+        print_summary(&report.tasks, started.elapsed(), args.options.verbose);
     }
     print_incomplete(&report);
     for r in &release {

@@ -194,7 +194,11 @@ pub fn record_run(
         .targets
         .iter()
         .any(|t| matches!(t.result.as_str(), "failed" | "skipped" | "not-recorded"));
-    event.outcome = if applied.interrupted {
+    let verification_interrupted = recorded
+        .verification
+        .as_ref()
+        .is_some_and(|v| v.interrupted);
+    event.outcome = if applied.interrupted || verification_interrupted {
         "interrupted"
     } else if failed {
         "failed"

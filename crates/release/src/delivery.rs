@@ -181,6 +181,32 @@ fn output_path(cfg: &GitopsConfig, env: &str) -> String {
 
 /// Where `apply` and `promote apply` write `env`'s output in the checkout: `None` when the
 /// workspace has no `[gitops]` section.
+/// Before an apply in `env` changes anything: the GitOps output, when the environment has
+/// one, is remade from the lock after the apply, which renders its charts; helm missing
+/// must stop the apply first, not leave the lock and the output unrecorded after it.
+pub fn check_tools(session: &Session, model: &Model, env: &str) -> Result<()> {
+    if configured_dir(&session.root, model, env).is_none()
+        || delivered_charts(model, env).is_empty()
+    {
+        return Ok(());
+    }
+    let cfg = &session.config.toolchain;
+    if strata_exec::toolchain::find_tool("helm", &session.root, cfg).is_some() {
+        return Ok(());
+    }
+    Err(Error::Invalid {
+        message: format!(
+            "`helm` is needed but was not found in {}PATH: the GitOps output of {env} is made from its charts after every apply",
+            cfg.tools_dir
+                .as_deref()
+                .map(|d| format!("{d} or "))
+                .unwrap_or_default()
+        ),
+        location: Location::new(WORKSPACE_FILE, None),
+        hint: "install the pinned version and put it on PATH, or set [toolchain] tools_dir to the directory holding it".into(),
+    })
+}
+
 pub fn configured_dir(root: &Path, model: &Model, env: &str) -> Option<PathBuf> {
     let base = model.config.gitops.as_ref()?;
     let cfg = match model.environment(env) {

@@ -180,6 +180,13 @@ fn record_in_lock(
         verify(session, Some(view), None, &candidates, env, opts, observer)?
     };
     if report.interrupted {
+        // Applied, not verified: the lock keeps what it had, and the ledger says why.
+        for (label, _) in &candidates {
+            out.not_recorded.push((
+                label.clone(),
+                "the verification after the apply was interrupted: apply again to verify and record it".into(),
+            ));
+        }
         out.verification = Some(report);
         return Ok(out);
     }

@@ -514,6 +514,18 @@ pub fn run(
             opts.mode,
         )
     };
+    let read_manifest = |path: &str| {
+        let texts = view.texts(&session.repo, &[path]).ok()?;
+        texts.into_iter().next().map(|(_, text)| text)
+    };
+    select::check_named_have_tasks(
+        &view.model,
+        selection,
+        &tasks,
+        &envs,
+        opts.mode,
+        &read_manifest,
+    )?;
     {
         let _phase = tracing::info_span!("load policies").entered();
         let read = |paths: &[&str]| view.texts(&session.repo, paths);
@@ -521,7 +533,25 @@ pub fn run(
     }
     let tools = {
         let _phase = tracing::info_span!("resolve tools").entered();
-        resolve_tools(session, &tasks, &view.model)?
+        if opts.mode == Mode::Apply {
+            // What apply changed is verified and recorded by a check in the environment
+            // (charts rendered): a tool that check needs and is missing must stop the
+            // apply before it changes anything, not after.
+            let verification = plan_tasks_in(
+                &view.model,
+                &selection.targets,
+                &envs,
+                Some(&selection.target_envs),
+                Mode::Check,
+            );
+            resolve_tools(
+                session,
+                &[&tasks[..], &verification[..]].concat(),
+                &view.model,
+            )?
+        } else {
+            resolve_tools(session, &tasks, &view.model)?
+        }
     };
     let strata_dir = session.root.join(".strata");
     let Some(_lock) = lock::RunLock::acquire(&strata_dir, process::is_cancelled, |who| {

@@ -289,7 +289,7 @@ impl Runner<'_> {
             let state = self
                 .states
                 .state_of(upstream, env)
-                .map_err(|e| NotReady::Fail(e.to_string()))?
+                .map_err(|e| NotReady::Fail(e.one_line()))?
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| {
                     NotReady::Skip(format!(
@@ -470,7 +470,7 @@ impl Runner<'_> {
                 }
             }
             if matches!(task.action, Action::Init | Action::Plan | Action::Apply) {
-                let fail = |e: Error| NotReady::Fail(e.to_string());
+                let fail = |e: Error| NotReady::Fail(e.one_line());
                 let backend = self.states.backend_of(task.target, env).map_err(fail)?;
                 fp.state = Some(match task.action {
                     Action::Init => backend.settings(&self.session.root),
@@ -773,7 +773,7 @@ impl Job for Runner<'_> {
         let step = match self.execute(i, &prepared) {
             Ok(step) => step,
             Err(e) => {
-                report.reason = Some(prepared.redactor.redact_text(&e.to_string()));
+                report.reason = Some(prepared.redactor.redact_text(&e.one_line()));
                 return finish(report, Status::Failed);
             }
         };

@@ -15,11 +15,13 @@
 //!    runs again. Without this, `strata check policies/x` (or the shard holding only that
 //!    policy) would evaluate nothing.
 
+use crate::task::{Mode, Task};
 use std::collections::HashMap;
 use strata_graph::affected::{affected_for_view, Reason};
 use strata_graph::discover::Kind;
-use strata_graph::error::Result;
+use strata_graph::error::{Error, Location, Result};
 use strata_graph::id::TargetId;
+use strata_graph::manifest::{CHART_MANIFEST, STACK_MANIFEST};
 use strata_graph::model::Model;
 use strata_graph::session::{Session, View};
 
@@ -49,6 +51,9 @@ pub struct Selection {
     /// `destroy` from a revision: stacks that read a destroyed one at that revision but no
     /// longer do (they still exist at head), so they need not be destroyed with it.
     pub no_longer_reading: Vec<String>,
+    /// The targets named on the command line (explicit labels), each of which must have a
+    /// task in the run: naming one that has none is a mistake, never a green run.
+    pub named: Vec<TargetId>,
 }
 
 /// Resolves a scope against the work-tree view.
@@ -57,7 +62,10 @@ pub fn select(session: &Session, view: &View, scope: &Scope) -> Result<Selection
     let mut selection = Selection::default();
     match scope {
         Scope::All => selection.targets = model.ids().collect(),
-        Scope::Labels(labels) => selection.targets = session.resolve_labels(model, labels)?,
+        Scope::Labels(labels) => {
+            selection.targets = session.resolve_labels(model, labels)?;
+            selection.named = selection.targets.clone();
+        }
         Scope::Affected { base } => {
             let result = affected_for_view(session, base, view)?;
             selection.base = Some(base.clone());
@@ -85,6 +93,93 @@ pub fn select(session: &Session, view: &View, scope: &Scope) -> Result<Selection
     add_governed(model, &mut selection);
     model.check_complete(&selection.targets)?;
     Ok(selection)
+}
+
+/// Every named target (rule 2) has a task among `tasks`: a stack named for `plan --env dev`
+/// that is not deployed in dev, or a module named for `apply`, is bad input (exit 2), not a
+/// run that does nothing and succeeds. A policy is exempt: it brings the targets it governs.
+pub fn check_named_have_tasks(
+    model: &Model,
+    selection: &Selection,
+    tasks: &[Task],
+    envs: &[String],
+    mode: Mode,
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Result<()> {
+    for &i in &selection.named {
+        let target = &model[i];
+        if target.kind == Kind::Policy || tasks.iter().any(|t| t.target == i) {
+            continue;
+        }
+        let verb = match mode {
+            Mode::Check => "check",
+            Mode::Plan | Mode::DestroyPlan => "plan",
+            Mode::Apply => "apply",
+            Mode::Destroy => "destroy",
+        };
+        let label = &target.label;
+        let elsewhere = target.kind.is_deployable()
+            && !target.environments.is_empty()
+            && !envs.iter().any(|e| target.environments.contains(e));
+        // `apply` runs nothing for a chart it is given but verifies and records it.
+        let library = target
+            .chart
+            .as_ref()
+            .is_some_and(|c| c.chart_type == "library");
+        if mode == Mode::Apply && target.kind == Kind::Chart && !library && !elsewhere {
+            continue;
+        }
+        let manifest = match target.kind {
+            Kind::Chart => CHART_MANIFEST,
+            _ => STACK_MANIFEST,
+        };
+        let (message, location, hint) = if elsewhere {
+            let path = format!("{label}/{manifest}");
+            // The line of `environments`, when the manifest can be read.
+            let line = read(&path).and_then(|text| {
+                let at = text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("environments"))?;
+                Some(at + 1)
+            });
+            (
+                format!(
+                    "{label} is not deployed in {}: `{verb}` has nothing to run for it",
+                    envs.join(", ")
+                ),
+                Location::new(path, line),
+                format!(
+                    "its environments are {}: run it in one of those, or add the environment to `environments` in {label}/{manifest}",
+                    target.environments.join(", ")
+                ),
+            )
+        } else {
+            let what = match (target.kind, mode) {
+                (Kind::Module, _) => {
+                    "modules are checked (`strata check`), and planned and applied through the stacks that use them (`--affected` selects those)"
+                }
+                (Kind::Chart, Mode::Destroy) => {
+                    "destroy tears down stacks; a chart leaves an environment when its GitOps output no longer holds it"
+                }
+                (Kind::Chart, _) => "a library chart renders nothing by itself; the charts that use it do",
+                _ => "nothing of it runs in this command",
+            };
+            (
+                format!(
+                    "{label} is a {}: `{verb}` has no task for it",
+                    target.kind.as_str()
+                ),
+                Location::new("command line", None),
+                what.to_string(),
+            )
+        };
+        return Err(Error::Invalid {
+            message,
+            location,
+            hint,
+        });
+    }
+    Ok(())
 }
 
 /// Rule 4: the targets governed by a selected policy join the selection, in every

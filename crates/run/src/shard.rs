@@ -71,6 +71,12 @@ pub fn shard_of(
             .filter(|(t, _)| targets.contains(t))
             .map(|(t, e)| (*t, e.clone()))
             .collect(),
+        named: selection
+            .named
+            .iter()
+            .filter(|t| targets.contains(t))
+            .copied()
+            .collect(),
         targets,
         // Said once, by the first shard.
         deleted_stacks: if k == 1 {
