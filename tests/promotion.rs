@@ -1362,3 +1362,91 @@ fn entries_changed_or_deleted_by_hand_are_neither_laundered_nor_promoted() {
         [("stacks/app".to_string(), "recorded".to_string())]
     );
 }
+
+/// Ctrl-C while git makes a wave's checkout, after an earlier wave changed the destination
+/// (the interrupted git fails, which must read as the interrupt, not an error): the
+/// promotion is `interrupted` with what changed recorded, the lock is unchanged, and
+/// `promote rollback` can undo it. A git wrapper sends the interrupt to strata's process
+/// group the moment the first checkout after the network's apply starts, as Ctrl-C on a
+/// terminal would.
+#[test]
+fn ctrl_c_while_a_wave_checkout_is_made_is_an_interruption_that_can_be_rolled_back() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    network_stack(&repo, "slow");
+    repo.commit("a network whose apply leaves a marker");
+    let marker = keys.plan_file("applied");
+    let (run, _) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &["apply", "--env", "dev", "--auto-approve"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo.commit("dev's lock");
+    let file = keys.plan_file("plan.json");
+    let plan = plan_staging(&repo, &pg, &file);
+    assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+
+    let bin = keys.plan_file("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let git = bin.join("git");
+    std::fs::write(
+        &git,
+        format!(
+            "#!/bin/sh\n\
+             case \" $* \" in *' worktree add '*) if [ -e '{marker}' ]; then\n\
+               kill -INT 0\n\
+               exit 130\n\
+             fi ;; esac\n\
+             exec /usr/bin/git \"$@\"\n",
+            marker = marker.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let lock_before =
+        std::fs::read(repo.path().join("environments/staging/release.lock.toml")).ok();
+    let stopped: Run = command_as(&repo, &pg, "alice", &["promote", "apply", path(&file)])
+        .env("STRATA_TEST_MARKER", &marker)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .process_group(0)
+        .output()
+        .unwrap()
+        .into();
+    assert!(marker.exists(), "the network was applied in staging");
+    assert_eq!(stopped.code, 130, "{}\n{}", stopped.stdout, stopped.stderr);
+    let out: Value = serde_json::from_str(&stopped.stdout).unwrap();
+    assert_eq!(out["status"], "interrupted", "{out}");
+    assert!(
+        out["changed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "stacks/network"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read(repo.path().join("environments/staging/release.lock.toml")).ok(),
+        lock_before,
+        "the lock is unchanged"
+    );
+    let event = ledger(&repo, "staging").pop().unwrap();
+    assert_eq!(event["outcome"], "interrupted", "{event}");
+
+    // What changed can be undone: the record was written.
+    let (rollback, out) = run_as(&repo, &pg, "alice", &["promote", "rollback", path(&file)]);
+    assert_eq!(rollback.code, 0, "{}\n{out}", rollback.stderr);
+    assert_eq!(out["status"], "rolled_back", "{out}");
+    // New in staging, and the plan was made without --allow-destroy: left in place, said so.
+    assert_eq!(out["rollback"][0]["label"], "stacks/network", "{out}");
+    assert_eq!(out["rollback"][0]["action"], "keep", "{out}");
+}

@@ -372,15 +372,22 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
     let mut failure = run_waves(ctx, &plan, &mut outcome, &mut verified)?;
     // The destination's new lock, and its GitOps output made from it: both or neither.
     let mut done = None;
-    if failure.is_none() {
-        let lock = new_lock(
-            &plan,
-            &source,
-            ReleaseLock::read(&session.root, &plan.to)?,
-            &mut verified,
-            &me,
-        );
-        let head = session.work_tree()?;
+    // Once the waves ran, an error is a failed promotion (recorded, rolled back), never an
+    // early return that leaves them applied without a record.
+    let after_waves = match failure {
+        Some(_) => None,
+        None => match ReleaseLock::read(&session.root, &plan.to)
+            .and_then(|lock| Ok((lock, session.work_tree()?)))
+        {
+            Ok(read) => Some(read),
+            Err(e) => {
+                failure = Some(e.one_line());
+                None
+            }
+        },
+    };
+    if let Some((destination, head)) = after_waves {
+        let lock = new_lock(&plan, &source, destination, &mut verified, &me);
         match crate::delivery::configured_dir(&session.root, &head.model, &plan.to) {
             None => done = Some((lock, None)),
             Some(dir) => {
@@ -551,7 +558,10 @@ fn run_waves(
                 &commit[..12.min(commit.len())]
             ));
             if action == StepAction::Apply {
-                let at = session.at_commit(commit)?;
+                let at = match session.at_commit(commit) {
+                    Ok(at) => at,
+                    Err(e) => return Ok(Some(stopped_by(e, outcome, &steps))),
+                };
                 for s in &steps {
                     let found = at.hash_of(&s.label).map(|h| h.to_string());
                     if found.as_deref() != Some(s.hash.as_str()) {
@@ -573,7 +583,7 @@ fn run_waves(
             } else {
                 Mode::Apply
             };
-            let report = run_labels(
+            let report = match run_labels(
                 session,
                 None,
                 Some(commit),
@@ -582,7 +592,10 @@ fn run_waves(
                 &plan.to,
                 ctx.opts,
                 &observer,
-            )?;
+            ) {
+                Ok(report) => report,
+                Err(e) => return Ok(Some(stopped_by(e, outcome, &steps))),
+            };
             if !report.ok {
                 let why = first_failure(&report, &labels);
                 record_steps(outcome, &steps, Some(&why));
@@ -602,7 +615,7 @@ fn run_waves(
                         )
                     })
                     .collect();
-                let (report, results) = verify(
+                let (report, results) = match verify(
                     session,
                     None,
                     Some(commit),
@@ -610,7 +623,10 @@ fn run_waves(
                     &plan.to,
                     ctx.opts,
                     &observer,
-                )?;
+                ) {
+                    Ok(verified) => verified,
+                    Err(e) => return Ok(Some(stopped_by(e, outcome, &steps))),
+                };
                 if report.interrupted {
                     record_steps(outcome, &steps, Some("interrupted during verification"));
                     return Ok(Some("Ctrl-C during verification".into()));
@@ -632,6 +648,20 @@ fn run_waves(
         }
     }
     Ok(None)
+}
+
+/// An error met while the waves run stops them like a failed step: what changed so far is
+/// recorded, then rolled back (or, after Ctrl-C, which may be what made a git or tool child
+/// fail, left for `promote apply` to resume or `promote rollback` to undo). Returned as an
+/// error instead, it would leave the destination half-promoted with no record to undo.
+fn stopped_by(e: Error, outcome: &mut Outcome, steps: &[&Step]) -> String {
+    let why = if process::is_cancelled() {
+        "Ctrl-C".to_string()
+    } else {
+        e.one_line()
+    };
+    record_steps(outcome, steps, Some(&why));
+    why
 }
 
 fn record_steps(outcome: &mut Outcome, steps: &[&Step], failed: Option<&str>) {
