@@ -125,6 +125,25 @@ fn the_sample_charts_render_for_every_environment_in_every_format_in_graph_order
     assert!(!out.path().join("dev-flux-helm/charts").exists());
     assert_valid(&dirs);
 
+    // `--no-cache` renders afresh (in a scratch cache of its own): the same output, and
+    // strata's cache is neither read nor written.
+    let cache_before = tree(&repo.path().join(".strata/cache"));
+    let fresh = out.path().join("dev-argocd-no-cache");
+    repo.strata(&[
+        "--no-cache",
+        "gitops",
+        "render",
+        "--env",
+        "dev",
+        "--format",
+        "argocd",
+        "--out",
+        fresh.to_str().unwrap(),
+    ])
+    .assert_ok();
+    assert_eq!(tree(&fresh), tree(&out.path().join("dev-argocd")));
+    assert_eq!(tree(&repo.path().join(".strata/cache")), cache_before);
+
     // A directory strata did not write is never replaced.
     let foreign = out.path().join("foreign");
     std::fs::create_dir_all(&foreign).unwrap();

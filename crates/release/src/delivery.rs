@@ -336,11 +336,12 @@ pub fn render(
         .iter()
         .map(|&i| model.targets[i].label.clone())
         .collect();
+    let (base, _scratch) = with_render_cache(base)?;
     let opts = RunOptions {
         mode: Mode::Plan,
         envs: vec![env.to_string()],
         keep_going: true,
-        ..base.clone()
+        ..base
     };
     let report = if labels.is_empty() {
         RunReport::new(Vec::new(), false, false)
@@ -468,6 +469,26 @@ fn chart_of(
         sensitive_inputs: sensitive,
         commit: source.commit,
     })
+}
+
+/// The GitOps output is made from renders read back from a cache: with `--no-cache` (which
+/// must neither read nor write `.strata/cache`) that is a private, empty one of this run,
+/// removed when the returned directory is dropped, and no remote cache is used.
+fn with_render_cache(base: &RunOptions) -> Result<(RunOptions, Option<tempfile::TempDir>)> {
+    if base.use_cache {
+        return Ok((base.clone(), None));
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("strata-renders-")
+        .tempdir()
+        .map_err(|e| Error::write(std::env::temp_dir(), e))?;
+    let opts = RunOptions {
+        use_cache: true,
+        remote: None,
+        cache_dir: Some(scratch.path().to_path_buf()),
+        ..base.clone()
+    };
+    Ok((opts, Some(scratch)))
 }
 
 /// The states of the stacks `charts` read outputs of.
@@ -642,13 +663,14 @@ pub fn from_lock(
             .or_default()
             .push((*label).clone());
     }
+    let (base, _scratch) = with_render_cache(base)?;
     let opts = RunOptions {
         cache_dir: Some(
             base.cache_dir
                 .clone()
                 .unwrap_or_else(|| session.root.join(&session.config.cache.dir)),
         ),
-        ..base.clone()
+        ..base
     };
     let cache = strata_run::open_cache(session, &opts, std::sync::Arc::new(|_| {}))?;
     let states = states_for(
