@@ -633,12 +633,15 @@ fn apply_without_a_tool_its_verification_needs_changes_nothing() {
         )
         .unwrap();
     }
-    let run: Run = repo
-        .command(&["apply", "--env", "dev", "--auto-approve"])
-        .env("PATH", "/usr/bin:/bin")
-        .output()
-        .unwrap()
-        .into();
+    // No tool on PATH either (/usr/local/bin may hold another terraform).
+    let without_helm = |args: &[&str]| -> Run {
+        repo.command(args)
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap()
+            .into()
+    };
+    let run = without_helm(&["apply", "--env", "dev", "--auto-approve"]);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stderr.contains("`helm` is needed but was not found"),
@@ -662,12 +665,7 @@ fn apply_without_a_tool_its_verification_needs_changes_nothing() {
         "\n[gitops]\nrepo_url = \"https://git.example.com/acme/infra.git\"\n",
     );
     repo.commit("gitops output");
-    let run: Run = repo
-        .command(&["apply", "--env", "dev", "--auto-approve", "stacks/network"])
-        .env("PATH", "/usr/bin:/bin")
-        .output()
-        .unwrap()
-        .into();
+    let run = without_helm(&["apply", "--env", "dev", "--auto-approve", "stacks/network"]);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stderr.contains("`helm` is needed but was not found")

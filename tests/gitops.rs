@@ -48,7 +48,13 @@ fn assert_valid(dirs: &[PathBuf]) {
 }
 
 fn render(repo: &Repo, env: &str, format: &str, out: &Path) -> Run {
-    repo.strata(&[
+    render_with(repo, &[], env, format, out)
+}
+
+/// `strata GLOBAL... gitops render`.
+fn render_with(repo: &Repo, global: &[&str], env: &str, format: &str, out: &Path) -> Run {
+    let mut args = global.to_vec();
+    args.extend([
         "gitops",
         "render",
         "--env",
@@ -57,7 +63,8 @@ fn render(repo: &Repo, env: &str, format: &str, out: &Path) -> Run {
         format,
         "--out",
         out.to_str().unwrap(),
-    ])
+    ]);
+    repo.strata(&args)
 }
 
 #[test]
@@ -129,18 +136,7 @@ fn the_sample_charts_render_for_every_environment_in_every_format_in_graph_order
     // strata's cache is neither read nor written.
     let cache_before = tree(&repo.path().join(".strata/cache"));
     let fresh = out.path().join("dev-argocd-no-cache");
-    repo.strata(&[
-        "--no-cache",
-        "gitops",
-        "render",
-        "--env",
-        "dev",
-        "--format",
-        "argocd",
-        "--out",
-        fresh.to_str().unwrap(),
-    ])
-    .assert_ok();
+    render_with(&repo, &["--no-cache"], "dev", "argocd", &fresh).assert_ok();
     assert_eq!(tree(&fresh), tree(&out.path().join("dev-argocd")));
     assert_eq!(tree(&repo.path().join(".strata/cache")), cache_before);
 
@@ -181,16 +177,7 @@ fn a_values_file_the_chart_schema_refuses_fails_the_render_naming_the_field() {
     );
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("dev");
-    let run = repo.strata(&[
-        "gitops",
-        "render",
-        "--env",
-        "dev",
-        "--format",
-        "argocd",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let run = render(&repo, "dev", "argocd", &dir);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("/replicaCount"), "{}", run.stderr);
     assert!(run.stderr.contains("charts/api render"), "{}", run.stderr);
