@@ -118,9 +118,8 @@ pub fn check_named_have_tasks(
             Mode::Destroy => "destroy",
         };
         let label = &target.label;
-        let elsewhere = target.kind.is_deployable()
-            && !target.environments.is_empty()
-            && !envs.iter().any(|e| target.environments.contains(e));
+        let elsewhere =
+            target.kind.is_deployable() && !envs.iter().any(|e| target.environments.contains(e));
         // `apply` runs nothing for a chart it is given but verifies and records it.
         let library = target
             .chart
@@ -148,10 +147,14 @@ pub fn check_named_have_tasks(
                     envs.join(", ")
                 ),
                 Location::new(path, line),
-                format!(
-                    "its environments are {}: run it in one of those, or add the environment to `environments` in {label}/{manifest}",
-                    target.environments.join(", ")
-                ),
+                if target.environments.is_empty() {
+                    format!("it is deployed in no environment: add one to `environments` in {label}/{manifest}")
+                } else {
+                    format!(
+                        "its environments are {}: run it in one of those, or add the environment to `environments` in {label}/{manifest}",
+                        target.environments.join(", ")
+                    )
+                },
             )
         } else {
             let what = match (target.kind, mode) {
