@@ -190,21 +190,8 @@ pub fn check_tools(session: &Session, model: &Model, env: &str) -> Result<()> {
     {
         return Ok(());
     }
-    let cfg = &session.config.toolchain;
-    if strata_exec::toolchain::find_tool("helm", &session.root, cfg).is_some() {
-        return Ok(());
-    }
-    Err(Error::Invalid {
-        message: format!(
-            "`helm` is needed but was not found in {}PATH: the GitOps output of {env} is made from its charts after every apply",
-            cfg.tools_dir
-                .as_deref()
-                .map(|d| format!("{d} or "))
-                .unwrap_or_default()
-        ),
-        location: Location::new(WORKSPACE_FILE, None),
-        hint: "install the pinned version and put it on PATH, or set [toolchain] tools_dir to the directory holding it".into(),
-    })
+    let why = format!(": the GitOps output of {env} is made from its charts after every apply");
+    strata_run::find_tool(session, "helm", &why).map(|_| ())
 }
 
 pub fn configured_dir(root: &Path, model: &Model, env: &str) -> Option<PathBuf> {

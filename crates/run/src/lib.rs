@@ -307,6 +307,23 @@ pub fn resolve_envs(model: &Model, wanted: &[String]) -> Result<Vec<String>> {
 }
 
 /// Finds the tools the tasks need and checks their pinned versions.
+/// Where `tool` is (the workspace's tools_dir, then PATH), or the error that says it is
+/// needed (`why`, when given, says what for).
+pub fn find_tool(session: &Session, tool: &str, why: &str) -> Result<PathBuf> {
+    let cfg = &session.config.toolchain;
+    strata_exec::toolchain::find_tool(tool, &session.root, cfg).ok_or_else(|| Error::Invalid {
+        message: format!(
+            "`{tool}` is needed but was not found in {}PATH{why}",
+            cfg.tools_dir
+                .as_deref()
+                .map(|d| format!("{d} or "))
+                .unwrap_or_default()
+        ),
+        location: Location::new(WORKSPACE_FILE, None),
+        hint: "install the pinned version and put it on PATH, or set [toolchain] tools_dir to the directory holding it".into(),
+    })
+}
+
 pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result<Tools> {
     let cfg = &session.config.toolchain;
     let needs = |kinds: &[Kind]| {
@@ -352,11 +369,7 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
     }
     let unpinned: Mutex<std::collections::BTreeMap<String, String>> = Mutex::default();
     let find = |tool: &str, pinned: Option<&String>| -> Result<Option<PathBuf>> {
-        let path = strata_exec::toolchain::find_tool(tool, &session.root, cfg).ok_or_else(|| Error::Invalid {
-            message: format!("`{tool}` is needed but was not found in {}PATH", cfg.tools_dir.as_deref().map(|d| format!("{d} or ")).unwrap_or_default()),
-            location: Location::new(WORKSPACE_FILE, None),
-            hint: "install the pinned version and put it on PATH, or set [toolchain] tools_dir to the directory holding it".into(),
-        })?;
+        let path = find_tool(session, tool, "")?;
         // The version found enters task keys when it is not pinned (a pinned one is part of
         // every target hash already), so a tool upgrade never serves results made by the
         // old one.
