@@ -2,12 +2,12 @@
 //! and `azurerm` backends against emulators of those services started by the test
 //! (gcp-storage-emulator, Azurite), reached through a TLS-terminating proxy since terraform
 //! 1.0.3 only talks HTTPS to the real hosts (tests/support/cloud.rs). Two checkouts share an
-//! environment's state; an azurerm apply racing another fails naming the lock holder (Azure
-//! blob leases) and leaves the state whole; the credentials reach terraform in its
-//! environment, never a file strata writes.
+//! environment's state; an apply racing another fails naming the lock holder (Azure blob
+//! leases; gcs lock objects created only if absent) and leaves the state whole; the
+//! credentials reach terraform in its environment, never a file strata writes.
 //!
 //! gcp-storage-emulator ignores write preconditions (`ifGenerationMatch`), which terraform's
-//! gcs locks rely on, so no lock is tested through it.
+//! gcs locks rely on; tests/support/gcs_emulator.py runs it with them enforced.
 #![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 #[path = "support/cloud.rs"]
@@ -191,40 +191,11 @@ fn azurerm_shares_an_environment_and_a_concurrent_apply_fails_naming_the_lease_h
     let serial_before = server.azure_state(key)["serial"].as_u64().unwrap();
 
     // A's apply holds the state's lease for 8 s; B waits 1 s and gives up.
-    let marker_dir = tempfile::tempdir().unwrap();
-    let marker = marker_dir.path().join("applying");
-    let marker_env = marker.display().to_string();
-    let impatient = workspace("azurerm", "lock_timeout = \"1s\"");
-    let slow = spawn(
-        &a,
-        &server,
-        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
-        &[("TF_VAR_v", "slow"), ("STRATA_TEST_MARKER", &marker_env)],
-    );
-    wait_for("A's apply to start", Duration::from_secs(90), || {
-        marker.exists()
+    let (impatient, raced) = a_racing_apply_gives_up(&server, "azurerm", &a, || {
+        let leased =
+            String::from_utf8(server.azure_blob(&["lease", cloud::AZURE_CONTAINER, key])).unwrap();
+        assert_eq!(leased.trim(), "leased");
     });
-    let leased =
-        String::from_utf8(server.azure_blob(&["lease", cloud::AZURE_CONTAINER, key])).unwrap();
-    assert_eq!(leased.trim(), "leased");
-    let (gave_up, j) = run(
-        &impatient,
-        &server,
-        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
-        &[("TF_VAR_v", "other")],
-    );
-    assert_eq!(gave_up.code, 1, "{}\n{}", gave_up.stderr, gave_up.stdout);
-    let plan = task(&j, "stacks/network", "plan");
-    let reason = plan["reason"].as_str().unwrap();
-    assert!(reason.contains("is locked by"), "{reason}");
-    // Who holds it, as the lease's metadata records it (terraform's lock info).
-    assert!(!reason.contains("locked by another run"), "{reason}");
-    assert!(reason.contains('@'), "{reason}");
-    assert!(reason.contains("waited 1s"), "{reason}");
-    assert_eq!(task(&j, "stacks/network", "apply")["status"], "skipped");
-
-    let run_a: Run = slow.wait_with_output().unwrap().into();
-    assert_eq!(run_a.code, 0, "{}\n{}", run_a.stderr, run_a.stdout);
     // The state is whole: A's value, its serial moved once, the lease released.
     let state = server.azure_state(key);
     assert_eq!(state["outputs"]["vpc_id"]["value"], "vpc-slow");
@@ -237,9 +208,93 @@ fn azurerm_shares_an_environment_and_a_concurrent_apply_fails_naming_the_lease_h
         String::from_utf8(server.azure_blob(&["lease", cloud::AZURE_CONTAINER, key])).unwrap();
     assert_eq!(lease.trim(), "available");
 
-    runs.extend([gave_up, run_a]);
+    runs.extend(raced);
     let outputs: Vec<&Run> = runs.iter().collect();
     for repo in [&a, &b, &impatient] {
         assert_nowhere(cloud::AZURE_KEY, repo, &outputs);
     }
+}
+
+/// terraform's gcs backend locks a state by creating its lock object only if it does not
+/// exist (`ifGenerationMatch=0`), and unlocks by deleting that generation of it.
+#[test]
+fn gcs_locks_a_state_and_a_concurrent_apply_fails_naming_the_lock_holder() {
+    let server = Cloud::gcs();
+    let a = workspace("gcs", "");
+    let (first, _) = run(
+        &a,
+        &server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[],
+    );
+    assert_eq!(first.code, 0, "{}\n{}", first.stderr, first.stdout);
+    let key = "dev/stacks/network/default.tfstate";
+    let lock = "dev/stacks/network/default.tflock";
+    let serial_before = server.gcs_state(key)["serial"].as_u64().unwrap();
+
+    let (impatient, raced) = a_racing_apply_gives_up(&server, "gcs", &a, || {
+        assert!(
+            server.gcs_objects().iter().any(|o| o == lock),
+            "no lock object"
+        );
+    });
+
+    // The state is whole: A's value, its serial moved once, the lock object gone.
+    let state = server.gcs_state(key);
+    assert_eq!(state["outputs"]["vpc_id"]["value"], "vpc-slow");
+    assert_eq!(
+        state["serial"].as_u64().unwrap(),
+        serial_before + 1,
+        "{state}"
+    );
+    assert_eq!(server.gcs_objects(), [key]);
+    let outputs: Vec<&Run> = raced.iter().chain([&first]).collect();
+    for repo in [&a, &impatient] {
+        assert_nowhere(cloud::GCS_TOKEN, repo, &outputs);
+    }
+}
+
+/// A's apply of `stacks/network` holds the state's lock for 8 s (`while_held` looks at it
+/// then); an apply from another checkout that waits 1 s for the lock gives up, naming who
+/// holds it as the backend recorded it (terraform's lock info), and runs nothing more; A's
+/// apply then completes. Returns the other checkout and the two runs.
+fn a_racing_apply_gives_up(
+    server: &Cloud,
+    backend: &str,
+    a: &Repo,
+    while_held: impl FnOnce(),
+) -> (Repo, [Run; 2]) {
+    let marker_dir = tempfile::tempdir().unwrap();
+    let marker = marker_dir.path().join("applying");
+    let marker_env = marker.display().to_string();
+    let impatient = workspace(backend, "lock_timeout = \"1s\"");
+    let slow = spawn(
+        a,
+        server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[("TF_VAR_v", "slow"), ("STRATA_TEST_MARKER", &marker_env)],
+    );
+    wait_for("A's apply to start", Duration::from_secs(90), || {
+        marker.exists()
+    });
+    while_held();
+    let (gave_up, j) = run(
+        &impatient,
+        server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[("TF_VAR_v", "other")],
+    );
+    assert_eq!(gave_up.code, 1, "{}\n{}", gave_up.stderr, gave_up.stdout);
+    let plan = task(&j, "stacks/network", "plan");
+    let reason = plan["reason"].as_str().unwrap();
+    assert!(reason.contains("is locked by"), "{reason}");
+    // Who holds it, as the backend records it (terraform's lock info).
+    assert!(!reason.contains("locked by another run"), "{reason}");
+    assert!(reason.contains('@'), "{reason}");
+    assert!(reason.contains("waited 1s"), "{reason}");
+    assert_eq!(task(&j, "stacks/network", "apply")["status"], "skipped");
+
+    let run_a: Run = slow.wait_with_output().unwrap().into();
+    assert_eq!(run_a.code, 0, "{}\n{}", run_a.stderr, run_a.stdout);
+    (impatient, [gave_up, run_a])
 }

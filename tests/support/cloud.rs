@@ -1,5 +1,6 @@
 //! Cloud object storage for the gcs and azurerm state backend tests, on this machine:
-//! gcp-storage-emulator (a Google Cloud Storage JSON API server) and Azurite (Microsoft's
+//! gcp-storage-emulator (a Google Cloud Storage JSON API server; started through
+//! tests/support/gcs_emulator.py, which adds the write preconditions it ignores) and Azurite (Microsoft's
 //! Azure Blob Storage emulator), both installed by scripts/cloud-storage/install, each on a
 //! free loopback port. terraform 1.0.3's gcs and azurerm backends only reach the real hosts
 //! (`storage.googleapis.com`, `<account>.blob.core.windows.net`) over HTTPS, so each server
@@ -180,21 +181,14 @@ impl Cloud {
         }
     }
 
-    /// gcp-storage-emulator with the state bucket, in memory.
+    /// gcp-storage-emulator with the state bucket, in memory, and the write preconditions
+    /// terraform's gcs locks need (tests/support/gcs_emulator.py).
     pub fn gcs() -> Cloud {
         let port = crate::common::free_port();
         let server = quiet(
-            Command::new(installed("venv/bin/gcp-storage-emulator")).args([
-                "start",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--default-bucket",
-                GCS_BUCKET,
-                "--in-memory",
-                "--quiet",
-            ]),
+            Command::new(installed("venv/bin/python"))
+                .arg(support("gcs_emulator.py"))
+                .args([&port.to_string(), GCS_BUCKET]),
         )
         .spawn()
         .unwrap();
