@@ -850,8 +850,14 @@ impl Staged {
     pub fn commit(self) -> Result<()> {
         let dir = self.dir;
         let parent = dir.parent().unwrap_or(Path::new("."));
+        // A new, empty directory's name (a directory replaces an empty one in a rename):
+        // what an interrupted run left behind is never in the way.
+        let old = tempfile::Builder::new()
+            .prefix(".strata-gitops-old-")
+            .tempdir_in(parent)
+            .map_err(|e| Error::write(parent, e))?
+            .keep();
         let fresh = self.fresh.keep();
-        let old = parent.join(format!(".strata-gitops-old-{}", std::process::id()));
         if dir.exists() {
             std::fs::rename(&dir, &old).map_err(|e| Error::write(&dir, e))?;
         }
@@ -937,6 +943,54 @@ mod tests {
         );
         assert_eq!(fetchable_url("/work/main", flux), None);
         assert_eq!(fetchable_url("../infra", Format::ArgoCd), None);
+    }
+
+    fn output(files: &[(&str, &str)]) -> Output {
+        Output {
+            env: "dev".into(),
+            format: Format::ArgoCd,
+            path: "deploy/dev".into(),
+            files: files
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            charts: Vec::new(),
+        }
+    }
+
+    /// A directory an interrupted run left where the old output is moved aside (named after
+    /// its process, whose number a later run may get) is not in the way.
+    #[test]
+    fn an_output_replaces_the_last_one_whatever_an_interrupted_run_left_behind() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("deploy/dev");
+        stage(&dir, &output(&[("a.yaml", "1")]))
+            .unwrap()
+            .commit()
+            .unwrap();
+        let left = root
+            .path()
+            .join(format!("deploy/.strata-gitops-old-{}", std::process::id()));
+        std::fs::create_dir_all(left.join("x")).unwrap();
+        stage(&dir, &output(&[("b.yaml", "2")]))
+            .unwrap()
+            .commit()
+            .unwrap();
+        let tree = read_tree(&dir).unwrap();
+        assert_eq!(tree.get("b.yaml").map(String::as_str), Some("2"));
+        assert!(!tree.contains_key("a.yaml"), "{tree:?}");
+        let mut names: Vec<String> = std::fs::read_dir(root.path().join("deploy"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                format!(".strata-gitops-old-{}", std::process::id()),
+                "dev".into()
+            ]
+        );
     }
 
     #[test]

@@ -158,6 +158,41 @@ impl ReleaseLock {
         strata_fs::write_atomic(&path, self.render(env).as_bytes())
             .map_err(|e| Error::write(&path, e))
     }
+
+    /// Writes the lock, then runs `then` (which puts the environment's GitOps output in
+    /// place): the two change together or not at all. When `then` fails, the lock file is
+    /// put back as it was (removed when there was none) and `then`'s error returned.
+    pub fn write_with(
+        &self,
+        root: &Path,
+        env: &str,
+        then: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
+        let path = lock_path(root, env);
+        let before = match std::fs::read(&path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        self.write(root, env)?;
+        let Err(failed) = then() else {
+            return Ok(());
+        };
+        let restored = match &before {
+            Some(bytes) => strata_fs::write_atomic(&path, bytes),
+            None => std::fs::remove_file(&path),
+        };
+        match restored {
+            Ok(()) => Err(failed),
+            Err(e) => Err(Error::write(
+                &path,
+                std::io::Error::other(format!(
+                    "{failed}; and the lock written before it could not be put back ({e}): restore it with `git checkout -- {}`",
+                    path.strip_prefix(root).unwrap_or(&path).display()
+                )),
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -177,6 +212,44 @@ mod tests {
             max_severity: Some("low".into()),
             rendered: None,
         }
+    }
+
+    /// When the GitOps output cannot be put in place after the lock is written, the lock
+    /// goes back to what it was: the file as it was, or no file.
+    #[test]
+    fn a_lock_written_with_an_output_that_fails_is_put_back() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        let path = lock_path(root, "dev");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut lock = ReleaseLock {
+            version: LOCK_VERSION,
+            ..ReleaseLock::default()
+        };
+        lock.targets.insert("stacks/a".into(), entry('a'));
+        let failing = || {
+            Err(Error::write(
+                root.join("deploy/dev"),
+                std::io::Error::other("no room"),
+            ))
+        };
+
+        // No lock before: none after.
+        let e = lock.write_with(root, "dev", failing).unwrap_err();
+        assert!(e.to_string().contains("no room"), "{e}");
+        assert!(!path.exists());
+
+        // A lock before: the same bytes after.
+        lock.write(root, "dev").unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let mut next = lock.clone();
+        next.targets.insert("stacks/b".into(), entry('b'));
+        next.write_with(root, "dev", failing).unwrap_err();
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+
+        // And when the output is put in place, the new lock stays.
+        next.write_with(root, "dev", || Ok(())).unwrap();
+        assert_eq!(ReleaseLock::read(root, "dev").unwrap().targets.len(), 2);
     }
 
     #[test]

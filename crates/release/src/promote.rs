@@ -420,18 +420,24 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
         }
     }
     let promotes_anything = plan.steps().next().is_some();
-    if let (None, Some((lock, _)), true) = (&failure, &done, promotes_anything) {
-        if let Err(e) = lock.write(&session.root, &plan.to) {
-            failure = Some(format!("{}'s release lock cannot be written: {e}", plan.to));
+    let mut delivered = false;
+    if let (None, Some((lock, staged)), true) = (&failure, done, promotes_anything) {
+        // The lock and the GitOps output change together: an output that cannot be put in
+        // place puts the lock back, and the promotion fails (and is rolled back).
+        delivered = staged.is_some();
+        let written = match staged {
+            None => lock.write(&session.root, &plan.to),
+            Some(staged) => lock.write_with(&session.root, &plan.to, || staged.commit()),
+        };
+        if let Err(e) = written {
+            failure = Some(format!(
+                "{}'s release lock and GitOps output cannot be written: {e}",
+                plan.to
+            ));
         }
     }
     match failure {
         None => {
-            let (_, staged) = done.expect("made when nothing failed");
-            let delivered = staged.is_some() && promotes_anything;
-            if let Some(staged) = staged.filter(|_| promotes_anything) {
-                staged.commit()?;
-            }
             outcome.message = if promotes_anything {
                 format!(
                     "promoted {} step(s) from {} to {}; {}'s release lock updated{}: commit it",

@@ -271,15 +271,17 @@ fn record_in_lock(
             Some((dir, output)) => Some((crate::delivery::stage(&dir, &output)?, dir)),
             None => None,
         };
-        lock.write(&session.root, env)?;
-        if let Some((staged, dir)) = staged {
-            staged.commit()?;
-            out.delivered = Some(
-                dir.strip_prefix(&session.root)
-                    .unwrap_or(&dir)
-                    .display()
-                    .to_string(),
-            );
+        match staged {
+            None => lock.write(&session.root, env)?,
+            Some((staged, dir)) => {
+                lock.write_with(&session.root, env, || staged.commit())?;
+                out.delivered = Some(
+                    dir.strip_prefix(&session.root)
+                        .unwrap_or(&dir)
+                        .display()
+                        .to_string(),
+                );
+            }
         }
     }
     out.verification = Some(report);
