@@ -298,3 +298,96 @@ fn a_racing_apply_gives_up(
     assert_eq!(run_a.code, 0, "{}\n{}", run_a.stderr, run_a.stdout);
     (impatient, [gave_up, run_a])
 }
+
+/// A service account key (the JSON file Google issues) given through env.toml's
+/// `credentials_env`: terraform signs a token request with its private key at Google's
+/// token endpoint, and the storage accepts only the token it gets there. The key is in no
+/// file strata wrote and no output; a key the server does not know gets no token, and the
+/// run fails saying so.
+#[test]
+fn gcs_with_a_service_account_key_shares_state_and_the_key_stays_out_of_every_file() {
+    let keys = tempfile::tempdir().unwrap();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(keys.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    };
+    for name in ["known", "unknown"] {
+        openssl(&[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            &format!("{name}.key"),
+        ]);
+    }
+    openssl(&["pkey", "-in", "known.key", "-pubout", "-out", "known.pub"]);
+    let account = |name: &str| {
+        let private = std::fs::read_to_string(keys.path().join(format!("{name}.key"))).unwrap();
+        let json = serde_json::json!({
+            "type": "service_account",
+            "project_id": "strata-test",
+            "private_key_id": "0123456789abcdef",
+            "private_key": private,
+            "client_email": "strata-ci@strata-test.iam.gserviceaccount.com",
+            "client_id": "100000000000000000001",
+            "token_uri": "https://oauth2.googleapis.com/token",
+        });
+        // A line from the middle of the key's body: what must appear nowhere.
+        let secret = private.lines().nth(8).unwrap().to_string();
+        (json.to_string(), secret)
+    };
+    let server = Cloud::gcs_with(Some(&keys.path().join("known.pub")));
+    let repo = tools_repo();
+    repo.write(
+        "environments/dev/env.toml",
+        &format!(
+            "[state]\nbackend = \"gcs\"\n\n[state.config]\nbucket = \"{}\"\ncredentials_env = \"STRATA_TEST_GCS_SA\"\n",
+            cloud::GCS_BUCKET
+        ),
+    );
+    network_stack(&repo, "1");
+    common::app_stack(&repo);
+    repo.commit("gcs with a service account");
+
+    let (key, secret) = account("known");
+    let sa = [("STRATA_TEST_GCS_SA", key.as_str())];
+    let (applied, j) = run(
+        &repo,
+        &server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &sa,
+    );
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stderr, applied.stdout);
+    assert_eq!(task(&j, "stacks/network", "apply")["status"], "ok");
+    let (planned, j) = run(&repo, &server, &["plan", "--env", "dev", "stacks/app"], &sa);
+    assert_eq!(planned.code, 0, "{}\n{}", planned.stderr, planned.stdout);
+    assert_eq!(task(&j, "stacks/app", "plan")["provisional"], false, "{j}");
+    let state = server.gcs_state("dev/stacks/network/default.tfstate");
+    assert_eq!(state["outputs"]["vpc_id"]["value"], "vpc-1");
+
+    // A key Google does not know: no token, so terraform cannot reach the state, and the run
+    // fails at init saying so.
+    let (stranger, stranger_secret) = account("unknown");
+    let (refused, j) = run(
+        &repo,
+        &server,
+        &["plan", "--no-cache", "--env", "dev", "stacks/network"],
+        &[("STRATA_TEST_GCS_SA", stranger.as_str())],
+    );
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stderr, refused.stdout);
+    let init = task(&j, "stacks/network", "init");
+    assert_eq!(init["status"], "failed", "{j}");
+    assert!(
+        init["log"].as_str().unwrap().contains("cannot fetch token"),
+        "{init}"
+    );
+
+    assert_nowhere(&secret, &repo, &[&applied, &planned, &refused]);
+    assert_nowhere(&stranger_secret, &repo, &[&applied, &planned, &refused]);
+}

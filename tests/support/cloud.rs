@@ -184,18 +184,26 @@ impl Cloud {
     /// gcp-storage-emulator with the state bucket, in memory, and the write preconditions
     /// terraform's gcs locks need (tests/support/gcs_emulator.py).
     pub fn gcs() -> Cloud {
+        Cloud::gcs_with(None)
+    }
+
+    /// [`Cloud::gcs`] that also issues access tokens to the service account whose public
+    /// key is the PEM file `service_account`, as Google's token endpoint does, and answers
+    /// 401 to storage requests without one.
+    pub fn gcs_with(service_account: Option<&Path>) -> Cloud {
         let port = crate::common::free_port();
-        let server = quiet(
-            Command::new(installed("venv/bin/python"))
-                .arg(support("gcs_emulator.py"))
-                .args([&port.to_string(), GCS_BUCKET]),
-        )
-        .spawn()
-        .unwrap();
+        let mut command = Command::new(installed("venv/bin/python"));
+        command
+            .arg(support("gcs_emulator.py"))
+            .args([&port.to_string(), GCS_BUCKET]);
+        if let Some(key) = service_account {
+            command.arg(key);
+        }
+        let server = quiet(&mut command).spawn().unwrap();
         Cloud::behind_proxy(
             server,
             port,
-            &["storage.googleapis.com"],
+            &["storage.googleapis.com", "oauth2.googleapis.com"],
             tempfile::tempdir().unwrap(),
         )
     }
@@ -279,7 +287,7 @@ impl Cloud {
 
     fn gcs_get(&self, path: &str) -> Vec<u8> {
         let code = format!(
-            "import sys, urllib.request\nsys.stdout.buffer.write(urllib.request.urlopen('http://127.0.0.1:{}{}').read())",
+            "import sys, urllib.request\nr = urllib.request.Request('http://127.0.0.1:{}{}', headers={{'Authorization': 'Bearer strata-test-inspector'}})\nsys.stdout.buffer.write(urllib.request.urlopen(r).read())",
             self.server_port, path
         );
         run_ok(
