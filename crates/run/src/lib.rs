@@ -22,6 +22,7 @@ use strata_graph::session::{Session, View};
 use strata_graph::workspace::WORKSPACE_FILE;
 
 mod destroy;
+mod explain;
 pub mod governing;
 mod lock;
 pub mod outcome;
@@ -36,9 +37,9 @@ pub mod states;
 pub mod task;
 
 pub use destroy::{destroy_from, destroy_left_behind, run_at_commit};
+pub use explain::{explain_task_keys, KeyExplanation};
 pub use outcome::{Outcome, PolicySummary, Summary, TestsSummary};
 use runner::Runner;
-pub use runner::{explain_task_keys, KeyExplanation};
 pub use select::{select, Scope, Selection};
 
 #[derive(Debug, Clone)]

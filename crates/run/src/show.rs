@@ -1,7 +1,7 @@
 //! `strata show LABEL --env E`: the plan made for a stack's current task key, in full, from
 //! the cache (redacted as it was stored: sensitive values never reach it).
 
-use crate::runner::explain_task_keys;
+use crate::explain::explain_task_keys;
 use crate::task::Action;
 use crate::{open_cache, RemoteOptions, RunOptions};
 use serde::Serialize;

@@ -1,139 +1,25 @@
-//! The runner: task keys, cache lookups, execution, outcomes.
+//! The runner: task keys (key.rs), cache lookups, execution, outcomes.
 
-use super::{resolve_envs, TaskReport};
+mod key;
+
+pub(crate) use key::{NotReady, Prepared};
+
+use super::TaskReport;
 use crate::outcome::{Outcome, Redact, Summary};
 use crate::task::TaskId;
-use crate::task::{plan_tasks, Action, Mode, Task, TaskFingerprint, TASK_KEY_VERSION};
-use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::task::{Action, Mode, Task};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 use strata_cache::{make_result, Cache};
-use strata_exec::redact::Redactor;
 use strata_graph::id::TargetId;
 
 use strata_exec::schedule::{Job, NotRun, Status};
 use strata_exec::{helm, process, sandbox, state, terraform, Tools};
 use strata_graph::error::{Error, Result};
-use strata_graph::hash::{input_file, InputFile};
-use strata_graph::model::{DepKind, EnvironmentFiles, Model};
+use strata_graph::model::{EnvironmentFiles, Model};
 use strata_graph::session::{Session, View};
-
-/// The task fingerprints (what each task key covers) of the selected targets in `envs`,
-/// computed as a run would compute them, without running anything: for
-/// `strata hash --explain --env E`.
-pub fn explain_task_keys(
-    session: &Session,
-    view: &View,
-    selected: &[TargetId],
-    envs: &[String],
-) -> Result<Vec<KeyExplanation>> {
-    let envs = resolve_envs(&view.model, envs)?;
-    let tasks = plan_tasks(&view.model, selected, &envs, Mode::Check);
-    // The versions of unpinned tools are part of keys: found when the tools are there.
-    let tools = super::resolve_tools(session, &tasks, &view.model).unwrap_or(Tools {
-        terraform: None,
-        helm: None,
-        env: Vec::new(),
-        unpinned: Default::default(),
-        plugin_cache: None,
-    });
-    let runner = Runner {
-        session,
-        view,
-        tasks: &tasks,
-        mode: Mode::Check,
-        tools: tools.clone(),
-        cache: Cache::disabled(Arc::new(|_| {})),
-        work_root: session.root.join(".strata/work"),
-        env_files: view.model.environment_files(&view.snapshot),
-        done: Mutex::new(vec![None; tasks.len()]),
-        outputs: Mutex::new(HashMap::new()),
-        say: &|_| {},
-        approve: &|_| false,
-        reviewed: Mutex::default(),
-        unsaved: Mutex::default(),
-        states: crate::states::States::new(session, view, tools),
-    };
-    let mut out = Vec::new();
-    for (i, task) in TaskId::all(tasks.len()).zip(&tasks) {
-        let mut report = runner.report(i);
-        let mut entry = KeyExplanation {
-            label: report.label.clone(),
-            action: task.action,
-            env: task.env.clone(),
-            key: None,
-            provisional: None,
-            fingerprint: None,
-            not_computable: None,
-        };
-        match runner.fingerprint(i) {
-            Ok((fp, prepared)) => {
-                report.key = Some(fp.key().to_hex());
-                let mut fingerprint = serde_json::to_value(&fp).expect("fingerprint");
-                // A digest over a sensitive value could confirm a guess: say what it covers.
-                let sensitive = &prepared.inputs.sensitive;
-                if !sensitive.is_empty() {
-                    fingerprint["upstream_outputs"] = Value::String(format!(
-                        "(covers the consumed outputs, including sensitive {}; digest not shown)",
-                        sensitive.join(", ")
-                    ));
-                }
-                entry.key = report.key.clone();
-                entry.provisional = Some(prepared.provisional);
-                entry.fingerprint = Some(fingerprint);
-            }
-            Err(NotReady::Skip(why)) | Err(NotReady::Fail(why)) => {
-                report.status = Status::Skipped;
-                entry.not_computable = Some(why);
-            }
-        }
-        runner.done.lock().expect("reports")[i] = Some(report);
-        out.push(entry);
-    }
-    Ok(out)
-}
-
-/// Why a task has the key it has (`strata hash --explain --env E`).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct KeyExplanation {
-    pub label: String,
-    pub action: Action,
-    pub env: Option<String>,
-    /// The task key; `None` when it cannot be computed yet (`not_computable` says why).
-    pub key: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub provisional: Option<bool>,
-    /// Exactly what the key hashes (a digest over sensitive inputs is replaced by what it
-    /// covers).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub not_computable: Option<String>,
-}
-
-impl KeyExplanation {
-    /// A fingerprint field that is a string (`state`, `upstream_outputs`, `reads`, ...).
-    pub fn field(&self, name: &str) -> Option<&str> {
-        self.fingerprint.as_ref()?.get(name)?.as_str()
-    }
-
-    /// The environment files the key covers: (blob id, path).
-    pub fn env_inputs(&self) -> Vec<(&str, &str)> {
-        let Some(files) = self
-            .fingerprint
-            .as_ref()
-            .and_then(|f| f["env_inputs"].as_array())
-        else {
-            return Vec::new();
-        };
-        files
-            .iter()
-            .filter_map(|f| Some((f["id"].as_str()?, f["path"].as_str()?)))
-            .collect()
-    }
-}
 
 pub(super) struct Runner<'a> {
     pub(super) session: &'a Session,
@@ -160,54 +46,12 @@ pub(super) struct Runner<'a> {
     pub(super) states: crate::states::States<'a>,
 }
 
-/// What a task needs besides its key.
-#[derive(Default)]
-struct Prepared {
-    /// Upstream outputs as TF_VAR values (and which are sensitive), or chart values.
-    inputs: terraform::Inputs,
-    values: BTreeMap<String, Value>,
-    /// The sensitive values this task handles: removed from all it produces.
-    redactor: Redactor,
-    provisional: bool,
-    /// How the stack reaches its state (init, plan, apply).
-    state: terraform::StateSetup,
-    /// Whether secrets files reach the task: decrypted only when it runs (its key covers
-    /// the encrypted files; a cached result holds no plain value), so a cache hit needs no
-    /// identity.
-    reads_secrets: bool,
-}
-
-impl Prepared {
-    /// Secrets as sensitive variables (stacks) or values (charts).
-    fn add_secrets(&mut self, secrets: crate::secrets::TaskSecrets) {
-        for (name, value) in secrets.values {
-            self.inputs.vars.push((
-                name.clone(),
-                match &value {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                },
-            ));
-            if !self.inputs.sensitive.contains(&name) {
-                self.inputs.sensitive.push(name.clone());
-            }
-            self.values.insert(name, value);
-        }
-        self.inputs.required = secrets.own;
-    }
-}
-
-enum NotReady {
-    Skip(String),
-    Fail(String),
-}
-
 impl Runner<'_> {
     pub(super) fn model(&self) -> &Model {
         &self.view.model
     }
 
-    fn report(&self, i: TaskId) -> TaskReport {
+    pub(crate) fn report(&self, i: TaskId) -> TaskReport {
         let t = &self.tasks[i];
         let target = &self.model().targets[t.target];
         let mut report = TaskReport::new(
@@ -219,329 +63,6 @@ impl Runner<'_> {
         );
         report.destroy = self.mode.destroys();
         report
-    }
-
-    /// The files a task's sandbox holds: the target's inputs and those of the modules or
-    /// library charts it builds on (transitively), plus its environment files.
-    fn sandbox_files(&self, t: TargetId, env: Option<&str>) -> Vec<String> {
-        let model = self.model();
-        let mut files: BTreeSet<String> = BTreeSet::new();
-        let mut stack = vec![t];
-        let mut seen = BTreeSet::new();
-        while let Some(n) = stack.pop() {
-            if !seen.insert(n) {
-                continue;
-            }
-            let target = &model.targets[n];
-            files.extend(target.files.iter().cloned());
-            files.extend(target.extra_inputs.iter().cloned());
-            for dep in &target.deps {
-                if matches!(dep.how, DepKind::Module | DepKind::Chart) {
-                    if let Some(d) = model.index(&dep.label) {
-                        stack.push(d);
-                    }
-                }
-            }
-        }
-        if let Some(env) = env {
-            files.extend(
-                self.env_files
-                    .for_target(env, &model.targets[t].label)
-                    .map(str::to_string),
-            );
-        }
-        files.into_iter().collect()
-    }
-
-    fn env_inputs(&self, env: &str, label: &str) -> Vec<InputFile<'_>> {
-        self.env_files
-            .for_target(env, label)
-            .map(|p| input_file(&self.view.snapshot, p))
-            .collect()
-    }
-
-    /// Reads the upstream outputs a target consumes in `env`, and its secrets there. The
-    /// digest covers the outputs; the secrets files are environment inputs of the task key
-    /// already (their sealed text, never the values).
-    fn upstream(&self, i: TaskId, prepared: &mut Prepared) -> Result<Option<String>, NotReady> {
-        let task = &self.tasks[i];
-        let Some(env_name) = task.env.as_deref() else {
-            return Ok(None);
-        };
-        let target = &self.model().targets[task.target];
-        let (own_dir, wide) = self.secrets_scope(task.target, env_name);
-        prepared.reads_secrets = self
-            .env_files
-            .for_target(env_name, &target.label)
-            .any(|p| crate::secrets::reaches(p, &own_dir, wide));
-        if target.inputs.is_empty() {
-            return Ok(None);
-        }
-        let env = self.model().environment(env_name).expect("resolved env");
-        let mut consumed: BTreeMap<String, Value> = BTreeMap::new();
-        let mut sensitive: Vec<String> = Vec::new();
-        for input in &target.inputs {
-            let Some(upstream) = self.model().index(&input.label) else {
-                return Err(NotReady::Fail(format!("no target `{}`", input.label)));
-            };
-            // A backend may hold an empty state once the stack was initialised: nothing
-            // was applied there yet either.
-            let state = self
-                .states
-                .state_of(upstream, env)
-                .map_err(|e| NotReady::Fail(e.one_line()))?
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| {
-                    NotReady::Skip(format!(
-                        "{} has no state in {env_name} yet: apply it first (`strata apply --env {env_name} {}`)",
-                        input.label, input.label
-                    ))
-                })?;
-            let output = state.outputs.get(&input.output).cloned().ok_or_else(|| {
-                NotReady::Fail(format!(
-                    "{}'s state in {env_name} has no output `{}` (needed by input `{}`)",
-                    input.label, input.output, input.variable
-                ))
-            })?;
-            if output.sensitive {
-                prepared.redactor.add(&output.value);
-                sensitive.push(input.variable.clone());
-            }
-            consumed.insert(input.variable.clone(), output.value);
-        }
-        // Provisional when the plan of a stack it reads outputs from, in this run, has
-        // pending changes (that plan finished before this task started: it is upstream).
-        // An upstream applied in this run since has the state this plan read: not pending.
-        let done = self.done.lock().expect("reports");
-        let upstream = |r: &&TaskReport| {
-            r.env.as_deref() == Some(env_name)
-                && target.inputs.iter().any(|inp| inp.label == r.label)
-        };
-        let applied = |label: &str| {
-            done.iter().flatten().any(|r| {
-                r.action == Action::Apply
-                    && r.status == Status::Ok
-                    && r.label == label
-                    && upstream(&r)
-            })
-        };
-        prepared.provisional = done
-            .iter()
-            .flatten()
-            .filter(upstream)
-            .any(|r| r.summary.plan().is_some_and(|p| p.has_changes()) && !applied(&r.label));
-        drop(done);
-        let digest = upstream_digest(&consumed, &sensitive);
-        prepared.inputs.sensitive = sensitive;
-        prepared.inputs.vars = consumed
-            .iter()
-            .map(|(k, v)| {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (k.clone(), text)
-            })
-            .collect();
-        prepared.values = consumed;
-        Ok(Some(digest))
-    }
-
-    /// The directory of a target's own secrets file in `env`, and whether the
-    /// environment-wide ones reach it (stacks only).
-    fn secrets_scope(&self, target: TargetId, env: &str) -> (String, bool) {
-        let target = &self.model().targets[target];
-        (
-            format!(
-                "environments/{env}/{}",
-                strata_graph::discover::label_dir(&target.label)
-            ),
-            target.chart.is_none(),
-        )
-    }
-
-    /// Decrypts the secrets files that reach a task about to run: its variables or values,
-    /// sensitive, and every value added to its redactor.
-    fn open_secrets(&self, i: TaskId, prepared: &mut Prepared) -> Result<(), String> {
-        let task = &self.tasks[i];
-        let Some(env) = task.env.as_deref() else {
-            return Ok(());
-        };
-        let label = &self.model().targets[task.target].label;
-        let (own_dir, wide) = self.secrets_scope(task.target, env);
-        let secrets = crate::secrets::for_task(
-            self.session,
-            &self.view.snapshot,
-            self.env_files.for_target(env, label),
-            &own_dir,
-            wide,
-        )?;
-        if let Some(secrets) = secrets {
-            for value in secrets.values.values() {
-                prepared.redactor.add(value);
-            }
-            // `values` holds the upstream outputs the task consumes, by variable name.
-            if let Some(name) = secrets
-                .values
-                .keys()
-                .find(|k| prepared.values.contains_key(*k))
-            {
-                return Err(format!(
-                    "`{name}` is both one of {label}'s [inputs] and a secret in {env}: rename one"
-                ));
-            }
-            prepared.add_secrets(secrets);
-        }
-        Ok(())
-    }
-
-    fn fingerprint(&self, i: TaskId) -> Result<(TaskFingerprint<'_>, Prepared), NotReady> {
-        let task = &self.tasks[i];
-        let target = &self.model().targets[task.target];
-        let mut prepared = Prepared::default();
-        let mut fp = TaskFingerprint {
-            version: TASK_KEY_VERSION,
-            label: &target.label,
-            target_hash: self.view.hashes.hashes[task.target],
-            action: task.action,
-            env: task.env.clone(),
-            env_inputs: Vec::new(),
-            state: None,
-            upstream_outputs: None,
-            tf_vars: None,
-            unpinned_tool: None,
-            reads: None,
-            policies: Vec::new(),
-            waivers: Vec::new(),
-        };
-        if task.action == Action::Policy {
-            let model = self.model();
-            fp.policies = crate::governing::governing(model, task.target, task.env.as_deref())
-                .iter()
-                .map(|g| g.identity(model, &self.view.hashes.hashes))
-                .collect();
-            let today = strata_graph::model::waivers::today();
-            fp.waivers = model
-                .waivers
-                .iter()
-                .filter(|w| w.applies_to(&target.label, task.env.as_deref()))
-                .map(|w| {
-                    (
-                        serde_json::to_string(w).expect("waivers serialize"),
-                        w.expired(today),
-                    )
-                })
-                .collect();
-        }
-        // A test, or a policy in an environment, reads the plan or render before it.
-        if task.action == Action::Test || (task.action == Action::Policy && task.env.is_some()) {
-            // The plan or render this task reads (it ran before: it is upstream).
-            let source = self.source_of(i);
-            let done = self.done.lock().expect("reports");
-            let report = source.and_then(|d| done[d].as_ref());
-            match report {
-                Some(r) if r.status == Status::Ok => fp.reads = r.key.clone(),
-                Some(r) => {
-                    return Err(NotReady::Skip(format!(
-                        "{} was {}",
-                        r.action,
-                        if r.status == Status::Skipped {
-                            "skipped"
-                        } else {
-                            "not successful"
-                        }
-                    )))
-                }
-                None => return Err(NotReady::Fail("no plan or render to read".into())),
-            }
-        }
-        let env = task
-            .env
-            .as_deref()
-            .map(|e| self.model().environment(e).expect("resolved env"));
-        if let Some(env) = env {
-            if matches!(task.action, Action::Plan | Action::Apply) {
-                if let Some(kept) = self.states.unsaved(task.target, &env.name) {
-                    return Err(NotReady::Fail(unsaved_message(
-                        &target.label,
-                        Some(&env.name),
-                        &kept,
-                    )));
-                }
-            }
-            if matches!(task.action, Action::Init | Action::Plan | Action::Apply) {
-                let fail = |e: Error| NotReady::Fail(e.one_line());
-                let backend = self.states.backend_of(task.target, env).map_err(fail)?;
-                fp.state = Some(match task.action {
-                    Action::Init => backend.settings(&self.session.root),
-                    _ => match if matches!(self.mode, Mode::Destroy | Mode::DestroyPlan) {
-                        // Nothing to create for a stack being torn down.
-                        self.states.state_of(task.target, env)
-                    } else {
-                        self.states.state_to_change(task.target, env)
-                    }
-                    .map_err(fail)?
-                    {
-                        Some(state) => state.fingerprint(),
-                        None => "none".into(),
-                    },
-                });
-                for secret in backend.secrets() {
-                    prepared.redactor.add(&Value::String(secret));
-                }
-                let mut tool_env = backend.tool_env().to_vec();
-                if backend.kind() == "pg" {
-                    // Names this run in pg_stat_activity: the pg backend's locks record no
-                    // holder, the database's sessions do.
-                    tool_env.push((
-                        "PGAPPNAME".into(),
-                        pg_application_name(task.action, &target.label, &env.name),
-                    ));
-                }
-                prepared.state = terraform::StateSetup {
-                    override_hcl: backend.override_hcl(),
-                    env: tool_env,
-                    lock_timeout_secs: env.config.state.lock_timeout_secs(),
-                };
-            }
-            // A policy task's result depends on env.toml's max_severity: environment files
-            // are in its key too.
-            if matches!(
-                task.action,
-                Action::Plan | Action::Apply | Action::Lint | Action::Render | Action::Policy
-            ) {
-                fp.env_inputs = self.env_inputs(&env.name, &target.label);
-            }
-            // Lint renders the templates too: it gets the same values as render.
-            if matches!(
-                task.action,
-                Action::Plan | Action::Apply | Action::Lint | Action::Render
-            ) {
-                fp.upstream_outputs = self.upstream(i, &mut prepared)?;
-            }
-            // A test or policy reads what the plan or render made of the same sensitive
-            // values (a template may have written one in a form the render's redaction does
-            // not know, which a rule can decode and print): they are redacted from its
-            // output too. Its key has the plan's or render's (`reads`), not the values.
-            if matches!(task.action, Action::Test | Action::Policy) {
-                self.upstream(i, &mut prepared)?;
-            }
-            if matches!(task.action, Action::Plan | Action::Apply) {
-                fp.tf_vars = tf_vars_digest();
-            }
-        }
-        // Versions of tools WORKSPACE.toml does not pin, for the tasks that run them.
-        let tool = match task.action {
-            Action::Fmt | Action::Validate | Action::Init | Action::Plan | Action::Apply => {
-                Some(self.session.config.toolchain.terraform_tool())
-            }
-            Action::Deps | Action::Lint | Action::Render => Some("helm"),
-            Action::Test | Action::Policy => None,
-        };
-        if let Some(version) = tool.and_then(|t| self.tools.unpinned.get(t)) {
-            fp.unpinned_tool = Some(format!("{} {version}", tool.unwrap_or_default()));
-        }
-        Ok((fp, prepared))
     }
 
     fn execute(&self, i: TaskId, prepared: &Prepared) -> Result<Outcome> {
@@ -878,56 +399,6 @@ impl Job for Runner<'_> {
     }
 }
 
-/// A digest of the `TF_VAR_*` variables in strata's environment, which terraform reads too:
-/// a plan made with other values is another plan. Their values may be secret, so they are
-/// hashed like sensitive inputs (keyed with `STRATA_SECRET_SALT` when set) and never shown.
-fn tf_vars_digest() -> Option<String> {
-    let vars: BTreeMap<String, Value> = std::env::vars_os()
-        .filter_map(|(k, v)| {
-            let k = k.into_string().ok()?;
-            k.starts_with("TF_VAR_")
-                .then(|| (k, Value::String(v.to_string_lossy().into_owned())))
-        })
-        .collect();
-    if vars.is_empty() {
-        return None;
-    }
-    let names: Vec<String> = vars.keys().cloned().collect();
-    Some(format!(
-        "{} ({})",
-        upstream_digest(&vars, &names),
-        names.join(", ")
-    ))
-}
-
-/// The digest of the upstream outputs a task consumed, for its key. A sensitive value
-/// enters it through BLAKE3 keyed with `STRATA_SECRET_SALT` when that is set, so someone who
-/// can list a shared cache cannot confirm a guessed secret from the keys (see
-/// docs/security.md); the key only says that it changed.
-fn upstream_digest(consumed: &BTreeMap<String, Value>, sensitive: &[String]) -> String {
-    let salt = std::env::var("STRATA_SECRET_SALT")
-        .ok()
-        .filter(|s| !s.is_empty());
-    let mut parts: BTreeMap<&str, Value> = BTreeMap::new();
-    for (name, value) in consumed {
-        let part = match (&salt, sensitive.contains(name)) {
-            (Some(salt), true) => {
-                let key = blake3::derive_key("strata 2026 sensitive input salt", salt.as_bytes());
-                let bytes = serde_json::to_vec(value).expect("json");
-                Value::String(format!(
-                    "keyed:{}",
-                    blake3::keyed_hash(&key, &bytes).to_hex()
-                ))
-            }
-            _ => value.clone(),
-        };
-        parts.insert(name, part);
-    }
-    blake3::hash(&serde_json::to_vec(&parts).expect("json"))
-        .to_hex()
-        .to_string()
-}
-
 impl Runner<'_> {
     /// The plan task an apply task applies.
     fn plan_of(&self, i: TaskId) -> Option<TaskId> {
@@ -1022,7 +493,7 @@ pub(super) fn unsaved_message(label: &str, env: Option<&str>, kept: &std::path::
 }
 
 /// `application_name` of a pg session strata's terraform opens (at most 63 bytes).
-fn pg_application_name(action: Action, label: &str, env: &str) -> String {
+pub(super) fn pg_application_name(action: Action, label: &str, env: &str) -> String {
     let who = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "?".into());

@@ -1,0 +1,129 @@
+//! Why each task has the key it has, computed as a run would compute it, without running
+//! anything: `strata hash --explain --env E` and `strata show`.
+
+use crate::runner::{NotReady, Runner};
+use crate::task::{plan_tasks, Action, Mode, TaskId};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use strata_cache::Cache;
+use strata_exec::schedule::Status;
+use strata_exec::Tools;
+use strata_graph::error::Result;
+use strata_graph::id::TargetId;
+use strata_graph::session::{Session, View};
+
+/// The task fingerprints (what each task key covers) of the selected targets in `envs`,
+/// computed as a run would compute them, without running anything: for
+/// `strata hash --explain --env E`.
+pub fn explain_task_keys(
+    session: &Session,
+    view: &View,
+    selected: &[TargetId],
+    envs: &[String],
+) -> Result<Vec<KeyExplanation>> {
+    let envs = crate::resolve_envs(&view.model, envs)?;
+    let tasks = plan_tasks(&view.model, selected, &envs, Mode::Check);
+    // The versions of unpinned tools are part of keys: found when the tools are there.
+    let tools = crate::resolve_tools(session, &tasks, &view.model).unwrap_or(Tools {
+        terraform: None,
+        helm: None,
+        env: Vec::new(),
+        unpinned: Default::default(),
+        plugin_cache: None,
+    });
+    let runner = Runner {
+        session,
+        view,
+        tasks: &tasks,
+        mode: Mode::Check,
+        tools: tools.clone(),
+        cache: Cache::disabled(Arc::new(|_| {})),
+        work_root: session.root.join(".strata/work"),
+        env_files: view.model.environment_files(&view.snapshot),
+        done: Mutex::new(vec![None; tasks.len()]),
+        outputs: Mutex::new(HashMap::new()),
+        say: &|_| {},
+        approve: &|_| false,
+        reviewed: Mutex::default(),
+        unsaved: Mutex::default(),
+        states: crate::states::States::new(session, view, tools),
+    };
+    let mut out = Vec::new();
+    for (i, task) in TaskId::all(tasks.len()).zip(&tasks) {
+        let mut report = runner.report(i);
+        let mut entry = KeyExplanation {
+            label: report.label.clone(),
+            action: task.action,
+            env: task.env.clone(),
+            key: None,
+            provisional: None,
+            fingerprint: None,
+            not_computable: None,
+        };
+        match runner.fingerprint(i) {
+            Ok((fp, prepared)) => {
+                report.key = Some(fp.key().to_hex());
+                let mut fingerprint = serde_json::to_value(&fp).expect("fingerprint");
+                // A digest over a sensitive value could confirm a guess: say what it covers.
+                let sensitive = &prepared.inputs.sensitive;
+                if !sensitive.is_empty() {
+                    fingerprint["upstream_outputs"] = Value::String(format!(
+                        "(covers the consumed outputs, including sensitive {}; digest not shown)",
+                        sensitive.join(", ")
+                    ));
+                }
+                entry.key = report.key.clone();
+                entry.provisional = Some(prepared.provisional);
+                entry.fingerprint = Some(fingerprint);
+            }
+            Err(NotReady::Skip(why)) | Err(NotReady::Fail(why)) => {
+                report.status = Status::Skipped;
+                entry.not_computable = Some(why);
+            }
+        }
+        runner.done.lock().expect("reports")[i] = Some(report);
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+/// Why a task has the key it has (`strata hash --explain --env E`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyExplanation {
+    pub label: String,
+    pub action: Action,
+    pub env: Option<String>,
+    /// The task key; `None` when it cannot be computed yet (`not_computable` says why).
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisional: Option<bool>,
+    /// Exactly what the key hashes (a digest over sensitive inputs is replaced by what it
+    /// covers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_computable: Option<String>,
+}
+
+impl KeyExplanation {
+    /// A fingerprint field that is a string (`state`, `upstream_outputs`, `reads`, ...).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fingerprint.as_ref()?.get(name)?.as_str()
+    }
+
+    /// The environment files the key covers: (blob id, path).
+    pub fn env_inputs(&self) -> Vec<(&str, &str)> {
+        let Some(files) = self
+            .fingerprint
+            .as_ref()
+            .and_then(|f| f["env_inputs"].as_array())
+        else {
+            return Vec::new();
+        };
+        files
+            .iter()
+            .filter_map(|f| Some((f["id"].as_str()?, f["path"].as_str()?)))
+            .collect()
+    }
+}

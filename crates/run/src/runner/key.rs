@@ -1,0 +1,435 @@
+//! A task's key and what it needs besides: the files of its sandbox, the environment's
+//! inputs, the upstream outputs it consumes, the secrets it reads.
+
+use super::{pg_application_name, unsaved_message, Runner};
+use crate::task::{Action, Mode, TaskFingerprint, TaskId, TASK_KEY_VERSION};
+use crate::TaskReport;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use strata_exec::redact::Redactor;
+use strata_exec::schedule::Status;
+use strata_exec::terraform;
+use strata_graph::error::{Error, Result};
+use strata_graph::hash::{input_file, InputFile};
+use strata_graph::id::TargetId;
+use strata_graph::model::DepKind;
+
+/// What a task needs besides its key.
+#[derive(Default)]
+pub(crate) struct Prepared {
+    /// Upstream outputs as TF_VAR values (and which are sensitive), or chart values.
+    pub(crate) inputs: terraform::Inputs,
+    pub(crate) values: BTreeMap<String, Value>,
+    /// The sensitive values this task handles: removed from all it produces.
+    pub(crate) redactor: Redactor,
+    pub(crate) provisional: bool,
+    /// How the stack reaches its state (init, plan, apply).
+    pub(crate) state: terraform::StateSetup,
+    /// Whether secrets files reach the task: decrypted only when it runs (its key covers
+    /// the encrypted files; a cached result holds no plain value), so a cache hit needs no
+    /// identity.
+    pub(crate) reads_secrets: bool,
+}
+
+impl Prepared {
+    /// Secrets as sensitive variables (stacks) or values (charts).
+    fn add_secrets(&mut self, secrets: crate::secrets::TaskSecrets) {
+        for (name, value) in secrets.values {
+            self.inputs.vars.push((
+                name.clone(),
+                match &value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            ));
+            if !self.inputs.sensitive.contains(&name) {
+                self.inputs.sensitive.push(name.clone());
+            }
+            self.values.insert(name, value);
+        }
+        self.inputs.required = secrets.own;
+    }
+}
+
+pub(crate) enum NotReady {
+    Skip(String),
+    Fail(String),
+}
+
+impl Runner<'_> {
+    /// The files a task's sandbox holds: the target's inputs and those of the modules or
+    /// library charts it builds on (transitively), plus its environment files.
+    pub(super) fn sandbox_files(&self, t: TargetId, env: Option<&str>) -> Vec<String> {
+        let model = self.model();
+        let mut files: BTreeSet<String> = BTreeSet::new();
+        let mut stack = vec![t];
+        let mut seen = BTreeSet::new();
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            let target = &model.targets[n];
+            files.extend(target.files.iter().cloned());
+            files.extend(target.extra_inputs.iter().cloned());
+            for dep in &target.deps {
+                if matches!(dep.how, DepKind::Module | DepKind::Chart) {
+                    if let Some(d) = model.index(&dep.label) {
+                        stack.push(d);
+                    }
+                }
+            }
+        }
+        if let Some(env) = env {
+            files.extend(
+                self.env_files
+                    .for_target(env, &model.targets[t].label)
+                    .map(str::to_string),
+            );
+        }
+        files.into_iter().collect()
+    }
+
+    pub(super) fn env_inputs(&self, env: &str, label: &str) -> Vec<InputFile<'_>> {
+        self.env_files
+            .for_target(env, label)
+            .map(|p| input_file(&self.view.snapshot, p))
+            .collect()
+    }
+
+    /// Reads the upstream outputs a target consumes in `env`, and its secrets there. The
+    /// digest covers the outputs; the secrets files are environment inputs of the task key
+    /// already (their sealed text, never the values).
+    fn upstream(&self, i: TaskId, prepared: &mut Prepared) -> Result<Option<String>, NotReady> {
+        let task = &self.tasks[i];
+        let Some(env_name) = task.env.as_deref() else {
+            return Ok(None);
+        };
+        let target = &self.model().targets[task.target];
+        let (own_dir, wide) = self.secrets_scope(task.target, env_name);
+        prepared.reads_secrets = self
+            .env_files
+            .for_target(env_name, &target.label)
+            .any(|p| crate::secrets::reaches(p, &own_dir, wide));
+        if target.inputs.is_empty() {
+            return Ok(None);
+        }
+        let env = self.model().environment(env_name).expect("resolved env");
+        let mut consumed: BTreeMap<String, Value> = BTreeMap::new();
+        let mut sensitive: Vec<String> = Vec::new();
+        for input in &target.inputs {
+            let Some(upstream) = self.model().index(&input.label) else {
+                return Err(NotReady::Fail(format!("no target `{}`", input.label)));
+            };
+            // A backend may hold an empty state once the stack was initialised: nothing
+            // was applied there yet either.
+            let state = self
+                .states
+                .state_of(upstream, env)
+                .map_err(|e| NotReady::Fail(e.one_line()))?
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    NotReady::Skip(format!(
+                        "{} has no state in {env_name} yet: apply it first (`strata apply --env {env_name} {}`)",
+                        input.label, input.label
+                    ))
+                })?;
+            let output = state.outputs.get(&input.output).cloned().ok_or_else(|| {
+                NotReady::Fail(format!(
+                    "{}'s state in {env_name} has no output `{}` (needed by input `{}`)",
+                    input.label, input.output, input.variable
+                ))
+            })?;
+            if output.sensitive {
+                prepared.redactor.add(&output.value);
+                sensitive.push(input.variable.clone());
+            }
+            consumed.insert(input.variable.clone(), output.value);
+        }
+        // Provisional when the plan of a stack it reads outputs from, in this run, has
+        // pending changes (that plan finished before this task started: it is upstream).
+        // An upstream applied in this run since has the state this plan read: not pending.
+        let done = self.done.lock().expect("reports");
+        let upstream = |r: &&TaskReport| {
+            r.env.as_deref() == Some(env_name)
+                && target.inputs.iter().any(|inp| inp.label == r.label)
+        };
+        let applied = |label: &str| {
+            done.iter().flatten().any(|r| {
+                r.action == Action::Apply
+                    && r.status == Status::Ok
+                    && r.label == label
+                    && upstream(&r)
+            })
+        };
+        prepared.provisional = done
+            .iter()
+            .flatten()
+            .filter(upstream)
+            .any(|r| r.summary.plan().is_some_and(|p| p.has_changes()) && !applied(&r.label));
+        drop(done);
+        let digest = upstream_digest(&consumed, &sensitive);
+        prepared.inputs.sensitive = sensitive;
+        prepared.inputs.vars = consumed
+            .iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect();
+        prepared.values = consumed;
+        Ok(Some(digest))
+    }
+
+    /// The directory of a target's own secrets file in `env`, and whether the
+    /// environment-wide ones reach it (stacks only).
+    fn secrets_scope(&self, target: TargetId, env: &str) -> (String, bool) {
+        let target = &self.model().targets[target];
+        (
+            format!(
+                "environments/{env}/{}",
+                strata_graph::discover::label_dir(&target.label)
+            ),
+            target.chart.is_none(),
+        )
+    }
+
+    /// Decrypts the secrets files that reach a task about to run: its variables or values,
+    /// sensitive, and every value added to its redactor.
+    pub(super) fn open_secrets(&self, i: TaskId, prepared: &mut Prepared) -> Result<(), String> {
+        let task = &self.tasks[i];
+        let Some(env) = task.env.as_deref() else {
+            return Ok(());
+        };
+        let label = &self.model().targets[task.target].label;
+        let (own_dir, wide) = self.secrets_scope(task.target, env);
+        let secrets = crate::secrets::for_task(
+            self.session,
+            &self.view.snapshot,
+            self.env_files.for_target(env, label),
+            &own_dir,
+            wide,
+        )?;
+        if let Some(secrets) = secrets {
+            for value in secrets.values.values() {
+                prepared.redactor.add(value);
+            }
+            // `values` holds the upstream outputs the task consumes, by variable name.
+            if let Some(name) = secrets
+                .values
+                .keys()
+                .find(|k| prepared.values.contains_key(*k))
+            {
+                return Err(format!(
+                    "`{name}` is both one of {label}'s [inputs] and a secret in {env}: rename one"
+                ));
+            }
+            prepared.add_secrets(secrets);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn fingerprint(
+        &self,
+        i: TaskId,
+    ) -> Result<(TaskFingerprint<'_>, Prepared), NotReady> {
+        let task = &self.tasks[i];
+        let target = &self.model().targets[task.target];
+        let mut prepared = Prepared::default();
+        let mut fp = TaskFingerprint {
+            version: TASK_KEY_VERSION,
+            label: &target.label,
+            target_hash: self.view.hashes.hashes[task.target],
+            action: task.action,
+            env: task.env.clone(),
+            env_inputs: Vec::new(),
+            state: None,
+            upstream_outputs: None,
+            tf_vars: None,
+            unpinned_tool: None,
+            reads: None,
+            policies: Vec::new(),
+            waivers: Vec::new(),
+        };
+        if task.action == Action::Policy {
+            let model = self.model();
+            fp.policies = crate::governing::governing(model, task.target, task.env.as_deref())
+                .iter()
+                .map(|g| g.identity(model, &self.view.hashes.hashes))
+                .collect();
+            let today = strata_graph::model::waivers::today();
+            fp.waivers = model
+                .waivers
+                .iter()
+                .filter(|w| w.applies_to(&target.label, task.env.as_deref()))
+                .map(|w| {
+                    (
+                        serde_json::to_string(w).expect("waivers serialize"),
+                        w.expired(today),
+                    )
+                })
+                .collect();
+        }
+        // A test, or a policy in an environment, reads the plan or render before it.
+        if task.action == Action::Test || (task.action == Action::Policy && task.env.is_some()) {
+            // The plan or render this task reads (it ran before: it is upstream).
+            let source = self.source_of(i);
+            let done = self.done.lock().expect("reports");
+            let report = source.and_then(|d| done[d].as_ref());
+            match report {
+                Some(r) if r.status == Status::Ok => fp.reads = r.key.clone(),
+                Some(r) => {
+                    return Err(NotReady::Skip(format!(
+                        "{} was {}",
+                        r.action,
+                        if r.status == Status::Skipped {
+                            "skipped"
+                        } else {
+                            "not successful"
+                        }
+                    )))
+                }
+                None => return Err(NotReady::Fail("no plan or render to read".into())),
+            }
+        }
+        let env = task
+            .env
+            .as_deref()
+            .map(|e| self.model().environment(e).expect("resolved env"));
+        if let Some(env) = env {
+            if matches!(task.action, Action::Plan | Action::Apply) {
+                if let Some(kept) = self.states.unsaved(task.target, &env.name) {
+                    return Err(NotReady::Fail(unsaved_message(
+                        &target.label,
+                        Some(&env.name),
+                        &kept,
+                    )));
+                }
+            }
+            if matches!(task.action, Action::Init | Action::Plan | Action::Apply) {
+                let fail = |e: Error| NotReady::Fail(e.one_line());
+                let backend = self.states.backend_of(task.target, env).map_err(fail)?;
+                fp.state = Some(match task.action {
+                    Action::Init => backend.settings(&self.session.root),
+                    _ => match if matches!(self.mode, Mode::Destroy | Mode::DestroyPlan) {
+                        // Nothing to create for a stack being torn down.
+                        self.states.state_of(task.target, env)
+                    } else {
+                        self.states.state_to_change(task.target, env)
+                    }
+                    .map_err(fail)?
+                    {
+                        Some(state) => state.fingerprint(),
+                        None => "none".into(),
+                    },
+                });
+                for secret in backend.secrets() {
+                    prepared.redactor.add(&Value::String(secret));
+                }
+                let mut tool_env = backend.tool_env().to_vec();
+                if backend.kind() == "pg" {
+                    // Names this run in pg_stat_activity: the pg backend's locks record no
+                    // holder, the database's sessions do.
+                    tool_env.push((
+                        "PGAPPNAME".into(),
+                        pg_application_name(task.action, &target.label, &env.name),
+                    ));
+                }
+                prepared.state = terraform::StateSetup {
+                    override_hcl: backend.override_hcl(),
+                    env: tool_env,
+                    lock_timeout_secs: env.config.state.lock_timeout_secs(),
+                };
+            }
+            // A policy task's result depends on env.toml's max_severity: environment files
+            // are in its key too.
+            if matches!(
+                task.action,
+                Action::Plan | Action::Apply | Action::Lint | Action::Render | Action::Policy
+            ) {
+                fp.env_inputs = self.env_inputs(&env.name, &target.label);
+            }
+            // Lint renders the templates too: it gets the same values as render.
+            if matches!(
+                task.action,
+                Action::Plan | Action::Apply | Action::Lint | Action::Render
+            ) {
+                fp.upstream_outputs = self.upstream(i, &mut prepared)?;
+            }
+            // A test or policy reads what the plan or render made of the same sensitive
+            // values (a template may have written one in a form the render's redaction does
+            // not know, which a rule can decode and print): they are redacted from its
+            // output too. Its key has the plan's or render's (`reads`), not the values.
+            if matches!(task.action, Action::Test | Action::Policy) {
+                self.upstream(i, &mut prepared)?;
+            }
+            if matches!(task.action, Action::Plan | Action::Apply) {
+                fp.tf_vars = tf_vars_digest();
+            }
+        }
+        // Versions of tools WORKSPACE.toml does not pin, for the tasks that run them.
+        let tool = match task.action {
+            Action::Fmt | Action::Validate | Action::Init | Action::Plan | Action::Apply => {
+                Some(self.session.config.toolchain.terraform_tool())
+            }
+            Action::Deps | Action::Lint | Action::Render => Some("helm"),
+            Action::Test | Action::Policy => None,
+        };
+        if let Some(version) = tool.and_then(|t| self.tools.unpinned.get(t)) {
+            fp.unpinned_tool = Some(format!("{} {version}", tool.unwrap_or_default()));
+        }
+        Ok((fp, prepared))
+    }
+}
+
+/// A digest of the `TF_VAR_*` variables in strata's environment, which terraform reads too:
+/// a plan made with other values is another plan. Their values may be secret, so they are
+/// hashed like sensitive inputs (keyed with `STRATA_SECRET_SALT` when set) and never shown.
+fn tf_vars_digest() -> Option<String> {
+    let vars: BTreeMap<String, Value> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let k = k.into_string().ok()?;
+            k.starts_with("TF_VAR_")
+                .then(|| (k, Value::String(v.to_string_lossy().into_owned())))
+        })
+        .collect();
+    if vars.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = vars.keys().cloned().collect();
+    Some(format!(
+        "{} ({})",
+        upstream_digest(&vars, &names),
+        names.join(", ")
+    ))
+}
+
+/// The digest of the upstream outputs a task consumed, for its key. A sensitive value
+/// enters it through BLAKE3 keyed with `STRATA_SECRET_SALT` when that is set, so someone who
+/// can list a shared cache cannot confirm a guessed secret from the keys (see
+/// docs/security.md); the key only says that it changed.
+fn upstream_digest(consumed: &BTreeMap<String, Value>, sensitive: &[String]) -> String {
+    let salt = std::env::var("STRATA_SECRET_SALT")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let mut parts: BTreeMap<&str, Value> = BTreeMap::new();
+    for (name, value) in consumed {
+        let part = match (&salt, sensitive.contains(name)) {
+            (Some(salt), true) => {
+                let key = blake3::derive_key("strata 2026 sensitive input salt", salt.as_bytes());
+                let bytes = serde_json::to_vec(value).expect("json");
+                Value::String(format!(
+                    "keyed:{}",
+                    blake3::keyed_hash(&key, &bytes).to_hex()
+                ))
+            }
+            _ => value.clone(),
+        };
+        parts.insert(name, part);
+    }
+    blake3::hash(&serde_json::to_vec(&parts).expect("json"))
+        .to_hex()
+        .to_string()
+}
