@@ -343,7 +343,8 @@ fn two_runs_at_once_take_turns_and_leave_the_checkout_working() {
 /// at the release lock, the lock keeps every entry, and the ledger both wrote verifies.
 /// (Entries were lost when both runs read, changed and wrote the lock at once; the runs'
 /// turns at the checkout make that window small, so this test seldom hits it without the
-/// lock's own turn: it guards the outcome, not that one race.)
+/// lock's own turn: it guards the outcome; the turn itself is tested deterministically by
+/// [`an_apply_waits_for_its_turn_at_the_release_lock_before_recording`].)
 #[test]
 fn two_applies_at_once_both_record_their_entries() {
     let repo = common::tools_repo();
@@ -499,4 +500,55 @@ fn a_dependency_build_that_dies_part_way_is_built_again() {
         assert_eq!(rendered(&after), expected, "after {how} died");
         std::fs::remove_dir_all(repo.path().join(".strata")).unwrap();
     }
+}
+
+/// The release lock is read, changed and written in a turn at
+/// `.strata/release-<env>.lock`: while another run holds that turn, an apply that has
+/// applied waits before it records (the kernel lists it among the lock's waiters), writes
+/// nothing meanwhile, and records its entry once the turn is free. This is the turn that
+/// keeps [`two_applies_at_once_both_record_their_entries`] from losing an entry.
+#[test]
+fn an_apply_waits_for_its_turn_at_the_release_lock_before_recording() {
+    use std::os::unix::fs::MetadataExt;
+    let repo = common::tools_repo();
+    repo.write("stacks/a/main.tf", "output \"v\" {\n  value = \"a-1\"\n}\n");
+    repo.commit("a stack");
+    let turn_path = repo.path().join(".strata/release-dev.lock");
+    std::fs::create_dir_all(turn_path.parent().unwrap()).unwrap();
+    let turn = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&turn_path)
+        .unwrap();
+    turn.lock().unwrap();
+    let inode = format!(":{} ", turn.metadata().unwrap().ino());
+
+    let mut child = repo
+        .command(&["apply", "--auto-approve", "--env", "dev", "stacks/a"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_for(
+        "the apply to wait for its turn at the release lock",
+        std::time::Duration::from_secs(180),
+        || {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("the apply ended ({status}) without waiting for its turn");
+            }
+            std::fs::read_to_string("/proc/locks")
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l.contains("->") && l.contains(&inode))
+        },
+    );
+    let lock = repo.path().join("environments/dev/release.lock.toml");
+    assert!(!lock.exists(), "recorded while another run held the turn");
+
+    drop(turn);
+    let run: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
+    let text = std::fs::read_to_string(&lock).unwrap();
+    assert!(text.contains("[targets.\"stacks/a\"]"), "{text}");
 }

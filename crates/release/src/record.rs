@@ -126,6 +126,7 @@ fn record_in_lock(
     destroyed.dedup();
     if applied.interrupted {
         if !destroyed.is_empty() {
+            let _turn = take_turn(&session.root, env)?;
             let mut lock = ReleaseLock::read(&session.root, env)?;
             for label in &destroyed {
                 lock.targets.remove(label);
