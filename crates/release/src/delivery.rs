@@ -859,7 +859,11 @@ impl Staged {
             .keep();
         let fresh = self.fresh.keep();
         if dir.exists() {
-            std::fs::rename(&dir, &old).map_err(|e| Error::write(&dir, e))?;
+            if let Err(e) = std::fs::rename(&dir, &old) {
+                let _ = std::fs::remove_dir_all(&old);
+                let _ = std::fs::remove_dir_all(&fresh);
+                return Err(Error::write(&dir, e));
+            }
         }
         if let Err(e) = std::fs::rename(&fresh, &dir) {
             let _ = std::fs::rename(&old, &dir);
