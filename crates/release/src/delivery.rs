@@ -845,6 +845,20 @@ pub fn stage(dir: &Path, output: &Output) -> Result<Staged> {
     })
 }
 
+/// Writes `env`'s release lock and puts its staged GitOps output, if any, in place: both
+/// change or neither (see [`crate::lock::ReleaseLock::write_with`]).
+pub fn write_with_lock(
+    root: &Path,
+    env: &str,
+    lock: &crate::lock::ReleaseLock,
+    staged: Option<Staged>,
+) -> Result<()> {
+    match staged {
+        None => lock.write(root, env),
+        Some(staged) => lock.write_with(root, env, || staged.commit()),
+    }
+}
+
 impl Staged {
     /// Puts the staged output in its directory's place (two renames).
     pub fn commit(self) -> Result<()> {

@@ -425,11 +425,7 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
         // The lock and the GitOps output change together: an output that cannot be put in
         // place puts the lock back, and the promotion fails (and is rolled back).
         delivered = staged.is_some();
-        let written = match staged {
-            None => lock.write(&session.root, &plan.to),
-            Some(staged) => lock.write_with(&session.root, &plan.to, || staged.commit()),
-        };
-        if let Err(e) = written {
+        if let Err(e) = crate::delivery::write_with_lock(&session.root, &plan.to, &lock, staged) {
             failure = Some(format!(
                 "{}'s release lock and GitOps output cannot be written: {e}",
                 plan.to

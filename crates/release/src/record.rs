@@ -268,22 +268,17 @@ fn record_in_lock(
         };
         // Whatever can stop the output (a directory strata did not write) stops it before
         // the lock changes: the two change together, or not at all.
-        let staged = match output {
-            Some((dir, output)) => Some((crate::delivery::stage(&dir, &output)?, dir)),
-            None => None,
+        let (staged, dir) = match output {
+            Some((dir, output)) => (Some(crate::delivery::stage(&dir, &output)?), Some(dir)),
+            None => (None, None),
         };
-        match staged {
-            None => lock.write(&session.root, env)?,
-            Some((staged, dir)) => {
-                lock.write_with(&session.root, env, || staged.commit())?;
-                out.delivered = Some(
-                    dir.strip_prefix(&session.root)
-                        .unwrap_or(&dir)
-                        .display()
-                        .to_string(),
-                );
-            }
-        }
+        crate::delivery::write_with_lock(&session.root, env, &lock, staged)?;
+        out.delivered = dir.map(|dir| {
+            dir.strip_prefix(&session.root)
+                .unwrap_or(&dir)
+                .display()
+                .to_string()
+        });
     }
     out.verification = Some(report);
     Ok(out)
