@@ -20,6 +20,23 @@ pub fn is_cancelled() -> bool {
     CANCELLED.load(Ordering::SeqCst)
 }
 
+/// [`is_cancelled`], allowing up to `grace` for an interrupt being delivered now: a
+/// terminal's Ctrl-C reaches the children that share strata's process group (git) as well,
+/// and one can fail from it before strata's handler thread has run. For deciding what an
+/// error means; it waits only while nothing is cancelled.
+pub fn is_cancelled_after(grace: Duration) -> bool {
+    let start = Instant::now();
+    loop {
+        if is_cancelled() {
+            return true;
+        }
+        if start.elapsed() >= grace {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 thread_local! {
     /// Set while this thread keeps records after the work (see [`bookkeeping`]).
     static BOOKKEEPING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };

@@ -39,4 +39,17 @@ fn an_interrupt_cancels_the_operation_under_way_and_not_the_next() {
     let _next = process::operation();
     assert!(!process::is_cancelled());
     assert!(true_runs());
+
+    // Deciding what an error means allows for an interrupt still being delivered.
+    assert!(!process::is_cancelled_after(
+        std::time::Duration::from_millis(20)
+    ));
+    let late = std::thread::spawn(|| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        process::cancel_all();
+    });
+    assert!(process::is_cancelled_after(std::time::Duration::from_secs(
+        10
+    )));
+    late.join().unwrap();
 }

@@ -657,7 +657,7 @@ fn run_waves(
 /// fail, left for `promote apply` to resume or `promote rollback` to undo). Returned as an
 /// error instead, it would leave the destination half-promoted with no record to undo.
 fn stopped_by(e: Error, outcome: &mut Outcome, steps: &[&Step]) -> String {
-    let why = if process::is_cancelled() {
+    let why = if process::is_cancelled_after(std::time::Duration::from_millis(500)) {
         "Ctrl-C".to_string()
     } else {
         e.one_line()
