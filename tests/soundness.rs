@@ -1271,3 +1271,116 @@ fn a_local_that_climbs_out_of_the_directory_it_is_appended_to_is_followed() {
         ],
     );
 }
+
+/// `file("${path.module}/${var.p}")` with a default `"../../shared/a.tpl"` reads outside the
+/// module's directory: the file the default names from there is an input (as it is through
+/// a local).
+#[test]
+fn a_variable_that_climbs_out_of_the_directory_it_is_appended_to_is_followed() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("shared/a.tpl", "a\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "variable \"p\" {\n  default = \"../../shared/a.tpl\"\n}\n\noutput \"a\" {\n  value = file(\"${path.module}/${var.p}\")\n}\n",
+    );
+    repo.write("stacks/other/main.tf", "output \"o\" {\n  value = 1\n}\n");
+    repo.commit("initial");
+    assert_each_edit_affects(&repo, &[("shared/a.tpl", &["stacks/app"])]);
+}
+
+/// A path built by `format` (`format("%s/../../shared/b.tpl", path.module)`) in a file
+/// function or handed to a module is read as the template it stands for.
+#[test]
+fn a_path_built_by_format_is_followed() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("shared/b.tpl", "b\n");
+    repo.write("shared/c.tpl", "c\n");
+    repo.write("shared/conf/d.json", "{}\n");
+    repo.write(
+        "modules/m/main.tf",
+        "variable \"p\" {}\n\noutput \"o\" {\n  value = file(var.p)\n}\n",
+    );
+    repo.write(
+        "stacks/read/main.tf",
+        "output \"b\" {\n  value = file(format(\"%s/../../shared/b.tpl\", path.module))\n}\n\noutput \"d\" {\n  value = file(format(\"%s/../../shared/conf/%s.json\", path.module, \"d\"))\n}\n",
+    );
+    repo.write(
+        "stacks/hand/main.tf",
+        "module \"m\" {\n  source = \"../../modules/m\"\n  p      = format(\"%s/../../shared/c.tpl\", path.module)\n}\n",
+    );
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/b.tpl", &["stacks/read"]),
+            ("shared/conf/d.json", &["stacks/read"]),
+            ("shared/c.tpl", &["stacks/hand"]),
+        ],
+    );
+}
+
+/// `for_each = local.files` (a `toset` of paths) or `var.files` (a list default), handed on
+/// as `each.value`: each path it iterates over is handed to the module.
+#[test]
+fn paths_handed_to_a_module_through_for_each_are_followed() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write("shared/d.tpl", "d\n");
+    repo.write("shared/g.tpl", "g\n");
+    repo.write(
+        "modules/m/main.tf",
+        "variable \"p\" {}\n\noutput \"o\" {\n  value = file(var.p)\n}\n",
+    );
+    repo.write(
+        "stacks/local/main.tf",
+        "locals {\n  files = toset([\"../../shared/d.tpl\"])\n}\n\nmodule \"m\" {\n  for_each = local.files\n  source   = \"../../modules/m\"\n  p        = each.value\n}\n",
+    );
+    repo.write(
+        "stacks/var/main.tf",
+        "variable \"files\" {\n  default = [\"../../shared/g.tpl\"]\n}\n\nmodule \"m\" {\n  for_each = toset(var.files)\n  source   = \"../../modules/m\"\n  p        = each.value\n}\n",
+    );
+    repo.write(
+        "stacks/bare/main.tf",
+        "variable \"files\" {\n  default = [\"../../shared/g.tpl\"]\n}\n\nmodule \"n\" {\n  for_each = var.files\n  source   = \"../../modules/m\"\n  p        = each.key\n}\n",
+    );
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/d.tpl", &["stacks/local"]),
+            ("shared/g.tpl", &["stacks/bare", "stacks/var"]),
+        ],
+    );
+}
+
+/// `chart = var.chart` with a plain-name default (`"nginx"`): helm loads the chart directory
+/// of that name beside the stack when there is one, so a chart directly inside the stack's
+/// directory is a dependency.
+#[test]
+fn a_chart_variable_with_a_plain_name_depends_on_the_charts_beside_the_stack() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "stacks/web/nginx/Chart.yaml",
+        &CHART.replace("NAME", "nginx"),
+    );
+    repo.write("stacks/web/nginx/values.yaml", "replicas: 1\n");
+    repo.write("charts/other/Chart.yaml", &CHART.replace("NAME", "other"));
+    repo.write(
+        "stacks/web/main.tf",
+        "variable \"chart\" {\n  default = \"nginx\"\n}\n\nresource \"helm_release\" \"web\" {\n  name  = \"web\"\n  chart = var.chart\n}\n",
+    );
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            (
+                "stacks/web/nginx/values.yaml",
+                &["stacks/web", "stacks/web/nginx"],
+            ),
+            ("charts/other/Chart.yaml", &["charts/other"]),
+        ],
+    );
+}

@@ -125,7 +125,8 @@ pub struct FileRef {
     pub line: usize,
     /// The local the computed part starts with, when it is one on its own
     /// (`"${path.module}/${local.rel}"`): a path it holds may climb out of the prefix's
-    /// directory (`rel = "../../shared/a.tpl"`).
+    /// directory (`rel = "../../shared/a.tpl"`). A variable (`${var.rel}`) is recorded as
+    /// `var.rel` (see [`VAR_PREFIX`]), for its default.
     /// (Always written: the fact cache's format, postcard, cannot skip a field.)
     #[serde(default)]
     pub tail_local: Option<String>,
@@ -251,16 +252,12 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
         }
         if block.ident.as_str() == "variable" {
             let name = block.labels.first().map(|l| l.as_str()).unwrap_or_default();
-            if let Some(default) =
-                block
-                    .body
-                    .get_attribute("default")
-                    .and_then(|a| match &a.value {
-                        Expression::String(s) => Some(s.as_str()),
-                        _ => None,
-                    })
-            {
-                facts.path_locals.extend(variable_default(name, default));
+            match block.body.get_attribute("default").map(|a| &a.value) {
+                Some(Expression::String(s)) => {
+                    facts.path_locals.extend(variable_default(name, s.as_str()))
+                }
+                Some(value) => facts.path_locals.extend(variable_candidates(name, value)),
+                None => {}
             }
             continue;
         }
@@ -299,6 +296,11 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
                 continue;
             }
             let offset = attr.span().map(|s| s.start).unwrap_or(0);
+            if attr.key.as_str() == "for_each" {
+                let found = for_each_refs(&attr.value, line_of(text, offset));
+                facts.file_refs.extend(found);
+                continue;
+            }
             facts
                 .file_refs
                 .extend(module_arg_paths(&attr.value, line_of(text, offset)));
@@ -338,7 +340,10 @@ impl Visit for FileRefVisitor<'_> {
         let name = call.name.name.as_str();
         if !call.name.is_namespaced() && FILE_FUNCTIONS.contains(&name) {
             let line = line_of(self.text, call.span().map(|s| s.start).unwrap_or(0));
-            let path = call.args.get(0).and_then(static_path);
+            let path = call
+                .args
+                .get(0)
+                .and_then(|a| static_path(a).or_else(|| formatted_path(a)));
             let pattern = if name == "fileset" {
                 call.args.get(1).map(literal)
             } else {
@@ -418,6 +423,59 @@ pub(crate) fn module_arg_path(
     })
 }
 
+/// The fact for a module's `for_each = local.files` (or `var.files`, recorded as the local
+/// `var.files`, see [`VAR_PREFIX`]): what it iterates over reaches the module through
+/// `each.value` and `each.key`, so each path the local (or the variable's default) may hold
+/// is handed to the module.
+pub(crate) fn for_each_of(name: String, line: usize) -> FileRef {
+    FileRef {
+        function: MODULE_ARGUMENT.to_string(),
+        base: PathBase::Local(name),
+        path: String::new(),
+        pattern: None,
+        candidate: true,
+        dynamic_tail: false,
+        line,
+        tail_local: None,
+    }
+}
+
+/// The facts for a module's `for_each`: the local or variable it iterates over, on its own
+/// or converted (`toset(var.files)`), see [`for_each_of`], and the paths written in it, as
+/// any argument's (see [`module_arg_paths`]).
+fn for_each_refs(value: &Expression, line: usize) -> Vec<FileRef> {
+    if let Some(name) = iterated_name(value) {
+        return vec![for_each_of(name, line)];
+    }
+    let mut found = module_arg_paths(value, line);
+    if let Expression::FuncCall(call) = unwrapped(value) {
+        if is_collection_call(unwrapped(value)) {
+            let names = call.args.iter().filter_map(iterated_name);
+            found.extend(names.map(|name| for_each_of(name, line)));
+        }
+    }
+    found
+}
+
+/// [`for_each_refs`] of a value given as text (the fast scanner's way to the same facts):
+/// `None` when the text is not one expression.
+pub(super) fn for_each_refs_of_text(value: &str, line: usize) -> Option<Vec<FileRef>> {
+    let expr = hcl_edit::parser::parse_expr(value).ok()?;
+    Some(for_each_refs(&expr, line))
+}
+
+/// `local.NAME` or `var.NAME` on its own (or as `"${…}"`): the local's name, or `var.NAME`.
+fn iterated_name(expr: &Expression) -> Option<String> {
+    let expr = unwrapped(expr);
+    if let Some(var) = variable_name(expr) {
+        return Some(format!("{VAR_PREFIX}{var}"));
+    }
+    match path_variable(expr)? {
+        PathBase::Local(name) => Some(name),
+        _ => None,
+    }
+}
+
 /// The `function` of a [`FileRef`] that is a path handed to a module.
 pub(crate) const MODULE_ARGUMENT: &str = "module argument";
 
@@ -466,6 +524,19 @@ pub(super) fn module_arg_paths_of_text(value: &str, line: usize) -> Option<Vec<F
 /// hold any path written in it (`coalesce(var.t, local.default_tpl)`).
 pub(crate) const CHOICE_FUNCTIONS: &[&str] = &["coalesce", "try", "lookup", "element"];
 
+/// The functions whose value is a collection of their arguments' values: a local set with
+/// one of them (`toset(["./a.json", "./b.json"])`) may hold any path written in it, as one
+/// written as a collection does.
+pub(crate) const COLLECTION_FUNCTIONS: &[&str] = &[
+    "toset", "tolist", "tomap", "concat", "distinct", "flatten", "compact", "merge", "setunion",
+    "values",
+];
+
+fn is_collection_call(expr: &Expression) -> bool {
+    matches!(expr, Expression::FuncCall(call) if !call.name.is_namespaced()
+        && COLLECTION_FUNCTIONS.contains(&call.name.name.as_str()))
+}
+
 /// Whether a local's value is a form whose candidate paths are collected: a map or a list
 /// (its path templates), or a choice function or an element of another local (its path
 /// templates and the locals it names, `Some(true)`).
@@ -473,9 +544,11 @@ fn candidate_form(expr: &Expression) -> Option<bool> {
     match expr {
         Expression::Parenthesis(p) => candidate_form(p.inner()),
         Expression::Object(_) | Expression::Array(_) => Some(false),
+        _ if is_collection_call(expr) => Some(false),
         // An element of a collection written in place (`{ a = "…", b = "…" }[var.x]`).
         Expression::Traversal(t)
-            if matches!(&t.expr, Expression::Object(_) | Expression::Array(_)) =>
+            if matches!(&t.expr, Expression::Object(_) | Expression::Array(_))
+                || is_collection_call(&t.expr) =>
         {
             Some(false)
         }
@@ -640,6 +713,39 @@ pub(crate) fn variable_default(name: &str, default: &str) -> Option<PathLocal> {
     })
 }
 
+/// The candidate facts for a variable whose default is a list or a map
+/// (`default = ["./a.json", "../shared/b.json"]`): each relative path written in it, as the
+/// local `var.<name>` (see [`VAR_PREFIX`]), which `for_each = var.<name>` hands to a module.
+fn variable_candidates(name: &str, default: &Expression) -> Vec<PathLocal> {
+    if candidate_form(default) != Some(false) {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    Candidates {
+        line: 0,
+        locals: false,
+        vars: false,
+        found: &mut found,
+    }
+    .visit_expr(default);
+    found
+        .into_iter()
+        .map(|r| PathLocal {
+            name: format!("{VAR_PREFIX}{name}"),
+            base: r.base,
+            path: r.path,
+            candidate: true,
+        })
+        .collect()
+}
+
+/// [`variable_candidates`] of a default given as text (the fast scanner's way to the same
+/// facts): `None` when the text is not one expression.
+pub(super) fn variable_candidates_of_text(name: &str, default: &str) -> Option<Vec<PathLocal>> {
+    let expr = hcl_edit::parser::parse_expr(default).ok()?;
+    Some(variable_candidates(name, &expr))
+}
+
 impl Candidates<'_> {
     fn push(&mut self, base: PathBase, path: String) {
         self.found.push(FileRef {
@@ -677,6 +783,14 @@ impl Visit for Candidates<'_> {
             self.visit_expr(&c.true_expr);
             self.visit_expr(&c.false_expr);
             return;
+        }
+        // `format("%s/x.json", path.module)`, read as `"${path.module}/x.json"` is.
+        if let Some((base @ (PathBase::Module | PathBase::Root), path, _)) = formatted_path(expr) {
+            let relative = path.starts_with("./") || path.starts_with("../");
+            if base == PathBase::Module || path.starts_with('/') || relative {
+                self.push(base, path);
+                return;
+            }
         }
         if let Expression::StringTemplate(t) = expr {
             if let Some(Element::Interpolation(i)) = t.iter().next() {
@@ -763,8 +877,43 @@ fn static_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
     Some((base, rest, false))
 }
 
-/// The local a path template's computed part starts with, when that part is the local on its
-/// own (see `FileRef::tail_local`): the element after the static prefix that
+/// A path built by `format` (`format("%s/../shared/x.json", path.module)`), read as the
+/// template it stands for (`"${path.module}/../shared/x.json"`) is by [`static_path`]: a
+/// specification that starts with a verb takes its base from the first value (a path
+/// variable or a local, else `None`), one that starts with text from that text; the text
+/// up to the next verb is the static path, and a verb after it a computed tail. `%%` is a
+/// `%`.
+fn formatted_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
+    let Expression::FuncCall(call) = unwrapped(expr) else {
+        return None;
+    };
+    if call.name.is_namespaced() || call.name.name.as_str() != "format" {
+        return None;
+    }
+    let mut args = call.args.iter();
+    let spec = literal(args.next()?)?;
+    let (base, text) = match spec.strip_prefix("%s").or_else(|| spec.strip_prefix("%v")) {
+        Some(text) => (path_variable(args.next()?)?, text),
+        None if spec.starts_with('%') && !spec.starts_with("%%") => return None,
+        None => (PathBase::of_literal(&spec), spec.as_str()),
+    };
+    let mut path = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            path.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => path.push('%'),
+            _ => return Some((base, path, true)),
+        }
+    }
+    Some((base, path, false))
+}
+
+/// The local (or the variable, as `var.<name>`) a path template's computed part starts with,
+/// when that part is the local on its own (see `FileRef::tail_local`): the element after the static prefix that
 /// [`static_path`] reads.
 fn tail_local(expr: &Expression) -> Option<String> {
     let Expression::StringTemplate(t) = expr else {
@@ -776,11 +925,15 @@ fn tail_local(expr: &Expression) -> Option<String> {
         elements.next();
     }
     let first_computed = elements.find(|e| !matches!(e, Element::Literal(_)))?;
-    match first_computed {
-        Element::Interpolation(i) => match path_variable(&i.expr)? {
-            PathBase::Local(name) => Some(name),
-            _ => None,
-        },
+    let Element::Interpolation(i) = first_computed else {
+        return None;
+    };
+    // A variable: its default, where that may be a path (see [`VAR_PREFIX`]).
+    if let Some(var) = variable_name(&i.expr) {
+        return Some(format!("{VAR_PREFIX}{var}"));
+    }
+    match path_variable(&i.expr)? {
+        PathBase::Local(name) => Some(name),
         _ => None,
     }
 }

@@ -10,7 +10,7 @@ use crate::discover::{in_dir, is_terraform_file, label_dir, parent_dir, Found, K
 use crate::error::{Error, Location, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
-use crate::hcl::{FileRef, ModuleCall, PathBase, PathLocal};
+use crate::hcl::{FileRef, ModuleCall, PathBase, PathLocal, VAR_PREFIX};
 use crate::manifest::TargetManifest;
 use crate::snapshot::Snapshot;
 use globset::{GlobBuilder, GlobSet};
@@ -345,6 +345,15 @@ impl Builder<'_> {
                 let location = Location::at(file.clone(), r.line);
                 if r.candidate {
                     let paths = candidate_paths(&r.base, &r.path, &dir, &root_dir, module_locals);
+                    // `chart = var.chart` with no path among what the variable may hold: a
+                    // plain name (a default `"nginx"`, or a value given at run time), which
+                    // helm loads from a directory of that name in the working directory when
+                    // one is there.
+                    if paths.is_empty()
+                        && matches!(&r.base, PathBase::Local(n) if n.starts_with(VAR_PREFIX))
+                    {
+                        self.charts_named_by_a_plain_name(me, &root_dir, &location, target);
+                    }
                     self.chart_candidates(me, paths, &location, target);
                     continue;
                 }
@@ -617,6 +626,46 @@ impl Builder<'_> {
                     self.fileset_inputs(me, &resolved, "**", target);
                 }
                 None => {}
+            }
+        }
+    }
+
+    /// The charts a plain name (`"nginx"`, no `/`) may name from the working directory
+    /// `root_dir`: every chart target directly inside it is a dependency (an
+    /// over-approximation when the name is a remote chart's).
+    fn charts_named_by_a_plain_name(
+        &self,
+        me: usize,
+        root_dir: &str,
+        location: &Location,
+        target: &mut Target,
+    ) {
+        let prefix = if root_dir.is_empty() {
+            String::new()
+        } else {
+            format!("{root_dir}/")
+        };
+        let children = self
+            .snapshot
+            .files
+            .range(prefix.clone()..)
+            .map(|(p, _)| p)
+            .take_while(|p| p.starts_with(&prefix))
+            .filter_map(|p| p[prefix.len()..].strip_suffix(CHART_FILE))
+            .filter_map(|name| name.strip_suffix('/'))
+            .filter(|name| !name.is_empty() && !name.contains('/'));
+        for name in children {
+            let dir = format!("{prefix}{name}");
+            if let Some(o) = self
+                .owners
+                .exact(&dir)
+                .filter(|&o| o != me && self.found[o].kind == Kind::Chart)
+            {
+                target.deps.push(Dependency {
+                    label: self.found[o].label.clone(),
+                    how: DepKind::Chart,
+                    origin: location.clone(),
+                });
             }
         }
     }

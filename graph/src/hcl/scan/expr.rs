@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use super::shape::{file_call, Call, Shape};
 use super::strings::unescape;
 use super::{ident_end, is_id_continue, is_id_start, Scan, Scanner, MAX_DEPTH, MAX_OPERATORS};
-use crate::hcl::{CHOICE_FUNCTIONS, FILE_FUNCTIONS};
+use crate::hcl::{CHOICE_FUNCTIONS, COLLECTION_FUNCTIONS, FILE_FUNCTIONS};
 
 /// The bytes that end a simple string's run of plain characters.
 const STRING_STOPS: [bool; 256] = {
@@ -374,6 +374,8 @@ impl<'a> Scanner<'a> {
         }
         Some(if !namespaced && CHOICE_FUNCTIONS.contains(&function) {
             Shape::Choice
+        } else if !namespaced && COLLECTION_FUNCTIONS.contains(&function) {
+            Shape::Collection
         } else {
             Shape::Other
         })

@@ -26,7 +26,7 @@ mod shape;
 mod strings;
 
 use super::{HclFacts, ModuleCall, PathLocal};
-use shape::{static_path, Call, Elem, Shape};
+use shape::{static_path, Call, Elem, Named, Shape};
 use std::borrow::Cow;
 use std::cell::Cell;
 use strings::unescape;
@@ -442,16 +442,27 @@ impl<'a> Scanner<'a> {
                 }
             }
             Body::Variable if self.str(key) == "default" => {
-                if let Shape::Str(start, end) = shape {
-                    let default = unescape(&self.text[start..end])?;
-                    let name = match self.variable {
+                let name = || {
+                    Some(match self.variable {
                         Some((s, e, true)) => unescape(&self.text[s..e])?.into_owned(),
                         Some((s, e, false)) => self.text[s..e].to_string(),
                         None => String::new(),
-                    };
-                    self.facts
-                        .path_locals
-                        .extend(crate::hcl::variable_default(&name, &default));
+                    })
+                };
+                match shape {
+                    Shape::Str(start, end) => {
+                        let default = unescape(&self.text[start..end])?;
+                        let found = crate::hcl::variable_default(&name()?, &default);
+                        self.facts.path_locals.extend(found);
+                    }
+                    // A list or a map of paths: only one holding `./` can hold a path the
+                    // reference reader collects (`hcl::variable_candidates`).
+                    Shape::Collection if self.text[value_start..self.pos].contains("./") => {
+                        let value = &self.text[value_start..self.pos];
+                        let found = crate::hcl::variable_candidates_of_text(&name()?, value)?;
+                        self.facts.path_locals.extend(found);
+                    }
+                    _ => {}
                 }
             }
             Body::HelmRelease | Body::Module if chart_line.is_some() => {
@@ -496,7 +507,7 @@ impl<'a> Scanner<'a> {
                         let relative = value.contains("./");
                         // `"${X}"` is X (how terraform 0.11 wrote any expression).
                         let wrapped = matches!(&shape, Shape::Template(e)
-                            if matches!(e.as_slice(), [Elem::Interpolation(None)]));
+                            if matches!(e.as_slice(), [Elem::Interpolation(None | Some(Named::Var(_)))]));
                         let may_hold = match shape {
                             Shape::Collection => value.contains("path") || relative,
                             Shape::Choice => {
@@ -519,6 +530,38 @@ impl<'a> Scanner<'a> {
                 }
             }
             Body::Module if crate::hcl::is_module_input(self.str(key)) => {
+                // `for_each = local.files` (or `var.files`): what it iterates over.
+                if self.str(key) == "for_each" {
+                    let named = match &shape {
+                        Shape::Template(e) => match e.as_slice() {
+                            [Elem::Interpolation(Some(named))] => Some(*named),
+                            _ => None,
+                        },
+                        shape => shape::path_variable(self.text, shape),
+                    };
+                    let name = match named {
+                        Some(Named::Local(name)) => Some(name.to_string()),
+                        Some(Named::Var(name)) => Some(format!("{}{name}", crate::hcl::VAR_PREFIX)),
+                        _ => None,
+                    };
+                    if let Some(name) = name {
+                        let line = self.line_at(key.0);
+                        self.facts
+                            .file_refs
+                            .push(crate::hcl::for_each_of(name, line));
+                        return Some(());
+                    }
+                    // Converted (`toset(var.files)`): read with the reference's own rules.
+                    let value = &self.text[value_start..self.pos];
+                    if matches!(shape, Shape::Collection)
+                        && (value.contains("local.") || value.contains(crate::hcl::VAR_PREFIX))
+                    {
+                        let line = self.line_at(key.0);
+                        let found = crate::hcl::for_each_refs_of_text(value, line)?;
+                        self.facts.file_refs.extend(found);
+                        return Some(());
+                    }
+                }
                 // Most arguments are names: a string without escapes that does not start
                 // like a relative path is one, and costs no copy.
                 if let Shape::Str(start, end) = shape {
@@ -542,7 +585,7 @@ impl<'a> Scanner<'a> {
                     None => {
                         let value = &self.text[value_start..self.pos];
                         let below_variable = matches!(&shape, Shape::Template(e)
-                            if matches!(e.as_slice(), [Elem::Interpolation(None), Elem::Literal(l), ..]
+                            if matches!(e.as_slice(), [Elem::Interpolation(None | Some(Named::Var(_))), Elem::Literal(l), ..]
                                 if l.starts_with('/')))
                             && value.contains(crate::hcl::VAR_PREFIX);
                         if below_variable || value.contains("path") || value.contains("./") {

@@ -37,21 +37,26 @@ pub(super) enum Elem<'a> {
     Interpolation(Option<Named<'a>>),
 }
 
-/// A path variable or a local, named by an expression that is nothing else: a
-/// [`PathBase`] that borrows the local's name from the file.
+/// A path variable, a local or an input variable, named by an expression that is nothing
+/// else: a [`PathBase`] (but for a variable) that borrows the name from the file.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Named<'a> {
     Module,
     Root,
     Local(&'a str),
+    /// `var.name`: no base of a path, but a path's computed part may start with it (see
+    /// [`tail_local`]).
+    Var(&'a str),
 }
 
 impl Named<'_> {
-    fn base(self) -> PathBase {
+    /// The base of a path this leads; `None` for a variable.
+    fn base(self) -> Option<PathBase> {
         match self {
-            Named::Module => PathBase::Module,
-            Named::Root => PathBase::Root,
-            Named::Local(name) => PathBase::Local(name.to_string()),
+            Named::Module => Some(PathBase::Module),
+            Named::Root => Some(PathBase::Root),
+            Named::Local(name) => Some(PathBase::Local(name.to_string())),
+            Named::Var(_) => None,
         }
     }
 }
@@ -72,6 +77,7 @@ pub(super) fn path_variable<'a>(text: &'a str, shape: &Shape) -> Option<Named<'a
         ("path", "module") => Some(Named::Module),
         ("path", "root" | "cwd") => Some(Named::Root),
         ("local", name) => Some(Named::Local(name)),
+        ("var", name) => Some(Named::Var(name)),
         _ => None,
     }
 }
@@ -101,16 +107,18 @@ pub(super) fn static_path(text: &str, shape: &Shape) -> Scan<Option<(PathBase, S
     if let Some(s) = literal(text, shape)? {
         return Some(Some((PathBase::of_literal(&s), s, false)));
     }
-    if let Some(base) = path_variable(text, shape) {
-        return Some(Some((base.base(), String::new(), false)));
+    if let Some(base) = path_variable(text, shape).and_then(Named::base) {
+        return Some(Some((base, String::new(), false)));
     }
     let Shape::Template(elements) = shape else {
         return Some(None);
     };
     let mut elements = elements.iter().peekable();
     let base = match elements.peek() {
-        Some(Elem::Interpolation(Some(base))) => {
-            let base = base.base();
+        Some(Elem::Interpolation(Some(named))) => {
+            let Some(base) = named.base() else {
+                return Some(None);
+            };
             elements.next();
             base
         }
@@ -134,12 +142,15 @@ fn tail_local(shape: &Shape) -> Option<String> {
         return None;
     };
     let mut elements = elements.iter().peekable();
-    if let Some(Elem::Interpolation(base)) = elements.peek() {
-        base.as_ref()?;
+    if let Some(Elem::Interpolation(named)) = elements.peek() {
+        named.and_then(Named::base)?;
         elements.next();
     }
     match elements.find(|e| !matches!(e, Elem::Literal(_)))? {
         Elem::Interpolation(Some(Named::Local(name))) => Some(name.to_string()),
+        Elem::Interpolation(Some(Named::Var(name))) => {
+            Some(format!("{}{name}", crate::hcl::VAR_PREFIX))
+        }
         _ => None,
     }
 }

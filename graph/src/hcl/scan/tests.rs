@@ -6,7 +6,7 @@
 //! property and be useless).
 
 use super::{scan, scan_with};
-use crate::hcl::{parse_tf_reference, HclFacts};
+use crate::hcl::{parse_tf_reference, HclFacts, PathBase};
 use std::path::{Path, PathBuf};
 
 /// Checks the property for `text`; true when the scanner read it.
@@ -246,7 +246,6 @@ fn helm_release_charts_are_read_on_the_fast_path() {
         .iter()
         .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
         .collect();
-    use crate::hcl::PathBase;
     assert_eq!(
         refs,
         vec![
@@ -433,15 +432,19 @@ output "f" {
     given_up(text);
     let facts = parse_tf_reference(text, "t.tf").unwrap();
     // `templatefile(local.chosen, {})` is a read through a local: resolved (or not) later,
-    // from the local's candidates.
-    assert_eq!(facts.unresolved_refs, vec![11, 19, 23, 27, 31]);
+    // from the local's candidates. `format("%s/x.json", path.module)` is read as
+    // `"${path.module}/x.json"` is.
+    assert_eq!(facts.unresolved_refs, vec![11, 19, 27, 31]);
+    assert!(facts.file_refs.iter().any(|r| r.line == 23
+        && r.path == "/x.json"
+        && r.base == PathBase::Module
+        && !r.candidate));
     let candidates: Vec<_> = facts
         .file_refs
         .iter()
         .filter(|r| r.candidate)
         .map(|r| (r.base.clone(), r.path.as_str(), r.line))
         .collect();
-    use crate::hcl::PathBase;
     assert_eq!(
         candidates,
         vec![
@@ -786,7 +789,6 @@ fn a_chart_chosen_among_paths_is_left_to_the_reference_which_finds_candidates() 
         .iter()
         .map(|r| (r.base.clone(), r.path.as_str(), r.candidate, r.line))
         .collect();
-    use crate::hcl::PathBase;
     assert_eq!(
         refs,
         vec![
@@ -816,7 +818,6 @@ fn abspath_of_a_path_variable_is_that_path_variable() {
     let text = "locals {\n  v = file(\"${abspath(path.root)}/../../shared/ab.txt\")\n  dir = \"${abspath(path.module)}/conf\"\n}\n";
     given_up(text);
     let facts = parse_tf_reference(text, "t.tf").unwrap();
-    use crate::hcl::PathBase;
     let reads: Vec<_> = facts
         .file_refs
         .iter()
@@ -869,7 +870,6 @@ fn variable_defaults_that_may_be_paths_are_candidates() {
 /// `var.p`, on the fast path as in the reference.
 #[test]
 fn a_local_set_to_a_variable_may_hold_its_default() {
-    use crate::hcl::PathBase;
     let text = "locals {\n  policy = var.policy_file\n  name   = \"x\"\n  deep   = var.a.b\n}\n";
     let facts = scanned(text);
     let got: Vec<_> = facts
@@ -912,7 +912,6 @@ fn a_local_set_to_a_variable_may_hold_its_default() {
 /// directories, locals and variables on their own give nothing.
 #[test]
 fn paths_handed_to_a_module_are_module_arguments() {
-    use crate::hcl::PathBase;
     let text = r#"module "m" {
   source      = "../../modules/m"
   policy_file = "${path.module}/../../shared/policy.json"
@@ -972,7 +971,6 @@ fn paths_handed_to_a_module_are_module_arguments() {
 /// template led by a variable that is no path (`"${var.prefix}-app"`) gives nothing.
 #[test]
 fn module_arguments_below_variables_and_inside_functions() {
-    use crate::hcl::PathBase;
     let text = r#"module "m" {
   source   = "./m"
   conf     = "${var.conf_dir}/app.yaml"
@@ -1022,8 +1020,105 @@ fn the_local_a_computed_tail_starts_with_is_recorded() {
         vec![
             ("/", Some("rel")),
             ("/x/", Some("rel")),
-            ("/", None),
+            ("/", Some("var.rel")),
             ("conf/", Some("rel")),
         ]
     );
+}
+
+/// What a module's `for_each` iterates over (a local or a variable, on its own, wrapped or
+/// converted) and list defaults of variables: the fast path records what the reference does.
+#[test]
+fn for_each_sources_and_list_defaults_are_recorded_as_the_reference_does() {
+    let text = r#"variable "files" {
+  default = ["../../shared/g.tpl", "name"]
+}
+
+variable "names" {
+  default = ["a", "b"]
+}
+
+locals {
+  files = toset(["../../shared/d.tpl"])
+  merged = merge({ a = "./a.json" }, local.more)
+}
+
+module "a" {
+  for_each = local.files
+  source   = "../../modules/m"
+  p        = each.value
+}
+
+module "b" {
+  for_each = "${var.files}"
+  source   = "../../modules/m"
+}
+
+module "c" {
+  for_each = toset(var.files)
+  source   = "../../modules/m"
+}
+
+module "d" {
+  for_each = concat(local.files, ["./x.json"])
+  source   = "../../modules/m"
+}
+
+module "e" {
+  for_each = { for f in local.files : f => f }
+  source   = "../../modules/m"
+}
+"#;
+    let facts = scanned(text);
+    let handed: Vec<_> = facts
+        .module_args()
+        .map(|r| (r.base.clone(), r.path.as_str(), r.line))
+        .collect();
+    assert_eq!(
+        handed,
+        vec![
+            (PathBase::Local("files".into()), "", 15),
+            (PathBase::Local("var.files".into()), "", 21),
+            (PathBase::Local("var.files".into()), "", 26),
+            (PathBase::Root, "./x.json", 31),
+            (PathBase::Local("files".into()), "", 31),
+        ]
+    );
+    let locals: Vec<_> = facts
+        .path_locals
+        .iter()
+        .map(|l| (l.name.as_str(), l.path.as_str()))
+        .collect();
+    assert_eq!(
+        locals,
+        vec![
+            ("var.files", "../../shared/g.tpl"),
+            ("files", "../../shared/d.tpl"),
+            ("merged", "./a.json"),
+        ]
+    );
+}
+
+/// `format` in a file function is read as the template it stands for; the scanner leaves
+/// such a call to the reference.
+#[test]
+fn a_format_call_reads_as_its_template() {
+    let text = "output \"a\" {\n  value = file(format(\"%s/../x.json\", path.module))\n}\n\noutput \"b\" {\n  value = file(format(\"conf/%s.yaml\", var.env))\n}\n\noutput \"c\" {\n  value = file(format(\"%d/x\", 1))\n}\n\noutput \"d\" {\n  value = file(format(\"%s/100%%/%s\", path.root, var.x))\n}\n";
+    given_up(text);
+    let facts = parse_tf_reference(text, "t.tf").unwrap();
+    let refs: Vec<_> = facts
+        .file_refs
+        .iter()
+        .filter(|r| !r.candidate)
+        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
+        .collect();
+    assert_eq!(
+        refs,
+        vec![
+            (PathBase::Module, "/../x.json", false, 2),
+            (PathBase::Root, "conf/", true, 6),
+            (PathBase::Root, "/100%/", true, 14),
+        ]
+    );
+    assert_eq!(facts.unresolved_refs, vec![10]);
 }
