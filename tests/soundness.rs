@@ -1342,6 +1342,10 @@ fn paths_handed_to_a_module_through_for_each_are_followed() {
         "variable \"files\" {\n  default = [\"../../shared/g.tpl\"]\n}\n\nmodule \"m\" {\n  for_each = toset(var.files)\n  source   = \"../../modules/m\"\n  p        = each.value\n}\n",
     );
     repo.write(
+        "stacks/for/main.tf",
+        "variable \"files\" {\n  default = [\"../../shared/g.tpl\"]\n}\n\nmodule \"n\" {\n  for_each = { for f in var.files : basename(f) => f }\n  source   = \"../../modules/m\"\n  p        = each.value\n}\n",
+    );
+    repo.write(
         "stacks/bare/main.tf",
         "variable \"files\" {\n  default = [\"../../shared/g.tpl\"]\n}\n\nmodule \"n\" {\n  for_each = var.files\n  source   = \"../../modules/m\"\n  p        = each.key\n}\n",
     );
@@ -1350,7 +1354,7 @@ fn paths_handed_to_a_module_through_for_each_are_followed() {
         &repo,
         &[
             ("shared/d.tpl", &["stacks/local"]),
-            ("shared/g.tpl", &["stacks/bare", "stacks/var"]),
+            ("shared/g.tpl", &["stacks/bare", "stacks/for", "stacks/var"]),
         ],
     );
 }

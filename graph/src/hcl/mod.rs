@@ -440,21 +440,48 @@ pub(crate) fn for_each_of(name: String, line: usize) -> FileRef {
     }
 }
 
-/// The facts for a module's `for_each`: the local or variable it iterates over, on its own
-/// or converted (`toset(var.files)`), see [`for_each_of`], and the paths written in it, as
-/// any argument's (see [`module_arg_paths`]).
+/// The facts for a module's `for_each`: the locals or variables it iterates over (on their
+/// own, converted as in `toset(var.files)`, or walked by a `for` expression), see
+/// [`for_each_of`], and the paths written in it, as any argument's (see
+/// [`module_arg_paths`]).
 fn for_each_refs(value: &Expression, line: usize) -> Vec<FileRef> {
     if let Some(name) = iterated_name(value) {
         return vec![for_each_of(name, line)];
     }
     let mut found = module_arg_paths(value, line);
-    if let Expression::FuncCall(call) = unwrapped(value) {
-        if is_collection_call(unwrapped(value)) {
-            let names = call.args.iter().filter_map(iterated_name);
-            found.extend(names.map(|name| for_each_of(name, line)));
+    let mut names = Vec::new();
+    iterated_names(value, 0, &mut names);
+    found.extend(names.into_iter().map(|name| for_each_of(name, line)));
+    found
+}
+
+/// The locals and variables (see [`iterated_name`]) whose elements a collection built from
+/// them may hold: the arguments of a collection function, the collection a `for`
+/// expression walks, the branches of a conditional, nested up to 16 deep.
+fn iterated_names(expr: &Expression, depth: usize, out: &mut Vec<String>) {
+    if depth > 16 {
+        return;
+    }
+    if depth > 0 {
+        if let Some(name) = iterated_name(expr) {
+            out.push(name);
+            return;
         }
     }
-    found
+    match unwrapped(expr) {
+        Expression::FuncCall(call) if is_collection_call(unwrapped(expr)) => {
+            for arg in call.args.iter() {
+                iterated_names(arg, depth + 1, out);
+            }
+        }
+        Expression::ForExpr(f) => iterated_names(&f.intro.collection_expr, depth + 1, out),
+        Expression::Conditional(c) => {
+            iterated_names(&c.true_expr, depth + 1, out);
+            iterated_names(&c.false_expr, depth + 1, out);
+        }
+        Expression::Parenthesis(p) => iterated_names(p.inner(), depth + 1, out),
+        _ => {}
+    }
 }
 
 /// [`for_each_refs`] of a value given as text (the fast scanner's way to the same facts):

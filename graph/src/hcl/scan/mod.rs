@@ -551,11 +551,10 @@ impl<'a> Scanner<'a> {
                             .push(crate::hcl::for_each_of(name, line));
                         return Some(());
                     }
-                    // Converted (`toset(var.files)`): read with the reference's own rules.
+                    // Converted (`toset(var.files)`) or walked by a `for` expression: read
+                    // with the reference's own rules.
                     let value = &self.text[value_start..self.pos];
-                    if matches!(shape, Shape::Collection)
-                        && (value.contains("local.") || value.contains(crate::hcl::VAR_PREFIX))
-                    {
+                    if value.contains("local.") || value.contains(crate::hcl::VAR_PREFIX) {
                         let line = self.line_at(key.0);
                         let found = crate::hcl::for_each_refs_of_text(value, line)?;
                         self.facts.file_refs.extend(found);

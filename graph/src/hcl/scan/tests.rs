@@ -1068,6 +1068,11 @@ module "e" {
   for_each = { for f in local.files : f => f }
   source   = "../../modules/m"
 }
+
+module "f" {
+  for_each = var.on ? toset([for f in tolist(var.files) : f]) : []
+  source   = "../../modules/m"
+}
 "#;
     let facts = scanned(text);
     let handed: Vec<_> = facts
@@ -1082,6 +1087,8 @@ module "e" {
             (PathBase::Local("var.files".into()), "", 26),
             (PathBase::Root, "./x.json", 31),
             (PathBase::Local("files".into()), "", 31),
+            (PathBase::Local("files".into()), "", 36),
+            (PathBase::Local("var.files".into()), "", 41),
         ]
     );
     let locals: Vec<_> = facts
