@@ -1388,3 +1388,71 @@ fn a_chart_variable_with_a_plain_name_depends_on_the_charts_beside_the_stack() {
         ],
     );
 }
+
+/// A value a variable file gives a variable read as a path (`file(var.policy_file)`): the
+/// stack's own `terraform.tfvars`, an environment's tfvars for the stack and an
+/// environment-wide tfvars each name a file the stack may read (with the files beside it:
+/// a value that may be given is followed as a candidate, see `candidate_paths`).
+#[test]
+fn a_path_a_variable_file_gives_is_followed() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    for f in ["own", "env", "wide", "list", "other"] {
+        repo.write(&format!("shared/{f}/x.json"), "{}\n");
+    }
+    let reads = "variable \"policy_file\" {\n  type = string\n}\n\noutput \"p\" {\n  value = file(var.policy_file)\n}\n";
+    repo.write("stacks/own/main.tf", reads);
+    repo.write(
+        "stacks/own/terraform.tfvars",
+        "policy_file = \"../../shared/own/x.json\"\n",
+    );
+    repo.write("stacks/env/main.tf", reads);
+    repo.write(
+        "environments/dev/stacks/env/terraform.tfvars",
+        "policy_file = \"../../shared/env/x.json\"\n",
+    );
+    repo.write(
+        "stacks/list/main.tf",
+        "variable \"files\" {\n  type = list(string)\n}\n\nmodule \"m\" {\n  for_each = toset(var.files)\n  source   = \"../../modules/m\"\n  p        = each.value\n}\n",
+    );
+    repo.write(
+        "stacks/list/prod.auto.tfvars",
+        "files = [\"../../shared/list/x.json\"]\n",
+    );
+    repo.write(
+        "modules/m/main.tf",
+        "variable \"p\" {}\n\noutput \"o\" {\n  value = file(var.p)\n}\n",
+    );
+    repo.write(
+        "environments/dev/common.tfvars",
+        "wide_file = \"../../shared/wide/x.json\"\n",
+    );
+    repo.write(
+        "stacks/wide/main.tf",
+        "variable \"wide_file\" {}\n\noutput \"w\" {\n  value = file(var.wide_file)\n}\n",
+    );
+    // A tfvars file terraform does not load by itself names nothing the stack reads.
+    repo.write(
+        "stacks/other/main.tf",
+        "variable \"policy_file\" {}\n\noutput \"p\" {\n  value = file(var.policy_file)\n}\n",
+    );
+    repo.write(
+        "stacks/other/extra.tfvars",
+        "policy_file = \"../../shared/other/x.json\"\n",
+    );
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/own/x.json", &["stacks/own"]),
+            ("shared/env/x.json", &["stacks/env"]),
+            ("shared/list/x.json", &["stacks/list"]),
+            ("shared/wide/x.json", &["stacks/wide"]),
+            ("shared/other/x.json", &[]),
+        ],
+    );
+}

@@ -11,7 +11,7 @@ use crate::chart::{parse_chart_yaml, parse_requirements_yaml, ChartDependency, C
 use crate::digest::FileId;
 use crate::error::Result;
 use crate::git::Repo;
-use crate::hcl::{parse_tf, parse_tf_json, HclFacts};
+use crate::hcl::{parse_tf, parse_tf_json, parse_tfvars, HclFacts};
 use crate::manifest::{parse_target_manifest, TargetManifest};
 use crate::snapshot::Snapshot;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -31,6 +31,8 @@ pub enum Parser {
     ChartYaml,
     Requirements,
     Manifest,
+    /// A variable file (`*.tfvars`): the paths its values may be.
+    TfVars,
 }
 
 impl Parser {
@@ -40,6 +42,8 @@ impl Parser {
             Some(Parser::TfJson)
         } else if name.ends_with(".tf") {
             Some(Parser::Tf)
+        } else if name.ends_with(".tfvars") {
+            Some(Parser::TfVars)
         } else if name == "Chart.yaml" {
             Some(Parser::ChartYaml)
         } else if name == crate::chart::REQUIREMENTS_FILE {
@@ -315,6 +319,7 @@ fn parse(path: &str, text: &str) -> Result<Facts> {
         Parser::ChartYaml => Facts::Chart(parse_chart_yaml(text, path)?),
         Parser::Requirements => Facts::Requirements(parse_requirements_yaml(text, path)?),
         Parser::Manifest => Facts::Manifest(parse_target_manifest(text, path)?),
+        Parser::TfVars => Facts::Hcl(parse_tfvars(text, path)?),
     })
 }
 

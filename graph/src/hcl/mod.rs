@@ -225,6 +225,27 @@ pub fn parse_tf_reference(text: &str, file: &str) -> Result<HclFacts> {
     Ok(facts)
 }
 
+/// Reads the facts of a variable file (`terraform.tfvars`, `*.auto.tfvars`, an environment's
+/// tfvars): each value that may be a path, as the local `var.<name>` (see [`VAR_PREFIX`]),
+/// as a variable's default is read. A file read through the variable
+/// (`file(var.policy_file)`) may read it.
+pub fn parse_tfvars(text: &str, file: &str) -> Result<HclFacts> {
+    let body = hcl_edit::parser::parse_body(text).map_err(|e| Error::Malformed {
+        what: "HCL",
+        location: Location::at(file, e.location().line()),
+        message: e.message().to_string(),
+    })?;
+    let mut facts = HclFacts::default();
+    for attr in body.attributes() {
+        let name = attr.key.as_str();
+        match &attr.value {
+            Expression::String(s) => facts.path_locals.extend(variable_default(name, s.as_str())),
+            value => facts.path_locals.extend(variable_candidates(name, value)),
+        }
+    }
+    Ok(facts)
+}
+
 fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
     for structure in body.iter() {
         let Structure::Block(block) = structure else {

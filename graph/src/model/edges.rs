@@ -161,6 +161,24 @@ fn candidate_paths(
         .collect()
 }
 
+/// Whether the root module's files read a variable as a path: a file read, a chart or a path
+/// handed to a module that goes through `var.<name>` (directly, after a static prefix, or
+/// through a local set to it), whose value a variable file may give.
+fn reads_a_variable_as_a_path(files: &[(String, Arc<Facts>, bool)]) -> bool {
+    let is_var = |base: &PathBase| matches!(base, PathBase::Local(n) if n.starts_with(VAR_PREFIX));
+    files.iter().any(|(_, facts, _)| {
+        let Facts::Hcl(h) = &**facts else {
+            return false;
+        };
+        h.file_refs.iter().chain(&h.chart_refs).any(|r| {
+            is_var(&r.base)
+                || r.tail_local
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with(VAR_PREFIX))
+        }) || h.path_locals.iter().any(|l| is_var(&l.base))
+    })
+}
+
 /// Whether a `chart` value is written as a local path, not a name helm may look up in a
 /// repository: it starts with `./`, `../` or `/`, or is built on `path.module`, `path.root`
 /// or a local.
@@ -200,11 +218,16 @@ pub(super) struct Builder<'a> {
 impl Builder<'_> {
     /// Module edges and outside file reads of a stack or module, following local module
     /// directories that are not targets (their files become inputs) recursively.
+    /// `var_files` are the variable files terraform loads for the stack (its own
+    /// `terraform.tfvars` and `*.auto.tfvars`, the environments' tfvars for it): the paths
+    /// their values may be are values of the root module's variables, as the variables'
+    /// defaults are. They are read only when the stack reads a variable as a path.
     pub(super) fn terraform_edges(
         &self,
         me: usize,
         target: &mut Target,
         parsed: &HashMap<&str, Arc<Facts>>,
+        var_files: &[&str],
     ) -> Result<()> {
         let root_dir = label_dir(&target.label).to_string();
         // A module's reads relative to the root module are its callers' (see `root_based`):
@@ -237,6 +260,20 @@ impl Builder<'_> {
             }
         };
         add_locals(&work, &mut locals);
+        if is_root && !var_files.is_empty() && reads_a_variable_as_a_path(&work) {
+            let (found, errors) =
+                links::parse_through(self.facts, self.repo, self.snapshot, self.links, var_files)?;
+            for (_, error) in errors {
+                // terraform fails on it too; what it names is unknown.
+                target.problem(error);
+            }
+            let root = locals.entry(root_dir.clone()).or_default();
+            for f in var_files {
+                if let Some(Facts::Hcl(h)) = found.get(f).map(|h| &**h) {
+                    root.extend(h.path_locals.iter().cloned());
+                }
+            }
+        }
         while let Some((file, facts, roots_only)) = work.pop() {
             let Facts::Hcl(facts) = &*facts else { continue };
             let dir = parent_dir(&file).to_string();

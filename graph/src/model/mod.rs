@@ -384,11 +384,69 @@ impl<'a> Owned<'a> {
     }
 }
 
+/// A variable file terraform loads by itself from the stack `label`'s directory
+/// (`terraform.tfvars`, `*.auto.tfvars`).
+fn is_auto_var_file(path: &str, label: &str) -> bool {
+    let name = file_name(path);
+    (name == "terraform.tfvars" || name.ends_with(".auto.tfvars"))
+        && parent_dir(path) == crate::discover::label_dir(label)
+}
+
 /// The facts of every file the targets need, parsed in one batch, and the problems found
 /// on the way, by the index of the target they belong to.
 struct Read<'p> {
     parsed: HashMap<&'p str, std::sync::Arc<Facts>>,
     problems: HashMap<usize, Vec<Problem>>,
+    var_files: VarFiles<'p>,
+}
+
+/// The variable files under `environments/` terraform is given for a stack (see the
+/// runner's plan): those under `environments/<env>/<label>/` by label, and the
+/// environment-wide ones (under no target's directory there), which every stack gets.
+#[derive(Default)]
+struct VarFiles<'p> {
+    by_label: HashMap<String, Vec<&'p str>>,
+    wide: Vec<&'p str>,
+}
+
+impl<'p> VarFiles<'p> {
+    fn find(snapshot: &'p Snapshot, found: &[Found]) -> VarFiles<'p> {
+        let kinds: HashMap<&str, Kind> = found.iter().map(|t| (t.label.as_str(), t.kind)).collect();
+        let mut files = VarFiles::default();
+        let prefix = "environments/";
+        for (path, _) in snapshot
+            .files
+            .range(prefix.to_string()..)
+            .take_while(|(p, _)| p.starts_with(prefix))
+            .filter(|(p, _)| p.ends_with(".tfvars"))
+        {
+            // `environments/<env>/<rest>`
+            let Some((_, rest)) = path[prefix.len()..].split_once('/') else {
+                continue;
+            };
+            let dir = parent_dir(rest);
+            let owner = std::iter::once(dir)
+                .chain(crate::discover::ancestors(dir))
+                .find_map(|d| kinds.get_key_value(d));
+            match owner {
+                // Another kind of target's (a chart's): no stack is given it.
+                Some((_, kind)) if *kind != Kind::Stack => {}
+                Some((label, _)) => files
+                    .by_label
+                    .entry(label.to_string())
+                    .or_default()
+                    .push(path),
+                None => files.wide.push(path),
+            }
+        }
+        files
+    }
+
+    /// The environment variable files of `label`, in any environment.
+    fn of(&self, label: &str) -> impl Iterator<Item = &'p str> + '_ {
+        let own = self.by_label.get(label).into_iter().flatten();
+        self.wide.iter().chain(own).copied()
+    }
 }
 
 fn read_facts<'p>(
@@ -400,6 +458,10 @@ fn read_facts<'p>(
     owned: &Owned<'_>,
 ) -> Result<Read<'p>> {
     let mut wanted: Vec<&str> = Vec::new();
+    // Variable files are read only for a stack that reads a variable as a path (see
+    // `Builder::terraform_edges`): most do not, and a workspace may hold one per stack and
+    // environment.
+    let var_files = VarFiles::find(snapshot, found);
     for (i, t) in found.iter().enumerate() {
         for f in &owned.own_files[i] {
             let needed = match t.kind {
@@ -442,7 +504,11 @@ fn read_facts<'p>(
             hint: Some("strata reads paths as UTF-8 text: rename the file or directory (`git mv`)".into()),
         });
     }
-    Ok(Read { parsed, problems })
+    Ok(Read {
+        parsed,
+        problems,
+        var_files,
+    })
 }
 
 /// Every target with its files, edges, environments and problems. Targets are independent
@@ -495,7 +561,26 @@ fn build_targets(
                 .collect();
             builder.follow_links(i, &mut target, None);
             match t.kind {
-                Kind::Stack | Kind::Module => builder.terraform_edges(i, &mut target, parsed)?,
+                Kind::Stack | Kind::Module => {
+                    let own: Vec<String> = match t.kind {
+                        Kind::Stack => target
+                            .files
+                            .iter()
+                            .filter(|f| is_auto_var_file(f, &t.label))
+                            .cloned()
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    let var_files: Vec<&str> = match t.kind {
+                        Kind::Stack => own
+                            .iter()
+                            .map(String::as_str)
+                            .chain(read.var_files.of(&t.label))
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    builder.terraform_edges(i, &mut target, parsed, &var_files)?
+                }
                 Kind::Chart => builder.chart_edges(&mut target, parsed),
                 Kind::Policy => {}
             }
