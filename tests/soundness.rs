@@ -1401,7 +1401,7 @@ fn a_path_a_variable_file_gives_is_followed() {
         "environments/dev/env.toml",
         "[state]\nbackend = \"local\"\n",
     );
-    for f in ["own", "env", "wide", "list", "other"] {
+    for f in ["own", "env", "wide", "list", "other", "chain"] {
         repo.write(&format!("shared/{f}/x.json"), "{}\n");
     }
     let reads = "variable \"policy_file\" {\n  type = string\n}\n\noutput \"p\" {\n  value = file(var.policy_file)\n}\n";
@@ -1426,6 +1426,14 @@ fn a_path_a_variable_file_gives_is_followed() {
     repo.write(
         "modules/m/main.tf",
         "variable \"p\" {}\n\noutput \"o\" {\n  value = file(var.p)\n}\n",
+    );
+    repo.write(
+        "stacks/chain/main.tf",
+        "variable \"policy_file\" {}\n\nlocals {\n  p = var.policy_file\n  q = local.p\n}\n\noutput \"p\" {\n  value = file(local.q)\n}\n",
+    );
+    repo.write(
+        "environments/dev/stacks/chain/terraform.tfvars",
+        "policy_file = \"../../shared/chain/x.json\"\n",
     );
     repo.write(
         "environments/dev/common.tfvars",
@@ -1453,6 +1461,7 @@ fn a_path_a_variable_file_gives_is_followed() {
             ("shared/list/x.json", &["stacks/list"]),
             ("shared/wide/x.json", &["stacks/wide"]),
             ("shared/other/x.json", &[]),
+            ("shared/chain/x.json", &["stacks/chain"]),
         ],
     );
 }

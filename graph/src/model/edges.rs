@@ -163,20 +163,44 @@ fn candidate_paths(
 
 /// Whether the root module's files read a variable as a path: a file read, a chart or a path
 /// handed to a module that goes through `var.<name>` (directly, after a static prefix, or
-/// through a local set to it), whose value a variable file may give.
+/// through locals set to it), whose value a variable file may give. Most stacks read no
+/// path through a local at all, and answer at once.
 fn reads_a_variable_as_a_path(files: &[(String, Arc<Facts>, bool)]) -> bool {
-    let is_var = |base: &PathBase| matches!(base, PathBase::Local(n) if n.starts_with(VAR_PREFIX));
-    files.iter().any(|(_, facts, _)| {
-        let Facts::Hcl(h) = &**facts else {
-            return false;
-        };
-        h.file_refs.iter().chain(&h.chart_refs).any(|r| {
-            is_var(&r.base)
-                || r.tail_local
-                    .as_deref()
-                    .is_some_and(|t| t.starts_with(VAR_PREFIX))
-        }) || h.path_locals.iter().any(|l| is_var(&l.base))
-    })
+    let hcl = || {
+        files.iter().filter_map(|(_, facts, _)| match &**facts {
+            Facts::Hcl(h) => Some(h),
+            _ => None,
+        })
+    };
+    // The locals (and `var.<name>`s) the reads go through.
+    let mut through: Vec<&str> = Vec::new();
+    for h in hcl() {
+        for r in h.file_refs.iter().chain(&h.chart_refs) {
+            if let PathBase::Local(n) = &r.base {
+                through.push(n);
+            }
+            through.extend(r.tail_local.as_deref());
+        }
+    }
+    let mut next = 0;
+    // Each name is taken once, so this ends.
+    while next < through.len() {
+        let name = through[next];
+        next += 1;
+        if name.starts_with(VAR_PREFIX) {
+            return true;
+        }
+        for h in hcl() {
+            for l in h.path_locals.iter().filter(|l| l.name == name) {
+                if let PathBase::Local(m) = &l.base {
+                    if !through.contains(&m.as_str()) {
+                        through.push(m);
+                    }
+                }
+            }
+        }
+    }
+    false
 }
 
 /// Whether a `chart` value is written as a local path, not a name helm may look up in a
@@ -218,16 +242,16 @@ pub(super) struct Builder<'a> {
 impl Builder<'_> {
     /// Module edges and outside file reads of a stack or module, following local module
     /// directories that are not targets (their files become inputs) recursively.
-    /// `var_files` are the variable files terraform loads for the stack (its own
+    /// `var_files` gives the variable files terraform loads for the stack (its own
     /// `terraform.tfvars` and `*.auto.tfvars`, the environments' tfvars for it): the paths
     /// their values may be are values of the root module's variables, as the variables'
-    /// defaults are. They are read only when the stack reads a variable as a path.
-    pub(super) fn terraform_edges(
+    /// defaults are. It is asked only when the stack reads a variable as a path.
+    pub(super) fn terraform_edges<'v>(
         &self,
         me: usize,
         target: &mut Target,
         parsed: &HashMap<&str, Arc<Facts>>,
-        var_files: &[&str],
+        var_files: impl FnOnce(&Target) -> Vec<&'v str>,
     ) -> Result<()> {
         let root_dir = label_dir(&target.label).to_string();
         // A module's reads relative to the root module are its callers' (see `root_based`):
@@ -260,15 +284,19 @@ impl Builder<'_> {
             }
         };
         add_locals(&work, &mut locals);
-        if is_root && !var_files.is_empty() && reads_a_variable_as_a_path(&work) {
+        let var_files = match is_root && reads_a_variable_as_a_path(&work) {
+            true => var_files(target),
+            false => Vec::new(),
+        };
+        if !var_files.is_empty() {
             let (found, errors) =
-                links::parse_through(self.facts, self.repo, self.snapshot, self.links, var_files)?;
+                links::parse_through(self.facts, self.repo, self.snapshot, self.links, &var_files)?;
             for (_, error) in errors {
                 // terraform fails on it too; what it names is unknown.
                 target.problem(error);
             }
             let root = locals.entry(root_dir.clone()).or_default();
-            for f in var_files {
+            for f in &var_files {
                 if let Some(Facts::Hcl(h)) = found.get(f).map(|h| &**h) {
                     root.extend(h.path_locals.iter().cloned());
                 }

@@ -397,7 +397,6 @@ fn is_auto_var_file(path: &str, label: &str) -> bool {
 struct Read<'p> {
     parsed: HashMap<&'p str, std::sync::Arc<Facts>>,
     problems: HashMap<usize, Vec<Problem>>,
-    var_files: VarFiles<'p>,
 }
 
 /// The variable files under `environments/` terraform is given for a stack (see the
@@ -458,10 +457,6 @@ fn read_facts<'p>(
     owned: &Owned<'_>,
 ) -> Result<Read<'p>> {
     let mut wanted: Vec<&str> = Vec::new();
-    // Variable files are read only for a stack that reads a variable as a path (see
-    // `Builder::terraform_edges`): most do not, and a workspace may hold one per stack and
-    // environment.
-    let var_files = VarFiles::find(snapshot, found);
     for (i, t) in found.iter().enumerate() {
         for f in &owned.own_files[i] {
             let needed = match t.kind {
@@ -504,11 +499,7 @@ fn read_facts<'p>(
             hint: Some("strata reads paths as UTF-8 text: rename the file or directory (`git mv`)".into()),
         });
     }
-    Ok(Read {
-        parsed,
-        problems,
-        var_files,
-    })
+    Ok(Read { parsed, problems })
 }
 
 /// Every target with its files, edges, environments and problems. Targets are independent
@@ -529,6 +520,10 @@ fn build_targets(
         .enumerate()
         .map(|(i, t)| (t.label.as_str(), i))
         .collect();
+    // Variable files are found, and read, only for a stack that reads a variable as a path
+    // (see `Builder::terraform_edges`): most do not, and a workspace may hold one per stack
+    // and environment.
+    let var_files: std::sync::OnceLock<VarFiles> = std::sync::OnceLock::new();
     use rayon::prelude::*;
     let built: Vec<Result<Target>> = found
         .par_iter()
@@ -562,24 +557,18 @@ fn build_targets(
             builder.follow_links(i, &mut target, None);
             match t.kind {
                 Kind::Stack | Kind::Module => {
-                    let own: Vec<String> = match t.kind {
-                        Kind::Stack => target
+                    // Asked for only when the stack reads a variable as a path.
+                    let var_files = |target: &Target| -> Vec<&str> {
+                        let own = target
                             .files
                             .iter()
                             .filter(|f| is_auto_var_file(f, &t.label))
-                            .cloned()
-                            .collect(),
-                        _ => Vec::new(),
+                            .filter_map(|f| snapshot.files.get_key_value(f.as_str()))
+                            .map(|(p, _)| p.as_str());
+                        let env = var_files.get_or_init(|| VarFiles::find(snapshot, found));
+                        own.chain(env.of(&t.label)).collect()
                     };
-                    let var_files: Vec<&str> = match t.kind {
-                        Kind::Stack => own
-                            .iter()
-                            .map(String::as_str)
-                            .chain(read.var_files.of(&t.label))
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                    builder.terraform_edges(i, &mut target, parsed, &var_files)?
+                    builder.terraform_edges(i, &mut target, parsed, var_files)?
                 }
                 Kind::Chart => builder.chart_edges(&mut target, parsed),
                 Kind::Policy => {}
