@@ -1290,7 +1290,7 @@ fn a_variable_that_climbs_out_of_the_directory_it_is_appended_to_is_followed() {
 }
 
 /// A path built by `format` (`format("%s/../../shared/b.tpl", path.module)`) in a file
-/// function or handed to a module is read as the template it stands for.
+/// function, handed to a module or held by a local is read as the template it stands for.
 #[test]
 fn a_path_built_by_format_is_followed() {
     let repo = Repo::new();
@@ -1298,6 +1298,11 @@ fn a_path_built_by_format_is_followed() {
     repo.write("shared/b.tpl", "b\n");
     repo.write("shared/c.tpl", "c\n");
     repo.write("shared/conf/d.json", "{}\n");
+    repo.write("shared/e/e.tpl", "e\n");
+    repo.write(
+        "stacks/local/main.tf",
+        "locals {\n  p = format(\"%s/../../shared/e\", path.module)\n}\n\noutput \"e\" {\n  value = file(\"${local.p}/e.tpl\")\n}\n",
+    );
     repo.write(
         "modules/m/main.tf",
         "variable \"p\" {}\n\noutput \"o\" {\n  value = file(var.p)\n}\n",
@@ -1317,6 +1322,7 @@ fn a_path_built_by_format_is_followed() {
             ("shared/b.tpl", &["stacks/read"]),
             ("shared/conf/d.json", &["stacks/read"]),
             ("shared/c.tpl", &["stacks/hand"]),
+            ("shared/e/e.tpl", &["stacks/local"]),
         ],
     );
 }

@@ -616,10 +616,28 @@ fn candidate_form(expr: &Expression) -> Option<bool> {
     }
 }
 
-/// The candidate values of local `name` whose value is not a static path: for a map, a list
-/// or a choice (see [`candidate_form`]), the paths written in it; nothing otherwise.
+/// The values of local `name` whose value is not a static path: a path built by `format`
+/// (see [`formatted_path`]); for a map, a list or a choice (see [`candidate_form`]), the
+/// paths written in it, as candidates; nothing otherwise.
 fn local_candidates(name: &str, value: &Expression) -> Vec<PathLocal> {
     let value = unwrapped(value);
+    // A static path built by `format` (`format("%s/../shared", path.module)`): its value,
+    // when it is built on a path variable or a relative literal (not a name such as
+    // `format("%s-app", local.name)`; the fast scanner reads only those forms here).
+    if let Some((base, path, false)) = formatted_path(value).filter(|(base, path, _)| match base {
+        PathBase::Module => true,
+        PathBase::Root => {
+            path.starts_with('/') || path.starts_with("./") || path.starts_with("../")
+        }
+        PathBase::Local(_) | PathBase::Absolute => false,
+    }) {
+        return vec![PathLocal {
+            name: name.to_string(),
+            base,
+            path,
+            candidate: false,
+        }];
+    }
     // A variable (`p = var.policy_file`): its default, where that may be a path.
     if let Some(var) = variable_name(value) {
         return vec![variable_local(name, var)];

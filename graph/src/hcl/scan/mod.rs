@@ -519,6 +519,11 @@ impl<'a> Scanner<'a> {
                                     || value.contains(crate::hcl::VAR_PREFIX)
                                     || relative
                             }
+                            // A path built by `format` (`hcl::formatted_path`) from a path
+                            // variable or a relative literal.
+                            Shape::Other if value.starts_with("format") => {
+                                value.contains("path") || relative
+                            }
                             _ => false,
                         };
                         if may_hold {

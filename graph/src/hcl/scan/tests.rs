@@ -1129,3 +1129,38 @@ fn a_format_call_reads_as_its_template() {
     );
     assert_eq!(facts.unresolved_refs, vec![10]);
 }
+
+/// A local set to a static path built by `format` holds that path; the fast path leaves such
+/// a value to the reference's rules, and a name built by `format` stays no path.
+#[test]
+fn a_local_built_by_format_holds_its_path() {
+    let text = r#"locals {
+  a = format("%s/../shared/a.tpl", path.module)
+  b = format("%s-%s", local.prefix, var.name)
+  c = format("%s/x/%s", path.module, var.y)
+  d = format("../conf/%s", "x.json")
+  e = format("%s/x.json", local.dir)
+  f = "${format("%s/y", path.root)}"
+}
+"#;
+    let facts = scanned(text);
+    let locals: Vec<_> = facts
+        .path_locals
+        .iter()
+        .map(|l| {
+            (
+                l.name.as_str(),
+                l.base.clone(),
+                l.path.as_str(),
+                l.candidate,
+            )
+        })
+        .collect();
+    assert_eq!(
+        locals,
+        vec![
+            ("a", PathBase::Module, "/../shared/a.tpl", false),
+            ("f", PathBase::Root, "/y", false),
+        ]
+    );
+}
