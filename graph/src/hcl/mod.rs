@@ -210,11 +210,7 @@ pub fn parse_tf(text: &str, file: &str) -> Result<HclFacts> {
 
 /// Reads the facts of a native-syntax `.tf` file with the full HCL parser (hcl-edit).
 pub fn parse_tf_reference(text: &str, file: &str) -> Result<HclFacts> {
-    let body = hcl_edit::parser::parse_body(text).map_err(|e| Error::Malformed {
-        what: "HCL",
-        location: Location::at(file, e.location().line()),
-        message: e.message().to_string(),
-    })?;
+    let body = parse_body(text, file)?;
     let mut facts = HclFacts::default();
     collect_modules(&body, text, &mut facts);
     let mut visitor = FileRefVisitor {
@@ -225,16 +221,21 @@ pub fn parse_tf_reference(text: &str, file: &str) -> Result<HclFacts> {
     Ok(facts)
 }
 
+/// The syntax tree of a native-syntax file, or the error naming its line.
+fn parse_body(text: &str, file: &str) -> Result<Body> {
+    hcl_edit::parser::parse_body(text).map_err(|e| Error::Malformed {
+        what: "HCL",
+        location: Location::at(file, e.location().line()),
+        message: e.message().to_string(),
+    })
+}
+
 /// Reads the facts of a variable file (`terraform.tfvars`, `*.auto.tfvars`, an environment's
 /// tfvars): each value that may be a path, as the local `var.<name>` (see [`VAR_PREFIX`]),
 /// as a variable's default is read. A file read through the variable
 /// (`file(var.policy_file)`) may read it.
 pub fn parse_tfvars(text: &str, file: &str) -> Result<HclFacts> {
-    let body = hcl_edit::parser::parse_body(text).map_err(|e| Error::Malformed {
-        what: "HCL",
-        location: Location::at(file, e.location().line()),
-        message: e.message().to_string(),
-    })?;
+    let body = parse_body(text, file)?;
     let mut facts = HclFacts::default();
     for attr in body.attributes() {
         let name = attr.key.as_str();

@@ -26,6 +26,22 @@ fn scanned(text: &str) -> HclFacts {
     scan(text).unwrap()
 }
 
+/// Each path local as (name, base, path, candidate).
+fn local_facts(facts: &HclFacts) -> Vec<(&str, PathBase, &str, bool)> {
+    facts
+        .path_locals
+        .iter()
+        .map(|l| {
+            (
+                l.name.as_str(),
+                l.base.clone(),
+                l.path.as_str(),
+                l.candidate,
+            )
+        })
+        .collect()
+}
+
 fn given_up(text: &str) {
     assert!(scan(text).is_none(), "the scanner accepted:\n{text}");
 }
@@ -457,18 +473,7 @@ output "f" {
     );
     // The map's values are candidates of `by_type`, and `chosen` (a choice) names
     // `by_type`; the file's content in `content` is not a path.
-    let locals: Vec<_> = facts
-        .path_locals
-        .iter()
-        .map(|l| {
-            (
-                l.name.as_str(),
-                l.base.clone(),
-                l.path.as_str(),
-                l.candidate,
-            )
-        })
-        .collect();
+    let locals = local_facts(&facts);
     assert_eq!(
         locals,
         vec![
@@ -872,18 +877,7 @@ fn variable_defaults_that_may_be_paths_are_candidates() {
 fn a_local_set_to_a_variable_may_hold_its_default() {
     let text = "locals {\n  policy = var.policy_file\n  name   = \"x\"\n  deep   = var.a.b\n}\n";
     let facts = scanned(text);
-    let got: Vec<_> = facts
-        .path_locals
-        .iter()
-        .map(|l| {
-            (
-                l.name.as_str(),
-                l.base.clone(),
-                l.path.as_str(),
-                l.candidate,
-            )
-        })
-        .collect();
+    let got = local_facts(&facts);
     assert_eq!(
         got,
         vec![
@@ -1144,18 +1138,7 @@ fn a_local_built_by_format_holds_its_path() {
 }
 "#;
     let facts = scanned(text);
-    let locals: Vec<_> = facts
-        .path_locals
-        .iter()
-        .map(|l| {
-            (
-                l.name.as_str(),
-                l.base.clone(),
-                l.path.as_str(),
-                l.candidate,
-            )
-        })
-        .collect();
+    let locals = local_facts(&facts);
     assert_eq!(
         locals,
         vec![
