@@ -5,9 +5,13 @@
 //! Facts are pure functions of a file's content, so they are cached by blob id
 //! (see `facts`); resolving paths against directories happens later, in `model`.
 
+mod backend;
 mod json;
+mod module_args;
 mod scan;
+pub use backend::{backend_block, BackendBlock};
 pub use json::parse_tf_json;
+use module_args::*;
 
 use crate::error::{line_of, Error, Location, Result};
 use hcl_edit::expr::{Expression, FuncCall, TraversalOperator};
@@ -399,174 +403,6 @@ impl Visit for FileRefVisitor<'_> {
         }
         visit_func_call(self, call);
     }
-}
-
-/// Whether an argument of a `module` block may hand the module a path: an input variable,
-/// or `for_each` (whose values reach the module through `each.value`); not another
-/// meta-argument (`source`, `count`, ...) or the `chart` a wrapper module deploys (read as a
-/// chart, see [`chart_refs_of`]).
-pub(crate) fn is_module_input(key: &str) -> bool {
-    !matches!(
-        key,
-        "source" | "version" | "count" | "providers" | "depends_on" | "chart"
-    )
-}
-
-/// The fact for a module argument whose value is a static path (see `HclFacts::module_args`):
-/// a path below `path.module`, `path.root`, `path.cwd` or a local (`"${local.dir}/x"`; what
-/// follows starts with `/`, so `"${local.name}-app"` is a name), or a literal that starts
-/// with `./` or `../` (other literals are taken for names). The directory alone
-/// (`path.module`) gives nothing: its files are the caller's own, and a local alone
-/// (`local.x`) gives nothing either (see docs/soundness.md).
-pub(crate) fn module_arg_path(
-    base: PathBase,
-    path: String,
-    dynamic_tail: bool,
-    line: usize,
-) -> Option<FileRef> {
-    let keep = match base {
-        // A path below the directory (`"${local.dir}/x"`); `"${local.name}-app"` is a name.
-        PathBase::Module | PathBase::Local(_) => path.starts_with('/'),
-        // `"${path.root}/x"` (`/x`) or a relative literal; `"x/y"` is taken for a name.
-        PathBase::Root => {
-            path.starts_with('/') || path.starts_with("./") || path.starts_with("../")
-        }
-        PathBase::Absolute => false,
-    };
-    keep.then(|| FileRef {
-        function: MODULE_ARGUMENT.to_string(),
-        base,
-        path,
-        pattern: None,
-        candidate: true,
-        dynamic_tail,
-        line,
-        tail_local: None,
-    })
-}
-
-/// The fact for a module's `for_each = local.files` (or `var.files`, recorded as the local
-/// `var.files`, see [`VAR_PREFIX`]): what it iterates over reaches the module through
-/// `each.value` and `each.key`, so each path the local (or the variable's default) may hold
-/// is handed to the module.
-pub(crate) fn for_each_of(name: String, line: usize) -> FileRef {
-    FileRef {
-        function: MODULE_ARGUMENT.to_string(),
-        base: PathBase::Local(name),
-        path: String::new(),
-        pattern: None,
-        candidate: true,
-        dynamic_tail: false,
-        line,
-        tail_local: None,
-    }
-}
-
-/// The facts for a module's `for_each`: the locals or variables it iterates over (on their
-/// own, converted as in `toset(var.files)`, or walked by a `for` expression), see
-/// [`for_each_of`], and the paths written in it, as any argument's (see
-/// [`module_arg_paths`]).
-fn for_each_refs(value: &Expression, line: usize) -> Vec<FileRef> {
-    if let Some(name) = iterated_name(value) {
-        return vec![for_each_of(name, line)];
-    }
-    let mut found = module_arg_paths(value, line);
-    let mut names = Vec::new();
-    iterated_names(value, 0, &mut names);
-    found.extend(names.into_iter().map(|name| for_each_of(name, line)));
-    found
-}
-
-/// The locals and variables (see [`iterated_name`]) whose elements a collection built from
-/// them may hold: the arguments of a collection function, the collection a `for`
-/// expression walks, the branches of a conditional, nested up to 16 deep.
-fn iterated_names(expr: &Expression, depth: usize, out: &mut Vec<String>) {
-    if depth > 16 {
-        return;
-    }
-    if depth > 0 {
-        if let Some(name) = iterated_name(expr) {
-            out.push(name);
-            return;
-        }
-    }
-    match unwrapped(expr) {
-        Expression::FuncCall(call) if is_collection_call(unwrapped(expr)) => {
-            for arg in call.args.iter() {
-                iterated_names(arg, depth + 1, out);
-            }
-        }
-        Expression::ForExpr(f) => iterated_names(&f.intro.collection_expr, depth + 1, out),
-        Expression::Conditional(c) => {
-            iterated_names(&c.true_expr, depth + 1, out);
-            iterated_names(&c.false_expr, depth + 1, out);
-        }
-        Expression::Parenthesis(p) => iterated_names(p.inner(), depth + 1, out),
-        _ => {}
-    }
-}
-
-/// [`for_each_refs`] of a value given as text (the fast scanner's way to the same facts):
-/// `None` when the text is not one expression.
-pub(super) fn for_each_refs_of_text(value: &str, line: usize) -> Option<Vec<FileRef>> {
-    let expr = hcl_edit::parser::parse_expr(value).ok()?;
-    Some(for_each_refs(&expr, line))
-}
-
-/// `local.NAME` or `var.NAME` on its own (or as `"${…}"`): the local's name, or `var.NAME`.
-fn iterated_name(expr: &Expression) -> Option<String> {
-    let expr = unwrapped(expr);
-    if let Some(var) = variable_name(expr) {
-        return Some(format!("{VAR_PREFIX}{var}"));
-    }
-    match path_variable(expr)? {
-        PathBase::Local(name) => Some(name),
-        _ => None,
-    }
-}
-
-/// The `function` of a [`FileRef`] that is a path handed to a module.
-pub(crate) const MODULE_ARGUMENT: &str = "module argument";
-
-/// The paths an argument of a `module` block hands to the module: its value when that is a
-/// static path (see [`module_arg_path`]) or a path below a variable's default
-/// (`"${var.dir}/x.json"`), else the path templates and relative literals written anywhere
-/// in it (a collection, a choice, a function of them: see [`Candidates`]).
-fn module_arg_paths(value: &Expression, line: usize) -> Vec<FileRef> {
-    let value = unwrapped(value);
-    if let Some((base, path, dynamic)) = static_path(value) {
-        return module_arg_path(base, path, dynamic, line)
-            .into_iter()
-            .collect();
-    }
-    if let Some((var, path, dynamic)) = below_variable(value) {
-        let base = PathBase::Local(format!("{VAR_PREFIX}{var}"));
-        return module_arg_path(base, path, dynamic, line)
-            .into_iter()
-            .collect();
-    }
-    let mut found = Vec::new();
-    Candidates {
-        line,
-        locals: false,
-        vars: false,
-        found: &mut found,
-    }
-    .visit_expr(value);
-    found
-        .into_iter()
-        .map(|r| FileRef {
-            function: MODULE_ARGUMENT.to_string(),
-            ..r
-        })
-        .collect()
-}
-
-/// [`module_arg_paths`] of a value given as text (the fast scanner's way to the same facts):
-/// `None` when the text is not one expression.
-pub(super) fn module_arg_paths_of_text(value: &str, line: usize) -> Option<Vec<FileRef>> {
-    let expr = hcl_edit::parser::parse_expr(value).ok()?;
-    Some(module_arg_paths(&expr, line))
 }
 
 /// The functions whose value is one of their arguments: a local set with one of them may
@@ -1035,66 +871,6 @@ fn path_variable(expr: &Expression) -> Option<PathBase> {
         ("local", name) => Some(PathBase::Local(name.to_string())),
         _ => None,
     }
-}
-
-/// A `backend` block a root module declares in its `terraform` block: its type and its
-/// text (native syntax), or, for `.tf.json`, the same block written as native syntax.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackendBlock {
-    pub kind: String,
-    pub text: String,
-    pub line: usize,
-}
-
-/// The `backend` block of a Terraform file, if it declares one (`.tf.json` when `json`).
-pub fn backend_block(text: &str, json: bool) -> Option<BackendBlock> {
-    if json {
-        let value: serde_json::Value = serde_json::from_str(text).ok()?;
-        let terraform = match &value["terraform"] {
-            serde_json::Value::Array(items) => items.first()?.clone(),
-            other => other.clone(),
-        };
-        let backends = terraform.get("backend")?.as_object()?;
-        let (kind, settings) = backends.iter().next()?;
-        let mut block = format!("  backend \"{kind}\" {{\n");
-        for (k, v) in settings.as_object()? {
-            block.push_str(&format!("    {k} = {v}\n"));
-        }
-        block.push_str("  }\n");
-        return Some(BackendBlock {
-            kind: kind.clone(),
-            text: block,
-            line: 1,
-        });
-    }
-    if !text.contains("backend") {
-        return None;
-    }
-    let body = hcl_edit::parser::parse_body(text).ok()?;
-    for structure in body.iter() {
-        let Structure::Block(block) = structure else {
-            continue;
-        };
-        if block.ident.as_str() != "terraform" {
-            continue;
-        }
-        for inner in block.body.iter() {
-            let Structure::Block(backend) = inner else {
-                continue;
-            };
-            if backend.ident.as_str() != "backend" {
-                continue;
-            }
-            let kind = backend.labels.first()?.as_str().to_string();
-            let span = backend.span()?;
-            return Some(BackendBlock {
-                kind,
-                text: text.get(span.clone())?.to_string(),
-                line: line_of(text, span.start),
-            });
-        }
-    }
-    None
 }
 
 #[cfg(test)]
