@@ -337,6 +337,11 @@ pub fn ancestors_and_root(dir: &str) -> impl Iterator<Item = &str> {
     ancestors(dir).chain((!dir.is_empty()).then_some(""))
 }
 
+/// A directory, then its proper ancestors (see [`ancestors`]).
+pub fn self_and_ancestors(dir: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(dir).chain(ancestors(dir))
+}
+
 /// Proper ancestors of a directory, nearest first: `a/b/c` -> `a/b`, `a`.
 pub fn ancestors(dir: &str) -> impl Iterator<Item = &str> {
     let mut cur = dir;

@@ -338,6 +338,22 @@ impl Snapshot {
     }
 
     /// Every path whose entry differs between two snapshots (added, removed or changed).
+    /// The files below directory `dir` (every file for the root, `""`), in path order, each
+    /// as its path and its path below `dir`.
+    pub fn files_below<'s>(&'s self, dir: &str) -> impl Iterator<Item = (&'s str, &'s str)> {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let skip = prefix.len();
+        self.files
+            .range(prefix.clone()..)
+            .map(|(p, _)| p.as_str())
+            .take_while(move |p| p.starts_with(&prefix))
+            .map(move |p| (p, &p[skip..]))
+    }
+
     pub fn diff(&self, other: &Snapshot) -> std::collections::BTreeSet<String> {
         let mut out = std::collections::BTreeSet::new();
         for (p, e) in &self.files {

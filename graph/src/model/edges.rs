@@ -514,14 +514,7 @@ impl Builder<'_> {
                         let Ok(p) = self.through_links(&p, "file read", &location) else {
                             continue;
                         };
-                        let prefix = format!("{p}/");
-                        let is_dir = self
-                            .snapshot
-                            .files
-                            .range(prefix.clone()..)
-                            .next()
-                            .is_some_and(|(f, _)| f.starts_with(&prefix));
-                        let below = if is_dir || p.is_empty() {
+                        let below = if p.is_empty() || self.holds_files(&p) {
                             p
                         } else {
                             parent_dir(&p).to_string()
@@ -705,22 +698,14 @@ impl Builder<'_> {
         location: &Location,
         target: &mut Target,
     ) {
-        let prefix = if root_dir.is_empty() {
-            String::new()
-        } else {
-            format!("{root_dir}/")
-        };
         let children = self
             .snapshot
-            .files
-            .range(prefix.clone()..)
-            .map(|(p, _)| p)
-            .take_while(|p| p.starts_with(&prefix))
-            .filter_map(|p| p[prefix.len()..].strip_suffix(CHART_FILE))
+            .files_below(root_dir)
+            .filter_map(|(_, below)| below.strip_suffix(CHART_FILE))
             .filter_map(|name| name.strip_suffix('/'))
             .filter(|name| !name.is_empty() && !name.contains('/'));
         for name in children {
-            let dir = format!("{prefix}{name}");
+            let dir = in_dir(root_dir, name);
             if let Some(o) = self
                 .owners
                 .exact(&dir)
@@ -823,15 +808,7 @@ impl Builder<'_> {
 
     /// Whether any file of the snapshot lies below `dir`.
     fn holds_files(&self, dir: &str) -> bool {
-        if dir.is_empty() {
-            return !self.snapshot.files.is_empty();
-        }
-        let prefix = format!("{dir}/");
-        self.snapshot
-            .files
-            .range(prefix.clone()..)
-            .next()
-            .is_some_and(|(p, _)| p.starts_with(&prefix))
+        self.snapshot.files_below(dir).next().is_some()
     }
 
     /// The facts of the Terraform files of a module directory another target owns (its
@@ -841,17 +818,10 @@ impl Builder<'_> {
         dir: &str,
         parsed: &HashMap<&str, Arc<Facts>>,
     ) -> Vec<(String, Arc<Facts>)> {
-        let prefix = if dir.is_empty() {
-            String::new()
-        } else {
-            format!("{dir}/")
-        };
         self.snapshot
-            .files
-            .range(prefix.clone()..)
-            .map(|(p, _)| p.as_str())
-            .take_while(|p| p.starts_with(&prefix))
-            .filter(|p| !p[prefix.len()..].contains('/') && is_terraform_file(p))
+            .files_below(dir)
+            .filter(|(p, below)| !below.contains('/') && is_terraform_file(p))
+            .map(|(p, _)| p)
             .filter_map(|p| match parsed.get(p) {
                 Some(facts) if matches!(**facts, Facts::Hcl(_)) => {
                     Some((p.to_string(), Arc::clone(facts)))
@@ -865,17 +835,10 @@ impl Builder<'_> {
     /// returns its Terraform files' facts to follow.
     fn loose_module(&self, dir: &str, target: &mut Target) -> Result<Vec<(String, Arc<Facts>)>> {
         // The workspace root (`source = "../.."` from `examples/x`) holds every path.
-        let prefix = if dir.is_empty() {
-            String::new()
-        } else {
-            format!("{dir}/")
-        };
         let files: Vec<&str> = self
             .snapshot
-            .files
-            .range(prefix.clone()..)
-            .map(|(p, _)| p.as_str())
-            .take_while(|p| p.starts_with(&prefix))
+            .files_below(dir)
+            .map(|(p, _)| p)
             .filter(|p| self.owners.of_file(p).is_none() && !self.ignore.is_match(p))
             .collect();
         target
@@ -952,17 +915,7 @@ impl Builder<'_> {
                     hint: "strata hashes only files inside the workspace, so a change there could never be seen: copy the file into the workspace or point the link inside it".into(),
                 }),
                 links::Resolved::Inside(to) => {
-                    let below = if to.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{to}/")
-                    };
-                    let is_dir = self
-                        .snapshot
-                        .files
-                        .range(below.clone()..)
-                        .next()
-                        .is_some_and(|(p, _)| p.starts_with(&below));
+                    let is_dir = self.holds_files(&to);
                     if self.snapshot.files.contains_key(to.as_str()) {
                         if self.owners.of_file(&to) != Some(me) {
                             target.extra_inputs.insert(to);
@@ -1068,26 +1021,16 @@ impl Builder<'_> {
             return false;
         };
         let glob = glob.compile_matcher();
-        let prefix = if dir.is_empty() {
-            String::new()
-        } else {
-            format!("{dir}/")
-        };
         // The directory itself is an input marker: a new matching file changes the set.
         let mut links: Vec<&str> = Vec::new();
-        for (path, _) in self
-            .snapshot
-            .files
-            .range(prefix.clone()..)
-            .take_while(|(p, _)| p.starts_with(&prefix))
-        {
-            if !glob.is_match(&path[prefix.len()..]) {
+        for (path, below) in self.snapshot.files_below(&dir) {
+            if !glob.is_match(below) {
                 continue;
             }
             // A file `ignore` matches is read all the same (and is not among the target's
             // own files, even inside its directory).
             if self.owners.of_file(path) != Some(me) || self.ignore.is_match(path) {
-                target.extra_inputs.insert(path.clone());
+                target.extra_inputs.insert(path.to_string());
             }
             if !self.links.is_empty() && self.links.is_link(path) {
                 links.push(path);

@@ -64,8 +64,7 @@ impl Model {
                     let label = match last {
                         Some((d, label)) if d == dir => label,
                         _ => {
-                            let label = std::iter::once(dir)
-                                .chain(discover::ancestors(dir))
+                            let label = discover::self_and_ancestors(dir)
                                 .find(|d| self.by_label.contains_key(*d));
                             last = Some((dir, label));
                             label
@@ -94,8 +93,7 @@ impl Model {
     pub fn environment_file_owner(&self, env: &str, path: &str) -> Option<&str> {
         let rest = path.strip_prefix(&format!("environments/{env}/"))?;
         let dir = discover::parent_dir(rest);
-        std::iter::once(dir)
-            .chain(discover::ancestors(dir))
+        discover::self_and_ancestors(dir)
             .find_map(|d| self.by_label.get_key_value(d).map(|(k, _)| k.as_str()))
     }
 }

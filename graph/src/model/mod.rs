@@ -412,20 +412,13 @@ impl<'p> VarFiles<'p> {
     fn find(snapshot: &'p Snapshot, found: &[Found]) -> VarFiles<'p> {
         let kinds: HashMap<&str, Kind> = found.iter().map(|t| (t.label.as_str(), t.kind)).collect();
         let mut files = VarFiles::default();
-        let prefix = "environments/";
-        for (path, _) in snapshot
-            .files
-            .range(prefix.to_string()..)
-            .take_while(|(p, _)| p.starts_with(prefix))
-            .filter(|(p, _)| p.ends_with(".tfvars"))
-        {
+        for (path, below) in snapshot.files_below("environments") {
             // `environments/<env>/<rest>`
-            let Some((_, rest)) = path[prefix.len()..].split_once('/') else {
+            let Some((_, rest)) = below.split_once('/').filter(|_| path.ends_with(".tfvars"))
+            else {
                 continue;
             };
-            let dir = parent_dir(rest);
-            let owner = std::iter::once(dir)
-                .chain(crate::discover::ancestors(dir))
+            let owner = crate::discover::self_and_ancestors(parent_dir(rest))
                 .find_map(|d| kinds.get_key_value(d));
             match owner {
                 // Another kind of target's (a chart's): no stack is given it.
