@@ -1471,3 +1471,81 @@ fn a_path_a_variable_file_gives_is_followed() {
         ],
     );
 }
+
+/// A variable file holds values that are no paths and may be sensitive: only values written
+/// as relative paths become facts, so no other value reaches a file strata writes.
+#[test]
+fn only_the_paths_of_a_variable_file_reach_strata_files() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    repo.write("shared/p/x.json", "{}\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "variable \"policy_file\" {}\nvariable \"token\" {}\n\noutput \"p\" {\n  value = file(var.policy_file)\n}\n",
+    );
+    repo.write(
+        "environments/dev/stacks/app/terraform.tfvars",
+        "policy_file = \"../../shared/p/x.json\"\ntoken       = \"tok/S3cretValue+9x=\"\n",
+    );
+    repo.commit("initial");
+    assert_each_edit_affects(&repo, &[("shared/p/x.json", &["stacks/app"])]);
+    repo.strata(&["hash", "--explain", "stacks/app"])
+        .assert_ok();
+    let strata_dir = repo.path().join(".strata");
+    assert!(strata_dir.join("cache").exists());
+    assert_eq!(
+        common::files_containing(&strata_dir, b"S3cretValue", &[]),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+/// A variable file that does not parse, for a stack reading a variable as a path: the
+/// stack cannot be modelled (terraform fails on the file too), `list` says where and
+/// exits 2, and `affected` says the stack cannot be modelled and counts it.
+#[test]
+fn a_malformed_variable_file_is_an_error_naming_its_line() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    repo.write("shared/p/x.json", "{}\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "variable \"policy_file\" {}\n\noutput \"p\" {\n  value = file(var.policy_file)\n}\n",
+    );
+    repo.write("stacks/other/main.tf", "output \"o\" {\n  value = 1\n}\n");
+    repo.commit("initial");
+    repo.write(
+        "environments/dev/stacks/app/terraform.tfvars",
+        "region = \"eu-west-1\"\npolicy_file = \"../../shared/p/x.json\n",
+    );
+    repo.commit("a broken variable file");
+    let list = repo.strata(&["list"]);
+    assert_eq!(list.code, 2, "{}", list.stderr);
+    assert!(
+        list.stderr
+            .contains("environments/dev/stacks/app/terraform.tfvars:2"),
+        "{}",
+        list.stderr
+    );
+    assert!(list.stderr.contains("hint:"), "{}", list.stderr);
+    let affected = repo.strata(&["affected", "--base", "main~1"]);
+    affected.assert_ok();
+    assert!(
+        affected
+            .stderr
+            .contains("stacks/app cannot be modelled, so it counts as affected"),
+        "{}",
+        affected.stderr
+    );
+    assert_eq!(
+        repo.affected_labels(&["--base", "main~1"]),
+        vec!["stacks/app"]
+    );
+}

@@ -81,7 +81,7 @@ impl ModuleCall {
     /// Local paths start with `./` or `../` (Terraform's rule); everything else is a registry,
     /// VCS or archive address and not part of the workspace graph.
     pub fn is_local(&self) -> bool {
-        self.source.starts_with("./") || self.source.starts_with("../")
+        is_relative_path(&self.source)
     }
 }
 
@@ -235,20 +235,30 @@ fn parse_body(text: &str, file: &str) -> Result<Body> {
 }
 
 /// Reads the facts of a variable file (`terraform.tfvars`, `*.auto.tfvars`, an environment's
-/// tfvars): each value that may be a path, as the local `var.<name>` (see [`VAR_PREFIX`]),
-/// as a variable's default is read. A file read through the variable
-/// (`file(var.policy_file)`) may read it.
+/// tfvars): each value written as a relative path (`./`, `../`), as the local `var.<name>`
+/// (see [`VAR_PREFIX`]); a file read through the variable (`file(var.policy_file)`) may
+/// read it. Only such values: a variable file also holds values that are no paths and may
+/// be sensitive (a token with a `/` in it), and facts are cached on disk. A path that does
+/// not climb out of the stack's directory names one of its own files, an input already.
 pub fn parse_tfvars(text: &str, file: &str) -> Result<HclFacts> {
     let body = parse_body(text, file)?;
     let mut facts = HclFacts::default();
     for attr in body.attributes() {
         let name = attr.key.as_str();
         match &attr.value {
-            Expression::String(s) => facts.path_locals.extend(variable_default(name, s.as_str())),
+            Expression::String(s) if is_relative_path(s.as_str()) => {
+                facts.path_locals.extend(variable_default(name, s.as_str()))
+            }
+            Expression::String(_) => {}
             value => facts.path_locals.extend(variable_candidates(name, value)),
         }
     }
     Ok(facts)
+}
+
+/// A literal written as a relative path: it starts with `./` or `../`, which no name does.
+fn is_relative_path(text: &str) -> bool {
+    text.starts_with("./") || text.starts_with("../")
 }
 
 fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
@@ -463,9 +473,7 @@ fn local_candidates(name: &str, value: &Expression) -> Vec<PathLocal> {
     // `format("%s-app", local.name)`; the fast scanner reads only those forms here).
     if let Some((base, path, false)) = formatted_path(value).filter(|(base, path, _)| match base {
         PathBase::Module => true,
-        PathBase::Root => {
-            path.starts_with('/') || path.starts_with("./") || path.starts_with("../")
-        }
+        PathBase::Root => path.starts_with('/') || is_relative_path(path),
         PathBase::Local(_) | PathBase::Absolute => false,
     }) {
         return vec![PathLocal {
@@ -689,7 +697,7 @@ impl Visit for Candidates<'_> {
         }
         // `format("%s/x.json", path.module)`, read as `"${path.module}/x.json"` is.
         if let Some((base @ (PathBase::Module | PathBase::Root), path, _)) = formatted_path(expr) {
-            let relative = path.starts_with("./") || path.starts_with("../");
+            let relative = is_relative_path(&path);
             if base == PathBase::Module || path.starts_with('/') || relative {
                 self.push(base, path);
                 return;
@@ -727,7 +735,7 @@ impl Visit for Candidates<'_> {
 /// template led by one, that starts with `./` or `../`, which no name does.
 fn relative_literal_path(expr: &Expression) -> Option<String> {
     let (base, path, _) = static_path(expr)?;
-    (base == PathBase::Root && (path.starts_with("./") || path.starts_with("../"))).then_some(path)
+    (base == PathBase::Root && is_relative_path(&path)).then_some(path)
 }
 
 fn literal(expr: &Expression) -> Option<String> {

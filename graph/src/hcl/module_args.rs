@@ -30,9 +30,7 @@ pub(crate) fn module_arg_path(
         // A path below the directory (`"${local.dir}/x"`); `"${local.name}-app"` is a name.
         PathBase::Module | PathBase::Local(_) => path.starts_with('/'),
         // `"${path.root}/x"` (`/x`) or a relative literal; `"x/y"` is taken for a name.
-        PathBase::Root => {
-            path.starts_with('/') || path.starts_with("./") || path.starts_with("../")
-        }
+        PathBase::Root => path.starts_with('/') || is_relative_path(&path),
         PathBase::Absolute => false,
     };
     keep.then(|| FileRef {
