@@ -535,29 +535,9 @@ impl<'a> Scanner<'a> {
                 }
             }
             Body::Module if crate::hcl::is_module_input(self.str(key)) => {
-                // `for_each = local.files` (or `var.files`): what it iterates over.
                 if self.str(key) == "for_each" {
-                    let named = match &shape {
-                        Shape::Template(e) => match e.as_slice() {
-                            [Elem::Interpolation(Some(named))] => Some(*named),
-                            _ => None,
-                        },
-                        shape => shape::path_variable(self.text, shape),
-                    };
-                    let name = match named {
-                        Some(Named::Local(name)) => Some(name.to_string()),
-                        Some(Named::Var(name)) => Some(format!("{}{name}", crate::hcl::VAR_PREFIX)),
-                        _ => None,
-                    };
-                    if let Some(name) = name {
-                        let line = self.line_at(key.0);
-                        self.facts
-                            .file_refs
-                            .push(crate::hcl::for_each_of(name, line));
-                        return Some(());
-                    }
-                    // Converted (`toset(var.files)`) or walked by a `for` expression: read
-                    // with the reference's own rules.
+                    // What it iterates over: a local or a variable on its own, converted (`toset(var.files)`) or walked by a `for`
+                    // expression: read with the reference's own rules (`hcl::for_each_refs`).
                     let value = &self.text[value_start..self.pos];
                     if value.contains("local.") || value.contains(crate::hcl::VAR_PREFIX) {
                         let line = self.line_at(key.0);
