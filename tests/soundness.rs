@@ -1491,6 +1491,14 @@ fn only_the_paths_of_a_variable_file_reach_strata_files() {
         "environments/dev/stacks/app/terraform.tfvars",
         "policy_file = \"../../shared/p/x.json\"\ntoken       = \"tok/S3cretValue+9x=\"\n",
     );
+    repo.write(
+        "environments/prod/stacks/app/terraform.tfvars.json",
+        r#"{"policy_file": "../../shared/p/x.json", "token": "tok/S3cretValue+9x="}"#,
+    );
+    repo.write(
+        "stacks/app/terraform.tfvars",
+        "tokens = [\"S3cretValue/a\", \"b/S3cretValue\"]\n",
+    );
     repo.commit("initial");
     assert_each_edit_affects(&repo, &[("shared/p/x.json", &["stacks/app"])]);
     repo.strata(&["hash", "--explain", "stacks/app"])
@@ -1500,6 +1508,78 @@ fn only_the_paths_of_a_variable_file_reach_strata_files() {
     assert_eq!(
         common::files_containing(&strata_dir, b"S3cretValue", &[]),
         Vec::<std::path::PathBuf>::new()
+    );
+}
+
+/// A value a variable file gives that is not written as a relative path (`"charts/web"`,
+/// `"nginx"`) may still name a path below the stack's directory: terraform and helm resolve
+/// it from there. strata does not keep such values (see the test above), so a chart through
+/// the variable may be any chart below the stack, and a file read through it any file
+/// there, those of targets nested in the stack included. Both syntaxes of variable file.
+#[test]
+fn a_value_a_variable_file_gives_without_dot_slash_is_followed_below_the_stack() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n\n[layout]\nstacks = [\"stacks/*\"]\ncharts = [\"stacks/*/charts/*\"]\nmodules = [\"stacks/*/modules/*\"]\n",
+    );
+    for stack in ["hcl", "json"] {
+        repo.write(
+            &format!("stacks/{stack}/charts/web/Chart.yaml"),
+            &CHART.replace("NAME", "web"),
+        );
+        repo.write(
+            &format!("stacks/{stack}/charts/web/values.yaml"),
+            "replicas: 1\n",
+        );
+        repo.write(
+            &format!("stacks/{stack}/modules/cfg/main.tf"),
+            "output \"o\" {\n  value = 1\n}\n",
+        );
+        repo.write(&format!("stacks/{stack}/modules/cfg/x.json"), "{}\n");
+        repo.write(
+            &format!("stacks/{stack}/main.tf"),
+            "variable \"chart\" {\n  type = string\n}\nvariable \"cfg\" {\n  type = string\n}\n\nresource \"helm_release\" \"web\" {\n  name  = \"web\"\n  chart = var.chart\n  values = [file(var.cfg)]\n}\n",
+        );
+    }
+    repo.write(
+        "stacks/hcl/terraform.tfvars",
+        "chart = \"charts/web\"\ncfg   = \"modules/cfg/x.json\"\n",
+    );
+    repo.write(
+        "stacks/json/prod.auto.tfvars.json",
+        r#"{"chart": "charts/web", "cfg": "modules/cfg/x.json"}"#,
+    );
+    repo.commit("initial");
+    let list = repo.strata(&["list"]);
+    list.assert_ok();
+    assert!(
+        list.stdout
+            .lines()
+            .any(|l| l.starts_with("stacks/hcl ") && l.contains("stacks/hcl/charts/web")),
+        "{}",
+        list.stdout
+    );
+    assert_each_edit_affects(
+        &repo,
+        &[
+            (
+                "stacks/hcl/charts/web/values.yaml",
+                &["stacks/hcl", "stacks/hcl/charts/web"],
+            ),
+            (
+                "stacks/json/charts/web/values.yaml",
+                &["stacks/json", "stacks/json/charts/web"],
+            ),
+            (
+                "stacks/hcl/modules/cfg/x.json",
+                &["stacks/hcl", "stacks/hcl/modules/cfg"],
+            ),
+            (
+                "stacks/json/modules/cfg/x.json",
+                &["stacks/json", "stacks/json/modules/cfg"],
+            ),
+        ],
     );
 }
 

@@ -11,7 +11,7 @@ use crate::chart::{parse_chart_yaml, parse_requirements_yaml, ChartDependency, C
 use crate::digest::FileId;
 use crate::error::Result;
 use crate::git::Repo;
-use crate::hcl::{parse_tf, parse_tf_json, parse_tfvars, HclFacts};
+use crate::hcl::{parse_tf, parse_tf_json, parse_tfvars, parse_tfvars_json, HclFacts};
 use crate::manifest::{parse_target_manifest, TargetManifest};
 use crate::snapshot::Snapshot;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Bump to invalidate every cached fact (when a parser learns something new).
-pub(crate) const FACTS_VERSION: u32 = 12;
+pub(crate) const FACTS_VERSION: u32 = 13;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
@@ -33,6 +33,8 @@ pub enum Parser {
     Manifest,
     /// A variable file (`*.tfvars`): the paths its values may be.
     TfVars,
+    /// A variable file in JSON syntax (`*.tfvars.json`).
+    TfVarsJson,
 }
 
 impl Parser {
@@ -44,6 +46,8 @@ impl Parser {
             Some(Parser::Tf)
         } else if name.ends_with(".tfvars") {
             Some(Parser::TfVars)
+        } else if name.ends_with(".tfvars.json") {
+            Some(Parser::TfVarsJson)
         } else if name == "Chart.yaml" {
             Some(Parser::ChartYaml)
         } else if name == crate::chart::REQUIREMENTS_FILE {
@@ -320,6 +324,7 @@ fn parse(path: &str, text: &str) -> Result<Facts> {
         Parser::Requirements => Facts::Requirements(parse_requirements_yaml(text, path)?),
         Parser::Manifest => Facts::Manifest(parse_target_manifest(text, path)?),
         Parser::TfVars => Facts::Hcl(parse_tfvars(text, path)?),
+        Parser::TfVarsJson => Facts::Hcl(parse_tfvars_json(text, path)?),
     })
 }
 

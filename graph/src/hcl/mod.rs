@@ -9,9 +9,11 @@ mod backend;
 mod json;
 mod module_args;
 mod scan;
+mod var_files;
 pub use backend::{backend_block, BackendBlock};
 pub use json::parse_tf_json;
 use module_args::*;
+pub use var_files::{parse_tfvars, parse_tfvars_json};
 
 use crate::error::{line_of, Error, Location, Result};
 use hcl_edit::expr::{Expression, FuncCall, TraversalOperator};
@@ -226,7 +228,7 @@ pub fn parse_tf_reference(text: &str, file: &str) -> Result<HclFacts> {
 }
 
 /// The syntax tree of a native-syntax file, or the error naming its line.
-fn parse_body(text: &str, file: &str) -> Result<Body> {
+pub(super) fn parse_body(text: &str, file: &str) -> Result<Body> {
     hcl_edit::parser::parse_body(text).map_err(|e| Error::Malformed {
         what: "HCL",
         location: Location::at(file, e.location().line()),
@@ -234,30 +236,8 @@ fn parse_body(text: &str, file: &str) -> Result<Body> {
     })
 }
 
-/// Reads the facts of a variable file (`terraform.tfvars`, `*.auto.tfvars`, an environment's
-/// tfvars): each value written as a relative path (`./`, `../`), as the local `var.<name>`
-/// (see [`VAR_PREFIX`]); a file read through the variable (`file(var.policy_file)`) may
-/// read it. Only such values: a variable file also holds values that are no paths and may
-/// be sensitive (a token with a `/` in it), and facts are cached on disk. A path that does
-/// not climb out of the stack's directory names one of its own files, an input already.
-pub fn parse_tfvars(text: &str, file: &str) -> Result<HclFacts> {
-    let body = parse_body(text, file)?;
-    let mut facts = HclFacts::default();
-    for attr in body.attributes() {
-        let name = attr.key.as_str();
-        match &attr.value {
-            Expression::String(s) if is_relative_path(s.as_str()) => {
-                facts.path_locals.extend(variable_default(name, s.as_str()))
-            }
-            Expression::String(_) => {}
-            value => facts.path_locals.extend(variable_candidates(name, value)),
-        }
-    }
-    Ok(facts)
-}
-
 /// A literal written as a relative path: it starts with `./` or `../`, which no name does.
-fn is_relative_path(text: &str) -> bool {
+pub(crate) fn is_relative_path(text: &str) -> bool {
     text.starts_with("./") || text.starts_with("../")
 }
 
@@ -627,7 +607,7 @@ pub(crate) fn variable_default(name: &str, default: &str) -> Option<PathLocal> {
 /// The candidate facts for a variable whose default is a list or a map
 /// (`default = ["./a.json", "../shared/b.json"]`): each relative path written in it, as the
 /// local `var.<name>` (see [`VAR_PREFIX`]), which `for_each = var.<name>` hands to a module.
-fn variable_candidates(name: &str, default: &Expression) -> Vec<PathLocal> {
+pub(super) fn variable_candidates(name: &str, default: &Expression) -> Vec<PathLocal> {
     if candidate_form(default) != Some(false) {
         return Vec::new();
     }

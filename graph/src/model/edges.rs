@@ -414,12 +414,9 @@ impl Builder<'_> {
                     // plain name (a default `"nginx"`, or a value given at run time), which
                     // helm loads from a directory of that name in the working directory when
                     // one is there.
-                    if paths.is_empty()
-                        && matches!(&r.base, PathBase::Local(n) if n.starts_with(VAR_PREFIX))
-                    {
-                        self.charts_named_by_a_plain_name(me, &root_dir, &location, target);
-                    }
-                    self.chart_candidates(me, paths, &location, target);
+                    let plain_name = paths.is_empty()
+                        && matches!(&r.base, PathBase::Local(n) if n.starts_with(VAR_PREFIX));
+                    self.chart_candidates(me, &root_dir, paths, plain_name, &location, target);
                     continue;
                 }
                 match resolve_path(&r.base, &r.path, &dir, &root_dir, module_locals) {
@@ -428,7 +425,7 @@ impl Builder<'_> {
                         // default, a choice): each chart it may name.
                         let paths =
                             candidate_paths(&r.base, &r.path, &dir, &root_dir, module_locals);
-                        self.chart_candidates(me, paths, &location, target);
+                        self.chart_candidates(me, &root_dir, paths, false, &location, target);
                         target.unresolved.push(location)
                     }
                     Resolved::Outside(path) => {
@@ -654,14 +651,23 @@ impl Builder<'_> {
     /// local holding one): for each of the `paths` it may name (its candidates, through
     /// locals), a chart there is a dependency, other files there are inputs; a candidate
     /// that leads outside the workspace or to nothing is not chosen (terraform would fail
-    /// on it).
+    /// on it). The working directory `root_dir` among them is a value strata does not
+    /// know (a variable file's value that is not kept), as is a `plain_name`: every chart below
+    /// the working directory may be the one.
     fn chart_candidates(
         &self,
         me: usize,
-        paths: Vec<String>,
+        root_dir: &str,
+        mut paths: Vec<String>,
+        plain_name: bool,
         location: &Location,
         target: &mut Target,
     ) {
+        let before = paths.len();
+        paths.retain(|p| p != root_dir);
+        if plain_name || paths.len() != before {
+            self.charts_below(me, root_dir, location, target);
+        }
         for resolved in paths {
             let chart = self
                 .owners
@@ -688,22 +694,17 @@ impl Builder<'_> {
         }
     }
 
-    /// The charts a plain name (`"nginx"`, no `/`) may name from the working directory
-    /// `root_dir`: every chart target directly inside it is a dependency (an
-    /// over-approximation when the name is a remote chart's).
-    fn charts_named_by_a_plain_name(
-        &self,
-        me: usize,
-        root_dir: &str,
-        location: &Location,
-        target: &mut Target,
-    ) {
+    /// The charts a name strata does not know may name from the working directory
+    /// `root_dir` (a plain `"nginx"`, or `"charts/web"` from a variable file): every chart
+    /// target below it is a dependency (an over-approximation when the name is a remote
+    /// chart's).
+    fn charts_below(&self, me: usize, root_dir: &str, location: &Location, target: &mut Target) {
         let children = self
             .snapshot
             .files_below(root_dir)
             .filter_map(|(_, below)| below.strip_suffix(CHART_FILE))
             .filter_map(|name| name.strip_suffix('/'))
-            .filter(|name| !name.is_empty() && !name.contains('/'));
+            .filter(|name| !name.is_empty());
         for name in children {
             let dir = in_dir(root_dir, name);
             if let Some(o) = self

@@ -385,9 +385,10 @@ impl<'a> Owned<'a> {
 }
 
 /// A variable file terraform loads by itself from the stack `label`'s directory
-/// (`terraform.tfvars`, `*.auto.tfvars`).
+/// (`terraform.tfvars`, `*.auto.tfvars`, and their `.json` forms).
 fn is_auto_var_file(path: &str, label: &str) -> bool {
     let name = file_name(path);
+    let name = name.strip_suffix(".json").unwrap_or(name);
     (name == "terraform.tfvars" || name.ends_with(".auto.tfvars"))
         && parent_dir(path) == crate::discover::label_dir(label)
 }
@@ -397,6 +398,11 @@ fn is_auto_var_file(path: &str, label: &str) -> bool {
 struct Read<'p> {
     parsed: HashMap<&'p str, std::sync::Arc<Facts>>,
     problems: HashMap<usize, Vec<Problem>>,
+}
+
+/// A variable file the runner passes with `-var-file`: `*.tfvars` or `*.tfvars.json`.
+fn is_var_file(path: &str) -> bool {
+    path.ends_with(".tfvars") || path.ends_with(".tfvars.json")
 }
 
 /// The variable files under `environments/` terraform is given for a stack (see the
@@ -414,8 +420,7 @@ impl<'p> VarFiles<'p> {
         let mut files = VarFiles::default();
         for (path, below) in snapshot.files_below("environments") {
             // `environments/<env>/<rest>`
-            let Some((_, rest)) = below.split_once('/').filter(|_| path.ends_with(".tfvars"))
-            else {
+            let Some((_, rest)) = below.split_once('/').filter(|_| is_var_file(path)) else {
                 continue;
             };
             let owner = crate::discover::self_and_ancestors(parent_dir(rest))
