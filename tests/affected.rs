@@ -307,8 +307,9 @@ fn timings_name_each_phase_on_stderr_and_leave_stdout_alone() {
     let plain = repo.strata(&["affected", "--base", "main", "--json"]);
     assert_eq!(plain.code, 0, "{}", plain.stderr);
     assert!(!plain.stderr.contains("timing:"), "{}", plain.stderr);
+    // Without the cache, so the index is modelled again (not read from its saved model).
     let out = repo
-        .command(&["affected", "--base", "main", "--json"])
+        .command(&["--no-cache", "affected", "--base", "main", "--json"])
         .env("STRATA_TIMINGS", "1")
         .output()
         .unwrap();

@@ -65,6 +65,110 @@ fn a_tampered_fact_cache_is_discarded_not_trusted() {
     );
 }
 
+/// Which model of the index a run used: `saved` (read from `.strata/cache/index-model.bin`)
+/// or `built`, from its timings.
+fn index_model_of(repo: &Repo, args: &[&str]) -> &'static str {
+    let out = repo
+        .command(args)
+        .env("STRATA_TIMINGS", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("model (index)") {
+        "built"
+    } else if stderr.contains("model (saved)") {
+        "saved"
+    } else {
+        panic!("no model of the index: {stderr}")
+    }
+}
+
+/// The model of the index is saved and reused by the next run with the same index and
+/// configuration, and its answers are a model built afresh's: reused, damaged (ignored),
+/// after a staged edit that changes the graph, after a change of layout.
+#[test]
+fn the_saved_model_of_the_index_serves_only_the_same_index_and_configuration() {
+    let repo = stack_and_module();
+    let fresh = repo.hashes();
+    let saved = repo.path().join(".strata/cache/index-model.bin");
+    assert!(saved.exists(), "the index's model is saved");
+    assert_eq!(index_model_of(&repo, &["hash"]), "saved");
+    assert_eq!(repo.hashes(), fresh);
+
+    // A damaged file is ignored (and replaced).
+    let mut bytes = std::fs::read(&saved).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&saved, &bytes).unwrap();
+    assert_eq!(index_model_of(&repo, &["hash"]), "built");
+    assert_eq!(repo.hashes(), fresh);
+    assert_eq!(index_model_of(&repo, &["hash"]), "saved");
+
+    // A staged edit that makes stacks/app call modules/bbb: another index.
+    repo.write(
+        "stacks/app/main.tf",
+        "module \"bbb\" {\n  source = \"../../modules/bbb\"\n}\n",
+    );
+    repo.git(&["add", "-A"]);
+    assert_eq!(index_model_of(&repo, &["hash"]), "built");
+    repo.append("modules/bbb/main.tf", "# edited\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        vec!["modules/bbb", "stacks/app"]
+    );
+    repo.append("modules/aaa/main.tf", "# edited\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        vec!["modules/aaa", "modules/bbb", "stacks/app"]
+    );
+    repo.git(&["checkout", "--", "modules"]);
+
+    // Another configuration (not committed): the modules are stacks.
+    assert_eq!(index_model_of(&repo, &["hash"]), "saved");
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[layout]\nstacks = [\"stacks/*\", \"modules/*\"]\nmodules = []\n",
+    );
+    assert_eq!(index_model_of(&repo, &["hash"]), "built");
+    let list = |extra: &[&str]| {
+        let args: Vec<&str> = extra.iter().copied().chain(["--json", "list"]).collect();
+        let run = repo.strata(&args);
+        run.assert_ok();
+        run.stdout
+    };
+    let reused = list(&[]);
+    assert!(reused.contains("\"stack\""), "{reused}");
+    assert!(!reused.contains("\"module\""), "{reused}");
+    assert_eq!(reused, list(&["--no-cache"]));
+}
+
+/// A model with problems (a module source that does not exist) is not saved: a problem's
+/// text is not kept, and a model without it would pass for complete.
+#[test]
+fn a_model_with_problems_is_not_saved() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "module \"gone\" {\n  source = \"../../modules/gone\"\n}\n",
+    );
+    repo.commit("initial");
+    for _ in 0..2 {
+        assert_eq!(
+            index_model_of(&repo, &["affected", "--base", "main"]),
+            "built"
+        );
+        let run = repo.strata(&["list"]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains("modules/gone"), "{}", run.stderr);
+    }
+}
+
 fn hex_bytes(hex: &str) -> Vec<u8> {
     (0..hex.len())
         .step_by(2)

@@ -226,6 +226,12 @@ impl FactStore {
     /// the cache is an optimisation, so a read-only checkout still works.
     pub fn save(&self) {
         let Some(path) = &self.path else { return };
+        // A run that read no facts (its model came from elsewhere) says nothing about which
+        // are still in use, and need not wait for the cache file to decode.
+        let unused = self.used.lock().expect("facts lock").is_empty();
+        if unused && *self.added.lock().expect("facts lock") == 0 {
+            return;
+        }
         // Lock order everywhere: entries, used, added, saved.
         let entries = self.entries();
         let used = self.used.lock().expect("facts lock");

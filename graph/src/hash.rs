@@ -163,7 +163,7 @@ pub(crate) fn digest<T: Serialize + ?Sized>(value: &T) -> TargetHash {
 }
 
 /// The hashes of every target of a model, by target index, with their two parts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Hashes {
     pub hashes: Vec<TargetHash>,
     pub own: Vec<TargetHash>,

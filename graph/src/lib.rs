@@ -14,6 +14,7 @@ pub mod graph;
 pub mod hash;
 pub mod hcl;
 pub mod id;
+pub mod index_model;
 pub mod live;
 pub mod manifest;
 pub mod model;

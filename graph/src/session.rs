@@ -7,6 +7,7 @@ use crate::facts::FactStore;
 use crate::git::Repo;
 use crate::hash::{self, Hashes};
 use crate::id::TargetId;
+use crate::index_model::IndexModel;
 use crate::model::{self, EnvironmentFiles, Model};
 use crate::snapshot::Snapshot;
 use crate::snapshot::{FileEntry, Patch};
@@ -14,12 +15,17 @@ use crate::workspace::{find_root, WorkspaceConfig, WORKSPACE_FILE};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+/// The fact cache's file in the cache directory.
+const FACTS_FILE: &str = "facts-v1.bin";
+
 pub struct Session {
     pub root: PathBuf,
     pub repo: Repo,
     pub config: WorkspaceConfig,
     pub facts: FactStore,
     use_cache: bool,
+    /// WORKSPACE.toml's text, part of the key of the index's saved model.
+    config_text: String,
     /// The directory the command started in, relative to the root (`""` at the root):
     /// labels the user types are relative to it.
     start: String,
@@ -102,7 +108,7 @@ impl Session {
         let facts = {
             let _phase = tracing::info_span!("fact cache load").entered();
             if use_cache {
-                FactStore::open(&root.join(&config.cache.dir).join("facts-v1.bin"))
+                FactStore::open(&root.join(&config.cache.dir).join(FACTS_FILE))
             } else {
                 FactStore::in_memory()
             }
@@ -122,6 +128,7 @@ impl Session {
             config,
             facts,
             use_cache,
+            config_text: text,
             start,
         })
     }
@@ -198,9 +205,19 @@ impl Session {
             });
             let index = {
                 let _phase = tracing::info_span!("read index").entered();
-                Snapshot::of_index(&self.repo, &self.root)
+                Snapshot::of_index_and_digest(&self.repo, &self.root)
             };
-            let built = index.map(|snapshot| {
+            let built = index.map(|(snapshot, digest)| {
+                let saved = digest.filter(|_| self.use_cache).and_then(|digest| {
+                    IndexModel::new(&self.cache_dir(), &self.config_text, digest)
+                });
+                let loaded = saved.as_ref().and_then(|saved| {
+                    let _phase = tracing::info_span!("model (saved)").entered();
+                    saved.load(&self.repo, &snapshot, &self.config)
+                });
+                if loaded.is_some() {
+                    return (snapshot, loaded, None);
+                }
                 let _phase = tracing::info_span!("model (index)").entered();
                 // An error here may come from a file the work tree has fixed: decided later.
                 let built = model::build(&self.repo, &snapshot, &self.config, &self.facts)
@@ -209,19 +226,29 @@ impl Session {
                         let hashes = hash::compute(&model, &snapshot);
                         (model, hashes)
                     });
-                (snapshot, built)
+                // Saved below, beside other work.
+                let to_save = saved.filter(|_| built.is_some());
+                (snapshot, built, to_save)
             });
             let diff = diff.join().expect("diff-index thread");
             (built, changes.join().expect("git status thread"), diff)
         });
-        let (mut index, built) = built?;
-        let base_side = match diff {
-            Some((Ok(diff), commit)) => {
-                let _phase = tracing::info_span!("base (from index)").entered();
-                self.base_from_index(&commit, &mut index, built.as_ref(), diff)?
+        let (mut index, built, to_save) = built?;
+        let base_side = std::thread::scope(|s| {
+            if let (Some(saved), Some((model, hashes))) = (&to_save, &built) {
+                s.spawn(move || {
+                    let _phase = tracing::info_span!("model (save)").entered();
+                    saved.save(model, hashes)
+                });
             }
-            _ => None,
-        };
+            match diff {
+                Some((Ok(diff), commit)) => {
+                    let _phase = tracing::info_span!("base (from index)").entered();
+                    self.base_from_index(&commit, &mut index, built.as_ref(), diff)
+                }
+                _ => Ok(None),
+            }
+        })?;
         let changes = changes?;
         let unmerged: BTreeSet<String> = changes
             .iter()
@@ -429,12 +456,13 @@ impl Session {
 
     /// Where the baseline of a commit is cached (`None` with `--no-cache`).
     pub fn baseline_path(&self, commit: &str) -> Option<PathBuf> {
-        self.use_cache.then(|| {
-            self.root
-                .join(&self.config.cache.dir)
-                .join("baselines")
-                .join(commit)
-        })
+        self.use_cache
+            .then(|| self.cache_dir().join("baselines").join(commit))
+    }
+
+    /// The local cache directory (`[cache] dir`).
+    fn cache_dir(&self) -> PathBuf {
+        self.root.join(&self.config.cache.dir)
     }
 
     /// Persists the fact cache; call once at the end of a command.

@@ -65,11 +65,19 @@ pub fn is_builtin_excluded(path: &str) -> bool {
 impl Snapshot {
     /// The index alone, as if the work tree matched it (see [`Snapshot::apply`]).
     pub fn of_index(repo: &Repo, root: &Path) -> Result<Snapshot> {
-        Ok(Snapshot {
-            files: to_map(repo.index_files()?),
+        Ok(Snapshot::of_index_and_digest(repo, root)?.0)
+    }
+
+    /// [`Snapshot::of_index`], with the digest of the index's entries when git's index was
+    /// read in process: the same digest, the same snapshot.
+    pub fn of_index_and_digest(repo: &Repo, root: &Path) -> Result<(Snapshot, Option<[u8; 32]>)> {
+        let (files, digest) = repo.index_files_and_digest()?;
+        let snapshot = Snapshot {
+            files: to_map(files),
             source: Source::Index(root.to_path_buf()),
             touched: Vec::new(),
-        })
+        };
+        Ok((snapshot, digest))
     }
 
     /// A work tree with no files (a placeholder while a view is rebuilt).

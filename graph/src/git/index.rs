@@ -18,6 +18,11 @@ pub struct Index {
     pub entries: Vec<GitFile>,
     /// Paths in a merge conflict (entries of stages 1–3 only), in index order.
     pub unmerged: Vec<String>,
+    /// BLAKE3 of every entry's path, stage, mode and object id, in order. Stat data and
+    /// extensions are left out: git rewrites them (refreshing an entry, its caches) without
+    /// changing what the index holds. Two indexes with the same digest hold the same
+    /// entries.
+    pub digest: [u8; 32],
 }
 
 const SIGNATURE: &[u8; 4] = b"DIRC";
@@ -68,6 +73,8 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
     let mut entries = Vec::with_capacity(count);
     let mut unmerged: Vec<String> = Vec::new();
     let mut path: Vec<u8> = Vec::new();
+    // What the digest covers, gathered and hashed in one call.
+    let mut held: Vec<u8> = Vec::with_capacity(bytes.len() / 2);
     for _ in 0..count {
         let start = r.pos;
         // ctime, mtime (seconds, nanoseconds), dev, ino, mode, uid, gid, size.
@@ -107,6 +114,11 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
             }
         }
         let stage = (flags >> 12) & 0x3;
+        held.extend_from_slice(&stat[24..28]);
+        held.extend_from_slice(&id);
+        held.extend_from_slice(&stage.to_be_bytes());
+        held.extend_from_slice(&path);
+        held.push(0);
         if mode == 0o040000 {
             return None; // a sparse-index directory entry
         }
@@ -130,6 +142,7 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
             id: FileId(id),
         });
     }
+    let digest = *blake3::hash(&held).as_bytes();
     // Extensions: a signature and a length each, then the trailing checksum.
     while bytes.len().saturating_sub(r.pos) > HASH_LEN {
         let sig = r.take(4)?;
@@ -139,7 +152,11 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
         }
         r.take(len)?;
     }
-    Some(Index { entries, unmerged })
+    Some(Index {
+        entries,
+        unmerged,
+        digest,
+    })
 }
 
 #[cfg(test)]

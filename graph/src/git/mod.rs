@@ -344,6 +344,15 @@ impl Repo {
         Ok(self.index_state()?.0)
     }
 
+    /// [`Repo::index_files`], with the digest of the index's entries when it is read in
+    /// process (see [`index::Index::digest`]).
+    pub fn index_files_and_digest(&self) -> Result<(Vec<GitFile>, Option<[u8; 32]>)> {
+        match self.read_index() {
+            Some(index) => Ok((index.entries, Some(index.digest))),
+            None => Ok((self.index_state()?.0, None)),
+        }
+    }
+
     /// [`Repo::index_files`], and the paths in a merge conflict (which have no stage-0
     /// entry: they are read from the work tree).
     pub fn index_state(&self) -> Result<(Vec<GitFile>, BTreeSet<String>)> {

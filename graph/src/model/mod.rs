@@ -16,7 +16,7 @@ use crate::snapshot::{Snapshot, SYMLINK_MODE};
 use crate::workspace::WorkspaceConfig;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 mod edges;
@@ -33,7 +33,7 @@ use links::Links;
 use policies::{load_policy_meta, load_waivers};
 
 /// How a dependency edge came to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DepKind {
     /// A local `module` source.
@@ -46,7 +46,7 @@ pub enum DepKind {
     Input,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dependency {
     pub label: String,
     pub how: DepKind,
@@ -54,7 +54,9 @@ pub struct Dependency {
     pub origin: Location,
 }
 
-#[derive(Debug, Clone)]
+/// Serialized only into the saved model of the index (see [`crate::index_model`]), which
+/// keeps no target with problems.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Target {
     pub label: String,
     pub kind: Kind,
@@ -81,6 +83,7 @@ pub struct Target {
     /// source that does not exist, ...). A target with problems is still in the graph with
     /// what could be read, so the rest of the workspace is modelled; `affected` reports it
     /// and the commands that run it refuse (see [`Model::check_complete`]).
+    #[serde(skip)]
     pub problems: Vec<Problem>,
 }
 
@@ -314,6 +317,83 @@ pub fn build(
         unowned,
         by_label,
     })
+}
+
+/// What [`build`] derives from the facts of a snapshot's files, the costly part of a model:
+/// kept by [`crate::index_model`] so that the same index and configuration are not
+/// modelled again. The rest (environments, waivers, links, the graph) is read again from
+/// the snapshot, which is cheap. Only a model with no problems is kept: a problem's error
+/// text is not stored.
+#[derive(Deserialize)]
+pub(crate) struct Derived {
+    targets: Vec<Target>,
+    global_inputs: Vec<String>,
+    policies: Vec<(u32, PolicyMeta)>,
+    unowned: Vec<String>,
+}
+
+/// [`Derived`], borrowed from a model for writing (the same encoding).
+#[derive(Serialize)]
+pub(crate) struct DerivedRef<'a> {
+    targets: &'a [Target],
+    global_inputs: &'a [String],
+    policies: Vec<(u32, &'a PolicyMeta)>,
+    unowned: &'a [String],
+}
+
+impl Model {
+    /// The derived part of the model, or `None` when a target has problems.
+    pub(crate) fn derived(&self) -> Option<DerivedRef<'_>> {
+        if self.targets.iter().any(|t| !t.problems.is_empty()) {
+            return None;
+        }
+        Some(DerivedRef {
+            targets: &self.targets,
+            global_inputs: &self.global_inputs,
+            policies: self
+                .policies
+                .iter()
+                .map(|(id, meta)| (id.index() as u32, meta))
+                .collect(),
+            unowned: &self.unowned,
+        })
+    }
+
+    /// The model of `snapshot` from its derived part: what [`build`] gives for the snapshot
+    /// and `config` the part was derived from.
+    pub(crate) fn from_derived(
+        repo: &Repo,
+        snapshot: &Snapshot,
+        config: &WorkspaceConfig,
+        derived: Derived,
+    ) -> Result<Model> {
+        let Derived {
+            targets,
+            global_inputs,
+            policies,
+            unowned,
+        } = derived;
+        let links = Links::read(repo, snapshot)?;
+        let environments = load_environments(repo, snapshot)?;
+        let (graph, by_label) = link(&targets)?;
+        let policies = policies
+            .into_iter()
+            .map(|(i, meta)| (TargetId::from_index(i as usize), meta))
+            .collect();
+        let waivers = load_waivers(repo, snapshot)?;
+        Ok(Model {
+            config: config.clone(),
+            targets,
+            environments,
+            global_inputs,
+            graph,
+            policies,
+            waivers,
+            links,
+            unowned,
+            by_label,
+        })
+    }
 }
 
 /// Which target owns each file of a snapshot.

@@ -3,9 +3,9 @@
 use crate::discover::Kind;
 use crate::error::{line_of, Result};
 use crate::workspace::parse_toml;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyMeta {
     /// Kinds of target governed (default: stacks and charts).
