@@ -147,6 +147,33 @@ fn the_saved_model_of_the_index_serves_only_the_same_index_and_configuration() {
     assert_eq!(reused, list(&["--no-cache"]));
 }
 
+/// A run whose model of the index came from the saved one looks up the facts of only the
+/// files the work tree changed: the fact cache keeps the others, so the next change to the
+/// index does not parse every file again.
+#[test]
+fn a_run_from_the_saved_model_keeps_the_rest_of_the_fact_cache() {
+    let repo = stack_and_module();
+    assert_eq!(index_model_of(&repo, &["hash"]), "built");
+    let facts = repo.path().join(".strata/cache/facts-v1.bin");
+    let before = std::fs::read(&facts).unwrap();
+    repo.append("modules/aaa/main.tf", "# edited\n");
+    assert_eq!(
+        index_model_of(&repo, &["affected", "--base", "main"]),
+        "saved"
+    );
+    let after = std::fs::read(&facts).unwrap();
+    assert!(
+        after.len() > before.len(),
+        "the facts of the edited file are added to the others: {} then {} bytes",
+        before.len(),
+        after.len()
+    );
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        vec!["modules/aaa", "stacks/app"]
+    );
+}
+
 /// A model with problems (a module source that does not exist) is not saved: a problem's
 /// text is not kept, and a model without it would pass for complete.
 #[test]

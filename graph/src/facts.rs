@@ -89,6 +89,9 @@ pub struct FactStore {
     /// (parsed, used) when the cache file was last read or written: a save with the same
     /// counts has nothing new to write.
     saved: Mutex<(usize, usize)>,
+    /// Some of the facts in use were not looked up (a model came from the index's saved
+    /// model, see [`FactStore::keep_unused`]): a save keeps every entry.
+    partial: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Deserialize)]
@@ -134,6 +137,7 @@ impl FactStore {
             used: Mutex::new(HashSet::default()),
             added: Mutex::new(0),
             saved: Mutex::new((0, loaded)),
+            partial: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -222,13 +226,22 @@ impl FactStore {
         Ok((out, errors))
     }
 
-    /// Writes the entries used by this run, when anything changed. Failures are not fatal:
-    /// the cache is an optimisation, so a read-only checkout still works.
+    /// Says that this run uses facts it does not look up (its model of the index came from
+    /// the saved one): the entries it does not use are kept, not dropped, when it saves.
+    pub fn keep_unused(&self) {
+        self.partial
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Writes the entries used by this run, when anything changed (every entry after
+    /// [`FactStore::keep_unused`], when anything was parsed). Failures are not fatal: the
+    /// cache is an optimisation, so a read-only checkout still works.
     pub fn save(&self) {
         let Some(path) = &self.path else { return };
-        // A run that read no facts (its model came from elsewhere) says nothing about which
-        // are still in use, and need not wait for the cache file to decode.
-        let unused = self.used.lock().expect("facts lock").is_empty();
+        // A run that parsed nothing and read no facts, or read only some of those in use,
+        // has nothing to add, and need not wait for the cache file to decode.
+        let partial = self.partial.load(std::sync::atomic::Ordering::Relaxed);
+        let unused = partial || self.used.lock().expect("facts lock").is_empty();
         if unused && *self.added.lock().expect("facts lock") == 0 {
             return;
         }
@@ -243,10 +256,16 @@ impl FactStore {
             return;
         }
         *saved = (added, used.len());
-        let mut keep: Vec<(Parser, FileId, &Facts)> = used
-            .iter()
-            .filter_map(|k| entries.get(k).map(|f| (k.0, k.1, f.as_ref())))
-            .collect();
+        let mut keep: Vec<(Parser, FileId, &Facts)> = if partial {
+            entries
+                .iter()
+                .map(|(k, f)| (k.0, k.1, f.as_ref()))
+                .collect()
+        } else {
+            used.iter()
+                .filter_map(|k| entries.get(k).map(|f| (k.0, k.1, f.as_ref())))
+                .collect()
+        };
         keep.sort_by_key(|e| e.1);
         let persisted = PersistedRef {
             version: FACTS_VERSION,

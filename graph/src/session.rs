@@ -216,6 +216,7 @@ impl Session {
                     saved.load(&self.repo, &snapshot, &self.config)
                 });
                 if loaded.is_some() {
+                    self.facts.keep_unused();
                     return (snapshot, loaded, None);
                 }
                 let _phase = tracing::info_span!("model (index)").entered();
