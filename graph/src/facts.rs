@@ -90,7 +90,7 @@ pub struct FactStore {
     /// counts has nothing new to write.
     saved: Mutex<(usize, usize)>,
     /// Some of the facts in use were not looked up (a model came from the index's saved
-    /// model, see [`FactStore::keep_unused`]): a save keeps every entry.
+    /// model, see [`FactStore::keep_unused`]): a save would drop them.
     partial: std::sync::atomic::AtomicBool,
 }
 
@@ -227,21 +227,24 @@ impl FactStore {
     }
 
     /// Says that this run uses facts it does not look up (its model of the index came from
-    /// the saved one): the entries it does not use are kept, not dropped, when it saves.
+    /// the saved one): the file is left as it is, since writing only the entries looked up
+    /// would drop the others. What such a run parses (the files the work tree changed) is
+    /// parsed again by the next run, which costs less than writing the whole file.
     pub fn keep_unused(&self) {
         self.partial
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Writes the entries used by this run, when anything changed (every entry after
-    /// [`FactStore::keep_unused`], when anything was parsed). Failures are not fatal: the
-    /// cache is an optimisation, so a read-only checkout still works.
+    /// Writes the entries used by this run, when anything changed. Failures are not fatal:
+    /// the cache is an optimisation, so a read-only checkout still works.
     pub fn save(&self) {
         let Some(path) = &self.path else { return };
-        // A run that parsed nothing and read no facts, or read only some of those in use,
-        // has nothing to add, and need not wait for the cache file to decode.
-        let partial = self.partial.load(std::sync::atomic::Ordering::Relaxed);
-        let unused = partial || self.used.lock().expect("facts lock").is_empty();
+        if self.partial.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        // A run that parsed nothing and read no facts has nothing to say about which facts
+        // are in use, and need not wait for the cache file to decode.
+        let unused = self.used.lock().expect("facts lock").is_empty();
         if unused && *self.added.lock().expect("facts lock") == 0 {
             return;
         }
@@ -256,16 +259,10 @@ impl FactStore {
             return;
         }
         *saved = (added, used.len());
-        let mut keep: Vec<(Parser, FileId, &Facts)> = if partial {
-            entries
-                .iter()
-                .map(|(k, f)| (k.0, k.1, f.as_ref()))
-                .collect()
-        } else {
-            used.iter()
-                .filter_map(|k| entries.get(k).map(|f| (k.0, k.1, f.as_ref())))
-                .collect()
-        };
+        let mut keep: Vec<(Parser, FileId, &Facts)> = used
+            .iter()
+            .filter_map(|k| entries.get(k).map(|f| (k.0, k.1, f.as_ref())))
+            .collect();
         keep.sort_by_key(|e| e.1);
         let persisted = PersistedRef {
             version: FACTS_VERSION,
