@@ -1524,6 +1524,34 @@ fn a_chart_variable_with_a_plain_name_depends_on_the_charts_beside_the_stack() {
     );
 }
 
+/// A module that deploys a chart by a plain name (`chart = var.chart`, default `"web"`):
+/// helm looks the name up in the working directory, the calling stack's, so a chart below
+/// the stack is a dependency of the stack, whatever module deploys it.
+#[test]
+fn a_plain_chart_name_in_a_module_is_looked_up_below_the_calling_stack() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "module \"web\" {\n  source = \"../../modules/helm-app\"\n}\n",
+    );
+    repo.write(
+        "modules/helm-app/main.tf",
+        "variable \"chart\" {\n  type    = string\n  default = \"web\"\n}\n\nresource \"helm_release\" \"this\" {\n  name  = \"x\"\n  chart = var.chart\n}\n",
+    );
+    repo.write("stacks/app/web/Chart.yaml", &CHART.replace("NAME", "web"));
+    repo.write("stacks/app/web/values.yaml", "a: 1\n");
+    repo.write("stacks/other/main.tf", "output \"o\" {\n  value = 1\n}\n");
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[(
+            "stacks/app/web/values.yaml",
+            &["stacks/app", "stacks/app/web"],
+        )],
+    );
+}
+
 /// A value a variable file gives a variable read as a path (`file(var.policy_file)`): the
 /// stack's own `terraform.tfvars`, an environment's tfvars for the stack and an
 /// environment-wide tfvars each name a file the stack may read (with the files beside it:

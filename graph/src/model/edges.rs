@@ -161,6 +161,15 @@ fn candidate_paths(
         .collect()
 }
 
+/// Whether a `chart` is a variable that holds no path strata knows (`chart = var.chart`,
+/// default `"nginx"` or none): a plain name, which helm looks up in the working directory
+/// (see `Builder::charts_below`).
+fn chart_by_plain_name(r: &FileRef, locals: &[PathLocal]) -> bool {
+    r.candidate
+        && matches!(&r.base, PathBase::Local(n)
+            if n.starts_with(VAR_PREFIX) && !locals.iter().any(|l| &l.name == n))
+}
+
 /// Whether the root module's files read a variable as a path: a file read, a chart or a path
 /// handed to a module that goes through `var.<name>` (directly, after a static prefix, or
 /// through locals set to it), whose value a variable file may give. Most stacks read no
@@ -404,7 +413,10 @@ impl Builder<'_> {
                 }
             };
             for r in &facts.chart_refs {
-                if !mine(&r.base) {
+                // A plain name names a directory of the working directory, the calling
+                // stack's: its pass through the module looks there too.
+                let plain_for_caller = roots_only && chart_by_plain_name(r, module_locals);
+                if !(mine(&r.base) || plain_for_caller) {
                     continue;
                 }
                 let location = Location::at(file.clone(), r.line);
@@ -775,6 +787,7 @@ impl Builder<'_> {
                 .iter()
                 .chain(&h.chart_refs)
                 .any(|r| root_based(&r.base, &locals))
+                || h.chart_refs.iter().any(|r| chart_by_plain_name(r, &locals))
         });
         let mut certain = true;
         if !needed {
