@@ -61,6 +61,19 @@ typed_index!(
     TargetId
 );
 
+/// As its index (the index's saved model holds ids of the model it was saved with).
+impl serde::Serialize for TargetId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TargetId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        u32::deserialize(d).map(TargetId)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::TargetId;

@@ -287,13 +287,11 @@ pub fn build(
         let _phase = tracing::info_span!("targets").entered();
         build_targets(&builder, config, own_files, &read, &env_names)?
     };
-    let (graph, by_label) = {
-        let _phase = tracing::info_span!("graph").entered();
-        link(&targets)?
-    };
-    let _phase = tracing::info_span!("policies").entered();
     let mut targets = targets;
-    let policies = load_policy_meta(repo, snapshot, &mut targets, &env_names)?;
+    let policies = {
+        let _phase = tracing::info_span!("policies").entered();
+        load_policy_meta(repo, snapshot, &mut targets, &env_names)?
+    };
     // A directory some target reads (a loose module, a chart it deploys) is not left out.
     let read_dirs: HashSet<&str> = targets
         .iter()
@@ -305,18 +303,13 @@ pub fn build(
         .map(str::to_string)
         .collect();
     let waivers = load_waivers(repo, snapshot)?;
-    Ok(Model {
-        config: config.clone(),
+    let derived = Derived {
         targets,
-        environments,
         global_inputs,
-        graph,
         policies,
-        waivers,
-        links,
         unowned,
-        by_label,
-    })
+    };
+    Model::with_derived(config, derived, environments, links, waivers)
 }
 
 /// What [`build`] derives from the facts of a snapshot's files, the costly part of a model:
@@ -328,7 +321,7 @@ pub fn build(
 pub(crate) struct Derived {
     targets: Vec<Target>,
     global_inputs: Vec<String>,
-    policies: Vec<(u32, PolicyMeta)>,
+    policies: Vec<(TargetId, PolicyMeta)>,
     unowned: Vec<String>,
 }
 
@@ -337,7 +330,7 @@ pub(crate) struct Derived {
 pub(crate) struct DerivedRef<'a> {
     targets: &'a [Target],
     global_inputs: &'a [String],
-    policies: Vec<(u32, &'a PolicyMeta)>,
+    policies: &'a [(TargetId, PolicyMeta)],
     unowned: &'a [String],
 }
 
@@ -350,11 +343,7 @@ impl Model {
         Some(DerivedRef {
             targets: &self.targets,
             global_inputs: &self.global_inputs,
-            policies: self
-                .policies
-                .iter()
-                .map(|(id, meta)| (id.index() as u32, meta))
-                .collect(),
+            policies: &self.policies,
             unowned: &self.unowned,
         })
     }
@@ -367,20 +356,30 @@ impl Model {
         config: &WorkspaceConfig,
         derived: Derived,
     ) -> Result<Model> {
+        let links = Links::read(repo, snapshot)?;
+        let environments = load_environments(repo, snapshot)?;
+        let waivers = load_waivers(repo, snapshot)?;
+        Model::with_derived(config, derived, environments, links, waivers)
+    }
+
+    /// The model of the derived part and what is read beside it, its graph linked.
+    fn with_derived(
+        config: &WorkspaceConfig,
+        derived: Derived,
+        environments: Vec<Environment>,
+        links: Links,
+        waivers: Vec<Waiver>,
+    ) -> Result<Model> {
         let Derived {
             targets,
             global_inputs,
             policies,
             unowned,
         } = derived;
-        let links = Links::read(repo, snapshot)?;
-        let environments = load_environments(repo, snapshot)?;
-        let (graph, by_label) = link(&targets)?;
-        let policies = policies
-            .into_iter()
-            .map(|(i, meta)| (TargetId::from_index(i as usize), meta))
-            .collect();
-        let waivers = load_waivers(repo, snapshot)?;
+        let (graph, by_label) = {
+            let _phase = tracing::info_span!("graph").entered();
+            link(&targets)?
+        };
         Ok(Model {
             config: config.clone(),
             targets,
