@@ -68,17 +68,14 @@ fn a_tampered_fact_cache_is_discarded_not_trusted() {
 /// Which model of the index a run used: `saved` (read from `.strata/cache/index-model.bin`)
 /// or `built`, from its timings.
 fn index_model_of(repo: &Repo, args: &[&str]) -> &'static str {
-    let out = repo
-        .command(args)
-        .env("STRATA_TIMINGS", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let run = common::Run::from(
+        repo.command(args)
+            .env("STRATA_TIMINGS", "1")
+            .output()
+            .unwrap(),
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    run.assert_ok();
+    let stderr = run.stderr;
     if stderr.contains("model (index)") {
         "built"
     } else if stderr.contains("model (saved)") {
