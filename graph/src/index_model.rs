@@ -95,11 +95,6 @@ impl IndexModel {
                 .map_err(std::io::Error::other)
         });
     }
-
-    /// The file the model is saved in.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 /// What identifies the running binary: its version, the versions of what it reads and
