@@ -131,6 +131,10 @@ const DEFAULT_KEYS: &[(&str, &str, &str)] = &[
 /// The placeholders that make a setting differ per stack.
 const PER_STACK: &[&str] = &["{label}", "{label_id}", "{label_dns}"];
 
+/// How long creating an empty pg state waits for the database's creation lock at least
+/// (see [`Backend::create_if_absent`]).
+pub const CREATE_WAIT_SECS: u64 = 10;
+
 /// The directory local state lives under: `$STRATA_STATE_DIR`, else
 /// `$XDG_STATE_HOME/strata`, else `~/.local/state/strata`; then one directory per
 /// workspace (its name and a digest of its path). Outside the checkout, so `git add -A` and
@@ -632,6 +636,12 @@ impl Backend {
     /// whether this succeeded or not: another run may have created it meanwhile (terraform
     /// lets a push replace a state that is still empty, never one that holds anything of
     /// another lineage).
+    ///
+    /// The push waits for the creation lock at least [`CREATE_WAIT_SECS`], whatever
+    /// `lock_timeout_secs` says: other runs' pushes hold it only for a moment, and a push
+    /// that gave up at once would leave its state to terraform, which then holds the
+    /// creation lock through a whole plan (measured: four new stacks applied side by side
+    /// with a lock timeout of 0 s failed now and then on a busy machine).
     pub fn create_if_absent(
         &self,
         tools: &Tools,
@@ -646,7 +656,7 @@ impl Backend {
         strata_fs::write_private(&file, empty_state(&new_lineage()).as_bytes())
             .map_err(|e| Error::write(&file, e))?;
         let path = file.display().to_string();
-        let timeout = format!("-lock-timeout={lock_timeout_secs}s");
+        let timeout = format!("-lock-timeout={}s", lock_timeout_secs.max(CREATE_WAIT_SECS));
         let out = self.in_reader(tools, reader, &["state", "push", &timeout, &path]);
         let _ = std::fs::remove_file(&file);
         let out = out?;
