@@ -20,9 +20,15 @@ fn assert_each_edit_affects(repo: &Repo, cases: &[(&str, &[&str])]) {
     }
 }
 
-fn stack_and_module() -> Repo {
+/// A repository with a plain WORKSPACE.toml (the default layout), nothing committed.
+fn workspace() -> Repo {
     let repo = Repo::new();
     repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo
+}
+
+fn stack_and_module() -> Repo {
+    let repo = workspace();
     repo.write(
         "stacks/app/main.tf",
         "module \"aaa\" {\n  source = \"../../modules/aaa\"\n}\n",
@@ -173,8 +179,7 @@ fn a_run_from_the_saved_model_keeps_the_rest_of_the_fact_cache() {
 /// text is not kept, and a model without it would pass for complete.
 #[test]
 fn a_model_with_problems_is_not_saved() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write(
         "stacks/app/main.tf",
         "module \"gone\" {\n  source = \"../../modules/gone\"\n}\n",
@@ -225,8 +230,7 @@ fn a_tampered_baseline_is_discarded_not_trusted() {
 
 #[test]
 fn file_reads_through_locals_are_tracked() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write(
         "stacks/app/main.tf",
         r#"locals {
@@ -266,8 +270,7 @@ output "b" {
 
 #[test]
 fn a_read_strata_cannot_resolve_is_warned_about_until_declared() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write(
         "stacks/app/main.tf",
         "variable \"tpl\" {}\n\noutput \"a\" {\n  value = templatefile(var.tpl, {})\n}\n",
@@ -328,8 +331,7 @@ fn a_read_strata_cannot_resolve_is_warned_about_until_declared() {
 fn a_module_at_the_workspace_root_is_an_input_of_its_callers() {
     // The layout of terraform-aws-modules repositories: the module at the top, roots that
     // call it with `source = "../.."`.
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("main.tf", "variable \"name\" {}\n");
     repo.write("templates/user_data.tpl", "#!/bin/sh\n");
     repo.write(
@@ -355,8 +357,7 @@ const CHART: &str = "apiVersion: v2\nname: NAME\nversion: 0.1.0\n";
 
 #[test]
 fn charts_inside_charts_and_charts_deployed_by_stacks_are_followed() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     // A vendored subchart, rendered into its parent without a file:// declaration.
     repo.write("charts/parent/Chart.yaml", &CHART.replace("NAME", "parent"));
     repo.write(
@@ -541,8 +542,7 @@ fn a_missing_terraform_cli_config_is_an_error() {
 
 #[test]
 fn one_broken_target_does_not_blind_the_repository() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("modules/vpc/main.tf", "variable \"cidr\" {}\n");
     repo.write(
         "stacks/network/main.tf",
@@ -631,8 +631,7 @@ fn one_broken_target_does_not_blind_the_repository() {
 
 #[test]
 fn a_base_that_cannot_be_modelled_at_all_affects_everything() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("stacks/a/main.tf", "variable \"x\" {}\n");
     repo.write("stacks/b/main.tf", "variable \"y\" {}\n");
     repo.write("stacks/a/stack.toml", "deps = [\"stacks/b\"]\n");
@@ -702,8 +701,7 @@ fn symlinked_files_are_inputs_by_what_they_point_to() {
 #[cfg(unix)]
 #[test]
 fn module_sources_resolve_through_linked_directories() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("modules/vpc/main.tf", "variable \"cidr\" {}\n");
     repo.write(
         "stacks/app/main.tf",
@@ -722,8 +720,7 @@ fn module_sources_resolve_through_linked_directories() {
 #[test]
 fn a_path_that_is_not_utf8_is_reported_never_lost() {
     use std::os::unix::ffi::OsStrExt;
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("stacks/ok/main.tf", "variable \"x\" {}\n");
     let dir = repo
         .path()
@@ -786,8 +783,7 @@ fn a_chart_handed_to_a_wrapper_module_is_read_by_the_stack() {
 /// chart affects it. A choice with no path in it (`var.chart`) gives no edge and no warning.
 #[test]
 fn a_chart_chosen_among_written_paths_depends_on_each() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     for chart in ["web", "web-canary", "api", "worker"] {
         repo.write(
             &format!("charts/{chart}/Chart.yaml"),
@@ -908,8 +904,7 @@ output "fallback" {
 /// it is followed from the stack, and from each stack calling a module that has it.
 #[test]
 fn bare_relative_paths_among_the_candidates_of_a_choice_are_inputs() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write(
         "stacks/direct/main.tf",
         r#"variable "t" {
@@ -976,8 +971,7 @@ output "ud" {
 /// native syntax.
 #[test]
 fn a_choice_among_paths_written_in_terraform_json_is_followed() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write(
         "stacks/json/main.tf.json",
         r#"{
@@ -1004,8 +998,7 @@ fn a_choice_among_paths_written_in_terraform_json_is_followed() {
 /// as `path.root` does.
 #[test]
 fn abspath_of_path_root_in_a_module_is_read_from_the_calling_stack() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write(
         "stacks/app/main.tf",
         "module \"m\" {\n  source = \"../../modules/ab\"\n}\n",
@@ -1058,8 +1051,7 @@ fn an_ignored_file_named_inside_a_choice_is_an_input() {
 /// is given: a default that may be a path is followed.
 #[test]
 fn a_variable_whose_default_is_a_path_is_followed_where_it_is_read() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("charts/web/Chart.yaml", &CHART.replace("NAME", "web"));
     repo.write("charts/web/values.yaml", "replicas: 1\n");
     repo.write("shared/policy.json", "{}\n");
@@ -1099,8 +1091,7 @@ resource "helm_release" "web" {
 /// each path it may hold is an input.
 #[test]
 fn a_local_holding_a_conditional_or_an_inline_map_element_is_followed() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     let choices = [
         (
             "cond-bare",
@@ -1136,8 +1127,7 @@ fn a_local_holding_a_conditional_or_an_inline_map_element_is_followed() {
 
 #[test]
 fn a_local_that_is_an_element_of_a_map_of_paths_is_followed() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write(
         "modules/ud/main.tf",
         r#"variable "ami_type" {
@@ -1169,8 +1159,7 @@ output "user_data" {
 /// variable's default: a default that may be a path is followed through the local.
 #[test]
 fn a_variable_default_read_through_a_local_is_followed() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("shared/policy.json", "{}\n");
     repo.write("shared/conf/a.yaml", "a: 1\n");
     repo.write(
@@ -1214,8 +1203,7 @@ output "conf" {
 /// nothing give nothing.
 #[test]
 fn a_path_handed_to_a_module_is_an_input_of_the_caller() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("shared/templates/user-data.tpl", "#!/bin/sh\n");
     repo.write("shared/policies/a.json", "{}\n");
     repo.write("shared/policies/b.json", "{}\n");
@@ -1272,8 +1260,7 @@ module "lambda" {
 /// var.chart` gives.
 #[test]
 fn a_chart_named_through_a_local_holding_a_variable_is_followed() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("charts/web/Chart.yaml", &CHART.replace("NAME", "web"));
     repo.write("charts/web/values.yaml", "replicas: 1\n");
     repo.write("charts/api/Chart.yaml", &CHART.replace("NAME", "api"));
@@ -1301,8 +1288,7 @@ fn a_chart_named_through_a_local_holding_a_variable_is_followed() {
 /// that is the workspace's root (every file is then an input).
 #[test]
 fn paths_handed_to_a_module_below_a_variable_inside_a_function_or_at_the_root() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("shared/conf/app.yaml", "a: 1\n");
     repo.write("shared/abs.json", "{}\n");
     repo.write("shared/list.json", "{}\n");
@@ -1341,8 +1327,7 @@ fn paths_handed_to_a_module_below_a_variable_inside_a_function_or_at_the_root() 
 /// brings in what it points to, as a target's own links do; a loop of links ends.
 #[test]
 fn a_link_inside_a_directory_read_as_a_whole_is_followed() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("shared/real/a.json", "{}\n");
     repo.write("vendor/lib/x.py", "x = 1\n");
     repo.write("shared/conf/plain.json", "{}\n");
@@ -1378,8 +1363,7 @@ fn a_link_inside_a_directory_read_as_a_whole_is_followed() {
 /// module's directory: the file the local names from there is an input.
 #[test]
 fn a_local_that_climbs_out_of_the_directory_it_is_appended_to_is_followed() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("shared/a.tpl", "a\n");
     repo.write("shared/conf/b.yaml", "b: 1\n");
     repo.write(
@@ -1403,8 +1387,7 @@ fn a_local_that_climbs_out_of_the_directory_it_is_appended_to_is_followed() {
 /// a local).
 #[test]
 fn a_variable_that_climbs_out_of_the_directory_it_is_appended_to_is_followed() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("shared/a.tpl", "a\n");
     repo.write(
         "stacks/app/main.tf",
@@ -1419,8 +1402,7 @@ fn a_variable_that_climbs_out_of_the_directory_it_is_appended_to_is_followed() {
 /// function, handed to a module or held by a local is read as the template it stands for.
 #[test]
 fn a_path_built_by_format_is_followed() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("shared/b.tpl", "b\n");
     repo.write("shared/c.tpl", "c\n");
     repo.write("shared/conf/d.json", "{}\n");
@@ -1457,8 +1439,7 @@ fn a_path_built_by_format_is_followed() {
 /// as `each.value`: each path it iterates over is handed to the module.
 #[test]
 fn paths_handed_to_a_module_through_for_each_are_followed() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write("shared/d.tpl", "d\n");
     repo.write("shared/g.tpl", "g\n");
     repo.write(
@@ -1496,8 +1477,7 @@ fn paths_handed_to_a_module_through_for_each_are_followed() {
 /// directory is a dependency.
 #[test]
 fn a_chart_variable_with_a_plain_name_depends_on_the_charts_beside_the_stack() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write(
         "stacks/web/nginx/Chart.yaml",
         &CHART.replace("NAME", "nginx"),
@@ -1526,8 +1506,7 @@ fn a_chart_variable_with_a_plain_name_depends_on_the_charts_beside_the_stack() {
 /// the stack is a dependency of the stack, whatever module deploys it.
 #[test]
 fn a_plain_chart_name_in_a_module_is_looked_up_below_the_calling_stack() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write(
         "stacks/app/main.tf",
         "module \"web\" {\n  source = \"../../modules/helm-app\"\n}\n",
@@ -1555,8 +1534,7 @@ fn a_plain_chart_name_in_a_module_is_looked_up_below_the_calling_stack() {
 /// a value that may be given is followed as a candidate, see `candidate_paths`).
 #[test]
 fn a_path_a_variable_file_gives_is_followed() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write(
         "environments/dev/env.toml",
         "[state]\nbackend = \"local\"\n",
@@ -1630,8 +1608,7 @@ fn a_path_a_variable_file_gives_is_followed() {
 /// as relative paths become facts, so no other value reaches a file strata writes.
 #[test]
 fn only_the_paths_of_a_variable_file_reach_strata_files() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write(
         "environments/dev/env.toml",
         "[state]\nbackend = \"local\"\n",
@@ -1742,8 +1719,7 @@ fn a_value_a_variable_file_gives_without_dot_slash_is_followed_below_the_stack()
 /// exits 2, and `affected` says the stack cannot be modelled and counts it.
 #[test]
 fn a_malformed_variable_file_is_an_error_naming_its_line() {
-    let repo = Repo::new();
-    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let repo = workspace();
     repo.write(
         "environments/dev/env.toml",
         "[state]\nbackend = \"local\"\n",

@@ -109,6 +109,14 @@ impl PathBase {
             PathBase::Root
         }
     }
+
+    /// The local `var.<name>` this base is, when it is a variable (see [`VAR_PREFIX`]).
+    pub(crate) fn variable(&self) -> Option<&str> {
+        match self {
+            PathBase::Local(n) if n.starts_with(VAR_PREFIX) => Some(n),
+            _ => None,
+        }
+    }
 }
 
 /// A statically resolvable call to `file`, `templatefile`, `fileset`, `filebase64`, ...

@@ -166,8 +166,9 @@ fn candidate_paths(
 /// (see `Builder::charts_below`).
 fn chart_by_plain_name(r: &FileRef, locals: &[PathLocal]) -> bool {
     r.candidate
-        && matches!(&r.base, PathBase::Local(n)
-            if n.starts_with(VAR_PREFIX) && !locals.iter().any(|l| &l.name == n))
+        && r.base
+            .variable()
+            .is_some_and(|n| !locals.iter().any(|l| l.name == n))
 }
 
 /// Whether the root module's files read a variable as a path: a file read, a chart or a path
@@ -426,8 +427,7 @@ impl Builder<'_> {
                     // plain name (a default `"nginx"`, or a value given at run time), which
                     // helm loads from a directory of that name in the working directory when
                     // one is there.
-                    let plain_name = paths.is_empty()
-                        && matches!(&r.base, PathBase::Local(n) if n.starts_with(VAR_PREFIX));
+                    let plain_name = paths.is_empty() && r.base.variable().is_some();
                     self.chart_candidates(me, &root_dir, paths, plain_name, &location, target);
                     continue;
                 }
