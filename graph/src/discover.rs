@@ -74,6 +74,21 @@ pub fn is_terraform_file(path: &str) -> bool {
     path.ends_with(".tf") || path.ends_with(".tf.json")
 }
 
+/// How Terraform variable files end: `*.tfvars` and `*.tfvars.json`.
+pub const VAR_FILE_SUFFIXES: &[&str] = &[".tfvars", ".tfvars.json"];
+
+/// A Terraform variable file (see [`VAR_FILE_SUFFIXES`]).
+pub fn is_var_file(path: &str) -> bool {
+    VAR_FILE_SUFFIXES.iter().any(|s| path.ends_with(s))
+}
+
+/// A variable file terraform loads by itself from a root module's directory, by its name:
+/// `terraform.tfvars`, `*.auto.tfvars`, and their `.json` forms.
+pub fn is_auto_var_file(name: &str) -> bool {
+    let name = name.strip_suffix(".json").unwrap_or(name);
+    name == "terraform.tfvars" || name.ends_with(".auto.tfvars")
+}
+
 /// The label of the workspace root when it is a target.
 pub const ROOT_LABEL: &str = ".";
 

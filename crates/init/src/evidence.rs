@@ -108,17 +108,7 @@ fn is_terramate_file(name: &str) -> bool {
     name.ends_with(".tm.hcl") || name.ends_with(".tm")
 }
 
-/// Variable files: `*.tfvars` and `*.tfvars.json`.
-pub fn is_var_file(name: &str) -> bool {
-    name.ends_with(".tfvars") || name.ends_with(".tfvars.json")
-}
-
-fn is_auto_var_file(name: &str) -> bool {
-    name == "terraform.tfvars"
-        || name == "terraform.tfvars.json"
-        || name.ends_with(".auto.tfvars")
-        || name.ends_with(".auto.tfvars.json")
-}
+pub use strata_graph::discover::{is_auto_var_file, is_var_file};
 
 /// Reads the snapshot's Terraform, Terramate and marker files.
 pub fn collect(repo: &Repo, snapshot: &Snapshot) -> Result<Evidence> {

@@ -463,12 +463,9 @@ impl<'a> Owned<'a> {
     }
 }
 
-/// A variable file terraform loads by itself from the stack `label`'s directory
-/// (`terraform.tfvars`, `*.auto.tfvars`, and their `.json` forms).
-fn is_auto_var_file(path: &str, label: &str) -> bool {
-    let name = file_name(path);
-    let name = name.strip_suffix(".json").unwrap_or(name);
-    (name == "terraform.tfvars" || name.ends_with(".auto.tfvars"))
+/// A variable file terraform loads by itself from the stack `label`'s directory.
+fn is_own_auto_var_file(path: &str, label: &str) -> bool {
+    crate::discover::is_auto_var_file(file_name(path))
         && parent_dir(path) == crate::discover::label_dir(label)
 }
 
@@ -477,11 +474,6 @@ fn is_auto_var_file(path: &str, label: &str) -> bool {
 struct Read<'p> {
     parsed: HashMap<&'p str, std::sync::Arc<Facts>>,
     problems: HashMap<usize, Vec<Problem>>,
-}
-
-/// A variable file the runner passes with `-var-file`: `*.tfvars` or `*.tfvars.json`.
-fn is_var_file(path: &str) -> bool {
-    path.ends_with(".tfvars") || path.ends_with(".tfvars.json")
 }
 
 /// The variable files under `environments/` terraform is given for a stack (see the
@@ -499,7 +491,10 @@ impl<'p> VarFiles<'p> {
         let mut files = VarFiles::default();
         for (path, below) in snapshot.files_below("environments") {
             // `environments/<env>/<rest>`
-            let Some((_, rest)) = below.split_once('/').filter(|_| is_var_file(path)) else {
+            let Some((_, rest)) = below
+                .split_once('/')
+                .filter(|_| crate::discover::is_var_file(path))
+            else {
                 continue;
             };
             let owner = crate::discover::self_and_ancestors(parent_dir(rest))
@@ -639,7 +634,7 @@ fn build_targets(
                         let own = target
                             .files
                             .iter()
-                            .filter(|f| is_auto_var_file(f, &t.label))
+                            .filter(|f| is_own_auto_var_file(f, &t.label))
                             .filter_map(|f| snapshot.files.get_key_value(f.as_str()))
                             .map(|(p, _)| p.as_str());
                         let env = var_files.get_or_init(|| VarFiles::find(snapshot, found));

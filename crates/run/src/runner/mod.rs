@@ -108,7 +108,7 @@ impl Runner<'_> {
                 &self.tools,
                 &sb,
                 &prepared.state,
-                &env_paths(&[".tfvars", ".tfvars.json"]),
+                &env_paths(strata_graph::discover::VAR_FILE_SUFFIXES),
                 &prepared.inputs,
                 match self.mode {
                     Mode::Apply => terraform::PlanFor::Apply,
