@@ -1759,3 +1759,26 @@ fn a_malformed_variable_file_is_an_error_naming_its_line() {
         vec!["stacks/app"]
     );
 }
+
+/// The same for a variable file in JSON syntax: the file and the line of the fault.
+#[test]
+fn a_malformed_json_variable_file_is_an_error_naming_its_line() {
+    let repo = workspace();
+    repo.write(
+        "stacks/app/main.tf",
+        "variable \"policy_file\" {}\n\noutput \"p\" {\n  value = file(var.policy_file)\n}\n",
+    );
+    repo.write(
+        "stacks/app/terraform.tfvars.json",
+        "{\n  \"region\": \"eu-west-1\",\n  policy_file: \"x\"\n}\n",
+    );
+    repo.commit("a broken variable file");
+    let list = repo.strata(&["list"]);
+    assert_eq!(list.code, 2, "{}", list.stderr);
+    assert!(
+        list.stderr.contains("stacks/app/terraform.tfvars.json:3"),
+        "{}",
+        list.stderr
+    );
+    assert!(list.stderr.contains("hint:"), "{}", list.stderr);
+}
