@@ -52,12 +52,41 @@ impl StateSetup {
 
 fn run(tools: &Tools, sb: &Sandbox, state: Option<&StateSetup>, args: &[&str]) -> Result<Output> {
     let bin = terraform(tools)?;
-    let mut cmd = tools.command(bin);
-    cmd.args(args).env("TF_DATA_DIR", &sb.data);
-    for (k, v) in state.map(|s| s.env.as_slice()).unwrap_or_default() {
-        cmd.env(k, v);
+    let attempt = || {
+        let mut cmd = tools.command(bin);
+        cmd.args(args).env("TF_DATA_DIR", &sb.data);
+        for (k, v) in state.map(|s| s.env.as_slice()).unwrap_or_default() {
+            cmd.env(k, v);
+        }
+        process::run(cmd, &sb.dir).map_err(|e| Error::io(bin, e))
+    };
+    let started = std::time::Instant::now();
+    loop {
+        let out = attempt()?;
+        if out.success
+            || out.interrupted
+            || !met_the_creation_lock(&out)
+            || started.elapsed() >= CREATION_LOCK_WAIT
+        {
+            return Ok(out);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
     }
-    process::run(cmd, &sb.dir).map_err(|e| Error::io(bin, e))
+}
+
+/// How long a terraform command that met the pg backend's creation lock is tried again.
+const CREATION_LOCK_WAIT: std::time::Duration =
+    std::time::Duration::from_secs(crate::state::CREATE_WAIT_SECS);
+
+/// Whether terraform gave up on the pg backend's database-wide creation lock (advisory key
+/// -1). terraform 1.0's pg backend takes it, for a moment, whenever it locks any state, and
+/// fails at once when another session holds it, whatever `-lock-timeout` says about the
+/// state's own lock: other runs' locking and strata's creation of empty states hold it
+/// only for a moment, so such a failure is tried again (for up to
+/// [`crate::state::CREATE_WAIT_SECS`]). It happens before terraform does anything.
+fn met_the_creation_lock(out: &Output) -> bool {
+    let text = String::from_utf8_lossy(&out.combined()).to_lowercase();
+    text.contains("locked for workspace creation")
 }
 
 /// `fmt -check`: lists unformatted files.
@@ -586,6 +615,29 @@ pub fn apply(tools: &Tools, sb: &Sandbox, state: &StateSetup) -> Result<Step> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_creation_lock_is_tried_again() {
+        let failed = |stderr: &str| Output {
+            success: false,
+            code: Some(1),
+            stdout: Vec::new(),
+            stderr: stderr.as_bytes().to_vec(),
+            duration: std::time::Duration::ZERO,
+            interrupted: false,
+        };
+        // terraform 1.0.3's two messages: a state with a row, and one without.
+        assert!(met_the_creation_lock(&failed(
+            "Error: Error acquiring the state lock\n\nError message: Cannot lock workspace; already locked for workspace creation:\ndefault\n"
+        )));
+        assert!(met_the_creation_lock(&failed(
+            "Error message: Already locked for workspace creation: default\n"
+        )));
+        // The state's own lock, held by another run: that is lock_timeout's business.
+        assert!(!met_the_creation_lock(&failed(
+            "Error message: Workspace is already locked: default\n"
+        )));
+    }
 
     const LOCK: &str = r#"# This file is maintained automatically by "terraform init".
 provider "registry.terraform.io/hashicorp/null" {
