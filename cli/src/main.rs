@@ -122,6 +122,7 @@ fn usage_exit_code(err: &clap::Error, args: impl Iterator<Item = String>) -> u8 
 }
 
 fn main() -> ExitCode {
+    strata_daemon::return_large_blocks();
     trace::init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

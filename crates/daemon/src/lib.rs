@@ -21,7 +21,7 @@
 pub mod client;
 mod lock;
 mod memory;
-pub use memory::Memory;
+pub use memory::{return_large_blocks, Memory};
 mod server;
 #[cfg(target_os = "linux")]
 mod tree;
