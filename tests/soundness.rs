@@ -1382,6 +1382,69 @@ fn a_local_that_climbs_out_of_the_directory_it_is_appended_to_is_followed() {
     );
 }
 
+/// A path whose computed part after the directory is an element of a local or a variable
+/// (`${local.files[count.index]}`, `${var.files[0]}`, `${lookup(local.m, "k")}`), a `for`
+/// expression's name or `each.value` of a `for_each` over a local, or a `format` argument,
+/// may climb out of that directory: each relative path a local or a variable's default of
+/// the module holds is an input, in a file function and handed to a module alike. Each was
+/// a silent miss (no input, nothing "not tracked").
+#[test]
+fn an_element_of_a_local_appended_to_a_directory_is_followed() {
+    let repo = workspace();
+    let stacks: &[(&str, &str)] = &[
+        (
+            "count",
+            "locals {\n  files = [\"../../shared/count/x.tpl\"]\n}\n\noutput \"a\" {\n  count = 1\n  value = file(\"${path.module}/${local.files[count.index]}\")\n}\n",
+        ),
+        (
+            "for",
+            "locals {\n  cfg = {\n    files = [\"../../shared/for/x.tpl\"]\n  }\n}\n\noutput \"a\" {\n  value = [for f in local.cfg.files : file(\"${path.module}/${f}\")]\n}\n",
+        ),
+        (
+            "index",
+            "variable \"files\" {\n  default = [\"../../shared/index/x.tpl\"]\n}\n\noutput \"a\" {\n  value = file(\"${path.module}/${var.files[0]}\")\n}\n",
+        ),
+        (
+            "lookup",
+            "locals {\n  m = { a = \"../../shared/lookup/x.tpl\" }\n}\n\noutput \"a\" {\n  value = file(\"${path.module}/${lookup(local.m, \"a\")}\")\n}\n",
+        ),
+        (
+            "each",
+            "locals {\n  m = { a = \"../../shared/each/x.tpl\" }\n}\n\nresource \"local_file\" \"a\" {\n  for_each = local.m\n  content  = file(\"${path.module}/${each.value}\")\n  filename = \"out\"\n}\n",
+        ),
+        (
+            "format",
+            "locals {\n  dir = \"../../shared/format\"\n}\n\noutput \"a\" {\n  value = file(format(\"%s/%s/x.tpl\", path.module, local.dir))\n}\n",
+        ),
+        (
+            "handed",
+            "locals {\n  files = [\"../../shared/handed/x.tpl\"]\n}\n\nmodule \"m\" {\n  source = \"../../modules/m\"\n  tpl    = \"${path.module}/${local.files[0]}\"\n}\n",
+        ),
+    ];
+    for (name, text) in stacks {
+        repo.write(&format!("stacks/{name}/main.tf"), text);
+        repo.write(&format!("shared/{name}/x.tpl"), "x\n");
+    }
+    repo.write(
+        "modules/m/main.tf",
+        "variable \"tpl\" {}\n\noutput \"a\" {\n  value = file(var.tpl)\n}\n",
+    );
+    repo.commit("initial");
+    let cases: Vec<(String, Vec<String>)> = stacks
+        .iter()
+        .map(|(name, _)| {
+            (
+                format!("shared/{name}/x.tpl"),
+                vec![format!("stacks/{name}")],
+            )
+        })
+        .collect();
+    for (file, expected) in &cases {
+        let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+        assert_each_edit_affects(&repo, &[(file.as_str(), expected.as_slice())]);
+    }
+}
+
 /// `file("${path.module}/${var.p}")` with a default `"../../shared/a.tpl"` reads outside the
 /// module's directory: the file the default names from there is an input (as it is through
 /// a local).

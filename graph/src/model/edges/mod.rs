@@ -9,7 +9,7 @@ use crate::discover::{is_terraform_file, label_dir, parent_dir, Found, Kind, Own
 use crate::error::{Error, Location, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
-use crate::hcl::{FileRef, ModuleCall, PathBase, PathLocal, VAR_PREFIX};
+use crate::hcl::{is_relative_path, FileRef, ModuleCall, PathBase, PathLocal, VAR_PREFIX};
 use crate::manifest::TargetManifest;
 use crate::snapshot::Snapshot;
 use charts::chart_by_plain_name;
@@ -496,9 +496,15 @@ impl Builder<'_> {
                     // workspace (a file terraform writes, a path outside it) gives nothing:
                     // the module decides what it does with it.
                     let more = r.dynamic_tail && !r.path.ends_with('/');
+                    // A computed part right after a directory (`"${path.module}/${…}"`)
+                    // may climb out of it, as in a file function.
+                    let after_dir = r.dynamic_tail && (r.path.is_empty() || r.path.ends_with('/'));
                     for p in candidate_paths(&r.base, &r.path, &dir, &root_dir, module_locals) {
                         if let Ok(p) = self.through_links(&p, "module argument", &location) {
                             self.may_read(me, &p, more, target);
+                            if after_dir {
+                                self.any_local_inputs(me, &p, module_locals, target);
+                            }
                         }
                     }
                     continue;
@@ -567,8 +573,18 @@ impl Builder<'_> {
                     }
                     // A local the computed part starts with may climb out of that
                     // directory (`"${path.module}/${local.rel}"`, `rel = "../x.tpl"`).
-                    if let Some(name) = r.tail_local.as_deref().filter(|_| below == resolved) {
-                        self.tail_local_inputs(me, &resolved, name, module_locals, target);
+                    // Any other computed part right after the directory (an element
+                    // `${local.files[count.index]}`, `${each.value}` of a `for_each` over a
+                    // local, a `for` expression's `${f}`, `${lookup(local.m, k)}`) may
+                    // hold any relative path a local or a variable's default of the
+                    // module holds.
+                    if below == resolved {
+                        match r.tail_local.as_deref() {
+                            Some(name) => {
+                                self.tail_local_inputs(me, &resolved, name, module_locals, target)
+                            }
+                            None => self.any_local_inputs(me, &resolved, module_locals, target),
+                        }
                     }
                 } else if r.function == "fileset" {
                     let pattern = r.pattern.as_deref().unwrap_or("");
@@ -614,9 +630,7 @@ impl Builder<'_> {
         fn relative<'l>(name: &str, locals: &'l [PathLocal], depth: usize, out: &mut Vec<&'l str>) {
             for l in locals.iter().filter(|l| l.name == name) {
                 match &l.base {
-                    PathBase::Root if l.path.starts_with("./") || l.path.starts_with("../") => {
-                        out.push(&l.path)
-                    }
+                    PathBase::Root if is_relative_path(&l.path) => out.push(&l.path),
                     PathBase::Local(other) if l.path.is_empty() && depth < LOCAL_CHAIN_LIMIT => {
                         relative(other, locals, depth + 1, out)
                     }
@@ -630,6 +644,21 @@ impl Builder<'_> {
             if let Some(p) = join_normalized(dir, path) {
                 // The local may be followed by more of the path.
                 self.may_read(me, &p, true, target);
+            }
+        }
+    }
+
+    /// What a path read as `"<dir>/${…}"` may read when its computed part is not a local
+    /// on its own: the files or directories each relative path (`./`, `../`) held by any
+    /// local or variable default of the module names from `dir` (see
+    /// [`Self::tail_local_inputs`]). An over-approximation: which element the expression
+    /// picks is not known.
+    fn any_local_inputs(&self, me: usize, dir: &str, locals: &[PathLocal], target: &mut Target) {
+        for l in locals {
+            if matches!(l.base, PathBase::Root) && is_relative_path(&l.path) {
+                if let Some(p) = join_normalized(dir, &l.path) {
+                    self.may_read(me, &p, true, target);
+                }
             }
         }
     }
