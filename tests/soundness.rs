@@ -1382,6 +1382,60 @@ fn a_local_that_climbs_out_of_the_directory_it_is_appended_to_is_followed() {
     );
 }
 
+/// A path in an argument of a resource or a data source is read by its provider: the
+/// source of an `archive_file` (a Lambda's code kept beside the stacks), a `local_file`, a
+/// script an `external` data source runs, an object uploaded from the workspace, what a
+/// `provisioner "file"` copies. Each was a silent miss. A path that names nothing in the
+/// workspace (the archive terraform writes) gives nothing.
+#[test]
+fn paths_in_resource_and_data_arguments_are_inputs() {
+    let repo = workspace();
+    let stacks: &[(&str, &str)] = &[
+        (
+            "archive",
+            "data \"archive_file\" \"fn\" {\n  type        = \"zip\"\n  source_dir  = \"${path.module}/../../src/archive\"\n  output_path = \"${path.module}/build/fn.zip\"\n}\n",
+        ),
+        (
+            "local",
+            "data \"local_file\" \"cfg\" {\n  filename = \"${path.module}/../../src/local/cfg.json\"\n}\n",
+        ),
+        (
+            "external",
+            "data \"external\" \"x\" {\n  program = [\"python3\", \"${path.module}/../../src/external/run.py\"]\n}\n",
+        ),
+        (
+            "object",
+            "resource \"aws_s3_object\" \"o\" {\n  bucket = \"b\"\n  key    = \"k\"\n  source = \"../../src/object/index.html\"\n}\n",
+        ),
+        (
+            "provisioner",
+            "resource \"null_resource\" \"n\" {\n  provisioner \"file\" {\n    source      = \"${path.module}/../../src/provisioner\"\n    destination = \"/etc/app\"\n  }\n}\n",
+        ),
+    ];
+    for (name, text) in stacks {
+        repo.write(&format!("stacks/{name}/main.tf"), text);
+    }
+    repo.write(
+        "src/archive/handler.py",
+        "def handler(e, c):\n    return 1\n",
+    );
+    repo.write("src/local/cfg.json", "{}\n");
+    repo.write("src/external/run.py", "print('{}')\n");
+    repo.write("src/object/index.html", "<p>hi</p>\n");
+    repo.write("src/provisioner/app.conf", "a = 1\n");
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("src/archive/handler.py", &["stacks/archive"]),
+            ("src/local/cfg.json", &["stacks/local"]),
+            ("src/external/run.py", &["stacks/external"]),
+            ("src/object/index.html", &["stacks/object"]),
+            ("src/provisioner/app.conf", &["stacks/provisioner"]),
+        ],
+    );
+}
+
 /// A path whose computed part after the directory is an element of a local or a variable
 /// (`${local.files[count.index]}`, `${var.files[0]}`, `${lookup(local.m, "k")}`), a `for`
 /// expression's name or `each.value` of a `for_each` over a local, or a `format` argument,

@@ -57,6 +57,14 @@ impl FileRef {
     pub fn is_module_argument(&self) -> bool {
         self.function == MODULE_ARGUMENT
     }
+
+    /// Whether this is a path handed to something that may read it, a module or a
+    /// provider ([`RESOURCE_ARGUMENT`]), rather than read by a file function: a file
+    /// there is an input, a directory there gives every file below it, nothing there
+    /// gives nothing.
+    pub fn is_path_argument(&self) -> bool {
+        self.is_module_argument() || self.function == RESOURCE_ARGUMENT
+    }
 }
 
 /// `locals { name = "${path.module}/../shared" }`
@@ -297,6 +305,11 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
                     .chart_refs
                     .extend(chart_refs_of(&attr.value, line_of(text, offset)));
             }
+            resource_args(&block.body, text, true, 0, facts);
+            continue;
+        }
+        if matches!(block.ident.as_str(), "resource" | "data") {
+            resource_args(&block.body, text, false, 0, facts);
             continue;
         }
         if block.ident.as_str() != "module" {

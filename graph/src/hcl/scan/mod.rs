@@ -81,6 +81,10 @@ enum Body {
     HelmRelease,
     /// A top-level `variable` block: its `default` may be a path (`hcl::variable_default`).
     Variable,
+    /// Another top-level `resource` block, a `data` block, or a block nested in one of
+    /// them or in a `helm_release`: its arguments may hand the provider a path
+    /// (`hcl::resource_args`).
+    Resource,
     Other,
 }
 
@@ -403,6 +407,9 @@ impl<'a> Scanner<'a> {
             (Body::Top, "locals") => Body::Locals,
             (Body::Top, "resource") if self.is_helm_release(first_label)? => Body::HelmRelease,
             (Body::Top, "variable") => Body::Variable,
+            (Body::Top, "resource" | "data") | (Body::Resource | Body::HelmRelease, _) => {
+                Body::Resource
+            }
             _ => Body::Other,
         };
         self.block_body(inner, first_label)
@@ -546,41 +553,65 @@ impl<'a> Scanner<'a> {
                         return Some(());
                     }
                 }
-                // Most arguments are names: a string without escapes that does not start
-                // like a relative path is one, and costs no copy.
-                if let Shape::Str(start, end) = shape {
-                    let raw = &self.text[start..end];
-                    if !raw.contains('\\') && !raw.starts_with("./") && !raw.starts_with("../") {
-                        return Some(());
-                    }
-                }
-                match static_path(self.text, &shape)? {
-                    Some((base, path, dynamic)) => {
-                        // The line is looked up only for a path (most arguments are none).
-                        if let Some(mut r) = crate::hcl::module_arg_path(base, path, dynamic, 0) {
-                            r.line = self.line_at(key.0);
-                            self.facts.file_refs.push(r);
-                        }
-                    }
-                    // Anything else: the path templates and relative literals written in
-                    // it, which only a value naming `path` or holding `./` can hold, or a
-                    // path below a variable (`"${var.dir}/x"`), read with the reference's
-                    // own rules.
-                    None => {
-                        let value = &self.text[value_start..self.pos];
-                        let below_variable = matches!(&shape, Shape::Template(e)
-                            if matches!(e.as_slice(), [Elem::Interpolation(None | Some(Named::Var(_))), Elem::Literal(l), ..]
-                                if l.starts_with('/')))
-                            && value.contains(crate::hcl::VAR_PREFIX);
-                        if below_variable || value.contains("path") || value.contains("./") {
-                            let line = self.line_at(key.0);
-                            let found = crate::hcl::module_arg_paths_of_text(value, line)?;
-                            self.facts.file_refs.extend(found);
-                        }
-                    }
-                }
+                self.path_argument(key, &shape, value_start, false)?;
+            }
+            // Any argument of a resource or a data block (a helm_release's own `chart` is
+            // read above).
+            Body::Resource | Body::HelmRelease => {
+                self.path_argument(key, &shape, value_start, true)?;
             }
             _ => {}
+        }
+        Some(())
+    }
+
+    /// The facts for an argument that may hand a path to a module or (`resource`) a
+    /// provider: `hcl::module_arg_paths` or `hcl::resource_arg_paths`.
+    fn path_argument(
+        &mut self,
+        key: (usize, usize),
+        shape: &Shape,
+        value_start: usize,
+        resource: bool,
+    ) -> Scan<()> {
+        // Most arguments are names: a string without escapes that does not start like a
+        // relative path is one, and costs no copy.
+        if let Shape::Str(start, end) = *shape {
+            let raw = &self.text[start..end];
+            if !raw.contains('\\') && !raw.starts_with("./") && !raw.starts_with("../") {
+                return Some(());
+            }
+        }
+        match static_path(self.text, shape)? {
+            Some((base, path, dynamic)) => {
+                // The line is looked up only for a path (most arguments are none).
+                if let Some(mut r) = crate::hcl::module_arg_path(base, path, dynamic, 0) {
+                    r.line = self.line_at(key.0);
+                    if resource {
+                        r.function = crate::hcl::RESOURCE_ARGUMENT.to_string();
+                    }
+                    self.facts.file_refs.push(r);
+                }
+            }
+            // Anything else: the path templates and relative literals written in it, which
+            // only a value naming `path` or holding `./` can hold, or a path below a
+            // variable (`"${var.dir}/x"`), read with the reference's own rules.
+            None => {
+                let value = &self.text[value_start..self.pos];
+                let below_variable = matches!(shape, Shape::Template(e)
+                    if matches!(e.as_slice(), [Elem::Interpolation(None | Some(Named::Var(_))), Elem::Literal(l), ..]
+                        if l.starts_with('/')))
+                    && value.contains(crate::hcl::VAR_PREFIX);
+                if below_variable || value.contains("path") || value.contains("./") {
+                    let line = self.line_at(key.0);
+                    let found = if resource {
+                        crate::hcl::resource_arg_paths_of_text(value, line)?
+                    } else {
+                        crate::hcl::module_arg_paths_of_text(value, line)?
+                    };
+                    self.facts.file_refs.extend(found);
+                }
+            }
         }
         Some(())
     }

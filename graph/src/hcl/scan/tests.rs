@@ -960,6 +960,61 @@ fn paths_handed_to_a_module_are_module_arguments() {
     assert!(scanned(plain).module_args().next().is_none());
 }
 
+/// The arguments of `resource` and `data` blocks, nested blocks included, hand their paths to
+/// the provider (`source_dir` of an `archive_file`, a script in `external`'s `program`, a
+/// `provisioner "file"`'s `source`), read as the reference reads them; names, and a
+/// `helm_release`'s own `chart` (a chart reference), give none.
+#[test]
+fn resource_arguments_that_are_paths_are_read_as_the_reference_reads_them() {
+    let text = r#"data "archive_file" "lambda" {
+  type        = "zip"
+  source_dir  = "${path.module}/../../src/lambda"
+  output_path = "${path.module}/lambda.zip"
+}
+
+data "external" "x" {
+  program = ["python3", "${path.module}/scripts/x.py"]
+}
+
+resource "aws_s3_object" "o" {
+  bucket = "${local.name}-assets"
+  key    = "a/b.json"
+  source = "./files/b.json"
+  tags   = local.tags
+  provisioner "file" {
+    source      = "${path.root}/conf"
+    destination = "/etc/conf"
+  }
+}
+
+resource "helm_release" "web" {
+  chart  = "../../charts/web"
+  values = ["./values.yaml"]
+}
+"#;
+    let facts = scanned(text);
+    let got: Vec<_> = facts
+        .file_refs
+        .iter()
+        .filter(|r| r.is_path_argument())
+        .map(|r| (r.function.as_str(), r.base.clone(), r.path.as_str(), r.line))
+        .collect();
+    let arg = "resource argument";
+    assert_eq!(
+        got,
+        vec![
+            (arg, PathBase::Module, "/../../src/lambda", 3),
+            (arg, PathBase::Module, "/lambda.zip", 4),
+            (arg, PathBase::Module, "/scripts/x.py", 8),
+            (arg, PathBase::Root, "./files/b.json", 14),
+            (arg, PathBase::Root, "/conf", 17),
+            (arg, PathBase::Root, "./values.yaml", 24),
+        ]
+    );
+    assert!(facts.module_args().next().is_none());
+    assert_eq!(facts.chart_refs.len(), 1);
+}
+
 /// A module argument that is a path below a variable's default, or that writes paths inside
 /// functions (`concat`, `abspath`, `jsonencode`), is read with the reference's rules; a
 /// template led by a variable that is no path (`"${var.prefix}-app"`) gives nothing.

@@ -489,7 +489,7 @@ impl Builder<'_> {
                     continue;
                 }
                 let location = Location::at(file.clone(), r.line);
-                if r.is_module_argument() {
+                if r.is_path_argument() {
                     // What a path handed to a module makes an input of the caller (see
                     // `HclFacts::module_args`): for each place it may name, through locals,
                     // what a read there may bring in. A path that names nothing in the
@@ -500,7 +500,7 @@ impl Builder<'_> {
                     // may climb out of it, as in a file function.
                     let after_dir = r.dynamic_tail && (r.path.is_empty() || r.path.ends_with('/'));
                     for p in candidate_paths(&r.base, &r.path, &dir, &root_dir, module_locals) {
-                        if let Ok(p) = self.through_links(&p, "module argument", &location) {
+                        if let Ok(p) = self.through_links(&p, &r.function, &location) {
                             self.may_read(me, &p, more, target);
                             if after_dir {
                                 self.any_local_inputs(me, &p, module_locals, target);
