@@ -2,12 +2,16 @@
 //! candidates and plain names) and a chart target's own dependencies (declared `file://`
 //! dependencies and vendored subcharts).
 
-use super::{join_normalized, Builder};
+use super::{
+    candidate_paths, join_normalized, outside_workspace, resolve_path, written_as_path, Builder,
+    Resolved, Site,
+};
 use crate::chart::{CHART_FILE, REQUIREMENTS_FILE};
+use crate::discover::parent_dir;
 use crate::discover::{in_dir, label_dir, Kind};
 use crate::error::{Error, Location};
 use crate::facts::Facts;
-use crate::hcl::{FileRef, PathLocal};
+use crate::hcl::{FileRef, HclFacts, PathLocal};
 use crate::model::{DepKind, Dependency, Target};
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
@@ -23,6 +27,87 @@ pub(super) fn chart_by_plain_name(r: &FileRef, locals: &[PathLocal]) -> bool {
 }
 
 impl Builder<'_> {
+    /// The edges and inputs the `chart` of each `helm_release` (or helm-release wrapper
+    /// module) of one file's `facts` gives the target, read at `at` (see [`Site`]): a chart
+    /// target is a dependency, a packaged chart or a directory that is no chart gives
+    /// inputs, a chart path that leads nowhere is a problem.
+    pub(super) fn chart_reads(&self, at: &Site, facts: &HclFacts, target: &mut Target) {
+        for r in &facts.chart_refs {
+            // A plain name names a directory of the working directory, the calling
+            // stack's: its pass through the module looks there too.
+            let plain_for_caller = at.roots_only && chart_by_plain_name(r, at.locals);
+            if !(at.mine(&r.base) || plain_for_caller) {
+                continue;
+            }
+            let location = Location::at(at.file, r.line);
+            if r.candidate {
+                let paths = candidate_paths(&r.base, &r.path, at.dir, at.root_dir, at.locals);
+                // `chart = var.chart` with no path among what the variable may hold: a
+                // plain name (a default `"nginx"`, or a value given at run time), which
+                // helm loads from a directory of that name in the working directory when
+                // one is there.
+                let plain_name = paths.is_empty() && r.base.variable().is_some();
+                self.chart_candidates(at.me, at.root_dir, paths, plain_name, &location, target);
+                continue;
+            }
+            match resolve_path(&r.base, &r.path, at.dir, at.root_dir, at.locals) {
+                Resolved::Unknown => {
+                    // Through a local that holds one of several values (a variable's
+                    // default, a choice): each chart it may name.
+                    let paths = candidate_paths(&r.base, &r.path, at.dir, at.root_dir, at.locals);
+                    self.chart_candidates(at.me, at.root_dir, paths, false, &location, target);
+                    target.unresolved.push(location)
+                }
+                Resolved::Outside(path) => {
+                    target.problem(outside_workspace("helm_release chart", &path, location))
+                }
+                Resolved::Path(resolved) => {
+                    let below = if r.dynamic_tail && !r.path.ends_with('/') {
+                        parent_dir(&resolved).to_string()
+                    } else {
+                        resolved
+                    };
+                    let chart = self
+                        .owners
+                        .exact(&below)
+                        .filter(|&o| o != at.me && self.found[o].kind == Kind::Chart);
+                    match chart {
+                        Some(o) if !r.dynamic_tail => target.deps.push(self.chart_dep(o, location)),
+                        // A packaged chart (`x-1.0.tgz`).
+                        _ if self.snapshot.files.contains_key(below.as_str()) => {
+                            if self.owners.of_file(&below) != Some(at.me) {
+                                target.extra_inputs.insert(below);
+                            }
+                        }
+                        // Only a path written as one (`./`, `../`, `path.module`, a local
+                        // holding a path): a plain name where no directory is is a remote
+                        // chart (`"nginx"` with a `repository`, `"bitnami/nginx"`).
+                        _ if !r.dynamic_tail && written_as_path(r) && !self.holds_files(&below) => {
+                            // terraform fails on a chart path where nothing is (a chart
+                            // deleted or moved): the target is broken, as with a
+                            // module source that leads nowhere.
+                            target.problem(Error::Invalid {
+                                message: format!(
+                                    "helm_release chart leads to `{below}`, where there is no chart"
+                                ),
+                                location,
+                                hint:
+                                    "point `chart` at the chart's directory, or restore the chart"
+                                        .into(),
+                            });
+                        }
+                        _ => {
+                            if below.is_empty() || !self.fileset_inputs(at.me, &below, "**", target)
+                            {
+                                target.unresolved.push(location);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The edge to the chart target `o`, written at `origin`.
     pub(super) fn chart_dep(&self, o: usize, origin: Location) -> Dependency {
         Dependency {

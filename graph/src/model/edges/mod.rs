@@ -9,7 +9,9 @@ use crate::discover::{is_terraform_file, label_dir, parent_dir, Found, Kind, Own
 use crate::error::{Error, Location, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
-use crate::hcl::{is_relative_path, FileRef, ModuleCall, PathBase, PathLocal, VAR_PREFIX};
+use crate::hcl::{
+    is_relative_path, FileRef, HclFacts, ModuleCall, PathBase, PathLocal, VAR_PREFIX,
+};
 use crate::manifest::TargetManifest;
 use crate::snapshot::Snapshot;
 use charts::chart_by_plain_name;
@@ -226,6 +228,35 @@ fn outside_workspace(what: &str, path: &str, location: Location) -> Error {
 }
 
 /// What edge inference needs of the snapshot being modelled.
+/// Where the reads of one file are taken: the target `me`, the file and its directory,
+/// the working directory terraform runs in (`root_dir`, the stack's), the path-valued
+/// locals of the file's module, and which of its reads this pass handles.
+pub(super) struct Site<'s> {
+    me: usize,
+    file: &'s str,
+    dir: &'s str,
+    root_dir: &'s str,
+    locals: &'s [PathLocal],
+    /// A stack's pass through a module target it calls: only the reads relative to the
+    /// root module, which are the stack's (see `root_based`).
+    roots_only: bool,
+    /// The target is a stack (the root module).
+    is_root: bool,
+}
+
+impl Site<'_> {
+    /// Whether a read from `base` is this pass's: a module target's reads relative to the
+    /// root module are its callers'.
+    fn mine(&self, base: &PathBase) -> bool {
+        let root = root_based(base, self.locals);
+        if self.roots_only {
+            root
+        } else {
+            self.is_root || !root
+        }
+    }
+}
+
 pub(super) struct Builder<'a> {
     pub(super) repo: &'a Repo,
     pub(super) snapshot: &'a Snapshot,
@@ -394,224 +425,151 @@ impl Builder<'_> {
                     }
                 }
             }
-            let module_locals = locals.get(&dir).map(Vec::as_slice).unwrap_or_default();
-            // The reads this pass handles: a module target's root-relative reads are its
-            // callers'; a stack's pass through a module target handles only those.
-            let mine = |base: &PathBase| {
-                let root = root_based(base, module_locals);
-                if roots_only {
-                    root
-                } else {
-                    is_root || !root
-                }
+            let at = Site {
+                me,
+                file: &file,
+                dir: &dir,
+                root_dir: &root_dir,
+                locals: locals.get(&dir).map(Vec::as_slice).unwrap_or_default(),
+                roots_only,
+                is_root,
             };
-            for r in &facts.chart_refs {
-                // A plain name names a directory of the working directory, the calling
-                // stack's: its pass through the module looks there too.
-                let plain_for_caller = roots_only && chart_by_plain_name(r, module_locals);
-                if !(mine(&r.base) || plain_for_caller) {
-                    continue;
-                }
-                let location = Location::at(file.clone(), r.line);
-                if r.candidate {
-                    let paths = candidate_paths(&r.base, &r.path, &dir, &root_dir, module_locals);
-                    // `chart = var.chart` with no path among what the variable may hold: a
-                    // plain name (a default `"nginx"`, or a value given at run time), which
-                    // helm loads from a directory of that name in the working directory when
-                    // one is there.
-                    let plain_name = paths.is_empty() && r.base.variable().is_some();
-                    self.chart_candidates(me, &root_dir, paths, plain_name, &location, target);
-                    continue;
-                }
-                match resolve_path(&r.base, &r.path, &dir, &root_dir, module_locals) {
-                    Resolved::Unknown => {
-                        // Through a local that holds one of several values (a variable's
-                        // default, a choice): each chart it may name.
-                        let paths =
-                            candidate_paths(&r.base, &r.path, &dir, &root_dir, module_locals);
-                        self.chart_candidates(me, &root_dir, paths, false, &location, target);
-                        target.unresolved.push(location)
-                    }
-                    Resolved::Outside(path) => {
-                        target.problem(outside_workspace("helm_release chart", &path, location))
-                    }
-                    Resolved::Path(resolved) => {
-                        let below = if r.dynamic_tail && !r.path.ends_with('/') {
-                            parent_dir(&resolved).to_string()
-                        } else {
-                            resolved
-                        };
-                        let chart = self
-                            .owners
-                            .exact(&below)
-                            .filter(|&o| o != me && self.found[o].kind == Kind::Chart);
-                        match chart {
-                            Some(o) if !r.dynamic_tail => {
-                                target.deps.push(self.chart_dep(o, location))
-                            }
-                            // A packaged chart (`x-1.0.tgz`).
-                            _ if self.snapshot.files.contains_key(below.as_str()) => {
-                                if self.owners.of_file(&below) != Some(me) {
-                                    target.extra_inputs.insert(below);
-                                }
-                            }
-                            // Only a path written as one (`./`, `../`, `path.module`, a local
-                            // holding a path): a plain name where no directory is is a remote
-                            // chart (`"nginx"` with a `repository`, `"bitnami/nginx"`).
-                            _ if !r.dynamic_tail
-                                && written_as_path(r)
-                                && !self.holds_files(&below) =>
-                            {
-                                // terraform fails on a chart path where nothing is (a chart
-                                // deleted or moved): the target is broken, as with a
-                                // module source that leads nowhere.
-                                target.problem(Error::Invalid {
-                                    message: format!(
-                                        "helm_release chart leads to `{below}`, where there is no chart"
-                                    ),
-                                    location,
-                                    hint: "point `chart` at the chart's directory, or restore the chart".into(),
-                                });
-                            }
-                            _ => {
-                                if below.is_empty()
-                                    || !self.fileset_inputs(me, &below, "**", target)
-                                {
-                                    target.unresolved.push(location);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            for r in &facts.file_refs {
-                if !mine(&r.base) {
-                    continue;
-                }
-                let location = Location::at(file.clone(), r.line);
-                if r.is_path_argument() {
-                    // What a path handed to a module makes an input of the caller (see
-                    // `HclFacts::module_args`): for each place it may name, through locals,
-                    // what a read there may bring in. A path that names nothing in the
-                    // workspace (a file terraform writes, a path outside it) gives nothing:
-                    // the module decides what it does with it.
-                    let more = r.dynamic_tail && !r.path.ends_with('/');
-                    // A computed part right after a directory (`"${path.module}/${…}"`)
-                    // may climb out of it, as in a file function.
-                    let after_dir = r.dynamic_tail && (r.path.is_empty() || r.path.ends_with('/'));
-                    for p in candidate_paths(&r.base, &r.path, &dir, &root_dir, module_locals) {
-                        if let Ok(p) = self.through_links(&p, &r.function, &location) {
-                            self.may_read(me, &p, more, target);
-                            if after_dir {
-                                self.any_local_inputs(me, &p, module_locals, target);
-                            }
-                        }
-                    }
-                    continue;
-                }
-                let exact = match r.candidate {
-                    true => Resolved::Unknown,
-                    false => resolve_path(&r.base, "", &dir, &root_dir, module_locals),
-                };
-                if exact == Resolved::Unknown {
-                    // Where it may read: the directories of the candidate paths.
-                    for p in candidate_paths(&r.base, &r.path, &dir, &root_dir, module_locals) {
-                        let Ok(p) = self.through_links(&p, "file read", &location) else {
-                            continue;
-                        };
-                        let below = if p.is_empty() || self.holds_files(&p) {
-                            p
-                        } else {
-                            parent_dir(&p).to_string()
-                        };
-                        if !below.is_empty() {
-                            self.fileset_inputs(me, &below, "**", target);
-                        }
-                    }
-                    // A candidate comes from a call already counted as unresolved.
-                    if !r.candidate {
-                        target.unresolved.push(location);
-                    }
-                    continue;
-                }
-                let resolved = match exact {
-                    Resolved::Path(base) => match join_normalized(&base, &r.path) {
-                        Some(p) => match self.through_links(&p, "file read", &location) {
-                            Ok(p) => p,
-                            Err(e) => {
-                                target.problem(e);
-                                continue;
-                            }
-                        },
-                        None => {
-                            let shown = format!("{base}/{}", r.path.trim_start_matches('/'));
-                            let what = format!("{}() reads", r.function);
-                            target.problem(outside_workspace(&what, &shown, location));
-                            continue;
-                        }
-                    },
-                    Resolved::Unknown => {
-                        target.unresolved.push(location);
-                        continue;
-                    }
-                    Resolved::Outside(base) => {
-                        let shown = format!("{base}{}", r.path);
-                        let what = format!("{}() reads", r.function);
-                        target.problem(outside_workspace(&what, &shown, location));
-                        continue;
-                    }
-                };
-                if r.dynamic_tail {
-                    // Only a prefix is known: every file below its directory may be read.
-                    let below = if r.path.is_empty() || r.path.ends_with('/') {
-                        resolved.as_str()
-                    } else {
-                        parent_dir(&resolved)
-                    };
-                    if below.is_empty() || !self.fileset_inputs(me, below, "**", target) {
-                        target.unresolved.push(location.clone());
-                    }
-                    // A local the computed part starts with may climb out of that
-                    // directory (`"${path.module}/${local.rel}"`, `rel = "../x.tpl"`).
-                    // Any other computed part right after the directory (an element
-                    // `${local.files[count.index]}`, `${each.value}` of a `for_each` over a
-                    // local, a `for` expression's `${f}`, `${lookup(local.m, k)}`) may
-                    // hold any relative path a local or a variable's default of the
-                    // module holds.
-                    if below == resolved {
-                        match r.tail_local.as_deref() {
-                            Some(name) => {
-                                self.tail_local_inputs(me, &resolved, name, module_locals, target)
-                            }
-                            None => self.any_local_inputs(me, &resolved, module_locals, target),
-                        }
-                    }
-                } else if r.function == "fileset" {
-                    let pattern = r.pattern.as_deref().unwrap_or("");
-                    if !self.fileset_inputs(me, &resolved, pattern, target) {
-                        target.unresolved.push(location);
-                    }
-                } else if self.owners.of_file(&resolved) != Some(me)
-                    || self.ignore.is_match(&resolved)
-                {
-                    // Read by name: an input even when `ignore` matches it (ignore is for
-                    // files no tool reads; this one is read), which leaves it out of the
-                    // target's own files.
-                    target.extra_inputs.insert(resolved);
-                }
-            }
-            if !roots_only {
-                target.unresolved.extend(
-                    facts
-                        .unresolved_refs
-                        .iter()
-                        .map(|&l| Location::at(file.clone(), l)),
-                );
-            }
+            self.chart_reads(&at, facts, target);
+            self.file_reads(&at, facts, target);
         }
         target.unresolved.sort();
         target.unresolved.dedup();
         Ok(())
+    }
+
+    /// The inputs the file-function calls and path arguments of one file's `facts` give
+    /// the target, read at `at` (see [`Site`]); what stays unknown goes to its unresolved
+    /// reads.
+    fn file_reads(&self, at: &Site, facts: &HclFacts, target: &mut Target) {
+        for r in &facts.file_refs {
+            if !at.mine(&r.base) {
+                continue;
+            }
+            let location = Location::at(at.file, r.line);
+            if r.is_path_argument() {
+                // What a path handed to a module makes an input of the caller (see
+                // `HclFacts::module_args`): for each place it may name, through locals,
+                // what a read there may bring in. A path that names nothing in the
+                // workspace (a file terraform writes, a path outside it) gives nothing:
+                // the module decides what it does with it.
+                let more = r.dynamic_tail && !r.path.ends_with('/');
+                // A computed part right after a directory (`"${path.module}/${…}"`)
+                // may climb out of it, as in a file function.
+                let after_dir = r.dynamic_tail && (r.path.is_empty() || r.path.ends_with('/'));
+                for p in candidate_paths(&r.base, &r.path, at.dir, at.root_dir, at.locals) {
+                    if let Ok(p) = self.through_links(&p, &r.function, &location) {
+                        self.may_read(at.me, &p, more, target);
+                        if after_dir {
+                            self.any_local_inputs(at.me, &p, at.locals, target);
+                        }
+                    }
+                }
+                continue;
+            }
+            let exact = match r.candidate {
+                true => Resolved::Unknown,
+                false => resolve_path(&r.base, "", at.dir, at.root_dir, at.locals),
+            };
+            if exact == Resolved::Unknown {
+                // Where it may read: the directories of the candidate paths.
+                for p in candidate_paths(&r.base, &r.path, at.dir, at.root_dir, at.locals) {
+                    let Ok(p) = self.through_links(&p, "file read", &location) else {
+                        continue;
+                    };
+                    let below = if p.is_empty() || self.holds_files(&p) {
+                        p
+                    } else {
+                        parent_dir(&p).to_string()
+                    };
+                    if !below.is_empty() {
+                        self.fileset_inputs(at.me, &below, "**", target);
+                    }
+                }
+                // A candidate comes from a call already counted as unresolved.
+                if !r.candidate {
+                    target.unresolved.push(location);
+                }
+                continue;
+            }
+            let resolved = match exact {
+                Resolved::Path(base) => match join_normalized(&base, &r.path) {
+                    Some(p) => match self.through_links(&p, "file read", &location) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            target.problem(e);
+                            continue;
+                        }
+                    },
+                    None => {
+                        let shown = format!("{base}/{}", r.path.trim_start_matches('/'));
+                        let what = format!("{}() reads", r.function);
+                        target.problem(outside_workspace(&what, &shown, location));
+                        continue;
+                    }
+                },
+                Resolved::Unknown => {
+                    target.unresolved.push(location);
+                    continue;
+                }
+                Resolved::Outside(base) => {
+                    let shown = format!("{base}{}", r.path);
+                    let what = format!("{}() reads", r.function);
+                    target.problem(outside_workspace(&what, &shown, location));
+                    continue;
+                }
+            };
+            if r.dynamic_tail {
+                // Only a prefix is known: every file below its directory may be read.
+                let below = if r.path.is_empty() || r.path.ends_with('/') {
+                    resolved.as_str()
+                } else {
+                    parent_dir(&resolved)
+                };
+                if below.is_empty() || !self.fileset_inputs(at.me, below, "**", target) {
+                    target.unresolved.push(location.clone());
+                }
+                // A local the computed part starts with may climb out of that
+                // directory (`"${path.module}/${local.rel}"`, `rel = "../x.tpl"`).
+                // Any other computed part right after the directory (an element
+                // `${local.files[count.index]}`, `${each.value}` of a `for_each` over a
+                // local, a `for` expression's `${f}`, `${lookup(local.m, k)}`) may
+                // hold any relative path a local or a variable's default of the
+                // module holds.
+                if below == resolved {
+                    match r.tail_local.as_deref() {
+                        Some(name) => {
+                            self.tail_local_inputs(at.me, &resolved, name, at.locals, target)
+                        }
+                        None => self.any_local_inputs(at.me, &resolved, at.locals, target),
+                    }
+                }
+            } else if r.function == "fileset" {
+                let pattern = r.pattern.as_deref().unwrap_or("");
+                if !self.fileset_inputs(at.me, &resolved, pattern, target) {
+                    target.unresolved.push(location);
+                }
+            } else if self.owners.of_file(&resolved) != Some(at.me)
+                || self.ignore.is_match(&resolved)
+            {
+                // Read by name: an input even when `ignore` matches it (ignore is for
+                // files no tool reads; this one is read), which leaves it out of the
+                // target's own files.
+                target.extra_inputs.insert(resolved);
+            }
+        }
+        if !at.roots_only {
+            target.unresolved.extend(
+                facts
+                    .unresolved_refs
+                    .iter()
+                    .map(|&l| Location::at(at.file, l)),
+            );
+        }
     }
 
     /// What a path read as `"<dir>/${local.<name>}..."` may read when the local holds a
