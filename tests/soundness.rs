@@ -1411,6 +1411,26 @@ fn paths_in_resource_and_data_arguments_are_inputs() {
             "provisioner",
             "resource \"null_resource\" \"n\" {\n  provisioner \"file\" {\n    source      = \"${path.module}/../../src/provisioner\"\n    destination = \"/etc/app\"\n  }\n}\n",
         ),
+        // The list-of-objects form of a packaging module's source, below a local.
+        (
+            "packaged",
+            "locals {\n  src = \"${path.module}/../../src\"\n}\n\nmodule \"fn\" {\n  source      = \"terraform-aws-modules/lambda/aws\"\n  source_path = [{ path = \"${local.src}/packaged\", pip_requirements = true }]\n}\n",
+        ),
+        // A glob of manifests.
+        (
+            "manifests",
+            "data \"kubectl_path_documents\" \"m\" {\n  pattern = \"${path.module}/../../src/manifests/*.yaml\"\n}\n",
+        ),
+        // A provider's own file.
+        (
+            "kubeconfig",
+            "provider \"kubernetes\" {\n  config_path = \"../../src/kubeconfig/config\"\n}\n",
+        ),
+        // `format` with the climb in a later, literal argument.
+        (
+            "format",
+            "output \"a\" {\n  value = file(format(\"%s/%s\", path.module, \"../../src/format/a.tpl\"))\n}\n",
+        ),
     ];
     for (name, text) in stacks {
         repo.write(&format!("stacks/{name}/main.tf"), text);
@@ -1423,6 +1443,10 @@ fn paths_in_resource_and_data_arguments_are_inputs() {
     repo.write("src/external/run.py", "print('{}')\n");
     repo.write("src/object/index.html", "<p>hi</p>\n");
     repo.write("src/provisioner/app.conf", "a = 1\n");
+    repo.write("src/packaged/index.py", "x = 1\n");
+    repo.write("src/manifests/a.yaml", "kind: ConfigMap\n");
+    repo.write("src/kubeconfig/config", "apiVersion: v1\n");
+    repo.write("src/format/a.tpl", "a\n");
     repo.commit("initial");
     assert_each_edit_affects(
         &repo,
@@ -1432,7 +1456,42 @@ fn paths_in_resource_and_data_arguments_are_inputs() {
             ("src/external/run.py", &["stacks/external"]),
             ("src/object/index.html", &["stacks/object"]),
             ("src/provisioner/app.conf", &["stacks/provisioner"]),
+            ("src/packaged/index.py", &["stacks/packaged"]),
+            ("src/manifests/a.yaml", &["stacks/manifests"]),
+            ("src/kubeconfig/config", &["stacks/kubeconfig"]),
+            ("src/format/a.tpl", &["stacks/format"]),
         ],
+    );
+}
+
+/// A `helm_template` data source renders a chart as a `helm_release` installs it: a local
+/// chart it names is a dependency, so a chart that chart depends on affects the stack.
+#[test]
+fn a_chart_a_helm_template_renders_is_a_dependency() {
+    let repo = workspace();
+    repo.write(
+        "stacks/app/main.tf",
+        "data \"helm_template\" \"x\" {\n  name  = \"x\"\n  chart = \"../../charts/x\"\n}\n",
+    );
+    repo.write(
+        "charts/x/Chart.yaml",
+        "apiVersion: v2\nname: x\nversion: 0.1.0\ndependencies:\n  - name: common\n    version: 0.1.0\n    repository: file://../common\n",
+    );
+    repo.write(
+        "charts/common/Chart.yaml",
+        "apiVersion: v2\nname: common\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/common/templates/_h.tpl",
+        "{{- define \"c\" }}c{{ end }}\n",
+    );
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[(
+            "charts/common/templates/_h.tpl",
+            &["charts/common", "charts/x", "stacks/app"],
+        )],
     );
 }
 

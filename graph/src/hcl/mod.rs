@@ -33,7 +33,8 @@ pub struct HclFacts {
     pub unresolved_refs: Vec<usize>,
     /// `locals` whose value is a static path, so `file("${local.dir}/x")` resolves.
     pub path_locals: Vec<PathLocal>,
-    /// `chart` of top-level `resource "helm_release"` and `module` blocks with a static path:
+    /// `chart` of top-level `resource "helm_release"`, `data "helm_template"` and `module`
+    /// blocks with a static path:
     /// a chart directory the stack deploys from the workspace (`"${path.module}/charts/x"`).
     #[serde(default)]
     pub chart_refs: Vec<FileRef>,
@@ -59,11 +60,11 @@ impl FileRef {
     }
 
     /// Whether this is a path handed to something that may read it, a module or a
-    /// provider ([`RESOURCE_ARGUMENT`]), rather than read by a file function: a file
+    /// provider ([`PROVIDER_ARGUMENT`]), rather than read by a file function: a file
     /// there is an input, a directory there gives every file below it, nothing there
     /// gives nothing.
     pub fn is_path_argument(&self) -> bool {
-        self.is_module_argument() || self.function == RESOURCE_ARGUMENT
+        self.is_module_argument() || self.function == PROVIDER_ARGUMENT
     }
 }
 
@@ -156,6 +157,19 @@ pub struct FileRef {
 
 /// The resource type whose `chart` attribute may name a chart directory.
 const HELM_RELEASE: &str = "helm_release";
+
+/// The data source that renders a chart as `helm_release` would install it: its `chart` is
+/// read as a `helm_release`'s.
+const HELM_TEMPLATE: &str = "helm_template";
+
+/// Whether a block of kind `ident` (`resource`, `data`) with the first label `label` deploys
+/// or renders a chart named by its `chart` attribute.
+pub(crate) fn deploys_a_chart(ident: &str, label: &str) -> bool {
+    matches!(
+        (ident, label),
+        ("resource", HELM_RELEASE) | ("data", HELM_TEMPLATE)
+    )
+}
 
 /// The fact for a `helm_release`'s `chart` value: a directory read when the value has a
 /// static part and is not a remote address (`oci://`, `https://`). A plain name such as
@@ -293,11 +307,10 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
             }
             continue;
         }
-        if block.ident.as_str() == "resource"
-            && block
-                .labels
-                .first()
-                .is_some_and(|l| l.as_str() == HELM_RELEASE)
+        if block
+            .labels
+            .first()
+            .is_some_and(|l| deploys_a_chart(block.ident.as_str(), l.as_str()))
         {
             if let Some(attr) = block.body.get_attribute("chart") {
                 let offset = attr.span().map(|s| s.start).unwrap_or(0);
@@ -305,11 +318,11 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
                     .chart_refs
                     .extend(chart_refs_of(&attr.value, line_of(text, offset)));
             }
-            resource_args(&block.body, text, true, 0, facts);
+            provider_args(&block.body, text, true, 0, facts);
             continue;
         }
-        if matches!(block.ident.as_str(), "resource" | "data") {
-            resource_args(&block.body, text, false, 0, facts);
+        if matches!(block.ident.as_str(), "resource" | "data" | "provider") {
+            provider_args(&block.body, text, false, 0, facts);
             continue;
         }
         if block.ident.as_str() != "module" {
@@ -496,6 +509,7 @@ fn local_candidates(name: &str, value: &Expression) -> Vec<PathLocal> {
         line: 0,
         locals,
         vars: false,
+        below_names: false,
         found: &mut found,
     }
     .visit_expr(value);
@@ -589,6 +603,7 @@ fn held_paths(expr: &Expression, line: usize) -> Vec<FileRef> {
         line,
         locals: true,
         vars: true,
+        below_names: false,
         found: &mut found,
     }
     .visit_expr(expr);
@@ -605,6 +620,12 @@ struct Candidates<'a> {
     line: usize,
     locals: bool,
     vars: bool,
+    /// Also a template led by a local or a variable and continued by a path
+    /// (`"${local.src}/fn"`, `"${var.dir}/app.py"`), which is written as a path below what
+    /// the local or the variable's default holds: read so in what is handed to a module or
+    /// a provider (`source_path = [{ path = "${local.src}/fn" }]`), where names so written
+    /// are rare.
+    below_names: bool,
     found: &'a mut Vec<FileRef>,
 }
 
@@ -637,6 +658,7 @@ pub(super) fn variable_candidates(name: &str, default: &Expression) -> Vec<PathL
         line: 0,
         locals: false,
         vars: false,
+        below_names: false,
         found: &mut found,
     }
     .visit_expr(default);
@@ -711,6 +733,18 @@ impl Visit for Candidates<'_> {
                         self.push(base, path);
                         return;
                     }
+                }
+            }
+            if self.below_names {
+                if let Some((base @ PathBase::Local(_), path, _)) = static_path(expr) {
+                    if path.starts_with('/') {
+                        self.push(base, path);
+                        return;
+                    }
+                }
+                if let Some((var, path, _)) = below_variable(expr) {
+                    self.push(PathBase::Local(format!("{VAR_PREFIX}{var}")), path);
+                    return;
                 }
             }
         }
@@ -792,9 +826,10 @@ fn static_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
 /// A path built by `format` (`format("%s/../shared/x.json", path.module)`), read as the
 /// template it stands for (`"${path.module}/../shared/x.json"`) is by [`static_path`]: a
 /// specification that starts with a verb takes its base from the first value (a path
-/// variable or a local, else `None`), one that starts with text from that text; the text
-/// up to the next verb is the static path, and a verb after it a computed tail. `%%` is a
-/// `%`.
+/// variable or a local, else `None`), one that starts with text from that text; a later
+/// `%s` or `%v` whose value is written as a literal string is that string
+/// (`format("%s/%s", path.module, "../shared/x.json")`), and any other verb ends the static
+/// path with a computed tail. `%%` is a `%`.
 fn formatted_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
     let Expression::FuncCall(call) = unwrapped(expr) else {
         return None;
@@ -818,6 +853,10 @@ fn formatted_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
         }
         match chars.next() {
             Some('%') => path.push('%'),
+            Some('s' | 'v') => match args.next().and_then(literal) {
+                Some(value) => path.push_str(&value),
+                None => return Some((base, path, true)),
+            },
             _ => return Some((base, path, true)),
         }
     }

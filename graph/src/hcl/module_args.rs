@@ -128,17 +128,18 @@ pub(super) fn iterated_name(expr: &Expression) -> Option<String> {
 /// The `function` of a [`FileRef`] that is a path handed to a module.
 pub(crate) const MODULE_ARGUMENT: &str = "module argument";
 
-/// The `function` of a [`FileRef`] that is a path in an argument of a `resource` or `data`
-/// block (`source_dir` of an `archive_file`, `source` of an `aws_s3_object`, a script in an
-/// `external` data source's `program`): the provider may read it, as a module may read a
-/// path handed to it, so it is read by the same rules ([`module_arg_paths`]).
-pub(crate) const RESOURCE_ARGUMENT: &str = "resource argument";
+/// The `function` of a [`FileRef`] that is a path in an argument of a `resource`, `data` or
+/// `provider` block (`source_dir` of an `archive_file`, `source` of an `aws_s3_object`, a
+/// script in an `external` data source's `program`, a provider's `config_path`): the
+/// provider may read it, as a module may read a path handed to it, so it is read by the
+/// same rules ([`module_arg_paths`]).
+pub(crate) const PROVIDER_ARGUMENT: &str = "provider argument";
 
-/// The facts for the arguments of a `resource` or `data` block's `body`, nested blocks
+/// The facts for the arguments of a `resource`, `data` or `provider` block's `body`, nested blocks
 /// (`provisioner`, `source`, `dynamic` content) included, in the order they are written:
-/// each path one may hand to its provider (see [`RESOURCE_ARGUMENT`]). A `helm_release`'s
+/// each path one may hand to its provider (see [`PROVIDER_ARGUMENT`]). A `helm_release`'s
 /// own `chart` is read as a chart instead (`in_helm_release` at depth 0).
-pub(super) fn resource_args(
+pub(super) fn provider_args(
     body: &Body,
     text: &str,
     in_helm_release: bool,
@@ -154,30 +155,30 @@ pub(super) fn resource_args(
                 let offset = attr.span().map(|s| s.start).unwrap_or(0);
                 facts
                     .file_refs
-                    .extend(resource_arg_paths(&attr.value, line_of(text, offset)));
+                    .extend(provider_arg_paths(&attr.value, line_of(text, offset)));
             }
             Structure::Block(block) => {
-                resource_args(&block.body, text, in_helm_release, depth + 1, facts)
+                provider_args(&block.body, text, in_helm_release, depth + 1, facts)
             }
         }
     }
 }
 
-/// The paths an argument of a `resource` or `data` block hands to its provider: as for a
+/// The paths an argument of a `resource`, `data` or `provider` block hands to its provider: as for a
 /// module's argument ([`module_arg_paths`]).
-pub(super) fn resource_arg_paths(value: &Expression, line: usize) -> Vec<FileRef> {
+pub(super) fn provider_arg_paths(value: &Expression, line: usize) -> Vec<FileRef> {
     let mut found = module_arg_paths(value, line);
     for r in &mut found {
-        r.function = RESOURCE_ARGUMENT.to_string();
+        r.function = PROVIDER_ARGUMENT.to_string();
     }
     found
 }
 
-/// [`resource_arg_paths`] of a value given as text (the fast scanner's way to the same
+/// [`provider_arg_paths`] of a value given as text (the fast scanner's way to the same
 /// facts): `None` when the text is not one expression.
-pub(super) fn resource_arg_paths_of_text(value: &str, line: usize) -> Option<Vec<FileRef>> {
+pub(super) fn provider_arg_paths_of_text(value: &str, line: usize) -> Option<Vec<FileRef>> {
     let expr = hcl_edit::parser::parse_expr(value).ok()?;
-    Some(resource_arg_paths(&expr, line))
+    Some(provider_arg_paths(&expr, line))
 }
 
 /// The paths an argument of a `module` block hands to the module: its value when that is a
@@ -202,6 +203,7 @@ pub(super) fn module_arg_paths(value: &Expression, line: usize) -> Vec<FileRef> 
         line,
         locals: false,
         vars: false,
+        below_names: true,
         found: &mut found,
     }
     .visit_expr(value);

@@ -77,13 +77,14 @@ enum Body {
     Top,
     Module,
     Locals,
-    /// A top-level `resource "helm_release"` block: its `chart` may be a local directory.
+    /// A top-level `resource "helm_release"` or `data "helm_template"` block: its `chart` may
+    /// be a local directory.
     HelmRelease,
     /// A top-level `variable` block: its `default` may be a path (`hcl::variable_default`).
     Variable,
-    /// Another top-level `resource` block, a `data` block, or a block nested in one of
-    /// them or in a `helm_release`: its arguments may hand the provider a path
-    /// (`hcl::resource_args`).
+    /// Another top-level `resource` block, a `data` or a `provider` block, or a block nested
+    /// in one of them or in a `helm_release`: its arguments may hand the provider a path
+    /// (`hcl::provider_args`).
     Resource,
     Other,
 }
@@ -405,21 +406,25 @@ impl<'a> Scanner<'a> {
         let inner = match (kind, name) {
             (Body::Top, "module") => Body::Module,
             (Body::Top, "locals") => Body::Locals,
-            (Body::Top, "resource") if self.is_helm_release(first_label)? => Body::HelmRelease,
-            (Body::Top, "variable") => Body::Variable,
-            (Body::Top, "resource" | "data") | (Body::Resource | Body::HelmRelease, _) => {
-                Body::Resource
+            (Body::Top, "resource" | "data") if self.deploys_a_chart(name, first_label)? => {
+                Body::HelmRelease
             }
+            (Body::Top, "variable") => Body::Variable,
+            (Body::Top, "resource" | "data" | "provider")
+            | (Body::Resource | Body::HelmRelease, _) => Body::Resource,
             _ => Body::Other,
         };
         self.block_body(inner, first_label)
     }
 
-    /// Whether a block's first label is `helm_release`, quoted or not.
-    fn is_helm_release(&self, label: Option<(usize, usize, bool)>) -> Scan<bool> {
+    /// Whether a `resource` or `data` block (`ident`) with this first label, quoted or
+    /// not, deploys or renders a chart (`hcl::deploys_a_chart`).
+    fn deploys_a_chart(&self, ident: &str, label: Option<(usize, usize, bool)>) -> Scan<bool> {
         Some(match label {
-            Some((start, end, true)) => unescape(&self.text[start..end])? == "helm_release",
-            Some((start, end, false)) => &self.text[start..end] == "helm_release",
+            Some((start, end, true)) => {
+                crate::hcl::deploys_a_chart(ident, &unescape(&self.text[start..end])?)
+            }
+            Some((start, end, false)) => crate::hcl::deploys_a_chart(ident, &self.text[start..end]),
             None => false,
         })
     }
@@ -566,7 +571,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// The facts for an argument that may hand a path to a module or (`resource`) a
-    /// provider: `hcl::module_arg_paths` or `hcl::resource_arg_paths`.
+    /// provider: `hcl::module_arg_paths` or `hcl::provider_arg_paths`.
     fn path_argument(
         &mut self,
         key: (usize, usize),
@@ -575,12 +580,37 @@ impl<'a> Scanner<'a> {
         resource: bool,
     ) -> Scan<()> {
         // Most arguments are names: a string without escapes that does not start like a
-        // relative path is one, and costs no copy.
-        if let Shape::Str(start, end) = *shape {
-            let raw = &self.text[start..end];
-            if !raw.contains('\\') && !raw.starts_with("./") && !raw.starts_with("../") {
-                return Some(());
+        // relative path is one, and costs no copy; so is a template that does not start
+        // like a path (`"${local.name}-app"`, `"arn:${var.p}"`), the rules of
+        // `hcl::module_arg_path` on what `static_path` would give.
+        match shape {
+            Shape::Str(start, end) => {
+                let raw = &self.text[*start..*end];
+                if !raw.contains('\\') && !crate::hcl::is_relative_path(raw) {
+                    return Some(());
+                }
             }
+            Shape::Template(elements) => {
+                let may_be_kept = match elements.as_slice() {
+                    [Elem::Literal(l), ..] => crate::hcl::is_relative_path(l),
+                    [Elem::Interpolation(Some(named)), rest @ ..] if named.base().is_some() => {
+                        match rest.first() {
+                            Some(Elem::Literal(l)) => {
+                                l.starts_with('/')
+                                    || (matches!(named, Named::Root)
+                                        && crate::hcl::is_relative_path(l))
+                            }
+                            _ => false,
+                        }
+                    }
+                    // Not a static path: read below.
+                    _ => true,
+                };
+                if !may_be_kept {
+                    return Some(());
+                }
+            }
+            _ => {}
         }
         match static_path(self.text, shape)? {
             Some((base, path, dynamic)) => {
@@ -588,24 +618,26 @@ impl<'a> Scanner<'a> {
                 if let Some(mut r) = crate::hcl::module_arg_path(base, path, dynamic, 0) {
                     r.line = self.line_at(key.0);
                     if resource {
-                        r.function = crate::hcl::RESOURCE_ARGUMENT.to_string();
+                        r.function = crate::hcl::PROVIDER_ARGUMENT.to_string();
                     }
                     self.facts.file_refs.push(r);
                 }
             }
             // Anything else: the path templates and relative literals written in it, which
-            // only a value naming `path` or holding `./` can hold, or a path below a
-            // variable (`"${var.dir}/x"`), read with the reference's own rules.
+            // only a value naming `path` or holding `./` can hold, a path below a variable
+            // (`"${var.dir}/x"`), or paths below a local or a variable written inside it
+            // (`[{ path = "${local.src}/fn" }]`: an interpolation followed by `/`, or by an
+            // escape), read with the reference's own rules.
             None => {
                 let value = &self.text[value_start..self.pos];
                 let below_variable = matches!(shape, Shape::Template(e)
                     if matches!(e.as_slice(), [Elem::Interpolation(None | Some(Named::Var(_))), Elem::Literal(l), ..]
                         if l.starts_with('/')))
                     && value.contains(crate::hcl::VAR_PREFIX);
-                if below_variable || value.contains("path") || value.contains("./") {
+                if below_variable || may_hold_a_path(value) {
                     let line = self.line_at(key.0);
                     let found = if resource {
-                        crate::hcl::resource_arg_paths_of_text(value, line)?
+                        crate::hcl::provider_arg_paths_of_text(value, line)?
                     } else {
                         crate::hcl::module_arg_paths_of_text(value, line)?
                     };
@@ -679,6 +711,17 @@ impl<'a> Scanner<'a> {
     fn has_unresolved_call(&self) -> bool {
         self.calls.iter().any(|c| matches!(c, Call::Unresolved(_)))
     }
+}
+
+/// Whether the text of a value that is no static path may hold one by the reference's rules
+/// for what is handed to a module or a provider (`hcl::module_arg_paths`): it names `path`,
+/// or holds `./` or `}/` (a relative literal, a path below a local or a variable), or an
+/// escape after `.` or `}`, which may decode to either. One pass over the bytes; a value it
+/// lets through is read by the reference, so letting more through costs time, not facts.
+fn may_hold_a_path(value: &str) -> bool {
+    let b = value.as_bytes();
+    memchr::memmem::find(b, b"path").is_some()
+        || memchr::memchr2_iter(b'/', b'\\', b).any(|i| i > 0 && matches!(b[i - 1], b'.' | b'}'))
 }
 
 #[cfg(test)]

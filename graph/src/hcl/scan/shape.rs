@@ -51,7 +51,7 @@ pub(super) enum Named<'a> {
 
 impl Named<'_> {
     /// The base of a path this leads; `None` for a variable.
-    fn base(self) -> Option<PathBase> {
+    pub(super) fn base(self) -> Option<PathBase> {
         match self {
             Named::Module => Some(PathBase::Module),
             Named::Root => Some(PathBase::Root),

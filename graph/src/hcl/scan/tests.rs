@@ -999,7 +999,7 @@ resource "helm_release" "web" {
         .filter(|r| r.is_path_argument())
         .map(|r| (r.function.as_str(), r.base.clone(), r.path.as_str(), r.line))
         .collect();
-    let arg = "resource argument";
+    let arg = "provider argument";
     assert_eq!(
         got,
         vec![
@@ -1012,6 +1012,49 @@ resource "helm_release" "web" {
         ]
     );
     assert!(facts.module_args().next().is_none());
+    assert_eq!(facts.chart_refs.len(), 1);
+
+    // A provider's arguments, paths below a local or a variable written inside a list or
+    // an object, and a helm_template's chart.
+    let text = r#"provider "kubernetes" {
+  config_path = "../../shared/kubeconfig"
+}
+
+module "lambda" {
+  source      = "terraform-aws-modules/lambda/aws"
+  source_path = [{ path = "${local.src}/fn", pip = true }]
+  scripts     = ["${var.dir}/a.py", "${local.name}-b"]
+}
+
+data "helm_template" "x" {
+  chart = "../../charts/x"
+}
+"#;
+    let facts = scanned(text);
+    let got: Vec<_> = facts
+        .file_refs
+        .iter()
+        .filter(|r| r.is_path_argument())
+        .map(|r| (r.function.as_str(), r.base.clone(), r.path.as_str(), r.line))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "provider argument",
+                PathBase::Root,
+                "../../shared/kubeconfig",
+                2
+            ),
+            ("module argument", PathBase::Local("src".into()), "/fn", 7),
+            (
+                "module argument",
+                PathBase::Local("var.dir".into()),
+                "/a.py",
+                8
+            ),
+        ]
+    );
     assert_eq!(facts.chart_refs.len(), 1);
 }
 
@@ -1159,7 +1202,7 @@ module "f" {
 /// such a call to the reference.
 #[test]
 fn a_format_call_reads_as_its_template() {
-    let text = "output \"a\" {\n  value = file(format(\"%s/../x.json\", path.module))\n}\n\noutput \"b\" {\n  value = file(format(\"conf/%s.yaml\", var.env))\n}\n\noutput \"c\" {\n  value = file(format(\"%d/x\", 1))\n}\n\noutput \"d\" {\n  value = file(format(\"%s/100%%/%s\", path.root, var.x))\n}\n";
+    let text = "output \"a\" {\n  value = file(format(\"%s/../x.json\", path.module))\n}\n\noutput \"b\" {\n  value = file(format(\"conf/%s.yaml\", var.env))\n}\n\noutput \"c\" {\n  value = file(format(\"%d/x\", 1))\n}\n\noutput \"d\" {\n  value = file(format(\"%s/100%%/%s\", path.root, var.x))\n}\n\noutput \"e\" {\n  value = file(format(\"%s/%s\", path.module, \"../shared/y.json\"))\n}\n";
     given_up(text);
     let facts = parse_tf_reference(text, "t.tf").unwrap();
     let refs: Vec<_> = facts
@@ -1174,6 +1217,7 @@ fn a_format_call_reads_as_its_template() {
             (PathBase::Module, "/../x.json", false, 2),
             (PathBase::Root, "conf/", true, 6),
             (PathBase::Root, "/100%/", true, 14),
+            (PathBase::Module, "/../shared/y.json", false, 18),
         ]
     );
     assert_eq!(facts.unresolved_refs, vec![10]);
@@ -1198,6 +1242,8 @@ fn a_local_built_by_format_holds_its_path() {
         locals,
         vec![
             ("a", PathBase::Module, "/../shared/a.tpl", false),
+            // A literal value of a later verb is part of the path.
+            ("d", PathBase::Root, "../conf/x.json", false),
             ("f", PathBase::Root, "/y", false),
         ]
     );

@@ -623,7 +623,9 @@ impl Builder<'_> {
 
     /// What a read of `p` may bring in: the file there, or every file below the directory
     /// there (an empty `p` is the workspace's root); when nothing is there and `more` (the
-    /// path may continue: `"<p>${var.x}.json"`), every file below its directory.
+    /// path may continue: `"<p>${var.x}.json"`), every file below its directory; when
+    /// nothing is there and `p` is a glob (`pattern = "${path.module}/manifests/*.yaml"`
+    /// handed to a provider), every file below the directory before its first wildcard.
     fn may_read(&self, me: usize, p: &str, more: bool, target: &mut Target) {
         if self.snapshot.files.contains_key(p) {
             if self.owners.of_file(p) != Some(me) || self.ignore.is_match(p) {
@@ -631,6 +633,11 @@ impl Builder<'_> {
             }
         } else if self.holds_files(p) {
             self.fileset_inputs(me, p, "**", target);
+        } else if let Some(wildcard) = p.find(['*', '?', '[', '{']) {
+            let dir = p[..wildcard].rfind('/').map_or("", |slash| &p[..slash]);
+            if self.holds_files(dir) {
+                self.fileset_inputs(me, dir, "**", target);
+            }
         } else if more && self.holds_files(parent_dir(p)) {
             self.fileset_inputs(me, parent_dir(p), "**", target);
         }
