@@ -221,9 +221,17 @@ fn cloudposse_components_deployable_roots_under_modules() {
             "modules/eks/echo-server/charts/echo-server/Chart.yaml",
             "apiVersion: v2\nname: echo-server\nversion: 0.1.0\n",
         )
-        .write("stacks/catalog/vpc.yaml", "components: {}\n");
+        .write("stacks/catalog/vpc.yaml", "components: {}\n")
+        .write(".github/workflows/ci.yml", "on: [push]\n");
     repo.commit("components");
     init(&repo, &[]);
+    // The CI files are ignored though the root is no target: a change to them alone is
+    // not one no target reads.
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    assert!(
+        workspace.contains("ignore = [\"**/*.md\", \".github/**\"]"),
+        "{workspace}"
+    );
     assert_eq!(
         layout(&repo),
         (

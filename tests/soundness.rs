@@ -327,6 +327,77 @@ fn a_read_strata_cannot_resolve_is_warned_about_until_declared() {
     );
 }
 
+/// A change that makes no target affected is worth a warning while some target reads files
+/// strata cannot name: that read may use the changed file. The warning names both; it goes
+/// once the read is declared, and it never covers an ignored file or a workspace whose
+/// reads are all known.
+#[test]
+fn a_change_no_target_reads_is_warned_about_while_some_read_is_unknown() {
+    let repo = workspace();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\nignore = [\"**/*.md\"]\n",
+    );
+    repo.write(
+        "stacks/app/main.tf",
+        "variable \"tpl\" {}\n\noutput \"a\" {\n  value = templatefile(var.tpl, {})\n}\n",
+    );
+    repo.write("stacks/other/main.tf", "output \"o\" {\n  value = 1\n}\n");
+    repo.write("shared/templates/a.tpl", "a\n");
+    repo.write("docs/notes.md", "notes\n");
+    repo.commit("initial");
+
+    repo.append("shared/templates/a.tpl", "\n");
+    repo.append("docs/notes.md", "\n");
+    let run = repo.strata(&["--json", "affected", "--base", "main"]);
+    run.assert_ok();
+    let json = run.json();
+    assert_eq!(json["targets"], serde_json::json!([]));
+    // The ignored file is no news: no tool reads it.
+    assert_eq!(
+        json["unread_changes"],
+        serde_json::json!(["shared/templates/a.tpl"])
+    );
+    assert_eq!(
+        json["unresolved_readers"],
+        serde_json::json!(["stacks/app"])
+    );
+    assert!(
+        run.stderr.contains("warning: 1 changed file(s) are inputs of no target (shared/templates/a.tpl), and 1 target(s) read files whose paths strata cannot resolve (stacks/app)"),
+        "{}",
+        run.stderr
+    );
+
+    // A change some target reads is explained by that target: no warning about it.
+    repo.append("stacks/other/main.tf", "\n");
+    repo.git(&["checkout", "--", "shared/templates/a.tpl"]);
+    let run = repo.strata(&["--json", "affected", "--base", "main"]);
+    run.assert_ok();
+    assert!(run.json().get("unread_changes").is_none(), "{}", run.stdout);
+    assert!(
+        !run.stderr.contains("inputs of no target"),
+        "{}",
+        run.stderr
+    );
+
+    // Declared: the template is an input, the stack is affected, and nothing is unknown.
+    repo.write(
+        "stacks/app/stack.toml",
+        "extra_inputs = [\"../../shared/templates/*.tpl\"]\n",
+    );
+    repo.commit("declare");
+    repo.append("shared/templates/a.tpl", "\n");
+    repo.write("shared/unread.txt", "x\n");
+    let run = repo.strata(&["--json", "affected", "--base", "main"]);
+    run.assert_ok();
+    assert_eq!(
+        common::label_reasons(&run.json()),
+        vec![("stacks/app".to_string(), "changed".to_string())]
+    );
+    assert!(run.json().get("unread_changes").is_none(), "{}", run.stdout);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+}
+
 #[test]
 fn a_module_at_the_workspace_root_is_an_input_of_its_callers() {
     // The layout of terraform-aws-modules repositories: the module at the top, roots that

@@ -14,7 +14,7 @@ use crate::model::EnvironmentFiles;
 use crate::session::{Session, View};
 use crate::snapshot::FileEntry;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -82,6 +82,76 @@ pub struct Affected {
     pub head: String,
     pub merge_base: String,
     pub targets: Vec<AffectedTarget>,
+    /// Changed files that no target has as an input (none is affected by them), listed
+    /// only beside `unresolved_readers`: one of those may read them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread_changes: Vec<String>,
+    /// The targets (affected or not) with reads whose paths strata cannot resolve and that
+    /// declare no `extra_inputs`, listed only beside `unread_changes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unresolved_readers: Vec<String>,
+}
+
+impl Affected {
+    fn new(
+        session: &Session,
+        (base, head, merge_base): (&str, &str, String),
+        head_view: &View,
+        changed: &BTreeSet<String>,
+        targets: Vec<AffectedTarget>,
+    ) -> Affected {
+        let (unread_changes, unresolved_readers) =
+            unread_changes(session, head_view, changed, &targets);
+        Affected {
+            base: base.to_string(),
+            head: head.to_string(),
+            merge_base,
+            targets,
+            unread_changes,
+            unresolved_readers,
+        }
+    }
+}
+
+/// The changed files that exist at head, make no target affected (no affected target names
+/// them) and are not ignored, with the targets whose reads strata cannot resolve and that
+/// declare no `extra_inputs`: such a read may use one of those files, so the change may
+/// matter to a target strata does not report. Both empty unless both are not: a change
+/// nothing reads is no news in a workspace where every read is known.
+fn unread_changes(
+    session: &Session,
+    head: &View,
+    changed: &BTreeSet<String>,
+    targets: &[AffectedTarget],
+) -> (Vec<String>, Vec<String>) {
+    let readers: Vec<String> = head
+        .model
+        .iter()
+        .filter(|(_, t)| !t.unresolved.is_empty() && !t.declares_inputs)
+        .map(|(_, t)| t.label.clone())
+        .collect();
+    if readers.is_empty() {
+        return Default::default();
+    }
+    let explained: HashSet<&str> = targets
+        .iter()
+        .flat_map(|t| t.files.iter().chain(&t.deleted_files))
+        .map(String::as_str)
+        .collect();
+    let ignore = crate::model::matcher(&session.config.workspace.ignore);
+    let files: Vec<String> = changed
+        .iter()
+        .filter(|p| {
+            head.snapshot.files.contains_key(p.as_str())
+                && !explained.contains(p.as_str())
+                && !ignore.is_match(p.as_str())
+        })
+        .cloned()
+        .collect();
+    match files.is_empty() {
+        true => Default::default(),
+        false => (files, readers),
+    }
 }
 
 /// What to compare: `head` `None` means the work tree.
@@ -132,19 +202,16 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
             let _phase = tracing::info_span!("fact cache save (early)").entered();
             session.facts.save();
         });
-        let targets = {
+        let affected = {
             let _phase = tracing::info_span!("compare").entered();
-            compare(&baseline, &head_view, &changed, same_env_files.as_ref())
+            let targets = compare(&baseline, &head_view, &changed, same_env_files.as_ref());
+            let names = (base, head.unwrap_or("WORKTREE"), merge_base);
+            Affected::new(session, names, &head_view, &changed, targets)
         };
         let _ = save.join();
         // Freeing a large model takes a while and nobody waits for it.
         std::thread::spawn(move || drop((head_view, baseline, changed, same_env_files)));
-        Ok(Affected {
-            base: base.to_string(),
-            head: head.unwrap_or("WORKTREE").to_string(),
-            merge_base,
-            targets,
-        })
+        Ok(affected)
     })
 }
 
@@ -265,12 +332,9 @@ pub fn affected_resident(
         }
     };
     let baseline = cache.baselines.latest().expect("kept above");
-    Ok(Affected {
-        base: base.to_string(),
-        head: "WORKTREE".to_string(),
-        targets: compare(baseline, head_view, &changed, None),
-        merge_base,
-    })
+    let targets = compare(baseline, head_view, &changed, None);
+    let names = (base, "WORKTREE", merge_base);
+    Ok(Affected::new(session, names, head_view, &changed, targets))
 }
 
 /// The head commit and the merge-base of `base` and `head`.

@@ -73,6 +73,15 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
             );
         }
     }
+    if !result.unread_changes.is_empty() {
+        eprintln!(
+            "warning: {} changed file(s) are inputs of no target ({}), and {} target(s) read files whose paths strata cannot resolve ({}); if one of those reads uses a changed file, its target is affected but not reported\n  hint: declare what those targets read in `extra_inputs` (`strata hash LABEL --explain` lists the reads), and add files no tool reads to `ignore` in WORKSPACE.toml",
+            result.unread_changes.len(),
+            first_few(&result.unread_changes),
+            result.unresolved_readers.len(),
+            first_few(&result.unresolved_readers),
+        );
+    }
     let base = &result.base;
     if ctx.json {
         print_json(&result);
@@ -154,4 +163,19 @@ fn from_daemon(_: &Context, _: &Args) -> Asked {
 
 fn short(commit: &str) -> &str {
     &commit[..commit.len().min(12)]
+}
+
+/// Up to five of `items`, and how many more.
+fn first_few(items: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = items
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > SHOWN {
+        text.push_str(&format!(" and {} more", items.len() - SHOWN));
+    }
+    text
 }

@@ -215,7 +215,7 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         .collect();
     let name = workspace_name(&root);
     let branch = repo.default_branch().unwrap_or_else(|| "main".into());
-    let ignore = ignore_globs(&snapshot, &targets);
+    let ignore = ignore_globs(&snapshot);
     let text = files::workspace_toml(&files::WorkspaceText {
         ignore: &ignore,
         environment_path: environment_path.as_deref(),
@@ -415,11 +415,9 @@ fn report(chosen: &Layout, by_path: bool) -> LayoutReport {
     }
 }
 
-/// CI and editor configuration no tool of a target reads: ignored when the workspace root
-/// is a target itself (a module repository whose root is a module), so that a change to
-/// them does not affect it. A file an ignore glob matches that a target reads by name is
-/// still its input.
-const ROOT_IGNORE: &[(&str, &str)] = &[
+/// CI and editor configuration no tool of a target reads (see [`ignore_globs`]). A file an
+/// ignore glob matches that a target reads by name is still its input.
+const CI_AND_EDITOR_FILES: &[(&str, &str)] = &[
     (".github/", ".github/**"),
     (".gitlab/", ".gitlab/**"),
     (".circleci/", ".circleci/**"),
@@ -428,15 +426,16 @@ const ROOT_IGNORE: &[(&str, &str)] = &[
     (".editorconfig", ".editorconfig"),
 ];
 
-/// `[workspace] ignore` for the workspace: Markdown everywhere, and with a target at the
-/// root, the CI and editor files the repository has ([`ROOT_IGNORE`]).
-fn ignore_globs(snapshot: &strata_graph::snapshot::Snapshot, targets: &[Found]) -> Vec<String> {
+/// `[workspace] ignore` for the workspace: Markdown everywhere, and the CI and editor files
+/// the repository has ([`CI_AND_EDITOR_FILES`]). With a target at the root, they would be its files;
+/// without, they are no target's, and ignoring them keeps `strata affected` from counting
+/// a change to them among the changes no target reads (which it warns about while some
+/// read cannot be resolved).
+fn ignore_globs(snapshot: &strata_graph::snapshot::Snapshot) -> Vec<String> {
     let mut out = vec!["**/*.md".to_string()];
-    if targets.iter().any(|t| t.label == ".") {
-        for (prefix, glob) in ROOT_IGNORE {
-            if snapshot.files.keys().any(|f| f.starts_with(prefix)) {
-                out.push(glob.to_string());
-            }
+    for (prefix, glob) in CI_AND_EDITOR_FILES {
+        if snapshot.files.keys().any(|f| f.starts_with(prefix)) {
+            out.push(glob.to_string());
         }
     }
     out

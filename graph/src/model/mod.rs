@@ -220,7 +220,7 @@ impl Model {
     }
 }
 
-fn matcher(globs: &[String]) -> GlobSet {
+pub(crate) fn matcher(globs: &[String]) -> GlobSet {
     let mut b = GlobSetBuilder::new();
     for g in globs {
         if let Ok(glob) = GlobBuilder::new(g).literal_separator(true).build() {
