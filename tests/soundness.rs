@@ -1535,6 +1535,58 @@ fn paths_in_resource_and_data_arguments_are_inputs() {
     );
 }
 
+/// A template that `templatefile` renders may call file functions itself; their paths are
+/// relative to the working directory, the stack's: what they read is an input of the
+/// stack. A read whose whole path comes from the template's variables is "not tracked", named at the
+/// template's line, and so is any read of a template a module renders (its callers' working
+/// directories are not its own). Each was a silent miss.
+#[test]
+fn the_files_a_template_reads_are_inputs() {
+    let repo = workspace();
+    repo.write(
+        "stacks/app/main.tf",
+        "output \"user_data\" {\n  value = templatefile(\"${path.module}/../../shared/user-data.tpl\", { name = \"a\" })\n}\n",
+    );
+    repo.write(
+        "shared/user-data.tpl",
+        "#!/bin/sh\n${file(\"../../shared/scripts/setup.sh\")}\n%{ for f in fileset(\"../../shared/conf\", \"*.conf\") ~}\n${f}\n%{ endfor ~}\n${file(name)}\n",
+    );
+    repo.write("shared/scripts/setup.sh", "echo setup\n");
+    repo.write("shared/conf/a.conf", "a = 1\n");
+    repo.write("shared/other.txt", "not read\n");
+    repo.write(
+        "modules/m/main.tf",
+        "output \"x\" {\n  value = templatefile(\"${path.module}/x.tpl\", {})\n}\n",
+    );
+    repo.write("modules/m/x.tpl", "${file(\"data.json\")}\n");
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/scripts/setup.sh", &["stacks/app"]),
+            ("shared/conf/a.conf", &["stacks/app"]),
+        ],
+    );
+    let explain = repo.strata(&["hash", "--explain", "stacks/app"]);
+    explain.assert_ok();
+    assert!(
+        explain
+            .stdout
+            .contains("not tracked (paths computed at run time):\n    shared/user-data.tpl:6"),
+        "{}",
+        explain.stdout
+    );
+    let explain = repo.strata(&["hash", "--explain", "modules/m"]);
+    explain.assert_ok();
+    assert!(
+        explain
+            .stdout
+            .contains("not tracked (paths computed at run time):\n    modules/m/x.tpl:1"),
+        "{}",
+        explain.stdout
+    );
+}
+
 /// A `helm_template` data source renders a chart as a `helm_release` installs it: a local
 /// chart it names is a dependency, so a chart that chart depends on affects the stack.
 #[test]

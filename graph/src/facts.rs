@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Bump to invalidate every cached fact (when a parser learns something new).
-pub(crate) const FACTS_VERSION: u32 = 15;
+pub(crate) const FACTS_VERSION: u32 = 16;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
@@ -35,6 +35,8 @@ pub enum Parser {
     TfVars,
     /// A variable file in JSON syntax (`*.tfvars.json`).
     TfVarsJson,
+    /// A template `templatefile` renders, whatever its name: the file functions it calls.
+    Template,
 }
 
 impl Parser {
@@ -174,15 +176,35 @@ impl FactStore {
         snapshot: &Snapshot,
         paths: &[&'p str],
     ) -> Result<(HashMap<&'p str, Arc<Facts>>, ParseErrors<'p>)> {
+        self.facts_as(repo, snapshot, paths, Parser::for_path)
+    }
+
+    /// [`FactStore::facts_for`] of templates that `templatefile` renders: the file functions
+    /// each calls ([`crate::hcl::parse_template`]).
+    pub fn templates<'p>(
+        &self,
+        repo: &Repo,
+        snapshot: &Snapshot,
+        paths: &[&'p str],
+    ) -> Result<(HashMap<&'p str, Arc<Facts>>, ParseErrors<'p>)> {
+        self.facts_as(repo, snapshot, paths, |_| Some(Parser::Template))
+    }
+
+    /// [`FactStore::facts_for`] with the parser `parser` chooses for each path.
+    fn facts_as<'p>(
+        &self,
+        repo: &Repo,
+        snapshot: &Snapshot,
+        paths: &[&'p str],
+        parser: impl Fn(&str) -> Option<Parser> + Sync,
+    ) -> Result<(HashMap<&'p str, Arc<Facts>>, ParseErrors<'p>)> {
         let mut missing: Vec<(&str, crate::snapshot::FileEntry)> = Vec::new();
         let mut out = HashMap::with_capacity_and_hasher(paths.len(), Default::default());
         {
             let entries = self.entries();
             let mut used = self.used.lock().expect("facts lock");
             for &path in paths {
-                let (Some(parser), Some(entry)) =
-                    (Parser::for_path(path), snapshot.files.get(path))
-                else {
+                let (Some(parser), Some(entry)) = (parser(path), snapshot.files.get(path)) else {
                     continue;
                 };
                 let key = (parser, entry.id);
@@ -200,7 +222,11 @@ impl FactStore {
         }
         // Read and parsed one file at a time; errors are reported in path order.
         let mut parsed = snapshot.map_entries(repo, &missing, |path, bytes, verified| {
-            (parse(path, &crate::text::lossy_utf8(bytes)), verified)
+            let parser = parser(path).expect("filtered");
+            (
+                parse(parser, path, &crate::text::lossy_utf8(bytes)),
+                verified,
+            )
         })?;
         parsed.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut entries = self.entries();
@@ -217,7 +243,7 @@ impl FactStore {
             let id = entry.id;
             // Facts of content that does not match its id are used, never remembered.
             if verified {
-                let key = (Parser::for_path(path).expect("filtered"), id);
+                let key = (parser(path).expect("filtered"), id);
                 entries.insert(key, Arc::clone(&facts));
                 *added += 1;
             }
@@ -296,10 +322,12 @@ impl FactStore {
     /// content, so what is forgotten is only parsed again if that content comes back.
     /// Returns how many were forgotten.
     pub fn retain_current<'a>(&self, files: impl IntoIterator<Item = (&'a str, FileId)>) -> usize {
-        let current: HashSet<Key> = files
-            .into_iter()
-            .filter_map(|(path, id)| Some((Parser::for_path(path)?, id)))
-            .collect();
+        let mut current: HashSet<Key> = HashSet::default();
+        for (path, id) in files {
+            current.extend(Parser::for_path(path).map(|parser| (parser, id)));
+            // Any file may be a template (what reads it says so, not its name).
+            current.insert((Parser::Template, id));
+        }
         let mut entries = self.entries();
         let before = entries.len();
         entries.retain(|key, _| current.contains(key));
@@ -338,8 +366,8 @@ fn shared(facts: Facts) -> Arc<Facts> {
     }
 }
 
-fn parse(path: &str, text: &str) -> Result<Facts> {
-    Ok(match Parser::for_path(path).expect("caller filtered") {
+fn parse(parser: Parser, path: &str, text: &str) -> Result<Facts> {
+    Ok(match parser {
         Parser::Tf => Facts::Hcl(parse_tf(text, path)?),
         Parser::TfJson => Facts::Hcl(parse_tf_json(text, path)?),
         Parser::ChartYaml => Facts::Chart(parse_chart_yaml(text, path)?),
@@ -347,6 +375,7 @@ fn parse(path: &str, text: &str) -> Result<Facts> {
         Parser::Manifest => Facts::Manifest(parse_target_manifest(text, path)?),
         Parser::TfVars => Facts::Hcl(parse_tfvars(text, path)?),
         Parser::TfVarsJson => Facts::Hcl(parse_tfvars_json(text, path)?),
+        Parser::Template => Facts::Hcl(crate::hcl::parse_template(text, path)?),
     })
 }
 
@@ -382,7 +411,7 @@ resource "helm_release" "web" {
   chart = "../../charts/web"
 }
 "#;
-        let facts = parse("stacks/a/main.tf", text).unwrap();
+        let facts = parse(Parser::Tf, "stacks/a/main.tf", text).unwrap();
         let Facts::Hcl(hcl) = &facts else {
             panic!("{facts:?}")
         };
@@ -410,13 +439,18 @@ resource "helm_release" "web" {
 
     #[test]
     fn files_that_name_nothing_share_one_allocation() {
-        let variables = parse("stacks/a/variables.tf", "variable \"x\" {}\n").unwrap();
-        let outputs = parse("stacks/b/outputs.tf", "output \"y\" { value = 1 }\n").unwrap();
+        let variables = parse(Parser::Tf, "stacks/a/variables.tf", "variable \"x\" {}\n").unwrap();
+        let outputs = parse(
+            Parser::Tf,
+            "stacks/b/outputs.tf",
+            "output \"y\" { value = 1 }\n",
+        )
+        .unwrap();
         assert!(Arc::ptr_eq(&shared(variables), &shared(outputs)));
         let main = "module \"m\" { source = \"../../modules/m\" }\n";
         let (a, b) = (
-            parse("stacks/a/main.tf", main).unwrap(),
-            parse("stacks/b/main.tf", main).unwrap(),
+            parse(Parser::Tf, "stacks/a/main.tf", main).unwrap(),
+            parse(Parser::Tf, "stacks/b/main.tf", main).unwrap(),
         );
         let (a, b) = (shared(a), shared(b));
         assert!(!Arc::ptr_eq(&a, &b));
@@ -428,7 +462,7 @@ resource "helm_release" "web" {
         let store = FactStore::in_memory();
         let id = |text: &str| FileId::of_content(text.as_bytes());
         let (old, new, other) = (id("a = 1\n"), id("a = 2\n"), id("b = 1\n"));
-        let facts = shared(parse("stacks/a/main.tf", "locals { a = 1 }\n").unwrap());
+        let facts = shared(parse(Parser::Tf, "stacks/a/main.tf", "locals { a = 1 }\n").unwrap());
         for key in [(Parser::Tf, old), (Parser::Tf, new), (Parser::Tf, other)] {
             store.entries().insert(key, Arc::clone(&facts));
             store.used.lock().unwrap().insert(key);

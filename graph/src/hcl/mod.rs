@@ -257,6 +257,25 @@ pub fn parse_tf_reference(text: &str, file: &str) -> Result<HclFacts> {
     Ok(facts)
 }
 
+/// Reads the file functions a template that `templatefile` renders calls itself
+/// (`${file("scripts/setup.sh")}`): their paths, as [`parse_tf_reference`] reads those of a
+/// `.tf` file (a template names no `path.module`, so a relative path is relative to the
+/// working directory), and the calls whose path is computed.
+pub fn parse_template(text: &str, file: &str) -> Result<HclFacts> {
+    let template = hcl_edit::parser::parse_template(text).map_err(|e| Error::Malformed {
+        what: "template",
+        location: Location::at(file, e.location().line()),
+        message: e.message().to_string(),
+    })?;
+    let mut facts = HclFacts::default();
+    let mut visitor = FileRefVisitor {
+        text,
+        facts: &mut facts,
+    };
+    visitor.visit_template(&template);
+    Ok(facts)
+}
+
 /// The syntax tree of a native-syntax file, or the error naming its line.
 pub(super) fn parse_body(text: &str, file: &str) -> Result<Body> {
     hcl_edit::parser::parse_body(text).map_err(|e| Error::Malformed {

@@ -242,6 +242,8 @@ pub(super) struct Site<'s> {
     roots_only: bool,
     /// The target is a stack (the root module).
     is_root: bool,
+    /// The file is a template `templatefile` renders (see `Builder::template_reads`).
+    in_template: bool,
 }
 
 impl Site<'_> {
@@ -433,6 +435,7 @@ impl Builder<'_> {
                 locals: locals.get(&dir).map(Vec::as_slice).unwrap_or_default(),
                 roots_only,
                 is_root,
+                in_template: false,
             };
             self.chart_reads(&at, facts, target);
             self.file_reads(&at, facts, target);
@@ -553,13 +556,17 @@ impl Builder<'_> {
                 if !self.fileset_inputs(at.me, &resolved, pattern, target) {
                     target.unresolved.push(location);
                 }
-            } else if self.owners.of_file(&resolved) != Some(at.me)
-                || self.ignore.is_match(&resolved)
-            {
+            } else {
+                if r.function == "templatefile" {
+                    self.template_reads(at, &resolved, target);
+                }
                 // Read by name: an input even when `ignore` matches it (ignore is for
                 // files no tool reads; this one is read), which leaves it out of the
                 // target's own files.
-                target.extra_inputs.insert(resolved);
+                if self.owners.of_file(&resolved) != Some(at.me) || self.ignore.is_match(&resolved)
+                {
+                    target.extra_inputs.insert(resolved);
+                }
             }
         }
         if !at.roots_only {
@@ -570,6 +577,53 @@ impl Builder<'_> {
                     .map(|&l| Location::at(at.file, l)),
             );
         }
+    }
+
+    /// The reads of a `template` that `templatefile` renders, read at `at`: the file
+    /// functions it calls itself (`${file("scripts/setup.sh")}`), whose relative paths are
+    /// relative to the working directory. For a stack they are read as its own file's are;
+    /// a module target does not know the directories its callers run in, so there they are
+    /// unresolved. terraform refuses `templatefile` inside a template, so this goes one
+    /// level deep.
+    fn template_reads(&self, at: &Site, template: &str, target: &mut Target) {
+        if at.in_template {
+            return;
+        }
+        let facts = match self.facts.templates(self.repo, self.snapshot, &[template]) {
+            Ok((found, _)) => found.get(template).cloned(),
+            Err(_) => None,
+        };
+        let Some(facts) = facts else {
+            // Not in the snapshot (terraform fails on a missing template) or not a template
+            // strata can read (nor can terraform): nothing strata could follow.
+            if self.snapshot.files.contains_key(template) {
+                target.unresolved.push(Location::at(template, 1));
+            }
+            return;
+        };
+        let Facts::Hcl(facts) = &*facts else { return };
+        if facts.file_refs.is_empty() && facts.unresolved_refs.is_empty() {
+            return;
+        }
+        if !at.is_root || at.roots_only {
+            let lines = facts.file_refs.iter().map(|r| r.line);
+            let lines = lines.chain(facts.unresolved_refs.iter().copied());
+            target
+                .unresolved
+                .extend(lines.map(|l| Location::at(template, l)));
+            return;
+        }
+        let inside = Site {
+            me: at.me,
+            file: template,
+            dir: at.root_dir,
+            root_dir: at.root_dir,
+            locals: &[],
+            roots_only: false,
+            is_root: true,
+            in_template: true,
+        };
+        self.file_reads(&inside, facts, target);
     }
 
     /// What a path read as `"<dir>/${local.<name>}..."` may read when the local holds a
