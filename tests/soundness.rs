@@ -1587,6 +1587,50 @@ fn the_files_a_template_reads_are_inputs() {
     );
 }
 
+/// A kustomization a stack builds (`data "kustomization_build"`, an overlay's directory)
+/// builds from the bases, components and patches it names, which may lie anywhere: each is
+/// an input of the stack, through any depth of overlays. A remote base names nothing in the
+/// workspace. Each was a silent miss.
+#[test]
+fn the_bases_of_a_kustomization_a_stack_builds_are_inputs() {
+    let repo = workspace();
+    repo.write(
+        "stacks/app/main.tf",
+        "data \"kustomization_build\" \"k\" {\n  path = \"${path.module}/../../k8s/overlays/prod\"\n}\n",
+    );
+    repo.write(
+        "k8s/overlays/prod/kustomization.yaml",
+        "resources:\n  - ../../base\n  - github.com/org/repo//deploy?ref=v1\ncomponents:\n  - ../../components/monitoring\npatches:\n  - path: ../../patches/replicas.yaml\n",
+    );
+    repo.write(
+        "k8s/base/kustomization.yaml",
+        "resources:\n  - deployment.yaml\nconfigMapGenerator:\n  - name: app\n    files: [conf=../config/app.conf]\n",
+    );
+    repo.write("k8s/base/deployment.yaml", "kind: Deployment\n");
+    repo.write("k8s/config/app.conf", "a = 1\n");
+    repo.write(
+        "k8s/components/monitoring/kustomization.yaml",
+        "kind: Component\n",
+    );
+    repo.write(
+        "k8s/components/monitoring/sm.yaml",
+        "kind: ServiceMonitor\n",
+    );
+    repo.write("k8s/patches/replicas.yaml", "spec: {}\n");
+    repo.write("k8s/unused/deployment.yaml", "kind: Deployment\n");
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("k8s/base/deployment.yaml", &["stacks/app"]),
+            ("k8s/config/app.conf", &["stacks/app"]),
+            ("k8s/components/monitoring/sm.yaml", &["stacks/app"]),
+            ("k8s/patches/replicas.yaml", &["stacks/app"]),
+            ("k8s/unused/deployment.yaml", &[]),
+        ],
+    );
+}
+
 /// A `helm_template` data source renders a chart as a `helm_release` installs it: a local
 /// chart it names is a dependency, so a chart that chart depends on affects the stack.
 #[test]

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Bump to invalidate every cached fact (when a parser learns something new).
-pub(crate) const FACTS_VERSION: u32 = 16;
+pub(crate) const FACTS_VERSION: u32 = 17;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
@@ -37,6 +37,16 @@ pub enum Parser {
     TfVarsJson,
     /// A template `templatefile` renders, whatever its name: the file functions it calls.
     Template,
+    /// A `kustomization.yaml` a read leads to: the paths it builds from.
+    Kustomization,
+}
+
+impl Parser {
+    /// Whether files are read with this parser because of how a target reads them, not
+    /// because of their names ([`FactStore::read_as`]).
+    fn by_use(self) -> bool {
+        matches!(self, Parser::Template | Parser::Kustomization)
+    }
 }
 
 impl Parser {
@@ -72,6 +82,8 @@ pub enum Facts {
     /// A `requirements.yaml`'s dependencies (charts of `apiVersion: v1`).
     Requirements(Vec<ChartDependency>),
     Manifest(TargetManifest),
+    /// A `kustomization.yaml`'s paths, as written (see [`crate::kustomize`]).
+    Kustomization(Vec<String>),
 }
 
 type Key = (Parser, FileId);
@@ -179,15 +191,19 @@ impl FactStore {
         self.facts_as(repo, snapshot, paths, Parser::for_path)
     }
 
-    /// [`FactStore::facts_for`] of templates that `templatefile` renders: the file functions
-    /// each calls ([`crate::hcl::parse_template`]).
-    pub fn templates<'p>(
+    /// [`FactStore::facts_for`] of files a target reads in a way that says what they are,
+    /// whatever their names: templates that `templatefile` renders (the file functions
+    /// each calls, [`crate::hcl::parse_template`]), kustomizations a read leads to
+    /// ([`crate::kustomize`]).
+    pub fn read_as<'p>(
         &self,
+        parser: Parser,
         repo: &Repo,
         snapshot: &Snapshot,
         paths: &[&'p str],
     ) -> Result<(HashMap<&'p str, Arc<Facts>>, ParseErrors<'p>)> {
-        self.facts_as(repo, snapshot, paths, |_| Some(Parser::Template))
+        debug_assert!(parser.by_use());
+        self.facts_as(repo, snapshot, paths, |_| Some(parser))
     }
 
     /// [`FactStore::facts_for`] with the parser `parser` chooses for each path.
@@ -325,8 +341,10 @@ impl FactStore {
         let mut current: HashSet<Key> = HashSet::default();
         for (path, id) in files {
             current.extend(Parser::for_path(path).map(|parser| (parser, id)));
-            // Any file may be a template (what reads it says so, not its name).
+            // Any file may be read as a template or a kustomization (what reads it says
+            // so, not its name).
             current.insert((Parser::Template, id));
+            current.insert((Parser::Kustomization, id));
         }
         let mut entries = self.entries();
         let before = entries.len();
@@ -376,6 +394,9 @@ fn parse(parser: Parser, path: &str, text: &str) -> Result<Facts> {
         Parser::TfVars => Facts::Hcl(parse_tfvars(text, path)?),
         Parser::TfVarsJson => Facts::Hcl(parse_tfvars_json(text, path)?),
         Parser::Template => Facts::Hcl(crate::hcl::parse_template(text, path)?),
+        Parser::Kustomization => {
+            Facts::Kustomization(crate::kustomize::parse_kustomization(text, path)?)
+        }
     })
 }
 

@@ -15,6 +15,7 @@ pub mod hash;
 pub mod hcl;
 pub mod id;
 pub mod index_model;
+pub mod kustomize;
 pub mod live;
 pub mod manifest;
 pub mod model;

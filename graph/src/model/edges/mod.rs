@@ -5,13 +5,14 @@
 
 use super::links::{self, Links};
 use super::{DepKind, Dependency, Target};
-use crate::discover::{is_terraform_file, label_dir, parent_dir, Found, Kind, Owners};
+use crate::discover::{file_name, is_terraform_file, label_dir, parent_dir, Found, Kind, Owners};
 use crate::error::{Error, Location, Result};
-use crate::facts::{FactStore, Facts};
+use crate::facts::{FactStore, Facts, Parser};
 use crate::git::Repo;
 use crate::hcl::{
     is_relative_path, FileRef, HclFacts, ModuleCall, PathBase, PathLocal, VAR_PREFIX,
 };
+use crate::kustomize::KUSTOMIZATION_FILES;
 use crate::manifest::TargetManifest;
 use crate::snapshot::Snapshot;
 use charts::chart_by_plain_name;
@@ -589,7 +590,10 @@ impl Builder<'_> {
         if at.in_template {
             return;
         }
-        let facts = match self.facts.templates(self.repo, self.snapshot, &[template]) {
+        let read = self
+            .facts
+            .read_as(Parser::Template, self.repo, self.snapshot, &[template]);
+        let facts = match read {
             Ok((found, _)) => found.get(template).cloned(),
             Err(_) => None,
         };
@@ -685,8 +689,12 @@ impl Builder<'_> {
             if self.owners.of_file(p) != Some(me) || self.ignore.is_match(p) {
                 target.extra_inputs.insert(p.to_string());
             }
+            if KUSTOMIZATION_FILES.contains(&file_name(p)) {
+                self.kustomization_inputs(me, parent_dir(p), 0, target);
+            }
         } else if self.holds_files(p) {
             self.fileset_inputs(me, p, "**", target);
+            self.kustomization_inputs(me, p, 0, target);
         } else if let Some(wildcard) = p.find(['*', '?', '[', '{']) {
             let dir = p[..wildcard].rfind('/').map_or("", |slash| &p[..slash]);
             if self.holds_files(dir) {
@@ -694,6 +702,50 @@ impl Builder<'_> {
             }
         } else if more && self.holds_files(parent_dir(p)) {
             self.fileset_inputs(me, parent_dir(p), "**", target);
+        }
+    }
+
+    /// What the kustomization in `dir`, if it has one, builds from (its `resources`, bases,
+    /// components, patches, generator files: [`crate::kustomize`]): each file it names, and
+    /// every file below each directory it names, whose own kustomization is followed in
+    /// turn (up to [`LOCAL_CHAIN_LIMIT`] deep). A path that names nothing in the workspace
+    /// (a remote base) gives nothing. A kustomization that does not parse gives nothing
+    /// either: kustomize fails on it too.
+    fn kustomization_inputs(&self, me: usize, dir: &str, depth: usize, target: &mut Target) {
+        if depth >= LOCAL_CHAIN_LIMIT {
+            return;
+        }
+        let Some(file) = KUSTOMIZATION_FILES
+            .iter()
+            .filter_map(|name| join_normalized(dir, name))
+            .find(|p| self.snapshot.files.contains_key(p))
+        else {
+            return;
+        };
+        let read = self
+            .facts
+            .read_as(Parser::Kustomization, self.repo, self.snapshot, &[&file]);
+        let Some(facts) = read
+            .ok()
+            .and_then(|(found, _)| found.get(file.as_str()).cloned())
+        else {
+            return;
+        };
+        let Facts::Kustomization(paths) = &*facts else {
+            return;
+        };
+        for rel in paths {
+            let Some(p) = join_normalized(dir, rel) else {
+                continue;
+            };
+            if self.snapshot.files.contains_key(&p) {
+                if self.owners.of_file(&p) != Some(me) || self.ignore.is_match(&p) {
+                    target.extra_inputs.insert(p);
+                }
+            } else if self.holds_files(&p) {
+                self.fileset_inputs(me, &p, "**", target);
+                self.kustomization_inputs(me, &p, depth + 1, target);
+            }
         }
     }
 
