@@ -149,8 +149,8 @@ namePrefix: prod-
 
     #[test]
     fn a_kustomization_that_is_not_yaml_names_its_line() {
-        let err = parse_kustomization("resources:\n  - a\n b: [\n", "k/kustomization.yaml")
-            .unwrap_err();
+        let err =
+            parse_kustomization("resources:\n  - a\n b: [\n", "k/kustomization.yaml").unwrap_err();
         let Error::Malformed { location, .. } = &err else {
             panic!("{err:?}");
         };

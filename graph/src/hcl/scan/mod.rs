@@ -610,6 +610,9 @@ impl<'a> Scanner<'a> {
                     return Some(());
                 }
             }
+            // `var.region`, `local.tags`, `path.module` on its own: no path by those rules,
+            // nor one written inside.
+            Shape::Var(..) | Shape::Attr(..) => return Some(()),
             _ => {}
         }
         match static_path(self.text, shape)? {
@@ -714,14 +717,38 @@ impl<'a> Scanner<'a> {
 }
 
 /// Whether the text of a value that is no static path may hold one by the reference's rules
-/// for what is handed to a module or a provider (`hcl::module_arg_paths`): it names `path`,
-/// or holds `./` or `}/` (a relative literal, a path below a local or a variable), or an
-/// escape after `.` or `}`, which may decode to either. One pass over the bytes; a value it
+/// for what is handed to a module or a provider (`hcl::module_arg_paths`): it names the
+/// variable `path` (`path.module`; not `var.check.path`), or holds `./` (a relative literal) or `/` right after an interpolation of a local or a
+/// variable (a path below it: `"${local.src}/fn"`, not `"${aws_s3_bucket.b.arn}/*"`), or
+/// an escape in either place, which may decode to `/`. One pass over the bytes; a value it
 /// lets through is read by the reference, so letting more through costs time, not facts.
 fn may_hold_a_path(value: &str) -> bool {
     let b = value.as_bytes();
-    memchr::memmem::find(b, b"path").is_some()
-        || memchr::memchr2_iter(b'/', b'\\', b).any(|i| i > 0 && matches!(b[i - 1], b'.' | b'}'))
+    memchr::memchr3_iter(b'/', b'\\', b'p', b).any(|i| match (b[i], i.checked_sub(1)) {
+        (b'p', before) => {
+            b[i..].starts_with(b"path")
+                && before.is_none_or(|j| !is_id_continue(b[j]) && b[j] != b'.')
+                && b[i + 4..]
+                    .iter()
+                    .find(|c| !c.is_ascii_whitespace())
+                    .is_none_or(|&c| c == b'.')
+        }
+        (_, Some(before)) if b[before] == b'.' => true,
+        (_, Some(before)) if b[before] == b'}' => closes_a_name(&value[..before]),
+        _ => false,
+    })
+}
+
+/// Whether the interpolation whose `}` follows `before` starts with a local or a variable
+/// (`${local.src`, `${ var.dir`); when no `${` opens one, it may.
+fn closes_a_name(before: &str) -> bool {
+    match before.rfind("${") {
+        Some(at) => {
+            let inner = before[at + 2..].trim_start_matches(['~', ' ', '\t']);
+            inner.starts_with("local.") || inner.starts_with("var.")
+        }
+        None => true,
+    }
 }
 
 #[cfg(test)]
