@@ -53,25 +53,22 @@ pub fn parse_kustomization(text: &str, file: &str) -> Result<Vec<String>> {
             strings(v, &mut out);
         }
     }
-    for key in PATH_OBJECTS {
-        for item in doc
-            .get(key)
+    // The entries of a list field.
+    let items = |key: &str| {
+        doc.get(key)
             .and_then(Value::as_sequence)
             .into_iter()
             .flatten()
-        {
+    };
+    for key in PATH_OBJECTS {
+        for item in items(key) {
             if let Some(path) = item.get("path").and_then(Value::as_str) {
                 out.push(path.to_string());
             }
         }
     }
     for key in GENERATORS {
-        for item in doc
-            .get(key)
-            .and_then(Value::as_sequence)
-            .into_iter()
-            .flatten()
-        {
+        for item in items(key) {
             let mut files = Vec::new();
             for field in ["files", "envs"] {
                 if let Some(v) = item.get(field) {

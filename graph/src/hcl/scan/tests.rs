@@ -960,6 +960,16 @@ fn paths_handed_to_a_module_are_module_arguments() {
     assert!(scanned(plain).module_args().next().is_none());
 }
 
+/// The paths handed to modules and providers: (function, base, path, line).
+fn path_arguments(facts: &HclFacts) -> Vec<(&str, PathBase, &str, usize)> {
+    facts
+        .file_refs
+        .iter()
+        .filter(|r| r.is_path_argument())
+        .map(|r| (r.function.as_str(), r.base.clone(), r.path.as_str(), r.line))
+        .collect()
+}
+
 /// The arguments of `resource` and `data` blocks, nested blocks included, hand their paths to
 /// the provider (`source_dir` of an `archive_file`, a script in `external`'s `program`, a
 /// `provisioner "file"`'s `source`), read as the reference reads them; names, and a
@@ -993,12 +1003,7 @@ resource "helm_release" "web" {
 }
 "#;
     let facts = scanned(text);
-    let got: Vec<_> = facts
-        .file_refs
-        .iter()
-        .filter(|r| r.is_path_argument())
-        .map(|r| (r.function.as_str(), r.base.clone(), r.path.as_str(), r.line))
-        .collect();
+    let got = path_arguments(&facts);
     let arg = "provider argument";
     assert_eq!(
         got,
@@ -1031,12 +1036,7 @@ data "helm_template" "x" {
 }
 "#;
     let facts = scanned(text);
-    let got: Vec<_> = facts
-        .file_refs
-        .iter()
-        .filter(|r| r.is_path_argument())
-        .map(|r| (r.function.as_str(), r.base.clone(), r.path.as_str(), r.line))
-        .collect();
+    let got = path_arguments(&facts);
     assert_eq!(
         got,
         vec![
