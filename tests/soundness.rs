@@ -368,8 +368,10 @@ fn a_change_no_target_reads_is_warned_about_while_some_read_is_unknown() {
         run.stderr
     );
 
-    // A change some target reads is explained by that target: no warning about it.
+    // A change some target reads is explained by that target, and strata's own
+    // configuration is read by strata alone: no warning about either.
     repo.append("stacks/other/main.tf", "\n");
+    repo.append("WORKSPACE.toml", "# a comment\n");
     repo.git(&["checkout", "--", "shared/templates/a.tpl"]);
     let run = repo.strata(&["--json", "affected", "--base", "main"]);
     run.assert_ok();

@@ -114,7 +114,7 @@ impl Affected {
 }
 
 /// The changed files that exist at head, make no target affected (no affected target names
-/// them) and are not ignored, with the targets whose reads strata cannot resolve and that
+/// them), are not ignored and are none of strata's own configuration files, with the targets whose reads strata cannot resolve and that
 /// declare no `extra_inputs`: such a read may use one of those files, so the change may
 /// matter to a target strata does not report. Both empty unless both are not: a change
 /// nothing reads is no news in a workspace where every read is known.
@@ -145,6 +145,7 @@ fn unread_changes(
             head.snapshot.files.contains_key(p.as_str())
                 && !explained.contains(p.as_str())
                 && !ignore.is_match(p.as_str())
+                && !crate::manifest::is_strata_configuration(p)
         })
         .cloned()
         .collect();

@@ -13,6 +13,24 @@ pub const CHART_MANIFEST: &str = "chart.toml";
 pub const MODULE_MANIFEST: &str = "module.toml";
 pub const ENV_FILE: &str = "env.toml";
 
+/// Whether `path` is one of strata's own configuration files (WORKSPACE.toml, a target's
+/// or an environment's TOML, a policy's `policy.toml`, the waivers, a release lock), which
+/// strata reads and no tool of a target does.
+pub fn is_strata_configuration(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    path == crate::workspace::WORKSPACE_FILE
+        || path == crate::model::waivers::WAIVERS_FILE
+        || [
+            STACK_MANIFEST,
+            CHART_MANIFEST,
+            MODULE_MANIFEST,
+            ENV_FILE,
+            "policy.toml",
+            RELEASE_LOCK_FILE,
+        ]
+        .contains(&name)
+}
+
 /// `stack.toml` / `chart.toml`, with the line of every label so errors can point at it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TargetManifest {
