@@ -1620,15 +1620,42 @@ fn the_bases_of_a_kustomization_a_stack_builds_are_inputs() {
     );
     repo.write("k8s/patches/replicas.yaml", "spec: {}\n");
     repo.write("k8s/unused/deployment.yaml", "kind: Deployment\n");
+    // An overlay chosen at run time: every overlay, and what each builds from.
+    repo.write(
+        "stacks/chosen/main.tf",
+        "variable \"env\" {}\n\ndata \"kustomization_build\" \"k\" {\n  path = \"${path.module}/../../k8s/overlays/${var.env}\"\n}\n",
+    );
+    // Kustomizations that name each other: each is read once.
+    for (name, others) in [("a", ["b", "c"]), ("b", ["a", "c"]), ("c", ["a", "b"])] {
+        repo.write(
+            &format!("cycle/{name}/kustomization.yaml"),
+            &format!(
+                "resources:\n  - ../{}\n  - ../{}\n  - {name}.yaml\n",
+                others[0], others[1]
+            ),
+        );
+        repo.write(&format!("cycle/{name}/{name}.yaml"), "kind: ConfigMap\n");
+    }
+    repo.write(
+        "stacks/cycle/main.tf",
+        "data \"kustomization_build\" \"k\" {\n  path = \"${path.module}/../../cycle/a\"\n}\n",
+    );
     repo.commit("initial");
     assert_each_edit_affects(
         &repo,
         &[
-            ("k8s/base/deployment.yaml", &["stacks/app"]),
-            ("k8s/config/app.conf", &["stacks/app"]),
-            ("k8s/components/monitoring/sm.yaml", &["stacks/app"]),
-            ("k8s/patches/replicas.yaml", &["stacks/app"]),
+            ("k8s/base/deployment.yaml", &["stacks/app", "stacks/chosen"]),
+            ("k8s/config/app.conf", &["stacks/app", "stacks/chosen"]),
+            (
+                "k8s/components/monitoring/sm.yaml",
+                &["stacks/app", "stacks/chosen"],
+            ),
+            (
+                "k8s/patches/replicas.yaml",
+                &["stacks/app", "stacks/chosen"],
+            ),
             ("k8s/unused/deployment.yaml", &[]),
+            ("cycle/c/c.yaml", &["stacks/cycle"]),
         ],
     );
 }

@@ -690,61 +690,79 @@ impl Builder<'_> {
                 target.extra_inputs.insert(p.to_string());
             }
             if KUSTOMIZATION_FILES.contains(&file_name(p)) {
-                self.kustomization_inputs(me, parent_dir(p), 0, target);
+                self.kustomization_inputs(me, parent_dir(p), target);
             }
-        } else if self.holds_files(p) {
-            self.fileset_inputs(me, p, "**", target);
-            self.kustomization_inputs(me, p, 0, target);
-        } else if let Some(wildcard) = p.find(['*', '?', '[', '{']) {
-            let dir = p[..wildcard].rfind('/').map_or("", |slash| &p[..slash]);
+        } else {
+            let dir = if self.holds_files(p) {
+                p
+            } else if let Some(wildcard) = p.find(['*', '?', '[', '{']) {
+                p[..wildcard].rfind('/').map_or("", |slash| &p[..slash])
+            } else if more {
+                parent_dir(p)
+            } else {
+                return;
+            };
+            // Every file below a directory taken whole, and what the kustomizations there
+            // build from.
             if self.holds_files(dir) {
                 self.fileset_inputs(me, dir, "**", target);
+                self.kustomization_inputs(me, dir, target);
             }
-        } else if more && self.holds_files(parent_dir(p)) {
-            self.fileset_inputs(me, parent_dir(p), "**", target);
         }
     }
 
-    /// What the kustomization in `dir`, if it has one, builds from (its `resources`, bases,
-    /// components, patches, generator files: [`crate::kustomize`]): each file it names, and
-    /// every file below each directory it names, whose own kustomization is followed in
-    /// turn (up to [`LOCAL_CHAIN_LIMIT`] deep). A path that names nothing in the workspace
-    /// (a remote base) gives nothing. A kustomization that does not parse gives nothing
-    /// either: kustomize fails on it too.
-    fn kustomization_inputs(&self, me: usize, dir: &str, depth: usize, target: &mut Target) {
-        if depth >= LOCAL_CHAIN_LIMIT {
-            return;
-        }
-        let Some(file) = KUSTOMIZATION_FILES
-            .iter()
-            .filter_map(|name| join_normalized(dir, name))
-            .find(|p| self.snapshot.files.contains_key(p))
-        else {
-            return;
-        };
-        let read = self
-            .facts
-            .read_as(Parser::Kustomization, self.repo, self.snapshot, &[&file]);
-        let Some(facts) = read
-            .ok()
-            .and_then(|(found, _)| found.get(file.as_str()).cloned())
-        else {
-            return;
-        };
-        let Facts::Kustomization(paths) = &*facts else {
-            return;
-        };
-        for rel in paths {
-            let Some(p) = join_normalized(dir, rel) else {
+    /// What the kustomizations in `dir` and below it build from (their `resources`, bases,
+    /// components, patches, generator files: [`crate::kustomize`]): each file one names, and
+    /// every file below each directory one names, whose own kustomizations are followed in
+    /// turn, each directory once. A path that names nothing in the workspace (a remote base)
+    /// gives nothing; a kustomization that does not parse leaves what it builds from
+    /// unknown (an unresolved read at its first line).
+    fn kustomization_inputs(&self, me: usize, dir: &str, target: &mut Target) {
+        let mut visited: HashSet<String> = HashSet::default();
+        let mut work = vec![dir.to_string()];
+        while let Some(dir) = work.pop() {
+            if !visited.insert(dir.clone()) {
                 continue;
+            }
+            let below = if dir.is_empty() {
+                String::new()
+            } else {
+                format!("{dir}/")
             };
-            if self.snapshot.files.contains_key(&p) {
-                if self.owners.of_file(&p) != Some(me) || self.ignore.is_match(&p) {
-                    target.extra_inputs.insert(p);
+            let found: Vec<&str> = self
+                .snapshot
+                .files
+                .range(below.clone()..)
+                .map(|(p, _)| p.as_str())
+                .take_while(|p| p.starts_with(&below))
+                .filter(|p| KUSTOMIZATION_FILES.contains(&file_name(p)))
+                .collect();
+            for file in found {
+                let base = parent_dir(file);
+                if base != dir && !visited.insert(base.to_string()) {
+                    continue;
                 }
-            } else if self.holds_files(&p) {
-                self.fileset_inputs(me, &p, "**", target);
-                self.kustomization_inputs(me, &p, depth + 1, target);
+                let read =
+                    self.facts
+                        .read_as(Parser::Kustomization, self.repo, self.snapshot, &[file]);
+                let facts = read.ok().and_then(|(found, _)| found.get(file).cloned());
+                let Some(Facts::Kustomization(paths)) = facts.as_deref() else {
+                    target.unresolved.push(Location::at(file, 1));
+                    continue;
+                };
+                for rel in paths {
+                    let Some(p) = join_normalized(base, rel) else {
+                        continue;
+                    };
+                    if self.snapshot.files.contains_key(&p) {
+                        if self.owners.of_file(&p) != Some(me) || self.ignore.is_match(&p) {
+                            target.extra_inputs.insert(p);
+                        }
+                    } else if self.holds_files(&p) {
+                        self.fileset_inputs(me, &p, "**", target);
+                        work.push(p);
+                    }
+                }
             }
         }
     }
