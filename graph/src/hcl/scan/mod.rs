@@ -469,7 +469,7 @@ impl<'a> Scanner<'a> {
                     }
                     // A list or a map of paths: only one holding `./` can hold a path the
                     // reference reader collects (`hcl::variable_candidates`).
-                    Shape::Collection if self.text[value_start..self.pos].contains("./") => {
+                    Shape::Collection if may_be_relative(&self.text[value_start..self.pos]) => {
                         let value = &self.text[value_start..self.pos];
                         let found = crate::hcl::variable_candidates_of_text(&name()?, value)?;
                         self.facts.path_locals.extend(found);
@@ -516,7 +516,7 @@ impl<'a> Scanner<'a> {
                     // reference's own rules.
                     None => {
                         let value = &self.text[value_start..self.pos];
-                        let relative = value.contains("./");
+                        let relative = may_be_relative(value);
                         // `"${X}"` is X (how terraform 0.11 wrote any expression).
                         let wrapped = matches!(&shape, Shape::Template(e)
                             if matches!(e.as_slice(), [Elem::Interpolation(None | Some(Named::Var(_)))]));
@@ -528,13 +528,13 @@ impl<'a> Scanner<'a> {
                             _ if wrapped => {
                                 value.contains("path")
                                     || value.contains("local")
-                                    || value.contains(crate::hcl::VAR_PREFIX)
+                                    || value.contains("var")
                                     || relative
                             }
                             // A path built by `format` (`hcl::formatted_path`) from a path
-                            // variable or a relative literal.
+                            // variable or literals (`format(".%s/x", "")`): any `/` in it.
                             Shape::Other if value.starts_with("format") => {
-                                value.contains("path") || relative
+                                value.contains("path") || value.contains('/') || relative
                             }
                             _ => false,
                         };
@@ -636,7 +636,7 @@ impl<'a> Scanner<'a> {
                 let below_variable = matches!(shape, Shape::Template(e)
                     if matches!(e.as_slice(), [Elem::Interpolation(None | Some(Named::Var(_))), Elem::Literal(l), ..]
                         if l.starts_with('/')))
-                    && value.contains(crate::hcl::VAR_PREFIX);
+                    && value.contains("var");
                 if below_variable || may_hold_a_path(value) {
                     let line = self.line_at(key.0);
                     let found = if resource {
@@ -724,6 +724,10 @@ impl<'a> Scanner<'a> {
 /// lets through is read by the reference, so letting more through costs time, not facts.
 fn may_hold_a_path(value: &str) -> bool {
     let b = value.as_bytes();
+    // A path built by `format` has a `/` somewhere in it.
+    if may_be_relative(value) || (value.contains("format") && value.contains('/')) {
+        return true;
+    }
     memchr::memchr3_iter(b'/', b'\\', b'p', b).any(|i| match (b[i], i.checked_sub(1)) {
         (b'p', before) => {
             b[i..].starts_with(b"path")
@@ -731,23 +735,32 @@ fn may_hold_a_path(value: &str) -> bool {
                 && b[i + 4..]
                     .iter()
                     .find(|c| !c.is_ascii_whitespace())
-                    .is_none_or(|&c| c == b'.')
+                    .is_none_or(|&c| c == b'.' || c == b'/')
         }
-        (_, Some(before)) if b[before] == b'.' => true,
         (_, Some(before)) if b[before] == b'}' => closes_a_name(&value[..before]),
         _ => false,
     })
 }
 
-/// Whether the interpolation whose `}` follows `before` starts with a local or a variable
-/// (`${local.src`, `${ var.dir`); when no `${` opens one, it may.
+/// Whether a value's text may hold a relative path: `./` in it, or an escape that may decode
+/// to one (`"\u002e/x"`).
+fn may_be_relative(value: &str) -> bool {
+    value.contains("./") || value.contains("\\u") || value.contains("\\U")
+}
+
+/// Whether the interpolation whose `}` follows `before` may be a local or a variable on its
+/// own (`${local.src`, `${ var .dir`, `${/*c*/ local.x`): not when it starts with another
+/// name or a literal; when no `${` opens one, it may.
 fn closes_a_name(before: &str) -> bool {
-    match before.rfind("${") {
-        Some(at) => {
-            let inner = before[at + 2..].trim_start_matches(['~', ' ', '\t']);
-            inner.starts_with("local.") || inner.starts_with("var.")
-        }
-        None => true,
+    let Some(at) = before.rfind("${") else {
+        return true;
+    };
+    let inner = before[at + 2..].trim_start_matches(['~', ' ', '\t']);
+    let name_len = inner.bytes().take_while(|&c| is_id_continue(c)).count();
+    match &inner[..name_len] {
+        "" => !inner.starts_with(['"', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']),
+        "local" | "var" => true,
+        _ => false,
     }
 }
 

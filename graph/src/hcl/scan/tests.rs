@@ -970,6 +970,39 @@ fn path_arguments(facts: &HclFacts) -> Vec<(&str, PathBase, &str, usize)> {
         .collect()
 }
 
+/// Values the scanner once accepted while recording less than the reference: escapes that
+/// decode to a relative path, whitespace or comments inside an interpolation's traversal,
+/// a relative path that `format` builds from literals. Each is now read as the reference
+/// reads it (or left to it).
+#[test]
+fn what_is_handed_over_is_read_as_the_reference_reads_it_in_unusual_spellings() {
+    let values = [
+        r#"["\u002e/x"]"#,
+        r#"["\u002e\u002e/x"]"#,
+        r#"["${local .d}/x"]"#,
+        r#""${var .d}/x""#,
+        r#""${var/*c*/.d}/x""#,
+        r#"["${/*c*/ local.d}/x"]"#,
+        r#"["${path/*c*/.module}/x"]"#,
+        r#"format(".%s/x", "")"#,
+        r#"["${aws_s3_bucket.b.arn}/*"]"#,
+    ];
+    for value in values {
+        for block in [
+            "module \"m\" {\n  source = \"./m\"\n",
+            "resource \"r\" \"n\" {\n",
+            "locals {\n",
+        ] {
+            let text = format!("{block}  a = {value}\n}}\n");
+            agrees(&text);
+            let reference = parse_tf_reference(&text, "t.tf").unwrap();
+            if let Some(fast) = scan(&text) {
+                assert_eq!(fast, reference, "{text}");
+            }
+        }
+    }
+}
+
 /// The arguments of `resource` and `data` blocks, nested blocks included, hand their paths to
 /// the provider (`source_dir` of an `archive_file`, a script in `external`'s `program`, a
 /// `provisioner "file"`'s `source`), read as the reference reads them; names, and a
