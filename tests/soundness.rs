@@ -368,6 +368,13 @@ fn a_change_no_target_reads_is_warned_about_while_some_read_is_unknown() {
         run.stderr
     );
 
+    // A reader that is affected runs again anyway: no warning.
+    repo.append("stacks/app/main.tf", "\n");
+    let run = repo.strata(&["--json", "affected", "--base", "main"]);
+    run.assert_ok();
+    assert!(run.json().get("unread_changes").is_none(), "{}", run.stdout);
+    repo.git(&["checkout", "--", "stacks/app/main.tf"]);
+
     // A change some target reads is explained by that target, and strata's own
     // configuration is read by strata alone: no warning about either.
     repo.append("stacks/other/main.tf", "\n");

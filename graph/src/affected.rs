@@ -86,7 +86,7 @@ pub struct Affected {
     /// only beside `unresolved_readers`: one of those may read them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unread_changes: Vec<String>,
-    /// The targets (affected or not) with reads whose paths strata cannot resolve and that
+    /// The targets not affected with reads whose paths strata cannot resolve and that
     /// declare no `extra_inputs`, listed only beside `unread_changes`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unresolved_readers: Vec<String>,
@@ -113,9 +113,9 @@ impl Affected {
     }
 }
 
-/// The changed files that exist at head, make no target affected (no affected target names
-/// them), are not ignored and are none of strata's own configuration files, with the targets whose reads strata cannot resolve and that
-/// declare no `extra_inputs`: such a read may use one of those files, so the change may
+/// The changed files that exist at head, are no target's input, are not ignored and are none
+/// of strata's own configuration files, with the targets not affected whose reads strata
+/// cannot resolve and that declare no `extra_inputs`: such a read may use one of those files, so the change may
 /// matter to a target strata does not report. Both empty unless both are not: a change
 /// nothing reads is no news in a workspace where every read is known.
 fn unread_changes(
@@ -124,10 +124,13 @@ fn unread_changes(
     changed: &BTreeSet<String>,
     targets: &[AffectedTarget],
 ) -> (Vec<String>, Vec<String>) {
+    // A reader that is affected runs again anyway.
+    let affected: HashSet<&str> = targets.iter().map(|t| t.label.as_str()).collect();
     let readers: Vec<String> = head
         .model
         .iter()
         .filter(|(_, t)| !t.unresolved.is_empty() && !t.declares_inputs)
+        .filter(|(_, t)| !affected.contains(t.label.as_str()))
         .map(|(_, t)| t.label.clone())
         .collect();
     if readers.is_empty() {
@@ -139,19 +142,28 @@ fn unread_changes(
         .map(String::as_str)
         .collect();
     let ignore = crate::model::matcher(&session.config.workspace.ignore);
-    let files: Vec<String> = changed
+    let mut files: BTreeSet<&str> = changed
         .iter()
+        .map(String::as_str)
         .filter(|p| {
-            head.snapshot.files.contains_key(p.as_str())
-                && !explained.contains(p.as_str())
-                && !ignore.is_match(p.as_str())
+            head.snapshot.files.contains_key(*p)
+                && !explained.contains(p)
+                && !ignore.is_match(p)
                 && !crate::manifest::is_strata_configuration(p)
         })
-        .cloned()
         .collect();
+    // An input of some target at head that names no file (a broken target lists none, and
+    // nor does one that is affected only through another) is read all the same.
+    if !files.is_empty() {
+        for (_, t) in head.model.iter() {
+            for input in t.files.iter().chain(&t.extra_inputs) {
+                files.remove(input.as_str());
+            }
+        }
+    }
     match files.is_empty() {
         true => Default::default(),
-        false => (files, readers),
+        false => (files.into_iter().map(String::from).collect(), readers),
     }
 }
 
