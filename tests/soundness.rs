@@ -1506,6 +1506,19 @@ fn paths_in_resource_and_data_arguments_are_inputs() {
             "kubeconfig",
             "provider \"kubernetes\" {\n  config_path = \"../../src/kubeconfig/config\"\n}\n",
         ),
+        // A local or a variable on its own, in an argument named as one holding a path.
+        (
+            "bare",
+            "locals {\n  src = \"${path.module}/../../src/bare\"\n}\n\ndata \"archive_file\" \"fn\" {\n  type        = \"zip\"\n  source_dir  = local.src\n  output_path = \"${path.module}/fn.zip\"\n}\n",
+        ),
+        (
+            "barevar",
+            "variable \"src\" {\n  default = \"../../src/barevar\"\n}\n\ndata \"archive_file\" \"fn\" {\n  type        = \"zip\"\n  source_dir  = \"${var.src}\"\n  output_path = \"fn.zip\"\n}\n",
+        ),
+        (
+            "handedbare",
+            "locals {\n  policy = \"${path.module}/../../src/handedbare/policy.json\"\n}\n\nmodule \"m\" {\n  source      = \"terraform-aws-modules/iam/aws\"\n  policy_file = local.policy\n  name        = local.policy\n}\n",
+        ),
         // `format` with the climb in a later, literal argument.
         (
             "format",
@@ -1527,6 +1540,9 @@ fn paths_in_resource_and_data_arguments_are_inputs() {
     repo.write("src/manifests/a.yaml", "kind: ConfigMap\n");
     repo.write("src/kubeconfig/config", "apiVersion: v1\n");
     repo.write("src/format/a.tpl", "a\n");
+    repo.write("src/bare/h.py", "x = 1\n");
+    repo.write("src/barevar/h.py", "x = 1\n");
+    repo.write("src/handedbare/policy.json", "{}\n");
     repo.commit("initial");
     assert_each_edit_affects(
         &repo,
@@ -1540,6 +1556,9 @@ fn paths_in_resource_and_data_arguments_are_inputs() {
             ("src/manifests/a.yaml", &["stacks/manifests"]),
             ("src/kubeconfig/config", &["stacks/kubeconfig"]),
             ("src/format/a.tpl", &["stacks/format"]),
+            ("src/bare/h.py", &["stacks/bare"]),
+            ("src/barevar/h.py", &["stacks/barevar"]),
+            ("src/handedbare/policy.json", &["stacks/handedbare"]),
         ],
     );
 }

@@ -370,6 +370,10 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
                 facts.file_refs.extend(found);
                 continue;
             }
+            if let Some(r) = named_path_arg(attr.key.as_str(), &attr.value, line_of(text, offset)) {
+                facts.file_refs.push(r);
+                continue;
+            }
             facts
                 .file_refs
                 .extend(module_arg_paths(&attr.value, line_of(text, offset)));

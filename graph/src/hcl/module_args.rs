@@ -128,6 +128,59 @@ pub(super) fn iterated_name(expr: &Expression) -> Option<String> {
 /// The `function` of a [`FileRef`] that is a path handed to a module.
 pub(crate) const MODULE_ARGUMENT: &str = "module argument";
 
+/// Parts of argument names that say the argument holds a path (`source_dir`,
+/// `config_path`, `filename`, `policy_file`, `templates_dir`, `program`, `pattern`,
+/// `target`, `kubeconfig`).
+const PATH_NAME_PARTS: &[&str] = &[
+    "path",
+    "file",
+    "dir",
+    "source",
+    "script",
+    "program",
+    "pattern",
+    "template",
+    "target",
+    "config",
+    "credentials",
+    "folder",
+];
+
+/// Whether an argument named `key` is named as one that holds a path. Asked of every
+/// argument set to a local or a variable (tens of thousands in a large workspace): one pass
+/// over the name, comparing only where a part's first letter stands.
+pub(crate) fn named_as_a_path(key: &str) -> bool {
+    const FIRST: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut i = 0;
+        while i < PATH_NAME_PARTS.len() {
+            table[PATH_NAME_PARTS[i].as_bytes()[0] as usize] = true;
+            i += 1;
+        }
+        table
+    };
+    let b = key.as_bytes();
+    (0..b.len()).any(|i| {
+        FIRST[b[i] as usize]
+            && PATH_NAME_PARTS
+                .iter()
+                .any(|part| b[i..].starts_with(part.as_bytes()))
+    })
+}
+
+/// The fact for an argument named as one holding a path ([`named_as_a_path`]) whose value
+/// is a local or a variable on its own (`source_dir = local.src`, `policy_file =
+/// var.policy`, also written `"${local.src}"`): each path the local (or the variable's
+/// default or variable-file value) may hold is handed over, as through `for_each`
+/// ([`for_each_of`]). Other names with such values (`tags = local.tags`, `name =
+/// var.name`: tens of thousands in a large workspace) are not followed.
+pub(crate) fn named_path_arg(key: &str, value: &Expression, line: usize) -> Option<FileRef> {
+    if !named_as_a_path(key) {
+        return None;
+    }
+    iterated_name(value).map(|name| for_each_of(name, line))
+}
+
 /// The `function` of a [`FileRef`] that is a path in an argument of a `resource`, `data` or
 /// `provider` block (`source_dir` of an `archive_file`, `source` of an `aws_s3_object`, a
 /// script in an `external` data source's `program`, a provider's `config_path`): the
@@ -153,9 +206,16 @@ pub(super) fn provider_args(
                     continue;
                 }
                 let offset = attr.span().map(|s| s.start).unwrap_or(0);
-                facts
-                    .file_refs
-                    .extend(provider_arg_paths(&attr.value, line_of(text, offset)));
+                let line = line_of(text, offset);
+                match named_path_arg(attr.key.as_str(), &attr.value, line) {
+                    Some(r) => facts.file_refs.push(FileRef {
+                        function: PROVIDER_ARGUMENT.to_string(),
+                        ..r
+                    }),
+                    None => facts
+                        .file_refs
+                        .extend(provider_arg_paths(&attr.value, line)),
+                }
             }
             Structure::Block(block) => {
                 provider_args(&block.body, text, in_helm_release, depth + 1, facts)

@@ -26,7 +26,7 @@ mod shape;
 mod strings;
 
 use super::{HclFacts, ModuleCall, PathLocal};
-use shape::{static_path, Call, Elem, Named, Shape};
+use shape::{path_variable, static_path, Call, Elem, Named, Shape};
 use std::borrow::Cow;
 use std::cell::Cell;
 use strings::unescape;
@@ -579,6 +579,34 @@ impl<'a> Scanner<'a> {
         value_start: usize,
         resource: bool,
     ) -> Scan<()> {
+        // A local or a variable on its own, in an argument named as one holding a path
+        // (`hcl::named_path_arg`).
+        let name = match shape {
+            Shape::Attr(..) => path_variable(self.text, shape),
+            Shape::Template(elements) => match elements.as_slice() {
+                [Elem::Interpolation(named)] => *named,
+                _ => None,
+            },
+            _ => None,
+        };
+        let name = match name {
+            Some(Named::Local(_) | Named::Var(_)) if crate::hcl::named_as_a_path(self.str(key)) => {
+                match name {
+                    Some(Named::Local(n)) => Some(n.to_string()),
+                    Some(Named::Var(n)) => Some(format!("{}{n}", crate::hcl::VAR_PREFIX)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(name) = name {
+            let mut r = crate::hcl::for_each_of(name, self.line_at(key.0));
+            if resource {
+                r.function = crate::hcl::PROVIDER_ARGUMENT.to_string();
+            }
+            self.facts.file_refs.push(r);
+            return Some(());
+        }
         // Most arguments are names: a string without escapes that does not start like a
         // relative path is one, and costs no copy; so is a template that does not start
         // like a path (`"${local.name}-app"`, `"arn:${var.p}"`), the rules of
@@ -724,22 +752,27 @@ impl<'a> Scanner<'a> {
 /// lets through is read by the reference, so letting more through costs time, not facts.
 fn may_hold_a_path(value: &str) -> bool {
     let b = value.as_bytes();
-    // A path built by `format` has a `/` somewhere in it.
-    if may_be_relative(value) || (value.contains("format") && value.contains('/')) {
-        return true;
-    }
-    memchr::memchr3_iter(b'/', b'\\', b'p', b).any(|i| match (b[i], i.checked_sub(1)) {
-        (b'p', before) => {
-            b[i..].starts_with(b"path")
-                && before.is_none_or(|j| !is_id_continue(b[j]) && b[j] != b'.')
-                && b[i + 4..]
-                    .iter()
-                    .find(|c| !c.is_ascii_whitespace())
-                    .is_none_or(|&c| c == b'.' || c == b'/')
+    let mut slash = false;
+    let found = memchr::memchr3_iter(b'/', b'\\', b'p', b).any(|i| {
+        slash |= b[i] == b'/';
+        match (b[i], i.checked_sub(1)) {
+            (b'p', before) => {
+                b[i..].starts_with(b"path")
+                    && before.is_none_or(|j| !is_id_continue(b[j]) && b[j] != b'.')
+                    && b[i + 4..]
+                        .iter()
+                        .find(|c| !c.is_ascii_whitespace())
+                        .is_none_or(|&c| c == b'.' || c == b'/')
+            }
+            // An escape that may decode to a relative path.
+            (b'\\', _) => matches!(b.get(i + 1), Some(b'u' | b'U')),
+            (_, Some(before)) if b[before] == b'.' => true,
+            (_, Some(before)) if b[before] == b'}' => closes_a_name(&value[..before]),
+            _ => false,
         }
-        (_, Some(before)) if b[before] == b'}' => closes_a_name(&value[..before]),
-        _ => false,
-    })
+    });
+    // A path built by `format` has a `/` somewhere in it.
+    found || (slash && value.contains("format"))
 }
 
 /// Whether a value's text may hold a relative path: `./` in it, or an escape that may decode

@@ -1003,6 +1003,44 @@ fn what_is_handed_over_is_read_as_the_reference_reads_it_in_unusual_spellings() 
     }
 }
 
+/// A local or a variable on its own is handed over as a path only in an argument named as
+/// one holding a path (`source_dir = local.src`, `policy_file = "${var.p}"`), not in
+/// others (`tags = local.tags`), the same way by both readers.
+#[test]
+fn a_name_on_its_own_is_handed_over_only_under_a_path_name() {
+    for block in [
+        "module \"m\" {\n  source = \"./m\"\n",
+        "data \"archive_file\" \"n\" {\n",
+        "provider \"p\" {\n",
+    ] {
+        for (line, expected) in [
+            (
+                "source_dir = local.src",
+                Some(PathBase::Local("src".into())),
+            ),
+            (
+                "policy_file = \"${var.p}\"",
+                Some(PathBase::Local("var.p".into())),
+            ),
+            (
+                "config_path = var.kubeconfig",
+                Some(PathBase::Local("var.kubeconfig".into())),
+            ),
+            ("tags = local.tags", None),
+            ("name = var.name", None),
+            ("source_dir = path.module", None),
+        ] {
+            let text = format!("{block}  {line}\n}}\n");
+            let facts = scanned(&text);
+            let got: Vec<_> = path_arguments(&facts)
+                .into_iter()
+                .map(|(_, b, _, _)| b)
+                .collect();
+            assert_eq!(got, expected.into_iter().collect::<Vec<_>>(), "{text}");
+        }
+    }
+}
+
 /// The arguments of `resource` and `data` blocks, nested blocks included, hand their paths to
 /// the provider (`source_dir` of an `archive_file`, a script in `external`'s `program`, a
 /// `provisioner "file"`'s `source`), read as the reference reads them; names, and a
