@@ -19,7 +19,7 @@ const MAP_FROM_BYTES: nix::libc::c_int = 128 * 1024;
 /// index, tables of a target per entry, vectors while they grow) come from the heaps and,
 /// once freed, stay there in pieces too scattered to return. Fixing the bound keeps every
 /// large block mapped and handed back when freed: a cold `strata affected` on the realistic
-/// 10,000-stack workspace peaks at about 84 MiB instead of 96 MiB, in the same time (see
+/// 10,000-stack workspace peaks at about 83 MiB instead of 94 MiB, in the same time (see
 /// docs/performance.md). Other allocators (musl, macOS) keep no such bound; there this does
 /// nothing.
 pub fn return_large_blocks() {
