@@ -115,9 +115,9 @@ impl Affected {
 
 /// The changed files that exist at head, are no target's input, are not ignored and are none
 /// of strata's own configuration files, with the targets not affected whose reads strata
-/// cannot resolve and that declare no `extra_inputs`: such a read may use one of those files, so the change may
-/// matter to a target strata does not report. Both empty unless both are not: a change
-/// nothing reads is no news in a workspace where every read is known.
+/// cannot resolve and that declare no `extra_inputs`: such a read may use one of those
+/// files, so the change may matter to a target strata does not report. Both empty unless
+/// both are not: a change nothing reads is no news in a workspace where every read is known.
 fn unread_changes(
     session: &Session,
     head: &View,
