@@ -589,16 +589,11 @@ impl<'a> Scanner<'a> {
             },
             _ => None,
         };
-        let name = match name {
-            Some(Named::Local(_) | Named::Var(_)) if crate::hcl::named_as_a_path(self.str(key)) => {
-                match name {
-                    Some(Named::Local(n)) => Some(n.to_string()),
-                    Some(Named::Var(n)) => Some(format!("{}{n}", crate::hcl::VAR_PREFIX)),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
+        // The name is asked first: most arguments set to a local are no paths, and the
+        // local's name is copied only for one that may be.
+        let name = name
+            .filter(|_| crate::hcl::named_as_a_path(self.str(key)))
+            .and_then(Named::iterated);
         if let Some(name) = name {
             let mut r = crate::hcl::for_each_of(name, self.line_at(key.0));
             if resource {

@@ -50,6 +50,16 @@ pub(super) enum Named<'a> {
 }
 
 impl Named<'_> {
+    /// A local's name, or `var.<name>` for a variable (see `crate::hcl`'s `iterated_name`,
+    /// which this mirrors); `None` for a path variable.
+    pub(super) fn iterated(self) -> Option<String> {
+        match self {
+            Named::Local(name) => Some(name.to_string()),
+            Named::Var(name) => Some(format!("{}{name}", crate::hcl::VAR_PREFIX)),
+            Named::Module | Named::Root => None,
+        }
+    }
+
     /// The base of a path this leads; `None` for a variable.
     pub(super) fn base(self) -> Option<PathBase> {
         match self {
