@@ -1563,6 +1563,45 @@ fn paths_in_resource_and_data_arguments_are_inputs() {
     );
 }
 
+/// `ephemeral` blocks and the `data` blocks of a `check` hand paths to providers as
+/// `resource` and `data` blocks do, in native and JSON syntax. Each was a silent miss.
+#[test]
+fn paths_in_ephemeral_blocks_and_checks_are_inputs() {
+    let repo = workspace();
+    repo.write(
+        "stacks/ephemeral/main.tf",
+        "ephemeral \"local_file\" \"key\" {\n  filename = \"${path.module}/../../src/ephemeral/key.pem\"\n}\n",
+    );
+    repo.write(
+        "stacks/check/main.tf",
+        "check \"health\" {\n  data \"local_file\" \"expected\" {\n    filename = \"../../src/check/expected.json\"\n  }\n\n  assert {\n    condition     = true\n    error_message = \"x\"\n  }\n}\n",
+    );
+    repo.write(
+        "stacks/checkjson/main.tf.json",
+        "{\"check\": {\"health\": {\"data\": {\"local_file\": {\"expected\": {\"filename\": \"../../src/checkjson/expected.json\"}}}}}}\n",
+    );
+    repo.write(
+        "stacks/ephemeraljson/main.tf.json",
+        "{\"ephemeral\": {\"local_file\": {\"key\": {\"filename\": \"${path.module}/../../src/ephemeraljson/key.pem\"}}}}\n",
+    );
+    for name in ["ephemeral", "ephemeraljson"] {
+        repo.write(&format!("src/{name}/key.pem"), "key\n");
+    }
+    for name in ["check", "checkjson"] {
+        repo.write(&format!("src/{name}/expected.json"), "{}\n");
+    }
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("src/ephemeral/key.pem", &["stacks/ephemeral"]),
+            ("src/ephemeraljson/key.pem", &["stacks/ephemeraljson"]),
+            ("src/check/expected.json", &["stacks/check"]),
+            ("src/checkjson/expected.json", &["stacks/checkjson"]),
+        ],
+    );
+}
+
 /// A template that `templatefile` renders may call file functions itself; their paths are
 /// relative to the working directory, the stack's: what they read is an input of the
 /// stack. A read whose whole path comes from the template's variables is "not tracked", named at the
@@ -1587,13 +1626,41 @@ fn the_files_a_template_reads_are_inputs() {
         "output \"x\" {\n  value = templatefile(\"${path.module}/x.tpl\", {})\n}\n",
     );
     repo.write("modules/m/x.tpl", "${file(\"data.json\")}\n");
+    // A template chosen at run time: what each template it may be reads, and a file beside
+    // them that is no template (nor anything terraform could render) is only an input.
+    repo.write(
+        "stacks/chosen/main.tf",
+        "variable \"os\" {}\n\noutput \"user_data\" {\n  value = templatefile(\"${path.module}/../../templates/boot-${var.os}.tpl\", {})\n}\n",
+    );
+    repo.write(
+        "templates/boot-linux.tpl",
+        "${file(\"../../shared/scripts/linux.sh\")}\n",
+    );
+    repo.write("templates/boot-windows.tpl", "plain\n");
+    repo.write(
+        "templates/other.tpl",
+        "${file(\"../../shared/other.sh\")}\n",
+    );
+    repo.write("templates/boot-broken.tpl", "${file(\n");
+    repo.write("shared/scripts/linux.sh", "echo linux\n");
+    repo.write("shared/other.sh", "echo other\n");
     repo.commit("initial");
     assert_each_edit_affects(
         &repo,
         &[
             ("shared/scripts/setup.sh", &["stacks/app"]),
             ("shared/conf/a.conf", &["stacks/app"]),
+            ("shared/scripts/linux.sh", &["stacks/chosen"]),
+            ("templates/boot-windows.tpl", &["stacks/chosen"]),
+            ("shared/other.sh", &[]),
         ],
+    );
+    let explain = repo.strata(&["hash", "--explain", "stacks/chosen"]);
+    explain.assert_ok();
+    assert!(
+        !explain.stdout.contains("not tracked"),
+        "{}",
+        explain.stdout
     );
     let explain = repo.strata(&["hash", "--explain", "stacks/app"]);
     explain.assert_ok();
@@ -1666,6 +1733,22 @@ fn the_bases_of_a_kustomization_a_stack_builds_are_inputs() {
         "stacks/cycle/main.tf",
         "data \"kustomization_build\" \"k\" {\n  path = \"${path.module}/../../cycle/a\"\n}\n",
     );
+    // Helm charts kustomize inflates: the values files, and the chart in the default chart
+    // home (`charts/`).
+    repo.write(
+        "stacks/inflate/main.tf",
+        "data \"kustomization_build\" \"k\" {\n  path = \"${path.module}/../../inflate/prod\"\n}\n",
+    );
+    repo.write(
+        "inflate/prod/kustomization.yaml",
+        "helmCharts:\n  - name: web\n    releaseName: web\n    valuesFile: values-prod.yaml\n    additionalValuesFiles: [../common/values.yaml]\n",
+    );
+    repo.write("inflate/prod/values-prod.yaml", "replicas: 3\n");
+    repo.write("inflate/common/values.yaml", "image: web\n");
+    repo.write(
+        "inflate/prod/charts/web/templates/deployment.yaml",
+        "kind: Deployment\n",
+    );
     repo.commit("initial");
     assert_each_edit_affects(
         &repo,
@@ -1682,6 +1765,12 @@ fn the_bases_of_a_kustomization_a_stack_builds_are_inputs() {
             ),
             ("k8s/unused/deployment.yaml", &[]),
             ("cycle/c/c.yaml", &["stacks/cycle"]),
+            ("inflate/prod/values-prod.yaml", &["stacks/inflate"]),
+            ("inflate/common/values.yaml", &["stacks/inflate"]),
+            (
+                "inflate/prod/charts/web/templates/deployment.yaml",
+                &["stacks/inflate"],
+            ),
         ],
     );
 }

@@ -30,6 +30,9 @@ const PATH_OBJECTS: &[&str] = &["patches", "patchesJson6902", "replacements"];
 /// Generators whose entries name files in `files` (`key=path` or `path`), `envs` or `env`.
 const GENERATORS: &[&str] = &["configMapGenerator", "secretGenerator"];
 
+/// Where kustomize looks for the charts of `helmCharts` when `helmGlobals.chartHome` is not set.
+const DEFAULT_CHART_HOME: &str = "charts";
+
 /// The paths a kustomization names, as written (relative to its directory; a remote one,
 /// `github.com/org/repo//x?ref=v1`, names nothing in the workspace and leads nowhere when
 /// joined). A file that is not YAML is an error naming its line; fields strata does not
@@ -86,12 +89,41 @@ pub fn parse_kustomization(text: &str, file: &str) -> Result<Vec<String>> {
             );
         }
     }
-    if let Some(home) = doc
+    // Helm charts kustomize inflates: each chart's values files, and the chart home the
+    // charts are found in (kustomize's default, `charts`, when none is set). The whole home
+    // is taken, since a chart there may be found under a name other than its `name`.
+    let charts: Vec<&Value> = items("helmCharts").collect();
+    for chart in &charts {
+        if let Some(values) = chart.get("valuesFile").and_then(Value::as_str) {
+            out.push(values.to_string());
+        }
+        if let Some(v) = chart.get("additionalValuesFiles") {
+            strings(v, &mut out);
+        }
+    }
+    let home = doc
         .get("helmGlobals")
         .and_then(|h| h.get("chartHome"))
+        .and_then(Value::as_str);
+    match home {
+        Some(home) => out.push(home.to_string()),
+        None if !charts.is_empty() => out.push(DEFAULT_CHART_HOME.to_string()),
+        None => {}
+    }
+    // The older generator: `chartHome` and `values` on each entry.
+    for item in items("helmChartInflationGenerator") {
+        for field in ["chartHome", "values"] {
+            if let Some(path) = item.get(field).and_then(Value::as_str) {
+                out.push(path.to_string());
+            }
+        }
+    }
+    if let Some(path) = doc
+        .get("openapi")
+        .and_then(|o| o.get("path"))
         .and_then(Value::as_str)
     {
-        out.push(home.to_string());
+        out.push(path.to_string());
     }
     Ok(out)
 }
@@ -124,6 +156,13 @@ secretGenerator:
     env: s.env
 helmGlobals:
   chartHome: ../../charts
+helmCharts:
+  - name: web
+    valuesFile: values-prod.yaml
+    additionalValuesFiles: [../../values/common.yaml]
+    valuesInline: {replicas: 2}
+openapi:
+  path: schema.json
 namePrefix: prod-
 "#;
         assert_eq!(
@@ -139,8 +178,27 @@ namePrefix: prod-
                 "conf/extra.txt",
                 "app.env",
                 "s.env",
+                "values-prod.yaml",
+                "../../values/common.yaml",
                 "../../charts",
+                "schema.json",
             ]
+        );
+    }
+
+    #[test]
+    fn helm_charts_without_a_chart_home_are_found_in_the_default_one() {
+        let text = "helmCharts:\n  - name: web\n    repo: https://example.com/charts\n\
+                    helmChartInflationGenerator:\n  - chartName: old\n    chartHome: vendor\n    \
+                    values: old-values.yaml\n";
+        assert_eq!(
+            parse_kustomization(text, "k/kustomization.yaml").unwrap(),
+            vec!["charts", "vendor", "old-values.yaml"]
+        );
+        // No helm charts: no chart home.
+        assert_eq!(
+            parse_kustomization("resources: [a.yaml]\n", "k/kustomization.yaml").unwrap(),
+            vec!["a.yaml"]
         );
     }
 

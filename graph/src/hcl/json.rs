@@ -64,8 +64,9 @@ pub fn parse_tf_json(text: &str, file: &str) -> Result<HclFacts> {
 }
 
 /// The blocks of a Terraform JSON document written in native syntax, for the facts only:
-/// `locals`, and each `resource`, `data`, `module`, `output`, `variable` and `provider`
-/// block with its body; nested objects become object expressions.
+/// `locals`, and each `resource`, `data`, `ephemeral`, `module`, `output`, `variable` and
+/// `provider` block with its body (a `check`'s `data` blocks as top-level ones); nested
+/// objects become object expressions.
 fn json_as_native(doc: &serde_json::Value) -> String {
     use serde_json::Value;
     let mut out = String::new();
@@ -88,6 +89,24 @@ fn json_as_native(doc: &serde_json::Value) -> String {
         }
         out.push_str("}\n");
     };
+    // Blocks with a type and a name (`resource "t" "n"`).
+    let typed = |out: &mut String, kind: &str, v: &Value| {
+        for types in bodies(v) {
+            for (ty, named) in types {
+                for names in bodies(named) {
+                    for (name, body) in names {
+                        for body in bodies(body) {
+                            block(
+                                out,
+                                format!("{kind} {} {}", hcl_quote(ty), hcl_quote(name)),
+                                body,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    };
     for (kind, v) in top {
         match kind.as_str() {
             "locals" => {
@@ -95,19 +114,13 @@ fn json_as_native(doc: &serde_json::Value) -> String {
                     block(&mut out, "locals".into(), body);
                 }
             }
-            "resource" | "data" => {
-                for types in bodies(v) {
-                    for (ty, named) in types {
-                        for names in bodies(named) {
-                            for (name, body) in names {
-                                for body in bodies(body) {
-                                    block(
-                                        &mut out,
-                                        format!("{kind} {} {}", hcl_quote(ty), hcl_quote(name)),
-                                        body,
-                                    );
-                                }
-                            }
+            "resource" | "data" | "ephemeral" => typed(&mut out, kind, v),
+            // A check's `data` blocks read as top-level ones.
+            "check" => {
+                for named in bodies(v) {
+                    for body in named.values().flat_map(bodies) {
+                        if let Some(data) = body.get("data") {
+                            typed(&mut out, "data", data);
                         }
                     }
                 }

@@ -17,7 +17,7 @@ pub use var_files::{parse_tfvars, parse_tfvars_json};
 
 use crate::error::{line_of, Error, Location, Result};
 use hcl_edit::expr::{Expression, FuncCall, TraversalOperator};
-use hcl_edit::structure::{Body, Structure};
+use hcl_edit::structure::{Block, Body, Structure};
 use hcl_edit::template::{Element, ForTemplateExpr};
 use hcl_edit::visit::{visit_func_call, Visit};
 use hcl_edit::Span;
@@ -326,22 +326,20 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
             }
             continue;
         }
-        if block
-            .labels
-            .first()
-            .is_some_and(|l| deploys_a_chart(block.ident.as_str(), l.as_str()))
-        {
-            if let Some(attr) = block.body.get_attribute("chart") {
-                let offset = attr.span().map(|s| s.start).unwrap_or(0);
-                facts
-                    .chart_refs
-                    .extend(chart_refs_of(&attr.value, line_of(text, offset)));
+        if block.ident.as_str() == "check" {
+            // A check's `data` blocks read as top-level ones.
+            for inner in block.body.blocks() {
+                if inner.ident.as_str() == "data" {
+                    provider_block(inner, text, facts);
+                }
             }
-            provider_args(&block.body, text, true, 0, facts);
             continue;
         }
-        if matches!(block.ident.as_str(), "resource" | "data" | "provider") {
-            provider_args(&block.body, text, false, 0, facts);
+        if matches!(
+            block.ident.as_str(),
+            "resource" | "data" | "ephemeral" | "provider"
+        ) {
+            provider_block(block, text, facts);
             continue;
         }
         if block.ident.as_str() != "module" {
@@ -390,6 +388,25 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
             });
         }
     }
+}
+
+/// A `resource`, `data`, `ephemeral` or `provider` block: the paths its arguments hand the
+/// provider, and the chart it deploys or renders if it is a `helm_release` or a
+/// `helm_template`.
+fn provider_block(block: &Block, text: &str, facts: &mut HclFacts) {
+    let chart = block
+        .labels
+        .first()
+        .is_some_and(|l| deploys_a_chart(block.ident.as_str(), l.as_str()));
+    if chart {
+        if let Some(attr) = block.body.get_attribute("chart") {
+            let offset = attr.span().map(|s| s.start).unwrap_or(0);
+            facts
+                .chart_refs
+                .extend(chart_refs_of(&attr.value, line_of(text, offset)));
+        }
+    }
+    provider_args(&block.body, text, chart, 0, facts);
 }
 
 struct FileRefVisitor<'a> {

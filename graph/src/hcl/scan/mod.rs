@@ -82,10 +82,12 @@ enum Body {
     HelmRelease,
     /// A top-level `variable` block: its `default` may be a path (`hcl::variable_default`).
     Variable,
-    /// Another top-level `resource` block, a `data` or a `provider` block, or a block nested
-    /// in one of them or in a `helm_release`: its arguments may hand the provider a path
-    /// (`hcl::provider_args`).
+    /// Another top-level `resource` block, a `data`, `ephemeral` or `provider` block, a
+    /// `data` block in a `check` block, or a block nested in one of them or in a
+    /// `helm_release`: its arguments may hand the provider a path (`hcl::provider_args`).
     Resource,
+    /// A top-level `check` block: the `data` blocks in it read as top-level ones.
+    Check,
     Other,
 }
 
@@ -406,11 +408,15 @@ impl<'a> Scanner<'a> {
         let inner = match (kind, name) {
             (Body::Top, "module") => Body::Module,
             (Body::Top, "locals") => Body::Locals,
-            (Body::Top, "resource" | "data") if self.deploys_a_chart(name, first_label)? => {
+            (Body::Top, "resource" | "data") | (Body::Check, "data")
+                if self.deploys_a_chart(name, first_label)? =>
+            {
                 Body::HelmRelease
             }
             (Body::Top, "variable") => Body::Variable,
-            (Body::Top, "resource" | "data" | "provider")
+            (Body::Top, "check") => Body::Check,
+            (Body::Top, "resource" | "data" | "ephemeral" | "provider")
+            | (Body::Check, "data")
             | (Body::Resource | Body::HelmRelease, _) => Body::Resource,
             _ => Body::Other,
         };

@@ -1129,6 +1129,49 @@ data "helm_template" "x" {
     assert_eq!(facts.chart_refs.len(), 1);
 }
 
+/// `ephemeral` blocks, and the `data` blocks of a `check` (not its other blocks), hand their
+/// paths to providers as top-level `resource` and `data` blocks do.
+#[test]
+fn ephemeral_blocks_and_the_data_blocks_of_checks_hand_paths_to_providers() {
+    let text = r#"ephemeral "local_file" "key" {
+  filename = "${path.module}/../../secrets/key.pem"
+}
+
+check "health" {
+  data "local_file" "expected" {
+    filename = "./expected.json"
+  }
+
+  assert {
+    condition     = data.local_file.expected.content != ""
+    error_message = "./not-a-path.json"
+  }
+}
+
+check "chart" {
+  data "helm_template" "x" {
+    chart = "../../charts/x"
+  }
+}
+
+other "x" {
+  data "local_file" "not_read" {
+    filename = "./other.json"
+  }
+}
+"#;
+    let facts = scanned(text);
+    let arg = "provider argument";
+    assert_eq!(
+        path_arguments(&facts),
+        vec![
+            (arg, PathBase::Module, "/../../secrets/key.pem", 2),
+            (arg, PathBase::Root, "./expected.json", 7),
+        ]
+    );
+    assert_eq!(facts.chart_refs.len(), 1);
+}
+
 /// A module argument that is a path below a variable's default, or that writes paths inside
 /// functions (`concat`, `abspath`, `jsonencode`), is read with the reference's rules; a
 /// template led by a variable that is no path (`"${var.prefix}-app"`) gives nothing.

@@ -105,6 +105,8 @@ impl Builder<'_> {
                 };
                 if below.is_empty() || !self.fileset_inputs(at.me, below, "**", target) {
                     target.unresolved.push(location.clone());
+                } else if r.function == "templatefile" {
+                    self.templates_chosen_at_run_time(at, below, &resolved, target);
                 }
                 // A local the computed part starts with may climb out of that
                 // directory (`"${path.module}/${local.rel}"`, `rel = "../x.tpl"`).
@@ -128,7 +130,7 @@ impl Builder<'_> {
                 }
             } else {
                 if r.function == "templatefile" {
-                    self.template_reads(at, &resolved, target);
+                    self.template_reads(at, &resolved, target, false);
                 }
                 // Read by name: an input even when `ignore` matches it (ignore is for
                 // files no tool reads; this one is read), which leaves it out of the
@@ -155,7 +157,9 @@ impl Builder<'_> {
     /// a module target does not know the directories its callers run in, so there they are
     /// unresolved. terraform refuses `templatefile` inside a template, so this goes one
     /// level deep.
-    fn template_reads(&self, at: &Site, template: &str, target: &mut Target) {
+    /// A template chosen at run time (`chosen`) that does not parse is skipped: it is an
+    /// input already, and terraform cannot render it either.
+    fn template_reads(&self, at: &Site, template: &str, target: &mut Target, chosen: bool) {
         if at.in_template {
             return;
         }
@@ -169,7 +173,7 @@ impl Builder<'_> {
         let Some(facts) = facts else {
             // Not in the snapshot (terraform fails on a missing template) or not a template
             // strata can read (nor can terraform): nothing strata could follow.
-            if self.snapshot.files.contains_key(template) {
+            if self.snapshot.files.contains_key(template) && !chosen {
                 target.unresolved.push(Location::at(template, 1));
             }
             return;
@@ -197,6 +201,27 @@ impl Builder<'_> {
             in_template: true,
         };
         self.file_reads(&inside, facts, target);
+    }
+
+    /// The reads of the templates a `templatefile` whose path has a computed tail may render
+    /// (`"${path.module}/templates/${var.os}.tpl"`): each file below `dir` that starts with
+    /// the known `prefix` and is no Terraform, chart or strata file.
+    fn templates_chosen_at_run_time(
+        &self,
+        at: &Site,
+        dir: &str,
+        prefix: &str,
+        target: &mut Target,
+    ) {
+        let templates: Vec<&str> = self
+            .snapshot
+            .files_below(dir)
+            .map(|(p, _)| p)
+            .filter(|p| p.starts_with(prefix) && Parser::for_path(p).is_none())
+            .collect();
+        for template in templates {
+            self.template_reads(at, template, target, true);
+        }
     }
 
     /// What a path read as `"<dir>/${local.<name>}..."` may read when the local holds a
