@@ -218,7 +218,7 @@ pub(crate) fn chart_value_may_hold_paths(value: &str) -> bool {
         || value.contains(VAR_PREFIX)
 }
 
-const FILE_FUNCTIONS: &[&str] = &[
+pub(crate) const FILE_FUNCTIONS: &[&str] = &[
     "file",
     "templatefile",
     "fileset",

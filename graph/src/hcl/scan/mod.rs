@@ -21,6 +21,7 @@
 //! and blocks); `expr.rs` the expressions, `strings.rs` quoted strings and heredocs,
 //! `shape.rs` what an expression's shape says, `tests.rs` the differential tests.
 
+mod choice;
 mod expr;
 mod shape;
 mod strings;
@@ -544,7 +545,23 @@ impl<'a> Scanner<'a> {
                             }
                             _ => false,
                         };
-                        if may_hold {
+                        // A choice that can name nothing but locals: the locals it names,
+                        // read here (the reference is slow on these, and they are common).
+                        let named = match shape {
+                            Shape::Choice if may_hold && !relative => choice::named_locals(value),
+                            _ => None,
+                        };
+                        if let Some(named) = named {
+                            let name = self.str(key);
+                            self.facts
+                                .path_locals
+                                .extend(named.into_iter().map(|local| PathLocal {
+                                    name: name.to_string(),
+                                    base: crate::hcl::PathBase::Local(local.to_string()),
+                                    path: String::new(),
+                                    candidate: true,
+                                }));
+                        } else if may_hold {
                             let name = self.str(key);
                             let found = crate::hcl::local_candidates_of_text(name, value)?;
                             self.facts.path_locals.extend(found);
