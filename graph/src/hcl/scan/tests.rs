@@ -335,6 +335,8 @@ const CANDIDATE_LOCALS: &str = r#"locals {
   numbers  = var.big ? 3 : 1
   named    = "${var.env}-${local.suffix}"
   rel_map  = { web = "./templates/web.tpl", name = "web" }
+  nested   = var.a == "x" && local.on ? local.by_env.dev : (var.b ? local.list[1] : element(local.list, 2))
+  skipped  = try(file(local.p), local.q)
 }
 "#;
 
@@ -399,13 +401,27 @@ fn locals_holding_one_of_several_paths_are_read_on_the_fast_path() {
     assert!(locals.iter().all(|l| l.0 != "named"), "{locals:?}");
     // A conditional is a choice between its branches (here an element of `by_env`).
     assert!(locals.contains(&("cond", "", true)), "{locals:?}");
+    // Not its condition, nor a file function's argument.
+    let named = |name: &str| -> Vec<String> {
+        facts
+            .path_locals
+            .iter()
+            .filter(|l| l.name == name)
+            .map(|l| format!("{:?}", l.base))
+            .collect()
+    };
+    assert_eq!(
+        named("nested"),
+        [r#"Local("by_env")"#, r#"Local("list")"#, r#"Local("list")"#]
+    );
+    assert_eq!(named("skipped"), [r#"Local("q")"#]);
     for none in ["loop", "sum", "tags"] {
         assert!(
             locals.iter().all(|l| l.0 != none),
             "{none} has no candidates: {locals:?}"
         );
     }
-    assert_eq!(facts.file_refs.len(), 1, "the inline file() is a read");
+    assert_eq!(facts.file_refs.len(), 2, "the file() calls are reads");
 }
 
 /// Reads strata cannot resolve: the scanner leaves the file to the reference reader, which
