@@ -1922,6 +1922,39 @@ fn a_path_built_by_format_is_followed() {
     );
 }
 
+/// An element of a local handed to a module, through `for_each` (`toset(local.cfg.files)`)
+/// or in an argument named as a path (`policy_file = local.files[count.index]`), may be any
+/// path the local holds. Each was a miss (warned about, since the module's own read is not
+/// tracked, but the stack was not affected).
+#[test]
+fn an_element_of_a_local_handed_to_a_module_is_followed() {
+    let repo = workspace();
+    repo.write(
+        "modules/m/main.tf",
+        "variable \"policy_file\" {}\n\noutput \"x\" {\n  value = file(var.policy_file)\n}\n",
+    );
+    repo.write(
+        "stacks/iterated/main.tf",
+        "locals {\n  cfg = { files = [\"../../shared/iterated.json\"] }\n}\n\nmodule \"m\" {\n  source      = \"../../modules/m\"\n  for_each    = toset(local.cfg.files)\n  policy_file = each.value\n}\n",
+    );
+    repo.write(
+        "stacks/counted/main.tf",
+        "locals {\n  files = [\"../../shared/counted-a.json\", \"../../shared/counted-b.json\"]\n}\n\nmodule \"m\" {\n  source      = \"../../modules/m\"\n  count       = 2\n  policy_file = local.files[count.index]\n}\n",
+    );
+    for name in ["iterated", "counted-a", "counted-b"] {
+        repo.write(&format!("shared/{name}.json"), "{}\n");
+    }
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/iterated.json", &["stacks/iterated"]),
+            ("shared/counted-a.json", &["stacks/counted"]),
+            ("shared/counted-b.json", &["stacks/counted"]),
+        ],
+    );
+}
+
 /// `for_each = local.files` (a `toset` of paths) or `var.files` (a list default), handed on
 /// as `each.value`: each path it iterates over is handed to the module.
 #[test]

@@ -79,7 +79,8 @@ pub(super) fn for_each_refs(value: &Expression, line: usize) -> Vec<FileRef> {
 
 /// The locals and variables (see [`iterated_name`]) whose elements a collection built from
 /// them may hold: the arguments of a collection function, the collection a `for`
-/// expression walks, the branches of a conditional, nested up to 16 deep.
+/// expression walks, the branches of a conditional, nested up to 16 deep; an element of
+/// one (`local.cfg.files`) stands for the whole local.
 pub(super) fn iterated_names(expr: &Expression, depth: usize, out: &mut Vec<String>) {
     if depth > 16 {
         return;
@@ -89,6 +90,11 @@ pub(super) fn iterated_names(expr: &Expression, depth: usize, out: &mut Vec<Stri
             out.push(name);
             return;
         }
+    }
+    // An element of a local or a variable (`local.cfg.files`) may hold any of its paths.
+    if let Some(name) = element_of(expr) {
+        out.push(name);
+        return;
     }
     match unwrapped(expr) {
         Expression::FuncCall(call) if is_collection_call(unwrapped(expr)) => {
@@ -178,7 +184,48 @@ pub(crate) fn named_path_arg(key: &str, value: &Expression, line: usize) -> Opti
     if !named_as_a_path(key) {
         return None;
     }
-    iterated_name(value).map(|name| for_each_of(name, line))
+    iterated_name(value)
+        .or_else(|| element_of(value))
+        .map(|name| for_each_of(name, line))
+}
+
+/// An element of a local or a variable (`local.files[count.index]`, `local.cfg.files`,
+/// `var.paths["web"]`): the local's name, or `var.NAME`, whose every path the element may
+/// be.
+fn element_of(expr: &Expression) -> Option<String> {
+    let Expression::Traversal(t) = unwrapped(expr) else {
+        return None;
+    };
+    let (Expression::Variable(v), [first, _, ..]) = (&t.expr, t.operators.as_slice()) else {
+        return None;
+    };
+    match (v.as_str(), &**first) {
+        ("local", TraversalOperator::GetAttr(name)) => Some(name.as_str().to_string()),
+        ("var", TraversalOperator::GetAttr(name)) => Some(format!("{VAR_PREFIX}{name}")),
+        _ => None,
+    }
+}
+
+/// The facts for an argument `key` of a module block (or, with `resource`, of a resource,
+/// data or provider block) whose value is given as text (the fast scanner's way to the
+/// same facts): [`named_path_arg`], else the paths written in it. `None` when the text is
+/// not one expression.
+pub(super) fn path_arg_of_text(
+    key: &str,
+    value: &str,
+    line: usize,
+    resource: bool,
+) -> Option<Vec<FileRef>> {
+    let expr = hcl_edit::parser::parse_expr(value).ok()?;
+    Some(match named_path_arg(key, &expr, line) {
+        Some(r) if resource => vec![FileRef {
+            function: PROVIDER_ARGUMENT.to_string(),
+            ..r
+        }],
+        Some(r) => vec![r],
+        None if resource => provider_arg_paths(&expr, line),
+        None => module_arg_paths(&expr, line),
+    })
 }
 
 /// The `function` of a [`FileRef`] that is a path in an argument of a `resource`, `data` or

@@ -625,6 +625,24 @@ impl<'a> Scanner<'a> {
             self.facts.file_refs.push(r);
             return Some(());
         }
+        // An element of a local or a variable in an argument named as one holding a path
+        // (`policy_file = local.files[count.index]`, also written `"${…}"`): read with the
+        // reference's own rules (`hcl::named_path_arg`).
+        let element = match shape {
+            Shape::Choice | Shape::Other => {
+                let value = &self.text[value_start..self.pos];
+                value.starts_with("local") || value.starts_with("var")
+            }
+            Shape::Template(elements) => matches!(elements.as_slice(), [Elem::Interpolation(None)]),
+            _ => false,
+        };
+        if element && crate::hcl::named_as_a_path(self.str(key)) {
+            let value = &self.text[value_start..self.pos];
+            let line = self.line_at(key.0);
+            let found = crate::hcl::path_arg_of_text(self.str(key), value, line, resource)?;
+            self.facts.file_refs.extend(found);
+            return Some(());
+        }
         // Most arguments are names: a string without escapes that does not start like a
         // relative path is one, and costs no copy; so is a template that does not start
         // like a path (`"${local.name}-app"`, `"arn:${var.p}"`), the rules of

@@ -1045,6 +1045,21 @@ fn a_name_on_its_own_is_handed_over_only_under_a_path_name() {
             ("tags = local.tags", None),
             ("name = var.name", None),
             ("source_dir = path.module", None),
+            // An element of a local or a variable: any of its paths.
+            (
+                "policy_file = local.files[count.index]",
+                Some(PathBase::Local("files".into())),
+            ),
+            (
+                "source_dir = \"${local.cfg.src}\"",
+                Some(PathBase::Local("cfg".into())),
+            ),
+            (
+                "config_path = var.paths[\"kube\"]",
+                Some(PathBase::Local("var.paths".into())),
+            ),
+            ("tags = local.tags[\"a\"]", None),
+            ("source_dir = local.on ? local.a : local.b", None),
         ] {
             let text = format!("{block}  {line}\n}}\n");
             let facts = scanned(&text);
