@@ -209,8 +209,15 @@ fn chart_refs_of(value: &Expression, line: usize) -> Vec<FileRef> {
         .collect()
 }
 
+/// [`chart_refs_of`] of a value given as text (the fast scanner's way to the same facts):
+/// `None` when the text is not one expression.
+pub(super) fn chart_refs_of_text(value: &str, line: usize) -> Option<Vec<FileRef>> {
+    let expr = hcl_edit::parser::parse_expr(value).ok()?;
+    Some(chart_refs_of(&expr, line))
+}
+
 /// Whether the text of a `chart` value that is not a static path may hold a candidate (see
-/// [`chart_refs_of`]): the fast scanner leaves such a file to the reference reader.
+/// [`chart_refs_of`]): the fast scanner reads such a value with the reference's rules.
 pub(crate) fn chart_value_may_hold_paths(value: &str) -> bool {
     value.contains("path")
         || value.contains("local")

@@ -486,11 +486,13 @@ impl<'a> Scanner<'a> {
             }
             Body::HelmRelease | Body::Module if chart_line.is_some() => {
                 let path = static_path(self.text, &shape)?;
-                if path.is_none()
-                    && crate::hcl::chart_value_may_hold_paths(&self.text[value_start..self.pos])
-                {
-                    // A choice among chart paths: the reference reader's candidates.
-                    return None;
+                let value = &self.text[value_start..self.pos];
+                if path.is_none() && crate::hcl::chart_value_may_hold_paths(value) {
+                    // A choice among chart paths (or `var.chart`, whose default may be
+                    // one): that value alone read with the reference's rules.
+                    let found = crate::hcl::chart_refs_of_text(value, chart_line.unwrap_or(0))?;
+                    self.facts.chart_refs.extend(found);
+                    return Some(());
                 }
                 if let Some(r) = crate::hcl::chart_ref(path, chart_line.unwrap_or(0)) {
                     self.facts.chart_refs.push(r);

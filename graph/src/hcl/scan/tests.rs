@@ -798,13 +798,12 @@ fn a_newline_inside_an_interpolation_or_a_directive_is_left_to_the_reference() {
     scanned("a = <<EOT\n%{ if var.prod }\ny\n%{ endif }\n${var.x}\nEOT\n");
 }
 
-/// A `chart` chosen among written paths goes to the reference reader, which records each
-/// path as a candidate; a chart named by a variable or a plain name stays on the fast path.
+/// A `chart` chosen among written paths is read with the reference's rules, which record
+/// each path as a candidate; the rest of the file stays on the fast path.
 #[test]
-fn a_chart_chosen_among_paths_is_left_to_the_reference_which_finds_candidates() {
+fn a_chart_chosen_among_paths_is_read_with_the_reference_rules() {
     let choice = "resource \"helm_release\" \"web\" {\n  name  = \"web\"\n  chart = var.canary ? \"../../charts/web-canary\" : \"${path.module}/charts/web\"\n}\n";
-    given_up(choice);
-    let facts = parse_tf_reference(choice, "t.tf").unwrap();
+    let facts = scanned(choice);
     let refs: Vec<_> = facts
         .chart_refs
         .iter()
@@ -817,14 +816,12 @@ fn a_chart_chosen_among_paths_is_left_to_the_reference_which_finds_candidates() 
             (PathBase::Module, "/charts/web", true, 3),
         ]
     );
-    // A variable may hold a path through its default: left to the reference too.
-    let var = "resource \"helm_release\" \"x\" {\n  chart = var.chart\n}\n";
-    given_up(var);
-    let facts = parse_tf_reference(var, "t.tf").unwrap();
-    assert_eq!(
-        facts.chart_refs[0].base,
-        PathBase::Local("var.chart".into())
-    );
+    // A variable may hold a path through its default; so in a wrapper module's `chart`.
+    let var = "resource \"helm_release\" \"x\" {\n  chart = var.chart\n}\n\nmodule \"m\" {\n  source = \"cloudposse/helm-release/aws\"\n  chart  = var.chart\n  name   = module.this.name\n}\n";
+    let facts = scanned(var);
+    let bases: Vec<_> = facts.chart_refs.iter().map(|r| (&r.base, r.line)).collect();
+    let chart = PathBase::Local("var.chart".into());
+    assert_eq!(bases, [(&chart, 2), (&chart, 7)]);
     for plain in ["\"nginx\"", "\"oci://registry/x\""] {
         let text = format!("resource \"helm_release\" \"x\" {{\n  chart = {plain}\n}}\n");
         let facts = scanned(&text);
