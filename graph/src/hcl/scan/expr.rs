@@ -523,6 +523,11 @@ impl<'a> Scanner<'a> {
             return Some(Shape::Other);
         }
         let first_key = self.keys.len();
+        // Whether a computed key (`(local.name) = ...`, `"${var.x}" = ...`) was met. The
+        // reference refuses a key written twice, comparing computed keys by their syntax,
+        // which is not tracked here: one per object cannot be written twice, and a second
+        // is given up on. A computed key never equals a name or a plain string.
+        let mut computed_key = false;
         loop {
             self.ws()?;
             if self.expect(b'}').is_some() {
@@ -530,14 +535,20 @@ impl<'a> Scanner<'a> {
                 return Some(Shape::Collection);
             }
             let key = match self.expr(false)? {
-                Shape::Var(start, end) => Cow::Borrowed(&self.text[start..end]),
-                Shape::Str(start, end) => unescape(&self.text[start..end])?,
+                Shape::Var(start, end) => Some(Cow::Borrowed(&self.text[start..end])),
+                Shape::Str(start, end) => Some(unescape(&self.text[start..end])?),
+                _ if !computed_key => {
+                    computed_key = true;
+                    None
+                }
                 _ => return None,
             };
-            if self.keys[first_key..].contains(&key) {
-                return None;
+            if let Some(key) = key {
+                if self.keys[first_key..].contains(&key) {
+                    return None;
+                }
+                self.keys.push(key);
             }
-            self.keys.push(key);
             self.sp()?;
             match self.peek()? {
                 b'=' | b':' => self.pos += 1,

@@ -11,7 +11,8 @@
 //! - newlines inside quoted strings and inside any interpolation or template directive (the
 //!   reference refuses some of those, such as a traversal continued on the next line), and
 //!   template directives with strip markers (`%{~ if }`) inside quoted strings;
-//! - one-line `module` blocks, empty heredocs, object keys other than a name or a plain string;
+//! - one-line `module` blocks, empty heredocs, a second computed key in an object (one whose
+//!   key is neither a name nor a plain string: `(local.name) = ...`);
 //! - a line that continues an expression (it starts with `.`, `[`, `?` or an operator);
 //! - nesting deeper than [`MAX_DEPTH`] or more than [`MAX_OPERATORS`] binary operators in
 //!   one attribute, well inside the reference parser's own limits;

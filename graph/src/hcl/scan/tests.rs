@@ -523,6 +523,22 @@ fn unusual_but_valid_input_is_left_to_the_reference() {
     }
 }
 
+/// A computed object key (`(local.name) = ...`, `"${local.arn}" = ...`) is read on the fast
+/// path, one per object; the reference refuses a computed key written twice, so an object
+/// with two is left to it.
+#[test]
+fn computed_object_keys_are_read_one_per_object() {
+    let text = "module \"m\" {\n  source  = \"./m\"\n  allowed = { (local.account) = each.value.teams, other = 1 }\n  arns    = {\n    \"${local.arn}\" = [file(\"${path.module}/a.json\")]\n  }\n}\n";
+    let facts = scanned(text);
+    assert_eq!(facts.file_refs.len(), 1, "{facts:?}");
+    let twice = "locals {\n  a = { (local.k) = 1, (local.k) = 2 }\n}\n";
+    given_up(twice);
+    assert!(parse_tf_reference(twice, "t.tf").is_err());
+    let two = "locals {\n  a = { (local.k) = 1, (local.j) = 2 }\n}\n";
+    given_up(two);
+    assert!(parse_tf_reference(two, "t.tf").is_ok());
+}
+
 /// Every `.tf` file in this repository (the sample workspace, the policy corpus).
 fn repository_corpus() -> Vec<(PathBuf, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
