@@ -1955,6 +1955,38 @@ fn an_element_of_a_local_handed_to_a_module_is_followed() {
     );
 }
 
+/// A local set to a decoded configuration file (`yamldecode(file(...))`) may hold each
+/// relative path written in it: a template it names, appended to the stack's directory,
+/// is an input even where it climbs out. Before, a silent miss.
+#[test]
+fn a_path_written_in_a_decoded_configuration_file_is_followed() {
+    let repo = workspace();
+    repo.write(
+        "stacks/app/main.tf",
+        "locals {\n  cfg = yamldecode(file(\"${path.module}/config.yaml\"))\n  raw = jsondecode(file(\"${path.module}/raw.json\"))\n}\n\noutput \"boot\" {\n  value = templatefile(\"${path.module}/${local.cfg.template}\", {})\n}\n\noutput \"policy\" {\n  value = file(\"${path.module}/${local.raw.policies[0]}\")\n}\n",
+    );
+    repo.write(
+        "stacks/app/config.yaml",
+        "name: app\ntemplate: ../../shared/boot.tpl\n",
+    );
+    repo.write(
+        "stacks/app/raw.json",
+        "{\"policies\": [\"../../shared/policy.json\"]}\n",
+    );
+    repo.write("shared/boot.tpl", "#!/bin/sh\n");
+    repo.write("shared/policy.json", "{}\n");
+    repo.write("shared/other.txt", "not read\n");
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/boot.tpl", &["stacks/app"]),
+            ("shared/policy.json", &["stacks/app"]),
+            ("shared/other.txt", &[]),
+        ],
+    );
+}
+
 /// `for_each = local.files` (a `toset` of paths) or `var.files` (a list default), handed on
 /// as `each.value`: each path it iterates over is handed to the module.
 #[test]

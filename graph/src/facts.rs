@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Bump to invalidate every cached fact (when a parser learns something new).
-pub(crate) const FACTS_VERSION: u32 = 21;
+pub(crate) const FACTS_VERSION: u32 = 22;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
@@ -39,13 +39,19 @@ pub enum Parser {
     Template,
     /// A `kustomization.yaml` a read leads to: the paths it builds from.
     Kustomization,
+    /// A YAML or JSON file a local decodes (`yamldecode(file(...))`): the relative paths
+    /// written in it.
+    Decoded,
 }
 
 impl Parser {
     /// Whether files are read with this parser because of how a target reads them, not
     /// because of their names ([`FactStore::read_as`]).
     fn by_use(self) -> bool {
-        matches!(self, Parser::Template | Parser::Kustomization)
+        matches!(
+            self,
+            Parser::Template | Parser::Kustomization | Parser::Decoded
+        )
     }
 }
 
@@ -84,6 +90,8 @@ pub enum Facts {
     Manifest(TargetManifest),
     /// A `kustomization.yaml`'s paths, as written (see [`crate::kustomize`]).
     Kustomization(Vec<String>),
+    /// The relative paths written in a decoded configuration file (see [`crate::decoded`]).
+    Decoded(Vec<String>),
 }
 
 type Key = (Parser, FileId);
@@ -341,10 +349,11 @@ impl FactStore {
         let mut current: HashSet<Key> = HashSet::default();
         for (path, id) in files {
             current.extend(Parser::for_path(path).map(|parser| (parser, id)));
-            // Any file may be read as a template or a kustomization (what reads it says
-            // so, not its name).
+            // Any file may be read as a template, a kustomization or a decoded
+            // configuration (what reads it says so, not its name).
             current.insert((Parser::Template, id));
             current.insert((Parser::Kustomization, id));
+            current.insert((Parser::Decoded, id));
         }
         let mut entries = self.entries();
         let before = entries.len();
@@ -397,6 +406,7 @@ fn parse(parser: Parser, path: &str, text: &str) -> Result<Facts> {
         Parser::Kustomization => {
             Facts::Kustomization(crate::kustomize::parse_kustomization(text, path)?)
         }
+        Parser::Decoded => Facts::Decoded(crate::decoded::relative_paths(text, path)?),
     })
 }
 

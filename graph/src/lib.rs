@@ -6,6 +6,7 @@
 pub mod affected;
 pub mod baseline;
 pub mod chart;
+pub mod decoded;
 pub mod discover;
 pub mod error;
 pub mod facts;

@@ -38,6 +38,55 @@ pub struct HclFacts {
     /// a chart directory the stack deploys from the workspace (`"${path.module}/charts/x"`).
     #[serde(default)]
     pub chart_refs: Vec<FileRef>,
+    /// `locals` set to a decoded file (see [`DecodedLocal`]).
+    #[serde(default)]
+    pub decoded_locals: Vec<DecodedLocal>,
+}
+
+/// `locals { cfg = yamldecode(file("${path.module}/config.yaml")) }`: the local holds what
+/// the file holds, so any relative path written in it is a value the local may hold
+/// (`templatefile("${path.module}/${local.cfg.template}", {})`). `base` and `path` name
+/// the file, as a file function's path does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecodedLocal {
+    pub name: String,
+    pub base: PathBase,
+    pub path: String,
+}
+
+/// The functions that decode a file into a value a local holds.
+const DECODE_FUNCTIONS: &[&str] = &["yamldecode", "jsondecode"];
+
+/// The fact for local `name` set to `yamldecode(file(P))` or `jsondecode(file(P))`, written
+/// so (not wrapped in `"${…}"` or parentheses), with a static `P`.
+fn decoded_local(name: &str, value: &Expression) -> Option<DecodedLocal> {
+    let one_call = |expr: &Expression, names: &[&str]| match expr {
+        Expression::FuncCall(call)
+            if !call.name.is_namespaced()
+                && names.contains(&call.name.name.as_str())
+                && call.args.iter().count() == 1 =>
+        {
+            call.args.get(0).cloned()
+        }
+        _ => None,
+    };
+    let file = one_call(value, DECODE_FUNCTIONS)?;
+    let path = one_call(&file, &["file"])?;
+    match static_path(&path)? {
+        (base, path, false) => Some(DecodedLocal {
+            name: name.to_string(),
+            base,
+            path,
+        }),
+        _ => None,
+    }
+}
+
+/// [`decoded_local`] of a value given as text (the fast scanner's way to the same facts):
+/// `None` when the text is not one expression.
+pub(super) fn decoded_local_of_text(name: &str, value: &str) -> Option<Option<DecodedLocal>> {
+    let expr = hcl_edit::parser::parse_expr(value).ok()?;
+    Some(decoded_local(name, &expr))
 }
 
 impl HclFacts {
@@ -315,9 +364,12 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
                     Some(_) => {}
                     // A map or a list of paths, or a choice between paths: each is a
                     // candidate value (see `candidate_form`, which the fast scanner mirrors).
-                    None => facts
-                        .path_locals
-                        .extend(local_candidates(name, &attr.value)),
+                    None => match decoded_local(name, &attr.value) {
+                        Some(decoded) => facts.decoded_locals.push(decoded),
+                        None => facts
+                            .path_locals
+                            .extend(local_candidates(name, &attr.value)),
+                    },
                 }
             }
             continue;

@@ -524,6 +524,16 @@ impl<'a> Scanner<'a> {
                     // (or, for a choice, names `local`; `"${X}"` also a variable) can hold
                     // one; that value alone (an attribute's, not the file) is read with the
                     // reference's own rules.
+                    // A decoded file (`hcl::decoded_local`), read with the reference's rules.
+                    None if matches!(shape, Shape::Other) && {
+                        let value = &self.text[value_start..self.pos];
+                        value.starts_with("yamldecode") || value.starts_with("jsondecode")
+                    } =>
+                    {
+                        let value = &self.text[value_start..self.pos];
+                        let found = crate::hcl::decoded_local_of_text(self.str(key), value)?;
+                        self.facts.decoded_locals.extend(found);
+                    }
                     None => {
                         let value = &self.text[value_start..self.pos];
                         let relative = may_be_relative(value);

@@ -523,6 +523,26 @@ fn unusual_but_valid_input_is_left_to_the_reference() {
     }
 }
 
+/// A local set to `yamldecode(file(P))` or `jsondecode(file(P))` records the decoded file,
+/// as the reference does; a wrapped or parenthesised form records nothing on either side.
+#[test]
+fn a_local_set_to_a_decoded_file_is_recorded() {
+    let text = "locals {\n  cfg  = yamldecode(file(\"${path.module}/config.yaml\"))\n  raw  = jsondecode(file(\"./raw.json\"))\n  wrap = \"${yamldecode(file(\"./w.yaml\"))}\"\n  dyn  = yamldecode(file(\"${path.module}/${var.env}.yaml\"))\n  text = yamldecode(local.inline)\n}\n";
+    let facts = scanned(text);
+    let decoded: Vec<_> = facts
+        .decoded_locals
+        .iter()
+        .map(|d| (d.name.as_str(), d.base.clone(), d.path.as_str()))
+        .collect();
+    assert_eq!(
+        decoded,
+        [
+            ("cfg", PathBase::Module, "/config.yaml"),
+            ("raw", PathBase::Root, "./raw.json"),
+        ]
+    );
+}
+
 /// A computed object key (`(local.name) = ...`, `"${local.arn}" = ...`) is read on the fast
 /// path, one per object; the reference refuses a computed key written twice, so an object
 /// with two is left to it.

@@ -311,10 +311,12 @@ impl Builder<'_> {
                           locals: &mut HashMap<String, Vec<PathLocal>>| {
             for (f, h, _) in items {
                 let Facts::Hcl(h) = &**h else { continue };
-                locals
-                    .entry(parent_dir(f).to_string())
-                    .or_default()
-                    .extend(h.path_locals.iter().cloned());
+                let dir = parent_dir(f);
+                let entry = locals.entry(dir.to_string()).or_default();
+                entry.extend(h.path_locals.iter().cloned());
+                for decoded in &h.decoded_locals {
+                    self.decoded_values(decoded, dir, &root_dir, entry);
+                }
             }
         };
         add_locals(&work, &mut locals);

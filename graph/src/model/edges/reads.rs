@@ -9,7 +9,7 @@ use super::{
 use crate::discover::{file_name, parent_dir};
 use crate::error::Location;
 use crate::facts::{Facts, Parser};
-use crate::hcl::{is_relative_path, HclFacts, PathBase, PathLocal};
+use crate::hcl::{is_relative_path, DecodedLocal, HclFacts, PathBase, PathLocal};
 use crate::kustomize::KUSTOMIZATION_FILES;
 use crate::model::Target;
 use rustc_hash::FxHashSet as HashSet;
@@ -201,6 +201,36 @@ impl Builder<'_> {
             in_template: true,
         };
         self.file_reads(&inside, facts, target);
+    }
+
+    /// The values a local set to a decoded file (`yamldecode(file(...))`) may hold: each
+    /// relative path written in the file (see [`crate::decoded`]), as a candidate value of
+    /// the local. A file named through a local is not followed; one that does not parse
+    /// gives nothing (terraform cannot decode it either).
+    pub(super) fn decoded_values(
+        &self,
+        decoded: &DecodedLocal,
+        dir: &str,
+        root_dir: &str,
+        out: &mut Vec<PathLocal>,
+    ) {
+        let Resolved::Path(file) = resolve_path(&decoded.base, &decoded.path, dir, root_dir, &[])
+        else {
+            return;
+        };
+        let read = self
+            .facts
+            .read_as(Parser::Decoded, self.repo, self.snapshot, &[file.as_str()]);
+        let Ok((found, _)) = read else { return };
+        let Some(Facts::Decoded(paths)) = found.get(file.as_str()).map(|f| &**f) else {
+            return;
+        };
+        out.extend(paths.iter().map(|path| PathLocal {
+            name: decoded.name.clone(),
+            base: PathBase::Root,
+            path: path.clone(),
+            candidate: true,
+        }));
     }
 
     /// The reads of the templates a `templatefile` whose path has a computed tail may render
