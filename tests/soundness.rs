@@ -1955,6 +1955,48 @@ fn an_element_of_a_local_handed_to_a_module_is_followed() {
     );
 }
 
+/// A run reuses the model of the committed files when the work tree's edits keep it; an
+/// uncommitted edit of a file read because of how it is used (a template, a decoded
+/// configuration) that changes what it reads does not keep it: the new reads are inputs,
+/// and a later edit of what they read changes the stack's hash (the key of its cached
+/// results). Before, the saved model was reused and the new reads were not inputs.
+#[test]
+fn an_uncommitted_edit_that_changes_what_a_template_reads_changes_the_inputs() {
+    let repo = workspace();
+    repo.write(
+        "stacks/app/main.tf",
+        "locals {\n  cfg = yamldecode(file(\"${path.module}/config.yaml\"))\n}\n\noutput \"boot\" {\n  value = templatefile(\"${path.module}/boot.tpl\", {})\n}\n\noutput \"chosen\" {\n  value = file(\"${path.module}/${local.cfg.file}\")\n}\n",
+    );
+    repo.write("stacks/app/boot.tpl", "plain\n");
+    repo.write("stacks/app/config.yaml", "file: ../../shared/a.txt\n");
+    repo.write("shared/a.txt", "a\n");
+    repo.write("shared/b.txt", "b\n");
+    repo.write("shared/x.txt", "x\n");
+    repo.commit("initial");
+    let inputs = || {
+        let explain = repo.strata(&["hash", "--explain", "stacks/app"]);
+        explain.assert_ok();
+        explain.stdout
+    };
+    let hash = || {
+        let run = repo.strata(&["--json", "hash", "stacks/app"]);
+        run.assert_ok();
+        run.stdout
+    };
+    // The committed model, saved.
+    assert!(!inputs().contains("shared/x.txt"));
+    repo.write("stacks/app/boot.tpl", "${file(\"../../shared/x.txt\")}\n");
+    repo.write("stacks/app/config.yaml", "file: ../../shared/b.txt\n");
+    let now = inputs();
+    assert!(now.contains("shared/x.txt"), "{now}");
+    assert!(now.contains("shared/b.txt"), "{now}");
+    for read in ["shared/x.txt", "shared/b.txt"] {
+        let before = hash();
+        repo.append(read, "edited\n");
+        assert_ne!(hash(), before, "an edit of {read} changes the hash");
+    }
+}
+
 /// A local set to a decoded configuration file (`yamldecode(file(...))`) may hold each
 /// relative path written in it: a template it names, appended to the stack's directory,
 /// is an input even where it climbs out. Before, a silent miss.

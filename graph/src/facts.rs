@@ -45,13 +45,12 @@ pub enum Parser {
 }
 
 impl Parser {
-    /// Whether files are read with this parser because of how a target reads them, not
-    /// because of their names ([`FactStore::read_as`]).
+    /// The parsers files are read with because of how a target reads them, not because of
+    /// their names ([`FactStore::read_as`]).
+    pub const BY_USE: [Parser; 3] = [Parser::Template, Parser::Kustomization, Parser::Decoded];
+
     fn by_use(self) -> bool {
-        matches!(
-            self,
-            Parser::Template | Parser::Kustomization | Parser::Decoded
-        )
+        Parser::BY_USE.contains(&self)
     }
 }
 
@@ -183,8 +182,12 @@ impl FactStore {
 
     /// The facts already known for `path` with content `id`, without parsing.
     pub fn known(&self, path: &str, id: FileId) -> Option<Arc<Facts>> {
-        let key = (Parser::for_path(path)?, id);
-        self.entries().get(&key).cloned()
+        self.known_as(Parser::for_path(path)?, id)
+    }
+
+    /// The facts already known for content `id` read with `parser`, without parsing.
+    pub fn known_as(&self, parser: Parser, id: FileId) -> Option<Arc<Facts>> {
+        self.entries().get(&(parser, id)).cloned()
     }
 
     /// Facts for each path (which must have a parser) of `snapshot`, parsing what is missing,
@@ -351,9 +354,7 @@ impl FactStore {
             current.extend(Parser::for_path(path).map(|parser| (parser, id)));
             // Any file may be read as a template, a kustomization or a decoded
             // configuration (what reads it says so, not its name).
-            current.insert((Parser::Template, id));
-            current.insert((Parser::Kustomization, id));
-            current.insert((Parser::Decoded, id));
+            current.extend(Parser::BY_USE.map(|parser| (parser, id)));
         }
         let mut entries = self.entries();
         let before = entries.len();

@@ -5,7 +5,7 @@
 use crate::chart::{ChartFacts, CHART_FILE, REQUIREMENTS_FILE};
 use crate::discover::{discover, file_name, is_terraform_file, parent_dir, Found, Kind, Owners};
 use crate::error::{Error, Location, Problem, Result};
-use crate::facts::{FactStore, Facts};
+use crate::facts::{FactStore, Facts, Parser};
 use crate::git::Repo;
 use crate::graph::Graph;
 use crate::id::TargetId;
@@ -745,7 +745,9 @@ fn link(targets: &[Target]) -> Result<(Graph, HashMap<String, TargetId>)> {
 /// still describes `snapshot`, which holds them after. It does when no path appeared or
 /// went (the caller checks that), no changed file is one the model reads as text
 /// (env.toml, policy.toml, the waivers file), and every changed file the model parsed
-/// yields the same facts: the model depends on file contents only through those.
+/// yields the same facts, by its name's parser and by each parser a read may choose (a
+/// template, a kustomization, a decoded configuration): the model depends on file
+/// contents only through those.
 pub fn still_describes(
     repo: &Repo,
     snapshot: &Snapshot,
@@ -764,6 +766,16 @@ pub fn still_describes(
             || path == crate::model::waivers::WAIVERS_FILE
         {
             return Ok(false);
+        }
+        // A file read because of how a target reads it (a template whose reads are
+        // inputs too): what it says now must be what it said.
+        for parser in Parser::BY_USE {
+            if let Some(old) = facts.known_as(parser, before.id) {
+                let (new, _) = facts.read_as(parser, repo, snapshot, &[path.as_str()])?;
+                if new.get(path.as_str()).map(|f| &**f) != Some(&*old) {
+                    return Ok(false);
+                }
+            }
         }
         // Facts the model never asked for were not part of it.
         let Some(old) = facts.known(path, before.id) else {
