@@ -349,7 +349,25 @@ fn new_stacks_are_applied_side_by_side_and_a_held_creation_lock_is_named() {
         assert_eq!(state["resources"], serde_json::json!([]), "{state}");
     }
 
-    // Another session holds the creation lock: a plan fails at once and names it.
+    // Another session holds the creation lock for a moment (as another run does while it
+    // locks or creates a state): a plan that may not wait for a state's lock (dev: 0 s)
+    // tries again and goes ahead. Before, a plan failed at once on it (other commands
+    // tried again already).
+    let brief = pg.session(
+        "another tool",
+        "SELECT pg_advisory_lock(-1); SELECT pg_sleep(3)",
+    );
+    wait_for("the creation lock", Duration::from_secs(30), || {
+        pg.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 4294967295 AND objid = 4294967295") == "1"
+    });
+    repo.append("stacks/b/main.tf", "output \"more\" {\n  value = 1\n}\n");
+    let (waited, jw) = run(&repo, &pg, &["plan", "--env", "dev", "stacks/b"], &[]);
+    let _ = brief.wait_with_output();
+    assert_eq!(waited.code, 0, "{}\n{}", waited.stderr, waited.stdout);
+    assert_eq!(task(&jw, "stacks/b", "plan")["status"], "ok");
+
+    // Another session holds the creation lock for long: a plan tries again for a while
+    // (10 s), then fails and names it.
     let mut holder = pg.session(
         "another tool",
         "SELECT pg_advisory_lock(-1); SELECT pg_sleep(120)",

@@ -51,11 +51,25 @@ impl StateSetup {
 }
 
 fn run(tools: &Tools, sb: &Sandbox, state: Option<&StateSetup>, args: &[&str]) -> Result<Output> {
+    run_with(tools, sb, state, args, &[])
+}
+
+/// [`run`] with more environment variables (`TF_VAR_<name>`).
+fn run_with(
+    tools: &Tools,
+    sb: &Sandbox,
+    state: Option<&StateSetup>,
+    args: &[&str],
+    env: &[(String, String)],
+) -> Result<Output> {
     let bin = terraform(tools)?;
     let attempt = || {
         let mut cmd = tools.command(bin);
         cmd.args(args).env("TF_DATA_DIR", &sb.data);
         for (k, v) in state.map(|s| s.env.as_slice()).unwrap_or_default() {
+            cmd.env(k, v);
+        }
+        for (k, v) in env {
             cmd.env(k, v);
         }
         process::run(cmd, &sb.dir).map_err(|e| Error::io(bin, e))
@@ -558,15 +572,14 @@ fn plan_and_show(
         args.push("-destroy".into());
     }
     args.extend(var_files.iter().map(|f| format!("-var-file={f}")));
-    let mut cmd = tools.command(terraform(tools)?);
-    cmd.args(&args).env("TF_DATA_DIR", &sb.data);
-    for (k, v) in &state.env {
-        cmd.env(k, v);
-    }
-    for (k, v) in vars {
-        cmd.env(format!("TF_VAR_{k}"), v);
-    }
-    let out = process::run(cmd, &sb.dir).map_err(|e| Error::io(&sb.dir, e))?;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (format!("TF_VAR_{k}"), v.clone()))
+        .collect();
+    // Through `run_with`, so that the pg backend's creation lock, held for a moment by
+    // another run, is tried again as for every other command.
+    let out = run_with(tools, sb, Some(state), &args, &vars)?;
     step.append(&out);
     if !out.success {
         return Ok(step);
