@@ -1,6 +1,6 @@
 //! Dependency facts read from a Helm chart's `Chart.yaml`.
 
-use crate::error::{line_of, Error, Location, Result};
+use crate::error::{line_of, malformed_yaml, Error, Location, Result};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -40,14 +40,6 @@ struct DependencyYaml {
     repository: Option<String>,
 }
 
-fn malformed(file: &str) -> impl Fn(serde_norway::Error) -> Error + '_ {
-    move |e| Error::Malformed {
-        what: "YAML",
-        location: Location::new(file, e.location().map(|l| l.line())),
-        message: e.to_string(),
-    }
-}
-
 /// The line of a top-level YAML key (`type:` at the start of a line, not in a comment or a
 /// nested mapping).
 fn top_level_key_line(text: &str, key: &str) -> Option<usize> {
@@ -63,7 +55,7 @@ fn top_level_key_line(text: &str, key: &str) -> Option<usize> {
 pub const CHART_TYPES: &[&str] = &["application", "library"];
 
 pub fn parse_chart_yaml(text: &str, file: &str) -> Result<ChartFacts> {
-    let chart: ChartYaml = serde_norway::from_str(text).map_err(malformed(file))?;
+    let chart: ChartYaml = serde_norway::from_str(text).map_err(malformed_yaml("YAML", file))?;
     if let Some(t) = chart
         .chart_type
         .as_deref()
@@ -104,7 +96,8 @@ struct RequirementsYaml {
 
 /// The dependencies of a `requirements.yaml`.
 pub fn parse_requirements_yaml(text: &str, file: &str) -> Result<Vec<ChartDependency>> {
-    let req: Option<RequirementsYaml> = serde_norway::from_str(text).map_err(malformed(file))?;
+    let req: Option<RequirementsYaml> =
+        serde_norway::from_str(text).map_err(malformed_yaml("YAML", file))?;
     Ok(dependencies_with_lines(
         text,
         req.and_then(|r| r.dependencies).unwrap_or_default(),

@@ -2,18 +2,15 @@
 //! config.yaml"))`): the relative paths written in them, which the local may then hold
 //! (`templatefile("${path.module}/${local.cfg.template}", {})`).
 
-use crate::error::{Error, Location, Result};
+use crate::error::{malformed_yaml, Result};
 use serde_norway::Value;
 
 /// The string values in a YAML or JSON document that are relative paths (they start with
 /// `./` or `../`, which no name does), at any depth, in document order. Keys are names and
 /// are left out. A file that is not YAML (JSON is read as YAML) is an error naming its line.
 pub fn relative_paths(text: &str, file: &str) -> Result<Vec<String>> {
-    let doc: Value = serde_norway::from_str(text).map_err(|e| Error::Malformed {
-        what: "decoded configuration",
-        location: Location::new(file, e.location().map(|l| l.line())),
-        message: e.to_string(),
-    })?;
+    let doc: Value =
+        serde_norway::from_str(text).map_err(malformed_yaml("decoded configuration", file))?;
     let mut out = Vec::new();
     collect(&doc, 0, &mut out);
     Ok(out)
@@ -46,6 +43,7 @@ fn collect(value: &Value, depth: usize, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn the_relative_paths_of_a_yaml_or_json_document_are_its_candidates() {

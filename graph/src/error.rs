@@ -303,6 +303,19 @@ impl fmt::Display for Problem {
     }
 }
 
+/// The error for a YAML `file` that does not parse, naming `what` it is and the line:
+/// `serde_norway::from_str(text).map_err(malformed_yaml("kustomization", file))`.
+pub(crate) fn malformed_yaml<'f>(
+    what: &'static str,
+    file: &'f str,
+) -> impl Fn(serde_norway::Error) -> Error + 'f {
+    move |e| Error::Malformed {
+        what,
+        location: Location::new(file, e.location().map(|l| l.line())),
+        message: e.to_string(),
+    }
+}
+
 /// 1-based line number of a byte offset in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());

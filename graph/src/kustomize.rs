@@ -2,7 +2,7 @@
 //! so that a target reading an overlay (`data "kustomization_build"`, `path =
 //! "${path.module}/../../k8s/overlays/prod"`) also has the bases it names as inputs.
 
-use crate::error::{Error, Location, Result};
+use crate::error::{malformed_yaml, Result};
 use serde_norway::Value;
 
 /// The names kustomize looks for in a directory.
@@ -38,11 +38,7 @@ const DEFAULT_CHART_HOME: &str = "charts";
 /// joined). A file that is not YAML is an error naming its line; fields strata does not
 /// know are left alone.
 pub fn parse_kustomization(text: &str, file: &str) -> Result<Vec<String>> {
-    let doc: Value = serde_norway::from_str(text).map_err(|e| Error::Malformed {
-        what: "kustomization",
-        location: Location::new(file, e.location().map(|l| l.line())),
-        message: e.to_string(),
-    })?;
+    let doc: Value = serde_norway::from_str(text).map_err(malformed_yaml("kustomization", file))?;
     let mut out = Vec::new();
     let strings = |v: &Value, out: &mut Vec<String>| {
         for item in v.as_sequence().into_iter().flatten() {
@@ -131,6 +127,7 @@ pub fn parse_kustomization(text: &str, file: &str) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn the_paths_a_kustomization_names_are_read_from_every_field_that_holds_one() {
