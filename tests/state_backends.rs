@@ -349,6 +349,11 @@ fn new_stacks_are_applied_side_by_side_and_a_held_creation_lock_is_named() {
         assert_eq!(state["resources"], serde_json::json!([]), "{state}");
     }
 
+    // Whether a session holds the creation lock (advisory key -1).
+    let creation_lock_held = || {
+        pg.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 4294967295 AND objid = 4294967295") == "1"
+    };
+
     // Another session holds the creation lock for a moment (as another run does while it
     // locks or creates a state): a plan that may not wait for a state's lock (dev: 0 s)
     // tries again and goes ahead. Before, a plan failed at once on it (other commands
@@ -357,9 +362,11 @@ fn new_stacks_are_applied_side_by_side_and_a_held_creation_lock_is_named() {
         "another tool",
         "SELECT pg_advisory_lock(-1); SELECT pg_sleep(3)",
     );
-    wait_for("the creation lock", Duration::from_secs(30), || {
-        pg.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 4294967295 AND objid = 4294967295") == "1"
-    });
+    wait_for(
+        "the creation lock",
+        Duration::from_secs(30),
+        creation_lock_held,
+    );
     repo.append("stacks/b/main.tf", "output \"more\" {\n  value = 1\n}\n");
     let (waited, jw) = run(&repo, &pg, &["plan", "--env", "dev", "stacks/b"], &[]);
     let _ = brief.wait_with_output();
@@ -372,9 +379,11 @@ fn new_stacks_are_applied_side_by_side_and_a_held_creation_lock_is_named() {
         "another tool",
         "SELECT pg_advisory_lock(-1); SELECT pg_sleep(120)",
     );
-    wait_for("the creation lock", Duration::from_secs(30), || {
-        pg.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 4294967295 AND objid = 4294967295") == "1"
-    });
+    wait_for(
+        "the creation lock",
+        Duration::from_secs(30),
+        creation_lock_held,
+    );
     repo.append("stacks/a/main.tf", "output \"more\" {\n  value = 1\n}\n");
     let (failed, jf) = run(&repo, &pg, &["plan", "--env", "dev", "stacks/a"], &[]);
     let _ = holder.kill();
