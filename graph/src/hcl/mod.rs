@@ -427,13 +427,10 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
                 facts.file_refs.extend(found);
                 continue;
             }
-            if let Some(r) = named_path_arg(attr.key.as_str(), &attr.value, line_of(text, offset)) {
-                facts.file_refs.push(r);
-                continue;
-            }
+            let line = line_of(text, offset);
             facts
                 .file_refs
-                .extend(module_arg_paths(&attr.value, line_of(text, offset)));
+                .extend(path_arg(attr.key.as_str(), &attr.value, line, false));
         }
         let Some(attr) = block.body.get_attribute("source") else {
             continue;

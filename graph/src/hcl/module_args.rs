@@ -207,9 +207,21 @@ fn element_of(expr: &Expression) -> Option<String> {
 }
 
 /// The facts for an argument `key` of a module block (or, with `resource`, of a resource,
-/// data or provider block) whose value is given as text (the fast scanner's way to the
-/// same facts): [`named_path_arg`], else the paths written in it. `None` when the text is
-/// not one expression.
+/// data or provider block): [`named_path_arg`], else the paths written in it.
+pub(super) fn path_arg(key: &str, value: &Expression, line: usize, resource: bool) -> Vec<FileRef> {
+    match named_path_arg(key, value, line) {
+        Some(r) if resource => vec![FileRef {
+            function: PROVIDER_ARGUMENT.to_string(),
+            ..r
+        }],
+        Some(r) => vec![r],
+        None if resource => provider_arg_paths(value, line),
+        None => module_arg_paths(value, line),
+    }
+}
+
+/// [`path_arg`] of a value given as text (the fast scanner's way to the same facts): `None`
+/// when the text is not one expression.
 pub(super) fn path_arg_of_text(
     key: &str,
     value: &str,
@@ -217,15 +229,7 @@ pub(super) fn path_arg_of_text(
     resource: bool,
 ) -> Option<Vec<FileRef>> {
     let expr = hcl_edit::parser::parse_expr(value).ok()?;
-    Some(match named_path_arg(key, &expr, line) {
-        Some(r) if resource => vec![FileRef {
-            function: PROVIDER_ARGUMENT.to_string(),
-            ..r
-        }],
-        Some(r) => vec![r],
-        None if resource => provider_arg_paths(&expr, line),
-        None => module_arg_paths(&expr, line),
-    })
+    Some(path_arg(key, &expr, line, resource))
 }
 
 /// The `function` of a [`FileRef`] that is a path in an argument of a `resource`, `data` or
@@ -254,15 +258,9 @@ pub(super) fn provider_args(
                 }
                 let offset = attr.span().map(|s| s.start).unwrap_or(0);
                 let line = line_of(text, offset);
-                match named_path_arg(attr.key.as_str(), &attr.value, line) {
-                    Some(r) => facts.file_refs.push(FileRef {
-                        function: PROVIDER_ARGUMENT.to_string(),
-                        ..r
-                    }),
-                    None => facts
-                        .file_refs
-                        .extend(provider_arg_paths(&attr.value, line)),
-                }
+                facts
+                    .file_refs
+                    .extend(path_arg(attr.key.as_str(), &attr.value, line, true));
             }
             Structure::Block(block) => {
                 provider_args(&block.body, text, in_helm_release, depth + 1, facts)
