@@ -2029,6 +2029,105 @@ fn a_path_written_in_a_decoded_configuration_file_is_followed() {
     );
 }
 
+/// Files decoded in other ways than a local set to `yamldecode(file(P))`: a rendered
+/// template, a decoding wrapped in `try` or `merge`, another local's file, one file per
+/// `for` element, and in JSON syntax. Each path written in them may be what the local holds.
+#[test]
+fn paths_written_in_files_decoded_in_any_form_are_followed() {
+    let repo = workspace();
+    let read = "output \"boot\" {\n  value = templatefile(\"${path.module}/${local.cfg.template}\", {})\n}\n";
+    repo.write(
+        "stacks/tpl/main.tf",
+        &format!("locals {{\n  cfg = yamldecode(templatefile(\"${{path.module}}/cfg.yaml.tpl\", {{ env = \"dev\" }}))\n}}\n\n{read}"),
+    );
+    repo.write(
+        "stacks/tpl/cfg.yaml.tpl",
+        "%{ for x in [1] ~}\nn: ${x}\n%{ endfor ~}\ntemplate: ../../shared/tpl.tpl\n",
+    );
+    repo.write(
+        "stacks/wrapped/main.tf",
+        &format!("locals {{\n  cfg = merge({{ template = \"x\" }}, try(yamldecode(file(\"${{path.module}}/cfg.yaml\")), {{}}))\n}}\n\n{read}"),
+    );
+    repo.write(
+        "stacks/wrapped/cfg.yaml",
+        "template: ../../shared/wrapped.tpl\n",
+    );
+    repo.write(
+        "stacks/via/main.tf",
+        &format!("locals {{\n  raw = file(\"${{path.module}}/cfg.yaml\")\n  cfg = yamldecode(local.raw)\n}}\n\n{read}"),
+    );
+    repo.write("stacks/via/cfg.yaml", "template: ../../shared/via.tpl\n");
+    repo.write(
+        "stacks/each/main.tf",
+        "locals {\n  cfgs = [for f in fileset(path.module, \"conf/*.yaml\") : yamldecode(file(\"${path.module}/${f}\"))]\n}\n\noutput \"all\" {\n  value = [for c in local.cfgs : file(\"${path.module}/${c.policy}\")]\n}\n",
+    );
+    repo.write(
+        "stacks/each/conf/a.yaml",
+        "policy: ../../shared/each.json\n",
+    );
+    repo.write(
+        "stacks/json/main.tf.json",
+        "{\"locals\": {\"cfg\": \"${jsondecode(file(\\\"${path.module}/cfg.json\\\"))}\"},\n \"output\": {\"boot\": {\"value\": \"${templatefile(\\\"${path.module}/${local.cfg.template}\\\", {})}\"}}}\n",
+    );
+    repo.write(
+        "stacks/json/cfg.json",
+        "{\"template\": \"../../shared/json.tpl\"}\n",
+    );
+    for f in [
+        "tpl.tpl",
+        "wrapped.tpl",
+        "via.tpl",
+        "each.json",
+        "json.tpl",
+        "other.txt",
+    ] {
+        repo.write(&format!("shared/{f}"), "x\n");
+    }
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/tpl.tpl", &["stacks/tpl"]),
+            ("shared/wrapped.tpl", &["stacks/wrapped"]),
+            ("shared/via.tpl", &["stacks/via"]),
+            ("shared/each.json", &["stacks/each"]),
+            ("shared/json.tpl", &["stacks/json"]),
+            ("shared/other.txt", &[]),
+        ],
+    );
+}
+
+/// A path built by `join` is read as the template it stands for, and the scripts a
+/// `local-exec` command line names (`bash ${path.module}/../../shared/run.sh`) are inputs.
+#[test]
+fn joined_paths_and_scripts_in_command_lines_are_inputs() {
+    let repo = workspace();
+    repo.write(
+        "stacks/join/main.tf",
+        "output \"o\" {\n  value = file(join(\"/\", [path.module, \"..\", \"..\", \"shared\", \"joined.json\"]))\n}\n",
+    );
+    repo.write(
+        "stacks/exec/main.tf",
+        "resource \"null_resource\" \"r\" {\n  provisioner \"local-exec\" {\n    command = \"cd ${path.module}/.. && bash ${path.module}/../../shared/run.sh --config=${path.module}/../../shared/conf.yaml\"\n  }\n}\n",
+    );
+    for f in ["joined.json", "run.sh", "conf.yaml", "other.txt"] {
+        repo.write(&format!("shared/{f}"), "x\n");
+    }
+    repo.write("stacks/sibling/main.tf", "output \"o\" {\n  value = 1\n}\n");
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/joined.json", &["stacks/join"]),
+            ("shared/run.sh", &["stacks/exec"]),
+            ("shared/conf.yaml", &["stacks/exec"]),
+            // `cd ${path.module}/..` names where the command runs, not what it reads.
+            ("stacks/sibling/main.tf", &["stacks/sibling"]),
+            ("shared/other.txt", &[]),
+        ],
+    );
+}
+
 /// `for_each = local.files` (a `toset` of paths) or `var.files` (a list default), handed on
 /// as `each.value`: each path it iterates over is handed to the module.
 #[test]

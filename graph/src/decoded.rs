@@ -2,18 +2,53 @@
 //! config.yaml"))`): the relative paths written in them, which the local may then hold
 //! (`templatefile("${path.module}/${local.cfg.template}", {})`).
 
-use crate::error::{malformed_yaml, Result};
 use serde_norway::Value;
 
 /// The string values in a YAML or JSON document that are relative paths (they start with
 /// `./` or `../`, which no name does), at any depth, in document order. Keys are names and
-/// are left out. A file that is not YAML (JSON is read as YAML) is an error naming its line.
-pub fn relative_paths(text: &str, file: &str) -> Result<Vec<String>> {
-    let doc: Value =
-        serde_norway::from_str(text).map_err(malformed_yaml("decoded configuration", file))?;
+/// are left out. A file that is not YAML as written (JSON is read as YAML) may be a template
+/// that is once rendered (`yamldecode(templatefile(...))`), or one of the files a computed
+/// path may name: each word of it written as a relative path is taken instead (see
+/// [`relative_words`]), so that nothing it may hold is missed.
+pub fn relative_paths(text: &str) -> Vec<String> {
+    let Ok(doc) = serde_norway::from_str::<Value>(text) else {
+        return relative_words(text);
+    };
     let mut out = Vec::new();
     collect(&doc, 0, &mut out);
-    Ok(out)
+    out
+}
+
+/// The words of a text that are relative paths: a `./` or `../` at the start of the text
+/// or after a space, a quote, a bracket or one of `,:=`, up to the next space, quote,
+/// bracket, `,` or interpolation (`../shared/${name}.tpl` gives its directory's prefix,
+/// `../shared/`). Each once, in the order written.
+fn relative_words(text: &str) -> Vec<String> {
+    const BEFORE: &[u8] = b" \t\r\n\"'`([{,:=";
+    const AFTER: &[u8] = b" \t\r\n\"'`)]},$%";
+    let b = text.as_bytes();
+    let mut out: Vec<String> = Vec::new();
+    let mut at = 0;
+    while let Some(found) = memchr::memmem::find(&b[at..], b"./") {
+        let slash = at + found + 1;
+        at = slash + 1;
+        // The word's start: back over the dots before the slash (`./` or `../`).
+        let dots = b[..slash].iter().rev().take_while(|&&c| c == b'.').count();
+        let start = slash - dots;
+        if dots > 2 || (start > 0 && !BEFORE.contains(&b[start - 1])) {
+            continue;
+        }
+        let end = b[slash..]
+            .iter()
+            .position(|c| AFTER.contains(c))
+            .map_or(b.len(), |n| slash + n);
+        let word = &text[start..end];
+        if !out.iter().any(|w| w == word) {
+            out.push(word.to_string());
+        }
+        at = end.max(at);
+    }
+    out
 }
 
 /// Deeper than any configuration; the rest is not read.
@@ -43,21 +78,26 @@ fn collect(value: &Value, depth: usize, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
 
     #[test]
     fn the_relative_paths_of_a_yaml_or_json_document_are_its_candidates() {
         let yaml = "template: ../../shared/boot.tpl\nname: web\nfiles:\n  - ./a.json\n  - b.json\n./key: x\nnested: {deep: [\"../x\"]}\n";
         assert_eq!(
-            relative_paths(yaml, "cfg.yaml").unwrap(),
+            relative_paths(yaml),
             vec!["../../shared/boot.tpl", "./a.json", "../x"]
         );
         let json = "{\"template\": \"./t.tpl\", \"n\": 1, \"list\": [\"../y\", \"z\"]}";
+        assert_eq!(relative_paths(json), vec!["./t.tpl", "../y"]);
+    }
+
+    /// A template that is YAML only once rendered gives the words written as relative paths.
+    #[test]
+    fn a_document_that_is_not_yaml_as_written_gives_its_relative_words() {
+        let template = "%{ for p in paths ~}\n- ${p}\n%{ endfor ~}\ntemplate: ../../shared/boot.tpl\nboth: [\"./a.json\",'../b/${env}.json']\nurl: http://x/./y a/../b .../z ./a.json\n";
         assert_eq!(
-            relative_paths(json, "cfg.json").unwrap(),
-            vec!["./t.tpl", "../y"]
+            relative_paths(template),
+            vec!["../../shared/boot.tpl", "./a.json", "../b/"]
         );
-        let err = relative_paths("a: [\n", "cfg.yaml").unwrap_err();
-        assert!(matches!(err, Error::Malformed { .. }), "{err:?}");
+        assert_eq!(relative_paths("a: [\n  ../x\n"), vec!["../x"]);
     }
 }

@@ -54,6 +54,7 @@ pub fn parse_tf_json(text: &str, file: &str) -> Result<HclFacts> {
             facts.file_refs = read.file_refs.into_iter().map(at_top).collect();
             facts.chart_refs = read.chart_refs.into_iter().map(at_top).collect();
             facts.path_locals = read.path_locals;
+            facts.decoded_locals = read.decoded_locals;
             if !read.unresolved_refs.is_empty() {
                 facts.unresolved_refs.push(1);
             }

@@ -22,6 +22,7 @@ use hcl_edit::template::{Element, ForTemplateExpr};
 use hcl_edit::visit::{visit_func_call, Visit};
 use hcl_edit::Span;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// What strata needs from one Terraform file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -46,47 +47,130 @@ pub struct HclFacts {
 /// `locals { cfg = yamldecode(file("${path.module}/config.yaml")) }`: the local holds what
 /// the file holds, so any relative path written in it is a value the local may hold
 /// (`templatefile("${path.module}/${local.cfg.template}", {})`). `base` and `path` name
-/// the file, as a file function's path does.
+/// the file, as a file function's path does. The decoding may be anywhere in the local's
+/// value (`try(yamldecode(file(P)), {})`, `merge(...)`, a `for` over files), and the file
+/// may be a template (`yamldecode(templatefile(P, {...}))`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecodedLocal {
     pub name: String,
     pub base: PathBase,
     pub path: String,
+    /// The file's path has a computed tail (`file("${path.module}/conf/${f}")`): `path` is
+    /// its static prefix, and each file that starts with it may be the one decoded.
+    pub prefix: bool,
 }
 
 /// The functions that decode a file into a value a local holds.
 const DECODE_FUNCTIONS: &[&str] = &["yamldecode", "jsondecode"];
 
-/// The fact for local `name` set to `yamldecode(file(P))` or `jsondecode(file(P))`, written
-/// so (not wrapped in `"${…}"` or parentheses), with a static `P`.
-fn decoded_local(name: &str, value: &Expression) -> Option<DecodedLocal> {
-    let one_call = |expr: &Expression, names: &[&str]| match expr {
-        Expression::FuncCall(call)
-            if !call.name.is_namespaced()
-                && names.contains(&call.name.name.as_str())
-                && call.args.iter().count() == 1 =>
-        {
-            call.args.get(0).cloned()
-        }
-        _ => None,
+/// The locals of a file by name, for a decoding of another local (`yamldecode(local.raw)`).
+type FileLocals<'a> = HashMap<&'a str, &'a Expression>;
+
+/// The facts for local `name` whose value decodes files: each `yamldecode(file(P))`,
+/// `jsondecode(templatefile(P, ...))` anywhere in it (`P` static, or a static prefix with
+/// a computed tail, or built by `format` or `join`), also through a local of the same file
+/// set to such a read (`raw = file(P)`, `cfg = yamldecode(local.raw)`). `Err(())` when the
+/// value decodes a local and `locals` (the file's) is not given.
+fn decoded_locals(
+    name: &str,
+    value: &Expression,
+    locals: Option<&FileLocals>,
+) -> std::result::Result<Vec<DecodedLocal>, ()> {
+    let mut decodes = Decodes {
+        name,
+        locals,
+        found: Vec::new(),
+        needs_locals: false,
     };
-    let file = one_call(value, DECODE_FUNCTIONS)?;
-    let path = one_call(&file, &["file"])?;
-    match static_path(&path)? {
-        (base, path, false) => Some(DecodedLocal {
-            name: name.to_string(),
-            base,
-            path,
-        }),
+    decodes.visit_expr(value);
+    match decodes.needs_locals {
+        true => Err(()),
+        false => Ok(decodes.found),
+    }
+}
+
+struct Decodes<'a> {
+    name: &'a str,
+    locals: Option<&'a FileLocals<'a>>,
+    found: Vec<DecodedLocal>,
+    needs_locals: bool,
+}
+
+impl Visit for Decodes<'_> {
+    fn visit_func_call(&mut self, call: &FuncCall) {
+        let named = |call: &FuncCall, names: &[&str]| {
+            !call.name.is_namespaced() && names.contains(&call.name.name.as_str())
+        };
+        let decoded = match call.args.get(0).map(unwrapped) {
+            Some(arg) if named(call, DECODE_FUNCTIONS) && call.args.len() == 1 => {
+                match local_name(arg) {
+                    // Another local's value, when that is a file read.
+                    Some(local) => match self.locals {
+                        Some(locals) => locals.get(local).map(|v| unwrapped(v)),
+                        None => {
+                            self.needs_locals = true;
+                            None
+                        }
+                    },
+                    None => Some(arg),
+                }
+            }
+            _ => None,
+        };
+        let read = match decoded {
+            Some(Expression::FuncCall(read)) if named(read, &["file", "templatefile"]) => {
+                read.args.get(0)
+            }
+            _ => None,
+        };
+        match read.and_then(|path| static_path(path).or_else(|| built_path(path))) {
+            Some((base, path, prefix)) => self.found.push(DecodedLocal {
+                name: self.name.to_string(),
+                base,
+                path,
+                prefix,
+            }),
+            None => visit_func_call(self, call),
+        }
+    }
+}
+
+/// `local.<name>` on its own: the name.
+fn local_name(expr: &Expression) -> Option<&str> {
+    let Expression::Traversal(t) = expr else {
+        return None;
+    };
+    let (Expression::Variable(v), [op]) = (&t.expr, t.operators.as_slice()) else {
+        return None;
+    };
+    match (v.as_str(), &**op) {
+        ("local", TraversalOperator::GetAttr(name)) => Some(name.as_str()),
         _ => None,
     }
 }
 
-/// [`decoded_local`] of a value given as text (the fast scanner's way to the same facts):
-/// `None` when the text is not one expression.
-pub(super) fn decoded_local_of_text(name: &str, value: &str) -> Option<Option<DecodedLocal>> {
+/// The facts of a local whose value is not a static path: the files it decodes (see
+/// [`DecodedLocal`]) and the paths it may hold (see [`local_candidates`]). `Err(())` as
+/// [`decoded_locals`] gives it.
+fn value_locals(
+    name: &str,
+    value: &Expression,
+    locals: Option<&FileLocals>,
+    facts: &mut HclFacts,
+) -> std::result::Result<(), ()> {
+    facts
+        .decoded_locals
+        .extend(decoded_locals(name, value, locals)?);
+    facts.path_locals.extend(local_candidates(name, value));
+    Ok(())
+}
+
+/// [`value_locals`] of a value given as text (the fast scanner's way to the same facts):
+/// `None` when the text is not one expression or decodes another local (which needs the
+/// whole file's locals: the file is left to the reference).
+pub(super) fn value_locals_of_text(name: &str, value: &str, facts: &mut HclFacts) -> Option<()> {
     let expr = hcl_edit::parser::parse_expr(value).ok()?;
-    Some(decoded_local(name, &expr))
+    value_locals(name, &expr, None, facts).ok()
 }
 
 impl HclFacts {
@@ -347,6 +431,15 @@ pub(crate) fn is_relative_path(text: &str) -> bool {
 }
 
 fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
+    let file_locals: FileLocals = body
+        .iter()
+        .filter_map(|s| match s {
+            Structure::Block(b) if b.ident.as_str() == "locals" => Some(b.body.attributes()),
+            _ => None,
+        })
+        .flatten()
+        .map(|a| (a.key.as_str(), &a.value))
+        .collect();
     for structure in body.iter() {
         let Structure::Block(block) = structure else {
             continue;
@@ -363,13 +456,12 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
                     }),
                     Some(_) => {}
                     // A map or a list of paths, or a choice between paths: each is a
-                    // candidate value (see `candidate_form`, which the fast scanner mirrors).
-                    None => match decoded_local(name, &attr.value) {
-                        Some(decoded) => facts.decoded_locals.push(decoded),
-                        None => facts
-                            .path_locals
-                            .extend(local_candidates(name, &attr.value)),
-                    },
+                    // candidate value (see `candidate_form`, which the fast scanner mirrors);
+                    // a decoded file: the paths written in it.
+                    None => {
+                        let given = value_locals(name, &attr.value, Some(&file_locals), facts);
+                        debug_assert!(given.is_ok(), "the file's locals are given");
+                    }
                 }
             }
             continue;
@@ -489,7 +581,7 @@ impl Visit for FileRefVisitor<'_> {
             let path = call
                 .args
                 .get(0)
-                .and_then(|a| static_path(a).or_else(|| formatted_path(a)));
+                .and_then(|a| static_path(a).or_else(|| built_path(a)));
             let pattern = if name == "fileset" {
                 call.args.get(1).map(literal)
             } else {
@@ -574,14 +666,14 @@ fn candidate_form(expr: &Expression) -> Option<bool> {
 }
 
 /// The values of local `name` whose value is not a static path: a path built by `format`
-/// (see [`formatted_path`]); for a map, a list or a choice (see [`candidate_form`]), the
+/// or `join` (see [`built_path`]); for a map, a list or a choice (see [`candidate_form`]), the
 /// paths written in it, as candidates; nothing otherwise.
 fn local_candidates(name: &str, value: &Expression) -> Vec<PathLocal> {
     let value = unwrapped(value);
-    // A static path built by `format` (`format("%s/../shared", path.module)`): its value,
+    // A static path built by `format` (`format("%s/../shared", path.module)`) or `join`: its value,
     // when it is built on a path variable or a relative literal (not a name such as
     // `format("%s-app", local.name)`; the fast scanner reads only those forms here).
-    if let Some((base, path, false)) = formatted_path(value).filter(|(base, path, _)| match base {
+    if let Some((base, path, false)) = built_path(value).filter(|(base, path, _)| match base {
         PathBase::Module => true,
         PathBase::Root => path.starts_with('/') || is_relative_path(path),
         PathBase::Local(_) | PathBase::Absolute => false,
@@ -814,8 +906,9 @@ impl Visit for Candidates<'_> {
             self.visit_expr(&c.false_expr);
             return;
         }
-        // `format("%s/x.json", path.module)`, read as `"${path.module}/x.json"` is.
-        if let Some((base @ (PathBase::Module | PathBase::Root), path, _)) = formatted_path(expr) {
+        // `format("%s/x.json", path.module)` or `join("/", [path.module, "x.json"])`, read as
+        // `"${path.module}/x.json"` is.
+        if let Some((base @ (PathBase::Module | PathBase::Root), path, _)) = built_path(expr) {
             let relative = is_relative_path(&path);
             if base == PathBase::Module || path.starts_with('/') || relative {
                 self.push(base, path);
@@ -917,6 +1010,45 @@ fn static_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
         }
     }
     Some((base, rest, false))
+}
+
+/// A path built by a function, read as the template it stands for: by `format` (see
+/// [`formatted_path`]) or by `join` (see [`joined_path`]).
+fn built_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
+    formatted_path(expr).or_else(|| joined_path(expr))
+}
+
+/// A path built by `join` (`join("/", [path.module, "files", "a.txt"])`), read as the
+/// template it stands for (`"${path.module}/files/a.txt"`) is by [`static_path`]: the first
+/// element gives the base (a path variable or a local, else a literal that starts the
+/// path), each later literal element follows the separator, and the first computed element
+/// ends the static path with a computed tail (after its separator).
+fn joined_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
+    let Expression::FuncCall(call) = unwrapped(expr) else {
+        return None;
+    };
+    if call.name.is_namespaced() || call.name.name.as_str() != "join" || call.args.len() != 2 {
+        return None;
+    }
+    let mut args = call.args.iter();
+    let separator = literal(args.next()?)?;
+    let Expression::Array(items) = args.next()? else {
+        return None;
+    };
+    let mut items = items.iter();
+    let first = items.next()?;
+    let (base, mut path) = match literal(first) {
+        Some(text) => (PathBase::of_literal(&text), text),
+        None => (path_variable(first)?, String::new()),
+    };
+    for item in items {
+        path.push_str(&separator);
+        match literal(item) {
+            Some(text) => path.push_str(&text),
+            None => return Some((base, path, true)),
+        }
+    }
+    Some((base, path, false))
 }
 
 /// A path built by `format` (`format("%s/../shared/x.json", path.module)`), read as the

@@ -209,6 +209,11 @@ fn element_of(expr: &Expression) -> Option<String> {
 /// The facts for an argument `key` of a module block (or, with `resource`, of a resource,
 /// data or provider block): [`named_path_arg`], else the paths written in it.
 pub(super) fn path_arg(key: &str, value: &Expression, line: usize, resource: bool) -> Vec<FileRef> {
+    if resource && key == COMMAND {
+        if let Some(found) = command_paths(value, line) {
+            return found;
+        }
+    }
     match named_path_arg(key, value, line) {
         Some(r) if resource => vec![FileRef {
             function: PROVIDER_ARGUMENT.to_string(),
@@ -218,6 +223,104 @@ pub(super) fn path_arg(key: &str, value: &Expression, line: usize, resource: boo
         None if resource => provider_arg_paths(value, line),
         None => module_arg_paths(value, line),
     }
+}
+
+/// The argument of a `provisioner "local-exec"` that holds its command line.
+pub(crate) const COMMAND: &str = "command";
+
+/// The paths written in a command line (`command = "bash ${path.module}/scripts/run.sh
+/// --env ${var.env}"`, a heredoc script): each word that is a path by the rules of
+/// [`module_arg_path`] (`${path.module}/x`, `${path.root}/x`, `${local.dir}/x`, `./x`,
+/// `../x`), cut at the next space, quote, `=`, `;`, `|`, `&`, `<`, `>` or parenthesis, its
+/// static part up to the first interpolation inside it. A word that names the module's own
+/// directory or one above it (`cd ${path.module}/..`) is where a command runs, not what it
+/// reads, and is left out. `None` when the value is no string.
+fn command_paths(value: &Expression, line: usize) -> Option<Vec<FileRef>> {
+    let template = match value {
+        Expression::String(s) => {
+            return Some(words_of(&[Piece::Text(s.as_str())], line));
+        }
+        Expression::StringTemplate(t) => &**t,
+        Expression::HeredocTemplate(h) => &h.template,
+        _ => return None,
+    };
+    let pieces: Vec<Piece> = template
+        .iter()
+        .map(|element| match element {
+            Element::Literal(l) => Piece::Text(l.as_str()),
+            Element::Interpolation(i) => Piece::Value(path_variable(&i.expr)),
+            Element::Directive(_) => Piece::Value(None),
+        })
+        .collect();
+    Some(words_of(&pieces, line))
+}
+
+/// A part of a command line: written text, or a computed value (a path variable, or
+/// anything else).
+enum Piece<'a> {
+    Text(&'a str),
+    Value(Option<PathBase>),
+}
+
+fn words_of(pieces: &[Piece], line: usize) -> Vec<FileRef> {
+    const BREAKS: &[char] = &['"', '\'', '`', '=', ';', '|', '&', '<', '>', '(', ')'];
+    let breaks = |c: char| c.is_whitespace() || BREAKS.contains(&c);
+    let mut found: Vec<FileRef> = Vec::new();
+    let mut keep = |base: PathBase, path: &str, dynamic: bool| {
+        let own_or_above = path
+            .split('/')
+            .all(|segment| matches!(segment, "" | "." | ".."));
+        if own_or_above && !matches!(base, PathBase::Local(_)) {
+            return;
+        }
+        if let Some(mut r) = module_arg_path(base, path.to_string(), dynamic, line) {
+            r.function = PROVIDER_ARGUMENT.to_string();
+            if !found.contains(&r) {
+                found.push(r);
+            }
+        }
+    };
+    // Whether the next piece starts a word (the line's start, or right after a break).
+    let mut at_word = true;
+    for (n, piece) in pieces.iter().enumerate() {
+        match piece {
+            Piece::Text(text) => {
+                let mut rest = *text;
+                while !rest.is_empty() {
+                    let word_end = rest.find(breaks).unwrap_or(rest.len());
+                    let word = &rest[..word_end];
+                    if at_word && is_relative_path(word) {
+                        // A computed part right after the word's text continues it.
+                        let continued = word_end == rest.len()
+                            && matches!(pieces.get(n + 1), Some(Piece::Value(_)));
+                        keep(PathBase::Root, word, continued);
+                    }
+                    match rest[word_end..].chars().next() {
+                        Some(c) => {
+                            rest = &rest[word_end + c.len_utf8()..];
+                            at_word = true;
+                        }
+                        None => {
+                            rest = "";
+                            at_word = word_end == 0 && at_word;
+                        }
+                    }
+                }
+            }
+            Piece::Value(base) => {
+                if let (true, Some(base), Some(Piece::Text(next))) =
+                    (at_word, base, pieces.get(n + 1))
+                {
+                    let word = &next[..next.find(breaks).unwrap_or(next.len())];
+                    let continued = word.len() == next.len()
+                        && matches!(pieces.get(n + 2), Some(Piece::Value(_)));
+                    keep(base.clone(), word, continued);
+                }
+                at_word = false;
+            }
+        }
+    }
+    found
 }
 
 /// [`path_arg`] of a value given as text (the fast scanner's way to the same facts): `None`

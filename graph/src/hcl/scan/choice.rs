@@ -186,7 +186,7 @@ impl<'a> Reader<'a> {
 
     /// A call of `name`, at its `(`.
     fn call(&mut self, name: &str) -> Option<Form> {
-        if name == "format" {
+        if name == "format" || name == "join" {
             return None;
         }
         self.pos += 1;

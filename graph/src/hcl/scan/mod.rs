@@ -524,15 +524,11 @@ impl<'a> Scanner<'a> {
                     // (or, for a choice, names `local`; `"${X}"` also a variable) can hold
                     // one; that value alone (an attribute's, not the file) is read with the
                     // reference's own rules.
-                    // A decoded file (`hcl::decoded_local`), read with the reference's rules.
-                    None if matches!(shape, Shape::Other) && {
+                    // A file decoded anywhere in the value (`hcl::DecodedLocal`): the value is
+                    // read with the reference's rules (such values are rare).
+                    None if self.text[value_start..self.pos].contains("decode") => {
                         let value = &self.text[value_start..self.pos];
-                        value.starts_with("yamldecode") || value.starts_with("jsondecode")
-                    } =>
-                    {
-                        let value = &self.text[value_start..self.pos];
-                        let found = crate::hcl::decoded_local_of_text(self.str(key), value)?;
-                        self.facts.decoded_locals.extend(found);
+                        crate::hcl::value_locals_of_text(self.str(key), value, &mut self.facts)?;
                     }
                     None => {
                         let value = &self.text[value_start..self.pos];
@@ -551,9 +547,11 @@ impl<'a> Scanner<'a> {
                                     || value.contains("var")
                                     || relative
                             }
-                            // A path built by `format` (`hcl::formatted_path`) from a path
-                            // variable or literals (`format(".%s/x", "")`): any `/` in it.
-                            Shape::Other if value.starts_with("format") => {
+                            // A path built by `format` or `join` (`hcl::built_path`) from a
+                            // path variable or literals (`format(".%s/x", "")`): any `/` in it.
+                            Shape::Other
+                                if value.starts_with("format") || value.starts_with("join") =>
+                            {
                                 value.contains("path") || value.contains('/') || relative
                             }
                             _ => false,
@@ -615,6 +613,14 @@ impl<'a> Scanner<'a> {
         value_start: usize,
         resource: bool,
     ) -> Scan<()> {
+        // A command line (`hcl::COMMAND`): its words, read with the reference's own rules.
+        if resource && self.str(key) == crate::hcl::COMMAND {
+            let value = &self.text[value_start..self.pos];
+            let line = self.line_at(key.0);
+            let found = crate::hcl::path_arg_of_text(self.str(key), value, line, resource)?;
+            self.facts.file_refs.extend(found);
+            return Some(());
+        }
         // A local or a variable on its own, in an argument named as one holding a path
         // (`hcl::named_path_arg`).
         let name = match shape {
@@ -820,8 +826,8 @@ fn may_hold_a_path(value: &str) -> bool {
             _ => false,
         }
     });
-    // A path built by `format` has a `/` somewhere in it.
-    found || (slash && value.contains("format"))
+    // A path built by `format` or `join` has a `/` somewhere in it.
+    found || (slash && (value.contains("format") || value.contains("join")))
 }
 
 /// Whether a value's text may hold a relative path: `./` in it, or an escape that may decode

@@ -6,7 +6,7 @@
 //! property and be useless).
 
 use super::{scan, scan_with};
-use crate::hcl::{parse_tf_reference, HclFacts, PathBase};
+use crate::hcl::{parse_tf_reference, DecodedLocal, HclFacts, PathBase};
 use std::path::{Path, PathBuf};
 
 /// Checks the property for `text`; true when the scanner read it.
@@ -523,23 +523,60 @@ fn unusual_but_valid_input_is_left_to_the_reference() {
     }
 }
 
-/// A local set to `yamldecode(file(P))` or `jsondecode(file(P))` records the decoded file,
-/// as the reference does; a wrapped or parenthesised form records nothing on either side.
+/// A local that decodes files (`yamldecode(file(P))`, `jsondecode(templatefile(P, {}))`,
+/// anywhere in its value) records each decoded file, as the reference does; a path with a
+/// computed tail is recorded as a prefix. A decoded value that is no file's records nothing.
 #[test]
 fn a_local_set_to_a_decoded_file_is_recorded() {
-    let text = "locals {\n  cfg  = yamldecode(file(\"${path.module}/config.yaml\"))\n  raw  = jsondecode(file(\"./raw.json\"))\n  wrap = \"${yamldecode(file(\"./w.yaml\"))}\"\n  dyn  = yamldecode(file(\"${path.module}/${var.env}.yaml\"))\n  text = yamldecode(local.inline)\n}\n";
+    let text = r#"locals {
+  cfg   = yamldecode(file("${path.module}/config.yaml"))
+  raw   = jsondecode(file("./raw.json"))
+  wrap  = "${yamldecode(file("./w.yaml"))}"
+  dyn   = yamldecode(file("${path.module}/${var.env}.yaml"))
+  tpl   = yamldecode(templatefile("${path.module}/v.yaml.tpl", { env = var.env }))
+  layer = merge(try(yamldecode(file("./base.yaml")), {}), jsondecode(file("${path.module}/x.json")))
+  each  = { for f in fileset(path.module, "conf/*.yaml") : f => yamldecode(file("${path.module}/conf/${f}")) }
+  both  = var.x ? yamldecode(file("./a.yaml")) : "${path.module}/b.yaml"
+}
+"#;
     let facts = scanned(text);
     let decoded: Vec<_> = facts
         .decoded_locals
         .iter()
-        .map(|d| (d.name.as_str(), d.base.clone(), d.path.as_str()))
+        .map(|d| (d.name.as_str(), d.base.clone(), d.path.as_str(), d.prefix))
         .collect();
     assert_eq!(
         decoded,
         [
-            ("cfg", PathBase::Module, "/config.yaml"),
-            ("raw", PathBase::Root, "./raw.json"),
+            ("cfg", PathBase::Module, "/config.yaml", false),
+            ("raw", PathBase::Root, "./raw.json", false),
+            ("wrap", PathBase::Root, "./w.yaml", false),
+            ("dyn", PathBase::Module, "/", true),
+            ("tpl", PathBase::Module, "/v.yaml.tpl", false),
+            ("layer", PathBase::Root, "./base.yaml", false),
+            ("layer", PathBase::Module, "/x.json", false),
+            ("each", PathBase::Module, "/conf/", true),
+            ("both", PathBase::Root, "./a.yaml", false),
         ]
+    );
+    // A choice between a decoded file and a path holds that path too.
+    let via = "locals {\n  raw = file(\"${path.module}/r.yaml\")\n  cfg = yamldecode(local.raw)\n  no  = yamldecode(local.inline)\n}\n";
+    // Decoding another local needs the file's locals: the file is left to the reference,
+    // which follows `local.raw` to the file it reads.
+    given_up(via);
+    let reference = parse_tf_reference(via, "t.tf").unwrap();
+    assert_eq!(
+        reference.decoded_locals,
+        vec![DecodedLocal {
+            name: "cfg".into(),
+            base: PathBase::Module,
+            path: "/r.yaml".into(),
+            prefix: false,
+        }]
+    );
+    assert_eq!(
+        local_facts(&facts),
+        vec![("both", PathBase::Module, "/b.yaml", true)]
     );
 }
 
@@ -1399,6 +1436,90 @@ fn a_format_call_reads_as_its_template() {
         ]
     );
     assert_eq!(facts.unresolved_refs, vec![10]);
+}
+
+/// `join` in a file function or a local is read as the template it stands for: the first
+/// element is the base, later literal elements follow the separator, and a computed element
+/// ends the path with a computed tail. The scanner leaves a file with such a call to the
+/// reference, and reads a local so built with the reference's rules.
+#[test]
+fn a_join_call_reads_as_its_template() {
+    let text = "output \"a\" {\n  value = file(join(\"/\", [path.module, \"..\", \"shared\", \"x.json\"]))\n}\n\noutput \"b\" {\n  value = file(join(\"/\", [\"conf\", var.env, \"x.yaml\"]))\n}\n\noutput \"c\" {\n  value = file(join(\"/\", local.parts))\n}\n\noutput \"d\" {\n  value = file(join(\"\", [path.root, \"/y.json\"]))\n}\n";
+    given_up(text);
+    let facts = parse_tf_reference(text, "t.tf").unwrap();
+    let refs: Vec<_> = facts
+        .file_refs
+        .iter()
+        .filter(|r| !r.candidate)
+        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
+        .collect();
+    assert_eq!(
+        refs,
+        vec![
+            (PathBase::Module, "/../shared/x.json", false, 2),
+            (PathBase::Root, "conf/", true, 6),
+            (PathBase::Root, "/y.json", false, 14),
+        ]
+    );
+    assert_eq!(facts.unresolved_refs, vec![10]);
+    let text = r#"locals {
+  a = join("/", [path.module, "..", "shared", "a.tpl"])
+  b = join("-", [local.prefix, var.name])
+  c = join("/", ["..", "conf", "x.json"])
+  d = join("/", [path.module, var.y])
+}
+"#;
+    let facts = scanned(text);
+    assert_eq!(
+        local_facts(&facts),
+        vec![
+            ("a", PathBase::Module, "/../shared/a.tpl", false),
+            ("c", PathBase::Root, "../conf/x.json", false),
+        ]
+    );
+}
+
+/// The paths written as words of a command line are handed to the provider: each word led
+/// by a path variable or a local and continued by `/`, or written as a relative path, up to
+/// the next break; a word naming the module's directory or one above it is left out.
+#[test]
+fn the_paths_in_a_command_line_are_handed_over() {
+    let text = r#"resource "null_resource" "r" {
+  provisioner "local-exec" {
+    command     = "bash ${path.module}/scripts/run.sh --env=${var.env} && python3 ./tools/x.py"
+    interpreter = ["bash", "-c"]
+  }
+  provisioner "local-exec" {
+    command = "cd ${path.module}/.. && ${local.bin}/deploy '../shared/${var.env}.json' --ok=${path.root}/conf.yaml"
+  }
+  provisioner "local-exec" {
+    command = "echo done"
+  }
+  provisioner "local-exec" {
+    command = <<-EOT
+      set -e
+      "${path.module}/scripts/heredoc.sh" ${var.x}
+    EOT
+  }
+}
+"#;
+    let facts = scanned(text);
+    let refs: Vec<_> = facts
+        .file_refs
+        .iter()
+        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
+        .collect();
+    assert_eq!(
+        refs,
+        vec![
+            (PathBase::Module, "/scripts/run.sh", false, 3),
+            (PathBase::Root, "./tools/x.py", false, 3),
+            (PathBase::Local("bin".into()), "/deploy", false, 7),
+            (PathBase::Root, "../shared/", true, 7),
+            (PathBase::Root, "/conf.yaml", false, 7),
+            (PathBase::Module, "/scripts/heredoc.sh", false, 13),
+        ]
+    );
 }
 
 /// A local set to a static path built by `format` holds that path; the fast path leaves such

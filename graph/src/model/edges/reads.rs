@@ -205,8 +205,9 @@ impl Builder<'_> {
 
     /// The values a local set to a decoded file (`yamldecode(file(...))`) may hold: each
     /// relative path written in the file (see [`crate::decoded`]), as a candidate value of
-    /// the local. A file named through a local is not followed; one that does not parse
-    /// gives nothing (terraform cannot decode it either).
+    /// the local. When only a prefix of the file's path is known, each file below its
+    /// directory that starts with it and is no Terraform, chart or strata file may be the
+    /// one decoded. A file named through a local is not followed.
     pub(super) fn decoded_values(
         &self,
         decoded: &DecodedLocal,
@@ -218,19 +219,38 @@ impl Builder<'_> {
         else {
             return;
         };
+        let files: Vec<&str> = match decoded.prefix {
+            false => vec![file.as_str()],
+            true => {
+                let below = match decoded.path.is_empty() || decoded.path.ends_with('/') {
+                    true => file.as_str(),
+                    false => parent_dir(&file),
+                };
+                if below.is_empty() {
+                    return;
+                }
+                self.snapshot
+                    .files_below(below)
+                    .map(|(p, _)| p)
+                    .filter(|p| p.starts_with(file.as_str()) && Parser::for_path(p).is_none())
+                    .collect()
+            }
+        };
         let read = self
             .facts
-            .read_as(Parser::Decoded, self.repo, self.snapshot, &[file.as_str()]);
+            .read_as(Parser::Decoded, self.repo, self.snapshot, &files);
         let Ok((found, _)) = read else { return };
-        let Some(Facts::Decoded(paths)) = found.get(file.as_str()).map(|f| &**f) else {
-            return;
-        };
-        out.extend(paths.iter().map(|path| PathLocal {
-            name: decoded.name.clone(),
-            base: PathBase::Root,
-            path: path.clone(),
-            candidate: true,
-        }));
+        for file in files {
+            let Some(Facts::Decoded(paths)) = found.get(file).map(|f| &**f) else {
+                continue;
+            };
+            out.extend(paths.iter().map(|path| PathLocal {
+                name: decoded.name.clone(),
+                base: PathBase::Root,
+                path: path.clone(),
+                candidate: true,
+            }));
+        }
     }
 
     /// The reads of the templates a `templatefile` whose path has a computed tail may render
