@@ -340,6 +340,20 @@ const CANDIDATE_LOCALS: &str = r#"locals {
 }
 "#;
 
+/// Decoded files, a joined path and a command line, for the edited-file comparison.
+const DECODES_AND_COMMANDS: &str = r#"locals {
+  decoded  = try(yamldecode(file("${path.module}/c.yaml")), { template = "${path.module}/d.tpl" })
+  rendered = jsondecode(templatefile("./c.json.tpl", { e = var.e }))
+  joined   = join("/", [path.module, "..", "shared"])
+}
+
+resource "null_resource" "r" {
+  provisioner "local-exec" {
+    command = "bash ${path.module}/run.sh ./x.json --c=${local.dir}/c.yaml"
+  }
+}
+"#;
+
 #[test]
 fn a_read_in_the_collection_of_a_for_directive_is_a_read() {
     let text = "locals {\n  keys = <<-EOT\n    %{ for f in fileset(\"${path.module}/keys\", \"*.pub\") }${f}%{ endfor }\n  EOT\n}\n";
@@ -684,6 +698,7 @@ fn mutated_files_are_read_as_the_reference_reads_them_or_given_up() {
     let positions = long.unwrap_or(40);
     let mut texts: Vec<String> = COMMON.iter().map(|s| s.to_string()).collect();
     texts.push(CANDIDATE_LOCALS.to_string());
+    texts.push(DECODES_AND_COMMANDS.to_string());
     texts.extend(repository_corpus().into_iter().map(|(_, text)| text));
     let (mut accepted, mut total) = (0, 0);
     for text in &texts {
