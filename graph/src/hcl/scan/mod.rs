@@ -526,7 +526,7 @@ impl<'a> Scanner<'a> {
                     // reference's own rules.
                     // A file decoded anywhere in the value (`hcl::DecodedLocal`): the value is
                     // read with the reference's rules (such values are rare).
-                    None if self.text[value_start..self.pos].contains("decode") => {
+                    None if decodes(&self.b[value_start..self.pos]) => {
                         let value = &self.text[value_start..self.pos];
                         crate::hcl::value_locals_of_text(self.str(key), value, &mut self.facts)?;
                     }
@@ -828,6 +828,14 @@ fn may_hold_a_path(value: &str) -> bool {
     });
     // A path built by `format` or `join` has a `/` somewhere in it.
     found || (slash && (value.contains("format") || value.contains("join")))
+}
+
+/// Whether a value's text may decode a file: it calls a function whose name holds `decode`.
+/// A call needs a `(`, which most values have not; the searcher is built once.
+fn decodes(value: &[u8]) -> bool {
+    static DECODE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("decode"));
+    memchr::memchr(b'(', value).is_some() && DECODE.find(value).is_some()
 }
 
 /// Whether a value's text may hold a relative path: `./` in it, or an escape that may decode
