@@ -2073,7 +2073,21 @@ fn paths_written_in_files_decoded_in_any_form_are_followed() {
         "stacks/json/cfg.json",
         "{\"template\": \"../../shared/json.tpl\"}\n",
     );
+    // Named through a path local of another file of the module.
+    repo.write(
+        "stacks/named/main.tf",
+        &format!("locals {{\n  cfg = yamldecode(file(\"${{local.conf}}/app.yaml\"))\n}}\n\n{read}"),
+    );
+    repo.write(
+        "stacks/named/locals.tf",
+        "locals {\n  conf = \"${path.module}/conf\"\n}\n",
+    );
+    repo.write(
+        "stacks/named/conf/app.yaml",
+        "template: ../../shared/named.tpl\n",
+    );
     for f in [
+        "named.tpl",
         "tpl.tpl",
         "wrapped.tpl",
         "via.tpl",
@@ -2092,6 +2106,7 @@ fn paths_written_in_files_decoded_in_any_form_are_followed() {
             ("shared/via.tpl", &["stacks/via"]),
             ("shared/each.json", &["stacks/each"]),
             ("shared/json.tpl", &["stacks/json"]),
+            ("shared/named.tpl", &["stacks/named"]),
             ("shared/other.txt", &[]),
         ],
     );

@@ -314,9 +314,21 @@ impl Builder<'_> {
                 let dir = parent_dir(f);
                 let entry = locals.entry(dir.to_string()).or_default();
                 entry.extend(h.path_locals.iter().cloned());
-                for decoded in &h.decoded_locals {
-                    self.decoded_values(decoded, dir, &root_dir, entry);
+            }
+            // A decoded file may be named through a path local of any file of the module
+            // (`yamldecode(file("${local.conf}/app.yaml"))`): all of them are known first.
+            for (f, h, _) in items {
+                let Facts::Hcl(h) = &**h else { continue };
+                if h.decoded_locals.is_empty() {
+                    continue;
                 }
+                let dir = parent_dir(f);
+                let entry = locals.entry(dir.to_string()).or_default();
+                let mut values = Vec::new();
+                for decoded in &h.decoded_locals {
+                    self.decoded_values(decoded, dir, &root_dir, entry, &mut values);
+                }
+                entry.extend(values);
             }
         };
         add_locals(&work, &mut locals);

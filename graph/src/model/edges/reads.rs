@@ -207,15 +207,18 @@ impl Builder<'_> {
     /// relative path written in the file (see [`crate::decoded`]), as a candidate value of
     /// the local. When only a prefix of the file's path is known, each file below its
     /// directory that starts with it and is no Terraform, chart or strata file may be the
-    /// one decoded. A file named through a local is not followed.
+    /// one decoded. A file named through a local is found through the module's path
+    /// `locals`.
     pub(super) fn decoded_values(
         &self,
         decoded: &DecodedLocal,
         dir: &str,
         root_dir: &str,
+        locals: &[PathLocal],
         out: &mut Vec<PathLocal>,
     ) {
-        let Resolved::Path(file) = resolve_path(&decoded.base, &decoded.path, dir, root_dir, &[])
+        let Resolved::Path(file) =
+            resolve_path(&decoded.base, &decoded.path, dir, root_dir, locals)
         else {
             return;
         };
