@@ -137,14 +137,19 @@ impl Visit for Decodes<'_> {
 
 /// `local.<name>` on its own: the name.
 fn local_name(expr: &Expression) -> Option<&str> {
+    name_of(expr, "local")
+}
+
+/// `<kind>.<name>` on its own (`var.region`, `local.conf`): the name.
+fn name_of<'a>(expr: &'a Expression, kind: &str) -> Option<&'a str> {
     let Expression::Traversal(t) = expr else {
         return None;
     };
     let (Expression::Variable(v), [op]) = (&t.expr, t.operators.as_slice()) else {
         return None;
     };
-    match (v.as_str(), &**op) {
-        ("local", TraversalOperator::GetAttr(name)) => Some(name.as_str()),
+    match &**op {
+        TraversalOperator::GetAttr(name) if v.as_str() == kind => Some(name.as_str()),
         _ => None,
     }
 }
@@ -753,16 +758,7 @@ fn below_variable(expr: &Expression) -> Option<(&str, String, bool)> {
 
 /// `var.NAME` on its own: the variable's name.
 fn variable_name(expr: &Expression) -> Option<&str> {
-    let Expression::Traversal(t) = expr else {
-        return None;
-    };
-    let (Expression::Variable(v), [op]) = (&t.expr, t.operators.as_slice()) else {
-        return None;
-    };
-    match (v.as_str(), &**op) {
-        ("var", TraversalOperator::GetAttr(name)) => Some(name.as_str()),
-        _ => None,
-    }
+    name_of(expr, "var")
 }
 
 /// The candidate fact for `locals { name = var.<var> }`: the local may hold the variable's

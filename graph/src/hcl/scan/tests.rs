@@ -46,6 +46,24 @@ fn given_up(text: &str) {
     assert!(scan(text).is_none(), "the scanner accepted:\n{text}");
 }
 
+/// The reference's file reads of a text that are no candidates are `reads`, as (base,
+/// path, computed tail, line), and the reads it cannot resolve are at `unresolved` lines.
+fn assert_reference_reads(
+    text: &str,
+    reads: &[(PathBase, &str, bool, usize)],
+    unresolved: &[usize],
+) {
+    let facts = parse_tf_reference(text, "t.tf").unwrap();
+    let refs: Vec<_> = facts
+        .file_refs
+        .iter()
+        .filter(|r| !r.candidate)
+        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
+        .collect();
+    assert_eq!(refs, reads);
+    assert_eq!(facts.unresolved_refs, unresolved);
+}
+
 const COMMON: &[&str] = &[
     // modules, labels, escapes
     r#"module "vpc" {
@@ -1434,23 +1452,16 @@ module "f" {
 fn a_format_call_reads_as_its_template() {
     let text = "output \"a\" {\n  value = file(format(\"%s/../x.json\", path.module))\n}\n\noutput \"b\" {\n  value = file(format(\"conf/%s.yaml\", var.env))\n}\n\noutput \"c\" {\n  value = file(format(\"%d/x\", 1))\n}\n\noutput \"d\" {\n  value = file(format(\"%s/100%%/%s\", path.root, var.x))\n}\n\noutput \"e\" {\n  value = file(format(\"%s/%s\", path.module, \"../shared/y.json\"))\n}\n";
     given_up(text);
-    let facts = parse_tf_reference(text, "t.tf").unwrap();
-    let refs: Vec<_> = facts
-        .file_refs
-        .iter()
-        .filter(|r| !r.candidate)
-        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
-        .collect();
-    assert_eq!(
-        refs,
-        vec![
+    assert_reference_reads(
+        text,
+        &[
             (PathBase::Module, "/../x.json", false, 2),
             (PathBase::Root, "conf/", true, 6),
             (PathBase::Root, "/100%/", true, 14),
             (PathBase::Module, "/../shared/y.json", false, 18),
-        ]
+        ],
+        &[10],
     );
-    assert_eq!(facts.unresolved_refs, vec![10]);
 }
 
 /// `join` in a file function or a local is read as the template it stands for: the first
@@ -1461,22 +1472,15 @@ fn a_format_call_reads_as_its_template() {
 fn a_join_call_reads_as_its_template() {
     let text = "output \"a\" {\n  value = file(join(\"/\", [path.module, \"..\", \"shared\", \"x.json\"]))\n}\n\noutput \"b\" {\n  value = file(join(\"/\", [\"conf\", var.env, \"x.yaml\"]))\n}\n\noutput \"c\" {\n  value = file(join(\"/\", local.parts))\n}\n\noutput \"d\" {\n  value = file(join(\"\", [path.root, \"/y.json\"]))\n}\n";
     given_up(text);
-    let facts = parse_tf_reference(text, "t.tf").unwrap();
-    let refs: Vec<_> = facts
-        .file_refs
-        .iter()
-        .filter(|r| !r.candidate)
-        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
-        .collect();
-    assert_eq!(
-        refs,
-        vec![
+    assert_reference_reads(
+        text,
+        &[
             (PathBase::Module, "/../shared/x.json", false, 2),
             (PathBase::Root, "conf/", true, 6),
             (PathBase::Root, "/y.json", false, 14),
-        ]
+        ],
+        &[10],
     );
-    assert_eq!(facts.unresolved_refs, vec![10]);
     let text = r#"locals {
   a = join("/", [path.module, "..", "shared", "a.tpl"])
   b = join("-", [local.prefix, var.name])
