@@ -2054,7 +2054,12 @@ fn paths_written_in_files_decoded_in_any_form_are_followed() {
     );
     repo.write(
         "stacks/via/main.tf",
-        &format!("locals {{\n  raw = file(\"${{path.module}}/cfg.yaml\")\n  cfg = yamldecode(local.raw)\n}}\n\n{read}"),
+        &format!("locals {{\n  cfg = yamldecode(local.raw)\n}}\n\n{read}"),
+    );
+    // The file's text is read into a local of another file of the module.
+    repo.write(
+        "stacks/via/raw.tf",
+        "locals {\n  raw = file(\"${path.module}/cfg.yaml\")\n}\n",
     );
     repo.write("stacks/via/cfg.yaml", "template: ../../shared/via.tpl\n");
     repo.write(

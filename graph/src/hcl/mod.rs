@@ -22,7 +22,6 @@ use hcl_edit::template::{Element, ForTemplateExpr};
 use hcl_edit::visit::{visit_func_call, Visit};
 use hcl_edit::Span;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// What strata needs from one Terraform file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -58,77 +57,90 @@ pub struct DecodedLocal {
     /// The file's path has a computed tail (`file("${path.module}/conf/${f}")`): `path` is
     /// its static prefix, and each file that starts with it may be the one decoded.
     pub prefix: bool,
+    pub kind: Decoding,
+}
+
+/// How a local holds a file (see [`DecodedLocal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Decoding {
+    /// The local holds what the file decodes to (`yamldecode(file(P))`).
+    Decoded,
+    /// The local holds the file's text (`raw = file(P)`), which another local of the
+    /// module may decode (`yamldecode(local.raw)`).
+    Text,
+    /// The local decodes the text another local holds: `base` is that local
+    /// (`PathBase::Local("raw")`), and `path` is empty.
+    OfLocal,
 }
 
 /// The functions that decode a file into a value a local holds.
 const DECODE_FUNCTIONS: &[&str] = &["yamldecode", "jsondecode"];
 
-/// The locals of a file by name, for a decoding of another local (`yamldecode(local.raw)`).
-type FileLocals<'a> = HashMap<&'a str, &'a Expression>;
-
 /// The facts for local `name` whose value decodes files: each `yamldecode(file(P))`,
 /// `jsondecode(templatefile(P, ...))` anywhere in it (`P` static, or a static prefix with
-/// a computed tail, or built by `format` or `join`), also through a local of the same file
-/// set to such a read (`raw = file(P)`, `cfg = yamldecode(local.raw)`). `Err(())` when the
-/// value decodes a local and `locals` (the file's) is not given.
-fn decoded_locals(
-    name: &str,
-    value: &Expression,
-    locals: Option<&FileLocals>,
-) -> std::result::Result<Vec<DecodedLocal>, ()> {
+/// a computed tail, or built by `format` or `join`), and each decoding of another local
+/// (`yamldecode(local.raw)`); or, for a value that is a file read itself (`raw = file(P)`),
+/// the file whose text the local holds.
+fn decoded_locals(name: &str, value: &Expression) -> Vec<DecodedLocal> {
+    if let Expression::FuncCall(read) = unwrapped(value) {
+        if let Some((base, path, prefix)) = read_file(read) {
+            return vec![DecodedLocal {
+                name: name.to_string(),
+                base,
+                path,
+                prefix,
+                kind: Decoding::Text,
+            }];
+        }
+    }
     let mut decodes = Decodes {
         name,
-        locals,
         found: Vec::new(),
-        needs_locals: false,
     };
     decodes.visit_expr(value);
-    match decodes.needs_locals {
-        true => Err(()),
-        false => Ok(decodes.found),
+    decodes.found
+}
+
+/// `file(P)` or `templatefile(P, ...)`: the path `P`, read as a file function's path is.
+fn read_file(call: &FuncCall) -> Option<(PathBase, String, bool)> {
+    if call.name.is_namespaced() || !["file", "templatefile"].contains(&call.name.name.as_str()) {
+        return None;
     }
+    let path = call.args.get(0)?;
+    static_path(path).or_else(|| built_path(path))
 }
 
 struct Decodes<'a> {
     name: &'a str,
-    locals: Option<&'a FileLocals<'a>>,
     found: Vec<DecodedLocal>,
-    needs_locals: bool,
 }
 
 impl Visit for Decodes<'_> {
     fn visit_func_call(&mut self, call: &FuncCall) {
-        let named = |call: &FuncCall, names: &[&str]| {
-            !call.name.is_namespaced() && names.contains(&call.name.name.as_str())
-        };
-        let decoded = match call.args.get(0).map(unwrapped) {
-            Some(arg) if named(call, DECODE_FUNCTIONS) && call.args.len() == 1 => {
-                match local_name(arg) {
-                    // Another local's value, when that is a file read.
-                    Some(local) => match self.locals {
-                        Some(locals) => locals.get(local).map(|v| unwrapped(v)),
-                        None => {
-                            self.needs_locals = true;
-                            None
-                        }
-                    },
-                    None => Some(arg),
-                }
+        let decoding = !call.name.is_namespaced()
+            && DECODE_FUNCTIONS.contains(&call.name.name.as_str())
+            && call.args.len() == 1;
+        let found = match call.args.get(0).map(unwrapped) {
+            Some(Expression::FuncCall(read)) if decoding => {
+                read_file(read).map(|(base, path, prefix)| (base, path, prefix, Decoding::Decoded))
             }
+            Some(arg) if decoding => local_name(arg).map(|local| {
+                (
+                    PathBase::Local(local.to_string()),
+                    String::new(),
+                    false,
+                    Decoding::OfLocal,
+                )
+            }),
             _ => None,
         };
-        let read = match decoded {
-            Some(Expression::FuncCall(read)) if named(read, &["file", "templatefile"]) => {
-                read.args.get(0)
-            }
-            _ => None,
-        };
-        match read.and_then(|path| static_path(path).or_else(|| built_path(path))) {
-            Some((base, path, prefix)) => self.found.push(DecodedLocal {
+        match found {
+            Some((base, path, prefix, kind)) => self.found.push(DecodedLocal {
                 name: self.name.to_string(),
                 base,
                 path,
                 prefix,
+                kind,
             }),
             None => visit_func_call(self, call),
         }
@@ -154,28 +166,19 @@ fn name_of<'a>(expr: &'a Expression, kind: &str) -> Option<&'a str> {
     }
 }
 
-/// The facts of a local whose value is not a static path: the files it decodes (see
-/// [`DecodedLocal`]) and the paths it may hold (see [`local_candidates`]). `Err(())` as
-/// [`decoded_locals`] gives it.
-fn value_locals(
-    name: &str,
-    value: &Expression,
-    locals: Option<&FileLocals>,
-    facts: &mut HclFacts,
-) -> std::result::Result<(), ()> {
-    facts
-        .decoded_locals
-        .extend(decoded_locals(name, value, locals)?);
+/// The facts of a local whose value is not a static path: the files it reads or decodes
+/// (see [`DecodedLocal`]) and the paths it may hold (see [`local_candidates`]).
+fn value_locals(name: &str, value: &Expression, facts: &mut HclFacts) {
+    facts.decoded_locals.extend(decoded_locals(name, value));
     facts.path_locals.extend(local_candidates(name, value));
-    Ok(())
 }
 
 /// [`value_locals`] of a value given as text (the fast scanner's way to the same facts):
-/// `None` when the text is not one expression or decodes another local (which needs the
-/// whole file's locals: the file is left to the reference).
+/// `None` when the text is not one expression.
 pub(super) fn value_locals_of_text(name: &str, value: &str, facts: &mut HclFacts) -> Option<()> {
     let expr = hcl_edit::parser::parse_expr(value).ok()?;
-    value_locals(name, &expr, None, facts).ok()
+    value_locals(name, &expr, facts);
+    Some(())
 }
 
 impl HclFacts {
@@ -436,15 +439,6 @@ pub(crate) fn is_relative_path(text: &str) -> bool {
 }
 
 fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
-    let file_locals: FileLocals = body
-        .iter()
-        .filter_map(|s| match s {
-            Structure::Block(b) if b.ident.as_str() == "locals" => Some(b.body.attributes()),
-            _ => None,
-        })
-        .flatten()
-        .map(|a| (a.key.as_str(), &a.value))
-        .collect();
     for structure in body.iter() {
         let Structure::Block(block) = structure else {
             continue;
@@ -463,10 +457,7 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
                     // A map or a list of paths, or a choice between paths: each is a
                     // candidate value (see `candidate_form`, which the fast scanner mirrors);
                     // a decoded file: the paths written in it.
-                    None => {
-                        let given = value_locals(name, &attr.value, Some(&file_locals), facts);
-                        debug_assert!(given.is_ok(), "the file's locals are given");
-                    }
+                    None => value_locals(name, &attr.value, facts),
                 }
             }
             continue;

@@ -524,9 +524,10 @@ impl<'a> Scanner<'a> {
                     // (or, for a choice, names `local`; `"${X}"` also a variable) can hold
                     // one; that value alone (an attribute's, not the file) is read with the
                     // reference's own rules.
-                    // A file decoded anywhere in the value (`hcl::DecodedLocal`): the value is
-                    // read with the reference's rules (such values are rare).
-                    None if decodes(&self.b[value_start..self.pos]) => {
+                    // A file decoded anywhere in the value, or read by the value
+                    // (`hcl::DecodedLocal`): the value is read with the reference's rules
+                    // (such values are rare).
+                    None if may_read_a_file(&self.b[value_start..self.pos]) => {
                         let value = &self.text[value_start..self.pos];
                         crate::hcl::value_locals_of_text(self.str(key), value, &mut self.facts)?;
                     }
@@ -830,12 +831,15 @@ fn may_hold_a_path(value: &str) -> bool {
     found || (slash && (value.contains("format") || value.contains("join")))
 }
 
-/// Whether a value's text may decode a file: it calls a function whose name holds `decode`.
-/// A call needs a `(`, which most values have not; the searcher is built once.
-fn decodes(value: &[u8]) -> bool {
-    static DECODE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("decode"));
-    memchr::memchr(b'(', value).is_some() && DECODE.find(value).is_some()
+/// Whether a value's text may decode a file or read one: it calls a function whose name
+/// holds `decode` or `file`. A call needs a `(`, which most values have not; the searchers
+/// are built once.
+fn may_read_a_file(value: &[u8]) -> bool {
+    type Finder = std::sync::LazyLock<memchr::memmem::Finder<'static>>;
+    static DECODE: Finder = Finder::new(|| memchr::memmem::Finder::new("decode"));
+    static FILE: Finder = Finder::new(|| memchr::memmem::Finder::new("file"));
+    memchr::memchr(b'(', value).is_some()
+        && (DECODE.find(value).is_some() || FILE.find(value).is_some())
 }
 
 /// Whether a value's text may hold a relative path: `./` in it, or an escape that may decode

@@ -6,7 +6,7 @@
 //! property and be useless).
 
 use super::{scan, scan_with};
-use crate::hcl::{parse_tf_reference, DecodedLocal, HclFacts, PathBase};
+use crate::hcl::{parse_tf_reference, DecodedLocal, Decoding, HclFacts, PathBase};
 use std::path::{Path, PathBuf};
 
 /// Checks the property for `text`; true when the scanner read it.
@@ -577,6 +577,10 @@ fn a_local_set_to_a_decoded_file_is_recorded() {
         .iter()
         .map(|d| (d.name.as_str(), d.base.clone(), d.path.as_str(), d.prefix))
         .collect();
+    assert!(facts
+        .decoded_locals
+        .iter()
+        .all(|d| d.kind == Decoding::Decoded));
     assert_eq!(
         decoded,
         [
@@ -592,23 +596,28 @@ fn a_local_set_to_a_decoded_file_is_recorded() {
         ]
     );
     // A choice between a decoded file and a path holds that path too.
-    let via = "locals {\n  raw = file(\"${path.module}/r.yaml\")\n  cfg = yamldecode(local.raw)\n  no  = yamldecode(local.inline)\n}\n";
-    // Decoding another local needs the file's locals: the file is left to the reference,
-    // which follows `local.raw` to the file it reads.
-    given_up(via);
-    let reference = parse_tf_reference(via, "t.tf").unwrap();
-    assert_eq!(
-        reference.decoded_locals,
-        vec![DecodedLocal {
-            name: "cfg".into(),
-            base: PathBase::Module,
-            path: "/r.yaml".into(),
-            prefix: false,
-        }]
-    );
     assert_eq!(
         local_facts(&facts),
         vec![("both", PathBase::Module, "/b.yaml", true)]
+    );
+    // A local set to a file read holds its text, and a decoding of a local names that local
+    // (followed across the module's files when the edges are drawn).
+    let via = "locals {\n  raw = file(\"${path.module}/r.yaml\")\n  cfg = yamldecode(local.raw)\n  tpl = \"${templatefile(\"./t.json\", {})}\"\n}\n";
+    let facts = scanned(via);
+    let decoding = |name: &str, base: PathBase, path: &str, kind| DecodedLocal {
+        name: name.into(),
+        base,
+        path: path.into(),
+        prefix: false,
+        kind,
+    };
+    assert_eq!(
+        facts.decoded_locals,
+        vec![
+            decoding("raw", PathBase::Module, "/r.yaml", Decoding::Text),
+            decoding("cfg", PathBase::Local("raw".into()), "", Decoding::OfLocal),
+            decoding("tpl", PathBase::Root, "./t.json", Decoding::Text),
+        ]
     );
 }
 

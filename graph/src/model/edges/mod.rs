@@ -9,7 +9,7 @@ use crate::discover::{is_terraform_file, label_dir, parent_dir, Found, Kind, Own
 use crate::error::{Error, Location, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
-use crate::hcl::{FileRef, ModuleCall, PathBase, PathLocal, VAR_PREFIX};
+use crate::hcl::{DecodedLocal, Decoding, FileRef, ModuleCall, PathBase, PathLocal, VAR_PREFIX};
 use crate::manifest::TargetManifest;
 use crate::snapshot::Snapshot;
 use charts::chart_by_plain_name;
@@ -316,7 +316,9 @@ impl Builder<'_> {
                 entry.extend(h.path_locals.iter().cloned());
             }
             // A decoded file may be named through a path local of any file of the module
-            // (`yamldecode(file("${local.conf}/app.yaml"))`): all of them are known first.
+            // (`yamldecode(file("${local.conf}/app.yaml"))`), and its text read into a
+            // local of another file (`raw = file(P)`, `yamldecode(local.raw)`): all of them
+            // are known first.
             for (f, h, _) in items {
                 let Facts::Hcl(h) = &**h else { continue };
                 if h.decoded_locals.is_empty() {
@@ -326,7 +328,31 @@ impl Builder<'_> {
                 let entry = locals.entry(dir.to_string()).or_default();
                 let mut values = Vec::new();
                 for decoded in &h.decoded_locals {
-                    self.decoded_values(decoded, dir, &root_dir, entry, &mut values);
+                    match (&decoded.kind, &decoded.base) {
+                        (Decoding::Decoded, _) => {
+                            self.decoded_values(decoded, dir, &root_dir, entry, &mut values)
+                        }
+                        (Decoding::OfLocal, PathBase::Local(of)) => {
+                            let texts = items
+                                .iter()
+                                .filter(|(f, _, _)| parent_dir(f) == dir)
+                                .filter_map(|(_, h, _)| match &**h {
+                                    Facts::Hcl(h) => Some(h.decoded_locals.iter()),
+                                    _ => None,
+                                })
+                                .flatten()
+                                .filter(|d| d.kind == Decoding::Text && &d.name == of);
+                            for text in texts {
+                                let read = DecodedLocal {
+                                    name: decoded.name.clone(),
+                                    kind: Decoding::Decoded,
+                                    ..text.clone()
+                                };
+                                self.decoded_values(&read, dir, &root_dir, entry, &mut values);
+                            }
+                        }
+                        _ => {}
+                    }
                 }
                 entry.extend(values);
             }
