@@ -12,7 +12,7 @@ use common::{files_containing, network_stack, task, tools_repo, wait_for, Repo, 
 use postgres::Postgres;
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// `stacks/network` (output `vpc_id`, from variable `v`; `v = "slow"` makes its apply touch
 /// `$STRATA_TEST_MARKER` and then take 8 s) and `stacks/app`, which consumes `vpc_id`.
@@ -214,16 +214,22 @@ fn concurrent_applies_wait_for_the_lock_or_fail_and_the_state_stays_whole() {
     assert_eq!(first.code, 0, "{}\n{}", first.stderr, first.stdout);
     let serial_before = pg_state(&pg, "stacks_network")["serial"].as_u64().unwrap();
 
-    // A's apply holds the lock for 8 s.
+    // A's apply holds the lock for 14 s.
     let slow = spawn(
         &a,
         &pg,
         &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
-        &[("TF_VAR_v", "slow"), ("STRATA_TEST_MARKER", &marker_env)],
+        &[
+            ("TF_VAR_v", "slow"),
+            ("STRATA_TEST_MARKER", &marker_env),
+            ("STRATA_TEST_HOLD", "14"),
+        ],
     );
     wait_for("A's apply to start", Duration::from_secs(60), || {
         marker.exists()
     });
+    // A's apply sleeps 14 s after touching the marker: its lock is held until then.
+    let held_until = Instant::now() + Duration::from_millis(13_500);
 
     // One that waits 1 s gives up, says why and who holds the lock: A's session, which
     // strata asks PostgreSQL about (psql is on PATH here).
@@ -245,6 +251,7 @@ fn concurrent_applies_wait_for_the_lock_or_fail_and_the_state_stays_whole() {
     assert_eq!(task(&j, "stacks/network", "apply")["status"], "skipped");
 
     // One that may wait 90 s waits, then plans against A's new state and applies.
+    let waiter_spawned = Instant::now();
     let waiter = spawn(
         &patient,
         &pg,
@@ -264,6 +271,26 @@ fn concurrent_applies_wait_for_the_lock_or_fail_and_the_state_stays_whole() {
     let (rw, jw) = finish(waiter);
     assert_eq!(rw.code, 0, "{}\n{}", rw.stderr, rw.stdout);
     assert_eq!(task(&jw, "stacks/network", "apply")["status"], "ok");
+    // It waited, rather than failing and being run again: its plan began at most 2 s (the
+    // graph) after its init ended, and could not end before A let go of the lock.
+    let ms = |name: &str| {
+        Duration::from_millis(
+            task(&jw, "stacks/network", name)["duration_ms"]
+                .as_u64()
+                .unwrap(),
+        )
+    };
+    let plan_began_by = waiter_spawned + Duration::from_secs(2) + ms("init");
+    let must_have_waited = held_until.saturating_duration_since(plan_began_by);
+    assert!(
+        must_have_waited >= Duration::from_secs(1),
+        "the test gave the waiter too little of A's lock to wait for: {must_have_waited:?}"
+    );
+    assert!(
+        ms("plan") >= must_have_waited,
+        "the waiting plan took {:?}, but A held the lock for {must_have_waited:?} more",
+        ms("plan")
+    );
 
     // The state is whole: it parses, holds the last apply's value, and its serial moved
     // once per apply that changed it.

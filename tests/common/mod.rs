@@ -646,7 +646,8 @@ pub const NULL_PROVIDER: &str = r#"terraform {
 
 /// `stacks/network`: a null resource whose trigger is variable `v` (default `v`) and the
 /// output `vpc_id` (`vpc-<v>`); with `v` starting `slow`, its apply touches
-/// `$STRATA_TEST_MARKER` and then takes 8 s (to interrupt or race it).
+/// `$STRATA_TEST_MARKER` and then takes 8 s, or `$STRATA_TEST_HOLD` seconds (to interrupt or
+/// race it).
 pub fn network_stack(repo: &Repo, v: &str) {
     repo.write(
         "stacks/network/main.tf",
@@ -661,7 +662,7 @@ resource "null_resource" "net" {{
     v = var.v
   }}
   provisioner "local-exec" {{
-    command = "if [ '${{var.v}}' = slow ]; then touch \"$STRATA_TEST_MARKER\"; sleep 8; fi"
+    command = "if [ '${{var.v}}' = slow ]; then touch \"$STRATA_TEST_MARKER\"; sleep $${{STRATA_TEST_HOLD:-8}}; fi"
   }}
 }}
 
