@@ -1011,6 +1011,33 @@ mod tests {
         );
     }
 
+    /// The output cannot be put in place (here: what was staged for a directory finds a
+    /// file there, as when something changes the tree between staging and writing): the
+    /// error names the place, the lock is not written, the file is as it was, and nothing
+    /// staged is left beside it.
+    #[test]
+    fn an_output_that_cannot_be_put_in_place_leaves_the_lock_and_the_tree_as_they_were() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        let dir = root.join("deploy/dev");
+        let staged = stage(&dir, &output(&[("a.yaml", "1")])).unwrap();
+        std::fs::write(&dir, "in the way").unwrap();
+        let lock = crate::lock::ReleaseLock {
+            version: crate::lock::LOCK_VERSION,
+            ..Default::default()
+        };
+
+        let e = write_with_lock(root, "dev", &lock, Some(staged)).unwrap_err();
+        assert!(e.to_string().contains("deploy/dev"), "{e}");
+        assert!(!crate::lock::lock_path(root, "dev").exists());
+        assert_eq!(std::fs::read_to_string(&dir).unwrap(), "in the way");
+        let names: Vec<String> = std::fs::read_dir(root.join("deploy"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["dev"]);
+    }
+
     #[test]
     fn the_format_lists_agree() {
         assert_eq!(
