@@ -2148,6 +2148,48 @@ fn joined_paths_and_scripts_in_command_lines_are_inputs() {
     );
 }
 
+/// Three forms that were silent: a script a command line reaches after `cd`, a string
+/// written inside an interpolation of a path, and a file function given a `for`
+/// expression's variable over a local (`[for f in local.files : file(f)]`).
+#[test]
+fn scripts_after_cd_nested_strings_and_for_variables_are_followed() {
+    let repo = workspace();
+    repo.write(
+        "stacks/cd/main.tf",
+        "resource \"null_resource\" \"r\" {\n  provisioner \"local-exec\" {\n    command = \"cd ${path.module}/../.. && ./shared/build.sh && bash tools/pack.sh\"\n  }\n}\n",
+    );
+    repo.write(
+        "stacks/nested/main.tf",
+        "output \"o\" {\n  value = file(\"${path.module}/${\"../../shared\"}/nested.txt\")\n}\n",
+    );
+    repo.write(
+        "stacks/for/main.tf",
+        "locals {\n  files = toset([\"${path.module}/../../shared/f1.json\", \"${path.module}/../../data/f2.json\"])\n}\n\noutput \"o\" {\n  value = [for f in local.files : jsondecode(file(f))]\n}\n",
+    );
+    for f in [
+        "shared/build.sh",
+        "tools/pack.sh",
+        "shared/nested.txt",
+        "shared/f1.json",
+        "data/f2.json",
+        "elsewhere/other.txt",
+    ] {
+        repo.write(f, "{}\n");
+    }
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/build.sh", &["stacks/cd", "stacks/for"]),
+            ("tools/pack.sh", &["stacks/cd"]),
+            ("shared/nested.txt", &["stacks/for", "stacks/nested"]),
+            ("shared/f1.json", &["stacks/for"]),
+            ("data/f2.json", &["stacks/for"]),
+            ("elsewhere/other.txt", &[]),
+        ],
+    );
+}
+
 /// `for_each = local.files` (a `toset` of paths) or `var.files` (a list default), handed on
 /// as `each.value`: each path it iterates over is handed to the module.
 #[test]

@@ -279,6 +279,7 @@ pub fn parse_tf_reference(text: &str, file: &str) -> Result<HclFacts> {
     let mut visitor = FileRefVisitor {
         text,
         facts: &mut facts,
+        for_values: Vec::new(),
     };
     visitor.visit_body(&body);
     Ok(facts)
@@ -298,6 +299,7 @@ pub fn parse_template(text: &str, file: &str) -> Result<HclFacts> {
     let mut visitor = FileRefVisitor {
         text,
         facts: &mut facts,
+        for_values: Vec::new(),
     };
     visitor.visit_template(&template);
     Ok(facts)
@@ -435,6 +437,31 @@ fn provider_block(block: &Block, text: &str, facts: &mut HclFacts) {
 struct FileRefVisitor<'a> {
     text: &'a str,
     facts: &'a mut HclFacts,
+    /// The variables of the `for` expressions around the node visited, innermost last:
+    /// each name, with the path base its elements stand on when it is the value variable
+    /// of one over a local or a variable (`for f in local.files`, see [`for_element`]).
+    for_values: Vec<(String, Option<PathBase>)>,
+}
+
+/// The base a `for` expression's value variable stands for when it iterates over a local
+/// or a variable (`local.files`, `var.files`, or either through `toset`, `tolist` or
+/// `values`): a file function given the variable (`file(f)`) reads one of the paths the
+/// local may hold, as `file(local.files)` would.
+fn for_element(collection: &Expression) -> Option<PathBase> {
+    let collection = match unwrapped(collection) {
+        Expression::FuncCall(call)
+            if !call.name.is_namespaced()
+                && matches!(call.name.name.as_str(), "toset" | "tolist" | "values")
+                && call.args.len() == 1 =>
+        {
+            unwrapped(call.args.iter().next()?)
+        }
+        other => other,
+    };
+    if let Some(var) = variable_name(collection) {
+        return Some(PathBase::Local(format!("{VAR_PREFIX}{var}")));
+    }
+    path_variable(collection).filter(|base| matches!(base, PathBase::Local(_)))
 }
 
 /// hcl-edit's walk of a `%{ for }` directive skips the collection it iterates over: a file
@@ -449,14 +476,35 @@ impl Visit for FileRefVisitor<'_> {
         visit_for_directive_fully(self, node);
     }
 
+    fn visit_for_expr(&mut self, node: &hcl_edit::expr::ForExpr) {
+        self.visit_expr(&node.intro.collection_expr);
+        let outer = self.for_values.len();
+        if let Some(key) = &node.intro.key_var {
+            self.for_values.push((key.as_str().to_string(), None));
+        }
+        self.for_values.push((
+            node.intro.value_var.as_str().to_string(),
+            for_element(&node.intro.collection_expr),
+        ));
+        if let Some(key_expr) = &node.key_expr {
+            self.visit_expr(key_expr);
+        }
+        self.visit_expr(&node.value_expr);
+        if let Some(cond) = &node.cond {
+            self.visit_expr(&cond.expr);
+        }
+        self.for_values.truncate(outer);
+    }
+
     fn visit_func_call(&mut self, call: &FuncCall) {
         let name = call.name.name.as_str();
         if !call.name.is_namespaced() && FILE_FUNCTIONS.contains(&name) {
             let line = line_of(self.text, call.span().map(|s| s.start).unwrap_or(0));
-            let path = call
-                .args
-                .get(0)
-                .and_then(|a| static_path(a).or_else(|| built_path(a)));
+            let path = call.args.get(0).and_then(|a| {
+                static_path(a)
+                    .or_else(|| built_path(a))
+                    .or_else(|| self.for_value(a))
+            });
             let pattern = if name == "fileset" {
                 call.args.get(1).map(literal)
             } else {
@@ -489,6 +537,22 @@ impl Visit for FileRefVisitor<'_> {
             }
         }
         visit_func_call(self, call);
+    }
+}
+
+impl FileRefVisitor<'_> {
+    /// `f` on its own, the value variable of a `for` around it over a local (see
+    /// [`for_element`]): the local's paths.
+    fn for_value(&self, expr: &Expression) -> Option<(PathBase, String, bool)> {
+        let Expression::Variable(name) = unwrapped(expr) else {
+            return None;
+        };
+        let (_, base) = self
+            .for_values
+            .iter()
+            .rev()
+            .find(|(var, _)| var == name.as_str())?;
+        Some((base.clone()?, String::new(), false))
     }
 }
 
@@ -615,9 +679,9 @@ fn below_variable(expr: &Expression) -> Option<(&str, String, bool)> {
     let mut rest = String::new();
     let mut dynamic = false;
     for element in elements {
-        match element {
-            Element::Literal(l) => rest.push_str(l.as_str()),
-            _ => {
+        match literal_element(element) {
+            Some(text) => rest.push_str(&text),
+            None => {
                 dynamic = true;
                 break;
             }
@@ -834,14 +898,21 @@ fn literal(expr: &Expression) -> Option<String> {
         Expression::StringTemplate(t) => {
             let mut out = String::new();
             for element in t.iter() {
-                match element {
-                    Element::Literal(l) => out.push_str(l.as_str()),
-                    _ => return None,
-                }
+                out.push_str(&literal_element(element)?);
             }
             Some(out)
         }
         _ => None,
+    }
+}
+
+/// A template's part when it is written text: a literal, or an interpolation of a string
+/// written out (`"${path.module}/${"../shared"}/x"`, a nested template literal).
+fn literal_element(element: &Element) -> Option<String> {
+    match element {
+        Element::Literal(l) => Some(l.as_str().to_string()),
+        Element::Interpolation(i) => literal(&i.expr),
+        Element::Directive(_) => None,
     }
 }
 
@@ -860,19 +931,18 @@ fn static_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
     };
     let mut elements = t.iter().peekable();
     let base = match elements.peek()? {
-        Element::Interpolation(i) => {
+        Element::Interpolation(i) if literal(&i.expr).is_none() => {
             let base = path_variable(&i.expr)?;
             elements.next();
             base
         }
-        Element::Literal(l) => PathBase::of_literal(l.as_str()),
-        Element::Directive(_) => return None,
+        first => PathBase::of_literal(&literal_element(first)?),
     };
     let mut rest = String::new();
     for element in elements {
-        match element {
-            Element::Literal(l) => rest.push_str(l.as_str()),
-            _ => return Some((base, rest, true)),
+        match literal_element(element) {
+            Some(text) => rest.push_str(&text),
+            None => return Some((base, rest, true)),
         }
     }
     Some((base, rest, false))
@@ -969,7 +1039,7 @@ fn tail_local(expr: &Expression) -> Option<String> {
         path_variable(&i.expr)?;
         elements.next();
     }
-    let first_computed = elements.find(|e| !matches!(e, Element::Literal(_)))?;
+    let first_computed = elements.find(|e| literal_element(e).is_none())?;
     let Element::Interpolation(i) = first_computed else {
         return None;
     };

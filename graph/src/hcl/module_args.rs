@@ -234,11 +234,14 @@ pub(crate) const COMMAND: &str = "command";
 /// `../x`), cut at the next space, quote, `=`, `;`, `|`, `&`, `<`, `>` or parenthesis, its
 /// static part up to the first interpolation inside it. A word that names the module's own
 /// directory or one above it (`cd ${path.module}/..`) is where a command runs, not what it
-/// reads, and is left out. `None` when the value is no string.
+/// reads, and is left out. After `cd DIR` (or `pushd DIR`) with `DIR` such a path, the
+/// relative words that follow are read from `DIR` (`cd ${path.module}/../.. &&
+/// ./shared/build.sh`, or `bash shared/build.sh`: after a `cd`, a word with a `/` inside
+/// it is taken for a path too). `None` when the value is no string.
 fn command_paths(value: &Expression, line: usize) -> Option<Vec<FileRef>> {
     let template = match value {
         Expression::String(s) => {
-            return Some(words_of(&[Piece::Text(s.as_str())], line));
+            return Some(words_of(&[Piece::Text(s.as_str().into())], line));
         }
         Expression::StringTemplate(t) => &**t,
         Expression::HeredocTemplate(h) => &h.template,
@@ -246,10 +249,12 @@ fn command_paths(value: &Expression, line: usize) -> Option<Vec<FileRef>> {
     };
     let pieces: Vec<Piece> = template
         .iter()
-        .map(|element| match element {
-            Element::Literal(l) => Piece::Text(l.as_str()),
-            Element::Interpolation(i) => Piece::Value(path_variable(&i.expr)),
-            Element::Directive(_) => Piece::Value(None),
+        .map(|element| match super::literal_element(element) {
+            Some(text) => Piece::Text(text.into()),
+            None => match element {
+                Element::Interpolation(i) => Piece::Value(path_variable(&i.expr)),
+                _ => Piece::Value(None),
+            },
         })
         .collect();
     Some(words_of(&pieces, line))
@@ -258,42 +263,54 @@ fn command_paths(value: &Expression, line: usize) -> Option<Vec<FileRef>> {
 /// A part of a command line: written text, or a computed value (a path variable, or
 /// anything else).
 enum Piece<'a> {
-    Text(&'a str),
+    Text(std::borrow::Cow<'a, str>),
     Value(Option<PathBase>),
 }
 
+/// A word of a command line: written text, or led by a computed value (`Some`, with the
+/// path variable it is, if any) and the text written right after it; whether a computed
+/// part continues it.
+struct Word<'p> {
+    lead: Option<Option<PathBase>>,
+    text: &'p str,
+    continued: bool,
+}
+
 fn words_of(pieces: &[Piece], line: usize) -> Vec<FileRef> {
+    let mut reader = CommandReader {
+        line,
+        found: Vec::new(),
+        after_cd: false,
+        cwd: None,
+    };
+    for word in command_words(pieces) {
+        reader.word(word);
+    }
+    reader.found
+}
+
+/// The words of a command line, in order (see [`command_paths`] for where they break).
+fn command_words<'p>(pieces: &'p [Piece]) -> Vec<Word<'p>> {
     const BREAKS: &[char] = &['"', '\'', '`', '=', ';', '|', '&', '<', '>', '(', ')'];
     let breaks = |c: char| c.is_whitespace() || BREAKS.contains(&c);
-    let mut found: Vec<FileRef> = Vec::new();
-    let mut keep = |base: PathBase, path: &str, dynamic: bool| {
-        let own_or_above = path
-            .split('/')
-            .all(|segment| matches!(segment, "" | "." | ".."));
-        if own_or_above && !matches!(base, PathBase::Local(_)) {
-            return;
-        }
-        if let Some(mut r) = module_arg_path(base, path.to_string(), dynamic, line) {
-            r.function = PROVIDER_ARGUMENT.to_string();
-            if !found.contains(&r) {
-                found.push(r);
-            }
-        }
-    };
+    let mut words = Vec::new();
     // Whether the next piece starts a word (the line's start, or right after a break).
     let mut at_word = true;
     for (n, piece) in pieces.iter().enumerate() {
         match piece {
             Piece::Text(text) => {
-                let mut rest = *text;
+                let mut rest: &str = text;
                 while !rest.is_empty() {
                     let word_end = rest.find(breaks).unwrap_or(rest.len());
-                    let word = &rest[..word_end];
-                    if at_word && is_relative_path(word) {
+                    if at_word && word_end > 0 {
                         // A computed part right after the word's text continues it.
                         let continued = word_end == rest.len()
                             && matches!(pieces.get(n + 1), Some(Piece::Value(_)));
-                        keep(PathBase::Root, word, continued);
+                        words.push(Word {
+                            lead: None,
+                            text: &rest[..word_end],
+                            continued,
+                        });
                     }
                     match rest[word_end..].chars().next() {
                         Some(c) => {
@@ -308,19 +325,106 @@ fn words_of(pieces: &[Piece], line: usize) -> Vec<FileRef> {
                 }
             }
             Piece::Value(base) => {
-                if let (true, Some(base), Some(Piece::Text(next))) =
-                    (at_word, base, pieces.get(n + 1))
-                {
-                    let word = &next[..next.find(breaks).unwrap_or(next.len())];
-                    let continued = word.len() == next.len()
-                        && matches!(pieces.get(n + 2), Some(Piece::Value(_)));
-                    keep(base.clone(), word, continued);
+                if at_word {
+                    let (text, continued) = match pieces.get(n + 1) {
+                        Some(Piece::Text(next)) => {
+                            let next: &str = next;
+                            let word = &next[..next.find(breaks).unwrap_or(next.len())];
+                            let continued = word.len() == next.len()
+                                && matches!(pieces.get(n + 2), Some(Piece::Value(_)));
+                            (word, continued)
+                        }
+                        _ => ("", true),
+                    };
+                    words.push(Word {
+                        lead: Some(base.clone()),
+                        text,
+                        continued,
+                    });
                 }
                 at_word = false;
             }
         }
     }
-    found
+    words
+}
+
+/// Reads a command line's words in order, following its `cd`s.
+struct CommandReader {
+    line: usize,
+    found: Vec<FileRef>,
+    /// The last word was `cd` or `pushd`.
+    after_cd: bool,
+    /// Where a `cd` went, when it named a path (its base and path); `None` before any, or
+    /// after one to a place not written out.
+    cwd: Option<(PathBase, String)>,
+}
+
+impl CommandReader {
+    fn word(&mut self, word: Word) {
+        if word.lead.is_none() && matches!(word.text, "cd" | "pushd") {
+            self.after_cd = true;
+            return;
+        }
+        let after_cd = std::mem::take(&mut self.after_cd);
+        // The path the word names, if it is one.
+        let path = match &word.lead {
+            Some(Some(base)) => Some((base.clone(), word.text.to_string())),
+            Some(None) => None,
+            None if is_relative_path(word.text) || (after_cd && is_name_path(word.text)) => {
+                Some(match &self.cwd {
+                    Some((base, dir)) => (base.clone(), format!("{dir}/{}", word.text)),
+                    None => (PathBase::Root, relative(word.text)),
+                })
+            }
+            None => match &self.cwd {
+                Some((base, dir)) if is_name_path(word.text) && word.text.contains('/') => {
+                    Some((base.clone(), format!("{dir}/{}", word.text)))
+                }
+                _ => None,
+            },
+        };
+        if after_cd {
+            self.cwd = path.clone().filter(|_| !word.continued);
+        }
+        if let Some((base, path)) = path {
+            self.keep(base, &path, word.continued);
+        }
+    }
+
+    fn keep(&mut self, base: PathBase, path: &str, dynamic: bool) {
+        let own_or_above = path
+            .split('/')
+            .all(|segment| matches!(segment, "" | "." | ".."));
+        if own_or_above && !matches!(base, PathBase::Local(_)) {
+            return;
+        }
+        if let Some(mut r) = module_arg_path(base, path.to_string(), dynamic, self.line) {
+            r.function = PROVIDER_ARGUMENT.to_string();
+            if !self.found.contains(&r) {
+                self.found.push(r);
+            }
+        }
+    }
+}
+
+/// A word that may name a file or directory below where the command runs (`shared/x.sh`,
+/// `build`): no option, variable, home, URL or absolute path.
+fn is_name_path(word: &str) -> bool {
+    !word.is_empty()
+        && !word.starts_with(['-', '/', '$', '~'])
+        && !word.contains(':')
+        && !word.contains('*')
+}
+
+/// A relative word as the root-relative path [`module_arg_path`] takes (`shared/x` is
+/// `./shared/x`).
+fn relative(word: &str) -> String {
+    if is_relative_path(word) {
+        word.to_string()
+    } else {
+        format!("./{word}")
+    }
 }
 
 /// [`path_arg`] of a value given as text (the fast scanner's way to the same facts): `None`

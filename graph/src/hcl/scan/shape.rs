@@ -174,6 +174,9 @@ pub(super) fn file_call(
     second: Option<Shape>,
 ) -> Scan<Call> {
     let path = match &first {
+        // A name on its own (`file(f)`) may be a `for` expression's variable over a local,
+        // which the reference follows: left to it.
+        Some(Shape::Var(..)) => return None,
         Some(shape) => static_path(text, shape)?,
         None => None,
     };

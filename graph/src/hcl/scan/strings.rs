@@ -95,8 +95,11 @@ impl<'a> Scanner<'a> {
         self.ws()?;
         let expr_start = self.pos;
         let shape = self.expr(true)?;
-        // `${abspath(path.root)}` is a path variable to the reference: left to it.
-        if self.text[expr_start..self.pos].starts_with("abspath") {
+        // `${abspath(path.root)}` is a path variable to the reference, and `${"../x"}`
+        // written text: both left to it.
+        if self.text[expr_start..self.pos].starts_with("abspath")
+            || matches!(shape, Shape::Str(..) | Shape::Template(_))
+        {
             return None;
         }
         self.ws()?;

@@ -6,7 +6,7 @@
 //! property and be useless).
 
 use super::{scan, scan_with};
-use crate::hcl::{parse_tf_reference, DecodedLocal, Decoding, HclFacts, PathBase};
+use crate::hcl::{parse_tf_reference, DecodedLocal, Decoding, HclFacts, PathBase, VAR_PREFIX};
 use std::path::{Path, PathBuf};
 
 /// Checks the property for `text`; true when the scanner read it.
@@ -1543,10 +1543,93 @@ fn the_paths_in_a_command_line_are_handed_over() {
             (PathBase::Module, "/scripts/run.sh", false, 3),
             (PathBase::Root, "./tools/x.py", false, 3),
             (PathBase::Local("bin".into()), "/deploy", false, 7),
-            (PathBase::Root, "../shared/", true, 7),
+            // After `cd ${path.module}/..`, a relative word is read from there.
+            (PathBase::Module, "/../../shared/", true, 7),
             (PathBase::Root, "/conf.yaml", false, 7),
             (PathBase::Module, "/scripts/heredoc.sh", false, 13),
         ]
+    );
+}
+
+/// After `cd DIR` or `pushd DIR`, the relative words of a command line are read from
+/// `DIR`, and so is a word with a `/` inside it (`bash shared/build.sh`); after a `cd` to
+/// a place not written out, they are read as before (from where terraform runs).
+#[test]
+fn the_words_after_a_cd_are_read_from_where_it_went() {
+    let text = r#"resource "null_resource" "r" {
+  provisioner "local-exec" {
+    command = "cd ${path.module}/../.. && ./shared/build.sh && bash tools/x.sh --out=dist"
+  }
+  provisioner "local-exec" {
+    command = "pushd ../lambda; npm ci; ./pack.sh; cd $HOME && ./y.sh"
+  }
+  provisioner "local-exec" {
+    command = "cd ${path.module} && ./local.sh"
+  }
+}
+"#;
+    let facts = scanned(text);
+    let refs: Vec<_> = facts
+        .file_refs
+        .iter()
+        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
+        .collect();
+    assert_eq!(
+        refs,
+        vec![
+            (PathBase::Module, "/../.././shared/build.sh", false, 3),
+            (PathBase::Module, "/../../tools/x.sh", false, 3),
+            (PathBase::Root, "../lambda", false, 6),
+            (PathBase::Root, "../lambda/./pack.sh", false, 6),
+            (PathBase::Root, "./y.sh", false, 6),
+            (PathBase::Module, "/./local.sh", false, 9),
+        ]
+    );
+}
+
+/// A string written inside an interpolation is text of the path
+/// (`"${path.module}/${"../shared"}/a.txt"`); the scanner leaves it to the reference.
+#[test]
+fn a_nested_string_is_part_of_the_path() {
+    let text = r#"output "a" {
+  value = file("${path.module}/${"../../shared"}/a.txt")
+}
+output "b" {
+  value = file("${"../shared/${"b"}.txt"}")
+}
+"#;
+    assert_eq!(scan(text), None);
+    assert_reference_reads(
+        text,
+        &[
+            (PathBase::Module, "/../../shared/a.txt", false, 2),
+            (PathBase::Root, "../shared/b.txt", false, 5),
+        ],
+        &[],
+    );
+}
+
+/// A file function given a `for` expression's value variable over a local or a variable
+/// (`[for f in local.files : file(f)]`) reads one of the paths it holds; a variable of an
+/// inner `for` over anything else hides it.
+#[test]
+fn a_for_variable_over_a_local_reads_its_paths() {
+    let text = r#"locals {
+  a = [for f in local.files : file(f)]
+  b = { for k, v in toset(var.docs) : k => filemd5(v) }
+  c = [for f in local.files : [for f in fileset(path.module, "*") : file(f)]]
+  d = [for f in [var.x] : file(f)]
+}
+"#;
+    assert_eq!(scan(text), None);
+    assert_reference_reads(
+        text,
+        &[
+            (PathBase::Local("files".into()), "", false, 2),
+            (PathBase::Local(format!("{VAR_PREFIX}docs")), "", false, 3),
+            (PathBase::Module, "", false, 4),
+        ],
+        &[4, 5],
     );
 }
 
