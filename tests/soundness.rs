@@ -2148,6 +2148,50 @@ fn joined_paths_and_scripts_in_command_lines_are_inputs() {
     );
 }
 
+/// A decoded file read because its name is computed keeps only the words written as
+/// relative paths in the fact cache: a password beside them, in YAML or in a file that
+/// does not parse, is in no file strata writes, while the path it names is followed.
+#[test]
+fn what_a_decoded_file_holds_beside_its_paths_is_kept_nowhere() {
+    const SECRET: &str = "pw-9f2c61d0-plaintext";
+    let repo = workspace();
+    repo.write(
+        "stacks/app/main.tf",
+        "variable \"env\" {\n  default = \"dev\"\n}\n\nlocals {\n  cfg = yamldecode(file(\"${path.module}/conf/${var.env}.yaml\"))\n}\n\noutput \"boot\" {\n  value = templatefile(\"${path.module}/${local.cfg.template}\", {})\n}\n",
+    );
+    repo.write(
+        "stacks/app/conf/dev.yaml",
+        &format!("template: ../../shared/boot.tpl\ndb_password: {SECRET}\n"),
+    );
+    // Not YAML as written: its words written as relative paths are kept, nothing else.
+    repo.write(
+        "stacks/app/conf/prod.yaml",
+        &format!("%{{ if true }}\npassword: \"{SECRET}\" {{ [\ntemplate: ../../shared/prod.tpl\n"),
+    );
+    repo.write("shared/boot.tpl", "boot\n");
+    repo.write("shared/prod.tpl", "prod\n");
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/boot.tpl", &["stacks/app"]),
+            ("shared/prod.tpl", &["stacks/app"]),
+        ],
+    );
+    for args in [&["list"][..], &["hash", "stacks/app", "--explain"]] {
+        let run: common::Run = repo.command(args).output().unwrap().into();
+        assert!(!run.stdout.contains(SECRET), "{args:?}: {}", run.stdout);
+        assert!(!run.stderr.contains(SECRET), "{args:?}: {}", run.stderr);
+    }
+    // The fact cache, the index and every other file strata wrote. The words kept from the
+    // file that does not parse are there, so the cache is where it is looked for.
+    let kept =
+        common::files_containing(&repo.path().join(".strata"), b"../../shared/prod.tpl", &[]);
+    assert!(!kept.is_empty(), "no fact cache under .strata");
+    let found = common::files_containing(&repo.path().join(".strata"), SECRET.as_bytes(), &[]);
+    assert!(found.is_empty(), "the password is in {found:?}");
+}
+
 /// Three forms that were silent: a script a command line reaches after `cd`, a string
 /// written inside an interpolation of a path, and a file function given a `for`
 /// expression's variable over a local (`[for f in local.files : file(f)]`).
