@@ -2232,6 +2232,33 @@ fn scripts_after_cd_nested_strings_and_for_variables_are_followed() {
             ("elsewhere/other.txt", &[]),
         ],
     );
+
+    // A command run from a directory above the stack's may read anything there: the
+    // read is unresolved, and `affected` says where.
+    repo.write(
+        "stacks/above/main.tf",
+        "resource \"null_resource\" \"r\" {\n  provisioner \"local-exec\" {\n    command = \"cd ${path.module}/.. && npm run build\"\n  }\n}\n",
+    );
+    repo.commit("above");
+    repo.append("stacks/above/main.tf", "\n");
+    let run = repo.strata(&["--json", "affected", "--base", "main"]);
+    run.assert_ok();
+    let json = run.json();
+    let above = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "stacks/above")
+        .unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(
+        above["unresolved_reads"],
+        serde_json::json!([{"file": "stacks/above/main.tf", "line": 3}])
+    );
+    assert!(
+        run.stderr.contains("stacks/above/main.tf:3"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// `for_each = local.files` (a `toset` of paths) or `var.files` (a list default), handed on

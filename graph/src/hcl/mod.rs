@@ -397,9 +397,7 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
                 continue;
             }
             let line = line_of(text, offset);
-            facts
-                .file_refs
-                .extend(path_arg(attr.key.as_str(), &attr.value, line, false));
+            path_arg(attr.key.as_str(), &attr.value, line, false, facts);
         }
         let Some(attr) = block.body.get_attribute("source") else {
             continue;

@@ -206,22 +206,33 @@ fn element_of(expr: &Expression) -> Option<String> {
     }
 }
 
-/// The facts for an argument `key` of a module block (or, with `resource`, of a resource,
-/// data or provider block): [`named_path_arg`], else the paths written in it.
-pub(super) fn path_arg(key: &str, value: &Expression, line: usize, resource: bool) -> Vec<FileRef> {
+/// Adds the facts for an argument `key` of a module block (or, with `resource`, of a
+/// resource, data or provider block) to `facts`: a command line's (see [`command_paths`]),
+/// else [`named_path_arg`], else the paths written in it.
+pub(super) fn path_arg(
+    key: &str,
+    value: &Expression,
+    line: usize,
+    resource: bool,
+    facts: &mut HclFacts,
+) {
     if resource && key == COMMAND {
-        if let Some(found) = command_paths(value, line) {
-            return found;
+        if let Some(command) = command_paths(value, line) {
+            facts.file_refs.extend(command.paths);
+            if command.runs_above {
+                facts.unresolved_refs.push(line);
+            }
+            return;
         }
     }
     match named_path_arg(key, value, line) {
-        Some(r) if resource => vec![FileRef {
+        Some(r) if resource => facts.file_refs.push(FileRef {
             function: PROVIDER_ARGUMENT.to_string(),
             ..r
-        }],
-        Some(r) => vec![r],
-        None if resource => provider_arg_paths(value, line),
-        None => module_arg_paths(value, line),
+        }),
+        Some(r) => facts.file_refs.push(r),
+        None if resource => facts.file_refs.extend(provider_arg_paths(value, line)),
+        None => facts.file_refs.extend(module_arg_paths(value, line)),
     }
 }
 
@@ -237,8 +248,10 @@ pub(crate) const COMMAND: &str = "command";
 /// reads, and is left out. After `cd DIR` (or `pushd DIR`) with `DIR` such a path, the
 /// relative words that follow are read from `DIR` (`cd ${path.module}/../.. &&
 /// ./shared/build.sh`, or `bash shared/build.sh`: after a `cd`, a word with a `/` inside
-/// it is taken for a path too). `None` when the value is no string.
-fn command_paths(value: &Expression, line: usize) -> Option<Vec<FileRef>> {
+/// it is taken for a path too). A `cd` to a directory above the module's
+/// (`cd ${path.module}/.. && npm run build`) runs what follows where strata cannot tell
+/// what it reads: `runs_above`, an unresolved read. `None` when the value is no string.
+fn command_paths(value: &Expression, line: usize) -> Option<CommandLine> {
     let template = match value {
         Expression::String(s) => {
             return Some(words_of(&[Piece::Text(s.as_str().into())], line));
@@ -276,17 +289,28 @@ struct Word<'p> {
     continued: bool,
 }
 
-fn words_of(pieces: &[Piece], line: usize) -> Vec<FileRef> {
+/// What a command line reads: the paths written in it, and whether it changes to a
+/// directory above the module's.
+struct CommandLine {
+    paths: Vec<FileRef>,
+    runs_above: bool,
+}
+
+fn words_of(pieces: &[Piece], line: usize) -> CommandLine {
     let mut reader = CommandReader {
         line,
         found: Vec::new(),
         after_cd: false,
         cwd: None,
+        runs_above: false,
     };
     for word in command_words(pieces) {
         reader.word(word);
     }
-    reader.found
+    CommandLine {
+        paths: reader.found,
+        runs_above: reader.runs_above,
+    }
 }
 
 /// The words of a command line, in order (see [`command_paths`] for where they break).
@@ -358,6 +382,8 @@ struct CommandReader {
     /// Where a `cd` went, when it named a path (its base and path); `None` before any, or
     /// after one to a place not written out.
     cwd: Option<(PathBase, String)>,
+    /// A `cd` went to a directory above the module's.
+    runs_above: bool,
 }
 
 impl CommandReader {
@@ -386,6 +412,8 @@ impl CommandReader {
         };
         if after_cd {
             self.cwd = path.clone().filter(|_| !word.continued);
+            self.runs_above |= matches!(&self.cwd, Some((PathBase::Module | PathBase::Root, dir))
+                if is_above(dir));
         }
         if let Some((base, path)) = path {
             self.keep(base, &path, word.continued);
@@ -406,6 +434,23 @@ impl CommandReader {
             }
         }
     }
+}
+
+/// Whether `dir`, relative to a module's directory (`/..`, `../x/../..`), names a
+/// directory above it, not one below or beside it (`../../shared`, whose files a `cd`
+/// there makes inputs).
+fn is_above(dir: &str) -> bool {
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in dir.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." if segments.last().is_some_and(|s| *s != "..") => {
+                segments.pop();
+            }
+            other => segments.push(other),
+        }
+    }
+    !segments.is_empty() && segments.iter().all(|s| *s == "..")
 }
 
 /// A word that may name a file or directory below where the command runs (`shared/x.sh`,
@@ -434,9 +479,11 @@ pub(super) fn path_arg_of_text(
     value: &str,
     line: usize,
     resource: bool,
-) -> Option<Vec<FileRef>> {
+    facts: &mut HclFacts,
+) -> Option<()> {
     let expr = hcl_edit::parser::parse_expr(value).ok()?;
-    Some(path_arg(key, &expr, line, resource))
+    path_arg(key, &expr, line, resource, facts);
+    Some(())
 }
 
 /// The `function` of a [`FileRef`] that is a path in an argument of a `resource`, `data` or
@@ -465,9 +512,7 @@ pub(super) fn provider_args(
                 }
                 let offset = attr.span().map(|s| s.start).unwrap_or(0);
                 let line = line_of(text, offset);
-                facts
-                    .file_refs
-                    .extend(path_arg(attr.key.as_str(), &attr.value, line, true));
+                path_arg(attr.key.as_str(), &attr.value, line, true, facts);
             }
             Structure::Block(block) => {
                 provider_args(&block.body, text, in_helm_release, depth + 1, facts)

@@ -618,9 +618,13 @@ impl<'a> Scanner<'a> {
         if resource && self.str(key) == crate::hcl::COMMAND {
             let value = &self.text[value_start..self.pos];
             let line = self.line_at(key.0);
-            let found = crate::hcl::path_arg_of_text(self.str(key), value, line, resource)?;
-            self.facts.file_refs.extend(found);
-            return Some(());
+            return crate::hcl::path_arg_of_text(
+                self.str(key),
+                value,
+                line,
+                resource,
+                &mut self.facts,
+            );
         }
         // A local or a variable on its own, in an argument named as one holding a path
         // (`hcl::named_path_arg`).
@@ -659,9 +663,13 @@ impl<'a> Scanner<'a> {
         if element && crate::hcl::named_as_a_path(self.str(key)) {
             let value = &self.text[value_start..self.pos];
             let line = self.line_at(key.0);
-            let found = crate::hcl::path_arg_of_text(self.str(key), value, line, resource)?;
-            self.facts.file_refs.extend(found);
-            return Some(());
+            return crate::hcl::path_arg_of_text(
+                self.str(key),
+                value,
+                line,
+                resource,
+                &mut self.facts,
+            );
         }
         // Most arguments are names: a string without escapes that does not start like a
         // relative path is one, and costs no copy; so is a template that does not start

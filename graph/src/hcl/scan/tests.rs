@@ -1549,6 +1549,8 @@ fn the_paths_in_a_command_line_are_handed_over() {
             (PathBase::Module, "/scripts/heredoc.sh", false, 13),
         ]
     );
+    // What runs above the module's directory may read anything there.
+    assert_eq!(facts.unresolved_refs, vec![7]);
 }
 
 /// After `cd DIR` or `pushd DIR`, the relative words of a command line are read from
@@ -1585,6 +1587,9 @@ fn the_words_after_a_cd_are_read_from_where_it_went() {
             (PathBase::Module, "/./local.sh", false, 9),
         ]
     );
+    // The first runs above the module's directory; `../lambda` is beside the stack's, and
+    // the module's own directory is the module's.
+    assert_eq!(facts.unresolved_refs, vec![3]);
 }
 
 /// A string written inside an interpolation is text of the path
