@@ -257,3 +257,28 @@ fn every_index_format_gives_the_same_answer() {
     let index = std::fs::read(repo.path().join(".git/index")).unwrap();
     assert_eq!(&index[..8], b"DIRC\0\0\0\x02", "back to version 2");
 }
+
+/// What strata keeps in the checkout (`.strata/`: caches, locks; a cache directory set in
+/// WORKSPACE.toml) is never staged by `git add -A`, even in a repository whose ignore
+/// files do not name it.
+#[test]
+fn what_strata_keeps_in_the_checkout_stays_out_of_git() {
+    let repo = Repo::with_fixture();
+    assert!(!repo.path().join(".gitignore").exists());
+    repo.strata(&["list"]).assert_ok();
+    repo.strata(&["affected", "--base", "main"]).assert_ok();
+    assert!(repo.path().join(".strata/cache").is_dir());
+    repo.git(&["add", "-A"]);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+
+    // A cache directory of the workspace's choosing, inside the checkout.
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[cache]\ndir = \"build/strata-cache\"\n",
+    );
+    repo.commit("cache elsewhere");
+    repo.strata(&["list"]).assert_ok();
+    assert!(repo.path().join("build/strata-cache").is_dir());
+    repo.git(&["add", "-A"]);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+}

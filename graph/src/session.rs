@@ -11,6 +11,7 @@ use crate::index_model::IndexModel;
 use crate::model::{self, EnvironmentFiles, Model};
 use crate::snapshot::Snapshot;
 use crate::snapshot::{FileEntry, Patch};
+use crate::workspace::STRATA_DIR;
 use crate::workspace::{find_root, WorkspaceConfig, WORKSPACE_FILE};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -105,6 +106,7 @@ impl Session {
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let config = WorkspaceConfig::parse(&text, WORKSPACE_FILE)?;
         let repo = Repo::open(&root)?;
+        strata_fs::keep_out_of_git(&root.join(STRATA_DIR));
         let facts = {
             let _phase = tracing::info_span!("fact cache load").entered();
             if use_cache {
@@ -466,10 +468,15 @@ impl Session {
         self.root.join(&self.config.cache.dir)
     }
 
-    /// Persists the fact cache; call once at the end of a command.
+    /// Persists the fact cache; call once at the end of a command. strata's directories in
+    /// the checkout, made by this command or an earlier one, are kept out of git.
     pub fn finish(&self) {
         let _phase = tracing::info_span!("fact cache save").entered();
         self.facts.save();
+        strata_fs::keep_out_of_git(&self.root.join(STRATA_DIR));
+        if self.use_cache {
+            strata_fs::keep_out_of_git(&self.cache_dir());
+        }
     }
 
     /// [`Session::finish`] for a process that exits next: the session's memory is left to

@@ -189,8 +189,12 @@ fn default_remote_timeout() -> u64 {
     10
 }
 
+/// strata's directory in the checkout: caches, locks, sandboxes' bookkeeping and the
+/// daemon's files, kept out of git (see [`strata_fs::keep_out_of_git`]).
+pub const STRATA_DIR: &str = ".strata";
+
 fn default_cache_dir() -> String {
-    ".strata/cache".into()
+    format!("{STRATA_DIR}/cache")
 }
 
 impl WorkspaceConfig {

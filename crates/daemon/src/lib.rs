@@ -37,7 +37,8 @@ use strata_graph::live::Refresh;
 
 /// Where the daemon of the workspace at `root` keeps its socket, log and cookies.
 pub fn dir(root: &Path) -> PathBuf {
-    root.join(".strata").join("daemon")
+    root.join(strata_graph::workspace::STRATA_DIR)
+        .join("daemon")
 }
 
 pub fn socket_path(root: &Path) -> PathBuf {

@@ -31,6 +31,21 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Keeps what strata writes in the existing directory `dir` out of git, whatever the
+/// repository's own ignore files say: a `.gitignore` in it that ignores everything, itself
+/// included, so `git add -A` never stages a cache, a lock or a daemon's socket. Written
+/// once (an existing one is left as it is); a directory that cannot take it is left alone,
+/// since nothing strata does depends on it.
+pub fn keep_out_of_git(dir: &Path) {
+    let marker = dir.join(".gitignore");
+    if dir.is_dir() && !marker.exists() {
+        let _ = write_atomic(
+            &marker,
+            b"# Written by strata: nothing here belongs in git.\n*\n",
+        );
+    }
+}
+
 /// Creates `dir` (and its parents) if needed and makes it accessible to its owner only
 /// (0700): it holds state, credentials or programs others must not plant.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {

@@ -55,7 +55,7 @@ fn append(session: &Session, env: &str, mut event: NewEvent) -> Result<()> {
     let _bookkeeping = strata_exec::process::bookkeeping();
     let lock = session
         .root
-        .join(".strata")
+        .join(strata_graph::workspace::STRATA_DIR)
         .join(format!("audit-{env}.lock"));
     let path = ledger_path(&session.root, env);
     let config = env_config(&session.root, env)?;

@@ -109,8 +109,9 @@ struct PromotionLock {
 }
 
 fn take_lock(root: &Path, env: &str) -> Result<std::result::Result<PromotionLock, String>> {
-    let dir = root.join(".strata");
+    let dir = root.join(strata_graph::workspace::STRATA_DIR);
     std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
+    strata_fs::keep_out_of_git(&dir);
     let path = dir.join(format!("promote-{env}.lock"));
     let mut file = OpenOptions::new()
         .create(true)

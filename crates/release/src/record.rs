@@ -84,8 +84,9 @@ pub fn record_apply(
 /// A turn at `env`'s release lock in this checkout (`.strata/release-<env>.lock`, a file
 /// that is never replaced), held until dropped.
 fn take_turn(root: &std::path::Path, env: &str) -> Result<std::fs::File> {
-    let dir = root.join(".strata");
+    let dir = root.join(strata_graph::workspace::STRATA_DIR);
     std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
+    strata_fs::keep_out_of_git(&dir);
     let path = dir.join(format!("release-{env}.lock"));
     let file = std::fs::OpenOptions::new()
         .create(true)

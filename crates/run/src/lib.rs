@@ -567,7 +567,7 @@ pub fn run(
             resolve_tools(session, &tasks, &view.model)?
         }
     };
-    let strata_dir = session.root.join(".strata");
+    let strata_dir = session.root.join(strata_graph::workspace::STRATA_DIR);
     let Some(_lock) = lock::RunLock::acquire(&strata_dir, process::is_cancelled, |who| {
         observer.warn(&format!(
             "waiting for {who} to finish: one run at a time uses this checkout's sandboxes and state (Ctrl-C stops waiting)"
