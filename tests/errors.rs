@@ -340,3 +340,37 @@ fn a_shallow_clone_without_the_base_says_it_is_shallow() {
     );
     assert!(run.stderr.contains("git fetch"), "{}", run.stderr);
 }
+
+/// A module vendored as a git submodule: its files are not in the repository's tree, so
+/// the error says so and names the submodule, instead of only "does not exist".
+#[test]
+fn a_module_in_a_git_submodule_is_named_as_such() {
+    let vendor = Repo::new();
+    vendor.write("modules/x/main.tf", "output \"q\" {\n  value = 1\n}\n");
+    vendor.commit("module");
+    let repo = Repo::with_fixture();
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &vendor.path().display().to_string(),
+        "vendor/shared",
+    ]);
+    repo.write(
+        "stacks/app/vendored.tf",
+        "module \"x\" {\n  source = \"../../vendor/shared/modules/x\"\n}\n",
+    );
+    repo.commit("vendored module");
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("module source `../../vendor/shared/modules/x` does not exist")
+            && run.stderr.contains("--> stacks/app/vendored.tf:2")
+            && run.stderr.contains("git submodule `vendor/shared`"),
+        "{}",
+        run.stderr
+    );
+}

@@ -75,6 +75,9 @@ pub enum Error {
         source_path: String,
         resolved: String,
         location: Location,
+        /// The git submodule (its path, from `.gitmodules`) the source lies in, whose files
+        /// strata does not read.
+        submodule: Option<String>,
     },
 
     #[error("{} is not inside a git repository", path.display())]
@@ -214,6 +217,12 @@ impl Error {
                 }
                 s
             }
+            Error::MissingModuleSource {
+                submodule: Some(submodule),
+                ..
+            } => format!(
+                "it lies in the git submodule `{submodule}`, whose files strata does not read (they are not in this repository's tree): give the module a git source pinned to a commit (`git::<url>//<dir>?ref=<commit>`), or copy it into the repository"
+            ),
             Error::MissingModuleSource { .. } => {
                 "a local module source is a path relative to the file's directory; fix the path or add the module".into()
             }

@@ -427,6 +427,7 @@ impl Builder<'_> {
                 if !self.tf_dirs.contains(resolved.as_str()) {
                     target.problem(Error::MissingModuleSource {
                         source_path: call.source.clone(),
+                        submodule: self.submodule_of(&resolved),
                         resolved,
                         location,
                     });
@@ -569,6 +570,27 @@ impl Builder<'_> {
             }
         }
         (needed, certain)
+    }
+
+    /// The git submodule `path` lies in, by the `path = ...` lines of the workspace's
+    /// `.gitmodules` (a submodule's files are not in the tree strata reads).
+    fn submodule_of(&self, path: &str) -> Option<String> {
+        let read = self
+            .snapshot
+            .map_contents(self.repo, &[".gitmodules"], |_, bytes, _| {
+                String::from_utf8_lossy(bytes).into_owned()
+            })
+            .ok()?;
+        let (_, text) = read.into_iter().next()?;
+        text.lines()
+            .filter_map(|line| {
+                let (key, value) = line.split_once('=')?;
+                (key.trim() == "path").then(|| value.trim().trim_end_matches('/').to_string())
+            })
+            .find(|sub| {
+                path.strip_prefix(sub.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
     }
 
     /// Whether any file of the snapshot lies below `dir`.
