@@ -2192,6 +2192,96 @@ fn what_a_decoded_file_holds_beside_its_paths_is_kept_nowhere() {
     assert!(found.is_empty(), "the password is in {found:?}");
 }
 
+/// A Terragrunt unit that is a stack (it holds Terraform files of its own): its
+/// `dependency` blocks are edges (or, on a unit strata does not model, make that unit's
+/// files inputs), the configurations it includes and reads through
+/// `find_in_parent_folders` are inputs (also those an included file reads that way, from the
+/// unit's directory), and a local `terraform { source }` is a module call.
+#[test]
+fn a_terragrunt_unit_depends_on_what_its_configuration_names() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n\n[layout]\nstacks = [\"live/*/*\"]\nmodules = [\"modules/*\"]\n",
+    );
+    repo.write(
+        "live/root.hcl",
+        "locals {\n  region = read_terragrunt_config(find_in_parent_folders(\"region.hcl\"))\n}\n",
+    );
+    repo.write(
+        "live/dev/region.hcl",
+        "locals {\n  region = \"eu-west-1\"\n}\n",
+    );
+    repo.write(
+        "live/prod/region.hcl",
+        "locals {\n  region = \"us-east-1\"\n}\n",
+    );
+    repo.write(
+        "modules/vpc/main.tf",
+        "output \"id\" {\n  value = \"vpc\"\n}\n",
+    );
+    let include = "include \"root\" {\n  path = find_in_parent_folders(\"root.hcl\")\n}\n";
+    for env in ["dev", "prod"] {
+        repo.write(
+            &format!("live/{env}/vpc/terragrunt.hcl"),
+            &format!("{include}\nterraform {{\n  source = \"../../../modules//vpc\"\n}}\n"),
+        );
+        repo.write(
+            &format!("live/{env}/vpc/main.tf"),
+            "variable \"x\" {\n  default = 1\n}\n",
+        );
+        repo.write(
+            &format!("live/{env}/app/terragrunt.hcl"),
+            &format!("{include}\ndependency \"vpc\" {{\n  config_path = \"../vpc\"\n}}\n\ndependencies {{\n  paths = [\"../dns\"]\n}}\n\ninputs = {{\n  policy = file(\"../../shared/policy.json\")\n}}\n"),
+        );
+        repo.write(
+            &format!("live/{env}/app/main.tf"),
+            "variable \"vpc_id\" {}\n",
+        );
+        // A unit without Terraform files of its own: not a target.
+        repo.write(
+            &format!("live/{env}/dns/terragrunt.hcl"),
+            "terraform {\n  source = \"git::https://example.com/dns.git\"\n}\n",
+        );
+    }
+    repo.write("live/shared/policy.json", "{}\n");
+    repo.commit("initial");
+    let listed = repo.strata(&["list"]);
+    listed.assert_ok();
+    assert!(!listed.stderr.contains("warning"), "{}", listed.stderr);
+    assert_each_edit_affects(
+        &repo,
+        &[
+            (
+                "modules/vpc/main.tf",
+                &[
+                    "live/dev/app",
+                    "live/dev/vpc",
+                    "live/prod/app",
+                    "live/prod/vpc",
+                    "modules/vpc",
+                ],
+            ),
+            ("live/dev/vpc/main.tf", &["live/dev/app", "live/dev/vpc"]),
+            ("live/dev/dns/terragrunt.hcl", &["live/dev/app"]),
+            ("live/dev/region.hcl", &["live/dev/app", "live/dev/vpc"]),
+            (
+                "live/root.hcl",
+                &[
+                    "live/dev/app",
+                    "live/dev/vpc",
+                    "live/prod/app",
+                    "live/prod/vpc",
+                ],
+            ),
+            (
+                "live/shared/policy.json",
+                &["live/dev/app", "live/prod/app"],
+            ),
+        ],
+    );
+}
+
 /// Three forms that were silent: a script a command line reaches after `cd`, a string
 /// written inside an interpolation of a path, and a file function given a `for`
 /// expression's variable over a local (`[for f in local.files : file(f)]`).

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Bump to invalidate every cached fact (when a parser learns something new).
-pub(crate) const FACTS_VERSION: u32 = 25;
+pub(crate) const FACTS_VERSION: u32 = 26;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
@@ -42,12 +42,20 @@ pub enum Parser {
     /// A YAML or JSON file a local decodes (`yamldecode(file(...))`): the relative paths
     /// written in it.
     Decoded,
+    /// A Terragrunt unit's `terragrunt.hcl` (by its name), or a configuration it includes
+    /// (by use): the units, files and module it names (see [`crate::hcl::TerragruntFacts`]).
+    Terragrunt,
 }
 
 impl Parser {
     /// The parsers files are read with because of how a target reads them, not because of
     /// their names ([`FactStore::read_as`]).
-    pub const BY_USE: [Parser; 3] = [Parser::Template, Parser::Kustomization, Parser::Decoded];
+    pub const BY_USE: [Parser; 4] = [
+        Parser::Template,
+        Parser::Kustomization,
+        Parser::Decoded,
+        Parser::Terragrunt,
+    ];
 
     fn by_use(self) -> bool {
         Parser::BY_USE.contains(&self)
@@ -65,6 +73,8 @@ impl Parser {
             Some(Parser::TfVars)
         } else if name.ends_with(".tfvars.json") {
             Some(Parser::TfVarsJson)
+        } else if name == crate::hcl::TERRAGRUNT_UNIT_FILE {
+            Some(Parser::Terragrunt)
         } else if name == "Chart.yaml" {
             Some(Parser::ChartYaml)
         } else if name == crate::chart::REQUIREMENTS_FILE {
@@ -91,6 +101,7 @@ pub enum Facts {
     Kustomization(Vec<String>),
     /// The relative paths written in a decoded configuration file (see [`crate::decoded`]).
     Decoded(Vec<String>),
+    Terragrunt(crate::hcl::TerragruntFacts),
 }
 
 type Key = (Parser, FileId);
@@ -408,6 +419,7 @@ fn parse(parser: Parser, path: &str, text: &str) -> Result<Facts> {
             Facts::Kustomization(crate::kustomize::parse_kustomization(text, path)?)
         }
         Parser::Decoded => Facts::Decoded(crate::decoded::relative_paths(text)),
+        Parser::Terragrunt => Facts::Terragrunt(crate::hcl::parse_terragrunt(text, path)?),
     })
 }
 

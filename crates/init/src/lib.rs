@@ -116,7 +116,8 @@ pub struct Survey {
     /// Terragrunt units without Terraform files of their own.
     pub terragrunt_only: Vec<String>,
     /// Orders Terramate and Terragrunt declare between units, which strata does not read:
-    /// to be carried over as `deps` in stack.toml.
+    /// to be carried over as `deps` in stack.toml. (A Terragrunt unit that is a stack is
+    /// read, so its dependencies and includes are not listed.)
     pub declared_order: Vec<evidence::Declared>,
     pub environments: Vec<Environment>,
     /// Stacks living in one environment's directory (`live/prod/...`) whose stack.toml
@@ -261,6 +262,20 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         )),
         hint: Some("move the Terraform files into a directory of their own".into()),
     }));
+    // strata reads a Terragrunt unit's own dependencies and includes when the unit is a
+    // stack: only the rest is left to carry over.
+    let unit_of_stack = |d: &evidence::Declared| {
+        discover::file_name(&d.file) == strata_graph::hcl::TERRAGRUNT_UNIT_FILE
+            && targets.iter().any(|t| {
+                t.kind == discover::Kind::Stack
+                    && discover::label_dir(&t.label) == discover::parent_dir(&d.file)
+            })
+    };
+    let declared_order: Vec<evidence::Declared> = ev
+        .declared
+        .into_iter()
+        .filter(|d| !unit_of_stack(d))
+        .collect();
     Ok(Survey {
         root,
         terraform_directories: tf_dirs.len(),
@@ -269,7 +284,7 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         unclassified: classes.unclassified,
         conflicts: classes.conflicts,
         terragrunt_only: ev.terragrunt_only,
-        declared_order: ev.declared,
+        declared_order,
         environments: envs,
         environment_stacks,
         layout: report(&chosen, by_path),

@@ -10,12 +10,14 @@ mod decodes;
 mod json;
 mod module_args;
 mod scan;
+mod terragrunt;
 mod var_files;
 pub use backend::{backend_block, BackendBlock};
 use decodes::*;
 pub use decodes::{DecodedLocal, Decoding};
 pub use json::parse_tf_json;
 use module_args::*;
+pub use terragrunt::{parse_terragrunt, TerragruntFacts, UNIT_FILE as TERRAGRUNT_UNIT_FILE};
 pub use var_files::{parse_tfvars, parse_tfvars_json};
 
 use crate::error::{line_of, Error, Location, Result};

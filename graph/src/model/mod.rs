@@ -463,6 +463,13 @@ impl<'a> Owned<'a> {
     }
 }
 
+/// The `terragrunt.hcl` of a stack that is a Terragrunt unit (directly in its directory).
+pub(crate) fn is_unit_file(path: &str, target: &Found) -> bool {
+    target.kind == Kind::Stack
+        && file_name(path) == crate::hcl::TERRAGRUNT_UNIT_FILE
+        && parent_dir(path) == crate::discover::label_dir(&target.label)
+}
+
 /// A variable file terraform loads by itself from the stack `label`'s directory.
 fn is_own_auto_var_file(path: &str, label: &str) -> bool {
     crate::discover::is_auto_var_file(file_name(path))
@@ -532,7 +539,7 @@ fn read_facts<'p>(
     for (i, t) in found.iter().enumerate() {
         for f in &owned.own_files[i] {
             let needed = match t.kind {
-                Kind::Stack | Kind::Module => is_terraform_file(file_name(f)),
+                Kind::Stack | Kind::Module => is_terraform_file(file_name(f)) || is_unit_file(f, t),
                 Kind::Chart | Kind::Policy => false,
             };
             if needed {

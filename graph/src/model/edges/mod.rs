@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 
 mod charts;
 mod reads;
+mod terragrunt;
 
 /// Joins a relative path onto a directory and normalizes `.` and `..`; `None` when it
 /// climbs above the workspace root.
@@ -304,6 +305,20 @@ impl Builder<'_> {
                 _ => None,
             })
             .collect();
+        // A Terragrunt unit's `terragrunt.hcl`: its module source and file reads are a
+        // Terraform file's; its dependencies and configurations are edges and inputs.
+        let units: Vec<(String, Arc<Facts>)> = target
+            .files
+            .iter()
+            .filter(|f| crate::discover::file_name(f) == crate::hcl::TERRAGRUNT_UNIT_FILE)
+            .filter_map(|f| Some((f.clone(), Arc::clone(parsed.get(f.as_str())?))))
+            .collect();
+        for (f, facts) in units {
+            if let Facts::Terragrunt(unit) = &*facts {
+                work.push((f.clone(), Arc::new(Facts::Hcl(unit.hcl.clone())), false));
+                self.terragrunt_edges(me, target, &f, unit)?;
+            }
+        }
         let mut visited_dirs: BTreeSet<String> = BTreeSet::new();
         // Path-valued locals by module directory (locals are module-wide, across files).
         let mut locals: HashMap<String, Vec<PathLocal>> = HashMap::default();

@@ -1,0 +1,234 @@
+//! What a Terragrunt unit's `terragrunt.hcl` (and a configuration it includes) says about
+//! the files and units it depends on, for a unit that strata models as a stack (one that
+//! holds Terraform files of its own):
+//! - `dependency "x" { config_path = "../vpc" }` and `dependencies { paths = [...] }`: units
+//!   it depends on (edges, or inputs when no target owns the directory);
+//! - `include { path = ... }` and `read_terragrunt_config(...)` with a written path, and any
+//!   `find_in_parent_folders("name")`: configuration files it reads (inputs);
+//! - `terraform { source = "../../modules//vpc" }` with a local path: a module call;
+//! - file functions (`file("x.json")`), read as a root module's are.
+//!
+//! Terragrunt evaluates all of these from the unit's directory, also inside an included
+//! file, so the paths here are relative to the unit's directory wherever they are written.
+
+use super::{literal, parse_body, FileRefVisitor, HclFacts, ModuleCall};
+use crate::error::{line_of, Result};
+use hcl_edit::expr::{Expression, FuncCall};
+use hcl_edit::structure::Body;
+use hcl_edit::visit::{visit_func_call, Visit};
+use hcl_edit::Span;
+use serde::{Deserialize, Serialize};
+
+/// The file that makes a directory a Terragrunt unit.
+pub const UNIT_FILE: &str = "terragrunt.hcl";
+
+/// What `find_in_parent_folders()` looks for when given no name.
+const DEFAULT_PARENT_FILE: &str = "terragrunt.hcl";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TerragruntFacts {
+    /// Module calls (`terraform { source }`), file reads (file functions, and the written
+    /// paths of `include` and `read_terragrunt_config`), and the lines of reads whose path
+    /// is computed: as a Terraform file's.
+    pub hcl: HclFacts,
+    /// The units it depends on, as written (`config_path`, `paths`), with their lines.
+    pub dependencies: Vec<(String, usize)>,
+    /// The file names `find_in_parent_folders` looks for, with their lines: the nearest
+    /// directory above the unit's that holds one gives the file read.
+    pub parent_files: Vec<(String, usize)>,
+    /// The configurations it reads by a written path (`include`, `read_terragrunt_config`),
+    /// with their lines.
+    pub configs: Vec<(String, usize)>,
+}
+
+/// Reads a Terragrunt configuration (a unit's `terragrunt.hcl`, or a file it includes).
+pub fn parse_terragrunt(text: &str, file: &str) -> Result<TerragruntFacts> {
+    let body = parse_body(text, file)?;
+    let mut facts = TerragruntFacts::default();
+    blocks(&body, text, &mut facts);
+    let mut visitor = FileRefVisitor {
+        text,
+        facts: &mut facts.hcl,
+        for_values: Vec::new(),
+    };
+    visitor.visit_body(&body);
+    let mut calls = Calls {
+        text,
+        facts: &mut facts,
+    };
+    calls.visit_body(&body);
+    Ok(facts)
+}
+
+fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
+    let line =
+        |span: Option<std::ops::Range<usize>>| line_of(text, span.map(|s| s.start).unwrap_or(0));
+    for block in body.blocks() {
+        match block.ident.as_str() {
+            "dependency" | "dependencies" => {
+                let key = if block.ident.as_str() == "dependency" {
+                    "config_path"
+                } else {
+                    "paths"
+                };
+                let Some(attr) = block.body.get_attribute(key) else {
+                    continue;
+                };
+                let items: Vec<&Expression> = match &attr.value {
+                    Expression::Array(items) => items.iter().collect(),
+                    other => vec![other],
+                };
+                for item in items {
+                    let at = line(item.span());
+                    match literal(item) {
+                        Some(path) => facts.dependencies.push((path, at)),
+                        None => facts.hcl.unresolved_refs.push(at),
+                    }
+                }
+            }
+            "include" => {
+                let Some(attr) = block.body.get_attribute("path") else {
+                    continue;
+                };
+                config_path(&attr.value, line(attr.span()), facts);
+            }
+            "terraform" => {
+                let Some(attr) = block.body.get_attribute("source") else {
+                    continue;
+                };
+                let at = line(attr.span());
+                match literal(&attr.value) {
+                    // `../../modules//vpc`: the part after `//` is the module's directory
+                    // inside the copied package.
+                    Some(source) if super::is_relative_path(&source) => {
+                        facts.hcl.modules.push(ModuleCall {
+                            name: "terraform".into(),
+                            source: source.replacen("//", "/", 1),
+                            line: at,
+                        })
+                    }
+                    // A remote source, fetched by Terragrunt.
+                    Some(_) => {}
+                    None => facts.hcl.unresolved_refs.push(at),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The path of an `include` or a `read_terragrunt_config`: written out (a file read), or
+/// found by `find_in_parent_folders` (recorded where that call is met), else unresolved.
+fn config_path(value: &Expression, at: usize, facts: &mut TerragruntFacts) {
+    if let Some(path) = literal(value) {
+        facts.configs.push((path, at));
+    } else if !matches!(value, Expression::FuncCall(call) if call.name.name.as_str() == "find_in_parent_folders")
+    {
+        facts.hcl.unresolved_refs.push(at);
+    }
+}
+
+/// `find_in_parent_folders` and `read_terragrunt_config` calls, wherever they are written.
+struct Calls<'a> {
+    text: &'a str,
+    facts: &'a mut TerragruntFacts,
+}
+
+impl Visit for Calls<'_> {
+    fn visit_func_call(&mut self, call: &FuncCall) {
+        let at = line_of(self.text, call.span().map(|s| s.start).unwrap_or(0));
+        match call.name.name.as_str() {
+            "find_in_parent_folders" => match call.args.iter().next() {
+                None => self
+                    .facts
+                    .parent_files
+                    .push((DEFAULT_PARENT_FILE.into(), at)),
+                Some(name) => match literal(name) {
+                    Some(name) if !name.is_empty() => self.facts.parent_files.push((name, at)),
+                    _ => self.facts.hcl.unresolved_refs.push(at),
+                },
+            },
+            "read_terragrunt_config" => {
+                if let Some(path) = call.args.iter().next() {
+                    config_path(path, at, self.facts);
+                }
+            }
+            _ => {}
+        }
+        visit_func_call(self, call);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hcl::PathBase;
+
+    #[test]
+    fn a_unit_names_its_dependencies_configuration_and_module() {
+        let text = r#"include "root" {
+  path = find_in_parent_folders("root.hcl")
+}
+
+locals {
+  env    = read_terragrunt_config(find_in_parent_folders("env.hcl"))
+  common = read_terragrunt_config("../common.hcl")
+  any    = find_in_parent_folders()
+}
+
+terraform {
+  source = "../../modules//vpc"
+}
+
+dependency "dns" {
+  config_path = "../dns"
+}
+
+dependencies {
+  paths = ["../iam", local.other]
+}
+
+inputs = {
+  policy = file("policy.json")
+}
+"#;
+        let facts = parse_terragrunt(text, "live/app/terragrunt.hcl").unwrap();
+        assert_eq!(
+            facts.dependencies,
+            [("../dns".to_string(), 16), ("../iam".to_string(), 20)]
+        );
+        assert_eq!(
+            facts.parent_files,
+            [
+                ("root.hcl".to_string(), 2),
+                ("env.hcl".to_string(), 6),
+                ("terragrunt.hcl".to_string(), 8)
+            ]
+        );
+        let modules: Vec<_> = facts
+            .hcl
+            .modules
+            .iter()
+            .map(|m| (m.source.as_str(), m.line))
+            .collect();
+        assert_eq!(modules, [("../../modules/vpc", 12)]);
+        let reads: Vec<_> = facts
+            .hcl
+            .file_refs
+            .iter()
+            .map(|r| (r.function.as_str(), r.base.clone(), r.path.as_str(), r.line))
+            .collect();
+        assert_eq!(reads, [("file", PathBase::Root, "policy.json", 24)]);
+        assert_eq!(facts.configs, [("../common.hcl".to_string(), 7)]);
+        // `local.other` in `dependencies`.
+        assert_eq!(facts.hcl.unresolved_refs, [20]);
+    }
+
+    #[test]
+    fn a_remote_module_is_no_call_and_a_computed_path_is_unresolved() {
+        let text = "terraform {\n  source = \"git::https://example.com/m.git//vpc?ref=v1\"\n}\n\ninclude {\n  path = \"${get_parent_terragrunt_dir()}/x.hcl\"\n}\n";
+        let facts = parse_terragrunt(text, "terragrunt.hcl").unwrap();
+        assert!(facts.hcl.modules.is_empty());
+        assert_eq!(facts.hcl.unresolved_refs, [6]);
+    }
+}
