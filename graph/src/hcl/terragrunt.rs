@@ -37,8 +37,12 @@ pub struct TerragruntFacts {
     /// directory above the unit's that holds one gives the file read.
     pub parent_files: Vec<(String, usize)>,
     /// The configurations it reads by a written path (`include`, `read_terragrunt_config`),
-    /// with their lines.
+    /// with their lines; `${get_terragrunt_dir()}/x.hcl` is written `./x.hcl`.
     pub configs: Vec<(String, usize)>,
+    /// The configurations it reads beside a file `find_in_parent_folders` finds
+    /// (`"${dirname(find_in_parent_folders("root.hcl"))}/_envcommon/vpc.hcl"`): the name
+    /// looked for, the path after that file's directory (`/_envcommon/vpc.hcl`), the line.
+    pub beside_parent_files: Vec<(String, String, usize)>,
 }
 
 /// Reads a Terragrunt configuration (a unit's `terragrunt.hcl`, or a file it includes).
@@ -122,10 +126,58 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
 fn config_path(value: &Expression, at: usize, facts: &mut TerragruntFacts) {
     if let Some(path) = literal(value) {
         facts.configs.push((path, at));
+    } else if let Some((lead, rest)) = led_path(value) {
+        match lead {
+            Lead::UnitDir => facts.configs.push((format!(".{rest}"), at)),
+            Lead::BesideParentFile(name) => facts.beside_parent_files.push((name, rest, at)),
+        }
     } else if !matches!(value, Expression::FuncCall(call) if call.name.name.as_str() == "find_in_parent_folders")
     {
         facts.hcl.unresolved_refs.push(at);
     }
+}
+
+/// The directory a path template starts with.
+enum Lead {
+    /// `${get_terragrunt_dir()}`: the unit's.
+    UnitDir,
+    /// `${dirname(find_in_parent_folders("name"))}`: that of the file found.
+    BesideParentFile(String),
+}
+
+/// `"${LEAD}/rest"` with `rest` written out: the lead and `rest`.
+fn led_path(value: &Expression) -> Option<(Lead, String)> {
+    let Expression::StringTemplate(t) = value else {
+        return None;
+    };
+    let mut elements = t.iter();
+    let Some(hcl_edit::template::Element::Interpolation(first)) = elements.next() else {
+        return None;
+    };
+    let mut rest = String::new();
+    for element in elements {
+        rest.push_str(&super::literal_element(element)?);
+    }
+    if !rest.starts_with('/') {
+        return None;
+    }
+    let Expression::FuncCall(call) = &first.expr else {
+        return None;
+    };
+    let lead = match (call.name.name.as_str(), call.args.iter().next()) {
+        ("get_terragrunt_dir", None) => Lead::UnitDir,
+        ("dirname", Some(Expression::FuncCall(inner)))
+            if inner.name.name.as_str() == "find_in_parent_folders" =>
+        {
+            let name = match inner.args.iter().next() {
+                None => DEFAULT_PARENT_FILE.to_string(),
+                Some(name) => literal(name).filter(|n| !n.is_empty())?,
+            };
+            Lead::BesideParentFile(name)
+        }
+        _ => return None,
+    };
+    Some((lead, rest))
 }
 
 /// `find_in_parent_folders` and `read_terragrunt_config` calls, wherever they are written.
@@ -174,6 +226,11 @@ locals {
   env    = read_terragrunt_config(find_in_parent_folders("env.hcl"))
   common = read_terragrunt_config("../common.hcl")
   any    = find_in_parent_folders()
+  own    = read_terragrunt_config("${get_terragrunt_dir()}/own.hcl")
+}
+
+include "envcommon" {
+  path = "${dirname(find_in_parent_folders("root.hcl"))}/_envcommon/vpc.hcl"
 }
 
 terraform {
@@ -195,15 +252,24 @@ inputs = {
         let facts = parse_terragrunt(text, "live/app/terragrunt.hcl").unwrap();
         assert_eq!(
             facts.dependencies,
-            [("../dns".to_string(), 16), ("../iam".to_string(), 20)]
+            [("../dns".to_string(), 21), ("../iam".to_string(), 25)]
         );
         assert_eq!(
             facts.parent_files,
             [
                 ("root.hcl".to_string(), 2),
                 ("env.hcl".to_string(), 6),
-                ("terragrunt.hcl".to_string(), 8)
+                ("terragrunt.hcl".to_string(), 8),
+                ("root.hcl".to_string(), 13),
             ]
+        );
+        assert_eq!(
+            facts.beside_parent_files,
+            [(
+                "root.hcl".to_string(),
+                "/_envcommon/vpc.hcl".to_string(),
+                13
+            )]
         );
         let modules: Vec<_> = facts
             .hcl
@@ -211,17 +277,23 @@ inputs = {
             .iter()
             .map(|m| (m.source.as_str(), m.line))
             .collect();
-        assert_eq!(modules, [("../../modules/vpc", 12)]);
+        assert_eq!(modules, [("../../modules/vpc", 17)]);
         let reads: Vec<_> = facts
             .hcl
             .file_refs
             .iter()
             .map(|r| (r.function.as_str(), r.base.clone(), r.path.as_str(), r.line))
             .collect();
-        assert_eq!(reads, [("file", PathBase::Root, "policy.json", 24)]);
-        assert_eq!(facts.configs, [("../common.hcl".to_string(), 7)]);
+        assert_eq!(reads, [("file", PathBase::Root, "policy.json", 29)]);
+        assert_eq!(
+            facts.configs,
+            [
+                ("../common.hcl".to_string(), 7),
+                ("./own.hcl".to_string(), 9)
+            ]
+        );
         // `local.other` in `dependencies`.
-        assert_eq!(facts.hcl.unresolved_refs, [20]);
+        assert_eq!(facts.hcl.unresolved_refs, [25]);
     }
 
     #[test]

@@ -68,6 +68,16 @@ impl Builder<'_> {
                     None => target.unresolved.push(location),
                 }
             }
+            for (name, rest, line) in &facts.beside_parent_files {
+                let location = Location::at(file.clone(), *line);
+                let beside = self
+                    .in_parent_folders(dir, name)
+                    .and_then(|found| join_normalized(parent_dir(&found), &format!(".{rest}")));
+                match beside {
+                    Some(p) => configs.push((p, location)),
+                    None => target.unresolved.push(location),
+                }
+            }
             for (config, location) in configs {
                 let config =
                     match self.through_links(&config, "Terragrunt configuration", &location) {
