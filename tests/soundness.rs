@@ -2288,6 +2288,59 @@ fn a_terragrunt_unit_depends_on_what_its_configuration_names() {
     );
 }
 
+/// A module's Terraform tests (`tests/*.tftest.hcl`): the files they read and the modules
+/// their runs call are inputs of the module, from the module's directory, without an
+/// edge: a test that runs an example calling the module itself is no cycle.
+#[test]
+fn what_a_modules_tests_read_and_run_are_its_inputs() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n\n[layout]\nstacks = [\"examples/*\"]\nmodules = [\"modules/*\"]\n",
+    );
+    repo.write(
+        "modules/net/main.tf",
+        "variable \"fixture\" {\n  default = \"\"\n}\n",
+    );
+    repo.write(
+        "modules/net/tests/net.tftest.hcl",
+        "mock_provider \"aws\" {\n  source = \"./testing/aws\"\n}\n\nvariables {\n  fixture = file(\"../../shared/fixture.json\")\n}\n\nrun \"setup\" {\n  module {\n    source = \"./tests/setup\"\n  }\n}\n\nrun \"example\" {\n  module {\n    source = \"../../examples/complete\"\n  }\n}\n",
+    );
+    repo.write(
+        "modules/net/tests/setup/main.tf",
+        "output \"id\" {\n  value = 1\n}\n",
+    );
+    repo.write(
+        "modules/net/testing/aws/data.tfmock.hcl",
+        "mock_data \"aws_region\" {}\n",
+    );
+    repo.write(
+        "examples/complete/main.tf",
+        "module \"net\" {\n  source = \"../../modules/net\"\n}\n",
+    );
+    repo.write("shared/fixture.json", "{}\n");
+    repo.write("shared/other.json", "{}\n");
+    repo.commit("initial");
+    let listed = repo.strata(&["list"]);
+    listed.assert_ok();
+    assert!(!listed.stderr.contains("warning"), "{}", listed.stderr);
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/fixture.json", &["examples/complete", "modules/net"]),
+            (
+                "examples/complete/main.tf",
+                &["examples/complete", "modules/net"],
+            ),
+            (
+                "modules/net/testing/aws/data.tfmock.hcl",
+                &["examples/complete", "modules/net"],
+            ),
+            ("shared/other.json", &[]),
+        ],
+    );
+}
+
 /// Three forms that were silent: a script a command line reaches after `cd`, a string
 /// written inside an interpolation of a path, and a file function given a `for`
 /// expression's variable over a local (`[for f in local.files : file(f)]`).

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Bump to invalidate every cached fact (when a parser learns something new).
-pub(crate) const FACTS_VERSION: u32 = 26;
+pub(crate) const FACTS_VERSION: u32 = 27;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
@@ -45,6 +45,9 @@ pub enum Parser {
     /// A Terragrunt unit's `terragrunt.hcl` (by its name), or a configuration it includes
     /// (by use): the units, files and module it names (see [`crate::hcl::TerragruntFacts`]).
     Terragrunt,
+    /// A Terraform test file (`*.tftest.hcl`): the modules its runs call, the mocks it
+    /// loads and the files it reads.
+    TfTest,
 }
 
 impl Parser {
@@ -73,6 +76,8 @@ impl Parser {
             Some(Parser::TfVars)
         } else if name.ends_with(".tfvars.json") {
             Some(Parser::TfVarsJson)
+        } else if name.ends_with(crate::hcl::TEST_FILE_SUFFIX) {
+            Some(Parser::TfTest)
         } else if name == crate::hcl::TERRAGRUNT_UNIT_FILE {
             Some(Parser::Terragrunt)
         } else if name == "Chart.yaml" {
@@ -420,6 +425,7 @@ fn parse(parser: Parser, path: &str, text: &str) -> Result<Facts> {
         }
         Parser::Decoded => Facts::Decoded(crate::decoded::relative_paths(text)),
         Parser::Terragrunt => Facts::Terragrunt(crate::hcl::parse_terragrunt(text, path)?),
+        Parser::TfTest => Facts::Hcl(crate::hcl::parse_tftest(text, path)?),
     })
 }
 

@@ -539,7 +539,11 @@ fn read_facts<'p>(
     for (i, t) in found.iter().enumerate() {
         for f in &owned.own_files[i] {
             let needed = match t.kind {
-                Kind::Stack | Kind::Module => is_terraform_file(file_name(f)) || is_unit_file(f, t),
+                Kind::Stack | Kind::Module => {
+                    is_terraform_file(file_name(f))
+                        || is_unit_file(f, t)
+                        || crate::hcl::is_test_file_of(f, crate::discover::label_dir(&t.label))
+                }
                 Kind::Chart | Kind::Policy => false,
             };
             if needed {

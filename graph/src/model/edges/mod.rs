@@ -393,9 +393,19 @@ impl Builder<'_> {
         }
         while let Some((file, facts, roots_only)) = work.pop() {
             let Facts::Hcl(facts) = &*facts else { continue };
-            let dir = parent_dir(&file).to_string();
+            // `terraform test` runs a test file (in `tests/` or beside the module's files)
+            // from the module's directory, with the module as the root module.
+            let test_file = !roots_only && crate::hcl::is_test_file_of(&file, &root_dir);
+            let dir = match test_file {
+                true => root_dir.clone(),
+                false => parent_dir(&file).to_string(),
+            };
             for call in &facts.modules {
                 let location = Location::at(file.clone(), call.line);
+                if test_file {
+                    self.test_module(me, target, [&dir, parent_dir(&file)], call, location);
+                    continue;
+                }
                 if roots_only {
                     // Inside a module target the stack calls: only to find the modules it
                     // calls in turn (the module target reports its own problems).
@@ -489,7 +499,7 @@ impl Builder<'_> {
                 root_dir: &root_dir,
                 locals: locals.get(&dir).map(Vec::as_slice).unwrap_or_default(),
                 roots_only,
-                is_root,
+                is_root: is_root || test_file,
                 in_template: false,
             };
             self.chart_reads(&at, facts, target);
@@ -498,6 +508,41 @@ impl Builder<'_> {
         target.unresolved.sort();
         target.unresolved.dedup();
         Ok(())
+    }
+
+    /// A module a test file's `run` calls (`module { source = "./tests/setup" }`): its files
+    /// are inputs, since the test's outcome depends on them, but it is no dependency (a test
+    /// of a module may run an example that calls the module itself). terraform resolves the
+    /// source from the module's directory, and OpenTofu's documentation shows it resolved
+    /// from the test file's: `dirs` holds both, and each that holds Terraform files counts.
+    /// The modules it calls in turn are not followed. One that leads nowhere is an
+    /// unresolved read, not a problem of the target: only the test fails on it.
+    fn test_module(
+        &self,
+        me: usize,
+        target: &mut Target,
+        dirs: [&str; 2],
+        call: &ModuleCall,
+        location: Location,
+    ) {
+        if !call.is_local() {
+            return;
+        }
+        let mut found = false;
+        for dir in dirs {
+            let resolved = join_normalized(dir, &call.source)
+                .and_then(|p| self.through_links(&p, "module source", &location).ok());
+            let Some(p) = resolved.filter(|p| self.tf_dirs.contains(p.as_str())) else {
+                continue;
+            };
+            found = true;
+            if self.owners.of_dir(&p) != Some(me) {
+                self.fileset_inputs(me, &p, "**", target);
+            }
+        }
+        if !found {
+            target.unresolved.push(location);
+        }
     }
 
     /// The directory with Terraform files a local module call in `dir` leads to, through
