@@ -106,7 +106,9 @@ pub enum Facts {
     Kustomization(Vec<String>),
     /// The relative paths written in a decoded configuration file (see [`crate::decoded`]).
     Decoded(Vec<String>),
-    Terragrunt(crate::hcl::TerragruntFacts),
+    /// Boxed: few files are Terragrunt configurations, and every file's facts are as large
+    /// as the largest variant.
+    Terragrunt(Box<crate::hcl::TerragruntFacts>),
 }
 
 type Key = (Parser, FileId);
@@ -424,7 +426,9 @@ fn parse(parser: Parser, path: &str, text: &str) -> Result<Facts> {
             Facts::Kustomization(crate::kustomize::parse_kustomization(text, path)?)
         }
         Parser::Decoded => Facts::Decoded(crate::decoded::relative_paths(text)),
-        Parser::Terragrunt => Facts::Terragrunt(crate::hcl::parse_terragrunt(text, path)?),
+        Parser::Terragrunt => {
+            Facts::Terragrunt(Box::new(crate::hcl::parse_terragrunt(text, path)?))
+        }
         Parser::TfTest => Facts::Hcl(crate::hcl::parse_tftest(text, path)?),
     })
 }
@@ -432,6 +436,18 @@ fn parse(parser: Parser, path: &str, text: &str) -> Result<Facts> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every file's facts take the size of the largest variant: a rare kind of file (a
+    /// Terragrunt configuration) must not make the common one (a `.tf` file) larger.
+    #[test]
+    fn facts_are_no_larger_than_a_terraform_files() {
+        assert!(
+            std::mem::size_of::<Facts>() <= std::mem::size_of::<HclFacts>() + 8,
+            "{} > {} + 8",
+            std::mem::size_of::<Facts>(),
+            std::mem::size_of::<HclFacts>()
+        );
+    }
 
     /// Facts with every field filled in, optional ones both set and unset, come back from
     /// the cache file as they went in (postcard cannot skip a field: one skipped when empty

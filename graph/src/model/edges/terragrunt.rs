@@ -106,7 +106,7 @@ impl Builder<'_> {
                     &[config.as_str()],
                 )?;
                 let more = match found.get(config.as_str()).map(|f| &**f) {
-                    Some(Facts::Terragrunt(more)) => Some(more.clone()),
+                    Some(Facts::Terragrunt(more)) => Some((**more).clone()),
                     _ => None,
                 };
                 match more {
