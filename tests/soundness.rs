@@ -2232,7 +2232,7 @@ fn a_terragrunt_unit_depends_on_what_its_configuration_names() {
         );
         repo.write(
             &format!("live/{env}/app/terragrunt.hcl"),
-            &format!("{include}\ninclude \"envcommon\" {{\n  path = \"${{dirname(find_in_parent_folders(\"root.hcl\"))}}/_envcommon/app.hcl\"\n}}\n\ndependency \"vpc\" {{\n  config_path = \"../vpc\"\n}}\n\ndependencies {{\n  paths = [\"../dns\"]\n}}\n\ninputs = {{\n  policy = file(\"../../shared/policy.json\")\n}}\n"),
+            &format!("{include}\ninclude \"envcommon\" {{\n  path = \"${{dirname(find_in_parent_folders(\"root.hcl\"))}}/_envcommon/app.hcl\"\n}}\n\ndependencies {{\n  paths = [\"../dns\"]\n}}\n\ninputs = {{\n  policy = file(\"../../shared/policy.json\")\n}}\n"),
         );
         repo.write(
             &format!("live/{env}/app/main.tf"),
@@ -2246,7 +2246,12 @@ fn a_terragrunt_unit_depends_on_what_its_configuration_names() {
     }
     repo.write("live/shared/policy.json", "{}\n");
     // Beside the root configuration, found from the unit (Terragrunt's usual layout).
-    repo.write("live/_envcommon/app.hcl", "locals {\n  name = \"app\"\n}\n");
+    // It declares the units' dependency on their environment's vpc, from each unit's own
+    // directory.
+    repo.write(
+        "live/_envcommon/app.hcl",
+        "locals {\n  name = \"app\"\n}\n\ndependency \"vpc\" {\n  config_path = \"${get_terragrunt_dir()}/../vpc\"\n}\n",
+    );
     repo.commit("initial");
     let listed = repo.strata(&["list"]);
     listed.assert_ok();

@@ -76,7 +76,7 @@ impl Parser {
             Some(Parser::TfVars)
         } else if name.ends_with(".tfvars.json") {
             Some(Parser::TfVarsJson)
-        } else if name.ends_with(crate::hcl::TEST_FILE_SUFFIX) {
+        } else if crate::hcl::is_test_file_name(name) {
             Some(Parser::TfTest)
         } else if name == crate::hcl::TERRAGRUNT_UNIT_FILE {
             Some(Parser::Terragrunt)

@@ -19,7 +19,7 @@ pub use decodes::{DecodedLocal, Decoding};
 pub use json::parse_tf_json;
 use module_args::*;
 pub use terragrunt::{parse_terragrunt, TerragruntFacts, UNIT_FILE as TERRAGRUNT_UNIT_FILE};
-pub use tftest::{is_test_file_of, parse_tftest, TEST_FILE_SUFFIX};
+pub use tftest::{is_test_file_name, is_test_file_of, parse_tftest};
 pub use var_files::{parse_tfvars, parse_tfvars_json};
 
 use crate::error::{line_of, Error, Location, Result};

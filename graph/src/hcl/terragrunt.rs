@@ -84,9 +84,14 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
                 };
                 for item in items {
                     let at = line(item.span());
-                    match literal(item) {
-                        Some(path) => facts.dependencies.push((path, at)),
-                        None => facts.hcl.unresolved_refs.push(at),
+                    match (literal(item), led_path(item)) {
+                        (Some(path), _) => facts.dependencies.push((path, at)),
+                        // `"${get_terragrunt_dir()}/../vpc"`, as a shared configuration
+                        // included by many units writes it.
+                        (None, Some((Lead::UnitDir, rest))) => {
+                            facts.dependencies.push((format!(".{rest}"), at))
+                        }
+                        _ => facts.hcl.unresolved_refs.push(at),
                     }
                 }
             }
@@ -242,7 +247,7 @@ dependency "dns" {
 }
 
 dependencies {
-  paths = ["../iam", local.other]
+  paths = ["../iam", local.other, "${get_terragrunt_dir()}/../kms"]
 }
 
 inputs = {
@@ -252,7 +257,11 @@ inputs = {
         let facts = parse_terragrunt(text, "live/app/terragrunt.hcl").unwrap();
         assert_eq!(
             facts.dependencies,
-            [("../dns".to_string(), 21), ("../iam".to_string(), 25)]
+            [
+                ("../dns".to_string(), 21),
+                ("../iam".to_string(), 25),
+                ("./../kms".to_string(), 25)
+            ]
         );
         assert_eq!(
             facts.parent_files,

@@ -11,8 +11,13 @@ use hcl_edit::structure::Body;
 use hcl_edit::visit::Visit;
 use hcl_edit::Span;
 
-/// How a Terraform test file's name ends.
-pub const TEST_FILE_SUFFIX: &str = ".tftest.hcl";
+/// How a Terraform test file's name ends (OpenTofu also reads `.tofutest.hcl`).
+pub const TEST_FILE_SUFFIXES: [&str; 2] = [".tftest.hcl", ".tofutest.hcl"];
+
+/// Whether `name` is a test file's name (see [`TEST_FILE_SUFFIXES`]).
+pub fn is_test_file_name(name: &str) -> bool {
+    TEST_FILE_SUFFIXES.iter().any(|s| name.ends_with(s))
+}
 
 /// The directory below a module's where `terraform test` also looks for test files.
 pub const TEST_DIRECTORY: &str = "tests";
@@ -79,7 +84,7 @@ fn blocks(body: &Body, text: &str, facts: &mut HclFacts) {
 /// Whether `path` is a test file of the module in `dir`: `*.tftest.hcl` in it or in its
 /// `tests/` directory.
 pub fn is_test_file_of(path: &str, dir: &str) -> bool {
-    let Some(stem) = path.strip_suffix(TEST_FILE_SUFFIX) else {
+    let Some(stem) = TEST_FILE_SUFFIXES.iter().find_map(|s| path.strip_suffix(s)) else {
         return false;
     };
     let parent = crate::discover::parent_dir(stem);
@@ -159,6 +164,10 @@ run "remote" {
         assert!(is_test_file_of("modules/x/tests/a.tftest.hcl", "modules/x"));
         assert!(is_test_file_of("tests/a.tftest.hcl", ""));
         assert!(is_test_file_of("a.tftest.hcl", ""));
+        assert!(is_test_file_of(
+            "modules/x/tests/a.tofutest.hcl",
+            "modules/x"
+        ));
         assert!(!is_test_file_of(
             "modules/x/other/a.tftest.hcl",
             "modules/x"
