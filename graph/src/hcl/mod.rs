@@ -280,13 +280,23 @@ pub fn parse_tf_reference(text: &str, file: &str) -> Result<HclFacts> {
     let body = parse_body(text, file)?;
     let mut facts = HclFacts::default();
     collect_modules(&body, text, &mut facts);
+    file_refs_of(&body, text, &mut facts);
+    Ok(facts)
+}
+
+/// Adds the reads of the file functions called anywhere in `body` to `facts`.
+fn file_refs_of(body: &Body, text: &str, facts: &mut HclFacts) {
     let mut visitor = FileRefVisitor {
         text,
-        facts: &mut facts,
+        facts,
         for_values: Vec::new(),
     };
-    visitor.visit_body(&body);
-    Ok(facts)
+    visitor.visit_body(body);
+}
+
+/// The line an item's span starts on (the first line without one).
+fn line_of_span(text: &str, span: Option<std::ops::Range<usize>>) -> usize {
+    line_of(text, span.map(|s| s.start).unwrap_or(0))
 }
 
 /// Reads the file functions a template that `templatefile` renders calls itself

@@ -11,8 +11,8 @@
 //! Terragrunt evaluates all of these from the unit's directory, also inside an included
 //! file, so the paths here are relative to the unit's directory wherever they are written.
 
-use super::{literal, parse_body, FileRefVisitor, HclFacts, ModuleCall};
-use crate::error::{line_of, Result};
+use super::{file_refs_of, line_of_span, literal, parse_body, HclFacts, ModuleCall};
+use crate::error::Result;
 use hcl_edit::expr::{Expression, FuncCall};
 use hcl_edit::structure::Body;
 use hcl_edit::visit::{visit_func_call, Visit};
@@ -50,12 +50,7 @@ pub fn parse_terragrunt(text: &str, file: &str) -> Result<TerragruntFacts> {
     let body = parse_body(text, file)?;
     let mut facts = TerragruntFacts::default();
     blocks(&body, text, &mut facts);
-    let mut visitor = FileRefVisitor {
-        text,
-        facts: &mut facts.hcl,
-        for_values: Vec::new(),
-    };
-    visitor.visit_body(&body);
+    file_refs_of(&body, text, &mut facts.hcl);
     let mut calls = Calls {
         text,
         facts: &mut facts,
@@ -65,8 +60,7 @@ pub fn parse_terragrunt(text: &str, file: &str) -> Result<TerragruntFacts> {
 }
 
 fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
-    let line =
-        |span: Option<std::ops::Range<usize>>| line_of(text, span.map(|s| s.start).unwrap_or(0));
+    let line = |span| line_of_span(text, span);
     for block in body.blocks() {
         match block.ident.as_str() {
             "dependency" | "dependencies" => {
@@ -193,7 +187,7 @@ struct Calls<'a> {
 
 impl Visit for Calls<'_> {
     fn visit_func_call(&mut self, call: &FuncCall) {
-        let at = line_of(self.text, call.span().map(|s| s.start).unwrap_or(0));
+        let at = line_of_span(self.text, call.span());
         match call.name.name.as_str() {
             "find_in_parent_folders" => match call.args.iter().next() {
                 None => self

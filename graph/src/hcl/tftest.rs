@@ -5,10 +5,9 @@
 //! directory, wherever the test file is, so they are read as the module's own files' are.
 
 use super::module_args::{module_arg_paths, PROVIDER_ARGUMENT};
-use super::{literal, parse_body, FileRefVisitor, HclFacts, ModuleCall};
-use crate::error::{line_of, Result};
+use super::{file_refs_of, line_of_span, literal, parse_body, HclFacts, ModuleCall};
+use crate::error::Result;
 use hcl_edit::structure::Body;
-use hcl_edit::visit::Visit;
 use hcl_edit::Span;
 
 /// How a Terraform test file's name ends (OpenTofu also reads `.tofutest.hcl`).
@@ -27,18 +26,12 @@ pub fn parse_tftest(text: &str, file: &str) -> Result<HclFacts> {
     let body = parse_body(text, file)?;
     let mut facts = HclFacts::default();
     blocks(&body, text, &mut facts);
-    let mut visitor = FileRefVisitor {
-        text,
-        facts: &mut facts,
-        for_values: Vec::new(),
-    };
-    visitor.visit_body(&body);
+    file_refs_of(&body, text, &mut facts);
     Ok(facts)
 }
 
 fn blocks(body: &Body, text: &str, facts: &mut HclFacts) {
-    let line =
-        |span: Option<std::ops::Range<usize>>| line_of(text, span.map(|s| s.start).unwrap_or(0));
+    let line = |span| line_of_span(text, span);
     for block in body.blocks() {
         match block.ident.as_str() {
             "run" => {

@@ -6,7 +6,9 @@
 //! property and be useless).
 
 use super::{scan, scan_with};
-use crate::hcl::{parse_tf_reference, DecodedLocal, Decoding, HclFacts, PathBase, VAR_PREFIX};
+use crate::hcl::{
+    parse_tf_reference, DecodedLocal, Decoding, FileRef, HclFacts, PathBase, VAR_PREFIX,
+};
 use std::path::{Path, PathBuf};
 
 /// Checks the property for `text`; true when the scanner read it.
@@ -48,18 +50,22 @@ fn given_up(text: &str) {
 
 /// The reference's file reads of a text that are no candidates are `reads`, as (base,
 /// path, computed tail, line), and the reads it cannot resolve are at `unresolved` lines.
+/// Reads as (base, path, dynamic tail, line).
+fn read_tuples<'f>(
+    refs: impl IntoIterator<Item = &'f FileRef>,
+) -> Vec<(PathBase, &'f str, bool, usize)> {
+    refs.into_iter()
+        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
+        .collect()
+}
+
 fn assert_reference_reads(
     text: &str,
     reads: &[(PathBase, &str, bool, usize)],
     unresolved: &[usize],
 ) {
     let facts = parse_tf_reference(text, "t.tf").unwrap();
-    let refs: Vec<_> = facts
-        .file_refs
-        .iter()
-        .filter(|r| !r.candidate)
-        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
-        .collect();
+    let refs = read_tuples(facts.file_refs.iter().filter(|r| !r.candidate));
     assert_eq!(refs, reads);
     assert_eq!(facts.unresolved_refs, unresolved);
 }
@@ -275,11 +281,7 @@ fn charts_handed_to_modules_are_read() {
 #[test]
 fn helm_release_charts_are_read_on_the_fast_path() {
     let facts = scanned(COMMON[COMMON.len() - 1]);
-    let refs: Vec<_> = facts
-        .chart_refs
-        .iter()
-        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
-        .collect();
+    let refs = read_tuples(&facts.chart_refs);
     assert_eq!(
         refs,
         vec![
@@ -1051,10 +1053,7 @@ fn paths_handed_to_a_module_are_module_arguments() {
 }
 "#;
     let facts = scanned(text);
-    let got: Vec<_> = facts
-        .module_args()
-        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
-        .collect();
+    let got = read_tuples(facts.module_args());
     assert_eq!(
         got,
         vec![
@@ -1332,10 +1331,7 @@ fn module_arguments_below_variables_and_inside_functions() {
 }
 "#;
     let facts = scanned(text);
-    let got: Vec<_> = facts
-        .module_args()
-        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
-        .collect();
+    let got = read_tuples(facts.module_args());
     assert_eq!(
         got,
         vec![
@@ -1532,11 +1528,7 @@ fn the_paths_in_a_command_line_are_handed_over() {
 }
 "#;
     let facts = scanned(text);
-    let refs: Vec<_> = facts
-        .file_refs
-        .iter()
-        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
-        .collect();
+    let refs = read_tuples(&facts.file_refs);
     assert_eq!(
         refs,
         vec![
@@ -1571,11 +1563,7 @@ fn the_words_after_a_cd_are_read_from_where_it_went() {
 }
 "#;
     let facts = scanned(text);
-    let refs: Vec<_> = facts
-        .file_refs
-        .iter()
-        .map(|r| (r.base.clone(), r.path.as_str(), r.dynamic_tail, r.line))
-        .collect();
+    let refs = read_tuples(&facts.file_refs);
     assert_eq!(
         refs,
         vec![
