@@ -605,6 +605,19 @@ impl<'a> Scanner<'a> {
         Some(())
     }
 
+    /// The facts of the argument `key` whose value runs from `value_start` to here, read
+    /// with the reference's own rules (`hcl::path_arg`).
+    fn argument_by_reference(
+        &mut self,
+        key: (usize, usize),
+        value_start: usize,
+        resource: bool,
+    ) -> Scan<()> {
+        let value = &self.text[value_start..self.pos];
+        let line = self.line_at(key.0);
+        crate::hcl::path_arg_of_text(self.str(key), value, line, resource, &mut self.facts)
+    }
+
     /// The facts for an argument that may hand a path to a module or (`resource`) a
     /// provider: `hcl::module_arg_paths` or `hcl::provider_arg_paths`.
     fn path_argument(
@@ -616,15 +629,7 @@ impl<'a> Scanner<'a> {
     ) -> Scan<()> {
         // A command line (`hcl::COMMAND`): its words, read with the reference's own rules.
         if resource && self.str(key) == crate::hcl::COMMAND {
-            let value = &self.text[value_start..self.pos];
-            let line = self.line_at(key.0);
-            return crate::hcl::path_arg_of_text(
-                self.str(key),
-                value,
-                line,
-                resource,
-                &mut self.facts,
-            );
+            return self.argument_by_reference(key, value_start, resource);
         }
         // A local or a variable on its own, in an argument named as one holding a path
         // (`hcl::named_path_arg`).
@@ -661,15 +666,7 @@ impl<'a> Scanner<'a> {
             _ => false,
         };
         if element && crate::hcl::named_as_a_path(self.str(key)) {
-            let value = &self.text[value_start..self.pos];
-            let line = self.line_at(key.0);
-            return crate::hcl::path_arg_of_text(
-                self.str(key),
-                value,
-                line,
-                resource,
-                &mut self.facts,
-            );
+            return self.argument_by_reference(key, value_start, resource);
         }
         // Most arguments are names: a string without escapes that does not start like a
         // relative path is one, and costs no copy; so is a template that does not start
