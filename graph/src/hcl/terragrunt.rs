@@ -112,12 +112,27 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
                     }
                     // A remote source, fetched by Terragrunt.
                     Some(_) => {}
+                    None if written_remote(&attr.value) => {}
                     None => facts.hcl.unresolved_refs.push(at),
                 }
             }
             _ => {}
         }
     }
+}
+
+/// Whether a computed source is remote by what is written of it: a version reference
+/// (`"${local.base_url}?ref=v0.8.0"`, git's) or an address scheme (`git::`, `https://`,
+/// `tfr://`, `s3::`, `gcs::`) in its written text. A local path can hold neither.
+fn written_remote(value: &Expression) -> bool {
+    let Expression::StringTemplate(t) = value else {
+        return false;
+    };
+    t.iter()
+        .any(|element| match super::literal_element(element) {
+            Some(text) => text.contains("?ref=") || text.contains("::") || text.contains("://"),
+            None => false,
+        })
 }
 
 /// The path of an `include` or a `read_terragrunt_config`: written out (a file read), or
@@ -297,6 +312,25 @@ inputs = {
         );
         // `local.other` in `dependencies`.
         assert_eq!(facts.hcl.unresolved_refs, [25]);
+    }
+
+    #[test]
+    fn a_computed_source_written_as_remote_is_no_unresolved_read() {
+        for (source, unresolved) in [
+            (
+                "${include.envcommon.locals.base_source_url}?ref=v0.8.0",
+                false,
+            ),
+            ("git::${local.repo}//modules/vpc", false),
+            ("${local.registry}://vpc", false),
+            ("${local.modules}/vpc", true),
+            ("${get_repo_root()}/modules/vpc", true),
+        ] {
+            let text = format!("terraform {{\n  source = \"{source}\"\n}}\n");
+            let facts = parse_terragrunt(&text, "terragrunt.hcl").unwrap();
+            assert!(facts.hcl.modules.is_empty(), "{source}");
+            assert_eq!(facts.hcl.unresolved_refs == [2], unresolved, "{source}");
+        }
     }
 
     #[test]
