@@ -413,7 +413,7 @@ impl CommandReader {
         if after_cd {
             self.cwd = path.clone().filter(|_| !word.continued);
             self.runs_above |= matches!(&self.cwd, Some((PathBase::Module | PathBase::Root, dir))
-                if is_above(dir));
+                if levels_up(dir).is_some_and(|n| n > 0));
         }
         if let Some((base, path)) = path {
             self.keep(base, &path, word.continued);
@@ -421,10 +421,8 @@ impl CommandReader {
     }
 
     fn keep(&mut self, base: PathBase, path: &str, dynamic: bool) {
-        let own_or_above = path
-            .split('/')
-            .all(|segment| matches!(segment, "" | "." | ".."));
-        if own_or_above && !matches!(base, PathBase::Local(_)) {
+        // The module's own directory or one above it: where a command runs.
+        if levels_up(path).is_some() && !matches!(base, PathBase::Local(_)) {
             return;
         }
         if let Some(mut r) = module_arg_path(base, path.to_string(), dynamic, self.line) {
@@ -436,10 +434,10 @@ impl CommandReader {
     }
 }
 
-/// Whether `dir`, relative to a module's directory (`/..`, `../x/../..`), names a
-/// directory above it, not one below or beside it (`../../shared`, whose files a `cd`
-/// there makes inputs).
-fn is_above(dir: &str) -> bool {
+/// How many levels above a module's directory `dir`, relative to it, names (`""` and
+/// `/x/..` 0, `/..` 1, `../x/../..` 2); `None` for a directory below or beside it
+/// (`../../shared`, whose files a `cd` there makes inputs).
+fn levels_up(dir: &str) -> Option<usize> {
     let mut segments: Vec<&str> = Vec::new();
     for segment in dir.split('/') {
         match segment {
@@ -450,7 +448,10 @@ fn is_above(dir: &str) -> bool {
             other => segments.push(other),
         }
     }
-    !segments.is_empty() && segments.iter().all(|s| *s == "..")
+    segments
+        .iter()
+        .all(|s| *s == "..")
+        .then_some(segments.len())
 }
 
 /// A word that may name a file or directory below where the command runs (`shared/x.sh`,
