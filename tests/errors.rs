@@ -374,3 +374,25 @@ fn a_module_in_a_git_submodule_is_named_as_such() {
         run.stderr
     );
 }
+
+/// A Terragrunt unit's dependency on a directory that does not exist: named with its file
+/// and line, with a hint, exit 2.
+#[test]
+fn a_terragrunt_dependency_that_leads_nowhere_is_named() {
+    let repo = Repo::with_fixture();
+    repo.write(
+        "stacks/app/terragrunt.hcl",
+        "dependency \"vpc\" {\n  config_path = \"../nope\"\n}\n",
+    );
+    repo.commit("unit");
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Terragrunt dependency `../nope` leads nowhere (resolved to `stacks/nope`)")
+            && run.stderr.contains("--> stacks/app/terragrunt.hcl:2")
+            && run.stderr.contains("relative to the unit's directory"),
+        "{}",
+        run.stderr
+    );
+}
