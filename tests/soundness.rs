@@ -2293,6 +2293,92 @@ fn a_terragrunt_unit_depends_on_what_its_configuration_names() {
     );
 }
 
+/// Paths a Terragrunt unit writes after a directory Terragrunt's functions name, in its own
+/// `terragrunt.hcl` and in what it includes: `get_repo_root()` (the workspace here lies in
+/// `infra/` of the repository), `get_parent_terragrunt_dir()` (the included file's
+/// directory), `get_terragrunt_dir()` (the unit's, also in an included file) and
+/// `dirname(find_in_parent_folders(...))`. Each was an unresolved read before.
+#[test]
+fn terragrunt_paths_after_its_directory_functions_are_followed() {
+    let repo = Repo::new();
+    repo.write(
+        "infra/WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n\n[layout]\nstacks = [\"live/*/*\"]\nmodules = [\"modules/*\"]\n",
+    );
+    repo.write(
+        "infra/live/root.hcl",
+        "locals {\n  common = read_terragrunt_config(\"${get_parent_terragrunt_dir()}/common.hcl\")\n}\n",
+    );
+    repo.write("infra/live/common.hcl", "locals {\n  org = \"acme\"\n}\n");
+    repo.write("infra/live/shared.hcl", "locals {\n  tier = 1\n}\n");
+    for name in ["vpc", "db"] {
+        repo.write(
+            &format!("infra/modules/{name}/main.tf"),
+            "output \"id\" {\n  value = 1\n}\n",
+        );
+    }
+    // What every database unit shares: its module and a file read from the unit.
+    repo.write(
+        "infra/live/_envcommon/db.hcl",
+        "terraform {\n  source = \"${get_repo_root()}/infra/modules//db\"\n}\n\nlocals {\n  conf = jsondecode(file(\"${get_terragrunt_dir()}/db.json\"))\n}\n",
+    );
+    let root = "include \"root\" {\n  path = find_in_parent_folders(\"root.hcl\")\n}\n";
+    repo.write(
+        "infra/live/dev/vpc/terragrunt.hcl",
+        &format!("{root}\nterraform {{\n  source = \"${{get_repo_root()}}//infra/modules/vpc\"\n}}\n\nlocals {{\n  shared = read_terragrunt_config(\"${{get_parent_terragrunt_dir(\"root\")}}/shared.hcl\")\n}}\n"),
+    );
+    repo.write(
+        "infra/live/dev/db/terragrunt.hcl",
+        &format!("{root}\ninclude \"envcommon\" {{\n  path = \"${{dirname(find_in_parent_folders(\"root.hcl\"))}}/_envcommon/db.hcl\"\n}}\n\ndependency \"vpc\" {{\n  config_path = \"${{dirname(find_in_parent_folders(\"root.hcl\"))}}/dev/vpc\"\n}}\n"),
+    );
+    for unit in ["vpc", "db"] {
+        repo.write(
+            &format!("infra/live/dev/{unit}/main.tf"),
+            "variable \"x\" {\n  default = 1\n}\n",
+        );
+    }
+    repo.write("infra/live/dev/db/db.json", "{}\n");
+    repo.commit("initial");
+    let infra = repo.path().join("infra");
+    let listed = repo.strata_in(&infra, &["list"]);
+    listed.assert_ok();
+    assert!(!listed.stderr.contains("warning"), "{}", listed.stderr);
+    for (file, expected) in [
+        (
+            "infra/modules/vpc/main.tf",
+            &["live/dev/db", "live/dev/vpc", "modules/vpc"][..],
+        ),
+        ("infra/modules/db/main.tf", &["live/dev/db", "modules/db"]),
+        ("infra/live/dev/db/db.json", &["live/dev/db"]),
+        ("infra/live/_envcommon/db.hcl", &["live/dev/db"]),
+        ("infra/live/common.hcl", &["live/dev/db", "live/dev/vpc"]),
+        ("infra/live/shared.hcl", &["live/dev/db", "live/dev/vpc"]),
+    ] {
+        repo.append(file, "edited\n");
+        let run = repo.strata_in(&infra, &["--json", "affected", "--base", "main"]);
+        run.assert_ok();
+        let labels: Vec<String> = common::label_reasons(&run.json())
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        assert_eq!(labels, expected.to_vec(), "{file}");
+        repo.git(&["checkout", "--", file]);
+    }
+    // A path above the repository's top level is named, not followed.
+    repo.write(
+        "infra/live/dev/vpc/terragrunt.hcl",
+        "terraform {\n  source = \"${get_repo_root()}/../modules//vpc\"\n}\n",
+    );
+    let listed = repo.strata_in(&infra, &["list"]);
+    assert_eq!(listed.code, 2, "{}", listed.stderr);
+    assert!(
+        listed.stderr.contains("live/dev/vpc/terragrunt.hcl:2")
+            && listed.stderr.contains("outside the workspace"),
+        "{}",
+        listed.stderr
+    );
+}
+
 /// A module's Terraform tests (`tests/*.tftest.hcl`): the files they read and the modules
 /// their runs call are inputs of the module, from the module's directory, without an
 /// edge: a test that runs an example calling the module itself is no cycle.

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Bump to invalidate every cached fact (when a parser learns something new).
-pub(crate) const FACTS_VERSION: u32 = 27;
+pub(crate) const FACTS_VERSION: u32 = 28;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

@@ -107,6 +107,11 @@ impl Repo {
         })
     }
 
+    /// The workspace root relative to the repository's top level: `""` or `"dir/sub/"`.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     pub fn is_shallow(&self) -> bool {
         self.shallow
     }

@@ -18,7 +18,10 @@ use decodes::*;
 pub use decodes::{DecodedLocal, Decoding};
 pub use json::parse_tf_json;
 use module_args::*;
-pub use terragrunt::{parse_terragrunt, TerragruntFacts, UNIT_FILE as TERRAGRUNT_UNIT_FILE};
+pub use terragrunt::{
+    parse_terragrunt, source_call as terragrunt_source_call, Lead, Led, Role, TerragruntFacts,
+    UNIT_FILE as TERRAGRUNT_UNIT_FILE,
+};
 pub use tftest::{is_test_file_name, is_test_file_of, parse_tftest};
 pub use var_files::{parse_tfvars, parse_tfvars_json};
 
@@ -290,6 +293,19 @@ fn file_refs_of(body: &Body, text: &str, facts: &mut HclFacts) {
         text,
         facts,
         for_values: Vec::new(),
+        terragrunt: false,
+    };
+    visitor.visit_body(body);
+}
+
+/// [`file_refs_of`] for a Terragrunt configuration, where a path may also start with the
+/// unit's directory as `${get_terragrunt_dir()}` names it: read as `path.module` is.
+fn unit_file_refs_of(body: &Body, text: &str, facts: &mut HclFacts) {
+    let mut visitor = FileRefVisitor {
+        text,
+        facts,
+        for_values: Vec::new(),
+        terragrunt: true,
     };
     visitor.visit_body(body);
 }
@@ -314,6 +330,7 @@ pub fn parse_template(text: &str, file: &str) -> Result<HclFacts> {
         text,
         facts: &mut facts,
         for_values: Vec::new(),
+        terragrunt: false,
     };
     visitor.visit_template(&template);
     Ok(facts)
@@ -453,6 +470,8 @@ struct FileRefVisitor<'a> {
     /// each name, with the path base its elements stand on when it is the value variable
     /// of one over a local or a variable (`for f in local.files`, see [`for_element`]).
     for_values: Vec<(String, Option<PathBase>)>,
+    /// The file is a Terragrunt configuration (see [`unit_file_refs_of`]).
+    terragrunt: bool,
 }
 
 /// The base a `for` expression's value variable stands for when it iterates over a local
@@ -516,6 +535,7 @@ impl Visit for FileRefVisitor<'_> {
                 static_path(a)
                     .or_else(|| built_path(a))
                     .or_else(|| self.for_value(a))
+                    .or_else(|| self.in_unit_dir(a))
             });
             let pattern = if name == "fileset" {
                 call.args.get(1).map(literal)
@@ -553,6 +573,15 @@ impl Visit for FileRefVisitor<'_> {
 }
 
 impl FileRefVisitor<'_> {
+    /// In a Terragrunt configuration, `"${get_terragrunt_dir()}/x"`: `x` in the unit's
+    /// directory, which is the module's.
+    fn in_unit_dir(&self, expr: &Expression) -> Option<(PathBase, String, bool)> {
+        match terragrunt::led_path(expr).filter(|_| self.terragrunt)? {
+            (terragrunt::Lead::UnitDir, rest) => Some((PathBase::Module, rest, false)),
+            _ => None,
+        }
+    }
+
     /// `f` on its own, the value variable of a `for` around it over a local (see
     /// [`for_element`]): the local's paths.
     fn for_value(&self, expr: &Expression) -> Option<(PathBase, String, bool)> {

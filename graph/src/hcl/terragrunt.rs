@@ -10,8 +10,11 @@
 //!
 //! Terragrunt evaluates all of these from the unit's directory, also inside an included
 //! file, so the paths here are relative to the unit's directory wherever they are written.
+//! A path may also start from a directory Terragrunt's functions name (see [`Lead`]):
+//! `"${get_repo_root()}/modules//vpc"`, `"${get_parent_terragrunt_dir()}/common.hcl"`;
+//! those are resolved with the workspace (see [`Led`]).
 
-use super::{file_refs_of, line_of_span, literal, parse_body, HclFacts, ModuleCall};
+use super::{line_of_span, literal, parse_body, unit_file_refs_of, HclFacts, ModuleCall};
 use crate::error::Result;
 use hcl_edit::expr::{Expression, FuncCall};
 use hcl_edit::structure::Body;
@@ -39,10 +42,48 @@ pub struct TerragruntFacts {
     /// The configurations it reads by a written path (`include`, `read_terragrunt_config`),
     /// with their lines; `${get_terragrunt_dir()}/x.hcl` is written `./x.hcl`.
     pub configs: Vec<(String, usize)>,
-    /// The configurations it reads beside a file `find_in_parent_folders` finds
-    /// (`"${dirname(find_in_parent_folders("root.hcl"))}/_envcommon/vpc.hcl"`): the name
-    /// looked for, the path after that file's directory (`/_envcommon/vpc.hcl`), the line.
-    pub beside_parent_files: Vec<(String, String, usize)>,
+    /// The configurations, module sources and dependencies whose path starts from a
+    /// directory only the workspace tells (`"${get_repo_root()}/modules//vpc"`).
+    pub led: Vec<Led>,
+    /// The `include` blocks: each label (`""` for none) with the line of its `path`, which
+    /// `get_parent_terragrunt_dir("label")` names the directory of.
+    pub includes: Vec<(String, usize)>,
+}
+
+/// A path written after a directory a Terragrunt function names: `"${LEAD}REST"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Led {
+    pub role: Role,
+    pub lead: Lead,
+    /// What follows the directory, starting with `/` (`/modules//vpc`).
+    pub rest: String,
+    pub line: usize,
+}
+
+/// What a [`Led`] path is to the unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    /// A configuration it includes or reads (an input, followed).
+    Config,
+    /// Its `terraform { source }`: a module call.
+    Source,
+    /// A unit it depends on.
+    Dependency,
+}
+
+/// The directory a path template starts with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Lead {
+    /// `${get_terragrunt_dir()}`: the unit's, also inside an included configuration.
+    UnitDir,
+    /// `${dirname(find_in_parent_folders("name"))}`: that of the file found.
+    BesideParentFile(String),
+    /// `${get_repo_root()}` or `${get_path_to_repo_root()}`: the git repository's top level.
+    RepoRoot,
+    /// `${get_parent_terragrunt_dir()}`, with an include's label or none: in an included
+    /// configuration its own directory, in the unit's file that of the configuration the
+    /// (labelled) `include` names.
+    ParentDir(Option<String>),
 }
 
 /// Reads a Terragrunt configuration (a unit's `terragrunt.hcl`, or a file it includes).
@@ -50,7 +91,7 @@ pub fn parse_terragrunt(text: &str, file: &str) -> Result<TerragruntFacts> {
     let body = parse_body(text, file)?;
     let mut facts = TerragruntFacts::default();
     blocks(&body, text, &mut facts);
-    file_refs_of(&body, text, &mut facts.hcl);
+    unit_file_refs_of(&body, text, &mut facts.hcl);
     let mut calls = Calls {
         text,
         facts: &mut facts,
@@ -85,6 +126,12 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
                         (None, Some((Lead::UnitDir, rest))) => {
                             facts.dependencies.push((format!(".{rest}"), at))
                         }
+                        (None, Some((lead, rest))) => facts.led.push(Led {
+                            role: Role::Dependency,
+                            lead,
+                            rest,
+                            line: at,
+                        }),
                         _ => facts.hcl.unresolved_refs.push(at),
                     }
                 }
@@ -93,31 +140,47 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
                 let Some(attr) = block.body.get_attribute("path") else {
                     continue;
                 };
-                config_path(&attr.value, line(attr.span()), facts);
+                let label = block.labels.first().map(|l| l.to_string());
+                let at = line(attr.span());
+                facts.includes.push((label.unwrap_or_default(), at));
+                config_path(&attr.value, at, facts);
             }
             "terraform" => {
                 let Some(attr) = block.body.get_attribute("source") else {
                     continue;
                 };
                 let at = line(attr.span());
-                match literal(&attr.value) {
+                let source = literal(&attr.value);
+                match (source, led_path(&attr.value)) {
                     // `../../modules//vpc`: the part after `//` is the module's directory
                     // inside the copied package.
-                    Some(source) if super::is_relative_path(&source) => {
-                        facts.hcl.modules.push(ModuleCall {
-                            name: "terraform".into(),
-                            source: source.replacen("//", "/", 1),
-                            line: at,
-                        })
+                    (Some(source), _) if super::is_relative_path(&source) => {
+                        facts.hcl.modules.push(source_call(&source, at))
                     }
                     // A remote source, fetched by Terragrunt.
-                    Some(_) => {}
-                    None if written_remote(&attr.value) => {}
-                    None => facts.hcl.unresolved_refs.push(at),
+                    (Some(_), _) => {}
+                    (None, _) if written_remote(&attr.value) => {}
+                    (None, Some((lead, rest))) => facts.led.push(Led {
+                        role: Role::Source,
+                        lead,
+                        rest,
+                        line: at,
+                    }),
+                    (None, None) => facts.hcl.unresolved_refs.push(at),
                 }
             }
             _ => {}
         }
+    }
+}
+
+/// The module call a local `terraform { source }` is: the part after `//` is the module's
+/// directory inside the package Terragrunt copies.
+pub fn source_call(source: &str, line: usize) -> ModuleCall {
+    ModuleCall {
+        name: "terraform".into(),
+        source: source.replacen("//", "/", 1),
+        line,
     }
 }
 
@@ -143,7 +206,12 @@ fn config_path(value: &Expression, at: usize, facts: &mut TerragruntFacts) {
     } else if let Some((lead, rest)) = led_path(value) {
         match lead {
             Lead::UnitDir => facts.configs.push((format!(".{rest}"), at)),
-            Lead::BesideParentFile(name) => facts.beside_parent_files.push((name, rest, at)),
+            lead => facts.led.push(Led {
+                role: Role::Config,
+                lead,
+                rest,
+                line: at,
+            }),
         }
     } else if !matches!(value, Expression::FuncCall(call) if call.name.name.as_str() == "find_in_parent_folders")
     {
@@ -151,16 +219,8 @@ fn config_path(value: &Expression, at: usize, facts: &mut TerragruntFacts) {
     }
 }
 
-/// The directory a path template starts with.
-enum Lead {
-    /// `${get_terragrunt_dir()}`: the unit's.
-    UnitDir,
-    /// `${dirname(find_in_parent_folders("name"))}`: that of the file found.
-    BesideParentFile(String),
-}
-
 /// `"${LEAD}/rest"` with `rest` written out: the lead and `rest`.
-fn led_path(value: &Expression) -> Option<(Lead, String)> {
+pub(super) fn led_path(value: &Expression) -> Option<(Lead, String)> {
     let Expression::StringTemplate(t) = value else {
         return None;
     };
@@ -180,6 +240,9 @@ fn led_path(value: &Expression) -> Option<(Lead, String)> {
     };
     let lead = match (call.name.name.as_str(), call.args.iter().next()) {
         ("get_terragrunt_dir", None) => Lead::UnitDir,
+        ("get_repo_root" | "get_path_to_repo_root", None) => Lead::RepoRoot,
+        ("get_parent_terragrunt_dir", None) => Lead::ParentDir(None),
+        ("get_parent_terragrunt_dir", Some(label)) => Lead::ParentDir(Some(literal(label)?)),
         ("dirname", Some(Expression::FuncCall(inner)))
             if inner.name.name.as_str() == "find_in_parent_folders" =>
         {
@@ -282,12 +345,17 @@ inputs = {
             ]
         );
         assert_eq!(
-            facts.beside_parent_files,
-            [(
-                "root.hcl".to_string(),
-                "/_envcommon/vpc.hcl".to_string(),
-                13
-            )]
+            facts.led,
+            [Led {
+                role: Role::Config,
+                lead: Lead::BesideParentFile("root.hcl".into()),
+                rest: "/_envcommon/vpc.hcl".into(),
+                line: 13
+            }]
+        );
+        assert_eq!(
+            facts.includes,
+            [("root".to_string(), 2), ("envcommon".to_string(), 13)]
         );
         let modules: Vec<_> = facts
             .hcl
@@ -324,7 +392,7 @@ inputs = {
             ("git::${local.repo}//modules/vpc", false),
             ("${local.registry}://vpc", false),
             ("${local.modules}/vpc", true),
-            ("${get_repo_root()}/modules/vpc", true),
+            ("${get_repo_root()}/modules/vpc", false),
         ] {
             let text = format!("terraform {{\n  source = \"{source}\"\n}}\n");
             let facts = parse_terragrunt(&text, "terragrunt.hcl").unwrap();
@@ -334,8 +402,64 @@ inputs = {
     }
 
     #[test]
+    fn paths_led_by_terragrunt_directories_are_kept_with_their_lead() {
+        let text = r#"include "root" {
+  path = find_in_parent_folders("root.hcl")
+}
+terraform {
+  source = "${get_repo_root()}//modules/vpc"
+}
+locals {
+  common = read_terragrunt_config("${get_parent_terragrunt_dir("root")}/common.hcl")
+  conf   = jsondecode(file("${get_terragrunt_dir()}/conf.json"))
+}
+dependency "dns" {
+  config_path = "${dirname(find_in_parent_folders("root.hcl"))}/dev/dns"
+}
+dependencies {
+  paths = ["${get_path_to_repo_root()}/live/iam"]
+}
+"#;
+        let facts = parse_terragrunt(text, "live/dev/vpc/terragrunt.hcl").unwrap();
+        let led = |role, lead, rest: &str, line| Led {
+            role,
+            lead,
+            rest: rest.into(),
+            line,
+        };
+        assert_eq!(
+            facts.led,
+            [
+                led(Role::Source, Lead::RepoRoot, "//modules/vpc", 5),
+                led(
+                    Role::Dependency,
+                    Lead::BesideParentFile("root.hcl".into()),
+                    "/dev/dns",
+                    12
+                ),
+                led(Role::Dependency, Lead::RepoRoot, "/live/iam", 15),
+                led(
+                    Role::Config,
+                    Lead::ParentDir(Some("root".into())),
+                    "/common.hcl",
+                    8
+                ),
+            ]
+        );
+        let reads: Vec<_> = facts
+            .hcl
+            .file_refs
+            .iter()
+            .map(|r| (r.base.clone(), r.path.as_str(), r.line))
+            .collect();
+        assert_eq!(reads, [(PathBase::Module, "/conf.json", 9)]);
+        assert!(facts.hcl.unresolved_refs.is_empty());
+        assert!(facts.hcl.modules.is_empty());
+    }
+
+    #[test]
     fn a_remote_module_is_no_call_and_a_computed_path_is_unresolved() {
-        let text = "terraform {\n  source = \"git::https://example.com/m.git//vpc?ref=v1\"\n}\n\ninclude {\n  path = \"${get_parent_terragrunt_dir()}/x.hcl\"\n}\n";
+        let text = "terraform {\n  source = \"git::https://example.com/m.git//vpc?ref=v1\"\n}\n\ninclude {\n  path = \"${local.dir}/x.hcl\"\n}\n";
         let facts = parse_terragrunt(text, "terragrunt.hcl").unwrap();
         assert!(facts.hcl.modules.is_empty());
         assert_eq!(facts.hcl.unresolved_refs, [6]);

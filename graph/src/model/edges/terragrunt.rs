@@ -7,7 +7,7 @@ use super::{join_normalized, outside_workspace, Builder};
 use crate::discover::parent_dir;
 use crate::error::{Error, Location, Result};
 use crate::facts::{Facts, Parser};
-use crate::hcl::TerragruntFacts;
+use crate::hcl::{terragrunt_source_call, HclFacts, Lead, Led, PathBase, Role, TerragruntFacts};
 use crate::model::{DepKind, Dependency, Target};
 use std::collections::BTreeSet;
 
@@ -19,66 +19,120 @@ impl Builder<'_> {
     /// `target`: a dependency on a directory a target owns is an edge to that target (as a
     /// stack.toml `deps` entry), one on a unit strata does not model makes that unit's files
     /// inputs; each configuration read is an input, and what it reads in turn is followed
-    /// from the unit's directory, as Terragrunt evaluates it. A configuration's own module
-    /// source and file reads are not followed: they are unresolved reads.
+    /// from the unit's directory, as Terragrunt evaluates it.
+    ///
+    /// Returns what the caller follows as a Terraform file's module calls and reads, from
+    /// the unit's directory, each with the file that names it: a `terraform { source }`
+    /// whose path starts from a directory a Terragrunt function names
+    /// (`"${get_repo_root()}/modules//vpc"`), and an included configuration's reads written
+    /// from the unit's directory (`"${get_terragrunt_dir()}/x.json"`). An included
+    /// configuration's source and reads written as plain relative paths are unresolved
+    /// reads: Terragrunt's documentation does not say whether they are taken from the
+    /// unit's directory or the file's.
     pub(super) fn terragrunt_edges(
         &self,
         me: usize,
         target: &mut Target,
         unit_file: &str,
         unit: &TerragruntFacts,
-    ) -> Result<()> {
+    ) -> Result<Vec<(String, HclFacts)>> {
         let dir = parent_dir(unit_file);
+        let mut follow = Vec::new();
         let mut seen: BTreeSet<String> = BTreeSet::new();
         let mut todo: Vec<(String, TerragruntFacts, usize)> =
             vec![(unit_file.to_string(), unit.clone(), 0)];
         while let Some((file, facts, depth)) = todo.pop() {
-            if file != unit_file
-                && (!facts.hcl.modules.is_empty()
-                    || !facts.hcl.file_refs.is_empty()
-                    || !facts.hcl.unresolved_refs.is_empty())
-            {
-                let lines = facts.hcl.modules.iter().map(|m| m.line);
-                let lines = lines.chain(facts.hcl.file_refs.iter().map(|r| r.line));
-                let lines = lines.chain(facts.hcl.unresolved_refs.iter().copied());
-                target
-                    .unresolved
-                    .extend(lines.map(|l| Location::at(file.clone(), l)));
+            let at = |line: usize| Location::at(file.clone(), line);
+            let included = file != unit_file;
+            let mut calls = HclFacts::default();
+            if included {
+                let mut lines: Vec<usize> = facts.hcl.modules.iter().map(|m| m.line).collect();
+                for read in &facts.hcl.file_refs {
+                    match read.base {
+                        PathBase::Module => calls.file_refs.push(read.clone()),
+                        _ => lines.push(read.line),
+                    }
+                }
+                lines.extend(&facts.hcl.unresolved_refs);
+                target.unresolved.extend(lines.into_iter().map(at));
             }
             for (path, line) in &facts.dependencies {
-                self.unit_dependency(me, target, dir, path, Location::at(file.clone(), *line))?;
+                self.unit_dependency(me, target, dir, path, at(*line))?;
             }
-            let mut configs: Vec<(String, Location)> = Vec::new();
+            // Each configuration read, with the line that names it.
+            let mut configs: Vec<(String, usize)> = Vec::new();
             for (path, line) in &facts.configs {
-                let location = Location::at(file.clone(), *line);
                 match join_normalized(dir, path) {
-                    Some(p) => configs.push((p, location)),
+                    Some(p) => configs.push((p, *line)),
                     None => target.problem(outside_workspace(
                         "a Terragrunt configuration read",
                         path,
-                        location,
+                        at(*line),
                     )),
                 }
             }
             for (name, line) in &facts.parent_files {
-                let location = Location::at(file.clone(), *line);
                 match self.in_parent_folders(dir, name) {
-                    Some(p) => configs.push((p, location)),
+                    Some(p) => configs.push((p, *line)),
                     // Terragrunt fails on it too; nothing strata could follow.
-                    None => target.unresolved.push(location),
+                    None => target.unresolved.push(at(*line)),
                 }
             }
-            for (name, rest, line) in &facts.beside_parent_files {
-                let location = Location::at(file.clone(), *line);
-                let beside = self
-                    .in_parent_folders(dir, name)
-                    .and_then(|found| join_normalized(parent_dir(&found), &format!(".{rest}")));
-                match beside {
-                    Some(p) => configs.push((p, location)),
-                    None => target.unresolved.push(location),
+            // `get_parent_terragrunt_dir()` names an included configuration's directory,
+            // so the paths led by it are resolved once the includes are.
+            let (later, first): (Vec<&Led>, Vec<&Led>) = facts
+                .led
+                .iter()
+                .partition(|led| matches!(led.lead, Lead::ParentDir(_)));
+            let mut include_dirs: Vec<(&str, String)> = Vec::new();
+            for (pass, leds) in [first, later].into_iter().enumerate() {
+                if pass == 1 && !included {
+                    include_dirs = facts
+                        .includes
+                        .iter()
+                        .flat_map(|(label, line)| {
+                            let found = configs.iter().filter(move |(_, l)| l == line);
+                            found.map(move |(path, _)| {
+                                (label.as_str(), parent_dir(path).to_string())
+                            })
+                        })
+                        .collect();
+                }
+                for led in leds {
+                    let location = at(led.line);
+                    let paths = match self.led_paths(led, dir, &file, included, &include_dirs) {
+                        Ok(paths) if paths.is_empty() => {
+                            target.unresolved.push(location);
+                            continue;
+                        }
+                        Ok(paths) => paths,
+                        Err(rest) => {
+                            target.problem(outside_workspace(
+                                "a path Terragrunt resolves",
+                                &rest,
+                                location,
+                            ));
+                            continue;
+                        }
+                    };
+                    for path in paths {
+                        match led.role {
+                            Role::Config => configs.push((path, led.line)),
+                            Role::Dependency => {
+                                self.unit_dependency(me, target, "", &path, at(led.line))?
+                            }
+                            Role::Source => calls
+                                .modules
+                                .push(terragrunt_source_call(&relative_path(dir, &path), led.line)),
+                        }
+                    }
                 }
             }
-            for (config, location) in configs {
+            if !calls.modules.is_empty() || !calls.file_refs.is_empty() {
+                follow.push((file.clone(), calls));
+            }
+            for (config, line) in configs {
+                let location = at(line);
                 let config =
                     match self.through_links(&config, "Terragrunt configuration", &location) {
                         Ok(p) => p,
@@ -116,9 +170,53 @@ impl Builder<'_> {
                 }
             }
         }
-        Ok(())
+        Ok(follow)
     }
 
+    /// The workspace paths a [`Led`] path of `file` names, for the unit in `unit_dir`
+    /// (none when the directory it starts from cannot be found, as for Terragrunt), or the
+    /// path as written when it leads outside the workspace.
+    fn led_paths(
+        &self,
+        led: &Led,
+        unit_dir: &str,
+        file: &str,
+        included: bool,
+        include_dirs: &[(&str, String)],
+    ) -> std::result::Result<Vec<String>, String> {
+        let rest = format!(".{}", led.rest);
+        let starts: Vec<String> = match &led.lead {
+            Lead::UnitDir => vec![unit_dir.to_string()],
+            Lead::BesideParentFile(name) => self
+                .in_parent_folders(unit_dir, name)
+                .map(|found| parent_dir(&found).to_string())
+                .into_iter()
+                .collect(),
+            Lead::RepoRoot => {
+                // A path of the repository, which holds the workspace at `prefix`.
+                let outside = || format!("${{get_repo_root()}}{}", led.rest);
+                let in_repo = join_normalized("", &led.rest).ok_or_else(outside)?;
+                let prefix = self.repo.prefix().trim_end_matches('/');
+                let path = match in_repo.strip_prefix(prefix) {
+                    _ if prefix.is_empty() => in_repo.as_str(),
+                    Some("") => "",
+                    Some(inside) => inside.strip_prefix('/').ok_or_else(outside)?,
+                    None => return Err(outside()),
+                };
+                return Ok(vec![path.to_string()]);
+            }
+            Lead::ParentDir(_) if included => vec![parent_dir(file).to_string()],
+            Lead::ParentDir(label) => include_dirs
+                .iter()
+                .filter(|(l, _)| label.as_deref().is_none_or(|label| label == *l))
+                .map(|(_, d)| d.clone())
+                .collect(),
+        };
+        starts
+            .iter()
+            .map(|start| join_normalized(start, &rest).ok_or_else(|| led.rest.clone()))
+            .collect()
+    }
     /// A unit's `dependency` on `path` (relative to the unit's directory `dir`).
     fn unit_dependency(
         &self,
@@ -179,5 +277,39 @@ impl Builder<'_> {
             }
         }
         None
+    }
+}
+
+/// The path from the directory `from` to `to` (both workspace paths), written `./` first so
+/// that it is read as a local module source.
+fn relative_path(from: &str, to: &str) -> String {
+    let from: Vec<&str> = from.split('/').filter(|s| !s.is_empty()).collect();
+    let to: Vec<&str> = to.split('/').filter(|s| !s.is_empty()).collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut path = String::from(".");
+    for _ in common..from.len() {
+        path.push_str("/..");
+    }
+    for part in &to[common..] {
+        path.push('/');
+        path.push_str(part);
+    }
+    path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_path;
+
+    #[test]
+    fn a_relative_path_climbs_to_the_common_directory() {
+        assert_eq!(
+            relative_path("live/dev/vpc", "modules/vpc"),
+            "./../../../modules/vpc"
+        );
+        assert_eq!(relative_path("live/dev/vpc", "live/dev/vpc/sub"), "./sub");
+        assert_eq!(relative_path("live/dev/vpc", "live/dev/vpc"), ".");
+        assert_eq!(relative_path("", "modules/vpc"), "./modules/vpc");
+        assert_eq!(relative_path("live/a", ""), "./../..");
     }
 }
