@@ -2297,7 +2297,8 @@ fn a_terragrunt_unit_depends_on_what_its_configuration_names() {
 /// `terragrunt.hcl` and in what it includes: `get_repo_root()` (the workspace here lies in
 /// `infra/` of the repository), `get_parent_terragrunt_dir()` (the included file's
 /// directory), `get_terragrunt_dir()` (the unit's, also in an included file) and
-/// `dirname(find_in_parent_folders(...))`. Each was an unresolved read before.
+/// `dirname(find_in_parent_folders(...))`, and a file function's path in an included file
+/// (from that file's directory). Each was an unresolved read before.
 #[test]
 fn terragrunt_paths_after_its_directory_functions_are_followed() {
     let repo = Repo::new();
@@ -2320,8 +2321,10 @@ fn terragrunt_paths_after_its_directory_functions_are_followed() {
     // What every database unit shares: its module and a file read from the unit.
     repo.write(
         "infra/live/_envcommon/db.hcl",
-        "terraform {\n  source = \"${get_repo_root()}/infra/modules//db\"\n}\n\nlocals {\n  conf = jsondecode(file(\"${get_terragrunt_dir()}/db.json\"))\n}\n",
+        "terraform {\n  source = \"${get_repo_root()}/infra/modules//db\"\n}\n\nlocals {\n  conf     = jsondecode(file(\"${get_terragrunt_dir()}/db.json\"))\n  defaults = jsondecode(file(\"defaults.json\"))\n}\n",
     );
+    // Read by a file function in the included file: from that file's directory.
+    repo.write("infra/live/_envcommon/defaults.json", "{}\n");
     let root = "include \"root\" {\n  path = find_in_parent_folders(\"root.hcl\")\n}\n";
     repo.write(
         "infra/live/dev/vpc/terragrunt.hcl",
@@ -2350,6 +2353,7 @@ fn terragrunt_paths_after_its_directory_functions_are_followed() {
         ),
         ("infra/modules/db/main.tf", &["live/dev/db", "modules/db"]),
         ("infra/live/dev/db/db.json", &["live/dev/db"]),
+        ("infra/live/_envcommon/defaults.json", &["live/dev/db"]),
         ("infra/live/_envcommon/db.hcl", &["live/dev/db"]),
         ("infra/live/common.hcl", &["live/dev/db", "live/dev/vpc"]),
         ("infra/live/shared.hcl", &["live/dev/db", "live/dev/vpc"]),

@@ -9,7 +9,9 @@
 //! - file functions (`file("x.json")`), read as a root module's are.
 //!
 //! Terragrunt evaluates all of these from the unit's directory, also inside an included
-//! file, so the paths here are relative to the unit's directory wherever they are written.
+//! file, so the paths here are relative to the unit's directory wherever they are written;
+//! only file functions take an included file's own directory as their base (see
+//! `model::edges::terragrunt`).
 //! A path may also start from a directory Terragrunt's functions name (see [`Lead`]):
 //! `"${get_repo_root()}/modules//vpc"`, `"${get_parent_terragrunt_dir()}/common.hcl"`;
 //! those are resolved with the workspace (see [`Led`]).

@@ -314,13 +314,10 @@ impl Builder<'_> {
             .filter(|f| crate::discover::file_name(f) == crate::hcl::TERRAGRUNT_UNIT_FILE)
             .filter_map(|f| Some((f.clone(), Arc::clone(parsed.get(f.as_str())?))))
             .collect();
-        // What an included configuration names is read from the unit's directory.
-        let mut read_from: HashMap<String, String> = HashMap::default();
         for (f, facts) in units {
             if let Facts::Terragrunt(unit) = &*facts {
                 work.push((f.clone(), Arc::new(Facts::Hcl(unit.hcl.clone())), false));
                 for (file, calls) in self.terragrunt_edges(me, target, &f, unit)? {
-                    read_from.insert(file.clone(), parent_dir(&f).to_string());
                     work.push((file, Arc::new(Facts::Hcl(calls)), false));
                 }
             }
@@ -402,10 +399,9 @@ impl Builder<'_> {
             // `terraform test` runs a test file (in `tests/` or beside the module's files)
             // from the module's directory, with the module as the root module.
             let test_file = !roots_only && crate::hcl::is_test_file_of(&file, &root_dir);
-            let dir = match (test_file, read_from.get(&file)) {
-                (true, _) => root_dir.clone(),
-                (false, Some(unit_dir)) => unit_dir.clone(),
-                (false, None) => parent_dir(&file).to_string(),
+            let dir = match test_file {
+                true => root_dir.clone(),
+                false => parent_dir(&file).to_string(),
             };
             for call in &facts.modules {
                 let location = Location::at(file.clone(), call.line);

@@ -7,7 +7,9 @@ use super::{join_normalized, outside_workspace, Builder};
 use crate::discover::parent_dir;
 use crate::error::{Error, Location, Result};
 use crate::facts::{Facts, Parser};
-use crate::hcl::{terragrunt_source_call, HclFacts, Lead, Led, PathBase, Role, TerragruntFacts};
+use crate::hcl::{
+    terragrunt_source_call, FileRef, HclFacts, Lead, Led, PathBase, Role, TerragruntFacts,
+};
 use crate::model::{DepKind, Dependency, Target};
 use std::collections::BTreeSet;
 
@@ -21,14 +23,14 @@ impl Builder<'_> {
     /// inputs; each configuration read is an input, and what it reads in turn is followed
     /// from the unit's directory, as Terragrunt evaluates it.
     ///
-    /// Returns what the caller follows as a Terraform file's module calls and reads, from
-    /// the unit's directory, each with the file that names it: a `terraform { source }`
-    /// whose path starts from a directory a Terragrunt function names
-    /// (`"${get_repo_root()}/modules//vpc"`), and an included configuration's reads written
-    /// from the unit's directory (`"${get_terragrunt_dir()}/x.json"`). An included
-    /// configuration's source and reads written as plain relative paths are unresolved
-    /// reads: Terragrunt's documentation does not say whether they are taken from the
-    /// unit's directory or the file's.
+    /// Returns what the caller follows as a Terraform file's module calls and reads, each
+    /// with the file that names it (and, as Terraform's, relative to that file's directory
+    /// or, for `PathBase::Root`, to the unit's): a `terraform { source }` whose path
+    /// starts from a directory a Terragrunt function names
+    /// (`"${get_repo_root()}/modules//vpc"`), and an included configuration's file reads.
+    /// Terragrunt evaluates an included file's file functions with that file's directory
+    /// as their base, while `get_terragrunt_dir()` there is the unit's. An included
+    /// configuration's source written as a plain relative path is an unresolved read.
     pub(super) fn terragrunt_edges(
         &self,
         me: usize,
@@ -48,10 +50,21 @@ impl Builder<'_> {
             if included {
                 let mut lines: Vec<usize> = facts.hcl.modules.iter().map(|m| m.line).collect();
                 for read in &facts.hcl.file_refs {
-                    match read.base {
-                        PathBase::Module => calls.file_refs.push(read.clone()),
-                        _ => lines.push(read.line),
-                    }
+                    // Terragrunt reads a file function's relative path in an included file
+                    // from that file's directory; `get_terragrunt_dir()` is the unit's.
+                    let base = match &read.base {
+                        PathBase::Root => PathBase::Module,
+                        PathBase::Module => PathBase::Root,
+                        PathBase::Absolute => PathBase::Absolute,
+                        PathBase::Local(_) => {
+                            lines.push(read.line);
+                            continue;
+                        }
+                    };
+                    calls.file_refs.push(FileRef {
+                        base,
+                        ..read.clone()
+                    });
                 }
                 lines.extend(&facts.hcl.unresolved_refs);
                 target.unresolved.extend(lines.into_iter().map(at));
@@ -121,9 +134,10 @@ impl Builder<'_> {
                             Role::Dependency => {
                                 self.unit_dependency(me, target, "", &path, at(led.line))?
                             }
-                            Role::Source => calls
-                                .modules
-                                .push(terragrunt_source_call(&relative_path(dir, &path), led.line)),
+                            Role::Source => calls.modules.push(terragrunt_source_call(
+                                &relative_path(parent_dir(&file), &path),
+                                led.line,
+                            )),
                         }
                     }
                 }
