@@ -1450,3 +1450,153 @@ fn ctrl_c_while_a_wave_checkout_is_made_is_an_interruption_that_can_be_rolled_ba
     assert_eq!(out["rollback"][0]["label"], "stacks/network", "{out}");
     assert_eq!(out["rollback"][0]["action"], "keep", "{out}");
 }
+
+/// A policy added after a target was recorded: applying the environment again at the same
+/// hash records what the checks find now (the policy is no part of the hash), so the next
+/// environment's gates judge today's findings, not the ones from before the policy.
+#[test]
+fn a_policy_added_later_reaches_the_lock_and_its_gates() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    apply_dev(&repo, &pg);
+    let before = lock_entry(&repo, "dev", "stacks/network").unwrap();
+    assert_eq!(before.get("max_severity"), None, "{before}");
+    repo.write(
+        "policies/guard/policy.toml",
+        "kinds = [\"stack\"]\nlabels = [\"stacks/network\"]\n",
+    );
+    repo.write(
+        "policies/guard/guard.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains {\"msg\": \"no null resources\", \"severity\": \"high\"} if {\n\tinput.resource.null_resource\n}\n",
+    );
+    repo.commit("a new guardrail");
+    let (run, json) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &["apply", "--env", "dev", "--auto-approve"],
+    );
+    assert_eq!(run.code, 0, "{}\n{json}", run.stderr);
+    let after = lock_entry(&repo, "dev", "stacks/network").unwrap();
+    assert_eq!(after["hash"], before["hash"], "the same hash: {after}");
+    assert_eq!(after["max_severity"].as_str(), Some("high"), "{after}");
+    // When it arrived, and the commit that brought it, are kept (soak counts from then).
+    assert_eq!(after["applied_at"], before["applied_at"], "{after}");
+    assert_eq!(after["commit"], before["commit"], "{after}");
+    // The entry changed with an event that vouches for it.
+    let (run, out) = run_as(&repo, &pg, "alice", &["audit", "verify", "--env", "dev"]);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    repo.commit("dev's lock after the guardrail");
+    let file = keys.plan_file("plan.json");
+    let plan = plan_staging(&repo, &pg, &file);
+    assert!(
+        blocked(&plan).contains(&("stacks/network".to_string(), "max_severity".to_string())),
+        "{plan}"
+    );
+}
+
+/// A promotion killed outright (no handler runs) leaves a record written before its steps
+/// ran, so `promote rollback` knows what changed; a resumed run that is stopped in turn
+/// keeps what the killed one changed; and the rollback says which targets it re-applied and
+/// which it left in place.
+#[test]
+fn a_killed_promotion_can_be_rolled_back_and_a_resumed_one_keeps_what_it_changed() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    network_stack(&repo, "slow");
+    repo.commit("a network whose apply leaves a marker");
+    let marker = keys.plan_file("applied");
+    let (run, _) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &["apply", "--env", "dev", "--auto-approve"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo.commit("dev's lock");
+    let file = keys.plan_file("plan.json");
+    let plan = plan_staging(&repo, &pg, &file);
+    assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let record = repo
+        .path()
+        .join(".strata/promotions")
+        .join(format!("{}.json", plan["digest"].as_str().unwrap()));
+
+    // Once the network is applied in staging, the next checkout of a wave kills strata
+    // (SIGKILL: nothing of it runs after) the first time, and interrupts it the second.
+    let bin = keys.plan_file("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let killed = keys.plan_file("killed");
+    let git = bin.join("git");
+    std::fs::write(
+        &git,
+        format!(
+            "#!/bin/sh\n\
+             case \" $* \" in *' worktree add '*) if [ -e '{marker}' ]; then\n\
+               if [ -e '{killed}' ]; then kill -INT 0; exit 130; fi\n\
+               touch '{killed}'\n\
+               kill -KILL $PPID\n\
+               exit 137\n\
+             fi ;; esac\n\
+             exec /usr/bin/git \"$@\"\n",
+            marker = marker.display(),
+            killed = killed.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run_with_git = || -> Run {
+        command_as(&repo, &pg, "alice", &["promote", "apply", path(&file)])
+            .env("STRATA_TEST_MARKER", &marker)
+            .env("STRATA_TEST_HOLD", "0")
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .process_group(0)
+            .output()
+            .unwrap()
+            .into()
+    };
+    let first = run_with_git();
+    assert!(killed.exists(), "{}", first.stderr);
+    assert_eq!(first.code, -1, "killed: {}", first.stderr);
+    let text = std::fs::read_to_string(&record).expect("a record written before the steps ran");
+    let written: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(written["status"], "interrupted", "{written}");
+    assert_eq!(
+        written["changed"],
+        serde_json::json!(["stacks/network"]),
+        "{written}"
+    );
+
+    // Resumed, and stopped by Ctrl-C before any step of its own: the record still names
+    // what the killed run changed.
+    let second = run_with_git();
+    assert_eq!(second.code, 130, "{}\n{}", second.stdout, second.stderr);
+    let out: Value = serde_json::from_str(&second.stdout).unwrap();
+    assert_eq!(out["status"], "interrupted", "{out}");
+    assert_eq!(
+        out["changed"],
+        serde_json::json!(["stacks/network"]),
+        "{out}"
+    );
+
+    let (rollback, out) = run_as(&repo, &pg, "alice", &["promote", "rollback", path(&file)]);
+    assert_eq!(rollback.code, 0, "{}\n{out}", rollback.stderr);
+    assert_eq!(out["status"], "rolled_back", "{out}");
+    assert_eq!(out["rollback"][0]["label"], "stacks/network", "{out}");
+    assert_eq!(out["rollback"][0]["action"], "keep", "{out}");
+    let message = out["message"].as_str().unwrap();
+    assert!(
+        message.contains("left stacks/network in place in staging")
+            && !message.contains("rolled back stacks/network"),
+        "{message}"
+    );
+}

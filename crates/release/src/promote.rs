@@ -366,7 +366,9 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
         approvals: counted.into_iter().map(CountedRecord::from).collect(),
         steps: Vec::new(),
         rollback: Vec::new(),
-        changed: Vec::new(),
+        // A run that resumes one stopped before (interrupted, killed, or whose rollback
+        // failed) starts from what that one changed: a rollback must undo both runs' work.
+        changed: unfinished_changes(&session.root, &plan.digest),
     };
     let source = ReleaseLock::read(&session.root, &plan.from)?;
     let mut verified: BTreeMap<String, Verified> = BTreeMap::new();
@@ -474,9 +476,8 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
             };
             outcome.message = if rolled {
                 format!(
-                    "{why}; rolled back {} to {}'s previous lock (verified); the lock is unchanged",
-                    outcome.changed.join(", "),
-                    plan.to
+                    "{why}; {}; the lock is unchanged",
+                    rolled_back(&outcome, &plan.to)
                 )
             } else {
                 format!("{why}; ROLLING BACK FAILED: {} may be partly promoted. Follow the rollback runbook in docs/promotion.md", plan.to)
@@ -580,7 +581,26 @@ fn run_waves(
                     }
                 }
             }
-            outcome.changed.extend(labels.iter().cloned());
+            for label in &labels {
+                if !outcome.changed.contains(label) {
+                    outcome.changed.push(label.clone());
+                }
+            }
+            // Written before anything changes, so that a run killed during these steps
+            // (SIGKILL, a lost machine: no handler runs) leaves a record to roll back from.
+            let ahead = Outcome {
+                status: Status::Interrupted,
+                message: format!(
+                    "stopped while {} ran in {} (the process was killed, or is still running); resume with `strata promote apply {file}`, or undo with `strata promote rollback {file}`",
+                    labels.join(", "),
+                    plan.to,
+                    file = ctx.plan_path.display()
+                ),
+                ..outcome.clone()
+            };
+            if let Err(e) = write_record(&session.root, &ahead) {
+                return Ok(Some(stopped_by(e, outcome, &steps)));
+            }
             let mode = if action == StepAction::Destroy {
                 Mode::Destroy
             } else {
@@ -808,6 +828,46 @@ fn roll_back(
     Ok(all_ok)
 }
 
+/// What a record of an earlier run of the plan `digest` says it changed, when that run did
+/// not finish (interrupted, killed, or its rollback failed): nothing else undid it.
+fn unfinished_changes(root: &Path, digest: &str) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(record_path(root, digest)) else {
+        return Vec::new();
+    };
+    match serde_json::from_str::<Outcome>(&text) {
+        Ok(o) if matches!(o.status, Status::Interrupted | Status::RollbackFailed) => o.changed,
+        _ => Vec::new(),
+    }
+}
+
+/// What a rollback that succeeded did, step by step: re-applied or destroyed (verified), or
+/// left in place (new in the destination, and the plan did not allow destroying it).
+fn rolled_back(outcome: &Outcome, to: &str) -> String {
+    let by = |kept: bool| -> Vec<&str> {
+        let steps = outcome.rollback.iter();
+        let steps = steps.filter(|s| (s.action == "keep") == kept);
+        steps.map(|s| s.label.as_str()).collect()
+    };
+    let (undone, kept) = (by(false), by(true));
+    let mut said = Vec::new();
+    if !undone.is_empty() {
+        said.push(format!(
+            "rolled back {} in {to} to its previous lock (verified)",
+            undone.join(", ")
+        ));
+    }
+    if !kept.is_empty() {
+        said.push(format!(
+            "left {} in place in {to}: new there, and the plan was made without --allow-destroy (`strata destroy` removes it)",
+            kept.join(", ")
+        ));
+    }
+    if said.is_empty() {
+        said.push(format!("nothing had changed in {to}"));
+    }
+    said.join("; ")
+}
+
 fn write_record(root: &Path, outcome: &Outcome) -> Result<()> {
     let path = record_path(root, &outcome.plan);
     if let Some(dir) = path.parent() {
@@ -886,11 +946,7 @@ fn roll_back_plan(ctx: &Context) -> Result<Outcome> {
         Status::RollbackFailed
     };
     outcome.message = if ok {
-        format!(
-            "rolled back {} in {} to its previous lock (verified)",
-            changed.join(", "),
-            plan.to
-        )
+        rolled_back(&outcome, &plan.to)
     } else {
         format!(
             "ROLLING BACK FAILED in {}: follow the rollback runbook in docs/promotion.md",

@@ -209,7 +209,9 @@ fn record_in_lock(
         match &results[label] {
             // Already recorded at this hash (and, for a chart, the same rendering), as the
             // ledger says: the entry keeps when it arrived (soak times count from then) and
-            // the commit that first brought it.
+            // the commit that first brought it. What its checks give now replaces what they
+            // gave then: policies and the environment's gates are no part of the hash, and
+            // a gate must judge what the environment's checks find today.
             Ok(v)
                 if lock
                     .targets
@@ -221,6 +223,17 @@ fn record_in_lock(
                     }
                     .contains_key(label) =>
             {
+                let kept = &lock.targets[label];
+                if kept.checks != v.checks || kept.max_severity != v.max_severity {
+                    entries.insert(
+                        label.clone(),
+                        LockEntry {
+                            checks: v.checks.clone(),
+                            max_severity: v.max_severity.clone(),
+                            ..kept.clone()
+                        },
+                    );
+                }
                 out.recorded.push(label.clone());
             }
             Ok(v) => {
