@@ -888,3 +888,107 @@ fn a_policy_that_decodes_a_charts_secret_prints_it_redacted() {
     assert!(seen.is_empty(), "{TOKEN} in temporary files {seen:?}");
     assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
 }
+
+/// `strata secrets edit`'s temporary directory is private whatever the umask: an editor's
+/// backup and swap files land beside the plain text, with modes of their own.
+#[test]
+fn the_directory_an_edit_happens_in_is_private_under_a_common_umask() {
+    let Setup {
+        keys,
+        tmp,
+        key,
+        repo,
+        ..
+    } = setup(plain_repo());
+    let seen = keys.path().join("modes");
+    let script = editor(
+        keys.path(),
+        &format!(
+            "stat -c %a \"$(dirname \"$1\")\" \"$1\" > '{}'\nprintf 'db_password = \"{PASSWORD}\"\\n' > \"$1\"",
+            seen.display()
+        ),
+    );
+    let inner = repo.command(&["secrets", "edit", SECRETS]);
+    // The same command, run under umask 022 (a shell sets it, then runs strata).
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "umask 022 && exec \"$@\"", "sh"])
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    if let Some(dir) = inner.get_current_dir() {
+        cmd.current_dir(dir);
+    }
+    for (name, value) in inner.get_envs() {
+        match value {
+            Some(value) => cmd.env(name, value),
+            None => cmd.env_remove(name),
+        };
+    }
+    cmd.env("EDITOR", &script)
+        .env_remove("VISUAL")
+        .env("STRATA_AGE_KEY_FILE", &key)
+        .env("TMPDIR", tmp.path());
+    let run: Run = cmd.output().unwrap().into();
+    run.assert_ok();
+    assert_eq!(std::fs::read_to_string(&seen).unwrap(), "700\n600\n");
+}
+
+/// `updatekeys` counts a file as already encrypted for its recipients only when the file's
+/// MAC (which covers the list) matches: a list edited by hand no longer passes for the keys
+/// the data key is encrypted for.
+#[test]
+fn updatekeys_does_not_take_a_recipient_list_edited_by_hand_at_its_word() {
+    let keys = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (alice, alice_public) = age_key(keys.path(), "alice.txt");
+    let (carol, carol_public) = age_key(keys.path(), "carol.txt");
+    let repo = plain_repo();
+    repo.write(
+        "environments/dev/env.toml",
+        &recipients_toml(&[&alice_public, &carol_public]),
+    );
+    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
+    let file = repo.path().join(SECRETS);
+    // Carol leaves: taken off env.toml, and off the file's list by hand.
+    repo.write(
+        "environments/dev/env.toml",
+        &recipients_toml(&[&alice_public]),
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    let edited = text.replace(
+        &format!("recipients = [\"{alice_public}\", \"{carol_public}\"]"),
+        &format!("recipients = [\"{alice_public}\"]"),
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&file, &edited).unwrap();
+    let run = with_key(
+        &repo,
+        Some(&alice),
+        tmp.path(),
+        &["secrets", "updatekeys", SECRETS],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("MAC"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        edited,
+        "nothing written"
+    );
+    // The file as strata wrote it, with carol gone from env.toml: carol's key is taken off
+    // the data key, and she reads nothing any more.
+    std::fs::write(&file, &text).unwrap();
+    with_key(
+        &repo,
+        Some(&alice),
+        tmp.path(),
+        &["secrets", "updatekeys", SECRETS],
+    )
+    .assert_ok();
+    let run = with_key(
+        &repo,
+        None,
+        tmp.path(),
+        &["secrets", "decrypt", SECRETS, "-i", carol.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}

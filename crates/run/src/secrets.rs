@@ -241,8 +241,11 @@ pub fn edit(
         }
         _ => String::new(),
     };
+    // Private from the start, whatever the umask: editors write backup and swap files beside
+    // the file they edit, with modes of their own.
     let dir = tempfile::Builder::new()
         .prefix("strata-secrets-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
         .map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let temp = dir.path().join(SECRETS_FILE);
@@ -376,8 +379,9 @@ pub fn rotate(
 }
 
 /// The data key of each sealed file encrypted for its environment's recipients and `extra`
-/// (the values are kept as they are); files already encrypted for them are left alone. As
-/// with [`rotate`], nothing is written unless every file can be.
+/// (the values are kept as they are); files already encrypted for them (their MAC checked,
+/// which covers the list) are left alone. As with [`rotate`], nothing is written unless
+/// every file can be.
 pub fn update_keys(
     root: &Path,
     files: &[SecretsPath],
@@ -412,9 +416,15 @@ fn rekey(
     for file in files {
         let recipients = recipients_for(root, file, extra)?;
         let text = file.read()?;
+        let ids = match &mut ids {
+            Some(ids) => ids,
+            none => none.insert(identities(identities_given)?),
+        };
         if skip_when_same_recipients {
-            let current =
-                strata_secrets::recipients_of(&file.rel, &text).map_err(|e| error(&file.rel, e))?;
+            // The list the file names counts only once its MAC matches: one edited by hand
+            // would otherwise pass for the recipients the data key is encrypted for.
+            let current = strata_secrets::verified_recipients(&file.rel, &text, ids)
+                .map_err(|e| error(&file.rel, e))?;
             if current == recipients.names() {
                 done.push(Rekeyed {
                     file: file.rel.clone(),
@@ -424,10 +434,6 @@ fn rekey(
                 continue;
             }
         }
-        let ids = match &mut ids {
-            Some(ids) => ids,
-            none => none.insert(identities(identities_given)?),
-        };
         let new = how(&file.rel, &text, ids, &recipients).map_err(|e| error(&file.rel, e))?;
         done.push(Rekeyed {
             file: file.rel.clone(),

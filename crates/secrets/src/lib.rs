@@ -136,6 +136,19 @@ pub fn recipients_of(file: &str, sealed: &str) -> Result<Vec<String>> {
     Ok(Sealed::parse(file, sealed)?.recipients)
 }
 
+/// The recipients a sealed file names, once its data key is read with `identities` and its
+/// MAC (which covers the list) matches: a list edited by hand is an error, not an answer.
+pub fn verified_recipients(
+    file: &str,
+    sealed: &str,
+    identities: &Identities,
+) -> Result<Vec<String>> {
+    let sealed = Sealed::parse(file, sealed)?;
+    let key = sealed.data_key(file, identities)?;
+    sealed.verify(file, &key)?;
+    Ok(sealed.recipients)
+}
+
 /// Seals the plain TOML `plain` for `recipients`: the text of the sealed file.
 pub fn seal(file: &str, plain: &str, recipients: &Recipients) -> Result<String> {
     let table = parse(file, plain)?;
@@ -384,6 +397,9 @@ fn collect_sealed(
 ) -> Result<()> {
     for (k, v) in table {
         path.push(k.clone());
+        if k.contains('\0') {
+            return Err(nul_in_key(file, &path.join(".")));
+        }
         match v {
             // An empty table holds no sealed value, so the MAC cannot cover it: taken as
             // it stands it would reach a tool as a value (`{}`) nobody sealed.
@@ -500,6 +516,9 @@ fn seal_table(
     if recipients.is_empty() {
         return Err(Error::NoRecipients { file: file.into() });
     }
+    if let Some(path) = key_with_nul(plain, &mut Vec::new()) {
+        return Err(nul_in_key(file, &path));
+    }
     if let Some(path) = empty_table(plain, &mut Vec::new()) {
         return Err(Error::Format {
             file: file.into(),
@@ -541,6 +560,35 @@ fn seal_table(
         text.push_str(&toml::to_string(&one).expect("a TOML value serializes"));
     }
     Ok(text)
+}
+
+/// The key path of the first key in `table` that holds a NUL character, if any: a value's
+/// associated data joins its key path with NULs, so `["a", "b"]` and `["a\0b"]` would seal
+/// alike, and a value could be moved from one to the other unseen.
+fn key_with_nul(table: &Table, path: &mut Vec<String>) -> Option<String> {
+    for (k, v) in table {
+        path.push(k.clone());
+        if k.contains('\0') {
+            return Some(path.join("."));
+        }
+        if let Value::Table(t) = v {
+            if let Some(found) = key_with_nul(t, path) {
+                return Some(found);
+            }
+        }
+        path.pop();
+    }
+    None
+}
+
+fn nul_in_key(file: &str, path: &str) -> Error {
+    Error::Format {
+        file: file.into(),
+        message: format!(
+            "the key `{}` holds a NUL character (\\u0000), which no secrets file may: rename it",
+            path.escape_debug()
+        ),
+    }
 }
 
 /// The key path of the first empty table in `table`, if any.

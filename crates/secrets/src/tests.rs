@@ -111,6 +111,42 @@ fn a_key_removed_or_the_recipients_edited_by_hand_is_refused() {
 }
 
 #[test]
+fn a_key_holding_a_nul_is_never_sealed_nor_opened() {
+    let alice = key();
+    let err = seal("s.toml", "\"a\\u0000b\" = \"x\"\n", &recipients(&[&alice])).unwrap_err();
+    assert!(err.to_string().contains("NUL"), "{err}");
+    // `a.b` and `"a\0b"` would have the same associated data: a value moved from one to
+    // the other is refused, not opened under its new name.
+    let sealed = seal("s.toml", "[a]\nb = \"x\"\n", &recipients(&[&alice])).unwrap();
+    let value = sealed_value(&sealed, &["a", "b"]);
+    let moved = sealed.replace(
+        &format!("[a]\nb = \"{value}\"\n"),
+        &format!("\"a\\u0000b\" = \"{value}\"\n"),
+    );
+    assert_ne!(moved, sealed);
+    let err = open("s.toml", &moved, &alice.ids).unwrap_err();
+    assert!(err.to_string().contains("NUL"), "{err}");
+}
+
+#[test]
+fn recipients_count_as_verified_only_when_the_mac_matches() {
+    let (alice, bob) = (key(), key());
+    let sealed = seal("s.toml", PLAIN, &recipients(&[&alice, &bob])).unwrap();
+    assert_eq!(
+        verified_recipients("s.toml", &sealed, &alice.ids).unwrap(),
+        [alice.public.clone(), bob.public.clone()]
+    );
+    // Bob taken off the list by hand: the data key is still encrypted for him.
+    let edited = sealed.replace(
+        &format!("recipients = [\"{}\", \"{}\"]", alice.public, bob.public),
+        &format!("recipients = [\"{}\"]", alice.public),
+    );
+    assert_ne!(edited, sealed);
+    let err = verified_recipients("s.toml", &edited, &alice.ids).unwrap_err();
+    assert!(matches!(err, Error::MacMismatch { .. }), "{err}");
+}
+
+#[test]
 fn a_value_in_clear_text_in_a_sealed_file_is_refused() {
     let alice = key();
     let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
