@@ -1600,3 +1600,99 @@ fn a_killed_promotion_can_be_rolled_back_and_a_resumed_one_keeps_what_it_changed
         "{message}"
     );
 }
+
+/// A plan file comes from a pull request: the environments it names are checked before any
+/// path is built from them, a plan edited after it was made is refused with an event in
+/// the destination's ledger, and a step for a target that does not deploy in the
+/// destination (which `promote plan` never makes) is refused before anything runs.
+#[test]
+fn a_tampered_plan_writes_nowhere_else_and_is_recorded_where_it_belongs() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    repo.write(
+        "stacks/devonly/main.tf",
+        &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"dev\" {{}}\n"),
+    );
+    repo.write("stacks/devonly/stack.toml", "environments = [\"dev\"]\n");
+    repo.commit("a stack only dev has");
+    apply_dev(&repo, &pg);
+    let file = keys.plan_file("plan.json");
+    plan_staging(&repo, &pg, &file);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let honest: strata_release::plan::PromotionPlan = serde_json::from_str(&text).unwrap();
+    let write = |name: &str, plan: &strata_release::plan::PromotionPlan| {
+        let path = keys.plan_file(name);
+        std::fs::write(&path, plan.to_json()).unwrap();
+        path
+    };
+    let dev_events = ledger(&repo, "dev").len();
+
+    // Environments that are paths: refused, and nothing written outside the environment.
+    for to in ["staging/../dev", "../escape"] {
+        let mut forged = honest.clone();
+        forged.to = to.into();
+        forged.digest = forged.compute_digest();
+        let forged = write("path.json", &forged);
+        let (run, _) = promote(&repo, &pg, "alice", &forged);
+        assert_eq!(run.code, 2, "{to}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("no environment's name"),
+            "{to}: {}",
+            run.stderr
+        );
+    }
+    assert!(!repo.path().join("escape").exists());
+    assert!(!repo.path().parent().unwrap().join("escape").exists());
+    assert_eq!(
+        ledger(&repo, "dev").len(),
+        dev_events,
+        "dev's ledger untouched"
+    );
+    let (run, out) = run_as(&repo, &pg, "alice", &["audit", "verify", "--env", "dev"]);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+
+    // Edited after it was made (its digest left as it was): refused, and recorded.
+    let mut edited = honest.clone();
+    edited.unchanged += 1;
+    let edited = write("edited.json", &edited);
+    let (run, _) = promote(&repo, &pg, "alice", &edited);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let event = ledger(&repo, "staging")
+        .pop()
+        .expect("an event in staging's ledger");
+    assert_eq!(event["outcome"], "error", "{event}");
+    assert!(
+        event["message"]
+            .as_str()
+            .unwrap()
+            .contains("changed after it was made"),
+        "{event}"
+    );
+
+    // A step for the dev-only stack, its digest made again: refused before anything runs.
+    let mut forged = honest.clone();
+    let dev = read_lock(&repo, "dev").unwrap();
+    let entry = dev["targets"]["stacks/devonly"].as_table().unwrap();
+    let mut step = forged.waves[0][0].clone();
+    step.label = "stacks/devonly".into();
+    step.hash = entry["hash"].as_str().unwrap().into();
+    step.commit = entry["commit"].as_str().unwrap().into();
+    step.previous = None;
+    step.rollback = strata_release::plan::Rollback::Keep;
+    step.gates.clear();
+    forged.waves[0].push(step);
+    forged.digest = forged.compute_digest();
+    let forged = write("devonly.json", &forged);
+    let (run, out) = promote(&repo, &pg, "alice", &forged);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    assert_eq!(out["status"], "refused", "{out}");
+    assert!(
+        out["message"]
+            .as_str()
+            .unwrap()
+            .contains("stacks/devonly does not deploy"),
+        "{out}"
+    );
+    assert!(out["steps"].as_array().unwrap().is_empty(), "{out}");
+}

@@ -51,6 +51,18 @@ pub fn env_config(root: &Path, env: &str) -> Result<EnvConfig> {
 }
 
 fn append(session: &Session, env: &str, mut event: NewEvent) -> Result<()> {
+    // An environment's name may come from a file strata did not write (a promotion plan):
+    // the ledger written is that of one of the workspace's environments, nowhere else.
+    if !strata_graph::model::is_environment_name(env)
+        || !session.root.join("environments").join(env).is_dir()
+    {
+        return Err(Error::Usage {
+            message: format!(
+                "`{env}` is not an environment of this workspace: no audit event is written for it"
+            ),
+            hint: "environments are the directories under environments/".into(),
+        });
+    }
     // The event of an interrupted run is signed like any other.
     let _bookkeeping = strata_exec::process::bookkeeping();
     let lock = session
@@ -289,7 +301,10 @@ pub fn record_promotion_error(
     rollback: bool,
     e: Error,
 ) -> Error {
-    let Ok(plan) = crate::plan::PromotionPlan::read(plan_path) else {
+    // A plan that does not match its digest (edited after it was made) is recorded too, in
+    // the ledger of the environment it names, when that is one: a tampered plan is what an
+    // auditor most wants to see.
+    let Ok(plan) = crate::plan::PromotionPlan::read_claimed(plan_path) else {
         return e;
     };
     let action = if rollback { "rollback" } else { "promote" };

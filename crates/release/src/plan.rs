@@ -976,6 +976,21 @@ impl PromotionPlan {
 
     /// Reads a plan file; refuses one whose content does not match its digest.
     pub fn read(path: &Path) -> Result<PromotionPlan> {
+        let plan = PromotionPlan::read_claimed(path)?;
+        if plan.compute_digest() != plan.digest {
+            return Err(Error::Invalid {
+                message: "the promotion plan was changed after it was made: its content does not match its digest".into(),
+                location: Location::new(path.display().to_string(), None),
+                hint: "make it again with `strata promote plan --out FILE`; plans are not edited by hand".into(),
+            });
+        }
+        Ok(plan)
+    }
+
+    /// A plan as its file claims it, its digest not checked: for recording what was done
+    /// with it (and refused), never for carrying it out. Its environments are checked to
+    /// be names of one directory each.
+    pub fn read_claimed(path: &Path) -> Result<PromotionPlan> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let plan: PromotionPlan = serde_json::from_str(&text).map_err(|e| Error::Malformed {
             what: "promotion plan",
@@ -992,12 +1007,14 @@ impl PromotionPlan {
                 hint: "make the plan again with this strata".into(),
             });
         }
-        if plan.compute_digest() != plan.digest {
-            return Err(Error::Invalid {
-                message: "the promotion plan was changed after it was made: its content does not match its digest".into(),
-                location: Location::new(path.display().to_string(), None),
-                hint: "make it again with `strata promote plan --out FILE`; plans are not edited by hand".into(),
-            });
+        for env in [&plan.from, &plan.to] {
+            if !strata_graph::model::is_environment_name(env) {
+                return Err(Error::Invalid {
+                    message: format!("the promotion plan names `{env}` as an environment, which is no environment's name (one directory under environments/)"),
+                    location: Location::new(path.display().to_string(), None),
+                    hint: "plans are made by `strata promote plan`, not by hand".into(),
+                });
+            }
         }
         Ok(plan)
     }

@@ -232,6 +232,25 @@ fn preflight(
             plan.to
         )));
     }
+    // As `promote plan` chooses them: a target applied by the plan deploys in the
+    // destination (one the graph no longer has is judged by its locks alone).
+    for step in plan.steps().filter(|s| s.action == StepAction::Apply) {
+        if let Some(i) = model.index(&step.label) {
+            let envs = &model.targets[i].environments;
+            if !envs.iter().any(|e| e == &plan.to) {
+                return Ok(Err(format!(
+                    "{} is not a plan strata made: it applies {} in {}, where {} does not deploy (its environments: {}); make a new plan (`strata promote plan --from {} --to {}`)",
+                    plan_path.display(),
+                    step.label,
+                    plan.to,
+                    step.label,
+                    if envs.is_empty() { "none".to_string() } else { envs.join(", ") },
+                    plan.from,
+                    plan.to
+                )));
+            }
+        }
+    }
     let now = clock::now();
     let unvouched = crate::vouch::unvouched(&session.root, &plan.from)?;
     if let Some((step, why)) = plan
@@ -293,7 +312,7 @@ fn preflight(
 /// it would write: when its events must be signed, a key must be there to sign them (an
 /// error before anything runs, and no event, rather than an unsigned one).
 fn can_record(ctx: &Context) -> Result<()> {
-    let plan = PromotionPlan::read(ctx.plan_path)?;
+    let plan = PromotionPlan::read_claimed(ctx.plan_path)?;
     let config = crate::audit::env_config(&ctx.session.root, &plan.to)?;
     crate::event_signing::signer(&ctx.session.root, &ctx.session.repo, &config, &plan.to)
         .map(|_| ())

@@ -132,6 +132,13 @@ impl EnvironmentFiles {
 
 /// `environments/<name>/env.toml` files, parsed and checked (promotion sources exist and
 /// form no loop).
+/// Whether `name` can name an environment: one directory name under `environments/`, so
+/// that a path built from it (its ledger, its lock, its locks in `.strata/`) stays there. A
+/// name read from a file someone else wrote (a promotion plan) is checked with this first.
+pub fn is_environment_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
+}
+
 pub(super) fn load_environments(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<Environment>> {
     let files: Vec<&str> = snapshot
         .files

@@ -28,7 +28,7 @@ pub mod waivers;
 pub use edges::join_normalized;
 use edges::{apply_manifest, Builder};
 use environments::load_environments;
-pub use environments::{Environment, EnvironmentFiles};
+pub use environments::{is_environment_name, Environment, EnvironmentFiles};
 use links::Links;
 use policies::{load_policy_meta, load_waivers};
 
