@@ -2,7 +2,7 @@
 #![allow(clippy::disallowed_methods)] // tests drive git, the real strata binary and tools
 
 mod common;
-use common::{json_run, sample_repo, tasks_where};
+use common::{json_run, sample_repo, tasks_where, tools_repo, Run, NULL_PROVIDER};
 
 #[test]
 fn second_run_is_all_cache_hits_and_a_module_edit_reruns_exactly_its_dependents() {
@@ -490,4 +490,52 @@ fn check_affected_runs_an_environment_only_change_in_that_environment_only() {
             "stacks/network plan staging"
         ]
     );
+}
+
+/// Arguments terraform takes from the environment (`TF_CLI_ARGS`, `TF_CLI_ARGS_plan`) change
+/// what it does behind strata's own flags: a plan made with `-target` is another plan, and
+/// is never served to a run without it (nor to another runner through a shared cache).
+#[test]
+fn terraform_arguments_from_the_environment_are_part_of_the_task_key() {
+    let repo = tools_repo();
+    repo.write(
+        "stacks/app/main.tf",
+        &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"a\" {{}}\n\nresource \"null_resource\" \"b\" {{}}\n"),
+    );
+    repo.commit("two resources");
+    let plan = |env: &[(&str, &str)]| -> serde_json::Value {
+        let mut cmd = repo.command(&["--json", "plan", "--env", "dev"]);
+        cmd.env_remove("TF_CLI_ARGS").env_remove("TF_CLI_ARGS_plan");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let run: Run = cmd.output().unwrap().into();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.json()
+    };
+    let adds = |json: &serde_json::Value| {
+        let task = common::task(json, "stacks/app", "plan");
+        (
+            task["summary"]["add"].as_u64().unwrap(),
+            task["cached"].as_bool().unwrap(),
+        )
+    };
+    let targeted = plan(&[("TF_CLI_ARGS_plan", "-target=null_resource.a")]);
+    assert_eq!(adds(&targeted), (1, false), "{targeted}");
+    let whole = plan(&[]);
+    assert_eq!(adds(&whole), (2, false), "{whole}");
+    assert_eq!(adds(&plan(&[])), (2, true));
+    // Given to every command: another key too, whatever it says.
+    let everywhere = plan(&[("TF_CLI_ARGS", "-no-color")]);
+    assert_eq!(adds(&everywhere), (2, false), "{everywhere}");
+    // The key names the variables, never their values.
+    let run: Run = repo
+        .command(&["--json", "hash", "--explain", "--env", "dev", "stacks/app"])
+        .env("TF_CLI_ARGS_plan", "-var=token=hunter2-S3CRET")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("TF_CLI_ARGS_plan"), "{}", run.stdout);
+    assert!(!run.stdout.contains("hunter2"), "{}", run.stdout);
 }

@@ -113,7 +113,9 @@ pub struct TaskFingerprint<'a> {
     pub state: Option<String>,
     /// Digest of the upstream output values the task consumed (values are not stored).
     pub upstream_outputs: Option<String>,
-    /// Digest of the `TF_VAR_*` environment terraform also reads, with their names.
+    /// Digest of the `TF_*` environment terraform also reads and that may change its result
+    /// (`TF_VAR_*` for plans and applies, `TF_CLI_ARGS*`, `TF_WORKSPACE`, ...), with their
+    /// names.
     pub tf_vars: Option<String>,
     /// The version of the tool the task runs when WORKSPACE.toml does not pin it
     /// (`terraform 1.9.8`): a pinned version is part of the target hash instead.

@@ -365,9 +365,14 @@ impl Runner<'_> {
             if matches!(task.action, Action::Test | Action::Policy) {
                 self.upstream(i, &mut prepared)?;
             }
-            if matches!(task.action, Action::Plan | Action::Apply) {
-                fp.tf_vars = tf_vars_digest();
-            }
+        }
+        if matches!(
+            task.action,
+            Action::Fmt | Action::Validate | Action::Init | Action::Plan | Action::Apply
+        ) {
+            // Input values reach only what plans.
+            let with_vars = matches!(task.action, Action::Plan | Action::Apply);
+            fp.tf_vars = tf_env_digest(with_vars);
         }
         // Versions of tools WORKSPACE.toml does not pin, for the tasks that run them.
         let tool = match task.action {
@@ -384,14 +389,51 @@ impl Runner<'_> {
     }
 }
 
-/// A digest of the `TF_VAR_*` variables in strata's environment, which terraform reads too:
-/// a plan made with other values is another plan. Their values may be secret, so they are
-/// hashed like sensitive inputs (keyed with `STRATA_SECRET_SALT` when set) and never shown.
-fn tf_vars_digest() -> Option<String> {
+/// `TF_*` variables in strata's environment that change nothing terraform computes (its
+/// logs, prompts, caches and where providers are fetched from, which lock files and the
+/// pinned version settle), or that strata sets for each run itself (`TF_DATA_DIR`). Every
+/// other one is part of a terraform task's key.
+const TF_ENV_WITHOUT_EFFECT: &[&str] = &[
+    "TF_APPEND_USER_AGENT",
+    "TF_CLI_CONFIG_FILE",
+    "TF_DATA_DIR",
+    "TF_INPUT",
+    "TF_IN_AUTOMATION",
+    "TF_LOG",
+    "TF_LOG_CORE",
+    "TF_LOG_PATH",
+    "TF_LOG_PROVIDER",
+    "TF_PLUGIN_CACHE_DIR",
+    "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE",
+    "TF_REGISTRY_CLIENT_TIMEOUT",
+    "TF_REGISTRY_DISCOVERY_RETRY",
+];
+
+/// Whether the `TF_*` variable `name` may change what a terraform task computes: input
+/// values (`TF_VAR_*`, when `with_vars`), arguments added to every command or to one
+/// (`TF_CLI_ARGS`, `TF_CLI_ARGS_plan`: `-target`, `-destroy`, `-check=false` would make
+/// another plan or another check), the workspace (`TF_WORKSPACE`), and any variable strata
+/// does not know (a miss costs a run; a wrong hit would report what did not run).
+/// Credentials (`TF_TOKEN_*`) change who asks, not the answer.
+fn tf_env_counts(name: &str, with_vars: bool) -> bool {
+    match name.strip_prefix("TF_") {
+        None => false,
+        Some(rest) if rest.starts_with("VAR_") => with_vars,
+        Some(rest) if rest.starts_with("TOKEN_") => false,
+        Some(_) => !TF_ENV_WITHOUT_EFFECT.contains(&name),
+    }
+}
+
+/// A digest of the `TF_*` variables in strata's environment that terraform reads too and
+/// that may change its result (see [`tf_env_counts`]): a plan made with other values or
+/// other arguments is another plan. Their values may be secret (`TF_VAR_db_password`, a
+/// `-var` in `TF_CLI_ARGS`), so they are hashed like sensitive inputs (keyed with
+/// `STRATA_SECRET_SALT` when set) and never shown; their names are.
+fn tf_env_digest(with_vars: bool) -> Option<String> {
     let vars: BTreeMap<String, Value> = std::env::vars_os()
         .filter_map(|(k, v)| {
             let k = k.into_string().ok()?;
-            k.starts_with("TF_VAR_")
+            tf_env_counts(&k, with_vars)
                 .then(|| (k, Value::String(v.to_string_lossy().into_owned())))
         })
         .collect();
