@@ -96,8 +96,9 @@ pub struct Task {
 /// Bump to invalidate every cached task result (6: renders include the charts' CRDs; 7: the
 /// policy engine's regex builtins take RE2's Perl classes and flags, and stored plans keep
 /// `planned_values` and `variables` for policies, so a verdict cached before
-/// could be a pass that is now a failure).
-pub const TASK_KEY_VERSION: u32 = 7;
+/// could be a pass that is now a failure; 8: `TF_CLI_ARGS*` and other `TF_*` variables are
+/// in terraform tasks' keys, so a plan cached with `-target` before could be served now).
+pub const TASK_KEY_VERSION: u32 = 8;
 
 /// Everything a task key covers; `strata hash --explain` style output can print it.
 #[derive(Debug, Clone, Serialize)]
