@@ -375,9 +375,9 @@ fn strata_log_shows_phases_and_a_bad_filter_is_named() {
     );
 }
 
-/// A file under `environments/<env>/<label>/` feeds every target there while no target has
-/// that label, and only that target once it exists: adding the target changes what the
-/// others read, though no environment file changed. The cached baseline must see it too.
+/// A file under `environments/<env>/<label>/` feeds no target while no target has that
+/// label, and that target once it exists: adding the target changes what it reads, not
+/// what the others read. The cached baseline agrees with a fresh run.
 #[test]
 fn a_new_target_taking_over_environment_files_is_seen_with_a_cached_baseline() {
     let repo = Repo::with_fixture();
@@ -398,10 +398,8 @@ fn a_new_target_taking_over_environment_files_is_seen_with_a_cached_baseline() {
     fresh_and_cached();
     repo.write("stacks/newapp/main.tf", "variable \"size\" {}\n");
     let json = fresh_and_cached();
-    // The dev stacks no longer read the file: their dev inputs changed.
-    let network =
-        common::target(&json, "stacks/network").expect("network reads one file less in dev");
-    assert_eq!(network["environments"], serde_json::json!(["dev"]));
+    // The other dev stacks never read the file.
+    assert!(common::target(&json, "stacks/network").is_none(), "{json}");
     assert!(common::target(&json, "stacks/newapp").is_some());
 }
 
@@ -729,4 +727,92 @@ fn a_chart_named_from_a_repository_is_no_missing_local_chart() {
         repo.affected(&["--base", "HEAD"]),
         [("stacks/other".to_string(), "changed".to_string())]
     );
+}
+
+/// A file in a directory of `environments/<env>/` that is no target's (a removed target's,
+/// a misspelled one) is given to no target, and said so; files directly in the
+/// environment's directory are given to every target there.
+#[test]
+fn a_file_in_no_targets_environment_directory_is_given_to_none_and_named() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    for stack in ["app", "db"] {
+        repo.write(
+            &format!("stacks/{stack}/main.tf"),
+            "variable \"x\" {\n  default = \"d\"\n}\n",
+        );
+        repo.write(
+            &format!("environments/dev/stacks/{stack}/terraform.tfvars"),
+            &format!("x = \"{stack}\"\n"),
+        );
+    }
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    repo.write("environments/dev/shared.tfvars", "x = \"everyone\"\n");
+    let stray = "environments/dev/stacks/netwrok/terraform.tfvars";
+    repo.write(stray, "x = \"typo\"\n");
+    repo.commit("initial");
+
+    let listed = repo.strata(&["list"]);
+    listed.assert_ok();
+    assert!(
+        listed.stderr.contains(&format!(
+            "warning: {stray} is in a directory of environments/dev/ that is no target's"
+        )),
+        "{}",
+        listed.stderr
+    );
+    assert_eq!(repo.strata(&["list", "--check"]).code, 1);
+    let json = repo.strata(&["--json", "list"]).json();
+    assert_eq!(json["stray_environment_files"], serde_json::json!([stray]));
+
+    let env_inputs = |label: &str| -> Vec<String> {
+        let run = repo.strata(&["--json", "hash", "--explain", "--env", "dev", label]);
+        run.assert_ok();
+        let json = run.json();
+        let plan = json["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["action"] == "plan")
+            .unwrap_or_else(|| panic!("no plan task: {json}"))
+            .clone();
+        plan["fingerprint"]["env_inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        env_inputs("stacks/app"),
+        [
+            "environments/dev/env.toml",
+            "environments/dev/shared.tfvars",
+            "environments/dev/stacks/app/terraform.tfvars"
+        ]
+    );
+    repo.append(stray, "# edited\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        Vec::<String>::new()
+    );
+    repo.git(&["checkout", "--", stray]);
+    repo.append("environments/dev/shared.tfvars", "# edited\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        ["stacks/app", "stacks/db"]
+    );
+    repo.git(&["checkout", "--", "environments/dev/shared.tfvars"]);
+
+    // The db stack removed, its variable file left behind: given to no one, and the app
+    // is not affected by the removal.
+    repo.git(&["rm", "-rq", "stacks/db"]);
+    repo.commit("db retired");
+    assert!(!env_inputs("stacks/app")
+        .iter()
+        .any(|p| p.contains("stacks/db")));
+    assert_eq!(repo.affected_labels(&["--base", "HEAD~1"]), ["stacks/db"]);
 }

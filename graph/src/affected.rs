@@ -10,7 +10,7 @@ use crate::discover::Kind;
 use crate::error::Result;
 use crate::hash::EnvDigests;
 use crate::id::TargetId;
-use crate::model::EnvironmentFiles;
+use crate::model::{EnvFileOwner, EnvironmentFiles};
 use crate::session::{Session, View};
 use crate::snapshot::FileEntry;
 use serde::{Deserialize, Serialize};
@@ -755,8 +755,8 @@ fn environment_changes(
     let mut env_files: Vec<Vec<String>> = vec![Vec::new(); n];
     let mut env_chains: Vec<(String, Vec<Option<Vec<TargetId>>>)> = Vec::new();
     // Targets added or removed since the base: the files under their directory in an
-    // environment changed owner (they fed every target there while no target had that
-    // label, and only that target while one did), though no such file changed.
+    // environment changed owner (they fed no target while no target had that label, and
+    // that target while one did), though no such file changed.
     let appeared_or_went: Vec<&str> = model
         .targets
         .iter()
@@ -798,16 +798,16 @@ fn environment_changes(
                     crate::discover::dir_prefix(&t.label)
                 );
                 let listed: BTreeSet<&str> = head_env.for_target(env, &t.label).collect();
-                // A file gone from head fed the target when it lay in its directory, or in
-                // no target's directory (environment-wide).
-                let env_dir = format!("environments/{env}/");
+                // A file gone from head fed the target when it lay in its directory, or
+                // directly in the environment's (environment-wide).
                 let fed_before = |p: &str| {
-                    p.starts_with(&env_dir)
-                        && !crate::manifest::is_environment_record(p)
+                    !crate::manifest::is_environment_record(p)
                         && !head.snapshot.files.contains_key(p)
-                        && model
-                            .environment_file_owner(env, p)
-                            .is_none_or(|o| o == t.label)
+                        && match model.environment_file_owner(env, p) {
+                            Some(EnvFileOwner::Target(owner)) => owner == t.label,
+                            Some(EnvFileOwner::Everyone) => true,
+                            Some(EnvFileOwner::Nobody) | None => false,
+                        }
                 };
                 env_files[i].extend(
                     changed

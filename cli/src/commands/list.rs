@@ -6,7 +6,7 @@ use strata_graph::Result;
 #[derive(clap::Args)]
 pub struct Args {
     /// Exit 1 when a directory with Terraform files or a Chart.yaml is left out by the
-    /// layout (for CI).
+    /// layout, or a file under environments/ is given to no target (for CI).
     #[arg(long)]
     check: bool,
 }
@@ -24,6 +24,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     let view = session.work_tree()?;
     session.finish();
     view.model.check_all()?;
+    let env_files = view.model.environment_files(&view.snapshot);
+    let stray: Vec<(&str, &str)> = env_files.stray().collect();
     let rows: Vec<Row> = view
         .model
         .targets
@@ -41,10 +43,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
             targets: Vec<Row<'a>>,
             environments: Vec<&'a str>,
             unowned: &'a [String],
+            /// Files under environments/ no target is given.
+            stray_environment_files: Vec<&'a str>,
         }
         print_json(&Out {
             targets: rows,
             unowned: &view.model.unowned,
+            stray_environment_files: stray.iter().map(|(_, p)| *p).collect(),
             environments: view
                 .model
                 .environments
@@ -52,7 +57,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
                 .map(|e| e.name.as_str())
                 .collect(),
         });
-        return Ok(exit(&view.model.unowned, args.check));
+        return Ok(exit(&view.model.unowned, &stray, args.check));
     }
     let width = rows.iter().map(|r| r.label.len()).max().unwrap_or(5).max(5);
     crate::out!(
@@ -89,10 +94,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
         }
         eprintln!("hint: add them to [layout] in WORKSPACE.toml (e.g. `stacks = [\"stacks/**\", \"live/*/*\"]`), put a stack.toml or module.toml in them, or ignore them with `ignore`");
     }
-    Ok(exit(&view.model.unowned, args.check))
+    for (env, path) in &stray {
+        eprintln!("warning: {}", strata_run::stray_env_file(env, path));
+    }
+    Ok(exit(&view.model.unowned, &stray, args.check))
 }
 
-/// With `--check`, 1 when the layout leaves a directory out.
-fn exit(unowned: &[String], check: bool) -> u8 {
-    u8::from(check && !unowned.is_empty())
+/// With `--check`, 1 when the layout leaves a directory out or a file under environments/
+/// is given to no target.
+fn exit(unowned: &[String], stray: &[(&str, &str)], check: bool) -> u8 {
+    u8::from(check && !(unowned.is_empty() && stray.is_empty()))
 }

@@ -37,8 +37,9 @@ impl Environment {
 
 impl Model {
     /// Files under `environments/` that feed targets, indexed once per snapshot: for each
-    /// environment, the files under `environments/<env>/<label>/` by label, and the
-    /// environment-wide files (those under no target's directory there, such as env.toml).
+    /// environment, the files under `environments/<env>/<label>/` by label, the
+    /// environment-wide files (those directly in `environments/<env>/`, such as env.toml),
+    /// and those no target is given (see [`env_file_owner`]).
     /// The environments are indexed in parallel.
     pub fn environment_files(&self, snapshot: &Snapshot) -> EnvironmentFiles {
         use rayon::prelude::*;
@@ -49,7 +50,7 @@ impl Model {
             .map(|env| {
                 let prefix = format!("environments/{}/", env.name);
                 let mut files = EnvFiles::default();
-                let mut last: Option<(&str, Option<&str>)> = None;
+                let mut last: Option<(&str, EnvFileOwner)> = None;
                 for (path, _) in snapshot
                     .files
                     .range(prefix.clone()..)
@@ -61,22 +62,22 @@ impl Model {
                     let rest = &path[prefix.len()..];
                     // Sorted paths: the files of one directory are consecutive.
                     let dir = discover::parent_dir(rest);
-                    let label = match last {
-                        Some((d, label)) if d == dir => label,
+                    let owner = match last {
+                        Some((d, owner)) if d == dir => owner,
                         _ => {
-                            let label = discover::self_and_ancestors(dir)
-                                .find(|d| self.by_label.contains_key(*d));
-                            last = Some((dir, label));
-                            label
+                            let owner = env_file_owner(rest, |d| self.target_dir(d));
+                            last = Some((dir, owner));
+                            owner
                         }
                     };
-                    match label {
-                        Some(label) => files
+                    match owner {
+                        EnvFileOwner::Target(label) => files
                             .by_label
                             .entry(label.to_string())
                             .or_default()
                             .push(path.clone()),
-                        None => files.wide.push(path.clone()),
+                        EnvFileOwner::Everyone => files.wide.push(path.clone()),
+                        EnvFileOwner::Nobody => files.stray.push(path.clone()),
                     }
                 }
                 (env.name.clone(), files)
@@ -87,14 +88,16 @@ impl Model {
 }
 
 impl Model {
-    /// The target whose environment files `path` (under `environments/<env>/`) belongs to:
-    /// the deepest target directory holding it there; `None` for an environment-wide file
-    /// or a path outside that environment's directory.
-    pub fn environment_file_owner(&self, env: &str, path: &str) -> Option<&str> {
+    /// Whom the file `path` (under `environments/<env>/`) is given to there; `None` for a
+    /// path outside that environment's directory.
+    pub fn environment_file_owner(&self, env: &str, path: &str) -> Option<EnvFileOwner<'_>> {
         let rest = path.strip_prefix(&format!("environments/{env}/"))?;
-        let dir = discover::parent_dir(rest);
-        discover::self_and_ancestors(dir)
-            .find_map(|d| self.by_label.get_key_value(d).map(|(k, _)| k.as_str()))
+        Some(env_file_owner(rest, |d| self.target_dir(d)))
+    }
+
+    /// The label of the target whose directory `dir` is.
+    fn target_dir(&self, dir: &str) -> Option<&str> {
+        self.by_label.get_key_value(dir).map(|(k, _)| k.as_str())
     }
 }
 
@@ -108,6 +111,36 @@ pub struct EnvironmentFiles {
 struct EnvFiles {
     wide: Vec<String>,
     by_label: HashMap<String, Vec<String>>,
+    /// Files no target is given (see [`EnvFileOwner::Nobody`]).
+    stray: Vec<String>,
+}
+
+/// Whom a file under `environments/<env>/` is given to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvFileOwner<'a> {
+    /// The target whose directory there holds it (the deepest one).
+    Target(&'a str),
+    /// Every target deployed in the environment: it lies directly in `environments/<env>/`
+    /// (env.toml, shared variable files).
+    Everyone,
+    /// No target: it lies in a directory there that is no target's (the target was removed
+    /// or renamed, or the directory is misspelled). Given to every target, a file left
+    /// behind by a removed chart would set values in all the others.
+    Nobody,
+}
+
+/// Whom the file at `rest` (its path below `environments/<env>/`) is given to; `target`
+/// says which directory is a target's, and its label.
+pub(crate) fn env_file_owner<'a>(
+    rest: &str,
+    target: impl Fn(&str) -> Option<&'a str>,
+) -> EnvFileOwner<'a> {
+    let dir = discover::parent_dir(rest);
+    match discover::self_and_ancestors(dir).find_map(target) {
+        Some(label) => EnvFileOwner::Target(label),
+        None if dir.is_empty() => EnvFileOwner::Everyone,
+        None => EnvFileOwner::Nobody,
+    }
 }
 
 impl EnvironmentFiles {
@@ -116,6 +149,14 @@ impl EnvironmentFiles {
         self.per_env
             .iter()
             .map(|(env, f)| (env.as_str(), f.wide.as_slice(), &f.by_label))
+    }
+
+    /// The files under `environments/` that no target is given, by environment (see
+    /// [`EnvFileOwner::Nobody`]).
+    pub fn stray(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.per_env
+            .iter()
+            .flat_map(|(env, f)| f.stray.iter().map(move |p| (env.as_str(), p.as_str())))
     }
 
     /// The files feeding `label` in `env`: environment-wide first, then its own.

@@ -28,7 +28,7 @@ pub mod waivers;
 pub use edges::join_normalized;
 use edges::{apply_manifest, Builder};
 use environments::load_environments;
-pub use environments::{is_environment_name, Environment, EnvironmentFiles};
+pub use environments::{is_environment_name, EnvFileOwner, Environment, EnvironmentFiles};
 use links::Links;
 use policies::{load_policy_meta, load_waivers};
 
@@ -485,7 +485,8 @@ struct Read<'p> {
 
 /// The variable files under `environments/` terraform is given for a stack (see the
 /// runner's plan): those under `environments/<env>/<label>/` by label, and the
-/// environment-wide ones (under no target's directory there), which every stack gets.
+/// environment-wide ones (directly in `environments/<env>/`), which every stack gets (see
+/// [`environments::env_file_owner`]).
 #[derive(Default)]
 struct VarFiles<'p> {
     by_label: HashMap<String, Vec<&'p str>>,
@@ -504,17 +505,19 @@ impl<'p> VarFiles<'p> {
             else {
                 continue;
             };
-            let owner = crate::discover::self_and_ancestors(parent_dir(rest))
-                .find_map(|d| kinds.get_key_value(d));
+            let owner = environments::env_file_owner(rest, |d| {
+                kinds.get_key_value(d).map(|(label, _)| *label)
+            });
             match owner {
                 // Another kind of target's (a chart's): no stack is given it.
-                Some((_, kind)) if *kind != Kind::Stack => {}
-                Some((label, _)) => files
+                EnvFileOwner::Target(label) if kinds[label] != Kind::Stack => {}
+                EnvFileOwner::Target(label) => files
                     .by_label
                     .entry(label.to_string())
                     .or_default()
                     .push(path),
-                None => files.wide.push(path),
+                EnvFileOwner::Everyone => files.wide.push(path),
+                EnvFileOwner::Nobody => {}
             }
         }
         files
