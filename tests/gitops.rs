@@ -409,6 +409,17 @@ fn drift_finds_out_of_band_state_changes_and_edited_manifests() {
     let (run, _) = drift(&repo, &["--env", "nowhere"]);
     assert_eq!(run.code, 1, "{}\n{}", run.stderr, run.stdout);
     assert!(run.stderr.contains("no environment"), "{}", run.stderr);
+
+    // Without the release lock (never committed, or another branch) there is nothing to
+    // compare: exit 1, never the 0 of "everything matches".
+    std::fs::remove_file(repo.path().join("environments/dev/release.lock.toml")).unwrap();
+    let (run, _) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stderr, run.stdout);
+    assert!(
+        run.stderr.contains("nothing to compare in dev"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// Signs `file` as `who` with a fresh key listed in allowed_signers.

@@ -425,6 +425,32 @@ pub fn drift(
             Err(why) => report.delivered_unknown = Some(why),
         }
     }
+    // A drift job that compared nothing must not pass for one that found everything in
+    // step: no lock (never committed, another branch), an empty one, or charts only with
+    // no GitOps output to compare.
+    if report.stacks.is_empty()
+        && report.delivered.is_none()
+        && report.delivered_unknown.is_none()
+        && !report.interrupted
+    {
+        return Err(Error::Invalid {
+            message: format!(
+                "nothing to compare in {env}: its release lock records {}",
+                if lock.targets.is_empty() {
+                    "no target".to_string()
+                } else {
+                    "no stack, and no GitOps output of its charts is configured".to_string()
+                }
+            ),
+            location: strata_graph::error::Location::new(
+                format!("environments/{env}/release.lock.toml"),
+                None,
+            ),
+            hint: format!(
+                "drift compares what runs with the lock: apply the environment (`strata apply --env {env}`) and commit its release lock, and run drift on a checkout that has it"
+            ),
+        });
+    }
     Ok(report)
 }
 
