@@ -599,3 +599,51 @@ fn pg_settings_that_cannot_work_are_refused_before_anything_runs() {
         typo.stderr
     );
 }
+
+/// A change that only deletes a stack whose state is in pg: reading that state takes
+/// terraform though no task of the run does, so the destroy plan is shown and made.
+#[test]
+fn a_change_that_only_deletes_a_stack_reads_its_pg_state() {
+    let pg = Postgres::start();
+    let repo = workspace("", None);
+    repo.write(
+        "stacks/solo/main.tf",
+        &format!(
+            "{}\nresource \"null_resource\" \"s\" {{}}\n",
+            common::NULL_PROVIDER
+        ),
+    );
+    repo.commit("solo");
+    let (applied, _) = run(
+        &repo,
+        &pg,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/solo"],
+        &[],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    repo.commit("dev's lock");
+    repo.git(&["rm", "-rq", "stacks/solo"]);
+    repo.commit("solo retired");
+    let since = |verb: &str, extra: &[&str]| -> Run {
+        let mut args = vec![verb, "--affected", "--base", "HEAD~1", "--env", "dev"];
+        args.extend_from_slice(extra);
+        let mut cmd = repo.command(&args);
+        cmd.env("STRATA_TEST_PG", pg.url());
+        cmd.output().unwrap().into()
+    };
+    let plan = since("plan", &[]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("stacks/solo [dev]: +0 ~0 -1 (destroy)\n  - null_resource.s"),
+        "{}\n{}",
+        plan.stdout,
+        plan.stderr
+    );
+    let apply = since("apply", &["--auto-approve", "--allow-destroy"]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    assert_eq!(
+        pg_state(&pg, "stacks_solo")["resources"],
+        serde_json::json!([])
+    );
+}

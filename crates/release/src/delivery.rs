@@ -495,7 +495,7 @@ fn states_for<'a>(
             deps: Vec::new(),
         })
         .collect();
-    let tools = strata_run::resolve_tools(session, &upstream, model)?;
+    let tools = strata_run::resolve_tools(session, &upstream, model, false)?;
     Ok(strata_run::states::States::new(session, view, tools))
 }
 

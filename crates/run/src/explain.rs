@@ -25,7 +25,7 @@ pub fn explain_task_keys(
     let envs = crate::resolve_envs(&view.model, envs)?;
     let tasks = plan_tasks(&view.model, selected, &envs, Mode::Check);
     // The versions of unpinned tools are part of keys: found when the tools are there.
-    let tools = crate::resolve_tools(session, &tasks, &view.model).unwrap_or(Tools {
+    let tools = crate::resolve_tools(session, &tasks, &view.model, false).unwrap_or(Tools {
         terraform: None,
         helm: None,
         env: Vec::new(),

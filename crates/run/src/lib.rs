@@ -325,7 +325,15 @@ pub fn find_tool(session: &Session, tool: &str, why: &str) -> Result<PathBuf> {
     })
 }
 
-pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result<Tools> {
+/// The tools `tasks` need, found and checked against their pins. `reads_states`: the run
+/// reads stacks' states without a task of theirs (a deleted stack's, to tell whether
+/// resources are left behind), which takes terraform too.
+pub fn resolve_tools(
+    session: &Session,
+    tasks: &[Task],
+    model: &Model,
+    reads_states: bool,
+) -> Result<Tools> {
     let cfg = &session.config.toolchain;
     let needs = |kinds: &[Kind]| {
         tasks
@@ -414,7 +422,7 @@ pub fn resolve_tools(session: &Session, tasks: &[Task], model: &Model) -> Result
     let reads_stack_outputs = tasks
         .iter()
         .any(|t| t.env.is_some() && !model.targets[t.target].inputs.is_empty());
-    let terraform = if needs(&[Kind::Stack, Kind::Module]) {
+    let terraform = if reads_states || needs(&[Kind::Stack, Kind::Module]) {
         find(cfg.terraform_tool(), cfg.terraform.as_ref())?
     } else if reads_stack_outputs {
         find(cfg.terraform_tool(), cfg.terraform.as_ref())
@@ -553,6 +561,12 @@ pub fn run(
         let read = |paths: &[&str]| view.texts(&session.repo, paths);
         governing::check_loadable(&view.model, &tasks, &read)?;
     }
+    // A deleted stack's state is read in each environment it was deployed in.
+    let reads_states = !opts.mode.destroys()
+        && selection
+            .deleted_stacks
+            .iter()
+            .any(|(_, at_base)| envs.iter().any(|e| at_base.contains(e)));
     let tools = {
         let _phase = tracing::info_span!("resolve tools").entered();
         if opts.mode == Mode::Apply {
@@ -570,9 +584,10 @@ pub fn run(
                 session,
                 &[&tasks[..], &verification[..]].concat(),
                 &view.model,
+                reads_states,
             )?
         } else {
-            resolve_tools(session, &tasks, &view.model)?
+            resolve_tools(session, &tasks, &view.model, reads_states)?
         }
     };
     let strata_dir = session.root.join(strata_graph::workspace::STRATA_DIR);
@@ -713,7 +728,7 @@ pub fn push_state(
         env: Some(envs[0].clone()),
         deps: Vec::new(),
     };
-    let tools = resolve_tools(session, &[task], &view.model)?;
+    let tools = resolve_tools(session, &[task], &view.model, false)?;
     states::States::new(session, view, tools).push(target, environment, file)
 }
 
