@@ -647,3 +647,35 @@ fn a_change_that_only_deletes_a_stack_reads_its_pg_state() {
         serde_json::json!([])
     );
 }
+
+/// libpq takes the password from a URI's `password` parameter too, and from a keyword
+/// written with spaces around `=`: in either form it reaches terraform in `PGPASSWORD`,
+/// never a file strata writes.
+#[test]
+fn a_password_in_any_form_libpq_reads_stays_out_of_strata_files() {
+    let pg = Postgres::start();
+    for conn in [
+        format!(
+            "postgres://127.0.0.1:{}/tfstate?sslmode=disable&user={}&password={}",
+            pg.port(),
+            postgres::USER,
+            postgres::PASSWORD
+        ),
+        format!(
+            "host=127.0.0.1 port={} dbname=tfstate sslmode=disable user={} password = '{}'",
+            pg.port(),
+            postgres::USER,
+            postgres::PASSWORD
+        ),
+    ] {
+        let repo = workspace("", None);
+        let (plan, _) = run(
+            &repo,
+            &pg,
+            &["plan", "--env", "dev", "stacks/network"],
+            &[("STRATA_TEST_PG", &conn)],
+        );
+        assert_eq!(plan.code, 0, "{conn}: {}\n{}", plan.stderr, plan.stdout);
+        assert_password_nowhere(&repo, &[&plan]);
+    }
+}

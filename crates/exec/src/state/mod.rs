@@ -399,33 +399,114 @@ pub fn backend(
     }))
 }
 
-/// Splits the password out of a PostgreSQL connection string (URL or `key=value` form).
+/// A libpq connection string without its password, and the password: from a URI's user
+/// information (`postgres://u:pw@host/db`) or its `password` parameter (`?password=pw`, which
+/// libpq takes over the user information), or from a `password` keyword
+/// (`host=db password=pw`, `password = 'p w'`). `None` when it names none.
 pub fn split_password(conn: &str) -> Option<(String, String)> {
-    if let Some(scheme_end) = conn.find("://") {
-        let rest = &conn[scheme_end + 3..];
-        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let authority = &rest[..authority_end];
-        let (userinfo, host) = authority.rsplit_once('@')?;
-        let (user, password) = userinfo.split_once(':')?;
-        let decoded = percent_decode(password);
-        let without = format!(
-            "{}{user}@{host}{}",
-            &conn[..scheme_end + 3],
-            &rest[authority_end..]
-        );
-        return Some((without, decoded));
+    match conn.find("://") {
+        Some(scheme_end) => split_uri_password(conn, scheme_end),
+        None => split_keyword_password(conn),
     }
+}
+
+fn split_uri_password(conn: &str, scheme_end: usize) -> Option<(String, String)> {
+    let rest = &conn[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
     let mut password = None;
-    let kept: Vec<&str> = conn
-        .split_whitespace()
-        .filter(|part| match part.strip_prefix("password=") {
-            Some(p) => {
-                password = Some(p.trim_matches('\'').to_string());
-                false
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, pw)) => {
+                password = Some(percent_decode(pw));
+                format!("{user}@{host}")
             }
-            None => true,
-        })
-        .collect();
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    let path = match path.split_once('?') {
+        Some((path, query)) => {
+            let mut kept = Vec::new();
+            for param in query.split('&') {
+                match param.split_once('=') {
+                    Some((key, value)) if percent_decode(key) == "password" => {
+                        password = Some(percent_decode(value));
+                    }
+                    _ => kept.push(param),
+                }
+            }
+            match kept.is_empty() {
+                true => path.to_string(),
+                false => format!("{path}?{}", kept.join("&")),
+            }
+        }
+        None => path.to_string(),
+    };
+    let password = password?;
+    Some((
+        format!("{}{authority}{path}", &conn[..scheme_end + 3]),
+        password,
+    ))
+}
+
+/// The keyword form: `key = value` pairs, spaces around `=` optional, a value either
+/// single-quoted (`\'` and `\\` escaped) or running to the next space.
+fn split_keyword_password(conn: &str) -> Option<(String, String)> {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut password = None;
+    let bytes = conn.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == bytes.len() {
+            break;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i] != b'=' && !bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let key = &conn[start..i];
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == bytes.len() || bytes[i] != b'=' {
+            // Not a pair libpq would take: left as it is.
+            kept.push(key);
+            continue;
+        }
+        i += 1;
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let mut value = String::new();
+        if i < bytes.len() && bytes[i] == b'\'' {
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'\'' {
+                if bytes[i] == b'\\' && i + 1 < bytes.len() {
+                    i += 1;
+                }
+                let c = conn[i..].chars().next().expect("in bounds");
+                value.push(c);
+                i += c.len_utf8();
+            }
+            i += 1;
+        } else {
+            let from = i;
+            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            value.push_str(&conn[from..i]);
+        }
+        let end = i.min(conn.len());
+        if key == "password" {
+            password = Some(value);
+        } else {
+            kept.push(conn[start..end].trim());
+        }
+    }
     password.map(|p| (kept.join(" "), p))
 }
 
@@ -790,6 +871,29 @@ mod tests {
             split_password("host=db user=u password=pw dbname=tf"),
             Some(("host=db user=u dbname=tf".to_string(), "pw".to_string()))
         );
+        // libpq's other forms.
+        let split = |conn: &str| split_password(conn).unwrap();
+        assert_eq!(
+            split("postgres://127.0.0.1:5432/tf?sslmode=disable&user=u&password=p%26w"),
+            (
+                "postgres://127.0.0.1:5432/tf?sslmode=disable&user=u".to_string(),
+                "p&w".to_string()
+            )
+        );
+        assert_eq!(
+            split("postgresql://u:old@h/tf?password=new"),
+            ("postgresql://u@h/tf".to_string(), "new".to_string())
+        );
+        assert_eq!(
+            split("host=db password = 'p w\\'s' dbname = tf"),
+            ("host=db dbname = tf".to_string(), "p w's".to_string())
+        );
+        assert_eq!(
+            split("host=db password= pw user=u"),
+            ("host=db user=u".to_string(), "pw".to_string())
+        );
+        assert_eq!(split_password("postgres://h/tf?sslmode=disable"), None);
+        assert_eq!(split_password("host=db user=u"), None);
     }
 
     fn env(toml: &str) -> strata_graph::model::Environment {
