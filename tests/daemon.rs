@@ -470,3 +470,121 @@ fn a_head_move_is_seen_when_the_reflog_came_after_the_daemon() {
     let json = same_answer(&repo, "the commit undone with reset --soft");
     assert!(target(&json, "modules/naming").is_some(), "{json}");
 }
+
+/// What git does not count as a change (a mode `core.fileMode = false` ignores, a file
+/// marked `assume-unchanged`, bytes only end-of-line conversion makes differ, a sparse
+/// checkout's files absent on disk), the daemon does not either; and ignore rules it reads
+/// from outside the work tree (`core.excludesFile`) are seen when they change. A change of
+/// git's configuration, which may name other such files, ends the daemon once it answered.
+#[test]
+fn what_git_counts_unchanged_and_ignore_rules_from_elsewhere_are_seen_as_in_process() {
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.git(&["config", "core.fileMode", "false"]);
+    let daemon = Daemon::start(&repo);
+    let unchanged = |what: &str, change: &dyn Fn()| {
+        change();
+        let json = same_answer(&repo, what);
+        assert_eq!(labels(&json), Vec::<String>::new(), "{what}: {json}");
+    };
+
+    unchanged("chmod +x while core.fileMode is false", &|| {
+        use std::os::unix::fs::PermissionsExt;
+        let path = repo.path().join("stacks/app/main.tf");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    });
+    unchanged("assume-unchanged, then edited", &|| {
+        repo.git(&[
+            "update-index",
+            "--assume-unchanged",
+            "modules/naming/main.tf",
+        ]);
+        repo.append("modules/naming/main.tf", "# hidden from git\n");
+    });
+    // The flag taken off: git sees the edit, and so does the daemon (no entry changed).
+    repo.git(&[
+        "update-index",
+        "--no-assume-unchanged",
+        "modules/naming/main.tf",
+    ]);
+    let json = same_answer(&repo, "the flag taken off");
+    assert_eq!(
+        reason(&json, "modules/naming").as_deref(),
+        Some("changed"),
+        "{json}"
+    );
+    repo.git(&["checkout", "-q", "--", "modules/naming/main.tf"]);
+
+    unchanged("CRLF on disk by .gitattributes, then touched", &|| {
+        repo.write(".gitattributes", "*.tf text eol=crlf\n");
+        repo.git(&["add", ".gitattributes"]);
+        repo.git(&["commit", "-q", "-m", "attributes"]);
+        std::fs::remove_file(repo.path().join("stacks/network/main.tf")).unwrap();
+        repo.git(&["checkout", "-q", "--", "stacks/network/main.tf"]);
+        let text = std::fs::read(repo.path().join("stacks/network/main.tf")).unwrap();
+        assert!(
+            text.windows(2).any(|w| w == b"\r\n"),
+            "checked out with CRLF"
+        );
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(2);
+        std::fs::File::options()
+            .write(true)
+            .open(repo.path().join("stacks/network/main.tf"))
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+    });
+
+    // `sparse-checkout set` and `disable` write git's configuration: the daemon answers,
+    // then ends.
+    let answers_then_ends = |pid: u64, what: &str| {
+        let answered = via_daemon(&repo);
+        let json = in_process(&repo).json();
+        assert_eq!(answered.json(), json, "{what}");
+        assert_eq!(labels(&json), Vec::<String>::new(), "{what}: {json}");
+        assert!(
+            exits_within(pid, std::time::Duration::from_secs(10)),
+            "{what}: the daemon ends after git's configuration changed"
+        );
+    };
+    repo.git(&[
+        "sparse-checkout",
+        "set",
+        "stacks",
+        "charts",
+        "environments",
+        "shared",
+    ]);
+    assert!(!repo.path().join("modules").exists());
+    answers_then_ends(daemon.pid, "a sparse checkout leaves modules/ out");
+    let daemon = Daemon::start(&repo);
+    unchanged("an empty directory where the sparse files were", &|| {
+        std::fs::create_dir(repo.path().join("modules")).unwrap();
+    });
+    std::fs::remove_dir(repo.path().join("modules")).unwrap();
+    repo.git(&["sparse-checkout", "disable"]);
+    assert!(repo.path().join("modules/naming/main.tf").exists());
+    answers_then_ends(daemon.pid, "the sparse checkout ended");
+
+    // Ignore rules from a file outside the work tree, which git's configuration names.
+    let excludes = tempfile::NamedTempFile::new().unwrap();
+    repo.git(&[
+        "config",
+        "core.excludesFile",
+        excludes.path().to_str().unwrap(),
+    ]);
+    let _daemon = Daemon::start(&repo);
+    repo.write(
+        "stacks/network/extra.tf",
+        "output \"extra\" { value = 1 }\n",
+    );
+    let json = same_answer(&repo, "an untracked file");
+    assert_eq!(
+        reason(&json, "stacks/network").as_deref(),
+        Some("changed"),
+        "{json}"
+    );
+    unchanged("core.excludesFile now ignores it", &|| {
+        std::fs::write(excludes.path(), "extra.tf\n").unwrap();
+    });
+}

@@ -24,6 +24,11 @@ pub struct LiveTree {
     staged: BTreeSet<String>,
     /// Paths whose work-tree entry differs from the index's (modified, deleted, untracked).
     dirty: BTreeSet<String>,
+    /// Tracked paths whose bytes or mode on disk differ from their index entry while git
+    /// counts them unchanged (see [`LiveTree::refresh`]): asked again whenever the index is
+    /// written, since a flag there (`assume-unchanged`, `skip-worktree`) may have changed
+    /// git's answer without changing any entry.
+    git_clean: BTreeSet<String>,
 }
 
 /// What one refresh did.
@@ -57,6 +62,8 @@ impl LiveTree {
             unmerged: work_tree.unmerged,
             staged: BTreeSet::new(),
             dirty,
+            // Not known for the paths git status left out: their bytes were not read.
+            git_clean: BTreeSet::new(),
         };
         live.restage(session)?;
         Ok(live)
@@ -107,6 +114,8 @@ impl LiveTree {
         for p in &changed {
             self.index_over.insert(p.clone(), index.get(p).copied());
         }
+        // Paths git counted unchanged though their bytes differ: a flag may have moved.
+        changed.extend(self.git_clean.iter().cloned());
         // Paths entering or leaving a conflict are read again too.
         changed.extend(
             unmerged
@@ -175,7 +184,7 @@ impl LiveTree {
         };
         paths.extend(untracked.iter().cloned());
         let root = &session.root;
-        let entries: Vec<(String, Option<FileEntry>)> = paths
+        let mut entries: Vec<(String, Option<FileEntry>)> = paths
             .into_par_iter()
             .map(|p| {
                 let present = self.indexed(&p).is_some()
@@ -187,6 +196,31 @@ impl LiveTree {
                 (p, entry)
             })
             .collect();
+        // A tracked file whose bytes or mode differ from its index entry is changed only
+        // when git says so, as `Session::work_tree` asks `git status`: git's view takes
+        // `core.fileMode`, `assume-unchanged`, a sparse checkout's files absent on disk, and
+        // the clean filters and end-of-line conversion of `.gitattributes` into account.
+        let suspects: Vec<&str> = entries
+            .iter()
+            .filter(|(p, e)| {
+                let indexed = self.indexed(p);
+                indexed.is_some() && *e != indexed && !self.unmerged.contains(p)
+            })
+            .map(|(p, _)| p.as_str())
+            .collect();
+        let changed_for_git = match suspects.is_empty() {
+            true => BTreeSet::new(),
+            false => session.repo.changed_in_work_tree(&suspects)?,
+        };
+        let suspects: BTreeSet<String> = suspects.into_iter().map(str::to_string).collect();
+        for (path, entry) in entries.iter_mut() {
+            if suspects.contains(path) && !changed_for_git.contains(path) {
+                *entry = self.indexed(path);
+                self.git_clean.insert(path.clone());
+            } else {
+                self.git_clean.remove(path);
+            }
+        }
         let mut refresh = Refresh {
             paths: entries.len(),
             ..Refresh::default()

@@ -53,6 +53,8 @@ struct Server {
     /// Why the daemon can no longer know what changes (a directory it cannot watch): it
     /// answers no more requests and stops.
     blind: Option<String>,
+    /// git's configuration changed (see `Pending::rewatch`): stop after this answer.
+    rewatch: bool,
     /// How many contents' facts were held after the last pruning.
     facts_kept: usize,
 }
@@ -211,7 +213,17 @@ fn serve_locked(
         .parent()
         .and_then(|d| d.canonicalize().ok());
     // Watch before the first read, so a change made during it is seen afterwards.
-    let watch = Watch::start(&root, git_dir.as_deref(), &dir(&root)).map_err(Failure::Here)?;
+    let outside: Vec<PathBuf> = session
+        .repo
+        .ignore_rules_outside()
+        .into_iter()
+        .map(|f| match f.parent().and_then(|d| d.canonicalize().ok()) {
+            Some(dir) => dir.join(f.file_name().unwrap_or_default()),
+            None => f,
+        })
+        .collect();
+    let watch =
+        Watch::start(&root, git_dir.as_deref(), &dir(&root), &outside).map_err(Failure::Here)?;
     let mut server = Server {
         session,
         root: root.clone(),
@@ -221,6 +233,7 @@ fn serve_locked(
         shared: Arc::clone(&shared),
         reopen: false,
         blind: None,
+        rewatch: false,
         facts_kept: 0,
     };
     // Read the tree now, so the first request finds it in memory.
@@ -250,6 +263,11 @@ fn serve_locked(
                     // Commands answer in process, and do not start a daemon again for a
                     // while (a new one would meet the same limit); `daemon status` says why.
                     lock::record_failure(&root, &format!("the daemon stopped: it {why}"));
+                    break;
+                }
+                if server.rewatch {
+                    // Answered from a full read; the next request starts a daemon that
+                    // watches the ignore rules git's configuration names now.
                     break;
                 }
             }
@@ -418,6 +436,7 @@ impl Server {
         if let Some(why) = pending.unwatched {
             self.blind = Some(why);
         }
+        self.rewatch |= pending.rewatch;
         if let Some(why) = &self.blind {
             // Answering from what it can still see would miss changes below that directory.
             self.live = None;

@@ -26,6 +26,10 @@ pub struct Pending {
     /// A directory made since the start could not be watched (why, naming it): changes
     /// below it would go unseen, so the daemon cannot answer any more.
     pub unwatched: Option<String>,
+    /// git's configuration changed: it may name other ignore rules (`core.excludesFile`)
+    /// than the ones watched, so the daemon stops once it has answered, and the next
+    /// request starts one that watches what it names now.
+    pub rewatch: bool,
     cookies: HashSet<String>,
 }
 
@@ -43,33 +47,57 @@ struct Places {
     root: PathBuf,
     git_dir: Option<PathBuf>,
     cookie_dir: PathBuf,
+    /// Files outside the watched tree whose change means a full read (see
+    /// `Repo::ignore_rules_outside`).
+    outside: Vec<PathBuf>,
 }
 
 impl Watch {
     /// Watches `root` recursively (but not `.git`, `.strata` or `.terraform` directories,
     /// whose files strata never reads), the cookie directory, and the git directory holding
     /// the index (not recursively: only `index`, `HEAD`, `logs/HEAD` and `info/exclude`
-    /// matter there). The watcher's thread lives as long as the process.
+    /// matter there), and the directories holding `outside`: files elsewhere whose change
+    /// means a full read (the ignore rules and git configuration the work tree's reading
+    /// depends on). The watcher's thread lives as long as the process.
     #[cfg(target_os = "linux")]
-    pub fn start(root: &Path, git_dir: Option<&Path>, cookie_dir: &Path) -> Result<Watch> {
+    pub fn start(
+        root: &Path,
+        git_dir: Option<&Path>,
+        cookie_dir: &Path,
+        outside: &[PathBuf],
+    ) -> Result<Watch> {
         let shared: Arc<(Mutex<Pending>, Condvar)> = Arc::default();
         let places = Places {
             root: root.to_path_buf(),
             git_dir: git_dir.map(Path::to_path_buf),
             cookie_dir: cookie_dir.to_path_buf(),
+            outside: outside.to_vec(),
         };
         let mut tree = crate::tree::Tree::new().map_err(watch_error)?;
         tree.add_root(root, true).map_err(watch_error)?;
         std::fs::create_dir_all(cookie_dir).map_err(watch_error)?;
         tree.add_root(cookie_dir, false).map_err(watch_error)?;
+        let mut watched: Vec<PathBuf> = Vec::new();
         if let Some(git_dir) = git_dir {
             tree.add_root(git_dir, false).map_err(watch_error)?;
+            watched.push(git_dir.to_path_buf());
             for sub in ["info", "logs"] {
                 let sub = git_dir.join(sub);
                 if sub.is_dir() {
                     tree.add_root(&sub, false).map_err(watch_error)?;
+                    watched.push(sub);
                 }
             }
+        }
+        // A directory of the work tree is watched already (and a file there is read as
+        // any other).
+        for dir in outside.iter().filter_map(|f| f.parent()) {
+            let inside = dir.starts_with(root) && !dir.starts_with(root.join(".git"));
+            if inside || watched.iter().any(|w| w == dir) || !dir.is_dir() {
+                continue;
+            }
+            tree.add_root(dir, false).map_err(watch_error)?;
+            watched.push(dir.to_path_buf());
         }
         let sink = Arc::clone(&shared);
         std::thread::Builder::new()
@@ -141,7 +169,12 @@ impl Watch {
 
 /// Without inotify there is no daemon: commands answer in process.
 #[cfg(not(target_os = "linux"))]
-pub fn start(_root: &Path, _git_dir: Option<&Path>, _cookie_dir: &Path) -> Result<Watch> {
+pub fn start(
+    _root: &Path,
+    _git_dir: Option<&Path>,
+    _cookie_dir: &Path,
+    _outside: &[PathBuf],
+) -> Result<Watch> {
     Err(super::daemon_error(
         "the daemon watches the workspace with inotify, which only Linux has".to_string(),
         "strata answers without a daemon here",
@@ -168,6 +201,14 @@ impl Places {
     }
 }
 
+/// Whether `path` is one of git's configuration files of the repository.
+fn is_git_config(path: &Path) -> bool {
+    matches!(
+        path.file_name().and_then(|n| n.to_str()),
+        Some("config" | "config.worktree")
+    )
+}
+
 /// Records what a change of `path` means.
 fn classify(places: &Places, path: &Path, pending: &mut Pending) {
     if let Ok(rest) = path.strip_prefix(&places.cookie_dir) {
@@ -176,12 +217,21 @@ fn classify(places: &Places, path: &Path, pending: &mut Pending) {
         }
         return;
     }
+    if places.outside.iter().any(|f| f == path) {
+        pending.full = true;
+        pending.rewatch |= is_git_config(path);
+        return;
+    }
     if let Some(git_dir) = &places.git_dir {
         if let Ok(rest) = path.strip_prefix(git_dir) {
             match rest.to_str() {
                 Some("index") => pending.index = true,
                 Some("HEAD" | "logs/HEAD") => pending.head = true,
                 Some("info/exclude") => pending.full = true,
+                Some("config" | "config.worktree") => {
+                    pending.full = true;
+                    pending.rewatch = true;
+                }
                 _ => {}
             }
             return;

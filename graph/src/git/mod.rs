@@ -173,6 +173,120 @@ impl Repo {
         &self.index_path
     }
 
+    /// Which of `paths` (workspace-relative, tracked) git sees changed in the work tree
+    /// against the index: git's own view, after `core.fileMode`, `assume-unchanged`,
+    /// `skip-worktree` (a sparse checkout's files absent on disk), and the clean filters and
+    /// end-of-line conversion `.gitattributes` set, none of which a read of the file's bytes
+    /// knows. Unmerged paths count as changed.
+    pub fn changed_in_work_tree(&self, paths: &[&str]) -> Result<BTreeSet<String>> {
+        // A long list goes as one whole-tree status (the command line has its limits).
+        const LISTED: usize = 1000;
+        let mut status = git_command();
+        status
+            .current_dir(&self.root)
+            .args(["--literal-pathspecs", "-c", "core.quotepath=off"])
+            .args([
+                "status",
+                "--porcelain=v2",
+                "-z",
+                "--untracked-files=no",
+                "--no-renames",
+                "--ignore-submodules=all",
+                "--",
+            ])
+            .env("LC_ALL", "C")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE");
+        if paths.len() <= LISTED {
+            status.args(paths);
+        } else {
+            status.arg(".");
+        }
+        let out = status.output().map_err(|e| Error::io("git", e))?;
+        if !out.status.success() {
+            return Err(Error::Git {
+                args: "status".into(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        let mut changed = BTreeSet::new();
+        for rec in out.stdout.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+            let line = String::from_utf8_lossy(rec);
+            let (kind, rest) = line.split_at(1);
+            let path = match kind {
+                // 1 <XY> <sub> <mH> <mI> <mW> <hH> <hI> <path>
+                "1" => {
+                    let fields: Vec<&str> = rest.trim_start().splitn(8, ' ').collect();
+                    let worktree = fields.first().and_then(|xy| xy.as_bytes().get(1));
+                    match (worktree, fields.get(7)) {
+                        (Some(b'.'), _) | (None, _) | (_, None) => continue,
+                        (Some(_), Some(path)) => *path,
+                    }
+                }
+                // u <XY> <sub> <m1> <m2> <m3> <mW> <h1> <h2> <h3> <path>
+                "u" => match rest.trim_start().splitn(10, ' ').nth(9) {
+                    Some(path) => path,
+                    None => continue,
+                },
+                _ => continue,
+            };
+            if let Some(path) = self.strip(path) {
+                changed.insert(path);
+            }
+        }
+        Ok(changed)
+    }
+
+    /// The files outside the workspace that decide what git ignores in it: the repository's
+    /// `info/exclude` where a linked worktree shares it, each `.gitignore` from the
+    /// repository's top level down to the workspace root (the root's own excluded: it lies
+    /// in the work tree), the file `core.excludesFile` names (git's default,
+    /// `$XDG_CONFIG_HOME/git/ignore`, when it names none), and the repository's `config`,
+    /// which may change either. Each may not exist (yet).
+    pub fn ignore_rules_outside(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        let git_path = |args: &[&str]| -> Option<PathBuf> {
+            let out = git_command()
+                .current_dir(&self.root)
+                .args(args)
+                .env("LC_ALL", "C")
+                .output()
+                .ok()?;
+            let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            (out.status.success() && !text.is_empty()).then(|| self.root.join(text))
+        };
+        if let Some(common) = git_path(&["rev-parse", "--git-common-dir"]) {
+            files.push(common.join("info/exclude"));
+            files.push(common.join("config"));
+        }
+        if let Some(dir) = git_path(&["rev-parse", "--git-dir"]) {
+            files.push(dir.join("config.worktree"));
+        }
+        let mut top = self.root.clone();
+        for _ in self.prefix.split('/').filter(|s| !s.is_empty()) {
+            top.pop();
+        }
+        let mut dir = top;
+        for part in self.prefix.split('/').filter(|s| !s.is_empty()) {
+            files.push(dir.join(".gitignore"));
+            dir.push(part);
+        }
+        let excludes =
+            git_path(&["config", "--path", "--get", "core.excludesFile"]).or_else(|| {
+                let config = std::env::var_os("XDG_CONFIG_HOME")
+                    .filter(|d| !d.is_empty())
+                    .map(PathBuf::from)
+                    .or_else(|| {
+                        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config"))
+                    })?;
+                Some(config.join("git/ignore"))
+            });
+        files.extend(excludes);
+        files.sort();
+        files.dedup();
+        files
+    }
+
     /// The untracked, not ignored files at or below each of `paths` (workspace-relative;
     /// taken literally, not as patterns).
     pub fn untracked_under(&self, paths: &[&str]) -> Result<Vec<String>> {
