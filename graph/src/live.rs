@@ -29,6 +29,13 @@ pub struct LiveTree {
     /// written, since a flag there (`assume-unchanged`, `skip-worktree`) may have changed
     /// git's answer without changing any entry.
     git_clean: BTreeSet<String>,
+    /// Whether git's view of a tracked file may differ from its bytes and mode on disk
+    /// (see [`Repo::may_differ_from_disk`](crate::git::Repo::may_differ_from_disk); a
+    /// `.gitattributes` file anywhere), and whether an index entry is flagged
+    /// `assume-unchanged` or `skip-worktree`: only then is git asked about a file whose
+    /// bytes differ from its entry (a daemon ends when git's configuration changes).
+    git_view: bool,
+    flagged: bool,
 }
 
 /// What one refresh did.
@@ -64,7 +71,12 @@ impl LiveTree {
             dirty,
             // Not known for the paths git status left out: their bytes were not read.
             git_clean: BTreeSet::new(),
+            git_view: true,
+            flagged: true,
         };
+        live.git_view = session.repo.may_differ_from_disk()
+            || live.view.snapshot.files.keys().any(|p| is_attributes(p));
+        live.flagged = session.repo.read_index().is_none_or(|i| i.flagged);
         live.restage(session)?;
         Ok(live)
     }
@@ -97,7 +109,8 @@ impl LiveTree {
     /// entry changed (to be read again with [`LiveTree::refresh`]). Also updates what is
     /// staged.
     pub fn reindex(&mut self, session: &Session) -> Result<BTreeSet<String>> {
-        let (files, unmerged) = session.repo.index_state()?;
+        let (files, unmerged, flagged) = session.repo.index_state()?;
+        self.flagged = flagged;
         let index = to_map(files);
         let mut changed: BTreeSet<String> = index
             .iter()
@@ -200,11 +213,13 @@ impl LiveTree {
         // when git says so, as `Session::work_tree` asks `git status`: git's view takes
         // `core.fileMode`, `assume-unchanged`, a sparse checkout's files absent on disk, and
         // the clean filters and end-of-line conversion of `.gitattributes` into account.
+        self.git_view |= entries.iter().any(|(p, _)| is_attributes(p));
+        let ask_git = self.git_view || self.flagged;
         let suspects: Vec<&str> = entries
             .iter()
             .filter(|(p, e)| {
                 let indexed = self.indexed(p);
-                indexed.is_some() && *e != indexed && !self.unmerged.contains(p)
+                ask_git && indexed.is_some() && *e != indexed && !self.unmerged.contains(p)
             })
             .map(|(p, _)| p.as_str())
             .collect();
@@ -259,4 +274,10 @@ impl LiveTree {
         }
         Ok(refresh)
     }
+}
+
+/// Whether `path` is a `.gitattributes` file, which may set end-of-line conversion or a
+/// filter for the files below its directory.
+fn is_attributes(path: &str) -> bool {
+    path.rsplit('/').next() == Some(".gitattributes")
 }

@@ -23,6 +23,9 @@ pub struct Index {
     /// changing what the index holds. Two indexes with the same digest hold the same
     /// entries.
     pub digest: [u8; 32],
+    /// An entry is marked `assume-unchanged` or `skip-worktree`: git's view of those files
+    /// is not what is on disk.
+    pub flagged: bool,
 }
 
 const SIGNATURE: &[u8; 4] = b"DIRC";
@@ -75,6 +78,7 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
     let mut path: Vec<u8> = Vec::new();
     // What the digest covers, gathered and hashed in one call.
     let mut held: Vec<u8> = Vec::with_capacity(bytes.len() / 2);
+    let mut flagged = false;
     for _ in 0..count {
         let start = r.pos;
         // ctime, mtime (seconds, nanoseconds), dev, ino, mode, uid, gid, size.
@@ -83,11 +87,13 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
         let id: [u8; HASH_LEN] = r.take(HASH_LEN)?.try_into().ok()?;
         let flags = r.u16()?;
         let extended = flags & 0x4000 != 0;
+        // assume-valid (assume-unchanged) in the flags, skip-worktree in the extended ones.
+        flagged |= flags & 0x8000 != 0;
         if extended {
             if version < 3 {
                 return None;
             }
-            r.u16()?;
+            flagged |= r.u16()? & 0x4000 != 0;
         }
         let name_len = (flags & 0x0fff) as usize;
         if version == 4 {
@@ -156,6 +162,7 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
         entries,
         unmerged,
         digest,
+        flagged,
     })
 }
 
@@ -224,9 +231,17 @@ mod tests {
     }
 
     #[test]
-    fn skip_worktree_entries_are_kept() {
+    fn skip_worktree_entries_are_kept_and_flagged() {
         let idx = parse(&index(3, &["a"], Some(0x4000)), "").unwrap();
         assert_eq!(idx.entries.len(), 1);
+        assert!(idx.flagged);
+        // intent-to-add (0x2000) is no flag on git's view of the file on disk.
+        assert!(!parse(&index(3, &["a"], Some(0x2000)), "").unwrap().flagged);
+        assert!(!parse(&index(2, &["a"], None), "").unwrap().flagged);
+        // assume-valid sits in the first flags.
+        let mut bytes = index(2, &["a"], None);
+        bytes[12 + 60] |= 0x80;
+        assert!(parse(&bytes, "").unwrap().flagged);
     }
 
     /// Against real git: every version git writes reads back as `git ls-files --stage`.

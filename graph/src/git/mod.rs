@@ -173,6 +173,37 @@ impl Repo {
         &self.index_path
     }
 
+    /// Whether a tracked file's bytes or mode on disk may differ from git's view of it for
+    /// reasons of git's configuration: end-of-line conversion or filters
+    /// (`core.autocrlf`, a global `core.attributesFile`, the repository's `info/attributes`),
+    /// modes git ignores (`core.fileMode = false`), or a sparse checkout. (`.gitattributes`
+    /// files in the work tree, and flags on index entries, are the caller's to look at.)
+    pub fn may_differ_from_disk(&self) -> bool {
+        let out = self
+            .command()
+            .args([
+                "config",
+                "--get-regexp",
+                r"^core\.(autocrlf|attributesfile|filemode|sparsecheckout)$",
+            ])
+            .stderr(Stdio::null())
+            .output();
+        let Ok(out) = out else { return true };
+        let text = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+        let set = |key: &str, value: &str| {
+            text.lines()
+                .any(|l| l.split_once(' ') == Some((key, value)))
+        };
+        let attributes = self.index_path.parent().map(|d| d.join("info/attributes"));
+        text.lines().any(|l| l.starts_with("core.attributesfile "))
+            || text
+                .lines()
+                .any(|l| l.starts_with("core.autocrlf ") && !l.ends_with(" false"))
+            || set("core.filemode", "false")
+            || set("core.sparsecheckout", "true")
+            || attributes.is_some_and(|a| a.exists())
+    }
+
     /// Which of `paths` (workspace-relative, tracked) git sees changed in the work tree
     /// against the index: git's own view, after `core.fileMode`, `assume-unchanged`,
     /// `skip-worktree` (a sparse checkout's files absent on disk), and the clean filters and
@@ -472,11 +503,14 @@ impl Repo {
         }
     }
 
-    /// [`Repo::index_files`], and the paths in a merge conflict (which have no stage-0
-    /// entry: they are read from the work tree).
-    pub fn index_state(&self) -> Result<(Vec<GitFile>, BTreeSet<String>)> {
+    /// [`Repo::index_files`], the paths in a merge conflict (which have no stage-0 entry:
+    /// they are read from the work tree), and whether an entry may be marked
+    /// `assume-unchanged` or `skip-worktree` (see [`index::Index::flagged`]; unknown, so
+    /// true, when git had to list the index).
+    pub fn index_state(&self) -> Result<(Vec<GitFile>, BTreeSet<String>, bool)> {
         if let Some(index) = self.read_index() {
-            return Ok((index.entries, index.unmerged.into_iter().collect()));
+            let unmerged = index.unmerged.into_iter().collect();
+            return Ok((index.entries, unmerged, index.flagged));
         }
         let out = self.run(&["ls-files", "--stage", "-z"])?;
         // <mode> SP <object> SP <stage> TAB <path>; gitlinks skipped.
@@ -492,7 +526,7 @@ impl Repo {
                 _ => {}
             }
         }
-        Ok((files, unmerged))
+        Ok((files, unmerged, true))
     }
 
     /// Work-tree paths that differ from the index, plus untracked (not ignored) files.
