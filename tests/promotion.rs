@@ -1369,30 +1369,34 @@ fn entries_changed_or_deleted_by_hand_are_neither_laundered_nor_promoted() {
 /// `promote rollback` can undo it. A git wrapper sends the interrupt to strata's process
 /// group the moment the first checkout after the network's apply starts, as Ctrl-C on a
 /// terminal would.
-#[test]
-fn ctrl_c_while_a_wave_checkout_is_made_is_an_interruption_that_can_be_rolled_back() {
-    use std::os::unix::fs::PermissionsExt;
-    use std::os::unix::process::CommandExt;
-    let pg = Postgres::start();
-    let keys = Keys::new();
-    let repo = small_train(&keys, "");
+/// The small train with a network whose apply leaves a marker (`STRATA_TEST_MARKER`),
+/// applied in dev, and a plan into staging approved by alice and bob: the repository, the
+/// marker's path, the plan file and the plan.
+fn slow_network_plan(keys: &Keys, pg: &Postgres) -> (Repo, PathBuf, PathBuf, Value) {
+    let repo = small_train(keys, "");
     network_stack(&repo, "slow");
     repo.commit("a network whose apply leaves a marker");
     let marker = keys.plan_file("applied");
     let (run, _) = run_as(
         &repo,
-        &pg,
+        pg,
         "alice",
         &["apply", "--env", "dev", "--auto-approve"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     repo.commit("dev's lock");
     let file = keys.plan_file("plan.json");
-    let plan = plan_staging(&repo, &pg, &file);
+    let plan = plan_staging(&repo, pg, &file);
     assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
-    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
-    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    approve(&repo, pg, keys, "alice", &file).assert_ok();
+    approve(&repo, pg, keys, "bob", &file).assert_ok();
+    (repo, marker, file, plan)
+}
 
+/// A directory with a `git` that runs `action` (shell) when strata makes a wave's checkout
+/// once `marker` exists, and is the real git otherwise.
+fn git_stopping_at_a_wave(keys: &Keys, marker: &Path, action: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
     let bin = keys.plan_file("bin");
     std::fs::create_dir(&bin).unwrap();
     let git = bin.join("git");
@@ -1401,8 +1405,7 @@ fn ctrl_c_while_a_wave_checkout_is_made_is_an_interruption_that_can_be_rolled_ba
         format!(
             "#!/bin/sh\n\
              case \" $* \" in *' worktree add '*) if [ -e '{marker}' ]; then\n\
-               kill -INT 0\n\
-               exit 130\n\
+             {action}\n\
              fi ;; esac\n\
              exec /usr/bin/git \"$@\"\n",
             marker = marker.display()
@@ -1410,6 +1413,16 @@ fn ctrl_c_while_a_wave_checkout_is_made_is_an_interruption_that_can_be_rolled_ba
     )
     .unwrap();
     std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+#[test]
+fn ctrl_c_while_a_wave_checkout_is_made_is_an_interruption_that_can_be_rolled_back() {
+    use std::os::unix::process::CommandExt;
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let (repo, marker, file, _) = slow_network_plan(&keys, &pg);
+    let bin = git_stopping_at_a_wave(&keys, &marker, "kill -INT 0\nexit 130");
     let lock_before =
         std::fs::read(repo.path().join("environments/staging/release.lock.toml")).ok();
     let stopped: Run = command_as(&repo, &pg, "alice", &["promote", "apply", path(&file)])
@@ -1502,27 +1515,10 @@ fn a_policy_added_later_reaches_the_lock_and_its_gates() {
 /// which it left in place.
 #[test]
 fn a_killed_promotion_can_be_rolled_back_and_a_resumed_one_keeps_what_it_changed() {
-    use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     let pg = Postgres::start();
     let keys = Keys::new();
-    let repo = small_train(&keys, "");
-    network_stack(&repo, "slow");
-    repo.commit("a network whose apply leaves a marker");
-    let marker = keys.plan_file("applied");
-    let (run, _) = run_as(
-        &repo,
-        &pg,
-        "alice",
-        &["apply", "--env", "dev", "--auto-approve"],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    repo.commit("dev's lock");
-    let file = keys.plan_file("plan.json");
-    let plan = plan_staging(&repo, &pg, &file);
-    assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
-    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
-    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (repo, marker, file, plan) = slow_network_plan(&keys, &pg);
     let record = repo
         .path()
         .join(".strata/promotions")
@@ -1530,27 +1526,15 @@ fn a_killed_promotion_can_be_rolled_back_and_a_resumed_one_keeps_what_it_changed
 
     // Once the network is applied in staging, the next checkout of a wave kills strata
     // (SIGKILL: nothing of it runs after) the first time, and interrupts it the second.
-    let bin = keys.plan_file("bin");
-    std::fs::create_dir(&bin).unwrap();
     let killed = keys.plan_file("killed");
-    let git = bin.join("git");
-    std::fs::write(
-        &git,
-        format!(
-            "#!/bin/sh\n\
-             case \" $* \" in *' worktree add '*) if [ -e '{marker}' ]; then\n\
-               if [ -e '{killed}' ]; then kill -INT 0; exit 130; fi\n\
-               touch '{killed}'\n\
-               kill -KILL $PPID\n\
-               exit 137\n\
-             fi ;; esac\n\
-             exec /usr/bin/git \"$@\"\n",
-            marker = marker.display(),
+    let bin = git_stopping_at_a_wave(
+        &keys,
+        &marker,
+        &format!(
+            "if [ -e '{killed}' ]; then kill -INT 0; exit 130; fi\ntouch '{killed}'\nkill -KILL $PPID\nexit 137",
             killed = killed.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let run_with_git = || -> Run {
         command_as(&repo, &pg, "alice", &["promote", "apply", path(&file)])
             .env("STRATA_TEST_MARKER", &marker)
