@@ -212,60 +212,16 @@ impl Repo {
     pub fn changed_in_work_tree(&self, paths: &[&str]) -> Result<BTreeSet<String>> {
         // A long list goes as one whole-tree status (the command line has its limits).
         const LISTED: usize = 1000;
-        let mut status = git_command();
-        status
-            .current_dir(&self.root)
-            .args(["--literal-pathspecs", "-c", "core.quotepath=off"])
-            .args([
-                "status",
-                "--porcelain=v2",
-                "-z",
-                "--untracked-files=no",
-                "--no-renames",
-                "--ignore-submodules=all",
-                "--",
-            ])
-            .env("LC_ALL", "C")
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE");
-        if paths.len() <= LISTED {
-            status.args(paths);
-        } else {
-            status.arg(".");
-        }
-        let out = status.output().map_err(|e| Error::io("git", e))?;
-        if !out.status.success() {
-            return Err(Error::Git {
-                args: "status".into(),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            });
-        }
-        let mut changed = BTreeSet::new();
-        for rec in out.stdout.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-            let line = String::from_utf8_lossy(rec);
-            let (kind, rest) = line.split_at(1);
-            let path = match kind {
-                // 1 <XY> <sub> <mH> <mI> <mW> <hH> <hI> <path>
-                "1" => {
-                    let fields: Vec<&str> = rest.trim_start().splitn(8, ' ').collect();
-                    let worktree = fields.first().and_then(|xy| xy.as_bytes().get(1));
-                    match (worktree, fields.get(7)) {
-                        (Some(b'.'), _) | (None, _) | (_, None) => continue,
-                        (Some(_), Some(path)) => *path,
-                    }
-                }
-                // u <XY> <sub> <m1> <m2> <m3> <mW> <h1> <h2> <h3> <path>
-                "u" => match rest.trim_start().splitn(10, ' ').nth(9) {
-                    Some(path) => path,
-                    None => continue,
-                },
-                _ => continue,
-            };
-            if let Some(path) = self.strip(path) {
-                changed.insert(path);
-            }
-        }
-        Ok(changed)
+        let listed: &[&str] = if paths.len() <= LISTED { paths } else { &["."] };
+        let out = self.status(&[], &["--untracked-files=no"], Some(listed))?;
+        Ok(status_records(&out)
+            .filter_map(|record| match record {
+                StatusRecord::Tracked { worktree, path, .. } if worktree != b'.' => Some(path),
+                StatusRecord::Unmerged(path) => Some(path),
+                _ => None,
+            })
+            .filter_map(|path| self.strip(&path))
+            .collect())
     }
 
     /// The files outside the workspace that decide what git ignores in it: the repository's
@@ -538,52 +494,26 @@ impl Repo {
     /// configuration is not changed. Untracked directories it reports whole are listed with
     /// one `git ls-files --others` call.
     pub fn work_tree_changes(&self) -> Result<Vec<WorkTreeChange>> {
-        let mut status = git_command();
-        status
-            .current_dir(&self.root)
-            .args(["-c", "core.quotepath=off", "-c", "core.untrackedCache=true"])
-            .args([
-                "status",
-                "--porcelain=v2",
-                "-z",
-                "--untracked-files=normal",
-                "--no-renames",
-                "--ignore-submodules=all",
-            ])
-            .env("LC_ALL", "C")
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE");
-        if !self.prefix.is_empty() {
-            // Limit a workspace in a subdirectory to itself. (Git does not use its untracked
-            // cache with a pathspec, so the repository-wide case goes without one.)
-            status.args(["--", "."]);
-        }
-        let out = status.output().map_err(|e| Error::io("git", e))?;
-        if !out.status.success() {
-            return Err(Error::Git {
-                args: "status".into(),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            });
-        }
-        let out = out.stdout;
+        // Limit a workspace in a subdirectory to itself. (Git does not use its untracked
+        // cache with a pathspec, so the repository-wide case goes without one.)
+        let within = (!self.prefix.is_empty()).then_some(&["."][..]);
+        let out = self.status(
+            &["core.untrackedCache=true"],
+            &["--untracked-files=normal"],
+            within,
+        )?;
         let mut changes = Vec::new();
         let mut untracked_dirs: Vec<String> = Vec::new();
-        for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-            let line = String::from_utf8_lossy(rec);
-            let (kind, rest) = line.split_at(1);
-            match kind {
-                "1" => {
-                    // 1 <XY> <sub> <mH> <mI> <mW> <hH> <hI> <path>
-                    let fields: Vec<&str> = rest.trim_start().splitn(8, ' ').collect();
-                    if fields.len() < 8 {
-                        continue;
-                    }
-                    let (xy, path) = (fields[0], fields[7]);
-                    let Some(path) = self.strip(path) else {
+        for record in status_records(&out) {
+            match record {
+                StatusRecord::Tracked {
+                    index,
+                    worktree,
+                    path,
+                } => {
+                    let Some(path) = self.strip(&path) else {
                         continue;
                     };
-                    let worktree = xy.as_bytes().get(1).copied().unwrap_or(b'.');
-                    let index = xy.as_bytes().first().copied().unwrap_or(b'.');
                     if worktree == b'D' || (index == b'D' && worktree == b'.') {
                         changes.push(WorkTreeChange::Deleted(path));
                     } else if worktree != b'.' {
@@ -592,16 +522,13 @@ impl Repo {
                         changes.push(WorkTreeChange::Staged(path));
                     }
                 }
-                "u" => {
-                    // u <XY> <sub> <m1> <m2> <m3> <mW> <h1> <h2> <h3> <path>
-                    let fields: Vec<&str> = rest.trim_start().splitn(10, ' ').collect();
-                    if let Some(path) = fields.get(9).and_then(|p| self.strip(p)) {
+                StatusRecord::Unmerged(path) => {
+                    if let Some(path) = self.strip(&path) {
                         changes.push(WorkTreeChange::Unmerged(path));
                     }
                 }
-                "?" => {
-                    let raw = rest.trim_start();
-                    if let Some(path) = self.strip(raw) {
+                StatusRecord::Untracked(raw) => {
+                    if let Some(path) = self.strip(&raw) {
                         if path.is_empty() && raw.ends_with('/') {
                             // The workspace's own directory, untracked as a whole.
                             untracked_dirs.push(".".into());
@@ -612,7 +539,6 @@ impl Repo {
                         }
                     }
                 }
-                _ => {}
             }
         }
         if !untracked_dirs.is_empty() {
@@ -624,6 +550,37 @@ impl Repo {
             );
         }
         Ok(changes)
+    }
+
+    /// `git status --porcelain=v2 -z` with the settings `config` (`key=value`) and `flags`,
+    /// renames and submodules left out, limited to the pathspecs `within` (taken literally)
+    /// when given: its output.
+    fn status(&self, config: &[&str], flags: &[&str], within: Option<&[&str]>) -> Result<Vec<u8>> {
+        let mut status = git_command();
+        status
+            .current_dir(&self.root)
+            .args(["--literal-pathspecs", "-c", "core.quotepath=off"]);
+        for setting in config {
+            status.args(["-c", setting]);
+        }
+        status
+            .args(["status", "--porcelain=v2", "-z", "--no-renames"])
+            .arg("--ignore-submodules=all")
+            .args(flags)
+            .env("LC_ALL", "C")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE");
+        if let Some(paths) = within {
+            status.arg("--").args(paths);
+        }
+        let out = status.output().map_err(|e| Error::io("git", e))?;
+        if !out.status.success() {
+            return Err(Error::Git {
+                args: "status".into(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(out.stdout)
     }
 
     /// Paths whose index entry differs from `commit`, below the workspace root, each with
@@ -819,4 +776,48 @@ fn parse_file(mode: &str, oid: &str, path: &[u8]) -> Option<GitFile> {
         mode: u32::from_str_radix(mode, 8).ok()?,
         id: FileId::from_hex(oid)?,
     })
+}
+
+/// One record of `git status --porcelain=v2 -z` (renames are not asked for), its path as
+/// git gives it (relative to the repository's top level).
+enum StatusRecord {
+    /// `1 <XY> ...`: a tracked path changed in the index (`index`) or the work tree
+    /// (`worktree`), `.` where not.
+    Tracked {
+        index: u8,
+        worktree: u8,
+        path: String,
+    },
+    /// `u ...`: in a merge conflict.
+    Unmerged(String),
+    /// `? <path>`: untracked (a directory ends with `/`).
+    Untracked(String),
+}
+
+fn status_records(out: &[u8]) -> impl Iterator<Item = StatusRecord> + '_ {
+    out.split(|&b| b == 0)
+        .filter(|r| !r.is_empty())
+        .filter_map(|rec| {
+            let line = String::from_utf8_lossy(rec);
+            let (kind, rest) = line.split_at(1);
+            let rest = rest.trim_start();
+            match kind {
+                // 1 <XY> <sub> <mH> <mI> <mW> <hH> <hI> <path>
+                "1" => {
+                    let fields: Vec<&str> = rest.splitn(8, ' ').collect();
+                    let xy = fields.first()?.as_bytes();
+                    Some(StatusRecord::Tracked {
+                        index: xy.first().copied().unwrap_or(b'.'),
+                        worktree: xy.get(1).copied().unwrap_or(b'.'),
+                        path: fields.get(7)?.to_string(),
+                    })
+                }
+                // u <XY> <sub> <m1> <m2> <m3> <mW> <h1> <h2> <h3> <path>
+                "u" => Some(StatusRecord::Unmerged(
+                    rest.splitn(10, ' ').nth(9)?.to_string(),
+                )),
+                "?" => Some(StatusRecord::Untracked(rest.to_string())),
+                _ => None,
+            }
+        })
 }
