@@ -228,10 +228,6 @@ fn classify(places: &Places, path: &Path, pending: &mut Pending) {
                 Some("index") => pending.index = true,
                 Some("HEAD" | "logs/HEAD") => pending.head = true,
                 Some("info/exclude") => pending.full = true,
-                Some("config" | "config.worktree") => {
-                    pending.full = true;
-                    pending.rewatch = true;
-                }
                 _ => {}
             }
             return;
