@@ -909,15 +909,7 @@ fn gates_hold_back_a_target_and_its_dependents_and_the_rest_promotes() {
     // again, as anyone can): not signed, not applied.
     let text = std::fs::read_to_string(&file).unwrap();
     let mut forged: strata_release::plan::PromotionPlan = serde_json::from_str(&text).unwrap();
-    let mut step = forged.waves[1][0].clone();
-    let dev = read_lock(&repo, "dev").unwrap();
-    let reader = dev["targets"]["stacks/reader"].as_table().unwrap();
-    step.label = "stacks/reader".into();
-    step.hash = reader["hash"].as_str().unwrap().into();
-    step.commit = reader["commit"].as_str().unwrap().into();
-    step.previous = None;
-    step.rollback = strata_release::plan::Rollback::Keep;
-    step.gates.clear();
+    let step = forged_step(&repo, &forged.waves[1][0], "stacks/reader");
     forged.waves[1].push(step);
     forged.blocked.retain(|b| b.label != "stacks/reader");
     forged.digest = forged.compute_digest();
@@ -1003,6 +995,25 @@ fn gates_hold_back_a_target_and_its_dependents_and_the_rest_promotes() {
     let labels: Vec<&String> = staging["targets"].as_table().unwrap().keys().collect();
     assert_eq!(labels, ["stacks/app", "stacks/network"]);
     assert_eq!(output(&pg, "staging", "stacks_risky", "id"), None);
+}
+
+/// A step forged from `like` to apply `label` as dev's lock records it, new in staging and
+/// with no gates: what someone editing a plan file by hand would add.
+fn forged_step(
+    repo: &Repo,
+    like: &strata_release::plan::Step,
+    label: &str,
+) -> strata_release::plan::Step {
+    let dev = read_lock(repo, "dev").unwrap();
+    let entry = dev["targets"][label].as_table().unwrap();
+    let mut step = like.clone();
+    step.label = label.into();
+    step.hash = entry["hash"].as_str().unwrap().into();
+    step.commit = entry["commit"].as_str().unwrap().into();
+    step.previous = None;
+    step.rollback = strata_release::plan::Rollback::Keep;
+    step.gates.clear();
+    step
 }
 
 fn spawn_promote(repo: &Repo, pg: &Postgres, file: &Path, marker: &Path) -> Child {
@@ -1656,15 +1667,7 @@ fn a_tampered_plan_writes_nowhere_else_and_is_recorded_where_it_belongs() {
 
     // A step for the dev-only stack, its digest made again: refused before anything runs.
     let mut forged = honest.clone();
-    let dev = read_lock(&repo, "dev").unwrap();
-    let entry = dev["targets"]["stacks/devonly"].as_table().unwrap();
-    let mut step = forged.waves[0][0].clone();
-    step.label = "stacks/devonly".into();
-    step.hash = entry["hash"].as_str().unwrap().into();
-    step.commit = entry["commit"].as_str().unwrap().into();
-    step.previous = None;
-    step.rollback = strata_release::plan::Rollback::Keep;
-    step.gates.clear();
+    let step = forged_step(&repo, &forged.waves[0][0], "stacks/devonly");
     forged.waves[0].push(step);
     forged.digest = forged.compute_digest();
     let forged = write("devonly.json", &forged);

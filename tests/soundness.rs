@@ -9,13 +9,23 @@ use common::Repo;
 /// Each file edited on its own (and restored) affects exactly `expected`.
 #[track_caller]
 fn assert_each_edit_affects(repo: &Repo, cases: &[(&str, &[&str])]) {
+    assert_each_edit_affects_in(repo, "", cases);
+}
+
+/// [`assert_each_edit_affects`] for a workspace in the repository's directory `dir`: the
+/// files are named from the repository's top level, the labels from the workspace's root.
+#[track_caller]
+fn assert_each_edit_affects_in(repo: &Repo, dir: &str, cases: &[(&str, &[&str])]) {
+    let root = repo.path().join(dir);
     for (file, expected) in cases {
         repo.append(file, "edited\n");
-        assert_eq!(
-            repo.affected_labels(&["--base", "main"]),
-            expected.to_vec(),
-            "{file}"
-        );
+        let run = repo.strata_in(&root, &["--json", "affected", "--base", "main"]);
+        run.assert_ok();
+        let labels: Vec<String> = common::label_reasons(&run.json())
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        assert_eq!(labels, expected.to_vec(), "{file}");
         repo.git(&["checkout", "--", file]);
     }
 }
@@ -2346,28 +2356,22 @@ fn terragrunt_paths_after_its_directory_functions_are_followed() {
     let listed = repo.strata_in(&infra, &["list"]);
     listed.assert_ok();
     assert!(!listed.stderr.contains("warning"), "{}", listed.stderr);
-    for (file, expected) in [
-        (
-            "infra/modules/vpc/main.tf",
-            &["live/dev/db", "live/dev/vpc", "modules/vpc"][..],
-        ),
-        ("infra/modules/db/main.tf", &["live/dev/db", "modules/db"]),
-        ("infra/live/dev/db/db.json", &["live/dev/db"]),
-        ("infra/live/_envcommon/defaults.json", &["live/dev/db"]),
-        ("infra/live/_envcommon/db.hcl", &["live/dev/db"]),
-        ("infra/live/common.hcl", &["live/dev/db", "live/dev/vpc"]),
-        ("infra/live/shared.hcl", &["live/dev/db", "live/dev/vpc"]),
-    ] {
-        repo.append(file, "edited\n");
-        let run = repo.strata_in(&infra, &["--json", "affected", "--base", "main"]);
-        run.assert_ok();
-        let labels: Vec<String> = common::label_reasons(&run.json())
-            .into_iter()
-            .map(|(l, _)| l)
-            .collect();
-        assert_eq!(labels, expected.to_vec(), "{file}");
-        repo.git(&["checkout", "--", file]);
-    }
+    assert_each_edit_affects_in(
+        &repo,
+        "infra",
+        &[
+            (
+                "infra/modules/vpc/main.tf",
+                &["live/dev/db", "live/dev/vpc", "modules/vpc"],
+            ),
+            ("infra/modules/db/main.tf", &["live/dev/db", "modules/db"]),
+            ("infra/live/dev/db/db.json", &["live/dev/db"]),
+            ("infra/live/_envcommon/defaults.json", &["live/dev/db"]),
+            ("infra/live/_envcommon/db.hcl", &["live/dev/db"]),
+            ("infra/live/common.hcl", &["live/dev/db", "live/dev/vpc"]),
+            ("infra/live/shared.hcl", &["live/dev/db", "live/dev/vpc"]),
+        ],
+    );
     // A path above the repository's top level is named, not followed.
     repo.write(
         "infra/live/dev/vpc/terragrunt.hcl",
