@@ -588,3 +588,79 @@ fn what_git_counts_unchanged_and_ignore_rules_from_elsewhere_are_seen_as_in_proc
         std::fs::write(excludes.path(), "extra.tf\n").unwrap();
     });
 }
+
+/// git's user configuration (`$GIT_CONFIG_GLOBAL`, `~/.gitconfig`) may name ignore rules
+/// too: when it changes, the daemon's answer is the one git gives now, and the daemon ends
+/// so that the next one watches the files it names now.
+#[test]
+fn a_change_of_the_users_git_configuration_is_seen() {
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    let home = tempfile::tempdir().unwrap();
+    let global = home.path().join("gitconfig");
+    std::fs::write(&global, "").unwrap();
+    let excludes = home.path().join("ignore");
+    std::fs::write(&excludes, "extra.tf\n").unwrap();
+    let env = [("GIT_CONFIG_GLOBAL", global.to_str().unwrap())];
+    let start = strata_env(&repo, &["daemon", "start"], &env);
+    start.assert_ok();
+    let _daemon = Daemon {
+        repo: &repo,
+        pid: pid_in(&start.stderr),
+    };
+    let answers = || {
+        let daemon = strata_env(&repo, AFFECTED, &env);
+        let direct = strata_env(&repo, AFFECTED, &[env[0], ("STRATA_DAEMON", "0")]);
+        assert_eq!((daemon.code, direct.code), (0, 0), "{}", daemon.stderr);
+        assert_eq!(
+            daemon.json(),
+            direct.json(),
+            "the daemon (left) and git disagree"
+        );
+        daemon.json()
+    };
+    repo.write(
+        "stacks/network/extra.tf",
+        "output \"extra\" { value = 1 }\n",
+    );
+    let json = answers();
+    assert_eq!(
+        reason(&json, "stacks/network").as_deref(),
+        Some("changed"),
+        "{json}"
+    );
+    // The user's configuration now names ignore rules that leave the new file out.
+    std::fs::write(
+        &global,
+        format!("[core]\n\texcludesFile = {}\n", excludes.display()),
+    )
+    .unwrap();
+    let json = answers();
+    assert_eq!(labels(&json), Vec::<String>::new(), "{json}");
+    assert!(
+        exits_within(_daemon.pid, std::time::Duration::from_secs(10)),
+        "the daemon ends after git's configuration changed"
+    );
+
+    // A daemon started where git reads another user configuration than the client's does
+    // not answer for the client: it could see other files ignored.
+    std::fs::write(&global, "").unwrap();
+    let start = strata_env(&repo, &["daemon", "start"], &env);
+    start.assert_ok();
+    let other = home.path().join("other-gitconfig");
+    std::fs::write(
+        &other,
+        format!("[core]\n\texcludesFile = {}\n", excludes.display()),
+    )
+    .unwrap();
+    let other = [("GIT_CONFIG_GLOBAL", other.to_str().unwrap())];
+    let asked = strata_env(&repo, AFFECTED, &other);
+    let direct = strata_env(&repo, AFFECTED, &[other[0], ("STRATA_DAEMON", "0")]);
+    assert_eq!((asked.code, direct.code), (0, 0), "{}", asked.stderr);
+    assert_eq!(asked.json(), direct.json());
+    assert_eq!(labels(&asked.json()), Vec::<String>::new());
+    assert!(
+        exits_within(pid_in(&start.stderr), std::time::Duration::from_secs(10)),
+        "the daemon that could not serve the client ends"
+    );
+}

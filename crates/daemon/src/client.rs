@@ -10,7 +10,10 @@
 
 use super::lock::{self, Holder};
 use super::MAX_SOCKET_PATH;
-use super::{build_id, daemon_error, log_path, socket_path, Envelope, Request, Response, Status};
+use super::{
+    build_id, daemon_error, git_config_env, log_path, socket_path, Envelope, Request, Response,
+    Status,
+};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::io::{BufRead, BufReader, ErrorKind, Write};
@@ -113,6 +116,7 @@ pub fn call(root: &Path, request: Request) -> Answer {
     };
     let envelope = Envelope {
         build: build_id(),
+        git_env: git_config_env(),
         request,
     };
     let Ok(mut line) = serde_json::to_vec(&envelope) else {

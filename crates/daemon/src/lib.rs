@@ -87,9 +87,31 @@ pub fn build_id() -> String {
     .clone()
 }
 
+/// Identifies the variables that decide which configuration git reads (`HOME`,
+/// `XDG_CONFIG_HOME`, and every `GIT_CONFIG*`: the user's and system's files, and settings
+/// given in the environment). A daemon serves only clients whose git reads what its own git
+/// reads. A digest, so that no value (a setting may hold a credential) leaves the process.
+pub fn git_config_env() -> String {
+    use std::hash::{Hash, Hasher};
+    let mut vars: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os()
+        .filter(|(name, _)| {
+            name.to_str().is_some_and(|name| {
+                matches!(name, "HOME" | "XDG_CONFIG_HOME") || name.starts_with("GIT_CONFIG")
+            })
+        })
+        .collect();
+    vars.sort();
+    let mut hasher = std::hash::DefaultHasher::new();
+    vars.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Envelope {
     pub build: String,
+    /// The client's [`git_config_env`].
+    #[serde(default)]
+    pub git_env: String,
     pub request: Request,
 }
 

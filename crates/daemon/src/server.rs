@@ -10,10 +10,10 @@
 
 use super::client::{self, Answer};
 use super::lock::{self, Phase};
-use super::watch::Watch;
+use super::watch::{Outside, Watch};
 use super::{
-    build_id, check_socket_path, daemon_error, dir, lock_path, socket_path, Envelope, Request,
-    Response, Status,
+    build_id, check_socket_path, daemon_error, dir, git_config_env, lock_path, socket_path,
+    Envelope, Request, Response, Status,
 };
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::MetadataExt;
@@ -213,17 +213,21 @@ fn serve_locked(
         .parent()
         .and_then(|d| d.canonicalize().ok());
     // Watch before the first read, so a change made during it is seen afterwards.
-    let outside: Vec<PathBuf> = session
-        .repo
-        .ignore_rules_outside()
-        .into_iter()
-        .map(|f| match f.parent().and_then(|d| d.canonicalize().ok()) {
-            Some(dir) => dir.join(f.file_name().unwrap_or_default()),
-            None => f,
-        })
-        .collect();
+    let canonical = |files: Vec<PathBuf>| -> Vec<PathBuf> {
+        files
+            .into_iter()
+            .map(|f| match f.parent().and_then(|d| d.canonicalize().ok()) {
+                Some(dir) => dir.join(f.file_name().unwrap_or_default()),
+                None => f,
+            })
+            .collect()
+    };
+    let outside = Outside {
+        files: canonical(session.repo.ignore_rules_outside()),
+        config: canonical(session.repo.config_files()),
+    };
     let watch =
-        Watch::start(&root, git_dir.as_deref(), &dir(&root), &outside).map_err(Failure::Here)?;
+        Watch::start(&root, git_dir.as_deref(), &dir(&root), outside).map_err(Failure::Here)?;
     let mut server = Server {
         session,
         root: root.clone(),
@@ -381,7 +385,9 @@ fn answer(stream: UnixStream, shared: &Shared, jobs: &mpsc::Sender<Job>) {
             return;
         }
     };
-    if envelope.build != build_id() {
+    // Another build, or a client whose git reads other configuration (and so may see other
+    // files ignored): this daemon stops, and the client answers itself.
+    if envelope.build != build_id() || envelope.git_env != git_config_env() {
         send(&Response::Mismatch { build: build_id() });
         let _ = jobs.send(Job::Stop);
         return;

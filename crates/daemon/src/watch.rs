@@ -42,14 +42,22 @@ pub struct Watch {
 /// How long a request waits for its cookie before it reads everything again instead.
 const COOKIE_WAIT: Duration = Duration::from_secs(5);
 
+/// Files outside the watched tree whose change matters.
+#[derive(Debug, Default)]
+pub struct Outside {
+    /// Files whose change means a full read (`Repo::ignore_rules_outside`).
+    pub files: Vec<PathBuf>,
+    /// Those of them that are git's configuration (`Repo::config_files`), whose change
+    /// means a new daemon (see [`Pending::rewatch`]).
+    pub config: Vec<PathBuf>,
+}
+
 /// Where events come from, to classify them.
 struct Places {
     root: PathBuf,
     git_dir: Option<PathBuf>,
     cookie_dir: PathBuf,
-    /// Files outside the watched tree whose change means a full read (see
-    /// `Repo::ignore_rules_outside`).
-    outside: Vec<PathBuf>,
+    outside: Outside,
 }
 
 impl Watch {
@@ -64,15 +72,9 @@ impl Watch {
         root: &Path,
         git_dir: Option<&Path>,
         cookie_dir: &Path,
-        outside: &[PathBuf],
+        outside: Outside,
     ) -> Result<Watch> {
         let shared: Arc<(Mutex<Pending>, Condvar)> = Arc::default();
-        let places = Places {
-            root: root.to_path_buf(),
-            git_dir: git_dir.map(Path::to_path_buf),
-            cookie_dir: cookie_dir.to_path_buf(),
-            outside: outside.to_vec(),
-        };
         let mut tree = crate::tree::Tree::new().map_err(watch_error)?;
         tree.add_root(root, true).map_err(watch_error)?;
         std::fs::create_dir_all(cookie_dir).map_err(watch_error)?;
@@ -91,7 +93,14 @@ impl Watch {
         }
         // A directory of the work tree is watched already (and a file there is read as
         // any other).
-        for dir in outside.iter().filter_map(|f| f.parent()) {
+        let places = Places {
+            root: root.to_path_buf(),
+            git_dir: git_dir.map(Path::to_path_buf),
+            cookie_dir: cookie_dir.to_path_buf(),
+            outside,
+        };
+        let outside_dirs = places.outside.files.iter().chain(&places.outside.config);
+        for dir in outside_dirs.filter_map(|f| f.parent()) {
             let inside = dir.starts_with(root) && !dir.starts_with(root.join(".git"));
             if inside || watched.iter().any(|w| w == dir) || !dir.is_dir() {
                 continue;
@@ -173,7 +182,7 @@ pub fn start(
     _root: &Path,
     _git_dir: Option<&Path>,
     _cookie_dir: &Path,
-    _outside: &[PathBuf],
+    _outside: Outside,
 ) -> Result<Watch> {
     Err(super::daemon_error(
         "the daemon watches the workspace with inotify, which only Linux has".to_string(),
@@ -201,14 +210,6 @@ impl Places {
     }
 }
 
-/// Whether `path` is one of git's configuration files of the repository.
-fn is_git_config(path: &Path) -> bool {
-    matches!(
-        path.file_name().and_then(|n| n.to_str()),
-        Some("config" | "config.worktree")
-    )
-}
-
 /// Records what a change of `path` means.
 fn classify(places: &Places, path: &Path, pending: &mut Pending) {
     if let Ok(rest) = path.strip_prefix(&places.cookie_dir) {
@@ -217,9 +218,9 @@ fn classify(places: &Places, path: &Path, pending: &mut Pending) {
         }
         return;
     }
-    if places.outside.iter().any(|f| f == path) {
+    if places.outside.files.iter().any(|f| f == path) {
         pending.full = true;
-        pending.rewatch |= is_git_config(path);
+        pending.rewatch |= places.outside.config.iter().any(|f| f == path);
         return;
     }
     if let Some(git_dir) = &places.git_dir {

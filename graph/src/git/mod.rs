@@ -228,26 +228,13 @@ impl Repo {
     /// `info/exclude` where a linked worktree shares it, each `.gitignore` from the
     /// repository's top level down to the workspace root (the root's own excluded: it lies
     /// in the work tree), the file `core.excludesFile` names (git's default,
-    /// `$XDG_CONFIG_HOME/git/ignore`, when it names none), and the repository's `config`,
-    /// which may change either. Each may not exist (yet).
+    /// `$XDG_CONFIG_HOME/git/ignore`, when it names none), and git's configuration files
+    /// ([`Repo::config_files`]), which may change either. Each may not exist (yet).
     pub fn ignore_rules_outside(&self) -> Vec<PathBuf> {
-        let mut files = Vec::new();
-        let git_path = |args: &[&str]| -> Option<PathBuf> {
-            let out = git_command()
-                .current_dir(&self.root)
-                .args(args)
-                .env("LC_ALL", "C")
-                .output()
-                .ok()?;
-            let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            (out.status.success() && !text.is_empty()).then(|| self.root.join(text))
-        };
+        let mut files = self.config_files();
+        let git_path = |args: &[&str]| self.path_from_git(args);
         if let Some(common) = git_path(&["rev-parse", "--git-common-dir"]) {
             files.push(common.join("info/exclude"));
-            files.push(common.join("config"));
-        }
-        if let Some(dir) = git_path(&["rev-parse", "--git-dir"]) {
-            files.push(dir.join("config.worktree"));
         }
         let mut top = self.root.clone();
         for _ in self.prefix.split('/').filter(|s| !s.is_empty()) {
@@ -269,6 +256,60 @@ impl Repo {
                 Some(config.join("git/ignore"))
             });
         files.extend(excludes);
+        files.sort();
+        files.dedup();
+        files
+    }
+
+    /// The path git prints for `args`, taken from the workspace root when relative; none
+    /// when git fails or prints nothing.
+    fn path_from_git(&self, args: &[&str]) -> Option<PathBuf> {
+        let out = git_command()
+            .current_dir(&self.root)
+            .args(args)
+            .env("LC_ALL", "C")
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && !text.is_empty()).then(|| self.root.join(text))
+    }
+
+    /// The files git reads its configuration from for this repository, as git finds them:
+    /// the repository's `config` and `config.worktree`, the user's (`$GIT_CONFIG_GLOBAL`,
+    /// or both `~/.gitconfig` and `$XDG_CONFIG_HOME/git/config`) and the system's
+    /// (`$GIT_CONFIG_SYSTEM`, or `/etc/gitconfig`; none under `GIT_CONFIG_NOSYSTEM`).
+    /// Each may not exist (yet).
+    pub fn config_files(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        let git_path = |args: &[&str]| self.path_from_git(args);
+        if let Some(common) = git_path(&["rev-parse", "--git-common-dir"]) {
+            files.push(common.join("config"));
+        }
+        if let Some(dir) = git_path(&["rev-parse", "--git-dir"]) {
+            files.push(dir.join("config.worktree"));
+        }
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        match var("GIT_CONFIG_GLOBAL") {
+            Some(global) => files.push(PathBuf::from(global)),
+            None => {
+                if let Some(home) = var("HOME") {
+                    files.push(PathBuf::from(&home).join(".gitconfig"));
+                }
+                let xdg = var("XDG_CONFIG_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".config")));
+                if let Some(xdg) = xdg {
+                    files.push(xdg.join("git/config"));
+                }
+            }
+        }
+        let no_system = var("GIT_CONFIG_NOSYSTEM")
+            .is_some_and(|v| !matches!(v.to_str(), Some("0" | "false" | "no" | "off")));
+        if !no_system {
+            files.push(
+                var("GIT_CONFIG_SYSTEM").map_or_else(|| "/etc/gitconfig".into(), PathBuf::from),
+            );
+        }
         files.sort();
         files.dedup();
         files
