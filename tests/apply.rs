@@ -317,6 +317,43 @@ fn destroy_tears_down_named_stacks_dependents_first_and_only_when_told() {
         "{}",
         plan.stdout
     );
+
+    // A destroy interrupted once the app was gone, while the network was torn down: its
+    // outputs are gone from its state, its resources are not. Run again, the app (empty)
+    // is not planned, which would ask for the network's outputs, and the network goes.
+    let (applied, _) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let (gone, _) = json_run(
+        &repo,
+        &["destroy", "stacks/app", "--env", "dev", "--auto-approve"],
+    );
+    assert_eq!(gone.code, 0, "{}", gone.stderr);
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&network).unwrap()).unwrap();
+    state["outputs"] = serde_json::json!({});
+    state["serial"] = serde_json::json!(state["serial"].as_u64().unwrap() + 1);
+    std::fs::write(&network, state.to_string()).unwrap();
+    let (rerun, report) = json_run(
+        &repo,
+        &[
+            "destroy",
+            "stacks/network",
+            "stacks/app",
+            "--env",
+            "dev",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    for action in ["plan", "apply"] {
+        let task = tasks_of(&report, "stacks/app", action);
+        assert_eq!(task["status"], "ok", "{task}");
+        assert_eq!(
+            task["reason"], "nothing to destroy: the state holds no resources",
+            "{task}"
+        );
+    }
+    assert!(resources_in(&network).is_empty());
 }
 
 fn tasks_of<'a>(report: &'a serde_json::Value, label: &str, action: &str) -> &'a serde_json::Value {

@@ -77,7 +77,7 @@ pub fn explain_task_keys(
                 entry.provisional = Some(prepared.provisional);
                 entry.fingerprint = Some(fingerprint);
             }
-            Err(NotReady::Skip(why)) | Err(NotReady::Fail(why)) => {
+            Err(NotReady::Skip(why) | NotReady::Fail(why) | NotReady::NothingToDo(why)) => {
                 report.status = Status::Skipped;
                 entry.not_computable = Some(why);
             }

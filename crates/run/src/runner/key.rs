@@ -2,7 +2,7 @@
 //! inputs, the upstream outputs it consumes, the secrets it reads.
 
 use super::{pg_application_name, unsaved_message, Runner};
-use crate::task::{Action, Mode, TaskFingerprint, TaskId, TASK_KEY_VERSION};
+use crate::task::{Action, TaskFingerprint, TaskId, TASK_KEY_VERSION};
 use crate::TaskReport;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,9 +51,15 @@ impl Prepared {
     }
 }
 
+/// Why a destroy does nothing.
+pub(crate) const NOTHING_TO_DESTROY: &str = "nothing to destroy: the state holds no resources";
+
 pub(crate) enum NotReady {
     Skip(String),
     Fail(String),
+    /// Nothing to do, why: a destroy plan of a stack whose state holds nothing (its
+    /// upstream outputs, which a plan would need, may be gone already).
+    NothingToDo(String),
 }
 
 impl Runner<'_> {
@@ -313,13 +319,22 @@ impl Runner<'_> {
                 let backend = self.states.backend_of(task.target, env).map_err(fail)?;
                 fp.state = Some(match task.action {
                     Action::Init => backend.settings(&self.session.root),
-                    _ => match if matches!(self.mode, Mode::Destroy | Mode::DestroyPlan) {
-                        // Nothing to create for a stack being torn down.
-                        self.states.state_of(task.target, env)
-                    } else {
-                        self.states.state_to_change(task.target, env)
+                    _ if self.mode.destroys() => {
+                        // Nothing to create for a stack being torn down, and nothing to plan
+                        // when its state is empty: destroyed already (by a run interrupted
+                        // while it tore down the stacks upstream, whose outputs this plan
+                        // would ask for), or never applied.
+                        match self.states.state_of(task.target, env).map_err(fail)? {
+                            Some(state) if !state.is_empty() => state.fingerprint(),
+                            _ => {
+                                return Err(NotReady::NothingToDo(NOTHING_TO_DESTROY.into()));
+                            }
+                        }
                     }
-                    .map_err(fail)?
+                    _ => match self
+                        .states
+                        .state_to_change(task.target, env)
+                        .map_err(fail)?
                     {
                         Some(state) => state.fingerprint(),
                         None => "none".into(),

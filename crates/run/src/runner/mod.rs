@@ -2,7 +2,7 @@
 
 mod key;
 
-pub(crate) use key::{NotReady, Prepared};
+pub(crate) use key::{NotReady, Prepared, NOTHING_TO_DESTROY};
 
 use super::TaskReport;
 use crate::outcome::{Outcome, Redact, Summary};
@@ -226,6 +226,15 @@ impl Job for Runner<'_> {
                 report.reason = Some(why);
                 return finish(report, Status::Failed);
             }
+            Err(NotReady::NothingToDo(why)) => {
+                report.reason = Some(why);
+                if task.action == Action::Plan {
+                    report.summary = Summary::Step(strata_exec::step::StepSummary::Plan(
+                        strata_exec::plan_json::PlanSummary::default(),
+                    ));
+                }
+                return finish(report, Status::Ok);
+            }
         };
         let key = fp.key();
         report.key = Some(key.to_hex());
@@ -424,7 +433,7 @@ impl Runner<'_> {
         if !summary.has_changes() {
             self.remove_kept_plan(plan_task);
             report.reason = Some(if self.mode == Mode::Destroy {
-                "nothing to destroy: the state holds no resources".into()
+                NOTHING_TO_DESTROY.into()
             } else {
                 "no changes: nothing to apply".into()
             });
