@@ -209,6 +209,24 @@ unknown contains finding if {
     assert_eq!(p["summary"]["deny"], 0);
     repo.write("modules/naming/main.tf", &main);
 
+    // Terraform's JSON syntax is read too, as conftest and `policy scan` read it.
+    repo.write(
+        "modules/naming/extra.tf.json",
+        r#"{"resource": {"null_resource": {"from_json": [{}]}}}"#,
+    );
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "modules/naming"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let p = policy(&report, "modules/naming");
+    assert_eq!(
+        p["summary"]["findings"][0]["msg"], "null_resource.from_json has no triggers",
+        "{p}"
+    );
+    assert_eq!(
+        p["summary"]["findings"][0]["file"],
+        "modules/naming/extra.tf.json"
+    );
+    std::fs::remove_file(repo.path().join("modules/naming/extra.tf.json")).unwrap();
+
     // In dev (max_severity = "high") a high finding in a stack is reported but does not block.
     let (apply, _) = json_run(
         &repo,

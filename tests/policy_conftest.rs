@@ -304,6 +304,18 @@ fn rule_forms_conftest_rejects_are_errors_with_file_and_line() {
             ":7: ",
             "bare string",
         ),
+        // A function calling itself, directly or through another (OPA refuses it when it
+        // compiles the policy; evaluated, it would never end).
+        (
+            "package main\n\nimport rego.v1\n\nf(x) := y if {\n\ty := f(x)\n}\n\ndeny contains \"loop\" if f(input) == 1\n",
+            ":5: ",
+            "function `data.main.f` is recursive: data.main.f -> data.main.f",
+        ),
+        (
+            "package main\n\nimport rego.v1\n\ndeny contains \"loop\" if g(input) == 1\n\ng(x) := h(x)\n\nh(x) := g(x) + 1\n",
+            ":7: ",
+            "data.main.g -> data.main.h -> data.main.g",
+        ),
     ];
     for (rego, line, what) in cases {
         let repo = with_policy(&[("bad.rego", rego)]);
@@ -432,6 +444,8 @@ deny contains "workflows must not run on every push" if input["true"].push.branc
 
 deny contains "public buckets are not allowed" if input.public == true
 
+deny contains "privileged" if input.privileged == true
+
 deny contains msg if {
 	some name, r in input.Resources
 	r.Properties.BucketName == "Logs"
@@ -456,22 +470,25 @@ warn contains msg if {
             "- kind: ConfigMap\n  metadata:\n    name: a\n- kind: ConfigMap\n  metadata:\n    name: b\n",
         ),
         ("trailing.yaml", "kind: Service\n---\n"),
+        // A quoted value with an explicit type is that type, as Kubernetes reads it.
+        ("tagged.yaml", "privileged: !!bool \"true\"\n"),
     ]);
     let run = scan(&repo, &[], &[dir.path()]);
     assert_eq!(run.code, 1, "{run:?}");
     for msg in [
         "workflows must not run on every push",
         "public buckets are not allowed",
+        "privileged",
         "Copy names its bucket by reference to Logs",
         "config map a",
         "config map b",
     ] {
         assert!(run.stdout.contains(msg), "{msg}: {run:?}");
     }
-    // 7 documents (the list gives 2, the trailing `---` a null one), 4 definitions each.
+    // 8 documents (the list gives 2, the trailing `---` a null one), 5 definitions each.
     assert_eq!(
         summary(&run),
-        "28 tests, 23 passed, 2 warnings, 3 failures, 0 exceptions",
+        "40 tests, 34 passed, 2 warnings, 4 failures, 0 exceptions",
         "{run:?}"
     );
 }
@@ -589,6 +606,26 @@ fn data_documents_from_the_command_line_and_policy_toml() {
     let run = scan(&repo, &[], &[&service]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("`missing`"), "{run:?}");
+}
+
+/// A symbolic link back up the tree is followed once, as conftest's walk does: each file
+/// is read and counted once. In data directories, such a loop is an error naming it.
+#[test]
+fn a_symbolic_link_loop_is_walked_once() {
+    let repo = with_policy(&[("ports.rego", PORTS_POLICY)]);
+    let dir = inputs(&[
+        ("in/sub/service.yaml", LB_SERVICE),
+        ("exclusions/services.yaml", "services:\n  ports: [22]\n"),
+    ]);
+    std::os::unix::fs::symlink("..", dir.path().join("in/sub/loop")).unwrap();
+    std::os::unix::fs::symlink("..", dir.path().join("exclusions/loop")).unwrap();
+    let run = scan(&repo, &[], &[&dir.path().join("in")]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(summary(&run).starts_with("1 test,"), "{run:?}");
+    let excl = dir.path().join("exclusions").display().to_string();
+    let run = scan(&repo, &["--data", &excl], &[&dir.path().join("in")]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("symbolic link loop"), "{run:?}");
 }
 
 /// Item 7: `data.conftest.file` names the input file and its directory.

@@ -68,11 +68,29 @@ pub fn policy_data_files(
 /// Data files on disk for `--data` paths (files, or directories walked recursively).
 pub fn files_on_disk(paths: &[std::path::PathBuf]) -> Result<Vec<DataFile>, Error> {
     fn walk(dir: &std::path::Path, under: &[String], out: &mut Vec<DataFile>) -> Result<(), Error> {
+        let failed =
+            |e: std::io::Error| Error::in_file(&dir.display().to_string(), None, e.to_string());
+        // A directory inside itself (a symbolic link up the tree) would nest its data
+        // without end.
+        let real = std::fs::canonicalize(dir).map_err(failed)?;
+        let mut above = dir.parent();
+        for _ in under {
+            let Some(parent) = above else { break };
+            if std::fs::canonicalize(parent).is_ok_and(|p| p == real) {
+                return Err(Error::in_file(
+                    &dir.display().to_string(),
+                    None,
+                    "a symbolic link loop: this directory is one of those above it",
+                ));
+            }
+            above = parent.parent();
+        }
         let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|e| Error::in_file(&dir.display().to_string(), None, e.to_string()))?
-            .flatten()
-            .map(|e| e.path())
-            .collect();
+            .and_then(|d| {
+                d.map(|e| e.map(|e| e.path()))
+                    .collect::<std::io::Result<Vec<_>>>()
+            })
+            .map_err(failed)?;
         entries.sort();
         for e in entries {
             let name = e

@@ -334,7 +334,9 @@ pub struct TestRule {
     pub skipped: bool,
 }
 
-/// Invariant 3: every call names a builtin or a function of the policy.
+/// Invariant 3: every call names a builtin or a function of the policy, and no function
+/// calls itself, directly or through others (the engine would recurse without end; OPA
+/// refuses such a policy when it compiles it).
 fn check_functions(
     modules: &[regorus::unstable::Ref<Module>],
     packages: &[String],
@@ -342,6 +344,9 @@ fn check_functions(
     let defined: BTreeSet<String> = regorus::utils::gather_functions(modules)
         .map(|t| t.into_keys().collect())
         .unwrap_or_default();
+    // Function (full path) -> where it is defined, and the functions it calls.
+    let mut calls_of: BTreeMap<String, (regorus::unstable::Span, BTreeSet<String>)> =
+        BTreeMap::new();
     for (module, package) in modules.iter().zip(packages) {
         let mut imports = BTreeMap::new();
         for import in &module.imports {
@@ -354,12 +359,10 @@ fn check_functions(
             };
             imports.insert(alias, target);
         }
-        let known = |path: &str| {
-            if path == "print" || regorus::unstable::BUILTINS.contains_key(path) {
-                return true;
-            }
+        // The policy's function a call names, by its full path.
+        let function = |path: &str| -> Option<String> {
             if path.starts_with("data.") {
-                return defined.contains(path);
+                return defined.contains(path).then(|| path.to_string());
             }
             let (root, rest) = path.split_once('.').unwrap_or((path, ""));
             if let Some(target) = imports.get(root) {
@@ -369,11 +372,45 @@ fn check_functions(
                     format!("{target}.{rest}")
                 };
                 if defined.contains(&full) {
-                    return true;
+                    return Some(full);
                 }
             }
-            defined.contains(&format!("data.{package}.{path}"))
+            let local = format!("data.{package}.{path}");
+            defined.contains(&local).then_some(local)
         };
+        let known = |path: &str| {
+            path == "print"
+                || regorus::unstable::BUILTINS.contains_key(path)
+                || function(path).is_some()
+        };
+        for rule in &module.policy {
+            let Rule::Spec {
+                head: RuleHead::Func { refr, span, .. },
+                ..
+            } = rule.as_ref()
+            else {
+                continue;
+            };
+            let Some(name) = regorus::utils::get_path_string(refr, None)
+                .ok()
+                .and_then(|n| function(&n))
+            else {
+                continue;
+            };
+            let entry = calls_of
+                .entry(name)
+                .or_insert_with(|| (span.clone(), BTreeSet::new()));
+            walk_rule(rule, &mut |node| {
+                if let Node::Expr(Expr::Call { fcn, .. }) = node {
+                    if let Some(callee) = regorus::utils::get_path_string(fcn, None)
+                        .ok()
+                        .and_then(|p| function(&p))
+                    {
+                        entry.1.insert(callee);
+                    }
+                }
+            });
+        }
         let mut calls = Vec::new();
         let mut mocked = BTreeSet::new();
         for rule in &module.policy {
@@ -403,7 +440,50 @@ fn check_functions(
             }
         }
     }
+    if let Some(cycle) = call_cycle(&calls_of) {
+        let span = &calls_of[&cycle[0]].0;
+        return Err(Error::in_file(
+            span.source.get_path(),
+            Some(span.line),
+            format!("function `{}` is recursive: {}", cycle[0], cycle.join(" -> ")),
+        )
+        .with_hint("Rego functions may not call themselves, directly or through other functions; iterate with comprehensions or `walk` instead"));
+    }
     Ok(())
+}
+
+/// The first cycle among the functions' calls, as the path from a function back to it.
+fn call_cycle(
+    calls_of: &BTreeMap<String, (regorus::unstable::Span, BTreeSet<String>)>,
+) -> Option<Vec<String>> {
+    fn visit(
+        f: &str,
+        calls_of: &BTreeMap<String, (regorus::unstable::Span, BTreeSet<String>)>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| p == f) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(f.to_string());
+            return Some(cycle);
+        }
+        if done.contains(f) {
+            return None;
+        }
+        path.push(f.to_string());
+        for callee in calls_of.get(f).map(|(_, c)| c).into_iter().flatten() {
+            if let Some(cycle) = visit(callee, calls_of, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(f.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    calls_of
+        .keys()
+        .find_map(|f| visit(f, calls_of, &mut Vec::new(), &mut done))
 }
 
 /// What the syntax walk visits: every expression, and every `with` modifier.

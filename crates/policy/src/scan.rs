@@ -18,6 +18,7 @@ use crate::{
     Shape,
 };
 use serde::Serialize;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use strata_graph::discover::Kind;
 use strata_graph::id::TargetId;
@@ -128,48 +129,82 @@ impl Report {
 /// files of other types are skipped inside directories, while a file named directly must
 /// be of a type strata reads.
 pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>) {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        entries.sort();
-        for e in entries {
-            if e.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            {
-                continue;
+    /// Directories are followed through symbolic links, each once (a link back up the
+    /// tree would otherwise repeat it until the path is too long); one that cannot be
+    /// listed is an error, never a directory without files.
+    struct Walk {
+        files: Vec<PathBuf>,
+        errors: Vec<Error>,
+        seen: HashSet<PathBuf>,
+    }
+    impl Walk {
+        fn dir(&mut self, dir: &Path) {
+            let unreadable = |e: std::io::Error| {
+                Error::in_file(
+                    &dir.display().to_string(),
+                    None,
+                    format!("cannot be read: {e}"),
+                )
+            };
+            match std::fs::canonicalize(dir) {
+                Ok(real) => {
+                    if !self.seen.insert(real) {
+                        return;
+                    }
+                }
+                Err(e) => return self.errors.push(unreadable(e)),
             }
-            if e.is_dir() {
-                walk(&e, out);
-            } else if InputFile::format_of(&e).is_some() {
-                out.push(e);
+            let mut entries = match std::fs::read_dir(dir).and_then(|d| {
+                d.map(|e| e.map(|e| e.path()))
+                    .collect::<std::io::Result<Vec<_>>>()
+            }) {
+                Ok(entries) => entries,
+                Err(e) => return self.errors.push(unreadable(e)),
+            };
+            entries.sort();
+            for e in entries {
+                if e.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                {
+                    continue;
+                }
+                if e.is_dir() {
+                    self.dir(&e);
+                } else if InputFile::format_of(&e).is_some() {
+                    self.files.push(e);
+                }
             }
         }
     }
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
+    let mut walk = Walk {
+        files: Vec::new(),
+        errors: Vec::new(),
+        seen: HashSet::new(),
+    };
     for p in paths {
         let shown = p.display().to_string();
         if shown.is_empty() {
             continue;
         }
         if p.is_dir() {
-            walk(p, &mut files);
-        } else if !p.exists() {
-            errors.push(Error::in_file(&shown, None, "no such file or directory"));
+            walk.dir(p);
+        } else if let Err(e) = std::fs::metadata(p) {
+            let why = if e.kind() == std::io::ErrorKind::NotFound {
+                "no such file or directory".to_string()
+            } else {
+                format!("cannot be read: {e}")
+            };
+            walk.errors.push(Error::in_file(&shown, None, why));
         } else if InputFile::format_of(p).is_none() {
-            errors.push(
+            walk.errors.push(
                 Error::in_file(&shown, None, "not a file type strata reads")
                     .with_hint("scan .tf, .tfvars, .hcl, .yaml, .yml or .json files"),
             );
         } else {
-            files.push(p.clone());
+            walk.files.push(p.clone());
         }
     }
-    (files, errors)
+    (walk.files, walk.errors)
 }
 
 /// Reads and parses the files: their inputs, the texts of the Terraform files (to point

@@ -194,13 +194,19 @@ pub fn first_document(text: &str) -> Result<Value, Error> {
 }
 
 /// `!!name`, however the parser spells the standard tag handle.
-fn is_core_handle(tag: &Tag) -> bool {
-    tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:"
+/// The type a tag of YAML's core schema names (`!!bool`, `!<tag:yaml.org,2002:bool>`:
+/// `bool`); none for a tag of another schema.
+fn core_type(tag: &Tag) -> Option<&str> {
+    const CORE: &str = "tag:yaml.org,2002:";
+    match tag.handle.as_str() {
+        "!!" | CORE => Some(&tag.suffix),
+        "" => tag.suffix.strip_prefix(CORE),
+        _ => None,
+    }
 }
 
 fn is_core_tag(tag: &Option<Tag>, name: &str) -> bool {
-    tag.as_ref()
-        .is_some_and(|t| is_core_handle(t) && t.suffix == name)
+    tag.as_ref().and_then(core_type) == Some(name)
 }
 
 fn resolve(node: &Node) -> Result<Value, Error> {
@@ -214,9 +220,38 @@ fn resolve(node: &Node) -> Result<Value, Error> {
             if is_core_tag(tag, "str") {
                 return Ok(Value::String(value.clone()));
             }
+            let at_line = |message| Error {
+                file: None,
+                line: Some(*line as u32),
+                message,
+                hint: None,
+            };
+            // An explicit type, quoted or not (`!!bool "true"`), is that type, as Kubernetes
+            // and conftest read it: a quoted value is no way around a rule on a boolean.
+            if let Some(suffix) = tag.as_ref().and_then(core_type) {
+                let typed = |ok: fn(&Value) -> bool| {
+                    plain_scalar(value)
+                        .ok()
+                        .filter(ok)
+                        .ok_or_else(|| at_line(format!("`{value}` is not a !!{suffix}")))
+                };
+                match suffix {
+                    "bool" => return typed(Value::is_boolean),
+                    "int" => return typed(|v| v.is_i64() || v.is_u64()),
+                    "float" => {
+                        return typed(Value::is_number).map(|v| {
+                            v.as_f64()
+                                .and_then(serde_json::Number::from_f64)
+                                .map_or(v, Value::Number)
+                        })
+                    }
+                    "null" => return typed(Value::is_null),
+                    _ => {}
+                }
+            }
             // A quoted scalar is a string; so is a scalar with a tag of another schema
             // (`!Ref x`), whose tag is dropped.
-            let core = tag.as_ref().is_none_or(is_core_handle);
+            let core = tag.as_ref().is_none_or(|t| core_type(t).is_some());
             if !*plain || !core {
                 return Ok(Value::String(value.clone()));
             }
@@ -398,6 +433,26 @@ mod tests {
                 "version": "3.4", "not_octal": 8.0
             })]
         );
+    }
+
+    /// A quoted value with an explicit core type is that type: `privileged: !!bool "true"`
+    /// is the boolean a rule on privileged containers looks for.
+    #[test]
+    fn explicit_core_types_apply_to_quoted_values() {
+        let docs = documents(
+            "privileged: !!bool \"true\"\nport: !!int \"5\"\nratio: !!float \"1.5\"\nwhole: !!float 2\nnone: !!null \"\"\nlong: !!bool yes\nfull: !<tag:yaml.org,2002:bool> 'false'\n",
+        )
+        .unwrap();
+        assert_eq!(
+            docs,
+            vec![json!({
+                "privileged": true, "port": 5, "ratio": 1.5, "whole": 2.0, "none": null,
+                "long": true, "full": false
+            })]
+        );
+        let err = documents("a: 1\nb: !!bool \"maybe\"\n").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err:?}");
+        assert!(err.message.contains("`maybe` is not a !!bool"), "{err:?}");
     }
 
     #[test]

@@ -180,11 +180,13 @@ impl Runner<'_> {
     fn policy_inputs(&self, i: TaskId) -> Result<std::result::Result<PolicyInputs, String>> {
         let task = &self.tasks[i];
         let target = &self.model()[task.target];
+        // Terraform's JSON syntax (`*.tf.json`) is read as conftest reads a `.json` file:
+        // the document as written, one per file, in either shape.
         let tf: Vec<&str> = target
             .files
             .iter()
             .map(String::as_str)
-            .filter(|f| f.ends_with(".tf"))
+            .filter(|f| f.ends_with(".tf") || f.ends_with(".tf.json"))
             .collect();
         let tf_texts = self.texts(&tf)?;
         let mut files = Vec::new();
@@ -193,7 +195,11 @@ impl Runner<'_> {
                 name: strata_graph::discover::file_name(path).to_string(),
                 dir: strata_graph::discover::parent_dir(path).to_string(),
             };
-            let format = strata_policy::input::Format::Terraform;
+            let format = if path.ends_with(".tf.json") {
+                strata_policy::input::Format::Json
+            } else {
+                strata_policy::input::Format::Terraform
+            };
             match strata_policy::InputFile::read(path, text, format, Some(info)) {
                 Ok(input) => files.push(input),
                 Err(e) => return Ok(Err(e.to_string())),

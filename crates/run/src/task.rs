@@ -97,8 +97,10 @@ pub struct Task {
 /// policy engine's regex builtins take RE2's Perl classes and flags, and stored plans keep
 /// `planned_values` and `variables` for policies, so a verdict cached before
 /// could be a pass that is now a failure; 8: `TF_CLI_ARGS*` and other `TF_*` variables are
-/// in terraform tasks' keys, so a plan cached with `-target` before could be served now).
-pub const TASK_KEY_VERSION: u32 = 8;
+/// in terraform tasks' keys, so a plan cached with `-target` before could be served now; 9:
+/// policies read `.tf.json` files, and YAML's explicit core types on quoted values, so a
+/// pass cached before could be a failure now).
+pub const TASK_KEY_VERSION: u32 = 9;
 
 /// Everything a task key covers; `strata hash --explain` style output can print it.
 #[derive(Debug, Clone, Serialize)]
