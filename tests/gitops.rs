@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::{files_containing, repo_root, sample_repo, tools_repo, Repo, Run, NULL_PROVIDER};
+use common::{
+    files_containing, json_run, repo_root, sample_repo, tools_repo, Repo, Run, NULL_PROVIDER,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -522,6 +524,100 @@ fn promotion_writes_the_destinations_output_and_a_rollback_leaves_it_as_it_was()
     let out: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(out["status"], "rolled_back", "{out}");
     assert_eq!(tree(&staging), before, "the delivered output is as it was");
+}
+
+/// A chart deleted (or taken out of an environment) stays delivered until someone says it
+/// may go: the apply that finds it is no success, and `--allow-destroy` removes it from the
+/// lock and the GitOps output (Argo CD or Flux then prune it); a promotion made with
+/// `--allow-destroy` then removes it from the next environment, with nothing to run.
+#[test]
+fn a_deleted_chart_leaves_the_lock_and_the_output_only_when_told() {
+    let repo = tools_repo();
+    small(&repo, "1");
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\nformat = \"argocd\"\n",
+    );
+    repo.write(
+        "environments/staging/env.toml",
+        "promotes_from = \"dev\"\n[gates]\napprovals = 1\n[state]\nbackend = \"local\"\n",
+    );
+    let k = tempfile::tempdir().unwrap();
+    keys(&repo, k.path(), &["alice", "bob"]);
+    repo.commit("train with a chart");
+    let promote = |name: &str, extra: &[&str]| {
+        let file = k.path().join(name);
+        let file = file.to_str().unwrap();
+        let mut args = vec![
+            "promote", "plan", "--from", "dev", "--to", "staging", "--out", file,
+        ];
+        args.extend_from_slice(extra);
+        as_user(&repo, "alice", &args).assert_ok();
+        for who in ["alice", "bob"] {
+            let key = k.path().join(who);
+            as_user(
+                &repo,
+                who,
+                &["promote", "approve", file, "--key", key.to_str().unwrap()],
+            )
+            .assert_ok();
+        }
+        as_user(&repo, "alice", &["--json", "promote", "apply", file])
+    };
+    as_user(&repo, "alice", &["apply", "--env", "dev", "--auto-approve"]).assert_ok();
+    repo.commit("dev");
+    let run = promote("first.json", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo.commit("staging");
+    let app = |env: &str| {
+        repo.path()
+            .join(format!("deploy/{env}/argocd/apps/web.yaml"))
+    };
+    assert!(app("dev").exists() && app("staging").exists());
+
+    repo.git(&["rm", "-rq", "charts/web"]);
+    repo.commit("web retired");
+    let (kept, report) = json_run(&repo, &["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(kept.code, 1, "{}", kept.stderr);
+    assert!(
+        kept.stderr
+            .contains("charts/web not recorded: no longer delivered in dev"),
+        "{}",
+        kept.stderr
+    );
+    assert!(report["tasks"].is_array());
+    assert!(
+        app("dev").exists(),
+        "still delivered without --allow-destroy"
+    );
+    let lock =
+        || std::fs::read_to_string(repo.path().join("environments/dev/release.lock.toml")).unwrap();
+    assert!(lock().contains("charts/web"));
+
+    let gone = as_user(
+        &repo,
+        "alice",
+        &["apply", "--env", "dev", "--auto-approve", "--allow-destroy"],
+    );
+    assert_eq!(gone.code, 0, "{}", gone.stderr);
+    assert!(!app("dev").exists(), "no longer delivered in dev");
+    assert!(!lock().contains("charts/web"), "{}", lock());
+    let drift = repo.strata(&["drift", "--env", "dev"]);
+    assert_eq!(drift.code, 0, "{}", drift.stderr);
+    repo.commit("dev without web");
+
+    // The removal is promoted by a plan made with --allow-destroy: no destroy runs for a
+    // chart; its application leaves staging's output.
+    let run = promote("second.json", &["--allow-destroy"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(out["status"], "applied", "{out}");
+    assert!(!app("staging").exists(), "{out}");
+    assert!(
+        !std::fs::read_to_string(repo.path().join("environments/staging/release.lock.toml"))
+            .unwrap()
+            .contains("charts/web")
+    );
 }
 
 #[test]

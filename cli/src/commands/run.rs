@@ -33,9 +33,12 @@ pub struct ApplyArgs {
     /// asks on the terminal, and refuses to run without one.
     #[arg(long)]
     auto_approve: bool,
-    /// With --affected: also destroy the stacks deleted since the base whose state still
-    /// holds resources (with their code at the base, after the rest is applied).
-    #[arg(long, requires = "affected")]
+    /// Stop delivering the charts the environment's release lock still holds though they
+    /// were deleted or taken out of the environment (their GitOps output goes; Argo CD or
+    /// Flux prune them). With --affected: also destroy the stacks deleted since the base
+    /// whose state still holds resources (with their code at the base, after the rest is
+    /// applied).
+    #[arg(long)]
     allow_destroy: bool,
 }
 
@@ -347,6 +350,9 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                 &report,
                 &selection.targets,
                 &env,
+                strata_release::record::Retire {
+                    charts: mode == Mode::Apply && args.allow_destroy,
+                },
                 &opts,
                 &printer,
             ) {
@@ -443,7 +449,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         }
         if !r.removed.is_empty() {
             eprintln!(
-                "release lock of {}: removed {} (destroyed)",
+                "release lock of {}: removed {} (destroyed, or no longer delivered)",
                 r.env,
                 r.removed.join(", ")
             );

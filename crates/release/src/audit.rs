@@ -179,6 +179,19 @@ pub fn record_run(
             entry: None,
         });
     }
+    // Charts no longer delivered leave the lock without a task (`apply --allow-destroy`).
+    for label in recorded.removed.iter().filter(|l| !seen.contains(l)) {
+        event.targets.push(TargetEvent {
+            label: label.clone(),
+            result: "destroyed".into(),
+            hash: None,
+            commit: event.head.clone(),
+            reason: Some(format!(
+                "no longer delivered in {env}: removed from the release lock and the GitOps output"
+            )),
+            entry: None,
+        });
+    }
     // What the lock holds now for each entry written: the event attests it.
     let lock = ReleaseLock::read(&session.root, env)?;
     for t in event.targets.iter_mut().filter(|t| t.result == "recorded") {

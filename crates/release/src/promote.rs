@@ -625,11 +625,16 @@ fn run_waves(
             } else {
                 Mode::Apply
             };
+            let to_run = runs_for(&steps, mode);
+            if to_run.is_empty() {
+                record_steps(outcome, &steps, None);
+                continue;
+            }
             let report = match run_labels(
                 session,
                 None,
                 Some(commit),
-                &labels,
+                &to_run,
                 mode,
                 &plan.to,
                 ctx.opts,
@@ -704,6 +709,17 @@ fn stopped_by(e: Error, outcome: &mut Outcome, steps: &[&Step]) -> String {
     };
     record_steps(outcome, steps, Some(&why));
     why
+}
+
+/// The labels of `steps` a run in `mode` has tasks for: a chart leaves an environment when
+/// its GitOps output, written from the new lock, no longer holds it (Argo CD or Flux then
+/// prune what it delivered); no destroy runs for it.
+fn runs_for(steps: &[&Step], mode: Mode) -> Vec<String> {
+    steps
+        .iter()
+        .filter(|s| !(mode == Mode::Destroy && s.kind == "chart"))
+        .map(|s| s.label.clone())
+        .collect()
 }
 
 fn record_steps(outcome: &mut Outcome, steps: &[&Step], failed: Option<&str>) {
@@ -801,18 +817,21 @@ fn roll_back(
             },
             &commit[..12.min(commit.len())]
         ));
-        let labels = vec![label.clone()];
-        let report = run_labels(
-            ctx.session,
-            None,
-            Some(&commit),
-            &labels,
-            mode,
-            &plan.to,
-            ctx.opts,
-            &observer,
-        )?;
-        let mut reason = (!report.ok).then(|| first_failure(&report, &labels));
+        let labels = runs_for(&[step], mode);
+        let mut reason = None;
+        if !labels.is_empty() {
+            let report = run_labels(
+                ctx.session,
+                None,
+                Some(&commit),
+                &labels,
+                mode,
+                &plan.to,
+                ctx.opts,
+                &observer,
+            )?;
+            reason = (!report.ok).then(|| first_failure(&report, &labels));
+        }
         if reason.is_none() && mode == Mode::Apply {
             let kind = if step.kind == "chart" {
                 Kind::Chart

@@ -57,18 +57,31 @@ fn recordable(model: &Model, t: &strata_graph::model::Target, env: &str) -> bool
     crate::delivery::is_delivered(model, t) && t.environments.iter().any(|e| e == env)
 }
 
+/// What an apply may do to the lock beyond recording what it applied.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Retire {
+    /// Remove the entries of charts no longer delivered in the environment (deleted, or
+    /// taken out of it, at HEAD and in the work tree): their GitOps output goes, and Argo
+    /// CD or Flux prune what they delivered (`--allow-destroy`).
+    pub charts: bool,
+}
+
 /// Verifies and records what `applied` (an apply in `env` of `selected`) changed, in the
 /// environment's release lock and its audit ledger (the ledger also when recording failed).
+#[allow(clippy::too_many_arguments)]
 pub fn record_apply(
     session: &Session,
     view: &View,
     applied: &RunReport,
     selected: &[TargetId],
     env: &str,
+    retire: Retire,
     opts: &RunOptions,
     observer: &dyn Observer,
 ) -> Result<Recorded> {
-    let result = record_in_lock(session, view, applied, selected, env, opts, observer);
+    let result = record_in_lock(
+        session, view, applied, selected, env, retire, opts, observer,
+    );
     let for_audit = match &result {
         Ok(recorded) => recorded.clone(),
         Err(e) => Recorded {
@@ -98,12 +111,28 @@ fn take_turn(root: &std::path::Path, env: &str) -> Result<std::fs::File> {
     Ok(file)
 }
 
+/// The charts `lock` delivers that are no longer delivered in `env` in `model`.
+fn undelivered_charts(lock: &ReleaseLock, model: &Model, env: &str) -> Vec<String> {
+    lock.targets
+        .iter()
+        .filter(|(label, entry)| {
+            entry.kind == Kind::Chart.as_str()
+                && !model
+                    .index(label)
+                    .is_some_and(|i| recordable(model, &model.targets[i], env))
+        })
+        .map(|(label, _)| label.clone())
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
 fn record_in_lock(
     session: &Session,
     view: &View,
     applied: &RunReport,
     selected: &[TargetId],
     env: &str,
+    retire: Retire,
     opts: &RunOptions,
     observer: &dyn Observer,
 ) -> Result<Recorded> {
@@ -140,6 +169,25 @@ fn record_in_lock(
     let model = &view.model;
     let head = session.repo.resolve_commit("HEAD")?;
     let at_head = session.at_commit(&head)?;
+    // Charts the lock still delivers though neither HEAD nor the work tree does: they go
+    // with `--allow-destroy`; otherwise the apply is no success until they do.
+    let undelivered = |lock: &ReleaseLock| -> Vec<String> {
+        let at_head = undelivered_charts(lock, &at_head.model, env);
+        undelivered_charts(lock, model, env)
+            .into_iter()
+            .filter(|label| at_head.contains(label))
+            .collect()
+    };
+    let leaving = undelivered(&ReleaseLock::read(&session.root, env)?);
+    if !retire.charts {
+        for label in &leaving {
+            out.not_recorded.push((
+                label.clone(),
+                format!("no longer delivered in {env} (deleted, or taken out of the environment), but {env}'s release lock still delivers it: apply with --allow-destroy to remove it from the lock and the GitOps output (Argo CD or Flux then prune what it deployed)"),
+            ));
+        }
+    }
+    let retiring = retire.charts && !leaving.is_empty();
     let mut candidates: Vec<(String, Kind)> = Vec::new();
     for &i in selected {
         let t = &model.targets[i];
@@ -173,7 +221,7 @@ fn record_in_lock(
         }
         candidates.push((t.label.clone(), t.kind));
     }
-    if candidates.is_empty() && destroyed.is_empty() {
+    if candidates.is_empty() && destroyed.is_empty() && !retiring {
         return Ok(out);
     }
     let (report, results) = if candidates.is_empty() {
@@ -257,11 +305,17 @@ fn record_in_lock(
             Err(why) => out.not_recorded.push((label.clone(), why.clone())),
         }
     }
-    for label in &destroyed {
+    // Read again under the turn: another run may have changed the lock meanwhile.
+    let retired = if retire.charts {
+        undelivered(&lock)
+    } else {
+        Vec::new()
+    };
+    for label in destroyed.iter().chain(&retired) {
         lock.targets.remove(label);
     }
-    out.removed = destroyed.clone();
-    if !entries.is_empty() || !destroyed.is_empty() {
+    out.removed = destroyed.iter().chain(&retired).cloned().collect();
+    if !entries.is_empty() || !out.removed.is_empty() {
         lock.targets.extend(entries);
         // The lock and the environment's GitOps output change together, or not at all.
         let output = match crate::delivery::configured_dir(&session.root, model, env) {
