@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 
 pub const REDACTED: &str = "(sensitive value)";
 
@@ -401,21 +402,160 @@ fn redact_values(values: &Value) -> Value {
     out
 }
 
+/// (module path without instance keys, resource type, name, attribute) of every top-level
+/// attribute a change marks sensitive before or after.
+fn sensitive_attributes(plan: &Value) -> BTreeSet<(String, String, String, String)> {
+    let mut out = BTreeSet::new();
+    for key in ["resource_changes", "resource_drift"] {
+        for rc in plan
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let field = |k: &str| rc.get(k).and_then(Value::as_str).unwrap_or_default();
+            let module = without_keys(field("module_address"));
+            for side in ["before_sensitive", "after_sensitive"] {
+                let Some(marks) = rc
+                    .pointer(&format!("/change/{side}"))
+                    .and_then(Value::as_object)
+                else {
+                    continue;
+                };
+                for (attr, mark) in marks {
+                    if mark != &Value::Bool(false) {
+                        out.insert((
+                            module.clone(),
+                            field("type").into(),
+                            field("name").into(),
+                            attr.clone(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `module.a["x"].module.b[0]` -> `module.a.module.b`.
+fn without_keys(address: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    let mut quoted = false;
+    for c in address.chars() {
+        match c {
+            '"' if depth > 0 => quoted = !quoted,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A module of the plan's `configuration`: the default of every variable marked sensitive,
+/// the expression of every output marked sensitive, and the expressions of resource
+/// attributes the changes mark sensitive are replaced by [`REDACTED`] (a literal there is
+/// the value itself); then its module calls, the same way.
+fn redact_config_module(
+    module: &mut Value,
+    path: &str,
+    sensitive: &BTreeSet<(String, String, String, String)>,
+) {
+    let redacted = || Value::String(REDACTED.into());
+    let marked = |v: &Value| v.get("sensitive") == Some(&Value::Bool(true));
+    if let Some(vars) = module.get_mut("variables").and_then(Value::as_object_mut) {
+        for var in vars.values_mut().filter(|v| marked(v)) {
+            if var.get("default").is_some() {
+                var["default"] = redacted();
+            }
+        }
+    }
+    if let Some(outputs) = module.get_mut("outputs").and_then(Value::as_object_mut) {
+        for output in outputs.values_mut().filter(|o| marked(o)) {
+            if output.get("expression").is_some() {
+                output["expression"] = serde_json::json!({ "constant_value": REDACTED });
+            }
+        }
+    }
+    if let Some(resources) = module.get_mut("resources").and_then(Value::as_array_mut) {
+        for r in resources {
+            let field = |k: &str| {
+                r.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let (kind, name) = (field("type"), field("name"));
+            if let Some(exprs) = r.get_mut("expressions").and_then(Value::as_object_mut) {
+                for (attr, expr) in exprs.iter_mut() {
+                    if sensitive.contains(&(
+                        path.to_string(),
+                        kind.clone(),
+                        name.clone(),
+                        attr.clone(),
+                    )) {
+                        *expr = serde_json::json!({ "constant_value": REDACTED });
+                    }
+                }
+            }
+        }
+    }
+    if let Some(calls) = module
+        .get_mut("module_calls")
+        .and_then(Value::as_object_mut)
+    {
+        for (name, call) in calls.iter_mut() {
+            let child = if path.is_empty() {
+                format!("module.{name}")
+            } else {
+                format!("{path}.module.{name}")
+            };
+            // What the call passes to a variable the module marks sensitive.
+            let hidden: Vec<String> = call
+                .pointer("/module/variables")
+                .and_then(Value::as_object)
+                .map(|vars| {
+                    vars.iter()
+                        .filter(|(_, v)| marked(v))
+                        .map(|(k, _)| k.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(exprs) = call.get_mut("expressions").and_then(Value::as_object_mut) {
+                for name in &hidden {
+                    if let Some(expr) = exprs.get_mut(name) {
+                        *expr = serde_json::json!({ "constant_value": REDACTED });
+                    }
+                }
+            }
+            if let Some(m) = call.get_mut("module") {
+                redact_config_module(m, &child, sensitive);
+            }
+        }
+    }
+}
+
 /// The plan as strata stores it, and as policies and tests read it: `terraform show -json`
 /// without `prior_state`, with every sensitive value replaced by [`REDACTED`] (resource
 /// attributes by their sensitivity masks, outputs and root variables marked sensitive
 /// whole), plus `strata_changed_attributes` in each change.
 pub fn redact(plan: &Value) -> Value {
     let mut out = Map::new();
-    for key in [
-        "format_version",
-        "terraform_version",
-        "configuration",
-        "errored",
-    ] {
+    for key in ["format_version", "terraform_version", "errored"] {
         if let Some(v) = plan.get(key) {
             out.insert(key.into(), v.clone());
         }
+    }
+    if let Some(configuration) = plan.get("configuration") {
+        let sensitive = sensitive_attributes(plan);
+        let mut configuration = configuration.clone();
+        if let Some(root) = configuration.get_mut("root_module") {
+            redact_config_module(root, "", &sensitive);
+        }
+        out.insert("configuration".into(), configuration);
     }
     for key in ["resource_changes", "resource_drift"] {
         let Some(rcs) = plan.get(key).and_then(Value::as_array) else {
@@ -475,6 +615,47 @@ pub fn redact(plan: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Literals in the configuration are values: a sensitive variable's default, a
+    /// sensitive output's expression, a resource attribute the plan marks sensitive, and
+    /// what a module call passes to a sensitive variable never reach the stored plan.
+    #[test]
+    fn sensitive_literals_in_the_configuration_are_redacted() {
+        let plan: Value = serde_json::from_str(
+            r#"{"format_version": "1.0",
+              "resource_changes": [{"address": "module.db[0].aws_db_instance.main",
+                "module_address": "module.db[0]", "type": "aws_db_instance", "name": "main",
+                "change": {"actions": ["create"], "before": null,
+                  "after": {"password": "Lit3ralPw", "size": 10},
+                  "before_sensitive": false, "after_sensitive": {"password": true}}}],
+              "configuration": {"root_module": {
+                "variables": {"pw": {"default": "Hunter2Default", "sensitive": true},
+                              "region": {"default": "eu-west-1"}},
+                "outputs": {"creds": {"sensitive": true,
+                              "expression": {"constant_value": {"password": "MapS3cret"}}},
+                            "name": {"expression": {"constant_value": "visible"}}},
+                "module_calls": {"db": {"source": "./db",
+                  "expressions": {"admin": {"constant_value": "PassedS3cret"},
+                                  "size": {"constant_value": 10}},
+                  "module": {
+                    "variables": {"admin": {"sensitive": true}, "size": {}},
+                    "resources": [{"address": "aws_db_instance.main", "type": "aws_db_instance",
+                      "name": "main", "expressions": {"password": {"constant_value": "Lit3ralPw"},
+                      "size": {"constant_value": 10}}}]}}}}}}"#,
+        )
+        .unwrap();
+        let stored = redact(&plan).to_string();
+        for secret in ["Hunter2Default", "MapS3cret", "PassedS3cret", "Lit3ralPw"] {
+            assert!(!stored.contains(secret), "{secret}: {stored}");
+        }
+        for kept in ["eu-west-1", "visible", "\"size\":{\"constant_value\":10}"] {
+            assert!(stored.contains(kept), "{kept}: {stored}");
+        }
+        assert_eq!(
+            without_keys("module.a[\"x]\"].module.b[0]"),
+            "module.a.module.b"
+        );
+    }
 
     #[test]
     fn changes_made_outside_terraform_are_summarized_and_redacted() {

@@ -99,7 +99,8 @@ pub struct Task {
 /// could be a pass that is now a failure; 8: `TF_CLI_ARGS*` and other `TF_*` variables are
 /// in terraform tasks' keys, so a plan cached with `-target` before could be served now; 9:
 /// policies read `.tf.json` files, and YAML's explicit core types on quoted values, so a
-/// pass cached before could be a failure now).
+/// pass cached before could be a failure now; and stored plans redact the sensitive
+/// literals of their `configuration`, which those cached before hold in clear text).
 pub const TASK_KEY_VERSION: u32 = 9;
 
 /// Everything a task key covers; `strata hash --explain` style output can print it.
