@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{json_run, tools_repo, Repo, Run, NULL_PROVIDER};
+use common::{files_containing, json_run, tools_repo, Repo, Run, NULL_PROVIDER};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -157,6 +157,26 @@ fn plan_prints_resource_changes_and_apply_checks_the_reviewed_plan() {
         shown.stdout
     );
     assert!(!shown.stdout.contains(TOKEN), "{}", shown.stdout);
+    // The variable's default is a literal of the configuration: the stored plan has it
+    // redacted there too (the sandboxes' copies of the committed code hold it as the
+    // checkout does).
+    let copies = files_containing(&repo.path().join(".strata"), TOKEN.as_bytes(), &[]);
+    assert!(
+        copies
+            .iter()
+            .all(|f| f.ends_with("src/stacks/network/main.tf")),
+        "{copies:?}"
+    );
+    // A module has no plan: the hint does not send one to a `plan` that refuses it.
+    repo.write("modules/naming/main.tf", "variable \"x\" {}\n");
+    repo.commit("module");
+    let module = repo.strata(&["show", "modules/naming", "--env", "dev"]);
+    assert_eq!(module.code, 2, "{}", module.stderr);
+    assert!(
+        module.stderr.contains("only stacks have plans") && !module.stderr.contains("make one"),
+        "{}",
+        module.stderr
+    );
     // The pull-request comment: one collapsible section per stack with changes.
     let md = repo.path().join("plan.md");
     let with_md = repo.strata(&["plan", "--env", "dev", "--summary-md", md.to_str().unwrap()]);

@@ -1,7 +1,7 @@
 //! Reports of a run for other systems: JUnit XML for CI test views, and a Markdown summary
 //! for a pull-request comment.
 
-use crate::{RunReport, TaskReport};
+use crate::{NotRunTask, RunReport, TaskReport};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use strata_exec::schedule::Status;
@@ -36,18 +36,31 @@ pub fn junit(report: &RunReport) -> String {
     for t in &report.tasks {
         by_target.entry(&t.label).or_default().push(t);
     }
+    // What did not run and has no task (a deleted stack that left resources behind).
+    let mut without_task: BTreeMap<&str, Vec<&NotRunTask>> = BTreeMap::new();
+    for n in &report.incomplete {
+        let has_task = report
+            .tasks
+            .iter()
+            .any(|t| t.label == n.label && t.action == n.action && t.env == n.env);
+        if !has_task {
+            without_task.entry(&n.label).or_default().push(n);
+        }
+    }
+    let untasked: usize = without_task.values().map(Vec::len).sum();
     let count = |s: Status| report.tasks.iter().filter(|t| t.status == s).count();
     // Tasks that did not run are errors unless that was accepted.
+    let not_run = count(Status::Skipped) + untasked;
     let (errors, skipped) = match report.allow_incomplete {
-        true => (0, count(Status::Skipped)),
-        false => (count(Status::Skipped), 0),
+        true => (0, not_run),
+        false => (not_run, 0),
     };
     let total_ms: u64 = report.tasks.iter().map(|t| t.duration_ms).sum();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
         "<testsuites name=\"strata\" tests=\"{}\" failures=\"{}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\">",
-        report.tasks.len(),
+        report.tasks.len() + untasked,
         count(Status::Failed),
         total_ms as f64 / 1000.0
     );
@@ -107,6 +120,37 @@ pub fn junit(report: &RunReport) -> String {
                     );
                 }
             }
+        }
+        x.push_str("  </testsuite>\n");
+    }
+    for (label, missing) in without_task {
+        let (errors, skipped) = match report.allow_incomplete {
+            true => (0, missing.len()),
+            false => (missing.len(), 0),
+        };
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"0\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"0.000\">",
+            xml_escape(label),
+            missing.len()
+        );
+        for n in missing {
+            let name = match &n.env {
+                Some(env) => format!("{} [{env}]", n.action),
+                None => n.action.to_string(),
+            };
+            let element = if report.allow_incomplete {
+                "skipped"
+            } else {
+                "error"
+            };
+            let _ = write!(
+                x,
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"0.000\">\n      <{element} message=\"did not run: {}\"/>\n    </testcase>\n",
+                xml_escape(label),
+                xml_escape(&name),
+                xml_escape(&n.reason)
+            );
         }
         x.push_str("  </testsuite>\n");
     }
@@ -237,17 +281,41 @@ fn limit_comment(md: String) -> String {
     while !md.is_char_boundary(end) {
         end -= 1;
     }
-    // Cut at a line boundary, and close a code block or a collapsible section left open.
+    // Cut at a line boundary, and close a code block or a collapsible section left open,
+    // read line by line as Markdown does: a fence is a line starting with three backticks,
+    // and what is inside a code block (resource addresses, with their keys) opens nothing.
     let cut = md[..end].rfind('\n').unwrap_or(end);
     let mut out = md[..cut].to_string();
-    if out.matches("```").count() % 2 == 1 {
+    let mut in_code = false;
+    let mut open_sections = 0usize;
+    for line in out.lines() {
+        let line = line.trim_start();
+        if line.starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code {
+            open_sections += line.matches("<details>").count();
+            open_sections = open_sections.saturating_sub(line.matches("</details>").count());
+        }
+    }
+    if in_code {
         out.push_str("\n```");
     }
-    if out.matches("<details>").count() > out.matches("</details>").count() {
+    for _ in 0..open_sections {
         out.push_str("\n</details>");
     }
     out.push_str(note);
     out
+}
+
+/// Text of a policy finding as Markdown shows it outside a code block: on one line, with
+/// `<`, `>` and `&` as entities, so that it opens or closes no section.
+fn markdown_text(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The sign terraform shows for an action.
@@ -356,7 +424,14 @@ fn plan_sections(report: &RunReport, md: &mut String) {
             .filter(|p| p.label == t.label && p.env == t.env)
             .filter_map(|p| p.summary.policy())
             .flat_map(|p| p.findings.iter())
-            .map(|f| format!("- **{}** {}: {}", f.severity, f.rule, f.msg))
+            .map(|f| {
+                format!(
+                    "- **{}** {}: {}",
+                    f.severity,
+                    markdown_text(&f.rule),
+                    markdown_text(&f.msg)
+                )
+            })
             .collect();
         let _ = writeln!(
             md,
@@ -657,6 +732,27 @@ mod tests {
             "{accepted}"
         );
         assert!(!accepted.contains("<error"), "{accepted}");
+
+        // A deleted stack that left resources behind has no task, and is no pass either.
+        let mut left = RunReport::new(Vec::new(), false, false);
+        left.incomplete.push(crate::NotRunTask {
+            label: "stacks/old".into(),
+            action: Action::Apply,
+            env: Some("dev".into()),
+            reason: "deleted, and its state in dev holds 2 resources".into(),
+            left_behind: true,
+        });
+        let xml = junit(&left);
+        assert!(
+            xml.contains("<testsuites name=\"strata\" tests=\"1\" failures=\"0\" errors=\"1\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<error message=\"did not run: deleted, and its state in dev holds 2 resources\"/>"
+            ),
+            "{xml}"
+        );
     }
 
     #[test]
@@ -934,5 +1030,24 @@ mod tests {
         );
         let short = "## strata\nall good\n".to_string();
         assert_eq!(limit_comment(short.clone()), short);
+
+        // Backticks and `<details>` inside a code block (a resource's key) open nothing:
+        // the block cut short is still closed, and so is its section.
+        let mut md = String::from("## strata\n\n<details><summary>stacks/s</summary>\n\n```diff\n");
+        for i in 0..5000 {
+            md.push_str(&format!("+ null_resource.r[\"x```y<details>{i}\"]\n"));
+        }
+        md.push_str("```\n\n</details>\n");
+        let cut = limit_comment(md);
+        assert!(cut.len() <= COMMENT_LIMIT, "{}", cut.len());
+        let tail: Vec<&str> = cut.lines().rev().take(6).collect();
+        assert!(
+            tail.contains(&"```") && tail.contains(&"</details>"),
+            "{tail:?}"
+        );
+        assert_eq!(
+            markdown_text("a <b>\n```x</details> & c"),
+            "a &lt;b&gt; ```x&lt;/details&gt; &amp; c"
+        );
     }
 }

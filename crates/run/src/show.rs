@@ -49,7 +49,30 @@ pub fn show_plan(
     let plan = explained
         .iter()
         .find(|e| e.action == Action::Plan && e.label == label)
-        .ok_or_else(|| none(format!("{label} is not a stack planned in {env}")))?;
+        .ok_or_else(|| {
+            let target = &view.model.targets[target];
+            Error::Invalid {
+                message: format!(
+                    "no plan of {label} in {env} to show: {label} is not a stack planned in {env}"
+                ),
+                location: Location::new("command line", None),
+                hint: if target.kind != strata_graph::discover::Kind::Stack {
+                    format!(
+                        "{label} is a {}: only stacks have plans; `strata list` shows the stacks",
+                        target.kind.as_str()
+                    )
+                } else {
+                    format!(
+                        "its environments are {}: show its plan in one of those",
+                        if target.environments.is_empty() {
+                            "none".to_string()
+                        } else {
+                            target.environments.join(", ")
+                        }
+                    )
+                },
+            }
+        })?;
     let Some(key_hex) = &plan.key else {
         return Err(none(
             plan.not_computable
