@@ -526,6 +526,33 @@ fn promotion_writes_the_destinations_output_and_a_rollback_leaves_it_as_it_was()
     assert_eq!(tree(&staging), before, "the delivered output is as it was");
 }
 
+/// `drift` asked about a stack compares what the GitOps output delivers for it too: the
+/// release marker (a ConfigMap and its Kustomization) the charts reading it wait for.
+#[test]
+fn drift_of_a_stack_covers_its_release_marker_in_the_output() {
+    let repo = tools_repo();
+    small(&repo, "1");
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\nformat = \"flux-kustomize\"\n",
+    );
+    repo.commit("flux");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    repo.commit("dev");
+    let clean = repo.strata(&["drift", "--env", "dev", "stacks/network"]);
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    for file in [
+        "deploy/dev/flux/kustomizations/stack-network.yaml",
+        "deploy/dev/stacks/network/release.yaml",
+    ] {
+        repo.append(file, "# edited\n");
+        let run = repo.strata(&["drift", "--env", "dev", "stacks/network"]);
+        assert_eq!(run.code, 2, "{file}: {}{}", run.stdout, run.stderr);
+        repo.git(&["checkout", "-q", "--", file]);
+    }
+}
+
 /// A chart deleted (or taken out of an environment) stays delivered until someone says it
 /// may go: the apply that finds it is no success, and `--allow-destroy` removes it from the
 /// lock and the GitOps output (Argo CD or Flux then prune it); a promotion made with
@@ -792,6 +819,49 @@ fn the_configured_validator_refuses_an_invalid_object_and_nothing_is_written_or_
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("no-such-validator"), "{}", run.stderr);
     assert!(!out.path().join("again").exists());
+
+    // Ctrl-C while the validator runs: interrupted (130), not refused, and nothing written.
+    let started = out.path().join("started");
+    let slow = out.path().join("slow-validator");
+    std::fs::write(
+        &slow,
+        format!("#!/bin/sh\ntouch {}\nsleep 30\n", started.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&slow, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &ws.replace(
+            &validator.display().to_string(),
+            &slow.display().to_string(),
+        ),
+    );
+    let target = out.path().join("interrupted");
+    let child = repo
+        .command(&[
+            "gitops", "render", "--env", "dev", "--format", "argocd", "--out",
+        ])
+        .arg(&target)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_for(
+        "the validator to start",
+        std::time::Duration::from_secs(60),
+        || started.exists(),
+    );
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let done = child.wait_with_output().unwrap();
+    assert_eq!(
+        done.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(!target.exists());
 }
 
 /// The release lock and the environment's GitOps output change together or not at all: an

@@ -100,7 +100,12 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                 }
             }
             eprintln!("strata: nothing written: {why}");
-            return Ok(1);
+            // Ctrl-C during the validator: interrupted, not refused.
+            return Ok(if strata_exec::process::is_cancelled() {
+                130
+            } else {
+                1
+            });
         }
     };
     delivery::write(&args.out, &output)?;

@@ -377,6 +377,12 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         }
     }
     printer.done();
+    // Ctrl-C while the lock was recorded (its verification, the GitOps validator): the run
+    // was interrupted, whatever failed because of it.
+    if strata_exec::process::is_cancelled() {
+        report.interrupted = true;
+        report.ok = false;
+    }
     let unverified = release.iter().any(|r| {
         r.not_recorded
             .iter()

@@ -267,8 +267,102 @@ pub fn object_name(label: &str) -> String {
     }
 }
 
+/// `value` as block YAML that every YAML reader takes back as the same JSON value: a string
+/// is written plain only when no reader could take it for anything else, and double-quoted
+/// (JSON's escapes, which YAML shares) otherwise. Kubernetes tooling reads YAML 1.1, where
+/// `2024-01-01` is a timestamp, `1_000` a number and `on` a boolean: a writer following
+/// YAML 1.2 leaves those plain, and Flux would pass other values than strata verified.
 fn yaml(value: &Value) -> String {
-    serde_norway::to_string(value).expect("JSON values serialize as YAML")
+    let mut out = String::new();
+    match value {
+        Value::Object(m) if !m.is_empty() => yaml_block(value, 0, &mut out),
+        Value::Array(a) if !a.is_empty() => yaml_block(value, 0, &mut out),
+        scalar => {
+            out.push_str(&yaml_scalar(scalar));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A non-empty mapping or sequence at `indent`, one entry per line.
+fn yaml_block(value: &Value, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    let nested = |v: &Value| match v {
+        Value::Object(m) => !m.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => false,
+    };
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                out.push_str(&pad);
+                out.push_str(&yaml_string(key));
+                out.push(':');
+                if nested(v) {
+                    out.push('\n');
+                    // A sequence under a key sits at the key's indentation, as kubectl
+                    // writes it.
+                    let inner = if v.is_array() { indent } else { indent + 2 };
+                    yaml_block(v, inner, out);
+                } else {
+                    out.push(' ');
+                    out.push_str(&yaml_scalar(v));
+                    out.push('\n');
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                out.push_str(&pad);
+                out.push('-');
+                if nested(v) {
+                    // The item's first line follows the dash; the rest align under it.
+                    let mut inner = String::new();
+                    yaml_block(v, indent + 2, &mut inner);
+                    out.push(' ');
+                    out.push_str(&inner[indent + 2..]);
+                } else {
+                    out.push(' ');
+                    out.push_str(&yaml_scalar(v));
+                    out.push('\n');
+                }
+            }
+        }
+        scalar => {
+            out.push_str(&pad);
+            out.push_str(&yaml_scalar(scalar));
+            out.push('\n');
+        }
+    }
+}
+
+fn yaml_scalar(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => yaml_string(s),
+        Value::Array(_) => "[]".into(),
+        Value::Object(_) => "{}".into(),
+    }
+}
+
+/// A string plain when it starts with a letter, holds only letters, digits and `_./-`,
+/// and is none of YAML 1.1's booleans and nulls; double-quoted otherwise.
+fn yaml_string(s: &str) -> String {
+    const WORDS: [&str; 11] = [
+        "y", "yes", "n", "no", "true", "false", "on", "off", "null", "nan", "inf",
+    ];
+    let plain = s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
+        && !WORDS.contains(&s.to_ascii_lowercase().as_str());
+    if plain {
+        s.to_string()
+    } else {
+        serde_json::to_string(s).expect("strings serialize")
+    }
 }
 
 /// The stacks among `stacks` that a chart reads (each gets a Flux release marker).
@@ -473,10 +567,14 @@ pub fn render(
             files.insert("argocd/applicationset.yaml".into(), yaml(&object));
         }
         Format::FluxKustomize | Format::FluxHelm => {
+            // Every environment's objects live in the Flux namespace, often of one cluster:
+            // each is named for its environment, so that two environments never claim one
+            // object (a source on another branch, a stack's release marker).
+            let source_name = format!("{env}-{}", object_name(&settings.workspace));
             let source = json!({
                 "apiVersion": "source.toolkit.fluxcd.io/v1",
                 "kind": "GitRepository",
-                "metadata": {"name": object_name(&settings.workspace), "namespace": settings.flux_namespace, "labels": labels(Map::new())},
+                "metadata": {"name": source_name, "namespace": settings.flux_namespace, "labels": labels(Map::new())},
                 "spec": {
                     "interval": "1m",
                     "url": settings.repo_url,
@@ -484,8 +582,7 @@ pub fn render(
                 }
             });
             files.insert("flux/source.yaml".into(), yaml(&source));
-            let source_ref =
-                json!({"kind": "GitRepository", "name": object_name(&settings.workspace)});
+            let source_ref = json!({"kind": "GitRepository", "name": source_name});
             let depends = |names: Vec<String>| {
                 names
                     .into_iter()
@@ -499,7 +596,7 @@ pub fn render(
                     let marker = json!({
                         "apiVersion": "v1",
                         "kind": "ConfigMap",
-                        "metadata": {"name": format!("strata-release-{name}"), "namespace": settings.flux_namespace, "labels": labels(Map::new())},
+                        "metadata": {"name": format!("{env}-strata-release-{name}"), "namespace": settings.flux_namespace, "labels": labels(Map::new())},
                         "data": {
                             "label": s.label,
                             "hash": s.hash.clone().unwrap_or_default(),
@@ -586,6 +683,9 @@ pub fn render(
                         "interval": "10m",
                         "releaseName": c.release,
                         "targetNamespace": c.namespace,
+                        // Helm's release records beside the release, as `helm install -n`
+                        // keeps them, not in the Flux namespace shared by environments.
+                        "storageNamespace": c.namespace,
                         "chart": {"spec": {
                             "chart": format!("./{}", c.dir),
                             "sourceRef": chart_source,
@@ -630,6 +730,48 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What strata writes reads back as the same value, in YAML 1.2 and in YAML 1.1 (as
+    /// Kubernetes tooling reads it): strings that look like dates, numbers with `_`,
+    /// booleans of 1.1 and anything with special characters are quoted.
+    #[test]
+    fn yaml_output_reads_back_as_written_in_yaml_1_1_and_1_2() {
+        let value = json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "metadata": {"name": "dev-api", "annotations": {"argocd.argoproj.io/sync-wave": "2"}},
+            "spec": {"values": {
+                "env": {"BUILD_DATE": "2024-01-01", "BATCH_SIZE": "1_000", "FLAG": "on",
+                        "NO": "No", "OCTAL": "0755", "HEX": "0x1F", "EMPTY": "", "TILDE": "~",
+                        "MULTI": "a\nb: c", "COLON": "a: b", "HASH": "x #y", "QUOTE": "it's \"q\"",
+                        "UNICODE": "é", "LEAD": " x", "FLOAT": "1e3", "INF": ".inf"},
+                "replicas": 2, "ratio": 0.5, "on": true, "nothing": null,
+                "list": [1, "2", {"a": [], "b": {}}, ["x", "yes"]],
+                "empty_list": [], "empty_map": {}
+            }},
+        });
+        let text = yaml(&value);
+        let back: Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(back, value, "{text}");
+        for hazard in [
+            "2024-01-01",
+            "1_000",
+            "on",
+            "No",
+            "0755",
+            "0x1F",
+            "~",
+            "1e3",
+            ".inf",
+        ] {
+            assert!(
+                text.contains(&format!("\"{hazard}\"")),
+                "{hazard} is quoted:\n{text}"
+            );
+        }
+        assert!(text.contains("\n  name: dev-api\n"), "{text}");
+        assert!(text.contains("  - 1\n"), "{text}");
+        assert_eq!(yaml(&json!({})), "{}\n");
+    }
 
     fn settings(format: Format) -> Settings {
         Settings {
@@ -712,7 +854,7 @@ mod tests {
         let web = parse(&files["flux/helmreleases/web.yaml"]);
         assert_eq!(
             web["spec"]["chart"]["spec"]["sourceRef"],
-            json!({"kind": "GitRepository", "name": "acme-infra"})
+            json!({"kind": "GitRepository", "name": "dev-acme-infra"})
         );
         assert!(!files.contains_key("flux/sources/web.yaml"));
     }

@@ -394,10 +394,10 @@ pub fn drift(
             report.stacks.push(s);
         }
     }
-    let charts_wanted = lock
-        .targets
-        .iter()
-        .any(|(l, e)| e.kind == "chart" && wanted(l));
+    // The output is compared when it delivers something asked about: a chart, or a stack
+    // whose release marker the charts wait for (flux-kustomize).
+    let charts_wanted =
+        lock.targets.values().any(|e| e.kind == "chart") && lock.targets.keys().any(|l| wanted(l));
     if let (Some(dir), true, false) = (
         delivery::configured_dir(&session.root, &head.model, env),
         charts_wanted,
@@ -415,8 +415,11 @@ pub fn drift(
                         .iter()
                         .map(|l| strata_gitops::object_name(l))
                         .collect();
+                    // A stack's marker Kustomization is `stack-<name>`.
                     files.retain(|f| match delivered_name(&f.file) {
-                        Some(name) => names.iter().any(|n| n == name),
+                        Some(name) => names
+                            .iter()
+                            .any(|n| n == name || name.strip_prefix("stack-") == Some(n.as_str())),
                         None => true,
                     });
                 }
