@@ -788,6 +788,39 @@ fn symlinked_files_are_inputs_by_what_they_point_to() {
     );
 }
 
+/// A `Chart.yaml` that is a link to a file of another name is read as a Chart.yaml, as helm
+/// reads it: its `file://` dependency (relative to the link's chart) is an edge.
+#[cfg(unix)]
+#[test]
+fn a_linked_chart_yaml_gives_its_dependencies() {
+    let repo = workspace();
+    repo.write(
+        "charts/lib/Chart.yaml",
+        "apiVersion: v2\nname: lib\ntype: library\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/lib/templates/_h.tpl",
+        "{{- define \"lib.x\" -}}x{{- end -}}\n",
+    );
+    repo.write(
+        "shared/api-Chart.yaml",
+        "apiVersion: v2\nname: api\nversion: 0.1.0\ndependencies:\n  - name: lib\n    version: 0.1.0\n    repository: file://../lib\n",
+    );
+    repo.write("charts/api/templates/cm.yaml", "kind: ConfigMap\n");
+    std::os::unix::fs::symlink(
+        "../../shared/api-Chart.yaml",
+        repo.path().join("charts/api/Chart.yaml"),
+    )
+    .unwrap();
+    repo.commit("a linked Chart.yaml");
+    repo.append("charts/lib/templates/_h.tpl", "\n");
+    let affected = repo.affected(&["--base", "main"]);
+    assert!(
+        affected.contains(&("charts/api".to_string(), "dependency".to_string())),
+        "{affected:?}"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn module_sources_resolve_through_linked_directories() {

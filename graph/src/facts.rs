@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Bump to invalidate every cached fact (when a parser learns something new).
-pub(crate) const FACTS_VERSION: u32 = 28;
+/// 29: a file a link points to is read as the link's name says (a `Chart.yaml` linking to
+/// a file of another name has its dependencies read).
+pub(crate) const FACTS_VERSION: u32 = 29;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
@@ -236,7 +238,7 @@ impl FactStore {
     }
 
     /// [`FactStore::facts_for`] with the parser `parser` chooses for each path.
-    fn facts_as<'p>(
+    pub(crate) fn facts_as<'p>(
         &self,
         repo: &Repo,
         snapshot: &Snapshot,

@@ -14,7 +14,7 @@
 use super::edges::join_normalized;
 use crate::discover::parent_dir;
 use crate::error::Result;
-use crate::facts::{FactStore, Facts, ParseErrors};
+use crate::facts::{FactStore, Facts, ParseErrors, Parser};
 use crate::git::Repo;
 use crate::snapshot::{Snapshot, SYMLINK_MODE};
 use rustc_hash::FxHashMap;
@@ -126,6 +126,9 @@ pub(super) fn parse_through<'p>(
     }
     let mut plain: Vec<&'p str> = Vec::with_capacity(paths.len());
     let mut aliases: Vec<(&'p str, &'p str)> = Vec::new();
+    // A file a link points to is read as the link's name says (`Chart.yaml` linking to
+    // `shared/api-Chart.yaml` is a Chart.yaml), as the tool reading the link would.
+    let mut read_as: FxHashMap<&'p str, Parser> = FxHashMap::default();
     for &p in paths {
         if !links.is_link(p) {
             plain.push(p);
@@ -135,12 +138,17 @@ pub(super) fn parse_through<'p>(
             if let Some((to, _)) = snapshot.files.get_key_value(to.as_str()) {
                 plain.push(to);
                 aliases.push((p, to));
+                if let Some(parser) = Parser::for_path(p) {
+                    read_as.entry(to).or_insert(parser);
+                }
             }
         }
     }
     plain.sort_unstable();
     plain.dedup();
-    let (mut parsed, mut errors) = facts.facts_for(repo, snapshot, &plain)?;
+    let (mut parsed, mut errors) = facts.facts_as(repo, snapshot, &plain, |p| {
+        read_as.get(p).copied().or_else(|| Parser::for_path(p))
+    })?;
     for (link, to) in aliases {
         if let Some(f) = parsed.get(to).cloned() {
             parsed.insert(link, f);
