@@ -708,3 +708,53 @@ fn a_workspace_in_an_untracked_directory_of_a_repository_without_commits_inside_
         ".strata/\n"
     );
 }
+
+/// Components sharing their provider and backend through a linked file: init reads the
+/// file a link points to, as terraform does, so each component is a stack.
+#[cfg(unix)]
+#[test]
+fn a_provider_file_shared_through_links_makes_each_component_a_stack() {
+    let repo = Repo::new();
+    repo.write(
+        "shared/providers.tf",
+        "terraform {\n  backend \"s3\" {}\n}\n\nprovider \"aws\" {\n  region = \"eu-west-1\"\n}\n",
+    )
+    .write(
+        "components/app/main.tf",
+        "resource \"aws_sqs_queue\" \"q\" {}\n",
+    )
+    .write("components/net/main.tf", "resource \"aws_vpc\" \"v\" {}\n");
+    for component in ["app", "net"] {
+        std::os::unix::fs::symlink(
+            "../../shared/providers.tf",
+            repo.path()
+                .join(format!("components/{component}/providers.tf")),
+        )
+        .unwrap();
+    }
+    repo.commit("components");
+    let run = init(&repo, &["--json"]);
+    assert!(!run.stderr.contains("malformed"), "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let kind = |label: &str| {
+        report["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == label)
+            .map(|t| t["kind"].as_str().unwrap().to_string())
+    };
+    assert_eq!(kind("components/app").as_deref(), Some("stack"), "{report}");
+    assert_eq!(kind("components/net").as_deref(), Some("stack"), "{report}");
+}
+
+/// The root, when init cannot tell what it is, is named `.` as everywhere else.
+#[test]
+fn an_undecided_root_is_named_dot() {
+    let repo = Repo::new();
+    repo.write("main.tf", "variable \"x\" {}\n");
+    repo.commit("root");
+    let run = init(&repo, &["--dry-run", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["unclassified"][0]["dir"], ".", "{report}");
+}

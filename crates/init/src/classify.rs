@@ -295,7 +295,7 @@ pub fn classify(ev: &Evidence) -> Classification {
     for dir in still {
         match enclosing(dir, &targets) {
             Some(of) => out.unclassified.push(Unclassified {
-                dir: dir.to_string(),
+                dir: dir_label(dir).to_string(),
                 taken_as: "part",
                 of: Some(dir_label(of).to_string()),
             }),
@@ -303,7 +303,7 @@ pub fn classify(ev: &Evidence) -> Classification {
                 targets.insert(dir.to_string(), Kind::Module);
                 decided.insert(dir, (Kind::Module, Reason::Undecided));
                 out.unclassified.push(Unclassified {
-                    dir: dir.to_string(),
+                    dir: dir_label(dir).to_string(),
                     taken_as: "module",
                     of: None,
                 });

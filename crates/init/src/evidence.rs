@@ -17,6 +17,7 @@ use strata_graph::discover::{file_name, is_terraform_file, parent_dir, Kind};
 use strata_graph::error::{line_of, Location, Problem};
 use strata_graph::git::Repo;
 use strata_graph::manifest::{CHART_MANIFEST, ENV_FILE, MODULE_MANIFEST, STACK_MANIFEST};
+use strata_graph::model::links::{Links, Resolved};
 use strata_graph::snapshot::{is_builtin_excluded, Snapshot};
 use strata_graph::Result;
 
@@ -159,10 +160,36 @@ pub fn collect(repo: &Repo, snapshot: &Snapshot) -> Result<Evidence> {
             ev.markers.insert(dir.to_string(), kind);
         }
     }
-    let read = snapshot.map_contents(repo, &parse, |path, bytes, _| {
+    // A file that is a link is read from the file it points to, under its own name (the
+    // way terraform reads it); one leading nowhere, or outside, is left to the model, which
+    // reports it.
+    let links = Links::read(repo, snapshot)?;
+    let (linked, plain): (Vec<&str>, Vec<&str>) = parse.iter().partition(|p| links.is_link(p));
+    let mut read = snapshot.map_contents(repo, &plain, |path, bytes, _| {
         let text = String::from_utf8_lossy(bytes);
         read_file(path, &text)
     })?;
+    if !linked.is_empty() {
+        let pointed: Vec<(&str, String)> = linked
+            .iter()
+            .filter_map(|&link| match links.resolve(link) {
+                Resolved::Inside(to) => Some((link, to)),
+                Resolved::Outside(_) => None,
+            })
+            .collect();
+        let targets: Vec<&str> = pointed.iter().map(|(_, to)| to.as_str()).collect();
+        let texts: BTreeMap<&str, String> = snapshot
+            .map_contents(repo, &targets, |_, bytes, _| {
+                String::from_utf8_lossy(bytes).into_owned()
+            })?
+            .into_iter()
+            .collect();
+        for (link, to) in &pointed {
+            if let Some(text) = texts.get(to.as_str()) {
+                read.push((link, read_file(link, text)));
+            }
+        }
+    }
     let mut terramate_stacks: BTreeSet<String> = BTreeSet::new();
     let mut facts: BTreeMap<&str, FileFacts> = BTreeMap::new();
     for (path, result) in read {

@@ -42,7 +42,7 @@ pub struct Links {
 
 impl Links {
     /// Reads the target of every link in the snapshot (one batch; most snapshots have none).
-    pub(super) fn read(repo: &Repo, snapshot: &Snapshot) -> Result<Links> {
+    pub fn read(repo: &Repo, snapshot: &Snapshot) -> Result<Links> {
         let paths: Vec<&str> = snapshot
             .files
             .iter()
