@@ -489,6 +489,7 @@ fn redact_config_module(
                     .to_string()
             };
             let (kind, name) = (field("type"), field("name"));
+            let mut hid = false;
             if let Some(exprs) = r.get_mut("expressions").and_then(Value::as_object_mut) {
                 for (attr, expr) in exprs.iter_mut() {
                     if sensitive.contains(&(
@@ -498,8 +499,13 @@ fn redact_config_module(
                         attr.clone(),
                     )) {
                         *expr = serde_json::json!({ "constant_value": REDACTED });
+                        hid = true;
                     }
                 }
+            }
+            // What `for_each` iterates may be the values themselves (`each.value`).
+            if hid {
+                hide_instances(r);
             }
         }
     }
@@ -531,9 +537,22 @@ fn redact_config_module(
                     }
                 }
             }
+            if !hidden.is_empty() {
+                hide_instances(call);
+            }
             if let Some(m) = call.get_mut("module") {
                 redact_config_module(m, &child, sensitive);
             }
+        }
+    }
+}
+
+/// The literal a resource or module call's `for_each` iterates (it may hold the values
+/// passed on as `each.value`), replaced by [`REDACTED`].
+fn hide_instances(block: &mut Value) {
+    if let Some(each) = block.get_mut("for_each_expression") {
+        if each.get("constant_value").is_some() {
+            *each = serde_json::json!({ "constant_value": REDACTED });
         }
     }
 }
@@ -637,6 +656,7 @@ mod tests {
                 "module_calls": {"db": {"source": "./db",
                   "expressions": {"admin": {"constant_value": "PassedS3cret"},
                                   "size": {"constant_value": 10}},
+                  "for_each_expression": {"constant_value": {"a": "ForEachS3cret"}},
                   "module": {
                     "variables": {"admin": {"sensitive": true}, "size": {}},
                     "resources": [{"address": "aws_db_instance.main", "type": "aws_db_instance",
@@ -645,7 +665,13 @@ mod tests {
         )
         .unwrap();
         let stored = redact(&plan).to_string();
-        for secret in ["Hunter2Default", "MapS3cret", "PassedS3cret", "Lit3ralPw"] {
+        for secret in [
+            "Hunter2Default",
+            "MapS3cret",
+            "PassedS3cret",
+            "Lit3ralPw",
+            "ForEachS3cret",
+        ] {
             assert!(!stored.contains(secret), "{secret}: {stored}");
         }
         for kept in ["eu-west-1", "visible", "\"size\":{\"constant_value\":10}"] {

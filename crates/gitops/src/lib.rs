@@ -296,14 +296,29 @@ fn yaml_block(value: &Value, indent: usize, out: &mut String) {
     match value {
         Value::Object(map) => {
             for (key, v) in map {
+                let key = yaml_string(key);
+                // YAML readers take at most 1024 characters as an implicit key: a longer
+                // one is written as an explicit key (`? key`, then `: value`).
+                let explicit = key.len() > 1000;
                 out.push_str(&pad);
-                out.push_str(&yaml_string(key));
+                if explicit {
+                    out.push_str("? ");
+                    out.push_str(&key);
+                    out.push('\n');
+                    out.push_str(&pad);
+                } else {
+                    out.push_str(&key);
+                }
                 out.push(':');
                 if nested(v) {
                     out.push('\n');
                     // A sequence under a key sits at the key's indentation, as kubectl
                     // writes it.
-                    let inner = if v.is_array() { indent } else { indent + 2 };
+                    let inner = if v.is_array() && !explicit {
+                        indent
+                    } else {
+                        indent + 2
+                    };
                     yaml_block(v, inner, out);
                 } else {
                     out.push(' ');
@@ -341,11 +356,33 @@ fn yaml_scalar(value: &Value) -> String {
     match value {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
+        Value::Number(n) if n.is_f64() => yaml_float(&n.to_string()),
         Value::Number(n) => n.to_string(),
         Value::String(s) => yaml_string(s),
         Value::Array(_) => "[]".into(),
         Value::Object(_) => "{}".into(),
     }
+}
+
+/// A float as YAML 1.1 reads one too: a `.` in the mantissa and a sign in the exponent
+/// (`1e16` is a string there; `1.0e+16` a number).
+fn yaml_float(text: &str) -> String {
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e)),
+        None => (text, None),
+    };
+    let mut out = mantissa.to_string();
+    if !mantissa.contains('.') {
+        out.push_str(".0");
+    }
+    if let Some(e) = exponent {
+        out.push('e');
+        if !e.starts_with(['+', '-']) {
+            out.push('+');
+        }
+        out.push_str(e);
+    }
+    out
 }
 
 /// A string plain when it starts with a letter, holds only letters, digits and `_./-`,
@@ -359,10 +396,31 @@ fn yaml_string(s: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
         && !WORDS.contains(&s.to_ascii_lowercase().as_str());
     if plain {
-        s.to_string()
-    } else {
-        serde_json::to_string(s).expect("strings serialize")
+        return s.to_string();
     }
+    // Double-quoted, with every character YAML does not print as itself escaped: controls,
+    // DEL and C1 controls (readers refuse them raw), line and paragraph separators and NEL
+    // (readers fold them), and the noncharacters U+FFFE and U+FFFF.
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{0}'..='\u{1f}'
+            | '\u{7f}'..='\u{9f}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{fffe}'
+            | '\u{ffff}' => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The stacks among `stacks` that a chart reads (each gets a Flux release marker).
@@ -771,6 +829,32 @@ mod tests {
         assert!(text.contains("\n  name: dev-api\n"), "{text}");
         assert!(text.contains("  - 1\n"), "{text}");
         assert_eq!(yaml(&json!({})), "{}\n");
+
+        // Characters YAML does not print as themselves are escaped; a key longer than
+        // readers take implicitly is explicit; floats keep a `.` and a signed exponent.
+        let long = "k".repeat(1100);
+        let odd = json!({
+            "ctl": "x\u{7f}y\u{85}z\u{9b}\u{2028}\u{fffe}\u{1b}\u{0}",
+            long.clone(): {"a": [1]},
+            "big": 1e16, "small": 1e-7, "plain": 1.5,
+        });
+        let text = yaml(&odd);
+        assert!(
+            text.chars().all(|c| c == '\n' || (' '..='~').contains(&c)),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"x\\u007Fy\\u0085z\\u009B\\u2028\\uFFFE\\u001B\\u0000\""),
+            "{text}"
+        );
+        assert!(text.contains(&format!("? {long}\n:\n  a:\n")), "{text}");
+        assert!(
+            text.contains("big: 1.0e+16\n") && text.contains("small: 1.0e-7\n"),
+            "{text}"
+        );
+        assert!(text.contains("plain: 1.5\n"), "{text}");
+        let back: Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(back, odd, "{text}");
     }
 
     fn settings(format: Format) -> Settings {
