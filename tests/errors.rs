@@ -396,3 +396,69 @@ fn a_terragrunt_dependency_that_leads_nowhere_is_named() {
         run.stderr
     );
 }
+
+/// A file that is there but cannot be read is an error naming it, never taken for deleted
+/// (a policy, a manifest's settings or a stack's code would be dropped without a word).
+/// Root reads every file, so as root strata runs as an unprivileged user (`setpriv`).
+#[cfg(unix)]
+#[test]
+fn an_unreadable_file_is_an_error_not_a_deletion() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = Repo::with_fixture();
+    repo.write("stacks/app/extra.tf", "variable \"y\" {}\n");
+    let file = repo.path().join("stacks/app/extra.tf");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let root = running_as_root();
+    let home = tempfile::tempdir().unwrap();
+    let mut command = if root {
+        // Everything the unprivileged user needs: the repository (git refuses one owned by
+        // another user), a home, and the binary on a path it may traverse.
+        let bin = home.path().join("strata");
+        std::fs::copy(env!("CARGO_BIN_EXE_strata"), &bin).unwrap();
+        for dir in [repo.path(), home.path()] {
+            let status = std::process::Command::new("chown")
+                .args(["-R", "65534:65534"])
+                .arg(dir)
+                .status()
+                .unwrap();
+            assert!(status.success());
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        // The file stays root's, unreadable to others.
+        std::process::Command::new("chown")
+            .arg("0:0")
+            .arg(&file)
+            .status()
+            .unwrap();
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
+        c
+    } else {
+        std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+    };
+    let out = command
+        .args(["--json", "affected", "--base", "main"])
+        .current_dir(repo.path())
+        .env("HOME", home.path())
+        .env("STRATA_DAEMON", "0")
+        .env("STRATA_STATE_DIR", home.path().join("state"))
+        .env_remove("GIT_DIR")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("stacks/app/extra.tf") && stderr.contains("Permission denied"),
+        "{stderr}"
+    );
+}
+
+/// Whether the tests run as root (who reads files whatever their permissions).
+fn running_as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}

@@ -271,7 +271,7 @@ impl Session {
         let mut snapshot = index;
         let patch = {
             let _phase = tracing::info_span!("snapshot (work tree)").entered();
-            snapshot.apply(changes)
+            snapshot.apply(changes)?
         };
         let rehashed = match &built {
             Some((model, hashes)) => self.rehashed(model, hashes, &snapshot, &patch)?,

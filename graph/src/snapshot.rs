@@ -111,7 +111,7 @@ impl Snapshot {
 
     /// Applies what `git status` reported to an index snapshot: modified and untracked
     /// files are read from disk, deleted ones removed. Says what changed.
-    pub fn apply(&mut self, changes: Vec<WorkTreeChange>) -> Patch {
+    pub fn apply(&mut self, changes: Vec<WorkTreeChange>) -> Result<Patch> {
         let (Source::Index(root) | Source::WorkTree(root)) = &self.source else {
             panic!("only an index snapshot takes work-tree changes");
         };
@@ -136,17 +136,19 @@ impl Snapshot {
             }
         }
         let files = &self.files;
-        let read: Vec<(String, Option<FileEntry>)> = present
+        let mut read: Vec<(String, Result<Option<FileEntry>>)> = present
             .into_par_iter()
             .map(|path| {
                 let entry = entry_on_disk(&root, &path, files.get(&path).copied());
                 (path, entry)
             })
             .collect();
+        // The first unreadable file in path order, so runs are repeatable.
+        read.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (path, entry) in read {
-            self.set(path, entry, &mut patch);
+            self.set(path, entry?, &mut patch);
         }
-        patch
+        Ok(patch)
     }
 
     /// Every file of a commit below the workspace root.
@@ -410,36 +412,52 @@ pub const UNREADABLE: FileEntry = FileEntry {
 };
 
 /// A work-tree file's entry as it is on disk (`None`: gone); a file whose name cannot be
-/// read keeps `indexed`, the entry git has for it.
+/// read keeps `indexed`, the entry git has for it. A file that is there but cannot be read
+/// (permissions) is an error: taken as gone, it would drop a policy, a manifest's
+/// settings or a stack's code from the model without a word.
 pub(crate) fn entry_on_disk(
     root: &Path,
     path: &str,
     indexed: Option<FileEntry>,
-) -> Option<FileEntry> {
+) -> Result<Option<FileEntry>> {
     if is_unreadable_name(path) {
-        return Some(indexed.unwrap_or(UNREADABLE));
+        return Ok(Some(indexed.unwrap_or(UNREADABLE)));
     }
-    read_entry(&root.join(path))
+    read_entry(&root.join(path)).map_err(|e| crate::error::Error::io(path, e))
 }
 
 /// git's mode for a symbolic link; its blob is the path it points to.
 pub const SYMLINK_MODE: u32 = 0o120000;
 
-/// Reads a work-tree file and computes its id and git mode; `None` when it is gone.
-pub(crate) fn read_entry(path: &Path) -> Option<FileEntry> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
+/// Reads a work-tree file and computes its id and git mode; `None` when it is gone (or no
+/// file any more: a directory now); an error when it is there and cannot be read.
+pub(crate) fn read_entry(path: &Path) -> std::io::Result<Option<FileEntry>> {
+    let gone = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => Ok(None),
+        _ => Err(e),
+    };
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) => return gone(e),
+    };
     if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(path).ok()?;
+        let target = match std::fs::read_link(path) {
+            Ok(target) => target,
+            Err(e) => return gone(e),
+        };
         let bytes = target.as_os_str().as_encoded_bytes().to_vec();
-        return Some(FileEntry {
+        return Ok(Some(FileEntry {
             id: FileId::of_content(&bytes),
             mode: SYMLINK_MODE,
-        });
+        }));
     }
     if !meta.is_file() {
-        return None;
+        return Ok(None);
     }
-    let content = std::fs::read(path).ok()?;
+    let content = match std::fs::read(path) {
+        Ok(content) => content,
+        Err(e) => return gone(e),
+    };
     #[cfg(unix)]
     let executable = {
         use std::os::unix::fs::PermissionsExt;
@@ -447,10 +465,10 @@ pub(crate) fn read_entry(path: &Path) -> Option<FileEntry> {
     };
     #[cfg(not(unix))]
     let executable = false;
-    Some(FileEntry {
+    Ok(Some(FileEntry {
         id: FileId::of_content(&content),
         mode: if executable { 0o100755 } else { 0o100644 },
-    })
+    }))
 }
 
 #[cfg(test)]
