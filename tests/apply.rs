@@ -757,3 +757,31 @@ fn a_damaged_state_file_is_named_with_what_to_do() {
     assert!(!reason.contains(TOKEN));
     assert_eq!(std::fs::read(&state).unwrap(), &text[..text.len() / 2]);
 }
+
+/// A release lock that cannot be read stops an apply before terraform changes anything:
+/// what the apply did could not be recorded afterwards.
+#[test]
+fn a_damaged_release_lock_stops_the_apply_before_it_changes_anything() {
+    let repo = workspace();
+    let (applied, _) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let lock = repo.path().join("environments/dev/release.lock.toml");
+    let text = std::fs::read_to_string(&lock).unwrap();
+    std::fs::write(&lock, &text[..text.len() / 2]).unwrap();
+    let state = repo.state_file("dev", "stacks/network");
+    let before = std::fs::read_to_string(&state).unwrap();
+    let main = std::fs::read_to_string(repo.path().join("stacks/network/main.tf")).unwrap();
+    repo.write(
+        "stacks/network/main.tf",
+        &main.replace("default = \"1\"", "default = \"2\""),
+    );
+    repo.commit("v2");
+    let run = repo.strata(&["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("environments/dev/release.lock.toml"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), before);
+}
