@@ -461,14 +461,20 @@ pub fn parse_env(text: &str, file: &str) -> Result<EnvConfig> {
             return Err(Error::Invalid {
                 message: format!("`soak` is `{soak}`, not a duration"),
                 location: at("soak"),
-                hint: "write durations like `0m`, `30m`, `2h`, `1h30m` or `1d`".into(),
+                hint: "write durations like `0m`, `30m`, `2h`, `1h30m` or `1d` (at most 36500d)"
+                    .into(),
             });
         }
     }
     Ok(env)
 }
 
-/// Parses `30m`, `2h`, `1h30m`, `45s`, `1d` into seconds.
+/// The longest duration strata takes (100 years of 365 days): longer ones would overflow
+/// the times they are added to.
+pub const MAX_DURATION_SECS: u64 = 36_500 * 86_400;
+
+/// Parses `30m`, `2h`, `1h30m`, `45s`, `1d` into seconds; `None` for anything else, and for
+/// a duration longer than [`MAX_DURATION_SECS`].
 pub fn parse_duration(text: &str) -> Option<u64> {
     let mut total = 0u64;
     let mut digits = String::new();
@@ -482,15 +488,16 @@ pub fn parse_duration(text: &str) -> Option<u64> {
         }
         let n: u64 = digits.parse().ok()?;
         digits.clear();
-        total += n * match c {
+        let unit = match c {
             's' => 1,
             'm' => 60,
             'h' => 3600,
             'd' => 86400,
             _ => return None,
         };
+        total = total.checked_add(n.checked_mul(unit)?)?;
     }
-    digits.is_empty().then_some(total)
+    (digits.is_empty() && total <= MAX_DURATION_SECS).then_some(total)
 }
 
 #[cfg(test)]
@@ -534,6 +541,11 @@ mod tests {
         let err = parse_env("[gates]\nmax_severity = \"severe\"\n", "env.toml").unwrap_err();
         assert_eq!(err.location().unwrap().line, Some(2));
         assert!(parse_duration("30x").is_none());
+        // Too long for the times it is added to: refused, never wrapped.
+        assert!(parse_duration("999999999999999999d").is_none());
+        assert!(parse_duration("213503982334602d").is_none());
+        assert_eq!(parse_duration("36500d"), Some(MAX_DURATION_SECS));
+        assert!(parse_duration("36501d").is_none());
         assert!(parse_duration("30").is_none());
     }
 }

@@ -261,7 +261,7 @@ pub fn gates_of(entry: &LockEntry, from: &str, gates: &Gates, now: i64) -> Vec<G
         });
     }
     if let Some(soak) = gates.soak.as_deref().and_then(parse_duration) {
-        let until = entry.applied_secs() + soak as i64;
+        let until = entry.applied_secs().saturating_add(soak as i64);
         out.push(GateResult {
             gate: "soak".into(),
             ok: now >= until,
@@ -606,7 +606,11 @@ pub fn remake(
             .iter()
             .filter(|b| b.gate == "soak")
             .filter_map(|b| locks.source.targets.get(&b.label))
-            .map(|e| (e.applied_secs() + soak as i64).saturating_sub(1))
+            .map(|e| {
+                e.applied_secs()
+                    .saturating_add(soak as i64)
+                    .saturating_sub(1)
+            })
             .min()
             .unwrap_or(i64::MAX),
         None => clock::now(),

@@ -51,7 +51,8 @@ pub fn parse_date(text: &str) -> Option<i64> {
         parts.next()?.parse().ok()?,
         parts.next()?.parse().ok()?,
     );
-    if parts.next().is_some() || !(1..=12).contains(&m) {
+    // Four-digit years: anything else is a typo (and would overflow the day count).
+    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=9999).contains(&y) {
         return None;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -174,6 +175,10 @@ mod tests {
         assert_eq!(parse_date("2028-02-29"), Some(21243));
         assert_eq!(parse_date("2100-02-29"), None);
         assert_eq!(parse_date("2000-02-29"), Some(11016));
+        // A year no calendar means (and one that would overflow the count) is no date.
+        assert_eq!(parse_date("9223372036854775807-12-31"), None);
+        assert_eq!(parse_date("20270-01-01"), None);
+        assert_eq!(parse_date("9999-12-31"), Some(2_932_896));
     }
 
     #[test]
