@@ -462,3 +462,42 @@ fn running_as_root() -> bool {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
 }
+
+/// A bad `promotes_from` is shown where it is written, not in the file of an environment
+/// that promotes from the one at fault.
+#[test]
+fn a_bad_promotes_from_names_its_own_file() {
+    let repo = Repo::with_fixture();
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    repo.write(
+        "environments/staging/env.toml",
+        "promotes_from = \"dve\"\n[state]\nbackend = \"local\"\n",
+    );
+    repo.write(
+        "environments/prod/env.toml",
+        "promotes_from = \"staging\"\n[state]\nbackend = \"local\"\n",
+    );
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`promotes_from` names `dve`")
+            && run.stderr.contains("--> environments/staging/env.toml:1"),
+        "{}",
+        run.stderr
+    );
+    repo.write(
+        "environments/staging/env.toml",
+        "promotes_from = \"staging\"\n[state]\nbackend = \"local\"\n",
+    );
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("promotion loop: staging <- staging")
+            && run.stderr.contains("--> environments/staging/env.toml:1"),
+        "{}",
+        run.stderr
+    );
+}

@@ -204,11 +204,10 @@ pub(super) fn load_environments(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<
         .iter()
         .map(|e| (e.name.as_str(), e.config.promotes_from.as_deref()))
         .collect();
+    // Each error names the file and line holding the value at fault.
     for env in &envs {
-        let mut seen = vec![env.name.as_str()];
-        let mut cur = env.config.promotes_from.as_deref();
-        while let Some(from) = cur {
-            let Some(next) = names.get(from) else {
+        if let Some(from) = env.config.promotes_from.as_deref() {
+            if !names.contains_key(from) {
                 return Err(Error::Invalid {
                     message: format!("`promotes_from` names `{from}`, which is not an environment"),
                     location: env.location_of("promotes_from"),
@@ -217,17 +216,27 @@ pub(super) fn load_environments(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<
                         names.keys().copied().collect::<Vec<_>>().join(", ")
                     ),
                 });
-            };
-            if seen.contains(&from) {
+            }
+        }
+    }
+    for env in &envs {
+        let mut seen = vec![env.name.as_str()];
+        let mut cur = env.config.promotes_from.as_deref();
+        while let Some(from) = cur {
+            if from == env.name {
                 seen.push(from);
                 return Err(Error::Invalid {
                     message: format!("promotion loop: {}", seen.join(" <- ")),
-                    location: Location::new(env.file.clone(), None),
+                    location: env.location_of("promotes_from"),
                     hint: "the first environment of the train has no `promotes_from`".into(),
                 });
             }
+            // A loop further up the chain is reported from an environment in it.
+            if seen.contains(&from) {
+                break;
+            }
             seen.push(from);
-            cur = *next;
+            cur = names[from];
         }
     }
     // Train order: each environment after the one it promotes from; ties by name.
