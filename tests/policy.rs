@@ -57,6 +57,21 @@ fn a_failing_test_fails_and_is_named() {
     assert!(run.stderr.contains("1 passed, 1 failed"), "{}", run.stderr);
 }
 
+/// A policy.toml `list` and `check` refuse is refused by `policy test` too: its tests
+/// passing would say nothing of what `check` runs.
+#[test]
+fn a_malformed_policy_toml_is_bad_input_for_policy_test() {
+    let repo = with_policy(PASSING);
+    repo.write("policies/owners/policy.toml", "kind = [\"stack\"]\n");
+    let run = repo.strata(&["policy", "test", "policies/owners"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("policies/owners/policy.toml:1"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn a_policy_that_does_not_parse_names_its_file() {
     let repo = with_policy(PASSING);

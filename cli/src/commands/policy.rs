@@ -114,6 +114,22 @@ fn resolve(
     Ok((workspace, builtins))
 }
 
+/// A policy whose policy.toml cannot be read is bad input, as in `check` and `list`.
+fn refuse_broken(model: &strata_graph::model::Model, policies: &[TargetId]) -> Result<()> {
+    let broken: Vec<(String, strata_graph::error::Problem)> = policies
+        .iter()
+        .flat_map(|&p| {
+            let t = &model[p];
+            t.problems.iter().map(|pr| (t.label.clone(), pr.clone()))
+        })
+        .collect();
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(strata_graph::Error::Broken { problems: broken })
+    }
+}
+
 pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     let labels = match cmd {
         Command::Eval(args) => return super::run::policy_eval(ctx, args),
@@ -147,6 +163,8 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     };
     let mut reports = Vec::new();
     if let (Some(model), Some(view), Some(session)) = (model, &view, &session) {
+        // Its tests passing would say nothing of what `check` runs.
+        refuse_broken(model, &indices)?;
         for i in indices {
             let t = &model.targets[i];
             let paths: Vec<&str> = t
@@ -298,18 +316,8 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
     let mut policies = Vec::new();
     if let (Some(model), Some(view), Some(session)) = (model, &view, &session) {
         let read = |paths: &[&str]| view.snapshot.texts(&session.repo, paths);
-        // A policy whose policy.toml cannot be read is bad input, as in `check` and `list`:
-        // scanning without it would pass what it was meant to catch.
-        let broken: Vec<(String, strata_graph::error::Problem)> = chosen
-            .iter()
-            .flat_map(|&p| {
-                let t = &model[p];
-                t.problems.iter().map(|pr| (t.label.clone(), pr.clone()))
-            })
-            .collect();
-        if !broken.is_empty() {
-            return Err(strata_graph::Error::Broken { problems: broken });
-        }
+        // Scanning without it would pass what it was meant to catch.
+        refuse_broken(model, &chosen)?;
         for p in chosen {
             let Some((_, meta)) = model.policies.iter().find(|(i, _)| *i == p) else {
                 continue;
