@@ -514,3 +514,26 @@ fn a_chart_rendering_nothing_is_still_evaluated() {
         "{p}"
     );
 }
+
+/// A `labels` glob that matches no target (a typo: `chart/**`) leaves the policy governing
+/// nothing through it: every run says so.
+#[test]
+fn a_policy_label_glob_matching_nothing_is_warned_about() {
+    let repo = sample_repo();
+    repo.write(
+        "policies/guard/policy.toml",
+        "kinds = [\"chart\"]\nlabels = [\"chart/**\"]\n",
+    );
+    repo.write(
+        "policies/guard/guard.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains \"guard\" if input.kind\n",
+    );
+    repo.commit("guard with a typo");
+    let run = repo.strata(&["check", "modules/naming"]);
+    assert!(
+        run.stderr
+            .contains("policies/guard: `labels` glob `chart/**` in policies/guard/policy.toml matches no chart"),
+        "{}",
+        run.stderr
+    );
+}

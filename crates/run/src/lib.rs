@@ -636,6 +636,18 @@ pub fn run(
     {
         observer.warn(&stray_env_file(env, path));
     }
+    // A policy's label glob that matches nothing governs nothing: most likely a typo.
+    let model = &view.model;
+    let targets = model.targets.iter().map(|t| (t.kind, t.label.as_str()));
+    for (policy, meta) in &model.policies {
+        for glob in meta.unmatched_labels(targets.clone()) {
+            let label = &model.targets[*policy].label;
+            observer.warn(&format!(
+                "{label}: `labels` glob `{glob}` in {label}/policy.toml matches no {} of the workspace, so the policy governs nothing through it\n  hint: correct the glob (`strata list` shows the labels), or remove it",
+                meta.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or ")
+            ));
+        }
+    }
     // State settings that cannot work (a credential variable not set, every stack sharing
     // one state) are bad input: said before anything runs.
     let mut checked = std::collections::HashSet::new();

@@ -150,6 +150,28 @@ impl PolicyMeta {
         Ok(())
     }
 
+    /// The `labels` globs that match no target of the kinds the policy governs among
+    /// `targets` (kind, label): a typo there (`chart/**`) would leave the policy governing
+    /// nothing through it, without a word.
+    pub fn unmatched_labels<'a>(
+        &'a self,
+        targets: impl Iterator<Item = (Kind, &'a str)> + Clone,
+    ) -> Vec<&'a str> {
+        self.labels
+            .iter()
+            .filter(|g| {
+                let Ok(glob) = globset::GlobBuilder::new(g).literal_separator(true).build() else {
+                    return false;
+                };
+                let glob = glob.compile_matcher();
+                !targets
+                    .clone()
+                    .any(|(kind, label)| self.kinds.contains(&kind) && glob.is_match(label))
+            })
+            .map(String::as_str)
+            .collect()
+    }
+
     /// Whether the policy governs a target in an environment.
     pub fn governs(&self, kind: Kind, label: &str, env: Option<&str>) -> bool {
         if !self.kinds.contains(&kind) {
