@@ -501,3 +501,23 @@ fn a_bad_promotes_from_names_its_own_file() {
         run.stderr
     );
 }
+
+/// A tracked marker file replaced by a directory in the work tree (git reports the file
+/// deleted and does not look inside): refused, as when the directory is committed, never
+/// taken as a stack without its settings.
+#[test]
+fn a_marker_file_turned_directory_in_the_work_tree_is_refused() {
+    let repo = Repo::with_fixture();
+    repo.write("stacks/app/stack.toml", "deps = [\"stacks/database\"]\n");
+    repo.commit("app settings");
+    std::fs::remove_file(repo.path().join("stacks/app/stack.toml")).unwrap();
+    repo.write("stacks/app/stack.toml/settings", "deps = []\n");
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("`stacks/app/stack.toml` is a directory, not a file"),
+        "{}",
+        run.stderr
+    );
+}

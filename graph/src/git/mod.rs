@@ -556,6 +556,13 @@ impl Repo {
                         continue;
                     };
                     if worktree == b'D' || (index == b'D' && worktree == b'.') {
+                        // A tracked file replaced by a directory: git reports the file
+                        // deleted and does not look inside, so the files there are listed
+                        // as any untracked directory's (a marker file turned directory is
+                        // then seen, and refused, instead of silently dropped).
+                        if worktree == b'D' && self.root.join(&path).is_dir() {
+                            untracked_dirs.push(format!("{path}/"));
+                        }
                         changes.push(WorkTreeChange::Deleted(path));
                     } else if worktree != b'.' {
                         changes.push(WorkTreeChange::Present(path));
