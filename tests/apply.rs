@@ -235,6 +235,19 @@ fn destroy_tears_down_named_stacks_dependents_first_and_only_when_told() {
         "stacks/app/stack.toml",
         "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
     );
+    // A reader of the network deployed in staging only has nothing in dev to protect.
+    repo.write(
+        "environments/staging/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    repo.write(
+        "stacks/edge/main.tf",
+        &format!("{NULL_PROVIDER}\nvariable \"vpc_id\" {{}}\n"),
+    );
+    repo.write(
+        "stacks/edge/stack.toml",
+        "environments = [\"staging\"]\n[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
+    );
     repo.commit("app reads network");
     let (applied, _) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
     assert_eq!(applied.code, 0, "{}", applied.stderr);

@@ -179,9 +179,11 @@ fn link_local_tools(session: &Session, root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// What `strata destroy` may tear down: stacks only, and with every stack that reads one of
-/// them (at any distance) named too, so no stack is left reading outputs of nothing.
-pub(crate) fn destroyable(model: &Model, selection: &Selection) -> Result<()> {
+/// What `strata destroy` may tear down in `envs`: stacks only, and with every stack
+/// deployed there that reads one of them (at any distance) named too, so no stack is left
+/// reading outputs of nothing. A dependent not deployed in those environments has nothing
+/// there that reads them.
+pub(crate) fn destroyable(model: &Model, selection: &Selection, envs: &[String]) -> Result<()> {
     let selected = &selection.targets;
     let chosen: BTreeSet<TargetId> = selected.iter().copied().collect();
     for &i in selected {
@@ -207,7 +209,9 @@ pub(crate) fn destroyable(model: &Model, selection: &Selection) -> Result<()> {
             }
             if seen.insert(d) {
                 stack.push(d);
-                if model.targets[d].kind == Kind::Stack {
+                let t = &model.targets[d];
+                let deployed = t.environments.iter().any(|e| envs.contains(e));
+                if t.kind == Kind::Stack && deployed {
                     missing.insert(label.clone());
                 }
             }

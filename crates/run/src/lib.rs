@@ -528,7 +528,7 @@ pub fn run(
     let _operation = process::operation();
     let envs = resolve_envs(&view.model, &opts.envs)?;
     if opts.mode.destroys() {
-        destroy::destroyable(&view.model, selection)?;
+        destroy::destroyable(&view.model, selection, &envs)?;
     }
     if opts.mode == Mode::Check {
         // A pinned built-in pack that is not this binary's is refused before anything runs.
