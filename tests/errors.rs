@@ -521,3 +521,26 @@ fn a_marker_file_turned_directory_in_the_work_tree_is_refused() {
         run.stderr
     );
 }
+
+/// An unknown base lists the branches there are, without the remote's HEAD (which git
+/// shortens to the remote's name).
+#[test]
+fn an_unknown_base_lists_the_branches_and_no_remote_head() {
+    let remote = Repo::with_fixture();
+    let clone = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("git")
+        .args(["clone", "-q"])
+        .arg(remote.path())
+        .arg(clone.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = common::strata(clone.path(), &["affected", "--base", "nope"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("this repository's branches are: main, origin/main;"),
+        "{}",
+        run.stderr
+    );
+}

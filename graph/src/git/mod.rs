@@ -419,15 +419,21 @@ impl Repo {
         self.command()
             .args([
                 "for-each-ref",
-                "--format=%(refname:short)",
+                "--format=%(refname)",
                 "refs/heads",
                 "refs/remotes",
             ])
             .output()
             .map(|o| {
+                // Full names, since git shortens `refs/remotes/origin/HEAD` to `origin`,
+                // which is no branch.
                 String::from_utf8_lossy(&o.stdout)
                     .lines()
                     .filter(|l| !l.is_empty() && !l.ends_with("/HEAD"))
+                    .filter_map(|l| {
+                        l.strip_prefix("refs/heads/")
+                            .or_else(|| l.strip_prefix("refs/remotes/"))
+                    })
                     .map(str::to_string)
                     .collect()
             })
