@@ -181,6 +181,31 @@ fn shards_keep_environment_narrowing() {
     }
     parts.sort();
     assert_eq!(parts, whole);
+    // A run in dev alone has nothing to do: not even the environment-less tasks of what
+    // changed in staging only, and `ci matrix` starts no runner for it.
+    let (run, dev) = json_run(
+        &repo,
+        &["check", "--affected", "--base", "main", "--env", "dev"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(tasks_where(&dev, |_| true), Vec::<String>::new());
+    let matrix = repo.strata(&[
+        "--json",
+        "ci",
+        "matrix",
+        "--affected",
+        "--base",
+        "main",
+        "--env",
+        "dev",
+    ]);
+    assert_eq!(matrix.code, 0, "{}", matrix.stderr);
+    assert_eq!(
+        matrix.json()["include"],
+        serde_json::json!([]),
+        "{}",
+        matrix.stdout
+    );
 }
 
 #[test]

@@ -105,6 +105,14 @@ fn assign(
                 plan_tasks_in(model, &[t], envs, Some(&selection.target_envs), Mode::Check).len();
             (cost, t)
         })
+        // A target affected only in environments this run does not work in has no task
+        // here (see `plan_tasks_in`): it is given to no shard, and no runner starts for it.
+        .filter(|&(_, t)| {
+            selection
+                .target_envs
+                .get(&t)
+                .is_none_or(|only| envs.iter().any(|e| only.contains(e)))
+        })
         .collect();
     // Heaviest first; ties by label so the result is stable.
     costs.sort_by(|a, b| {

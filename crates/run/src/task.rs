@@ -187,6 +187,16 @@ pub fn plan_tasks_in(
             .iter()
             .filter_map(|d| last_plain.get(d).copied())
             .collect();
+        // Affected only through the files of environments this run does not work in: none
+        // of its tasks is asked for (its own files did not change, so neither did what its
+        // environment-less tasks check). What runs after it still waits for its upstream.
+        let narrowed = only.and_then(|o| o.get(&t));
+        if narrowed.is_some_and(|n| !envs.iter().any(|e| n.contains(e))) {
+            if let Some(&barrier) = upstream_plain.iter().max() {
+                last_plain.insert(t, barrier);
+            }
+            continue;
+        }
         let library = target
             .chart
             .as_ref()
@@ -238,7 +248,6 @@ pub fn plan_tasks_in(
             // No env-less task of its own: carry the upstream barrier through.
             last_plain.insert(t, *upstream_plain.iter().max().expect("non-empty"));
         }
-        let narrowed = only.and_then(|o| o.get(&t));
         for env in envs {
             if base_env.is_empty() || !target.environments.iter().any(|e| e == env) {
                 continue;
