@@ -544,3 +544,29 @@ fn an_unknown_base_lists_the_branches_and_no_remote_head() {
         run.stderr
     );
 }
+
+/// A configuration file that is not valid UTF-8 is refused at its line, as WORKSPACE.toml
+/// is: decoded with U+FFFD in it, a setting would be another setting.
+#[test]
+fn configuration_files_that_are_not_utf8_name_their_line() {
+    let repo = Repo::with_fixture();
+    for (path, line) in [
+        ("environments/dev/env.toml", 2),
+        ("stacks/app/stack.toml", 2),
+    ] {
+        let before = std::fs::read(repo.path().join(path)).unwrap_or_default();
+        let mut bytes = b"# first\n# \xff\n".to_vec();
+        bytes.extend_from_slice(&before);
+        std::fs::create_dir_all(repo.path().join(path).parent().unwrap()).unwrap();
+        std::fs::write(repo.path().join(path), &bytes).unwrap();
+        let run = repo.strata(&["list"]);
+        assert_eq!(run.code, 2, "{path}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("`{path}` is not valid UTF-8"))
+                && run.stderr.contains(&format!("--> {path}:{line}")),
+            "{path}: {}",
+            run.stderr
+        );
+        std::fs::write(repo.path().join(path), &before).unwrap();
+    }
+}

@@ -2889,3 +2889,35 @@ fn a_malformed_json_variable_file_is_an_error_naming_its_line() {
     );
     assert!(list.stderr.contains("hint:"), "{}", list.stderr);
 }
+
+/// A run that stops on bad input keeps the model it built of the index, but not the facts
+/// it read: a manifest edited after it must still be read again, not taken as unchanged
+/// because its old facts are unknown (the dependency it adds was missed until the cache
+/// was removed).
+#[test]
+fn a_manifest_edited_after_a_failed_run_is_read_again() {
+    let repo = workspace();
+    repo.write("stacks/a/main.tf", "variable \"x\" {}\n");
+    repo.write("stacks/b/main.tf", "variable \"x\" {}\n");
+    repo.write("stacks/a/stack.toml", "deps = []\n");
+    repo.write("environments/dev/env.toml", "[gates]\n");
+    repo.commit("two stacks");
+    repo.write("environments/dev/env.toml", "promotes_from = \"nope\"\n");
+    assert_eq!(repo.strata(&["list"]).code, 2);
+    repo.write("environments/dev/env.toml", "[gates]\n");
+    repo.write("stacks/a/stack.toml", "deps = [\"stacks/b\"]\n");
+    let run = repo.strata(&["--json", "list"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    let a = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "stacks/a")
+        .unwrap();
+    assert_eq!(a["deps"], serde_json::json!(["stacks/b"]), "{json}");
+    // And `affected` sees what the new dependency brings.
+    repo.append("stacks/b/main.tf", "\n");
+    let affected = repo.affected_labels(&["--base", "main"]);
+    assert!(affected.contains(&"stacks/a".to_string()), "{affected:?}");
+}

@@ -22,7 +22,8 @@ use std::sync::{Arc, Mutex};
 /// Bump to invalidate every cached fact (when a parser learns something new).
 /// 29: a file a link points to is read as the link's name says (a `Chart.yaml` linking to
 /// a file of another name has its dependencies read).
-pub(crate) const FACTS_VERSION: u32 = 29;
+/// 30: a manifest that is not valid UTF-8 is an error, not text with U+FFFD in it.
+pub(crate) const FACTS_VERSION: u32 = 30;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
@@ -270,10 +271,14 @@ impl FactStore {
         // Read and parsed one file at a time; errors are reported in path order.
         let mut parsed = snapshot.map_entries(repo, &missing, |path, bytes, verified| {
             let parser = parser(path).expect("filtered");
-            (
-                parse(parser, path, &crate::text::lossy_utf8(bytes)),
-                verified,
-            )
+            let facts = match parser {
+                // A manifest's settings must be what its bytes say.
+                Parser::Manifest => {
+                    crate::text::strict_utf8(bytes, path).and_then(|text| parse(parser, path, text))
+                }
+                _ => parse(parser, path, &crate::text::lossy_utf8(bytes)),
+            };
+            (facts, verified)
         })?;
         parsed.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut entries = self.entries();

@@ -189,7 +189,7 @@ pub(super) fn load_environments(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<
         .filter(|p| p.split('/').count() == 3 && p.ends_with(&format!("/{ENV_FILE}")))
         .collect();
     let mut envs = Vec::new();
-    for (file, text) in snapshot.texts(repo, &files)? {
+    for (file, text) in snapshot.config_texts(repo, &files)? {
         let file = file.as_str();
         let config = parse_env(&text, file)?;
         let name = file.split('/').nth(1).unwrap_or_default().to_string();

@@ -791,8 +791,14 @@ pub fn still_describes(
                 }
             }
         }
-        // Facts the model never asked for were not part of it.
+        // Facts of the file as it was, to compare with. A file read by its name whose old
+        // facts are not known (the model came from the cache, the facts of a run that
+        // stopped before saving them did not) cannot be shown to say the same: rebuild.
+        // Only a file no parser reads by its name was no part of the model's facts.
         let Some(old) = facts.known(path, before.id) else {
+            if Parser::for_path(path).is_some() {
+                return Ok(false);
+            }
             continue;
         };
         let (new, _) = facts.facts_for(repo, snapshot, &[path.as_str()])?;
