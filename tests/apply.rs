@@ -318,17 +318,20 @@ fn destroy_tears_down_named_stacks_dependents_first_and_only_when_told() {
     repo.strata(&["apply", "--auto-approve", "--env", "dev"]);
     assert_eq!(resources_in(&app).len(), 1);
 
-    let (destroyed, report) = json_run(
-        &repo,
-        &[
-            "destroy",
-            "stacks/network",
-            "stacks/app",
-            "--env",
-            "dev",
-            "--auto-approve",
-        ],
-    );
+    let destroy_both = || {
+        json_run(
+            &repo,
+            &[
+                "destroy",
+                "stacks/network",
+                "stacks/app",
+                "--env",
+                "dev",
+                "--auto-approve",
+            ],
+        )
+    };
+    let (destroyed, report) = destroy_both();
     assert_eq!(destroyed.code, 0, "{}", destroyed.stderr);
     assert!(resources_in(&app).is_empty());
     assert!(resources_in(&network).is_empty());
@@ -366,17 +369,7 @@ fn destroy_tears_down_named_stacks_dependents_first_and_only_when_told() {
     state["outputs"] = serde_json::json!({});
     state["serial"] = serde_json::json!(state["serial"].as_u64().unwrap() + 1);
     std::fs::write(&network, state.to_string()).unwrap();
-    let (rerun, report) = json_run(
-        &repo,
-        &[
-            "destroy",
-            "stacks/network",
-            "stacks/app",
-            "--env",
-            "dev",
-            "--auto-approve",
-        ],
-    );
+    let (rerun, report) = destroy_both();
     assert_eq!(rerun.code, 0, "{}", rerun.stderr);
     for action in ["plan", "apply"] {
         let task = tasks_of(&report, "stacks/app", action);

@@ -449,44 +449,53 @@ fn as_user(repo: &Repo, who: &str, args: &[&str]) -> Run {
     repo.strata(args)
 }
 
-#[test]
-fn promotion_writes_the_destinations_output_and_a_rollback_leaves_it_as_it_was() {
-    let repo = tools_repo();
-    small(&repo, "1");
+/// [`small`] delivered in `format`, with staging promoting from dev (one approval) and the
+/// keys of alice and bob; returns the directory holding the keys.
+fn small_train(repo: &Repo, format: &str) -> tempfile::TempDir {
+    small(repo, "1");
     repo.append(
         "WORKSPACE.toml",
-        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\nformat = \"flux-kustomize\"\n",
+        &format!(
+            "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\nformat = \"{format}\"\n"
+        ),
     );
     repo.write(
         "environments/staging/env.toml",
         "promotes_from = \"dev\"\n[gates]\napprovals = 1\n[state]\nbackend = \"local\"\n",
     );
     let k = tempfile::tempdir().unwrap();
-    keys(&repo, k.path(), &["alice", "bob", "carol"]);
+    keys(repo, k.path(), &["alice", "bob"]);
     repo.commit("small train with charts");
-    let promote = |name: &str| {
-        let file = k.path().join(name);
-        let file = file.to_str().unwrap();
+    k
+}
+
+/// Plans (with `extra` flags) the promotion dev -> staging into `keys/NAME`; alice signs as
+/// its author, bob approves; alice applies it (`--json`).
+fn promote_to_staging(repo: &Repo, keys: &Path, name: &str, extra: &[&str]) -> Run {
+    let file = keys.join(name);
+    let file = file.to_str().unwrap();
+    let mut args = vec![
+        "promote", "plan", "--from", "dev", "--to", "staging", "--out", file,
+    ];
+    args.extend_from_slice(extra);
+    as_user(repo, "alice", &args).assert_ok();
+    for who in ["alice", "bob"] {
+        let key = keys.join(who);
         as_user(
-            &repo,
-            "alice",
-            &[
-                "promote", "plan", "--from", "dev", "--to", "staging", "--out", file,
-            ],
+            repo,
+            who,
+            &["promote", "approve", file, "--key", key.to_str().unwrap()],
         )
         .assert_ok();
-        // alice signs as the plan's author, bob approves.
-        for who in ["alice", "bob"] {
-            let key = k.path().join(who);
-            as_user(
-                &repo,
-                who,
-                &["promote", "approve", file, "--key", key.to_str().unwrap()],
-            )
-            .assert_ok();
-        }
-        as_user(&repo, "alice", &["--json", "promote", "apply", file])
-    };
+    }
+    as_user(repo, "alice", &["--json", "promote", "apply", file])
+}
+
+#[test]
+fn promotion_writes_the_destinations_output_and_a_rollback_leaves_it_as_it_was() {
+    let repo = tools_repo();
+    let k = small_train(&repo, "flux-kustomize");
+    let promote = |name: &str| promote_to_staging(&repo, k.path(), name, &[]);
     as_user(&repo, "alice", &["apply", "--env", "dev", "--auto-approve"]).assert_ok();
     repo.commit("dev");
     let run = promote("first.json");
@@ -560,37 +569,8 @@ fn drift_of_a_stack_covers_its_release_marker_in_the_output() {
 #[test]
 fn a_deleted_chart_leaves_the_lock_and_the_output_only_when_told() {
     let repo = tools_repo();
-    small(&repo, "1");
-    repo.append(
-        "WORKSPACE.toml",
-        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\nformat = \"argocd\"\n",
-    );
-    repo.write(
-        "environments/staging/env.toml",
-        "promotes_from = \"dev\"\n[gates]\napprovals = 1\n[state]\nbackend = \"local\"\n",
-    );
-    let k = tempfile::tempdir().unwrap();
-    keys(&repo, k.path(), &["alice", "bob"]);
-    repo.commit("train with a chart");
-    let promote = |name: &str, extra: &[&str]| {
-        let file = k.path().join(name);
-        let file = file.to_str().unwrap();
-        let mut args = vec![
-            "promote", "plan", "--from", "dev", "--to", "staging", "--out", file,
-        ];
-        args.extend_from_slice(extra);
-        as_user(&repo, "alice", &args).assert_ok();
-        for who in ["alice", "bob"] {
-            let key = k.path().join(who);
-            as_user(
-                &repo,
-                who,
-                &["promote", "approve", file, "--key", key.to_str().unwrap()],
-            )
-            .assert_ok();
-        }
-        as_user(&repo, "alice", &["--json", "promote", "apply", file])
-    };
+    let k = small_train(&repo, "argocd");
+    let promote = |name: &str, extra: &[&str]| promote_to_staging(&repo, k.path(), name, extra);
     as_user(&repo, "alice", &["apply", "--env", "dev", "--auto-approve"]).assert_ok();
     repo.commit("dev");
     let run = promote("first.json", &[]);
