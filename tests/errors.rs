@@ -397,24 +397,25 @@ fn a_terragrunt_dependency_that_leads_nowhere_is_named() {
     );
 }
 
-/// A file that is there but cannot be read is an error naming it, never taken for deleted
-/// (a policy, a manifest's settings or a stack's code would be dropped without a word).
-/// Root reads every file, so as root strata runs as an unprivileged user (`setpriv`).
+/// A file that is there but cannot be read is never taken for deleted: owned by a target
+/// (whose policy, manifest settings or code would be dropped without a word), the target
+/// cannot be modelled and `list` says which file (exit 2); read by nothing (a note the
+/// workspace ignores), it stays harmless. Root reads every file, so as root strata runs
+/// as an unprivileged user (`setpriv`).
 #[cfg(unix)]
 #[test]
 fn an_unreadable_file_is_an_error_not_a_deletion() {
     use std::os::unix::fs::PermissionsExt;
     let repo = Repo::with_fixture();
     repo.write("stacks/app/extra.tf", "variable \"y\" {}\n");
-    let file = repo.path().join("stacks/app/extra.tf");
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
+    repo.write("stacks/app/NOTES.md", "private\n");
     let root = running_as_root();
     let home = tempfile::tempdir().unwrap();
-    let mut command = if root {
+    let bin = home.path().join("strata");
+    std::fs::copy(env!("CARGO_BIN_EXE_strata"), &bin).unwrap();
+    if root {
         // Everything the unprivileged user needs: the repository (git refuses one owned by
         // another user), a home, and the binary on a path it may traverse.
-        let bin = home.path().join("strata");
-        std::fs::copy(env!("CARGO_BIN_EXE_strata"), &bin).unwrap();
         for dir in [repo.path(), home.path()] {
             let status = std::process::Command::new("chown")
                 .args(["-R", "65534:65534"])
@@ -424,32 +425,51 @@ fn an_unreadable_file_is_an_error_not_a_deletion() {
             assert!(status.success());
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        // The file stays root's, unreadable to others.
-        std::process::Command::new("chown")
-            .arg("0:0")
-            .arg(&file)
-            .status()
-            .unwrap();
-        let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&bin);
-        c
-    } else {
-        std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+    }
+    // Unreadable to the user running strata (as root: root's, mode 000).
+    let lock = |path: &str| {
+        let file = repo.path().join(path);
+        if root {
+            let status = std::process::Command::new("chown")
+                .arg("0:0")
+                .arg(&file)
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
     };
-    let out = command
-        .args(["--json", "affected", "--base", "main"])
-        .current_dir(repo.path())
-        .env("HOME", home.path())
-        .env("STRATA_DAEMON", "0")
-        .env("STRATA_STATE_DIR", home.path().join("state"))
-        .env_remove("GIT_DIR")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let list = || {
+        let mut command = if root {
+            let mut c = std::process::Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(&bin);
+            c
+        } else {
+            std::process::Command::new(&bin)
+        };
+        let out = command
+            .args(["list"])
+            .current_dir(repo.path())
+            .env("HOME", home.path())
+            .env("STRATA_DAEMON", "0")
+            .env("STRATA_STATE_DIR", home.path().join("state"))
+            .env_remove("GIT_DIR")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    lock("stacks/app/NOTES.md");
+    let (code, stderr) = list();
+    assert_eq!(code, Some(0), "a file nothing reads: {stderr}");
+    lock("stacks/app/extra.tf");
+    let (code, stderr) = list();
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
-        stderr.contains("stacks/app/extra.tf") && stderr.contains("Permission denied"),
+        stderr.contains("`stacks/app/extra.tf` cannot be read"),
         "{stderr}"
     );
 }

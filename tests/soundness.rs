@@ -2920,4 +2920,26 @@ fn a_manifest_edited_after_a_failed_run_is_read_again() {
     repo.append("stacks/b/main.tf", "\n");
     let affected = repo.affected_labels(&["--base", "main"]);
     assert!(affected.contains(&"stacks/a".to_string()), "{affected:?}");
+
+    // Facts the model never asked for (an environment's tfvars no stack reads as a path)
+    // do not make it rebuilt: the saved model serves, with hashes updated.
+    repo.commit("a reads b");
+    repo.write("environments/dev/stacks/a/terraform.tfvars", "x = 1\n");
+    repo.commit("a's tfvars");
+    repo.strata(&["affected", "--base", "main"]).assert_ok();
+    repo.write("environments/dev/stacks/a/terraform.tfvars", "x = 2\n");
+    for _ in 0..2 {
+        let run = common::Run::from(
+            repo.command(&["affected", "--base", "main"])
+                .env("STRATA_TIMINGS", "1")
+                .output()
+                .unwrap(),
+        );
+        run.assert_ok();
+        assert!(
+            run.stderr.contains("hashes (updated)") && !run.stderr.contains("timing: model  "),
+            "{}",
+            run.stderr
+        );
+    }
 }

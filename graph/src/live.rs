@@ -197,23 +197,18 @@ impl LiveTree {
         };
         paths.extend(untracked.iter().cloned());
         let root = &session.root;
-        let read: Vec<(String, Result<Option<FileEntry>>)> = paths
+        let mut entries: Vec<(String, Option<FileEntry>)> = paths
             .into_par_iter()
             .map(|p| {
                 let present = self.indexed(&p).is_some()
                     || self.unmerged.contains(&p)
                     || untracked.contains(&p);
-                let entry = match present {
-                    true => entry_on_disk(root, &p, self.indexed(&p)),
-                    false => Ok(None),
-                };
+                let entry = present
+                    .then(|| entry_on_disk(root, &p, self.indexed(&p)))
+                    .flatten();
                 (p, entry)
             })
             .collect();
-        let mut entries: Vec<(String, Option<FileEntry>)> = Vec::with_capacity(read.len());
-        for (p, entry) in read {
-            entries.push((p, entry?));
-        }
         // A tracked file whose bytes or mode differ from its index entry is changed only
         // when git says so, as `Session::work_tree` asks `git status`: git's view takes
         // `core.fileMode`, `assume-unchanged`, a sparse checkout's files absent on disk, and

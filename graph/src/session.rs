@@ -271,7 +271,7 @@ impl Session {
         let mut snapshot = index;
         let patch = {
             let _phase = tracing::info_span!("snapshot (work tree)").entered();
-            snapshot.apply(changes)?
+            snapshot.apply(changes)
         };
         let rehashed = match &built {
             Some((model, hashes)) => self.rehashed(model, hashes, &snapshot, &patch)?,
@@ -329,7 +329,7 @@ impl Session {
         // for `still_describes` to compare.
         if patch.paths_changed
             || model.has_problems()
-            || !model::still_describes(&self.repo, snapshot, &self.facts, &patch.modified)?
+            || !model::still_describes(model, &self.repo, snapshot, &self.facts, &patch.modified)?
         {
             return Ok(None);
         }

@@ -111,7 +111,7 @@ impl Snapshot {
 
     /// Applies what `git status` reported to an index snapshot: modified and untracked
     /// files are read from disk, deleted ones removed. Says what changed.
-    pub fn apply(&mut self, changes: Vec<WorkTreeChange>) -> Result<Patch> {
+    pub fn apply(&mut self, changes: Vec<WorkTreeChange>) -> Patch {
         let (Source::Index(root) | Source::WorkTree(root)) = &self.source else {
             panic!("only an index snapshot takes work-tree changes");
         };
@@ -136,19 +136,17 @@ impl Snapshot {
             }
         }
         let files = &self.files;
-        let mut read: Vec<(String, Result<Option<FileEntry>>)> = present
+        let read: Vec<(String, Option<FileEntry>)> = present
             .into_par_iter()
             .map(|path| {
                 let entry = entry_on_disk(&root, &path, files.get(&path).copied());
                 (path, entry)
             })
             .collect();
-        // The first unreadable file in path order, so runs are repeatable.
-        read.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (path, entry) in read {
-            self.set(path, entry?, &mut patch);
+            self.set(path, entry, &mut patch);
         }
-        Ok(patch)
+        patch
     }
 
     /// Every file of a commit below the workspace root.
@@ -425,19 +423,32 @@ pub const UNREADABLE: FileEntry = FileEntry {
     mode: 0o100644,
 };
 
+/// The entry of a file that is there but whose content cannot be read (permissions). Taken
+/// as gone, it would drop a policy, a manifest's settings or a stack's code without a word;
+/// with this entry the file is present, and a target owning it, or a global input, cannot
+/// be modelled (see `model::build`), while a file nothing reads stays harmless.
+pub const UNREADABLE_CONTENT: FileEntry = FileEntry {
+    id: FileId([0xfe; 20]),
+    mode: 0o100644,
+};
+
+/// Whether `entry` is [`UNREADABLE_CONTENT`].
+pub fn is_unreadable_content(entry: &FileEntry) -> bool {
+    entry.id == UNREADABLE_CONTENT.id
+}
+
 /// A work-tree file's entry as it is on disk (`None`: gone); a file whose name cannot be
-/// read keeps `indexed`, the entry git has for it. A file that is there but cannot be read
-/// (permissions) is an error: taken as gone, it would drop a policy, a manifest's
-/// settings or a stack's code from the model without a word.
+/// read keeps `indexed`, the entry git has for it; one whose content cannot be read is
+/// [`UNREADABLE_CONTENT`].
 pub(crate) fn entry_on_disk(
     root: &Path,
     path: &str,
     indexed: Option<FileEntry>,
-) -> Result<Option<FileEntry>> {
+) -> Option<FileEntry> {
     if is_unreadable_name(path) {
-        return Ok(Some(indexed.unwrap_or(UNREADABLE)));
+        return Some(indexed.unwrap_or(UNREADABLE));
     }
-    read_entry(&root.join(path)).map_err(|e| crate::error::Error::io(path, e))
+    read_entry(&root.join(path)).unwrap_or(Some(UNREADABLE_CONTENT))
 }
 
 /// git's mode for a symbolic link; its blob is the path it points to.

@@ -152,7 +152,7 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         });
     }
     let mut snapshot = Snapshot::of_index(&repo, &root)?;
-    snapshot.apply(repo.work_tree_changes()?)?;
+    snapshot.apply(repo.work_tree_changes()?);
     let ev = evidence::collect(&repo, &snapshot)?;
     let classes = classify::classify(&ev);
 

@@ -178,6 +178,21 @@ impl Model {
     }
 
     /// Whether any target has problems.
+    /// Whether `path` is one of a target's own files.
+    pub fn owns_file(&self, path: &str) -> bool {
+        let mut dir = parent_dir(path);
+        loop {
+            let label = if dir.is_empty() { "." } else { dir };
+            if let Some(t) = self.target(label) {
+                return t.files.iter().any(|f| f == path);
+            }
+            if dir.is_empty() {
+                return false;
+            }
+            dir = parent_dir(dir);
+        }
+    }
+
     pub fn has_problems(&self) -> bool {
         self.targets.iter().any(|t| !t.problems.is_empty())
     }
@@ -253,6 +268,19 @@ pub fn build(
         discover(snapshot, &layout)?
     };
     let owned = Owned::assign(snapshot, config, &found);
+    // A global input feeds every target's hash: one that cannot be read models nothing.
+    if let Some(path) = owned.global_inputs.iter().find(|p| {
+        snapshot
+            .files
+            .get(*p)
+            .is_some_and(crate::snapshot::is_unreadable_content)
+    }) {
+        return Err(Error::Invalid {
+            message: format!("`{path}` cannot be read (permission denied, or another error reading it)"),
+            location: Location::new(path.clone(), None),
+            hint: "it is a global input (`global_inputs` in WORKSPACE.toml): make it readable to the user running strata".into(),
+        });
+    }
     let links = Links::read(repo, snapshot)?;
     let read = {
         let _phase = tracing::info_span!("facts").entered();
@@ -429,7 +457,7 @@ impl<'a> Owned<'a> {
         // Paths come sorted, so files of one directory are consecutive: look its owner up
         // once.
         let mut last: Option<(&str, Option<usize>)> = None;
-        for path in snapshot.files.keys() {
+        for (path, entry) in &snapshot.files {
             let dir = parent_dir(path);
             if is_terraform_file(path) {
                 owned.tf_dirs.insert(dir);
@@ -450,7 +478,9 @@ impl<'a> Owned<'a> {
             };
             if let Some(owner) = owner {
                 owned.own_files[owner].push(path.clone());
-                if crate::snapshot::is_unreadable_name(path) {
+                if crate::snapshot::is_unreadable_name(path)
+                    || crate::snapshot::is_unreadable_content(entry)
+                {
                     owned.unreadable.push((owner, path.clone()));
                 }
             } else if (is_terraform_file(path) || file_name(path) == CHART_FILE)
@@ -550,9 +580,12 @@ fn read_facts<'p>(
                 Kind::Chart | Kind::Policy => false,
             };
             if needed {
-                // Borrow from the snapshot, which outlives the parsed facts' keys.
-                if let Some((p, _)) = snapshot.files.get_key_value(f.as_str()) {
-                    wanted.push(p);
+                // Borrow from the snapshot, which outlives the parsed facts' keys. A file
+                // that cannot be read is its target's problem (see `Owned::assign`).
+                if let Some((p, e)) = snapshot.files.get_key_value(f.as_str()) {
+                    if !crate::snapshot::is_unreadable_content(e) {
+                        wanted.push(p);
+                    }
                 }
             }
         }
@@ -563,8 +596,10 @@ fn read_facts<'p>(
             .chain(chart_files.into_iter().filter(|_| t.kind == Kind::Chart))
         {
             let path = crate::discover::in_dir(&t.label, name);
-            if let Some((p, _)) = snapshot.files.get_key_value(&path) {
-                wanted.push(p);
+            if let Some((p, e)) = snapshot.files.get_key_value(&path) {
+                if !crate::snapshot::is_unreadable_content(e) {
+                    wanted.push(p);
+                }
             }
         }
     }
@@ -579,10 +614,18 @@ fn read_facts<'p>(
         }
     }
     for (owner, path) in &owned.unreadable {
-        problems.entry(*owner).or_default().push(Problem {
-            message: format!("the name of `{path}` is not valid UTF-8 (shown with \u{FFFD} for the bytes that are not)"),
-            location: Some(Location::new(path.clone(), None)),
-            hint: Some("strata reads paths as UTF-8 text: rename the file or directory (`git mv`)".into()),
+        problems.entry(*owner).or_default().push(if crate::snapshot::is_unreadable_name(path) {
+            Problem {
+                message: format!("the name of `{path}` is not valid UTF-8 (shown with \u{FFFD} for the bytes that are not)"),
+                location: Some(Location::new(path.clone(), None)),
+                hint: Some("strata reads paths as UTF-8 text: rename the file or directory (`git mv`)".into()),
+            }
+        } else {
+            Problem {
+                message: format!("`{path}` cannot be read (permission denied, or another error reading it)"),
+                location: Some(Location::new(path.clone(), None)),
+                hint: Some("make the file readable to the user running strata (or remove it); strata never takes a file it cannot read for one that is gone".into()),
+            }
         });
     }
     Ok(Read { parsed, problems })
@@ -763,6 +806,7 @@ fn link(targets: &[Target]) -> Result<(Graph, HashMap<String, TargetId>)> {
 /// template, a kustomization, a decoded configuration): the model depends on file
 /// contents only through those.
 pub fn still_describes(
+    model: &Model,
     repo: &Repo,
     snapshot: &Snapshot,
     facts: &FactStore,
@@ -791,12 +835,14 @@ pub fn still_describes(
                 }
             }
         }
-        // Facts of the file as it was, to compare with. A file read by its name whose old
+        // Facts of the file as it was, to compare with. A target's own file read by its
+        // name (code, manifests, Chart.yaml) was always read for the model: if its old
         // facts are not known (the model came from the cache, the facts of a run that
-        // stopped before saving them did not) cannot be shown to say the same: rebuild.
-        // Only a file no parser reads by its name was no part of the model's facts.
+        // stopped before saving them did not), it cannot be shown to say the same, so the
+        // model is rebuilt. Facts the model never asked for (an environment's tfvars no
+        // stack reads as a path, a file no target owns) were no part of it.
         let Some(old) = facts.known(path, before.id) else {
-            if Parser::for_path(path).is_some() {
+            if Parser::for_path(path).is_some() && model.owns_file(path) {
                 return Ok(false);
             }
             continue;
