@@ -178,7 +178,11 @@ fn record_in_lock(
             .filter(|label| at_head.contains(label))
             .collect()
     };
-    let leaving = undelivered(&ReleaseLock::read(&session.root, env)?);
+    // An apply says so (a destroy of stacks is about other things).
+    let leaving = match opts.mode {
+        strata_run::task::Mode::Apply => undelivered(&ReleaseLock::read(&session.root, env)?),
+        _ => Vec::new(),
+    };
     if !retire.charts {
         for label in &leaving {
             out.not_recorded.push((
