@@ -333,30 +333,34 @@ fn read_file(path: &Path, buf: &mut Vec<u8>, to_end: bool) -> std::io::Result<Ex
 
 impl Snapshot {
     /// The text of each of `paths` that the snapshot holds, in order (lossy UTF-8).
+    pub fn texts(&self, repo: &Repo, paths: &[&str]) -> Result<Vec<(String, String)>> {
+        self.decoded(repo, paths, |_, bytes| {
+            Ok(crate::text::lossy_utf8(bytes).into_owned())
+        })
+    }
+
     /// [`Snapshot::texts`] of configuration files: one that is not valid UTF-8 is an error
     /// naming its line, not text with U+FFFD in it.
     pub fn config_texts(&self, repo: &Repo, paths: &[&str]) -> Result<Vec<(String, String)>> {
-        let mut texts = self.map_contents(repo, paths, |path, bytes, _| {
+        self.decoded(repo, paths, |path, bytes| {
             crate::text::strict_utf8(bytes, path).map(str::to_string)
-        })?;
+        })
+    }
+
+    /// The files of `paths` decoded by `decode`, in the order of `paths`.
+    fn decoded(
+        &self,
+        repo: &Repo,
+        paths: &[&str],
+        decode: impl Fn(&str, &[u8]) -> Result<String> + Sync,
+    ) -> Result<Vec<(String, String)>> {
+        let mut texts = self.map_contents(repo, paths, |path, bytes, _| decode(path, bytes))?;
         let order: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
         texts.sort_by_key(|(p, _)| order[p]);
         texts
             .into_iter()
             .map(|(p, text)| Ok((p.to_string(), text?)))
             .collect()
-    }
-
-    pub fn texts(&self, repo: &Repo, paths: &[&str]) -> Result<Vec<(String, String)>> {
-        let mut texts = self.map_contents(repo, paths, |_, bytes, _| {
-            crate::text::lossy_utf8(bytes).into_owned()
-        })?;
-        let order: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
-        texts.sort_by_key(|(p, _)| order[p]);
-        Ok(texts
-            .into_iter()
-            .map(|(p, text)| (p.to_string(), text))
-            .collect())
     }
 
     /// Every path whose entry differs between two snapshots (added, removed or changed).
