@@ -566,13 +566,21 @@ fn an_unknown_base_lists_the_branches_and_no_remote_head() {
 }
 
 /// A configuration file that is not valid UTF-8 is refused at its line, as WORKSPACE.toml
-/// is: decoded with U+FFFD in it, a setting would be another setting.
+/// is: decoded with U+FFFD in it, a setting would be another setting (a policy's `labels`
+/// glob, a waiver's rule).
 #[test]
 fn configuration_files_that_are_not_utf8_name_their_line() {
     let repo = Repo::with_fixture();
+    repo.write(
+        "policies/tags/main.rego",
+        "package strata.tags\n\ndeny contains msg if {\n\tfalse\n\tmsg := \"never\"\n}\n",
+    );
+    repo.commit("a policy");
     for (path, line) in [
         ("environments/dev/env.toml", 2),
         ("stacks/app/stack.toml", 2),
+        ("policies/tags/policy.toml", 2),
+        ("policies/waivers.toml", 2),
     ] {
         let before = std::fs::read(repo.path().join(path)).unwrap_or_default();
         let mut bytes = b"# first\n# \xff\n".to_vec();

@@ -347,13 +347,26 @@ impl Snapshot {
         })
     }
 
-    /// The files of `paths` decoded by `decode`, in the order of `paths`.
-    fn decoded(
+    /// [`Snapshot::config_texts`], with a file that is not valid UTF-8 an error of its own
+    /// rather than of the whole call: for files that are each a target's (a policy's
+    /// `policy.toml`), whose error is that target's problem.
+    pub fn config_texts_each(
         &self,
         repo: &Repo,
         paths: &[&str],
-        decode: impl Fn(&str, &[u8]) -> Result<String> + Sync,
-    ) -> Result<Vec<(String, String)>> {
+    ) -> Result<Vec<(String, Result<String>)>> {
+        self.decoded(repo, paths, |path, bytes| {
+            Ok(crate::text::strict_utf8(bytes, path).map(str::to_string))
+        })
+    }
+
+    /// The files of `paths` decoded by `decode`, in the order of `paths`.
+    fn decoded<T: Send>(
+        &self,
+        repo: &Repo,
+        paths: &[&str],
+        decode: impl Fn(&str, &[u8]) -> Result<T> + Sync,
+    ) -> Result<Vec<(String, T)>> {
         let mut texts = self.map_contents(repo, paths, |path, bytes, _| decode(path, bytes))?;
         let order: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
         texts.sort_by_key(|(p, _)| order[p]);
@@ -363,7 +376,6 @@ impl Snapshot {
             .collect()
     }
 
-    /// Every path whose entry differs between two snapshots (added, removed or changed).
     /// The files below directory `dir` (every file for the root, `""`), in path order, each
     /// as its path and its path below `dir`.
     pub fn files_below<'s>(&'s self, dir: &str) -> impl Iterator<Item = (&'s str, &'s str)> {
@@ -380,6 +392,7 @@ impl Snapshot {
             .map(move |p| (p, &p[skip..]))
     }
 
+    /// Every path whose entry differs between two snapshots (added, removed or changed).
     pub fn diff(&self, other: &Snapshot) -> std::collections::BTreeSet<String> {
         let mut out = std::collections::BTreeSet::new();
         for (p, e) in &self.files {

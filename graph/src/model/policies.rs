@@ -24,19 +24,23 @@ pub(super) fn load_policy_meta(
         .map(|t| crate::discover::in_dir(&t.label, "policy.toml"))
         .collect();
     let refs: Vec<&str> = files.iter().map(String::as_str).collect();
-    let texts: std::collections::HashMap<String, String> =
-        snapshot.texts(repo, &refs)?.into_iter().collect();
+    let mut texts: std::collections::HashMap<String, Result<String>> = snapshot
+        .config_texts_each(repo, &refs)?
+        .into_iter()
+        .collect();
     let mut out = Vec::new();
     for (i, target) in TargetId::all(targets.len()).zip(targets.iter_mut()) {
         if target.kind != Kind::Policy {
             continue;
         }
         let path = crate::discover::in_dir(&target.label, "policy.toml");
-        let meta = match texts.get(&path) {
+        let meta = match texts.remove(&path) {
             Some(text) => {
-                let checked = PolicyMeta::parse(text, &path).and_then(|meta| {
-                    meta.check_environments(text, &path, env_names)
-                        .map(|_| meta)
+                let checked = text.and_then(|text| {
+                    PolicyMeta::parse(&text, &path).and_then(|meta| {
+                        meta.check_environments(&text, &path, env_names)
+                            .map(|_| meta)
+                    })
                 });
                 match checked {
                     Ok(meta) => meta,
@@ -57,7 +61,7 @@ pub(super) fn load_policy_meta(
 
 /// `policies/waivers.toml`, checked (a malformed file is bad input).
 pub(super) fn load_waivers(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<Waiver>> {
-    match snapshot.texts(repo, &[WAIVERS_FILE])?.pop() {
+    match snapshot.config_texts(repo, &[WAIVERS_FILE])?.pop() {
         Some((_, text)) => crate::model::waivers::parse(&text),
         None => Ok(Vec::new()),
     }
