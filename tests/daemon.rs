@@ -664,3 +664,55 @@ fn a_change_of_the_users_git_configuration_is_seen() {
         "the daemon that could not serve the client ends"
     );
 }
+
+/// git reads `$XDG_CONFIG_HOME/git/config` even when its directory did not exist when the
+/// daemon started (a user's first `git config --global` may make it): its creation is a
+/// change of git's configuration like any other.
+#[test]
+fn a_users_git_configuration_made_after_the_daemon_started_is_seen() {
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    let home = tempfile::tempdir().unwrap();
+    let xdg = home.path().join("xdg");
+    let excludes = home.path().join("ignore");
+    std::fs::write(&excludes, "extra.tf\n").unwrap();
+    let env = [
+        ("HOME", home.path().to_str().unwrap()),
+        ("XDG_CONFIG_HOME", xdg.to_str().unwrap()),
+    ];
+    let start = strata_env(&repo, &["daemon", "start"], &env);
+    start.assert_ok();
+    let daemon = Daemon {
+        repo: &repo,
+        pid: pid_in(&start.stderr),
+    };
+    repo.write(
+        "stacks/network/extra.tf",
+        "output \"extra\" { value = 1 }\n",
+    );
+    let first = strata_env(&repo, AFFECTED, &env);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(
+        reason(&first.json(), "stacks/network").as_deref(),
+        Some("changed")
+    );
+    std::fs::create_dir_all(xdg.join("git")).unwrap();
+    std::fs::write(
+        xdg.join("git/config"),
+        format!("[core]\n\texcludesFile = {}\n", excludes.display()),
+    )
+    .unwrap();
+    let asked = strata_env(&repo, AFFECTED, &env);
+    let direct = strata_env(&repo, AFFECTED, &[env[0], env[1], ("STRATA_DAEMON", "0")]);
+    assert_eq!((asked.code, direct.code), (0, 0), "{}", asked.stderr);
+    assert_eq!(labels(&direct.json()), Vec::<String>::new());
+    assert_eq!(
+        asked.json(),
+        direct.json(),
+        "the daemon (left) and git disagree"
+    );
+    assert!(
+        exits_within(daemon.pid, std::time::Duration::from_secs(10)),
+        "the daemon ends after git's configuration appeared"
+    );
+}

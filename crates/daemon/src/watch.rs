@@ -102,7 +102,13 @@ impl Watch {
         let outside_dirs = places.outside.files.iter().chain(&places.outside.config);
         for dir in outside_dirs.filter_map(|f| f.parent()) {
             let inside = dir.starts_with(root) && !dir.starts_with(root.join(".git"));
-            if inside || watched.iter().any(|w| w == dir) || !dir.is_dir() {
+            // A directory that does not exist yet (`~/.config/git` before the user's first
+            // `git config --global`): its nearest existing ancestor is watched instead, and
+            // its creation is a change of the file (see `classify`).
+            let Some(dir) = dir.ancestors().find(|d| d.is_dir()) else {
+                continue;
+            };
+            if inside || watched.iter().any(|w| w == dir) {
                 continue;
             }
             tree.add_root(dir, false).map_err(watch_error)?;
@@ -221,6 +227,15 @@ fn classify(places: &Places, path: &Path, pending: &mut Pending) {
     if places.outside.files.iter().any(|f| f == path) {
         pending.full = true;
         pending.rewatch |= places.outside.config.iter().any(|f| f == path);
+        return;
+    }
+    // A directory on the way to an outside file that did not exist at the start: the file
+    // may be there now, and only a new daemon watches its directory.
+    let outside = places.outside.files.iter().chain(&places.outside.config);
+    let leads_to = |f: &PathBuf| f.starts_with(path) && f != path;
+    if outside.clone().any(leads_to) && !path.starts_with(&places.root) {
+        pending.full = true;
+        pending.rewatch = true;
         return;
     }
     if let Some(git_dir) = &places.git_dir {
