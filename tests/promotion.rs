@@ -670,9 +670,11 @@ fn ledger(repo: &Repo, env: &str) -> Vec<Value> {
 fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refused() {
     let pg = Postgres::start();
     let keys = Keys::new();
+    // Release managers approve what others plan: the author, alice, is no approver, and
+    // the one approval staging needs can still be given (by bob).
     let repo = small_train(
         &keys,
-        "[access]\npromote = [\"alice@example.com\", \"carol@example.com\"]\n",
+        "[access]\npromote = [\"alice@example.com\", \"carol@example.com\"]\napprovers = [\"bob@example.com\"]\n",
     );
     apply_dev(&repo, &pg);
     let file = keys.plan_file("plan.json");
@@ -739,7 +741,19 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
         ],
     );
     run.assert_ok();
-    approve(&repo, &pg, &keys, "alice", &spoofed).assert_ok();
+    // alice is no approver of staging: her signature is written and counts for nothing,
+    // and `approve` says so rather than that she approved.
+    let run = approve(&repo, &pg, &keys, "alice", &spoofed);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let said = run.json();
+    assert_eq!(
+        (&said["author"], &said["counts"]),
+        (&false.into(), &false.into())
+    );
+    assert_eq!(
+        said["reason"],
+        "alice@example.com is not an approver of staging"
+    );
     let (run, out) = promote(&repo, &pg, "alice", &spoofed);
     assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
     assert!(
@@ -753,9 +767,17 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
     // A signature over another plan's digest.
     sign("bob", &message(&"0".repeat(64)), "bob.sig");
     assert!(refused("alice", "foreign digest").contains("does not verify"));
-    // A key allowed_signers does not list.
+    // A key allowed_signers does not list, signed by hand and through `approve`, which
+    // says it counts for nothing.
     sign("dave", &message(&digest), "dave.sig");
     assert!(refused("alice", "unknown key").contains("does not list"));
+    let run = approve(&repo, &pg, &keys, "dave", &file);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.json()["reason"].to_string().contains("does not list"),
+        "{}",
+        run.stdout
+    );
     // A revoked key.
     std::fs::remove_dir_all(&sigs).unwrap();
     approve(&repo, &pg, &keys, "alice", &file).assert_ok();

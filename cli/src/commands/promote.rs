@@ -3,7 +3,7 @@
 use super::Context;
 use crate::commands::run::Printer;
 use crate::output::{print_json, write_stdout};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use strata_graph::error::{Error, Location};
 use strata_graph::Result;
 use strata_release::plan::{Locks, PromotionPlan, Request};
@@ -81,11 +81,13 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
     let model = &view.model;
     let gates = strata_release::plan::train_step(model, &args.from, &args.to)?;
     let env = model.environment(&args.to).expect("checked");
+    let author = strata_release::identity::current(&session.repo)?;
     strata_release::approvals::can_be_met(
         &session.root,
         &env.file,
         gates.approvals,
         &env.config.access.approvers,
+        &author,
     )?;
     let locks = Locks::read(&session.root, &args.from, &args.to)?;
     let unvouched = strata_release::vouch::unvouched(&session.root, &args.from)?;
@@ -94,7 +96,7 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
         to: &args.to,
         labels: &args.labels,
         allow_destroy: args.allow_destroy,
-        author: strata_release::identity::current(&session.repo)?,
+        author,
         now: strata_release::clock::now(),
         unvouched: &unvouched,
     };
@@ -140,14 +142,43 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<u8> {
     let session = ctx.session()?;
     let plan = PromotionPlan::read(&args.file)?;
     let key = strata_release::approvals::signing_key(args.key.as_deref(), &session.repo)?;
-    let me = strata_release::identity::current(&session.repo)?;
     let view = session.work_tree()?;
     session.finish();
     let path =
         strata_release::approvals::approve(&session.root, &view.model, &args.file, &plan, &key)?;
+    // What the signature counts as is what the apply will find: the key's names in the
+    // allowed signers decide, not who this run says it is.
+    let approvers = view
+        .model
+        .environment(&plan.to)
+        .map(|env| env.config.access.approvers.clone())
+        .unwrap_or_default();
+    let counted = strata_release::approvals::count(&session.root, &args.file, &plan, &approvers)?;
+    let this = counted
+        .iter()
+        .find(|c| Path::new(&c.file).file_name() == path.file_name());
+    let as_author = this.is_some_and(|c| c.author);
+    let useless = !as_author && !this.is_some_and(|c| c.counts);
     if ctx.json {
-        print_json(&serde_json::json!({"plan": plan.digest, "signature": path}));
-    } else if me == plan.author {
+        print_json(&serde_json::json!({
+            "plan": plan.digest,
+            "signature": path,
+            "author": as_author,
+            "counts": this.is_some_and(|c| c.counts),
+            "reason": this.and_then(|c| c.reason.clone()),
+        }));
+        return Ok(u8::from(useless));
+    } else if useless {
+        eprintln!(
+            "signed plan {} ({} -> {}), but the signature in {} counts for nothing: {}",
+            &plan.digest[..12],
+            plan.from,
+            plan.to,
+            path.display(),
+            this.and_then(|c| c.reason.as_deref()).unwrap_or("")
+        );
+        return Ok(1);
+    } else if as_author {
         eprintln!(
             "signed plan {} ({} -> {}) as its author: signature in {}; it proves who made the plan and is no approval: {} other approver(s) must approve it",
             &plan.digest[..12],

@@ -166,9 +166,17 @@ fn is_key_type(field: &str) -> bool {
 }
 
 /// Refuses gates that no approvals could meet: approvals required without an
-/// allowed-signers file, or more than there are keys of eligible approvers (a key gives one
-/// approval whatever names it is listed under, and the author's never counts).
-pub fn can_be_met(root: &Path, env_file: &str, required: u32, approvers: &[String]) -> Result<()> {
+/// allowed-signers file, an `author` with no key to sign the plan as its author with, or
+/// more approvals than there are keys of eligible approvers besides the author's (a key
+/// gives one approval whatever names it is listed under, and one that names the author is
+/// the author's, whose approval never counts).
+pub fn can_be_met(
+    root: &Path,
+    env_file: &str,
+    required: u32,
+    approvers: &[String],
+    author: &str,
+) -> Result<()> {
     if required == 0 {
         return Ok(());
     }
@@ -183,15 +191,27 @@ pub fn can_be_met(root: &Path, env_file: &str, required: u32, approvers: &[Strin
             ),
         });
     };
-    let eligible = keys
-        .iter()
-        .filter(|(_, names)| approvers.is_empty() || names.iter().any(|p| approvers.contains(p)))
-        .count();
-    // One of them may be the plan's author's, whose approval does not count.
-    if (eligible as u32) < required + 1 {
+    if !keys.iter().any(|(_, names)| names.contains(author)) {
         return Err(Error::Invalid {
             message: format!(
-                "{env_file} requires {required} approval(s), but only {eligible} approver key(s) are listed: one key gives one approval whatever names it is listed under, and with the plan's author not counting, the gate cannot be met"
+                "{env_file} requires {required} approval(s), and {ALLOWED_SIGNERS} lists no key of {author}, who makes the plan: a plan that needs approvals must be signed by its author"
+            ),
+            location: Location::new(env_file, None),
+            hint: format!(
+                "list {author}'s SSH public key in {ALLOWED_SIGNERS} with namespaces=\"{}\", or have someone listed there make the plan",
+                ssh::NAMESPACE
+            ),
+        });
+    }
+    let eligible = keys
+        .iter()
+        .filter(|(_, names)| !names.contains(author))
+        .filter(|(_, names)| approvers.is_empty() || names.iter().any(|p| approvers.contains(p)))
+        .count();
+    if (eligible as u32) < required {
+        return Err(Error::Invalid {
+            message: format!(
+                "{env_file} requires {required} approval(s), but only {eligible} approver key(s) besides {author}'s are listed: one key gives one approval whatever names it is listed under, the plan's author's approval does not count, and the gate cannot be met"
             ),
             location: Location::new(env_file, None),
             hint: format!("add approvers to {ALLOWED_SIGNERS} (and `[access] approvers`), or lower `approvals`"),

@@ -280,7 +280,13 @@ fn preflight(
         }
     }
     let required = plan.approvals.max(gates.approvals);
-    approvals::can_be_met(&session.root, &env.file, required, &access.approvers)?;
+    approvals::can_be_met(
+        &session.root,
+        &env.file,
+        required,
+        &access.approvers,
+        &plan.author,
+    )?;
     let counted = approvals::count(&session.root, plan_path, plan, &access.approvers)?;
     if required > 0 && !counted.iter().any(|c| c.author) {
         return Ok(Err(format!(

@@ -733,8 +733,12 @@ fn approvals_that_no_one_could_give_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let file = "environments/prod/env.toml";
-    approvals::can_be_met(root, file, 0, &[]).unwrap();
-    let err = approvals::can_be_met(root, file, 1, &[]).unwrap_err();
+    let author = "alice@example.com";
+    let met = |required: u32, approvers: &[String]| {
+        approvals::can_be_met(root, file, required, approvers, author)
+    };
+    met(0, &[]).unwrap();
+    let err = met(1, &[]).unwrap_err();
     assert!(
         err.to_string().contains(approvals::ALLOWED_SIGNERS),
         "{err}"
@@ -762,17 +766,24 @@ fn approvals_that_no_one_could_give_are_refused() {
         approvals::ALLOWED_SIGNERS,
         &format!("# approvers\n\nalice@example.com {key}\n"),
     );
-    let err = approvals::can_be_met(root, file, 1, &[]).unwrap_err();
-    assert!(err.to_string().contains("only 1 approver"), "{err}");
+    // The author's own key is no approver.
+    let err = met(1, &[]).unwrap_err();
+    assert!(err.to_string().contains("only 0 approver"), "{err}");
+    // An author with no key could not sign the plan as its author.
+    let err = approvals::can_be_met(root, file, 1, &[], "zed@example.com").unwrap_err();
+    assert!(
+        err.to_string().contains("lists no key of zed@example.com"),
+        "{err}"
+    );
 
-    // One key under three names is one approver.
+    // One key under three names is one approver, and the author's if one names the author.
     write(
         root,
         approvals::ALLOWED_SIGNERS,
         &format!("alice@example.com {key}\nbob@example.com,carol@example.com {key}\n"),
     );
-    let err = approvals::can_be_met(root, file, 1, &[]).unwrap_err();
-    assert!(err.to_string().contains("only 1 approver key"), "{err}");
+    let err = met(1, &[]).unwrap_err();
+    assert!(err.to_string().contains("only 0 approver key"), "{err}");
 
     write(
         root,
@@ -782,24 +793,28 @@ fn approvals_that_no_one_could_give_are_refused() {
             pk(3)
         ),
     );
-    approvals::can_be_met(root, file, 1, &[]).unwrap();
-    approvals::can_be_met(root, file, 2, &[]).unwrap();
-    let err = approvals::can_be_met(root, file, 3, &[]).unwrap_err();
-    assert!(err.to_string().contains("only 3 approver"), "{err}");
-    // Only the environment's approvers count.
+    met(1, &[]).unwrap();
+    met(2, &[]).unwrap();
+    let err = met(3, &[]).unwrap_err();
+    assert!(err.to_string().contains("only 2 approver"), "{err}");
+    // Only the environment's approvers count, and the author need not be one of them.
     let approvers = ["alice@example.com".to_string(), "dave@example.com".into()];
-    let err = approvals::can_be_met(root, file, 1, &approvers).unwrap_err();
-    assert!(err.to_string().contains("only 1 approver"), "{err}");
+    let err = met(1, &approvers).unwrap_err();
+    assert!(err.to_string().contains("only 0 approver"), "{err}");
     let approvers = ["alice@example.com".to_string(), "carol@example.com".into()];
-    approvals::can_be_met(root, file, 1, &approvers).unwrap();
+    met(1, &approvers).unwrap();
+    let approvers = ["bob@example.com".to_string(), "carol@example.com".into()];
+    met(2, &approvers).unwrap();
+    let err = met(3, &approvers).unwrap_err();
+    assert!(err.to_string().contains("only 2 approver"), "{err}");
     // A key listed only for audit signatures approves nothing; one for both does.
     let both = format!(
         "alice@example.com {key}\nbob@example.com {key_b}\ndeployer@ci namespaces=\"strata-audit\" {}\n",
         pk(4)
     );
     write(root, approvals::ALLOWED_SIGNERS, &both);
-    let err = approvals::can_be_met(root, file, 2, &[]).unwrap_err();
-    assert!(err.to_string().contains("only 2 approver"), "{err}");
+    let err = met(2, &[]).unwrap_err();
+    assert!(err.to_string().contains("only 1 approver"), "{err}");
     write(
         root,
         approvals::ALLOWED_SIGNERS,
@@ -808,13 +823,13 @@ fn approvals_that_no_one_could_give_are_refused() {
             "\"strata-audit,strata-promote\",valid-after=\"20260101\"",
         ),
     );
-    approvals::can_be_met(root, file, 2, &[]).unwrap();
+    met(2, &[]).unwrap();
     write(
         root,
         approvals::ALLOWED_SIGNERS,
         &both.replace("\"strata-audit\"", "\"strata-*\""),
     );
-    approvals::can_be_met(root, file, 2, &[]).unwrap();
+    met(2, &[]).unwrap();
     // A line that names no key is bad input at its line, not a key of its own (it made a
     // gate look satisfiable that no signature could meet).
     write(
@@ -822,7 +837,7 @@ fn approvals_that_no_one_could_give_are_refused() {
         approvals::ALLOWED_SIGNERS,
         &format!("alice@example.com {key}\njunk\nbob@example.com not-a-key\n"),
     );
-    let err = approvals::can_be_met(root, file, 2, &[]).unwrap_err();
+    let err = met(2, &[]).unwrap_err();
     assert!(err.to_string().contains("names no SSH public key"), "{err}");
     let at = err.location().unwrap();
     assert_eq!(
@@ -835,6 +850,6 @@ fn approvals_that_no_one_could_give_are_refused() {
         approvals::ALLOWED_SIGNERS,
         &format!("alice@example.com {key}\nbob@example.com ssh-ed25519 AAAAnot-a-key\n"),
     );
-    let err = approvals::can_be_met(root, file, 1, &[]).unwrap_err();
+    let err = met(1, &[]).unwrap_err();
     assert_eq!(err.location().unwrap().line, Some(2), "{err}");
 }
