@@ -2420,6 +2420,92 @@ fn terragrunt_paths_after_its_directory_functions_are_followed() {
     );
 }
 
+/// A configuration read with `read_terragrunt_config` is evaluated in its own context, as
+/// Terragrunt does: `find_in_parent_folders` starts above it, `get_terragrunt_dir()` is its
+/// directory, and its relative paths (configurations, dependencies) start there. Terragrunt's
+/// own file functions, file reads led by its directory functions, the variable files of
+/// `extra_arguments` and files found by `find_in_parent_folders` are inputs too; a disabled
+/// dependency is none, and an included configuration that does not parse breaks the unit.
+#[test]
+fn what_terragrunt_reads_is_resolved_where_terragrunt_resolves_it() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n\n[layout]\nstacks = [\"live/**\"]\n",
+    );
+    let unit = |dir: &str, hcl: &str| {
+        repo.write(
+            &format!("{dir}/main.tf"),
+            "variable \"x\" {\n  default = 1\n}\n",
+        );
+        repo.write(&format!("{dir}/terragrunt.hcl"), hcl);
+    };
+    repo.write("live/common.hcl", "locals {\n  owner = \"platform\"\n}\n");
+    repo.write(
+        "live/prod/common.hcl",
+        "locals {\n  parent = read_terragrunt_config(find_in_parent_folders(\"common.hcl\"))\n}\n",
+    );
+    repo.write(
+        "live/prod/region.hcl",
+        "locals {\n  vars    = yamldecode(file(\"${get_terragrunt_dir()}/vars.yaml\"))\n  account = read_terragrunt_config(\"account.hcl\")\n}\n\ndependency \"vpc\" {\n  config_path = \"vpc\"\n}\n",
+    );
+    repo.write("live/prod/vars.yaml", "a: 1\n");
+    repo.write("live/prod/app/vars.yaml", "a: 2\n");
+    repo.write("live/prod/account.hcl", "locals {\n  id = 1\n}\n");
+    repo.write("live/root.hcl", "locals {\n  r = 1\n}\n");
+    repo.write("live/account.yaml", "id: 1\n");
+    repo.write("shared/tags.json", "{}\n");
+    repo.write("shared/secrets.enc.yaml", "a: 1\n");
+    repo.write("shared/common.tfvars", "x = 1\n");
+    repo.write("live/common.tfvars", "x = 2\n");
+    unit("live/prod/vpc", "");
+    unit("live/legacy", "");
+    unit(
+        "live/prod/app",
+        &[
+            "include \"root\" {\n  path = \"${find_in_parent_folders(\"root.hcl\")}\"\n}",
+            "locals {\n  common  = read_terragrunt_config(\"../common.hcl\")\n  region  = read_terragrunt_config(\"../region.hcl\")\n  account = yamldecode(file(find_in_parent_folders(\"account.yaml\")))\n  tags    = jsondecode(file(\"${get_repo_root()}/shared/tags.json\"))\n  secrets = yamldecode(sops_decrypt_file(\"../../../shared/secrets.enc.yaml\"))\n  tfvars  = read_tfvars_file(\"../../../shared/common.tfvars\")\n}",
+            "terraform {\n  extra_arguments \"common\" {\n    commands           = [\"plan\"]\n    required_var_files = [\"${get_parent_terragrunt_dir()}/common.tfvars\"]\n  }\n}",
+            "dependency \"legacy\" {\n  config_path = \"../../legacy\"\n  enabled     = false\n}",
+            "dependency \"gone\" {\n  config_path = \"../../gone\"\n  enabled     = false\n}\n",
+        ]
+        .join("\n\n"),
+    );
+    repo.commit("initial");
+    let listed = repo.strata(&["list"]);
+    listed.assert_ok();
+    assert!(!listed.stderr.contains("warning"), "{}", listed.stderr);
+    assert_each_edit_affects(
+        &repo,
+        &[
+            // Found from live/prod/common.hcl's directory, not the unit's.
+            ("live/common.hcl", &["live/prod/app"]),
+            // `get_terragrunt_dir()` in region.hcl is live/prod, not the unit's directory.
+            ("live/prod/vars.yaml", &["live/prod/app"]),
+            ("live/prod/app/vars.yaml", &["live/prod/app"]),
+            ("live/prod/account.hcl", &["live/prod/app"]),
+            // region.hcl's dependency on `vpc` is live/prod/vpc.
+            ("live/prod/vpc/main.tf", &["live/prod/app", "live/prod/vpc"]),
+            ("live/root.hcl", &["live/prod/app"]),
+            ("live/account.yaml", &["live/prod/app"]),
+            ("shared/tags.json", &["live/prod/app"]),
+            ("shared/secrets.enc.yaml", &["live/prod/app"]),
+            ("shared/common.tfvars", &["live/prod/app"]),
+            ("live/common.tfvars", &["live/prod/app"]),
+            ("live/legacy/main.tf", &["live/legacy"]),
+        ],
+    );
+    // An included configuration that does not parse: Terragrunt cannot run the unit.
+    repo.write("live/root.hcl", "locals {\n  r = \n}\n");
+    let listed = repo.strata(&["list"]);
+    assert_eq!(listed.code, 2, "{}", listed.stderr);
+    assert!(
+        listed.stderr.contains("--> live/root.hcl:2"),
+        "{}",
+        listed.stderr
+    );
+}
+
 /// A module's Terraform tests (`tests/*.tftest.hcl`): the files they read and the modules
 /// their runs call are inputs of the module, from the module's directory, without an
 /// edge: a test that runs an example calling the module itself is no cycle.

@@ -23,7 +23,9 @@ use std::sync::{Arc, Mutex};
 /// 29: a file a link points to is read as the link's name says (a `Chart.yaml` linking to
 /// a file of another name has its dependencies read).
 /// 30: a manifest that is not valid UTF-8 is an error, not text with U+FFFD in it.
-pub(crate) const FACTS_VERSION: u32 = 30;
+/// 31: Terragrunt: disabled dependencies, `sops_decrypt_file` and `read_tfvars_file`,
+/// files `find_in_parent_folders` finds for other than configuration.
+pub(crate) const FACTS_VERSION: u32 = 31;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

@@ -266,6 +266,10 @@ pub(crate) const FILE_FUNCTIONS: &[&str] = &[
     "fileexists",
 ];
 
+/// Terragrunt's functions that read a file by path, beside Terraform's: what they read
+/// reaches the run as a file function's value does.
+pub(crate) const TERRAGRUNT_FILE_FUNCTIONS: &[&str] = &["sops_decrypt_file", "read_tfvars_file"];
+
 /// Reads the facts of a native-syntax `.tf` file.
 ///
 /// The hand-written scanner in `scan` reads most files; whatever it does not accept (a
@@ -529,7 +533,9 @@ impl Visit for FileRefVisitor<'_> {
 
     fn visit_func_call(&mut self, call: &FuncCall) {
         let name = call.name.name.as_str();
-        if !call.name.is_namespaced() && FILE_FUNCTIONS.contains(&name) {
+        let reads = FILE_FUNCTIONS.contains(&name)
+            || (self.terragrunt && TERRAGRUNT_FILE_FUNCTIONS.contains(&name));
+        if !call.name.is_namespaced() && reads {
             let line = line_of(self.text, call.span().map(|s| s.start).unwrap_or(0));
             let path = call.args.get(0).and_then(|a| {
                 static_path(a)
@@ -554,6 +560,20 @@ impl Visit for FileRefVisitor<'_> {
                     line,
                     tail_local: call.args.get(0).and_then(tail_local),
                 }),
+                // `file(find_in_parent_folders("account.yaml"))`: the file is found as
+                // Terragrunt finds it (`TerragruntFacts::parent_reads`).
+                None if self.terragrunt
+                    && call
+                        .args
+                        .get(0)
+                        .is_some_and(terragrunt::is_parent_file_call) => {}
+                // `file("${get_repo_root()}/x.json")`: resolved with the workspace
+                // (`terragrunt::Role::Read`).
+                None if self.terragrunt
+                    && call
+                        .args
+                        .get(0)
+                        .is_some_and(|a| terragrunt::led_read(name, a).is_some()) => {}
                 None => {
                     self.facts.unresolved_refs.push(line);
                     // What the argument may be: the paths written inside it.

@@ -38,9 +38,14 @@ pub struct TerragruntFacts {
     pub hcl: HclFacts,
     /// The units it depends on, as written (`config_path`, `paths`), with their lines.
     pub dependencies: Vec<(String, usize)>,
-    /// The file names `find_in_parent_folders` looks for, with their lines: the nearest
-    /// directory above the unit's that holds one gives the file read.
+    /// The file names `find_in_parent_folders` looks for in an `include` or a
+    /// `read_terragrunt_config`, with their lines: the nearest directory above the
+    /// context's that holds one gives the configuration read.
     pub parent_files: Vec<(String, usize)>,
+    /// The file names `find_in_parent_folders` looks for anywhere else
+    /// (`yamldecode(file(find_in_parent_folders("account.yaml")))`): the file found is an
+    /// input, and no configuration.
+    pub parent_reads: Vec<(String, usize)>,
     /// The configurations it reads by a written path (`include`, `read_terragrunt_config`),
     /// with their lines; `${get_terragrunt_dir()}/x.hcl` is written `./x.hcl`.
     pub configs: Vec<(String, usize)>,
@@ -71,6 +76,9 @@ pub enum Role {
     Source,
     /// A unit it depends on.
     Dependency,
+    /// A file a file function reads whole (`file`, `filebase64`, `sops_decrypt_file`...; not
+    /// `templatefile` or `fileset`, whose reads go on): an input.
+    Read,
 }
 
 /// The directory a path template starts with.
@@ -97,6 +105,7 @@ pub fn parse_terragrunt(text: &str, file: &str) -> Result<TerragruntFacts> {
     let mut calls = Calls {
         text,
         facts: &mut facts,
+        configs: false,
     };
     calls.visit_body(&body);
     Ok(facts)
@@ -112,6 +121,15 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
                 } else {
                     "paths"
                 };
+                // `enabled = false` leaves the dependency out (Terragrunt's own rule); a
+                // computed `enabled` may hold true, so the dependency is kept.
+                let disabled = block
+                    .body
+                    .get_attribute("enabled")
+                    .is_some_and(|a| matches!(bare(&a.value), Expression::Bool(b) if !*b.value()));
+                if disabled {
+                    continue;
+                }
                 let Some(attr) = block.body.get_attribute(key) else {
                     continue;
                 };
@@ -121,6 +139,7 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
                 };
                 for item in items {
                     let at = line(item.span());
+                    let item = bare(item);
                     match (literal(item), led_path(item)) {
                         (Some(path), _) => facts.dependencies.push((path, at)),
                         // `"${get_terragrunt_dir()}/../vpc"`, as a shared configuration
@@ -148,6 +167,7 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
                 config_path(&attr.value, at, facts);
             }
             "terraform" => {
+                var_files(&block.body, text, facts);
                 let Some(attr) = block.body.get_attribute("source") else {
                     continue;
                 };
@@ -172,6 +192,39 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// The variable files `extra_arguments` blocks pass to terraform (`required_var_files`,
+/// `optional_var_files`): inputs when their path starts from a directory Terragrunt names
+/// (`"${get_parent_terragrunt_dir()}/common.tfvars"`, the usual way to write them), else
+/// unresolved (Terragrunt reads a relative one from its working copy of the module).
+fn var_files(terraform: &Body, text: &str, facts: &mut TerragruntFacts) {
+    for block in terraform.blocks() {
+        if block.ident.as_str() != "extra_arguments" {
+            continue;
+        }
+        for key in ["required_var_files", "optional_var_files"] {
+            let Some(attr) = block.body.get_attribute(key) else {
+                continue;
+            };
+            let items: Vec<&Expression> = match &attr.value {
+                Expression::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for item in items {
+                let at = line_of_span(text, item.span());
+                match led_path(bare(item)) {
+                    Some((lead, rest)) => facts.led.push(Led {
+                        role: Role::Read,
+                        lead,
+                        rest,
+                        line: at,
+                    }),
+                    None => facts.hcl.unresolved_refs.push(at),
+                }
+            }
         }
     }
 }
@@ -203,6 +256,7 @@ fn written_remote(value: &Expression) -> bool {
 /// The path of an `include` or a `read_terragrunt_config`: written out (a file read), or
 /// found by `find_in_parent_folders` (recorded where that call is met), else unresolved.
 fn config_path(value: &Expression, at: usize, facts: &mut TerragruntFacts) {
+    let value = bare(value);
     if let Some(path) = literal(value) {
         facts.configs.push((path, at));
     } else if let Some((lead, rest)) = led_path(value) {
@@ -219,6 +273,21 @@ fn config_path(value: &Expression, at: usize, facts: &mut TerragruntFacts) {
     {
         facts.hcl.unresolved_refs.push(at);
     }
+}
+
+/// `value` without a string template around it that holds only one interpolation:
+/// `"${find_in_parent_folders("root.hcl")}"` is the call (an older style of writing it),
+/// and `"${true}"` the boolean.
+fn bare(value: &Expression) -> &Expression {
+    if let Expression::StringTemplate(t) = value {
+        let mut elements = t.iter();
+        if let (Some(hcl_edit::template::Element::Interpolation(only)), None) =
+            (elements.next(), elements.next())
+        {
+            return bare(&only.expr);
+        }
+    }
+    value
 }
 
 /// `"${LEAD}/rest"` with `rest` written out: the lead and `rest`.
@@ -263,31 +332,78 @@ pub(super) fn led_path(value: &Expression) -> Option<(Lead, String)> {
 struct Calls<'a> {
     text: &'a str,
     facts: &'a mut TerragruntFacts,
+    /// Inside an `include` block or a `read_terragrunt_config` call: a file found is a
+    /// configuration.
+    configs: bool,
 }
 
 impl Visit for Calls<'_> {
+    fn visit_block(&mut self, block: &hcl_edit::structure::Block) {
+        let outer = self.configs;
+        self.configs |= block.ident.as_str() == "include";
+        hcl_edit::visit::visit_block(self, block);
+        self.configs = outer;
+    }
+
     fn visit_func_call(&mut self, call: &FuncCall) {
         let at = line_of_span(self.text, call.span());
+        let outer = self.configs;
         match call.name.name.as_str() {
-            "find_in_parent_folders" => match call.args.iter().next() {
-                None => self
-                    .facts
-                    .parent_files
-                    .push((DEFAULT_PARENT_FILE.into(), at)),
-                Some(name) => match literal(name) {
-                    Some(name) if !name.is_empty() => self.facts.parent_files.push((name, at)),
-                    _ => self.facts.hcl.unresolved_refs.push(at),
-                },
+            "find_in_parent_folders" => match parent_file_name(call) {
+                Some(name) if self.configs => self.facts.parent_files.push((name, at)),
+                Some(name) => self.facts.parent_reads.push((name, at)),
+                None => self.facts.hcl.unresolved_refs.push(at),
             },
             "read_terragrunt_config" => {
                 if let Some(path) = call.args.iter().next() {
                     config_path(path, at, self.facts);
                 }
+                self.configs = true;
             }
-            _ => {}
+            name => {
+                if let Some((lead, rest)) = call.args.iter().next().and_then(|a| led_read(name, a))
+                {
+                    self.facts.led.push(Led {
+                        role: Role::Read,
+                        lead,
+                        rest,
+                        line: at,
+                    });
+                }
+            }
         }
         visit_func_call(self, call);
+        self.configs = outer;
     }
+}
+
+/// The file a file function `function` reads whole, when its path `arg` starts from a
+/// directory only the workspace tells (`file("${get_repo_root()}/shared/tags.json")`);
+/// `get_terragrunt_dir()` is the file reader's own (`PathBase::Module`).
+pub(super) fn led_read(function: &str, arg: &Expression) -> Option<(Lead, String)> {
+    let whole = super::FILE_FUNCTIONS.contains(&function)
+        || super::TERRAGRUNT_FILE_FUNCTIONS.contains(&function);
+    if !whole || matches!(function, "templatefile" | "fileset") {
+        return None;
+    }
+    led_path(bare(arg)).filter(|(lead, _)| *lead != Lead::UnitDir)
+}
+
+/// The file name a `find_in_parent_folders` call looks for, when written out.
+fn parent_file_name(call: &FuncCall) -> Option<String> {
+    match call.args.iter().next() {
+        None => Some(DEFAULT_PARENT_FILE.into()),
+        Some(name) => literal(name).filter(|n| !n.is_empty()),
+    }
+}
+
+/// Whether `value` is a `find_in_parent_folders` call with its file name written out (as
+/// a file function's argument: the file it finds is read, see
+/// [`TerragruntFacts::parent_reads`]).
+pub(super) fn is_parent_file_call(value: &Expression) -> bool {
+    matches!(bare(value), Expression::FuncCall(call)
+        if call.name.name.as_str() == "find_in_parent_folders"
+            && parent_file_name(call).is_some())
 }
 
 #[cfg(test)]
@@ -327,6 +443,22 @@ dependencies {
 inputs = {
   policy = file("policy.json")
 }
+
+dependency "legacy" {
+  config_path = "../legacy"
+  enabled     = false
+}
+
+dependency "maybe" {
+  config_path = "${"../maybe"}"
+  enabled     = local.maybe
+}
+
+locals {
+  account = yamldecode(file(find_in_parent_folders("account.yaml")))
+  secrets = yamldecode(sops_decrypt_file("secrets.enc.yaml"))
+  tfvars  = read_tfvars_file("../common.tfvars")
+}
 "#;
         let facts = parse_terragrunt(text, "live/app/terragrunt.hcl").unwrap();
         assert_eq!(
@@ -334,7 +466,9 @@ inputs = {
             [
                 ("../dns".to_string(), 21),
                 ("../iam".to_string(), 25),
-                ("./../kms".to_string(), 25)
+                ("./../kms".to_string(), 25),
+                // `legacy` is disabled; `maybe` may not be.
+                ("../maybe".to_string(), 38),
             ]
         );
         assert_eq!(
@@ -342,8 +476,15 @@ inputs = {
             [
                 ("root.hcl".to_string(), 2),
                 ("env.hcl".to_string(), 6),
-                ("terragrunt.hcl".to_string(), 8),
                 ("root.hcl".to_string(), 13),
+            ]
+        );
+        // Found, and read as files, not as configurations.
+        assert_eq!(
+            facts.parent_reads,
+            [
+                ("terragrunt.hcl".to_string(), 8),
+                ("account.yaml".to_string(), 43)
             ]
         );
         assert_eq!(
@@ -372,7 +513,14 @@ inputs = {
             .iter()
             .map(|r| (r.function.as_str(), r.base.clone(), r.path.as_str(), r.line))
             .collect();
-        assert_eq!(reads, [("file", PathBase::Root, "policy.json", 29)]);
+        assert_eq!(
+            reads,
+            [
+                ("file", PathBase::Root, "policy.json", 29),
+                ("sops_decrypt_file", PathBase::Root, "secrets.enc.yaml", 44),
+                ("read_tfvars_file", PathBase::Root, "../common.tfvars", 45)
+            ]
+        );
         assert_eq!(
             facts.configs,
             [

@@ -21,7 +21,11 @@ impl Builder<'_> {
     /// `target`: a dependency on a directory a target owns is an edge to that target (as a
     /// stack.toml `deps` entry), one on a unit strata does not model makes that unit's files
     /// inputs; each configuration read is an input, and what it reads in turn is followed
-    /// from the unit's directory, as Terragrunt evaluates it.
+    /// as Terragrunt evaluates it: an included configuration in the context of the file that
+    /// includes it (the unit's directory, for the unit's includes), a configuration read
+    /// with `read_terragrunt_config` in its own (its directory is where
+    /// `find_in_parent_folders` starts, what `get_terragrunt_dir()` names, and what its
+    /// relative paths start from).
     ///
     /// Returns what the caller follows as a Terraform file's module calls and reads, each
     /// with the file that names it (and, as Terraform's, relative to that file's directory
@@ -38,12 +42,23 @@ impl Builder<'_> {
         unit_file: &str,
         unit: &TerragruntFacts,
     ) -> Result<Vec<(String, HclFacts)>> {
-        let dir = parent_dir(unit_file);
         let mut follow = Vec::new();
-        let mut seen: BTreeSet<String> = BTreeSet::new();
-        let mut todo: Vec<(String, TerragruntFacts, usize)> =
-            vec![(unit_file.to_string(), unit.clone(), 0)];
-        while let Some((file, facts, depth)) = todo.pop() {
+        // Each configuration with the directory it is evaluated from.
+        let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut todo: Vec<Config> = vec![Config {
+            file: unit_file.to_string(),
+            facts: unit.clone(),
+            depth: 0,
+            context: parent_dir(unit_file).to_string(),
+        }];
+        while let Some(Config {
+            file,
+            facts,
+            depth,
+            context,
+        }) = todo.pop()
+        {
+            let dir = context.as_str();
             let at = |line: usize| Location::at(file.clone(), line);
             let included = file != unit_file;
             let mut calls = HclFacts::default();
@@ -51,11 +66,23 @@ impl Builder<'_> {
                 let mut lines: Vec<usize> = facts.hcl.modules.iter().map(|m| m.line).collect();
                 for read in &facts.hcl.file_refs {
                     // Terragrunt reads a file function's relative path in an included file
-                    // from that file's directory; `get_terragrunt_dir()` is the unit's.
-                    let base = match &read.base {
-                        PathBase::Root => PathBase::Module,
-                        PathBase::Module => PathBase::Root,
-                        PathBase::Absolute => PathBase::Absolute,
+                    // from that file's directory; `get_terragrunt_dir()` is the context's:
+                    // the unit's, or the file's own.
+                    let (base, path) = match &read.base {
+                        PathBase::Root => (PathBase::Module, read.path.clone()),
+                        PathBase::Module if dir == parent_dir(unit_file) => {
+                            (PathBase::Root, read.path.clone())
+                        }
+                        // Another context's directory, written from this file's.
+                        PathBase::Module => (
+                            PathBase::Module,
+                            format!(
+                                "{}/{}",
+                                relative_path(parent_dir(&file), dir),
+                                read.path.trim_start_matches('/')
+                            ),
+                        ),
+                        PathBase::Absolute => (PathBase::Absolute, read.path.clone()),
                         PathBase::Local(_) => {
                             lines.push(read.line);
                             continue;
@@ -63,6 +90,7 @@ impl Builder<'_> {
                     };
                     calls.file_refs.push(FileRef {
                         base,
+                        path,
                         ..read.clone()
                     });
                 }
@@ -88,6 +116,14 @@ impl Builder<'_> {
                 match self.in_parent_folders(dir, name) {
                     Some(p) => configs.push((p, *line)),
                     // Terragrunt fails on it too; nothing strata could follow.
+                    None => target.unresolved.push(at(*line)),
+                }
+            }
+            for (name, line) in &facts.parent_reads {
+                match self.in_parent_folders(dir, name) {
+                    Some(p) => {
+                        target.extra_inputs.insert(p);
+                    }
                     None => target.unresolved.push(at(*line)),
                 }
             }
@@ -131,6 +167,11 @@ impl Builder<'_> {
                     for path in paths {
                         match led.role {
                             Role::Config => configs.push((path, led.line)),
+                            Role::Read if self.snapshot.files.contains_key(path.as_str()) => {
+                                target.extra_inputs.insert(path);
+                            }
+                            // Nothing there to read (Terragrunt fails), or a directory.
+                            Role::Read => target.unresolved.push(at(led.line)),
                             Role::Dependency => {
                                 self.unit_dependency(me, target, "", &path, at(led.line))?
                             }
@@ -147,6 +188,14 @@ impl Builder<'_> {
             }
             for (config, line) in configs {
                 let location = at(line);
+                // `read_terragrunt_config("../common")` reads the directory's unit file.
+                let config = if !self.snapshot.files.contains_key(config.as_str())
+                    && self.holds_files(&config)
+                {
+                    crate::discover::in_dir(&config, crate::hcl::TERRAGRUNT_UNIT_FILE)
+                } else {
+                    config
+                };
                 let config =
                     match self.through_links(&config, "Terragrunt configuration", &location) {
                         Ok(p) => p,
@@ -155,7 +204,14 @@ impl Builder<'_> {
                             continue;
                         }
                     };
-                if !seen.insert(config.clone()) {
+                // An include is evaluated where the file that includes it is; anything
+                // else read is its own context.
+                let context = if facts.includes.iter().any(|(_, l)| *l == line) {
+                    context.clone()
+                } else {
+                    parent_dir(&config).to_string()
+                };
+                if !seen.insert((config.clone(), context.clone())) {
                     continue;
                 }
                 if !self.snapshot.files.contains_key(config.as_str()) {
@@ -167,20 +223,25 @@ impl Builder<'_> {
                     target.unresolved.push(location);
                     continue;
                 }
-                let (found, _) = self.facts.read_as(
+                let (found, errors) = self.facts.read_as(
                     Parser::Terragrunt,
                     self.repo,
                     self.snapshot,
                     &[config.as_str()],
                 )?;
-                let more = match found.get(config.as_str()).map(|f| &**f) {
-                    Some(Facts::Terragrunt(more)) => Some((**more).clone()),
-                    _ => None,
-                };
-                match more {
-                    Some(more) => todo.push((config, more, depth + 1)),
-                    // Not a configuration strata can read (nor can Terragrunt).
-                    _ => target.unresolved.push(location),
+                match found.get(config.as_str()).map(|f| &**f) {
+                    Some(Facts::Terragrunt(more)) => todo.push(Config {
+                        file: config.clone(),
+                        facts: (**more).clone(),
+                        depth: depth + 1,
+                        context,
+                    }),
+                    // Not a configuration strata can read (nor can Terragrunt: the unit
+                    // cannot run).
+                    _ => match errors.into_iter().next() {
+                        Some((_, e)) => target.problem(e),
+                        None => target.unresolved.push(location),
+                    },
                 }
             }
         }
@@ -252,8 +313,9 @@ impl Builder<'_> {
             }
         };
         match self.owners.of_dir(&resolved) {
-            Some(owner) if owner == me => {}
-            Some(owner) => target.deps.push(Dependency {
+            // The unit itself (a directory below it that holds nothing is nowhere).
+            Some(owner) if owner == me && self.holds_files(&resolved) => {}
+            Some(owner) if owner != me => target.deps.push(Dependency {
                 label: self.found[owner].label.clone(),
                 how: DepKind::Declared,
                 origin: location,
@@ -263,7 +325,7 @@ impl Builder<'_> {
             None if self.holds_files(&resolved) => {
                 self.fileset_inputs(me, &resolved, "**", target);
             }
-            None => target.problem(Error::Invalid {
+            _ => target.problem(Error::Invalid {
                 message: format!(
                     "Terragrunt dependency `{path}` leads nowhere (resolved to `{resolved}`)"
                 ),
@@ -292,6 +354,14 @@ impl Builder<'_> {
         }
         None
     }
+}
+
+/// A configuration to follow, and the directory it is evaluated from.
+struct Config {
+    file: String,
+    facts: TerragruntFacts,
+    depth: usize,
+    context: String,
 }
 
 /// The path from the directory `from` to `to` (both workspace paths), written `./` first so
