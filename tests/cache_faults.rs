@@ -387,6 +387,74 @@ fn a_result_without_the_output_its_readers_need_is_a_miss_and_is_replaced() {
     assert_all_local_hits(&third);
 }
 
+/// A test's verdict is on the plan it read, not on the key the plan was made under: when
+/// the plan's entry is gone (damaged, pruned, evicted from a remote) and the plan is made
+/// again under the same key, it may differ (a data source read the world anew), and the
+/// test runs on it again rather than being served a verdict on the old one.
+#[test]
+fn a_plan_made_again_under_its_key_is_tested_again() {
+    let repo = sample_repo();
+    let world_dir = tempfile::tempdir().unwrap();
+    let world = world_dir.path().join("world.tfstate");
+    let set_world = |ingress: &str| {
+        std::fs::write(
+            &world,
+            format!(
+                r#"{{"version":4,"terraform_version":"1.0.3","serial":1,"lineage":"w","outputs":{{"ingress":{{"value":"{ingress}","type":"string"}}}},"resources":[]}}"#
+            ),
+        )
+        .unwrap();
+    };
+    let versions = std::fs::read_to_string(repo.path().join("stacks/network/versions.tf")).unwrap();
+    repo.write("stacks/world/versions.tf", &versions);
+    repo.write(
+        "stacks/world/main.tf",
+        &format!(
+            "data \"terraform_remote_state\" \"shared\" {{\n  backend = \"local\"\n  config  = {{ path = \"{}\" }}\n}}\n\nresource \"null_resource\" \"fw\" {{\n  triggers = {{ ingress = data.terraform_remote_state.shared.outputs.ingress }}\n}}\n",
+            world.display()
+        ),
+    );
+    repo.write(
+        "stacks/world/tests/plan_test.rego",
+        "package stacks.world.plan_test\n\nimport rego.v1\n\ntest_ingress_is_private if {\n\tsome rc in input.resource_changes\n\trc.address == \"null_resource.fw\"\n\trc.change.after.triggers.ingress == \"10.0.0.0/8\"\n}\n",
+    );
+    repo.write("environments/dev/stacks/world/.keep", "");
+    repo.commit("a stack that reads the world");
+    let args = ["check", "--env", "dev", "stacks/world"];
+    set_world("10.0.0.0/8");
+    let (run, first) = json_run(&repo, &args);
+    run.assert_ok();
+    let plan_key = first["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["action"] == "plan")
+        .and_then(|t| t["key"].as_str())
+        .unwrap()
+        .to_string();
+    // The world moves, and the plan's entry is lost; the test's is not.
+    set_world("0.0.0.0/0");
+    std::fs::remove_file(repo.path().join(".strata/cache/ac").join(&plan_key)).unwrap();
+    let (run, second) = json_run(&repo, &args);
+    assert_eq!(
+        run.code, 1,
+        "the test fails on the new plan: {}",
+        run.stderr
+    );
+    let test = second["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["action"] == "test")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&test["status"], &test["cached"]),
+        (&Value::from("failed"), &Value::from(false)),
+        "{second}"
+    );
+}
+
 /// The server's files: every blob hashes to its name; every result parses, is stored under
 /// its own key and names blobs the server has. Returns the number of results.
 #[track_caller]

@@ -6,7 +6,7 @@
 //! | stack  | fmt, validate; per env: init, plan              | init: env, backend; plan: env files, state fingerprint, consumed upstream outputs |
 //! | module | validate                                        | -                                  |
 //! | chart  | deps; per env: lint, render                     | lint: env files; render: env files, consumed upstream outputs |
-//! | either, with `tests/*.rego` | per env: test, after plan or render | the key of the plan or render it reads |
+//! | either, with `tests/*.rego` | per env: test, after plan or render | the digest of the plan or render it reads |
 //!
 //! `strata plan` runs init and plan (stacks) and render (charts); `strata apply` runs init,
 //! plan and apply for stacks. A target's first task waits for its dependencies' tasks, and an
@@ -124,7 +124,9 @@ pub struct TaskFingerprint<'a> {
     /// The version of the tool the task runs when WORKSPACE.toml does not pin it
     /// (`terraform 1.9.8`): a pinned version is part of the target hash instead.
     pub unpinned_tool: Option<String>,
-    /// The key of the task whose result this task reads (a test reads its plan or render).
+    /// The BLAKE3 digest of the output this task reads (a test reads its plan's JSON or its
+    /// render's manifests), not that task's key: an output made again under one key may
+    /// differ.
     pub reads: Option<String>,
     /// The governing policies: (policy label, policy target hash), or for a policy of the
     /// built-in pack (`builtin/terraform-aws`, the pack's version).

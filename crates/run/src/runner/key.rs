@@ -285,7 +285,25 @@ impl Runner<'_> {
             let done = self.done.lock().expect("reports");
             let report = source.and_then(|d| done[d].as_ref());
             match report {
-                Some(r) if r.status == Status::Ok => fp.reads = r.key.clone(),
+                // What it reads is the output itself, not the key it was made under: a plan
+                // made again under the same key (its cached entry was damaged or evicted,
+                // and a data source read the world anew) may differ, and a verdict on the
+                // old one must not be served for it.
+                Some(r) if r.status == Status::Ok => {
+                    drop(done);
+                    let outputs = self.outputs.lock().expect("outputs");
+                    let read = source
+                        .and_then(|s| outputs.get(&s))
+                        .and_then(|o| o.get("plan.json").or_else(|| o.get("manifests.yaml")));
+                    match read {
+                        Some(bytes) => fp.reads = Some(blake3::hash(bytes).to_hex().to_string()),
+                        None => {
+                            return Err(NotReady::Fail(
+                                "the plan or render output is not available".into(),
+                            ))
+                        }
+                    }
+                }
                 Some(r) => {
                     return Err(NotReady::Skip(format!(
                         "{} was {}",

@@ -590,7 +590,6 @@ fn fmt_failure(summary: &Summary, label: &str) -> String {
     }
 }
 
-/// The digest of a render's manifests (`None` for other actions).
 /// The output a successful result of `action` always has, which tasks after it read.
 fn required_output(action: Action) -> Option<&'static str> {
     match action {
@@ -600,6 +599,7 @@ fn required_output(action: Action) -> Option<&'static str> {
     }
 }
 
+/// The digest of a render's manifests (`None` for other actions).
 fn rendered_digest(
     action: Action,
     blobs: &std::collections::BTreeMap<String, Vec<u8>>,
