@@ -15,8 +15,12 @@ pub fn relative_paths(text: &str) -> Vec<String> {
         return relative_words(text);
     };
     let mut out = Vec::new();
-    collect(&doc, 0, &mut out);
-    out
+    if collect(&doc, 0, &mut out) {
+        out
+    } else {
+        // Deeper than read: every word written as a relative path instead.
+        relative_words(text)
+    }
 }
 
 /// The words of a text that are relative paths: a `./` or `../` at the start of the text
@@ -28,6 +32,7 @@ fn relative_words(text: &str) -> Vec<String> {
     const AFTER: &[u8] = b" \t\r\n\"'`)]},$%";
     let b = text.as_bytes();
     let mut out: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut at = 0;
     while let Some(found) = memchr::memmem::find(&b[at..], b"./") {
         let slash = at + found + 1;
@@ -43,7 +48,7 @@ fn relative_words(text: &str) -> Vec<String> {
             .position(|c| AFTER.contains(c))
             .map_or(b.len(), |n| slash + n);
         let word = &text[start..end];
-        if !out.iter().any(|w| w == word) {
+        if seen.insert(word) {
             out.push(word.to_string());
         }
         at = end.max(at);
@@ -51,28 +56,23 @@ fn relative_words(text: &str) -> Vec<String> {
     out
 }
 
-/// Deeper than any configuration; the rest is not read.
+/// Deeper than any configuration: a document nested deeper is read word by word instead.
 const MAX_DEPTH: usize = 64;
 
-fn collect(value: &Value, depth: usize, out: &mut Vec<String>) {
+/// Adds the relative paths below `value` to `out`; false when it is nested deeper than
+/// [`MAX_DEPTH`] (and `out` incomplete).
+fn collect(value: &Value, depth: usize, out: &mut Vec<String>) -> bool {
     if depth > MAX_DEPTH {
-        return;
+        return false;
     }
     match value {
         Value::String(s) if crate::hcl::is_relative_path(s) => out.push(s.clone()),
-        Value::Sequence(items) => {
-            for item in items {
-                collect(item, depth + 1, out);
-            }
-        }
-        Value::Mapping(map) => {
-            for (_, item) in map {
-                collect(item, depth + 1, out);
-            }
-        }
-        Value::Tagged(tagged) => collect(&tagged.value, depth + 1, out),
+        Value::Sequence(items) => return items.iter().all(|item| collect(item, depth + 1, out)),
+        Value::Mapping(map) => return map.values().all(|item| collect(item, depth + 1, out)),
+        Value::Tagged(tagged) => return collect(&tagged.value, depth + 1, out),
         _ => {}
     }
+    true
 }
 
 #[cfg(test)]
@@ -99,5 +99,26 @@ mod tests {
             vec!["../../shared/boot.tpl", "./a.json", "../b/"]
         );
         assert_eq!(relative_paths("a: [\n  ../x\n"), vec!["../x"]);
+    }
+
+    /// A document nested deeper than it is read (but not so deep that the YAML reader
+    /// refuses it) still gives the paths written in it.
+    #[test]
+    fn a_deeply_nested_document_gives_its_relative_words() {
+        for depth in [10, 64, 65, 70, 127] {
+            let mut yaml = String::new();
+            for level in 0..depth {
+                yaml.push_str(&format!("{}k{level}:\n", "  ".repeat(level)));
+            }
+            yaml.push_str(&format!(
+                "{}template: ../../shared/boot.tpl\n",
+                "  ".repeat(depth)
+            ));
+            assert_eq!(
+                relative_paths(&yaml),
+                vec!["../../shared/boot.tpl"],
+                "{depth} levels"
+            );
+        }
     }
 }

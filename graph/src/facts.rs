@@ -25,7 +25,9 @@ use std::sync::{Arc, Mutex};
 /// 30: a manifest that is not valid UTF-8 is an error, not text with U+FFFD in it.
 /// 31: Terragrunt: disabled dependencies, `sops_decrypt_file` and `read_tfvars_file`,
 /// files `find_in_parent_folders` finds for other than configuration.
-pub(crate) const FACTS_VERSION: u32 = 31;
+/// 32: a decoded document nested deeper than 64 levels gives its words written as relative
+/// paths (it gave only those above that depth).
+pub(crate) const FACTS_VERSION: u32 = 32;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
