@@ -42,14 +42,41 @@ enum Open {
 struct Composer {
     docs: Vec<Node>,
     open: Vec<Open>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchored node, with how many nodes it holds.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// How many more nodes aliases may still copy (see [`alias_budget`]).
+    budget: usize,
     error: Option<Error>,
+}
+
+/// How many nodes the aliases of a text of `len` bytes may copy in all: far more than any
+/// configuration reuses, far less than an alias bomb (a few hundred bytes of nested
+/// aliases that expand to billions of nodes) would take, which is refused as conftest's
+/// YAML reader refuses it ("excessive aliasing").
+fn alias_budget(len: usize) -> usize {
+    10_000 + 10 * len
+}
+
+/// How many nodes `node` holds, itself included.
+fn size(node: &Node) -> usize {
+    let mut count = 0;
+    let mut todo = vec![node];
+    while let Some(node) = todo.pop() {
+        count += 1;
+        match node {
+            Node::Scalar { .. } => {}
+            Node::Seq(items) => todo.extend(items),
+            Node::Map(pairs, _) => todo.extend(pairs.iter().flat_map(|(k, v)| [k, v])),
+        }
+    }
+    count
 }
 
 impl Composer {
     fn finish(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            let n = size(&node);
+            self.anchors.insert(anchor, (node.clone(), n));
         }
         match self.open.last_mut() {
             None => self.docs.push(node),
@@ -75,7 +102,17 @@ impl MarkedEventReceiver for Composer {
                 anchor,
             ),
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some(node) => {
+                Some((_, n)) if *n > self.budget => {
+                    self.budget = 0;
+                    self.error.get_or_insert(Error {
+                        file: None,
+                        line: Some(mark.line() as u32),
+                        message: "excessive aliasing: the aliases copy more nodes than a document of this size may hold".into(),
+                        hint: Some("write the values out, or use fewer nested aliases".into()),
+                    });
+                }
+                Some((node, n)) => {
+                    self.budget -= n;
                     let node = node.clone();
                     self.finish(node, 0)
                 }
@@ -107,7 +144,10 @@ impl MarkedEventReceiver for Composer {
 
 /// Every YAML document of `text` (a stream), unresolved.
 fn compose(text: &str) -> Result<Vec<Node>, Error> {
-    let mut composer = Composer::default();
+    let mut composer = Composer {
+        budget: alias_budget(text.len()),
+        ..Composer::default()
+    };
     Parser::new_from_str(text)
         .load(&mut composer, true)
         .map_err(|e| Error {
@@ -474,6 +514,34 @@ mod tests {
             documents("base: &b\n  a: 1\n  b: 2\nuse:\n  <<: *b\n  b: 3\nlist: [*b]\n").unwrap();
         assert_eq!(docs[0]["use"], json!({"a": 1, "b": 3}));
         assert_eq!(docs[0]["list"], json!([{"a": 1, "b": 2}]));
+    }
+
+    /// Nested aliases that would expand to billions of nodes are refused at their line,
+    /// in bounded memory; a configuration that reuses an anchor often is read.
+    #[test]
+    fn an_alias_bomb_is_refused_and_ordinary_reuse_is_not() {
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..12 {
+            let prev = format!("*a{}", level - 1);
+            bomb.push_str(&format!(
+                "a{level}: &a{level} [{}]\n",
+                [prev.as_str(); 9].join(", ")
+            ));
+        }
+        let err = documents(&bomb).unwrap_err();
+        assert!(
+            err.message.contains("excessive aliasing"),
+            "{}",
+            err.message
+        );
+        assert!(err.line.is_some());
+
+        let mut reuse = String::from("base: &b {cpu: 1, memory: 2Gi, labels: {team: a}}\n");
+        for i in 0..2000 {
+            reuse.push_str(&format!("c{i}:\n  <<: *b\n  name: c{i}\n"));
+        }
+        let docs = documents(&reuse).unwrap();
+        assert_eq!(docs[0]["c1999"]["memory"], "2Gi");
     }
 
     #[test]
