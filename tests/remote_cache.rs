@@ -310,6 +310,37 @@ fn a_remote_that_refuses_uploads_fails_a_run_that_requires_it() {
             "{t}"
         );
     }
+
+    // Required, and none set (or the cache turned off): refused before anything runs.
+    let repo = sample_repo();
+    for flags in [
+        vec![
+            "check",
+            "--env",
+            "dev",
+            "--require-remote-cache",
+            "charts/web",
+        ],
+        vec![
+            "--no-cache",
+            "check",
+            "--env",
+            "dev",
+            "--remote-cache",
+            &url,
+            "--require-remote-cache",
+            "charts/web",
+        ],
+    ] {
+        let run = repo.strata(&flags);
+        assert_eq!(run.code, 2, "{flags:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("--require-remote-cache"),
+            "{}",
+            run.stderr
+        );
+        assert!(!repo.path().join(".strata/cache/ac").exists(), "{flags:?}");
+    }
 }
 
 /// Populates a remote from a first clone; returns its report and a copy of the server's files.

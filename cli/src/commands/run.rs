@@ -303,6 +303,19 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         .remote_cache
         .clone()
         .or_else(|| session.config.cache.remote.clone());
+    // A job that requires the remote must not carry on without one: a branch that drops
+    // `[cache] remote` would otherwise pass it silently.
+    if args.options.require_remote_cache && (remote_url.is_none() || !ctx.use_cache) {
+        return Err(Error::Invalid {
+            message: if ctx.use_cache {
+                "--require-remote-cache, and no remote cache is set".into()
+            } else {
+                "--require-remote-cache with --no-cache: the remote cache would not be used".into()
+            },
+            location: strata_graph::error::Location::new("command line", None),
+            hint: "set `[cache] remote` in WORKSPACE.toml or pass --remote-cache URL (or drop --require-remote-cache)".into(),
+        });
+    }
     let opts = RunOptions {
         mode,
         envs: args.options.envs.clone(),
