@@ -267,6 +267,24 @@ fn a_failing_remote_is_a_warning_unless_it_is_required() {
     assert!(run.stderr.contains("HTTP 500"), "{}", run.stderr);
     assert_all_ran(&report);
 
+    // `show` says the remote failed rather than that no plan was ever made.
+    let fresh = sample_repo();
+    let run = fresh.strata(&[
+        "show",
+        "stacks/network",
+        "--env",
+        "dev",
+        "--remote-cache",
+        &url,
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("the remote cache could not be read")
+            && run.stderr.contains("HTTP 500"),
+        "{}",
+        run.stderr
+    );
+
     let run = check_requiring(&sample_repo(), &url);
     assert_ne!(run.code, 0, "{run:?}");
     assert_eq!(run.code, 2, "{run:?}");

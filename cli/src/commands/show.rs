@@ -28,6 +28,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
             required: false,
         });
     let plan = strata_run::show::show_plan(&session, &view, &args.label, &args.env, remote)?;
+    for warning in &plan.warnings {
+        eprintln!("{warning}");
+    }
     if ctx.json {
         print_json(&plan);
     } else {

@@ -20,6 +20,10 @@ pub struct ShownPlan {
     pub resources: Vec<ResourceDiff>,
     /// Outputs that change: (name, before, after) as JSON text.
     pub outputs: Vec<OutputChange>,
+    /// Faults of the remote cache met on the way (the plan came from the local cache), as
+    /// warnings to print.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,17 +95,36 @@ pub fn show_plan(
         state_root: None,
         cache_dir: None,
     };
-    let cache = open_cache(session, &opts, std::sync::Arc::new(|_| {}))?;
+    // A remote that fails is why a plan may not be found: said, not swallowed.
+    let faults: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let sink = std::sync::Arc::clone(&faults);
+    let cache = open_cache(
+        session,
+        &opts,
+        std::sync::Arc::new(move |w| sink.lock().expect("warnings").push(w)),
+    )?;
     let key = TaskKey::from_hex(key_hex).ok_or_else(|| none("malformed key".into()))?;
-    let hit = cache
-        .lookup(&key)
-        .map_err(|e| none(e.to_string()))?
-        .ok_or_else(|| {
-            none(format!(
-                "none is cached under its current key {} (the code, the environment's files, the state or an upstream output changed since, or it was never planned here)",
-                &key_hex[..12]
-            ))
-        })?;
+    let found = cache.lookup(&key).map_err(|e| none(e.to_string()))?;
+    let warnings = std::mem::take(&mut *faults.lock().expect("warnings"));
+    let hit = found.ok_or_else(|| match warnings.is_empty() {
+        true => none(format!(
+            "none is cached under its current key {} (the code, the environment's files, the state or an upstream output changed since, or it was never planned here)",
+            &key_hex[..12]
+        )),
+        false => none(format!(
+            "none is in the local cache under its current key {}, and the remote cache could not be read: {}",
+            &key_hex[..12],
+            warnings
+                .iter()
+                .map(|w| {
+                    let w = w.strip_prefix("warning: ").unwrap_or(w);
+                    w.strip_suffix("; continuing with the local cache")
+                        .unwrap_or(w)
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+    })?;
     let bytes = hit
         .blobs
         .get("plan.json")
@@ -142,6 +165,7 @@ pub fn show_plan(
         summary: plan_json::summarize(&json),
         resources: plan_json::diffs(&json),
         outputs,
+        warnings,
     })
 }
 
