@@ -550,6 +550,26 @@ fn a_failing_remote_is_asked_at_most_three_times_per_run() {
     );
 }
 
+/// A password that a URL can only carry percent-encoded is sent decoded: the server gets
+/// the password, not its encoding.
+#[test]
+fn user_information_in_the_url_is_sent_decoded_as_basic_authentication() {
+    let server = Nginx::start(Flavor::Basic);
+    let port = server.url();
+    let (scheme, rest) = port.split_once("://").unwrap();
+    let encoded = nginx::BASIC_PASSWORD
+        .replace('@', "%40")
+        .replace(':', "%3A")
+        .replace('/', "%2F");
+    let url = format!("{scheme}://{}:{encoded}@{rest}", nginx::BASIC_USER);
+    let repo = sample_repo();
+    let (run, _) = check(&repo, &["--remote-cache", &url, "--require-remote-cache"]);
+    run.assert_ok();
+    assert_no_warnings(&run);
+    assert!(!files_under(&server.www().join("ac")).is_empty());
+    assert!(!run.stderr.contains(&encoded) && !run.stdout.contains(&encoded));
+}
+
 #[test]
 fn a_bearer_token_from_the_named_environment_variable_is_sent() {
     let server = Nginx::start(Flavor::Token);

@@ -20,7 +20,17 @@ pub enum Flavor {
     /// Like `ReadWrite`, but only for requests carrying `Authorization: Bearer <TOKEN>`;
     /// others get 401.
     Token,
+    /// Like `ReadWrite`, but only for requests carrying Basic authentication of
+    /// [`BASIC_USER`] with [`BASIC_PASSWORD`]; others get 401.
+    Basic,
 }
+
+/// The user and password the `Basic` flavor accepts: the password holds characters a URL
+/// must carry percent-encoded (`p%40ss%3Aw%2Frd`).
+pub const BASIC_USER: &str = "ci";
+pub const BASIC_PASSWORD: &str = "p@ss:w/rd";
+/// `base64("ci:p@ss:w/rd")`.
+const BASIC_HEADER: &str = "Basic Y2k6cEBzczp3L3Jk";
 
 /// The bearer token the `Token` flavor accepts.
 pub const TOKEN: &str = "s3cret-cache-token";
@@ -191,6 +201,9 @@ fn config(dir: &Path, port: u16, flavor: Flavor) -> String {
         Flavor::Error500 => "return 500;".to_string(),
         Flavor::Token => format!(
             "if ($http_authorization != \"Bearer {TOKEN}\") {{ return 401; }}\n      alias {d}/www/;\n      dav_methods PUT;\n      create_full_put_path on;\n      client_max_body_size 512m;"
+        ),
+        Flavor::Basic => format!(
+            "if ($http_authorization != \"{BASIC_HEADER}\") {{ return 401; }}\n      alias {d}/www/;\n      dav_methods PUT;\n      create_full_put_path on;\n      client_max_body_size 512m;"
         ),
     };
     format!(

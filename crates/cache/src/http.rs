@@ -56,6 +56,12 @@ struct Http {
     suffix: String,
     redactor: Redactor,
     agent: ureq::Agent,
+    /// The `Authorization` header: the bearer token, else the URL's user information.
+    authorization: Option<String>,
+    /// The URL as given (without a fragment), as shown.
+    described: String,
+    /// `prefix` as given, user information included (messages show it, redacted).
+    given_prefix: String,
     options: HttpOptions,
 }
 
@@ -122,7 +128,21 @@ impl Http {
                 "the remote cache URL `{shown}` is not an http:// or https:// URL"
             )));
         }
-        let without_fragment = url.split_once('#').map_or(url, |(u, _)| u);
+        // User information is sent as Basic authentication, decoded (ureq would send it as
+        // written, `%40` and all), unless a token is set.
+        let (credentials, bare) = crate::url::split_credentials(url);
+        let authorization = match (&options.token, credentials) {
+            (Some(t), _) => Some(format!("Bearer {t}")),
+            (None, Some(c)) => {
+                use base64::Engine;
+                Some(format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(c)
+                ))
+            }
+            (None, None) => None,
+        };
+        let without_fragment = bare.split_once('#').map_or(bare.as_str(), |(u, _)| u);
         let (path, query) = match without_fragment.split_once('?') {
             Some((p, q)) => (p, format!("?{q}")),
             None => (without_fragment, String::new()),
@@ -133,11 +153,24 @@ impl Http {
             .http_status_as_error(false)
             .build()
             .into();
+        let given = url.split_once('#').map_or(url, |(u, _)| u);
+        let described = redact_url(&match given.split_once('?') {
+            Some((p, q)) => format!("{}?{q}", p.trim_end_matches('/')),
+            None => given.trim_end_matches('/').to_string(),
+        });
+        let given_prefix = given
+            .split_once('?')
+            .map_or(given, |(p, _)| p)
+            .trim_end_matches('/')
+            .to_string();
         Ok(Http {
+            described,
+            given_prefix,
             prefix: path.trim_end_matches('/').to_string(),
             suffix: query,
             redactor: Redactor::new(url),
             agent,
+            authorization,
             options,
         })
     }
@@ -149,9 +182,14 @@ impl Http {
     /// What a request's fault says: the method, the URL as shown, and why (an HTTP client
     /// error may quote the URL: it is scrubbed too).
     fn message(&self, method: &str, url: &str, why: impl std::fmt::Display) -> String {
+        // The URL as the user gave it (`https://***@host/...` when it has credentials).
+        let given = match url.strip_prefix(&self.prefix) {
+            Some(rest) => format!("{}{rest}", self.given_prefix),
+            None => url.to_string(),
+        };
         format!(
             "{method} {}: {}",
-            redact_url(url),
+            redact_url(&given),
             self.redactor.scrub(&why.to_string())
         )
     }
@@ -174,8 +212,8 @@ impl Http {
     fn get(&self, path: &str, limit: Limit) -> Result<Option<Vec<u8>>, StoreError> {
         let url = self.url(path);
         let mut req = self.agent.get(&url);
-        if let Some(t) = &self.options.token {
-            req = req.header("Authorization", &format!("Bearer {t}"));
+        if let Some(a) = &self.authorization {
+            req = req.header("Authorization", a);
         }
         let resp = req
             .call()
@@ -216,8 +254,8 @@ impl Http {
     fn put(&self, path: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let url = self.url(path);
         let mut req = self.agent.put(&url);
-        if let Some(t) = &self.options.token {
-            req = req.header("Authorization", &format!("Bearer {t}"));
+        if let Some(a) = &self.authorization {
+            req = req.header("Authorization", a);
         }
         let resp = req
             .send(bytes)
@@ -272,7 +310,7 @@ pub fn parse_size(text: &str) -> Option<u64> {
 
 impl Store for HttpStore {
     fn describe(&self) -> String {
-        redact_url(&format!("{}{}", self.0.prefix, self.0.suffix))
+        self.0.described.clone()
     }
     fn get_result(&self, key: &TaskKey) -> Result<Option<Vec<u8>>, StoreError> {
         let max = self.0.options.max_result_bytes;
@@ -452,10 +490,8 @@ mod tests {
             HttpOptions::default(),
         )
         .unwrap();
-        assert_eq!(
-            store.0.url("ac/00"),
-            "http://u:secret-pw@h/c/ac/00?token=tk-1234"
-        );
+        // The user information goes in the Authorization header, not in the request's URL.
+        assert_eq!(store.0.url("ac/00"), "http://h/c/ac/00?token=tk-1234");
         assert_eq!(store.describe(), "http://***@h/c?token=***");
         // However short the password, the request's URL is shown without it.
         let store = HttpStore::new("http://u:pw@127.0.0.1:1/c", HttpOptions::default()).unwrap();
@@ -467,5 +503,37 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("pw"), "{err}");
+    }
+
+    /// A password holding `@` or `:` can only be written percent-encoded in a URL: it is
+    /// sent decoded, as Basic authentication means it; a bearer token takes its place.
+    #[test]
+    fn user_information_is_sent_decoded_as_basic_authentication() {
+        use base64::Engine;
+        let sent = |url: &str, token: Option<&str>| {
+            let options = HttpOptions {
+                token: token.map(str::to_string),
+                ..HttpOptions::default()
+            };
+            HttpStore::new(url, options)
+                .unwrap()
+                .0
+                .authorization
+                .clone()
+        };
+        let basic = |creds: &str| {
+            Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(creds)
+            ))
+        };
+        assert_eq!(sent("https://ci:p%40ss@h/c", None), basic("ci:p@ss"));
+        assert_eq!(sent("https://c%3Ai:a%3Ab%2F@h/c", None), basic("c:i:a:b/"));
+        assert_eq!(sent("https://tok@h/c", None), basic("tok:"));
+        assert_eq!(
+            sent("https://ci:pw@h/c", Some("t")),
+            Some("Bearer t".into())
+        );
+        assert_eq!(sent("https://h/c", None), None);
     }
 }

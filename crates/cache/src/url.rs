@@ -105,6 +105,68 @@ impl<'a> Parts<'a> {
     }
 }
 
+/// The user information of `url`, percent-decoded as a URL's must be (a password holding
+/// `@`, `:` or `/` can only be written encoded), as the bytes of `user:password` that Basic
+/// authentication sends; and the URL without it, for the requests.
+pub(crate) fn split_credentials(url: &str) -> (Option<Vec<u8>>, String) {
+    let parts = Parts::of(url);
+    let Some(userinfo) = parts.userinfo else {
+        return (None, url.to_string());
+    };
+    let mut without = String::with_capacity(url.len());
+    without.push_str(parts.scheme);
+    without.push_str(parts.rest);
+    if let Some(query) = parts.query {
+        without.push('?');
+        without.push_str(query);
+    }
+    if let Some(fragment) = parts.fragment {
+        without.push('#');
+        without.push_str(fragment);
+    }
+    // The user and the password are decoded apart: an encoded `:` belongs to its part.
+    let decoded = match userinfo.split_once(':') {
+        Some((user, password)) => {
+            let mut both = percent_decoded(user);
+            both.push(b':');
+            both.extend(percent_decoded(password));
+            both
+        }
+        None => {
+            let mut user = percent_decoded(userinfo);
+            user.push(b':');
+            user
+        }
+    };
+    (Some(decoded), without)
+}
+
+/// `text` with each `%XX` replaced by its byte (a `%` not followed by two hex digits is
+/// kept as written).
+fn percent_decoded(text: &str) -> Vec<u8> {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// Hides one URL's secrets wherever they appear in a message (an HTTP client error may
 /// quote the URL, or a part of it, in its own words).
 #[derive(Debug, Clone)]
@@ -128,6 +190,8 @@ impl Redactor {
             secret(userinfo);
             if let Some((_, password)) = userinfo.split_once(':') {
                 secret(password);
+                // As sent, too.
+                secret(&String::from_utf8_lossy(&percent_decoded(password)));
             }
         }
         for param in parts.query.into_iter().flat_map(|q| q.split('&')) {
