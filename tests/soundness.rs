@@ -2506,6 +2506,43 @@ fn what_terragrunt_reads_is_resolved_where_terragrunt_resolves_it() {
     );
 }
 
+/// Module calls are followed depth first: a chain of thousands of modules (generated code
+/// does this) is read without overflowing a thread's stack, and an edit at its far end
+/// affects the stack at its start.
+#[test]
+fn a_module_chain_thousands_deep_is_followed_to_its_end() {
+    let repo = workspace();
+    const DEPTH: usize = 4000;
+    for i in 0..DEPTH {
+        let body = if i + 1 < DEPTH {
+            format!("module \"next\" {{\n  source = \"../m{}\"\n}}\n", i + 1)
+        } else {
+            "locals {\n  end = file(\"${path.root}/end.txt\")\n}\n".to_string()
+        };
+        repo.write(&format!("modules/m{i}/main.tf"), &body);
+    }
+    repo.write(
+        "stacks/app/main.tf",
+        "module \"m\" {\n  source = \"../../modules/m0\"\n}\n",
+    );
+    repo.write("stacks/app/end.txt", "x\n");
+    repo.commit("a deep chain");
+    repo.append(&format!("modules/m{}/main.tf", DEPTH - 1), "# edited\n");
+    let run = repo.strata(&["affected", "--base", "main"]);
+    run.assert_ok();
+    assert_eq!(run.stdout.lines().count(), DEPTH + 1, "{}", run.stderr);
+    assert!(run.stdout.contains("stack    dependency stacks/app"));
+    repo.git(&["checkout", "--", "."]);
+    repo.append("stacks/app/end.txt", "edited\n");
+    let run = repo.strata(&["--json", "affected", "--base", "main"]);
+    run.assert_ok();
+    let labels: Vec<String> = common::label_reasons(&run.json())
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
+    assert_eq!(labels, ["stacks/app"]);
+}
+
 /// A module's Terraform tests (`tests/*.tftest.hcl`): the files they read and the modules
 /// their runs call are inputs of the module, from the module's directory, without an
 /// edge: a test that runs an example calling the module itself is no cycle.

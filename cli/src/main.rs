@@ -121,8 +121,16 @@ fn usage_exit_code(err: &clap::Error, args: impl Iterator<Item = String>) -> u8 
     }
 }
 
+/// The stack of each worker thread: reading the graph follows module calls depth first, and
+/// a chain of thousands of modules needs more than the 2 MiB a thread gets by default.
+/// Reserved, not used: memory is taken only as deep as a walk goes.
+const WORKER_STACK: usize = 256 << 20;
+
 fn main() -> ExitCode {
     strata_daemon::return_large_blocks();
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(WORKER_STACK)
+        .build_global();
     trace::init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
