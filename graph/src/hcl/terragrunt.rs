@@ -133,11 +133,7 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
                 let Some(attr) = block.body.get_attribute(key) else {
                     continue;
                 };
-                let items: Vec<&Expression> = match &attr.value {
-                    Expression::Array(items) => items.iter().collect(),
-                    other => vec![other],
-                };
-                for item in items {
+                for item in items(&attr.value) {
                     let at = line(item.span());
                     let item = bare(item);
                     match (literal(item), led_path(item)) {
@@ -196,6 +192,14 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
     }
 }
 
+/// The elements of a list of paths, or the one path written instead of a list.
+fn items(value: &Expression) -> Vec<&Expression> {
+    match value {
+        Expression::Array(items) => items.iter().collect(),
+        other => vec![other],
+    }
+}
+
 /// The variable files `extra_arguments` blocks pass to terraform (`required_var_files`,
 /// `optional_var_files`): inputs when their path starts from a directory Terragrunt names
 /// (`"${get_parent_terragrunt_dir()}/common.tfvars"`, the usual way to write them), else
@@ -209,11 +213,7 @@ fn var_files(terraform: &Body, text: &str, facts: &mut TerragruntFacts) {
             let Some(attr) = block.body.get_attribute(key) else {
                 continue;
             };
-            let items: Vec<&Expression> = match &attr.value {
-                Expression::Array(items) => items.iter().collect(),
-                other => vec![other],
-            };
-            for item in items {
+            for item in items(&attr.value) {
                 let at = line_of_span(text, item.span());
                 match led_path(bare(item)) {
                     Some((lead, rest)) => facts.led.push(Led {
