@@ -128,6 +128,20 @@ impl Http {
                 "the remote cache URL `{shown}` is not an http:// or https:// URL"
             )));
         }
+        // User information is what stands before an `@` ahead of the first `/`; strata shows
+        // (and hides) everything before the last `@` as such, so that a password written
+        // with a raw `/` is never shown. An `@` in the path would make the two disagree
+        // (what is shown would name another host than the one asked): refused.
+        let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let path_and_rest = after_scheme
+            .find('/')
+            .map_or("", |slash| &after_scheme[slash..]);
+        let path_only = path_and_rest.split(['?', '#']).next().unwrap_or("");
+        if path_only.contains('@') {
+            return Err(StoreError::failed(format!(
+                "the remote cache URL `{shown}` has `@` in its path or a `/` in its user information: write them percent-encoded (`%40`, `%2F`)"
+            )));
+        }
         // User information is sent as Basic authentication, decoded (ureq would send it as
         // written, `%40` and all), unless a token is set.
         let (credentials, bare) = crate::url::split_credentials(url);
@@ -535,5 +549,18 @@ mod tests {
             Some("Bearer t".into())
         );
         assert_eq!(sent("https://h/c", None), None);
+        // An `@` after the host: the URL names another host than the one it seems to.
+        for url in [
+            "http://127.0.0.1:1/open/@127.0.0.2:1/elsewhere",
+            "http://u:pa/ss@h/c",
+        ] {
+            let err = HttpStore::new(url, HttpOptions::default())
+                .err()
+                .unwrap()
+                .message;
+            assert!(err.contains("percent-encoded"), "{err}");
+            assert!(!err.contains("pa/ss"), "{err}");
+        }
+        assert!(HttpStore::new("http://h/c%40x?q=a@b", HttpOptions::default()).is_ok());
     }
 }
