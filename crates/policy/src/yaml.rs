@@ -44,17 +44,26 @@ struct Composer {
     open: Vec<Open>,
     /// Each anchored node, with how many nodes it holds.
     anchors: HashMap<usize, (Node, usize)>,
-    /// How many more nodes aliases may still copy (see [`alias_budget`]).
-    budget: usize,
+    /// Nodes made so far, those copied by aliases included.
+    decoded: usize,
+    /// Of them, those copied by aliases.
+    aliased: usize,
     error: Option<Error>,
 }
 
-/// How many nodes the aliases of a text of `len` bytes may copy in all: far more than any
-/// configuration reuses, far less than an alias bomb (a few hundred bytes of nested
-/// aliases that expand to billions of nodes) would take, which is refused as conftest's
-/// YAML reader refuses it ("excessive aliasing").
-fn alias_budget(len: usize) -> usize {
-    10_000 + 10 * len
+/// Whether `aliased` of `decoded` nodes copied by aliases is too many, by the rule of the
+/// YAML reader conftest uses (go-yaml's "excessive aliasing"): past 100 copied and 1,000
+/// made, at most 99% may be copies up to 400,000 nodes, falling to 10% at 4,000,000. An
+/// alias bomb (a few hundred bytes of nested aliases expanding to billions of nodes) is
+/// refused after a few thousand; a document that merges one large anchor into many items
+/// is read.
+fn excessive_aliasing(aliased: usize, decoded: usize) -> bool {
+    let allowed = match decoded {
+        d if d <= 400_000 => 0.99,
+        d if d >= 4_000_000 => 0.10,
+        d => 0.99 - 0.89 * (d - 400_000) as f64 / 3_600_000.0,
+    };
+    aliased > 100 && decoded > 1_000 && aliased as f64 / decoded as f64 > allowed
 }
 
 /// How many nodes `node` holds, itself included.
@@ -74,6 +83,7 @@ fn size(node: &Node) -> usize {
 
 impl Composer {
     fn finish(&mut self, node: Node, anchor: usize) {
+        self.decoded += 1;
         if anchor > 0 {
             let n = size(&node);
             self.anchors.insert(anchor, (node.clone(), n));
@@ -102,17 +112,22 @@ impl MarkedEventReceiver for Composer {
                 anchor,
             ),
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some((_, n)) if *n > self.budget => {
-                    self.budget = 0;
+                Some((_, n))
+                    if self.error.is_some()
+                        || excessive_aliasing(self.aliased + n, self.decoded + n) =>
+                {
                     self.error.get_or_insert(Error {
                         file: None,
                         line: Some(mark.line() as u32),
-                        message: "excessive aliasing: the aliases copy more nodes than a document of this size may hold".into(),
+                        message: "excessive aliasing: nearly all of the document's nodes would be copies made by aliases (as conftest's YAML reader refuses)".into(),
                         hint: Some("write the values out, or use fewer nested aliases".into()),
                     });
                 }
                 Some((node, n)) => {
-                    self.budget -= n;
+                    // The copy counts as `n` nodes made, of which `n` are copies (`finish`
+                    // counts one of them).
+                    self.aliased += n;
+                    self.decoded += n - 1;
                     let node = node.clone();
                     self.finish(node, 0)
                 }
@@ -144,10 +159,7 @@ impl MarkedEventReceiver for Composer {
 
 /// Every YAML document of `text` (a stream), unresolved.
 fn compose(text: &str) -> Result<Vec<Node>, Error> {
-    let mut composer = Composer {
-        budget: alias_budget(text.len()),
-        ..Composer::default()
-    };
+    let mut composer = Composer::default();
     Parser::new_from_str(text)
         .load(&mut composer, true)
         .map_err(|e| Error {
@@ -542,6 +554,20 @@ mod tests {
         }
         let docs = documents(&reuse).unwrap();
         assert_eq!(docs[0]["c1999"]["memory"], "2Gi");
+        // One large anchor (240 keys) merged into 300 items of a list, as a generated
+        // Kubernetes `List` does: most of its nodes are copies, and it is read.
+        let mut list = String::from("defaults: &defaults\n");
+        for k in 0..240 {
+            list.push_str(&format!("  k{k}: v{k}\n"));
+        }
+        list.push_str("items:\n");
+        for i in 0..300 {
+            list.push_str(&format!(
+                "  - <<: *defaults\n    name: item-{i}\n    kind: ConfigMap\n"
+            ));
+        }
+        let docs = documents(&list).unwrap();
+        assert_eq!(docs[0]["items"][299]["k239"], "v239");
     }
 
     #[test]
