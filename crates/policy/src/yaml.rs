@@ -157,17 +157,46 @@ impl MarkedEventReceiver for Composer {
     }
 }
 
-/// Every YAML document of `text` (a stream), unresolved.
+/// How deep collections may nest: far deeper than any configuration, shallow enough for
+/// what reads a document after (which recurses) to never run out of stack.
+const MAX_NESTING: usize = 512;
+
+/// Every YAML document of `text` (a stream), unresolved. The parser's events are taken one
+/// at a time (its own loader recurses once per level, and a few kilobytes of nested block
+/// sequences would overflow the stack), and nesting deeper than [`MAX_NESTING`] is refused.
 fn compose(text: &str) -> Result<Vec<Node>, Error> {
     let mut composer = Composer::default();
-    Parser::new_from_str(text)
-        .load(&mut composer, true)
-        .map_err(|e| Error {
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| Error {
             file: None,
             line: Some(e.marker().line() as u32),
             message: format!("invalid YAML: {}", e.info()),
             hint: None,
         })?;
+        match event {
+            Event::StreamEnd => break,
+            // Anchors belong to their document.
+            Event::DocumentStart => composer.anchors.clear(),
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(Error {
+                        file: None,
+                        line: Some(mark.line() as u32),
+                        message: format!(
+                            "invalid YAML: collections nested more than {MAX_NESTING} deep"
+                        ),
+                        hint: None,
+                    });
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        composer.on_event(event, mark);
+    }
     if let Some(e) = composer.error {
         return Err(e);
     }
@@ -526,6 +555,22 @@ mod tests {
             documents("base: &b\n  a: 1\n  b: 2\nuse:\n  <<: *b\n  b: 3\nlist: [*b]\n").unwrap();
         assert_eq!(docs[0]["use"], json!({"a": 1, "b": 3}));
         assert_eq!(docs[0]["list"], json!([{"a": 1, "b": 2}]));
+    }
+
+    /// Block collections nested thousands deep (a few kilobytes) are an error at their
+    /// line, not a stack overflow.
+    #[test]
+    fn collections_nested_too_deep_are_refused() {
+        let deep = format!("{}x\n", "- ".repeat(5000));
+        let err = documents(&deep).unwrap_err();
+        assert!(err.message.contains("nested more than"), "{}", err.message);
+        let mut maps = String::new();
+        for level in 0..1000 {
+            maps.push_str(&format!("{}k{level}:\n", "  ".repeat(level)));
+        }
+        assert!(documents(&maps).is_err());
+        let fine = format!("{}x\n", "- ".repeat(100));
+        assert!(documents(&fine).is_ok());
     }
 
     /// Nested aliases that would expand to billions of nodes are refused at their line,
