@@ -2452,7 +2452,12 @@ fn what_terragrunt_reads_is_resolved_where_terragrunt_resolves_it() {
     repo.write("live/prod/vars.yaml", "a: 1\n");
     repo.write("live/prod/app/vars.yaml", "a: 2\n");
     repo.write("live/prod/account.hcl", "locals {\n  id = 1\n}\n");
-    repo.write("live/root.hcl", "locals {\n  r = 1\n}\n");
+    repo.write(
+        "live/root.hcl",
+        "locals {\n  r      = 1\n  region = file(\"${get_terragrunt_dir()}/../region.yaml\")\n}\n",
+    );
+    repo.write("live/prod/region.yaml", "r: 1\n");
+    repo.write("live/region.yaml", "r: 2\n");
     repo.write("live/account.yaml", "id: 1\n");
     repo.write("shared/tags.json", "{}\n");
     repo.write("shared/secrets.enc.yaml", "a: 1\n");
@@ -2463,7 +2468,8 @@ fn what_terragrunt_reads_is_resolved_where_terragrunt_resolves_it() {
     unit(
         "live/prod/app",
         &[
-            "include \"root\" {\n  path = \"${find_in_parent_folders(\"root.hcl\")}\"\n}",
+            // Written across lines: the include is still evaluated in the unit's context.
+            "include \"root\" {\n  path = (\n    find_in_parent_folders(\"root.hcl\")\n  )\n}",
             "locals {\n  common  = read_terragrunt_config(\"../common.hcl\")\n  region  = read_terragrunt_config(\"../region.hcl\")\n  account = yamldecode(file(find_in_parent_folders(\"account.yaml\")))\n  tags    = jsondecode(file(\"${get_repo_root()}/shared/tags.json\"))\n  secrets = yamldecode(sops_decrypt_file(\"../../../shared/secrets.enc.yaml\"))\n  tfvars  = read_tfvars_file(\"../../../shared/common.tfvars\")\n}",
             "terraform {\n  extra_arguments \"common\" {\n    commands           = [\"plan\"]\n    required_var_files = [\"${get_parent_terragrunt_dir()}/common.tfvars\"]\n  }\n}",
             "dependency \"legacy\" {\n  config_path = \"../../legacy\"\n  enabled     = false\n}",
@@ -2487,6 +2493,9 @@ fn what_terragrunt_reads_is_resolved_where_terragrunt_resolves_it() {
             // region.hcl's dependency on `vpc` is live/prod/vpc.
             ("live/prod/vpc/main.tf", &["live/prod/app", "live/prod/vpc"]),
             ("live/root.hcl", &["live/prod/app"]),
+            // What root.hcl reads from the unit's directory, not its own.
+            ("live/prod/region.yaml", &["live/prod/app"]),
+            ("live/region.yaml", &[]),
             ("live/account.yaml", &["live/prod/app"]),
             ("shared/tags.json", &["live/prod/app"]),
             ("shared/secrets.enc.yaml", &["live/prod/app"]),

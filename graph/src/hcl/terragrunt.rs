@@ -106,6 +106,7 @@ pub fn parse_terragrunt(text: &str, file: &str) -> Result<TerragruntFacts> {
         text,
         facts: &mut facts,
         configs: false,
+        include: None,
     };
     calls.visit_body(&body);
     Ok(facts)
@@ -275,10 +276,14 @@ fn config_path(value: &Expression, at: usize, facts: &mut TerragruntFacts) {
     }
 }
 
-/// `value` without a string template around it that holds only one interpolation:
+/// `value` without parentheses or a string template around it that holds only one
+/// interpolation:
 /// `"${find_in_parent_folders("root.hcl")}"` is the call (an older style of writing it),
 /// and `"${true}"` the boolean.
 fn bare(value: &Expression) -> &Expression {
+    if let Expression::Parenthesis(p) = value {
+        return bare(p.inner());
+    }
     if let Expression::StringTemplate(t) = value {
         let mut elements = t.iter();
         if let (Some(hcl_edit::template::Element::Interpolation(only)), None) =
@@ -335,14 +340,23 @@ struct Calls<'a> {
     /// Inside an `include` block or a `read_terragrunt_config` call: a file found is a
     /// configuration.
     configs: bool,
+    /// Inside an `include` block: the line of its `path`, which names what it includes
+    /// (wherever in the expression `find_in_parent_folders` is written).
+    include: Option<usize>,
 }
 
 impl Visit for Calls<'_> {
     fn visit_block(&mut self, block: &hcl_edit::structure::Block) {
-        let outer = self.configs;
-        self.configs |= block.ident.as_str() == "include";
+        let (configs, include) = (self.configs, self.include);
+        if block.ident.as_str() == "include" {
+            self.configs = true;
+            self.include = block
+                .body
+                .get_attribute("path")
+                .map(|a| line_of_span(self.text, a.span()));
+        }
         hcl_edit::visit::visit_block(self, block);
-        self.configs = outer;
+        (self.configs, self.include) = (configs, include);
     }
 
     fn visit_func_call(&mut self, call: &FuncCall) {
@@ -350,7 +364,10 @@ impl Visit for Calls<'_> {
         let outer = self.configs;
         match call.name.name.as_str() {
             "find_in_parent_folders" => match parent_file_name(call) {
-                Some(name) if self.configs => self.facts.parent_files.push((name, at)),
+                Some(name) if self.configs => self
+                    .facts
+                    .parent_files
+                    .push((name, self.include.unwrap_or(at))),
                 Some(name) => self.facts.parent_reads.push((name, at)),
                 None => self.facts.hcl.unresolved_refs.push(at),
             },
