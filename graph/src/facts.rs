@@ -27,7 +27,9 @@ use std::sync::{Arc, Mutex};
 /// files `find_in_parent_folders` finds for other than configuration.
 /// 32: a decoded document nested deeper than 64 levels gives its words written as relative
 /// paths (it gave only those above that depth).
-pub(crate) const FACTS_VERSION: u32 = 32;
+/// 33: Terragrunt: a file an `include` finds carries the include's line; parentheses
+/// around a path.
+pub(crate) const FACTS_VERSION: u32 = 33;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
