@@ -432,6 +432,23 @@ fn a_plan_made_again_under_its_key_is_tested_again() {
         .and_then(|t| t["key"].as_str())
         .unwrap()
         .to_string();
+    // `hash --explain` gives the test the key the run gave it: it reads the plan's output
+    // from the local cache.
+    let key_of = |report: &Value, action: &str| {
+        report["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["action"] == action)
+            .map(|t| t["key"].clone())
+    };
+    let (run, explained) = json_run(
+        &repo,
+        &["hash", "--explain", "--env", "dev", "stacks/world"],
+    );
+    run.assert_ok();
+    assert_eq!(key_of(&explained, "test"), key_of(&first, "test"));
+    assert!(key_of(&first, "test").is_some_and(|k| k.is_string()));
     // The world moves, and the plan's entry is lost; the test's is not.
     set_world("0.0.0.0/0");
     std::fs::remove_file(repo.path().join(".strata/cache/ac").join(&plan_key)).unwrap();

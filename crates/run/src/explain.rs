@@ -49,6 +49,24 @@ pub fn explain_task_keys(
         unsaved: Mutex::default(),
         states: crate::states::States::new(session, view, tools),
     };
+    // A test's or policy's key covers the plan or render it reads: the one the local cache
+    // holds under that task's key, when there is one (nothing is run or fetched).
+    let local = crate::open_cache(
+        session,
+        &crate::RunOptions {
+            mode: Mode::Check,
+            envs: envs.clone(),
+            jobs: 1,
+            keep_going: false,
+            allow_incomplete: false,
+            use_cache: true,
+            remote: None,
+            state_root: None,
+            cache_dir: None,
+        },
+        Arc::new(|_| {}),
+    )
+    .ok();
     let mut out = Vec::new();
     for (i, task) in TaskId::all(tasks.len()).zip(&tasks) {
         let mut report = runner.report(i);
@@ -64,6 +82,14 @@ pub fn explain_task_keys(
         match runner.fingerprint(i) {
             Ok((fp, prepared)) => {
                 report.key = Some(fp.key().to_hex());
+                if matches!(task.action, Action::Plan | Action::Render) {
+                    let hit = local
+                        .as_ref()
+                        .and_then(|c| c.lookup(&fp.key()).ok().flatten());
+                    if let Some(hit) = hit {
+                        runner.outputs.lock().expect("outputs").insert(i, hit.blobs);
+                    }
+                }
                 let mut fingerprint = serde_json::to_value(&fp).expect("fingerprint");
                 // A digest over a sensitive value could confirm a guess: say what it covers.
                 let sensitive = &prepared.inputs.sensitive;

@@ -299,7 +299,7 @@ impl Runner<'_> {
                         Some(bytes) => fp.reads = Some(blake3::hash(bytes).to_hex().to_string()),
                         None => {
                             return Err(NotReady::Fail(
-                                "the plan or render output is not available".into(),
+                                "the plan or render it reads has not been made under its current key (or is no longer cached)".into(),
                             ))
                         }
                     }
