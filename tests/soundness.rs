@@ -821,6 +821,61 @@ fn a_linked_chart_yaml_gives_its_dependencies() {
     );
 }
 
+/// A chart reached through a linked directory (`file://../weblink`, a `helm_release` whose
+/// chart is the link) is the chart the link leads to, as helm loads it; the link is an
+/// input of the readers, so their runs reach the chart the same way.
+#[cfg(unix)]
+#[test]
+fn charts_resolve_through_linked_directories() {
+    let repo = workspace();
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    repo.write("charts/web/values.yaml", "msg: hello\n");
+    repo.write(
+        "charts/web/templates/cm.yaml",
+        "kind: ConfigMap\ndata:\n  msg: {{ .Values.msg }}\n",
+    );
+    std::os::unix::fs::symlink("web", repo.path().join("charts/weblink")).unwrap();
+    repo.write(
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: web\n    version: 0.1.0\n    repository: file://../weblink\n",
+    );
+    repo.write("charts/app/templates/cm.yaml", "kind: ConfigMap\n");
+    repo.write(
+        "stacks/viasym/main.tf",
+        "resource \"helm_release\" \"w\" {\n  name  = \"w\"\n  chart = \"${path.module}/../../charts/weblink\"\n}\n",
+    );
+    repo.commit("charts through a link");
+    let listed = repo.strata(&["--json", "list"]);
+    listed.assert_ok();
+    let json = listed.json();
+    for label in ["charts/app", "stacks/viasym"] {
+        let target = json["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == label)
+            .unwrap();
+        assert_eq!(target["deps"], serde_json::json!(["charts/web"]), "{label}");
+    }
+    assert_each_edit_affects(
+        &repo,
+        &[(
+            "charts/web/values.yaml",
+            &["charts/app", "charts/web", "stacks/viasym"],
+        )],
+    );
+    let explain = repo.strata(&["hash", "--explain", "charts/app"]);
+    explain.assert_ok();
+    assert!(
+        explain.stdout.contains("charts/weblink"),
+        "{}",
+        explain.stdout
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn module_sources_resolve_through_linked_directories() {

@@ -67,6 +67,16 @@ impl Builder<'_> {
                     } else {
                         resolved
                     };
+                    // helm loads a chart through a linked directory as from the directory
+                    // (the link is an input: the run reaches the chart through it).
+                    target.extra_inputs.extend(self.links_on_the_way(&below));
+                    let below = match self.through_links(&below, "helm_release chart", &location) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            target.problem(e);
+                            continue;
+                        }
+                    };
                     let chart = self
                         .owners
                         .exact(&below)
@@ -208,6 +218,19 @@ impl Builder<'_> {
             };
             let location = Location::at(file.clone(), dep.line);
             let resolved = join_normalized(label_dir(&target.label), path);
+            // A dependency through a linked directory is the chart the link leads to (and
+            // the link an input: `helm dependency build` reaches the chart through it).
+            if let Some(r) = &resolved {
+                target.extra_inputs.extend(self.links_on_the_way(r));
+            }
+            let resolved =
+                match resolved.map(|r| self.through_links(&r, "chart dependency", &location)) {
+                    Some(Err(e)) => {
+                        target.problem(e);
+                        continue;
+                    }
+                    other => other.and_then(|r| r.ok()),
+                };
             let owner = resolved
                 .as_deref()
                 .and_then(|r| self.owners.exact(r))

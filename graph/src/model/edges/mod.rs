@@ -621,6 +621,22 @@ impl Builder<'_> {
             })
     }
 
+    /// The links `path` passes through (a file of the snapshot that is a prefix of a path
+    /// below it is a link to a directory), and `path` itself when it is one: what a tool
+    /// needs beside the directory a link leads to, to reach it the same way.
+    fn links_on_the_way(&self, path: &str) -> Vec<String> {
+        if self.links.is_empty() {
+            return Vec::new();
+        }
+        path.char_indices()
+            .filter(|&(_, c)| c == '/')
+            .map(|(i, _)| &path[..i])
+            .chain(std::iter::once(path))
+            .filter(|p| self.snapshot.files.contains_key(*p))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// Whether any file of the snapshot lies below `dir`.
     fn holds_files(&self, dir: &str) -> bool {
         self.snapshot.files_below(dir).next().is_some()
