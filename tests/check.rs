@@ -259,6 +259,42 @@ fn corrupt_blob_and_truncated_result_are_misses_that_get_repaired() {
     assert!(!third.stderr.contains("corrupt"), "{}", third.stderr);
 }
 
+/// A chart with a vendored subchart in `charts/` and a `file://` dependency: the
+/// dependency is still built (a `charts/` that exists is not taken as built), so lint and
+/// render see both.
+#[test]
+fn a_vendored_subchart_beside_a_file_dependency_is_built_too() {
+    let repo = sample_repo();
+    // The sample workspace ignores built `charts/` folders; this chart commits one.
+    repo.write("charts/.gitignore", "*/Chart.lock\n");
+    repo.write(
+        "charts/web/charts/sub/Chart.yaml",
+        "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/web/charts/sub/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sub\ndata:\n  from: sub\n",
+    );
+    repo.append(
+        "charts/web/Chart.yaml",
+        "  - name: sub\n    version: 0.1.0\n",
+    );
+    repo.commit("a vendored subchart");
+    let (run, report) = json_run(
+        &repo,
+        &["check", "--env", "dev", "--keep-going", "charts/web"],
+    );
+    for action in ["deps", "lint", "render"] {
+        let task = report["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["action"] == action)
+            .unwrap_or_else(|| panic!("{report}"));
+        assert_eq!(task["status"], "ok", "{action}: {}\n{task}", run.stderr);
+    }
+}
+
 #[test]
 fn failing_stack_skips_dependents_and_keep_going_runs_the_rest() {
     let repo = sample_repo();

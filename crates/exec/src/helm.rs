@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use strata_graph::chart::ChartDependency;
 use strata_graph::error::{Error, Location, Result};
 
 fn helm(tools: &Tools) -> Result<&Path> {
@@ -37,13 +38,18 @@ fn run(tools: &Tools, sb: &Sandbox, args: &[&str]) -> Result<process::Output> {
 /// `charts/` a later task would render from. A `charts/` the chart ships in the repository
 /// (vendored dependencies) never has the marker. The marker sits beside the chart folders in
 /// the sandbox's source tree, which a rebuild of the sandbox removes with them.
-pub fn dependency_build(tools: &Tools, sb: &Sandbox, has_deps: bool) -> Result<Step> {
+///
+/// `deps` are the chart's declared dependencies. The build runs unless there are none, or
+/// `charts/` already holds each one that comes from a repository (`file://`, `https://`,
+/// `oci://`): as a package (`web-0.1.0.tgz`) or a directory of its name. A `charts/` with
+/// vendored subcharts beside a `file://` dependency is built, not taken as done.
+pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &[ChartDependency]) -> Result<Step> {
     let charts = sb.dir.join("charts");
     let building = sb.src.join(".strata-dependency-build");
     if building.exists() {
         remove_dir(&charts)?;
     }
-    if !has_deps || charts.is_dir() {
+    if deps.is_empty() || (charts.is_dir() && all_present(&charts, deps)) {
         return Ok(Step {
             ok: true,
             ..Step::default()
@@ -58,6 +64,25 @@ pub fn dependency_build(tools: &Tools, sb: &Sandbox, has_deps: bool) -> Result<S
         std::fs::remove_file(&building).map_err(|e| Error::write(&building, e))?;
     }
     Ok(Step::from(&out))
+}
+
+/// Whether `charts` holds every dependency of `deps` that comes from a repository.
+fn all_present(charts: &Path, deps: &[ChartDependency]) -> bool {
+    let names: Vec<String> = match std::fs::read_dir(charts) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => return false,
+    };
+    deps.iter().filter(|d| !d.repository.is_empty()).all(|d| {
+        names.iter().any(|n| {
+            *n == d.name
+                || n.strip_prefix(&d.name)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|rest| rest.ends_with(".tgz"))
+        })
+    })
 }
 
 fn remove_dir(dir: &Path) -> Result<()> {
@@ -75,8 +100,13 @@ fn values_args(values: &[String]) -> Vec<String> {
         .collect()
 }
 
-pub fn lint(tools: &Tools, sb: &Sandbox, has_deps: bool, values: &[String]) -> Result<Step> {
-    let mut step = dependency_build(tools, sb, has_deps)?;
+pub fn lint(
+    tools: &Tools,
+    sb: &Sandbox,
+    deps: &[ChartDependency],
+    values: &[String],
+) -> Result<Step> {
+    let mut step = dependency_build(tools, sb, deps)?;
     if !step.ok {
         return Ok(step);
     }
@@ -92,12 +122,12 @@ pub fn lint(tools: &Tools, sb: &Sandbox, has_deps: bool, values: &[String]) -> R
 pub fn render(
     tools: &Tools,
     sb: &Sandbox,
-    has_deps: bool,
+    deps: &[ChartDependency],
     release: &str,
     namespace: &str,
     values: &[String],
 ) -> Result<Step> {
-    let mut step = dependency_build(tools, sb, has_deps)?;
+    let mut step = dependency_build(tools, sb, deps)?;
     if !step.ok {
         return Ok(step);
     }

@@ -93,10 +93,10 @@ impl Runner<'_> {
             })
             .unwrap_or_default()
         };
-        let has_chart_deps = target
+        let chart_deps = target
             .chart
             .as_ref()
-            .is_some_and(|c| !c.dependencies.is_empty());
+            .map_or(&[][..], |c| c.dependencies.as_slice());
         if matches!(task.action, Action::Plan | Action::Apply) {
             self.say_who_holds_the_lock(task.target, env);
         }
@@ -130,7 +130,7 @@ impl Runner<'_> {
                 }
                 step
             }
-            Action::Deps => helm::dependency_build(&self.tools, &sb, has_chart_deps),
+            Action::Deps => helm::dependency_build(&self.tools, &sb, chart_deps),
             Action::Test => return self.run_tests(i),
             Action::Policy => return self.run_policies(i),
             Action::Lint | Action::Render => {
@@ -146,7 +146,7 @@ impl Runner<'_> {
                     Some(file)
                 };
                 if task.action == Action::Lint {
-                    helm::lint(&self.tools, &sb, has_chart_deps, &values)
+                    helm::lint(&self.tools, &sb, chart_deps, &values)
                 } else {
                     // The chart's directory name; at the workspace root, the chart's own name.
                     let release = match strata_graph::discover::label_dir(&target.label) {
@@ -156,7 +156,7 @@ impl Runner<'_> {
                     helm::render(
                         &self.tools,
                         &sb,
-                        has_chart_deps,
+                        chart_deps,
                         release,
                         env.unwrap_or("default"),
                         &values,
