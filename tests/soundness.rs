@@ -821,6 +821,45 @@ fn a_linked_chart_yaml_gives_its_dependencies() {
     );
 }
 
+/// helm packages every file below a chart's directory, and `.Files.Get` reads any of them:
+/// a file `ignore` matches and the files of a chart nested in it (not under `charts/`) are
+/// the chart's inputs.
+#[test]
+fn every_file_below_a_chart_is_its_input() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\nignore = [\"**/*.md\"]\n",
+    );
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/web/templates/cm.yaml",
+        "kind: ConfigMap\ndata:\n  notes: {{ .Files.Get \"NOTES.md\" | quote }}\n  example: {{ .Files.Get \"examples/demo/values.yaml\" | quote }}\n",
+    );
+    repo.write("charts/web/NOTES.md", "v1\n");
+    repo.write(
+        "charts/web/examples/demo/Chart.yaml",
+        "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+    );
+    repo.write("charts/web/examples/demo/values.yaml", "msg: hello\n");
+    repo.write("docs/guide.md", "x\n");
+    repo.commit("a chart reading its own files");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("charts/web/NOTES.md", &["charts/web"]),
+            (
+                "charts/web/examples/demo/values.yaml",
+                &["charts/web", "charts/web/examples/demo"],
+            ),
+            ("docs/guide.md", &[]),
+        ],
+    );
+}
+
 /// A chart reached through a linked directory (`file://../weblink`, a `helm_release` whose
 /// chart is the link) is the chart the link leads to, as helm loads it; the link is an
 /// input of the readers, so their runs reach the chart the same way.

@@ -699,7 +699,7 @@ fn build_targets(
                     };
                     builder.terraform_edges(i, &mut target, parsed, var_files)?
                 }
-                Kind::Chart => builder.chart_edges(&mut target, parsed),
+                Kind::Chart => builder.chart_edges(i, &mut target, parsed),
                 Kind::Policy => {}
             }
             let manifest_name = crate::discover::marker(t.kind);

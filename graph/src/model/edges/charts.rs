@@ -195,9 +195,18 @@ impl Builder<'_> {
 
     pub(in crate::model) fn chart_edges(
         &self,
+        me: usize,
         target: &mut Target,
         parsed: &HashMap<&str, Arc<Facts>>,
     ) {
+        // helm packages every file below the chart's directory (its `.helmignore`, an input,
+        // is applied by helm itself), and `.Files.Get` reads any of them: a file `ignore`
+        // matches, and the files of a target nested in the chart (an example chart, a
+        // test stack), are the chart's inputs too.
+        let dir = label_dir(&target.label).to_string();
+        if !dir.is_empty() {
+            self.fileset_inputs(me, &dir, "**", target);
+        }
         let chart_file = in_dir(&target.label, CHART_FILE);
         let Some(Facts::Chart(chart)) = parsed.get(chart_file.as_str()).map(|f| &**f) else {
             return;
