@@ -2557,6 +2557,8 @@ fn what_terragrunt_reads_is_resolved_where_terragrunt_resolves_it() {
     repo.write("shared/secrets.enc.yaml", "a: 1\n");
     repo.write("shared/common.tfvars", "x = 1\n");
     repo.write("live/common.tfvars", "x = 2\n");
+    repo.write("live/args.tfvars", "x = 3\n");
+    repo.write("shared/more.tfvars", "x = 4\n");
     unit("live/prod/vpc", "");
     unit("live/legacy", "");
     unit(
@@ -2565,7 +2567,7 @@ fn what_terragrunt_reads_is_resolved_where_terragrunt_resolves_it() {
             // Written across lines: the include is still evaluated in the unit's context.
             "include \"root\" {\n  path = (\n    find_in_parent_folders(\"root.hcl\")\n  )\n}",
             "locals {\n  common  = read_terragrunt_config(\"../common.hcl\")\n  region  = read_terragrunt_config(\"../region.hcl\")\n  account = yamldecode(file(find_in_parent_folders(\"account.yaml\")))\n  tags    = jsondecode(file(\"${get_repo_root()}/shared/tags.json\"))\n  secrets = yamldecode(sops_decrypt_file(\"../../../shared/secrets.enc.yaml\"))\n  tfvars  = read_tfvars_file(\"../../../shared/common.tfvars\")\n}",
-            "terraform {\n  extra_arguments \"common\" {\n    commands           = [\"plan\"]\n    required_var_files = [\"${get_parent_terragrunt_dir()}/common.tfvars\"]\n  }\n}",
+            "terraform {\n  extra_arguments \"common\" {\n    commands           = [\"plan\"]\n    required_var_files = [\"${get_parent_terragrunt_dir()}/common.tfvars\"]\n    optional_var_files = [\"${get_parent_terragrunt_dir()}/optional.tfvars\"]\n    arguments          = [\"-var-file=${get_parent_terragrunt_dir()}/args.tfvars\", \"-var-file\", \"${get_repo_root()}/shared/more.tfvars\"]\n  }\n}",
             "dependency \"legacy\" {\n  config_path = \"../../legacy\"\n  enabled     = false\n}",
             "dependency \"gone\" {\n  config_path = \"../../gone\"\n  enabled     = false\n}\n",
         ]
@@ -2595,6 +2597,8 @@ fn what_terragrunt_reads_is_resolved_where_terragrunt_resolves_it() {
             ("shared/secrets.enc.yaml", &["live/prod/app"]),
             ("shared/common.tfvars", &["live/prod/app"]),
             ("live/common.tfvars", &["live/prod/app"]),
+            ("live/args.tfvars", &["live/prod/app"]),
+            ("shared/more.tfvars", &["live/prod/app"]),
             ("live/legacy/main.tf", &["live/legacy"]),
         ],
     );

@@ -29,7 +29,8 @@ use std::sync::{Arc, Mutex};
 /// paths (it gave only those above that depth).
 /// 33: Terragrunt: a file an `include` finds carries the include's line; parentheses
 /// around a path.
-pub(crate) const FACTS_VERSION: u32 = 33;
+/// 34: Terragrunt: `-var-file` among `extra_arguments`, optional variable files.
+pub(crate) const FACTS_VERSION: u32 = 34;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

@@ -79,6 +79,9 @@ pub enum Role {
     /// A file a file function reads whole (`file`, `filebase64`, `sops_decrypt_file`...; not
     /// `templatefile` or `fileset`, whose reads go on): an input.
     Read,
+    /// A file read when it is there (`optional_var_files`): an input when it is; its absence
+    /// is no unresolved read (its later creation makes it an input, and the unit changed).
+    ReadIfThere,
 }
 
 /// The directory a path template starts with.
@@ -202,15 +205,65 @@ fn items(value: &Expression) -> Vec<&Expression> {
 }
 
 /// The variable files `extra_arguments` blocks pass to terraform (`required_var_files`,
-/// `optional_var_files`): inputs when their path starts from a directory Terragrunt names
-/// (`"${get_parent_terragrunt_dir()}/common.tfvars"`, the usual way to write them), else
-/// unresolved (Terragrunt reads a relative one from its working copy of the module).
+/// `optional_var_files`, and `-var-file=` among its `arguments`): inputs when their path
+/// starts from a directory Terragrunt names (`"${get_parent_terragrunt_dir()}/common.tfvars"`,
+/// the usual way to write them), else unresolved (Terragrunt reads a relative one from its
+/// working copy of the module).
 fn var_files(terraform: &Body, text: &str, facts: &mut TerragruntFacts) {
     for block in terraform.blocks() {
         if block.ident.as_str() != "extra_arguments" {
             continue;
         }
-        for key in ["required_var_files", "optional_var_files"] {
+        if let Some(attr) = block.body.get_attribute("arguments") {
+            // `"-var-file=${...}/x.tfvars"`, or `"-var-file"` then the path.
+            let mut next_is_file = false;
+            for item in items(&attr.value) {
+                let at = line_of_span(text, item.span());
+                let item = bare(item);
+                let led = if std::mem::take(&mut next_is_file) {
+                    Some(led_path(item))
+                } else {
+                    match item {
+                        Expression::String(s) if s.value().as_str() == "-var-file" => {
+                            next_is_file = true;
+                            None
+                        }
+                        Expression::String(s) if s.value().starts_with("-var-file=") => Some(None),
+                        Expression::StringTemplate(t) => {
+                            let mut elements = t.iter();
+                            match elements.next() {
+                                Some(hcl_edit::template::Element::Literal(l))
+                                    if l.as_str() == "-var-file=" =>
+                                {
+                                    Some(led_elements(elements))
+                                }
+                                Some(hcl_edit::template::Element::Literal(l))
+                                    if l.as_str().starts_with("-var-file") =>
+                                {
+                                    Some(None)
+                                }
+                                _ => None,
+                            }
+                        }
+                        _ => None,
+                    }
+                };
+                match led {
+                    Some(Some((lead, rest))) => facts.led.push(Led {
+                        role: Role::Read,
+                        lead,
+                        rest,
+                        line: at,
+                    }),
+                    Some(None) => facts.hcl.unresolved_refs.push(at),
+                    None => {}
+                }
+            }
+        }
+        for (key, role) in [
+            ("required_var_files", Role::Read),
+            ("optional_var_files", Role::ReadIfThere),
+        ] {
             let Some(attr) = block.body.get_attribute(key) else {
                 continue;
             };
@@ -218,7 +271,7 @@ fn var_files(terraform: &Body, text: &str, facts: &mut TerragruntFacts) {
                 let at = line_of_span(text, item.span());
                 match led_path(bare(item)) {
                     Some((lead, rest)) => facts.led.push(Led {
-                        role: Role::Read,
+                        role,
                         lead,
                         rest,
                         line: at,
@@ -300,7 +353,13 @@ pub(super) fn led_path(value: &Expression) -> Option<(Lead, String)> {
     let Expression::StringTemplate(t) = value else {
         return None;
     };
-    let mut elements = t.iter();
+    led_elements(t.iter())
+}
+
+/// [`led_path`] of a template's elements.
+fn led_elements<'e>(
+    mut elements: impl Iterator<Item = &'e hcl_edit::template::Element>,
+) -> Option<(Lead, String)> {
     let Some(hcl_edit::template::Element::Interpolation(first)) = elements.next() else {
         return None;
     };

@@ -167,9 +167,12 @@ impl Builder<'_> {
                     for path in paths {
                         match led.role {
                             Role::Config => configs.push((path, led.line)),
-                            Role::Read if self.snapshot.files.contains_key(path.as_str()) => {
+                            Role::Read | Role::ReadIfThere
+                                if self.snapshot.files.contains_key(path.as_str()) =>
+                            {
                                 target.extra_inputs.insert(path);
                             }
+                            Role::ReadIfThere => {}
                             // Nothing there to read (Terragrunt fails), or a directory.
                             Role::Read => target.unresolved.push(at(led.line)),
                             Role::Dependency => {
