@@ -858,6 +858,21 @@ fn every_file_below_a_chart_is_its_input() {
             ("docs/guide.md", &[]),
         ],
     );
+
+    // A chart at the workspace root packages the whole workspace.
+    let root = Repo::new();
+    root.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\nignore = [\"**/*.md\"]\n\n[layout]\ncharts = [\".\"]\n",
+    );
+    root.write("Chart.yaml", "apiVersion: v2\nname: root\nversion: 0.1.0\n");
+    root.write(
+        "templates/cm.yaml",
+        "kind: ConfigMap\ndata:\n  notes: {{ .Files.Get \"NOTES.md\" | quote }}\n",
+    );
+    root.write("NOTES.md", "v1\n");
+    root.commit("a root chart");
+    assert_each_edit_affects(&root, &[("NOTES.md", &["."])]);
 }
 
 /// A chart reached through a linked directory (`file://../weblink`, a `helm_release` whose
@@ -912,6 +927,21 @@ fn charts_resolve_through_linked_directories() {
         explain.stdout.contains("charts/weblink"),
         "{}",
         explain.stdout
+    );
+
+    // A dependency through a loop of links is named as such, not as outside the workspace.
+    std::os::unix::fs::symlink("loop", repo.path().join("charts/loop")).unwrap();
+    repo.write(
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: web\n    version: 0.1.0\n    repository: file://../loop\n",
+    );
+    let listed = repo.strata(&["list"]);
+    assert_eq!(listed.code, 2, "{}", listed.stderr);
+    assert!(
+        listed.stderr.contains("passes through a loop of links")
+            && !listed.stderr.contains("outside the workspace"),
+        "{}",
+        listed.stderr
     );
 }
 
@@ -2558,6 +2588,7 @@ fn what_terragrunt_reads_is_resolved_where_terragrunt_resolves_it() {
     repo.write("shared/common.tfvars", "x = 1\n");
     repo.write("live/common.tfvars", "x = 2\n");
     repo.write("live/args.tfvars", "x = 3\n");
+    repo.write("live/found.tfvars", "x = 5\n");
     repo.write("shared/more.tfvars", "x = 4\n");
     unit("live/prod/vpc", "");
     unit("live/legacy", "");
@@ -2567,7 +2598,7 @@ fn what_terragrunt_reads_is_resolved_where_terragrunt_resolves_it() {
             // Written across lines: the include is still evaluated in the unit's context.
             "include \"root\" {\n  path = (\n    find_in_parent_folders(\"root.hcl\")\n  )\n}",
             "locals {\n  common  = read_terragrunt_config(\"../common.hcl\")\n  region  = read_terragrunt_config(\"../region.hcl\")\n  account = yamldecode(file(find_in_parent_folders(\"account.yaml\")))\n  tags    = jsondecode(file(\"${get_repo_root()}/shared/tags.json\"))\n  secrets = yamldecode(sops_decrypt_file(\"../../../shared/secrets.enc.yaml\"))\n  tfvars  = read_tfvars_file(\"../../../shared/common.tfvars\")\n}",
-            "terraform {\n  extra_arguments \"common\" {\n    commands           = [\"plan\"]\n    required_var_files = [\"${get_parent_terragrunt_dir()}/common.tfvars\"]\n    optional_var_files = [\"${get_parent_terragrunt_dir()}/optional.tfvars\"]\n    arguments          = [\"-var-file=${get_parent_terragrunt_dir()}/args.tfvars\", \"-var-file\", \"${get_repo_root()}/shared/more.tfvars\"]\n  }\n}",
+            "terraform {\n  extra_arguments \"common\" {\n    commands           = [\"plan\"]\n    required_var_files = [\"${get_parent_terragrunt_dir()}/common.tfvars\"]\n    optional_var_files = [\"${get_parent_terragrunt_dir()}/optional.tfvars\", find_in_parent_folders(\"found.tfvars\")]\n    arguments          = [\"-var-file=${get_parent_terragrunt_dir()}/args.tfvars\", \"-var-file\", \"${get_repo_root()}/shared/more.tfvars\"]\n  }\n}",
             "dependency \"legacy\" {\n  config_path = \"../../legacy\"\n  enabled     = false\n}",
             "dependency \"gone\" {\n  config_path = \"../../gone\"\n  enabled     = false\n}\n",
         ]
@@ -2598,6 +2629,7 @@ fn what_terragrunt_reads_is_resolved_where_terragrunt_resolves_it() {
             ("shared/common.tfvars", &["live/prod/app"]),
             ("live/common.tfvars", &["live/prod/app"]),
             ("live/args.tfvars", &["live/prod/app"]),
+            ("live/found.tfvars", &["live/prod/app"]),
             ("shared/more.tfvars", &["live/prod/app"]),
             ("live/legacy/main.tf", &["live/legacy"]),
         ],

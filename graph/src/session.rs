@@ -84,7 +84,8 @@ impl View {
         for &p in paths {
             match links.resolve(p) {
                 crate::model::links::Resolved::Inside(to) => read.push((p.to_string(), to)),
-                crate::model::links::Resolved::Outside(_) => {}
+                crate::model::links::Resolved::Outside(_) | crate::model::links::Resolved::Loop => {
+                }
             }
         }
         let wanted: Vec<&str> = read.iter().map(|(_, to)| to.as_str()).collect();

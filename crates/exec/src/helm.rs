@@ -39,17 +39,18 @@ fn run(tools: &Tools, sb: &Sandbox, args: &[&str]) -> Result<process::Output> {
 /// (vendored dependencies) never has the marker. The marker sits beside the chart folders in
 /// the sandbox's source tree, which a rebuild of the sandbox removes with them.
 ///
-/// `deps` are the chart's declared dependencies. The build runs unless there are none, or
-/// `charts/` already holds each one that comes from a repository (`file://`, `https://`,
-/// `oci://`): as a package (`web-0.1.0.tgz`) or a directory of its name. A `charts/` with
-/// vendored subcharts beside a `file://` dependency is built, not taken as done.
+/// `deps` are the chart's declared dependencies. The build runs when any comes from the
+/// workspace (`file://`: a package of it in `charts/` may be older than its source), or when
+/// `charts/` lacks one that comes from elsewhere (`https://`, `oci://`), as a package
+/// (`nginx-1.2.3.tgz`) or a directory of its name; not when there are none, or when every
+/// one is vendored in `charts/`.
 pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &[ChartDependency]) -> Result<Step> {
     let charts = sb.dir.join("charts");
     let building = sb.src.join(".strata-dependency-build");
     if building.exists() {
         remove_dir(&charts)?;
     }
-    if deps.is_empty() || (charts.is_dir() && all_present(&charts, deps)) {
+    if !needs_build(&charts, deps) {
         return Ok(Step {
             ok: true,
             ..Step::default()
@@ -66,6 +67,13 @@ pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &[ChartDependency]) -
     Ok(Step::from(&out))
 }
 
+/// Whether `helm dependency build` must run for a chart whose `charts/` is `charts` (see
+/// [`dependency_build`]).
+fn needs_build(charts: &Path, deps: &[ChartDependency]) -> bool {
+    let from_workspace = deps.iter().any(|d| d.local_path().is_some());
+    !deps.is_empty() && (from_workspace || !charts.is_dir() || !all_present(charts, deps))
+}
+
 /// Whether `charts` holds every dependency of `deps` that comes from a repository.
 fn all_present(charts: &Path, deps: &[ChartDependency]) -> bool {
     let names: Vec<String> = match std::fs::read_dir(charts) {
@@ -76,11 +84,17 @@ fn all_present(charts: &Path, deps: &[ChartDependency]) -> bool {
         Err(_) => return false,
     };
     deps.iter().filter(|d| !d.repository.is_empty()).all(|d| {
+        // `web-1.2.3.tgz`, not `web-extras-0.1.0.tgz`: a version follows the name.
         names.iter().any(|n| {
             *n == d.name
                 || n.strip_prefix(&d.name)
                     .and_then(|rest| rest.strip_prefix('-'))
-                    .is_some_and(|rest| rest.ends_with(".tgz"))
+                    .is_some_and(|rest| {
+                        rest.ends_with(".tgz")
+                            && rest
+                                .trim_start_matches('v')
+                                .starts_with(|c: char| c.is_ascii_digit())
+                    })
         })
     })
 }
@@ -197,5 +211,32 @@ mod tests {
         assert_eq!(s.objects, 2);
         assert_eq!(s.kinds["Deployment"], 1);
         assert_eq!(s.names[0], "Service/api");
+    }
+
+    /// The build runs for any `file://` dependency (a package of it may be older than its
+    /// source), and for one from elsewhere that `charts/` lacks; a package is told by its
+    /// name and a version, not by a name that merely starts the same.
+    #[test]
+    fn dependencies_are_built_unless_charts_holds_them_all() {
+        use strata_graph::chart::ChartDependency;
+        let dep = |name: &str, repository: &str| ChartDependency {
+            name: name.into(),
+            repository: repository.into(),
+            line: 1,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let charts = dir.path().join("charts");
+        let needs = |deps: &[ChartDependency]| super::needs_build(&charts, deps);
+        assert!(!needs(&[]));
+        let remote = [dep("web", "https://charts.example"), dep("sub", "")];
+        assert!(needs(&remote), "no charts/ yet");
+        std::fs::create_dir_all(charts.join("sub")).unwrap();
+        std::fs::write(charts.join("web-extras-0.1.0.tgz"), "").unwrap();
+        assert!(needs(&remote), "web-extras is not web");
+        std::fs::write(charts.join("web-1.2.3.tgz"), "").unwrap();
+        assert!(!needs(&remote), "all vendored or packaged");
+        // A stale package of a workspace chart does not stop the build.
+        std::fs::write(charts.join("lib-0.0.9.tgz"), "").unwrap();
+        assert!(needs(&[dep("lib", "file://../lib")]));
     }
 }

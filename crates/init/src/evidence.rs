@@ -174,7 +174,7 @@ pub fn collect(repo: &Repo, snapshot: &Snapshot) -> Result<Evidence> {
             .iter()
             .filter_map(|&link| match links.resolve(link) {
                 Resolved::Inside(to) => Some((link, to)),
-                Resolved::Outside(_) => None,
+                Resolved::Outside(_) | Resolved::Loop => None,
             })
             .collect();
         let targets: Vec<&str> = pointed.iter().map(|(_, to)| to.as_str()).collect();

@@ -42,8 +42,8 @@ enum Open {
 struct Composer {
     docs: Vec<Node>,
     open: Vec<Open>,
-    /// Each anchored node, with how many nodes it holds.
-    anchors: HashMap<usize, (Node, usize)>,
+    /// Each anchored node, with how many nodes it holds and how deep it nests.
+    anchors: HashMap<usize, (Node, usize, usize)>,
     /// Nodes made so far, those copied by aliases included.
     decoded: usize,
     /// Of them, those copied by aliases.
@@ -66,27 +66,38 @@ fn excessive_aliasing(aliased: usize, decoded: usize) -> bool {
     aliased > 100 && decoded > 1_000 && aliased as f64 / decoded as f64 > allowed
 }
 
-/// How many nodes `node` holds, itself included.
-fn size(node: &Node) -> usize {
+/// How many nodes `node` holds, itself included, and how deeply its collections nest.
+fn size(node: &Node) -> (usize, usize) {
     let mut count = 0;
-    let mut todo = vec![node];
-    while let Some(node) = todo.pop() {
+    let mut deepest = 0;
+    let mut todo = vec![(node, 0)];
+    while let Some((node, depth)) = todo.pop() {
         count += 1;
         match node {
             Node::Scalar { .. } => {}
-            Node::Seq(items) => todo.extend(items),
-            Node::Map(pairs, _) => todo.extend(pairs.iter().flat_map(|(k, v)| [k, v])),
+            Node::Seq(items) => {
+                deepest = deepest.max(depth + 1);
+                todo.extend(items.iter().map(|i| (i, depth + 1)));
+            }
+            Node::Map(pairs, _) => {
+                deepest = deepest.max(depth + 1);
+                todo.extend(
+                    pairs
+                        .iter()
+                        .flat_map(|(k, v)| [(k, depth + 1), (v, depth + 1)]),
+                );
+            }
         }
     }
-    count
+    (count, deepest)
 }
 
 impl Composer {
     fn finish(&mut self, node: Node, anchor: usize) {
         self.decoded += 1;
         if anchor > 0 {
-            let n = size(&node);
-            self.anchors.insert(anchor, (node.clone(), n));
+            let (n, depth) = size(&node);
+            self.anchors.insert(anchor, (node.clone(), n, depth));
         }
         match self.open.last_mut() {
             None => self.docs.push(node),
@@ -112,7 +123,19 @@ impl MarkedEventReceiver for Composer {
                 anchor,
             ),
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some((_, n))
+                // A copy nests as deep as where it is put plus what it holds: the bound on
+                // nesting holds for the document as resolved.
+                Some((_, _, depth)) if self.open.len() + depth > MAX_NESTING => {
+                    self.error.get_or_insert(Error {
+                        file: None,
+                        line: Some(mark.line() as u32),
+                        message: format!(
+                            "invalid YAML: collections nested more than {MAX_NESTING} deep (through aliases)"
+                        ),
+                        hint: None,
+                    });
+                }
+                Some((_, n, _))
                     if self.error.is_some()
                         || excessive_aliasing(self.aliased + n, self.decoded + n) =>
                 {
@@ -123,7 +146,7 @@ impl MarkedEventReceiver for Composer {
                         hint: Some("write the values out, or use fewer nested aliases".into()),
                     });
                 }
-                Some((node, n)) => {
+                Some((node, n, _)) => {
                     // The copy counts as `n` nodes made, of which `n` are copies (`finish`
                     // counts one of them).
                     self.aliased += n;
@@ -571,6 +594,15 @@ mod tests {
         assert!(documents(&maps).is_err());
         let fine = format!("{}x\n", "- ".repeat(100));
         assert!(documents(&fine).is_ok());
+        // Each level below 512 as written, and nested 900 deep through an alias.
+        let through = format!(
+            "a0: &a0\n  {}x\na1:\n  {}*a0\n",
+            "- ".repeat(450),
+            "- ".repeat(450)
+        );
+        let err = documents(&through).unwrap_err();
+        assert!(err.message.contains("through aliases"), "{}", err.message);
+        assert_eq!(err.line, Some(4));
     }
 
     /// Nested aliases that would expand to billions of nodes are refused at their line,

@@ -221,7 +221,7 @@ fn var_files(terraform: &Body, text: &str, facts: &mut TerragruntFacts) {
                 let at = line_of_span(text, item.span());
                 let item = bare(item);
                 let led = if std::mem::take(&mut next_is_file) {
-                    Some(led_path(item))
+                    (!is_parent_file_call(item)).then(|| led_path(item))
                 } else {
                     match item {
                         Expression::String(s) if s.value().as_str() == "-var-file" => {
@@ -235,7 +235,17 @@ fn var_files(terraform: &Body, text: &str, facts: &mut TerragruntFacts) {
                                 Some(hcl_edit::template::Element::Literal(l))
                                     if l.as_str() == "-var-file=" =>
                                 {
-                                    Some(led_elements(elements))
+                                    let rest: Vec<_> = elements.collect();
+                                    match rest.as_slice() {
+                                        // Found as `find_in_parent_folders` finds it
+                                        // (`TerragruntFacts::parent_reads`).
+                                        [hcl_edit::template::Element::Interpolation(i)]
+                                            if is_parent_file_call(&i.expr) =>
+                                        {
+                                            None
+                                        }
+                                        _ => Some(led_elements(rest.into_iter())),
+                                    }
                                 }
                                 Some(hcl_edit::template::Element::Literal(l))
                                     if l.as_str().starts_with("-var-file") =>
@@ -276,6 +286,8 @@ fn var_files(terraform: &Body, text: &str, facts: &mut TerragruntFacts) {
                         rest,
                         line: at,
                     }),
+                    // Found as `find_in_parent_folders` finds it (a parent read).
+                    None if is_parent_file_call(item) => {}
                     None => facts.hcl.unresolved_refs.push(at),
                 }
             }

@@ -29,8 +29,10 @@ const HOPS: usize = 40;
 pub enum Resolved {
     /// A workspace path (which may or may not exist).
     Inside(String),
-    /// Outside the workspace (or a loop of links): the text that led there.
+    /// Outside the workspace: the text that led there.
     Outside(String),
+    /// Links that lead to each other without end.
+    Loop,
 }
 
 /// The links of one snapshot, by path, with where each points (normalized to a workspace
@@ -95,10 +97,11 @@ impl Links {
             match self.targets.get(&next) {
                 None => cur = next,
                 Some(Resolved::Outside(text)) => return Resolved::Outside(text.clone()),
+                Some(Resolved::Loop) => return Resolved::Loop,
                 Some(Resolved::Inside(to)) => {
                     hops += 1;
                     if hops > HOPS {
-                        return Resolved::Outside(format!("{path} (a loop of links)"));
+                        return Resolved::Loop;
                     }
                     // Start over from the link's target, which may hold links itself.
                     rest.extend(to.split('/').rev().map(str::to_string));

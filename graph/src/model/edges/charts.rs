@@ -203,10 +203,10 @@ impl Builder<'_> {
         // is applied by helm itself), and `.Files.Get` reads any of them: a file `ignore`
         // matches, and the files of a target nested in the chart (an example chart, a
         // test stack), are the chart's inputs too.
+        // A chart at the workspace root packages the whole workspace (less its
+        // `.helmignore`): every file is its input.
         let dir = label_dir(&target.label).to_string();
-        if !dir.is_empty() {
-            self.fileset_inputs(me, &dir, "**", target);
-        }
+        self.fileset_inputs(me, &dir, "**", target);
         let chart_file = in_dir(&target.label, CHART_FILE);
         let Some(Facts::Chart(chart)) = parsed.get(chart_file.as_str()).map(|f| &**f) else {
             return;

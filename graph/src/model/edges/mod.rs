@@ -700,6 +700,7 @@ impl Builder<'_> {
     fn through_links(&self, path: &str, what: &str, location: &Location) -> Result<String> {
         match self.links.resolve(path) {
             links::Resolved::Inside(p) => Ok(p),
+            links::Resolved::Loop => Err(loop_of_links(path, location.clone())),
             links::Resolved::Outside(to) => Err(outside_workspace(
                 &format!("{what} `{path}` passes through a link to"),
                 &to,
@@ -739,7 +740,8 @@ impl Builder<'_> {
         };
         for f in files.into_iter().filter(|f| self.links.is_link(f)) {
             match self.links.resolve(f) {
-                links::Resolved::Outside(_) if depth > 0 => {}
+                links::Resolved::Outside(_) | links::Resolved::Loop if depth > 0 => {}
+                links::Resolved::Loop => target.problem(loop_of_links(f, Location::new(f, None))),
                 links::Resolved::Outside(to) => target.problem(Error::Invalid {
                     message: format!("`{f}` is a link to `{to}`, outside the workspace"),
                     location: Location::new(f, None),
@@ -871,6 +873,16 @@ impl Builder<'_> {
             self.follow_links_at(me, target, Some(&links), depth + 1);
         }
         true
+    }
+}
+
+/// The problem of a path that passes through links leading to each other without end
+/// (every tool reading it fails).
+fn loop_of_links(path: &str, location: Location) -> Error {
+    Error::Invalid {
+        message: format!("`{path}` passes through a loop of links"),
+        location,
+        hint: "point one of the links at a file or directory that is not a link back".into(),
     }
 }
 
