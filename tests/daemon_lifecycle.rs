@@ -636,6 +636,40 @@ fn watched_directories(root: &std::path::Path) -> usize {
     count
 }
 
+/// The directories outside the work tree a daemon watches for git's user and system
+/// configuration: each file's directory, or the nearest one above it that exists.
+fn outside_watches() -> usize {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    match var("GIT_CONFIG_GLOBAL") {
+        Some(global) => files.push(global.into()),
+        None => {
+            let home = var("HOME").map(std::path::PathBuf::from);
+            if let Some(home) = &home {
+                files.push(home.join(".gitconfig"));
+            }
+            let xdg = var("XDG_CONFIG_HOME")
+                .map(std::path::PathBuf::from)
+                .or_else(|| home.map(|h| h.join(".config")));
+            if let Some(xdg) = xdg {
+                files.push(xdg.join("git/config"));
+            }
+        }
+    }
+    if var("GIT_CONFIG_NOSYSTEM").is_none() {
+        files.push(var("GIT_CONFIG_SYSTEM").map_or_else(|| "/etc/gitconfig".into(), Into::into));
+    }
+    let mut dirs: Vec<std::path::PathBuf> = files
+        .iter()
+        .filter_map(|f| f.parent())
+        .filter_map(|d| d.ancestors().find(|a| a.is_dir()))
+        .map(std::path::Path::to_path_buf)
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs.len()
+}
+
 /// A directory made while the daemon runs that it cannot watch (here the inotify limit of a
 /// user namespace, set just above what the daemon needed at its start) would hide changes
 /// below it: the daemon stops at the next request instead of answering, that request is
@@ -643,9 +677,9 @@ fn watched_directories(root: &std::path::Path) -> usize {
 #[test]
 fn a_daemon_that_cannot_watch_a_new_directory_stops() {
     let repo = Repo::with_fixture();
-    // The work tree, the cookie directory, and the git directory with `info` and `logs`,
-    // plus two spare watches.
-    let limit = watched_directories(repo.path()) + 4 + 2;
+    // The work tree, the cookie directory, the git directory with `info` and `logs`, the
+    // directories of git's configuration outside it, plus two spare watches.
+    let limit = watched_directories(repo.path()) + 4 + outside_watches() + 2;
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_strata"));
     let script = "echo \"$1\" > /proc/sys/user/max_inotify_watches && exec \"$2\" daemon start";
     let probe = Command::new("unshare")
