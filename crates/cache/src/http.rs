@@ -119,6 +119,17 @@ impl HttpStore {
     }
 }
 
+/// A URL without its fragment, cut into its part up to the query (without a trailing `/`)
+/// and `?query` (or nothing).
+fn path_and_query(url: &str) -> (String, String) {
+    let without_fragment = url.split_once('#').map_or(url, |(u, _)| u);
+    let (path, query) = match without_fragment.split_once('?') {
+        Some((p, q)) => (p, format!("?{q}")),
+        None => (without_fragment, String::new()),
+    };
+    (path.trim_end_matches('/').to_string(), query)
+}
+
 impl Http {
     fn new(url: &str, options: HttpOptions) -> Result<Http, StoreError> {
         let shown = redact_url(url);
@@ -156,31 +167,19 @@ impl Http {
             }
             (None, None) => None,
         };
-        let without_fragment = bare.split_once('#').map_or(bare.as_str(), |(u, _)| u);
-        let (path, query) = match without_fragment.split_once('?') {
-            Some((p, q)) => (p, format!("?{q}")),
-            None => (without_fragment, String::new()),
-        };
+        // Requests go to the URL without its user information; messages show it as given.
+        let (path, query) = path_and_query(&bare);
+        let (given_prefix, _) = path_and_query(url);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_connect(Some(options.timeout.min(Duration::from_secs(5))))
             .timeout_global(Some(options.timeout))
             .http_status_as_error(false)
             .build()
             .into();
-        let given = url.split_once('#').map_or(url, |(u, _)| u);
-        let described = redact_url(&match given.split_once('?') {
-            Some((p, q)) => format!("{}?{q}", p.trim_end_matches('/')),
-            None => given.trim_end_matches('/').to_string(),
-        });
-        let given_prefix = given
-            .split_once('?')
-            .map_or(given, |(p, _)| p)
-            .trim_end_matches('/')
-            .to_string();
         Ok(Http {
-            described,
+            described: redact_url(&format!("{given_prefix}{query}")),
             given_prefix,
-            prefix: path.trim_end_matches('/').to_string(),
+            prefix: path,
             suffix: query,
             redactor: Redactor::new(url),
             agent,

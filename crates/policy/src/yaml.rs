@@ -163,6 +163,8 @@ impl MarkedEventReceiver for Composer {
                     });
                 }
             },
+            // Anchors belong to their document.
+            Event::DocumentStart => self.anchors.clear(),
             Event::SequenceStart(anchor, _) => self.open.push(Open::Seq(Vec::new(), anchor)),
             Event::MappingStart(anchor, _) => {
                 self.open
@@ -190,7 +192,6 @@ const MAX_NESTING: usize = 512;
 fn compose(text: &str) -> Result<Vec<Node>, Error> {
     let mut composer = Composer::default();
     let mut parser = Parser::new_from_str(text);
-    let mut depth = 0usize;
     loop {
         let (event, mark) = parser.next_token().map_err(|e| Error {
             file: None,
@@ -200,22 +201,19 @@ fn compose(text: &str) -> Result<Vec<Node>, Error> {
         })?;
         match event {
             Event::StreamEnd => break,
-            // Anchors belong to their document.
-            Event::DocumentStart => composer.anchors.clear(),
-            Event::SequenceStart(..) | Event::MappingStart(..) => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Err(Error {
-                        file: None,
-                        line: Some(mark.line() as u32),
-                        message: format!(
-                            "invalid YAML: collections nested more than {MAX_NESTING} deep"
-                        ),
-                        hint: None,
-                    });
-                }
+            // The collections open are the composer's.
+            Event::SequenceStart(..) | Event::MappingStart(..)
+                if composer.open.len() >= MAX_NESTING =>
+            {
+                return Err(Error {
+                    file: None,
+                    line: Some(mark.line() as u32),
+                    message: format!(
+                        "invalid YAML: collections nested more than {MAX_NESTING} deep"
+                    ),
+                    hint: None,
+                });
             }
-            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
             _ => {}
         }
         composer.on_event(event, mark);
