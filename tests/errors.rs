@@ -124,6 +124,27 @@ fn unknown_revision() {
     assert!(run.stderr.contains("hint: "), "{}", run.stderr);
 }
 
+/// A closed stderr (a log pipe whose reader died) loses the messages, never the exit code:
+/// bad input is still exit 2, not a panic's 101.
+#[test]
+fn a_closed_stderr_keeps_the_exit_code() {
+    let repo = Repo::with_fixture();
+    for args in [
+        &["affected", "--base", "no-such-branch"][..],
+        &["check", "--env", "no-such-env"][..],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = repo
+            .command(args)
+            .stderr(writer)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(out.code(), Some(2), "{args:?}");
+    }
+}
+
 #[test]
 fn no_workspace() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,6 +12,24 @@ macro_rules! out {
     };
 }
 
+/// Writes a line to stderr. A closed stderr loses the line, never the run: the exit code
+/// still says what happened (`eprintln!` would panic and exit 101 instead).
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::output::write_stderr(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Writes `text` (no newline added) to stderr, as [`say!`] does.
+pub fn write_stderr(text: &str) {
+    use std::io::Write;
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr
+        .write_all(text.as_bytes())
+        .and_then(|_| stderr.flush());
+}
+
 pub fn write_stdout(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
@@ -22,7 +40,7 @@ pub fn write_stdout(text: &str) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("error: cannot write to stdout: {e}");
+        say!("error: cannot write to stdout: {e}");
         std::process::exit(2);
     }
 }
@@ -56,12 +74,12 @@ fn versioned_json<T: Serialize>(value: &T) -> String {
 
 /// `error: ...`, `  --> file:line`, `hint: ...` on stderr.
 pub fn print_error(err: &Error) {
-    eprintln!("error: {err}");
+    say!("error: {err}");
     if let Some(loc) = err.location() {
-        eprintln!("  --> {loc}");
+        say!("  --> {loc}");
     }
     if let Some(hint) = err.hint().filter(|h| !h.is_empty()) {
-        eprintln!("hint: {hint}");
+        say!("hint: {hint}");
     }
 }
 

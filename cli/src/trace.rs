@@ -10,6 +10,7 @@
 //! The library only opens spans (`tracing::info_span!`) and emits events; this is the one
 //! place that decides whether and how they are printed. With neither variable set no
 //! subscriber is installed, so spans cost next to nothing.
+use crate::say;
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -38,7 +39,7 @@ pub fn init() {
         .and_then(|v| match EnvFilter::try_new(&v) {
             Ok(filter) => Some(filter),
             Err(e) => {
-                eprintln!("warning: STRATA_LOG={v:?} is not a filter ({e}); logging stays off");
+                say!("warning: STRATA_LOG={v:?} is not a filter ({e}); logging stays off");
                 None
             }
         });

@@ -1,5 +1,6 @@
 use super::Context;
 use crate::output::print_json;
+use crate::say;
 use strata_graph::affected::{affected, Affected, Reason};
 use strata_graph::Result;
 
@@ -33,7 +34,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
                 && daemon_question(ctx, &args) == Some(strata_daemon::client::Use::AskOrStart)
                 && strata_daemon::client::autostart(&session.root)
             {
-                eprintln!(
+                say!(
                     "strata: started a daemon for this workspace; later runs ask it (it stops \
                      after {} idle minutes; `strata daemon stop` stops it now; STRATA_DAEMON=0 \
                      or STRATA_DAEMON=manual turns starting it off)",
@@ -60,21 +61,22 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
                 Reason::BrokenAtBase => "could not be modelled at the merge-base",
                 _ => "cannot be modelled",
             };
-            eprintln!(
+            say!(
                 "warning: {} {state}, so it counts as affected: {}{at}{hint}",
-                t.label, problem.message
+                t.label,
+                problem.message
             );
         }
         for at in &t.unresolved_reads {
             let manifest = strata_graph::discover::marker(t.kind).unwrap_or("stack.toml");
-            eprintln!(
+            say!(
                 "warning: {} reads a file whose path is computed at run time ({at}); only its inputs are in its sandbox, so the read fails in `strata check` unless it names one\n  hint: list what it reads in `extra_inputs` of its {manifest} (globs relative to the target's directory)",
                 t.label
             );
         }
     }
     if !result.unread_changes.is_empty() {
-        eprintln!(
+        say!(
             "warning: {} changed file(s) are inputs of no target ({}), and {} target(s) read files whose paths strata cannot resolve ({}); if one of those reads uses a changed file, its target is affected but not reported\n  hint: declare what those targets read in `extra_inputs` (`strata hash LABEL --explain` lists the reads), and add files no tool reads to `ignore` in WORKSPACE.toml",
             result.unread_changes.len(),
             first_few(&result.unread_changes),
@@ -88,13 +90,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
         return Ok(0);
     }
     if result.targets.is_empty() {
-        eprintln!(
+        say!(
             "no targets affected (base {base}, merge-base {})",
             short(&result.merge_base)
         );
         return Ok(0);
     }
-    eprintln!(
+    say!(
         "{} target(s) affected (base {base}, merge-base {})",
         result.targets.len(),
         short(&result.merge_base)
@@ -148,9 +150,7 @@ fn from_daemon(ctx: &Context, args: &Args) -> Asked {
         Reply::Declined => Asked::Declined,
         Reply::NoDaemon => Asked::NoDaemon,
         Reply::Unresponsive(unresponsive) => {
-            eprintln!(
-                "warning: {unresponsive}; answered without it (`strata daemon stop` ends it)"
-            );
+            say!("warning: {unresponsive}; answered without it (`strata daemon stop` ends it)");
             Asked::Declined
         }
     }

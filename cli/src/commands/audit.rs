@@ -1,4 +1,5 @@
 //! `strata audit`: the environments' audit ledgers (see docs/promotion.md#the-audit-trail).
+use crate::say;
 
 use super::Context;
 use std::path::PathBuf;
@@ -176,7 +177,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
 /// taken for evidence.
 fn warn_unverified(verified: &[audit::Verified]) {
     for v in verified.iter().filter(|v| !v.problems.is_empty()) {
-        eprintln!(
+        say!(
             "error: {} does not verify ({} problem(s); `strata audit verify` lists them): what was exported from it is not evidence",
             v.ledger,
             v.problems.len()

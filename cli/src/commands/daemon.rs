@@ -1,5 +1,6 @@
 use super::Context;
 use crate::output::print_json;
+use crate::say;
 use std::time::Duration;
 use strata_daemon::client::{self, Started, State, Stopped};
 use strata_graph::workspace::find_root;
@@ -30,7 +31,7 @@ pub fn run(ctx: &Context, command: Command) -> Result<u8> {
         Command::Run(args) => {
             let idle = Duration::from_secs(args.idle_minutes * 60);
             strata_daemon::serve(&root, idle, &|socket| {
-                eprintln!(
+                say!(
                     "strata daemon: serving {} on {}",
                     root.display(),
                     socket.display()
@@ -40,18 +41,19 @@ pub fn run(ctx: &Context, command: Command) -> Result<u8> {
         }
         Command::Start(args) => match client::start(&root, args.idle_minutes)? {
             Started::Already(status) => {
-                eprintln!(
+                say!(
                     "strata daemon pid {} already serves {}",
-                    status.pid, status.root
+                    status.pid,
+                    status.root
                 );
                 Ok(0)
             }
             Started::Serving(status) => {
-                eprintln!("strata daemon pid {} serves {}", status.pid, status.root);
+                say!("strata daemon pid {} serves {}", status.pid, status.root);
                 Ok(0)
             }
             Started::Stuck(unresponsive) => {
-                eprintln!(
+                say!(
                     "error: {unresponsive}; it runs but does not respond (stopped or stuck), \
                      so no other daemon can start\n\
                      hint: `strata daemon stop` ends it"
@@ -59,11 +61,11 @@ pub fn run(ctx: &Context, command: Command) -> Result<u8> {
                 Ok(1)
             }
             Started::Exited { status, log } => {
-                eprintln!("strata daemon exited ({status}):\n{log}");
+                say!("strata daemon exited ({status}):\n{log}");
                 Ok(2)
             }
             Started::TimedOut { log } => {
-                eprintln!(
+                say!(
                     "strata daemon did not answer within 5 minutes; see {}",
                     log.display()
                 );
@@ -72,18 +74,18 @@ pub fn run(ctx: &Context, command: Command) -> Result<u8> {
         },
         Command::Stop => {
             match client::stop(&root)? {
-                Stopped::Asked => eprintln!("strata daemon stopped"),
+                Stopped::Asked => say!("strata daemon stopped"),
                 Stopped::Signalled { why, killed, .. } => {
                     if killed {
-                        eprintln!(
+                        say!(
                             "{why}; it was still there {}s after SIGTERM: killed it (SIGKILL)",
                             client::TERM_GRACE.as_secs()
                         );
                     } else {
-                        eprintln!("{why}; stopped it (SIGTERM)");
+                        say!("{why}; stopped it (SIGTERM)");
                     }
                 }
-                Stopped::NotRunning => eprintln!("no strata daemon serves {}", root.display()),
+                Stopped::NotRunning => say!("no strata daemon serves {}", root.display()),
             }
             Ok(0)
         }
@@ -97,7 +99,7 @@ fn status(ctx: &Context, root: &std::path::Path) -> Result<u8> {
             if ctx.json {
                 print_json(&status);
             } else if status.ready {
-                eprintln!(
+                say!(
                     "strata daemon pid {} serves {} (up {} s, {} requests, {} full reads{})",
                     status.pid,
                     status.root,
@@ -107,16 +109,17 @@ fn status(ctx: &Context, root: &std::path::Path) -> Result<u8> {
                     status.memory.map(memory_words).unwrap_or_default()
                 );
             } else {
-                eprintln!(
+                say!(
                     "strata daemon pid {} is starting for {}: it reads the work tree \
                      (until then `strata affected` answers by itself)",
-                    status.pid, status.root
+                    status.pid,
+                    status.root
                 );
             }
             Ok(0)
         }
         State::OtherBuild { build } => {
-            eprintln!("a daemon from another strata build ({build}) was running; it stops now");
+            say!("a daemon from another strata build ({build}) was running; it stops now");
             Ok(1)
         }
         State::NotResponding(unresponsive) => {
@@ -127,7 +130,7 @@ fn status(ctx: &Context, root: &std::path::Path) -> Result<u8> {
                     "responding": false,
                 }));
             }
-            eprintln!(
+            say!(
                 "{unresponsive}; it runs for {} but does not respond (stopped or stuck), and \
                  `strata affected` answers by itself meanwhile\n\
                  hint: `strata daemon stop` ends it",
@@ -139,9 +142,9 @@ fn status(ctx: &Context, root: &std::path::Path) -> Result<u8> {
             if ctx.json {
                 println!("null");
             }
-            eprintln!("no strata daemon serves {}", root.display());
+            say!("no strata daemon serves {}", root.display());
             if let Some(error) = failed {
-                eprintln!(
+                say!(
                     "the last one failed: {error}\n(`strata affected` starts none for \
                      an hour after that; `strata daemon start` tries again)"
                 );

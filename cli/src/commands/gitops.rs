@@ -1,4 +1,5 @@
 //! `strata gitops render --env E --out DIR [--format F]`: an environment's GitOps output.
+use crate::say;
 
 use super::Context;
 use crate::commands::run::Printer;
@@ -88,7 +89,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                 .iter()
                 .filter(|t| t.status != strata_exec::schedule::Status::Ok)
             {
-                eprintln!(
+                say!(
                     "{} {} [{}]: {}",
                     t.label,
                     t.action,
@@ -96,10 +97,10 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                     t.reason.as_deref().unwrap_or("failed")
                 );
                 if !t.log.is_empty() {
-                    eprintln!("{}", strata_run::report::tail(&t.log, 20));
+                    say!("{}", strata_run::report::tail(&t.log, 20));
                 }
             }
-            eprintln!("strata: nothing written: {why}");
+            say!("strata: nothing written: {why}");
             // Ctrl-C during the validator: interrupted, not refused.
             return Ok(if strata_exec::process::is_cancelled() {
                 130
@@ -119,7 +120,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             "files": output.files.keys().collect::<Vec<_>>(),
         }));
     } else {
-        eprintln!(
+        say!(
             "wrote {} file(s) for {} chart(s) of {} ({}) to {}",
             output.files.len(),
             output.charts.len(),

@@ -1,4 +1,5 @@
 //! `strata init`: adopts an existing repository (see strata-init).
+use crate::say;
 
 use super::Context;
 use crate::out;
@@ -51,9 +52,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     warn(&survey);
     if !ctx.json {
         if ms < 1000 {
-            eprintln!("init took {ms} ms");
+            say!("init took {ms} ms");
         } else {
-            eprintln!("init took {:.1} s", ms as f64 / 1000.0);
+            say!("init took {:.1} s", ms as f64 / 1000.0);
         }
     }
     Ok(0)
@@ -341,9 +342,9 @@ fn warn(s: &Survey) {
             .as_ref()
             .map(|l| format!(" ({l})"))
             .unwrap_or_default();
-        eprintln!("warning: {}{at}", p.message);
+        say!("warning: {}{at}", p.message);
         if let Some(h) = &p.hint {
-            eprintln!("hint: {h}");
+            say!("hint: {h}");
         }
     }
     let c = &s.check;
@@ -353,12 +354,12 @@ fn warn(s: &Survey) {
             .as_ref()
             .map(|l| format!(" ({l})"))
             .unwrap_or_default();
-        eprintln!(
+        say!(
             "warning: strata cannot model this workspace yet: {}{at}",
             e.message
         );
         if let Some(h) = &e.hint {
-            eprintln!("hint: {h}");
+            say!("hint: {h}");
         }
         return;
     }
@@ -369,16 +370,17 @@ fn warn(s: &Survey) {
             .as_ref()
             .map(|l| format!(" ({l})"))
             .unwrap_or_default();
-        eprintln!(
+        say!(
             "warning: `strata list` will refuse {} until this is fixed: {}{at}",
-            b.label, b.problem.message
+            b.label,
+            b.problem.message
         );
     }
     if !c.unowned.is_empty() {
-        eprintln!("warning: the layout leaves out {}", shorten(&c.unowned, 5));
+        say!("warning: the layout leaves out {}", shorten(&c.unowned, 5));
     }
     if !c.missing.is_empty() || !c.unexpected.is_empty() {
-        eprintln!(
+        say!(
             "warning: strata discovers other targets than init found (missing: {}; unexpected: {})",
             shorten(&c.missing, 5),
             shorten(&c.unexpected, 5)

@@ -1,5 +1,6 @@
 use super::Context;
 use crate::output::print_json;
+use crate::say;
 use serde::Serialize;
 use strata_graph::Result;
 
@@ -80,7 +81,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
         crate::out!("{:width$}  {:6}  {:20}  {}", r.label, r.kind, envs, deps);
     }
     if !view.model.unowned.is_empty() {
-        eprintln!(
+        say!(
             "\n{} director{} with Terraform files or a Chart.yaml that no target owns:",
             view.model.unowned.len(),
             if view.model.unowned.len() == 1 {
@@ -90,12 +91,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
             }
         );
         for dir in &view.model.unowned {
-            eprintln!("  {dir}/");
+            say!("  {dir}/");
         }
-        eprintln!("hint: add them to [layout] in WORKSPACE.toml (e.g. `stacks = [\"stacks/**\", \"live/*/*\"]`), put a stack.toml or module.toml in them, or ignore them with `ignore`");
+        say!("hint: add them to [layout] in WORKSPACE.toml (e.g. `stacks = [\"stacks/**\", \"live/*/*\"]`), put a stack.toml or module.toml in them, or ignore them with `ignore`");
     }
     for (env, path) in &stray {
-        eprintln!("warning: {}", strata_run::stray_env_file(env, path));
+        say!("warning: {}", strata_run::stray_env_file(env, path));
     }
     Ok(exit(&view.model.unowned, &stray, args.check))
 }

@@ -1,5 +1,6 @@
 //! `strata policy`: evaluate (`eval`), scan files (`scan`), test policies (`test`), list the
 //! built-in rules (`rules`) and write the built-in pack out (`vendor`).
+use crate::say;
 
 use super::Context;
 use crate::output::print_json;
@@ -235,7 +236,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                     + usize::from(r.error.is_some())
             })
             .sum();
-        eprintln!("{passed} passed, {failed} failed");
+        say!("{passed} passed, {failed} failed");
     }
     // A policy that does not load is bad input; a test that fails is a failed check.
     Ok(if reports.iter().any(|r| r.error.is_some()) {
@@ -404,18 +405,18 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
             crate::out!("{:<7} {:<8} {:<16} {at}: {}", "EXCP", "", x.rule, x.query);
         }
         for w in &report.warnings {
-            eprintln!("warning: {w}");
+            say!("warning: {w}");
         }
         for w in &report.expired_waivers {
-            eprintln!("error: {w}");
+            say!("error: {w}");
         }
         for e in &report.errors {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             if let Some(hint) = &e.hint {
-                eprintln!("hint: {hint}");
+                say!("hint: {hint}");
             }
         }
-        eprintln!(
+        say!(
             "{} ({} file{}, {} blocking)",
             report.counts,
             report.files,
@@ -454,7 +455,7 @@ fn rules(ctx: &Context) -> Result<u8> {
         crate::out!("{:<16} {:<8} {:<24} {}", r.id, r.severity, checkov, r.title);
         crate::out!("{:<16} {}", "", r.remediation);
     }
-    eprintln!(
+    say!(
         "{} rules in {} policies, built-in pack {}",
         rules.len(),
         builtin::policies().len(),
@@ -481,13 +482,13 @@ fn vendor(ctx: &Context, dir: &std::path::Path) -> Result<u8> {
         for p in &written {
             crate::out!("{}", p.display());
         }
-        eprintln!(
+        say!(
             "wrote the built-in pack {} ({} files) to {}",
             builtin::version(),
             written.len(),
             dir.display()
         );
-        eprintln!("hint: turn the built-in pack off so its rules do not run twice: `[policy] builtin = false` in WORKSPACE.toml");
+        say!("hint: turn the built-in pack off so its rules do not run twice: `[policy] builtin = false` in WORKSPACE.toml");
     }
     Ok(0)
 }

@@ -1,4 +1,5 @@
 //! `strata promote plan|approve|apply|rollback`: release trains.
+use crate::say;
 
 use super::Context;
 use crate::commands::run::Printer;
@@ -115,7 +116,7 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
         write_stdout(&plan.text());
         if let Some(path) = &args.out {
             if plan.approvals > 0 {
-                eprintln!(
+                say!(
                     "plan written to {}: sign it as its author with `strata promote approve {}`, have {} other approver(s) run the same, then `strata promote apply {}`",
                     path.display(),
                     path.display(),
@@ -123,7 +124,7 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
                     path.display()
                 );
             } else {
-                eprintln!(
+                say!(
                     "plan written to {}: apply it with `strata promote apply {}`",
                     path.display(),
                     path.display()
@@ -169,7 +170,7 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<u8> {
         }));
         return Ok(u8::from(useless));
     } else if useless {
-        eprintln!(
+        say!(
             "signed plan {} ({} -> {}), but the signature in {} counts for nothing: {}",
             &plan.digest[..12],
             plan.from,
@@ -179,7 +180,7 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<u8> {
         );
         return Ok(1);
     } else if as_author {
-        eprintln!(
+        say!(
             "signed plan {} ({} -> {}) as its author: signature in {}; it proves who made the plan and is no approval: {} other approver(s) must approve it",
             &plan.digest[..12],
             plan.from,
@@ -188,7 +189,7 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<u8> {
             plan.approvals
         );
     } else {
-        eprintln!(
+        say!(
             "approved plan {} ({} -> {}): signature in {}; commit it with the plan",
             &plan.digest[..12],
             plan.from,
@@ -219,7 +220,7 @@ fn apply(ctx: &Context, args: ApplyArgs, rollback: bool) -> Result<u8> {
     let printer = Printer::new(args.verbose, ctx.json);
     let say = |m: &str| {
         if !ctx.json {
-            eprintln!("{m}");
+            say!("{m}");
         }
     };
     let context = promote::Context {
@@ -237,9 +238,9 @@ fn apply(ctx: &Context, args: ApplyArgs, rollback: bool) -> Result<u8> {
     if ctx.json {
         print_json(&outcome);
     } else {
-        eprintln!("{}", outcome.message);
+        say!("{}", outcome.message);
         for r in outcome.rollback.iter().filter(|r| !r.ok) {
-            eprintln!(
+            say!(
                 "  rollback of {} failed: {}",
                 r.label,
                 r.reason.as_deref().unwrap_or("")

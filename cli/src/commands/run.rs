@@ -1,4 +1,5 @@
 //! `strata check`, `strata plan` and `strata apply`: select targets, run their tasks, print.
+use crate::say;
 
 use super::Context;
 use crate::output::print_json;
@@ -267,7 +268,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     if changes {
         for env in strata_run::resolve_envs(&view.model, &args.options.envs)? {
             if let Err(refusal) = strata_release::may_apply(&view.model, &session, &env)? {
-                eprintln!("strata: {refusal}");
+                say!("strata: {refusal}");
                 return Ok(1);
             }
             if mode == Mode::Apply {
@@ -462,7 +463,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     print_incomplete(&report);
     for r in &release {
         if !r.recorded.is_empty() {
-            eprintln!(
+            say!(
                 "release lock of {}: recorded {} (environments/{}/release.lock.toml; commit it)",
                 r.env,
                 r.recorded.join(", "),
@@ -470,20 +471,20 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             );
         }
         if !r.removed.is_empty() {
-            eprintln!(
+            say!(
                 "release lock of {}: removed {} (destroyed, or no longer delivered)",
                 r.env,
                 r.removed.join(", ")
             );
         }
         if let Some(dir) = &r.delivered {
-            eprintln!(
+            say!(
                 "GitOps output of {}: {dir} (commit it with the lock)",
                 r.env
             );
         }
         for (label, why) in &r.not_recorded {
-            eprintln!("release lock of {}: {label} not recorded: {why}", r.env);
+            say!("release lock of {}: {label} not recorded: {why}", r.env);
         }
     }
     Ok(if report.interrupted {
@@ -556,7 +557,7 @@ impl Printer {
     fn line(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            None => say!("{text}"),
         }
     }
 
@@ -658,28 +659,32 @@ impl Observer for Printer {
         let _one = self.asking.lock().unwrap_or_else(|e| e.into_inner());
         let ask = || {
             let p = request.plan;
-            eprintln!(
+            say!(
                 "\n{} [{}]: +{} ~{} -{}",
-                request.label, request.env, p.add, p.change, p.destroy
+                request.label,
+                request.env,
+                p.add,
+                p.change,
+                p.destroy
             );
             for line in strata_run::report::resource_lines(p) {
-                eprintln!("  {line}");
+                say!("  {line}");
             }
             match request.matches_reviewed {
-                Some(true) => eprintln!("(the same changes as the plan made under this key before)"),
-                Some(false) => eprintln!("WARNING: these changes differ from the plan made under the same key before (the one reviewed): the infrastructure changed outside terraform?"),
+                Some(true) => say!("(the same changes as the plan made under this key before)"),
+                Some(false) => say!("WARNING: these changes differ from the plan made under the same key before (the one reviewed): the infrastructure changed outside terraform?"),
                 None => {}
             }
             if request.destroy {
-                eprint!(
+                crate::output::write_stderr(&format!(
                     "DESTROY every resource of {} in {}? Only 'yes' destroys: ",
                     request.label, request.env
-                );
+                ));
             } else {
-                eprint!(
+                crate::output::write_stderr(&format!(
                     "Apply {} in {}? Only 'yes' applies: ",
                     request.label, request.env
-                );
+                ));
             }
             let mut answer = String::new();
             let _ = std::io::stdin().read_line(&mut answer);
@@ -743,12 +748,12 @@ fn print_incomplete(report: &strata_run::RunReport) {
     } else {
         "so the run is not a success (--allow-incomplete accepts that)"
     };
-    eprintln!(
+    say!(
         "{} task(s) did not run, {verdict}:",
         report.incomplete.len()
     );
     for t in &report.incomplete {
-        eprintln!(
+        say!(
             "  {}: {}",
             describe(&t.label, t.action, t.env.as_deref()),
             t.reason
@@ -769,14 +774,14 @@ fn print_summary(tasks: &[TaskReport], elapsed: Duration, verbose: bool) {
             if t.log.is_empty() {
                 continue;
             }
-            eprintln!(
+            say!(
                 "\n--- {} ---",
                 describe(&t.label, t.action, t.env.as_deref())
             );
-            eprintln!("{}", strata_run::report::tail(&t.log, 40));
+            say!("{}", strata_run::report::tail(&t.log, 40));
         }
     }
-    eprintln!(
+    say!(
         "\n{} tasks: {ok} ok ({cached} cached), {} failed, {skipped} skipped in {:.1}s",
         tasks.len(),
         failed.len(),

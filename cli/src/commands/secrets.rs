@@ -1,4 +1,5 @@
 //! `strata secrets`: encrypted secrets files (see docs/security.md#secrets-files).
+use crate::say;
 
 use super::Context;
 use std::path::PathBuf;
@@ -68,7 +69,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             let file = path(&file)?;
             let done = secrets::encrypt(&root, &file, &recipients)?;
             if let Some(newest) = done.plain_in_history.first() {
-                eprintln!(
+                say!(
                     "warning: {} is in clear text in {} commit(s) of this repository (the newest {}): encrypting it does not take it out of them. Change these secrets (new passwords, new tokens) with `strata secrets edit {}`.",
                     done.file,
                     done.plain_in_history.len(),
@@ -111,7 +112,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                         return false;
                     }
                     crate::output::print_error(e);
-                    eprintln!("press Enter to edit it again, Ctrl-D to give up");
+                    say!("press Enter to edit it again, Ctrl-D to give up");
                     let mut line = String::new();
                     matches!(std::io::stdin().read_line(&mut line), Ok(n) if n > 0)
                 },

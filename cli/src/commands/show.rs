@@ -1,4 +1,5 @@
 //! `strata show LABEL --env E`: a cached plan in full.
+use crate::say;
 
 use super::Context;
 use crate::output::print_json;
@@ -29,7 +30,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
         });
     let plan = strata_run::show::show_plan(&session, &view, &args.label, &args.env, remote)?;
     for warning in &plan.warnings {
-        eprintln!("{warning}");
+        say!("{warning}");
     }
     if ctx.json {
         print_json(&plan);

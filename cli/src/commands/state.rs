@@ -1,4 +1,5 @@
 //! `strata state`: the state of one stack in one environment.
+use crate::say;
 
 use super::Context;
 use std::path::PathBuf;
@@ -30,7 +31,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             if let Err(refusal) =
                 strata_release::audit::push_state(&session, &view, &label, &env, &file)?
             {
-                eprintln!("strata: {refusal}");
+                say!("strata: {refusal}");
                 return Ok(1);
             }
             if ctx.json {

@@ -1,5 +1,6 @@
 use super::Context;
 use crate::output::print_json;
+use crate::say;
 use strata_exec::toolchain::check;
 use strata_graph::workspace::{find_root, WorkspaceConfig, WORKSPACE_FILE};
 use strata_graph::{Error, Result};
@@ -35,7 +36,7 @@ pub fn run(ctx: &Context, _args: Args) -> Result<u8> {
             }
         }
         if !ok {
-            eprintln!("hint: install the pinned versions and put them on PATH, or set [toolchain] tools_dir in WORKSPACE.toml to the directory holding them");
+            say!("hint: install the pinned versions and put them on PATH, or set [toolchain] tools_dir in WORKSPACE.toml to the directory holding them");
         }
     }
     Ok(if ok { 0 } else { 1 })
