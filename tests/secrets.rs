@@ -576,11 +576,29 @@ fn ssh_keys_read_secrets_and_updatekeys_and_rotate_change_who_can() {
     };
     assert_eq!(line(&before), line(&after));
 
-    // The SSH key leaves and the data key is rotated: it reads nothing any more.
+    // The SSH key leaves: `updatekeys` gives the file a new data key (the SSH key knew the
+    // old one, and would read every later edit with it) and says so.
     repo.write(
         "environments/dev/env.toml",
         &recipients_toml(&[&age_public]),
     );
+    let run = with_key(
+        &repo,
+        Some(&age),
+        tmp.path(),
+        &["secrets", "updatekeys", SECRETS],
+    );
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("a recipient was removed"),
+        "{}",
+        run.stdout
+    );
+    let removed = std::fs::read_to_string(repo.path().join(SECRETS)).unwrap();
+    // Values are encrypted again only under a new data key (adding a recipient kept them).
+    assert_ne!(line(&after), line(&removed));
+    assert_eq!(decrypt(&ssh).code, 2);
+    // `rotate` does the same whenever it is asked to.
     with_key(
         &repo,
         Some(&age),
@@ -589,7 +607,7 @@ fn ssh_keys_read_secrets_and_updatekeys_and_rotate_change_who_can() {
     )
     .assert_ok();
     let rotated = std::fs::read_to_string(repo.path().join(SECRETS)).unwrap();
-    assert_ne!(line(&after), line(&rotated));
+    assert_ne!(line(&removed), line(&rotated));
     assert_eq!(decrypt(&ssh).code, 2);
     assert!(decrypt(&age).stdout.contains(PASSWORD));
 

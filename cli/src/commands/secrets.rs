@@ -156,7 +156,13 @@ fn print_rekeyed(ctx: &Context, done: &[secrets::Rekeyed], verb: &str) {
         return;
     }
     for r in done {
-        if r.changed {
+        if r.changed && r.rotated && verb != "rotated" {
+            crate::out!(
+                "rotated {} for {}: a recipient was removed, so the file has a new data key and every value is encrypted again (the removed key can still read the values as they were: change the secrets themselves if that key may have leaked)",
+                r.file,
+                r.recipients.join(", ")
+            );
+        } else if r.changed {
             crate::out!("{verb} {} for {}", r.file, r.recipients.join(", "));
         } else {
             crate::out!(

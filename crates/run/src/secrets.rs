@@ -356,6 +356,9 @@ pub struct Rekeyed {
     pub recipients: Vec<String>,
     /// Whether the file changed.
     pub changed: bool,
+    /// Whether it got a new data key, every value encrypted again (`rotate`, or
+    /// `updatekeys` dropping a recipient).
+    pub rotated: bool,
 }
 
 /// A new data key for each sealed file, every value encrypted again, for its environment's
@@ -420,6 +423,7 @@ fn rekey(
             Some(ids) => ids,
             none => none.insert(identities(identities_given)?),
         };
+        let mut rotated = true;
         if skip_when_same_recipients {
             // The list the file names counts only once its MAC matches: one edited by hand
             // would otherwise pass for the recipients the data key is encrypted for.
@@ -430,15 +434,18 @@ fn rekey(
                     file: file.rel.clone(),
                     recipients: current,
                     changed: false,
+                    rotated: false,
                 });
                 continue;
             }
+            rotated = strata_secrets::drops_anyone(&current, &recipients);
         }
         let new = how(&file.rel, &text, ids, &recipients).map_err(|e| error(&file.rel, e))?;
         done.push(Rekeyed {
             file: file.rel.clone(),
             recipients: recipients.names().to_vec(),
             changed: new != text,
+            rotated,
         });
         planned.push((file, text, new));
     }

@@ -206,8 +206,9 @@ pub fn rotate(
 }
 
 /// `sealed` with its data key encrypted for `recipients` instead; the values are kept as
-/// they are. Everyone removed from the list could read the data key before: rotate too when
-/// a key is withdrawn because it may have leaked.
+/// they are while recipients are only added. When the list drops anyone, who could read the
+/// data key until now, the data key is replaced and every value encrypted again (as
+/// [`rotate`] does): kept, it would let the removed key read every later edit.
 pub fn update_keys(
     file: &str,
     sealed: &str,
@@ -218,11 +219,19 @@ pub fn update_keys(
     let key = parsed.data_key(file, identities)?;
     parsed.verify(file, &key)?;
     let before = parsed.decrypt(file, &key)?;
+    if drops_anyone(&parsed.recipients, recipients) {
+        return seal_table(file, &before, &new_key(), recipients, None);
+    }
     let keep = Keep {
         before: &before,
         sealed: &parsed.values,
     };
     seal_table(file, &before, &key, recipients, Some(&keep))
+}
+
+/// Whether someone on the list `was` is not among `recipients`.
+pub fn drops_anyone(was: &[String], recipients: &Recipients) -> bool {
+    was.iter().any(|r| !recipients.names().contains(r))
 }
 
 /// Reads, changes and atomically replaces a file (its mode kept): nothing is written when

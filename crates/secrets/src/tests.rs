@@ -199,20 +199,38 @@ fn an_edit_keeps_the_sealed_form_of_every_unchanged_value() {
 }
 
 #[test]
-fn update_keys_changes_who_can_read_without_touching_the_values() {
+fn update_keys_adding_a_recipient_keeps_the_values_and_removing_one_rotates() {
     let (alice, bob) = (key(), key());
     let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
-    let updated = update_keys("s.toml", &sealed, &alice.ids, &recipients(&[&bob])).unwrap();
+    let added = update_keys("s.toml", &sealed, &alice.ids, &recipients(&[&alice, &bob])).unwrap();
     assert_eq!(
         sealed_value(&sealed, &["db_password"]),
-        sealed_value(&updated, &["db_password"])
+        sealed_value(&added, &["db_password"])
     );
     assert_eq!(
-        open("s.toml", &updated, &bob.ids).unwrap(),
+        open("s.toml", &added, &bob.ids).unwrap(),
+        PLAIN.parse::<Table>().unwrap()
+    );
+    // Alice leaves: she knew the data key, so it is replaced and every value encrypted
+    // again; an edit made after this is not readable with the data key she had.
+    let removed = update_keys("s.toml", &added, &bob.ids, &recipients(&[&bob])).unwrap();
+    let data_key = |text: &str, ids: &Identities| {
+        Sealed::parse("s.toml", text)
+            .unwrap()
+            .data_key("s.toml", ids)
+            .unwrap()
+    };
+    assert_eq!(data_key(&sealed, &alice.ids), data_key(&added, &bob.ids));
+    assert_ne!(data_key(&added, &alice.ids), data_key(&removed, &bob.ids));
+    for path in [&["db_password"][..], &["port"], &["api", "token"]] {
+        assert_ne!(sealed_value(&added, path), sealed_value(&removed, path));
+    }
+    assert_eq!(
+        open("s.toml", &removed, &bob.ids).unwrap(),
         PLAIN.parse::<Table>().unwrap()
     );
     assert!(matches!(
-        open("s.toml", &updated, &alice.ids),
+        open("s.toml", &removed, &alice.ids),
         Err(Error::NotARecipient { .. })
     ));
 }
