@@ -295,6 +295,55 @@ fn a_vendored_subchart_beside_a_file_dependency_is_built_too() {
     }
 }
 
+/// A chart that no environment deploys (a workspace with no `environments/`, as `strata
+/// init` writes for a repository of charts) is still linted and rendered with its own
+/// values, and governed on that render: `check` was green having run only `deps`.
+#[test]
+fn a_chart_deployed_nowhere_is_linted_rendered_and_governed() {
+    let repo = tools_repo();
+    repo.remove("environments");
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/web/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  x: {{ .Values.x | nosuchfunc }}\n",
+    );
+    repo.write(
+        "policies/no-cm/policy.rego",
+        "package main\n\ndeny contains msg if {\n  input.kind == \"ConfigMap\"\n  msg := sprintf(\"no ConfigMap: %s\", [input.metadata.name])\n}\n",
+    );
+    repo.write("policies/no-cm/policy.toml", "kinds = [\"chart\"]\n");
+    repo.commit("a chart in no environment");
+    let status = |report: &serde_json::Value, action: &str| {
+        report["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["action"] == action && t["env"].is_null())
+            .map(|t| t["status"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no {action} task: {report}"))
+    };
+    let (run, report) = json_run(&repo, &["check", "charts/web"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(status(&report, "lint"), "failed", "{report}");
+    assert_eq!(status(&report, "render"), "skipped", "{report}");
+
+    repo.write(
+        "charts/web/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  x: {{ .Values.x | default \"y\" | quote }}\n",
+    );
+    repo.commit("a template that parses");
+    let (run, report) = json_run(&repo, &["check", "charts/web"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for action in ["deps", "lint", "render"] {
+        assert_eq!(status(&report, action), "ok", "{action}: {}", run.stderr);
+    }
+    assert_eq!(status(&report, "policy"), "failed", "{report}");
+    assert!(run.stdout.contains("no ConfigMap: web"), "{}", run.stdout);
+}
+
 #[test]
 fn failing_stack_skips_dependents_and_keep_going_runs_the_rest() {
     let repo = sample_repo();

@@ -215,7 +215,7 @@ impl Runner<'_> {
             Err(e) => return Ok(Err(e.to_string())),
         };
         let mut context = self.context(i);
-        if task.env.is_some() {
+        if self.source_of(i).is_some() {
             let produced = match self.produced(i) {
                 Ok(Produced::Plan(plan)) => strata_policy::InputFile::parsed(None, vec![plan]),
                 Ok(Produced::Manifests(objects)) => {

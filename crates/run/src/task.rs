@@ -216,22 +216,35 @@ pub fn plan_tasks_in(
                 (&[], &[Action::Init, Action::Plan, Action::Apply])
             }
             (Kind::Module, Mode::Check) => (&[Action::Fmt, Action::Validate], &[]),
+            // A chart deployed in no environment is still linted and rendered, with its own
+            // values only: otherwise nothing would check its templates at all.
+            (Kind::Chart, Mode::Check) if target.environments.is_empty() => {
+                (&[Action::Deps, Action::Lint, Action::Render], &[])
+            }
             (Kind::Chart, Mode::Check) => (&[Action::Deps], &[Action::Lint, Action::Render]),
             (Kind::Chart, Mode::Plan) => (&[], &[Action::Render]),
             _ => (&[], &[]),
         };
         // A module is governed without an environment: its policies read its files.
         let module_policy = [Action::Fmt, Action::Validate, Action::Policy];
-        let plain: &[Action] = if target.kind == Kind::Module
-            && mode == Mode::Check
-            && !crate::governing::governing(model, t, None).is_empty()
-        {
-            &module_policy
-        } else {
-            plain
-        };
+        let governed = || !crate::governing::governing(model, t, None).is_empty();
+        let mut plain: Vec<Action> =
+            if target.kind == Kind::Module && mode == Mode::Check && governed() {
+                module_policy.to_vec()
+            } else {
+                plain.to_vec()
+            };
+        // A chart rendered without an environment gets its tests and policies on that render.
+        if plain.last() == Some(&Action::Render) {
+            if !target.test_files.is_empty() {
+                plain.push(Action::Test);
+            }
+            if governed() {
+                plain.push(Action::Policy);
+            }
+        }
         let mut prev: Option<TaskId> = None;
-        for &action in plain {
+        for &action in &plain {
             let mut deps: Vec<TaskId> = prev.into_iter().collect();
             if prev.is_none() {
                 deps.extend(&upstream_plain);

@@ -278,8 +278,10 @@ impl Runner<'_> {
                 })
                 .collect();
         }
-        // A test, or a policy in an environment, reads the plan or render before it.
-        if task.action == Action::Test || (task.action == Action::Policy && task.env.is_some()) {
+        // A test, or a policy after a plan or render, reads the plan or render before it.
+        if task.action == Action::Test
+            || (task.action == Action::Policy && self.source_of(i).is_some())
+        {
             // The plan or render this task reads (it ran before: it is upstream).
             let source = self.source_of(i);
             let done = self.done.lock().expect("reports");
