@@ -51,6 +51,27 @@ fn library_chart_change_affects_charts_using_it() {
     );
 }
 
+/// Helm applies YAML merge keys in Chart.yaml: a `file://` dependency written through an
+/// anchor is a dependency like any other (it was dropped, so its dependents were missed).
+#[test]
+fn a_chart_dependency_written_with_a_merge_key_is_followed() {
+    let repo = Repo::with_fixture();
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\nx-local: &local\n  version: 0.1.0\n  repository: file://../lib\ndependencies:\n  - <<: *local\n    name: lib\n",
+    );
+    repo.commit("a dependency through an anchor");
+    repo.append("charts/lib/templates/_helpers.tpl", "{{/* more */}}\n");
+    assert_eq!(
+        repo.affected(&["--base", "main"]),
+        pairs(&[
+            ("charts/api", "dependency"),
+            ("charts/lib", "changed"),
+            ("charts/web", "dependency")
+        ])
+    );
+}
+
 #[test]
 fn global_input_change_affects_everything() {
     let repo = Repo::with_fixture();

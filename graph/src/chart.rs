@@ -54,8 +54,68 @@ fn top_level_key_line(text: &str, key: &str) -> Option<usize> {
 /// The chart types helm knows.
 pub const CHART_TYPES: &[&str] = &["application", "library"];
 
+/// The first YAML document of `text` as helm reads a chart's file: a byte-order mark
+/// skipped, merge keys (`<<: *common`) applied, later documents ignored.
+fn helm_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<Option<T>> {
+    use serde::Deserialize as _;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let Some(document) = serde_norway::Deserializer::from_str(text).next() else {
+        return Ok(None);
+    };
+    let mut value = serde_norway::Value::deserialize(document).map_err(|e| {
+        let mut err = malformed_yaml("YAML", file)(e);
+        if let Error::Malformed {
+            message, location, ..
+        } = &mut err
+        {
+            if let Some(line) = duplicate_key_line(text, message) {
+                *location = Location::new(file, Some(line));
+            }
+        }
+        err
+    })?;
+    if value.is_null() {
+        return Ok(None);
+    }
+    value.apply_merge().map_err(malformed_yaml("YAML", file))?;
+    serde_norway::from_value(value)
+        .map(Some)
+        .map_err(malformed_yaml("YAML", file))
+}
+
+/// The line of the second `key:` at the indentation of the first, for the YAML reader's
+/// `duplicate entry with key "key"` (which it places at the start of the mapping).
+fn duplicate_key_line(text: &str, message: &str) -> Option<usize> {
+    let key = message
+        .split_once("duplicate entry with key \"")?
+        .1
+        .split_once('"')?
+        .0;
+    let mut first_indent = None;
+    for (i, line) in text.lines().enumerate() {
+        let body = line.trim_start();
+        let is_key = body
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with(':'));
+        if !is_key {
+            continue;
+        }
+        let indent = line.len() - body.len();
+        match first_indent {
+            None => first_indent = Some(indent),
+            Some(f) if f == indent => return Some(i + 1),
+            Some(_) => {}
+        }
+    }
+    None
+}
+
 pub fn parse_chart_yaml(text: &str, file: &str) -> Result<ChartFacts> {
-    let chart: ChartYaml = serde_norway::from_str(text).map_err(malformed_yaml("YAML", file))?;
+    let chart: ChartYaml = helm_yaml(text, file)?.unwrap_or(ChartYaml {
+        name: None,
+        chart_type: None,
+        dependencies: None,
+    });
     if let Some(t) = chart
         .chart_type
         .as_deref()
@@ -96,12 +156,21 @@ struct RequirementsYaml {
 
 /// The dependencies of a `requirements.yaml`.
 pub fn parse_requirements_yaml(text: &str, file: &str) -> Result<Vec<ChartDependency>> {
-    let req: Option<RequirementsYaml> =
-        serde_norway::from_str(text).map_err(malformed_yaml("YAML", file))?;
+    let req: Option<RequirementsYaml> = helm_yaml(text, file)?;
     Ok(dependencies_with_lines(
         text,
         req.and_then(|r| r.dependencies).unwrap_or_default(),
     ))
+}
+
+/// Whether `line` is a `repository:` key whose value is `repository` (quoted or not).
+fn is_repository_line(line: &str, repository: &str) -> bool {
+    let line = line.trim_start();
+    let line = line.strip_prefix("- ").unwrap_or(line).trim_start();
+    line.strip_prefix("repository")
+        .and_then(|rest| rest.trim_start().strip_prefix(':'))
+        .map(|value| value.trim().trim_matches(|c| c == '"' || c == '\''))
+        .is_some_and(|value| value == repository)
 }
 
 fn dependencies_with_lines(text: &str, deps: Vec<DependencyYaml>) -> Vec<ChartDependency> {
@@ -109,10 +178,24 @@ fn dependencies_with_lines(text: &str, deps: Vec<DependencyYaml>) -> Vec<ChartDe
     let mut search_from = 0;
     for dep in deps {
         let repository = dep.repository.unwrap_or_default();
-        // serde gives no positions: find the repository text, in order, to report its line.
-        let line = match text[search_from..].find(&repository) {
-            Some(off) if !repository.is_empty() => {
-                search_from += off + repository.len();
+        // serde gives no positions: find the `repository:` key holding it, in order (or,
+        // failing that, the text anywhere: a flow mapping), to report its line.
+        let key = text[search_from..]
+            .split_inclusive('\n')
+            .scan(search_from, |at, l| {
+                let start = *at;
+                *at += l.len();
+                Some((start, l))
+            })
+            .find(|(_, l)| is_repository_line(l, &repository))
+            .map(|(start, l)| start + l.find(&repository).unwrap_or(0));
+        let line = match key.or_else(|| {
+            text[search_from..]
+                .find(&repository)
+                .map(|o| o + search_from)
+        }) {
+            Some(at) if !repository.is_empty() => {
+                search_from = at + repository.len();
                 line_of(text, search_from)
             }
             _ => 1,
@@ -153,6 +236,39 @@ mod tests {
             parse_chart_yaml("apiVersion: v2\nname: a\ntype: libary\n", "Chart.yaml").unwrap_err();
         assert_eq!(err.location().unwrap().line, Some(3));
         assert!(err.hint().unwrap().contains("library"), "{:?}", err.hint());
+    }
+
+    #[test]
+    fn charts_read_as_helm_reads_them() {
+        // Merge keys, a byte-order mark, a second document.
+        let y = "apiVersion: v2\nname: web\nversion: 0.1.0\nx-local: &local\n  version: 0.1.0\n  repository: file://../lib\ndependencies:\n  - <<: *local\n    name: lib\n";
+        let c = parse_chart_yaml(y, "Chart.yaml").unwrap();
+        assert_eq!(c.dependencies.len(), 1);
+        assert_eq!(c.dependencies[0].local_path(), Some("../lib"));
+        assert_eq!(c.dependencies[0].name, "lib");
+        let c = parse_chart_yaml(
+            "\u{feff}apiVersion: v2\nname: web\n---\nx: 1\n",
+            "Chart.yaml",
+        )
+        .unwrap();
+        assert_eq!(c.name, "web");
+        let r =
+            "x: &l\n  repository: file://../common\ndependencies:\n  - <<: *l\n    name: common\n";
+        let deps = parse_requirements_yaml(r, "requirements.yaml").unwrap();
+        assert_eq!(deps[0].local_path(), Some("../common"));
+        let err = parse_chart_yaml(
+            "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies: []\ndependencies: []\n",
+            "Chart.yaml",
+        )
+        .unwrap_err();
+        assert_eq!(err.location().unwrap().line, Some(5), "{err}");
+    }
+
+    #[test]
+    fn a_dependencys_line_is_its_repository_key() {
+        let y = "apiVersion: v2\nname: web\ndescription: uses file://../common for its helpers\nversion: 0.1.0\ndependencies:\n  - name: common\n    version: 0.1.0\n    repository: \"file://../common\"\n";
+        let c = parse_chart_yaml(y, "Chart.yaml").unwrap();
+        assert_eq!(c.dependencies[0].line, 8);
     }
 
     #[test]

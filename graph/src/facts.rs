@@ -30,7 +30,9 @@ use std::sync::{Arc, Mutex};
 /// 33: Terragrunt: a file an `include` finds carries the include's line; parentheses
 /// around a path.
 /// 34: Terragrunt: `-var-file` among `extra_arguments`, optional variable files.
-pub(crate) const FACTS_VERSION: u32 = 34;
+/// 35: Chart.yaml and requirements.yaml read as helm reads them (merge keys, a byte-order
+/// mark, the first document only); a dependency's line is its `repository:` key.
+pub(crate) const FACTS_VERSION: u32 = 35;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
