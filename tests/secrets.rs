@@ -14,6 +14,8 @@ const TOKEN: &str = "tok-4f1a-S3CRET-b2";
 const SECRETS: &str = "environments/dev/stacks/db/secrets.toml";
 /// A password with the characters Go's JSON escapes.
 const DB_PASSWORD: &str = "Pw&Secret<42>";
+/// A passphrase of many words, longer than the line helm's `toYaml` writes before folding.
+const PASSPHRASE: &str = "Quartz7731 marble lantern violet dolphin umbrella ochre staple horse battery correct zebra xylophone";
 /// A private key's lines (not a real key).
 const TLS_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7S3CRET\nq1w2e3r4t5y6u7i8o9p0aAsSdDfFgGhHjJkKlLzZxXcCvVbBnNmM1234567\n-----END PRIVATE KEY-----\n";
 
@@ -656,7 +658,7 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
     );
     repo.write(
         "charts/web/values.yaml",
-        "apiKey: \"\"\nreplicas: 1\ntlsKey: \"\"\ndbPassword: \"\"\nregistryUser: robot1\nregistryPassword: \"\"\n",
+        "apiKey: \"\"\nreplicas: 1\ntlsKey: \"\"\ndbPassword: \"\"\nregistryUser: robot1\nregistryPassword: \"\"\nsmtp: {}\n",
     );
     repo.write(
         "charts/web/templates/secret.yaml",
@@ -665,13 +667,13 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
         // of several lines indented, a password inside JSON (Go escapes `&`, `<`, `>`)
         // inside a quoted string, base64 of `user:password`, a password URL-encoded in a
         // connection string, and one in capitals.
-        "{{ if not .Values.apiKey }}{{ fail \"no apiKey\" }}{{ end }}\napiVersion: v1\nkind: Secret\nmetadata:\n  name: web\ndata:\n  apiKey: {{ .Values.apiKey | b64enc }}\n  auth: {{ printf \"%s:%s\" .Values.registryUser .Values.registryPassword | b64enc }}\nstringData:\n  tls.key: |{{ .Values.tlsKey | nindent 4 }}\n  config.json: {{ dict \"password\" .Values.dbPassword | toJson | quote }}\n  dsn: \"postgres://app:{{ .Values.dbPassword | urlquery }}@db/app\"\n  shout: {{ .Values.registryPassword | upper | quote }}\n",
+        "{{ if not .Values.apiKey }}{{ fail \"no apiKey\" }}{{ end }}\napiVersion: v1\nkind: Secret\nmetadata:\n  name: web\ndata:\n  apiKey: {{ .Values.apiKey | b64enc }}\n  auth: {{ printf \"%s:%s\" .Values.registryUser .Values.registryPassword | b64enc }}\nstringData:\n  tls.key: |{{ .Values.tlsKey | nindent 4 }}\n  config.json: {{ dict \"password\" .Values.dbPassword | toJson | quote }}\n  dsn: \"postgres://app:{{ .Values.dbPassword | urlquery }}@db/app\"\n  shout: {{ .Values.registryPassword | upper | quote }}\n  smtp.yaml: |{{ toYaml .Values.smtp | nindent 4 }}\n",
     );
     let secrets = "environments/dev/charts/web/secrets.toml";
     repo.write(
         secrets,
         &format!(
-            "apiKey = \"{TOKEN}\"\ntlsKey = \"\"\"\n{TLS_KEY}\"\"\"\ndbPassword = \"{DB_PASSWORD}\"\nregistryPassword = \"{PASSWORD}\"\n"
+            "apiKey = \"{TOKEN}\"\ntlsKey = \"\"\"\n{TLS_KEY}\"\"\"\ndbPassword = \"{DB_PASSWORD}\"\nregistryPassword = \"{PASSWORD}\"\n[smtp]\npassword = \"{PASSPHRASE}\"\n"
         ),
     );
     with_key(&repo, None, tmp.path(), &["secrets", "encrypt", secrets]).assert_ok();
@@ -705,6 +707,9 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
         "Pw\\\\u0026Secret",
         "Pw%26Secret%3C42%3E",
         "HUNTER2-S3CRET-7C1E",
+        // `toYaml` folds the long passphrase onto a second line: no line holds it whole.
+        "Quartz7731",
+        "xylophone",
     ];
     needles.extend(&key_lines);
     let render = common::task(&run.json(), "charts/web", "render").to_string();

@@ -26,8 +26,22 @@
 //!   group. Only the character at each end that also holds bits of the text around it is
 //!   left (at most four bits of the value each).
 //!
-//! Values shorter than [`MIN_SEARCHED`] characters are not searched for in free text (every
-//! `1` in a log would go); they are still redacted where they are a whole JSON string.
+//! - wrapped: a value of several words, split across lines at its spaces (terraform wraps
+//!   the messages that quote a value at about 78 columns; helm's `toYaml` folds a long
+//!   string onto an indented next line), each line break with any indentation and a
+//!   terraform diagnostic's `│` margin.
+//!
+//! The keys of a sensitive map are sensitive too (terraform hides them as well), unless
+//! they read as a field's name: letters, `_`, `-` and `.` only, shorter than 20 characters
+//! (`password`, `db_host`): searched for, `name` or `host` would be taken out of every
+//! object of a render. A key holding a digit or another character (`ghp_T0ken…`), or a
+//! longer one, is searched for like a value.
+//!
+//! Values shorter than [`MIN_SEARCHED`] characters, and the words YAML reads as a boolean or
+//! null (`true`, `no`, `null`, ...), which tell nothing, are not searched for in free text:
+//! every `1` in a log would go, and every `privileged: true` in a render, hiding it from the
+//! policies that read the render. They are still redacted where they are a whole JSON
+//! string.
 
 use serde_json::Value;
 
@@ -45,7 +59,14 @@ pub struct Redactor {
     needles: Vec<String>,
     /// Values too short to search for, redacted only as whole JSON strings.
     short: Vec<String>,
+    /// The words of each form of several words, matched across line breaks.
+    wrapped: Vec<Vec<String>>,
 }
+
+/// The words YAML (1.1, as helm and Kubernetes read it) takes for a boolean or null.
+const YAML_WORDS: &[&str] = &[
+    "true", "false", "yes", "no", "on", "off", "null", "~", "y", "n",
+];
 
 impl Redactor {
     /// Adds a sensitive value: a string, or every string and number inside a structure.
@@ -55,7 +76,14 @@ impl Redactor {
             Value::Number(n) => self.add_text(&n.to_string()),
             Value::Bool(_) | Value::Null => {}
             Value::Array(items) => items.iter().for_each(|v| self.add(v)),
-            Value::Object(map) => map.values().for_each(|v| self.add(v)),
+            Value::Object(map) => {
+                for (k, v) in map {
+                    if !is_a_fields_name(k) {
+                        self.add_text(k);
+                    }
+                    self.add(v);
+                }
+            }
         }
         if matches!(value, Value::Array(_) | Value::Object(_)) {
             // As a whole too: passed to a tool as JSON text.
@@ -65,7 +93,8 @@ impl Redactor {
 
     fn add_text(&mut self, text: &str) {
         use base64::Engine;
-        if text.chars().count() < MIN_SEARCHED {
+        let says_nothing = YAML_WORDS.contains(&text.trim().to_lowercase().as_str());
+        if text.chars().count() < MIN_SEARCHED || says_nothing {
             if !text.is_empty() {
                 self.short.push(text.to_string());
             }
@@ -107,12 +136,25 @@ impl Redactor {
                     .map(str::to_string),
             );
         }
+        for f in &forms[..2] {
+            self.add_wrapped(f);
+        }
+        self.add_wrapped(&text.to_uppercase());
+        self.add_wrapped(&text.to_lowercase());
         for f in forms {
             if !self.needles.contains(&f) {
                 self.needles.push(f);
             }
         }
         self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    }
+
+    /// Remembers the words of `form` when it has several, to be found wrapped.
+    fn add_wrapped(&mut self, form: &str) {
+        let words: Vec<String> = form.split_whitespace().map(str::to_string).collect();
+        if words.len() > 1 && !self.wrapped.contains(&words) {
+            self.wrapped.push(words);
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -125,6 +167,11 @@ impl Redactor {
         for n in &self.needles {
             if out.contains(n.as_str()) {
                 out = out.replace(n.as_str(), REDACTED);
+            }
+        }
+        for words in &self.wrapped {
+            if out.contains(words[0].as_str()) {
+                out = replace_wrapped(&out, words);
             }
         }
         out
@@ -218,6 +265,60 @@ impl Redactor {
             };
         }
     }
+}
+
+/// Whether a key of a sensitive map reads as a field's name rather than as a value: letters,
+/// `_`, `-` and `.` only, shorter than 20 characters.
+fn is_a_fields_name(key: &str) -> bool {
+    key.len() < 20
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '-' | '.'))
+}
+
+/// `text` with every run of `words` replaced, where the words stand separated by spaces or
+/// by a line break (with the indentation, and terraform's `│` margin, that may follow it).
+fn replace_wrapped(text: &str, words: &[String]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(words[0].as_str()) {
+        let after_first = &rest[at + words[0].len()..];
+        match words[1..].iter().try_fold(after_first, |tail, word| {
+            separator(tail).and_then(|tail| tail.strip_prefix(word.as_str()))
+        }) {
+            Some(tail) => {
+                out.push_str(&rest[..at]);
+                out.push_str(REDACTED);
+                rest = tail;
+            }
+            None => {
+                let next = at + words[0].len();
+                out.push_str(&rest[..next]);
+                rest = &rest[next..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `text` after the separator between two words of a wrapped value: spaces or tabs, or a
+/// line break with the spaces, tabs and a `│` margin around it; `None` when there is none.
+fn separator(text: &str) -> Option<&str> {
+    let blank = |c: char| c == ' ' || c == '\t';
+    let mut rest = text.trim_start_matches(blank);
+    let mut found = rest.len() < text.len();
+    if let Some(next) = rest
+        .strip_prefix("\r\n")
+        .or_else(|| rest.strip_prefix('\n'))
+    {
+        rest = next
+            .trim_start_matches(blank)
+            .trim_start_matches('│')
+            .trim_start_matches(blank);
+        found = true;
+    }
+    found.then_some(rest)
 }
 
 /// The shortest part of a base64 encoding searched for inside a longer encoding.
@@ -398,6 +499,45 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_value_wrapped_across_lines_is_replaced() {
+        let mut r = Redactor::default();
+        r.add(&json!("correct horse battery staple plain"));
+        // terraform's message wrapped at a space, and inside a diagnostic's margin.
+        let log = "no file exists at correct horse battery\nstaple plain; this function\n";
+        assert_eq!(
+            r.redact_text(log),
+            format!("no file exists at {REDACTED}; this function\n")
+        );
+        let boxed = "│ at CORRECT HORSE\n│   BATTERY STAPLE PLAIN.\n";
+        assert_eq!(r.redact_text(boxed), format!("│ at {REDACTED}.\n"));
+        // helm's toYaml folding a long string onto an indented line.
+        let yaml = "  password: correct horse battery\r\n      staple plain\n  user: x\n";
+        assert_eq!(
+            r.redact_text(yaml),
+            format!("  password: {REDACTED}\n  user: x\n")
+        );
+        // Words of the value elsewhere, not in its order, stay.
+        let other = "a correct horse\n\nbattery x\n";
+        assert_eq!(r.redact_text(other), other);
+    }
+
+    #[test]
+    fn keys_that_are_values_go_names_and_booleans_stay() {
+        let mut r = Redactor::default();
+        r.add(&json!({"KEY-T0ken-Plain-7731": "ci-bot", "password": "hunter2-pw", "tls": "true", "name": {"deep-S3cr3t-key-99": 1}}));
+        let render = "tokens:\n  KEY-T0ken-Plain-7731: owner\n  deep-S3cr3t-key-99: 1\nmetadata:\n  name: web\nsecurityContext:\n  privileged: true\nkey: password\n";
+        let out = r.redact_text(render);
+        assert!(!out.contains("T0ken") && !out.contains("S3cr3t"), "{out}");
+        for kept in ["  name: web", "privileged: true", "key: password"] {
+            assert!(out.contains(kept), "{kept} in {out}");
+        }
+        // As a whole JSON string, "true" still goes.
+        let mut doc = json!({"tls": "true", "privileged": true});
+        r.redact_json(&mut doc);
+        assert_eq!(doc, json!({"tls": REDACTED, "privileged": true}));
     }
 
     #[test]
