@@ -124,10 +124,10 @@ fn unknown_revision() {
     assert!(run.stderr.contains("hint: "), "{}", run.stderr);
 }
 
-/// A closed stderr (a log pipe whose reader died) loses the messages, never the exit code:
+/// A closed stderr or stdout (a pipe whose reader died) loses the messages, never the exit code:
 /// bad input is still exit 2, not a panic's 101.
 #[test]
-fn a_closed_stderr_keeps_the_exit_code() {
+fn closed_output_streams_keep_the_exit_code() {
     let repo = Repo::with_fixture();
     for args in [
         &["affected", "--base", "no-such-branch"][..],
@@ -143,6 +143,17 @@ fn a_closed_stderr_keeps_the_exit_code() {
             .unwrap();
         assert_eq!(out.code(), Some(2), "{args:?}");
     }
+    // A reader of stdout that went away does not turn a failure into a success.
+    repo.write("loose/main.tf", "# a directory no layout covers\n");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = repo
+        .command(&["list", "--check", "--json"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(out.code(), Some(1));
 }
 
 #[test]

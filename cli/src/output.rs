@@ -3,8 +3,9 @@
 use serde::Serialize;
 use strata_graph::Error;
 
-/// Writes a line to stdout. A closed pipe (`strata ... | head`) ends the process quietly
-/// instead of panicking, as command-line tools do.
+/// Writes a line to stdout. A closed pipe (`strata ... | head`) is not an error: what is
+/// left to print is dropped, and the command goes on to exit with its own code (a failed
+/// `check --json | head` still exits 1).
 #[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => {
@@ -32,13 +33,20 @@ pub fn write_stderr(text: &str) {
 
 pub fn write_stdout(text: &str) {
     use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    /// Whether stdout's reader went away.
+    static GONE: AtomicBool = AtomicBool::new(false);
+    if GONE.load(Ordering::Relaxed) {
+        return;
+    }
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout
         .write_all(text.as_bytes())
         .and_then(|_| stdout.flush())
     {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
+            GONE.store(true, Ordering::Relaxed);
+            return;
         }
         say!("error: cannot write to stdout: {e}");
         std::process::exit(2);

@@ -140,7 +140,7 @@ fn status(ctx: &Context, root: &std::path::Path) -> Result<u8> {
         }
         State::NotRunning { failed } => {
             if ctx.json {
-                println!("null");
+                crate::out!("null");
             }
             say!("no strata daemon serves {}", root.display());
             if let Some(error) = failed {
