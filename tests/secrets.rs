@@ -578,12 +578,25 @@ fn ssh_keys_read_secrets_and_updatekeys_and_rotate_change_who_can() {
     };
     assert_eq!(line(&before), line(&after));
 
-    // The SSH key leaves: `updatekeys` gives the file a new data key (the SSH key knew the
-    // old one, and would read every later edit with it) and says so.
+    // The SSH key leaves: an edit made before anyone runs `updatekeys` is sealed for the
+    // recipients of now, under a new data key (the SSH key knew the old one).
     repo.write(
         "environments/dev/env.toml",
         &recipients_toml(&[&age_public]),
     );
+    let edited = edit(
+        &repo,
+        &editor(tmp.path(), "echo 'added = \"after-ssh-left\"' >> \"$1\""),
+        &age,
+        tmp.path(),
+        SECRETS,
+    );
+    edited.assert_ok();
+    assert!(edited.stdout.contains("new data key"), "{}", edited.stdout);
+    assert_eq!(decrypt(&ssh).code, 2);
+    assert!(decrypt(&age).stdout.contains("after-ssh-left"));
+    // `updatekeys` does the same to a file not edited since (here: put back as it was).
+    std::fs::write(repo.path().join(SECRETS), &after).unwrap();
     let run = with_key(
         &repo,
         Some(&age),

@@ -117,12 +117,19 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                     matches!(std::io::stdin().read_line(&mut line), Ok(n) if n > 0)
                 },
             )?;
-            let what = match edited {
-                Edited::Saved => "saved",
-                Edited::Unchanged => "unchanged",
+            let (what, rotated) = match edited {
+                Edited::Saved { rotated } => ("saved", rotated),
+                Edited::Unchanged => ("unchanged", false),
             };
             if ctx.json {
-                crate::output::print_json(&serde_json::json!({"file": file.rel, "result": what}));
+                crate::output::print_json(
+                    &serde_json::json!({"file": file.rel, "result": what, "rotated": rotated}),
+                );
+            } else if rotated {
+                crate::out!(
+                    "{}: saved for the environment's recipients of now; one it was encrypted for is no longer listed, so the file has a new data key and every value is encrypted again",
+                    file.rel
+                );
             } else {
                 crate::out!("{}: {what}", file.rel);
             }

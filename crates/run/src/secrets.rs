@@ -183,8 +183,13 @@ pub(crate) fn for_task<'a>(
 /// How an edit ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Edited {
-    /// The file was written (created, when it did not exist).
-    Saved,
+    /// The file was written (created, when it did not exist), for the environment's
+    /// recipients of now.
+    Saved {
+        /// Whether it got a new data key, every value encrypted again: a recipient it was
+        /// sealed for is no longer listed.
+        rotated: bool,
+    },
     /// The editor left the text as it was: nothing written.
     Unchanged,
 }
@@ -210,23 +215,19 @@ pub fn edit(
         Some(_) => Some(identities()?),
         None => None,
     };
-    // A new file is sealed for the environment's recipients: known before the editor
-    // opens, so that nothing typed is lost for want of them.
-    let new_recipients = match &old {
-        Some(_) => None,
-        None => {
-            let recipients = recipients()?;
-            if recipients.is_empty() {
-                return Err(error(
-                    &file.rel,
-                    strata_secrets::Error::NoRecipients {
-                        file: file.rel.clone(),
-                    },
-                ));
-            }
-            Some(recipients)
-        }
-    };
+    // The file is sealed for the environment's recipients of now, known before the editor
+    // opens so that nothing typed is lost for want of them: a new file needs some; an
+    // existing one keeps its own when the environment lists none.
+    let now = recipients()?;
+    if old.is_none() && now.is_empty() {
+        return Err(error(
+            &file.rel,
+            strata_secrets::Error::NoRecipients {
+                file: file.rel.clone(),
+            },
+        ));
+    }
+    let now = (!now.is_empty()).then_some(now);
     let plain = match (&old, &ids) {
         (Some(text), Some(ids)) => {
             if !strata_secrets::is_sealed(text) {
@@ -273,12 +274,19 @@ pub fn edit(
         if edited == shown {
             return Ok(Edited::Unchanged);
         }
+        let mut rotated = false;
         let sealed = match (&old, &ids) {
-            (Some(old), Some(ids)) => strata_secrets::reseal(&file.rel, old, &edited, ids),
+            (Some(old), Some(ids)) => {
+                if let (Ok(was), Some(now)) = (strata_secrets::recipients_of(&file.rel, old), &now)
+                {
+                    rotated = strata_secrets::drops_anyone(&was, now);
+                }
+                strata_secrets::reseal(&file.rel, old, &edited, ids, now.as_ref())
+            }
             _ => strata_secrets::seal(
                 &file.rel,
                 &edited,
-                new_recipients.as_ref().expect("a new file's recipients"),
+                now.as_ref().expect("a new file's recipients"),
             ),
         }
         .map_err(|e| error(&file.rel, e));
@@ -289,7 +297,7 @@ pub fn edit(
                 }
                 strata_fs::write_atomic(&file.path, text.as_bytes())
                     .map_err(|e| Error::io(&file.path, e))?;
-                return Ok(Edited::Saved);
+                return Ok(Edited::Saved { rotated });
             }
             Err(e) if retry(&e) => shown = edited,
             Err(e) => return Err(e),

@@ -175,9 +175,17 @@ pub fn open_text(file: &str, sealed: &str, identities: &Identities) -> Result<St
     Ok(toml::to_string(&open(file, sealed, identities)?).expect("a TOML table serializes"))
 }
 
-/// Seals `plain` (the edited plain text of the sealed file `old`) with `old`'s data key and
-/// recipients, keeping the sealed form of every value that did not change.
-pub fn reseal(file: &str, old: &str, plain: &str, identities: &Identities) -> Result<String> {
+/// Seals `plain` (the edited plain text of the sealed file `old`) for `recipients` (`old`'s
+/// own when `None`), keeping the sealed form of every value that did not change, under
+/// `old`'s data key. When `recipients` drops anyone `old` was sealed for, who knew that
+/// key, it is replaced and every value encrypted again, as [`update_keys`] does.
+pub fn reseal(
+    file: &str,
+    old: &str,
+    plain: &str,
+    identities: &Identities,
+    recipients: Option<&Recipients>,
+) -> Result<String> {
     let sealed = Sealed::parse(file, old)?;
     let key = sealed.data_key(file, identities)?;
     sealed.verify(file, &key)?;
@@ -186,12 +194,16 @@ pub fn reseal(file: &str, old: &str, plain: &str, identities: &Identities) -> Re
     if table.contains_key(META) {
         return Err(Error::Reserved { file: file.into() });
     }
-    let recipients = Recipients::parse(&sealed.recipients)?;
+    let own = Recipients::parse(&sealed.recipients)?;
+    let recipients = recipients.unwrap_or(&own);
+    if drops_anyone(&sealed.recipients, recipients) {
+        return seal_table(file, &table, &new_key(), recipients, None);
+    }
     let keep = Keep {
         before: &before,
         sealed: &sealed.values,
     };
-    seal_table(file, &table, &key, &recipients, Some(&keep))
+    seal_table(file, &table, &key, recipients, Some(&keep))
 }
 
 /// A new data key for `sealed`, every value encrypted again, for `recipients`.

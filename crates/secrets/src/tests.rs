@@ -181,7 +181,7 @@ fn an_edit_keeps_the_sealed_form_of_every_unchanged_value() {
     let alice = key();
     let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
     let edited = PLAIN.replace("tok-0123456789", "tok-new") + "added = \"x\"\n";
-    let resealed = reseal("s.toml", &sealed, &edited, &alice.ids).unwrap();
+    let resealed = reseal("s.toml", &sealed, &edited, &alice.ids, None).unwrap();
     assert_eq!(
         sealed_value(&sealed, &["db_password"]),
         sealed_value(&resealed, &["db_password"])
@@ -196,6 +196,50 @@ fn an_edit_keeps_the_sealed_form_of_every_unchanged_value() {
     );
     let opened = open("s.toml", &resealed, &alice.ids).unwrap();
     assert_eq!(opened, edited.parse::<Table>().unwrap());
+}
+
+#[test]
+fn an_edit_seals_for_the_recipients_of_now_and_rotates_when_one_left() {
+    let (alice, bob) = (key(), key());
+    let sealed = seal("s.toml", PLAIN, &recipients(&[&alice, &bob])).unwrap();
+    let edited = PLAIN.replace("tok-0123456789", "tok-after-bob-left");
+    let resealed = reseal(
+        "s.toml",
+        &sealed,
+        &edited,
+        &alice.ids,
+        Some(&recipients(&[&alice])),
+    )
+    .unwrap();
+    assert!(matches!(
+        open("s.toml", &resealed, &bob.ids),
+        Err(Error::NotARecipient { .. })
+    ));
+    let data_key = |text: &str, ids: &Identities| {
+        Sealed::parse("s.toml", text)
+            .unwrap()
+            .data_key("s.toml", ids)
+            .unwrap()
+    };
+    assert_ne!(data_key(&sealed, &bob.ids), data_key(&resealed, &alice.ids));
+    assert_eq!(
+        open("s.toml", &resealed, &alice.ids).unwrap(),
+        edited.parse::<Table>().unwrap()
+    );
+    // Joining keeps the data key and every unchanged value's sealed form.
+    let joined = reseal(
+        "s.toml",
+        &resealed,
+        &edited,
+        &alice.ids,
+        Some(&recipients(&[&alice, &bob])),
+    )
+    .unwrap();
+    assert_eq!(data_key(&resealed, &alice.ids), data_key(&joined, &bob.ids));
+    assert_eq!(
+        sealed_value(&resealed, &["db_password"]),
+        sealed_value(&joined, &["db_password"])
+    );
 }
 
 #[test]
