@@ -55,25 +55,16 @@ fn top_level_key_line(text: &str, key: &str) -> Option<usize> {
 pub const CHART_TYPES: &[&str] = &["application", "library"];
 
 /// The first YAML document of `text` as helm reads a chart's file: a byte-order mark
-/// skipped, merge keys (`<<: *common`) applied, later documents ignored.
+/// skipped, merge keys (`<<: *common`) applied, later documents ignored, keys in any case
+/// (helm decodes the document as JSON into Go structs, whose field names match regardless
+/// of case), and of a key given twice the last.
 fn helm_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<Option<T>> {
     use serde::Deserialize as _;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let Some(document) = serde_norway::Deserializer::from_str(text).next() else {
         return Ok(None);
     };
-    let mut value = serde_norway::Value::deserialize(document).map_err(|e| {
-        let mut err = malformed_yaml("YAML", file)(e);
-        if let Error::Malformed {
-            message, location, ..
-        } = &mut err
-        {
-            if let Some(line) = duplicate_key_line(text, message) {
-                *location = Location::new(file, Some(line));
-            }
-        }
-        err
-    })?;
+    let Loose(mut value) = Loose::deserialize(document).map_err(malformed_yaml("YAML", file))?;
     if value.is_null() {
         return Ok(None);
     }
@@ -83,31 +74,92 @@ fn helm_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<O
         .map_err(malformed_yaml("YAML", file))
 }
 
-/// The line of the second `key:` at the indentation of the first, for the YAML reader's
-/// `duplicate entry with key "key"` (which it places at the start of the mapping).
-fn duplicate_key_line(text: &str, message: &str) -> Option<usize> {
-    let key = message
-        .split_once("duplicate entry with key \"")?
-        .1
-        .split_once('"')?
-        .0;
-    let mut first_indent = None;
-    for (i, line) in text.lines().enumerate() {
-        let body = line.trim_start();
-        let is_key = body
-            .strip_prefix(key)
-            .is_some_and(|rest| rest.trim_start().starts_with(':'));
-        if !is_key {
-            continue;
-        }
-        let indent = line.len() - body.len();
-        match first_indent {
-            None => first_indent = Some(indent),
-            Some(f) if f == indent => return Some(i + 1),
-            Some(_) => {}
-        }
+/// A YAML value read as helm reads a chart's files: mapping keys in lower case, and of a
+/// key given twice the last (serde_norway's own `Value` refuses a duplicate).
+struct Loose(serde_norway::Value);
+
+impl<'de> serde::Deserialize<'de> for Loose {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(LooseVisitor)
     }
-    None
+}
+
+struct LooseVisitor;
+
+impl<'de> serde::de::Visitor<'de> for LooseVisitor {
+    type Value = Loose;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a YAML value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Loose, E> {
+        Ok(Loose(v.into()))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Loose, E> {
+        Ok(Loose(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Loose, E> {
+        Ok(Loose(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Loose, E> {
+        Ok(Loose(v.into()))
+    }
+
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Loose, E> {
+        Ok(Loose(v.into()))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Loose, E> {
+        Ok(Loose(serde_norway::Value::Null))
+    }
+
+    fn visit_none<E>(self) -> std::result::Result<Loose, E> {
+        Ok(Loose(serde_norway::Value::Null))
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<Loose, D::Error> {
+        serde::Deserialize::deserialize(d)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Loose, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Loose(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Loose(serde_norway::Value::Sequence(items)))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Loose, A::Error> {
+        let mut mapping = serde_norway::Mapping::new();
+        while let Some((Loose(key), Loose(value))) = map.next_entry()? {
+            let key = match key {
+                serde_norway::Value::String(s) => serde_norway::Value::String(s.to_lowercase()),
+                other => other,
+            };
+            mapping.insert(key, value);
+        }
+        Ok(Loose(serde_norway::Value::Mapping(mapping)))
+    }
+
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(
+        self,
+        data: A,
+    ) -> std::result::Result<Loose, A::Error> {
+        // A tagged value (`!custom x`): helm reads the value under the tag.
+        use serde::de::VariantAccess as _;
+        let (_tag, variant): (serde::de::IgnoredAny, _) = data.variant()?;
+        variant.newtype_variant()
+    }
 }
 
 pub fn parse_chart_yaml(text: &str, file: &str) -> Result<ChartFacts> {
@@ -167,8 +219,9 @@ pub fn parse_requirements_yaml(text: &str, file: &str) -> Result<Vec<ChartDepend
 fn is_repository_line(line: &str, repository: &str) -> bool {
     let line = line.trim_start();
     let line = line.strip_prefix("- ").unwrap_or(line).trim_start();
-    line.strip_prefix("repository")
-        .and_then(|rest| rest.trim_start().strip_prefix(':'))
+    line.get(..10)
+        .filter(|key| key.eq_ignore_ascii_case("repository"))
+        .and_then(|_| line[10..].trim_start().strip_prefix(':'))
         .map(|value| value.trim().trim_matches(|c| c == '"' || c == '\''))
         .is_some_and(|value| value == repository)
 }
@@ -256,17 +309,20 @@ mod tests {
             "x: &l\n  repository: file://../common\ndependencies:\n  - <<: *l\n    name: common\n";
         let deps = parse_requirements_yaml(r, "requirements.yaml").unwrap();
         assert_eq!(deps[0].local_path(), Some("../common"));
-        let err = parse_chart_yaml(
-            "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies: []\ndependencies: []\n",
+        // A key given twice: the last, as helm reads it; keys in any case.
+        let c = parse_chart_yaml(
+            "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies: []\nDependencies:\n  - Name: lib\n    Repository: file://../lib\n",
             "Chart.yaml",
         )
-        .unwrap_err();
-        assert_eq!(err.location().unwrap().line, Some(5), "{err}");
+        .unwrap();
+        assert_eq!(c.dependencies[0].local_path(), Some("../lib"));
+        assert_eq!(c.dependencies[0].name, "lib");
+        assert_eq!(c.dependencies[0].line, 7);
     }
 
     #[test]
     fn a_dependencys_line_is_its_repository_key() {
-        let y = "apiVersion: v2\nname: web\ndescription: uses file://../common for its helpers\nversion: 0.1.0\ndependencies:\n  - name: common\n    version: 0.1.0\n    repository: \"file://../common\"\n";
+        let y = "apiVersion: v2\nname: web\ndescription: uses file://../common for its helpers\nversion: 0.1.0\ndependencies:\n  - name: common\n    version: 0.1.0\n    Repository: \"file://../common\"\n";
         let c = parse_chart_yaml(y, "Chart.yaml").unwrap();
         assert_eq!(c.dependencies[0].line, 8);
     }
