@@ -31,11 +31,12 @@
 //!   string onto an indented next line), each line break with any indentation and a
 //!   terraform diagnostic's `│` margin.
 //!
-//! The keys of a sensitive map are sensitive too (terraform hides them as well), unless
-//! they read as a field's name: letters, `_`, `-` and `.` only, shorter than 20 characters
-//! (`password`, `db_host`): searched for, `name` or `host` would be taken out of every
-//! object of a render. A key holding a digit or another character (`ghp_T0ken…`), or a
-//! longer one, is searched for like a value.
+//! The keys of a sensitive map are sensitive too (terraform hides them as well), but most
+//! keys are a field's name (`password`, `host`, `app.kubernetes.io/name`, `0`): searched
+//! for, they would be taken out of every object of a render or plan. So a key is searched
+//! for only when it looks like a credential: at least 10 characters mixing three of lower
+//! case, capitals, digits and other signs (`_ - . / :` aside), or at least 20 characters
+//! with letters and digits and no `.` or `/` (a hex or base32 token).
 //!
 //! Values shorter than [`MIN_SEARCHED`] characters, and the words YAML reads as a boolean or
 //! null (`true`, `no`, `null`, ...), which tell nothing, are not searched for in free text:
@@ -78,7 +79,7 @@ impl Redactor {
             Value::Array(items) => items.iter().for_each(|v| self.add(v)),
             Value::Object(map) => {
                 for (k, v) in map {
-                    if !is_a_fields_name(k) {
+                    if looks_like_a_credential(k) {
                         self.add_text(k);
                     }
                     self.add(v);
@@ -115,6 +116,9 @@ impl Redactor {
             text.to_string(),
             // YAML's single-quoted form (`toYaml` of a value with `: ` or a quote in it).
             text.replace('\'', "''"),
+            // YAML's double-quoted form (`toYaml` of a value with a tab or a control
+            // character: `\t`, `\a`).
+            yaml_double_quoted(text),
             // Escaped twice: a JSON document in a quoted string (`toJson | quote`).
             escape(&escaped),
             escape(&go_escaped),
@@ -136,7 +140,7 @@ impl Redactor {
                     .map(str::to_string),
             );
         }
-        for f in &forms[..2] {
+        for f in &forms[..3] {
             self.add_wrapped(f);
         }
         self.add_wrapped(&text.to_uppercase());
@@ -207,8 +211,9 @@ impl Redactor {
                 }
             }
             Value::Number(n) => {
+                // Not a short one: every 0 and 1 of a plan would go.
                 let text = n.to_string();
-                if self.short.contains(&text) || self.needles.contains(&text) {
+                if self.needles.contains(&text) {
                     *value = Value::String(REDACTED.to_string());
                 }
             }
@@ -267,13 +272,18 @@ impl Redactor {
     }
 }
 
-/// Whether a key of a sensitive map reads as a field's name rather than as a value: letters,
-/// `_`, `-` and `.` only, shorter than 20 characters.
-fn is_a_fields_name(key: &str) -> bool {
-    key.len() < 20
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '-' | '.'))
+/// Whether a key of a sensitive map looks like a credential rather than a field's name (see
+/// the module's documentation).
+fn looks_like_a_credential(key: &str) -> bool {
+    let has = |f: fn(char) -> bool| key.chars().any(f);
+    let lower = has(|c| c.is_lowercase());
+    let upper = has(|c| c.is_uppercase());
+    let digit = has(|c| c.is_ascii_digit());
+    let sign = has(|c| !c.is_alphanumeric() && !matches!(c, '_' | '-' | '.' | '/' | ':'));
+    let classes = [lower, upper, digit, sign].iter().filter(|&&b| b).count();
+    let len = key.chars().count();
+    (len >= 10 && classes >= 3)
+        || (len >= 20 && digit && (lower || upper) && !key.contains(['.', '/']))
 }
 
 /// `text` with every run of `words` replaced, where the words stand separated by spaces or
@@ -316,9 +326,46 @@ fn separator(text: &str) -> Option<&str> {
             .trim_start_matches(blank)
             .trim_start_matches('│')
             .trim_start_matches(blank);
+        // A YAML double-quoted string folded before a space escapes that space: `\ `.
+        if let Some(escaped) = rest.strip_prefix("\\ ") {
+            rest = escaped.trim_start_matches(blank);
+        }
         found = true;
     }
     found.then_some(rest)
+}
+
+/// The inside of `text` in YAML's double-quoted style, as go-yaml (helm's `toYaml`) writes
+/// it: `"` and `\` escaped, and every character it does not print (controls, a line break,
+/// a byte-order mark, a character beyond the Basic Multilingual Plane) as an escape.
+fn yaml_double_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let printable = matches!(c, '\u{20}'..='\u{7e}')
+            || matches!(c, '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+                && !matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}');
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            _ if printable => out.push(c),
+            '\0' => out.push_str("\\0"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{b}' => out.push_str("\\v"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\u{1b}' => out.push_str("\\e"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if (c as u32) <= 0xff => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c if (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push_str(&format!("\\U{:08X}", c as u32)),
+        }
+    }
+    out
 }
 
 /// The shortest part of a base64 encoding searched for inside a longer encoding.
@@ -527,17 +574,62 @@ mod tests {
     #[test]
     fn keys_that_are_values_go_names_and_booleans_stay() {
         let mut r = Redactor::default();
-        r.add(&json!({"KEY-T0ken-Plain-7731": "ci-bot", "password": "hunter2-pw", "tls": "true", "name": {"deep-S3cr3t-key-99": 1}}));
-        let render = "tokens:\n  KEY-T0ken-Plain-7731: owner\n  deep-S3cr3t-key-99: 1\nmetadata:\n  name: web\nsecurityContext:\n  privileged: true\nkey: password\n";
+        r.add(&json!({
+            "KEY-T0ken-Plain-7731": "ci-bot",
+            "password": "hunter2-pw",
+            "tls": "true",
+            "0": "first-item",
+            "app.kubernetes.io/name": "web-app",
+            "ipv4_cidr_block": "10.1.0.0/16",
+            "name": {"deep-S3cr3t-key-99": 1, "a3f9c2e4b5d6a7f8e9d0c1b2": 2}
+        }));
+        let render = "tokens:\n  KEY-T0ken-Plain-7731: owner\n  deep-S3cr3t-key-99: 1\n  a3f9c2e4b5d6a7f8e9d0c1b2: 2\nmetadata:\n  name: web\n  labels:\n    app.kubernetes.io/name: x\nsecurityContext:\n  privileged: true\nkey: password\nipv4_cidr_block: y\n";
         let out = r.redact_text(render);
-        assert!(!out.contains("T0ken") && !out.contains("S3cr3t"), "{out}");
-        for kept in ["  name: web", "privileged: true", "key: password"] {
+        assert!(
+            !out.contains("T0ken") && !out.contains("S3cr3t") && !out.contains("a3f9c2"),
+            "{out}"
+        );
+        for kept in [
+            "  name: web",
+            "app.kubernetes.io/name: x",
+            "privileged: true",
+            "key: password",
+            "ipv4_cidr_block: y",
+        ] {
             assert!(out.contains(kept), "{kept} in {out}");
         }
+        // A short number (a key `0`, a sensitive `1`) is no reason to hide every 0 in a plan.
+        let mut plan = json!({"from_port": 0, "count": 1, "index": 2});
+        r.redact_json(&mut plan);
+        assert_eq!(plan, json!({"from_port": 0, "count": 1, "index": 2}));
         // As a whole JSON string, "true" still goes.
         let mut doc = json!({"tls": "true", "privileged": true});
         r.redact_json(&mut doc);
         assert_eq!(doc, json!({"tls": REDACTED, "privileged": true}));
+    }
+
+    #[test]
+    fn helms_double_quoted_and_folded_yaml_is_replaced() {
+        // As helm 4.1.4's toYaml writes these values under `indent 4`.
+        let values = [
+            "Tabbed-2222 correct\thorse battery staple dolphin umbrella lantern violet marble quantum ochre",
+            "Spaced-3333\tcorrect  horse  battery  staple  dolphin  umbrella  lantern  violet  marble  quantum  ochre",
+            "Bell-4444 correct horse battery staple dolphin umbrella lantern violet marble quantum ochre\u{7}",
+        ];
+        let render = "    bell: \"Bell-4444 correct horse battery staple dolphin umbrella lantern violet marble\n      quantum ochre\\a\"\n    spaced: \"Spaced-3333\\tcorrect  horse  battery  staple  dolphin  umbrella  lantern\n      \\ violet  marble  quantum  ochre\"\n    tabbed: \"Tabbed-2222 correct\\thorse battery staple dolphin umbrella lantern violet\n      marble quantum ochre\"\n";
+        let mut r = Redactor::default();
+        for v in values {
+            r.add(&json!(v));
+        }
+        let out = r.redact_text(render);
+        assert_eq!(
+            out,
+            format!("    bell: \"{REDACTED}\"\n    spaced: \"{REDACTED}\"\n    tabbed: \"{REDACTED}\"\n")
+        );
+        assert_eq!(
+            yaml_double_quoted("a\"b\\c\u{1b}\u{2028}é😀"),
+            "a\\\"b\\\\c\\e\\Lé\\U0001F600"
+        );
     }
 
     #[test]
