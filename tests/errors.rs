@@ -224,6 +224,16 @@ fn run_commands_reject_bad_input_before_running_anything() {
         "{}",
         run.stderr
     );
+    // Shards exchange nothing: an apply split into shards would plan dependents against
+    // outputs another shard is about to change.
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve", "--shard", "1/2"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: apply is not split into shards"),
+        "{}",
+        run.stderr
+    );
     // A report path that cannot be written is found before anything runs.
     repo.write("a-file", "not a directory\n");
     let run = repo.strata(&["check", "--junit", "a-file/junit.xml"]);

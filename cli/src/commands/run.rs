@@ -223,6 +223,15 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         });
     }
     let changes = matches!(mode, Mode::Apply | Mode::Destroy);
+    if changes && args.shard.is_some() {
+        // Shards run side by side and exchange nothing, which holds for checks and plans;
+        // an apply in one shard changes the outputs a stack in another shard reads.
+        return Err(Error::Invalid {
+            message: "apply is not split into shards: a stack applied in one shard changes the outputs its dependents in other shards plan against".into(),
+            location: strata_graph::error::Location::new("command line", None),
+            hint: "apply in one job, in dependency order (shard `check` and `plan` only)".into(),
+        });
+    }
     if mode == Mode::Destroy && (args.labels.is_empty() || args.affected) {
         return Err(Error::Invalid {
             message: "strata destroy tears down the stacks it is given, and was given none".into(),
