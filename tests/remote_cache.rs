@@ -310,8 +310,9 @@ fn a_remote_that_refuses_uploads_fails_a_run_that_requires_it() {
     assert_all_ran(&report);
     assert!(files_under(&server.www()).is_empty());
 
+    let required = sample_repo();
     let (run, report) = check(
-        &sample_repo(),
+        &required,
         &["--remote-cache", &url, "--require-remote-cache"],
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -321,12 +322,30 @@ fn a_remote_that_refuses_uploads_fails_a_run_that_requires_it() {
         .filter(|t| t["status"] == "failed")
         .collect();
     assert!(!failed.is_empty(), "{report}");
-    for t in failed {
+    for t in &failed {
         let reason = t["reason"].as_str().unwrap();
         assert!(
             reason.contains("the remote cache is required") && reason.contains("HTTP 405"),
             "{t}"
         );
+    }
+    // What the remote did not take was not kept locally either: run again in the same
+    // checkout, those tasks run (and fail) again instead of passing from the local cache.
+    let (run, again) = check(
+        &required,
+        &["--remote-cache", &url, "--require-remote-cache"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for t in &failed {
+        let now = tasks(&again)
+            .iter()
+            .find(|a| {
+                a["label"] == t["label"] && a["action"] == t["action"] && a["env"] == t["env"]
+            })
+            .unwrap_or_else(|| panic!("{t} not in {again}"))
+            .clone();
+        assert_eq!(now["status"], "failed", "{now}");
+        assert_ne!(now["cached"], true, "{now}");
     }
 
     // Required, and none set (or the cache turned off): refused before anything runs.

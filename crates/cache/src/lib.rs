@@ -24,6 +24,11 @@
 //! 8. Remote reads are bounded: a blob by the size its result declares, a result by a
 //!    maximum ([`HttpOptions`]); a longer body is a fault.
 //! 9. A remote URL is shown only through [`redact_url`]: credentials never reach a message.
+//! 10. A slow remote is a fault of its own kind: an exchange (a lookup, or an upload) that
+//!     takes longer than [`SLOW_EXCHANGE`] while moving less than [`SLOW_RATE`] bytes a
+//!     second is reported the first time, and after [`REMOTE_FAILURE_LIMIT`] of them the
+//!     remote is not asked again during the run (unless it is required: then it is only
+//!     reported, since a required remote must receive every result).
 
 mod http;
 mod local;
@@ -46,6 +51,13 @@ use strata_digest::{BlobDigest, TaskKey};
 pub const RESULT_VERSION: u32 = 2;
 /// Remote faults after which the remote cache is left alone for the rest of the run.
 pub const REMOTE_FAILURE_LIMIT: u32 = 3;
+
+/// How long an exchange with the remote may take before it may count as slow.
+pub const SLOW_EXCHANGE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The rate (bytes a second) below which an exchange longer than [`SLOW_EXCHANGE`] is slow:
+/// a large blob may take a while, a lookup of a small result should not.
+pub const SLOW_RATE: u64 = 1 << 20;
 
 /// A store's fault: a request that failed (unreachable, timed out, an unexpected status, an
 /// I/O error), or an answer that cannot be an entry (a body longer than its limit).
@@ -137,6 +149,8 @@ struct Remote {
     faults: AtomicU32,
     /// Failed requests only (refused, timed out, an HTTP error, a body over its limit).
     failed_requests: AtomicU32,
+    /// Slow exchanges.
+    slow: AtomicU32,
     /// Not read again during this run.
     reads_stopped: AtomicBool,
     /// Not asked again at all during this run.
@@ -150,6 +164,8 @@ pub struct Cache {
     remote: Option<Remote>,
     require_remote: bool,
     warn: WarnSink,
+    /// [`SLOW_EXCHANGE`] (shorter in tests).
+    slow_after: std::time::Duration,
 }
 
 /// A remote fault when the run requires the remote cache.
@@ -164,6 +180,7 @@ impl Cache {
             remote: None,
             require_remote: false,
             warn,
+            slow_after: SLOW_EXCHANGE,
         }
     }
 
@@ -173,6 +190,7 @@ impl Cache {
             read_only,
             faults: AtomicU32::new(0),
             failed_requests: AtomicU32::new(0),
+            slow: AtomicU32::new(0),
             reads_stopped: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
         });
@@ -224,6 +242,32 @@ impl Cache {
         Ok(())
     }
 
+    /// Counts an exchange with the remote that began at `began` and moved `bytes` as slow
+    /// when it was (see [`SLOW_EXCHANGE`]).
+    fn timed(&self, remote: &Remote, began: std::time::Instant, bytes: usize) {
+        let took = began.elapsed();
+        if took <= self.slow_after || bytes as f64 / took.as_secs_f64() >= SLOW_RATE as f64 {
+            return;
+        }
+        let url = remote.store.describe();
+        let n = remote.slow.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == 1 {
+            (self.warn)(format!(
+                "warning: remote cache {url} took {:.1} s to move {bytes} bytes; it is slower than running many tasks",
+                took.as_secs_f64()
+            ));
+        }
+        if n >= REMOTE_FAILURE_LIMIT
+            && !self.require_remote
+            && !remote.stopped.swap(true, Ordering::SeqCst)
+        {
+            remote.reads_stopped.store(true, Ordering::SeqCst);
+            (self.warn)(format!(
+                "warning: remote cache {url} was slow {n} times; not asking it again during this run"
+            ));
+        }
+    }
+
     fn remote_for_reads(&self) -> Option<&Remote> {
         self.remote
             .as_ref()
@@ -271,7 +315,16 @@ impl Cache {
         let Some(remote) = self.remote_for_reads() else {
             return Ok(None);
         };
-        match read_entry(remote.store.as_ref(), key, Repair::Report) {
+        let began = std::time::Instant::now();
+        let read = read_entry(remote.store.as_ref(), key, Repair::Report);
+        let bytes = match &read {
+            Ok(Some(hit)) => hit.blobs.values().map(Vec::len).sum(),
+            _ => 0,
+        };
+        if read.is_ok() {
+            self.timed(remote, began, bytes);
+        }
+        match read {
             Ok(Some(mut hit)) => {
                 hit.from_remote = true;
                 if let Some(local) = &self.local {
@@ -312,31 +365,55 @@ impl Cache {
         blobs: &BTreeMap<String, Vec<u8>>,
     ) -> Result<(), RemoteRequired> {
         let body = encode_result(result);
-        if let Some(local) = &self.local {
-            let ok = result
-                .outputs
-                .iter()
-                .all(|(name, r)| local.put_blob(&r.digest, &blobs[name]).is_ok())
-                && local.put_result(&result.key, &body).is_ok();
-            if !ok {
-                (self.warn)(format!(
-                    "warning: could not write task {} to the local cache",
-                    short(&result.key)
-                ));
-            }
+        // When the remote is required, an entry it did not take is not kept locally either:
+        // a later run in the same checkout would be served it and never upload it.
+        if self.require_remote {
+            self.upload(result, blobs, &body)?;
+            self.store_locally(result, blobs, &body);
+            return Ok(());
         }
+        self.store_locally(result, blobs, &body);
+        self.upload(result, blobs, &body)
+    }
+
+    fn store_locally(&self, result: &ActionResult, blobs: &BTreeMap<String, Vec<u8>>, body: &[u8]) {
+        let Some(local) = &self.local else {
+            return;
+        };
+        let ok = result
+            .outputs
+            .iter()
+            .all(|(name, r)| local.put_blob(&r.digest, &blobs[name]).is_ok())
+            && local.put_result(&result.key, body).is_ok();
+        if !ok {
+            (self.warn)(format!(
+                "warning: could not write task {} to the local cache",
+                short(&result.key)
+            ));
+        }
+    }
+
+    fn upload(
+        &self,
+        result: &ActionResult,
+        blobs: &BTreeMap<String, Vec<u8>>,
+        body: &[u8],
+    ) -> Result<(), RemoteRequired> {
         let Some(remote) = self.remote_for_writes() else {
             return Ok(());
         };
         // The first failing upload ends this entry's: one failed request, one fault.
+        let began = std::time::Instant::now();
         for (name, r) in &result.outputs {
             if let Err(e) = remote.store.put_blob(&r.digest, &blobs[name]) {
                 return self.remote_fault(remote, Fault::from(e));
             }
         }
-        if let Err(e) = remote.store.put_result(&result.key, &body) {
+        if let Err(e) = remote.store.put_result(&result.key, body) {
             return self.remote_fault(remote, Fault::from(e));
         }
+        let bytes = blobs.values().map(Vec::len).sum::<usize>() + body.len();
+        self.timed(remote, began, bytes);
         Ok(())
     }
 }
@@ -539,6 +616,58 @@ mod tests {
             ),
             blobs,
         )
+    }
+
+    /// A store answering after a pause.
+    struct Slow(MemoryStore, std::time::Duration);
+
+    impl Store for Slow {
+        fn describe(&self) -> String {
+            "slow".into()
+        }
+        fn get_result(&self, key: &TaskKey) -> Result<Option<Vec<u8>>, StoreError> {
+            std::thread::sleep(self.1);
+            self.0.get_result(key)
+        }
+        fn put_result(&self, key: &TaskKey, bytes: &[u8]) -> Result<(), StoreError> {
+            std::thread::sleep(self.1);
+            self.0.put_result(key, bytes)
+        }
+        fn get_blob(&self, blob: &BlobRef) -> Result<Option<Vec<u8>>, StoreError> {
+            self.0.get_blob(blob)
+        }
+        fn put_blob(&self, digest: &BlobDigest, bytes: &[u8]) -> Result<(), StoreError> {
+            self.0.put_blob(digest, bytes)
+        }
+    }
+
+    #[test]
+    fn a_slow_remote_is_reported_and_left_after_three_slow_exchanges() {
+        let pause = std::time::Duration::from_millis(30);
+        for required in [false, true] {
+            let (warn, seen) = sink();
+            let remote = MemoryStore::default();
+            let view = remote.clone();
+            let mut cache =
+                Cache::new(None, warn).with_remote(Box::new(Slow(remote, pause)), false, required);
+            cache.slow_after = pause / 3;
+            for k in 0..5u8 {
+                assert!(cache.lookup(&TaskKey([k; 32])).unwrap().is_none());
+            }
+            let (result, blobs) = sample(TaskKey([9; 32]));
+            cache.store(&result, &blobs).unwrap();
+            let seen = seen.lock().unwrap();
+            assert!(seen[0].contains("remote cache slow took"), "{seen:?}");
+            if required {
+                // Still asked: a required remote receives every result.
+                assert_eq!(seen.len(), 1, "{seen:?}");
+                assert!(view.get_result(&result.key).unwrap().is_some());
+            } else {
+                assert_eq!(seen.len(), 2, "{seen:?}");
+                assert!(seen[1].contains("was slow 3 times"), "{seen:?}");
+                assert!(view.get_result(&result.key).unwrap().is_none());
+            }
+        }
     }
 
     #[test]
