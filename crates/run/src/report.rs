@@ -179,10 +179,11 @@ fn cell(t: Option<&&TaskReport>) -> String {
 /// results, cache hits; failures with their reason.
 pub fn markdown(report: &RunReport) -> String {
     let mut md = String::from("## strata\n\n");
-    let ran = report
+    // The terminal's counts: passed (from the cache or run), failed, skipped.
+    let ok = report
         .tasks
         .iter()
-        .filter(|t| t.status != Status::Skipped)
+        .filter(|t| t.status == Status::Ok)
         .count();
     let cached = report.tasks.iter().filter(|t| t.cached).count();
     let failed = report
@@ -197,7 +198,7 @@ pub fn markdown(report: &RunReport) -> String {
         .count();
     let _ = writeln!(
         md,
-        "{} **{}** tasks: {ran} done ({cached} from cache), {failed} failed, {skipped} skipped.\n",
+        "{} **{}** tasks: {ok} ok ({cached} from cache), {failed} failed, {skipped} skipped.\n",
         if report.ok { "✅" } else { "❌" },
         report.tasks.len()
     );
@@ -276,7 +277,7 @@ fn limit_comment(md: String) -> String {
     if md.len() <= COMMENT_LIMIT {
         return md;
     }
-    let note = "\n\n---\n**This summary was cut to fit a pull-request comment** (GitHub takes 65,536 characters). The full run: `strata --json plan` output, or the CI log.\n";
+    let note = "\n\n---\n**This summary was cut to fit a pull-request comment** (GitHub takes 65,536 characters). The full run: the same command with `--json`, or the CI log.\n";
     let mut end = COMMENT_LIMIT - note.len();
     while !md.is_char_boundary(end) {
         end -= 1;
@@ -769,7 +770,7 @@ mod tests {
         report.tasks.push(render);
         let md = markdown(&report);
         assert!(
-            md.contains("❌ **4** tasks: 3 done (1 from cache), 1 failed, 1 skipped."),
+            md.contains("❌ **4** tasks: 2 ok (1 from cache), 1 failed, 1 skipped."),
             "{md}"
         );
         assert!(
@@ -801,7 +802,7 @@ mod tests {
             false,
             false,
         ));
-        assert!(clean.contains("✅ **1** tasks: 1 done (0 from cache), 0 failed, 0 skipped."));
+        assert!(clean.contains("✅ **1** tasks: 1 ok (0 from cache), 0 failed, 0 skipped."));
         assert!(!clean.contains("### Failures") && !clean.contains("### Did not run"));
     }
 
