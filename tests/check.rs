@@ -342,6 +342,19 @@ fn a_chart_deployed_nowhere_is_linted_rendered_and_governed() {
     }
     assert_eq!(status(&report, "policy"), "failed", "{report}");
     assert!(run.stdout.contains("no ConfigMap: web"), "{}", run.stdout);
+    // `hash --explain` gives the keys those tasks ran under, with no --env to name.
+    let explained = repo
+        .strata(&["--json", "hash", "--explain", "charts/web"])
+        .json();
+    for t in report["tasks"].as_array().unwrap() {
+        let same = explained["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["action"] == t["action"])
+            .unwrap_or_else(|| panic!("{} not explained: {explained}", t["action"]));
+        assert_eq!(same["key"], t["key"], "{}", t["action"]);
+    }
 }
 
 #[test]

@@ -51,7 +51,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
                 })
             })
             .collect();
-        let tasks = if args.envs.is_empty() {
+        // Without --env, only a workspace with no environments has its tasks explained (all
+        // of them run without one); otherwise each environment would need its state read.
+        let tasks = if args.envs.is_empty() && !model.environments.is_empty() {
             Vec::new()
         } else {
             strata_run::explain_task_keys(&session, &view, &indices, &args.envs)?
