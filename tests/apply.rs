@@ -557,6 +557,46 @@ fn a_deleted_stack_is_destroyed_only_when_told_with_its_code_at_the_base() {
         tasks_of(&report, "stacks/other", "apply")["reason"],
         "nothing to destroy: the state holds no resources"
     );
+
+    // A strata killed (SIGKILL) during such a run leaves its checkout, whose sandboxes hold
+    // a plan with every value in clear text: the next run removes it, and git forgets it.
+    // A checkout whose strata still runs stays.
+    let tmp = tempfile::tempdir().unwrap();
+    let dead = tmp.path().join("strata-revision-dead");
+    repo.git(&[
+        "worktree",
+        "add",
+        "--detach",
+        "--quiet",
+        dead.join("checkout").to_str().unwrap(),
+        "HEAD~1",
+    ]);
+    std::fs::write(dead.join("checkout/strata.tfplan"), "every value").unwrap();
+    let mut ended = Command::new("true").spawn().unwrap();
+    let pid = ended.id();
+    ended.wait().unwrap();
+    std::fs::write(dead.join("owner"), format!("{pid} 1")).unwrap();
+    let live = tmp.path().join("strata-revision-live");
+    std::fs::create_dir(&live).unwrap();
+    std::fs::write(live.join("owner"), format!("{} ", std::process::id())).unwrap();
+    let run = repo
+        .command(&[
+            "destroy",
+            "stacks/other",
+            "--env",
+            "dev",
+            "--from",
+            "HEAD~1",
+            "--auto-approve",
+        ])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    assert!(!dead.exists());
+    assert!(live.join("owner").exists());
+    let worktrees = repo.git(&["worktree", "list", "--porcelain"]);
+    assert_eq!(worktrees.matches("worktree ").count(), 1, "{worktrees}");
 }
 
 fn args_ok(repo: &Repo, args: &[&str]) {

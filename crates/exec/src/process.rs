@@ -116,6 +116,39 @@ fn interrupt_group(pid: u32) {
     crate::reaper::interrupted(pid);
 }
 
+/// Who this process is, in a form that outlives it: its pid and, where the system tells,
+/// when it started (so that a pid reused by another process is not taken for it).
+pub fn identity() -> String {
+    let pid = std::process::id();
+    format!("{pid} {}", started(pid).unwrap_or_default())
+}
+
+/// Whether the process an [`identity`] names still runs (`true` when unsure: a malformed
+/// identity, or a process strata may not signal).
+pub fn still_runs(identity: &str) -> bool {
+    let mut parts = identity.split_whitespace();
+    let Some(pid) = parts.next().and_then(|p| p.parse::<i32>().ok()) else {
+        return true;
+    };
+    let alive = !matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+        Err(nix::errno::Errno::ESRCH)
+    );
+    match (alive, parts.next(), started(pid as u32)) {
+        (false, _, _) => false,
+        (true, Some(then), Some(now)) => then == now,
+        (true, _, _) => true,
+    }
+}
+
+/// When process `pid` started, in clock ticks since boot (Linux's `/proc/PID/stat`).
+fn started(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19).map(str::to_string)
+}
+
 /// The outcome of one tool invocation.
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -251,4 +284,22 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         // A tool that finished successfully did its work, interrupt or not.
         interrupted: is_cancelled() && !status.success(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_identity_tells_a_running_process_from_an_ended_one() {
+        assert!(still_runs(&identity()));
+        // A pid that ended: a child that already exited and was reaped.
+        #[allow(clippy::disallowed_methods)]
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!still_runs(&format!("{pid} 1")));
+        // This process's pid with another start time: a reused pid.
+        assert!(!still_runs(&format!("{} 1", std::process::id())));
+    }
 }

@@ -347,6 +347,11 @@ impl Repo {
         let _ = self.run(&["worktree", "prune"]);
     }
 
+    /// Forgets the worktrees whose directories are gone.
+    pub fn prune_worktrees(&self) {
+        let _ = self.run(&["worktree", "prune"]);
+    }
+
     /// A git configuration value (`user.email`), when set.
     pub fn config(&self, key: &str) -> Option<String> {
         let out = self.run(&["config", "--get", key]).ok()?;
