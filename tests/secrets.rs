@@ -755,6 +755,26 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("apiKey"), "{}", run.stderr);
+    // An apply in dev, whose GitOps output is made after it, is refused before it changes
+    // anything: the chart's secrets file says so by its key names.
+    let run = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["apply", "--env", "dev", "--auto-approve"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("charts/web reads sensitive values (apiKey, dbPassword")
+            && run.stderr.contains("nothing was applied"),
+        "{}",
+        run.stderr
+    );
+    assert!(!repo
+        .path()
+        .join("environments/dev/release.lock.toml")
+        .exists());
     // flux-helm takes it from a Secret by reference.
     let dir = out.path().join("flux-helm");
     with_key(

@@ -117,7 +117,9 @@ pub struct Stack {
 #[derive(Debug, Clone, PartialEq)]
 pub enum GitopsError {
     /// A chart would carry a sensitive value in the rendered manifests.
-    SensitiveInRendered { label: String, inputs: Vec<String> },
+    /// Charts (label, the sensitive values they read) whose rendered manifests would hold
+    /// sensitive values: all of them, not only the first.
+    SensitiveInRendered { charts: Vec<(String, Vec<String>)> },
     /// Two charts would get the same object name.
     NameCollision { a: String, b: String, name: String },
     /// A chart's object name is longer than Kubernetes or helm allow.
@@ -131,10 +133,17 @@ pub enum GitopsError {
 impl std::fmt::Display for GitopsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            GitopsError::SensitiveInRendered { label, inputs } => write!(
+            GitopsError::SensitiveInRendered { charts } => write!(
                 f,
-                "{label} reads sensitive upstream outputs ({}): rendered manifests in git would hold them. Deliver them as a Kubernetes Secret the chart references (an existing Secret's name as a value), or use the flux-helm format, which passes them from a Secret",
-                inputs.join(", ")
+                "{}: rendered manifests in git would hold them. Deliver them as a Kubernetes Secret the chart references (an existing Secret's name as a value), or use the flux-helm format, which passes them from a Secret",
+                charts
+                    .iter()
+                    .map(|(label, inputs)| format!(
+                        "{label} reads sensitive values ({})",
+                        inputs.join(", ")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
             GitopsError::NameCollision { a, b, name } => write!(
                 f,
@@ -368,13 +377,15 @@ pub fn render(
         Value::Object(m)
     };
     if settings.format.delivers_rendered() {
+        let sensitive: Vec<(String, Vec<String>)> = charts
+            .iter()
+            .filter(|c| !c.sensitive_inputs.is_empty())
+            .map(|c| (c.label.clone(), c.sensitive_inputs.clone()))
+            .collect();
+        if !sensitive.is_empty() {
+            return Err(GitopsError::SensitiveInRendered { charts: sensitive });
+        }
         for c in &charts {
-            if !c.sensitive_inputs.is_empty() {
-                return Err(GitopsError::SensitiveInRendered {
-                    label: c.label.clone(),
-                    inputs: c.sensitive_inputs.clone(),
-                });
-            }
             files.insert(
                 format!("{}/manifests.yaml", chart_path(c)),
                 String::from_utf8_lossy(&c.manifests).into_owned(),
@@ -826,14 +837,14 @@ mod tests {
     fn sensitive_inputs_are_never_values() {
         let mut api = chart("charts/api", 1, &[], &["stacks/database"]);
         api.sensitive_inputs = vec!["dbPassword".into()];
-        let err = render(
-            "dev",
-            &settings(Format::ArgoCd),
-            std::slice::from_ref(&api),
-            &[],
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("dbPassword"), "{err}");
+        let mut web = chart("charts/web", 1, &[], &["stacks/database"]);
+        web.sensitive_inputs = vec!["token".into()];
+        let err = render("dev", &settings(Format::ArgoCd), &[api.clone(), web], &[]).unwrap_err();
+        // Every chart is named, not only the first.
+        assert!(
+            err.to_string().contains("charts/api reads sensitive values (dbPassword); charts/web reads sensitive values (token)"),
+            "{err}"
+        );
         let files = render("dev", &settings(Format::FluxHelm), &[api], &[]).unwrap();
         let h = parse(&files["flux/helmreleases/api.yaml"]);
         assert_eq!(

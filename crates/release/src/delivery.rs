@@ -796,6 +796,7 @@ pub fn check_ready(root: &Path, model: &Model, env: &str) -> Result<()> {
         return Ok(());
     };
     replaceable(&dir)?;
+    no_secrets_files_in_rendered(root, model, env)?;
     let Some(argv) = model
         .environment(env)
         .and_then(|e| config(model, e).validate)
@@ -819,6 +820,46 @@ pub fn check_ready(root: &Path, model: &Model, env: &str) -> Result<()> {
         ),
         location: Location::new(WORKSPACE_FILE, None),
         hint: "install it, or correct `[gitops] validate` (in WORKSPACE.toml or the environment's env.toml; a program holding a `/` is relative to the workspace root)".into(),
+    })
+}
+
+/// A rendered output (every format but `flux-helm`) refuses a chart that reads sensitive
+/// values. Those of a chart's own secrets file are known from its key names before anything
+/// runs, so such a chart stops an apply or a promotion before it changes anything, not
+/// after. (The sensitive upstream outputs a chart reads are known only once its stacks
+/// were applied.)
+fn no_secrets_files_in_rendered(root: &Path, model: &Model, env: &str) -> Result<()> {
+    let Some(environment) = model.environment(env) else {
+        return Ok(());
+    };
+    let format = config(model, environment)
+        .format
+        .and_then(|f| Format::parse(&f))
+        .unwrap_or(Format::ArgoCd);
+    if !format.delivers_rendered() {
+        return Ok(());
+    }
+    let charts: Vec<(String, Vec<String>)> = delivered_charts(model, env)
+        .into_iter()
+        .filter_map(|i| {
+            let label = &model.targets[i].label;
+            let path = format!(
+                "environments/{env}/{}/{}",
+                strata_graph::discover::label_dir(label),
+                strata_run::secrets::SECRETS_FILE
+            );
+            let text = std::fs::read_to_string(root.join(path)).ok()?;
+            let names = strata_run::secrets::names(&text);
+            (!names.is_empty()).then(|| (label.clone(), names))
+        })
+        .collect();
+    if charts.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Invalid {
+        message: strata_gitops::GitopsError::SensitiveInRendered { charts }.to_string(),
+        location: Location::new(format!("environments/{env}/env.toml"), None),
+        hint: format!("their keys are those of the charts' secrets files under environments/{env}/; nothing was applied"),
     })
 }
 
