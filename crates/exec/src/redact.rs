@@ -55,14 +55,29 @@ pub const MIN_SEARCHED: usize = 3;
 /// The sensitive values of one task.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    /// Every form to replace, longest first (so a value containing another is replaced
-    /// whole).
-    needles: Vec<String>,
+    /// Every form to replace.
+    needles: std::collections::HashSet<String>,
+    /// The needles in one automaton, made when first needed after a change.
+    matcher: std::sync::OnceLock<Matcher>,
     /// Values too short to search for, redacted only as whole JSON strings.
     short: Vec<String>,
     /// The words of each form of several words, matched across line breaks.
     wrapped: Vec<Vec<String>>,
 }
+
+/// The needles, and one automaton finding all of them in a single pass over a text (a plan
+/// of thousands of resources and a value of thousands of words would otherwise take every
+/// needle once per string).
+#[derive(Debug, Clone)]
+struct Matcher {
+    needles: Vec<String>,
+    automaton: Option<aho_corasick::AhoCorasick>,
+}
+
+/// Needles shorter than this are found only as whole words (not inside a longer word or
+/// identifier): a sensitive `root` or `act` would otherwise rewrite `root_module` and
+/// `actions`, the structure of every plan a policy reads.
+pub const WHOLE_WORDS_BELOW: usize = 8;
 
 /// The words YAML (1.1, as helm and Kubernetes read it) takes for a boolean or null.
 const YAML_WORDS: &[&str] = &[
@@ -145,12 +160,25 @@ impl Redactor {
         }
         self.add_wrapped(&text.to_uppercase());
         self.add_wrapped(&text.to_lowercase());
-        for f in forms {
-            if !self.needles.contains(&f) {
-                self.needles.push(f);
-            }
+        let before = self.needles.len();
+        self.needles.extend(
+            forms
+                .into_iter()
+                .filter(|f| f.chars().count() >= MIN_SEARCHED),
+        );
+        if self.needles.len() != before {
+            self.matcher = std::sync::OnceLock::new();
         }
-        self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    }
+
+    fn matcher(&self) -> &Matcher {
+        self.matcher.get_or_init(|| {
+            let needles: Vec<String> = self.needles.iter().cloned().collect();
+            let automaton = (!needles.is_empty()).then(|| {
+                aho_corasick::AhoCorasick::new(&needles).expect("needles make an automaton")
+            });
+            Matcher { needles, automaton }
+        })
     }
 
     /// Remembers the words of `form` when it has several, to be found wrapped.
@@ -167,17 +195,71 @@ impl Redactor {
 
     /// `text` with every sensitive value replaced.
     pub fn redact_text(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for n in &self.needles {
-            if out.contains(n.as_str()) {
-                out = out.replace(n.as_str(), REDACTED);
-            }
-        }
+        let mut out = self.replace_needles(text);
         for words in &self.wrapped {
             if out.contains(words[0].as_str()) {
                 out = replace_wrapped(&out, words);
             }
         }
+        out
+    }
+
+    /// An object's key with the sensitive values of [`WHOLE_WORDS_BELOW`] characters or more
+    /// replaced: a key is most often the document's own structure (`type`, `add`,
+    /// `root_module`), which a short value must not rewrite whatever it stands beside; a map
+    /// keyed by secrets has long keys.
+    fn redact_key(&self, key: &str) -> String {
+        self.replace(key, false)
+    }
+
+    /// `text` with every range a needle covers replaced, in one pass: the ranges of all
+    /// matches (a short needle's only where it stands as a whole word), overlapping ones
+    /// joined, so no part of a longer value is left beside a shorter one found inside it.
+    fn replace_needles(&self, text: &str) -> String {
+        self.replace(text, true)
+    }
+
+    /// [`Redactor::replace_needles`], with the short needles (as whole words) or without.
+    fn replace(&self, text: &str, short_too: bool) -> String {
+        let matcher = self.matcher();
+        let Some(automaton) = &matcher.automaton else {
+            return text.to_string();
+        };
+        let mut ranges: Vec<(usize, usize)> = automaton
+            .find_overlapping_iter(text)
+            .filter(|m| {
+                let needle = &matcher.needles[m.pattern().as_usize()];
+                needle.chars().count() >= WHOLE_WORDS_BELOW
+                    || (short_too && stands_alone(text, m.start(), m.end()))
+            })
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        if ranges.is_empty() {
+            return text.to_string();
+        }
+        ranges.sort_unstable();
+        let mut out = String::with_capacity(text.len());
+        let mut done = 0;
+        let mut current: Option<(usize, usize)> = None;
+        for (start, end) in ranges {
+            match &mut current {
+                Some((_, e)) if start < *e => *e = (*e).max(end),
+                _ => {
+                    if let Some((s, e)) = current.take() {
+                        out.push_str(&text[done..s]);
+                        out.push_str(REDACTED);
+                        done = e;
+                    }
+                    current = Some((start, end));
+                }
+            }
+        }
+        if let Some((s, e)) = current {
+            out.push_str(&text[done..s]);
+            out.push_str(REDACTED);
+            done = e;
+        }
+        out.push_str(&text[done..]);
         out
     }
 
@@ -207,7 +289,7 @@ impl Redactor {
                 let entries = std::mem::take(map);
                 for (k, mut v) in entries {
                     self.redact_json(&mut v);
-                    map.insert(self.redact_text(&k), v);
+                    map.insert(self.redact_key(&k), v);
                 }
             }
             Value::Number(n) => {
@@ -248,7 +330,7 @@ impl Redactor {
                 let entries = std::mem::take(map);
                 for (k, mut v) in entries {
                     self.redact_strings(&mut v);
-                    map.insert(self.redact_text(&k), v);
+                    map.insert(self.redact_key(&k), v);
                 }
             }
             other => self.redact_json(other),
@@ -270,6 +352,16 @@ impl Redactor {
             };
         }
     }
+}
+
+/// Whether `text[start..end]` is not part of a longer word: the characters beside it are not
+/// letters, digits or `_` (where its own first or last character is one).
+fn stands_alone(text: &str, start: usize, end: usize) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let found = &text[start..end];
+    let before_ok = !found.starts_with(word) || !text[..start].ends_with(word);
+    let after_ok = !found.ends_with(word) || !text[end..].starts_with(word);
+    before_ok && after_ok
 }
 
 /// Whether a key of a sensitive map looks like a credential rather than a field's name (see
@@ -629,6 +721,43 @@ mod tests {
         assert_eq!(
             yaml_double_quoted("a\"b\\c\u{1b}\u{2028}é😀"),
             "a\\\"b\\\\c\\e\\Lé\\U0001F600"
+        );
+    }
+
+    #[test]
+    fn a_short_value_goes_only_where_it_stands_as_a_word() {
+        let mut r = Redactor::default();
+        for v in ["root", "act", "4821", "value"] {
+            r.add(&json!(v));
+        }
+        // The plan's own keys stay, so policies still read its structure.
+        let mut plan = json!({
+            "planned_values": {"root_module": {"resources": [{"type": "null_resource"}]}},
+            "resource_changes": [{"change": {"actions": ["create"], "after": {"user": "root", "pin": "4821"}}}],
+        });
+        r.redact_json(&mut plan);
+        assert!(plan["planned_values"]["root_module"].is_object(), "{plan}");
+        let mut keyed = json!({"value": 1, "type": "act"});
+        r.redact_json(&mut keyed);
+        assert_eq!(keyed, json!({"value": 1, "type": REDACTED}));
+        assert_eq!(
+            plan["resource_changes"][0]["change"]["actions"],
+            json!(["create"])
+        );
+        assert_eq!(
+            plan["resource_changes"][0]["change"]["after"]["user"],
+            REDACTED
+        );
+        assert_eq!(
+            plan["resource_changes"][0]["change"]["after"]["pin"],
+            REDACTED
+        );
+        // In text too; and what replaced a value is not taken for one.
+        assert_eq!(
+            r.redact_text("login root as root_user, pin=4821, apiVersion: apps/v1 act\n"),
+            format!(
+                "login {REDACTED} as root_user, pin={REDACTED}, apiVersion: apps/v1 {REDACTED}\n"
+            )
         );
     }
 
