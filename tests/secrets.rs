@@ -648,6 +648,57 @@ fn ssh_keys_read_secrets_and_updatekeys_and_rotate_change_who_can() {
     );
 }
 
+/// With no recipients in env.toml, an edit keeps the file's own and adds those given with
+/// `-r`: it replaced them, so that no one but the new recipient could read the file.
+#[test]
+fn edit_with_a_recipient_given_adds_it_when_the_environment_lists_none() {
+    let keys = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (alice, alice_public) = age_key(keys.path(), "alice.txt");
+    let (bob, bob_public) = age_key(keys.path(), "bob.txt");
+    let (carol, carol_public) = age_key(keys.path(), "carol.txt");
+    let repo = plain_repo();
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
+    with_key(
+        &repo,
+        None,
+        tmp.path(),
+        &[
+            "secrets",
+            "encrypt",
+            SECRETS,
+            "-r",
+            &alice_public,
+            "-r",
+            &bob_public,
+        ],
+    )
+    .assert_ok();
+    let script = editor(tmp.path(), "echo 'added = \"by-alice\"' >> \"$1\"");
+    let mut cmd = repo.command(&["secrets", "edit", SECRETS, "-r", &carol_public]);
+    cmd.env("EDITOR", &script)
+        .env_remove("VISUAL")
+        .env("STRATA_AGE_KEY_FILE", &alice)
+        .env("TMPDIR", tmp.path());
+    let run: Run = cmd.output().unwrap().into();
+    run.assert_ok();
+    assert!(!run.stdout.contains("new data key"), "{}", run.stdout);
+    for key in [&alice, &bob, &carol] {
+        let run = with_key(
+            &repo,
+            None,
+            tmp.path(),
+            &["secrets", "decrypt", SECRETS, "-i", key.to_str().unwrap()],
+        );
+        run.assert_ok();
+        assert!(run.stdout.contains("by-alice"), "{}", run.stdout);
+    }
+}
+
 #[test]
 fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
     use base64::Engine;

@@ -105,7 +105,8 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             let edited = secrets::edit(
                 &file,
                 &|| secrets::identities(&identities),
-                &|| secrets::recipients_for(&root, &file, &recipients),
+                &|extra| secrets::recipients_for(&root, &file, extra),
+                &recipients,
                 &editor,
                 &|e| {
                     if !interactive {

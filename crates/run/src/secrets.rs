@@ -202,7 +202,8 @@ pub enum Edited {
 pub fn edit(
     file: &SecretsPath,
     identities: &dyn Fn() -> Result<Identities>,
-    recipients: &dyn Fn() -> Result<Recipients>,
+    recipients: &dyn Fn(&[String]) -> Result<Recipients>,
+    extra: &[String],
     editor: &str,
     retry: &dyn Fn(&Error) -> bool,
 ) -> Result<Edited> {
@@ -215,10 +216,26 @@ pub fn edit(
         Some(_) => Some(identities()?),
         None => None,
     };
-    // The file is sealed for the environment's recipients of now, known before the editor
-    // opens so that nothing typed is lost for want of them: a new file needs some; an
-    // existing one keeps its own when the environment lists none.
-    let now = recipients()?;
+    // The file is sealed for the environment's recipients of now and `extra`, known before
+    // the editor opens so that nothing typed is lost for want of them: a new file needs
+    // some; an existing one keeps its own (and gains `extra`) when the environment lists
+    // none.
+    let listed = recipients(&[])?;
+    let now = match &old {
+        Some(text) if listed.is_empty() => {
+            let mut own =
+                strata_secrets::recipients_of(&file.rel, text).map_err(|e| error(&file.rel, e))?;
+            own.extend(
+                extra
+                    .iter()
+                    .filter(|r| !own.contains(r))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+            Recipients::parse(&own).map_err(|e| error(&file.rel, e))?
+        }
+        _ => recipients(extra)?,
+    };
     if old.is_none() && now.is_empty() {
         return Err(error(
             &file.rel,
