@@ -55,9 +55,11 @@ fn top_level_key_line(text: &str, key: &str) -> Option<usize> {
 pub const CHART_TYPES: &[&str] = &["application", "library"];
 
 /// The first YAML document of `text` as helm reads a chart's file: a byte-order mark
-/// skipped, merge keys (`<<: *common`) applied, later documents ignored, keys in any case
-/// (helm decodes the document as JSON into Go structs, whose field names match regardless
-/// of case), and of a key given twice the last.
+/// skipped, merge keys (`<<: *common`, also within what a merge brings) applied, later
+/// documents ignored, and of a key given twice the last. Helm then converts the document
+/// to JSON (keys as strings, each mapping's keys sorted) and decodes that into Go structs,
+/// whose field names match a key in any case, the last matching key winning: so of `Name`
+/// and `name` the latter, wherever each stands.
 fn helm_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<Option<T>> {
     use serde::Deserialize as _;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -68,14 +70,103 @@ fn helm_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<O
     if value.is_null() {
         return Ok(None);
     }
-    value.apply_merge().map_err(malformed_yaml("YAML", file))?;
-    serde_norway::from_value(value)
+    merge_keys(&mut value).map_err(|message| Error::Malformed {
+        what: "YAML",
+        location: Location::new(file, None),
+        message,
+    })?;
+    serde_norway::from_value(as_go_reads_it(value))
         .map(Some)
         .map_err(malformed_yaml("YAML", file))
 }
 
-/// A YAML value read as helm reads a chart's files: mapping keys in lower case, and of a
-/// key given twice the last (serde_norway's own `Value` refuses a duplicate).
+/// Applies YAML merge keys: each mapping's `<<` (a mapping, or a sequence of them) gives
+/// it the keys it lacks, after the merged mappings' own merge keys were applied.
+fn merge_keys(value: &mut serde_norway::Value) -> std::result::Result<(), String> {
+    use serde_norway::Value;
+    match value {
+        Value::Mapping(mapping) => {
+            while let Some(merged) = mapping.remove("<<") {
+                let sources = match merged {
+                    Value::Sequence(items) => items,
+                    one => vec![one],
+                };
+                for mut source in sources {
+                    merge_keys(&mut source)?;
+                    let Value::Mapping(source) = source else {
+                        return Err(
+                            "a merge key (`<<`) must name a mapping or a list of them".into()
+                        );
+                    };
+                    for (k, v) in source {
+                        mapping.entry(k).or_insert(v);
+                    }
+                }
+            }
+            for (_, v) in mapping.iter_mut() {
+                merge_keys(v)?;
+            }
+        }
+        Value::Sequence(items) => {
+            for v in items {
+                merge_keys(v)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A value's mappings as Go's JSON decoding sees them (see [`helm_yaml`]): keys as strings,
+/// in lower case, of those equal in any case the last in byte order.
+fn as_go_reads_it(value: serde_norway::Value) -> serde_norway::Value {
+    use serde_norway::Value;
+    match value {
+        Value::Mapping(mapping) => {
+            let mut entries: Vec<(String, Value)> = mapping
+                .into_iter()
+                .map(|(k, v)| (key_text(k), as_go_reads_it(v)))
+                .collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut out = serde_norway::Mapping::new();
+            for (k, v) in entries {
+                out.insert(Value::String(folded(&k)), v);
+            }
+            Value::Mapping(out)
+        }
+        Value::Sequence(items) => Value::Sequence(items.into_iter().map(as_go_reads_it).collect()),
+        other => other,
+    }
+}
+
+/// `key` as Go compares field names (Unicode simple case folding): in lower case, with the
+/// two letters outside ASCII that fold to ASCII ones (`ſ` to `s`, the Kelvin sign to `k`).
+fn folded(key: &str) -> String {
+    key.chars()
+        .map(|c| match c {
+            '\u{17f}' => 's',
+            '\u{212a}' => 'k',
+            c => c,
+        })
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// A mapping key as text, as it is once converted to JSON (`1`, `true`, `null`).
+fn key_text(key: serde_norway::Value) -> String {
+    match key {
+        serde_norway::Value::String(s) => s,
+        serde_norway::Value::Number(n) => n.to_string(),
+        serde_norway::Value::Bool(b) => b.to_string(),
+        serde_norway::Value::Null => "null".into(),
+        other => serde_norway::to_string(&other)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// A YAML value as read, of a key given twice the last (serde_norway's own `Value` refuses
+/// a duplicate).
 struct Loose(serde_norway::Value);
 
 impl<'de> serde::Deserialize<'de> for Loose {
@@ -142,10 +233,6 @@ impl<'de> serde::de::Visitor<'de> for LooseVisitor {
     ) -> std::result::Result<Loose, A::Error> {
         let mut mapping = serde_norway::Mapping::new();
         while let Some((Loose(key), Loose(value))) = map.next_entry()? {
-            let key = match key {
-                serde_norway::Value::String(s) => serde_norway::Value::String(s.to_lowercase()),
-                other => other,
-            };
             mapping.insert(key, value);
         }
         Ok(Loose(serde_norway::Value::Mapping(mapping)))
@@ -309,15 +396,37 @@ mod tests {
             "x: &l\n  repository: file://../common\ndependencies:\n  - <<: *l\n    name: common\n";
         let deps = parse_requirements_yaml(r, "requirements.yaml").unwrap();
         assert_eq!(deps[0].local_path(), Some("../common"));
+        // Of keys equal in any case, the last in byte order, wherever each stands; a nested
+        // merge; a key that is a number.
+        let c = parse_chart_yaml(
+            "apiVersion: v2\nname: web\ndependencies:\n  - name: other\n    repository: file://../other\n    Repository: file://../lib\nDependencies:\n  - name: lib\n    repository: file://../lib\n",
+            "Chart.yaml",
+        )
+        .unwrap();
+        assert_eq!(c.dependencies.len(), 1);
+        assert_eq!(c.dependencies[0].local_path(), Some("../other"));
+        let c = parse_chart_yaml(
+            "apiVersion: v2\nname: web\nx-repo: &repo\n  repository: file://../lib\nx-dep: &dep\n  <<: *repo\n  version: 0.1.0\ndependencies:\n  - <<: *dep\n    name: lib\n    1: x\n",
+            "Chart.yaml",
+        )
+        .unwrap();
+        assert_eq!(c.dependencies[0].local_path(), Some("../lib"));
+        assert_eq!(folded("dependencie\u{17f}"), "dependencies");
         // A key given twice: the last, as helm reads it; keys in any case.
         let c = parse_chart_yaml(
-            "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies: []\nDependencies:\n  - Name: lib\n    Repository: file://../lib\n",
+            "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies: []\ndependencies:\n  - Name: lib\n    Repository: file://../lib\n",
             "Chart.yaml",
         )
         .unwrap();
         assert_eq!(c.dependencies[0].local_path(), Some("../lib"));
         assert_eq!(c.dependencies[0].name, "lib");
         assert_eq!(c.dependencies[0].line, 7);
+        let c = parse_chart_yaml(
+            "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies: []\nDependencies:\n  - name: lib\n    repository: file://../lib\n",
+            "Chart.yaml",
+        )
+        .unwrap();
+        assert!(c.dependencies.is_empty(), "{c:?}");
     }
 
     #[test]

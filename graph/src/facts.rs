@@ -32,8 +32,9 @@ use std::sync::{Arc, Mutex};
 /// 34: Terragrunt: `-var-file` among `extra_arguments`, optional variable files.
 /// 35: Chart.yaml and requirements.yaml read as helm reads them (merge keys, a byte-order
 /// mark, the first document only); a dependency's line is its `repository:` key.
-/// 36: ... keys in any case, of a key given twice the last.
-pub(crate) const FACTS_VERSION: u32 = 36;
+/// 36: ... keys in any case (of those equal in any case the last in byte order), of a key
+/// given twice the last, merge keys within merged mappings, keys that are numbers.
+pub(crate) const FACTS_VERSION: u32 = 37;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

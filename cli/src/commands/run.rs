@@ -74,7 +74,8 @@ struct Selection {
     #[arg(long, requires = "affected")]
     base: Option<String>,
     /// Run only shard SHARD of OF (as `strata ci matrix --shards OF` splits the selection):
-    /// every runner given the same checkout and base computes the same split.
+    /// every runner given the same checkout and base computes the same split. For check
+    /// and plan: apply refuses it.
     #[arg(long, value_name = "SHARD/OF", value_parser = parse_shard)]
     shard: Option<ShardSpec>,
 }
