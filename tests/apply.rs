@@ -575,7 +575,14 @@ fn a_deleted_stack_is_destroyed_only_when_told_with_its_code_at_the_base() {
     let mut ended = Command::new("true").spawn().unwrap();
     let pid = ended.id();
     ended.wait().unwrap();
-    std::fs::write(dead.join("owner"), format!("{pid} 1")).unwrap();
+    // Of this machine, boot and pid namespace (those of another are never swept).
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let ns = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    let space = format!("{}/{}", boot.trim(), ns.display());
+    std::fs::write(dead.join("owner"), format!("{pid} 1 {space}")).unwrap();
+    let elsewhere = tmp.path().join("strata-revision-elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("owner"), format!("{pid} 1 other/pid:[1]")).unwrap();
     let live = tmp.path().join("strata-revision-live");
     std::fs::create_dir(&live).unwrap();
     std::fs::write(live.join("owner"), format!("{} ", std::process::id())).unwrap();
@@ -595,6 +602,7 @@ fn a_deleted_stack_is_destroyed_only_when_told_with_its_code_at_the_base() {
     assert!(run.status.success(), "{run:?}");
     assert!(!dead.exists());
     assert!(live.join("owner").exists());
+    assert!(elsewhere.join("owner").exists());
     let worktrees = repo.git(&["worktree", "list", "--porcelain"]);
     assert_eq!(worktrees.matches("worktree ").count(), 1, "{worktrees}");
 }

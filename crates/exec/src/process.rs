@@ -117,24 +117,48 @@ fn interrupt_group(pid: u32) {
 }
 
 /// Who this process is, in a form that outlives it: its pid and, where the system tells,
-/// when it started (so that a pid reused by another process is not taken for it).
+/// when it started (so that a pid reused by another process is not taken for it), and the
+/// machine and pid namespace its pid means something in (a container sharing `/tmp`).
 pub fn identity() -> String {
     let pid = std::process::id();
-    format!("{pid} {}", started(pid).unwrap_or_default())
+    format!("{pid} {} {}", started(pid).unwrap_or_default(), pid_space())
+}
+
+/// The boot and the pid namespace this process's pids belong to (`-` when unknown).
+fn pid_space() -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok();
+    let ns = std::fs::read_link("/proc/self/ns/pid").ok();
+    match (boot, ns) {
+        (Some(boot), Some(ns)) => format!("{}/{}", boot.trim(), ns.display()).replace(' ', ""),
+        _ => "-".into(),
+    }
 }
 
 /// Whether the process an [`identity`] names still runs (`true` when unsure: a malformed
-/// identity, or a process strata may not signal).
+/// identity, a process strata may not signal, or one of another machine, boot or pid
+/// namespace, whose pids mean nothing here).
 pub fn still_runs(identity: &str) -> bool {
     let mut parts = identity.split_whitespace();
     let Some(pid) = parts.next().and_then(|p| p.parse::<i32>().ok()) else {
         return true;
     };
+    let started_then = parts.next();
+    if parts
+        .next()
+        .is_none_or(|space| space == "-" || space != pid_space())
+    {
+        return true;
+    }
+    let mut parts = std::iter::once(started_then.unwrap_or_default());
     let alive = !matches!(
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
         Err(nix::errno::Errno::ESRCH)
     );
-    match (alive, parts.next(), started(pid as u32)) {
+    match (
+        alive,
+        parts.next().filter(|s| !s.is_empty()),
+        started(pid as u32),
+    ) {
         (false, _, _) => false,
         (true, Some(then), Some(now)) => then == now,
         (true, _, _) => true,
@@ -298,8 +322,12 @@ mod tests {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
         child.wait().unwrap();
-        assert!(!still_runs(&format!("{pid} 1")));
+        let here = pid_space();
+        assert!(!still_runs(&format!("{pid} 1 {here}")));
         // This process's pid with another start time: a reused pid.
-        assert!(!still_runs(&format!("{} 1", std::process::id())));
+        assert!(!still_runs(&format!("{} 1 {here}", std::process::id())));
+        // Of another pid namespace, machine or boot, or saying none: not ours to judge.
+        assert!(still_runs(&format!("{pid} 1 other/pid:[1]")));
+        assert!(still_runs(&format!("{pid} 1")));
     }
 }

@@ -74,10 +74,12 @@ struct Matcher {
     automaton: Option<aho_corasick::AhoCorasick>,
 }
 
-/// Needles shorter than this are found only as whole words (not inside a longer word or
-/// identifier): a sensitive `root` or `act` would otherwise rewrite `root_module` and
-/// `actions`, the structure of every plan a policy reads.
-pub const WHOLE_WORDS_BELOW: usize = 8;
+/// Needles shorter than this are not searched for inside an object's key, most often the
+/// document's own structure: a sensitive `root` or `act` would otherwise rewrite
+/// `root_module` and `actions` in every plan a policy reads. (A key that is such a value
+/// as a whole still goes.) In text and in strings they are searched for everywhere: a
+/// template writing `pin{{ .pin }}` must not put the value in the cache.
+pub const SEARCHED_IN_KEYS_FROM: usize = 8;
 
 /// The words YAML (1.1, as helm and Kubernetes read it) takes for a boolean or null.
 const YAML_WORDS: &[&str] = &[
@@ -204,22 +206,25 @@ impl Redactor {
         out
     }
 
-    /// An object's key with the sensitive values of [`WHOLE_WORDS_BELOW`] characters or more
-    /// replaced: a key is most often the document's own structure (`type`, `add`,
-    /// `root_module`), which a short value must not rewrite whatever it stands beside; a map
-    /// keyed by secrets has long keys.
+    /// An object's key: replaced whole when it is a sensitive value, and otherwise only the
+    /// values of [`SEARCHED_IN_KEYS_FROM`] characters or more inside it (a key is most often
+    /// the document's own structure: `type`, `add`, `root_module`).
     fn redact_key(&self, key: &str) -> String {
+        if self.needles.contains(key) || self.short.iter().any(|s| s == key) {
+            return REDACTED.to_string();
+        }
         self.replace(key, false)
     }
 
     /// `text` with every range a needle covers replaced, in one pass: the ranges of all
-    /// matches (a short needle's only where it stands as a whole word), overlapping ones
-    /// joined, so no part of a longer value is left beside a shorter one found inside it.
+    /// matches, overlapping ones joined, so no part of a longer value is left beside a
+    /// shorter one found inside it.
     fn replace_needles(&self, text: &str) -> String {
         self.replace(text, true)
     }
 
-    /// [`Redactor::replace_needles`], with the short needles (as whole words) or without.
+    /// [`Redactor::replace_needles`], with the needles shorter than [`SEARCHED_IN_KEYS_FROM`]
+    /// or without.
     fn replace(&self, text: &str, short_too: bool) -> String {
         let matcher = self.matcher();
         let Some(automaton) = &matcher.automaton else {
@@ -228,9 +233,9 @@ impl Redactor {
         let mut ranges: Vec<(usize, usize)> = automaton
             .find_overlapping_iter(text)
             .filter(|m| {
-                let needle = &matcher.needles[m.pattern().as_usize()];
-                needle.chars().count() >= WHOLE_WORDS_BELOW
-                    || (short_too && stands_alone(text, m.start(), m.end()))
+                short_too
+                    || matcher.needles[m.pattern().as_usize()].chars().count()
+                        >= SEARCHED_IN_KEYS_FROM
             })
             .map(|m| (m.start(), m.end()))
             .collect();
@@ -352,16 +357,6 @@ impl Redactor {
             };
         }
     }
-}
-
-/// Whether `text[start..end]` is not part of a longer word: the characters beside it are not
-/// letters, digits or `_` (where its own first or last character is one).
-fn stands_alone(text: &str, start: usize, end: usize) -> bool {
-    let word = |c: char| c.is_alphanumeric() || c == '_';
-    let found = &text[start..end];
-    let before_ok = !found.starts_with(word) || !text[..start].ends_with(word);
-    let after_ok = !found.ends_with(word) || !text[end..].starts_with(word);
-    before_ok && after_ok
 }
 
 /// Whether a key of a sensitive map looks like a credential rather than a field's name (see
@@ -725,7 +720,7 @@ mod tests {
     }
 
     #[test]
-    fn a_short_value_goes_only_where_it_stands_as_a_word() {
+    fn a_short_value_never_rewrites_an_objects_keys() {
         let mut r = Redactor::default();
         for v in ["root", "act", "4821", "value"] {
             r.add(&json!(v));
@@ -737,9 +732,9 @@ mod tests {
         });
         r.redact_json(&mut plan);
         assert!(plan["planned_values"]["root_module"].is_object(), "{plan}");
-        let mut keyed = json!({"value": 1, "type": "act"});
+        let mut keyed = json!({"values": 1, "type": "act"});
         r.redact_json(&mut keyed);
-        assert_eq!(keyed, json!({"value": 1, "type": REDACTED}));
+        assert_eq!(keyed, json!({"values": 1, "type": REDACTED}));
         assert_eq!(
             plan["resource_changes"][0]["change"]["actions"],
             json!(["create"])
@@ -752,13 +747,16 @@ mod tests {
             plan["resource_changes"][0]["change"]["after"]["pin"],
             REDACTED
         );
-        // In text too; and what replaced a value is not taken for one.
+        // In text, everywhere (a value a template wrote beside other text is still the
+        // value); and what replaced a value is not taken for one.
         assert_eq!(
-            r.redact_text("login root as root_user, pin=4821, apiVersion: apps/v1 act\n"),
-            format!(
-                "login {REDACTED} as root_user, pin={REDACTED}, apiVersion: apps/v1 {REDACTED}\n"
-            )
+            r.redact_text("login root as user_root, pin4821, act: value\n"),
+            format!("login {REDACTED} as user_{REDACTED}, pin{REDACTED}, {REDACTED}: {REDACTED}\n")
         );
+        // A key that is a short value as a whole goes.
+        let mut keyed = json!({"4821": "pin", "type_4821": 1});
+        r.redact_json(&mut keyed);
+        assert_eq!(keyed, json!({REDACTED: "pin", "type_4821": 1}));
     }
 
     #[test]
