@@ -32,6 +32,14 @@ token = "tok-0123456789"
 "#;
 
 /// The sealed value of `key` (a dotted path) in a sealed file's text.
+/// The data key of the sealed file `text`, read with `ids`.
+fn data_key(text: &str, ids: &Identities) -> super::Key {
+    Sealed::parse("s.toml", text)
+        .unwrap()
+        .data_key("s.toml", ids)
+        .unwrap()
+}
+
 fn sealed_value(text: &str, path: &[&str]) -> String {
     let mut t: &Table = &text.parse::<Table>().unwrap();
     for p in &path[..path.len() - 1] {
@@ -215,12 +223,6 @@ fn an_edit_seals_for_the_recipients_of_now_and_rotates_when_one_left() {
         open("s.toml", &resealed, &bob.ids),
         Err(Error::NotARecipient { .. })
     ));
-    let data_key = |text: &str, ids: &Identities| {
-        Sealed::parse("s.toml", text)
-            .unwrap()
-            .data_key("s.toml", ids)
-            .unwrap()
-    };
     assert_ne!(data_key(&sealed, &bob.ids), data_key(&resealed, &alice.ids));
     assert_eq!(
         open("s.toml", &resealed, &alice.ids).unwrap(),
@@ -258,12 +260,6 @@ fn update_keys_adding_a_recipient_keeps_the_values_and_removing_one_rotates() {
     // Alice leaves: she knew the data key, so it is replaced and every value encrypted
     // again; an edit made after this is not readable with the data key she had.
     let removed = update_keys("s.toml", &added, &bob.ids, &recipients(&[&bob])).unwrap();
-    let data_key = |text: &str, ids: &Identities| {
-        Sealed::parse("s.toml", text)
-            .unwrap()
-            .data_key("s.toml", ids)
-            .unwrap()
-    };
     assert_eq!(data_key(&sealed, &alice.ids), data_key(&added, &bob.ids));
     assert_ne!(data_key(&added, &alice.ids), data_key(&removed, &bob.ids));
     for path in [&["db_password"][..], &["port"], &["api", "token"]] {
