@@ -138,31 +138,21 @@ fn pid_space() -> String {
 /// identity, a process strata may not signal, or one of another machine, boot or pid
 /// namespace, whose pids mean nothing here).
 pub fn still_runs(identity: &str) -> bool {
-    let mut parts = identity.split_whitespace();
-    let Some(pid) = parts.next().and_then(|p| p.parse::<i32>().ok()) else {
+    let parts: Vec<&str> = identity.split_whitespace().collect();
+    let [pid, started_then, space] = parts[..] else {
         return true;
     };
-    let started_then = parts.next();
-    if parts
-        .next()
-        .is_none_or(|space| space == "-" || space != pid_space())
-    {
+    let Ok(pid) = pid.parse::<i32>() else {
+        return true;
+    };
+    if space == "-" || space != pid_space() {
         return true;
     }
-    let mut parts = std::iter::once(started_then.unwrap_or_default());
     let alive = !matches!(
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
         Err(nix::errno::Errno::ESRCH)
     );
-    match (
-        alive,
-        parts.next().filter(|s| !s.is_empty()),
-        started(pid as u32),
-    ) {
-        (false, _, _) => false,
-        (true, Some(then), Some(now)) => then == now,
-        (true, _, _) => true,
-    }
+    alive && started(pid as u32).is_none_or(|now| now == started_then)
 }
 
 /// When process `pid` started, in clock ticks since boot (Linux's `/proc/PID/stat`).
