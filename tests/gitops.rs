@@ -845,8 +845,9 @@ fn the_configured_validator_refuses_an_invalid_object_and_nothing_is_written_or_
 }
 
 /// The release lock and the environment's GitOps output change together or not at all: an
-/// output directory strata may not replace (it holds a file strata did not write) leaves
-/// the lock as it was, and once the directory is fixed the next apply writes both.
+/// output directory strata may not replace (it holds a file strata did not write) stops the
+/// apply before it changes anything, and once the directory is fixed the next apply writes
+/// both. (An output refused after the apply, by its validator, is the test above.)
 #[test]
 fn the_release_lock_is_not_written_when_the_gitops_output_cannot_be() {
     let repo = tools_repo();
@@ -859,13 +860,17 @@ fn the_release_lock_is_not_written_when_the_gitops_output_cannot_be() {
     repo.commit("an output directory holding a file of someone else's");
     let lock = repo.path().join("environments/dev/release.lock.toml");
     let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.contains("strata did not write"),
         "{}",
         run.stderr
     );
     assert!(!lock.exists(), "the lock was written without its output");
+    assert!(
+        !repo.state_file("dev", "stacks/network").exists(),
+        "applied before the output was known to be writable"
+    );
     repo.remove("deploy/dev/NOTES.txt");
     repo.commit("the output directory emptied");
     repo.strata(&["apply", "--env", "dev", "--auto-approve"])
