@@ -44,6 +44,8 @@
 //! policies that read the render. They are still redacted where they are a whole JSON
 //! string.
 
+mod forms;
+
 use serde_json::Value;
 
 /// What replaces a sensitive value.
@@ -110,7 +112,6 @@ impl Redactor {
     }
 
     fn add_text(&mut self, text: &str) {
-        use base64::Engine;
         let says_nothing = YAML_WORDS.contains(&text.trim().to_lowercase().as_str());
         if text.chars().count() < MIN_SEARCHED || says_nothing {
             if !text.is_empty() {
@@ -118,50 +119,10 @@ impl Redactor {
             }
             return;
         }
-        let escape = |text: &str| {
-            let quoted = serde_json::to_string(text).expect("string");
-            quoted[1..quoted.len() - 1].to_string()
-        };
-        let escaped = escape(text);
-        let go_escaped = escaped
-            .replace('&', "\\u0026")
-            .replace('<', "\\u003c")
-            .replace('>', "\\u003e")
-            .replace('\u{2028}', "\\u2028")
-            .replace('\u{2029}', "\\u2029");
-        let mut forms = vec![
-            text.to_string(),
-            // YAML's single-quoted form (`toYaml` of a value with `: ` or a quote in it).
-            text.replace('\'', "''"),
-            // YAML's double-quoted form (`toYaml` of a value with a tab or a control
-            // character: `\t`, `\a`).
-            yaml_double_quoted(text),
-            // Escaped twice: a JSON document in a quoted string (`toJson | quote`).
-            escape(&escaped),
-            escape(&go_escaped),
-            escaped,
-            go_escaped,
-            base64::engine::general_purpose::STANDARD.encode(text),
-        ];
-        forms.extend(base64_cores(text.as_bytes()));
-        forms.extend(go_exponent_form(text));
-        forms.push(text.to_uppercase());
-        forms.push(text.to_lowercase());
-        forms.push(percent_encoded(text, "+"));
-        forms.push(percent_encoded(text, "%20"));
-        if text.contains('\n') {
-            forms.extend(
-                text.lines()
-                    .map(str::trim)
-                    .filter(|line| line.chars().count() >= MIN_SEARCHED)
-                    .map(str::to_string),
-            );
-        }
-        for f in &forms[..3] {
+        let forms = forms::of(text);
+        for f in forms.iter().take(forms::OF_SEVERAL_WORDS) {
             self.add_wrapped(f);
         }
-        self.add_wrapped(&text.to_uppercase());
-        self.add_wrapped(&text.to_lowercase());
         let before = self.needles.len();
         self.needles.extend(
             forms
@@ -197,7 +158,7 @@ impl Redactor {
 
     /// `text` with every sensitive value replaced.
     pub fn redact_text(&self, text: &str) -> String {
-        let mut out = self.replace_needles(text);
+        let mut out = self.replace(text, true);
         for words in &self.wrapped {
             if out.contains(words[0].as_str()) {
                 out = replace_wrapped(&out, words);
@@ -216,15 +177,10 @@ impl Redactor {
         self.replace(key, false)
     }
 
-    /// `text` with every range a needle covers replaced, in one pass: the ranges of all
-    /// matches, overlapping ones joined, so no part of a longer value is left beside a
-    /// shorter one found inside it.
-    fn replace_needles(&self, text: &str) -> String {
-        self.replace(text, true)
-    }
-
-    /// [`Redactor::replace_needles`], with the needles shorter than [`SEARCHED_IN_KEYS_FROM`]
-    /// or without.
+    /// `text` with every range a needle covers replaced, in one pass (the needles shorter
+    /// than [`SEARCHED_IN_KEYS_FROM`] too, or not): the ranges of all matches, overlapping
+    /// ones joined, so no part of a longer value is left beside a shorter one found inside
+    /// it.
     fn replace(&self, text: &str, short_too: bool) -> String {
         let matcher = self.matcher();
         let Some(automaton) = &matcher.automaton else {
@@ -243,26 +199,19 @@ impl Redactor {
             return text.to_string();
         }
         ranges.sort_unstable();
-        let mut out = String::with_capacity(text.len());
-        let mut done = 0;
-        let mut current: Option<(usize, usize)> = None;
+        let mut joined: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
         for (start, end) in ranges {
-            match &mut current {
-                Some((_, e)) if start < *e => *e = (*e).max(end),
-                _ => {
-                    if let Some((s, e)) = current.take() {
-                        out.push_str(&text[done..s]);
-                        out.push_str(REDACTED);
-                        done = e;
-                    }
-                    current = Some((start, end));
-                }
+            match joined.last_mut() {
+                Some(last) if start < last.1 => last.1 = last.1.max(end),
+                _ => joined.push((start, end)),
             }
         }
-        if let Some((s, e)) = current {
-            out.push_str(&text[done..s]);
+        let mut out = String::with_capacity(text.len());
+        let mut done = 0;
+        for (start, end) in joined {
+            out.push_str(&text[done..start]);
             out.push_str(REDACTED);
-            done = e;
+            done = end;
         }
         out.push_str(&text[done..]);
         out
@@ -422,100 +371,9 @@ fn separator(text: &str) -> Option<&str> {
     found.then_some(rest)
 }
 
-/// The inside of `text` in YAML's double-quoted style, as go-yaml (helm's `toYaml`) writes
-/// it: `"` and `\` escaped, and every character it does not print (controls, a line break,
-/// a byte-order mark, a character beyond the Basic Multilingual Plane) as an escape.
-fn yaml_double_quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let printable = matches!(c, '\u{20}'..='\u{7e}')
-            || matches!(c, '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
-                && !matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}');
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            _ if printable => out.push(c),
-            '\0' => out.push_str("\\0"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{b}' => out.push_str("\\v"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            '\u{1b}' => out.push_str("\\e"),
-            '\u{85}' => out.push_str("\\N"),
-            '\u{2028}' => out.push_str("\\L"),
-            '\u{2029}' => out.push_str("\\P"),
-            c if (c as u32) <= 0xff => out.push_str(&format!("\\x{:02X}", c as u32)),
-            c if (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push_str(&format!("\\U{:08X}", c as u32)),
-        }
-    }
-    out
-}
-
-/// The shortest part of a base64 encoding searched for inside a longer encoding.
-const MIN_BASE64_CORE: usize = 8;
-
-/// The base64 characters that `value`'s bytes alone determine when it is encoded inside a
-/// longer string, for each of the three positions it can start at within a three-byte
-/// group: the characters that also hold bits of the bytes before or after it are left out
-/// (at most one at each end, four bits of the value).
-/// A number as Go's `%v` prints it as a float in exponent form (`7.3104529e+07`): the
-/// shortest mantissa, and an exponent with a sign and at least two digits.
-fn go_exponent_form(text: &str) -> Option<String> {
-    let value: f64 = text.trim().parse().ok()?;
-    if !value.is_finite() {
-        return None;
-    }
-    let rust = format!("{value:e}");
-    let (mantissa, exp) = rust.split_once('e')?;
-    let exp: i32 = exp.parse().ok()?;
-    let sign = if exp < 0 { '-' } else { '+' };
-    Some(format!("{mantissa}e{sign}{:02}", exp.abs()))
-}
-
-/// `text` percent-encoded as a URL query or path component: every byte but the unreserved
-/// ones (`A-Z a-z 0-9 - _ . ~`) as `%XX`, a space as `space`.
-fn percent_encoded(text: &str, space: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b))
-            }
-            b' ' => out.push_str(space),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-fn base64_cores(value: &[u8]) -> Vec<String> {
-    use base64::Engine;
-    let mut cores = Vec::new();
-    for offset in 0..3usize {
-        let mut bytes = vec![0u8; offset];
-        bytes.extend_from_slice(value);
-        let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
-        // Each character holds six bits: in the first group, the value's bits start at bit
-        // 8 * offset, so characters from (8 * offset + 5) / 6 on hold only them; in a
-        // last group holding r of the value's bytes, the first (8 * r) / 6 characters do.
-        let start = (8 * offset).div_ceil(6);
-        let end = match bytes.len() % 3 {
-            0 => encoded.len(),
-            r => encoded.len() - 4 + (8 * r) / 6,
-        };
-        if end >= start + MIN_BASE64_CORE {
-            cores.push(encoded[start..end].to_string());
-        }
-    }
-    cores
-}
-
 #[cfg(test)]
 mod tests {
+    use super::forms::*;
     use super::*;
     use serde_json::json;
 
