@@ -1277,6 +1277,61 @@ fn what_would_stop_the_gitops_output_stops_the_promotion_before_anything_changes
     assert!(output(&pg, "staging", "stacks_network", "vpc_id").is_some());
 }
 
+/// The check before the first wave reads each chart's secrets file at the commit the
+/// promotion delivers, which the destination's output is rendered from, not the work
+/// tree's: a file only that commit holds stops the promotion before anything changes. (It
+/// was found only once every wave had applied, and the promotion rolled back.)
+#[test]
+fn a_secrets_file_only_the_promoted_commit_holds_stops_the_promotion_before_any_wave() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
+    );
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    repo.write("charts/web/values.yaml", "token: \"\"\n");
+    repo.write(
+        "charts/web/templates/config.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  size: small\n",
+    );
+    let secrets = "environments/staging/charts/web/secrets.toml";
+    repo.write(secrets, "token = \"\"\n");
+    repo.commit("a chart with a secrets file in staging");
+    apply_dev(&repo, &pg);
+    repo.remove(secrets);
+    repo.commit("the secrets file leaves the work tree, not the commit dev verified");
+    let file = keys.plan_file("plan.json");
+    let plan = plan_staging(&repo, &pg, &file);
+    assert!(
+        plan.to_string().contains("charts/web"),
+        "the chart is promoted: {plan}"
+    );
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    let message = out["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("nothing was changed")
+            && message.contains("charts/web reads sensitive values (token)"),
+        "{out}"
+    );
+    assert!(
+        read_lock(&repo, "staging").is_none(),
+        "the lock is unchanged"
+    );
+    assert_eq!(
+        output(&pg, "staging", "stacks_network", "vpc_id"),
+        None,
+        "no wave ran"
+    );
+}
+
 /// An entry of the source's lock that no event of its audit ledger wrote (the lock edited
 /// by hand: another hash, or a stack never applied there) is not promoted as "verified": it
 /// is held back with its dependents (gate `recorded`), and a plan edited to carry it anyway

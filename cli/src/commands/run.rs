@@ -283,7 +283,12 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             }
             if mode == Mode::Apply {
                 strata_release::delivery::check_tools(&session, &view.model, &env)?;
-                strata_release::delivery::check_ready(&session.root, &view.model, &env)?;
+                strata_release::delivery::check_ready(
+                    &session.root,
+                    &view.model,
+                    &env,
+                    strata_release::delivery::ChartsFrom::WorkTree,
+                )?;
             }
             // What the apply changes is recorded in the lock afterwards: a lock that cannot
             // be read stops it now (exit 2), not after terraform changed the environment.

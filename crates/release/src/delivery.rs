@@ -788,15 +788,28 @@ fn replaceable(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Where the charts of the GitOps output an apply or a promotion will write are read from.
+pub enum ChartsFrom<'a> {
+    /// The work tree: what a plain apply delivers.
+    WorkTree,
+    /// Each chart (label) at its commit: the destination's release lock as a promotion
+    /// will leave it, which the output is rendered from.
+    Commits {
+        repo: &'a strata_graph::git::Repo,
+        charts: &'a BTreeMap<String, String>,
+    },
+}
+
 /// What can stop `env`'s GitOps output without looking at its content, checked before
-/// anything changes (a promotion's waves): the directory can be replaced, and the
-/// `[gitops] validate` program can be found.
-pub fn check_ready(root: &Path, model: &Model, env: &str) -> Result<()> {
+/// anything changes (a promotion's waves): the directory can be replaced, the `[gitops]
+/// validate` program can be found, and no chart's own secrets file would be written into
+/// git.
+pub fn check_ready(root: &Path, model: &Model, env: &str, charts: ChartsFrom) -> Result<()> {
     let Some(dir) = configured_dir(root, model, env) else {
         return Ok(());
     };
     replaceable(&dir)?;
-    no_secrets_files_in_rendered(root, model, env)?;
+    no_secrets_files_in_rendered(root, model, env, charts)?;
     let Some(argv) = model
         .environment(env)
         .and_then(|e| config(model, e).validate)
@@ -828,7 +841,12 @@ pub fn check_ready(root: &Path, model: &Model, env: &str) -> Result<()> {
 /// runs, so such a chart stops an apply or a promotion before it changes anything, not
 /// after. (The sensitive upstream outputs a chart reads are known only once its stacks
 /// were applied.)
-fn no_secrets_files_in_rendered(root: &Path, model: &Model, env: &str) -> Result<()> {
+fn no_secrets_files_in_rendered(
+    root: &Path,
+    model: &Model,
+    env: &str,
+    from: ChartsFrom,
+) -> Result<()> {
     let Some(environment) = model.environment(env) else {
         return Ok(());
     };
@@ -839,20 +857,48 @@ fn no_secrets_files_in_rendered(root: &Path, model: &Model, env: &str) -> Result
     if !format.delivers_rendered() {
         return Ok(());
     }
-    let charts: Vec<(String, Vec<String>)> = delivered_charts(model, env)
-        .into_iter()
-        .filter_map(|i| {
-            let label = &model.targets[i].label;
-            let path = format!(
-                "environments/{env}/{}/{}",
-                strata_graph::discover::label_dir(label),
-                strata_run::secrets::SECRETS_FILE
-            );
-            let text = std::fs::read_to_string(root.join(path)).ok()?;
-            let names = strata_run::secrets::names(&text);
-            (!names.is_empty()).then(|| (label.clone(), names))
-        })
-        .collect();
+    let path = |label: &str| {
+        format!(
+            "environments/{env}/{}/{}",
+            strata_graph::discover::label_dir(label),
+            strata_run::secrets::SECRETS_FILE
+        )
+    };
+    let mut charts: Vec<(String, Vec<String>)> = Vec::new();
+    match from {
+        ChartsFrom::WorkTree => {
+            for i in delivered_charts(model, env) {
+                let label = &model.targets[i].label;
+                if let Ok(text) = std::fs::read_to_string(root.join(path(label))) {
+                    charts.push((label.clone(), strata_run::secrets::names(&text)));
+                }
+            }
+        }
+        ChartsFrom::Commits { repo, charts: at } => {
+            let mut by_commit: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for (label, commit) in at {
+                by_commit.entry(commit).or_default().push(label);
+            }
+            for (commit, labels) in by_commit {
+                let snapshot = strata_graph::snapshot::Snapshot::at_commit(repo, commit)?;
+                let paths: Vec<String> = labels.iter().map(|l| path(l)).collect();
+                let present: Vec<&str> = paths
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|p| snapshot.files.contains_key(*p))
+                    .collect();
+                let texts: BTreeMap<String, String> =
+                    snapshot.texts(repo, &present)?.into_iter().collect();
+                for (label, p) in labels.iter().zip(&paths) {
+                    if let Some(text) = texts.get(p) {
+                        charts.push((label.to_string(), strata_run::secrets::names(text)));
+                    }
+                }
+            }
+        }
+    }
+    charts.retain(|(_, names)| !names.is_empty());
+    charts.sort();
     if charts.is_empty() {
         return Ok(());
     }

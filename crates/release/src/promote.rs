@@ -365,10 +365,20 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
             ),
         ));
     }
-    // What can stop the GitOps output once the waves ran is checked before they run.
+    // What can stop the GitOps output once the waves ran is checked before they run, on
+    // the charts at the commits the destination's lock will hold.
     {
         let head = session.work_tree()?;
-        if let Err(e) = crate::delivery::check_ready(&session.root, &head.model, &plan.to) {
+        let charts = charts_after(&plan, &ReleaseLock::read(&session.root, &plan.to)?);
+        if let Err(e) = crate::delivery::check_ready(
+            &session.root,
+            &head.model,
+            &plan.to,
+            crate::delivery::ChartsFrom::Commits {
+                repo: &session.repo,
+                charts: &charts,
+            },
+        ) {
             let hint = match &e {
                 strata_graph::Error::Invalid { hint, .. } => format!("; {hint}"),
                 _ => String::new(),
@@ -511,6 +521,29 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
     }
     write_record(&session.root, &outcome)?;
     Ok(outcome)
+}
+
+/// The charts of the destination's lock once `plan` ran (label and commit): what its GitOps
+/// output is rendered from (see [`new_lock`]).
+fn charts_after(plan: &PromotionPlan, destination: &ReleaseLock) -> BTreeMap<String, String> {
+    let mut charts: BTreeMap<String, String> = destination
+        .targets
+        .iter()
+        .filter(|(_, e)| e.kind == "chart")
+        .map(|(l, e)| (l.clone(), e.commit.clone()))
+        .collect();
+    for step in plan.steps() {
+        match step.action {
+            StepAction::Destroy => {
+                charts.remove(&step.label);
+            }
+            StepAction::Apply if step.kind == "chart" => {
+                charts.insert(step.label.clone(), step.commit.clone());
+            }
+            StepAction::Apply => {}
+        }
+    }
+    charts
 }
 
 /// `lock` after the plan's steps: promoted entries from the source (with the checks their
