@@ -27,6 +27,7 @@ impl ChartDependency {
 
 #[derive(Deserialize)]
 struct ChartYaml {
+    #[serde(default, deserialize_with = "scalar_text")]
     name: Option<String>,
     #[serde(rename = "type")]
     chart_type: Option<String>,
@@ -36,8 +37,29 @@ struct ChartYaml {
 
 #[derive(Deserialize)]
 struct DependencyYaml {
+    #[serde(default, deserialize_with = "scalar_text")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text")]
     repository: Option<String>,
+}
+
+/// A field helm declares as a string: any scalar, as text (helm converts `name: 2048` to the
+/// string its field wants rather than refusing the chart).
+fn scalar_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    use serde_norway::Value;
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => None,
+        _ => {
+            return Err(serde::de::Error::custom(
+                "expected a string, found a list or a mapping",
+            ))
+        }
+    })
 }
 
 /// The line of a top-level YAML key (`type:` at the start of a line, not in a comment or a
@@ -54,9 +76,11 @@ fn top_level_key_line(text: &str, key: &str) -> Option<usize> {
 /// The chart types helm knows.
 pub const CHART_TYPES: &[&str] = &["application", "library"];
 
-/// The first YAML document of `text` as helm reads a chart's file: a byte-order mark
-/// skipped, merge keys (`<<: *common`, also within what a merge brings) applied, later
-/// documents ignored, and of a key given twice the last. Helm then converts the document
+/// The first YAML document of `text` as helm reads a chart's file (go-yaml v2): a
+/// byte-order mark skipped, later documents ignored, and each mapping's entries taken in
+/// order, later ones replacing earlier ones: of a key given twice the last, and a merge key
+/// (`<<: *common`, or a list of them, of which the first wins) setting every key it brings,
+/// over the keys before it. Helm then converts the document
 /// to JSON (keys as strings, each mapping's keys sorted) and decodes that into Go structs,
 /// whose field names match a key in any case, the last matching key winning: so of `Name`
 /// and `name` the latter, wherever each stands.
@@ -66,55 +90,13 @@ fn helm_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<O
     let Some(document) = serde_norway::Deserializer::from_str(text).next() else {
         return Ok(None);
     };
-    let Loose(mut value) = Loose::deserialize(document).map_err(malformed_yaml("YAML", file))?;
+    let Loose(value) = Loose::deserialize(document).map_err(malformed_yaml("YAML", file))?;
     if value.is_null() {
         return Ok(None);
     }
-    merge_keys(&mut value).map_err(|message| Error::Malformed {
-        what: "YAML",
-        location: Location::new(file, None),
-        message,
-    })?;
     serde_norway::from_value(as_go_reads_it(value))
         .map(Some)
         .map_err(malformed_yaml("YAML", file))
-}
-
-/// Applies YAML merge keys: each mapping's `<<` (a mapping, or a sequence of them) gives
-/// it the keys it lacks, after the merged mappings' own merge keys were applied.
-fn merge_keys(value: &mut serde_norway::Value) -> std::result::Result<(), String> {
-    use serde_norway::Value;
-    match value {
-        Value::Mapping(mapping) => {
-            while let Some(merged) = mapping.remove("<<") {
-                let sources = match merged {
-                    Value::Sequence(items) => items,
-                    one => vec![one],
-                };
-                for mut source in sources {
-                    merge_keys(&mut source)?;
-                    let Value::Mapping(source) = source else {
-                        return Err(
-                            "a merge key (`<<`) must name a mapping or a list of them".into()
-                        );
-                    };
-                    for (k, v) in source {
-                        mapping.entry(k).or_insert(v);
-                    }
-                }
-            }
-            for (_, v) in mapping.iter_mut() {
-                merge_keys(v)?;
-            }
-        }
-        Value::Sequence(items) => {
-            for v in items {
-                merge_keys(v)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 /// A value's mappings as Go's JSON decoding sees them (see [`helm_yaml`]): keys as strings,
@@ -165,8 +147,9 @@ fn key_text(key: serde_norway::Value) -> String {
     }
 }
 
-/// A YAML value as read, of a key given twice the last (serde_norway's own `Value` refuses
-/// a duplicate).
+/// A YAML value as helm reads it (see [`helm_yaml`]): of a key given twice the last, merge
+/// keys applied where they stand (serde_norway's own `Value` refuses a duplicate, and leaves
+/// merges to be applied afterwards, where explicit keys always win).
 struct Loose(serde_norway::Value);
 
 impl<'de> serde::Deserialize<'de> for Loose {
@@ -231,11 +214,31 @@ impl<'de> serde::de::Visitor<'de> for LooseVisitor {
         self,
         mut map: A,
     ) -> std::result::Result<Loose, A::Error> {
+        use serde_norway::Value;
         let mut mapping = serde_norway::Mapping::new();
         while let Some((Loose(key), Loose(value))) = map.next_entry()? {
-            mapping.insert(key, value);
+            if key.as_str() != Some("<<") {
+                mapping.insert(key, value);
+                continue;
+            }
+            // What it merges was read the same way, its own merges applied. Of a list, the
+            // first mapping wins: go-yaml sets them from the last to the first.
+            let sources = match value {
+                Value::Sequence(items) => items.into_iter().rev().collect(),
+                one => vec![one],
+            };
+            for source in sources {
+                let Value::Mapping(source) = source else {
+                    return Err(serde::de::Error::custom(
+                        "a merge key (`<<`) must name a mapping or a list of them",
+                    ));
+                };
+                for (k, v) in source {
+                    mapping.insert(k, v);
+                }
+            }
         }
-        Ok(Loose(serde_norway::Value::Mapping(mapping)))
+        Ok(Loose(Value::Mapping(mapping)))
     }
 
     fn visit_enum<A: serde::de::EnumAccess<'de>>(
@@ -427,6 +430,44 @@ mod tests {
         )
         .unwrap();
         assert!(c.dependencies.is_empty(), "{c:?}");
+    }
+
+    #[test]
+    fn merge_keys_apply_where_they_stand_as_in_helm() {
+        // What helm 4.1.4 vendors (`helm dependency build`) for each: a merge after an
+        // explicit key replaces it; every merge of a mapping applies; of a list, the first.
+        let dep = |deps: &str| {
+            let y = format!("apiVersion: v2\nname: web\nversion: 0.1.0\nx-o: &o\n  repository: file://../other\nx-l: &l\n  repository: file://../lib\nx-v: &v\n  version: 0.1.0\ndependencies:\n{deps}");
+            parse_chart_yaml(&y, "Chart.yaml").unwrap().dependencies[0]
+                .local_path()
+                .map(str::to_string)
+        };
+        let path = Some("../other".to_string());
+        assert_eq!(
+            dep("  - name: lib\n    repository: file://../lib\n    <<: *o\n"),
+            path
+        );
+        assert_eq!(dep("  - name: other\n    <<: *o\n    <<: *v\n"), path);
+        assert_eq!(dep("  - <<: [*o, *l]\n    name: x\n"), path);
+        assert_eq!(dep("  - <<: *l\n    repository: file://../other\n"), path);
+        let err = parse_chart_yaml(
+            "apiVersion: v2\nname: web\ndependencies:\n  - <<: 3\n",
+            "Chart.yaml",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("merge key"), "{err}");
+    }
+
+    #[test]
+    fn a_name_that_is_a_number_is_text_as_in_helm() {
+        let c = parse_chart_yaml(
+            "apiVersion: v2\nname: 2048\nversion: 0.1.0\ndependencies:\n  - name: 7\n    repository: file://../seven\n",
+            "Chart.yaml",
+        )
+        .unwrap();
+        assert_eq!(c.name, "2048");
+        assert_eq!(c.dependencies[0].name, "7");
+        assert_eq!(c.dependencies[0].local_path(), Some("../seven"));
     }
 
     #[test]

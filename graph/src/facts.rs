@@ -34,7 +34,9 @@ use std::sync::{Arc, Mutex};
 /// mark, the first document only); a dependency's line is its `repository:` key.
 /// 36: ... keys in any case (of those equal in any case the last in byte order), of a key
 /// given twice the last, merge keys within merged mappings, keys that are numbers.
-pub(crate) const FACTS_VERSION: u32 = 37;
+/// 38: merge keys applied where they stand (a later merge replaces the keys before it;
+/// every merge of a mapping applies), a chart or dependency name that is a number.
+pub(crate) const FACTS_VERSION: u32 = 38;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
