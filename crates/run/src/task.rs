@@ -100,8 +100,11 @@ pub struct Task {
 /// in terraform tasks' keys, so a plan cached with `-target` before could be served now; 9:
 /// policies read `.tf.json` files, and YAML's explicit core types on quoted values, so a
 /// pass cached before could be a failure now; and stored plans redact the sensitive
-/// literals of their `configuration`, which those cached before hold in clear text).
-pub const TASK_KEY_VERSION: u32 = 9;
+/// literals of their `configuration`, which those cached before hold in clear text; 10:
+/// sensitive values are found in Go's case forms and `%q` quoting, which results cached
+/// before may hold in clear text, and the lines of a value of several lines no longer
+/// replace the same lines of a render, which a render cached before may have lost).
+pub const TASK_KEY_VERSION: u32 = 10;
 
 /// Everything a task key covers; `strata hash --explain` style output can print it.
 #[derive(Debug, Clone, Serialize)]

@@ -1,11 +1,10 @@
 //! Every form a tool or template is known to write a sensitive value in (see the parent
 //! module's documentation for why each one).
 
-use super::MIN_SEARCHED;
-
 /// How many of [`of`]'s first forms a value of several words may stand in wrapped across
-/// lines: itself, YAML's single- and double-quoted forms, in capitals and in lower case.
-pub(super) const OF_SEVERAL_WORDS: usize = 5;
+/// lines: itself, YAML's single- and double-quoted forms, in capitals and in lower case (as
+/// Rust and as Go change case).
+pub(super) const OF_SEVERAL_WORDS: usize = 7;
 
 /// Every form of `text` to search for: the [`OF_SEVERAL_WORDS`] that may be wrapped first.
 pub(super) fn of(text: &str) -> Vec<String> {
@@ -28,14 +27,19 @@ pub(super) fn of(text: &str) -> Vec<String> {
         // YAML's double-quoted form (`toYaml` of a value with a tab or a control
         // character: `\t`, `\a`).
         yaml_double_quoted(text),
-        // `upper` and `lower` in a template, terraform's `upper()`.
+        // `upper` and `lower` in a template, terraform's `upper()`: Go changes the case of
+        // each character on its own (`ß` stays, a final `Σ` becomes `σ`).
         text.to_uppercase(),
         text.to_lowercase(),
+        go_case(text, true),
+        go_case(text, false),
         // Escaped twice: a JSON document in a quoted string (`toJson | quote`).
         escape(&escaped),
         escape(&go_escaped),
         escaped,
         go_escaped,
+        // Go's `%q` (helm's `quote`): what it does not print as `\u00a0`, `\x1b`.
+        go_quoted(text),
         base64::engine::general_purpose::STANDARD.encode(text),
         percent_encoded(text, "+"),
         percent_encoded(text, "%20"),
@@ -43,14 +47,82 @@ pub(super) fn of(text: &str) -> Vec<String> {
     forms.extend(base64_cores(text.as_bytes()));
     forms.extend(go_exponent_form(text));
     if text.contains('\n') {
+        // A part of a value of several lines used on its own: only the words that look like
+        // a credential (a line of a PEM key, a token in a kubeconfig). Its other lines
+        // (`apiVersion: v1`, `kind: Config`) are those of every render.
         forms.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|line| line.chars().count() >= MIN_SEARCHED)
+            text.split_whitespace()
+                .filter(|word| super::looks_like_a_credential(word))
                 .map(str::to_string),
         );
     }
     forms
+}
+
+/// `text` in upper or lower case as Go's `strings.ToUpper` and `ToLower` write it: each
+/// character mapped on its own to one character (Unicode's simple case mapping), kept when
+/// its case has no single character.
+pub(super) fn go_case(text: &str, upper: bool) -> String {
+    text.chars()
+        .map(|c| {
+            let mut mapped: Vec<char> = if upper {
+                c.to_uppercase().collect()
+            } else {
+                c.to_lowercase().collect()
+            };
+            match (c, mapped.len()) {
+                (_, 1) => mapped.remove(0),
+                // Capital I with a dot above: simply `i` (in full, `i` and a combining dot).
+                ('\u{130}', _) => 'i',
+                _ => c,
+            }
+        })
+        .collect()
+}
+
+/// The inside of `text` quoted as Go's `strconv.Quote` (`%q`) writes it: `"` and `\`
+/// escaped, and each character Go does not print (controls, spaces other than the ASCII
+/// one, format characters, private use) as `\n`-style or `\x`, `\u`, `\U` escapes.
+pub(super) fn go_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            _ if go_prints(c) => out.push(c),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out
+}
+
+/// Whether Go's `unicode.IsPrint` holds for `c`: letters, marks, numbers, punctuation,
+/// symbols and the ASCII space (unassigned code points aside, which no table here knows).
+fn go_prints(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    // Format characters (Cf) and private use (Co).
+    !matches!(c as u32,
+        0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x890..=0x891 | 0x8e2 | 0x180e
+        | 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2064 | 0x2066..=0x206f | 0xfeff
+        | 0xfff9..=0xfffb | 0x110bd | 0x110cd | 0x13430..=0x1343f | 0x1bca0..=0x1bca3
+        | 0x1d173..=0x1d17a | 0xe0001 | 0xe0020..=0xe007f | 0xe000..=0xf8ff
+        | 0xf0000..=0xffffd | 0x100000..=0x10fffd)
 }
 
 /// The inside of `text` in YAML's double-quoted style, as go-yaml (helm's `toYaml`) writes

@@ -7,14 +7,20 @@
 //! their output. So every task result passes through [`Redactor::redact_step`] before it
 //! is cached, reported or read by another task: each sensitive value is replaced by
 //! [`REDACTED`] in every form a tool or template is known to write it in:
-//! - plain, and each line of a value of several lines on its own (a template that indents
-//!   a PEM key with `nindent` writes no line of it where the whole value would match);
+//! - plain; of a value of several lines, also each word of it that looks like a credential
+//!   (see below) on its own, such as a line of a PEM key or a kubeconfig's token (its other
+//!   lines, `apiVersion: v1`, are those of every render; the whole value indented by
+//!   `nindent` is found wrapped, below);
 //! - JSON-escaped the way serde writes strings, and the way Go's `encoding/json` does
 //!   (helm's `toJson`: `&`, `<` and `>` as `\u0026`, `\u003c`, `\u003e`), and each of
 //!   these escaped once more (a JSON document inside a quoted string: `toJson | quote`);
 //! - YAML's single-quoted form, with each `'` doubled (`toYaml` quotes a value holding
 //!   `: ` or a quote that way);
-//! - upper and lower case (`upper`/`lower` in a template, terraform's `upper()`);
+//! - upper and lower case (`upper`/`lower` in a template, terraform's `upper()`), as Rust
+//!   changes case and as Go does (character by character: `ß` stays, a final `Σ` becomes
+//!   `σ`);
+//! - quoted as Go's `%q` writes it (helm's `quote`): a no-break space as `\u00a0`, an escape
+//!   character as `\x1b`;
 //! - a number as Go prints a float in exponent form (helm reads every number in values as
 //!   a float: `{{ .Values.pin }}` of 73104529 writes `7.3104529e+07`);
 //! - percent-encoded, with a space as `+` (helm's `urlquery`, terraform's `urlencode`) and
@@ -158,13 +164,15 @@ impl Redactor {
 
     /// `text` with every sensitive value replaced.
     pub fn redact_text(&self, text: &str) -> String {
-        let mut out = self.replace(text, true);
+        // Wrapped values first: a value of several lines goes whole, before a word of it
+        // found on its own breaks the run.
+        let mut out = std::borrow::Cow::Borrowed(text);
         for words in &self.wrapped {
             if out.contains(words[0].as_str()) {
-                out = replace_wrapped(&out, words);
+                out = std::borrow::Cow::Owned(replace_wrapped(&out, words));
             }
         }
-        out
+        self.replace(&out, true)
     }
 
     /// An object's key: replaced whole when it is a sensitive value, and otherwise only the
@@ -399,6 +407,49 @@ mod tests {
         }
         assert_eq!(out.matches(REDACTED).count(), 4, "{out}");
         assert_eq!(percent_encoded("a b~é", "+"), "a+b~%C3%A9");
+    }
+
+    #[test]
+    fn case_changed_as_go_changes_it() {
+        // Go maps each character on its own: `ß` has no single capital, a final `Σ` is `σ`.
+        assert_eq!(go_case("Straße-Κωδικός", true), "STRAßE-ΚΩΔΙΚΌΣ");
+        assert_eq!(go_case("ΚΩΔΙΚΟΣ", false), "κωδικοσ");
+        assert_eq!(go_case("İx", false), "ix");
+        let mut r = Redactor::default();
+        r.add(&json!("Straße-ΚΩΔΙΚΟΣ-7c1f"));
+        let out = r.redact_text("up: STRAßE-ΚΩΔΙΚΟΣ-7C1F\nlow: straße-κωδικοσ-7c1f\n");
+        assert_eq!(out, format!("up: {REDACTED}\nlow: {REDACTED}\n"));
+    }
+
+    #[test]
+    fn go_quoted_form_is_replaced() {
+        assert_eq!(
+            go_quoted("a\u{a0}b\u{1b}c\"\\\u{200b}\u{1F600}\u{e000}"),
+            "a\\u00a0b\\x1bc\\\"\\\\\\u200b\u{1F600}\\ue000"
+        );
+        let mut r = Redactor::default();
+        r.add(&json!("Pass\u{a0}phrase-7c1f-Zq"));
+        let out = r.redact_text("pw: \"Pass\\u00a0phrase-7c1f-Zq\"\n");
+        assert_eq!(out, format!("pw: \"{REDACTED}\"\n"));
+    }
+
+    #[test]
+    fn a_value_of_several_lines_keeps_ordinary_lines_of_a_render() {
+        // A kubeconfig: its first lines are those of every manifest.
+        let token = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEyMyJ9";
+        let mut r = Redactor::default();
+        r.add(&json!(format!(
+            "apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user:\n    token: {token}\n"
+        )));
+        let render = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ci\n";
+        assert_eq!(r.redact_text(render), render);
+        // A credential-looking word of it, used on its own, and the whole value indented.
+        let out = r.redact_text(&format!("auth: Bearer {token}\n"));
+        assert_eq!(out, format!("auth: Bearer {REDACTED}\n"));
+        let out = r.redact_text(&format!(
+            "data: |\n    apiVersion: v1\n    kind: Config\n    users:\n    - name: ci\n      user:\n        token: {token}\nnext: 1\n"
+        ));
+        assert_eq!(out, format!("data: |\n    {REDACTED}\nnext: 1\n"));
     }
 
     #[test]
