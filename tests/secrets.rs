@@ -852,6 +852,83 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
     }
 }
 
+/// Two edits of one file at once: the later save does not write over the earlier one
+/// unseen. It is refused, and the edit it carried is kept beside the file, sealed.
+#[test]
+fn two_edits_of_one_file_at_once_lose_neither() {
+    use std::os::unix::fs::PermissionsExt;
+    let Setup {
+        keys,
+        tmp,
+        key,
+        repo,
+        ..
+    } = setup(plain_repo());
+    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
+    repo.commit("a sealed file");
+    let marks = keys.path().to_path_buf();
+    let script = |name: &str, body: String| {
+        let path = marks.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    };
+    let m = marks.display();
+    // A opens first and saves last; B opens and saves while A's editor is open.
+    let a = script(
+        "a.sh",
+        format!("touch {m}/a-open\nwhile [ ! -e {m}/b-done ]; do sleep 0.1; done\nprintf 'alpha = \"from-a-9d2f\"\\n' >> \"$1\""),
+    );
+    let b = script(
+        "b.sh",
+        format!("while [ ! -e {m}/a-open ]; do sleep 0.1; done\nprintf 'beta = \"from-b\"\\n' >> \"$1\""),
+    );
+    let first = std::thread::scope(|s| {
+        let first = s.spawn(|| edit(&repo, &a, &key, tmp.path(), SECRETS));
+        edit(&repo, &b, &key, tmp.path(), SECRETS).assert_ok();
+        std::fs::write(marks.join("b-done"), "").unwrap();
+        first.join().unwrap()
+    });
+    assert_eq!(first.code, 2, "{}\n{}", first.stdout, first.stderr);
+    assert!(
+        first.stderr.contains("changed while you edited it"),
+        "{}",
+        first.stderr
+    );
+    let now = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["secrets", "decrypt", SECRETS],
+    );
+    now.assert_ok();
+    assert!(
+        now.stdout.contains("beta") && !now.stdout.contains("alpha"),
+        "{}",
+        now.stdout
+    );
+    let dir = repo.path().join("environments/dev/stacks/db");
+    let kept: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("secrets.toml.edited-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let kept = format!("environments/dev/stacks/db/{}", kept[0]);
+    assert!(first.stderr.contains(&kept), "{}", first.stderr);
+    let raw = std::fs::read_to_string(repo.path().join(&kept)).unwrap();
+    assert!(!raw.contains("from-a-9d2f"), "kept in clear text: {raw}");
+    let theirs = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["secrets", "decrypt", &kept],
+    );
+    theirs.assert_ok();
+    assert!(theirs.stdout.contains("from-a-9d2f"), "{}", theirs.stdout);
+}
+
 /// `rotate` of several files writes none when one cannot be rotated; `edit` of a new file in
 /// an environment without recipients says so before the editor opens (nothing typed is
 /// lost).

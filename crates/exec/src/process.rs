@@ -271,6 +271,14 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         interrupt_group(pid);
     }
     let status = child.wait();
+    // A tool killed by a signal (an out-of-memory kill, someone's `kill`) may leave the
+    // rest of its group working: terraform's process doing the apply, its providers. The
+    // tool has not ended until they have, so its group stays registered meanwhile (a
+    // Ctrl-C reaches it) and nothing after it starts while they still change things.
+    let stragglers = match &status {
+        Ok(s) if killed_by_signal(s) => wait_for_group(pid),
+        _ => Duration::ZERO,
+    };
     if let Some(set) = RUNNING.lock().expect("process registry").as_mut() {
         set.remove(&pid);
     }
@@ -289,20 +297,102 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         f.read_to_end(&mut bytes)?;
         Ok(bytes)
     };
+    let mut stderr = read_all(stderr_file)?;
+    if !stragglers.is_zero() {
+        stderr.extend_from_slice(
+            format!(
+                "\nstrata: {program} was killed by a signal; the other processes it had started went on for {:.1} s, and strata waited for them to end\n",
+                stragglers.as_secs_f64()
+            )
+            .as_bytes(),
+        );
+    }
     Ok(Output {
         success: status.success(),
         code: status.code(),
         stdout: read_all(stdout_file)?,
-        stderr: read_all(stderr_file)?,
+        stderr,
         duration: start.elapsed(),
         // A tool that finished successfully did its work, interrupt or not.
         interrupted: is_cancelled() && !status.success(),
     })
 }
 
+fn killed_by_signal(status: &std::process::ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal().is_some()
+}
+
+/// Waits until no process of group `pgid` (whose leader ended) still runs, and says how
+/// long that took. Zombies do not count (their parent, init, reaps them in its own time).
+/// After an interrupt, what still runs [`reaper::GRACE`](crate::reaper::GRACE) later is
+/// killed, as the reaper does.
+fn wait_for_group(pgid: u32) -> Duration {
+    let start = Instant::now();
+    let mut cancelled_at: Option<Instant> = None;
+    while group_runs(pgid) {
+        if is_cancelled() {
+            let since = *cancelled_at.get_or_insert_with(Instant::now);
+            if since.elapsed() >= crate::reaper::GRACE {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(-(pgid as i32)),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    start.elapsed()
+}
+
+/// Whether a process of group `pgid` runs (a zombie does not).
+fn group_runs(pgid: u32) -> bool {
+    if matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(-(pgid as i32)), None),
+        Err(nix::errno::Errno::ESRCH)
+    ) {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        // No way to tell a zombie: the signal's answer stands.
+        return true;
+    };
+    entries.flatten().any(|entry| {
+        let name = entry.file_name();
+        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // After the command name (in parentheses): state, parent, group.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            return false;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().take(3).collect();
+        matches!(fields[..], [state, _, group] if state != "Z" && group == pgid.to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tool_killed_by_a_signal_has_ended_only_once_its_group_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let done = dir.path().join("done");
+        // The leader starts a worker in its group, then dies of SIGKILL; the worker goes on
+        // for a moment and then writes its result.
+        let script = format!("(sleep 1; touch {}) & kill -9 $$", done.display());
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &script]);
+        let out = run(cmd, dir.path()).unwrap();
+        assert!(!out.success);
+        assert!(done.exists(), "returned while the worker still ran");
+        let says = String::from_utf8_lossy(&out.stderr);
+        assert!(says.contains("killed by a signal"), "{says}");
+    }
 
     #[test]
     fn an_identity_tells_a_running_process_from_an_ended_one() {

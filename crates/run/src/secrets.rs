@@ -312,9 +312,14 @@ pub fn edit(
                 if let Some(parent) = file.path.parent() {
                     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
                 }
-                strata_fs::write_atomic(&file.path, text.as_bytes())
-                    .map_err(|e| Error::io(&file.path, e))?;
-                return Ok(Edited::Saved { rotated });
+                // Written only over the text the editor was opened on: another edit, a
+                // rotation or a checkout that wrote the file meanwhile is not undone.
+                if strata_secrets::write_if_unchanged(&file.path, old.as_deref(), &text)
+                    .map_err(|e| error(&file.rel, e))?
+                {
+                    return Ok(Edited::Saved { rotated });
+                }
+                return Err(changed_meanwhile(file, &text));
             }
             Err(e) if retry(&e) => shown = edited,
             Err(e) => return Err(e),
@@ -332,6 +337,35 @@ pub struct Encrypted {
     pub plain_in_history: Vec<String>,
 }
 
+/// The error of an edit whose file another program wrote while the editor was open: the
+/// edit, sealed, is kept beside it (`secrets.toml.edited-<time>`), never in clear text.
+fn changed_meanwhile(file: &SecretsPath, sealed: &str) -> Error {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let name = format!("{SECRETS_FILE}.edited-{secs}");
+    let kept = file.path.with_file_name(&name);
+    let kept_rel = match file.rel.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{name}"),
+        None => name,
+    };
+    let hint = match strata_fs::write_atomic(&kept, sealed.as_bytes()) {
+        Ok(()) => format!(
+            "your edit is kept, sealed, in {kept_rel}: compare the two (`strata secrets decrypt`), then edit the file again, and remove {kept_rel}"
+        ),
+        Err(e) => format!("your edit could not be kept either ({e}): edit the file again"),
+    };
+    Error::Invalid {
+        message: format!(
+            "{} changed while you edited it (another edit, a rotation or a checkout wrote it): your edit was not saved over it",
+            file.rel
+        ),
+        location: Location::new(file.rel.clone(), None),
+        hint,
+    }
+}
+
 /// Encrypts a plain secrets file in place for its environment's recipients and `extra`,
 /// and looks for the file in clear text in the repository's history.
 pub fn encrypt(root: &Path, file: &SecretsPath, extra: &[String]) -> Result<Encrypted> {
@@ -339,7 +373,15 @@ pub fn encrypt(root: &Path, file: &SecretsPath, extra: &[String]) -> Result<Encr
     let text = file.read()?;
     let sealed =
         strata_secrets::seal(&file.rel, &text, &recipients).map_err(|e| error(&file.rel, e))?;
-    strata_fs::write_atomic(&file.path, sealed.as_bytes()).map_err(|e| Error::io(&file.path, e))?;
+    if !strata_secrets::write_if_unchanged(&file.path, Some(&text), &sealed)
+        .map_err(|e| error(&file.rel, e))?
+    {
+        return Err(Error::Invalid {
+            message: format!("{} changed while strata encrypted it", file.rel),
+            location: Location::new(file.rel.clone(), None),
+            hint: "run the command again: nothing was written".into(),
+        });
+    }
     Ok(Encrypted {
         file: file.rel.clone(),
         recipients: recipients.names().to_vec(),

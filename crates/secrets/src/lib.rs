@@ -247,8 +247,10 @@ pub fn drops_anyone(was: &[String], recipients: &Recipients) -> bool {
 }
 
 /// Reads, changes and atomically replaces a file (its mode kept): nothing is written when
-/// `change` fails.
+/// `change` fails. Writers of one directory's secrets files take turns (see
+/// [`write_if_unchanged`]), so `change` sees what an earlier writer wrote.
 pub fn rewrite(path: &Path, change: impl FnOnce(&str) -> Result<String>) -> Result<()> {
+    let _turn = turn(path)?;
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let new = change(&text)?;
     if new == text {
@@ -257,6 +259,36 @@ pub fn rewrite(path: &Path, change: impl FnOnce(&str) -> Result<String>) -> Resu
     let mode = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     strata_fs::write_atomic(path, new.as_bytes()).map_err(|e| Error::io(path, e))?;
     std::fs::set_permissions(path, mode.permissions()).map_err(|e| Error::io(path, e))
+}
+
+/// Writes `new` at `path` (atomically) only if the file still holds `expected` (`None`: it
+/// still does not exist), and says whether it did. Writers take turns: the check and the
+/// write happen while holding a lock on the file's directory (`flock`, released by the
+/// kernel however the process ends), so of two writers racing for one file the later sees
+/// what the first wrote, instead of writing over it unseen.
+pub fn write_if_unchanged(path: &Path, expected: Option<&str>, new: &str) -> Result<bool> {
+    let _turn = turn(path)?;
+    let now = match std::fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if now.as_deref() != expected {
+        return Ok(false);
+    }
+    strata_fs::write_atomic(path, new.as_bytes()).map_err(|e| Error::io(path, e))?;
+    Ok(true)
+}
+
+/// A turn at writing the secrets files of `path`'s directory (which must exist).
+fn turn(path: &Path) -> Result<std::fs::File> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let handle = std::fs::File::open(dir).map_err(|e| Error::io(dir, e))?;
+    handle.lock().map_err(|e| Error::io(dir, e))?;
+    Ok(handle)
 }
 
 struct Keep<'a> {
