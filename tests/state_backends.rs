@@ -56,6 +56,20 @@ fn run(
     (run, json)
 }
 
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 fn spawn(repo: &Repo, pg: &Postgres, args: &[&str], extra: &[(&str, &str)]) -> Child {
     let mut full = vec!["--json"];
     full.extend_from_slice(args);
@@ -523,6 +537,28 @@ fn a_server_that_dies_during_an_apply_loses_nothing() {
     let plan = task(&ja, "stacks/network", "plan");
     assert_eq!(plan["summary"]["add"], 0, "{plan}");
     assert_eq!(plan["summary"]["destroy"], 0, "{plan}");
+
+    // An errored.tfstate cut short (a full disk) is no state to push: kept aside for
+    // inspection, it does not stop every later plan.
+    let sandbox = a
+        .path()
+        .join(".strata/work/dev/stacks%2Fnetwork/src/stacks/network");
+    assert!(sandbox.is_dir(), "{}", sandbox.display());
+    std::fs::write(sandbox.join("errored.tfstate"), "{\n  \"version\": 4,\n").unwrap();
+    let (damaged, jd) = run(
+        &a,
+        &pg,
+        &["plan", "--env", "dev", "stacks/network"],
+        &[("TF_VAR_v", "slow")],
+    );
+    assert_eq!(damaged.code, 0, "{}\n{}", damaged.stderr, damaged.stdout);
+    assert_eq!(task(&jd, "stacks/network", "plan")["status"], "ok");
+    assert!(!sandbox.join("errored.tfstate").exists());
+    let aside: Vec<_> = walk(a.state_dir())
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tfstate.damaged"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
 
     // A plan against a stopped server fails, says so, and caches nothing.
     pg.stop();

@@ -52,6 +52,33 @@ fn first_backend<'f>(
 /// The file terraform writes into its working directory when it cannot save the state.
 pub const ERRORED_STATE: &str = "errored.tfstate";
 
+/// What became of a state terraform could not save (see [`States::keep_unsaved`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unsaved {
+    /// Kept at this private path, waiting for `strata state push`.
+    Kept(PathBuf),
+    /// Nowhere: why.
+    Lost(String),
+}
+
+/// The state terraform prints in its output when it can save it nowhere (its last resort:
+/// the JSON document, `"version": 4` first), if it is whole.
+fn printed_state(output: &[u8]) -> Option<Vec<u8>> {
+    let text = String::from_utf8_lossy(output);
+    text.match_indices('{').find_map(|(at, _)| {
+        let rest = &text[at..];
+        let head = rest[1..].trim_start();
+        if !head.starts_with("\"version\": 4") {
+            return None;
+        }
+        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<serde_json::Value>();
+        values.next()?.ok()?;
+        let bytes = rest[..values.byte_offset()].as_bytes().to_vec();
+        State::parse(&bytes, "terraform's output").ok()?;
+        Some(bytes)
+    })
+}
+
 impl<'a> States<'a> {
     pub fn new(session: &'a Session, view: &'a View, tools: Tools) -> States<'a> {
         States {
@@ -247,32 +274,107 @@ impl<'a> States<'a> {
         let sandbox_dir = sandbox::location(&self.work_root, Some(env), label)
             .join("src")
             .join(strata_graph::discover::label_dir(label));
-        self.keep_unsaved(target, env, &sandbox_dir);
+        self.keep_unsaved(target, env, &sandbox_dir, &[]);
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.unsaved_dir(target, env))
-            .ok()?
+            .into_iter()
+            .flatten()
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "tfstate"))
             .collect();
-        files.sort();
+        // Those kept in the temporary directory when the state's own disk was full.
+        let prefix = self.unsaved_fallback_prefix(target, env);
+        files.extend(
+            std::fs::read_dir(std::env::temp_dir())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .map(|e| e.path()),
+        );
+        files.sort_by_key(|p| p.file_name().map(|n| n.to_os_string()));
         files.pop()
     }
 
-    /// Moves the state terraform wrote into `sandbox_dir` because it could not save it
-    /// (the backend went away during an apply) to a private place outside the checkout,
-    /// where no sandbox rebuild can lose it.
-    pub fn keep_unsaved(&self, target: TargetId, env: &str, sandbox_dir: &Path) -> Option<PathBuf> {
+    /// The name's start of a state kept in the temporary directory (see
+    /// [`Self::keep_unsaved`]): the workspace, environment and target it belongs to.
+    fn unsaved_fallback_prefix(&self, target: TargetId, env: &str) -> String {
+        let whose = format!(
+            "{}\0{}\0{env}\0{}",
+            self.state_root.display(),
+            self.session.config.workspace.name,
+            self.model().targets[target].label
+        );
+        format!(
+            "strata-unsaved-{}-",
+            &blake3::hash(whose.as_bytes()).to_hex()[..16]
+        )
+    }
+
+    /// Moves the state terraform could not save (the backend went away, the disk filled
+    /// during an apply) to a private place outside the checkout, where no sandbox rebuild can
+    /// lose it: the `errored.tfstate` it wrote into `sandbox_dir` when that is a whole state,
+    /// or else the state it printed in its `output` when it could not write even that. The
+    /// state directory's `unsaved/` first, the temporary directory when that cannot be
+    /// written. `None` when terraform left no unsaved state.
+    pub fn keep_unsaved(
+        &self,
+        target: TargetId,
+        env: &str,
+        sandbox_dir: &Path,
+        output: &[u8],
+    ) -> Option<Unsaved> {
         let errored = sandbox_dir.join(ERRORED_STATE);
-        let bytes = std::fs::read(&errored).ok()?;
-        let dir = self.unsaved_dir(target, env);
+        let written = std::fs::read(&errored).ok();
+        let whole = |bytes: &[u8]| State::parse(bytes, ERRORED_STATE).is_ok();
+        let state = match written.as_deref() {
+            Some(bytes) if whole(bytes) => Some(bytes.to_vec()),
+            _ => printed_state(output),
+        };
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or_default();
-        let kept = dir.join(format!("{stamp}.tfstate"));
-        strata_fs::write_private(&kept, &bytes).ok()?;
-        let _ = std::fs::remove_file(&errored);
-        Some(kept)
+        let dir = self.unsaved_dir(target, env);
+        let Some(state) = state else {
+            let written = written?;
+            // Damaged (cut short by a full disk): kept aside for inspection, never taken for
+            // a state that would stop every later plan.
+            let aside = dir.join(format!("{stamp}.tfstate.damaged"));
+            let kept = strata_fs::write_private(&aside, &written).is_ok();
+            let _ = std::fs::remove_file(&errored);
+            return Some(Unsaved::Lost(if kept {
+                format!(
+                    "its copy was damaged (kept for inspection at {})",
+                    aside.display()
+                )
+            } else {
+                "its copy was damaged".into()
+            }));
+        };
+        let places = [
+            dir.join(format!("{stamp}.tfstate")),
+            std::env::temp_dir().join(format!(
+                "{}{stamp}.tfstate",
+                self.unsaved_fallback_prefix(target, env)
+            )),
+        ];
+        let mut why = String::new();
+        for kept in places {
+            match strata_fs::write_private(&kept, &state) {
+                Ok(()) => {
+                    let _ = std::fs::remove_file(&errored);
+                    return Some(Unsaved::Kept(kept));
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&kept);
+                    why = format!("{}: {e}", kept.display());
+                }
+            }
+        }
+        Some(Unsaved::Lost(format!(
+            "strata could not write it either ({why})"
+        )))
     }
 
     /// Writes `file` as `label`'s state in `env` (`terraform state push`, which refuses a
@@ -295,5 +397,28 @@ impl<'a> States<'a> {
             let _ = std::fs::remove_file(file);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATE: &str = "{\n  \"version\": 4,\n  \"terraform_version\": \"1.0.3\",\n  \"serial\": 2,\n  \"lineage\": \"5d1c\",\n  \"outputs\": {},\n  \"resources\": [\n    {\n      \"mode\": \"managed\",\n      \"type\": \"null_resource\",\n      \"name\": \"a\",\n      \"provider\": \"provider[\\\"registry.terraform.io/hashicorp/null\\\"]\",\n      \"instances\": [\n        {\n          \"attributes\": {\"id\": \"1\", \"triggers\": {\"x\": \"{ brace }\"}}\n        }\n      ]\n    }\n  ]\n}";
+
+    #[test]
+    fn the_state_terraform_printed_as_its_last_resort_is_found_whole() {
+        // terraform 1.0.3 when it could write neither the backend nor errored.tfstate.
+        let output = format!(
+            "null_resource.a: Creation complete after 0s [id=1]\n\nError: Failed to save state\n\nError saving state: {{ no space }}\n{STATE}\n\nError: Failed to persist state to backend\n\nThe error shown above has prevented Terraform from writing the updated state\nto the configured backend. To allow for recovery, the raw state data is printed above as a JSON object.\n"
+        );
+        let found = printed_state(output.as_bytes()).expect("found");
+        assert_eq!(String::from_utf8(found).unwrap(), STATE);
+        let state = State::parse(STATE.as_bytes(), "test").unwrap();
+        assert_eq!(state.resources, ["null_resource.a"]);
+        // Cut short: nothing.
+        let cut = &output[..output.find("\"resources\"").unwrap()];
+        assert_eq!(printed_state(cut.as_bytes()), None);
+        assert_eq!(printed_state(b""), None);
     }
 }

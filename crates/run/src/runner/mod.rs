@@ -41,7 +41,7 @@ pub(super) struct Runner<'a> {
     pub(super) reviewed: Mutex<HashMap<TaskId, strata_exec::plan_json::PlanSummary>>,
     /// States terraform could not save in this run's applies, by task, where strata kept
     /// them.
-    pub(super) unsaved: Mutex<HashMap<TaskId, PathBuf>>,
+    pub(super) unsaved: Mutex<HashMap<TaskId, crate::states::Unsaved>>,
     /// The states read in this run.
     pub(super) states: crate::states::States<'a>,
 }
@@ -124,8 +124,11 @@ impl Runner<'_> {
                     self.states.changed(task.target, env);
                     // Terraform changed resources but could not save the state: keep what
                     // it wrote where no sandbox rebuild can lose it.
-                    if let Some(kept) = self.states.keep_unsaved(task.target, env, &sb.dir) {
-                        self.unsaved.lock().expect("unsaved").insert(i, kept);
+                    let output = step.as_ref().map(|s| s.log.as_slice()).unwrap_or_default();
+                    if let Some(unsaved) =
+                        self.states.keep_unsaved(task.target, env, &sb.dir, output)
+                    {
+                        self.unsaved.lock().expect("unsaved").insert(i, unsaved);
                     }
                 }
                 step
@@ -322,7 +325,14 @@ impl Job for Runner<'_> {
         if !step.ok {
             let unsaved = self.unsaved.lock().expect("unsaved").remove(&i);
             report.reason = Some(match (unsaved, self.lock_failure(i, &report.log)) {
-                (Some(kept), _) => unsaved_message(&report.label, task.env.as_deref(), &kept),
+                (Some(crate::states::Unsaved::Kept(kept)), _) => {
+                    unsaved_message(&report.label, task.env.as_deref(), &kept)
+                }
+                (Some(crate::states::Unsaved::Lost(why)), _) => format!(
+                    "terraform changed resources of {} in {} but could not save the state, and {why}: what this apply created or changed may be in no state. Compare the resources with the state (`terraform state list`), and import what is missing",
+                    report.label,
+                    task.env.as_deref().unwrap_or_default()
+                ),
                 (None, Some(why)) => why,
                 (None, None) if task.action == Action::Fmt => {
                     fmt_failure(&report.summary, &report.label)
