@@ -73,7 +73,7 @@ fn printed_state(output: &[u8]) -> Option<Vec<u8>> {
         }
         let mut values = serde_json::Deserializer::from_str(rest).into_iter::<serde_json::Value>();
         values.next()?.ok()?;
-        let bytes = rest[..values.byte_offset()].as_bytes().to_vec();
+        let bytes = rest.as_bytes()[..values.byte_offset()].to_vec();
         State::parse(&bytes, "terraform's output").ok()?;
         Some(bytes)
     })
