@@ -36,7 +36,9 @@ use std::sync::{Arc, Mutex};
 /// given twice the last, merge keys within merged mappings, keys that are numbers.
 /// 38: merge keys applied where they stand (a later merge replaces the keys before it;
 /// every merge of a mapping applies), a chart or dependency name that is a number.
-pub(crate) const FACTS_VERSION: u32 = 38;
+/// 39: what terraform reads and hcl-edit does not as written (newlines inside an object
+/// `for` expression, a key given twice in an object) is read.
+pub(crate) const FACTS_VERSION: u32 = 39;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

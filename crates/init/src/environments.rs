@@ -145,6 +145,23 @@ pub struct Environment {
 pub fn detect(paths: &[String], env_files: &[String]) -> Vec<Environment> {
     // name -> (files, believed on its own)
     let mut found: BTreeMap<String, (BTreeSet<String>, bool)> = BTreeMap::new();
+    // What a chart holds below its own directory (`ci/test-values.yaml`, an `environments/`
+    // of its own) is the chart's business, not the workspace's environments.
+    let charts: BTreeSet<&str> = paths
+        .iter()
+        .filter_map(|p| p.strip_suffix("/Chart.yaml"))
+        .collect();
+    // A file in a directory below a chart's (its own files, `values-prod.yaml`, count).
+    let inside_a_chart = |path: &str| {
+        let mut dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            if charts.contains(parent) {
+                return true;
+            }
+            dir = parent;
+        }
+        false
+    };
     let mut add = |name: &str, path: &str, strong: bool| {
         let e = found.entry(name.to_string()).or_default();
         e.0.insert(path.to_string());
@@ -153,7 +170,7 @@ pub fn detect(paths: &[String], env_files: &[String]) -> Vec<Environment> {
     for path in paths {
         let segs: Vec<&str> = path.split('/').collect();
         let dirs = &segs[..segs.len() - 1];
-        if dirs.iter().any(|s| s.starts_with('.')) {
+        if dirs.iter().any(|s| s.starts_with('.')) || inside_a_chart(path) {
             continue;
         }
         let name = file_name(path);
@@ -364,6 +381,22 @@ mod tests {
         assert_eq!(names(&envs), vec![("test", None), ("prod", Some("test"))]);
         let envs = detect(&paths(&["envs/test/main.tf"]), &[]);
         assert_eq!(names(&envs), vec![("test", None)]);
+    }
+
+    #[test]
+    fn what_a_chart_holds_below_its_directory_is_no_environment() {
+        let envs = detect(
+            &paths(&[
+                "charts/metrics/Chart.yaml",
+                "charts/metrics/environments/large/main.jsonnet",
+                "charts/metrics/environments/small/main.jsonnet",
+                "charts/metrics/ci/test-values.yaml",
+                "charts/metrics/values-prod.yaml",
+                "charts/metrics/values-dev.yaml",
+            ]),
+            &[],
+        );
+        assert_eq!(names(&envs), vec![("dev", None), ("prod", Some("dev"))]);
     }
 
     #[test]

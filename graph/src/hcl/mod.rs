@@ -9,6 +9,7 @@ mod backend;
 mod decodes;
 mod json;
 mod module_args;
+mod relaxed;
 mod scan;
 mod terragrunt;
 mod tftest;
@@ -341,11 +342,14 @@ pub fn parse_template(text: &str, file: &str) -> Result<HclFacts> {
 }
 
 /// The syntax tree of a native-syntax file, or the error naming its line.
+/// What terraform reads and hcl-edit does not as written (see [`relaxed`]) is read too.
 pub(super) fn parse_body(text: &str, file: &str) -> Result<Body> {
-    hcl_edit::parser::parse_body(text).map_err(|e| Error::Malformed {
-        what: "HCL",
-        location: Location::at(file, e.location().line()),
-        message: e.message().to_string(),
+    hcl_edit::parser::parse_body(text).or_else(|e| {
+        relaxed::parse(text).ok_or_else(|| Error::Malformed {
+            what: "HCL",
+            location: Location::at(file, e.location().line()),
+            message: e.message().to_string(),
+        })
     })
 }
 
