@@ -852,6 +852,37 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
     }
 }
 
+/// An edit killed while its editor is open leaves its plain text in its private temporary
+/// directory; the next edit removes it.
+#[test]
+fn the_plain_text_a_killed_edit_left_goes_at_the_next_edit() {
+    let Setup {
+        keys,
+        tmp,
+        key,
+        repo,
+        ..
+    } = setup(plain_repo());
+    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
+    repo.commit("a sealed file");
+    // The editor kills strata (its shell's parent) with SIGKILL.
+    let killer = editor(
+        keys.path(),
+        "kill -9 \"$(awk '{print $4}' /proc/$PPID/stat)\"; sleep 1",
+    );
+    let killed = edit(&repo, &killer, &key, tmp.path(), SECRETS);
+    assert_ne!(killed.code, 0, "{}", killed.stderr);
+    assert!(
+        !files_containing(tmp.path(), PASSWORD.as_bytes(), &[]).is_empty(),
+        "the killed edit left its plain text"
+    );
+    let unchanged = editor(keys.path(), "true");
+    edit(&repo, &unchanged, &key, tmp.path(), SECRETS).assert_ok();
+    let left = files_containing(tmp.path(), PASSWORD.as_bytes(), &[]);
+    assert!(left.is_empty(), "{left:?}");
+}
+
 /// Two edits of one file at once: the later save does not write over the earlier one
 /// unseen. It is refused, and the edit it carried is kept beside the file, sealed.
 #[test]

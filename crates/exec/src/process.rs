@@ -163,6 +163,43 @@ fn started(pid: u32) -> Option<String> {
     rest.split_whitespace().nth(19).map(str::to_string)
 }
 
+/// The file in a private temporary directory naming the process that made it.
+const OWNER_FILE: &str = "owner";
+
+/// A private (0700) temporary directory named `prefix…` that records this process as its
+/// owner (see [`identity`]), so that once a killed strata left it behind, a later one can
+/// tell it is no one's and remove it ([`sweep_owned_tempdirs`]): such directories hold
+/// plans and plain-text secrets.
+pub fn owned_tempdir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir()?;
+    std::fs::write(dir.path().join(OWNER_FILE), identity())?;
+    Ok(dir)
+}
+
+/// Removes the directories [`owned_tempdir`] made with `prefix` in the temporary directory
+/// whose process no longer runs; says whether it removed any.
+pub fn sweep_owned_tempdirs(prefix: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return false;
+    };
+    let mut swept = false;
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(prefix) {
+            continue;
+        }
+        let Ok(owner) = std::fs::read_to_string(entry.path().join(OWNER_FILE)) else {
+            continue;
+        };
+        if !still_runs(&owner) {
+            swept |= std::fs::remove_dir_all(entry.path()).is_ok();
+        }
+    }
+    swept
+}
+
 /// The outcome of one tool invocation.
 #[derive(Debug, Clone)]
 pub struct Output {

@@ -76,15 +76,14 @@ pub fn run_at_commit(
     opts: &RunOptions,
     observer: &dyn Observer,
 ) -> Result<RunReport> {
-    sweep_stale_checkouts(session);
+    // Those a killed strata left (a plan file in clear text in their sandboxes), forgotten
+    // in git too.
+    if strata_exec::process::sweep_owned_tempdirs(CHECKOUT_PREFIX) {
+        session.repo.prune_worktrees();
+    }
     // Private: its sandboxes hold plans and, while they run, what terraform was given.
-    let parent = tempfile::Builder::new()
-        .prefix(CHECKOUT_PREFIX)
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .tempdir()
+    let parent = strata_exec::process::owned_tempdir(CHECKOUT_PREFIX)
         .map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let owner = parent.path().join(OWNER_FILE);
-    std::fs::write(&owner, strata_exec::process::identity()).map_err(|e| Error::io(&owner, e))?;
     let dir = parent.path().join("checkout");
     let root = session.repo.add_worktree(&dir, commit)?;
     let _worktree = Worktree { session, dir };
@@ -119,37 +118,6 @@ pub fn run_at_commit(
 
 /// The prefix of the temporary directories holding a checkout of another revision.
 const CHECKOUT_PREFIX: &str = "strata-revision-";
-
-/// The file in such a directory naming the process that made it.
-const OWNER_FILE: &str = "owner";
-
-/// Removes the temporary checkouts a strata killed before it could remove them left (each
-/// names its process; those that no longer run), with what their sandboxes hold (a plan
-/// file with every value in clear text), and forgets them in git.
-fn sweep_stale_checkouts(session: &Session) {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    let mut swept = false;
-    for entry in entries.flatten() {
-        if !entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(CHECKOUT_PREFIX)
-        {
-            continue;
-        }
-        let Ok(owner) = std::fs::read_to_string(entry.path().join(OWNER_FILE)) else {
-            continue;
-        };
-        if !strata_exec::process::still_runs(&owner) {
-            swept |= std::fs::remove_dir_all(entry.path()).is_ok();
-        }
-    }
-    if swept {
-        session.repo.prune_worktrees();
-    }
-}
 
 /// After a `plan` or `apply` with `--affected`: the stacks deleted since the base whose
 /// state still holds resources get their destroy planned (`plan`) or applied (`apply`, which

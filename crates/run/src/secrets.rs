@@ -21,6 +21,9 @@ use strata_secrets::{Identities, Recipients};
 /// The name of a secrets file.
 pub const SECRETS_FILE: &str = "secrets.toml";
 
+/// The prefix of the private temporary directory an edit's plain text is in.
+const EDIT_PREFIX: &str = "strata-secrets-";
+
 /// Whether a workspace path is a secrets file.
 pub fn is_secrets_file(path: &str) -> bool {
     path.starts_with("environments/")
@@ -260,11 +263,10 @@ pub fn edit(
         _ => String::new(),
     };
     // Private from the start, whatever the umask: editors write backup and swap files beside
-    // the file they edit, with modes of their own.
-    let dir = tempfile::Builder::new()
-        .prefix("strata-secrets-")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .tempdir()
+    // the file they edit, with modes of their own. One a killed edit left, with its plain
+    // text, goes now.
+    strata_exec::process::sweep_owned_tempdirs(EDIT_PREFIX);
+    let dir = strata_exec::process::owned_tempdir(EDIT_PREFIX)
         .map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let temp = dir.path().join(SECRETS_FILE);
     strata_fs::write_private(&temp, plain.as_bytes()).map_err(|e| Error::io(&temp, e))?;
