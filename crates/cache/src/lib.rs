@@ -380,14 +380,14 @@ impl Cache {
         let Some(local) = &self.local else {
             return;
         };
-        let ok = result
+        let written = result
             .outputs
             .iter()
-            .all(|(name, r)| local.put_blob(&r.digest, &blobs[name]).is_ok())
-            && local.put_result(&result.key, body).is_ok();
-        if !ok {
+            .try_for_each(|(name, r)| local.put_blob(&r.digest, &blobs[name]))
+            .and_then(|()| local.put_result(&result.key, body));
+        if let Err(e) = written {
             (self.warn)(format!(
-                "warning: could not write task {} to the local cache",
+                "warning: could not write task {} to the local cache: {e}",
                 short(&result.key)
             ));
         }
@@ -668,6 +668,38 @@ mod tests {
                 assert!(view.get_result(&result.key).unwrap().is_none());
             }
         }
+    }
+
+    /// A store that takes nothing, as a full disk.
+    struct Full;
+
+    impl Store for Full {
+        fn describe(&self) -> String {
+            "full".into()
+        }
+        fn get_result(&self, _: &TaskKey) -> Result<Option<Vec<u8>>, StoreError> {
+            Ok(None)
+        }
+        fn put_result(&self, _: &TaskKey, _: &[u8]) -> Result<(), StoreError> {
+            Err(StoreError::failed("No space left on device (os error 28)"))
+        }
+        fn get_blob(&self, _: &BlobRef) -> Result<Option<Vec<u8>>, StoreError> {
+            Ok(None)
+        }
+        fn put_blob(&self, _: &BlobDigest, _: &[u8]) -> Result<(), StoreError> {
+            Err(StoreError::failed("No space left on device (os error 28)"))
+        }
+    }
+
+    #[test]
+    fn a_local_cache_that_takes_nothing_says_why() {
+        let (warn, seen) = sink();
+        let cache = Cache::new(Some(Box::new(Full)), warn);
+        let (result, blobs) = sample(TaskKey([3; 32]));
+        cache.store(&result, &blobs).unwrap();
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(seen[0].contains("No space left on device"), "{seen:?}");
     }
 
     #[test]
