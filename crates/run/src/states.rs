@@ -52,6 +52,16 @@ fn first_backend<'f>(
 /// The file terraform writes into its working directory when it cannot save the state.
 pub const ERRORED_STATE: &str = "errored.tfstate";
 
+/// When a kept state was kept: the milliseconds its name ends with.
+fn kept_at(file: &Path) -> u128 {
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    let stem = name.strip_suffix(".tfstate").unwrap_or(&name);
+    stem.rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 /// What became of a state terraform could not save (see [`States::keep_unsaved`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Unsaved {
@@ -61,10 +71,17 @@ pub enum Unsaved {
     Lost(String),
 }
 
+/// What terraform says when it could write its state neither to the backend nor to
+/// `errored.tfstate`, and printed it instead.
+const PRINTED_STATE: &str = "raw state data is printed above";
+
 /// The state terraform prints in its output when it can save it nowhere (its last resort:
-/// the JSON document, `"version": 4` first), if it is whole.
+/// the JSON document, `"version": 4` first, and then [`PRINTED_STATE`]), if it is whole.
 fn printed_state(output: &[u8]) -> Option<Vec<u8>> {
     let text = String::from_utf8_lossy(output);
+    // Only then: an output of the stack's may be a JSON document much like a state.
+    let said = text.rfind(PRINTED_STATE)?;
+    let text = &text[..said];
     text.match_indices('{').find_map(|(at, _)| {
         let rest = &text[at..];
         let head = rest[1..].trim_start();
@@ -74,8 +91,9 @@ fn printed_state(output: &[u8]) -> Option<Vec<u8>> {
         let mut values = serde_json::Deserializer::from_str(rest).into_iter::<serde_json::Value>();
         values.next()?.ok()?;
         let bytes = rest.as_bytes()[..values.byte_offset()].to_vec();
-        State::parse(&bytes, "terraform's output").ok()?;
-        Some(bytes)
+        let document: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let whole = document["lineage"].is_string() && document["serial"].is_u64();
+        (whole && State::parse(&bytes, "terraform's output").is_ok()).then_some(bytes)
     })
 }
 
@@ -292,8 +310,19 @@ impl<'a> States<'a> {
                 .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
                 .map(|e| e.path()),
         );
-        files.sort_by_key(|p| p.file_name().map(|n| n.to_os_string()));
+        // The newest, wherever it was kept: both names end in `<milliseconds>.tfstate`.
+        files.sort_by_key(|p| kept_at(p));
         files.pop()
+    }
+
+    /// Whether `file` is one [`Self::keep_unsaved`] wrote for `target` in `env`.
+    fn is_kept(&self, target: TargetId, env: &str, file: &Path) -> bool {
+        file.starts_with(self.unsaved_dir(target, env))
+            || (file.parent() == Some(std::env::temp_dir().as_path())
+                && file.file_name().is_some_and(|n| {
+                    n.to_string_lossy()
+                        .starts_with(&self.unsaved_fallback_prefix(target, env))
+                }))
     }
 
     /// The name's start of a state kept in the temporary directory (see
@@ -393,7 +422,7 @@ impl<'a> States<'a> {
                 hint: "check that the backend is reachable; a state of another lineage or an older serial is refused on purpose".into(),
             })?;
         self.changed(target, &env.name);
-        if file.starts_with(self.unsaved_dir(target, &env.name)) {
+        if self.is_kept(target, &env.name, file) {
             let _ = std::fs::remove_file(file);
         }
         Ok(())
@@ -417,8 +446,28 @@ mod tests {
         let state = State::parse(STATE.as_bytes(), "test").unwrap();
         assert_eq!(state.resources, ["null_resource.a"]);
         // Cut short: nothing.
-        let cut = &output[..output.find("\"resources\"").unwrap()];
+        let cut = format!(
+            "{}\n{PRINTED_STATE}",
+            &output[..output.find("\"resources\"").unwrap()]
+        );
         assert_eq!(printed_state(cut.as_bytes()), None);
         assert_eq!(printed_state(b""), None);
+        // A document of the stack's own that looks like one, after a successful apply.
+        let applied = format!("Apply complete!\n\nOutputs:\n\ndashboard = <<EOT\n{STATE}\nEOT\n");
+        assert_eq!(printed_state(applied.as_bytes()), None);
+        let no_lineage = format!(
+            "{}\n{PRINTED_STATE}",
+            STATE.replace("\"lineage\": \"5d1c\",", "")
+        );
+        assert_eq!(printed_state(no_lineage.as_bytes()), None);
+    }
+
+    #[test]
+    fn the_newest_kept_state_is_the_one_to_push() {
+        let older = Path::new("/tmp/strata-unsaved-0123456789abcdef-1700000000000.tfstate");
+        let newer = Path::new("/state/unsaved/dev/stacks/a/1800000000000.tfstate");
+        let mut files = vec![newer, older];
+        files.sort_by_key(|p| kept_at(p));
+        assert_eq!(files.pop(), Some(newer));
     }
 }
