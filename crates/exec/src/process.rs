@@ -313,7 +313,7 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
     // tool has not ended until they have, so its group stays registered meanwhile (a
     // Ctrl-C reaches it) and nothing after it starts while they still change things.
     let stragglers = match &status {
-        Ok(s) if killed_by_signal(s) => wait_for_group(pid),
+        Ok(s) if killed_by_signal(s) => wait_for_group(pid, &program),
         _ => Duration::ZERO,
     };
     if let Some(set) = RUNNING.lock().expect("process registry").as_mut() {
@@ -338,7 +338,7 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
     if !stragglers.is_zero() {
         stderr.extend_from_slice(
             format!(
-                "\nstrata: {program} was killed by a signal; the other processes it had started went on for {:.1} s, and strata waited for them to end\n",
+                "\nstrata: {program} was killed by a signal; its other {program} process went on for {:.1} s, and strata waited for it to end\n",
                 stragglers.as_secs_f64()
             )
             .as_bytes(),
@@ -360,14 +360,16 @@ fn killed_by_signal(status: &std::process::ExitStatus) -> bool {
     status.signal().is_some()
 }
 
-/// Waits until no process of group `pgid` (whose leader ended) still runs, and says how
-/// long that took. Zombies do not count (their parent, init, reaps them in its own time).
-/// After an interrupt, what still runs [`reaper::GRACE`](crate::reaper::GRACE) later is
-/// killed, as the reaper does.
-fn wait_for_group(pgid: u32) -> Duration {
+/// Waits until no process of group `pgid` (whose leader ended) that runs `program` is left,
+/// and says how long that took: terraform's process doing the work is terraform too, while
+/// a process a provisioner started in the background (`kubectl port-forward &`) is not
+/// waited for, as before. Zombies do not count (their parent, init, reaps them in its own
+/// time). After an interrupt, what still runs [`reaper::GRACE`](crate::reaper::GRACE) later
+/// is killed, as the reaper does.
+fn wait_for_group(pgid: u32, program: &str) -> Duration {
     let start = Instant::now();
     let mut cancelled_at: Option<Instant> = None;
-    while group_runs(pgid) {
+    while group_runs(pgid, program) {
         if is_cancelled() {
             let since = *cancelled_at.get_or_insert_with(Instant::now);
             if since.elapsed() >= crate::reaper::GRACE {
@@ -382,8 +384,9 @@ fn wait_for_group(pgid: u32) -> Duration {
     start.elapsed()
 }
 
-/// Whether a process of group `pgid` runs (a zombie does not).
-fn group_runs(pgid: u32) -> bool {
+/// Whether a process of group `pgid` running `program` (by its name, as the kernel keeps it:
+/// the first 15 bytes) is alive (a zombie is not).
+fn group_runs(pgid: u32, program: &str) -> bool {
     if matches!(
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(-(pgid as i32)), None),
         Err(nix::errno::Errno::ESRCH)
@@ -391,9 +394,10 @@ fn group_runs(pgid: u32) -> bool {
         return false;
     }
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        // No way to tell a zombie: the signal's answer stands.
-        return true;
+        // No way to tell: not waited for, as before.
+        return false;
     };
+    let wanted = &program.as_bytes()[..program.len().min(15)];
     entries.flatten().any(|entry| {
         let name = entry.file_name();
         if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
@@ -402,12 +406,13 @@ fn group_runs(pgid: u32) -> bool {
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
             return false;
         };
-        // After the command name (in parentheses): state, parent, group.
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        // The command name in parentheses, then state, parent, group.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
             return false;
         };
-        let fields: Vec<&str> = rest.split_whitespace().take(3).collect();
-        matches!(fields[..], [state, _, group] if state != "Z" && group == pgid.to_string())
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().take(3).collect();
+        stat.as_bytes()[open + 1..close] == *wanted
+            && matches!(fields[..], [state, _, group] if state != "Z" && group == pgid.to_string())
     })
 }
 
@@ -419,14 +424,23 @@ mod tests {
     fn a_tool_killed_by_a_signal_has_ended_only_once_its_group_has() {
         let dir = tempfile::tempdir().unwrap();
         let done = dir.path().join("done");
-        // The leader starts a worker in its group, then dies of SIGKILL; the worker goes on
-        // for a moment and then writes its result.
-        let script = format!("(sleep 1; touch {}) & kill -9 $$", done.display());
+        // The leader starts a worker of its own program in its group, then dies of SIGKILL;
+        // the worker goes on for a moment and then writes its result. A helper it started
+        // in the background (another program) is not waited for.
+        let script = format!(
+            "sleep 30 & sh -c 'sleep 1; touch {}' & kill -9 $$",
+            done.display()
+        );
         let mut cmd = Command::new("sh");
         cmd.args(["-c", &script]);
+        let start = Instant::now();
         let out = run(cmd, dir.path()).unwrap();
         assert!(!out.success);
         assert!(done.exists(), "returned while the worker still ran");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "waited for the helper"
+        );
         let says = String::from_utf8_lossy(&out.stderr);
         assert!(says.contains("killed by a signal"), "{says}");
     }
