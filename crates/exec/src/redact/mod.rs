@@ -164,15 +164,15 @@ impl Redactor {
 
     /// `text` with every sensitive value replaced.
     pub fn redact_text(&self, text: &str) -> String {
-        // Wrapped values first: a value of several lines goes whole, before a word of it
-        // found on its own breaks the run.
-        let mut out = std::borrow::Cow::Borrowed(text);
+        // Wrapped values and needles alike give ranges, replaced in one pass: a value of
+        // several lines goes whole, and so does another value overlapping it.
+        let mut ranges = self.ranges(text, true);
         for words in &self.wrapped {
-            if out.contains(words[0].as_str()) {
-                out = std::borrow::Cow::Owned(replace_wrapped(&out, words));
+            if text.contains(words[0].as_str()) {
+                ranges.extend(wrapped_ranges(text, words));
             }
         }
-        self.replace(&out, true)
+        replace_ranges(text, ranges)
     }
 
     /// An object's key: replaced whole when it is a sensitive value, and otherwise only the
@@ -190,11 +190,17 @@ impl Redactor {
     /// ones joined, so no part of a longer value is left beside a shorter one found inside
     /// it.
     fn replace(&self, text: &str, short_too: bool) -> String {
+        replace_ranges(text, self.ranges(text, short_too))
+    }
+
+    /// The ranges of `text` a needle covers (the needles shorter than
+    /// [`SEARCHED_IN_KEYS_FROM`] too, or not).
+    fn ranges(&self, text: &str, short_too: bool) -> Vec<(usize, usize)> {
         let matcher = self.matcher();
         let Some(automaton) = &matcher.automaton else {
-            return text.to_string();
+            return Vec::new();
         };
-        let mut ranges: Vec<(usize, usize)> = automaton
+        automaton
             .find_overlapping_iter(text)
             .filter(|m| {
                 short_too
@@ -202,27 +208,7 @@ impl Redactor {
                         >= SEARCHED_IN_KEYS_FROM
             })
             .map(|m| (m.start(), m.end()))
-            .collect();
-        if ranges.is_empty() {
-            return text.to_string();
-        }
-        ranges.sort_unstable();
-        let mut joined: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
-        for (start, end) in ranges {
-            match joined.last_mut() {
-                Some(last) if start < last.1 => last.1 = last.1.max(end),
-                _ => joined.push((start, end)),
-            }
-        }
-        let mut out = String::with_capacity(text.len());
-        let mut done = 0;
-        for (start, end) in joined {
-            out.push_str(&text[done..start]);
-            out.push_str(REDACTED);
-            done = end;
-        }
-        out.push_str(&text[done..]);
-        out
+            .collect()
     }
 
     /// Bytes as text, redacted (tool output is text; invalid UTF-8 is kept lossy).
@@ -330,39 +316,61 @@ fn looks_like_a_credential(key: &str) -> bool {
         || (len >= 20 && digit && (lower || upper) && !key.contains(['.', '/']))
 }
 
-/// `text` with every run of `words` replaced, where the words stand separated by spaces or
-/// by a line break (with the indentation, and terraform's `│` margin, that may follow it).
-fn replace_wrapped(text: &str, words: &[String]) -> String {
+/// `text` with every range of `ranges` replaced, overlapping ones joined, so no part of a
+/// longer value is left beside a shorter one found inside it.
+fn replace_ranges(text: &str, mut ranges: Vec<(usize, usize)>) -> String {
+    if ranges.is_empty() {
+        return text.to_string();
+    }
+    ranges.sort_unstable();
+    let mut joined: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match joined.last_mut() {
+            Some(last) if start < last.1 => last.1 = last.1.max(end),
+            _ => joined.push((start, end)),
+        }
+    }
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(words[0].as_str()) {
-        let after_first = &rest[at + words[0].len()..];
+    let mut done = 0;
+    for (start, end) in joined {
+        out.push_str(&text[done..start]);
+        out.push_str(REDACTED);
+        done = end;
+    }
+    out.push_str(&text[done..]);
+    out
+}
+
+/// The ranges of `text` holding a run of `words`, where the words stand separated by spaces
+/// or by line breaks (with the indentation, and terraform's `│` margin, that may follow each).
+fn wrapped_ranges(text: &str, words: &[String]) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    let mut from = 0;
+    while let Some(found) = text[from..].find(words[0].as_str()) {
+        let at = from + found;
+        let after_first = &text[at + words[0].len()..];
         match words[1..].iter().try_fold(after_first, |tail, word| {
             separator(tail).and_then(|tail| tail.strip_prefix(word.as_str()))
         }) {
             Some(tail) => {
-                out.push_str(&rest[..at]);
-                out.push_str(REDACTED);
-                rest = tail;
+                let end = text.len() - tail.len();
+                ranges.push((at, end));
+                from = end;
             }
-            None => {
-                let next = at + words[0].len();
-                out.push_str(&rest[..next]);
-                rest = &rest[next..];
-            }
+            None => from = at + words[0].len(),
         }
     }
-    out.push_str(rest);
-    out
+    ranges
 }
 
-/// `text` after the separator between two words of a wrapped value: spaces or tabs, or a
-/// line break with the spaces, tabs and a `│` margin around it; `None` when there is none.
+/// `text` after the separator between two words of a wrapped value: spaces or tabs, or line
+/// breaks (blank lines too: a value holding one, indented by `nindent`) with the spaces,
+/// tabs and a `│` margin around each; `None` when there is none.
 fn separator(text: &str) -> Option<&str> {
     let blank = |c: char| c == ' ' || c == '\t';
     let mut rest = text.trim_start_matches(blank);
     let mut found = rest.len() < text.len();
-    if let Some(next) = rest
+    while let Some(next) = rest
         .strip_prefix("\r\n")
         .or_else(|| rest.strip_prefix('\n'))
     {
@@ -450,6 +458,38 @@ mod tests {
             "data: |\n    apiVersion: v1\n    kind: Config\n    users:\n    - name: ci\n      user:\n        token: {token}\nnext: 1\n"
         ));
         assert_eq!(out, format!("data: |\n    {REDACTED}\nnext: 1\n"));
+    }
+
+    #[test]
+    fn a_value_with_a_blank_line_indented_goes_whole() {
+        let mut r = Redactor::default();
+        r.add(&json!(
+            "[db]\nuser = app\n\npassword = correct-horse-battery-staple\n"
+        ));
+        let render = "data:\n  app.ini: |\n    [db]\n    user = app\n    \n    password = correct-horse-battery-staple\nnext: 1\n";
+        let out = r.redact_text(render);
+        assert!(!out.contains("correct-horse"), "{out}");
+        assert_eq!(
+            out,
+            format!("data:\n  app.ini: |\n    {REDACTED}\nnext: 1\n")
+        );
+        let bare = render.replace("\n    \n", "\n\n");
+        assert!(!r.redact_text(&bare).contains("correct-horse"));
+    }
+
+    #[test]
+    fn a_wrapped_value_and_another_overlapping_it_go_together() {
+        let mut r = Redactor::default();
+        r.add(&json!("alpha beta"));
+        r.add(&json!("beta-Gamma-9xq"));
+        assert_eq!(
+            r.redact_text("x alpha beta-Gamma-9xq y"),
+            format!("x {REDACTED} y")
+        );
+        assert_eq!(
+            r.redact_text("x alpha\n  beta-Gamma-9xq y"),
+            format!("x {REDACTED} y")
+        );
     }
 
     #[test]
