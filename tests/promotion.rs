@@ -163,7 +163,8 @@ fn pg_outputs(pg: &Postgres, env: &str, label_prefix: &str) -> Value {
     let data = pg.sql(&format!(
         "SELECT data FROM {schema}.states WHERE name = 'default'"
     ));
-    let state: Value = serde_json::from_str(&data).unwrap();
+    // Empty while terraform has the row locked and not yet written.
+    let state: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
     state["outputs"].clone()
 }
 
@@ -1275,6 +1276,50 @@ fn what_would_stop_the_gitops_output_stops_the_promotion_before_anything_changes
     assert!(read_lock(&repo, "staging").is_some());
     assert!(repo.path().join("deploy/staging").is_dir());
     assert!(output(&pg, "staging", "stacks_network", "vpc_id").is_some());
+}
+
+/// A promotion writes the destination's lock in turn with an apply recording in it in the
+/// same checkout: it waits for the turn after its waves, so neither writes over the other.
+#[test]
+fn a_promotion_takes_its_turn_at_the_destinations_lock() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    apply_dev(&repo, &pg);
+    let file = keys.plan_file("plan.json");
+    plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    // Another run of this checkout holds staging's turn.
+    let turn_path = repo.path().join(".strata/release-staging.lock");
+    let turn = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&turn_path)
+        .unwrap();
+    turn.lock().unwrap();
+    let mut promotion = command_as(&repo, &pg, "alice", &["promote", "apply", path(&file)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    let mut stderr = std::io::BufReader::new(promotion.stderr.take().unwrap());
+    while !said.contains("waiting for another strata run") {
+        let mut line = String::new();
+        let read = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        assert!(read > 0, "it ended without waiting for its turn:\n{said}");
+        said.push_str(&line);
+    }
+    // Its waves ran; the lock waits for the turn.
+    assert!(output(&pg, "staging", "stacks_app", "seen").is_some());
+    assert!(read_lock(&repo, "staging").is_none(), "written out of turn");
+    drop(turn);
+    std::io::Read::read_to_string(&mut stderr, &mut said).unwrap();
+    let status = promotion.wait().unwrap();
+    assert!(status.success(), "{said}");
+    assert!(read_lock(&repo, "staging").is_some());
 }
 
 /// The check before the first wave reads each chart's secrets file at the commit the

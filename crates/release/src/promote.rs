@@ -412,6 +412,20 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
     let mut done = None;
     // Once the waves ran, an error is a failed promotion (recorded, rolled back), never an
     // early return that leaves them applied without a record.
+    // Reading, changing and writing the destination's lock take turns with an apply's
+    // recording in this checkout (which would otherwise be written over), until it is written.
+    let turn = match failure {
+        Some(_) => None,
+        None => {
+            match crate::record::take_turn(&session.root, &plan.to, &|m| ctx.observer.warn(m)) {
+                Ok(turn) => Some(turn),
+                Err(e) => {
+                    failure = Some(e.one_line());
+                    None
+                }
+            }
+        }
+    };
     let after_waves = match failure {
         Some(_) => None,
         None => match ReleaseLock::read(&session.root, &plan.to)
@@ -470,6 +484,8 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
             ));
         }
     }
+    // A rollback's applies record in the lock themselves.
+    drop(turn);
     match failure {
         None => {
             outcome.message = if promotes_anything {

@@ -95,8 +95,12 @@ pub fn record_apply(
 }
 
 /// A turn at `env`'s release lock in this checkout (`.strata/release-<env>.lock`, a file
-/// that is never replaced), held until dropped.
-fn take_turn(root: &std::path::Path, env: &str) -> Result<std::fs::File> {
+/// that is never replaced), held until dropped; `waiting` is told when another run holds it.
+pub(crate) fn take_turn(
+    root: &std::path::Path,
+    env: &str,
+    waiting: &dyn Fn(&str),
+) -> Result<std::fs::File> {
     let dir = root.join(strata_graph::workspace::STRATA_DIR);
     std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
     strata_fs::keep_out_of_git(&dir);
@@ -107,7 +111,16 @@ fn take_turn(root: &std::path::Path, env: &str) -> Result<std::fs::File> {
         .write(true)
         .open(&path)
         .map_err(|e| Error::write(&path, e))?;
-    file.lock().map_err(|e| Error::write(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            waiting(&format!(
+                "waiting for another strata run of this checkout to finish writing {env}'s release lock"
+            ));
+            file.lock().map_err(|e| Error::write(&path, e))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::write(&path, e)),
+    }
     Ok(file)
 }
 
@@ -156,7 +169,7 @@ fn record_in_lock(
     destroyed.dedup();
     if applied.interrupted {
         if !destroyed.is_empty() {
-            let _turn = take_turn(&session.root, env)?;
+            let _turn = take_turn(&session.root, env, &|m| observer.warn(m))?;
             let mut lock = ReleaseLock::read(&session.root, env)?;
             for label in &destroyed {
                 lock.targets.remove(label);
@@ -248,7 +261,7 @@ fn record_in_lock(
     let now = crate::clock::format_utc(crate::clock::now());
     // Reading, changing and writing the lock (and its GitOps output) take turns with other
     // runs in this checkout: two applies at once each keep the other's entries.
-    let _turn = take_turn(&session.root, env)?;
+    let _turn = take_turn(&session.root, env, &|m| observer.warn(m))?;
     let mut lock = ReleaseLock::read(&session.root, env)?;
     // Entries the ledger does not vouch for (edited by hand) are written afresh from this
     // run's verification: this event must not vouch for what it did not verify.
