@@ -87,7 +87,12 @@ pub const CHART_TYPES: &[&str] = &["application", "library"];
 fn helm_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<Option<T>> {
     use serde::Deserialize as _;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let Some(document) = serde_norway::Deserializer::from_str(text).next() else {
+    // Only a plain `<<` merges: a quoted one is a key like any other (which no field reads).
+    // serde reads both as the same text, so the quoted one is told apart first.
+    let text = text
+        .replace("\"<<\"", QUOTED_MERGE_KEY)
+        .replace("'<<'", QUOTED_MERGE_KEY);
+    let Some(document) = serde_norway::Deserializer::from_str(&text).next() else {
         return Ok(None);
     };
     let Loose(value) = Loose::deserialize(document).map_err(malformed_yaml("YAML", file))?;
@@ -146,6 +151,9 @@ fn key_text(key: serde_norway::Value) -> String {
             .unwrap_or_default(),
     }
 }
+
+/// What a quoted `"<<"` key is read as: no merge, and no name a field has.
+const QUOTED_MERGE_KEY: &str = "\"<< quoted\"";
 
 /// A YAML value as helm reads it (see [`helm_yaml`]): of a key given twice the last, merge
 /// keys applied where they stand (serde_norway's own `Value` refuses a duplicate, and leaves
@@ -450,6 +458,10 @@ mod tests {
         assert_eq!(dep("  - name: other\n    <<: *o\n    <<: *v\n"), path);
         assert_eq!(dep("  - <<: [*o, *l]\n    name: x\n"), path);
         assert_eq!(dep("  - <<: *l\n    repository: file://../other\n"), path);
+        // A quoted `"<<"` merges nothing: helm vendors `file://../lib`.
+        let lib = Some("../lib".to_string());
+        assert_eq!(dep("  - name: lib\n    repository: file://../lib\n    \"<<\": *o\n"), lib);
+        assert_eq!(dep("  - name: lib\n    repository: file://../lib\n    '<<': *o\n"), lib);
         let err = parse_chart_yaml(
             "apiVersion: v2\nname: web\ndependencies:\n  - <<: 3\n",
             "Chart.yaml",

@@ -38,7 +38,9 @@ use std::sync::{Arc, Mutex};
 /// every merge of a mapping applies), a chart or dependency name that is a number.
 /// 39: what terraform reads and hcl-edit does not as written (newlines inside an object
 /// `for` expression, a key given twice in an object) is read.
-pub(crate) const FACTS_VERSION: u32 = 39;
+/// 40: a quoted `"<<"` in Chart.yaml merges nothing; a byte-order mark, CRLF line ends
+/// and heredocs around newlines inside object `for` expressions and template sequences.
+pub(crate) const FACTS_VERSION: u32 = 40;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

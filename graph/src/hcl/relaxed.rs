@@ -36,45 +36,54 @@ pub(super) fn parse(text: &str) -> Option<Body> {
 }
 
 /// What the lexer is inside.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, PartialEq)]
 enum Ctx {
-    /// Expressions, up to `closer` (`0` at the top level); `flat` inside an object `for`
-    /// expression's own braces.
+    /// Expressions, up to `closer` (`0` at the top level); `flat` where newlines mean
+    /// nothing to terraform: an object `for` expression's own braces, a template's
+    /// interpolation or directive.
     Code { closer: u8, flat: bool },
     /// A quoted string.
     Quoted,
+    /// A heredoc's lines, up to the line that is `id` alone.
+    Heredoc { id: Vec<u8> },
 }
 
-/// Replaces the newlines (and line comments) at the level of an object `for` expression's
-/// braces with spaces. `None` when there is nothing to do, or a heredoc stands there (its
-/// lines cannot be joined).
+/// Makes plain what terraform reads and hcl-edit does not, in place: a byte-order mark, and
+/// the line ends (newlines, carriage returns before them, line comments) where terraform
+/// ignores them and hcl-edit does not (see [`Ctx::Code`]); the lines of a heredoc are kept.
+/// `None` when there is nothing to do.
 fn flatten_object_fors(bytes: &mut [u8]) -> Option<()> {
+    let mut changed = false;
+    if bytes.starts_with("\u{feff}".as_bytes()) {
+        bytes[..3].fill(b' ');
+        changed = true;
+    }
     let mut stack = vec![Ctx::Code {
         closer: 0,
         flat: false,
     }];
-    let mut changed = false;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        match *stack.last()? {
+        match stack.last()?.clone() {
+            Ctx::Heredoc { id } => {
+                let at_line_start = i == 0 || bytes[i - 1] == b'\n';
+                if at_line_start {
+                    let end = line_end(bytes, i);
+                    if bytes[i..end].trim_ascii() == id.as_slice() {
+                        stack.pop();
+                        i = end;
+                        continue;
+                    }
+                }
+                i = template_sequence(bytes, i, &mut stack);
+            }
             Ctx::Quoted => match b {
                 b'\\' => i += 1,
                 b'"' => {
                     stack.pop();
                 }
-                b'$' | b'%' if bytes.get(i + 1) == Some(&b'{') => {
-                    if i > 0 && bytes[i - 1] == b {
-                        // `$${` and `%%{` are literal.
-                    } else {
-                        stack.push(Ctx::Code {
-                            closer: b'}',
-                            flat: false,
-                        });
-                        i += 1;
-                    }
-                }
-                _ => {}
+                _ => i = template_sequence(bytes, i, &mut stack),
             },
             Ctx::Code { closer, flat } => match b {
                 b'"' => stack.push(Ctx::Quoted),
@@ -85,17 +94,24 @@ fn flatten_object_fors(bytes: &mut [u8]) -> Option<()> {
                 b'/' if bytes.get(i + 1) == Some(&b'*') => {
                     let end = find(bytes, i + 2, b"*/")?;
                     if flat {
-                        blank_newlines(&mut bytes[i..end], &mut changed);
+                        blank_line_ends(&mut bytes[i..end], &mut changed);
                     }
-                    i = end + 1;
+                    i = end;
                 }
                 b'<' if bytes.get(i + 1) == Some(&b'<') => {
-                    if flat {
-                        return None;
+                    if let Some((id, body)) = heredoc_start(bytes, i) {
+                        stack.push(Ctx::Heredoc { id });
+                        // Its first line: the newline after `<<ID` is part of it.
+                        i = body;
+                        continue;
                     }
-                    i = skip_heredoc(bytes, i)?;
+                    i += 1;
                 }
                 b'\n' if flat => {
+                    bytes[i] = b' ';
+                    changed = true;
+                }
+                b'\r' if flat && bytes.get(i + 1) == Some(&b'\n') => {
                     bytes[i] = b' ';
                     changed = true;
                 }
@@ -122,17 +138,39 @@ fn flatten_object_fors(bytes: &mut [u8]) -> Option<()> {
     changed.then_some(())
 }
 
+/// Inside a template (a quoted string or a heredoc) at `i`: an interpolation or a directive
+/// that starts there (`${`, `%{`, not the literal `$${`, `%%{`) is entered, its newlines
+/// meaning nothing; returns the index of the last byte read.
+fn template_sequence(bytes: &[u8], i: usize, stack: &mut Vec<Ctx>) -> usize {
+    let b = bytes[i];
+    if matches!(b, b'$' | b'%') && bytes.get(i + 1) == Some(&b'{') {
+        stack.push(Ctx::Code {
+            closer: b'}',
+            flat: true,
+        });
+        return i + 1;
+    }
+    if matches!(b, b'$' | b'%') && bytes.get(i + 1) == Some(&b) && bytes.get(i + 2) == Some(&b'{')
+    {
+        return i + 2;
+    }
+    i
+}
+
+/// The index of the newline ending the line at `from` (or the end).
+fn line_end(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |p| from + p)
+}
+
 /// Past a line comment starting at `at` (the index of its newline, or the end); blanked,
 /// newline included, when `flat`.
 fn line_comment(bytes: &mut [u8], at: usize, flat: bool, changed: &mut bool) -> usize {
-    let end = bytes[at..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(bytes.len(), |p| at + p);
+    let end = line_end(bytes, at);
     if flat {
-        for b in &mut bytes[at..end] {
-            *b = b' ';
-        }
+        bytes[at..end].fill(b' ');
         if end < bytes.len() {
             bytes[end] = b' ';
         }
@@ -141,8 +179,8 @@ fn line_comment(bytes: &mut [u8], at: usize, flat: bool, changed: &mut bool) -> 
     end
 }
 
-fn blank_newlines(bytes: &mut [u8], changed: &mut bool) {
-    for b in bytes.iter_mut().filter(|b| **b == b'\n') {
+fn blank_line_ends(bytes: &mut [u8], changed: &mut bool) {
+    for b in bytes.iter_mut().filter(|b| matches!(**b, b'\n' | b'\r')) {
         *b = b' ';
         *changed = true;
     }
@@ -164,12 +202,14 @@ fn starts_for(rest: &[u8]) -> bool {
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(rest.len());
     rest[start..].starts_with(b"for")
-        && rest.get(start + 3).is_some_and(|b| b.is_ascii_whitespace())
+        && rest
+            .get(start + 3)
+            .is_some_and(|b| b.is_ascii_whitespace())
 }
 
-/// The index of the last byte of the heredoc starting at `at` (`<<ID` or `<<-ID`, then its
-/// lines up to one that is `ID` alone); `None` when it does not end.
-fn skip_heredoc(bytes: &[u8], at: usize) -> Option<usize> {
+/// A heredoc starting at `at` (`<<ID` or `<<-ID` and the end of its line): its `ID`, and
+/// the index of the newline its first line follows.
+fn heredoc_start(bytes: &[u8], at: usize) -> Option<(Vec<u8>, usize)> {
     let mut i = at + 2;
     if bytes.get(i) == Some(&b'-') {
         i += 1;
@@ -178,25 +218,14 @@ fn skip_heredoc(bytes: &[u8], at: usize) -> Option<usize> {
     while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
         i += 1;
     }
-    let id = &bytes[start..i];
-    if id.is_empty() {
-        // A `<<` that is no heredoc (there is no such operator; leave it to the parser).
-        return Some(at + 1);
+    let id = bytes[start..i].to_vec();
+    let rest = bytes.get(i..)?;
+    let newline = rest.iter().position(|&b| b == b'\n')?;
+    // Nothing but a carriage return may follow the identifier on its line.
+    if id.is_empty() || rest[..newline].iter().any(|&b| b != b'\r') {
+        return None;
     }
-    let mut line_start = bytes[i..].iter().position(|&b| b == b'\n')? + i + 1;
-    loop {
-        let end = bytes[line_start..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(bytes.len(), |p| line_start + p);
-        if bytes[line_start..end].trim_ascii() == id {
-            return Some(end.saturating_sub(1).max(line_start));
-        }
-        if end >= bytes.len() {
-            return None;
-        }
-        line_start = end + 1;
-    }
+    Some((id, i + newline))
 }
 
 /// Renames the object key starting at `at` in place, keeping its length: its name, or the
@@ -258,11 +287,29 @@ mod tests {
     }
 
     #[test]
+    fn what_else_terraform_reads_is_read() {
+        for text in [
+            // A byte-order mark.
+            "\u{feff}locals {\n  a = 1\n}\n",
+            // CRLF line ends inside an object `for`.
+            "locals {\r\n  m = {\r\n    for k, v in var.m : k =>\r\n    v\r\n    ? 1\r\n    : 2\r\n  }\r\n}\r\n",
+            // A heredoc inside an object `for` whose value goes on.
+            "locals {\n  m = {\n    for k, v in var.m : k =>\n    v\n    ? <<EOT\nyes ${k}\nEOT\n    : \"no\"\n  }\n}\n",
+            // A directive's condition on two lines, in a heredoc and in a quoted string.
+            "locals {\n  t = <<EOT\n%{ if var.a\n  && var.b }x%{ endif }\nEOT\n  q = \"%{ if var.a\n && var.b }x%{ endif }\"\n}\n",
+            // An object `for` going on inside a heredoc's interpolation.
+            "locals {\n  j = <<EOT\n${jsonencode({ for k, v in var.m : k =>\n  v\n  ? \"on\"\n  : \"off\" })}\nEOT\n}\n",
+        ] {
+            assert!(hcl_edit::parser::parse_body(text).is_err(), "{text}");
+            assert!(parse(text).is_some(), "refused: {text}");
+        }
+    }
+
+    #[test]
     fn what_terraform_refuses_stays_refused() {
         assert!(parse("locals {\n  a = {\n}\n").is_none());
         assert!(parse("a = 1\na = 2\n").is_none());
-        // A heredoc inside an object `for`: its lines cannot be joined.
-        let mut heredoc = b"x = { for k in l : k =>\n<<EOT\nv\nEOT\n}\n".to_vec();
-        assert!(flatten_object_fors(&mut heredoc).is_none());
+        // An unclosed object `for` stays an error.
+        assert!(parse("x = { for k in l : k =>\n  k\n").is_none());
     }
 }
