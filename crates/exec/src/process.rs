@@ -2,7 +2,7 @@
 //! terminal's Ctrl-C reaches only strata, which forwards SIGINT once to every running tool
 //! and waits for them (terraform then releases its state lock cleanly).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 /// Set once an interrupt was received; no new tool is started afterwards, until the next
 /// operation begins (see [`operation`]).
 static CANCELLED: AtomicBool = AtomicBool::new(false);
-static RUNNING: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
+/// The process groups of running tools, each with whether it may be killed when it does not
+/// stop after an interrupt (it changes nothing that a kill could leave half-written).
+static RUNNING: Mutex<Option<HashMap<u32, bool>>> = Mutex::new(None);
 /// How many operations are under way (nested ones included).
 static OPERATIONS: Mutex<usize> = Mutex::new(0);
 
@@ -92,16 +94,54 @@ impl Drop for Operation {
 /// Marks the run cancelled and sends SIGINT to every running tool, once: later calls (a
 /// second Ctrl-C, a CI system's SIGTERM after its SIGINT) forward nothing, because a second
 /// SIGINT makes terraform exit at once, without writing its state or releasing its lock.
+/// A tool that changes nothing (a plan, `init`, `state pull`, a render) and has not stopped
+/// [`reaper::GRACE`](crate::reaper::GRACE) later is killed: one waiting on a server that
+/// never answers would otherwise hold the run for good.
 pub fn cancel_all() {
     if CANCELLED.swap(true, Ordering::SeqCst) {
         return;
     }
     let pids: Vec<u32> = RUNNING
         .lock()
-        .map(|r| r.iter().flatten().copied().collect())
+        .map(|r| r.iter().flat_map(|m| m.keys()).copied().collect())
         .unwrap_or_default();
     for pid in pids {
         interrupt_group(pid);
+    }
+    std::thread::spawn(|| {
+        std::thread::sleep(crate::reaper::GRACE);
+        let killable: Vec<u32> = RUNNING
+            .lock()
+            .map(|r| {
+                r.iter()
+                    .flat_map(|m| m.iter())
+                    .filter(|(_, killable)| **killable)
+                    .map(|(pid, _)| *pid)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for pid in killable {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(-(pid as i32)),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    });
+}
+
+/// Whether a tool run with `args` may be killed once it ignored an interrupt: anything but
+/// terraform commands that write state (`apply`, `destroy`, `import`, `state push`, ...).
+fn killable(program: &str, args: &[String]) -> bool {
+    if program != "terraform" {
+        return true;
+    }
+    let first = args.first().map(String::as_str).unwrap_or_default();
+    let second = args.get(1).map(String::as_str).unwrap_or_default();
+    match first {
+        "init" | "plan" | "show" | "output" | "validate" | "fmt" | "providers" | "version"
+        | "graph" => true,
+        "state" => matches!(second, "pull" | "list" | "show"),
+        _ => false,
     }
 }
 
@@ -276,11 +316,13 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
-    let first = cmd
+    let args: Vec<String> = cmd
         .get_args()
-        .next()
+        .take(2)
         .map(|a| a.to_string_lossy().into_owned())
-        .unwrap_or_default();
+        .collect();
+    let first = args.first().cloned().unwrap_or_default();
+    let may_kill = killable(&program, &args);
     let _span = tracing::debug_span!("tool", %program, %first).entered();
     let start = Instant::now();
     // Output goes to unlinked temporary files (owner-only, gone with the last descriptor),
@@ -298,8 +340,8 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
     RUNNING
         .lock()
         .expect("process registry")
-        .get_or_insert_with(HashSet::new)
-        .insert(pid);
+        .get_or_insert_with(HashMap::new)
+        .insert(pid, may_kill);
     // The tool leads its own group: if strata dies, the reaper stops the group.
     crate::reaper::report(pid, true);
     // A cancel that raced with the spawn must still reach this child (bookkeeping starts
@@ -419,6 +461,17 @@ fn group_runs(pgid: u32, program: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_tools_that_change_nothing_are_killed_after_an_interrupt() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(killable("terraform", &args(&["init", "-input=false"])));
+        assert!(killable("terraform", &args(&["state", "pull"])));
+        assert!(killable("helm", &args(&["template"])));
+        assert!(!killable("terraform", &args(&["apply", "-input=false"])));
+        assert!(!killable("terraform", &args(&["state", "push"])));
+        assert!(!killable("terraform", &args(&[])));
+    }
 
     #[test]
     fn a_tool_killed_by_a_signal_has_ended_only_once_its_group_has() {

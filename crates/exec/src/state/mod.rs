@@ -384,6 +384,16 @@ pub fn backend(
                 hint: "set `conn_str_env = \"MY_PG_URL\"` under [state.config] and export MY_PG_URL=postgres://user:password@host/db (the password stays out of every file strata writes)".into(),
             });
         }
+        // A server that accepts connections and never answers (stopped, overloaded) must
+        // not hold every run forever: the driver gives up on connecting after this, unless
+        // the connection string or the environment say otherwise.
+        let timeout_given = std::env::var_os("PGCONNECT_TIMEOUT").is_some()
+            || settings
+                .get("conn_str")
+                .is_some_and(|s| s.text().contains("connect_timeout"));
+        if !timeout_given {
+            tool_env.push(("PGCONNECT_TIMEOUT".to_string(), PG_CONNECT_TIMEOUT.to_string()));
+        }
         // The password travels in PGPASSWORD (which the pg backend's driver reads), never
         // in the backend block terraform records in its working directory.
         if let Some(setting) = settings.get_mut("conn_str") {
@@ -545,6 +555,9 @@ impl Backend {
             return State::parse(&bytes, &path.display().to_string()).map(Some);
         }
         let out = self.in_reader(tools, reader, &["state", "pull"])?;
+        if out.interrupted {
+            return Err(interrupted(self.kind(), reader));
+        }
         if !out.success {
             return Err(Error::Invalid {
                 message: format!(
@@ -661,6 +674,10 @@ impl Backend {
         if std::fs::read_to_string(&marker).ok().as_deref() != Some(want.as_str()) {
             strata_fs::write_private(&main, hcl.as_bytes()).map_err(|e| Error::write(&main, e))?;
             let out = command(&["init", "-input=false", "-no-color", "-reconfigure"])?;
+            if out.interrupted {
+                let _ = std::fs::remove_file(&marker);
+                return Err(interrupted(self.kind(), reader));
+            }
             if !out.success {
                 let _ = std::fs::remove_file(&marker);
                 return Err(Error::Invalid {
@@ -676,6 +693,15 @@ impl Backend {
             let _ = std::fs::write(&marker, &want);
         }
         command(args)
+    }
+}
+
+/// Reading a state was interrupted (Ctrl-C): not the backend's fault.
+fn interrupted(kind: &str, reader: &Path) -> Error {
+    Error::Invalid {
+        message: format!("interrupted while reading the {kind} state"),
+        location: Location::new(reader.display().to_string(), None),
+        hint: "run again".into(),
     }
 }
 
@@ -709,16 +735,51 @@ pub fn lock_holder_in(log: &str) -> Option<String> {
 
 /// The `Error: ...` lines of terraform's output, or its last line.
 fn last_error(log: &str) -> String {
-    let errors: Vec<&str> = log
+    // terraform's diagnostics may come in colour and in a box (`│ Error: …`).
+    let lines: Vec<String> = log
         .lines()
-        .filter(|l| l.trim_start().starts_with("Error"))
+        .map(|l| {
+            without_colour(l)
+                .trim_start_matches([' ', '│', '╷', '╵'])
+                .trim_end()
+                .to_string()
+        })
+        .filter(|l| !l.is_empty())
+        .collect();
+    let errors: Vec<&str> = lines
+        .iter()
+        .map(String::as_str)
+        .filter(|l| l.starts_with("Error"))
         .collect();
     if errors.is_empty() {
-        log.lines().last().unwrap_or("(no output)").to_string()
+        lines.last().map_or("(no output)", |l| l.as_str()).to_string()
     } else {
         errors.join("; ")
     }
 }
+
+/// `line` without ANSI colour sequences (`ESC [ … m`).
+fn without_colour(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Seconds terraform's pg driver waits for a server to answer a new connection
+/// (`PGCONNECT_TIMEOUT`), unless the user set it.
+const PG_CONNECT_TIMEOUT: u32 = 30;
 
 /// Makes a directory private to its owner.
 pub fn private_dir(dir: &Path) {
@@ -728,6 +789,17 @@ pub fn private_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terraforms_error_is_found_in_colour_and_in_a_box() {
+        let log = "\u{1b}[31m╷\u{1b}[0m\u{1b}[0m\n\u{1b}[31m│\u{1b}[0m \u{1b}[0m\u{1b}[1m\u{1b}[31mError: \u{1b}[0m\u{1b}[0m\u{1b}[1mFailed to get existing workspaces: dial tcp 127.0.0.1:5432: connect: connection refused\u{1b}[0m\n\u{1b}[31m│\u{1b}[0m \u{1b}[0m\n\u{1b}[31m╵\u{1b}[0m\u{1b}[0m\n\u{1b}[0m\u{1b}[0m\n";
+        assert_eq!(
+            last_error(log),
+            "Error: Failed to get existing workspaces: dial tcp 127.0.0.1:5432: connect: connection refused"
+        );
+        assert_eq!(last_error("a\nlast words\n\n"), "last words");
+        assert_eq!(last_error(""), "(no output)");
+    }
 
     fn env(toml: &str) -> strata_graph::model::Environment {
         let file = "environments/dev/env.toml";
