@@ -460,8 +460,14 @@ mod tests {
         assert_eq!(dep("  - <<: *l\n    repository: file://../other\n"), path);
         // A quoted `"<<"` merges nothing: helm vendors `file://../lib`.
         let lib = Some("../lib".to_string());
-        assert_eq!(dep("  - name: lib\n    repository: file://../lib\n    \"<<\": *o\n"), lib);
-        assert_eq!(dep("  - name: lib\n    repository: file://../lib\n    '<<': *o\n"), lib);
+        assert_eq!(
+            dep("  - name: lib\n    repository: file://../lib\n    \"<<\": *o\n"),
+            lib
+        );
+        assert_eq!(
+            dep("  - name: lib\n    repository: file://../lib\n    '<<': *o\n"),
+            lib
+        );
         let err = parse_chart_yaml(
             "apiVersion: v2\nname: web\ndependencies:\n  - <<: 3\n",
             "Chart.yaml",

@@ -150,8 +150,7 @@ fn template_sequence(bytes: &[u8], i: usize, stack: &mut Vec<Ctx>) -> usize {
         });
         return i + 1;
     }
-    if matches!(b, b'$' | b'%') && bytes.get(i + 1) == Some(&b) && bytes.get(i + 2) == Some(&b'{')
-    {
+    if matches!(b, b'$' | b'%') && bytes.get(i + 1) == Some(&b) && bytes.get(i + 2) == Some(&b'{') {
         return i + 2;
     }
     i
@@ -202,9 +201,7 @@ fn starts_for(rest: &[u8]) -> bool {
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(rest.len());
     rest[start..].starts_with(b"for")
-        && rest
-            .get(start + 3)
-            .is_some_and(|b| b.is_ascii_whitespace())
+        && rest.get(start + 3).is_some_and(|b| b.is_ascii_whitespace())
 }
 
 /// A heredoc starting at `at` (`<<ID` or `<<-ID` and the end of its line): its `ID`, and

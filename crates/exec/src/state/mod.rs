@@ -392,7 +392,10 @@ pub fn backend(
                 .get("conn_str")
                 .is_some_and(|s| s.text().contains("connect_timeout"));
         if !timeout_given {
-            tool_env.push(("PGCONNECT_TIMEOUT".to_string(), PG_CONNECT_TIMEOUT.to_string()));
+            tool_env.push((
+                "PGCONNECT_TIMEOUT".to_string(),
+                PG_CONNECT_TIMEOUT.to_string(),
+            ));
         }
         // The password travels in PGPASSWORD (which the pg backend's driver reads), never
         // in the backend block terraform records in its working directory.
@@ -752,7 +755,10 @@ fn last_error(log: &str) -> String {
         .filter(|l| l.starts_with("Error"))
         .collect();
     if errors.is_empty() {
-        lines.last().map_or("(no output)", |l| l.as_str()).to_string()
+        lines
+            .last()
+            .map_or("(no output)", |l| l.as_str())
+            .to_string()
     } else {
         errors.join("; ")
     }
@@ -851,6 +857,34 @@ mod tests {
         assert!(backend
             .secrets()
             .contains(&"s3-Secr3t-unit-a1b2".to_string()));
+    }
+
+    /// A pg server that never answers does not hold a run forever: the driver's connect
+    /// timeout is set unless the user set one.
+    #[test]
+    fn pg_connections_give_up_unless_told_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let timeout = |conn: &str| {
+            let backend = backend(
+                dir.path(),
+                "w",
+                &env(&format!(
+                    "[state]\nbackend = \"pg\"\n[state.config]\nconn_str = \"{conn}\"\n"
+                )),
+                "stacks/network",
+                None,
+            )
+            .unwrap();
+            backend
+                .tool_env()
+                .iter()
+                .find(|(k, _)| k == "PGCONNECT_TIMEOUT")
+                .map(|(_, v)| v.clone())
+        };
+        if std::env::var_os("PGCONNECT_TIMEOUT").is_none() {
+            assert_eq!(timeout("postgres://db.example/tf").as_deref(), Some("30"));
+        }
+        assert_eq!(timeout("postgres://db.example/tf?connect_timeout=5"), None);
     }
 
     /// A credential strata cannot pass in the environment is refused, not written to a file.
