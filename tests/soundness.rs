@@ -278,6 +278,30 @@ output "b" {
     );
 }
 
+/// Files terraform reads and hcl-edit refuses as written (found in terraform-aws-eks-blueprints
+/// and cloud-foundation-fabric): a key given twice in an object, an object `for` whose value
+/// goes on over lines, CRLF line ends. Their module calls and file reads are followed.
+#[test]
+fn what_terraform_reads_and_the_parser_refuses_is_followed() {
+    let repo = workspace();
+    repo.write(
+        "stacks/app/main.tf",
+        "locals {\r\n  groups = {\r\n    min_size = 1\r\n    min_size = 2\r\n    tpl      = \"${path.module}/../../shared/x.tpl\"\r\n  }\r\n  users = {\r\n    for k, v in var.users : k =>\r\n    v.admin # admins\r\n    ? { name = k }\r\n    : { name = \"u-${k}\" }\r\n  }\r\n}\r\n\r\nvariable \"users\" {\r\n  default = {}\r\n}\r\n\r\nmodule \"net\" {\r\n  source = \"../../modules/net\"\r\n}\r\n\r\noutput \"t\" {\r\n  value = templatefile(local.groups.tpl, {})\r\n}\r\n",
+    );
+    repo.write("modules/net/main.tf", "output \"id\" {\n  value = 1\n}\n");
+    repo.write("shared/x.tpl", "x\n");
+    repo.commit("initial");
+    for file in ["shared/x.tpl", "modules/net/main.tf"] {
+        repo.append(file, "\n");
+        let affected = repo.affected_labels(&["--base", "main"]);
+        assert!(
+            affected.contains(&"stacks/app".to_string()),
+            "{file}: {affected:?}"
+        );
+        repo.git(&["checkout", "--", file]);
+    }
+}
+
 #[test]
 fn a_read_strata_cannot_resolve_is_warned_about_until_declared() {
     let repo = workspace();
