@@ -852,6 +852,13 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
     }
 }
 
+/// Commits `SECRETS` holding `PASSWORD`, sealed.
+fn seal_db_password(repo: &Repo, tmp: &Path) {
+    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
+    with_key(repo, None, tmp, &["secrets", "encrypt", SECRETS]).assert_ok();
+    repo.commit("a sealed file");
+}
+
 /// An edit killed while its editor is open leaves its plain text in its private temporary
 /// directory; the next edit removes it.
 #[test]
@@ -863,9 +870,7 @@ fn the_plain_text_a_killed_edit_left_goes_at_the_next_edit() {
         repo,
         ..
     } = setup(plain_repo());
-    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
-    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
-    repo.commit("a sealed file");
+    seal_db_password(&repo, tmp.path());
     // The editor kills strata (its shell's parent) with SIGKILL.
     let killer = editor(
         keys.path(),
@@ -895,9 +900,7 @@ fn two_edits_of_one_file_at_once_lose_neither() {
         repo,
         ..
     } = setup(plain_repo());
-    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
-    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
-    repo.commit("a sealed file");
+    seal_db_password(&repo, tmp.path());
     let marks = keys.path().to_path_buf();
     let script = |name: &str, body: String| {
         let path = marks.join(name);
