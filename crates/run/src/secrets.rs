@@ -321,7 +321,14 @@ pub fn edit(
                 {
                     return Ok(Edited::Saved { rotated });
                 }
-                return Err(changed_meanwhile(file, &text));
+                // Kept under a data key of its own, for the recipients of now: the file may
+                // have been rotated meanwhile because someone left.
+                let kept = match &now {
+                    Some(now) => strata_secrets::seal(&file.rel, &edited, now)
+                        .map_err(|e| error(&file.rel, e))?,
+                    None => text,
+                };
+                return Err(changed_meanwhile(file, &kept));
             }
             Err(e) if retry(&e) => shown = edited,
             Err(e) => return Err(e),
@@ -346,14 +353,35 @@ fn changed_meanwhile(file: &SecretsPath, sealed: &str) -> Error {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let name = format!("{SECRETS_FILE}.edited-{secs}");
-    let kept = file.path.with_file_name(&name);
-    let kept_rel = match file.rel.rsplit_once('/') {
+    // A name no other kept edit has (two in the same second get a number).
+    let written = (0..100).find_map(|n| {
+        let name = match n {
+            0 => format!("{SECRETS_FILE}.edited-{secs}"),
+            n => format!("{SECRETS_FILE}.edited-{secs}-{n}"),
+        };
+        let kept = file.path.with_file_name(&name);
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&kept);
+        match &mut out {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+            Err(e) => Some(Err(e.to_string())),
+            Ok(f) => Some(
+                std::io::Write::write_all(f, sealed.as_bytes())
+                    .and_then(|()| f.sync_all())
+                    .map(|()| name)
+                    .map_err(|e| e.to_string()),
+            ),
+        }
+    });
+    let written = written.unwrap_or_else(|| Err("too many kept edits beside it".into()));
+    let kept_rel = |name: &str| match file.rel.rsplit_once('/') {
         Some((dir, _)) => format!("{dir}/{name}"),
-        None => name,
+        None => name.to_string(),
     };
-    let hint = match strata_fs::write_atomic(&kept, sealed.as_bytes()) {
-        Ok(()) => format!(
+    let hint = match written.map(|name| kept_rel(&name)) {
+        Ok(kept_rel) => format!(
             "your edit is kept, sealed, in {kept_rel}: compare the two (`strata secrets decrypt`), then edit the file again, and remove {kept_rel}"
         ),
         Err(e) => format!("your edit could not be kept either ({e}): edit the file again"),
