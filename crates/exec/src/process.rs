@@ -129,19 +129,17 @@ pub fn cancel_all() {
     });
 }
 
-/// Whether a tool run with `args` may be killed once it ignored an interrupt: anything but
-/// terraform commands that write state (`apply`, `destroy`, `import`, `state push`, ...).
-fn killable(program: &str, args: &[String]) -> bool {
-    if program != "terraform" {
-        return true;
-    }
+/// Whether a tool run with `args` may be killed once it ignored an interrupt: anything but a
+/// command that writes state (terraform's or OpenTofu's `apply`, `destroy`, `import`,
+/// `state push`, ..., whatever the program is called), and anything with no command.
+fn killable(args: &[String]) -> bool {
     let first = args.first().map(String::as_str).unwrap_or_default();
     let second = args.get(1).map(String::as_str).unwrap_or_default();
     match first {
-        "init" | "plan" | "show" | "output" | "validate" | "fmt" | "providers" | "version"
-        | "graph" => true,
+        "" | "apply" | "destroy" | "import" | "refresh" | "taint" | "untaint" | "force-unlock"
+        | "workspace" => false,
         "state" => matches!(second, "pull" | "list" | "show"),
-        _ => false,
+        _ => true,
     }
 }
 
@@ -322,7 +320,7 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let first = args.first().cloned().unwrap_or_default();
-    let may_kill = killable(&program, &args);
+    let may_kill = killable(&args);
     let _span = tracing::debug_span!("tool", %program, %first).entered();
     let start = Instant::now();
     // Output goes to unlinked temporary files (owner-only, gone with the last descriptor),
@@ -337,6 +335,9 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         .stderr(stderr_file.try_clone()?)
         .spawn()?;
     let pid = child.id();
+    // What it runs (a link such as tfswitch's `terraform` resolved): its other processes
+    // run the same, whatever they are called.
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
     RUNNING
         .lock()
         .expect("process registry")
@@ -355,8 +356,8 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
     // tool has not ended until they have, so its group stays registered meanwhile (a
     // Ctrl-C reaches it) and nothing after it starts while they still change things.
     let stragglers = match &status {
-        Ok(s) if killed_by_signal(s) => wait_for_group(pid, &program),
-        _ => Duration::ZERO,
+        Ok(s) if killed_by_signal(s) => wait_for_group(pid, &program, exe.as_deref()),
+        _ => None,
     };
     if let Some(set) = RUNNING.lock().expect("process registry").as_mut() {
         set.remove(&pid);
@@ -377,7 +378,7 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         Ok(bytes)
     };
     let mut stderr = read_all(stderr_file)?;
-    if !stragglers.is_zero() {
+    if let Some(stragglers) = stragglers {
         stderr.extend_from_slice(
             format!(
                 "\nstrata: {program} was killed by a signal; its other {program} process went on for {:.1} s, and strata waited for it to end\n",
@@ -402,16 +403,20 @@ fn killed_by_signal(status: &std::process::ExitStatus) -> bool {
     status.signal().is_some()
 }
 
-/// Waits until no process of group `pgid` (whose leader ended) that runs `program` is left,
-/// and says how long that took: terraform's process doing the work is terraform too, while
+/// Waits until no process of group `pgid` (whose leader ended) that runs what the leader
+/// ran (`exe`, or else a process named `program`) is left, and says how long that took
+/// (`None`: there was none): terraform's process doing the work runs terraform too, while
 /// a process a provisioner started in the background (`kubectl port-forward &`) is not
 /// waited for, as before. Zombies do not count (their parent, init, reaps them in its own
 /// time). After an interrupt, what still runs [`reaper::GRACE`](crate::reaper::GRACE) later
 /// is killed, as the reaper does.
-fn wait_for_group(pgid: u32, program: &str) -> Duration {
+fn wait_for_group(pgid: u32, program: &str, exe: Option<&Path>) -> Option<Duration> {
     let start = Instant::now();
     let mut cancelled_at: Option<Instant> = None;
-    while group_runs(pgid, program) {
+    if !group_runs(pgid, program, exe) {
+        return None;
+    }
+    while group_runs(pgid, program, exe) {
         if is_cancelled() {
             let since = *cancelled_at.get_or_insert_with(Instant::now);
             if since.elapsed() >= crate::reaper::GRACE {
@@ -423,12 +428,12 @@ fn wait_for_group(pgid: u32, program: &str) -> Duration {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    start.elapsed()
+    Some(start.elapsed())
 }
 
-/// Whether a process of group `pgid` running `program` (by its name, as the kernel keeps it:
-/// the first 15 bytes) is alive (a zombie is not).
-fn group_runs(pgid: u32, program: &str) -> bool {
+/// Whether a process of group `pgid` running `exe` (or, when that is unknown, named
+/// `program`, as the kernel keeps names: the first 15 bytes) is alive (a zombie is not).
+fn group_runs(pgid: u32, program: &str, exe: Option<&Path>) -> bool {
     if matches!(
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(-(pgid as i32)), None),
         Err(nix::errno::Errno::ESRCH)
@@ -453,8 +458,11 @@ fn group_runs(pgid: u32, program: &str) -> bool {
             return false;
         };
         let fields: Vec<&str> = stat[close + 1..].split_whitespace().take(3).collect();
-        stat.as_bytes()[open + 1..close] == *wanted
-            && matches!(fields[..], [state, _, group] if state != "Z" && group == pgid.to_string())
+        let same = match exe {
+            Some(exe) => std::fs::read_link(entry.path().join("exe")).is_ok_and(|e| e == exe),
+            None => stat.as_bytes()[open + 1..close] == *wanted,
+        };
+        same && matches!(fields[..], [state, _, group] if state != "Z" && group == pgid.to_string())
     })
 }
 
@@ -465,12 +473,13 @@ mod tests {
     #[test]
     fn only_tools_that_change_nothing_are_killed_after_an_interrupt() {
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(killable("terraform", &args(&["init", "-input=false"])));
-        assert!(killable("terraform", &args(&["state", "pull"])));
-        assert!(killable("helm", &args(&["template"])));
-        assert!(!killable("terraform", &args(&["apply", "-input=false"])));
-        assert!(!killable("terraform", &args(&["state", "push"])));
-        assert!(!killable("terraform", &args(&[])));
+        assert!(killable(&args(&["init", "-input=false"])));
+        assert!(killable(&args(&["state", "pull"])));
+        assert!(killable(&args(&["template"])));
+        // terraform's or OpenTofu's, by the command.
+        assert!(!killable(&args(&["apply", "-input=false"])));
+        assert!(!killable(&args(&["state", "push"])));
+        assert!(!killable(&args(&[])));
     }
 
     #[test]

@@ -152,7 +152,12 @@ impl Redactor {
 
     /// Remembers the words of `form` when it has several, to be found wrapped.
     fn add_wrapped(&mut self, form: &str) {
-        let words: Vec<String> = form.split_whitespace().map(str::to_string).collect();
+        // Split where [`separator`] may stand, no more: a no-break space stays in its word.
+        let words: Vec<String> = form
+            .split([' ', '\t', '\n', '\r'])
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
         if words.len() > 1 && !self.wrapped.contains(&words) {
             self.wrapped.push(words);
         }
@@ -475,6 +480,14 @@ mod tests {
         );
         let bare = render.replace("\n    \n", "\n\n");
         assert!(!r.redact_text(&bare).contains("correct-horse"));
+    }
+
+    #[test]
+    fn a_no_break_space_stays_inside_its_word_when_a_value_is_folded() {
+        let mut r = Redactor::default();
+        r.add(&json!("lorem Qz7pass phrase\u{a0}Qz7tail word"));
+        let folded = "pw: lorem Qz7pass\n  phrase\u{a0}Qz7tail word\n";
+        assert_eq!(r.redact_text(folded), format!("pw: {REDACTED}\n"));
     }
 
     #[test]

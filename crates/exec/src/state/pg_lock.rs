@@ -69,11 +69,12 @@ impl Backend {
             &conn,
             "-c",
             &query,
-        ])
-        .env("PGCONNECT_TIMEOUT", "5");
+        ]);
         for (k, v) in &c.tool_env {
             cmd.env(k, v);
         }
+        // A question about a lock: a short wait, whatever terraform's connections get.
+        cmd.env("PGCONNECT_TIMEOUT", "5");
         let out = process::run(cmd, root).ok()?;
         if !out.success {
             return None;
