@@ -111,7 +111,8 @@ fn flatten_object_fors(bytes: &mut [u8]) -> Option<()> {
                     bytes[i] = b' ';
                     changed = true;
                 }
-                b'\r' if flat && bytes.get(i + 1) == Some(&b'\n') => {
+                // A line end's carriage return is a blank to terraform anywhere in code.
+                b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
                     bytes[i] = b' ';
                     changed = true;
                 }
@@ -196,12 +197,50 @@ fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 
 /// Whether an object's braces open a `for` expression: `for` and a space after blanks.
 fn starts_for(rest: &[u8]) -> bool {
-    let start = rest
+    let rest = skip_blanks(rest);
+    let Some(after) = rest
+        .strip_prefix(b"for")
+        .filter(|r| r.first().is_some_and(u8::is_ascii_whitespace))
+    else {
+        return false;
+    };
+    // `for NAME,` or `for NAME in`: not an attribute named `for` (`for = 1`).
+    let after = skip_blanks(after);
+    let name = after
         .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(rest.len());
-    rest[start..].starts_with(b"for")
-        && rest.get(start + 3).is_some_and(|b| b.is_ascii_whitespace())
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-')
+        .count();
+    let after = skip_blanks(&after[name..]);
+    name > 0
+        && (after.starts_with(b",")
+            || after
+                .strip_prefix(b"in")
+                .is_some_and(|r| r.first().is_some_and(u8::is_ascii_whitespace)))
+}
+
+/// `bytes` after the whitespace and comments at its start.
+fn skip_blanks(mut bytes: &[u8]) -> &[u8] {
+    loop {
+        let start = bytes
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(bytes.len());
+        bytes = &bytes[start..];
+        if bytes.starts_with(b"#") || bytes.starts_with(b"//") {
+            let end = bytes
+                .iter()
+                .position(|&b| b == b'\n')
+                .unwrap_or(bytes.len());
+            bytes = &bytes[end..];
+        } else if bytes.starts_with(b"/*") {
+            match find(bytes, 2, b"*/") {
+                Some(end) => bytes = &bytes[end + 1..],
+                None => return &[],
+            }
+        } else {
+            return bytes;
+        }
+    }
 }
 
 /// A heredoc starting at `at` (`<<ID` or `<<-ID` and the end of its line): its `ID`, and
@@ -229,28 +268,41 @@ fn heredoc_start(bytes: &[u8], at: usize) -> Option<(Vec<u8>, usize)> {
 /// inside of its quotes, becomes one no file writes (`_0…`, numbered by `n`).
 fn rename_key(bytes: &mut [u8], at: usize, n: usize) -> Option<()> {
     let (start, end) = if bytes.get(at) == Some(&b'"') {
-        let close = bytes[at + 1..].iter().position(|&b| b == b'"')? + at + 1;
-        (at + 1, close)
+        // Up to the closing quote, escapes skipped.
+        let mut i = at + 1;
+        while *bytes.get(i)? != b'"' {
+            i += if bytes[i] == b'\\' { 2 } else { 1 };
+        }
+        (at + 1, i)
     } else {
+        // An identifier, letters beyond ASCII included.
         let len = bytes[at..]
             .iter()
-            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b >= 0x80))
             .unwrap_or(bytes.len() - at);
         (at, at + len)
     };
     let len = end - start;
-    if len == 0 {
-        return None;
+    // A name of the same length in bytes, numbered in base 36 after a `_` (a letter alone
+    // for a one-byte name: an identifier cannot start with a digit).
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut name = vec![b'0'; len];
+    match len {
+        0 => return None,
+        1 => name[0] = *b"ABCDEFGHIJKLMNOPQRSTUVWXYZ".get(n)?,
+        _ => {
+            name[0] = b'_';
+            let mut rest = n;
+            for slot in name[1..].iter_mut().rev() {
+                *slot = DIGITS[rest % 36];
+                rest /= 36;
+            }
+            if rest > 0 {
+                return None;
+            }
+        }
     }
-    // A letter first for a one-byte name (an identifier cannot start with a digit).
-    let name = if len == 1 {
-        format!("{}", (b'A' + (n % 26) as u8) as char)
-    } else {
-        format!("_{n:0>width$}", width = len - 1)
-    };
-    if name.len() != len {
-        return None;
-    }
+    let name = String::from_utf8(name).ok()?;
     bytes[start..end].copy_from_slice(name.as_bytes());
     Some(())
 }
@@ -280,6 +332,11 @@ mod tests {
         let printed = parse(text).expect("read").to_string();
         assert_eq!(printed.len(), text.len());
         assert!(printed.contains("_0000000 = 4"), "{printed}");
+        // Keys with escapes, beyond ASCII; more renames of a short key than ten.
+        let text = "x = {\n  \"a\\\"b\" = 1\n  \"a\\\"b\" = 2\n  été = 1\n  été = 2\n}\n";
+        assert!(parse(text).is_some(), "{text}");
+        let many: String = (0..20).map(|i| format!("  id = {i}\n")).collect();
+        assert!(parse(&format!("x = {{\n{many}}}\n")).is_some());
         assert!(printed.contains("min_size = 2"), "{printed}");
     }
 
@@ -300,6 +357,17 @@ mod tests {
             assert!(hcl_edit::parser::parse_body(text).is_err(), "{text}");
             assert!(parse(text).is_some(), "refused: {text}");
         }
+    }
+
+    #[test]
+    fn a_block_whose_first_attribute_is_for_is_no_for_expression() {
+        let text = "\u{feff}x {\n  for = 1\n  b   = 2\n}\n";
+        assert!(parse(text).is_some());
+        // A comment before an object's `for`.
+        let text = "m = { # by name\n  for k, v in var.m : k =>\n  v\n  ? 1\n  : 2\n}\n";
+        assert!(parse(text).is_some());
+        // A tuple `for` with CRLF after `for`.
+        assert!(parse("l = [for\r\n  x in var.l : x]\r\n").is_some());
     }
 
     #[test]
