@@ -40,7 +40,9 @@ use std::sync::{Arc, Mutex};
 /// `for` expression, a key given twice in an object) is read.
 /// 40: a quoted `"<<"` in Chart.yaml merges nothing; a byte-order mark, CRLF line ends
 /// and heredocs around newlines inside object `for` expressions and template sequences.
-pub(crate) const FACTS_VERSION: u32 = 40;
+/// 41: a comment before an object's `for`, CRLF anywhere in code, keys with escapes or
+/// letters beyond ASCII given twice.
+pub(crate) const FACTS_VERSION: u32 = 41;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
