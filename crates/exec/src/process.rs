@@ -335,9 +335,15 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         .stderr(stderr_file.try_clone()?)
         .spawn()?;
     let pid = child.id();
-    // What it runs (a link such as tfswitch's `terraform` resolved): its other processes
-    // run the same, whatever they are called.
-    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    // What it runs (a link such as tfswitch's `terraform` resolved to `terraform_1.0.3`):
+    // its other processes run the same, whatever they are called. Not a shim's shell
+    // (tfenv's script), which would match every shell of the group.
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .filter(|exe| {
+            exe.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(program.as_str()))
+        });
     RUNNING
         .lock()
         .expect("process registry")
@@ -431,8 +437,8 @@ fn wait_for_group(pgid: u32, program: &str, exe: Option<&Path>) -> Option<Durati
     Some(start.elapsed())
 }
 
-/// Whether a process of group `pgid` running `exe` (or, when that is unknown, named
-/// `program`, as the kernel keeps names: the first 15 bytes) is alive (a zombie is not).
+/// Whether a process of group `pgid` running `exe` or named `program` (as the kernel keeps
+/// names: the first 15 bytes; what a shim `exec`s) is alive (a zombie is not).
 fn group_runs(pgid: u32, program: &str, exe: Option<&Path>) -> bool {
     if matches!(
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(-(pgid as i32)), None),
@@ -458,10 +464,10 @@ fn group_runs(pgid: u32, program: &str, exe: Option<&Path>) -> bool {
             return false;
         };
         let fields: Vec<&str> = stat[close + 1..].split_whitespace().take(3).collect();
-        let same = match exe {
-            Some(exe) => std::fs::read_link(entry.path().join("exe")).is_ok_and(|e| e == exe),
-            None => stat.as_bytes()[open + 1..close] == *wanted,
-        };
+        let same = stat.as_bytes()[open + 1..close] == *wanted
+            || exe.is_some_and(|exe| {
+                std::fs::read_link(entry.path().join("exe")).is_ok_and(|e| e == exe)
+            });
         same && matches!(fields[..], [state, _, group] if state != "Z" && group == pgid.to_string())
     })
 }

@@ -349,6 +349,7 @@ pub struct Encrypted {
 /// The error of an edit whose file another program wrote while the editor was open: the
 /// edit, sealed, is kept beside it (`secrets.toml.edited-<time>`), never in clear text.
 fn changed_meanwhile(file: &SecretsPath, sealed: &str) -> Error {
+    use std::os::unix::fs::OpenOptionsExt;
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -363,6 +364,7 @@ fn changed_meanwhile(file: &SecretsPath, sealed: &str) -> Error {
         let mut out = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&kept);
         match &mut out {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,

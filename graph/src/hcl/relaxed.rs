@@ -251,7 +251,10 @@ fn heredoc_start(bytes: &[u8], at: usize) -> Option<(Vec<u8>, usize)> {
         i += 1;
     }
     let start = i;
-    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+    // An identifier: letters (beyond ASCII too), digits, `_` and `-`.
+    while i < bytes.len()
+        && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'-') || bytes[i] >= 0x80)
+    {
         i += 1;
     }
     let id = bytes[start..i].to_vec();
@@ -357,6 +360,18 @@ mod tests {
             assert!(hcl_edit::parser::parse_body(text).is_err(), "{text}");
             assert!(parse(text).is_some(), "refused: {text}");
         }
+    }
+
+    #[test]
+    fn a_heredoc_named_with_a_dash_keeps_its_lines() {
+        // Its line `{ for k, v in` is text, not code: the code after it keeps its lines.
+        let text = "locals {\n  g = {\n    a = 1\n    a = 2\n  }\n  t = <<EOT-X\n{ for k, v in\nEOT-X\n  config = file(\"x.txt\")\n  u = 3\n}\n";
+        let body = parse(text).expect("read");
+        let printed = body.to_string();
+        assert!(
+            printed.contains("\n  config = file(\"x.txt\")\n"),
+            "{printed}"
+        );
     }
 
     #[test]

@@ -154,7 +154,7 @@ impl Redactor {
     fn add_wrapped(&mut self, form: &str) {
         // Split where [`separator`] may stand, no more: a no-break space stays in its word.
         let words: Vec<String> = form
-            .split([' ', '\t', '\n', '\r'])
+            .split([' ', '\t', '\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
             .filter(|w| !w.is_empty())
             .map(str::to_string)
             .collect();
@@ -375,9 +375,10 @@ fn separator(text: &str) -> Option<&str> {
     let blank = |c: char| c == ' ' || c == '\t';
     let mut rest = text.trim_start_matches(blank);
     let mut found = rest.len() < text.len();
+    // YAML also breaks lines at NEL and the Unicode line and paragraph separators.
     while let Some(next) = rest
         .strip_prefix("\r\n")
-        .or_else(|| rest.strip_prefix('\n'))
+        .or_else(|| rest.strip_prefix(['\n', '\u{85}', '\u{2028}', '\u{2029}']))
     {
         rest = next
             .trim_start_matches(blank)
@@ -488,6 +489,16 @@ mod tests {
         r.add(&json!("lorem Qz7pass phrase\u{a0}Qz7tail word"));
         let folded = "pw: lorem Qz7pass\n  phrase\u{a0}Qz7tail word\n";
         assert_eq!(r.redact_text(folded), format!("pw: {REDACTED}\n"));
+    }
+
+    #[test]
+    fn yaml_line_breaks_beyond_ascii_separate_words() {
+        let mut r = Redactor::default();
+        r.add(&json!("Qz7www\u{85}Qz7xxx"));
+        r.add(&json!("Qz7uuu\u{2028}Qz7vvv"));
+        // helm's toYaml: NEL written as a space; a line separator followed by indentation.
+        let out = r.redact_text("a: Qz7www Qz7xxx\nb: 'Qz7uuu\u{2028}  Qz7vvv'\n");
+        assert_eq!(out, format!("a: {REDACTED}\nb: '{REDACTED}'\n"));
     }
 
     #[test]
