@@ -101,26 +101,38 @@ pub fn cancel_all() {
     if CANCELLED.swap(true, Ordering::SeqCst) {
         return;
     }
-    let pids: Vec<u32> = RUNNING
+    let running: Vec<(u32, bool)> = RUNNING
         .lock()
-        .map(|r| r.iter().flat_map(|m| m.keys()).copied().collect())
+        .map(|r| {
+            r.iter()
+                .flat_map(|m| m.iter())
+                .map(|(p, k)| (*p, *k))
+                .collect()
+        })
         .unwrap_or_default();
-    for pid in pids {
-        interrupt_group(pid);
+    for (pid, _) in &running {
+        interrupt_group(*pid);
     }
-    std::thread::spawn(|| {
+    // Only those interrupted now: a tool started since (bookkeeping after the interrupt,
+    // signing its audit event) is not one that ignored it.
+    let interrupted: Vec<u32> = running
+        .into_iter()
+        .filter(|(_, killable)| *killable)
+        .map(|(pid, _)| pid)
+        .collect();
+    std::thread::spawn(move || {
         std::thread::sleep(crate::reaper::GRACE);
-        let killable: Vec<u32> = RUNNING
+        let still: Vec<u32> = RUNNING
             .lock()
             .map(|r| {
-                r.iter()
-                    .flat_map(|m| m.iter())
-                    .filter(|(_, killable)| **killable)
-                    .map(|(pid, _)| *pid)
+                interrupted
+                    .iter()
+                    .filter(|pid| r.as_ref().is_some_and(|m| m.contains_key(pid)))
+                    .copied()
                     .collect()
             })
             .unwrap_or_default();
-        for pid in killable {
+        for pid in still {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(-(pid as i32)),
                 nix::sys::signal::Signal::SIGKILL,
