@@ -133,10 +133,7 @@ pub fn cancel_all() {
             })
             .unwrap_or_default();
         for pid in still {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(-(pid as i32)),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            kill_group(pid);
         }
     });
 }
@@ -164,6 +161,27 @@ fn interrupt_group(pid: u32) {
     );
     // Should strata die now, the reaper must not send it another.
     crate::reaper::interrupted(pid);
+}
+
+/// SIGKILL to a tool's whole process group.
+fn kill_group(pgid: u32) {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(-(pgid as i32)),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+}
+
+/// A process's `/proc/PID/stat`: its command name (as the kernel keeps it, at most 15
+/// bytes) and the fields after it (state, parent, group, ...). The name is in parentheses
+/// and may hold spaces and parentheses itself, so the fields are counted after the last `)`.
+fn proc_stat(pid: &str) -> Option<(String, Vec<String>)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let fields = stat[close + 1..]
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    Some((stat[open + 1..close].to_string(), fields))
 }
 
 /// Who this process is, in a form that outlives it: its pid and, where the system tells,
@@ -207,10 +225,7 @@ pub fn still_runs(identity: &str) -> bool {
 
 /// When process `pid` started, in clock ticks since boot (Linux's `/proc/PID/stat`).
 fn started(pid: u32) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces: count after it.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19).map(str::to_string)
+    proc_stat(&pid.to_string())?.1.into_iter().nth(19)
 }
 
 /// The file in a private temporary directory naming the process that made it.
@@ -438,10 +453,7 @@ fn wait_for_group(pgid: u32, program: &str, exe: Option<&Path>) -> Option<Durati
         if is_cancelled() {
             let since = *cancelled_at.get_or_insert_with(Instant::now);
             if since.elapsed() >= crate::reaper::GRACE {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(-(pgid as i32)),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
+                kill_group(pgid);
             }
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -463,24 +475,21 @@ fn group_runs(pgid: u32, program: &str, exe: Option<&Path>) -> bool {
         return false;
     };
     let wanted = &program.as_bytes()[..program.len().min(15)];
+    let group = pgid.to_string();
     entries.flatten().any(|entry| {
-        let name = entry.file_name();
-        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
             return false;
         }
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+        let Some((name, fields)) = proc_stat(&pid) else {
             return false;
         };
-        // The command name in parentheses, then state, parent, group.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            return false;
-        };
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().take(3).collect();
-        let same = stat.as_bytes()[open + 1..close] == *wanted
+        // State, parent, group.
+        let ours = matches!(&fields[..], [state, _, g, ..] if state != "Z" && *g == group);
+        ours && (name.as_bytes() == wanted
             || exe.is_some_and(|exe| {
                 std::fs::read_link(entry.path().join("exe")).is_ok_and(|e| e == exe)
-            });
-        same && matches!(fields[..], [state, _, group] if state != "Z" && group == pgid.to_string())
+            }))
     })
 }
 
