@@ -89,9 +89,8 @@ fn printed_state(output: &[u8]) -> Option<Vec<u8>> {
             return None;
         }
         let mut values = serde_json::Deserializer::from_str(rest).into_iter::<serde_json::Value>();
-        values.next()?.ok()?;
+        let document = values.next()?.ok()?;
         let bytes = rest.as_bytes()[..values.byte_offset()].to_vec();
-        let document: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         let whole = document["lineage"].is_string() && document["serial"].is_u64();
         (whole && State::parse(&bytes, "terraform's output").is_ok()).then_some(bytes)
     })
