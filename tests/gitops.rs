@@ -883,3 +883,66 @@ fn the_release_lock_is_not_written_when_the_gitops_output_cannot_be() {
     let verify = repo.strata(&["audit", "verify"]);
     assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
 }
+
+/// helm renders offline, so templates see only helm's own idea of a cluster: `[render]`
+/// names the cluster's Kubernetes version and the API versions it serves, in WORKSPACE.toml
+/// and per environment over it, and a change of either renders again (WORKSPACE.toml is no
+/// input of the chart's hash, so a stale render would otherwise be served).
+#[test]
+fn templates_see_the_cluster_each_environment_renders_for() {
+    let repo = tools_repo();
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n\n[render]\nkube_version = \"1.29.4\"\n",
+    );
+    repo.write(
+        "environments/prod/env.toml",
+        "[state]\nbackend = \"local\"\n\n[render]\nkube_version = \"v1.31.1\"\napi_versions = [\"monitoring.coreos.com/v1/ServiceMonitor\"]\n",
+    );
+    repo.write(
+        "charts/mon/Chart.yaml",
+        "apiVersion: v2\nname: mon\nversion: 0.1.0\nkubeVersion: \">=1.28.0-0\"\n",
+    );
+    repo.write("charts/mon/values.yaml", "{}\n");
+    repo.write(
+        "charts/mon/templates/all.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mon\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n{{- if .Capabilities.APIVersions.Has \"monitoring.coreos.com/v1/ServiceMonitor\" }}\n---\napiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: mon\nspec:\n  selector: {}\n  endpoints: []\n{{- end }}\n",
+    );
+    repo.commit("a chart that asks what the cluster offers");
+    let out = tempfile::tempdir().unwrap();
+    let manifests = |env: &str| {
+        let dir = out.path().join(env);
+        render(&repo, env, "argocd", &dir).assert_ok();
+        std::fs::read_to_string(dir.join("charts/mon/manifests.yaml")).unwrap()
+    };
+    let dev = manifests("dev");
+    assert!(dev.contains("kube: \"v1.29.4\""), "{dev}");
+    assert!(!dev.contains("ServiceMonitor"), "{dev}");
+    let prod = manifests("prod");
+    assert!(prod.contains("kube: \"v1.31.1\""), "{prod}");
+    assert!(prod.contains("kind: ServiceMonitor"), "{prod}");
+
+    // An older cluster than the chart supports: the render fails, not served from the cache.
+    let text = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write("WORKSPACE.toml", &text.replace("\"1.29.4\"", "\"1.27.3\""));
+    repo.commit("dev's cluster is older");
+    // WORKSPACE.toml's [render] is an input of every chart, so the change affects it.
+    assert_eq!(repo.affected_labels(&["--base", "HEAD~1"]), ["charts/mon"]);
+    let run = render(&repo, "dev", "argocd", &out.path().join("dev-old"));
+    assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(said.contains("v1.27.3"), "{said}");
+    assert!(!out
+        .path()
+        .join("dev-old/charts/mon/manifests.yaml")
+        .exists());
+    // prod sets its own version: unchanged, and still renders.
+    assert!(manifests("prod").contains("kube: \"v1.31.1\""));
+
+    // A version helm cannot read is refused up front, naming the line.
+    repo.write("WORKSPACE.toml", &text.replace("\"1.29.4\"", "\"latest\""));
+    let run = repo.strata(&["check", "--env", "dev"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("WORKSPACE.toml:"), "{}", run.stderr);
+    assert!(run.stderr.contains("kube_version"), "{}", run.stderr);
+}

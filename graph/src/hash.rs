@@ -185,6 +185,19 @@ fn tools_for(kind: Kind, all: &BTreeMap<String, String>) -> BTreeMap<String, Str
         .collect()
 }
 
+/// The cluster WORKSPACE.toml's `[render]` describes changes what a chart's lint and
+/// render make, as helm's version does: it is part of every chart's global hash, beside the
+/// version (an environment's own `[render]` is in env.toml, one of its environment inputs).
+/// Nothing is added while unset, so hashes made before the setting existed stay the same.
+fn add_cluster(render: &crate::manifest::RenderConfig, tools: &mut BTreeMap<String, String>) {
+    if let Some(v) = &render.kube_version {
+        tools.insert("render.kube_version".into(), v.clone());
+    }
+    if let Some(apis) = &render.api_versions {
+        tools.insert("render.api_versions".into(), apis.join(","));
+    }
+}
+
 fn own_inputs<'a>(model: &'a Model, snapshot: &Snapshot, i: TargetId) -> Vec<InputFile<'a>> {
     let t = &model[i];
     let mut inputs: Vec<InputFile<'a>> = Vec::with_capacity(t.files.len() + t.extra_inputs.len());
@@ -287,7 +300,13 @@ pub fn compute(model: &Model, snapshot: &Snapshot) -> Hashes {
     let toolchains: BTreeMap<Kind, BTreeMap<String, String>> =
         [Kind::Stack, Kind::Module, Kind::Chart, Kind::Policy]
             .into_iter()
-            .map(|k| (k, tools_for(k, &all_tools)))
+            .map(|k| {
+                let mut tools = tools_for(k, &all_tools);
+                if k == Kind::Chart {
+                    add_cluster(&model.config.render, &mut tools);
+                }
+                (k, tools)
+            })
             .collect();
     let globals: Vec<InputFile> = model
         .global_inputs
@@ -463,6 +482,24 @@ impl EnvDigests {
 mod tests {
     use super::*;
     use crate::digest::FileId;
+
+    #[test]
+    fn the_cluster_charts_render_for_is_part_of_their_global_hash_only_when_set() {
+        use crate::manifest::RenderConfig;
+        let mut tools: BTreeMap<String, String> =
+            [("helm".to_string(), "4.1.4".to_string())].into();
+        add_cluster(&RenderConfig::default(), &mut tools);
+        assert_eq!(tools.len(), 1, "unset: hashes stay as they were");
+        add_cluster(
+            &RenderConfig {
+                kube_version: Some("1.30".into()),
+                api_versions: Some(vec!["a.io/v1".into(), "b.io/v1/K".into()]),
+            },
+            &mut tools,
+        );
+        assert_eq!(tools["render.kube_version"], "1.30");
+        assert_eq!(tools["render.api_versions"], "a.io/v1,b.io/v1/K");
+    }
 
     #[test]
     fn inputs_found_by_walking_equal_inputs_looked_up() {

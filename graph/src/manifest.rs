@@ -125,6 +125,102 @@ pub struct EnvConfig {
     /// How the environment's audit trail is kept.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// What the environment's cluster offers charts' templates, over WORKSPACE.toml's.
+    #[serde(default)]
+    pub render: RenderConfig,
+}
+
+/// `[render]`, in WORKSPACE.toml and per environment in env.toml (its keys override the
+/// workspace's): the cluster a chart is rendered for, as helm's templates see it through
+/// `.Capabilities`. helm renders offline, so without it templates see helm's built-in
+/// Kubernetes version and API versions only (see docs/configuration.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenderConfig {
+    /// The cluster's Kubernetes version (`.Capabilities.KubeVersion`): `1.30`, `v1.30.2`.
+    pub kube_version: Option<String>,
+    /// API versions the cluster serves besides helm's built-in ones
+    /// (`.Capabilities.APIVersions`): `monitoring.coreos.com/v1`, or with a kind,
+    /// `monitoring.coreos.com/v1/ServiceMonitor`.
+    pub api_versions: Option<Vec<String>>,
+}
+
+impl RenderConfig {
+    /// Checks both keys; `Err(key, message, hint)` when one is wrong.
+    pub fn check(&self) -> std::result::Result<(), (&'static str, String, String)> {
+        if let Some(v) = &self.kube_version {
+            if !is_kube_version(v) {
+                return Err((
+                    "kube_version",
+                    format!("[render] kube_version `{v}` is not a Kubernetes version"),
+                    "write the cluster's version as helm's --kube-version takes it: `1.30`, `v1.30.2`".into(),
+                ));
+            }
+        }
+        for api in self.api_versions.iter().flatten() {
+            if !is_api_version(api) {
+                return Err((
+                    "api_versions",
+                    format!("[render] api_versions holds `{api}`, which is not an API version"),
+                    "write `group/version` (`monitoring.coreos.com/v1`), optionally with a kind (`monitoring.coreos.com/v1/ServiceMonitor`), one per list item".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `self` with `over`'s keys where it sets them.
+    pub fn overridden_by(&self, over: &RenderConfig) -> RenderConfig {
+        RenderConfig {
+            kube_version: over
+                .kube_version
+                .clone()
+                .or_else(|| self.kube_version.clone()),
+            api_versions: over
+                .api_versions
+                .clone()
+                .or_else(|| self.api_versions.clone()),
+        }
+    }
+
+    /// Whether it sets nothing (helm's defaults).
+    pub fn is_empty(&self) -> bool {
+        self.kube_version.is_none() && self.api_versions.is_none()
+    }
+}
+
+/// What helm's `--kube-version` accepts (a semantic version with at least a minor, the patch
+/// optional, no leading zeros, `v` in front allowed): `1.30`, `v1.30.2`, `1.30.2-gke.1200`.
+fn is_kube_version(v: &str) -> bool {
+    let v = v.strip_prefix('v').unwrap_or(v);
+    let (core, rest) = match v.find(['-', '+']) {
+        Some(i) => (&v[..i], &v[i + 1..]),
+        None => (v, ""),
+    };
+    let numbers: Vec<&str> = core.split('.').collect();
+    (2..=3).contains(&numbers.len())
+        && numbers.iter().all(|n| {
+            !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && (n.len() == 1 || !n.starts_with('0'))
+        })
+        && (core.len() == v.len()
+            || (!rest.is_empty()
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.+".contains(&b))))
+}
+
+/// `version`, `group/version` or `group/version/Kind`: no spaces, and no comma (helm splits
+/// the flag's value at commas).
+fn is_api_version(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('/').collect();
+    parts.len() <= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        })
 }
 
 /// `[audit]` in env.toml (see docs/promotion.md#the-audit-trail).
@@ -401,7 +497,7 @@ pub fn parse_env(text: &str, file: &str) -> Result<EnvConfig> {
             });
         }
     }
-    if let Err((key, message, hint)) = env.gitops.check() {
+    if let Err((key, message, hint)) = env.gitops.check().and_then(|()| env.render.check()) {
         return Err(Error::Invalid {
             message,
             location: at(key),
@@ -547,5 +643,60 @@ mod tests {
         assert_eq!(parse_duration("36500d"), Some(MAX_DURATION_SECS));
         assert!(parse_duration("36501d").is_none());
         assert!(parse_duration("30").is_none());
+    }
+
+    #[test]
+    fn the_cluster_a_render_is_for_is_checked_and_env_toml_overrides_it_key_by_key() {
+        let env = parse_env(
+            "[render]\nkube_version = \"v1.30.2-gke.1200\"\napi_versions = [\"monitoring.coreos.com/v1/ServiceMonitor\", \"v1\"]\n",
+            "env.toml",
+        )
+        .unwrap();
+        assert_eq!(env.render.kube_version.as_deref(), Some("v1.30.2-gke.1200"));
+        for ok in ["1.30", "v1.30.2", "1.30.0+k3s1", "1.0"] {
+            assert!(is_kube_version(ok), "{ok}");
+        }
+        for bad in [
+            "", "v", "1", "01.30", "1.30.2.1", "latest", "1..2", "1.30-", ">=1.30",
+        ] {
+            assert!(!is_kube_version(bad), "{bad}");
+        }
+        for (text, line) in [
+            ("[render]\nkube_version = \"one-thirty\"\n", 2),
+            (
+                "\n[render]\napi_versions = [\n  \"apps/v1\",\n  \"a,b/v1\",\n]\n",
+                3,
+            ),
+            (
+                "[render]\napi_versions = [\"monitoring.coreos.com/v1 \"]\n",
+                2,
+            ),
+            ("[render]\napi_versions = [\"a/b/c/d\"]\n", 2),
+            ("[render]\nkube = \"1.30\"\n", 2),
+        ] {
+            let err = parse_env(text, "env.toml").unwrap_err();
+            assert_eq!(err.location().unwrap().line, Some(line), "{text}: {err}");
+        }
+        let workspace = RenderConfig {
+            kube_version: Some("1.29".into()),
+            api_versions: Some(vec!["cert-manager.io/v1".into()]),
+        };
+        let over = RenderConfig {
+            kube_version: Some("1.31".into()),
+            api_versions: None,
+        };
+        let both = workspace.overridden_by(&over);
+        assert_eq!(both.kube_version.as_deref(), Some("1.31"));
+        assert_eq!(both.api_versions, workspace.api_versions);
+        // An empty list says the cluster has none beyond helm's: it overrides too.
+        let none = RenderConfig {
+            api_versions: Some(Vec::new()),
+            ..Default::default()
+        };
+        assert_eq!(
+            workspace.overridden_by(&none).api_versions,
+            Some(Vec::new())
+        );
+        assert!(RenderConfig::default().is_empty());
     }
 }

@@ -24,6 +24,9 @@ pub struct WorkspaceConfig {
     pub policy: PolicyConfig,
     /// `[gitops]`: present when the workspace delivers charts through GitOps.
     pub gitops: Option<crate::manifest::GitopsConfig>,
+    /// `[render]`: the cluster charts are rendered for, unless an environment says otherwise.
+    #[serde(default)]
+    pub render: crate::manifest::RenderConfig,
 }
 
 /// `[policy]`: the built-in rule pack compiled into strata (see docs/policy.md).
@@ -235,7 +238,8 @@ impl WorkspaceConfig {
                 });
             }
         }
-        if let Some(Err((key, message, hint))) = cfg.gitops.as_ref().map(|g| g.check()) {
+        let gitops = cfg.gitops.as_ref().map_or(Ok(()), |g| g.check());
+        if let Err((key, message, hint)) = gitops.and_then(|()| cfg.render.check()) {
             return Err(Error::Invalid {
                 message,
                 location: Location::new(file, key_line(text, key)),

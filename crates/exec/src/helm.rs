@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use strata_graph::chart::ChartDependency;
 use strata_graph::error::{Error, Location, Result};
+use strata_graph::manifest::RenderConfig;
 
 fn helm(tools: &Tools) -> Result<&Path> {
     tools.helm.as_deref().ok_or_else(|| Error::Invalid {
@@ -114,17 +115,34 @@ fn values_args(values: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// helm's flags for the cluster `cluster` describes: `--kube-version`, and for a render
+/// `--api-versions` once per entry (`helm lint` takes only the version).
+fn cluster_args(cluster: &RenderConfig, render: bool) -> Vec<String> {
+    let mut args = Vec::new();
+    if let Some(v) = &cluster.kube_version {
+        args.push(format!("--kube-version={v}"));
+    }
+    if render {
+        for api in cluster.api_versions.iter().flatten() {
+            args.push(format!("--api-versions={api}"));
+        }
+    }
+    args
+}
+
 pub fn lint(
     tools: &Tools,
     sb: &Sandbox,
     deps: &[ChartDependency],
     values: &[String],
+    cluster: &RenderConfig,
 ) -> Result<Step> {
     let mut step = dependency_build(tools, sb, deps)?;
     if !step.ok {
         return Ok(step);
     }
     let mut args = vec!["lint".to_string(), ".".to_string()];
+    args.extend(cluster_args(cluster, false));
     args.extend(values_args(values));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(tools, sb, &refs)?;
@@ -140,6 +158,7 @@ pub fn render(
     release: &str,
     namespace: &str,
     values: &[String],
+    cluster: &RenderConfig,
 ) -> Result<Step> {
     let mut step = dependency_build(tools, sb, deps)?;
     if !step.ok {
@@ -154,6 +173,7 @@ pub fn render(
         // The chart's own CRDs (its crds/ folder) are part of what it delivers.
         "--include-crds".to_string(),
     ];
+    args.extend(cluster_args(cluster, true));
     args.extend(values_args(values));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(tools, sb, &refs)?;
@@ -204,6 +224,31 @@ pub fn summarize_manifests(yaml: &str) -> RenderSummary {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_cluster_becomes_helms_flags_one_api_version_each() {
+        use strata_graph::manifest::RenderConfig;
+        let cluster = RenderConfig {
+            kube_version: Some("1.30.2".into()),
+            api_versions: Some(vec![
+                "monitoring.coreos.com/v1".into(),
+                "cert-manager.io/v1/Certificate".into(),
+            ]),
+        };
+        assert_eq!(
+            super::cluster_args(&cluster, true),
+            [
+                "--kube-version=1.30.2",
+                "--api-versions=monitoring.coreos.com/v1",
+                "--api-versions=cert-manager.io/v1/Certificate"
+            ]
+        );
+        assert_eq!(
+            super::cluster_args(&cluster, false),
+            ["--kube-version=1.30.2"]
+        );
+        assert!(super::cluster_args(&RenderConfig::default(), true).is_empty());
+    }
+
     #[test]
     fn counts_rendered_objects() {
         let yaml = "---\n# Source: api/templates/service.yaml\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\n  labels:\n    name: nope\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: \"api\"\nspec: {}\n";

@@ -177,7 +177,15 @@ impl Model {
         self.environments.iter().find(|e| e.name == name)
     }
 
-    /// Whether any target has problems.
+    /// The cluster charts' templates see when rendered for `env` (without one, the
+    /// workspace's `[render]`): env.toml's keys over WORKSPACE.toml's.
+    pub fn render_settings(&self, env: Option<&str>) -> crate::manifest::RenderConfig {
+        match env.and_then(|e| self.environment(e)) {
+            Some(e) => self.config.render.overridden_by(&e.config.render),
+            None => self.config.render.clone(),
+        }
+    }
+
     /// Whether `path` is one of a target's own files.
     pub fn owns_file(&self, path: &str) -> bool {
         let mut dir = parent_dir(path);

@@ -148,8 +148,9 @@ impl Runner<'_> {
                     values.push(file.path().display().to_string());
                     Some(file)
                 };
+                let cluster = self.model().render_settings(env);
                 if task.action == Action::Lint {
-                    helm::lint(&self.tools, &sb, chart_deps, &values)
+                    helm::lint(&self.tools, &sb, chart_deps, &values, &cluster)
                 } else {
                     // The chart's directory name; at the workspace root, the chart's own name.
                     let release = match strata_graph::discover::label_dir(&target.label) {
@@ -163,6 +164,7 @@ impl Runner<'_> {
                         release,
                         env.unwrap_or("default"),
                         &values,
+                        &cluster,
                     )
                 }
             }
