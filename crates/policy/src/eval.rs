@@ -811,6 +811,59 @@ deny_none contains msg if {
         assert!(err.message.contains("built-in error"), "{err}");
     }
 
+    /// A head that iterates over something missing is undefined, as in OPA: it neither
+    /// stops the evaluation nor hides the package's other rules (regorus alone errors).
+    #[test]
+    fn a_rule_head_iterating_over_nothing_is_undefined() {
+        let lib = "package lib.pods\nimport rego.v1\n\ndefault pod := false\n\npod := input.spec.template if input.kind == \"Deployment\"\n\nvolumes contains pod.spec.volumes[_]\nnames contains input.items[_].name\nby_name[input.items[_].name] := input.kind\n";
+        let rego = "package main\nimport rego.v1\nimport data.lib.pods\n\ndeny contains msg if {\n\tpods.pod\n\tnot pods.pod.spec.securityContext.runAsNonRoot\n\tmsg := sprintf(\"%s: may run as root\", [input.metadata.name])\n}\n\ndeny contains \"nodeport\" if input.spec.type == \"NodePort\"\n\ndeny contains sprintf(\"volume %s\", [v.name]) if some v in pods.volumes\n\ndeny contains sprintf(\"item %s\", [n]) if some n in pods.names\n\ndeny contains sprintf(\"keyed %s\", [k]) if some k, _ in pods.by_name\n";
+        let p = policy(&[("lib.rego", lib), ("p.rego", rego)], main_ns()).unwrap();
+        let msgs = |input: serde_json::Value| {
+            let mut m: Vec<String> = eval(&p, vec![input])
+                .unwrap()
+                .findings
+                .into_iter()
+                .map(|f| f.msg)
+                .collect();
+            m.sort();
+            m
+        };
+        assert_eq!(
+            msgs(
+                json!({"kind": "Service", "metadata": {"name": "web"}, "spec": {"type": "NodePort"}})
+            ),
+            ["nodeport"]
+        );
+        assert_eq!(
+            msgs(
+                json!({"kind": "Deployment", "metadata": {"name": "api"}, "spec": {"template": {"spec": {}}}})
+            ),
+            ["api: may run as root"]
+        );
+        assert_eq!(
+            msgs(
+                json!({"kind": "Deployment", "metadata": {"name": "api"}, "items": [{"name": "a"}, {"name": "b"}],
+                "spec": {"template": {"spec": {"securityContext": {"runAsNonRoot": true}, "volumes": [{"name": "data"}]}}}})
+            ),
+            ["item a", "item b", "keyed a", "keyed b", "volume data"]
+        );
+        // v0 syntax, as konstraint's library writes it.
+        let v0 = "package main\n\ndefault pod = false\n\npod = input.spec.template\n\nvolumes[pod.spec.volumes[_]]\n\ndeny[\"svc\"] { input.kind == \"Service\" }\n\ndeny[v.name] { v := volumes[_] }\n";
+        let opts = Options {
+            rego_v0: true,
+            ..main_ns()
+        };
+        let p = policy(&[("v0.rego", v0)], opts).unwrap();
+        let e = eval(&p, vec![json!({"kind": "Service"})]).unwrap();
+        assert_eq!(e.findings.len(), 1, "{:?}", e.findings);
+        let e = eval(
+            &p,
+            vec![json!({"kind": "Pod", "spec": {"template": {"spec": {"volumes": [{"name": "v"}]}}}})],
+        )
+        .unwrap();
+        assert_eq!(e.findings[0].msg, "v");
+    }
+
     #[test]
     fn v0_syntax_namespaces_and_globs() {
         let v0 = "package kubernetes.security\n\ndeny[msg] {\n  input.kind == \"Service\"\n  msg := \"NodePort services are not allowed\"\n}\n";

@@ -164,6 +164,109 @@ pub fn compatible_imports(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A rule without a body whose head iterates (`names contains input.items[_].name`, v0
+/// `volumes[pod.spec.volumes[_]]`) is undefined in OPA when what it iterates is missing or
+/// no collection; regorus stops the whole evaluation with "item cannot be indexed". Such a
+/// head's iterating expressions are moved into a body of their own, where regorus
+/// iterates as OPA does: `names contains __strata_head_0 if { __strata_head_0 :=
+/// input.items[_].name }`. Everything stays on its line, and each column before the
+/// head's first moved expression stays where it was. Returns the rewritten text of each
+/// file that has such a rule.
+fn iterating_heads_moved(
+    modules: &[regorus::unstable::Ref<Module>],
+    texts: &[(String, String)],
+) -> BTreeMap<String, String> {
+    let mut edits: BTreeMap<String, Vec<(usize, usize, String)>> = BTreeMap::new();
+    let mut n = 0usize;
+    for module in modules {
+        for rule in &module.policy {
+            let Rule::Spec { head, bodies, .. } = rule.as_ref() else {
+                continue;
+            };
+            if !bodies.is_empty() {
+                continue;
+            }
+            let outputs: Vec<&Expr> = match head {
+                RuleHead::Set { key: Some(k), .. } => vec![k],
+                RuleHead::Compr { refr, assign, .. } => {
+                    let mut out: Vec<&Expr> = Vec::new();
+                    // v0 `p[k]` or `p[k] = v`: the key is an output too.
+                    if let Expr::RefBrack { index, .. } = refr.as_ref() {
+                        out.push(index);
+                    }
+                    out.extend(assign.iter().map(|a| a.value.as_ref()));
+                    out
+                }
+                _ => Vec::new(),
+            };
+            let iterating: Vec<&Expr> = outputs.into_iter().filter(|e| iterates(e)).collect();
+            let Some(last) = iterating.last() else {
+                continue;
+            };
+            let file = last.span().source.get_path().clone();
+            let end = rule.span().end as usize;
+            let mut body = Vec::new();
+            for e in &iterating {
+                let span = e.span();
+                let var = format!("__strata_head_{n}");
+                n += 1;
+                body.push(format!("{var} := {}", span.text()));
+                edits.entry(file.clone()).or_default().push((
+                    span.start as usize,
+                    span.end as usize,
+                    var,
+                ));
+            }
+            let keyword = if module.rego_v1 { " if" } else { "" };
+            edits.entry(file).or_default().push((
+                end,
+                end,
+                format!("{keyword} {{ {} }}", body.join("; ")),
+            ));
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (path, mut edits) in edits {
+        let Some((_, text)) = texts.iter().find(|(p, _)| *p == path) else {
+            continue;
+        };
+        edits.sort_by_key(|(start, _, _)| std::cmp::Reverse(*start));
+        let mut new = text.clone();
+        for (start, end, with) in edits {
+            if start <= end
+                && end <= new.len()
+                && new.is_char_boundary(start)
+                && new.is_char_boundary(end)
+            {
+                new.replace_range(start..end, &with);
+            }
+        }
+        out.insert(path, new);
+    }
+    out
+}
+
+/// Whether `expr` iterates: it holds a reference with `[_]` outside any comprehension (a
+/// comprehension's own iteration stays inside it).
+fn iterates(expr: &Expr) -> bool {
+    match expr {
+        Expr::RefBrack { refr, index, .. } => {
+            matches!(index.as_ref(), Expr::Var { span, .. } if span.text() == "_")
+                || iterates(refr)
+                || iterates(index)
+        }
+        Expr::RefDot { refr, .. } => iterates(refr),
+        Expr::Array { items, .. } | Expr::Set { items, .. } => items.iter().any(|i| iterates(i)),
+        Expr::Object { fields, .. } => fields.iter().any(|(_, k, v)| iterates(k) || iterates(v)),
+        Expr::Call { params, .. } => params.iter().any(|p| iterates(p)),
+        Expr::UnaryExpr { expr, .. } => iterates(expr),
+        Expr::BinExpr { lhs, rhs, .. }
+        | Expr::BoolExpr { lhs, rhs, .. }
+        | Expr::ArithExpr { lhs, rhs, .. } => iterates(lhs) || iterates(rhs),
+        _ => false,
+    }
+}
+
 /// The parts of a rule head's reference: `Var` names and `.field`s are names, `[x]` an index.
 #[derive(Debug)]
 enum Part {
@@ -242,16 +345,36 @@ fn package_of(components: &[String]) -> String {
 }
 
 impl Loaded {
-    /// Parses and checks the sources (path, text); `rego_v0` selects v0 syntax.
-    pub fn load(files: &[(String, String)], rego_v0: bool) -> Result<Loaded, Error> {
+    fn engine(texts: &[(String, String)], rego_v0: bool) -> Result<regorus::Engine, Error> {
         let mut engine = regorus::Engine::new();
         engine.set_rego_v0(rego_v0);
         // conftest's default: a failing builtin makes its expression undefined.
         engine.set_strict_builtin_errors(false);
-        for (path, text) in files {
+        for (path, text) in texts {
             engine
-                .add_policy(path.clone(), compatible_imports(text).into_owned())
+                .add_policy(path.clone(), text.clone())
                 .map_err(|e| parse_error(path, &e.to_string()))?;
+        }
+        Ok(engine)
+    }
+
+    /// Parses and checks the sources (path, text); `rego_v0` selects v0 syntax.
+    pub fn load(files: &[(String, String)], rego_v0: bool) -> Result<Loaded, Error> {
+        let texts: Vec<(String, String)> = files
+            .iter()
+            .map(|(path, text)| (path.clone(), compatible_imports(text).into_owned()))
+            .collect();
+        let mut engine = Self::engine(&texts, rego_v0)?;
+        let moved = iterating_heads_moved(engine.get_modules(), &texts);
+        if !moved.is_empty() {
+            let texts: Vec<(String, String)> = texts
+                .into_iter()
+                .map(|(path, text)| match moved.get(&path) {
+                    Some(new) => (path, new.clone()),
+                    None => (path, text),
+                })
+                .collect();
+            engine = Self::engine(&texts, rego_v0)?;
         }
         let packages_by_module: Vec<String> = engine
             .get_policy_package_components()
@@ -674,6 +797,24 @@ mod tests {
 
     fn load(text: &str) -> Result<Loaded, Error> {
         Loaded::load(&[("p.rego".into(), text.into())], false)
+    }
+
+    #[test]
+    fn a_head_that_iterates_gets_a_body_of_its_own_on_its_line() {
+        let text = "package p\nimport rego.v1\n\nnames contains input.items[_].name # a comment\nkeep contains input.name\nby[input.a[_]] := input.b[_]\nlen := count([x | x := input.c[_]])\n";
+        let texts = vec![("p.rego".to_string(), text.to_string())];
+        let mut engine = Loaded::engine(&texts, false).unwrap();
+        let moved = iterating_heads_moved(engine.get_modules(), &texts);
+        assert_eq!(
+            moved["p.rego"],
+            "package p\nimport rego.v1\n\nnames contains __strata_head_0 if { __strata_head_0 := input.items[_].name } # a comment\nkeep contains input.name\nby[__strata_head_1] := __strata_head_2 if { __strata_head_1 := input.a[_]; __strata_head_2 := input.b[_] }\nlen := count([x | x := input.c[_]])\n"
+        );
+        let plain = vec![(
+            "q.rego".to_string(),
+            "package q\nimport rego.v1\n\nkeep contains input.name\n".to_string(),
+        )];
+        let mut engine = Loaded::engine(&plain, false).unwrap();
+        assert!(iterating_heads_moved(engine.get_modules(), &plain).is_empty());
     }
 
     #[test]
