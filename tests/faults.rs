@@ -552,3 +552,95 @@ fn an_apply_waits_for_its_turn_at_the_release_lock_before_recording() {
     let text = std::fs::read_to_string(&lock).unwrap();
     assert!(text.contains("[targets.\"stacks/a\"]"), "{text}");
 }
+
+/// A wrapper around terraform and helm that loses their exit codes (`tool "$@" 2>&1 | tee
+/// -a log`, as logging wrappers do) turns every failure into exit 0. strata trusts a step
+/// only when the tool also said it succeeded, so an invalid module, an unformatted file
+/// and a chart that fails to render still fail, and nothing is cached as a pass.
+#[test]
+fn a_wrapper_that_loses_the_exit_code_fails_closed() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = common::tools_repo();
+    let tools = tempfile::tempdir().unwrap();
+    let real = common::repo_root().join(".tools/bin");
+    for tool in ["terraform", "helm"] {
+        let path = tools.path().join(tool);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\n{} \"$@\" 2>&1 | tee -a {}\n",
+                real.join(tool).display(),
+                tools.path().join("log").display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace.replace(
+            "tools_dir = \".tools/bin\"",
+            &format!("tools_dir = \"{}\"", tools.path().display()),
+        ),
+    );
+    // Each fails in one way only: validate, fmt, render.
+    repo.write(
+        "modules/invalid/main.tf",
+        "output \"x\" {\n  value = var.undeclared\n}\n",
+    );
+    repo.write(
+        "modules/unformatted/main.tf",
+        "output \"x\" {\n  value    = 1\n}\n",
+    );
+    repo.write(
+        "charts/broken/Chart.yaml",
+        "apiVersion: v2\nname: broken\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/broken/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.missing.name }}\n",
+    );
+    repo.write(
+        "charts/good/Chart.yaml",
+        "apiVersion: v2\nname: good\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/good/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\n",
+    );
+    repo.commit("targets that fail");
+    let statuses = || -> Vec<(String, String)> {
+        let run = repo.strata(&["--json", "check", "--keep-going", "--env", "dev"]);
+        assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+        let mut s: Vec<(String, String)> = run.json()["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["status"] == "failed")
+            .map(|t| {
+                (
+                    t["label"].as_str().unwrap().to_string(),
+                    t["action"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        s.sort();
+        s
+    };
+    let want: Vec<(String, String)> = [
+        ("charts/broken", "lint"),
+        ("modules/invalid", "validate"),
+        ("modules/unformatted", "fmt"),
+    ]
+    .iter()
+    .map(|(l, a)| (l.to_string(), a.to_string()))
+    .collect();
+    // The render of broken is not reached after its lint failed. Both tools really ran
+    // through `tee`.
+    assert_eq!(statuses(), want);
+    let log = std::fs::read_to_string(tools.path().join("log")).unwrap();
+    assert!(log.contains("undeclared"), "{log}");
+    // Nothing was cached as a pass: a second run fails the same way.
+    assert_eq!(statuses(), want);
+}

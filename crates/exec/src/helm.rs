@@ -147,6 +147,16 @@ pub fn lint(
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(tools, sb, &refs)?;
     step.append(&out);
+    // A wrapper can lose helm's exit code: a lint passes only when helm also said so.
+    if step.ok
+        && !out.interrupted
+        && !String::from_utf8_lossy(&out.stdout).contains(" 0 chart(s) failed")
+    {
+        step.ok = false;
+        step.log.extend_from_slice(
+            b"strata: `helm lint` exited 0 without saying \"0 chart(s) failed\": its success is not trusted (a wrapper script that loses helm's exit code, or a program that is not helm?)\n",
+        );
+    }
     Ok(step)
 }
 
@@ -182,11 +192,45 @@ pub fn render(
     step.interrupted |= out.interrupted;
     step.tool_ms += out.duration.as_millis() as u64;
     if out.success {
-        step.summary =
-            StepSummary::Render(summarize_manifests(&String::from_utf8_lossy(&out.stdout)));
+        let text = String::from_utf8_lossy(&out.stdout);
+        // A wrapper that lost helm's exit code passes its error text on as the render.
+        if let Some(why) = not_manifests(&text) {
+            step.ok = false;
+            step.log.extend_from_slice(
+                format!("strata: `helm template` exited 0, but {why}: the render is not trusted (a wrapper script that loses helm's exit code, or a program that is not helm?)\n").as_bytes(),
+            );
+            return Ok(step);
+        }
+        step.summary = StepSummary::Render(summarize_manifests(&text));
         step.blobs.insert("manifests.yaml".into(), out.stdout);
     }
     Ok(step)
+}
+
+/// Why `yaml` is not what `helm template` prints (YAML documents, each a Kubernetes object
+/// with a `kind`, or empty), or `None` when it is. helm itself refuses a template whose
+/// output does not parse, so anything else came from something besides helm.
+fn not_manifests(yaml: &str) -> Option<String> {
+    for doc in serde_norway::Deserializer::from_str(yaml) {
+        match serde_norway::Value::deserialize(doc) {
+            Err(e) => return Some(format!("its output is not YAML ({e})")),
+            Ok(serde_norway::Value::Null) => {}
+            Ok(serde_norway::Value::Mapping(m))
+                if m.get("kind").is_some_and(serde_norway::Value::is_string) => {}
+            Ok(other) => {
+                let shown: String = serde_norway::to_string(&other)
+                    .unwrap_or_default()
+                    .chars()
+                    .take(80)
+                    .collect();
+                return Some(format!(
+                    "its output holds a document that is no Kubernetes object: `{}`",
+                    shown.trim()
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// Counts rendered objects by kind and lists `Kind/name`. Documents that are not objects
@@ -247,6 +291,23 @@ mod tests {
             ["--kube-version=1.30.2"]
         );
         assert!(super::cluster_args(&RenderConfig::default(), true).is_empty());
+    }
+
+    #[test]
+    fn output_that_is_not_manifests_is_told_apart() {
+        use super::not_manifests;
+        assert_eq!(not_manifests(""), None);
+        assert_eq!(
+            not_manifests("---\n# Source: c/templates/none.yaml\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"),
+            None
+        );
+        let error = "Error: template: c/templates/cm.yaml:3:11: executing \"c/templates/cm.yaml\" at <.Values.x.y>: nil pointer evaluating interface {}.y\n";
+        assert!(not_manifests(error).is_some());
+        assert!(not_manifests("Error: chart requires kubeVersion\n")
+            .unwrap()
+            .contains("no Kubernetes object"));
+        assert!(not_manifests("a: [\n").unwrap().contains("not YAML"));
+        assert!(not_manifests("apiVersion: v1\nmetadata: {}\n").is_some());
     }
 
     #[test]
