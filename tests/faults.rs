@@ -644,3 +644,48 @@ fn a_wrapper_that_loses_the_exit_code_fails_closed() {
     // Nothing was cached as a pass: a second run fails the same way.
     assert_eq!(statuses(), want);
 }
+
+/// A version manager's shim (tfenv's, here a script that looks for `.terraform-version`
+/// from the directory it runs in upwards) would run another terraform in a stack that
+/// holds such a file than the one strata checked at the workspace root and keys its
+/// results by. The file is left out of the sandbox, so the shim finds the root's choice.
+#[test]
+fn a_stacks_own_version_file_does_not_switch_the_terraform_a_shim_runs() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = common::tools_repo();
+    let tools = tempfile::tempdir().unwrap();
+    let real = common::repo_root().join(".tools/bin");
+    let shim = tools.path().join("terraform");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\n\
+             d=$PWD\n\
+             while [ \"$d\" != / ]; do\n\
+               if [ -f \"$d/.terraform-version\" ]; then v=$(cat \"$d/.terraform-version\"); break; fi\n\
+               d=$(dirname \"$d\")\n\
+             done\n\
+             if [ -n \"$v\" ] && [ \"$v\" != 1.0.3 ]; then echo \"tfenv: version $v is not installed\" >&2; exit 1; fi\n\
+             exec {} \"$@\"\n",
+            real.join("terraform").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(real.join("helm"), tools.path().join("helm")).unwrap();
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace.replace(
+            "tools_dir = \".tools/bin\"",
+            &format!("tools_dir = \"{}\"", tools.path().display()),
+        ),
+    );
+    repo.write(".terraform-version", "1.0.3\n");
+    repo.write("stacks/a/main.tf", "output \"v\" {\n  value = \"a\"\n}\n");
+    repo.write("stacks/a/.terraform-version", "1.5.7\n");
+    repo.commit("a stack with its own version file");
+    let run = repo.strata(&["check", "--env", "dev", "stacks/a"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("not installed"), "{}", run.stdout);
+}

@@ -36,6 +36,27 @@ pub fn location(work_root: &Path, env: Option<&str>, label: &str) -> PathBuf {
     work_root.join(env.unwrap_or("_")).join(name)
 }
 
+/// The files by which version managers (tfenv, tenv, tfswitch, asdf, mise) choose which
+/// terraform, OpenTofu or helm their shim runs, in the directory a tool runs in or above
+/// it. strata checks the version from the workspace root, and sandboxes lie below it
+/// (`.strata/work/`): left out of the sandbox, such a file in a target's directory cannot
+/// make the shim run another version there than the one checked and keyed.
+pub const VERSION_FILES: &[&str] = &[
+    ".terraform-version",
+    ".opentofu-version",
+    ".tool-versions",
+    ".tfswitchrc",
+    ".tfswitch.toml",
+    "mise.toml",
+    ".mise.toml",
+    "mise.local.toml",
+    ".mise.local.toml",
+];
+
+fn chooses_a_version(path: &str) -> bool {
+    VERSION_FILES.contains(&path.rsplit('/').next().unwrap_or(path))
+}
+
 /// Builds (or reuses) the sandbox holding `files` (workspace-relative) for a task.
 pub fn prepare(
     work_root: &Path,
@@ -88,7 +109,7 @@ pub fn prepare(
     let present: Vec<&str> = files
         .iter()
         .map(String::as_str)
-        .filter(|f| snapshot.files.contains_key(*f))
+        .filter(|f| snapshot.files.contains_key(*f) && !chooses_a_version(f))
         .collect();
     // The task's key holds each file's id as `git status` saw it when the run began: bytes
     // that are not those (the file was edited, reverted or replaced since) would be
