@@ -246,6 +246,11 @@ fn var_stem(name: &str) -> &str {
 /// An environment's place in a promotion train (dev 0 ... prod 4), from its name.
 pub fn rank(name: &str) -> Option<u8> {
     let lower = name.to_ascii_lowercase();
+    // Before production, not production: `nonproduction`, `non-prod`, `pre-prod`.
+    let joined: String = lower.chars().filter(|c| !"-_.".contains(*c)).collect();
+    if joined.contains("nonprod") || joined.contains("preprod") {
+        return Some(3);
+    }
     let tokens: Vec<&str> = lower.split(['-', '_', '.']).collect();
     let of = |t: &str| match t {
         "dev" | "development" | "sandbox" | "sbx" => Some(0),
@@ -409,6 +414,18 @@ mod tests {
         assert!(envs[0].defined && !envs[1].defined);
         assert_eq!(rank("prd"), Some(4));
         assert_eq!(rank("preprod"), Some(3));
+        // terraform-example-foundation's environments, and their spelled-out forms.
+        for before_prod in [
+            "nonproduction",
+            "non-prod",
+            "non_production",
+            "pre-prod",
+            "NonProd-eu",
+        ] {
+            assert_eq!(rank(before_prod), Some(3), "{before_prod}");
+        }
+        assert_eq!(rank("production"), Some(4));
+        assert_eq!(rank("prod-eu"), Some(4));
         assert_eq!(rank("blue"), None);
         assert!(is_region("us-east-1") && is_region("europe-west1") && is_region("us-gov-west-1"));
         assert!(!is_region("eks") && !is_region("node-groups"));
