@@ -284,8 +284,20 @@ fn a_terragrunt_live_tree() {
     }
     repo.write("units/vpc/main.tf", "variable \"name\" {}\n")
         .write("units/eks/main.tf", "variable \"name\" {}\n");
+    // A Terragrunt stack generates its units: it is named, not silently passed over.
+    repo.write(
+        "catalog/platform/terragrunt.stack.hcl",
+        "unit \"vpc\" {\n  source = \"../../units/vpc\"\n  path   = \"vpc\"\n}\n",
+    );
     repo.commit("live");
     let run = init(&repo, &[]);
+    assert!(
+        run.stdout.contains(
+            "Terragrunt stack files (1), not read: catalog/platform/terragrunt.stack.hcl"
+        ),
+        "{}",
+        run.stdout
+    );
     // The units are stacks, whose dependencies and includes strata reads: nothing to carry
     // over.
     assert!(
@@ -358,7 +370,7 @@ fn a_terramate_tree_with_stacks_anywhere() {
         // A Terramate stack with no backend or provider in its Terraform.
         .write(
             "infra/network/stack.tm.hcl",
-            "stack {\n  name  = \"network\"\n  after = [\"/platform/dns\", \"tag:base\"]\n}\n",
+            "stack {\n  name  = \"network\"\n  after = [\"/platform/dns\", \"tag:base\"]\n  watch = [\"/shared/peers.json\"]\n}\n",
         )
         .write(
             "infra/network/main.tf",
@@ -387,6 +399,12 @@ fn a_terramate_tree_with_stacks_anywhere() {
     assert!(
         run.stdout
             .contains("infra/network/stack.tm.hcl:3  after tag:base: add the targets it names"),
+        "{}",
+        run.stdout
+    );
+    // A watched file is an input Terramate was told of: it goes to `extra_inputs`.
+    assert!(
+        run.stdout.contains("infra/network/stack.tm.hcl:4  watch /shared/peers.json: add the watched file to `extra_inputs` in the stack.toml of infra/network"),
         "{}",
         run.stdout
     );

@@ -125,6 +125,14 @@ fn print_human(s: &Survey, dry_run: bool) {
         );
         out!("  hint: Terragrunt downloads their code; strata models Terraform that lives in the repository");
     }
+    if !s.terragrunt_stacks.is_empty() {
+        out!(
+            "\nTerragrunt stack files ({}), not read: {}",
+            s.terragrunt_stacks.len(),
+            shorten(&s.terragrunt_stacks, 4)
+        );
+        out!("  hint: their units exist only once `terragrunt stack generate` writes them (under `.terragrunt-stack/`, usually not committed); strata models Terraform that lives in the repository, so the modules those units use are targets only where their code is here");
+    }
     declared_order(s);
     out!("\nEnvironments:");
     if s.environments.is_empty() {
@@ -277,7 +285,7 @@ fn declared_order(s: &Survey) {
             .map(|t| t.label.as_str())
     };
     out!(
-        "\nOrder declared for Terramate or Terragrunt, which strata does not read ({}):",
+        "\nOrders and inputs declared for Terramate or Terragrunt, which strata does not read ({}):",
         s.declared_order.len()
     );
     let shown = 12;
@@ -289,6 +297,9 @@ fn declared_order(s: &Survey) {
             ("include", Some(me), _) => {
                 format!("add the included file to `extra_inputs` in the stack.toml of {me}")
             }
+            ("watch", Some(me), _) => format!(
+                "add the watched file to `extra_inputs` in the stack.toml of {me} (workspace-relative, no leading `/`)"
+            ),
             ("before" | "wanted_by", Some(me), Some(other)) => {
                 format!("add \"{me}\" to `deps` in the stack.toml of {other}")
             }

@@ -115,6 +115,8 @@ pub struct Survey {
     pub conflicts: Vec<String>,
     /// Terragrunt units without Terraform files of their own.
     pub terragrunt_only: Vec<String>,
+    /// Terragrunt stack files, whose units are generated and not in the repository.
+    pub terragrunt_stacks: Vec<String>,
     /// Orders Terramate and Terragrunt declare between units, which strata does not read:
     /// to be carried over as `deps` in stack.toml. (A Terragrunt unit that is a stack is
     /// read, so its dependencies and includes are not listed.)
@@ -284,6 +286,7 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         unclassified: classes.unclassified,
         conflicts: classes.conflicts,
         terragrunt_only: ev.terragrunt_only,
+        terragrunt_stacks: ev.terragrunt_stacks,
         declared_order,
         environments: envs,
         environment_stacks,
