@@ -839,3 +839,47 @@ fn a_damaged_release_lock_stops_the_apply_before_it_changes_anything() {
     );
     assert_eq!(std::fs::read_to_string(&state).unwrap(), before);
 }
+
+/// Local state is kept per checkout (here: another STRATA_STATE_DIR, as a moved or new
+/// checkout gets). An apply that finds a stack's state empty while the environment's
+/// release lock records it as applied refuses it, instead of creating its resources a
+/// second time; `strata destroy` of it (nothing to destroy) takes it out of the lock.
+#[test]
+fn an_apply_refuses_a_stack_the_lock_records_while_its_state_is_empty() {
+    let repo = tools_repo();
+    repo.write("stacks/a/main.tf", "output \"v\" {\n  value = \"a\"\n}\n");
+    repo.commit("a stack");
+    repo.strata(&["apply", "--auto-approve", "--env", "dev"])
+        .assert_ok();
+    repo.commit("applied");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run_elsewhere = |args: &[&str]| -> Run {
+        let mut cmd = repo.command(args);
+        cmd.env("STRATA_STATE_DIR", elsewhere.path());
+        cmd.output().unwrap().into()
+    };
+    let run = run_elsewhere(&["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains(
+            "its state is empty, but environments/dev/release.lock.toml records it as applied"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("local state is kept per checkout"), "{said}");
+    // Nothing was applied there.
+    assert!(
+        common::files_under(elsewhere.path()).is_empty(),
+        "{:?}",
+        common::files_under(elsewhere.path())
+    );
+    // A plan is not refused: it shows what an apply would do.
+    run_elsewhere(&["plan", "--env", "dev"]).assert_ok();
+    // The way out when the resources are really gone.
+    run_elsewhere(&["destroy", "--auto-approve", "--env", "dev", "stacks/a"]).assert_ok();
+    let lock =
+        std::fs::read_to_string(repo.path().join("environments/dev/release.lock.toml")).unwrap();
+    assert!(!lock.contains("stacks/a"), "{lock}");
+    run_elsewhere(&["apply", "--auto-approve", "--env", "dev"]).assert_ok();
+}

@@ -55,6 +55,7 @@ pub fn run_options(ctx: &Context, session: &strata_graph::session::Session) -> R
             }),
         state_root: Some(session.root.clone()),
         cache_dir: None,
+        deployed: Default::default(),
     }
 }
 

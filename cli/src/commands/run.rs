@@ -275,6 +275,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     }
     let session = ctx.session()?;
     let view = session.work_tree()?;
+    let mut deployed = std::collections::BTreeMap::new();
     if changes {
         for env in strata_run::resolve_envs(&view.model, &args.options.envs)? {
             if let Err(refusal) = strata_release::may_apply(&view.model, &session, &env)? {
@@ -292,7 +293,10 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             }
             // What the apply changes is recorded in the lock afterwards: a lock that cannot
             // be read stops it now (exit 2), not after terraform changed the environment.
-            strata_release::lock::ReleaseLock::read(&session.root, &env)?;
+            let lock = strata_release::lock::ReleaseLock::read(&session.root, &env)?;
+            if mode == Mode::Apply {
+                deployed.insert(env.clone(), lock.stacks());
+            }
         }
     }
     let scope = if args.affected {
@@ -353,6 +357,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         }),
         state_root: None,
         cache_dir: None,
+        deployed,
     };
     // The command is one operation: an interrupt from here on cancels it.
     let _operation = strata_exec::process::operation();

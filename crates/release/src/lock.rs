@@ -84,6 +84,15 @@ fn rel(env: &str) -> String {
 }
 
 impl ReleaseLock {
+    /// The stacks it records as applied.
+    pub fn stacks(&self) -> std::collections::BTreeSet<String> {
+        self.targets
+            .iter()
+            .filter(|(_, e)| e.kind == "stack")
+            .map(|(label, _)| label.clone())
+            .collect()
+    }
+
     /// `env`'s lock; an empty one when the file does not exist yet.
     pub fn read(root: &Path, env: &str) -> Result<ReleaseLock> {
         let path = lock_path(root, env);

@@ -48,6 +48,7 @@ pub fn explain_task_keys(
         reviewed: Mutex::default(),
         unsaved: Mutex::default(),
         states: crate::states::States::new(session, view, tools),
+        deployed: &Default::default(),
     };
     // A test's or policy's key covers the plan or render it reads: the one the local cache
     // holds under that task's key, when there is one (nothing is run or fetched).
@@ -63,6 +64,7 @@ pub fn explain_task_keys(
             remote: None,
             state_root: None,
             cache_dir: None,
+            deployed: Default::default(),
         },
         Arc::new(|_| {}),
     )

@@ -66,6 +66,11 @@ pub struct RunOptions {
     /// The local cache to use, when not the session's own (a revision's temporary checkout
     /// shares its checkout's cache).
     pub cache_dir: Option<PathBuf>,
+    /// Per environment, the stacks its release lock records as applied there. An apply
+    /// refuses a stack among them whose state it finds empty: the state is elsewhere (a
+    /// moved checkout's local state, another backend key), and applying would create its
+    /// resources a second time.
+    pub deployed: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 /// One task's outcome, as printed and as `--json` shows it.
@@ -625,6 +630,7 @@ pub fn run(
         unsaved: Mutex::default(),
         states: states::States::new(session, view, tools.clone())
             .with_state_root(opts.state_root.as_deref()),
+        deployed: &opts.deployed,
     };
     // Files left where no target is given them, in the environments this run works in.
     let run_envs: std::collections::BTreeSet<&str> =

@@ -94,6 +94,7 @@ pub fn show_plan(
         remote,
         state_root: None,
         cache_dir: None,
+        deployed: Default::default(),
     };
     // A remote that fails is why a plan may not be found: said, not swallowed.
     let faults: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();

@@ -1113,6 +1113,7 @@ fn options(mode: Mode, envs: &[&str]) -> strata_run::RunOptions {
         remote: None,
         state_root: None,
         cache_dir: None,
+        deployed: Default::default(),
     }
 }
 

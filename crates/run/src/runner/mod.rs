@@ -44,11 +44,18 @@ pub(super) struct Runner<'a> {
     pub(super) unsaved: Mutex<HashMap<TaskId, crate::states::Unsaved>>,
     /// The states read in this run.
     pub(super) states: crate::states::States<'a>,
+    /// See [`crate::RunOptions::deployed`].
+    pub(super) deployed: &'a std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl Runner<'_> {
     pub(super) fn model(&self) -> &Model {
         &self.view.model
+    }
+
+    /// Whether `env`'s release lock records `label` as applied there.
+    pub(super) fn deployed(&self, env: &str, label: &str) -> bool {
+        self.deployed.get(env).is_some_and(|s| s.contains(label))
     }
 
     pub(crate) fn report(&self, i: TaskId) -> TaskReport {
