@@ -640,3 +640,24 @@ fn configuration_files_that_are_not_utf8_name_their_line() {
         std::fs::write(repo.path().join(path), &before).unwrap();
     }
 }
+
+/// A temporary directory strata cannot write is named as the cause, not the tool.
+#[test]
+fn an_unwritable_temporary_directory_is_named() {
+    let repo = common::tools_repo();
+    repo.write("stacks/a/main.tf", "output \"v\" {\n  value = 1\n}\n");
+    repo.commit("a stack");
+    let missing = repo.path().join("no-such-dir");
+    let out = repo
+        .command(&["check", "stacks/a"])
+        .env("TMPDIR", &missing)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("temporary directory {}", missing.display()))
+            && stderr.contains("set TMPDIR to a writable directory"),
+        "{stderr}"
+    );
+}

@@ -353,8 +353,19 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
     // Output goes to unlinked temporary files (owner-only, gone with the last descriptor),
     // not pipes: if strata dies, a tool writing to a pipe nobody reads would die of SIGPIPE
     // mid-apply instead of stopping cleanly when the reaper interrupts it.
-    let stdout_file = tempfile::tempfile()?;
-    let stderr_file = tempfile::tempfile()?;
+    let output_file = || {
+        tempfile::tempfile().map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "no file for its output in the temporary directory {} ({e}): set TMPDIR to a writable directory",
+                    std::env::temp_dir().display()
+                ),
+            )
+        })
+    };
+    let stdout_file = output_file()?;
+    let stderr_file = output_file()?;
     let mut child = cmd
         .current_dir(cwd)
         .stdin(Stdio::null())
