@@ -812,6 +812,44 @@ fn symlinked_files_are_inputs_by_what_they_point_to() {
     );
 }
 
+/// A shared file that stacks link to (terraform-example-foundation's `terraform.tfvars`)
+/// and that does not parse is each linking stack's problem once, named through its link.
+#[cfg(unix)]
+#[test]
+fn a_linked_file_that_does_not_parse_is_reported_once_per_link() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"w\"\n");
+    repo.write("terraform.tfvars", "x = 1\n");
+    for env in ["dev", "prod"] {
+        repo.write(
+            &format!("stacks/{env}/main.tf"),
+            // The variable is read as a path: its variable files are read.
+            "variable \"x\" {}\noutput \"o\" {\n  value = file(var.x)\n}\nterraform {\n  backend \"gcs\" {}\n}\n",
+        );
+        std::os::unix::fs::symlink(
+            "../../terraform.tfvars",
+            repo.path().join(format!("stacks/{env}/terraform.tfvars")),
+        )
+        .unwrap();
+    }
+    repo.commit("linked variables");
+    repo.write("terraform.tfvars", "x = 2\nx\n");
+    let run = repo.strata(&["--json", "affected", "--base", "main"]);
+    let json = run.json();
+    for t in json["targets"].as_array().unwrap() {
+        let problems = t["problems"].as_array().unwrap();
+        assert_eq!(problems.len(), 1, "{t}");
+        assert!(
+            problems[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("links to `terraform.tfvars`, which does not parse"),
+            "{t}"
+        );
+    }
+    assert_eq!(json["targets"].as_array().unwrap().len(), 2, "{json}");
+}
+
 /// A `Chart.yaml` that is a link to a file of another name is read as a Chart.yaml, as helm
 /// reads it: its `file://` dependency (relative to the link's chart) is an edge.
 #[cfg(unix)]

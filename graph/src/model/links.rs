@@ -128,6 +128,8 @@ pub(super) fn parse_through<'p>(
         return facts.facts_for(repo, snapshot, paths);
     }
     let mut plain: Vec<&'p str> = Vec::with_capacity(paths.len());
+    // Of `plain`, the files asked for by their own name (not only through a link).
+    let mut asked: rustc_hash::FxHashSet<&'p str> = rustc_hash::FxHashSet::default();
     let mut aliases: Vec<(&'p str, &'p str)> = Vec::new();
     // A file a link points to is read as the link's name says (`Chart.yaml` linking to
     // `shared/api-Chart.yaml` is a Chart.yaml), as the tool reading the link would.
@@ -135,6 +137,7 @@ pub(super) fn parse_through<'p>(
     for &p in paths {
         if !links.is_link(p) {
             plain.push(p);
+            asked.insert(p);
             continue;
         }
         if let Resolved::Inside(to) = links.resolve(p) {
@@ -152,7 +155,7 @@ pub(super) fn parse_through<'p>(
     let (mut parsed, mut errors) = facts.facts_as(repo, snapshot, &plain, |p| {
         read_as.get(p).copied().or_else(|| Parser::for_path(p))
     })?;
-    for (link, to) in aliases {
+    for &(link, to) in &aliases {
         if let Some(f) = parsed.get(to).cloned() {
             parsed.insert(link, f);
         } else if let Some((_, e)) = errors.iter().find(|(p, _)| *p == to) {
@@ -167,6 +170,9 @@ pub(super) fn parse_through<'p>(
             errors.push((link, e));
         }
     }
+    // A file read only through links is reported once, as each link's.
+    let linked: rustc_hash::FxHashSet<&str> = aliases.iter().map(|(_, to)| *to).collect();
+    errors.retain(|(p, _)| asked.contains(p) || !linked.contains(p));
     Ok((parsed, errors))
 }
 
