@@ -140,6 +140,16 @@ pub struct Environment {
     pub defined: bool,
 }
 
+/// Directories of test data (`tests/fixtures/scenarios/env/...` in cloudposse/atmos): what
+/// they hold describes the tests' workspaces, not this one's environments. (`test` itself
+/// is a common environment's name.)
+fn is_test_data(dir: &str) -> bool {
+    matches!(
+        dir,
+        "tests" | "testdata" | "test-fixtures" | "fixtures" | "__fixtures__"
+    )
+}
+
 /// The environments the paths show, with `environments/<env>/env.toml` files already
 /// there (`env_files`) counted as defined.
 pub fn detect(paths: &[String], env_files: &[String]) -> Vec<Environment> {
@@ -170,7 +180,7 @@ pub fn detect(paths: &[String], env_files: &[String]) -> Vec<Environment> {
     for path in paths {
         let segs: Vec<&str> = path.split('/').collect();
         let dirs = &segs[..segs.len() - 1];
-        if dirs.iter().any(|s| s.starts_with('.')) || inside_a_chart(path) {
+        if dirs.iter().any(|s| s.starts_with('.') || is_test_data(s)) || inside_a_chart(path) {
             continue;
         }
         let name = file_name(path);
@@ -402,6 +412,21 @@ mod tests {
             &[],
         );
         assert_eq!(names(&envs), vec![("dev", None), ("prod", Some("dev"))]);
+    }
+
+    /// cloudposse/atmos's fixtures hold an `env/` of their own.
+    #[test]
+    fn test_data_holds_no_environment() {
+        let envs = detect(
+            &paths(&[
+                "tests/fixtures/scenarios/env/stacks/deploy/dev.yaml",
+                "pkg/testdata/live/staging/terragrunt.hcl",
+                "environments/test/env.toml",
+                "environments/prod/env.toml",
+            ]),
+            &[],
+        );
+        assert_eq!(names(&envs), vec![("test", None), ("prod", Some("test"))]);
     }
 
     #[test]
