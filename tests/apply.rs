@@ -841,17 +841,26 @@ fn a_damaged_release_lock_stops_the_apply_before_it_changes_anything() {
 }
 
 /// Local state is kept per checkout (here: another STRATA_STATE_DIR, as a moved or new
-/// checkout gets). An apply that finds a stack's state empty while the environment's
-/// release lock records it as applied refuses it, instead of creating its resources a
-/// second time; `strata destroy` of it (nothing to destroy) takes it out of the lock.
+/// checkout gets). An apply whose plan would change a stack it finds no state of, while the
+/// environment's release lock records it as applied, refuses it instead of creating its
+/// resources a second time; `strata destroy` of it (nothing to destroy) takes it out of
+/// the lock.
 #[test]
-fn an_apply_refuses_a_stack_the_lock_records_while_its_state_is_empty() {
+fn an_apply_refuses_a_stack_the_lock_records_while_it_has_no_state() {
     let repo = tools_repo();
     repo.write("stacks/a/main.tf", "output \"v\" {\n  value = \"a\"\n}\n");
+    // A stack that manages nothing has no state after its apply (there was nothing to
+    // apply): it is never refused for that.
+    repo.write("stacks/none/main.tf", "locals {\n  off = true\n}\n");
     repo.commit("a stack");
     repo.strata(&["apply", "--auto-approve", "--env", "dev"])
         .assert_ok();
     repo.commit("applied");
+    let lock =
+        std::fs::read_to_string(repo.path().join("environments/dev/release.lock.toml")).unwrap();
+    assert!(lock.contains("stacks/none"), "{lock}");
+    repo.strata(&["apply", "--auto-approve", "--env", "dev"])
+        .assert_ok();
     let elsewhere = tempfile::tempdir().unwrap();
     let run_elsewhere = |args: &[&str]| -> Run {
         let mut cmd = repo.command(args);
@@ -863,7 +872,7 @@ fn an_apply_refuses_a_stack_the_lock_records_while_its_state_is_empty() {
     let said = format!("{}{}", run.stdout, run.stderr);
     assert!(
         said.contains(
-            "its state is empty, but environments/dev/release.lock.toml records it as applied"
+            "it has no state, but environments/dev/release.lock.toml records it as applied"
         ),
         "{said}"
     );

@@ -39,8 +39,9 @@ pub fn location(work_root: &Path, env: Option<&str>, label: &str) -> PathBuf {
 /// The files by which version managers (tfenv, tenv, tfswitch, asdf, mise) choose which
 /// terraform, OpenTofu or helm their shim runs, in the directory a tool runs in or above
 /// it. strata checks the version from the workspace root, and sandboxes lie below it
-/// (`.strata/work/`): left out of the sandbox, such a file in a target's directory cannot
-/// make the shim run another version there than the one checked and keyed.
+/// (`.strata/work/`): left out of the sandbox, such a file in the target's own directory
+/// (where its tools run) cannot make the shim run another version there than the one
+/// checked and keyed. Deeper down (a chart's `files/mise.toml`) it is data, and stays.
 pub const VERSION_FILES: &[&str] = &[
     ".terraform-version",
     ".opentofu-version",
@@ -53,8 +54,9 @@ pub const VERSION_FILES: &[&str] = &[
     ".mise.local.toml",
 ];
 
-fn chooses_a_version(path: &str) -> bool {
-    VERSION_FILES.contains(&path.rsplit('/').next().unwrap_or(path))
+fn chooses_a_version(label: &str, path: &str) -> bool {
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    dir == strata_graph::discover::label_dir(label) && VERSION_FILES.contains(&name)
 }
 
 /// Builds (or reuses) the sandbox holding `files` (workspace-relative) for a task.
@@ -109,7 +111,7 @@ pub fn prepare(
     let present: Vec<&str> = files
         .iter()
         .map(String::as_str)
-        .filter(|f| snapshot.files.contains_key(*f) && !chooses_a_version(f))
+        .filter(|f| snapshot.files.contains_key(*f) && !chooses_a_version(label, f))
         .collect();
     // The task's key holds each file's id as `git status` saw it when the run began: bytes
     // that are not those (the file was edited, reverted or replaced since) would be
@@ -183,4 +185,21 @@ pub fn prepare(
         data,
         generation,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_the_targets_own_version_files_are_left_out() {
+        use super::chooses_a_version;
+        assert!(chooses_a_version("stacks/a", "stacks/a/.terraform-version"));
+        assert!(chooses_a_version("stacks/a", "stacks/a/.tool-versions"));
+        assert!(chooses_a_version(".", ".terraform-version"));
+        assert!(!chooses_a_version("charts/c", "charts/c/files/mise.toml"));
+        assert!(!chooses_a_version(
+            "stacks/a",
+            "modules/m/.terraform-version"
+        ));
+        assert!(!chooses_a_version("stacks/a", "stacks/a/main.tf"));
+    }
 }

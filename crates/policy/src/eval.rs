@@ -864,6 +864,22 @@ deny_none contains msg if {
         assert_eq!(e.findings[0].msg, "v");
     }
 
+    /// regorus's span of an object of several fields starts at its last key: only the
+    /// reference that iterates is moved, so such a head still loads and evaluates.
+    #[test]
+    fn a_head_building_an_object_of_several_fields_iterates_too() {
+        let rego = "package main\nimport rego.v1\n\nimages contains {\"container\": input.spec.containers[_].name, \"kind\": input.kind}\n\ndeny contains sprintf(\"%s in %s\", [i.container, i.kind]) if some i in images\n";
+        let p = policy(&[("p.rego", rego)], main_ns()).unwrap();
+        let e = eval(
+            &p,
+            vec![json!({"kind": "Pod", "spec": {"containers": [{"name": "a"}]}})],
+        )
+        .unwrap();
+        assert_eq!(e.findings[0].msg, "a in Pod");
+        let e = eval(&p, vec![json!({"kind": "Service"})]).unwrap();
+        assert!(e.findings.is_empty());
+    }
+
     #[test]
     fn v0_syntax_namespaces_and_globs() {
         let v0 = "package kubernetes.security\n\ndeny[msg] {\n  input.kind == \"Service\"\n  msg := \"NodePort services are not allowed\"\n}\n";

@@ -167,10 +167,11 @@ pub fn compatible_imports(text: &str) -> std::borrow::Cow<'_, str> {
 /// A rule without a body whose head iterates (`names contains input.items[_].name`, v0
 /// `volumes[pod.spec.volumes[_]]`) is undefined in OPA when what it iterates is missing or
 /// no collection; regorus stops the whole evaluation with "item cannot be indexed". Such a
-/// head's iterating expressions are moved into a body of their own, where regorus
-/// iterates as OPA does: `names contains __strata_head_0 if { __strata_head_0 :=
-/// input.items[_].name }`. Everything stays on its line, and each column before the
-/// head's first moved expression stays where it was. Returns the rewritten text of each
+/// head's iterating references are moved into a body of their own, where regorus iterates
+/// as OPA does: `names contains __strata_head_0.name if { __strata_head_0 :=
+/// input.items[_] }`; only the reference moves (`{"a": x[_].n, "b": 1}` becomes
+/// `{"a": __strata_head_0.n, "b": 1}`). Everything stays on its line, and each column before
+/// the head's first moved reference stays where it was. Returns the rewritten text of each
 /// file that has such a rule.
 fn iterating_heads_moved(
     modules: &[regorus::unstable::Ref<Module>],
@@ -199,7 +200,19 @@ fn iterating_heads_moved(
                 }
                 _ => Vec::new(),
             };
-            let iterating: Vec<&Expr> = outputs.into_iter().filter(|e| iterates(e)).collect();
+            let mut iterating: Vec<&Expr> = Vec::new();
+            for e in outputs {
+                iterations(e, &mut iterating);
+            }
+            // Each one is a reference ending in `[_]` as written (a span regorus got wrong,
+            // as it does for some objects, leaves the rule as it is).
+            let whole = |e: &&Expr| {
+                let text = e.span().text();
+                text.ends_with(']') && text.contains("[_")
+            };
+            if !iterating.iter().all(whole) {
+                continue;
+            }
             let Some(last) = iterating.last() else {
                 continue;
             };
@@ -246,24 +259,34 @@ fn iterating_heads_moved(
     out
 }
 
-/// Whether `expr` iterates: it holds a reference with `[_]` outside any comprehension (a
-/// comprehension's own iteration stays inside it).
-fn iterates(expr: &Expr) -> bool {
+/// The references in `expr` that iterate (`x[_]`, outermost first: `input.a[_].b[_]` is one),
+/// outside any comprehension (a comprehension's own iteration stays inside it).
+fn iterations<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
     match expr {
-        Expr::RefBrack { refr, index, .. } => {
-            matches!(index.as_ref(), Expr::Var { span, .. } if span.text() == "_")
-                || iterates(refr)
-                || iterates(index)
+        Expr::RefBrack { index, .. } if matches!(index.as_ref(), Expr::Var { span, .. } if span.text() == "_") => {
+            out.push(expr)
         }
-        Expr::RefDot { refr, .. } => iterates(refr),
-        Expr::Array { items, .. } | Expr::Set { items, .. } => items.iter().any(|i| iterates(i)),
-        Expr::Object { fields, .. } => fields.iter().any(|(_, k, v)| iterates(k) || iterates(v)),
-        Expr::Call { params, .. } => params.iter().any(|p| iterates(p)),
-        Expr::UnaryExpr { expr, .. } => iterates(expr),
+        Expr::RefBrack { refr, index, .. } => {
+            iterations(refr, out);
+            iterations(index, out);
+        }
+        Expr::RefDot { refr, .. } => iterations(refr, out),
+        Expr::Array { items, .. } | Expr::Set { items, .. } => {
+            items.iter().for_each(|i| iterations(i, out))
+        }
+        Expr::Object { fields, .. } => fields.iter().for_each(|(_, k, v)| {
+            iterations(k, out);
+            iterations(v, out);
+        }),
+        Expr::Call { params, .. } => params.iter().for_each(|p| iterations(p, out)),
+        Expr::UnaryExpr { expr, .. } => iterations(expr, out),
         Expr::BinExpr { lhs, rhs, .. }
         | Expr::BoolExpr { lhs, rhs, .. }
-        | Expr::ArithExpr { lhs, rhs, .. } => iterates(lhs) || iterates(rhs),
-        _ => false,
+        | Expr::ArithExpr { lhs, rhs, .. } => {
+            iterations(lhs, out);
+            iterations(rhs, out);
+        }
+        _ => {}
     }
 }
 
@@ -374,7 +397,10 @@ impl Loaded {
                     None => (path, text),
                 })
                 .collect();
-            engine = Self::engine(&texts, rego_v0)?;
+            // A rewrite that does not load is not the policy's fault: it runs as written.
+            if let Ok(rewritten) = Self::engine(&texts, rego_v0) {
+                engine = rewritten;
+            }
         }
         let packages_by_module: Vec<String> = engine
             .get_policy_package_components()
@@ -801,13 +827,13 @@ mod tests {
 
     #[test]
     fn a_head_that_iterates_gets_a_body_of_its_own_on_its_line() {
-        let text = "package p\nimport rego.v1\n\nnames contains input.items[_].name # a comment\nkeep contains input.name\nby[input.a[_]] := input.b[_]\nlen := count([x | x := input.c[_]])\n";
+        let text = "package p\nimport rego.v1\n\nnames contains input.items[_].name # a comment\nkeep contains input.name\nby[input.a[_]] := input.b[_]\nlen := count([x | x := input.c[_]])\nimages contains {\"c\": input.spec.containers[_].name, \"k\": input.kind}\n";
         let texts = vec![("p.rego".to_string(), text.to_string())];
         let mut engine = Loaded::engine(&texts, false).unwrap();
         let moved = iterating_heads_moved(engine.get_modules(), &texts);
         assert_eq!(
             moved["p.rego"],
-            "package p\nimport rego.v1\n\nnames contains __strata_head_0 if { __strata_head_0 := input.items[_].name } # a comment\nkeep contains input.name\nby[__strata_head_1] := __strata_head_2 if { __strata_head_1 := input.a[_]; __strata_head_2 := input.b[_] }\nlen := count([x | x := input.c[_]])\n"
+            "package p\nimport rego.v1\n\nnames contains __strata_head_0.name if { __strata_head_0 := input.items[_] } # a comment\nkeep contains input.name\nby[__strata_head_1] := __strata_head_2 if { __strata_head_1 := input.a[_]; __strata_head_2 := input.b[_] }\nlen := count([x | x := input.c[_]])\nimages contains {\"c\": __strata_head_3.name, \"k\": input.kind} if { __strata_head_3 := input.spec.containers[_] }\n"
         );
         let plain = vec![(
             "q.rego".to_string(),

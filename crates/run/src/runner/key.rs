@@ -52,16 +52,16 @@ impl Prepared {
 }
 
 /// Why a destroy does nothing.
-/// Why an apply refuses a stack its environment's release lock records as applied while
-/// its state is empty: the resources exist, and their state is somewhere else.
-fn applied_but_empty(label: &str, env: &str, backend: &str) -> String {
+/// Why an apply refuses to change a stack its environment's release lock records as applied
+/// while it finds no state of it: the resources exist, and their state is somewhere else.
+pub(super) fn applied_but_stateless(label: &str, env: &str, backend: &str) -> String {
     let hint = if backend == "local" {
         "local state is kept per checkout: was this checkout moved or cloned anew? Apply from the checkout that holds the state, or move the state to a shared backend ([state] in env.toml)"
     } else {
         "is the backend's key, bucket, schema or credentials what they were when it was applied?"
     };
     format!(
-        "{label} [{env}]: its state is empty, but environments/{env}/release.lock.toml records it as applied there; applying would create its resources a second time. {hint}. If its resources are really gone, `strata destroy {label} --env {env}` takes it out of the lock (nothing is destroyed: the state is empty), and the next apply creates it"
+        "{label} [{env}]: it has no state, but environments/{env}/release.lock.toml records it as applied there; applying would create its resources a second time. {hint}. If its resources are really gone (or it never had any), `strata destroy {label} --env {env}` takes it out of the lock (nothing is destroyed: there is no state), and the next apply creates it"
     )
 }
 
@@ -369,19 +369,8 @@ impl Runner<'_> {
                         .state_to_change(task.target, env)
                         .map_err(fail)?
                     {
-                        Some(state) if !state.is_empty() => state.fingerprint(),
-                        state => {
-                            if self.mode == crate::task::Mode::Apply
-                                && self.deployed(&env.name, &target.label)
-                            {
-                                return Err(NotReady::Fail(applied_but_empty(
-                                    &target.label,
-                                    &env.name,
-                                    backend.kind(),
-                                )));
-                            }
-                            state.map_or_else(|| "none".into(), |s| s.fingerprint())
-                        }
+                        Some(state) => state.fingerprint(),
+                        None => "none".into(),
                     },
                 });
                 for secret in backend.secrets() {

@@ -458,6 +458,25 @@ impl Runner<'_> {
             });
             return Some(Status::Ok);
         }
+        // A plan that would create what the release lock says is there already, because
+        // no state of it was found here.
+        if self.mode == Mode::Apply && self.deployed(env, label) {
+            let environment = self.model().environment(env)?;
+            let stateless = self
+                .states
+                .state_of(task.target, environment)
+                .is_ok_and(|s| s.as_ref().is_none_or(|s| s.lineage.is_empty()));
+            if stateless {
+                self.remove_kept_plan(plan_task);
+                let backend = self
+                    .states
+                    .backend_of(task.target, environment)
+                    .map(|b| b.kind().to_string())
+                    .unwrap_or_default();
+                report.reason = Some(key::applied_but_stateless(label, env, &backend));
+                return Some(Status::Failed);
+            }
+        }
         let approved = (self.approve)(&crate::Approval {
             label,
             env,
