@@ -892,3 +892,54 @@ fn an_apply_refuses_a_stack_the_lock_records_while_it_has_no_state() {
     assert!(!lock.contains("stacks/a"), "{lock}");
     run_elsewhere(&["apply", "--auto-approve", "--env", "dev"]).assert_ok();
 }
+
+/// The same refusal in a promotion: the destination's lock records the stack, and this
+/// checkout finds no state of it there.
+#[test]
+fn a_promotion_refuses_a_stack_the_destination_records_while_it_has_no_state() {
+    let repo = tools_repo();
+    repo.write(
+        "environments/staging/env.toml",
+        "promotes_from = \"dev\"\n\n[state]\nbackend = \"local\"\n\n[gates]\nsoak = \"0m\"\n",
+    );
+    repo.write("stacks/a/main.tf", "output \"v\" {\n  value = \"1\"\n}\n");
+    repo.commit("a stack");
+    let plan = tempfile::tempdir().unwrap();
+    let file = plan.path().join("plan.json");
+    let file = file.to_str().unwrap();
+    let promote = |state: Option<&std::path::Path>| -> Run {
+        repo.strata(&["apply", "--auto-approve", "--env", "dev"])
+            .assert_ok();
+        repo.commit("dev's lock");
+        repo.strata(&[
+            "promote", "plan", "--from", "dev", "--to", "staging", "--out", file,
+        ])
+        .assert_ok();
+        let mut cmd = repo.command(&["promote", "apply", file]);
+        if let Some(dir) = state {
+            cmd.env("STRATA_STATE_DIR", dir);
+        }
+        let run: Run = cmd.output().unwrap().into();
+        repo.commit("staging's lock");
+        run
+    };
+    promote(None).assert_ok();
+    let lock = || {
+        std::fs::read_to_string(repo.path().join("environments/staging/release.lock.toml")).unwrap()
+    };
+    let before = lock();
+    assert!(before.contains("stacks/a"), "{before}");
+    repo.write("stacks/a/main.tf", "output \"v\" {\n  value = \"2\"\n}\n");
+    repo.commit("a new version");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = promote(Some(elsewhere.path()));
+    assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains(
+            "it has no state, but environments/staging/release.lock.toml records it as applied"
+        ),
+        "{said}"
+    );
+    assert_eq!(lock(), before, "the lock keeps what staging runs");
+}

@@ -209,8 +209,16 @@ fn apply(ctx: &Context, args: ApplyArgs, rollback: bool) -> Result<u8> {
         });
     }
     let session = ctx.session()?;
+    // The destination's stacks already recorded there: an apply refuses to create one again
+    // it finds no state of. (A plan that cannot be read is the promotion's to report.)
+    let mut deployed = std::collections::BTreeMap::new();
+    if let Ok(plan) = strata_release::plan::PromotionPlan::read(&args.file) {
+        let lock = strata_release::lock::ReleaseLock::read(&session.root, &plan.to)?;
+        deployed.insert(plan.to.clone(), lock.stacks());
+    }
     let opts = RunOptions {
         mode: Mode::Apply,
+        deployed,
         ..crate::commands::gitops::run_options(ctx, &session)
     };
     // The command is one operation: an interrupt from here on cancels it.
