@@ -864,8 +864,26 @@ deny_none contains msg if {
         assert_eq!(e.findings[0].msg, "v");
     }
 
-    /// regorus's span of an object of several fields starts at its last key: only the
-    /// reference that iterates is moved, so such a head still loads and evaluates.
+    /// An item without the field, or one a builtin fails on, leaves out that item only, as
+    /// in OPA (regorus alone empties the whole set, or stops); the spacing `[ _ ]` is the
+    /// same iteration.
+    #[test]
+    fn a_head_leaves_out_only_the_items_it_cannot_make() {
+        let rego = "package main\nimport rego.v1\n\nprivileged contains input.spec.containers[_].securityContext.privileged\nlow contains lower(input.x[_])\nspaced contains input.items[ _ ]\n\ndeny contains \"privileged\" if true in privileged\ndeny contains sprintf(\"low %s\", [l]) if some l in low\ndeny contains sprintf(\"item %v\", [i]) if some i in spaced\n";
+        let p = policy(&[("p.rego", rego)], main_ns()).unwrap();
+        let e = eval(
+            &p,
+            vec![json!({"spec": {"containers": [{"name": "sidecar"}, {"securityContext": {"privileged": true}}]},
+                "x": ["A", 5, "B"], "items": 5})],
+        )
+        .unwrap();
+        let mut msgs: Vec<&str> = e.findings.iter().map(|f| f.msg.as_str()).collect();
+        msgs.sort();
+        assert_eq!(msgs, ["low a", "low b", "privileged"]);
+    }
+
+    /// regorus's span of an object of several fields starts at its last key: the head is
+    /// moved as it is written all the same, so it still loads and evaluates.
     #[test]
     fn a_head_building_an_object_of_several_fields_iterates_too() {
         let rego = "package main\nimport rego.v1\n\nimages contains {\"container\": input.spec.containers[_].name, \"kind\": input.kind}\n\ndeny contains sprintf(\"%s in %s\", [i.container, i.kind]) if some i in images\n";

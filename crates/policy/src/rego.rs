@@ -167,10 +167,10 @@ pub fn compatible_imports(text: &str) -> std::borrow::Cow<'_, str> {
 /// A rule without a body whose head iterates (`names contains input.items[_].name`, v0
 /// `volumes[pod.spec.volumes[_]]`) is undefined in OPA when what it iterates is missing or
 /// no collection; regorus stops the whole evaluation with "item cannot be indexed". Such a
-/// head's iterating references are moved into a body of their own, where regorus iterates
-/// as OPA does: `names contains __strata_head_0.name if { __strata_head_0 :=
-/// input.items[_] }`; only the reference moves (`{"a": x[_].n, "b": 1}` becomes
-/// `{"a": __strata_head_0.n, "b": 1}`). Everything stays on its line, and each column before
+/// head's expressions that iterate are moved, whole, into a body of their own, where
+/// regorus iterates as OPA does: `names contains __strata_head_0 if { __strata_head_0 :=
+/// (input.items[_].name) }` (an item without a `name`, or a builtin that fails on one, then
+/// leaves out that item only; with the iteration alone moved, regorus would empty the set). Everything stays on its line, and each column before
 /// the head's first moved reference stays where it was. Returns the rewritten text of each
 /// file that has such a rule.
 fn iterating_heads_moved(
@@ -200,41 +200,60 @@ fn iterating_heads_moved(
                 }
                 _ => Vec::new(),
             };
-            let mut iterating: Vec<&Expr> = Vec::new();
-            for e in outputs {
-                iterations(e, &mut iterating);
-            }
-            // Each one is a reference ending in `[_]` as written (a span regorus got wrong,
-            // as it does for some objects, leaves the rule as it is).
-            let whole = |e: &&Expr| {
-                let text = e.span().text();
-                text.ends_with(']') && text.contains("[_")
-            };
-            if !iterating.iter().all(whole) {
-                continue;
-            }
-            let Some(last) = iterating.last() else {
+            let moving: Vec<&Expr> = outputs
+                .into_iter()
+                .filter(|e| {
+                    let mut found = Vec::new();
+                    iterations(e, &mut found);
+                    !found.is_empty()
+                })
+                .collect();
+            let Some(last) = moving.last() else {
                 continue;
             };
             let file = last.span().source.get_path().clone();
-            let end = rule.span().end as usize;
+            let Some((_, text)) = texts.iter().find(|(p, _)| *p == file) else {
+                continue;
+            };
+            // Where each is written. regorus's spans are not always whole (an object of
+            // several fields starts at its last key): a range that does not read back as
+            // an expression leaves the rule as it is.
+            let ranges: Option<Vec<std::ops::Range<usize>>> = moving
+                .iter()
+                .map(|e| {
+                    written_range(e, text)
+                        .filter(|r| reads_as_expression(&text[r.clone()], module.rego_v1))
+                })
+                .collect();
+            let Some(ranges) = ranges else {
+                continue;
+            };
+            let end = ranges
+                .iter()
+                .map(|r| r.end)
+                .chain([rule.span().end as usize])
+                .max()
+                .unwrap_or_default();
             let mut body = Vec::new();
-            for e in &iterating {
-                let span = e.span();
+            // The line breaks of what moves go after the body, so each later line keeps
+            // its number.
+            let mut breaks = String::new();
+            for range in ranges {
                 let var = format!("__strata_head_{n}");
                 n += 1;
-                body.push(format!("{var} := {}", span.text()));
-                edits.entry(file.clone()).or_default().push((
-                    span.start as usize,
-                    span.end as usize,
-                    var,
-                ));
+                let written = &text[range.clone()];
+                body.push(format!("{var} := ({})", one_line(written)));
+                breaks.extend(written.matches('\n').map(|_| '\n'));
+                edits
+                    .entry(file.clone())
+                    .or_default()
+                    .push((range.start, range.end, var));
             }
             let keyword = if module.rego_v1 { " if" } else { "" };
             edits.entry(file).or_default().push((
                 end,
                 end,
-                format!("{keyword} {{ {} }}", body.join("; ")),
+                format!("{keyword} {{ {} }}{breaks}", body.join("; ")),
             ));
         }
     }
@@ -255,6 +274,107 @@ fn iterating_heads_moved(
             }
         }
         out.insert(path, new);
+    }
+    out
+}
+
+/// The bytes of `text` that `expr` is written in: from the first to the last byte of any
+/// part of it (a string's quotes included), and for an object, set or array its brackets
+/// too. A range regorus's spans do not give whole is caught by [`reads_as_expression`].
+fn written_range(expr: &Expr, text: &str) -> Option<std::ops::Range<usize>> {
+    let (mut start, mut end) = (usize::MAX, 0usize);
+    walk_expr(expr, &mut |node| {
+        if let Node::Expr(e) = node {
+            let span = e.span();
+            start = start.min(span.start as usize);
+            end = end.max(span.end as usize);
+        }
+    });
+    let bytes = text.as_bytes();
+    // A string's span holds what is between its quotes.
+    let quote = |b: Option<&u8>| matches!(b, Some(b'"' | b'`'));
+    if start > 0 && start < bytes.len() && quote(bytes.get(start - 1)) && !quote(bytes.get(start)) {
+        start -= 1;
+    }
+    if end > 0 && quote(bytes.get(end)) && !quote(bytes.get(end - 1)) {
+        end += 1;
+    }
+    let brackets = match expr {
+        Expr::Object { .. }
+        | Expr::Set { .. }
+        | Expr::ObjectCompr { .. }
+        | Expr::SetCompr { .. } => Some((b'{', b'}')),
+        Expr::Array { .. } | Expr::ArrayCompr { .. } => Some((b'[', b']')),
+        _ => None,
+    };
+    if let Some((open, close)) = brackets {
+        if bytes.get(start) != Some(&open) {
+            let mut i = start.min(bytes.len());
+            while i > 0 && bytes[i - 1].is_ascii_whitespace() {
+                i -= 1;
+            }
+            (i > 0 && bytes[i - 1] == open).then_some(())?;
+            start = i - 1;
+        }
+        if end == 0 || bytes.get(end - 1) != Some(&close) {
+            let mut j = end;
+            while bytes.get(j).is_some_and(u8::is_ascii_whitespace) {
+                j += 1;
+            }
+            (bytes.get(j) == Some(&close)).then_some(())?;
+            end = j + 1;
+        }
+    }
+    (start < end && end <= text.len() && text.is_char_boundary(start) && text.is_char_boundary(end))
+        .then_some(start..end)
+}
+
+/// Whether `text` parses as one Rego expression on its own.
+fn reads_as_expression(text: &str, rego_v1: bool) -> bool {
+    let mut engine = regorus::Engine::new();
+    engine.set_rego_v0(!rego_v1);
+    engine
+        .add_policy(
+            "strata-head-check.rego".into(),
+            format!(
+                "package strata_head_check\n\n__strata_x := ({})\n",
+                one_line(text)
+            ),
+        )
+        .is_ok()
+}
+
+/// `text` on one line: comments dropped (outside strings), line breaks made spaces, so what
+/// follows it on its line stays code and every later line keeps its number.
+fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match quote {
+            Some('"') if c == '\\' => {
+                out.push(c);
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+                continue;
+            }
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '`' => quote = Some(c),
+            None if c == '#' => {
+                while chars.peek().is_some_and(|&n| n != '\n') {
+                    chars.next();
+                }
+                continue;
+            }
+            None => {}
+        }
+        out.push(if quote.is_none() && (c == '\n' || c == '\r') {
+            ' '
+        } else {
+            c
+        });
     }
     out
 }
@@ -833,7 +953,17 @@ mod tests {
         let moved = iterating_heads_moved(engine.get_modules(), &texts);
         assert_eq!(
             moved["p.rego"],
-            "package p\nimport rego.v1\n\nnames contains __strata_head_0.name if { __strata_head_0 := input.items[_] } # a comment\nkeep contains input.name\nby[__strata_head_1] := __strata_head_2 if { __strata_head_1 := input.a[_]; __strata_head_2 := input.b[_] }\nlen := count([x | x := input.c[_]])\nimages contains {\"c\": __strata_head_3.name, \"k\": input.kind} if { __strata_head_3 := input.spec.containers[_] }\n"
+            "package p\nimport rego.v1\n\nnames contains __strata_head_0 if { __strata_head_0 := (input.items[_].name) } # a comment\nkeep contains input.name\nby[__strata_head_1] := __strata_head_2 if { __strata_head_1 := (input.a[_]); __strata_head_2 := (input.b[_]) }\nlen := count([x | x := input.c[_]])\nimages contains __strata_head_3 if { __strata_head_3 := ({\"c\": input.spec.containers[_].name, \"k\": input.kind}) }\n"
+        );
+        // Over lines, with a comment: moved onto the head's last line without it, so every
+        // later line keeps its number.
+        let text = "package p\nimport rego.v1\n\nitems contains {\n  \"n\": input.x[ _ ].n, # why\n  \"s\": \"a#b\",\n}\nafter := 1\n";
+        let texts = vec![("p.rego".to_string(), text.to_string())];
+        let mut engine = Loaded::engine(&texts, false).unwrap();
+        let moved = iterating_heads_moved(engine.get_modules(), &texts);
+        assert_eq!(
+            moved["p.rego"],
+            "package p\nimport rego.v1\n\nitems contains __strata_head_0 if { __strata_head_0 := ({   \"n\": input.x[ _ ].n,    \"s\": \"a#b\", }) }\n\n\n\nafter := 1\n"
         );
         let plain = vec![(
             "q.rego".to_string(),
