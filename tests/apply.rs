@@ -843,8 +843,7 @@ fn a_damaged_release_lock_stops_the_apply_before_it_changes_anything() {
 /// Local state is kept per checkout (here: another STRATA_STATE_DIR, as a moved or new
 /// checkout gets). An apply whose plan would change a stack it finds no state of, while the
 /// environment's release lock records it as applied, refuses it instead of creating its
-/// resources a second time; `strata destroy` of it (nothing to destroy) takes it out of
-/// the lock.
+/// resources a second time; `--recreate LABEL` says its resources are gone.
 #[test]
 fn an_apply_refuses_a_stack_the_lock_records_while_it_has_no_state() {
     let repo = tools_repo();
@@ -876,7 +875,7 @@ fn an_apply_refuses_a_stack_the_lock_records_while_it_has_no_state() {
         ),
         "{said}"
     );
-    assert!(said.contains("local state is kept per checkout"), "{said}");
+    assert!(said.contains("Local state is kept per checkout"), "{said}");
     // Nothing was applied there.
     assert!(
         common::files_under(elsewhere.path()).is_empty(),
@@ -885,11 +884,31 @@ fn an_apply_refuses_a_stack_the_lock_records_while_it_has_no_state() {
     );
     // A plan is not refused: it shows what an apply would do.
     run_elsewhere(&["plan", "--env", "dev"]).assert_ok();
-    // The way out when the resources are really gone.
-    run_elsewhere(&["destroy", "--auto-approve", "--env", "dev", "stacks/a"]).assert_ok();
-    let lock =
-        std::fs::read_to_string(repo.path().join("environments/dev/release.lock.toml")).unwrap();
-    assert!(!lock.contains("stacks/a"), "{lock}");
+    // The way out when the resources are really gone, whatever depends on the stack. A
+    // label that is no stack is refused, not ignored.
+    let run = run_elsewhere(&[
+        "apply",
+        "--auto-approve",
+        "--env",
+        "dev",
+        "--recreate",
+        "stacks/b",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--recreate"), "{}", run.stderr);
+    run_elsewhere(&[
+        "apply",
+        "--auto-approve",
+        "--env",
+        "dev",
+        "--recreate",
+        "stacks/a",
+    ])
+    .assert_ok();
+    assert!(
+        elsewhere.path().read_dir().unwrap().next().is_some(),
+        "the state is here now"
+    );
     run_elsewhere(&["apply", "--auto-approve", "--env", "dev"]).assert_ok();
 }
 

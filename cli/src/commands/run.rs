@@ -41,6 +41,11 @@ pub struct ApplyArgs {
     /// applied).
     #[arg(long)]
     allow_destroy: bool,
+    /// Stacks to create anew though the environment's release lock records them as
+    /// applied and no state of them is found (their resources are known to be gone).
+    /// Without it, apply refuses to create such a stack again.
+    #[arg(long, value_name = "LABEL")]
+    recreate: Vec<String>,
 }
 
 /// `strata destroy`.
@@ -131,6 +136,7 @@ pub struct Args {
     auto_approve: bool,
     from: Option<String>,
     allow_destroy: bool,
+    recreate: Vec<String>,
 }
 
 impl Args {
@@ -150,6 +156,7 @@ impl Args {
             auto_approve: false,
             from: None,
             allow_destroy: false,
+            recreate: Vec::new(),
         }
     }
 }
@@ -165,6 +172,7 @@ impl From<ApplyArgs> for Args {
         Args {
             auto_approve: a.auto_approve,
             allow_destroy: a.allow_destroy,
+            recreate: a.recreate,
             ..Args::new(a.selection, a.options)
         }
     }
@@ -276,6 +284,17 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     let session = ctx.session()?;
     let view = session.work_tree()?;
     let mut deployed = std::collections::BTreeMap::new();
+    if let Some(label) = args.recreate.iter().find(|l| {
+        view.model
+            .target(l)
+            .is_none_or(|t| t.kind != strata_graph::discover::Kind::Stack)
+    }) {
+        return Err(Error::Invalid {
+            message: format!("--recreate names `{label}`, which is not a stack"),
+            location: strata_graph::error::Location::new("command line", None),
+            hint: "name the stacks to create anew by their labels (`strata list`)".into(),
+        });
+    }
     if changes {
         for env in strata_run::resolve_envs(&view.model, &args.options.envs)? {
             if let Err(refusal) = strata_release::may_apply(&view.model, &session, &env)? {
@@ -295,7 +314,9 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             // be read stops it now (exit 2), not after terraform changed the environment.
             let lock = strata_release::lock::ReleaseLock::read(&session.root, &env)?;
             if mode == Mode::Apply {
-                deployed.insert(env.clone(), lock.stacks());
+                let mut stacks = lock.stacks();
+                stacks.retain(|label| !args.recreate.contains(label));
+                deployed.insert(env.clone(), stacks);
             }
         }
     }

@@ -29,6 +29,13 @@ impl State {
         self.resources.is_empty() && self.outputs.is_empty()
     }
 
+    /// No apply ever wrote it: no lineage (`state pull` of a state that does not exist), or
+    /// the empty state of serial 0 strata creates for a pg backend before the first plan
+    /// (terraform's own writes start at serial 1).
+    pub fn never_applied(&self) -> bool {
+        self.lineage.is_empty() || (self.serial == 0 && self.is_empty())
+    }
+
     /// What enters plan task keys: lineage, serial and content digest.
     pub fn fingerprint(&self) -> String {
         format!("{}:{}:{}", self.lineage, self.serial, self.digest)
@@ -129,6 +136,22 @@ pub(super) fn new_lineage() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_state_no_apply_wrote_is_told_apart() {
+        let parse = |s: &str| State::parse(s.as_bytes(), "t").unwrap();
+        let created = parse(&super::empty_state("5d1c"));
+        assert!(created.never_applied(), "strata's empty pg state");
+        let applied_empty = parse(
+            "{\"version\": 4, \"serial\": 1, \"lineage\": \"5d1c\", \"outputs\": {}, \"resources\": []}",
+        );
+        assert!(
+            !applied_empty.never_applied(),
+            "an apply that created nothing"
+        );
+        let no_lineage = parse("{\"version\": 4, \"serial\": 0, \"lineage\": \"\", \"outputs\": {}, \"resources\": []}");
+        assert!(no_lineage.never_applied());
+    }
+
     use super::*;
 
     #[test]

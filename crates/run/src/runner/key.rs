@@ -56,12 +56,12 @@ impl Prepared {
 /// while it finds no state of it: the resources exist, and their state is somewhere else.
 pub(super) fn applied_but_stateless(label: &str, env: &str, backend: &str) -> String {
     let hint = if backend == "local" {
-        "local state is kept per checkout: was this checkout moved or cloned anew? Apply from the checkout that holds the state, or move the state to a shared backend ([state] in env.toml)"
+        "Local state is kept per checkout: was this checkout moved or cloned anew? Apply from the checkout that holds the state, or move the state to a shared backend ([state] in env.toml)."
     } else {
-        "is the backend's key, bucket, schema or credentials what they were when it was applied?"
+        "Are the backend's key, bucket, schema and credentials what they were when it was applied?"
     };
     format!(
-        "{label} [{env}]: it has no state, but environments/{env}/release.lock.toml records it as applied there; applying would create its resources a second time. {hint}. If its resources are really gone (or it never had any), `strata destroy {label} --env {env}` takes it out of the lock (nothing is destroyed: there is no state), and the next apply creates it"
+        "{label} [{env}]: it has no state, but environments/{env}/release.lock.toml records it as applied there; applying would create its resources a second time. {hint} If its resources are really gone (or it never had any), `strata apply --env {env} --recreate {label}` creates it anew"
     )
 }
 

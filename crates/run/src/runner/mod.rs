@@ -465,7 +465,7 @@ impl Runner<'_> {
             let stateless = self
                 .states
                 .state_of(task.target, environment)
-                .is_ok_and(|s| s.as_ref().is_none_or(|s| s.lineage.is_empty()));
+                .is_ok_and(|s| s.as_ref().is_none_or(|s| s.never_applied()));
             if stateless {
                 self.remove_kept_plan(plan_task);
                 let backend = self
