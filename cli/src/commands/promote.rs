@@ -210,11 +210,13 @@ fn apply(ctx: &Context, args: ApplyArgs, rollback: bool) -> Result<u8> {
     }
     let session = ctx.session()?;
     // The destination's stacks already recorded there: an apply refuses to create one again
-    // it finds no state of. (A plan that cannot be read is the promotion's to report.)
+    // it finds no state of. (A plan or lock that cannot be read is the promotion's to
+    // report, and to record in the audit ledger.)
     let mut deployed = std::collections::BTreeMap::new();
     if let Ok(plan) = strata_release::plan::PromotionPlan::read(&args.file) {
-        let lock = strata_release::lock::ReleaseLock::read(&session.root, &plan.to)?;
-        deployed.insert(plan.to.clone(), lock.stacks());
+        if let Ok(lock) = strata_release::lock::ReleaseLock::read(&session.root, &plan.to) {
+            deployed.insert(plan.to.clone(), lock.stacks());
+        }
     }
     let opts = RunOptions {
         mode: Mode::Apply,
