@@ -902,7 +902,7 @@ fn an_apply_refuses_a_stack_the_lock_records_while_it_has_no_state() {
         "--env",
         "dev",
         "--recreate",
-        "stacks/a",
+        "stacks/a/", // as a shell completes it
     ])
     .assert_ok();
     assert!(

@@ -315,7 +315,13 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             let lock = strata_release::lock::ReleaseLock::read(&session.root, &env)?;
             if mode == Mode::Apply {
                 let mut stacks = lock.stacks();
-                stacks.retain(|label| !args.recreate.contains(label));
+                // By the model's label (`stacks/a/` names `stacks/a`).
+                stacks.retain(|label| {
+                    !args
+                        .recreate
+                        .iter()
+                        .any(|r| view.model.target(r).is_some_and(|t| &t.label == label))
+                });
                 deployed.insert(env.clone(), stacks);
             }
         }

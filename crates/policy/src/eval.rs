@@ -869,17 +869,26 @@ deny_none contains msg if {
     /// same iteration.
     #[test]
     fn a_head_leaves_out_only_the_items_it_cannot_make() {
-        let rego = "package main\nimport rego.v1\n\nprivileged contains input.spec.containers[_].securityContext.privileged\nlow contains lower(input.x[_])\nspaced contains input.items[ _ ]\n\ndeny contains \"privileged\" if true in privileged\ndeny contains sprintf(\"low %s\", [l]) if some l in low\ndeny contains sprintf(\"item %v\", [i]) if some i in spaced\n";
+        let rego = "package main\nimport rego.v1\n\nprivileged contains input.spec.containers[_].securityContext.privileged\nlow contains lower(input.x[_])\nspaced contains input.items[ _ ]\nnamed contains input.spec.containers[_].name != \"\"\nimages contains { # one per container\n  \"n\": input.spec.containers[_].name, \"k\": input.kind}\n\ndeny contains \"privileged\" if true in privileged\ndeny contains sprintf(\"low %s\", [l]) if some l in low\ndeny contains sprintf(\"item %v\", [i]) if some i in spaced\ndeny contains sprintf(\"named %v\", [n]) if some n in named\ndeny contains sprintf(\"image %s\", [i.n]) if some i in images\n";
         let p = policy(&[("p.rego", rego)], main_ns()).unwrap();
         let e = eval(
             &p,
-            vec![json!({"spec": {"containers": [{"name": "sidecar"}, {"securityContext": {"privileged": true}}]},
+            vec![json!({"kind": "Pod", "spec": {"containers": [{"name": "sidecar"}, {"securityContext": {"privileged": true}}]},
                 "x": ["A", 5, "B"], "items": 5})],
         )
         .unwrap();
         let mut msgs: Vec<&str> = e.findings.iter().map(|f| f.msg.as_str()).collect();
         msgs.sort();
-        assert_eq!(msgs, ["low a", "low b", "privileged"]);
+        assert_eq!(
+            msgs,
+            [
+                "image sidecar",
+                "low a",
+                "low b",
+                "named true",
+                "privileged"
+            ]
+        );
     }
 
     /// regorus's span of an object of several fields starts at its last key: the head is

@@ -242,8 +242,11 @@ fn iterating_heads_moved(
                 let var = format!("__strata_head_{n}");
                 n += 1;
                 let written = &text[range.clone()];
-                body.push(format!("{var} := ({})", one_line(written)));
-                breaks.extend(written.matches('\n').map(|_| '\n'));
+                let flat = one_line(written);
+                // (A raw string's own line breaks stay in it.)
+                let kept = flat.matches('\n').count();
+                breaks.extend(written.matches('\n').skip(kept).map(|_| '\n'));
+                body.push(format!("{var} := ({flat})"));
                 edits
                     .entry(file.clone())
                     .or_default()
@@ -282,21 +285,32 @@ fn iterating_heads_moved(
 /// part of it (a string's quotes included), and for an object, set or array its brackets
 /// too. A range regorus's spans do not give whole is caught by [`reads_as_expression`].
 fn written_range(expr: &Expr, text: &str) -> Option<std::ops::Range<usize>> {
+    // The outermost bytes, and whether a string's span gave them (it holds what is between
+    // its quotes, the quotes not).
     let (mut start, mut end) = (usize::MAX, 0usize);
+    let (mut starts_in_string, mut ends_in_string) = (false, false);
     walk_expr(expr, &mut |node| {
         if let Node::Expr(e) = node {
             let span = e.span();
-            start = start.min(span.start as usize);
-            end = end.max(span.end as usize);
+            let string = matches!(e, Expr::String { .. } | Expr::RawString { .. });
+            // (An expression ending in a string may end where the string's span does, at
+            // its closing quote, or one short of it: the string decides.)
+            if (span.start as usize) < start || (string && span.start as usize == start) {
+                start = span.start as usize;
+                starts_in_string = string;
+            }
+            if span.end as usize > end || (string && span.end as usize == end) {
+                end = span.end as usize;
+                ends_in_string = string;
+            }
         }
     });
     let bytes = text.as_bytes();
-    // A string's span holds what is between its quotes.
     let quote = |b: Option<&u8>| matches!(b, Some(b'"' | b'`'));
-    if start > 0 && start < bytes.len() && quote(bytes.get(start - 1)) && !quote(bytes.get(start)) {
+    if starts_in_string && start > 0 && quote(bytes.get(start - 1)) {
         start -= 1;
     }
-    if end > 0 && quote(bytes.get(end)) && !quote(bytes.get(end - 1)) {
+    if ends_in_string && quote(bytes.get(end)) {
         end += 1;
     }
     let brackets = match expr {
@@ -309,24 +323,60 @@ fn written_range(expr: &Expr, text: &str) -> Option<std::ops::Range<usize>> {
     };
     if let Some((open, close)) = brackets {
         if bytes.get(start) != Some(&open) {
+            // Back over blanks and comments to the opening bracket.
             let mut i = start.min(bytes.len());
-            while i > 0 && bytes[i - 1].is_ascii_whitespace() {
-                i -= 1;
+            loop {
+                while i > 0 && bytes[i - 1].is_ascii_whitespace() {
+                    i -= 1;
+                }
+                if i > 0 && bytes[i - 1] == open {
+                    start = i - 1;
+                    break;
+                }
+                let line = text[..i].rfind('\n').map_or(0, |p| p + 1);
+                i = line + comment_start(&text[line..i])?;
             }
-            (i > 0 && bytes[i - 1] == open).then_some(())?;
-            start = i - 1;
         }
         if end == 0 || bytes.get(end - 1) != Some(&close) {
+            // On over blanks and comments to the closing bracket.
             let mut j = end;
-            while bytes.get(j).is_some_and(u8::is_ascii_whitespace) {
-                j += 1;
+            loop {
+                while bytes.get(j).is_some_and(u8::is_ascii_whitespace) {
+                    j += 1;
+                }
+                match bytes.get(j) {
+                    Some(&b) if b == close => {
+                        end = j + 1;
+                        break;
+                    }
+                    Some(b'#') => {
+                        j = text[j..].find('\n').map_or(text.len(), |n| j + n);
+                    }
+                    _ => return None,
+                }
             }
-            (bytes.get(j) == Some(&close)).then_some(())?;
-            end = j + 1;
         }
     }
     (start < end && end <= text.len() && text.is_char_boundary(start) && text.is_char_boundary(end))
         .then_some(start..end)
+}
+
+/// Where a comment starts on `line` (a `#` outside strings), if it has one.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut quote: Option<u8> = None;
+    let mut escaped = false;
+    for (i, b) in line.bytes().enumerate() {
+        match quote {
+            Some(b'"') if escaped => escaped = false,
+            Some(b'"') if b == b'\\' => escaped = true,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'"' || b == b'`' => quote = Some(b),
+            None if b == b'#' => return Some(i),
+            None => {}
+        }
+    }
+    None
 }
 
 /// Whether `text` parses as one Rego expression on its own.
@@ -964,6 +1014,17 @@ mod tests {
         assert_eq!(
             moved["p.rego"],
             "package p\nimport rego.v1\n\nitems contains __strata_head_0 if { __strata_head_0 := ({   \"n\": input.x[ _ ].n,    \"s\": \"a#b\", }) }\n\n\n\nafter := 1\n"
+        );
+        // A raw string's own line breaks stay in it, and are not added again.
+        let text = "package p\nimport rego.v1\n\nnames contains concat(`\nx\ny`, [input.items[_].name])\nafter := 1\n";
+        let texts = vec![("p.rego".to_string(), text.to_string())];
+        let mut engine = Loaded::engine(&texts, false).unwrap();
+        let moved = iterating_heads_moved(engine.get_modules(), &texts);
+        assert_eq!(
+            moved["p.rego"].lines().position(|l| l == "after := 1"),
+            text.lines().position(|l| l == "after := 1"),
+            "{}",
+            moved["p.rego"]
         );
         let plain = vec![(
             "q.rego".to_string(),
