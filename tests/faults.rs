@@ -404,13 +404,30 @@ fn two_applies_at_once_both_record_their_entries() {
     }
 }
 
+/// Runs the workspace's tools from `dir` (wrappers around the pinned ones) instead of
+/// `.tools/bin`.
+fn use_tools_dir(repo: &Repo, dir: &Path) {
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace.replace(
+            "tools_dir = \".tools/bin\"",
+            &format!("tools_dir = \"{}\"", dir.display()),
+        ),
+    );
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// `helm dependency build` dies part-way (after writing a damaged `charts/`), first on its
 /// own and then taking strata with it (killed outright, as by the OOM killer): neither
 /// leaves a `charts/` that later runs trust. The next run builds the dependencies again and
 /// renders what a clean run renders.
 #[test]
 fn a_dependency_build_that_dies_part_way_is_built_again() {
-    use std::os::unix::fs::PermissionsExt;
     let repo = common::tools_repo();
     repo.write(
         "charts/lib/Chart.yaml",
@@ -454,15 +471,8 @@ fn a_dependency_build_that_dies_part_way_is_built_again() {
         ),
     )
     .unwrap();
-    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
-    repo.write(
-        "WORKSPACE.toml",
-        &workspace.replace(
-            "tools_dir = \".tools/bin\"",
-            &format!("tools_dir = \"{}\"", tools.path().display()),
-        ),
-    );
+    make_executable(&helm);
+    use_tools_dir(&repo, tools.path());
     repo.commit("a chart with a dependency");
     let check = || {
         repo.strata(&[
@@ -559,7 +569,6 @@ fn an_apply_waits_for_its_turn_at_the_release_lock_before_recording() {
 /// and a chart that fails to render still fail, and nothing is cached as a pass.
 #[test]
 fn a_wrapper_that_loses_the_exit_code_fails_closed() {
-    use std::os::unix::fs::PermissionsExt;
     let repo = common::tools_repo();
     let tools = tempfile::tempdir().unwrap();
     let real = common::repo_root().join(".tools/bin");
@@ -574,16 +583,9 @@ fn a_wrapper_that_loses_the_exit_code_fails_closed() {
             ),
         )
         .unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        make_executable(&path);
     }
-    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
-    repo.write(
-        "WORKSPACE.toml",
-        &workspace.replace(
-            "tools_dir = \".tools/bin\"",
-            &format!("tools_dir = \"{}\"", tools.path().display()),
-        ),
-    );
+    use_tools_dir(&repo, tools.path());
     // Each fails in one way only: validate, fmt, render.
     repo.write(
         "modules/invalid/main.tf",
@@ -651,7 +653,6 @@ fn a_wrapper_that_loses_the_exit_code_fails_closed() {
 /// results by. The file is left out of the sandbox, so the shim finds the root's choice.
 #[test]
 fn a_stacks_own_version_file_does_not_switch_the_terraform_a_shim_runs() {
-    use std::os::unix::fs::PermissionsExt;
     let repo = common::tools_repo();
     let tools = tempfile::tempdir().unwrap();
     let real = common::repo_root().join(".tools/bin");
@@ -671,16 +672,9 @@ fn a_stacks_own_version_file_does_not_switch_the_terraform_a_shim_runs() {
         ),
     )
     .unwrap();
-    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    make_executable(&shim);
     std::os::unix::fs::symlink(real.join("helm"), tools.path().join("helm")).unwrap();
-    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
-    repo.write(
-        "WORKSPACE.toml",
-        &workspace.replace(
-            "tools_dir = \".tools/bin\"",
-            &format!("tools_dir = \"{}\"", tools.path().display()),
-        ),
-    );
+    use_tools_dir(&repo, tools.path());
     repo.write(".terraform-version", "1.0.3\n");
     repo.write("stacks/a/main.tf", "output \"v\" {\n  value = \"a\"\n}\n");
     repo.write("stacks/a/.terraform-version", "1.5.7\n");
