@@ -67,9 +67,9 @@ pub struct RunOptions {
     /// shares its checkout's cache).
     pub cache_dir: Option<PathBuf>,
     /// Per environment, the stacks its release lock records as applied there. An apply
-    /// refuses a stack among them whose state it finds empty: the state is elsewhere (a
-    /// moved checkout's local state, another backend key), and applying would create its
-    /// resources a second time.
+    /// does not apply a plan with changes to one of them it finds no state of (none, or
+    /// one no apply wrote): the state is elsewhere (a moved checkout's local state, another
+    /// backend key), and applying would create its resources a second time.
     pub deployed: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
