@@ -284,16 +284,21 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     let session = ctx.session()?;
     let view = session.work_tree()?;
     let mut deployed = std::collections::BTreeMap::new();
-    if let Some(label) = args.recreate.iter().find(|l| {
-        view.model
-            .target(l)
-            .is_none_or(|t| t.kind != strata_graph::discover::Kind::Stack)
-    }) {
-        return Err(Error::Invalid {
-            message: format!("--recreate names `{label}`, which is not a stack"),
-            location: strata_graph::error::Location::new("command line", None),
-            hint: "name the stacks to create anew by their labels (`strata list`)".into(),
-        });
+    // By the model's labels (`stacks/a/` names `stacks/a`).
+    let mut recreate = std::collections::BTreeSet::new();
+    for label in &args.recreate {
+        match view.model.target(label) {
+            Some(t) if t.kind == strata_graph::discover::Kind::Stack => {
+                recreate.insert(t.label.as_str());
+            }
+            _ => {
+                return Err(Error::Invalid {
+                    message: format!("--recreate names `{label}`, which is not a stack"),
+                    location: strata_graph::error::Location::new("command line", None),
+                    hint: "name the stacks to create anew by their labels (`strata list`)".into(),
+                })
+            }
+        }
     }
     if changes {
         for env in strata_run::resolve_envs(&view.model, &args.options.envs)? {
@@ -315,13 +320,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             let lock = strata_release::lock::ReleaseLock::read(&session.root, &env)?;
             if mode == Mode::Apply {
                 let mut stacks = lock.stacks();
-                // By the model's label (`stacks/a/` names `stacks/a`).
-                stacks.retain(|label| {
-                    !args
-                        .recreate
-                        .iter()
-                        .any(|r| view.model.target(r).is_some_and(|t| &t.label == label))
-                });
+                stacks.retain(|label| !recreate.contains(label.as_str()));
                 deployed.insert(env.clone(), stacks);
             }
         }

@@ -147,16 +147,7 @@ pub fn lint(
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(tools, sb, &refs)?;
     step.append(&out);
-    // A wrapper can lose helm's exit code: a lint passes only when helm also said so.
-    if step.ok
-        && !out.interrupted
-        && !String::from_utf8_lossy(&out.stdout).contains(" 0 chart(s) failed")
-    {
-        step.ok = false;
-        step.log.extend_from_slice(
-            b"strata: `helm lint` exited 0 without saying \"0 chart(s) failed\": its success is not trusted (a wrapper script that loses helm's exit code, or a program that is not helm?)\n",
-        );
-    }
+    step.require_said(&out, "helm", "helm lint", " 0 chart(s) failed");
     Ok(step)
 }
 

@@ -30,6 +30,24 @@ impl Step {
         }
     }
 
+    /// A step's exit code is its verdict, but a wrapper around the tool can lose it
+    /// (`terraform "$@" | tee run.log` exits with `tee`'s status): a run that exited 0 must
+    /// also have printed `words` on stdout, what the tool prints when it succeeds, or the
+    /// step fails, saying why, instead of passing (and being cached) having checked
+    /// nothing. `command` names the run (`terraform init`), `tool` the program.
+    pub(crate) fn require_said(&mut self, out: &Output, tool: &str, command: &str, words: &str) {
+        if self.ok && !out.interrupted && !String::from_utf8_lossy(&out.stdout).contains(words) {
+            self.ok = false;
+            self.log.extend_from_slice(
+                format!(
+                    "strata: `{command}` exited 0 without saying \"{}\": its success is not trusted (a wrapper script that loses {tool}'s exit code, or a program that is not {tool}?)\n",
+                    words.trim()
+                )
+                .as_bytes(),
+            );
+        }
+    }
+
     /// Adds a later tool run: its output, its outcome, its time.
     pub(crate) fn append(&mut self, out: &Output) {
         self.log.extend_from_slice(&out.combined());

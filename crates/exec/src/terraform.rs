@@ -103,22 +103,6 @@ fn met_the_creation_lock(out: &Output) -> bool {
     text.contains("locked for workspace creation")
 }
 
-/// A step's exit code is its verdict, but a wrapper around the tool can lose it
-/// (`terraform "$@" | tee run.log` exits with `tee`'s status): a step that exited 0 must
-/// also have printed what terraform and OpenTofu print when they succeed, or it fails,
-/// saying why, instead of passing (and being cached) having checked nothing.
-fn said_so(step: &mut Step, out: &Output, words: &str, what: &str) {
-    if step.ok && !out.interrupted && !String::from_utf8_lossy(&out.stdout).contains(words) {
-        step.ok = false;
-        step.log.extend_from_slice(
-            format!(
-                "strata: `{what}` exited 0 without saying \"{words}\": its success is not trusted (a wrapper script that loses terraform's exit code, or a program that is not terraform?)\n"
-            )
-            .as_bytes(),
-        );
-    }
-}
-
 /// `fmt -check`: lists unformatted files.
 pub fn fmt_check(tools: &Tools, sb: &Sandbox) -> Result<Step> {
     let out = run(
@@ -285,7 +269,12 @@ pub fn ensure_init(
     }
     let out = run(tools, sb, state, &args)?;
     let mut step = Step::from(&out);
-    said_so(&mut step, &out, "has been successfully initialized", "init");
+    step.require_said(
+        &out,
+        "terraform",
+        "terraform init",
+        "has been successfully initialized",
+    );
     if step.ok {
         let _ = std::fs::write(&marker, want);
     } else {
@@ -429,7 +418,12 @@ pub fn validate(tools: &Tools, sb: &Sandbox) -> Result<Step> {
     }
     let out = run(tools, sb, None, &["validate", "-no-color"])?;
     step.append(&out);
-    said_so(&mut step, &out, "The configuration is valid", "validate");
+    step.require_said(
+        &out,
+        "terraform",
+        "terraform validate",
+        "The configuration is valid",
+    );
     step.summary = StepSummary::None;
     if !step.ok {
         forget_init(sb);
