@@ -896,6 +896,22 @@ fn an_apply_refuses_a_stack_the_lock_records_while_it_has_no_state() {
     ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--recreate"), "{}", run.stderr);
+    // A stack outside the apply's selection: the flag would do nothing.
+    let run = run_elsewhere(&[
+        "apply",
+        "stacks/none",
+        "--auto-approve",
+        "--env",
+        "dev",
+        "--recreate",
+        "stacks/a",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("which this apply does not include"),
+        "{}",
+        run.stderr
+    );
     run_elsewhere(&[
         "apply",
         "--auto-approve",

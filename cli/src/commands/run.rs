@@ -344,6 +344,25 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         let envs = strata_run::resolve_envs(&view.model, &args.options.envs)?;
         selection = strata_run::shard::shard_of(&view.model, &selection, &envs, index, of);
     }
+    // A stack named to be created anew that this apply does not include: the flag would
+    // do nothing, and the next apply that includes it would refuse again.
+    if args.from.is_none() {
+        for label in &recreate {
+            let included = view
+                .model
+                .index(label)
+                .is_some_and(|id| selection.targets.contains(&id));
+            if !included {
+                return Err(Error::Invalid {
+                    message: format!(
+                        "--recreate names `{label}`, which this apply does not include"
+                    ),
+                    location: strata_graph::error::Location::new("command line", None),
+                    hint: format!("select it too, e.g. `strata apply {label} --recreate {label}`"),
+                });
+            }
+        }
+    }
     session.finish();
     let remote_url = args
         .options
