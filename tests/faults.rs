@@ -79,9 +79,22 @@ resource "null_resource" "client" {
 
 /// Asserts that nothing strata wrote or printed holds the secret, in any form.
 fn assert_no_secret(repo: &Repo, tmp: &Path, runs: &[&Run], reports: &[&str]) {
+    assert_not_written(repo, tmp, runs, reports, SECRET, &["state"]);
+}
+
+/// Asserts that nothing strata wrote or printed holds `secret`, plain or in base64, but for
+/// the paths in `.strata` that `skip` names.
+fn assert_not_written(
+    repo: &Repo,
+    tmp: &Path,
+    runs: &[&Run],
+    reports: &[&str],
+    secret: &str,
+    skip: &[&str],
+) {
     use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(SECRET);
-    for needle in [SECRET.to_string(), b64] {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+    for needle in [secret.to_string(), b64] {
         for run in runs {
             assert!(
                 !run.stdout.contains(&needle),
@@ -95,7 +108,7 @@ fn assert_no_secret(repo: &Repo, tmp: &Path, runs: &[&Run], reports: &[&str]) {
             );
         }
         // The state holds it by design (terraform's own file; see docs/security.md).
-        let leaks = files_containing(&repo.path().join(".strata"), needle.as_bytes(), &["state"]);
+        let leaks = files_containing(&repo.path().join(".strata"), needle.as_bytes(), skip);
         assert!(leaks.is_empty(), "{needle} written to {leaks:#?}");
         for report in reports {
             let text = std::fs::read_to_string(repo.path().join(report)).unwrap();
@@ -197,6 +210,108 @@ fn a_sensitive_output_stays_sensitive_wherever_it_flows() {
         tmp.path(),
         &[&failed, &verbose],
         &["junit.xml", "summary.md"],
+    );
+}
+
+/// A sensitive variable's value strata never handles itself (from `TF_VAR_*`, or from the
+/// environment's variable file) and a value terraform derives from a sensitive upstream
+/// output: terraform 1.0 quotes both in the detail of a function's error. Neither reaches
+/// a report or the terminal.
+#[test]
+fn values_terraform_quotes_from_sensitive_variables_are_not_reported() {
+    let repo = sensitive_flow();
+    let tmp = tempfile::tempdir().unwrap();
+    let env = [("TF_VAR_db_password", SECRET)];
+    let apply = strata_with(
+        &repo,
+        tmp.path(),
+        &env,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/db"],
+    );
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let failing = |repo: &Repo, env: &[(&str, &str)], label: &str| {
+        let run = strata_with(
+            repo,
+            tmp.path(),
+            env,
+            &[
+                "--json",
+                "check",
+                "--env",
+                "dev",
+                label,
+                "--junit",
+                "junit.xml",
+                "--summary-md",
+                "summary.md",
+            ],
+        );
+        assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+        let plan = strata_with(
+            repo,
+            tmp.path(),
+            env,
+            &["plan", "-v", "--env", "dev", label],
+        );
+        assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+        (run, plan)
+    };
+    // The consumer's plan fails on a value made from the upstream one.
+    repo.write(
+        "stacks/consumer/fail.tf",
+        "output \"d\" {\n  value     = file(replace(var.pw, \"-\", \"_\"))\n  sensitive = true\n}\n",
+    );
+    repo.commit("a failing output");
+    let (check, plan) = failing(&repo, &env, "stacks/consumer");
+    assert!(
+        check
+            .stdout
+            .contains("Invalid value for \\\"path\\\" parameter: (the rest is withheld"),
+        "{}",
+        check.stdout
+    );
+    let derived = SECRET.replace('-', "_");
+    assert_not_written(
+        &repo,
+        tmp.path(),
+        &[&check, &plan],
+        &["junit.xml", "summary.md"],
+        &derived,
+        &["state"],
+    );
+    repo.remove("stacks/consumer/fail.tf");
+    // The database's own plan fails on its variable, given in the environment.
+    repo.write(
+        "stacks/db/fail.tf",
+        "output \"f\" {\n  value     = file(var.db_password)\n  sensitive = true\n}\n",
+    );
+    repo.commit("a failing output");
+    let (check, plan) = failing(&repo, &env, "stacks/db");
+    assert_no_secret(
+        &repo,
+        tmp.path(),
+        &[&check, &plan],
+        &["junit.xml", "summary.md"],
+    );
+    // And in the environment's variable file, as a value of the wrong type: terraform
+    // shows the file's line.
+    repo.write(
+        "environments/dev/stacks/db/terraform.tfvars",
+        &format!("db_password = [\"{SECRET}\"]\n"),
+    );
+    repo.commit("the password in a variable file");
+    let (check, plan) = failing(&repo, &[], "stacks/db");
+    // The sandbox holds the variable file it was given (docs/security.md), nothing else.
+    assert_not_written(
+        &repo,
+        tmp.path(),
+        &[&check, &plan],
+        &["junit.xml", "summary.md"],
+        SECRET,
+        &[
+            "state",
+            "work/dev/stacks%2Fdb/src/environments/dev/stacks/db/terraform.tfvars",
+        ],
     );
 }
 

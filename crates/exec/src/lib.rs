@@ -13,6 +13,7 @@ pub mod step;
 pub mod terraform;
 pub mod toolchain;
 pub mod usage;
+pub mod var_values;
 
 use std::path::PathBuf;
 

@@ -50,6 +50,7 @@
 //! policies that read the render. They are still redacted where they are a whole JSON
 //! string.
 
+pub mod diagnostics;
 mod forms;
 
 use serde_json::Value;

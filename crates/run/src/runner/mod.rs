@@ -72,7 +72,7 @@ impl Runner<'_> {
         report
     }
 
-    fn execute(&self, i: TaskId, prepared: &Prepared) -> Result<Outcome> {
+    fn execute(&self, i: TaskId, prepared: &mut Prepared) -> Result<Outcome> {
         let task = &self.tasks[i];
         let target = &self.model().targets[task.target];
         let env = task.env.as_deref();
@@ -106,6 +106,24 @@ impl Runner<'_> {
             .map_or(&[][..], |c| c.dependencies.as_slice());
         if matches!(task.action, Action::Plan | Action::Apply) {
             self.say_who_holds_the_lock(task.target, env);
+            // What the stack's sensitive variables are given from files and the
+            // environment: terraform quotes such a value in some of its errors.
+            let tool_env = |name: &str| {
+                self.tools
+                    .env
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| std::env::var(name).ok())
+            };
+            for value in strata_exec::var_values::sensitive_values_given(
+                &sb.dir,
+                &env_paths(strata_graph::discover::VAR_FILE_SUFFIXES),
+                tool_env,
+            ) {
+                prepared.redactor.add(&value);
+            }
         }
         let step = match task.action {
             Action::Fmt => terraform::fmt_check(&self.tools, &sb),
@@ -312,7 +330,7 @@ impl Job for Runner<'_> {
                 return finish(report, Status::Failed);
             }
         }
-        let step = match self.execute(i, &prepared) {
+        let step = match self.execute(i, &mut prepared) {
             Ok(step) => step,
             Err(e) => {
                 report.reason = Some(prepared.redactor.redact_text(&e.one_line()));
@@ -320,6 +338,12 @@ impl Job for Runner<'_> {
             }
         };
         let mut step = step;
+        if self.tool_name(task.action) == "terraform" {
+            let log = String::from_utf8_lossy(&step.log);
+            if let Some(log) = strata_exec::redact::diagnostics::withhold_sensitive_details(&log) {
+                step.log = log.into_bytes();
+            }
+        }
         prepared.redactor.redact_outcome(&mut step);
         if self.tool_name(task.action) == "terraform" {
             from_workspace_root(&mut step, &report.label);

@@ -1,0 +1,146 @@
+//! Terraform diagnostics about a sensitive value. Terraform hides a sensitive value in the
+//! expression context of a diagnostic (`var.pw has a sensitive value`), but some versions
+//! quote what a function made of it in the detail below (`no file exists at <the value
+//! with "-" replaced>`). A value derived that way is in no form the redactor can know, so
+//! the detail of such a diagnostic is withheld: its first words up to the first `: ` stay
+//! (`Invalid value for "path" parameter:`), with the summary, the location and the source
+//! line above it.
+
+/// What replaces the withheld detail.
+pub const WITHHELD: &str =
+    "(the rest is withheld by strata: it may quote a value derived from a sensitive one)";
+
+/// `log` with the detail of every diagnostic whose context names a sensitive value
+/// withheld; `None` when it has none.
+pub fn withhold_sensitive_details(log: &str) -> Option<String> {
+    if !log.contains("has a sensitive value") {
+        return None;
+    }
+    let mut out = String::with_capacity(log.len());
+    let mut state = State::Outside;
+    for line in log.split_inclusive('\n') {
+        let (margin, text) = split_margin(line);
+        let body = text.trim_end_matches(['\n', '\r']);
+        if starts_diagnostic(body) || line.starts_with('╵') || line.starts_with('╷') {
+            if matches!(state, State::Withheld) && starts_diagnostic(body) {
+                // The blank line between two diagnostics went with the detail.
+                out.push_str(margin);
+                out.push('\n');
+            }
+            state = if starts_diagnostic(body) {
+                State::Context { sensitive: false }
+            } else {
+                State::Outside
+            };
+            out.push_str(line);
+            continue;
+        }
+        match state {
+            State::Outside => out.push_str(line),
+            State::Context { sensitive } => {
+                let sensitive = sensitive || body.trim_end().ends_with("has a sensitive value");
+                // The context is indented (`  on main.tf line 2`, the source line, `│ ...`);
+                // the detail starts at the first line written from the margin after it.
+                let detail = !body.trim().is_empty() && !body.starts_with(' ');
+                if detail && sensitive {
+                    out.push_str(margin);
+                    if let Some(at) = body.find(": ").filter(|at| *at <= 80) {
+                        out.push_str(&body[..at + 2]);
+                    }
+                    out.push_str(WITHHELD);
+                    out.push('\n');
+                    state = State::Withheld;
+                } else {
+                    state = if detail {
+                        State::Outside
+                    } else {
+                        State::Context { sensitive }
+                    };
+                    out.push_str(line);
+                }
+            }
+            // Until the next diagnostic or the end of this one's box.
+            State::Withheld => {}
+        }
+    }
+    Some(out)
+}
+
+#[derive(Clone, Copy)]
+enum State {
+    Outside,
+    /// In a diagnostic, above its detail: whether its context named a sensitive value.
+    Context {
+        sensitive: bool,
+    },
+    Withheld,
+}
+
+fn starts_diagnostic(body: &str) -> bool {
+    body.starts_with("Error: ") || body.starts_with("Warning: ")
+}
+
+/// A line of a diagnostic in a box (`│ Error: ...`): the margin and the rest.
+fn split_margin(line: &str) -> (&str, &str) {
+    match line.strip_prefix("│ ") {
+        Some(rest) => (&line[..line.len() - rest.len()], rest),
+        None => match line.strip_prefix('│') {
+            Some(rest) => (&line[..line.len() - rest.len()], rest),
+            None => ("", line),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAIN: &str = "null_resource.c: Refreshing state... [id=1]\n\nError: Invalid function argument\n\n  on stacks/consumer/fail.tf line 6, in output \"b\":\n   6:   value     = file(replace(var.pw, \"-\", \"_\"))\n    ├────────────────\n    │ var.pw has a sensitive value\n\nInvalid value for \"path\" parameter: no file exists at CANARY_x;\nthis function works only with files that are distributed as part of the\nconfiguration source code.\n\nError: Missing required argument\n\n  on main.tf line 1:\n   1: x\n\nThe argument \"y\" is required.\n";
+
+    #[test]
+    fn the_detail_of_a_diagnostic_about_a_sensitive_value_is_withheld_and_nothing_else() {
+        let out = withhold_sensitive_details(PLAIN).unwrap();
+        assert!(!out.contains("CANARY"), "{out}");
+        assert!(!out.contains("configuration source code"), "{out}");
+        assert!(
+            out.contains(&format!(
+                "Invalid value for \"path\" parameter: {WITHHELD}\n\nError: Missing"
+            )),
+            "{out}"
+        );
+        // The summary, location and source line stay; so does the next diagnostic.
+        for kept in [
+            "Error: Invalid function argument",
+            "on stacks/consumer/fail.tf line 6",
+            "var.pw has a sensitive value",
+            "Refreshing state... [id=1]",
+            "Error: Missing required argument",
+            "The argument \"y\" is required.",
+        ] {
+            assert!(out.contains(kept), "{kept}: {out}");
+        }
+    }
+
+    #[test]
+    fn a_boxed_diagnostic_is_withheld_to_the_end_of_its_box() {
+        let boxed = "╷\n│ Error: Invalid function argument\n│ \n│   on main.tf line 2, in output \"o\":\n│    2:   value = file(var.pw)\n│     ├────────────────\n│     │ var.pw has a sensitive value\n│ \n│ Invalid value for \"path\" parameter: no file exists at CANARY;\n│ this function works only with files\n╵\nafter the box\n";
+        let out = withhold_sensitive_details(boxed).unwrap();
+        assert!(!out.contains("CANARY"), "{out}");
+        assert!(
+            out.contains(&format!(
+                "│ Invalid value for \"path\" parameter: {WITHHELD}\n╵\nafter the box\n"
+            )),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_diagnostic_about_other_values_is_left_whole() {
+        let other = "Error: Invalid function argument\n\n  on main.tf line 2:\n   2:   value = file(var.path)\n    │ var.path is \"x\"\n\nInvalid value for \"path\" parameter: no file exists at x.\n";
+        assert_eq!(withhold_sensitive_details(other), None);
+        let both = format!("{other}\n{PLAIN}");
+        let out = withhold_sensitive_details(&both).unwrap();
+        assert!(out.contains("no file exists at x."), "{out}");
+        assert!(!out.contains("CANARY"), "{out}");
+    }
+}

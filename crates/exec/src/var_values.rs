@@ -1,0 +1,318 @@
+//! The values a stack's sensitive variables are given outside strata's knowledge: in its
+//! own variable files (`terraform.tfvars`, `*.auto.tfvars` and their JSON forms), in the
+//! environment's variable files, and as `TF_VAR_<name>` in the environment terraform runs
+//! with. Terraform hides them in its plan, but quotes them in some diagnostics (`no file
+//! exists at <value>` for `file(var.db_password)`), so they are added to the task's
+//! redaction like every other sensitive value.
+
+use hcl_edit::expr::{Expression, ObjectKey};
+use hcl_edit::structure::Structure;
+use hcl_edit::template::Element;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// The values given to the variables declared `sensitive = true` in the configuration in
+/// `dir`, from its variable files, the files in `var_files` and `env` (`TF_VAR_<name>`).
+pub fn sensitive_values_given<'a>(
+    dir: &Path,
+    var_files: &[String],
+    env: impl Fn(&str) -> Option<String> + 'a,
+) -> Vec<Value> {
+    let names = sensitive_variables(dir);
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let mut files: Vec<std::path::PathBuf> = own_var_files(dir);
+    files.extend(var_files.iter().map(std::path::PathBuf::from));
+    let mut values = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let json = file.to_string_lossy().ends_with(".json");
+        for (name, value) in file_values(&text, json) {
+            if names.contains(&name) {
+                values.push(value);
+            }
+        }
+    }
+    for name in &names {
+        if let Some(text) = env(&format!("TF_VAR_{name}")) {
+            // Terraform reads a value of a complex type as an HCL expression.
+            if let Some(parsed) = file_values(&format!("v = {text}\n"), false)
+                .into_iter()
+                .next()
+                .map(|(_, v)| v)
+                .filter(|v| matches!(v, Value::Array(_) | Value::Object(_)))
+            {
+                values.push(parsed);
+            }
+            values.push(Value::String(text));
+        }
+    }
+    values
+}
+
+/// The variable files terraform reads from the configuration's own directory.
+fn own_var_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            matches!(&*name, "terraform.tfvars" | "terraform.tfvars.json")
+                || name.ends_with(".auto.tfvars")
+                || name.ends_with(".auto.tfvars.json")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The variables declared `sensitive = true` in `dir`'s `.tf` and `.tf.json` files
+/// (override files included: they may make a variable sensitive).
+pub fn sensitive_variables(dir: &Path) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return names;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        if file.ends_with(".tf.json") {
+            let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            // `"variable": {...}`, or a list of such objects.
+            let blocks: Vec<&Value> = match doc.get("variable") {
+                Some(Value::Array(items)) => items.iter().collect(),
+                Some(other) => vec![other],
+                None => continue,
+            };
+            for block in blocks {
+                for (name, decl) in block.as_object().into_iter().flatten() {
+                    let decls: Vec<&Value> = match decl {
+                        Value::Array(items) => items.iter().collect(),
+                        other => vec![other],
+                    };
+                    if decls
+                        .iter()
+                        .any(|d| d.get("sensitive") == Some(&Value::Bool(true)))
+                    {
+                        names.insert(name.clone());
+                    }
+                }
+            }
+        } else if file.ends_with(".tf") {
+            // A file that does not parse stops terraform before any value is read.
+            let Ok(body) = hcl_edit::parser::parse_body(&text) else {
+                continue;
+            };
+            for structure in body.iter() {
+                let Structure::Block(block) = structure else {
+                    continue;
+                };
+                if block.ident.as_str() != "variable" {
+                    continue;
+                }
+                let Some(label) = block.labels.first() else {
+                    continue;
+                };
+                let sensitive = block.body.iter().any(|s| match s {
+                    Structure::Attribute(a) => {
+                        a.key.as_str() == "sensitive"
+                            && matches!(&a.value, Expression::Bool(b) if *b.value())
+                    }
+                    Structure::Block(_) => false,
+                });
+                if sensitive {
+                    names.insert(label.as_str().to_string());
+                }
+            }
+        }
+    }
+    names
+}
+
+/// A variable file's values by variable name: those written as literals (all a variable
+/// file may hold); of a file that does not parse, what follows `=` on each line.
+fn file_values(text: &str, json: bool) -> Vec<(String, Value)> {
+    if json {
+        return match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => map.into_iter().collect(),
+            _ => Vec::new(),
+        };
+    }
+    let Ok(body) = hcl_edit::parser::parse_body(text) else {
+        // Terraform shows the lines it cannot read: each `name = rest` line, as written.
+        return text
+            .lines()
+            .filter_map(|line| {
+                let (name, rest) = line.split_once('=')?;
+                let rest = rest.trim();
+                let unquoted = rest.trim_start_matches('"').trim_end_matches('"');
+                Some((
+                    name.trim().to_string(),
+                    Value::Array(vec![rest.into(), unquoted.into()]),
+                ))
+            })
+            .collect();
+    };
+    body.attributes()
+        .filter_map(|a| Some((a.key.as_str().to_string(), literal(&a.value)?)))
+        .collect()
+}
+
+/// A literal expression as JSON; `None` for anything computed.
+fn literal(expr: &Expression) -> Option<Value> {
+    Some(match expr {
+        Expression::Null(_) => Value::Null,
+        Expression::Bool(b) => Value::Bool(*b.value()),
+        Expression::Number(n) => Value::String(n.value().to_string()),
+        Expression::String(s) => Value::String(s.as_str().to_string()),
+        Expression::StringTemplate(t) => Value::String(template_text(t.iter())?),
+        Expression::HeredocTemplate(h) => Value::String(template_text(h.template.iter())?),
+        Expression::Parenthesis(p) => literal(p.inner())?,
+        Expression::Array(items) => Value::Array(items.iter().filter_map(literal).collect()),
+        Expression::Object(object) => Value::Object(
+            object
+                .iter()
+                .filter_map(|(key, value)| {
+                    let key = match key {
+                        ObjectKey::Ident(i) => i.as_str().to_string(),
+                        ObjectKey::Expression(e) => match literal(e)? {
+                            Value::String(s) => s,
+                            _ => return None,
+                        },
+                    };
+                    Some((key, literal(value.expr())?))
+                })
+                .collect(),
+        ),
+        _ => return None,
+    })
+}
+
+/// A template's text when it is all written out.
+fn template_text<'a>(elements: impl Iterator<Item = &'a Element>) -> Option<String> {
+    let mut out = String::new();
+    for element in elements {
+        match element {
+            Element::Literal(l) => out.push_str(l.as_str()),
+            Element::Interpolation(i) => match literal(&i.expr)? {
+                Value::String(s) => out.push_str(&s),
+                _ => return None,
+            },
+            Element::Directive(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    #[test]
+    fn only_the_sensitive_variables_values_are_taken_from_every_place_they_come_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(
+            d,
+            "vars.tf",
+            "variable \"db_password\" {\n  type      = string\n  sensitive = true\n}\nvariable \"region\" {}\nvariable \"token\" {\n  sensitive = false\n}\nvariable \"conf\" {\n  sensitive = true\n}\n",
+        );
+        write(
+            d,
+            "json.tf.json",
+            r#"{"variable": {"api_key": {"sensitive": true}, "size": {}}}"#,
+        );
+        write(
+            d,
+            "x_override.tf",
+            "variable \"region_key\" {\n  sensitive = true\n}\n",
+        );
+        write(
+            d,
+            "terraform.tfvars",
+            "region = \"eu-west-1\"\ndb_password = \"from-own-tfvars\"\ntoken = \"not-secret\"\n",
+        );
+        write(d, "a.auto.tfvars.json", r#"{"api_key": "from-auto-json"}"#);
+        let env_file = d.join("env.tfvars");
+        write(
+            d,
+            "env.tfvars",
+            "conf = {\n  user = \"u\"\n  pass = <<EOT\nfrom-heredoc\nEOT\n}\n",
+        );
+        let env = |name: &str| match name {
+            "TF_VAR_region_key" => Some("from-env".to_string()),
+            "TF_VAR_region" => Some("not-secret-either".to_string()),
+            _ => None,
+        };
+        let values = sensitive_values_given(d, &[env_file.display().to_string()], env).into_iter();
+        let text: Vec<String> = values.map(|v| v.to_string()).collect();
+        assert_eq!(
+            text,
+            [
+                r#""from-auto-json""#,
+                r#""from-own-tfvars""#,
+                r#"{"pass":"from-heredoc\n","user":"u"}"#,
+                r#""from-env""#,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_complex_value_from_the_environment_is_read_as_terraform_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "v.tf",
+            "variable \"creds\" {\n  sensitive = true\n}\n",
+        );
+        let env = |name: &str| {
+            (name == "TF_VAR_creds").then(|| "{ user = \"admin\", pass = \"p4ss-w0rd\" }".into())
+        };
+        let values = sensitive_values_given(dir.path(), &[], env);
+        assert_eq!(values.len(), 2);
+        assert_eq!(values[0]["pass"], "p4ss-w0rd");
+    }
+
+    #[test]
+    fn a_variable_file_that_does_not_parse_gives_its_lines_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "v.tf",
+            "variable \"pw\" {\n  sensitive = true\n}\n",
+        );
+        write(
+            dir.path(),
+            "terraform.tfvars",
+            "pw = \"half-a-secret\nregion = \"x\"\n",
+        );
+        let values = sensitive_values_given(dir.path(), &[], |_| None);
+        assert_eq!(
+            values,
+            [serde_json::json!(["\"half-a-secret", "half-a-secret"])]
+        );
+    }
+
+    #[test]
+    fn a_stack_without_sensitive_variables_reads_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "v.tf", "variable \"region\" {}\n");
+        write(dir.path(), "terraform.tfvars", "region = \"x\"\n");
+        assert!(sensitive_values_given(dir.path(), &[], |_| Some("y".into())).is_empty());
+    }
+}
