@@ -978,3 +978,43 @@ fn a_promotion_refuses_a_stack_the_destination_records_while_it_has_no_state() {
     );
     assert_eq!(lock(), before, "the lock keeps what staging runs");
 }
+
+/// A lock entry names the commit that reproduces what was applied. An environment file
+/// that fed the stack (its tfvars) changed and not committed: applied, not recorded, and
+/// recorded once it is committed and applied again.
+#[test]
+fn an_apply_with_an_uncommitted_environment_file_is_not_recorded() {
+    let repo = tools_repo();
+    repo.write(
+        "stacks/a/main.tf",
+        "variable \"size\" {}\n\noutput \"size\" {\n  value = var.size\n}\n",
+    );
+    repo.write("environments/dev/stacks/a/terraform.tfvars", "size = 1\n");
+    repo.commit("a stack");
+    let apply = || json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
+    let (run, json) = apply();
+    run.assert_ok();
+    assert_eq!(json["release"][0]["recorded"][0], "stacks/a", "{json}");
+    repo.commit("dev's lock");
+    let lock_path = repo.path().join("environments/dev/release.lock.toml");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+
+    repo.write("environments/dev/stacks/a/terraform.tfvars", "size = 2\n");
+    let (_, json) = apply();
+    let not_recorded = json["release"][0]["not_recorded"].to_string();
+    assert!(
+        not_recorded.contains(
+            "applied with environments/dev/stacks/a/terraform.tfvars changed since the last commit"
+        ),
+        "{json}"
+    );
+    assert!(json["release"][0]["recorded"]
+        .as_array()
+        .is_none_or(|r| r.is_empty()));
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock);
+
+    repo.commit("size 2");
+    let (run, json) = apply();
+    run.assert_ok();
+    assert_eq!(json["release"][0]["recorded"][0], "stacks/a", "{json}");
+}

@@ -205,6 +205,27 @@ fn record_in_lock(
         }
     }
     let retiring = retire.charts && !leaving.is_empty();
+    // The environment's files that fed each target (its tfvars, values, secrets, env.toml)
+    // are part of what a lock entry's commit must reproduce, though not of target hashes.
+    let head_env_files = at_head.model.environment_files(&at_head.snapshot);
+    let tree_env_files = model.environment_files(&view.snapshot);
+    let env_files_changed = |label: &str| -> Option<String> {
+        let of = |files: &strata_graph::model::EnvironmentFiles,
+                  snapshot: &strata_graph::snapshot::Snapshot| {
+            files
+                .for_target(env, label)
+                .map(|p| (p.to_string(), snapshot.files.get(p).copied()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let (head, tree) = (
+            of(&head_env_files, &at_head.snapshot),
+            of(&tree_env_files, &view.snapshot),
+        );
+        head.keys()
+            .chain(tree.keys())
+            .find(|p| head.get(*p) != tree.get(*p))
+            .cloned()
+    };
     let mut candidates: Vec<(String, Kind)> = Vec::new();
     for &i in selected {
         let t = &model.targets[i];
@@ -233,6 +254,13 @@ fn record_in_lock(
             out.not_recorded.push((
                 t.label.clone(),
                 "applied from uncommitted changes: commit them and apply again to record it (a lock entry names the commit that reproduces it)".into(),
+            ));
+            continue;
+        }
+        if let Some(file) = env_files_changed(&t.label) {
+            out.not_recorded.push((
+                t.label.clone(),
+                format!("applied with {file} changed since the last commit: commit it and apply again to record it (a lock entry names the commit that reproduces it)"),
             ));
             continue;
         }
