@@ -789,6 +789,25 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
     );
     assert!(refused("alice", "revoked").contains("does not verify"));
     repo.remove("environments/revoked_keys");
+    // A retired key (its line's `valid-before` passed): listed, and not in force (bob has
+    // another key in force, so the gate can still be met).
+    let signers =
+        std::fs::read_to_string(repo.path().join("environments/allowed_signers")).unwrap();
+    repo.write(
+        "environments/allowed_signers",
+        &format!(
+            "{}bob@example.com namespaces=\"strata-promote\" {}\n",
+            signers.replace(
+                "bob@example.com namespaces=\"strata-promote\"",
+                "bob@example.com namespaces=\"strata-promote\",valid-before=\"20200101\"",
+            ),
+            keys.public("dave")
+        ),
+    );
+    assert!(refused("alice", "retired").contains(
+        "made by the key of bob@example.com that environments/allowed_signers lists with valid-before=\"20200101\": it is not in force now"
+    ));
+    repo.write("environments/allowed_signers", &signers);
 
     // bob's valid approval; bob may not promote into staging, alice may.
     assert!(refused("bob", "unauthorized").contains("may not promote"));
@@ -1146,12 +1165,107 @@ fn two_promotions_into_one_environment_one_runs_the_other_is_refused_and_ctrl_c_
         std::fs::read(repo.path().join("environments/staging/release.lock.toml")).unwrap(),
         lock_before
     );
+    // Until it is resumed or rolled back, another plan into staging is warned about and
+    // refused: it would leave the stopped one able to do neither.
+    let other = keys.plan_file("other.json");
+    let (run, _) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &[
+            "promote",
+            "plan",
+            "--from",
+            "dev",
+            "--to",
+            "staging",
+            "--out",
+            path(&other),
+            "stacks/app",
+        ],
+    );
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("stopped half-way (interrupted)"),
+        "{}",
+        run.stderr
+    );
+    let (run, out) = promote(&repo, &pg, "alice", &other);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    let message = out["message"].as_str().unwrap();
+    assert!(
+        message.contains("stopped half-way (interrupted) after changing stacks/network"),
+        "{out}"
+    );
+    assert!(message.contains("strata promote rollback"), "{out}");
     let (run, out) = promote(&repo, &pg, "alice", &file);
     assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
     assert_eq!(
         output(&pg, "staging", "stacks_network", "vpc_id").as_deref(),
         Some("vpc-slow2")
     );
+}
+
+/// A source lock entry whose commit this repository no longer holds (amended, then
+/// collected): the plan is refused at once, and a plan made before is refused before its
+/// first wave, with nothing changed in the destination.
+#[test]
+fn a_promotion_whose_commit_is_gone_is_refused_before_anything_runs() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    apply_dev(&repo, &pg);
+    let app = std::fs::read_to_string(repo.path().join("stacks/app/main.tf")).unwrap();
+    repo.write("stacks/app/main.tf", &format!("{app}\n# a change\n"));
+    let gone = repo.commit("a change to the app");
+    let (run, _) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &["apply", "--env", "dev", "--auto-approve"],
+    );
+    run.assert_ok();
+    let file = keys.plan_file("plan.json");
+    plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    // The commit dev recorded is amended away, and collected.
+    repo.git(&["stash", "-q", "-u"]);
+    repo.git(&["reset", "-q", "--soft", "HEAD~1"]);
+    repo.git(&["commit", "-qm", "the app change, amended"]);
+    repo.git(&["stash", "pop", "-q"]);
+    repo.commit("dev's lock");
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+    repo.git(&["gc", "-q", "--prune=now"]);
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    let message = out["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "does not hold the commit the promotion needs: stacks/app (commit {})",
+            &gone[..12]
+        )),
+        "{out}"
+    );
+    assert!(read_lock(&repo, "staging").is_none());
+    assert_eq!(pg_outputs(&pg, "staging", "stacks_network"), Value::Null);
+    let (run, _) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &[
+            "promote",
+            "plan",
+            "--from",
+            "dev",
+            "--to",
+            "staging",
+            "--out",
+            path(&file),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("git fetch origin"), "{}", run.stderr);
 }
 
 #[test]

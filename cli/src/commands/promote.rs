@@ -102,6 +102,25 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
         unvouched: &unvouched,
     };
     let plan = strata_release::plan::make(model, &locks, &request)?;
+    // A plan that could never run is refused before anyone reviews or signs it.
+    if let Some(why) = strata_release::promote::missing_commits(&session, &plan)? {
+        return Err(Error::Invalid {
+            message: why,
+            location: strata_graph::error::Location::new(
+                format!("environments/{}/release.lock.toml", args.from),
+                None,
+            ),
+            hint: "the source's lock names the commit each target was applied from".into(),
+        });
+    }
+    if let Some((record, outcome)) =
+        strata_release::promote::unfinished(&session.root, &args.to, &plan.digest)?
+    {
+        say!(
+            "warning: {}",
+            strata_release::promote::unfinished_message(&args.to, &record, &outcome)
+        );
+    }
     if let Some(path) = &args.out {
         write(path, &plan.to_json())?;
     }

@@ -82,6 +82,10 @@ pub fn signer_keys(root: &Path, namespace: &str) -> Result<Option<Vec<SignerKey>
         let rest: Vec<&str> = fields.collect();
         let key_at = rest.iter().position(|f| is_key_type(f));
         let options = rest[..key_at.unwrap_or(0)].join(" ");
+        // A key retired (`valid-before` passed) or not yet in force signs nothing now.
+        if outside_validity(&options, crate::clock::now()).is_some() {
+            continue;
+        }
         if let Some(list) = split_options(&options)
             .into_iter()
             .find_map(|o| o.strip_prefix("namespaces=").map(str::to_string))
@@ -113,6 +117,81 @@ pub fn signer_keys(root: &Path, namespace: &str) -> Result<Option<Vec<SignerKey>
         );
     }
     Ok(Some(keys.into_iter().collect()))
+}
+
+/// When `options` (of an allowed-signers line) hold a `valid-before` that passed or a
+/// `valid-after` still to come at `now`: that option, as written.
+fn outside_validity(options: &str, now: i64) -> Option<String> {
+    split_options(options).into_iter().find_map(|o| {
+        let (name, value) = o.split_once('=')?;
+        let at = ssh_time(value.trim_matches('"'))?;
+        let outside = match name.trim().to_ascii_lowercase().as_str() {
+            "valid-before" => now >= at,
+            "valid-after" => now < at,
+            _ => false,
+        };
+        outside.then(|| o.to_string())
+    })
+}
+
+/// Seconds since the epoch of an allowed-signers time: `YYYYMMDD`, `YYYYMMDDHHMM` or
+/// `YYYYMMDDHHMMSS`, with an optional `Z`. ssh-keygen reads one without `Z` in the local
+/// time zone; strata reads it as UTC (CI machines run in UTC), so near the boundary the
+/// two may disagree by the zone's offset. An unreadable one is `None` (ssh-keygen rejects
+/// the line).
+fn ssh_time(text: &str) -> Option<i64> {
+    let digits = text.strip_suffix(['Z', 'z']).unwrap_or(text);
+    if !matches!(digits.len(), 8 | 12 | 14) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let date = format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..8]);
+    let mut time = [0i64; 3];
+    for (i, part) in time.iter_mut().enumerate() {
+        if let Some(p) = digits.get(8 + 2 * i..10 + 2 * i) {
+            *part = p.parse().ok()?;
+        }
+    }
+    crate::clock::parse_utc(&format!(
+        "{date}T{:02}:{:02}:{:02}Z",
+        time[0], time[1], time[2]
+    ))
+}
+
+/// The public key an SSH signature (`-----BEGIN SSH SIGNATURE-----`) was made with, as
+/// the base64 an allowed-signers line holds.
+fn signature_key(signature: &str) -> Option<String> {
+    use base64::Engine;
+    let armored: String = signature
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(armored)
+        .ok()?;
+    // "SSHSIG", a version (u32), then the public key as a string (u32 length, bytes).
+    let rest = blob.strip_prefix(b"SSHSIG")?.get(4..)?;
+    let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    let key = rest.get(4..4 + len)?;
+    Some(base64::engine::general_purpose::STANDARD.encode(key))
+}
+
+/// Why a signature whose key `allowed_signers` lists is not taken now: the line's
+/// `valid-before` passed, or its `valid-after` is to come.
+fn not_in_force(root: &Path, signature: &str) -> Option<String> {
+    let key = signature_key(signature)?;
+    let text = std::fs::read_to_string(root.join(ALLOWED_SIGNERS)).ok()?;
+    let now = crate::clock::now();
+    text.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let at = fields.iter().position(|f| *f == key)?;
+        let options = fields.get(1..at.checked_sub(1)?)?.join(" ");
+        let option = outside_validity(&options, now)?;
+        Some(format!(
+            "made by the key of {} that {ALLOWED_SIGNERS} lists with {option}: it is not in force now",
+            fields[0]
+        ))
+    })
 }
 
 /// The options of an allowed-signers line, split on the commas outside double quotes.
@@ -277,7 +356,10 @@ pub fn count(
             principal: None,
             counts: false,
             author: false,
-            reason: Some(format!("made by a key {ALLOWED_SIGNERS} does not list")),
+            reason: Some(
+                not_in_force(root, &signature)
+                    .unwrap_or_else(|| format!("made by a key {ALLOWED_SIGNERS} does not list")),
+            ),
         };
         // A key gives one approval whatever names it is listed under: a key that also
         // names the plan's author is the author's, and a key one of whose names already

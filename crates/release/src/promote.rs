@@ -102,6 +102,52 @@ pub fn record_path(root: &Path, digest: &str) -> PathBuf {
         .join(format!("{digest}.json"))
 }
 
+/// A promotion into `env` recorded in this checkout that stopped half-way (interrupted, or
+/// failed and could not roll back) after changing something there, other than the plan
+/// with `digest`: until it is resumed or rolled back, the destination holds what its lock
+/// does not describe, and another promotion there would make both impossible.
+pub fn unfinished(root: &Path, env: &str, digest: &str) -> Result<Option<(PathBuf, Outcome)>> {
+    let dir = root.join(".strata/promotions");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&dir, e)),
+    };
+    let mut found: Vec<(PathBuf, Outcome)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter_map(|p| {
+            let outcome: Outcome = serde_json::from_str(&std::fs::read_to_string(&p).ok()?).ok()?;
+            Some((p, outcome))
+        })
+        .filter(|(_, o)| {
+            o.to == env
+                && o.plan != digest
+                && matches!(o.status, Status::Interrupted | Status::RollbackFailed)
+                && !o.changed.is_empty()
+        })
+        .collect();
+    found.sort_by(|a, b| a.1.started_at.cmp(&b.1.started_at));
+    Ok(found.pop())
+}
+
+/// Why a promotion into `env` waits for an unfinished one ([`unfinished`]), in words.
+pub fn unfinished_message(env: &str, record: &Path, outcome: &Outcome) -> String {
+    format!(
+        "a promotion into {env} (plan {}, started {} by {}) stopped half-way ({}) after changing {}: resume it (`strata promote apply` with its plan file) or undo it (`strata promote rollback` with its plan file) first; if {env} was repaired by hand since, remove {}",
+        crate::plan::short(&outcome.plan),
+        outcome.started_at,
+        outcome.by,
+        match outcome.status {
+            Status::Interrupted => "interrupted",
+            _ => "its rollback failed",
+        },
+        outcome.changed.join(", "),
+        record.display()
+    )
+}
+
 /// One promotion into an environment at a time (per checkout); released when dropped or
 /// when the process ends, however it ends.
 struct PromotionLock {
@@ -188,6 +234,30 @@ fn may_promote(
     Ok(Ok(()))
 }
 
+/// Why `plan` cannot run in this repository: the commits its steps apply or destroy with
+/// that it does not hold (a lock entry's commit rewritten away and collected, a shallow
+/// clone), found before the first wave rather than in the middle of the promotion.
+pub fn missing_commits(session: &Session, plan: &PromotionPlan) -> Result<Option<String>> {
+    let commits: Vec<&str> = plan.steps().map(|s| s.commit.as_str()).collect();
+    let missing = session.repo.missing_commits(&commits)?;
+    let Some(first) = missing.first() else {
+        return Ok(None);
+    };
+    let steps: Vec<String> = plan
+        .steps()
+        .filter(|s| missing.contains(&s.commit.as_str()))
+        .map(|s| format!("{} (commit {})", s.label, crate::plan::short(&s.commit)))
+        .collect();
+    Ok(Some(format!(
+        "this repository does not hold the commit{} the promotion needs: {}; fetch {} (`git fetch origin {first}`; a shallow clone needs `git fetch --unshallow`), or, if history was rewritten, apply {} in {} again from a commit that exists and make a new plan",
+        if steps.len() == 1 { "" } else { "s" },
+        steps.join(", "),
+        if missing.len() == 1 { "it" } else { "them" },
+        if steps.len() == 1 { "it" } else { "them" },
+        plan.from,
+    )))
+}
+
 /// The checks before a promotion runs; `Err(message)` refuses it.
 fn preflight(
     session: &Session,
@@ -250,6 +320,12 @@ fn preflight(
                 )));
             }
         }
+    }
+    if let Some(why) = missing_commits(session, plan)? {
+        return Ok(Err(why));
+    }
+    if let Some((record, outcome)) = unfinished(&session.root, &plan.to, &plan.digest)? {
+        return Ok(Err(unfinished_message(&plan.to, &record, &outcome)));
     }
     let now = clock::now();
     let unvouched = crate::vouch::unvouched(&session.root, &plan.from)?;

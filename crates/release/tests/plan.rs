@@ -824,6 +824,23 @@ fn approvals_that_no_one_could_give_are_refused() {
         ),
     );
     met(2, &[]).unwrap();
+    // A key retired (`valid-before` passed), or not yet in force, signs nothing now.
+    for (window, counts) in [
+        ("valid-before=\"20200101\"", false),
+        ("valid-before=\"202001011200Z\"", false),
+        ("valid-after=\"29990101\"", false),
+        ("valid-before=\"29990101000000Z\"", true),
+    ] {
+        write(
+            root,
+            approvals::ALLOWED_SIGNERS,
+            &both.replace(
+                "\"strata-audit\"",
+                &format!("\"strata-audit,strata-promote\",{window}"),
+            ),
+        );
+        assert_eq!(met(2, &[]).is_ok(), counts, "{window}");
+    }
     write(
         root,
         approvals::ALLOWED_SIGNERS,

@@ -750,6 +750,53 @@ impl Repo {
         path.strip_prefix(self.prefix.as_str()).map(str::to_string)
     }
 
+    /// Those of `ids` (full commit ids) that are no commit this repository holds (history
+    /// rewritten and collected since, a shallow clone, a typo), through one
+    /// `git cat-file --batch-check` process.
+    pub fn missing_commits<'a>(&self, ids: &[&'a str]) -> Result<Vec<&'a str>> {
+        let (wellformed, mut missing): (Vec<&str>, Vec<&str>) = ids.iter().partition(|id| {
+            matches!(id.len(), 40 | 64) && id.bytes().all(|b| b.is_ascii_hexdigit())
+        });
+        if wellformed.is_empty() {
+            return Ok(missing);
+        }
+        let mut child = self
+            .command()
+            .args(["cat-file", "--batch-check"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io("git", e))?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let request: Vec<u8> = wellformed
+            .iter()
+            .flat_map(|id| format!("{id}^{{commit}}\n").into_bytes())
+            .collect();
+        let writer = std::thread::spawn(move || stdin.write_all(&request));
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Error::io("git cat-file", e))?;
+        let _ = writer.join();
+        let lines: Vec<&str> = std::str::from_utf8(&out.stdout)
+            .unwrap_or_default()
+            .lines()
+            .collect();
+        if !out.status.success() || lines.len() != wellformed.len() {
+            return Err(Error::Git {
+                args: "cat-file --batch-check".into(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().into(),
+            });
+        }
+        // One line per request, in order: `<id> commit <size>`, or `<request> missing`.
+        for (id, line) in wellformed.iter().zip(lines) {
+            if line.split(' ').nth(1) != Some("commit") {
+                missing.push(id);
+            }
+        }
+        Ok(missing)
+    }
+
     /// Reads many blobs through one `git cat-file --batch` process.
     pub fn read_blobs(&self, ids: &[FileId]) -> Result<HashMap<FileId, Vec<u8>>> {
         let mut out = HashMap::with_capacity(ids.len());
