@@ -366,6 +366,25 @@ fn drift_finds_out_of_band_state_changes_and_edited_manifests() {
     let (run, _) = drift(&repo, &["--env", "dev"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
 
+    // The marker that makes the directory strata's (without it the next apply refuses to
+    // write there), lost or edited, is drift too.
+    let marker = repo.path().join("deploy/dev/.strata-gitops");
+    std::fs::remove_file(&marker).unwrap();
+    let (run, json) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    assert_eq!(
+        json["delivered"],
+        serde_json::json!([{"file": ".strata-gitops", "what": "missing"}])
+    );
+    repo.git(&["checkout", "--", "deploy/dev/.strata-gitops"]);
+    repo.append("deploy/dev/.strata-gitops", "x\n");
+    let (run, json) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    assert_eq!(json["delivered"][0]["what"], "edited", "{json}");
+    repo.git(&["checkout", "--", "deploy/dev/.strata-gitops"]);
+    let (run, _) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
+
     // A hand edit of a delivered manifest is drift of that object; an extra file too.
     let manifests = repo.path().join("deploy/dev/charts/web/manifests.yaml");
     let text = std::fs::read_to_string(&manifests).unwrap();

@@ -976,8 +976,9 @@ impl Staged {
     }
 }
 
-/// Writes `output`'s files and the marker into the empty directory `dir`.
-fn write_files(dir: &Path, output: &Output) -> Result<()> {
+/// `output`'s files with the marker that makes their directory strata's: what is written,
+/// and what drift compares the directory with.
+pub fn with_marker(output: &Output) -> BTreeMap<String, String> {
     let mut files = output.files.clone();
     files.insert(
         MARKER.into(),
@@ -987,7 +988,12 @@ fn write_files(dir: &Path, output: &Output) -> Result<()> {
             output.format.as_str()
         ),
     );
-    for (rel, text) in &files {
+    files
+}
+
+/// Writes `output`'s files and the marker into the empty directory `dir`.
+fn write_files(dir: &Path, output: &Output) -> Result<()> {
+    for (rel, text) in &with_marker(output) {
         let path = dir.join(rel);
         if let Some(p) = path.parent() {
             std::fs::create_dir_all(p).map_err(|e| Error::write(p, e))?;
@@ -997,7 +1003,8 @@ fn write_files(dir: &Path, output: &Output) -> Result<()> {
     Ok(())
 }
 
-/// The files under `dir` (as `write` would have written them), for comparison.
+/// The files under `dir` (as `write` would have written them, the marker included), for
+/// comparison.
 pub fn read_tree(dir: &Path) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> Result<()> {
@@ -1013,10 +1020,8 @@ pub fn read_tree(dir: &Path) -> Result<BTreeMap<String, String>> {
                     .expect("under root")
                     .to_string_lossy()
                     .into_owned();
-                if rel != MARKER {
-                    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-                    out.insert(rel, String::from_utf8_lossy(&bytes).into_owned());
-                }
+                let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                out.insert(rel, String::from_utf8_lossy(&bytes).into_owned());
             }
         }
         Ok(())

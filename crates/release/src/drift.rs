@@ -406,7 +406,8 @@ pub fn drift(
         match delivery::from_lock(session, head, env, &lock, base, observer)? {
             Ok(expected) => {
                 let delivered = delivery::read_tree(&dir)?;
-                let mut files = compare(&expected.files, &delivered);
+                // The marker too: without it the next apply refuses to write the directory.
+                let mut files = compare(&delivery::with_marker(&expected), &delivered);
                 if !labels.is_empty() {
                     // A chart's own files (its manifests, its Application, Kustomization or
                     // HelmRelease), and the files all charts share (the AppProject, the
