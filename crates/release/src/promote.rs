@@ -776,7 +776,7 @@ fn run_waves(
             };
             if !report.ok {
                 let why = first_failure(&report, &labels);
-                record_steps(outcome, &steps, Some(&why));
+                record_each(outcome, &steps, &why, |s| own_failure(&report, &s.label));
                 return Ok(Some(why));
             }
             if action == StepAction::Apply {
@@ -816,7 +816,12 @@ fn run_waves(
                         }
                         Err(why) => {
                             let why = format!("{} in {}: {why}", s.label, plan.to);
-                            record_steps(outcome, &steps, Some(&why));
+                            record_each(outcome, &steps, &why, |other| {
+                                results[&other.label]
+                                    .as_ref()
+                                    .err()
+                                    .map(|e| format!("{} in {}: {e}", other.label, plan.to))
+                            });
                             return Ok(Some(why));
                         }
                     }
@@ -853,6 +858,34 @@ fn runs_for(steps: &[&Step], mode: Mode) -> Vec<String> {
         .collect()
 }
 
+/// The steps of a group that failed, each with its own result: a step whose own tasks
+/// passed is recorded as applied (it was, and the rollback undoes it), with the failure
+/// that stopped the wave as its note; `own` gives a step's own failure.
+fn record_each(
+    outcome: &mut Outcome,
+    steps: &[&Step],
+    why: &str,
+    own: impl Fn(&Step) -> Option<String>,
+) {
+    for s in steps {
+        let failure = own(s);
+        outcome.steps.push(StepRecord {
+            label: s.label.clone(),
+            action: if s.action == StepAction::Destroy {
+                "destroy"
+            } else {
+                "apply"
+            }
+            .into(),
+            commit: s.commit.clone(),
+            ok: failure.is_none(),
+            reason: Some(
+                failure.unwrap_or_else(|| format!("its own tasks passed; the wave stopped: {why}")),
+            ),
+        });
+    }
+}
+
 fn record_steps(outcome: &mut Outcome, steps: &[&Step], failed: Option<&str>) {
     for s in steps {
         outcome.steps.push(StepRecord {
@@ -871,13 +904,30 @@ fn record_steps(outcome: &mut Outcome, steps: &[&Step], failed: Option<&str>) {
 }
 
 fn first_failure(report: &strata_run::RunReport, labels: &[String]) -> String {
+    first_failure_among(report, labels, false)
+}
+
+/// Why `label`'s own tasks in a failed run did not all pass (`None`: they did).
+fn own_failure(report: &strata_run::RunReport, label: &str) -> Option<String> {
+    let own = report.tasks.iter().any(|t| t.label == label);
+    let failed = report.interrupted
+        || report
+            .tasks
+            .iter()
+            .any(|t| t.label == label && t.status != strata_exec::schedule::Status::Ok)
+        || report.incomplete.iter().any(|t| t.label == label);
+    (failed || !own).then(|| first_failure_among(report, &[label.to_string()], true))
+}
+
+fn first_failure_among(report: &strata_run::RunReport, labels: &[String], only: bool) -> String {
     if report.interrupted {
         return "Ctrl-C".into();
     }
+    let mine = |label: &str| !only || labels.iter().any(|l| l == label);
     report
         .tasks
         .iter()
-        .find(|t| t.status == strata_exec::schedule::Status::Failed)
+        .find(|t| t.status == strata_exec::schedule::Status::Failed && mine(&t.label))
         .map(|t| {
             format!(
                 "{} {} failed{}",
@@ -892,7 +942,8 @@ fn first_failure(report: &strata_run::RunReport, labels: &[String]) -> String {
         .or_else(|| {
             report
                 .incomplete
-                .first()
+                .iter()
+                .find(|t| mine(&t.label))
                 .map(|t| format!("{} {} did not run: {}", t.label, t.action, t.reason))
         })
         .unwrap_or_else(|| format!("applying {} failed", labels.join(", ")))
@@ -1124,4 +1175,111 @@ fn roll_back_plan(ctx: &Context) -> Result<Outcome> {
     };
     write_record(&ctx.session.root, &outcome)?;
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_exec::schedule::Status as TaskStatus;
+    use strata_run::task::Action;
+    use strata_run::TaskReport;
+
+    fn task(label: &str, action: Action, status: TaskStatus, reason: Option<&str>) -> TaskReport {
+        let mut t = TaskReport::new(
+            label,
+            Kind::Stack,
+            action,
+            Some("staging".into()),
+            String::new(),
+        );
+        t.status = status;
+        t.reason = reason.map(str::to_string);
+        t
+    }
+
+    fn step(label: &str) -> Step {
+        Step {
+            label: label.into(),
+            kind: "stack".into(),
+            action: StepAction::Apply,
+            hash: "a".repeat(64),
+            commit: "c".repeat(40),
+            previous: None,
+            rollback: Rollback::Destroy,
+            rendered: None,
+            gates: Vec::new(),
+        }
+    }
+
+    /// A wave of two steps where one step's apply fails: the other one applied, and the
+    /// record (and so the audit event) says so, with the failure that stopped the wave as
+    /// its note; the failing step and a step that never ran carry their own reasons.
+    #[test]
+    fn each_step_of_a_failed_wave_is_recorded_with_its_own_result() {
+        let report = strata_run::RunReport::new(
+            vec![
+                task("stacks/network", Action::Apply, TaskStatus::Ok, None),
+                task(
+                    "stacks/observability",
+                    Action::Apply,
+                    TaskStatus::Failed,
+                    Some("terraform apply failed"),
+                ),
+                task(
+                    "stacks/late",
+                    Action::Apply,
+                    TaskStatus::Skipped,
+                    Some("stacks/observability failed"),
+                ),
+            ],
+            false,
+            false,
+        );
+        assert!(!report.ok);
+        let labels = ["stacks/network", "stacks/observability", "stacks/late"];
+        let steps: Vec<Step> = labels.iter().map(|l| step(l)).collect();
+        let steps: Vec<&Step> = steps.iter().collect();
+        let why = first_failure(&report, &labels.map(String::from));
+        let mut outcome = Outcome {
+            plan: String::new(),
+            from: "dev".into(),
+            to: "staging".into(),
+            status: Status::Interrupted,
+            message: String::new(),
+            by: String::new(),
+            started_at: String::new(),
+            approvals: Vec::new(),
+            steps: Vec::new(),
+            rollback: Vec::new(),
+            changed: Vec::new(),
+        };
+        record_each(&mut outcome, &steps, &why, |s| {
+            own_failure(&report, &s.label)
+        });
+        let got: Vec<(&str, bool, &str)> = outcome
+            .steps
+            .iter()
+            .map(|s| (s.label.as_str(), s.ok, s.reason.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "stacks/network",
+                    true,
+                    "its own tasks passed; the wave stopped: stacks/observability apply failed: terraform apply failed"
+                ),
+                (
+                    "stacks/observability",
+                    false,
+                    "stacks/observability apply failed: terraform apply failed"
+                ),
+                (
+                    "stacks/late",
+                    false,
+                    "stacks/late apply did not run: stacks/observability failed"
+                ),
+            ]
+        );
+    }
 }
