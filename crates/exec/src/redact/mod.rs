@@ -377,9 +377,12 @@ fn separator(text: &str) -> Option<&str> {
     let mut rest = text.trim_start_matches(blank);
     let mut found = rest.len() < text.len();
     // YAML also breaks lines at NEL and the Unicode line and paragraph separators.
+    // Such a break inside a string quoted again (`toYaml | quote`) is written escaped.
+    const ESCAPED: [&str; 5] = ["\\r\\n", "\\n", "\\u0085", "\\u2028", "\\u2029"];
     while let Some(next) = rest
         .strip_prefix("\r\n")
         .or_else(|| rest.strip_prefix(['\n', '\u{85}', '\u{2028}', '\u{2029}']))
+        .or_else(|| ESCAPED.iter().find_map(|e| rest.strip_prefix(e)))
     {
         rest = next
             .trim_start_matches(blank)
@@ -630,6 +633,12 @@ mod tests {
         // Words of the value elsewhere, not in its order, stay.
         let other = "a correct horse\n\nbattery x\n";
         assert_eq!(r.redact_text(other), other);
+        // A value holding U+2028 through `toYaml | quote`: YAML breaks the line there and
+        // indents the rest, and Go's `%q` escapes the break.
+        let mut r = Redactor::default();
+        r.add(&json!("CANARY-y2028-Ee55\u{2028}Ff66Gg77Hh88"));
+        let quoted = "b: \"'CANARY-y2028-Ee55\\u2028  Ff66Gg77Hh88'\"\n";
+        assert_eq!(r.redact_text(quoted), format!("b: \"'{REDACTED}'\"\n"));
     }
 
     #[test]
