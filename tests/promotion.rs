@@ -1268,6 +1268,68 @@ fn a_promotion_whose_commit_is_gone_is_refused_before_anything_runs() {
     assert!(run.stderr.contains("git fetch origin"), "{}", run.stderr);
 }
 
+/// The destination's entry was applied from a commit since squashed away: a plan that
+/// changes that target can run, and warns that a failure could not roll it back.
+#[test]
+fn a_plan_warns_when_a_step_could_not_be_rolled_back() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    let base = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    repo.write("NOTES.txt", "a commit of its own\n");
+    repo.commit("notes");
+    apply_dev(&repo, &pg);
+    let file = keys.plan_file("first.json");
+    plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    repo.commit("staging's lock");
+    // The commit both locks name is squashed with those after it, and collected.
+    let applied = lock_entry(&repo, "staging", "stacks/network").unwrap()["commit"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    repo.git(&["reset", "-q", "--soft", &base]);
+    repo.git(&["commit", "-qm", "everything, squashed"]);
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+    repo.git(&["gc", "-q", "--prune=now"]);
+    let still_there = Command::new("git")
+        .current_dir(repo.path())
+        .args(["cat-file", "-e", &format!("{applied}^{{commit}}")])
+        .status()
+        .unwrap()
+        .success();
+    assert!(!still_there, "{applied} was collected");
+    network_stack(&repo, "2");
+    repo.commit("network v2");
+    apply_dev(&repo, &pg);
+    let (run, _) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &[
+            "promote",
+            "plan",
+            "--from",
+            "dev",
+            "--to",
+            "staging",
+            "--out",
+            path(&file),
+        ],
+    );
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(
+            "if this promotion fails, stacks/network, stacks/app cannot be rolled back automatically"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn a_destroyed_stack_leaves_the_lock_and_its_removal_promotes_only_when_allowed() {
     let pg = Postgres::start();

@@ -113,6 +113,9 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
             hint: "the source's lock names the commit each target was applied from".into(),
         });
     }
+    if let Some(why) = strata_release::promote::unrollable(&session, &plan)? {
+        say!("warning: {why}");
+    }
     if let Some((record, outcome)) =
         strata_release::promote::unfinished(&session.root, &args.to, &plan.digest)?
     {

@@ -258,6 +258,38 @@ pub fn missing_commits(session: &Session, plan: &PromotionPlan) -> Result<Option
     )))
 }
 
+/// The steps of `plan` whose rollback needs a commit this repository does not hold (the
+/// destination's previous entry was applied from a commit since rewritten away): the
+/// promotion can run, but a failure could not be rolled back automatically. In words.
+pub fn unrollable(session: &Session, plan: &PromotionPlan) -> Result<Option<String>> {
+    let previous: Vec<&str> = plan
+        .steps()
+        .filter(|s| s.rollback == Rollback::Previous)
+        .filter_map(|s| s.previous.as_ref().map(|p| p.commit.as_str()))
+        .collect();
+    let missing = session.repo.missing_commits(&previous)?;
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let steps: Vec<String> = plan
+        .steps()
+        .filter(|s| {
+            s.rollback == Rollback::Previous
+                && s.previous
+                    .as_ref()
+                    .is_some_and(|p| missing.contains(&p.commit.as_str()))
+        })
+        .map(|s| s.label.clone())
+        .collect();
+    Ok(Some(format!(
+        "if this promotion fails, {} cannot be rolled back automatically: the commit {}'s release lock names for {} is not in this repository (fetch it, or be ready to repair {} by hand)",
+        steps.join(", "),
+        plan.to,
+        if steps.len() == 1 { "it" } else { "them" },
+        plan.to
+    )))
+}
+
 /// The checks before a promotion runs; `Err(message)` refuses it.
 fn preflight(
     session: &Session,
