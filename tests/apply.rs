@@ -998,6 +998,24 @@ fn an_apply_with_an_uncommitted_environment_file_is_not_recorded() {
     repo.commit("dev's lock");
     let lock_path = repo.path().join("environments/dev/release.lock.toml");
     let lock = std::fs::read_to_string(&lock_path).unwrap();
+    // Notes beside them feed no tool: they do not stop the recording.
+    repo.write("environments/dev/NOTES.txt", "untracked\n");
+    repo.write("environments/dev/stacks/a/README.md", "about a\n");
+    repo.write("environments/dev/values.yaml", "for charts: 1\n");
+    let (run, json) = apply();
+    run.assert_ok();
+    assert_eq!(
+        json["release"][0]["not_recorded"],
+        serde_json::json!([]),
+        "{json}"
+    );
+    for note in [
+        "environments/dev/NOTES.txt",
+        "environments/dev/stacks/a/README.md",
+        "environments/dev/values.yaml",
+    ] {
+        std::fs::remove_file(repo.path().join(note)).unwrap();
+    }
 
     repo.write("environments/dev/stacks/a/terraform.tfvars", "size = 2\n");
     let (_, json) = apply();

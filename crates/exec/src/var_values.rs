@@ -51,7 +51,31 @@ pub fn sensitive_values_given<'a>(
             values.push(Value::String(text));
         }
     }
-    values
+    values.into_iter().filter_map(searched).collect()
+}
+
+/// What of a value is worth searching for: terraform hides these values in its plan
+/// already (they are added for the diagnostics that quote them), so a boolean, a null,
+/// and a string too short or too common to tell anything (`1`, `true`, `no`) are left out:
+/// redacted wherever they are a whole JSON string, they would blank every `"true"` of a
+/// plan that policies read.
+fn searched(value: Value) -> Option<Value> {
+    match value {
+        Value::String(s) => crate::redact::is_searched(&s).then_some(Value::String(s)),
+        Value::Array(items) => {
+            let items: Vec<Value> = items.into_iter().filter_map(searched).collect();
+            (!items.is_empty()).then_some(Value::Array(items))
+        }
+        Value::Object(map) => {
+            let map: serde_json::Map<String, Value> = map
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, searched(v)?)))
+                .collect();
+            (!map.is_empty()).then_some(Value::Object(map))
+        }
+        Value::Number(n) => searched(Value::String(n.to_string())),
+        Value::Bool(_) | Value::Null => None,
+    }
 }
 
 /// The variable files terraform reads from the configuration's own directory.
@@ -266,7 +290,7 @@ mod tests {
             [
                 r#""from-auto-json""#,
                 r#""from-own-tfvars""#,
-                r#"{"pass":"from-heredoc\n","user":"u"}"#,
+                r#"{"pass":"from-heredoc\n"}"#,
                 r#""from-env""#,
             ]
         );
@@ -305,6 +329,27 @@ mod tests {
         assert_eq!(
             values,
             [serde_json::json!(["\"half-a-secret", "half-a-secret"])]
+        );
+    }
+
+    #[test]
+    fn values_too_short_or_too_common_to_search_for_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "v.tf",
+            "variable \"flag\" {\n  sensitive = true\n}\nvariable \"n\" {\n  sensitive = true\n}\nvariable \"m\" {\n  sensitive = true\n}\n",
+        );
+        write(
+            dir.path(),
+            "terraform.tfvars",
+            "n = 1\nm = { on = true, port = 5432, user = \"admin-user\" }\n",
+        );
+        let env = |name: &str| (name == "TF_VAR_flag").then(|| "true".to_string());
+        let values = sensitive_values_given(dir.path(), &[], env);
+        assert_eq!(
+            values,
+            [serde_json::json!({"port": "5432", "user": "admin-user"})]
         );
     }
 

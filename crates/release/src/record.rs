@@ -138,6 +138,22 @@ fn undelivered_charts(lock: &ReleaseLock, model: &Model, env: &str) -> Vec<Strin
         .collect()
 }
 
+/// Whether an environment file of a target is given to its tools (and so must be committed
+/// for a lock entry's commit to reproduce the apply): env.toml, secrets files, and a
+/// stack's variable files or a chart's values files. A note beside them is not.
+fn feeds(kind: Kind, path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == strata_graph::manifest::ENV_FILE
+        || strata_run::secrets::is_secrets_file(path)
+        || match kind {
+            Kind::Stack => strata_graph::discover::VAR_FILE_SUFFIXES
+                .iter()
+                .any(|s| name.ends_with(s)),
+            Kind::Chart => name.ends_with(".yaml") || name.ends_with(".yml"),
+            _ => true,
+        }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn record_in_lock(
     session: &Session,
@@ -209,11 +225,12 @@ fn record_in_lock(
     // are part of what a lock entry's commit must reproduce, though not of target hashes.
     let head_env_files = at_head.model.environment_files(&at_head.snapshot);
     let tree_env_files = model.environment_files(&view.snapshot);
-    let env_files_changed = |label: &str| -> Option<String> {
+    let env_files_changed = |label: &str, kind: Kind| -> Option<String> {
         let of = |files: &strata_graph::model::EnvironmentFiles,
                   snapshot: &strata_graph::snapshot::Snapshot| {
             files
                 .for_target(env, label)
+                .filter(|p| feeds(kind, p))
                 .map(|p| (p.to_string(), snapshot.files.get(p).copied()))
                 .collect::<BTreeMap<_, _>>()
         };
@@ -257,7 +274,7 @@ fn record_in_lock(
             ));
             continue;
         }
-        if let Some(file) = env_files_changed(&t.label) {
+        if let Some(file) = env_files_changed(&t.label, t.kind) {
             out.not_recorded.push((
                 t.label.clone(),
                 format!("applied with {file} changed since the last commit: commit it and apply again to record it (a lock entry names the commit that reproduces it)"),

@@ -2,9 +2,12 @@
 //! expression context of a diagnostic (`var.pw has a sensitive value`), but some versions
 //! quote what a function made of it in the detail below (`no file exists at <the value
 //! with "-" replaced>`). A value derived that way is in no form the redactor can know, so
-//! the detail of such a diagnostic is withheld: its first words up to the first `: ` stay
-//! (`Invalid value for "path" parameter:`), with the summary, the location and the source
-//! line above it.
+//! the detail of a function's error (summary `Invalid function argument` or `Error in
+//! function call`: the function's own text, which may quote its arguments) about a
+//! sensitive value is withheld: its first words up to the first `: ` stay (`Invalid value
+//! for "path" parameter:`), with the summary, the location and the source line above it.
+//! Other diagnostics' details are terraform's fixed text (`Sensitive values, or values
+//! derived from sensitive values, cannot be used as for_each arguments.`) and stay.
 
 /// What replaces the withheld detail.
 pub const WITHHELD: &str =
@@ -27,7 +30,7 @@ pub fn withhold_sensitive_details(log: &str) -> Option<String> {
                 out.push_str(margin);
                 out.push('\n');
             }
-            state = if starts_diagnostic(body) {
+            state = if is_function_error(body) {
                 State::Context { sensitive: false }
             } else {
                 State::Outside
@@ -80,6 +83,15 @@ fn starts_diagnostic(body: &str) -> bool {
     body.starts_with("Error: ") || body.starts_with("Warning: ")
 }
 
+/// A diagnostic's first line whose detail is a function's own message.
+fn is_function_error(body: &str) -> bool {
+    let summary = body
+        .trim_end()
+        .trim_start_matches("Error: ")
+        .trim_start_matches("Warning: ");
+    matches!(summary, "Invalid function argument" | "Error in function call")
+}
+
 /// A line of a diagnostic in a box (`│ Error: ...`): the margin and the rest.
 fn split_margin(line: &str) -> (&str, &str) {
     match line.strip_prefix("│ ") {
@@ -130,6 +142,20 @@ mod tests {
             out.contains(&format!(
                 "│ Invalid value for \"path\" parameter: {WITHHELD}\n╵\nafter the box\n"
             )),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn the_fixed_text_of_other_diagnostics_about_a_sensitive_value_stays() {
+        let for_each = "Error: Invalid for_each argument\n\n  on main.tf line 5, in resource \"null_resource\" \"x\":\n   5:   for_each = var.names\n    ├────────────────\n    │ var.names has a sensitive value\n\nSensitive values, or values derived from sensitive values, cannot be used as\nfor_each arguments. If used, the sensitive value could be exposed as a\nresource instance key.\n";
+        let out = withhold_sensitive_details(for_each).unwrap();
+        assert_eq!(out, for_each);
+        let call = "Error: Error in function call\n\n  on main.tf line 2:\n   2:   v = cidrsubnet(var.net, 8, 1)\n    │ var.net has a sensitive value\n\nCall to function \"cidrsubnet\" failed: invalid CIDR expression: invalid CIDR\naddress: s3cr3t.\n";
+        let out = withhold_sensitive_details(call).unwrap();
+        assert!(!out.contains("s3cr3t"), "{out}");
+        assert!(
+            out.contains(&format!("Call to function \"cidrsubnet\" failed: {WITHHELD}")),
             "{out}"
         );
     }

@@ -95,6 +95,14 @@ const YAML_WORDS: &[&str] = &[
     "true", "false", "yes", "no", "on", "off", "null", "~", "y", "n",
 ];
 
+/// Whether a value is searched for inside text: at least [`MIN_SEARCHED`] characters, and
+/// no word YAML reads as a boolean or null. A value that is not is redacted only where it
+/// is a whole JSON string.
+pub fn is_searched(text: &str) -> bool {
+    text.chars().count() >= MIN_SEARCHED
+        && !YAML_WORDS.contains(&text.trim().to_lowercase().as_str())
+}
+
 impl Redactor {
     /// Adds a sensitive value: a string, or every string and number inside a structure.
     pub fn add(&mut self, value: &Value) {
@@ -119,8 +127,7 @@ impl Redactor {
     }
 
     fn add_text(&mut self, text: &str) {
-        let says_nothing = YAML_WORDS.contains(&text.trim().to_lowercase().as_str());
-        if text.chars().count() < MIN_SEARCHED || says_nothing {
+        if !is_searched(text) {
             if !text.is_empty() {
                 self.short.push(text.to_string());
             }
