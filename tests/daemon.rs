@@ -447,6 +447,92 @@ fn files_in_a_merge_conflict_are_read_as_in_process() {
     same_answer(&repo, "merge committed");
 }
 
+/// A conflict at a path HEAD does not have (one side renamed the stack, the other edited
+/// it): the path has neither an index entry nor a snapshot entry, and is read from the
+/// work tree all the same, before and after it is resolved.
+#[test]
+fn a_conflict_at_a_path_head_does_not_have_is_read_as_in_process() {
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "other"]);
+    repo.git(&["mv", "stacks/app", "stacks/service"]);
+    repo.append("stacks/service/main.tf", "# edited where it went\n");
+    repo.commit("rename the app");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.append("stacks/app/main.tf", "# edited where it was\n");
+    repo.commit("edit the app");
+    let _daemon = Daemon::start(&repo);
+    same_answer(&repo, "before the merge");
+    let merge = Command::new("git")
+        .current_dir(repo.path())
+        .args(["merge", "-q", "other"])
+        .output()
+        .unwrap();
+    assert!(!merge.status.success(), "the merge was meant to conflict");
+    let json = same_answer(&repo, "in the conflict");
+    assert!(target(&json, "stacks/service").is_some(), "{json}");
+    repo.append("stacks/service/main.tf", "# resolved\n");
+    let json = same_answer(&repo, "resolved in the work tree");
+    assert!(target(&json, "stacks/service").is_some(), "{json}");
+}
+
+/// A repository made or unmade inside the work tree changes what git lists below it, and
+/// no event below it says so: vendoring a clone (`rm -rf stacks/x/.git`) shows its files,
+/// `git init` in an untracked directory hides them, as in process.
+#[test]
+fn a_nested_repository_made_or_unmade_is_seen_as_in_process() {
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    let _daemon = Daemon::start(&repo);
+    same_answer(&repo, "at the start");
+    repo.write("stacks/vendored/main.tf", "locals {\n  a = 1\n}\n");
+    let init = Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(repo.path().join("stacks/vendored"))
+        .status()
+        .unwrap();
+    assert!(init.success());
+    let json = same_answer(&repo, "a nested repository");
+    assert!(target(&json, "stacks/vendored").is_none(), "{json}");
+    std::fs::remove_dir_all(repo.path().join("stacks/vendored/.git")).unwrap();
+    let json = same_answer(&repo, "its .git removed");
+    assert!(target(&json, "stacks/vendored").is_some(), "{json}");
+}
+
+/// Two directories swapped in one step (`renameat2` with `RENAME_EXCHANGE`, as `mv
+/// --exchange` does), twice, with requests between: an edit in either is still seen.
+#[test]
+fn directories_swapped_in_place_stay_watched() {
+    use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    let _daemon = Daemon::start(&repo);
+    let module = repo.path().join("modules/naming");
+    let copy = repo.path().join("modules/naming-copy");
+    std::fs::create_dir(&copy).unwrap();
+    for entry in std::fs::read_dir(&module).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    same_answer(&repo, "a copy beside the module");
+    for round in 0..2 {
+        renameat2(
+            AT_FDCWD,
+            &module,
+            AT_FDCWD,
+            &copy,
+            RenameFlags::RENAME_EXCHANGE,
+        )
+        .unwrap();
+        same_answer(&repo, &format!("swap {round}"));
+    }
+    repo.append("modules/naming/main.tf", "# after the swaps\n");
+    let json = same_answer(&repo, "the module edited after the swaps");
+    assert!(target(&json, "stacks/network").is_some(), "{json}");
+    repo.append("modules/naming-copy/main.tf", "# the copy too\n");
+    same_answer(&repo, "the copy edited");
+}
+
 /// HEAD moves that write no index (`git reset --soft`) show only in `logs/HEAD`: seen even
 /// when the git directory had no `logs` yet when the daemon started (the first commit makes
 /// it).

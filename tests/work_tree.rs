@@ -282,3 +282,30 @@ fn what_strata_keeps_in_the_checkout_stays_out_of_git() {
     repo.git(&["add", "-A"]);
     assert_eq!(repo.git(&["status", "--porcelain"]), "");
 }
+
+/// An untracked directory whose name is not UTF-8 (git shows it with U+FFFD, which names
+/// no path): its files are still found, and refused by name as committed ones are, never
+/// silently left out.
+#[test]
+fn an_untracked_directory_named_in_bytes_that_are_not_utf8_is_not_left_out() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::with_fixture();
+    let odd = |rel: &[u8]| repo.path().join(std::ffi::OsStr::from_bytes(rel));
+    std::fs::create_dir_all(odd(b"stacks/network/sub\xff")).unwrap();
+    std::fs::write(odd(b"stacks/network/sub\xff/conf.json"), "{}\n").unwrap();
+    let run = repo.strata(&["--json", "affected", "--base", "main"]);
+    let json = run.json();
+    let network = common::target(&json, "stacks/network").unwrap_or_else(|| panic!("{json}"));
+    assert!(
+        network["problems"]
+            .to_string()
+            .contains("is not valid UTF-8"),
+        "{json}"
+    );
+    std::fs::remove_dir_all(odd(b"stacks/network/sub\xff")).unwrap();
+    std::fs::create_dir_all(odd(b"stacks/new\xff")).unwrap();
+    std::fs::write(odd(b"stacks/new\xff/main.tf"), "locals {\n  a = 1\n}\n").unwrap();
+    let run = repo.strata(&["affected", "--base", "main"]);
+    assert!(run.stderr.contains("is not valid UTF-8"), "{}", run.stderr);
+    assert!(run.stdout.contains("stacks/new"), "{}", run.stdout);
+}

@@ -165,9 +165,18 @@ impl LiveTree {
             let below = format!("{c}/");
             // The snapshot's paths and the index's (those not in the snapshot are in
             // `index_over`).
-            if files.contains_key(c) || self.index_over.contains_key(c) {
+            // A path in a conflict has neither an index entry nor (when HEAD does not have
+            // it either) a snapshot entry yet: it is read from the work tree all the same.
+            if files.contains_key(c) || self.index_over.contains_key(c) || self.unmerged.contains(c)
+            {
                 paths.insert(c.clone());
             }
+            paths.extend(
+                self.unmerged
+                    .range(below.clone()..)
+                    .take_while(|p| p.starts_with(&below))
+                    .cloned(),
+            );
             paths.extend(
                 files
                     .range(below.clone()..)

@@ -195,13 +195,6 @@ impl Tree {
         path
     }
 
-    fn child(&self, parent: u32, name: &OsStr) -> Option<u32> {
-        self.nodes
-            .iter()
-            .position(|n| !n.freed && n.parent == parent && &*n.name == name)
-            .map(|i| i as u32)
-    }
-
     /// Stops watching `node` and everything below it.
     fn forget_subtree(&mut self, node: u32) {
         let below: Vec<u32> = (0..self.nodes.len() as u32)
@@ -294,29 +287,57 @@ impl Tree {
             return Some(Change::Path(dir));
         };
         let path = dir.join(&name);
-        if event.mask.contains(AddWatchFlags::IN_ISDIR) {
-            if event.mask.contains(AddWatchFlags::IN_MOVED_FROM) {
-                if let Some(child) = self.child(node, &name) {
-                    self.forget_subtree(child);
-                }
-            } else if event
-                .mask
-                .intersects(AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO)
-                && self.nodes[node as usize].recursive
-                && !skipped(&name)
-            {
-                let added = self
-                    .watch(&path, node, &name, true)
-                    .and_then(|child| match child {
-                        Some(child) => self.walk(child, &path),
-                        None => Ok(()),
-                    });
-                if let Err(e) = added {
-                    return Some(Change::Unwatched(path, e.to_string()));
-                }
+        if event.mask.contains(AddWatchFlags::IN_ISDIR)
+            && event.mask.intersects(
+                AddWatchFlags::IN_CREATE
+                    | AddWatchFlags::IN_MOVED_TO
+                    | AddWatchFlags::IN_MOVED_FROM,
+            )
+            && self.nodes[node as usize].recursive
+            && !skipped(&name)
+        {
+            if let Err(e) = self.settle(node, &path, &name) {
+                return Some(Change::Unwatched(path, e.to_string()));
             }
         }
         Some(Change::Path(path))
+    }
+
+    /// After a directory event for `name` under `parent`: the node by that name becomes the
+    /// directory now at `path`, whatever the event said. Events are read after the fact and
+    /// name no inode: two directories swapped (`renameat2` with `RENAME_EXCHANGE`, `mv
+    /// --exchange`) report a move from and a move to each name, in an order that says
+    /// nothing of which directory is where. So the directory at the path decides: its watch
+    /// (inotify gives one inode one watch) is a node already, renamed here, or a new one,
+    /// watched with everything below it. Any other node by that name is stale (its
+    /// directory left the tree, or is under another name whose own event places it again:
+    /// it is then watched anew), and is forgotten with everything below it.
+    fn settle(&mut self, parent: u32, path: &Path, name: &OsStr) -> std::io::Result<()> {
+        let here = if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+            let before = self.by_wd.len();
+            let node = self.watch(path, parent, name, true)?;
+            if let Some(node) = node.filter(|_| self.by_wd.len() > before) {
+                self.walk(node, path)?;
+            }
+            node
+        } else {
+            None
+        };
+        for stale in self.children_named(parent, name) {
+            if Some(stale) != here {
+                self.forget_subtree(stale);
+            }
+        }
+        Ok(())
+    }
+
+    fn children_named(&self, parent: u32, name: &OsStr) -> Vec<u32> {
+        (0..self.nodes.len() as u32)
+            .filter(|&i| {
+                let n = &self.nodes[i as usize];
+                !n.freed && n.parent == parent && &*n.name == name
+            })
+            .collect()
     }
 }
 

@@ -257,6 +257,13 @@ fn classify(places: &Places, path: &Path, pending: &mut Pending) {
         pending.full = true;
         return;
     };
+    if rel.ends_with("/.git") {
+        // A repository inside the work tree appeared or went (`git init`, `git clone`, a
+        // `.git` removed to vendor a clone): git now lists or hides everything below its
+        // directory, which no event below it says.
+        pending.full = true;
+        return;
+    }
     if rel == ".git" || rel.starts_with(".git/") || is_builtin_excluded(rel) {
         return;
     }

@@ -600,6 +600,24 @@ impl Repo {
                 }
             }
         }
+        // A directory whose name is not UTF-8 is shown with U+FFFD, which names no path:
+        // its files are listed from the nearest directory above it whose name is, and kept
+        // when they are below it (then refused by name, as a committed one is).
+        let (lossy, untracked_dirs): (Vec<String>, Vec<String>) = untracked_dirs
+            .into_iter()
+            .partition(|d| d.contains('\u{FFFD}'));
+        for dir in &lossy {
+            let above = match dir[..dir.find('\u{FFFD}').unwrap_or(0)].rfind('/') {
+                Some(slash) => &dir[..=slash],
+                None => ".",
+            };
+            changes.extend(
+                self.untracked_under(&[above])?
+                    .into_iter()
+                    .filter(|p| p.starts_with(dir.as_str()))
+                    .map(WorkTreeChange::Present),
+            );
+        }
         if !untracked_dirs.is_empty() {
             let dirs: Vec<&str> = untracked_dirs.iter().map(String::as_str).collect();
             changes.extend(

@@ -89,7 +89,10 @@ fn is_function_error(body: &str) -> bool {
         .trim_end()
         .trim_start_matches("Error: ")
         .trim_start_matches("Warning: ");
-    matches!(summary, "Invalid function argument" | "Error in function call")
+    matches!(
+        summary,
+        "Invalid function argument" | "Error in function call"
+    )
 }
 
 /// A line of a diagnostic in a box (`│ Error: ...`): the margin and the rest.
@@ -155,7 +158,9 @@ mod tests {
         let out = withhold_sensitive_details(call).unwrap();
         assert!(!out.contains("s3cr3t"), "{out}");
         assert!(
-            out.contains(&format!("Call to function \"cidrsubnet\" failed: {WITHHELD}")),
+            out.contains(&format!(
+                "Call to function \"cidrsubnet\" failed: {WITHHELD}"
+            )),
             "{out}"
         );
     }
