@@ -997,11 +997,28 @@ fn an_apply_with_an_uncommitted_environment_file_is_not_recorded() {
     assert_eq!(json["release"][0]["recorded"][0], "stacks/a", "{json}");
     repo.commit("dev's lock");
     let lock_path = repo.path().join("environments/dev/release.lock.toml");
-    let lock = std::fs::read_to_string(&lock_path).unwrap();
-    // Notes beside them feed no tool: they do not stop the recording.
-    repo.write("environments/dev/NOTES.txt", "untracked\n");
+    // Every file the stack's sandbox holds may feed it (a script of the stack may read
+    // any): one not committed stops the recording. Notes the workspace ignores do not.
+    repo.write("environments/dev/stacks/a/bootstrap.env", "image=2\n");
+    let (_, json) = apply();
+    assert!(
+        json["release"][0]["not_recorded"]
+            .to_string()
+            .contains("environments/dev/stacks/a/bootstrap.env changed since the last commit"),
+        "{json}"
+    );
+    std::fs::remove_file(repo.path().join("environments/dev/stacks/a/bootstrap.env")).unwrap();
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace.replacen(
+            "name = \"t\"\n",
+            "name = \"t\"\nignore = [\"**/*.md\"]\n",
+            1,
+        ),
+    );
+    repo.commit("notes are no inputs");
     repo.write("environments/dev/stacks/a/README.md", "about a\n");
-    repo.write("environments/dev/values.yaml", "for charts: 1\n");
     let (run, json) = apply();
     run.assert_ok();
     assert_eq!(
@@ -1009,13 +1026,9 @@ fn an_apply_with_an_uncommitted_environment_file_is_not_recorded() {
         serde_json::json!([]),
         "{json}"
     );
-    for note in [
-        "environments/dev/NOTES.txt",
-        "environments/dev/stacks/a/README.md",
-        "environments/dev/values.yaml",
-    ] {
-        std::fs::remove_file(repo.path().join(note)).unwrap();
-    }
+    std::fs::remove_file(repo.path().join("environments/dev/stacks/a/README.md")).unwrap();
+    repo.commit("dev's lock");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
 
     repo.write("environments/dev/stacks/a/terraform.tfvars", "size = 2\n");
     let (_, json) = apply();

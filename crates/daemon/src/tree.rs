@@ -53,6 +53,11 @@ pub struct Tree {
     nodes: Vec<Node>,
     free: Vec<u32>,
     by_wd: HashMap<WatchDescriptor, u32>,
+    /// The roots added, and whether each is recursive: what a rebuild watches again.
+    roots: Vec<(PathBuf, bool)>,
+    /// The tree no longer matches the disk (see [`Tree::watch`]): rebuilt after the events
+    /// being read, which then ask for a full read.
+    broken: bool,
 }
 
 fn mask() -> AddWatchFlags {
@@ -76,11 +81,19 @@ impl Tree {
             nodes: Vec::new(),
             free: Vec::new(),
             by_wd: HashMap::new(),
+            roots: Vec::new(),
+            broken: false,
         })
     }
 
     /// Watches `dir`, and when `recursive` every directory below it that is not skipped.
     pub fn add_root(&mut self, dir: &Path, recursive: bool) -> std::io::Result<()> {
+        self.watch_root(dir, recursive)?;
+        self.roots.push((dir.to_path_buf(), recursive));
+        Ok(())
+    }
+
+    fn watch_root(&mut self, dir: &Path, recursive: bool) -> std::io::Result<()> {
         let Some(node) = self.watch(dir, ROOT, dir.as_os_str(), recursive)? else {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
@@ -113,7 +126,15 @@ impl Tree {
             Err(e) => return Err(e.into()),
         };
         if let Some(&known) = self.by_wd.get(&wd) {
-            // The same directory under another name: it was moved within the tree.
+            // The same directory under another name: it was moved within the tree. Events
+            // are read after the fact, so the tree's names may lag behind the disk: the
+            // directory may now be below a node the tree still places below it (`a` moved
+            // into a new `a/q/x` made since). Moving it there would make a loop; the tree
+            // is rebuilt instead.
+            if parent != ROOT && (parent == known || self.descends(parent, known)) {
+                self.broken = true;
+                return Ok(None);
+            }
             self.reparent(known, parent, name);
             return Ok(Some(known));
         }
@@ -261,12 +282,36 @@ impl Tree {
     /// directories).
     pub fn read(&mut self) -> Vec<Change> {
         match self.inotify.read_events() {
-            Ok(events) => events.into_iter().filter_map(|e| self.event(e)).collect(),
+            Ok(events) => {
+                let mut changes: Vec<Change> =
+                    events.into_iter().filter_map(|e| self.event(e)).collect();
+                if self.broken {
+                    self.rebuild();
+                    changes.push(Change::Lost);
+                }
+                changes
+            }
             Err(nix::errno::Errno::EINTR) => Vec::new(),
             Err(_) => {
                 std::thread::sleep(std::time::Duration::from_millis(100));
                 vec![Change::Lost]
             }
+        }
+    }
+
+    /// Watches every root again from scratch (the tree stopped matching the disk).
+    fn rebuild(&mut self) {
+        for wd in self.by_wd.keys() {
+            let _ = self.inotify.rm_watch(*wd);
+        }
+        self.by_wd.clear();
+        self.nodes.clear();
+        self.free.clear();
+        self.broken = false;
+        for (dir, recursive) in self.roots.clone() {
+            // A root that is gone stays unwatched; the full read that follows still sees
+            // what is there.
+            let _ = self.watch_root(&dir, recursive);
         }
     }
 
@@ -364,6 +409,40 @@ mod tests {
                 return seen;
             }
         }
+    }
+
+    /// A batch of moves read after the fact can show a directory below a node the tree
+    /// still places below it (`a` moved into a new `a/q/x`): the tree is rebuilt and a full
+    /// read asked for, instead of a loop that would hang the watcher.
+    #[test]
+    fn moves_that_would_make_a_loop_rebuild_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("ws");
+        std::fs::create_dir_all(root.join("a/q")).unwrap();
+        let mut tree = Tree::new().unwrap();
+        tree.add_root(&root, true).unwrap();
+        std::fs::create_dir(root.join("a/q/x")).unwrap();
+        std::fs::write(root.join("a/q/f"), b"").unwrap();
+        std::fs::rename(root.join("a"), root.join("zz")).unwrap();
+        std::fs::create_dir_all(root.join("a/q/x")).unwrap();
+        std::fs::rename(root.join("zz"), root.join("a/q/x/zz")).unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let sentinel = root.join("sentinel");
+            let changes = until(&mut tree, &sentinel);
+            std::fs::write(root.join("a/q/x/zz/q/g.tf"), b"x").unwrap();
+            let later = until(&mut tree, &sentinel);
+            done.send((changes, later, root)).unwrap();
+        });
+        let (changes, later, root) = finished
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the watcher does not hang");
+        reader.join().unwrap();
+        assert!(changes.contains(&Change::Lost), "{changes:?}");
+        assert!(
+            later.contains(&Change::Path(root.join("a/q/x/zz/q/g.tf"))),
+            "{later:?}"
+        );
     }
 
     #[test]

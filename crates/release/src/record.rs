@@ -138,20 +138,20 @@ fn undelivered_charts(lock: &ReleaseLock, model: &Model, env: &str) -> Vec<Strin
         .collect()
 }
 
-/// Whether an environment file of a target is given to its tools (and so must be committed
-/// for a lock entry's commit to reproduce the apply): env.toml, secrets files, and a
-/// stack's variable files or a chart's values files. A note beside them is not.
-fn feeds(kind: Kind, path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    name == strata_graph::manifest::ENV_FILE
-        || strata_run::secrets::is_secrets_file(path)
-        || match kind {
-            Kind::Stack => strata_graph::discover::VAR_FILE_SUFFIXES
-                .iter()
-                .any(|s| name.ends_with(s)),
-            Kind::Chart => name.ends_with(".yaml") || name.ends_with(".yml"),
-            _ => true,
-        }
+/// Whether an environment file of a target (`label`, a chart or not) in `env` may feed
+/// what its apply did, and so must be committed for a lock entry's commit to reproduce it:
+/// every file its sandbox and task key hold (a script of the stack may read any of them;
+/// the workspace's `ignore` leaves notes out), except a secrets file that does not reach
+/// it (the environment-wide one, for a chart).
+fn feeds(label: &str, chart: bool, env: &str, path: &str) -> bool {
+    if !strata_run::secrets::is_secrets_file(path) {
+        return true;
+    }
+    let own = format!(
+        "environments/{env}/{}",
+        strata_graph::discover::label_dir(label)
+    );
+    strata_run::secrets::reaches(path, &own, !chart)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -225,12 +225,12 @@ fn record_in_lock(
     // are part of what a lock entry's commit must reproduce, though not of target hashes.
     let head_env_files = at_head.model.environment_files(&at_head.snapshot);
     let tree_env_files = model.environment_files(&view.snapshot);
-    let env_files_changed = |label: &str, kind: Kind| -> Option<String> {
+    let env_files_changed = |label: &str, chart: bool| -> Option<String> {
         let of = |files: &strata_graph::model::EnvironmentFiles,
                   snapshot: &strata_graph::snapshot::Snapshot| {
             files
                 .for_target(env, label)
-                .filter(|p| feeds(kind, p))
+                .filter(|p| feeds(label, chart, env, p))
                 .map(|p| (p.to_string(), snapshot.files.get(p).copied()))
                 .collect::<BTreeMap<_, _>>()
         };
@@ -274,7 +274,7 @@ fn record_in_lock(
             ));
             continue;
         }
-        if let Some(file) = env_files_changed(&t.label, t.kind) {
+        if let Some(file) = env_files_changed(&t.label, t.chart.is_some()) {
             out.not_recorded.push((
                 t.label.clone(),
                 format!("applied with {file} changed since the last commit: commit it and apply again to record it (a lock entry names the commit that reproduces it)"),
@@ -412,4 +412,42 @@ fn record_in_lock(
     }
     out.verification = Some(report);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::feeds;
+
+    /// Every environment file a target's sandbox holds counts, but a secrets file that
+    /// does not reach the target: the environment-wide one never reaches a chart.
+    #[test]
+    fn every_file_given_feeds_but_secrets_that_do_not_reach_the_target() {
+        let env = "dev";
+        for (label, chart, path, fed) in [
+            (
+                "stacks/app",
+                false,
+                "environments/dev/stacks/app/bootstrap.env",
+                true,
+            ),
+            ("stacks/app", false, "environments/dev/env.toml", true),
+            ("stacks/app", false, "environments/dev/secrets.toml", true),
+            (
+                "stacks/app",
+                false,
+                "environments/dev/stacks/app/secrets.toml",
+                true,
+            ),
+            ("charts/web", true, "environments/dev/values.yaml", true),
+            ("charts/web", true, "environments/dev/secrets.toml", false),
+            (
+                "charts/web",
+                true,
+                "environments/dev/charts/web/secrets.toml",
+                true,
+            ),
+        ] {
+            assert_eq!(feeds(label, chart, env, path), fed, "{label}: {path}");
+        }
+    }
 }

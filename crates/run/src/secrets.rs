@@ -130,7 +130,7 @@ pub(crate) struct TaskSecrets {
 
 /// Whether the workspace file `path` is a secrets file that reaches a target whose own
 /// secrets live in `own_dir` (environment-wide ones only when `wide`).
-pub(crate) fn reaches(path: &str, own_dir: &str, wide: bool) -> bool {
+pub fn reaches(path: &str, own_dir: &str, wide: bool) -> bool {
     is_secrets_file(path)
         && (wide
             || path

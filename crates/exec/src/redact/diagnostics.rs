@@ -1,13 +1,14 @@
 //! Terraform diagnostics about a sensitive value. Terraform hides a sensitive value in the
 //! expression context of a diagnostic (`var.pw has a sensitive value`), but some versions
 //! quote what a function made of it in the detail below (`no file exists at <the value
-//! with "-" replaced>`). A value derived that way is in no form the redactor can know, so
-//! the detail of a function's error (summary `Invalid function argument` or `Error in
-//! function call`: the function's own text, which may quote its arguments) about a
-//! sensitive value is withheld: its first words up to the first `: ` stay (`Invalid value
-//! for "path" parameter:`), with the summary, the location and the source line above it.
-//! Other diagnostics' details are terraform's fixed text (`Sensitive values, or values
-//! derived from sensitive values, cannot be used as for_each arguments.`) and stay.
+//! with "-" replaced>`, `Two different items produced the key "<it>"`). A value derived
+//! that way is in no form the redactor can know, so the detail of a diagnostic about a
+//! sensitive value is withheld, with the summary, the location and the source line above
+//! it kept. Of a function's error (summary `Invalid function argument` or `Error in
+//! function call`) the detail's first words up to the first `: ` stay too (`Invalid value
+//! for "path" parameter:`, `Call to function "cidrsubnet" failed:`). Terraform's own
+//! explanation of what a sensitive value may not do (`Sensitive values, or values derived
+//! from sensitive values, cannot be used as for_each arguments.`) is fixed text, and stays.
 
 /// What replaces the withheld detail.
 pub const WITHHELD: &str =
@@ -30,8 +31,11 @@ pub fn withhold_sensitive_details(log: &str) -> Option<String> {
                 out.push_str(margin);
                 out.push('\n');
             }
-            state = if is_function_error(body) {
-                State::Context { sensitive: false }
+            state = if starts_diagnostic(body) {
+                State::Context {
+                    sensitive: false,
+                    function: is_function_error(body),
+                }
             } else {
                 State::Outside
             };
@@ -40,14 +44,18 @@ pub fn withhold_sensitive_details(log: &str) -> Option<String> {
         }
         match state {
             State::Outside => out.push_str(line),
-            State::Context { sensitive } => {
+            State::Context {
+                sensitive,
+                function,
+            } => {
                 let sensitive = sensitive || body.trim_end().ends_with("has a sensitive value");
                 // The context is indented (`  on main.tf line 2`, the source line, `│ ...`);
                 // the detail starts at the first line written from the margin after it.
                 let detail = !body.trim().is_empty() && !body.starts_with(' ');
-                if detail && sensitive {
+                if detail && sensitive && !body.starts_with(FIXED_TEXT) {
                     out.push_str(margin);
-                    if let Some(at) = body.find(": ").filter(|at| *at <= 80) {
+                    // A function's detail starts by naming the function or its parameter.
+                    if let Some(at) = body.find(": ").filter(|at| function && *at <= 80) {
                         out.push_str(&body[..at + 2]);
                     }
                     out.push_str(WITHHELD);
@@ -57,7 +65,10 @@ pub fn withhold_sensitive_details(log: &str) -> Option<String> {
                     state = if detail {
                         State::Outside
                     } else {
-                        State::Context { sensitive }
+                        State::Context {
+                            sensitive,
+                            function,
+                        }
                     };
                     out.push_str(line);
                 }
@@ -72,9 +83,11 @@ pub fn withhold_sensitive_details(log: &str) -> Option<String> {
 #[derive(Clone, Copy)]
 enum State {
     Outside,
-    /// In a diagnostic, above its detail: whether its context named a sensitive value.
+    /// In a diagnostic, above its detail: whether its context named a sensitive value,
+    /// and whether it is a function's error.
     Context {
         sensitive: bool,
+        function: bool,
     },
     Withheld,
 }
@@ -82,6 +95,10 @@ enum State {
 fn starts_diagnostic(body: &str) -> bool {
     body.starts_with("Error: ") || body.starts_with("Warning: ")
 }
+
+/// How terraform's own explanations of what a sensitive value may not do begin (`...
+/// cannot be used as for_each arguments`): fixed text, kept.
+const FIXED_TEXT: &str = "Sensitive values, or values derived from sensitive values";
 
 /// A diagnostic's first line whose detail is a function's own message.
 fn is_function_error(body: &str) -> bool {
@@ -161,6 +178,17 @@ mod tests {
             out.contains(&format!(
                 "Call to function \"cidrsubnet\" failed: {WITHHELD}"
             )),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn the_detail_of_any_other_diagnostic_about_a_sensitive_value_goes_whole() {
+        let dup = "Error: Duplicate object key\n\n  on main.tf line 7, in locals:\n   7:   conn = { for r in [\"a\", \"a\"] : replace(var.pw, \"-\", \"_\") => r }\n    ├────────────────\n    │ var.pw has a sensitive value\n\nTwo different items produced the key \"hunter_Zq9x\" in this 'for' expression.\nIf duplicates are expected, use the ellipsis (...) after the value expression\nto enable grouping by key.\n";
+        let out = withhold_sensitive_details(dup).unwrap();
+        assert!(!out.contains("hunter_Zq9x"), "{out}");
+        assert!(
+            out.ends_with(&format!("│ var.pw has a sensitive value\n\n{WITHHELD}\n")),
             "{out}"
         );
     }
