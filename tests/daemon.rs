@@ -533,6 +533,68 @@ fn directories_swapped_in_place_stay_watched() {
     same_answer(&repo, "the copy edited");
 }
 
+/// A target directory replaced by a link to a copy of it is deleted (a path beyond a
+/// symbolic link is not in the work tree); a flag set on a file edited before, and an
+/// attributes file that makes git see an edit as none, change git's answer with no event
+/// at the edited path: both are seen as in process.
+#[test]
+fn links_flags_and_attributes_that_change_gits_view_are_seen_as_in_process() {
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    // A clean filter that writes one word in lower case (git's configuration, set before
+    // the daemon: a change of it ends the daemon).
+    repo.git(&["config", "filter.lower.clean", "sed s/MODULE/module/"]);
+    repo.git(&["config", "filter.lower.smudge", "cat"]);
+    let _daemon = Daemon::start(&repo);
+    std::fs::rename(
+        repo.path().join("stacks/app"),
+        repo.path().join("stacks/app.real"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("app.real", repo.path().join("stacks/app")).unwrap();
+    let json = same_answer(&repo, "a stack replaced by a link to its copy");
+    assert_eq!(
+        reason(&json, "stacks/app").as_deref(),
+        Some("deleted"),
+        "{json}"
+    );
+    std::fs::remove_file(repo.path().join("stacks/app")).unwrap();
+    std::fs::rename(
+        repo.path().join("stacks/app.real"),
+        repo.path().join("stacks/app"),
+    )
+    .unwrap();
+    same_answer(&repo, "the stack back");
+
+    repo.append("modules/naming/main.tf", "# edited\n");
+    same_answer(&repo, "an edit");
+    repo.git(&["update-index", "--skip-worktree", "modules/naming/main.tf"]);
+    let json = same_answer(&repo, "the edited file flagged skip-worktree");
+    assert!(target(&json, "modules/naming").is_none(), "{json}");
+    repo.git(&[
+        "update-index",
+        "--no-skip-worktree",
+        "modules/naming/main.tf",
+    ]);
+    repo.git(&["checkout", "-q", "--", "modules/naming/main.tf"]);
+    same_answer(&repo, "the flag off, the edit undone");
+
+    // An edit of the same size that the filter undoes is none for git once the attribute
+    // applies it.
+    let file = repo.path().join("stacks/network/main.tf");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("module"), "{text}");
+    std::fs::write(&file, text.replacen("module", "MODULE", 1)).unwrap();
+    let json = same_answer(&repo, "a word in capitals");
+    assert!(target(&json, "stacks/network").is_some(), "{json}");
+    repo.write(
+        ".git/info/attributes",
+        "stacks/network/main.tf filter=lower\n",
+    );
+    let json = same_answer(&repo, "an attribute that hides it");
+    assert!(target(&json, "stacks/network").is_none(), "{json}");
+}
+
 /// HEAD moves that write no index (`git reset --soft`) show only in `logs/HEAD`: seen even
 /// when the git directory had no `logs` yet when the daemon started (the first commit makes
 /// it).

@@ -129,6 +129,18 @@ impl LiveTree {
         }
         // Paths git counted unchanged though their bytes differ: a flag may have moved.
         changed.extend(self.git_clean.iter().cloned());
+        // With a flag in the index (`assume-unchanged`, `skip-worktree`), one set on a path
+        // edited before changes git's answer without changing its entry: the tracked paths
+        // that differ from their entries are asked again.
+        if flagged {
+            changed.extend(
+                self.dirty
+                    .iter()
+                    .filter(|p| index.contains_key(*p))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+        }
         // Paths entering or leaving a conflict are read again too.
         changed.extend(
             unmerged

@@ -465,7 +465,25 @@ pub(crate) fn entry_on_disk(
     if is_unreadable_name(path) {
         return Some(indexed.unwrap_or(UNREADABLE));
     }
+    // A path below a symbolic link is not in the work tree (git reports it deleted, and
+    // the link itself untracked): a directory replaced by a link to a copy of it is gone.
+    if beyond_a_link(root, path) {
+        return None;
+    }
     read_entry(&root.join(path)).unwrap_or(Some(UNREADABLE_CONTENT))
+}
+
+/// Whether a directory on the way to `path` (below `root`) is a symbolic link.
+fn beyond_a_link(root: &Path, path: &str) -> bool {
+    let mut at = 0;
+    while let Some(slash) = path[at..].find('/') {
+        at += slash;
+        if std::fs::symlink_metadata(root.join(&path[..at])).is_ok_and(|m| m.is_symlink()) {
+            return true;
+        }
+        at += 1;
+    }
+    false
 }
 
 /// git's mode for a symbolic link; its blob is the path it points to.

@@ -243,7 +243,8 @@ fn classify(places: &Places, path: &Path, pending: &mut Pending) {
             match rest.to_str() {
                 Some("index") => pending.index = true,
                 Some("HEAD" | "logs/HEAD") => pending.head = true,
-                Some("info/exclude") => pending.full = true,
+                // Attributes change git's view of files no event here names.
+                Some("info/exclude" | "info/attributes") => pending.full = true,
                 _ => {}
             }
             return;
@@ -270,7 +271,11 @@ fn classify(places: &Places, path: &Path, pending: &mut Pending) {
     if rel == WORKSPACE_FILE {
         pending.config = true;
         pending.full = true;
-    } else if rel.rsplit('/').next() == Some(".gitignore") {
+    } else if matches!(
+        rel.rsplit('/').next(),
+        Some(".gitignore" | ".gitattributes")
+    ) {
+        // Ignore rules and attributes change git's view of paths no event names.
         pending.full = true;
     } else {
         pending.paths.insert(rel.to_string());
