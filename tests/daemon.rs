@@ -864,3 +864,53 @@ fn a_users_git_configuration_made_after_the_daemon_started_is_seen() {
         "the daemon ends after git's configuration appeared"
     );
 }
+
+/// The attributes git reads from outside the work tree (`core.attributesFile`, by default
+/// `$XDG_CONFIG_HOME/git/attributes`) decide how git sees an edit: one added there is
+/// seen, as in process.
+#[test]
+fn attributes_from_outside_the_work_tree_are_seen_as_in_process() {
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.git(&["config", "filter.lower.clean", "sed s/MODULE/module/"]);
+    repo.git(&["config", "filter.lower.smudge", "cat"]);
+    let home = tempfile::tempdir().unwrap();
+    let xdg = home.path().join("xdg");
+    std::fs::create_dir_all(xdg.join("git")).unwrap();
+    let env = [
+        ("HOME", home.path().to_str().unwrap()),
+        ("XDG_CONFIG_HOME", xdg.to_str().unwrap()),
+    ];
+    let start = strata_env(&repo, &["daemon", "start"], &env);
+    start.assert_ok();
+    let _daemon = Daemon {
+        repo: &repo,
+        pid: pid_in(&start.stderr),
+    };
+    let file = repo.path().join("stacks/network/main.tf");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replacen("module", "MODULE", 1)).unwrap();
+    let both = |what: &str| {
+        let asked = strata_env(&repo, AFFECTED, &env);
+        let direct = strata_env(&repo, AFFECTED, &[env[0], env[1], ("STRATA_DAEMON", "0")]);
+        assert_eq!(
+            (asked.code, direct.code),
+            (0, 0),
+            "{what}: {}",
+            asked.stderr
+        );
+        assert_eq!(
+            asked.json(),
+            direct.json(),
+            "{what}: daemon (left), git (right)"
+        );
+        labels(&direct.json())
+    };
+    assert!(both("a word in capitals").contains(&"stacks/network".to_string()));
+    std::fs::write(
+        xdg.join("git/attributes"),
+        "stacks/network/main.tf filter=lower\n",
+    )
+    .unwrap();
+    assert_eq!(both("the user's attributes"), Vec::<String>::new());
+}

@@ -36,6 +36,8 @@ pub struct LiveTree {
     /// bytes differ from its entry (a daemon ends when git's configuration changes).
     git_view: bool,
     flagged: bool,
+    /// The digest of the index's flags when last read (see [`IndexState`]).
+    flags: Option<[u8; 32]>,
 }
 
 /// What one refresh did.
@@ -73,10 +75,13 @@ impl LiveTree {
             git_clean: BTreeSet::new(),
             git_view: true,
             flagged: true,
+            flags: None,
         };
         live.git_view = session.repo.may_differ_from_disk()
             || live.view.snapshot.files.keys().any(|p| is_attributes(p));
-        live.flagged = session.repo.read_index().is_none_or(|i| i.flagged);
+        let index = session.repo.read_index();
+        live.flagged = index.as_ref().is_none_or(|i| i.flagged);
+        live.flags = index.map(|i| i.flags);
         live.restage(session)?;
         Ok(live)
     }
@@ -109,8 +114,16 @@ impl LiveTree {
     /// entry changed (to be read again with [`LiveTree::refresh`]). Also updates what is
     /// staged.
     pub fn reindex(&mut self, session: &Session) -> Result<BTreeSet<String>> {
-        let (files, unmerged, flagged) = session.repo.index_state()?;
+        let crate::git::IndexState {
+            files,
+            unmerged,
+            flagged,
+            flags,
+        } = session.repo.index_state()?;
         self.flagged = flagged;
+        // A flag set or taken off (or flags not known) since the last read.
+        let flags_moved = flags.is_none() || flags != self.flags;
+        self.flags = flags;
         let index = to_map(files);
         let mut changed: BTreeSet<String> = index
             .iter()
@@ -129,10 +142,10 @@ impl LiveTree {
         }
         // Paths git counted unchanged though their bytes differ: a flag may have moved.
         changed.extend(self.git_clean.iter().cloned());
-        // With a flag in the index (`assume-unchanged`, `skip-worktree`), one set on a path
-        // edited before changes git's answer without changing its entry: the tracked paths
-        // that differ from their entries are asked again.
-        if flagged {
+        // A flag (`assume-unchanged`, `skip-worktree`) set on a path edited before, or taken
+        // off, changes git's answer without changing its entry: when the flags moved, the
+        // tracked paths that differ from their entries are asked again.
+        if flags_moved {
             changed.extend(
                 self.dirty
                     .iter()

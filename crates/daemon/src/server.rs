@@ -223,7 +223,7 @@ fn serve_locked(
             .collect()
     };
     let outside = Outside {
-        files: canonical(session.repo.ignore_rules_outside()),
+        files: canonical(session.repo.git_view_outside()),
         config: canonical(session.repo.config_files()),
     };
     let watch =

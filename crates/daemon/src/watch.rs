@@ -45,7 +45,7 @@ const COOKIE_WAIT: Duration = Duration::from_secs(5);
 /// Files outside the watched tree whose change matters.
 #[derive(Debug, Default)]
 pub struct Outside {
-    /// Files whose change means a full read (`Repo::ignore_rules_outside`).
+    /// Files whose change means a full read (`Repo::git_view_outside`).
     pub files: Vec<PathBuf>,
     /// Those of them that are git's configuration (`Repo::config_files`), whose change
     /// means a new daemon (see [`Pending::rewatch`]).

@@ -26,6 +26,9 @@ pub struct Index {
     /// An entry is marked `assume-unchanged` or `skip-worktree`: git's view of those files
     /// is not what is on disk.
     pub flagged: bool,
+    /// BLAKE3 of the path and flags of every flagged entry: it changes when a flag is set
+    /// or taken off (which changes no entry's digest).
+    pub flags: [u8; 32],
 }
 
 const SIGNATURE: &[u8; 4] = b"DIRC";
@@ -79,6 +82,7 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
     // What the digest covers, gathered and hashed in one call.
     let mut held: Vec<u8> = Vec::with_capacity(bytes.len() / 2);
     let mut flagged = false;
+    let mut flags_held: Vec<u8> = Vec::new();
     for _ in 0..count {
         let start = r.pos;
         // ctime, mtime (seconds, nanoseconds), dev, ino, mode, uid, gid, size.
@@ -88,13 +92,15 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
         let flags = r.u16()?;
         let extended = flags & 0x4000 != 0;
         // assume-valid (assume-unchanged) in the flags, skip-worktree in the extended ones.
-        flagged |= flags & 0x8000 != 0;
+        let assumed = flags & 0x8000 != 0;
+        let mut skipped = false;
         if extended {
             if version < 3 {
                 return None;
             }
-            flagged |= r.u16()? & 0x4000 != 0;
+            skipped = r.u16()? & 0x4000 != 0;
         }
+        flagged |= assumed || skipped;
         let name_len = (flags & 0x0fff) as usize;
         if version == 4 {
             let strip = r.varint()?;
@@ -118,6 +124,11 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
             if r.pos > bytes.len() {
                 return None;
             }
+        }
+        if assumed || skipped {
+            flags_held.extend_from_slice(&path);
+            flags_held.push(0);
+            flags_held.push(u8::from(assumed) | u8::from(skipped) << 1);
         }
         let stage = (flags >> 12) & 0x3;
         held.extend_from_slice(&stat[24..28]);
@@ -163,6 +174,7 @@ pub fn parse(bytes: &[u8], prefix: &str) -> Option<Index> {
         unmerged,
         digest,
         flagged,
+        flags: *blake3::hash(&flags_held).as_bytes(),
     })
 }
 
@@ -242,6 +254,19 @@ mod tests {
         let mut bytes = index(2, &["a"], None);
         bytes[12 + 60] |= 0x80;
         assert!(parse(&bytes, "").unwrap().flagged);
+        // The flags' digest tells one flag from another, and which entry holds it; the
+        // entries' digest does not move with a flag.
+        let flags = |bytes: &[u8]| parse(bytes, "").unwrap().flags;
+        let skip_a = index(3, &["a"], Some(0x4000));
+        let skip_b = index(3, &["b"], Some(0x4000));
+        let none = index(3, &["a"], Some(0));
+        assert_ne!(flags(&skip_a), flags(&none));
+        assert_ne!(flags(&skip_a), flags(&skip_b));
+        assert_ne!(flags(&skip_a), flags(&bytes));
+        assert_eq!(
+            parse(&skip_a, "").unwrap().digest,
+            parse(&none, "").unwrap().digest
+        );
     }
 
     /// Against real git: every version git writes reads back as `git ls-files --stage`.

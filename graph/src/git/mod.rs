@@ -34,6 +34,19 @@ pub struct GitFile {
     pub id: FileId,
 }
 
+/// What the index holds, as the daemon follows it.
+pub struct IndexState {
+    /// Stage-0 entries below the workspace root (gitlinks left out).
+    pub files: Vec<GitFile>,
+    /// Paths in a merge conflict.
+    pub unmerged: BTreeSet<String>,
+    /// An entry is flagged `assume-unchanged` or `skip-worktree` (also when the index
+    /// could not be read in process).
+    pub flagged: bool,
+    /// A digest of the flags (see [`index::Index::flags`]); `None` when unknown.
+    pub flags: Option<[u8; 32]>,
+}
+
 /// A path `git status` reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WorkTreeChange {
@@ -224,17 +237,20 @@ impl Repo {
             .collect())
     }
 
-    /// The files outside the workspace that decide what git ignores in it: the repository's
-    /// `info/exclude` where a linked worktree shares it, each `.gitignore` from the
-    /// repository's top level down to the workspace root (the root's own excluded: it lies
-    /// in the work tree), the file `core.excludesFile` names (git's default,
-    /// `$XDG_CONFIG_HOME/git/ignore`, when it names none), and git's configuration files
-    /// ([`Repo::config_files`]), which may change either. Each may not exist (yet).
-    pub fn ignore_rules_outside(&self) -> Vec<PathBuf> {
+    /// The files outside the workspace that decide what git ignores in it and how it sees
+    /// its files: the repository's `info/exclude` and `info/attributes` where a linked
+    /// worktree shares them, each `.gitignore` from the repository's top level down to the
+    /// workspace root (the root's own excluded: it lies in the work tree), the files
+    /// `core.excludesFile` and `core.attributesFile` name (git's defaults,
+    /// `$XDG_CONFIG_HOME/git/ignore` and `.../attributes`, when they name none), and git's
+    /// configuration files ([`Repo::config_files`]), which may change any. Each may not
+    /// exist (yet).
+    pub fn git_view_outside(&self) -> Vec<PathBuf> {
         let mut files = self.config_files();
         let git_path = |args: &[&str]| self.path_from_git(args);
         if let Some(common) = git_path(&["rev-parse", "--git-common-dir"]) {
             files.push(common.join("info/exclude"));
+            files.push(common.join("info/attributes"));
         }
         let mut top = self.root.clone();
         for _ in self.prefix.split('/').filter(|s| !s.is_empty()) {
@@ -245,17 +261,21 @@ impl Repo {
             files.push(dir.join(".gitignore"));
             dir.push(part);
         }
-        let excludes =
-            git_path(&["config", "--path", "--get", "core.excludesFile"]).or_else(|| {
+        for (key, default) in [
+            ("core.excludesFile", "git/ignore"),
+            ("core.attributesFile", "git/attributes"),
+        ] {
+            let file = git_path(&["config", "--path", "--get", key]).or_else(|| {
                 let config = std::env::var_os("XDG_CONFIG_HOME")
                     .filter(|d| !d.is_empty())
                     .map(PathBuf::from)
                     .or_else(|| {
                         std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config"))
                     })?;
-                Some(config.join("git/ignore"))
+                Some(config.join(default))
             });
-        files.extend(excludes);
+            files.extend(file);
+        }
         files.sort();
         files.dedup();
         files
@@ -499,7 +519,7 @@ impl Repo {
     /// Index entries (stage 0) below the workspace root: read in process, or from
     /// `git ls-files` for an index the reader leaves to git.
     pub fn index_files(&self) -> Result<Vec<GitFile>> {
-        Ok(self.index_state()?.0)
+        Ok(self.index_state()?.files)
     }
 
     /// [`Repo::index_files`], with the digest of the index's entries when it is read in
@@ -507,7 +527,7 @@ impl Repo {
     pub fn index_files_and_digest(&self) -> Result<(Vec<GitFile>, Option<[u8; 32]>)> {
         match self.read_index() {
             Some(index) => Ok((index.entries, Some(index.digest))),
-            None => Ok((self.index_state()?.0, None)),
+            None => Ok((self.index_state()?.files, None)),
         }
     }
 
@@ -515,10 +535,15 @@ impl Repo {
     /// they are read from the work tree), and whether an entry may be marked
     /// `assume-unchanged` or `skip-worktree` (see [`index::Index::flagged`]; unknown, so
     /// true, when git had to list the index).
-    pub fn index_state(&self) -> Result<(Vec<GitFile>, BTreeSet<String>, bool)> {
+    pub fn index_state(&self) -> Result<IndexState> {
         if let Some(index) = self.read_index() {
             let unmerged = index.unmerged.into_iter().collect();
-            return Ok((index.entries, unmerged, index.flagged));
+            return Ok(IndexState {
+                files: index.entries,
+                unmerged,
+                flagged: index.flagged,
+                flags: Some(index.flags),
+            });
         }
         let out = self.run(&["ls-files", "--stage", "-z"])?;
         // <mode> SP <object> SP <stage> TAB <path>; gitlinks skipped.
@@ -534,7 +559,12 @@ impl Repo {
                 _ => {}
             }
         }
-        Ok((files, unmerged, true))
+        Ok(IndexState {
+            files,
+            unmerged,
+            flagged: true,
+            flags: None,
+        })
     }
 
     /// Work-tree paths that differ from the index, plus untracked (not ignored) files.
