@@ -901,37 +901,32 @@ fn record_each(
 ) {
     for s in steps {
         let failure = own(s);
-        outcome.steps.push(StepRecord {
-            label: s.label.clone(),
-            action: if s.action == StepAction::Destroy {
-                "destroy"
-            } else {
-                "apply"
-            }
-            .into(),
-            commit: s.commit.clone(),
-            ok: failure.is_none(),
-            reason: Some(
-                failure.unwrap_or_else(|| format!("its own tasks passed; the wave stopped: {why}")),
-            ),
-        });
+        let ok = failure.is_none();
+        let reason =
+            failure.unwrap_or_else(|| format!("its own tasks passed; the wave stopped: {why}"));
+        outcome.steps.push(step_record(s, ok, Some(reason)));
     }
 }
 
 fn record_steps(outcome: &mut Outcome, steps: &[&Step], failed: Option<&str>) {
     for s in steps {
-        outcome.steps.push(StepRecord {
-            label: s.label.clone(),
-            action: if s.action == StepAction::Destroy {
-                "destroy"
-            } else {
-                "apply"
-            }
-            .into(),
-            commit: s.commit.clone(),
-            ok: failed.is_none(),
-            reason: failed.map(str::to_string),
-        });
+        let record = step_record(s, failed.is_none(), failed.map(str::to_string));
+        outcome.steps.push(record);
+    }
+}
+
+fn step_record(s: &Step, ok: bool, reason: Option<String>) -> StepRecord {
+    StepRecord {
+        label: s.label.clone(),
+        action: if s.action == StepAction::Destroy {
+            "destroy"
+        } else {
+            "apply"
+        }
+        .into(),
+        commit: s.commit.clone(),
+        ok,
+        reason,
     }
 }
 

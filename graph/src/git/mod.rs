@@ -798,6 +798,29 @@ impl Repo {
         path.strip_prefix(self.prefix.as_str()).map(str::to_string)
     }
 
+    /// `git ARGS` with its output piped and `request` written to its input from another
+    /// thread (so that a full output pipe cannot deadlock the caller).
+    fn batch(
+        &self,
+        args: &[&str],
+        request: Vec<u8>,
+    ) -> Result<(
+        std::process::Child,
+        std::thread::JoinHandle<std::io::Result<()>>,
+    )> {
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io("git", e))?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let writer = std::thread::spawn(move || stdin.write_all(&request));
+        Ok((child, writer))
+    }
+
     /// Those of `ids` (full commit ids) that are no commit this repository holds (history
     /// rewritten and collected since, a shallow clone, a typo), through one
     /// `git cat-file --batch-check` process.
@@ -808,20 +831,11 @@ impl Repo {
         if wellformed.is_empty() {
             return Ok(missing);
         }
-        let mut child = self
-            .command()
-            .args(["cat-file", "--batch-check"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::io("git", e))?;
-        let mut stdin = child.stdin.take().expect("piped stdin");
         let request: Vec<u8> = wellformed
             .iter()
             .flat_map(|id| format!("{id}^{{commit}}\n").into_bytes())
             .collect();
-        let writer = std::thread::spawn(move || stdin.write_all(&request));
+        let (child, writer) = self.batch(&["cat-file", "--batch-check"], request)?;
         let out = child
             .wait_with_output()
             .map_err(|e| Error::io("git cat-file", e))?;
@@ -851,21 +865,11 @@ impl Repo {
         if ids.is_empty() {
             return Ok(out);
         }
-        let mut child = self
-            .command()
-            .args(["cat-file", "--batch"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::io("git", e))?;
-        let mut stdin = child.stdin.take().expect("piped stdin");
         let request: Vec<u8> = ids
             .iter()
             .flat_map(|id| format!("{}\n", id.to_hex()).into_bytes())
             .collect();
-        // Write from another thread so a full stdout pipe cannot deadlock us.
-        let writer = std::thread::spawn(move || stdin.write_all(&request));
+        let (mut child, writer) = self.batch(&["cat-file", "--batch"], request)?;
         let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut header = String::new();
         for id in ids {
