@@ -147,11 +147,8 @@ fn feeds(label: &str, chart: bool, env: &str, path: &str) -> bool {
     if !strata_run::secrets::is_secrets_file(path) {
         return true;
     }
-    let own = format!(
-        "environments/{env}/{}",
-        strata_graph::discover::label_dir(label)
-    );
-    strata_run::secrets::reaches(path, &own, !chart)
+    let (own, wide) = strata_run::secrets::scope(env, label, chart);
+    strata_run::secrets::reaches(path, &own, wide)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -221,8 +218,8 @@ fn record_in_lock(
         }
     }
     let retiring = retire.charts && !leaving.is_empty();
-    // The environment's files that fed each target (its tfvars, values, secrets, env.toml)
-    // are part of what a lock entry's commit must reproduce, though not of target hashes.
+    // The environment's files each target was given (see `feeds`) are part of what a lock
+    // entry's commit must reproduce, though not of target hashes.
     let head_env_files = at_head.model.environment_files(&at_head.snapshot);
     let tree_env_files = model.environment_files(&view.snapshot);
     let env_files_changed = |label: &str, chart: bool| -> Option<String> {

@@ -128,6 +128,19 @@ pub(crate) struct TaskSecrets {
     pub own: Vec<(String, String)>,
 }
 
+/// Where the secrets of the target `label` (a chart when `chart`) in `env` live, and
+/// whether the environment-wide ones reach it too (stacks only): the scope
+/// [`reaches`] takes.
+pub fn scope(env: &str, label: &str, chart: bool) -> (String, bool) {
+    (
+        format!(
+            "environments/{env}/{}",
+            strata_graph::discover::label_dir(label)
+        ),
+        !chart,
+    )
+}
+
 /// Whether the workspace file `path` is a secrets file that reaches a target whose own
 /// secrets live in `own_dir` (environment-wide ones only when `wide`).
 pub fn reaches(path: &str, own_dir: &str, wide: bool) -> bool {

@@ -206,13 +206,7 @@ impl Runner<'_> {
     /// environment-wide ones reach it (stacks only).
     fn secrets_scope(&self, target: TargetId, env: &str) -> (String, bool) {
         let target = &self.model().targets[target];
-        (
-            format!(
-                "environments/{env}/{}",
-                strata_graph::discover::label_dir(&target.label)
-            ),
-            target.chart.is_none(),
-        )
+        crate::secrets::scope(env, &target.label, target.chart.is_some())
     }
 
     /// Decrypts the secrets files that reach a task about to run: its variables or values,
