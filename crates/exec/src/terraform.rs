@@ -312,56 +312,14 @@ pub fn providers_cached(dir: &Path, cache: &Path) -> bool {
         })
 }
 
-/// The variables the configuration in `dir` declares: `variable "name"` blocks of its
-/// `.tf` files and `variable` objects of its `.tf.json` files. A `.tf` file that does not
-/// parse (terraform reports it) is read line by line for `variable "name"`, so that a
-/// variable it declares is still passed.
+/// The variables the configuration in `dir` declares (see
+/// [`crate::var_values::declarations`]); override files cannot add one.
 pub fn declared_variables(dir: &Path) -> std::collections::BTreeSet<String> {
-    use hcl_edit::structure::Structure;
-    let mut names = std::collections::BTreeSet::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return names;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        // Override files change declarations; they cannot add one.
-        if name == "override.tf" || name.ends_with("_override.tf") {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(entry.path()) else {
-            continue;
-        };
-        if name.ends_with(".tf.json") {
-            if let Ok(serde_json::Value::Object(doc)) = serde_json::from_str(&text) {
-                if let Some(serde_json::Value::Object(vars)) = doc.get("variable") {
-                    names.extend(vars.keys().cloned());
-                }
-            }
-        } else if name.ends_with(".tf") {
-            let Ok(body) = hcl_edit::parser::parse_body(&text) else {
-                names.extend(text.lines().filter_map(|line| {
-                    let rest = line.trim_start().strip_prefix("variable")?;
-                    let rest = rest.trim_start();
-                    let name = match rest.strip_prefix('"') {
-                        Some(quoted) => quoted.split('"').next()?,
-                        None => rest.split(|c: char| c.is_whitespace() || c == '{').next()?,
-                    };
-                    (!name.is_empty()).then(|| name.to_string())
-                }));
-                continue;
-            };
-            for structure in body.iter() {
-                if let Structure::Block(block) = structure {
-                    if block.ident.as_str() == "variable" {
-                        if let Some(label) = block.labels.first() {
-                            names.insert(label.as_str().to_string());
-                        }
-                    }
-                }
-            }
-        }
-    }
-    names
+    crate::var_values::declarations(dir)
+        .into_iter()
+        .filter(|d| !d.overrides)
+        .map(|d| d.name)
+        .collect()
 }
 
 /// The providers a dependency lock file pins: (address, version), or `None` when it does

@@ -97,23 +97,50 @@ fn own_var_files(dir: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// The variables declared `sensitive = true` in `dir`'s `.tf` and `.tf.json` files
-/// (override files included: they may make a variable sensitive).
-pub fn sensitive_variables(dir: &Path) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
+/// One `variable` block of a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declaration {
+    pub name: String,
+    /// Written `sensitive = true`.
+    pub sensitive: bool,
+    /// In an override file (`override.tf`, `*_override.tf`), which changes a declaration
+    /// and cannot add one.
+    pub overrides: bool,
+}
+
+/// The `variable` blocks of `dir`'s `.tf` files and the `variable` objects of its
+/// `.tf.json` files (`"variable": {...}` or a list of such objects). A `.tf` file that does
+/// not parse (terraform reports it) is read line by line for `variable "name"`, none of
+/// them sensitive (terraform stops on the file before it reads any value).
+pub fn declarations(dir: &Path) -> Vec<Declaration> {
+    let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return names;
+        return out;
     };
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().into_owned();
+        let overrides = file == "override.tf"
+            || file.ends_with("_override.tf")
+            || file == "override.tf.json"
+            || file.ends_with("_override.tf.json");
+        let json = file.ends_with(".tf.json");
+        if !json && !file.ends_with(".tf") {
+            continue;
+        }
         let Ok(text) = std::fs::read_to_string(entry.path()) else {
             continue;
         };
-        if file.ends_with(".tf.json") {
+        let mut declare = |name: &str, sensitive: bool| {
+            out.push(Declaration {
+                name: name.to_string(),
+                sensitive,
+                overrides,
+            })
+        };
+        if json {
             let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(&text) else {
                 continue;
             };
-            // `"variable": {...}`, or a list of such objects.
             let blocks: Vec<&Value> = match doc.get("variable") {
                 Some(Value::Array(items)) => items.iter().collect(),
                 Some(other) => vec![other],
@@ -125,43 +152,61 @@ pub fn sensitive_variables(dir: &Path) -> BTreeSet<String> {
                         Value::Array(items) => items.iter().collect(),
                         other => vec![other],
                     };
-                    if decls
+                    let sensitive = decls
                         .iter()
-                        .any(|d| d.get("sensitive") == Some(&Value::Bool(true)))
-                    {
-                        names.insert(name.clone());
-                    }
+                        .any(|d| d.get("sensitive") == Some(&Value::Bool(true)));
+                    declare(name, sensitive);
                 }
             }
-        } else if file.ends_with(".tf") {
-            // A file that does not parse stops terraform before any value is read.
-            let Ok(body) = hcl_edit::parser::parse_body(&text) else {
+            continue;
+        }
+        let Ok(body) = hcl_edit::parser::parse_body(&text) else {
+            for line in text.lines() {
+                let Some(rest) = line.trim_start().strip_prefix("variable") else {
+                    continue;
+                };
+                let rest = rest.trim_start();
+                let name = match rest.strip_prefix('"') {
+                    Some(quoted) => quoted.split('"').next(),
+                    None => rest.split(|c: char| c.is_whitespace() || c == '{').next(),
+                };
+                if let Some(name) = name.filter(|n| !n.is_empty()) {
+                    declare(name, false);
+                }
+            }
+            continue;
+        };
+        for structure in body.iter() {
+            let Structure::Block(block) = structure else {
                 continue;
             };
-            for structure in body.iter() {
-                let Structure::Block(block) = structure else {
-                    continue;
-                };
-                if block.ident.as_str() != "variable" {
-                    continue;
-                }
-                let Some(label) = block.labels.first() else {
-                    continue;
-                };
-                let sensitive = block.body.iter().any(|s| match s {
-                    Structure::Attribute(a) => {
-                        a.key.as_str() == "sensitive"
-                            && matches!(&a.value, Expression::Bool(b) if *b.value())
-                    }
-                    Structure::Block(_) => false,
-                });
-                if sensitive {
-                    names.insert(label.as_str().to_string());
-                }
+            if block.ident.as_str() != "variable" {
+                continue;
             }
+            let Some(label) = block.labels.first() else {
+                continue;
+            };
+            let sensitive = block.body.iter().any(|s| match s {
+                Structure::Attribute(a) => {
+                    a.key.as_str() == "sensitive"
+                        && matches!(&a.value, Expression::Bool(b) if *b.value())
+                }
+                Structure::Block(_) => false,
+            });
+            declare(label.as_str(), sensitive);
         }
     }
-    names
+    out
+}
+
+/// The variables declared `sensitive = true` in `dir` (override files included: they may
+/// make a variable sensitive).
+pub fn sensitive_variables(dir: &Path) -> BTreeSet<String> {
+    declarations(dir)
+        .into_iter()
+        .filter(|d| d.sensitive)
+        .map(|d| d.name)
+        .collect()
 }
 
 /// A variable file's values by variable name: those written as literals (all a variable
