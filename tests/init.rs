@@ -363,6 +363,75 @@ fn a_terragrunt_live_tree() {
     assert_eq!(affected.len(), 4, "{affected:?}");
 }
 
+/// Terragrunt modules usually declare an empty `backend` block, which Terragrunt fills in:
+/// called through a unit's `terraform { source }` (in its own file, in a configuration it
+/// includes, or from the repository's root), such a directory is a module, never a stack
+/// deployed to every environment on its own.
+#[test]
+fn directories_terragrunt_units_take_as_their_source_are_modules() {
+    let repo = Repo::new();
+    let module = "terraform {\n  backend \"s3\" {}\n}\nvariable \"name\" {}\n";
+    repo.write("live/root.hcl", "remote_state {\n  backend = \"s3\"\n}\n")
+        .write(
+            "live/_envcommon/db.hcl",
+            "terraform {\n  source = \"${dirname(find_in_parent_folders(\"root.hcl\"))}/../modules//db\"\n}\n",
+        )
+        .write("modules/vpc/main.tf", module)
+        .write("modules/db/main.tf", module)
+        .write("modules/dns/main.tf", module);
+    for env in ["dev", "prod"] {
+        let include = "include \"root\" {\n  path = find_in_parent_folders(\"root.hcl\")\n}\n";
+        repo.write(
+            &format!("live/{env}/vpc/terragrunt.hcl"),
+            &format!("{include}terraform {{\n  source = \"../../../modules//vpc\"\n}}\n"),
+        )
+        .write(&format!("live/{env}/vpc/main.tf"), "variable \"x\" {}\n")
+        .write(
+            &format!("live/{env}/db/terragrunt.hcl"),
+            &format!("{include}include \"db\" {{\n  path = \"${{dirname(find_in_parent_folders(\"root.hcl\"))}}/_envcommon/db.hcl\"\n}}\n"),
+        )
+        .write(
+            &format!("live/{env}/dns/terragrunt.hcl"),
+            "terraform {\n  source = \"${get_repo_root()}/modules//dns\"\n}\n",
+        );
+    }
+    repo.commit("live");
+    let run = repo.strata(&["--json", "init", "--dry-run"]);
+    run.assert_ok();
+    let found = run.json();
+    let why = |label: &str| {
+        found["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == label)
+            .unwrap_or_else(|| panic!("{label} not found: {found}"))
+            .clone()
+    };
+    for (module, by) in [
+        ("modules/vpc", ["live/dev/vpc", "live/prod/vpc"]),
+        ("modules/db", ["live/dev/db", "live/prod/db"]),
+        ("modules/dns", ["live/dev/dns", "live/prod/dns"]),
+    ] {
+        let t = why(module);
+        assert_eq!(t["kind"], "module", "{t}");
+        assert_eq!(t["why"], "called", "{t}");
+        assert_eq!(t["by"], serde_json::json!(by), "{t}");
+    }
+    init(&repo, &[]);
+    let (targets, _) = list_check(&repo);
+    assert_eq!(
+        targets,
+        pairs(&[
+            ("live/dev/vpc", "stack"),
+            ("live/prod/vpc", "stack"),
+            ("modules/db", "module"),
+            ("modules/dns", "module"),
+            ("modules/vpc", "module"),
+        ])
+    );
+}
+
 #[test]
 fn a_terramate_tree_with_stacks_anywhere() {
     let repo = Repo::new();

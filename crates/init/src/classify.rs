@@ -200,8 +200,10 @@ pub fn classify(ev: &Evidence) -> Classification {
     let mut out = Classification::default();
     // Who calls whom (a directory calling itself does not count).
     let mut callers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (dir, tf) in &ev.tf_dirs {
-        for call in &tf.calls {
+    let tf_calls = ev.tf_dirs.iter().map(|(dir, tf)| (dir, &tf.calls));
+    let unit_calls = ev.units.iter().map(|(dir, unit)| (dir, &unit.calls));
+    for (dir, calls) in tf_calls.chain(unit_calls) {
+        for call in calls {
             if let Some(to) = &call.dir {
                 if to != dir {
                     callers.entry(to.as_str()).or_default().insert(dir.as_str());

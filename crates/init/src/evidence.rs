@@ -13,9 +13,10 @@ use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Body, Structure};
 use hcl_edit::Span;
 use strata_graph::chart::CHART_FILE;
-use strata_graph::discover::{file_name, is_terraform_file, parent_dir, Kind};
+use strata_graph::discover::{file_name, in_dir, is_terraform_file, parent_dir, Kind};
 use strata_graph::error::{line_of, Location, Problem};
 use strata_graph::git::Repo;
+use strata_graph::hcl::{parse_terragrunt, Lead, Led, Role, TerragruntFacts};
 use strata_graph::manifest::{CHART_MANIFEST, ENV_FILE, MODULE_MANIFEST, STACK_MANIFEST};
 use strata_graph::model::links::{Links, Resolved};
 use strata_graph::snapshot::{is_builtin_excluded, Snapshot};
@@ -39,6 +40,15 @@ pub struct TfDir {
     /// `terraform.tfvars` or `*.auto.tfvars`: files only a root loads.
     pub auto_vars: bool,
     /// Local module calls (`source = "./..."` or `"../..."`).
+    pub calls: Vec<Call>,
+}
+
+/// What one Terragrunt unit's configuration names as its Terraform code.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnitCalls {
+    /// Its local `terraform { source }`, from its `terragrunt.hcl` or a configuration that
+    /// file includes: Terragrunt copies that directory and runs it as the unit's root, so
+    /// the directory is called (a module) even when it declares a backend.
     pub calls: Vec<Call>,
 }
 
@@ -91,6 +101,8 @@ pub struct Evidence {
     pub terragrunt_stacks: Vec<String>,
     /// Orders Terramate and Terragrunt declare, which strata does not read.
     pub declared: Vec<Declared>,
+    /// Terragrunt units (with Terraform files of their own or not), by directory.
+    pub units: BTreeMap<String, UnitCalls>,
     /// `environments/<env>/env.toml` files already there.
     pub env_files: Vec<String>,
     /// Every path of the snapshot, sorted (environment detection reads them).
@@ -108,6 +120,8 @@ struct FileFacts {
     terramate_stack: bool,
     /// (what, value as written, line): see [`Declared`].
     declared: Vec<(String, String, usize)>,
+    /// A Terragrunt configuration as strata's model reads it.
+    terragrunt: Option<TerragruntFacts>,
 }
 
 fn is_terramate_file(name: &str) -> bool {
@@ -259,6 +273,7 @@ pub fn collect(repo: &Repo, snapshot: &Snapshot) -> Result<Evidence> {
             }
         }
     }
+    ev.units = unit_calls(repo, snapshot, &terragrunt, &facts, &tf_dir_names)?;
     ev.terragrunt_only = terragrunt
         .iter()
         .filter(|d| !ev.tf_dirs.contains_key(**d))
@@ -284,6 +299,138 @@ pub fn join(dir: &str, source: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// The local `terraform { source }` of each Terragrunt unit, written in its own
+/// `terragrunt.hcl` or in a configuration that file includes (by a written path, by
+/// `find_in_parent_folders`, or from `get_terragrunt_dir()`, `get_repo_root()` or the
+/// directory of a parent file). Terragrunt takes a relative source from the unit's
+/// directory wherever it is written. A configuration read with `read_terragrunt_config`
+/// is followed like an included one: its `terraform` block then counts as a call too,
+/// which can only make a directory a module rather than a stack (the kind that is never
+/// planned or applied on its own).
+fn unit_calls(
+    repo: &Repo,
+    snapshot: &Snapshot,
+    units: &BTreeSet<&str>,
+    facts: &BTreeMap<&str, FileFacts>,
+    tf_dirs: &BTreeSet<String>,
+) -> Result<BTreeMap<String, UnitCalls>> {
+    let prefix = repo.prefix().trim_end_matches('/');
+    let exists = |path: &str| snapshot.files.contains_key(path);
+    let in_parent_folders = |dir: &str, name: &str| -> Option<String> {
+        let mut at = dir;
+        while !at.is_empty() {
+            at = parent_dir(at);
+            let path = join(at, name)?;
+            if exists(&path) {
+                return Some(path);
+            }
+        }
+        None
+    };
+    // The directory a led path starts from, for a unit at `unit` (and, inside an included
+    // configuration, that configuration's own directory for `get_parent_terragrunt_dir`).
+    let led_path = |led: &Led, unit: &str, included: Option<&str>| -> Option<String> {
+        let start = match &led.lead {
+            Lead::UnitDir => unit.to_string(),
+            Lead::BesideParentFile(name) => parent_dir(&in_parent_folders(unit, name)?).into(),
+            Lead::RepoRoot => {
+                let in_repo = join("", &led.rest)?;
+                return match in_repo.strip_prefix(prefix) {
+                    _ if prefix.is_empty() => Some(in_repo),
+                    Some("") => Some(String::new()),
+                    Some(inside) => inside.strip_prefix('/').map(str::to_string),
+                    None => None,
+                };
+            }
+            Lead::ParentDir(_) => parent_dir(included?).to_string(),
+        };
+        join(&start, &format!(".{}", led.rest))
+    };
+    let led_written = |led: &Led| -> String {
+        let lead = match &led.lead {
+            Lead::UnitDir => "${get_terragrunt_dir()}".to_string(),
+            Lead::BesideParentFile(name) => {
+                format!("${{dirname(find_in_parent_folders(\"{name}\"))}}")
+            }
+            Lead::RepoRoot => "${get_repo_root()}".to_string(),
+            Lead::ParentDir(_) => "${get_parent_terragrunt_dir()}".to_string(),
+        };
+        format!("{lead}{}", led.rest)
+    };
+    // The configurations each unit's own file includes or reads.
+    let mut includes: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for &unit in units {
+        let file = in_dir(unit, TERRAGRUNT_FILE);
+        let Some(tg) = facts.get(file.as_str()).and_then(|f| f.terragrunt.as_ref()) else {
+            continue;
+        };
+        let mut found: BTreeSet<String> = BTreeSet::new();
+        found.extend(tg.configs.iter().filter_map(|(p, _)| join(unit, p)));
+        found.extend(
+            tg.parent_files
+                .iter()
+                .filter_map(|(name, _)| in_parent_folders(unit, name)),
+        );
+        found.extend(
+            tg.led
+                .iter()
+                .filter(|l| l.role == Role::Config)
+                .filter_map(|l| led_path(l, unit, None)),
+        );
+        found.retain(|p| *p != file && exists(p) && p.ends_with(".hcl"));
+        includes.insert(unit, found);
+    }
+    let wanted: BTreeSet<&str> = includes.values().flatten().map(String::as_str).collect();
+    let wanted: Vec<&str> = wanted.into_iter().collect();
+    let included: BTreeMap<&str, TerragruntFacts> = snapshot
+        .map_contents(repo, &wanted, |path, bytes, _| {
+            parse_terragrunt(&String::from_utf8_lossy(bytes), path).ok()
+        })?
+        .into_iter()
+        .filter_map(|(path, tg)| Some((path, tg?)))
+        .collect();
+    let mut out: BTreeMap<String, UnitCalls> = BTreeMap::new();
+    for &unit in units {
+        let own = in_dir(unit, TERRAGRUNT_FILE);
+        let configs = std::iter::once((own.as_str(), None)).chain(
+            includes
+                .get(unit)
+                .into_iter()
+                .flatten()
+                .map(|p| (p.as_str(), Some(p.as_str()))),
+        );
+        let mut calls = Vec::new();
+        for (file, included_from) in configs {
+            let tg = match included_from {
+                None => facts.get(file).and_then(|f| f.terragrunt.as_ref()),
+                Some(p) => included.get(p),
+            };
+            let Some(tg) = tg else { continue };
+            for call in tg.hcl.modules.iter().filter(|c| c.is_local()) {
+                calls.push(Call {
+                    file: file.to_string(),
+                    line: call.line,
+                    source: call.source.clone(),
+                    dir: join(unit, &call.source),
+                });
+            }
+            for led in tg.led.iter().filter(|l| l.role == Role::Source) {
+                calls.push(Call {
+                    file: file.to_string(),
+                    line: led.line,
+                    source: led_written(led),
+                    dir: led_path(led, unit, included_from),
+                });
+            }
+        }
+        for call in &mut calls {
+            call.dir = call.dir.take().filter(|d| tf_dirs.contains(d));
+        }
+        out.insert(unit.to_string(), UnitCalls { calls });
+    }
+    Ok(out)
+}
+
 /// Terragrunt's configuration file.
 pub const TERRAGRUNT_FILE: &str = "terragrunt.hcl";
 /// A Terragrunt stack: `unit` and `stack` blocks that `terragrunt stack generate` turns
@@ -301,6 +448,7 @@ fn read_file(path: &str, text: &str) -> std::result::Result<FileFacts, Problem> 
         if let Ok(body) = hcl_edit::parser::parse_body(text) {
             read_terragrunt(&body, text, &mut facts);
         }
+        facts.terragrunt = parse_terragrunt(text, path).ok();
         return Ok(facts);
     }
     let body = hcl_edit::parser::parse_body(text).map_err(|e| Problem {
