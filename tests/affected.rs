@@ -90,6 +90,47 @@ fn ignored_file_and_file_outside_targets_affect_nothing() {
     assert!(repo.affected(&["--base", "main"]).is_empty());
 }
 
+/// The files named behind a change are the target's own: a deleted file that is ignored, or
+/// that belonged to a target nested in its directory (at the head, or only at the base), is
+/// not one of them, as an edited one is not.
+#[test]
+fn deleted_files_are_named_only_for_the_target_that_read_them() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\nignore = [\"**/*.md\"]\n",
+    )
+    .write("stacks/x/main.tf", "locals { a = 1 }\n")
+    .write("stacks/x/NOTES.md", "doc\n")
+    .write("stacks/x/y/main.tf", "locals { b = 1 }\n")
+    .write("stacks/x/y/stack.toml", "")
+    .write("stacks/x/y/notes.txt", "hi\n")
+    .write("stacks/x/z/main.tf", "locals { c = 1 }\n")
+    .write("stacks/x/z/stack.toml", "");
+    repo.commit("base");
+    repo.append("stacks/x/main.tf", "# c\n");
+    repo.remove("stacks/x/NOTES.md");
+    repo.remove("stacks/x/y/notes.txt");
+    repo.remove("stacks/x/z");
+    let json = repo
+        .strata(&["--json", "affected", "--base", "main"])
+        .json();
+    let x = common::target(&json, "stacks/x").unwrap().clone();
+    assert_eq!(x["files"], serde_json::json!(["stacks/x/main.tf"]), "{x}");
+    assert!(
+        x["deleted_files"].as_array().is_none_or(|d| d.is_empty()),
+        "{x}"
+    );
+    let y = common::target(&json, "stacks/x/y").unwrap().clone();
+    assert_eq!(
+        y["deleted_files"],
+        serde_json::json!(["stacks/x/y/notes.txt"]),
+        "{y}"
+    );
+    let z = common::target(&json, "stacks/x/z").unwrap().clone();
+    assert_eq!(z["reason"], "deleted", "{z}");
+}
+
 #[test]
 fn file_read_through_file_function_from_outside_the_stack() {
     let repo = Repo::with_fixture();

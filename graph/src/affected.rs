@@ -609,6 +609,7 @@ fn reasons(
     let mut reason: Vec<Option<Reason>> = vec![None; n];
     let mut files: Vec<Vec<String>> = vec![Vec::new(); n];
     let head_globals = head.hashes.global_inputs(&head.snapshot);
+    let ignore = std::cell::OnceCell::new();
     for (i, t) in model.iter() {
         if base.failure.is_some() {
             reason[i] = Some(Reason::BrokenAtBase);
@@ -642,12 +643,17 @@ fn reasons(
                 .filter(|f| changed.contains(f.path))
                 .map(|f| f.path.to_string())
                 .collect();
-            // Files that are gone from the target's directory.
+            // Files that are gone from the target's directory and were its own.
             list.extend(
                 changed
                     .range(prefix.clone()..)
                     .take_while(|p| p.starts_with(&prefix))
                     .filter(|p| !head.snapshot.files.contains_key(*p))
+                    .filter(|p| {
+                        let ignore = ignore
+                            .get_or_init(|| crate::model::matcher(&model.config.workspace.ignore));
+                        !ignore.is_match(p) && !nested_below(p, &t.label, model, base)
+                    })
                     .cloned(),
             );
             files[i] = list.into_iter().collect();
@@ -688,6 +694,20 @@ fn reasons(
         }
     }
     (reason, files)
+}
+
+/// Whether `path`, under the directory of `label`, is in the directory of a target nested
+/// below it, at the head or at the base (whose file it then was).
+fn nested_below(path: &str, label: &str, model: &crate::model::Model, base: &Baseline) -> bool {
+    let top = crate::discover::label_dir(label);
+    let mut dir = crate::discover::parent_dir(path);
+    while dir.len() > top.len() {
+        if model.index(dir).is_some() || base.target(dir).is_some() {
+            return true;
+        }
+        dir = crate::discover::parent_dir(dir);
+    }
+    false
 }
 
 /// Targets affected in some environments only, by their environment inputs: the files
