@@ -457,6 +457,11 @@ fn a_terramate_tree_with_stacks_anywhere() {
             "terraform {\n  backend \"gcs\" {}\n}\n",
         )
         .write("apps/web/main.tf", PROVIDER)
+        // Terramate runs what a stack `wants` whenever it runs it.
+        .write(
+            "apps/web/stack.tm.hcl",
+            "stack {\n  name      = \"web\"\n  wants     = [\"/platform/dns\"]\n  wanted_by = [\"/infra/network\"]\n}\n",
+        )
         .write("modules/naming/main.tf", "variable \"name\" {}\n");
     repo.commit("terramate");
     let run = init(&repo, &[]);
@@ -468,6 +473,17 @@ fn a_terramate_tree_with_stacks_anywhere() {
     assert!(
         run.stdout
             .contains("infra/network/stack.tm.hcl:3  after tag:base: add the targets it names"),
+        "{}",
+        run.stdout
+    );
+    // A change to a stack must affect what it wants: they depend on it.
+    assert!(
+        run.stdout.contains("apps/web/stack.tm.hcl:3  wants /platform/dns: add \"apps/web\" to `deps` in the stack.toml of platform/dns"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("apps/web/stack.tm.hcl:4  wanted_by /infra/network: add \"infra/network\" to `deps` in the stack.toml of apps/web"),
         "{}",
         run.stdout
     );

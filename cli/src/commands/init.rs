@@ -300,7 +300,9 @@ fn declared_order(s: &Survey) {
             ("watch", Some(me), _) => format!(
                 "add the watched file to `extra_inputs` in the stack.toml of {me} (workspace-relative, no leading `/`)"
             ),
-            ("before" | "wanted_by", Some(me), Some(other)) => {
+            // Terramate runs the stacks a stack `wants` whenever it runs that stack: a change
+            // to it must affect them, so they depend on it (and `wanted_by` the other way).
+            ("before" | "wants", Some(me), Some(other)) => {
                 format!("add \"{me}\" to `deps` in the stack.toml of {other}")
             }
             (_, Some(me), Some(other)) => {
