@@ -2522,6 +2522,62 @@ fn a_terragrunt_unit_depends_on_what_its_configuration_names() {
     );
 }
 
+/// A stack that depends on a Terragrunt unit strata does not model (no Terraform files of
+/// its own) depends on what that unit depends on and reads: Terragrunt applies the unit,
+/// with its module source, includes and dependencies, before the stack reads its outputs.
+/// Followed through a chain of such units, and without looping on a cycle between them.
+#[test]
+fn a_stack_depends_on_what_a_unit_it_depends_on_reads() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n\n[layout]\nstacks = [\"live/*/*\"]\nmodules = [\"modules/*\"]\n",
+    );
+    repo.write("live/root.hcl", "remote_state {\n  backend = \"s3\"\n}\n");
+    repo.write("live/_envcommon/mid.hcl", "locals {\n  size = 2\n}\n");
+    repo.write("modules/mid/main.tf", "variable \"size\" {}\n");
+    repo.write("shared/edge.json", "{}\n");
+    let include = "include \"root\" {\n  path = find_in_parent_folders(\"root.hcl\")\n}\n";
+    repo.write(
+        "live/prod/app/terragrunt.hcl",
+        &format!("{include}dependency \"mid\" {{\n  config_path = \"../mid\"\n}}\n"),
+    );
+    repo.write(
+        "live/prod/app/main.tf",
+        "variable \"mid\" {\n  default = 1\n}\n",
+    );
+    // Units without Terraform files: `mid` takes its code from the repository, includes a
+    // shared configuration, and depends on `db` (a stack) and `edge` (another such unit,
+    // which reads a file and depends back on `mid`).
+    repo.write(
+        "live/prod/mid/terragrunt.hcl",
+        &format!("{include}include \"envcommon\" {{\n  path = \"${{dirname(find_in_parent_folders(\"root.hcl\"))}}/_envcommon/mid.hcl\"\n}}\n\nterraform {{\n  source = \"../../../modules//mid\"\n}}\n\ndependencies {{\n  paths = [\"../db\", \"../edge\"]\n}}\n"),
+    );
+    repo.write(
+        "live/prod/edge/terragrunt.hcl",
+        "terraform {\n  source = \"git::https://example.com/edge.git\"\n}\n\ninputs = {\n  conf = file(\"../../../shared/edge.json\")\n}\n\ndependency \"mid\" {\n  config_path = \"../mid\"\n}\n",
+    );
+    repo.write("live/prod/db/terragrunt.hcl", &format!("{include}"));
+    repo.write(
+        "live/prod/db/main.tf",
+        "variable \"x\" {\n  default = 1\n}\n",
+    );
+    repo.commit("initial");
+    let listed = repo.strata(&["list"]);
+    listed.assert_ok();
+    assert!(!listed.stderr.contains("warning"), "{}", listed.stderr);
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("live/prod/db/main.tf", &["live/prod/app", "live/prod/db"]),
+            ("live/_envcommon/mid.hcl", &["live/prod/app"]),
+            ("modules/mid/main.tf", &["live/prod/app", "modules/mid"]),
+            ("shared/edge.json", &["live/prod/app"]),
+            ("live/prod/edge/terragrunt.hcl", &["live/prod/app"]),
+        ],
+    );
+}
+
 /// Paths a Terragrunt unit writes after a directory Terragrunt's functions name, in its own
 /// `terragrunt.hcl` and in what it includes: `get_repo_root()` (the workspace here lies in
 /// `infra/` of the repository), `get_parent_terragrunt_dir()` (the included file's

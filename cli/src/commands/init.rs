@@ -123,7 +123,7 @@ fn print_human(s: &Survey, dry_run: bool) {
             s.terragrunt_only.len(),
             shorten(&s.terragrunt_only, 4)
         );
-        out!("  hint: Terragrunt downloads their code; strata models Terraform that lives in the repository");
+        out!("  hint: strata plans Terraform that lives in the repository; a stack that depends on one of these units follows what the unit reads: its module source, includes and dependencies");
     }
     if !s.terragrunt_stacks.is_empty() {
         out!(
@@ -311,6 +311,12 @@ fn declared_order(s: &Survey) {
             (_, Some(me), None) => format!(
                 "add the targets it names to `deps` (or `extra_inputs`) in the stack.toml of {me}"
             ),
+            (_, None, _)
+                if strata_graph::discover::file_name(&d.file)
+                    == strata_graph::hcl::TERRAGRUNT_UNIT_FILE =>
+            {
+                "a unit strata does not plan: read for each stack that depends on it, nothing to carry over".to_string()
+            }
             (_, None, _) => "not a target of strata's: nothing to carry over".to_string(),
         };
         let value = if d.value.is_empty() {

@@ -50,18 +50,36 @@ impl Builder<'_> {
             facts: unit.clone(),
             depth: 0,
             context: parent_dir(unit_file).to_string(),
+            unit: true,
         }];
         while let Some(Config {
             file,
             facts,
             depth,
             context,
+            unit,
         }) = todo.pop()
         {
             let dir = context.as_str();
             let at = |line: usize| Location::at(file.clone(), line);
-            let included = file != unit_file;
+            let included = !unit;
             let mut calls = HclFacts::default();
+            // Units the stack depends on through this file that strata does not model.
+            let mut units: Vec<(String, usize)> = Vec::new();
+            if unit && file != unit_file {
+                // Another unit's own file: its reads start from its directory, which is
+                // this file's, and so does its module source.
+                calls = facts.hcl.clone();
+                for read in &mut calls.file_refs {
+                    if read.base == PathBase::Root {
+                        read.base = PathBase::Module;
+                    }
+                }
+                calls.unresolved_refs.clear();
+                target
+                    .unresolved
+                    .extend(facts.hcl.unresolved_refs.iter().map(|&l| at(l)));
+            }
             if included {
                 let mut lines: Vec<usize> = facts.hcl.modules.iter().map(|m| m.line).collect();
                 for read in &facts.hcl.file_refs {
@@ -98,7 +116,9 @@ impl Builder<'_> {
                 target.unresolved.extend(lines.into_iter().map(at));
             }
             for (path, line) in &facts.dependencies {
-                self.unit_dependency(me, target, dir, path, at(*line))?;
+                if let Some(file) = self.unit_dependency(me, target, dir, path, at(*line))? {
+                    units.push((file, *line));
+                }
             }
             // Each configuration read, with the line that names it.
             let mut configs: Vec<(String, usize)> = Vec::new();
@@ -176,7 +196,11 @@ impl Builder<'_> {
                             // Nothing there to read (Terragrunt fails), or a directory.
                             Role::Read => target.unresolved.push(at(led.line)),
                             Role::Dependency => {
-                                self.unit_dependency(me, target, "", &path, at(led.line))?
+                                if let Some(file) =
+                                    self.unit_dependency(me, target, "", &path, at(led.line))?
+                                {
+                                    units.push((file, led.line));
+                                }
                             }
                             Role::Source => calls.modules.push(terragrunt_source_call(
                                 &relative_path(parent_dir(&file), &path),
@@ -189,6 +213,8 @@ impl Builder<'_> {
             if !calls.modules.is_empty() || !calls.file_refs.is_empty() {
                 follow.push((file.clone(), calls));
             }
+            let unit_files: BTreeSet<String> = units.iter().map(|(f, _)| f.clone()).collect();
+            configs.extend(units);
             for (config, line) in configs {
                 let location = at(line);
                 // `read_terragrunt_config("../common")` reads the directory's unit file.
@@ -208,8 +234,9 @@ impl Builder<'_> {
                         }
                     };
                 // An include is evaluated where the file that includes it is; anything
-                // else read is its own context.
-                let context = if facts.includes.iter().any(|(_, l)| *l == line) {
+                // else read (and a unit depended on) is its own context.
+                let is_unit = unit_files.contains(&config);
+                let context = if !is_unit && facts.includes.iter().any(|(_, l)| *l == line) {
                     context.clone()
                 } else {
                     parent_dir(&config).to_string()
@@ -238,6 +265,7 @@ impl Builder<'_> {
                         facts: (**more).clone(),
                         depth: depth + 1,
                         context,
+                        unit: is_unit,
                     }),
                     // Not a configuration strata can read (nor can Terragrunt: the unit
                     // cannot run).
@@ -295,7 +323,8 @@ impl Builder<'_> {
             .map(|start| join_normalized(start, &rest).ok_or_else(|| led.rest.clone()))
             .collect()
     }
-    /// A unit's `dependency` on `path` (relative to the unit's directory `dir`).
+    /// A unit's `dependency` on `path` (relative to the unit's directory `dir`). Returns
+    /// the `terragrunt.hcl` of a unit strata does not model, to be followed.
     fn unit_dependency(
         &self,
         me: usize,
@@ -303,16 +332,16 @@ impl Builder<'_> {
         dir: &str,
         path: &str,
         location: Location,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         let Some(resolved) = join_normalized(dir, path) else {
             target.problem(outside_workspace("a Terragrunt dependency", path, location));
-            return Ok(());
+            return Ok(None);
         };
         let resolved = match self.through_links(&resolved, "Terragrunt dependency", &location) {
             Ok(p) => p,
             Err(e) => {
                 target.problem(e);
-                return Ok(());
+                return Ok(None);
             }
         };
         match self.owners.of_dir(&resolved) {
@@ -324,9 +353,13 @@ impl Builder<'_> {
                 origin: location,
             }),
             // A unit strata does not model (no Terraform files of its own): what it holds
-            // decides what the dependency gives.
+            // decides what the dependency gives, and its configuration is followed.
             None if self.holds_files(&resolved) => {
                 self.fileset_inputs(me, &resolved, "**", target);
+                let file = crate::discover::in_dir(&resolved, crate::hcl::TERRAGRUNT_UNIT_FILE);
+                if self.snapshot.files.contains_key(file.as_str()) {
+                    return Ok(Some(file));
+                }
             }
             _ => target.problem(Error::Invalid {
                 message: format!(
@@ -338,7 +371,7 @@ impl Builder<'_> {
                         .into(),
             }),
         }
-        Ok(())
+        Ok(None)
     }
 
     /// The file `name` in the nearest directory above `dir` that holds one, as
@@ -365,6 +398,11 @@ struct Config {
     facts: TerragruntFacts,
     depth: usize,
     context: String,
+    /// The `terragrunt.hcl` of a unit strata does not model (no Terraform files of its
+    /// own) that the stack depends on, evaluated in its own directory: its module source,
+    /// file reads and dependencies are followed as the stack's own, since Terragrunt
+    /// applies that unit, with what it reads, before the stack that reads its outputs.
+    unit: bool,
 }
 
 /// The path from the directory `from` to `to` (both workspace paths), written `./` first so
