@@ -42,6 +42,79 @@ fn pairs(want: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A tree glob gives every directory below a stack to that stack. One that is a root of its
+/// own (a backend, a Terragrunt unit, a Terramate stack) and that the stack does not call
+/// as a module would never be planned: `list` names it, and `--check` fails.
+#[test]
+fn a_root_folded_into_the_stack_above_it_is_named() {
+    let backend = "terraform {\n  backend \"s3\" {}\n}\n";
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n\n[layout]\nstacks = [\"infra/*\"]\n",
+    )
+    .write(
+        "infra/net/main.tf",
+        &format!("{backend}module \"x\" {{\n  source = \"./modules/x\"\n}}\n"),
+    )
+    // A module of the stack (Terraform ignores a module's backend): not a root.
+    .write("infra/net/modules/x/main.tf", backend)
+    // A plain directory of the stack: not a root.
+    .write("infra/net/scripts/helper.tf", "locals {\n  a = 1\n}\n")
+    .write("infra/net/peering/main.tf", backend)
+    .write("infra/net/unit/main.tf", "variable \"x\" {}\n")
+    .write("infra/net/unit/terragrunt.hcl", "inputs = {}\n")
+    .write("infra/net/tm/main.tf", "variable \"x\" {}\n")
+    .write("infra/net/tm/stack.tm.hcl", "stack {\n  name = \"tm\"\n}\n");
+    repo.commit("initial");
+    let run = repo.strata(&["--json", "list", "--check"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let folded: Vec<(String, String)> = run.json()["folded_roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(f["target"], "infra/net", "{f}");
+            (
+                f["dir"].as_str().unwrap().to_string(),
+                f["why"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        folded,
+        pairs(&[
+            (
+                "infra/net/peering",
+                "backend \"s3\" in infra/net/peering/main.tf"
+            ),
+            (
+                "infra/net/tm",
+                "a Terramate stack in infra/net/tm/stack.tm.hcl"
+            ),
+            (
+                "infra/net/unit",
+                "a Terragrunt unit (infra/net/unit/terragrunt.hcl)"
+            ),
+        ])
+    );
+    let text = repo.strata(&["list"]);
+    text.assert_ok();
+    assert!(
+        text.stderr
+            .contains("warning: infra/net/peering/ is a root of its own"),
+        "{}",
+        text.stderr
+    );
+    // Each given a target of its own, nothing is folded.
+    for dir in ["peering", "unit", "tm"] {
+        repo.write(&format!("infra/net/{dir}/stack.toml"), "");
+    }
+    let run = repo.strata(&["--json", "list", "--check"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["folded_roots"], serde_json::json!([]));
+}
+
 #[test]
 fn the_root_module_and_its_examples() {
     // terraform-aws-modules/*: two lines of layout.

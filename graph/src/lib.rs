@@ -10,6 +10,7 @@ pub mod decoded;
 pub mod discover;
 pub mod error;
 pub mod facts;
+pub mod folded;
 pub mod git;
 pub mod graph;
 pub mod hash;

@@ -7,7 +7,8 @@ use strata_graph::Result;
 #[derive(clap::Args)]
 pub struct Args {
     /// Exit 1 when a directory with Terraform files or a Chart.yaml is left out by the
-    /// layout, or a file under environments/ is given to no target (for CI).
+    /// layout, a root of its own is folded into the target above it, or a file under
+    /// environments/ is given to no target (for CI).
     #[arg(long)]
     check: bool,
 }
@@ -23,8 +24,9 @@ struct Row<'a> {
 pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     let session = ctx.session()?;
     let view = session.work_tree()?;
-    session.finish();
     view.model.check_all()?;
+    let folded = strata_graph::folded::folded_roots(&view, &session.repo)?;
+    session.finish();
     let env_files = view.model.environment_files(&view.snapshot);
     let stray: Vec<(&str, &str)> = env_files.stray().collect();
     let rows: Vec<Row> = view
@@ -46,10 +48,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
             unowned: &'a [String],
             /// Files under environments/ no target is given.
             stray_environment_files: Vec<&'a str>,
+            /// Roots of their own that the layout folds into the target above them.
+            folded_roots: &'a [strata_graph::folded::FoldedRoot],
         }
         print_json(&Out {
             targets: rows,
             unowned: &view.model.unowned,
+            folded_roots: &folded,
             stray_environment_files: stray.iter().map(|(_, p)| *p).collect(),
             environments: view
                 .model
@@ -58,7 +63,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
                 .map(|e| e.name.as_str())
                 .collect(),
         });
-        return Ok(exit(&view.model.unowned, &stray, args.check));
+        return Ok(exit(&view.model.unowned, &folded, &stray, args.check));
     }
     let width = rows.iter().map(|r| r.label.len()).max().unwrap_or(5).max(5);
     crate::out!(
@@ -95,14 +100,30 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
         }
         say!("hint: add them to [layout] in WORKSPACE.toml (e.g. `stacks = [\"stacks/**\", \"live/*/*\"]`), put a stack.toml or module.toml in them, or ignore them with `ignore`");
     }
+    for f in &folded {
+        say!(
+            "warning: {}/ is a root of its own ({}) but its files count as {}'s, and nothing plans it",
+            f.dir,
+            f.why,
+            f.target
+        );
+    }
+    if !folded.is_empty() {
+        say!("hint: give each its own target: a stack.toml in it (or a layout glob naming it), or call it from its parent with a `module` block if it is a module");
+    }
     for (env, path) in &stray {
         say!("warning: {}", strata_run::stray_env_file(env, path));
     }
-    Ok(exit(&view.model.unowned, &stray, args.check))
+    Ok(exit(&view.model.unowned, &folded, &stray, args.check))
 }
 
-/// With `--check`, 1 when the layout leaves a directory out or a file under environments/
-/// is given to no target.
-fn exit(unowned: &[String], stray: &[(&str, &str)], check: bool) -> u8 {
-    u8::from(check && !(unowned.is_empty() && stray.is_empty()))
+/// With `--check`, 1 when the layout leaves a directory out or folds a root into another
+/// target, or a file under environments/ is given to no target.
+fn exit(
+    unowned: &[String],
+    folded: &[strata_graph::folded::FoldedRoot],
+    stray: &[(&str, &str)],
+    check: bool,
+) -> u8 {
+    u8::from(check && !(unowned.is_empty() && folded.is_empty() && stray.is_empty()))
 }
