@@ -2557,7 +2557,7 @@ fn a_stack_depends_on_what_a_unit_it_depends_on_reads() {
         "live/prod/edge/terragrunt.hcl",
         "terraform {\n  source = \"git::https://example.com/edge.git\"\n}\n\ninputs = {\n  conf = file(\"../../../shared/edge.json\")\n}\n\ndependency \"mid\" {\n  config_path = \"../mid\"\n}\n",
     );
-    repo.write("live/prod/db/terragrunt.hcl", &format!("{include}"));
+    repo.write("live/prod/db/terragrunt.hcl", include);
     repo.write(
         "live/prod/db/main.tf",
         "variable \"x\" {\n  default = 1\n}\n",
