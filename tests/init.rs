@@ -289,8 +289,22 @@ fn a_terragrunt_live_tree() {
         "catalog/platform/terragrunt.stack.hcl",
         "unit \"vpc\" {\n  source = \"../../units/vpc\"\n  path   = \"vpc\"\n}\n",
     );
+    // A unit written in JSON, which strata does not read: named, with what to do.
+    repo.write(
+        "live/dev/us-east-1/dns/terragrunt.hcl.json",
+        "{\"dependency\": {\"vpc\": {\"config_path\": \"../vpc\"}}}\n",
+    )
+    .write("live/dev/us-east-1/dns/main.tf", "variable \"x\" {}\n")
+    .write("live/dev/us-east-1/dns/terraform.tfvars", "x = 1\n");
     repo.commit("live");
     let run = init(&repo, &[]);
+    assert!(
+        run.stdout.contains(
+            "Terragrunt units written in JSON (1), not read: live/dev/us-east-1/dns/terragrunt.hcl.json"
+        ),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout.contains(
             "Terragrunt stack files (1), not read: catalog/platform/terragrunt.stack.hcl"
@@ -333,6 +347,7 @@ fn a_terragrunt_live_tree() {
     assert_eq!(
         targets,
         pairs(&[
+            ("live/dev/us-east-1/dns", "stack"),
             ("live/dev/us-east-1/eks", "stack"),
             ("live/dev/us-east-1/vpc", "stack"),
             ("live/prod/eu-west-1/eks", "stack"),

@@ -125,6 +125,14 @@ fn print_human(s: &Survey, dry_run: bool) {
         );
         out!("  hint: strata plans Terraform that lives in the repository; a stack that depends on one of these units follows what the unit reads: its module source, includes and dependencies");
     }
+    if !s.terragrunt_json.is_empty() {
+        out!(
+            "\nTerragrunt units written in JSON ({}), not read: {}",
+            s.terragrunt_json.len(),
+            shorten(&s.terragrunt_json, 4)
+        );
+        out!("  hint: strata reads `terragrunt.hcl` only: their dependencies and includes are not edges or inputs; write them as HCL, or carry each dependency over as `deps` (and each included file as `extra_inputs`) in the stack.toml of the unit's directory");
+    }
     if !s.terragrunt_stacks.is_empty() {
         out!(
             "\nTerragrunt stack files ({}), not read: {}",

@@ -117,6 +117,8 @@ pub struct Survey {
     pub terragrunt_only: Vec<String>,
     /// Terragrunt stack files, whose units are generated and not in the repository.
     pub terragrunt_stacks: Vec<String>,
+    /// Terragrunt units written in JSON (`terragrunt.hcl.json`), not read.
+    pub terragrunt_json: Vec<String>,
     /// Orders Terramate and Terragrunt declare between units, which strata does not read:
     /// to be carried over as `deps` in stack.toml. (A Terragrunt unit that is a stack is
     /// read, so its dependencies and includes are not listed.)
@@ -287,6 +289,7 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         conflicts: classes.conflicts,
         terragrunt_only: ev.terragrunt_only,
         terragrunt_stacks: ev.terragrunt_stacks,
+        terragrunt_json: ev.terragrunt_json,
         declared_order,
         environments: envs,
         environment_stacks,
