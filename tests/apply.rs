@@ -983,6 +983,50 @@ fn a_promotion_refuses_a_stack_the_destination_records_while_it_has_no_state() {
 /// that fed the stack (its tfvars) changed and not committed: applied, not recorded, and
 /// recorded once it is committed and applied again.
 #[test]
+fn the_lock_changes_only_with_its_audit_event() {
+    let repo = tools_repo();
+    repo.write(
+        "stacks/a/main.tf",
+        "variable \"size\" {\n  default = 1\n}\n\noutput \"size\" {\n  value = var.size\n}\n",
+    );
+    repo.commit("a stack");
+    let apply = || json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
+    let (run, json) = apply();
+    run.assert_ok();
+    assert_eq!(json["release"][0]["recorded"][0], "stacks/a", "{json}");
+    repo.commit("dev's lock");
+    let lock_path = repo.path().join("environments/dev/release.lock.toml");
+    let ledger = repo.path().join("environments/dev/audit.jsonl");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    // A killed run's temporary file, left beside the lock, is nobody's input: it does not
+    // stop the next apply from recording.
+    repo.write("environments/dev/.strata-tmp-x1Yz9q", "half a lock\n");
+    repo.write(
+        "stacks/a/main.tf",
+        "variable \"size\" {\n  default = 2\n}\n\noutput \"size\" {\n  value = var.size\n}\n",
+    );
+    repo.git(&["add", "stacks/a/main.tf"]);
+    repo.git(&["commit", "-q", "-m", "size 2"]);
+    // The ledger cannot be written (here: a directory where it should be): the lock stays
+    // as it was, rather than holding an entry no event wrote.
+    let events = std::fs::read_to_string(&ledger).unwrap();
+    std::fs::remove_file(&ledger).unwrap();
+    std::fs::create_dir(&ledger).unwrap();
+    let (run, _) = apply();
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("audit.jsonl"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock);
+    std::fs::remove_dir(&ledger).unwrap();
+    std::fs::write(&ledger, events).unwrap();
+    let (run, json) = apply();
+    run.assert_ok();
+    assert_eq!(json["release"][0]["recorded"][0], "stacks/a", "{json}");
+    assert_ne!(std::fs::read_to_string(&lock_path).unwrap(), lock);
+    repo.strata(&["audit", "verify", "--env", "dev"])
+        .assert_ok();
+}
+
+#[test]
 fn an_apply_with_an_uncommitted_environment_file_is_not_recorded() {
     let repo = tools_repo();
     repo.write(

@@ -52,6 +52,7 @@ pub fn is_builtin_excluded(path: &str) -> bool {
     if name.ends_with(".tfstate")
         || name.ends_with(".tfstate.backup")
         || name == ".terraform.tfstate.lock.info"
+        || strata_fs::is_temp_name(name)
     {
         return true;
     }
@@ -567,6 +568,7 @@ mod tests {
         assert!(is_builtin_excluded("stacks/a/terraform.tfstate"));
         assert!(is_builtin_excluded("stacks/a/terraform.tfstate.backup"));
         assert!(is_builtin_excluded(".strata/cache/x"));
+        assert!(is_builtin_excluded("environments/dev/.strata-tmp-x1Yz9q"));
         // Terragrunt's copies of a unit's code.
         assert!(is_builtin_excluded(
             "live/dev/vpc/.terragrunt-cache/abc/def/main.tf"

@@ -576,7 +576,7 @@ fn check_writable(path: &std::path::Path) -> Result<()> {
         _ => std::path::Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::write(path, e))?;
-    tempfile::NamedTempFile::new_in(dir)
+    strata_fs::temp_file_in(dir)
         .map(drop)
         .map_err(|e| Error::write(path, e))
 }

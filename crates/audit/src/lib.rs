@@ -172,6 +172,43 @@ pub fn append(
     new: NewEvent,
     sign: Option<Sign<'_>>,
 ) -> Result<Event> {
+    prepare(path, lock_path, env, new, sign)?.commit()
+}
+
+/// An event made, and the ledger with it written and flushed beside the ledger, not yet in
+/// its place: [`Pending::commit`] puts it there (one rename, which a full disk cannot
+/// stop); dropping it leaves the ledger as it was. It holds the appenders' turn, so the
+/// event stays the next one.
+pub struct Pending {
+    event: Event,
+    path: std::path::PathBuf,
+    written: strata_fs::NamedTempFile,
+    _turn: std::fs::File,
+}
+
+impl Pending {
+    pub fn event(&self) -> &Event {
+        &self.event
+    }
+
+    /// Puts the ledger with the event in place.
+    pub fn commit(self) -> Result<Event> {
+        self.written
+            .persist(&self.path)
+            .map_err(|e| io(&self.path, e.error))?;
+        Ok(self.event)
+    }
+}
+
+/// [`append`] up to the last step: the event is made and signed, and the ledger holding it
+/// written beside the ledger (see [`Pending`]).
+pub fn prepare(
+    path: &Path,
+    lock_path: &Path,
+    env: &str,
+    new: NewEvent,
+    sign: Option<Sign<'_>>,
+) -> Result<Pending> {
     if let Some(dir) = lock_path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     }
@@ -245,8 +282,13 @@ pub fn append(
             .as_bytes(),
     );
     out.push(b'\n');
-    strata_fs::write_atomic(path, &out).map_err(|e| io(path, e))?;
-    Ok(event)
+    let written = strata_fs::prepare_atomic(path, &out).map_err(|e| io(path, e))?;
+    Ok(Pending {
+        event,
+        path: path.to_path_buf(),
+        written,
+        _turn: lock,
+    })
 }
 
 /// The lines of a ledger's bytes, without their `\n` (and a `\r` before it).

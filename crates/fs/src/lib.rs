@@ -5,15 +5,42 @@
 use std::io::Write;
 use std::path::Path;
 
+pub use tempfile::NamedTempFile;
+
+/// How the names of the temporary files an atomic write makes beside its target start. A
+/// killed process leaves its file behind, possibly in the checkout (`environments/dev/`):
+/// strata's model of the work tree leaves such files out, so one never counts as an input.
+pub const TEMP_PREFIX: &str = ".strata-tmp-";
+
+/// Whether a file name is one of [`TEMP_PREFIX`]'s.
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX)
+}
+
+/// A temporary file in `dir`, named with [`TEMP_PREFIX`].
+pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+}
+
+/// `bytes` written and flushed to a temporary file beside `path`, to be renamed over it
+/// (`persist`): a write that fails (a full disk) fails here, before anything changes.
+pub fn prepare_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = temp_file_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_data()?;
+    Ok(tmp)
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed,
 /// then renamed over the target. Readers see the old or the new content, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_data()?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    prepare_atomic(path, bytes)?
+        .persist(path)
+        .map_err(|e| e.error)?;
     Ok(())
 }
 
@@ -23,6 +50,7 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
         .permissions(private_permissions())
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
@@ -111,7 +139,7 @@ pub fn write_sealed_with(
     use std::io::{Seek, SeekFrom};
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = temp_file_in(dir)?;
     let mut hasher = blake3::Hasher::new();
     {
         let file = tmp.as_file_mut();

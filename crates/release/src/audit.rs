@@ -50,7 +50,42 @@ pub fn env_config(root: &Path, env: &str) -> Result<EnvConfig> {
     }
 }
 
-fn append(session: &Session, env: &str, mut event: NewEvent) -> Result<()> {
+fn append(session: &Session, env: &str, event: NewEvent) -> Result<()> {
+    prepare(session, env, event)?.commit()
+}
+
+/// An event of an environment's ledger, made, signed as its env.toml asks, and written
+/// beside the ledger: [`PendingEvent::commit`] puts it in; dropping it writes nothing.
+pub(crate) struct PendingEvent {
+    pending: strata_audit::Pending,
+    env: String,
+    /// Why the event could not be signed (it is written unsigned): the run fails once it
+    /// is in.
+    unsigned: Option<Error>,
+}
+
+impl PendingEvent {
+    pub(crate) fn commit(self) -> Result<()> {
+        let written = self.pending.commit().map_err(error)?;
+        if let Some(e) = self.unsigned {
+            return Err(e);
+        }
+        let env = self.env;
+        match written.details.get(strata_audit::UNSIGNED_DETAIL) {
+            Some(why) => Err(Error::Invalid {
+                message: format!(
+                    "event {} of {}'s audit trail was written unsigned: it {why}",
+                    written.seq, env
+                ),
+                location: Location::new(format!("environments/{env}/{AUDIT_FILE}"), None),
+                hint: "the run's changes stand; `strata audit verify` reports the event until it is explained (see docs/promotion.md, the audit trail)".into(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+fn prepare(session: &Session, env: &str, mut event: NewEvent) -> Result<PendingEvent> {
     // An environment's name may come from a file strata did not write (a promotion plan):
     // the ledger written is that of one of the workspace's environments, nowhere else.
     if !strata_graph::model::is_environment_name(env)
@@ -80,31 +115,32 @@ fn append(session: &Session, env: &str, mut event: NewEvent) -> Result<()> {
             event
                 .details
                 .insert(strata_audit::UNSIGNED_DETAIL.into(), e.to_string());
-            strata_audit::append(&path, &lock, env, event, None).map_err(error)?;
-            return Err(e);
+            let pending = strata_audit::prepare(&path, &lock, env, event, None).map_err(error)?;
+            return Ok(PendingEvent {
+                pending,
+                env: env.to_string(),
+                unsigned: Some(e),
+            });
         }
     };
     let Some(signer) = signer else {
-        return strata_audit::append(&path, &lock, env, event, None)
-            .map(|_| ())
-            .map_err(error);
+        let pending = strata_audit::prepare(&path, &lock, env, event, None).map_err(error)?;
+        return Ok(PendingEvent {
+            pending,
+            env: env.to_string(),
+            unsigned: None,
+        });
     };
     event.signer = Some(signer.principals[0].clone());
     let sign = |message: &[u8]| {
         ssh::sign(&signer.key, ssh::AUDIT_NAMESPACE, message).map_err(|e| e.to_string())
     };
-    let written = strata_audit::append(&path, &lock, env, event, Some(&sign)).map_err(error)?;
-    match written.details.get(strata_audit::UNSIGNED_DETAIL) {
-        Some(why) => Err(Error::Invalid {
-            message: format!(
-                "event {} of {}'s audit trail was written unsigned: it {why}",
-                written.seq, env
-            ),
-            location: Location::new(format!("environments/{env}/{AUDIT_FILE}"), None),
-            hint: "the run's changes stand; `strata audit verify` reports the event until it is explained (see docs/promotion.md, the audit trail)".into(),
-        }),
-        None => Ok(()),
-    }
+    let pending = strata_audit::prepare(&path, &lock, env, event, Some(&sign)).map_err(error)?;
+    Ok(PendingEvent {
+        pending,
+        env: env.to_string(),
+        unsigned: None,
+    })
 }
 
 fn new_event(session: &Session, action: &str, env: &str) -> Result<NewEvent> {
@@ -126,6 +162,37 @@ pub fn record_run(
     applied: &RunReport,
     recorded: &Recorded,
 ) -> Result<()> {
+    let lock = ReleaseLock::read(&session.root, &recorded.env)?;
+    match run_event(session, mode, applied, recorded, &lock)? {
+        Some(event) => append(session, &recorded.env, event),
+        None => Ok(()),
+    }
+}
+
+/// [`record_run`]'s event, for `lock` as it will be once `recorded` is written, made and
+/// written beside the ledger before the lock changes: a ledger that cannot be written (a
+/// full disk) then stops the recording, and the lock and the ledger change together.
+pub(crate) fn prepare_run(
+    session: &Session,
+    mode: Mode,
+    applied: &RunReport,
+    recorded: &Recorded,
+    lock: &ReleaseLock,
+) -> Result<Option<PendingEvent>> {
+    match run_event(session, mode, applied, recorded, lock)? {
+        Some(event) => prepare(session, &recorded.env, event).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The event of [`record_run`], with the entries of `lock` it attests.
+fn run_event(
+    session: &Session,
+    mode: Mode,
+    applied: &RunReport,
+    recorded: &Recorded,
+    lock: &ReleaseLock,
+) -> Result<Option<NewEvent>> {
     let env = recorded.env.as_str();
     let tasks: Vec<_> = applied
         .tasks
@@ -133,7 +200,7 @@ pub fn record_run(
         .filter(|t| t.action == Action::Apply && t.env.as_deref() == Some(env))
         .collect();
     if tasks.is_empty() && recorded.recorded.is_empty() && recorded.removed.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let action = if mode == Mode::Destroy {
         "destroy"
@@ -192,8 +259,7 @@ pub fn record_run(
             entry: None,
         });
     }
-    // What the lock holds now for each entry written: the event attests it.
-    let lock = ReleaseLock::read(&session.root, env)?;
+    // What the lock holds for each entry written: the event attests it.
     for t in event.targets.iter_mut().filter(|t| t.result == "recorded") {
         if let Some(entry) = lock.targets.get(&t.label) {
             t.hash = Some(entry.hash.clone());
@@ -234,7 +300,7 @@ pub fn record_run(
     if let Some(dir) = &recorded.delivered {
         event.details.insert("gitops_output".into(), dir.clone());
     }
-    append(session, env, event)
+    Ok(Some(event))
 }
 
 /// Records a promotion (`promote apply`) or its rollback (`promote rollback`) in the

@@ -79,9 +79,22 @@ pub fn record_apply(
     opts: &RunOptions,
     observer: &dyn Observer,
 ) -> Result<Recorded> {
+    let mut audited = None;
     let result = record_in_lock(
-        session, view, applied, selected, env, retire, opts, observer,
+        session,
+        view,
+        applied,
+        selected,
+        env,
+        retire,
+        opts,
+        observer,
+        &mut audited,
     );
+    if let (Ok(_), Some(audited)) = (&result, audited) {
+        audited?;
+        return result;
+    }
     let for_audit = match &result {
         Ok(recorded) => recorded.clone(),
         Err(e) => Recorded {
@@ -161,6 +174,7 @@ fn record_in_lock(
     retire: Retire,
     opts: &RunOptions,
     observer: &dyn Observer,
+    audited: &mut Option<Result<()>>,
 ) -> Result<Recorded> {
     let mut out = Recorded {
         env: env.to_string(),
@@ -399,13 +413,20 @@ fn record_in_lock(
             Some((dir, output)) => (Some(crate::delivery::stage(&dir, &output)?), Some(dir)),
             None => (None, None),
         };
-        crate::delivery::write_with_lock(&session.root, env, &lock, staged)?;
         out.delivered = dir.map(|dir| {
             dir.strip_prefix(&session.root)
                 .unwrap_or(&dir)
                 .display()
                 .to_string()
         });
+        out.verification = Some(report);
+        // The ledger's event, written beside the ledger first: when it cannot be (a full
+        // disk), nothing changes; once the lock and the output are in place, one rename
+        // puts it in.
+        let event = crate::audit::prepare_run(session, opts.mode, applied, &out, &lock)?;
+        crate::delivery::write_with_lock(&session.root, env, &lock, staged)?;
+        *audited = Some(event.map_or(Ok(()), |e| e.commit()));
+        return Ok(out);
     }
     out.verification = Some(report);
     Ok(out)
