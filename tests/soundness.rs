@@ -2538,10 +2538,28 @@ fn a_stack_depends_on_what_a_unit_it_depends_on_reads() {
     repo.write("modules/mid/main.tf", "variable \"size\" {}\n");
     repo.write("shared/edge.json", "{}\n");
     let include = "include \"root\" {\n  path = find_in_parent_folders(\"root.hcl\")\n}\n";
+    // It also reads the configuration of `c1` (a unit it depends on through others) for its
+    // inputs, which does not stop `c1` from being followed as a unit.
     repo.write(
         "live/prod/app/terragrunt.hcl",
-        &format!("{include}dependency \"mid\" {{\n  config_path = \"../mid\"\n}}\n"),
+        &format!("{include}locals {{\n  c1 = read_terragrunt_config(\"../c1/terragrunt.hcl\")\n}}\n\ndependency \"mid\" {{\n  config_path = \"../mid\"\n}}\n"),
     );
+    // A chain of ten units below `edge`, each taking its code from a module of its own.
+    for n in 1..=10 {
+        let next = if n < 10 {
+            format!(
+                "dependency \"next\" {{\n  config_path = \"../c{}\"\n}}\n",
+                n + 1
+            )
+        } else {
+            String::new()
+        };
+        repo.write(
+            &format!("live/prod/c{n}/terragrunt.hcl"),
+            &format!("terraform {{\n  source = \"../../../modules//c{n}\"\n}}\n{next}"),
+        );
+        repo.write(&format!("modules/c{n}/main.tf"), "variable \"x\" {}\n");
+    }
     repo.write(
         "live/prod/app/main.tf",
         "variable \"mid\" {\n  default = 1\n}\n",
@@ -2555,7 +2573,7 @@ fn a_stack_depends_on_what_a_unit_it_depends_on_reads() {
     );
     repo.write(
         "live/prod/edge/terragrunt.hcl",
-        "terraform {\n  source = \"git::https://example.com/edge.git\"\n}\n\ninputs = {\n  conf = file(\"../../../shared/edge.json\")\n}\n\ndependency \"mid\" {\n  config_path = \"../mid\"\n}\n",
+        "terraform {\n  source = \"git::https://example.com/edge.git\"\n}\n\ninputs = {\n  conf = file(\"../../../shared/edge.json\")\n}\n\ndependency \"mid\" {\n  config_path = \"../mid\"\n}\n\ndependency \"chain\" {\n  config_path = \"../c1\"\n}\n",
     );
     repo.write("live/prod/db/terragrunt.hcl", include);
     repo.write(
@@ -2574,6 +2592,8 @@ fn a_stack_depends_on_what_a_unit_it_depends_on_reads() {
             ("modules/mid/main.tf", &["live/prod/app", "modules/mid"]),
             ("shared/edge.json", &["live/prod/app"]),
             ("live/prod/edge/terragrunt.hcl", &["live/prod/app"]),
+            ("modules/c1/main.tf", &["live/prod/app", "modules/c1"]),
+            ("modules/c10/main.tf", &["live/prod/app", "modules/c10"]),
         ],
     );
 }

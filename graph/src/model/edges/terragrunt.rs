@@ -44,7 +44,9 @@ impl Builder<'_> {
     ) -> Result<Vec<(String, HclFacts)>> {
         let mut follow = Vec::new();
         // Each configuration with the directory it is evaluated from.
-        let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+        // (file, context, whether it is followed as a unit's own file): a unit's file read
+        // with `read_terragrunt_config` is followed again as the unit when depended on.
+        let mut seen: BTreeSet<(String, String, bool)> = BTreeSet::new();
         let mut todo: Vec<Config> = vec![Config {
             file: unit_file.to_string(),
             facts: unit.clone(),
@@ -241,7 +243,7 @@ impl Builder<'_> {
                 } else {
                     parent_dir(&config).to_string()
                 };
-                if !seen.insert((config.clone(), context.clone())) {
+                if !seen.insert((config.clone(), context.clone(), is_unit)) {
                     continue;
                 }
                 if !self.snapshot.files.contains_key(config.as_str()) {
@@ -249,7 +251,10 @@ impl Builder<'_> {
                     continue;
                 }
                 target.extra_inputs.insert(config.clone());
-                if depth + 1 >= MAX_DEPTH {
+                // Configurations nest up to a depth; a chain of units depended on is as long
+                // as it is (each unit is followed once: `seen`), its includes counted anew.
+                let depth = if is_unit { 0 } else { depth + 1 };
+                if depth >= MAX_DEPTH {
                     target.unresolved.push(location);
                     continue;
                 }
@@ -263,7 +268,7 @@ impl Builder<'_> {
                     Some(Facts::Terragrunt(more)) => todo.push(Config {
                         file: config.clone(),
                         facts: (**more).clone(),
-                        depth: depth + 1,
+                        depth,
                         context,
                         unit: is_unit,
                     }),
