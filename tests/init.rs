@@ -410,6 +410,23 @@ fn directories_terragrunt_units_take_as_their_source_are_modules() {
             "terraform {\n  source = \"${get_repo_root()}/modules//dns\"\n}\n",
         );
     }
+    // A unit taken as another unit's source is still a root of its own; a configuration a
+    // unit only reads gives it no source.
+    repo.write("live/prod/web/terragrunt.hcl", "inputs = {}\n")
+        .write("live/prod/web/main.tf", module)
+        .write(
+            "live/canary/web/terragrunt.hcl",
+            "terraform {\n  source = \"../../prod/web\"\n}\n",
+        )
+        .write(
+            "live/_envcommon/other.hcl",
+            "terraform {\n  source = \"${get_repo_root()}/modules//other\"\n}\n",
+        )
+        .write("modules/other/main.tf", module)
+        .write(
+            "live/dev/reader/terragrunt.hcl",
+            "locals {\n  other = read_terragrunt_config(\"../../_envcommon/other.hcl\")\n}\n",
+        );
     repo.commit("live");
     let run = repo.strata(&["--json", "init", "--dry-run"]);
     run.assert_ok();
@@ -423,6 +440,9 @@ fn directories_terragrunt_units_take_as_their_source_are_modules() {
             .unwrap_or_else(|| panic!("{label} not found: {found}"))
             .clone()
     };
+    for label in ["live/prod/web", "modules/other"] {
+        assert_eq!(why(label)["kind"], "stack", "{}", why(label));
+    }
     for (module, by) in [
         ("modules/vpc", ["live/dev/vpc", "live/prod/vpc"]),
         ("modules/db", ["live/dev/db", "live/prod/db"]),
@@ -440,8 +460,10 @@ fn directories_terragrunt_units_take_as_their_source_are_modules() {
         pairs(&[
             ("live/dev/vpc", "stack"),
             ("live/prod/vpc", "stack"),
+            ("live/prod/web", "stack"),
             ("modules/db", "module"),
             ("modules/dns", "module"),
+            ("modules/other", "stack"),
             ("modules/vpc", "module"),
         ])
     );

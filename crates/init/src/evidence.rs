@@ -307,10 +307,10 @@ pub fn join(dir: &str, source: &str) -> Option<String> {
 /// `terragrunt.hcl` or in a configuration that file includes (by a written path, by
 /// `find_in_parent_folders`, or from `get_terragrunt_dir()`, `get_repo_root()` or the
 /// directory of a parent file). Terragrunt takes a relative source from the unit's
-/// directory wherever it is written. A configuration read with `read_terragrunt_config`
-/// is followed like an included one: its `terraform` block then counts as a call too,
-/// which can only make a directory a module rather than a stack (the kind that is never
-/// planned or applied on its own).
+/// directory wherever it is written. A configuration only read (`read_terragrunt_config`)
+/// gives the unit none of its blocks, so its source is no call. A source that is another
+/// unit's directory is no call either: that unit is a root of its own, which Terragrunt
+/// also runs where it is.
 fn unit_calls(
     repo: &Repo,
     snapshot: &Snapshot,
@@ -368,17 +368,26 @@ fn unit_calls(
         let Some(tg) = facts.get(file.as_str()).and_then(|f| f.terragrunt.as_ref()) else {
             continue;
         };
+        // Included, not only read: an `include` block's path is on its own line.
+        let lines: BTreeSet<usize> = tg.includes.iter().map(|(_, line)| *line).collect();
+        let included = |line: &usize| lines.contains(line);
         let mut found: BTreeSet<String> = BTreeSet::new();
-        found.extend(tg.configs.iter().filter_map(|(p, _)| join(unit, p)));
+        found.extend(
+            tg.configs
+                .iter()
+                .filter(|(_, line)| included(line))
+                .filter_map(|(p, _)| join(unit, p)),
+        );
         found.extend(
             tg.parent_files
                 .iter()
+                .filter(|(_, line)| included(line))
                 .filter_map(|(name, _)| in_parent_folders(unit, name)),
         );
         found.extend(
             tg.led
                 .iter()
-                .filter(|l| l.role == Role::Config)
+                .filter(|l| l.role == Role::Config && included(&l.line))
                 .filter_map(|l| led_path(l, unit, None)),
         );
         found.retain(|p| *p != file && exists(p) && p.ends_with(".hcl"));
@@ -428,7 +437,10 @@ fn unit_calls(
             }
         }
         for call in &mut calls {
-            call.dir = call.dir.take().filter(|d| tf_dirs.contains(d));
+            call.dir = call
+                .dir
+                .take()
+                .filter(|d| tf_dirs.contains(d) && !units.contains(d.as_str()));
         }
         out.insert(unit.to_string(), UnitCalls { calls });
     }
