@@ -55,10 +55,16 @@ fn a_root_folded_into_the_stack_above_it_is_named() {
     )
     .write(
         "infra/net/main.tf",
-        &format!("{backend}module \"x\" {{\n  source = \"./modules/x\"\n}}\n"),
+        &format!("{backend}module \"x\" {{\n  source = \"./modules/x\"\n}}\nmodule \"y\" {{\n  source = \"./link\"\n}}\n"),
     )
-    // A module of the stack (Terraform ignores a module's backend): not a root.
+    // Modules of the stack (Terraform ignores a module's backend), one called through a
+    // link: not roots.
     .write("infra/net/modules/x/main.tf", backend)
+    .write("infra/net/impl/main.tf", backend)
+    .write(
+        "infra/net/hcp/main.tf",
+        "terraform {\n  cloud {\n    organization = \"o\"\n  }\n}\n",
+    )
     // A plain directory of the stack: not a root.
     .write("infra/net/scripts/helper.tf", "locals {\n  a = 1\n}\n")
     .write("infra/net/peering/main.tf", backend)
@@ -66,6 +72,7 @@ fn a_root_folded_into_the_stack_above_it_is_named() {
     .write("infra/net/unit/terragrunt.hcl", "inputs = {}\n")
     .write("infra/net/tm/main.tf", "variable \"x\" {}\n")
     .write("infra/net/tm/stack.tm.hcl", "stack {\n  name = \"tm\"\n}\n");
+    std::os::unix::fs::symlink("impl", repo.path().join("infra/net/link")).unwrap();
     repo.commit("initial");
     let run = repo.strata(&["--json", "list", "--check"]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
@@ -84,6 +91,7 @@ fn a_root_folded_into_the_stack_above_it_is_named() {
     assert_eq!(
         folded,
         pairs(&[
+            ("infra/net/hcp", "`cloud` block in infra/net/hcp/main.tf"),
             (
                 "infra/net/peering",
                 "backend \"s3\" in infra/net/peering/main.tf"
@@ -107,7 +115,7 @@ fn a_root_folded_into_the_stack_above_it_is_named() {
         text.stderr
     );
     // Each given a target of its own, nothing is folded.
-    for dir in ["peering", "unit", "tm"] {
+    for dir in ["peering", "unit", "tm", "hcp"] {
         repo.write(&format!("infra/net/{dir}/stack.toml"), "");
     }
     let run = repo.strata(&["--json", "list", "--check"]);

@@ -8,6 +8,7 @@ use crate::discover::{file_name, is_terraform_file, label_dir, parent_dir, Kind}
 use crate::git::Repo;
 use crate::hcl::{backend_block, parse_tf, parse_tf_json, TERRAGRUNT_UNIT_FILE};
 use crate::model::edges::join_normalized;
+use crate::model::links::Resolved;
 use crate::session::View;
 use crate::Result;
 use serde::Serialize;
@@ -31,6 +32,28 @@ fn is_terramate_file(path: &str) -> bool {
 fn declares_stack(text: &str) -> bool {
     hcl_edit::parser::parse_body(text)
         .is_ok_and(|body| body.blocks().any(|b| b.ident.as_str() == "stack"))
+}
+
+/// Whether a Terraform file's `terraform` block holds a `cloud {}` block (HCP Terraform's
+/// state, a root's setting like a backend).
+fn has_cloud_block(text: &str, json: bool) -> bool {
+    if !text.contains("cloud") {
+        return false;
+    }
+    if json {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+            return false;
+        };
+        return match &value["terraform"] {
+            serde_json::Value::Array(items) => items.iter().any(|t| t.get("cloud").is_some()),
+            other => other.get("cloud").is_some(),
+        };
+    }
+    hcl_edit::parser::parse_body(text).is_ok_and(|body| {
+        body.blocks()
+            .filter(|b| b.ident.as_str() == "terraform")
+            .any(|b| b.body.blocks().any(|inner| inner.ident.as_str() == "cloud"))
+    })
 }
 
 /// The roots the model's stacks and modules fold in, sorted by directory.
@@ -71,8 +94,14 @@ pub fn folded_roots(view: &View, repo: &Repo) -> Result<Vec<FoldedRoot>> {
             let why = files.iter().find_map(|f| {
                 let text = texts.get(*f)?;
                 if is_terraform_file(f) {
-                    let b = backend_block(text, f.ends_with(".json"))?;
-                    Some(format!("backend \"{}\" in {f}", b.kind))
+                    let json = f.ends_with(".json");
+                    match backend_block(text, json) {
+                        Some(b) => Some(format!("backend \"{}\" in {f}", b.kind)),
+                        None if has_cloud_block(text, json) => {
+                            Some(format!("`cloud` block in {f}"))
+                        }
+                        None => None,
+                    }
                 } else if is_terramate_file(f) && declares_stack(text) {
                     Some(format!("a Terramate stack in {f}"))
                 } else {
@@ -126,6 +155,10 @@ fn called_dirs(view: &View, repo: &Repo, label: &str) -> Result<BTreeSet<String>
         };
         for call in facts.modules.iter().filter(|c| c.is_local()) {
             if let Some(dir) = join_normalized(parent_dir(&file), &call.source) {
+                // Called through a link: the directory it leads to is called.
+                if let Resolved::Inside(to) = view.model.links.resolve(&dir) {
+                    called.insert(to);
+                }
                 called.insert(dir);
             }
         }
