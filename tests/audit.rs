@@ -631,6 +631,53 @@ fn state_push_needs_the_right_to_apply() {
     assert_eq!(events(&repo).len(), 1, "the refused push wrote no event");
 }
 
+/// A local state file terraform cut short (a full disk) is no state: terraform cannot start
+/// against it, so the push that puts the kept state back moves it aside first, says so, and
+/// records it in the ledger.
+#[test]
+fn a_state_push_moves_a_damaged_local_state_aside() {
+    let repo = tools_repo();
+    network_stack(&repo, "1");
+    repo.commit("network v1");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    let state = repo.state_file("dev", "stacks/network");
+    let whole = std::fs::read(&state).unwrap();
+    let kept = repo.path().join("kept.tfstate");
+    std::fs::write(&kept, &whole).unwrap();
+    std::fs::write(&state, &whole[..whole.len() / 2]).unwrap();
+    let run = repo.strata(&[
+        "state",
+        "push",
+        "stacks/network",
+        "--env",
+        "dev",
+        kept.to_str().unwrap(),
+    ]);
+    run.assert_ok();
+    assert!(run.stderr.contains("was no state"), "{}", run.stderr);
+    let aside: Vec<_> = std::fs::read_dir(state.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".damaged-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    let pushed: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert!(pushed["resources"]
+        .as_array()
+        .is_some_and(|r| !r.is_empty()));
+    let last = events(&repo).pop().unwrap();
+    assert!(
+        last["targets"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("moved aside")),
+        "{last}"
+    );
+    // Planning works again, with nothing to change.
+    let plan = repo.strata(&["--json", "plan", "--env", "dev"]);
+    plan.assert_ok();
+}
+
 /// The network stack applied in dev and committed, staging (`promotes_from = "dev"`, local
 /// state, with `staging_extra` in its env.toml), and the plan of the promotion: (the
 /// directory holding the plan, the plan's path).

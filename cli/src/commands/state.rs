@@ -28,11 +28,19 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             } else {
                 ctx.dir.join(file)
             };
-            if let Err(refusal) =
-                strata_release::audit::push_state(&session, &view, &label, &env, &file)?
-            {
-                say!("strata: {refusal}");
-                return Ok(1);
+            let aside =
+                match strata_release::audit::push_state(&session, &view, &label, &env, &file)? {
+                    Ok(aside) => aside,
+                    Err(refusal) => {
+                        say!("strata: {refusal}");
+                        return Ok(1);
+                    }
+                };
+            if let Some(aside) = &aside {
+                say!(
+                    "warning: the local state file of {label} in {env} was no state (cut short?): moved aside to {}",
+                    aside.display()
+                );
             }
             if ctx.json {
                 crate::output::print_json(

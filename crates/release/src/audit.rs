@@ -415,7 +415,7 @@ pub fn record_state_push(
     session: &Session,
     label: &str,
     env: &str,
-    result: &Result<()>,
+    result: &Result<Option<std::path::PathBuf>>,
 ) -> Result<()> {
     let mut event = new_event(session, "state-push", env)?;
     event.outcome = if result.is_ok() {
@@ -429,7 +429,14 @@ pub fn record_state_push(
         result: if result.is_ok() { "pushed" } else { "failed" }.into(),
         hash: None,
         commit: None,
-        reason: result.as_ref().err().map(|e| e.to_string()),
+        reason: match result {
+            Err(e) => Some(e.to_string()),
+            Ok(Some(aside)) => Some(format!(
+                "the local state file was damaged: moved aside to {}",
+                aside.display()
+            )),
+            Ok(None) => None,
+        },
         entry: None,
     });
     append(session, env, event)
@@ -443,7 +450,7 @@ pub fn push_state(
     label: &str,
     env: &str,
     file: &Path,
-) -> Result<std::result::Result<(), String>> {
+) -> Result<std::result::Result<Option<std::path::PathBuf>, String>> {
     // An environment that does not exist has no ledger to write (and its name is no path
     // to write one at).
     strata_run::resolve_envs(&view.model, &[env.to_string()])?;

@@ -729,14 +729,14 @@ pub fn run(
 
 /// `strata state push LABEL --env E FILE`: writes FILE as the stack's state there (a state
 /// terraform could not save, which strata kept; or any state of the same lineage and a
-/// newer serial).
+/// newer serial). Returns where a damaged local state file was moved aside, if one was.
 pub fn push_state(
     session: &Session,
     view: &View,
     label: &str,
     env: &str,
     file: &Path,
-) -> Result<()> {
+) -> Result<Option<std::path::PathBuf>> {
     let target = session.resolve_labels(&view.model, &[label.to_string()])?[0];
     let envs = resolve_envs(&view.model, &[env.to_string()])?;
     let environment = view.model.environment(&envs[0]).expect("resolved env");

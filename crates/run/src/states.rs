@@ -408,11 +408,34 @@ impl<'a> States<'a> {
     /// Writes `file` as `label`'s state in `env` (`terraform state push`, which refuses a
     /// state of another lineage or an older serial) and, when it was a state strata kept
     /// after a failed save, removes it.
-    pub fn push(&self, target: TargetId, env: &Environment, file: &Path) -> Result<()> {
+    ///
+    /// A local state file that is no state (terraform cut it short on a full disk, which is
+    /// why the state it could not save was kept) stops terraform before it can take the
+    /// push: it is moved aside, next to where it was, and its new path returned.
+    pub fn push(
+        &self,
+        target: TargetId,
+        env: &Environment,
+        file: &Path,
+    ) -> Result<Option<PathBuf>> {
         let backend = self.backend_of(target, env)?;
         let label = &self.model().targets[target].label;
         let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
         State::parse(&bytes, &file.display().to_string())?;
+        let mut set_aside = None;
+        if let Some(local) = backend.local_path() {
+            if let Ok(there) = std::fs::read(local) {
+                if State::parse(&there, &local.display().to_string()).is_err() {
+                    let millis = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_millis())
+                        .unwrap_or(0);
+                    let aside = local.with_extension(format!("tfstate.damaged-{millis}"));
+                    std::fs::rename(local, &aside).map_err(|e| Error::write(&aside, e))?;
+                    set_aside = Some(aside);
+                }
+            }
+        }
         backend
             .push(&self.tools, &self.reader(target, &env.name), file)
             .map_err(|e| Error::Invalid {
@@ -424,7 +447,7 @@ impl<'a> States<'a> {
         if self.is_kept(target, &env.name, file) {
             let _ = std::fs::remove_file(file);
         }
-        Ok(())
+        Ok(set_aside)
     }
 }
 

@@ -415,6 +415,15 @@ pub fn backend(
 }
 
 impl Backend {
+    /// The file of a local state strata places (`None` for other backends and a stack's
+    /// own).
+    pub fn local_path(&self) -> Option<&Path> {
+        match self {
+            Backend::Local { path } => Some(path),
+            _ => None,
+        }
+    }
+
     /// The backend's type.
     pub fn kind(&self) -> &str {
         match self {
