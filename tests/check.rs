@@ -298,6 +298,59 @@ fn a_vendored_subchart_beside_a_file_dependency_is_built_too() {
 /// A chart that no environment deploys (a workspace with no `environments/`, as `strata
 /// init` writes for a repository of charts) is still linted and rendered with its own
 /// values, and governed on that render: `check` was green having run only `deps`.
+/// An environment file that is a link (a values file shared between environments, or kept
+/// elsewhere in the repository) is read through: the sandbox holds what it leads to, and a
+/// change there affects the targets it is given to, in that environment.
+#[test]
+fn an_environment_file_that_is_a_link_is_read_through() {
+    let repo = tools_repo();
+    repo.write(
+        "charts/a/Chart.yaml",
+        "apiVersion: v2\nname: a\nversion: 0.1.0\n",
+    )
+    .write(
+        "charts/a/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  r: {{ required \"r\" .Values.r | quote }}\n",
+    )
+    .write("shared/common.yaml", "r: shared\n");
+    std::fs::create_dir_all(repo.path().join("environments/dev/charts/a")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../../../shared/common.yaml",
+        repo.path().join("environments/dev/charts/a/values.yaml"),
+    )
+    .unwrap();
+    repo.commit("dev's values kept in shared/");
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "charts/a"]);
+    run.assert_ok();
+    let render = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["action"] == "render" && t["env"] == "dev")
+        .unwrap_or_else(|| panic!("{report}"))
+        .clone();
+    assert_eq!(render["status"], "ok", "{report}");
+    repo.write("shared/common.yaml", "r: changed\n");
+    let json = repo
+        .strata(&["--json", "affected", "--base", "main"])
+        .json();
+    let a = common::target(&json, "charts/a")
+        .unwrap_or_else(|| panic!("{json}"))
+        .clone();
+    assert_eq!(a["environments"], serde_json::json!(["dev"]), "{a}");
+    assert!(a["files"].to_string().contains("shared/common.yaml"), "{a}");
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "charts/a"]);
+    run.assert_ok();
+    let again = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["action"] == "render" && t["env"] == "dev")
+        .unwrap()
+        .clone();
+    assert_ne!(again["key"], render["key"], "{report}");
+}
+
 #[test]
 fn a_chart_deployed_nowhere_is_linted_rendered_and_governed() {
     let repo = tools_repo();

@@ -724,8 +724,16 @@ fn env_inputs_unchanged(base: &Baseline, head: &View, changed: &BTreeSet<String>
         .range("environments/".to_string()..)
         .next()
         .is_some_and(|p| p.starts_with("environments/"));
+    // A link among the environment files leads elsewhere: a change there is theirs.
+    let link_target_changed = || {
+        model
+            .links
+            .inside_under("environments/")
+            .any(|(_, to)| changed.contains(&to))
+    };
     !env_changed
         && !changed.contains(crate::workspace::WORKSPACE_FILE)
+        && !link_target_changed()
         && base.targets.len() == model.targets.len()
         && base.targets.iter().all(|t| model.index(&t.label).is_some())
         && base.env.len() == model.environments.len()
@@ -769,8 +777,8 @@ fn environment_changes(
     let env_inputs_differ = |env: &str, label: &str| match &head_digests {
         Some(digests) => digests.of(env, label) != base.env_digest(env, label),
         None => head_env
-            .for_target(env, label)
-            .any(|p| changed_env.contains(p)),
+            .inputs_for_target(env, label)
+            .any(|p| changed_env.contains(p) || changed.contains(p)),
     };
     let mut env_files: Vec<Vec<String>> = vec![Vec::new(); n];
     let mut env_chains: Vec<(String, Vec<Option<Vec<TargetId>>>)> = Vec::new();
@@ -817,7 +825,7 @@ fn environment_changes(
                     "environments/{env}/{}",
                     crate::discover::dir_prefix(&t.label)
                 );
-                let listed: BTreeSet<&str> = head_env.for_target(env, &t.label).collect();
+                let listed: BTreeSet<&str> = head_env.inputs_for_target(env, &t.label).collect();
                 // A file gone from head fed the target when it lay in its directory, or
                 // directly in the environment's (environment-wide).
                 let fed_before = |p: &str| {

@@ -20,8 +20,9 @@ use std::path::Path;
 /// Changed whenever the model reads the same facts into other edges (6: `fileset`
 /// patterns are joined and cleaned; a module's root-relative reads are its callers'; a
 /// file read by name is an input even when `ignore` matches it; 7: so are the files a
-/// `fileset` matches): a baseline of the old model is not compared with the new.
-const MAGIC: &[u8; 8] = b"STRBASE7";
+/// `fileset` matches; 8: environment digests count what links among the environment files
+/// lead to): a baseline of the old model is not compared with the new.
+const MAGIC: &[u8; 8] = b"STRBASE8";
 
 /// A baseline is the model's answer for a commit: it is stale when the fingerprint or what
 /// the parsers read changes.

@@ -444,13 +444,22 @@ impl EnvDigests {
         let per_env = files
             .envs()
             .map(|(env, wide, by_label)| {
-                let wide_inputs: Vec<InputFile> =
-                    wide.iter().map(|p| input_file(snapshot, p)).collect();
+                // What links among the files lead to counts with them.
+                let (linked_wide, linked) = files.linked(env);
+                let wide_inputs: Vec<InputFile> = wide
+                    .iter()
+                    .chain(linked_wide)
+                    .map(|p| input_file(snapshot, p))
+                    .collect();
                 let labels = by_label
                     .par_iter()
                     .map(|(label, paths)| {
-                        let inputs: Vec<InputFile> =
-                            paths.iter().map(|p| input_file(snapshot, p)).collect();
+                        let through = linked.and_then(|l| l.get(label)).into_iter().flatten();
+                        let inputs: Vec<InputFile> = paths
+                            .iter()
+                            .chain(through)
+                            .map(|p| input_file(snapshot, p))
+                            .collect();
                         (label.clone(), digest(&inputs))
                     })
                     .collect();

@@ -240,7 +240,7 @@ fn record_in_lock(
         let of = |files: &strata_graph::model::EnvironmentFiles,
                   snapshot: &strata_graph::snapshot::Snapshot| {
             files
-                .for_target(env, label)
+                .inputs_for_target(env, label)
                 .filter(|p| feeds(label, chart, env, p))
                 .map(|p| (p.to_string(), snapshot.files.get(p).copied()))
                 .collect::<BTreeMap<_, _>>()

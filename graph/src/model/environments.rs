@@ -70,13 +70,33 @@ impl Model {
                             owner
                         }
                     };
+                    // A link is read through: what it leads to feeds the same targets.
+                    let linked = match self.links.is_link(path) {
+                        true => match self.links.resolve(path) {
+                            crate::model::links::Resolved::Inside(to) => Some(to),
+                            _ => None,
+                        },
+                        false => None,
+                    };
                     match owner {
-                        EnvFileOwner::Target(label) => files
-                            .by_label
-                            .entry(label.to_string())
-                            .or_default()
-                            .push(path.clone()),
-                        EnvFileOwner::Everyone => files.wide.push(path.clone()),
+                        EnvFileOwner::Target(label) => {
+                            files
+                                .by_label
+                                .entry(label.to_string())
+                                .or_default()
+                                .push(path.clone());
+                            if let Some(to) = linked {
+                                files
+                                    .linked_by_label
+                                    .entry(label.to_string())
+                                    .or_default()
+                                    .push(to);
+                            }
+                        }
+                        EnvFileOwner::Everyone => {
+                            files.wide.push(path.clone());
+                            files.linked_wide.extend(linked);
+                        }
                         EnvFileOwner::Nobody => files.stray.push(path.clone()),
                     }
                 }
@@ -111,6 +131,10 @@ pub struct EnvironmentFiles {
 struct EnvFiles {
     wide: Vec<String>,
     by_label: HashMap<String, Vec<String>>,
+    /// What the links among `wide` and `by_label` lead to: inputs (hashed, and in the
+    /// sandbox for the links to resolve), never files given to a tool themselves.
+    linked_wide: Vec<String>,
+    linked_by_label: HashMap<String, Vec<String>>,
     /// Files no target is given (see [`EnvFileOwner::Nobody`]).
     stray: Vec<String>,
 }
@@ -149,6 +173,32 @@ impl EnvironmentFiles {
         self.per_env
             .iter()
             .map(|(env, f)| (env.as_str(), f.wide.as_slice(), &f.by_label))
+    }
+
+    /// In `env`, what the links among the environment-wide files lead to, and among each
+    /// label's (see [`EnvironmentFiles::inputs_for_target`]).
+    pub fn linked(&self, env: &str) -> (&[String], Option<&HashMap<String, Vec<String>>>) {
+        match self.per_env.get(env) {
+            Some(f) => (f.linked_wide.as_slice(), Some(&f.linked_by_label)),
+            None => (&[], None),
+        }
+    }
+
+    /// [`EnvironmentFiles::for_target`], and what the links among them lead to: everything
+    /// whose change changes what `label` is given in `env` (its sandbox holds all of them).
+    pub fn inputs_for_target<'a>(
+        &'a self,
+        env: &str,
+        label: &str,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        let files = self.per_env.get(env);
+        let wide = files.into_iter().flat_map(|f| f.linked_wide.iter());
+        let own = files
+            .and_then(|f| f.linked_by_label.get(label))
+            .into_iter()
+            .flatten();
+        self.for_target(env, label)
+            .chain(wide.chain(own).map(String::as_str))
     }
 
     /// The files under `environments/` that no target is given, by environment (see

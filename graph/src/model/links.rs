@@ -80,6 +80,21 @@ impl Links {
         self.targets.contains_key(path)
     }
 
+    /// Where each link under `prefix` (a directory path ending in `/`) leads inside the
+    /// workspace, fully resolved: (link, target).
+    pub fn inside_under<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, String)> + 'a {
+        self.targets
+            .keys()
+            .filter(move |p| p.starts_with(prefix))
+            .filter_map(|p| match self.resolve(p) {
+                Resolved::Inside(to) => Some((p.as_str(), to)),
+                Resolved::Outside(_) | Resolved::Loop => None,
+            })
+    }
+
     /// `path` with every linked component replaced by where it points, repeatedly.
     pub fn resolve(&self, path: &str) -> Resolved {
         if self.targets.is_empty() {

@@ -101,7 +101,7 @@ impl Runner<'_> {
         if let Some(env) = env {
             files.extend(
                 self.env_files
-                    .for_target(env, &model.targets[t].label)
+                    .inputs_for_target(env, &model.targets[t].label)
                     .map(str::to_string),
             );
         }
@@ -110,7 +110,7 @@ impl Runner<'_> {
 
     pub(super) fn env_inputs(&self, env: &str, label: &str) -> Vec<InputFile<'_>> {
         self.env_files
-            .for_target(env, label)
+            .inputs_for_target(env, label)
             .map(|p| input_file(&self.view.snapshot, p))
             .collect()
     }
