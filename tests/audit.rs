@@ -646,14 +646,42 @@ fn a_state_push_moves_a_damaged_local_state_aside() {
     let kept = repo.path().join("kept.tfstate");
     std::fs::write(&kept, &whole).unwrap();
     std::fs::write(&state, &whole[..whole.len() / 2]).unwrap();
-    let run = repo.strata(&[
-        "state",
-        "push",
-        "stacks/network",
-        "--env",
-        "dev",
-        kept.to_str().unwrap(),
-    ]);
+    let push = || {
+        repo.strata(&[
+            "state",
+            "push",
+            "stacks/network",
+            "--env",
+            "dev",
+            kept.to_str().unwrap(),
+        ])
+    };
+    // While another process holds the file locked as terraform does (it may be writing
+    // it), it is left alone.
+    {
+        let held = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&state)
+            .unwrap();
+        let lock = nix::libc::flock {
+            l_type: nix::libc::F_WRLCK as nix::libc::c_short,
+            l_whence: nix::libc::SEEK_SET as nix::libc::c_short,
+            l_start: 0,
+            l_len: 0,
+            l_pid: 0,
+        };
+        nix::fcntl::fcntl(&held, nix::fcntl::FcntlArg::F_SETLK(&lock)).unwrap();
+        let run = push();
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains("holds it locked"), "{}", run.stderr);
+        assert_eq!(
+            std::fs::read(&state).unwrap(),
+            &whole[..whole.len() / 2],
+            "left alone"
+        );
+    }
+    let run = push();
     run.assert_ok();
     assert!(run.stderr.contains("was no state"), "{}", run.stderr);
     let aside: Vec<_> = std::fs::read_dir(state.parent().unwrap())

@@ -187,6 +187,21 @@ fn proc_stat(pid: &str) -> Option<(String, Vec<String>)> {
 /// Who this process is, in a form that outlives it: its pid and, where the system tells,
 /// when it started (so that a pid reused by another process is not taken for it), and the
 /// machine and pid namespace its pid means something in (a container sharing `/tmp`).
+/// Takes a write lock on the whole of `file` the way terraform's local backend locks its
+/// state (a POSIX record lock), without waiting: false when another process holds one. The
+/// lock lasts until the file is closed.
+pub fn try_lock_file(file: &std::fs::File) -> bool {
+    use nix::libc;
+    let lock = libc::flock {
+        l_type: libc::F_WRLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    nix::fcntl::fcntl(file, nix::fcntl::FcntlArg::F_SETLK(&lock)).is_ok()
+}
+
 pub fn identity() -> String {
     let pid = std::process::id();
     format!("{pid} {} {}", started(pid).unwrap_or_default(), pid_space())

@@ -422,32 +422,34 @@ impl<'a> States<'a> {
         let label = &self.model().targets[target].label;
         let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
         State::parse(&bytes, &file.display().to_string())?;
-        let mut set_aside = None;
-        if let Some(local) = backend.local_path() {
-            if let Ok(there) = std::fs::read(local) {
-                if State::parse(&there, &local.display().to_string()).is_err() {
-                    let millis = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_millis())
-                        .unwrap_or(0);
-                    let aside = local.with_extension(format!("tfstate.damaged-{millis}"));
-                    std::fs::rename(local, &aside).map_err(|e| Error::write(&aside, e))?;
-                    set_aside = Some(aside);
-                }
-            }
-        }
-        backend
-            .push(&self.tools, &self.reader(target, &env.name), file)
-            .map_err(|e| Error::Invalid {
-                message: format!("cannot push the state of {label} in {}: {e}", env.name),
+        let set_aside = backend.set_aside_damaged()?;
+        let pushed = backend.push(&self.tools, &self.reader(target, &env.name), file);
+        if let Err(e) = pushed {
+            // The damaged file goes back where it was: a push that failed changes nothing.
+            let aside = match &set_aside {
+                None => String::new(),
+                Some(s) => match s.put_back() {
+                    Ok(true) => format!(
+                        " (the damaged local state, moved aside first, was put back at {})",
+                        s.from.display()
+                    ),
+                    Ok(false) | Err(_) => format!(
+                        " (the damaged local state was moved aside to {} and left there)",
+                        s.to.display()
+                    ),
+                },
+            };
+            return Err(Error::Invalid {
+                message: format!("cannot push the state of {label} in {}: {e}{aside}", env.name),
                 location: Location::new(file.display().to_string(), None),
                 hint: "check that the backend is reachable; a state of another lineage or an older serial is refused on purpose".into(),
-            })?;
+            });
+        }
         self.changed(target, &env.name);
         if self.is_kept(target, &env.name, file) {
             let _ = std::fs::remove_file(file);
         }
-        Ok(set_aside)
+        Ok(set_aside.map(|s| s.to))
     }
 }
 

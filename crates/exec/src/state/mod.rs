@@ -414,14 +414,69 @@ pub fn backend(
     }))
 }
 
-impl Backend {
-    /// The file of a local state strata places (`None` for other backends and a stack's
-    /// own).
-    pub fn local_path(&self) -> Option<&Path> {
-        match self {
-            Backend::Local { path } => Some(path),
-            _ => None,
+/// A damaged local state file moved aside (see [`Backend::set_aside_damaged`]).
+#[derive(Debug)]
+pub struct SetAside {
+    pub from: PathBuf,
+    pub to: PathBuf,
+}
+
+impl SetAside {
+    /// Puts the file back where it was, unless a state was written there since.
+    pub fn put_back(&self) -> std::io::Result<bool> {
+        if let Ok(bytes) = std::fs::read(&self.from) {
+            if State::parse(&bytes, "").is_ok() {
+                return Ok(false);
+            }
         }
+        std::fs::rename(&self.to, &self.from)?;
+        Ok(true)
+    }
+}
+
+impl Backend {
+    /// A local state file strata places that is no state (terraform cut it short on a
+    /// full disk): terraform cannot start against it, so it is renamed aside
+    /// (`terraform.tfstate.damaged-<millis>`). One another terraform holds locked (it may
+    /// be writing it) is left alone: an error.
+    pub fn set_aside_damaged(&self) -> Result<Option<SetAside>> {
+        let Backend::Local { path } = self else {
+            return Ok(None);
+        };
+        let Ok(file) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+        else {
+            return Ok(None);
+        };
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        if State::parse(&bytes, "").is_ok() {
+            return Ok(None);
+        }
+        // terraform's local backend locks the state file itself (an fcntl lock) while it
+        // reads or writes it; held here until the rename is done.
+        if !process::try_lock_file(&file) {
+            return Err(Error::Invalid {
+                message: format!(
+                    "the local state {} is no state and another process holds it locked (a terraform still writing it?)",
+                    path.display()
+                ),
+                location: Location::new(path.display().to_string(), None),
+                hint: "wait for that process to end, then run again".into(),
+            });
+        }
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let to = path.with_extension(format!("tfstate.damaged-{millis}"));
+        std::fs::rename(path, &to).map_err(|e| Error::write(&to, e))?;
+        drop(file);
+        Ok(Some(SetAside {
+            from: path.clone(),
+            to,
+        }))
     }
 
     /// The backend's type.
