@@ -440,6 +440,12 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                 &printer,
             ) {
                 Ok(recorded) => {
+                    if let Some(problem) = &recorded.audit_problem {
+                        printer.warn(&format!(
+                            "what the apply did in {env} was recorded, but: {problem}"
+                        ));
+                        report.ok = false;
+                    }
                     if let Some(verification) = &recorded.verification {
                         if verification.interrupted {
                             // Verification did not finish: the run is no success.

@@ -35,6 +35,10 @@ pub struct Recorded {
     /// The verification run's tasks.
     #[serde(skip)]
     pub verification: Option<RunReport>,
+    /// What went wrong with the audit event of what was recorded (written unsigned): the
+    /// recording stands, the run fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_problem: Option<String>,
 }
 
 /// The targets of `model` whose lock entries name `label`'s dependencies: stacks and
@@ -91,9 +95,10 @@ pub fn record_apply(
         observer,
         &mut audited,
     );
-    if let (Ok(_), Some(audited)) = (&result, audited) {
-        audited?;
-        return result;
+    if let (Ok(recorded), Some(audited)) = (&result, audited) {
+        let mut recorded = recorded.clone();
+        recorded.audit_problem = audited.err().map(|e| e.to_string());
+        return Ok(recorded);
     }
     let for_audit = match &result {
         Ok(recorded) => recorded.clone(),
