@@ -351,6 +351,134 @@ fn an_environment_file_that_is_a_link_is_read_through() {
     assert_ne!(again["key"], render["key"], "{report}");
 }
 
+/// A chart repository on a loopback port, serving the files of a directory (`index.yaml`
+/// and packages) over plain HTTP until the test ends.
+fn serve_directory(dir: std::path::PathBuf) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            // The headers, up to the empty line.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request
+                .split(' ')
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/');
+            let mut stream = stream;
+            match std::fs::read(dir.join(path)) {
+                Ok(body) => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(&body);
+                }
+                Err(_) => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    );
+                }
+            }
+        }
+    });
+    port
+}
+
+/// A chart whose dependency comes from a repository by a version range, with no
+/// Chart.lock pinning it, renders whatever the repository serves now: its tasks are never
+/// cached, and each build resolves the dependency anew (none reuses what an earlier one in
+/// the same sandbox fetched), so a broken release upstream fails the next check.
+#[test]
+fn a_chart_with_an_unpinned_remote_dependency_is_never_served_from_the_cache() {
+    let repo = tools_repo();
+    let helm = common::repo_root().join(".tools/bin/helm");
+    let served = tempfile::tempdir().unwrap();
+    let port = serve_directory(served.path().to_path_buf());
+    let url = format!("http://127.0.0.1:{port}");
+    let publish = |version: &str, template: &str| {
+        let src = tempfile::tempdir().unwrap();
+        let chart = src.path().join("redis");
+        std::fs::create_dir_all(chart.join("templates")).unwrap();
+        std::fs::write(
+            chart.join("Chart.yaml"),
+            format!("apiVersion: v2\nname: redis\nversion: {version}\n"),
+        )
+        .unwrap();
+        std::fs::write(chart.join("templates/cm.yaml"), template).unwrap();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(&helm)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&[
+            "package",
+            chart.to_str().unwrap(),
+            "-d",
+            served.path().to_str().unwrap(),
+        ]);
+        run(&[
+            "repo",
+            "index",
+            served.path().to_str().unwrap(),
+            "--url",
+            &url,
+        ]);
+    };
+    publish(
+        "1.0.0",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: redis\n",
+    );
+    repo.write(
+        "charts/web/Chart.yaml",
+        &format!("apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: \"^1.0.0\"\n    repository: \"{url}\"\n"),
+    )
+    .write(
+        "charts/web/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n",
+    );
+    repo.commit("web, with redis from a repository");
+    let check = || json_run(&repo, &["check", "--env", "dev", "charts/web"]);
+    let (run, report) = check();
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("no Chart.lock pinning the version"),
+        "{}",
+        run.stderr
+    );
+    let (run, report_again) = check();
+    run.assert_ok();
+    for t in report_again["tasks"].as_array().unwrap() {
+        assert_ne!(t["cached"], true, "{t}\n{report}");
+    }
+    // A broken release upstream, with nothing changed in the workspace.
+    publish("1.1.0", "{{ fail \"redis 1.1.0 is broken\" }}\n");
+    let (run, report) = check();
+    assert_eq!(run.code, 1, "{report}");
+    assert!(
+        run.stdout.contains("redis 1.1.0 is broken")
+            || report.to_string().contains("redis 1.1.0 is broken"),
+        "{report}"
+    );
+}
+
 #[test]
 fn a_chart_deployed_nowhere_is_linted_rendered_and_governed() {
     let repo = tools_repo();

@@ -45,11 +45,42 @@ fn run(tools: &Tools, sb: &Sandbox, args: &[&str]) -> Result<process::Output> {
 /// `charts/` lacks one that comes from elsewhere (`https://`, `oci://`), as a package
 /// (`nginx-1.2.3.tgz`) or a directory of its name; not when there are none, or when every
 /// one is vendored in `charts/`.
-pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &[ChartDependency]) -> Result<Step> {
+///
+/// `unpinned` are those helm resolves anew on every build (see [`unpinned`]): what an
+/// earlier build in this sandbox fetched of them (and the lock file it wrote) is removed
+/// first, so that each build resolves them as helm would now.
+pub fn dependency_build(
+    tools: &Tools,
+    sb: &Sandbox,
+    deps: &[ChartDependency],
+    unpinned: &[&ChartDependency],
+) -> Result<Step> {
     let charts = sb.dir.join("charts");
     let building = sb.src.join(".strata-dependency-build");
     if building.exists() {
         remove_dir(&charts)?;
+    }
+    if !unpinned.is_empty() {
+        for lock in LOCK_FILES {
+            let path = sb.dir.join(lock);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::write(&path, e))
+                }
+                _ => {}
+            }
+        }
+        for entry in std::fs::read_dir(&charts).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if unpinned.iter().any(|d| names_package(&name, &d.name)) {
+                let path = entry.path();
+                let removed = match path.is_dir() {
+                    true => std::fs::remove_dir_all(&path),
+                    false => std::fs::remove_file(&path),
+                };
+                removed.map_err(|e| Error::write(&path, e))?;
+            }
+        }
     }
     if !needs_build(&charts, deps) {
         return Ok(Step {
@@ -84,20 +115,48 @@ fn all_present(charts: &Path, deps: &[ChartDependency]) -> bool {
             .collect(),
         Err(_) => return false,
     };
-    deps.iter().filter(|d| !d.repository.is_empty()).all(|d| {
-        // `web-1.2.3.tgz`, not `web-extras-0.1.0.tgz`: a version follows the name.
-        names.iter().any(|n| {
-            *n == d.name
-                || n.strip_prefix(&d.name)
-                    .and_then(|rest| rest.strip_prefix('-'))
-                    .is_some_and(|rest| {
-                        rest.ends_with(".tgz")
-                            && rest
-                                .trim_start_matches('v')
-                                .starts_with(|c: char| c.is_ascii_digit())
-                    })
-        })
-    })
+    deps.iter()
+        .filter(|d| !d.repository.is_empty())
+        .all(|d| names.iter().any(|n| names_package(n, &d.name)))
+}
+
+/// Whether the entry `entry` of a chart's `charts/` holds the chart `name`: its directory,
+/// or a package of it (`web-1.2.3.tgz`, not `web-extras-0.1.0.tgz`: a version follows the
+/// name).
+fn names_package(entry: &str, name: &str) -> bool {
+    entry == name
+        || entry
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|rest| {
+                rest.ends_with(".tgz")
+                    && rest
+                        .trim_start_matches('v')
+                        .starts_with(|c: char| c.is_ascii_digit())
+            })
+}
+
+/// The lock files that pin a chart's dependencies (v2, v1).
+const LOCK_FILES: [&str; 2] = ["Chart.lock", "requirements.lock"];
+
+/// The dependencies of a chart that helm resolves anew on every build, so that what it
+/// renders can change with nothing in the repository changing: those from a repository
+/// (not `file://`, not a subchart shipped in `charts/`), when no lock file of the chart
+/// (`Chart.lock`, v1's `requirements.lock`) pins their versions and its `charts/` does not
+/// hold them. `files` are the chart's own files, relative to its directory.
+pub fn unpinned<'a>(deps: &'a [ChartDependency], files: &[&str]) -> Vec<&'a ChartDependency> {
+    if files.iter().any(|f| LOCK_FILES.contains(f)) {
+        return Vec::new();
+    }
+    let vendored: Vec<&str> = files
+        .iter()
+        .filter_map(|f| f.strip_prefix("charts/"))
+        .filter_map(|rest| rest.split('/').next())
+        .collect();
+    deps.iter()
+        .filter(|d| !d.repository.is_empty() && d.local_path().is_none())
+        .filter(|d| !vendored.iter().any(|v| names_package(v, &d.name)))
+        .collect()
 }
 
 fn remove_dir(dir: &Path) -> Result<()> {
@@ -134,10 +193,11 @@ pub fn lint(
     tools: &Tools,
     sb: &Sandbox,
     deps: &[ChartDependency],
+    unpinned: &[&ChartDependency],
     values: &[String],
     cluster: &RenderConfig,
 ) -> Result<Step> {
-    let mut step = dependency_build(tools, sb, deps)?;
+    let mut step = dependency_build(tools, sb, deps, unpinned)?;
     if !step.ok {
         return Ok(step);
     }
@@ -156,12 +216,13 @@ pub fn render(
     tools: &Tools,
     sb: &Sandbox,
     deps: &[ChartDependency],
+    unpinned: &[&ChartDependency],
     release: &str,
     namespace: &str,
     values: &[String],
     cluster: &RenderConfig,
 ) -> Result<Step> {
-    let mut step = dependency_build(tools, sb, deps)?;
+    let mut step = dependency_build(tools, sb, deps, unpinned)?;
     if !step.ok {
         return Ok(step);
     }

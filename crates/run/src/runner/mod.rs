@@ -104,6 +104,7 @@ impl Runner<'_> {
             .chart
             .as_ref()
             .map_or(&[][..], |c| c.dependencies.as_slice());
+        let unpinned = self.unpinned(task.target);
         if matches!(task.action, Action::Plan | Action::Apply) {
             self.say_who_holds_the_lock(task.target, env);
             // What the stack's sensitive variables are given from files and the
@@ -158,7 +159,20 @@ impl Runner<'_> {
                 }
                 step
             }
-            Action::Deps => helm::dependency_build(&self.tools, &sb, chart_deps),
+            Action::Deps => {
+                if !unpinned.is_empty() {
+                    let names: Vec<String> = unpinned
+                        .iter()
+                        .map(|d| format!("{} ({})", d.name, d.repository))
+                        .collect();
+                    (self.say)(&format!(
+                        "warning: {} depends on {} with no Chart.lock pinning the version: helm resolves it anew on every build, so its tasks are never cached\n  hint: pin it with `helm dependency update` and commit Chart.lock, or vendor it into the chart's charts/",
+                        target.label,
+                        names.join(", ")
+                    ));
+                }
+                helm::dependency_build(&self.tools, &sb, chart_deps, &unpinned)
+            }
             Action::Test => return self.run_tests(i),
             Action::Policy => return self.run_policies(i),
             Action::Lint | Action::Render => {
@@ -175,7 +189,7 @@ impl Runner<'_> {
                 };
                 let cluster = self.model().render_settings(env);
                 if task.action == Action::Lint {
-                    helm::lint(&self.tools, &sb, chart_deps, &values, &cluster)
+                    helm::lint(&self.tools, &sb, chart_deps, &unpinned, &values, &cluster)
                 } else {
                     // The chart's directory name; at the workspace root, the chart's own name.
                     let release = match strata_graph::discover::label_dir(&target.label) {
@@ -186,6 +200,7 @@ impl Runner<'_> {
                         &self.tools,
                         &sb,
                         chart_deps,
+                        &unpinned,
                         release,
                         env.unwrap_or("default"),
                         &values,
@@ -218,10 +233,29 @@ impl Runner<'_> {
         }
     }
 
-    fn cacheable(&self, action: Action) -> bool {
+    fn cacheable(&self, task: &Task) -> bool {
+        let action = task.action;
         !(action == Action::Apply
             || (matches!(self.mode, Mode::Apply | Mode::Destroy | Mode::DestroyPlan)
-                && action == Action::Plan))
+                && action == Action::Plan)
+            // What such a chart renders can change with nothing in the workspace changing.
+            || !self.unpinned(task.target).is_empty())
+    }
+
+    /// The dependencies of a chart target that helm resolves anew on every build (see
+    /// [`helm::unpinned`]).
+    fn unpinned(&self, target: TargetId) -> Vec<&strata_graph::chart::ChartDependency> {
+        let target = &self.model().targets[target];
+        let Some(chart) = &target.chart else {
+            return Vec::new();
+        };
+        let prefix = strata_graph::discover::dir_prefix(&target.label);
+        let files: Vec<&str> = target
+            .files
+            .iter()
+            .filter_map(|f| f.strip_prefix(&prefix))
+            .collect();
+        helm::unpinned(&chart.dependencies, &files)
     }
 }
 
@@ -285,7 +319,7 @@ impl Job for Runner<'_> {
                 return finish(report, done);
             }
         }
-        if self.cacheable(task.action) {
+        if self.cacheable(task) {
             match self.cache.lookup(&key) {
                 // A result without the output its readers need (a damaged or forged entry;
                 // the cache verified only the outputs it lists) is a miss: run again, and
@@ -395,7 +429,7 @@ impl Job for Runner<'_> {
             };
             report.matches_reviewed = Some(changes(&reviewed) == changes(fresh));
         }
-        if self.cacheable(task.action) {
+        if self.cacheable(task) {
             let mut blobs = step.blobs;
             blobs.insert("log".into(), step.log);
             let result = make_result(
