@@ -49,12 +49,9 @@ fn run(tools: &Tools, sb: &Sandbox, args: &[&str]) -> Result<process::Output> {
 /// `unpinned` are those helm resolves anew on every build (see [`unpinned`]): what an
 /// earlier build in this sandbox fetched of them (and the lock file it wrote) is removed
 /// first, so that each build resolves them as helm would now.
-pub fn dependency_build(
-    tools: &Tools,
-    sb: &Sandbox,
-    deps: &[ChartDependency],
-    unpinned: &[&ChartDependency],
-) -> Result<Step> {
+pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &Dependencies) -> Result<Step> {
+    let unpinned = &deps.unpinned;
+    let deps = deps.declared;
     let charts = sb.dir.join("charts");
     let building = sb.src.join(".strata-dependency-build");
     if building.exists() {
@@ -136,6 +133,23 @@ fn names_package(entry: &str, name: &str) -> bool {
             })
 }
 
+/// A chart's declared dependencies, and those of them helm resolves anew on every build
+/// (see [`unpinned`]).
+pub struct Dependencies<'a> {
+    pub declared: &'a [ChartDependency],
+    pub unpinned: Vec<&'a ChartDependency>,
+}
+
+impl<'a> Dependencies<'a> {
+    /// `declared`, of the chart whose own files (relative to its directory) are `files`.
+    pub fn of(declared: &'a [ChartDependency], files: &[&str]) -> Dependencies<'a> {
+        Dependencies {
+            declared,
+            unpinned: unpinned(declared, files),
+        }
+    }
+}
+
 /// The lock files that pin a chart's dependencies (v2, v1).
 const LOCK_FILES: [&str; 2] = ["Chart.lock", "requirements.lock"];
 
@@ -192,12 +206,11 @@ fn cluster_args(cluster: &RenderConfig, render: bool) -> Vec<String> {
 pub fn lint(
     tools: &Tools,
     sb: &Sandbox,
-    deps: &[ChartDependency],
-    unpinned: &[&ChartDependency],
+    deps: &Dependencies,
     values: &[String],
     cluster: &RenderConfig,
 ) -> Result<Step> {
-    let mut step = dependency_build(tools, sb, deps, unpinned)?;
+    let mut step = dependency_build(tools, sb, deps)?;
     if !step.ok {
         return Ok(step);
     }
@@ -215,14 +228,13 @@ pub fn lint(
 pub fn render(
     tools: &Tools,
     sb: &Sandbox,
-    deps: &[ChartDependency],
-    unpinned: &[&ChartDependency],
+    deps: &Dependencies,
     release: &str,
     namespace: &str,
     values: &[String],
     cluster: &RenderConfig,
 ) -> Result<Step> {
-    let mut step = dependency_build(tools, sb, deps, unpinned)?;
+    let mut step = dependency_build(tools, sb, deps)?;
     if !step.ok {
         return Ok(step);
     }

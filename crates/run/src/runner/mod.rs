@@ -100,11 +100,13 @@ impl Runner<'_> {
             })
             .unwrap_or_default()
         };
-        let chart_deps = target
-            .chart
-            .as_ref()
-            .map_or(&[][..], |c| c.dependencies.as_slice());
-        let unpinned = self.unpinned(task.target);
+        let chart_deps = helm::Dependencies {
+            declared: target
+                .chart
+                .as_ref()
+                .map_or(&[][..], |c| c.dependencies.as_slice()),
+            unpinned: self.unpinned(task.target),
+        };
         if matches!(task.action, Action::Plan | Action::Apply) {
             self.say_who_holds_the_lock(task.target, env);
             // What the stack's sensitive variables are given from files and the
@@ -160,8 +162,9 @@ impl Runner<'_> {
                 step
             }
             Action::Deps => {
-                if !unpinned.is_empty() {
-                    let names: Vec<String> = unpinned
+                if !chart_deps.unpinned.is_empty() {
+                    let names: Vec<String> = chart_deps
+                        .unpinned
                         .iter()
                         .map(|d| format!("{} ({})", d.name, d.repository))
                         .collect();
@@ -171,7 +174,7 @@ impl Runner<'_> {
                         names.join(", ")
                     ));
                 }
-                helm::dependency_build(&self.tools, &sb, chart_deps, &unpinned)
+                helm::dependency_build(&self.tools, &sb, &chart_deps)
             }
             Action::Test => return self.run_tests(i),
             Action::Policy => return self.run_policies(i),
@@ -189,7 +192,7 @@ impl Runner<'_> {
                 };
                 let cluster = self.model().render_settings(env);
                 if task.action == Action::Lint {
-                    helm::lint(&self.tools, &sb, chart_deps, &unpinned, &values, &cluster)
+                    helm::lint(&self.tools, &sb, &chart_deps, &values, &cluster)
                 } else {
                     // The chart's directory name; at the workspace root, the chart's own name.
                     let release = match strata_graph::discover::label_dir(&target.label) {
@@ -199,8 +202,7 @@ impl Runner<'_> {
                     helm::render(
                         &self.tools,
                         &sb,
-                        chart_deps,
-                        &unpinned,
+                        &chart_deps,
                         release,
                         env.unwrap_or("default"),
                         &values,
@@ -255,7 +257,7 @@ impl Runner<'_> {
             .iter()
             .filter_map(|f| f.strip_prefix(&prefix))
             .collect();
-        helm::unpinned(&chart.dependencies, &files)
+        helm::Dependencies::of(&chart.dependencies, &files).unpinned
     }
 }
 
