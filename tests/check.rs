@@ -295,6 +295,58 @@ fn a_vendored_subchart_beside_a_file_dependency_is_built_too() {
     }
 }
 
+/// A vendored subchart that needs the values its parent gives it is checked inside its
+/// parent, as helm renders it: alone it would fail (and skip its parent's tasks), so it
+/// has no tasks of its own, and a change to it reruns its parent's.
+#[test]
+fn a_vendored_subchart_is_checked_inside_its_parent() {
+    let repo = tools_repo();
+    repo.write(
+        "charts/parent/Chart.yaml",
+        "apiVersion: v2\nname: parent\nversion: 0.1.0\ndependencies:\n  - name: sub\n    version: 0.1.0\n",
+    )
+    .write("charts/parent/values.yaml", "sub:\n  widgets:\n    enabled: true\n")
+    .write(
+        "charts/parent/charts/sub/Chart.yaml",
+        "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+    )
+    .write(
+        "charts/parent/charts/sub/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sub\ndata:\n  on: {{ .Values.widgets.enabled | quote }}\n",
+    );
+    repo.commit("a subchart fed by its parent");
+    let (run, report) = json_run(&repo, &["check", "--env", "dev"]);
+    run.assert_ok();
+    let tasks = report["tasks"].as_array().unwrap();
+    assert!(
+        tasks.iter().all(|t| t["label"] == "charts/parent"),
+        "{report}"
+    );
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t["action"] == "render" && t["status"] == "ok"),
+        "{report}"
+    );
+    repo.write(
+        "charts/parent/charts/sub/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sub\ndata:\n  on: {{ .Values.widgets.enabled | quote }}\n  more: \"yes\"\n",
+    );
+    let (run, report) = json_run(
+        &repo,
+        &["check", "--affected", "--base", "main", "--env", "dev"],
+    );
+    run.assert_ok();
+    let render = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "charts/parent" && t["action"] == "render")
+        .unwrap_or_else(|| panic!("{report}"))
+        .clone();
+    assert_eq!(render["cached"], false, "{render}");
+}
+
 /// A chart that no environment deploys (a workspace with no `environments/`, as `strata
 /// init` writes for a repository of charts) is still linted and rendered with its own
 /// values, and governed on that render: `check` was green having run only `deps`.

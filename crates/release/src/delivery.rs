@@ -224,25 +224,10 @@ pub fn is_delivered(model: &Model, t: &strata_graph::model::Target) -> bool {
         Kind::Stack => true,
         Kind::Chart => {
             t.chart.as_ref().is_none_or(|c| c.chart_type != "library")
-                && !is_subchart(model, &t.label)
+                && !model.is_subchart(&t.label)
         }
         _ => false,
     }
-}
-
-/// Whether `label` is a chart vendored in another chart (`<chart>/charts/<name>`).
-fn is_subchart(model: &Model, label: &str) -> bool {
-    let mut rest = label;
-    while let Some((parent, _)) = rest.rsplit_once("/charts/") {
-        if model
-            .index(parent)
-            .is_some_and(|i| model.targets[i].kind == Kind::Chart)
-        {
-            return true;
-        }
-        rest = parent;
-    }
-    false
 }
 
 /// The release name a chart renders with: its directory's name (the chart's own name at the

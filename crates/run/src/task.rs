@@ -206,7 +206,11 @@ pub fn plan_tasks_in(
             .chart
             .as_ref()
             .is_some_and(|c| c.chart_type == "library");
+        let subchart = target.kind == Kind::Chart && model.is_subchart(&target.label);
         let (plain, base_env): (&[Action], &[Action]) = match (target.kind, mode) {
+            // A vendored subchart is checked inside its parent, with the values its parent
+            // gives it: alone, without them, its templates may not render at all.
+            (Kind::Chart, _) if subchart => (&[], &[]),
             // A library chart renders nothing by itself: it is linted once.
             (Kind::Chart, Mode::Check) if library => (&[Action::Lint], &[]),
             (Kind::Chart, _) if library => (&[], &[]),

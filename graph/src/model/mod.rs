@@ -160,6 +160,22 @@ impl Model {
         self.index(label).map(|i| &self.targets[i])
     }
 
+    /// Whether `label` is a chart vendored in another chart (`<chart>/charts/<name>`): helm
+    /// renders it inside its parent, with the values its parent gives it, and never alone.
+    pub fn is_subchart(&self, label: &str) -> bool {
+        let mut rest = label;
+        while let Some((parent, _)) = rest.rsplit_once("/charts/") {
+            if self
+                .index(parent)
+                .is_some_and(|i| self.targets[i].kind == Kind::Chart)
+            {
+                return true;
+            }
+            rest = parent;
+        }
+        false
+    }
+
     /// Resolves user-given labels to ids, or [`Error::NoSuchTarget`].
     pub fn resolve_labels(&self, labels: &[String]) -> Result<Vec<TargetId>> {
         labels
