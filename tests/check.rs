@@ -295,6 +295,84 @@ fn a_vendored_subchart_beside_a_file_dependency_is_built_too() {
     }
 }
 
+/// A chart with a `file://` dependency and one from a repository, vendored as the docs
+/// advise, is checked without network access: the workspace's dependency is packaged into
+/// `charts/` beside the vendored one (helm's own build would ask the repository first).
+/// One from a repository that is not vendored fails with what to do.
+#[test]
+fn a_chart_with_vendored_and_workspace_dependencies_is_checked_offline() {
+    let repo = tools_repo();
+    let helm = common::repo_root().join(".tools/bin/helm");
+    let src = tempfile::tempdir().unwrap();
+    let redis = src.path().join("redis");
+    std::fs::create_dir_all(redis.join("templates")).unwrap();
+    std::fs::write(
+        redis.join("Chart.yaml"),
+        "apiVersion: v2\nname: redis\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        redis.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: redis\n",
+    )
+    .unwrap();
+    let vendored = repo.path().join("charts/app/charts");
+    std::fs::create_dir_all(&vendored).unwrap();
+    let out = std::process::Command::new(&helm)
+        .args([
+            "package",
+            redis.to_str().unwrap(),
+            "-d",
+            vendored.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    repo.write(
+        "charts/lib/Chart.yaml",
+        "apiVersion: v2\nname: lib\nversion: 0.1.0\n",
+    )
+    .write(
+        "charts/lib/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lib\n",
+    )
+    .write(
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: lib\n    version: 0.1.0\n    repository: file://../lib\n  - name: redis\n    version: 1.0.0\n    repository: https://charts.example.invalid/stable\n",
+    )
+    .write(
+        "charts/app/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
+    );
+    repo.commit("app: lib from the workspace, redis vendored");
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "charts/app"]);
+    run.assert_ok();
+    let render = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "charts/app" && t["action"] == "render")
+        .unwrap_or_else(|| panic!("{report}"))
+        .clone();
+    assert_eq!(render["summary"]["objects"], 3, "{render}");
+    // Not vendored: fetched from the repository, which is not reachable here.
+    std::fs::remove_file(vendored.join("redis-1.0.0.tgz")).unwrap();
+    repo.commit("redis no longer vendored");
+    let (run, _) = json_run(&repo, &["check", "--env", "dev", "charts/app"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("to check offline, vendor it")
+            || run.stderr.contains("to check offline, vendor it"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
 /// A vendored subchart that needs the values its parent gives it is checked inside its
 /// parent, as helm renders it: alone it would fail (and skip its parent's tasks), so it
 /// has no tasks of its own, and a change to it reruns its parent's.

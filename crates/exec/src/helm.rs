@@ -49,8 +49,14 @@ fn run(tools: &Tools, sb: &Sandbox, args: &[&str]) -> Result<process::Output> {
 /// `unpinned` are those helm resolves anew on every build (see [`unpinned`]): what an
 /// earlier build in this sandbox fetched of them (and the lock file it wrote) is removed
 /// first, so that each build resolves them as helm would now.
+///
+/// When every dependency from a repository is vendored in the workspace's `charts/`, the
+/// `file://` ones are packaged there one by one (`helm package`) instead: `helm dependency
+/// build` would ask each repository for its index first, vendored or not, and so fails
+/// without network access.
 pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &Dependencies) -> Result<Step> {
     let unpinned = &deps.unpinned;
+    let offline = deps.remote_vendored;
     let deps = deps.declared;
     let charts = sb.dir.join("charts");
     let building = sb.src.join(".strata-dependency-build");
@@ -86,14 +92,74 @@ pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &Dependencies) -> Res
         });
     }
     strata_fs::write_atomic(&building, b"").map_err(|e| Error::write(&building, e))?;
-    let out = run(tools, sb, &["dependency", "build", "."])?;
-    if out.success && !out.interrupted {
+    let has_remote = deps
+        .iter()
+        .any(|d| !d.repository.is_empty() && d.local_path().is_none());
+    let step = if offline && has_remote {
+        package_local(tools, sb, deps, &charts)?
+    } else {
+        let out = run(tools, sb, &["dependency", "build", "."])?;
+        let mut step = Step::from(&out);
+        step.ok = out.success && !out.interrupted;
+        let fetched: Vec<String> = deps
+            .iter()
+            .filter(|d| !d.repository.is_empty() && d.local_path().is_none())
+            .map(|d| format!("{} ({})", d.name, d.repository))
+            .collect();
+        if !step.ok && !out.interrupted && !fetched.is_empty() {
+            step.log.extend_from_slice(
+                format!(
+                    "\nstrata: helm fetches {} from its repository, which needs network access from here; to check offline, vendor it: `helm dependency update`, then commit Chart.lock and charts/*.tgz\n",
+                    fetched.join(", ")
+                )
+                .as_bytes(),
+            );
+        }
+        step
+    };
+    if step.ok {
         std::fs::remove_file(&building).map_err(|e| Error::write(&building, e))?;
     } else {
         remove_dir(&charts)?;
         std::fs::remove_file(&building).map_err(|e| Error::write(&building, e))?;
     }
-    Ok(Step::from(&out))
+    Ok(step)
+}
+
+/// Packages each `file://` dependency of `deps` into `charts` (what `helm dependency build`
+/// does for them), replacing an older package of it.
+fn package_local(
+    tools: &Tools,
+    sb: &Sandbox,
+    deps: &[ChartDependency],
+    charts: &Path,
+) -> Result<Step> {
+    std::fs::create_dir_all(charts).map_err(|e| Error::write(charts, e))?;
+    let mut step = Step {
+        ok: true,
+        ..Step::default()
+    };
+    for d in deps {
+        let Some(path) = d.local_path() else {
+            continue;
+        };
+        for entry in std::fs::read_dir(charts).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".tgz") && names_package(&name, &d.name) {
+                let stale = entry.path();
+                std::fs::remove_file(&stale).map_err(|e| Error::write(&stale, e))?;
+            }
+        }
+        let source = sb.dir.join(path).display().to_string();
+        let into = charts.display().to_string();
+        let out = run(tools, sb, &["package", &source, "-d", &into])?;
+        step.append(&out);
+        if !out.success || out.interrupted {
+            step.ok = false;
+            break;
+        }
+    }
+    Ok(step)
 }
 
 /// Whether `helm dependency build` must run for a chart whose `charts/` is `charts` (see
@@ -138,16 +204,32 @@ fn names_package(entry: &str, name: &str) -> bool {
 pub struct Dependencies<'a> {
     pub declared: &'a [ChartDependency],
     pub unpinned: Vec<&'a ChartDependency>,
+    /// Every dependency from a repository is vendored in the chart's committed `charts/`.
+    pub remote_vendored: bool,
 }
 
 impl<'a> Dependencies<'a> {
     /// `declared`, of the chart whose own files (relative to its directory) are `files`.
     pub fn of(declared: &'a [ChartDependency], files: &[&str]) -> Dependencies<'a> {
+        let vendored = vendored(files);
         Dependencies {
             declared,
             unpinned: unpinned(declared, files),
+            remote_vendored: declared
+                .iter()
+                .filter(|d| !d.repository.is_empty() && d.local_path().is_none())
+                .all(|d| vendored.iter().any(|v| names_package(v, &d.name))),
         }
     }
+}
+
+/// The entries of a chart's `charts/` among its files (relative to its directory).
+fn vendored<'f>(files: &[&'f str]) -> Vec<&'f str> {
+    files
+        .iter()
+        .filter_map(|f| f.strip_prefix("charts/"))
+        .filter_map(|rest| rest.split('/').next())
+        .collect()
 }
 
 /// The lock files that pin a chart's dependencies (v2, v1).
@@ -162,11 +244,7 @@ pub fn unpinned<'a>(deps: &'a [ChartDependency], files: &[&str]) -> Vec<&'a Char
     if files.iter().any(|f| LOCK_FILES.contains(f)) {
         return Vec::new();
     }
-    let vendored: Vec<&str> = files
-        .iter()
-        .filter_map(|f| f.strip_prefix("charts/"))
-        .filter_map(|rest| rest.split('/').next())
-        .collect();
+    let vendored = vendored(files);
     deps.iter()
         .filter(|d| !d.repository.is_empty() && d.local_path().is_none())
         .filter(|d| !vendored.iter().any(|v| names_package(v, &d.name)))

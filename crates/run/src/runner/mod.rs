@@ -100,13 +100,7 @@ impl Runner<'_> {
             })
             .unwrap_or_default()
         };
-        let chart_deps = helm::Dependencies {
-            declared: target
-                .chart
-                .as_ref()
-                .map_or(&[][..], |c| c.dependencies.as_slice()),
-            unpinned: self.unpinned(task.target),
-        };
+        let chart_deps = self.chart_dependencies(task.target);
         if matches!(task.action, Action::Plan | Action::Apply) {
             self.say_who_holds_the_lock(task.target, env);
             // What the stack's sensitive variables are given from files and the
@@ -247,17 +241,23 @@ impl Runner<'_> {
     /// The dependencies of a chart target that helm resolves anew on every build (see
     /// [`helm::unpinned`]).
     fn unpinned(&self, target: TargetId) -> Vec<&strata_graph::chart::ChartDependency> {
+        self.chart_dependencies(target).unpinned
+    }
+
+    /// A chart target's dependencies (none for other targets), as its files fix them.
+    fn chart_dependencies(&self, target: TargetId) -> helm::Dependencies<'_> {
         let target = &self.model().targets[target];
-        let Some(chart) = &target.chart else {
-            return Vec::new();
-        };
+        let declared = target
+            .chart
+            .as_ref()
+            .map_or(&[][..], |c| c.dependencies.as_slice());
         let prefix = strata_graph::discover::dir_prefix(&target.label);
         let files: Vec<&str> = target
             .files
             .iter()
             .filter_map(|f| f.strip_prefix(&prefix))
             .collect();
-        helm::Dependencies::of(&chart.dependencies, &files).unpinned
+        helm::Dependencies::of(declared, &files)
     }
 }
 
