@@ -295,6 +295,51 @@ fn a_vendored_subchart_beside_a_file_dependency_is_built_too() {
     }
 }
 
+/// Runs the pinned helm with `args`, which must succeed.
+fn helm(args: &[&str]) {
+    let out = std::process::Command::new(common::repo_root().join(".tools/bin/helm"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "helm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Packages a chart `name` at `version` with one template into the directory `into` (a
+/// chart repository's, or a chart's `charts/`).
+fn package_chart(name: &str, version: &str, template: &str, into: &std::path::Path) {
+    let src = tempfile::tempdir().unwrap();
+    let chart = src.path().join(name);
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        format!("apiVersion: v2\nname: {name}\nversion: {version}\n"),
+    )
+    .unwrap();
+    std::fs::write(chart.join("templates/cm.yaml"), template).unwrap();
+    helm(&[
+        "package",
+        chart.to_str().unwrap(),
+        "-d",
+        into.to_str().unwrap(),
+    ]);
+}
+
+/// The task of `label` doing `action` in a `check --json` report (the first, when it runs in
+/// several environments).
+fn task_in(report: &serde_json::Value, label: &str, action: &str) -> serde_json::Value {
+    report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == label && t["action"] == action)
+        .unwrap_or_else(|| panic!("no {action} of {label}: {report}"))
+        .clone()
+}
+
 /// A chart with a `file://` dependency and one from a repository, vendored as the docs
 /// advise, is checked without network access: the workspace's dependency is packaged into
 /// `charts/` beside the vendored one (helm's own build would ask the repository first).
@@ -302,35 +347,12 @@ fn a_vendored_subchart_beside_a_file_dependency_is_built_too() {
 #[test]
 fn a_chart_with_vendored_and_workspace_dependencies_is_checked_offline() {
     let repo = tools_repo();
-    let helm = common::repo_root().join(".tools/bin/helm");
-    let src = tempfile::tempdir().unwrap();
-    let redis = src.path().join("redis");
-    std::fs::create_dir_all(redis.join("templates")).unwrap();
-    std::fs::write(
-        redis.join("Chart.yaml"),
-        "apiVersion: v2\nname: redis\nversion: 1.0.0\n",
-    )
-    .unwrap();
-    std::fs::write(
-        redis.join("templates/cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: redis\n",
-    )
-    .unwrap();
     let vendored = repo.path().join("charts/app/charts");
-    std::fs::create_dir_all(&vendored).unwrap();
-    let out = std::process::Command::new(&helm)
-        .args([
-            "package",
-            redis.to_str().unwrap(),
-            "-d",
-            vendored.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    package_chart(
+        "redis",
+        "1.0.0",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: redis\n",
+        &vendored,
     );
     repo.write(
         "charts/lib/Chart.yaml",
@@ -351,13 +373,7 @@ fn a_chart_with_vendored_and_workspace_dependencies_is_checked_offline() {
     repo.commit("app: lib from the workspace, redis vendored");
     let (run, report) = json_run(&repo, &["check", "--env", "dev", "charts/app"]);
     run.assert_ok();
-    let render = report["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["label"] == "charts/app" && t["action"] == "render")
-        .unwrap_or_else(|| panic!("{report}"))
-        .clone();
+    let render = task_in(&report, "charts/app", "render");
     assert_eq!(render["summary"]["objects"], 3, "{render}");
     // Not vendored: fetched from the repository, which is not reachable here.
     std::fs::remove_file(vendored.join("redis-1.0.0.tgz")).unwrap();
@@ -415,13 +431,7 @@ fn a_vendored_subchart_is_checked_inside_its_parent() {
         &["check", "--affected", "--base", "main", "--env", "dev"],
     );
     run.assert_ok();
-    let render = report["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["label"] == "charts/parent" && t["action"] == "render")
-        .unwrap_or_else(|| panic!("{report}"))
-        .clone();
+    let render = task_in(&report, "charts/parent", "render");
     assert_eq!(render["cached"], false, "{render}");
 }
 
@@ -452,13 +462,7 @@ fn an_environment_file_that_is_a_link_is_read_through() {
     repo.commit("dev's values kept in shared/");
     let (run, report) = json_run(&repo, &["check", "--env", "dev", "charts/a"]);
     run.assert_ok();
-    let render = report["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["action"] == "render" && t["env"] == "dev")
-        .unwrap_or_else(|| panic!("{report}"))
-        .clone();
+    let render = task_in(&report, "charts/a", "render");
     assert_eq!(render["status"], "ok", "{report}");
     repo.write("shared/common.yaml", "r: changed\n");
     let json = repo
@@ -471,13 +475,7 @@ fn an_environment_file_that_is_a_link_is_read_through() {
     assert!(a["files"].to_string().contains("shared/common.yaml"), "{a}");
     let (run, report) = json_run(&repo, &["check", "--env", "dev", "charts/a"]);
     run.assert_ok();
-    let again = report["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["action"] == "render" && t["env"] == "dev")
-        .unwrap()
-        .clone();
+    let again = task_in(&report, "charts/a", "render");
     assert_ne!(again["key"], render["key"], "{report}");
 }
 
@@ -533,38 +531,12 @@ fn serve_directory(dir: std::path::PathBuf) -> u16 {
 #[test]
 fn a_chart_with_an_unpinned_remote_dependency_is_never_served_from_the_cache() {
     let repo = tools_repo();
-    let helm = common::repo_root().join(".tools/bin/helm");
     let served = tempfile::tempdir().unwrap();
     let port = serve_directory(served.path().to_path_buf());
     let url = format!("http://127.0.0.1:{port}");
     let publish = |version: &str, template: &str| {
-        let src = tempfile::tempdir().unwrap();
-        let chart = src.path().join("redis");
-        std::fs::create_dir_all(chart.join("templates")).unwrap();
-        std::fs::write(
-            chart.join("Chart.yaml"),
-            format!("apiVersion: v2\nname: redis\nversion: {version}\n"),
-        )
-        .unwrap();
-        std::fs::write(chart.join("templates/cm.yaml"), template).unwrap();
-        let run = |args: &[&str]| {
-            let out = std::process::Command::new(&helm)
-                .args(args)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        run(&[
-            "package",
-            chart.to_str().unwrap(),
-            "-d",
-            served.path().to_str().unwrap(),
-        ]);
-        run(&[
+        package_chart("redis", version, template, served.path());
+        helm(&[
             "repo",
             "index",
             served.path().to_str().unwrap(),
