@@ -850,14 +850,19 @@ impl Builder<'_> {
         if pattern.is_empty() {
             return false;
         }
-        let Ok(glob) = GlobBuilder::new(&pattern).literal_separator(true).build() else {
-            return false;
+        // Everything below the directory (a unit depended on, `fileset(dir, "**")`) needs no
+        // matcher: compiling one per call was most of the time of a model with many.
+        let glob = match pattern.as_str() {
+            "**" => None,
+            _ => match GlobBuilder::new(&pattern).literal_separator(true).build() {
+                Ok(glob) => Some(glob.compile_matcher()),
+                Err(_) => return false,
+            },
         };
-        let glob = glob.compile_matcher();
         // The directory itself is an input marker: a new matching file changes the set.
         let mut links: Vec<&str> = Vec::new();
         for (path, below) in self.snapshot.files_below(&dir) {
-            if !glob.is_match(below) {
+            if glob.as_ref().is_some_and(|g| !g.is_match(below)) {
                 continue;
             }
             // A file `ignore` matches is read all the same (and is not among the target's
