@@ -341,9 +341,11 @@ fn task_in(report: &serde_json::Value, label: &str, action: &str) -> serde_json:
 }
 
 /// A chart with a `file://` dependency and one from a repository, vendored as the docs
-/// advise, is checked without network access: the workspace's dependency is packaged into
-/// `charts/` beside the vendored one (helm's own build would ask the repository first).
-/// One from a repository that is not vendored fails with what to do.
+/// advise, is checked without network access: the workspace's dependency (with one of its
+/// own) is packaged into `charts/` beside the vendored one (helm's own build would ask the
+/// repository first). A vendored package of another version than Chart.yaml asks for is
+/// refused, as helm refuses a lock out of sync; one vendored as a directory counts; one not
+/// vendored fails with what to do.
 #[test]
 fn a_chart_with_vendored_and_workspace_dependencies_is_checked_offline() {
     let repo = tools_repo();
@@ -354,18 +356,26 @@ fn a_chart_with_vendored_and_workspace_dependencies_is_checked_offline() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: redis\n",
         &vendored,
     );
+    let app = |redis: &str| {
+        format!("apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: lib\n    version: 0.1.0\n    repository: file://../lib\n  - name: redis\n    version: {redis}\n    repository: https://charts.example.invalid/stable\n")
+    };
     repo.write(
         "charts/lib/Chart.yaml",
-        "apiVersion: v2\nname: lib\nversion: 0.1.0\n",
+        "apiVersion: v2\nname: lib\nversion: 0.1.0\ndependencies:\n  - name: leaf\n    version: 0.1.0\n    repository: file://../leaf\n",
     )
     .write(
         "charts/lib/templates/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lib\n",
     )
     .write(
-        "charts/app/Chart.yaml",
-        "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: lib\n    version: 0.1.0\n    repository: file://../lib\n  - name: redis\n    version: 1.0.0\n    repository: https://charts.example.invalid/stable\n",
+        "charts/leaf/Chart.yaml",
+        "apiVersion: v2\nname: leaf\nversion: 0.1.0\n",
     )
+    .write(
+        "charts/leaf/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leaf\n",
+    )
+    .write("charts/app/Chart.yaml", &app("1.0.0"))
     .write(
         "charts/app/templates/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
@@ -374,9 +384,46 @@ fn a_chart_with_vendored_and_workspace_dependencies_is_checked_offline() {
     let (run, report) = json_run(&repo, &["check", "--env", "dev", "charts/app"]);
     run.assert_ok();
     let render = task_in(&report, "charts/app", "render");
-    assert_eq!(render["summary"]["objects"], 3, "{render}");
-    // Not vendored: fetched from the repository, which is not reachable here.
+    assert_eq!(render["summary"]["objects"], 4, "{render}");
+    // Chart.yaml bumped, the vendored package not.
+    repo.write("charts/app/Chart.yaml", &app("1.1.0"));
+    repo.commit("redis 1.1.0 asked for");
+    let (run, _) = json_run(&repo, &["check", "--env", "dev", "charts/app"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("asks for redis 1.1.0, which charts/ does not hold"),
+        "{}",
+        run.stdout
+    );
+    // Vendored as a directory (a chart of its own): no fetch, no warning, cached.
     std::fs::remove_file(vendored.join("redis-1.0.0.tgz")).unwrap();
+    repo.write("charts/app/Chart.yaml", &app("1.0.0"))
+        .write(
+            "charts/app/charts/redis/Chart.yaml",
+            "apiVersion: v2\nname: redis\nversion: 1.0.0\n",
+        )
+        .write(
+            "charts/app/charts/redis/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: redis\n",
+        );
+    repo.commit("redis vendored as a directory");
+    let (run, _) = json_run(&repo, &["check", "--env", "dev", "charts/app"]);
+    run.assert_ok();
+    assert!(
+        !run.stderr.contains("no Chart.lock pinning"),
+        "{}",
+        run.stderr
+    );
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "charts/app"]);
+    run.assert_ok();
+    assert_eq!(
+        task_in(&report, "charts/app", "render")["cached"],
+        true,
+        "{report}"
+    );
+    // Not vendored: fetched from the repository, which is not reachable here.
+    repo.remove("charts/app/charts/redis");
     repo.commit("redis no longer vendored");
     let (run, _) = json_run(&repo, &["check", "--env", "dev", "charts/app"]);
     assert_eq!(run.code, 1, "{}", run.stderr);

@@ -15,6 +15,8 @@ pub struct ChartFacts {
 pub struct ChartDependency {
     pub name: String,
     pub repository: String,
+    /// The version or range asked for (`1.2.3`, `^1.0.0`), as written.
+    pub version: String,
     pub line: usize,
 }
 
@@ -41,6 +43,8 @@ struct DependencyYaml {
     name: Option<String>,
     #[serde(default, deserialize_with = "scalar_text")]
     repository: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text")]
+    version: Option<String>,
 }
 
 /// A field helm declares as a string: any scalar, as text (helm converts `name: 2048` to the
@@ -354,6 +358,7 @@ fn dependencies_with_lines(text: &str, deps: Vec<DependencyYaml>) -> Vec<ChartDe
         dependencies.push(ChartDependency {
             name: dep.name.unwrap_or_default(),
             repository,
+            version: dep.version.unwrap_or_default(),
             line,
         });
     }

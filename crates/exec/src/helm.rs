@@ -96,7 +96,14 @@ pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &Dependencies) -> Res
         .iter()
         .any(|d| !d.repository.is_empty() && d.local_path().is_none());
     let step = if offline && has_remote {
-        package_local(tools, sb, deps, &charts)?
+        match stale_vendored(&charts, deps) {
+            Some(message) => Step {
+                ok: false,
+                log: message.into_bytes(),
+                ..Step::default()
+            },
+            None => package_local(tools, sb, deps, &charts)?,
+        }
     } else {
         let out = run(tools, sb, &["dependency", "build", "."])?;
         let mut step = Step::from(&out);
@@ -126,8 +133,48 @@ pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &Dependencies) -> Res
     Ok(step)
 }
 
+/// When a dependency from a repository asks for one exact version and `charts` holds only
+/// packages of other versions of it (Chart.yaml bumped, the vendored package not): what
+/// `helm dependency build` refuses as out of sync, with the fix.
+fn stale_vendored(charts: &Path, deps: &[ChartDependency]) -> Option<String> {
+    let names: Vec<String> = std::fs::read_dir(charts)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let stale: Vec<String> = deps
+        .iter()
+        .filter(|d| !d.repository.is_empty() && d.local_path().is_none())
+        .filter(|d| is_exact_version(&d.version))
+        .filter(|d| {
+            let exact = format!("{}-{}.tgz", d.name, d.version.trim_start_matches('v'));
+            let exact_v = format!("{}-v{}.tgz", d.name, d.version.trim_start_matches('v'));
+            !names
+                .iter()
+                .any(|n| *n == d.name || *n == exact || *n == exact_v)
+        })
+        .map(|d| format!("{} {}", d.name, d.version))
+        .collect();
+    (!stale.is_empty()).then(|| {
+        format!(
+            "strata: Chart.yaml asks for {}, which charts/ does not hold (it holds another version): run `helm dependency update` and commit Chart.lock and the new package\n",
+            stale.join(", ")
+        )
+    })
+}
+
+/// Whether a dependency's version names one version (`1.2.3`, `v1.2.3`), not a range.
+fn is_exact_version(version: &str) -> bool {
+    let v = version.trim().trim_start_matches('v');
+    !v.is_empty()
+        && v.starts_with(|c: char| c.is_ascii_digit())
+        && !v.contains(['^', '~', '>', '<', '=', '*', 'x', 'X', '|', ' ', ','])
+}
+
 /// Packages each `file://` dependency of `deps` into `charts` (what `helm dependency build`
-/// does for them), replacing an older package of it.
+/// does for them), replacing an older package of it; its own dependencies are built first
+/// (`--dependency-update`).
 fn package_local(
     tools: &Tools,
     sb: &Sandbox,
@@ -152,7 +199,11 @@ fn package_local(
         }
         let source = sb.dir.join(path).display().to_string();
         let into = charts.display().to_string();
-        let out = run(tools, sb, &["package", &source, "-d", &into])?;
+        let out = run(
+            tools,
+            sb,
+            &["package", "--dependency-update", &source, "-d", &into],
+        )?;
         step.append(&out);
         if !out.success || out.interrupted {
             step.ok = false;
@@ -465,6 +516,7 @@ mod tests {
         let dep = |name: &str, repository: &str| ChartDependency {
             name: name.into(),
             repository: repository.into(),
+            version: String::new(),
             line: 1,
         };
         let dir = tempfile::tempdir().unwrap();

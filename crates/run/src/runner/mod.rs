@@ -251,11 +251,24 @@ impl Runner<'_> {
             .chart
             .as_ref()
             .map_or(&[][..], |c| c.dependencies.as_slice());
+        if declared.is_empty() {
+            return helm::Dependencies::of(declared, &[]);
+        }
         let prefix = strata_graph::discover::dir_prefix(&target.label);
+        // A subchart vendored as a directory is a chart of its own, whose files are not
+        // the parent's: its directory counts as vendored all the same.
+        let subcharts: Vec<String> = target
+            .deps
+            .iter()
+            .filter_map(|d| d.label.strip_prefix(&prefix))
+            .filter(|rest| rest.starts_with("charts/"))
+            .map(|rest| format!("{rest}/Chart.yaml"))
+            .collect();
         let files: Vec<&str> = target
             .files
             .iter()
             .filter_map(|f| f.strip_prefix(&prefix))
+            .chain(subcharts.iter().map(String::as_str))
             .collect();
         helm::Dependencies::of(declared, &files)
     }
