@@ -92,9 +92,7 @@ pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &Dependencies) -> Res
         });
     }
     strata_fs::write_atomic(&building, b"").map_err(|e| Error::write(&building, e))?;
-    let has_remote = deps
-        .iter()
-        .any(|d| !d.repository.is_empty() && d.local_path().is_none());
+    let has_remote = deps.iter().any(is_from_repository);
     let step = if offline && has_remote {
         match stale_vendored(&charts, deps) {
             Some(message) => Step {
@@ -108,16 +106,11 @@ pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &Dependencies) -> Res
         let out = run(tools, sb, &["dependency", "build", "."])?;
         let mut step = Step::from(&out);
         step.ok = out.success && !out.interrupted;
-        let fetched: Vec<String> = deps
-            .iter()
-            .filter(|d| !d.repository.is_empty() && d.local_path().is_none())
-            .map(|d| format!("{} ({})", d.name, d.repository))
-            .collect();
+        let fetched = named(deps.iter().filter(|d| is_from_repository(d)));
         if !step.ok && !out.interrupted && !fetched.is_empty() {
             step.log.extend_from_slice(
                 format!(
-                    "\nstrata: helm fetches {} from its repository, which needs network access from here; to check offline, vendor it: `helm dependency update`, then commit Chart.lock and charts/*.tgz\n",
-                    fetched.join(", ")
+                    "\nstrata: helm fetches {fetched} from its repository, which needs network access from here; to check offline, vendor it: `helm dependency update`, then commit Chart.lock and charts/*.tgz\n"
                 )
                 .as_bytes(),
             );
@@ -145,7 +138,7 @@ fn stale_vendored(charts: &Path, deps: &[ChartDependency]) -> Option<String> {
         .collect();
     let stale: Vec<String> = deps
         .iter()
-        .filter(|d| !d.repository.is_empty() && d.local_path().is_none())
+        .filter(|d| is_from_repository(d))
         .filter(|d| is_exact_version(&d.version))
         .filter(|d| {
             let exact = format!("{}-{}.tgz", d.name, d.version.trim_start_matches('v'));
@@ -260,6 +253,34 @@ pub struct Dependencies<'a> {
 }
 
 impl<'a> Dependencies<'a> {
+    /// Those of a target (none but a chart's), as its files fix them.
+    pub fn of_target(target: &'a strata_graph::model::Target) -> Dependencies<'a> {
+        let declared = target
+            .chart
+            .as_ref()
+            .map_or(&[][..], |c| c.dependencies.as_slice());
+        if declared.is_empty() {
+            return Dependencies::of(declared, &[]);
+        }
+        let prefix = strata_graph::discover::dir_prefix(&target.label);
+        // A subchart vendored as a directory is a chart of its own, whose files are not
+        // the parent's: its directory counts as vendored all the same.
+        let subcharts: Vec<String> = target
+            .deps
+            .iter()
+            .filter_map(|d| d.label.strip_prefix(&prefix))
+            .filter(|rest| rest.starts_with("charts/"))
+            .map(|rest| format!("{rest}/Chart.yaml"))
+            .collect();
+        let files: Vec<&str> = target
+            .files
+            .iter()
+            .filter_map(|f| f.strip_prefix(&prefix))
+            .chain(subcharts.iter().map(String::as_str))
+            .collect();
+        Dependencies::of(declared, &files)
+    }
+
     /// `declared`, of the chart whose own files (relative to its directory) are `files`.
     pub fn of(declared: &'a [ChartDependency], files: &[&str]) -> Dependencies<'a> {
         let vendored = vendored(files);
@@ -268,7 +289,7 @@ impl<'a> Dependencies<'a> {
             unpinned: unpinned(declared, files),
             remote_vendored: declared
                 .iter()
-                .filter(|d| !d.repository.is_empty() && d.local_path().is_none())
+                .filter(|d| is_from_repository(d))
                 .all(|d| vendored.iter().any(|v| names_package(v, &d.name))),
         }
     }
@@ -281,6 +302,20 @@ fn vendored<'f>(files: &[&'f str]) -> Vec<&'f str> {
         .filter_map(|f| f.strip_prefix("charts/"))
         .filter_map(|rest| rest.split('/').next())
         .collect()
+}
+
+/// Whether a dependency comes from a chart repository (not `file://`, not shipped in
+/// `charts/` without one).
+fn is_from_repository(d: &ChartDependency) -> bool {
+    !d.repository.is_empty() && d.local_path().is_none()
+}
+
+/// Dependencies as a message names them: `redis (https://charts.example)`, joined.
+pub fn named<'d>(deps: impl IntoIterator<Item = &'d ChartDependency>) -> String {
+    deps.into_iter()
+        .map(|d| format!("{} ({})", d.name, d.repository))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The lock files that pin a chart's dependencies (v2, v1).
@@ -297,7 +332,7 @@ pub fn unpinned<'a>(deps: &'a [ChartDependency], files: &[&str]) -> Vec<&'a Char
     }
     let vendored = vendored(files);
     deps.iter()
-        .filter(|d| !d.repository.is_empty() && d.local_path().is_none())
+        .filter(|d| is_from_repository(d))
         .filter(|d| !vendored.iter().any(|v| names_package(v, &d.name)))
         .collect()
 }

@@ -510,6 +510,15 @@ fn build(
     for &i in charts {
         let t = &model.targets[i];
         let Some(manifests) = rendered(&cache, report, &t.label) else {
+            let unpinned = strata_exec::helm::Dependencies::of_target(t).unpinned;
+            if !unpinned.is_empty() {
+                let names = strata_exec::helm::named(unpinned.iter().copied());
+                return Ok(Err(format!(
+                    "{} depends on {} with no Chart.lock pinning the version: what it renders can change with nothing in the repository changing, so it is never cached and cannot be delivered from a verified render; pin it (`helm dependency update`, commit Chart.lock) or vendor it into its charts/",
+                    t.label,
+                    names
+                )));
+            }
             return Ok(Err(format!(
                 "{}'s render is not in the cache (run without --no-cache)",
                 t.label

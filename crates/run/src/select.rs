@@ -164,6 +164,9 @@ pub fn check_named_have_tasks(
                 (Kind::Chart, Mode::Destroy) => {
                     "destroy tears down stacks; a chart leaves an environment when its GitOps output no longer holds it"
                 }
+                (Kind::Chart, _) if model.is_subchart(label) => {
+                    "a chart vendored in another chart's charts/ is linted and rendered inside its parent, with the values its parent gives it: name the parent"
+                }
                 (Kind::Chart, _) => "a library chart renders nothing by itself; the charts that use it do",
                 _ => "nothing of it runs in this command",
             };

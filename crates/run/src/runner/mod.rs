@@ -157,15 +157,11 @@ impl Runner<'_> {
             }
             Action::Deps => {
                 if !chart_deps.unpinned.is_empty() {
-                    let names: Vec<String> = chart_deps
-                        .unpinned
-                        .iter()
-                        .map(|d| format!("{} ({})", d.name, d.repository))
-                        .collect();
+                    let names = helm::named(chart_deps.unpinned.iter().copied());
                     (self.say)(&format!(
                         "warning: {} depends on {} with no Chart.lock pinning the version: helm resolves it anew on every build, so its tasks are never cached\n  hint: pin it with `helm dependency update` and commit Chart.lock, or vendor it into the chart's charts/",
                         target.label,
-                        names.join(", ")
+                        names
                     ));
                 }
                 helm::dependency_build(&self.tools, &sb, &chart_deps)
@@ -246,31 +242,7 @@ impl Runner<'_> {
 
     /// A chart target's dependencies (none for other targets), as its files fix them.
     fn chart_dependencies(&self, target: TargetId) -> helm::Dependencies<'_> {
-        let target = &self.model().targets[target];
-        let declared = target
-            .chart
-            .as_ref()
-            .map_or(&[][..], |c| c.dependencies.as_slice());
-        if declared.is_empty() {
-            return helm::Dependencies::of(declared, &[]);
-        }
-        let prefix = strata_graph::discover::dir_prefix(&target.label);
-        // A subchart vendored as a directory is a chart of its own, whose files are not
-        // the parent's: its directory counts as vendored all the same.
-        let subcharts: Vec<String> = target
-            .deps
-            .iter()
-            .filter_map(|d| d.label.strip_prefix(&prefix))
-            .filter(|rest| rest.starts_with("charts/"))
-            .map(|rest| format!("{rest}/Chart.yaml"))
-            .collect();
-        let files: Vec<&str> = target
-            .files
-            .iter()
-            .filter_map(|f| f.strip_prefix(&prefix))
-            .chain(subcharts.iter().map(String::as_str))
-            .collect();
-        helm::Dependencies::of(declared, &files)
+        helm::Dependencies::of_target(&self.model().targets[target])
     }
 }
 
