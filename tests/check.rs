@@ -524,6 +524,33 @@ fn an_environment_file_that_is_a_link_is_read_through() {
     run.assert_ok();
     let again = task_in(&report, "charts/a", "render");
     assert_ne!(again["key"], render["key"], "{report}");
+    // Through a link to a link: every link on the way is in the sandbox.
+    let values = repo.path().join("environments/dev/charts/a/values.yaml");
+    std::fs::remove_file(&values).unwrap();
+    std::os::unix::fs::symlink("../../../../shared/chain.yaml", &values).unwrap();
+    std::fs::create_dir_all(repo.path().join("shared/x")).unwrap();
+    std::os::unix::fs::symlink("x/real.yaml", repo.path().join("shared/chain.yaml")).unwrap();
+    repo.write("shared/x/real.yaml", "r: chained\n");
+    repo.commit("a chain of links");
+    json_run(&repo, &["check", "--env", "dev", "charts/a"])
+        .0
+        .assert_ok();
+    // Outside the workspace: no change there could be seen, so nothing is made with it.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("v.yaml"), "r: outside\n").unwrap();
+    std::fs::remove_file(&values).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("v.yaml"), &values).unwrap();
+    repo.commit("a link leading outside");
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "charts/a"]);
+    assert_eq!(run.code, 1, "{report}");
+    let lint = task_in(&report, "charts/a", "lint");
+    assert_eq!(lint["status"], "failed", "{lint}");
+    assert!(
+        lint["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("outside the workspace")),
+        "{lint}"
+    );
 }
 
 /// A chart repository on a loopback port, serving the files of a directory (`index.yaml`

@@ -70,13 +70,17 @@ impl Model {
                             owner
                         }
                     };
-                    // A link is read through: what it leads to feeds the same targets.
-                    let linked = match self.links.is_link(path) {
-                        true => match self.links.resolve(path) {
-                            crate::model::links::Resolved::Inside(to) => Some(to),
-                            _ => None,
+                    // A link is read through: what it leads to (and the links on the way)
+                    // feed the same targets. One leading outside the workspace is noted.
+                    let linked: Vec<String> = match self.links.is_link(path) {
+                        false => Vec::new(),
+                        true => match self.links.chain(path) {
+                            Ok(hops) => hops,
+                            Err(text) => {
+                                files.outside.push((path.clone(), text));
+                                Vec::new()
+                            }
                         },
-                        false => None,
                     };
                     match owner {
                         EnvFileOwner::Target(label) => {
@@ -85,12 +89,12 @@ impl Model {
                                 .entry(label.to_string())
                                 .or_default()
                                 .push(path.clone());
-                            if let Some(to) = linked {
+                            if !linked.is_empty() {
                                 files
                                     .linked_by_label
                                     .entry(label.to_string())
                                     .or_default()
-                                    .push(to);
+                                    .extend(linked);
                             }
                         }
                         EnvFileOwner::Everyone => {
@@ -135,6 +139,8 @@ struct EnvFiles {
     /// sandbox for the links to resolve), never files given to a tool themselves.
     linked_wide: Vec<String>,
     linked_by_label: HashMap<String, Vec<String>>,
+    /// Links among the files that lead outside the workspace (or loop): (link, its text).
+    outside: Vec<(String, String)>,
     /// Files no target is given (see [`EnvFileOwner::Nobody`]).
     stray: Vec<String>,
 }
@@ -173,6 +179,22 @@ impl EnvironmentFiles {
         self.per_env
             .iter()
             .map(|(env, f)| (env.as_str(), f.wide.as_slice(), &f.by_label))
+    }
+
+    /// The files given to `label` in `env` that are links leading outside the workspace (or
+    /// in a loop), with the text that leads there: a change there could never be seen.
+    pub fn outside_links<'a>(
+        &'a self,
+        env: &str,
+        label: &str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let given: std::collections::BTreeSet<&str> = self.for_target(env, label).collect();
+        self.per_env
+            .get(env)
+            .into_iter()
+            .flat_map(|f| f.outside.iter())
+            .filter(move |(p, _)| given.contains(p.as_str()))
+            .map(|(p, t)| (p.as_str(), t.as_str()))
     }
 
     /// In `env`, what the links among the environment-wide files lead to, and among each

@@ -80,6 +80,39 @@ impl Links {
         self.targets.contains_key(path)
     }
 
+    /// Every path the link at `path` leads through, in order, the last being where it
+    /// leads (all inside the workspace; none when `path` is no link), or `Err` with the
+    /// text of a link leading outside, or of the loop.
+    pub fn chain(&self, path: &str) -> std::result::Result<Vec<String>, String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut at = path.to_string();
+        // Each hop is one link: more than there are links is a loop.
+        for _ in 0..=self.targets.len() {
+            match self.targets.get(&at) {
+                Some(Resolved::Inside(next)) => {
+                    out.push(next.clone());
+                    at = next.clone();
+                }
+                Some(Resolved::Outside(text)) => return Err(text.clone()),
+                Some(Resolved::Loop) => return Err(format!("{path} (a loop of links)")),
+                // No link itself: a directory on its way may be one.
+                None => {
+                    return match self.resolve(&at) {
+                        Resolved::Inside(p) => {
+                            if p != at {
+                                out.push(p);
+                            }
+                            Ok(out)
+                        }
+                        Resolved::Outside(text) => Err(text),
+                        Resolved::Loop => Err(format!("{path} (a loop of links)")),
+                    }
+                }
+            }
+        }
+        Err(format!("{path} (a loop of links)"))
+    }
+
     /// Where each link under `prefix` (a directory path ending in `/`) leads inside the
     /// workspace, fully resolved: (link, target).
     pub fn inside_under<'a>(

@@ -266,6 +266,15 @@ impl Runner<'_> {
             policies: Vec::new(),
             waivers: Vec::new(),
         };
+        // A file given to the task that leads outside the workspace: strata could never see
+        // it change, so nothing made with it could be trusted from the cache.
+        if let Some(env) = task.env.as_deref() {
+            if let Some((link, text)) = self.env_files.outside_links(env, &target.label).next() {
+                return Err(NotReady::Fail(format!(
+                    "{link} is a link to `{text}`, outside the workspace (or a loop of links): a change there could never be seen; copy the file into the workspace and link to that, or replace the link with the file"
+                )));
+            }
+        }
         if task.action == Action::Policy {
             let model = self.model();
             fp.policies = crate::governing::governing(model, task.target, task.env.as_deref())
