@@ -12,6 +12,14 @@ fn assert_each_edit_affects(repo: &Repo, cases: &[(&str, &[&str])]) {
     assert_each_edit_affects_in(repo, "", cases);
 }
 
+/// `strata list`, which must succeed and warn of nothing.
+#[track_caller]
+fn list_without_warnings(repo: &Repo) {
+    let listed = repo.strata(&["list"]);
+    listed.assert_ok();
+    assert!(!listed.stderr.contains("warning"), "{}", listed.stderr);
+}
+
 /// [`assert_each_edit_affects`] for a workspace in the repository's directory `dir`: the
 /// files are named from the repository's top level, the labels from the workspace's root.
 #[track_caller]
@@ -2482,9 +2490,7 @@ fn a_terragrunt_unit_depends_on_what_its_configuration_names() {
         "locals {\n  name = \"app\"\n}\n\ndependency \"vpc\" {\n  config_path = \"${get_terragrunt_dir()}/../vpc\"\n}\n",
     );
     repo.commit("initial");
-    let listed = repo.strata(&["list"]);
-    listed.assert_ok();
-    assert!(!listed.stderr.contains("warning"), "{}", listed.stderr);
+    list_without_warnings(&repo);
     assert_each_edit_affects(
         &repo,
         &[
@@ -2581,9 +2587,7 @@ fn a_stack_depends_on_what_a_unit_it_depends_on_reads() {
         "variable \"x\" {\n  default = 1\n}\n",
     );
     repo.commit("initial");
-    let listed = repo.strata(&["list"]);
-    listed.assert_ok();
-    assert!(!listed.stderr.contains("warning"), "{}", listed.stderr);
+    list_without_warnings(&repo);
     assert_each_edit_affects(
         &repo,
         &[
@@ -2743,9 +2747,7 @@ fn what_terragrunt_reads_is_resolved_where_terragrunt_resolves_it() {
         .join("\n\n"),
     );
     repo.commit("initial");
-    let listed = repo.strata(&["list"]);
-    listed.assert_ok();
-    assert!(!listed.stderr.contains("warning"), "{}", listed.stderr);
+    list_without_warnings(&repo);
     assert_each_edit_affects(
         &repo,
         &[
@@ -2853,9 +2855,7 @@ fn what_a_modules_tests_read_and_run_are_its_inputs() {
     repo.write("shared/fixture.json", "{}\n");
     repo.write("shared/other.json", "{}\n");
     repo.commit("initial");
-    let listed = repo.strata(&["list"]);
-    listed.assert_ok();
-    assert!(!listed.stderr.contains("warning"), "{}", listed.stderr);
+    list_without_warnings(&repo);
     assert_each_edit_affects(
         &repo,
         &[
