@@ -130,12 +130,7 @@ pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &Dependencies) -> Res
 /// packages of other versions of it (Chart.yaml bumped, the vendored package not): what
 /// `helm dependency build` refuses as out of sync, with the fix.
 fn stale_vendored(charts: &Path, deps: &[ChartDependency]) -> Option<String> {
-    let names: Vec<String> = std::fs::read_dir(charts)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let names = entry_names(charts);
     let stale: Vec<String> = deps
         .iter()
         .filter(|d| is_from_repository(d))
@@ -215,16 +210,20 @@ fn needs_build(charts: &Path, deps: &[ChartDependency]) -> bool {
 
 /// Whether `charts` holds every dependency of `deps` that comes from a repository.
 fn all_present(charts: &Path, deps: &[ChartDependency]) -> bool {
-    let names: Vec<String> = match std::fs::read_dir(charts) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect(),
-        Err(_) => return false,
-    };
+    let names = entry_names(charts);
     deps.iter()
         .filter(|d| !d.repository.is_empty())
         .all(|d| names.iter().any(|n| names_package(n, &d.name)))
+}
+
+/// The names of what a directory holds (none when it cannot be read).
+fn entry_names(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
 }
 
 /// Whether the entry `entry` of a chart's `charts/` holds the chart `name`: its directory,
