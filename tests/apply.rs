@@ -982,6 +982,21 @@ fn a_promotion_refuses_a_stack_the_destination_records_while_it_has_no_state() {
 /// A lock entry names the commit that reproduces what was applied. An environment file
 /// that fed the stack (its tfvars) changed and not committed: applied, not recorded, and
 /// recorded once it is committed and applied again.
+/// `strata --json apply --auto-approve --env dev`.
+fn apply_dev(repo: &Repo) -> (Run, serde_json::Value) {
+    json_run(repo, &["apply", "--auto-approve", "--env", "dev"])
+}
+
+/// Commits `stacks/a`, applies dev, which must record it, and commits dev's lock.
+#[track_caller]
+fn commit_and_record_a(repo: &Repo) {
+    repo.commit("a stack");
+    let (run, json) = apply_dev(repo);
+    run.assert_ok();
+    assert_eq!(json["release"][0]["recorded"][0], "stacks/a", "{json}");
+    repo.commit("dev's lock");
+}
+
 #[test]
 fn the_lock_changes_only_with_its_audit_event() {
     let repo = tools_repo();
@@ -989,12 +1004,8 @@ fn the_lock_changes_only_with_its_audit_event() {
         "stacks/a/main.tf",
         "variable \"size\" {\n  default = 1\n}\n\noutput \"size\" {\n  value = var.size\n}\n",
     );
-    repo.commit("a stack");
-    let apply = || json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
-    let (run, json) = apply();
-    run.assert_ok();
-    assert_eq!(json["release"][0]["recorded"][0], "stacks/a", "{json}");
-    repo.commit("dev's lock");
+    let apply = || apply_dev(&repo);
+    commit_and_record_a(&repo);
     let lock_path = repo.path().join("environments/dev/release.lock.toml");
     let ledger = repo.path().join("environments/dev/audit.jsonl");
     let lock = std::fs::read_to_string(&lock_path).unwrap();
@@ -1034,12 +1045,8 @@ fn an_apply_with_an_uncommitted_environment_file_is_not_recorded() {
         "variable \"size\" {}\n\noutput \"size\" {\n  value = var.size\n}\n",
     );
     repo.write("environments/dev/stacks/a/terraform.tfvars", "size = 1\n");
-    repo.commit("a stack");
-    let apply = || json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
-    let (run, json) = apply();
-    run.assert_ok();
-    assert_eq!(json["release"][0]["recorded"][0], "stacks/a", "{json}");
-    repo.commit("dev's lock");
+    let apply = || apply_dev(&repo);
+    commit_and_record_a(&repo);
     let lock_path = repo.path().join("environments/dev/release.lock.toml");
     // Every file the stack's sandbox holds may feed it (a script of the stack may read
     // any): one not committed stops the recording. Notes the workspace ignores do not.

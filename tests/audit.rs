@@ -591,16 +591,21 @@ fn signed_environments_sign_every_event_and_check_access_against_the_key() {
     assert_first_problem(&repo, "event 3 is not signed, after signed events");
 }
 
+/// The network stack committed and applied in dev: its local state file there.
+fn network_applied_in_dev(repo: &Repo) -> std::path::PathBuf {
+    network_stack(repo, "1");
+    repo.commit("network v1");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    repo.state_file("dev", "stacks/network")
+}
+
 /// `strata state push` replaces an environment's state as an apply does: only someone the
 /// environment's `[access] apply` lists may run it, and a refused push changes nothing.
 #[test]
 fn state_push_needs_the_right_to_apply() {
     let repo = tools_repo();
-    network_stack(&repo, "1");
-    repo.commit("network v1");
-    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
-        .assert_ok();
-    let state = repo.state_file("dev", "stacks/network");
+    let state = network_applied_in_dev(&repo);
     let before = std::fs::read(&state).unwrap();
     repo.write(
         "environments/dev/env.toml",
@@ -637,11 +642,7 @@ fn state_push_needs_the_right_to_apply() {
 #[test]
 fn a_state_push_moves_a_damaged_local_state_aside() {
     let repo = tools_repo();
-    network_stack(&repo, "1");
-    repo.commit("network v1");
-    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
-        .assert_ok();
-    let state = repo.state_file("dev", "stacks/network");
+    let state = network_applied_in_dev(&repo);
     let whole = std::fs::read(&state).unwrap();
     let kept = repo.path().join("kept.tfstate");
     std::fs::write(&kept, &whole).unwrap();

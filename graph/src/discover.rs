@@ -74,6 +74,11 @@ pub fn is_terraform_file(path: &str) -> bool {
     path.ends_with(".tf") || path.ends_with(".tf.json")
 }
 
+/// Whether a file is Terramate's configuration (`*.tm.hcl`, `*.tm`).
+pub fn is_terramate_file(path: &str) -> bool {
+    path.ends_with(".tm.hcl") || path.ends_with(".tm")
+}
+
 /// How Terraform variable files end: `*.tfvars` and `*.tfvars.json`.
 pub const VAR_FILE_SUFFIXES: &[&str] = &[".tfvars", ".tfvars.json"];
 

@@ -4,10 +4,12 @@
 //! give such a directory to the target above it, so its files count as that target's and
 //! nothing plans it: `strata list` names each, as it names the directories no target owns.
 
-use crate::discover::{file_name, is_terraform_file, label_dir, parent_dir, Kind};
+use crate::discover::{
+    file_name, is_terraform_file, is_terramate_file, label_dir, parent_dir, Kind,
+};
 use crate::git::Repo;
-use crate::hcl::{backend_block, parse_tf, parse_tf_json, TERRAGRUNT_UNIT_FILE};
-use crate::model::edges::join_normalized;
+use crate::hcl::{backend_block, cloud_block, parse_tf, parse_tf_json, TERRAGRUNT_UNIT_FILE};
+use crate::model::join_normalized;
 use crate::model::links::Resolved;
 use crate::session::View;
 use crate::Result;
@@ -24,36 +26,10 @@ pub struct FoldedRoot {
     pub why: String,
 }
 
-fn is_terramate_file(path: &str) -> bool {
-    path.ends_with(".tm.hcl") || path.ends_with(".tm")
-}
-
 /// Whether a Terramate file declares a `stack {}`.
 fn declares_stack(text: &str) -> bool {
     hcl_edit::parser::parse_body(text)
         .is_ok_and(|body| body.blocks().any(|b| b.ident.as_str() == "stack"))
-}
-
-/// Whether a Terraform file's `terraform` block holds a `cloud {}` block (HCP Terraform's
-/// state, a root's setting like a backend).
-fn has_cloud_block(text: &str, json: bool) -> bool {
-    if !text.contains("cloud") {
-        return false;
-    }
-    if json {
-        let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
-            return false;
-        };
-        return match &value["terraform"] {
-            serde_json::Value::Array(items) => items.iter().any(|t| t.get("cloud").is_some()),
-            other => other.get("cloud").is_some(),
-        };
-    }
-    hcl_edit::parser::parse_body(text).is_ok_and(|body| {
-        body.blocks()
-            .filter(|b| b.ident.as_str() == "terraform")
-            .any(|b| b.body.blocks().any(|inner| inner.ident.as_str() == "cloud"))
-    })
 }
 
 /// The roots the model's stacks and modules fold in, sorted by directory.
@@ -97,9 +73,7 @@ pub fn folded_roots(view: &View, repo: &Repo) -> Result<Vec<FoldedRoot>> {
                     let json = f.ends_with(".json");
                     match backend_block(text, json) {
                         Some(b) => Some(format!("backend \"{}\" in {f}", b.kind)),
-                        None if has_cloud_block(text, json) => {
-                            Some(format!("`cloud` block in {f}"))
-                        }
+                        None if cloud_block(text, json) => Some(format!("`cloud` block in {f}")),
                         None => None,
                     }
                 } else if is_terramate_file(f) && declares_stack(text) {

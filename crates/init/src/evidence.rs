@@ -13,10 +13,12 @@ use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Body, Structure};
 use hcl_edit::Span;
 use strata_graph::chart::CHART_FILE;
-use strata_graph::discover::{file_name, in_dir, is_terraform_file, parent_dir, Kind};
+use strata_graph::discover::{
+    file_name, in_dir, is_terraform_file, is_terramate_file, parent_dir, Kind,
+};
 use strata_graph::error::{line_of, Location, Problem};
 use strata_graph::git::Repo;
-use strata_graph::hcl::{parse_terragrunt, Lead, Led, Role, TerragruntFacts};
+use strata_graph::hcl::{parse_terragrunt, terragrunt, Lead, Led, Role, TerragruntFacts};
 use strata_graph::manifest::{CHART_MANIFEST, ENV_FILE, MODULE_MANIFEST, STACK_MANIFEST};
 use strata_graph::model::links::{Links, Resolved};
 use strata_graph::snapshot::{is_builtin_excluded, Snapshot};
@@ -124,10 +126,6 @@ struct FileFacts {
     declared: Vec<(String, String, usize)>,
     /// A Terragrunt configuration as strata's model reads it.
     terragrunt: Option<TerragruntFacts>,
-}
-
-fn is_terramate_file(name: &str) -> bool {
-    name.ends_with(".tm.hcl") || name.ends_with(".tm")
 }
 
 pub use strata_graph::discover::{is_auto_var_file, is_var_file};
@@ -318,34 +316,16 @@ fn unit_calls(
     facts: &BTreeMap<&str, FileFacts>,
     tf_dirs: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, UnitCalls>> {
-    let prefix = repo.prefix().trim_end_matches('/');
     let exists = |path: &str| snapshot.files.contains_key(path);
-    let in_parent_folders = |dir: &str, name: &str| -> Option<String> {
-        let mut at = dir;
-        while !at.is_empty() {
-            at = parent_dir(at);
-            let path = join(at, name)?;
-            if exists(&path) {
-                return Some(path);
-            }
-        }
-        None
-    };
+    let in_parent_folders =
+        |dir: &str, name: &str| terragrunt::in_parent_folders(dir, name, exists);
     // The directory a led path starts from, for a unit at `unit` (and, inside an included
     // configuration, that configuration's own directory for `get_parent_terragrunt_dir`).
     let led_path = |led: &Led, unit: &str, included: Option<&str>| -> Option<String> {
         let start = match &led.lead {
             Lead::UnitDir => unit.to_string(),
             Lead::BesideParentFile(name) => parent_dir(&in_parent_folders(unit, name)?).into(),
-            Lead::RepoRoot => {
-                let in_repo = join("", &led.rest)?;
-                return match in_repo.strip_prefix(prefix) {
-                    _ if prefix.is_empty() => Some(in_repo),
-                    Some("") => Some(String::new()),
-                    Some(inside) => inside.strip_prefix('/').map(str::to_string),
-                    None => None,
-                };
-            }
+            Lead::RepoRoot => return terragrunt::repo_root_path(repo.prefix(), &led.rest),
             Lead::ParentDir(_) => parent_dir(included?).to_string(),
         };
         join(&start, &format!(".{}", led.rest))

@@ -63,3 +63,25 @@ pub fn backend_block(text: &str, json: bool) -> Option<BackendBlock> {
     }
     None
 }
+
+/// Whether a Terraform file's `terraform` block holds a `cloud {}` block (HCP Terraform's
+/// state, a root's setting like a backend).
+pub fn cloud_block(text: &str, json: bool) -> bool {
+    if !text.contains("cloud") {
+        return false;
+    }
+    if json {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+            return false;
+        };
+        return match &value["terraform"] {
+            serde_json::Value::Array(items) => items.iter().any(|t| t.get("cloud").is_some()),
+            other => other.get("cloud").is_some(),
+        };
+    }
+    hcl_edit::parser::parse_body(text).is_ok_and(|body| {
+        body.blocks()
+            .filter(|b| b.ident.as_str() == "terraform")
+            .any(|b| b.body.blocks().any(|inner| inner.ident.as_str() == "cloud"))
+    })
+}

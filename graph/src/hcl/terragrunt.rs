@@ -295,6 +295,36 @@ fn var_files(terraform: &Body, text: &str, facts: &mut TerragruntFacts) {
     }
 }
 
+/// The file `name` in the nearest directory above `dir` (a workspace path) that holds one,
+/// as Terragrunt's `find_in_parent_folders` finds it; `exists` says which files there are.
+pub fn in_parent_folders(dir: &str, name: &str, exists: impl Fn(&str) -> bool) -> Option<String> {
+    let mut at = dir;
+    while !at.is_empty() {
+        at = crate::discover::parent_dir(at);
+        let path = match at {
+            "" => name.to_string(),
+            at => format!("{at}/{name}"),
+        };
+        if exists(&path) {
+            return Some(path);
+        }
+    }
+    None
+}
+
+/// The workspace path of `"${get_repo_root()}REST"` in a workspace that lies at `prefix` in
+/// its repository (`""` at the top), or `None` when it leads outside the workspace.
+pub fn repo_root_path(prefix: &str, rest: &str) -> Option<String> {
+    let in_repo = crate::model::join_normalized("", rest)?;
+    let prefix = prefix.trim_end_matches('/');
+    match in_repo.strip_prefix(prefix) {
+        _ if prefix.is_empty() => Some(in_repo),
+        Some("") => Some(String::new()),
+        Some(inside) => inside.strip_prefix('/').map(str::to_string),
+        None => None,
+    }
+}
+
 /// The module call a local `terraform { source }` is: the part after `//` is the module's
 /// directory inside the package Terragrunt copies.
 pub fn source_call(source: &str, line: usize) -> ModuleCall {

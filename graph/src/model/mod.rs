@@ -19,7 +19,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-pub(crate) mod edges;
+mod edges;
 mod environments;
 pub mod links;
 mod policies;

@@ -304,17 +304,10 @@ impl Builder<'_> {
                 .into_iter()
                 .collect(),
             Lead::RepoRoot => {
-                // A path of the repository, which holds the workspace at `prefix`.
-                let outside = || format!("${{get_repo_root()}}{}", led.rest);
-                let in_repo = join_normalized("", &led.rest).ok_or_else(outside)?;
-                let prefix = self.repo.prefix().trim_end_matches('/');
-                let path = match in_repo.strip_prefix(prefix) {
-                    _ if prefix.is_empty() => in_repo.as_str(),
-                    Some("") => "",
-                    Some(inside) => inside.strip_prefix('/').ok_or_else(outside)?,
-                    None => return Err(outside()),
-                };
-                return Ok(vec![path.to_string()]);
+                // A path of the repository, which holds the workspace at its prefix.
+                return crate::hcl::terragrunt::repo_root_path(self.repo.prefix(), &led.rest)
+                    .map(|path| vec![path])
+                    .ok_or_else(|| format!("${{get_repo_root()}}{}", led.rest));
             }
             Lead::ParentDir(_) if included => vec![parent_dir(file).to_string()],
             Lead::ParentDir(label) => include_dirs
@@ -382,18 +375,9 @@ impl Builder<'_> {
     /// The file `name` in the nearest directory above `dir` that holds one, as
     /// `find_in_parent_folders` finds it.
     fn in_parent_folders(&self, dir: &str, name: &str) -> Option<String> {
-        let mut at = dir;
-        while !at.is_empty() {
-            at = parent_dir(at);
-            let path = match at {
-                "" => name.to_string(),
-                at => format!("{at}/{name}"),
-            };
-            if self.snapshot.files.contains_key(path.as_str()) {
-                return Some(path);
-            }
-        }
-        None
+        crate::hcl::terragrunt::in_parent_folders(dir, name, |p| {
+            self.snapshot.files.contains_key(p)
+        })
     }
 }
 
