@@ -409,6 +409,75 @@ fn builtin_errors_are_undefined_unless_shown() {
     assert_eq!(run.code, 2, "{run:?}");
 }
 
+/// A call that fails inside `not` makes the body undefined, as OPA moves it out of the
+/// `not` (konstraint's `has_field` over a `null` field: the violation fires, as in
+/// conftest), and `some .. in` over a value that is no collection is undefined, not an
+/// error that stops the scan.
+#[test]
+fn calls_inside_not_and_some_in_over_null_are_undefined_as_in_opa() {
+    let repo = with_policy(&[(
+        "k8s.rego",
+        r#"package main
+
+import rego.v1
+
+has_field(obj, field) if {
+	not object.get(obj, field, "N_DEFINED") == "N_DEFINED"
+}
+
+violation contains msg if {
+	input.kind == "Deployment"
+	not has_field(input.spec.template.spec.affinity, "podAntiAffinity")
+	msg := sprintf("%s: no podAntiAffinity", [input.metadata.name])
+}
+
+deny contains msg if {
+	some c in input.spec.template.spec.containers
+	not c.resources
+	msg := sprintf("%s: container %s has no resources", [input.metadata.name, c.name])
+}
+"#,
+    )]);
+    let dir = inputs(&[(
+        "deploy.yaml",
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: a
+spec:
+  template:
+    spec:
+      affinity:
+      containers:
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: b
+spec:
+  template:
+    spec:
+      affinity:
+        podAntiAffinity: {}
+      containers:
+        - name: web
+",
+    )]);
+    let run = scan(&repo, &[], &[&dir.path().join("deploy.yaml")]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        summary(&run),
+        "4 tests, 2 passed, 0 warnings, 2 failures, 0 exceptions",
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("a: no podAntiAffinity"), "{run:?}");
+    assert!(!run.stdout.contains("b: no podAntiAffinity"), "{run:?}");
+    assert!(
+        run.stdout.contains("b: container web has no resources"),
+        "{run:?}"
+    );
+}
+
 /// Item 4: a builtin the engine lacks is named when the policy loads, with file and line,
 /// even when no input would reach it.
 #[test]

@@ -1981,3 +1981,48 @@ fn a_tampered_plan_writes_nowhere_else_and_is_recorded_where_it_belongs() {
     );
     assert!(out["steps"].as_array().unwrap().is_empty(), "{out}");
 }
+
+/// A promotion writes its event beside the ledger before it changes the destination's lock:
+/// a ledger that cannot take it (here: a directory where it should be; a full disk acts
+/// alike) fails the promotion, which rolls back and leaves the lock as it was, rather
+/// than a lock holding entries no event wrote.
+#[test]
+fn a_promotion_changes_the_lock_only_with_its_audit_event() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    apply_dev(&repo, &pg);
+    let file = keys.plan_file("plan.json");
+    plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let ledger_path = repo.path().join("environments/staging/audit.jsonl");
+    std::fs::create_dir(&ledger_path).unwrap();
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_ne!(run.code, 0, "{}\n{out}", run.stderr);
+    assert!(
+        run.stderr.contains("audit.jsonl") || out.to_string().contains("audit.jsonl"),
+        "{}\n{out}",
+        run.stderr
+    );
+    assert!(read_lock(&repo, "staging").is_none(), "the lock changed");
+    std::fs::remove_dir(&ledger_path).unwrap();
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    assert!(read_lock(&repo, "staging").is_some());
+    let events = ledger(&repo, "staging");
+    let promoted = events.last().unwrap();
+    assert_eq!(promoted["action"], "promote", "{promoted}");
+    assert_eq!(promoted["outcome"], "succeeded", "{promoted}");
+    assert!(
+        promoted["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["result"] == "promoted" && t["entry"].is_string()),
+        "{promoted}"
+    );
+    repo.commit("staging promoted");
+    repo.strata(&["audit", "verify", "--env", "staging"])
+        .assert_ok();
+}

@@ -19,7 +19,9 @@ use regorus::unstable::{Expr, Literal, Module, Query, Rule, RuleHead};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod heads;
+mod undefined;
 use heads::iterating_heads_moved;
+use undefined::undefined_as_in_opa;
 
 /// What a rule's name makes of its results (conftest's conventions, plus strata's
 /// `unknown`).
@@ -265,18 +267,24 @@ impl Loaded {
             .map(|(path, text)| (path.clone(), compatible_imports(text).into_owned()))
             .collect();
         let mut engine = Self::engine(&texts, rego_v0)?;
-        let moved = iterating_heads_moved(engine.get_modules(), &texts);
-        if !moved.is_empty() {
-            let texts: Vec<(String, String)> = texts
-                .into_iter()
-                .map(|(path, text)| match moved.get(&path) {
-                    Some(new) => (path, new.clone()),
-                    None => (path, text),
+        // Two rewrites, each of what the one before made; one that does not load is not
+        // the policy's fault: the policy runs as it was before it.
+        let mut texts = texts;
+        for rewrite in [iterating_heads_moved, undefined_as_in_opa] {
+            let rewritten = rewrite(engine.get_modules(), &texts);
+            if rewritten.is_empty() {
+                continue;
+            }
+            let new: Vec<(String, String)> = texts
+                .iter()
+                .map(|(path, text)| match rewritten.get(path) {
+                    Some(new) => (path.clone(), new.clone()),
+                    None => (path.clone(), text.clone()),
                 })
                 .collect();
-            // A rewrite that does not load is not the policy's fault: it runs as written.
-            if let Ok(rewritten) = Self::engine(&texts, rego_v0) {
-                engine = rewritten;
+            if let Ok(loaded) = Self::engine(&new, rego_v0) {
+                engine = loaded;
+                texts = new;
             }
         }
         let packages_by_module: Vec<String> = engine
@@ -512,13 +520,15 @@ fn call_cycle(
         .find_map(|f| visit(f, calls_of, &mut Vec::new(), &mut done))
 }
 
-/// What the syntax walk visits: every expression, and every `with` modifier.
+/// What the syntax walk visits: every expression, every `with` modifier, and every
+/// statement of a body (before what it holds).
 pub(crate) enum Node<'a> {
     Expr(&'a Expr),
     With(&'a regorus::unstable::WithModifier),
+    Stmt(&'a regorus::unstable::LiteralStmt),
 }
 
-fn walk_rule(rule: &Rule, f: &mut dyn FnMut(Node)) {
+pub(crate) fn walk_rule(rule: &Rule, f: &mut dyn FnMut(Node)) {
     match rule {
         Rule::Spec { head, bodies, .. } => {
             match head {
@@ -556,6 +566,7 @@ fn walk_rule(rule: &Rule, f: &mut dyn FnMut(Node)) {
 
 fn walk_query(query: &Query, f: &mut dyn FnMut(Node)) {
     for stmt in &query.stmts {
+        f(Node::Stmt(stmt));
         for m in &stmt.with_mods {
             f(Node::With(m));
             walk_expr(&m.r#as, f);

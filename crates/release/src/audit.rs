@@ -306,6 +306,35 @@ fn run_event(
 /// Records a promotion (`promote apply`) or its rollback (`promote rollback`) in the
 /// destination's ledger, refused ones included.
 pub fn record_promotion(session: &Session, outcome: &Outcome, rollback: bool) -> Result<()> {
+    // A promotion that succeeded wrote the destination's lock: its entries are attested.
+    let written = if outcome.status == PromoteStatus::Applied && !rollback {
+        Some(ReleaseLock::read(&session.root, &outcome.to)?)
+    } else {
+        None
+    };
+    let event = promotion_event(session, outcome, rollback, written.as_ref())?;
+    append(session, &outcome.to, event)
+}
+
+/// The event of a promotion that succeeded, for `lock` as it will be once written: made
+/// and written beside the ledger before the lock changes (see [`prepare_run`]).
+pub(crate) fn prepare_promotion(
+    session: &Session,
+    outcome: &Outcome,
+    lock: &ReleaseLock,
+) -> Result<PendingEvent> {
+    let event = promotion_event(session, outcome, false, Some(lock))?;
+    prepare(session, &outcome.to, event)
+}
+
+/// The event of [`record_promotion`]; `written` is the destination's lock the promotion
+/// wrote, when it succeeded.
+fn promotion_event(
+    session: &Session,
+    outcome: &Outcome,
+    rollback: bool,
+    written: Option<&ReleaseLock>,
+) -> Result<NewEvent> {
     let mut event = new_event(
         session,
         if rollback { "rollback" } else { "promote" },
@@ -334,17 +363,11 @@ pub fn record_promotion(session: &Session, outcome: &Outcome, rollback: bool) ->
     event
         .details
         .insert("approved_by".into(), approvers.join(", "));
-    // A promotion that succeeded wrote the destination's lock: each entry it wrote is
-    // attested with its hash (`promoted`), each it removed as `destroyed`.
-    let written = if outcome.status == PromoteStatus::Applied && !rollback {
-        Some(ReleaseLock::read(&session.root, &outcome.to)?)
-    } else {
-        None
-    };
+    // Each entry the promotion wrote is attested with its hash (`promoted`), each it
+    // removed as `destroyed`.
     for (steps, rolled) in [(&outcome.steps, false), (&outcome.rollback, true)] {
         for s in steps {
             let entry = written
-                .as_ref()
                 .filter(|_| !rolled && s.ok)
                 .and_then(|lock| lock.targets.get(&s.label))
                 .filter(|entry| entry.commit == s.commit);
@@ -367,7 +390,7 @@ pub fn record_promotion(session: &Session, outcome: &Outcome, rollback: bool) ->
             });
         }
     }
-    append(session, &outcome.to, event)
+    Ok(event)
 }
 
 /// Records a promotion or rollback that ended in an error (a tool or file that failed under

@@ -437,13 +437,20 @@ fn can_record(ctx: &Context) -> Result<()> {
 /// ones included).
 pub fn apply(ctx: &Context) -> Result<Outcome> {
     can_record(ctx)?;
-    let outcome = apply_plan(ctx)
+    let mut recorded = None;
+    let outcome = apply_plan(ctx, &mut recorded)
         .map_err(|e| crate::audit::record_promotion_error(ctx.session, ctx.plan_path, false, e))?;
-    crate::audit::record_promotion(ctx.session, &outcome, false)?;
+    match recorded {
+        Some(recorded) => recorded?,
+        None => crate::audit::record_promotion(ctx.session, &outcome, false)?,
+    }
     Ok(outcome)
 }
 
-fn apply_plan(ctx: &Context) -> Result<Outcome> {
+/// [`apply`]'s work. `recorded` is set to the result of recording it when that was done
+/// with the lock's change (a promotion that wrote the destination's lock); left `None`, it
+/// is still to be recorded.
+fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcome> {
     // Its waves are runs nested in it: an interrupt during one stops the rest.
     let _operation = process::operation();
     let session = ctx.session;
@@ -580,42 +587,65 @@ fn apply_plan(ctx: &Context) -> Result<Outcome> {
         }
     }
     let promotes_anything = plan.steps().next().is_some();
-    let mut delivered = false;
-    if let (None, Some((lock, staged)), true) = (&failure, done, promotes_anything) {
-        // The lock and the GitOps output change together: an output that cannot be put in
-        // place puts the lock back, and the promotion fails (and is rolled back).
-        delivered = staged.is_some();
-        if let Err(e) = crate::delivery::write_with_lock(&session.root, &plan.to, &lock, staged) {
-            failure = Some(format!(
-                "{}'s release lock and GitOps output cannot be written: {e}",
-                plan.to
-            ));
+    let succeeded = |delivered: bool| {
+        if promotes_anything {
+            format!(
+                "promoted {} step(s) from {} to {}; {}'s release lock updated{}: commit it",
+                plan.steps().count(),
+                plan.from,
+                plan.to,
+                plan.to,
+                if delivered {
+                    " with its GitOps output"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            format!(
+                "the plan promotes nothing from {} to {}: nothing changed",
+                plan.from, plan.to
+            )
         }
+    };
+    let mut delivered = false;
+    let mut event = None;
+    if let (None, Some((lock, staged)), true) = (&failure, done, promotes_anything) {
+        delivered = staged.is_some();
+        // The ledger's event, written beside the ledger first: when it cannot be (a full
+        // disk), nothing changes and the promotion fails (and is rolled back); once the
+        // lock and the output are in place, one rename puts it in.
+        let mut told = outcome.clone();
+        told.message = succeeded(delivered);
+        match crate::audit::prepare_promotion(session, &told, &lock) {
+            Err(e) => {
+                failure = Some(format!(
+                    "{}'s audit trail cannot take the promotion's event: {e}",
+                    plan.to
+                ))
+            }
+            // The lock and the GitOps output change together: an output that cannot be
+            // put in place puts the lock back, and the promotion fails (and is rolled back).
+            Ok(prepared) => {
+                match crate::delivery::write_with_lock(&session.root, &plan.to, &lock, staged) {
+                    Ok(()) => event = Some(prepared),
+                    Err(e) => {
+                        failure = Some(format!(
+                            "{}'s release lock and GitOps output cannot be written: {e}",
+                            plan.to
+                        ))
+                    }
+                }
+            }
+        }
+    }
+    if let Some(event) = event {
+        *recorded = Some(event.commit());
     }
     // A rollback's applies record in the lock themselves.
     drop(turn);
     match failure {
-        None => {
-            outcome.message = if promotes_anything {
-                format!(
-                    "promoted {} step(s) from {} to {}; {}'s release lock updated{}: commit it",
-                    plan.steps().count(),
-                    plan.from,
-                    plan.to,
-                    plan.to,
-                    if delivered {
-                        " with its GitOps output"
-                    } else {
-                        ""
-                    }
-                )
-            } else {
-                format!(
-                    "the plan promotes nothing from {} to {}: nothing changed",
-                    plan.from, plan.to
-                )
-            };
-        }
+        None => outcome.message = succeeded(delivered),
         Some(why) if process::is_cancelled() => {
             outcome.status = Status::Interrupted;
             outcome.message = format!(

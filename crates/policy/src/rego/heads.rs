@@ -101,11 +101,23 @@ pub(super) fn iterating_heads_moved(
             ));
         }
     }
+    edited(texts, edits)
+}
+
+/// Applies `edits` (byte range replaced, and by what; ranges never overlap but where one
+/// holds another's insertions) to the texts they are of.
+pub(super) fn edited(
+    texts: &[(String, String)],
+    edits: BTreeMap<String, Vec<(usize, usize, String)>>,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (path, mut edits) in edits {
         let Some((_, text)) = texts.iter().find(|(p, _)| *p == path) else {
             continue;
         };
+        // From the end, so each edit's offsets still hold; at one offset, the edit listed
+        // last goes first (it ends up after the others).
+        edits.reverse();
         edits.sort_by_key(|(start, _, _)| std::cmp::Reverse(*start));
         let mut new = text.clone();
         for (start, end, with) in edits {
@@ -125,7 +137,7 @@ pub(super) fn iterating_heads_moved(
 /// The bytes of `text` that `expr` is written in: from the first to the last byte of any
 /// part of it (a string's quotes included), and for an object, set or array its brackets
 /// too. A range regorus's spans do not give whole is caught by [`reads_as_expression`].
-fn written_range(expr: &Expr, text: &str) -> Option<std::ops::Range<usize>> {
+pub(super) fn written_range(expr: &Expr, text: &str) -> Option<std::ops::Range<usize>> {
     // The outermost bytes, and whether a string's span gave them (it holds what is between
     // its quotes, the quotes not).
     let (mut start, mut end) = (usize::MAX, 0usize);
@@ -221,7 +233,7 @@ fn comment_start(line: &str) -> Option<usize> {
 }
 
 /// Whether `text` parses as one Rego expression on its own.
-fn reads_as_expression(text: &str, rego_v1: bool) -> bool {
+pub(super) fn reads_as_expression(text: &str, rego_v1: bool) -> bool {
     let mut engine = regorus::Engine::new();
     engine.set_rego_v0(!rego_v1);
     engine
