@@ -671,10 +671,21 @@ fn data_documents_from_the_command_line_and_policy_toml() {
     let run = scan(&repo, &[], &[&service]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stdout.contains("(denied: [22])"), "{run:?}");
+    // The policy's tests see the same data (conftest's `verify --data`).
+    repo.write(
+        "policies/compat/ports_test.rego",
+        "package main\n\nimport rego.v1\n\ntest_the_data_is_read if {\n\tdata.services.ports == [22]\n}\n",
+    );
+    let run = repo.strata(&["policy", "test", "policies/compat"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("PASS  main.test_the_data_is_read"), "{run:?}");
     repo.write("policies/compat/policy.toml", "data = [\"missing\"]\n");
     let run = scan(&repo, &[], &[&service]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("`missing`"), "{run:?}");
+    let run = repo.strata(&["policy", "test", "policies/compat"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stdout.contains("`missing`"), "{run:?}");
 }
 
 /// A symbolic link back up the tree is followed once, as conftest's walk does: each file

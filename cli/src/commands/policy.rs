@@ -180,12 +180,16 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                 .iter()
                 .find(|(p, _)| *p == i)
                 .is_some_and(|(_, m)| m.rego_version == "v0");
-            reports.push(test::run(&t.label, &files, v0));
+            let read = |paths: &[&str]| view.snapshot.texts(&session.repo, paths);
+            reports.push(match strata_policy::scan::policy_data(model, i, &read) {
+                Ok(data) => test::run(&t.label, &files, &data, v0),
+                Err(e) => test::PolicyTests::not_loaded(&t.label, e.to_string()),
+            });
         }
     }
     for b in builtins {
         let v0 = b.meta.rego_version == "v0";
-        reports.push(test::run(&b.label, b.rego_files(), v0));
+        reports.push(test::run(&b.label, b.rego_files(), &[], v0));
     }
     let ok = reports.iter().all(|r| r.ok());
     if ctx.json {

@@ -54,18 +54,35 @@ pub fn load_policy(
         .unwrap_or_default();
     let io = |e: strata_graph::Error| Error::new(format!("{}: {e}", target.label));
     let files = read(&model.policy_files(index)).map_err(io)?;
-    let placed = data::policy_data_files(&target.label, &meta.data, &target.files)?;
-    let paths: Vec<&str> = placed.iter().map(|(p, _)| p.as_str()).collect();
-    let texts = read(&paths).map_err(io)?;
-    let mut docs: Vec<DataFile> = placed
-        .into_iter()
-        .zip(texts)
-        .map(|((path, under), (_, text))| DataFile { path, text, under })
-        .collect();
+    let mut docs = policy_data(model, index, read)?;
     docs.extend(overrides.data.iter().cloned());
     let mut options = Options::from_meta(&meta);
     options.show_builtin_errors |= overrides.show_builtin_errors;
     Policy::load(&target.label, &files, &docs, &options)
+}
+
+/// The data documents the policy.toml of a policy target of the workspace model lists
+/// (what its scans and its tests see as `data`); `read` gives the texts of workspace files.
+pub fn policy_data(
+    model: &Model,
+    index: TargetId,
+    read: &ReadFiles,
+) -> Result<Vec<DataFile>, Error> {
+    let target = &model.targets[index];
+    let entries = model
+        .policies
+        .iter()
+        .find(|(i, _)| *i == index)
+        .map(|(_, m)| m.data.as_slice())
+        .unwrap_or_default();
+    let placed = data::policy_data_files(&target.label, entries, &target.files)?;
+    let paths: Vec<&str> = placed.iter().map(|(p, _)| p.as_str()).collect();
+    let texts = read(&paths).map_err(|e| Error::new(format!("{}: {e}", target.label)))?;
+    Ok(placed
+        .into_iter()
+        .zip(texts)
+        .map(|((path, under), (_, text))| DataFile { path, text, under })
+        .collect())
 }
 
 /// A scan's request.

@@ -3,7 +3,9 @@
 //! input with `with input as ...`), with line coverage of the policy files. `todo_test_*`
 //! rules are skipped. A failing builtin call is undefined, as in `conftest verify`.
 
+use crate::data::DataFile;
 use crate::rego::Loaded;
+use crate::Error;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -31,6 +33,16 @@ pub struct PolicyTests {
 }
 
 impl PolicyTests {
+    /// The report of a policy that did not load (`error` says why): no test ran.
+    pub fn not_loaded(label: &str, error: String) -> PolicyTests {
+        PolicyTests {
+            policy: label.to_string(),
+            tests: Vec::new(),
+            coverage: Vec::new(),
+            error: Some(error),
+        }
+    }
+
     pub fn ok(&self) -> bool {
         self.error.is_none()
             && self
@@ -40,23 +52,34 @@ impl PolicyTests {
     }
 }
 
-/// Runs the tests of one policy: `files` are all its `.rego` files (policy and tests).
-pub fn run(label: &str, files: &[(String, String)], rego_v0: bool) -> PolicyTests {
+/// Runs the tests of one policy: `files` are all its `.rego` files (policy and tests),
+/// `data` the data documents its policy.toml lists (its `data`, as in its scans).
+pub fn run(
+    label: &str,
+    files: &[(String, String)],
+    data: &[DataFile],
+    rego_v0: bool,
+) -> PolicyTests {
+    let loaded = match Loaded::load(files, rego_v0) {
+        Ok(l) => l,
+        Err(e) => return PolicyTests::not_loaded(label, e.to_string()),
+    };
+    let tests = loaded.tests();
+    let mut engine = loaded.engine;
+    let added = crate::data::merge(data).and_then(|merged| {
+        engine
+            .add_data(regorus::Value::from(serde_json::Value::Object(merged)))
+            .map_err(|e| Error::new(format!("{label}: data: {e}")))
+    });
+    if let Err(e) = added {
+        return PolicyTests::not_loaded(label, e.to_string());
+    }
     let mut report = PolicyTests {
         policy: label.to_string(),
         tests: Vec::new(),
         coverage: Vec::new(),
         error: None,
     };
-    let loaded = match Loaded::load(files, rego_v0) {
-        Ok(l) => l,
-        Err(e) => {
-            report.error = Some(e.to_string());
-            return report;
-        }
-    };
-    let tests = loaded.tests();
-    let mut engine = loaded.engine;
     engine.set_enable_coverage(true);
     for t in tests {
         let result = if t.skipped {
@@ -109,6 +132,7 @@ mod tests {
                 ("p.rego".into(), policy.into()),
                 ("p_test.rego".into(), tests.into()),
             ],
+            &[],
             false,
         );
         let results: Vec<(&str, &str)> = r
@@ -133,7 +157,12 @@ mod tests {
     fn tests_come_from_the_parsed_modules() {
         // An indented test, a test after a comment on the package line, and a todo.
         let tests = "package main # the package\n\nimport rego.v1\n\n  test_indented if true\n\ntodo_test_later if false\n\ntest_builtin_error_fails if {\n\tto_number(\"x\") == 1\n}\n";
-        let r = run("policies/p", &[("p_test.rego".into(), tests.into())], false);
+        let r = run(
+            "policies/p",
+            &[("p_test.rego".into(), tests.into())],
+            &[],
+            false,
+        );
         let results: Vec<(&str, &str)> = r
             .tests
             .iter()
