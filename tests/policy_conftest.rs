@@ -678,7 +678,10 @@ fn data_documents_from_the_command_line_and_policy_toml() {
     );
     let run = repo.strata(&["policy", "test", "policies/compat"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("PASS  main.test_the_data_is_read"), "{run:?}");
+    assert!(
+        run.stdout.contains("PASS  main.test_the_data_is_read"),
+        "{run:?}"
+    );
     repo.write("policies/compat/policy.toml", "data = [\"missing\"]\n");
     let run = scan(&repo, &[], &[&service]);
     assert_eq!(run.code, 2, "{run:?}");

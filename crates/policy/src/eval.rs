@@ -146,10 +146,10 @@ impl Options {
     }
 }
 
-/// `*`, `?` and `[...]` make a namespace a pattern (conftest's `--namespace` globs, where
-/// `*` also matches dots).
+/// `*`, `?`, `[...]` and `\` make a namespace a pattern (conftest's `--namespace` globs,
+/// Go's `path.Match`, where `*` also matches dots: see [`crate::namespace`]).
 fn is_pattern(ns: &str) -> bool {
-    ns.contains(['*', '?', '['])
+    ns.contains(['*', '?', '[', '\\'])
 }
 
 /// Refuses a policy that imports a package none of its files defines and no data document
@@ -221,14 +221,14 @@ impl Policy {
         } else if options.namespaces.iter().any(|n| is_pattern(n)) {
             let mut globs = Vec::new();
             for n in &options.namespaces {
-                let g = globset::Glob::new(n).map_err(|e| {
-                    Error::new(format!("{label}: namespace pattern `{n}`: {e}"))
-                        .with_hint("use `*`, `?` and `[...]` as in a file glob")
+                let g = crate::namespace::Pattern::parse(n).map_err(|_| {
+                    Error::new(format!("{label}: namespace pattern `{n}` is not a valid pattern"))
+                        .with_hint("use `*`, `?`, `[...]` (`[^...]` for none of) and `\\` before a character meant as itself, as conftest's `--namespace`")
                 })?;
-                globs.push((n, g.compile_matcher()));
+                globs.push((n, g));
             }
             for (n, g) in &globs {
-                if !loaded.packages.iter().any(|p| g.is_match(p)) {
+                if !loaded.packages.iter().any(|p| g.matches(p)) {
                     warnings.push(format!(
                         "{label}: namespace `{n}` matches no package of the policy"
                     ));
@@ -237,7 +237,7 @@ impl Policy {
             loaded
                 .packages
                 .iter()
-                .filter(|p| globs.iter().any(|(_, g)| g.is_match(p.as_str())))
+                .filter(|p| globs.iter().any(|(_, g)| g.matches(p)))
                 .cloned()
                 .collect()
         } else {
@@ -931,6 +931,36 @@ deny_none contains msg if {
         // v0 syntax without the v0 switch is a parse error naming the file
         let err = policy(&[("sec.rego", v0)], main_ns()).err().unwrap();
         assert!(err.to_string().starts_with("sec.rego"), "{err}");
+    }
+
+    /// Namespace patterns are Go's `path.Match`, as conftest's: `[!a]` is `!` or `a`.
+    #[test]
+    fn namespace_patterns_match_as_conftest_matches_them() {
+        let files = [
+            (
+                "ca.rego",
+                "package ca\n\nimport rego.v1\n\ndeny contains \"ca\" if true\n",
+            ),
+            (
+                "cb.rego",
+                "package cb\n\nimport rego.v1\n\ndeny contains \"cb\" if true\n",
+            ),
+        ];
+        let opts = |ns: &str| Options {
+            namespaces: vec![ns.to_string()],
+            ..Options::default()
+        };
+        for (pattern, fired) in [("c[!a]", "ca"), ("c[^a]", "cb"), ("c?", "ca cb")] {
+            let p = policy(&files, opts(pattern)).unwrap();
+            let e = eval(&p, vec![json!({})]).unwrap();
+            let got: Vec<&str> = e.findings.iter().map(|f| f.msg.as_str()).collect();
+            assert_eq!(got.join(" "), fired, "{pattern}");
+        }
+        let err = policy(&files, opts("c[")).err().unwrap();
+        assert!(
+            err.to_string().contains("`c[` is not a valid pattern"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod eval;
 pub mod hcl_input;
 pub mod inline;
 pub mod input;
+pub mod namespace;
 pub mod rego;
 pub mod scan;
 pub mod test;

@@ -11,7 +11,9 @@
 //! - anchors, aliases and merge keys (`<<: *base`) are resolved; a repeated key keeps its
 //!   last value;
 //! - documents are split where a line is exactly `---`; an empty document between two
-//!   separators, or after a trailing `---`, is a `null` document (conftest evaluates it);
+//!   separators, or after a trailing `---` and its line break, is a `null` document
+//!   (conftest evaluates it); a `---` on the last line with no line break after it ends
+//!   the file, as in conftest;
 //!   a file with a single document whose root is a list gives one document per element.
 
 use crate::Error;
@@ -264,7 +266,13 @@ pub fn documents_at(text: &str) -> Result<Vec<(Value, Option<usize>)>, Error> {
             e.line = e.line.map(|l| l + first_line as u32);
             e
         };
-        let nodes = compose(part).map_err(shift)?;
+        let mut nodes = compose(part).map_err(shift)?;
+        // A separator the split did not take (`---` on the last line, without a line break
+        // after it) ends the part with an empty document: conftest reads the part as one
+        // document, and nothing is there to evaluate.
+        while nodes.len() > 1 && nodes.last().is_some_and(is_empty_document) {
+            nodes.pop();
+        }
         if nodes.is_empty() {
             docs.push((Value::Null, Some(first_line + 1)));
         }
@@ -285,6 +293,11 @@ pub fn documents_at(text: &str) -> Result<Vec<(Value, Option<usize>)>, Error> {
         }
     }
     Ok(docs)
+}
+
+/// Whether `node` is a document with nothing in it (not even `~` or `null`).
+fn is_empty_document(node: &Node) -> bool {
+    matches!(node, Node::Scalar { value, plain: true, tag: None, .. } if value.is_empty())
 }
 
 /// The first document of `text` (a data file), resolved; null when there is none.
@@ -672,6 +685,17 @@ mod tests {
             vec![json!({"a": 1}), json!([1, 2])]
         );
         assert_eq!(documents("---\na: 1\n").unwrap(), vec![json!({"a": 1})]);
+        // `---` on the last line without a line break: no document after it (conftest
+        // reads the file as one document); with a line break, a null one.
+        assert_eq!(documents("a: 1\n---").unwrap(), vec![json!({"a": 1})]);
+        assert_eq!(
+            documents("a: 1\n---\n").unwrap(),
+            vec![json!({"a": 1}), Value::Null]
+        );
+        assert_eq!(
+            documents("a: 1\n--- ~").unwrap(),
+            vec![json!({"a": 1}), Value::Null]
+        );
     }
 
     #[test]
