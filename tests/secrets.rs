@@ -275,6 +275,36 @@ fn a_secret_reaches_terraform_and_nothing_strata_writes_holds_it() {
     for text in [&run.stdout, &run.stderr] {
         assert!(!text.contains(PASSWORD) && !text.contains(TOKEN), "{text}");
     }
+    // The state holds the secret in clear text: `hash --explain` shows its lineage and
+    // serial, never its digest (a guess could be checked against it), and the digest enters
+    // the key keyed with STRATA_SECRET_SALT.
+    let explain = |salt: &str| {
+        let mut cmd = repo.command(&["--json", "hash", "--explain", "--env", "dev", "stacks/db"]);
+        cmd.env("STRATA_SECRET_SALT", salt);
+        let run: Run = cmd.output().unwrap().into();
+        run.assert_ok();
+        let json = run.json();
+        let plan = json["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["action"] == "plan")
+            .cloned()
+            .unwrap_or_else(|| panic!("no plan task: {json}"));
+        (plan["key"].clone(), plan["fingerprint"]["state"].clone())
+    };
+    let (key_a, state_a) = explain("salt-a");
+    let (key_b, _) = explain("salt-b");
+    let (key_none, state_none) = explain("");
+    for state in [&state_a, &state_none] {
+        let state = state.as_str().unwrap();
+        assert!(
+            state.ends_with(":1:(digest not shown: a state holds sensitive values)"),
+            "{state}"
+        );
+    }
+    assert_ne!(key_a, key_b);
+    assert_ne!(key_a, key_none);
     // A changed secret affects its stack and is planned again (the sealed file is an
     // input of the stack in the environment).
     let sed = editor(keys.path(), "sed -i 's/7c1e/0000/' \"$1\"");

@@ -101,6 +101,20 @@ pub fn explain_task_keys(
                         sensitive.join(", ")
                     ));
                 }
+                // A state holds sensitive values in clear text: its lineage and serial are
+                // shown, its digest not.
+                if matches!(task.action, Action::Plan | Action::Apply) {
+                    if let Some((lineage, serial)) = fingerprint["state"]
+                        .as_str()
+                        .and_then(|s| s.split_once(':'))
+                        .and_then(|(lineage, rest)| Some((lineage, rest.split_once(':')?.0)))
+                    {
+                        let shown = format!(
+                            "{lineage}:{serial}:(digest not shown: a state holds sensitive values)"
+                        );
+                        fingerprint["state"] = Value::String(shown);
+                    }
+                }
                 entry.key = report.key.clone();
                 entry.provisional = Some(prepared.provisional);
                 entry.fingerprint = Some(fingerprint);

@@ -361,7 +361,7 @@ impl Runner<'_> {
                         // while it tore down the stacks upstream, whose outputs this plan
                         // would ask for), or never applied.
                         match self.states.state_of(task.target, env).map_err(fail)? {
-                            Some(state) if !state.is_empty() => state.fingerprint(),
+                            Some(state) if !state.is_empty() => state_fingerprint(&state),
                             _ => {
                                 return Err(NotReady::NothingToDo(NOTHING_TO_DESTROY.into()));
                             }
@@ -372,7 +372,7 @@ impl Runner<'_> {
                         .state_to_change(task.target, env)
                         .map_err(fail)?
                     {
-                        Some(state) => state.fingerprint(),
+                        Some(state) => state_fingerprint(&state),
                         None => "none".into(),
                     },
                 });
@@ -499,23 +499,44 @@ fn tf_env_digest(with_vars: bool) -> Option<String> {
     ))
 }
 
+/// The key BLAKE3 is keyed with for sensitive values, from `STRATA_SECRET_SALT`; none when
+/// it is not set.
+fn salt_key() -> Option<[u8; 32]> {
+    std::env::var("STRATA_SECRET_SALT")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(|salt| blake3::derive_key("strata 2026 sensitive input salt", salt.as_bytes()))
+}
+
+/// What a stack's state adds to its plan and apply keys: lineage, serial and the state's
+/// digest. A state holds sensitive values in clear text, so its digest enters keyed with
+/// `STRATA_SECRET_SALT` when that is set, as sensitive inputs do.
+fn state_fingerprint(state: &strata_exec::state::State) -> String {
+    match salt_key() {
+        Some(key) => format!(
+            "{}:{}:keyed:{}",
+            state.lineage,
+            state.serial,
+            blake3::keyed_hash(&key, state.digest.as_bytes()).to_hex()
+        ),
+        None => state.fingerprint(),
+    }
+}
+
 /// The digest of the upstream outputs a task consumed, for its key. A sensitive value
 /// enters it through BLAKE3 keyed with `STRATA_SECRET_SALT` when that is set, so someone who
 /// can list a shared cache cannot confirm a guessed secret from the keys (see
 /// docs/security.md); the key only says that it changed.
 fn upstream_digest(consumed: &BTreeMap<String, Value>, sensitive: &[String]) -> String {
-    let salt = std::env::var("STRATA_SECRET_SALT")
-        .ok()
-        .filter(|s| !s.is_empty());
+    let salt = salt_key();
     let mut parts: BTreeMap<&str, Value> = BTreeMap::new();
     for (name, value) in consumed {
         let part = match (&salt, sensitive.contains(name)) {
-            (Some(salt), true) => {
-                let key = blake3::derive_key("strata 2026 sensitive input salt", salt.as_bytes());
+            (Some(key), true) => {
                 let bytes = serde_json::to_vec(value).expect("json");
                 Value::String(format!(
                     "keyed:{}",
-                    blake3::keyed_hash(&key, &bytes).to_hex()
+                    blake3::keyed_hash(key, &bytes).to_hex()
                 ))
             }
             _ => value.clone(),
