@@ -40,6 +40,9 @@ pub(super) fn of(text: &str) -> Vec<String> {
         go_escaped,
         // Go's `%q` (helm's `quote`): what it does not print as `\u00a0`, `\x1b`.
         go_quoted(text),
+        // The JSON schema validator helm runs on values quotes a value it reports that way,
+        // then between single quotes: `"` left as it is, `'` escaped (`'it\'s'`).
+        go_quoted(text).replace("\\\"", "\"").replace('\'', "\\'"),
         base64::engine::general_purpose::STANDARD.encode(text),
         percent_encoded(text, "+"),
         percent_encoded(text, "%20"),

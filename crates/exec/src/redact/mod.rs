@@ -32,7 +32,8 @@
 //!   group. Only the character at each end that also holds bits of the text around it is
 //!   left (at most four bits of the value each).
 //!
-//! - wrapped: a value of several words, split across lines at its spaces (terraform wraps
+//! - wrapped: a value of several words, split across lines at its spaces, any Unicode space
+//!   (terraform wraps
 //!   the messages that quote a value at about 78 columns; helm's `toYaml` folds a long
 //!   string onto an indented next line), each line break with any indentation and a
 //!   terraform diagnostic's `│` margin.
@@ -160,9 +161,10 @@ impl Redactor {
 
     /// Remembers the words of `form` when it has several, to be found wrapped.
     fn add_wrapped(&mut self, form: &str) {
-        // Split where [`separator`] may stand, no more: a no-break space stays in its word.
+        // Split where [`separator`] may stand: at every Unicode space, as terraform wraps a
+        // message at each (Go's `unicode.IsSpace`: a no-break or an em space too).
         let words: Vec<String> = form
-            .split([' ', '\t', '\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+            .split(char::is_whitespace)
             .filter(|w| !w.is_empty())
             .map(str::to_string)
             .collect();
@@ -376,11 +378,13 @@ fn wrapped_ranges(text: &str, words: &[String]) -> Vec<(usize, usize)> {
     ranges
 }
 
-/// `text` after the separator between two words of a wrapped value: spaces or tabs, or line
-/// breaks (blank lines too: a value holding one, indented by `nindent`) with the spaces,
-/// tabs and a `│` margin around each; `None` when there is none.
+/// `text` after the separator between two words of a wrapped value: spaces (any Unicode
+/// space) or tabs, or line breaks (blank lines too: a value holding one, indented by
+/// `nindent`) with the spaces, tabs and a `│` margin around each; `None` when there is none.
 fn separator(text: &str) -> Option<&str> {
-    let blank = |c: char| c == ' ' || c == '\t';
+    let blank = |c: char| {
+        c.is_whitespace() && !matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
+    };
     let mut rest = text.trim_start_matches(blank);
     let mut found = rest.len() < text.len();
     // YAML also breaks lines at NEL and the Unicode line and paragraph separators.
@@ -456,6 +460,14 @@ mod tests {
         r.add(&json!("Pass\u{a0}phrase-7c1f-Zq"));
         let out = r.redact_text("pw: \"Pass\\u00a0phrase-7c1f-Zq\"\n");
         assert_eq!(out, format!("pw: \"{REDACTED}\"\n"));
+        // helm's values schema check: Go-quoted, `'` escaped and `"` not, in single quotes.
+        let mut r = Redactor::default();
+        r.add(&json!("S3CR3T'Ap9\"Xw\tz"));
+        let out = r.redact_text("- at '/api_token': 'S3CR3T\\'Ap9\"Xw\\tz' does not match\n");
+        assert_eq!(
+            out,
+            format!("- at '/api_token': '{REDACTED}' does not match\n")
+        );
     }
 
     #[test]
@@ -495,7 +507,7 @@ mod tests {
     }
 
     #[test]
-    fn a_no_break_space_stays_inside_its_word_when_a_value_is_folded() {
+    fn a_no_break_space_in_a_folded_value_goes_with_it() {
         let mut r = Redactor::default();
         r.add(&json!("lorem Qz7pass phrase\u{a0}Qz7tail word"));
         let folded = "pw: lorem Qz7pass\n  phrase\u{a0}Qz7tail word\n";
@@ -646,6 +658,15 @@ mod tests {
         r.add(&json!("CANARY-y2028-Ee55\u{2028}Ff66Gg77Hh88"));
         let quoted = "b: \"'CANARY-y2028-Ee55\\u2028  Ff66Gg77Hh88'\"\n";
         assert_eq!(r.redact_text(quoted), format!("b: \"'{REDACTED}'\"\n"));
+        // Words apart by no-break and em spaces: terraform wraps at those too, and keeps
+        // the others.
+        let mut r = Redactor::default();
+        r.add(&json!("alpha7Qz\u{a0}bravo7Qz\u{2003}charlie7Qz delta7Qz"));
+        let wrapped = "Output: phrase: alpha7Qz\u{a0}bravo7Qz\ncharlie7Qz delta7Qz\n";
+        assert_eq!(
+            r.redact_text(wrapped),
+            format!("Output: phrase: {REDACTED}\n")
+        );
     }
 
     #[test]
