@@ -210,13 +210,32 @@ pub fn sensitive_variables(dir: &Path) -> BTreeSet<String> {
 }
 
 /// A variable file's values by variable name: those written as literals (all a variable
-/// file may hold); of a file that does not parse, what follows `=` on each line.
+/// file may hold); of a file that does not parse, what follows `=` on each line. A value's
+/// strings are given as written too where that differs from their value (`"pa$${ss}"` is
+/// `pa${ss}`, JSON's `"a\/b"` is `a/b`): terraform quotes a value's line as written in the
+/// diagnostic of a value of the wrong type.
 fn file_values(text: &str, json: bool) -> Vec<(String, Value)> {
     if json {
-        return match serde_json::from_str::<Value>(text) {
+        let mut out: Vec<(String, Value)> = match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => map.into_iter().collect(),
-            _ => Vec::new(),
+            _ => return Vec::new(),
         };
+        if let Ok(raw) = serde_json::from_str::<
+            std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>,
+        >(text)
+        {
+            for (name, value) in raw {
+                let written: Vec<Value> = json_strings_written(value.get())
+                    .into_iter()
+                    .filter(|s| s.contains('\\'))
+                    .map(|s| Value::String(s.to_string()))
+                    .collect();
+                if !written.is_empty() {
+                    out.push((name, Value::Array(written)));
+                }
+            }
+        }
+        return out;
     }
     let Ok(body) = hcl_edit::parser::parse_body(text) else {
         // Terraform shows the lines it cannot read: each `name = rest` line, as written.
@@ -233,9 +252,72 @@ fn file_values(text: &str, json: bool) -> Vec<(String, Value)> {
             })
             .collect();
     };
-    body.attributes()
-        .filter_map(|a| Some((a.key.as_str().to_string(), literal(&a.value)?)))
-        .collect()
+    let mut out = Vec::new();
+    for a in body.attributes() {
+        let name = a.key.as_str().to_string();
+        if let Some(value) = literal(&a.value) {
+            out.push((name.clone(), value));
+        }
+        let mut written = Vec::new();
+        hcl_strings_written(&a.value, text, &mut written);
+        if !written.is_empty() {
+            out.push((name, Value::Array(written)));
+        }
+    }
+    out
+}
+
+/// The strings of `expr` as `text` writes them, between their quotes, where that differs
+/// from their value (an escape: `$${`, `%%{`, `\n`).
+fn hcl_strings_written(expr: &Expression, text: &str, out: &mut Vec<Value>) {
+    use hcl_edit::Span;
+    match expr {
+        Expression::String(_) | Expression::StringTemplate(_) => {
+            let written = expr
+                .span()
+                .and_then(|span| text.get(span))
+                .and_then(|s| s.strip_prefix('"')?.strip_suffix('"'));
+            let value = literal(expr);
+            if let Some(written) = written {
+                if value.as_ref().and_then(Value::as_str) != Some(written) {
+                    out.push(Value::String(written.to_string()));
+                }
+            }
+        }
+        Expression::Parenthesis(p) => hcl_strings_written(p.inner(), text, out),
+        Expression::Array(items) => items.iter().for_each(|i| hcl_strings_written(i, text, out)),
+        Expression::Object(object) => object.iter().for_each(|(key, value)| {
+            if let ObjectKey::Expression(k) = key {
+                hcl_strings_written(k, text, out);
+            }
+            hcl_strings_written(value.expr(), text, out);
+        }),
+        _ => {}
+    }
+}
+
+/// The strings of a JSON text as written, between their quotes (escapes as written).
+fn json_strings_written(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut chars = text.char_indices();
+    while let Some((start, c)) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut escaped = false;
+        for (i, c) in chars.by_ref() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    out.push(&text[start + 1..i]);
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// A literal expression as JSON; `None` for anything computed.
@@ -337,6 +419,36 @@ mod tests {
                 r#""from-own-tfvars""#,
                 r#"{"pass":"from-heredoc\n"}"#,
                 r#""from-env""#,
+            ]
+        );
+    }
+
+    /// Terraform quotes a value's line as written: a string with an escape is searched for
+    /// as written too (HCL's `$${` and `%%{`, JSON's `\/` and `\u` escapes).
+    #[test]
+    fn strings_written_with_escapes_are_searched_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "v.tf", "variable \"pw\" {\n  sensitive = true\n}\n");
+        write(
+            d,
+            "terraform.tfvars",
+            "pw = [\"S3CR3T-$${Tv4pQz}\", \"plain-Tv4pQz\", \"S3CR3T-%%{x}\"]\n",
+        );
+        write(
+            d,
+            "a.auto.tfvars.json",
+            r#"{"pw": ["S3CR3T\/Tv4pQz", "S3CR3T\u002dTv4pQz", "plain-json-Tv4pQz"]}"#,
+        );
+        let values = sensitive_values_given(d, &[], |_| None);
+        let text: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        assert_eq!(
+            text,
+            [
+                r#"["S3CR3T/Tv4pQz","S3CR3T-Tv4pQz","plain-json-Tv4pQz"]"#,
+                r#"["S3CR3T\\/Tv4pQz","S3CR3T\\u002dTv4pQz"]"#,
+                r#"["S3CR3T-${Tv4pQz}","plain-Tv4pQz","S3CR3T-%{x}"]"#,
+                r#"["S3CR3T-$${Tv4pQz}","S3CR3T-%%{x}"]"#,
             ]
         );
     }
