@@ -1099,4 +1099,19 @@ fn an_apply_with_an_uncommitted_environment_file_is_not_recorded() {
     let (run, json) = apply();
     run.assert_ok();
     assert_eq!(json["release"][0]["recorded"][0], "stacks/a", "{json}");
+    // The stack's hash is the same (environment files are no part of it), but its entry
+    // names the commit that gave it size 2: the one before would plan size 1 again (drift
+    // would report it, and a rollback to it would undo the change).
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    assert!(
+        lock.contains(&format!("commit = \"{}\"", head.trim())),
+        "{lock}"
+    );
+    repo.commit("dev's lock at size 2");
+    repo.strata(&["drift", "--env", "dev"]).assert_ok();
+    // Applied again with nothing changed, the entry (and when it arrived) is kept.
+    let (run, _) = apply();
+    run.assert_ok();
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock);
 }

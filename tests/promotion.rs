@@ -2026,3 +2026,43 @@ fn a_promotion_changes_the_lock_only_with_its_audit_event() {
     repo.strata(&["audit", "verify", "--env", "staging"])
         .assert_ok();
 }
+
+/// A plan limited to a target does not promote it ahead of a dependency that differs in the
+/// destination: dev verified it with the dependency as dev has it. It is held back (gate
+/// `dependency`), and named together the two promote in order.
+#[test]
+fn a_target_named_alone_waits_for_its_changed_dependency() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    apply_dev(&repo, &pg);
+    let (run, _) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &["apply", "--env", "staging", "--auto-approve"],
+    );
+    run.assert_ok();
+    repo.commit("staging's lock");
+    network_stack(&repo, "2");
+    repo.commit("network v2");
+    apply_dev(&repo, &pg);
+    let file = keys.plan_file("app.json");
+    let plan = plan_staging_with(&repo, &pg, &file, &["stacks/app"]);
+    assert_eq!(
+        blocked(&plan),
+        [("stacks/app".to_string(), "dependency".to_string())],
+        "{plan}"
+    );
+    assert!(
+        plan["blocked"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("depends on stacks/network"),
+        "{plan}"
+    );
+    assert!(waves(&plan).is_empty(), "{plan}");
+    let plan = plan_staging_with(&repo, &pg, &file, &["stacks/app", "stacks/network"]);
+    assert!(blocked(&plan).is_empty(), "{plan}");
+    assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
+}

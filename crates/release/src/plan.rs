@@ -371,6 +371,18 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
                         "depends on {dep}, which is not deployed in {}",
                         req.to
                     ))
+                } else if !candidates.contains_key(dep.as_str())
+                    && src
+                        .get(dep)
+                        .zip(dst.get(dep))
+                        .is_some_and(|(s, d)| s.hash != d.hash)
+                {
+                    // Verified in the source with the dependency as it is there: promoted
+                    // ahead of it, it would run with another in the destination.
+                    Some(format!(
+                        "depends on {dep}, which {} has at another hash than {} and this plan does not promote: promote the two together",
+                        req.to, req.from
+                    ))
                 } else {
                     None
                 };

@@ -169,6 +169,22 @@ fn feeds(label: &str, chart: bool, env: &str, path: &str) -> bool {
     strata_run::secrets::reaches(path, &own, wide)
 }
 
+/// The environment's files that feed `label` in `env` (see [`feeds`]), with what `snapshot`
+/// holds of each.
+fn fed_files(
+    files: &strata_graph::model::EnvironmentFiles,
+    snapshot: &strata_graph::snapshot::Snapshot,
+    env: &str,
+    label: &str,
+    chart: bool,
+) -> BTreeMap<String, Option<strata_graph::snapshot::FileEntry>> {
+    files
+        .inputs_for_target(env, label)
+        .filter(|p| feeds(label, chart, env, p))
+        .map(|p| (p.to_string(), snapshot.files.get(p).copied()))
+        .collect()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn record_in_lock(
     session: &Session,
@@ -242,17 +258,9 @@ fn record_in_lock(
     let head_env_files = at_head.model.environment_files(&at_head.snapshot);
     let tree_env_files = model.environment_files(&view.snapshot);
     let env_files_changed = |label: &str, chart: bool| -> Option<String> {
-        let of = |files: &strata_graph::model::EnvironmentFiles,
-                  snapshot: &strata_graph::snapshot::Snapshot| {
-            files
-                .inputs_for_target(env, label)
-                .filter(|p| feeds(label, chart, env, p))
-                .map(|p| (p.to_string(), snapshot.files.get(p).copied()))
-                .collect::<BTreeMap<_, _>>()
-        };
         let (head, tree) = (
-            of(&head_env_files, &at_head.snapshot),
-            of(&tree_env_files, &view.snapshot),
+            fed_files(&head_env_files, &at_head.snapshot, env, label, chart),
+            fed_files(&tree_env_files, &view.snapshot, env, label, chart),
         );
         head.keys()
             .chain(tree.keys())
@@ -330,8 +338,36 @@ fn record_in_lock(
     // per event).
     let mut unvouched: Option<BTreeMap<String, String>> = None;
     let mut entries = BTreeMap::new();
+    // The environment's files as each commit a kept entry names had them (read once per
+    // commit; `None` when the commit cannot be read).
+    let mut at_commits: BTreeMap<
+        String,
+        Option<(
+            strata_graph::model::EnvironmentFiles,
+            strata_graph::snapshot::Snapshot,
+        )>,
+    > = BTreeMap::new();
     for (label, kind) in &candidates {
         let hash = view.hash_of(label).expect("a model target").to_string();
+        // An entry is kept only while its commit still reproduces what this apply did: the
+        // environment's files that fed the target (no part of its hash) are the same there
+        // as at HEAD. Otherwise the entry names HEAD: its commit would give another plan.
+        let chart = *kind == Kind::Chart;
+        let same_env_files = match lock.targets.get(label) {
+            Some(kept) if kept.hash == hash => {
+                let then = at_commits.entry(kept.commit.clone()).or_insert_with(|| {
+                    session.at_commit(&kept.commit).ok().map(|v| {
+                        let files = v.model.environment_files(&v.snapshot);
+                        (files, v.snapshot)
+                    })
+                });
+                then.as_ref().is_some_and(|(files, snapshot)| {
+                    fed_files(files, snapshot, env, label, chart)
+                        == fed_files(&head_env_files, &at_head.snapshot, env, label, chart)
+                })
+            }
+            _ => false,
+        };
         match &results[label] {
             // Already recorded at this hash (and, for a chart, the same rendering), as the
             // ledger says: the entry keeps when it arrived (soak times count from then) and
@@ -339,10 +375,11 @@ fn record_in_lock(
             // gave then: policies and the environment's gates are no part of the hash, and
             // a gate must judge what the environment's checks find today.
             Ok(v)
-                if lock
-                    .targets
-                    .get(label)
-                    .is_some_and(|e| e.hash == hash && e.rendered == v.rendered)
+                if same_env_files
+                    && lock
+                        .targets
+                        .get(label)
+                        .is_some_and(|e| e.hash == hash && e.rendered == v.rendered)
                     && !match &unvouched {
                         Some(u) => u,
                         None => unvouched.insert(crate::vouch::unvouched(&session.root, env)?),
