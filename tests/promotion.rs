@@ -2066,3 +2066,74 @@ fn a_target_named_alone_waits_for_its_changed_dependency() {
     assert!(blocked(&plan).is_empty(), "{plan}");
     assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
 }
+
+/// A fault that stops a wave and then each rollback step (git failing to make a checkout,
+/// as on a full disk) is a failed rollback, told as such: exit 1, `rollback_failed`, each
+/// step's reason, and an event naming the targets. (The rollback's error used to end the
+/// command with exit 2, as bad input, and leave the record saying the run was killed.)
+#[test]
+fn a_rollback_that_fails_on_a_fault_is_told_and_recorded_as_failed() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    apply_dev(&repo, &pg);
+    let first = keys.plan_file("first.json");
+    plan_staging(&repo, &pg, &first);
+    approve(&repo, &pg, &keys, "alice", &first).assert_ok();
+    approve(&repo, &pg, &keys, "bob", &first).assert_ok();
+    let (run, out) = promote(&repo, &pg, "alice", &first);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    repo.commit("staging at v1");
+    network_stack(&repo, "slow");
+    repo.commit("a network whose apply leaves a marker");
+    let marker = keys.plan_file("applied");
+    apply_dev(&repo, &pg);
+    let file = keys.plan_file("second.json");
+    plan_staging(&repo, &pg, &file);
+    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
+    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let bin = git_stopping_at_a_wave(
+        &keys,
+        &marker,
+        "echo 'fatal: write error. Out of diskspace' >&2\nexit 128",
+    );
+    let run: Run = command_as(&repo, &pg, "alice", &["promote", "apply", path(&file)])
+        .env("STRATA_TEST_MARKER", &marker)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .output()
+        .unwrap()
+        .into();
+    assert!(marker.exists(), "the network was applied in staging");
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let out: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(out["status"], "rollback_failed", "{out}");
+    assert!(
+        out["message"]
+            .as_str()
+            .unwrap()
+            .contains("ROLLING BACK FAILED"),
+        "{out}"
+    );
+    assert_eq!(out["rollback"][0]["label"], "stacks/network", "{out}");
+    assert_eq!(out["rollback"][0]["ok"], false, "{out}");
+    assert!(
+        out["rollback"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Out of diskspace"),
+        "{out}"
+    );
+    let event = ledger(&repo, "staging").pop().unwrap();
+    assert_eq!(event["outcome"], "rollback-failed", "{event}");
+    assert!(
+        event["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["label"] == "stacks/network"),
+        "{event}"
+    );
+}

@@ -438,11 +438,20 @@ fn can_record(ctx: &Context) -> Result<()> {
 pub fn apply(ctx: &Context) -> Result<Outcome> {
     can_record(ctx)?;
     let mut recorded = None;
-    let outcome = apply_plan(ctx, &mut recorded)
+    let mut outcome = apply_plan(ctx, &mut recorded)
         .map_err(|e| crate::audit::record_promotion_error(ctx.session, ctx.plan_path, false, e))?;
     match recorded {
         Some(recorded) => recorded?,
-        None => crate::audit::record_promotion(ctx.session, &outcome, false)?,
+        None => match crate::audit::record_promotion(ctx.session, &outcome, false) {
+            Ok(()) => {}
+            Err(e) if outcome.status == Status::Applied => return Err(e),
+            // A promotion that failed (a full disk stopped it, say) is told as it ended,
+            // with what the ledger lacks: its exit status says it failed either way.
+            Err(e) => outcome.message.push_str(&format!(
+                "; {}'s audit trail could not record it: {e}",
+                outcome.to
+            )),
+        },
     }
     Ok(outcome)
 }
@@ -657,7 +666,7 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
         }
         Some(why) => {
             (ctx.say)(&format!("promotion failed: {why}; rolling back"));
-            let rolled = roll_back(ctx, &plan, &outcome.changed.clone(), &mut outcome)?;
+            let rolled = roll_back(ctx, &plan, &outcome.changed.clone(), &mut outcome);
             outcome.status = if rolled {
                 Status::RolledBack
             } else {
@@ -673,8 +682,18 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
             };
         }
     }
-    write_record(&session.root, &outcome)?;
+    keep_record(&session.root, &mut outcome);
     Ok(outcome)
+}
+
+/// Writes the record of how a promotion or rollback ended. When it cannot be written (a
+/// full disk), the outcome is told and recorded in the ledger all the same, saying so.
+fn keep_record(root: &Path, outcome: &mut Outcome) {
+    if let Err(e) = write_record(root, outcome) {
+        outcome.message.push_str(&format!(
+            "; this outcome could not be kept for `strata promote rollback` ({e})"
+        ));
+    }
 }
 
 /// The charts of the destination's lock once `plan` ran (label and commit): what its GitOps
@@ -1016,7 +1035,7 @@ fn roll_back(
     plan: &PromotionPlan,
     changed: &[String],
     outcome: &mut Outcome,
-) -> Result<bool> {
+) -> bool {
     let observer = Approving(ctx.observer);
     let mut all_ok = true;
     let creates = |label: &&String| {
@@ -1058,8 +1077,10 @@ fn roll_back(
         ));
         let labels = runs_for(&[step], mode);
         let mut reason = None;
+        // An error here (a full disk, git failing) is this step's rollback failing: the
+        // others are still rolled back, and the outcome says which did not.
         if !labels.is_empty() {
-            let report = run_labels(
+            reason = match run_labels(
                 ctx.session,
                 None,
                 Some(&commit),
@@ -1068,8 +1089,10 @@ fn roll_back(
                 &plan.to,
                 ctx.opts,
                 &observer,
-            )?;
-            reason = (!report.ok).then(|| first_failure(&report, &labels));
+            ) {
+                Ok(report) => (!report.ok).then(|| first_failure(&report, &labels)),
+                Err(e) => Some(e.one_line()),
+            };
         }
         if reason.is_none() && mode == Mode::Apply {
             let kind = if step.kind == "chart" {
@@ -1077,7 +1100,7 @@ fn roll_back(
             } else {
                 Kind::Stack
             };
-            let (_, results) = verify(
+            reason = match verify(
                 ctx.session,
                 None,
                 Some(&commit),
@@ -1085,8 +1108,10 @@ fn roll_back(
                 &plan.to,
                 ctx.opts,
                 &observer,
-            )?;
-            reason = results[label].as_ref().err().cloned();
+            ) {
+                Ok((_, results)) => results[label].as_ref().err().cloned(),
+                Err(e) => Some(e.one_line()),
+            };
         }
         all_ok &= reason.is_none();
         outcome.rollback.push(StepRecord {
@@ -1102,7 +1127,7 @@ fn roll_back(
             reason,
         });
     }
-    Ok(all_ok)
+    all_ok
 }
 
 /// What a record of an earlier run of the plan `digest` says it changed, when that run did
@@ -1216,7 +1241,7 @@ fn roll_back_plan(ctx: &Context) -> Result<Outcome> {
     }
     outcome.rollback.clear();
     let changed = outcome.changed.clone();
-    let ok = roll_back(ctx, &plan, &changed, &mut outcome)?;
+    let ok = roll_back(ctx, &plan, &changed, &mut outcome);
     outcome.status = if ok {
         Status::RolledBack
     } else {
@@ -1230,7 +1255,7 @@ fn roll_back_plan(ctx: &Context) -> Result<Outcome> {
             plan.to
         )
     };
-    write_record(&ctx.session.root, &outcome)?;
+    keep_record(&ctx.session.root, &mut outcome);
     Ok(outcome)
 }
 
