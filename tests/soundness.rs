@@ -3343,3 +3343,54 @@ fn a_manifest_edited_after_a_failed_run_is_read_again() {
         );
     }
 }
+
+/// A path a module argument hands over that lies above the workspace root (the workspace in
+/// `infra/` of the repository, Atmos stack files beside it) is a problem of the target, as
+/// a file function's read there is: strata cannot see a change there, so the target counts
+/// as affected. Before, it was left out silently and the change affected nothing. A
+/// provider's argument there (most often a file it writes) is left out as before.
+#[test]
+fn a_module_argument_path_above_the_workspace_root_is_a_problem() {
+    let repo = Repo::new();
+    repo.write(
+        "infra/WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n[layout]\nstacks = [\"modules/*\"]\n",
+    );
+    repo.write(
+        "infra/modules/documentdb/main.tf",
+        "module \"dns\" {\n  source = \"cloudposse/stack-config/yaml//modules/remote-state\"\n  version = \"1.5.0\"\n\n  stack_config_local_path = \"../../../stacks\"\n  component = \"dns\"\n}\n",
+    );
+    repo.write(
+        "infra/modules/writer/main.tf",
+        "resource \"local_file\" \"out\" {\n  filename = \"${path.module}/../../../dist/out.txt\"\n  content  = \"x\"\n}\n",
+    );
+    repo.write("stacks/catalog/dns.yaml", "components: {}\n");
+    repo.commit("initial");
+    let infra = repo.path().join("infra");
+    let listed = repo.strata_in(&infra, &["--json", "list", "--check"]);
+    assert_eq!(listed.code, 2, "{}", listed.stderr);
+    assert!(
+        listed.stderr.contains(
+            "a module argument hands over `../../../stacks`, which is above the workspace root"
+        ),
+        "{}",
+        listed.stderr
+    );
+    assert!(
+        listed.stderr.contains("modules/documentdb/main.tf:5"),
+        "{}",
+        listed.stderr
+    );
+    assert!(
+        !listed.stderr.contains("modules/writer"),
+        "{}",
+        listed.stderr
+    );
+    repo.append("stacks/catalog/dns.yaml", "x: 1\n");
+    let run = repo.strata_in(&infra, &["--json", "affected", "--base", "main"]);
+    run.assert_ok();
+    assert_eq!(
+        common::label_reasons(&run.json()),
+        common::pairs(&[("modules/documentdb", "broken")])
+    );
+}

@@ -126,6 +126,21 @@ fn candidate_paths(
     root_dir: &str,
     locals: &[PathLocal],
 ) -> Vec<String> {
+    candidates(base, path, dir, root_dir, locals)
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect()
+}
+
+/// [`candidate_paths`], with each candidate that climbs above the workspace root as an
+/// error (the path as written from the directory it is read from, `../../../stacks`).
+fn candidates(
+    base: &PathBase,
+    path: &str,
+    dir: &str,
+    root_dir: &str,
+    locals: &[PathLocal],
+) -> Vec<Result<String, String>> {
     fn expand<'l>(
         base: &'l PathBase,
         parts: Vec<&'l str>,
@@ -159,9 +174,15 @@ fn candidate_paths(
             };
             let mut resolved = start.to_string();
             for part in parts.iter().rev() {
-                resolved = join_normalized(&resolved, part)?;
+                resolved = match join_normalized(&resolved, part) {
+                    Some(p) => p,
+                    None => {
+                        let written: Vec<&str> = parts.iter().rev().copied().collect();
+                        return Some(Err(written.join("/").replace("//", "/")));
+                    }
+                };
             }
-            Some(resolved)
+            Some(Ok(resolved))
         })
         .collect()
 }

@@ -3,8 +3,8 @@
 //! renders and the kustomizations a directory holds.
 
 use super::{
-    candidate_paths, join_normalized, outside_workspace, resolve_path, Builder, Resolved, Site,
-    LOCAL_CHAIN_LIMIT,
+    candidate_paths, candidates, join_normalized, outside_workspace, resolve_path, Builder,
+    Resolved, Site, LOCAL_CHAIN_LIMIT,
 };
 use crate::discover::{file_name, parent_dir};
 use crate::error::Location;
@@ -34,7 +34,23 @@ impl Builder<'_> {
                 // A computed part right after a directory (`"${path.module}/${…}"`)
                 // may climb out of it, as in a file function.
                 let after_dir = r.dynamic_tail && (r.path.is_empty() || r.path.ends_with('/'));
-                for p in candidate_paths(&r.base, &r.path, at.dir, at.root_dir, at.locals) {
+                for p in candidates(&r.base, &r.path, at.dir, at.root_dir, at.locals) {
+                    let p = match p {
+                        Ok(p) => p,
+                        // A module may read what it is handed: a path above the workspace
+                        // root (`stack_config_local_path = "../../../stacks"`) is what
+                        // strata cannot hash, as a file function's. (A provider's argument
+                        // there is most often a file it writes.)
+                        Err(written) if r.is_module_argument() => {
+                            target.problem(crate::Error::Invalid {
+                                message: format!("a module argument hands over `{written}`, which is above the workspace root"),
+                                location: location.clone(),
+                                hint: "strata hashes only files inside the workspace, so a change there could never be seen: move what the module reads into the workspace, or put the workspace's root (WORKSPACE.toml) above it".into(),
+                            });
+                            continue;
+                        }
+                        Err(_) => continue,
+                    };
                     if let Ok(p) = self.through_links(&p, &r.function, &location) {
                         self.may_read(at.me, &p, more, target);
                         if after_dir {
