@@ -243,10 +243,14 @@ impl Error {
             Error::Broken { problems } => {
                 let mut hint = problems[0].1.hint.clone().unwrap_or_default();
                 if problems.len() > 1 {
+                    // A target may have several problems: targets are counted once.
+                    let targets: std::collections::BTreeSet<&str> =
+                        problems.iter().map(|(label, _)| label.as_str()).collect();
                     hint.push_str(&format!(
-                        "{}{} more target(s) cannot be modelled:",
+                        "{}{} more problem(s); {} target(s) in all cannot be modelled:",
                         if hint.is_empty() { "" } else { "\n" },
-                        problems.len() - 1
+                        problems.len() - 1,
+                        targets.len()
                     ));
                     for (label, p) in &problems[1..] {
                         let at = p.location.as_ref().map(|l| format!(" ({l})")).unwrap_or_default();
@@ -362,5 +366,29 @@ mod tests {
             Some("did you mean `plan`?")
         );
         assert_eq!(did_you_mean("qa", &["dev", "staging", "prod"]), None);
+    }
+
+    /// A target with several problems counts once among the targets that cannot be
+    /// modelled.
+    #[test]
+    fn broken_targets_are_counted_once() {
+        let problem = |m: &str| Problem {
+            message: m.into(),
+            location: None,
+            hint: None,
+        };
+        let e = Error::Broken {
+            problems: vec![
+                ("mixins".into(), problem("a")),
+                ("mixins".into(), problem("b")),
+                ("mixins".into(), problem("c")),
+                ("aws/users".into(), problem("d")),
+            ],
+        };
+        let hint = e.hint().unwrap();
+        assert!(
+            hint.starts_with("3 more problem(s); 2 target(s) in all cannot be modelled:"),
+            "{hint}"
+        );
     }
 }
