@@ -208,6 +208,16 @@ fn cloudposse_components_deployable_roots_under_modules() {
             "modules/eks/cluster/main.tf",
             &module_call("by_az", "./modules/node_group_by_az"),
         )
+        // Outputs read from another component's remote state, by its name and by its
+        // local state file: orders strata does not follow, carried over as `deps`.
+        .write(
+            "modules/eks/cluster/remote-state.tf",
+            "module \"vpc\" {\n  source  = \"cloudposse/stack-config/yaml//modules/remote-state\"\n  version = \"1.5.0\"\n\n  component = \"vpc\"\n}\n",
+        )
+        .write(
+            "modules/dns-delegated/remote.tf",
+            "data \"terraform_remote_state\" \"vpc\" {\n  backend = \"local\"\n  config = {\n    path = \"../vpc/terraform.tfstate\"\n  }\n}\n\ndata \"terraform_remote_state\" \"dns\" {\n  backend = \"s3\"\n  config = {\n    key = \"dns/terraform.tfstate\"\n  }\n}\n",
+        )
         .write(
             "modules/eks/cluster/modules/node_group_by_az/main.tf",
             "variable \"az\" {}\n",
@@ -224,7 +234,14 @@ fn cloudposse_components_deployable_roots_under_modules() {
         .write("stacks/catalog/vpc.yaml", "components: {}\n")
         .write(".github/workflows/ci.yml", "on: [push]\n");
     repo.commit("components");
-    init(&repo, &[]);
+    let run = init(&repo, &[]);
+    for advice in [
+        "modules/eks/cluster/remote-state.tf:5  remote-state component: vpc: add \"modules/vpc\" to `deps` in the stack.toml of modules/eks/cluster",
+        "modules/dns-delegated/remote.tf:1  terraform_remote_state ../vpc/terraform.tfstate: add \"modules/vpc\" to `deps` in the stack.toml of modules/dns-delegated",
+        "modules/dns-delegated/remote.tf:8  terraform_remote_state backend: s3: add the stack that writes that state to `deps` in the stack.toml of modules/dns-delegated",
+    ] {
+        assert!(run.stdout.contains(advice), "{advice}\n{}", run.stdout);
+    }
     // The CI files are ignored though the root is no target: a change to them alone is
     // not one no target reads.
     let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();

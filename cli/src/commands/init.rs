@@ -293,15 +293,25 @@ fn declared_order(s: &Survey) {
             .map(|t| t.label.as_str())
     };
     out!(
-        "\nOrders and inputs declared for Terramate or Terragrunt, which strata does not read ({}):",
+        "\nOrders and inputs declared for Terramate or Terragrunt, and remote states read, which strata does not follow ({}):",
         s.declared_order.len()
     );
+    let is_module = |label: &str| {
+        s.targets
+            .iter()
+            .any(|t| t.label == label && t.kind == strata_graph::discover::Kind::Module)
+    };
     let shown = 12;
     for d in s.declared_order.iter().take(shown) {
         let here = strata_graph::discover::parent_dir(&d.file);
         let mine = target_of(here);
         let theirs = d.dir.as_deref().and_then(target_of);
+        let remote_state = matches!(d.what.as_str(), "terraform_remote_state" | "remote-state");
         let todo = match (d.what.as_str(), mine, theirs) {
+            // A module's remote state is read by each stack that calls it.
+            (_, Some(me), _) if remote_state && is_module(me) => format!(
+                "read by the stacks that call {me}: add the stack that writes that state to their `deps`"
+            ),
             ("include", Some(me), _) => {
                 format!("add the included file to `extra_inputs` in the stack.toml of {me}")
             }
@@ -313,9 +323,15 @@ fn declared_order(s: &Survey) {
             ("before" | "wants", Some(me), Some(other)) => {
                 format!("add \"{me}\" to `deps` in the stack.toml of {other}")
             }
+            (_, Some(me), Some(other)) if me == other => {
+                "names the stack itself: nothing to carry over".to_string()
+            }
             (_, Some(me), Some(other)) => {
                 format!("add \"{other}\" to `deps` in the stack.toml of {me}")
             }
+            (_, Some(me), None) if remote_state => format!(
+                "add the stack that writes that state to `deps` in the stack.toml of {me}"
+            ),
             (_, Some(me), None) => format!(
                 "add the targets it names to `deps` (or `extra_inputs`) in the stack.toml of {me}"
             ),
@@ -340,7 +356,7 @@ fn declared_order(s: &Survey) {
             s.declared_order.len() - shown
         );
     }
-    out!("  hint: strata orders and affects targets by module calls, file reads and `deps`; until these are carried over, a change to one of these units does not affect the units that depend on it");
+    out!("  hint: strata orders and affects targets by module calls, file reads and `deps`; until these are carried over, a change to one of these units (or to the outputs a remote state holds) does not affect the units that depend on it");
 }
 
 fn shorten(items: &[String], n: usize) -> String {

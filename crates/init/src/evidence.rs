@@ -242,6 +242,20 @@ pub fn collect(repo: &Repo, snapshot: &Snapshot) -> Result<Evidence> {
             Err(problem) => ev.problems.push(problem),
         }
     }
+    // A remote state read by a component's name names the one directory of that name, when
+    // there is exactly one (cloudposse's components are `modules/<component>`).
+    for d in ev.declared.iter_mut().filter(|d| d.what == "remote-state") {
+        let Some(component) = d.value.strip_prefix("component: ") else {
+            continue;
+        };
+        let mut named = ev
+            .tf_dirs
+            .keys()
+            .filter(|dir| file_name(dir) == component && !dir.is_empty());
+        if let (Some(dir), None) = (named.next(), named.next()) {
+            d.dir = Some(dir.clone());
+        }
+    }
     let tf_dir_names: BTreeSet<String> = ev.tf_dirs.keys().cloned().collect();
     for (dir, tf) in ev.tf_dirs.iter_mut() {
         tf.files.sort();
@@ -492,12 +506,81 @@ fn read_body(body: &Body, text: &str, terramate: bool, facts: &mut FileFacts) {
                         facts
                             .calls
                             .push((s.as_str().to_string(), line_of(text, offset)));
+                        if let Some(read) = remote_state_module(s.as_str(), block, text) {
+                            facts.declared.push(read);
+                        }
                     }
                 }
+            }
+            "data" if !terramate && label().as_deref() == Some("terraform_remote_state") => {
+                facts.declared.push(remote_state_data(block, text));
             }
             _ => {}
         }
     }
+}
+
+/// What a `data "terraform_remote_state"` reads, as a declared order
+/// (`terraform_remote_state`): with the `local` backend, the state file's path (which names
+/// the stack that writes it); otherwise the backend, which names no directory (`backend:
+/// s3`).
+fn remote_state_data(block: &hcl_edit::structure::Block, text: &str) -> (String, String, usize) {
+    let line = line_of(text, block.span().map(|s| s.start).unwrap_or(0));
+    let backend = match block.body.get_attribute("backend").map(|a| &a.value) {
+        Some(Expression::String(s)) => s.as_str().to_string(),
+        _ => "a computed backend".into(),
+    };
+    let local_path = (backend == "local")
+        .then(|| block.body.get_attribute("config"))
+        .flatten()
+        .and_then(|config| match &config.value {
+            Expression::Object(object) => object.iter().find_map(|(key, value)| {
+                let is_path = match key {
+                    hcl_edit::expr::ObjectKey::Ident(i) => i.as_str() == "path",
+                    hcl_edit::expr::ObjectKey::Expression(Expression::String(s)) => {
+                        s.as_str() == "path"
+                    }
+                    _ => false,
+                };
+                match value.expr() {
+                    Expression::String(s) if is_path => Some(s.as_str().to_string()),
+                    _ => None,
+                }
+            }),
+            _ => None,
+        });
+    let value = local_path.unwrap_or_else(|| format!("backend: {backend}"));
+    ("terraform_remote_state".into(), value, line)
+}
+
+/// A module that reads another component's remote state by its name, as cloudposse's
+/// `remote-state` module (`source = "cloudposse/stack-config/yaml//modules/remote-state"`,
+/// `component = "vpc"`): a declared order (`remote-state`) naming the component.
+fn remote_state_module(
+    source: &str,
+    block: &hcl_edit::structure::Block,
+    text: &str,
+) -> Option<(String, String, usize)> {
+    if !source
+        .trim_end_matches('/')
+        .ends_with("modules/remote-state")
+    {
+        return None;
+    }
+    let attr = block.body.get_attribute("component")?;
+    let line = line_of(text, attr.span().map(|s| s.start).unwrap_or(0));
+    let value = match &attr.value {
+        Expression::String(s) => format!("component: {}", s.as_str()),
+        other => format!(
+            "component: {}",
+            other
+                .span()
+                .and_then(|s| text.get(s))
+                .unwrap_or("an expression")
+                .trim()
+        ),
+    };
+    Some(("remote-state".into(), value, line))
 }
 
 /// A Terragrunt unit's `dependency "x" { config_path }`, `dependencies { paths }` and
