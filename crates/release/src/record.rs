@@ -338,32 +338,35 @@ fn record_in_lock(
     // per event).
     let mut unvouched: Option<BTreeMap<String, String>> = None;
     let mut entries = BTreeMap::new();
-    // The environment's files as each commit a kept entry names had them (read once per
-    // commit; `None` when the commit cannot be read).
-    let mut at_commits: BTreeMap<
-        String,
-        Option<(
-            strata_graph::model::EnvironmentFiles,
-            strata_graph::snapshot::Snapshot,
-        )>,
-    > = BTreeMap::new();
+    // What changed between each commit a kept entry names and HEAD (asked once per commit;
+    // `None` when git cannot tell, as for a commit that is gone).
+    let mut changed_since: BTreeMap<String, Option<std::collections::BTreeSet<String>>> =
+        BTreeMap::new();
+    let env_dir = format!("environments/{env}/");
     for (label, kind) in &candidates {
         let hash = view.hash_of(label).expect("a model target").to_string();
         // An entry is kept only while its commit still reproduces what this apply did: the
         // environment's files that fed the target (no part of its hash) are the same there
         // as at HEAD. Otherwise the entry names HEAD: its commit would give another plan.
         let chart = *kind == Kind::Chart;
+        // (A file of the environment's directory deleted since may have fed it: the entry
+        // then names HEAD too, which reproduces the apply as well.)
         let same_env_files = match lock.targets.get(label) {
             Some(kept) if kept.hash == hash => {
-                let then = at_commits.entry(kept.commit.clone()).or_insert_with(|| {
-                    session.at_commit(&kept.commit).ok().map(|v| {
-                        let files = v.model.environment_files(&v.snapshot);
-                        (files, v.snapshot)
-                    })
+                let changed = changed_since.entry(kept.commit.clone()).or_insert_with(|| {
+                    session
+                        .repo
+                        .changed_between(&kept.commit, &head)
+                        .ok()
+                        .map(|paths| paths.into_iter().collect())
                 });
-                then.as_ref().is_some_and(|(files, snapshot)| {
-                    fed_files(files, snapshot, env, label, chart)
-                        == fed_files(&head_env_files, &at_head.snapshot, env, label, chart)
+                changed.as_ref().is_some_and(|changed| {
+                    let fed = fed_files(&head_env_files, &at_head.snapshot, env, label, chart);
+                    !fed.keys().any(|p| changed.contains(p))
+                        && !changed.iter().any(|p| {
+                            p.starts_with(&env_dir)
+                                && !at_head.snapshot.files.contains_key(p.as_str())
+                        })
                 })
             }
             _ => false,
