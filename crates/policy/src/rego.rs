@@ -596,66 +596,51 @@ fn walk_query(query: &Query, f: &mut dyn FnMut(Node)) {
 
 pub(crate) fn walk_expr(expr: &Expr, f: &mut dyn FnMut(Node)) {
     f(Node::Expr(expr));
+    for child in children(expr) {
+        walk_expr(child, f);
+    }
+    match expr {
+        Expr::ArrayCompr { query, .. }
+        | Expr::SetCompr { query, .. }
+        | Expr::ObjectCompr { query, .. } => walk_query(query, f),
+        _ => {}
+    }
+}
+
+/// The expressions `expr` is made of, in the order written (a comprehension's term, or key
+/// and value; not its body, which holds statements).
+pub(crate) fn children(expr: &Expr) -> Vec<&Expr> {
     match expr {
         Expr::String { .. }
         | Expr::RawString { .. }
         | Expr::Number { .. }
         | Expr::Bool { .. }
         | Expr::Null { .. }
-        | Expr::Var { .. } => {}
-        Expr::Array { items, .. } | Expr::Set { items, .. } => {
-            for i in items {
-                walk_expr(i, f);
-            }
-        }
-        Expr::Object { fields, .. } => {
-            for (_, k, v) in fields {
-                walk_expr(k, f);
-                walk_expr(v, f);
-            }
-        }
-        Expr::ArrayCompr { term, query, .. } | Expr::SetCompr { term, query, .. } => {
-            walk_expr(term, f);
-            walk_query(query, f);
-        }
-        Expr::ObjectCompr {
-            key, value, query, ..
-        } => {
-            walk_expr(key, f);
-            walk_expr(value, f);
-            walk_query(query, f);
-        }
-        Expr::Call { fcn, params, .. } => {
-            walk_expr(fcn, f);
-            for p in params {
-                walk_expr(p, f);
-            }
-        }
-        Expr::UnaryExpr { expr, .. } => walk_expr(expr, f),
-        Expr::RefDot { refr, .. } => walk_expr(refr, f),
-        Expr::RefBrack { refr, index, .. } => {
-            walk_expr(refr, f);
-            walk_expr(index, f);
-        }
+        | Expr::Var { .. } => Vec::new(),
+        Expr::Array { items, .. } | Expr::Set { items, .. } => items.iter().map(|i| &**i).collect(),
+        Expr::Object { fields, .. } => fields.iter().flat_map(|(_, k, v)| [&**k, &**v]).collect(),
+        Expr::ArrayCompr { term, .. } | Expr::SetCompr { term, .. } => vec![term],
+        Expr::ObjectCompr { key, value, .. } => vec![key, value],
+        Expr::Call { fcn, params, .. } => std::iter::once(&**fcn)
+            .chain(params.iter().map(|p| &**p))
+            .collect(),
+        Expr::UnaryExpr { expr, .. } => vec![expr],
+        Expr::RefDot { refr, .. } => vec![refr],
+        Expr::RefBrack { refr, index, .. } => vec![refr, index],
         Expr::BinExpr { lhs, rhs, .. }
         | Expr::BoolExpr { lhs, rhs, .. }
         | Expr::ArithExpr { lhs, rhs, .. }
-        | Expr::AssignExpr { lhs, rhs, .. } => {
-            walk_expr(lhs, f);
-            walk_expr(rhs, f);
-        }
+        | Expr::AssignExpr { lhs, rhs, .. } => vec![lhs, rhs],
         Expr::Membership {
             key,
             value,
             collection,
             ..
-        } => {
-            if let Some(k) = key {
-                walk_expr(k, f);
-            }
-            walk_expr(value, f);
-            walk_expr(collection, f);
-        }
+        } => key
+            .iter()
+            .map(|k| &**k)
+            .chain([&**value, &**collection])
+            .collect(),
     }
 }
 

@@ -289,27 +289,10 @@ fn iterations<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
         Expr::RefBrack { index, .. } if matches!(index.as_ref(), Expr::Var { span, .. } if span.text() == "_") => {
             out.push(expr)
         }
-        Expr::RefBrack { refr, index, .. } => {
-            iterations(refr, out);
-            iterations(index, out);
-        }
-        Expr::RefDot { refr, .. } => iterations(refr, out),
-        Expr::Array { items, .. } | Expr::Set { items, .. } => {
-            items.iter().for_each(|i| iterations(i, out))
-        }
-        Expr::Object { fields, .. } => fields.iter().for_each(|(_, k, v)| {
-            iterations(k, out);
-            iterations(v, out);
-        }),
-        Expr::Call { params, .. } => params.iter().for_each(|p| iterations(p, out)),
-        Expr::UnaryExpr { expr, .. } => iterations(expr, out),
-        Expr::BinExpr { lhs, rhs, .. }
-        | Expr::BoolExpr { lhs, rhs, .. }
-        | Expr::ArithExpr { lhs, rhs, .. } => {
-            iterations(lhs, out);
-            iterations(rhs, out);
-        }
-        _ => {}
+        Expr::ArrayCompr { .. } | Expr::SetCompr { .. } | Expr::ObjectCompr { .. } => {}
+        _ => super::children(expr)
+            .into_iter()
+            .for_each(|c| iterations(c, out)),
     }
 }
 

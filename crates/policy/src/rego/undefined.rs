@@ -112,39 +112,9 @@ fn nested_calls<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
     match expr {
         Expr::Call { .. } => out.push(expr),
         Expr::ArrayCompr { .. } | Expr::SetCompr { .. } | Expr::ObjectCompr { .. } => {}
-        Expr::Array { items, .. } | Expr::Set { items, .. } => {
-            items.iter().for_each(|i| nested_calls(i, out))
-        }
-        Expr::Object { fields, .. } => fields.iter().for_each(|(_, k, v)| {
-            nested_calls(k, out);
-            nested_calls(v, out);
-        }),
-        Expr::UnaryExpr { expr, .. } => nested_calls(expr, out),
-        Expr::RefDot { refr, .. } => nested_calls(refr, out),
-        Expr::RefBrack { refr, index, .. } => {
-            nested_calls(refr, out);
-            nested_calls(index, out);
-        }
-        Expr::BinExpr { lhs, rhs, .. }
-        | Expr::BoolExpr { lhs, rhs, .. }
-        | Expr::ArithExpr { lhs, rhs, .. }
-        | Expr::AssignExpr { lhs, rhs, .. } => {
-            nested_calls(lhs, out);
-            nested_calls(rhs, out);
-        }
-        Expr::Membership {
-            key,
-            value,
-            collection,
-            ..
-        } => {
-            if let Some(k) = key {
-                nested_calls(k, out);
-            }
-            nested_calls(value, out);
-            nested_calls(collection, out);
-        }
-        _ => {}
+        _ => super::children(expr)
+            .into_iter()
+            .for_each(|c| nested_calls(c, out)),
     }
 }
 
