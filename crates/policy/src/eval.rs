@@ -146,10 +146,11 @@ impl Options {
     }
 }
 
-/// `*`, `?`, `[...]` and `\` make a namespace a pattern (conftest's `--namespace` globs,
-/// Go's `path.Match`, where `*` also matches dots: see [`crate::namespace`]).
+/// `*`, `?` and `[...]` make a namespace a pattern (conftest's `--namespace` globs, Go's
+/// `path.Match`, where `*` also matches dots: see [`crate::namespace`]). When one of them is
+/// a pattern, all are (as in conftest, `c\a` then matches `ca`); otherwise they are names.
 fn is_pattern(ns: &str) -> bool {
-    ns.contains(['*', '?', '[', '\\'])
+    ns.contains(['*', '?', '['])
 }
 
 /// Refuses a policy that imports a package none of its files defines and no data document
@@ -215,7 +216,11 @@ impl Policy {
         if let Some(Value::Object(c)) = data.get_mut("conftest") {
             c.remove("file");
         }
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = loaded
+            .not_rewritten
+            .iter()
+            .map(|file| format!("{file}: strata could not rewrite it to be read as OPA reads it (see docs/policy.md, heads that iterate and calls inside `not`): it is evaluated as written, where a failing call inside `not` or a `some .. in` over no collection may differ from conftest; please report it"))
+            .collect();
         let selected: Vec<String> = if options.all_namespaces {
             loaded.packages.clone()
         } else if options.namespaces.iter().any(|n| is_pattern(n)) {
@@ -960,6 +965,14 @@ deny_none contains msg if {
         assert!(
             err.to_string().contains("`c[` is not a valid pattern"),
             "{err}"
+        );
+        // Without `*`, `?` or `[` anywhere, namespaces are names, taken as written.
+        let p = policy(&files, opts("c\\a")).unwrap();
+        let e = eval(&p, vec![json!({})]).unwrap();
+        assert!(e.findings.is_empty());
+        assert_eq!(
+            e.warnings,
+            vec!["policies/p: namespace `c\\a` matches no package of the policy"]
         );
     }
 

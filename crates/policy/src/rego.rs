@@ -20,6 +20,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod heads;
 mod undefined;
+
+/// A rewrite of a policy's files when it loads: the new text of each file it changes.
+type Rewrite =
+    fn(&[regorus::unstable::Ref<Module>], &[(String, String)]) -> BTreeMap<String, String>;
 use heads::iterating_heads_moved;
 use undefined::undefined_as_in_opa;
 
@@ -105,6 +109,9 @@ pub struct Loaded {
     pub packages: Vec<String>,
     /// Whether the policy may read `data.conftest` (so it is set per input file).
     pub reads_conftest_data: bool,
+    /// Files strata could not rewrite to be read as OPA reads them (see [`heads`] and
+    /// [`undefined`]): evaluated as written, which may differ from OPA.
+    pub not_rewritten: Vec<String>,
 }
 
 /// Makes a source OPA accepts acceptable to regorus without changing what it means:
@@ -267,24 +274,44 @@ impl Loaded {
             .map(|(path, text)| (path.clone(), compatible_imports(text).into_owned()))
             .collect();
         let mut engine = Self::engine(&texts, rego_v0)?;
-        // Two rewrites, each of what the one before made; one that does not load is not
-        // the policy's fault: the policy runs as it was before it.
+        // The rewrites, each of what the one before made (the second in passes, until it
+        // has nothing left). A file whose rewrite does not load is not the policy's fault:
+        // it runs as it was before that rewrite, and is named.
         let mut texts = texts;
-        for rewrite in [iterating_heads_moved, undefined_as_in_opa] {
+        let mut not_rewritten: Vec<String> = Vec::new();
+        let passes = std::iter::once(iterating_heads_moved as Rewrite)
+            .chain(std::iter::repeat_n(undefined_as_in_opa as Rewrite, 16));
+        for rewrite in passes {
             let rewritten = rewrite(engine.get_modules(), &texts);
+            let rewritten: BTreeMap<String, String> = rewritten
+                .into_iter()
+                .filter(|(path, _)| !not_rewritten.contains(path))
+                .collect();
             if rewritten.is_empty() {
                 continue;
             }
-            let new: Vec<(String, String)> = texts
-                .iter()
-                .map(|(path, text)| match rewritten.get(path) {
-                    Some(new) => (path.clone(), new.clone()),
-                    None => (path.clone(), text.clone()),
-                })
-                .collect();
-            if let Ok(loaded) = Self::engine(&new, rego_v0) {
-                engine = loaded;
-                texts = new;
+            let with = |files: &BTreeMap<String, String>| -> Vec<(String, String)> {
+                texts
+                    .iter()
+                    .map(|(path, text)| (path.clone(), files.get(path).unwrap_or(text).clone()))
+                    .collect()
+            };
+            let new = with(&rewritten);
+            match Self::engine(&new, rego_v0) {
+                Ok(loaded) => {
+                    engine = loaded;
+                    texts = new;
+                }
+                // Which file's rewrite does not load: each alone.
+                Err(_) => {
+                    for path in rewritten.keys() {
+                        let one: BTreeMap<String, String> =
+                            [(path.clone(), rewritten[path].clone())].into();
+                        if Self::engine(&with(&one), rego_v0).is_err() {
+                            not_rewritten.push(path.clone());
+                        }
+                    }
+                }
             }
         }
         let packages_by_module: Vec<String> = engine
@@ -329,6 +356,7 @@ impl Loaded {
             rules,
             packages,
             reads_conftest_data: reads_conftest_data(&modules),
+            not_rewritten,
         })
     }
 

@@ -98,10 +98,20 @@ pub fn run(
             if f.path.ends_with("_test.rego") {
                 continue;
             }
+            // Lines strata added after the file's last (see `rego::undefined`) are not the
+            // policy's.
+            let written = files
+                .iter()
+                .find(|(path, _)| *path == f.path)
+                .map_or(usize::MAX, |(_, text)| text.lines().count());
+            let count = |lines: &std::collections::BTreeSet<u32>| {
+                lines.iter().filter(|&&l| l as usize <= written).count()
+            };
+            let covered = count(&f.covered);
             report.coverage.push(FileCoverage {
                 file: f.path,
-                covered: f.covered.len(),
-                lines: f.covered.len() + f.not_covered.len(),
+                covered,
+                lines: covered + count(&f.not_covered),
             });
         }
     }
@@ -121,6 +131,35 @@ pub(crate) fn evaluate_test(engine: &mut regorus::Engine, package: &str, name: &
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Coverage counts the policy's own lines, not those strata adds after them when it
+    /// loads the policy (the function `some .. in` goes through).
+    #[test]
+    fn coverage_counts_only_the_lines_written() {
+        let tests = "package main\n\nimport rego.v1\n\ntest_hit if {\n\tdeny[\"a\"] with input as {\"xs\": [\"a\"]}\n}\n";
+        let coverage = |policy: &str| {
+            let r = run(
+                "policies/p",
+                &[
+                    ("p.rego".into(), policy.into()),
+                    ("p_test.rego".into(), tests.into()),
+                ],
+                &[],
+                false,
+            );
+            assert!(r.ok(), "{r:?}");
+            (r.coverage[0].covered, r.coverage[0].lines)
+        };
+        // The same rule, iterating with and without `some .. in`: the same lines.
+        assert_eq!(
+            coverage(
+                "package main\n\nimport rego.v1\n\ndeny contains c if {\n\tsome c in input.xs\n}\n"
+            ),
+            coverage(
+                "package main\n\nimport rego.v1\n\ndeny contains c if {\n\tc := input.xs[_]\n}\n"
+            ),
+        );
+    }
 
     #[test]
     fn runs_tests_with_coverage() {

@@ -15,87 +15,99 @@ use std::collections::BTreeMap;
 ///   whole body undefined. regorus evaluates the call inside the `not`, which is then
 ///   true: konstraint's `has_field` and `missing_field` helpers passed every object whose
 ///   field held `null`. Such calls are moved out here as OPA does: `__strata_not_0 :=
-///   (object.get(x, "a", "d")); not __strata_not_0 == "d"`. The call a `not` applies to
-///   itself (`not startswith(x, "a")`) stays, as in OPA; so do calls that iterate (`_`) or
-///   hold a comprehension, and every call of a statement with `with` modifiers.
+///   (object.get(x, "a", "d")); not __strata_not_0 == "d"`, with the statement's `with`
+///   modifiers copied onto each, and a body written without braces (`f(x) if not ...`)
+///   given them. The call a `not` applies to itself (`not startswith(x, "a")`) stays, as in
+///   OPA. A call that iterates (`lower(xs[_])`) moves too, as in OPA, and so iterates
+///   outside the `not`.
 /// - **`some x in` over a value that is no collection.** OPA reads it as `x = xs[_]`,
 ///   undefined for `null`, a string or a number; regorus stops the whole evaluation (`some
 ///   .. in collection expects array/set/object`). The collection is passed through a
 ///   function of the file's own, defined only for arrays, objects and sets.
 ///
-/// Every line keeps its number (a moved call takes its line breaks with it, and the
-/// function is added after the file's last line); the columns of a rewritten line change.
-/// Returns the rewritten text of each file that has such an expression.
+/// A call holding a comprehension whose own body is rewritten moves in a later pass, once
+/// that body is: call this until it returns nothing. Every line keeps its number (a moved
+/// call takes its line breaks with it, and the function is added after the file's last
+/// line); the columns of a rewritten line change. Returns the rewritten text of each file
+/// that has such an expression left.
 pub(super) fn undefined_as_in_opa(
     modules: &[regorus::unstable::Ref<Module>],
     texts: &[(String, String)],
 ) -> BTreeMap<String, String> {
     let mut edits: BTreeMap<String, Vec<(usize, usize, String)>> = BTreeMap::new();
-    let mut n = 0usize;
     for (index, module) in modules.iter().enumerate() {
         let file = module.package.span.source.get_path().clone();
         let Some((_, text)) = texts.iter().find(|(p, _)| *p == file) else {
             continue;
         };
         let collection_fn = format!("__strata_in_{index}");
-        let mut wraps_collections = false;
-        let mut file_edits: Vec<(usize, usize, String)> = Vec::new();
+        let mut n = next_free(text, NOT_PREFIX);
+        let mut groups: Vec<Group> = Vec::new();
         for rule in &module.policy {
             walk_rule(rule, &mut |node| {
                 let Node::Stmt(stmt) = node else { return };
                 match &stmt.literal {
-                    Literal::NotExpr { expr, .. } if stmt.with_mods.is_empty() => {
-                        let start = stmt.span.start as usize;
-                        if !text[start.min(text.len())..].starts_with("not") {
-                            return;
-                        }
-                        let mut calls = Vec::new();
-                        match expr.as_ref() {
-                            Expr::Call { params, .. } => {
-                                params.iter().for_each(|p| nested_calls(p, &mut calls))
-                            }
-                            e => nested_calls(e, &mut calls),
-                        }
-                        let mut moved = String::new();
-                        for call in calls.into_iter().filter(|c| movable(c)) {
-                            let Some(range) = written_range(call, text)
-                                .filter(|r| reads_as_expression(&text[r.clone()], module.rego_v1))
-                            else {
-                                continue;
-                            };
-                            let var = format!("__strata_not_{n}");
-                            n += 1;
-                            moved.push_str(&format!("{var} := ({}); ", &text[range.clone()]));
-                            file_edits.push((range.start, range.end, var));
-                        }
-                        if !moved.is_empty() {
-                            file_edits.push((start, start, moved));
+                    Literal::NotExpr { expr, .. } => {
+                        if let Some(group) = moved_calls(stmt, expr, text, module.rego_v1, &mut n) {
+                            groups.push(group);
                         }
                     }
                     Literal::SomeIn { collection, .. } => {
+                        let wrapped = matches!(collection.as_ref(), Expr::Call { fcn, .. }
+                            if fcn.span().text().starts_with("__strata_in_"));
                         let Some(range) = written_range(collection, text)
                             .filter(|r| reads_as_expression(&text[r.clone()], module.rego_v1))
+                            .filter(|_| !wrapped)
                         else {
                             return;
                         };
-                        wraps_collections = true;
-                        file_edits.push((range.start, range.start, format!("{collection_fn}(")));
-                        file_edits.push((range.end, range.end, ")".into()));
+                        groups.push(Group {
+                            edits: vec![
+                                (range.start, range.start, format!("{collection_fn}(")),
+                                (range.end, range.end, ")".into()),
+                            ],
+                            moved: Vec::new(),
+                            wraps: true,
+                        });
                     }
                     _ => {}
                 }
             });
         }
-        if wraps_collections {
+        // A call whose text holds another rewrite moves once that one is in (a later pass).
+        let starts: Vec<(usize, usize)> = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(i, g)| g.edits.iter().map(move |e| (i, e.0)))
+            .collect();
+        let mut file_edits: Vec<(usize, usize, String)> = Vec::new();
+        let mut wraps_collections = false;
+        for (i, group) in groups.into_iter().enumerate() {
+            let holds_another = group.moved.iter().any(|r| {
+                starts
+                    .iter()
+                    .any(|&(j, at)| j != i && r.start <= at && at < r.end)
+            });
+            if holds_another {
+                continue;
+            }
+            wraps_collections |= group.wraps;
+            file_edits.extend(group.edits);
+        }
+        let defined = text.contains(&format!("\n{collection_fn}(c) "));
+        if wraps_collections && !defined {
             let mut definitions = String::new();
             if !text.ends_with('\n') {
                 definitions.push('\n');
             }
-            for is in ["is_array", "is_object", "is_set"] {
+            // `type_name`, not `is_array` and the like: a policy may define a function of
+            // one of those names (its own `is_set(obj, field)`), which its package's calls
+            // then reach.
+            for kind in ["array", "object", "set"] {
                 definitions.push_str(&if module.rego_v1 {
-                    format!("{collection_fn}(c) := c if {{ {is}(c) }}\n")
+                    format!("{collection_fn}(c) := c if {{ type_name(c) == \"{kind}\" }}\n")
                 } else {
-                    format!("{collection_fn}(c) = c {{ {is}(c) }}\n")
+                    format!("{collection_fn}(c) = c {{ type_name(c) == \"{kind}\" }}\n")
                 });
             }
             file_edits.push((text.len(), text.len(), definitions));
@@ -105,6 +117,108 @@ pub(super) fn undefined_as_in_opa(
         }
     }
     edited(texts, edits)
+}
+
+/// What names a call moved out of a `not` (`__strata_not_0`).
+const NOT_PREFIX: &str = "__strata_not_";
+
+/// The edits of one rewrite: replacements and insertions, and the ranges of the calls it
+/// moves (whose text must hold no other rewrite's edit).
+struct Group {
+    edits: Vec<(usize, usize, String)>,
+    moved: Vec<std::ops::Range<usize>>,
+    /// It passes a collection through the file's function.
+    wraps: bool,
+}
+
+/// The calls nested in the `not` statement `stmt` (whose expression is `expr`), moved into
+/// statements of their own before it; `None` when there is none to move, or the statement
+/// is not written as expected.
+fn moved_calls(
+    stmt: &regorus::unstable::LiteralStmt,
+    expr: &Expr,
+    text: &str,
+    rego_v1: bool,
+    n: &mut usize,
+) -> Option<Group> {
+    let start = stmt.span.start as usize;
+    if !text.get(start..)?.starts_with("not") {
+        return None;
+    }
+    let mut calls = Vec::new();
+    match expr {
+        Expr::Call { params, .. } => params.iter().for_each(|p| nested_calls(p, &mut calls)),
+        e => nested_calls(e, &mut calls),
+    }
+    // The statement's `with` modifiers, as written: they apply to the moved calls too.
+    let with = match (stmt.with_mods.first(), stmt.with_mods.last()) {
+        (Some(first), Some(last)) => {
+            let written = text.get(first.span.start as usize..last.span.end as usize)?;
+            if !written.starts_with("with") {
+                return None;
+            }
+            format!(" {}", written.replace(['\n', '\r'], " "))
+        }
+        _ => String::new(),
+    };
+    let mut group = Group {
+        edits: Vec::new(),
+        moved: Vec::new(),
+        wraps: false,
+    };
+    let mut hoisted = String::new();
+    for call in calls {
+        let Some(range) =
+            written_range(call, text).filter(|r| reads_as_expression(&text[r.clone()], rego_v1))
+        else {
+            continue;
+        };
+        let var = format!("{NOT_PREFIX}{n}");
+        *n += 1;
+        hoisted.push_str(&format!("{var} := ({}){with}; ", &text[range.clone()]));
+        group.edits.push((range.start, range.end, var));
+        group.moved.push(range);
+    }
+    if hoisted.is_empty() {
+        return None;
+    }
+    // A body of one statement written without braces (`f(x) if not ...`) takes braces
+    // around the statements it now has.
+    let before = text[..start].trim_end_matches([' ', '\t']);
+    let braceless = before.ends_with("if")
+        && !before[..before.len() - 2]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_');
+    if braceless {
+        let end = [
+            stmt.span.end as usize,
+            written_range(expr, text).map_or(0, |r| r.end),
+            stmt.with_mods.last().map_or(0, |m| m.span.end as usize),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(start);
+        group.edits.push((start, start, format!("{{ {hoisted}")));
+        group.edits.push((end, end, " }".into()));
+    } else {
+        group.edits.push((start, start, hoisted));
+    }
+    Some(group)
+}
+
+/// The first number `prefix` followed by digits is not followed by in `text`.
+fn next_free(text: &str, prefix: &str) -> usize {
+    text.match_indices(prefix)
+        .filter_map(|(at, _)| {
+            let digits: String = text[at + prefix.len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse::<usize>().ok()
+        })
+        .max()
+        .map_or(0, |m| m + 1)
 }
 
 /// The outermost calls in `expr`, outside comprehensions.
@@ -118,33 +232,21 @@ fn nested_calls<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
     }
 }
 
-/// Whether a call can leave its `not`: nothing in it iterates (`_` would iterate outside
-/// the `not`) or is a comprehension (whose own body may be rewritten).
-fn movable(call: &Expr) -> bool {
-    let mut ok = true;
-    super::walk_expr(call, &mut |node| {
-        if let Node::Expr(e) = node {
-            match e {
-                Expr::Var { span, .. } if span.text() == "_" => ok = false,
-                Expr::ArrayCompr { .. } | Expr::SetCompr { .. } | Expr::ObjectCompr { .. } => {
-                    ok = false
-                }
-                _ => {}
-            }
-        }
-    });
-    ok
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rego::Loaded;
 
+    /// The file rewritten by one pass; it must load.
     fn rewritten(text: &str) -> Option<String> {
         let texts = vec![("p.rego".to_string(), text.to_string())];
         let mut engine = Loaded::engine(&texts, false).unwrap();
-        undefined_as_in_opa(engine.get_modules(), &texts).remove("p.rego")
+        let out = undefined_as_in_opa(engine.get_modules(), &texts).remove("p.rego");
+        if let Some(new) = &out {
+            let new = vec![("p.rego".to_string(), new.clone())];
+            assert!(Loaded::engine(&new, false).is_ok(), "{}", new[0].1);
+        }
+        out
     }
 
     #[test]
@@ -152,7 +254,7 @@ mod tests {
         let text = "package p\nimport rego.v1\n\nhas_field(obj, field) if {\n\tnot object.get(obj, field, \"N\") == \"N\"\n}\nkeep if not startswith(input.a, \"x\")\ninner if not startswith(lower(input.a), \"x\")\nloop if not lower(input.a[_]) == \"x\"\nmod if not lower(input.a) == \"x\" with input as {}\nmulti if {\n  not object.get(input,\n    \"a\", 1) == 1\n  input.b\n}\n";
         assert_eq!(
             rewritten(text).unwrap(),
-            "package p\nimport rego.v1\n\nhas_field(obj, field) if {\n\t__strata_not_0 := (object.get(obj, field, \"N\")); not __strata_not_0 == \"N\"\n}\nkeep if not startswith(input.a, \"x\")\ninner if __strata_not_1 := (lower(input.a)); not startswith(__strata_not_1, \"x\")\nloop if not lower(input.a[_]) == \"x\"\nmod if not lower(input.a) == \"x\" with input as {}\nmulti if {\n  __strata_not_2 := (object.get(input,\n    \"a\", 1)); not __strata_not_2 == 1\n  input.b\n}\n"
+            "package p\nimport rego.v1\n\nhas_field(obj, field) if {\n\t__strata_not_0 := (object.get(obj, field, \"N\")); not __strata_not_0 == \"N\"\n}\nkeep if not startswith(input.a, \"x\")\ninner if { __strata_not_1 := (lower(input.a)); not startswith(__strata_not_1, \"x\") }\nloop if { __strata_not_2 := (lower(input.a[_])); not __strata_not_2 == \"x\" }\nmod if { __strata_not_3 := (lower(input.a)) with input as {}; not __strata_not_3 == \"x\" with input as {} }\nmulti if {\n  __strata_not_4 := (object.get(input,\n    \"a\", 1)); not __strata_not_4 == 1\n  input.b\n}\n"
         );
         assert_eq!(
             rewritten("package p\nimport rego.v1\n\nkeep if not startswith(input.a, \"x\")\n"),
@@ -160,12 +262,30 @@ mod tests {
         );
     }
 
+    /// A call holding a comprehension whose body is rewritten moves in the pass after it.
+    #[test]
+    fn a_comprehension_inside_a_moved_call_is_rewritten_first() {
+        let text = "package p\nimport rego.v1\n\nr if not count([x | some x in input.a; not lower(x) == \"b\"]) == 0\n";
+        let first = rewritten(text).unwrap();
+        assert_eq!(
+            first,
+            "package p\nimport rego.v1\n\nr if not count([x | some x in __strata_in_0(input.a); __strata_not_1 := (lower(x)); not __strata_not_1 == \"b\"]) == 0\n__strata_in_0(c) := c if { type_name(c) == \"array\" }\n__strata_in_0(c) := c if { type_name(c) == \"object\" }\n__strata_in_0(c) := c if { type_name(c) == \"set\" }\n"
+        );
+        let second = rewritten(&first).unwrap();
+        assert!(
+            second.starts_with("package p\nimport rego.v1\n\nr if { __strata_not_2 := (count([x | some x in __strata_in_0(input.a); __strata_not_1 := (lower(x)); not __strata_not_1 == \"b\"])); not __strata_not_2 == 0 }\n__strata_in_0(c) := c if { type_name(c) == \"array\" }\n"),
+            "{second}"
+        );
+        assert_eq!(second.matches("__strata_in_0(c) :=").count(), 3, "{second}");
+        assert_eq!(rewritten(&second), None);
+    }
+
     #[test]
     fn a_collection_of_some_in_goes_through_a_function_defined_for_collections_only() {
         let v1 = "package p\nimport rego.v1\n\ndeny contains c if {\n  some c in input.spec.containers\n}";
         assert_eq!(
             rewritten(v1).unwrap(),
-            "package p\nimport rego.v1\n\ndeny contains c if {\n  some c in __strata_in_0(input.spec.containers)\n}\n__strata_in_0(c) := c if { is_array(c) }\n__strata_in_0(c) := c if { is_object(c) }\n__strata_in_0(c) := c if { is_set(c) }\n"
+            "package p\nimport rego.v1\n\ndeny contains c if {\n  some c in __strata_in_0(input.spec.containers)\n}\n__strata_in_0(c) := c if { type_name(c) == \"array\" }\n__strata_in_0(c) := c if { type_name(c) == \"object\" }\n__strata_in_0(c) := c if { type_name(c) == \"set\" }\n"
         );
         let texts = vec![(
             "p.rego".to_string(),
@@ -175,7 +295,7 @@ mod tests {
         let mut engine = Loaded::engine(&texts, true).unwrap();
         assert_eq!(
             undefined_as_in_opa(engine.get_modules(), &texts)["p.rego"],
-            "package p\nimport future.keywords.in\n\ndeny[c] {\n  some k, c in __strata_in_0(input.x)\n}\n__strata_in_0(c) = c { is_array(c) }\n__strata_in_0(c) = c { is_object(c) }\n__strata_in_0(c) = c { is_set(c) }\n"
+            "package p\nimport future.keywords.in\n\ndeny[c] {\n  some k, c in __strata_in_0(input.x)\n}\n__strata_in_0(c) = c { type_name(c) == \"array\" }\n__strata_in_0(c) = c { type_name(c) == \"object\" }\n__strata_in_0(c) = c { type_name(c) == \"set\" }\n"
         );
     }
 }
