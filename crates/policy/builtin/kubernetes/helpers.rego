@@ -43,8 +43,13 @@ containers contains {"label": sprintf("init container %q", [object.get(c, "name"
 security(c, field) := c.securityContext[field]
 
 security(c, field) := pod_spec.securityContext[field] if {
-	not field in object.keys(object.get(c, "securityContext", {}))
+	not field in own_security_fields(c)
 }
+
+# The fields a container's own securityContext sets (none when it is absent or null).
+own_security_fields(c) := object.keys(c.securityContext) if {
+	is_object(c.securityContext)
+} else := set()
 
 # A finding: the rule's metadata plus where and what.
 finding(meta, msg) := object.union(object.remove(meta, ["checkov_ids"]), {"resource": workload, "msg": sprintf("%s: %s", [workload, msg])})

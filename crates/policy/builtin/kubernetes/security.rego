@@ -56,10 +56,14 @@ deny_run_as_root contains f if {
 
 deny_run_as_root contains f if {
 	some c in containers
-	not security(c.spec, "runAsNonRoot") == true
+	not runs_as_non_root(c.spec)
 	not security(c.spec, "runAsUser")
 	f := finding(run_as_root, sprintf("%s sets neither runAsNonRoot: true nor runAsUser, so it runs as the image's user (often root)", [c.label]))
 }
+
+# Set to true in the container or the pod (a function, so that `not` of it is true when
+# the setting is absent: a call inside `not` that is undefined makes the body undefined).
+runs_as_non_root(spec) if security(spec, "runAsNonRoot") == true
 
 # ---------------------------------------------------------------------------------------
 # STRATA-K8S-004: writable root filesystem.

@@ -133,6 +133,13 @@ test_no_user_settings_denied if {
 	count(deny_run_as_root) == 1 with input as deployment({"containers": [c]})
 }
 
+# A container whose securityContext is null takes the pod's settings.
+test_null_container_security_context_takes_the_pods if {
+	c := object.union(without_security(["runAsNonRoot", "runAsUser"]), {"securityContext": null})
+	count(deny_run_as_root) == 1 with input as deployment({"containers": [c]})
+	count(deny_run_as_root) == 0 with input as deployment({"securityContext": {"runAsNonRoot": true}, "containers": [c]})
+}
+
 test_pod_level_non_root_passes if {
 	c := without_security(["runAsNonRoot", "runAsUser"])
 	count(deny_run_as_root) == 0 with input as deployment({"securityContext": {"runAsNonRoot": true}, "containers": [c]})
