@@ -37,9 +37,23 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file that could not be written (a full disk, no permission).
+    #[error("{path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn write(path: &Path, source: std::io::Error) -> Error {
+    Error::Write {
+        path: path.display().to_string(),
+        source,
+    }
+}
 
 fn io(path: &Path, source: std::io::Error) -> Error {
     Error::Io {
@@ -195,7 +209,7 @@ impl Pending {
     pub fn commit(self) -> Result<Event> {
         self.written
             .persist(&self.path)
-            .map_err(|e| io(&self.path, e.error))?;
+            .map_err(|e| write(&self.path, e.error))?;
         Ok(self.event)
     }
 }
@@ -210,7 +224,7 @@ pub fn prepare(
     sign: Option<Sign<'_>>,
 ) -> Result<Pending> {
     if let Some(dir) = lock_path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| write(dir, e))?;
     }
     let lock = std::fs::OpenOptions::new()
         .create(true)
@@ -282,7 +296,7 @@ pub fn prepare(
             .as_bytes(),
     );
     out.push(b'\n');
-    let written = strata_fs::prepare_atomic(path, &out).map_err(|e| io(path, e))?;
+    let written = strata_fs::prepare_atomic(path, &out).map_err(|e| write(path, e))?;
     Ok(Pending {
         event,
         path: path.to_path_buf(),

@@ -32,6 +32,7 @@ pub(crate) fn writes_lock_entry(result: &str) -> bool {
 pub(crate) fn error(e: strata_audit::Error) -> Error {
     match e {
         strata_audit::Error::Io { path, source } => Error::io(path, source),
+        strata_audit::Error::Write { path, source } => Error::write(path, source),
     }
 }
 

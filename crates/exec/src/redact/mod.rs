@@ -71,8 +71,25 @@ pub struct Redactor {
     matcher: std::sync::OnceLock<Matcher>,
     /// Values too short to search for, redacted only as whole JSON strings.
     short: Vec<String>,
-    /// The words of each form of several words, matched across line breaks.
-    wrapped: Vec<Vec<String>>,
+    /// Each form of several words, matched across line breaks.
+    wrapped: Vec<Wrapped>,
+}
+
+/// A form of several words: its words, and after each but the last whether the form itself
+/// breaks the line there (a wrap a tool adds stands where the form has a space).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Wrapped {
+    words: Vec<String>,
+    breaks: Vec<bool>,
+}
+
+/// How long a line must be for a tool to have wrapped it (terraform wraps messages at about
+/// 78 columns, helm's `toYaml` folds at 80): a shorter line's break is the text's own
+/// structure (`tier: web` then `app: orders`), not a value of several words wrapped.
+const WRAPPED_LINE_MIN: usize = 40;
+
+fn is_line_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
 /// The needles, and one automaton finding all of them in a single pass over a text (a plan
@@ -163,13 +180,34 @@ impl Redactor {
     fn add_wrapped(&mut self, form: &str) {
         // Split where [`separator`] may stand: at every Unicode space, as terraform wraps a
         // message at each (Go's `unicode.IsSpace`: a no-break or an em space too).
-        let words: Vec<String> = form
-            .split(char::is_whitespace)
-            .filter(|w| !w.is_empty())
-            .map(str::to_string)
-            .collect();
-        if words.len() > 1 && !self.wrapped.contains(&words) {
-            self.wrapped.push(words);
+        let mut wrapped = Wrapped {
+            words: Vec::new(),
+            breaks: Vec::new(),
+        };
+        let mut current = String::new();
+        let mut line_break = false;
+        for c in form.chars() {
+            if c.is_whitespace() {
+                if !current.is_empty() {
+                    wrapped.words.push(std::mem::take(&mut current));
+                }
+                line_break |= is_line_break(c);
+                continue;
+            }
+            if current.is_empty() {
+                // A word starts: what stood between it and the one before.
+                if !wrapped.words.is_empty() {
+                    wrapped.breaks.push(line_break);
+                }
+                line_break = false;
+            }
+            current.push(c);
+        }
+        if !current.is_empty() {
+            wrapped.words.push(current);
+        }
+        if wrapped.words.len() > 1 && !self.wrapped.contains(&wrapped) {
+            self.wrapped.push(wrapped);
         }
     }
 
@@ -182,9 +220,9 @@ impl Redactor {
         // Wrapped values and needles alike give ranges, replaced in one pass: a value of
         // several lines goes whole, and so does another value overlapping it.
         let mut ranges = self.ranges(text, true);
-        for words in &self.wrapped {
-            if text.contains(words[0].as_str()) {
-                ranges.extend(wrapped_ranges(text, words));
+        for wrapped in &self.wrapped {
+            if text.contains(wrapped.words[0].as_str()) {
+                ranges.extend(wrapped_ranges(text, wrapped));
             }
         }
         replace_ranges(text, ranges)
@@ -356,17 +394,32 @@ fn replace_ranges(text: &str, mut ranges: Vec<(usize, usize)>) -> String {
     out
 }
 
-/// The ranges of `text` holding a run of `words`, where the words stand separated by spaces
-/// or by line breaks (with the indentation, and terraform's `│` margin, that may follow each).
-fn wrapped_ranges(text: &str, words: &[String]) -> Vec<(usize, usize)> {
+/// The ranges of `text` holding a run of the words of `wrapped`, where the words stand
+/// separated by spaces or by line breaks (with the indentation, and terraform's `│` margin,
+/// that may follow each). A line break where the value has a space counts only after a line
+/// long enough to have been wrapped ([`WRAPPED_LINE_MIN`]).
+fn wrapped_ranges(text: &str, wrapped: &Wrapped) -> Vec<(usize, usize)> {
+    let words = &wrapped.words;
     let mut ranges = Vec::new();
     let mut from = 0;
     while let Some(found) = text[from..].find(words[0].as_str()) {
         let at = from + found;
         let after_first = &text[at + words[0].len()..];
-        match words[1..].iter().try_fold(after_first, |tail, word| {
-            separator(tail).and_then(|tail| tail.strip_prefix(word.as_str()))
-        }) {
+        let run = words[1..].iter().zip(&wrapped.breaks).try_fold(
+            after_first,
+            |tail, (word, &breaks)| {
+                let (rest, crossed) = separator(tail)?;
+                if crossed && !breaks {
+                    let break_at = text.len() - tail.len();
+                    let line_start = text[..break_at].rfind('\n').map_or(0, |i| i + 1);
+                    if text[line_start..break_at].chars().count() < WRAPPED_LINE_MIN {
+                        return None;
+                    }
+                }
+                rest.strip_prefix(word.as_str())
+            },
+        );
+        match run {
             Some(tail) => {
                 let end = text.len() - tail.len();
                 ranges.push((at, end));
@@ -381,20 +434,29 @@ fn wrapped_ranges(text: &str, words: &[String]) -> Vec<(usize, usize)> {
 /// `text` after the separator between two words of a wrapped value: spaces (any Unicode
 /// space) or tabs, or line breaks (blank lines too: a value holding one, indented by
 /// `nindent`) with the spaces, tabs and a `│` margin around each; `None` when there is none.
-fn separator(text: &str) -> Option<&str> {
-    let blank = |c: char| {
-        c.is_whitespace() && !matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
-    };
+/// Also whether it crossed a line break written as one (not escaped inside a string).
+fn separator(text: &str) -> Option<(&str, bool)> {
+    let blank = |c: char| c.is_whitespace() && !is_line_break(c);
     let mut rest = text.trim_start_matches(blank);
     let mut found = rest.len() < text.len();
+    let mut crossed = false;
     // YAML also breaks lines at NEL and the Unicode line and paragraph separators.
     // Such a break inside a string quoted again (`toYaml | quote`) is written escaped.
     const ESCAPED: [&str; 5] = ["\\r\\n", "\\n", "\\u0085", "\\u2028", "\\u2029"];
-    while let Some(next) = rest
-        .strip_prefix("\r\n")
-        .or_else(|| rest.strip_prefix(['\n', '\u{85}', '\u{2028}', '\u{2029}']))
-        .or_else(|| ESCAPED.iter().find_map(|e| rest.strip_prefix(e)))
-    {
+    loop {
+        let next = match rest
+            .strip_prefix("\r\n")
+            .or_else(|| rest.strip_prefix(['\n', '\u{85}', '\u{2028}', '\u{2029}']))
+        {
+            Some(next) => {
+                crossed = true;
+                next
+            }
+            None => match ESCAPED.iter().find_map(|e| rest.strip_prefix(e)) {
+                Some(next) => next,
+                None => break,
+            },
+        };
         rest = next
             .trim_start_matches(blank)
             .trim_start_matches('│')
@@ -405,7 +467,7 @@ fn separator(text: &str) -> Option<&str> {
         }
         found = true;
     }
-    found.then_some(rest)
+    found.then_some((rest, crossed))
 }
 
 #[cfg(test)]
@@ -509,8 +571,11 @@ mod tests {
     #[test]
     fn a_no_break_space_in_a_folded_value_goes_with_it() {
         let mut r = Redactor::default();
-        r.add(&json!("lorem Qz7pass phrase\u{a0}Qz7tail word"));
-        let folded = "pw: lorem Qz7pass\n  phrase\u{a0}Qz7tail word\n";
+        r.add(&json!(
+            "lorem ipsum dolor sit amet consectetur Qz7pass phrase\u{a0}Qz7tail word"
+        ));
+        let folded =
+            "pw: lorem ipsum dolor sit amet consectetur Qz7pass\n  phrase\u{a0}Qz7tail word\n";
         assert_eq!(r.redact_text(folded), format!("pw: {REDACTED}\n"));
     }
 
@@ -533,9 +598,11 @@ mod tests {
             r.redact_text("x alpha beta-Gamma-9xq y"),
             format!("x {REDACTED} y")
         );
+        // Wrapped after a line long enough for a tool to have wrapped it.
+        let long = "the value given for this argument was not what was expected: x alpha";
         assert_eq!(
-            r.redact_text("x alpha\n  beta-Gamma-9xq y"),
-            format!("x {REDACTED} y")
+            r.redact_text(&format!("{long}\n  beta-Gamma-9xq y")),
+            format!("{} {REDACTED} y", &long[..long.len() - "alpha".len() - 1])
         );
     }
 
@@ -635,20 +702,35 @@ mod tests {
     fn a_value_wrapped_across_lines_is_replaced() {
         let mut r = Redactor::default();
         r.add(&json!("correct horse battery staple plain"));
-        // terraform's message wrapped at a space, and inside a diagnostic's margin.
-        let log = "no file exists at correct horse battery\nstaple plain; this function\n";
+        // terraform's message wrapped at a space (at about 78 columns), and inside a
+        // diagnostic's margin.
+        let log = "Invalid value for \"path\" parameter: no file exists at correct horse battery\nstaple plain; this function\n";
         assert_eq!(
             r.redact_text(log),
-            format!("no file exists at {REDACTED}; this function\n")
+            format!("Invalid value for \"path\" parameter: no file exists at {REDACTED}; this function\n")
         );
-        let boxed = "│ at CORRECT HORSE\n│   BATTERY STAPLE PLAIN.\n";
-        assert_eq!(r.redact_text(boxed), format!("│ at {REDACTED}.\n"));
-        // helm's toYaml folding a long string onto an indented line.
-        let yaml = "  password: correct horse battery\r\n      staple plain\n  user: x\n";
+        let boxed = "│ The given value is not suitable: no file exists at CORRECT HORSE\n│   BATTERY STAPLE PLAIN.\n";
         assert_eq!(
-            r.redact_text(yaml),
+            r.redact_text(boxed),
+            format!("│ The given value is not suitable: no file exists at {REDACTED}.\n")
+        );
+        // helm's toYaml folding a long string onto an indented line.
+        let mut long = Redactor::default();
+        long.add(&json!(
+            "the quick brown fox jumps over the lazy dog correct horse battery staple plain"
+        ));
+        let yaml = "  password: the quick brown fox jumps over the lazy dog correct horse battery\r\n      staple plain\n  user: x\n";
+        assert_eq!(
+            long.redact_text(yaml),
             format!("  password: {REDACTED}\n  user: x\n")
         );
+        // A short line's break is the text's own structure, not a wrap: a value of two
+        // common words stays apart when one ends a YAML line and the other starts the next
+        // key (the render stays YAML).
+        let mut words = Redactor::default();
+        words.add(&json!("web app"));
+        let labels = "labels:\n    tier: web\n    app: orders\n";
+        assert_eq!(words.redact_text(labels), labels);
         // Words of the value elsewhere, not in its order, stay.
         let other = "a correct horse\n\nbattery x\n";
         assert_eq!(r.redact_text(other), other);
@@ -662,10 +744,10 @@ mod tests {
         // the others.
         let mut r = Redactor::default();
         r.add(&json!("alpha7Qz\u{a0}bravo7Qz\u{2003}charlie7Qz delta7Qz"));
-        let wrapped = "Output: phrase: alpha7Qz\u{a0}bravo7Qz\ncharlie7Qz delta7Qz\n";
+        let wrapped = "Output: login failed for the passphrase: alpha7Qz\u{a0}bravo7Qz\ncharlie7Qz delta7Qz\n";
         assert_eq!(
             r.redact_text(wrapped),
-            format!("Output: phrase: {REDACTED}\n")
+            format!("Output: login failed for the passphrase: {REDACTED}\n")
         );
     }
 
