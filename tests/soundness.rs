@@ -3360,6 +3360,12 @@ fn a_module_argument_path_above_the_workspace_root_is_a_problem() {
         "infra/modules/documentdb/main.tf",
         "module \"dns\" {\n  source = \"cloudposse/stack-config/yaml//modules/remote-state\"\n  version = \"1.5.0\"\n\n  stack_config_local_path = \"../../../stacks\"\n  component = \"dns\"\n}\n",
     );
+    // Led by `path.root`, named from the directory terraform runs in; words apart by spaces
+    // are prose, not a path.
+    repo.write(
+        "infra/modules/rooted/main.tf",
+        "module \"dns\" {\n  source = \"cloudposse/stack-config/yaml//modules/remote-state\"\n  version = \"1.5.0\"\n\n  stack_config_local_path = \"${path.root}/../../../stacks\"\n  description = \"../../../ marks the parent org unit\"\n}\n",
+    );
     repo.write(
         "infra/modules/writer/main.tf",
         "resource \"local_file\" \"out\" {\n  filename = \"${path.module}/../../../dist/out.txt\"\n  content  = \"x\"\n}\n",
@@ -3371,7 +3377,7 @@ fn a_module_argument_path_above_the_workspace_root_is_a_problem() {
     assert_eq!(listed.code, 2, "{}", listed.stderr);
     assert!(
         listed.stderr.contains(
-            "a module argument hands over `../../../stacks`, which is above the workspace root"
+            "a module argument hands over `../../../stacks` (from `modules/documentdb`), which is above the workspace root"
         ),
         "{}",
         listed.stderr
@@ -3386,11 +3392,26 @@ fn a_module_argument_path_above_the_workspace_root_is_a_problem() {
         "{}",
         listed.stderr
     );
+    assert!(
+        listed
+            .stderr
+            .contains("a module argument hands over `../../../stacks` (from `modules/rooted`)"),
+        "{}",
+        listed.stderr
+    );
+    assert!(
+        !listed.stderr.contains("marks the parent"),
+        "{}",
+        listed.stderr
+    );
     repo.append("stacks/catalog/dns.yaml", "x: 1\n");
     let run = repo.strata_in(&infra, &["--json", "affected", "--base", "main"]);
     run.assert_ok();
     assert_eq!(
         common::label_reasons(&run.json()),
-        common::pairs(&[("modules/documentdb", "broken")])
+        common::pairs(&[
+            ("modules/documentdb", "broken"),
+            ("modules/rooted", "broken")
+        ])
     );
 }

@@ -243,17 +243,30 @@ pub fn collect(repo: &Repo, snapshot: &Snapshot) -> Result<Evidence> {
         }
     }
     // A remote state read by a component's name names the one directory of that name, when
-    // there is exactly one (cloudposse's components are `modules/<component>`).
+    // the repository has exactly one, Terraform files in it or not (cloudposse's components
+    // are `modules/<component>`; a name with a `/` names the directories ending so).
+    let remote_states = ev.declared.iter().any(|d| d.what == "remote-state");
+    let dirs: BTreeSet<&str> = if remote_states {
+        snapshot
+            .files
+            .keys()
+            .flat_map(|path| path.match_indices('/').map(move |(at, _)| &path[..at]))
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
     for d in ev.declared.iter_mut().filter(|d| d.what == "remote-state") {
         let Some(component) = d.value.strip_prefix("component: ") else {
             continue;
         };
-        let mut named = ev
-            .tf_dirs
-            .keys()
-            .filter(|dir| file_name(dir) == component && !dir.is_empty());
+        let suffix = format!("/{component}");
+        let mut named = dirs
+            .iter()
+            .filter(|dir| **dir == component || dir.ends_with(&suffix));
         if let (Some(dir), None) = (named.next(), named.next()) {
-            d.dir = Some(dir.clone());
+            if ev.tf_dirs.contains_key(*dir) {
+                d.dir = Some(dir.to_string());
+            }
         }
     }
     let tf_dir_names: BTreeSet<String> = ev.tf_dirs.keys().cloned().collect();

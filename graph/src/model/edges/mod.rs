@@ -133,14 +133,14 @@ fn candidate_paths(
 }
 
 /// [`candidate_paths`], with each candidate that climbs above the workspace root as an
-/// error (the path as written from the directory it is read from, `../../../stacks`).
+/// error: the directory it is read from, and the path from there (`../../../stacks`).
 fn candidates(
     base: &PathBase,
     path: &str,
     dir: &str,
     root_dir: &str,
     locals: &[PathLocal],
-) -> Vec<Result<String, String>> {
+) -> Vec<Result<String, (String, String)>> {
     fn expand<'l>(
         base: &'l PathBase,
         parts: Vec<&'l str>,
@@ -177,8 +177,13 @@ fn candidates(
                 resolved = match join_normalized(&resolved, part) {
                     Some(p) => p,
                     None => {
-                        let written: Vec<&str> = parts.iter().rev().copied().collect();
-                        return Some(Err(written.join("/").replace("//", "/")));
+                        let written: Vec<&str> = parts
+                            .iter()
+                            .rev()
+                            .flat_map(|p| p.split('/'))
+                            .filter(|p| !p.is_empty())
+                            .collect();
+                        return Some(Err((start.to_string(), written.join("/"))));
                     }
                 };
             }

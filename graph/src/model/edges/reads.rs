@@ -41,9 +41,14 @@ impl Builder<'_> {
                         // root (`stack_config_local_path = "../../../stacks"`) is what
                         // strata cannot hash, as a file function's. (A provider's argument
                         // there is most often a file it writes.)
-                        Err(written) if r.is_module_argument() => {
+                        // (Words apart by spaces are prose, not a path: `"../ marks the
+                        // parent"` in a description.)
+                        Err((from, written))
+                            if r.is_module_argument() && !written.contains(char::is_whitespace) =>
+                        {
+                            let from = if from.is_empty() { "." } else { from.as_str() };
                             target.problem(crate::Error::Invalid {
-                                message: format!("a module argument hands over `{written}`, which is above the workspace root"),
+                                message: format!("a module argument hands over `{written}` (from `{from}`), which is above the workspace root"),
                                 location: location.clone(),
                                 hint: "strata hashes only files inside the workspace, so a change there could never be seen: move what the module reads into the workspace, or put the workspace's root (WORKSPACE.toml) above it".into(),
                             });
