@@ -286,6 +286,16 @@ fn approve(repo: &Repo, pg: &Postgres, keys: &Keys, who: &str, file: &Path) -> R
     run
 }
 
+/// alice plans dev -> staging into the plan file `name`, and alice (its author) and bob sign
+/// it: the plan file and the plan.
+fn approved_plan(repo: &Repo, pg: &Postgres, keys: &Keys, name: &str) -> (PathBuf, Value) {
+    let file = keys.plan_file(name);
+    let plan = plan_staging(repo, pg, &file);
+    approve(repo, pg, keys, "alice", &file).assert_ok();
+    approve(repo, pg, keys, "bob", &file).assert_ok();
+    (file, plan)
+}
+
 fn promote(repo: &Repo, pg: &Postgres, who: &str, file: &Path) -> (Run, Value) {
     run_as(repo, pg, who, &["promote", "apply", path(file)])
 }
@@ -506,10 +516,7 @@ fn a_failing_later_wave_rolls_back_the_earlier_ones_and_leaves_the_lock() {
     let keys = Keys::new();
     let repo = small_train(&keys, "");
     apply_dev(&repo, &pg);
-    let file = keys.plan_file("first.json");
-    plan_staging(&repo, &pg, &file);
-    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
-    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (file, _) = approved_plan(&repo, &pg, &keys, "first.json");
     let (run, out) = promote(&repo, &pg, "alice", &file);
     assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
     repo.commit("staging at v1");
@@ -1083,10 +1090,7 @@ fn two_promotions_into_one_environment_one_runs_the_other_is_refused_and_ctrl_c_
     );
     assert!(run.code == 0, "{}", run.stderr);
     repo.commit("dev's lock");
-    let file = keys.plan_file("plan.json");
-    plan_staging(&repo, &pg, &file);
-    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
-    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (file, _) = approved_plan(&repo, &pg, &keys, "plan.json");
 
     let first = spawn_promote(&repo, &pg, &file, &marker);
     wait_for(
@@ -1136,10 +1140,7 @@ fn two_promotions_into_one_environment_one_runs_the_other_is_refused_and_ctrl_c_
     );
     assert!(run.code == 0, "{}", run.stderr);
     repo.commit("dev's lock");
-    let file = keys.plan_file("second.json");
-    plan_staging(&repo, &pg, &file);
-    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
-    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (file, _) = approved_plan(&repo, &pg, &keys, "second.json");
     let lock_before =
         std::fs::read(repo.path().join("environments/staging/release.lock.toml")).unwrap();
     let child = spawn_promote(&repo, &pg, &file, &marker);
@@ -1225,10 +1226,7 @@ fn a_promotion_whose_commit_is_gone_is_refused_before_anything_runs() {
         &["apply", "--env", "dev", "--auto-approve"],
     );
     run.assert_ok();
-    let file = keys.plan_file("plan.json");
-    plan_staging(&repo, &pg, &file);
-    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
-    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (file, _) = approved_plan(&repo, &pg, &keys, "plan.json");
     // The commit dev recorded is amended away, and collected.
     repo.git(&["stash", "-q", "-u"]);
     repo.git(&["reset", "-q", "--soft", "HEAD~1"]);
@@ -1279,10 +1277,7 @@ fn a_plan_warns_when_a_step_could_not_be_rolled_back() {
     repo.write("NOTES.txt", "a commit of its own\n");
     repo.commit("notes");
     apply_dev(&repo, &pg);
-    let file = keys.plan_file("first.json");
-    plan_staging(&repo, &pg, &file);
-    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
-    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (file, _) = approved_plan(&repo, &pg, &keys, "first.json");
     let (run, out) = promote(&repo, &pg, "alice", &file);
     assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
     repo.commit("staging's lock");
@@ -1336,10 +1331,7 @@ fn a_destroyed_stack_leaves_the_lock_and_its_removal_promotes_only_when_allowed(
     let keys = Keys::new();
     let repo = small_train(&keys, "");
     apply_dev(&repo, &pg);
-    let file = keys.plan_file("first.json");
-    plan_staging(&repo, &pg, &file);
-    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
-    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (file, _) = approved_plan(&repo, &pg, &keys, "first.json");
     let (run, _) = promote(&repo, &pg, "alice", &file);
     run.assert_ok();
     repo.commit("staging");
@@ -1409,10 +1401,7 @@ fn what_would_stop_the_gitops_output_stops_the_promotion_before_anything_changes
     );
     repo.commit("staging validates its GitOps output");
     apply_dev(&repo, &pg);
-    let file = keys.plan_file("plan.json");
-    plan_staging(&repo, &pg, &file);
-    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
-    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (file, _) = approved_plan(&repo, &pg, &keys, "plan.json");
     let nothing_changed = |out: &Value, why: &str| {
         let message = out["message"].as_str().unwrap_or_default();
         assert!(
@@ -1462,10 +1451,7 @@ fn a_promotion_takes_its_turn_at_the_destinations_lock() {
     let keys = Keys::new();
     let repo = small_train(&keys, "");
     apply_dev(&repo, &pg);
-    let file = keys.plan_file("plan.json");
-    plan_staging(&repo, &pg, &file);
-    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
-    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (file, _) = approved_plan(&repo, &pg, &keys, "plan.json");
     // Another run of this checkout holds staging's turn.
     let turn_path = repo.path().join(".strata/release-staging.lock");
     let turn = std::fs::OpenOptions::new()
@@ -1992,10 +1978,7 @@ fn a_promotion_changes_the_lock_only_with_its_audit_event() {
     let keys = Keys::new();
     let repo = small_train(&keys, "");
     apply_dev(&repo, &pg);
-    let file = keys.plan_file("plan.json");
-    plan_staging(&repo, &pg, &file);
-    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
-    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (file, _) = approved_plan(&repo, &pg, &keys, "plan.json");
     let ledger_path = repo.path().join("environments/staging/audit.jsonl");
     std::fs::create_dir(&ledger_path).unwrap();
     let (run, out) = promote(&repo, &pg, "alice", &file);
@@ -2077,10 +2060,7 @@ fn a_rollback_that_fails_on_a_fault_is_told_and_recorded_as_failed() {
     let keys = Keys::new();
     let repo = small_train(&keys, "");
     apply_dev(&repo, &pg);
-    let first = keys.plan_file("first.json");
-    plan_staging(&repo, &pg, &first);
-    approve(&repo, &pg, &keys, "alice", &first).assert_ok();
-    approve(&repo, &pg, &keys, "bob", &first).assert_ok();
+    let (first, _) = approved_plan(&repo, &pg, &keys, "first.json");
     let (run, out) = promote(&repo, &pg, "alice", &first);
     assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
     repo.commit("staging at v1");
@@ -2088,10 +2068,7 @@ fn a_rollback_that_fails_on_a_fault_is_told_and_recorded_as_failed() {
     repo.commit("a network whose apply leaves a marker");
     let marker = keys.plan_file("applied");
     apply_dev(&repo, &pg);
-    let file = keys.plan_file("second.json");
-    plan_staging(&repo, &pg, &file);
-    approve(&repo, &pg, &keys, "alice", &file).assert_ok();
-    approve(&repo, &pg, &keys, "bob", &file).assert_ok();
+    let (file, _) = approved_plan(&repo, &pg, &keys, "second.json");
     let bin = git_stopping_at_a_wave(
         &keys,
         &marker,

@@ -409,11 +409,22 @@ fn a_dependency_neither_deployed_in_the_destination_nor_promoted_blocks_its_depe
         reason(&plan, CLUSTER)
     );
 
-    // With network deployed there (at any hash), cluster promotes alone.
-    let l = locks(all('a'), vec![(NETWORK, entry('b', &[]))]);
+    // With network deployed there at the source's hash, cluster promotes alone.
+    let l = locks(all('a'), vec![(NETWORK, entry('a', &[]))]);
     let plan = checked(&model, &l, &request(&only_cluster, false, T0));
     assert!(plan.blocked.is_empty(), "{:?}", plan.blocked);
     assert_eq!(waves(&plan), vec![vec![CLUSTER]]);
+
+    // At another hash, and the plan leaves network out: cluster waits (the source verified
+    // it with the source's network).
+    let l = locks(all('a'), vec![(NETWORK, entry('b', &[]))]);
+    let plan = checked(&model, &l, &request(&only_cluster, false, T0));
+    assert_eq!(blocked(&plan), vec![(CLUSTER, "dependency")]);
+    assert!(
+        reason(&plan, CLUSTER).contains("stacks/network, which staging has at another hash"),
+        "{}",
+        reason(&plan, CLUSTER)
+    );
 
     // Without the limit, network is promoted in an earlier wave.
     let l = locks(all('a'), vec![]);
