@@ -215,7 +215,7 @@ pub(super) fn written_range(expr: &Expr, text: &str) -> Option<std::ops::Range<u
 }
 
 /// Where a comment starts on `line` (a `#` outside strings), if it has one.
-fn comment_start(line: &str) -> Option<usize> {
+pub(super) fn comment_start(line: &str) -> Option<usize> {
     let mut quote: Option<u8> = None;
     let mut escaped = false;
     for (i, b) in line.bytes().enumerate() {

@@ -1,7 +1,7 @@
 //! Expressions OPA makes undefined where regorus would not: rewritten when a policy loads so
 //! that regorus evaluates them as OPA does (see [`undefined_as_in_opa`]).
 
-use super::heads::{edited, reads_as_expression, written_range};
+use super::heads::{comment_start, edited, reads_as_expression, written_range};
 use super::{walk_rule, Node};
 use regorus::unstable::{Expr, Literal, Module};
 use std::collections::BTreeMap;
@@ -184,7 +184,7 @@ fn moved_calls(
     }
     // A body of one statement written without braces (`f(x) if not ...`) takes braces
     // around the statements it now has.
-    let before = text[..start].trim_end_matches([' ', '\t']);
+    let before = code_before(&text[..start]);
     let braceless = before.ends_with("if")
         && !before[..before.len() - 2]
             .chars()
@@ -207,6 +207,19 @@ fn moved_calls(
     Some(group)
 }
 
+/// `text` without the blanks, line breaks and comments at its end: what stands before the
+/// next statement (`deny if # why` then `not ...` on the next line: `deny if`).
+fn code_before(text: &str) -> &str {
+    let mut code = text.trim_end();
+    loop {
+        let line_start = code.rfind('\n').map_or(0, |i| i + 1);
+        match comment_start(&code[line_start..]) {
+            Some(at) => code = code[..line_start + at].trim_end(),
+            None => return code,
+        }
+    }
+}
+
 /// The first number `prefix` followed by digits is not followed by in `text`.
 fn next_free(text: &str, prefix: &str) -> usize {
     text.match_indices(prefix)
@@ -224,7 +237,9 @@ fn next_free(text: &str, prefix: &str) -> usize {
 /// The outermost calls in `expr`, outside comprehensions.
 fn nested_calls<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
     match expr {
-        Expr::Call { .. } => out.push(expr),
+        // Arithmetic (`+ - * / %`) and set operators (`| &`) are calls in OPA too (`plus`,
+        // `minus`, `or`, `and`, ...).
+        Expr::Call { .. } | Expr::ArithExpr { .. } | Expr::BinExpr { .. } => out.push(expr),
         Expr::ArrayCompr { .. } | Expr::SetCompr { .. } | Expr::ObjectCompr { .. } => {}
         _ => super::children(expr)
             .into_iter()
@@ -259,6 +274,17 @@ mod tests {
         assert_eq!(
             rewritten("package p\nimport rego.v1\n\nkeep if not startswith(input.a, \"x\")\n"),
             None
+        );
+    }
+
+    /// A comment between a braceless `if` and its `not`, and operators, which are calls in
+    /// OPA (`plus`, `or`).
+    #[test]
+    fn operators_move_and_a_comment_after_if_keeps_the_body_braced() {
+        let text = "package p\nimport rego.v1\n\ndeny contains \"a\" if # why\n  not lower(input.m) == \"x\"\nsum if not input.m + 1 == 2\nset if not input.m | {1} == {1}\n";
+        assert_eq!(
+            rewritten(text).unwrap(),
+            "package p\nimport rego.v1\n\ndeny contains \"a\" if # why\n  { __strata_not_0 := (lower(input.m)); not __strata_not_0 == \"x\" }\nsum if { __strata_not_1 := (input.m + 1); not __strata_not_1 == 2 }\nset if { __strata_not_2 := (input.m | {1}); not __strata_not_2 == {1} }\n"
         );
     }
 
