@@ -380,7 +380,23 @@ fn a_shallow_clone_without_the_base_says_it_is_shallow() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("git fetch"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("git fetch --depth=200 origin main`"),
+        "{}",
+        run.stderr
+    );
+    // A revision relative to a branch: the fetch it suggests names the branch (git refuses
+    // `main~1` as a refspec).
+    let run = common::strata(
+        &clone.path().join("c"),
+        &["affected", "--base", "origin/main~1"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("git fetch --depth=200 origin main`"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// A module vendored as a git submodule: its files are not in the repository's tree, so

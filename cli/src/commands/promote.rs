@@ -137,7 +137,12 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
     } else {
         write_stdout(&plan.text());
         if let Some(path) = &args.out {
-            if plan.approvals > 0 {
+            if plan.steps().next().is_none() {
+                say!(
+                    "plan written to {}: it promotes nothing, so there is nothing to sign or apply",
+                    path.display()
+                );
+            } else if plan.approvals > 0 {
                 say!(
                     "plan written to {}: sign it as its author with `strata promote approve {}`, have {} other approver(s) run the same, then `strata promote apply {}`",
                     path.display(),

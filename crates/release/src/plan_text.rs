@@ -64,7 +64,7 @@ impl PromotionPlan {
                 self.outside.join(", ")
             ));
         }
-        if self.approvals > 0 {
+        if self.approvals > 0 && self.steps().next().is_some() {
             out.push_str(&format!(
                 "needs the signature of its author {} and {} approval(s) by others (`strata promote approve FILE`)\n",
                 self.author, self.approvals

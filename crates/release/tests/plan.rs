@@ -357,6 +357,22 @@ fn a_target_under_its_soak_time_is_held_back_until_it_has_soaked() {
     let plan = at(T0 + 3 * HOUR);
     assert!(plan.blocked.is_empty(), "{:?}", plan.blocked);
     assert_eq!(waves(&plan).concat().len(), 5);
+
+    // A plan that promotes nothing asks for no signature.
+    let signed = self::model("soak = \"2h\"\napprovals = 1\n");
+    let plan = checked(&signed, &locks, &request(&[], false, T0 + HOUR));
+    assert!(plan.waves.is_empty());
+    assert!(
+        !plan.text().contains("needs the signature"),
+        "{}",
+        plan.text()
+    );
+    let plan = checked(&signed, &locks, &request(&[], false, T0 + 3 * HOUR));
+    assert!(
+        plan.text().contains("needs the signature"),
+        "{}",
+        plan.text()
+    );
 }
 
 #[test]

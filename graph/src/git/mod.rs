@@ -415,9 +415,15 @@ impl Repo {
     /// What to say about a revision this clone does not have.
     fn unknown_revision_hint(&self, rev: &str) -> String {
         if self.shallow {
+            // A fetch names a ref: `main~1` or `main^` is fetched as `main` (with the
+            // history that holds it).
+            let branch = rev
+                .trim_start_matches("origin/")
+                .split(['~', '^', '@', ':'])
+                .next()
+                .unwrap_or(rev);
             return format!(
-                "this clone is shallow and may not have fetched `{rev}`: fetch it (`git fetch --depth=200 origin {}`) or all history (`git fetch --unshallow`; in GitHub Actions `fetch-depth: 0`)",
-                rev.trim_start_matches("origin/")
+                "this clone is shallow and may not have fetched `{rev}`: fetch it (`git fetch --depth=200 origin {branch}`) or all history (`git fetch --unshallow`; in GitHub Actions `fetch-depth: 0`)"
             );
         }
         let branches = self.branches();
