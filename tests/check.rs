@@ -998,3 +998,36 @@ fn terraform_arguments_from_the_environment_are_part_of_the_task_key() {
     assert!(run.stdout.contains("TF_CLI_ARGS_plan"), "{}", run.stdout);
     assert!(!run.stdout.contains("hunter2"), "{}", run.stdout);
 }
+
+/// A workspace with stacks and no environment: `check` formats and validates them and says
+/// that nothing was planned, and why (a green check that never planned said nothing).
+#[test]
+fn a_check_without_environments_says_it_planned_nothing() {
+    let repo = tools_repo();
+    std::fs::remove_dir_all(repo.path().join("environments")).unwrap();
+    repo.write(
+        "stacks/a/main.tf",
+        "variable \"size\" {\n  default = 1\n}\n\noutput \"size\" {\n  value = var.size\n}\n",
+    );
+    repo.commit("a stack, no environment");
+    let run = repo.strata(&["check"]);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("warning: no environment is configured (`environments/<name>/env.toml`)"),
+        "{}",
+        run.stderr
+    );
+    // With one, no such warning.
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    repo.commit("dev");
+    let run = repo.strata(&["check"]);
+    assert!(
+        !run.stderr.contains("no environment is configured"),
+        "{}",
+        run.stderr
+    );
+}

@@ -145,6 +145,7 @@ fn print_human(s: &Survey, dry_run: bool) {
     out!("\nEnvironments:");
     if s.environments.is_empty() {
         out!("  none found (no environments/<env>/, envs/<env>/, live/<env>/ or variable files named like one)");
+        out!("  hint: stacks are planned in an environment: add one with its state settings in environments/<name>/env.toml (see docs/configuration.md, environments); until then `strata check` formats and validates only");
     }
     for e in &s.environments {
         let from = e

@@ -283,6 +283,18 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     }
     let session = ctx.session()?;
     let view = session.work_tree()?;
+    // Without an environment a stack has no state to plan against: say so, rather than a
+    // green check that never planned.
+    if mode == Mode::Check
+        && view.model.environments.is_empty()
+        && view
+            .model
+            .targets
+            .iter()
+            .any(|t| t.kind == strata_graph::discover::Kind::Stack)
+    {
+        say!("warning: no environment is configured (`environments/<name>/env.toml`): stacks are formatted and validated only; their init and plan, and the policies and tests that read plans, run in an environment (see docs/configuration.md, environments)");
+    }
     let mut deployed = std::collections::BTreeMap::new();
     // By the model's labels (`stacks/a/` names `stacks/a`).
     let mut recreate = std::collections::BTreeSet::new();
