@@ -908,3 +908,45 @@ fn a_policy_importing_a_package_it_does_not_have_is_refused() {
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("pods are denied"), "{}", run.stdout);
 }
+
+/// The built-in pack's Terraform rules read JSON that is Terraform (a configuration in
+/// JSON, a plan), not every JSON file of a folder: an npm lock file's integrity hashes and
+/// package names are no secrets of a stack's.
+#[test]
+fn scan_reads_only_terraform_json_with_the_builtin_terraform_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("package-lock.json"),
+        r#"{
+  "name": "fn",
+  "lockfileVersion": 3,
+  "packages": {
+    "": {"dependencies": {"gtoken": "^7.0.0"}},
+    "node_modules/gtoken": {
+      "version": "7.1.0",
+      "integrity": "sha512-pCcEwRi+TKpMlxAQObHDQ56KawURgyAf6jtIY046fJ5tIv3zDe/LEIubckAO8fj6JnAxLdmWkUfNeulQBoAmalT7/mnQ=="
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    let run = common::strata(dir.path(), &["--json", "policy", "scan", "."]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["findings"], serde_json::json!([]), "{run:?}");
+    // Terraform written as JSON is still read.
+    std::fs::write(
+        dir.path().join("main.tf.json"),
+        r#"{"resource": {"aws_s3_bucket_acl": {"b": {"bucket": "x", "acl": "public-read"}}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        r#"{"resource": {"aws_s3_bucket_acl": {"c": {"bucket": "y", "acl": "public-read"}}}}"#,
+    )
+    .unwrap();
+    let run = common::strata(dir.path(), &["--json", "policy", "scan", "."]);
+    let findings = run.json()["findings"].to_string();
+    assert!(findings.contains("STRATA-AWS-002"), "{run:?}");
+    assert!(findings.contains("config.json"), "{run:?}");
+}

@@ -209,6 +209,38 @@ impl InputFile {
         }
     }
 
+    /// Whether a JSON input reads as Terraform: a configuration written in JSON or a plan
+    /// (`terraform show -json`), each document an object with one of their top-level keys.
+    /// The built-in pack's Terraform rules read only such JSON (an npm lock file's integrity
+    /// hashes are no secrets of a stack's).
+    pub fn is_terraform_json(&self) -> bool {
+        const KEYS: [&str; 11] = [
+            "resource",
+            "data",
+            "module",
+            "provider",
+            "terraform",
+            "variable",
+            "output",
+            "locals",
+            "resource_changes",
+            "planned_values",
+            "configuration",
+        ];
+        match &self.documents {
+            Documents::Parsed(docs) => {
+                !docs.is_empty()
+                    && docs.iter().all(|d| match d {
+                        regorus::Value::Object(map) => KEYS
+                            .iter()
+                            .any(|k| map.contains_key(&regorus::Value::from(*k))),
+                        _ => false,
+                    })
+            }
+            _ => true,
+        }
+    }
+
     /// Whether this is a `.tf` file, which a module input stands for in strata's shape.
     fn is_module_file(&self) -> bool {
         matches!(self.documents, Documents::Terraform { .. })

@@ -328,6 +328,11 @@ pub fn scan(
             let mine: Vec<InputFile> = source
                 .iter()
                 .filter(|i| applies(kinds, i.format))
+                // The built-in pack's Terraform rules, over JSON that is Terraform only.
+                .filter(|i| {
+                    !(policy.shape() == Shape::Strata && i.format == Format::Json)
+                        || i.is_terraform_json()
+                })
                 .cloned()
                 .collect();
             let mut out = Evaluation::default();
