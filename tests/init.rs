@@ -220,6 +220,11 @@ fn cloudposse_components_deployable_roots_under_modules() {
             "module \"dns\" {\n  source  = \"cloudposse/stack-config/yaml//modules/remote-state\"\n  version = \"1.5.0\"\n\n  component = \"dns-delegated\"\n}\n",
         )
         .write("docs/dns-delegated/README.md", "the old component\n")
+        // Read in a module: the stacks calling it get the `deps`.
+        .write(
+            "modules/account-map/modules/iam-roles/remote-state.tf",
+            "module \"account_map\" {\n  source  = \"cloudposse/stack-config/yaml//modules/remote-state\"\n  version = \"1.5.0\"\n\n  component = \"account-map\"\n}\n",
+        )
         .write(
             "modules/dns-delegated/remote.tf",
             "data \"terraform_remote_state\" \"vpc\" {\n  backend = \"local\"\n  config = {\n    path = \"../vpc/terraform.tfstate\"\n  }\n}\n\ndata \"terraform_remote_state\" \"dns\" {\n  backend = \"s3\"\n  config = {\n    key = \"dns/terraform.tfstate\"\n  }\n}\n",
@@ -246,6 +251,7 @@ fn cloudposse_components_deployable_roots_under_modules() {
         "modules/dns-delegated/remote.tf:1  terraform_remote_state ../vpc/terraform.tfstate: add \"modules/vpc\" to `deps` in the stack.toml of modules/dns-delegated",
         "modules/dns-delegated/remote.tf:8  terraform_remote_state backend: s3: add the stack that writes that state to `deps` in the stack.toml of modules/dns-delegated",
         "modules/vpc/remote-state.tf:5  remote-state component: dns-delegated: add the stack that writes that state to `deps` in the stack.toml of modules/vpc",
+        "modules/account-map/modules/iam-roles/remote-state.tf:5  remote-state component: account-map: read by the stacks that call modules/account-map/modules/iam-roles: add \"modules/account-map\" to their `deps`",
     ] {
         assert!(run.stdout.contains(advice), "{advice}\n{}", run.stdout);
     }

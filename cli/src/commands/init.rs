@@ -246,8 +246,8 @@ fn print_human(s: &Survey, dry_run: bool) {
         out!("\n`strata list` {will} stop at an error in the workspace (below).");
     } else if c.ok {
         out!(
-            "\n`strata list` {will} show these {} targets, with nothing left out.",
-            c.targets
+            "\n`strata list` {will} show these {}, with nothing left out.",
+            plural(c.targets, "target", "targets")
         );
     } else {
         let broken: std::collections::BTreeSet<&str> =
@@ -310,8 +310,12 @@ fn declared_order(s: &Survey) {
         let remote_state = matches!(d.what.as_str(), "terraform_remote_state" | "remote-state");
         let todo = match (d.what.as_str(), mine, theirs) {
             // A module's remote state is read by each stack that calls it.
-            (_, Some(me), _) if remote_state && is_module(me) => format!(
-                "read by the stacks that call {me}: add the stack that writes that state to their `deps`"
+            (_, Some(me), theirs) if remote_state && is_module(me) => format!(
+                "read by the stacks that call {me}: add {} to their `deps`",
+                match theirs {
+                    Some(other) => format!("\"{other}\""),
+                    None => "the stack that writes that state".into(),
+                }
             ),
             ("include", Some(me), _) => {
                 format!("add the included file to `extra_inputs` in the stack.toml of {me}")

@@ -662,7 +662,11 @@ fn describe(label: &str, action: Action, env: Option<&str>) -> String {
 fn detail(r: &TaskReport) -> String {
     match (r.status, r.summary.plan(), r.summary.render()) {
         (Status::Ok, Some(p), _) => format!("  +{} ~{} -{}", p.add, p.change, p.destroy),
-        (Status::Ok, _, Some(render)) => format!("  {} objects", render.objects),
+        (Status::Ok, _, Some(render)) => format!(
+            "  {} object{}",
+            render.objects,
+            if render.objects == 1 { "" } else { "s" }
+        ),
         _ => String::new(),
     }
 }

@@ -168,7 +168,11 @@ fn cell(t: Option<&&TaskReport>) -> String {
     };
     let detail = match (t.status, t.summary.plan(), t.summary.render()) {
         (Status::Ok, Some(p), _) => format!(" +{} ~{} -{}", p.add, p.change, p.destroy),
-        (Status::Ok, _, Some(r)) => format!(" {} objects", r.objects),
+        (Status::Ok, _, Some(r)) => format!(
+            " {} object{}",
+            r.objects,
+            if r.objects == 1 { "" } else { "s" }
+        ),
         _ => String::new(),
     };
     let provisional = if t.provisional { " (provisional)" } else { "" };
