@@ -834,13 +834,7 @@ fn a_file_in_no_targets_environment_directory_is_given_to_none_and_named() {
         let run = repo.strata(&["--json", "hash", "--explain", "--env", "dev", label]);
         run.assert_ok();
         let json = run.json();
-        let plan = json["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["action"] == "plan")
-            .unwrap_or_else(|| panic!("no plan task: {json}"))
-            .clone();
+        let plan = common::task(&json, label, "plan").clone();
         plan["fingerprint"]["env_inputs"]
             .as_array()
             .unwrap()

@@ -109,12 +109,7 @@ fn plan_reruns_after_the_state_changed() {
         &repo,
         &["hash", "--explain", "--env", "dev", "stacks/network"],
     );
-    let plan = explain["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["action"] == "plan")
-        .unwrap();
+    let plan = common::task(&explain, "stacks/network", "plan");
     assert_eq!(plan["key"], r3["tasks"][1]["key"]);
     let state = plan["fingerprint"]["state"].as_str().unwrap();
     // lineage:serial of the state as the backend returns it; its digest (which the key

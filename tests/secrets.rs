@@ -284,13 +284,7 @@ fn a_secret_reaches_terraform_and_nothing_strata_writes_holds_it() {
         let run: Run = cmd.output().unwrap().into();
         run.assert_ok();
         let json = run.json();
-        let plan = json["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["action"] == "plan")
-            .cloned()
-            .unwrap_or_else(|| panic!("no plan task: {json}"));
+        let plan = common::task(&json, "stacks/db", "plan");
         (plan["key"].clone(), plan["fingerprint"]["state"].clone())
     };
     let (key_a, state_a) = explain("salt-a");

@@ -132,21 +132,26 @@ pub(crate) fn evaluate_test(engine: &mut regorus::Engine, package: &str, name: &
 mod tests {
     use super::*;
 
+    /// The tests of a policy of one file and one test file, without data.
+    fn run_one(policy: &str, tests: &str) -> PolicyTests {
+        run(
+            "policies/p",
+            &[
+                ("p.rego".into(), policy.into()),
+                ("p_test.rego".into(), tests.into()),
+            ],
+            &[],
+            false,
+        )
+    }
+
     /// Coverage counts the policy's own lines, not those strata adds after them when it
     /// loads the policy (the function `some .. in` goes through).
     #[test]
     fn coverage_counts_only_the_lines_written() {
         let tests = "package main\n\nimport rego.v1\n\ntest_hit if {\n\tdeny[\"a\"] with input as {\"xs\": [\"a\"]}\n}\n";
         let coverage = |policy: &str| {
-            let r = run(
-                "policies/p",
-                &[
-                    ("p.rego".into(), policy.into()),
-                    ("p_test.rego".into(), tests.into()),
-                ],
-                &[],
-                false,
-            );
+            let r = run_one(policy, tests);
             assert!(r.ok(), "{r:?}");
             (r.coverage[0].covered, r.coverage[0].lines)
         };
@@ -165,15 +170,7 @@ mod tests {
     fn runs_tests_with_coverage() {
         let policy = "package main\n\nimport rego.v1\n\ndeny contains \"no owner\" if {\n\tnot input.owner\n}\n";
         let tests = "package main\n\nimport rego.v1\n\ntest_denies_without_owner if {\n\tdeny[\"no owner\"] with input as {}\n}\n\ntest_allows_with_owner if {\n\tcount(deny) == 0 with input as {\"owner\": \"x\"}\n}\n\ntest_wrong if {\n\tcount(deny) == 1 with input as {\"owner\": \"x\"}\n}\n";
-        let r = run(
-            "policies/p",
-            &[
-                ("p.rego".into(), policy.into()),
-                ("p_test.rego".into(), tests.into()),
-            ],
-            &[],
-            false,
-        );
+        let r = run_one(policy, tests);
         let results: Vec<(&str, &str)> = r
             .tests
             .iter()
