@@ -281,14 +281,17 @@ impl Loaded {
         let mut not_rewritten: Vec<String> = Vec::new();
         let passes = std::iter::once(iterating_heads_moved as Rewrite)
             .chain(std::iter::repeat_n(undefined_as_in_opa as Rewrite, 16));
-        for rewrite in passes {
+        for (pass, rewrite) in passes.enumerate() {
             let rewritten = rewrite(engine.get_modules(), &texts);
             let rewritten: BTreeMap<String, String> = rewritten
                 .into_iter()
                 .filter(|(path, _)| !not_rewritten.contains(path))
                 .collect();
-            if rewritten.is_empty() {
-                continue;
+            // A pass of the second rewrite with nothing left to do ends it.
+            match (rewritten.is_empty(), pass) {
+                (true, 0) => continue,
+                (true, _) => break,
+                (false, _) => {}
             }
             let with = |files: &BTreeMap<String, String>| -> Vec<(String, String)> {
                 texts
