@@ -455,6 +455,91 @@ fn a_terragrunt_dependency_that_leads_nowhere_is_named() {
     );
 }
 
+/// A Terragrunt unit with Terraform files of its own whose code, inputs or state only
+/// Terragrunt supplies (`terraform { source }` in the unit, `remote_state` in the root
+/// configuration it includes): strata, which runs terraform in the unit's directory, would
+/// plan its own files alone and report the unit as planned and applied. `check`, `plan` and
+/// `apply` refuse it with every such setting named (exit 2), on a warm run as on a cold one
+/// (the model saved between runs keeps what makes it refuse), and record nothing; `list`
+/// and `affected` still model it, and the other targets still run. A root configuration
+/// included with `merge_strategy = "no_merge"` is not merged into the unit.
+#[test]
+fn a_terragrunt_unit_strata_cannot_run_is_refused_not_passed() {
+    let repo = Repo::with_fixture();
+    repo.write(
+        "stacks/root.hcl",
+        "remote_state {\n  backend = \"s3\"\n  config  = {}\n}\n",
+    );
+    repo.write(
+        "stacks/unit/terragrunt.hcl",
+        "include \"root\" {\n  path = find_in_parent_folders(\"root.hcl\")\n}\n\
+         terraform {\n  source = \"../../modules//vpc\"\n}\n",
+    );
+    repo.write(
+        "stacks/unit/main.tf",
+        "terraform {\n  backend \"local\" {}\n}\n",
+    );
+    repo.write(
+        "stacks/plain/terragrunt.hcl",
+        "include \"root\" {\n  path           = find_in_parent_folders(\"root.hcl\")\n  merge_strategy = \"no_merge\"\n}\n",
+    );
+    repo.write(
+        "stacks/plain/main.tf",
+        "resource \"null_resource\" \"p\" {}\n",
+    );
+    repo.commit("terragrunt units");
+    assert_eq!(repo.strata(&["list"]).code, 0);
+    for (round, args) in [
+        &["check", "--env", "dev"][..],
+        &["check", "--env", "dev"],
+        &["plan", "--env", "dev", "stacks/unit"],
+        &["apply", "--env", "dev", "--auto-approve"],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let run = repo.strata(args);
+        assert_eq!(
+            run.code, 2,
+            "run {round}: {args:?}\n{}{}",
+            run.stdout, run.stderr
+        );
+        assert!(
+            run.stderr.contains(
+                "strata runs terraform in the Terragrunt unit stacks/unit, not Terragrunt: \
+                 the module its `terraform { source }` names would be neither planned nor applied"
+            ) && run.stderr.contains("--> stacks/unit/terragrunt.hcl:5")
+                && run
+                    .stderr
+                    .contains("`remote_state` would not configure the state")
+                && run.stderr.contains("(stacks/root.hcl:1)")
+                && run
+                    .stderr
+                    .contains("1 target(s) in all cannot be run by strata")
+                && !run.stderr.contains("stacks/plain"),
+            "run {round}: {args:?}\n{}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("plan [dev]"),
+            "run {round}: {}",
+            run.stderr
+        );
+    }
+    assert!(!repo
+        .path()
+        .join("environments/dev/release.lock.toml")
+        .exists());
+    // The unit whose root configuration is not merged, and the other targets, still run.
+    let run = repo.strata(&["check", "--env", "dev", "stacks/plain", "stacks/network"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("stacks/plain plan [dev]"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// A file that is there but cannot be read is never taken for deleted: owned by a target
 /// (whose policy, manifest settings or code would be dropped without a word), the target
 /// cannot be modelled and `list` says which file (exit 2); read by nothing (a note the

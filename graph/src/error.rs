@@ -121,6 +121,14 @@ pub enum Error {
         problems: Vec<(String, Problem)>,
     },
 
+    /// Targets among those a command would run that strata cannot run as their own tool
+    /// would (each with why): see `Target::unrunnable`.
+    #[error("{}", problems[0].1.message)]
+    Unrunnable {
+        /// (label, problem); never empty.
+        problems: Vec<(String, Problem)>,
+    },
+
     #[error("cannot read {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -174,7 +182,9 @@ impl Error {
             | Error::UnknownLabel { location, .. }
             | Error::MissingModuleSource { location, .. } => Some(location),
             Error::Cycle { edges, .. } => edges.first(),
-            Error::Broken { problems } => problems.first().and_then(|(_, p)| p.location.as_ref()),
+            Error::Broken { problems } | Error::Unrunnable { problems } => {
+                problems.first().and_then(|(_, p)| p.location.as_ref())
+            }
             _ => None,
         }
     }
@@ -190,6 +200,7 @@ impl Error {
                 | Error::Cycle { .. }
                 | Error::MissingModuleSource { .. }
                 | Error::Broken { .. }
+                | Error::Unrunnable { .. }
         )
     }
 
@@ -240,28 +251,8 @@ impl Error {
             },
             Error::Git { .. } => "check that git works in this directory (`git status`)".into(),
             Error::Daemon { hint, .. } | Error::Usage { hint, .. } => hint.clone(),
-            Error::Broken { problems } => {
-                let mut hint = problems[0].1.hint.clone().unwrap_or_default();
-                if problems.len() > 1 {
-                    // A target may have several problems: targets are counted once.
-                    let targets: std::collections::BTreeSet<&str> =
-                        problems.iter().map(|(label, _)| label.as_str()).collect();
-                    hint.push_str(&format!(
-                        "{}{} more problem(s); {} target(s) in all cannot be modelled:",
-                        if hint.is_empty() { "" } else { "\n" },
-                        problems.len() - 1,
-                        targets.len()
-                    ));
-                    for (label, p) in &problems[1..] {
-                        let at = p.location.as_ref().map(|l| format!(" ({l})")).unwrap_or_default();
-                        hint.push_str(&format!("\n  {label}: {}{at}", p.message));
-                    }
-                }
-                if hint.is_empty() {
-                    return None;
-                }
-                hint
-            }
+            Error::Broken { problems } => return problems_hint(problems, "be modelled"),
+            Error::Unrunnable { problems } => return problems_hint(problems, "be run by strata"),
             Error::Io { .. } => return None,
             Error::Write { source, .. } => match source.kind() {
                 std::io::ErrorKind::NotFound => "create the directory first".into(),
@@ -291,11 +282,39 @@ pub struct Problem {
     pub hint: Option<String>,
 }
 
+/// The hint of an error listing targets' problems: the first problem's hint, then every
+/// other problem with its target (a target with several problems is counted once), for
+/// targets that cannot `what`.
+fn problems_hint(problems: &[(String, Problem)], what: &str) -> Option<String> {
+    let mut hint = problems[0].1.hint.clone().unwrap_or_default();
+    if problems.len() > 1 {
+        let targets: std::collections::BTreeSet<&str> =
+            problems.iter().map(|(label, _)| label.as_str()).collect();
+        hint.push_str(&format!(
+            "{}{} more problem(s); {} target(s) in all cannot {what}:",
+            if hint.is_empty() { "" } else { "\n" },
+            problems.len() - 1,
+            targets.len()
+        ));
+        for (label, p) in &problems[1..] {
+            let at = p
+                .location
+                .as_ref()
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default();
+            hint.push_str(&format!("\n  {label}: {}{at}", p.message));
+        }
+    }
+    (!hint.is_empty()).then_some(hint)
+}
+
 impl From<&Error> for Problem {
     fn from(e: &Error) -> Problem {
         let message = match e {
             // A problem names what is wrong; the error type's prefix says it again.
-            Error::Broken { problems } => problems[0].1.message.clone(),
+            Error::Broken { problems } | Error::Unrunnable { problems } => {
+                problems[0].1.message.clone()
+            }
             _ => e.to_string(),
         };
         Problem {

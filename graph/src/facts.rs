@@ -44,7 +44,7 @@ use std::sync::{Arc, Mutex};
 /// letters beyond ASCII given twice.
 /// 42: heredocs named with `-` or letters beyond ASCII kept whole by the relaxed reading.
 /// 43: a chart dependency's version.
-pub(crate) const FACTS_VERSION: u32 = 43;
+pub(crate) const FACTS_VERSION: u32 = 44;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
@@ -529,6 +529,55 @@ resource "helm_release" "web" {
         .unwrap();
         let back = decode(&std::fs::read(&path).unwrap()).expect("the cache file decodes");
         assert_eq!(back.get(&(Parser::Tf, id)).map(|f| &**f), Some(&facts));
+    }
+
+    /// A Terragrunt unit's facts come back whole too: what only Terragrunt applies is what
+    /// makes `check` refuse the unit, on a warm run as on a cold one.
+    #[test]
+    fn a_terragrunt_units_facts_survive_the_cache_file() {
+        let text = r#"include "root" {
+  path           = find_in_parent_folders("root.hcl")
+  merge_strategy = "no_merge"
+}
+terraform {
+  source = "../../modules//vpc"
+}
+dependency "db" {
+  config_path = "../db"
+}
+generate "provider" {
+  path     = "provider.tf"
+  contents = ""
+}
+remote_state {
+  backend = "s3"
+}
+inputs = { cidr = "10.0.0.0/16" }
+"#;
+        let facts = parse(Parser::Terragrunt, "live/a/terragrunt.hcl", text).unwrap();
+        let Facts::Terragrunt(unit) = &facts else {
+            panic!("{facts:?}")
+        };
+        assert_eq!(unit.terragrunt_only.len(), 4, "{unit:?}");
+        assert_eq!(unit.unmerged, vec![2]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("facts.bin");
+        let id = FileId::of_content(text.as_bytes());
+        let persisted = PersistedRef {
+            version: FACTS_VERSION,
+            entries: vec![(Parser::Terragrunt, id, &facts)],
+        };
+        strata_fs::write_sealed_with(&path, MAGIC, |w| {
+            postcard::to_io(&persisted, w)
+                .map(|_| ())
+                .map_err(std::io::Error::other)
+        })
+        .unwrap();
+        let back = decode(&std::fs::read(&path).unwrap()).expect("the cache file decodes");
+        assert_eq!(
+            back.get(&(Parser::Terragrunt, id)).map(|f| &**f),
+            Some(&facts)
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub use json::parse_tf_json;
 use module_args::*;
 pub use terragrunt::{
     parse_terragrunt, source_call as terragrunt_source_call, Lead, Led, Role, TerragruntFacts,
-    UNIT_FILE as TERRAGRUNT_UNIT_FILE,
+    TerragruntOnly, UNIT_FILE as TERRAGRUNT_UNIT_FILE,
 };
 pub use tftest::{is_test_file_name, is_test_file_of, parse_tftest};
 pub use var_files::{parse_tfvars, parse_tfvars_json};

@@ -55,6 +55,43 @@ pub struct TerragruntFacts {
     /// The `include` blocks: each label (`""` for none) with the line of its `path`, which
     /// `get_parent_terragrunt_dir("label")` names the directory of.
     pub includes: Vec<(String, usize)>,
+    /// The lines of the `include` paths whose block says `merge_strategy = "no_merge"`:
+    /// Terragrunt reads that configuration without merging its blocks into the unit.
+    pub unmerged: Vec<usize>,
+    /// What only Terragrunt applies, with its line: a `terraform { source }`, `inputs`, a
+    /// `generate` or `remote_state` block. strata runs terraform in the unit's directory,
+    /// so a unit (or a configuration merged into it) that sets one of them cannot be run by
+    /// strata as Terragrunt would run it.
+    pub terragrunt_only: Vec<(TerragruntOnly, usize)>,
+}
+
+/// A setting of a Terragrunt configuration that only Terragrunt applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TerragruntOnly {
+    /// `terraform { source = ... }`: the module Terragrunt copies and runs the unit in.
+    Source,
+    /// `inputs = { ... }`: the variables Terragrunt passes.
+    Inputs,
+    /// A `generate` block: a file Terragrunt writes before it runs terraform.
+    Generate,
+    /// A `remote_state` block: the backend Terragrunt configures.
+    RemoteState,
+}
+
+impl TerragruntOnly {
+    /// What running terraform without Terragrunt leaves out.
+    pub fn left_out(self) -> &'static str {
+        match self {
+            TerragruntOnly::Source => {
+                "the module its `terraform { source }` names would be neither planned nor applied"
+            }
+            TerragruntOnly::Inputs => "its `inputs` would not be passed to terraform",
+            TerragruntOnly::Generate => "the file its `generate` block writes would be missing",
+            TerragruntOnly::RemoteState => {
+                "its `remote_state` would not configure the state, so terraform would plan against another"
+            }
+        }
+    }
 }
 
 /// A path written after a directory a Terragrunt function names: `"${LEAD}REST"`.
@@ -103,7 +140,12 @@ pub enum Lead {
 pub fn parse_terragrunt(text: &str, file: &str) -> Result<TerragruntFacts> {
     let body = parse_body(text, file)?;
     let mut facts = TerragruntFacts::default();
+    if let Some(inputs) = body.get_attribute("inputs") {
+        let at = line_of_span(text, inputs.span());
+        facts.terragrunt_only.push((TerragruntOnly::Inputs, at));
+    }
     blocks(&body, text, &mut facts);
+    facts.terragrunt_only.sort_by_key(|&(_, line)| line);
     unit_file_refs_of(&body, text, &mut facts.hcl);
     let mut calls = Calls {
         text,
@@ -164,6 +206,14 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
                 let label = block.labels.first().map(|l| l.to_string());
                 let at = line(attr.span());
                 facts.includes.push((label.unwrap_or_default(), at));
+                let no_merge = block
+                    .body
+                    .get_attribute("merge_strategy")
+                    .and_then(|a| literal(&a.value))
+                    .is_some_and(|s| s == "no_merge");
+                if no_merge {
+                    facts.unmerged.push(at);
+                }
                 config_path(&attr.value, at, facts);
             }
             "terraform" => {
@@ -172,6 +222,7 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
                     continue;
                 };
                 let at = line(attr.span());
+                facts.terragrunt_only.push((TerragruntOnly::Source, at));
                 let source = literal(&attr.value);
                 match (source, led_path(&attr.value)) {
                     // `../../modules//vpc`: the part after `//` is the module's directory
@@ -191,6 +242,12 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
                     (None, None) => facts.hcl.unresolved_refs.push(at),
                 }
             }
+            "generate" => facts
+                .terragrunt_only
+                .push((TerragruntOnly::Generate, line(block.span()))),
+            "remote_state" => facts
+                .terragrunt_only
+                .push((TerragruntOnly::RemoteState, line(block.span()))),
             _ => {}
         }
     }

@@ -85,6 +85,11 @@ pub struct Target {
     /// and the commands that run it refuse (see [`Model::check_complete`]).
     #[serde(skip)]
     pub problems: Vec<Problem>,
+    /// What only Terragrunt applies in this Terragrunt unit (or a configuration merged into
+    /// it), where it is written: strata runs terraform in the unit's directory, so it cannot
+    /// run the unit as Terragrunt would. The target is modelled as usual (`list`,
+    /// `affected`); the commands that run it refuse (see [`Model::check_runnable`]).
+    pub unrunnable: Vec<(crate::hcl::TerragruntOnly, Location)>,
 }
 
 impl Target {
@@ -249,6 +254,41 @@ impl Model {
             Ok(())
         } else {
             Err(Error::Broken { problems })
+        }
+    }
+
+    /// Fails with every reason a target among `selected` cannot be run by strata as its own
+    /// tool would run it (see [`Target::unrunnable`]): a run that skipped what it cannot do
+    /// would report success for work it did not do.
+    pub fn check_runnable(&self, selected: &[TargetId]) -> Result<()> {
+        let problems: Vec<(String, Problem)> = selected
+            .iter()
+            .flat_map(|&i| {
+                let t = &self.targets[i];
+                t.unrunnable.iter().map(|(what, at)| {
+                    let dir = crate::discover::label_dir(&t.label);
+                    let problem = Problem {
+                        message: format!(
+                            "strata runs terraform in the Terragrunt unit {dir}, not Terragrunt: {}",
+                            what.left_out()
+                        ),
+                        location: Some(at.clone()),
+                        hint: Some(format!(
+                            "run this unit with Terragrunt and leave it out of strata's runs (name \
+                             the other targets, or exclude it from [layout] with `!{dir}`), or \
+                             make it plain Terraform: call the module from a .tf file, set \
+                             variables in environments/<env>/{dir}/terraform.tfvars and the \
+                             state in env.toml [state]"
+                        )),
+                    };
+                    (t.label.clone(), problem)
+                })
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Unrunnable { problems })
         }
     }
 
@@ -696,6 +736,7 @@ fn build_targets(
                 chart: None,
                 test_files: Vec::new(),
                 problems: read.problems.get(&i).cloned().unwrap_or_default(),
+                unrunnable: Vec::new(),
             };
             let tests_dir = crate::discover::in_dir(&t.label, "tests/");
             target.test_files = target

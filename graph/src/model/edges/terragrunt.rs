@@ -53,6 +53,7 @@ impl Builder<'_> {
             depth: 0,
             context: parent_dir(unit_file).to_string(),
             unit: true,
+            merged: true,
         }];
         while let Some(Config {
             file,
@@ -60,10 +61,17 @@ impl Builder<'_> {
             depth,
             context,
             unit,
+            merged,
         }) = todo.pop()
         {
             let dir = context.as_str();
             let at = |line: usize| Location::at(file.clone(), line);
+            if merged {
+                let only = facts.terragrunt_only.iter();
+                target
+                    .unrunnable
+                    .extend(only.map(|&(what, line)| (what, at(line))));
+            }
             let included = !unit;
             let mut calls = HclFacts::default();
             // Units the stack depends on through this file that strata does not model.
@@ -238,7 +246,8 @@ impl Builder<'_> {
                 // An include is evaluated where the file that includes it is; anything
                 // else read (and a unit depended on) is its own context.
                 let is_unit = unit_files.contains(&config);
-                let context = if !is_unit && facts.includes.iter().any(|(_, l)| *l == line) {
+                let include = !is_unit && facts.includes.iter().any(|(_, l)| *l == line);
+                let context = if include {
                     context.clone()
                 } else {
                     parent_dir(&config).to_string()
@@ -271,6 +280,7 @@ impl Builder<'_> {
                         depth,
                         context,
                         unit: is_unit,
+                        merged: merged && include && !facts.unmerged.contains(&line),
                     }),
                     // Not a configuration strata can read (nor can Terragrunt: the unit
                     // cannot run).
@@ -392,6 +402,9 @@ struct Config {
     /// file reads and dependencies are followed as the stack's own, since Terragrunt
     /// applies that unit, with what it reads, before the stack that reads its outputs.
     unit: bool,
+    /// Whether Terragrunt merges the configuration into the unit strata runs: the unit's
+    /// own file and what it includes (unless `merge_strategy = "no_merge"`), in turn.
+    merged: bool,
 }
 
 /// The path from the directory `from` to `to` (both workspace paths), written `./` first so
