@@ -320,6 +320,65 @@ fn concurrent_applies_wait_for_the_lock_or_fail_and_the_state_stays_whole() {
     }
 }
 
+/// Two runners apply the same change at once. The second waits for the first's lock on
+/// `stacks/network`, then finds nothing to apply there; the stack below it must then be
+/// planned with the outputs the first runner's apply wrote, not with those read before the
+/// wait (which rolled `stacks/app` back to the old `vpc_id`).
+#[test]
+fn a_runner_that_waited_for_the_lock_plans_downstream_with_the_new_outputs() {
+    let pg = Postgres::start();
+    let marker_dir = tempfile::tempdir().unwrap();
+    let marker = marker_dir.path().join("applying");
+    let marker_env = marker.display().to_string();
+    let a = workspace("", None);
+    let b = workspace("lock_timeout = \"90s\"", None);
+    let (first, _) = run(&a, &pg, &["apply", "--auto-approve", "--env", "dev"], &[]);
+    assert_eq!(first.code, 0, "{}\n{}", first.stderr, first.stdout);
+    assert_eq!(
+        pg_state(&pg, "stacks_app")["outputs"]["seen"]["value"],
+        "vpc-1"
+    );
+
+    let slow_env = [
+        ("TF_VAR_v", "slow"),
+        ("STRATA_TEST_MARKER", marker_env.as_str()),
+        ("STRATA_TEST_HOLD", "10"),
+    ];
+    let slow = spawn(
+        &a,
+        &pg,
+        &["apply", "--auto-approve", "--env", "dev"],
+        &slow_env,
+    );
+    wait_for("A's apply to start", Duration::from_secs(60), || {
+        marker.exists()
+    });
+    // B reads the states (vpc-1) now, while A holds stacks/network's lock.
+    let (rb, jb) = run(
+        &b,
+        &pg,
+        &["apply", "--auto-approve", "--env", "dev"],
+        &slow_env,
+    );
+    let (ra, _) = finish(slow);
+    assert_eq!(ra.code, 0, "{}\n{}", ra.stderr, ra.stdout);
+    assert_eq!(
+        task(&jb, "stacks/network", "plan")["summary"]["add"],
+        0,
+        "{}\n{}",
+        rb.stderr,
+        rb.stdout
+    );
+    let network = pg_state(&pg, "stacks_network");
+    assert_eq!(network["outputs"]["vpc_id"]["value"], "vpc-slow");
+    let app = pg_state(&pg, "stacks_app");
+    assert_eq!(
+        app["outputs"]["seen"]["value"], "vpc-slow",
+        "stacks/app was applied with stale upstream outputs\nB: {}\n{}",
+        rb.stderr, rb.stdout
+    );
+}
+
 /// Stacks never applied before are planned and applied side by side. terraform's pg backend
 /// locks a state that does not exist yet with its creation lock, one for the whole
 /// database, through the whole first plan or apply, and every other state's lock fails

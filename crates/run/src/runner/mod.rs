@@ -126,19 +126,29 @@ impl Runner<'_> {
             Action::Fmt => terraform::fmt_check(&self.tools, &sb),
             Action::Validate => terraform::validate(&self.tools, &sb),
             Action::Init => terraform::ensure_init(&self.tools, &sb, Some(&prepared.state), true),
-            Action::Plan => terraform::plan(
-                &self.tools,
-                &sb,
-                &prepared.state,
-                &env_paths(strata_graph::discover::VAR_FILE_SUFFIXES),
-                &prepared.inputs,
-                match self.mode {
-                    Mode::Apply => terraform::PlanFor::Apply,
-                    Mode::Destroy => terraform::PlanFor::Destroy,
-                    Mode::DestroyPlan => terraform::PlanFor::DestroyReview,
-                    _ => terraform::PlanFor::Review,
-                },
-            ),
+            Action::Plan => {
+                let step = terraform::plan(
+                    &self.tools,
+                    &sb,
+                    &prepared.state,
+                    &env_paths(strata_graph::discover::VAR_FILE_SUFFIXES),
+                    &prepared.inputs,
+                    match self.mode {
+                        Mode::Apply => terraform::PlanFor::Apply,
+                        Mode::Destroy => terraform::PlanFor::Destroy,
+                        Mode::DestroyPlan => terraform::PlanFor::DestroyReview,
+                        _ => terraform::PlanFor::Review,
+                    },
+                );
+                if let (Mode::Apply, Some(env)) = (self.mode, env) {
+                    // The plan ran under the state's lock, which it may have waited for
+                    // while another run applied the stack: the outputs the stacks below
+                    // it read are then the state the plan saw, not the one read before
+                    // it (even when its plan has nothing to apply).
+                    self.states.changed(task.target, env);
+                }
+                step
+            }
             Action::Apply => {
                 let step = terraform::apply(&self.tools, &sb, &prepared.state);
                 if let Some(env) = env {
