@@ -455,6 +455,34 @@ fn a_terragrunt_dependency_that_leads_nowhere_is_named() {
     );
 }
 
+/// A Terragrunt path led by a directory function that leaves the workspace names the
+/// directory it started from: `${get_parent_terragrunt_dir()}` is the included
+/// configuration's, which the path alone does not show.
+#[test]
+fn a_terragrunt_path_leaving_the_workspace_names_where_it_started() {
+    let repo = Repo::with_fixture();
+    repo.write("live/root.hcl", "locals {}\n");
+    repo.write(
+        "stacks/unit/terragrunt.hcl",
+        "terraform {\n  source = \"${get_parent_terragrunt_dir()}/../../modules/vpc\"\n}\n\
+         include {\n  path = \"../../live/root.hcl\"\n}\n",
+    );
+    repo.write(
+        "stacks/unit/main.tf",
+        "terraform {\n  backend \"local\" {}\n}\n",
+    );
+    repo.commit("unit");
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "a path Terragrunt resolves, `${get_parent_terragrunt_dir()}/../../modules/vpc` from `live`, is outside the workspace"
+        ) && run.stderr.contains("--> stacks/unit/terragrunt.hcl:2"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// A Terragrunt unit with Terraform files of its own whose code, inputs or state only
 /// Terragrunt supplies (`terraform { source }` in the unit, `remote_state` in the root
 /// configuration it includes): strata, which runs terraform in the unit's directory, would

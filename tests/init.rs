@@ -499,6 +499,62 @@ fn directories_terragrunt_units_take_as_their_source_are_modules() {
     );
 }
 
+/// A Terramate stack file that does not parse: its orders cannot be listed, so init does
+/// not say that nothing is left out; it names the file it could not read.
+#[test]
+fn a_terramate_file_init_cannot_read_is_not_nothing_left_out() {
+    let repo = Repo::new();
+    repo.write(
+        "stacks/vpc/stack.tm.hcl",
+        "stack {\n  name = \"vpc\"\n  tags = [\"vpc\"]\n}\n",
+    )
+    .write(
+        "stacks/vpc/main.tf",
+        "resource \"null_resource\" \"a\" {}\n",
+    )
+    // The closing brace is missing.
+    .write(
+        "stacks/app/stack.tm.hcl",
+        "stack {\n  name  = \"app\"\n  after = [\"/stacks/vpc\"]\n",
+    )
+    .write(
+        "stacks/app/main.tf",
+        "resource \"null_resource\" \"b\" {}\n",
+    );
+    repo.commit("terramate");
+    let run = init(&repo, &["--dry-run"]);
+    assert!(!run.stdout.contains("nothing left out"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "`strata list` would show these 2 targets, but init could not read 1 file (see the warnings)"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("(stacks/app/stack.tm.hcl:3)"),
+        "{}",
+        run.stderr
+    );
+    let json = repo.strata(&["--json", "init", "--dry-run"]).json();
+    assert_eq!(
+        json["unread"],
+        serde_json::json!(["stacks/app/stack.tm.hcl"]),
+        "{json}"
+    );
+    // Fixed, its order is listed and nothing is left out.
+    repo.append("stacks/app/stack.tm.hcl", "}\n");
+    repo.commit("fixed");
+    let run = init(&repo, &["--dry-run"]);
+    assert!(run.stdout.contains("nothing left out"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("after /stacks/vpc: add \"stacks/vpc\" to `deps`"),
+        "{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn a_terramate_tree_with_stacks_anywhere() {
     let repo = Repo::new();

@@ -244,6 +244,14 @@ fn print_human(s: &Survey, dry_run: bool) {
     let c = &s.check;
     if c.error.is_some() {
         out!("\n`strata list` {will} stop at an error in the workspace (below).");
+    } else if c.ok && !s.unread.is_empty() {
+        out!(
+            "\n`strata list` {will} show these {}, but init could not read {} (see the warnings): what {} declare{} (a Terramate order, a backend, a stack) is not in this report.",
+            plural(c.targets, "target", "targets"),
+            plural(s.unread.len(), "file", "files"),
+            if s.unread.len() == 1 { "it" } else { "they" },
+            if s.unread.len() == 1 { "s" } else { "" },
+        );
     } else if c.ok {
         out!(
             "\n`strata list` {will} show these {}, with nothing left out.",

@@ -130,6 +130,9 @@ pub struct Survey {
     pub layout: LayoutReport,
     pub toolchain: Toolchain,
     pub problems: Vec<Problem>,
+    /// Files init could not read (each also among `problems`): whatever they declare (a
+    /// Terramate order, a backend, a stack block) is missing from what init reports.
+    pub unread: Vec<String>,
     pub check: Check,
     pub files: Vec<Planned>,
 }
@@ -237,6 +240,13 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
     planned.push(files::gitignore(&root));
 
     let mut problems = ev.problems.clone();
+    let unread: Vec<String> = ev
+        .problems
+        .iter()
+        .filter_map(|p| Some(p.location.as_ref()?.file.clone()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     if let Some(outer) = root
         .ancestors()
         .skip(1)
@@ -296,6 +306,7 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         layout: report(&chosen, by_path),
         toolchain,
         problems,
+        unread,
         check,
         files: planned,
     })

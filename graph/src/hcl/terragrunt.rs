@@ -136,6 +136,23 @@ pub enum Lead {
     ParentDir(Option<String>),
 }
 
+impl std::fmt::Display for Lead {
+    /// The interpolation as a configuration may write it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lead::UnitDir => f.write_str("${get_terragrunt_dir()}"),
+            Lead::BesideParentFile(name) => {
+                write!(f, "${{dirname(find_in_parent_folders(\"{name}\"))}}")
+            }
+            Lead::RepoRoot => f.write_str("${get_repo_root()}"),
+            Lead::ParentDir(None) => f.write_str("${get_parent_terragrunt_dir()}"),
+            Lead::ParentDir(Some(label)) => {
+                write!(f, "${{get_parent_terragrunt_dir(\"{label}\")}}")
+            }
+        }
+    }
+}
+
 /// Reads a Terragrunt configuration (a unit's `terragrunt.hcl`, or a file it includes).
 pub fn parse_terragrunt(text: &str, file: &str) -> Result<TerragruntFacts> {
     let body = parse_body(text, file)?;

@@ -185,12 +185,17 @@ impl Builder<'_> {
                             continue;
                         }
                         Ok(paths) => paths,
-                        Err(rest) => {
-                            target.problem(outside_workspace(
-                                "a path Terragrunt resolves",
-                                &rest,
-                                location,
-                            ));
+                        Err((written, from)) => {
+                            let mut e =
+                                outside_workspace("a path Terragrunt resolves", &written, location);
+                            // The directory it starts from tells why it leaves.
+                            if let (Some(from), Error::Invalid { message, .. }) = (from, &mut e) {
+                                let from = if from.is_empty() { "." } else { &from };
+                                *message = format!(
+                                    "a path Terragrunt resolves, `{written}` from `{from}`, is outside the workspace"
+                                );
+                            }
+                            target.problem(e);
                             continue;
                         }
                     };
@@ -304,7 +309,7 @@ impl Builder<'_> {
         file: &str,
         included: bool,
         include_dirs: &[(&str, String)],
-    ) -> std::result::Result<Vec<String>, String> {
+    ) -> std::result::Result<Vec<String>, (String, Option<String>)> {
         let rest = format!(".{}", led.rest);
         let starts: Vec<String> = match &led.lead {
             Lead::UnitDir => vec![unit_dir.to_string()],
@@ -317,7 +322,7 @@ impl Builder<'_> {
                 // A path of the repository, which holds the workspace at its prefix.
                 return crate::hcl::terragrunt::repo_root_path(self.repo.prefix(), &led.rest)
                     .map(|path| vec![path])
-                    .ok_or_else(|| format!("${{get_repo_root()}}{}", led.rest));
+                    .ok_or_else(|| (format!("{}{}", led.lead, led.rest), None));
             }
             Lead::ParentDir(_) if included => vec![parent_dir(file).to_string()],
             Lead::ParentDir(label) => include_dirs
@@ -326,9 +331,13 @@ impl Builder<'_> {
                 .map(|(_, d)| d.clone())
                 .collect(),
         };
+        // Leaving the workspace: the path as written, and the directory it started from.
         starts
             .iter()
-            .map(|start| join_normalized(start, &rest).ok_or_else(|| led.rest.clone()))
+            .map(|start| {
+                join_normalized(start, &rest)
+                    .ok_or_else(|| (format!("{}{}", led.lead, led.rest), Some(start.clone())))
+            })
             .collect()
     }
     /// A unit's `dependency` on `path` (relative to the unit's directory `dir`). Returns
