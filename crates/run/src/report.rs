@@ -362,6 +362,9 @@ pub fn resource_lines(plan: &strata_exec::plan_json::PlanSummary) -> Vec<String>
 pub fn plan_text(report: &RunReport) -> String {
     let mut text = String::new();
     let (mut add, mut change, mut destroy, mut stacks, mut unchanged) = (0, 0, 0, 0, 0);
+    // Plans with no changes made against upstream outputs an upstream plan of this run
+    // changes: they may well change once it is applied.
+    let mut provisional = Vec::new();
     for t in report.tasks.iter().filter(|t| t.status == Status::Ok) {
         let Some(plan) = t.summary.plan() else {
             continue;
@@ -369,6 +372,9 @@ pub fn plan_text(report: &RunReport) -> String {
         stacks += 1;
         if !plan.has_changes() {
             unchanged += 1;
+            if t.provisional {
+                provisional.push(format!("{} [{}]", t.label, t.env.as_deref().unwrap_or("-")));
+            }
             continue;
         }
         add += plan.add;
@@ -376,13 +382,14 @@ pub fn plan_text(report: &RunReport) -> String {
         destroy += plan.destroy;
         let _ = writeln!(
             text,
-            "{} [{}]: +{} ~{} -{}{}",
+            "{} [{}]: +{} ~{} -{}{}{}",
             t.label,
             t.env.as_deref().unwrap_or("-"),
             plan.add,
             plan.change,
             plan.destroy,
-            if t.destroy { " (destroy)" } else { "" }
+            if t.destroy { " (destroy)" } else { "" },
+            if t.provisional { " (provisional)" } else { "" }
         );
         for line in resource_lines(plan) {
             let _ = writeln!(text, "  {line}");
@@ -398,6 +405,13 @@ pub fn plan_text(report: &RunReport) -> String {
             } else {
                 String::new()
             }
+        );
+    }
+    if !provisional.is_empty() {
+        let _ = writeln!(
+            text,
+            "Provisional (planned against the current outputs of a stack this plan changes; planned again after it is applied): {}",
+            provisional.join(", ")
         );
     }
     text
@@ -420,7 +434,11 @@ fn plan_sections(report: &RunReport, md: &mut String) {
         let plan = t.summary.plan().expect("plans");
         let env = t.env.as_deref().unwrap_or("-");
         if !plan.has_changes() {
-            unchanged.push(format!("`{}` [{env}]", t.label));
+            unchanged.push(format!(
+                "`{}` [{env}]{}",
+                t.label,
+                if t.provisional { " (provisional)" } else { "" }
+            ));
             continue;
         }
         let findings: Vec<String> = report
@@ -473,6 +491,11 @@ fn plan_sections(report: &RunReport, md: &mut String) {
     }
     if !unchanged.is_empty() {
         let _ = writeln!(md, "\nNo changes: {}", unchanged.join(", "));
+        if unchanged.iter().any(|u| u.ends_with("(provisional)")) {
+            md.push_str(
+                "\n(provisional: planned against the current outputs of a stack this plan changes; planned again after it is applied)\n",
+            );
+        }
     }
 }
 
@@ -896,6 +919,39 @@ mod tests {
             false,
         );
         assert_eq!(plan_text(&none), "");
+    }
+
+    /// A plan without changes made against the current outputs of an upstream stack whose
+    /// plan in the same run changes them is not reported as a stack without changes alone:
+    /// it may change once the upstream is applied.
+    #[test]
+    fn a_provisional_plan_without_changes_says_it_is_provisional() {
+        let mut app = plan("stacks/app", "dev", Vec::new());
+        app.provisional = true;
+        let report = RunReport::new(
+            vec![
+                plan(
+                    "stacks/net",
+                    "dev",
+                    vec![change("null_resource.n", "create")],
+                ),
+                app,
+            ],
+            false,
+            false,
+        );
+        let text = plan_text(&report);
+        assert!(
+            text.ends_with(
+                "1 without changes\nProvisional (planned against the current outputs of a stack this plan changes; planned again after it is applied): stacks/app [dev]\n"
+            ),
+            "{text}"
+        );
+        let md = markdown(&report);
+        assert!(
+            md.contains("No changes: `stacks/app` [dev] (provisional)\n\n(provisional: planned"),
+            "{md}"
+        );
     }
 
     #[test]
