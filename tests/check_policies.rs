@@ -316,6 +316,49 @@ fn sarif_report_validates_against_the_sarif_2_1_0_schema() {
     );
 }
 
+/// A change that only removes a waiver affects the policies (and, through them, the
+/// targets they govern): `check --affected` runs the policy task it unblocked and fails,
+/// rather than run nothing and pass.
+#[test]
+fn removing_a_waiver_affects_what_it_waived() {
+    let repo = sample_repo();
+    repo.write("policies/guard/policy.toml", "kinds = [\"module\"]\n");
+    repo.write(
+        "policies/guard/guard.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains {\"msg\": sprintf(\"null_resource.%s has no triggers\", [n]), \"id\": \"GUARD-1\"} if {\n\tsome n, bodies in input.resource.null_resource\n\tsome r in bodies\n\tnot r.triggers\n}\n",
+    );
+    let main = std::fs::read_to_string(repo.path().join("modules/dns-zone/main.tf")).unwrap();
+    repo.write(
+        "modules/dns-zone/main.tf",
+        &format!("{main}\nresource \"null_resource\" \"bare\" {{}}\n"),
+    );
+    repo.write(
+        "policies/waivers.toml",
+        "[[waiver]]\nrule = \"GUARD-1\"\ntargets = \"modules/dns-*\"\nowner = \"dns-team@acme.example\"\nreason = \"moving\"\nexpires = \"2099-12-31\"\n",
+    );
+    repo.commit("guard, waived");
+    let (run, _) = json_run(&repo, &["check", "--env", "dev", "modules/dns-zone"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo.git(&["checkout", "-q", "-b", "unwaive"]);
+    repo.remove("policies/waivers.toml");
+    repo.commit("the waiver goes");
+    let (_, affected) = json_run(&repo, &["affected", "--base", "main"]);
+    let guard = affected["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "policies/guard")
+        .unwrap_or_else(|| panic!("{affected}"));
+    assert_eq!(guard["files"], serde_json::json!(["policies/waivers.toml"]));
+    let (run, report) = json_run(
+        &repo,
+        &["check", "--affected", "--base", "main", "--env", "dev"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let failed = tasks_where(&report, |t| t["status"] == "failed");
+    assert_eq!(failed, vec!["modules/dns-zone policy"], "{report}");
+}
+
 #[test]
 fn waivers_accept_findings_until_they_expire_and_inline_skips_need_one() {
     let repo = sample_repo();

@@ -568,6 +568,112 @@ fn a_terragrunt_unit_strata_cannot_run_is_refused_not_passed() {
     );
 }
 
+/// Every other setting only Terragrunt applies is named too, in the forms Terragrunt takes
+/// (`remote_state` and `generate` as attributes, hooks, `extra_arguments`, `iam_role`,
+/// `run_cmd`), as are an include strata cannot resolve and a unit written in JSON; a
+/// `prevent_destroy` stands in the way of `destroy` only.
+#[test]
+fn every_setting_only_terragrunt_applies_is_refused() {
+    let repo = Repo::with_fixture();
+    repo.write(
+        "stacks/unit/terragrunt.hcl",
+        "locals {\n  who = run_cmd(\"whoami\")\n}\n\
+         remote_state = { backend = \"local\" }\n\
+         generate = local.files\n\
+         iam_role = \"arn:aws:iam::1:role/deployer\"\n\
+         terraform {\n  extra_arguments \"vars\" {\n    commands = [\"plan\"]\n  }\n  before_hook \"h\" {\n    commands = [\"plan\"]\n    execute  = [\"touch\", \"x.tf\"]\n  }\n}\n\
+         include \"root\" {\n  path = abspath(\"../../root.hcl\")\n}\n",
+    );
+    repo.write(
+        "stacks/unit/main.tf",
+        "resource \"null_resource\" \"u\" {}\n",
+    );
+    repo.write(
+        "stacks/json/terragrunt.hcl.json",
+        "{\"inputs\": {\"a\": 1}}\n",
+    );
+    repo.write(
+        "stacks/json/main.tf",
+        "resource \"null_resource\" \"j\" {}\n",
+    );
+    repo.write("stacks/kept/terragrunt.hcl", "prevent_destroy = true\n");
+    repo.write(
+        "stacks/kept/main.tf",
+        "resource \"null_resource\" \"k\" {}\n",
+    );
+    repo.commit("units");
+    let run = repo.strata(&["check", "--env", "dev", "stacks/unit", "stacks/json"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for (what, at) in [
+        ("the command `run_cmd` runs", "stacks/unit/terragrunt.hcl:2"),
+        (
+            "its `remote_state` would not configure the state",
+            "stacks/unit/terragrunt.hcl:4",
+        ),
+        (
+            "the file its `generate` block writes",
+            "stacks/unit/terragrunt.hcl:5",
+        ),
+        ("as the IAM role it names", "stacks/unit/terragrunt.hcl:6"),
+        ("its `extra_arguments` pass", "stacks/unit/terragrunt.hcl:8"),
+        (
+            "the commands its hook runs",
+            "stacks/unit/terragrunt.hcl:11",
+        ),
+        (
+            "cannot find the configuration this `include` names",
+            "stacks/unit/terragrunt.hcl:17",
+        ),
+        (
+            "does not read `terragrunt.hcl.json`",
+            "stacks/json/terragrunt.hcl.json",
+        ),
+    ] {
+        assert!(
+            run.stderr.contains(what) && run.stderr.contains(at),
+            "{what} at {at}:\n{}",
+            run.stderr
+        );
+    }
+    assert!(
+        run.stderr
+            .contains("2 target(s) in all cannot be run by strata"),
+        "{}",
+        run.stderr
+    );
+    // A deleted unit is destroyed with its code at the base: refused there as well.
+    repo.remove("stacks/unit");
+    repo.commit("the unit goes");
+    let run = repo.strata(&[
+        "destroy",
+        "--env",
+        "dev",
+        "--auto-approve",
+        "--from",
+        "HEAD~1",
+        "stacks/unit",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("its `remote_state` would not configure the state"),
+        "{}",
+        run.stderr
+    );
+    // A unit that only forbids its destruction runs; its destroy is refused.
+    let run = repo.strata(&["check", "--env", "dev", "stacks/kept"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = repo.strata(&["destroy", "--env", "dev", "--auto-approve", "stacks/kept"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("its `prevent_destroy` forbids destroying it")
+            && run.stderr.contains("--> stacks/kept/terragrunt.hcl:1"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// A file that is there but cannot be read is never taken for deleted: owned by a target
 /// (whose policy, manifest settings or code would be dropped without a word), the target
 /// cannot be modelled and `list` says which file (exit 2); read by nothing (a note the

@@ -279,6 +279,28 @@ fn values_terraform_quotes_from_sensitive_variables_are_not_reported() {
         &derived,
         &["state"],
     );
+    // A key a `for` expression makes of it: terraform 1.0 quotes the key and says nothing
+    // of a sensitive value.
+    repo.write(
+        "stacks/consumer/fail.tf",
+        "output \"k\" {\n  value     = { for c in [strrev(var.pw), strrev(var.pw)] : c => 1 }\n  sensitive = true\n}\n",
+    );
+    repo.commit("a duplicate key");
+    let (check, plan) = failing(&repo, &env, "stacks/consumer");
+    assert!(
+        check.stdout.contains("Duplicate object key"),
+        "{}",
+        check.stdout
+    );
+    let reversed: String = SECRET.chars().rev().collect();
+    assert_not_written(
+        &repo,
+        tmp.path(),
+        &[&check, &plan],
+        &["junit.xml", "summary.md"],
+        &reversed,
+        &["state"],
+    );
     repo.remove("stacks/consumer/fail.tf");
     // The database's own plan fails on its variable, given in the environment.
     repo.write(

@@ -532,6 +532,9 @@ pub fn run(
     // Nested in the caller's operation, if it began one: an interrupt it received stands.
     let _operation = process::operation();
     let envs = resolve_envs(&view.model, &opts.envs)?;
+    // Also for a run at another revision (a deleted stack's destroy, `destroy --from`).
+    view.model
+        .check_runnable(&selection.targets, opts.mode.destroys())?;
     if opts.mode.destroys() {
         destroy::destroyable(&view.model, selection, &envs)?;
     }

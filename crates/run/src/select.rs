@@ -92,7 +92,7 @@ pub fn select(session: &Session, view: &View, scope: &Scope) -> Result<Selection
     }
     add_governed(model, &mut selection);
     model.check_complete(&selection.targets)?;
-    model.check_runnable(&selection.targets)?;
+    model.check_runnable(&selection.targets, false)?;
     Ok(selection)
 }
 

@@ -74,8 +74,26 @@ pub enum TerragruntOnly {
     Inputs,
     /// A `generate` block: a file Terragrunt writes before it runs terraform.
     Generate,
-    /// A `remote_state` block: the backend Terragrunt configures.
+    /// A `remote_state` block or attribute: the backend Terragrunt configures.
     RemoteState,
+    /// An `extra_arguments` block of the `terraform` block: arguments, environment
+    /// variables and variable files Terragrunt passes to terraform.
+    ExtraArguments,
+    /// A `before_hook`, `after_hook` or `error_hook`: commands Terragrunt runs around
+    /// terraform.
+    Hook,
+    /// `iam_role` (or another `iam_*` setting): the role Terragrunt assumes to run terraform.
+    IamRole,
+    /// A `run_cmd(...)` call: a command Terragrunt runs while it reads the configuration.
+    RunCmd,
+    /// An `include` whose configuration strata cannot find (a computed path, or one above
+    /// the workspace): it may set any of these.
+    Include,
+    /// The unit is written `terragrunt.hcl.json`, which strata does not read.
+    Json,
+    /// `prevent_destroy = true`: Terragrunt refuses to destroy the unit (a refusal of
+    /// `destroy` only).
+    PreventDestroy,
 }
 
 impl TerragruntOnly {
@@ -89,6 +107,25 @@ impl TerragruntOnly {
             TerragruntOnly::Generate => "the file its `generate` block writes would be missing",
             TerragruntOnly::RemoteState => {
                 "its `remote_state` would not configure the state, so terraform would plan against another"
+            }
+            TerragruntOnly::ExtraArguments => {
+                "the arguments, environment variables and variable files its `extra_arguments` pass would not be passed"
+            }
+            TerragruntOnly::Hook => "the commands its hook runs around terraform would not run",
+            TerragruntOnly::IamRole => {
+                "terraform would not run as the IAM role it names, but with the caller's credentials"
+            }
+            TerragruntOnly::RunCmd => {
+                "the command `run_cmd` runs while Terragrunt reads the configuration would not run"
+            }
+            TerragruntOnly::Include => {
+                "strata cannot find the configuration this `include` names (its path is computed, or leads above the workspace or to no file), which may set what only Terragrunt applies"
+            }
+            TerragruntOnly::Json => {
+                "strata does not read `terragrunt.hcl.json`, so it cannot tell what Terragrunt would apply"
+            }
+            TerragruntOnly::PreventDestroy => {
+                "its `prevent_destroy` forbids destroying it, which Terragrunt would refuse"
             }
         }
     }
@@ -157,12 +194,24 @@ impl std::fmt::Display for Lead {
 pub fn parse_terragrunt(text: &str, file: &str) -> Result<TerragruntFacts> {
     let body = parse_body(text, file)?;
     let mut facts = TerragruntFacts::default();
-    if let Some(inputs) = body.get_attribute("inputs") {
-        let at = line_of_span(text, inputs.span());
-        facts.terragrunt_only.push((TerragruntOnly::Inputs, at));
+    for attr in body.attributes() {
+        let what = match attr.key.as_str() {
+            "inputs" => TerragruntOnly::Inputs,
+            // Terragrunt takes both as attributes too (`remote_state = local.common.remote_state`).
+            "remote_state" => TerragruntOnly::RemoteState,
+            "generate" => TerragruntOnly::Generate,
+            key if key.starts_with("iam_") => TerragruntOnly::IamRole,
+            // `prevent_destroy = false` protects nothing.
+            "prevent_destroy" if !matches!(bare(&attr.value), Expression::Bool(b) if !*b.value()) => {
+                TerragruntOnly::PreventDestroy
+            }
+            _ => continue,
+        };
+        facts
+            .terragrunt_only
+            .push((what, line_of_span(text, attr.span())));
     }
     blocks(&body, text, &mut facts);
-    facts.terragrunt_only.sort_by_key(|&(_, line)| line);
     unit_file_refs_of(&body, text, &mut facts.hcl);
     let mut calls = Calls {
         text,
@@ -171,6 +220,7 @@ pub fn parse_terragrunt(text: &str, file: &str) -> Result<TerragruntFacts> {
         include: None,
     };
     calls.visit_body(&body);
+    facts.terragrunt_only.sort_by_key(|&(_, line)| line);
     Ok(facts)
 }
 
@@ -235,6 +285,14 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
             }
             "terraform" => {
                 var_files(&block.body, text, facts);
+                for inner in block.body.blocks() {
+                    let what = match inner.ident.as_str() {
+                        "extra_arguments" => TerragruntOnly::ExtraArguments,
+                        "before_hook" | "after_hook" | "error_hook" => TerragruntOnly::Hook,
+                        _ => continue,
+                    };
+                    facts.terragrunt_only.push((what, line(inner.span())));
+                }
                 let Some(attr) = block.body.get_attribute("source") else {
                     continue;
                 };
@@ -552,6 +610,10 @@ impl Visit for Calls<'_> {
                 }
                 self.configs = true;
             }
+            "run_cmd" => self
+                .facts
+                .terragrunt_only
+                .push((TerragruntOnly::RunCmd, at)),
             name => {
                 if let Some((lead, rest)) = call.args.iter().next().and_then(|a| led_read(name, a))
                 {

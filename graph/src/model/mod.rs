@@ -260,12 +260,16 @@ impl Model {
     /// Fails with every reason a target among `selected` cannot be run by strata as its own
     /// tool would run it (see [`Target::unrunnable`]): a run that skipped what it cannot do
     /// would report success for work it did not do.
-    pub fn check_runnable(&self, selected: &[TargetId]) -> Result<()> {
+    /// `prevent_destroy` stands in the way only of a run that destroys (`destroying`).
+    pub fn check_runnable(&self, selected: &[TargetId], destroying: bool) -> Result<()> {
         let problems: Vec<(String, Problem)> = selected
             .iter()
             .flat_map(|&i| {
                 let t = &self.targets[i];
-                t.unrunnable.iter().map(|(what, at)| {
+                let applies = move |what: &crate::hcl::TerragruntOnly| {
+                    destroying || *what != crate::hcl::TerragruntOnly::PreventDestroy
+                };
+                t.unrunnable.iter().filter(move |(what, _)| applies(what)).map(|(what, at)| {
                     let dir = crate::discover::label_dir(&t.label);
                     let problem = Problem {
                         message: format!(
@@ -765,7 +769,14 @@ fn build_targets(
                     builder.terraform_edges(i, &mut target, parsed, var_files)?
                 }
                 Kind::Chart => builder.chart_edges(i, &mut target, parsed),
-                Kind::Policy => {}
+                // The waivers decide which of a policy's findings block: a change to them
+                // changes what the policy's tasks report, so it affects the policy (and,
+                // through it, the targets it governs).
+                Kind::Policy => {
+                    target
+                        .extra_inputs
+                        .insert(crate::model::waivers::WAIVERS_FILE.to_string());
+                }
             }
             let manifest_name = crate::discover::marker(t.kind);
             let manifest_path = manifest_name.map(|n| crate::discover::in_dir(&t.label, n));

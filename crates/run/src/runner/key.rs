@@ -29,6 +29,10 @@ pub(crate) struct Prepared {
     /// the encrypted files; a cached result holds no plain value), so a cache hit needs no
     /// identity.
     pub(crate) reads_secrets: bool,
+    /// The names of the stack's sensitive variables (declared so, given a sensitive
+    /// upstream output, or a secret): a diagnostic quoting an expression that reads one may
+    /// quote a value derived from it.
+    pub(crate) sensitive_names: Vec<String>,
 }
 
 impl Prepared {

@@ -121,6 +121,10 @@ impl Runner<'_> {
             ) {
                 prepared.redactor.add(&value);
             }
+            prepared.sensitive_names = strata_exec::var_values::sensitive_variables(&sb.dir)
+                .into_iter()
+                .chain(prepared.inputs.sensitive.iter().cloned())
+                .collect();
         }
         let step = match task.action {
             Action::Fmt => terraform::fmt_check(&self.tools, &sb),
@@ -371,7 +375,10 @@ impl Job for Runner<'_> {
         let mut step = step;
         if self.tool_name(task.action) == "terraform" {
             let log = String::from_utf8_lossy(&step.log);
-            if let Some(log) = strata_exec::redact::diagnostics::withhold_sensitive_details(&log) {
+            if let Some(log) = strata_exec::redact::diagnostics::withhold_sensitive_details(
+                &log,
+                &prepared.sensitive_names,
+            ) {
                 step.log = log.into_bytes();
             }
         }

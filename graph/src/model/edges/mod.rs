@@ -340,6 +340,21 @@ impl Builder<'_> {
             .filter(|f| crate::discover::file_name(f) == crate::hcl::TERRAGRUNT_UNIT_FILE)
             .filter_map(|f| Some((f.clone(), Arc::clone(parsed.get(f.as_str())?))))
             .collect();
+        // A unit written in JSON, which strata does not read.
+        let label_dir = crate::discover::label_dir(&target.label).to_string();
+        let json_units: Vec<String> = target
+            .files
+            .iter()
+            .filter(|f| {
+                crate::discover::file_name(f) == "terragrunt.hcl.json" && parent_dir(f) == label_dir
+            })
+            .cloned()
+            .collect();
+        for f in json_units {
+            target
+                .unrunnable
+                .push((crate::hcl::TerragruntOnly::Json, Location::new(f, None)));
+        }
         for (f, facts) in units {
             if let Facts::Terragrunt(unit) = &*facts {
                 work.push((f.clone(), Arc::new(Facts::Hcl(unit.hcl.clone())), false));

@@ -9,6 +9,7 @@ use crate::error::{Error, Location, Result};
 use crate::facts::{Facts, Parser};
 use crate::hcl::{
     terragrunt_source_call, FileRef, HclFacts, Lead, Led, PathBase, Role, TerragruntFacts,
+    TerragruntOnly,
 };
 use crate::model::{DepKind, Dependency, Target};
 use std::collections::BTreeSet;
@@ -225,6 +226,14 @@ impl Builder<'_> {
                     }
                 }
             }
+            if merged {
+                // An include strata could not resolve merges what it cannot see.
+                for (_, line) in &facts.includes {
+                    if !configs.iter().any(|(_, l)| l == line) {
+                        target.unrunnable.push((TerragruntOnly::Include, at(*line)));
+                    }
+                }
+            }
             if !calls.modules.is_empty() || !calls.file_refs.is_empty() {
                 follow.push((file.clone(), calls));
             }
@@ -261,6 +270,11 @@ impl Builder<'_> {
                     continue;
                 }
                 if !self.snapshot.files.contains_key(config.as_str()) {
+                    if merged && include {
+                        target
+                            .unrunnable
+                            .push((TerragruntOnly::Include, location.clone()));
+                    }
                     target.unresolved.push(location);
                     continue;
                 }
