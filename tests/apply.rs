@@ -1115,3 +1115,47 @@ fn an_apply_with_an_uncommitted_environment_file_is_not_recorded() {
     run.assert_ok();
     assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock);
 }
+
+/// A stack that reads another through `terraform_remote_state`, ordered after it with
+/// `deps`: once that stack is applied anew, the reader's cached plan is not served (its
+/// key holds the outputs of the stacks its `deps` name), and a plan that now fails fails.
+#[test]
+fn a_remote_state_readers_plan_is_made_again_when_what_it_reads_changes() {
+    let repo = workspace();
+    let apply_network = |v: &str| {
+        let run: Run = repo
+            .command(&["apply", "--auto-approve", "--env", "dev", "stacks/network"])
+            .env("TF_VAR_v", v)
+            .output()
+            .unwrap()
+            .into();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    };
+    apply_network("1");
+    let state = files_containing(repo.state_dir(), b"vpc-1", &[])
+        .into_iter()
+        .find(|p| p.ends_with("stacks/network/terraform.tfstate"))
+        .expect("the network's local state");
+    repo.write(
+        "stacks/reader/main.tf",
+        &format!(
+            "{NULL_PROVIDER}\ndata \"terraform_remote_state\" \"net\" {{\n  backend = \"local\"\n  config = {{\n    path = {:?}\n  }}\n}}\n\nresource \"null_resource\" \"r\" {{\n  triggers = {{\n    vpc = regex(\"^vpc-1$\", data.terraform_remote_state.net.outputs.vpc_id)\n  }}\n}}\n",
+            state.display().to_string()
+        ),
+    );
+    repo.write("stacks/reader/stack.toml", "deps = [\"stacks/network\"]\n");
+    repo.commit("a reader of the network's state");
+    let check = || repo.strata(&["check", "--env", "dev", "stacks/reader"]);
+    let first = check();
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    apply_network("2");
+    let second = check();
+    assert_eq!(second.code, 1, "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("FAILED          stacks/reader plan [dev]"),
+        "{}",
+        second.stderr
+    );
+}

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use strata_exec::redact::Redactor;
 use strata_exec::schedule::Status;
 use strata_exec::terraform;
+use strata_graph::discover::Kind;
 use strata_graph::error::{Error, Result};
 use strata_graph::hash::{input_file, InputFile};
 use strata_graph::id::TargetId;
@@ -133,10 +134,44 @@ impl Runner<'_> {
             .env_files
             .for_target(env_name, &target.label)
             .any(|p| crate::secrets::reaches(p, &own_dir, wide));
-        if target.inputs.is_empty() {
-            return Ok(None);
-        }
         let env = self.model().environment(env_name).expect("resolved env");
+        // A stack may read the stacks its `deps` name through `terraform_remote_state`
+        // (no `[inputs]` binding says which outputs): all their outputs enter its key, so
+        // a plan is made again once one of them changes.
+        let mut declared: BTreeMap<String, Value> = BTreeMap::new();
+        let mut declared_sensitive: Vec<String> = Vec::new();
+        if target.kind == Kind::Stack {
+            for dep in target.deps.iter().filter(|d| d.how == DepKind::Declared) {
+                let Some(upstream) = self.model().index(&dep.label) else {
+                    continue;
+                };
+                let up = &self.model().targets[upstream];
+                if up.kind != Kind::Stack || !up.environments.iter().any(|e| e == env_name) {
+                    continue;
+                }
+                let state = self
+                    .states
+                    .state_of(upstream, env)
+                    .map_err(|e| NotReady::Fail(e.one_line()))?;
+                let outputs = state.as_ref().map(|s| &s.outputs);
+                if outputs.is_none_or(|o| o.is_empty()) {
+                    declared.insert(format!("{}:", dep.label), Value::Null);
+                }
+                for (name, output) in outputs.into_iter().flatten() {
+                    let key = format!("{}:{name}", dep.label);
+                    if output.sensitive {
+                        prepared.redactor.add(&output.value);
+                        declared_sensitive.push(key.clone());
+                    }
+                    declared.insert(key, output.value.clone());
+                }
+            }
+        }
+        if target.inputs.is_empty() {
+            return Ok(
+                (!declared.is_empty()).then(|| upstream_digest(&declared, &declared_sensitive))
+            );
+        }
         let mut consumed: BTreeMap<String, Value> = BTreeMap::new();
         let mut sensitive: Vec<String> = Vec::new();
         for input in &target.inputs {
@@ -190,7 +225,16 @@ impl Runner<'_> {
             .filter(upstream)
             .any(|r| r.summary.plan().is_some_and(|p| p.has_changes()) && !applied(&r.label));
         drop(done);
-        let digest = upstream_digest(&consumed, &sensitive);
+        let digest = if declared.is_empty() {
+            upstream_digest(&consumed, &sensitive)
+        } else {
+            // Input names hold no `:`, so the two never collide.
+            let mut all = consumed.clone();
+            all.extend(declared);
+            let mut all_sensitive = sensitive.clone();
+            all_sensitive.extend(declared_sensitive);
+            upstream_digest(&all, &all_sensitive)
+        };
         prepared.inputs.sensitive = sensitive;
         prepared.inputs.vars = consumed
             .iter()
