@@ -595,6 +595,15 @@ pub fn render(
                         }
                         None => source_ref.clone(),
                     };
+                    // Flux merges `valuesFrom` first and `values` over it: a key the Secret
+                    // supplies must not be inline too, or the plain value (a placeholder in
+                    // values.yaml) would win where strata's render let the secret win.
+                    let mut values = c.values.clone();
+                    if let Value::Object(inline) = &mut values {
+                        for key in &c.sensitive_inputs {
+                            inline.remove(key);
+                        }
+                    }
                     let mut spec = json!({
                         "interval": "10m",
                         "releaseName": c.release,
@@ -612,7 +621,7 @@ pub fn render(
                             "cleanupOnFail": true,
                             "remediation": {"retries": 3, "remediateLastFailure": true, "strategy": "rollback"},
                         },
-                        "values": c.values,
+                        "values": values,
                     });
                     if !c.sensitive_inputs.is_empty() {
                         let secret = format!("{}-inputs", app(&c.label));
@@ -845,8 +854,12 @@ mod tests {
             err.to_string().contains("charts/api reads sensitive values (dbPassword); charts/web reads sensitive values (token)"),
             "{err}"
         );
+        // values.yaml sets the key too (a placeholder): the Secret's must win, so it is not
+        // inline (Flux merges `values` over `valuesFrom`).
+        api.values = json!({"replicas": 2, "dbPassword": "changeme"});
         let files = render("dev", &settings(Format::FluxHelm), &[api], &[]).unwrap();
         let h = parse(&files["flux/helmreleases/api.yaml"]);
+        assert_eq!(h["spec"]["values"], json!({"replicas": 2}));
         assert_eq!(
             h["spec"]["valuesFrom"],
             json!([{"kind": "Secret", "name": "dev-api-inputs", "valuesKey": "dbPassword", "targetPath": "dbPassword"}])
