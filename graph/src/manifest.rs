@@ -275,8 +275,31 @@ pub struct GitopsConfig {
 pub const GITOPS_FORMATS: &[&str] = &["argocd", "argocd-appset", "flux-kustomize", "flux-helm"];
 
 impl GitopsConfig {
-    /// Checks the format name and the validator; `Err(key, message, hint)` when one is wrong.
+    /// Checks the format name, the path and the validator; `Err(key, message, hint)` when
+    /// one is wrong.
     pub fn check(&self) -> std::result::Result<(), (&'static str, String, String)> {
+        if let Some(path) = &self.path {
+            // The output is committed with the lock, and Argo CD and Flux read it from the
+            // repository: it must be inside it.
+            let mut depth: i64 = 0;
+            let mut leaves =
+                path.starts_with('/') || path.starts_with('\\') || path.trim().is_empty();
+            for part in path.split('/') {
+                match part {
+                    "" | "." => {}
+                    ".." => depth -= 1,
+                    _ => depth += 1,
+                }
+                leaves |= depth < 0;
+            }
+            if leaves || depth == 0 {
+                return Err((
+                    "path",
+                    format!("[gitops] path `{path}` is not a directory inside the workspace"),
+                    "give a directory relative to the workspace root, below it (e.g. `deploy/{env}`): the output is committed with the release lock, and Argo CD or Flux read it from the repository".into(),
+                ));
+            }
+        }
         match &self.format {
             Some(f) if !GITOPS_FORMATS.contains(&f.as_str()) => Err((
                 "format",

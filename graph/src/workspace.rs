@@ -362,6 +362,38 @@ mod tests {
         assert_eq!(value_line(text, "a/{b"), Some(2));
     }
 
+    /// The output is committed with the lock and read by Argo CD or Flux from the
+    /// repository: a path leaving the workspace, absolute or the root itself is refused at
+    /// its line.
+    #[test]
+    fn a_gitops_path_outside_the_workspace_is_refused_at_its_line() {
+        for path in [
+            "../outside/{env}",
+            "/srv/deploy/{env}",
+            "deploy/../../x",
+            ".",
+            "",
+        ] {
+            let text = format!("[workspace]\nname = \"x\"\n\n[gitops]\npath = \"{path}\"\n");
+            let err = WorkspaceConfig::parse(&text, "WORKSPACE.toml").unwrap_err();
+            assert_eq!(
+                err.location().unwrap().to_string(),
+                "WORKSPACE.toml:5",
+                "{path}: {err}"
+            );
+            assert!(
+                err.to_string()
+                    .contains("is not a directory inside the workspace"),
+                "{err}"
+            );
+        }
+        for path in ["deploy/{env}", "./gitops/{env}/out", "a/../b/{env}"] {
+            let text = format!("[workspace]\nname = \"x\"\n\n[gitops]\npath = \"{path}\"\n");
+            WorkspaceConfig::parse(&text, "WORKSPACE.toml")
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
+    }
+
     #[test]
     fn a_gitops_validator_needs_a_program_and_env_toml_overrides_it() {
         let text = "[workspace]\nname = \"x\"\n\n[gitops]\nformat = \"argocd\"\nvalidate = []\n";
