@@ -425,6 +425,22 @@ fn drift_finds_out_of_band_state_changes_and_edited_manifests() {
         ],
         "{json}"
     );
+    // Asked about a stack alone, the chart's files are not compared: the delivered output
+    // is not reported in sync as a whole.
+    let run = repo.strata(&["drift", "--env", "dev", "stacks/network"]);
+    assert!(
+        !run.stdout.contains("in sync  delivered output of dev\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "in sync  delivered output of dev for stacks/network (the rest of it was not compared)"
+        ),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
 
     // A check that cannot run is not drift: exit 1, never 2.
     let (run, _) = drift(&repo, &["--env", "nowhere"]);

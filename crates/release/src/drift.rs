@@ -66,6 +66,10 @@ pub struct DriftReport {
     /// Why the delivered output could not be compared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivered_unknown: Option<String>,
+    /// The labels the delivered output was compared for (the files delivering them and
+    /// those all share); empty when the whole output was compared.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delivered_for: Vec<String>,
     pub interrupted: bool,
 }
 
@@ -117,9 +121,15 @@ impl DriftReport {
             }
         }
         match (&self.delivered, &self.delivered_unknown) {
-            (Some(files), _) if files.is_empty() => {
+            (Some(files), _) if files.is_empty() && self.delivered_for.is_empty() => {
                 out.push_str(&format!("in sync  delivered output of {}\n", self.env))
             }
+            // Not the whole output: say so, or it reads as a check of all of it.
+            (Some(files), _) if files.is_empty() => out.push_str(&format!(
+                "in sync  delivered output of {} for {} (the rest of it was not compared)\n",
+                self.env,
+                self.delivered_for.join(", ")
+            )),
             (Some(files), _) => {
                 for f in files {
                     out.push_str(&format!(
@@ -328,6 +338,7 @@ pub fn drift(
         stacks: Vec::new(),
         delivered: None,
         delivered_unknown: None,
+        delivered_for: Vec::new(),
         interrupted: false,
     };
     for (commit, stacks) in by_commit {
@@ -423,6 +434,7 @@ pub fn drift(
                             .any(|n| n == name || name.strip_prefix("stack-") == Some(n.as_str())),
                         None => true,
                     });
+                    report.delivered_for = labels.to_vec();
                 }
                 report.delivered = Some(files);
             }
