@@ -306,6 +306,51 @@ fn drift(repo: &Repo, args: &[&str]) -> (Run, Value) {
     (run, json)
 }
 
+/// A file committed by hand into strata's output directory is not deleted by the next
+/// apply: the marker lists the files strata wrote, and any other one stops the apply before
+/// anything changes. A marker an earlier strata wrote (no list) is no drift.
+#[test]
+fn files_strata_did_not_write_in_its_output_stop_the_apply() {
+    let repo = tools_repo();
+    small(&repo, "1");
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
+    );
+    repo.commit("small workspace");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    let marker = repo.path().join("deploy/dev/.strata-gitops");
+    let text = std::fs::read_to_string(&marker).unwrap();
+    assert!(
+        text.ends_with(
+            "\nfiles:\nargocd/apps/web.yaml\nargocd/project.yaml\ncharts/web/manifests.yaml\n"
+        ),
+        "{text}"
+    );
+    repo.commit("dev's lock and output");
+    // As an earlier strata wrote it: in step.
+    let header = text.split_once("files:\n").unwrap().0.to_string();
+    std::fs::write(&marker, &header).unwrap();
+    let (run, _) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
+    std::fs::write(&marker, &text).unwrap();
+    repo.write("deploy/dev/RUNBOOK.md", "call the on-call\n");
+    repo.commit("a runbook beside the output");
+    small(&repo, "2");
+    repo.commit("a change");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    assert!(
+        run.stderr
+            .contains("holds files strata did not write: RUNBOOK.md"),
+        "{}",
+        run.stderr
+    );
+    assert!(repo.path().join("deploy/dev/RUNBOOK.md").exists());
+    assert_eq!(repo.git(&["status", "--porcelain"]).trim(), "");
+}
+
 #[test]
 fn drift_finds_out_of_band_state_changes_and_edited_manifests() {
     let repo = tools_repo();

@@ -7,7 +7,7 @@
 //! rendered manifests in git; `flux-helm` passes such inputs from a Secret instead.
 
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use strata_exec::schedule::Status;
 use strata_gitops::{Chart, Format, Settings, Stack};
@@ -764,8 +764,47 @@ pub struct Staged {
     fresh: tempfile::TempDir,
 }
 
-/// Whether `dir` may be replaced whole: new, empty, or written by strata.
+/// The line of the marker after which it lists the files strata wrote.
+const LISTED: &str = "files:";
+
+/// The files a marker lists as strata's; `None` for a marker of an earlier strata, which
+/// listed none.
+fn listed_files(marker: &str) -> Option<BTreeSet<&str>> {
+    let (_, list) = marker.split_once(&format!("\n{LISTED}\n"))?;
+    Some(list.lines().filter(|l| !l.is_empty()).collect())
+}
+
+/// Whether `delivered` is the marker an earlier strata wrote for what is now `expected`:
+/// the same text without the list of files.
+pub fn is_unlisted_marker(expected: &str, delivered: &str) -> bool {
+    listed_files(delivered).is_none()
+        && expected
+            .strip_prefix(delivered)
+            .is_some_and(|rest| rest.starts_with(&format!("{LISTED}\n")))
+}
+
+/// Whether `dir` may be replaced whole: new, empty, or written by strata and holding no
+/// file its marker does not list (one committed there by hand would be deleted).
 fn replaceable(dir: &Path) -> Result<()> {
+    if let Ok(marker) = std::fs::read_to_string(dir.join(MARKER)) {
+        if let Some(listed) = listed_files(&marker) {
+            let foreign: Vec<String> = read_tree(dir)?
+                .into_keys()
+                .filter(|f| f != MARKER && !listed.contains(f.as_str()))
+                .collect();
+            if !foreign.is_empty() {
+                return Err(Error::Invalid {
+                    message: format!(
+                        "{} holds files strata did not write: {}",
+                        dir.display(),
+                        foreign.join(", ")
+                    ),
+                    location: Location::new(dir.display().to_string(), None),
+                    hint: "move them out of the directory (strata replaces its output directory whole, and would delete them); nothing was changed".into(),
+                });
+            }
+        }
+    }
     if dir.exists() && !dir.join(MARKER).exists() {
         let empty = std::fs::read_dir(dir)
             .map(|mut d| d.next().is_none())
@@ -974,14 +1013,16 @@ impl Staged {
 /// and what drift compares the directory with.
 pub fn with_marker(output: &Output) -> BTreeMap<String, String> {
     let mut files = output.files.clone();
-    files.insert(
-        MARKER.into(),
-        format!(
-            "GitOps output of environment {} ({}), written by strata: do not edit; `strata drift` reports edits.\n",
-            output.env,
-            output.format.as_str()
-        ),
+    let mut marker = format!(
+        "GitOps output of environment {} ({}), written by strata: do not edit; `strata drift` reports edits.\n{LISTED}\n",
+        output.env,
+        output.format.as_str()
     );
+    for file in files.keys() {
+        marker.push_str(file);
+        marker.push('\n');
+    }
+    files.insert(MARKER.into(), marker);
     files
 }
 

@@ -261,6 +261,10 @@ pub fn compare(
     for file in files {
         match (expected.get(file), delivered.get(file)) {
             (Some(a), Some(b)) if a == b => {}
+            // A marker an earlier strata wrote lists no files: its first line is all of it.
+            (Some(a), Some(b))
+                if file == crate::delivery::MARKER && crate::delivery::is_unlisted_marker(a, b) => {
+            }
             (Some(a), Some(b)) => {
                 let (a, b) = (objects(a), objects(b));
                 let names: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
