@@ -2050,6 +2050,71 @@ fn a_target_named_alone_waits_for_its_changed_dependency() {
     assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
 }
 
+/// Ctrl-C while a failed promotion is rolled back is an interruption, told as such: exit
+/// 130, `interrupted`, the steps left not rolled back saying so (not a tool failing to
+/// start), the lock unchanged; `promote rollback` finishes the job.
+#[test]
+fn ctrl_c_during_the_automatic_rollback_is_an_interruption_that_can_be_finished() {
+    use std::os::unix::process::CommandExt;
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    apply_dev(&repo, &pg);
+    let (first, _) = approved_plan(&repo, &pg, &keys, "first.json");
+    let (run, out) = promote(&repo, &pg, "alice", &first);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    repo.commit("staging at v1");
+    network_stack(&repo, "slow");
+    repo.commit("a network whose apply leaves a marker");
+    let marker = keys.plan_file("applied");
+    apply_dev(&repo, &pg);
+    let (file, _) = approved_plan(&repo, &pg, &keys, "second.json");
+    let lock_before =
+        std::fs::read(repo.path().join("environments/staging/release.lock.toml")).ok();
+    // The next wave's checkout fails (the promotion rolls back); the rollback's is
+    // interrupted.
+    let once = keys.plan_file("failed-once");
+    let bin = git_stopping_at_a_wave(
+        &keys,
+        &marker,
+        &format!(
+            "if [ -e '{once}' ]; then kill -INT 0; exit 130; fi\ntouch '{once}'\necho 'fatal: write error. Out of diskspace' >&2\nexit 128",
+            once = once.display()
+        ),
+    );
+    let run: Run = command_as(&repo, &pg, "alice", &["promote", "apply", path(&file)])
+        .env("STRATA_TEST_MARKER", &marker)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .process_group(0)
+        .output()
+        .unwrap()
+        .into();
+    assert!(once.exists(), "the wave failed");
+    assert_eq!(run.code, 130, "{}\n{}", run.stdout, run.stderr);
+    let out: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(out["status"], "interrupted", "{out}");
+    let message = out["message"].as_str().unwrap();
+    assert!(
+        message.contains("the rollback was interrupted")
+            && !message.contains("ROLLING BACK FAILED"),
+        "{out}"
+    );
+    assert!(!run.stdout.contains("strata tools"), "{out}");
+    assert_eq!(
+        std::fs::read(repo.path().join("environments/staging/release.lock.toml")).ok(),
+        lock_before,
+        "the lock is unchanged"
+    );
+    let event = ledger(&repo, "staging").pop().unwrap();
+    assert_eq!(event["outcome"], "interrupted", "{event}");
+    let (rollback, out) = run_as(&repo, &pg, "alice", &["promote", "rollback", path(&file)]);
+    assert_eq!(rollback.code, 0, "{}\n{out}", rollback.stderr);
+    assert_eq!(out["status"], "rolled_back", "{out}");
+}
+
 /// A fault that stops a wave and then each rollback step (git failing to make a checkout,
 /// as on a full disk) is a failed rollback, told as such: exit 1, `rollback_failed`, each
 /// step's reason, and an event naming the targets. (The rollback's error used to end the

@@ -669,10 +669,18 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
             let rolled = roll_back(ctx, &plan, &outcome.changed.clone(), &mut outcome);
             outcome.status = if rolled {
                 Status::RolledBack
+            } else if process::is_cancelled() {
+                Status::Interrupted
             } else {
                 Status::RollbackFailed
             };
-            outcome.message = if rolled {
+            outcome.message = if outcome.status == Status::Interrupted {
+                format!(
+                    "{why}; the rollback was interrupted: {} may be partly promoted. Finish it with `strata promote rollback {}`; the lock is unchanged",
+                    plan.to,
+                    ctx.plan_path.display()
+                )
+            } else if rolled {
                 format!(
                     "{why}; {}; the lock is unchanged",
                     rolled_back(&outcome, &plan.to)
@@ -1052,6 +1060,19 @@ fn roll_back(
         let Some(step) = plan.steps().find(|s| &s.label == label) else {
             continue;
         };
+        // Interrupted: what is left is not rolled back, and says so (not a tool failing to
+        // start, which is what running it now would report).
+        if process::is_cancelled() {
+            all_ok = false;
+            outcome.rollback.push(StepRecord {
+                label: label.clone(),
+                action: "not rolled back".into(),
+                commit: step.commit.clone(),
+                ok: false,
+                reason: Some("the rollback was interrupted before this step".into()),
+            });
+            continue;
+        }
         let (commit, mode) = match (step.action, step.rollback, &step.previous) {
             (_, Rollback::Previous, Some(p)) => (p.commit.clone(), Mode::Apply),
             (StepAction::Apply, Rollback::Destroy, _) => (step.commit.clone(), Mode::Destroy),
