@@ -2115,6 +2115,84 @@ fn ctrl_c_during_the_automatic_rollback_is_an_interruption_that_can_be_finished(
     assert_eq!(out["status"], "rolled_back", "{out}");
 }
 
+/// A chart in a wave whose stack fails ran nothing (charts are verified once their wave's
+/// stacks pass): the ledger records it `skipped`, not `failed`, and the rollback leaves it
+/// alone rather than "rolling back" what never changed.
+#[test]
+fn a_chart_of_a_failed_wave_that_ran_nothing_is_skipped_not_failed() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    repo.write("charts/web/chart.toml", "deps = [\"stacks/network\"]\n");
+    repo.write(
+        "charts/web/templates/config.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  size: small\n",
+    );
+    repo.commit("a chart after the network");
+    apply_dev(&repo, &pg);
+    let (first, _) = approved_plan(&repo, &pg, &keys, "first.json");
+    let (run, out) = promote(&repo, &pg, "alice", &first);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    repo.commit("staging at v1");
+    network_stack(&repo, "2");
+    repo.append("stacks/app/main.tf", "# v2\n");
+    repo.write(
+        "charts/web/templates/config.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  size: large\n",
+    );
+    repo.commit("v2");
+    apply_dev(&repo, &pg);
+    let (file, plan) = approved_plan(&repo, &pg, &keys, "second.json");
+    assert_eq!(
+        waves(&plan),
+        [vec!["stacks/network"], vec!["charts/web", "stacks/app"]],
+        "{plan}"
+    );
+    // The app's apply fails in staging.
+    let run: Run = command_as(&repo, &pg, "alice", &["promote", "apply", path(&file)])
+        .env("TF_VAR_fail", "1")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let out: Value = serde_json::from_str(&run.stdout).unwrap();
+    // (The app's rollback fails too: its variable still says so.)
+    assert!(
+        !out["rollback"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["label"] == "charts/web"),
+        "{out}"
+    );
+    let event = ledger(&repo, "staging").pop().unwrap();
+    let web: Vec<&Value> = event["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["label"] == "charts/web")
+        .collect();
+    assert_eq!(web.len(), 1, "{event}");
+    assert_eq!(web[0]["result"], "skipped", "{event}");
+    assert!(
+        web[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("nothing of it ran: the wave stopped: stacks/app"),
+        "{event}"
+    );
+    let app = event["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "stacks/app" && t["result"] == "failed");
+    assert!(app.is_some(), "{event}");
+}
+
 /// A fault that stops a wave and then each rollback step (git failing to make a checkout,
 /// as on a full disk) is a failed rollback, told as such: exit 1, `rollback_failed`, each
 /// step's reason, and an event naming the targets. (The rollback's error used to end the

@@ -379,6 +379,7 @@ fn promotion_event(
                 }
                 (false, true) => s.action.clone(),
                 (true, true) => format!("rolled back ({})", s.action),
+                (false, false) if s.action == crate::promote::NOT_RUN => "skipped".into(),
                 (_, false) => "failed".into(),
             };
             event.targets.push(TargetEvent {

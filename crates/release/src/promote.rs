@@ -865,7 +865,24 @@ fn run_waves(
             };
             if !report.ok {
                 let why = first_failure(&report, &labels);
-                record_each(outcome, &steps, &why, |s| own_failure(&report, &s.label));
+                // A step of which nothing ran (a chart, verified only once its wave's
+                // stacks pass) changed nothing: skipped, and nothing to roll back.
+                let (untouched, ran): (Vec<&Step>, Vec<&Step>) = steps.iter().partition(|s| {
+                    !report.tasks.iter().any(|t| t.label == s.label)
+                        && !report.incomplete.iter().any(|t| t.label == s.label)
+                        && !report.interrupted
+                });
+                for s in &untouched {
+                    outcome.changed.retain(|l| l != &s.label);
+                    let mut record = step_record(
+                        s,
+                        false,
+                        Some(format!("nothing of it ran: the wave stopped: {why}")),
+                    );
+                    record.action = NOT_RUN.into();
+                    outcome.steps.push(record);
+                }
+                record_each(outcome, &ran, &why, |s| own_failure(&report, &s.label));
                 return Ok(Some(why));
             }
             if action == StepAction::Apply {
@@ -939,6 +956,9 @@ fn stopped_by(e: Error, outcome: &mut Outcome, steps: &[&Step]) -> String {
 /// The labels of `steps` a run in `mode` has tasks for: a chart leaves an environment when
 /// its GitOps output, written from the new lock, no longer holds it (Argo CD or Flux then
 /// prune what it delivered); no destroy runs for it.
+/// The action of a step record for a step of which nothing ran.
+pub const NOT_RUN: &str = "not run";
+
 fn runs_for(steps: &[&Step], mode: Mode) -> Vec<String> {
     steps
         .iter()
