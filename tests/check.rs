@@ -1026,3 +1026,84 @@ fn a_check_without_environments_says_it_planned_nothing() {
         run.stderr
     );
 }
+
+/// A module fetched from git at a branch: the branch moves, nothing in the workspace
+/// changes, and the next check runs against the module as it is now (it is fetched again
+/// and nothing of the stack's terraform tasks is cached), with a warning naming the
+/// source and the fix. A module at a commit id is cached as usual.
+#[test]
+fn a_module_at_a_moving_git_ref_is_fetched_again_and_never_cached() {
+    let module = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(module.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::write(
+        module.path().join("main.tf"),
+        "variable \"name\" {}\noutput \"tag\" {\n  value = \"tag-${var.name}\"\n}\n",
+    )
+    .unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "v1"]);
+    let commit = git(&["rev-parse", "HEAD"]).trim().to_string();
+    let repo = tools_repo();
+    // (The built-in pack denies a branch ref; this is about what runs, not that finding.)
+    repo.append("WORKSPACE.toml", "\n[policy]\nbuiltin = false\n");
+    let call = |reference: &str| {
+        format!(
+            "{NULL_PROVIDER}\nmodule \"tag\" {{\n  source = \"git::file://{}?ref={reference}\"\n  name   = \"x\"\n}}\n\nresource \"null_resource\" \"r\" {{\n  triggers = {{\n    t = module.tag.tag\n  }}\n}}\n",
+            module.path().display()
+        )
+    };
+    repo.write("stacks/s/main.tf", &call("main"));
+    repo.commit("a module at a branch");
+    let run = repo.strata(&["check", "--env", "dev", "stacks/s"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning: stacks/s calls module `git::file://")
+            && run.stderr.contains("?ref=main` (stacks/s/main.tf:")
+            && run.stderr.contains("pin it to a commit"),
+        "{}",
+        run.stderr
+    );
+    // The branch moves to a module that does not validate.
+    std::fs::write(
+        module.path().join("main.tf"),
+        "output \"tag\" {\n  value = var.undeclared\n}\n",
+    )
+    .unwrap();
+    git(&["commit", "-qam", "v2"]);
+    let run = repo.strata(&["check", "--env", "dev", "stacks/s"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("FAILED          stacks/s validate"),
+        "{}",
+        run.stderr
+    );
+    // At a commit id, the module cannot move: cached, no warning.
+    repo.write("stacks/s/main.tf", &call(&commit));
+    repo.commit("a module at a commit");
+    let first = repo.strata(&["check", "--env", "dev", "stacks/s"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        !first.stderr.contains("warning: stacks/s calls module"),
+        "{}",
+        first.stderr
+    );
+    let second = repo.strata(&["check", "--env", "dev", "stacks/s"]);
+    assert!(
+        second
+            .stderr
+            .contains("cached          stacks/s plan [dev]"),
+        "{}",
+        second.stderr
+    );
+}

@@ -396,6 +396,13 @@ fn forget_init(sb: &Sandbox) {
     let _ = std::fs::remove_file(sb.data.join(INIT_MARKER));
 }
 
+/// Makes the next init fetch every module again: for modules whose source can change under
+/// the same address, a copy fetched earlier may be stale (`terraform init` keeps it).
+pub fn refetch_modules(sb: &Sandbox) {
+    forget_init(sb);
+    let _ = std::fs::remove_dir_all(sb.data.join("modules"));
+}
+
 /// Upstream outputs a plan consumes: variables passed as TF_VAR_<name>, and which of them
 /// carry a sensitive value.
 #[derive(Debug, Clone, Default)]

@@ -122,6 +122,39 @@ impl ModuleCall {
     pub fn is_local(&self) -> bool {
         is_relative_path(&self.source)
     }
+
+    /// A remote source whose content can change while its address stays the same: a git or
+    /// Mercurial repository at a branch, a tag or no `ref` (only a full commit id is fixed),
+    /// or an archive (HTTP, S3, GCS). A registry address is not: a published version does
+    /// not change (the version a range resolves to is the sandbox's; see docs).
+    pub fn is_floating(&self) -> bool {
+        let source = self.source.as_str();
+        if self.is_local() || source.starts_with('/') {
+            return false;
+        }
+        let vcs = source.starts_with("git::")
+            || source.starts_with("hg::")
+            || source.starts_with("github.com/")
+            || source.starts_with("bitbucket.org/")
+            || source.starts_with("git@")
+            || (source.contains("://")
+                && source
+                    .split('?')
+                    .next()
+                    .is_some_and(|a| a.ends_with(".git")));
+        if vcs {
+            let pinned = source.split_once('?').is_some_and(|(_, query)| {
+                query.split('&').any(|kv| {
+                    kv.strip_prefix("ref=").is_some_and(|r| {
+                        (r.len() == 40 || r.len() == 64) && r.bytes().all(|b| b.is_ascii_hexdigit())
+                    })
+                })
+            });
+            return !pinned;
+        }
+        // Any other getter or URL fetches an archive or a bucket's objects.
+        source.contains("::") || source.contains("://")
+    }
 }
 
 /// Which directory a path in a file function is relative to.
@@ -1153,6 +1186,44 @@ fn path_variable(expr: &Expression) -> Option<PathBase> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn module_sources_that_can_move_under_the_same_address() {
+        let floating = |source: &str| {
+            ModuleCall {
+                name: "m".into(),
+                source: source.into(),
+                line: 1,
+            }
+            .is_floating()
+        };
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        for moving in [
+            "git::https://example.com/m.git?ref=main",
+            "git::https://example.com/m.git?ref=v1.2.0",
+            "git::https://example.com/m.git",
+            "github.com/acme/m",
+            "git@github.com:acme/m.git?ref=v1",
+            "https://example.com/m.git",
+            "https://example.com/m.zip",
+            "s3::https://s3.amazonaws.com/b/m.zip",
+            "hg::https://example.com/m",
+        ] {
+            assert!(floating(moving), "{moving}");
+        }
+        for fixed in [
+            "../modules/vpc",
+            "./m",
+            "terraform-aws-modules/vpc/aws",
+            "app.terraform.io/acme/vpc/aws",
+        ] {
+            assert!(!floating(fixed), "{fixed}");
+        }
+        assert!(!floating(&format!(
+            "git::https://example.com/m.git?ref={sha}"
+        )));
+        assert!(!floating(&format!("github.com/acme/m?depth=1&ref={sha}")));
+    }
 
     #[test]
     fn backend_blocks() {

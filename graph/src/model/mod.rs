@@ -90,6 +90,11 @@ pub struct Target {
     /// run the unit as Terragrunt would. The target is modelled as usual (`list`,
     /// `affected`); the commands that run it refuse (see [`Model::check_runnable`]).
     pub unrunnable: Vec<(crate::hcl::TerragruntOnly, Location)>,
+    /// Remote module sources (in the target's files, and in the local modules it calls
+    /// that are no targets) whose content can change under the same address (a git branch
+    /// or tag, an archive): see `ModuleCall::is_floating`. Its terraform tasks are never
+    /// cached, and fetch such modules again every time.
+    pub floating_modules: Vec<(String, Location)>,
 }
 
 impl Target {
@@ -741,6 +746,7 @@ fn build_targets(
                 test_files: Vec::new(),
                 problems: read.problems.get(&i).cloned().unwrap_or_default(),
                 unrunnable: Vec::new(),
+                floating_modules: Vec::new(),
             };
             let tests_dir = crate::discover::in_dir(&t.label, "tests/");
             target.test_files = target

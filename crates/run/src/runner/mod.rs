@@ -128,8 +128,27 @@ impl Runner<'_> {
         }
         let step = match task.action {
             Action::Fmt => terraform::fmt_check(&self.tools, &sb),
-            Action::Validate => terraform::validate(&self.tools, &sb),
-            Action::Init => terraform::ensure_init(&self.tools, &sb, Some(&prepared.state), true),
+            Action::Validate => {
+                let floating = self.floating_modules(task.target);
+                if let Some((source, at)) = floating.first() {
+                    (self.say)(&format!(
+                        "warning: {} calls module `{source}` ({at}){}, whose source can change under the same address: its terraform tasks are never cached, and its remote modules are fetched again every time\n  hint: pin it to a commit (`?ref=<40-character commit id>`), or use a registry module at an exact version",
+                        target.label,
+                        match floating.len() {
+                            1 => String::new(),
+                            n => format!(" and {} more", n - 1),
+                        }
+                    ));
+                    terraform::refetch_modules(&sb);
+                }
+                terraform::validate(&self.tools, &sb)
+            }
+            Action::Init => {
+                if !self.floating_modules(task.target).is_empty() {
+                    terraform::refetch_modules(&sb);
+                }
+                terraform::ensure_init(&self.tools, &sb, Some(&prepared.state), true)
+            }
             Action::Plan => {
                 let step = terraform::plan(
                     &self.tools,
@@ -245,7 +264,32 @@ impl Runner<'_> {
             || (matches!(self.mode, Mode::Apply | Mode::Destroy | Mode::DestroyPlan)
                 && action == Action::Plan)
             // What such a chart renders can change with nothing in the workspace changing.
-            || !self.unpinned(task.target).is_empty())
+            || !self.unpinned(task.target).is_empty()
+            // So can what a stack or module plans with a module fetched at a moving ref.
+            || (matches!(action, Action::Validate | Action::Init | Action::Plan)
+                && !self.floating_modules(task.target).is_empty()))
+    }
+
+    /// The remote module sources whose content can move that `target` or a local module it
+    /// calls names (see `Target::floating_modules`).
+    fn floating_modules(&self, target: TargetId) -> Vec<&(String, strata_graph::error::Location)> {
+        let model = self.model();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo = vec![target];
+        let mut out = Vec::new();
+        while let Some(t) = todo.pop() {
+            if !seen.insert(t) {
+                continue;
+            }
+            let target = &model.targets[t];
+            out.extend(target.floating_modules.iter());
+            for dep in &target.deps {
+                if dep.how == strata_graph::model::DepKind::Module {
+                    todo.extend(model.index(&dep.label));
+                }
+            }
+        }
+        out
     }
 
     /// The dependencies of a chart target that helm resolves anew on every build (see

@@ -473,6 +473,11 @@ impl Builder<'_> {
                     continue;
                 }
                 if !call.is_local() {
+                    if call.is_floating() {
+                        target
+                            .floating_modules
+                            .push((call.source.clone(), location));
+                    }
                     continue;
                 }
                 let Some(resolved) = join_normalized(&dir, &call.source) else {
