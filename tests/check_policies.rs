@@ -359,6 +359,76 @@ fn removing_a_waiver_affects_what_it_waived() {
     assert_eq!(failed, vec!["modules/dns-zone policy"], "{report}");
 }
 
+/// The same for a waiver of a built-in pack rule, which no workspace policy stands for: the
+/// targets the changed waiver names are affected (their hashes are not: nothing but their
+/// policy tasks runs again), and `check --affected` fails where a full check fails.
+#[test]
+fn narrowing_a_waiver_of_the_builtin_pack_affects_the_targets_it_named() {
+    let repo = common::tools_repo();
+    repo.write(
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/app/templates/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: nginx:1.25\n      securityContext:\n        privileged: true\n",
+    );
+    let mut waivers = String::new();
+    for rule in [
+        "privileged",
+        "image_digest",
+        "image_pull_policy",
+        "network_policy",
+        "cpu_requests",
+        "cpu_limits",
+        "memory_requests",
+        "memory_limits",
+        "privilege_escalation",
+        "run_as_root",
+        "runs_as_non_root",
+        "read_only_root_filesystem",
+        "drop_all_capabilities",
+        "liveness_probe",
+        "readiness_probe",
+        "service_account_token",
+        "seccomp_profile",
+        "net_raw",
+        "own_security_fields",
+    ] {
+        waivers.push_str(&format!(
+            "[[waiver]]\nrule = \"builtin/kubernetes/builtin.kubernetes.deny_{rule}\"\ntargets = \"charts/*\"\nowner = \"me@example.com\"\nreason = \"r\"\nexpires = \"2099-01-01\"\n\n"
+        ));
+    }
+    repo.write("policies/waivers.toml", &waivers);
+    repo.commit("a privileged pod, waived");
+    let (run, report) = json_run(&repo, &["check", "--env", "dev"]);
+    assert_eq!(run.code, 0, "{}\n{report}", run.stderr);
+    repo.git(&["checkout", "-q", "-b", "narrow"]);
+    repo.write(
+        "policies/waivers.toml",
+        &waivers.replacen("targets = \"charts/*\"", "targets = \"charts/legacy-*\"", 1),
+    );
+    repo.commit("the privileged waiver narrowed");
+    let (_, affected) = json_run(&repo, &["affected", "--base", "main"]);
+    let targets = affected["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{affected}");
+    assert_eq!(targets[0]["label"], "charts/app");
+    assert_eq!(
+        targets[0]["files"],
+        serde_json::json!(["policies/waivers.toml"])
+    );
+    let (run, report) = json_run(
+        &repo,
+        &["check", "--affected", "--base", "main", "--env", "dev"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let failed = tasks_where(&report, |t| t["status"] == "failed");
+    assert_eq!(failed, vec!["charts/app policy dev"], "{report}");
+    // Its render comes from the cache: only the policy judged anew.
+    let ran = tasks_where(&report, |t| t["cached"] == false && t["status"] == "ok");
+    assert!(ran.is_empty(), "{ran:?}");
+}
+
 #[test]
 fn waivers_accept_findings_until_they_expire_and_inline_skips_need_one() {
     let repo = sample_repo();

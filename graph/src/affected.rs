@@ -472,10 +472,11 @@ pub fn compare(
             .map(|&d| model.targets[d].label.clone())
             .collect()
     };
-    let (reason, mut files) = {
+    let (mut reason, mut files) = {
         let _phase = tracing::info_span!("hashes").entered();
         reasons(base, head, changed)
     };
+    waived_changes(base, head, &mut reason, &mut files);
     let hash_chain = {
         let _phase = tracing::info_span!("chains").entered();
         chains(
@@ -595,6 +596,41 @@ pub fn compare(
     }
     out.sort_by(|a, b| a.label.cmp(&b.label));
     out
+}
+
+/// The targets a waiver added, removed or changed since the base names (its `targets` glob,
+/// in any environment) are affected: their policy tasks judge findings anew, whichever
+/// policy the waiver is for (a workspace policy's or the built-in pack's). Their hashes do
+/// not change: nothing else of theirs runs again.
+fn waived_changes(
+    base: &Baseline,
+    head: &View,
+    reason: &mut [Option<Reason>],
+    files: &mut [Vec<String>],
+) {
+    if base.failure.is_some() {
+        return;
+    }
+    let now = crate::baseline::waiver_identities(&head.model);
+    if now == base.waivers {
+        return;
+    }
+    let before: BTreeSet<&String> = base.waivers.iter().collect();
+    let after: BTreeSet<&String> = now.iter().collect();
+    let changed: Vec<crate::model::waivers::Waiver> = before
+        .symmetric_difference(&after)
+        .filter_map(|w| crate::model::waivers::Waiver::from_identity(w))
+        .map(|w| crate::model::waivers::Waiver {
+            environment: None,
+            ..w
+        })
+        .collect();
+    for (i, t) in head.model.iter() {
+        if reason[i].is_none() && changed.iter().any(|w| w.applies_to(&t.label, None)) {
+            reason[i] = Some(Reason::Changed);
+            files[i] = vec![crate::model::waivers::WAIVERS_FILE.to_string()];
+        }
+    }
 }
 
 /// Why each target of the head differs from the base by its hashes (`None`: it does not),

@@ -22,7 +22,7 @@ use std::path::Path;
 /// file read by name is an input even when `ignore` matches it; 7: so are the files a
 /// `fileset` matches; 8: environment digests count what links among the environment files
 /// lead to): a baseline of the old model is not compared with the new.
-const MAGIC: &[u8; 8] = b"STRBASE8";
+const MAGIC: &[u8; 8] = b"STRBASE9";
 
 /// A baseline is the model's answer for a commit: it is stale when the fingerprint or what
 /// the parsers read changes.
@@ -66,6 +66,17 @@ pub struct Baseline {
     /// Why the commit could not be modelled at all (a malformed env.toml, a cycle): then
     /// every target at head is affected, and nothing else here is known.
     pub failure: Option<crate::error::Problem>,
+    /// The waivers of `policies/waivers.toml` (their identities, sorted): a change to one
+    /// affects the targets it names, whatever policy it waives (the built-in pack's too).
+    pub waivers: Vec<String>,
+}
+
+/// The identities of a model's waivers, sorted.
+pub fn waiver_identities(model: &Model) -> Vec<String> {
+    let mut out: Vec<String> = model.waivers.iter().map(|w| w.identity()).collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 impl Baseline {
@@ -147,6 +158,7 @@ impl Baseline {
                 .collect(),
             env,
             failure: None,
+            waivers: waiver_identities(model),
         }
     }
 
@@ -161,6 +173,7 @@ impl Baseline {
             toolchains: BTreeMap::new(),
             env: BTreeMap::new(),
             failure: Some(error.into()),
+            waivers: Vec::new(),
         }
     }
 

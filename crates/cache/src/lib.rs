@@ -298,7 +298,10 @@ impl Cache {
     pub fn lookup(&self, key: &TaskKey) -> Result<Option<Hit>, RemoteRequired> {
         if let Some(local) = &self.local {
             match read_entry(local.as_ref(), key, Repair::Remove) {
-                Ok(Some(hit)) => return Ok(Some(hit)),
+                Ok(Some(hit)) => {
+                    self.confirm_required(key, &hit)?;
+                    return Ok(Some(hit));
+                }
                 Ok(None) => {}
                 Err(Fault::Corrupt(why)) => {
                     (self.warn)(format!(
@@ -355,6 +358,24 @@ impl Cache {
                 self.remote_fault(remote, fault)?;
                 Ok(None)
             }
+        }
+    }
+
+    /// With a required remote that takes writes, a local hit counts only once the remote
+    /// holds it too: one it lacks (a read-only job filled the local cache, or the remote lost
+    /// it) is uploaded from the local copy, so that every result a required run passes with
+    /// is on the remote.
+    fn confirm_required(&self, key: &TaskKey, hit: &Hit) -> Result<(), RemoteRequired> {
+        if !self.require_remote {
+            return Ok(());
+        }
+        let Some(remote) = self.remote_for_writes() else {
+            return Ok(());
+        };
+        match remote.store.get_result(key) {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => self.upload(&hit.result, &hit.blobs, &encode_result(&hit.result)),
+            Err(e) => self.remote_fault(remote, Fault::from(e)),
         }
     }
 
@@ -833,6 +854,43 @@ mod tests {
         remote.fail_all(true);
         assert!(required.check_required_remote().is_err());
         assert!(seen.lock().unwrap().is_empty());
+    }
+
+    /// A local hit a required remote lacks (a read-only job filled the local cache) is
+    /// uploaded before it counts; one the remote holds costs one request; one the remote
+    /// cannot take fails the lookup.
+    #[test]
+    fn a_required_remote_receives_the_local_hits_it_lacks() {
+        let (warn, _) = sink();
+        let local = MemoryStore::default();
+        let remote = MemoryStore::default();
+        let key = TaskKey([6; 32]);
+        let (result, blobs) = sample(key);
+        Cache::new(Some(Box::new(local.clone())), warn.clone())
+            .store(&result, &blobs)
+            .unwrap();
+        let required = Cache::new(Some(Box::new(local.clone())), warn.clone()).with_remote(
+            Box::new(remote.clone()),
+            false,
+            true,
+        );
+        assert!(required.lookup(&key).unwrap().is_some());
+        assert_eq!(
+            remote.get_result(&key).unwrap(),
+            local.get_result(&key).unwrap()
+        );
+        let fresh =
+            Cache::new(None, warn.clone()).with_remote(Box::new(remote.clone()), false, false);
+        assert!(fresh.lookup(&key).unwrap().is_some(), "the blobs went too");
+        let before = remote.calls();
+        assert!(required.lookup(&key).unwrap().is_some());
+        assert_eq!(
+            remote.calls() - before,
+            1,
+            "one request when the remote holds it"
+        );
+        remote.fail_all(true);
+        assert!(required.lookup(&key).is_err());
     }
 
     #[test]

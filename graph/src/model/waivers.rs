@@ -134,6 +134,35 @@ pub fn parse(text: &str) -> Result<Vec<Waiver>> {
 }
 
 impl Waiver {
+    /// What the waiver says, without where it is written: two waivers with the same
+    /// identity accept the same findings the same way.
+    pub fn identity(&self) -> String {
+        serde_json::to_string(&(
+            &self.rule,
+            &self.targets,
+            &self.environment,
+            &self.owner,
+            &self.reason,
+            &self.expires,
+        ))
+        .expect("strings serialize")
+    }
+
+    /// The waiver an [`Waiver::identity`] was made of (its line unknown).
+    pub fn from_identity(identity: &str) -> Option<Waiver> {
+        let (rule, targets, environment, owner, reason, expires) =
+            serde_json::from_str(identity).ok()?;
+        Some(Waiver {
+            rule,
+            targets,
+            environment,
+            owner,
+            reason,
+            expires,
+            line: 0,
+        })
+    }
+
     pub fn applies_to(&self, label: &str, env: Option<&str>) -> bool {
         let glob_ok = globset::GlobBuilder::new(&self.targets)
             .literal_separator(true)
