@@ -599,10 +599,8 @@ pub fn render(
                     // supplies must not be inline too, or the plain value (a placeholder in
                     // values.yaml) would win where strata's render let the secret win.
                     let mut values = c.values.clone();
-                    if let Value::Object(inline) = &mut values {
-                        for key in &c.sensitive_inputs {
-                            inline.remove(key);
-                        }
+                    for path in &c.sensitive_inputs {
+                        remove_path(&mut values, path);
                     }
                     let mut spec = json!({
                         "interval": "10m",
@@ -650,6 +648,26 @@ pub fn render(
         }
     }
     Ok(files)
+}
+
+/// Removes the value at the dotted `path` (`db.password`) from `values`, keeping the rest
+/// of the tables on the way.
+fn remove_path(values: &mut Value, path: &str) {
+    let mut at = values;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let Value::Object(map) = at else {
+            return;
+        };
+        if parts.peek().is_none() {
+            map.remove(part);
+            return;
+        }
+        match map.get_mut(part) {
+            Some(next) => at = next,
+            None => return,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -857,9 +875,21 @@ mod tests {
         // values.yaml sets the key too (a placeholder): the Secret's must win, so it is not
         // inline (Flux merges `values` over `valuesFrom`).
         api.values = json!({"replicas": 2, "dbPassword": "changeme"});
-        let files = render("dev", &settings(Format::FluxHelm), &[api], &[]).unwrap();
+        let files = render("dev", &settings(Format::FluxHelm), &[api.clone()], &[]).unwrap();
         let h = parse(&files["flux/helmreleases/api.yaml"]);
         assert_eq!(h["spec"]["values"], json!({"replicas": 2}));
+        // A secret in a table (`[db] password`): only that leaf leaves the inline values,
+        // the rest of the table stays, and the Secret sets the leaf at its path.
+        let mut nested = api.clone();
+        nested.values = json!({"db": {"host": "db.dev", "password": "changeme"}});
+        nested.sensitive_inputs = vec!["db.password".into()];
+        let nested = render("dev", &settings(Format::FluxHelm), &[nested], &[]).unwrap();
+        let n = parse(&nested["flux/helmreleases/api.yaml"]);
+        assert_eq!(n["spec"]["values"], json!({"db": {"host": "db.dev"}}));
+        assert_eq!(
+            n["spec"]["valuesFrom"],
+            json!([{"kind": "Secret", "name": "dev-api-inputs", "valuesKey": "db.password", "targetPath": "db.password"}])
+        );
         assert_eq!(
             h["spec"]["valuesFrom"],
             json!([{"kind": "Secret", "name": "dev-api-inputs", "valuesKey": "dbPassword", "targetPath": "dbPassword"}])

@@ -405,8 +405,10 @@ fn chart_of(
         .filter(|p| p.starts_with(&own) && strata_run::secrets::is_secrets_file(p))
         .collect();
     let mut sensitive = Vec::new();
+    // Each leaf a secrets file sets (`db.password`): Flux sets it at that path, and the rest
+    // of its table (`db.host` from the values file) stays inline.
     for (_, text) in source.view.texts(&session.repo, &secrets)? {
-        for name in strata_run::secrets::names(&text) {
+        for name in strata_run::secrets::leaf_names(&text) {
             if !sensitive.contains(&name) {
                 sensitive.push(name);
             }

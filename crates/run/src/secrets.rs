@@ -42,6 +42,32 @@ pub fn names(text: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The values a secrets file sets, as dotted paths to its leaves (`db.password` for a
+/// `password` in a `[db]` table), without decrypting anything.
+pub fn leaf_names(text: &str) -> Vec<String> {
+    fn walk(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+        for (key, value) in table {
+            if prefix.is_empty() && key == strata_secrets::META {
+                continue;
+            }
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match value {
+                toml::Value::Table(inner) => walk(inner, &path, out),
+                _ => out.push(path),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(table) = text.parse::<toml::Table>() {
+        walk(&table, "", &mut out);
+    }
+    out
+}
+
 /// A secrets error as strata's error: the file, the line when known, what to do.
 pub fn error(file: &str, e: strata_secrets::Error) -> Error {
     Error::Invalid {
@@ -574,4 +600,22 @@ fn rekey(
         .map_err(|e| error(&file.rel, e))?;
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaf_names_are_dotted_paths_into_tables() {
+        let text = format!(
+            "token = \"ENC[a]\"\n\n{meta}\n[db]\npassword = \"ENC[b]\"\n\n[db.replica]\nuser = \"ENC[c]\"\n",
+            meta = format_args!("[{}]\nversion = 1\n", strata_secrets::META)
+        );
+        assert_eq!(
+            leaf_names(&text),
+            ["db.password", "db.replica.user", "token"]
+        );
+        assert_eq!(names(&text), ["db", "token"]);
+    }
 }
