@@ -14,7 +14,8 @@
 //! sensitive value in its context, and its detail quotes the key a `for` expression
 //! computed (`strrev(var.pw)`). A diagnostic is about a sensitive value too when a source
 //! line it shows reads one of the stack's sensitive variables (`var.pw`), and, in a stack
-//! with any, every `Duplicate object key` is (its key may come from one through a local).
+//! with any, every diagnostic that may quote a computed value is (`Duplicate object key`,
+//! a function's error, `Invalid index`: the value may come from one through a local).
 
 /// What replaces the withheld detail.
 pub const WITHHELD: &str =
@@ -26,7 +27,8 @@ pub const WITHHELD: &str =
 /// `for` expression computed. `None` when it has none.
 pub fn withhold_sensitive_details(log: &str, sensitive_names: &[String]) -> Option<String> {
     if !log.contains("has a sensitive value")
-        && (sensitive_names.is_empty() || !log.contains(DERIVED_KEY) && !log.contains("var."))
+        && (sensitive_names.is_empty()
+            || !log.contains("var.") && !QUOTES_VALUES.iter().any(|s| log.contains(s)))
     {
         return None;
     }
@@ -55,7 +57,8 @@ pub fn withhold_sensitive_details(log: &str, sensitive_names: &[String]) -> Opti
             }
             state = if starts_diagnostic(body) {
                 State::Context {
-                    sensitive: !sensitive_names.is_empty() && summary(body) == DERIVED_KEY,
+                    sensitive: !sensitive_names.is_empty()
+                        && QUOTES_VALUES.contains(&summary(body)),
                     function: is_function_error(body),
                 }
             } else {
@@ -107,6 +110,17 @@ pub fn withhold_sensitive_details(log: &str, sensitive_names: &[String]) -> Opti
 /// The summary of a diagnostic that quotes, in its detail, a key a `for` expression
 /// computed.
 const DERIVED_KEY: &str = "Duplicate object key";
+
+/// The summaries of diagnostics whose detail may quote a value an expression computed
+/// (through a local, which no source line shows as reading a sensitive variable): in a
+/// stack with sensitive variables, their detail is withheld.
+const QUOTES_VALUES: &[&str] = &[
+    DERIVED_KEY,
+    "Invalid function argument",
+    "Error in function call",
+    "Invalid index",
+    "Invalid template interpolation value",
+];
 
 /// A diagnostic's summary, from its first line.
 fn summary(body: &str) -> &str {
@@ -240,11 +254,25 @@ mod tests {
         let out = withhold_sensitive_details(&local, &names).unwrap();
         assert!(!out.contains("N5rTp9WmL3xKv8qZ"), "{out}");
         // Another variable whose name starts the same is not the sensitive one.
-        let other = "Error: Invalid function argument\n\n  on main.tf line 2:\n   2:   value = file(var.pwd_file)\n\nInvalid value for \"path\" parameter: no file exists at x.\n";
+        let other = "Error: Unsupported attribute\n\n  on main.tf line 2:\n   2:   value = var.pwd_file.x\n\nThis value does not have any attributes.\n";
         let out = withhold_sensitive_details(other, &names).unwrap();
-        assert!(out.contains("no file exists at x."), "{out}");
+        assert!(
+            out.contains("This value does not have any attributes."),
+            "{out}"
+        );
         // Without sensitive variables, nothing is withheld.
         assert_eq!(withhold_sensitive_details(UNMARKED, &[]), None);
+        // A function's error through a local quotes the derived value too: in a stack with
+        // sensitive variables its detail goes, after the parameter it names.
+        let lookup = "Error: Invalid function argument\n\n  on stacks/s/main.tf line 6, in locals:\n   6:   x = lookup({ a = 1 }, local.l)\n\nInvalid value for \"inputMap\" parameter: the given object has no attribute\n\"wp2retnuh\".\n";
+        let out = withhold_sensitive_details(lookup, &names).unwrap();
+        assert!(!out.contains("wp2retnuh"), "{out}");
+        assert!(
+            out.contains(&format!(
+                "Invalid value for \"inputMap\" parameter: {WITHHELD}"
+            )),
+            "{out}"
+        );
     }
 
     #[test]
