@@ -306,6 +306,35 @@ fn drift(repo: &Repo, args: &[&str]) -> (Run, Value) {
     (run, json)
 }
 
+/// An output directory a symbolic link leads out of the workspace is refused before the
+/// apply changes anything: nothing written there could be committed with the lock.
+#[cfg(unix)]
+#[test]
+fn an_output_directory_a_link_leads_out_of_the_workspace_is_refused() {
+    let repo = tools_repo();
+    small(&repo, "1");
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
+    );
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), repo.path().join("deploy")).unwrap();
+    repo.commit("the output directory is a link elsewhere");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    assert!(
+        run.stderr
+            .contains("the GitOps output directory deploy/dev leads out of the workspace"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    assert!(!repo
+        .path()
+        .join("environments/dev/release.lock.toml")
+        .exists());
+}
+
 /// A file committed by hand into strata's output directory is not deleted by the next
 /// apply: the marker lists the files strata wrote, and any other one stops the apply before
 /// anything changes. A marker an earlier strata wrote (no list) is no drift.
@@ -472,7 +501,20 @@ fn drift_finds_out_of_band_state_changes_and_edited_manifests() {
     );
     // Asked about a stack alone, the chart's files are not compared: the delivered output
     // is not reported in sync as a whole.
-    let run = repo.strata(&["drift", "--env", "dev", "stacks/network"]);
+    let summary = repo.path().join("drift.md");
+    let run = repo.strata(&[
+        "drift",
+        "--env",
+        "dev",
+        "stacks/network",
+        "--summary-md",
+        summary.to_str().unwrap(),
+    ]);
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("Checked only `stacks/network`") && !md.contains("Everything matches"),
+        "{md}"
+    );
     assert!(
         !run.stdout.contains("in sync  delivered output of dev\n"),
         "{}",

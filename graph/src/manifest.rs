@@ -288,6 +288,8 @@ impl GitopsConfig {
                 match part {
                     "" | "." => {}
                     ".." => depth -= 1,
+                    // git's own directory: nothing there can be committed.
+                    ".git" => leaves = true,
                     _ => depth += 1,
                 }
                 leaves |= depth < 0;

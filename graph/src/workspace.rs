@@ -373,6 +373,7 @@ mod tests {
             "deploy/../../x",
             ".",
             "",
+            ".git/deploy/{env}",
         ] {
             let text = format!("[workspace]\nname = \"x\"\n\n[gitops]\npath = \"{path}\"\n");
             let err = WorkspaceConfig::parse(&text, "WORKSPACE.toml").unwrap_err();

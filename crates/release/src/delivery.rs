@@ -776,6 +776,34 @@ fn listed_files(marker: &str) -> Option<BTreeSet<&str>> {
     Some(list.lines().filter(|l| !l.is_empty()).collect())
 }
 
+/// Refuses an output directory that a symbolic link on its way leads out of the workspace:
+/// what strata wrote there could not be committed with the lock, nor read by Argo CD or
+/// Flux from the repository.
+fn inside_workspace(root: &Path, dir: &Path) -> Result<()> {
+    let Ok(real_root) = root.canonicalize() else {
+        return Ok(());
+    };
+    let Some(existing) = dir.ancestors().find(|a| a.exists()) else {
+        return Ok(());
+    };
+    let real = existing
+        .canonicalize()
+        .map_err(|e| Error::io(existing, e))?;
+    if real.starts_with(&real_root) {
+        return Ok(());
+    }
+    let shown = dir.strip_prefix(root).unwrap_or(dir);
+    Err(Error::Invalid {
+        message: format!(
+            "the GitOps output directory {} leads out of the workspace, to {}",
+            shown.display(),
+            real.display()
+        ),
+        location: Location::new(WORKSPACE_FILE, None),
+        hint: "a symbolic link on its way points elsewhere: give `[gitops] path` a directory inside the repository, with no link leading out of it; nothing was changed".into(),
+    })
+}
+
 /// Whether `delivered` is the marker an earlier strata wrote for what is now `expected`:
 /// the same text without the list of files.
 pub fn is_unlisted_marker(expected: &str, delivered: &str) -> bool {
@@ -843,6 +871,7 @@ pub fn check_ready(root: &Path, model: &Model, env: &str, charts: ChartsFrom) ->
     let Some(dir) = configured_dir(root, model, env) else {
         return Ok(());
     };
+    inside_workspace(root, &dir)?;
     replaceable(&dir)?;
     no_secrets_files_in_rendered(root, model, env, charts)?;
     let Some(argv) = model

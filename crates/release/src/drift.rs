@@ -70,6 +70,9 @@ pub struct DriftReport {
     /// those all share); empty when the whole output was compared.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub delivered_for: Vec<String>,
+    /// The labels the check was asked about (empty: the whole lock).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
     pub interrupted: bool,
 }
 
@@ -172,8 +175,22 @@ impl DriftReport {
 
     pub fn markdown(&self) -> String {
         let mut out = format!("## Drift in {}\n\n", self.env);
+        if !self.labels.is_empty() {
+            out.push_str(&format!(
+                "Checked only {} (and the delivered files all charts share); the rest of the release lock was not compared.\n\n",
+                self.labels
+                    .iter()
+                    .map(|l| format!("`{l}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         if !self.drifted() && !self.unknown() {
-            out.push_str("Everything matches the release lock.\n");
+            out.push_str(if self.labels.is_empty() {
+                "Everything matches the release lock.\n"
+            } else {
+                "What was checked matches the release lock.\n"
+            });
             return out;
         }
         out.push_str("| target | state | what |\n|---|---|---|\n");
@@ -343,6 +360,7 @@ pub fn drift(
         delivered: None,
         delivered_unknown: None,
         delivered_for: Vec::new(),
+        labels: labels.to_vec(),
         interrupted: false,
     };
     for (commit, stacks) in by_commit {
