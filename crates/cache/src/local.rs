@@ -185,6 +185,11 @@ fn read(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    // A directory where the entry belongs (made by hand, or by a damaged file system) would
+    // refuse every write, and the entry would never be cached again: it goes.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        let _ = std::fs::remove_dir_all(path);
+    }
     write_atomic(path, bytes).map_err(|e| StoreError::failed(format!("{}: {e}", path.display())))
 }
 
@@ -251,6 +256,40 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         assert!(cache.lookup(&key).unwrap().is_none());
         assert!(!path.exists());
+    }
+
+    /// A directory where an entry or a blob belongs is a miss, and the next store replaces
+    /// it with the entry: the task is cached again.
+    #[test]
+    fn a_directory_in_place_of_an_entry_is_replaced_by_the_next_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let warnings = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = warnings.clone();
+        let cache = Cache::new(
+            Some(Box::new(LocalStore::new(dir.path()))),
+            Arc::new(move |w| seen.lock().unwrap().push(w)),
+        );
+        let key = TaskKey([8; 32]);
+        let blobs = BTreeMap::from([("log".to_string(), b"y".repeat(10))]);
+        let result = make_result(key, "a", "plan", None, serde_json::json!({}), &blobs, 1);
+        let entry = dir.path().join("ac").join(key.to_hex());
+        let blob = LocalStore::new(dir.path()).blob_path(&result.outputs["log"].digest);
+        for path in [&entry, &blob] {
+            std::fs::create_dir_all(path.join("inside")).unwrap();
+        }
+        assert!(cache.lookup(&key).unwrap().is_none());
+        cache.store(&result, &blobs).unwrap();
+        assert!(entry.is_file() && blob.is_file());
+        assert!(cache.lookup(&key).unwrap().is_some());
+        assert!(
+            !warnings
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|w| w.contains("could not write")),
+            "{:?}",
+            warnings.lock().unwrap()
+        );
     }
 
     #[test]
