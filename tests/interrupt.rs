@@ -659,3 +659,82 @@ fn ctrl_c_during_the_verification_after_apply_is_no_success() {
         "{event}"
     );
 }
+
+/// Ctrl-C while `state push` runs: terraform writing the state is never stopped, so
+/// strata waits for it, reports the push it made (exit 0, with a note) and records the
+/// event in the ledger, rather than exiting at once and leaving a pushed state no event
+/// records.
+#[test]
+fn ctrl_c_during_a_state_push_waits_for_it_and_records_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = common::tools_repo();
+    common::network_stack(&repo, "1");
+    repo.commit("network");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve", "stacks/network"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let state_file = repo.state_file("dev", "stacks/network");
+    let mut state: Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    state["serial"] = (state["serial"].as_u64().unwrap() + 1).into();
+    let pushed = repo.path().join("pushed.tfstate");
+    std::fs::write(&pushed, serde_json::to_string(&state).unwrap()).unwrap();
+    // A terraform whose push takes 3 s and ignores SIGINT meanwhile, as terraform's does.
+    let wrap = repo.path().join("wrap");
+    std::fs::create_dir(&wrap).unwrap();
+    let marker = repo.path().join("pushing");
+    std::fs::write(
+        wrap.join("terraform"),
+        format!(
+            "#!/bin/sh\ncase \" $* \" in *' push '*) trap '' INT; touch '{}'; sleep 3;; esac\nexec '{}' \"$@\"\n",
+            marker.display(),
+            repo_root().join(".tools/bin/terraform").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        wrap.join("terraform"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace.replace("tools_dir = \".tools/bin\"", "tools_dir = \"wrap\""),
+    );
+    repo.write(".gitignore", ".strata/\n.tools\npushed.tfstate\npushing\n");
+    repo.commit("a slow backend");
+    let events = |repo: &Repo| {
+        std::fs::read_to_string(repo.path().join("environments/dev/audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let before = events(&repo);
+    let mut push = Background::start(
+        &repo,
+        &[
+            "state",
+            "push",
+            "stacks/network",
+            "--env",
+            "dev",
+            "pushed.tfstate",
+        ],
+    );
+    wait_for("the push to start", Duration::from_secs(60), || {
+        marker.exists()
+    });
+    push.interrupt();
+    let code = push.wait(Duration::from_secs(60));
+    assert_eq!(code, Some(0), "{}", push.stderr());
+    assert!(
+        push.stderr()
+            .contains("Ctrl-C came while terraform wrote the state"),
+        "{}",
+        push.stderr()
+    );
+    assert_eq!(events(&repo), before + 1);
+    let after: Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    assert_eq!(after["serial"], state["serial"]);
+}

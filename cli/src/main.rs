@@ -174,6 +174,12 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // An error after Ctrl-C is the interrupt's doing (a tool that was not started, an
+        // editor that was stopped): exit 130, saying so, not a hint about broken tools.
+        Err(err) if strata_exec::process::is_cancelled() => {
+            say!("strata: interrupted ({err})");
+            ExitCode::from(130)
+        }
         Err(err) => {
             output::print_error(&err);
             ExitCode::from(err.exit_code() as u8)

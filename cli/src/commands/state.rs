@@ -21,6 +21,10 @@ pub enum Command {
 pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     match cmd {
         Command::Push { label, env, file } => {
+            // terraform writing the state is never stopped: Ctrl-C waits for it, and the
+            // push (and its audit event) is recorded as it ended.
+            let _ = ctrlc::set_handler(strata_exec::process::cancel_all);
+            let _operation = strata_exec::process::operation();
             let session = ctx.session()?;
             let view = session.work_tree()?;
             let file = if file.is_absolute() {
@@ -48,6 +52,9 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                 );
             } else {
                 crate::out!("saved the state of {label} in {env}");
+            }
+            if strata_exec::process::is_cancelled() {
+                say!("note: Ctrl-C came while terraform wrote the state: it was let finish, and the push is recorded");
             }
             Ok(0)
         }

@@ -322,6 +322,12 @@ pub fn edit(
             .status()
             .map_err(|e| Error::io("sh", e))?;
         if !status.success() {
+            // Ctrl-C ended the editor (and the shell it runs in): an interrupt, not a
+            // broken editor.
+            use std::os::unix::process::ExitStatusExt;
+            if status.signal() == Some(2) || status.code() == Some(130) {
+                strata_exec::process::cancel_all();
+            }
             return Err(Error::Invalid {
                 message: format!("the editor (`{editor}`) failed ({status}): nothing was saved"),
                 location: Location::new(file.rel.clone(), None),
