@@ -985,6 +985,19 @@ pub fn stage(dir: &Path, output: &Output) -> Result<Staged> {
     replaceable(dir)?;
     let parent = dir.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
+    // What a killed run left beside the output (its staged tree, the old one it moved
+    // aside) is strata's and goes: left there, `git add` would commit it. Runs in one
+    // checkout take turns, so none of these is another run's.
+    if let Ok(entries) = std::fs::read_dir(parent) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with(".strata-gitops-")
+                && entry.file_type().is_ok_and(|t| t.is_dir())
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
     let staging = tempfile::Builder::new()
         .prefix(".strata-gitops-")
         .tempdir_in(parent)
@@ -1135,7 +1148,7 @@ mod tests {
     }
 
     /// A directory an interrupted run left where the old output is moved aside (named after
-    /// its process, whose number a later run may get) is not in the way.
+    /// its process, whose number a later run may get) is not in the way, and goes.
     #[test]
     fn an_output_replaces_the_last_one_whatever_an_interrupted_run_left_behind() {
         let root = tempfile::tempdir().unwrap();
@@ -1160,13 +1173,7 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(
-            names,
-            [
-                format!(".strata-gitops-old-{}", std::process::id()),
-                "dev".into()
-            ]
-        );
+        assert_eq!(names, ["dev"]);
     }
 
     /// The output cannot be put in place (here: what was staged for a directory finds a
