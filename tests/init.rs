@@ -499,6 +499,33 @@ fn directories_terragrunt_units_take_as_their_source_are_modules() {
     );
 }
 
+/// Stacks whose stack.toml names environments init is about to define: init's own check
+/// counts the env.toml files it writes, and does not say `strata list` will refuse.
+#[test]
+fn environments_init_defines_are_no_problem_of_the_stacks_naming_them() {
+    let repo = Repo::new();
+    repo.write(
+        "stacks/app/main.tf",
+        "resource \"null_resource\" \"a\" {}\n",
+    )
+    .write("stacks/app/stack.toml", "environments = [\"dev\"]\n")
+    .write("environments/dev/stacks/app/terraform.tfvars", "x = 1\n");
+    repo.commit("no strata yet");
+    let run = init(&repo, &[]);
+    assert!(
+        run.stdout.contains("created environments/dev/env.toml"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("with nothing left out"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("cannot be modelled"), "{}", run.stdout);
+    assert_eq!(repo.strata(&["list"]).code, 0);
+}
+
 /// A Terramate stack file that does not parse: its orders cannot be listed, so init does
 /// not say that nothing is left out; it names the file it could not read.
 #[test]

@@ -234,9 +234,31 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         counts: &counts,
     });
     let config = WorkspaceConfig::parse(&text, WORKSPACE_FILE)?;
-    let check = check(&repo, &snapshot, &config, &targets);
+    let mut check = check(&repo, &snapshot, &config, &targets);
     let mut planned = vec![files::workspace_file(&root, text, opts.force)];
     planned.extend(files::env_files(&envs, opts.force));
+    // The model was made without the env.toml files init writes: a manifest naming one of
+    // those environments is no problem once they are there.
+    let written: Vec<String> = envs
+        .iter()
+        .filter(|e| {
+            planned.iter().any(|p| {
+                p.path == format!("environments/{}/env.toml", e.name)
+                    && matches!(p.action, files::Action::Create | files::Action::Replace)
+            })
+        })
+        .map(|e| format!("environment `{}` does not exist", e.name))
+        .collect();
+    if !written.is_empty() {
+        check
+            .broken
+            .retain(|b| !written.contains(&b.problem.message));
+        check.ok = check.missing.is_empty()
+            && check.unexpected.is_empty()
+            && check.unowned.is_empty()
+            && check.broken.is_empty()
+            && check.error.is_none();
+    }
     planned.push(files::gitignore(&root));
 
     let mut problems = ev.problems.clone();
