@@ -298,6 +298,17 @@ fn terraform_state_rm(repo: &Repo, env: &str, label: &str, address: &str) {
     assert!(out.status.success(), "{out:?}");
 }
 
+/// [`small`] at `v = "1"`, delivering through GitOps (Argo CD, the default format).
+fn small_with_gitops() -> Repo {
+    let repo = tools_repo();
+    small(&repo, "1");
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
+    );
+    repo
+}
+
 fn drift(repo: &Repo, args: &[&str]) -> (Run, Value) {
     let mut full = vec!["--json", "drift"];
     full.extend_from_slice(args);
@@ -311,12 +322,7 @@ fn drift(repo: &Repo, args: &[&str]) -> (Run, Value) {
 #[cfg(unix)]
 #[test]
 fn an_output_directory_a_link_leads_out_of_the_workspace_is_refused() {
-    let repo = tools_repo();
-    small(&repo, "1");
-    repo.append(
-        "WORKSPACE.toml",
-        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
-    );
+    let repo = small_with_gitops();
     let outside = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(outside.path(), repo.path().join("deploy")).unwrap();
     repo.commit("the output directory is a link elsewhere");
@@ -340,12 +346,7 @@ fn an_output_directory_a_link_leads_out_of_the_workspace_is_refused() {
 /// anything changes. A marker an earlier strata wrote (no list) is no drift.
 #[test]
 fn files_strata_did_not_write_in_its_output_stop_the_apply() {
-    let repo = tools_repo();
-    small(&repo, "1");
-    repo.append(
-        "WORKSPACE.toml",
-        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
-    );
+    let repo = small_with_gitops();
     repo.commit("small workspace");
     repo.strata(&["apply", "--env", "dev", "--auto-approve"])
         .assert_ok();
@@ -382,12 +383,7 @@ fn files_strata_did_not_write_in_its_output_stop_the_apply() {
 
 #[test]
 fn drift_finds_out_of_band_state_changes_and_edited_manifests() {
-    let repo = tools_repo();
-    small(&repo, "1");
-    repo.append(
-        "WORKSPACE.toml",
-        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
-    );
+    let repo = small_with_gitops();
     repo.commit("small workspace");
     let run = repo.strata(&["--json", "apply", "--env", "dev", "--auto-approve"]);
     run.assert_ok();

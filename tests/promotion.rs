@@ -2050,6 +2050,24 @@ fn a_target_named_alone_waits_for_its_changed_dependency() {
     assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
 }
 
+/// The small train promoted to staging once, then a network whose apply leaves a marker
+/// applied in dev, and a second promotion planned and approved: the repository, the marker
+/// and the plan file.
+fn second_promotion_with_a_slow_network(keys: &Keys, pg: &Postgres) -> (Repo, PathBuf, PathBuf) {
+    let repo = small_train(keys, "");
+    apply_dev(&repo, pg);
+    let (first, _) = approved_plan(&repo, pg, keys, "first.json");
+    let (run, out) = promote(&repo, pg, "alice", &first);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    repo.commit("staging at v1");
+    network_stack(&repo, "slow");
+    repo.commit("a network whose apply leaves a marker");
+    let marker = keys.plan_file("applied");
+    apply_dev(&repo, pg);
+    let (file, _) = approved_plan(&repo, pg, keys, "second.json");
+    (repo, marker, file)
+}
+
 /// Ctrl-C while a failed promotion is rolled back is an interruption, told as such: exit
 /// 130, `interrupted`, the steps left not rolled back saying so (not a tool failing to
 /// start), the lock unchanged; `promote rollback` finishes the job.
@@ -2058,17 +2076,7 @@ fn ctrl_c_during_the_automatic_rollback_is_an_interruption_that_can_be_finished(
     use std::os::unix::process::CommandExt;
     let pg = Postgres::start();
     let keys = Keys::new();
-    let repo = small_train(&keys, "");
-    apply_dev(&repo, &pg);
-    let (first, _) = approved_plan(&repo, &pg, &keys, "first.json");
-    let (run, out) = promote(&repo, &pg, "alice", &first);
-    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
-    repo.commit("staging at v1");
-    network_stack(&repo, "slow");
-    repo.commit("a network whose apply leaves a marker");
-    let marker = keys.plan_file("applied");
-    apply_dev(&repo, &pg);
-    let (file, _) = approved_plan(&repo, &pg, &keys, "second.json");
+    let (repo, marker, file) = second_promotion_with_a_slow_network(&keys, &pg);
     let lock_before =
         std::fs::read(repo.path().join("environments/staging/release.lock.toml")).ok();
     // The next wave's checkout fails (the promotion rolls back); the rollback's is
@@ -2201,17 +2209,7 @@ fn a_chart_of_a_failed_wave_that_ran_nothing_is_skipped_not_failed() {
 fn a_rollback_that_fails_on_a_fault_is_told_and_recorded_as_failed() {
     let pg = Postgres::start();
     let keys = Keys::new();
-    let repo = small_train(&keys, "");
-    apply_dev(&repo, &pg);
-    let (first, _) = approved_plan(&repo, &pg, &keys, "first.json");
-    let (run, out) = promote(&repo, &pg, "alice", &first);
-    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
-    repo.commit("staging at v1");
-    network_stack(&repo, "slow");
-    repo.commit("a network whose apply leaves a marker");
-    let marker = keys.plan_file("applied");
-    apply_dev(&repo, &pg);
-    let (file, _) = approved_plan(&repo, &pg, &keys, "second.json");
+    let (repo, marker, file) = second_promotion_with_a_slow_network(&keys, &pg);
     let bin = git_stopping_at_a_wave(
         &keys,
         &marker,

@@ -514,12 +514,17 @@ resource "helm_release" "web" {
         assert!(!hcl.modules.is_empty() && hcl.module_args().next().is_some());
         assert!(!hcl.chart_refs.is_empty() && !hcl.path_locals.is_empty());
         assert!(!hcl.unresolved_refs.is_empty());
+        assert_round_trip(Parser::Tf, text, &facts);
+    }
+
+    /// `facts` of `text` written to a cache file and read back are the same.
+    fn assert_round_trip(parser: Parser, text: &str, facts: &Facts) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("facts.bin");
         let id = FileId::of_content(text.as_bytes());
         let persisted = PersistedRef {
             version: FACTS_VERSION,
-            entries: vec![(Parser::Tf, id, &facts)],
+            entries: vec![(parser, id, facts)],
         };
         strata_fs::write_sealed_with(&path, MAGIC, |w| {
             postcard::to_io(&persisted, w)
@@ -528,7 +533,7 @@ resource "helm_release" "web" {
         })
         .unwrap();
         let back = decode(&std::fs::read(&path).unwrap()).expect("the cache file decodes");
-        assert_eq!(back.get(&(Parser::Tf, id)).map(|f| &**f), Some(&facts));
+        assert_eq!(back.get(&(parser, id)).map(|f| &**f), Some(facts));
     }
 
     /// A Terragrunt unit's facts come back whole too: what only Terragrunt applies is what
@@ -560,24 +565,7 @@ inputs = { cidr = "10.0.0.0/16" }
         };
         assert_eq!(unit.terragrunt_only.len(), 4, "{unit:?}");
         assert_eq!(unit.unmerged, vec![2]);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("facts.bin");
-        let id = FileId::of_content(text.as_bytes());
-        let persisted = PersistedRef {
-            version: FACTS_VERSION,
-            entries: vec![(Parser::Terragrunt, id, &facts)],
-        };
-        strata_fs::write_sealed_with(&path, MAGIC, |w| {
-            postcard::to_io(&persisted, w)
-                .map(|_| ())
-                .map_err(std::io::Error::other)
-        })
-        .unwrap();
-        let back = decode(&std::fs::read(&path).unwrap()).expect("the cache file decodes");
-        assert_eq!(
-            back.get(&(Parser::Terragrunt, id)).map(|f| &**f),
-            Some(&facts)
-        );
+        assert_round_trip(Parser::Terragrunt, text, &facts);
     }
 
     #[test]
