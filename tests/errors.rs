@@ -588,6 +588,16 @@ fn every_setting_only_terragrunt_applies_is_refused() {
         "stacks/unit/main.tf",
         "resource \"null_resource\" \"u\" {}\n",
     );
+    // An include whose file is found nowhere above the unit (a root configuration above
+    // the workspace, which strata does not see).
+    repo.write(
+        "stacks/above/terragrunt.hcl",
+        "include \"root\" {\n  path = find_in_parent_folders(\"root-above.hcl\")\n}\n",
+    );
+    repo.write(
+        "stacks/above/main.tf",
+        "resource \"null_resource\" \"a\" {}\n",
+    );
     repo.write(
         "stacks/json/terragrunt.hcl.json",
         "{\"inputs\": {\"a\": 1}}\n",
@@ -602,7 +612,14 @@ fn every_setting_only_terragrunt_applies_is_refused() {
         "resource \"null_resource\" \"k\" {}\n",
     );
     repo.commit("units");
-    let run = repo.strata(&["check", "--env", "dev", "stacks/unit", "stacks/json"]);
+    let run = repo.strata(&[
+        "check",
+        "--env",
+        "dev",
+        "stacks/unit",
+        "stacks/json",
+        "stacks/above",
+    ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     for (what, at) in [
         ("the command `run_cmd` runs", "stacks/unit/terragrunt.hcl:2"),
@@ -628,6 +645,10 @@ fn every_setting_only_terragrunt_applies_is_refused() {
             "does not read `terragrunt.hcl.json`",
             "stacks/json/terragrunt.hcl.json",
         ),
+        (
+            "cannot find the configuration this `include` names",
+            "stacks/above/terragrunt.hcl:2",
+        ),
     ] {
         assert!(
             run.stderr.contains(what) && run.stderr.contains(at),
@@ -637,7 +658,7 @@ fn every_setting_only_terragrunt_applies_is_refused() {
     }
     assert!(
         run.stderr
-            .contains("2 target(s) in all cannot be run by strata"),
+            .contains("3 target(s) in all cannot be run by strata"),
         "{}",
         run.stderr
     );

@@ -738,3 +738,54 @@ fn ctrl_c_during_a_state_push_waits_for_it_and_records_it() {
         serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
     assert_eq!(after["serial"], state["serial"]);
 }
+
+/// Ctrl-C while strata asks a tool its version (a slow helm): an interruption, exit 130,
+/// saying so, not exit 2 with a hint to check a tool that works.
+#[test]
+fn ctrl_c_during_the_tool_version_probe_is_an_interruption() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = common::tools_repo();
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    let wrap = repo.path().join("wrap");
+    std::fs::create_dir(&wrap).unwrap();
+    let marker = repo.path().join("probing");
+    for tool in ["terraform", "helm"] {
+        std::fs::write(
+            wrap.join(tool),
+            format!(
+                "#!/bin/sh\ncase \" $* \" in *' version '*) touch '{}'; sleep 3;; esac\nexec '{}' \"$@\"\n",
+                marker.display(),
+                repo_root().join(".tools/bin").join(tool).display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(wrap.join(tool), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace.replace("tools_dir = \".tools/bin\"", "tools_dir = \"wrap\""),
+    );
+    repo.write(".gitignore", ".strata/\n.tools\nprobing\n");
+    repo.commit("slow tools");
+    let mut check = Background::start(&repo, &["check", "--env", "dev", "--no-cache"]);
+    wait_for("the version probe", Duration::from_secs(60), || {
+        marker.exists()
+    });
+    check.interrupt();
+    let code = check.wait(Duration::from_secs(60));
+    assert_eq!(code, Some(130), "{}", check.stderr());
+    assert!(
+        check.stderr().contains("strata: interrupted ("),
+        "{}",
+        check.stderr()
+    );
+    assert!(
+        !check.stderr().contains("strata tools"),
+        "{}",
+        check.stderr()
+    );
+}
