@@ -660,13 +660,40 @@ fn ctrl_c_during_the_verification_after_apply_is_no_success() {
     );
 }
 
+/// Makes `repo` run `tools` through wrappers in `wrap/` (its `tools_dir`) that, when given
+/// the argument `word`, run `before` (shell), touch the returned marker and sleep 3 s, then
+/// run the pinned tool.
+fn slow_tools(repo: &Repo, tools: &[&str], word: &str, before: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let wrap = repo.path().join("wrap");
+    std::fs::create_dir(&wrap).unwrap();
+    let marker = repo.path().join("marker");
+    for tool in tools {
+        std::fs::write(
+            wrap.join(tool),
+            format!(
+                "#!/bin/sh\ncase \" $* \" in *' {word} '*) {before}touch '{}'; sleep 3;; esac\nexec '{}' \"$@\"\n",
+                marker.display(),
+                repo_root().join(".tools/bin").join(tool).display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(wrap.join(tool), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace.replace("tools_dir = \".tools/bin\"", "tools_dir = \"wrap\""),
+    );
+    marker
+}
+
 /// Ctrl-C while `state push` runs: terraform writing the state is never stopped, so
 /// strata waits for it, reports the push it made (exit 0, with a note) and records the
 /// event in the ledger, rather than exiting at once and leaving a pushed state no event
 /// records.
 #[test]
 fn ctrl_c_during_a_state_push_waits_for_it_and_records_it() {
-    use std::os::unix::fs::PermissionsExt;
     let repo = common::tools_repo();
     common::network_stack(&repo, "1");
     repo.commit("network");
@@ -679,29 +706,8 @@ fn ctrl_c_during_a_state_push_waits_for_it_and_records_it() {
     let pushed = repo.path().join("pushed.tfstate");
     std::fs::write(&pushed, serde_json::to_string(&state).unwrap()).unwrap();
     // A terraform whose push takes 3 s and ignores SIGINT meanwhile, as terraform's does.
-    let wrap = repo.path().join("wrap");
-    std::fs::create_dir(&wrap).unwrap();
-    let marker = repo.path().join("pushing");
-    std::fs::write(
-        wrap.join("terraform"),
-        format!(
-            "#!/bin/sh\ncase \" $* \" in *' push '*) trap '' INT; touch '{}'; sleep 3;; esac\nexec '{}' \"$@\"\n",
-            marker.display(),
-            repo_root().join(".tools/bin/terraform").display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        wrap.join("terraform"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .unwrap();
-    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
-    repo.write(
-        "WORKSPACE.toml",
-        &workspace.replace("tools_dir = \".tools/bin\"", "tools_dir = \"wrap\""),
-    );
-    repo.write(".gitignore", ".strata/\n.tools\npushed.tfstate\npushing\n");
+    let marker = slow_tools(&repo, &["terraform"], "push", "trap '' INT; ");
+    repo.write(".gitignore", ".strata/\n.tools\npushed.tfstate\nmarker\n");
     repo.commit("a slow backend");
     let events = |repo: &Repo| {
         std::fs::read_to_string(repo.path().join("environments/dev/audit.jsonl"))
@@ -743,33 +749,13 @@ fn ctrl_c_during_a_state_push_waits_for_it_and_records_it() {
 /// saying so, not exit 2 with a hint to check a tool that works.
 #[test]
 fn ctrl_c_during_the_tool_version_probe_is_an_interruption() {
-    use std::os::unix::fs::PermissionsExt;
     let repo = common::tools_repo();
     repo.write(
         "charts/web/Chart.yaml",
         "apiVersion: v2\nname: web\nversion: 0.1.0\n",
     );
-    let wrap = repo.path().join("wrap");
-    std::fs::create_dir(&wrap).unwrap();
-    let marker = repo.path().join("probing");
-    for tool in ["terraform", "helm"] {
-        std::fs::write(
-            wrap.join(tool),
-            format!(
-                "#!/bin/sh\ncase \" $* \" in *' version '*) touch '{}'; sleep 3;; esac\nexec '{}' \"$@\"\n",
-                marker.display(),
-                repo_root().join(".tools/bin").join(tool).display()
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(wrap.join(tool), std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
-    repo.write(
-        "WORKSPACE.toml",
-        &workspace.replace("tools_dir = \".tools/bin\"", "tools_dir = \"wrap\""),
-    );
-    repo.write(".gitignore", ".strata/\n.tools\nprobing\n");
+    let marker = slow_tools(&repo, &["terraform", "helm"], "version", "");
+    repo.write(".gitignore", ".strata/\n.tools\nmarker\n");
     repo.commit("slow tools");
     let mut check = Background::start(&repo, &["check", "--env", "dev", "--no-cache"]);
     wait_for("the version probe", Duration::from_secs(60), || {

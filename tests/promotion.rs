@@ -1688,6 +1688,22 @@ fn slow_network_plan(keys: &Keys, pg: &Postgres) -> (Repo, PathBuf, PathBuf, Val
     (repo, marker, file, plan)
 }
 
+/// `promote apply FILE` as alice in a process group of its own (a `kill -INT 0` in the
+/// `git` of `bin` reaches it alone), with `bin` first on PATH and the network's marker set.
+fn promote_with_git(repo: &Repo, pg: &Postgres, file: &Path, marker: &Path, bin: &Path) -> Run {
+    use std::os::unix::process::CommandExt;
+    command_as(repo, pg, "alice", &["promote", "apply", path(file)])
+        .env("STRATA_TEST_MARKER", marker)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .process_group(0)
+        .output()
+        .unwrap()
+        .into()
+}
+
 /// A directory with a `git` that runs `action` (shell) when strata makes a wave's checkout
 /// once `marker` exists, and is the real git otherwise.
 fn git_stopping_at_a_wave(keys: &Keys, marker: &Path, action: &str) -> PathBuf {
@@ -1713,23 +1729,13 @@ fn git_stopping_at_a_wave(keys: &Keys, marker: &Path, action: &str) -> PathBuf {
 
 #[test]
 fn ctrl_c_while_a_wave_checkout_is_made_is_an_interruption_that_can_be_rolled_back() {
-    use std::os::unix::process::CommandExt;
     let pg = Postgres::start();
     let keys = Keys::new();
     let (repo, marker, file, _) = slow_network_plan(&keys, &pg);
     let bin = git_stopping_at_a_wave(&keys, &marker, "kill -INT 0\nexit 130");
     let lock_before =
         std::fs::read(repo.path().join("environments/staging/release.lock.toml")).ok();
-    let stopped: Run = command_as(&repo, &pg, "alice", &["promote", "apply", path(&file)])
-        .env("STRATA_TEST_MARKER", &marker)
-        .env(
-            "PATH",
-            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-        )
-        .process_group(0)
-        .output()
-        .unwrap()
-        .into();
+    let stopped: Run = promote_with_git(&repo, &pg, &file, &marker, &bin);
     assert!(marker.exists(), "the network was applied in staging");
     assert_eq!(stopped.code, 130, "{}\n{}", stopped.stdout, stopped.stderr);
     let out: Value = serde_json::from_str(&stopped.stdout).unwrap();
@@ -2073,7 +2079,6 @@ fn second_promotion_with_a_slow_network(keys: &Keys, pg: &Postgres) -> (Repo, Pa
 /// start), the lock unchanged; `promote rollback` finishes the job.
 #[test]
 fn ctrl_c_during_the_automatic_rollback_is_an_interruption_that_can_be_finished() {
-    use std::os::unix::process::CommandExt;
     let pg = Postgres::start();
     let keys = Keys::new();
     let (repo, marker, file) = second_promotion_with_a_slow_network(&keys, &pg);
@@ -2090,16 +2095,7 @@ fn ctrl_c_during_the_automatic_rollback_is_an_interruption_that_can_be_finished(
             once = once.display()
         ),
     );
-    let run: Run = command_as(&repo, &pg, "alice", &["promote", "apply", path(&file)])
-        .env("STRATA_TEST_MARKER", &marker)
-        .env(
-            "PATH",
-            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-        )
-        .process_group(0)
-        .output()
-        .unwrap()
-        .into();
+    let run: Run = promote_with_git(&repo, &pg, &file, &marker, &bin);
     assert!(once.exists(), "the wave failed");
     assert_eq!(run.code, 130, "{}\n{}", run.stdout, run.stderr);
     let out: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -2215,15 +2211,7 @@ fn a_rollback_that_fails_on_a_fault_is_told_and_recorded_as_failed() {
         &marker,
         "echo 'fatal: write error. Out of diskspace' >&2\nexit 128",
     );
-    let run: Run = command_as(&repo, &pg, "alice", &["promote", "apply", path(&file)])
-        .env("STRATA_TEST_MARKER", &marker)
-        .env(
-            "PATH",
-            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-        )
-        .output()
-        .unwrap()
-        .into();
+    let run: Run = promote_with_git(&repo, &pg, &file, &marker, &bin);
     assert!(marker.exists(), "the network was applied in staging");
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let out: Value = serde_json::from_str(&run.stdout).unwrap();
