@@ -483,6 +483,24 @@ fn a_terragrunt_path_leaving_the_workspace_names_where_it_started() {
     );
 }
 
+/// The fixture workspace running the pinned terraform and helm (these tests run some).
+fn fixture_with_pinned_tools() -> Repo {
+    let repo = Repo::with_fixture();
+    // WORKSPACE.toml ends with its [toolchain] table.
+    repo.append(
+        "WORKSPACE.toml",
+        "tools_dir = \".tools/bin\"\nterraform_cli_config = \".tools/terraform.rc\"\n",
+    );
+    repo.write(".gitignore", ".strata/\n.tools\n");
+    std::os::unix::fs::symlink(
+        common::repo_root().join(".tools"),
+        repo.path().join(".tools"),
+    )
+    .unwrap();
+    repo.commit("the pinned tools");
+    repo
+}
+
 /// A Terragrunt unit with Terraform files of its own whose code, inputs or state only
 /// Terragrunt supplies (`terraform { source }` in the unit, `remote_state` in the root
 /// configuration it includes): strata, which runs terraform in the unit's directory, would
@@ -493,7 +511,7 @@ fn a_terragrunt_path_leaving_the_workspace_names_where_it_started() {
 /// included with `merge_strategy = "no_merge"` is not merged into the unit.
 #[test]
 fn a_terragrunt_unit_strata_cannot_run_is_refused_not_passed() {
-    let repo = Repo::with_fixture();
+    let repo = fixture_with_pinned_tools();
     repo.write(
         "stacks/root.hcl",
         "remote_state {\n  backend = \"s3\"\n  config  = {}\n}\n",
@@ -574,7 +592,7 @@ fn a_terragrunt_unit_strata_cannot_run_is_refused_not_passed() {
 /// `prevent_destroy` stands in the way of `destroy` only.
 #[test]
 fn every_setting_only_terragrunt_applies_is_refused() {
-    let repo = Repo::with_fixture();
+    let repo = fixture_with_pinned_tools();
     repo.write(
         "stacks/unit/terragrunt.hcl",
         "locals {\n  who = run_cmd(\"whoami\")\n}\n\
