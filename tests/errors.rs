@@ -492,11 +492,7 @@ fn fixture_with_pinned_tools() -> Repo {
         "tools_dir = \".tools/bin\"\nterraform_cli_config = \".tools/terraform.rc\"\n",
     );
     repo.write(".gitignore", ".strata/\n.tools\n");
-    std::os::unix::fs::symlink(
-        common::repo_root().join(".tools"),
-        repo.path().join(".tools"),
-    )
-    .unwrap();
+    common::link_pinned_tools(&repo);
     repo.commit("the pinned tools");
     repo
 }

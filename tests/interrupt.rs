@@ -60,7 +60,7 @@ terraform_cli_config = ".tools/terraform.rc"
         "stacks/fast/main.tf",
         &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"fast\" {{}}\n\noutput \"id\" {{\n  value = null_resource.fast.id\n}}\n"),
     );
-    std::os::unix::fs::symlink(root.join(".tools"), repo.path().join(".tools")).unwrap();
+    common::link_pinned_tools(&repo);
     repo.commit("interrupt workspace");
     repo
 }

@@ -415,8 +415,7 @@ pub fn sample_repo() -> Repo {
             std::fs::copy(from, to).unwrap();
         }
     }
-    #[cfg(unix)]
-    std::os::unix::fs::symlink(root.join(".tools"), repo.path().join(".tools")).unwrap();
+    link_pinned_tools(&repo);
     repo.commit("sample workspace");
     repo
 }
@@ -596,9 +595,15 @@ pub fn tools_repo() -> Repo {
         "environments/dev/env.toml",
         "[state]\nbackend = \"local\"\n",
     );
-    #[cfg(unix)]
-    std::os::unix::fs::symlink(root.join(".tools"), repo.path().join(".tools")).unwrap();
+    link_pinned_tools(&repo);
     repo
+}
+
+/// Links the repository's pinned tools (`.tools`, which `scripts/bootstrap` installs) into
+/// `repo`, whose WORKSPACE.toml names `.tools/bin` and `.tools/terraform.rc`.
+pub fn link_pinned_tools(repo: &Repo) {
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(repo_root().join(".tools"), repo.path().join(".tools")).unwrap();
 }
 
 /// Every file under `dir` (recursively) whose bytes contain `needle`, except below the

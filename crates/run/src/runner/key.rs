@@ -86,22 +86,10 @@ impl Runner<'_> {
     pub(super) fn sandbox_files(&self, t: TargetId, env: Option<&str>) -> Vec<String> {
         let model = self.model();
         let mut files: BTreeSet<String> = BTreeSet::new();
-        let mut stack = vec![t];
-        let mut seen = BTreeSet::new();
-        while let Some(n) = stack.pop() {
-            if !seen.insert(n) {
-                continue;
-            }
+        for n in self.built_on(t) {
             let target = &model.targets[n];
             files.extend(target.files.iter().cloned());
             files.extend(target.extra_inputs.iter().cloned());
-            for dep in &target.deps {
-                if matches!(dep.how, DepKind::Module | DepKind::Chart) {
-                    if let Some(d) = model.index(&dep.label) {
-                        stack.push(d);
-                    }
-                }
-            }
         }
         if let Some(env) = env {
             files.extend(
@@ -111,6 +99,27 @@ impl Runner<'_> {
             );
         }
         files.into_iter().collect()
+    }
+
+    /// `t` and the modules or library charts it builds on, transitively (what its sandbox
+    /// holds the code of).
+    pub(super) fn built_on(&self, t: TargetId) -> Vec<TargetId> {
+        let model = self.model();
+        let mut out = Vec::new();
+        let mut stack = vec![t];
+        let mut seen = BTreeSet::new();
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            out.push(n);
+            for dep in &model.targets[n].deps {
+                if matches!(dep.how, DepKind::Module | DepKind::Chart) {
+                    stack.extend(model.index(&dep.label));
+                }
+            }
+        }
+        out
     }
 
     pub(super) fn env_inputs(&self, env: &str, label: &str) -> Vec<InputFile<'_>> {

@@ -274,22 +274,10 @@ impl Runner<'_> {
     /// calls names (see `Target::floating_modules`).
     fn floating_modules(&self, target: TargetId) -> Vec<&(String, strata_graph::error::Location)> {
         let model = self.model();
-        let mut seen = std::collections::BTreeSet::new();
-        let mut todo = vec![target];
-        let mut out = Vec::new();
-        while let Some(t) = todo.pop() {
-            if !seen.insert(t) {
-                continue;
-            }
-            let target = &model.targets[t];
-            out.extend(target.floating_modules.iter());
-            for dep in &target.deps {
-                if dep.how == strata_graph::model::DepKind::Module {
-                    todo.extend(model.index(&dep.label));
-                }
-            }
-        }
-        out
+        self.built_on(target)
+            .into_iter()
+            .flat_map(|t| model.targets[t].floating_modules.iter())
+            .collect()
     }
 
     /// The dependencies of a chart target that helm resolves anew on every build (see
