@@ -668,6 +668,58 @@ fn json_syntax_reads_and_charts_are_inputs() {
     );
 }
 
+/// OpenTofu's `*.tofu` and `*.tofu.json` files are read as Terraform files are: their
+/// module calls and file reads are edges, and a directory holding only them is a stack.
+#[test]
+fn opentofu_files_are_read_like_terraform_files() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n[toolchain]\nterraform_binary = \"tofu\"\n",
+    );
+    repo.write(".gitignore", ".strata/\n");
+    repo.write("stacks/a/versions.tf", "terraform {}\n");
+    repo.write(
+        "stacks/a/main.tofu",
+        "module \"m\" {\n  source = \"../../modules/m\"\n}\n",
+    );
+    repo.write(
+        "stacks/a/reads.tofu",
+        "output \"y\" {\n  value = file(\"${path.module}/../../shared/x.json\")\n}\n",
+    );
+    repo.write(
+        "stacks/b/main.tofu.json",
+        r#"{"module": {"n": {"source": "../../modules/n"}}}"#,
+    );
+    repo.write("modules/m/main.tf", "output \"x\" {\n  value = 1\n}\n");
+    repo.write("modules/n/main.tofu", "output \"x\" {\n  value = 1\n}\n");
+    repo.write("shared/x.json", "{}\n");
+    repo.commit("stacks written in OpenTofu's files");
+    let listed = repo.strata(&["list", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    let labels: Vec<&str> = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["modules/m", "modules/n", "stacks/a", "stacks/b"]);
+    repo.write("modules/m/main.tf", "output \"x\" {\n  value = 2\n}\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "HEAD"]),
+        ["modules/m", "stacks/a"]
+    );
+    repo.git(&["checkout", "--", "modules"]);
+    repo.write("shared/x.json", "{\"changed\": true}\n");
+    assert_eq!(repo.affected_labels(&["--base", "HEAD"]), ["stacks/a"]);
+    repo.git(&["checkout", "--", "shared"]);
+    repo.write("modules/n/main.tofu", "output \"x\" {\n  value = 2\n}\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "HEAD"]),
+        ["modules/n", "stacks/b"]
+    );
+}
+
 /// A file read by name is an input even when WORKSPACE.toml's `ignore` matches it.
 #[test]
 fn a_file_read_by_name_is_an_input_even_when_ignored() {

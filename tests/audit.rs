@@ -415,15 +415,19 @@ fn ssh_key(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, String) {
     (path, public)
 }
 
-/// A deploy key allowed_signers lists as `deployer@ci` for audit signatures, and a key it
-/// does not list: (their directory, the deployer's key, the intruder's key).
+/// A deploy key allowed_signers lists as `deployer@ci` for audit signatures (after a line
+/// listing it as `release-bot` for promotion approvals only: every line of a key counts,
+/// not just the first one ssh-keygen's find-principals names), and a key it does not list:
+/// (their directory, the deployer's key, the intruder's key).
 fn deploy_keys(repo: &Repo) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let keys = tempfile::tempdir().unwrap();
     let (deployer, deployer_pub) = ssh_key(keys.path(), "deployer");
     let (intruder, _) = ssh_key(keys.path(), "intruder");
     repo.write(
         "environments/allowed_signers",
-        &format!("deployer@ci namespaces=\"strata-audit\" {deployer_pub}\n"),
+        &format!(
+            "release-bot namespaces=\"strata-promote\" {deployer_pub}\ndeployer@ci namespaces=\"strata-audit\" {deployer_pub}\n"
+        ),
     );
     (keys, deployer, intruder)
 }

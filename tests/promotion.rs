@@ -729,6 +729,18 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
         ),
     );
     assert!(refused("alice", "self-approval under an alias").contains("self-approval"));
+    // The same when the other name comes first: ssh-keygen's find-principals names only the
+    // first line that lists a key.
+    repo.write(
+        "environments/allowed_signers",
+        &format!(
+            "ci-alice namespaces=\"strata-promote\" {}\n{signers}",
+            keys.public("alice")
+        ),
+    );
+    assert!(
+        refused("alice", "self-approval under an alias listed first").contains("self-approval")
+    );
     repo.write("environments/allowed_signers", &signers);
     // Naming someone else as the plan's author (git's identity is only a claim) and
     // approving it with one's own key: the named author never signed it.

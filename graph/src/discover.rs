@@ -2,8 +2,8 @@
 //!
 //! Where targets live is the workspace's `[layout]` (see docs/configuration.md):
 //! - each kind has globs naming directories; a directory is a target of that kind when a
-//!   glob matches it and it holds the kind's files itself (`*.tf`/`*.tf.json` for stacks and
-//!   modules, `Chart.yaml` for charts, `*.rego` for policies), or when it holds the kind's
+//!   glob matches it and it holds the kind's files itself (`*.tf`/`*.tf.json`, and OpenTofu's
+//!   `*.tofu`/`*.tofu.json`, for stacks and modules, `Chart.yaml` for charts, `*.rego` for policies), or when it holds the kind's
 //!   marker file (`stack.toml`, `module.toml`, `chart.toml`) wherever it is;
 //! - a glob ending in `/**` names a tree: a stack or module it finds inside another target
 //!   of the same kind is part of that one (a local module), unless it has a marker file;
@@ -70,8 +70,26 @@ pub fn file_name(path: &str) -> &str {
     path.rsplit_once('/').map(|(_, f)| f).unwrap_or(path)
 }
 
+/// A file of the Terraform language: `*.tf` and `*.tf.json`, and OpenTofu's `*.tofu` and
+/// `*.tofu.json`, which OpenTofu reads alike (a `x.tofu` replaces a `x.tf` beside it;
+/// strata reads both, so what either tool reads is seen).
 pub fn is_terraform_file(path: &str) -> bool {
-    path.ends_with(".tf") || path.ends_with(".tf.json")
+    path.ends_with(".tf") || path.ends_with(".tofu") || is_terraform_json(path)
+}
+
+/// A file of the Terraform language in its JSON syntax (`*.tf.json`, `*.tofu.json`).
+pub fn is_terraform_json(path: &str) -> bool {
+    path.ends_with(".tf.json") || path.ends_with(".tofu.json")
+}
+
+/// An override file (`override.tf`, `x_override.tf`, and their `.tf.json`, `.tofu` and
+/// `.tofu.json` forms), which terraform merges into the other files.
+pub fn is_override_file(path: &str) -> bool {
+    let name = file_name(path);
+    [".tf", ".tf.json", ".tofu", ".tofu.json"]
+        .iter()
+        .filter_map(|ext| name.strip_suffix(ext))
+        .any(|stem| stem == "override" || stem.ends_with("_override"))
 }
 
 /// Whether a file is Terramate's configuration (`*.tm.hcl`, `*.tm`).

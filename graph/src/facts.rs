@@ -44,7 +44,7 @@ use std::sync::{Arc, Mutex};
 /// letters beyond ASCII given twice.
 /// 42: heredocs named with `-` or letters beyond ASCII kept whole by the relaxed reading.
 /// 43: a chart dependency's version.
-pub(crate) const FACTS_VERSION: u32 = 44;
+pub(crate) const FACTS_VERSION: u32 = 45;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
@@ -92,9 +92,9 @@ impl Parser {
 impl Parser {
     pub fn for_path(path: &str) -> Option<Parser> {
         let name = path.rsplit('/').next().unwrap_or(path);
-        if name.ends_with(".tf.json") {
+        if crate::discover::is_terraform_json(name) {
             Some(Parser::TfJson)
-        } else if name.ends_with(".tf") {
+        } else if crate::discover::is_terraform_file(name) {
             Some(Parser::Tf)
         } else if name.ends_with(".tfvars") {
             Some(Parser::TfVars)

@@ -177,38 +177,79 @@ pub fn sign(key: &Path, namespace: &str, message: &[u8]) -> Result<String, SshEr
     Ok(signature)
 }
 
-/// The principals of `allowed_signers` whose key made `signature` (ssh-keygen -Y
-/// find-principals). Empty when the key is not listed (and when `signature` is not an SSH
-/// signature at all).
+/// The principals of `allowed_signers` whose key made `signature`, from every line that lists
+/// the key (ssh-keygen -Y find-principals). Empty when the key is not listed (and when
+/// `signature` is not an SSH signature at all).
 ///
 /// Only the signing key is matched: the signature is not verified, and ssh-keygen ignores the
-/// `namespaces=` restrictions of `allowed_signers` here; [`verify`] checks both.
+/// `namespaces=` restrictions of `allowed_signers` here; [`verify`] checks both. ssh-keygen
+/// names the principals of the first line that lists the key only, so a key listed again
+/// under other names (`alice-laptop` and `alice`, or one name per namespace) is looked up
+/// again without the lines already answered, until no line lists it.
 pub fn find_principals(allowed_signers: &Path, signature: &str) -> Result<Vec<String>, SshError> {
     let keygen = keygen()?;
     let allowed = readable(allowed_signers, "read the allowed signers file")?;
+    let text = std::fs::read(&allowed).map_err(|source| SshError::Io {
+        action: "read the allowed signers file",
+        path: allowed.clone(),
+        source,
+    })?;
+    let text = String::from_utf8_lossy(&text);
+    let mut lines: Vec<&str> = text.lines().collect();
     let scratch = Scratch::new()?;
     let sig = scratch.write("signature", armored(signature).as_bytes())?;
-    let mut cmd = Command::new(&keygen);
-    cmd.args(["-Y", "find-principals", "-s"])
-        .arg(&sig)
-        .arg("-f")
-        .arg(&allowed);
-    let out = run(cmd, &scratch, &keygen)?;
-    match out.code {
-        Some(0) => {
-            let mut principals: Vec<String> = Vec::new();
-            for line in String::from_utf8_lossy(&out.stdout).lines() {
-                let p = line.trim();
-                if !p.is_empty() && !principals.iter().any(|known| known == p) {
-                    principals.push(p.to_string());
-                }
+    let mut principals: Vec<String> = Vec::new();
+    let mut file = allowed;
+    for round in 0.. {
+        let mut cmd = Command::new(&keygen);
+        cmd.args(["-Y", "find-principals", "-s"])
+            .arg(&sig)
+            .arg("-f")
+            .arg(&file);
+        let out = run(cmd, &scratch, &keygen)?;
+        let found: Vec<String> = match out.code {
+            Some(0) => String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
+            // "No principal matched." (also for a signature ssh-keygen cannot parse).
+            Some(KEYGEN_FAILED) => break,
+            _ => return Err(failed("-Y find-principals", &out)),
+        };
+        for p in &found {
+            if !principals.contains(p) {
+                principals.push(p.clone());
             }
-            Ok(principals)
         }
-        // "No principal matched." (also for a signature ssh-keygen cannot parse).
-        Some(KEYGEN_FAILED) => Ok(Vec::new()),
-        _ => Err(failed("-Y find-principals", &out)),
+        // Leave out the lines that name exactly what was found (the line that answered,
+        // and any other with the same names: nothing new can come from them) and ask again.
+        let before = lines.len();
+        lines.retain(|line| line_principals(line).is_none_or(|names| names != found));
+        if lines.len() == before {
+            // A certificate authority's line answers with the certificate's names: stop.
+            break;
+        }
+        let mut rest = lines.join("\n");
+        rest.push('\n');
+        file = scratch.write(&format!("allowed_signers.{round}"), rest.as_bytes())?;
     }
+    Ok(principals)
+}
+
+/// The principals a line of an allowed signers file names (its first field, split at
+/// commas, quotes removed), or `None` for a comment or an empty line.
+fn line_principals(line: &str) -> Option<Vec<String>> {
+    let line = line.trim_start();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    let field = match line.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next().unwrap_or_default(),
+        None => line.split_whitespace().next().unwrap_or_default(),
+    };
+    Some(field.split(',').map(str::to_string).collect())
 }
 
 /// Whether `signature` is a valid signature over `message` by `principal` in `namespace` per
@@ -601,6 +642,35 @@ mod tests {
         let empty = sign(&k.path("alice"), NAMESPACE, b"").unwrap();
         assert!(ok("alice@example.com", NAMESPACE, &empty, b""));
         assert!(!ok("alice@example.com", NAMESPACE, &empty, b"\n"));
+    }
+
+    #[test]
+    fn a_key_on_several_lines_has_the_names_of_every_line() {
+        let Some(k) = keys() else { return };
+        let alice = k.alice_pub();
+        let bob = std::fs::read_to_string(k.path("bob.pub")).unwrap();
+        // ssh-keygen -Y find-principals alone names the first line's principals only.
+        let listed = format!(
+            "# team keys\n\nalice-laptop {alice}\nbob {bob}\"ci,deploy\" namespaces=\"strata-audit\" {alice}\nalice-laptop {alice}\nalice,admin namespaces=\"strata-promote\" {alice}\n"
+        );
+        let file = k.path("several");
+        std::fs::write(&file, listed).unwrap();
+        let sig = sign(&k.path("alice"), NAMESPACE, MESSAGE).unwrap();
+        assert_eq!(
+            find_principals(&file, &sig).unwrap(),
+            ["alice-laptop", "ci", "deploy", "alice", "admin"]
+        );
+        // Each name still verifies only where its line allows it.
+        let ok =
+            |principal: &str| verify(&file, None, principal, NAMESPACE, &sig, MESSAGE).unwrap();
+        assert!(ok("alice") && ok("alice-laptop") && !ok("ci") && !ok("bob"));
+        let bobs = sign(&k.path("bob"), NAMESPACE, MESSAGE).unwrap();
+        assert_eq!(find_principals(&file, &bobs).unwrap(), ["bob"]);
+        assert_eq!(line_principals("  # x"), None);
+        assert_eq!(
+            line_principals("\"a b,c\" ssh-ed25519 AAAA"),
+            Some(vec!["a b".to_string(), "c".to_string()])
+        );
     }
 
     #[test]

@@ -172,7 +172,7 @@ fn rewrite_line(line: &str, dir: &str) -> String {
             Some(p) => (&word[..4], p),
             None => ("", word),
         };
-        if (path.ends_with(".tf") || path.ends_with(".tf.json") || path.ends_with(".tfvars"))
+        if (strata_graph::discover::is_terraform_file(path) || path.ends_with(".tfvars"))
             && !path.starts_with('/')
         {
             out.push_str(prefix);

@@ -103,13 +103,13 @@ pub struct Declaration {
     pub name: String,
     /// Written `sensitive = true`.
     pub sensitive: bool,
-    /// In an override file (`override.tf`, `*_override.tf`), which changes a declaration
-    /// and cannot add one.
+    /// In an override file (`override.tf`, `*_override.tf`, and their other extensions),
+    /// which changes a declaration and cannot add one.
     pub overrides: bool,
 }
 
-/// The `variable` blocks of `dir`'s `.tf` files and the `variable` objects of its
-/// `.tf.json` files (`"variable": {...}` or a list of such objects). A `.tf` file that does
+/// The `variable` blocks of `dir`'s `.tf` (and OpenTofu's `.tofu`) files and the `variable`
+/// objects of its `.tf.json` (`.tofu.json`) files (`"variable": {...}` or a list of such objects). A `.tf` file that does
 /// not parse (terraform reports it) is read line by line for `variable "name"`, none of
 /// them sensitive (terraform stops on the file before it reads any value).
 pub fn declarations(dir: &Path) -> Vec<Declaration> {
@@ -119,14 +119,11 @@ pub fn declarations(dir: &Path) -> Vec<Declaration> {
     };
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().into_owned();
-        let overrides = file == "override.tf"
-            || file.ends_with("_override.tf")
-            || file == "override.tf.json"
-            || file.ends_with("_override.tf.json");
-        let json = file.ends_with(".tf.json");
-        if !json && !file.ends_with(".tf") {
+        if !strata_graph::discover::is_terraform_file(&file) {
             continue;
         }
+        let overrides = strata_graph::discover::is_override_file(&file);
+        let json = strata_graph::discover::is_terraform_json(&file);
         let Ok(text) = std::fs::read_to_string(entry.path()) else {
             continue;
         };
@@ -421,6 +418,43 @@ mod tests {
                 r#""from-env""#,
             ]
         );
+    }
+
+    /// OpenTofu's `.tofu` and `.tofu.json` files declare variables as `.tf` files do: a
+    /// sensitive one declared there is redacted too.
+    #[test]
+    fn variables_declared_in_opentofu_files_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "v.tofu", "variable \"pw\" {\n  sensitive = true\n}\n");
+        write(
+            d,
+            "w.tofu.json",
+            r#"{"variable": {"key": {"sensitive": true}}}"#,
+        );
+        write(d, "x_override.tofu", "variable \"pw\" {}\n");
+        write(d, "notes.tofu.bak", "variable \"other\" {}\n");
+        write(
+            d,
+            "terraform.tfvars",
+            "pw = \"from-tofu-decl\"\nkey = \"from-tofu-json\"\n",
+        );
+        let mut found: Vec<(String, bool, bool)> = declarations(d)
+            .into_iter()
+            .map(|v| (v.name, v.sensitive, v.overrides))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                ("key".to_string(), true, false),
+                ("pw".to_string(), false, true),
+                ("pw".to_string(), true, false),
+            ]
+        );
+        let values = sensitive_values_given(d, &[], |_| None);
+        let text: Vec<String> = values.into_iter().map(|v| v.to_string()).collect();
+        assert_eq!(text, [r#""from-tofu-decl""#, r#""from-tofu-json""#]);
     }
 
     /// Terraform quotes a value's line as written: a string with an escape is searched for

@@ -24,7 +24,7 @@ use strata_graph::model::links::{Links, Resolved};
 use strata_graph::snapshot::{is_builtin_excluded, Snapshot};
 use strata_graph::Result;
 
-/// A directory holding Terraform files (`*.tf`, `*.tf.json`) directly.
+/// A directory holding Terraform files (`*.tf`, `*.tf.json`, `*.tofu`, `*.tofu.json`) directly.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TfDir {
     /// Its Terraform files, sorted.
@@ -461,7 +461,7 @@ pub const TERRAGRUNT_FILE: &str = "terragrunt.hcl";
 pub const TERRAGRUNT_STACK_FILE: &str = "terragrunt.stack.hcl";
 
 fn read_file(path: &str, text: &str) -> std::result::Result<FileFacts, Problem> {
-    if path.ends_with(".tf.json") {
+    if strata_graph::discover::is_terraform_json(path) {
         return read_json(path, text);
     }
     if file_name(path) == TERRAGRUNT_FILE {

@@ -116,7 +116,7 @@ impl InputFile {
     pub fn format_of(path: &std::path::Path) -> Option<Format> {
         let ext = path.extension()?.to_string_lossy().to_ascii_lowercase();
         match ext.as_str() {
-            "tf" | "tfvars" | "hcl" => Some(Format::Terraform),
+            "tf" | "tofu" | "tfvars" | "hcl" => Some(Format::Terraform),
             "yaml" | "yml" => Some(Format::Yaml),
             "json" => Some(Format::Json),
             _ => None,
@@ -241,10 +241,14 @@ impl InputFile {
         }
     }
 
-    /// Whether this is a `.tf` file, which a module input stands for in strata's shape.
+    /// Whether this is a `.tf` (or `.tofu`) file, which a module input stands for in
+    /// strata's shape.
     fn is_module_file(&self) -> bool {
         matches!(self.documents, Documents::Terraform { .. })
-            && self.path.as_deref().is_some_and(|p| p.ends_with(".tf"))
+            && self
+                .path
+                .as_deref()
+                .is_some_and(|p| p.ends_with(".tf") || p.ends_with(".tofu"))
     }
 }
 

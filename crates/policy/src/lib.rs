@@ -151,7 +151,10 @@ pub fn locate(findings: &mut [Finding], texts: &[(String, String)]) {
         if f.line.is_some() {
             continue;
         }
-        if let Some((_, text)) = texts.iter().find(|(p, _)| p == file && p.ends_with(".tf")) {
+        if let Some((_, text)) = texts
+            .iter()
+            .find(|(p, _)| p == file && (p.ends_with(".tf") || p.ends_with(".tofu")))
+        {
             let attribute = f.details.get("attribute").and_then(Value::as_str);
             f.line = block_line(text, address, attribute);
         }

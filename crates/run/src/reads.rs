@@ -186,7 +186,7 @@ impl Runner<'_> {
             .files
             .iter()
             .map(String::as_str)
-            .filter(|f| f.ends_with(".tf") || f.ends_with(".tf.json"))
+            .filter(|f| strata_graph::discover::is_terraform_file(f))
             .collect();
         let tf_texts = self.texts(&tf)?;
         let mut files = Vec::new();
@@ -195,7 +195,7 @@ impl Runner<'_> {
                 name: strata_graph::discover::file_name(path).to_string(),
                 dir: strata_graph::discover::parent_dir(path).to_string(),
             };
-            let format = if path.ends_with(".tf.json") {
+            let format = if strata_graph::discover::is_terraform_json(path) {
                 strata_policy::input::Format::Json
             } else {
                 strata_policy::input::Format::Terraform

@@ -32,7 +32,7 @@ type Slot = Arc<Mutex<Option<Option<Arc<State>>>>>;
 /// A Terraform file directly in `dir` (the stack's root module, not a subdirectory).
 fn in_root_module(path: &str, dir: &str) -> bool {
     let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
-    parent == dir && (path.ends_with(".tf") || path.ends_with(".tf.json"))
+    parent == dir && strata_graph::discover::is_terraform_file(path)
 }
 
 /// The first `backend` block among a root module's files (path, content).
