@@ -480,6 +480,63 @@ spec:
     );
 }
 
+/// A reference used as a key inside `not` (`not allowed[input.spec.externalName]`) is
+/// undefined when the key is, as OPA moves nested references out: a Service without an
+/// `externalName` passes, as it does in conftest.
+#[test]
+fn a_missing_key_inside_not_is_undefined_as_in_opa() {
+    let repo = with_policy(&[(
+        "svc.rego",
+        r#"package main
+
+import rego.v1
+
+allowed := {"db.example.com"}
+
+deny contains msg if {
+	input.kind == "Service"
+	not allowed[input.spec.externalName]
+	msg := sprintf("%s: external name not allowed", [input.metadata.name])
+}
+"#,
+    )]);
+    let dir = inputs(&[(
+        "svc.yaml",
+        "apiVersion: v1
+kind: Service
+metadata:
+  name: plain
+spec: {}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: allowed
+spec:
+  externalName: db.example.com
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: other
+spec:
+  externalName: evil.example.com
+",
+    )]);
+    let run = scan(&repo, &[], &[&dir.path().join("svc.yaml")]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        summary(&run),
+        "3 tests, 2 passed, 0 warnings, 1 failure, 0 exceptions",
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("other: external name not allowed"),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("plain:"), "{run:?}");
+}
+
 /// Item 4: a builtin the engine lacks is named when the policy loads, with file and line,
 /// even when no input would reach it.
 #[test]

@@ -240,6 +240,15 @@ fn nested_calls<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
         // Arithmetic (`+ - * / %`) and set operators (`| &`) are calls in OPA too (`plus`,
         // `minus`, `or`, `and`, ...).
         Expr::Call { .. } | Expr::ArithExpr { .. } | Expr::BinExpr { .. } => out.push(expr),
+        // A reference used as another's key (`allowed[input.name]`) is a nested reference,
+        // which OPA also moves out: `not allowed[input.name]` is undefined, not true, when
+        // `input.name` is.
+        Expr::RefBrack { refr, index, .. }
+            if matches!(index.as_ref(), Expr::RefDot { .. } | Expr::RefBrack { .. }) =>
+        {
+            nested_calls(refr, out);
+            out.push(index);
+        }
         Expr::ArrayCompr { .. } | Expr::SetCompr { .. } | Expr::ObjectCompr { .. } => {}
         _ => super::children(expr)
             .into_iter()
@@ -285,6 +294,17 @@ mod tests {
         assert_eq!(
             rewritten(text).unwrap(),
             "package p\nimport rego.v1\n\ndeny contains \"a\" if # why\n  { __strata_not_0 := (lower(input.m)); not __strata_not_0 == \"x\" }\nsum if { __strata_not_1 := (input.m + 1); not __strata_not_1 == 2 }\nset if { __strata_not_2 := (input.m | {1}); not __strata_not_2 == {1} }\n"
+        );
+    }
+
+    /// A reference used as another's key moves out of a `not`, as OPA moves nested
+    /// references; a variable or a constant key stays.
+    #[test]
+    fn a_reference_used_as_a_key_moves_out_of_not() {
+        let text = "package p\nimport rego.v1\n\nallowed := {\"a\"}\nset if not allowed[input.spec.name]\nobj if not input.o[input.k[0]]\nvar if { some x in input.xs; not allowed[x] }\nconst if not input.o[\"k\"]\n";
+        assert_eq!(
+            rewritten(text).unwrap(),
+            "package p\nimport rego.v1\n\nallowed := {\"a\"}\nset if { __strata_not_0 := (input.spec.name); not allowed[__strata_not_0] }\nobj if { __strata_not_1 := (input.k[0]); not input.o[__strata_not_1] }\nvar if { some x in __strata_in_0(input.xs); not allowed[x] }\nconst if not input.o[\"k\"]\n__strata_in_0(c) := c if { type_name(c) == \"array\" }\n__strata_in_0(c) := c if { type_name(c) == \"object\" }\n__strata_in_0(c) := c if { type_name(c) == \"set\" }\n"
         );
     }
 
