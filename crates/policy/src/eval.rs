@@ -200,6 +200,64 @@ fn check_imports(
     Ok(())
 }
 
+/// Warnings for rules that can never be reported: a rule named almost as conftest's
+/// (`denny`, `warning`, `violations`, `deny-x` cannot be written, `Deny`), and selected
+/// namespaces that hold no deny, warn or violation rule at all, so the policy finds nothing.
+fn nothing_to_find(label: &str, rules: &[RuleDef], namespaces: &[Namespace]) -> Vec<String> {
+    let mut out = Vec::new();
+    for ns in namespaces {
+        for r in rules.iter().filter(|r| r.package == ns.name) {
+            let lower = r.name.to_ascii_lowercase();
+            let near = ["deny", "warn", "violation"].iter().any(|k| {
+                lower.starts_with(k)
+                    || lower.trim_end_matches('s') == *k
+                    || edits_apart(&lower, k) == 1
+            });
+            if near && rule_outcome(&r.name).is_none() {
+                let said = format!(
+                    "{}:{}: rule `{}` is not one conftest counts (`deny`, `warn`, `violation`, alone or followed by `_` and a name): it is never reported",
+                    r.file, r.line, r.name
+                );
+                if !out.contains(&said) {
+                    out.push(said);
+                }
+            }
+        }
+    }
+    if !namespaces.is_empty() && namespaces.iter().all(|n| n.definitions == 0) {
+        let names: Vec<&str> = namespaces.iter().map(|n| n.name.as_str()).collect();
+        out.push(format!(
+            "{label}: namespace {} holds no deny, warn or violation rule: the policy can find nothing",
+            names.join(", ")
+        ));
+    }
+    out
+}
+
+/// Whether two short names are one insertion, deletion or substitution apart (1), equal
+/// (0), or further (2).
+fn edits_apart(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a == b {
+        return 0;
+    }
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 {
+        return 2;
+    }
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    let one = if short.len() == long.len() {
+        short[prefix + 1..] == long[prefix + 1..]
+    } else {
+        short[prefix..] == long[prefix + 1..]
+    };
+    if one {
+        1
+    } else {
+        2
+    }
+}
+
 impl Policy {
     /// Loads a policy: `files` are its Rego sources (tests excluded), `data` its data
     /// documents.
@@ -258,7 +316,7 @@ impl Policy {
             }
             out
         };
-        let namespaces = selected
+        let namespaces: Vec<Namespace> = selected
             .into_iter()
             .map(|name| {
                 let defs: Vec<&RuleDef> =
@@ -288,6 +346,7 @@ impl Policy {
                 }
             })
             .collect();
+        warnings.extend(nothing_to_find(label, &loaded.rules, &namespaces));
         Ok(Policy {
             label: label.to_string(),
             loaded,
@@ -910,6 +969,37 @@ deny_none contains msg if {
         assert_eq!(e.findings[0].msg, "a in Pod");
         let e = eval(&p, vec![json!({"kind": "Service"})]).unwrap();
         assert!(e.findings.is_empty());
+    }
+
+    /// A rule named almost as conftest's, and a policy holding no rule conftest counts,
+    /// are named: such a policy would otherwise pass every input in silence.
+    #[test]
+    fn a_policy_that_can_find_nothing_says_so() {
+        let typo =
+            "package main\n\nimport rego.v1\n\ndenny contains \"x\" if true\n\nhelper if true\n";
+        let p = policy(&[("p.rego", typo)], main_ns()).unwrap();
+        let e = eval(&p, vec![json!({})]).unwrap();
+        assert!(e.findings.is_empty());
+        assert_eq!(
+            e.warnings,
+            [
+                "p.rego:5: rule `denny` is not one conftest counts (`deny`, `warn`, `violation`, alone or followed by `_` and a name): it is never reported",
+                "policies/p: namespace main holds no deny, warn or violation rule: the policy can find nothing",
+            ]
+        );
+        // Beside a rule that counts, the near miss is still named; helpers are not.
+        let mixed = "package main\n\nimport rego.v1\n\ndeny contains \"x\" if input.x\n\nwarning contains \"y\" if true\n\ndeny_ok contains \"z\" if input.z\n\nviolations contains 1 if true\n\ndescribe if true\n";
+        let p = policy(&[("p.rego", mixed)], main_ns()).unwrap();
+        let e = eval(&p, vec![json!({})]).unwrap();
+        let named: Vec<&str> = e
+            .warnings
+            .iter()
+            .map(|w| w.split('`').nth(1).unwrap_or(""))
+            .collect();
+        assert_eq!(named, ["warning", "violations"], "{:?}", e.warnings);
+        assert_eq!(edits_apart("deny", "dney"), 2);
+        assert_eq!(edits_apart("deny", "deby"), 1);
+        assert_eq!(edits_apart("warn", "warns"), 1);
     }
 
     #[test]

@@ -95,6 +95,8 @@ pub struct RuleDef {
     pub package: String,
     /// OPA's name for the rule head; empty for multi-part heads (`deny.x`, `deny["a"]`).
     pub name: String,
+    /// The first name of the head (`deny` of `deny.x`, `test_cases` of `test_cases[n]`).
+    pub head: String,
     pub file: String,
     pub line: u32,
 }
@@ -197,6 +199,24 @@ fn head_parts(refr: &Expr, out: &mut Vec<Part>) {
             });
         }
         _ => out.push(Part::Index { var: false }),
+    }
+}
+
+/// The first name of a rule's head.
+fn first_name(rule: &Rule) -> String {
+    let refr = match rule {
+        Rule::Spec { head, .. } => match head {
+            RuleHead::Compr { refr, .. }
+            | RuleHead::Set { refr, .. }
+            | RuleHead::Func { refr, .. } => refr,
+        },
+        Rule::Default { refr, .. } => refr,
+    };
+    let mut parts = Vec::new();
+    head_parts(refr, &mut parts);
+    match parts.first() {
+        Some(Part::Name(n)) => n.clone(),
+        _ => String::new(),
     }
 }
 
@@ -334,6 +354,7 @@ impl Loaded {
                 let span = rule.span();
                 let file = span.source.get_path().clone();
                 let (name, mixed) = head_name(rule);
+                let head = first_name(rule);
                 if mixed {
                     return Err(Error::in_file(
                         &file,
@@ -348,6 +369,7 @@ impl Loaded {
                 rules.push(RuleDef {
                     package: package.clone(),
                     name,
+                    head,
                     file,
                     line: span.line,
                 });
@@ -364,25 +386,29 @@ impl Loaded {
     }
 
     /// The `test_*` rules of every module, by (package, name), each once, in load order;
-    /// `todo_test_*` rules are listed as skipped.
+    /// `todo_test_*` rules are listed as skipped. A rule whose head holds a key
+    /// (`test_cases[name] if ...`) is listed as a parameterized test, by its first name.
     pub fn tests(&self) -> Vec<TestRule> {
         let mut out: Vec<TestRule> = Vec::new();
         for r in &self.rules {
-            let skipped = r.name.starts_with("todo_test_");
-            if !(r.name.starts_with("test_") || skipped) {
+            let parameterized = r.name.is_empty();
+            let name = if parameterized { &r.head } else { &r.name };
+            let skipped = name.starts_with("todo_test_");
+            if !(name.starts_with("test_") || skipped) {
                 continue;
             }
             if out
                 .iter()
-                .any(|t| t.package == r.package && t.name == r.name)
+                .any(|t| t.package == r.package && t.name == *name)
             {
                 continue;
             }
             out.push(TestRule {
                 file: r.file.clone(),
                 package: r.package.clone(),
-                name: r.name.clone(),
+                name: name.clone(),
                 skipped,
+                parameterized,
             });
         }
         out
@@ -397,6 +423,8 @@ pub struct TestRule {
     pub name: String,
     /// `todo_test_*`: reported as skipped, not run.
     pub skipped: bool,
+    /// A head with a key (`test_cases[name] if ...`): one rule standing for many cases.
+    pub parameterized: bool,
 }
 
 /// Invariant 3: every call names a builtin or a function of the policy, and no function

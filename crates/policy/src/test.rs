@@ -82,11 +82,7 @@ pub fn run(
     };
     engine.set_enable_coverage(true);
     for t in tests {
-        let result = if t.skipped {
-            "skipped".to_string()
-        } else {
-            evaluate_test(&mut engine, &t.package, &t.name)
-        };
+        let result = run_test(&mut engine, &t);
         report.tests.push(TestResult {
             name: format!("{}.{}", t.package, t.name),
             file: t.file,
@@ -116,6 +112,21 @@ pub fn run(
         }
     }
     report
+}
+
+/// The outcome of one test rule: `skipped` for `todo_test_*`, an error for a parameterized
+/// test, else [`evaluate_test`].
+pub(crate) fn run_test(engine: &mut regorus::Engine, t: &crate::rego::TestRule) -> String {
+    if t.skipped {
+        "skipped".to_string()
+    } else if t.parameterized {
+        format!(
+            "error: `{}` holds a key in its head (a parameterized test): its value lists the cases that held, and a case that failed is missing from it, not reported, so strata does not run it; write one `test_` rule per case, or a rule that compares the cases that held with all of them (`count(cases) == count(test_cases)`)",
+            t.name
+        )
+    } else {
+        evaluate_test(engine, &t.package, &t.name)
+    }
 }
 
 /// A test passes when its rule is exactly `true`.
@@ -211,6 +222,39 @@ mod tests {
                 ("main.todo_test_later", "skipped"),
                 ("main.test_builtin_error_fails", "fail"),
             ]
+        );
+    }
+
+    /// A test rule with a key in its head stands for cases whose failures it cannot show:
+    /// it is an error, never a pass nor a test left out.
+    #[test]
+    fn a_parameterized_test_is_an_error_not_left_out() {
+        let tests = "package main\n\nimport rego.v1\n\ntest_cases[name] if {\n\tsome name, tc in {\"a\": 1, \"b\": 2}\n\ttc == 1\n}\n\ntest_plain if true\n\ntest_obj[name] := true if { some name in [\"x\"] }\n";
+        let r = run_one("package main\n", tests);
+        let results: Vec<(&str, bool)> = r
+            .tests
+            .iter()
+            .map(|t| {
+                (
+                    t.name.as_str(),
+                    t.result.starts_with("error: `test_cases` holds a key"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            results,
+            [
+                ("main.test_cases", true),
+                ("main.test_plain", false),
+                ("main.test_obj", false)
+            ]
+        );
+        assert!(!r.ok());
+        assert_eq!(r.tests[1].result, "pass");
+        assert!(
+            r.tests[2].result.starts_with("fail: evaluated to"),
+            "{:?}",
+            r.tests[2]
         );
     }
 }

@@ -58,11 +58,7 @@ pub fn run(files: &[(String, String)], input: &Value, context: &Value) -> UserTe
         }
     }
     for t in tests {
-        let outcome = if t.skipped {
-            "skipped".to_string()
-        } else {
-            crate::test::evaluate_test(&mut engine, &t.package, &t.name)
-        };
+        let outcome = crate::test::run_test(&mut engine, &t);
         match outcome.as_str() {
             "pass" => out.passed += 1,
             "skipped" => {}
