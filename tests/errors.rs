@@ -433,6 +433,64 @@ fn a_module_in_a_git_submodule_is_named_as_such() {
     );
 }
 
+/// A file read, or a directory a provider argument reads, inside a git submodule: its files
+/// are not in the tree strata models, so a new commit of the submodule would go unseen.
+/// The target cannot be modelled (exit 2 in `list`, `broken` in `affected`), never a
+/// silent "missing" input.
+#[test]
+fn a_read_into_a_git_submodule_is_named_and_the_target_broken() {
+    let vendor = Repo::new();
+    vendor.write("cfg/x.json", "{}\n");
+    vendor.commit("config");
+    let repo = Repo::with_fixture();
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &vendor.path().display().to_string(),
+        "vendor/shared",
+    ]);
+    repo.write(
+        "stacks/app/reads.tf",
+        "output \"cfg\" {\n  value = file(\"${path.module}/../../vendor/shared/cfg/x.json\")\n}\n",
+    );
+    repo.commit("a stack reading a submodule's file");
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "file() reads `vendor/shared/cfg/x.json`, inside the git submodule `vendor/shared`"
+        ) && run.stderr.contains("--> stacks/app/reads.tf:2"),
+        "{}",
+        run.stderr
+    );
+    // A commit that only moves the submodule to a new commit: the stack is affected.
+    vendor.write("cfg/x.json", "{\"v\": 2}\n");
+    vendor.commit("config v2");
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "update",
+        "--remote",
+        "-q",
+        "vendor/shared",
+    ]);
+    repo.git(&["add", "vendor/shared"]);
+    repo.commit("the submodule moves");
+    let affected = repo.strata(&["affected", "--base", "HEAD~1", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&affected.stdout).unwrap();
+    let app = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "stacks/app")
+        .unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(app["reason"], "broken", "{app}");
+}
+
 /// A Terragrunt unit's dependency on a directory that does not exist: named with its file
 /// and line, with a hint, exit 2.
 #[test]

@@ -383,6 +383,7 @@ pub fn build(
         tf_dirs,
         links: &links,
         root_walks: Default::default(),
+        submodules: Default::default(),
     };
     let targets = {
         let _phase = tracing::info_span!("targets").entered();

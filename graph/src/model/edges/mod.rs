@@ -299,6 +299,8 @@ pub(super) struct Builder<'a> {
     /// For each module target directory a stack calls: whether the stack must walk it for
     /// reads relative to the root module (see `root_walk_needed`).
     pub(super) root_walks: Mutex<HashMap<String, bool>>,
+    /// The paths of the workspace's git submodules (`.gitmodules`), read when first needed.
+    pub(super) submodules: std::sync::OnceLock<Vec<String>>,
 }
 
 impl Builder<'_> {
@@ -649,22 +651,49 @@ impl Builder<'_> {
     /// The git submodule `path` lies in, by the `path = ...` lines of the workspace's
     /// `.gitmodules` (a submodule's files are not in the tree strata reads).
     fn submodule_of(&self, path: &str) -> Option<String> {
-        let read = self
-            .snapshot
-            .map_contents(self.repo, &[".gitmodules"], |_, bytes, _| {
-                String::from_utf8_lossy(bytes).into_owned()
-            })
-            .ok()?;
-        let (_, text) = read.into_iter().next()?;
-        text.lines()
-            .filter_map(|line| {
-                let (key, value) = line.split_once('=')?;
-                (key.trim() == "path").then(|| value.trim().trim_end_matches('/').to_string())
-            })
+        let submodules = self.submodules.get_or_init(|| {
+            let Ok(read) =
+                self.snapshot
+                    .map_contents(self.repo, &[".gitmodules"], |_, bytes, _| {
+                        String::from_utf8_lossy(bytes).into_owned()
+                    })
+            else {
+                return Vec::new();
+            };
+            let Some((_, text)) = read.into_iter().next() else {
+                return Vec::new();
+            };
+            text.lines()
+                .filter_map(|line| {
+                    let (key, value) = line.split_once('=')?;
+                    (key.trim() == "path").then(|| value.trim().trim_end_matches('/').to_string())
+                })
+                .collect()
+        });
+        submodules
+            .iter()
             .find(|sub| {
                 path.strip_prefix(sub.as_str())
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
             })
+            .cloned()
+    }
+
+    /// A read of `path` that lands in a git submodule: its files are not in the tree strata
+    /// reads, so a new commit of the submodule would change what terraform reads unseen.
+    /// `None` when the path is a file or a directory of the workspace's own tree.
+    fn read_in_submodule(&self, path: &str, what: &str, location: &Location) -> Option<Error> {
+        if self.snapshot.files.contains_key(path) || self.holds_files(path) {
+            return None;
+        }
+        let submodule = self.submodule_of(path)?;
+        Some(Error::Invalid {
+            message: format!(
+                "{what} `{path}`, inside the git submodule `{submodule}`, whose files strata does not see: a new commit of the submodule would change what terraform reads unnoticed"
+            ),
+            location: location.clone(),
+            hint: "commit the files it reads into this repository instead of a submodule, or read them through a module whose source is a git URL at a fixed ref".into(),
+        })
     }
 
     /// The links `path` passes through (a file of the snapshot that is a prefix of a path

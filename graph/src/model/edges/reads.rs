@@ -57,6 +57,10 @@ impl Builder<'_> {
                         Err(_) => continue,
                     };
                     if let Ok(p) = self.through_links(&p, &r.function, &location) {
+                        if let Some(e) = self.read_in_submodule(&p, &r.function, &location) {
+                            target.problem(e);
+                            continue;
+                        }
                         self.may_read(at.me, &p, more, target);
                         if after_dir {
                             self.any_local_inputs(at.me, &p, at.locals, target);
@@ -93,7 +97,14 @@ impl Builder<'_> {
             let resolved = match exact {
                 Resolved::Path(base) => match join_normalized(&base, &r.path) {
                     Some(p) => match self.through_links(&p, "file read", &location) {
-                        Ok(p) => p,
+                        Ok(p) => {
+                            let what = format!("{}() reads", r.function);
+                            if let Some(e) = self.read_in_submodule(&p, &what, &location) {
+                                target.problem(e);
+                                continue;
+                            }
+                            p
+                        }
                         Err(e) => {
                             target.problem(e);
                             continue;
