@@ -537,6 +537,38 @@ spec:
     assert!(!run.stdout.contains("plain:"), "{run:?}");
 }
 
+/// A pattern with Perl classes under a counted repetition (a Kubernetes name check) is
+/// read with RE2's ASCII classes, as OPA reads it: it evaluates (the engine's Unicode
+/// classes made it too large to compile, and the scan stopped), and a non-ASCII letter is
+/// no `\w`.
+#[test]
+fn perl_classes_in_a_pattern_are_ascii_as_in_re2() {
+    let repo = with_policy(&[(
+        "names.rego",
+        r#"package main
+
+import rego.v1
+
+deny contains msg if {
+	not regex.match(`^[\w.-]{1,63}$`, input.metadata.name)
+	msg := sprintf("%s: not a valid name", [input.metadata.name])
+}
+"#,
+    )]);
+    let dir = inputs(&[(
+        "names.yaml",
+        "metadata:\n  name: web-1.prod\n---\nmetadata:\n  name: naïve\n",
+    )]);
+    let run = scan(&repo, &[], &[&dir.path().join("names.yaml")]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        summary(&run),
+        "2 tests, 1 passed, 0 warnings, 1 failure, 0 exceptions",
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("naïve: not a valid name"), "{run:?}");
+}
+
 /// Item 4: a builtin the engine lacks is named when the policy loads, with file and line,
 /// even when no input would reach it.
 #[test]

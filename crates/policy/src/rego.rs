@@ -19,6 +19,7 @@ use regorus::unstable::{Expr, Literal, Module, Query, Rule, RuleHead};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod heads;
+mod re2;
 mod undefined;
 
 /// A rewrite of a policy's files when it loads: the new text of each file it changes.
@@ -294,24 +295,35 @@ impl Loaded {
             .map(|(path, text)| (path.clone(), compatible_imports(text).into_owned()))
             .collect();
         let mut engine = Self::engine(&texts, rego_v0)?;
-        // The rewrites, each of what the one before made (the second in passes, until it
-        // has nothing left). A file whose rewrite does not load is not the policy's fault:
-        // it runs as it was before that rewrite, and is named.
+        // The rewrites, each of what the one before made (the last in passes, until it has
+        // nothing left). A file whose rewrite does not load is not the policy's fault: it
+        // runs as it was before that rewrite, and is named.
         let mut texts = texts;
         let mut not_rewritten: Vec<String> = Vec::new();
-        let passes = std::iter::once(iterating_heads_moved as Rewrite)
-            .chain(std::iter::repeat_n(undefined_as_in_opa as Rewrite, 16));
-        for (pass, rewrite) in passes.enumerate() {
+        let stages: [(Rewrite, usize); 3] = [
+            (re2::ascii_classes, 1),
+            (iterating_heads_moved, 1),
+            (undefined_as_in_opa, 16),
+        ];
+        let passes = stages
+            .into_iter()
+            .flat_map(|(rewrite, times)| (0..times).map(move |pass| (rewrite, pass)));
+        let mut stage_done = false;
+        for (rewrite, pass) in passes {
+            if pass == 0 {
+                stage_done = false;
+            } else if stage_done {
+                continue;
+            }
             let rewritten = rewrite(engine.get_modules(), &texts);
             let rewritten: BTreeMap<String, String> = rewritten
                 .into_iter()
                 .filter(|(path, _)| !not_rewritten.contains(path))
                 .collect();
-            // A pass of the second rewrite with nothing left to do ends it.
-            match (rewritten.is_empty(), pass) {
-                (true, 0) => continue,
-                (true, _) => break,
-                (false, _) => {}
+            // A pass with nothing left to do ends its stage.
+            if rewritten.is_empty() {
+                stage_done = true;
+                continue;
             }
             let with = |files: &BTreeMap<String, String>| -> Vec<(String, String)> {
                 texts
