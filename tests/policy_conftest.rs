@@ -569,6 +569,38 @@ deny contains msg if {
     assert!(run.stdout.contains("naïve: not a valid name"), "{run:?}");
 }
 
+/// `some i` after a statement that iterates (trivy-checks' KCV0012 style) is evaluated as
+/// OPA does, over every container, instead of stopping the scan at the second one.
+#[test]
+fn some_declared_after_an_iteration_is_evaluated_as_in_opa() {
+    let repo = with_policy(&[(
+        "cmd.rego",
+        r#"package main
+
+import rego.v1
+
+deny contains msg if {
+	c := input.spec.containers[_]
+	some i
+	c.command[i] == "--insecure"
+	msg := sprintf("%s runs with --insecure", [c.name])
+}
+"#,
+    )]);
+    let dir = inputs(&[(
+        "pod.yaml",
+        "spec:\n  containers:\n    - name: a\n      command: [serve]\n    - name: b\n      command: [serve, --insecure]\n    - name: c\n      command: [--insecure]\n",
+    )]);
+    let run = scan(&repo, &[], &[&dir.path().join("pod.yaml")]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("b runs with --insecure")
+            && run.stdout.contains("c runs with --insecure")
+            && !run.stdout.contains("a runs"),
+        "{run:?}"
+    );
+}
+
 /// Item 4: a builtin the engine lacks is named when the policy loads, with file and line,
 /// even when no input would reach it.
 #[test]

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod heads;
 mod re2;
+mod some;
 mod undefined;
 
 /// A rewrite of a policy's files when it loads: the new text of each file it changes.
@@ -300,9 +301,10 @@ impl Loaded {
         // runs as it was before that rewrite, and is named.
         let mut texts = texts;
         let mut not_rewritten: Vec<String> = Vec::new();
-        let stages: [(Rewrite, usize); 3] = [
+        let stages: [(Rewrite, usize); 4] = [
             (re2::ascii_classes, 1),
             (iterating_heads_moved, 1),
+            (some::declared_first, 1),
             (undefined_as_in_opa, 16),
         ];
         let passes = stages
@@ -594,6 +596,8 @@ fn call_cycle(
 /// What the syntax walk visits: every expression, every `with` modifier, and every
 /// statement of a body (before what it holds).
 pub(crate) enum Node<'a> {
+    /// A rule body, a comprehension's or an `every`'s: before its statements.
+    Query(&'a Query),
     Expr(&'a Expr),
     With(&'a regorus::unstable::WithModifier),
     Stmt(&'a regorus::unstable::LiteralStmt),
@@ -636,6 +640,7 @@ pub(crate) fn walk_rule(rule: &Rule, f: &mut dyn FnMut(Node)) {
 }
 
 fn walk_query(query: &Query, f: &mut dyn FnMut(Node)) {
+    f(Node::Query(query));
     for stmt in &query.stmts {
         f(Node::Stmt(stmt));
         for m in &stmt.with_mods {
