@@ -318,8 +318,11 @@ pub fn summarize(plan: &Value) -> PlanSummary {
 }
 
 /// Replaces every value marked sensitive by its mask (`true`, or an object/array of masks).
+/// A `null` stays `null`: there is no value to hide, and a rule telling a created or a
+/// deleted value (`before`/`after` of `null`) from a set one must still see it.
 fn mask(value: &Value, sensitive: &Value) -> Value {
     match (value, sensitive) {
+        (Value::Null, _) => Value::Null,
         (_, Value::Bool(true)) => Value::String(REDACTED.into()),
         (Value::Object(v), Value::Object(m)) => Value::Object(
             v.iter()
@@ -394,7 +397,9 @@ fn redact_values(values: &Value) -> Value {
     }
     if let Some(outputs) = out.get_mut("outputs").and_then(Value::as_object_mut) {
         for output in outputs.values_mut() {
-            if output.get("sensitive") == Some(&Value::Bool(true)) {
+            if output.get("sensitive") == Some(&Value::Bool(true))
+                && output.get("value").is_some_and(|v| !v.is_null())
+            {
                 output["value"] = Value::String(REDACTED.into());
             }
         }
@@ -423,7 +428,8 @@ fn sensitive_attributes(plan: &Value) -> BTreeSet<(String, String, String, Strin
                     continue;
                 };
                 for (attr, mark) in marks {
-                    if mark != &Value::Bool(false) {
+                    // `{}` or `[]`: a collection none of whose elements is sensitive.
+                    if holds_true(mark) {
                         out.insert((
                             module.clone(),
                             field("type").into(),
@@ -436,6 +442,16 @@ fn sensitive_attributes(plan: &Value) -> BTreeSet<(String, String, String, Strin
         }
     }
     out
+}
+
+/// Whether a sensitivity mask marks anything sensitive (`true`, or `true` somewhere in it).
+fn holds_true(mark: &Value) -> bool {
+    match mark {
+        Value::Bool(b) => *b,
+        Value::Object(o) => o.values().any(holds_true),
+        Value::Array(a) => a.iter().any(holds_true),
+        _ => false,
+    }
 }
 
 /// `module.a["x"].module.b[0]` -> `module.a.module.b`.
@@ -468,7 +484,7 @@ fn redact_config_module(
     let marked = |v: &Value| v.get("sensitive") == Some(&Value::Bool(true));
     if let Some(vars) = module.get_mut("variables").and_then(Value::as_object_mut) {
         for var in vars.values_mut().filter(|v| marked(v)) {
-            if var.get("default").is_some() {
+            if var.get("default").is_some_and(|d| !d.is_null()) {
                 var["default"] = redacted();
             }
         }
@@ -619,7 +635,7 @@ pub fn redact(plan: &Value) -> Value {
                 let mut var = var.clone();
                 // A variable whose declaration cannot be found is kept out whole.
                 if (sensitive || declared.is_none_or(|d| !d.contains_key(name)))
-                    && var.get("value").is_some()
+                    && var.get("value").is_some_and(|v| !v.is_null())
                 {
                     var["value"] = Value::String(REDACTED.into());
                 }
@@ -681,6 +697,58 @@ mod tests {
             without_keys("module.a[\"x]\"].module.b[0]"),
             "module.a.module.b"
         );
+    }
+
+    /// A mask of `{}` or `[]` marks a collection none of whose elements is sensitive: its
+    /// expression stays for policies to read (a firewall rule's `0.0.0.0/0`). One with a
+    /// sensitive element somewhere is hidden. A sensitive value that is `null` stays `null`.
+    #[test]
+    fn only_what_holds_a_sensitive_value_is_redacted_and_null_stays_null() {
+        let plan: Value = serde_json::from_str(
+            r#"{"format_version": "1.0",
+              "resource_changes": [
+                {"address": "null_resource.fw", "type": "null_resource", "name": "fw",
+                 "change": {"actions": ["create"], "before": null,
+                   "after": {"triggers": {"cidr": "0.0.0.0/0"}, "tags": ["a"]},
+                   "before_sensitive": false, "after_sensitive": {"triggers": {}, "tags": []}}},
+                {"address": "null_resource.db", "type": "null_resource", "name": "db",
+                 "change": {"actions": ["create"], "before": null,
+                   "after": {"triggers": {"pw": "NestedS3cret", "size": "1"}},
+                   "before_sensitive": false, "after_sensitive": {"triggers": {"pw": true}}}}],
+              "output_changes": {"token": {"actions": ["create"], "before": null,
+                "after": "Tok3nS3cret", "before_sensitive": true, "after_sensitive": true}},
+              "planned_values": {"outputs": {"token": {"sensitive": true, "value": null},
+                                             "key": {"sensitive": true, "value": "K3yS3cret"}}},
+              "variables": {"pw": {"value": null}, "other": {"value": "VarS3cret"}},
+              "configuration": {"root_module": {
+                "variables": {"pw": {"sensitive": true}, "other": {"sensitive": true}},
+                "resources": [
+                  {"address": "null_resource.fw", "type": "null_resource", "name": "fw",
+                   "expressions": {"triggers": {"constant_value": {"cidr": "0.0.0.0/0"}},
+                                   "tags": {"references": ["var.tags"]}}},
+                  {"address": "null_resource.db", "type": "null_resource", "name": "db",
+                   "expressions": {"triggers": {"constant_value": {"pw": "NestedS3cret"}}}}]}}}"#,
+        )
+        .unwrap();
+        let stored = redact(&plan);
+        let text = stored.to_string();
+        for secret in ["NestedS3cret", "Tok3nS3cret", "K3yS3cret", "VarS3cret"] {
+            assert!(!text.contains(secret), "{secret}: {text}");
+        }
+        let fw = &stored["configuration"]["root_module"]["resources"][0]["expressions"];
+        assert_eq!(
+            fw["triggers"]["constant_value"]["cidr"], "0.0.0.0/0",
+            "{fw}"
+        );
+        assert_eq!(fw["tags"]["references"][0], "var.tags", "{fw}");
+        assert_eq!(stored["output_changes"]["token"]["before"], Value::Null);
+        assert_eq!(stored["output_changes"]["token"]["after"], REDACTED);
+        assert_eq!(
+            stored["planned_values"]["outputs"]["token"]["value"],
+            Value::Null
+        );
+        assert_eq!(stored["variables"]["pw"]["value"], Value::Null);
+        assert_eq!(stored["variables"]["other"]["value"], REDACTED);
     }
 
     #[test]

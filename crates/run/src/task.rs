@@ -103,8 +103,11 @@ pub struct Task {
 /// literals of their `configuration`, which those cached before hold in clear text; 10:
 /// sensitive values are found in Go's case forms and `%q` quoting, which results cached
 /// before may hold in clear text, and the lines of a value of several lines no longer
-/// replace the same lines of a render, which a render cached before may have lost).
-pub const TASK_KEY_VERSION: u32 = 10;
+/// replace the same lines of a render, which a render cached before may have lost; 11:
+/// stored plans keep the configuration of collections without a sensitive element and keep
+/// `null` sensitive values `null`, and policies read regex literals, `not` over a missing
+/// key and `some` after an iteration as OPA does, so a verdict cached before could differ).
+pub const TASK_KEY_VERSION: u32 = 11;
 
 /// Everything a task key covers; `strata hash --explain` style output can print it.
 #[derive(Debug, Clone, Serialize)]
