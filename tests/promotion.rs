@@ -741,6 +741,31 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
     assert!(
         refused("alice", "self-approval under an alias listed first").contains("self-approval")
     );
+    // carol's key is also listed as bob's for audit signatures only: her signature is
+    // carol's, who is no approver, and it is said so (not that it does not verify).
+    repo.write(
+        "environments/allowed_signers",
+        &format!(
+            "{signers}bob@example.com namespaces=\"strata-audit\" {}\n",
+            keys.public("carol")
+        ),
+    );
+    let before: Vec<_> = std::fs::read_dir(&sigs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    let run = approve(&repo, &pg, &keys, "carol", &file);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.json()["reason"],
+        "carol@example.com is not an approver of staging"
+    );
+    for made in std::fs::read_dir(&sigs).unwrap().flatten() {
+        if !before.contains(&made.path()) {
+            std::fs::remove_file(made.path()).unwrap();
+        }
+    }
     repo.write("environments/allowed_signers", &signers);
     // Naming someone else as the plan's author (git's identity is only a claim) and
     // approving it with one's own key: the named author never signed it.
@@ -896,9 +921,9 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
         "{out}"
     );
     assert!(
-        approvals
-            .iter()
-            .any(|a| a["reason"].to_string().contains("one key, one approval")),
+        approvals.iter().any(|a| a["reason"]
+            .to_string()
+            .contains("who approved already: one key, and one name, one approval")),
         "{out}"
     );
 

@@ -200,18 +200,22 @@ fn check_imports(
     Ok(())
 }
 
-/// Warnings for rules that can never be reported: a rule named almost as conftest's
-/// (`denny`, `warning`, `violations`, `deny-x` cannot be written, `Deny`), and selected
-/// namespaces that hold no deny, warn or violation rule at all, so the policy finds nothing.
+/// Warnings for rules that can never be reported: a rule named almost as conftest's (one
+/// letter apart, `denny`, `dney` is two; a plural, `violations`; another case, `Deny`;
+/// `deny_` or `deny__x`), and selected namespaces that hold no rule strata reports at all,
+/// so the policy finds nothing. Helpers that only start like one (`denylist`,
+/// `warnings_enabled`) are not named.
 fn nothing_to_find(label: &str, rules: &[RuleDef], namespaces: &[Namespace]) -> Vec<String> {
     let mut out = Vec::new();
     for ns in namespaces {
         for r in rules.iter().filter(|r| r.package == ns.name) {
             let lower = r.name.to_ascii_lowercase();
             let near = ["deny", "warn", "violation"].iter().any(|k| {
-                lower.starts_with(k)
-                    || lower.trim_end_matches('s') == *k
-                    || edits_apart(&lower, k) == 1
+                edits_apart(&lower, k) <= 1
+                    || lower.strip_suffix('s') == Some(k)
+                    || lower
+                        .strip_prefix(k)
+                        .is_some_and(|rest| rest.starts_with('_'))
             });
             if near && rule_outcome(&r.name).is_none() {
                 let said = format!(
@@ -224,7 +228,7 @@ fn nothing_to_find(label: &str, rules: &[RuleDef], namespaces: &[Namespace]) -> 
             }
         }
     }
-    if !namespaces.is_empty() && namespaces.iter().all(|n| n.definitions == 0) {
+    if !namespaces.is_empty() && namespaces.iter().all(|n| n.rules.is_empty()) {
         let names: Vec<&str> = namespaces.iter().map(|n| n.name.as_str()).collect();
         out.push(format!(
             "{label}: namespace {} holds no deny, warn or violation rule: the policy can find nothing",
@@ -988,7 +992,7 @@ deny_none contains msg if {
             ]
         );
         // Beside a rule that counts, the near miss is still named; helpers are not.
-        let mixed = "package main\n\nimport rego.v1\n\ndeny contains \"x\" if input.x\n\nwarning contains \"y\" if true\n\ndeny_ok contains \"z\" if input.z\n\nviolations contains 1 if true\n\ndescribe if true\n";
+        let mixed = "package main\n\nimport rego.v1\n\ndeny contains \"x\" if input.x\n\nwarns contains \"y\" if true\n\ndeny_ok contains \"z\" if input.z\n\nviolations contains 1 if true\n\ndescribe if true\n\ndenylist := {\"a\"}\n\nwarnings_enabled if true\n\nDeny contains 1 if true\n\ndeny__x contains 1 if true\n";
         let p = policy(&[("p.rego", mixed)], main_ns()).unwrap();
         let e = eval(&p, vec![json!({})]).unwrap();
         let named: Vec<&str> = e
@@ -996,7 +1000,16 @@ deny_none contains msg if {
             .iter()
             .map(|w| w.split('`').nth(1).unwrap_or(""))
             .collect();
-        assert_eq!(named, ["warning", "violations"], "{:?}", e.warnings);
+        assert_eq!(
+            named,
+            ["warns", "violations", "Deny", "deny__x"],
+            "{:?}",
+            e.warnings
+        );
+        // A policy of `unknown_*` rules alone reports what it finds: no warning.
+        let unknown = "package main\n\nimport rego.v1\n\nunknown_public contains \"x\" if true\n";
+        let p = policy(&[("p.rego", unknown)], main_ns()).unwrap();
+        assert!(eval(&p, vec![json!({})]).unwrap().warnings.is_empty());
         assert_eq!(edits_apart("deny", "dney"), 2);
         assert_eq!(edits_apart("deny", "deby"), 1);
         assert_eq!(edits_apart("warn", "warns"), 1);

@@ -205,7 +205,7 @@ fn head_parts(refr: &Expr, out: &mut Vec<Part>) {
 }
 
 /// The first name of a rule's head.
-fn first_name(rule: &Rule) -> String {
+pub(crate) fn first_name(rule: &Rule) -> String {
     let refr = match rule {
         Rule::Spec { head, .. } => match head {
             RuleHead::Compr { refr, .. }

@@ -391,11 +391,14 @@ pub fn count(
         if let Some(p) = principals.iter().find(|p| seen.contains(*p)) {
             result.principal = Some(p.clone());
             result.reason = Some(format!(
-                "made by a key that approved already (as {p}): one key, one approval"
+                "made by a key listed as {p}, who approved already: one key, and one name, one approval"
             ));
             out.push(result);
             continue;
         }
+        // A name the signature verifies as says more than one it does not (a line of the
+        // key for audit signatures only): its reason is kept.
+        let mut verified = false;
         for p in &principals {
             let valid = ssh::verify(
                 &allowed,
@@ -406,6 +409,10 @@ pub fn count(
                 &message,
             )
             .map_err(|e| tool_error(&file, e))?;
+            if !valid && verified {
+                continue;
+            }
+            verified |= valid;
             result.principal = Some(p.clone());
             result.reason = Some(if !valid {
                 "does not verify for this plan (signs another plan, or the key was revoked)"

@@ -4,7 +4,7 @@
 use super::heads::{comment_start, edited, reads_as_expression, written_range};
 use super::{walk_rule, Node};
 use regorus::unstable::{Expr, Literal, Module};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Two places where OPA's compiler makes an expression undefined and regorus does not:
 ///
@@ -35,6 +35,12 @@ pub(super) fn undefined_as_in_opa(
     texts: &[(String, String)],
 ) -> BTreeMap<String, String> {
     let mut edits: BTreeMap<String, Vec<(usize, usize, String)>> = BTreeMap::new();
+    // The names of the rules (a name used as a key is a reference to one of them).
+    let rules: BTreeSet<String> = modules
+        .iter()
+        .flat_map(|m| m.policy.iter().map(|r| super::first_name(r)))
+        .filter(|n| !n.is_empty())
+        .collect();
     for (index, module) in modules.iter().enumerate() {
         let file = module.package.span.source.get_path().clone();
         let Some((_, text)) = texts.iter().find(|(p, _)| *p == file) else {
@@ -48,7 +54,9 @@ pub(super) fn undefined_as_in_opa(
                 let Node::Stmt(stmt) = node else { return };
                 match &stmt.literal {
                     Literal::NotExpr { expr, .. } => {
-                        if let Some(group) = moved_calls(stmt, expr, text, module.rego_v1, &mut n) {
+                        if let Some(group) =
+                            moved_calls(stmt, expr, text, module.rego_v1, &rules, &mut n)
+                        {
                             groups.push(group);
                         }
                     }
@@ -139,6 +147,7 @@ fn moved_calls(
     expr: &Expr,
     text: &str,
     rego_v1: bool,
+    rules: &BTreeSet<String>,
     n: &mut usize,
 ) -> Option<Group> {
     let start = stmt.span.start as usize;
@@ -147,13 +156,20 @@ fn moved_calls(
     }
     let mut calls = Vec::new();
     match expr {
-        Expr::Call { params, .. } => params.iter().for_each(|p| nested_calls(p, &mut calls)),
-        e => nested_calls(e, &mut calls),
+        Expr::Call { params, .. } => params
+            .iter()
+            .for_each(|p| nested_calls(p, rules, &mut calls)),
+        e => nested_calls(e, rules, &mut calls),
     }
     // The statement's `with` modifiers, as written: they apply to the moved calls too.
-    let with = match (stmt.with_mods.first(), stmt.with_mods.last()) {
-        (Some(first), Some(last)) => {
-            let written = text.get(first.span.start as usize..last.span.end as usize)?;
+    // Where the last `with` ends: its value's written range holds a string's closing
+    // quote, which the modifier's span may leave out.
+    let with_end = stmt.with_mods.last().map_or(0, |m| {
+        (m.span.end as usize).max(written_range(&m.r#as, text).map_or(0, |r| r.end))
+    });
+    let with = match stmt.with_mods.first() {
+        Some(first) => {
+            let written = text.get(first.span.start as usize..with_end)?;
             if !written.starts_with("with") {
                 return None;
             }
@@ -194,7 +210,7 @@ fn moved_calls(
         let end = [
             stmt.span.end as usize,
             written_range(expr, text).map_or(0, |r| r.end),
-            stmt.with_mods.last().map_or(0, |m| m.span.end as usize),
+            with_end,
         ]
         .into_iter()
         .max()
@@ -235,7 +251,7 @@ fn next_free(text: &str, prefix: &str) -> usize {
 }
 
 /// The outermost calls in `expr`, outside comprehensions.
-fn nested_calls<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
+fn nested_calls<'e>(expr: &'e Expr, rules: &BTreeSet<String>, out: &mut Vec<&'e Expr>) {
     match expr {
         // Arithmetic (`+ - * / %`) and set operators (`| &`) are calls in OPA too (`plus`,
         // `minus`, `or`, `and`, ...).
@@ -243,16 +259,22 @@ fn nested_calls<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
         // A reference used as another's key (`allowed[input.name]`) is a nested reference,
         // which OPA also moves out: `not allowed[input.name]` is undefined, not true, when
         // `input.name` is.
+        // A rule's name (`not banned[name]`, `name := input.metadata.name`) is a reference
+        // too.
         Expr::RefBrack { refr, index, .. }
-            if matches!(index.as_ref(), Expr::RefDot { .. } | Expr::RefBrack { .. }) =>
+            if match index.as_ref() {
+                Expr::RefDot { .. } | Expr::RefBrack { .. } => true,
+                Expr::Var { span, .. } => rules.contains(span.text()),
+                _ => false,
+            } =>
         {
-            nested_calls(refr, out);
+            nested_calls(refr, rules, out);
             out.push(index);
         }
         Expr::ArrayCompr { .. } | Expr::SetCompr { .. } | Expr::ObjectCompr { .. } => {}
         _ => super::children(expr)
             .into_iter()
-            .for_each(|c| nested_calls(c, out)),
+            .for_each(|c| nested_calls(c, rules, out)),
     }
 }
 
@@ -305,6 +327,17 @@ mod tests {
         assert_eq!(
             rewritten(text).unwrap(),
             "package p\nimport rego.v1\n\nallowed := {\"a\"}\nset if { __strata_not_0 := (input.spec.name); not allowed[__strata_not_0] }\nobj if { __strata_not_1 := (input.k[0]); not input.o[__strata_not_1] }\nvar if { some x in __strata_in_0(input.xs); not allowed[x] }\nconst if not input.o[\"k\"]\n__strata_in_0(c) := c if { type_name(c) == \"array\" }\n__strata_in_0(c) := c if { type_name(c) == \"object\" }\n__strata_in_0(c) := c if { type_name(c) == \"set\" }\n"
+        );
+    }
+
+    /// A rule's name used as a key is a reference and moves; a `with` whose value is a
+    /// string keeps its closing quote on the moved statement.
+    #[test]
+    fn a_rule_used_as_a_key_moves_and_with_strings_stay_whole() {
+        let text = "package p\nimport rego.v1\n\nbanned := {\"m\": true}\nname := input.metadata.name\nok if not banned[name]\nw if not banned[input.n] with input.n as \"b\"\nlocal if { k := input.k; not banned[k] }\n";
+        assert_eq!(
+            rewritten(text).unwrap(),
+            "package p\nimport rego.v1\n\nbanned := {\"m\": true}\nname := input.metadata.name\nok if { __strata_not_0 := (name); not banned[__strata_not_0] }\nw if { __strata_not_1 := (input.n) with input.n as \"b\"; not banned[__strata_not_1] with input.n as \"b\" }\nlocal if { k := input.k; not banned[k] }\n"
         );
     }
 
