@@ -983,6 +983,39 @@ fn a_promotion_refuses_a_stack_the_destination_records_while_it_has_no_state() {
 /// that fed the stack (its tfvars) changed and not committed: applied, not recorded, and
 /// recorded once it is committed and applied again.
 /// `strata --json apply --auto-approve --env dev`.
+/// A policy the verification after an apply fails does not undo the apply: the entry is
+/// recorded with the check failed (for the next environment's gates), and the run says so
+/// instead of counting only what it applied.
+#[test]
+fn a_policy_failing_after_an_apply_is_recorded_and_said() {
+    let repo = workspace();
+    repo.write(
+        "policies/strict/deny.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains \"every stack is refused\" if true\n",
+    );
+    repo.commit("a policy that refuses everything");
+    let (run, json) = apply_dev(&repo);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        json["release"][0]["recorded"][0], "stacks/network",
+        "{json}"
+    );
+    assert_eq!(
+        json["release"][0]["failed_checks"][0],
+        serde_json::json!(["stacks/network", ["policy"]]),
+        "{json}"
+    );
+    assert!(
+        run.stderr
+            .contains("release lock of dev: stacks/network recorded with failed checks: policy"),
+        "{}",
+        run.stderr
+    );
+    let lock =
+        std::fs::read_to_string(repo.path().join("environments/dev/release.lock.toml")).unwrap();
+    assert!(lock.contains("policy = \"failed\""), "{lock}");
+}
+
 fn apply_dev(repo: &Repo) -> (Run, serde_json::Value) {
     json_run(repo, &["apply", "--auto-approve", "--env", "dev"])
 }

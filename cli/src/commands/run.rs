@@ -554,6 +554,13 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                 r.env
             );
         }
+        for (label, checks) in &r.failed_checks {
+            say!(
+                "release lock of {}: {label} recorded with failed checks: {} (what was applied stays applied; a promotion whose gates require these checks holds it back)",
+                r.env,
+                checks.join(", ")
+            );
+        }
         if !r.removed.is_empty() {
             say!(
                 "release lock of {}: removed {} (destroyed, or no longer delivered)",

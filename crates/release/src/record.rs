@@ -25,6 +25,11 @@ pub struct Recorded {
     pub env: String,
     /// Labels whose entries were written.
     pub recorded: Vec<String>,
+    /// (label, checks) of recorded entries whose verification found a quality check failed
+    /// (fmt, validate, lint, deps, policy): recorded as failed, for the next environment's
+    /// `require` gate to hold the target back, and said, as the apply still succeeds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_checks: Vec<(String, Vec<String>)>,
     /// Labels destroyed, whose entries were removed.
     pub removed: Vec<String>,
     /// (label, why) for what was applied or selected but not recorded.
@@ -39,6 +44,19 @@ pub struct Recorded {
     /// recording stands, the run fails.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_problem: Option<String>,
+}
+
+impl Recorded {
+    fn note_failed_checks(&mut self, label: &str, checks: &BTreeMap<String, String>) {
+        let failed: Vec<String> = checks
+            .iter()
+            .filter(|(_, status)| status.as_str() == crate::lock::FAILED)
+            .map(|(check, _)| check.clone())
+            .collect();
+        if !failed.is_empty() {
+            self.failed_checks.push((label.to_string(), failed));
+        }
+    }
 }
 
 /// The targets of `model` whose lock entries name `label`'s dependencies: stacks and
@@ -390,6 +408,7 @@ fn record_in_lock(
                     .contains_key(label) =>
             {
                 let kept = &lock.targets[label];
+                out.note_failed_checks(label, &v.checks);
                 if kept.checks != v.checks || kept.max_severity != v.max_severity {
                     entries.insert(
                         label.clone(),
@@ -403,6 +422,7 @@ fn record_in_lock(
                 out.recorded.push(label.clone());
             }
             Ok(v) => {
+                out.note_failed_checks(label, &v.checks);
                 entries.insert(
                     label.clone(),
                     LockEntry {
