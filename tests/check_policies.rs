@@ -650,3 +650,25 @@ fn a_policy_label_glob_matching_nothing_is_warned_about() {
         run.stderr
     );
 }
+
+/// A `namespaces` entry that matches no package of the policy leaves it checking nothing:
+/// every `check` says so on stderr, when its policy tasks run and when they come from the
+/// cache, not only in a task log shown with `-v`.
+#[test]
+fn a_namespace_matching_no_package_is_warned_about_on_every_run() {
+    let repo = sample_repo();
+    repo.write(
+        "policies/guard/policy.toml",
+        "kinds = [\"chart\"]\nnamespaces = [\"k8s.guard\"]\n",
+    );
+    repo.write(
+        "policies/guard/guard.rego",
+        "package k8s.guards\n\nimport rego.v1\n\ndeny contains \"guard\" if input.kind == \"Nothing\"\n",
+    );
+    repo.commit("guard with a namespace typo");
+    let warning = "policies/guard: namespace `k8s.guard` matches no package of the policy";
+    for run in ["fresh", "cached"] {
+        let out = repo.strata(&["check", "charts/web"]);
+        assert!(out.stderr.contains(warning), "{run}: {}", out.stderr);
+    }
+}

@@ -263,6 +263,12 @@ fn edits_apart(a: &str, b: &str) -> usize {
 }
 
 impl Policy {
+    /// What loading found worth a warning (a namespace that matches no package, a rule
+    /// named almost as conftest's, a policy that can find nothing).
+    pub fn load_warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// Loads a policy: `files` are its Rego sources (tests excluded), `data` its data
     /// documents.
     pub fn load(

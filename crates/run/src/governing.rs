@@ -55,11 +55,14 @@ pub fn governing(model: &Model, target: TargetId, env: Option<&str>) -> Vec<Gove
 /// that does not load (a Rego syntax error, an import of a package it lacks, a data file
 /// that does not parse) is bad input: refused before anything runs, naming its file and
 /// line, rather than a failed task at the end of a run whose other tasks went ahead.
+/// Returns what loading warns about (a namespace that matches no package, a misnamed rule),
+/// for every run to say, whether its policy tasks run or come from the cache.
 pub fn check_loadable(
     model: &Model,
     tasks: &[crate::task::Task],
     read: &strata_policy::scan::ReadFiles,
-) -> strata_graph::Result<()> {
+) -> strata_graph::Result<Vec<String>> {
+    let mut warnings = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for task in tasks
         .iter()
@@ -73,7 +76,11 @@ pub fn check_loadable(
                 continue;
             }
             let overrides = strata_policy::Overrides::default();
-            if let Err(e) = strata_policy::load_policy(model, p, read, &overrides) {
+            let loaded = strata_policy::load_policy(model, p, read, &overrides);
+            if let Ok(policy) = &loaded {
+                warnings.extend(policy.load_warnings().iter().cloned());
+            }
+            if let Err(e) = loaded {
                 let label = &model.targets[p].label;
                 let file = e.file.clone().unwrap_or_else(|| label.clone());
                 return Err(strata_graph::Error::Invalid {
@@ -86,5 +93,5 @@ pub fn check_loadable(
             }
         }
     }
-    Ok(())
+    Ok(warnings)
 }

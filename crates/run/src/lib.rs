@@ -567,7 +567,9 @@ pub fn run(
     {
         let _phase = tracing::info_span!("load policies").entered();
         let read = |paths: &[&str]| view.texts(&session.repo, paths);
-        governing::check_loadable(&view.model, &tasks, &read)?;
+        for warning in governing::check_loadable(&view.model, &tasks, &read)? {
+            observer.warn(&warning);
+        }
     }
     // A deleted stack's state is read in each environment it was deployed in.
     let reads_states = !opts.mode.destroys()
