@@ -535,6 +535,30 @@ spec:
         "{run:?}"
     );
     assert!(!run.stdout.contains("plain:"), "{run:?}");
+
+    // A reference given to the call a `not` applies to moves out as well (trivy-checks'
+    // KCV0012: `not regex.match("AlwaysPullImages", output[0][1])` with no match).
+    let repo = with_policy(&[(
+        "svc.rego",
+        r#"package main
+
+import rego.v1
+
+deny contains msg if {
+	input.kind == "Service"
+	not startswith(input.spec.externalName, "db.")
+	msg := sprintf("%s: external name not under db.", [input.metadata.name])
+}
+"#,
+    )]);
+    let run = scan(&repo, &[], &[&dir.path().join("svc.yaml")]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("other: external name not under db.")
+            && !run.stdout.contains("plain:")
+            && !run.stdout.contains("allowed:"),
+        "{run:?}"
+    );
 }
 
 /// A pattern with Perl classes under a counted repetition (a Kubernetes name check) is

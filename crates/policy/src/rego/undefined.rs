@@ -156,9 +156,16 @@ fn moved_calls(
     }
     let mut calls = Vec::new();
     match expr {
-        Expr::Call { params, .. } => params
-            .iter()
-            .for_each(|p| nested_calls(p, rules, &mut calls)),
+        // The call the `not` applies to stays; a reference it is given moves out, as OPA
+        // moves it (`not startswith(input.x, "a")` is undefined, not true, without
+        // `input.x`). Comparisons (`not input.x == "a"`) are no calls here, and stay.
+        Expr::Call { params, .. } => params.iter().for_each(|p| {
+            if is_reference(p, rules) {
+                calls.push(p.as_ref());
+            } else {
+                nested_calls(p, rules, &mut calls)
+            }
+        }),
         e => nested_calls(e, rules, &mut calls),
     }
     // The statement's `with` modifiers, as written: they apply to the moved calls too.
@@ -251,6 +258,15 @@ fn next_free(text: &str, prefix: &str) -> usize {
 }
 
 /// The outermost calls in `expr`, outside comprehensions.
+/// A reference OPA moves into a statement of its own: `a.b`, `a[k]`, or a rule's name.
+fn is_reference(expr: &Expr, rules: &BTreeSet<String>) -> bool {
+    match expr {
+        Expr::RefDot { .. } | Expr::RefBrack { .. } => true,
+        Expr::Var { span, .. } => rules.contains(span.text()),
+        _ => false,
+    }
+}
+
 fn nested_calls<'e>(expr: &'e Expr, rules: &BTreeSet<String>, out: &mut Vec<&'e Expr>) {
     match expr {
         // Arithmetic (`+ - * / %`) and set operators (`| &`) are calls in OPA too (`plus`,
@@ -261,13 +277,7 @@ fn nested_calls<'e>(expr: &'e Expr, rules: &BTreeSet<String>, out: &mut Vec<&'e 
         // `input.name` is.
         // A rule's name (`not banned[name]`, `name := input.metadata.name`) is a reference
         // too.
-        Expr::RefBrack { refr, index, .. }
-            if match index.as_ref() {
-                Expr::RefDot { .. } | Expr::RefBrack { .. } => true,
-                Expr::Var { span, .. } => rules.contains(span.text()),
-                _ => false,
-            } =>
-        {
+        Expr::RefBrack { refr, index, .. } if is_reference(index, rules) => {
             nested_calls(refr, rules, out);
             out.push(index);
         }
@@ -300,10 +310,10 @@ mod tests {
         let text = "package p\nimport rego.v1\n\nhas_field(obj, field) if {\n\tnot object.get(obj, field, \"N\") == \"N\"\n}\nkeep if not startswith(input.a, \"x\")\ninner if not startswith(lower(input.a), \"x\")\nloop if not lower(input.a[_]) == \"x\"\nmod if not lower(input.a) == \"x\" with input as {}\nmulti if {\n  not object.get(input,\n    \"a\", 1) == 1\n  input.b\n}\n";
         assert_eq!(
             rewritten(text).unwrap(),
-            "package p\nimport rego.v1\n\nhas_field(obj, field) if {\n\t__strata_not_0 := (object.get(obj, field, \"N\")); not __strata_not_0 == \"N\"\n}\nkeep if not startswith(input.a, \"x\")\ninner if { __strata_not_1 := (lower(input.a)); not startswith(__strata_not_1, \"x\") }\nloop if { __strata_not_2 := (lower(input.a[_])); not __strata_not_2 == \"x\" }\nmod if { __strata_not_3 := (lower(input.a)) with input as {}; not __strata_not_3 == \"x\" with input as {} }\nmulti if {\n  __strata_not_4 := (object.get(input,\n    \"a\", 1)); not __strata_not_4 == 1\n  input.b\n}\n"
+            "package p\nimport rego.v1\n\nhas_field(obj, field) if {\n\t__strata_not_0 := (object.get(obj, field, \"N\")); not __strata_not_0 == \"N\"\n}\nkeep if { __strata_not_1 := (input.a); not startswith(__strata_not_1, \"x\") }\ninner if { __strata_not_2 := (lower(input.a)); not startswith(__strata_not_2, \"x\") }\nloop if { __strata_not_3 := (lower(input.a[_])); not __strata_not_3 == \"x\" }\nmod if { __strata_not_4 := (lower(input.a)) with input as {}; not __strata_not_4 == \"x\" with input as {} }\nmulti if {\n  __strata_not_5 := (object.get(input,\n    \"a\", 1)); not __strata_not_5 == 1\n  input.b\n}\n"
         );
         assert_eq!(
-            rewritten("package p\nimport rego.v1\n\nkeep if not startswith(input.a, \"x\")\n"),
+            rewritten("package p\nimport rego.v1\n\nkeep if { x := input.a; not startswith(x, \"x\") }\nop if not input.a == \"x\"\n"),
             None
         );
     }
