@@ -403,19 +403,7 @@ fn a_shallow_clone_without_the_base_says_it_is_shallow() {
 /// the error says so and names the submodule, instead of only "does not exist".
 #[test]
 fn a_module_in_a_git_submodule_is_named_as_such() {
-    let vendor = Repo::new();
-    vendor.write("modules/x/main.tf", "output \"q\" {\n  value = 1\n}\n");
-    vendor.commit("module");
-    let repo = Repo::with_fixture();
-    repo.git(&[
-        "-c",
-        "protocol.file.allow=always",
-        "submodule",
-        "add",
-        "-q",
-        &vendor.path().display().to_string(),
-        "vendor/shared",
-    ]);
+    let (repo, _vendor) = with_submodule("modules/x/main.tf", "output \"q\" {\n  value = 1\n}\n");
     repo.write(
         "stacks/app/vendored.tf",
         "module \"x\" {\n  source = \"../../vendor/shared/modules/x\"\n}\n",
@@ -433,15 +421,12 @@ fn a_module_in_a_git_submodule_is_named_as_such() {
     );
 }
 
-/// A file read, or a directory a provider argument reads, inside a git submodule: its files
-/// are not in the tree strata models, so a new commit of the submodule would go unseen.
-/// The target cannot be modelled (exit 2 in `list`, `broken` in `affected`), never a
-/// silent "missing" input.
-#[test]
-fn a_read_into_a_git_submodule_is_named_and_the_target_broken() {
+/// The fixture with a repository holding `file` added as the git submodule `vendor/shared`
+/// (not committed yet), and that repository.
+fn with_submodule(file: &str, text: &str) -> (Repo, Repo) {
     let vendor = Repo::new();
-    vendor.write("cfg/x.json", "{}\n");
-    vendor.commit("config");
+    vendor.write(file, text);
+    vendor.commit("vendored");
     let repo = Repo::with_fixture();
     repo.git(&[
         "-c",
@@ -452,6 +437,16 @@ fn a_read_into_a_git_submodule_is_named_and_the_target_broken() {
         &vendor.path().display().to_string(),
         "vendor/shared",
     ]);
+    (repo, vendor)
+}
+
+/// A file read, or a directory a provider argument reads, inside a git submodule: its files
+/// are not in the tree strata models, so a new commit of the submodule would go unseen.
+/// The target cannot be modelled (exit 2 in `list`, `broken` in `affected`), never a
+/// silent "missing" input.
+#[test]
+fn a_read_into_a_git_submodule_is_named_and_the_target_broken() {
+    let (repo, vendor) = with_submodule("cfg/x.json", "{}\n");
     repo.write(
         "stacks/app/reads.tf",
         "output \"cfg\" {\n  value = file(\"${path.module}/../../vendor/shared/cfg/x.json\")\n}\n",

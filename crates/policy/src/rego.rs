@@ -23,6 +23,38 @@ mod re2;
 mod some;
 mod undefined;
 
+/// Each module with the path and text of its file (a module whose file `texts` lacks is
+/// left out): what a rewrite reads.
+fn with_texts<'a>(
+    modules: &'a [regorus::unstable::Ref<Module>],
+    texts: &'a [(String, String)],
+) -> impl Iterator<Item = (usize, &'a Module, &'a str, &'a str)> {
+    modules
+        .iter()
+        .enumerate()
+        .filter_map(move |(index, module)| {
+            let file = module.package.span.source.get_path();
+            texts
+                .iter()
+                .find(|(p, _)| p == file)
+                .map(|(p, text)| (index, module.as_ref(), p.as_str(), text.as_str()))
+        })
+}
+
+/// The file `p.rego` holding `text`, rewritten by one pass of `rewrite` (`None`: nothing to
+/// rewrite); what it makes must load.
+#[cfg(test)]
+fn rewritten_once(rewrite: Rewrite, text: &str) -> Option<String> {
+    let texts = vec![("p.rego".to_string(), text.to_string())];
+    let mut engine = Loaded::engine(&texts, false).unwrap();
+    let out = rewrite(engine.get_modules(), &texts).remove("p.rego");
+    if let Some(new) = &out {
+        let new = vec![("p.rego".to_string(), new.clone())];
+        assert!(Loaded::engine(&new, false).is_ok(), "{}", new[0].1);
+    }
+    out
+}
+
 /// A rewrite of a policy's files when it loads: the new text of each file it changes.
 type Rewrite =
     fn(&[regorus::unstable::Ref<Module>], &[(String, String)]) -> BTreeMap<String, String>;

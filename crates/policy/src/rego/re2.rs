@@ -29,11 +29,7 @@ pub(super) fn ascii_classes(
     texts: &[(String, String)],
 ) -> BTreeMap<String, String> {
     let mut edits: BTreeMap<String, Vec<(usize, usize, String)>> = BTreeMap::new();
-    for module in modules {
-        let file = module.package.span.source.get_path().clone();
-        let Some((_, text)) = texts.iter().find(|(p, _)| *p == file) else {
-            continue;
-        };
+    for (_, module, file, text) in super::with_texts(modules, texts) {
         for rule in &module.policy {
             walk_rule(rule, &mut |node| {
                 let Node::Expr(Expr::Call { fcn, params, .. }) = node else {
@@ -142,7 +138,6 @@ fn re2_classes(pattern: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rego::Loaded;
 
     #[test]
     fn perl_classes_become_re2s_ascii_classes() {
@@ -169,16 +164,10 @@ mod tests {
     #[test]
     fn literal_patterns_are_rewritten_where_they_are_written() {
         let text = "package p\nimport rego.v1\n\nname_ok if regex.match(`^[\\w.-]{1,63}$`, input.name)\ndigits if regex.match(\"^\\\\d+$\", input.n)\nrep := regex.replace(input.s, `\\s+`, \" \")\nmsg := \"use \\\\w\"\np := `\\w`\nvia if regex.match(p, input.name)\n";
-        let texts = vec![("p.rego".to_string(), text.to_string())];
-        let mut engine = Loaded::engine(&texts, false).unwrap();
-        let out = ascii_classes(engine.get_modules(), &texts)
-            .remove("p.rego")
-            .unwrap();
+        let out = crate::rego::rewritten_once(ascii_classes, text).unwrap();
         assert_eq!(
             out,
             "package p\nimport rego.v1\n\nname_ok if regex.match(\"^[0-9A-Za-z_.-]{1,63}$\", input.name)\ndigits if regex.match(\"^[0-9]+$\", input.n)\nrep := regex.replace(input.s, \"[\\\\t\\\\n\\\\f\\\\r ]+\", \" \")\nmsg := \"use \\\\w\"\np := `\\w`\nvia if regex.match(p, input.name)\n"
         );
-        let new = vec![("p.rego".to_string(), out)];
-        assert!(Loaded::engine(&new, false).is_ok());
     }
 }

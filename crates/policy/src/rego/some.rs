@@ -20,11 +20,7 @@ pub(super) fn declared_first(
     texts: &[(String, String)],
 ) -> BTreeMap<String, String> {
     let mut edits: BTreeMap<String, Vec<(usize, usize, String)>> = BTreeMap::new();
-    for module in modules {
-        let file = module.package.span.source.get_path().clone();
-        let Some((_, text)) = texts.iter().find(|(p, _)| *p == file) else {
-            continue;
-        };
+    for (_, module, file, text) in super::with_texts(modules, texts) {
         for rule in &module.policy {
             walk_rule(rule, &mut |node| {
                 let Node::Query(query) = node else { return };
@@ -80,17 +76,9 @@ fn mentions(text: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rego::Loaded;
 
     fn rewritten(text: &str) -> Option<String> {
-        let texts = vec![("p.rego".to_string(), text.to_string())];
-        let mut engine = Loaded::engine(&texts, false).unwrap();
-        let out = declared_first(engine.get_modules(), &texts).remove("p.rego");
-        if let Some(new) = &out {
-            let new = vec![("p.rego".to_string(), new.clone())];
-            assert!(Loaded::engine(&new, false).is_ok(), "{}", new[0].1);
-        }
-        out
+        crate::rego::rewritten_once(declared_first, text)
     }
 
     #[test]

@@ -41,11 +41,7 @@ pub(super) fn undefined_as_in_opa(
         .flat_map(|m| m.policy.iter().map(|r| super::first_name(r)))
         .filter(|n| !n.is_empty())
         .collect();
-    for (index, module) in modules.iter().enumerate() {
-        let file = module.package.span.source.get_path().clone();
-        let Some((_, text)) = texts.iter().find(|(p, _)| *p == file) else {
-            continue;
-        };
+    for (index, module, file, text) in super::with_texts(modules, texts) {
         let collection_fn = format!("__strata_in_{index}");
         let mut n = next_free(text, NOT_PREFIX);
         let mut groups: Vec<Group> = Vec::new();
@@ -121,7 +117,10 @@ pub(super) fn undefined_as_in_opa(
             file_edits.push((text.len(), text.len(), definitions));
         }
         if !file_edits.is_empty() {
-            edits.entry(file).or_default().extend(file_edits);
+            edits
+                .entry(file.to_string())
+                .or_default()
+                .extend(file_edits);
         }
     }
     edited(texts, edits)
@@ -295,14 +294,7 @@ mod tests {
 
     /// The file rewritten by one pass; it must load.
     fn rewritten(text: &str) -> Option<String> {
-        let texts = vec![("p.rego".to_string(), text.to_string())];
-        let mut engine = Loaded::engine(&texts, false).unwrap();
-        let out = undefined_as_in_opa(engine.get_modules(), &texts).remove("p.rego");
-        if let Some(new) = &out {
-            let new = vec![("p.rego".to_string(), new.clone())];
-            assert!(Loaded::engine(&new, false).is_ok(), "{}", new[0].1);
-        }
-        out
+        crate::rego::rewritten_once(undefined_as_in_opa, text)
     }
 
     #[test]
