@@ -55,6 +55,26 @@ fn rewritten_once(rewrite: Rewrite, text: &str) -> Option<String> {
     out
 }
 
+/// A rewrite that looks at each node of each rule on its own: `f` gets the text of the
+/// node's file and the node, and adds edits of that text (start, end, replacement).
+fn rewrite_nodes(
+    modules: &[regorus::unstable::Ref<Module>],
+    texts: &[(String, String)],
+    f: &mut dyn FnMut(&str, Node, &mut Vec<(usize, usize, String)>),
+) -> BTreeMap<String, String> {
+    let mut edits: BTreeMap<String, Vec<(usize, usize, String)>> = BTreeMap::new();
+    for (_, module, file, text) in with_texts(modules, texts) {
+        let mut mine = Vec::new();
+        for rule in &module.policy {
+            walk_rule(rule, &mut |node| f(text, node, &mut mine));
+        }
+        if !mine.is_empty() {
+            edits.entry(file.to_string()).or_default().extend(mine);
+        }
+    }
+    heads::edited(texts, edits)
+}
+
 /// A rewrite of a policy's files when it loads: the new text of each file it changes.
 type Rewrite =
     fn(&[regorus::unstable::Ref<Module>], &[(String, String)]) -> BTreeMap<String, String>;

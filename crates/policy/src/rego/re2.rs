@@ -1,8 +1,8 @@
 //! Regular expressions written as literals, read with RE2's ASCII classes (see
 //! [`ascii_classes`]).
 
-use super::heads::{edited, written_range};
-use super::{walk_rule, Node};
+use super::heads::written_range;
+use super::Node;
 use regorus::unstable::{Expr, Module};
 use std::collections::BTreeMap;
 
@@ -28,47 +28,33 @@ pub(super) fn ascii_classes(
     modules: &[regorus::unstable::Ref<Module>],
     texts: &[(String, String)],
 ) -> BTreeMap<String, String> {
-    let mut edits: BTreeMap<String, Vec<(usize, usize, String)>> = BTreeMap::new();
-    for (_, module, file, text) in super::with_texts(modules, texts) {
-        for rule in &module.policy {
-            walk_rule(rule, &mut |node| {
-                let Node::Expr(Expr::Call { fcn, params, .. }) = node else {
-                    return;
-                };
-                let name = fcn.span().text();
-                let Some(&(_, at)) = PATTERN_ARGUMENT.iter().find(|(f, _)| **f == *name) else {
-                    return;
-                };
-                let Some(pattern) = params.get(at) else {
-                    return;
-                };
-                let (Expr::String { value, .. } | Expr::RawString { value, .. }) = pattern.as_ref()
-                else {
-                    return;
-                };
-                let Ok(written) = value.as_string() else {
-                    return;
-                };
-                let Some(ascii) = re2_classes(written) else {
-                    return;
-                };
-                let Some(range) = written_range(pattern, text) else {
-                    return;
-                };
-                if text[range.clone()].contains('\n') {
-                    return;
-                }
-                let Ok(literal) = serde_json::to_string(&ascii) else {
-                    return;
-                };
-                edits
-                    .entry(file.to_string())
-                    .or_default()
-                    .push((range.start, range.end, literal));
-            });
+    super::rewrite_nodes(modules, texts, &mut |text, node, edits| {
+        let Node::Expr(Expr::Call { fcn, params, .. }) = node else {
+            return;
+        };
+        let name = fcn.span().text();
+        let Some(&(_, at)) = PATTERN_ARGUMENT.iter().find(|(f, _)| **f == *name) else {
+            return;
+        };
+        let Some(pattern) = params.get(at) else {
+            return;
+        };
+        let (Expr::String { value, .. } | Expr::RawString { value, .. }) = pattern.as_ref() else {
+            return;
+        };
+        let Some(ascii) = value.as_string().ok().and_then(|w| re2_classes(w)) else {
+            return;
+        };
+        let Some(range) = written_range(pattern, text) else {
+            return;
+        };
+        if text[range.clone()].contains('\n') {
+            return;
         }
-    }
-    edited(texts, edits)
+        if let Ok(literal) = serde_json::to_string(&ascii) {
+            edits.push((range.start, range.end, literal));
+        }
+    })
 }
 
 /// `pattern` with RE2's ASCII meaning of `\d`, `\D`, `\w`, `\W`, `\s` and `\S` spelt out,

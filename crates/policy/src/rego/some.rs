@@ -1,8 +1,7 @@
 //! `some x` declarations after a statement that iterates, moved to the start of their body
 //! (see [`declared_first`]).
 
-use super::heads::edited;
-use super::{walk_rule, Node};
+use super::Node;
 use regorus::unstable::{Literal, Module};
 use std::collections::BTreeMap;
 
@@ -19,49 +18,36 @@ pub(super) fn declared_first(
     modules: &[regorus::unstable::Ref<Module>],
     texts: &[(String, String)],
 ) -> BTreeMap<String, String> {
-    let mut edits: BTreeMap<String, Vec<(usize, usize, String)>> = BTreeMap::new();
-    for (_, module, file, text) in super::with_texts(modules, texts) {
-        for rule in &module.policy {
-            walk_rule(rule, &mut |node| {
-                let Node::Query(query) = node else { return };
-                let Some(first) = query.stmts.first() else {
-                    return;
-                };
-                let start = first.span.start as usize;
-                let mut moved = String::new();
-                for stmt in query.stmts.iter().skip(1) {
-                    let Literal::SomeVars { vars, .. } = &stmt.literal else {
-                        continue;
-                    };
-                    let (from, to) = (stmt.span.start as usize, stmt.span.end as usize);
-                    let (Some(before), Some(written)) = (text.get(start..from), text.get(from..to))
-                    else {
-                        continue;
-                    };
-                    let names: Vec<&str> = vars.iter().map(|v| v.text()).collect();
-                    if !stmt.with_mods.is_empty()
-                        || !written.starts_with("some")
-                        || written.contains('\n')
-                        || names.iter().any(|n| mentions(before, n))
-                    {
-                        continue;
-                    }
-                    moved.push_str(&format!("some {}; ", names.join(", ")));
-                    edits
-                        .entry(file.to_string())
-                        .or_default()
-                        .push((from, to, "true".into()));
-                }
-                if !moved.is_empty() {
-                    edits
-                        .entry(file.to_string())
-                        .or_default()
-                        .push((start, start, moved));
-                }
-            });
+    super::rewrite_nodes(modules, texts, &mut |text, node, edits| {
+        let Node::Query(query) = node else { return };
+        let Some(first) = query.stmts.first() else {
+            return;
+        };
+        let start = first.span.start as usize;
+        let mut moved = String::new();
+        for stmt in query.stmts.iter().skip(1) {
+            let Literal::SomeVars { vars, .. } = &stmt.literal else {
+                continue;
+            };
+            let (from, to) = (stmt.span.start as usize, stmt.span.end as usize);
+            let (Some(before), Some(written)) = (text.get(start..from), text.get(from..to)) else {
+                continue;
+            };
+            let names: Vec<&str> = vars.iter().map(|v| v.text()).collect();
+            if !stmt.with_mods.is_empty()
+                || !written.starts_with("some")
+                || written.contains('\n')
+                || names.iter().any(|n| mentions(before, n))
+            {
+                continue;
+            }
+            moved.push_str(&format!("some {}; ", names.join(", ")));
+            edits.push((from, to, "true".into()));
         }
-    }
-    edited(texts, edits)
+        if !moved.is_empty() {
+            edits.push((start, start, moved));
+        }
+    })
 }
 
 /// Whether `text` holds `name` as a word of its own.
