@@ -55,12 +55,15 @@ fn rewritten_once(rewrite: Rewrite, text: &str) -> Option<String> {
     out
 }
 
+/// An edit of a file's text: the bytes `start..end` replaced by the string.
+type Edit = (usize, usize, String);
+
 /// A rewrite that looks at each node of each rule on its own: `f` gets the text of the
 /// node's file and the node, and adds edits of that text (start, end, replacement).
 fn rewrite_nodes(
     modules: &[regorus::unstable::Ref<Module>],
     texts: &[(String, String)],
-    f: &mut dyn FnMut(&str, Node, &mut Vec<(usize, usize, String)>),
+    f: &mut dyn FnMut(&str, Node, &mut Vec<Edit>),
 ) -> BTreeMap<String, String> {
     let mut edits: BTreeMap<String, Vec<(usize, usize, String)>> = BTreeMap::new();
     for (_, module, file, text) in with_texts(modules, texts) {
