@@ -350,8 +350,13 @@ const CHANGED: &str = "strata_changed_attributes";
 fn redact_change(change: &Value) -> Value {
     let mut out = change.clone();
     if let Value::Object(o) = &mut out {
-        if change.get("before").is_some_and(Value::is_object)
-            || change.get("after").is_some_and(Value::is_object)
+        // The names of a value sensitive as a whole (an output's map) are its data, and
+        // may be secrets: none are listed.
+        let whole = |mask: &str| change.get(mask) == Some(&Value::Bool(true));
+        if (change.get("before").is_some_and(Value::is_object)
+            || change.get("after").is_some_and(Value::is_object))
+            && !whole("before_sensitive")
+            && !whole("after_sensitive")
         {
             let names = changed_attributes(change);
             o.insert(CHANGED.into(), names.into());
@@ -716,7 +721,11 @@ mod tests {
                    "after": {"triggers": {"pw": "NestedS3cret", "size": "1"}},
                    "before_sensitive": false, "after_sensitive": {"triggers": {"pw": true}}}}],
               "output_changes": {"token": {"actions": ["create"], "before": null,
-                "after": "Tok3nS3cret", "before_sensitive": true, "after_sensitive": true}},
+                "after": "Tok3nS3cret", "before_sensitive": true, "after_sensitive": true},
+                "creds": {"actions": ["update"], "before": {"OldKeyS3cret": 1},
+                "after": {"MapKeyS3cret": 1}, "before_sensitive": true, "after_sensitive": true},
+                "names": {"actions": ["update"], "before": {"a": 1}, "after": {"b": 1},
+                "before_sensitive": false, "after_sensitive": false}},
               "planned_values": {"outputs": {"token": {"sensitive": true, "value": null},
                                              "key": {"sensitive": true, "value": "K3yS3cret"}}},
               "variables": {"pw": {"value": null}, "other": {"value": "VarS3cret"}},
@@ -732,7 +741,14 @@ mod tests {
         .unwrap();
         let stored = redact(&plan);
         let text = stored.to_string();
-        for secret in ["NestedS3cret", "Tok3nS3cret", "K3yS3cret", "VarS3cret"] {
+        for secret in [
+            "NestedS3cret",
+            "Tok3nS3cret",
+            "K3yS3cret",
+            "VarS3cret",
+            "MapKeyS3cret",
+            "OldKeyS3cret",
+        ] {
             assert!(!text.contains(secret), "{secret}: {text}");
         }
         let fw = &stored["configuration"]["root_module"]["resources"][0]["expressions"];
@@ -749,6 +765,13 @@ mod tests {
         );
         assert_eq!(stored["variables"]["pw"]["value"], Value::Null);
         assert_eq!(stored["variables"]["other"]["value"], REDACTED);
+        // The keys of a map output sensitive as a whole are data: not listed. Those of one
+        // that is not are.
+        assert_eq!(stored["output_changes"]["creds"].get(CHANGED), None);
+        assert_eq!(
+            stored["output_changes"]["names"][CHANGED],
+            serde_json::json!(["a", "b"])
+        );
     }
 
     #[test]
