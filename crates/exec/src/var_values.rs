@@ -109,9 +109,10 @@ pub struct Declaration {
 }
 
 /// The `variable` blocks of `dir`'s `.tf` (and OpenTofu's `.tofu`) files and the `variable`
-/// objects of its `.tf.json` (`.tofu.json`) files (`"variable": {...}` or a list of such objects). A `.tf` file that does
-/// not parse (terraform reports it) is read line by line for `variable "name"`, none of
-/// them sensitive (terraform stops on the file before it reads any value).
+/// objects of its `.tf.json` (`.tofu.json`) files (`"variable": {...}` or a list of such
+/// objects). A `.tf` file that does not parse (terraform reports it) is read line by line
+/// for `variable "name"`, none of them sensitive (terraform stops on the file before it
+/// reads any value).
 pub fn declarations(dir: &Path) -> Vec<Declaration> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {

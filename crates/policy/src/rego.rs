@@ -65,7 +65,7 @@ fn rewrite_nodes(
     texts: &[(String, String)],
     f: &mut dyn FnMut(&str, Node, &mut Vec<Edit>),
 ) -> BTreeMap<String, String> {
-    let mut edits: BTreeMap<String, Vec<(usize, usize, String)>> = BTreeMap::new();
+    let mut edits: BTreeMap<String, Vec<Edit>> = BTreeMap::new();
     for (_, module, file, text) in with_texts(modules, texts) {
         let mut mine = Vec::new();
         for rule in &module.policy {
