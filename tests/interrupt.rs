@@ -539,13 +539,28 @@ fn an_interrupted_apply_in_a_signed_environment_records_a_signed_event() {
         .output()
         .unwrap();
     assert!(made.status.success(), "{made:?}");
-    let public = std::fs::read_to_string(outside.path().join("deployer.pub")).unwrap();
-    let public: Vec<&str> = public.split_whitespace().take(2).collect();
+    let other = outside.path().join("other");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "other", "-f"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let public = |name: &str| {
+        let text = std::fs::read_to_string(outside.path().join(format!("{name}.pub"))).unwrap();
+        text.split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // The deployer's key on one line of two: after the interrupt, ssh-keygen's "no other
+    // line lists it" (an exit code) is an answer, not an interruption.
     repo.write(
         "environments/allowed_signers",
         &format!(
-            "deployer@ci namespaces=\"strata-audit\" {}\n",
-            public.join(" ")
+            "deployer@ci namespaces=\"strata-audit\" {}\nother@ci namespaces=\"strata-audit\" {}\n",
+            public("deployer"),
+            public("other")
         ),
     );
     repo.write(
