@@ -667,9 +667,11 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
         Some(why) => {
             (ctx.say)(&format!("promotion failed: {why}; rolling back"));
             let rolled = roll_back(ctx, &plan, &outcome.changed.clone(), &mut outcome);
+            // A Ctrl-C reaches git children of strata's process group too, and one can fail
+            // from it before strata's handler has run: allow it a moment, as `stopped_by`.
             outcome.status = if rolled {
                 Status::RolledBack
-            } else if process::is_cancelled() {
+            } else if process::is_cancelled_after(std::time::Duration::from_millis(500)) {
                 Status::Interrupted
             } else {
                 Status::RollbackFailed
