@@ -1728,17 +1728,30 @@ fn slow_network_plan(keys: &Keys, pg: &Postgres) -> (Repo, PathBuf, PathBuf, Val
 /// `promote apply FILE` as alice in a process group of its own (a `kill -INT 0` in the
 /// `git` of `bin` reaches it alone), with `bin` first on PATH and the network's marker set.
 fn promote_with_git(repo: &Repo, pg: &Postgres, file: &Path, marker: &Path, bin: &Path) -> Run {
+    promote_command_with_git(repo, pg, file, marker, bin)
+        .output()
+        .unwrap()
+        .into()
+}
+
+/// `promote apply` as alice, with the git of `bin` first on PATH, in a process group of its
+/// own.
+fn promote_command_with_git(
+    repo: &Repo,
+    pg: &Postgres,
+    file: &Path,
+    marker: &Path,
+    bin: &Path,
+) -> Command {
     use std::os::unix::process::CommandExt;
-    command_as(repo, pg, "alice", &["promote", "apply", path(file)])
-        .env("STRATA_TEST_MARKER", marker)
+    let mut cmd = command_as(repo, pg, "alice", &["promote", "apply", path(file)]);
+    cmd.env("STRATA_TEST_MARKER", marker)
         .env(
             "PATH",
             format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
         )
-        .process_group(0)
-        .output()
-        .unwrap()
-        .into()
+        .process_group(0);
+    cmd
 }
 
 /// A directory with a `git` that runs `action` (shell) when strata makes a wave's checkout
@@ -1853,7 +1866,6 @@ fn a_policy_added_later_reaches_the_lock_and_its_gates() {
 /// which it left in place.
 #[test]
 fn a_killed_promotion_can_be_rolled_back_and_a_resumed_one_keeps_what_it_changed() {
-    use std::os::unix::process::CommandExt;
     let pg = Postgres::start();
     let keys = Keys::new();
     let (repo, marker, file, plan) = slow_network_plan(&keys, &pg);
@@ -1874,14 +1886,8 @@ fn a_killed_promotion_can_be_rolled_back_and_a_resumed_one_keeps_what_it_changed
         ),
     );
     let run_with_git = || -> Run {
-        command_as(&repo, &pg, "alice", &["promote", "apply", path(&file)])
-            .env("STRATA_TEST_MARKER", &marker)
+        promote_command_with_git(&repo, &pg, &file, &marker, &bin)
             .env("STRATA_TEST_HOLD", "0")
-            .env(
-                "PATH",
-                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-            )
-            .process_group(0)
             .output()
             .unwrap()
             .into()
