@@ -61,6 +61,14 @@ pub enum SshError {
     },
     /// The run was interrupted (Ctrl-C) before ssh-keygen finished.
     Interrupted,
+    /// The revoked keys file is neither a list of public keys nor a KRL ssh-keygen can read:
+    /// ssh-keygen then rejects every signature, which would read as "revoked".
+    BadRevocationFile {
+        path: PathBuf,
+        /// The first line that is not a public key (a list), or None (a KRL).
+        line: Option<usize>,
+        detail: String,
+    },
 }
 
 impl fmt::Display for SshError {
@@ -115,6 +123,30 @@ impl fmt::Display for SshError {
                 write!(f, "{}", detail(stderr))
             }
             SshError::Interrupted => write!(f, "interrupted before ssh-keygen finished"),
+            SshError::BadRevocationFile {
+                path,
+                line: Some(line),
+                detail,
+            } => write!(
+                f,
+                "{}:{line}: not a public key ({detail}): a revoked keys file lists one OpenSSH \
+                 public key per line (`ssh-ed25519 AAAA... comment`; blank lines and `#` \
+                 comments allowed), or is a KRL made with `ssh-keygen -k`; fix or remove the \
+                 line (until then ssh-keygen rejects every signature)",
+                path.display()
+            ),
+            SshError::BadRevocationFile {
+                path,
+                line: None,
+                detail: why,
+            } => write!(
+                f,
+                "{}: not a KRL ssh-keygen can read{}: make it again with `ssh-keygen -k -f {}` \
+                 and the public keys to revoke (until then ssh-keygen rejects every signature)",
+                path.display(),
+                detail(why),
+                path.display()
+            ),
         }
     }
 }
@@ -328,10 +360,76 @@ pub fn verify_at(
     let out = run(cmd, &scratch, Path::new("/bin/sh"))?;
     match out.code {
         Some(0) => Ok(true),
-        // "Could not verify signature.": bad, foreign, revoked, wrong namespace or principal.
-        Some(KEYGEN_FAILED) => Ok(false),
+        // "Could not verify signature.": bad, foreign, revoked, wrong namespace or principal,
+        // or a revocation file ssh-keygen cannot read (which it does not say).
+        Some(KEYGEN_FAILED) => match &revoked {
+            Some(r) => revocation_file_check(&keygen, r, &scratch).map(|()| false),
+            None => Ok(false),
+        },
         // The shell could not redirect or exec (2, 126, 127), or ssh-keygen's usage error.
         _ => Err(failed("-Y verify", &out)),
+    }
+}
+
+/// Whether `path` is a revocation file ssh-keygen can read: a KRL (its magic, then
+/// `ssh-keygen -Q -l` lists it) or lines that are each blank, a `#` comment or a public key
+/// whose blob decodes and names the line's key type. Checked only after a signature was
+/// rejected, so a sound file costs nothing.
+fn revocation_file_check(keygen: &Path, path: &Path, scratch: &Scratch) -> Result<(), SshError> {
+    const KRL_MAGIC: &[u8] = b"SSHKRL\n\0";
+    let bad = |line, detail: String| SshError::BadRevocationFile {
+        path: path.to_path_buf(),
+        line,
+        detail,
+    };
+    let bytes = std::fs::read(path).map_err(|source| SshError::Io {
+        action: "read the revoked keys file",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if bytes.starts_with(KRL_MAGIC) {
+        let mut cmd = Command::new(keygen);
+        cmd.args(["-Q", "-l", "-f"]).arg(path);
+        let out = run(cmd, scratch, keygen)?;
+        return match out.code {
+            Some(0) => Ok(()),
+            Some(_) => Err(bad(None, stderr_text(&out).trim().to_string())),
+            None => Err(failed("-Q -l", &out)),
+        };
+    }
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Err(bad(Some(1), "not text, and not a KRL".to_string()));
+    };
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Err(why) = public_key_fields(line) {
+            return Err(bad(Some(n + 1), why.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Checks `TYPE BASE64 [comment]`: the blob decodes and begins with `TYPE` (the wire
+/// format's length-prefixed key type name).
+fn public_key_fields(line: &str) -> Result<(), &'static str> {
+    use base64::Engine as _;
+    let mut fields = line.split_whitespace();
+    let kind = fields.next().ok_or("empty")?;
+    let blob = fields.next().ok_or("no key after the key type")?;
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(blob)
+        .map_err(|_| "the key is not base64")?;
+    let len = blob
+        .get(..4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or("the key is too short")?;
+    match blob.get(4..4 + len) {
+        Some(name) if name == kind.as_bytes() => Ok(()),
+        Some(_) => Err("the key does not match its key type (options before the key are not allowed here)"),
+        None => Err("the key is too short"),
     }
 }
 
@@ -561,7 +659,15 @@ mod tests {
         }
 
         fn alice_pub(&self) -> String {
-            std::fs::read_to_string(self.path("alice.pub"))
+            self.public("alice")
+        }
+
+        fn bob_pub(&self) -> String {
+            self.public("bob")
+        }
+
+        fn public(&self, name: &str) -> String {
+            std::fs::read_to_string(self.path(&format!("{name}.pub")))
                 .unwrap()
                 .trim()
                 .to_string()
@@ -738,6 +844,47 @@ mod tests {
             .unwrap();
         assert!(out.status.success(), "{out:?}");
         assert!(!check(&k.path("revoked.krl")));
+    }
+
+    #[test]
+    fn ssh_a_revoked_keys_file_ssh_keygen_cannot_read_is_an_error_not_a_rejection() {
+        let Some(k) = keys() else { return };
+        let sig = sign(&k.path("alice"), NAMESPACE, MESSAGE).unwrap();
+        let check = |revoked: &Path| {
+            verify(
+                &k.allowed(),
+                Some(revoked),
+                "alice@example.com",
+                NAMESPACE,
+                &sig,
+                MESSAGE,
+            )
+        };
+        // bob's key, a comment and a blank line: alice's signature verifies.
+        let list = k.path("revoked-list");
+        std::fs::write(&list, format!("# left\n\n{}\n", k.bob_pub())).unwrap();
+        assert!(check(&list).unwrap());
+        // One damaged line makes ssh-keygen reject every signature: an error naming it.
+        std::fs::write(&list, format!("{}\nssh-ed25519 AAAAbad\n", k.bob_pub())).unwrap();
+        let e = check(&list).unwrap_err();
+        assert!(
+            matches!(e, SshError::BadRevocationFile { line: Some(2), .. }),
+            "{e}"
+        );
+        assert!(e.to_string().contains("revoked-list:2: not a public key"), "{e}");
+        // A line with options ssh-keygen does not take here.
+        std::fs::write(&list, format!("cert-authority {}\n", k.bob_pub())).unwrap();
+        let e = check(&list).unwrap_err();
+        assert!(matches!(e, SshError::BadRevocationFile { line: Some(1), .. }), "{e}");
+        // A damaged KRL.
+        let krl = k.path("revoked-bad.krl");
+        std::fs::write(&krl, b"SSHKRL\n\0garbage").unwrap();
+        let e = check(&krl).unwrap_err();
+        assert!(matches!(e, SshError::BadRevocationFile { line: None, .. }), "{e}");
+        assert!(e.to_string().contains("ssh-keygen -k"), "{e}");
+        // A revoked key still reads as a rejection, not an error.
+        std::fs::write(&list, format!("{}\n", k.alice_pub())).unwrap();
+        assert!(!check(&list).unwrap());
     }
 
     #[test]
