@@ -832,6 +832,20 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
         &format!("{}\n", keys.public("bob")),
     );
     assert!(refused("alice", "revoked").contains("does not verify"));
+    // A line of revoked_keys that is no public key makes ssh-keygen reject every signature:
+    // an error naming the line, not "revoked", and nothing promoted.
+    repo.write(
+        "environments/revoked_keys",
+        &format!("{}\nssh-ed25519 AAAAbad\n", keys.public("dave")),
+    );
+    let (run, _) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("revoked_keys:2: not a public key"),
+        "{}",
+        run.stderr
+    );
+    assert!(read_lock(&repo, "staging").is_none());
     repo.remove("environments/revoked_keys");
     // A retired key (its line's `valid-before` passed): listed, and not in force (bob has
     // another key in force, so the gate can still be met).

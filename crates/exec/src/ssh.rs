@@ -428,7 +428,9 @@ fn public_key_fields(line: &str) -> Result<(), &'static str> {
         .ok_or("the key is too short")?;
     match blob.get(4..4 + len) {
         Some(name) if name == kind.as_bytes() => Ok(()),
-        Some(_) => Err("the key does not match its key type (options before the key are not allowed here)"),
+        Some(_) => {
+            Err("the key does not match its key type (options before the key are not allowed here)")
+        }
         None => Err("the key is too short"),
     }
 }
@@ -871,16 +873,25 @@ mod tests {
             matches!(e, SshError::BadRevocationFile { line: Some(2), .. }),
             "{e}"
         );
-        assert!(e.to_string().contains("revoked-list:2: not a public key"), "{e}");
+        assert!(
+            e.to_string().contains("revoked-list:2: not a public key"),
+            "{e}"
+        );
         // A line with options ssh-keygen does not take here.
         std::fs::write(&list, format!("cert-authority {}\n", k.bob_pub())).unwrap();
         let e = check(&list).unwrap_err();
-        assert!(matches!(e, SshError::BadRevocationFile { line: Some(1), .. }), "{e}");
+        assert!(
+            matches!(e, SshError::BadRevocationFile { line: Some(1), .. }),
+            "{e}"
+        );
         // A damaged KRL.
         let krl = k.path("revoked-bad.krl");
         std::fs::write(&krl, b"SSHKRL\n\0garbage").unwrap();
         let e = check(&krl).unwrap_err();
-        assert!(matches!(e, SshError::BadRevocationFile { line: None, .. }), "{e}");
+        assert!(
+            matches!(e, SshError::BadRevocationFile { line: None, .. }),
+            "{e}"
+        );
         assert!(e.to_string().contains("ssh-keygen -k"), "{e}");
         // A revoked key still reads as a rejection, not an error.
         std::fs::write(&list, format!("{}\n", k.alice_pub())).unwrap();

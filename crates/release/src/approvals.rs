@@ -434,10 +434,18 @@ pub fn count(
 }
 
 fn tool_error(file: &Path, e: ssh::SshError) -> Error {
-    Error::Invalid {
-        message: format!("cannot check the approval {}: {e}", file.display()),
-        location: Location::new(file.display().to_string(), None),
-        hint: "install OpenSSH's ssh-keygen (8.2 or newer)".into(),
+    let message = format!("cannot check the approval {}: {e}", file.display());
+    match e {
+        ssh::SshError::BadRevocationFile { path, line, .. } => Error::Invalid {
+            message,
+            location: Location::new(path.display().to_string(), line),
+            hint: format!("fix {REVOKED_KEYS} (one public key per line, or a KRL)"),
+        },
+        _ => Error::Invalid {
+            message,
+            location: Location::new(file.display().to_string(), None),
+            hint: "install OpenSSH's ssh-keygen (8.2 or newer)".into(),
+        },
     }
 }
 
