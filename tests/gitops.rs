@@ -112,16 +112,21 @@ fn the_sample_charts_render_for_every_environment_in_every_format_in_graph_order
     assert_eq!(wave("api"), "2");
     assert_eq!(wave("web"), "0");
     assert_eq!(wave("worker"), "0");
-    // dependsOn: api waits for the database stack's release marker.
+    // dependsOn: api waits for the database stack's release marker, and every chart for
+    // its namespace (kustomize-controller creates none), which is in the output.
     let api = dev("flux-kustomize", "flux/kustomizations/api.yaml");
     assert_eq!(
         api["spec"]["dependsOn"],
-        serde_json::json!([{"name": "dev-stack-database"}])
+        serde_json::json!([{"name": "dev-stack-database"}, {"name": "dev-strata-namespaces"}])
     );
-    assert!(
-        dev("flux-kustomize", "flux/kustomizations/web.yaml")["spec"]
-            .get("dependsOn")
-            .is_none()
+    assert_eq!(
+        dev("flux-kustomize", "flux/kustomizations/web.yaml")["spec"]["dependsOn"],
+        serde_json::json!([{"name": "dev-strata-namespaces"}])
+    );
+    let namespace = dev("flux-kustomize", "strata-namespaces/namespaces.yaml");
+    assert_eq!(
+        (&namespace["kind"], &namespace["metadata"]["name"]),
+        (&serde_json::json!("Namespace"), &serde_json::json!("dev"))
     );
     // The rendered manifests are the chart's render in that environment.
     let manifests =
@@ -623,7 +628,7 @@ fn promotion_writes_the_destinations_output_and_a_rollback_leaves_it_as_it_was()
     assert!(web.contains("vpc-1"), "{web}");
     assert_eq!(
         yaml(&staging.join("flux/kustomizations/web.yaml"))["spec"]["dependsOn"],
-        serde_json::json!([{"name": "staging-stack-network"}])
+        serde_json::json!([{"name": "staging-stack-network"}, {"name": "staging-strata-namespaces"}])
     );
     repo.commit("staging");
     let before = tree(&staging);

@@ -157,6 +157,10 @@ impl std::fmt::Display for GitopsError {
     }
 }
 
+/// The name (after `<env>-`) of the Flux Kustomization creating the charts' namespaces, and
+/// its directory in the output.
+const NAMESPACES: &str = "strata-namespaces";
+
 /// Kinds Kubernetes (and common extensions) define without a namespace, by API group.
 const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("", "Namespace"),
@@ -199,15 +203,18 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
         "MutatingAdmissionPolicyBinding",
     ),
     ("resource.k8s.io", "DeviceClass"),
+    ("gateway.networking.k8s.io", "GatewayClass"),
+    ("snapshot.storage.k8s.io", "VolumeSnapshotClass"),
+    ("snapshot.storage.k8s.io", "VolumeSnapshotContent"),
+    ("cert-manager.io", "ClusterIssuer"),
+    ("external-secrets.io", "ClusterSecretStore"),
+    ("external-secrets.io", "ClusterExternalSecret"),
+    ("kyverno.io", "ClusterPolicy"),
 ];
 
-/// The namespaces the charts' objects name and the cluster-scoped kinds they hold: what
-/// the environment's AppProject must allow.
-fn scope(charts: &[&Chart]) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
-    let mut namespaces = BTreeSet::new();
-    let mut kinds = BTreeSet::new();
-    // Kinds the charts' own CRDs declare cluster-scoped (`spec.scope: Cluster`).
-    let mut declared: BTreeSet<(String, String)> = BTreeSet::new();
+/// The kinds the charts' own CRDs declare cluster-scoped (`spec.scope: Cluster`).
+fn declared_cluster_scoped(charts: &[&Chart]) -> BTreeSet<(String, String)> {
+    let mut declared = BTreeSet::new();
     for c in charts {
         let text = String::from_utf8_lossy(&c.manifests);
         for doc in text.split("\n---") {
@@ -226,6 +233,30 @@ fn scope(charts: &[&Chart]) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
             }
         }
     }
+    declared
+}
+
+/// The API group of an object's `apiVersion` (`""` for the core group's `v1`).
+fn api_group(object: &Value) -> &str {
+    object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .and_then(|a| a.rsplit_once('/').map(|(g, _)| g))
+        .unwrap_or("")
+}
+
+/// Whether `kind` of `group` has no namespace: Kubernetes' own, or declared by a CRD.
+fn is_cluster_scoped(group: &str, kind: &str, declared: &BTreeSet<(String, String)>) -> bool {
+    CLUSTER_SCOPED.contains(&(group, kind))
+        || declared.contains(&(group.to_string(), kind.to_string()))
+}
+
+/// The namespaces the charts' objects name and the cluster-scoped kinds they hold: what
+/// the environment's AppProject must allow.
+fn scope(charts: &[&Chart]) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
+    let mut namespaces = BTreeSet::new();
+    let mut kinds = BTreeSet::new();
+    let declared = declared_cluster_scoped(charts);
     for c in charts {
         namespaces.insert(c.namespace.clone());
         let text = String::from_utf8_lossy(&c.manifests);
@@ -236,21 +267,74 @@ fn scope(charts: &[&Chart]) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
             if let Some(ns) = v.pointer("/metadata/namespace").and_then(Value::as_str) {
                 namespaces.insert(ns.to_string());
             }
-            let group = v
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .and_then(|a| a.rsplit_once('/').map(|(g, _)| g))
-                .unwrap_or("");
+            let group = api_group(&v);
             if let Some(kind) = v.get("kind").and_then(Value::as_str) {
-                if CLUSTER_SCOPED.contains(&(group, kind))
-                    || declared.contains(&(group.to_string(), kind.to_string()))
-                {
+                if is_cluster_scoped(group, kind, &declared) {
                     kinds.insert((group.to_string(), kind.to_string()));
                 }
             }
         }
     }
     (namespaces, kinds)
+}
+
+/// `manifests` with `metadata.namespace: <namespace>` given to every namespaced object that
+/// names none, the rest of the text as it was: what `targetNamespace` would do for them,
+/// without moving the objects the chart puts in other namespaces. The line goes right
+/// under `metadata:`, indented as the line after it; a document laid out otherwise is
+/// written again whole.
+fn with_default_namespace(
+    manifests: &str,
+    namespace: &str,
+    declared: &BTreeSet<(String, String)>,
+) -> String {
+    let docs: Vec<String> = manifests
+        .split("\n---")
+        .map(|doc| {
+            let Ok(v) = serde_norway::from_str::<Value>(doc) else {
+                return doc.to_string();
+            };
+            let Some(kind) = v.get("kind").and_then(Value::as_str) else {
+                return doc.to_string();
+            };
+            if v.pointer("/metadata/namespace").is_some()
+                || is_cluster_scoped(api_group(&v), kind, declared)
+            {
+                return doc.to_string();
+            }
+            let lines: Vec<&str> = doc.split('\n').collect();
+            let at = lines.iter().position(|l| l.trim_end() == "metadata:");
+            let indent = at.and_then(|i| {
+                lines[i + 1..]
+                    .iter()
+                    .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                    .map(|l| &l[..l.len() - l.trim_start().len()])
+                    .filter(|pad| !pad.is_empty() && pad.chars().all(|c| c == ' '))
+            });
+            if let (Some(i), Some(pad)) = (at, indent) {
+                let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+                out.insert(
+                    i + 1,
+                    format!("{pad}namespace: {}", yaml::yaml_string(namespace)),
+                );
+                let edited = out.join("\n");
+                let placed = serde_norway::from_str::<Value>(&edited)
+                    .ok()
+                    .is_some_and(|e| {
+                        e.pointer("/metadata/namespace").and_then(Value::as_str) == Some(namespace)
+                    });
+                if placed {
+                    return edited;
+                }
+            }
+            let mut v = v;
+            if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("namespace".into(), json!(namespace));
+            }
+            format!("\n{}", yaml(&v))
+        })
+        .collect();
+    docs.join("\n---")
 }
 
 impl std::error::Error for GitopsError {}
@@ -347,8 +431,16 @@ pub fn render(
             });
         }
     }
-    // Flux's release markers of the stacks charts read are objects too: `stack-<name>`.
+    // Flux's release markers of the stacks charts read are objects too: `stack-<name>`, and
+    // so is the Kustomization of the charts' namespaces.
     if settings.format == Format::FluxKustomize {
+        if let Some(other) = names.get(NAMESPACES) {
+            return Err(GitopsError::NameCollision {
+                a: other.to_string(),
+                b: "the charts' namespaces".into(),
+                name: NAMESPACES.into(),
+            });
+        }
         for s in stacks_read(&charts, stacks) {
             let name = format!("stack-{}", object_name(&s.label));
             if let Some(other) = names.insert(name.clone(), &s.label) {
@@ -533,6 +625,44 @@ pub fn render(
                     });
                     files.insert(format!("flux/kustomizations/stack-{name}.yaml"), yaml(&k));
                 }
+                // kustomize-controller creates no namespace (unlike Argo CD's
+                // CreateNamespace and a HelmRelease's createNamespace): the charts'
+                // namespaces are objects of their own Kustomization, which every chart's
+                // waits for, and which never deletes them (deleting a namespace deletes
+                // everything in it).
+                let chart_namespaces: BTreeSet<&str> =
+                    charts.iter().map(|c| c.namespace.as_str()).collect();
+                let namespaces_name = format!("{env}-{NAMESPACES}");
+                if !charts.is_empty() {
+                    let docs: Vec<String> = chart_namespaces
+                        .iter()
+                        .map(|ns| {
+                            yaml(&json!({
+                                "apiVersion": "v1",
+                                "kind": "Namespace",
+                                "metadata": {
+                                    "name": ns,
+                                    "labels": labels(Map::new()),
+                                    "annotations": {"kustomize.toolkit.fluxcd.io/prune": "disabled"},
+                                },
+                            }))
+                        })
+                        .collect();
+                    files.insert(format!("{NAMESPACES}/namespaces.yaml"), docs.join("---\n"));
+                    let k = json!({
+                        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+                        "kind": "Kustomization",
+                        "metadata": {"name": namespaces_name, "namespace": settings.flux_namespace, "labels": labels(Map::new())},
+                        "spec": {
+                            "interval": "10m",
+                            "path": format!("./{}", repo_path(NAMESPACES)),
+                            "prune": false,
+                            "sourceRef": source_ref,
+                        }
+                    });
+                    files.insert(format!("flux/kustomizations/{NAMESPACES}.yaml"), yaml(&k));
+                }
+                let declared = declared_cluster_scoped(&charts);
                 for c in &charts {
                     let mut deps: Vec<String> = c.chart_deps.iter().map(|d| app(d)).collect();
                     deps.extend(
@@ -540,6 +670,7 @@ pub fn render(
                             .iter()
                             .map(|s| format!("{env}-stack-{}", object_name(s))),
                     );
+                    deps.push(namespaces_name.clone());
                     deps.sort();
                     let mut spec = json!({
                         "interval": "10m",
@@ -550,10 +681,21 @@ pub fn render(
                         "sourceRef": source_ref,
                     });
                     // targetNamespace would move objects a chart puts in other namespaces
-                    // (kube-system, ...): set only when the chart names no other.
+                    // (kube-system, ...): set only when the chart names no other. Otherwise
+                    // the objects that name no namespace get the chart's in the manifests
+                    // (Flux's server-side apply refuses a namespaced object without one).
                     let (own, _) = scope(std::slice::from_ref(c));
                     if own.iter().all(|ns| ns == &c.namespace) {
                         spec["targetNamespace"] = json!(c.namespace);
+                    } else {
+                        files.insert(
+                            format!("{}/manifests.yaml", chart_path(c)),
+                            with_default_namespace(
+                                &String::from_utf8_lossy(&c.manifests),
+                                &c.namespace,
+                                &declared,
+                            ),
+                        );
                     }
                     if !deps.is_empty() {
                         spec["dependsOn"] = json!(depends(deps));
@@ -851,11 +993,12 @@ mod tests {
         let api = parse(&files["flux/kustomizations/api.yaml"]);
         assert_eq!(
             api["spec"]["dependsOn"],
-            json!([{"name": "dev-stack-database"}, {"name": "dev-web"}])
+            json!([{"name": "dev-stack-database"}, {"name": "dev-strata-namespaces"}, {"name": "dev-web"}])
         );
-        assert!(parse(&files["flux/kustomizations/web.yaml"])["spec"]
-            .get("dependsOn")
-            .is_none());
+        assert_eq!(
+            parse(&files["flux/kustomizations/web.yaml"])["spec"]["dependsOn"],
+            json!([{"name": "dev-strata-namespaces"}])
+        );
         assert!(files.contains_key("stacks/database/release.yaml"));
         assert_eq!(api["spec"]["path"], "./deploy/dev/charts/api");
     }
@@ -923,7 +1066,10 @@ mod tests {
                 {"group": "rbac.authorization.k8s.io", "kind": "ClusterRole"}
             ])
         );
-        // A chart putting objects in another namespace is not moved by Flux.
+        // A chart putting objects in another namespace is not moved by Flux: no
+        // targetNamespace, and its objects that name no namespace get the chart's in the
+        // manifests (Flux's server-side apply refuses a namespaced object without one),
+        // cluster-scoped ones none.
         let files = render("dev", &settings(Format::FluxKustomize), &charts, &[]).unwrap();
         assert!(parse(&files["flux/kustomizations/adapter.yaml"])["spec"]
             .get("targetNamespace")
@@ -932,6 +1078,54 @@ mod tests {
             parse(&files["flux/kustomizations/web.yaml"])["spec"]["targetNamespace"],
             "dev"
         );
+        assert_eq!(
+            files["charts/adapter/manifests.yaml"],
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: a\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: b\n  namespace: kube-system\n---\napiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata:\n  name: v1beta1.custom.metrics.k8s.io\n"
+        );
+        let mut mixed = chart("charts/mixed", 0, &[], &[]);
+        mixed.manifests = b"---\n# Source: mixed/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n    name: local\n    labels:\n      a: b\ndata:\n  k: v\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: remote\n  namespace: monitoring\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: flow}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: c\n".to_vec();
+        let files = render("dev", &settings(Format::FluxKustomize), &[mixed], &[]).unwrap();
+        let text = &files["charts/mixed/manifests.yaml"];
+        assert!(
+            text.starts_with("---\n# Source: mixed/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n    namespace: dev\n    name: local\n"),
+            "{text}"
+        );
+        let docs: Vec<Value> = text
+            .split("\n---")
+            .map(|d| serde_norway::from_str(d).unwrap())
+            .collect();
+        let namespaces: Vec<Option<&str>> = docs
+            .iter()
+            .map(|d| d.pointer("/metadata/namespace").and_then(Value::as_str))
+            .collect();
+        assert_eq!(
+            namespaces,
+            [Some("dev"), Some("monitoring"), Some("dev"), None]
+        );
+        assert_eq!(docs[0]["metadata"]["labels"], json!({"a": "b"}));
+        assert_eq!(docs[2]["metadata"]["name"], "flow");
+        // kustomize-controller creates no namespace: a Kustomization of their own, never
+        // pruned, that every chart's waits for.
+        let ns = parse(&files["flux/kustomizations/strata-namespaces.yaml"]);
+        assert_eq!(ns["metadata"]["name"], "dev-strata-namespaces");
+        assert_eq!(ns["spec"]["prune"], false);
+        assert_eq!(ns["spec"]["path"], "./deploy/dev/strata-namespaces");
+        let created = parse(&files["strata-namespaces/namespaces.yaml"]);
+        assert_eq!(created["kind"], "Namespace");
+        assert_eq!(created["metadata"]["name"], "dev");
+        assert_eq!(
+            created["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/prune"],
+            "disabled"
+        );
+        // A chart named like that Kustomization is refused.
+        let err = render(
+            "dev",
+            &settings(Format::FluxKustomize),
+            &[chart("charts/strata-namespaces", 0, &[], &[])],
+            &[],
+        )
+        .unwrap_err();
+        assert!(matches!(err, GitopsError::NameCollision { .. }), "{err}");
 
         let clash = [
             chart("charts/foo/bar", 0, &[], &[]),

@@ -123,7 +123,7 @@ fn yaml_float(text: &str) -> String {
 
 /// A string plain when it starts with a letter, holds only letters, digits and `_./-`,
 /// and is none of YAML 1.1's booleans and nulls; double-quoted otherwise.
-fn yaml_string(s: &str) -> String {
+pub(crate) fn yaml_string(s: &str) -> String {
     const WORDS: [&str; 11] = [
         "y", "yes", "n", "no", "true", "false", "on", "off", "null", "nan", "inf",
     ];
