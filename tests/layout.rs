@@ -427,3 +427,60 @@ fn unpinned_tool_versions_enter_task_keys() {
         "another terraform version is another task"
     );
 }
+
+/// `terramate trigger DIR` commits `.tmtriggers/DIR/changed-<uuid>.tm.hcl` to re-run a
+/// stack whose code did not change: the stack is affected by it (and its dependents), and
+/// its hash changes, so cached results are not reused. An `ignore-change-*` trigger (which
+/// hides a change from Terramate) affects nothing and hides nothing.
+#[test]
+fn terramate_triggers_affect_the_stack_they_name() {
+    let repo = repo_with(
+        "[workspace]\nname = \"tm\"\n[layout]\nstacks = [\"stacks/**\"]\nmodules = []\n",
+        &[
+            "stacks/vpc/main.tf",
+            "stacks/vpc/app/main.tf",
+            "stacks/dns/main.tf",
+        ],
+    );
+    repo.write(
+        "stacks/vpc/app/deps.tf",
+        "data \"terraform_remote_state\" \"vpc\" {\n  backend = \"local\"\n}\n",
+    );
+    repo.write("stacks/vpc/app/stack.toml", "deps = [\"stacks/vpc\"]\n");
+    repo.commit("deps");
+    let before = repo.hashes();
+    let trigger = "trigger {\n  ctime   = 1764979200\n  reason  = \"re-run after a failed apply\"\n  type    = changed\n  context = stack\n}\n";
+    repo.write(".tmtriggers/stacks/vpc/changed-5c0d4a8e.tm.hcl", trigger);
+    assert_eq!(
+        repo.affected(&["--base", "main"]),
+        vec![
+            ("stacks/vpc".to_string(), "changed".to_string()),
+            ("stacks/vpc/app".to_string(), "dependency".to_string()),
+        ]
+    );
+    let after = repo.hashes();
+    assert_ne!(before["stacks/vpc"], after["stacks/vpc"]);
+    assert_eq!(before["stacks/dns"], after["stacks/dns"]);
+    // The nested stack's own trigger is its own, not its parent's.
+    repo.commit("trigger vpc");
+    repo.write(".tmtriggers/stacks/vpc/app/changed-9a1b.tm.hcl", trigger);
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        vec!["stacks/vpc/app"]
+    );
+    repo.commit("trigger app");
+    // ignore-change: nothing affected, and a real change beside it still counts.
+    repo.write(
+        ".tmtriggers/stacks/dns/ignore-change-77aa.tm.hcl",
+        &trigger.replace("type    = changed", "type    = ignore-change"),
+    );
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        Vec::<String>::new()
+    );
+    repo.append("stacks/dns/main.tf", "\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        vec!["stacks/dns"]
+    );
+}

@@ -785,6 +785,7 @@ fn build_targets(
                         .insert(crate::model::waivers::WAIVERS_FILE.to_string());
                 }
             }
+            builder.trigger_inputs(&mut target);
             let manifest_name = crate::discover::marker(t.kind);
             let manifest_path = manifest_name.map(|n| crate::discover::in_dir(&t.label, n));
             if let Some(path) = &manifest_path {

@@ -18,6 +18,9 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
+/// Where Terramate keeps its stack triggers, below the workspace root.
+const TRIGGERS_DIR: &str = ".tmtriggers";
+
 mod charts;
 mod reads;
 mod terragrunt;
@@ -876,6 +879,23 @@ impl Builder<'_> {
             self.fileset_inputs(me, &dir, &pattern, target);
         }
         target.declares_inputs = !globs.is_empty();
+    }
+
+    /// Terramate's stack triggers (`terramate trigger DIR` writes
+    /// `.tmtriggers/DIR/changed-<uuid>.tm.hcl`, committed to re-run a stack whose code did
+    /// not change): the files directly in the target's directory under `.tmtriggers/` are
+    /// inputs, so adding one affects the target and changes its hash. `ignore-change-*`
+    /// triggers (which hide a change from Terramate) are not: strata never hides a change.
+    pub(crate) fn trigger_inputs(&self, target: &mut Target) {
+        let dir = match label_dir(&target.label) {
+            "" => TRIGGERS_DIR.to_string(),
+            dir => format!("{TRIGGERS_DIR}/{dir}"),
+        };
+        for (path, name) in self.snapshot.files_below(&dir) {
+            if !name.contains('/') && !name.starts_with("ignore-change-") {
+                target.extra_inputs.insert(path.to_string());
+            }
+        }
     }
 
     /// Files below `dir` matching `pattern` become inputs; `false` when the pattern is not
