@@ -44,7 +44,9 @@ use std::sync::{Arc, Mutex};
 /// letters beyond ASCII given twice.
 /// 42: heredocs named with `-` or letters beyond ASCII kept whole by the relaxed reading.
 /// 43: a chart dependency's version.
-pub(crate) const FACTS_VERSION: u32 = 45;
+/// 46: Terramate triggers are inputs (the index's saved models and the baselines, keyed
+/// by this, are made again).
+pub(crate) const FACTS_VERSION: u32 = 46;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 
