@@ -1011,3 +1011,33 @@ fn an_undecided_root_is_named_dot() {
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["unclassified"][0]["dir"], ".", "{report}");
 }
+
+/// The Terragrunt live layout (units that take their module from elsewhere, no Terraform
+/// files of their own): init names the units and does not claim that nothing is left out.
+#[test]
+fn units_without_terraform_files_are_not_called_nothing_left_out() {
+    let repo = Repo::new();
+    repo.write("root.hcl", "locals {}\n");
+    for unit in ["vpc", "mysql"] {
+        repo.write(
+            &format!("prod/us-east-1/{unit}/terragrunt.hcl"),
+            "include \"root\" {\n  path = find_in_parent_folders(\"root.hcl\")\n}\n\nterraform {\n  source = \"git::https://example.com/modules.git//vpc?ref=v1.0.0\"\n}\n",
+        );
+    }
+    repo.commit("live");
+    let run = init(&repo, &["--dry-run"]);
+    assert!(
+        run.stdout
+            .contains("Terragrunt units without Terraform files (2), not targets"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("nothing left out"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "show these 0 targets, and leave out the 2 Terragrunt units without Terraform files listed above"
+        ),
+        "{}",
+        run.stdout
+    );
+}

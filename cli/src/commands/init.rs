@@ -252,6 +252,12 @@ fn print_human(s: &Survey, dry_run: bool) {
             if s.unread.len() == 1 { "it" } else { "they" },
             if s.unread.len() == 1 { "s" } else { "" },
         );
+    } else if c.ok && !s.terragrunt_only.is_empty() {
+        out!(
+            "\n`strata list` {will} show these {}, and leave out the {} listed above (strata plans Terraform that lives in the repository).",
+            plural(c.targets, "target", "targets"),
+            plural(s.terragrunt_only.len(), "Terragrunt unit without Terraform files", "Terragrunt units without Terraform files"),
+        );
     } else if c.ok {
         out!(
             "\n`strata list` {will} show these {}, with nothing left out.",
