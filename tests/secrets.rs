@@ -1249,3 +1249,92 @@ fn updatekeys_does_not_take_a_recipient_list_edited_by_hand_at_its_word() {
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
+
+/// A secret in a table or an array, and an upstream output that is a map, reach terraform
+/// as HCL expressions (`TF_VAR_<name>`): the text inside them arrives as written, `${`,
+/// `%{`, `$${`, quotes, backslashes and control characters included, never evaluated as a
+/// template (a `${aws:username}` in a policy document, a password holding `%{`).
+#[test]
+fn template_sequences_in_map_and_list_values_arrive_as_written() {
+    let Setup {
+        keys: _keys,
+        tmp,
+        key,
+        repo,
+        ..
+    } = setup(tools_repo());
+    repo.write(
+        "stacks/policy/main.tf",
+        &format!(
+            r#"{NULL_PROVIDER}
+output "documents" {{
+  value = {{
+    self = "arn:aws:iam::*:user/$${{aws:username}}"
+    tpl  = "%%{{ if true }}on%%{{ endif }}"
+  }}
+}}
+"#
+        ),
+    );
+    repo.write(
+        "stacks/app/main.tf",
+        &format!(
+            r#"{NULL_PROVIDER}
+variable "documents" {{
+  type = map(string)
+}}
+variable "token" {{
+  type      = string
+  sensitive = true
+}}
+variable "hosts" {{
+  type      = list(string)
+  sensitive = true
+}}
+variable "db" {{
+  type      = map(string)
+  sensitive = true
+}}
+
+resource "null_resource" "app" {{
+  triggers = {{
+    all = jsonencode({{ documents = var.documents, token = var.token, hosts = var.hosts, db = var.db }})
+  }}
+}}
+"#
+        ),
+    );
+    repo.write(
+        "stacks/app/stack.toml",
+        "deps = [\"stacks/policy\"]\n\n[inputs]\ndocuments = \"stacks/policy:documents\"\n",
+    );
+    let secrets = "environments/dev/stacks/app/secrets.toml";
+    repo.write(
+        secrets,
+        "token = 'b${1}'\nhosts = ['b${1}', '%{ if true }yes%{ endif }', 'x$${y}']\n\n[db]\npassword = \"q\\\"uo\\\\te\\b${path.module}\"\n\"${k}\" = 'v'\n",
+    );
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", secrets]).assert_ok();
+    repo.commit("stacks");
+    with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["apply", "--env", "dev", "--auto-approve"],
+    )
+    .assert_ok();
+    let state = std::fs::read_to_string(repo.state_file("dev", "stacks/app")).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let all = state["resources"][0]["instances"][0]["attributes"]["triggers"]["all"]
+        .as_str()
+        .unwrap();
+    let all: serde_json::Value = serde_json::from_str(all).unwrap();
+    assert_eq!(
+        all,
+        serde_json::json!({
+            "documents": {"self": "arn:aws:iam::*:user/${aws:username}", "tpl": "%{ if true }on%{ endif }"},
+            "token": "b${1}",
+            "hosts": ["b${1}", "%{ if true }yes%{ endif }", "x$${y}"],
+            "db": {"password": "q\"uo\\te\u{8}${path.module}", "${k}": "v"},
+        })
+    );
+}

@@ -106,8 +106,10 @@ pub struct Task {
 /// replace the same lines of a render, which a render cached before may have lost; 11:
 /// stored plans keep the configuration of collections without a sensitive element and keep
 /// `null` sensitive values `null`, and policies read regex literals, `not` over a missing
-/// key and `some` after an iteration as OPA does, so a verdict cached before could differ).
-pub const TASK_KEY_VERSION: u32 = 11;
+/// key and `some` after an iteration as OPA does, so a verdict cached before could differ;
+/// 12: strings inside map and list values given as `TF_VAR_*` (secrets, upstream outputs)
+/// keep `${` and `%{` literal, which a plan cached before had evaluated).
+pub const TASK_KEY_VERSION: u32 = 12;
 
 /// Everything a task key covers; `strata hash --explain` style output can print it.
 #[derive(Debug, Clone, Serialize)]

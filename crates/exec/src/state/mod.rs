@@ -199,12 +199,63 @@ fn expand(template: &str, env: &str, label: &str) -> String {
         .replace("{label}", label)
 }
 
-/// An HCL string literal: JSON escapes, and template sequences kept literal.
+/// An HCL string literal: the escapes HCL and JSON share (`\"`, `\\`, `\n`, `\r`, `\t`,
+/// `\uXXXX` for other controls: JSON's `\b` and `\f` are no HCL), and template sequences
+/// kept literal (`$${`, `%%{`).
 pub fn hcl_string(text: &str) -> String {
-    serde_json::to_string(text)
-        .expect("strings serialize")
-        .replace("${", "$${")
-        .replace("%{", "%%{")
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out.replace("${", "$${").replace("%{", "%%{")
+}
+
+/// A JSON value as the HCL expression terraform reads from `TF_VAR_<name>`: a string is
+/// taken as it is (terraform reads a string variable's value literally), anything else is
+/// an HCL expression whose strings keep `${` and `%{` literal. JSON text would do but for
+/// those: terraform would evaluate a template sequence inside a map or list value (a
+/// `${aws:username}` in a policy document, a secret holding `%{`).
+pub fn tf_var_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => hcl_expression(other),
+    }
+}
+
+fn hcl_expression(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => hcl_string(s),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(hcl_expression)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{} = {}", hcl_string(k), hcl_expression(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
 }
 
 fn hcl_value(value: &toml::Value, env: &str, label: &str) -> String {
@@ -858,6 +909,20 @@ pub fn private_dir(dir: &Path) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn values_given_as_tf_var_keep_template_sequences_and_escape_as_hcl() {
+        use serde_json::json;
+        // A string is taken as it is.
+        assert_eq!(super::tf_var_text(&json!("a${b}")), "a${b}");
+        assert_eq!(
+            super::tf_var_text(
+                &json!({"k${x}": ["a${b}", "%{ if c }", "q\"\\\n\u{8}"], "n": 1, "z": null})
+            ),
+            r#"{"k$${x}" = ["a$${b}", "%%{ if c }", "q\"\\\n\u0008"], "n" = 1, "z" = null}"#
+        );
+        assert_eq!(super::hcl_string("$${x}"), r#""$$${x}""#);
+    }
+
     use super::*;
 
     #[test]

@@ -40,13 +40,9 @@ impl Prepared {
     /// Secrets as sensitive variables (stacks) or values (charts).
     fn add_secrets(&mut self, secrets: crate::secrets::TaskSecrets) {
         for (name, value) in secrets.values {
-            self.inputs.vars.push((
-                name.clone(),
-                match &value {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                },
-            ));
+            self.inputs
+                .vars
+                .push((name.clone(), strata_exec::state::tf_var_text(&value)));
             if !self.inputs.sensitive.contains(&name) {
                 self.inputs.sensitive.push(name.clone());
             }
@@ -247,13 +243,7 @@ impl Runner<'_> {
         prepared.inputs.sensitive = sensitive;
         prepared.inputs.vars = consumed
             .iter()
-            .map(|(k, v)| {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (k.clone(), text)
-            })
+            .map(|(k, v)| (k.clone(), strata_exec::state::tf_var_text(v)))
             .collect();
         prepared.values = consumed;
         Ok(Some(digest))
