@@ -267,7 +267,7 @@ fn sensitive_upstream_outputs_never_reach_the_gitops_output() {
     let release = yaml(&dir.join("flux/helmreleases/web.yaml"));
     assert_eq!(
         release["spec"]["valuesFrom"],
-        serde_json::json!([{"kind": "Secret", "name": "dev-web-inputs", "valuesKey": "db_password", "targetPath": "db_password"}])
+        serde_json::json!([{"kind": "Secret", "name": "dev-web-inputs", "valuesKey": "values.yaml"}])
     );
     assert_eq!(release["spec"]["values"]["vpc_id"], "vpc-1");
     for place in [out.path().to_path_buf(), repo.path().join(".strata")] {

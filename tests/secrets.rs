@@ -884,7 +884,40 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
     )
     .assert_ok();
     let release = std::fs::read_to_string(dir.join("flux/helmreleases/web.yaml")).unwrap();
-    assert!(release.contains("valuesKey: apiKey"), "{release}");
+    // One values document in the Secret, no per-leaf `targetPath` (which Flux would parse
+    // as `--set` does), and the secret's key is not among the inline values.
+    let release: serde_json::Value = serde_norway::from_str(&release).unwrap();
+    assert_eq!(
+        release["spec"]["valuesFrom"],
+        serde_json::json!([{"kind": "Secret", "name": "dev-web-inputs", "valuesKey": "values.yaml"}])
+    );
+    assert!(
+        release["spec"]["values"].get("apiKey").is_none(),
+        "{release}"
+    );
+    assert!(
+        release["spec"]["values"]["smtp"].get("password").is_none(),
+        "{release}"
+    );
+    // What that document holds: `decrypt --format yaml`, each value with its type.
+    let run = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["secrets", "decrypt", secrets, "--format", "yaml"],
+    );
+    run.assert_ok();
+    let document: serde_json::Value = serde_norway::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        document,
+        serde_json::json!({
+            "apiKey": TOKEN,
+            "tlsKey": TLS_KEY,
+            "dbPassword": DB_PASSWORD,
+            "registryPassword": PASSWORD,
+            "smtp": {"password": PASSPHRASE},
+        })
+    );
     for needle in [TOKEN, encoded.as_str()] {
         let seen = files_containing(out.path(), needle.as_bytes(), &[]);
         assert!(seen.is_empty(), "{needle} in {seen:?}");

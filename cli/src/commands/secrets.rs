@@ -19,6 +19,10 @@ pub enum Command {
     /// Print the plain text of a secrets file (it then is on your terminal: prefer `edit`).
     Decrypt {
         file: PathBuf,
+        /// `toml` (the file's own text), or `yaml`: the values as one YAML values document,
+        /// what the Secret `<env>-<chart>-inputs` holds under `values.yaml` for flux-helm.
+        #[arg(long, value_enum, default_value = "toml")]
+        format: DecryptFormat,
         /// An age identity file or an unencrypted SSH private key (default: STRATA_AGE_KEY,
         /// STRATA_AGE_KEY_FILE, ~/.config/strata/age/keys.txt).
         #[arg(long = "identity", short = 'i', value_name = "PATH")]
@@ -55,6 +59,12 @@ pub enum Command {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum DecryptFormat {
+    Toml,
+    Yaml,
+}
+
 pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     let root = strata_graph::workspace::find_root(&ctx.dir)?;
     let cwd = std::env::current_dir().map_err(|e| strata_graph::Error::io(".", e))?;
@@ -83,9 +93,18 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                 crate::out!("encrypted {} for {}", done.file, done.recipients.join(", "));
             }
         }
-        Command::Decrypt { file, identities } => {
+        Command::Decrypt {
+            file,
+            format,
+            identities,
+        } => {
             let file = path(&file)?;
-            let text = secrets::decrypt(&file, &identities)?;
+            let text = match format {
+                DecryptFormat::Toml => secrets::decrypt(&file, &identities)?,
+                DecryptFormat::Yaml => {
+                    strata_gitops::values_document(&secrets::decrypt_values(&file, &identities)?)
+                }
+            };
             crate::output::write_stdout(&text);
         }
         Command::Edit {

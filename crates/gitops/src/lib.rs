@@ -96,8 +96,9 @@ pub struct Chart {
     /// Values for Flux to render with (`flux-helm`): the environment's values files merged,
     /// and the non-sensitive upstream outputs it reads.
     pub values: Value,
-    /// Inputs bound to sensitive upstream outputs, by value name: never written as values.
-    pub sensitive_inputs: Vec<String>,
+    /// The values that are sensitive (a secrets file's leaves, inputs bound to sensitive
+    /// upstream outputs), each as its path of keys into the values: never written as values.
+    pub sensitive_inputs: Vec<Vec<String>>,
     /// The commit whose chart was verified (its release lock entry's): `flux-helm` has Flux
     /// render the chart from exactly that commit. `None` when rendered from the work tree
     /// (`strata gitops render`, a preview): the source follows the branch.
@@ -155,6 +156,16 @@ impl std::fmt::Display for GitopsError {
             ),
         }
     }
+}
+
+/// The key of the Secret `<env>-<chart>-inputs` holding a chart's sensitive values, as one
+/// YAML values document (`flux-helm`).
+pub const SECRET_VALUES_KEY: &str = "values.yaml";
+
+/// `value` as a YAML document every reader (YAML 1.1 as well as 1.2) takes back as the same
+/// value: the form of the values document of [`SECRET_VALUES_KEY`].
+pub fn values_document(value: &Value) -> String {
+    yaml(value)
 }
 
 /// The name (after `<env>-`) of the Flux Kustomization creating the charts' namespaces, and
@@ -472,7 +483,10 @@ pub fn render(
         let sensitive: Vec<(String, Vec<String>)> = charts
             .iter()
             .filter(|c| !c.sensitive_inputs.is_empty())
-            .map(|c| (c.label.clone(), c.sensitive_inputs.clone()))
+            .map(|c| {
+                let names = c.sensitive_inputs.iter().map(|p| p.join(".")).collect();
+                (c.label.clone(), names)
+            })
             .collect();
         if !sensitive.is_empty() {
             return Err(GitopsError::SensitiveInRendered { charts: sensitive });
@@ -763,14 +777,15 @@ pub fn render(
                         },
                         "values": values,
                     });
+                    // One values document the Secret holds, merged as a values file is: each
+                    // value at its path with its own type. A `targetPath` per leaf would
+                    // have Flux parse each value as `helm --set` does (`0123` a number,
+                    // a comma a separator) and read a key holding a dot as a path.
                     if !c.sensitive_inputs.is_empty() {
                         let secret = format!("{}-inputs", app(&c.label));
-                        spec["valuesFrom"] = Value::Array(
-                            c.sensitive_inputs
-                                .iter()
-                                .map(|v| json!({"kind": "Secret", "name": secret, "valuesKey": v, "targetPath": v}))
-                                .collect(),
-                        );
+                        spec["valuesFrom"] = json!([
+                            {"kind": "Secret", "name": secret, "valuesKey": SECRET_VALUES_KEY}
+                        ]);
                     }
                     if !deps.is_empty() {
                         spec["dependsOn"] = json!(depends(deps));
@@ -792,11 +807,11 @@ pub fn render(
     Ok(files)
 }
 
-/// Removes the value at the dotted `path` (`db.password`) from `values`, keeping the rest
-/// of the tables on the way.
-fn remove_path(values: &mut Value, path: &str) {
+/// Removes the value at `path` (`["db", "password"]`) from `values`, keeping the rest of
+/// the tables on the way.
+fn remove_path(values: &mut Value, path: &[String]) {
     let mut at = values;
-    let mut parts = path.split('.').peekable();
+    let mut parts = path.iter().peekable();
     while let Some(part) = parts.next() {
         let Value::Object(map) = at else {
             return;
@@ -1006,9 +1021,9 @@ mod tests {
     #[test]
     fn sensitive_inputs_are_never_values() {
         let mut api = chart("charts/api", 1, &[], &["stacks/database"]);
-        api.sensitive_inputs = vec!["dbPassword".into()];
+        api.sensitive_inputs = vec![vec!["dbPassword".into()]];
         let mut web = chart("charts/web", 1, &[], &["stacks/database"]);
-        web.sensitive_inputs = vec!["token".into()];
+        web.sensitive_inputs = vec![vec!["token".into()]];
         let err = render("dev", &settings(Format::ArgoCd), &[api.clone(), web], &[]).unwrap_err();
         // Every chart is named, not only the first.
         assert!(
@@ -1022,21 +1037,23 @@ mod tests {
         let h = parse(&files["flux/helmreleases/api.yaml"]);
         assert_eq!(h["spec"]["values"], json!({"replicas": 2}));
         // A secret in a table (`[db] password`): only that leaf leaves the inline values,
-        // the rest of the table stays, and the Secret sets the leaf at its path.
+        // the rest of the table stays. A key holding a dot (`"a.b"`) is a key, not the
+        // path a.b. The Secret holds one values document (no `targetPath`, which would
+        // have Flux parse each value as `--set` does and read `a.b` as a path).
         let mut nested = api.clone();
-        nested.values = json!({"db": {"host": "db.dev", "password": "changeme"}});
-        nested.sensitive_inputs = vec!["db.password".into()];
+        nested.values =
+            json!({"db": {"host": "db.dev", "password": "changeme"}, "a.b": "x", "a": {"b": "y"}});
+        nested.sensitive_inputs = vec![vec!["db".into(), "password".into()], vec!["a.b".into()]];
         let nested = render("dev", &settings(Format::FluxHelm), &[nested], &[]).unwrap();
         let n = parse(&nested["flux/helmreleases/api.yaml"]);
-        assert_eq!(n["spec"]["values"], json!({"db": {"host": "db.dev"}}));
         assert_eq!(
-            n["spec"]["valuesFrom"],
-            json!([{"kind": "Secret", "name": "dev-api-inputs", "valuesKey": "db.password", "targetPath": "db.password"}])
+            n["spec"]["values"],
+            json!({"db": {"host": "db.dev"}, "a": {"b": "y"}})
         );
-        assert_eq!(
-            h["spec"]["valuesFrom"],
-            json!([{"kind": "Secret", "name": "dev-api-inputs", "valuesKey": "dbPassword", "targetPath": "dbPassword"}])
-        );
+        let reference =
+            json!([{"kind": "Secret", "name": "dev-api-inputs", "valuesKey": "values.yaml"}]);
+        assert_eq!(n["spec"]["valuesFrom"], reference);
+        assert_eq!(h["spec"]["valuesFrom"], reference);
         assert_eq!(
             h["spec"]["upgrade"]["remediation"]["remediateLastFailure"],
             true

@@ -405,12 +405,12 @@ fn chart_of(
         .filter(|p| p.starts_with(&own) && strata_run::secrets::is_secrets_file(p))
         .collect();
     let mut sensitive = Vec::new();
-    // Each leaf a secrets file sets (`db.password`): Flux sets it at that path, and the rest
-    // of its table (`db.host` from the values file) stays inline.
+    // Each leaf a secrets file sets (`db.password`): the Secret's values document holds it
+    // at that path, and the rest of its table (`db.host` from the values file) stays inline.
     for (_, text) in source.view.texts(&session.repo, &secrets)? {
-        for name in strata_run::secrets::leaf_names(&text) {
-            if !sensitive.contains(&name) {
-                sensitive.push(name);
+        for path in strata_run::secrets::leaf_paths(&text) {
+            if !sensitive.contains(&path) {
+                sensitive.push(path);
             }
         }
     }
@@ -421,7 +421,7 @@ fn chart_of(
             };
             let state = states.state_of(j, environment)?;
             match state.as_ref().and_then(|s| s.outputs.get(&inp.output)) {
-                Some(o) if o.sensitive => sensitive.push(inp.variable.clone()),
+                Some(o) if o.sensitive => sensitive.push(vec![inp.variable.clone()]),
                 Some(o) => merge(
                     &mut values,
                     serde_json::json!({ inp.variable.clone(): o.value.clone() }),

@@ -42,19 +42,17 @@ pub fn names(text: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The values a secrets file sets, as dotted paths to its leaves (`db.password` for a
-/// `password` in a `[db]` table), without decrypting anything.
-pub fn leaf_names(text: &str) -> Vec<String> {
-    fn walk(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+/// The values a secrets file sets, as paths of keys to its leaves (`["db", "password"]`
+/// for a `password` in a `[db]` table; a key may hold a dot itself, `"a.b" = ...`), without
+/// decrypting anything.
+pub fn leaf_paths(text: &str) -> Vec<Vec<String>> {
+    fn walk(table: &toml::Table, prefix: &[String], out: &mut Vec<Vec<String>>) {
         for (key, value) in table {
             if prefix.is_empty() && key == strata_secrets::META {
                 continue;
             }
-            let path = if prefix.is_empty() {
-                key.clone()
-            } else {
-                format!("{prefix}.{key}")
-            };
+            let mut path = prefix.to_vec();
+            path.push(key.clone());
             match value {
                 toml::Value::Table(inner) => walk(inner, &path, out),
                 _ => out.push(path),
@@ -63,7 +61,7 @@ pub fn leaf_names(text: &str) -> Vec<String> {
     }
     let mut out = Vec::new();
     if let Ok(table) = text.parse::<toml::Table>() {
-        walk(&table, "", &mut out);
+        walk(&table, &[], &mut out);
     }
     out
 }
@@ -492,6 +490,28 @@ pub fn decrypt(file: &SecretsPath, identities_given: &[PathBuf]) -> Result<Strin
     strata_secrets::open_text(&file.rel, &text, &ids).map_err(|e| error(&file.rel, e))
 }
 
+/// The values of a secrets file as a chart receives them (tables as maps, each value with
+/// its type; a datetime as its text): what the Secret `<env>-<chart>-inputs` holds for
+/// `flux-helm` as one values document.
+pub fn decrypt_values(
+    file: &SecretsPath,
+    identities_given: &[PathBuf],
+) -> Result<serde_json::Value> {
+    let text = decrypt(file, identities_given)?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| Error::Invalid {
+        message: format!("the decrypted text is not TOML: {}", e.message()),
+        location: Location::new(file.rel.clone(), None),
+        hint: format!("fix it with `strata secrets edit {}`", file.rel),
+    })?;
+    Ok(serde_json::Value::Object(
+        table
+            .into_iter()
+            .filter(|(k, _)| k != strata_secrets::META)
+            .map(|(k, v)| (k, strata_secrets::to_json(&v)))
+            .collect(),
+    ))
+}
+
 /// What [`rotate`] and [`update_keys`] did to a file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Rekeyed {
@@ -613,14 +633,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn leaf_names_are_dotted_paths_into_tables() {
+    fn leaf_paths_are_the_keys_into_tables() {
         let text = format!(
-            "token = \"ENC[a]\"\n\n{meta}\n[db]\npassword = \"ENC[b]\"\n\n[db.replica]\nuser = \"ENC[c]\"\n",
+            "token = \"ENC[a]\"\n\"a.b\" = \"ENC[d]\"\n\n{meta}\n[db]\npassword = \"ENC[b]\"\n\n[db.replica]\nuser = \"ENC[c]\"\n",
             meta = format_args!("[{}]\nversion = 1\n", strata_secrets::META)
         );
         assert_eq!(
-            leaf_names(&text),
-            ["db.password", "db.replica.user", "token"]
+            leaf_paths(&text),
+            [
+                vec!["a.b"],
+                vec!["db", "password"],
+                vec!["db", "replica", "user"],
+                vec!["token"]
+            ]
         );
         assert_eq!(names(&text), ["db", "token"]);
     }
