@@ -125,7 +125,8 @@ impl Identities {
         }
         match std::env::var_os(KEY_FILE_ENV).filter(|v| !v.is_empty()) {
             Some(list) => {
-                for path in std::env::split_paths(&list) {
+                // An empty entry (`a:`, `:b`, `a::b`) names no file.
+                for path in std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()) {
                     ids.keys.extend(Identities::from_file(&path)?.keys);
                 }
             }
