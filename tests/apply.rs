@@ -89,6 +89,65 @@ fn apply_on_a_terminal_shows_the_plan_and_applies_only_on_yes() {
     assert!(state.exists());
 }
 
+/// Ctrl-C at the prompt ends the run at once (exit 130, nothing applied), while the
+/// terminal stays open: before, strata went on waiting for Enter or Ctrl-D.
+#[test]
+fn ctrl_c_at_the_prompt_ends_the_run() {
+    use std::io::Read;
+    let repo = workspace();
+    let command = format!("{} apply --env dev", env!("CARGO_BIN_EXE_strata"));
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(repo.path())
+        .env_remove("GIT_DIR")
+        .env("STRATA_DAEMON", "0")
+        .env("STRATA_STATE_DIR", repo.state_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs commands on a pseudo-terminal");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        let mut asked = false;
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if !asked && String::from_utf8_lossy(&seen).contains("Only 'yes' applies") {
+                asked = true;
+                let _ = tx.send(());
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the prompt appears");
+    // The terminal's interrupt character, as a person presses it; stdin stays open.
+    stdin.write_all(b"\x03").unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("strata still waits at the prompt 20 s after Ctrl-C");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    drop(stdin);
+    let out = reader.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{out}");
+    assert!(out.contains("interrupted at the prompt"), "{out}");
+    assert!(!repo.state_file("dev", "stacks/network").exists());
+}
+
 #[test]
 fn plans_without_changes_are_not_applied() {
     let repo = workspace();

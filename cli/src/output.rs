@@ -116,3 +116,40 @@ mod tests {
         );
     }
 }
+
+/// One line typed on stdin (its end included), or `None` once stdin has ended or an
+/// interrupt arrived while waiting. Ctrl-C at a prompt ends the wait: a blocking read would
+/// hold the run until Enter or Ctrl-D. One thread reads stdin for every prompt, so a line
+/// typed after an abandoned wait goes to the next prompt, not to a reader left behind.
+pub fn read_answer() -> Option<String> {
+    use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+    use std::sync::{Mutex, OnceLock};
+    static LINES: OnceLock<Mutex<Receiver<Option<String>>>> = OnceLock::new();
+    let lines = LINES.get_or_init(|| {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || loop {
+            let mut line = String::new();
+            let read = std::io::stdin().read_line(&mut line);
+            let sent = match read {
+                Ok(0) | Err(_) => tx.send(None).map(|()| false),
+                Ok(_) => tx.send(Some(line)).map(|()| true),
+            };
+            if !matches!(sent, Ok(true)) {
+                return;
+            }
+        });
+        Mutex::new(rx)
+    });
+    let lines = lines.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if strata_exec::process::is_cancelled() {
+            write_stderr("\n");
+            return None;
+        }
+        match lines.recv_timeout(std::time::Duration::from_millis(50)) {
+            Ok(line) => return line,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}

@@ -781,9 +781,7 @@ impl Observer for Printer {
                     request.label, request.env
                 ));
             }
-            let mut answer = String::new();
-            let _ = std::io::stdin().read_line(&mut answer);
-            answer.trim() == "yes"
+            crate::output::read_answer().is_some_and(|answer| answer.trim() == "yes")
         };
         match &self.bar {
             Some(bar) => bar.suspend(ask),

@@ -582,7 +582,9 @@ impl Runner<'_> {
             return None;
         }
         self.remove_kept_plan(plan_task);
-        report.reason = Some(if matches_reviewed == Some(false) {
+        report.reason = Some(if strata_exec::process::is_cancelled() {
+            "not started: interrupted at the prompt".into()
+        } else if matches_reviewed == Some(false) {
             "not applied: the plan differs from the one made under the same key before (the one reviewed); the infrastructure changed outside terraform? Review it with `strata plan` and apply on a terminal".into()
         } else {
             format!(
