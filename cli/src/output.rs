@@ -91,32 +91,6 @@ pub fn print_error(err: &Error) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schema_version_comes_first_and_the_rest_stays_sorted() {
-        let json = versioned_json(&serde_json::json!({"b": 1, "a": {"z": 2, "y": [1]}}));
-        assert!(
-            json.starts_with("{\n  \"schema_version\": 1,\n  \"a\""),
-            "{json}"
-        );
-        let parsed: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
-        assert_eq!(parsed["schema_version"], 1);
-        assert_eq!(parsed["a"]["z"], 2);
-        assert_eq!(parsed["b"], 1);
-
-        let empty = versioned_json(&serde_json::json!({}));
-        assert_eq!(empty, "{\n  \"schema_version\": 1\n}");
-        let list = versioned_json(&serde_json::json!([1]));
-        assert_eq!(
-            serde_json::from_str::<serde_json::Value>(&list).unwrap(),
-            serde_json::json!([1])
-        );
-    }
-}
-
 /// One line typed on stdin (its end included), or `None` once stdin has ended or an
 /// interrupt arrived while waiting. Ctrl-C at a prompt ends the wait: a blocking read would
 /// hold the run until Enter or Ctrl-D. One thread reads stdin for every prompt, so a line
@@ -151,5 +125,31 @@ pub fn read_answer() -> Option<String> {
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_version_comes_first_and_the_rest_stays_sorted() {
+        let json = versioned_json(&serde_json::json!({"b": 1, "a": {"z": 2, "y": [1]}}));
+        assert!(
+            json.starts_with("{\n  \"schema_version\": 1,\n  \"a\""),
+            "{json}"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        assert_eq!(parsed["schema_version"], 1);
+        assert_eq!(parsed["a"]["z"], 2);
+        assert_eq!(parsed["b"], 1);
+
+        let empty = versioned_json(&serde_json::json!({}));
+        assert_eq!(empty, "{\n  \"schema_version\": 1\n}");
+        let list = versioned_json(&serde_json::json!([1]));
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&list).unwrap(),
+            serde_json::json!([1])
+        );
     }
 }
