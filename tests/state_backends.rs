@@ -644,7 +644,8 @@ fn pg_settings_that_cannot_work_are_refused_before_anything_runs() {
         .into();
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
-        out.stderr.contains("STRATA_TEST_PG, which is not set"),
+        out.stderr.contains("STRATA_TEST_PG, which is not set")
+            && out.stderr.contains("--> environments/dev/env.toml:5"),
         "{}",
         out.stderr
     );

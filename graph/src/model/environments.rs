@@ -17,6 +17,8 @@ pub struct Environment {
     pub config: EnvConfig,
     /// The line of `promotes_from` in env.toml, for errors.
     promotes_from_line: Option<usize>,
+    /// env.toml's text, for the lines of settings in errors (empty when read elsewhere).
+    text: std::sync::Arc<str>,
 }
 
 impl Environment {
@@ -27,7 +29,25 @@ impl Environment {
             file: file.to_string(),
             config,
             promotes_from_line: None,
+            text: "".into(),
         }
+    }
+
+    /// The line of env.toml where `key` is set (`key = ...` at the start of a line; the
+    /// first such line), for errors about a setting.
+    pub fn line_of(&self, key: &str) -> Option<usize> {
+        crate::workspace::key_line(&self.text, key)
+    }
+
+    /// Where the `[section]` table header is in env.toml (`[state]`), else its file only.
+    pub fn section_location(&self, section: &str) -> Location {
+        let header = format!("[{section}]");
+        let line = self
+            .text
+            .lines()
+            .position(|l| l.trim() == header)
+            .map(|i| i + 1);
+        Location::new(self.file.clone(), line)
     }
 
     fn location_of(&self, _key: &str) -> Location {
@@ -270,6 +290,7 @@ pub(super) fn load_environments(repo: &Repo, snapshot: &Snapshot) -> Result<Vec<
             file: file.to_string(),
             config,
             promotes_from_line: crate::workspace::key_line(&text, "promotes_from"),
+            text: text.as_str().into(),
         });
     }
     let names: BTreeMap<&str, Option<&str>> = envs

@@ -294,7 +294,11 @@ pub fn backend(
     if let Some(over) = overridden {
         config.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
-    let at = || Location::new(env.file.clone(), None);
+    let at = || env.section_location("state.config");
+    let at_key = |key: &str| match env.line_of(key) {
+        Some(line) => Location::new(env.file.clone(), Some(line)),
+        None => at(),
+    };
     if state.backend == "local" {
         let path = match config.get("path").and_then(|v| v.as_str()) {
             Some(template) => root.join(expand(template, &env.name, label)),
@@ -348,10 +352,7 @@ pub fn backend(
                     "the {kind} state settings of {} read `{name}` from the environment variable {var}, which is not set",
                     env.name
                 ),
-                location: Location::new(
-                    env.file.clone(),
-                    None,
-                ),
+                location: at(),
                 hint: format!("export {var} (CI: from its secret store) before running strata"),
             })?;
             settings.insert(
@@ -420,7 +421,7 @@ pub fn backend(
                 "the {kind} state setting `{name}` of {} holds a credential that strata would have to write into the backend configuration terraform keeps in its working directory",
                 env.name
             ),
-            location: at(),
+            location: at_key(&format!("{name}_env")),
             hint: format!(
                 "remove `{name}_env` and export the environment variable the {kind} backend reads `{name}` from instead (it reaches terraform, never a file); `{}` stays unset",
                 setting.from_env.as_deref().unwrap_or_default()
