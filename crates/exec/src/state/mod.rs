@@ -352,7 +352,7 @@ pub fn backend(
                     "the {kind} state settings of {} read `{name}` from the environment variable {var}, which is not set",
                     env.name
                 ),
-                location: at(),
+                location: at_key(key),
                 hint: format!("export {var} (CI: from its secret store) before running strata"),
             })?;
             settings.insert(
