@@ -374,6 +374,24 @@ fn destroy_tears_down_named_stacks_dependents_first_and_only_when_told() {
         apply["reason"],
         "nothing to destroy: the state holds no resources"
     );
+    // The lock no longer held it: nothing is said removed, the lock is not written again.
+    let lock = repo.path().join("environments/dev/release.lock.toml");
+    let lock_before = std::fs::read(&lock).ok();
+    let again = repo.strata(&["destroy", "stacks/app", "--env", "dev", "--auto-approve"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("(nothing to destroy: the state holds no resources)"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        !again.stderr.contains("removed stacks/app"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(std::fs::read(&lock).ok(), lock_before);
     repo.strata(&["apply", "--auto-approve", "--env", "dev"]);
     assert_eq!(resources_in(&app).len(), 1);
 

@@ -732,7 +732,8 @@ impl Observer for Printer {
         if r.status == Status::Ok && !r.cached {
             text.push_str(&format!("  {:.1}s", r.duration_ms as f64 / 1000.0));
         }
-        if let (Some(reason), true) = (&r.reason, r.status != Status::Ok) {
+        // An ok task with a reason did nothing, and says why ("nothing to destroy").
+        if let Some(reason) = &r.reason {
             text.push_str(&format!("  ({reason})"));
         }
         self.line(&text);

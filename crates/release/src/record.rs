@@ -237,11 +237,15 @@ fn record_in_lock(
         if !destroyed.is_empty() {
             let _turn = take_turn(&session.root, env, &|m| observer.warn(m))?;
             let mut lock = ReleaseLock::read(&session.root, env)?;
-            for label in &destroyed {
-                lock.targets.remove(label);
+            // Only what the lock held: a stack destroyed that was never recorded (its state
+            // held nothing) changes nothing there.
+            out.removed = destroyed
+                .into_iter()
+                .filter(|label| lock.targets.remove(label).is_some())
+                .collect();
+            if !out.removed.is_empty() {
+                lock.write(&session.root, env)?;
             }
-            lock.write(&session.root, env)?;
-            out.removed = destroyed;
         }
         return Ok(out);
     }
@@ -449,10 +453,12 @@ fn record_in_lock(
     } else {
         Vec::new()
     };
-    for label in destroyed.iter().chain(&retired) {
-        lock.targets.remove(label);
-    }
-    out.removed = destroyed.iter().chain(&retired).cloned().collect();
+    out.removed = destroyed
+        .iter()
+        .chain(&retired)
+        .filter(|label| lock.targets.remove(*label).is_some())
+        .cloned()
+        .collect();
     if !entries.is_empty() || !out.removed.is_empty() {
         lock.targets.extend(entries);
         // The lock and the environment's GitOps output change together, or not at all.
