@@ -353,7 +353,16 @@ pub fn resource_lines(plan: &strata_exec::plan_json::PlanSummary) -> Vec<String>
             format!("{} {}{why}", action_sign(&r.action), r.address)
         })
         .collect();
-    lines.extend(plan.outputs_changed.iter().map(|o| format!("~ output.{o}")));
+    // A summary cached before output actions were kept names the outputs only.
+    if plan.output_actions.is_empty() {
+        lines.extend(plan.outputs_changed.iter().map(|o| format!("~ output.{o}")));
+    } else {
+        lines.extend(
+            plan.output_actions
+                .iter()
+                .map(|o| format!("{} output.{}", action_sign(&o.action), o.name)),
+        );
+    }
     lines
 }
 
@@ -679,6 +688,7 @@ mod tests {
             import: 0,
             resources,
             outputs_changed: Vec::new(),
+            output_actions: Vec::new(),
             outside: Vec::new(),
         }));
         t
@@ -967,6 +977,7 @@ mod tests {
                 change("aws_s3_bucket.c", "no-op-ish"),
             ],
             outputs_changed: vec!["vpc_id".into()],
+            output_actions: Vec::new(),
             outside: Vec::new(),
         };
         summary.resources[0].changed = vec!["id".into()];
@@ -978,6 +989,20 @@ mod tests {
                 "  aws_s3_bucket.c",
                 "~ output.vpc_id"
             ]
+        );
+        // An output created or going away is not an update.
+        summary.resources.clear();
+        summary.outputs_changed = vec!["new".into(), "old".into(), "vpc_id".into()];
+        summary.output_actions = [("new", "create"), ("old", "delete"), ("vpc_id", "update")]
+            .into_iter()
+            .map(|(name, action)| strata_exec::plan_json::OutputAction {
+                name: name.into(),
+                action: action.into(),
+            })
+            .collect();
+        assert_eq!(
+            resource_lines(&summary),
+            ["+ output.new", "- output.old", "~ output.vpc_id"]
         );
     }
 

@@ -647,6 +647,6 @@ mod tests {
                 vec!["token"]
             ]
         );
-        assert_eq!(names(&text), ["db", "token"]);
+        assert_eq!(names(&text), ["a.b", "db", "token"]);
     }
 }

@@ -23,10 +23,20 @@ pub struct PlanSummary {
     pub resources: Vec<ResourceAction>,
     /// Outputs whose value changes.
     pub outputs_changed: Vec<String>,
+    /// What happens to each of [`PlanSummary::outputs_changed`]: `create`, `update` or
+    /// `delete` (an output other stacks read going away is not an update).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_actions: Vec<OutputAction>,
     /// Resources terraform found changed outside terraform when it refreshed (its
     /// `resource_drift`): `address` and what happened (`update`, `delete`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outside: Vec<ResourceAction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputAction {
+    pub name: String,
+    pub action: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -306,13 +316,24 @@ pub fn summarize(plan: &Value) -> PlanSummary {
     }
     if let Some(outputs) = plan.get("output_changes").and_then(Value::as_object) {
         for (name, oc) in outputs {
-            let noop = oc
+            let actions: Vec<&str> = oc
                 .get("actions")
                 .and_then(Value::as_array)
-                .is_some_and(|a| a.len() == 1 && a[0] == "no-op");
-            if !noop {
-                s.outputs_changed.push(name.clone());
-            }
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let action = match actions.as_slice() {
+                ["no-op"] => continue,
+                ["create"] => "create",
+                ["delete"] => "delete",
+                _ => "update",
+            };
+            s.outputs_changed.push(name.clone());
+            s.output_actions.push(OutputAction {
+                name: name.clone(),
+                action: action.into(),
+            });
         }
     }
     s
@@ -615,6 +636,30 @@ mod tests {
         assert_eq!(
             stored.pointer("/variables/size/value"),
             Some(&serde_json::json!("20"))
+        );
+    }
+
+    #[test]
+    fn outputs_say_whether_they_are_created_updated_or_deleted() {
+        let plan = serde_json::json!({
+            "format_version": "1.0",
+            "output_changes": {
+                "gone": {"actions": ["delete"], "before": "a", "after": null},
+                "new": {"actions": ["create"], "before": null, "after": "b"},
+                "same": {"actions": ["no-op"], "before": "c", "after": "c"},
+                "vpc": {"actions": ["update"], "before": "d", "after": "e"},
+            }
+        });
+        let s = summarize(&plan);
+        assert_eq!(s.outputs_changed, ["gone", "new", "vpc"]);
+        let actions: Vec<(&str, &str)> = s
+            .output_actions
+            .iter()
+            .map(|o| (o.name.as_str(), o.action.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            [("gone", "delete"), ("new", "create"), ("vpc", "update")]
         );
     }
 
