@@ -579,6 +579,27 @@ fn workspace_settings_turn_the_builtin_pack_off_or_pin_it() {
         "{}",
         run.stderr
     );
+    // A policy directory holding only tests is no policy either: "0 findings" would read
+    // as a clean result.
+    repo.write(
+        "policies/checks/checks_test.rego",
+        "package main\nimport rego.v1\n\ntest_nothing if {\n  true\n}\n",
+    );
+    repo.commit("tests only");
+    for args in [
+        &["policy", "scan", "stacks"][..],
+        &["policy", "scan", "--policy", "policies/checks", "stacks"][..],
+    ] {
+        let run = repo.strata(args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(
+            run.stderr.contains(
+                "error: no policy to apply: policies/checks holds no deny, warn or violation rule"
+            ),
+            "{}",
+            run.stderr
+        );
+    }
     let run = repo.strata(&["--json", "policy", "scan", "--policy", "builtin", "stacks"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.json()["findings"].as_array().unwrap().len() > 1);

@@ -344,6 +344,19 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
             Err(e) => errors.push(e),
         }
     }
+    // Policies that loaded and hold no rule strata reports (tests only): a scan with them
+    // alone would read as a clean result, as one with no policy at all would.
+    if errors.is_empty() && !policies.is_empty() && policies.iter().all(|(p, _)| p.finds_nothing())
+    {
+        return Err(strata_graph::Error::Usage {
+            message: format!(
+                "no policy to apply: {} hold{} no deny, warn or violation rule (`*_test.rego` files are tests, not policy), so nothing would be checked",
+                applied.join(", "),
+                if applied.len() == 1 { "s" } else { "" }
+            ),
+            hint: "add the rules the tests test, choose other policies with --policy, or turn the built-in pack on".into(),
+        });
+    }
     let request = scan::Request {
         paths: args.paths.clone(),
         combine: args.combine,

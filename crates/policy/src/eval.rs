@@ -269,6 +269,12 @@ impl Policy {
         &self.warnings
     }
 
+    /// Whether the policy can find nothing: its namespaces hold no `deny`, `warn` or
+    /// `violation` rule (a directory of tests only, say).
+    pub fn finds_nothing(&self) -> bool {
+        self.namespaces.iter().all(|n| n.rules.is_empty())
+    }
+
     /// Loads a policy: `files` are its Rego sources (tests excluded), `data` its data
     /// documents.
     pub fn load(
