@@ -593,9 +593,8 @@ fn workspace_settings_turn_the_builtin_pack_off_or_pin_it() {
         let run = repo.strata(args);
         assert_eq!(run.code, 2, "{args:?}: {run:?}");
         assert!(
-            run.stderr.contains(
-                "error: no policy to apply: policies/checks holds no deny, warn or violation rule"
-            ),
+            run.stderr
+                .contains("error: no policy to apply: policies/checks finds nothing"),
             "{}",
             run.stderr
         );
@@ -970,4 +969,79 @@ fn scan_reads_only_terraform_json_with_the_builtin_terraform_rules() {
     let findings = run.json()["findings"].to_string();
     assert!(findings.contains("STRATA-AWS-002"), "{run:?}");
     assert!(findings.contains("config.json"), "{run:?}");
+}
+
+/// `policy scan` paths as a CI script gives them: relative to `-C DIR` (as if started
+/// there), from a subdirectory, or through `..`. Each names the same files of the same
+/// target: the waiver applies, and findings and SARIF name files from the workspace root,
+/// as `check` does.
+#[test]
+fn scan_paths_from_elsewhere_name_the_same_files_and_keep_their_waivers() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "stacks/net/main.tf",
+        "resource \"aws_s3_bucket_acl\" \"pub\" {\n  bucket = \"x\"\n  acl    = \"public-read\"\n}\n",
+    );
+    repo.write(
+        "policies/waivers.toml",
+        "[[waiver]]\nrule = \"STRATA-AWS-002\"\ntargets = \"stacks/net\"\nowner = \"sre@example.com\"\nreason = \"legacy bucket\"\nexpires = \"2099-01-31\"\n",
+    );
+    repo.commit("waived");
+    let outside = tempfile::tempdir().unwrap();
+    let root = repo.path().to_str().unwrap().to_string();
+    let runs = [
+        (repo.path().join("stacks"), vec!["net"]),
+        (repo.path().to_path_buf(), vec!["stacks/../stacks/net"]),
+        (
+            outside.path().to_path_buf(),
+            vec!["-C", root.as_str(), "stacks/net"],
+        ),
+    ];
+    for (dir, args) in runs {
+        let (pre, paths) = if args[0] == "-C" {
+            (args[..2].to_vec(), args[2..].to_vec())
+        } else {
+            (Vec::new(), args.clone())
+        };
+        let mut full = pre;
+        full.extend([
+            "--json",
+            "policy",
+            "scan",
+            "--policy",
+            "builtin/terraform-aws",
+            "--sarif",
+            "out.sarif",
+        ]);
+        full.extend(paths);
+        let run = repo.strata_in(&dir, &full);
+        assert_eq!(run.code, 0, "{args:?}: {run:?}");
+        let json = run.json();
+        let finding = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["details"]["id"] == "STRATA-AWS-002")
+            .unwrap_or_else(|| panic!("{args:?}: {json}"));
+        assert_eq!(finding["file"], "stacks/net/main.tf", "{args:?}");
+        assert!(
+            finding["waived_by"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("policies/waivers.toml:1")),
+            "{args:?}: {finding}"
+        );
+        // `--sarif out.sarif` is relative to where strata runs as if started (-C DIR).
+        let sarif_at = if args[0] == "-C" {
+            repo.path().join("out.sarif")
+        } else {
+            dir.join("out.sarif")
+        };
+        let sarif: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&sarif_at).unwrap()).unwrap();
+        std::fs::remove_file(&sarif_at).unwrap();
+        let uri = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+            ["artifactLocation"]["uri"];
+        assert_eq!(uri, "stacks/net/main.tf", "{args:?}");
+    }
 }

@@ -760,16 +760,16 @@ fn namespace_globs_and_unmatched_namespaces() {
         ]
     );
     repo.write("policies/compat/policy.toml", "namespaces = [\"kube.*\"]\n");
+    // Namespaces matching no package leave nothing to check: not a green "0 tests".
     let run = scan(&repo, &[], &[dir.path()]);
-    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr
-            .contains("warning: policies/compat: namespace `kube.*` matches no package"),
+            .contains("error: no policy to apply: policies/compat finds nothing")
+            && run
+                .stderr
+                .contains("policies/compat: namespace `kube.*` matches no package"),
         "{run:?}"
-    );
-    assert_eq!(
-        summary(&run),
-        "0 tests, 0 passed, 0 warnings, 0 failures, 0 exceptions"
     );
 }
 

@@ -4,6 +4,7 @@ use crate::say;
 
 use super::Context;
 use crate::output::print_json;
+use std::path::{Path, PathBuf};
 use strata_graph::discover::Kind;
 use strata_graph::id::TargetId;
 use strata_graph::Result;
@@ -252,10 +253,40 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     })
 }
 
-fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
+/// Where a scan reads from: its relative paths (the ones to scan, `--data`, `--sarif`) are
+/// relative to `-C DIR`, as if started there. Inside a workspace the scan then runs from its
+/// root, each path given relative to it with `..` resolved, so findings, waivers and SARIF
+/// name files as `check` does (`stacks/net/main.tf`); outside one, from DIR.
+fn scan_from(ctx: &Context, root: Option<&Path>, args: &mut ScanArgs) -> Result<()> {
+    let io = |p: &Path, e| strata_graph::Error::io(p, e);
+    let base = std::fs::canonicalize(&ctx.dir).map_err(|e| io(&ctx.dir, e))?;
+    let absolute = |p: &Path| strata_fs::lexically_normal(&base.join(p));
+    args.data = args.data.iter().map(|d| absolute(d)).collect();
+    args.sarif = args.sarif.as_deref().map(absolute);
+    let Some(root) = root else {
+        return std::env::set_current_dir(&base).map_err(|e| io(&base, e));
+    };
+    let root = std::fs::canonicalize(root).map_err(|e| io(root, e))?;
+    args.paths = args
+        .paths
+        .iter()
+        .map(|p| {
+            let full = absolute(p);
+            match full.strip_prefix(&root) {
+                Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+                Ok(rel) => rel.to_path_buf(),
+                Err(_) => full,
+            }
+        })
+        .collect();
+    std::env::set_current_dir(&root).map_err(|e| io(&root, e))
+}
+
+fn scan(ctx: &Context, mut args: ScanArgs) -> Result<u8> {
     use strata_policy::scan;
     // A workspace is optional: outside one, the built-in pack applies alone, without waivers.
     let session = optional_session(ctx)?;
+    scan_from(ctx, session.as_ref().map(|s| s.root.as_path()), &mut args)?;
     let view = match &session {
         Some(s) => Some(s.work_tree()?),
         None => None,
@@ -350,11 +381,16 @@ fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
     {
         return Err(strata_graph::Error::Usage {
             message: format!(
-                "no policy to apply: {} hold{} no deny, warn or violation rule (`*_test.rego` files are tests, not policy), so nothing would be checked",
+                "no policy to apply: {} find{} nothing (no deny, warn or violation rule in the namespaces applied), so nothing would be checked{}",
                 applied.join(", "),
-                if applied.len() == 1 { "s" } else { "" }
+                if applied.len() == 1 { "s" } else { "" },
+                policies
+                    .iter()
+                    .flat_map(|(p, _)| p.load_warnings())
+                    .map(|w| format!("\n  {w}"))
+                    .collect::<String>()
             ),
-            hint: "add the rules the tests test, choose other policies with --policy, or turn the built-in pack on".into(),
+            hint: "`*_test.rego` files are tests, not policy, and `namespaces` in policy.toml may match no package: add the rules, fix the namespaces, or choose other policies with --policy".into(),
         });
     }
     let request = scan::Request {

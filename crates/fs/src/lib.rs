@@ -13,6 +13,31 @@ pub use tempfile::NamedTempFile;
 pub const TEMP_PREFIX: &str = ".strata-tmp-";
 
 /// Whether a file name is one of [`TEMP_PREFIX`]'s.
+/// `path` with `.` left out and each `..` taking away the name before it, by its text only
+/// (links are not followed: git and the tools name files the same way). A `..` above the
+/// start of a relative path is kept.
+pub fn lexically_normal(path: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let last = out.components().next_back();
+                match last {
+                    Some(Component::Normal(_)) => {
+                        out.pop();
+                    }
+                    Some(Component::RootDir) => {}
+                    _ => out.push(".."),
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 pub fn is_temp_name(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX)
 }
@@ -212,6 +237,24 @@ pub fn unseal<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Option<&'a [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lexically_normal_paths() {
+        for (given, normal) in [
+            ("stacks/../stacks/net", "stacks/net"),
+            ("./a/./b/", "a/b"),
+            ("/w/stacks/../x/..", "/w"),
+            ("/..", "/"),
+            ("../a/../../b", "../../b"),
+            ("a/..", ""),
+        ] {
+            assert_eq!(
+                lexically_normal(Path::new(given)),
+                Path::new(normal),
+                "{given}"
+            );
+        }
+    }
 
     #[test]
     fn sealed_files_reject_any_change() {
