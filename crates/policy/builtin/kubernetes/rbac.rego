@@ -18,8 +18,12 @@ role_rules contains {
 	some rule in object.get(input, "rules", [])
 }
 
-# Whether a rule grants one of `verbs` on one of `resources` (a "*" grants everything).
-grants(rule, verbs, resources) if {
+# Whether a rule grants one of `verbs` on one of `resources` of API group `group` ("" is the
+# core group; a "*" grants everything). A rule naming other API groups grants nothing here:
+# `*` on `*` in `custom.metrics.k8s.io` reads no secret.
+grants(rule, group, verbs, resources) if {
+	some g in rule.api_groups
+	g in {group, "*"}
 	some verb in rule.verbs
 	verb in (verbs | {"*"})
 	some resource in rule.resources
@@ -76,6 +80,8 @@ rbac_bind_escalate := {
 
 deny_rbac_bind_escalate contains f if {
 	some rule in role_rules
+	some g in rule.api_groups
+	g in {"rbac.authorization.k8s.io", "*"}
 	some verb, checkov in {"bind": "CKV_K8S_157", "escalate": "CKV_K8S_158"}
 	verb in rule.verbs
 	some resource in rule.resources
@@ -96,7 +102,7 @@ rbac_webhook_config := {
 
 deny_rbac_webhook_config contains f if {
 	some rule in role_rules
-	grants(rule, {"create", "update", "patch", "delete"}, {"mutatingwebhookconfigurations", "validatingwebhookconfigurations"})
+	grants(rule, "admissionregistration.k8s.io", {"create", "update", "patch", "delete"}, {"mutatingwebhookconfigurations", "validatingwebhookconfigurations"})
 	f := finding(rbac_webhook_config, "can change admission webhook configurations")
 }
 
@@ -113,13 +119,13 @@ rbac_csr_approve := {
 
 deny_rbac_csr_approve contains f if {
 	some rule in role_rules
-	grants(rule, {"update", "patch"}, {"certificatesigningrequests/approval"})
+	grants(rule, "certificates.k8s.io", {"update", "patch"}, {"certificatesigningrequests/approval"})
 	f := finding(rbac_csr_approve, "can approve CertificateSigningRequests")
 }
 
 deny_rbac_csr_approve contains f if {
 	some rule in role_rules
-	grants(rule, {"approve"}, {"signers"})
+	grants(rule, "certificates.k8s.io", {"approve"}, {"signers"})
 	f := finding(rbac_csr_approve, "can approve certificates for signers")
 }
 
@@ -136,7 +142,7 @@ rbac_secrets_read := {
 deny_rbac_secrets_read contains f if {
 	input.kind == "ClusterRole"
 	some rule in role_rules
-	grants(rule, {"get", "list", "watch"}, {"secrets"})
+	grants(rule, "", {"get", "list", "watch"}, {"secrets"})
 	f := finding(rbac_secrets_read, "can read the secrets of every namespace")
 }
 

@@ -46,6 +46,22 @@ test_privilege_granting_roles_denied if {
 	secrets := role("ClusterRole", [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}])
 	count(deny_rbac_secrets_read) == 1 with input as secrets
 	count(deny_rbac_secrets_read) == 0 with input as role("Role", [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}])
+	# "*" on "*" of every group grants them all.
+	everything := role("ClusterRole", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])
+	count(deny_rbac_secrets_read) == 1 with input as everything
+	count(deny_rbac_webhook_config) == 1 with input as everything
+	count(deny_rbac_bind_escalate) == 0 with input as everything
+}
+
+test_permissions_in_other_api_groups_grant_none_of_these if {
+	# prometheus-adapter's role: everything of the custom metrics API, and nothing else.
+	metrics := role("ClusterRole", [{"apiGroups": ["custom.metrics.k8s.io"], "resources": ["*"], "verbs": ["*"]}])
+	count(deny_rbac_secrets_read) == 0 with input as metrics
+	count(deny_rbac_csr_approve) == 0 with input as metrics
+	count(deny_rbac_webhook_config) == 0 with input as metrics
+	count(deny_rbac_wildcard) == 2 with input as metrics
+	escalate := role("ClusterRole", [{"apiGroups": ["example.com"], "resources": ["roles"], "verbs": ["bind"]}])
+	count(deny_rbac_bind_escalate) == 0 with input as escalate
 }
 
 # STRATA-K8S-034, 035
