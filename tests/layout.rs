@@ -483,4 +483,21 @@ fn terramate_triggers_affect_the_stack_they_name() {
         repo.affected_labels(&["--base", "main"]),
         vec!["stacks/dns"]
     );
+    // A trigger removed (after its run) affects its stack again, and is named.
+    repo.commit("dns");
+    repo.remove(".tmtriggers/stacks/vpc/changed-5c0d4a8e.tm.hcl");
+    let run = repo.strata(&["--json", "affected", "--base", "main"]);
+    run.assert_ok();
+    let json = run.json();
+    let vpc = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "stacks/vpc")
+        .unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(vpc["reason"], "changed");
+    assert_eq!(
+        vpc["deleted_files"],
+        serde_json::json!([".tmtriggers/stacks/vpc/changed-5c0d4a8e.tm.hcl"])
+    );
 }

@@ -692,6 +692,18 @@ fn reasons(
                     })
                     .cloned(),
             );
+            // Its Terramate triggers that are gone.
+            let dir = crate::discover::label_dir(&t.label);
+            list.extend(
+                changed
+                    .range(format!("{}/", crate::discover::TRIGGERS_DIR)..)
+                    .take_while(|p| p.starts_with(crate::discover::TRIGGERS_DIR))
+                    .filter(|p| {
+                        crate::discover::triggered_dir(p) == Some(dir)
+                            && !head.snapshot.files.contains_key(*p)
+                    })
+                    .cloned(),
+            );
             files[i] = list.into_iter().collect();
         } else if b.global != head.hashes.global[i] {
             reason[i] = Some(Reason::Global);

@@ -133,6 +133,18 @@ pub fn environment_in_path<'a>(pattern: &str, label: &'a str) -> Option<&'a str>
     found
 }
 
+/// Where Terramate keeps its stack triggers, below the workspace root.
+pub const TRIGGERS_DIR: &str = ".tmtriggers";
+
+/// The directory (`""` for the root) whose target the Terramate trigger file at `path`
+/// counts for (`.tmtriggers/stacks/vpc/changed-<id>.tm.hcl` -> `stacks/vpc`); `None` for
+/// any other path and for `ignore-change-*` triggers, which strata does not honour.
+pub fn triggered_dir(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix(TRIGGERS_DIR)?.strip_prefix('/')?;
+    let (dir, name) = rest.rsplit_once('/').unwrap_or(("", rest));
+    (!name.starts_with("ignore-change-")).then_some(dir)
+}
+
 /// The directory a label names: the root's label `.` is the empty path.
 pub fn label_dir(label: &str) -> &str {
     if label == ROOT_LABEL {

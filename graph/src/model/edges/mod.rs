@@ -5,7 +5,9 @@
 
 use super::links::{self, Links};
 use super::{DepKind, Dependency, Target};
-use crate::discover::{is_terraform_file, label_dir, parent_dir, Found, Kind, Owners};
+use crate::discover::{
+    is_terraform_file, label_dir, parent_dir, triggered_dir, Found, Kind, Owners, TRIGGERS_DIR,
+};
 use crate::error::{Error, Location, Result};
 use crate::facts::{FactStore, Facts};
 use crate::git::Repo;
@@ -17,9 +19,6 @@ use globset::{GlobBuilder, GlobSet};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-
-/// Where Terramate keeps its stack triggers, below the workspace root.
-const TRIGGERS_DIR: &str = ".tmtriggers";
 
 mod charts;
 mod reads;
@@ -887,12 +886,13 @@ impl Builder<'_> {
     /// inputs, so adding one affects the target and changes its hash. `ignore-change-*`
     /// triggers (which hide a change from Terramate) are not: strata never hides a change.
     pub(crate) fn trigger_inputs(&self, target: &mut Target) {
-        let dir = match label_dir(&target.label) {
+        let dir = label_dir(&target.label);
+        let below = match dir {
             "" => TRIGGERS_DIR.to_string(),
             dir => format!("{TRIGGERS_DIR}/{dir}"),
         };
-        for (path, name) in self.snapshot.files_below(&dir) {
-            if !name.contains('/') && !name.starts_with("ignore-change-") {
+        for (path, _) in self.snapshot.files_below(&below) {
+            if triggered_dir(path) == Some(dir) {
                 target.extra_inputs.insert(path.to_string());
             }
         }
