@@ -275,13 +275,15 @@ fn scope(charts: &[&Chart]) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
             let Ok(v) = serde_norway::from_str::<Value>(doc) else {
                 continue;
             };
-            if let Some(ns) = v.pointer("/metadata/namespace").and_then(Value::as_str) {
-                namespaces.insert(ns.to_string());
-            }
-            let group = api_group(&v);
-            if let Some(kind) = v.get("kind").and_then(Value::as_str) {
-                if is_cluster_scoped(group, kind, &declared) {
-                    kinds.insert((group.to_string(), kind.to_string()));
+            for object in objects_in(&v) {
+                if let Some(ns) = namespace_of(object) {
+                    namespaces.insert(ns.to_string());
+                }
+                let group = api_group(object);
+                if let Some(kind) = object.get("kind").and_then(Value::as_str) {
+                    if is_cluster_scoped(group, kind, &declared) {
+                        kinds.insert((group.to_string(), kind.to_string()));
+                    }
                 }
             }
         }
@@ -289,11 +291,44 @@ fn scope(charts: &[&Chart]) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
     (namespaces, kinds)
 }
 
+/// The objects of a manifest document: the items of a `List` (`v1` `List`,
+/// `ConfigMapList`, ...), which kubectl and kustomize apply one by one, else the document.
+fn objects_in(doc: &Value) -> Vec<&Value> {
+    let is_list = doc
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.ends_with("List"));
+    match doc.get("items").and_then(Value::as_array) {
+        Some(items) if is_list => items.iter().collect(),
+        _ => vec![doc],
+    }
+}
+
+/// The namespace an object names: `None` when absent, `null` or empty (Kubernetes reads
+/// those as unset).
+fn namespace_of(object: &Value) -> Option<&str> {
+    object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .filter(|ns| !ns.is_empty())
+}
+
+/// Whether `object` is namespaced and names no namespace.
+fn needs_namespace(object: &Value, declared: &BTreeSet<(String, String)>) -> bool {
+    object
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|kind| {
+            namespace_of(object).is_none() && !is_cluster_scoped(api_group(object), kind, declared)
+        })
+}
+
 /// `manifests` with `metadata.namespace: <namespace>` given to every namespaced object that
-/// names none, the rest of the text as it was: what `targetNamespace` would do for them,
-/// without moving the objects the chart puts in other namespaces. The line goes right
-/// under `metadata:`, indented as the line after it; a document laid out otherwise is
-/// written again whole.
+/// names none (or an empty one), the rest of the text as it was: what `targetNamespace`
+/// would do for them, without moving the objects the chart puts in other namespaces. The
+/// line goes right under `metadata:`, indented as the line after it; a document laid out
+/// otherwise, or a `List` whose items need it, is written again whole (its leading comments
+/// kept).
 fn with_default_namespace(
     manifests: &str,
     namespace: &str,
@@ -305,14 +340,10 @@ fn with_default_namespace(
             let Ok(v) = serde_norway::from_str::<Value>(doc) else {
                 return doc.to_string();
             };
-            let Some(kind) = v.get("kind").and_then(Value::as_str) else {
-                return doc.to_string();
-            };
-            if v.pointer("/metadata/namespace").is_some()
-                || is_cluster_scoped(api_group(&v), kind, declared)
-            {
+            if !objects_in(&v).iter().any(|o| needs_namespace(o, declared)) {
                 return doc.to_string();
             }
+            let is_list = !std::ptr::eq(objects_in(&v)[0], &v);
             let lines: Vec<&str> = doc.split('\n').collect();
             let at = lines.iter().position(|l| l.trim_end() == "metadata:");
             let indent = at.and_then(|i| {
@@ -322,7 +353,7 @@ fn with_default_namespace(
                     .map(|l| &l[..l.len() - l.trim_start().len()])
                     .filter(|pad| !pad.is_empty() && pad.chars().all(|c| c == ' '))
             });
-            if let (Some(i), Some(pad)) = (at, indent) {
+            if let (false, Some(i), Some(pad)) = (is_list, at, indent) {
                 let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
                 out.insert(
                     i + 1,
@@ -331,18 +362,34 @@ fn with_default_namespace(
                 let edited = out.join("\n");
                 let placed = serde_norway::from_str::<Value>(&edited)
                     .ok()
-                    .is_some_and(|e| {
-                        e.pointer("/metadata/namespace").and_then(Value::as_str) == Some(namespace)
-                    });
+                    .is_some_and(|e| namespace_of(&e) == Some(namespace));
                 if placed {
                     return edited;
                 }
             }
             let mut v = v;
-            if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.insert("namespace".into(), json!(namespace));
+            let set = |object: &mut Value| {
+                if needs_namespace(object, declared) {
+                    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+                        meta.insert("namespace".into(), json!(namespace));
+                    }
+                }
+            };
+            match v.get_mut("items").and_then(Value::as_array_mut) {
+                Some(items) if is_list => items.iter_mut().for_each(set),
+                _ => set(&mut v),
             }
-            format!("\n{}", yaml(&v))
+            // The rest of the `---` line and the comments before the object (helm's
+            // `# Source:`) stay.
+            let lead: Vec<&str> = lines
+                .iter()
+                .enumerate()
+                .take_while(|(n, l)| {
+                    *n == 0 || l.trim().is_empty() || l.trim_start().starts_with('#')
+                })
+                .map(|(_, l)| *l)
+                .collect();
+            format!("{}\n{}", lead.join("\n"), yaml(&v))
         })
         .collect();
     docs.join("\n---")
@@ -1100,7 +1147,7 @@ mod tests {
             "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: a\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: b\n  namespace: kube-system\n---\napiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata:\n  name: v1beta1.custom.metrics.k8s.io\n"
         );
         let mut mixed = chart("charts/mixed", 0, &[], &[]);
-        mixed.manifests = b"---\n# Source: mixed/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n    name: local\n    labels:\n      a: b\ndata:\n  k: v\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: remote\n  namespace: monitoring\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: flow}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: c\n".to_vec();
+        mixed.manifests = b"---\n# Source: mixed/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n    name: local\n    labels:\n      a: b\ndata:\n  k: v\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: remote\n  namespace: monitoring\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: flow}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: c\n---\n# Source: mixed/templates/list.yaml\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: in-list\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: placed\n    namespace: other\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: empty\n  namespace: \"\"\n".to_vec();
         let files = render("dev", &settings(Format::FluxKustomize), &[mixed], &[]).unwrap();
         let text = &files["charts/mixed/manifests.yaml"];
         assert!(
@@ -1117,7 +1164,36 @@ mod tests {
             .collect();
         assert_eq!(
             namespaces,
-            [Some("dev"), Some("monitoring"), Some("dev"), None]
+            [
+                Some("dev"),
+                Some("monitoring"),
+                Some("dev"),
+                None,
+                None,
+                Some("dev")
+            ]
+        );
+        // A List's items, each applied on its own, get it too; its leading comment stays.
+        let items: Vec<Option<&str>> = docs[4]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.pointer("/metadata/namespace").and_then(Value::as_str))
+            .collect();
+        assert_eq!(items, [Some("dev"), Some("other")]);
+        assert!(
+            text.contains("---\n# Source: mixed/templates/list.yaml\n"),
+            "{text}"
+        );
+        // An empty namespace is no namespace: a chart with only such objects keeps its
+        // targetNamespace.
+        let mut empty = chart("charts/empty", 0, &[], &[]);
+        empty.manifests =
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: e\n  namespace: \"\"\n".to_vec();
+        let files = render("dev", &settings(Format::FluxKustomize), &[empty], &[]).unwrap();
+        assert_eq!(
+            parse(&files["flux/kustomizations/empty.yaml"])["spec"]["targetNamespace"],
+            "dev"
         );
         assert_eq!(docs[0]["metadata"]["labels"], json!({"a": "b"}));
         assert_eq!(docs[2]["metadata"]["name"], "flow");
