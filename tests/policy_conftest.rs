@@ -1182,6 +1182,13 @@ fn waivers_apply_to_scan_findings_in_workspace_targets() {
     let run = scan(&repo, &[], &[&stack]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.starts_with("WAIVED"), "{run:?}");
+    // The line says which waiver, whose, until when.
+    assert!(
+        run.stdout.contains(
+            "(waived by policies/waivers.toml:1 (owner sre@acme.example, until 2999-01-01))"
+        ),
+        "{run:?}"
+    );
     repo.write(
         "policies/waivers.toml",
         &format!(

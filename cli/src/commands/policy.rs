@@ -451,7 +451,16 @@ fn scan(ctx: &Context, mut args: ScanArgs) -> Result<u8> {
                 _ if f.waived_by.is_some() => "WAIVED".to_string(),
                 o => format!("{o:?}").to_uppercase(),
             };
-            crate::out!("{mark:<7} {:<8} {id:<16} {at}: {}", f.severity, f.msg);
+            let waived = f
+                .waived_by
+                .as_deref()
+                .map(|w| format!(" (waived by {w})"))
+                .unwrap_or_default();
+            crate::out!(
+                "{mark:<7} {:<8} {id:<16} {at}: {}{waived}",
+                f.severity,
+                f.msg
+            );
         }
         for x in &report.exceptions {
             let at = x.file.as_deref().unwrap_or("Combined");
