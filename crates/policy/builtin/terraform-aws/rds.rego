@@ -16,9 +16,27 @@ rds_storage_encryption := {
 
 rds_encryption_checkov := {"aws_db_instance": "CKV_AWS_16", "aws_rds_cluster": "CKV_AWS_96"}
 
+# A read replica: `replicate_source_db` names its source, literally or as a reference to
+# another database resource (never null).
+replica(body) if {
+	source := body.replicate_source_db
+	is_string(source)
+	source != ""
+	not computed(source)
+}
+
+replica(body) if regex.match(`^\$\{(data\.)?aws_(db_instance|rds_cluster)[a-z_]*\.[^}]*\}$`, body.replicate_source_db)
+
+# A database that is a replica only if a value known at plan time says so (a module's
+# `replicate_source_db = var.replicate_source_db`, null by default).
+maybe_replica(body) if {
+	computed(body.replicate_source_db)
+	not replica(body)
+}
+
 # Databases whose encryption is decided elsewhere: read replicas inherit it from their
 # source, and Aurora Serverless v1 is always encrypted.
-encryption_inherited(body) if body.replicate_source_db
+encryption_inherited(body) if replica(body)
 
 encryption_inherited(body) if body.engine_mode == "serverless"
 
@@ -26,6 +44,7 @@ deny_rds_storage_encryption contains f if {
 	some type, checkov in rds_encryption_checkov
 	some [name, db] in resources(type)
 	not encryption_inherited(db)
+	not maybe_replica(db)
 	value := object.get(db, "storage_encrypted", false)
 	not enabled(value)
 	not computed(value)
@@ -39,7 +58,21 @@ deny_rds_storage_encryption contains f if {
 unknown_rds_storage_encryption contains f if {
 	some type, checkov in rds_encryption_checkov
 	some [name, db] in resources(type)
+	maybe_replica(db)
+	value := object.get(db, "storage_encrypted", false)
+	not enabled(value)
+	f := finding(
+		object.union(rds_storage_encryption, {"checkov": checkov}),
+		sprintf("%s.%s", [type, name]),
+		sprintf("%s.%s: storage_encrypted is not true, and whether it is a replica (which inherits its source's encryption) is known only at plan time: replicate_source_db is %s", [type, name, db.replicate_source_db]),
+	)
+}
+
+unknown_rds_storage_encryption contains f if {
+	some type, checkov in rds_encryption_checkov
+	some [name, db] in resources(type)
 	not encryption_inherited(db)
+	not maybe_replica(db)
 	computed(db.storage_encrypted)
 	f := finding(
 		object.union(rds_storage_encryption, {"checkov": checkov}),
@@ -97,7 +130,7 @@ deny_rds_iam_auth contains f if {
 	some type, checkov in iam_auth_checkov
 	some [name, db] in resources(type)
 	iam_auth_engine(db)
-	not db.replicate_source_db
+	not replica(db)
 	flag(db, ["iam_database_authentication_enabled"], false) == "off"
 	f := finding(object.union(rds_iam_auth, {"checkov": checkov}), addr(type, name), sprintf("%s.%s does not set iam_database_authentication_enabled = true", [type, name]))
 }

@@ -33,6 +33,26 @@ test_rds_replica_and_serverless_v1_pass if {
 	}}
 }
 
+test_rds_replica_only_by_a_variable_is_unknown_not_skipped if {
+	# terraform-aws-modules/rds: `replicate_source_db = var.replicate_source_db`, null by default.
+	inp := {"resource": {"aws_db_instance": {"this": {
+		"engine": "postgres",
+		"storage_encrypted": false,
+		"replicate_source_db": "${var.replicate_source_db}",
+	}}}}
+	count(deny_rds_storage_encryption) == 0 with input as inp
+	count(having(unknowns, "STRATA-AWS-010")) == 1 with input as inp
+	count(deny_rds_iam_auth) == 1 with input as inp
+	# Encrypted either way: nothing to say.
+	enc := json.patch(inp, [{"op": "replace", "path": "/resource/aws_db_instance/this/storage_encrypted", "value": true}])
+	count(having(unknowns, "STRATA-AWS-010")) == 0 with input as enc
+	# A reference to another database is a replica whatever its value.
+	ref := {"resource": {"aws_db_instance": {"r": {"replicate_source_db": "${aws_db_instance.main.identifier}", "engine": "postgres"}}}}
+	count(having(unknowns, "STRATA-AWS-010")) == 0 with input as ref
+	count(deny_rds_storage_encryption) == 0 with input as ref
+	count(deny_rds_iam_auth) == 0 with input as ref
+}
+
 test_rds_storage_encryption_computed_is_unknown if {
 	inp := {"resource": {"aws_db_instance": {"main": {"storage_encrypted": "${var.encrypted}"}}}}
 	count(deny_rds_storage_encryption) == 0 with input as inp
