@@ -1045,3 +1045,38 @@ fn scan_paths_from_elsewhere_name_the_same_files_and_keep_their_waivers() {
         assert_eq!(uri, "stacks/net/main.tf", "{args:?}");
     }
 }
+
+/// A provider and its alias are two blocks with one header: a finding on the alias's
+/// static keys points at the alias (its attribute's line), not at the first block.
+#[test]
+fn findings_on_an_aliased_provider_point_at_its_block() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("providers.tf"),
+        "provider \"aws\" {\n  region = \"us-east-1\"\n}\n\nprovider \"aws\" {\n  alias      = \"keys\"\n  region     = \"us-west-1\"\n  access_key = \"AKIAIOSFODNN7EXAMPLE\"\n  secret_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"\n}\n",
+    )
+    .unwrap();
+    let run = common::strata(dir.path(), &["--json", "policy", "scan", "."]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let json = run.json();
+    let mut lines: Vec<(String, u64)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["details"]["id"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            ("STRATA-AWS-039".to_string(), 8),
+            ("STRATA-AWS-039".to_string(), 9),
+            ("STRATA-TF-006".to_string(), 5)
+        ]
+    );
+}

@@ -659,6 +659,8 @@ impl Policy {
 
 /// Points each finding of a module that names a block (`resource`) and has no location of
 /// its own at that block, in the file that holds it: at `attribute` when the block sets it.
+/// Of several blocks with one address (a provider and its aliases), `provider.aws[1]` names
+/// the second; otherwise the first that sets `attribute` is meant.
 fn locate_in_module(findings: &mut [Finding], blocks: &[crate::hcl_input::BlockLocation]) {
     for f in findings {
         if f.line.is_some() {
@@ -667,13 +669,29 @@ fn locate_in_module(findings: &mut [Finding], blocks: &[crate::hcl_input::BlockL
         let Some(address) = f.details.get("resource").and_then(Value::as_str) else {
             continue;
         };
-        let Some(block) = blocks.iter().find(|b| b.address == address) else {
+        let (address, index) = match address.strip_suffix(']').and_then(|a| a.rsplit_once('[')) {
+            Some((a, n)) if n.parse::<usize>().is_ok() => (a, n.parse::<usize>().ok()),
+            _ => (address, None),
+        };
+        let mut same: Vec<&crate::hcl_input::BlockLocation> =
+            blocks.iter().filter(|b| b.address == address).collect();
+        if let Some(n) = index {
+            same = same.get(n).into_iter().copied().collect();
+        }
+        let Some(first) = same.first() else {
             continue;
         };
         let attribute = f.details.get("attribute").and_then(Value::as_str);
-        let line = attribute
-            .and_then(|a| block.attributes.iter().find(|(n, _)| n == a))
-            .map_or(block.line, |(_, l)| *l);
+        let (block, line) = attribute
+            .and_then(|a| {
+                same.iter().find_map(|b| {
+                    b.attributes
+                        .iter()
+                        .find(|(n, _)| n == a)
+                        .map(|(_, l)| (*b, *l))
+                })
+            })
+            .unwrap_or((first, first.line));
         f.file = Some(block.file.clone());
         f.line = Some(line);
     }

@@ -162,9 +162,16 @@ pub fn locate(findings: &mut [Finding], texts: &[(String, String)]) {
 }
 
 /// The line of the block a Terraform address names (`aws_s3_bucket.b`, `var.x`,
-/// `local.x`, `module.m`, `data.t.n`, `output.o`, `provider.p`) in `text`, or of
-/// `attribute` inside that block when given and found there.
+/// `local.x`, `module.m`, `data.t.n`, `output.o`, `provider.p`, `provider.p[1]` for the
+/// second block of that provider) in `text`, or of `attribute` inside that block when given
+/// and found there. Of several blocks with one header (a provider and its aliases), the
+/// first that sets `attribute`.
 fn block_line(text: &str, address: &str, attribute: Option<&str>) -> Option<usize> {
+    // `provider.aws[1]`: the second `provider "aws"` block.
+    let (address, index) = match address.strip_suffix(']').and_then(|a| a.rsplit_once('[')) {
+        Some((a, n)) if n.parse::<usize>().is_ok() => (a, n.parse::<usize>().ok()),
+        _ => (address, None),
+    };
     let parts: Vec<&str> = address.splitn(3, '.').collect();
     let header = |kind: &str, labels: &[&str]| {
         let quoted: Vec<String> = labels.iter().map(|l| format!("\"{l}\"")).collect();
@@ -196,37 +203,42 @@ fn block_line(text: &str, address: &str, attribute: Option<&str>) -> Option<usiz
         [kind, name] => format!("\"{kind}\" \"{name}\""),
         _ => return None,
     };
-    let offset = text.find(&start)?;
-    let line = strata_graph::error::line_of(text, offset);
-    let Some(attribute) = attribute else {
-        return Some(line);
-    };
-    // The block's text: from its header to the brace that closes it.
-    let body = &text[offset..];
-    let mut depth = 0usize;
-    let mut end = body.len();
-    for (i, c) in body.char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' if depth > 0 => {
-                depth -= 1;
-                if depth == 0 {
-                    end = i;
-                    break;
-                }
-            }
-            _ => {}
-        }
+    let mut blocks: Vec<usize> = text.match_indices(&start).map(|(i, _)| i).collect();
+    if let Some(n) = index {
+        blocks = blocks.get(n).into_iter().copied().collect();
     }
-    // The attribute inside the block: the first line after its header that sets it.
-    body[..end]
-        .lines()
-        .skip(1)
-        .position(|l| {
+    let first = strata_graph::error::line_of(text, *blocks.first()?);
+    let Some(attribute) = attribute else {
+        return Some(first);
+    };
+    for offset in blocks {
+        let line = strata_graph::error::line_of(text, offset);
+        // The block's text: from its header to the brace that closes it.
+        let body = &text[offset..];
+        let mut depth = 0usize;
+        let mut end = body.len();
+        for (i, c) in body.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth > 0 => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        // The attribute inside the block: the first line after its header that sets it.
+        let found = body[..end].lines().skip(1).position(|l| {
             l.trim_start()
                 .strip_prefix(attribute)
                 .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map(|k| line + 1 + k)
-        .or(Some(line))
+        });
+        if let Some(k) = found {
+            return Some(line + 1 + k);
+        }
+    }
+    Some(first)
 }

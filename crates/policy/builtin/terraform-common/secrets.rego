@@ -39,6 +39,15 @@ address(p) := sprintf("data.%s.%s", [k[1], k[2]]) if {
 address(p) := sprintf("%s.%s", [short, k[1]]) if {
 	k := keys_of(p)
 	short := {"module": "module", "provider": "provider", "variable": "var", "output": "output", "locals": "local"}[k[0]]
+	not indexed_provider(p)
+}
+
+# One of several blocks of a provider (its aliases): `provider.aws[1]` is the second.
+address(p) := sprintf("provider.%s[%d]", [p[1], p[2]]) if indexed_provider(p)
+
+indexed_provider(p) if {
+	p[0] == "provider"
+	is_number(p[2])
 }
 
 address(p) := k[0] if {
