@@ -119,6 +119,41 @@ impl HttpStore {
     }
 }
 
+/// Why the host and port of `url` (`scheme://host[:port]/...`, no user information) cannot
+/// be connected to, if they cannot.
+fn authority_problem(url: &str) -> Result<(), String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err("has a space in its host: write it without (or percent-encoded)".into());
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        // `[::1]:8080`
+        Some(v6) => match v6.split_once(']') {
+            Some((host, after)) => (host, after.strip_prefix(':')),
+            None => return Err("has an unclosed `[` in its host".into()),
+        },
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() {
+        return Err("names no host: write it as http://HOST[:PORT]/PATH".into());
+    }
+    if let Some(port) = port {
+        if !matches!(port.parse::<u16>(), Ok(p) if p > 0) {
+            return Err(format!(
+                "has the port `{port}`: a port is a number from 1 to 65535"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A URL without its fragment, cut into its part up to the query (without a trailing `/`)
 /// and `?query` (or nothing).
 fn path_and_query(url: &str) -> (String, String) {
@@ -156,6 +191,13 @@ impl Http {
         // User information is sent as Basic authentication, decoded (ureq would send it as
         // written, `%40` and all), unless a token is set.
         let (credentials, bare) = crate::url::split_credentials(url);
+        // A URL no request can reach (no host, a port out of range, a space) is a mistake
+        // to say now, not a fault of every request that would leave the run uncached.
+        if let Err(why) = authority_problem(&bare) {
+            return Err(StoreError::failed(format!(
+                "the remote cache URL `{shown}` {why}"
+            )));
+        }
         let authorization = match (&options.token, credentials) {
             (Some(t), _) => Some(format!("Bearer {t}")),
             (None, Some(c)) => {
@@ -385,6 +427,35 @@ mod tests {
         assert_eq!(format_size(5), "5 bytes");
         assert_eq!(format_size(16 << 20), "16 MiB");
         assert_eq!(format_size(3 << 29), "1.5 GiB");
+    }
+
+    #[test]
+    fn urls_no_request_can_reach_are_refused_up_front() {
+        for (url, why) in [
+            ("http://", "names no host"),
+            ("http:///cache", "names no host"),
+            ("http://:8080/cache", "names no host"),
+            ("http://user:pw@/cache", "names no host"),
+            ("http://127.0.0.1:99999/cache", "port `99999`"),
+            ("http://127.0.0.1:0/cache", "port `0`"),
+            ("http://127.0.0.1:x/cache", "port `x`"),
+            ("http://bad host/cache", "space"),
+            ("http://[::1/cache", "unclosed"),
+        ] {
+            let e = HttpStore::new(url, HttpOptions::default())
+                .err()
+                .unwrap_or_else(|| panic!("{url} accepted"));
+            assert!(e.to_string().contains(why), "{url}: {e}");
+        }
+        for url in [
+            "http://127.0.0.1:8080/cache",
+            "https://cache.example.com/c?token=x",
+            "http://[::1]:9090/c",
+            "http://u:p@host/c",
+            "http://host",
+        ] {
+            assert!(HttpStore::new(url, HttpOptions::default()).is_ok(), "{url}");
+        }
     }
 
     /// Serves one canned answer per connection to `answers.len()` connections.
