@@ -277,12 +277,22 @@ pub fn markdown(report: &RunReport) -> String {
 /// note when it was cut.
 pub const COMMENT_LIMIT: usize = 60_000;
 
+/// Room kept for the note of a cut summary (which names the sections left out).
+const NOTE_ROOM: usize = 6_000;
+
+/// What a section's summary line names (`` `stacks/a` [dev] ``), if `line` opens one.
+fn section_name(line: &str) -> Option<String> {
+    let summary = line.trim_start().strip_prefix("<details><summary>")?;
+    let summary = summary.split("</summary>").next()?;
+    let name = summary.split(": ").next().unwrap_or(summary);
+    Some(name.replace("<code>", "`").replace("</code>", "`"))
+}
+
 fn limit_comment(md: String) -> String {
     if md.len() <= COMMENT_LIMIT {
         return md;
     }
-    let note = "\n\n---\n**This summary was cut to fit a pull-request comment** (GitHub takes 65,536 characters). The full run: the same command with `--json`, or the CI log.\n";
-    let mut end = COMMENT_LIMIT - note.len();
+    let mut end = COMMENT_LIMIT - NOTE_ROOM;
     while !md.is_char_boundary(end) {
         end -= 1;
     }
@@ -302,13 +312,41 @@ fn limit_comment(md: String) -> String {
             open_sections = open_sections.saturating_sub(line.matches("</details>").count());
         }
     }
+    // The sections not shown whole: the one cut short, and every one after the cut.
+    let mut left_out: Vec<String> = Vec::new();
+    if open_sections > 0 {
+        left_out.extend(out.lines().rev().find_map(section_name));
+    }
+    left_out.extend(md[cut..].lines().filter_map(section_name));
     if in_code {
         out.push_str("\n```");
     }
     for _ in 0..open_sections {
         out.push_str("\n</details>");
     }
-    out.push_str(note);
+    let mut note = String::from(
+        "\n\n---\n**This summary was cut to fit a pull-request comment** (GitHub takes 65,536 characters).",
+    );
+    if !left_out.is_empty() {
+        note.push_str(" Not shown in full: ");
+        let mut named = 0;
+        for name in &left_out {
+            if note.len() + name.len() > NOTE_ROOM - 400 {
+                break;
+            }
+            if named > 0 {
+                note.push_str(", ");
+            }
+            note.push_str(&markdown_text(name));
+            named += 1;
+        }
+        if named < left_out.len() {
+            note.push_str(&format!(" and {} more", left_out.len() - named));
+        }
+        note.push_str(". `strata show LABEL --env ENV` prints a stack's plan in full.");
+    }
+    note.push_str(" The full run: the same command with `--json`, or the CI log.\n");
+    out.push_str(&note);
     out
 }
 
@@ -1109,6 +1147,17 @@ mod tests {
         let cut = limit_comment(md.clone());
         assert!(cut.len() <= COMMENT_LIMIT, "{}", cut.len());
         assert!(cut.contains("This summary was cut"));
+        // The note names what is not shown, and how to see it.
+        let shown = cut.matches("</summary>").count();
+        let listed = cut.split("Not shown in full: stacks/s").nth(1).unwrap();
+        let first: usize = listed.split(',').next().unwrap().parse().unwrap();
+        // The section cut short, or the first after the cut.
+        assert!(first + 1 == shown || first == shown, "{first} {shown}");
+        assert!(
+            cut.contains(" more. `strata show LABEL --env ENV`"),
+            "{}",
+            &cut[cut.len() - 300..]
+        );
         assert_eq!(cut.matches("```").count() % 2, 0, "code blocks are closed");
         assert_eq!(
             cut.matches("<details>").count(),
