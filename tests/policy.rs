@@ -1044,6 +1044,37 @@ fn scan_paths_from_elsewhere_name_the_same_files_and_keep_their_waivers() {
             ["artifactLocation"]["uri"];
         assert_eq!(uri, "stacks/net/main.tf", "{args:?}");
     }
+
+    // A workspace in a subdirectory of its repository: SARIF URIs are relative to the
+    // repository's top level, which code scanning resolves them against.
+    let repo = Repo::new();
+    repo.write("infra/WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "infra/stacks/net/main.tf",
+        "resource \"aws_s3_bucket_acl\" \"pub\" {\n  bucket = \"x\"\n  acl    = \"public-read\"\n}\n",
+    );
+    repo.commit("infra in a subdirectory");
+    let infra = repo.path().join("infra");
+    let run = repo.strata_in(
+        &infra,
+        &[
+            "policy",
+            "scan",
+            "--policy",
+            "builtin/terraform-aws",
+            "--sarif",
+            "out.sarif",
+            "stacks/net",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(infra.join("out.sarif")).unwrap()).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+            ["uri"],
+        "infra/stacks/net/main.tf"
+    );
 }
 
 /// A provider and its alias are two blocks with one header: a finding on the alias's

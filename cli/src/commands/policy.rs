@@ -417,7 +417,8 @@ fn scan(ctx: &Context, mut args: ScanArgs) -> Result<u8> {
             false,
             false,
         );
-        std::fs::write(path, strata_run::report::sarif(&run))
+        let prefix = session.as_ref().map_or("", |s| s.repo.prefix());
+        std::fs::write(path, strata_run::report::sarif(&run, prefix))
             .map_err(|e| strata_graph::Error::io(path, e))?;
     }
     if ctx.json {

@@ -499,7 +499,10 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         write_file(path, &strata_run::report::markdown(&report))?;
     }
     if let Some(path) = &args.options.sarif {
-        write_file(path, &strata_run::report::sarif(&report))?;
+        write_file(
+            path,
+            &strata_run::report::sarif(&report, session.repo.prefix()),
+        )?;
     }
     if findings_only {
         let policy_tasks: Vec<&TaskReport> = report

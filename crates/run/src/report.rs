@@ -566,8 +566,10 @@ fn security_severity(severity: &str) -> &'static str {
 /// SARIF 2.1.0 of every policy finding in the run: one rule per rule id (the finding's `id`,
 /// else `<policy>/<package>.<rule>`), with help text from its remediation; one result per
 /// finding, located at its file and line. Blocking denies are errors, other denies and warns
-/// warnings, unknowns notes.
-pub fn sarif(report: &RunReport) -> String {
+/// warnings, unknowns notes. File URIs are relative to the repository's top level (what code
+/// scanning resolves them against): `repo_prefix` is the workspace's path inside the
+/// repository (`""` or `infra/`), put before each workspace-relative path.
+pub fn sarif(report: &RunReport, repo_prefix: &str) -> String {
     use serde_json::{json, Map, Value};
     use strata_policy::Outcome;
     let mut rules: Vec<Value> = Vec::new();
@@ -621,7 +623,12 @@ pub fn sarif(report: &RunReport) -> String {
                 }));
                 rules.len() - 1
             });
-            let uri = f.file.clone().unwrap_or_default();
+            let uri = match f.file.as_deref() {
+                Some(file) if !file.starts_with('/') && !file.starts_with("../") => {
+                    format!("{repo_prefix}{}", file.strip_prefix("./").unwrap_or(file))
+                }
+                other => other.unwrap_or_default().to_string(),
+            };
             let mut location = json!({ "physicalLocation": { "artifactLocation": { "uri": uri, "uriBaseId": "%SRCROOT%" } } });
             if let Some(line) = f.line {
                 location["physicalLocation"]["region"] = json!({ "startLine": line });
@@ -1073,9 +1080,21 @@ mod tests {
             false,
             false,
         );
-        let doc: serde_json::Value = serde_json::from_str(&sarif(&report)).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&sarif(&report, "infra/")).unwrap();
         let run = &doc["runs"][0];
         let results = run["results"].as_array().unwrap();
+        // URIs are relative to the repository's top level: the workspace is in `infra/`.
+        for r in results {
+            let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap();
+            assert!(uri.is_empty() || uri.starts_with("infra/"), "{uri}");
+        }
+        assert!(results.iter().any(
+            |r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("infra/"))
+        ));
         let level = |rule: &str| -> Vec<&str> {
             results
                 .iter()
@@ -1111,7 +1130,7 @@ mod tests {
         assert_eq!(strata1["help"]["text"], "fix it");
         assert_eq!(strata1["properties"]["security-severity"], "8.0");
         let located = &results[0]["locations"][0]["physicalLocation"];
-        assert_eq!(located["artifactLocation"]["uri"], "stacks/a/main.tf");
+        assert_eq!(located["artifactLocation"]["uri"], "infra/stacks/a/main.tf");
         assert_eq!(located["region"]["startLine"], 3);
         assert_eq!(run["invocations"][0]["executionSuccessful"], true);
 
@@ -1123,7 +1142,7 @@ mod tests {
             reason: "plan failed".into(),
             left_behind: false,
         });
-        let doc: serde_json::Value = serde_json::from_str(&sarif(&report)).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&sarif(&report, "")).unwrap();
         let invocation = &doc["runs"][0]["invocations"][0];
         assert_eq!(invocation["executionSuccessful"], false);
         assert_eq!(
