@@ -1309,6 +1309,10 @@ output "documents" {{
     tpl  = "%%{{ if true }}on%%{{ endif }}"
   }}
 }}
+
+output "label" {{
+  value = "team-$${{env}}"
+}}
 "#
         ),
     );
@@ -1319,6 +1323,10 @@ output "documents" {{
 variable "documents" {{
   type = map(string)
 }}
+variable "label" {{
+  type = any
+}}
+variable "untyped" {{}}
 variable "token" {{
   type      = string
   sensitive = true
@@ -1334,7 +1342,7 @@ variable "db" {{
 
 resource "null_resource" "app" {{
   triggers = {{
-    all = jsonencode({{ documents = var.documents, token = var.token, hosts = var.hosts, db = var.db }})
+    all = jsonencode({{ documents = var.documents, token = var.token, hosts = var.hosts, db = var.db, label = var.label, untyped = var.untyped }})
   }}
 }}
 "#
@@ -1342,7 +1350,7 @@ resource "null_resource" "app" {{
     );
     repo.write(
         "stacks/app/stack.toml",
-        "deps = [\"stacks/policy\"]\n\n[inputs]\ndocuments = \"stacks/policy:documents\"\n",
+        "deps = [\"stacks/policy\"]\n\n[inputs]\ndocuments = \"stacks/policy:documents\"\nlabel = \"stacks/policy:label\"\nuntyped = \"stacks/policy:label\"\n",
     );
     let secrets = "environments/dev/stacks/app/secrets.toml";
     repo.write(
@@ -1371,6 +1379,10 @@ resource "null_resource" "app" {{
             "token": "b${1}",
             "hosts": ["b${1}", "%{ if true }yes%{ endif }", "x$${y}"],
             "db": {"password": "q\"uo\\te\u{8}${path.module}", "${k}": "v"},
+            // A string for a variable of type `any` (read as HCL) and one without a type
+            // (read literally) both arrive as written.
+            "label": "team-${env}",
+            "untyped": "team-${env}",
         })
     );
 }

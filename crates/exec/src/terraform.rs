@@ -322,6 +322,22 @@ pub fn declared_variables(dir: &Path) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
+/// The variables `dir` declares, each with whether terraform reads its `TF_VAR_` value
+/// literally (no type, or `string`; an override file's `type` wins).
+fn read_literally(dir: &Path) -> std::collections::BTreeMap<String, bool> {
+    let declarations = crate::var_values::declarations(dir);
+    let mut out = std::collections::BTreeMap::new();
+    for d in declarations.iter().filter(|d| !d.overrides) {
+        out.insert(d.name.clone(), d.string_type != Some(false));
+    }
+    for d in declarations.iter().filter(|d| d.overrides) {
+        if let (Some(literal), Some(string)) = (out.get_mut(&d.name), d.string_type) {
+            *literal = string;
+        }
+    }
+    out
+}
+
 /// The providers a dependency lock file pins: (address, version), or `None` when it does
 /// not parse or a provider block has no version.
 fn pinned_providers(text: &str) -> Option<Vec<(String, String)>> {
@@ -407,7 +423,9 @@ pub fn refetch_modules(sb: &Sandbox) {
 /// carry a sensitive value.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
-    pub vars: Vec<(String, String)>,
+    /// By variable name, the value as JSON (written as terraform reads the variable's
+    /// `TF_VAR_` value, see [`crate::state::tf_var_text`]).
+    pub vars: Vec<(String, serde_json::Value)>,
     /// Variables bound to sensitive outputs: strata marks them `sensitive = true` (an
     /// override file beside the configuration), so terraform keeps them, and everything
     /// derived from them, out of its output.
@@ -473,8 +491,12 @@ pub fn plan(
     if !step.ok {
         return Ok(step);
     }
-    let declared = declared_variables(&sb.dir);
-    if let Some((name, file)) = inputs.required.iter().find(|(n, _)| !declared.contains(n)) {
+    let declared = read_literally(&sb.dir);
+    if let Some((name, file)) = inputs
+        .required
+        .iter()
+        .find(|(n, _)| !declared.contains_key(n))
+    {
         return Err(Error::Invalid {
             message: format!("{file} sets `{name}`, which this stack does not declare"),
             location: strata_graph::error::Location::new(file.clone(), None),
@@ -490,13 +512,15 @@ pub fn plan(
     let vars: Vec<(String, String)> = inputs
         .vars
         .iter()
-        .filter(|(n, _)| declared.contains(n))
-        .cloned()
+        .filter_map(|(n, v)| {
+            let literal = *declared.get(n)?;
+            Some((n.clone(), crate::state::tf_var_text(v, literal)))
+        })
         .collect();
     let sensitive: Vec<String> = inputs
         .sensitive
         .iter()
-        .filter(|n| declared.contains(*n))
+        .filter(|n| declared.contains_key(*n))
         .cloned()
         .collect();
     mark_sensitive(sb, &sensitive)?;

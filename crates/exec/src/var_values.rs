@@ -106,6 +106,10 @@ pub struct Declaration {
     /// In an override file (`override.tf`, `*_override.tf`, and their other extensions),
     /// which changes a declaration and cannot add one.
     pub overrides: bool,
+    /// Its `type`: `Some(true)` for `string`, `Some(false)` for any other type, `None` when
+    /// it sets none. Terraform reads a `TF_VAR_` value literally for a variable without a
+    /// type or of type `string`, and as an HCL expression otherwise.
+    pub string_type: Option<bool>,
 }
 
 /// The `variable` blocks of `dir`'s `.tf` (and OpenTofu's `.tofu`) files and the `variable`
@@ -128,11 +132,12 @@ pub fn declarations(dir: &Path) -> Vec<Declaration> {
         let Ok(text) = std::fs::read_to_string(entry.path()) else {
             continue;
         };
-        let mut declare = |name: &str, sensitive: bool| {
+        let mut declare = |name: &str, sensitive: bool, string_type: Option<bool>| {
             out.push(Declaration {
                 name: name.to_string(),
                 sensitive,
                 overrides,
+                string_type,
             })
         };
         if json {
@@ -153,7 +158,11 @@ pub fn declarations(dir: &Path) -> Vec<Declaration> {
                     let sensitive = decls
                         .iter()
                         .any(|d| d.get("sensitive") == Some(&Value::Bool(true)));
-                    declare(name, sensitive);
+                    let string_type = decls
+                        .iter()
+                        .find_map(|d| d.get("type"))
+                        .map(|t| t.as_str().map(str::trim) == Some("string"));
+                    declare(name, sensitive, string_type);
                 }
             }
             continue;
@@ -169,7 +178,7 @@ pub fn declarations(dir: &Path) -> Vec<Declaration> {
                     None => rest.split(|c: char| c.is_whitespace() || c == '{').next(),
                 };
                 if let Some(name) = name.filter(|n| !n.is_empty()) {
-                    declare(name, false);
+                    declare(name, false, None);
                 }
             }
             continue;
@@ -191,7 +200,12 @@ pub fn declarations(dir: &Path) -> Vec<Declaration> {
                 }
                 Structure::Block(_) => false,
             });
-            declare(label.as_str(), sensitive);
+            let string_type = block
+                .body
+                .attributes()
+                .find(|a| a.key.as_str() == "type")
+                .map(|a| matches!(&a.value, Expression::Variable(v) if v.as_str() == "string"));
+            declare(label.as_str(), sensitive, string_type);
         }
     }
     out

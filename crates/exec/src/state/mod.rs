@@ -223,14 +223,15 @@ pub fn hcl_string(text: &str) -> String {
     out.replace("${", "$${").replace("%{", "%%{")
 }
 
-/// A JSON value as the HCL expression terraform reads from `TF_VAR_<name>`: a string is
-/// taken as it is (terraform reads a string variable's value literally), anything else is
-/// an HCL expression whose strings keep `${` and `%{` literal. JSON text would do but for
-/// those: terraform would evaluate a template sequence inside a map or list value (a
-/// `${aws:username}` in a policy document, a secret holding `%{`).
-pub fn tf_var_text(value: &serde_json::Value) -> String {
+/// A JSON value as terraform reads it from `TF_VAR_<name>`: literally for a variable
+/// without a type or of type `string` (`literal`: a string is taken as it is), and as an
+/// HCL expression otherwise (a string quoted, for `type = any`), whose strings keep `${`
+/// and `%{` literal. JSON text would do but for those: terraform would evaluate a template
+/// sequence inside a map or list value (a `${aws:username}` in a policy document, a secret
+/// holding `%{`).
+pub fn tf_var_text(value: &serde_json::Value, literal: bool) -> String {
     match value {
-        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::String(s) if literal => s.clone(),
         other => hcl_expression(other),
     }
 }
@@ -913,11 +914,14 @@ mod tests {
     #[test]
     fn values_given_as_tf_var_keep_template_sequences_and_escape_as_hcl() {
         use serde_json::json;
-        // A string is taken as it is.
-        assert_eq!(super::tf_var_text(&json!("a${b}")), "a${b}");
+        // A string is taken as it is by a variable without a type or of type string, and
+        // quoted for one of another type (`any`).
+        assert_eq!(super::tf_var_text(&json!("a${b}"), true), "a${b}");
+        assert_eq!(super::tf_var_text(&json!("a${b}"), false), r#""a$${b}""#);
         assert_eq!(
             super::tf_var_text(
-                &json!({"k${x}": ["a${b}", "%{ if c }", "q\"\\\n\u{8}"], "n": 1, "z": null})
+                &json!({"k${x}": ["a${b}", "%{ if c }", "q\"\\\n\u{8}"], "n": 1, "z": null}),
+                false
             ),
             r#"{"k$${x}" = ["a$${b}", "%%{ if c }", "q\"\\\n\u0008"], "n" = 1, "z" = null}"#
         );

@@ -40,9 +40,7 @@ impl Prepared {
     /// Secrets as sensitive variables (stacks) or values (charts).
     fn add_secrets(&mut self, secrets: crate::secrets::TaskSecrets) {
         for (name, value) in secrets.values {
-            self.inputs
-                .vars
-                .push((name.clone(), strata_exec::state::tf_var_text(&value)));
+            self.inputs.vars.push((name.clone(), value.clone()));
             if !self.inputs.sensitive.contains(&name) {
                 self.inputs.sensitive.push(name.clone());
             }
@@ -243,7 +241,7 @@ impl Runner<'_> {
         prepared.inputs.sensitive = sensitive;
         prepared.inputs.vars = consumed
             .iter()
-            .map(|(k, v)| (k.clone(), strata_exec::state::tf_var_text(v)))
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         prepared.values = consumed;
         Ok(Some(digest))
