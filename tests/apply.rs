@@ -25,10 +25,11 @@ fn workspace() -> Repo {
     repo
 }
 
-/// `strata ARGS` on a pseudo-terminal (util-linux `script`), answering `answer`.
-fn on_terminal(repo: &Repo, args: &str, answer: &str) -> Run {
+/// `strata ARGS` started on a pseudo-terminal (util-linux `script`), its input and output
+/// piped.
+fn spawn_on_terminal(repo: &Repo, args: &str) -> std::process::Child {
     let command = format!("{} {args}", env!("CARGO_BIN_EXE_strata"));
-    let mut child = Command::new("script")
+    Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .current_dir(repo.path())
         .env_remove("GIT_DIR")
@@ -38,7 +39,12 @@ fn on_terminal(repo: &Repo, args: &str, answer: &str) -> Run {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("util-linux `script` runs commands on a pseudo-terminal");
+        .expect("util-linux `script` runs commands on a pseudo-terminal")
+}
+
+/// `strata ARGS` on a pseudo-terminal, answering `answer`.
+fn on_terminal(repo: &Repo, args: &str, answer: &str) -> Run {
+    let mut child = spawn_on_terminal(repo, args);
     child
         .stdin
         .take()
@@ -95,18 +101,7 @@ fn apply_on_a_terminal_shows_the_plan_and_applies_only_on_yes() {
 fn ctrl_c_at_the_prompt_ends_the_run() {
     use std::io::Read;
     let repo = workspace();
-    let command = format!("{} apply --env dev", env!("CARGO_BIN_EXE_strata"));
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(repo.path())
-        .env_remove("GIT_DIR")
-        .env("STRATA_DAEMON", "0")
-        .env("STRATA_STATE_DIR", repo.state_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("util-linux `script` runs commands on a pseudo-terminal");
+    let mut child = spawn_on_terminal(&repo, "apply --env dev");
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();

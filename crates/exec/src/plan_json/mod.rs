@@ -227,6 +227,17 @@ pub fn parse(text: &[u8]) -> Result<Value, String> {
     Ok(plan)
 }
 
+/// The `actions` of a change (`["delete", "create"]`), empty when it has none.
+fn actions(change: Option<&Value>) -> Vec<&str> {
+    change
+        .and_then(|c| c.get("actions"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 pub fn summarize(plan: &Value) -> PlanSummary {
     let mut s = PlanSummary::default();
     for rd in plan
@@ -235,13 +246,7 @@ pub fn summarize(plan: &Value) -> PlanSummary {
         .into_iter()
         .flatten()
     {
-        let actions: Vec<&str> = rd
-            .pointer("/change/actions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let actions = actions(rd.get("change"));
         let action = match actions.as_slice() {
             ["update"] => "update",
             ["delete"] => "delete",
@@ -266,13 +271,7 @@ pub fn summarize(plan: &Value) -> PlanSummary {
         .flatten()
     {
         let change = rc.get("change").cloned().unwrap_or_default();
-        let actions: Vec<&str> = change
-            .get("actions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let actions = actions(Some(&change));
         let importing = change.get("importing").is_some_and(|i| !i.is_null());
         if importing {
             s.import += 1;
@@ -316,13 +315,7 @@ pub fn summarize(plan: &Value) -> PlanSummary {
     }
     if let Some(outputs) = plan.get("output_changes").and_then(Value::as_object) {
         for (name, oc) in outputs {
-            let actions: Vec<&str> = oc
-                .get("actions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
+            let actions = actions(Some(oc));
             let action = match actions.as_slice() {
                 ["no-op"] => continue,
                 ["create"] => "create",
