@@ -669,10 +669,7 @@ fn locate_in_module(findings: &mut [Finding], blocks: &[crate::hcl_input::BlockL
         let Some(address) = f.details.get("resource").and_then(Value::as_str) else {
             continue;
         };
-        let (address, index) = match address.strip_suffix(']').and_then(|a| a.rsplit_once('[')) {
-            Some((a, n)) if n.parse::<usize>().is_ok() => (a, n.parse::<usize>().ok()),
-            _ => (address, None),
-        };
+        let (address, index) = crate::block_index(address);
         let mut same: Vec<&crate::hcl_input::BlockLocation> =
             blocks.iter().filter(|b| b.address == address).collect();
         if let Some(n) = index {

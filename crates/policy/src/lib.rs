@@ -161,17 +161,26 @@ pub fn locate(findings: &mut [Finding], texts: &[(String, String)]) {
     }
 }
 
+/// An address and which of the blocks with that header it names: `provider.aws[1]` is
+/// the second `provider "aws"` block, `provider.aws` any of them.
+pub(crate) fn block_index(address: &str) -> (&str, Option<usize>) {
+    match address
+        .strip_suffix(']')
+        .and_then(|a| a.rsplit_once('['))
+        .and_then(|(a, n)| Some((a, n.parse::<usize>().ok()?)))
+    {
+        Some((a, n)) => (a, Some(n)),
+        None => (address, None),
+    }
+}
+
 /// The line of the block a Terraform address names (`aws_s3_bucket.b`, `var.x`,
 /// `local.x`, `module.m`, `data.t.n`, `output.o`, `provider.p`, `provider.p[1]` for the
 /// second block of that provider) in `text`, or of `attribute` inside that block when given
 /// and found there. Of several blocks with one header (a provider and its aliases), the
 /// first that sets `attribute`.
 fn block_line(text: &str, address: &str, attribute: Option<&str>) -> Option<usize> {
-    // `provider.aws[1]`: the second `provider "aws"` block.
-    let (address, index) = match address.strip_suffix(']').and_then(|a| a.rsplit_once('[')) {
-        Some((a, n)) if n.parse::<usize>().is_ok() => (a, n.parse::<usize>().ok()),
-        _ => (address, None),
-    };
+    let (address, index) = block_index(address);
     let parts: Vec<&str> = address.splitn(3, '.').collect();
     let header = |kind: &str, labels: &[&str]| {
         let quoted: Vec<String> = labels.iter().map(|l| format!("\"{l}\"")).collect();
