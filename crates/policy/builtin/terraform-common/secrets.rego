@@ -384,6 +384,26 @@ class_changes(token) := count(regex.find_n(`0+|A+|a+|-+`, classes, -1)) - 1 if {
 	classes := regex.replace(letters, `[^0Aa]`, "-")
 }
 
+# A path (a/b/c) has parts that are mostly lowercase words, as random data's parts are not;
+# its parts are then looked at one by one, so a random-looking part of 24 or more characters
+# still counts. A generated directory name (/tmp/.tmpX7kQ2p/...) makes no path a secret.
+path_like(token) if {
+	parts := [part | some part in split(token, "/"); part != ""]
+	count(parts) >= 3
+	words := [part | some part in parts; regex.match(`^[a-z][a-z0-9_-]{2,}$`, part)]
+	count(words) * 2 >= count(parts)
+}
+
+token_parts(token) := [token] if not path_like(token)
+
+token_parts(token) := [part | some part in split(token, "/"); count(part) >= 24] if path_like(token)
+
+# The runs of a value to judge: its tokens, paths by their parts.
+value_tokens(v) := {part |
+	some token in regex.find_n(token_pattern, v, -1)
+	some part in token_parts(token)
+}
+
 # A hex token counts only as a whole value: inside a longer string (a URL, an ARN, a module
 # source's ?ref=) it is nearly always a commit or an id.
 entropy_checkov(_, token) := "CKV_SECRET_6" if base64_like(token)
@@ -402,7 +422,7 @@ deny_secret_high_entropy contains f if {
 	may_hold_random_literal
 	some [p, v] in string_values
 	count(v) >= 24
-	some token in regex.find_n(token_pattern, v, -1)
+	some token in value_tokens(v)
 	checkov := entropy_checkov(v, token)
 	not identifier_like(token)
 	not known_credential(v)

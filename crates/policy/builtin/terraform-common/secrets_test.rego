@@ -248,6 +248,18 @@ test_plans_are_not_scanned if {
 	count(deny_secret_literal) == 0 with input as plan
 }
 
+test_paths_with_generated_directory_names_pass if {
+	inp := {"data": {"terraform_remote_state": {"net": {"config": {"path": "/tmp/.tmpX7kQ2p9Z/sample-3fa9b2c1d4e5/dev/stacks/network/terraform.tfstate"}}}}}
+	count(deny_secret_high_entropy) == 0 with input as inp
+}
+
+test_random_part_of_a_path_denied if {
+	key := "wJalrXUtnFEMIK7MDENGbPxRfiCY9x2Q"
+	inp := {"locals": {"p": concat("", ["/etc/app/keys/", key, "/id"])}}
+	fs := deny_secret_high_entropy with input as inp
+	{f.msg | some f in fs} == {"locals.p contains a random-looking literal of 32 characters"}
+}
+
 test_random_literal_inside_text_denied if {
 	script := concat("", ["#!/bin/sh\nexport SIGNING_KEY=", random_literal, "\nexec app\n"])
 	fs := deny_secret_high_entropy with input as with_resource("aws_instance", {"user_data": script})
