@@ -1111,3 +1111,124 @@ fn findings_on_an_aliased_provider_point_at_its_block() {
         ]
     );
 }
+
+/// `strata policy waivers`: each waiver with its standing and the targets it matches; a
+/// waiver that accepts nothing (a rule no policy in use has, a glob matching no target, an
+/// environment that does not exist) is named with its line, and so is an expired one: exit 1.
+#[test]
+fn policy_waivers_reviews_every_waiver_and_names_those_accepting_nothing() {
+    let repo = with_policy(PASSING);
+    let waiver = |rule: &str, targets: &str, env: &str, expires: &str| {
+        format!("[[waiver]]\nrule = \"{rule}\"\ntargets = \"{targets}\"\n{env}owner = \"sre@example.com\"\nreason = \"r\"\nexpires = \"{expires}\"\n\n")
+    };
+    let good = [
+        waiver("STRATA-AWS-002", "stacks/*", "", "2027-06-30"),
+        waiver(
+            "CKV_AWS_20",
+            "stacks/net*",
+            "environment = \"prod\"\n",
+            "2026-12-20",
+        ),
+        waiver("policies/owners/main.deny", "stacks/app", "", "2027-06-30"),
+        waiver(
+            "builtin/terraform-aws/builtin.aws.deny_s3_public_acl",
+            "stacks/**",
+            "",
+            "2027-06-30",
+        ),
+    ]
+    .concat();
+    repo.write("policies/waivers.toml", &good);
+    repo.commit("waivers");
+    let review = |repo: &Repo| {
+        let run = repo
+            .command(&["--json", "policy", "waivers"])
+            .env("STRATA_TODAY", "2026-12-06")
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        (run.status.code().unwrap(), json)
+    };
+    let (code, json) = review(&repo);
+    assert_eq!(code, 0, "{json}");
+    let w = &json["waivers"];
+    assert_eq!(w[0]["standing"], "in_force", "{json}");
+    assert_eq!(w[0]["days_left"], 206);
+    assert_eq!(w[0]["targets"], "stacks/*");
+    assert_eq!(
+        w[0]["matches"],
+        serde_json::json!(["stacks/app", "stacks/database", "stacks/network"])
+    );
+    assert_eq!(w[1]["standing"], "ending_soon", "{json}");
+    assert_eq!(w[1]["matches"], serde_json::json!(["stacks/network"]));
+    for i in 0..4 {
+        assert_eq!(w[i]["problems"], serde_json::json!([]), "{json}");
+    }
+
+    // Typos and leftovers: each names what is wrong.
+    let bad = [
+        good.as_str(),
+        &waiver("STRATA-AWS-0002", "stacks/*", "", "2027-06-30"),
+        &waiver("STRATA-AWS-002", "stacks/legacy-*", "", "2027-06-30"),
+        &waiver(
+            "STRATA-AWS-002",
+            "stacks/*",
+            "environment = \"prd\"\n",
+            "2027-06-30",
+        ),
+        &waiver("policies/owners/main.denny", "stacks/*", "", "2027-06-30"),
+        &waiver("STRATA-AWS-002", "stacks/*", "", "2026-12-01"),
+    ]
+    .concat();
+    repo.write("policies/waivers.toml", &bad);
+    repo.commit("bad waivers");
+    let (code, json) = review(&repo);
+    assert_eq!(code, 1, "{json}");
+    let w = &json["waivers"];
+    let problems = |i: usize| w[i]["problems"].to_string();
+    assert!(
+        problems(4).contains("no policy in use has a rule `STRATA-AWS-0002`"),
+        "{json}"
+    );
+    assert_eq!(w[4]["line"], 30);
+    assert!(
+        problems(5).contains("`stacks/legacy-*` matches no target"),
+        "{json}"
+    );
+    assert!(
+        problems(6).contains("there is no environment `prd`"),
+        "{json}"
+    );
+    assert!(problems(7).contains("policies/owners/main.denny"), "{json}");
+    assert_eq!(w[8]["standing"], "expired");
+    assert_eq!(w[8]["days_left"], -5);
+    assert_eq!(json["ok"], false);
+
+    // The built-in pack turned off: its ids are no rule in use.
+    let config = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &format!("{config}\n[policy]\nbuiltin = false\n"),
+    );
+    repo.write("policies/waivers.toml", &good);
+    repo.commit("no pack");
+    let (code, json) = review(&repo);
+    assert_eq!(code, 1, "{json}");
+    assert!(json["waivers"][0]["problems"]
+        .to_string()
+        .contains("STRATA-AWS-002"));
+    assert_eq!(json["waivers"][2]["problems"], serde_json::json!([]));
+
+    // The text form names the line and the problem.
+    let run = repo.strata(&["policy", "waivers"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout
+            .contains("policies/waivers.toml:1  STRATA-AWS-002 on stacks/*  owner sre@example.com")
+            && run
+                .stdout
+                .contains("  PROBLEM no policy in use has a rule `STRATA-AWS-002`"),
+        "{}",
+        run.stdout
+    );
+}

@@ -1,5 +1,6 @@
 //! `strata policy`: evaluate (`eval`), scan files (`scan`), test policies (`test`), list the
-//! built-in rules (`rules`) and write the built-in pack out (`vendor`).
+//! built-in rules (`rules`), review the waivers (`waivers`) and write the built-in pack out
+//! (`vendor`).
 use crate::say;
 
 use super::Context;
@@ -30,6 +31,15 @@ pub enum Command {
     },
     /// List the rules of the built-in pack: id, severity, Checkov ids, title, remediation.
     Rules,
+    /// Review policies/waivers.toml: each waiver's standing (in force, ending soon, expired),
+    /// the targets it matches, and waivers that accept nothing (a rule no policy has, a glob
+    /// matching no target, an unknown environment). Exit 1 when any waiver is expired or
+    /// accepts nothing.
+    Waivers {
+        /// Days ahead within which a waiver counts as ending soon.
+        #[arg(long, default_value_t = 30, value_name = "DAYS")]
+        within: i64,
+    },
     /// Write the built-in pack (rules, tests, policy.toml files) into DIR, to fork it; then
     /// turn the built-in pack off with `[policy] builtin = false` in WORKSPACE.toml.
     Vendor {
@@ -138,6 +148,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
         Command::Scan(args) => return scan(ctx, args),
         Command::Rules => return rules(ctx),
         Command::Vendor { dir } => return vendor(ctx, &dir),
+        Command::Waivers { within } => return waivers(ctx, within),
         Command::Test { labels } => labels,
     };
     let session = optional_session(ctx)?;
@@ -525,6 +536,93 @@ fn rules(ctx: &Context) -> Result<u8> {
         builtin::version()
     );
     Ok(0)
+}
+
+/// `strata policy waivers`: every waiver reviewed against the workspace at the work tree.
+fn waivers(ctx: &Context, within: i64) -> Result<u8> {
+    use strata_policy::waivers::{review, KnownRules, Standing};
+    let session = ctx.session()?;
+    let view = session.work_tree()?;
+    session.finish();
+    let model = &view.model;
+    let mut rules = KnownRules::default();
+    for (p, _) in &model.policies {
+        let t = &model[*p];
+        let paths: Vec<&str> = t
+            .files
+            .iter()
+            .map(String::as_str)
+            .filter(|f| f.ends_with(".rego"))
+            .collect();
+        let texts = view.snapshot.texts(&session.repo, &paths)?;
+        rules.add_policy(
+            &t.label,
+            texts.iter().map(|(p, t)| (p.as_str(), t.as_str())),
+        );
+    }
+    if model.config.policy.builtin {
+        for b in builtin::policies() {
+            rules.add_policy(
+                &b.label,
+                b.rego_files().iter().map(|(p, t)| (p.as_str(), t.as_str())),
+            );
+        }
+    }
+    let labels: Vec<&str> = model
+        .targets
+        .iter()
+        .filter(|t| t.kind != Kind::Policy)
+        .map(|t| t.label.as_str())
+        .collect();
+    let envs: Vec<&str> = model.environments.iter().map(|e| e.name.as_str()).collect();
+    let today = strata_graph::model::waivers::today();
+    let reviews = review(&model.waivers, &labels, &envs, &rules, today, within);
+    let failing = reviews
+        .iter()
+        .filter(|r| r.standing == Standing::Expired || !r.problems.is_empty())
+        .count();
+    if ctx.json {
+        print_json(&serde_json::json!({ "ok": failing == 0, "waivers": reviews }));
+    } else {
+        for r in &reviews {
+            let w = r.waiver;
+            let standing = match r.standing {
+                Standing::InForce => format!("in force, {} days left", r.days_left),
+                Standing::EndingSoon => format!("ENDING SOON, {} days left", r.days_left),
+                Standing::Expired => format!("EXPIRED {} days ago", -r.days_left),
+            };
+            crate::out!(
+                "{}:{}  {} on {}{}  owner {}  until {} ({standing})",
+                r.file,
+                w.line,
+                w.rule,
+                w.targets,
+                w.environment
+                    .as_deref()
+                    .map(|e| format!(" [{e}]"))
+                    .unwrap_or_default(),
+                w.owner,
+                w.expires
+            );
+            match r.matches.len() {
+                0 => {}
+                n if n <= 5 => crate::out!("  matches {}", r.matches.join(", ")),
+                n => crate::out!("  matches {n} targets: {}, ...", r.matches[..5].join(", ")),
+            }
+            for p in &r.problems {
+                crate::out!("  PROBLEM {p}");
+            }
+        }
+        say!(
+            "{} waivers: {} in force, {} ending within {within} days, {} expired, {} accepting nothing",
+            reviews.len(),
+            reviews.iter().filter(|r| r.standing == Standing::InForce).count(),
+            reviews.iter().filter(|r| r.standing == Standing::EndingSoon).count(),
+            reviews.iter().filter(|r| r.standing == Standing::Expired).count(),
+            reviews.iter().filter(|r| !r.problems.is_empty()).count(),
+        );
+    }
+    Ok(u8::from(failing > 0))
 }
 
 /// `strata policy vendor DIR`: the built-in pack written out, to fork it.
