@@ -633,12 +633,36 @@ pub fn sarif(report: &RunReport, repo_prefix: &str) -> String {
             if let Some(line) = f.line {
                 location["physicalLocation"]["region"] = json!({ "startLine": line });
             }
+            // The same finding on a later commit, wherever its line moved: the rule, the
+            // file, the target and environment, and the resource and attribute it is about
+            // (the message when it names neither).
+            let subject = match (detail("resource"), detail("attribute")) {
+                (None, None) => f.msg.clone(),
+                (resource, attribute) => format!(
+                    "{}\0{}",
+                    resource.unwrap_or_default(),
+                    attribute.unwrap_or_default()
+                ),
+            };
+            let fingerprint = blake3::hash(
+                [
+                    rule_id.as_str(),
+                    uri.as_str(),
+                    t.label.as_str(),
+                    t.env.as_deref().unwrap_or(""),
+                    subject.as_str(),
+                ]
+                .join("\0")
+                .as_bytes(),
+            )
+            .to_hex();
             let mut result = json!({
                 "ruleId": rule_id,
                 "ruleIndex": k,
                 "level": level,
                 "message": { "text": f.msg },
                 "locations": [location],
+                "partialFingerprints": { "strata/v1": &fingerprint[..32] },
                 "properties": {
                     "target": t.label,
                     "environment": t.env,
@@ -1048,6 +1072,41 @@ mod tests {
         assert_eq!(
             resource_lines(&summary),
             ["+ output.new", "- output.old", "~ output.vpc_id"]
+        );
+    }
+
+    /// A finding keeps its fingerprint when its line moves (or its message's wording about
+    /// it changes), and two findings of one rule on different resources differ.
+    #[test]
+    fn sarif_fingerprints_follow_the_finding_not_its_line() {
+        let on = |resource: &str, line: usize, msg: &str| {
+            let mut f = finding("deny_x", Outcome::Deny, "high");
+            f.details = serde_json::json!({"id": "STRATA-1", "resource": resource});
+            f.line = Some(line);
+            f.msg = msg.into();
+            f
+        };
+        let print = |label: &str, f: Finding| {
+            let report = RunReport::new(vec![policy(label, "dev", None, vec![f])], false, false);
+            let doc: serde_json::Value = serde_json::from_str(&sarif(&report, "")).unwrap();
+            doc["runs"][0]["results"][0]["partialFingerprints"]["strata/v1"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let first = print("stacks/a", on("aws_s3_bucket.b", 3, "b is public"));
+        assert_eq!(first.len(), 32);
+        assert_eq!(
+            first,
+            print("stacks/a", on("aws_s3_bucket.b", 40, "b is public (acl)"))
+        );
+        assert_ne!(
+            first,
+            print("stacks/a", on("aws_s3_bucket.c", 3, "b is public"))
+        );
+        assert_ne!(
+            first,
+            print("stacks/z", on("aws_s3_bucket.b", 3, "b is public"))
         );
     }
 
