@@ -1232,3 +1232,63 @@ fn policy_waivers_reviews_every_waiver_and_names_those_accepting_nothing() {
         run.stdout
     );
 }
+
+/// A Helm chart's `templates/` are Go templates, not manifests: a scan of a folder of charts
+/// leaves them out and says so (instead of an "invalid YAML" error per template), scans the
+/// charts' other YAML, and refuses to pass a scan that had nothing but templates to read.
+#[test]
+fn scan_leaves_helm_templates_out_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "charts/api/Chart.yaml",
+        "apiVersion: v2\nname: api\nversion: 0.1.0\n",
+    );
+    write("charts/api/values.yaml", "replicas: 1\n");
+    write(
+        "charts/api/templates/deployment.yaml",
+        "{{- if .Values.enabled }}\napiVersion: apps/v1\nkind: Deployment\n{{- end }}\n",
+    );
+    // A `templates` folder that is no chart's is read as it is.
+    write(
+        "manifests/templates/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: nginx\n      securityContext:\n        privileged: true\n",
+    );
+    let run = common::strata(dir.path(), &["policy", "scan", "charts", "manifests"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stderr.contains("invalid YAML"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("warning: charts/api/templates: Helm templates are manifests only once rendered; left out"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("manifests/templates/pod.yaml"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("(3 files,"), "{}", run.stderr);
+
+    let only = common::strata(dir.path(), &["policy", "scan", "charts/api/templates"]);
+    assert_eq!(only.code, 2, "{}", only.stderr);
+    assert!(
+        only.stderr.contains("nothing to scan but Helm templates"),
+        "{}",
+        only.stderr
+    );
+    let one = common::strata(
+        dir.path(),
+        &["policy", "scan", "charts/api/templates/deployment.yaml"],
+    );
+    assert_eq!(one.code, 2, "{}", one.stderr);
+    assert!(
+        one.stderr
+            .contains("charts/api/templates/deployment.yaml: a Helm template, not a manifest"),
+        "{}",
+        one.stderr
+    );
+}

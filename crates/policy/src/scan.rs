@@ -142,16 +142,33 @@ impl Report {
     }
 }
 
-/// The files a scan reads: paths walked recursively in name order; hidden entries and
-/// files of other types are skipped inside directories, while a file named directly must
-/// be of a type strata reads.
-pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>) {
+/// Whether `dir` is a Helm chart's `templates/` directory: its files are Go templates that
+/// become manifests only when rendered, so reading them as YAML reports syntax, not policy.
+fn helm_templates(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|n| n == "templates")
+        && dir
+            .parent()
+            .is_some_and(|chart| chart.join("Chart.yaml").is_file())
+}
+
+/// What a scan says of the Helm templates it leaves out.
+fn templates_skipped(dir: &str) -> String {
+    format!(
+        "{dir}: Helm templates are manifests only once rendered; left out (`strata check` renders the chart and applies the policies to what it renders, or scan `helm template` output)"
+    )
+}
+
+/// The files a scan reads: paths walked recursively in name order; hidden entries, files
+/// of other types and Helm charts' `templates/` directories are skipped inside directories
+/// (the last returned), while a file named directly must be of a type strata reads.
+pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>, Vec<String>) {
     /// Directories are followed through symbolic links, each once (a link back up the
     /// tree would otherwise repeat it until the path is too long); one that cannot be
     /// listed is an error, never a directory without files.
     struct Walk {
         files: Vec<PathBuf>,
         errors: Vec<Error>,
+        templates: Vec<String>,
         seen: HashSet<PathBuf>,
     }
     impl Walk {
@@ -185,7 +202,9 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>) {
                 {
                     continue;
                 }
-                if e.is_dir() {
+                if e.is_dir() && helm_templates(&e) {
+                    self.templates.push(e.display().to_string());
+                } else if e.is_dir() {
                     self.dir(&e);
                 } else if InputFile::format_of(&e).is_some() {
                     self.files.push(e);
@@ -196,6 +215,7 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>) {
     let mut walk = Walk {
         files: Vec::new(),
         errors: Vec::new(),
+        templates: Vec::new(),
         seen: HashSet::new(),
     };
     for p in paths {
@@ -203,7 +223,9 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>) {
         if shown.is_empty() {
             continue;
         }
-        if p.is_dir() {
+        if p.is_dir() && helm_templates(p) {
+            walk.templates.push(shown);
+        } else if p.is_dir() {
             walk.dir(p);
         } else if let Err(e) = std::fs::metadata(p) {
             let why = if e.kind() == std::io::ErrorKind::NotFound {
@@ -217,11 +239,16 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>) {
                 Error::in_file(&shown, None, "not a file type strata reads")
                     .with_hint("scan .tf, .tfvars, .hcl, .yaml, .yml or .json files"),
             );
+        } else if p.parent().is_some_and(helm_templates) {
+            walk.errors.push(
+                Error::in_file(&shown, None, "a Helm template, not a manifest")
+                    .with_hint("render the chart first (`helm template`), or run `strata check` on it, which renders it and applies the policies"),
+            );
         } else {
             walk.files.push(p.clone());
         }
     }
-    (walk.files, walk.errors)
+    (walk.files, walk.errors, walk.templates)
 }
 
 /// Reads and parses the files: their inputs, the texts of the Terraform files (to point
@@ -274,10 +301,16 @@ pub fn scan(
     request: &Request,
     workspace: Option<&Workspace>,
 ) -> Report {
-    let (files, mut walk_errors) = collect(&request.paths);
+    let (files, mut walk_errors, templates) = collect(&request.paths);
     errors.append(&mut walk_errors);
     // Nothing to read is bad input, not a pass: every path was an empty directory or held
-    // only files of other types.
+    // only files of other types (or Helm templates).
+    if files.is_empty() && errors.is_empty() && !templates.is_empty() {
+        errors.extend(templates.iter().map(|dir| {
+            Error::in_file(dir, None, "nothing to scan but Helm templates, which are manifests only once rendered")
+                .with_hint("run `strata check` on the chart (it renders it and applies the policies), or scan `helm template` output")
+        }));
+    }
     if files.is_empty() && errors.is_empty() {
         errors.push(
             Error::in_file(
@@ -382,6 +415,9 @@ pub fn scan(
     report.exceptions = all.exceptions;
     report.counts = all.counts;
     report.warnings = all.warnings;
+    report
+        .warnings
+        .extend(templates.iter().map(|d| templates_skipped(d)));
     report.errors = errors;
     report
 }
