@@ -1292,3 +1292,49 @@ fn scan_leaves_helm_templates_out_and_says_so() {
         one.stderr
     );
 }
+
+/// Findings in Terraform's JSON syntax and in variables files carry the line of the block,
+/// attribute or variable they are about, as findings in `.tf` files do; a `.tfvars.json`
+/// file is read as Terraform whatever its keys.
+#[test]
+fn findings_in_json_and_variables_files_have_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| std::fs::write(dir.path().join(rel), text).unwrap();
+    write(
+        "main.tf.json",
+        "{\n  \"locals\": {\n    \"name\": \"x\"\n  },\n  \"resource\": {\n    \"aws_s3_bucket_acl\": {\n      \"pub\": {\n        \"bucket\": \"x\",\n        \"acl\": \"public-read\"\n      }\n    }\n  }\n}\n",
+    );
+    write(
+        "terraform.tfvars",
+        "region = \"eu-west-1\"\ntags = {\n  team = \"a\"\n}\n\ndb_password = \"Sup3rS3cretValue!\"\n",
+    );
+    write(
+        "prod.tfvars.json",
+        "{\n  \"region\": \"eu-west-1\",\n  \"db_password\": \"An0therS3cretValue!\"\n}\n",
+    );
+    let run = common::strata(dir.path(), &["--json", "policy", "scan", "."]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let json = run.json();
+    let lines: std::collections::BTreeSet<(String, String, u64)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_string(),
+                f["details"]["id"].as_str().unwrap_or("").to_string(),
+                f["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    for expected in [
+        ("./main.tf.json", "STRATA-AWS-002", 7),
+        ("./terraform.tfvars", "STRATA-TF-010", 6),
+        ("./prod.tfvars.json", "STRATA-TF-010", 3),
+    ] {
+        assert!(
+            lines.contains(&(expected.0.into(), expected.1.into(), expected.2)),
+            "{expected:?} not in {lines:?}"
+        );
+    }
+}

@@ -212,8 +212,16 @@ impl InputFile {
     /// Whether a JSON input reads as Terraform: a configuration written in JSON or a plan
     /// (`terraform show -json`), each document an object with one of their top-level keys.
     /// The built-in pack's Terraform rules read only such JSON (an npm lock file's integrity
-    /// hashes are no secrets of a stack's).
+    /// hashes are no secrets of a stack's). A variables file in JSON (`*.tfvars.json`) is
+    /// Terraform whatever its keys.
     pub fn is_terraform_json(&self) -> bool {
+        if self
+            .path
+            .as_deref()
+            .is_some_and(|p| p.ends_with(".tfvars.json"))
+        {
+            return true;
+        }
         const KEYS: [&str; 11] = [
             "resource",
             "data",

@@ -22,6 +22,7 @@ pub mod eval;
 pub mod hcl_input;
 pub mod inline;
 pub mod input;
+mod locate;
 pub mod namespace;
 pub mod rego;
 pub mod scan;
@@ -32,6 +33,8 @@ pub mod yaml;
 
 pub use eval::{Counts, Evaluation, ExceptionHit, Policy};
 pub use input::{Documents, FileInfo, InputFile, Shape};
+pub(crate) use locate::block_index;
+pub use locate::locate;
 pub use rego::Outcome;
 pub use scan::{load_policy, Overrides};
 
@@ -138,116 +141,4 @@ pub fn blocks(finding: &Finding, max_severity: Option<&str>) -> bool {
     finding.outcome == Outcome::Deny
         && finding.waived_by.is_none()
         && max_severity.is_none_or(|max| severity_rank(&finding.severity) > severity_rank(max))
-}
-
-/// Sets the line of each finding that names a `resource` (`type.name`) to the line of that
-/// block in the Terraform file it came from; `texts` holds (path, text) of those files.
-pub fn locate(findings: &mut [Finding], texts: &[(String, String)]) {
-    for f in findings {
-        let address = f.details.get("resource").and_then(Value::as_str);
-        let (Some(file), Some(address)) = (&f.file, address) else {
-            continue;
-        };
-        if f.line.is_some() {
-            continue;
-        }
-        if let Some((_, text)) = texts
-            .iter()
-            .find(|(p, _)| p == file && (p.ends_with(".tf") || p.ends_with(".tofu")))
-        {
-            let attribute = f.details.get("attribute").and_then(Value::as_str);
-            f.line = block_line(text, address, attribute);
-        }
-    }
-}
-
-/// An address and which of the blocks with that header it names: `provider.aws[1]` is
-/// the second `provider "aws"` block, `provider.aws` any of them.
-pub(crate) fn block_index(address: &str) -> (&str, Option<usize>) {
-    match address
-        .strip_suffix(']')
-        .and_then(|a| a.rsplit_once('['))
-        .and_then(|(a, n)| Some((a, n.parse::<usize>().ok()?)))
-    {
-        Some((a, n)) => (a, Some(n)),
-        None => (address, None),
-    }
-}
-
-/// The line of the block a Terraform address names (`aws_s3_bucket.b`, `var.x`,
-/// `local.x`, `module.m`, `data.t.n`, `output.o`, `provider.p`, `provider.p[1]` for the
-/// second block of that provider) in `text`, or of `attribute` inside that block when given
-/// and found there. Of several blocks with one header (a provider and its aliases), the
-/// first that sets `attribute`.
-fn block_line(text: &str, address: &str, attribute: Option<&str>) -> Option<usize> {
-    let (address, index) = block_index(address);
-    let parts: Vec<&str> = address.splitn(3, '.').collect();
-    let header = |kind: &str, labels: &[&str]| {
-        let quoted: Vec<String> = labels.iter().map(|l| format!("\"{l}\"")).collect();
-        format!("{kind} {}", quoted.join(" "))
-    };
-    let start = match parts.as_slice() {
-        ["local", name] => {
-            // `name =` inside a `locals` block.
-            let mut in_locals = false;
-            return text
-                .lines()
-                .position(|l| {
-                    let t = l.trim_start();
-                    if t.starts_with("locals") && t.contains('{') {
-                        in_locals = true;
-                        return false;
-                    }
-                    in_locals
-                        && t.strip_prefix(name)
-                            .is_some_and(|rest| rest.trim_start().starts_with('='))
-                })
-                .map(|i| i + 1);
-        }
-        ["var", name] => header("variable", &[name]),
-        ["module", name] => header("module", &[name]),
-        ["output", name] => header("output", &[name]),
-        ["provider", name] => header("provider", &[name]),
-        ["data", kind, name] => header("data", &[kind, name]),
-        [kind, name] => format!("\"{kind}\" \"{name}\""),
-        _ => return None,
-    };
-    let mut blocks: Vec<usize> = text.match_indices(&start).map(|(i, _)| i).collect();
-    if let Some(n) = index {
-        blocks = blocks.get(n).into_iter().copied().collect();
-    }
-    let first = strata_graph::error::line_of(text, *blocks.first()?);
-    let Some(attribute) = attribute else {
-        return Some(first);
-    };
-    for offset in blocks {
-        let line = strata_graph::error::line_of(text, offset);
-        // The block's text: from its header to the brace that closes it.
-        let body = &text[offset..];
-        let mut depth = 0usize;
-        let mut end = body.len();
-        for (i, c) in body.char_indices() {
-            match c {
-                '{' => depth += 1,
-                '}' if depth > 0 => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = i;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        // The attribute inside the block: the first line after its header that sets it.
-        let found = body[..end].lines().skip(1).position(|l| {
-            l.trim_start()
-                .strip_prefix(attribute)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        });
-        if let Some(k) = found {
-            return Some(line + 1 + k);
-        }
-    }
-    Some(first)
 }

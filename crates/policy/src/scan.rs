@@ -277,7 +277,12 @@ pub fn read_inputs(files: &[PathBuf]) -> (Vec<InputFile>, Vec<(String, String)>,
             Ok(input) => inputs.push(input),
             Err(e) => errors.push(e),
         }
-        if format == Format::Terraform {
+        // Terraform in HCL, as JSON and variables files: what findings are located in.
+        if format == Format::Terraform
+            || [".tf.json", ".tofu.json", ".tfvars.json"]
+                .iter()
+                .any(|s| shown.ends_with(s))
+        {
             texts.push((shown, text));
         }
     }

@@ -1,0 +1,277 @@
+//! Where a finding is: the line of the block (and attribute) its `resource` names, in the
+//! Terraform file it came from, written in HCL (`.tf`), as JSON (`.tf.json`) or as a
+//! variables file (`.tfvars`).
+
+use crate::Finding;
+use serde_json::Value;
+
+/// Sets the line of each finding that names a `resource` (`type.name`) to the line of that
+/// block in the Terraform file it came from; `texts` holds (path, text) of those files.
+pub fn locate(findings: &mut [Finding], texts: &[(String, String)]) {
+    for f in findings {
+        let address = f.details.get("resource").and_then(Value::as_str);
+        let (Some(file), Some(address)) = (&f.file, address) else {
+            continue;
+        };
+        if f.line.is_some() {
+            continue;
+        }
+        let Some((_, text)) = texts.iter().find(|(p, _)| p == file) else {
+            continue;
+        };
+        let attribute = f.details.get("attribute").and_then(Value::as_str);
+        f.line = if file.ends_with(".tf") || file.ends_with(".tofu") {
+            block_line(text, address, attribute)
+        } else if file.ends_with(".tf.json") || file.ends_with(".tofu.json") {
+            let block = json_block(address);
+            let keys: Vec<&str> = block.iter().copied().chain(attribute).collect();
+            json_key_line(text, &keys).or_else(|| json_key_line(text, &block))
+        } else if file.ends_with(".tfvars.json") {
+            json_key_line(text, &[variable_name(address)])
+        } else if file.ends_with(".tfvars") {
+            tfvars_line(text, variable_name(address))
+        } else {
+            None
+        };
+    }
+}
+
+/// An address and which of the blocks with that header it names: `provider.aws[1]` is
+/// the second `provider "aws"` block, `provider.aws` any of them.
+pub(crate) fn block_index(address: &str) -> (&str, Option<usize>) {
+    match address
+        .strip_suffix(']')
+        .and_then(|a| a.rsplit_once('['))
+        .and_then(|(a, n)| Some((a, n.parse::<usize>().ok()?)))
+    {
+        Some((a, n)) => (a, Some(n)),
+        None => (address, None),
+    }
+}
+
+/// The line of the block a Terraform address names (`aws_s3_bucket.b`, `var.x`,
+/// `local.x`, `module.m`, `data.t.n`, `output.o`, `provider.p`, `provider.p[1]` for the
+/// second block of that provider) in `text`, or of `attribute` inside that block when given
+/// and found there. Of several blocks with one header (a provider and its aliases), the
+/// first that sets `attribute`.
+fn block_line(text: &str, address: &str, attribute: Option<&str>) -> Option<usize> {
+    let (address, index) = block_index(address);
+    let parts: Vec<&str> = address.splitn(3, '.').collect();
+    let header = |kind: &str, labels: &[&str]| {
+        let quoted: Vec<String> = labels.iter().map(|l| format!("\"{l}\"")).collect();
+        format!("{kind} {}", quoted.join(" "))
+    };
+    let start = match parts.as_slice() {
+        ["local", name] => {
+            // `name =` inside a `locals` block.
+            let mut in_locals = false;
+            return text
+                .lines()
+                .position(|l| {
+                    let t = l.trim_start();
+                    if t.starts_with("locals") && t.contains('{') {
+                        in_locals = true;
+                        return false;
+                    }
+                    in_locals
+                        && t.strip_prefix(name)
+                            .is_some_and(|rest| rest.trim_start().starts_with('='))
+                })
+                .map(|i| i + 1);
+        }
+        ["var", name] => header("variable", &[name]),
+        ["module", name] => header("module", &[name]),
+        ["output", name] => header("output", &[name]),
+        ["provider", name] => header("provider", &[name]),
+        ["data", kind, name] => header("data", &[kind, name]),
+        [kind, name] => format!("\"{kind}\" \"{name}\""),
+        _ => return None,
+    };
+    let mut blocks: Vec<usize> = text.match_indices(&start).map(|(i, _)| i).collect();
+    if let Some(n) = index {
+        blocks = blocks.get(n).into_iter().copied().collect();
+    }
+    let first = strata_graph::error::line_of(text, *blocks.first()?);
+    let Some(attribute) = attribute else {
+        return Some(first);
+    };
+    for offset in blocks {
+        let line = strata_graph::error::line_of(text, offset);
+        // The block's text: from its header to the brace that closes it.
+        let body = &text[offset..];
+        let mut depth = 0usize;
+        let mut end = body.len();
+        for (i, c) in body.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth > 0 => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        // The attribute inside the block: the first line after its header that sets it.
+        let found = body[..end].lines().skip(1).position(|l| {
+            l.trim_start()
+                .strip_prefix(attribute)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        });
+        if let Some(k) = found {
+            return Some(line + 1 + k);
+        }
+    }
+    Some(first)
+}
+
+/// The keys leading to the block an address names in Terraform's JSON syntax.
+fn json_block(address: &str) -> Vec<&str> {
+    let (address, _) = block_index(address);
+    let parts: Vec<&str> = address.splitn(3, '.').collect();
+    match parts.as_slice() {
+        ["local", name] => vec!["locals", name],
+        ["var", name] => vec!["variable", name],
+        ["module", name] => vec!["module", name],
+        ["output", name] => vec!["output", name],
+        ["provider", name] => vec!["provider", name],
+        ["data", kind, name] => vec!["data", kind, name],
+        [kind, name] => vec!["resource", kind, name],
+        [block] => vec![block],
+        _ => Vec::new(),
+    }
+}
+
+/// The variable a finding in a variables file is about: `tags` of `tags.owner` or
+/// `subnets[0]`.
+fn variable_name(address: &str) -> &str {
+    address.split(['.', '[']).next().unwrap_or(address)
+}
+
+/// The line of the key reached through `keys` (objects' keys, arrays passed through) in a
+/// JSON text.
+fn json_key_line(text: &str, keys: &[&str]) -> Option<usize> {
+    if keys.is_empty() {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut line = 1;
+    // The keys of the containers we are inside, and per container whether it pushed one.
+    let mut path: Vec<String> = Vec::new();
+    let mut pushed: Vec<bool> = Vec::new();
+    let mut pending: Option<String> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => line += 1,
+            b'"' => {
+                let start_line = line;
+                let mut j = i + 1;
+                while j < bytes.len() && bytes[j] != b'"' {
+                    j += if bytes[j] == b'\\' { 2 } else { 1 };
+                }
+                let raw = text.get(i + 1..j.min(bytes.len()))?;
+                let s = serde_json::from_str::<String>(&format!("\"{raw}\""))
+                    .unwrap_or_else(|_| raw.to_string());
+                let mut k = j + 1;
+                while k < bytes.len() && bytes[k].is_ascii_whitespace() {
+                    if bytes[k] == b'\n' {
+                        line += 1;
+                    }
+                    k += 1;
+                }
+                if bytes.get(k) == Some(&b':') {
+                    if path.len() + 1 == keys.len()
+                        && path.iter().zip(keys).all(|(a, b)| a == b)
+                        && keys[path.len()] == s
+                    {
+                        return Some(start_line);
+                    }
+                    pending = Some(s);
+                } else {
+                    pending = None;
+                }
+                i = k;
+                continue;
+            }
+            b'{' | b'[' => match pending.take() {
+                Some(key) => {
+                    path.push(key);
+                    pushed.push(true);
+                }
+                None => pushed.push(false),
+            },
+            b'}' | b']' if pushed.pop() == Some(true) => {
+                path.pop();
+            }
+            b',' => pending = None,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The line that sets variable `name` at the top level of a variables file.
+fn tfvars_line(text: &str, name: &str) -> Option<usize> {
+    let mut depth = 0i32;
+    for (n, l) in text.lines().enumerate() {
+        let t = l.trim_start();
+        if depth == 0
+            && t.strip_prefix(name)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        {
+            return Some(n + 1);
+        }
+        // Brackets in strings are rare in variables files; a wrong depth only costs the line.
+        let mut in_string = false;
+        let mut escaped = false;
+        for c in t.chars() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if in_string => escaped = true,
+                '"' => in_string = !in_string,
+                '#' if !in_string => break,
+                '{' | '[' | '(' if !in_string => depth += 1,
+                '}' | ']' | ')' if !in_string => depth -= 1,
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_keys_are_found_through_objects_and_arrays() {
+        let text = "{\n  \"resource\": {\n    \"aws_s3_bucket_acl\": {\n      \"pub\": {\n        \"bucket\": \"x\",\n        \"acl\": \"public-read\"\n      }\n    }\n  },\n  \"locals\": [{\"a\": 1}, {\n    \"api_key\": \"k\"\n  }]\n}\n";
+        assert_eq!(
+            json_key_line(text, &["resource", "aws_s3_bucket_acl", "pub"]),
+            Some(4)
+        );
+        assert_eq!(
+            json_key_line(text, &["resource", "aws_s3_bucket_acl", "pub", "acl"]),
+            Some(6)
+        );
+        assert_eq!(json_key_line(text, &["locals", "api_key"]), Some(11));
+        // A key of the same name elsewhere is not the one asked for.
+        assert_eq!(json_key_line(text, &["acl"]), None);
+        assert_eq!(json_key_line(text, &["resource", "pub"]), None);
+    }
+
+    #[test]
+    fn variables_are_found_at_the_top_level_only() {
+        let text = "tags = {\n  token = \"not this\" # {\n}\n\ntoken = \"ghp_x\"\nlist = [\"[\", {\n  token = 1\n}]\n";
+        assert_eq!(tfvars_line(text, "token"), Some(5));
+        assert_eq!(tfvars_line(text, "list"), Some(6));
+        assert_eq!(tfvars_line(text, "tags"), Some(1));
+        assert_eq!(tfvars_line(text, "nothing"), None);
+        assert_eq!(variable_name("tags.owner"), "tags");
+        assert_eq!(variable_name("subnets[0]"), "subnets");
+    }
+}
