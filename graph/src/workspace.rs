@@ -246,6 +246,15 @@ impl WorkspaceConfig {
                 hint,
             });
         }
+        // No request can finish in no time: 0 would fail every remote request (or, read
+        // as "no limit", let a stalled remote hang a run).
+        if cfg.cache.remote_timeout_secs == 0 {
+            return Err(Error::Invalid {
+                message: "`remote_timeout_secs` is 0".into(),
+                location: Location::new(file, key_line(text, "remote_timeout_secs")),
+                hint: "give the seconds a remote cache request may take (default 10)".into(),
+            });
+        }
         if let Some(bin) = &cfg.toolchain.terraform_binary {
             if bin != "terraform" && bin != "tofu" {
                 return Err(Error::Invalid {
@@ -336,6 +345,17 @@ mod tests {
         assert!(cfg.toolchain.versions().is_empty());
         assert!(cfg.policy.builtin, "the built-in pack is on by default");
         assert_eq!(cfg.policy.builtin_version, None);
+    }
+
+    #[test]
+    fn a_remote_timeout_of_zero_is_refused_at_its_line() {
+        let err = WorkspaceConfig::parse(
+            "[workspace]\nname = \"x\"\n\n[cache]\nremote = \"http://127.0.0.1:1/c\"\nremote_timeout_secs = 0\n",
+            "WORKSPACE.toml",
+        )
+        .unwrap_err();
+        assert_eq!(err.location().unwrap().line, Some(6));
+        assert!(err.to_string().contains("remote_timeout_secs"), "{err}");
     }
 
     #[test]

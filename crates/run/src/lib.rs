@@ -479,7 +479,7 @@ pub fn open_cache(session: &Session, opts: &RunOptions, warn: WarnSink) -> Resul
                 .remote_token_env
                 .as_ref()
                 .and_then(|var| std::env::var(var).ok()),
-            timeout: Duration::from_secs(config.remote_timeout_secs.max(1)),
+            timeout: Duration::from_secs(config.remote_timeout_secs),
             max_result_bytes: size_from_env(MAX_RESULT_ENV, defaults.max_result_bytes)?,
             max_blob_bytes: size_from_env(MAX_BLOB_ENV, defaults.max_blob_bytes)?,
             cancelled: Some(process::is_cancelled),
