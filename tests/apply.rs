@@ -1264,3 +1264,36 @@ fn a_remote_state_readers_plan_is_made_again_when_what_it_reads_changes() {
         second.stderr
     );
 }
+
+/// A resource marked tainted in the state (as `terraform taint` marks it) is replaced, and
+/// the plan says why: no attribute forces it, so without the reason a reviewer would see
+/// a replacement of something nobody changed.
+#[test]
+fn a_tainted_resource_is_shown_as_the_reason_for_its_replacement() {
+    let repo = workspace();
+    let (first, _) = json_run(&repo, &["apply", "--auto-approve", "--env", "dev"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let path = repo.state_file("dev", "stacks/network");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let resources = state["resources"].as_array_mut().unwrap();
+    let extra = resources.iter_mut().find(|r| r["name"] == "extra").unwrap();
+    extra["instances"][0]["status"] = "tainted".into();
+    let serial = state["serial"].as_u64().unwrap();
+    state["serial"] = (serial + 1).into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+    let run = repo.strata(&["plan", "--env", "dev"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("-/+ null_resource.extra (tainted; id)"),
+        "{}",
+        run.stdout
+    );
+    let show = repo.strata(&["show", "stacks/network", "--env", "dev"]);
+    assert!(
+        show.stdout
+            .contains("-/+ null_resource.extra (replace: tainted)"),
+        "{}",
+        show.stdout
+    );
+}

@@ -381,12 +381,18 @@ pub fn resource_lines(plan: &strata_exec::plan_json::PlanSummary) -> Vec<String>
         .resources
         .iter()
         .map(|r| {
-            let why = if !r.forced_by.is_empty() {
-                format!(" (forced by {})", r.forced_by.join(", "))
+            let what = if !r.forced_by.is_empty() {
+                Some(format!("forced by {}", r.forced_by.join(", ")))
             } else if !r.changed.is_empty() {
-                format!(" ({})", r.changed.join(", "))
+                Some(r.changed.join(", "))
             } else {
-                String::new()
+                None
+            };
+            let why = match (r.reason_text(), what) {
+                (Some(reason), Some(what)) => format!(" ({reason}; {what})"),
+                (Some(reason), None) => format!(" ({reason})"),
+                (None, Some(what)) => format!(" ({what})"),
+                (None, None) => String::new(),
             };
             format!("{} {}{why}", action_sign(&r.action), r.address)
         })
@@ -739,6 +745,7 @@ mod tests {
             action: action.into(),
             forced_by: Vec::new(),
             changed: Vec::new(),
+            reason: None,
         }
     }
 
@@ -1072,6 +1079,25 @@ mod tests {
         assert_eq!(
             resource_lines(&summary),
             ["+ output.new", "- output.old", "~ output.vpc_id"]
+        );
+        // A replacement nothing in the configuration forces says why it happens.
+        summary.output_actions.clear();
+        summary.outputs_changed.clear();
+        let mut tainted = change("null_resource.a", "replace");
+        tainted.reason = Some("replace_because_tainted".into());
+        let mut forced = change("aws_instance.b", "replace");
+        forced.reason = Some("replace_because_tainted".into());
+        forced.forced_by = vec!["ami".into()];
+        let mut gone = change("aws_instance.c[1]", "delete");
+        gone.reason = Some("delete_because_count_index".into());
+        summary.resources = vec![tainted, forced, gone];
+        assert_eq!(
+            resource_lines(&summary),
+            [
+                "-/+ null_resource.a (tainted)",
+                "-/+ aws_instance.b (tainted; forced by ami)",
+                "- aws_instance.c[1] (its count index is gone)"
+            ]
         );
     }
 

@@ -188,10 +188,11 @@ pub fn render(plan: &ShownPlan) -> String {
     for r in &plan.resources {
         let _ = writeln!(
             text,
-            "\n  {} {} ({})",
+            "\n  {} {} ({}{})",
             crate::report::action_sign(&r.action),
             r.address,
-            r.action
+            r.action,
+            r.reason.map(|why| format!(": {why}")).unwrap_or_default()
         );
         for a in &r.attributes {
             let forces = if a.forces_replacement {

@@ -51,6 +51,30 @@ pub struct ResourceAction {
     /// becomes known only after apply).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed: Vec<String>,
+    /// Why terraform chose the action, as its `action_reason` says
+    /// (`replace_because_tainted`, `delete_because_no_resource_config`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl ResourceAction {
+    /// [`ResourceAction::reason`] in words, for the reasons a reviewer would not see from
+    /// the attributes (a replacement forced by an attribute says so by `forced_by`).
+    pub fn reason_text(&self) -> Option<&'static str> {
+        Some(match self.reason.as_deref()? {
+            "replace_because_tainted" => "tainted",
+            "replace_by_request" => "replacement requested",
+            "delete_because_no_resource_config" => "no longer in the configuration",
+            "delete_because_no_module" => "its module is no longer called",
+            "delete_because_wrong_repetition" => "count or for_each changed how it repeats",
+            "delete_because_count_index" => "its count index is gone",
+            "delete_because_each_key" => "its for_each key is gone",
+            "delete_because_no_move_target" => "its moved block has no target",
+            "read_because_config_unknown" => "its configuration is known only after apply",
+            "read_because_dependency_pending" => "a dependency changes first",
+            _ => return None,
+        })
+    }
 }
 
 /// One attribute of a resource change, as `strata show` prints it.
@@ -69,6 +93,9 @@ pub struct AttributeChange {
 pub struct ResourceDiff {
     pub address: String,
     pub action: String,
+    /// Why, in words, when the attributes do not say ([`ResourceAction::reason_text`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
     pub attributes: Vec<AttributeChange>,
 }
 
@@ -199,6 +226,7 @@ pub fn diffs(plan: &Value) -> Vec<ResourceDiff> {
             ResourceDiff {
                 address: r.address.clone(),
                 action: r.action.clone(),
+                reason: r.reason_text(),
                 attributes,
             }
         })
@@ -262,6 +290,7 @@ pub fn summarize(plan: &Value) -> PlanSummary {
             action: action.into(),
             forced_by: Vec::new(),
             changed: rd.get("change").map(changed_attributes).unwrap_or_default(),
+            reason: None,
         });
     }
     for rc in plan
@@ -311,6 +340,10 @@ pub fn summarize(plan: &Value) -> PlanSummary {
             action: action.to_string(),
             forced_by,
             changed,
+            reason: rc
+                .get("action_reason")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         });
     }
     if let Some(outputs) = plan.get("output_changes").and_then(Value::as_object) {
@@ -541,6 +574,12 @@ mod tests {
         let plan = parse(V1_PLAN.as_bytes()).unwrap();
         let s = summarize(&plan);
         assert_eq!(s.resources[1].forced_by, vec!["ami"]);
+        // Terraform's reason is kept; one the attributes already explain has no words.
+        assert_eq!(
+            s.resources[1].reason.as_deref(),
+            Some("replace_because_cannot_update")
+        );
+        assert_eq!(s.resources[1].reason_text(), None);
         assert_eq!(s.resources[0].changed, vec!["password", "size"]);
         let d = diffs(&redact(&plan));
         assert_eq!(d[0].address, "aws_db_instance.main");
