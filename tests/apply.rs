@@ -1297,3 +1297,64 @@ fn a_tainted_resource_is_shown_as_the_reason_for_its_replacement() {
         show.stdout
     );
 }
+
+/// A map output bound to a variable terraform reads literally (no type, or `string`) would
+/// arrive as its HCL text: the plan fails before terraform runs, naming the variable and
+/// the type to declare; with the type declared the map arrives as a map.
+#[test]
+fn a_map_for_a_variable_read_as_text_is_refused_naming_the_type_to_declare() {
+    let repo = workspace();
+    repo.write(
+        "stacks/tagged/main.tf",
+        &format!("{NULL_PROVIDER}\noutput \"tags\" {{\n  value = {{ team = \"a\" }}\n}}\n"),
+    );
+    let reader = |declaration: &str| {
+        repo.write(
+            "stacks/reader/main.tf",
+            &format!("{NULL_PROVIDER}\nvariable \"tags\" {{{declaration}}}\n\nresource \"null_resource\" \"r\" {{\n  triggers = {{\n    team = var.tags[\"team\"]\n  }}\n}}\n"),
+        );
+        repo.write(
+            "stacks/reader/stack.toml",
+            "deps = [\"stacks/tagged\"]\n\n[inputs]\ntags = \"stacks/tagged:tags\"\n",
+        );
+        repo.commit(&format!("reader{declaration}"));
+    };
+    reader("");
+    let (applied, _) = json_run(
+        &repo,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/tagged"],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let plan = || repo.strata(&["plan", "--env", "dev", "stacks/reader"]);
+    let untyped = plan();
+    assert_eq!(untyped.code, 1, "{}", untyped.stderr);
+    assert!(
+        untyped
+            .stderr
+            .contains("variable `tags` is given a map, but it is declared without a type")
+            && untyped.stderr.contains("stacks/reader"),
+        "{}",
+        untyped.stderr
+    );
+    assert!(
+        untyped.stderr.contains("type = map(string)"),
+        "{}",
+        untyped.stderr
+    );
+    reader("\n  type = string\n");
+    let string = plan();
+    assert_eq!(string.code, 1, "{}", string.stderr);
+    assert!(
+        string.stderr.contains("declared `type = string`"),
+        "{}",
+        string.stderr
+    );
+    reader("\n  type = map(string)\n");
+    let typed = plan();
+    assert_eq!(typed.code, 0, "{}", typed.stderr);
+    assert!(
+        typed.stdout.contains("+ null_resource.r"),
+        "{}",
+        typed.stdout
+    );
+}

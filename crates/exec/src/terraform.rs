@@ -505,6 +505,31 @@ pub fn plan(
             ),
         });
     }
+    // A map or list for a variable terraform reads literally would arrive as its text: a
+    // `string` variable would silently get `{"a" = "b"}`, an untyped one fail later where
+    // it is used as a map.
+    if let Some((name, value)) = inputs
+        .vars
+        .iter()
+        .find(|(n, v)| (v.is_object() || v.is_array()) && declared.get(n) == Some(&true))
+    {
+        let declared_string = crate::var_values::declarations(&sb.dir)
+            .iter()
+            .any(|d| &d.name == name && d.string_type == Some(true));
+        let stack = sb.dir.strip_prefix(&sb.src).unwrap_or(&sb.dir);
+        return Err(Error::Invalid {
+            message: format!(
+                "variable `{name}` is given a {}, but it is declared {}: terraform would read the value as text",
+                if value.is_object() { "map" } else { "list" },
+                if declared_string { "`type = string`" } else { "without a type" },
+            ),
+            location: strata_graph::error::Location::new(stack.display().to_string(), None),
+            hint: format!(
+                "declare its type in the `variable \"{name}\"` block (`type = {}` or `type = any`)",
+                if value.is_object() { "map(string)" } else { "list(string)" }
+            ),
+        });
+    }
     // Terraform ignores TF_VAR_ values of undeclared variables, but its providers would
     // still see them in their environment: a stack gets only what it declares (an
     // environment-wide secret reaches only the stacks that declare it). An override of an
