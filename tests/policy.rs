@@ -768,28 +768,12 @@ fn a_vendored_pack_runs_as_the_workspaces_own_policies() {
 /// file and line of the block it names.
 #[test]
 fn builtin_rules_join_resources_across_the_files_of_a_module() {
-    let dir = tempfile::tempdir().unwrap();
-    let write = |rel: &str, text: &str| {
-        let p = dir.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    };
-    write(
-        "split/main.tf",
-        "terraform {\n  required_version = \">= 1.5\"\n}\n\nresource \"aws_s3_bucket\" \"exports\" {\n  bucket = \"acme-exports\"\n}\n",
-    );
-    write(
-        "split/versioning.tf",
-        "resource \"aws_s3_bucket_versioning\" \"exports\" {\n  bucket = aws_s3_bucket.exports.id\n  versioning_configuration {\n    status = \"Enabled\"\n  }\n}\n",
-    );
-    write(
-        "split/encryption.tf",
-        "resource \"aws_s3_bucket_server_side_encryption_configuration\" \"exports\" {\n  bucket = aws_s3_bucket.exports.id\n  rule {\n    apply_server_side_encryption_by_default {\n      sse_algorithm = \"aws:kms\"\n    }\n  }\n}\n",
-    );
-    write(
-        "alone/main.tf",
-        "resource \"aws_s3_bucket\" \"exports\" {\n  bucket = \"acme-other\"\n}\n",
-    );
+    let dir = common::files_dir(&[
+        ("split/main.tf", "terraform {\n  required_version = \">= 1.5\"\n}\n\nresource \"aws_s3_bucket\" \"exports\" {\n  bucket = \"acme-exports\"\n}\n"),
+        ("split/versioning.tf", "resource \"aws_s3_bucket_versioning\" \"exports\" {\n  bucket = aws_s3_bucket.exports.id\n  versioning_configuration {\n    status = \"Enabled\"\n  }\n}\n"),
+        ("split/encryption.tf", "resource \"aws_s3_bucket_server_side_encryption_configuration\" \"exports\" {\n  bucket = aws_s3_bucket.exports.id\n  rule {\n    apply_server_side_encryption_by_default {\n      sse_algorithm = \"aws:kms\"\n    }\n  }\n}\n"),
+        ("alone/main.tf", "resource \"aws_s3_bucket\" \"exports\" {\n  bucket = \"acme-other\"\n}\n"),
+    ]);
     let json = common::strata(dir.path(), &["--json", "policy", "scan", "."]).json();
     let at = |id: &str| -> Vec<String> {
         let mut v: Vec<String> = json["findings"]
@@ -1238,26 +1222,13 @@ fn policy_waivers_reviews_every_waiver_and_names_those_accepting_nothing() {
 /// charts' other YAML, and refuses to pass a scan that had nothing but templates to read.
 #[test]
 fn scan_leaves_helm_templates_out_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let write = |rel: &str, text: &str| {
-        let p = dir.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    };
-    write(
-        "charts/api/Chart.yaml",
-        "apiVersion: v2\nname: api\nversion: 0.1.0\n",
-    );
-    write("charts/api/values.yaml", "replicas: 1\n");
-    write(
-        "charts/api/templates/deployment.yaml",
-        "{{- if .Values.enabled }}\napiVersion: apps/v1\nkind: Deployment\n{{- end }}\n",
-    );
-    // A `templates` folder that is no chart's is read as it is.
-    write(
-        "manifests/templates/pod.yaml",
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: nginx\n      securityContext:\n        privileged: true\n",
-    );
+    let dir = common::files_dir(&[
+        ("charts/api/Chart.yaml", "apiVersion: v2\nname: api\nversion: 0.1.0\n"),
+        ("charts/api/values.yaml", "replicas: 1\n"),
+        ("charts/api/templates/deployment.yaml", "{{- if .Values.enabled }}\napiVersion: apps/v1\nkind: Deployment\n{{- end }}\n"),
+        // A `templates` folder that is no chart's is read as it is.
+        ("manifests/templates/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: nginx\n      securityContext:\n        privileged: true\n"),
+    ]);
     let run = common::strata(dir.path(), &["policy", "scan", "charts", "manifests"]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(!run.stderr.contains("invalid YAML"), "{}", run.stderr);
@@ -1298,20 +1269,11 @@ fn scan_leaves_helm_templates_out_and_says_so() {
 /// file is read as Terraform whatever its keys.
 #[test]
 fn findings_in_json_and_variables_files_have_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let write = |rel: &str, text: &str| std::fs::write(dir.path().join(rel), text).unwrap();
-    write(
-        "main.tf.json",
-        "{\n  \"locals\": {\n    \"name\": \"x\"\n  },\n  \"resource\": {\n    \"aws_s3_bucket_acl\": {\n      \"pub\": {\n        \"bucket\": \"x\",\n        \"acl\": \"public-read\"\n      }\n    }\n  }\n}\n",
-    );
-    write(
-        "terraform.tfvars",
-        "region = \"eu-west-1\"\ntags = {\n  team = \"a\"\n}\n\ndb_password = \"Sup3rS3cretValue!\"\n",
-    );
-    write(
-        "prod.tfvars.json",
-        "{\n  \"region\": \"eu-west-1\",\n  \"db_password\": \"An0therS3cretValue!\"\n}\n",
-    );
+    let dir = common::files_dir(&[
+        ("main.tf.json", "{\n  \"locals\": {\n    \"name\": \"x\"\n  },\n  \"resource\": {\n    \"aws_s3_bucket_acl\": {\n      \"pub\": {\n        \"bucket\": \"x\",\n        \"acl\": \"public-read\"\n      }\n    }\n  }\n}\n"),
+        ("terraform.tfvars", "region = \"eu-west-1\"\ntags = {\n  team = \"a\"\n}\n\ndb_password = \"Sup3rS3cretValue!\"\n"),
+        ("prod.tfvars.json", "{\n  \"region\": \"eu-west-1\",\n  \"db_password\": \"An0therS3cretValue!\"\n}\n"),
+    ]);
     let run = common::strata(dir.path(), &["--json", "policy", "scan", "."]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let json = run.json();

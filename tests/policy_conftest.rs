@@ -17,16 +17,7 @@ fn with_policy(files: &[(&str, &str)]) -> Repo {
     repo
 }
 
-/// Writes inputs into a fresh directory.
-fn inputs(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    dir
-}
+use common::files_dir as inputs;
 
 fn scan(repo: &Repo, extra: &[&str], paths: &[&Path]) -> Run {
     let mut args = vec!["policy", "scan", "--policy", "policies/compat"];

@@ -202,6 +202,17 @@ impl Repo {
 
 /// Runs the built `strata` in `dir`. `STRATA_DAEMON=0`: commands compute every answer
 /// themselves and start no daemon (tests/daemon.rs covers the daemon).
+/// A fresh directory (no git repository) holding `files`: (relative path, text).
+pub fn files_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
 pub fn strata(dir: &Path, args: &[&str]) -> Run {
     Command::new(env!("CARGO_BIN_EXE_strata"))
         .current_dir(dir)

@@ -547,16 +547,9 @@ fn waivers(ctx: &Context, within: i64) -> Result<u8> {
     let model = &view.model;
     let mut rules = KnownRules::default();
     for (p, _) in &model.policies {
-        let t = &model[*p];
-        let paths: Vec<&str> = t
-            .files
-            .iter()
-            .map(String::as_str)
-            .filter(|f| f.ends_with(".rego"))
-            .collect();
-        let texts = view.snapshot.texts(&session.repo, &paths)?;
+        let texts = view.snapshot.texts(&session.repo, &model.policy_files(*p))?;
         rules.add_policy(
-            &t.label,
+            &model[*p].label,
             texts.iter().map(|(p, t)| (p.as_str(), t.as_str())),
         );
     }
