@@ -545,20 +545,27 @@ fn waivers(ctx: &Context, within: i64) -> Result<u8> {
     let view = session.work_tree()?;
     session.finish();
     let model = &view.model;
+    // The rules are those the policies evaluate: each policy loaded as `check` loads it.
     let mut rules = KnownRules::default();
-    for (p, _) in &model.policies {
-        let texts = view.snapshot.texts(&session.repo, &model.policy_files(*p))?;
-        rules.add_policy(
-            &model[*p].label,
-            texts.iter().map(|(p, t)| (p.as_str(), t.as_str())),
-        );
+    let read = |paths: &[&str]| view.snapshot.texts(&session.repo, paths);
+    let overrides = strata_policy::Overrides::default();
+    let unreadable = |e: strata_policy::Error| strata_graph::Error::Usage {
+        message: format!("a policy cannot be loaded, so its rules are unknown: {e}"),
+        hint: "fix the policy (`strata policy test` names the problem)".into(),
+    };
+    let workspace: Vec<TargetId> = model.policies.iter().map(|(p, _)| *p).collect();
+    refuse_broken(model, &workspace)?;
+    for p in workspace {
+        let policy =
+            strata_policy::load_policy(model, p, &read, &overrides).map_err(unreadable)?;
+        let texts = read(&model.policy_files(p))?;
+        rules.add_policy(&policy, texts.iter().map(|(p, t)| (p.as_str(), t.as_str())));
     }
     if model.config.policy.builtin {
         for b in builtin::policies() {
-            rules.add_policy(
-                &b.label,
-                b.rego_files().iter().map(|(p, t)| (p.as_str(), t.as_str())),
-            );
+            let policy = b.load(&overrides).map_err(unreadable)?;
+            let texts = b.rego_files().iter();
+            rules.add_policy(&policy, texts.map(|(p, t)| (p.as_str(), t.as_str())));
         }
     }
     let labels: Vec<&str> = model

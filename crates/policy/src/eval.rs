@@ -263,6 +263,21 @@ fn edits_apart(a: &str, b: &str) -> usize {
 }
 
 impl Policy {
+    /// The packages the policy evaluates (its namespaces), each with the rules its findings
+    /// come from: (package, rule).
+    pub fn rule_names(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.namespaces.iter().flat_map(|n| {
+            n.rules
+                .iter()
+                .map(move |(rule, _, _)| (n.name.as_str(), rule.as_str()))
+        })
+    }
+
+    /// The packages the policy evaluates.
+    pub fn packages(&self) -> impl Iterator<Item = &str> {
+        self.namespaces.iter().map(|n| n.name.as_str())
+    }
+
     /// What loading found worth a warning (a namespace that matches no package, a rule
     /// named almost as conftest's, a policy that can find nothing).
     pub fn load_warnings(&self) -> &[String] {

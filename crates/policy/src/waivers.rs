@@ -52,60 +52,48 @@ pub fn expired_message(w: &Waiver) -> String {
 }
 
 /// What the policies in use define, to tell whether a waiver's `rule` names anything: the
-/// string literals of their Rego (rule ids and Checkov ids are written as literals), and for
-/// each policy its packages and the names its rules use (`<policy>/<package>.<rule>`).
+/// string literals of the Rego of the packages they evaluate (rule ids and Checkov ids are
+/// written as literals there), and the `<policy>/<package>.<rule>` names of their rules.
 #[derive(Debug, Default)]
 pub struct KnownRules {
     literals: HashSet<String>,
-    policies: Vec<(String, HashSet<String>, HashSet<String>)>,
+    names: HashSet<String>,
 }
 
 impl KnownRules {
-    /// Adds one policy (`label`) and its Rego files (`*_test.rego` files define no rule a
-    /// finding comes from, and are left out).
+    /// Adds one loaded policy and its Rego files: the files of packages it does not
+    /// evaluate (another namespace, `*_test.rego` files) define no rule a finding comes from.
     pub fn add_policy<'a>(
         &mut self,
-        label: &str,
+        policy: &crate::Policy,
         files: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) {
-        let mut packages = HashSet::new();
-        let mut names = HashSet::new();
+        let packages: HashSet<&str> = policy.packages().collect();
         for (path, text) in files {
             if path.ends_with("_test.rego") {
                 continue;
             }
-            self.literals.extend(string_literals(text));
-            for line in text.lines() {
+            let package = text.lines().find_map(|line| {
                 let mut words = line.split_whitespace();
-                if let (Some("package"), Some(name)) = (words.next(), words.next()) {
-                    packages.insert(name.to_string());
+                match (words.next(), words.next()) {
+                    (Some("package"), Some(name)) => Some(name),
+                    _ => None,
                 }
+            });
+            if package.is_some_and(|p| packages.contains(p)) {
+                self.literals.extend(string_literals(text));
             }
-            names.extend(
-                text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .filter(|w| !w.is_empty())
-                    .map(str::to_string),
-            );
         }
-        self.policies.push((label.to_string(), packages, names));
+        for (package, rule) in policy.rule_names() {
+            self.names
+                .insert(format!("{}/{package}.{rule}", policy.label));
+        }
     }
 
     /// Whether a waiver's `rule` names a rule of these policies: an id or Checkov id written
     /// in one of them, or `<policy>/<package>.<rule>` of one.
     pub fn knows(&self, rule: &str) -> bool {
-        if self.literals.contains(rule) {
-            return true;
-        }
-        self.policies.iter().any(|(label, packages, names)| {
-            let Some(rest) = rule
-                .strip_prefix(label.as_str())
-                .and_then(|r| r.strip_prefix('/'))
-            else {
-                return false;
-            };
-            rest.rsplit_once('.')
-                .is_some_and(|(package, name)| packages.contains(package) && names.contains(name))
-        })
+        self.literals.contains(rule) || self.names.contains(rule)
     }
 }
 
@@ -232,12 +220,24 @@ mod tests {
         let mut rules = KnownRules::default();
         let rego = "package acme.tags # \"NOT-AN-ID\"\n\nmeta := {\"id\": \"ACME-001\", \"checkov_ids\": [\"CKV_X_1\"]}\n\ndeny_untagged contains msg if {\n\tmsg := \"a \\\"quoted\\\" word\"\n}\n";
         let test = "package acme.tags\n\ntest_x if { \"ACME-TEST\" == \"ACME-TEST\" }\n";
+        // A package the policy's namespaces leave out is never evaluated.
+        let other = "package lib.other\n\nmeta := {\"id\": \"ACME-OTHER\"}\n\ndeny contains \"x\" if { true }\n";
+        let files: Vec<(String, String)> = [
+            ("policies/tags/tags.rego", rego),
+            ("policies/tags/tags_test.rego", test),
+            ("policies/tags/other.rego", other),
+        ]
+        .iter()
+        .map(|(p, t)| (p.to_string(), t.to_string()))
+        .collect();
+        let options = crate::eval::Options {
+            namespaces: vec!["acme.tags".into()],
+            ..Default::default()
+        };
+        let policy = crate::Policy::load("policies/tags", &files, &[], &options).unwrap();
         rules.add_policy(
-            "policies/tags",
-            [
-                ("policies/tags/tags.rego", rego),
-                ("policies/tags/tags_test.rego", test),
-            ],
+            &policy,
+            files.iter().map(|(p, t)| (p.as_str(), t.as_str())),
         );
         assert!(rules.knows("ACME-001"));
         assert!(rules.knows("CKV_X_1"));
@@ -249,6 +249,8 @@ mod tests {
         // Tests define no rule, and a comment's quotes are no literal.
         assert!(!rules.knows("ACME-TEST"));
         assert!(!rules.knows("NOT-AN-ID"));
+        assert!(!rules.knows("ACME-OTHER"));
+        assert!(!rules.knows("policies/tags/lib.other.deny"));
     }
 
     fn waiver(targets: &str, environment: Option<&str>, expires: &str) -> Waiver {
@@ -266,7 +268,7 @@ mod tests {
     #[test]
     fn reviews_give_standing_targets_and_problems() {
         let mut rules = KnownRules::default();
-        rules.add_policy("p", [("p/a.rego", "x := \"ACME-001\"\n")]);
+        rules.literals.insert("ACME-001".into());
         let today = strata_graph::model::waivers::parse_date("2026-12-06").unwrap();
         let waivers = [
             waiver("stacks/*", None, "2027-01-31"),
