@@ -39,8 +39,9 @@ pub struct Waiver {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    /// Each with where its `[[waiver]]` header is.
     #[serde(default)]
-    waiver: Vec<Waiver>,
+    waiver: Vec<toml::Spanned<Waiver>>,
 }
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date.
@@ -93,13 +94,10 @@ pub fn today() -> i64 {
 pub fn parse(text: &str) -> Result<Vec<Waiver>> {
     let file: File = parse_toml(text, WAIVERS_FILE)?;
     let mut out = Vec::new();
-    let mut search = 0;
-    for mut w in file.waiver {
-        // Each [[waiver]] header in order gives its line.
-        if let Some(off) = text[search..].find("[[waiver]]") {
-            w.line = line_of(text, search + off);
-            search += off + 1;
-        }
+    for spanned in file.waiver {
+        let start = spanned.span().start;
+        let mut w = spanned.into_inner();
+        w.line = line_of(text, start);
         let at = Location::at(WAIVERS_FILE, w.line);
         if parse_date(&w.expires).is_none() {
             return Err(Error::Invalid {
@@ -223,6 +221,11 @@ mod tests {
         assert!(w[1].expired(parse_date("2026-01-01").unwrap()));
         let err = parse("[[waiver]]\nrule = \"X\"\ntargets = \"**\"\nowner = \"a\"\nreason = \"b\"\nexpires = \"soon\"\n").unwrap_err();
         assert_eq!(err.location().unwrap().line, Some(1));
+        // Lines come from the headers as TOML reads them: not from a comment that names
+        // one, and from a header written with spaces.
+        let text = "# every [[waiver]] needs an owner\n\n[[ waiver ]]\nrule = \"A\"\ntargets = \"**\"\nowner = \"o\"\nreason = \"r\"\nexpires = \"2030-01-01\"\n\n  [[waiver]] # second\nrule = \"B\"\ntargets = \"**\"\nowner = \"o\"\nreason = \"r\"\nexpires = \"2030-01-01\"\n";
+        let w = parse(text).unwrap();
+        assert_eq!((w[0].line, w[1].line), (3, 10));
         assert!(parse("[[waiver]]\nrule = \"X\"\ntargets = \"**\"\nowner = \"\"\nreason = \"b\"\nexpires = \"2030-01-01\"\n").is_err());
     }
 }
