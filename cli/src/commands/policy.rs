@@ -556,8 +556,7 @@ fn waivers(ctx: &Context, within: i64) -> Result<u8> {
     let workspace: Vec<TargetId> = model.policies.iter().map(|(p, _)| *p).collect();
     refuse_broken(model, &workspace)?;
     for p in workspace {
-        let policy =
-            strata_policy::load_policy(model, p, &read, &overrides).map_err(unreadable)?;
+        let policy = strata_policy::load_policy(model, p, &read, &overrides).map_err(unreadable)?;
         let texts = read(&model.policy_files(p))?;
         rules.add_policy(&policy, texts.iter().map(|(p, t)| (p.as_str(), t.as_str())));
     }

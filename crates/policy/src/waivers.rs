@@ -235,10 +235,7 @@ mod tests {
             ..Default::default()
         };
         let policy = crate::Policy::load("policies/tags", &files, &[], &options).unwrap();
-        rules.add_policy(
-            &policy,
-            files.iter().map(|(p, t)| (p.as_str(), t.as_str())),
-        );
+        rules.add_policy(&policy, files.iter().map(|(p, t)| (p.as_str(), t.as_str())));
         assert!(rules.knows("ACME-001"));
         assert!(rules.knows("CKV_X_1"));
         assert!(rules.knows("policies/tags/acme.tags.deny_untagged"));

@@ -581,6 +581,7 @@ pub fn sarif(report: &RunReport, repo_prefix: &str) -> String {
     let mut rules: Vec<Value> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut results: Vec<Value> = Vec::new();
+    let mut occurrences: BTreeMap<String, usize> = BTreeMap::new();
     for t in &report.tasks {
         let Some(summary) = t.summary.policy() else {
             continue;
@@ -640,28 +641,22 @@ pub fn sarif(report: &RunReport, repo_prefix: &str) -> String {
                 location["physicalLocation"]["region"] = json!({ "startLine": line });
             }
             // The same finding on a later commit, wherever its line moved: the rule, the
-            // file, the target and environment, and the resource and attribute it is about
-            // (the message when it names neither).
-            let subject = match (detail("resource"), detail("attribute")) {
-                (None, None) => f.msg.clone(),
-                (resource, attribute) => format!(
-                    "{}\0{}",
-                    resource.unwrap_or_default(),
-                    attribute.unwrap_or_default()
-                ),
-            };
-            let fingerprint = blake3::hash(
-                [
-                    rule_id.as_str(),
-                    uri.as_str(),
-                    t.label.as_str(),
-                    t.env.as_deref().unwrap_or(""),
-                    subject.as_str(),
-                ]
-                .join("\0")
-                .as_bytes(),
-            )
-            .to_hex();
+            // file, the target and environment, the resource and attribute it is about and
+            // its message (which tells two containers of one pod, or two rules of one
+            // security group, apart). Findings alike in all of these are numbered.
+            let identity = [
+                rule_id.as_str(),
+                uri.as_str(),
+                t.label.as_str(),
+                t.env.as_deref().unwrap_or(""),
+                detail("resource").as_deref().unwrap_or(""),
+                detail("attribute").as_deref().unwrap_or(""),
+                f.msg.as_str(),
+            ]
+            .join("\0");
+            let seen = occurrences.entry(identity.clone()).or_insert(0usize);
+            *seen += 1;
+            let fingerprint = blake3::hash(format!("{identity}\0{seen}").as_bytes()).to_hex();
             let mut result = json!({
                 "ruleId": rule_id,
                 "ruleIndex": k,
@@ -1101,8 +1096,9 @@ mod tests {
         );
     }
 
-    /// A finding keeps its fingerprint when its line moves (or its message's wording about
-    /// it changes), and two findings of one rule on different resources differ.
+    /// A finding keeps its fingerprint when its line moves, and two findings of one rule
+    /// differ: on different resources, or on one resource with different messages (two
+    /// containers of a pod), or even alike in everything.
     #[test]
     fn sarif_fingerprints_follow_the_finding_not_its_line() {
         let on = |resource: &str, line: usize, msg: &str| {
@@ -1124,7 +1120,11 @@ mod tests {
         assert_eq!(first.len(), 32);
         assert_eq!(
             first,
-            print("stacks/a", on("aws_s3_bucket.b", 40, "b is public (acl)"))
+            print("stacks/a", on("aws_s3_bucket.b", 40, "b is public"))
+        );
+        assert_ne!(
+            first,
+            print("stacks/a", on("aws_s3_bucket.b", 3, "b is public (acl)"))
         );
         assert_ne!(
             first,
@@ -1134,6 +1134,21 @@ mod tests {
             first,
             print("stacks/z", on("aws_s3_bucket.b", 3, "b is public"))
         );
+        // Two findings alike in everything still get two fingerprints.
+        let same = on("aws_s3_bucket.b", 3, "b is public");
+        let report = RunReport::new(
+            vec![policy("stacks/a", "dev", None, vec![same.clone(), same])],
+            false,
+            false,
+        );
+        let doc: serde_json::Value = serde_json::from_str(&sarif(&report, "")).unwrap();
+        let prints: std::collections::BTreeSet<&str> = doc["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["partialFingerprints"]["strata/v1"].as_str().unwrap())
+            .collect();
+        assert_eq!(prints.len(), 2);
     }
 
     #[test]
