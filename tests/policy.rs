@@ -1225,6 +1225,7 @@ fn scan_leaves_helm_templates_out_and_says_so() {
     let dir = common::files_dir(&[
         ("charts/api/Chart.yaml", "apiVersion: v2\nname: api\nversion: 0.1.0\n"),
         ("charts/api/values.yaml", "replicas: 1\n"),
+        ("charts/api/templates/sub/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Values.name }}\n"),
         ("charts/api/templates/deployment.yaml", "{{- if .Values.enabled }}\napiVersion: apps/v1\nkind: Deployment\n{{- end }}\n"),
         // A `templates` folder that is no chart's is read as it is.
         ("manifests/templates/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: nginx\n      securityContext:\n        privileged: true\n"),
@@ -1251,17 +1252,29 @@ fn scan_leaves_helm_templates_out_and_says_so() {
         "{}",
         only.stderr
     );
-    let one = common::strata(
-        dir.path(),
-        &["policy", "scan", "charts/api/templates/deployment.yaml"],
-    );
-    assert_eq!(one.code, 2, "{}", one.stderr);
-    assert!(
-        one.stderr
-            .contains("charts/api/templates/deployment.yaml: a Helm template, not a manifest"),
-        "{}",
-        one.stderr
-    );
+    // Helm renders the subdirectories of `templates/` too.
+    for (path, what) in [
+        (
+            "charts/api/templates/deployment.yaml",
+            "a Helm template, not a manifest",
+        ),
+        (
+            "charts/api/templates/sub/pod.yaml",
+            "a Helm template, not a manifest",
+        ),
+        (
+            "charts/api/templates/sub",
+            "nothing to scan but Helm templates",
+        ),
+    ] {
+        let one = common::strata(dir.path(), &["policy", "scan", path]);
+        assert_eq!(one.code, 2, "{}", one.stderr);
+        assert!(
+            one.stderr.contains(&format!("{path}: {what}")),
+            "{}",
+            one.stderr
+        );
+    }
 }
 
 /// Findings in Terraform's JSON syntax and in variables files carry the line of the block,

@@ -151,6 +151,12 @@ fn helm_templates(dir: &Path) -> bool {
             .is_some_and(|chart| chart.join("Chart.yaml").is_file())
 }
 
+/// Whether `path` is in a Helm chart's `templates/` directory, at any depth (Helm renders
+/// its subdirectories too), or is that directory.
+fn in_helm_templates(path: &Path) -> bool {
+    path.ancestors().any(helm_templates)
+}
+
 /// What a scan says of the Helm templates it leaves out.
 fn templates_skipped(dir: &str) -> String {
     format!(
@@ -223,7 +229,7 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>, Vec<String>) {
         if shown.is_empty() {
             continue;
         }
-        if p.is_dir() && helm_templates(p) {
+        if p.is_dir() && in_helm_templates(p) {
             walk.templates.push(shown);
         } else if p.is_dir() {
             walk.dir(p);
@@ -239,7 +245,7 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>, Vec<String>) {
                 Error::in_file(&shown, None, "not a file type strata reads")
                     .with_hint("scan .tf, .tfvars, .hcl, .yaml, .yml or .json files"),
             );
-        } else if p.parent().is_some_and(helm_templates) {
+        } else if in_helm_templates(p) {
             walk.errors.push(
                 Error::in_file(&shown, None, "a Helm template, not a manifest")
                     .with_hint("render the chart first (`helm template`), or run `strata check` on it, which renders it and applies the policies"),
