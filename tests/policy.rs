@@ -1286,6 +1286,9 @@ fn findings_in_json_and_variables_files_have_lines() {
         ("main.tf.json", "{\n  \"locals\": {\n    \"name\": \"x\"\n  },\n  \"resource\": {\n    \"aws_s3_bucket_acl\": {\n      \"pub\": {\n        \"bucket\": \"x\",\n        \"acl\": \"public-read\"\n      }\n    }\n  }\n}\n"),
         ("terraform.tfvars", "region = \"eu-west-1\"\ntags = {\n  team = \"a\"\n}\n\ndb_password = \"Sup3rS3cretValue!\"\n"),
         ("prod.tfvars.json", "{\n  \"region\": \"eu-west-1\",\n  \"db_password\": \"An0therS3cretValue!\"\n}\n"),
+        // A name set twice in a block (at its top and in `tags`): the block's line, not
+        // the other attribute's; a name set once: its own line, an object's key too.
+        ("m/main.tf", "resource \"aws_instance\" \"a\" {\n  tags = {\n    user_data = \"aB3dE5fG7hJ9kL1mN2oP4qR6sT8uV0wX\"\n  }\n  user_data = \"echo hello\"\n}\n\nresource \"aws_instance\" \"b\" {\n  tags = {\n    seed = \"zY9xW8vU7tS6rQ5pO4nM3lK2jI1hG0fE\"\n  }\n}\n"),
     ]);
     let run = common::strata(dir.path(), &["--json", "policy", "scan", "."]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
@@ -1306,6 +1309,8 @@ fn findings_in_json_and_variables_files_have_lines() {
         ("./main.tf.json", "STRATA-AWS-002", 7),
         ("./terraform.tfvars", "STRATA-TF-010", 6),
         ("./prod.tfvars.json", "STRATA-TF-010", 3),
+        ("./m/main.tf", "STRATA-TF-011", 1),
+        ("./m/main.tf", "STRATA-TF-011", 10),
     ] {
         assert!(
             lines.contains(&(expected.0.into(), expected.1.into(), expected.2)),

@@ -673,9 +673,11 @@ impl Policy {
 }
 
 /// Points each finding of a module that names a block (`resource`) and has no location of
-/// its own at that block, in the file that holds it: at `attribute` when the block sets it.
-/// Of several blocks with one address (a provider and its aliases), `provider.aws[1]` names
-/// the second; otherwise the first that sets `attribute` is meant.
+/// its own at that block, in the file that holds it: at `attribute` when the block sets it
+/// once (set more than once, as `user_data` and `tags.user_data`, which one the finding is
+/// about is not known here: the block's line, never another's). Of several blocks with one
+/// address (a provider and its aliases), `provider.aws[1]` names the second; otherwise the
+/// first that sets `attribute` is meant.
 fn locate_in_module(findings: &mut [Finding], blocks: &[crate::hcl_input::BlockLocation]) {
     for f in findings {
         if f.line.is_some() {
@@ -697,10 +699,12 @@ fn locate_in_module(findings: &mut [Finding], blocks: &[crate::hcl_input::BlockL
         let (block, line) = attribute
             .and_then(|a| {
                 same.iter().find_map(|b| {
-                    b.attributes
-                        .iter()
-                        .find(|(n, _)| n == a)
-                        .map(|(_, l)| (*b, *l))
+                    let mut lines = b.attributes.iter().filter(|(n, _)| n == a);
+                    match (lines.next(), lines.next()) {
+                        (Some((_, l)), None) => Some((*b, *l)),
+                        (Some(_), Some(_)) => Some((*b, b.line)),
+                        _ => None,
+                    }
                 })
             })
             .unwrap_or((first, first.line));

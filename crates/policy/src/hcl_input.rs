@@ -67,7 +67,8 @@ pub struct BlockLocation {
     pub file: String,
     /// The line of the block's header (of the entry, for a local).
     pub line: usize,
-    /// The first line setting each attribute inside the block, at any depth.
+    /// Every line setting an attribute or object key inside the block, at any depth, in
+    /// source order (a name set twice, as `user_data` and `tags.user_data`, is there twice).
     pub attributes: Vec<(String, usize)>,
 }
 
@@ -145,23 +146,47 @@ pub fn module_json(files: &[(String, String)]) -> Result<(Value, Vec<BlockLocati
     Ok((Value::Object(out), blocks))
 }
 
-/// The first line of each attribute of `body`, nested blocks included, in source order.
+/// The line of each attribute of `body` and of each key of the objects in their values,
+/// nested blocks included, in source order.
 fn attribute_lines(body: &Body, text: &str, out: &mut Vec<(String, usize)>) {
     for structure in body.iter() {
         match structure {
             Structure::Attribute(attr) => {
-                let name = attr.key.as_str();
                 if let Some(r) = attr.span() {
-                    if !out.iter().any(|(n, _)| n == name) {
-                        out.push((
-                            name.to_string(),
-                            strata_graph::error::line_of(text, r.start),
-                        ));
-                    }
+                    out.push((
+                        attr.key.as_str().to_string(),
+                        strata_graph::error::line_of(text, r.start),
+                    ));
                 }
+                key_lines(&attr.value, text, out);
             }
             Structure::Block(block) => attribute_lines(&block.body, text, out),
         }
+    }
+}
+
+/// The line of each key of the objects in `expr`, at any depth.
+fn key_lines(expr: &Expression, text: &str, out: &mut Vec<(String, usize)>) {
+    match expr {
+        Expression::Object(object) => {
+            for (key, value) in object.iter() {
+                let name = match key {
+                    ObjectKey::Ident(ident) => Some(ident.as_str().to_string()),
+                    ObjectKey::Expression(Expression::String(s)) => Some(s.as_str().to_string()),
+                    ObjectKey::Expression(_) => None,
+                };
+                if let (Some(name), Some(r)) = (name, key.span()) {
+                    out.push((name, strata_graph::error::line_of(text, r.start)));
+                }
+                key_lines(value.expr(), text, out);
+            }
+        }
+        Expression::Array(array) => {
+            for item in array.iter() {
+                key_lines(item, text, out);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -24,10 +24,15 @@ pub fn locate(findings: &mut [Finding], texts: &[(String, String)]) {
             block_line(text, address, attribute)
         } else if file.ends_with(".tf.json") || file.ends_with(".tofu.json") {
             let block = json_block(address);
-            let keys: Vec<&str> = block.iter().copied().chain(attribute).collect();
-            json_key_line(text, &keys).or_else(|| json_key_line(text, &block))
+            let (block_line, attribute_lines) = json_key_lines(text, &block, attribute);
+            match attribute_lines.as_slice() {
+                // Set once below the block: that line; set more than once, which one the
+                // finding is about is not known here.
+                [line] => Some(*line),
+                _ => block_line,
+            }
         } else if file.ends_with(".tfvars.json") {
-            json_key_line(text, &[variable_name(address)])
+            json_key_lines(text, &[variable_name(address)], None).0
         } else if file.ends_with(".tfvars") {
             tfvars_line(text, variable_name(address))
         } else {
@@ -114,14 +119,18 @@ fn block_line(text: &str, address: &str, attribute: Option<&str>) -> Option<usiz
                 _ => {}
             }
         }
-        // The attribute inside the block: the first line after its header that sets it.
-        let found = body[..end].lines().skip(1).position(|l| {
+        // The attribute inside the block: the line after its header that sets it. Set on
+        // more than one line (`user_data` and `tags.user_data`), which one the finding is
+        // about is not known here: the block's line, never another attribute's.
+        let mut found = body[..end].lines().skip(1).enumerate().filter(|(_, l)| {
             l.trim_start()
                 .strip_prefix(attribute)
                 .is_some_and(|rest| rest.trim_start().starts_with('='))
         });
-        if let Some(k) = found {
-            return Some(line + 1 + k);
+        match (found.next(), found.next()) {
+            (Some((k, _)), None) => return Some(line + 1 + k),
+            (Some(_), Some(_)) => return Some(line),
+            _ => {}
         }
     }
     Some(first)
@@ -150,11 +159,17 @@ fn variable_name(address: &str) -> &str {
     address.split(['.', '[']).next().unwrap_or(address)
 }
 
-/// The line of the key reached through `keys` (objects' keys, arrays passed through) in a
-/// JSON text.
-fn json_key_line(text: &str, keys: &[&str]) -> Option<usize> {
+/// In a JSON text, the line of the key reached through `keys` (objects' keys, arrays passed
+/// through), and the lines of every key named `attribute` at any depth below it.
+fn json_key_lines(
+    text: &str,
+    keys: &[&str],
+    attribute: Option<&str>,
+) -> (Option<usize>, Vec<usize>) {
+    let mut found = None;
+    let mut attributes = Vec::new();
     if keys.is_empty() {
-        return None;
+        return (found, attributes);
     }
     let bytes = text.as_bytes();
     let mut line = 1;
@@ -172,7 +187,9 @@ fn json_key_line(text: &str, keys: &[&str]) -> Option<usize> {
                 while j < bytes.len() && bytes[j] != b'"' {
                     j += if bytes[j] == b'\\' { 2 } else { 1 };
                 }
-                let raw = text.get(i + 1..j.min(bytes.len()))?;
+                let Some(raw) = text.get(i + 1..j.min(bytes.len())) else {
+                    break;
+                };
                 let s = serde_json::from_str::<String>(&format!("\"{raw}\""))
                     .unwrap_or_else(|_| raw.to_string());
                 let mut k = j + 1;
@@ -183,11 +200,15 @@ fn json_key_line(text: &str, keys: &[&str]) -> Option<usize> {
                     k += 1;
                 }
                 if bytes.get(k) == Some(&b':') {
+                    let under =
+                        path.len() >= keys.len() && path.iter().zip(keys).all(|(a, b)| a == b);
                     if path.len() + 1 == keys.len()
                         && path.iter().zip(keys).all(|(a, b)| a == b)
                         && keys[path.len()] == s
                     {
-                        return Some(start_line);
+                        found.get_or_insert(start_line);
+                    } else if under && attribute == Some(s.as_str()) {
+                        attributes.push(start_line);
                     }
                     pending = Some(s);
                 } else {
@@ -211,14 +232,22 @@ fn json_key_line(text: &str, keys: &[&str]) -> Option<usize> {
         }
         i += 1;
     }
-    None
+    (found, attributes)
 }
 
 /// The line that sets variable `name` at the top level of a variables file.
 fn tfvars_line(text: &str, name: &str) -> Option<usize> {
     let mut depth = 0i32;
+    // The delimiter of the heredoc whose lines are being passed over.
+    let mut heredoc: Option<String> = None;
     for (n, l) in text.lines().enumerate() {
         let t = l.trim_start();
+        if let Some(end) = &heredoc {
+            if t.trim_end() == end {
+                heredoc = None;
+            }
+            continue;
+        }
         if depth == 0
             && t.strip_prefix(name)
                 .is_some_and(|rest| rest.trim_start().starts_with('='))
@@ -228,12 +257,23 @@ fn tfvars_line(text: &str, name: &str) -> Option<usize> {
         // Brackets in strings are rare in variables files; a wrong depth only costs the line.
         let mut in_string = false;
         let mut escaped = false;
-        for c in t.chars() {
+        for (i, c) in t.char_indices() {
             match c {
                 _ if escaped => escaped = false,
                 '\\' if in_string => escaped = true,
                 '"' => in_string = !in_string,
                 '#' if !in_string => break,
+                '<' if !in_string && t[i..].starts_with("<<") => {
+                    let rest = t[i + 2..].trim_start_matches('-');
+                    let delimiter: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if !delimiter.is_empty() {
+                        heredoc = Some(delimiter);
+                        break;
+                    }
+                }
                 '{' | '[' | '(' if !in_string => depth += 1,
                 '}' | ']' | ')' if !in_string => depth -= 1,
                 _ => {}
@@ -250,18 +290,49 @@ mod tests {
     #[test]
     fn json_keys_are_found_through_objects_and_arrays() {
         let text = "{\n  \"resource\": {\n    \"aws_s3_bucket_acl\": {\n      \"pub\": {\n        \"bucket\": \"x\",\n        \"acl\": \"public-read\"\n      }\n    }\n  },\n  \"locals\": [{\"a\": 1}, {\n    \"api_key\": \"k\"\n  }]\n}\n";
+        let line = |keys: &[&str]| json_key_lines(text, keys, None).0;
+        assert_eq!(line(&["resource", "aws_s3_bucket_acl", "pub"]), Some(4));
         assert_eq!(
-            json_key_line(text, &["resource", "aws_s3_bucket_acl", "pub"]),
-            Some(4)
+            json_key_lines(text, &["resource", "aws_s3_bucket_acl", "pub"], Some("acl")),
+            (Some(4), vec![6])
         );
-        assert_eq!(
-            json_key_line(text, &["resource", "aws_s3_bucket_acl", "pub", "acl"]),
-            Some(6)
-        );
-        assert_eq!(json_key_line(text, &["locals", "api_key"]), Some(11));
+        assert_eq!(line(&["locals", "api_key"]), Some(11));
         // A key of the same name elsewhere is not the one asked for.
-        assert_eq!(json_key_line(text, &["acl"]), None);
-        assert_eq!(json_key_line(text, &["resource", "pub"]), None);
+        assert_eq!(line(&["acl"]), None);
+        assert_eq!(line(&["resource", "pub"]), None);
+    }
+
+    /// An attribute set twice in a block (at its top and nested) cannot tell which one a
+    /// finding is about: the block's line, never the other attribute's.
+    #[test]
+    fn an_attribute_set_twice_in_a_block_gives_the_block() {
+        let json = "{\"resource\": {\"aws_instance\": {\"a\": {\n  \"user_data\": \"echo\",\n  \"tags\": {\n    \"user_data\": \"x\"\n  }\n}}}}\n";
+        let tf = "resource \"aws_instance\" \"a\" {\n  user_data = \"echo\"\n  tags = {\n    user_data = \"x\"\n  }\n}\n";
+        let mut findings = Vec::new();
+        for file in ["m.tf.json", "m/main.tf"] {
+            let mut f = crate::Finding {
+                policy: "p".into(),
+                namespace: "main".into(),
+                rule: "deny".into(),
+                outcome: crate::Outcome::Deny,
+                msg: String::new(),
+                severity: "high".into(),
+                file: Some(file.into()),
+                line: None,
+                details: serde_json::json!({"resource": "aws_instance.a", "attribute": "user_data"}),
+                waived_by: None,
+            };
+            findings.push(f.clone());
+            f.details = serde_json::json!({"resource": "aws_instance.a", "attribute": "tags"});
+            findings.push(f);
+        }
+        let texts = [
+            ("m.tf.json".to_string(), json.to_string()),
+            ("m/main.tf".to_string(), tf.to_string()),
+        ];
+        locate(&mut findings, &texts);
+        let lines: Vec<Option<usize>> = findings.iter().map(|f| f.line).collect();
+        assert_eq!(lines, [Some(1), Some(3), Some(1), Some(3)]);
     }
 
     #[test]
@@ -271,6 +342,10 @@ mod tests {
         assert_eq!(tfvars_line(text, "list"), Some(6));
         assert_eq!(tfvars_line(text, "tags"), Some(1));
         assert_eq!(tfvars_line(text, "nothing"), None);
+        // A heredoc's lines set nothing, whatever they hold.
+        let text = "script = <<-EOT\n  key = 1\n  {\n  EOT\nkey = \"x\"\nother = 2\n";
+        assert_eq!(tfvars_line(text, "key"), Some(5));
+        assert_eq!(tfvars_line(text, "other"), Some(6));
         assert_eq!(variable_name("tags.owner"), "tags");
         assert_eq!(variable_name("subnets[0]"), "subnets");
     }
