@@ -384,19 +384,33 @@ class_changes(token) := count(regex.find_n(`0+|A+|a+|-+`, classes, -1)) - 1 if {
 	classes := regex.replace(letters, `[^0Aa]`, "-")
 }
 
-# A path (a/b/c) has parts that are mostly lowercase words, as random data's parts are not;
-# its parts are then looked at one by one, so a random-looking part of 24 or more characters
-# still counts. A generated directory name (/tmp/.tmpX7kQ2p/...) makes no path a secret.
+# A path (a/b/c) has parts that are mostly lowercase words, as random data's parts are not.
+# Its runs of other parts (a secret with a `/` in it is several parts in a row) are then
+# judged on their own, so a random-looking run of 24 or more characters still counts, and a
+# generated directory name (/tmp/.tmpX7kQ2p/...) between words makes no path a secret.
+path_word(part) if regex.match(`^[a-z][a-z0-9_-]{2,}$`, part)
+
 path_like(token) if {
 	parts := [part | some part in split(token, "/"); part != ""]
 	count(parts) >= 3
-	words := [part | some part in parts; regex.match(`^[a-z][a-z0-9_-]{2,}$`, part)]
+	words := [part | some part in parts; path_word(part)]
 	count(words) * 2 >= count(parts)
 }
 
+# A word becomes a space, which no token holds: the runs between words are then the pieces
+# of the text split at spaces.
+masked_part(part) := " " if path_word(part)
+
+masked_part(part) := part if not path_word(part)
+
 token_parts(token) := [token] if not path_like(token)
 
-token_parts(token) := [part | some part in split(token, "/"); count(part) >= 24] if path_like(token)
+token_parts(token) := [run |
+	masked := concat("/", [masked_part(part) | some part in split(token, "/")])
+	some piece in split(masked, " ")
+	run := trim(piece, "/")
+	count(run) >= 24
+] if path_like(token)
 
 # The runs of a value to judge: its tokens, paths by their parts.
 value_tokens(v) := {part |
@@ -418,10 +432,20 @@ entropy_message(v, token) := sprintf("is a random-looking literal of %d characte
 
 entropy_message(v, token) := sprintf("contains a random-looking literal of %d characters", [count(token)]) if token != v
 
+# Public keys and certificates are random-looking by nature and no secret: an OpenSSH public
+# key, a PEM certificate or public key, and a certificate in base64 (kubeconfig's
+# certificate-authority-data, EKS's cluster CA: "-----BEGIN CERTIFICATE-----" encoded).
+public_material(v) if regex.match(`^\s*(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp[0-9]+|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+=*`, v)
+
+public_material(v) if regex.match(`^\s*-----BEGIN (CERTIFICATE|PUBLIC KEY)-----`, v)
+
+public_material(v) if startswith(trim_space(v), "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t")
+
 deny_secret_high_entropy contains f if {
 	may_hold_random_literal
 	some [p, v] in string_values
 	count(v) >= 24
+	not public_material(v)
 	some token in value_tokens(v)
 	checkov := entropy_checkov(v, token)
 	not identifier_like(token)

@@ -257,7 +257,23 @@ test_random_part_of_a_path_denied if {
 	key := "wJalrXUtnFEMIK7MDENGbPxRfiCY9x2Q"
 	inp := {"locals": {"p": concat("", ["/etc/app/keys/", key, "/id"])}}
 	fs := deny_secret_high_entropy with input as inp
-	{f.msg | some f in fs} == {"locals.p contains a random-looking literal of 32 characters"}
+	{f.msg | some f in fs} == {"locals.p contains a random-looking literal of 35 characters"}
+}
+
+test_random_run_with_slashes_in_a_path_denied if {
+	key := "PtYgjmUh/el31iEl2hpCh/gCfrL1spNx8yVmihA0"
+	inp := {"locals": {"hook": concat("", ["https://ci.example.com/hooks/deploy/prod/", key])}}
+	fs := deny_secret_high_entropy with input as inp
+	{f.msg | some f in fs} == {"locals.hook contains a random-looking literal of 40 characters"}
+}
+
+test_public_keys_and_certificates_pass if {
+	ssh := concat("", ["ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC", random_literal, "x7Kq9Zp2Lw user@host"])
+	ca := concat("", ["LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUM1ekNDQWMrZ0F3SUJBZ0lCQURBTkJna3Foa2lHOXcwQkFRc0ZBREFWTVJNd0VRWURWUVFERXdwcmRXSmwK", random_literal])
+	count(deny_secret_high_entropy) == 0 with input as {"locals": {"key": ssh, "ca": ca}}
+	# A private key in base64 is still a secret.
+	private := concat("", ["LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcEFJQkFBS0NBUUVBN3g5", random_literal])
+	count(deny_secret_high_entropy) == 1 with input as {"locals": {"key": private}}
 }
 
 test_random_literal_inside_text_denied if {
