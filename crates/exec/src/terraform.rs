@@ -338,6 +338,39 @@ fn read_literally(dir: &Path) -> std::collections::BTreeMap<String, bool> {
     out
 }
 
+/// A Terraform type that takes `value`: `map(string)` for a map of strings, `list(number)`
+/// for a list of numbers, and `any` for values of mixed or nested shapes.
+fn type_of(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let scalar = |items: &mut dyn Iterator<Item = &Value>| -> Option<&'static str> {
+        let mut kind = None;
+        for v in items {
+            let k = match v {
+                Value::String(_) => "string",
+                Value::Number(_) => "number",
+                Value::Bool(_) => "bool",
+                _ => return None,
+            };
+            if kind.is_some_and(|seen| seen != k) {
+                return None;
+            }
+            kind = Some(k);
+        }
+        kind
+    };
+    match value {
+        Value::Object(map) => match scalar(&mut map.values()) {
+            Some(k) => format!("map({k})"),
+            None => "any".into(),
+        },
+        Value::Array(items) => match scalar(&mut items.iter()) {
+            Some(k) => format!("list({k})"),
+            None => "any".into(),
+        },
+        _ => "any".into(),
+    }
+}
+
 /// The providers a dependency lock file pins: (address, version), or `None` when it does
 /// not parse or a provider block has no version.
 fn pinned_providers(text: &str) -> Option<Vec<(String, String)>> {
@@ -525,8 +558,8 @@ pub fn plan(
             ),
             location: strata_graph::error::Location::new(stack.display().to_string(), None),
             hint: format!(
-                "declare its type in the `variable \"{name}\"` block (`type = {}` or `type = any`)",
-                if value.is_object() { "map(string)" } else { "list(string)" }
+                "declare its type in the `variable \"{name}\"` block (`type = {}`)",
+                type_of(value)
             ),
         });
     }
@@ -656,6 +689,17 @@ pub fn apply(tools: &Tools, sb: &Sandbox, state: &StateSetup) -> Result<Step> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_type_suggested_takes_the_value() {
+        use serde_json::json;
+        assert_eq!(type_of(&json!({"a": "x", "b": "y"})), "map(string)");
+        assert_eq!(type_of(&json!([1, 2])), "list(number)");
+        assert_eq!(type_of(&json!({"a": {"b": "1"}})), "any");
+        assert_eq!(type_of(&json!([{"a": 1}])), "any");
+        assert_eq!(type_of(&json!({"a": "x", "b": 1})), "any");
+        assert_eq!(type_of(&json!({})), "any");
+    }
 
     #[test]
     fn only_the_creation_lock_is_tried_again() {
