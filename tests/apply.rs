@@ -1134,6 +1134,20 @@ fn the_lock_changes_only_with_its_audit_event() {
     assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock);
     std::fs::remove_dir(&ledger).unwrap();
     std::fs::write(&ledger, events).unwrap();
+    // The event is made but cannot be put into the ledger (the last rename fails, as on a
+    // read-only bind mount): the lock written before it is put back.
+    if let Some(_immutable) = common::Immutable::set(&ledger) {
+        let (run, _) = apply();
+        assert_ne!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("what the apply did in dev was not recorded")
+                && run.stderr.contains("audit.jsonl"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock);
+    }
     let (run, json) = apply();
     run.assert_ok();
     assert_eq!(json["release"][0]["recorded"][0], "stacks/a", "{json}");

@@ -2053,6 +2053,21 @@ fn a_promotion_changes_the_lock_only_with_its_audit_event() {
     );
     assert!(read_lock(&repo, "staging").is_none(), "the lock changed");
     std::fs::remove_dir(&ledger_path).unwrap();
+    // The event is made but cannot be put into the ledger (the last rename fails, as on a
+    // read-only bind mount): the lock written before it is put back, and the promotion
+    // rolls back, recorded as such.
+    let events = std::fs::read_to_string(&ledger_path).unwrap_or_default();
+    std::fs::write(&ledger_path, &events).unwrap();
+    if let Some(_immutable) = common::Immutable::set(&ledger_path) {
+        let (run, out) = promote(&repo, &pg, "alice", &file);
+        assert_ne!(run.code, 0, "{}\n{out}", run.stderr);
+        assert_eq!(out["status"], "rolled_back", "{out}");
+        assert!(
+            out["message"].as_str().unwrap().contains("audit event cannot be written"),
+            "{out}"
+        );
+        assert!(read_lock(&repo, "staging").is_none(), "the lock changed");
+    }
     let (run, out) = promote(&repo, &pg, "alice", &file);
     assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
     assert!(read_lock(&repo, "staging").is_some());

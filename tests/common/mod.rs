@@ -202,6 +202,34 @@ impl Repo {
 
 /// Runs the built `strata` in `dir`. `STRATA_DAEMON=0`: commands compute every answer
 /// themselves and start no daemon (tests/daemon.rs covers the daemon).
+/// A file made immutable (`chattr +i`) until dropped: it can be read, and a file renamed
+/// over it fails, as on a read-only bind mount, while its directory stays writable. `None`
+/// where the attribute cannot be set (not root, or a file system without it).
+pub struct Immutable(PathBuf);
+
+impl Immutable {
+    pub fn set(path: &Path) -> Option<Immutable> {
+        let ok = Command::new("chattr")
+            .arg("+i")
+            .arg(path)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            eprintln!(
+                "NOTE: cannot make {} immutable (chattr +i needs root and ext4, xfs or btrfs): that part of the test did not run",
+                path.display()
+            );
+        }
+        ok.then(|| Immutable(path.to_path_buf()))
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).output();
+    }
+}
+
 /// A fresh directory (no git repository) holding `files`: (relative path, text).
 pub fn files_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

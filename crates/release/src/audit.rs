@@ -67,7 +67,33 @@ pub(crate) struct PendingEvent {
 
 impl PendingEvent {
     pub(crate) fn commit(self) -> Result<()> {
+        self.write()?.check()
+    }
+
+    /// Puts the event into the ledger (one rename). An error means nothing was written:
+    /// what the event attests must then not stand either.
+    pub(crate) fn write(self) -> Result<WrittenEvent> {
         let written = self.pending.commit().map_err(error)?;
+        Ok(WrittenEvent {
+            written,
+            env: self.env,
+            unsigned: self.unsigned,
+        })
+    }
+}
+
+/// An event in its ledger, perhaps unsigned.
+pub(crate) struct WrittenEvent {
+    written: strata_audit::Event,
+    env: String,
+    unsigned: Option<Error>,
+}
+
+impl WrittenEvent {
+    /// An event written unsigned is an error for the run, though it (and what it attests)
+    /// stands.
+    pub(crate) fn check(self) -> Result<()> {
+        let written = self.written;
         if let Some(e) = self.unsigned {
             return Err(e);
         }

@@ -1009,23 +1009,33 @@ pub fn stage(dir: &Path, output: &Output) -> Result<Staged> {
     })
 }
 
-/// Writes `env`'s release lock and puts its staged GitOps output, if any, in place: both
-/// change or neither (see [`crate::lock::ReleaseLock::write_with`]).
+/// Writes `env`'s release lock, puts its staged GitOps output, if any, in place, and then
+/// does `then` (puts the audit event that attests them into the ledger): all of it
+/// changes or none (see [`crate::lock::ReleaseLock::write_with`]); when `then` fails, the
+/// output and the lock are put back.
 pub fn write_with_lock(
     root: &Path,
     env: &str,
     lock: &crate::lock::ReleaseLock,
     staged: Option<Staged>,
+    then: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
     match staged {
-        None => lock.write(root, env),
-        Some(staged) => lock.write_with(root, env, || staged.commit()),
+        None => lock.write_with(root, env, then),
+        Some(staged) => lock.write_with(root, env, || staged.commit_then(then)),
     }
 }
 
 impl Staged {
     /// Puts the staged output in its directory's place (two renames).
     pub fn commit(self) -> Result<()> {
+        self.commit_then(|| Ok(()))
+    }
+
+    /// Puts the staged output in its directory's place, then does `then`; when `then`
+    /// fails, the previous output is put back (or, when there was none, the new one
+    /// removed).
+    pub fn commit_then(self, then: impl FnOnce() -> Result<()>) -> Result<()> {
         let dir = self.dir;
         let parent = dir.parent().unwrap_or(Path::new("."));
         // A new, empty directory's name (a directory replaces an empty one in a rename):
@@ -1036,7 +1046,8 @@ impl Staged {
             .map_err(|e| Error::write(parent, e))?
             .keep();
         let fresh = self.fresh.keep();
-        if dir.exists() {
+        let existed = dir.exists();
+        if existed {
             if let Err(e) = std::fs::rename(&dir, &old) {
                 let _ = std::fs::remove_dir_all(&old);
                 let _ = std::fs::remove_dir_all(&fresh);
@@ -1047,6 +1058,14 @@ impl Staged {
             let _ = std::fs::rename(&old, &dir);
             let _ = std::fs::remove_dir_all(&fresh);
             return Err(Error::write(&dir, e));
+        }
+        if let Err(e) = then() {
+            let _ = std::fs::remove_dir_all(&dir);
+            if existed {
+                let _ = std::fs::rename(&old, &dir);
+            }
+            let _ = std::fs::remove_dir_all(&old);
+            return Err(e);
         }
         let _ = std::fs::remove_dir_all(&old);
         Ok(())
@@ -1192,7 +1211,7 @@ mod tests {
             ..Default::default()
         };
 
-        let e = write_with_lock(root, "dev", &lock, Some(staged)).unwrap_err();
+        let e = write_with_lock(root, "dev", &lock, Some(staged), || Ok(())).unwrap_err();
         assert!(e.to_string().contains("deploy/dev"), "{e}");
         assert!(!crate::lock::lock_path(root, "dev").exists());
         assert_eq!(std::fs::read_to_string(&dir).unwrap(), "in the way");

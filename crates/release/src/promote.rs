@@ -633,14 +633,26 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
                     plan.to
                 ))
             }
-            // The lock and the GitOps output change together: an output that cannot be
-            // put in place puts the lock back, and the promotion fails (and is rolled back).
+            // The lock, the GitOps output and the event change together: an output or an
+            // event that cannot be put in place puts the lock back, and the promotion fails
+            // (and is rolled back).
             Ok(prepared) => {
-                match crate::delivery::write_with_lock(&session.root, &plan.to, &lock, staged) {
-                    Ok(()) => event = Some(prepared),
+                let mut written = None;
+                let all = crate::delivery::write_with_lock(
+                    &session.root,
+                    &plan.to,
+                    &lock,
+                    staged,
+                    || {
+                        written = Some(prepared.write()?);
+                        Ok(())
+                    },
+                );
+                match all {
+                    Ok(()) => event = written,
                     Err(e) => {
                         failure = Some(format!(
-                            "{}'s release lock and GitOps output cannot be written: {e}",
+                            "{}'s release lock, GitOps output and audit event cannot be written: {e}",
                             plan.to
                         ))
                     }
@@ -649,7 +661,7 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
         }
     }
     if let Some(event) = event {
-        *recorded = Some(event.commit());
+        *recorded = Some(event.check());
     }
     // A rollback's applies record in the lock themselves.
     drop(turn);

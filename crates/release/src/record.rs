@@ -493,10 +493,16 @@ fn record_in_lock(
         out.verification = Some(report);
         // The ledger's event, written beside the ledger first: when it cannot be (a full
         // disk), nothing changes; once the lock and the output are in place, one rename
-        // puts it in.
+        // puts it in, and when that fails, the lock and the output are put back.
         let event = crate::audit::prepare_run(session, opts.mode, applied, &out, &lock)?;
-        crate::delivery::write_with_lock(&session.root, env, &lock, staged)?;
-        *audited = Some(event.map_or(Ok(()), |e| e.commit()));
+        let mut written = None;
+        crate::delivery::write_with_lock(&session.root, env, &lock, staged, || {
+            if let Some(event) = event {
+                written = Some(event.write()?);
+            }
+            Ok(())
+        })?;
+        *audited = Some(written.map_or(Ok(()), |w| w.check()));
         return Ok(out);
     }
     out.verification = Some(report);
