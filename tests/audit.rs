@@ -824,4 +824,15 @@ fn after_a_revoked_key_applying_again_with_a_new_key_makes_dev_promotable() {
     let (code, json) = verify(&repo);
     assert_eq!(code, 1, "event 1 stays a problem: {json}");
     assert_eq!(planned(&plan()), ["stacks/network"]);
+
+    // A line of revoked_keys that is no public key: verify names it, to be fixed.
+    repo.append("environments/revoked_keys", "not a key\n");
+    let run = repo.strata(&["audit", "verify"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--> environments/revoked_keys:2")
+            && run.stderr.contains("hint: fix environments/revoked_keys"),
+        "{}",
+        run.stderr
+    );
 }

@@ -435,15 +435,21 @@ pub fn count(
 
 fn tool_error(file: &Path, e: ssh::SshError) -> Error {
     let message = format!("cannot check the approval {}: {e}", file.display());
+    check_failed(message, Location::new(file.display().to_string(), None), e)
+}
+
+/// A signature ssh-keygen could not check, as an error: a revoked keys file it cannot read
+/// is named at its line, to be fixed; anything else is at `otherwise`, the tool's.
+pub(crate) fn check_failed(message: String, otherwise: Location, e: ssh::SshError) -> Error {
     match e {
-        ssh::SshError::BadRevocationFile { path, line, .. } => Error::Invalid {
+        ssh::SshError::BadRevocationFile { line, .. } => Error::Invalid {
             message,
-            location: Location::new(path.display().to_string(), line),
+            location: Location::new(REVOKED_KEYS, line),
             hint: format!("fix {REVOKED_KEYS} (one public key per line, or a KRL)"),
         },
         _ => Error::Invalid {
             message,
-            location: Location::new(file.display().to_string(), None),
+            location: otherwise,
             hint: "install OpenSSH's ssh-keygen (8.2 or newer)".into(),
         },
     }

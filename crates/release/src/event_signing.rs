@@ -144,10 +144,12 @@ pub(crate) fn check_signatures(
                     &strata_audit::signed_message(event),
                     at.as_deref(),
                 )
-                .map_err(|e| Error::Invalid {
-                    message: format!("cannot check the signature of event {}: {e}", event.seq),
-                    location: Location::new(approvals::ALLOWED_SIGNERS, None),
-                    hint: "install OpenSSH's ssh-keygen (8.2 or newer)".into(),
+                .map_err(|e| {
+                    approvals::check_failed(
+                        format!("cannot check the signature of event {}: {e}", event.seq),
+                        Location::new(approvals::ALLOWED_SIGNERS, None),
+                        e,
+                    )
                 })?;
                 if !valid {
                     problem(format!(
