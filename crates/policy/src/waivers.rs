@@ -179,9 +179,10 @@ pub fn review<'w>(
             } else {
                 Standing::InForce
             };
+            let matcher = w.matcher();
             let matches: Vec<String> = labels
                 .iter()
-                .filter(|l| w.applies_to(l, w.environment.as_deref()))
+                .filter(|l| matcher.applies_to(l, w.environment.as_deref()))
                 .map(|l| l.to_string())
                 .collect();
             let mut problems = Vec::new();

@@ -16,7 +16,7 @@
 //! skips in Terraform files are read by the policy engine (`strata_policy::inline`) and
 //! honoured only when a waiver in force registers that rule for that target.
 
-use crate::error::{line_of, Error, Location, Result};
+use crate::error::{Error, Location, Result};
 use crate::workspace::parse_toml;
 use serde::{Deserialize, Serialize};
 
@@ -94,10 +94,15 @@ pub fn today() -> i64 {
 pub fn parse(text: &str) -> Result<Vec<Waiver>> {
     let file: File = parse_toml(text, WAIVERS_FILE)?;
     let mut out = Vec::new();
+    // Headers come in order: lines are counted on from the one before (a file of thousands
+    // of waivers is read once, not once per waiver).
+    let (mut at, mut line) = (0, 1);
     for spanned in file.waiver {
-        let start = spanned.span().start;
+        let start = spanned.span().start.max(at);
+        line += text.as_bytes()[at..start].iter().filter(|&&b| b == b'\n').count();
+        at = start;
         let mut w = spanned.into_inner();
-        w.line = line_of(text, start);
+        w.line = line;
         let at = Location::at(WAIVERS_FILE, w.line);
         if parse_date(&w.expires).is_none() {
             return Err(Error::Invalid {
@@ -131,6 +136,23 @@ pub fn parse(text: &str) -> Result<Vec<Waiver>> {
     Ok(out)
 }
 
+/// Which targets and environments a waiver applies to, its glob compiled.
+pub struct WaiverMatcher<'w> {
+    glob: Option<globset::GlobMatcher>,
+    environment: Option<&'w str>,
+}
+
+impl WaiverMatcher<'_> {
+    pub fn applies_to(&self, label: &str, env: Option<&str>) -> bool {
+        self.glob.as_ref().is_some_and(|g| g.is_match(label))
+            && match (self.environment, env) {
+                (None, _) => true,
+                (Some(w), Some(e)) => w == e,
+                (Some(_), None) => false,
+            }
+    }
+}
+
 impl Waiver {
     /// What the waiver says, without where it is written: two waivers with the same
     /// identity accept the same findings the same way.
@@ -162,17 +184,19 @@ impl Waiver {
     }
 
     pub fn applies_to(&self, label: &str, env: Option<&str>) -> bool {
-        let glob_ok = globset::GlobBuilder::new(&self.targets)
-            .literal_separator(true)
-            .build()
-            .map(|g| g.compile_matcher().is_match(label))
-            .unwrap_or(false);
-        glob_ok
-            && match (&self.environment, env) {
-                (None, _) => true,
-                (Some(w), Some(e)) => w == e,
-                (Some(_), None) => false,
-            }
+        self.matcher().applies_to(label, env)
+    }
+
+    /// [`Waiver::applies_to`] with the glob compiled once, for many labels.
+    pub fn matcher(&self) -> WaiverMatcher<'_> {
+        WaiverMatcher {
+            glob: globset::GlobBuilder::new(&self.targets)
+                .literal_separator(true)
+                .build()
+                .ok()
+                .map(|g| g.compile_matcher()),
+            environment: self.environment.as_deref(),
+        }
     }
 
     pub fn expired(&self, today: i64) -> bool {
