@@ -309,3 +309,56 @@ fn an_untracked_directory_named_in_bytes_that_are_not_utf8_is_not_left_out() {
     assert!(run.stderr.contains("is not valid UTF-8"), "{}", run.stderr);
     assert!(run.stdout.contains("stacks/new"), "{}", run.stdout);
 }
+
+/// Git's untracked cache trusts a directory's mtime to the second: a file created in the
+/// same second as the cache was written is missed by every later `git status` once another
+/// command has written the index. strata's status runs without it and drops one an earlier
+/// run (or the user's `git status`) left in the index, so such a file is never missed.
+#[test]
+fn git_untracked_cache_never_hides_a_new_file() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"u\"\n");
+    repo.write("stacks/net/main.tf", "output \"a\" { value = 1 }\n");
+    repo.write("stacks/app/main.tf", "output \"b\" { value = 1 }\n");
+    repo.commit("init");
+    let index = repo.path().join(".git/index");
+    let has_untracked_cache = || {
+        std::fs::read(&index)
+            .unwrap()
+            .windows(4)
+            .any(|w| w == b"UNTR")
+    };
+    repo.git(&["-c", "core.untrackedCache=true", "status", "--porcelain"]);
+    assert!(has_untracked_cache(), "git wrote no untracked cache");
+    assert!(repo.affected(&["--base", "main"]).is_empty());
+    assert!(
+        !has_untracked_cache(),
+        "the untracked cache stayed in the index"
+    );
+
+    // The race itself: a directory changed, a run, and a new file there, all in one second
+    // (started just after a second boundary), then an index write in a later second.
+    let nanos = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    };
+    while nanos() > 50_000_000 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    repo.write("stacks/net/.keep", "");
+    repo.remove("stacks/net/.keep");
+    repo.git(&["-c", "core.untrackedCache=true", "status", "--porcelain"]);
+    repo.affected(&["--base", "main"]);
+    repo.write("stacks/net/extra.tf", "output \"x\" { value = 1 }\n");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    repo.write("stacks/app/main.tf", "output \"b\" { value = 2 }\n");
+    repo.git(&["checkout", "-q", "--", "stacks/app/main.tf"]);
+    let affected = repo.affected(&["--base", "main"]);
+    assert_eq!(
+        affected,
+        [("stacks/net".to_string(), "changed".to_string())],
+        "the new file stacks/net/extra.tf was missed"
+    );
+}

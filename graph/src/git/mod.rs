@@ -575,18 +575,18 @@ impl Repo {
 
     /// Work-tree paths that differ from the index, plus untracked (not ignored) files.
     ///
-    /// `git status` runs with git's untracked cache (`-c core.untrackedCache=true`) in
-    /// `-unormal` mode, the mode that cache serves: only directories whose mtime changed are
-    /// read again, which is most of the cost on large trees. Git may record the cache (and
-    /// refreshed stat data) in the index as any `git status` does; the repository's
-    /// configuration is not changed. Untracked directories it reports whole are listed with
-    /// one `git ls-files --others` call.
+    /// `git status` runs without git's untracked cache (`-c core.untrackedCache=false`),
+    /// whatever the repository configures: that cache trusts a directory's mtime to the
+    /// second, so a file created in the same second as the cache was written is missed by
+    /// every later status once another command has written the index, and a missed file is
+    /// a missed target. Git may record refreshed stat data in the index as any `git status`
+    /// does, and drops a cache an earlier status left there. Untracked directories it
+    /// reports whole are listed with one `git ls-files --others` call.
     pub fn work_tree_changes(&self) -> Result<Vec<WorkTreeChange>> {
-        // Limit a workspace in a subdirectory to itself. (Git does not use its untracked
-        // cache with a pathspec, so the repository-wide case goes without one.)
+        // Limit a workspace in a subdirectory to itself.
         let within = (!self.prefix.is_empty()).then_some(&["."][..]);
         let out = self.status(
-            &["core.untrackedCache=true"],
+            &["core.untrackedCache=false"],
             &["--untracked-files=normal"],
             within,
         )?;
