@@ -2063,7 +2063,10 @@ fn a_promotion_changes_the_lock_only_with_its_audit_event() {
         assert_ne!(run.code, 0, "{}\n{out}", run.stderr);
         assert_eq!(out["status"], "rolled_back", "{out}");
         assert!(
-            out["message"].as_str().unwrap().contains("audit event cannot be written"),
+            out["message"]
+                .as_str()
+                .unwrap()
+                .contains("audit event cannot be written"),
             "{out}"
         );
         assert!(read_lock(&repo, "staging").is_none(), "the lock changed");

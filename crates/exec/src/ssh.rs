@@ -408,6 +408,30 @@ fn revocation_file_check(keygen: &Path, path: &Path, scratch: &Scratch) -> Resul
         if let Err(why) = public_key_fields(line) {
             return Err(bad(Some(n + 1), why.to_string()));
         }
+        // Well formed is not yet a key (a blob cut short after its type): ssh-keygen reads
+        // each line as it reads the file.
+        let one = scratch.path("revoked-line.pub");
+        std::fs::write(&one, format!("{line}\n")).map_err(|source| SshError::Io {
+            action: "write",
+            path: one.clone(),
+            source,
+        })?;
+        let mut cmd = Command::new(keygen);
+        cmd.args(["-l", "-f"]).arg(&one);
+        let out = run(cmd, scratch, keygen)?;
+        match out.code {
+            Some(0) => {}
+            Some(_) => {
+                return Err(bad(
+                    Some(n + 1),
+                    format!(
+                        "ssh-keygen cannot read it as a key: {}",
+                        stderr_text(&out).trim()
+                    ),
+                ))
+            }
+            None => return Err(failed("-l", &out)),
+        }
     }
     Ok(())
 }
@@ -875,6 +899,17 @@ mod tests {
         );
         assert!(
             e.to_string().contains("revoked-list:2: not a public key"),
+            "{e}"
+        );
+        // A well-formed line whose blob holds no key (its type, then nothing).
+        std::fs::write(
+            &list,
+            format!("{}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA== cut\n", k.bob_pub()),
+        )
+        .unwrap();
+        let e = check(&list).unwrap_err();
+        assert!(
+            matches!(e, SshError::BadRevocationFile { line: Some(2), .. }),
             "{e}"
         );
         // A line with options ssh-keygen does not take here.

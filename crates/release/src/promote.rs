@@ -650,12 +650,10 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
                 );
                 match all {
                     Ok(()) => event = written,
-                    Err(e) => {
-                        failure = Some(format!(
-                            "{}'s release lock, GitOps output and audit event cannot be written: {e}",
-                            plan.to
-                        ))
-                    }
+                    Err(e) => failure = Some(format!(
+                        "{}'s release lock, GitOps output and audit event cannot be written: {e}",
+                        plan.to
+                    )),
                 }
             }
         }

@@ -99,7 +99,10 @@ pub fn parse(text: &str) -> Result<Vec<Waiver>> {
     let (mut at, mut line) = (0, 1);
     for spanned in file.waiver {
         let start = spanned.span().start.max(at);
-        line += text.as_bytes()[at..start].iter().filter(|&&b| b == b'\n').count();
+        line += text.as_bytes()[at..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
         at = start;
         let mut w = spanned.into_inner();
         w.line = line;
