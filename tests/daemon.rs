@@ -802,6 +802,12 @@ fn a_change_of_the_users_git_configuration_is_seen() {
     )
     .unwrap();
     let other = [("GIT_CONFIG_GLOBAL", other.to_str().unwrap())];
+    // Its status does not depend on git's configuration: asked from there, it answers,
+    // and stays.
+    let status = strata_env(&repo, &["daemon", "status"], &other);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(status.stderr.contains("serves"), "{}", status.stderr);
+    assert!(strata_env(&repo, &["daemon", "status"], &env).code == 0);
     let asked = strata_env(&repo, AFFECTED, &other);
     let direct = strata_env(&repo, AFFECTED, &[other[0], ("STRATA_DAEMON", "0")]);
     assert_eq!((asked.code, direct.code), (0, 0), "{}", asked.stderr);

@@ -386,8 +386,11 @@ fn answer(stream: UnixStream, shared: &Shared, jobs: &mpsc::Sender<Job>) {
         }
     };
     // Another build, or a client whose git reads other configuration (and so may see other
-    // files ignored): this daemon stops, and the client answers itself.
-    if envelope.build != build_id() || envelope.git_env != git_config_env() {
+    // files ignored) asking what is affected: this daemon stops, and the client answers
+    // itself. Its status, or a request to stop, does not depend on git's configuration.
+    let other_git = envelope.git_env != git_config_env()
+        && matches!(envelope.request, Request::Affected { .. });
+    if envelope.build != build_id() || other_git {
         send(&Response::Mismatch { build: build_id() });
         let _ = jobs.send(Job::Stop);
         return;
