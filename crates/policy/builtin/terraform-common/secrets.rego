@@ -388,7 +388,10 @@ class_changes(token) := count(regex.find_n(`0+|A+|a+|-+`, classes, -1)) - 1 if {
 # Its runs of other parts (a secret with a `/` in it is several parts in a row) are then
 # judged on their own, so a random-looking run of 24 or more characters still counts, and a
 # generated directory name (/tmp/.tmpX7kQ2p/...) between words makes no path a secret.
-path_word(part) if regex.match(`^[a-z][a-z0-9_-]{2,}$`, part)
+# A word of a path: three or more lowercase letters, then perhaps `-` or `_` and more
+# (`stacks`, `sample-3fa9b2c1d4e5`); a short part with a digit (`xk9`) is none, so a key with
+# `/` in it is not cut into short runs at such a part.
+path_word(part) if regex.match(`^[a-z]{3,}([_-][a-z0-9]+)*$`, part)
 
 path_like(token) if {
 	parts := [part | some part in split(token, "/"); part != ""]
@@ -432,14 +435,27 @@ entropy_message(v, token) := sprintf("is a random-looking literal of %d characte
 
 entropy_message(v, token) := sprintf("contains a random-looking literal of %d characters", [count(token)]) if token != v
 
-# Public keys and certificates are random-looking by nature and no secret: an OpenSSH public
-# key, a PEM certificate or public key, and a certificate in base64 (kubeconfig's
-# certificate-authority-data, EKS's cluster CA: "-----BEGIN CERTIFICATE-----" encoded).
-public_material(v) if regex.match(`^\s*(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp[0-9]+|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+=*`, v)
+# Public keys and certificates are random-looking by nature and no secret, when the value is
+# nothing else: OpenSSH public keys (one per line), PEM certificates or public keys, and
+# certificates in base64 (kubeconfig's certificate-authority-data, EKS's cluster CA:
+# "-----BEGIN CERTIFICATE-----" encoded) that hold no private key.
+public_material(v) if regex.match(`^\s*((ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp[0-9]+|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+=*( [^\n]*)?\s*)+$`, v)
 
-public_material(v) if regex.match(`^\s*-----BEGIN (CERTIFICATE|PUBLIC KEY)-----`, v)
+public_material(v) if regex.match(`^\s*(-----BEGIN (CERTIFICATE|PUBLIC KEY)-----[A-Za-z0-9+/=\s]+-----END (CERTIFICATE|PUBLIC KEY)-----\s*)+$`, v)
 
-public_material(v) if startswith(trim_space(v), "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t")
+public_material(v) if {
+	startswith(trim_space(v), "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t")
+	decoded := base64.decode(trim_space(v))
+	regex.match(`^(-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*)+$`, decoded)
+}
+
+# CamelCase names (`RunsOnPrivateRouteTable1Id`, a CloudFormation output): capitalised words
+# and short numbers, four characters a part or so, as random data never is.
+camel_case_like(token) if {
+	regex.match(`^[a-z]*([A-Z][a-z]+|[0-9]{1,2})+$`, token)
+	parts := regex.find_n(`[A-Z][a-z]+|[0-9]+`, token, -1)
+	count(token) >= 3 * count(parts)
+}
 
 deny_secret_high_entropy contains f if {
 	may_hold_random_literal
@@ -449,6 +465,7 @@ deny_secret_high_entropy contains f if {
 	some token in value_tokens(v)
 	checkov := entropy_checkov(v, token)
 	not identifier_like(token)
+	not camel_case_like(token)
 	not known_credential(v)
 	not secret_slot(p)
 	not digest_name(attribute(p))

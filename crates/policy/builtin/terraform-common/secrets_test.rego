@@ -269,11 +269,26 @@ test_random_run_with_slashes_in_a_path_denied if {
 
 test_public_keys_and_certificates_pass if {
 	ssh := concat("", ["ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC", random_literal, "x7Kq9Zp2Lw user@host"])
-	ca := concat("", ["LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUM1ekNDQWMrZ0F3SUJBZ0lCQURBTkJna3Foa2lHOXcwQkFRc0ZBREFWTVJNd0VRWURWUVFERXdwcmRXSmwK", random_literal])
+	ca := "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkVxVjhpYjhIRHk4OFl0RHRYYml1Zk1kSThYMlk0clVtZXIvQkgzTTFYUzBEUmRKdVBuQklLcGk5OWxTaTB0Y0wKMjFwZmZXUUpFZU5ham5lejBMSHRmUk9VcldXNlhuSTNFTTNITVJiMU9jV3JoUTdUVEorY2hjVkc2TU93VXhPVgotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="
 	count(deny_secret_high_entropy) == 0 with input as {"locals": {"key": ssh, "ca": ca}}
-	# A private key in base64 is still a secret.
+	# A private key in base64 is still a secret, and so is a certificate bundled with one.
 	private := concat("", ["LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcEFJQkFBS0NBUUVBN3g5", random_literal])
 	count(deny_secret_high_entropy) == 1 with input as {"locals": {"key": private}}
+	bundle := "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkVxVjhpYjhIRHk4OFl0RHRYYml1Zk1kSThYMlk0clVtZXIvQkgzTTFYUzBEUmRKdVBuQklLcGk5OWxTaTB0Y0wKMjFwZmZXUUpFZU5ham5lejBMSHRmUk9VcldXNlhuSTNFTTNITVJiMU9jV3JoUTdUVEorY2hjVkc2TU93VXhPVgotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCi0tLS0tQkVHSU4gUFJJVkFURSBLRVktLS0tLQpWT3hVd09NNkdWY2hjK0pUVDdRaHJXY08xYlJNSDNNRTNJblg2V1dyVU9SZnRITDB6ZW5qYU5lRUpRV2ZmcDEyCi0tLS0tRU5EIFBSSVZBVEUgS0VZLS0tLS0K"
+	count(deny_secret_high_entropy) == 1 with input as {"locals": {"bundle": bundle}}
+	# A script that begins with a public key is not one.
+	script := concat("", [ssh, "\nexport API_TOKEN=", random_literal, "\n"])
+	fs := deny_secret_high_entropy with input as {"locals": {"user_data": script}}
+	"locals.user_data contains a random-looking literal of 24 characters" in {f.msg | some f in fs}
+}
+
+test_camel_case_names_pass if {
+	count(deny_secret_high_entropy) == 0 with input as {"locals": {"ids": "${module.x.outputs[\"RunsOnPrivateRouteTable1Id\"]}", "o": "VpcEndpointSecurityGroupIds"}}
+}
+
+test_key_cut_by_a_short_part_in_a_path_denied if {
+	inp := {"locals": {"p": "prod/app/AbC1dEf2GhI3/xk9/JkL4mNo5PqR6StU7"}}
+	count(deny_secret_high_entropy) == 1 with input as inp
 }
 
 test_random_literal_inside_text_denied if {
