@@ -904,7 +904,10 @@ mod tests {
         // A well-formed line whose blob holds no key (its type, then nothing).
         std::fs::write(
             &list,
-            format!("{}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA== cut\n", k.bob_pub()),
+            format!(
+                "{}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA== cut\n",
+                k.bob_pub()
+            ),
         )
         .unwrap();
         let e = check(&list).unwrap_err();

@@ -650,10 +650,12 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
                 );
                 match all {
                     Ok(()) => event = written,
-                    Err(e) => failure = Some(format!(
+                    Err(e) => {
+                        failure = Some(format!(
                         "{}'s release lock, GitOps output and audit event cannot be written: {e}",
                         plan.to
-                    )),
+                    ))
+                    }
                 }
             }
         }
