@@ -344,6 +344,13 @@ pub fn backend(
     let mut settings: BTreeMap<String, Setting> = BTreeMap::new();
     // Credentials passed in the environment: (setting, the variable it was read from).
     let mut settings_from_env: Vec<(String, Option<String>)> = Vec::new();
+    // The setting that names a stack's state where strata knows it (`key` of s3): only it
+    // tells two stacks' states apart (s3's `workspace_key_prefix`, say, applies to other
+    // terraform workspaces only); for other backends, any setting that depends on the stack.
+    let state_key = DEFAULT_KEYS
+        .iter()
+        .find(|(k, _, _)| *k == state.backend)
+        .map(|(_, key, _)| *key);
     let mut per_stack = overridden.is_some();
     for (key, value) in &config {
         if let Some(name) = key.strip_suffix("_env") {
@@ -365,9 +372,10 @@ pub fn backend(
             );
             continue;
         }
-        per_stack |= value
-            .as_str()
-            .is_some_and(|s| PER_STACK.iter().any(|p| s.contains(p)));
+        per_stack |= state_key.is_none_or(|k| k == key)
+            && value
+                .as_str()
+                .is_some_and(|s| PER_STACK.iter().any(|p| s.contains(p)));
         settings.insert(
             key.clone(),
             Setting {
@@ -397,8 +405,12 @@ pub fn backend(
             .map_or("a setting", |(_, key, _)| key);
         return Err(Error::Invalid {
             message: format!(
-                "every stack in {} would share one {kind} state: no state setting depends on the stack",
-                env.name
+                "every stack in {} would share one {kind} state: {}",
+                env.name,
+                match state_key {
+                    Some(key) => format!("its `{key}` does not depend on the stack"),
+                    None => "no state setting depends on the stack".into(),
+                }
             ),
             location: at(),
             hint: format!(
@@ -1019,6 +1031,23 @@ mod tests {
             assert_eq!(timeout("postgres://db.example/tf").as_deref(), Some("30"));
         }
         assert_eq!(timeout("postgres://db.example/tf?connect_timeout=5"), None);
+    }
+
+    /// Only the setting that names a stack's state tells stacks apart: s3's
+    /// `workspace_key_prefix` with `{label}` beside a fixed `key` still shares one state.
+    #[test]
+    fn a_state_key_shared_by_every_stack_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = env("[state]\nbackend = \"s3\"\n[state.config]\nbucket = \"b\"\nworkspace_key_prefix = \"{label}\"\nkey = \"dev/terraform.tfstate\"\n");
+        let err = backend(dir.path(), "w", &shared, "stacks/network", None).unwrap_err();
+        assert!(
+            err.to_string().contains("its `key` does not depend on the stack"),
+            "{err}"
+        );
+        let own = env("[state]\nbackend = \"s3\"\n[state.config]\nbucket = \"b\"\nkey = \"dev/{label}.tfstate\"\n");
+        assert!(backend(dir.path(), "w", &own, "stacks/network", None).is_ok());
+        let derived = env("[state]\nbackend = \"s3\"\n[state.config]\nbucket = \"b\"\n");
+        assert!(backend(dir.path(), "w", &derived, "stacks/network", None).is_ok());
     }
 
     /// A credential strata cannot pass in the environment is refused, not written to a file.
