@@ -241,3 +241,107 @@ fn a_credential_setting_the_backend_cannot_take_from_the_environment_is_refused(
     let found = files_containing(&repo.path().join(".strata"), b"tfe-t0ken-strata-test", &[]);
     assert!(found.is_empty(), "{found:?}");
 }
+
+/// A lock left on a stack's state by a run that ended without releasing it (killed, or cut
+/// off from the backend mid-apply): `state push` says who holds it and how to release it,
+/// `strata state unlock` releases it (recorded in the ledger), and the push then goes
+/// through. A wrong lock ID releases nothing.
+#[test]
+fn a_lock_left_behind_is_named_and_released_with_state_unlock() {
+    let server = S3::start();
+    let a = workspace("lock_timeout = \"1s\"");
+    let (first, _) = run(
+        &a,
+        &server,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/network"],
+        &[],
+    );
+    assert_eq!(first.code, 0, "{}\n{}", first.stderr, first.stdout);
+    let key = "dev/stacks/network/terraform.tfstate";
+    let lock_id = format!("{}/{key}", s3::BUCKET);
+    server.boto(&format!(
+        "ddb.put_item(TableName='{table}', Item={{'LockID': {{'S': '{lock_id}'}}, 'Info': {{'S': json.dumps({{'ID': 'c0ffee00-dead-beef-0000-000000000001', 'Operation': 'OperationTypeApply', 'Info': '', 'Who': 'ghost@ci-runner-7', 'Version': '1.0.3', 'Created': '2026-12-06T10:00:00Z', 'Path': '{lock_id}'}})}}}})",
+        table = s3::LOCK_TABLE,
+    ));
+    let mut state = server.state(key);
+    state["serial"] = (state["serial"].as_u64().unwrap() + 1).into();
+    let file = a.path().join("pushed.tfstate");
+    std::fs::write(&file, serde_json::to_vec(&state).unwrap()).unwrap();
+    let file = file.display().to_string();
+    let push = || {
+        run(
+            &a,
+            &server,
+            &["state", "push", "stacks/network", "--env", "dev", &file],
+            &[],
+        )
+        .0
+    };
+
+    let refused = push();
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("the state is locked by ghost@ci-runner-7")
+            && refused
+                .stderr
+                .contains("lock c0ffee00-dead-beef-0000-000000000001")
+            && refused
+                .stderr
+                .contains("strata state unlock stacks/network --env dev"),
+        "{}",
+        refused.stderr
+    );
+
+    let (wrong, _) = run(
+        &a,
+        &server,
+        &[
+            "state",
+            "unlock",
+            "stacks/network",
+            "--env",
+            "dev",
+            "not-the-id",
+        ],
+        &[],
+    );
+    assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+    assert!(server
+        .locks()
+        .iter()
+        .any(|(_, info)| info.contains("ghost@ci-runner-7")));
+
+    let (released, _) = run(
+        &a,
+        &server,
+        &[
+            "state",
+            "unlock",
+            "stacks/network",
+            "--env",
+            "dev",
+            "c0ffee00-dead-beef-0000-000000000001",
+        ],
+        &[],
+    );
+    assert_eq!(released.code, 0, "{}", released.stderr);
+    assert!(
+        server.locks().iter().all(|(_, info)| info.is_empty()),
+        "{:?}",
+        server.locks()
+    );
+    let pushed = push();
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    let ledger = std::fs::read_to_string(a.path().join("environments/dev/audit.jsonl")).unwrap();
+    let unlocks: Vec<serde_json::Value> = ledger
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["action"] == "state-unlock")
+        .collect();
+    assert_eq!(unlocks.len(), 2, "{ledger}");
+    assert_eq!(unlocks[0]["outcome"], "failed");
+    assert_eq!(unlocks[1]["outcome"], "succeeded");
+    assert_keys_nowhere(&a, &[&first, &refused, &wrong, &released, &pushed]);
+}

@@ -16,10 +16,38 @@ pub enum Command {
         env: String,
         file: PathBuf,
     },
+    /// Release a lock a run left on the stack's state in the environment's backend (a run
+    /// killed, or cut off from the backend mid-apply): terraform's `force-unlock` with the
+    /// lock ID its lock info names. Only once the run that took it is over.
+    Unlock {
+        label: String,
+        #[arg(long = "env", short = 'e')]
+        env: String,
+        /// The lock's ID (`ID:` in terraform's lock info; strata names it beside the holder).
+        id: String,
+    },
 }
 
 pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     match cmd {
+        Command::Unlock { label, env, id } => {
+            let session = ctx.session()?;
+            let view = session.work_tree()?;
+            if let Err(refusal) =
+                strata_release::audit::unlock_state(&session, &view, &label, &env, &id)?
+            {
+                say!("strata: {refusal}");
+                return Ok(1);
+            }
+            if ctx.json {
+                crate::output::print_json(
+                    &serde_json::json!({"ok": true, "label": label, "env": env, "id": id}),
+                );
+            } else {
+                crate::out!("released lock {id} of the state of {label} in {env}");
+            }
+            Ok(0)
+        }
         Command::Push { label, env, file } => {
             // terraform writing the state is never stopped: Ctrl-C waits for it, and the
             // push (and its audit event) is recorded as it ended.

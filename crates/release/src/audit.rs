@@ -514,6 +514,43 @@ pub fn push_state(
     result.map(Ok)
 }
 
+/// `strata state unlock`, recorded in the environment's ledger whether or not the lock was
+/// released; `Ok(Err(refusal))` when the user may not apply in `env` (nothing is done).
+pub fn unlock_state(
+    session: &Session,
+    view: &View,
+    label: &str,
+    env: &str,
+    id: &str,
+) -> Result<std::result::Result<(), String>> {
+    strata_run::resolve_envs(&view.model, &[env.to_string()])?;
+    // Releasing a lock lets another run change the state: as an apply does.
+    if let Err(refusal) = crate::may_apply(&view.model, session, env)? {
+        return Ok(Err(refusal));
+    }
+    let result = strata_run::unlock_state(session, view, label, env, id);
+    let mut event = new_event(session, "state-unlock", env)?;
+    event.outcome = if result.is_ok() {
+        "succeeded"
+    } else {
+        "failed"
+    }
+    .into();
+    event.targets.push(TargetEvent {
+        label: label.into(),
+        result: if result.is_ok() { "unlocked" } else { "failed" }.into(),
+        hash: None,
+        commit: None,
+        reason: Some(match &result {
+            Ok(()) => format!("lock {id} released"),
+            Err(e) => format!("lock {id}: {e}"),
+        }),
+        entry: None,
+    });
+    append(session, env, event)?;
+    result.map(Ok)
+}
+
 /// One environment's ledger, checked.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Verified {

@@ -755,6 +755,28 @@ pub fn push_state(
     states::States::new(session, view, tools).push(target, environment, file)
 }
 
+/// `strata state unlock LABEL --env E ID`: releases the lock `id` a run left on the stack's
+/// state there.
+pub fn unlock_state(
+    session: &Session,
+    view: &View,
+    label: &str,
+    env: &str,
+    id: &str,
+) -> Result<()> {
+    let target = session.resolve_labels(&view.model, &[label.to_string()])?[0];
+    let envs = resolve_envs(&view.model, &[env.to_string()])?;
+    let environment = view.model.environment(&envs[0]).expect("resolved env");
+    let task = Task {
+        target,
+        action: Action::Plan,
+        env: Some(envs[0].clone()),
+        deps: Vec::new(),
+    };
+    let tools = resolve_tools(session, &[task], &view.model, false)?;
+    states::States::new(session, view, tools).unlock(target, environment, id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

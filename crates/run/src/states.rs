@@ -440,9 +440,19 @@ impl<'a> States<'a> {
                 },
             };
             return Err(Error::Invalid {
-                message: format!("cannot push the state of {label} in {}: {e}{aside}", env.name),
+                message: format!(
+                    "cannot push the state of {label} in {}: {e}{aside}",
+                    env.name
+                ),
                 location: Location::new(file.display().to_string(), None),
-                hint: "check that the backend is reachable; a state of another lineage or an older serial is refused on purpose".into(),
+                hint: if e.to_string().contains(strata_exec::state::LOCKED_BY) {
+                    format!(
+                        "when the run holding the lock is over (a run cut off from the backend leaves its lock behind), release it with `strata state unlock {label} --env {} <lock ID>`, then push again",
+                        env.name
+                    )
+                } else {
+                    "check that the backend is reachable; a state of another lineage or an older serial is refused on purpose".into()
+                },
             });
         }
         self.changed(target, &env.name);
@@ -450,6 +460,12 @@ impl<'a> States<'a> {
             let _ = std::fs::remove_file(file);
         }
         Ok(set_aside.map(|s| s.to))
+    }
+
+    /// Releases the lock `id` a run left on `target`'s state in `env`.
+    pub fn unlock(&self, target: TargetId, env: &Environment, id: &str) -> Result<()> {
+        let backend = self.backend_of(target, env)?;
+        backend.force_unlock(&self.tools, &self.reader(target, &env.name), id)
     }
 }
 

@@ -715,10 +715,39 @@ impl Backend {
         if out.success {
             return Ok(());
         }
+        let log = self.redact(&out.combined());
         Err(Error::Invalid {
-            message: last_error(&self.redact(&out.combined())),
+            message: match lock_holder_in(&log) {
+                Some(holder) => format!("{LOCKED_BY}{holder}"),
+                None => last_error(&log),
+            },
             location: Location::new(path, None),
             hint: String::new(),
+        })
+    }
+
+    /// `terraform force-unlock -force ID` on this backend: releases a lock a run left behind
+    /// (killed, or cut off from the backend mid-apply). Local state's locks are the
+    /// holder's own (terraform cannot release them from another process), and pg's end
+    /// with the holder's session: neither is left behind.
+    pub fn force_unlock(&self, tools: &Tools, reader: &Path, id: &str) -> Result<()> {
+        if matches!(self, Backend::Local { .. }) || self.kind() == "pg" {
+            return Err(Error::Usage {
+                message: format!(
+                    "a {} state's lock ends with the run that holds it: there is none to release",
+                    self.kind()
+                ),
+                hint: "stop the run that holds it (its lock info names the host and pid)".into(),
+            });
+        }
+        let out = self.in_reader(tools, reader, &["force-unlock", "-force", id])?;
+        if out.success {
+            return Ok(());
+        }
+        Err(Error::Invalid {
+            message: last_error(&self.redact(&out.combined())),
+            location: Location::new(self.describe(), None),
+            hint: "give the lock ID terraform printed (`ID:` in its lock info); check that the backend is reachable".into(),
         })
     }
 
@@ -849,13 +878,19 @@ pub fn describe_lock(json: &serde_json::Value) -> String {
     )
 }
 
+/// How a refusal for a lock another run holds begins: the holder follows.
+pub const LOCKED_BY: &str = "the state is locked by ";
+
 /// The lock holder terraform names in a failed run's output ("Lock Info: ... Who: ..."),
 /// when it names one.
 pub fn lock_holder_in(log: &str) -> Option<String> {
     let start = log.find("Lock Info:")?;
     let mut fields = serde_json::Map::new();
     for line in log[start..].lines().skip(1).take(8) {
-        let Some((k, v)) = line.trim().split_once(':') else {
+        // In colour and in a box (`│   ID: …`) when terraform is not told otherwise.
+        let line = without_colour(line);
+        let line = line.trim().trim_start_matches(['│', '╷', '╵']).trim();
+        let Some((k, v)) = line.split_once(':') else {
             break;
         };
         fields.insert(k.trim().to_string(), v.trim().into());
@@ -1041,7 +1076,8 @@ mod tests {
         let shared = env("[state]\nbackend = \"s3\"\n[state.config]\nbucket = \"b\"\nworkspace_key_prefix = \"{label}\"\nkey = \"dev/terraform.tfstate\"\n");
         let err = backend(dir.path(), "w", &shared, "stacks/network", None).unwrap_err();
         assert!(
-            err.to_string().contains("its `key` does not depend on the stack"),
+            err.to_string()
+                .contains("its `key` does not depend on the stack"),
             "{err}"
         );
         let own = env("[state]\nbackend = \"s3\"\n[state.config]\nbucket = \"b\"\nkey = \"dev/{label}.tfstate\"\n");
@@ -1097,5 +1133,11 @@ mod tests {
             Some("ci@runner-a (OperationTypeApply since 2026-12-03 10:00:00, lock 1234)")
         );
         assert_eq!(lock_holder_in("no lock here"), None);
+        // In colour and in a box, as `state push` prints it.
+        let boxed = "\u{1b}[31m╷\u{1b}[0m\n│ Error: Error acquiring the state lock\n│ \n│ Lock Info:\n│   ID:        1234\n│   Path:      x\n│   Operation: OperationTypeApply\n│   Who:       ci@runner-a\n│   Version:   1.0.3\n│   Created:   2026-12-03 10:00:00\n│   Info:\n╵\n";
+        assert_eq!(
+            lock_holder_in(boxed).as_deref(),
+            Some("ci@runner-a (OperationTypeApply since 2026-12-03 10:00:00, lock 1234)")
+        );
     }
 }
