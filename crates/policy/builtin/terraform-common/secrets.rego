@@ -389,9 +389,10 @@ class_changes(token) := count(regex.find_n(`0+|A+|a+|-+`, classes, -1)) - 1 if {
 # judged on their own, so a random-looking run of 24 or more characters still counts, and a
 # generated directory name (/tmp/.tmpX7kQ2p/...) between words makes no path a secret.
 # A word of a path: three or more lowercase letters, then perhaps `-` or `_` and more
-# (`stacks`, `sample-3fa9b2c1d4e5`); a short part with a digit (`xk9`) is none, so a key with
-# `/` in it is not cut into short runs at such a part.
-path_word(part) if regex.match(`^[a-z]{3,}([_-][a-z0-9]+)*$`, part)
+# (`stacks`, `sample-3fa9b2c1d4e5`), or lowercase letters and digits joined by `-`, `_` or
+# `.` (`t-3fa9b2c1d4e5`, `v1.2`), as base64 never is; a short part with a digit and no
+# separator (`xk9`) is none, so a key with `/` in it is not cut into short runs there.
+path_word(part) if regex.match(`^[a-z]{3,}([_-][a-z0-9]+)*$|^[a-z0-9]+([_.-][a-z0-9]+)+$`, part)
 
 path_like(token) if {
 	parts := [part | some part in split(token, "/"); part != ""]

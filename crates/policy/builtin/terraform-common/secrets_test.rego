@@ -251,6 +251,10 @@ test_plans_are_not_scanned if {
 test_paths_with_generated_directory_names_pass if {
 	inp := {"data": {"terraform_remote_state": {"net": {"config": {"path": "/tmp/.tmpX7kQ2p9Z/sample-3fa9b2c1d4e5/dev/stacks/network/terraform.tfstate"}}}}}
 	count(deny_secret_high_entropy) == 0 with input as inp
+	# A one-letter workspace name before the digest (`t-...`): the directory name and the
+	# digest side by side are 24 characters and more.
+	short := {"locals": {"p": "/tmp/.tmpQ3xY8W/t-3fa9b2c1d4e5/dev/stacks/network/terraform.tfstate"}}
+	count(deny_secret_high_entropy) == 0 with input as short
 }
 
 test_random_part_of_a_path_denied if {
