@@ -468,8 +468,30 @@ pub fn record_state_push(
     env: &str,
     result: &Result<Option<std::path::PathBuf>>,
 ) -> Result<()> {
-    let mut event = new_event(session, "state-push", env)?;
-    event.outcome = if result.is_ok() {
+    let reason = match result {
+        Err(e) => Some(e.to_string()),
+        Ok(Some(aside)) => Some(format!(
+            "the local state file was damaged: moved aside to {}",
+            aside.display()
+        )),
+        Ok(None) => None,
+    };
+    let done = result.is_ok().then_some("pushed");
+    record_state_change(session, "state-push", label, env, done, reason)
+}
+
+/// An event of a `strata state` command on one stack's state: `done` names what was done
+/// (`pushed`), or `None` when it failed.
+fn record_state_change(
+    session: &Session,
+    action: &str,
+    label: &str,
+    env: &str,
+    done: Option<&str>,
+    reason: Option<String>,
+) -> Result<()> {
+    let mut event = new_event(session, action, env)?;
+    event.outcome = if done.is_some() {
         "succeeded"
     } else {
         "failed"
@@ -477,17 +499,10 @@ pub fn record_state_push(
     .into();
     event.targets.push(TargetEvent {
         label: label.into(),
-        result: if result.is_ok() { "pushed" } else { "failed" }.into(),
+        result: done.unwrap_or("failed").into(),
         hash: None,
         commit: None,
-        reason: match result {
-            Err(e) => Some(e.to_string()),
-            Ok(Some(aside)) => Some(format!(
-                "the local state file was damaged: moved aside to {}",
-                aside.display()
-            )),
-            Ok(None) => None,
-        },
+        reason,
         entry: None,
     });
     append(session, env, event)
@@ -529,25 +544,12 @@ pub fn unlock_state(
         return Ok(Err(refusal));
     }
     let result = strata_run::unlock_state(session, view, label, env, id);
-    let mut event = new_event(session, "state-unlock", env)?;
-    event.outcome = if result.is_ok() {
-        "succeeded"
-    } else {
-        "failed"
-    }
-    .into();
-    event.targets.push(TargetEvent {
-        label: label.into(),
-        result: if result.is_ok() { "unlocked" } else { "failed" }.into(),
-        hash: None,
-        commit: None,
-        reason: Some(match &result {
-            Ok(()) => format!("lock {id} released"),
-            Err(e) => format!("lock {id}: {e}"),
-        }),
-        entry: None,
-    });
-    append(session, env, event)?;
+    let reason = match &result {
+        Ok(()) => format!("lock {id} released"),
+        Err(e) => format!("lock {id}: {e}"),
+    };
+    let done = result.is_ok().then_some("unlocked");
+    record_state_change(session, "state-unlock", label, env, done, Some(reason))?;
     result.map(Ok)
 }
 

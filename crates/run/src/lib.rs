@@ -742,17 +742,8 @@ pub fn push_state(
     env: &str,
     file: &Path,
 ) -> Result<Option<std::path::PathBuf>> {
-    let target = session.resolve_labels(&view.model, &[label.to_string()])?[0];
-    let envs = resolve_envs(&view.model, &[env.to_string()])?;
-    let environment = view.model.environment(&envs[0]).expect("resolved env");
-    let task = Task {
-        target,
-        action: Action::Plan,
-        env: Some(envs[0].clone()),
-        deps: Vec::new(),
-    };
-    let tools = resolve_tools(session, &[task], &view.model, false)?;
-    states::States::new(session, view, tools).push(target, environment, file)
+    let (states, target, environment) = stack_state(session, view, label, env)?;
+    states.push(target, environment, file)
 }
 
 /// `strata state unlock LABEL --env E ID`: releases the lock `id` a run left on the stack's
@@ -764,6 +755,22 @@ pub fn unlock_state(
     env: &str,
     id: &str,
 ) -> Result<()> {
+    let (states, target, environment) = stack_state(session, view, label, env)?;
+    states.unlock(target, environment, id)
+}
+
+/// The states of the workspace, with the stack `label` and the environment `env` resolved
+/// and terraform's tools as a plan of that stack there would have them.
+fn stack_state<'v>(
+    session: &'v Session,
+    view: &'v View,
+    label: &str,
+    env: &str,
+) -> Result<(
+    states::States<'v>,
+    strata_graph::id::TargetId,
+    &'v strata_graph::model::Environment,
+)> {
     let target = session.resolve_labels(&view.model, &[label.to_string()])?[0];
     let envs = resolve_envs(&view.model, &[env.to_string()])?;
     let environment = view.model.environment(&envs[0]).expect("resolved env");
@@ -774,7 +781,11 @@ pub fn unlock_state(
         deps: Vec::new(),
     };
     let tools = resolve_tools(session, &[task], &view.model, false)?;
-    states::States::new(session, view, tools).unlock(target, environment, id)
+    Ok((
+        states::States::new(session, view, tools),
+        target,
+        environment,
+    ))
 }
 
 #[cfg(test)]
