@@ -1318,3 +1318,83 @@ fn findings_in_json_and_variables_files_have_lines() {
         );
     }
 }
+
+/// Terraform's JSON syntax lets any level of a block's labels, and its body, be an array
+/// of objects, and `"//"` is a comment there. The built-in rules read such a file as they
+/// read the same blocks written as objects (never a bucket named `aws_s3_bucket.0`, never
+/// nothing found), and a `.tf.json` file belongs to its directory's module with the `.tf`
+/// files beside it, as in terraform: the encryption configured in `main.tf` counts for the
+/// bucket written in `bucket.tf.json`.
+#[test]
+fn terraform_json_blocks_written_as_arrays_are_read_and_join_their_module() {
+    let bucket = r#""bucket": "b", "acl": "public-read""#;
+    let dir = common::files_dir(&[
+        (
+            "a/main.tf.json",
+            &format!("{{\n  \"resource\": [\n    {{\"aws_s3_bucket\": {{\"logs\": {{{bucket}}}}}}}\n  ]\n}}\n"),
+        ),
+        (
+            "b/main.tf.json",
+            &format!("{{\n  \"resource\": {{\n    \"aws_s3_bucket\": [\n      {{\"logs\": {{{bucket}}}}}\n    ]\n  }}\n}}\n"),
+        ),
+        (
+            "c/main.tf.json",
+            &format!("{{\n  \"resource\": {{\n    \"//\": \"a comment\",\n    \"aws_s3_bucket\": {{\n      \"logs\": [{{{bucket}}}]\n    }}\n  }}\n}}\n"),
+        ),
+        (
+            "m/bucket.tf.json",
+            "{\n  \"resource\": [\n    {\"aws_s3_bucket\": {\"data\": {\"bucket\": \"d\"}}}\n  ]\n}\n",
+        ),
+        (
+            "m/main.tf",
+            "resource \"aws_s3_bucket_server_side_encryption_configuration\" \"data\" {\n  bucket = aws_s3_bucket.data.id\n  rule {\n    apply_server_side_encryption_by_default {\n      sse_algorithm = \"aws:kms\"\n    }\n  }\n}\n",
+        ),
+    ]);
+    let run = common::strata(dir.path(), &["--json", "policy", "scan", "."]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let json = run.json();
+    let findings: Vec<(String, String, String, u64)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_string(),
+                f["details"]["id"].as_str().unwrap_or("").to_string(),
+                f["msg"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert!(
+        !findings.iter().any(|f| f.2.contains("aws_s3_bucket.0")),
+        "{findings:#?}"
+    );
+    for (file, line) in [
+        ("./a/main.tf.json", 3),
+        ("./b/main.tf.json", 4),
+        ("./c/main.tf.json", 5),
+    ] {
+        assert!(
+            findings.iter().any(|f| f.0 == file
+                && f.1 == "STRATA-AWS-002"
+                && f.2.contains("aws_s3_bucket.logs")
+                && f.3 == line),
+            "no public ACL finding at {file}:{line}: {findings:#?}"
+        );
+    }
+    let module: Vec<&(String, String, String, u64)> = findings
+        .iter()
+        .filter(|f| f.0.starts_with("./m/"))
+        .collect();
+    assert!(
+        module
+            .iter()
+            .any(|f| f.0 == "./m/bucket.tf.json" && f.1 == "STRATA-AWS-005" && f.3 == 3),
+        "{module:#?}"
+    );
+    assert!(
+        !module.iter().any(|f| f.1 == "STRATA-AWS-001"),
+        "the encryption in m/main.tf counts for the bucket: {module:#?}"
+    );
+}

@@ -2686,6 +2686,45 @@ fn terragrunt_paths_after_its_directory_functions_are_followed() {
     );
 }
 
+/// What a unit's `inputs` hand to its module (a function's source directory it zips, a
+/// policy document) is read by that module: a unit depending on it is affected by an edit
+/// there, however the path is written (led by one of Terragrunt's directory functions
+/// inside `jsonencode`, relative to the unit, deep in a nested value).
+#[test]
+fn paths_a_terragrunt_units_inputs_hand_to_its_module_are_followed() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n\n[layout]\nstacks = [\"live/*\"]\n",
+    );
+    repo.write("live/terragrunt.hcl", "locals {\n  org = \"acme\"\n}\n");
+    // A unit of a registry module only (no Terraform files: no target of its own).
+    repo.write(
+        "live/lambda/terragrunt.hcl",
+        "include {\n  path = find_in_parent_folders()\n}\n\nterraform {\n  source = \"tfr:///terraform-aws-modules/lambda/aws?version=7.0.0\"\n}\n\ninputs = {\n  source_path = jsonencode(\"${get_parent_terragrunt_dir()}/src/fn\")\n  policy      = \"./policy.json\"\n  extra       = { files = [\"../docs/readme.md\"] }\n  name        = \"plain-name\"\n}\n",
+    );
+    repo.write("live/lambda/policy.json", "{}\n");
+    repo.write("live/src/fn/index.py", "print(1)\n");
+    repo.write("live/docs/readme.md", "# docs\n");
+    repo.write("live/docs/other.md", "# not handed over\n");
+    repo.write(
+        "live/api/terragrunt.hcl",
+        "dependency \"lambda\" {\n  config_path = \"../lambda\"\n}\n",
+    );
+    repo.write("live/api/main.tf", "variable \"x\" {\n  default = 1\n}\n");
+    repo.commit("initial");
+    assert_each_edit_affects_in(
+        &repo,
+        ".",
+        &[
+            ("live/src/fn/index.py", &["live/api"]),
+            ("live/lambda/policy.json", &["live/api"]),
+            ("live/docs/readme.md", &["live/api"]),
+            ("live/docs/other.md", &[]),
+        ],
+    );
+}
+
 /// A configuration read with `read_terragrunt_config` is evaluated in its own context, as
 /// Terragrunt does: `find_in_parent_folders` starts above it, `get_terragrunt_dir()` is its
 /// directory, and its relative paths (configurations, dependencies) start there. Terragrunt's

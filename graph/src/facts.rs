@@ -46,7 +46,7 @@ use std::sync::{Arc, Mutex};
 /// 43: a chart dependency's version.
 /// 46: Terramate triggers are inputs (the index's saved models and the baselines, keyed
 /// by this, are made again).
-pub(crate) const FACTS_VERSION: u32 = 46;
+pub(crate) const FACTS_VERSION: u32 = 47;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

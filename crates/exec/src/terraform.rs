@@ -541,26 +541,50 @@ pub fn plan(
     // A map or list for a variable terraform reads literally would arrive as its text: a
     // `string` variable would silently get `{"a" = "b"}`, an untyped one fail later where
     // it is used as a map.
-    if let Some((name, value)) = inputs
+    // Every such variable is named, so one fix settles them all.
+    let as_text: Vec<&(String, serde_json::Value)> = inputs
         .vars
         .iter()
-        .find(|(n, v)| (v.is_object() || v.is_array()) && declared.get(n) == Some(&true))
-    {
-        let declared_string = crate::var_values::declarations(&sb.dir)
-            .iter()
-            .any(|d| &d.name == name && d.string_type == Some(true));
+        .filter(|(n, v)| (v.is_object() || v.is_array()) && declared.get(n) == Some(&true))
+        .collect();
+    if !as_text.is_empty() {
+        let declarations = crate::var_values::declarations(&sb.dir);
+        let declared_string = |name: &str| {
+            declarations
+                .iter()
+                .any(|d| d.name == name && d.string_type == Some(true))
+        };
         let stack = sb.dir.strip_prefix(&sb.src).unwrap_or(&sb.dir);
+        let problems: Vec<String> = as_text
+            .iter()
+            .map(|(name, value)| {
+                format!(
+                    "variable `{name}` is given a {}, but it is declared {}",
+                    if value.is_object() { "map" } else { "list" },
+                    if declared_string(name) {
+                        "`type = string`"
+                    } else {
+                        "without a type"
+                    },
+                )
+            })
+            .collect();
+        let fixes: Vec<String> = as_text
+            .iter()
+            .map(|(name, value)| format!("`type = {}` in `variable \"{name}\"`", type_of(value)))
+            .collect();
         return Err(Error::Invalid {
             message: format!(
-                "variable `{name}` is given a {}, but it is declared {}: terraform would read the value as text",
-                if value.is_object() { "map" } else { "list" },
-                if declared_string { "`type = string`" } else { "without a type" },
+                "{}: terraform would read {} as text",
+                problems.join("; "),
+                if as_text.len() == 1 {
+                    "the value"
+                } else {
+                    "these values"
+                }
             ),
             location: strata_graph::error::Location::new(stack.display().to_string(), None),
-            hint: format!(
-                "declare its type in the `variable \"{name}\"` block (`type = {}`)",
-                type_of(value)
-            ),
+            hint: format!("declare the type: {}", fixes.join(", ")),
         });
     }
     // Terraform ignores TF_VAR_ values of undeclared variables, but its providers would

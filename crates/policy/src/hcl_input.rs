@@ -80,6 +80,10 @@ pub fn module_json(files: &[(String, String)]) -> Result<(Value, Vec<BlockLocati
     let mut out = Map::new();
     let mut blocks = Vec::new();
     for (path, text) in files {
+        if path.ends_with(".tf.json") || path.ends_with(".tofu.json") {
+            module_json_file(path, text, &mut out, &mut blocks)?;
+            continue;
+        }
         let body = parse(text).map_err(|e| Error {
             file: Some(path.clone()),
             ..e
@@ -144,6 +148,63 @@ pub fn module_json(files: &[(String, String)]) -> Result<(Value, Vec<BlockLocati
         }
     }
     Ok((Value::Object(out), blocks))
+}
+
+/// One file of a module written in Terraform's JSON syntax: its blocks added to `out`, and
+/// where each is to `blocks`.
+fn module_json_file(
+    path: &str,
+    text: &str,
+    out: &mut Map<String, Value>,
+    blocks: &mut Vec<BlockLocation>,
+) -> Result<(), Error> {
+    let doc: Value = serde_json::from_str(text)
+        .map_err(|e| Error::in_file(path, Some(e.line() as u32), format!("invalid JSON: {e}")))?;
+    let Value::Object(doc) = doc else {
+        return Err(Error::in_file(
+            path,
+            Some(1),
+            "Terraform's JSON syntax needs an object at the root",
+        ));
+    };
+    for (labels, body) in tf_json_blocks(&doc) {
+        let keys: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let address = match keys.as_slice() {
+            ["resource", kind, name] => Some(format!("{kind}.{name}")),
+            ["variable", name] => Some(format!("var.{name}")),
+            ["locals"] => {
+                if let Value::Object(entries) = &body {
+                    for name in entries.keys() {
+                        let (line, _) = crate::locate::json_keys(text, &["locals", name]);
+                        if let Some(line) = line {
+                            blocks.push(BlockLocation {
+                                address: format!("local.{name}"),
+                                file: path.to_string(),
+                                line,
+                                attributes: Vec::new(),
+                            });
+                        }
+                    }
+                }
+                None
+            }
+            [_] if !body.is_object() && !body.is_array() => None,
+            _ => Some(labels.join(".")),
+        };
+        if let Some(address) = address {
+            let (line, attributes) = crate::locate::json_keys(text, &keys);
+            if let Some(line) = line {
+                blocks.push(BlockLocation {
+                    address,
+                    file: path.to_string(),
+                    line,
+                    attributes,
+                });
+            }
+        }
+        insert(out, &labels, body);
+    }
+    Ok(())
 }
 
 /// The line of each attribute of `body` and of each key of the objects in their values,
@@ -429,6 +490,70 @@ fn body_json(body: &Body) -> Map<String, Value> {
     out
 }
 
+/// A configuration written in Terraform's JSON syntax (`.tf.json`), in strata's shape.
+///
+/// The syntax lets every level of a block's labels, and its body, be an object or an array
+/// of such objects (`"resource": [{"aws_s3_bucket": {"logs": {..}}}]`, `"aws_s3_bucket":
+/// [{"logs": {..}}]`, `"logs": [{..}]`), and a `"//"` key is a comment at those levels.
+/// strata's shape keys a block by its type and labels with its body below them (an array
+/// only when the same block repeats), as for a `.tf` file, so the built-in rules read both
+/// alike. Bodies are kept as written (whether a key in a body is a nested block or an
+/// attribute holding objects depends on the provider's schema), and top-level keys that
+/// are not blocks with known labels are kept as written too.
+pub fn tf_json_strata_shape(doc: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (path, value) in tf_json_blocks(doc) {
+        insert(&mut out, &path, value);
+    }
+    out
+}
+
+/// The blocks of a configuration in Terraform's JSON syntax, each as its type and labels
+/// (`["resource", "aws_s3_bucket", "logs"]`) and its body, in document order; a top-level
+/// key that is no block with known labels comes as itself and its value.
+fn tf_json_blocks(doc: &Map<String, Value>) -> Vec<(Vec<String>, Value)> {
+    fn bodies(
+        value: &Value,
+        labels_left: usize,
+        path: &mut Vec<String>,
+        out: &mut Vec<(Vec<String>, Value)>,
+    ) {
+        match value {
+            Value::Array(items) => {
+                for item in items {
+                    bodies(item, labels_left, path, out);
+                }
+            }
+            Value::Object(map) if labels_left > 0 => {
+                for (label, inner) in map {
+                    if label == "//" {
+                        continue;
+                    }
+                    path.push(label.clone());
+                    bodies(inner, labels_left - 1, path, out);
+                    path.pop();
+                }
+            }
+            body => out.push((path.clone(), body.clone())),
+        }
+    }
+    let mut out = Vec::new();
+    for (key, value) in doc {
+        let labels = match key.as_str() {
+            "resource" | "data" => 2,
+            "module" | "variable" | "output" | "provider" | "check" => 1,
+            "locals" | "terraform" | "moved" | "import" | "removed" => 0,
+            _ => {
+                out.push((vec![key.clone()], value.clone()));
+                continue;
+            }
+        };
+        let mut path = vec![key.clone()];
+        bodies(value, labels, &mut path, &mut out);
+    }
+    out
+}
+
 /// Puts `value` at `path`, turning a repeated leaf into an array.
 fn insert(map: &mut Map<String, Value>, path: &[String], value: Value) {
     let (first, rest) = path.split_first().expect("non-empty path");
@@ -553,6 +678,33 @@ fn is_literal(v: &Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn terraform_json_reads_alike_however_its_labels_are_written() {
+        let shape = |v: Value| Value::Object(tf_json_strata_shape(v.as_object().unwrap()));
+        let body = json!({"bucket": "b", "tags": [{"a": 1}]});
+        let plain = json!({"resource": {"aws_s3_bucket": {"logs": body}}, "locals": {"x": 1}});
+        for written in [
+            json!({"resource": [{"aws_s3_bucket": {"logs": body}}], "locals": [{"x": 1}]}),
+            json!({"resource": {"aws_s3_bucket": [{"logs": body}]}, "locals": {"x": 1}}),
+            json!({"resource": {"//": "note", "aws_s3_bucket": {"logs": [body]}}, "locals": [{"x": 1}]}),
+        ] {
+            assert_eq!(shape(written.clone()), shape(plain.clone()), "{written}");
+        }
+        assert_eq!(shape(plain.clone()), plain);
+        // A block written twice is an array, as two such blocks in a `.tf` file; bodies are
+        // kept as written, and keys that are no blocks too.
+        assert_eq!(
+            shape(
+                json!({"provider": {"aws": [{"region": "a"}, {"region": "b", "alias": "b"}]}, "//": "x"})
+            ),
+            json!({"provider": {"aws": [{"region": "a"}, {"region": "b", "alias": "b"}]}, "//": "x"})
+        );
+        assert_eq!(
+            shape(json!({"locals": [{"x": 1}, {"y": 2}]})),
+            json!({"locals": [{"x": 1}, {"y": 2}]})
+        );
+    }
 
     const TF: &str = r#"
 terraform {

@@ -156,7 +156,19 @@ impl InputFile {
                 let v: Value = serde_json::from_str(text).map_err(|e| {
                     Error::in_file(path, Some(e.line() as u32), format!("invalid JSON: {e}"))
                 })?;
-                Documents::Parsed(split_root(v).into_iter().map(Into::into).collect())
+                match v {
+                    // Terraform's JSON syntax: as written for conftest's shape, its blocks
+                    // keyed alike however they were written for strata's.
+                    Value::Object(doc)
+                        if path.ends_with(".tf.json") || path.ends_with(".tofu.json") =>
+                    {
+                        Documents::Terraform {
+                            strata: Value::Object(hcl_input::tf_json_strata_shape(&doc)).into(),
+                            hcl2json: Value::Object(doc).into(),
+                        }
+                    }
+                    v => Documents::Parsed(split_root(v).into_iter().map(Into::into).collect()),
+                }
             }
         };
         Ok(InputFile {
@@ -249,14 +261,15 @@ impl InputFile {
         }
     }
 
-    /// Whether this is a `.tf` (or `.tofu`) file, which a module input stands for in
-    /// strata's shape.
+    /// Whether this is a `.tf` or `.tf.json` file (or `.tofu`, `.tofu.json`), which a module
+    /// input stands for in strata's shape.
     fn is_module_file(&self) -> bool {
         matches!(self.documents, Documents::Terraform { .. })
-            && self
-                .path
-                .as_deref()
-                .is_some_and(|p| p.ends_with(".tf") || p.ends_with(".tofu"))
+            && self.path.as_deref().is_some_and(|p| {
+                [".tf", ".tofu", ".tf.json", ".tofu.json"]
+                    .iter()
+                    .any(|s| p.ends_with(s))
+            })
     }
 }
 

@@ -166,6 +166,18 @@ fn json_key_lines(
     keys: &[&str],
     attribute: Option<&str>,
 ) -> (Option<usize>, Vec<usize>) {
+    let (found, below) = json_keys(text, keys);
+    let lines = below
+        .into_iter()
+        .filter(|(name, _)| Some(name.as_str()) == attribute)
+        .map(|(_, line)| line)
+        .collect();
+    (found, lines)
+}
+
+/// In a JSON text, the line of the key reached through `keys` (objects' keys, arrays passed
+/// through), and every key at any depth below it with its line, in text order.
+pub(crate) fn json_keys(text: &str, keys: &[&str]) -> (Option<usize>, Vec<(String, usize)>) {
     let mut found = None;
     let mut attributes = Vec::new();
     if keys.is_empty() {
@@ -207,8 +219,8 @@ fn json_key_lines(
                         && keys[path.len()] == s
                     {
                         found.get_or_insert(start_line);
-                    } else if under && attribute == Some(s.as_str()) {
-                        attributes.push(start_line);
+                    } else if under {
+                        attributes.push((s.clone(), start_line));
                     }
                     pending = Some(s);
                 } else {

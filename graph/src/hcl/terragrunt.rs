@@ -6,7 +6,9 @@
 //! - `include { path = ... }` and `read_terragrunt_config(...)` with a written path, and any
 //!   `find_in_parent_folders("name")`: configuration files it reads (inputs);
 //! - `terraform { source = "../../modules//vpc" }` with a local path: a module call;
-//! - file functions (`file("x.json")`), read as a root module's are.
+//! - file functions (`file("x.json")`), read as a root module's are;
+//! - paths its `inputs` hand to its module (`source_path = "${get_terragrunt_dir()}/src"`),
+//!   taken as a `module` block's path arguments are.
 //!
 //! Terragrunt evaluates all of these from the unit's directory, also inside an included
 //! file, so the paths here are relative to the unit's directory wherever they are written;
@@ -156,6 +158,10 @@ pub enum Role {
     /// A file read when it is there (`optional_var_files`): an input when it is; its absence
     /// is no unresolved read (its later creation makes it an input, and the unit changed).
     ReadIfThere,
+    /// A path its `inputs` hand to its module, which may read it: a file there is an input,
+    /// a directory there gives every file below it, nothing there gives nothing (as a path
+    /// a `module` block hands over, see `HclFacts::module_args`).
+    Argument,
 }
 
 /// The directory a path template starts with.
@@ -212,6 +218,9 @@ pub fn parse_terragrunt(text: &str, file: &str) -> Result<TerragruntFacts> {
             .push((what, line_of_span(text, attr.span())));
     }
     blocks(&body, text, &mut facts);
+    if let Some(inputs) = body.get_attribute("inputs") {
+        input_paths(&inputs.value, text, &mut facts);
+    }
     unit_file_refs_of(&body, text, &mut facts.hcl);
     let mut calls = Calls {
         text,
@@ -324,6 +333,54 @@ fn blocks(body: &Body, text: &str, facts: &mut TerragruntFacts) {
                 .terragrunt_only
                 .push((TerragruntOnly::RemoteState, line(block.span()))),
             _ => {}
+        }
+    }
+}
+
+/// The paths `inputs` hand to the unit's module, at any depth of their value (an object's
+/// values, a list's items, a function's arguments as in `jsonencode("${…}/src")`, either
+/// branch of a conditional): a literal starting with `./` or `../`, from the unit's
+/// directory, or a path led by one of Terragrunt's directory functions
+/// (`"${get_parent_terragrunt_dir()}/src/function"`). The module may read what it is
+/// handed (a function's source code it zips, a policy document), so the unit depends on it.
+fn input_paths(value: &Expression, text: &str, facts: &mut TerragruntFacts) {
+    let line = || line_of_span(text, value.span());
+    match value {
+        Expression::Object(object) => {
+            for (_, v) in object.iter() {
+                input_paths(v.expr(), text, facts);
+            }
+        }
+        Expression::Array(items) => {
+            for item in items.iter() {
+                input_paths(item, text, facts);
+            }
+        }
+        Expression::FuncCall(call) => {
+            for arg in call.args.iter() {
+                input_paths(arg, text, facts);
+            }
+        }
+        Expression::Conditional(c) => {
+            input_paths(&c.true_expr, text, facts);
+            input_paths(&c.false_expr, text, facts);
+        }
+        Expression::Parenthesis(p) => input_paths(p.inner(), text, facts),
+        other => {
+            if let Some(path) = literal(other) {
+                if let Some(r) =
+                    super::module_args::module_arg_path(super::PathBase::Root, path, false, line())
+                {
+                    facts.hcl.file_refs.push(r);
+                }
+            } else if let Some((lead, rest)) = led_path(other) {
+                facts.led.push(Led {
+                    role: Role::Argument,
+                    lead,
+                    rest,
+                    line: line(),
+                });
+            }
         }
     }
 }

@@ -363,7 +363,7 @@ impl Builder<'_> {
     /// path may continue: `"<p>${var.x}.json"`), every file below its directory; when
     /// nothing is there and `p` is a glob (`pattern = "${path.module}/manifests/*.yaml"`
     /// handed to a provider), every file below the directory before its first wildcard.
-    fn may_read(&self, me: usize, p: &str, more: bool, target: &mut Target) {
+    pub(super) fn may_read(&self, me: usize, p: &str, more: bool, target: &mut Target) {
         if self.snapshot.files.contains_key(p) {
             if self.owners.of_file(p) != Some(me) || self.ignore.is_match(p) {
                 target.extra_inputs.insert(p.to_string());

@@ -209,6 +209,7 @@ impl Builder<'_> {
                                 target.extra_inputs.insert(path);
                             }
                             Role::ReadIfThere => {}
+                            Role::Argument => self.may_read(me, &path, false, target),
                             // Nothing there to read (Terragrunt fails), or a directory.
                             Role::Read => target.unresolved.push(at(led.line)),
                             Role::Dependency => {
