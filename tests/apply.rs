@@ -1320,20 +1320,20 @@ fn a_map_for_a_variable_read_as_text_is_refused_naming_the_type_to_declare() {
     let repo = workspace();
     repo.write(
         "stacks/tagged/main.tf",
-        &format!("{NULL_PROVIDER}\noutput \"tags\" {{\n  value = {{ team = \"a\" }}\n}}\n"),
+        &format!("{NULL_PROVIDER}\noutput \"tags\" {{\n  value = {{ team = \"a\" }}\n}}\n\noutput \"zones\" {{\n  value = [\"a\", \"b\"]\n}}\n"),
     );
-    let reader = |declaration: &str| {
+    let reader = |declaration: &str, zones: &str| {
         repo.write(
             "stacks/reader/main.tf",
-            &format!("{NULL_PROVIDER}\nvariable \"tags\" {{{declaration}}}\n\nresource \"null_resource\" \"r\" {{\n  triggers = {{\n    team = var.tags[\"team\"]\n  }}\n}}\n"),
+            &format!("{NULL_PROVIDER}\nvariable \"tags\" {{{declaration}}}\n\nvariable \"zones\" {{{zones}}}\n\nresource \"null_resource\" \"r\" {{\n  triggers = {{\n    team = var.tags[\"team\"]\n  }}\n}}\n"),
         );
         repo.write(
             "stacks/reader/stack.toml",
-            "deps = [\"stacks/tagged\"]\n\n[inputs]\ntags = \"stacks/tagged:tags\"\n",
+            "deps = [\"stacks/tagged\"]\n\n[inputs]\ntags = \"stacks/tagged:tags\"\nzones = \"stacks/tagged:zones\"\n",
         );
         repo.commit(&format!("reader{declaration}"));
     };
-    reader("");
+    reader("", "");
     let (applied, _) = json_run(
         &repo,
         &["apply", "--auto-approve", "--env", "dev", "stacks/tagged"],
@@ -1350,12 +1350,18 @@ fn a_map_for_a_variable_read_as_text_is_refused_naming_the_type_to_declare() {
         "{}",
         untyped.stderr
     );
+    // Every such variable is named at once, each with the type that takes its value.
     assert!(
-        untyped.stderr.contains("type = map(string)"),
+        untyped.stderr.contains("type = map(string)")
+            && untyped
+                .stderr
+                .contains("variable `zones` is given a list, but it is declared without a type")
+            && untyped.stderr.contains("type = list(string)"),
         "{}",
         untyped.stderr
     );
-    reader("\n  type = string\n");
+    let zones = "\n  type = list(string)\n";
+    reader("\n  type = string\n", zones);
     let string = plan();
     assert_eq!(string.code, 1, "{}", string.stderr);
     assert!(
@@ -1363,7 +1369,7 @@ fn a_map_for_a_variable_read_as_text_is_refused_naming_the_type_to_declare() {
         "{}",
         string.stderr
     );
-    reader("\n  type = map(string)\n");
+    reader("\n  type = map(string)\n", zones);
     let typed = plan();
     assert_eq!(typed.code, 0, "{}", typed.stderr);
     assert!(

@@ -438,6 +438,11 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     if matches!(mode, Mode::Apply | Mode::Destroy) {
         // Each environment on its own: one that cannot be recorded does not keep the
         // others from their lock entries and ledger events.
+        let what = if mode == Mode::Destroy {
+            "destroy"
+        } else {
+            "apply"
+        };
         for env in strata_run::resolve_envs(&view.model, &args.options.envs)? {
             match strata_release::record::record_apply(
                 &session,
@@ -454,7 +459,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                 Ok(recorded) => {
                     if let Some(problem) = &recorded.audit_problem {
                         printer.warn(&format!(
-                            "what the apply did in {env} was recorded, but: {problem}"
+                            "what the {what} did in {env} was recorded, but: {problem}"
                         ));
                         report.ok = false;
                     }
@@ -469,7 +474,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                 }
                 Err(e) => {
                     printer.warn(&format!(
-                        "what the apply did in {env} was not recorded: {e}{}",
+                        "what the {what} did in {env} was not recorded: {e}{}",
                         e.location().map(|l| format!(" ({l})")).unwrap_or_default()
                     ));
                     report.ok = false;
