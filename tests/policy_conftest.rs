@@ -634,6 +634,46 @@ fn a_builtin_the_engine_lacks_is_named_at_load() {
     );
 }
 
+/// OPA's deprecated builtins (`re_match`, `any`, `all`, `set_diff`, the `cast_*` family,
+/// `net.cidr_overlap`) are still there for a Rego v0 policy, which conftest runs with them
+/// (instrumenta/policies' Kubernetes library calls `re_match`); a v1 policy does not get
+/// them, as in OPA 1.0.
+#[test]
+fn a_v0_policy_has_opas_deprecated_builtins() {
+    let v0_policy = "package main\n\ndeny[msg] {\n  re_match(\"^latest$\", input.tag)\n  msg := \"latest tag\"\n}\n";
+    let v0_tests = "package main\n\ntest_latest {\n  deny[\"latest tag\"] with input as {\"tag\": \"latest\"}\n}\n\ntest_builtins {\n  re_match(\"^a\", \"abc\")\n  not re_match(\"^b\", \"abc\")\n  any([false, true])\n  not any(set())\n  all([true, true])\n  not all({true, false})\n  set_diff({1, 2}, {2}) == {1}\n  cast_array({2, 1}) == [1, 2]\n  cast_set([1, 1]) == {1}\n  cast_string(\"x\") == \"x\"\n  cast_boolean(true)\n  cast_null(null) == null\n  cast_object({\"a\": 1}) == {\"a\": 1}\n  net.cidr_overlap(\"10.0.0.0/8\", \"10.1.2.3\")\n  not net.cidr_overlap(\"10.0.0.0/8\", \"11.1.2.3\")\n}\n\ntest_wrong_types_are_undefined {\n  not cast_string(1)\n  not any(\"x\")\n}\n";
+    let repo = with_policy(&[
+        ("policy.toml", "rego_version = \"v0\"\n"),
+        ("images.rego", v0_policy),
+        ("images_test.rego", v0_tests),
+    ]);
+    let test = repo.strata(&["policy", "test", "policies/compat"]);
+    assert_eq!(test.code, 0, "{test:?}");
+    assert!(test.stderr.contains("3 passed, 0 failed"), "{test:?}");
+    let dir = inputs(&[("a.yaml", "tag: latest\n"), ("b.yaml", "tag: v1.2.3\n")]);
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        summary(&run),
+        "2 tests, 1 passed, 0 warnings, 1 failure, 0 exceptions",
+        "{run:?}"
+    );
+    // A v1 policy calling one is refused when it loads, at its line.
+    repo.write("policies/compat/policy.toml", "");
+    repo.write("policies/compat/images_test.rego", "package main\n");
+    repo.write(
+        "policies/compat/images.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains \"latest tag\" if {\n\tre_match(\"^latest$\", input.tag)\n}\n",
+    );
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("policies/compat/images.rego:6: `re_match`"),
+        "{run:?}"
+    );
+}
+
 // -- YAML -------------------------------------------------------------------------------
 
 /// Item 5: YAML 1.1 as conftest reads it: `on:` is the key "true", `yes` is a boolean,

@@ -22,6 +22,7 @@ mod heads;
 mod re2;
 mod some;
 mod undefined;
+pub mod v0;
 
 /// Each module with the path and text of its file (a module whose file `texts` lacks is
 /// left out): what a rewrite reads.
@@ -334,6 +335,9 @@ impl Loaded {
     fn engine(texts: &[(String, String)], rego_v0: bool) -> Result<regorus::Engine, Error> {
         let mut engine = regorus::Engine::new();
         engine.set_rego_v0(rego_v0);
+        if rego_v0 {
+            v0::add(&mut engine).map_err(|e| Error::in_file("(engine)", None, e.to_string()))?;
+        }
         // conftest's default: a failing builtin makes its expression undefined.
         engine.set_strict_builtin_errors(false);
         for (path, text) in texts {
@@ -444,7 +448,7 @@ impl Loaded {
                 });
             }
         }
-        check_functions(&modules, &packages_by_module)?;
+        check_functions(&modules, &packages_by_module, rego_v0)?;
         Ok(Loaded {
             engine,
             rules,
@@ -502,6 +506,7 @@ pub struct TestRule {
 fn check_functions(
     modules: &[regorus::unstable::Ref<Module>],
     packages: &[String],
+    rego_v0: bool,
 ) -> Result<(), Error> {
     let defined: BTreeSet<String> = regorus::utils::gather_functions(modules)
         .map(|t| t.into_keys().collect())
@@ -543,6 +548,7 @@ fn check_functions(
         let known = |path: &str| {
             path == "print"
                 || regorus::unstable::BUILTINS.contains_key(path)
+                || (rego_v0 && v0::is_builtin(path))
                 || function(path).is_some()
         };
         for rule in &module.policy {
