@@ -180,7 +180,7 @@ mod tests {
             Some(arr(vec![s("a"), s("b")]))
         );
         assert_eq!(call("cast_string", &[s("x")]), Some(s("x")));
-        assert_eq!(call("cast_string", &[t.clone()]), None);
+        assert_eq!(call("cast_string", std::slice::from_ref(&t)), None);
         assert_eq!(call("cast_boolean", &[t.clone()]), Some(t.clone()));
         assert_eq!(call("cast_null", &[Value::Null]), Some(Value::Null));
         for (outer, inner, expected) in [
