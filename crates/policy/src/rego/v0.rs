@@ -181,7 +181,10 @@ mod tests {
         );
         assert_eq!(call("cast_string", &[s("x")]), Some(s("x")));
         assert_eq!(call("cast_string", std::slice::from_ref(&t)), None);
-        assert_eq!(call("cast_boolean", &[t.clone()]), Some(t.clone()));
+        assert_eq!(
+            call("cast_boolean", std::slice::from_ref(&t)),
+            Some(t.clone())
+        );
         assert_eq!(call("cast_null", &[Value::Null]), Some(Value::Null));
         for (outer, inner, expected) in [
             ("10.0.0.0/8", "10.1.2.3", true),
