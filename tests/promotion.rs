@@ -2318,3 +2318,30 @@ fn a_rollback_that_fails_on_a_fault_is_told_and_recorded_as_failed() {
         "{event}"
     );
 }
+
+/// A train named backwards (`--from staging --to dev`) or an environment into itself is
+/// refused before anything is read, and the hint names the step strata would take, never
+/// a `promotes_from` that would make a loop (which strata refuses in turn).
+#[test]
+fn a_train_named_backwards_is_refused_with_the_step_that_goes_down_it() {
+    let repo = sample_repo();
+    for (from, to) in [("staging", "dev"), ("dev", "dev"), ("prod", "dev")] {
+        let run = repo.strata(&["promote", "plan", "--from", from, "--to", to]);
+        assert_eq!(run.code, 2, "{from} -> {to}: {run:?}");
+        assert!(
+            run.stderr.contains(
+                "hint: promotions go down the train, out of dev: `--from dev --to staging`"
+            ) && !run.stderr.contains("promotes_from ="),
+            "{from} -> {to}: {}",
+            run.stderr
+        );
+    }
+    // Out of order further down: the step into `to`.
+    let run = repo.strata(&["promote", "plan", "--from", "dev", "--to", "prod"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("`--from staging --to prod`"),
+        "{}",
+        run.stderr
+    );
+}

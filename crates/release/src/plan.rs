@@ -173,11 +173,42 @@ pub fn train_step<'m>(model: &'m Model, from: &str, to: &str) -> Result<&'m Gate
             location: Location::new(dest.file.clone(), None),
             hint: match &dest.config.promotes_from {
                 Some(source) => format!("promote with `--from {source} --to {to}`"),
+                // The train named backwards (`from` already promotes from `to`, directly
+                // or further up) or an environment into itself: promoting `from` into `to`
+                // would make a loop, which is refused; name the step out of `to` instead.
+                None if from == to || upstream(model, from).any(|e| e == to) => {
+                    match model
+                        .environments
+                        .iter()
+                        .find(|e| e.config.promotes_from.as_deref() == Some(to))
+                    {
+                        Some(next) => format!(
+                            "promotions go down the train, out of {to}: `--from {to} --to {}`",
+                            next.name
+                        ),
+                        None => format!("no environment promotes from {to}"),
+                    }
+                }
                 None => format!("set `promotes_from = \"{from}\"` in {}", dest.file),
             },
         });
     }
     Ok(&dest.config.gates)
+}
+
+/// The environments `env` promotes from, nearest first (a loop is walked once).
+fn upstream<'m>(model: &'m Model, env: &str) -> impl Iterator<Item = &'m str> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut at = model
+        .environment(env)
+        .and_then(|e| e.config.promotes_from.as_deref());
+    std::iter::from_fn(move || {
+        let current = at.filter(|e| seen.insert(*e))?;
+        at = model
+            .environment(current)
+            .and_then(|e| e.config.promotes_from.as_deref());
+        Some(current)
+    })
 }
 
 /// The actions a target of `kind` has (the others are not required of it).
