@@ -965,6 +965,33 @@ fn the_configured_validator_refuses_an_invalid_object_and_nothing_is_written_or_
         String::from_utf8_lossy(&done.stderr)
     );
     assert!(!target.exists());
+
+    // A validator that refuses without a word: said so, not an empty report.
+    let silent = out.path().join("silent-validator");
+    std::fs::write(
+        &silent,
+        "#!/bin/sh
+exit 1
+",
+    )
+    .unwrap();
+    std::fs::set_permissions(&silent, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &ws.replace(
+            &validator.display().to_string(),
+            &silent.display().to_string(),
+        ),
+    );
+    let run = render(&repo, "dev", "argocd", &out.path().join("silent"));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("refused the output (exit 1), saying nothing"),
+        "{}",
+        run.stderr
+    );
+    assert!(!out.path().join("silent").exists());
 }
 
 /// The release lock and the environment's GitOps output change together or not at all: an

@@ -159,12 +159,18 @@ fn validated(
     let why = if run.interrupted {
         "the GitOps validator was interrupted".to_string()
     } else {
+        let said = strata_run::report::tail(&report, 40);
+        let said = said.trim_end();
         format!(
-            "`{}` refused the output ({}):\n{}",
+            "`{}` refused the output ({}){}",
             argv.join(" "),
             run.code
                 .map_or("killed by a signal".to_string(), |c| format!("exit {c}")),
-            strata_run::report::tail(&report, 40).trim_end()
+            if said.trim().is_empty() {
+                ", saying nothing".to_string()
+            } else {
+                format!(":\n{said}")
+            }
         )
     };
     Ok(Err(why))
