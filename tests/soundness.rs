@@ -2697,16 +2697,26 @@ fn paths_a_terragrunt_units_inputs_hand_to_its_module_are_followed() {
         "WORKSPACE.toml",
         "[workspace]\nname = \"t\"\n\n[layout]\nstacks = [\"live/*\"]\n",
     );
-    repo.write("live/terragrunt.hcl", "locals {\n  org = \"acme\"\n}\n");
+    // Included by the unit: its `inputs` are evaluated for the unit, so a relative path
+    // there starts from the unit's directory, not this file's.
+    repo.write(
+        "live/terragrunt.hcl",
+        "locals {\n  org = \"acme\"\n}\n\ninputs = {\n  shared = \"../shared/common.json\"\n}\n",
+    );
+    repo.write("live/shared/common.json", "{}\n");
+    repo.write("shared/common.json", "{}\n");
     // A unit of a registry module only (no Terraform files: no target of its own).
     repo.write(
         "live/lambda/terragrunt.hcl",
-        "include {\n  path = find_in_parent_folders()\n}\n\nterraform {\n  source = \"tfr:///terraform-aws-modules/lambda/aws?version=7.0.0\"\n}\n\ninputs = {\n  source_path = jsonencode(\"${get_parent_terragrunt_dir()}/src/fn\")\n  policy      = \"./policy.json\"\n  extra       = { files = [\"../docs/readme.md\"] }\n  name        = \"plain-name\"\n}\n",
+        "include {\n  path = find_in_parent_folders()\n}\n\nterraform {\n  source = \"tfr:///terraform-aws-modules/lambda/aws?version=7.0.0\"\n}\n\nlocals {\n  fn = \"x\"\n}\n\ninputs = {\n  source_path = jsonencode(\"${get_parent_terragrunt_dir()}/src/fn\")\n  policy      = \"./policy.json\"\n  extra       = { files = [\"../docs/readme.md\"] }\n  name        = \"plain-name\"\n  layer       = \"${get_repo_root()}/layers/${local.fn}\"\n  handler     = \"../handlers/${local.fn}/main.py\"\n  anything    = \"${get_repo_root()}/${local.fn}\"\n}\n",
     );
     repo.write("live/lambda/policy.json", "{}\n");
     repo.write("live/src/fn/index.py", "print(1)\n");
     repo.write("live/docs/readme.md", "# docs\n");
     repo.write("live/docs/other.md", "# not handed over\n");
+    repo.write("layers/x/lib.py", "pass\n");
+    repo.write("live/handlers/x/main.py", "pass\n");
+    repo.write("unrelated/notes.md", "# no unit reads this\n");
     repo.write(
         "live/api/terragrunt.hcl",
         "dependency \"lambda\" {\n  config_path = \"../lambda\"\n}\n",
@@ -2721,6 +2731,14 @@ fn paths_a_terragrunt_units_inputs_hand_to_its_module_are_followed() {
             ("live/lambda/policy.json", &["live/api"]),
             ("live/docs/readme.md", &["live/api"]),
             ("live/docs/other.md", &[]),
+            ("live/shared/common.json", &["live/api"]),
+            ("shared/common.json", &[]),
+            // A computed part after what is written: what is below the written part.
+            ("layers/x/lib.py", &["live/api"]),
+            ("live/handlers/x/main.py", &["live/api"]),
+            // Nothing written after the repository's root: an unresolved read (warned),
+            // not every file of the repository.
+            ("unrelated/notes.md", &[]),
         ],
     );
 }

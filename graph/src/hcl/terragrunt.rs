@@ -162,6 +162,10 @@ pub enum Role {
     /// a directory there gives every file below it, nothing there gives nothing (as a path
     /// a `module` block hands over, see `HclFacts::module_args`).
     Argument,
+    /// The written start of such a path, a computed part following
+    /// (`"${get_repo_root()}/code/${local.fn}"`): what is below it, or when nothing is
+    /// there, below its directory.
+    ArgumentPrefix,
 }
 
 /// The directory a path template starts with.
@@ -367,19 +371,40 @@ fn input_paths(value: &Expression, text: &str, facts: &mut TerragruntFacts) {
         }
         Expression::Parenthesis(p) => input_paths(p.inner(), text, facts),
         other => {
-            if let Some(path) = literal(other) {
-                if let Some(r) =
-                    super::module_args::module_arg_path(super::PathBase::Root, path, false, line())
-                {
-                    facts.hcl.file_refs.push(r);
+            if let Some((lead, rest, computed)) = led_prefix(other) {
+                // Nothing written after the directory (`"${get_repo_root()}/${local.x}"`):
+                // any file below it, which for the repository is every file; a read strata
+                // cannot resolve, named as such.
+                if computed && rest == "/" {
+                    facts.hcl.unresolved_refs.push(line());
+                    return;
                 }
-            } else if let Some((lead, rest)) = led_path(other) {
                 facts.led.push(Led {
-                    role: Role::Argument,
+                    role: if computed {
+                        Role::ArgumentPrefix
+                    } else {
+                        Role::Argument
+                    },
                     lead,
                     rest,
                     line: line(),
                 });
+            } else if let Some((super::PathBase::Root, path, computed)) = super::static_path(other)
+            {
+                // Relative to the unit's directory (`get_terragrunt_dir()`), also when
+                // written in a configuration the unit includes: Terragrunt evaluates
+                // `inputs` for the unit.
+                if super::is_relative_path(&path) {
+                    let from_unit = format!("/{path}");
+                    if let Some(r) = super::module_args::module_arg_path(
+                        super::PathBase::Module,
+                        from_unit,
+                        computed,
+                        line(),
+                    ) {
+                        facts.hcl.file_refs.push(r);
+                    }
+                }
             }
         }
     }
@@ -587,13 +612,33 @@ pub(super) fn led_path(value: &Expression) -> Option<(Lead, String)> {
     led_elements(t.iter())
 }
 
+/// [`led_path`], or its written part when a computed part follows
+/// (`"${get_repo_root()}/code/${local.fn}"` gives `/code/` and `true`).
+fn led_prefix(value: &Expression) -> Option<(Lead, String, bool)> {
+    let Expression::StringTemplate(t) = value else {
+        return None;
+    };
+    let mut elements = t.iter();
+    let lead = led_lead(elements.next()?)?;
+    let mut rest = String::new();
+    let mut computed = false;
+    for element in elements {
+        match super::literal_element(element) {
+            Some(text) => rest.push_str(&text),
+            None => {
+                computed = true;
+                break;
+            }
+        }
+    }
+    rest.starts_with('/').then_some((lead, rest, computed))
+}
+
 /// [`led_path`] of a template's elements.
 fn led_elements<'e>(
     mut elements: impl Iterator<Item = &'e hcl_edit::template::Element>,
 ) -> Option<(Lead, String)> {
-    let Some(hcl_edit::template::Element::Interpolation(first)) = elements.next() else {
-        return None;
-    };
+    let first = elements.next()?;
     let mut rest = String::new();
     for element in elements {
         rest.push_str(&super::literal_element(element)?);
@@ -601,6 +646,15 @@ fn led_elements<'e>(
     if !rest.starts_with('/') {
         return None;
     }
+    Some((led_lead(first)?, rest))
+}
+
+/// The directory a template's first element names, when it is one of Terragrunt's
+/// directory functions.
+fn led_lead(first: &hcl_edit::template::Element) -> Option<Lead> {
+    let hcl_edit::template::Element::Interpolation(first) = first else {
+        return None;
+    };
     let Expression::FuncCall(call) = &first.expr else {
         return None;
     };
@@ -620,7 +674,7 @@ fn led_elements<'e>(
         }
         _ => return None,
     };
-    Some((lead, rest))
+    Some(lead)
 }
 
 /// `find_in_parent_folders` and `read_terragrunt_config` calls, wherever they are written.

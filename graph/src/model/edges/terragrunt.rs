@@ -210,6 +210,7 @@ impl Builder<'_> {
                             }
                             Role::ReadIfThere => {}
                             Role::Argument => self.may_read(me, &path, false, target),
+                            Role::ArgumentPrefix => self.may_read(me, &path, true, target),
                             // Nothing there to read (Terragrunt fails), or a directory.
                             Role::Read => target.unresolved.push(at(led.line)),
                             Role::Dependency => {
