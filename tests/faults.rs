@@ -338,6 +338,56 @@ fn values_terraform_quotes_from_sensitive_variables_are_not_reported() {
 }
 
 /// A run in which an asked-for task did not run is not a success, in every output.
+/// A tool's output goes to files in the temporary directory. When that fills up, the
+/// tool's writes fail and it may still exit 0: helm then prints its manifests cut short,
+/// between two documents (a render that looks whole, with fewer objects) or inside one (a
+/// syntax error, which made the count of objects loop for ever). Either way the task fails
+/// naming the full directory, nothing is cached, and a later run with room renders all.
+#[test]
+fn a_full_temporary_directory_fails_the_task_instead_of_trusting_cut_output() {
+    let Some(small) = common::SmallFs::mount(64) else {
+        return;
+    };
+    let repo = common::tools_repo();
+    repo.write(
+        "charts/big/Chart.yaml",
+        "apiVersion: v2\nname: big\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/big/templates/cm.yaml",
+        "{{- range $i := until 40 }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{{ printf \"%04d\" $i }}\ndata:\n  k: {{ $.Values.pad }}\n{{- end }}\n",
+    );
+    for pad in [4000, 4013] {
+        // 4000: documents of about 4 KiB, cut at a boundary; 4013: cut inside one.
+        repo.write(
+            "charts/big/values.yaml",
+            &format!("pad: \"{}\"\n", "x".repeat(pad)),
+        );
+        repo.commit(&format!("pad {pad}"));
+        let run = repo
+            .command(&["check", "--env", "dev", "charts/big"])
+            .env("TMPDIR", small.path())
+            .output()
+            .unwrap();
+        let run: Run = run.into();
+        assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("has no room left") && run.stderr.contains("FAILED"),
+            "{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        let roomy = repo.strata(&["check", "--env", "dev", "charts/big"]);
+        assert_eq!(roomy.code, 0, "{}", roomy.stderr);
+        assert!(
+            roomy.stderr.contains("render [dev]  40 objects")
+                && !roomy.stderr.contains("cached          charts/big render"),
+            "{}",
+            roomy.stderr
+        );
+    }
+}
+
 #[test]
 fn tasks_that_did_not_run_fail_the_run_unless_accepted() {
     let repo = sensitive_flow();

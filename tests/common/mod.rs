@@ -230,6 +230,40 @@ impl Drop for Immutable {
     }
 }
 
+/// A small file system (tmpfs of `kib` KiB) mounted on a fresh directory until dropped: a
+/// place that fills up. `None` where it cannot be mounted (not root).
+pub struct SmallFs {
+    dir: tempfile::TempDir,
+}
+
+impl SmallFs {
+    pub fn mount(kib: u32) -> Option<SmallFs> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            eprintln!("NOTE: cannot mount a tmpfs (needs root): that part of the test did not run");
+        }
+        ok.then_some(SmallFs { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
 /// A fresh directory (no git repository) holding `files`: (relative path, text).
 pub fn files_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

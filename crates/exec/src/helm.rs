@@ -465,14 +465,26 @@ pub fn summarize_manifests(yaml: &str) -> RenderSummary {
     }
     let mut kinds: BTreeMap<String, u32> = BTreeMap::new();
     let mut objects = Vec::new();
+    // After a syntax error the reader gives that same error for ever: the documents after
+    // it cannot be read, and counting stops there.
+    let mut last_error: Option<String> = None;
     for doc in serde_norway::Deserializer::from_str(yaml) {
-        let Ok(Some(Object {
-            kind: Some(kind),
-            metadata,
-        })) = Option::<Object>::deserialize(doc)
-        else {
-            continue;
+        let (kind, metadata) = match Option::<Object>::deserialize(doc) {
+            Ok(Some(Object {
+                kind: Some(kind),
+                metadata,
+            })) => (kind, metadata),
+            Ok(_) => continue,
+            Err(e) => {
+                let e = e.to_string();
+                if last_error.as_ref() == Some(&e) {
+                    break;
+                }
+                last_error = Some(e);
+                continue;
+            }
         };
+        last_error = None;
         let name = metadata.and_then(|m| m.name).unwrap_or_default();
         *kinds.entry(kind.clone()).or_default() += 1;
         objects.push(format!("{kind}/{name}"));
@@ -539,6 +551,21 @@ mod tests {
         assert_eq!(s.objects, 2);
         assert_eq!(s.kinds["Deployment"], 1);
         assert_eq!(s.names[0], "Service/api");
+    }
+
+    /// Output cut short inside a document (a tool whose writes failed) is counted up to
+    /// the syntax error, and counting ends: the reader repeats that error for ever.
+    #[test]
+    fn counting_ends_at_a_syntax_error() {
+        let yaml = "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"b\n  labels: [x\n";
+        let s = super::summarize_manifests(yaml);
+        assert_eq!(s.objects, 1);
+        // A document that is YAML but no object with a kind is passed over, and the rest
+        // still counted.
+        let yaml = "---\nkind: [1\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n";
+        assert!(super::summarize_manifests(yaml).objects <= 1);
+        let yaml = "---\nkind: 3\nmetadata: 4\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n";
+        assert_eq!(super::summarize_manifests(yaml).objects, 1);
     }
 
     /// The build runs for any `file://` dependency (a package of it may be older than its

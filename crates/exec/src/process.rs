@@ -429,6 +429,18 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         ms = start.elapsed().as_millis() as u64,
         "exited"
     );
+    // A tool whose writes to these files failed (the temporary directory full) exits as it
+    // likes: helm with 0, its manifests cut short between two documents. A directory left
+    // with no room means its output cannot be trusted.
+    if let Err(e) = room_left() {
+        return Err(std::io::Error::new(
+            e.kind(),
+            format!(
+                "the temporary directory {} has no room left ({e}): what {program} wrote there may be cut short, so it is not used; free space there, or set TMPDIR to a directory with room",
+                std::env::temp_dir().display()
+            ),
+        ));
+    }
     let read_all = |mut f: std::fs::File| -> std::io::Result<Vec<u8>> {
         use std::io::{Read, Seek};
         let mut bytes = Vec::new();
@@ -455,6 +467,17 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         // A tool that finished successfully did its work, interrupt or not.
         interrupted: is_cancelled() && !status.success(),
     })
+}
+
+/// Whether the temporary directory still takes a block of data: a file system that
+/// refused a tool's write has no block left (a write fills what it can, and the next one
+/// fails). A file system that was full while the tool ran and has room again by now (a
+/// file deleted meanwhile) is not seen.
+fn room_left() -> std::io::Result<()> {
+    use std::io::Write;
+    let mut probe = tempfile::tempfile()?;
+    probe.write_all(&[0u8; 4096])?;
+    probe.flush()
 }
 
 fn killed_by_signal(status: &std::process::ExitStatus) -> bool {
