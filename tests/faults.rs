@@ -388,6 +388,97 @@ fn a_full_temporary_directory_fails_the_task_instead_of_trusting_cut_output() {
     }
 }
 
+/// Terraform does not mark an output read through `terraform_remote_state` as sensitive,
+/// so what a reader derives from a sensitive one (`replace(…)`) would be in clear text in
+/// its plan, its log and the cache, where searching for the value cannot find it. Such a
+/// read fails the reader's plan, naming the file, line and the input to use instead; a
+/// read of an output that is not sensitive goes on; and read as that input, terraform
+/// marks what is derived and nothing strata writes holds it.
+#[test]
+fn a_sensitive_output_read_through_remote_state_is_refused_not_leaked() {
+    let derived = "Zq9_SECRET_canary_77";
+    let repo = common::tools_repo();
+    repo.write(
+        "stacks/db/main.tf",
+        "resource \"null_resource\" \"x\" {}\n\noutput \"pw\" {\n  value     = join(\"-\", [\"Zq9\", \"SECRET\", \"canary\", \"77\"])\n  sensitive = true\n}\n\noutput \"host\" {\n  value = \"db.internal\"\n}\n",
+    );
+    repo.commit("db");
+    repo.strata(&["apply", "--auto-approve", "--env", "dev", "stacks/db"])
+        .assert_ok();
+    let state = repo.state_file("dev", "stacks/db");
+    let reader = |triggers: &str, extra: &str, stack_toml: &str| {
+        repo.write(
+            "stacks/reader/main.tf",
+            &format!(
+                "data \"terraform_remote_state\" \"db\" {{\n  backend = \"local\"\n  config  = {{ path = \"{}\" }}\n}}\n{extra}\nresource \"null_resource\" \"y\" {{\n  triggers = {{ {triggers} }}\n}}\n",
+                state.display()
+            ),
+        );
+        repo.write("stacks/reader/stack.toml", stack_toml);
+        repo.commit(triggers);
+    };
+    let deps = "deps = [\"stacks/db\"]\n";
+    let tmp = tempfile::tempdir().unwrap();
+    reader("h = data.terraform_remote_state.db.outputs.host", "", deps);
+    let host = strata_with(
+        &repo,
+        tmp.path(),
+        &[],
+        &["plan", "--env", "dev", "stacks/reader"],
+    );
+    assert_eq!(host.code, 0, "{}", host.stderr);
+    reader(
+        "w = replace(data.terraform_remote_state.db.outputs.pw, \"-\", \"_\")",
+        "",
+        deps,
+    );
+    let refused = strata_with(
+        &repo,
+        tmp.path(),
+        &[],
+        &["plan", "--env", "dev", "stacks/reader"],
+    );
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "stacks/reader/main.tf:7 reads `pw` through terraform_remote_state, a sensitive output of stacks/db"
+        ) && refused.stderr.contains("`pw = \"stacks/db:pw\"` under [inputs]"),
+        "{}",
+        refused.stderr
+    );
+    let show = repo.strata(&["show", "stacks/reader", "--env", "dev"]);
+    assert_not_written(
+        &repo,
+        tmp.path(),
+        &[&refused, &show],
+        &[],
+        derived,
+        &["state"],
+    );
+    // As the message says: an input, which strata marks sensitive.
+    reader(
+        "w = replace(var.pw, \"-\", \"_\")",
+        "\nvariable \"pw\" {\n  type = string\n}\n",
+        &format!("{deps}\n[inputs]\npw = \"stacks/db:pw\"\n"),
+    );
+    let input = strata_with(
+        &repo,
+        tmp.path(),
+        &[],
+        &["plan", "--env", "dev", "-v", "stacks/reader"],
+    );
+    assert_eq!(input.code, 0, "{}", input.stderr);
+    let show = repo.strata(&["show", "stacks/reader", "--env", "dev"]);
+    assert_not_written(
+        &repo,
+        tmp.path(),
+        &[&input, &show],
+        &[],
+        derived,
+        &["state"],
+    );
+}
+
 #[test]
 fn tasks_that_did_not_run_fail_the_run_unless_accepted() {
     let repo = sensitive_flow();

@@ -27,6 +27,7 @@ pub mod governing;
 mod lock;
 pub mod outcome;
 mod reads;
+pub mod remote_state;
 pub mod report;
 mod runner;
 pub mod secrets;

@@ -54,7 +54,7 @@ impl Runner<'_> {
         Err("nothing to read".into())
     }
 
-    fn texts(&self, paths: &[&str]) -> Result<Vec<(String, String)>> {
+    pub(crate) fn texts(&self, paths: &[&str]) -> Result<Vec<(String, String)>> {
         self.view.texts(&self.session.repo, paths)
     }
 

@@ -170,6 +170,9 @@ impl Runner<'_> {
                 }
             }
         }
+        if !declared_sensitive.is_empty() {
+            self.no_sensitive_remote_reads(target, &declared_sensitive)?;
+        }
         if target.inputs.is_empty() {
             return Ok(
                 (!declared.is_empty()).then(|| upstream_digest(&declared, &declared_sensitive))
@@ -572,6 +575,62 @@ fn state_fingerprint(state: &strata_exec::state::State) -> String {
 /// enters it through BLAKE3 keyed with `STRATA_SECRET_SALT` when that is set, so someone who
 /// can list a shared cache cannot confirm a guessed secret from the keys (see
 /// docs/security.md); the key only says that it changed.
+impl Runner<'_> {
+    /// Fails a task of a stack whose Terraform files read a sensitive output of one of its
+    /// `deps` through `terraform_remote_state` (see [`crate::remote_state`]): what terraform
+    /// derives from it would be in clear text. `sensitive` holds `dep:output`.
+    fn no_sensitive_remote_reads(
+        &self,
+        target: &strata_graph::model::Target,
+        sensitive: &[String],
+    ) -> Result<(), NotReady> {
+        let files: Vec<&str> = target
+            .files
+            .iter()
+            .map(String::as_str)
+            .filter(|f| strata_graph::discover::is_terraform_file(f))
+            .collect();
+        let texts = self
+            .texts(&files)
+            .map_err(|e| NotReady::Fail(e.one_line()))?;
+        let of = |name: &str| {
+            sensitive
+                .iter()
+                .filter_map(|k| k.rsplit_once(':'))
+                .find(|(_, n)| *n == name)
+                .map(|(dep, _)| dep)
+        };
+        for (file, text) in &texts {
+            for read in crate::remote_state::reads(text) {
+                let why = match &read.output {
+                    Some(name) => match of(name) {
+                        Some(dep) => format!(
+                            "{file}:{} reads `{name}` through terraform_remote_state, a sensitive output of {dep}: terraform does not mark it sensitive there, so a value derived from it would reach the plan, its log and the cache in clear text; read it as an input instead (`{name} = \"{dep}:{name}\"` under [inputs] in {}/stack.toml, then `var.{name}`), which strata marks sensitive",
+                            read.line, target.label
+                        ),
+                        None => continue,
+                    },
+                    None => {
+                        let names: Vec<&str> = sensitive.iter().map(String::as_str).collect();
+                        format!(
+                            "{file}:{} reads the outputs of a terraform_remote_state as a whole or by a computed key, and {} sensitive: terraform does not mark them sensitive there, so a value derived from one would reach the plan, its log and the cache in clear text; read the outputs by name, and the sensitive ones as inputs (under [inputs] in {}/stack.toml), which strata marks sensitive",
+                            read.line,
+                            if names.len() == 1 {
+                                format!("`{}` is", names[0])
+                            } else {
+                                format!("`{}` are", names.join("`, `"))
+                            },
+                            target.label
+                        )
+                    }
+                };
+                return Err(NotReady::Fail(why));
+            }
+        }
+        Ok(())
+    }
+}
+
 fn upstream_digest(consumed: &BTreeMap<String, Value>, sensitive: &[String]) -> String {
     let salt = salt_key();
     let mut parts: BTreeMap<&str, Value> = BTreeMap::new();
