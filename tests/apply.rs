@@ -1378,3 +1378,24 @@ fn a_map_for_a_variable_read_as_text_is_refused_naming_the_type_to_declare() {
         typed.stdout
     );
 }
+
+/// terraform's messages about an environment's variables file name it by its path in the
+/// repository, as they name the stack's own files: not by its copy in the sandbox.
+#[test]
+fn a_variables_file_error_names_the_file_in_the_repository() {
+    let repo = workspace();
+    repo.write(
+        "environments/dev/stacks/network/terraform.tfvars",
+        "v = \"2\"\nv = \"3\"\n",
+    );
+    repo.commit("v set twice");
+    let plan = repo.strata(&["plan", "--env", "dev", "stacks/network"]);
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    let all = format!("{}{}", plan.stdout, plan.stderr);
+    assert!(
+        all.contains("on environments/dev/stacks/network/terraform.tfvars line 2")
+            && all.contains("already set at\nenvironments/dev/stacks/network/terraform.tfvars:1")
+            && !all.contains(".strata/work"),
+        "{all}"
+    );
+}

@@ -656,7 +656,20 @@ fn plan_and_show(
     if destroy {
         args.push("-destroy".into());
     }
-    args.extend(var_files.iter().map(|f| format!("-var-file={f}")));
+    // Named from the stack's directory, where terraform runs, as its own files are: its
+    // messages then name them so (`on ../../environments/dev/x.tfvars line 7`), which the
+    // log rewrites to the path in the repository; an absolute path would name the sandbox.
+    let depth = sb
+        .dir
+        .strip_prefix(&sb.src)
+        .map_or(0, |d| d.components().count());
+    args.extend(var_files.iter().map(|f| {
+        let shown = Path::new(f)
+            .strip_prefix(&sb.src)
+            .map(|p| format!("{}{}", "../".repeat(depth), p.display()))
+            .unwrap_or_else(|_| f.clone());
+        format!("-var-file={shown}")
+    }));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let vars: Vec<(String, String)> = vars
         .iter()
