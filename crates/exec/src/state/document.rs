@@ -19,7 +19,8 @@ pub struct State {
     /// BLAKE3 of the state as the backend returned it.
     pub digest: String,
     pub outputs: BTreeMap<String, Output>,
-    /// Addresses of the managed resources it holds.
+    /// Addresses of the managed resource instances it holds (`null_resource.a[0]`,
+    /// `aws_iam_user.u["bob"]`), as a destroy plan counts them.
     pub resources: Vec<String>,
 }
 
@@ -73,15 +74,23 @@ impl State {
             .map(|rs| {
                 rs.iter()
                     .filter(|r| r["mode"].as_str() == Some("managed"))
-                    .filter(|r| r["instances"].as_array().is_some_and(|i| !i.is_empty()))
-                    .map(|r| {
+                    .flat_map(|r| {
                         let module = r["module"].as_str().map(|m| format!("{m}."));
-                        format!(
+                        let address = format!(
                             "{}{}.{}",
                             module.unwrap_or_default(),
                             r["type"].as_str().unwrap_or("?"),
                             r["name"].as_str().unwrap_or("?")
-                        )
+                        );
+                        let instances = r["instances"].as_array().cloned().unwrap_or_default();
+                        instances.into_iter().map(move |i| match &i["index_key"] {
+                            serde_json::Value::Number(n) => format!("{address}[{n}]"),
+                            serde_json::Value::String(s) => format!(
+                                "{address}[{}]",
+                                serde_json::Value::String(s.clone())
+                            ),
+                            _ => address.clone(),
+                        })
                     })
                     .collect()
             })
@@ -170,7 +179,10 @@ mod tests {
             br#"{"version":4,"serial":3,"lineage":"l-1","outputs":{"id":{"value":"x","type":"string"},"pw":{"value":"s","type":"string","sensitive":true}},
                "resources":[{"mode":"managed","type":"null_resource","name":"a","instances":[{}]},
                             {"mode":"data","type":"null_data_source","name":"d","instances":[{}]},
-                            {"module":"module.m","mode":"managed","type":"null_resource","name":"b","instances":[{}]}]}"#,
+                            {"module":"module.m","mode":"managed","type":"null_resource","name":"b","instances":[{}]},
+                            {"mode":"managed","type":"null_resource","name":"c","instances":[{"index_key":0},{"index_key":1}]},
+                            {"mode":"managed","type":"null_resource","name":"k","instances":[{"index_key":"bob"}]},
+                            {"mode":"managed","type":"null_resource","name":"gone","instances":[]}]}"#,
             "t",
         )
         .unwrap();
@@ -179,7 +191,13 @@ mod tests {
         assert!(state.outputs["pw"].sensitive);
         assert_eq!(
             state.resources,
-            vec!["null_resource.a", "module.m.null_resource.b"]
+            vec![
+                "null_resource.a",
+                "module.m.null_resource.b",
+                "null_resource.c[0]",
+                "null_resource.c[1]",
+                "null_resource.k[\"bob\"]"
+            ]
         );
     }
 }
