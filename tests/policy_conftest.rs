@@ -658,6 +658,25 @@ fn a_v0_policy_has_opas_deprecated_builtins() {
         "2 tests, 1 passed, 0 warnings, 1 failure, 0 exceptions",
         "{run:?}"
     );
+    // An invalid pattern is undefined, as a failing builtin is by default, and an error
+    // with strict builtin errors, as OPA's `regex.match` is.
+    repo.write("policies/compat/images_test.rego", "package main\n");
+    repo.write(
+        "policies/compat/images.rego",
+        "package main\n\ndeny[msg] {\n  re_match(\"(\", input.tag)\n  msg := \"matched\"\n}\n",
+    );
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    repo.write(
+        "policies/compat/policy.toml",
+        "rego_version = \"v0\"\nshow_builtin_errors = true\n",
+    );
+    let run = scan(&repo, &[], &[dir.path()]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("re_match: invalid arguments"),
+        "{run:?}"
+    );
     // A v1 policy calling one is refused when it loads, at its line.
     repo.write("policies/compat/policy.toml", "");
     repo.write("policies/compat/images_test.rego", "package main\n");

@@ -398,6 +398,7 @@ impl Policy {
     pub fn evaluate(&self, inputs: &[InputFile], context: &Value) -> Result<Evaluation, Error> {
         let mut engine = self.loaded.engine.clone();
         engine.set_strict_builtin_errors(self.show_builtin_errors);
+        self.loaded.v0_strict.set(self.show_builtin_errors);
         let mut out = Evaluation {
             warnings: self.warnings.clone(),
             ..Evaluation::default()

@@ -172,6 +172,9 @@ pub struct Loaded {
     /// Files strata could not rewrite to be read as OPA reads them (see [`heads`] and
     /// [`undefined`]): evaluated as written, which may differ from OPA.
     pub not_rewritten: Vec<String>,
+    /// Whether a failing builtin of [`v0`] is an error (set with the engine's strict
+    /// builtin errors) rather than undefined.
+    pub v0_strict: v0::Strict,
 }
 
 /// Makes a source OPA accepts acceptable to regorus without changing what it means:
@@ -332,11 +335,16 @@ fn package_of(components: &[String]) -> String {
 }
 
 impl Loaded {
-    fn engine(texts: &[(String, String)], rego_v0: bool) -> Result<regorus::Engine, Error> {
+    fn engine(
+        texts: &[(String, String)],
+        rego_v0: bool,
+        strict: &v0::Strict,
+    ) -> Result<regorus::Engine, Error> {
         let mut engine = regorus::Engine::new();
         engine.set_rego_v0(rego_v0);
         if rego_v0 {
-            v0::add(&mut engine).map_err(|e| Error::in_file("(engine)", None, e.to_string()))?;
+            v0::add(&mut engine, strict)
+                .map_err(|e| Error::in_file("(engine)", None, e.to_string()))?;
         }
         // conftest's default: a failing builtin makes its expression undefined.
         engine.set_strict_builtin_errors(false);
@@ -354,7 +362,8 @@ impl Loaded {
             .iter()
             .map(|(path, text)| (path.clone(), compatible_imports(text).into_owned()))
             .collect();
-        let mut engine = Self::engine(&texts, rego_v0)?;
+        let v0_strict = v0::Strict::default();
+        let mut engine = Self::engine(&texts, rego_v0, &v0_strict)?;
         // The rewrites, each of what the one before made (the last in passes, until it has
         // nothing left). A file whose rewrite does not load is not the policy's fault: it
         // runs as it was before that rewrite, and is named.
@@ -393,7 +402,7 @@ impl Loaded {
                     .collect()
             };
             let new = with(&rewritten);
-            match Self::engine(&new, rego_v0) {
+            match Self::engine(&new, rego_v0, &v0_strict) {
                 Ok(loaded) => {
                     engine = loaded;
                     texts = new;
@@ -403,7 +412,7 @@ impl Loaded {
                     for path in rewritten.keys() {
                         let one: BTreeMap<String, String> =
                             [(path.clone(), rewritten[path].clone())].into();
-                        if Self::engine(&with(&one), rego_v0).is_err() {
+                        if Self::engine(&with(&one), rego_v0, &v0_strict).is_err() {
                             not_rewritten.push(path.clone());
                         }
                     }
@@ -455,6 +464,7 @@ impl Loaded {
             packages,
             reads_conftest_data: reads_conftest_data(&modules),
             not_rewritten,
+            v0_strict,
         })
     }
 

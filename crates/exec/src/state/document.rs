@@ -85,10 +85,9 @@ impl State {
                         let instances = r["instances"].as_array().cloned().unwrap_or_default();
                         instances.into_iter().map(move |i| match &i["index_key"] {
                             serde_json::Value::Number(n) => format!("{address}[{n}]"),
-                            serde_json::Value::String(s) => format!(
-                                "{address}[{}]",
-                                serde_json::Value::String(s.clone())
-                            ),
+                            serde_json::Value::String(s) => {
+                                format!("{address}[{}]", serde_json::Value::String(s.clone()))
+                            }
                             _ => address.clone(),
                         })
                     })

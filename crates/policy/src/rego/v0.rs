@@ -5,8 +5,9 @@
 //! says it is (most are another builtin under an older name). A v1 policy does not get
 //! them, as in OPA 1.0.
 //!
-//! They are regorus extensions. A call with arguments of the wrong type is undefined, as a
-//! failing builtin is under conftest's default (non-strict builtin errors).
+//! They are regorus extensions. A call with arguments of the wrong type, an invalid
+//! pattern or network, is undefined, as a failing builtin is under conftest's default; an
+//! error with strict builtin errors (`show_builtin_errors`), as OPA's are.
 
 use regorus::Value;
 use std::collections::BTreeSet;
@@ -32,11 +33,33 @@ pub fn is_builtin(path: &str) -> bool {
     NAMES.iter().any(|(n, _)| *n == path)
 }
 
+/// Whether a failing call is an error (strict builtin errors) or undefined; shared by an
+/// engine's copies, set before each evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct Strict(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Strict {
+    pub fn set(&self, strict: bool) {
+        self.0.store(strict, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn get(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// Adds the builtins to a v0 policy's engine.
-pub fn add(engine: &mut regorus::Engine) -> anyhow::Result<()> {
+pub fn add(engine: &mut regorus::Engine, strict: &Strict) -> anyhow::Result<()> {
     for (name, nargs) in NAMES {
+        let strict = strict.clone();
         let f = move |args: Vec<Value>| -> anyhow::Result<Value> {
-            Ok(call(name, &args).unwrap_or(Value::Undefined))
+            match call(name, &args) {
+                Some(v) => Ok(v),
+                None if strict.get() => Err(anyhow::anyhow!(
+                    "{name}: invalid arguments (a wrong type, or an invalid pattern or network)"
+                )),
+                None => Ok(Value::Undefined),
+            }
         };
         engine.add_extension(name.to_string(), nargs, Box::new(f))?;
     }
