@@ -47,11 +47,15 @@ fn with_texts<'a>(
 #[cfg(test)]
 fn rewritten_once(rewrite: Rewrite, text: &str) -> Option<String> {
     let texts = vec![("p.rego".to_string(), text.to_string())];
-    let mut engine = Loaded::engine(&texts, false).unwrap();
+    let mut engine = Loaded::engine(&texts, false, &Default::default()).unwrap();
     let out = rewrite(engine.get_modules(), &texts).remove("p.rego");
     if let Some(new) = &out {
         let new = vec![("p.rego".to_string(), new.clone())];
-        assert!(Loaded::engine(&new, false).is_ok(), "{}", new[0].1);
+        assert!(
+            Loaded::engine(&new, false, &Default::default()).is_ok(),
+            "{}",
+            new[0].1
+        );
     }
     out
 }

@@ -305,7 +305,7 @@ mod tests {
     fn a_head_that_iterates_gets_a_body_of_its_own_on_its_line() {
         let text = "package p\nimport rego.v1\n\nnames contains input.items[_].name # a comment\nkeep contains input.name\nby[input.a[_]] := input.b[_]\nlen := count([x | x := input.c[_]])\nimages contains {\"c\": input.spec.containers[_].name, \"k\": input.kind}\n";
         let texts = vec![("p.rego".to_string(), text.to_string())];
-        let mut engine = Loaded::engine(&texts, false).unwrap();
+        let mut engine = Loaded::engine(&texts, false, &Default::default()).unwrap();
         let moved = iterating_heads_moved(engine.get_modules(), &texts);
         assert_eq!(
             moved["p.rego"],
@@ -315,7 +315,7 @@ mod tests {
         // later line keeps its number.
         let text = "package p\nimport rego.v1\n\nitems contains {\n  \"n\": input.x[ _ ].n, # why\n  \"s\": \"a#b\",\n}\nafter := 1\n";
         let texts = vec![("p.rego".to_string(), text.to_string())];
-        let mut engine = Loaded::engine(&texts, false).unwrap();
+        let mut engine = Loaded::engine(&texts, false, &Default::default()).unwrap();
         let moved = iterating_heads_moved(engine.get_modules(), &texts);
         assert_eq!(
             moved["p.rego"],
@@ -324,7 +324,7 @@ mod tests {
         // A raw string's own line breaks stay in it, and are not added again.
         let text = "package p\nimport rego.v1\n\nnames contains concat(`\nx\ny`, [input.items[_].name])\nafter := 1\n";
         let texts = vec![("p.rego".to_string(), text.to_string())];
-        let mut engine = Loaded::engine(&texts, false).unwrap();
+        let mut engine = Loaded::engine(&texts, false, &Default::default()).unwrap();
         let moved = iterating_heads_moved(engine.get_modules(), &texts);
         assert_eq!(
             moved["p.rego"].lines().position(|l| l == "after := 1"),
@@ -336,7 +336,7 @@ mod tests {
             "q.rego".to_string(),
             "package q\nimport rego.v1\n\nkeep contains input.name\n".to_string(),
         )];
-        let mut engine = Loaded::engine(&plain, false).unwrap();
+        let mut engine = Loaded::engine(&plain, false, &Default::default()).unwrap();
         assert!(iterating_heads_moved(engine.get_modules(), &plain).is_empty());
     }
 }

@@ -373,7 +373,7 @@ mod tests {
             "package p\nimport future.keywords.in\n\ndeny[c] {\n  some k, c in input.x\n}\n"
                 .to_string(),
         )];
-        let mut engine = Loaded::engine(&texts, true).unwrap();
+        let mut engine = Loaded::engine(&texts, true, &Default::default()).unwrap();
         assert_eq!(
             undefined_as_in_opa(engine.get_modules(), &texts)["p.rego"],
             "package p\nimport future.keywords.in\n\ndeny[c] {\n  some k, c in __strata_in_0(input.x)\n}\n__strata_in_0(c) = c { type_name(c) == \"array\" }\n__strata_in_0(c) = c { type_name(c) == \"object\" }\n__strata_in_0(c) = c { type_name(c) == \"set\" }\n"
