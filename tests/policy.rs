@@ -1349,6 +1349,17 @@ fn terraform_json_blocks_written_as_arrays_are_read_and_join_their_module() {
             "m/main.tf",
             "resource \"aws_s3_bucket_server_side_encryption_configuration\" \"data\" {\n  bucket = aws_s3_bucket.data.id\n  rule {\n    apply_server_side_encryption_by_default {\n      sse_algorithm = \"aws:kms\"\n    }\n  }\n}\n",
         ),
+        // A root array (terraform reads it): its objects are one configuration.
+        (
+            "r/main.tf.json",
+            "[\n  {\"resource\": {\"aws_s3_bucket\": {\"d\": {\"bucket\": \"d\"}}}},\n  {\"resource\": {\"aws_s3_bucket_acl\": {\"d\": {\"bucket\": \"d\", \"acl\": \"public-read\"}}}}\n]\n",
+        ),
+        // The backend, and a provider's second body, each at its own line.
+        (
+            "k/backend.tf.json",
+            "{\n  \"terraform\": {\n    \"backend\": {\n      \"s3\": {\n        \"bucket\": \"b\",\n        \"encrypt\": false\n      }\n    }\n  },\n  \"provider\": {\n    \"aws\": [\n      {\"region\": \"eu-west-1\"},\n      {\n        \"alias\": \"west\",\n        \"access_key\": \"AKIAIOSFODNN7EXAMPLE\"\n      }\n    ]\n  }\n}\n",
+        ),
+        ("k/main.tf", "variable \"x\" {}\n"),
     ]);
     let run = common::strata(dir.path(), &["--json", "policy", "scan", "."]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
@@ -1396,5 +1407,33 @@ fn terraform_json_blocks_written_as_arrays_are_read_and_join_their_module() {
     assert!(
         !module.iter().any(|f| f.1 == "STRATA-AWS-001"),
         "the encryption in m/main.tf counts for the bucket: {module:#?}"
+    );
+    let r: Vec<&(String, String, String, u64)> = findings
+        .iter()
+        .filter(|f| f.0 == "./r/main.tf.json")
+        .collect();
+    assert!(
+        r.iter().any(|f| f.1 == "STRATA-AWS-002" && f.3 == 3)
+            && r.iter().any(|f| f.1 == "STRATA-AWS-005" && f.3 == 2),
+        "{r:#?}"
+    );
+    for (id, line) in [("STRATA-TF-004", 4), ("STRATA-TF-006", 13)] {
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.0 == "./k/backend.tf.json" && f.1 == id && f.3 == line),
+            "{id} at ./k/backend.tf.json:{line}: {findings:#?}"
+        );
+    }
+    // A root terraform refuses (a string) is bad input, not a pass.
+    let bad = common::files_dir(&[("s/main.tf.json", "\"hello\"\n")]);
+    let run = common::strata(bad.path(), &["policy", "scan", "."]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "s/main.tf.json:1: Terraform's JSON syntax needs an object, or an array of objects, at the root"
+        ),
+        "{}",
+        run.stderr
     );
 }

@@ -158,52 +158,14 @@ fn module_json_file(
     out: &mut Map<String, Value>,
     blocks: &mut Vec<BlockLocation>,
 ) -> Result<(), Error> {
-    let doc: Value = serde_json::from_str(text)
+    let root: Value = serde_json::from_str(text)
         .map_err(|e| Error::in_file(path, Some(e.line() as u32), format!("invalid JSON: {e}")))?;
-    let Value::Object(doc) = doc else {
-        return Err(Error::in_file(
-            path,
-            Some(1),
-            "Terraform's JSON syntax needs an object at the root",
-        ));
-    };
-    for (labels, body) in tf_json_blocks(&doc) {
-        let keys: Vec<&str> = labels.iter().map(String::as_str).collect();
-        let address = match keys.as_slice() {
-            ["resource", kind, name] => Some(format!("{kind}.{name}")),
-            ["variable", name] => Some(format!("var.{name}")),
-            ["locals"] => {
-                if let Value::Object(entries) = &body {
-                    for name in entries.keys() {
-                        let (line, _) = crate::locate::json_keys(text, &["locals", name]);
-                        if let Some(line) = line {
-                            blocks.push(BlockLocation {
-                                address: format!("local.{name}"),
-                                file: path.to_string(),
-                                line,
-                                attributes: Vec::new(),
-                            });
-                        }
-                    }
-                }
-                None
-            }
-            [_] if !body.is_object() && !body.is_array() => None,
-            _ => Some(labels.join(".")),
-        };
-        if let Some(address) = address {
-            let (line, attributes) = crate::locate::json_keys(text, &keys);
-            if let Some(line) = line {
-                blocks.push(BlockLocation {
-                    address,
-                    file: path.to_string(),
-                    line,
-                    attributes,
-                });
-            }
+    for doc in tf_json_documents(path, root)? {
+        for (labels, body) in tf_json_blocks(&doc) {
+            insert(out, &labels, body);
         }
-        insert(out, &labels, body);
     }
+    blocks.extend(tf_json_locations(path, text));
     Ok(())
 }
 
@@ -501,9 +463,16 @@ fn body_json(body: &Body) -> Map<String, Value> {
 /// attribute holding objects depends on the provider's schema), and top-level keys that
 /// are not blocks with known labels are kept as written too.
 pub fn tf_json_strata_shape(doc: &Map<String, Value>) -> Map<String, Value> {
+    tf_json_strata_shape_of(std::slice::from_ref(doc))
+}
+
+/// [`tf_json_strata_shape`] of the documents of one file (a root array's objects), as one.
+pub fn tf_json_strata_shape_of(docs: &[Map<String, Value>]) -> Map<String, Value> {
     let mut out = Map::new();
-    for (path, value) in tf_json_blocks(doc) {
-        insert(&mut out, &path, value);
+    for doc in docs {
+        for (path, value) in tf_json_blocks(doc) {
+            insert(&mut out, &path, value);
+        }
     }
     out
 }
@@ -539,17 +508,150 @@ fn tf_json_blocks(doc: &Map<String, Value>) -> Vec<(Vec<String>, Value)> {
     }
     let mut out = Vec::new();
     for (key, value) in doc {
-        let labels = match key.as_str() {
-            "resource" | "data" => 2,
-            "module" | "variable" | "output" | "provider" | "check" => 1,
-            "locals" | "terraform" | "moved" | "import" | "removed" => 0,
-            _ => {
-                out.push((vec![key.clone()], value.clone()));
-                continue;
-            }
+        let Some(labels) = tf_json_labels(key) else {
+            out.push((vec![key.clone()], value.clone()));
+            continue;
         };
         let mut path = vec![key.clone()];
         bodies(value, labels, &mut path, &mut out);
+    }
+    out
+}
+
+/// How many labels a top-level block type of Terraform's JSON syntax has; `None` for a
+/// key that is no such block.
+fn tf_json_labels(key: &str) -> Option<usize> {
+    match key {
+        "resource" | "data" => Some(2),
+        "module" | "variable" | "output" | "provider" | "check" => Some(1),
+        "locals" | "terraform" | "moved" | "import" | "removed" => Some(0),
+        _ => None,
+    }
+}
+
+/// The documents of a file in Terraform's JSON syntax: its root object, or each object of
+/// a root array (terraform reads both); anything else is an error naming the file.
+pub fn tf_json_documents(path: &str, root: Value) -> Result<Vec<Map<String, Value>>, Error> {
+    let refuse = || {
+        Error::in_file(
+            path,
+            Some(1),
+            "Terraform's JSON syntax needs an object, or an array of objects, at the root",
+        )
+        .with_hint("terraform refuses this file too: write its blocks in an object (`{\"resource\": {…}}`)")
+    };
+    match root {
+        Value::Object(doc) => Ok(vec![doc]),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::Object(doc) => Ok(doc),
+                _ => Err(refuse()),
+            })
+            .collect(),
+        _ => Err(refuse()),
+    }
+}
+
+/// Where each block of a file in Terraform's JSON syntax is written (see
+/// [`BlockLocation`]): at the key of its last label, or at the object of its body when
+/// bodies are written in an array (`"aws": [{…}, {…}]`, a provider and its alias); the
+/// backend and other blocks of `terraform` on their own, as in a `.tf` file.
+fn tf_json_locations(path: &str, text: &str) -> Vec<BlockLocation> {
+    use crate::locate::Located;
+    fn bodies<'l>(
+        node: &'l Located,
+        labels_left: usize,
+        path: &mut Vec<String>,
+        line: usize,
+        out: &mut Vec<(Vec<String>, usize, &'l Located)>,
+    ) {
+        match node {
+            Located::Array(items) => {
+                for (at, item) in items {
+                    bodies(item, labels_left, path, *at, out);
+                }
+            }
+            Located::Object(entries) if labels_left > 0 => {
+                for (label, at, inner) in entries {
+                    if label == "//" {
+                        continue;
+                    }
+                    path.push(label.clone());
+                    bodies(inner, labels_left - 1, path, *at, out);
+                    path.pop();
+                }
+            }
+            body => out.push((path.clone(), line, body)),
+        }
+    }
+    let Some(root) = crate::locate::located_json(text) else {
+        return Vec::new();
+    };
+    let roots: Vec<&Located> = match &root {
+        Located::Array(items) => items.iter().map(|(_, item)| item).collect(),
+        other => vec![other],
+    };
+    let mut found = Vec::new();
+    for root in roots {
+        let Located::Object(entries) = root else {
+            continue;
+        };
+        for (key, line, value) in entries {
+            if let Some(labels) = tf_json_labels(key) {
+                bodies(value, labels, &mut vec![key.clone()], *line, &mut found);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut push = |address: String, line: usize, body: &Located| {
+        let mut attributes = Vec::new();
+        body.keys_below(&mut attributes);
+        out.push(BlockLocation {
+            address,
+            file: path.to_string(),
+            line,
+            attributes,
+        });
+    };
+    for (labels, line, body) in found {
+        let keys: Vec<&str> = labels.iter().map(String::as_str).collect();
+        match keys.as_slice() {
+            ["resource", kind, name] => push(format!("{kind}.{name}"), line, body),
+            ["variable", name] => push(format!("var.{name}"), line, body),
+            ["locals"] => {
+                if let Located::Object(entries) = body {
+                    for (name, at, value) in entries {
+                        push(format!("local.{name}"), *at, value);
+                    }
+                }
+            }
+            ["terraform"] => {
+                push("terraform".into(), line, body);
+                let Located::Object(entries) = body else {
+                    continue;
+                };
+                for (inner, at, value) in entries {
+                    // `backend` and `provider_meta` have a label; `cloud` and
+                    // `required_providers` none.
+                    let labels = usize::from(matches!(inner.as_str(), "backend" | "provider_meta"));
+                    let mut nested = Vec::new();
+                    bodies(
+                        value,
+                        labels,
+                        &mut vec!["terraform".into(), inner.clone()],
+                        *at,
+                        &mut nested,
+                    );
+                    for (address, at, value) in nested {
+                        if matches!(value, Located::Object(_)) {
+                            push(address.join("."), at, value);
+                        }
+                    }
+                }
+            }
+            _ => push(labels.join("."), line, body),
+        }
     }
     out
 }

@@ -76,9 +76,10 @@ impl FileInfo {
 /// The documents a file gives.
 #[derive(Debug, Clone)]
 pub enum Documents {
-    /// A Terraform file in both shapes; each policy reads the one it asks for.
+    /// A Terraform file in both shapes; each policy reads the one it asks for (a `.tf.json`
+    /// file with a root array is one document per element in hcl2json's, as any JSON file).
     Terraform {
-        hcl2json: regorus::Value,
+        hcl2json: Vec<regorus::Value>,
         strata: regorus::Value,
     },
     /// Parsed documents (YAML, JSON, a plan, rendered objects), each evaluated on its own.
@@ -139,7 +140,7 @@ impl InputFile {
                 };
                 let (hcl2json, strata) = hcl_input::to_json_shapes(text).map_err(located)?;
                 Documents::Terraform {
-                    hcl2json: hcl2json.into(),
+                    hcl2json: vec![hcl2json.into()],
                     strata: strata.into(),
                 }
             }
@@ -156,18 +157,17 @@ impl InputFile {
                 let v: Value = serde_json::from_str(text).map_err(|e| {
                     Error::in_file(path, Some(e.line() as u32), format!("invalid JSON: {e}"))
                 })?;
-                match v {
-                    // Terraform's JSON syntax: as written for conftest's shape, its blocks
-                    // keyed alike however they were written for strata's.
-                    Value::Object(doc)
-                        if path.ends_with(".tf.json") || path.ends_with(".tofu.json") =>
-                    {
-                        Documents::Terraform {
-                            strata: Value::Object(hcl_input::tf_json_strata_shape(&doc)).into(),
-                            hcl2json: Value::Object(doc).into(),
-                        }
+                if path.ends_with(".tf.json") || path.ends_with(".tofu.json") {
+                    // Terraform's JSON syntax: as written for conftest's shape (a root
+                    // array element by element, as any JSON file), its blocks keyed
+                    // alike however they were written for strata's, as one document.
+                    let docs = hcl_input::tf_json_documents(path, v)?;
+                    Documents::Terraform {
+                        strata: Value::Object(hcl_input::tf_json_strata_shape_of(&docs)).into(),
+                        hcl2json: docs.into_iter().map(|d| Value::Object(d).into()).collect(),
                     }
-                    v => Documents::Parsed(split_root(v).into_iter().map(Into::into).collect()),
+                } else {
+                    Documents::Parsed(split_root(v).into_iter().map(Into::into).collect())
                 }
             }
         };
@@ -212,10 +212,10 @@ impl InputFile {
     /// The documents a policy reading Terraform in `shape` evaluates.
     pub fn documents(&self, shape: Shape) -> Vec<regorus::Value> {
         match &self.documents {
-            Documents::Terraform { hcl2json, strata } => vec![match shape {
+            Documents::Terraform { hcl2json, strata } => match shape {
                 Shape::Hcl2json => hcl2json.clone(),
-                Shape::Strata => strata.clone(),
-            }],
+                Shape::Strata => vec![strata.clone()],
+            },
             Documents::Parsed(docs) => docs.clone(),
             Documents::Module(doc) => vec![doc.clone()],
         }

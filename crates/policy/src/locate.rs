@@ -247,6 +247,136 @@ pub(crate) fn json_keys(text: &str, keys: &[&str]) -> (Option<usize>, Vec<(Strin
     (found, attributes)
 }
 
+/// A JSON document with the line each of its parts starts on.
+#[derive(Debug)]
+pub(crate) enum Located {
+    /// Each key, the line it is written on, and its value.
+    Object(Vec<(String, usize, Located)>),
+    /// Each item and the line it starts on.
+    Array(Vec<(usize, Located)>),
+    Scalar,
+}
+
+impl Located {
+    /// Every key at any depth below this value, with its line, in text order.
+    pub(crate) fn keys_below(&self, out: &mut Vec<(String, usize)>) {
+        match self {
+            Located::Object(entries) => {
+                for (key, line, value) in entries {
+                    out.push((key.clone(), *line));
+                    value.keys_below(out);
+                }
+            }
+            Located::Array(items) => {
+                for (_, item) in items {
+                    item.keys_below(out);
+                }
+            }
+            Located::Scalar => {}
+        }
+    }
+}
+
+/// Reads a JSON text (one serde_json has read already: it is well formed) with the line
+/// of each key and item; `None` when it is not well formed after all.
+pub(crate) fn located_json(text: &str) -> Option<Located> {
+    struct Reader<'t> {
+        text: &'t str,
+        at: usize,
+        line: usize,
+    }
+    impl Reader<'_> {
+        fn blank(&mut self) {
+            let bytes = self.text.as_bytes();
+            while let Some(&b) = bytes.get(self.at) {
+                match b {
+                    b'\n' => self.line += 1,
+                    b' ' | b'\t' | b'\r' => {}
+                    _ => break,
+                }
+                self.at += 1;
+            }
+        }
+        fn string(&mut self) -> Option<String> {
+            let bytes = self.text.as_bytes();
+            let start = self.at;
+            self.at += 1;
+            while *bytes.get(self.at)? != b'"' {
+                self.at += if bytes[self.at] == b'\\' { 2 } else { 1 };
+            }
+            self.at += 1;
+            serde_json::from_str(self.text.get(start..self.at)?).ok()
+        }
+        fn value(&mut self, depth: usize) -> Option<Located> {
+            if depth > 256 {
+                return None;
+            }
+            self.blank();
+            let bytes = self.text.as_bytes();
+            match *bytes.get(self.at)? {
+                b'{' => {
+                    self.at += 1;
+                    let mut entries = Vec::new();
+                    loop {
+                        self.blank();
+                        match *bytes.get(self.at)? {
+                            b'}' => {
+                                self.at += 1;
+                                return Some(Located::Object(entries));
+                            }
+                            b',' => self.at += 1,
+                            b'"' => {
+                                let line = self.line;
+                                let key = self.string()?;
+                                self.blank();
+                                (*bytes.get(self.at)? == b':').then_some(())?;
+                                self.at += 1;
+                                let value = self.value(depth + 1)?;
+                                entries.push((key, line, value));
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                b'[' => {
+                    self.at += 1;
+                    let mut items = Vec::new();
+                    loop {
+                        self.blank();
+                        match *bytes.get(self.at)? {
+                            b']' => {
+                                self.at += 1;
+                                return Some(Located::Array(items));
+                            }
+                            b',' => self.at += 1,
+                            _ => {
+                                let line = self.line;
+                                items.push((line, self.value(depth + 1)?));
+                            }
+                        }
+                    }
+                }
+                b'"' => self.string().map(|_| Located::Scalar),
+                _ => {
+                    while bytes.get(self.at).is_some_and(|b| {
+                        !matches!(b, b',' | b']' | b'}' | b' ' | b'\n' | b'\t' | b'\r')
+                    }) {
+                        self.at += 1;
+                    }
+                    Some(Located::Scalar)
+                }
+            }
+        }
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    Reader {
+        text,
+        at: 0,
+        line: 1,
+    }
+    .value(0)
+}
+
 /// The line that sets variable `name` at the top level of a variables file.
 fn tfvars_line(text: &str, name: &str) -> Option<usize> {
     let mut depth = 0i32;
@@ -297,6 +427,28 @@ fn tfvars_line(text: &str, name: &str) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn located_json_gives_the_line_of_each_key_and_item() {
+        let text =
+            "{\n  \"a\": [\n    {\"k\\\"q\": 1},\n    2\n  ],\n  \"b\": {\"c\": \"}]\"}\n}\n";
+        let Some(super::Located::Object(entries)) = super::located_json(text) else {
+            panic!("an object");
+        };
+        let keys: Vec<(&str, usize)> = entries.iter().map(|(k, l, _)| (k.as_str(), *l)).collect();
+        assert_eq!(keys, [("a", 2), ("b", 6)]);
+        let super::Located::Array(items) = &entries[0].2 else {
+            panic!("an array");
+        };
+        assert_eq!(items.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [3, 4]);
+        let mut below = Vec::new();
+        entries[1].2.keys_below(&mut below);
+        assert_eq!(below, [("c".to_string(), 6)]);
+        let mut first = Vec::new();
+        items[0].1.keys_below(&mut first);
+        assert_eq!(first, [("k\"q".to_string(), 3)]);
+        assert!(super::located_json("{\"a\": ").is_none());
+    }
+
     use super::*;
 
     #[test]
