@@ -372,7 +372,7 @@ fn a_full_temporary_directory_fails_the_task_instead_of_trusting_cut_output() {
         let run: Run = run.into();
         assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
         assert!(
-            run.stderr.contains("has no room left") && run.stderr.contains("FAILED"),
+            run.stderr.contains("had no room left after it") && run.stderr.contains("FAILED"),
             "{}\n{}",
             run.stdout,
             run.stderr
@@ -386,6 +386,37 @@ fn a_full_temporary_directory_fails_the_task_instead_of_trusting_cut_output() {
             roomy.stderr
         );
     }
+    // An apply that fills the directory while it runs (terraform's own copy of its output,
+    // which it deletes on exit, no longer hides it): failed, saying it may have changed
+    // things; with room again, the next plan sees what it did.
+    let fill = small.path().join("fill");
+    repo.write(
+        "stacks/net/main.tf",
+        &format!(
+            "{}\nresource \"null_resource\" \"n\" {{\n  provisioner \"local-exec\" {{\n    command = \"echo before; dd if=/dev/zero of={} bs=1k count=256 2>/dev/null; for i in $(seq 300); do echo line $i; done\"\n  }}\n}}\n",
+            common::NULL_PROVIDER,
+            fill.display()
+        ),
+    );
+    repo.commit("a stack whose apply fills the directory");
+    let run: Run = repo
+        .command(&["apply", "--auto-approve", "--env", "dev", "stacks/net"])
+        .env("TMPDIR", small.path())
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("terraform apply ran (exit 0), but the temporary directory")
+            && run.stderr.contains("it may have changed what it manages"),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(&fill).unwrap();
+    let plan = repo.strata(&["plan", "--env", "dev", "stacks/net"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stdout.contains("1 without changes"), "{}", plan.stdout);
 }
 
 /// Terraform does not mark an output read through `terraform_remote_state` as sensitive,

@@ -129,6 +129,14 @@ pub enum Error {
         problems: Vec<(String, Problem)>,
     },
 
+    /// A tool ran, but the temporary directory holding its output had no room left
+    /// afterwards: its output is not used (see `strata_exec::process::run`).
+    #[error("{}", source)]
+    NoRoom {
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("cannot read {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -155,6 +163,9 @@ impl Error {
 
     /// A failed read of `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        if source.kind() == std::io::ErrorKind::StorageFull {
+            return Error::NoRoom { source };
+        }
         Error::Io {
             path: path.into(),
             source,
@@ -254,6 +265,9 @@ impl Error {
             Error::Broken { problems } => return problems_hint(problems, "be modelled"),
             Error::Unrunnable { problems } => return problems_hint(problems, "be run by strata"),
             Error::Io { .. } => return None,
+            Error::NoRoom { .. } => {
+                "free space in the temporary directory, or set TMPDIR to a directory with room; then run again".into()
+            }
             Error::Write { source, .. } => match source.kind() {
                 std::io::ErrorKind::NotFound => "create the directory first".into(),
                 std::io::ErrorKind::PermissionDenied => {

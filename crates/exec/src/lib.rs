@@ -34,7 +34,12 @@ pub struct Tools {
 impl Tools {
     pub fn command(&self, program: &std::path::Path) -> std::process::Command {
         let mut c = std::process::Command::new(program);
+        // TF_FORK=0: terraform 1.0 runs without its panic wrapper, which keeps a copy of
+        // its output in the temporary directory and deletes it on exit: a directory that
+        // filled up while terraform ran then had room again, and output cut short went
+        // unseen (see `process::run`). A crash is printed to its output instead.
         c.env("TF_IN_AUTOMATION", "1")
+            .env("TF_FORK", "0")
             .env("TF_INPUT", "0")
             .env("CHECKPOINT_DISABLE", "1")
             .env("NO_COLOR", "1");

@@ -434,10 +434,16 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
     // with no room means its output cannot be trusted.
     if let Err(e) = room_left() {
         return Err(std::io::Error::new(
-            e.kind(),
+            std::io::ErrorKind::StorageFull,
             format!(
-                "the temporary directory {} has no room left ({e}): what {program} wrote there may be cut short, so it is not used; free space there, or set TMPDIR to a directory with room",
-                std::env::temp_dir().display()
+                "{program} {first} ran ({}), but the temporary directory {} {NO_ROOM} ({e}): what it wrote there may be cut short, so strata does not use it{}",
+                status.code().map_or("killed by a signal".to_string(), |c| format!("exit {c}")),
+                std::env::temp_dir().display(),
+                if first == "apply" || first == "destroy" {
+                    "; it may have changed what it manages: plan again once there is room"
+                } else {
+                    ""
+                }
             ),
         ));
     }
@@ -468,6 +474,9 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         interrupted: is_cancelled() && !status.success(),
     })
 }
+
+/// What the error of a tool whose temporary directory filled up says (see [`run`]).
+pub const NO_ROOM: &str = "had no room left after it";
 
 /// Whether the temporary directory still takes a block of data: a file system that
 /// refused a tool's write has no block left (a write fills what it can, and the next one

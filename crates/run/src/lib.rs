@@ -399,10 +399,19 @@ pub fn resolve_tools(
                     .join("tool-versions.json"),
             ),
         )
-        .map_err(|problem| Error::Invalid {
-            message: problem,
-            location: Location::new(WORKSPACE_FILE, None),
-            hint: "check the tool runs: `strata tools`".into(),
+        .map_err(|problem| {
+            // The tool ran: what is wrong is the temporary directory, not the workspace.
+            if problem.contains(strata_exec::process::NO_ROOM) {
+                return Error::Usage {
+                    message: problem,
+                    hint: "free space in the temporary directory, or set TMPDIR to a directory with room; then run again".into(),
+                };
+            }
+            Error::Invalid {
+                message: problem,
+                location: Location::new(WORKSPACE_FILE, None),
+                hint: "check the tool runs: `strata tools`".into(),
+            }
         })?;
         match pinned {
             Some(pinned) if found != pinned.trim_start_matches('v') => {
