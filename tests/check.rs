@@ -654,6 +654,65 @@ fn a_chart_with_an_unpinned_remote_dependency_is_never_served_from_the_cache() {
     );
 }
 
+/// A dependency build that fails (a repository that does not answer for a moment) leaves
+/// the chart's sandbox to be made again from the workspace: a subchart the workspace
+/// vendors in the chart's `charts/` is there for the next build, which renders it, and
+/// never lost (once a check passed without it; once every later build failed).
+#[test]
+fn a_failed_dependency_build_does_not_lose_the_vendored_subcharts() {
+    let repo = tools_repo();
+    let served = tempfile::tempdir().unwrap();
+    let port = serve_directory(served.path().to_path_buf());
+    let url = format!("http://127.0.0.1:{port}");
+    repo.write(
+        "charts/web/Chart.yaml",
+        &format!("apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: \"^1.0.0\"\n    repository: \"{url}\"\n  - name: sub\n    version: 0.1.0\n"),
+    )
+    .write(
+        "charts/web/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n",
+    )
+    .write(
+        "charts/web/charts/sub/Chart.yaml",
+        "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+    )
+    .write(
+        "charts/web/charts/sub/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-sub\n",
+    );
+    repo.commit("web, with redis from a repository and sub vendored");
+    let check = || json_run(&repo, &["check", "--env", "dev", "charts/web"]);
+    // The repository serves no index yet.
+    let (run, report) = check();
+    assert_eq!(run.code, 1, "{report}");
+    package_chart(
+        "redis",
+        "1.0.0",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: redis\n",
+        served.path(),
+    );
+    helm(&[
+        "repo",
+        "index",
+        served.path().to_str().unwrap(),
+        "--url",
+        &url,
+    ]);
+    let (run, report) = check();
+    run.assert_ok();
+    let render = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["action"] == "render")
+        .unwrap_or_else(|| panic!("no render: {report}"));
+    assert!(
+        render.to_string().contains("ConfigMap/from-sub")
+            && render.to_string().contains("ConfigMap/redis"),
+        "{render}"
+    );
+}
+
 #[test]
 fn a_chart_deployed_nowhere_is_linted_rendered_and_governed() {
     let repo = tools_repo();

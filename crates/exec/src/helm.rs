@@ -92,6 +92,9 @@ pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &Dependencies) -> Res
         });
     }
     strata_fs::write_atomic(&building, b"").map_err(|e| Error::write(&building, e))?;
+    // The build changes `charts/`, which may also hold subcharts and archives from the
+    // workspace: a build that does not succeed leaves the sandbox to be made again.
+    let whole = sb.changing()?;
     let has_remote = deps.iter().any(is_from_repository);
     let step = if offline && has_remote {
         match stale_vendored(&charts, deps) {
@@ -119,6 +122,7 @@ pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &Dependencies) -> Res
     };
     if step.ok {
         std::fs::remove_file(&building).map_err(|e| Error::write(&building, e))?;
+        sb.changed_as_meant(whole)?;
     } else {
         remove_dir(&charts)?;
         std::fs::remove_file(&building).map_err(|e| Error::write(&building, e))?;

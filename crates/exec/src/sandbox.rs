@@ -187,6 +187,41 @@ pub fn prepare(
     })
 }
 
+impl Sandbox {
+    fn marker(&self) -> PathBuf {
+        self.src
+            .parent()
+            .map(|base| base.join("src.marker"))
+            .unwrap_or_else(|| self.src.with_extension("marker"))
+    }
+
+    /// Marks the sandbox as no longer holding just the workspace's files, while a tool
+    /// changes its sources (a chart's dependency build writes into its `charts/`, and may
+    /// remove archives there). Returns what to give [`Sandbox::changed_as_meant`] when the
+    /// tool succeeds; when it does not (it failed, was interrupted, or strata died), the
+    /// sandbox is built again from the workspace the next time it is prepared, never reused
+    /// with files the tool removed or left half-written.
+    pub fn changing(&self) -> Result<Option<String>> {
+        let path = self.marker();
+        let marker = std::fs::read_to_string(&path).ok();
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(marker),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::write(&path, e)),
+        }
+    }
+
+    /// The tool that [`Sandbox::changing`] was for succeeded: the sandbox may be reused
+    /// with what it made.
+    pub fn changed_as_meant(&self, marker: Option<String>) -> Result<()> {
+        let Some(marker) = marker else {
+            return Ok(());
+        };
+        let path = self.marker();
+        strata_fs::write_atomic(&path, marker.as_bytes()).map_err(|e| Error::write(&path, e))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
