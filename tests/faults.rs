@@ -486,6 +486,27 @@ fn a_sensitive_output_read_through_remote_state_is_refused_not_leaked() {
         derived,
         &["state"],
     );
+    // The data source handed on whole (to a local) may be read for any output: refused too.
+    reader(
+        "w = replace(local.rs.outputs.pw, \"-\", \"_\")",
+        "\nlocals {\n  rs = data.terraform_remote_state.db\n}\n",
+        deps,
+    );
+    let whole = strata_with(
+        &repo,
+        tmp.path(),
+        &[],
+        &["plan", "--env", "dev", "stacks/reader"],
+    );
+    assert_eq!(whole.code, 1, "{}", whole.stderr);
+    assert!(
+        whole
+            .stderr
+            .contains("as a whole or by a computed key, and `stacks/db:pw` is sensitive"),
+        "{}",
+        whole.stderr
+    );
+    assert_not_written(&repo, tmp.path(), &[&whole], &[], derived, &["state"]);
     // As the message says: an input, which strata marks sensitive.
     reader(
         "w = replace(var.pw, \"-\", \"_\")",

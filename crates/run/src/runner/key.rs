@@ -593,17 +593,33 @@ impl Runner<'_> {
         let texts = self
             .texts(&files)
             .map_err(|e| NotReady::Fail(e.one_line()))?;
-        let of = |name: &str| {
+        // A data source named after one of the stack's `deps` (`data "terraform_remote_state"
+        // "app"` for `stacks/app`) is taken to read that one; another may read any of them.
+        let declared: Vec<&str> = target
+            .deps
+            .iter()
+            .filter(|d| d.how == DepKind::Declared)
+            .map(|d| d.label.as_str())
+            .collect();
+        let named_after = |source: &str| {
+            declared
+                .iter()
+                .copied()
+                .find(|label| label.rsplit('/').next() == Some(source))
+        };
+        let of = |source: &str, name: &str| {
+            let reads = named_after(source);
             sensitive
                 .iter()
                 .filter_map(|k| k.rsplit_once(':'))
+                .filter(|(dep, _)| reads.is_none_or(|r| r == *dep))
                 .find(|(_, n)| *n == name)
                 .map(|(dep, _)| dep)
         };
         for (file, text) in &texts {
             for read in crate::remote_state::reads(text) {
                 let why = match &read.output {
-                    Some(name) => match of(name) {
+                    Some(name) => match of(&read.source, name) {
                         Some(dep) => format!(
                             "{file}:{} reads `{name}` through terraform_remote_state, a sensitive output of {dep}: terraform does not mark it sensitive there, so a value derived from it would reach the plan, its log and the cache in clear text; read it as an input instead (`{name} = \"{dep}:{name}\"` under [inputs] in {}/stack.toml, then `var.{name}`), which strata marks sensitive",
                             read.line, target.label
@@ -611,7 +627,17 @@ impl Runner<'_> {
                         None => continue,
                     },
                     None => {
-                        let names: Vec<&str> = sensitive.iter().map(String::as_str).collect();
+                        let reads = named_after(&read.source);
+                        let names: Vec<&str> = sensitive
+                            .iter()
+                            .map(String::as_str)
+                            .filter(|k| {
+                                reads.is_none_or(|r| k.rsplit_once(':').is_some_and(|(d, _)| d == r))
+                            })
+                            .collect();
+                        if names.is_empty() {
+                            continue;
+                        }
                         format!(
                             "{file}:{} reads the outputs of a terraform_remote_state as a whole or by a computed key, and {} sensitive: terraform does not mark them sensitive there, so a value derived from one would reach the plan, its log and the cache in clear text; read the outputs by name, and the sensitive ones as inputs (under [inputs] in {}/stack.toml), which strata marks sensitive",
                             read.line,
