@@ -28,8 +28,15 @@ fn shards_cover_every_target_once_and_are_balanced() {
         }
         loads.push(shard["tasks"].as_u64().unwrap());
     }
-    let all: BTreeSet<String> = repo.hashes().into_keys().collect();
+    // Every target with tasks; a policy has none of its own (its governed targets run its
+    // rules), so no runner starts for it.
+    let all: BTreeSet<String> = repo
+        .hashes()
+        .into_keys()
+        .filter(|l| !l.starts_with("policies/"))
+        .collect();
     assert_eq!(seen, all);
+    assert!(loads.iter().all(|&l| l > 0), "{loads:?}");
     // The heaviest target here has 4 tasks (fmt, validate, init, plan): LPT keeps shards within that.
     assert!(
         loads.iter().max().unwrap() - loads.iter().min().unwrap() <= 4,
@@ -72,4 +79,26 @@ fn affected_matrix_only_has_affected_targets() {
         .collect();
     labels.sort();
     assert_eq!(labels, vec!["charts/api", "charts/lib", "charts/web"]);
+
+    // A changed policy: the targets it governs run, in shards of their own; no shard of
+    // the policy alone, which would start a runner that runs nothing and reports green.
+    repo.append("policies/k8s/deny.rego", "\n# reworded\n");
+    let json = repo
+        .strata(&[
+            "ci",
+            "matrix",
+            "--shards",
+            "8",
+            "--affected",
+            "--base",
+            "main",
+            "--env",
+            "dev",
+        ])
+        .json();
+    let include = json["include"].as_array().unwrap();
+    assert!(!include.is_empty(), "{json}");
+    for shard in include {
+        assert!(shard["tasks"].as_u64().unwrap() > 0, "{json}");
+    }
 }

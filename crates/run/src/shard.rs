@@ -106,12 +106,15 @@ fn assign(
             (cost, t)
         })
         // A target affected only in environments this run does not work in has no task
-        // here (see `plan_tasks_in`): it is given to no shard, and no runner starts for it.
-        .filter(|&(_, t)| {
-            selection
-                .target_envs
-                .get(&t)
-                .is_none_or(|only| envs.iter().any(|e| only.contains(e)))
+        // here (see `plan_tasks_in`), nor has a target with no tasks of its own (a policy,
+        // whose governed targets are selected themselves): it is given to no shard, and no
+        // runner starts for it.
+        .filter(|&(cost, t)| {
+            cost > 0
+                && selection
+                    .target_envs
+                    .get(&t)
+                    .is_none_or(|only| envs.iter().any(|e| only.contains(e)))
         })
         .collect();
     // Heaviest first; ties by label so the result is stable.
