@@ -1166,3 +1166,29 @@ fn a_module_at_a_moving_git_ref_is_fetched_again_and_never_cached() {
         second.stderr
     );
 }
+
+/// Tasks left after a failure (no `--keep-going`) are reported once as not run, with why:
+/// in JUnit as an error saying so, not "did not run: not run: …".
+#[test]
+fn tasks_left_after_a_failure_are_reported_once_as_not_run() {
+    let repo = common::sample_repo();
+    repo.append("modules/naming/variables.tf", "variable  \"x\" {\n}\n");
+    repo.commit("unformatted");
+    let run = repo.strata(&[
+        "check",
+        "--env",
+        "dev",
+        "--junit",
+        "junit.xml",
+        "charts/web",
+        "modules/naming",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let junit = std::fs::read_to_string(repo.path().join("junit.xml")).unwrap();
+    assert!(
+        junit.contains(
+            "message=\"did not run: an earlier task failed (use --keep-going to run the rest)\""
+        ) && !junit.contains("not run: not run"),
+        "{junit}"
+    );
+}

@@ -499,9 +499,7 @@ impl Job for Runner<'_> {
                 }
             }
             NotRun::Stopped if process::is_cancelled() => "interrupted".into(),
-            NotRun::Stopped => {
-                "not run: an earlier task failed (use --keep-going to run the rest)".into()
-            }
+            NotRun::Stopped => "an earlier task failed (use --keep-going to run the rest)".into(),
         });
         report
     }
