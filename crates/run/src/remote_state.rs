@@ -23,10 +23,145 @@ pub struct RemoteRead {
 /// The attributes of a remote state data source that are no outputs.
 const NOT_OUTPUTS: [&str; 5] = ["backend", "config", "workspace", "defaults", "id"];
 
-/// The uses of remote state data sources in a Terraform file's text (HCL or JSON syntax,
-/// which writes the same references inside `${…}`). Comments are not told apart: a
-/// reference in one counts (a stricter answer, never a missed one).
-pub fn reads(text: &str) -> Vec<RemoteRead> {
+/// A Terraform file's text without what may stand between the parts of a reference:
+/// whitespace and comments outside strings (`data # …⏎ .terraform_remote_state`, `data
+/// /**/.terraform_remote_state`), with the line each kept character is on. Strings and
+/// heredocs are kept as written (a reference inside `${…}` counts, and so does one in plain
+/// text there: a stricter answer, never a missed one); a `#`, `//` or `/*` inside them is no
+/// comment. JSON syntax (`json`) has no comments: only whitespace goes.
+fn squeezed(text: &str, json: bool) -> (String, Vec<usize>) {
+    fn keep(out: &mut String, lines: &mut Vec<usize>, c: char, line: usize) {
+        out.push(c);
+        lines.push(line);
+    }
+    enum In {
+        /// Code, inside this many `{` of an interpolation (none at the top level).
+        Code(usize),
+        Str,
+        Heredoc(String),
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut lines = Vec::with_capacity(text.len());
+    let mut line = 1;
+    let mut stack = vec![In::Code(0)];
+    let mut i = 0;
+    let mut at_line_start = true;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match stack.last_mut().expect("a context") {
+            In::Heredoc(end) => {
+                if at_line_start {
+                    let rest: String = chars[i..].iter().take_while(|c| **c != '\n').collect();
+                    if rest.trim() == end.as_str() {
+                        stack.pop();
+                        i += rest.chars().count();
+                        at_line_start = false;
+                        continue;
+                    }
+                }
+                keep(&mut out, &mut lines, c, line);
+            }
+            In::Str => match c {
+                '\\' => {
+                    keep(&mut out, &mut lines, c, line);
+                    if let Some(n) = next {
+                        keep(&mut out, &mut lines, n, line);
+                        i += 1;
+                    }
+                }
+                '"' => {
+                    keep(&mut out, &mut lines, c, line);
+                    stack.pop();
+                }
+                '$' | '%' if next == Some('{') => {
+                    keep(&mut out, &mut lines, c, line);
+                    keep(&mut out, &mut lines, '{', line);
+                    i += 1;
+                    stack.push(In::Code(1));
+                }
+                _ => keep(&mut out, &mut lines, c, line),
+            },
+            In::Code(depth) => match c {
+                // Gone, but for one space between two words it kept apart (`vpc_id⏎  b`).
+                c if c.is_whitespace() => {
+                    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+                    let after = chars[i..].iter().find(|c| !c.is_whitespace());
+                    if out.chars().next_back().is_some_and(word) && after.is_some_and(|c| word(*c))
+                    {
+                        keep(&mut out, &mut lines, ' ', line);
+                    }
+                }
+                '"' => {
+                    keep(&mut out, &mut lines, c, line);
+                    stack.push(In::Str);
+                }
+                '{' if *depth > 0 => {
+                    *depth += 1;
+                    keep(&mut out, &mut lines, c, line);
+                }
+                '}' if *depth > 0 => {
+                    *depth -= 1;
+                    keep(&mut out, &mut lines, c, line);
+                    if *depth == 0 {
+                        stack.pop();
+                    }
+                }
+                '#' if !json => {
+                    while i + 1 < chars.len() && chars[i + 1] != '\n' {
+                        i += 1;
+                    }
+                }
+                '/' if !json && next == Some('/') => {
+                    while i + 1 < chars.len() && chars[i + 1] != '\n' {
+                        i += 1;
+                    }
+                }
+                '/' if !json && next == Some('*') => {
+                    i += 2;
+                    while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                        if chars[i] == '\n' {
+                            line += 1;
+                        }
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                '<' if !json && next == Some('<') => {
+                    // `<<EOT` or `<<-EOT`, to the end of the line.
+                    let rest: String = chars[i + 2..].iter().take_while(|c| **c != '\n').collect();
+                    let word = rest.trim_start_matches('-').trim();
+                    if !word.is_empty() && word.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                        keep(&mut out, &mut lines, '<', line);
+                        keep(&mut out, &mut lines, '<', line);
+                        stack.push(In::Heredoc(word.to_string()));
+                        i += 2 + rest.chars().count();
+                        continue;
+                    }
+                    keep(&mut out, &mut lines, c, line);
+                }
+                _ => keep(&mut out, &mut lines, c, line),
+            },
+        }
+        if chars.get(i) == Some(&'\n') {
+            line += 1;
+            at_line_start = true;
+        } else {
+            at_line_start = false;
+        }
+        i += 1;
+    }
+    (out, lines)
+}
+
+/// The uses of remote state data sources in a Terraform file's text (`file` tells HCL from
+/// JSON syntax, which writes the same references inside `${…}`), whatever whitespace and
+/// comments stand between the parts of a reference.
+pub fn reads(file: &str, text: &str) -> Vec<RemoteRead> {
+    let json = file.ends_with(".json");
+    let (text, lines) = squeezed(text, json);
+    let text = text.as_str();
     const PREFIX: &str = "data.terraform_remote_state.";
     let ident = |s: &str| -> usize {
         s.char_indices()
@@ -55,10 +190,10 @@ pub fn reads(text: &str) -> Vec<RemoteRead> {
         let rest = &text[at + PREFIX.len()..];
         let n = ident(rest);
         let source = rest[..n].to_string();
-        let mut after = rest[n..].trim_start();
+        let mut after = &rest[n..];
         while after.starts_with('[') {
             match past_index(after) {
-                Some(i) => after = after[i..].trim_start(),
+                Some(i) => after = &after[i..],
                 None => break,
             }
         }
@@ -92,7 +227,7 @@ pub fn reads(text: &str) -> Vec<RemoteRead> {
         };
         out.push(RemoteRead {
             source,
-            line: text[..at].matches('\n').count() + 1,
+            line: lines.get(text[..at].chars().count()).copied().unwrap_or(1),
             output,
         });
     }
@@ -106,7 +241,7 @@ mod tests {
     #[test]
     fn reads_name_the_output_or_say_they_cannot() {
         let text = "locals {\n  a = data.terraform_remote_state.net.outputs.vpc_id\n  b = data.terraform_remote_state.db.outputs[\"password\"]\n  c = data.terraform_remote_state.db.outputs\n  d = data.terraform_remote_state.db.outputs[local.k]\n  e = data.terraform_remote_state.db.backend\n  f = \"${data.terraform_remote_state.db.outputs.pw}-x\"\n  g = data.terraform_remote_state.db[0].outputs.pw\n  h = data.terraform_remote_state.db[*].outputs[\"pw\"]\n  i = data.terraform_remote_state.db\n  j = [for s in [data.terraform_remote_state.db] : s.outputs.pw]\n  k = data.terraform_remote_state.db .outputs .pw\n}\n";
-        let found: Vec<(usize, Option<String>)> = reads(text)
+        let found: Vec<(usize, Option<String>)> = reads("main.tf", text)
             .into_iter()
             .map(|r| (r.line, r.output))
             .collect();
@@ -126,8 +261,30 @@ mod tests {
                 (12, named("pw")),
             ]
         );
-        assert!(
-            reads("data \"terraform_remote_state\" \"db\" {\n  backend = \"pg\"\n}\n").is_empty()
+        // Whatever stands between the parts of a reference; nothing inside a string or a
+        // heredoc is a comment.
+        let text = "locals {\n  a = (data\n    .terraform_remote_state.db.outputs.pw)\n  b = data /**/.terraform_remote_state.db.outputs.pw\n  c = data # note\n  .terraform_remote_state.db.outputs.pw\n  d = format(\"http://%s/*\", data.terraform_remote_state.db.outputs.pw)\n  e = <<EOT\n# ${data.terraform_remote_state.db.outputs.pw}\nEOT\n  f = \"${lookup(data.terraform_remote_state.db.outputs, \"pw\")}\"\n}\n";
+        let found: Vec<(usize, Option<String>)> = reads("main.tf", text)
+            .into_iter()
+            .map(|r| (r.line, r.output))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (2, named("pw")),
+                (4, named("pw")),
+                (5, named("pw")),
+                (7, named("pw")),
+                (9, named("pw")),
+                (11, None),
+            ]
         );
+        let json = "{\"resource\": {\"null_resource\": {\"x\": {\"triggers\": {\"w\": \"${data.terraform_remote_state.db.outputs.pw}#\"}}}}}";
+        assert_eq!(reads("main.tf.json", json).len(), 1);
+        assert!(reads(
+            "main.tf",
+            "data \"terraform_remote_state\" \"db\" {\n  backend = \"pg\"\n}\n"
+        )
+        .is_empty());
     }
 }

@@ -601,11 +601,16 @@ impl Runner<'_> {
             .filter(|d| d.how == DepKind::Declared)
             .map(|d| d.label.as_str())
             .collect();
+        // Only when exactly one is: `stacks/eu/db` and `stacks/us/db` are both `db`.
         let named_after = |source: &str| {
-            declared
+            let mut named = declared
                 .iter()
                 .copied()
-                .find(|label| label.rsplit('/').next() == Some(source))
+                .filter(|label| label.rsplit('/').next() == Some(source));
+            match (named.next(), named.next()) {
+                (Some(one), None) => Some(one),
+                _ => None,
+            }
         };
         let of = |source: &str, name: &str| {
             let reads = named_after(source);
@@ -617,7 +622,7 @@ impl Runner<'_> {
                 .map(|(dep, _)| dep)
         };
         for (file, text) in &texts {
-            for read in crate::remote_state::reads(text) {
+            for read in crate::remote_state::reads(file, text) {
                 let why = match &read.output {
                     Some(name) => match of(&read.source, name) {
                         Some(dep) => format!(
