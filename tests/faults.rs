@@ -507,6 +507,28 @@ fn a_sensitive_output_read_through_remote_state_is_refused_not_leaked() {
         whole.stderr
     );
     assert_not_written(&repo, tmp.path(), &[&whole], &[], derived, &["state"]);
+    // A data source named `db` is named after two deps here (`stacks/a/db`, whose `pw` is
+    // no secret, and `stacks/db`): it may read either, so the read is refused.
+    repo.write(
+        "stacks/a/db/main.tf",
+        "output \"pw\" {\n  value = \"not-a-secret\"\n}\n",
+    );
+    repo.commit("another db");
+    repo.strata(&["apply", "--auto-approve", "--env", "dev", "stacks/a/db"])
+        .assert_ok();
+    reader(
+        "w = replace(data.terraform_remote_state.db.outputs.pw, \"-\", \"_\")",
+        "",
+        "deps = [\"stacks/a/db\", \"stacks/db\"]\n",
+    );
+    let two = strata_with(
+        &repo,
+        tmp.path(),
+        &[],
+        &["plan", "--env", "dev", "stacks/reader"],
+    );
+    assert_eq!(two.code, 1, "{}", two.stderr);
+    assert_not_written(&repo, tmp.path(), &[&two], &[], derived, &["state"]);
     // As the message says: an input, which strata marks sensitive.
     reader(
         "w = replace(var.pw, \"-\", \"_\")",
