@@ -736,6 +736,30 @@ fn edit_with_a_recipient_given_adds_it_when_the_environment_lists_none() {
         run.assert_ok();
         assert!(run.stdout.contains("by-alice"), "{}", run.stdout);
     }
+
+    // `updatekeys -r` and `rotate -r` add the same way: they replaced the file's own
+    // recipients, locking out whoever ran them.
+    let (dave, dave_public) = age_key(keys.path(), "dave.txt");
+    let (erin, erin_public) = age_key(keys.path(), "erin.txt");
+    for (command, key) in [("updatekeys", &dave_public), ("rotate", &erin_public)] {
+        with_key(
+            &repo,
+            Some(&alice),
+            tmp.path(),
+            &["secrets", command, SECRETS, "-r", key],
+        )
+        .assert_ok();
+    }
+    for key in [&alice, &bob, &carol, &dave, &erin] {
+        let run = with_key(
+            &repo,
+            None,
+            tmp.path(),
+            &["secrets", "decrypt", SECRETS, "-i", key.to_str().unwrap()],
+        );
+        run.assert_ok();
+        assert!(run.stdout.contains("by-alice"), "{}", run.stdout);
+    }
 }
 
 #[test]

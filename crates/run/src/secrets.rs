@@ -581,11 +581,28 @@ fn rekey(
     let mut planned = Vec::new();
     let mut done = Vec::new();
     for file in files {
-        let recipients = recipients_for(root, file, extra)?;
         let text = file.read()?;
         let ids = match &mut ids {
             Some(ids) => ids,
             none => none.insert(identities(identities_given)?),
+        };
+        // The environment's recipients and `extra`; when the environment lists none, the
+        // file keeps its own and gains `extra`, as in an edit (`-r` adds a recipient, never
+        // replaces those who can open the file now).
+        let listed = recipients_for(root, file, &[])?;
+        let recipients = if listed.is_empty() {
+            let mut own = strata_secrets::verified_recipients(&file.rel, &text, ids)
+                .map_err(|e| error(&file.rel, e))?;
+            own.extend(
+                extra
+                    .iter()
+                    .filter(|r| !own.contains(r))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+            Recipients::parse(&own).map_err(|e| error(&file.rel, e))?
+        } else {
+            recipients_for(root, file, extra)?
         };
         let mut rotated = true;
         if skip_when_same_recipients {
