@@ -151,7 +151,7 @@ pub fn verified_recipients(
 
 /// Seals the plain TOML `plain` for `recipients`: the text of the sealed file.
 pub fn seal(file: &str, plain: &str, recipients: &Recipients) -> Result<String> {
-    let table = parse(file, plain)?;
+    let table = parse_plain(file, plain)?;
     if table.contains_key(META) {
         return Err(if is_sealed(plain) {
             Error::AlreadySealed { file: file.into() }
@@ -190,7 +190,7 @@ pub fn reseal(
     let key = sealed.data_key(file, identities)?;
     sealed.verify(file, &key)?;
     let before = sealed.decrypt(file, &key)?;
-    let table = parse(file, plain)?;
+    let table = parse_plain(file, plain)?;
     if table.contains_key(META) {
         return Err(Error::Reserved { file: file.into() });
     }
@@ -321,6 +321,64 @@ fn parse(file: &str, text: &str) -> Result<Table> {
             .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
         message: e.message().to_string(),
     })
+}
+
+/// [`parse`] of plain text to be sealed: a value that no tool could be given as written
+/// (`inf`, `nan`: JSON, in which terraform and helm get values, has no such number) is an
+/// error naming its key, never a `null` a tool would get instead.
+fn parse_plain(file: &str, text: &str) -> Result<Table> {
+    fn check(file: &str, text: &str, path: &mut Vec<String>, value: &Value) -> Result<()> {
+        match value {
+            Value::Float(f) if !f.is_finite() => {
+                let key = path.join(".");
+                // The line of the key (of the list, for an item of one).
+                let name = path
+                    .iter()
+                    .rev()
+                    .find(|p| p.parse::<usize>().is_err())
+                    .cloned()
+                    .unwrap_or_default();
+                let line = text
+                    .lines()
+                    .position(|l| {
+                        let l = l.trim_start();
+                        l.strip_prefix(name.as_str())
+                            .or_else(|| l.strip_prefix(&format!("\"{name}\"")))
+                            .is_some_and(|rest| rest.trim_start().starts_with('='))
+                    })
+                    .map(|n| n + 1);
+                Err(Error::Malformed {
+                    file: file.into(),
+                    line,
+                    message: format!(
+                        "`{key}` is {f}, which no tool can be given as a number (JSON has none such): write it as a string (\"{f}\")"
+                    ),
+                })
+            }
+            Value::Table(t) => {
+                for (k, v) in t {
+                    path.push(k.clone());
+                    check(file, text, path, v)?;
+                    path.pop();
+                }
+                Ok(())
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    check(file, text, path, v)?;
+                    path.pop();
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    let table = parse(file, text)?;
+    for (k, v) in &table {
+        check(file, text, &mut vec![k.clone()], v)?;
+    }
+    Ok(table)
 }
 
 fn new_key() -> Key {

@@ -74,6 +74,29 @@ fn a_sealed_file_shows_its_keys_and_opens_to_the_same_values() {
     );
 }
 
+/// `inf` and `nan` are TOML numbers that JSON has not: a tool would get `null`. Refused at
+/// their key and line, on sealing and on an edit; as strings they are kept.
+#[test]
+fn a_number_no_tool_can_be_given_is_refused() {
+    let alice = key();
+    for (plain, key, line) in [
+        ("a = 1\nthreshold = inf\n", "threshold", 2),
+        ("[limits]\nratio = nan\n", "limits.ratio", 2),
+        ("xs = [1.0, -inf]\n", "xs.1", 1),
+    ] {
+        let err = seal("s.toml", plain, &recipients(&[&alice])).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(&format!("`{key}`")), "{text}");
+        assert!(
+            matches!(err, Error::Malformed { line: Some(l), .. } if l == line),
+            "{err:?}"
+        );
+    }
+    let sealed = seal("s.toml", "a = 1\n", &recipients(&[&alice])).unwrap();
+    assert!(reseal("s.toml", &sealed, "a = inf\n", &alice.ids, None).is_err());
+    assert!(seal("s.toml", "a = \"inf\"\n", &recipients(&[&alice])).is_ok());
+}
+
 #[test]
 fn only_a_recipient_can_open_it() {
     let (alice, mallory) = (key(), key());
