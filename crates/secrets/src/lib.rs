@@ -202,6 +202,7 @@ pub fn reseal(
     let keep = Keep {
         before: &before,
         sealed: &sealed.values,
+        wrapped: (&sealed.data_key, &sealed.recipients),
     };
     seal_table(file, &table, &key, recipients, Some(&keep))
 }
@@ -237,6 +238,7 @@ pub fn update_keys(
     let keep = Keep {
         before: &before,
         sealed: &parsed.values,
+        wrapped: (&parsed.data_key, &parsed.recipients),
     };
     seal_table(file, &before, &key, recipients, Some(&keep))
 }
@@ -276,7 +278,16 @@ pub fn write_if_unchanged(path: &Path, expected: Option<&str>, new: &str) -> Res
     if now.as_deref() != expected {
         return Ok(false);
     }
+    // An existing file keeps its mode (a group-readable file stays so), as in [`rewrite`].
+    let mode = now
+        .is_some()
+        .then(|| std::fs::metadata(path).map(|m| m.permissions()))
+        .transpose()
+        .map_err(|e| Error::io(path, e))?;
     strata_fs::write_atomic(path, new.as_bytes()).map_err(|e| Error::io(path, e))?;
+    if let Some(mode) = mode {
+        std::fs::set_permissions(path, mode).map_err(|e| Error::io(path, e))?;
+    }
     Ok(true)
 }
 
@@ -294,6 +305,10 @@ fn turn(path: &Path) -> Result<std::fs::File> {
 struct Keep<'a> {
     before: &'a Table,
     sealed: &'a Vec<(Vec<String>, String)>,
+    /// The data key as it is sealed now, and for whom: kept as written while the key and
+    /// its recipients stay (a fresh wrapping would change every line of it, and a diff
+    /// could no longer tell an edit of values from a new data key).
+    wrapped: (&'a str, &'a [String]),
 }
 
 impl Keep<'_> {
@@ -641,7 +656,13 @@ fn seal_table(
     let mut values = Vec::new();
     let mut table = plain.clone();
     seal_leaves(&mut table, &mut Vec::new(), key, keep, &mut values);
-    let data_key = wrap(file, key, recipients)?;
+    let data_key = match keep {
+        Some(Keep {
+            wrapped: (data_key, names),
+            ..
+        }) if *names == recipients.names() => data_key.to_string(),
+        _ => wrap(file, key, recipients)?,
+    };
     let mac = seal_bytes(
         key,
         mac(&values, recipients.names()).as_bytes(),

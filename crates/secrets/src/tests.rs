@@ -97,6 +97,49 @@ fn a_number_no_tool_can_be_given_is_refused() {
     assert!(seal("s.toml", "a = \"inf\"\n", &recipients(&[&alice])).is_ok());
 }
 
+/// An edit that keeps the data key and its recipients keeps the data key's lines as they
+/// were, so its diff names only the values that changed; a recipient added wraps it anew.
+/// The file keeps its mode.
+#[test]
+fn an_edit_keeps_the_wrapped_data_key_and_the_files_mode() {
+    let (alice, bob) = (key(), key());
+    let sealed = seal("s.toml", PLAIN, &recipients(&[&alice])).unwrap();
+    // The data key's lines (age's armour spans several).
+    let line = |text: &str| {
+        let start = text.find("data_key = ").unwrap();
+        let end = text.find("\nmac = ").unwrap();
+        text[start..end].to_string()
+    };
+    let edited = reseal(
+        "s.toml",
+        &sealed,
+        &PLAIN.replace("5432", "5433"),
+        &alice.ids,
+        None,
+    )
+    .unwrap();
+    assert_eq!(line(&edited), line(&sealed));
+    let added = reseal(
+        "s.toml",
+        &sealed,
+        PLAIN,
+        &alice.ids,
+        Some(&recipients(&[&alice, &bob])),
+    )
+    .unwrap();
+    assert_ne!(line(&added), line(&sealed));
+    assert!(open("s.toml", &added, &bob.ids).is_ok());
+
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, &sealed).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert!(write_if_unchanged(&path, Some(&sealed), &edited).unwrap());
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+}
+
 #[test]
 fn only_a_recipient_can_open_it() {
     let (alice, mallory) = (key(), key());
