@@ -436,7 +436,21 @@ fn a_secrets_file_in_clear_text_or_with_an_undeclared_key_fails_the_plan() {
     repo.commit("encrypted, with a typo");
     let reason = failed_plan_reason(&repo, &key, tmp.path());
     assert!(
-        reason.contains("sets `db_pasword`, which this stack does not declare"),
+        reason.contains("sets `db_pasword`, which this stack does not declare")
+            && reason.contains("declare it (`variable "),
+        "{reason}"
+    );
+    // A key terraform takes for no variable: renamed, not declared.
+    repo.write(
+        SECRETS,
+        &format!("db_password = \"{PASSWORD}\"\n\"db.user\" = \"app\"\n"),
+    );
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
+    repo.commit("a dotted key");
+    let reason = failed_plan_reason(&repo, &key, tmp.path());
+    assert!(
+        reason.contains("`db.user` is no name terraform takes for a variable")
+            && !reason.contains("declare it (`variable "),
         "{reason}"
     );
 

@@ -530,12 +530,23 @@ pub fn plan(
         .iter()
         .find(|(n, _)| !declared.contains_key(n))
     {
+        // Terraform's names: a letter or `_`, then letters, digits, `_` and `-`.
+        let is_name = name.starts_with(|c: char| c.is_alphabetic() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
         return Err(Error::Invalid {
             message: format!("{file} sets `{name}`, which this stack does not declare"),
             location: strata_graph::error::Location::new(file.clone(), None),
-            hint: format!(
-                "declare it (`variable \"{name}\" {{ sensitive = true }}`) or remove it with `strata secrets edit {file}`"
-            ),
+            hint: if is_name {
+                format!(
+                    "declare it (`variable \"{name}\" {{ sensitive = true }}`) or remove it with `strata secrets edit {file}`"
+                )
+            } else {
+                format!(
+                    "`{name}` is no name terraform takes for a variable: rename it (letters, digits, `_` and `-`, starting with a letter) with `strata secrets edit {file}`, and declare that"
+                )
+            },
         });
     }
     // A map or list for a variable terraform reads literally would arrive as its text: a
