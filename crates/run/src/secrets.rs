@@ -135,6 +135,17 @@ pub fn recipients_for(root: &Path, file: &SecretsPath, extra: &[String]) -> Resu
     Recipients::parse(&list).map_err(|e| error(&file.rel, e))
 }
 
+/// A file's own recipients `own` and those of `extra` it lacks: whom a file is sealed for
+/// when its environment lists none (`-r` adds, never replaces).
+fn own_and(file: &SecretsPath, mut own: Vec<String>, extra: &[String]) -> Result<Recipients> {
+    for r in extra {
+        if !own.contains(r) {
+            own.push(r.clone());
+        }
+    }
+    Recipients::parse(&own).map_err(|e| error(&file.rel, e))
+}
+
 /// The identities of this process (`--identity` files, else the environment).
 pub fn identities(given: &[PathBuf]) -> Result<Identities> {
     Identities::find(given).map_err(|e| Error::Usage {
@@ -262,18 +273,11 @@ pub fn edit(
     // none.
     let listed = recipients(&[])?;
     let now = match &old {
-        Some(text) if listed.is_empty() => {
-            let mut own =
-                strata_secrets::recipients_of(&file.rel, text).map_err(|e| error(&file.rel, e))?;
-            own.extend(
-                extra
-                    .iter()
-                    .filter(|r| !own.contains(r))
-                    .cloned()
-                    .collect::<Vec<_>>(),
-            );
-            Recipients::parse(&own).map_err(|e| error(&file.rel, e))?
-        }
+        Some(text) if listed.is_empty() => own_and(
+            file,
+            strata_secrets::recipients_of(&file.rel, text).map_err(|e| error(&file.rel, e))?,
+            extra,
+        )?,
         _ => recipients(extra)?,
     };
     if old.is_none() && now.is_empty() {
@@ -591,16 +595,12 @@ fn rekey(
         // replaces those who can open the file now).
         let listed = recipients_for(root, file, &[])?;
         let recipients = if listed.is_empty() {
-            let mut own = strata_secrets::verified_recipients(&file.rel, &text, ids)
-                .map_err(|e| error(&file.rel, e))?;
-            own.extend(
-                extra
-                    .iter()
-                    .filter(|r| !own.contains(r))
-                    .cloned()
-                    .collect::<Vec<_>>(),
-            );
-            Recipients::parse(&own).map_err(|e| error(&file.rel, e))?
+            own_and(
+                file,
+                strata_secrets::verified_recipients(&file.rel, &text, ids)
+                    .map_err(|e| error(&file.rel, e))?,
+                extra,
+            )?
         } else {
             recipients_for(root, file, extra)?
         };
