@@ -15,9 +15,20 @@ fn unknown_label_names_file_and_line() {
     assert_eq!(run.code, 2);
     assert_eq!(
         run.stderr,
-        "error: stack `stacks/app` depends on `stacks/netwrk`, which does not exist\n  --> stacks/app/stack.toml:3\nhint: run `strata list` to see every target's label, or fix the label\n"
+        "error: stack `stacks/app` depends on `stacks/netwrk`, which does not exist\n  --> stacks/app/stack.toml:3\nhint: did you mean `stacks/network`? Fix the label at the line shown\n"
     );
     assert_eq!(run.stdout, "");
+    // No near miss: never `strata list`, which refuses while a target is broken.
+    repo.write("stacks/app/stack.toml", "deps = [\"stacks/elsewhere\"]\n");
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("hint: fix the label at the line shown: no target has it")
+            && !run.stderr.contains("strata list"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -60,6 +60,8 @@ pub enum Error {
         from: String,
         label: String,
         location: Location,
+        /// "did you mean ..." for a near miss among the targets' labels.
+        suggestion: Option<String>,
     },
 
     #[error("dependency cycle: {}", path.join(" -> "))]
@@ -229,9 +231,11 @@ impl Error {
             Error::Malformed { what, .. } => format!("fix the {what} syntax at the line shown"),
             Error::Invalid { hint, .. } if hint.is_empty() => return None,
             Error::Invalid { hint, .. } => hint.clone(),
-            Error::UnknownLabel { .. } => {
-                "run `strata list` to see every target's label, or fix the label".into()
-            }
+            // Not `strata list`: it refuses while a target is broken, this one included.
+            Error::UnknownLabel { suggestion, .. } => match suggestion {
+                Some(s) => format!("{s} Fix the label at the line shown"),
+                None => "fix the label at the line shown: no target has it (targets are what the layout in WORKSPACE.toml finds)".into(),
+            },
             Error::Cycle { edges, .. } => {
                 let mut s = String::from("remove one of these dependencies:");
                 for e in edges {

@@ -994,12 +994,17 @@ pub(super) fn apply_manifest(
     found: &[Found],
     env_names: &[String],
 ) {
+    let near = |label: &str| {
+        let known: Vec<&str> = labels.keys().copied().collect();
+        crate::error::did_you_mean(label, &known)
+    };
     for (label, line) in &m.deps {
         if !labels.contains_key(label.as_str()) {
             target.problem(Error::UnknownLabel {
                 from: format!("{} `{}`", target.kind, target.label),
                 label: label.clone(),
                 location: Location::at(path, *line),
+                suggestion: near(label),
             });
             continue;
         }
@@ -1015,6 +1020,7 @@ pub(super) fn apply_manifest(
                 from: format!("input `{}` of `{}`", input.variable, target.label),
                 label: input.label.clone(),
                 location: Location::at(path, input.line),
+                suggestion: near(&input.label),
             });
             continue;
         };
