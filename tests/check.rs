@@ -127,6 +127,19 @@ fn plan_reruns_after_the_state_changed() {
         .unwrap()
         .iter()
         .any(|f| f["path"] == "environments/dev/stacks/network/terraform.tfvars"));
+    // Read by a person: a policy task's key names the policies it covers, as the JSON does.
+    let policy = common::task(&explain, "stacks/network", "policy");
+    let governing = policy["fingerprint"]["policies"].as_array().unwrap();
+    assert!(!governing.is_empty(), "{policy}");
+    let text = repo.strata(&["hash", "--explain", "--env", "dev", "stacks/network"]);
+    for p in governing {
+        let line = format!(
+            "  policy: {} {}",
+            p[1].as_str().unwrap(),
+            p[0].as_str().unwrap()
+        );
+        assert!(text.stdout.contains(&line), "{line}\n{}", text.stdout);
+    }
 }
 
 #[test]

@@ -267,6 +267,12 @@ fn plan_staging_with(repo: &Repo, pg: &Postgres, file: &Path, extra: &[&str]) ->
     args.extend_from_slice(extra);
     let (run, plan) = run_as(repo, pg, "alice", &args);
     run.assert_ok();
+    // The file starts as every JSON document strata writes.
+    let written = std::fs::read_to_string(file).unwrap();
+    assert!(
+        written.starts_with("{\n  \"schema_version\": 1,\n"),
+        "{written}"
+    );
     plan
 }
 

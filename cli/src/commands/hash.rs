@@ -82,6 +82,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
                                 crate::out!("  {field}: {v}");
                             }
                         }
+                        for (label, version) in t.policies() {
+                            crate::out!("  policy: {version} {label}");
+                        }
+                        for (waiver, expired) in t.waivers() {
+                            let expired = if expired { " (expired)" } else { "" };
+                            crate::out!("  waiver: {waiver}{expired}");
+                        }
                     }
                     None => crate::out!(
                         "  not computable now: {}",

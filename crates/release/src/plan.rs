@@ -24,6 +24,9 @@ use strata_policy::severity_rank;
 /// The plan format this strata writes.
 pub const PLAN_VERSION: u32 = 1;
 
+/// The `schema_version` a plan file starts with, as every JSON document strata writes.
+const PLAN_SCHEMA_VERSION: u32 = 1;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PromotionPlan {
@@ -1014,11 +1017,13 @@ impl PromotionPlan {
         Ok(())
     }
 
-    /// The plan as written by `--out` and read by `approve` and `apply`.
+    /// The plan as written by `--out` and read by `approve` and `apply`: as every JSON
+    /// document strata writes, it starts with `"schema_version": 1` (the version of the
+    /// output's shape; `version` is the plan format's, which the digest covers).
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("plans serialize");
-        text.push('\n');
-        text
+        let text = serde_json::to_string_pretty(self).expect("plans serialize");
+        let body = text.strip_prefix("{\n").unwrap_or(&text);
+        format!("{{\n  \"schema_version\": {PLAN_SCHEMA_VERSION},\n{body}\n")
     }
 
     /// Reads a plan file; refuses one whose content does not match its digest.
@@ -1039,11 +1044,27 @@ impl PromotionPlan {
     /// be names of one directory each.
     pub fn read_claimed(path: &Path) -> Result<PromotionPlan> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let plan: PromotionPlan = serde_json::from_str(&text).map_err(|e| Error::Malformed {
+        let malformed = |line: Option<usize>, message: String| Error::Malformed {
             what: "promotion plan",
-            location: Location::new(path.display().to_string(), Some(e.line())),
-            message: e.to_string(),
-        })?;
+            location: Location::new(path.display().to_string(), line),
+            message,
+        };
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| malformed(Some(e.line()), e.to_string()))?;
+        if let Some(object) = doc.as_object_mut() {
+            match object.remove("schema_version") {
+                None => {}
+                Some(v) if v == PLAN_SCHEMA_VERSION => {}
+                Some(v) => {
+                    return Err(malformed(
+                        None,
+                        format!("schema_version {v} is not {PLAN_SCHEMA_VERSION}: make the plan again with this strata"),
+                    ))
+                }
+            }
+        }
+        let plan: PromotionPlan =
+            serde_json::from_value(doc).map_err(|e| malformed(None, e.to_string()))?;
         if plan.version != PLAN_VERSION {
             return Err(Error::Invalid {
                 message: format!(

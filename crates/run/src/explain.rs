@@ -154,6 +154,37 @@ impl KeyExplanation {
         self.fingerprint.as_ref()?.get(name)?.as_str()
     }
 
+    /// The governing policies a policy task's key covers: (policy label, its target hash,
+    /// or the built-in pack's version).
+    pub fn policies(&self) -> Vec<(&str, &str)> {
+        self.pairs("policies")
+    }
+
+    /// The waivers a policy task's key covers: (the waiver, as JSON; whether it expired).
+    pub fn waivers(&self) -> Vec<(&str, bool)> {
+        let Some(items) = self
+            .fingerprint
+            .as_ref()
+            .and_then(|f| f["waivers"].as_array())
+        else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|w| Some((w[0].as_str()?, w[1].as_bool()?)))
+            .collect()
+    }
+
+    fn pairs(&self, field: &str) -> Vec<(&str, &str)> {
+        let Some(items) = self.fingerprint.as_ref().and_then(|f| f[field].as_array()) else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|p| Some((p[0].as_str()?, p[1].as_str()?)))
+            .collect()
+    }
+
     /// The environment files the key covers: (blob id, path).
     pub fn env_inputs(&self) -> Vec<(&str, &str)> {
         let Some(files) = self
