@@ -748,6 +748,15 @@ fn a_vendored_pack_runs_as_the_workspaces_own_policies() {
         .join("policies/pack/terraform-aws/s3.rego")
         .is_file());
     assert!(run.stderr.contains("builtin = false"), "{}", run.stderr);
+    // Paths as the rest of strata prints them: no `./` in front.
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l == "policies/pack/terraform-aws/s3.rego")
+            && !run.stdout.contains("./")
+            && run.stderr.contains("to policies/pack\n"),
+        "{run:?}"
+    );
     let again = repo.strata(&["policy", "vendor", "policies/pack"]);
     assert_eq!(again.code, 2, "{again:?}");
     assert!(again.stderr.contains("already exists"), "{}", again.stderr);

@@ -632,21 +632,29 @@ fn vendor(ctx: &Context, dir: &std::path::Path) -> Result<u8> {
         ctx.dir.join(dir)
     };
     let written = builtin::vendor(&dir)?;
+    // As given, without the `./` of the directory it was run in.
+    let shown = |p: &std::path::Path| {
+        p.components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect::<std::path::PathBuf>()
+            .display()
+            .to_string()
+    };
     if ctx.json {
         print_json(&serde_json::json!({
             "version": builtin::version(),
-            "dir": dir.display().to_string(),
-            "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "dir": shown(&dir),
+            "files": written.iter().map(|p| shown(p)).collect::<Vec<_>>(),
         }));
     } else {
         for p in &written {
-            crate::out!("{}", p.display());
+            crate::out!("{}", shown(p));
         }
         say!(
             "wrote the built-in pack {} ({} files) to {}",
             builtin::version(),
             written.len(),
-            dir.display()
+            shown(&dir)
         );
         say!("hint: turn the built-in pack off so its rules do not run twice: `[policy] builtin = false` in WORKSPACE.toml");
     }
