@@ -7,6 +7,11 @@
 //! stack may not read a sensitive output this way; it reads it as an input, whose variable
 //! strata marks sensitive, and terraform then marks what is derived from it too.
 
+use hcl_edit::expr::{Expression, Traversal, TraversalOperator};
+use hcl_edit::template::ForTemplateExpr;
+use hcl_edit::visit::Visit;
+use hcl_edit::Span;
+
 /// A use of a remote state data source: `data.terraform_remote_state.NAME.outputs.OUTPUT`
 /// (or `outputs["OUTPUT"]`, after an index such as `NAME[0]` or a splat); `output` is
 /// `None` when what is read may be any output: the outputs as a whole or by a computed key,
@@ -14,7 +19,7 @@
 /// later out of sight.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteRead {
-    /// The data source's name.
+    /// The data source's name (empty when not written).
     pub source: String,
     pub line: usize,
     pub output: Option<String>,
@@ -23,215 +28,141 @@ pub struct RemoteRead {
 /// The attributes of a remote state data source that are no outputs.
 const NOT_OUTPUTS: [&str; 5] = ["backend", "config", "workspace", "defaults", "id"];
 
-/// A Terraform file's text without what may stand between the parts of a reference:
-/// whitespace and comments outside strings (`data # …⏎ .terraform_remote_state`, `data
-/// /**/.terraform_remote_state`), with the line each kept character is on. Strings and
-/// heredocs are kept as written (a reference inside `${…}` counts, and so does one in plain
-/// text there: a stricter answer, never a missed one); a `#`, `//` or `/*` inside them is no
-/// comment. JSON syntax (`json`) has no comments: only whitespace goes.
-fn squeezed(text: &str, json: bool) -> (String, Vec<usize>) {
-    fn keep(out: &mut String, lines: &mut Vec<usize>, c: char, line: usize) {
-        out.push(c);
-        lines.push(line);
-    }
-    enum In {
-        /// Code, inside this many `{` of an interpolation (none at the top level).
-        Code(usize),
-        Str,
-        Heredoc(String),
-    }
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut lines = Vec::with_capacity(text.len());
-    let mut line = 1;
-    let mut stack = vec![In::Code(0)];
-    let mut i = 0;
-    let mut at_line_start = true;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        match stack.last_mut().expect("a context") {
-            In::Heredoc(end) => {
-                if at_line_start {
-                    let rest: String = chars[i..].iter().take_while(|c| **c != '\n').collect();
-                    if rest.trim() == end.as_str() {
-                        stack.pop();
-                        i += rest.chars().count();
-                        at_line_start = false;
-                        continue;
-                    }
-                }
-                keep(&mut out, &mut lines, c, line);
-            }
-            In::Str => match c {
-                '\\' => {
-                    keep(&mut out, &mut lines, c, line);
-                    if let Some(n) = next {
-                        keep(&mut out, &mut lines, n, line);
-                        i += 1;
-                    }
-                }
-                '"' => {
-                    keep(&mut out, &mut lines, c, line);
-                    stack.pop();
-                }
-                '$' | '%' if next == Some('{') => {
-                    keep(&mut out, &mut lines, c, line);
-                    keep(&mut out, &mut lines, '{', line);
-                    i += 1;
-                    stack.push(In::Code(1));
-                }
-                _ => keep(&mut out, &mut lines, c, line),
-            },
-            In::Code(depth) => match c {
-                // Gone, but for one space between two words it kept apart (`vpc_id⏎  b`).
-                c if c.is_whitespace() => {
-                    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
-                    let after = chars[i..].iter().find(|c| !c.is_whitespace());
-                    if out.chars().next_back().is_some_and(word) && after.is_some_and(|c| word(*c))
-                    {
-                        keep(&mut out, &mut lines, ' ', line);
-                    }
-                }
-                '"' => {
-                    keep(&mut out, &mut lines, c, line);
-                    stack.push(In::Str);
-                }
-                '{' if *depth > 0 => {
-                    *depth += 1;
-                    keep(&mut out, &mut lines, c, line);
-                }
-                '}' if *depth > 0 => {
-                    *depth -= 1;
-                    keep(&mut out, &mut lines, c, line);
-                    if *depth == 0 {
-                        stack.pop();
-                    }
-                }
-                '#' if !json => {
-                    while i + 1 < chars.len() && chars[i + 1] != '\n' {
-                        i += 1;
-                    }
-                }
-                '/' if !json && next == Some('/') => {
-                    while i + 1 < chars.len() && chars[i + 1] != '\n' {
-                        i += 1;
-                    }
-                }
-                '/' if !json && next == Some('*') => {
-                    i += 2;
-                    while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
-                        if chars[i] == '\n' {
-                            line += 1;
-                        }
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                '<' if !json && next == Some('<') => {
-                    // `<<EOT` or `<<-EOT`, to the end of the line.
-                    let rest: String = chars[i + 2..].iter().take_while(|c| **c != '\n').collect();
-                    let word = rest.trim_start_matches('-').trim();
-                    if !word.is_empty() && word.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                        keep(&mut out, &mut lines, '<', line);
-                        keep(&mut out, &mut lines, '<', line);
-                        stack.push(In::Heredoc(word.to_string()));
-                        i += 2 + rest.chars().count();
-                        continue;
-                    }
-                    keep(&mut out, &mut lines, c, line);
-                }
-                _ => keep(&mut out, &mut lines, c, line),
-            },
+/// The uses of remote state data sources in a Terraform file (`file` tells HCL from JSON
+/// syntax), read as terraform reads them: parsed, so whitespace, comments, escapes and
+/// heredocs are what they are to terraform. A file that does not parse (terraform refuses
+/// it too) counts each mention of `terraform_remote_state` outside a block header as a read
+/// of any output.
+pub fn reads(file: &str, text: &str) -> Vec<RemoteRead> {
+    let mut found = Reads {
+        text,
+        out: Vec::new(),
+        fallback_line: None,
+    };
+    if file.ends_with(".json") {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(doc) => found.json(&doc),
+            Err(_) => return unparsed(text),
         }
-        if chars.get(i) == Some(&'\n') {
-            line += 1;
-            at_line_start = true;
-        } else {
-            at_line_start = false;
+    } else {
+        match hcl_edit::parser::parse_body(text) {
+            Ok(body) => found.visit_body(&body),
+            Err(_) => return unparsed(text),
         }
-        i += 1;
     }
-    (out, lines)
+    found.out
 }
 
-/// The uses of remote state data sources in a Terraform file's text (`file` tells HCL from
-/// JSON syntax, which writes the same references inside `${…}`), whatever whitespace and
-/// comments stand between the parts of a reference.
-pub fn reads(file: &str, text: &str) -> Vec<RemoteRead> {
-    let json = file.ends_with(".json");
-    let (text, lines) = squeezed(text, json);
-    let text = text.as_str();
-    const PREFIX: &str = "data.terraform_remote_state.";
-    let ident = |s: &str| -> usize {
-        s.char_indices()
-            .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '-'))
-            .map_or(s.len(), |(i, _)| i)
-    };
-    // Past an index or splat (`[0]`, `["a"]`, `[*]`), brackets balanced.
-    let past_index = |s: &str| -> Option<usize> {
-        let mut depth = 0usize;
-        for (i, c) in s.char_indices() {
-            match c {
-                '[' => depth += 1,
-                ']' => {
-                    depth = depth.checked_sub(1)?;
-                    if depth == 0 {
-                        return Some(i + 1);
+/// Every mention of `terraform_remote_state` but a block header's, as a read of any output.
+fn unparsed(text: &str) -> Vec<RemoteRead> {
+    text.match_indices("terraform_remote_state")
+        .filter(|(at, _)| !text[..*at].ends_with('"'))
+        .map(|(at, _)| RemoteRead {
+            source: String::new(),
+            line: text[..at].matches('\n').count() + 1,
+            output: None,
+        })
+        .collect()
+}
+
+struct Reads<'t> {
+    text: &'t str,
+    out: Vec<RemoteRead>,
+    /// The line given to reads in a template parsed on its own (a string of a JSON file),
+    /// whose spans are not the file's.
+    fallback_line: Option<usize>,
+}
+
+impl Reads<'_> {
+    /// The strings of a JSON document holding a template, each parsed as one.
+    fn json(&mut self, value: &serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) if s.contains("${") || s.contains("%{") => {
+                let line = s
+                    .find("terraform_remote_state")
+                    .and_then(|_| self.text.find("terraform_remote_state"))
+                    .map_or(1, |at| self.text[..at].matches('\n').count() + 1);
+                match hcl_edit::parser::parse_template(s) {
+                    Ok(template) => {
+                        self.fallback_line = Some(line);
+                        self.visit_template(&template);
+                        self.fallback_line = None;
                     }
+                    Err(_) if s.contains("terraform_remote_state") => self.out.push(RemoteRead {
+                        source: String::new(),
+                        line,
+                        output: None,
+                    }),
+                    Err(_) => {}
                 }
-                _ => {}
             }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| self.json(v)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| self.json(v)),
+            _ => {}
         }
-        None
-    };
-    let mut out = Vec::new();
-    for (at, _) in text.match_indices(PREFIX) {
-        let rest = &text[at + PREFIX.len()..];
-        let n = ident(rest);
-        let source = rest[..n].to_string();
-        let mut after = &rest[n..];
-        while after.starts_with('[') {
-            match past_index(after) {
-                Some(i) => after = &after[i..],
-                None => break,
-            }
-        }
-        let output = match after.strip_prefix('.').map(str::trim_start) {
-            Some(attribute) => {
-                let n = ident(attribute);
-                let (name, after) = attribute.split_at(n);
-                if NOT_OUTPUTS.contains(&name) {
-                    continue;
-                }
-                let after = after.trim_start();
-                if name != "outputs" {
-                    None
-                } else if let Some(key) = after.strip_prefix('.') {
-                    let key = key.trim_start();
-                    let n = ident(key);
-                    (n > 0).then(|| key[..n].to_string())
-                } else if let Some(index) = after.strip_prefix('[') {
-                    let index = index.trim_start();
-                    index.strip_prefix('"').and_then(|s| {
-                        let end = s.find('"')?;
-                        let key = &s[..end];
-                        (!key.contains("${") && s[end + 1..].trim_start().starts_with(']'))
-                            .then(|| key.to_string())
-                    })
-                } else {
-                    None
-                }
-            }
-            None => None,
-        };
-        out.push(RemoteRead {
-            source,
-            line: lines.get(text[..at].chars().count()).copied().unwrap_or(1),
-            output,
-        });
     }
-    out
+
+    fn line(&self, node: &Traversal) -> usize {
+        self.fallback_line.unwrap_or_else(|| {
+            node.span().map_or(1, |r| {
+                self.text[..r.start.min(self.text.len())]
+                    .matches('\n')
+                    .count()
+                    + 1
+            })
+        })
+    }
+}
+
+impl Visit for Reads<'_> {
+    // hcl-edit's walk of a `%{ for }` directive skips the collection it iterates over.
+    fn visit_for_template_expr(&mut self, node: &ForTemplateExpr) {
+        self.visit_expr(&node.collection_expr);
+        hcl_edit::visit::visit_for_template_expr(self, node);
+    }
+
+    fn visit_traversal(&mut self, node: &Traversal) {
+        let ops: Vec<&TraversalOperator> = node.operators.iter().map(|o| o.value()).collect();
+        let remote = matches!(&node.expr, Expression::Variable(v) if v.as_str() == "data")
+            && matches!(ops.first(), Some(TraversalOperator::GetAttr(t)) if t.as_str() == "terraform_remote_state");
+        if remote {
+            let source = match ops.get(1) {
+                Some(TraversalOperator::GetAttr(name)) => name.as_str().to_string(),
+                _ => String::new(),
+            };
+            // Past an index or splat of the data source (`count`, `for_each`).
+            let mut rest = ops.iter().skip(2).skip_while(|o| {
+                matches!(
+                    o,
+                    TraversalOperator::Index(_)
+                        | TraversalOperator::LegacyIndex(_)
+                        | TraversalOperator::AttrSplat(_)
+                        | TraversalOperator::FullSplat(_)
+                )
+            });
+            let read = match rest.next() {
+                Some(TraversalOperator::GetAttr(a)) if NOT_OUTPUTS.contains(&a.as_str()) => None,
+                Some(TraversalOperator::GetAttr(a)) if a.as_str() == "outputs" => {
+                    Some(match rest.next() {
+                        Some(TraversalOperator::GetAttr(key)) => Some(key.as_str().to_string()),
+                        Some(TraversalOperator::Index(Expression::String(key))) => {
+                            Some(key.value().to_string())
+                        }
+                        _ => None,
+                    })
+                }
+                _ => Some(None),
+            };
+            if let Some(output) = read {
+                self.out.push(RemoteRead {
+                    source,
+                    line: self.line(node),
+                    output,
+                });
+            }
+        }
+        hcl_edit::visit::visit_traversal(self, node);
+    }
 }
 
 #[cfg(test)]
@@ -261,9 +192,9 @@ mod tests {
                 (12, named("pw")),
             ]
         );
-        // Whatever stands between the parts of a reference; nothing inside a string or a
-        // heredoc is a comment.
-        let text = "locals {\n  a = (data\n    .terraform_remote_state.db.outputs.pw)\n  b = data /**/.terraform_remote_state.db.outputs.pw\n  c = data # note\n  .terraform_remote_state.db.outputs.pw\n  d = format(\"http://%s/*\", data.terraform_remote_state.db.outputs.pw)\n  e = <<EOT\n# ${data.terraform_remote_state.db.outputs.pw}\nEOT\n  f = \"${lookup(data.terraform_remote_state.db.outputs, \"pw\")}\"\n}\n";
+        // Read as terraform parses it: whitespace, comments, escapes (`$${`, `\\u0077`) and
+        // heredocs are what they are to terraform.
+        let text = "locals {\n  a = (data\n    .terraform_remote_state.db.outputs.pw)\n  b = data /**/.terraform_remote_state.db.outputs.pw\n  c = (data # note\n  .terraform_remote_state.db.outputs.pw)\n  d = format(\"http://%s/*\", data.terraform_remote_state.db.outputs.pw)\n  e = <<EOT\n# ${data.terraform_remote_state.db.outputs.pw}\nEOT\n  f = \"${lookup(data.terraform_remote_state.db.outputs, \"pw\")}\"\n  g = \"$${\"\n  h = \"#${data.terraform_remote_state.db.outputs.pw}\"\n  i = <<EOT\n${replace(data\n  .terraform_remote_state.db.outputs.pw, \"-\", \"_\")}\nEOT\n  j = data.terraform_remote_state.db.outputs[\"p\\u0077\"]\n  k = data.terraform_remote_state.db.outputs[\"p${\"w\"}\"]\n  l = \"%{ for x in data.terraform_remote_state.db.outputs.list }${x}%{ endfor }\"\n}\n";
         let found: Vec<(usize, Option<String>)> = reads("main.tf", text)
             .into_iter()
             .map(|r| (r.line, r.output))
@@ -277,8 +208,26 @@ mod tests {
                 (7, named("pw")),
                 (9, named("pw")),
                 (11, None),
+                (13, named("pw")),
+                (15, named("pw")),
+                (18, named("pw")),
+                (19, None),
+                (20, named("list")),
             ]
         );
+        // A long run of blank lines reads in linear time.
+        let long = format!(
+            "{}locals {{\n  a = data.terraform_remote_state.db.outputs.pw\n}}\n",
+            "\n".repeat(300_000)
+        );
+        assert_eq!(reads("main.tf", &long)[0].line, 300_002);
+        // A file that does not parse: every mention, as a read of any output.
+        let broken = reads(
+            "main.tf",
+            "locals {\n  a = \"${data.terraform_remote_state.db.outputs.pw\n",
+        );
+        assert_eq!(broken.len(), 1);
+        assert_eq!(broken[0].output, None);
         let json = "{\"resource\": {\"null_resource\": {\"x\": {\"triggers\": {\"w\": \"${data.terraform_remote_state.db.outputs.pw}#\"}}}}}";
         assert_eq!(reads("main.tf.json", json).len(), 1);
         assert!(reads(
