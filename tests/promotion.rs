@@ -892,7 +892,7 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
     );
     // An edited plan whose digest was computed again (anyone can): its step is not dev's
     // verified lock entry. Not signed, not applied.
-    let mut forged: strata_release::plan::PromotionPlan = serde_json::from_str(&text).unwrap();
+    let mut forged = strata_release::plan::PromotionPlan::from_json(&text).unwrap();
     forged.waves[0][0].commit = "0".repeat(40);
     forged.digest = forged.compute_digest();
     let forged_file = keys.plan_file("forged.json");
@@ -1014,7 +1014,7 @@ fn gates_hold_back_a_target_and_its_dependents_and_the_rest_promotes() {
     // The plan edited to promote the reader its dependency holds back (its digest computed
     // again, as anyone can): not signed, not applied.
     let text = std::fs::read_to_string(&file).unwrap();
-    let mut forged: strata_release::plan::PromotionPlan = serde_json::from_str(&text).unwrap();
+    let mut forged = strata_release::plan::PromotionPlan::from_json(&text).unwrap();
     let step = forged_step(&repo, &forged.waves[1][0], "stacks/reader");
     forged.waves[1].push(step);
     forged.blocked.retain(|b| b.label != "stacks/reader");
@@ -1036,7 +1036,7 @@ fn gates_hold_back_a_target_and_its_dependents_and_the_rest_promotes() {
     // Edited to read better than it is, with its steps left alone (so apply would promote no
     // more): what is held back hidden, or reasons and counts changed. Not signed: an
     // approver would approve what they did not see.
-    let honest: strata_release::plan::PromotionPlan = serde_json::from_str(&text).unwrap();
+    let honest = strata_release::plan::PromotionPlan::from_json(&text).unwrap();
     type Edit = fn(&mut strata_release::plan::PromotionPlan);
     let edits: [(&str, Edit); 3] = [
         ("hidden", |p| p.blocked.clear()),
@@ -1968,7 +1968,7 @@ fn a_tampered_plan_writes_nowhere_else_and_is_recorded_where_it_belongs() {
     let file = keys.plan_file("plan.json");
     plan_staging(&repo, &pg, &file);
     let text = std::fs::read_to_string(&file).unwrap();
-    let honest: strata_release::plan::PromotionPlan = serde_json::from_str(&text).unwrap();
+    let honest = strata_release::plan::PromotionPlan::from_json(&text).unwrap();
     let write = |name: &str, plan: &strata_release::plan::PromotionPlan| {
         let path = keys.plan_file(name);
         std::fs::write(&path, plan.to_json()).unwrap();

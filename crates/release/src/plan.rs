@@ -1017,6 +1017,25 @@ impl PromotionPlan {
         Ok(())
     }
 
+    /// A plan from the text [`PromotionPlan::to_json`] wrote; an error is (line, why).
+    pub fn from_json(text: &str) -> std::result::Result<PromotionPlan, (Option<usize>, String)> {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| (Some(e.line()), e.to_string()))?;
+        if let Some(object) = doc.as_object_mut() {
+            match object.remove("schema_version") {
+                None => {}
+                Some(v) if v == PLAN_SCHEMA_VERSION => {}
+                Some(v) => {
+                    return Err((
+                        None,
+                        format!("schema_version {v} is not {PLAN_SCHEMA_VERSION}: make the plan again with this strata"),
+                    ))
+                }
+            }
+        }
+        serde_json::from_value(doc).map_err(|e| (None, e.to_string()))
+    }
+
     /// The plan as written by `--out` and read by `approve` and `apply`: as every JSON
     /// document strata writes, it starts with `"schema_version": 1` (the version of the
     /// output's shape; `version` is the plan format's, which the digest covers).
@@ -1044,27 +1063,11 @@ impl PromotionPlan {
     /// be names of one directory each.
     pub fn read_claimed(path: &Path) -> Result<PromotionPlan> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let malformed = |line: Option<usize>, message: String| Error::Malformed {
+        let plan = PromotionPlan::from_json(&text).map_err(|(line, message)| Error::Malformed {
             what: "promotion plan",
             location: Location::new(path.display().to_string(), line),
             message,
-        };
-        let mut doc: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| malformed(Some(e.line()), e.to_string()))?;
-        if let Some(object) = doc.as_object_mut() {
-            match object.remove("schema_version") {
-                None => {}
-                Some(v) if v == PLAN_SCHEMA_VERSION => {}
-                Some(v) => {
-                    return Err(malformed(
-                        None,
-                        format!("schema_version {v} is not {PLAN_SCHEMA_VERSION}: make the plan again with this strata"),
-                    ))
-                }
-            }
-        }
-        let plan: PromotionPlan =
-            serde_json::from_value(doc).map_err(|e| malformed(None, e.to_string()))?;
+        })?;
         if plan.version != PLAN_VERSION {
             return Err(Error::Invalid {
                 message: format!(
