@@ -453,6 +453,18 @@ fn a_secrets_file_in_clear_text_or_with_an_undeclared_key_fails_the_plan() {
             && !reason.contains("declare it (`variable "),
         "{reason}"
     );
+    // Nor one terraform reserves.
+    repo.write(
+        SECRETS,
+        &format!("db_password = \"{PASSWORD}\"\ncount = \"3\"\n"),
+    );
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
+    repo.commit("a reserved name");
+    let reason = failed_plan_reason(&repo, &key, tmp.path());
+    assert!(
+        reason.contains("`count` is no name terraform takes for a variable"),
+        "{reason}"
+    );
 
     // A secret with the name of one of the stack's [inputs]: which one would win is not
     // guessed.

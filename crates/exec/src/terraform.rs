@@ -530,11 +530,23 @@ pub fn plan(
         .iter()
         .find(|(n, _)| !declared.contains_key(n))
     {
-        // Terraform's names: a letter or `_`, then letters, digits, `_` and `-`.
+        // Terraform's names: a letter or `_`, then letters, digits, `_` and `-`; not one
+        // it reserves for a variable.
+        const RESERVED: [&str; 8] = [
+            "count",
+            "depends_on",
+            "for_each",
+            "lifecycle",
+            "locals",
+            "providers",
+            "source",
+            "version",
+        ];
         let is_name = name.starts_with(|c: char| c.is_alphabetic() || c == '_')
             && name
                 .chars()
-                .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+            && !RESERVED.contains(&name.as_str());
         return Err(Error::Invalid {
             message: format!("{file} sets `{name}`, which this stack does not declare"),
             location: strata_graph::error::Location::new(file.clone(), None),

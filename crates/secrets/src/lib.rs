@@ -353,15 +353,22 @@ fn parse_plain(file: &str, text: &str) -> Result<Table> {
                     .find(|p| p.parse::<usize>().is_err())
                     .cloned()
                     .unwrap_or_default();
-                let line = text
+                // Only when one line sets that name: never another key's line.
+                let setting: Vec<usize> = text
                     .lines()
-                    .position(|l| {
+                    .enumerate()
+                    .filter(|(_, l)| {
                         let l = l.trim_start();
                         l.strip_prefix(name.as_str())
                             .or_else(|| l.strip_prefix(&format!("\"{name}\"")))
                             .is_some_and(|rest| rest.trim_start().starts_with('='))
                     })
-                    .map(|n| n + 1);
+                    .map(|(n, _)| n + 1)
+                    .collect();
+                let line = match setting.as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                };
                 Err(Error::Malformed {
                     file: file.into(),
                     line,

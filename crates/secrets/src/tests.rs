@@ -92,6 +92,17 @@ fn a_number_no_tool_can_be_given_is_refused() {
             "{err:?}"
         );
     }
+    // A name set on more than one line: no line, rather than another key's.
+    let err = seal(
+        "s.toml",
+        "port = 1\n[limits]\nport = nan\n",
+        &recipients(&[&alice]),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Malformed { line: None, .. }),
+        "{err:?}"
+    );
     let sealed = seal("s.toml", "a = 1\n", &recipients(&[&alice])).unwrap();
     assert!(reseal("s.toml", &sealed, "a = inf\n", &alice.ids, None).is_err());
     assert!(seal("s.toml", "a = \"inf\"\n", &recipients(&[&alice])).is_ok());
