@@ -178,73 +178,37 @@ fn json_key_lines(
 /// In a JSON text, the line of the key reached through `keys` (objects' keys, arrays passed
 /// through), and every key at any depth below it with its line, in text order.
 pub(crate) fn json_keys(text: &str, keys: &[&str]) -> (Option<usize>, Vec<(String, usize)>) {
-    let mut found = None;
-    let mut attributes = Vec::new();
-    if keys.is_empty() {
-        return (found, attributes);
-    }
-    let bytes = text.as_bytes();
-    let mut line = 1;
-    // The keys of the containers we are inside, and per container whether it pushed one.
-    let mut path: Vec<String> = Vec::new();
-    let mut pushed: Vec<bool> = Vec::new();
-    let mut pending: Option<String> = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' => line += 1,
-            b'"' => {
-                let start_line = line;
-                let mut j = i + 1;
-                while j < bytes.len() && bytes[j] != b'"' {
-                    j += if bytes[j] == b'\\' { 2 } else { 1 };
+    fn find(
+        node: &Located,
+        keys: &[&str],
+        found: &mut Option<usize>,
+        below: &mut Vec<(String, usize)>,
+    ) {
+        match node {
+            Located::Array(items) => {
+                for (_, item) in items {
+                    find(item, keys, found, below);
                 }
-                let Some(raw) = text.get(i + 1..j.min(bytes.len())) else {
-                    break;
-                };
-                let s = serde_json::from_str::<String>(&format!("\"{raw}\""))
-                    .unwrap_or_else(|_| raw.to_string());
-                let mut k = j + 1;
-                while k < bytes.len() && bytes[k].is_ascii_whitespace() {
-                    if bytes[k] == b'\n' {
-                        line += 1;
-                    }
-                    k += 1;
-                }
-                if bytes.get(k) == Some(&b':') {
-                    let under =
-                        path.len() >= keys.len() && path.iter().zip(keys).all(|(a, b)| a == b);
-                    if path.len() + 1 == keys.len()
-                        && path.iter().zip(keys).all(|(a, b)| a == b)
-                        && keys[path.len()] == s
-                    {
-                        found.get_or_insert(start_line);
-                    } else if under {
-                        attributes.push((s.clone(), start_line));
-                    }
-                    pending = Some(s);
-                } else {
-                    pending = None;
-                }
-                i = k;
-                continue;
             }
-            b'{' | b'[' => match pending.take() {
-                Some(key) => {
-                    path.push(key);
-                    pushed.push(true);
+            Located::Object(entries) => {
+                for (_, line, value) in entries.iter().filter(|(k, _, _)| *k == keys[0]) {
+                    if keys.len() == 1 {
+                        found.get_or_insert(*line);
+                        value.keys_below(below);
+                    } else {
+                        find(value, &keys[1..], found, below);
+                    }
                 }
-                None => pushed.push(false),
-            },
-            b'}' | b']' if pushed.pop() == Some(true) => {
-                path.pop();
             }
-            b',' => pending = None,
-            _ => {}
+            Located::Scalar => {}
         }
-        i += 1;
     }
-    (found, attributes)
+    let mut found = None;
+    let mut below = Vec::new();
+    if let (false, Some(root)) = (keys.is_empty(), located_json(text)) {
+        find(&root, keys, &mut found, &mut below);
+    }
+    (found, below)
 }
 
 /// A JSON document with the line each of its parts starts on.
