@@ -1212,6 +1212,28 @@ fn policy_waivers_reviews_every_waiver_and_names_those_accepting_nothing() {
         .contains("STRATA-AWS-002"));
     assert_eq!(json["waivers"][2]["problems"], serde_json::json!([]));
 
+    // A date meant to make the review reproducible that is no date is refused, not replaced
+    // by today's date without a word.
+    for (args, code) in [
+        (&["policy", "waivers"][..], 2),
+        (&["check", "--env", "dev"][..], 2),
+        (&["drift", "--env", "dev"][..], 1),
+    ] {
+        let run = repo
+            .command(args)
+            .env("STRATA_TODAY", "2026-13-06")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("STRATA_TODAY=2026-13-06 is not a date")
+                && stderr.contains("YYYY-MM-DD"),
+            "{stderr}"
+        );
+        assert!(run.stdout.is_empty());
+    }
+
     // The text form names the line and the problem.
     let run = repo.strata(&["policy", "waivers"]);
     assert_eq!(run.code, 1);

@@ -100,7 +100,11 @@ fn usage_exit_code(err: &clap::Error, args: impl Iterator<Item = String>) -> u8 
     if !err.use_stderr() {
         return 0;
     }
-    let mut args = args;
+    usage_exit_code_for(args)
+}
+
+/// The exit code of bad input found before a command ran: 2, but 1 for `drift`.
+fn usage_exit_code_for(mut args: impl Iterator<Item = String>) -> u8 {
     let mut command = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -139,6 +143,20 @@ fn main() -> ExitCode {
             return ExitCode::from(usage_exit_code(&err, std::env::args().skip(1)));
         }
     };
+    // A date that fixes "today" for waivers must be one: a typo would silently use the real
+    // date, and a run meant to be reproducible would not be.
+    if let Some(bad) = std::env::var_os("STRATA_TODAY").filter(|v| {
+        !v.is_empty()
+            && v.to_str()
+                .and_then(strata_graph::model::waivers::parse_date)
+                .is_none()
+    }) {
+        say!(
+            "error: STRATA_TODAY={} is not a date\nhint: write it as YYYY-MM-DD (2026-12-31), or unset it to use today's date",
+            bad.to_string_lossy()
+        );
+        return ExitCode::from(usage_exit_code_for(std::env::args().skip(1)));
+    }
     let ctx = commands::Context {
         dir: cli.directory.unwrap_or_else(|| PathBuf::from(".")),
         json: cli.json,
