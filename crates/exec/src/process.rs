@@ -455,6 +455,14 @@ pub fn run(mut cmd: Command, cwd: &Path) -> std::io::Result<Output> {
         Ok(bytes)
     };
     let mut stderr = read_all(stderr_file)?;
+    if !is_cancelled() {
+        if let Some(note) = crash_note(&program, &status, &stderr) {
+            if !stderr.is_empty() && !stderr.ends_with(b"\n") {
+                stderr.push(b'\n');
+            }
+            stderr.extend_from_slice(note.as_bytes());
+        }
+    }
     if let Some(stragglers) = stragglers {
         stderr.extend_from_slice(
             format!(
@@ -487,6 +495,47 @@ fn room_left() -> std::io::Result<()> {
     let mut probe = tempfile::tempfile()?;
     probe.write_all(&[0u8; 4096])?;
     probe.flush()
+}
+
+/// What a tool that crashed left unsaid: the signal that killed it, or that the dump above
+/// is a Go panic's (terraform run without its crash wrapper, `TF_FORK=0`, writes no
+/// `crash.log`; the dump in the task's log is all there is).
+fn crash_note(program: &str, status: &std::process::ExitStatus, stderr: &[u8]) -> Option<String> {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(signal) = status.signal() {
+        let (name, why) = match signal {
+            4 => ("SIGILL", ": it crashed"),
+            6 => ("SIGABRT", ": it aborted"),
+            7 => ("SIGBUS", ": it crashed"),
+            9 => (
+                "SIGKILL",
+                ": something stopped it, often the kernel's out-of-memory killer (see `dmesg`)",
+            ),
+            11 => ("SIGSEGV", ": it crashed"),
+            15 => ("SIGTERM", ": something outside strata stopped it"),
+            _ => ("", ""),
+        };
+        let name = if name.is_empty() {
+            String::new()
+        } else {
+            format!(" ({name})")
+        };
+        return Some(format!(
+            "strata: {program} was killed by signal {signal}{name}{why}\n"
+        ));
+    }
+    let panicked = status.code() == Some(2)
+        && (stderr.starts_with(b"panic: ") || contains(stderr, b"\npanic: "))
+        && contains(stderr, b"goroutine ");
+    panicked.then(|| {
+        format!(
+            "strata: {program} crashed (a Go panic); the report above is what it would have written to crash.log: keep it for a bug report\n"
+        )
+    })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn killed_by_signal(status: &std::process::ExitStatus) -> bool {
@@ -590,6 +639,38 @@ mod tests {
         );
         let says = String::from_utf8_lossy(&out.stderr);
         assert!(says.contains("killed by a signal"), "{says}");
+        assert!(
+            says.contains("strata: sh was killed by signal 9 (SIGKILL): something stopped it"),
+            "{says}"
+        );
+    }
+
+    #[test]
+    fn a_crash_is_named_in_the_tool_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_sh = |script: &str| {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", script]);
+            let out = run(cmd, dir.path()).unwrap();
+            assert!(!out.success);
+            String::from_utf8_lossy(&out.combined()).into_owned()
+        };
+        let says = run_sh("echo planning; kill -SEGV $$");
+        assert!(
+            says.starts_with("planning\n")
+                && says.ends_with("strata: sh was killed by signal 11 (SIGSEGV): it crashed\n"),
+            "{says}"
+        );
+        // A Go panic exits 2 with its dump on stderr.
+        let says = run_sh(
+            "echo 'panic: runtime error: invalid memory address' >&2; echo >&2; echo 'goroutine 1 [running]:' >&2; exit 2",
+        );
+        assert!(says.contains("strata: sh crashed (a Go panic)"), "{says}");
+        // An error that merely mentions a panic, or exits otherwise, is no crash.
+        let says = run_sh("echo 'Error: the panic: button' >&2; exit 1");
+        assert!(!says.contains("strata:"), "{says}");
+        let says = run_sh("echo 'Error: bad' >&2; exit 1");
+        assert!(!says.contains("strata:"), "{says}");
     }
 
     #[test]
