@@ -497,6 +497,67 @@ fn a_read_into_a_git_submodule_is_named_and_the_target_broken() {
     assert_eq!(app["reason"], "broken", "{app}");
 }
 
+/// A subchart vendored as a git submodule inside a chart: helm packages and renders it, but
+/// its files are not in the tree strata reads. The chart cannot be modelled (named, with
+/// `.gitmodules`' line; `broken` in `affected`), so a new commit of the submodule is never a
+/// change to nothing.
+#[test]
+fn a_git_submodule_inside_a_chart_makes_the_chart_broken() {
+    let vendor = Repo::new();
+    vendor.write("Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n");
+    vendor.write("templates/s.yaml", "kind: Secret\n");
+    vendor.commit("subchart");
+    let repo = Repo::with_fixture();
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &vendor.path().display().to_string(),
+        "charts/web/charts/sub",
+    ]);
+    repo.commit("a subchart as a submodule");
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the git submodule `charts/web/charts/sub` lies inside chart `charts/web`")
+            && run.stderr.contains("--> .gitmodules:2"),
+        "{}",
+        run.stderr
+    );
+    // Only the submodule moves: the chart is affected.
+    vendor.write("templates/s.yaml", "kind: Secret\n---\nkind: ConfigMap\n");
+    vendor.commit("a second object");
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "update",
+        "--remote",
+        "-q",
+        "charts/web/charts/sub",
+    ]);
+    repo.git(&["add", "charts/web/charts/sub"]);
+    repo.commit("the submodule moves");
+    let affected = repo.strata(&["affected", "--base", "HEAD~1", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&affected.stdout).unwrap();
+    let web = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "charts/web")
+        .unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(web["reason"], "broken", "{web}");
+    // The chart the broken one depends on is not affected by it.
+    assert!(
+        !affected.stdout.contains("\"charts/lib\""),
+        "{}",
+        affected.stdout
+    );
+}
+
 /// A Terragrunt unit's dependency on a directory that does not exist: named with its file
 /// and line, with a hint, exit 2.
 #[test]

@@ -207,6 +207,25 @@ impl Builder<'_> {
         // `.helmignore`): every file is its input.
         let dir = label_dir(&target.label).to_string();
         self.fileset_inputs(me, &dir, "**", target);
+        // A git submodule below the chart is packaged with it (a subchart vendored as a
+        // submodule is rendered into the chart), but its files are not in the tree strata
+        // reads: a new commit of it would change what the chart renders unseen.
+        for (submodule, line) in self.submodules() {
+            let inside = dir.is_empty()
+                || submodule
+                    .strip_prefix(dir.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'));
+            if inside {
+                target.problem(Error::Invalid {
+                    message: format!(
+                        "the git submodule `{submodule}` lies inside chart `{}`: helm packages its files, which strata does not see, so a new commit of the submodule would change what the chart renders unnoticed",
+                        target.label
+                    ),
+                    location: Location::at(".gitmodules", *line),
+                    hint: "vendor the subchart's files into this repository, or declare it as a dependency in Chart.yaml fetched from a chart repository at a fixed version".into(),
+                });
+            }
+        }
         let chart_file = in_dir(&target.label, CHART_FILE);
         let Some(Facts::Chart(chart)) = parsed.get(chart_file.as_str()).map(|f| &**f) else {
             return;

@@ -302,7 +302,8 @@ pub(super) struct Builder<'a> {
     /// reads relative to the root module (see `root_walk_needed`).
     pub(super) root_walks: Mutex<HashMap<String, bool>>,
     /// The paths of the workspace's git submodules (`.gitmodules`), read when first needed.
-    pub(super) submodules: std::sync::OnceLock<Vec<String>>,
+    /// The `path = ...` lines of `.gitmodules`: each submodule's path and line.
+    pub(super) submodules: std::sync::OnceLock<Vec<(String, usize)>>,
 }
 
 impl Builder<'_> {
@@ -653,7 +654,19 @@ impl Builder<'_> {
     /// The git submodule `path` lies in, by the `path = ...` lines of the workspace's
     /// `.gitmodules` (a submodule's files are not in the tree strata reads).
     fn submodule_of(&self, path: &str) -> Option<String> {
-        let submodules = self.submodules.get_or_init(|| {
+        self.submodules()
+            .iter()
+            .find(|(sub, _)| {
+                path.strip_prefix(sub.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+            .map(|(sub, _)| sub.clone())
+    }
+
+    /// The workspace's git submodules, by the `path = ...` lines of its `.gitmodules`, each
+    /// with its line there.
+    pub(super) fn submodules(&self) -> &[(String, usize)] {
+        self.submodules.get_or_init(|| {
             let Ok(read) =
                 self.snapshot
                     .map_contents(self.repo, &[".gitmodules"], |_, bytes, _| {
@@ -666,19 +679,14 @@ impl Builder<'_> {
                 return Vec::new();
             };
             text.lines()
-                .filter_map(|line| {
+                .zip(1..)
+                .filter_map(|(line, n)| {
                     let (key, value) = line.split_once('=')?;
-                    (key.trim() == "path").then(|| value.trim().trim_end_matches('/').to_string())
+                    (key.trim() == "path")
+                        .then(|| (value.trim().trim_end_matches('/').to_string(), n))
                 })
                 .collect()
-        });
-        submodules
-            .iter()
-            .find(|sub| {
-                path.strip_prefix(sub.as_str())
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-            })
-            .cloned()
+        })
     }
 
     /// A read of `path` that lands in a git submodule: its files are not in the tree strata
