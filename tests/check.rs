@@ -500,6 +500,47 @@ fn a_vendored_subchart_is_checked_inside_its_parent() {
 /// An environment file that is a link (a values file shared between environments, or kept
 /// elsewhere in the repository) is read through: the sandbox holds what it leads to, and a
 /// change there affects the targets it is given to, in that environment.
+/// A module source through a linked directory outside the stack (`modules/current ->
+/// ../lib/v1`): the link is an input of the stack (pointing it elsewhere changes the module),
+/// and the sandbox recreates it, so terraform finds the module there as in the checkout.
+#[cfg(unix)]
+#[test]
+fn a_module_reached_through_a_linked_directory_is_checked_and_the_link_is_an_input() {
+    let repo = tools_repo();
+    repo.write(
+        "stacks/app/main.tf",
+        "module \"m\" {\n  source = \"../../modules/current\"\n}\n",
+    );
+    for v in ["v1", "v2"] {
+        repo.write(
+            &format!("lib/{v}/main.tf"),
+            "variable \"x\" {\n  default = 1\n}\n",
+        );
+    }
+    std::fs::create_dir_all(repo.path().join("modules")).unwrap();
+    std::os::unix::fs::symlink("../lib/v1", repo.path().join("modules/current")).unwrap();
+    repo.commit("a module through a link");
+    let explain = repo.strata(&["hash", "--explain", "stacks/app"]);
+    assert!(
+        explain.stdout.contains("modules/current"),
+        "{}",
+        explain.stdout
+    );
+    let run = repo.strata(&["check", "stacks/app"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // The link pointed at another copy of the module: the stack changed, by the link.
+    std::fs::remove_file(repo.path().join("modules/current")).unwrap();
+    std::os::unix::fs::symlink("../lib/v2", repo.path().join("modules/current")).unwrap();
+    let affected = repo.strata(&["--json", "affected", "--base", "HEAD"]);
+    let json = affected.json();
+    assert_eq!(json["targets"][0]["label"], "stacks/app", "{json}");
+    assert_eq!(
+        json["targets"][0]["files"],
+        serde_json::json!(["modules/current"]),
+        "{json}"
+    );
+}
+
 #[test]
 fn an_environment_file_that_is_a_link_is_read_through() {
     let repo = tools_repo();

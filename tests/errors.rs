@@ -432,6 +432,28 @@ fn a_module_in_a_git_submodule_is_named_as_such() {
     );
 }
 
+/// A module source that leads to a directory without Terraform files says so, not that the
+/// directory does not exist.
+#[test]
+fn a_module_source_without_terraform_files_is_told_apart_from_a_missing_one() {
+    let repo = Repo::with_fixture();
+    repo.write("shared/notes.txt", "not a module\n");
+    repo.write(
+        "stacks/app/shared.tf",
+        "module \"s\" {\n  source = \"../../shared\"\n}\n",
+    );
+    repo.commit("a module source without .tf files");
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "module source `../../shared` holds no Terraform files (resolved to `shared`)"
+        ) && run.stderr.contains("--> stacks/app/shared.tf:2"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// The fixture with a repository holding `file` added as the git submodule `vendor/shared`
 /// (not committed yet), and that repository.
 fn with_submodule(file: &str, text: &str) -> (Repo, Repo) {

@@ -72,10 +72,12 @@ pub enum Error {
         edges: Vec<Location>,
     },
 
-    #[error("module source `{source_path}` does not exist (resolved to `{resolved}`)")]
+    #[error("module source `{source_path}` {} (resolved to `{resolved}`)", if *exists { "holds no Terraform files" } else { "does not exist" })]
     MissingModuleSource {
         source_path: String,
         resolved: String,
+        /// The directory exists, but holds no `.tf` file.
+        exists: bool,
         location: Location,
         /// The git submodule (its path, from `.gitmodules`) the source lies in, whose files
         /// strata does not read.

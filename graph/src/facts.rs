@@ -46,7 +46,9 @@ use std::sync::{Arc, Mutex};
 /// 43: a chart dependency's version.
 /// 46: Terramate triggers are inputs (the index's saved models and the baselines, keyed
 /// by this, are made again).
-pub(crate) const FACTS_VERSION: u32 = 47;
+/// 48: a link on a module source's path is an input, a git submodule inside a chart is the
+/// chart's problem (baselines made again).
+pub(crate) const FACTS_VERSION: u32 = 48;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

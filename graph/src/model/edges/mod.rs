@@ -496,6 +496,10 @@ impl Builder<'_> {
                     });
                     continue;
                 };
+                // A source through a linked directory is the directory the link leads to,
+                // and the link an input: terraform reaches the module through it, and a
+                // link pointed elsewhere changes the module.
+                target.extra_inputs.extend(self.links_on_the_way(&resolved));
                 let resolved = match self.through_links(&resolved, "module source", &location) {
                     Ok(p) => p,
                     Err(e) => {
@@ -506,6 +510,7 @@ impl Builder<'_> {
                 if !self.tf_dirs.contains(resolved.as_str()) {
                     target.problem(Error::MissingModuleSource {
                         source_path: call.source.clone(),
+                        exists: self.holds_files(&resolved),
                         submodule: self.submodule_of(&resolved),
                         resolved,
                         location,
