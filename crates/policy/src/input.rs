@@ -9,7 +9,7 @@
 //!
 //! Each file also gives `data.conftest.file` (its base name and directory).
 
-use crate::{hcl_input, yaml, Error};
+use crate::{hcl_input, tf_json, yaml, Error};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -161,9 +161,9 @@ impl InputFile {
                     // Terraform's JSON syntax: as written for conftest's shape (a root
                     // array element by element, as any JSON file), its blocks keyed
                     // alike however they were written for strata's, as one document.
-                    let docs = hcl_input::tf_json_documents(path, v)?;
+                    let docs = tf_json::documents(path, v)?;
                     Documents::Terraform {
-                        strata: Value::Object(hcl_input::tf_json_strata_shape_of(&docs)).into(),
+                        strata: Value::Object(tf_json::strata_shape_of(&docs)).into(),
                         hcl2json: docs.into_iter().map(|d| Value::Object(d).into()).collect(),
                     }
                 } else {

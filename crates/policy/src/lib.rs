@@ -27,6 +27,7 @@ pub mod namespace;
 pub mod rego;
 pub mod scan;
 pub mod test;
+pub mod tf_json;
 pub mod usertest;
 pub mod waivers;
 pub mod yaml;
