@@ -368,6 +368,31 @@ pub(crate) fn malformed_yaml<'f>(
     }
 }
 
+/// The lines of a text, for finding the line of many offsets in it: each lookup is a
+/// binary search, where [`line_of`] counts from the start every time (a file with
+/// thousands of entries would be read once per entry).
+pub struct Lines {
+    /// The offset of every `\n`, in order.
+    ends: Vec<usize>,
+}
+
+impl Lines {
+    pub fn new(text: &str) -> Lines {
+        let ends = text
+            .bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b'\n')
+            .map(|(i, _)| i)
+            .collect();
+        Lines { ends }
+    }
+
+    /// 1-based line number of a byte offset, as [`line_of`] gives it.
+    pub fn line(&self, offset: usize) -> usize {
+        self.ends.partition_point(|&end| end < offset) + 1
+    }
+}
+
 /// 1-based line number of a byte offset in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
@@ -393,6 +418,20 @@ pub fn did_you_mean<S: AsRef<str>>(given: &str, known: &[S]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_agree_with_line_of_at_every_offset() {
+        for text in ["", "a", "\n", "a\nb", "a\n\nbc\n", "\r\nx\r\n\n"] {
+            let lines = Lines::new(text);
+            for offset in 0..=text.len() + 2 {
+                assert_eq!(
+                    lines.line(offset),
+                    line_of(text, offset),
+                    "{text:?} at {offset}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn suggestions_only_for_near_misses() {

@@ -67,7 +67,8 @@ struct ManifestToml {
 
 pub fn parse_target_manifest(text: &str, file: &str) -> Result<TargetManifest> {
     let raw: ManifestToml = parse_toml(text, file)?;
-    let line = |s: &toml::Spanned<String>| line_of(text, s.span().start);
+    let lines = crate::error::Lines::new(text);
+    let line = |s: &toml::Spanned<String>| lines.line(s.span().start);
     let mut inputs = Vec::new();
     for (variable, value) in &raw.inputs {
         let Some((label, output)) = value.get_ref().rsplit_once(':') else {

@@ -30,6 +30,7 @@ use hcl_edit::structure::{Block, Body, Structure};
 use hcl_edit::template::{Directive, Element, Template};
 use hcl_edit::Span;
 use serde_json::{Map, Value};
+use strata_graph::error::Lines;
 
 /// Converts one Terraform file into `shape`; an error carries the line.
 pub fn to_json(text: &str, shape: Shape) -> Result<Value, Error> {
@@ -89,9 +90,8 @@ pub fn module_json(files: &[(String, String)]) -> Result<(Value, Vec<BlockLocati
             file: Some(path.clone()),
             ..e
         })?;
-        let line_at = |span: Option<std::ops::Range<usize>>| {
-            span.map(|r| strata_graph::error::line_of(text, r.start))
-        };
+        let lines = strata_graph::error::Lines::new(text);
+        let line_at = |span: Option<std::ops::Range<usize>>| span.map(|r| lines.line(r.start));
         for structure in body.iter() {
             match structure {
                 Structure::Attribute(attr) => {
@@ -106,7 +106,7 @@ pub fn module_json(files: &[(String, String)]) -> Result<(Value, Vec<BlockLocati
                     };
                     let mut located = |address: String, line: usize, body: &Body| {
                         let mut attributes = Vec::new();
-                        attribute_lines(body, text, &mut attributes);
+                        attribute_lines(body, &lines, &mut attributes);
                         blocks.push(BlockLocation {
                             address,
                             file: path.clone(),
@@ -172,25 +172,22 @@ fn module_json_file(
 
 /// The line of each attribute of `body` and of each key of the objects in their values,
 /// nested blocks included, in source order.
-fn attribute_lines(body: &Body, text: &str, out: &mut Vec<(String, usize)>) {
+fn attribute_lines(body: &Body, lines: &Lines, out: &mut Vec<(String, usize)>) {
     for structure in body.iter() {
         match structure {
             Structure::Attribute(attr) => {
                 if let Some(r) = attr.span() {
-                    out.push((
-                        attr.key.as_str().to_string(),
-                        strata_graph::error::line_of(text, r.start),
-                    ));
+                    out.push((attr.key.as_str().to_string(), lines.line(r.start)));
                 }
-                key_lines(&attr.value, text, out);
+                key_lines(&attr.value, lines, out);
             }
-            Structure::Block(block) => attribute_lines(&block.body, text, out),
+            Structure::Block(block) => attribute_lines(&block.body, lines, out),
         }
     }
 }
 
 /// The line of each key of the objects in `expr`, at any depth.
-fn key_lines(expr: &Expression, text: &str, out: &mut Vec<(String, usize)>) {
+fn key_lines(expr: &Expression, lines: &Lines, out: &mut Vec<(String, usize)>) {
     match expr {
         Expression::Object(object) => {
             for (key, value) in object.iter() {
@@ -200,14 +197,14 @@ fn key_lines(expr: &Expression, text: &str, out: &mut Vec<(String, usize)>) {
                     ObjectKey::Expression(_) => None,
                 };
                 if let (Some(name), Some(r)) = (name, key.span()) {
-                    out.push((name, strata_graph::error::line_of(text, r.start)));
+                    out.push((name, lines.line(r.start)));
                 }
-                key_lines(value.expr(), text, out);
+                key_lines(value.expr(), lines, out);
             }
         }
         Expression::Array(array) => {
             for item in array.iter() {
-                key_lines(item, text, out);
+                key_lines(item, lines, out);
             }
         }
         _ => {}

@@ -369,6 +369,24 @@ impl Builder<'_> {
             }
         }
         let mut visited_dirs: BTreeSet<String> = BTreeSet::new();
+        // Directories no target owns that were read as modules, each with whether only its
+        // calls were followed: such a read takes every file below the directory, so a
+        // module directory nested in one read the same way adds nothing (a chain of
+        // `./d` calls would otherwise read each level's files once per level above it).
+        let mut loose_dirs: Vec<(String, bool)> = Vec::new();
+        let covered = |loose_dirs: &mut Vec<(String, bool)>, dir: &str, roots_only: bool| {
+            let below = loose_dirs.iter().any(|(l, r)| {
+                *r == roots_only
+                    && (l.is_empty()
+                        || dir
+                            .strip_prefix(l.as_str())
+                            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
+            });
+            if !below {
+                loose_dirs.push((dir.to_string(), roots_only));
+            }
+            below
+        };
         // Path-valued locals by module directory (locals are module-wide, across files).
         let mut locals: HashMap<String, Vec<PathLocal>> = HashMap::default();
         let add_locals = |items: &[(String, Arc<Facts>, bool)],
@@ -465,6 +483,7 @@ impl Builder<'_> {
                         let more = match self.owners.of_dir(&resolved) {
                             Some(_) if !self.root_walk_needed(&resolved, parsed) => Vec::new(),
                             Some(_) => self.module_files(&resolved, parsed),
+                            None if covered(&mut loose_dirs, &resolved, true) => Vec::new(),
                             None => self.loose_module(&resolved, target)?,
                         };
                         let more: Vec<_> = more.into_iter().map(|(f, h)| (f, h, true)).collect();
@@ -539,7 +558,9 @@ impl Builder<'_> {
                         }
                     }
                     None => {
-                        if visited_dirs.insert(resolved.clone()) {
+                        if visited_dirs.insert(resolved.clone())
+                            && !covered(&mut loose_dirs, &resolved, false)
+                        {
                             let more: Vec<_> = self
                                 .loose_module(&resolved, target)?
                                 .into_iter()
