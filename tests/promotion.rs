@@ -2351,3 +2351,85 @@ fn a_train_named_backwards_is_refused_with_the_step_that_goes_down_it() {
         run.stderr
     );
 }
+
+/// Policies and waivers are no part of a target's hash: a promotion verifies the promoted
+/// commit's code in the destination with this checkout's policies and waivers, as the
+/// source's checks (which the gates read) were judged. A waiver added after the code
+/// arrived in dev accepted its finding there; the destination used to be judged by the
+/// commit's own policies, without the waiver: it recorded a failed policy check above its
+/// gate after a plan that said "no policy findings", and exited 0.
+#[test]
+fn a_promotion_judges_the_promoted_code_by_todays_policies_and_waivers() {
+    let repo = tools_repo();
+    repo.write(
+        "WORKSPACE.toml",
+        &format!(
+            "{}\n[policy]\nbuiltin = false\n",
+            std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap()
+        ),
+    );
+    repo.write(
+        "stacks/app/main.tf",
+        &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"x\" {{\n  triggers = {{ v = \"1\" }}\n}}\n"),
+    );
+    let gates = "[gates]\nrequire = [\"plan\", \"policy\"]\napprovals = 0\nsoak = \"0m\"\n";
+    repo.write(
+        "environments/dev/env.toml",
+        &format!("[state]\nbackend = \"local\"\n{gates}max_severity = \"high\"\n"),
+    );
+    repo.write(
+        "environments/staging/env.toml",
+        &format!("promotes_from = \"dev\"\n[state]\nbackend = \"local\"\n{gates}max_severity = \"medium\"\n"),
+    );
+    repo.write("policies/guard/policy.toml", "kinds = [\"stack\"]\n");
+    repo.write(
+        "policies/guard/guard.rego",
+        "package main\nimport rego.v1\ndeny contains {\"msg\": \"guard finding\", \"severity\": \"high\", \"id\": \"GUARD-1\"} if { input.resource_changes }\n",
+    );
+    repo.commit("a stack and a policy that finds something in it");
+    let apply_dev = |what: &str| {
+        let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+        assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+        repo.commit(what);
+    };
+    apply_dev("dev");
+    let dev = lock_entry(&repo, "dev", "stacks/app").unwrap();
+    assert_eq!(dev["max_severity"].as_str(), Some("high"), "{dev}");
+    // The finding is waived; dev verifies the same hash again: no finding left.
+    repo.write(
+        "policies/waivers.toml",
+        "[[waiver]]\nrule = \"GUARD-1\"\ntargets = \"stacks/*\"\nowner = \"sre@example.com\"\nreason = \"accepted\"\nexpires = \"2099-01-31\"\n",
+    );
+    repo.commit("waiver");
+    apply_dev("dev again");
+    let dev = lock_entry(&repo, "dev", "stacks/app").unwrap();
+    assert!(dev.get("max_severity").is_none(), "{dev}");
+    let code_commit = dev["commit"].as_str().unwrap().to_string();
+
+    let plan = repo.strata(&[
+        "promote", "plan", "--from", "dev", "--to", "staging", "--out", "p.json",
+    ]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout.contains("no policy findings in dev"),
+        "{}",
+        plan.stdout
+    );
+    repo.commit("plan");
+    let run = repo.strata(&["promote", "apply", "p.json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        !run.stdout.contains("FAILED") && !run.stderr.contains("FAILED"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    let staging = lock_entry(&repo, "staging", "stacks/app").unwrap();
+    assert_eq!(staging["commit"].as_str(), Some(code_commit.as_str()));
+    assert_eq!(
+        staging["checks"]["policy"].as_str(),
+        Some("passed"),
+        "{staging}"
+    );
+    assert!(staging.get("max_severity").is_none(), "{staging}");
+}

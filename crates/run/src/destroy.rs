@@ -88,8 +88,28 @@ pub fn run_at_commit(
     let root = session.repo.add_worktree(&dir, commit)?;
     let _worktree = Worktree { session, dir };
     link_local_tools(session, &root)?;
+    // Policies and waivers are no part of a target's hash: the revision's code is judged by
+    // this checkout's, as `check` here would judge it (a waiver added since accepts its
+    // finding, a policy added since applies).
+    let head = session.work_tree()?;
+    let todays = todays_policies(&head, &session.root, &root)?;
     let base = Session::open(&root, opts.use_cache)?;
-    let view = base.work_tree()?;
+    let mut view = base.work_tree()?;
+    let gone: Vec<&str> = view
+        .model
+        .targets
+        .iter()
+        .filter(|t| t.kind == Kind::Policy && !todays.contains(&t.label))
+        .map(|t| t.label.as_str())
+        .collect();
+    if !gone.is_empty() {
+        // Policies the revision has and this checkout no longer does.
+        for label in gone {
+            remove_path(&root.join(strata_graph::discover::label_dir(label)))?;
+        }
+        view = base.work_tree()?;
+    }
+    view.model.config.policy = session.config.policy.clone();
     base.finish();
     let targets = base.resolve_labels(&view.model, labels)?;
     let no_longer_reading = view
@@ -114,6 +134,55 @@ pub fn run_at_commit(
         ..opts.clone()
     };
     run(&base, &view, &selection, &opts, observer)
+}
+
+/// Replaces, in the checkout of another revision at `root`, every policy target's files and
+/// the waivers with those of this checkout (`head`, at `here`); returns the policy labels.
+fn todays_policies(head: &View, here: &Path, root: &Path) -> Result<BTreeSet<String>> {
+    let mut labels = BTreeSet::new();
+    let mut paths: Vec<&str> = Vec::new();
+    for t in head.model.targets.iter().filter(|t| t.kind == Kind::Policy) {
+        let dir = strata_graph::discover::label_dir(&t.label);
+        if dir.is_empty() {
+            // A policy at the workspace's root: its files are everyone's.
+            continue;
+        }
+        remove_path(&root.join(dir))?;
+        paths.extend(head.snapshot.files_below(dir).map(|(p, _)| p));
+        labels.insert(t.label.clone());
+    }
+    let waivers = strata_graph::model::waivers::WAIVERS_FILE;
+    remove_path(&root.join(waivers))?;
+    if head.snapshot.files.contains_key(waivers) {
+        paths.push(waivers);
+    }
+    for path in paths {
+        let (from, to) = (here.join(path), root.join(path));
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let link = head.snapshot.files.get(path).map(|e| e.mode)
+            == Some(strata_graph::snapshot::SYMLINK_MODE);
+        if link {
+            let text = std::fs::read_link(&from).map_err(|e| Error::io(&from, e))?;
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(&text, &to).map_err(|e| Error::io(&to, e))?;
+        } else {
+            std::fs::copy(&from, &to).map_err(|e| Error::io(&from, e))?;
+        }
+    }
+    Ok(labels)
+}
+
+/// Removes a file, a link or a directory with everything below it; nothing there is fine.
+fn remove_path(path: &Path) -> Result<()> {
+    let removed = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    };
+    removed.map_err(|e| Error::io(path, e))
 }
 
 /// The prefix of the temporary directories holding a checkout of another revision.
