@@ -273,4 +273,67 @@ fn a_named_target_without_a_task_is_refused_not_a_silent_success() {
         "{}",
         run.stderr
     );
+    // `check --env dev` of it: its fmt and validate alone are no check in dev.
+    let run = repo.strata(&["check", "--env", "dev", "stacks/dns"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("stacks/dns is not deployed in dev"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A policy named on the command line must judge something: one whose `policy.toml`
+/// matches no target, or one that applies only in other environments, was a green run
+/// of nothing (0 tasks, or the governed targets' other tasks without the policy).
+#[test]
+fn a_named_policy_that_judges_nothing_is_refused() {
+    let repo = sample_repo();
+    repo.write(
+        "policies/nothing/policy.toml",
+        "kinds = [\"chart\"]\nlabels = [\"charts/nope/**\"]\n",
+    );
+    repo.write(
+        "policies/nothing/main.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains \"x\" if input.kind == \"Deployment\"\n",
+    );
+    repo.write(
+        "policies/prod-only/policy.toml",
+        "kinds = [\"stack\"]\nenvironments = [\"prod\"]\n",
+    );
+    repo.write(
+        "policies/prod-only/main.rego",
+        "package main\n\nimport rego.v1\n\nwarn contains \"x\" if input.resource_changes\n",
+    );
+    repo.commit("two policies");
+    for args in [
+        &["check", "policies/nothing"][..],
+        &["plan", "--env", "dev", "policies/nothing"],
+    ] {
+        let run = repo.strata(args);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr
+                .contains("policies/nothing governs no target: there is nothing for it to judge")
+                && run.stderr.contains("--> policies/nothing/policy.toml"),
+            "{}",
+            run.stderr
+        );
+    }
+    let run = repo.strata(&["check", "--env", "dev", "policies/prod-only"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "policies/prod-only judges no target in dev: `check` has no policy task for it"
+        ) && run.stderr.contains("it governs targets in prod"),
+        "{}",
+        run.stderr
+    );
+    // Where it applies, its tasks run.
+    let (run, report) = json_run(&repo, &["check", "--env", "prod", "policies/prod-only"]);
+    assert_ne!(run.code, 2, "{}", run.stderr);
+    assert!(
+        !tasks_where(&report, |t| t["action"] == "policy").is_empty(),
+        "{report}"
+    );
 }

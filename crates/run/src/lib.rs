@@ -571,6 +571,7 @@ pub fn run(
         selection,
         &tasks,
         &envs,
+        !opts.envs.is_empty(),
         opts.mode,
         &read_manifest,
     )?;

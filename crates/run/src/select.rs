@@ -15,7 +15,7 @@
 //!    runs again. Without this, `strata check policies/x` (or the shard holding only that
 //!    policy) would evaluate nothing.
 
-use crate::task::{Mode, Task};
+use crate::task::{Action, Mode, Task};
 use std::collections::HashMap;
 use strata_graph::affected::{affected_for_view, Reason};
 use strata_graph::discover::Kind;
@@ -98,18 +98,34 @@ pub fn select(session: &Session, view: &View, scope: &Scope) -> Result<Selection
 
 /// Every named target (rule 2) has a task among `tasks`: a stack named for `plan --env dev`
 /// that is not deployed in dev, or a module named for `apply`, is bad input (exit 2), not a
-/// run that does nothing and succeeds. A policy is exempt: it brings the targets it governs.
+/// run that does nothing and succeeds. With environments given (`explicit_envs`), a
+/// deployable target must run in one of them (`check --env prod` of a stack deployed only
+/// in dev would otherwise run its fmt and validate and pass). A policy must judge something:
+/// in `check`, a policy task it governs; in other commands, a task of a target it governs.
 pub fn check_named_have_tasks(
     model: &Model,
     selection: &Selection,
     tasks: &[Task],
     envs: &[String],
+    explicit_envs: bool,
     mode: Mode,
     read: &dyn Fn(&str) -> Option<String>,
 ) -> Result<()> {
     for &i in &selection.named {
         let target = &model[i];
-        if target.kind == Kind::Policy || tasks.iter().any(|t| t.target == i) {
+        if target.kind == Kind::Policy {
+            policy_has_tasks(model, i, tasks, envs, mode)?;
+            continue;
+        }
+        // A target deployed nowhere (a library chart, a stack kept for later) runs only
+        // tasks without an environment.
+        let in_env = |t: &&Task| {
+            t.env.is_some()
+                || !explicit_envs
+                || !target.kind.is_deployable()
+                || target.environments.is_empty()
+        };
+        if tasks.iter().filter(in_env).any(|t| t.target == i) {
             continue;
         }
         let verb = match mode {
@@ -187,6 +203,72 @@ pub fn check_named_have_tasks(
         });
     }
     Ok(())
+}
+
+/// A named policy judges something in this run (see [`check_named_have_tasks`]).
+fn policy_has_tasks(
+    model: &Model,
+    policy: TargetId,
+    tasks: &[Task],
+    envs: &[String],
+    mode: Mode,
+) -> Result<()> {
+    let governs = |target: TargetId, env: Option<&str>| {
+        model
+            .governing(target, env)
+            .iter()
+            .any(|(p, _)| *p == policy)
+    };
+    let judged = tasks.iter().any(|t| {
+        (mode != Mode::Check || t.action == Action::Policy) && governs(t.target, t.env.as_deref())
+    });
+    if judged {
+        return Ok(());
+    }
+    let label = &model[policy].label;
+    let file = format!("{label}/policy.toml");
+    // Whether it governs any target anywhere: then only this run's environments or command
+    // leave it nothing to judge.
+    let env_names: Vec<Option<&str>> = std::iter::once(None)
+        .chain(model.environments.iter().map(|e| Some(e.name.as_str())))
+        .collect();
+    let governed_somewhere: Vec<Option<&str>> = env_names
+        .into_iter()
+        .filter(|env| model.ids().any(|t| governs(t, *env)))
+        .collect();
+    let named_envs: Vec<&str> = governed_somewhere.iter().flatten().copied().collect();
+    let (message, hint) = if governed_somewhere.is_empty() {
+        (
+            format!("{label} governs no target: there is nothing for it to judge"),
+            format!("its `kinds`, `labels` and `environments` in {file} match no target of the workspace: fix them, or remove the policy"),
+        )
+    } else if mode != Mode::Check {
+        (
+            format!("{label} governs no target this command runs"),
+            "policies are evaluated by `strata check`: run `strata check` with the policy's label"
+                .to_string(),
+        )
+    } else {
+        (
+            format!(
+                "{label} judges no target in {}: `check` has no policy task for it",
+                envs.join(", ")
+            ),
+            if named_envs.is_empty() {
+                format!("it governs only targets checked without an environment (modules, charts rendered alone): run `strata check {label}` without --env, or widen `environments` in {file}")
+            } else {
+                format!(
+                    "it governs targets in {}: run it there, or widen `environments` in {file}",
+                    named_envs.join(", ")
+                )
+            },
+        )
+    };
+    Err(Error::Invalid {
+        message,
+        location: Location::new(file, None),
+        hint,
+    })
 }
 
 /// Rule 4: the targets governed by a selected policy join the selection, in every
