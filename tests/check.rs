@@ -541,6 +541,31 @@ fn a_module_reached_through_a_linked_directory_is_checked_and_the_link_is_an_inp
     );
 }
 
+/// A Terraform test file is an input, but no task runs it: a passing `check` says so, not
+/// only a green line that would read as passing tests.
+#[test]
+fn a_check_says_its_terraform_test_files_are_not_run() {
+    let repo = tools_repo();
+    repo.write(
+        "stacks/app/main.tf",
+        "output \"name\" {\n  value = \"app\"\n}\n",
+    );
+    repo.write(
+        "stacks/app/tests/a.tftest.hcl",
+        "run \"name\" {\n  assert {\n    condition     = output.name == \"never\"\n    error_message = \"always fails\"\n  }\n}\n",
+    );
+    repo.commit("a stack with a terraform test");
+    let run = repo.strata(&["check", "stacks/app"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "1 Terraform test file(s) (`*.tftest.hcl`) of stacks/app are not run: strata does not run `terraform test`"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn an_environment_file_that_is_a_link_is_read_through() {
     let repo = tools_repo();

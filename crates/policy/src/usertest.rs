@@ -40,6 +40,28 @@ pub fn run(files: &[(String, String)], input: &Value, context: &Value) -> UserTe
         }
     };
     let tests = loaded.tests();
+    if tests.is_empty() {
+        // Files in a target's tests/ that run no test are a mistake (a rule named
+        // `Test_x` or `tests_x`), never a pass: they would be green for ever.
+        let near: Vec<String> = loaded
+            .rules
+            .iter()
+            .filter(|r| r.head.to_ascii_lowercase().contains("test"))
+            .map(|r| format!("`{}` ({}:{})", r.head, r.file, r.line))
+            .collect();
+        out.ok = false;
+        out.failed = 1;
+        out.log = format!(
+            "strata: no test: the test files define no rule named `test_*`{}\n  hint: a test is a rule whose name starts with `test_` (`todo_test_` skips it)\n",
+            if near.is_empty() {
+                String::new()
+            } else {
+                format!("; these look like tests but are not run: {}", near.join(", "))
+            }
+        );
+        out.duration_ms = start.elapsed().as_millis() as u64;
+        return out;
+    }
     let mut engine = loaded.engine;
     let to_rego = |v: &Value| regorus::Value::from_json_str(&v.to_string());
     match (to_rego(input), to_rego(&json!({ "strata": context }))) {
@@ -137,6 +159,23 @@ test_fails if {
                 "plan_test.test_environment_is_known",
                 "plan_test.test_fails"
             ]
+        );
+    }
+
+    /// Test files whose rules are all misnamed ran nothing: that fails, naming the rules.
+    #[test]
+    fn files_without_a_test_rule_fail_and_name_the_near_misses() {
+        let text = "package plan_test\n\nimport rego.v1\n\nTest_creates_nothing if {\n  count(input.resource_changes) == 0\n}\n\ntests_no_null if {\n  true\n}\n\nhelper := 1\n";
+        let step = run(&[("t.rego".into(), text.into())], &json!({}), &json!({}));
+        assert!(!step.ok, "{}", step.log);
+        assert_eq!((step.passed, step.failed), (0, 1));
+        assert!(
+            step.log.contains("no rule named `test_*`")
+                && step.log.contains("`Test_creates_nothing` (t.rego:5)")
+                && step.log.contains("`tests_no_null` (t.rego:9)")
+                && !step.log.contains("helper"),
+            "{}",
+            step.log
         );
     }
 

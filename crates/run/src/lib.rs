@@ -531,6 +531,41 @@ fn size_from_env(var: &str, default: u64) -> Result<u64> {
     }
 }
 
+/// The Terraform test files (`*.tftest.hcl`) of the selected stacks and modules, which no
+/// task runs: a `check` that passes has not run their assertions, and says so.
+fn unrun_terraform_tests(
+    model: &strata_graph::model::Model,
+    selected: &[strata_graph::id::TargetId],
+) -> Option<String> {
+    let mut count = 0;
+    let mut owners: Vec<&str> = Vec::new();
+    for &i in selected {
+        let t = &model.targets[i];
+        let dir = strata_graph::discover::label_dir(&t.label);
+        let n = t
+            .files
+            .iter()
+            .filter(|f| strata_graph::hcl::tftest::is_test_file_of(f, dir))
+            .count();
+        if n > 0 {
+            count += n;
+            owners.push(&t.label);
+        }
+    }
+    if count == 0 {
+        return None;
+    }
+    let shown = owners.len().min(3);
+    let more = match owners.len() - shown {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Some(format!(
+        "{count} Terraform test file(s) (`*.tftest.hcl`) of {}{more} are not run: strata does not run `terraform test` (a change to them affects their module, but their assertions are not checked here)\n  hint: run `terraform test` in those directories in CI beside `strata check`, or keep such checks as Rego tests in the target's tests/ directory, which strata runs",
+        owners[..shown].join(", ")
+    ))
+}
+
 /// Runs the tasks of the selected targets.
 pub fn run(
     session: &Session,
@@ -579,6 +614,11 @@ pub fn run(
         let _phase = tracing::info_span!("load policies").entered();
         let read = |paths: &[&str]| view.texts(&session.repo, paths);
         for warning in governing::check_loadable(&view.model, &tasks, &read)? {
+            observer.warn(&warning);
+        }
+    }
+    if opts.mode == Mode::Check {
+        if let Some(warning) = unrun_terraform_tests(&view.model, &selection.targets) {
             observer.warn(&warning);
         }
     }

@@ -12,7 +12,7 @@ mod module_args;
 mod relaxed;
 mod scan;
 pub mod terragrunt;
-mod tftest;
+pub mod tftest;
 mod var_files;
 pub use backend::{backend_block, cloud_block, BackendBlock};
 use decodes::*;
