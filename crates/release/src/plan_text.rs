@@ -1,7 +1,7 @@
 //! A promotion plan for people: text for the terminal, Markdown for the pull request, a
 //! Mermaid diagram of its waves.
 
-use crate::plan::{short, PromotionPlan, StepAction};
+use crate::plan::{short, PromotionPlan, Rollback, StepAction};
 
 impl PromotionPlan {
     /// The plan for people: waves, gates, what is blocked.
@@ -157,6 +157,48 @@ impl PromotionPlan {
                 }
             }
             out.push('\n');
+            // What the approvers sign off: each step's gates, and what a failure of a later
+            // wave does to it.
+            out.push_str("### Gates and rollback\n\n");
+            for (n, wave) in self.waves.iter().enumerate() {
+                for s in wave {
+                    out.push_str(&format!("- `{}` (wave {})\n", s.label, n + 1));
+                    for g in &s.gates {
+                        out.push_str(&format!(
+                            "  - {} {}: {}\n",
+                            if g.ok { "✅" } else { "❌" },
+                            g.gate,
+                            g.detail
+                        ));
+                    }
+                    let rollback = match (s.rollback, &s.previous) {
+                        (Rollback::Previous, Some(p)) => format!(
+                            "re-applied at its previous commit `{}` (hash `{}`)",
+                            short(&p.commit),
+                            short(&p.hash)
+                        ),
+                        (Rollback::Previous, None) => "re-applied at its previous commit".into(),
+                        (Rollback::Destroy, _) => "destroyed (it is new here)".into(),
+                        (Rollback::Keep, _) => {
+                            "kept as applied (it is new here, and the plan may not destroy)".into()
+                        }
+                    };
+                    out.push_str(&format!("  - if a later wave fails: {rollback}\n"));
+                }
+            }
+            out.push('\n');
+        }
+        if !self.outside.is_empty() {
+            out.push_str(&format!(
+                "Not in {} (no promotion carries them; apply them in {} directly): {}\n\n",
+                self.from,
+                self.to,
+                self.outside
+                    .iter()
+                    .map(|l| format!("`{l}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         if !self.blocked.is_empty() {
             out.push_str("### Blocked\n\n| target | gate | reason |\n|---|---|---|\n");
@@ -174,5 +216,66 @@ impl PromotionPlan {
         out.push_str(&self.mermaid());
         out.push_str("```\n");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::{GateResult, Previous, PromotionPlan, Rollback, Step, StepAction};
+
+    fn step(label: &str, previous: Option<&str>, rollback: Rollback, ok: bool) -> Step {
+        Step {
+            label: label.into(),
+            kind: "stack".into(),
+            action: StepAction::Apply,
+            hash: "b".repeat(64),
+            commit: "c".repeat(40),
+            previous: previous.map(|p| Previous {
+                hash: p.repeat(64),
+                commit: p.repeat(40),
+            }),
+            rollback,
+            rendered: None,
+            gates: vec![GateResult {
+                gate: "max_severity".into(),
+                ok,
+                detail: "no policy findings in dev (at most medium allowed)".into(),
+            }],
+        }
+    }
+
+    /// The pull request's description shows what approvers sign off: every step's gates,
+    /// what a failure of a later wave does to it, and the targets no promotion carries.
+    #[test]
+    fn the_markdown_shows_gates_rollback_and_what_is_not_carried() {
+        let plan = PromotionPlan {
+            version: 1,
+            from: "dev".into(),
+            to: "staging".into(),
+            author: "alice@example.com".into(),
+            source_lock: String::new(),
+            destination_lock: String::new(),
+            labels: Vec::new(),
+            allow_destroy: false,
+            approvals: 1,
+            waves: vec![
+                vec![step("stacks/network", Some("a"), Rollback::Previous, true)],
+                vec![step("stacks/app", None, Rollback::Keep, true)],
+            ],
+            blocked: Vec::new(),
+            unchanged: 0,
+            outside: vec!["stacks/dns".into()],
+            digest: "d".repeat(64),
+        };
+        let md = plan.markdown();
+        for expected in [
+            "### Gates and rollback",
+            "- `stacks/network` (wave 1)\n  - ✅ max_severity: no policy findings in dev (at most medium allowed)\n  - if a later wave fails: re-applied at its previous commit `aaaaaaaaaaaa` (hash `aaaaaaaaaaaa`)",
+            "- `stacks/app` (wave 2)",
+            "kept as applied (it is new here, and the plan may not destroy)",
+            "Not in dev (no promotion carries them; apply them in staging directly): `stacks/dns`",
+        ] {
+            assert!(md.contains(expected), "{expected}\n---\n{md}");
+        }
     }
 }
