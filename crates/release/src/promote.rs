@@ -1027,8 +1027,16 @@ fn first_failure(report: &strata_run::RunReport, labels: &[String]) -> String {
 
 /// Why `label`'s own tasks in a failed run did not all pass (`None`: they did).
 fn own_failure(report: &strata_run::RunReport, label: &str) -> Option<String> {
+    use strata_exec::schedule::Status as TaskStatus;
+    use strata_run::task::Action;
     let own = report.tasks.iter().any(|t| t.label == label);
-    let failed = report.interrupted
+    // An apply that finished before the interrupt changed the destination: its step
+    // passed, and the record says the wave stopped after it, not that it failed.
+    let finished = report
+        .tasks
+        .iter()
+        .any(|t| t.label == label && t.action == Action::Apply && t.status == TaskStatus::Ok);
+    let failed = (report.interrupted && !finished)
         || report
             .tasks
             .iter()
@@ -1416,6 +1424,49 @@ mod tests {
                     false,
                     "stacks/late apply did not run: stacks/observability failed"
                 ),
+            ]
+        );
+
+        // Ctrl-C while a wave ran: a step whose apply had finished is recorded as applied
+        // (the wave stopped after it), not as failed; the one cut off is failed.
+        let report = strata_run::RunReport::new(
+            vec![
+                task("stacks/database", Action::Init, TaskStatus::Ok, None),
+                task("stacks/database", Action::Plan, TaskStatus::Ok, None),
+                task("stacks/database", Action::Apply, TaskStatus::Ok, None),
+                task("stacks/network", Action::Init, TaskStatus::Ok, None),
+                task(
+                    "stacks/network",
+                    Action::Apply,
+                    TaskStatus::Failed,
+                    Some("interrupted"),
+                ),
+            ],
+            true,
+            false,
+        );
+        let labels = ["stacks/database", "stacks/network"];
+        let steps: Vec<Step> = labels.iter().map(|l| step(l)).collect();
+        let steps: Vec<&Step> = steps.iter().collect();
+        let why = first_failure(&report, &labels.map(String::from));
+        outcome.steps.clear();
+        record_each(&mut outcome, &steps, &why, |s| {
+            own_failure(&report, &s.label)
+        });
+        let got: Vec<(&str, bool, &str)> = outcome
+            .steps
+            .iter()
+            .map(|s| (s.label.as_str(), s.ok, s.reason.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "stacks/database",
+                    true,
+                    "its own tasks passed; the wave stopped: Ctrl-C"
+                ),
+                ("stacks/network", false, "Ctrl-C"),
             ]
         );
     }
