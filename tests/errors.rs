@@ -578,6 +578,17 @@ fn a_git_submodule_inside_a_chart_makes_the_chart_broken() {
         "{}",
         affected.stdout
     );
+    // The submodule removed, its `.gitmodules` entry left behind (quoted, as git may
+    // write it): nothing of it is in the chart any more.
+    repo.git(&["rm", "-q", "--cached", "charts/web/charts/sub"]);
+    std::fs::remove_dir_all(repo.path().join("charts/web/charts/sub")).unwrap();
+    repo.write(
+        ".gitmodules",
+        "[submodule \"charts/web/charts/sub\"]\n\tPath = \"charts/web/charts/sub\"\n\turl = x\n",
+    );
+    repo.commit("the submodule removed");
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
 /// A Terragrunt unit's dependency on a directory that does not exist: named with its file

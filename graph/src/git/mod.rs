@@ -499,6 +499,28 @@ impl Repo {
         }
     }
 
+    /// Which of `paths` (workspace-relative) hold a submodule's commit (a gitlink) in the
+    /// tree `source` reads: the commit's, or the index for the work tree.
+    pub fn gitlinks(
+        &self,
+        source: &crate::snapshot::Source,
+        paths: &[&str],
+    ) -> Result<std::collections::BTreeSet<String>> {
+        let mut args: Vec<&str> = match source {
+            crate::snapshot::Source::Commit(commit) => vec!["ls-tree", "-z", commit.as_str()],
+            _ => vec!["ls-files", "--stage", "-z"],
+        };
+        args.push("--");
+        args.extend(paths);
+        let out = self.run(&args)?;
+        // ls-tree: <mode> SP <type> SP <object> TAB <path>; ls-files: <mode> SP <object>
+        // SP <stage> TAB <path>.
+        Ok(tab_records(&out)
+            .filter(|(meta, _)| meta.first() == Some(&"160000"))
+            .map(|(_, path)| crate::text::lossy_utf8(path).into_owned())
+            .collect())
+    }
+
     /// Every file in a commit below the workspace root.
     pub fn ls_tree(&self, commit: &str) -> Result<Vec<GitFile>> {
         let out = self.run(&["ls-tree", "-r", "-z", commit])?;

@@ -689,8 +689,10 @@ impl Builder<'_> {
             .map(|(sub, _)| sub.clone())
     }
 
-    /// The workspace's git submodules, by the `path = ...` lines of its `.gitmodules`, each
-    /// with its line there.
+    /// The workspace's git submodules, by the `path` settings of its `.gitmodules` (read as
+    /// git reads its configuration files), each with its line there: those at which the
+    /// tree strata reads has a submodule's commit (an entry left behind by a removed
+    /// submodule names none).
     pub(super) fn submodules(&self) -> &[(String, usize)] {
         self.submodules.get_or_init(|| {
             let Ok(read) =
@@ -704,13 +706,18 @@ impl Builder<'_> {
             let Some((_, text)) = read.into_iter().next() else {
                 return Vec::new();
             };
-            text.lines()
-                .zip(1..)
-                .filter_map(|(line, n)| {
-                    let (key, value) = line.split_once('=')?;
-                    (key.trim() == "path")
-                        .then(|| (value.trim().trim_end_matches('/').to_string(), n))
-                })
+            let listed = gitmodules_paths(&text);
+            if listed.is_empty() {
+                return listed;
+            }
+            let paths: Vec<&str> = listed.iter().map(|(p, _)| p.as_str()).collect();
+            // Unconfirmed (git failed): every listed path counts, the careful answer.
+            let Ok(linked) = self.repo.gitlinks(&self.snapshot.source, &paths) else {
+                return listed;
+            };
+            listed
+                .into_iter()
+                .filter(|(p, _)| linked.contains(p))
                 .collect()
         })
     }
@@ -1104,8 +1111,74 @@ pub(super) fn apply_manifest(
     };
 }
 
+/// The `path` values of a `.gitmodules` text with their lines, read as git reads its
+/// configuration files: keys in any case, values quoted or not, `;` and `#` comments.
+fn gitmodules_paths(text: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for (line, n) in text.lines().zip(1..) {
+        let line = line.trim_start();
+        if line.starts_with(['#', ';', '[']) {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if !key.trim().eq_ignore_ascii_case("path") {
+            continue;
+        }
+        let mut path = String::new();
+        let (mut quoted, mut escaped) = (false, false);
+        // Whitespace outside quotes counts only between other characters.
+        let mut pending_space = String::new();
+        for c in value.trim().chars() {
+            if escaped {
+                path.push_str(&pending_space);
+                pending_space.clear();
+                path.push(match c {
+                    'n' => '\n',
+                    't' => '\t',
+                    other => other,
+                });
+                escaped = false;
+                continue;
+            }
+            match c {
+                '\\' => escaped = true,
+                '"' => quoted = !quoted,
+                ';' | '#' if !quoted => break,
+                c if c.is_whitespace() && !quoted => pending_space.push(c),
+                c => {
+                    path.push_str(&pending_space);
+                    pending_space.clear();
+                    path.push(c);
+                }
+            }
+        }
+        let path = path.trim_end_matches('/');
+        if !path.is_empty() {
+            out.push((path.to_string(), n));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn gitmodules_paths_are_read_as_git_reads_them() {
+        let text = "[submodule \"a\"]\n\tpath = charts/a\n\turl = x\n[submodule \"b\"]\n\tPath = \"charts/b c\"\n[submodule \"c\"]\n\tpath=charts/c ; a comment\n# path = charts/d\n\tpath = \"charts/e\\\"q\" # note\n\tpath = charts/f/\n";
+        assert_eq!(
+            super::gitmodules_paths(text),
+            [
+                ("charts/a".to_string(), 2),
+                ("charts/b c".to_string(), 5),
+                ("charts/c".to_string(), 7),
+                ("charts/e\"q".to_string(), 9),
+                ("charts/f".to_string(), 10),
+            ]
+        );
+    }
+
     use super::*;
 
     #[test]
