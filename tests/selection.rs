@@ -325,9 +325,34 @@ fn a_named_policy_that_judges_nothing_is_refused() {
     assert!(
         run.stderr.contains(
             "policies/prod-only judges no target in dev: `check` has no policy task for it"
-        ) && run.stderr.contains("it governs targets in prod"),
+        ) && run.stderr.contains("it judges targets in prod"),
         "{}",
         run.stderr
+    );
+    // A policy governing only a library chart (which renders nothing, so has no policy
+    // task) judges nothing either; the library chart itself, named with --env, is linted.
+    repo.write(
+        "policies/lib-only/policy.toml",
+        "kinds = [\"chart\"]\nlabels = [\"charts/platform-lib\"]\n",
+    );
+    repo.write(
+        "policies/lib-only/main.rego",
+        "package main\n\nimport rego.v1\n\nwarn contains \"x\" if input.kind == \"Deployment\"\n",
+    );
+    repo.commit("a policy of a library chart");
+    let run = repo.strata(&["check", "policies/lib-only"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("policies/lib-only judges none of the targets it governs"),
+        "{}",
+        run.stderr
+    );
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "charts/platform-lib"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        !tasks_where(&report, |t| t["action"] == "lint").is_empty(),
+        "{report}"
     );
     // Where it applies, its tasks run.
     let (run, report) = json_run(&repo, &["check", "--env", "prod", "policies/prod-only"]);

@@ -117,14 +117,17 @@ pub fn check_named_have_tasks(
             policy_has_tasks(model, i, tasks, envs, mode)?;
             continue;
         }
-        // A target deployed nowhere (a library chart, a stack kept for later) runs only
-        // tasks without an environment.
-        let in_env = |t: &&Task| {
-            t.env.is_some()
-                || !explicit_envs
-                || !target.kind.is_deployable()
-                || target.environments.is_empty()
-        };
+        // A target deployed nowhere (a stack kept for later), a library chart or a vendored
+        // subchart runs only tasks without an environment: they are its whole check.
+        let library = target
+            .chart
+            .as_ref()
+            .is_some_and(|c| c.chart_type == "library");
+        let env_less = !target.kind.is_deployable()
+            || target.environments.is_empty()
+            || library
+            || model.is_subchart(&target.label);
+        let in_env = |t: &&Task| t.env.is_some() || !explicit_envs || env_less;
         if tasks.iter().filter(in_env).any(|t| t.target == i) {
             continue;
         }
@@ -138,10 +141,6 @@ pub fn check_named_have_tasks(
         let elsewhere =
             target.kind.is_deployable() && !envs.iter().any(|e| target.environments.contains(e));
         // `apply` runs nothing for a chart it is given but verifies and records it.
-        let library = target
-            .chart
-            .as_ref()
-            .is_some_and(|c| c.chart_type == "library");
         if mode == Mode::Apply && target.kind == Kind::Chart && !library && !elsewhere {
             continue;
         }
@@ -227,20 +226,32 @@ fn policy_has_tasks(
     }
     let label = &model[policy].label;
     let file = format!("{label}/policy.toml");
-    // Whether it governs any target anywhere: then only this run's environments or command
-    // leave it nothing to judge.
+    // Where it would judge something: the policy tasks a check of everything it governs, in
+    // every environment, has (a library chart or a target deployed nowhere has none).
     let env_names: Vec<Option<&str>> = std::iter::once(None)
         .chain(model.environments.iter().map(|e| Some(e.name.as_str())))
         .collect();
-    let governed_somewhere: Vec<Option<&str>> = env_names
-        .into_iter()
-        .filter(|env| model.ids().any(|t| governs(t, *env)))
+    let governed: Vec<TargetId> = model
+        .ids()
+        .filter(|&t| model[t].kind != Kind::Policy && env_names.iter().any(|e| governs(t, *e)))
         .collect();
-    let named_envs: Vec<&str> = governed_somewhere.iter().flatten().copied().collect();
-    let (message, hint) = if governed_somewhere.is_empty() {
+    let all_envs: Vec<String> = model.environments.iter().map(|e| e.name.clone()).collect();
+    let judged_in: std::collections::BTreeSet<Option<String>> =
+        crate::task::plan_tasks_in(model, &governed, &all_envs, None, Mode::Check)
+            .into_iter()
+            .filter(|t| t.action == Action::Policy && governs(t.target, t.env.as_deref()))
+            .map(|t| t.env)
+            .collect();
+    let named_envs: Vec<&str> = judged_in.iter().flatten().map(String::as_str).collect();
+    let (message, hint) = if governed.is_empty() {
         (
             format!("{label} governs no target: there is nothing for it to judge"),
             format!("its `kinds`, `labels` and `environments` in {file} match no target of the workspace: fix them, or remove the policy"),
+        )
+    } else if judged_in.is_empty() {
+        (
+            format!("{label} judges none of the targets it governs: none of them has a policy task"),
+            format!("it governs only library charts, vendored subcharts, or targets deployed in no environment where it applies: fix `kinds`, `labels` or `environments` in {file}, or the targets' `environments`"),
         )
     } else if mode != Mode::Check {
         (
@@ -255,10 +266,10 @@ fn policy_has_tasks(
                 envs.join(", ")
             ),
             if named_envs.is_empty() {
-                format!("it governs only targets checked without an environment (modules, charts rendered alone): run `strata check {label}` without --env, or widen `environments` in {file}")
+                format!("it judges only targets checked without an environment (modules, charts rendered alone): run `strata check {label}` without --env, or widen `environments` in {file}")
             } else {
                 format!(
-                    "it governs targets in {}: run it there, or widen `environments` in {file}",
+                    "it judges targets in {}: run it there, or widen `environments` in {file} (or the targets' `environments`)",
                     named_envs.join(", ")
                 )
             },
