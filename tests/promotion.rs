@@ -2432,4 +2432,45 @@ fn a_promotion_judges_the_promoted_code_by_todays_policies_and_waivers() {
         "{staging}"
     );
     assert!(staging.get("max_severity").is_none(), "{staging}");
+    repo.commit("staging");
+
+    // Since then the waiver is gone and the policy moved below its old directory, beside a
+    // nested policy holding a link: prod judges the same code by the policy where it is now.
+    repo.write(
+        "environments/prod/env.toml",
+        &format!("promotes_from = \"staging\"\n[state]\nbackend = \"local\"\n{gates}max_severity = \"high\"\n"),
+    );
+    repo.remove("policies/waivers.toml");
+    repo.remove("policies/guard");
+    repo.write("policies/guard/v2/policy.toml", "kinds = [\"stack\"]\n");
+    repo.write(
+        "policies/guard/v2/guard.rego",
+        "package main\nimport rego.v1\ndeny contains {\"msg\": \"guard finding\", \"severity\": \"high\", \"id\": \"GUARD-1\"} if { input.resource_changes }\n",
+    );
+    repo.write("policies/guard/v2/sub/policy.toml", "kinds = [\"stack\"]\n");
+    repo.write(
+        "policies/guard/v2/sub/main.rego",
+        "package sub\nimport rego.v1\nwarn contains \"never\" if { data.sub.never }\n",
+    );
+    repo.write(
+        "policies/guard/v2/sub/data.json",
+        "{\"sub\": {\"never\": false}}\n",
+    );
+    std::os::unix::fs::symlink(
+        "data.json",
+        repo.path().join("policies/guard/v2/sub/alias.json"),
+    )
+    .unwrap();
+    repo.commit("the policy moved, the waiver withdrawn, a prod environment");
+    let plan = repo.strata(&[
+        "promote", "plan", "--from", "staging", "--to", "prod", "--out", "p2.json",
+    ]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    repo.commit("plan to prod");
+    let run = repo.strata(&["promote", "apply", "p2.json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let prod = lock_entry(&repo, "prod", "stacks/app").unwrap();
+    assert_eq!(prod["commit"].as_str(), Some(code_commit.as_str()));
+    assert_eq!(prod["checks"]["policy"].as_str(), Some("failed"), "{prod}");
+    assert_eq!(prod["max_severity"].as_str(), Some("high"), "{prod}");
 }

@@ -88,28 +88,31 @@ pub fn run_at_commit(
     let root = session.repo.add_worktree(&dir, commit)?;
     let _worktree = Worktree { session, dir };
     link_local_tools(session, &root)?;
-    // Policies and waivers are no part of a target's hash: the revision's code is judged by
-    // this checkout's, as `check` here would judge it (a waiver added since accepts its
-    // finding, a policy added since applies).
-    let head = session.work_tree()?;
-    let todays = todays_policies(&head, &session.root, &root)?;
     let base = Session::open(&root, opts.use_cache)?;
     let mut view = base.work_tree()?;
-    let gone: Vec<&str> = view
-        .model
-        .targets
-        .iter()
-        .filter(|t| t.kind == Kind::Policy && !todays.contains(&t.label))
-        .map(|t| t.label.as_str())
-        .collect();
-    if !gone.is_empty() {
-        // Policies the revision has and this checkout no longer does.
-        for label in gone {
-            remove_path(&root.join(strata_graph::discover::label_dir(label)))?;
+    // Policies and waivers are no part of a target's hash: the revision's code is judged by
+    // this checkout's, as `check` here would judge it (a waiver added since accepts its
+    // finding, a policy added since applies). Only a check runs policies.
+    if opts.mode == Mode::Check {
+        let head = session.work_tree()?;
+        if let Some(todays) = todays_policies(&head, &view, &session.root, &root)? {
+            view = base.work_tree()?;
+            let found = policy_labels(&view);
+            if found != todays {
+                return Err(Error::Invalid {
+                    message: format!(
+                        "this checkout's policies ({}) are not what the layout of commit {} finds in their place ({}): that commit's code cannot be judged by today's policies",
+                        list_or_none(&todays),
+                        &commit[..12.min(commit.len())],
+                        list_or_none(&found)
+                    ),
+                    location: Location::new(strata_graph::workspace::WORKSPACE_FILE, None),
+                    hint: "`[layout] policies` changed since that commit: apply a commit made after the change in the source environment first, and promote that".into(),
+                });
+            }
+            view.model.config.policy = session.config.policy.clone();
         }
-        view = base.work_tree()?;
     }
-    view.model.config.policy = session.config.policy.clone();
     base.finish();
     let targets = base.resolve_labels(&view.model, labels)?;
     let no_longer_reading = view
@@ -136,25 +139,52 @@ pub fn run_at_commit(
     run(&base, &view, &selection, &opts, observer)
 }
 
-/// Replaces, in the checkout of another revision at `root`, every policy target's files and
-/// the waivers with those of this checkout (`head`, at `here`); returns the policy labels.
-fn todays_policies(head: &View, here: &Path, root: &Path) -> Result<BTreeSet<String>> {
-    let mut labels = BTreeSet::new();
-    let mut paths: Vec<&str> = Vec::new();
-    for t in head.model.targets.iter().filter(|t| t.kind == Kind::Policy) {
-        let dir = strata_graph::discover::label_dir(&t.label);
-        if dir.is_empty() {
-            // A policy at the workspace's root: its files are everyone's.
-            continue;
-        }
-        remove_path(&root.join(dir))?;
-        paths.extend(head.snapshot.files_below(dir).map(|(p, _)| p));
-        labels.insert(t.label.clone());
+/// The labels of a view's policy targets.
+fn policy_labels(view: &View) -> BTreeSet<String> {
+    view.model
+        .targets
+        .iter()
+        .filter(|t| t.kind == Kind::Policy)
+        .map(|t| t.label.clone())
+        .collect()
+}
+
+fn list_or_none(labels: &BTreeSet<String>) -> String {
+    if labels.is_empty() {
+        "none".into()
+    } else {
+        labels.iter().cloned().collect::<Vec<_>>().join(", ")
     }
+}
+
+/// Replaces, in the checkout of another revision at `root` (modelled as `at`), its policy
+/// targets' files and its waivers with those of this checkout (`head`, at `here`); returns
+/// this checkout's policy labels. `None`, changing nothing, when a policy on either side
+/// lies at the workspace root: its files are everyone's, and the revision keeps its own.
+fn todays_policies(
+    head: &View,
+    at: &View,
+    here: &Path,
+    root: &Path,
+) -> Result<Option<BTreeSet<String>>> {
+    let (todays, theirs) = (policy_labels(head), policy_labels(at));
+    let dir = |label: &str| strata_graph::discover::label_dir(label).to_string();
+    if todays.iter().chain(&theirs).any(|l| dir(l).is_empty()) {
+        return Ok(None);
+    }
+    // The revision's first, then this checkout's: a policy moved below a directory that
+    // was a policy then keeps its files.
     let waivers = strata_graph::model::waivers::WAIVERS_FILE;
+    for label in &theirs {
+        remove_path(&root.join(dir(label)))?;
+    }
     remove_path(&root.join(waivers))?;
+    let mut paths: BTreeSet<&str> = BTreeSet::new();
+    for label in &todays {
+        paths.extend(head.snapshot.files_below(&dir(label)).map(|(p, _)| p));
+    }
     if head.snapshot.files.contains_key(waivers) {
-        paths.push(waivers);
+        paths.insert(waivers);
     }
     for path in paths {
         let (from, to) = (here.join(path), root.join(path));
@@ -171,7 +201,7 @@ fn todays_policies(head: &View, here: &Path, root: &Path) -> Result<BTreeSet<Str
             std::fs::copy(&from, &to).map_err(|e| Error::io(&from, e))?;
         }
     }
-    Ok(labels)
+    Ok(Some(todays))
 }
 
 /// Removes a file, a link or a directory with everything below it; nothing there is fine.

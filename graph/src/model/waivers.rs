@@ -46,6 +46,15 @@ struct File {
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date.
 pub fn parse_date(text: &str) -> Option<i64> {
+    // Exactly four, two and two digits: `i64::parse` alone takes `+1` and `2027-1-5`.
+    let shape = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !shape {
+        return None;
+    }
     let mut parts = text.split('-');
     let (y, m, d): (i64, i64, i64) = (
         parts.next()?.parse().ok()?,
@@ -221,6 +230,16 @@ mod tests {
         assert_eq!(parse_date("1970-01-01"), Some(0));
         assert_eq!(parse_date("2000-03-01"), Some(11017));
         assert_eq!(parse_date("2026-11-26"), Some(20783));
+        for bad in [
+            "+2027-+1-+5",
+            "2027-1-5",
+            "1-1-1",
+            "02027-01-05",
+            "2027-01-05 ",
+            "2027/01/05",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
         assert_eq!(parse_date("2026-13-01"), None);
         // Days a month does not have.
         assert_eq!(parse_date("2026-02-31"), None);

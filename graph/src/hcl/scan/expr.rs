@@ -531,7 +531,7 @@ impl<'a> Scanner<'a> {
         loop {
             self.ws()?;
             if self.expect(b'}').is_some() {
-                self.keys.truncate(first_key);
+                self.end_keys(first_key);
                 return Some(Shape::Collection);
             }
             let key = match self.expr(false)? {
@@ -544,10 +544,9 @@ impl<'a> Scanner<'a> {
                 _ => return None,
             };
             if let Some(key) = key {
-                if self.keys[first_key..].contains(&key) {
+                if !self.add_key(first_key, key) {
                     return None;
                 }
-                self.keys.push(key);
             }
             self.sp()?;
             match self.peek()? {
@@ -561,7 +560,7 @@ impl<'a> Scanner<'a> {
             match self.peek()? {
                 b'}' => {
                     self.pos += 1;
-                    self.keys.truncate(first_key);
+                    self.end_keys(first_key);
                     return Some(Shape::Collection);
                 }
                 b'\n' | b',' => self.pos += 1,

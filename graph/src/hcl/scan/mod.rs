@@ -61,6 +61,7 @@ fn scan_with(text: &str, shortcuts: bool) -> Option<HclFacts> {
         facts: HclFacts::default(),
         line_cursor: (0, 1),
         keys: Vec::new(),
+        key_sets: Vec::new(),
         shortcuts,
         skipped_sp: Cell::new((usize::MAX, 0)),
         skipped_ws: Cell::new((usize::MAX, 0)),
@@ -109,6 +110,10 @@ struct Scanner<'a> {
     /// The attribute names of the bodies and the keys of the objects being read, innermost
     /// last, to refuse duplicates as the reference does.
     keys: Vec<Cow<'a, str>>,
+    /// For the bodies and objects among `keys` with many keys, innermost last: where their
+    /// keys start, and the keys as a set (a search of thousands of keys for each new one
+    /// made a large `locals` block quadratic).
+    key_sets: Vec<(usize, std::collections::HashSet<Cow<'a, str>>)>,
     /// Whether simple values take [`Scanner::simple_expr`] (always, but in tests).
     shortcuts: bool,
     /// (from, to) of the last [`Scanner::skip_sp`] and [`Scanner::skip_ws`]: an expression
@@ -372,8 +377,45 @@ impl<'a> Scanner<'a> {
                 _ => return None,
             }
         }
-        self.keys.truncate(first_key);
+        self.end_keys(first_key);
         Some(())
+    }
+
+    /// Adds `key` to the body or object whose keys start at `first_key`; `false` when it
+    /// has that key already.
+    fn add_key(&mut self, first_key: usize, key: Cow<'a, str>) -> bool {
+        /// Keys searched one by one; past this many, kept in a set.
+        const SEARCHED: usize = 16;
+        if let Some((start, set)) = self.key_sets.last_mut() {
+            if *start == first_key {
+                if !set.insert(key.clone()) {
+                    return false;
+                }
+                self.keys.push(key);
+                return true;
+            }
+        }
+        if self.keys[first_key..].contains(&key) {
+            return false;
+        }
+        self.keys.push(key);
+        if self.keys.len() - first_key >= SEARCHED {
+            let set = self.keys[first_key..].iter().cloned().collect();
+            self.key_sets.push((first_key, set));
+        }
+        true
+    }
+
+    /// Ends the body or object whose keys start at `first_key`.
+    fn end_keys(&mut self, first_key: usize) {
+        self.keys.truncate(first_key);
+        while self
+            .key_sets
+            .last()
+            .is_some_and(|(start, _)| *start >= first_key)
+        {
+            self.key_sets.pop();
+        }
     }
 
     /// An attribute or a block, starting at its identifier; the body's attribute names so
@@ -383,10 +425,9 @@ impl<'a> Scanner<'a> {
         let name = self.str(ident);
         self.sp()?;
         if self.peek() == Some(b'=') {
-            if self.keys[first_key..].contains(&Cow::Borrowed(name)) {
+            if !self.add_key(first_key, Cow::Borrowed(name)) {
                 return None;
             }
-            self.keys.push(Cow::Borrowed(name));
             return self.attribute(kind, ident);
         }
         let mut first_label = None;

@@ -643,6 +643,34 @@ fn computed_object_keys_are_read_one_per_object() {
     assert!(parse_tf_reference(two, "t.tf").is_ok());
 }
 
+/// A name written twice in a body or an object is given up on (the reference refuses it),
+/// also among many keys, which are kept in a set; the same name in a nested body or object
+/// is no repeat, before and after the nested one ends.
+#[test]
+fn a_key_written_twice_among_many_is_given_up_on() {
+    let many = |extra: &str| {
+        let keys: String = (0..40).map(|i| format!("  k{i} = {i}\n")).collect();
+        format!(
+            "locals {{\n{keys}  nested = {{\n{}  }}\n  after = 1\n{extra}}}\n",
+            (0..20)
+                .map(|i| format!("    k{i} = {i}\n"))
+                .collect::<String>()
+        )
+    };
+    let fine = many("");
+    assert!(scan(&fine).is_some(), "{fine}");
+    assert!(parse_tf_reference(&fine, "t.tf").is_ok());
+    for repeat in ["  k3 = 1\n", "  after = 2\n", "  nested = 3\n"] {
+        let twice = many(repeat);
+        given_up(&twice);
+        assert!(parse_tf_reference(&twice, "t.tf").is_err(), "{twice}");
+    }
+    // Many keys in one object, one written twice.
+    let object: String = (0..30).map(|i| format!("k{i} = {i}, ")).collect();
+    given_up(&format!("locals {{\n  o = {{ {object}k7 = 0 }}\n}}\n"));
+    assert!(scan(&format!("locals {{\n  o = {{ {object}k70 = 0 }}\n}}\n")).is_some());
+}
+
 /// Every `.tf` file in this repository (the sample workspace, the policy corpus).
 fn repository_corpus() -> Vec<(PathBuf, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
