@@ -91,6 +91,9 @@ pub const CHART_TYPES: &[&str] = &["application", "library"];
 fn helm_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<Option<T>> {
     use serde::Deserialize as _;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(line) = crate::text::yaml_flow_too_deep(text) {
+        return Err(too_deep_yaml("YAML", file, line));
+    }
     // Only a plain `<<` merges: a quoted one is a key like any other (which no field reads).
     // serde reads both as the same text, so the quoted one is told apart first.
     let text = text
@@ -363,6 +366,19 @@ fn dependencies_with_lines(text: &str, deps: Vec<DependencyYaml>) -> Vec<ChartDe
         });
     }
     dependencies
+}
+
+/// The error of a YAML file whose flow collections nest too deep to be read (see
+/// [`crate::text::yaml_flow_too_deep`]).
+pub(crate) fn too_deep_yaml(what: &'static str, file: &str, line: usize) -> crate::error::Error {
+    crate::error::Error::Malformed {
+        what,
+        location: crate::error::Location::at(file, line),
+        message: format!(
+            "flow collections (`[`, `{{`) nested more than {} deep",
+            crate::text::MAX_YAML_FLOW
+        ),
+    }
 }
 
 #[cfg(test)]

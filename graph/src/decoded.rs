@@ -11,6 +11,9 @@ use serde_norway::Value;
 /// path may name: each word of it written as a relative path is taken instead (see
 /// [`relative_words`]), so that nothing it may hold is missed.
 pub fn relative_paths(text: &str) -> Vec<String> {
+    if crate::text::yaml_flow_too_deep(text).is_some() {
+        return relative_words(text);
+    }
     let Ok(doc) = serde_norway::from_str::<Value>(text) else {
         return relative_words(text);
     };

@@ -38,6 +38,9 @@ const DEFAULT_CHART_HOME: &str = "charts";
 /// joined). A file that is not YAML is an error naming its line; fields strata does not
 /// know are left alone.
 pub fn parse_kustomization(text: &str, file: &str) -> Result<Vec<String>> {
+    if let Some(line) = crate::text::yaml_flow_too_deep(text) {
+        return Err(crate::chart::too_deep_yaml("kustomization", file, line));
+    }
     let doc: Value = serde_norway::from_str(text).map_err(malformed_yaml("kustomization", file))?;
     let mut out = Vec::new();
     let strings = |v: &Value, out: &mut Vec<String>| {

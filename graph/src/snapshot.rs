@@ -312,7 +312,9 @@ fn read_file(path: &Path, buf: &mut Vec<u8>, to_end: bool) -> std::io::Result<Ex
     if buf.len() != READ_BUFFER_SIZE {
         *buf = vec![0; READ_BUFFER_SIZE];
     }
-    let mut file = std::fs::File::open(path)?;
+    // Not through a link, and not waiting for a FIFO's writer: a tracked file replaced by
+    // either (a link to /dev/zero) would read without end, or block for ever.
+    let mut file = strata_fs::open_unfollowed(path)?;
     let mut n = 0;
     loop {
         match file.read(&mut buf[n..]) {

@@ -28,6 +28,69 @@ pub fn lossy_utf8(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// How deep YAML flow collections (`[`, `{`) may nest: serde_norway refuses deeper ones
+/// anyway (its recursion limit), but only after scanning the whole document, and libyaml's
+/// scanner takes time quadratic in the flow depth (100,000 levels took minutes).
+pub const MAX_YAML_FLOW: usize = 128;
+
+/// The line where a flow collection of a YAML `text` first nests deeper than
+/// [`MAX_YAML_FLOW`], outside quoted scalars and comments; `None` when none does.
+pub fn yaml_flow_too_deep(text: &str) -> Option<usize> {
+    let (mut depth, mut line) = (0usize, 1usize);
+    let mut prev = b'\n';
+    let mut bytes = text.bytes().peekable();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'\n' => line += 1,
+            b'#' if prev.is_ascii_whitespace() => {
+                for c in bytes.by_ref() {
+                    if c == b'\n' {
+                        line += 1;
+                        break;
+                    }
+                }
+                prev = b'\n';
+                continue;
+            }
+            b'"' => {
+                while let Some(c) = bytes.next() {
+                    match c {
+                        b'\\' => {
+                            bytes.next();
+                        }
+                        b'"' => break,
+                        b'\n' => line += 1,
+                        _ => {}
+                    }
+                }
+            }
+            b'\'' if !prev.is_ascii_alphanumeric() => {
+                // '' is an escaped quote inside.
+                while let Some(c) = bytes.next() {
+                    match c {
+                        b'\'' if bytes.peek() == Some(&b'\'') => {
+                            bytes.next();
+                        }
+                        b'\'' => break,
+                        b'\n' => line += 1,
+                        _ => {}
+                    }
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_YAML_FLOW {
+                    return Some(line);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        prev = b;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +102,25 @@ mod tests {
             Cow::Borrowed("ok é")
         ));
         assert_eq!(lossy_utf8(b"a\xffb"), "a\u{fffd}b");
+    }
+}
+
+#[cfg(test)]
+mod yaml_flow_tests {
+    use super::*;
+
+    #[test]
+    fn deep_flow_collections_are_found_outside_quotes_and_comments() {
+        let deep = format!("a: 1\nb: {}1{}\n", "[".repeat(200), "]".repeat(200));
+        assert_eq!(yaml_flow_too_deep(&deep), Some(2));
+        let fine = format!(
+            "a: \"{}\"\nb: '{}'\n# {}\nc: it's {{x: [1]}}\nd: {}1{}\n",
+            "[".repeat(200),
+            "{".repeat(200),
+            "[".repeat(200),
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert_eq!(yaml_flow_too_deep(&fine), None);
     }
 }

@@ -235,7 +235,7 @@ pub fn prepare(
     lock.lock().map_err(|e| io(lock_path, e))?;
     // Bytes, not text: a ledger damaged into invalid UTF-8 still takes the event (chained
     // after the damage, which `check` reports).
-    let text = match std::fs::read(path) {
+    let text = match strata_fs::read_regular(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(io(path, e)),
@@ -341,7 +341,7 @@ pub struct Checked {
 /// Reads the ledger at `path` (of environment `env`) and checks its chain. A missing
 /// ledger is empty.
 pub fn check(path: &Path, env: &str) -> Result<Checked> {
-    let text = match std::fs::read(path) {
+    let text = match strata_fs::read_regular(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Checked::default()),
         Err(e) => return Err(io(path, e)),

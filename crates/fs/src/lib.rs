@@ -234,9 +234,78 @@ pub fn unseal<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Option<&'a [u8]> {
     (blake3::hash(body).as_bytes() == sum).then_some(body)
 }
 
+/// Opens a file to read that a tool or a person may have replaced: never through a link
+/// (`O_NOFOLLOW`: a committed link to `/dev/zero` would be read without end), and without
+/// waiting for a writer (`O_NONBLOCK`: a FIFO would block for ever; it reads as empty).
+pub fn open_unfollowed(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use nix::fcntl::OFlag;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits());
+    }
+    options.open(path)
+}
+
+/// Reads a file strata keeps in the repository (a release lock, an audit ledger, a
+/// promotion plan or record, the allowed signers), which a pull request can turn into a
+/// link, a FIFO or a device: only a regular file is read, whole (see [`open_unfollowed`]).
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = open_unfollowed(path).map_err(|e| match e.raw_os_error() {
+        #[cfg(unix)]
+        Some(code) if code == nix::errno::Errno::ELOOP as i32 => not_regular(),
+        _ => e,
+    })?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// [`read_regular`] as text: invalid UTF-8 is an error of kind `InvalidData`.
+pub fn read_regular_to_string(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_regular(path)?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+fn not_regular() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        "not a regular file (a link, a FIFO or a device): strata reads only a plain file here; replace it with the file itself",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A ledger or lock turned into a link (to /dev/zero: read without end) or a FIFO
+    /// (blocks for ever) is refused at once; a plain file is read.
+    #[cfg(unix)]
+    #[test]
+    fn only_a_regular_file_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"ok").unwrap();
+        assert_eq!(read_regular(&plain).unwrap(), b"ok");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        let err = read_regular(&link).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let err = read_regular(&fifo).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+        assert_eq!(
+            read_regular(&dir.path().join("absent")).unwrap_err().kind(),
+            std::io::ErrorKind::NotFound
+        );
+    }
 
     #[test]
     fn lexically_normal_paths() {

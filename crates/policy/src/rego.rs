@@ -338,6 +338,61 @@ fn package_of(components: &[String]) -> String {
     components.join(".")
 }
 
+/// How deep `[`/`{` may nest in a policy file: regorus's parser tries a comprehension at
+/// each level before an array, and its time doubles about every level (24 levels took
+/// minutes), so a file of a hundred bytes could stall every run that loads policies.
+const MAX_NESTING: usize = 16;
+
+/// The line where `[` or `{` first nests deeper than [`MAX_NESTING`] in `text`, outside
+/// strings and comments; `None` when it never does.
+fn nested_too_deep(text: &str) -> Option<u32> {
+    let (mut depth, mut line) = (0usize, 1u32);
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'\n' => line += 1,
+            b'#' => {
+                for c in bytes.by_ref() {
+                    if c == b'\n' {
+                        line += 1;
+                        break;
+                    }
+                }
+            }
+            b'"' => {
+                while let Some(c) = bytes.next() {
+                    match c {
+                        b'\\' => {
+                            bytes.next();
+                        }
+                        b'"' => break,
+                        b'\n' => line += 1,
+                        _ => {}
+                    }
+                }
+            }
+            b'`' => {
+                for c in bytes.by_ref() {
+                    match c {
+                        b'`' => break,
+                        b'\n' => line += 1,
+                        _ => {}
+                    }
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(line);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 impl Loaded {
     fn engine(
         texts: &[(String, String)],
@@ -353,6 +408,14 @@ impl Loaded {
         // conftest's default: a failing builtin makes its expression undefined.
         engine.set_strict_builtin_errors(false);
         for (path, text) in texts {
+            if let Some(line) = nested_too_deep(text) {
+                return Err(Error::in_file(
+                    path,
+                    Some(line),
+                    format!("arrays, objects and sets nested more than {MAX_NESTING} deep"),
+                )
+                .with_hint("the Rego parser's time grows exponentially with such nesting: flatten the literal (build it from named parts, or move it to a data file)"));
+            }
             engine
                 .add_policy(path.clone(), text.clone())
                 .map_err(|e| parse_error(path, &e.to_string()))?;
@@ -844,6 +907,35 @@ fn reads_conftest_data(modules: &[regorus::unstable::Ref<Module>]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Deeply nested literals are refused before regorus's parser, whose time grows
+    /// exponentially with them; brackets in strings and comments do not count.
+    #[test]
+    fn literals_nested_too_deep_are_refused_at_their_line() {
+        let deep = format!(
+            "package main\n\nx := {}1{}\n",
+            "[".repeat(30),
+            "]".repeat(30)
+        );
+        let err = Loaded::load(&[("p.rego".into(), deep)], false)
+            .err()
+            .expect("refused");
+        assert_eq!(
+            (err.file.as_deref(), err.line),
+            (Some("p.rego"), Some(3)),
+            "{err:?}"
+        );
+        assert!(err.message.contains("nested more than 16 deep"), "{err:?}");
+        let fine = format!(
+            "package main\n\n# {}\nx := \"{}\"\ny := `{}`\nz := {}1{}\n",
+            "[".repeat(40),
+            "{".repeat(40),
+            "[".repeat(40),
+            "[".repeat(8),
+            "]".repeat(8)
+        );
+        assert!(Loaded::load(&[("p.rego".into(), fine)], false).is_ok());
+    }
 
     fn load(text: &str) -> Result<Loaded, Error> {
         Loaded::load(&[("p.rego".into(), text.into())], false)

@@ -50,7 +50,7 @@ pub type SignerKey = (String, BTreeSet<String>);
 /// principals). A line whose `namespaces=` option leaves `namespace` out is not counted.
 pub fn signer_keys(root: &Path, namespace: &str) -> Result<Option<Vec<SignerKey>>> {
     let path = root.join(ALLOWED_SIGNERS);
-    let text = match std::fs::read_to_string(&path) {
+    let text = match strata_fs::read_regular_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(&path, e)),
@@ -180,7 +180,7 @@ fn signature_key(signature: &str) -> Option<String> {
 /// `valid-before` passed, or its `valid-after` is to come.
 fn not_in_force(root: &Path, signature: &str) -> Option<String> {
     let key = signature_key(signature)?;
-    let text = std::fs::read_to_string(root.join(ALLOWED_SIGNERS)).ok()?;
+    let text = strata_fs::read_regular_to_string(&root.join(ALLOWED_SIGNERS)).ok()?;
     let now = crate::clock::now();
     text.lines().find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -348,7 +348,8 @@ pub fn count(
     let mut out = Vec::new();
     for file in files {
         let name = file.display().to_string();
-        let signature = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+        let signature =
+            strata_fs::read_regular_to_string(&file).map_err(|e| Error::io(&file, e))?;
         let principals =
             ssh::find_principals(&allowed, &signature).map_err(|e| tool_error(&file, e))?;
         let mut result = Counted {

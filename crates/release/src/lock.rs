@@ -96,7 +96,7 @@ impl ReleaseLock {
     /// `env`'s lock; an empty one when the file does not exist yet.
     pub fn read(root: &Path, env: &str) -> Result<ReleaseLock> {
         let path = lock_path(root, env);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match strata_fs::read_regular_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(ReleaseLock {
@@ -178,7 +178,7 @@ impl ReleaseLock {
         then: impl FnOnce() -> Result<()>,
     ) -> Result<()> {
         let path = lock_path(root, env);
-        let before = match std::fs::read(&path) {
+        let before = match strata_fs::read_regular(&path) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(Error::io(&path, e)),

@@ -1062,7 +1062,7 @@ impl PromotionPlan {
     /// with it (and refused), never for carrying it out. Its environments are checked to
     /// be names of one directory each.
     pub fn read_claimed(path: &Path) -> Result<PromotionPlan> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = strata_fs::read_regular_to_string(path).map_err(|e| Error::io(path, e))?;
         let plan = PromotionPlan::from_json(&text).map_err(|(line, message)| Error::Malformed {
             what: "promotion plan",
             location: Location::new(path.display().to_string(), line),

@@ -118,7 +118,8 @@ pub fn unfinished(root: &Path, env: &str, digest: &str) -> Result<Option<(PathBu
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .filter_map(|p| {
-            let outcome: Outcome = serde_json::from_str(&std::fs::read_to_string(&p).ok()?).ok()?;
+            let outcome: Outcome =
+                serde_json::from_str(&strata_fs::read_regular_to_string(&p).ok()?).ok()?;
             Some((p, outcome))
         })
         .filter(|(_, o)| {
@@ -1196,7 +1197,7 @@ fn roll_back(
 /// What a record of an earlier run of the plan `digest` says it changed, when that run did
 /// not finish (interrupted, killed, or its rollback failed): nothing else undid it.
 fn unfinished_changes(root: &Path, digest: &str) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(record_path(root, digest)) else {
+    let Ok(text) = strata_fs::read_regular_to_string(&record_path(root, digest)) else {
         return Vec::new();
     };
     match serde_json::from_str::<Outcome>(&text) {
@@ -1256,7 +1257,7 @@ pub fn rollback(ctx: &Context) -> Result<Outcome> {
 fn roll_back_plan(ctx: &Context) -> Result<Outcome> {
     let plan = PromotionPlan::read(ctx.plan_path)?;
     let path = record_path(&ctx.session.root, &plan.digest);
-    let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+    let text = strata_fs::read_regular_to_string(&path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::Usage {
             message: format!(
                 "no promotion of this plan ran in this checkout (no {})",
