@@ -539,6 +539,28 @@ fn a_module_reached_through_a_linked_directory_is_checked_and_the_link_is_an_inp
         serde_json::json!(["modules/current"]),
         "{json}"
     );
+
+    // A chain of links (`modules/latest -> ../lib/latest -> v2`): each link on the way is
+    // an input, and the sandbox recreates them all.
+    repo.write(
+        "stacks/next/main.tf",
+        "module \"m\" {\n  source = \"../../modules/latest\"\n}\n",
+    );
+    std::os::unix::fs::symlink("v2", repo.path().join("lib/latest")).unwrap();
+    std::os::unix::fs::symlink("../lib/latest", repo.path().join("modules/latest")).unwrap();
+    repo.commit("a module through two links");
+    let run = repo.strata(&["check", "stacks/next"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    std::fs::remove_file(repo.path().join("lib/latest")).unwrap();
+    std::os::unix::fs::symlink("v1", repo.path().join("lib/latest")).unwrap();
+    let affected = repo.strata(&["--json", "affected", "--base", "HEAD"]);
+    let json = affected.json();
+    assert_eq!(json["targets"][0]["label"], "stacks/next", "{json}");
+    assert_eq!(
+        json["targets"][0]["files"],
+        serde_json::json!(["lib/latest"]),
+        "{json}"
+    );
 }
 
 /// A Terraform test file is an input, but no task runs it: a passing `check` says so, not

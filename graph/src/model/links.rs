@@ -130,6 +130,19 @@ impl Links {
 
     /// `path` with every linked component replaced by where it points, repeatedly.
     pub fn resolve(&self, path: &str) -> Resolved {
+        self.walk(path, &mut Vec::new())
+    }
+
+    /// The links [`Links::resolve`] passes through on the way from `path`, in order: a link
+    /// on the path, then any link on the way from where it leads (`shared -> lib2`,
+    /// `lib2 -> lib`: both), which a tool needs beside the directory to reach it the same way.
+    pub fn crossed(&self, path: &str) -> Vec<String> {
+        let mut crossed = Vec::new();
+        self.walk(path, &mut crossed);
+        crossed
+    }
+
+    fn walk(&self, path: &str, crossed: &mut Vec<String>) -> Resolved {
         if self.targets.is_empty() {
             return Resolved::Inside(path.to_string());
         }
@@ -147,6 +160,7 @@ impl Links {
                 Some(Resolved::Outside(text)) => return Resolved::Outside(text.clone()),
                 Some(Resolved::Loop) => return Resolved::Loop,
                 Some(Resolved::Inside(to)) => {
+                    crossed.push(next);
                     hops += 1;
                     if hops > HOPS {
                         return Resolved::Loop;

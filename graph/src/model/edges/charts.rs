@@ -69,7 +69,7 @@ impl Builder<'_> {
                     };
                     // helm loads a chart through a linked directory as from the directory
                     // (the link is an input: the run reaches the chart through it).
-                    target.extra_inputs.extend(self.links_on_the_way(&below));
+                    target.extra_inputs.extend(self.links.crossed(&below));
                     let below = match self.through_links(&below, "helm_release chart", &location) {
                         Ok(p) => p,
                         Err(e) => {
@@ -249,7 +249,7 @@ impl Builder<'_> {
             // A dependency through a linked directory is the chart the link leads to (and
             // the link an input: `helm dependency build` reaches the chart through it).
             if let Some(r) = &resolved {
-                target.extra_inputs.extend(self.links_on_the_way(r));
+                target.extra_inputs.extend(self.links.crossed(r));
             }
             let resolved =
                 match resolved.map(|r| self.through_links(&r, "chart dependency", &location)) {

@@ -518,7 +518,7 @@ impl Builder<'_> {
                 // A source through a linked directory is the directory the link leads to,
                 // and the link an input: terraform reaches the module through it, and a
                 // link pointed elsewhere changes the module.
-                target.extra_inputs.extend(self.links_on_the_way(&resolved));
+                target.extra_inputs.extend(self.links.crossed(&resolved));
                 let resolved = match self.through_links(&resolved, "module source", &location) {
                     Ok(p) => p,
                     Err(e) => {
@@ -737,22 +737,6 @@ impl Builder<'_> {
             location: location.clone(),
             hint: "commit the files it reads into this repository instead of a submodule, or read them through a module whose source is a git URL at a fixed ref".into(),
         })
-    }
-
-    /// The links `path` passes through (a file of the snapshot that is a prefix of a path
-    /// below it is a link to a directory), and `path` itself when it is one: what a tool
-    /// needs beside the directory a link leads to, to reach it the same way.
-    fn links_on_the_way(&self, path: &str) -> Vec<String> {
-        if self.links.is_empty() {
-            return Vec::new();
-        }
-        path.char_indices()
-            .filter(|&(_, c)| c == '/')
-            .map(|(i, _)| &path[..i])
-            .chain(std::iter::once(path))
-            .filter(|p| self.snapshot.files.contains_key(*p))
-            .map(str::to_string)
-            .collect()
     }
 
     /// Whether any file of the snapshot lies below `dir`.
