@@ -561,6 +561,22 @@ fn a_module_reached_through_a_linked_directory_is_checked_and_the_link_is_an_inp
         serde_json::json!(["lib/latest"]),
         "{json}"
     );
+    std::fs::remove_file(repo.path().join("lib/latest")).unwrap();
+    std::os::unix::fs::symlink("v2", repo.path().join("lib/latest")).unwrap();
+
+    // A file of the stack's own that is a link through a linked directory
+    // (`stacks/own/out.tf -> ../../shared/mid/out.tf`, `shared/mid -> tf`).
+    repo.write("shared/tf/out.tf", "output \"x\" {\n  value = 1\n}\n");
+    std::fs::create_dir_all(repo.path().join("stacks/own")).unwrap();
+    std::os::unix::fs::symlink("tf", repo.path().join("shared/mid")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../shared/mid/out.tf",
+        repo.path().join("stacks/own/out.tf"),
+    )
+    .unwrap();
+    repo.commit("a stack file through two links");
+    let run = repo.strata(&["check", "stacks/own"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 }
 
 /// A Terraform test file is an input, but no task runs it: a passing `check` says so, not

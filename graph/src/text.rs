@@ -36,50 +36,65 @@ pub const MAX_YAML_FLOW: usize = 128;
 /// The line where a flow collection of a YAML `text` first nests deeper than
 /// [`MAX_YAML_FLOW`], outside quoted scalars and comments; `None` when none does.
 pub fn yaml_flow_too_deep(text: &str) -> Option<usize> {
+    nested_beyond(text, MAX_YAML_FLOW, Syntax::Yaml)
+}
+
+/// How a language writes what brackets inside do not count in: its strings and comments.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// `"…"` with `\` escapes and `` `…` `` raw strings, anywhere; `#` comments.
+    Rego,
+    /// `"…"` with `\` escapes and `'…'` with `''`, only where a scalar starts (at the
+    /// start of a line or after `:`, `-`, `,`, `[`, `{` or `?`: `a 12" record` quotes
+    /// nothing); `#` comments after a space or at the start of a line.
+    Yaml,
+}
+
+/// The line where `[` or `{` first nests deeper than `max` in `text`, outside strings
+/// and comments as `syntax` writes them; `None` when it never does.
+pub fn nested_beyond(text: &str, max: usize, syntax: Syntax) -> Option<usize> {
     let (mut depth, mut line) = (0usize, 1usize);
-    let mut prev = b'\n';
+    // The last byte before this one, and the last one that was not a space or a tab.
+    let (mut prev, mut last) = (b'\n', b'\n');
     let mut bytes = text.bytes().peekable();
     while let Some(b) = bytes.next() {
+        let scalar_starts = syntax == Syntax::Rego
+            || matches!(last, b'\n' | b':' | b'-' | b',' | b'[' | b'{' | b'?');
+        let mut skip_to = |end: u8, doubled: bool, escapes: bool, line: &mut usize| {
+            while let Some(c) = bytes.next() {
+                match c {
+                    b'\\' if escapes => {
+                        bytes.next();
+                    }
+                    c if c == end && doubled && bytes.peek() == Some(&end) => {
+                        bytes.next();
+                    }
+                    c if c == end => break,
+                    b'\n' => *line += 1,
+                    _ => {}
+                }
+            }
+        };
         match b {
             b'\n' => line += 1,
-            b'#' if prev.is_ascii_whitespace() => {
+            b'#' if syntax == Syntax::Rego || prev.is_ascii_whitespace() => {
                 for c in bytes.by_ref() {
                     if c == b'\n' {
                         line += 1;
                         break;
                     }
                 }
-                prev = b'\n';
+                (prev, last) = (b'\n', b'\n');
                 continue;
             }
-            b'"' => {
-                while let Some(c) = bytes.next() {
-                    match c {
-                        b'\\' => {
-                            bytes.next();
-                        }
-                        b'"' => break,
-                        b'\n' => line += 1,
-                        _ => {}
-                    }
-                }
-            }
-            b'\'' if !prev.is_ascii_alphanumeric() => {
-                // '' is an escaped quote inside.
-                while let Some(c) = bytes.next() {
-                    match c {
-                        b'\'' if bytes.peek() == Some(&b'\'') => {
-                            bytes.next();
-                        }
-                        b'\'' => break,
-                        b'\n' => line += 1,
-                        _ => {}
-                    }
-                }
+            b'"' if scalar_starts => skip_to(b'"', false, true, &mut line),
+            b'`' if syntax == Syntax::Rego => skip_to(b'`', false, false, &mut line),
+            b'\'' if syntax == Syntax::Yaml && scalar_starts => {
+                skip_to(b'\'', true, false, &mut line)
             }
             b'[' | b'{' => {
                 depth += 1;
-                if depth > MAX_YAML_FLOW {
+                if depth > max {
                     return Some(line);
                 }
             }
@@ -87,6 +102,9 @@ pub fn yaml_flow_too_deep(text: &str) -> Option<usize> {
             _ => {}
         }
         prev = b;
+        if b == b'\n' || !matches!(b, b' ' | b'\t') {
+            last = b;
+        }
     }
     None
 }
@@ -122,5 +140,12 @@ mod yaml_flow_tests {
             "]".repeat(100)
         );
         assert_eq!(yaml_flow_too_deep(&fine), None);
+        // A quote inside a plain scalar opens nothing: the nesting after it counts.
+        let hidden = format!(
+            "description: a 12\" record, rock 'n roll\nx: {}1{}\nkeywords: [\"a\"]\n",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert_eq!(yaml_flow_too_deep(&hidden), Some(2));
     }
 }

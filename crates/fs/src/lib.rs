@@ -249,16 +249,21 @@ pub fn open_unfollowed(path: &Path) -> std::io::Result<std::fs::File> {
     options.open(path)
 }
 
-/// Reads a file strata keeps in the repository (a release lock, an audit ledger, a
-/// promotion plan or record, the allowed signers), which a pull request can turn into a
-/// link, a FIFO or a device: only a regular file is read, whole (see [`open_unfollowed`]).
+/// Reads a file strata keeps in the repository or is handed (a release lock, an audit
+/// ledger, a promotion plan or record, the allowed signers), which a pull request can turn
+/// into a link to a device or a FIFO: only what is a regular file once links are followed
+/// is read, whole; a FIFO is not waited on (`O_NONBLOCK`), a device (`/dev/zero`, read
+/// without end) is refused.
 pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut file = open_unfollowed(path).map_err(|e| match e.raw_os_error() {
-        #[cfg(unix)]
-        Some(code) if code == nix::errno::Errno::ELOOP as i32 => not_regular(),
-        _ => e,
-    })?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits());
+    }
+    let mut file = options.open(path)?;
     if !file.metadata()?.is_file() {
         return Err(not_regular());
     }
@@ -276,7 +281,7 @@ pub fn read_regular_to_string(path: &Path) -> std::io::Result<String> {
 fn not_regular() -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
-        "not a regular file (a link, a FIFO or a device): strata reads only a plain file here; replace it with the file itself",
+        "not a regular file (a FIFO, a device, or a link to one): strata reads only a plain file here; replace it with the file itself",
     )
 }
 
@@ -284,8 +289,8 @@ fn not_regular() -> std::io::Error {
 mod tests {
     use super::*;
 
-    /// A ledger or lock turned into a link (to /dev/zero: read without end) or a FIFO
-    /// (blocks for ever) is refused at once; a plain file is read.
+    /// A ledger or lock turned into a link to /dev/zero (read without end) or a FIFO
+    /// (blocks for ever) is refused at once; a plain file is read, also through a link.
     #[cfg(unix)]
     #[test]
     fn only_a_regular_file_is_read() {
@@ -293,6 +298,9 @@ mod tests {
         let plain = dir.path().join("plain");
         std::fs::write(&plain, b"ok").unwrap();
         assert_eq!(read_regular(&plain).unwrap(), b"ok");
+        let to_plain = dir.path().join("to-plain");
+        std::os::unix::fs::symlink("plain", &to_plain).unwrap();
+        assert_eq!(read_regular(&to_plain).unwrap(), b"ok");
         let link = dir.path().join("link");
         std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
         let err = read_regular(&link).unwrap_err();

@@ -346,51 +346,8 @@ const MAX_NESTING: usize = 16;
 /// The line where `[` or `{` first nests deeper than [`MAX_NESTING`] in `text`, outside
 /// strings and comments; `None` when it never does.
 fn nested_too_deep(text: &str) -> Option<u32> {
-    let (mut depth, mut line) = (0usize, 1u32);
-    let mut bytes = text.bytes();
-    while let Some(b) = bytes.next() {
-        match b {
-            b'\n' => line += 1,
-            b'#' => {
-                for c in bytes.by_ref() {
-                    if c == b'\n' {
-                        line += 1;
-                        break;
-                    }
-                }
-            }
-            b'"' => {
-                while let Some(c) = bytes.next() {
-                    match c {
-                        b'\\' => {
-                            bytes.next();
-                        }
-                        b'"' => break,
-                        b'\n' => line += 1,
-                        _ => {}
-                    }
-                }
-            }
-            b'`' => {
-                for c in bytes.by_ref() {
-                    match c {
-                        b'`' => break,
-                        b'\n' => line += 1,
-                        _ => {}
-                    }
-                }
-            }
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(line);
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
+    strata_graph::text::nested_beyond(text, MAX_NESTING, strata_graph::text::Syntax::Rego)
+        .map(|line| line as u32)
 }
 
 impl Loaded {

@@ -850,6 +850,13 @@ impl Builder<'_> {
                     hint: "strata hashes only files inside the workspace, so a change there could never be seen: copy the file into the workspace or point the link inside it".into(),
                 }),
                 links::Resolved::Inside(to) => {
+                    // The links on the way past the first (`out.tf -> ../../shared/mid/out.tf`,
+                    // `shared/mid -> tf`): the sandbox needs them to reach `to` the same way.
+                    for crossed in self.links.crossed(f) {
+                        if crossed != f && self.owners.of_file(&crossed) != Some(me) {
+                            target.extra_inputs.insert(crossed);
+                        }
+                    }
                     let is_dir = self.holds_files(&to);
                     if self.snapshot.files.contains_key(to.as_str()) {
                         if self.owners.of_file(&to) != Some(me) {
