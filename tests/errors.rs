@@ -591,6 +591,41 @@ fn a_git_submodule_inside_a_chart_makes_the_chart_broken() {
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
+/// A workspace in a subdirectory of its repository: git keeps `.gitmodules` at the top,
+/// with paths from there; a submodule inside a chart of the workspace is still found.
+#[test]
+fn a_submodule_inside_a_chart_is_found_from_a_workspace_in_a_subdirectory() {
+    let vendor = Repo::new();
+    vendor.write("Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n");
+    vendor.commit("subchart");
+    let repo = Repo::new();
+    repo.write("infra/WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "infra/charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+    );
+    repo.write("infra/charts/app/templates/cm.yaml", "kind: ConfigMap\n");
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &vendor.path().display().to_string(),
+        "infra/charts/app/charts/sub",
+    ]);
+    repo.commit("a subchart as a submodule");
+    let run = repo.strata_in(&repo.path().join("infra"), &["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the git submodule `charts/app/charts/sub` lies inside chart `charts/app`")
+            && run.stderr.contains("--> ../.gitmodules:2"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// A Terragrunt unit's dependency on a directory that does not exist: named with its file
 /// and line, with a hint, exit 2.
 #[test]

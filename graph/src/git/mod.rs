@@ -499,6 +499,23 @@ impl Repo {
         }
     }
 
+    /// The text of the repository's top-level `.gitmodules` as `source` has it (the commit's,
+    /// or the file on disk), for a workspace in a subdirectory of its repository; `None`
+    /// when there is none.
+    pub fn top_gitmodules(&self, source: &crate::snapshot::Source) -> Option<String> {
+        match source {
+            crate::snapshot::Source::Commit(commit) => {
+                let out = self.run(&["show", &format!("{commit}:.gitmodules")]).ok()?;
+                Some(String::from_utf8_lossy(&out).into_owned())
+            }
+            _ => {
+                let depth = self.prefix.split('/').filter(|p| !p.is_empty()).count();
+                let top = self.root.ancestors().nth(depth)?;
+                std::fs::read_to_string(top.join(".gitmodules")).ok()
+            }
+        }
+    }
+
     /// Which of `paths` (workspace-relative) hold a submodule's commit (a gitlink) in the
     /// tree `source` reads: the commit's, or the index for the work tree.
     pub fn gitlinks(

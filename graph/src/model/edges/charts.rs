@@ -210,7 +210,7 @@ impl Builder<'_> {
         // A git submodule below the chart is packaged with it (a subchart vendored as a
         // submodule is rendered into the chart), but its files are not in the tree strata
         // reads: a new commit of it would change what the chart renders unseen.
-        for (submodule, line) in self.submodules() {
+        for (submodule, line, gitmodules) in self.submodules() {
             let inside = dir.is_empty()
                 || submodule
                     .strip_prefix(dir.as_str())
@@ -221,7 +221,7 @@ impl Builder<'_> {
                         "the git submodule `{submodule}` lies inside chart `{}`: helm packages its files, which strata does not see, so a new commit of the submodule would change what the chart renders unnoticed",
                         target.label
                     ),
-                    location: Location::at(".gitmodules", *line),
+                    location: Location::at(gitmodules.as_str(), *line),
                     hint: "vendor the subchart's files into this repository, or declare it as a dependency in Chart.yaml fetched from a chart repository at a fixed version".into(),
                 });
             }

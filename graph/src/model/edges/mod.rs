@@ -302,8 +302,9 @@ pub(super) struct Builder<'a> {
     /// reads relative to the root module (see `root_walk_needed`).
     pub(super) root_walks: Mutex<HashMap<String, bool>>,
     /// The paths of the workspace's git submodules (`.gitmodules`), read when first needed.
-    /// The `path = ...` lines of `.gitmodules`: each submodule's path and line.
-    pub(super) submodules: std::sync::OnceLock<Vec<(String, usize)>>,
+    /// The submodules `.gitmodules` lists: each one's path, its line, and the `.gitmodules`
+    /// it is in (relative to the workspace).
+    pub(super) submodules: std::sync::OnceLock<Vec<(String, usize, String)>>,
 }
 
 impl Builder<'_> {
@@ -682,19 +683,34 @@ impl Builder<'_> {
     fn submodule_of(&self, path: &str) -> Option<String> {
         self.submodules()
             .iter()
-            .find(|(sub, _)| {
+            .find(|(sub, _, _)| {
                 path.strip_prefix(sub.as_str())
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
             })
-            .map(|(sub, _)| sub.clone())
+            .map(|(sub, _, _)| sub.clone())
     }
 
     /// The workspace's git submodules, by the `path` settings of its `.gitmodules` (read as
     /// git reads its configuration files), each with its line there: those at which the
     /// tree strata reads has a submodule's commit (an entry left behind by a removed
     /// submodule names none).
-    pub(super) fn submodules(&self) -> &[(String, usize)] {
+    pub(super) fn submodules(&self) -> &[(String, usize, String)] {
         self.submodules.get_or_init(|| {
+            // A workspace in a subdirectory: git keeps `.gitmodules` at the repository's
+            // top level, with paths from there.
+            let prefix = self.repo.prefix();
+            if !prefix.is_empty() {
+                let Some(text) = self.repo.top_gitmodules(&self.snapshot.source) else {
+                    return Vec::new();
+                };
+                let up = "../".repeat(prefix.split('/').filter(|p| !p.is_empty()).count());
+                let file = format!("{up}.gitmodules");
+                let listed: Vec<(String, usize)> = gitmodules_paths(&text)
+                    .into_iter()
+                    .filter_map(|(p, n)| Some((p.strip_prefix(prefix)?.to_string(), n)))
+                    .collect();
+                return self.confirmed(listed, &file);
+            }
             let Ok(read) =
                 self.snapshot
                     .map_contents(self.repo, &[".gitmodules"], |_, bytes, _| {
@@ -706,20 +722,24 @@ impl Builder<'_> {
             let Some((_, text)) = read.into_iter().next() else {
                 return Vec::new();
             };
-            let listed = gitmodules_paths(&text);
-            if listed.is_empty() {
-                return listed;
-            }
-            let paths: Vec<&str> = listed.iter().map(|(p, _)| p.as_str()).collect();
-            // Unconfirmed (git failed): every listed path counts, the careful answer.
-            let Ok(linked) = self.repo.gitlinks(&self.snapshot.source, &paths) else {
-                return listed;
-            };
-            listed
-                .into_iter()
-                .filter(|(p, _)| linked.contains(p))
-                .collect()
+            self.confirmed(gitmodules_paths(&text), ".gitmodules")
         })
+    }
+
+    /// Of the submodule paths `.gitmodules` lists (workspace-relative, with their lines in
+    /// `file`), those at which the tree has a submodule's commit.
+    fn confirmed(&self, listed: Vec<(String, usize)>, file: &str) -> Vec<(String, usize, String)> {
+        if listed.is_empty() {
+            return Vec::new();
+        }
+        let paths: Vec<&str> = listed.iter().map(|(p, _)| p.as_str()).collect();
+        // Unconfirmed (git failed): every listed path counts, the careful answer.
+        let linked = self.repo.gitlinks(&self.snapshot.source, &paths).ok();
+        listed
+            .into_iter()
+            .filter(|(p, _)| linked.as_ref().is_none_or(|l| l.contains(p)))
+            .map(|(p, n)| (p, n, file.to_string()))
+            .collect()
     }
 
     /// A read of `path` that lands in a git submodule: its files are not in the tree strata
