@@ -675,6 +675,68 @@ fn ctrl_c_during_the_verification_after_apply_is_no_success() {
     );
 }
 
+/// Ctrl-C during an apply that terraform finishes anyway (terraform ignores an interrupt
+/// that lands before its walk starts; here a wrapper ignores it): exit 130, and the run
+/// says the stack was applied but neither verified nor recorded. It used to print the
+/// apply as ok and nothing about the interrupt.
+#[test]
+fn ctrl_c_during_an_apply_that_finishes_anyway_says_it_was_not_recorded() {
+    use std::os::unix::fs::PermissionsExt;
+    let outside = markers();
+    let applying = outside.path().join("applying");
+    let repo = workspace("true");
+    let bin = outside.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let real = repo_root().join(".tools/bin");
+    std::os::unix::fs::symlink(real.join("helm"), bin.join("helm")).unwrap();
+    let terraform = bin.join("terraform");
+    std::fs::write(
+        &terraform,
+        format!(
+            "#!/bin/sh
+\
+             if [ \"$1\" = apply ]; then trap '' INT TERM; touch '{applying}'; sleep 2; fi\n\
+             exec '{real}' \"$@\"\n",
+            applying = applying.display(),
+            real = real.join("terraform").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&terraform, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let workspace_toml = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace_toml.replace(
+            "tools_dir = \".tools/bin\"",
+            &format!("tools_dir = \"{}\"", bin.display()),
+        ),
+    );
+    repo.commit("terraform behind a wrapper");
+    let mut strata = Background::start(
+        &repo,
+        &["apply", "--auto-approve", "--env", "dev", "stacks/fast"],
+    );
+    wait_for("the apply to start", Duration::from_secs(120), || {
+        applying.exists()
+    });
+    strata.interrupt();
+    let Some(code) = strata.wait(HANG) else {
+        panic!("strata did not exit after SIGINT:\n{}", strata.stderr());
+    };
+    assert_eq!(code, 130, "{}", strata.stderr());
+    assert!(
+        strata.stderr().contains(
+            "stacks/fast not recorded: applied, but the run was interrupted before its verification"
+        ),
+        "{}",
+        strata.stderr()
+    );
+    assert!(!repo
+        .path()
+        .join("environments/dev/release.lock.toml")
+        .exists());
+}
+
 /// Makes `repo` run `tools` through wrappers in `wrap/` (its `tools_dir`) that, when given
 /// the argument `word`, run `before` (shell), touch the returned marker and sleep 3 s, then
 /// run the pinned tool.

@@ -154,7 +154,7 @@ fn files(dir: &Path) -> Vec<(PathBuf, u64, SystemTime)> {
             let Ok(meta) = e.metadata() else { continue };
             if meta.is_dir() {
                 stack.push(e.path());
-            } else if meta.is_file() && !e.file_name().to_string_lossy().starts_with(".tmp") {
+            } else if meta.is_file() && !strata_fs::is_temp_name(&e.file_name().to_string_lossy()) {
                 out.push((
                     e.path(),
                     meta.len(),
@@ -386,5 +386,20 @@ mod tests {
         assert_eq!(report.removed_blobs, 2);
         assert!(cache.lookup(&TaskKey([0; 32])).unwrap().is_none());
         assert!(cache.lookup(&TaskKey([3; 32])).unwrap().is_some());
+
+        // A run writing at the same time has its files under temporary names beside their
+        // places: neither counted nor pruned (its rename would fail, and its result be lost).
+        let writing = [
+            dir.path().join("ac").join(".strata-tmp-abc"),
+            dir.path().join("cas").join("00").join(".strata-tmp-def"),
+        ];
+        for (i, w) in writing.iter().enumerate() {
+            std::fs::create_dir_all(w.parent().unwrap()).unwrap();
+            std::fs::write(w, vec![i as u8; 5000]).unwrap();
+        }
+        let stats = store.stats();
+        assert_eq!((stats.results, stats.blobs), (2, 2));
+        store.prune(0);
+        assert!(writing.iter().all(|w| w.exists()));
     }
 }

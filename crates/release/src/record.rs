@@ -247,6 +247,19 @@ fn record_in_lock(
                 lock.write(&session.root, env)?;
             }
         }
+        // Stacks whose apply finished before the interrupt changed the environment but
+        // were never verified: say so, as for an interrupt during the verification.
+        for r in applied.tasks.iter().filter(|r| {
+            !r.destroy
+                && r.action == Action::Apply
+                && r.status == Status::Ok
+                && r.env.as_deref() == Some(env)
+        }) {
+            out.not_recorded.push((
+                r.label.clone(),
+                "applied, but the run was interrupted before its verification: apply again to verify and record it".into(),
+            ));
+        }
         return Ok(out);
     }
     let model = &view.model;
