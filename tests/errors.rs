@@ -461,16 +461,47 @@ fn with_submodule(file: &str, text: &str) -> (Repo, Repo) {
     vendor.write(file, text);
     vendor.commit("vendored");
     let repo = Repo::with_fixture();
+    add_submodule(&repo, &vendor, "vendor/shared");
+    (repo, vendor)
+}
+
+/// Adds `vendor` to `repo` as the git submodule at `path` (not committed yet).
+fn add_submodule(repo: &Repo, vendor: &Repo, path: &str) {
+    let url = vendor.path().display().to_string();
     repo.git(&[
         "-c",
         "protocol.file.allow=always",
         "submodule",
         "add",
         "-q",
-        &vendor.path().display().to_string(),
-        "vendor/shared",
+        &url,
+        path,
     ]);
-    (repo, vendor)
+}
+
+/// Moves the submodule at `path` to its repository's latest commit and commits that alone;
+/// returns how `affected` against the commit before reports `label`.
+fn move_submodule(repo: &Repo, path: &str, label: &str) -> serde_json::Value {
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "update",
+        "--remote",
+        "-q",
+        path,
+    ]);
+    repo.git(&["add", path]);
+    repo.commit("the submodule moves");
+    let affected = repo.strata(&["affected", "--base", "HEAD~1", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&affected.stdout).unwrap();
+    json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == label)
+        .cloned()
+        .unwrap_or_else(|| panic!("{json}"))
 }
 
 /// A file read, or a directory a provider argument reads, inside a git submodule: its files
@@ -497,25 +528,7 @@ fn a_read_into_a_git_submodule_is_named_and_the_target_broken() {
     // A commit that only moves the submodule to a new commit: the stack is affected.
     vendor.write("cfg/x.json", "{\"v\": 2}\n");
     vendor.commit("config v2");
-    repo.git(&[
-        "-c",
-        "protocol.file.allow=always",
-        "submodule",
-        "update",
-        "--remote",
-        "-q",
-        "vendor/shared",
-    ]);
-    repo.git(&["add", "vendor/shared"]);
-    repo.commit("the submodule moves");
-    let affected = repo.strata(&["affected", "--base", "HEAD~1", "--json"]);
-    let json: serde_json::Value = serde_json::from_str(&affected.stdout).unwrap();
-    let app = json["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["label"] == "stacks/app")
-        .unwrap_or_else(|| panic!("{json}"));
+    let app = move_submodule(&repo, "vendor/shared", "stacks/app");
     assert_eq!(app["reason"], "broken", "{app}");
 }
 
@@ -530,15 +543,7 @@ fn a_git_submodule_inside_a_chart_makes_the_chart_broken() {
     vendor.write("templates/s.yaml", "kind: Secret\n");
     vendor.commit("subchart");
     let repo = Repo::with_fixture();
-    repo.git(&[
-        "-c",
-        "protocol.file.allow=always",
-        "submodule",
-        "add",
-        "-q",
-        &vendor.path().display().to_string(),
-        "charts/web/charts/sub",
-    ]);
+    add_submodule(&repo, &vendor, "charts/web/charts/sub");
     repo.commit("a subchart as a submodule");
     let run = repo.strata(&["list"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
@@ -552,29 +557,12 @@ fn a_git_submodule_inside_a_chart_makes_the_chart_broken() {
     // Only the submodule moves: the chart is affected.
     vendor.write("templates/s.yaml", "kind: Secret\n---\nkind: ConfigMap\n");
     vendor.commit("a second object");
-    repo.git(&[
-        "-c",
-        "protocol.file.allow=always",
-        "submodule",
-        "update",
-        "--remote",
-        "-q",
-        "charts/web/charts/sub",
-    ]);
-    repo.git(&["add", "charts/web/charts/sub"]);
-    repo.commit("the submodule moves");
-    let affected = repo.strata(&["affected", "--base", "HEAD~1", "--json"]);
-    let json: serde_json::Value = serde_json::from_str(&affected.stdout).unwrap();
-    let web = json["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["label"] == "charts/web")
-        .unwrap_or_else(|| panic!("{json}"));
+    let web = move_submodule(&repo, "charts/web/charts/sub", "charts/web");
     assert_eq!(web["reason"], "broken", "{web}");
     // The chart the broken one depends on is not affected by it.
+    let affected = repo.strata(&["affected", "--base", "HEAD~1"]);
     assert!(
-        !affected.stdout.contains("\"charts/lib\""),
+        !affected.stdout.contains("charts/lib"),
         "{}",
         affected.stdout
     );
@@ -605,15 +593,7 @@ fn a_submodule_inside_a_chart_is_found_from_a_workspace_in_a_subdirectory() {
         "apiVersion: v2\nname: app\nversion: 0.1.0\n",
     );
     repo.write("infra/charts/app/templates/cm.yaml", "kind: ConfigMap\n");
-    repo.git(&[
-        "-c",
-        "protocol.file.allow=always",
-        "submodule",
-        "add",
-        "-q",
-        &vendor.path().display().to_string(),
-        "infra/charts/app/charts/sub",
-    ]);
+    add_submodule(&repo, &vendor, "infra/charts/app/charts/sub");
     repo.commit("a subchart as a submodule");
     let run = repo.strata_in(&repo.path().join("infra"), &["list"]);
     assert_eq!(run.code, 2, "{}", run.stderr);

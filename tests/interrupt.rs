@@ -595,43 +595,24 @@ fn an_interrupted_apply_in_a_signed_environment_records_a_signed_event() {
 /// lock, since the verification did not finish.
 #[test]
 fn ctrl_c_during_the_verification_after_apply_is_no_success() {
-    use std::os::unix::fs::PermissionsExt;
     let outside = markers();
     let applied = outside.path().join("applied");
     let verifying = outside.path().join("verifying");
     let repo = workspace("true");
     // terraform behind a wrapper: after an `apply`, the next `plan` (the verification)
     // says so and waits before it runs.
-    let bin = outside.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let real = repo_root().join(".tools/bin");
-    std::os::unix::fs::symlink(real.join("helm"), bin.join("helm")).unwrap();
-    let terraform = bin.join("terraform");
-    std::fs::write(
-        &terraform,
-        format!(
-            "#!/bin/sh\n\
-             case \"$1\" in\n\
+    terraform_wrapper(
+        &repo,
+        outside.path(),
+        &format!(
+            "case \"$1\" in\n\
                apply) touch '{applied}' ;;\n\
                plan) if [ -e '{applied}' ]; then touch '{verifying}'; sleep 60; fi ;;\n\
-             esac\n\
-             exec '{real}' \"$@\"\n",
+             esac\n",
             applied = applied.display(),
             verifying = verifying.display(),
-            real = real.join("terraform").display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&terraform, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let workspace_toml = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
-    repo.write(
-        "WORKSPACE.toml",
-        &workspace_toml.replace(
-            "tools_dir = \".tools/bin\"",
-            &format!("tools_dir = \"{}\"", bin.display()),
         ),
     );
-    repo.commit("terraform behind a wrapper");
 
     let mut strata = Background::start(
         &repo,
@@ -681,37 +662,17 @@ fn ctrl_c_during_the_verification_after_apply_is_no_success() {
 /// apply as ok and nothing about the interrupt.
 #[test]
 fn ctrl_c_during_an_apply_that_finishes_anyway_says_it_was_not_recorded() {
-    use std::os::unix::fs::PermissionsExt;
     let outside = markers();
     let applying = outside.path().join("applying");
     let repo = workspace("true");
-    let bin = outside.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let real = repo_root().join(".tools/bin");
-    std::os::unix::fs::symlink(real.join("helm"), bin.join("helm")).unwrap();
-    let terraform = bin.join("terraform");
-    std::fs::write(
-        &terraform,
-        format!(
-            "#!/bin/sh
-\
-             if [ \"$1\" = apply ]; then trap '' INT TERM; touch '{applying}'; sleep 2; fi\n\
-             exec '{real}' \"$@\"\n",
-            applying = applying.display(),
-            real = real.join("terraform").display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&terraform, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let workspace_toml = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
-    repo.write(
-        "WORKSPACE.toml",
-        &workspace_toml.replace(
-            "tools_dir = \".tools/bin\"",
-            &format!("tools_dir = \"{}\"", bin.display()),
+    terraform_wrapper(
+        &repo,
+        outside.path(),
+        &format!(
+            "if [ \"$1\" = apply ]; then trap '' INT TERM; touch '{}'; sleep 2; fi\n",
+            applying.display()
         ),
     );
-    repo.commit("terraform behind a wrapper");
     let mut strata = Background::start(
         &repo,
         &["apply", "--auto-approve", "--env", "dev", "stacks/fast"],
@@ -735,6 +696,35 @@ fn ctrl_c_during_an_apply_that_finishes_anyway_says_it_was_not_recorded() {
         .path()
         .join("environments/dev/release.lock.toml")
         .exists());
+}
+
+/// Makes `repo` run terraform through a wrapper in `dir/bin` (its `tools_dir`) that runs the
+/// shell `before`, then the pinned terraform, and commits that.
+fn terraform_wrapper(repo: &Repo, dir: &Path, before: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let real = repo_root().join(".tools/bin");
+    std::os::unix::fs::symlink(real.join("helm"), bin.join("helm")).unwrap();
+    let terraform = bin.join("terraform");
+    std::fs::write(
+        &terraform,
+        format!(
+            "#!/bin/sh\n{before}exec '{}' \"$@\"\n",
+            real.join("terraform").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&terraform, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let workspace_toml = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace_toml.replace(
+            "tools_dir = \".tools/bin\"",
+            &format!("tools_dir = \"{}\"", bin.display()),
+        ),
+    );
+    repo.commit("terraform behind a wrapper");
 }
 
 /// Makes `repo` run `tools` through wrappers in `wrap/` (its `tools_dir`) that, when given
