@@ -1033,6 +1033,38 @@ fn module_sources_resolve_through_linked_directories() {
     );
 }
 
+/// A link whose text climbs out of a linked directory (`../../shared/lnk/../extra.tf`, with
+/// `shared/lnk -> deep/inner`) reads what the kernel reads (`shared/deep/extra.tf`), not
+/// what cancelling `lnk/..` by text gives; the link on the way is an input too.
+#[cfg(unix)]
+#[test]
+fn a_dot_dot_after_a_linked_directory_is_followed_as_the_kernel_does() {
+    let repo = workspace();
+    repo.write("stacks/s/main.tf", "variable \"x\" {}\n");
+    repo.write("shared/extra.tf", "# not this one\n");
+    repo.write("shared/deep/extra.tf", "# this one\n");
+    repo.write("shared/deep/inner/keep.txt", "x\n");
+    std::os::unix::fs::symlink("deep/inner", repo.path().join("shared/lnk")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../shared/lnk/../extra.tf",
+        repo.path().join("stacks/s/extra.tf"),
+    )
+    .unwrap();
+    repo.commit("initial");
+    let explain = repo.strata(&["hash", "--explain", "stacks/s"]);
+    assert_eq!(explain.code, 0, "{}", explain.stderr);
+    assert!(
+        explain.stdout.contains("shared/deep/extra.tf")
+            && explain.stdout.contains("shared/lnk")
+            && !explain.stdout.contains(" shared/extra.tf"),
+        "{}",
+        explain.stdout
+    );
+    // An edit of the file read affects the stack.
+    repo.append("shared/deep/extra.tf", "# edited\n");
+    assert_eq!(repo.affected_labels(&["--base", "main"]), vec!["stacks/s"]);
+}
+
 #[cfg(unix)]
 #[test]
 fn a_path_that_is_not_utf8_is_reported_never_lost() {

@@ -44,9 +44,11 @@ pub fn yaml_flow_too_deep(text: &str) -> Option<usize> {
 pub enum Syntax {
     /// `"…"` with `\` escapes and `` `…` `` raw strings, anywhere; `#` comments.
     Rego,
-    /// `"…"` with `\` escapes and `'…'` with `''`, only where a scalar starts (at the
-    /// start of a line or after `:`, `-`, `,`, `[`, `{` or `?`: `a 12" record` quotes
-    /// nothing); `#` comments after a space or at the start of a line.
+    /// `#` comments after a space or at the start of a line. Quoted scalars are not skipped:
+    /// where one starts depends on context a line scan cannot know (`a 12" record`,
+    /// `Tools, 'n more` and block scalar text quote nothing), and a scan that took a stray
+    /// quote for an opening one would skip the nesting after it; brackets inside quotes
+    /// count, which refuses only absurd files.
     Yaml,
 }
 
@@ -54,19 +56,13 @@ pub enum Syntax {
 /// and comments as `syntax` writes them; `None` when it never does.
 pub fn nested_beyond(text: &str, max: usize, syntax: Syntax) -> Option<usize> {
     let (mut depth, mut line) = (0usize, 1usize);
-    // The last byte before this one, and the last one that was not a space or a tab.
-    let (mut prev, mut last) = (b'\n', b'\n');
-    let mut bytes = text.bytes().peekable();
+    let mut prev = b'\n';
+    let mut bytes = text.bytes();
     while let Some(b) = bytes.next() {
-        let scalar_starts = syntax == Syntax::Rego
-            || matches!(last, b'\n' | b':' | b'-' | b',' | b'[' | b'{' | b'?');
-        let mut skip_to = |end: u8, doubled: bool, escapes: bool, line: &mut usize| {
+        let mut skip_to = |end: u8, escapes: bool, line: &mut usize| {
             while let Some(c) = bytes.next() {
                 match c {
                     b'\\' if escapes => {
-                        bytes.next();
-                    }
-                    c if c == end && doubled && bytes.peek() == Some(&end) => {
                         bytes.next();
                     }
                     c if c == end => break,
@@ -84,14 +80,11 @@ pub fn nested_beyond(text: &str, max: usize, syntax: Syntax) -> Option<usize> {
                         break;
                     }
                 }
-                (prev, last) = (b'\n', b'\n');
+                prev = b'\n';
                 continue;
             }
-            b'"' if scalar_starts => skip_to(b'"', false, true, &mut line),
-            b'`' if syntax == Syntax::Rego => skip_to(b'`', false, false, &mut line),
-            b'\'' if syntax == Syntax::Yaml && scalar_starts => {
-                skip_to(b'\'', true, false, &mut line)
-            }
+            b'"' if syntax == Syntax::Rego => skip_to(b'"', true, &mut line),
+            b'`' if syntax == Syntax::Rego => skip_to(b'`', false, &mut line),
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
@@ -102,9 +95,6 @@ pub fn nested_beyond(text: &str, max: usize, syntax: Syntax) -> Option<usize> {
             _ => {}
         }
         prev = b;
-        if b == b'\n' || !matches!(b, b' ' | b'\t') {
-            last = b;
-        }
     }
     None
 }
@@ -128,24 +118,32 @@ mod yaml_flow_tests {
     use super::*;
 
     #[test]
-    fn deep_flow_collections_are_found_outside_quotes_and_comments() {
+    fn deep_flow_collections_are_found_outside_comments() {
         let deep = format!("a: 1\nb: {}1{}\n", "[".repeat(200), "]".repeat(200));
         assert_eq!(yaml_flow_too_deep(&deep), Some(2));
         let fine = format!(
-            "a: \"{}\"\nb: '{}'\n# {}\nc: it's {{x: [1]}}\nd: {}1{}\n",
+            "a: \"x\"\n# {}\nc: it's {{x: [1]}} # {}\nd: {}1{}\n",
             "[".repeat(200),
             "{".repeat(200),
-            "[".repeat(200),
             "[".repeat(100),
             "]".repeat(100)
         );
         assert_eq!(yaml_flow_too_deep(&fine), None);
-        // A quote inside a plain scalar opens nothing: the nesting after it counts.
-        let hidden = format!(
-            "description: a 12\" record, rock 'n roll\nx: {}1{}\nkeywords: [\"a\"]\n",
-            "[".repeat(200),
-            "]".repeat(200)
-        );
-        assert_eq!(yaml_flow_too_deep(&hidden), Some(2));
+        // No quote hides what follows it, wherever it stands: a plain scalar's, an
+        // indicator's, a block scalar's.
+        for stray in [
+            "description: a 12\" record, rock 'n roll",
+            "description: Tools, 'n more",
+            "description: a:'b",
+            "description: foo-\"bar",
+            "notes: |\n  'tis so",
+        ] {
+            let hidden = format!(
+                "{stray}\nx: {}1{}\nkeywords: [\"a\"]\n",
+                "[".repeat(200),
+                "]".repeat(200)
+            );
+            assert!(yaml_flow_too_deep(&hidden).is_some(), "{stray}");
+        }
     }
 }

@@ -263,12 +263,28 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits());
     }
-    let mut file = options.open(path)?;
-    if !file.metadata()?.is_file() {
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
         return Err(not_regular());
     }
+    // No more than the file says it holds: a kernel file (`/proc/self/pagemap`) is
+    // "regular", says it holds nothing, and gives bytes without end. One that gives more
+    // than its size is refused.
+    let kernel_file = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file: it holds more than its size says (a file of the kernel's, through a link?); strata reads only a plain file here; replace it with the file itself",
+        )
+    };
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
+    file.take(meta.len().saturating_add(1))
+        .read_to_end(&mut bytes)
+        // Such a file may also refuse a read of a size it does not serve.
+        .map_err(|e| if meta.len() == 0 { kernel_file() } else { e })?;
+    if bytes.len() as u64 > meta.len() {
+        return Err(kernel_file());
+    }
     Ok(bytes)
 }
 
@@ -304,6 +320,10 @@ mod tests {
         let link = dir.path().join("link");
         std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
         let err = read_regular(&link).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+        let kernel = dir.path().join("kernel");
+        std::os::unix::fs::symlink("/proc/self/pagemap", &kernel).unwrap();
+        let err = read_regular(&kernel).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
         let fifo = dir.path().join("fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();

@@ -61,8 +61,30 @@ impl Links {
                 let to = if text.starts_with('/') {
                     Resolved::Outside(text)
                 } else {
-                    match join_normalized(parent_dir(&path), &text) {
-                        Some(p) => Resolved::Inside(p),
+                    // The leading `../` climb the link's own directories, which are real
+                    // ones (git tracks no path through a linked directory); a `..` after a
+                    // name that may itself be a link is left for the walk, which follows
+                    // that link first, as the kernel does (`lnk/../x` is not `x`).
+                    let split = text
+                        .split('/')
+                        .position(|c| !matches!(c, ".." | "." | ""))
+                        .unwrap_or(0);
+                    let parts: Vec<&str> = text.split('/').collect();
+                    let (lead, rest) = parts.split_at(split);
+                    let inner_up = rest.contains(&"..");
+                    match join_normalized(parent_dir(&path), &lead.join("/")) {
+                        Some(base) if inner_up => Resolved::Inside(
+                            [base.as_str()]
+                                .into_iter()
+                                .filter(|b| !b.is_empty())
+                                .chain(rest.iter().copied())
+                                .collect::<Vec<_>>()
+                                .join("/"),
+                        ),
+                        Some(_) => match join_normalized(parent_dir(&path), &text) {
+                            Some(p) => Resolved::Inside(p),
+                            None => Resolved::Outside(text),
+                        },
                         None => Resolved::Outside(text),
                     }
                 };
@@ -150,6 +172,18 @@ impl Links {
         let mut cur = String::new();
         let mut hops = 0;
         while let Some(part) = rest.pop() {
+            match part.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    // Up from where the walk is: the directory the links led to.
+                    if cur.is_empty() {
+                        return Resolved::Outside(path.to_string());
+                    }
+                    cur.truncate(cur.rfind('/').unwrap_or(0));
+                    continue;
+                }
+                _ => {}
+            }
             let next = if cur.is_empty() {
                 part
             } else {
