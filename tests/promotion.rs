@@ -2466,6 +2466,15 @@ fn a_promotion_judges_the_promoted_code_by_todays_policies_and_waivers() {
         "promote", "plan", "--from", "staging", "--to", "prod", "--out", "p2.json",
     ]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
+    // Staging's findings were judged with the waiver and the policy where it was: the plan
+    // tells the approvers they are from then.
+    assert!(
+        plan.stdout.contains(
+            "the policies or waivers that judge stacks/app in staging changed since it was verified there"
+        ),
+        "{}",
+        plan.stdout
+    );
     repo.commit("plan to prod");
     let run = repo.strata(&["promote", "apply", "p2.json"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);

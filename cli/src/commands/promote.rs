@@ -92,6 +92,7 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
     )?;
     let locks = Locks::read(&session.root, &args.from, &args.to)?;
     let unvouched = strata_release::vouch::unvouched(&session.root, &args.from)?;
+    let policy_basis = strata_release::plan::policy_bases(&view, &locks.source, &args.from);
     let request = Request {
         from: &args.from,
         to: &args.to,
@@ -100,6 +101,7 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
         author,
         now: strata_release::clock::now(),
         unvouched: &unvouched,
+        policy_basis: &policy_basis,
     };
     let plan = strata_release::plan::make(model, &locks, &request)?;
     // A plan that could never run is refused before anyone reviews or signs it.
@@ -172,8 +174,7 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<u8> {
     let key = strata_release::approvals::signing_key(args.key.as_deref(), &session.repo)?;
     let view = session.work_tree()?;
     session.finish();
-    let path =
-        strata_release::approvals::approve(&session.root, &view.model, &args.file, &plan, &key)?;
+    let path = strata_release::approvals::approve(&session.root, &view, &args.file, &plan, &key)?;
     // What the signature counts as is what the apply will find: the key's names in the
     // allowed signers decide, not who this run says it is.
     let approvers = view

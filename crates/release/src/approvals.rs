@@ -491,7 +491,7 @@ pub fn signing_key(explicit: Option<&Path>, repo: &strata_graph::git::Repo) -> R
 /// proof of who made it; returns the signature file written.
 pub fn approve(
     root: &Path,
-    model: &strata_graph::model::Model,
+    view: &strata_graph::session::View,
     plan_path: &Path,
     plan: &PromotionPlan,
     key: &Path,
@@ -527,7 +527,8 @@ pub fn approve(
             match unvouched_step {
                 Some(why) => Some(why),
                 None => {
-                    let fresh = crate::plan::remake(model, &locks, plan, &unvouched)?;
+                    let bases = crate::plan::policy_bases(view, &locks.source, &plan.from);
+                    let fresh = crate::plan::remake(&view.model, &locks, plan, &unvouched, &bases)?;
                     plan.differs_from(&fresh)
                 }
             }

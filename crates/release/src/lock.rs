@@ -59,6 +59,11 @@ pub struct LockEntry {
     /// Charts: the digest of the rendered manifests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rendered: Option<String>,
+    /// What judged its policy checks here: a digest of the policies that governed it (their
+    /// files) and the waivers in force for it ([`crate::verify::policy_basis`]); absent when
+    /// no policy governed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<String>,
 }
 
 impl LockEntry {
@@ -210,6 +215,7 @@ mod tests {
 
     fn entry(hash: char) -> LockEntry {
         LockEntry {
+            policies: None,
             kind: "stack".into(),
             hash: hash.to_string().repeat(64),
             commit: "c".repeat(40),

@@ -130,6 +130,9 @@ pub struct Request<'a> {
     /// The source's lock entries its audit ledger does not vouch for, with why
     /// ([`crate::vouch::unvouched`]): held back (gate `recorded`).
     pub unvouched: &'a BTreeMap<String, String>,
+    /// What judges each source target's policy checks in the source today
+    /// ([`crate::verify::policy_basis`]), to compare with what judged them when recorded.
+    pub policy_basis: &'a BTreeMap<String, Option<String>>,
 }
 
 /// The two locks a plan compares.
@@ -363,6 +366,26 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
     let mut gate_results: BTreeMap<&str, Vec<GateResult>> = BTreeMap::new();
     for (label, entry) in &candidates {
         let mut results = gates_of(entry, req.from, gates, req.now);
+        // Findings judged by other policies or waivers than today's: the gates above read
+        // them as recorded; the approvers are told (the destination's verification judges
+        // by today's, after its apply).
+        let judged_by_policies = !gates.require.is_empty() || gates.max_severity.is_some();
+        if let (true, Some(then), Some(now)) = (
+            judged_by_policies,
+            entry.policies.as_ref(),
+            req.policy_basis.get(*label),
+        ) {
+            if Some(then) != now.as_ref() {
+                results.push(GateResult {
+                    gate: "policies changed".into(),
+                    ok: true,
+                    detail: format!(
+                        "the policies or waivers that judge {label} in {} changed since it was verified there: the findings above are from then; {}'s verification judges it by today's, after its apply",
+                        req.from, req.to
+                    ),
+                });
+            }
+        }
         if let Some(why) = req.unvouched.get(*label) {
             results.insert(
                 1,
@@ -644,6 +667,7 @@ pub fn remake(
     locks: &Locks,
     plan: &PromotionPlan,
     unvouched: &BTreeMap<String, String>,
+    policy_basis: &BTreeMap<String, Option<String>>,
 ) -> Result<PromotionPlan> {
     let gates = train_step(model, &plan.from, &plan.to)?;
     let now = match gates.soak.as_deref().and_then(parse_duration) {
@@ -672,8 +696,29 @@ pub fn remake(
             author: plan.author.clone(),
             now,
             unvouched,
+            policy_basis,
         },
     )
+}
+
+/// What judges each of `source`'s targets' policy checks in `from` today, as `view` has
+/// the workspace (see [`crate::verify::policy_basis`]): what a plan compares with what
+/// judged them when they were recorded.
+pub fn policy_bases(
+    view: &strata_graph::session::View,
+    source: &ReleaseLock,
+    from: &str,
+) -> BTreeMap<String, Option<String>> {
+    source
+        .targets
+        .keys()
+        .map(|label| {
+            (
+                label.clone(),
+                crate::verify::policy_basis(view, label, from),
+            )
+        })
+        .collect()
 }
 
 /// Depth of each entry: 0 without dependencies among `set`, else one more than the deepest

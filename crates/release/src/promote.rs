@@ -564,7 +564,7 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
         },
     };
     if let Some((destination, head)) = after_waves {
-        let lock = new_lock(&plan, &source, destination, &mut verified, &me);
+        let lock = new_lock(&plan, &source, destination, &mut verified, &me, &head);
         match crate::delivery::configured_dir(&session.root, &head.model, &plan.to) {
             None => done = Some((lock, None)),
             Some(dir) => {
@@ -750,6 +750,7 @@ fn new_lock(
     mut lock: ReleaseLock,
     verified: &mut BTreeMap<String, Verified>,
     me: &str,
+    head: &strata_graph::session::View,
 ) -> ReleaseLock {
     let now = clock::format_utc(clock::now());
     for step in plan.steps() {
@@ -773,6 +774,7 @@ fn new_lock(
                         checks: v.checks,
                         max_severity: v.max_severity,
                         rendered: v.rendered.or_else(|| src.rendered.clone()),
+                        policies: crate::verify::policy_basis(head, &step.label, &plan.to),
                     },
                 );
             }

@@ -426,12 +426,17 @@ fn record_in_lock(
             {
                 let kept = &lock.targets[label];
                 out.note_failed_checks(label, &v.checks);
-                if kept.checks != v.checks || kept.max_severity != v.max_severity {
+                let policies = crate::verify::policy_basis(view, label, env);
+                if kept.checks != v.checks
+                    || kept.max_severity != v.max_severity
+                    || kept.policies != policies
+                {
                     entries.insert(
                         label.clone(),
                         LockEntry {
                             checks: v.checks.clone(),
                             max_severity: v.max_severity.clone(),
+                            policies,
                             ..kept.clone()
                         },
                     );
@@ -453,6 +458,7 @@ fn record_in_lock(
                         checks: v.checks.clone(),
                         max_severity: v.max_severity.clone(),
                         rendered: v.rendered.clone(),
+                        policies: crate::verify::policy_basis(view, label, env),
                     },
                 );
                 out.recorded.push(label.clone());

@@ -92,6 +92,51 @@ pub fn run_labels(
     }
 }
 
+/// What judges `label`'s policy checks in `env` as `view` has the workspace: the policies
+/// governing it there (each by its files' blob ids, or the built-in pack's version) and the
+/// waivers in force for it, as one BLAKE3 digest; `None` when no policy governs it. A lock
+/// entry keeps it, so a promotion plan can tell when the source's findings were judged by
+/// other policies than today's.
+pub fn policy_basis(view: &View, label: &str, env: &str) -> Option<String> {
+    use strata_run::governing::{governing, Governor};
+    let model = &view.model;
+    let target = model.index(label)?;
+    let governors = governing(model, target, Some(env));
+    if governors.is_empty() {
+        return None;
+    }
+    let mut digest = blake3::Hasher::new();
+    for g in &governors {
+        match g {
+            Governor::Workspace(p) => {
+                let policy = &model.targets[*p];
+                digest.update(policy.label.as_bytes());
+                for f in &policy.files {
+                    digest.update(f.as_bytes());
+                    if let Some(entry) = view.snapshot.files.get(f) {
+                        digest.update(entry.id.to_hex().as_bytes());
+                    }
+                }
+            }
+            Governor::Builtin(b) => {
+                digest.update(b.label.as_bytes());
+                digest.update(strata_policy::builtin::version().as_bytes());
+            }
+        }
+        digest.update(b"\0");
+    }
+    let today = strata_graph::model::waivers::today();
+    for w in model
+        .waivers
+        .iter()
+        .filter(|w| w.applies_to(label, Some(env)))
+    {
+        digest.update(serde_json::to_string(w).unwrap_or_default().as_bytes());
+        digest.update(&[u8::from(w.expired(today))]);
+    }
+    Some(digest.finalize().to_hex().to_string())
+}
+
 /// Reads the verification run's outcome for `label` (a `kind` target): its checks, or why
 /// it is not verified.
 pub fn verified(

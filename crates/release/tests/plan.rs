@@ -115,6 +115,7 @@ fn model(staging_gates: &str) -> Model {
 /// passed and no tests.
 fn entry(h: char, deps: &[&str]) -> LockEntry {
     LockEntry {
+        policies: None,
         kind: "stack".into(),
         hash: h.to_string().repeat(64),
         commit: h.to_string().repeat(40),
@@ -162,6 +163,9 @@ fn locks(source: Vec<(&str, LockEntry)>, destination: Vec<(&str, LockEntry)>) ->
 /// No entry the audit trail does not vouch for.
 static VOUCHED: BTreeMap<String, String> = BTreeMap::new();
 
+/// No policy judges any target today.
+static NO_POLICIES: BTreeMap<String, Option<String>> = BTreeMap::new();
+
 fn request<'a>(labels: &'a [String], allow_destroy: bool, now: i64) -> Request<'a> {
     Request {
         from: "dev",
@@ -171,6 +175,7 @@ fn request<'a>(labels: &'a [String], allow_destroy: bool, now: i64) -> Request<'
         author: "alice@example.com".into(),
         now,
         unvouched: &VOUCHED,
+        policy_basis: &NO_POLICIES,
     }
 }
 
@@ -184,7 +189,7 @@ fn checked(model: &Model, locks: &Locks, req: &Request) -> PromotionPlan {
     if let Err(why) = plan.check_against(locks) {
         panic!("an honest plan does not pass its own check: {why}\n{plan:#?}");
     }
-    let again = plan::remake(model, locks, &plan, req.unvouched).unwrap();
+    let again = plan::remake(model, locks, &plan, req.unvouched, req.policy_basis).unwrap();
     if let Some(why) = plan.differs_from(&again) {
         panic!("an honest plan is not the plan made again: {why}\n{plan:#?}");
     }
@@ -295,6 +300,43 @@ fn a_policy_finding_above_max_severity_blocks_the_target_and_its_dependents() {
         .find(|g| g.gate == "max_severity")
         .unwrap();
     assert!(gate.ok);
+}
+
+/// Findings recorded under other policies or waivers than today's are read as recorded,
+/// and the approvers are told: the plan says so for that target (its gates still hold).
+#[test]
+fn findings_judged_by_other_policies_than_todays_are_noted() {
+    let model = model("max_severity = \"medium\"\n");
+    let mut src = all('a');
+    for (label, entry) in &mut src {
+        entry.policies = Some(if *label == DNS { "then" } else { "now" }.into());
+    }
+    let today: BTreeMap<String, Option<String>> = src
+        .iter()
+        .map(|(label, _)| (label.to_string(), Some("now".to_string())))
+        .collect();
+    let req = Request {
+        policy_basis: &today,
+        ..request(&[], false, T0 + HOUR)
+    };
+    let plan = checked(&model, &locks(src, all('b')), &req);
+    assert!(plan.blocked.is_empty(), "{:?}", plan.blocked);
+    let noted = |label: &str| {
+        step(&plan, label)
+            .gates
+            .iter()
+            .find(|g| g.gate == "policies changed")
+            .cloned()
+    };
+    let dns = noted(DNS).expect("noted");
+    assert!(dns.ok);
+    assert!(
+        dns.detail
+            .contains("the policies or waivers that judge stacks/dns in dev changed since it was verified there"),
+        "{}",
+        dns.detail
+    );
+    assert!(noted(NETWORK).is_none());
 }
 
 /// An entry of the source's lock its audit trail does not vouch for (edited by hand, or
