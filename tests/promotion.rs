@@ -2483,3 +2483,71 @@ fn a_promotion_judges_the_promoted_code_by_todays_policies_and_waivers() {
     // The moved policy judged it (prod allows a high finding, so its policy check passes).
     assert_eq!(prod["max_severity"].as_str(), Some("high"), "{prod}");
 }
+
+/// A promotion of a commit whose `[layout] policies` differ from this checkout's cannot be
+/// judged by today's policies (that layout cannot place them): it is refused before
+/// anything runs. It used to be refused only at the wave's verification, after the wave's
+/// apply had changed the destination, which was then rolled back.
+#[test]
+fn a_promotion_of_a_commit_with_another_policy_layout_is_refused_before_it_applies() {
+    let repo = tools_repo();
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &format!("{workspace}\n[policy]\nbuiltin = false\n"),
+    );
+    repo.write(
+        "stacks/app/main.tf",
+        &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"x\" {{\n  triggers = {{ v = \"1\" }}\n}}\n"),
+    );
+    let gates = "[gates]\nrequire = [\"plan\"]\napprovals = 0\nsoak = \"0m\"\n";
+    repo.write(
+        "environments/dev/env.toml",
+        &format!("[state]\nbackend = \"local\"\n{gates}"),
+    );
+    repo.write(
+        "environments/staging/env.toml",
+        &format!("promotes_from = \"dev\"\n[state]\nbackend = \"local\"\n{gates}"),
+    );
+    repo.write("policies/guard/policy.toml", "kinds = [\"stack\"]\n");
+    repo.write(
+        "policies/guard/guard.rego",
+        "package main\nimport rego.v1\nwarn contains \"seen\" if { input.resource_changes }\n",
+    );
+    repo.commit("a stack and a policy");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo.commit("dev");
+
+    // The policies move to another directory, and the layout with them.
+    repo.write(
+        "WORKSPACE.toml",
+        &format!("{workspace}\n[layout]\npolicies = [\"rules/*\"]\n\n[policy]\nbuiltin = false\n"),
+    );
+    repo.remove("policies/guard");
+    repo.write("rules/guard/policy.toml", "kinds = [\"stack\"]\n");
+    repo.write(
+        "rules/guard/guard.rego",
+        "package main\nimport rego.v1\nwarn contains \"seen\" if { input.resource_changes }\n",
+    );
+    repo.commit("policies moved");
+    let plan = repo.strata(&[
+        "promote", "plan", "--from", "dev", "--to", "staging", "--out", "p.json",
+    ]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    repo.commit("plan");
+    let run = repo.strata(&["promote", "apply", "p.json"]);
+    assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains("`[layout] policies` in WORKSPACE.toml changed since commit")
+            && said.contains("stacks/app"),
+        "{said}"
+    );
+    // Nothing ran in staging: no apply (which used to be left in place: new there).
+    assert!(
+        !said.contains("apply [staging]") && !said.contains("roll"),
+        "{said}"
+    );
+    assert!(lock_entry(&repo, "staging", "stacks/app").is_none());
+}

@@ -425,6 +425,17 @@ impl Session {
         Ok(snapshot)
     }
 
+    /// The WORKSPACE.toml `commit` had, parsed; `None` when it had none or it does not
+    /// parse (a view of the commit then takes this checkout's, as [`Session::commit_view`]
+    /// does).
+    pub fn config_at(&self, commit: &str) -> Result<Option<WorkspaceConfig>> {
+        let Some(bytes) = self.repo.file_at(commit, WORKSPACE_FILE)? else {
+            return Ok(None);
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        Ok(WorkspaceConfig::parse(&text, &format!("{WORKSPACE_FILE} (at {commit})")).ok())
+    }
+
     /// The view of a commit's snapshot, with the WORKSPACE.toml the commit had.
     pub fn commit_view(&self, snapshot: Snapshot, commit: &str) -> Result<View> {
         let config = match snapshot.files.get(WORKSPACE_FILE) {

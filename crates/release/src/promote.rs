@@ -17,7 +17,7 @@ use crate::lock::{LockEntry, ReleaseLock};
 use crate::plan::{gates_of, train_step, Locks, PromotionPlan, Rollback, Step, StepAction};
 use crate::verify::{run_labels, verify, Approving, Verified};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -259,6 +259,40 @@ pub fn missing_commits(session: &Session, plan: &PromotionPlan) -> Result<Option
     )))
 }
 
+/// A commit the plan applies whose `[layout] policies` differ from this checkout's: its
+/// wave's verification judges the commit's code by today's policies, which that layout
+/// cannot place, and would refuse it only after the wave's apply. In words.
+fn moved_policies(session: &Session, plan: &PromotionPlan) -> Result<Option<String>> {
+    let today = &session.config.layout.policies;
+    let commits: BTreeSet<&str> = plan
+        .steps()
+        .filter(|s| s.action == StepAction::Apply)
+        .map(|s| s.commit.as_str())
+        .collect();
+    for commit in commits {
+        let Some(then) = session.config_at(commit)? else {
+            continue;
+        };
+        if &then.layout.policies != today {
+            let steps: Vec<&str> = plan
+                .steps()
+                .filter(|s| s.action == StepAction::Apply && s.commit == commit)
+                .map(|s| s.label.as_str())
+                .collect();
+            return Ok(Some(format!(
+                "`[layout] policies` in {} changed since commit {} ({:?} there, {:?} here), which {} promotes: that commit's code cannot be judged by today's policies; apply a commit made after the change in {} first, and make a new plan",
+                strata_graph::workspace::WORKSPACE_FILE,
+                crate::plan::short(commit),
+                then.layout.policies,
+                today,
+                steps.join(", "),
+                plan.from,
+            )));
+        }
+    }
+    Ok(None)
+}
+
 /// The steps of `plan` whose rollback needs a commit this repository does not hold (the
 /// destination's previous entry was applied from a commit since rewritten away): the
 /// promotion can run, but a failure could not be rolled back automatically. In words.
@@ -355,6 +389,9 @@ fn preflight(
         }
     }
     if let Some(why) = missing_commits(session, plan)? {
+        return Ok(Err(why));
+    }
+    if let Some(why) = moved_policies(session, plan)? {
         return Ok(Err(why));
     }
     if let Some((record, outcome)) = unfinished(&session.root, &plan.to, &plan.digest)? {

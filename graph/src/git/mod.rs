@@ -516,6 +516,19 @@ impl Repo {
         }
     }
 
+    /// The bytes of the file at `path` (workspace-relative) in `commit`; `None` when the
+    /// commit has no file there.
+    pub fn file_at(&self, commit: &str, path: &str) -> Result<Option<Vec<u8>>> {
+        let out = self.run(&["ls-tree", "-z", commit, "--", path])?;
+        let Some(file) = tab_records(&out).find_map(|(meta, p)| match meta[..] {
+            [mode, "blob", oid, ..] if p == path.as_bytes() => parse_file(mode, oid, p),
+            _ => None,
+        }) else {
+            return Ok(None);
+        };
+        Ok(self.read_blobs(&[file.id])?.remove(&file.id))
+    }
+
     /// Which of `paths` (workspace-relative) hold a submodule's commit (a gitlink) in the
     /// tree `source` reads: the commit's, or the index for the work tree.
     pub fn gitlinks(
