@@ -1104,3 +1104,47 @@ fn an_unwritable_temporary_directory_is_named() {
         "{stderr}"
     );
 }
+
+/// A configuration strata reads as text (env.toml, the waivers file, policy.toml) committed
+/// as a link: git records the path it points to, which was read as its settings ("TOML is
+/// malformed", or, for a link whose text parses, settings nobody wrote). The link is named,
+/// with the fix.
+#[test]
+fn a_configuration_file_committed_as_a_link_is_named() {
+    let repo = Repo::with_fixture();
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    std::fs::create_dir_all(repo.path().join("environments/qa")).unwrap();
+    std::os::unix::fs::symlink(
+        "../dev/env.toml",
+        repo.path().join("environments/qa/env.toml"),
+    )
+    .unwrap();
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.starts_with(
+            "error: `environments/qa/env.toml` is a symbolic link (to `../dev/env.toml`)"
+        ) && run.stderr.contains("  --> environments/qa/env.toml\n")
+            && run.stderr.contains("hint: commit the file itself"),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(repo.path().join("environments/qa/env.toml")).unwrap();
+    repo.write("shared/waivers.toml", "");
+    std::os::unix::fs::symlink(
+        "../shared/waivers.toml",
+        repo.path().join("policies/waivers.toml"),
+    )
+    .unwrap();
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("error: `policies/waivers.toml` is a symbolic link"),
+        "{}",
+        run.stderr
+    );
+}

@@ -345,9 +345,23 @@ impl Snapshot {
     /// [`Snapshot::texts`] of configuration files: one that is not valid UTF-8 is an error
     /// naming its line, not text with U+FFFD in it.
     pub fn config_texts(&self, repo: &Repo, paths: &[&str]) -> Result<Vec<(String, String)>> {
-        self.decoded(repo, paths, |path, bytes| {
-            crate::text::strict_utf8(bytes, path).map(str::to_string)
-        })
+        self.decoded(repo, paths, |path, bytes| self.config_text(path, bytes))
+    }
+
+    /// A configuration file's text: valid UTF-8, and not a link (git records a link as the
+    /// path it points to, which would be read as the file's settings).
+    fn config_text(&self, path: &str, bytes: &[u8]) -> Result<String> {
+        if self.files.get(path).map(|e| e.mode) == Some(SYMLINK_MODE) {
+            return Err(Error::Invalid {
+                message: format!(
+                    "`{path}` is a symbolic link (to `{}`): strata reads this configuration file as committed, and git commits a link as the path it points to",
+                    crate::text::lossy_utf8(bytes)
+                ),
+                location: crate::error::Location::new(path, None),
+                hint: "commit the file itself in place of the link (a copy of the file it points to)".into(),
+            });
+        }
+        crate::text::strict_utf8(bytes, path).map(str::to_string)
     }
 
     /// [`Snapshot::config_texts`], with a file that is not valid UTF-8 an error of its own
@@ -358,9 +372,7 @@ impl Snapshot {
         repo: &Repo,
         paths: &[&str],
     ) -> Result<Vec<(String, Result<String>)>> {
-        self.decoded(repo, paths, |path, bytes| {
-            Ok(crate::text::strict_utf8(bytes, path).map(str::to_string))
-        })
+        self.decoded(repo, paths, |path, bytes| Ok(self.config_text(path, bytes)))
     }
 
     /// The files of `paths` decoded by `decode`, in the order of `paths`.
