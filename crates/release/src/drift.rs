@@ -110,7 +110,7 @@ impl DriftReport {
             for r in &s.changes {
                 out.push_str(&format!(
                     "           {} {}{}\n",
-                    crate_sign(&r.action),
+                    r.sign(),
                     r.address,
                     if r.changed.is_empty() {
                         String::new()
@@ -242,10 +242,6 @@ fn past(action: &str) -> String {
         a if a.ends_with('e') => format!("{a}d"),
         a => format!("{a}ed"),
     }
-}
-
-fn crate_sign(action: &str) -> &'static str {
-    strata_run::report::action_sign(action)
 }
 
 /// `Kind/name` of each object in a multi-document manifest, with its text.

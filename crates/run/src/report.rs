@@ -361,18 +361,7 @@ fn markdown_text(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// The sign terraform shows for an action.
-pub fn action_sign(action: &str) -> &'static str {
-    match action {
-        "create" => "+",
-        "delete" => "-",
-        "update" => "~",
-        "replace" => "-/+",
-        "read" => "<=",
-        "import" => "<-",
-        _ => " ",
-    }
-}
+pub use strata_exec::plan_json::action_sign;
 
 /// One line per resource change: sign, address, and for a replacement what forces it (or
 /// what changes).
@@ -394,7 +383,7 @@ pub fn resource_lines(plan: &strata_exec::plan_json::PlanSummary) -> Vec<String>
                 (None, Some(what)) => format!(" ({what})"),
                 (None, None) => String::new(),
             };
-            format!("{} {}{why}", action_sign(&r.action), r.address)
+            format!("{} {}{why}", r.sign(), r.address)
         })
         .collect();
     // A summary cached before output actions were kept names the outputs only.
@@ -741,6 +730,7 @@ mod tests {
             forced_by: Vec::new(),
             changed: Vec::new(),
             reason: None,
+            create_before_destroy: false,
         }
     }
 

@@ -189,7 +189,7 @@ pub fn render(plan: &ShownPlan) -> String {
         let _ = writeln!(
             text,
             "\n  {} {} ({}{})",
-            crate::report::action_sign(&r.action),
+            r.sign(),
             r.address,
             r.action,
             r.reason.map(|why| format!(": {why}")).unwrap_or_default()

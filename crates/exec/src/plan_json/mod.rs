@@ -55,9 +55,22 @@ pub struct ResourceAction {
     /// (`replace_because_tainted`, `delete_because_no_resource_config`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// A replacement that creates the new object before destroying the old one
+    /// (`create_before_destroy`; terraform's actions `["create", "delete"]`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_before_destroy: bool,
 }
 
 impl ResourceAction {
+    /// The sign terraform shows for the action: `-/+` for a replacement that destroys
+    /// first, `+/-` for one that creates first.
+    pub fn sign(&self) -> &'static str {
+        match self.action.as_str() {
+            "replace" if self.create_before_destroy => "+/-",
+            action => action_sign(action),
+        }
+    }
+
     /// [`ResourceAction::reason`] in words, for the reasons a reviewer would not see from
     /// the attributes (a replacement forced by an attribute says so by `forced_by`).
     pub fn reason_text(&self) -> Option<&'static str> {
@@ -96,7 +109,20 @@ pub struct ResourceDiff {
     /// Why, in words, when the attributes do not say ([`ResourceAction::reason_text`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
+    /// See [`ResourceAction::create_before_destroy`].
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub create_before_destroy: bool,
     pub attributes: Vec<AttributeChange>,
+}
+
+impl ResourceDiff {
+    /// See [`ResourceAction::sign`].
+    pub fn sign(&self) -> &'static str {
+        match self.action.as_str() {
+            "replace" if self.create_before_destroy => "+/-",
+            action => action_sign(action),
+        }
+    }
 }
 
 /// The attribute paths of `replace_paths` as `a.b[0]` text.
@@ -227,6 +253,7 @@ pub fn diffs(plan: &Value) -> Vec<ResourceDiff> {
                 address: r.address.clone(),
                 action: r.action.clone(),
                 reason: r.reason_text(),
+                create_before_destroy: r.create_before_destroy,
                 attributes,
             }
         })
@@ -240,6 +267,20 @@ impl PlanSummary {
 }
 
 /// Parses and checks the format version: 0.x and 1.x are understood.
+/// The sign terraform shows for an action (a replacement as `-/+`; see
+/// [`ResourceAction::sign`] for one that creates first).
+pub fn action_sign(action: &str) -> &'static str {
+    match action {
+        "create" => "+",
+        "delete" => "-",
+        "update" => "~",
+        "replace" => "-/+",
+        "read" => "<=",
+        "import" => "<-",
+        _ => " ",
+    }
+}
+
 pub fn parse(text: &[u8]) -> Result<Value, String> {
     let plan: Value = serde_json::from_slice(text).map_err(|e| format!("plan JSON: {e}"))?;
     let version = plan
@@ -291,6 +332,7 @@ pub fn summarize(plan: &Value) -> PlanSummary {
             forced_by: Vec::new(),
             changed: rd.get("change").map(changed_attributes).unwrap_or_default(),
             reason: None,
+            create_before_destroy: false,
         });
     }
     for rc in plan
@@ -344,6 +386,7 @@ pub fn summarize(plan: &Value) -> PlanSummary {
                 .get("action_reason")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            create_before_destroy: actions.as_slice() == ["create", "delete"],
         });
     }
     if let Some(outputs) = plan.get("output_changes").and_then(Value::as_object) {
@@ -601,6 +644,30 @@ mod tests {
             .find(|a| a.name == "id")
             .unwrap();
         assert_eq!(id.after.as_deref(), Some("(known after apply)"));
+    }
+
+    /// terraform shows a replacement by the order of its actions: `-/+` destroys first,
+    /// `+/-` (`create_before_destroy`) creates first. Both used to be shown `-/+`.
+    #[test]
+    fn a_replacement_is_signed_by_which_comes_first() {
+        let plan = |actions: &str| {
+            parse(
+                format!(
+                    r#"{{"format_version": "1.0", "resource_changes": [{{"address": "null_resource.a",
+                      "change": {{"actions": {actions}, "before": {{}}, "after": {{}}}}}}]}}"#
+                )
+                .as_bytes(),
+            )
+            .unwrap()
+        };
+        let signs = |actions: &str| {
+            let p = plan(actions);
+            let s = summarize(&p);
+            assert_eq!((s.add, s.destroy), (1, 1));
+            (s.resources[0].sign(), diffs(&p)[0].sign())
+        };
+        assert_eq!(signs(r#"["delete", "create"]"#), ("-/+", "-/+"));
+        assert_eq!(signs(r#"["create", "delete"]"#), ("+/-", "+/-"));
     }
 
     #[test]
