@@ -362,3 +362,32 @@ fn git_untracked_cache_never_hides_a_new_file() {
         "the new file stacks/net/extra.tf was missed"
     );
 }
+
+/// An unstaged edit of WORKSPACE.toml: the index's model is built with the work tree's
+/// configuration, so the base commit cannot be derived from it. It used to be: a bumped
+/// terraform pin (in every stack's hash) affected nothing, a new stack directory brought in
+/// by `[layout]` was not new, and the wrong baseline was cached under the merge-base, so
+/// that the clean tree afterwards showed the pin's change.
+#[test]
+fn an_unstaged_workspace_edit_is_not_applied_to_the_base() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\ndefault_branch = \"main\"\n\n[toolchain]\nterraform = \"1.0.3\"\nhelm = \"4.1.4\"\n",
+    );
+    repo.write("stacks/app/main.tf", "output \"o\" { value = 1 }\n");
+    repo.write("extra/x/main.tf", "output \"o\" { value = 1 }\n");
+    repo.commit("initial");
+    let committed = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write("WORKSPACE.toml", &committed.replace("1.0.3", "1.5.0"));
+    let pin = assert_same_when_staged(&repo, "terraform pin");
+    assert_eq!(pin, pairs(&[("stacks/app", "global")]));
+    repo.write("WORKSPACE.toml", &committed);
+    assert_eq!(repo.affected(&["--base", "main"]), vec![], "clean tree");
+    repo.write(
+        "WORKSPACE.toml",
+        &format!("{committed}\n[layout]\nstacks = [\"stacks/*\", \"extra/*\"]\n"),
+    );
+    let layout = assert_same_when_staged(&repo, "layout");
+    assert_eq!(layout, pairs(&[("extra/x", "changed")]));
+}

@@ -21,8 +21,10 @@ use std::path::Path;
 /// patterns are joined and cleaned; a module's root-relative reads are its callers'; a
 /// file read by name is an input even when `ignore` matches it; 7: so are the files a
 /// `fileset` matches; 8: environment digests count what links among the environment files
-/// lead to): a baseline of the old model is not compared with the new.
-const MAGIC: &[u8; 8] = b"STRBASE9";
+/// lead to; 9: a baseline derived from the index with an unstaged WORKSPACE.toml edit
+/// applied to the commit could have been saved, and is not trusted): a baseline of the old
+/// model is not compared with the new.
+const MAGIC: &[u8; 8] = b"STRBASEA";
 
 /// A baseline is the model's answer for a commit: it is stale when the fingerprint or what
 /// the parsers read changes.

@@ -245,8 +245,14 @@ impl Session {
                     saved.save(model, hashes)
                 });
             }
+            // The index's model was built with the work tree's WORKSPACE.toml: when that
+            // differs from the index's, the commit's model cannot be derived from it (the
+            // commit's own configuration applies: see `Session::at_commit`).
+            let config_edited = changes
+                .as_ref()
+                .is_ok_and(|c| c.iter().any(|c| c.path() == WORKSPACE_FILE));
             match diff {
-                Some((Ok(diff), commit)) => {
+                Some((Ok(diff), commit)) if !config_edited => {
                     let _phase = tracing::info_span!("base (from index)").entered();
                     self.base_from_index(&commit, &mut index, built.as_ref(), diff)
                 }
