@@ -127,6 +127,29 @@ fn plan_reruns_after_the_state_changed() {
         .unwrap()
         .iter()
         .any(|f| f["path"] == "environments/dev/stacks/network/terraform.tfvars"));
+    // `TF_*` variables count by a digest of their values, which may be secret (a short one
+    // could be confirmed by trying every guess): their names are shown, the digest not.
+    let with_var = repo
+        .command(&[
+            "--json",
+            "hash",
+            "--explain",
+            "--env",
+            "dev",
+            "stacks/network",
+        ])
+        .env("TF_VAR_db_password", "4821")
+        .output()
+        .unwrap();
+    let with_var: serde_json::Value = serde_json::from_slice(&with_var.stdout).unwrap();
+    let tf_vars = common::task(&with_var, "stacks/network", "plan")["fingerprint"]["tf_vars"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        tf_vars, "(digest not shown: their values may be secret) (TF_VAR_db_password)",
+        "{tf_vars}"
+    );
     // Read by a person: a policy task's key names the policies it covers, as the JSON does.
     let policy = common::task(&explain, "stacks/network", "policy");
     let governing = policy["fingerprint"]["policies"].as_array().unwrap();

@@ -101,6 +101,17 @@ pub fn explain_task_keys(
                         sensitive.join(", ")
                     ));
                 }
+                // `TF_*` values may be secret (`TF_VAR_db_password`): their names are shown,
+                // their digest not (unkeyed, it would confirm a guess of a short value).
+                if let Some(names) = fingerprint["tf_vars"]
+                    .as_str()
+                    .and_then(|s| s.split_once(' '))
+                    .map(|(_, names)| names.to_string())
+                {
+                    fingerprint["tf_vars"] = Value::String(format!(
+                        "(digest not shown: their values may be secret) {names}"
+                    ));
+                }
                 // A state holds sensitive values in clear text: its lineage and serial are
                 // shown, its digest not.
                 if matches!(task.action, Action::Plan | Action::Apply) {
