@@ -410,6 +410,11 @@ fn a_secrets_file_in_clear_text_or_with_an_undeclared_key_fails_the_plan() {
         reason.contains("is not encrypted") && reason.contains("strata secrets encrypt"),
         "{reason}"
     );
+    // No copy of it is left in a sandbox (where it stayed after the file was encrypted).
+    assert_eq!(
+        files_containing(&repo.path().join(".strata"), PASSWORD.as_bytes(), &[]),
+        Vec::<PathBuf>::new()
+    );
 
     repo.write(
         SECRETS,

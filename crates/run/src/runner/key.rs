@@ -76,7 +76,10 @@ pub(crate) enum NotReady {
 
 impl Runner<'_> {
     /// The files a task's sandbox holds: the target's inputs and those of the modules or
-    /// library charts it builds on (transitively), plus its environment files.
+    /// library charts it builds on (transitively), plus its environment files less the
+    /// secrets files (strata decrypts those from the workspace and hands the tools their
+    /// values; a copy in the sandbox would be one more place for a file committed in clear
+    /// text by mistake to stay after it was encrypted).
     pub(super) fn sandbox_files(&self, t: TargetId, env: Option<&str>) -> Vec<String> {
         let model = self.model();
         let mut files: BTreeSet<String> = BTreeSet::new();
@@ -89,6 +92,7 @@ impl Runner<'_> {
             files.extend(
                 self.env_files
                     .inputs_for_target(env, &model.targets[t].label)
+                    .filter(|p| !crate::secrets::is_secrets_file(p))
                     .map(str::to_string),
             );
         }
