@@ -65,13 +65,27 @@ struct ManifestToml {
     extra_inputs: Vec<toml::Spanned<String>>,
 }
 
+/// Whether `name` can name a terraform output (or variable): a letter or `_`, then letters,
+/// digits, `_` and `-`.
+fn is_terraform_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 pub fn parse_target_manifest(text: &str, file: &str) -> Result<TargetManifest> {
     let raw: ManifestToml = parse_toml(text, file)?;
     let lines = crate::error::Lines::new(text);
     let line = |s: &toml::Spanned<String>| lines.line(s.span().start);
     let mut inputs = Vec::new();
     for (variable, value) in &raw.inputs {
-        let Some((label, output)) = value.get_ref().rsplit_once(':') else {
+        let parts = value
+            .get_ref()
+            .rsplit_once(':')
+            .filter(|(label, output)| !label.is_empty() && is_terraform_name(output));
+        let Some((label, output)) = parts else {
             return Err(Error::Invalid {
                 message: format!("input `{variable}` is `{}`", value.get_ref()),
                 location: Location::at(file, line(value)),
@@ -644,6 +658,15 @@ mod tests {
     fn bad_input_and_unknown_field() {
         let err = parse_target_manifest("[inputs]\nx = \"nolabel\"\n", "s.toml").unwrap_err();
         assert_eq!(err.location().unwrap().line, Some(2));
+        // No output (or none terraform could have), no label: refused at their line, not
+        // first found out by a plan that asks the state for an output named "".
+        for bad in ["stacks/app:", ":vpc_id", "stacks/app:1st", "stacks/app:a b"] {
+            let text = format!("[inputs]\n\nx = \"{bad}\"\n");
+            let err = parse_target_manifest(&text, "s.toml").unwrap_err();
+            assert_eq!(err.location().unwrap().line, Some(3), "{bad}");
+        }
+        let ok = parse_target_manifest("[inputs]\nx = \"a/b:_v-2\"\n", "s.toml").unwrap();
+        assert_eq!(ok.inputs[0].output, "_v-2");
         let err = parse_target_manifest("dep = []\n", "s.toml").unwrap_err();
         assert_eq!(err.location().unwrap().line, Some(1));
     }
