@@ -534,7 +534,8 @@ fn scan_outside_a_workspace_applies_the_builtin_pack() {
         run.stderr
     );
 
-    // One policy of the pack by name.
+    // One policy of the pack by name: the Kubernetes rules over a Terraform file check
+    // nothing, which is said, not passed.
     let run = common::strata(
         dir.path(),
         &[
@@ -546,10 +547,17 @@ fn scan_outside_a_workspace_applies_the_builtin_pack() {
             ".",
         ],
     );
-    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.code, 2, "{run:?}");
     assert_eq!(
         run.json()["policies"],
         serde_json::json!(["builtin/kubernetes"])
+    );
+    assert!(
+        run.json()["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("no file there reached a policy"),
+        "{run:?}"
     );
 }
 
@@ -878,6 +886,25 @@ fn scan_refuses_a_broken_policy_and_an_empty_scan_and_reads_past_a_bom() {
     let run = repo.strata(&["policy", "scan", empty.path().to_str().unwrap()]);
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("no file to scan"), "{}", run.stderr);
+    // Files were read, and none is of a kind the policy governs (a charts' policy over
+    // Terraform): nothing was checked. It used to pass, "0 tests".
+    repo.write("policies/pods/policy.toml", "kinds = [\"chart\"]\n");
+    repo.commit("pods: charts only");
+    let tf = tempfile::tempdir().unwrap();
+    std::fs::write(tf.path().join("main.tf"), "resource \"x\" \"y\" {}\n").unwrap();
+    let run = repo.strata(&[
+        "policy",
+        "scan",
+        "--policy",
+        "policies/pods",
+        tf.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("no file there reached a policy"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// A policy importing a library kept in a subdirectory (a policy of its own in strata,

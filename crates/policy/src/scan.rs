@@ -362,7 +362,8 @@ pub fn scan(
         .filter(serde_json::Value::is_object)
         .collect();
     use rayon::prelude::*;
-    let results: Vec<Result<Evaluation, Error>> = policies
+    // Each policy's findings, and whether any file reached it.
+    let results: Vec<Result<(Evaluation, bool), Error>> = policies
         .par_iter()
         .map(|(policy, kinds)| {
             let source = match policy.shape() {
@@ -381,14 +382,14 @@ pub fn scan(
                 .collect();
             let mut out = Evaluation::default();
             if mine.is_empty() {
-                return Ok(out);
+                return Ok((out, false));
             }
             if request.combine {
                 let cwd = std::env::current_dir()
                     .map(|d| d.display().to_string())
                     .unwrap_or_default();
                 out.extend(policy.evaluate_combined(&mine, &context(None, &objects), &cwd)?);
-                return Ok(out);
+                return Ok((out, true));
             }
             for format in [Format::Terraform, Format::Yaml, Format::Json] {
                 let group: Vec<InputFile> = mine
@@ -400,7 +401,7 @@ pub fn scan(
                     out.extend(policy.evaluate(&group, &context(Some(format), &objects))?);
                 }
             }
-            Ok(out)
+            Ok((out, true))
         })
         .collect();
     let mut report = Report {
@@ -408,11 +409,42 @@ pub fn scan(
         ..Report::default()
     };
     let mut all = Evaluation::default();
+    let mut reached = false;
     for r in results {
         match r {
-            Ok(e) => all.extend(e),
+            Ok((e, any)) => {
+                all.extend(e);
+                reached |= any;
+            }
             Err(e) => errors.push(e),
         }
+    }
+    // Files were read, and none is of a kind any policy governs: nothing was checked,
+    // which must not read as a clean result.
+    if !reached && !files.is_empty() && errors.is_empty() && !policies.is_empty() {
+        let mut kinds: Vec<&str> = policies
+            .iter()
+            .flat_map(|(_, k)| k.iter().map(|k| k.as_str()))
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        errors.push(
+            Error::in_file(
+                &request
+                    .paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                None,
+                format!(
+                    "no file there reached a policy: the policies applied govern {} (`kinds` in their policy.toml), and none of the {} file(s) read is of such a kind (Terraform for stacks and modules, YAML for charts, JSON for any)",
+                    kinds.join(", "),
+                    files.len()
+                ),
+            )
+            .with_hint("scan files of the kinds the policies govern, or choose other policies with --policy"),
+        );
     }
     let mut findings = all.findings;
     crate::locate(&mut findings, &texts);
