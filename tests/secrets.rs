@@ -1441,3 +1441,113 @@ resource "null_resource" "app" {{
         })
     );
 }
+
+/// A secret passed through what terraform does not mark sensitive (a data source's result)
+/// comes out in an output not declared `sensitive`: terraform 1.0 accepts that. The output
+/// carries a value of the stack's secrets file, so it stays sensitive wherever it flows. It
+/// used to reach a dependent's plan log (and the cache) and a chart's GitOps render, which
+/// is committed, in clear text.
+#[test]
+fn an_output_carrying_a_secret_stays_sensitive_though_terraform_does_not_mark_it() {
+    let Setup {
+        keys: _keys,
+        tmp,
+        key,
+        repo,
+        ..
+    } = setup(tools_repo());
+    repo.write(
+        "stacks/db/main.tf",
+        &format!(
+            "{NULL_PROVIDER}\nvariable \"db_password\" {{}}\n\ndata \"null_data_source\" \"conn\" {{\n  inputs = {{\n    dsn = \"postgres://app:${{var.db_password}}@db/app\"\n  }}\n}}\n\noutput \"dsn\" {{\n  value = data.null_data_source.conn.outputs[\"dsn\"]\n}}\n\noutput \"port\" {{\n  value = 5432\n}}\n"
+        ),
+    );
+    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
+    repo.write(
+        "stacks/consumer/main.tf",
+        &format!("{NULL_PROVIDER}\nvariable \"dsn\" {{}}\nvariable \"port\" {{}}\n\nresource \"null_resource\" \"a\" {{\n  triggers = {{ dsn = var.dsn, port = var.port }}\n}}\n"),
+    );
+    repo.write(
+        "stacks/consumer/stack.toml",
+        "[inputs]\ndsn = \"stacks/db:dsn\"\nport = \"stacks/db:port\"\n",
+    );
+    repo.commit("a secret passed through a data source");
+    let apply = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["apply", "-v", "--env", "dev", "--auto-approve"],
+    );
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    assert!(
+        !apply.stdout.contains(PASSWORD) && !apply.stderr.contains(PASSWORD),
+        "{}\n{}",
+        apply.stdout,
+        apply.stderr
+    );
+    assert_eq!(
+        files_containing(&repo.path().join(".strata"), PASSWORD.as_bytes(), &[]),
+        Vec::<PathBuf>::new()
+    );
+    // The consumer knows its input as sensitive; the output without the secret is not.
+    let explain = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["hash", "--explain", "--env", "dev", "stacks/consumer"],
+    );
+    explain.assert_ok();
+    assert!(
+        explain.stdout.contains("including sensitive dsn;"),
+        "{}",
+        explain.stdout
+    );
+
+    // A chart reading it: no render in git holds it.
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &format!("{workspace}\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n"),
+    );
+    repo.write(
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/app/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  dsn: {{ .Values.dsn | quote }}\n",
+    );
+    repo.write(
+        "charts/app/chart.toml",
+        "[inputs]\ndsn = \"stacks/db:dsn\"\n",
+    );
+    repo.commit("a chart reading it");
+    let out = tmp.path().join("gitops");
+    let render = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &[
+            "gitops",
+            "render",
+            "--env",
+            "dev",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_ne!(render.code, 0, "{}\n{}", render.stdout, render.stderr);
+    assert!(
+        render.stderr.contains("reads sensitive values (dsn)"),
+        "{}",
+        render.stderr
+    );
+    assert!(!render.stdout.contains(PASSWORD) && !render.stderr.contains(PASSWORD));
+    if out.exists() {
+        assert_eq!(
+            files_containing(&out, PASSWORD.as_bytes(), &[]),
+            Vec::<PathBuf>::new()
+        );
+    }
+}

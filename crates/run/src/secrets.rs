@@ -176,6 +176,27 @@ pub fn scope(env: &str, label: &str, chart: bool) -> (String, bool) {
     )
 }
 
+/// The secrets files of the target `label` (a chart when `chart`) in `env`: those below its
+/// own directory there and, for a stack, the environment-wide one.
+pub(crate) fn files_of<'s>(
+    snapshot: &'s Snapshot,
+    env: &str,
+    label: &str,
+    chart: bool,
+) -> Vec<&'s str> {
+    let (own_dir, wide) = scope(env, label, chart);
+    let wide_file = format!("environments/{env}/{SECRETS_FILE}");
+    let mut files: Vec<&str> = snapshot
+        .files_below(&own_dir)
+        .map(|(p, _)| p)
+        .filter(|p| is_secrets_file(p))
+        .collect();
+    if let Some((p, _)) = snapshot.files.get_key_value(&wide_file).filter(|_| wide) {
+        files.push(p);
+    }
+    files
+}
+
 /// Whether the workspace file `path` is a secrets file that reaches a target whose own
 /// secrets live in `own_dir` (environment-wide ones only when `wide`).
 pub fn reaches(path: &str, own_dir: &str, wide: bool) -> bool {

@@ -222,11 +222,59 @@ impl<'a> States<'a> {
             return Ok(known.clone());
         }
         let backend = self.backend_of(target, env)?;
-        let state = backend
-            .pull(&self.tools, &self.reader(target, &env.name))?
-            .map(Arc::new);
+        let state = match backend.pull(&self.tools, &self.reader(target, &env.name))? {
+            Some(mut state) => {
+                self.mark_secret_outputs(target, &env.name, &mut state)?;
+                Some(Arc::new(state))
+            }
+            None => None,
+        };
         *slot = Some(state.clone());
         Ok(state)
+    }
+
+    /// Marks sensitive the outputs of `target`'s state in `env` that carry a value of the
+    /// secrets files reaching it, as they are or in a form the redaction knows (base64, a
+    /// JSON string): a secret passed through what terraform does not mark (a data
+    /// source's result) comes out in an output not declared `sensitive`, and must stay
+    /// sensitive wherever that output flows (a dependent's logs and key, a GitOps render).
+    fn mark_secret_outputs(&self, target: TargetId, env: &str, state: &mut State) -> Result<()> {
+        let t = &self.model().targets[target];
+        let files = crate::secrets::files_of(&self.view.snapshot, env, &t.label, t.chart.is_some());
+        if files.is_empty() || state.outputs.values().all(|o| o.sensitive) {
+            return Ok(());
+        }
+        let (own_dir, wide) = crate::secrets::scope(env, &t.label, t.chart.is_some());
+        let opened = crate::secrets::for_task(
+            self.session,
+            &self.view.snapshot,
+            files.iter().copied(),
+            &own_dir,
+            wide,
+        )
+        .map_err(|why| Error::Invalid {
+            message: format!(
+                "cannot tell whether the outputs of {} in {env} carry its secrets: {why}",
+                t.label
+            ),
+            location: strata_graph::error::Location::new(files[0], None),
+            hint: "strata needs the environment's key to read a stack's secrets before its outputs reach another target".into(),
+        })?;
+        let Some(secrets) = opened else {
+            return Ok(());
+        };
+        let mut redactor = strata_exec::redact::Redactor::default();
+        for value in secrets.values.values() {
+            redactor.add(value);
+        }
+        for output in state.outputs.values_mut().filter(|o| !o.sensitive) {
+            let mut seen = output.value.clone();
+            redactor.redact_json(&mut seen);
+            if seen != output.value {
+                output.sensitive = true;
+            }
+        }
+        Ok(())
     }
 
     /// `target`'s state in `env` before a plan or apply of it: a pg state that does not
