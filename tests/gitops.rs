@@ -1096,3 +1096,26 @@ fn templates_see_the_cluster_each_environment_renders_for() {
     assert!(run.stderr.contains("WORKSPACE.toml:"), "{}", run.stderr);
     assert!(run.stderr.contains("kube_version"), "{}", run.stderr);
 }
+
+/// flux-helm writes an environment's values inline in the HelmRelease: they are read as
+/// helm reads a values file (YAML 1.1: `off` is false, `0755` is 493, `<<` merges), so
+/// Flux renders what strata rendered and checked. Read as YAML 1.2 they were `"off"` (a
+/// string helm takes as true), `"0755"` and a key named `<<`.
+#[test]
+fn flux_helm_inline_values_are_read_as_helm_reads_them() {
+    let repo = small_with_gitops();
+    repo.write(
+        "environments/dev/charts/web/values.yaml",
+        "debug: off\nmode: 0755\nbase: &b\n  x: 1\nderived:\n  <<: *b\n  z: 2\n",
+    );
+    repo.commit("values in YAML 1.1");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve", "stacks/network"])
+        .assert_ok();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("flux-helm");
+    render(&repo, "dev", "flux-helm", &dir).assert_ok();
+    let values = &yaml(&dir.join("flux/helmreleases/web.yaml"))["spec"]["values"];
+    assert_eq!(values["debug"], false, "{values}");
+    assert_eq!(values["mode"], 493, "{values}");
+    assert_eq!(values["derived"], serde_json::json!({"x": 1, "z": 2}));
+}

@@ -390,11 +390,15 @@ fn chart_of(
         .collect();
     let mut values = Value::Object(Default::default());
     for (path, text) in source.view.texts(&session.repo, &paths)? {
-        let v: Value = serde_norway::from_str(&text).map_err(|e| Error::Malformed {
-            what: "YAML",
-            location: Location::new(path.clone(), e.location().map(|l| l.line())),
-            message: e.to_string(),
-        })?;
+        // As helm reads a values file (YAML 1.1, as its YAML library does): `off` is
+        // false, `0755` is 493, merge keys are merged. Read as YAML 1.2, the HelmRelease
+        // would carry values other than those strata's render had.
+        let v: Value =
+            strata_policy::yaml::first_document(&text).map_err(|e| Error::Malformed {
+                what: "YAML",
+                location: Location::new(path.clone(), e.line.map(|l| l as usize)),
+                message: e.message,
+            })?;
         if !v.is_null() {
             merge(&mut values, v);
         }
