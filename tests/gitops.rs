@@ -1119,3 +1119,34 @@ fn flux_helm_inline_values_are_read_as_helm_reads_them() {
     assert_eq!(values["mode"], 493, "{values}");
     assert_eq!(values["derived"], serde_json::json!({"x": 1, "z": 2}));
 }
+
+/// With no chart left in the lock (the last one destroyed), the GitOps output is still
+/// what the cluster syncs: drift of the whole environment compares it. It used to compare
+/// it only while the lock held a chart, so an Application added there by hand went unseen.
+#[test]
+fn drift_compares_the_output_when_no_chart_is_left() {
+    let repo = small_with_gitops();
+    repo.commit("small workspace");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    repo.commit("dev's lock and output");
+    repo.remove("charts/web");
+    repo.commit("the chart deleted");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve", "--allow-destroy"])
+        .assert_ok();
+    repo.commit("dev without the chart");
+    assert!(repo.path().join("deploy/dev").exists());
+    let (run, json) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
+    assert_eq!(json["delivered"], serde_json::json!([]), "{json}");
+    repo.write(
+        "deploy/dev/argocd/apps/rogue.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: rogue\n  namespace: argocd\n",
+    );
+    let (run, json) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    assert_eq!(
+        json["delivered"][0]["file"], "argocd/apps/rogue.yaml",
+        "{json}"
+    );
+}

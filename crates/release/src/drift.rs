@@ -424,14 +424,14 @@ pub fn drift(
         }
     }
     // The output is compared when it delivers something asked about: a chart, or a stack
-    // whose release marker the charts wait for (flux-kustomize).
+    // whose release marker the charts wait for (flux-kustomize); and, for the whole
+    // environment, whenever it is there (with no chart left in the lock, what the cluster
+    // syncs from it, an AppProject, still matters: a file added there is delivered).
     let charts_wanted =
         lock.targets.values().any(|e| e.kind == "chart") && lock.targets.keys().any(|l| wanted(l));
-    if let (Some(dir), true, false) = (
-        delivery::configured_dir(&session.root, &head.model, env),
-        charts_wanted,
-        report.interrupted,
-    ) {
+    let dir = delivery::configured_dir(&session.root, &head.model, env);
+    let compared = charts_wanted || (labels.is_empty() && dir.as_ref().is_some_and(|d| d.exists()));
+    if let (Some(dir), true, false) = (dir, compared, report.interrupted) {
         match delivery::from_lock(session, head, env, &lock, base, observer)? {
             Ok(expected) => {
                 let delivered = delivery::read_tree(&dir)?;
