@@ -430,7 +430,10 @@ pub fn drift(
     let charts_wanted =
         lock.targets.values().any(|e| e.kind == "chart") && lock.targets.keys().any(|l| wanted(l));
     let dir = delivery::configured_dir(&session.root, &head.model, env);
-    let compared = charts_wanted || (labels.is_empty() && dir.as_ref().is_some_and(|d| d.exists()));
+    let compared = charts_wanted
+        || (labels.is_empty()
+            && !lock.targets.is_empty()
+            && dir.as_ref().is_some_and(|d| d.exists()));
     if let (Some(dir), true, false) = (dir, compared, report.interrupted) {
         match delivery::from_lock(session, head, env, &lock, base, observer)? {
             Ok(expected) => {
