@@ -1332,3 +1332,78 @@ fn tasks_left_after_a_failure_are_reported_once_as_not_run() {
         "{junit}"
     );
 }
+
+/// A file stored with git LFS: git holds a pointer (its SHA-256 and size), the work tree the
+/// content. Tools get the content, verified against the pointer; a work tree holding only
+/// the pointer (git-lfs missing, as on a CI runner that did not fetch LFS files) fails the
+/// task, naming the file. The sandbox used to get the pointer, which helm rendered and
+/// GitOps delivered, with no word said. (A minimal clean/smudge pair stands in for
+/// git-lfs, which the test machine may lack.)
+#[test]
+fn a_git_lfs_file_reaches_tools_as_its_content_or_fails_the_task() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = tools_repo();
+    let filters = tempfile::tempdir().unwrap();
+    let store = filters.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    let script = |name: &str, body: &str| {
+        let path = filters.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\nset -e\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let store = store.to_str().unwrap();
+    let clean = script(
+        "clean.sh",
+        &format!("t=$(mktemp); cat > $t; oid=$(sha256sum $t | cut -d' ' -f1); cp $t {store}/$oid\nprintf 'version https://git-lfs.github.com/spec/v1\\noid sha256:%s\\nsize %s\\n' $oid $(wc -c < $t); rm -f $t"),
+    );
+    let smudge = script(
+        "smudge.sh",
+        &format!("oid=$(sed -n 's/^oid sha256://p'); cat {store}/$oid"),
+    );
+    repo.git(&["config", "filter.lfs.clean", &clean]);
+    repo.git(&["config", "filter.lfs.smudge", &smudge]);
+    repo.git(&["config", "filter.lfs.required", "true"]);
+    repo.write(
+        ".gitattributes",
+        "charts/web/files/*.json filter=lfs -text\n",
+    );
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    let content = "{\"dashboard\": \"REAL-CONTENT\"}\n";
+    repo.write("charts/web/files/dashboard.json", content);
+    repo.write(
+        "charts/web/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  dashboard.json: {{ .Files.Get \"files/dashboard.json\" | quote }}\n",
+    );
+    repo.commit("a chart with a file in LFS");
+    let pointer = repo.git(&["show", "HEAD:charts/web/files/dashboard.json"]);
+    assert!(pointer.starts_with("version https://git-lfs"), "{pointer}");
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+    let run = repo.strata(&["check", "--env", "dev", "charts/web"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let sandbox = repo
+        .path()
+        .join(".strata/work/dev/charts%2Fweb/src/charts/web/files/dashboard.json");
+    assert_eq!(std::fs::read_to_string(&sandbox).unwrap(), content);
+
+    // Without git-lfs the work tree holds the pointer: refused, not rendered.
+    repo.git(&["config", "--remove-section", "filter.lfs"]);
+    repo.remove("charts/web/files/dashboard.json");
+    repo.git(&["checkout", "--", "charts/web/files/dashboard.json"]);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+    // As on another runner: no sandbox of the first run.
+    std::fs::remove_dir_all(repo.path().join(".strata/work")).unwrap();
+    let run = repo.strata(&["--no-cache", "check", "--env", "dev", "charts/web"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains("`charts/web/files/dashboard.json` is stored with git LFS")
+            && said.contains("git lfs pull"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+}

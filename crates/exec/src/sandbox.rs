@@ -59,6 +59,33 @@ fn chooses_a_version(label: &str, path: &str) -> bool {
     dir == strata_graph::discover::label_dir(label) && VERSION_FILES.contains(&name)
 }
 
+/// The SHA-256 (hex) and size a git LFS pointer file names; `None` for any other content.
+/// (A pointer is a small text: `version https://git-lfs.github.com/spec/v1`, then
+/// `oid sha256:<64 hex digits>` and `size <bytes>`, one key per line.)
+fn lfs_pointer(bytes: &[u8]) -> Option<(String, u64)> {
+    if bytes.len() > 1024 {
+        return None;
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != "version https://git-lfs.github.com/spec/v1" {
+        return None;
+    }
+    let (mut oid, mut size) = (None, None);
+    for line in lines {
+        if let Some(hex) = line.strip_prefix("oid sha256:") {
+            oid = Some(hex.to_string()).filter(|h| {
+                h.len() == 64
+                    && h.bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            });
+        } else if let Some(n) = line.strip_prefix("size ") {
+            size = n.parse().ok();
+        }
+    }
+    Some((oid?, size?))
+}
+
 /// Builds (or reuses) the sandbox holding `files` (workspace-relative) for a task.
 pub fn prepare(
     work_root: &Path,
@@ -117,14 +144,16 @@ pub fn prepare(
     // that are not those (the file was edited, reverted or replaced since) would be
     // planned, cached and recorded under a key that does not describe them.
     let read = snapshot.map_contents(repo, &present, |_, bytes, verified| {
-        verified.then(|| bytes.to_vec())
+        (verified, bytes.to_vec())
     })?;
     // A file that differs from its id is taken from git when git has that blob: the file as
     // it was committed or staged (also a file a checkout filter rewrites, such as
-    // `eol=crlf`).
+    // `eol=crlf`). A git LFS pointer is the exception: tools need the content it stands
+    // for, which the work tree holds once checked out (its SHA-256 and size are the
+    // pointer's, so the task's key, which covers the pointer, describes it).
     let differs: Vec<strata_graph::digest::FileId> = read
         .iter()
-        .filter(|(_, bytes)| bytes.is_none())
+        .filter(|(_, (verified, _))| !verified)
         .map(|(f, _)| snapshot.files[*f].id)
         .collect();
     let from_git = if differs.is_empty() {
@@ -133,14 +162,34 @@ pub fn prepare(
         repo.read_blobs(&differs)?
     };
     let mut contents = std::collections::HashMap::new();
-    for (f, bytes) in read {
+    for (f, (verified, on_disk)) in read {
         let id = snapshot.files[f].id;
-        let bytes = bytes.or_else(|| {
+        let committed = if verified {
+            Some(on_disk.as_slice())
+        } else {
             from_git
                 .get(&id)
                 .filter(|b| strata_graph::digest::FileId::of_content(b) == id)
-                .cloned()
-        });
+                .map(Vec::as_slice)
+        };
+        let bytes = match committed.and_then(lfs_pointer) {
+            Some((sha256, size)) => {
+                let smudged = on_disk.len() as u64 == size
+                    && strata_graph::digest::BlobDigest::of(&on_disk).to_hex() == sha256;
+                if !smudged {
+                    return Err(Error::Invalid {
+                        message: format!(
+                            "`{f}` is stored with git LFS, and its content is not checked out here: the work tree holds {}",
+                            if verified { "the pointer" } else { "other bytes than the pointer's" }
+                        ),
+                        location: Location::new(f, None),
+                        hint: "install git-lfs and run `git lfs pull` (in CI, check out with LFS), so that tools get the file and not its pointer".into(),
+                    });
+                }
+                Some(on_disk)
+            }
+            None => committed.map(<[u8]>::to_vec),
+        };
         match bytes {
             Some(bytes) => {
                 contents.insert(f, bytes);
