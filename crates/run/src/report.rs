@@ -15,8 +15,10 @@ fn xml_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // XML 1.0 forbids most control characters, which tool output may contain.
+            // XML 1.0 forbids most control characters, which tool output may contain, and
+            // the two noncharacters U+FFFE and U+FFFF.
             c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            '\u{fffe}' | '\u{ffff}' => {}
             c => out.push(c),
         }
     }
@@ -787,7 +789,7 @@ mod tests {
         fmt.duration_ms = 1500;
         let mut failed = task("stacks/a", Action::Plan, Some("dev"), Status::Failed);
         failed.reason = Some("terraform plan failed".into());
-        failed.log = "Error: <bad> & \"worse\"\u{1b}[31m".into();
+        failed.log = "Error: <bad> & \"worse\"\u{1b}[31m\u{ffff}\u{fffe}".into();
         failed.duration_ms = 250;
         let mut skipped = task("charts/b", Action::Render, Some("dev"), Status::Skipped);
         skipped.reason = Some("lint failed".into());
@@ -819,7 +821,7 @@ mod tests {
             xml.contains("<failure message=\"terraform plan failed\">Error: &lt;bad&gt; &amp; &quot;worse&quot;[31m</failure>"),
             "{xml}"
         );
-        assert!(!xml.contains('\u{1b}'));
+        assert!(!xml.contains(['\u{1b}', '\u{fffe}', '\u{ffff}']));
 
         let accepted = junit(&mixed_run(true));
         assert!(
