@@ -1495,3 +1495,42 @@ fn terraform_json_blocks_written_as_arrays_are_read_and_join_their_module() {
         run.stderr
     );
 }
+
+/// A test mocking a policy's function by its path (`with data.main.f as ...`, or through
+/// an import alias), as OPA's docs write it: regorus never applies such a mock, so the test
+/// ran the real function and passed where `opa test` and `conftest verify` fail it. It is
+/// refused, naming the line; a mock by the bare name in the same package still works.
+#[test]
+fn a_mock_of_a_policy_function_by_its_path_is_refused() {
+    let repo = Repo::with_fixture();
+    repo.write(
+        "policies/tags/tags.rego",
+        "package main\n\nimport rego.v1\n\ntag_ok(t) if startswith(t, \"v\")\n\ndeny contains \"bad tag\" if not tag_ok(input.tag)\n",
+    );
+    repo.write(
+        "policies/tags/tags_test.rego",
+        "package main_test\n\nimport data.main\nimport rego.v1\n\ntest_mocked if {\n\tcount(main.deny) == 1 with input as {\"tag\": \"x\"} with main.tag_ok as true\n}\n",
+    );
+    repo.commit("a test mocking a function through its import");
+    let run = repo.strata(&["policy", "test", "policies/tags"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("policies/tags/tags_test.rego:7: `with main.tag_ok as ...` mocks the function data.main.tag_ok"),
+        "{}",
+        run.stdout
+    );
+    repo.write(
+        "policies/tags/tags_test.rego",
+        "package main_test\n\nimport rego.v1\n\ntest_mocked if {\n\tcount(data.main.deny) == 1 with input as {\"tag\": \"x\"} with data.main.tag_ok as true\n}\n",
+    );
+    let run = repo.strata(&["policy", "test", "policies/tags"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    // In the policy's package, by the bare name: applied.
+    repo.write(
+        "policies/tags/tags_test.rego",
+        "package main\n\nimport rego.v1\n\ntest_mocked if {\n\tcount(deny) == 0 with input as {\"tag\": \"x\"} with tag_ok as true\n}\n",
+    );
+    let run = repo.strata(&["policy", "test", "policies/tags"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}

@@ -615,6 +615,11 @@ fn check_functions(
         }
         let mut calls = Vec::new();
         let mut mocked = BTreeSet::new();
+        // Mocks of a policy's function named by a path (`with data.main.f as ...`, or
+        // through an import, `with main.f as ...`): regorus keeps such a mock under the
+        // path and looks a call inside the package up by the bare name, so the mock is
+        // never applied and the test runs the real function. (OPA applies it.)
+        let mut unapplied = Vec::new();
         for rule in &module.policy {
             walk_rule(rule, &mut |node| match node {
                 Node::Expr(Expr::Call { span, fcn, .. }) => {
@@ -625,11 +630,26 @@ fn check_functions(
                 // `with f as g` replaces `f`: a test may mock a function the policy lacks.
                 Node::With(m) => {
                     if let Ok(path) = regorus::utils::get_path_string(&m.refr, None) {
+                        if path.contains('.') {
+                            if let Some(full) = function(&path) {
+                                unapplied.push((path.clone(), full, m.span.clone()));
+                            }
+                        }
                         mocked.insert(path);
                     }
                 }
                 _ => {}
             });
+        }
+        if let Some((path, full, span)) = unapplied.first() {
+            return Err(Error::in_file(
+                span.source.get_path(),
+                Some(span.line),
+                format!(
+                    "`with {path} as ...` mocks the function {full}: strata's Rego engine (regorus) does not apply a mock of a policy's function named by its path, so the test would run the real function"
+                ),
+            )
+            .with_hint("mock what the function reads instead (`with input as ...`, `with data.x as ...`), or a builtin it calls"));
         }
         for (path, span) in calls {
             if !known(&path) && !mocked.contains(&path) {
