@@ -36,8 +36,8 @@ pub(super) fn of(text: &str) -> Vec<String> {
         // Escaped twice: a JSON document in a quoted string (`toJson | quote`).
         escape(&escaped),
         escape(&go_escaped),
-        escaped,
-        go_escaped,
+        escaped.clone(),
+        go_escaped.clone(),
         // Go's `%q` (helm's `quote`): what it does not print as `\u00a0`, `\x1b`.
         go_quoted(text),
         // The JSON schema validator helm runs on values quotes a value it reports that way,
@@ -48,6 +48,20 @@ pub(super) fn of(text: &str) -> Vec<String> {
         percent_encoded(text, "%20"),
     ];
     forms.extend(base64_cores(text.as_bytes()));
+    // Inside a JSON document encoded as a whole (`toJson | b64enc` of a map holding the
+    // value): the value's JSON-escaped forms, where they differ, in base64 too.
+    for form in [&escaped, &go_escaped] {
+        if form != text {
+            forms.extend(base64_cores(form.as_bytes()));
+        }
+    }
+    // YAML's quoted forms quoted again by Go's `%q` (`toYaml | quote` of a map holding
+    // the value: `'it''s \\ here'` in a double-quoted string).
+    for form in [text.replace('\'', "''"), yaml_double_quoted(text)] {
+        if form != text {
+            forms.push(go_quoted(&form));
+        }
+    }
     forms.extend(go_exponent_form(text));
     if text.contains('\n') {
         // A part of a value of several lines used on its own: only the words that look like

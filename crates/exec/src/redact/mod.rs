@@ -579,6 +579,34 @@ mod tests {
         }
     }
 
+    /// A JSON document holding the value, encoded whole (`toJson | b64enc`): the value's
+    /// escaped form is what the base64 holds; and YAML's quoted form quoted again by Go
+    /// (`toYaml | quote`). Both used to stay readable in a render.
+    #[test]
+    fn encoded_documents_holding_the_value_are_replaced() {
+        use base64::Engine;
+        let secret = "Xy&7pLm9Qz<42>Rt";
+        let mut r = Redactor::default();
+        r.add(&json!(secret));
+        for document in [
+            r#"{"db":{"password":"Xy\u00267pLm9Qz\u003c42\u003eRt","user":"app"}}"#,
+            r#"{"db":{"password":"Xy&7pLm9Qz<42>Rt","user":"app"}}"#,
+        ] {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(document);
+            let out = r.redact_text(&format!("config.json: {encoded}"));
+            assert!(out.contains(REDACTED), "{document}: {out}");
+        }
+        let quoted = "@Tr0ub'4d\\or-x9";
+        let mut r = Redactor::default();
+        r.add(&json!(quoted));
+        let line = r#"APP_CONFIG: "db:\n  password: '@Tr0ub''4d\\or-x9'""#;
+        assert!(
+            !r.redact_text(line).contains("Tr0ub"),
+            "{}",
+            r.redact_text(line)
+        );
+    }
+
     #[test]
     fn a_value_wrapped_across_lines_is_replaced() {
         let mut r = Redactor::default();
