@@ -672,3 +672,79 @@ fn a_namespace_matching_no_package_is_warned_about_on_every_run() {
         assert!(out.stderr.contains(warning), "{run}: {}", out.stderr);
     }
 }
+
+/// The variable files terraform is given for a stack (its own `terraform.tfvars`, the
+/// environment's for it) are inputs of its policies in conftest's shape, as `policy scan`
+/// of the stack's directory gives them: a policy on them judged `check` green while the
+/// scan failed. A sensitive variable's value is hidden from the policy.
+#[test]
+fn a_stacks_variable_files_reach_its_policies_with_sensitive_values_hidden() {
+    let repo = common::tools_repo();
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &format!("{workspace}\n[policy]\nbuiltin = false\n"),
+    );
+    repo.write(
+        "stacks/app/main.tf",
+        &format!(
+            "{}\nvariable \"deletion_protection\" {{}}\nvariable \"size\" {{}}\nvariable \"db_password\" {{\n  sensitive = true\n}}\n\nresource \"null_resource\" \"x\" {{\n  triggers = {{\n    p = var.deletion_protection\n    s = var.size\n  }}\n}}\n",
+            common::NULL_PROVIDER
+        ),
+    );
+    repo.write(
+        "stacks/app/terraform.tfvars",
+        "deletion_protection = false\ndb_password         = \"pw-Hidden-7c1e9\"\n",
+    );
+    repo.write("environments/dev/stacks/app/terraform.tfvars", "size = 9\n");
+    repo.write("policies/vars/policy.toml", "kinds = [\"stack\"]\n");
+    repo.write(
+        "policies/vars/vars.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains \"deletion protection is off\" if input.deletion_protection == false\n\ndeny contains sprintf(\"password %v\", [input.db_password]) if input.db_password\n\nwarn contains \"size is large\" if input.size > 8\n",
+    );
+    repo.commit("a stack, its variable files and a policy on them");
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "stacks/app"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let app = policy(&report, "stacks/app");
+    let messages = |outcome: &str| -> Vec<(String, String)> {
+        app["summary"]["findings"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{app}"))
+            .iter()
+            .filter(|f| f["outcome"] == outcome)
+            .map(|f| {
+                (
+                    f["msg"].as_str().unwrap_or_default().to_string(),
+                    f["file"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
+    let denies = messages("deny");
+    assert!(
+        denies.contains(&(
+            "deletion protection is off".to_string(),
+            "stacks/app/terraform.tfvars".to_string()
+        )),
+        "{app}"
+    );
+    assert!(
+        denies
+            .iter()
+            .any(|(m, _)| m == "password (sensitive value)"),
+        "{app}"
+    );
+    assert_eq!(
+        messages("warn"),
+        vec![(
+            "size is large".to_string(),
+            "environments/dev/stacks/app/terraform.tfvars".to_string()
+        )],
+        "{app}"
+    );
+    assert!(!run.stdout.contains("pw-Hidden-7c1e9") && !run.stderr.contains("pw-Hidden-7c1e9"));
+    assert_eq!(
+        common::files_containing(&repo.path().join(".strata"), b"pw-Hidden-7c1e9", &["work"]),
+        Vec::<std::path::PathBuf>::new()
+    );
+}

@@ -198,6 +198,42 @@ impl InputFile {
 
     /// Documents that come from no file of their own (a plan, rendered objects), shown as
     /// `path` when given.
+    /// A variables file (`*.tfvars`, `*.tfvars.json`) as conftest reads it, with the value
+    /// of each variable in `sensitive` replaced by `redacted`: a policy judging the file
+    /// never sees a value terraform would hide.
+    pub fn variables(
+        path: &str,
+        text: &str,
+        info: Option<FileInfo>,
+        sensitive: &std::collections::BTreeSet<String>,
+        redacted: &str,
+    ) -> Result<InputFile, Error> {
+        let format = if path.ends_with(".json") {
+            Format::Json
+        } else {
+            Format::Terraform
+        };
+        let mut input = InputFile::read(path, text, format, info)?;
+        let hide = |doc: &mut regorus::Value| {
+            if let Ok(map) = doc.as_object_mut() {
+                for name in sensitive {
+                    if let Some(v) = map.get_mut(&regorus::Value::from(name.as_str())) {
+                        *v = regorus::Value::from(redacted);
+                    }
+                }
+            }
+        };
+        match &mut input.documents {
+            Documents::Terraform { hcl2json, strata } => {
+                hcl2json.iter_mut().for_each(hide);
+                hide(strata);
+            }
+            Documents::Parsed(docs) => docs.iter_mut().for_each(hide),
+            Documents::Module(doc) => hide(doc),
+        }
+        Ok(input)
+    }
+
     pub fn parsed(path: Option<String>, docs: Vec<Value>) -> InputFile {
         InputFile {
             path,

@@ -214,6 +214,47 @@ impl Runner<'_> {
             Ok(m) => m,
             Err(e) => return Ok(Err(e.to_string())),
         };
+        // The variable files terraform is given for the stack (its own, and the
+        // environment's for it), one document each, for policies reading conftest's shape
+        // (a scan of the stack's directory gives them too): each sensitive variable's value
+        // hidden, as the plan hides it.
+        let mut var_files: Vec<&str> = target
+            .files
+            .iter()
+            .map(String::as_str)
+            .filter(|f| strata_graph::discover::is_var_file(f))
+            .collect();
+        if let Some(env) = task.env.as_deref() {
+            var_files.extend(
+                self.env_files
+                    .for_target(env, &target.label)
+                    .filter(|f| strata_graph::discover::is_var_file(f)),
+            );
+        }
+        if !var_files.is_empty() {
+            let sensitive = strata_exec::var_values::sensitive_variables(
+                &self
+                    .session
+                    .root
+                    .join(strata_graph::discover::label_dir(&target.label)),
+            );
+            for (path, text) in self.texts(&var_files)? {
+                let info = strata_policy::FileInfo {
+                    name: strata_graph::discover::file_name(&path).to_string(),
+                    dir: strata_graph::discover::parent_dir(&path).to_string(),
+                };
+                match strata_policy::InputFile::variables(
+                    &path,
+                    &text,
+                    Some(info),
+                    &sensitive,
+                    strata_exec::redact::REDACTED,
+                ) {
+                    Ok(input) => files.push(input),
+                    Err(e) => return Ok(Err(e.to_string())),
+                }
+            }
+        }
         let mut context = self.context(i);
         if self.source_of(i).is_some() {
             let produced = match self.produced(i) {
