@@ -65,14 +65,18 @@ struct ManifestToml {
     extra_inputs: Vec<toml::Spanned<String>>,
 }
 
-/// Whether `name` can name a terraform output (or variable): a letter or `_`, then letters,
-/// digits, `_` and `-`.
+/// Whether `name` can name a terraform output (or variable), as HCL reads an identifier: a
+/// letter (any script's) or `_`, then letters, digits, marks, `_` and `-`.
 fn is_terraform_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-' || unicode_mark(c))
+}
+
+/// Whether `c` is a combining mark (HCL's identifiers take Unicode's ID_Continue, which
+/// holds them: `e` and U+0301 spell `é` too).
+fn unicode_mark(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
 }
 
 pub fn parse_target_manifest(text: &str, file: &str) -> Result<TargetManifest> {
@@ -667,6 +671,9 @@ mod tests {
         }
         let ok = parse_target_manifest("[inputs]\nx = \"a/b:_v-2\"\n", "s.toml").unwrap();
         assert_eq!(ok.inputs[0].output, "_v-2");
+        // HCL's identifiers are Unicode's: an output terraform accepts is accepted.
+        let ok = parse_target_manifest("[inputs]\nx = \"a/b:größe\"\n", "s.toml").unwrap();
+        assert_eq!(ok.inputs[0].output, "größe");
         let err = parse_target_manifest("dep = []\n", "s.toml").unwrap_err();
         assert_eq!(err.location().unwrap().line, Some(1));
     }
