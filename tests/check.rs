@@ -1378,6 +1378,9 @@ fn a_git_lfs_file_reaches_tools_as_its_content_or_fails_the_task() {
         "charts/web/templates/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  dashboard.json: {{ .Files.Get \"files/dashboard.json\" | quote }}\n",
     );
+    // A file that only holds a pointer's text, not stored through LFS: that text.
+    let example = "version https://git-lfs.github.com/spec/v1\noid sha256:8e768495e91c2c238332143dd4c35ac4f3c58acdc81297777a2213ace75f4a54\nsize 30\n";
+    repo.write("charts/web/files/example-pointer.txt", example);
     repo.commit("a chart with a file in LFS");
     let pointer = repo.git(&["show", "HEAD:charts/web/files/dashboard.json"]);
     assert!(pointer.starts_with("version https://git-lfs"), "{pointer}");
@@ -1388,6 +1391,10 @@ fn a_git_lfs_file_reaches_tools_as_its_content_or_fails_the_task() {
         .path()
         .join(".strata/work/dev/charts%2Fweb/src/charts/web/files/dashboard.json");
     assert_eq!(std::fs::read_to_string(&sandbox).unwrap(), content);
+    assert_eq!(
+        std::fs::read_to_string(sandbox.with_file_name("example-pointer.txt")).unwrap(),
+        example
+    );
 
     // Without git-lfs the work tree holds the pointer: refused, not rendered.
     repo.git(&["config", "--remove-section", "filter.lfs"]);

@@ -161,6 +161,22 @@ pub fn prepare(
     } else {
         repo.read_blobs(&differs)?
     };
+    // Pointers only of files git stores through LFS: a file that merely holds a pointer's
+    // text is that text.
+    let pointers: Vec<&str> = read
+        .iter()
+        .filter(|(f, (verified, on_disk))| {
+            let id = snapshot.files[*f].id;
+            let committed = if *verified {
+                Some(on_disk.as_slice())
+            } else {
+                from_git.get(&id).map(Vec::as_slice)
+            };
+            committed.and_then(lfs_pointer).is_some()
+        })
+        .map(|(f, _)| *f)
+        .collect();
+    let lfs = repo.lfs_tracked(&pointers)?;
     let mut contents = std::collections::HashMap::new();
     for (f, (verified, on_disk)) in read {
         let id = snapshot.files[f].id;
@@ -172,7 +188,7 @@ pub fn prepare(
                 .filter(|b| strata_graph::digest::FileId::of_content(b) == id)
                 .map(Vec::as_slice)
         };
-        let bytes = match committed.and_then(lfs_pointer) {
+        let bytes = match committed.and_then(lfs_pointer).filter(|_| lfs.contains(f)) {
             Some((sha256, size)) => {
                 let smudged = on_disk.len() as u64 == size
                     && strata_graph::digest::BlobDigest::of(&on_disk).to_hex() == sha256;

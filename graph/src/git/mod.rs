@@ -516,6 +516,24 @@ impl Repo {
         }
     }
 
+    /// Of `paths` (workspace-relative), those git stores through git LFS (the `filter`
+    /// attribute is `lfs`, as `.gitattributes` sets it).
+    pub fn lfs_tracked(&self, paths: &[&str]) -> Result<BTreeSet<String>> {
+        if paths.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let mut args = vec!["check-attr", "-z", "filter", "--"];
+        args.extend(paths);
+        let out = self.run(&args)?;
+        // <path> NUL <attribute> NUL <value> NUL, for each path.
+        let fields: Vec<&[u8]> = out.split(|&b| b == 0).collect();
+        Ok(fields
+            .chunks(3)
+            .filter(|f| f.len() == 3 && f[2] == b"lfs")
+            .map(|f| crate::text::lossy_utf8(f[0]).into_owned())
+            .collect())
+    }
+
     /// The bytes of the file at `path` (workspace-relative) in `commit`; `None` when the
     /// commit has no file there.
     pub fn file_at(&self, commit: &str, path: &str) -> Result<Option<Vec<u8>>> {
