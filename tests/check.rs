@@ -1414,3 +1414,45 @@ fn a_git_lfs_file_reaches_tools_as_its_content_or_fails_the_task() {
         run.stderr
     );
 }
+
+/// `--allow-incomplete` accepts tasks that did not run, never a failure: the hint naming it
+/// is given only when it would make the run a success. It was given after a failed task
+/// too, and a CI job that followed it stayed red.
+#[test]
+fn the_allow_incomplete_hint_is_given_only_when_it_would_help() {
+    let repo = tools_repo();
+    repo.write(
+        "stacks/net/main.tf",
+        &format!("{NULL_PROVIDER}\noutput \"id\" {{\n  value = \"n\"\n}}\n"),
+    );
+    repo.write(
+        "stacks/app/main.tf",
+        &format!("{NULL_PROVIDER}\nvariable \"id\" {{}}\n"),
+    );
+    repo.write(
+        "stacks/app/stack.toml",
+        "[inputs]\nid = \"stacks/net:id\"\n",
+    );
+    repo.commit("two stacks");
+    // The upstream has no state: the plan of its reader does not run, nothing failed.
+    let run = repo.strata(&["plan", "--env", "dev", "stacks/app"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "did not run, so the run is not a success (--allow-incomplete accepts that):"
+        ),
+        "{}",
+        run.stderr
+    );
+    // A task failed, and those after it did not run: the flag would not help.
+    repo.write("stacks/app/bad.tf", "locals {\nx=1\n}\n");
+    let run = repo.strata(&["check", "--env", "dev", "stacks/app"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("did not run, so the run is not a success:")
+            && !run.stderr.contains("--allow-incomplete accepts that"),
+        "{}",
+        run.stderr
+    );
+}

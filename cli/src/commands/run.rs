@@ -845,8 +845,13 @@ fn print_incomplete(report: &strata_run::RunReport) {
     if report.incomplete.is_empty() {
         return;
     }
+    // The flag accepts tasks that did not run, never a failure or an interruption: it is
+    // offered only when it would make the run a success.
+    let failed = report.tasks.iter().any(|t| t.status == Status::Failed);
     let verdict = if report.allow_incomplete {
         "accepted with --allow-incomplete"
+    } else if failed || report.interrupted {
+        "so the run is not a success"
     } else {
         "so the run is not a success (--allow-incomplete accepts that)"
     };
