@@ -509,6 +509,11 @@ fn scan_outside_a_workspace_applies_the_builtin_pack() {
 
     let run = common::strata(dir.path(), &["policy", "scan", "."]);
     assert!(run.stdout.contains("STRATA-AWS-002"), "{run:?}");
+    // `--combine` gives workspace policies the array of every file; the pack reads one
+    // file at a time still (on the array it found nothing, and the scan passed).
+    let run = common::strata(dir.path(), &["policy", "scan", "--combine", "."]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("STRATA-AWS-002"), "{run:?}");
 
     let run = common::strata(dir.path(), &["policy", "scan", "--no-builtin", "."]);
     assert_eq!(run.code, 2, "{run:?}");

@@ -123,6 +123,13 @@ pub fn policies() -> &'static [BuiltinPolicy] {
     })
 }
 
+/// Whether `label` names a policy of the pack (`builtin/<directory>`).
+pub fn is_builtin_label(label: &str) -> bool {
+    label
+        .strip_prefix(LABEL)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// The built-in policies a label names: `builtin` (all of them) or `builtin/<directory>`;
 /// `None` for any other label.
 pub fn named(label: &str) -> Option<Vec<&'static BuiltinPolicy>> {

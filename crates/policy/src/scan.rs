@@ -384,7 +384,10 @@ pub fn scan(
             if mine.is_empty() {
                 return Ok((out, false));
             }
-            if request.combine {
+            // conftest's `--combine` gives a policy the array of every file; the built-in
+            // pack's policies read one module or object at a time, and evaluated on the
+            // array would find nothing in it: they are evaluated file by file.
+            if request.combine && !crate::builtin::is_builtin_label(&policy.label) {
                 let cwd = std::env::current_dir()
                     .map(|d| d.display().to_string())
                     .unwrap_or_default();
