@@ -47,14 +47,6 @@ pub(super) fn of(text: &str) -> Vec<String> {
         percent_encoded(text, "+"),
         percent_encoded(text, "%20"),
     ];
-    forms.extend(base64_cores(text.as_bytes()));
-    // Inside a JSON document encoded as a whole (`toJson | b64enc` of a map holding the
-    // value): the value's JSON-escaped forms, where they differ, in base64 too.
-    for form in [&escaped, &go_escaped] {
-        if form != text {
-            forms.extend(base64_cores(form.as_bytes()));
-        }
-    }
     // YAML's quoted forms quoted again by Go's `%q` (`toYaml | quote` of a map holding
     // the value: `'it''s \\ here'` in a double-quoted string).
     for form in [text.replace('\'', "''"), yaml_double_quoted(text)] {
@@ -73,6 +65,17 @@ pub(super) fn of(text: &str) -> Vec<String> {
                 .map(str::to_string),
         );
     }
+    // Each form inside a text encoded as a whole (`toJson | b64enc`, `toYaml | b64enc`,
+    // `toJson | quote | b64enc` of a map holding the value, `nindent 4 | b64enc` of a key
+    // of several lines): the part of the base64 only the form's bytes determine.
+    let mut distinct: Vec<&String> = forms.iter().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let encoded: Vec<String> = distinct
+        .into_iter()
+        .flat_map(|form| base64_cores(form.as_bytes()))
+        .collect();
+    forms.extend(encoded);
     forms
 }
 

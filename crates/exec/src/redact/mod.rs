@@ -605,6 +605,29 @@ mod tests {
             "{}",
             r.redact_text(line)
         );
+        // `toYaml | b64enc` of a value YAML quotes, `nindent 4 | b64enc` of a key of several
+        // lines.
+        let yaml = base64::engine::general_purpose::STANDARD
+            .encode("db:\n  password: '@Tr0ub''4d\\or-x9'\n");
+        assert!(r.redact_text(&yaml).contains(REDACTED), "{yaml}");
+        let key = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\nAASCBKcwggSjAgEAAoIBAQC7S3CRET\n-----END KEY-----";
+        let mut r = Redactor::default();
+        r.add(&json!(key));
+        let indented = base64::engine::general_purpose::STANDARD
+            .encode(format!("\n    {}", key.replace('\n', "\n    ")));
+        let out = r.redact_text(&indented);
+        for part in out.split(REDACTED) {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(part.trim_end_matches('='))
+                .unwrap_or_default();
+            let decoded = String::from_utf8_lossy(&decoded);
+            assert!(
+                !decoded.contains("MIIEvQIBADANBgkqhkiG9w0BAQEF")
+                    && !decoded.contains("AASCBKcwggSjAgEAAoIBAQC7S3CRET"),
+                "{out}"
+            );
+        }
+        assert!(out.contains(REDACTED), "{out}");
     }
 
     #[test]
