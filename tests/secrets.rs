@@ -1176,7 +1176,7 @@ fn on_a_terminal_an_edit_that_is_not_toml_opens_the_editor_again() {
 }
 
 /// A rule can undo a transformation the render's redaction does not know (a secret written
-/// as `b64enc | b64enc`) and print the value: a policy task's output is redacted of the
+/// as `b64enc | b64enc | b64enc`) and print the value: a policy task's output is redacted of the
 /// sensitive values of the target it governs, like the render's.
 #[test]
 fn a_policy_that_decodes_a_charts_secret_prints_it_redacted() {
@@ -1201,12 +1201,12 @@ fn a_policy_that_decodes_a_charts_secret_prints_it_redacted() {
     repo.write("charts/web/values.yaml", "apiKey: \"\"\n");
     repo.write(
         "charts/web/templates/secret.yaml",
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web\ndata:\n  twice: {{ .Values.apiKey | b64enc | b64enc | quote }}\n",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web\ndata:\n  thrice: {{ .Values.apiKey | b64enc | b64enc | b64enc | quote }}\n",
     );
     repo.write("policies/decode/policy.toml", "kinds = [\"chart\"]\n");
     repo.write(
         "policies/decode/p.rego",
-        "package main\n\nimport rego.v1\n\nwarn contains msg if {\n  input.kind == \"Secret\"\n  msg := sprintf(\"decoded %s\", [base64.decode(base64.decode(input.data.twice))])\n}\n",
+        "package main\n\nimport rego.v1\n\nwarn contains msg if {\n  input.kind == \"Secret\"\n  msg := sprintf(\"decoded %s\", [base64.decode(base64.decode(base64.decode(input.data.thrice)))])\n}\n",
     );
     let secrets = "environments/dev/charts/web/secrets.toml";
     repo.write(secrets, &format!("apiKey = \"{TOKEN}\"\n"));
