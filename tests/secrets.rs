@@ -1472,6 +1472,23 @@ fn an_output_carrying_a_secret_stays_sensitive_though_terraform_does_not_mark_it
         "stacks/consumer/stack.toml",
         "[inputs]\ndsn = \"stacks/db:dsn\"\nport = \"stacks/db:port\"\n",
     );
+    // Passed on again, through a second stack, to a third.
+    repo.write(
+        "stacks/mid/main.tf",
+        &format!("{NULL_PROVIDER}\nvariable \"dsn\" {{}}\n\ndata \"null_data_source\" \"again\" {{\n  inputs = {{\n    dsn = \"${{var.dsn}}?sslmode=require\"\n  }}\n}}\n\noutput \"dsn2\" {{\n  value = data.null_data_source.again.outputs[\"dsn\"]\n}}\n"),
+    );
+    repo.write(
+        "stacks/mid/stack.toml",
+        "[inputs]\ndsn = \"stacks/db:dsn\"\n",
+    );
+    repo.write(
+        "stacks/far/main.tf",
+        &format!("{NULL_PROVIDER}\nvariable \"dsn\" {{}}\n\nresource \"null_resource\" \"f\" {{\n  triggers = {{ dsn = var.dsn }}\n}}\n"),
+    );
+    repo.write(
+        "stacks/far/stack.toml",
+        "[inputs]\ndsn = \"stacks/mid:dsn2\"\n",
+    );
     repo.commit("a secret passed through a data source");
     let apply = with_key(
         &repo,
@@ -1503,6 +1520,25 @@ fn an_output_carrying_a_secret_stays_sensitive_though_terraform_does_not_mark_it
         "{}",
         explain.stdout
     );
+    // Without the identity, the stack's cached plan is still reused (nothing needs to be
+    // decrypted for its key), and its reader's too (which outputs carry the secret is not
+    // part of a key).
+    for label in ["stacks/db", "stacks/consumer"] {
+        with_key(
+            &repo,
+            Some(&key),
+            tmp.path(),
+            &["plan", "--env", "dev", label],
+        )
+        .assert_ok();
+        let keyless = with_key(&repo, None, tmp.path(), &["plan", "--env", "dev", label]);
+        assert_eq!(keyless.code, 0, "{}\n{}", keyless.stdout, keyless.stderr);
+        let said = format!("{}{}", keyless.stdout, keyless.stderr);
+        assert!(
+            said.contains(&format!("cached          {label} plan [dev]")),
+            "{said}"
+        );
+    }
 
     // A chart reading it: no render in git holds it.
     let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();

@@ -430,8 +430,22 @@ fn chart_of(
                 continue;
             };
             let state = states.state_of(j, environment)?;
+            // An output carrying a secret of the stack's is sensitive, whatever terraform
+            // marks; when that cannot be told (no identity here), the render is refused.
+            let carried = states.carried(j, environment)?;
+            if let strata_run::states::Carried::Unknown(why) = &*carried {
+                return Err(Error::Usage {
+                    message: format!(
+                        "{} reads `{}` of {}, and whether it carries a secret cannot be told: {why}",
+                        t.label, inp.output, inp.label
+                    ),
+                    hint: "deliver with the environment's identity (STRATA_AGE_KEY_FILE or an SSH key its secrets are encrypted for)".into(),
+                });
+            }
             match state.as_ref().and_then(|s| s.outputs.get(&inp.output)) {
-                Some(o) if o.sensitive => sensitive.push(vec![inp.variable.clone()]),
+                Some(o) if o.sensitive || carried.carries(&inp.output) => {
+                    sensitive.push(vec![inp.variable.clone()])
+                }
                 Some(o) => merge(
                     &mut values,
                     serde_json::json!({ inp.variable.clone(): o.value.clone() }),

@@ -24,6 +24,30 @@ pub struct States<'a> {
     state_root: PathBuf,
     read: Mutex<HashMap<(String, TargetId), Slot>>,
     own: Mutex<HashMap<TargetId, Option<(String, String)>>>,
+    /// [`States::carried`], once per stack and environment.
+    carried: Mutex<HashMap<(String, TargetId), Arc<Carried>>>,
+    /// [`States::reached_by_secrets`], once per stack and environment.
+    secret_reach: Mutex<HashMap<(String, TargetId), bool>>,
+}
+
+/// Which outputs of a stack carry a value of the secrets that reach it, beyond those
+/// terraform marks sensitive (see [`States::carried`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Carried {
+    /// These outputs (by name) do.
+    Known(std::collections::BTreeSet<String>),
+    /// Not known (the secrets could not be opened: why): every output may.
+    Unknown(String),
+}
+
+impl Carried {
+    /// Whether the output `name` is to be taken as sensitive.
+    pub fn carries(&self, name: &str) -> bool {
+        match self {
+            Carried::Known(names) => names.contains(name),
+            Carried::Unknown(_) => true,
+        }
+    }
 }
 
 /// One state read: taken while reading, so two tasks never read the same state at once.
@@ -106,6 +130,8 @@ impl<'a> States<'a> {
             state_root: session.root.clone(),
             read: Mutex::default(),
             own: Mutex::default(),
+            carried: Mutex::default(),
+            secret_reach: Mutex::default(),
         }
     }
 
@@ -222,59 +248,145 @@ impl<'a> States<'a> {
             return Ok(known.clone());
         }
         let backend = self.backend_of(target, env)?;
-        let state = match backend.pull(&self.tools, &self.reader(target, &env.name))? {
-            Some(mut state) => {
-                self.mark_secret_outputs(target, &env.name, &mut state)?;
-                Some(Arc::new(state))
-            }
-            None => None,
-        };
+        let state = backend
+            .pull(&self.tools, &self.reader(target, &env.name))?
+            .map(Arc::new);
         *slot = Some(state.clone());
         Ok(state)
     }
 
-    /// Marks sensitive the outputs of `target`'s state in `env` that carry a value of the
-    /// secrets files reaching it, as they are or in a form the redaction knows (base64, a
-    /// JSON string): a secret passed through what terraform does not mark (a data
-    /// source's result) comes out in an output not declared `sensitive`, and must stay
-    /// sensitive wherever that output flows (a dependent's logs and key, a GitOps render).
-    fn mark_secret_outputs(&self, target: TargetId, env: &str, state: &mut State) -> Result<()> {
+    /// The stacks `target` reads outputs from that deploy in `env`.
+    fn upstream_stacks(&self, target: TargetId, env: &str) -> Vec<TargetId> {
+        let model = self.model();
+        model.targets[target]
+            .deps
+            .iter()
+            .filter_map(|d| model.index(&d.label))
+            .filter(|&u| {
+                let up = &model.targets[u];
+                up.kind == strata_graph::discover::Kind::Stack
+                    && up.environments.iter().any(|e| e == env)
+            })
+            .collect()
+    }
+
+    /// Whether secrets files reach `target` in `env`, its own or those of a stack whose
+    /// outputs it reads (transitively): then its outputs may carry a secret, whatever
+    /// terraform marks. Known from the workspace alone (nothing is decrypted), so a task's
+    /// key does not depend on who can decrypt.
+    pub fn reached_by_secrets(&self, target: TargetId, env: &str) -> bool {
+        let key = (env.to_string(), target);
+        if let Some(known) = self.secret_reach.lock().expect("secret reach").get(&key) {
+            return *known;
+        }
         let t = &self.model().targets[target];
-        let files = crate::secrets::files_of(&self.view.snapshot, env, &t.label, t.chart.is_some());
-        if files.is_empty() || state.outputs.values().all(|o| o.sensitive) {
-            return Ok(());
+        let reached =
+            !crate::secrets::files_of(&self.view.snapshot, env, &t.label, t.chart.is_some())
+                .is_empty()
+                || self
+                    .upstream_stacks(target, env)
+                    .into_iter()
+                    .any(|u| self.reached_by_secrets(u, env));
+        self.secret_reach
+            .lock()
+            .expect("secret reach")
+            .insert(key, reached);
+        reached
+    }
+
+    /// The outputs of `target`'s state in `env` that carry a value of the secrets reaching
+    /// it, as they are or in a form the redaction knows (base64, a JSON string): its own
+    /// secrets files' values, and the sensitive outputs (marked, or carrying secrets) of the
+    /// stacks it reads that secrets reach. A secret passed through what terraform does not
+    /// mark sensitive (a data source's result) comes out in an output not declared
+    /// `sensitive`, and stays sensitive wherever that output flows. Decrypting needs the
+    /// environment's identity; without it the answer is [`Carried::Unknown`].
+    pub fn carried(&self, target: TargetId, env: &Environment) -> Result<Arc<Carried>> {
+        let key = (env.name.clone(), target);
+        if let Some(known) = self.carried.lock().expect("carried").get(&key) {
+            return Ok(Arc::clone(known));
         }
-        let (own_dir, wide) = crate::secrets::scope(env, &t.label, t.chart.is_some());
-        let opened = crate::secrets::for_task(
-            self.session,
-            &self.view.snapshot,
-            files.iter().copied(),
-            &own_dir,
-            wide,
-        )
-        .map_err(|why| Error::Invalid {
-            message: format!(
-                "cannot tell whether the outputs of {} in {env} carry its secrets: {why}",
-                t.label
-            ),
-            location: strata_graph::error::Location::new(files[0], None),
-            hint: "strata needs the environment's key to read a stack's secrets before its outputs reach another target".into(),
-        })?;
-        let Some(secrets) = opened else {
-            return Ok(());
+        let carried = Arc::new(self.find_carried(target, env)?);
+        self.carried
+            .lock()
+            .expect("carried")
+            .insert(key, Arc::clone(&carried));
+        Ok(carried)
+    }
+
+    fn find_carried(&self, target: TargetId, env: &Environment) -> Result<Carried> {
+        let none = Carried::Known(Default::default());
+        if !self.reached_by_secrets(target, &env.name) {
+            return Ok(none);
+        }
+        let Some(state) = self.state_of(target, env)? else {
+            return Ok(none);
         };
-        let mut redactor = strata_exec::redact::Redactor::default();
-        for value in secrets.values.values() {
-            redactor.add(value);
+        if state.outputs.values().all(|o| o.sensitive) {
+            return Ok(none);
         }
-        for output in state.outputs.values_mut().filter(|o| !o.sensitive) {
-            let mut seen = output.value.clone();
-            redactor.redact_json(&mut seen);
-            if seen != output.value {
-                output.sensitive = true;
+        let t = &self.model().targets[target];
+        let mut values: Vec<serde_json::Value> = Vec::new();
+        let files =
+            crate::secrets::files_of(&self.view.snapshot, &env.name, &t.label, t.chart.is_some());
+        if !files.is_empty() {
+            let (own_dir, wide) = crate::secrets::scope(&env.name, &t.label, t.chart.is_some());
+            match crate::secrets::for_task(
+                self.session,
+                &self.view.snapshot,
+                files.iter().copied(),
+                &own_dir,
+                wide,
+            ) {
+                Ok(Some(secrets)) => values.extend(secrets.values.into_values()),
+                Ok(None) => {}
+                Err(why) => {
+                    return Ok(Carried::Unknown(format!(
+                        "the secrets of {} in {} cannot be opened: {why}",
+                        t.label, env.name
+                    )))
+                }
             }
         }
-        Ok(())
+        for up in self.upstream_stacks(target, &env.name) {
+            if !self.reached_by_secrets(up, &env.name) {
+                continue;
+            }
+            let carried = self.carried(up, env)?;
+            if let Carried::Unknown(why) = &*carried {
+                return Ok(Carried::Unknown(why.clone()));
+            }
+            let Some(up_state) = self.state_of(up, env)? else {
+                continue;
+            };
+            values.extend(
+                up_state
+                    .outputs
+                    .iter()
+                    .filter(|(name, o)| o.sensitive || carried.carries(name))
+                    .map(|(_, o)| o.value.clone()),
+            );
+        }
+        if values.is_empty() {
+            return Ok(none);
+        }
+        let mut redactor = strata_exec::redact::Redactor::default();
+        for value in &values {
+            redactor.add(value);
+        }
+        Ok(Carried::Known(
+            state
+                .outputs
+                .iter()
+                .filter(|(_, o)| !o.sensitive)
+                .filter(|(_, o)| {
+                    let mut seen = o.value.clone();
+                    redactor.redact_json(&mut seen);
+                    seen != o.value
+                })
+                .map(|(name, _)| name.clone())
+                .collect(),
+        ))
     }
 
     /// `target`'s state in `env` before a plan or apply of it: a pg state that does not

@@ -2,10 +2,12 @@
 //! inputs, the upstream outputs it consumes, the secrets it reads.
 
 use super::{pg_application_name, unsaved_message, Runner};
+use crate::states::Carried;
 use crate::task::{Action, TaskFingerprint, TaskId, TASK_KEY_VERSION};
 use crate::TaskReport;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use strata_exec::redact::Redactor;
 use strata_exec::schedule::Status;
 use strata_exec::terraform;
@@ -147,6 +149,21 @@ impl Runner<'_> {
         // a plan is made again once one of them changes.
         let mut declared: BTreeMap<String, Value> = BTreeMap::new();
         let mut declared_sensitive: Vec<String> = Vec::new();
+        // Values hashed keyed in the digest (see `upstream_digest`): the sensitive ones, and
+        // every output of a stack secrets reach (which of them carry a secret depends on
+        // who can decrypt; the key must not).
+        let mut hashed_keyed: Vec<String> = Vec::new();
+        // Which outputs of an upstream stack carry its secrets (none when no secrets reach
+        // it); every one when they cannot be opened here.
+        let carried = |upstream: TargetId| -> Result<Option<Arc<Carried>>, NotReady> {
+            if !self.states.reached_by_secrets(upstream, env_name) {
+                return Ok(None);
+            }
+            self.states
+                .carried(upstream, env)
+                .map(Some)
+                .map_err(|e| NotReady::Fail(e.one_line()))
+        };
         if target.kind == Kind::Stack {
             for dep in target.deps.iter().filter(|d| d.how == DepKind::Declared) {
                 let Some(upstream) = self.model().index(&dep.label) else {
@@ -164,11 +181,15 @@ impl Runner<'_> {
                 if outputs.is_none_or(|o| o.is_empty()) {
                     declared.insert(format!("{}:", dep.label), Value::Null);
                 }
+                let carries = carried(upstream)?;
                 for (name, output) in outputs.into_iter().flatten() {
                     let key = format!("{}:{name}", dep.label);
-                    if output.sensitive {
+                    if output.sensitive || carries.as_ref().is_some_and(|c| c.carries(name)) {
                         prepared.redactor.add(&output.value);
                         declared_sensitive.push(key.clone());
+                    }
+                    if output.sensitive || carries.is_some() {
+                        hashed_keyed.push(key.clone());
                     }
                     declared.insert(key, output.value.clone());
                 }
@@ -178,9 +199,7 @@ impl Runner<'_> {
             self.no_sensitive_remote_reads(target, &declared_sensitive)?;
         }
         if target.inputs.is_empty() {
-            return Ok(
-                (!declared.is_empty()).then(|| upstream_digest(&declared, &declared_sensitive))
-            );
+            return Ok((!declared.is_empty()).then(|| upstream_digest(&declared, &hashed_keyed)));
         }
         let mut consumed: BTreeMap<String, Value> = BTreeMap::new();
         let mut sensitive: Vec<String> = Vec::new();
@@ -207,9 +226,13 @@ impl Runner<'_> {
                     input.label, input.output, input.variable
                 ))
             })?;
-            if output.sensitive {
+            let carries = carried(upstream)?;
+            if output.sensitive || carries.as_ref().is_some_and(|c| c.carries(&input.output)) {
                 prepared.redactor.add(&output.value);
                 sensitive.push(input.variable.clone());
+            }
+            if output.sensitive || carries.is_some() {
+                hashed_keyed.push(input.variable.clone());
             }
             consumed.insert(input.variable.clone(), output.value);
         }
@@ -236,14 +259,12 @@ impl Runner<'_> {
             .any(|r| r.summary.plan().is_some_and(|p| p.has_changes()) && !applied(&r.label));
         drop(done);
         let digest = if declared.is_empty() {
-            upstream_digest(&consumed, &sensitive)
+            upstream_digest(&consumed, &hashed_keyed)
         } else {
             // Input names hold no `:`, so the two never collide.
             let mut all = consumed.clone();
             all.extend(declared);
-            let mut all_sensitive = sensitive.clone();
-            all_sensitive.extend(declared_sensitive);
-            upstream_digest(&all, &all_sensitive)
+            upstream_digest(&all, &hashed_keyed)
         };
         prepared.inputs.sensitive = sensitive;
         prepared.inputs.vars = consumed
