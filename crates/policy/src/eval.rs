@@ -926,6 +926,17 @@ deny_none contains msg if {
         assert!(err.message.contains("built-in error"), "{err}");
     }
 
+    /// `to_number` as OPA reads a string: a zero-padded date part, a sign, a bare point. The
+    /// engine's own read them as JSON (undefined), and such a rule never fired.
+    #[test]
+    fn to_number_reads_strings_as_opa_does() {
+        let rego = "package main\n\nimport rego.v1\n\ndeny contains sprintf(\"month %v\", [n]) if {\n\tparts := split(input.tag, \".\")\n\tn := to_number(parts[1])\n\tn > 6\n}\n\ndeny contains \"spaces\" if to_number(\" 5\") == 5\n";
+        let p = policy(&[("p.rego", rego)], main_ns()).unwrap();
+        let e = eval(&p, vec![json!({"tag": "2024.08.01"})]).unwrap();
+        let msgs: Vec<&str> = e.findings.iter().map(|f| f.msg.as_str()).collect();
+        assert_eq!(msgs, ["month 8"]);
+    }
+
     /// A head that iterates over something missing is undefined, as in OPA: it neither
     /// stops the evaluation nor hides the package's other rules (regorus alone errors).
     #[test]

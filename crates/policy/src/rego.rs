@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 mod heads;
 mod re2;
 mod some;
+mod to_number;
 mod undefined;
 pub mod v0;
 
@@ -362,6 +363,8 @@ impl Loaded {
             v0::add(&mut engine, strict)
                 .map_err(|e| Error::in_file("(engine)", None, e.to_string()))?;
         }
+        to_number::add(&mut engine, strict)
+            .map_err(|e| Error::in_file("(engine)", None, e.to_string()))?;
         // conftest's default: a failing builtin makes its expression undefined.
         engine.set_strict_builtin_errors(false);
         for (path, text) in texts {

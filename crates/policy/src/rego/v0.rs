@@ -43,7 +43,7 @@ impl Strict {
         self.0.store(strict, std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn get(&self) -> bool {
+    pub(super) fn get(&self) -> bool {
         self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
