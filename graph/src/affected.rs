@@ -354,13 +354,14 @@ pub fn affected_resident(
 fn resolve(session: &Session, base: &str, head: &str) -> Result<(String, String)> {
     let branch = &session.config.workspace.default_branch;
     let base_commit = session.repo.resolve_commit(base).map_err(|e| match e {
-        // The base came from WORKSPACE.toml: say so, and how to change it.
+        // The base names WORKSPACE.toml's default branch (given, or by default): say how to
+        // change it. (It may have been passed as --base too: the words fit both.)
         crate::error::Error::UnknownRevision { rev, hint }
             if rev == *branch || rev == format!("origin/{branch}") =>
         {
             crate::error::Error::UnknownRevision {
                 hint: format!(
-                    "`{rev}` is the default base, from `default_branch = \"{branch}\"` in WORKSPACE.toml; set it to this repository's main branch, or pass --base REV. {hint}"
+                    "`{rev}` names the default branch (`default_branch = \"{branch}\"` in WORKSPACE.toml, the default base): set it to this repository's main branch, or pass --base with a revision this repository holds. {hint}"
                 ),
                 rev,
             }
