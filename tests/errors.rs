@@ -1048,6 +1048,15 @@ fn an_unknown_base_lists_the_branches_and_no_remote_head() {
         "{}",
         run.stderr
     );
+    // A remote-tracking name is fetched by its branch's name (`git fetch origin
+    // origin/release` fetches nothing).
+    let run = common::strata(clone.path(), &["affected", "--base", "origin/release"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("(`git fetch origin release`)"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// A configuration file that is not valid UTF-8 is refused at its line, as WORKSPACE.toml

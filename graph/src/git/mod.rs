@@ -414,14 +414,14 @@ impl Repo {
 
     /// What to say about a revision this clone does not have.
     fn unknown_revision_hint(&self, rev: &str) -> String {
+        // A fetch names a ref: `main~1` or `main^` is fetched as `main` (with the history
+        // that holds it), `origin/main` as `main`.
+        let branch = rev
+            .trim_start_matches("origin/")
+            .split(['~', '^', '@', ':'])
+            .next()
+            .unwrap_or(rev);
         if self.shallow {
-            // A fetch names a ref: `main~1` or `main^` is fetched as `main` (with the
-            // history that holds it).
-            let branch = rev
-                .trim_start_matches("origin/")
-                .split(['~', '^', '@', ':'])
-                .next()
-                .unwrap_or(rev);
             return format!(
                 "this clone is shallow and may not have fetched `{rev}`: fetch it (`git fetch --depth=200 origin {branch}`) or all history (`git fetch --unshallow`; in GitHub Actions `fetch-depth: 0`)"
             );
@@ -441,7 +441,7 @@ impl Repo {
                 .join(", ")
         };
         format!(
-            "this repository's branches are: {listed}; in CI, fetch the branch first (`git fetch origin {rev}`)"
+            "this repository's branches are: {listed}; in CI, fetch the branch first (`git fetch origin {branch}`)"
         )
     }
 
