@@ -920,3 +920,25 @@ fn attributes_from_outside_the_work_tree_are_seen_as_in_process() {
     .unwrap();
     assert_eq!(both("the user's attributes"), Vec::<String>::new());
 }
+
+/// WORKSPACE.toml as a link: an edit of the file it leads to is a new configuration, which
+/// no event on WORKSPACE.toml says. The daemon answered from the old one.
+#[test]
+fn an_edit_of_the_file_a_linked_workspace_toml_leads_to_is_seen() {
+    let repo = Repo::with_fixture();
+    let text = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write("conf/workspace.toml", &text);
+    std::fs::remove_file(repo.path().join("WORKSPACE.toml")).unwrap();
+    std::os::unix::fs::symlink("conf/workspace.toml", repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.commit("WORKSPACE.toml a link");
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    let _daemon = Daemon::start(&repo);
+    same_answer(&repo, "nothing changed");
+    repo.write("conf/workspace.toml", &text.replace("1.0.3", "1.5.0"));
+    let json = same_answer(&repo, "the pin bumped in the linked file");
+    assert_eq!(
+        reason(&json, "stacks/app").as_deref(),
+        Some("global"),
+        "{json}"
+    );
+}

@@ -391,3 +391,51 @@ fn an_unstaged_workspace_edit_is_not_applied_to_the_base() {
     let layout = assert_same_when_staged(&repo, "layout");
     assert_eq!(layout, pairs(&[("extra/x", "changed")]));
 }
+
+/// A WORKSPACE.toml edit `git status` does not show: the entry flagged `skip-worktree`, or
+/// WORKSPACE.toml a link whose target was edited. strata reads the file on disk, so the
+/// base is still the commit's own configuration: it used to be derived from the index with
+/// the edited one (a pin bump affected nothing without the cache), and a wrong baseline was
+/// saved.
+#[test]
+fn a_workspace_edit_git_does_not_show_is_not_applied_to_the_base() {
+    let workspace = "[workspace]\nname = \"t\"\ndefault_branch = \"main\"\n\n[toolchain]\nterraform = \"1.0.3\"\nhelm = \"4.1.4\"\n";
+    for linked in [false, true] {
+        let repo = Repo::new();
+        let file = if linked {
+            repo.write("conf/workspace.toml", workspace);
+            std::os::unix::fs::symlink("conf/workspace.toml", repo.path().join("WORKSPACE.toml"))
+                .unwrap();
+            "conf/workspace.toml"
+        } else {
+            repo.write("WORKSPACE.toml", workspace);
+            "WORKSPACE.toml"
+        };
+        repo.write("stacks/app/main.tf", "output \"o\" { value = 1 }\n");
+        repo.commit("initial");
+        if !linked {
+            repo.git(&["update-index", "--skip-worktree", "WORKSPACE.toml"]);
+        }
+        repo.write(file, &workspace.replace("1.0.3", "1.5.0"));
+        let global = pairs(&[("stacks/app", "global")]);
+        let fresh = repo.strata(&["--json", "--no-cache", "affected", "--base", "main"]);
+        fresh.assert_ok();
+        assert_eq!(
+            common::label_reasons(&fresh.json()),
+            global,
+            "linked {linked}"
+        );
+        assert_eq!(
+            repo.affected(&["--base", "main"]),
+            global,
+            "linked {linked}"
+        );
+        // Put back: nothing is affected, whatever was saved.
+        repo.write(file, workspace);
+        assert_eq!(
+            repo.affected(&["--base", "main"]),
+            vec![],
+            "linked {linked}"
+        );
+    }
+}

@@ -245,12 +245,16 @@ impl Session {
                     saved.save(model, hashes)
                 });
             }
-            // The index's model was built with the work tree's WORKSPACE.toml: when that
-            // differs from the index's, the commit's model cannot be derived from it (the
-            // commit's own configuration applies: see `Session::at_commit`).
-            let config_edited = changes
-                .as_ref()
-                .is_ok_and(|c| c.iter().any(|c| c.path() == WORKSPACE_FILE));
+            // The index's model was built with the WORKSPACE.toml this session read: when
+            // that differs from the index's, the commit's model cannot be derived from it
+            // (the commit's own configuration applies: see `Session::at_commit`). Compared
+            // by content, not by `git status`, which does not see an edit of a file flagged
+            // `skip-worktree` or `assume-unchanged`, or of the file a link leads to.
+            let read = crate::digest::FileId::of_content(self.config_text.as_bytes());
+            let config_edited = index.files.get(WORKSPACE_FILE).map(|e| e.id) != Some(read)
+                || changes
+                    .as_ref()
+                    .is_ok_and(|c| c.iter().any(|c| c.path() == WORKSPACE_FILE));
             match diff {
                 Some((Ok(diff), commit)) if !config_edited => {
                     let _phase = tracing::info_span!("base (from index)").entered();
@@ -431,6 +435,11 @@ impl Session {
         Ok(snapshot)
     }
 
+    /// The text of WORKSPACE.toml this session read (through a link, when it is one).
+    pub fn config_text(&self) -> &str {
+        &self.config_text
+    }
+
     /// The WORKSPACE.toml `commit` had, parsed; `None` when it had none or it does not
     /// parse (a view of the commit then takes this checkout's, as [`Session::commit_view`]
     /// does).
@@ -444,7 +453,31 @@ impl Session {
 
     /// The view of a commit's snapshot, with the WORKSPACE.toml the commit had.
     pub fn commit_view(&self, snapshot: Snapshot, commit: &str) -> Result<View> {
-        let config = match snapshot.files.get(WORKSPACE_FILE) {
+        // WORKSPACE.toml may be a link (to a file of the commit's): read what it leads to,
+        // as the work tree's is read.
+        let mut path = WORKSPACE_FILE.to_string();
+        for _ in 0..8 {
+            let Some(entry) = snapshot.files.get(&path) else {
+                break;
+            };
+            if entry.mode != crate::snapshot::SYMLINK_MODE {
+                break;
+            }
+            let blobs = self.repo.read_blobs(&[entry.id])?;
+            let to = blobs
+                .get(&entry.id)
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            // Absolute, or above the root: not the commit's; its own config is not known.
+            let next = (!to.starts_with('/'))
+                .then(|| crate::model::join_normalized(crate::discover::parent_dir(&path), &to))
+                .flatten();
+            match next {
+                Some(next) => path = next,
+                None => break,
+            }
+        }
+        let config = match snapshot.files.get(&path) {
             Some(entry) => {
                 let blobs = self.repo.read_blobs(&[entry.id])?;
                 let text = blobs

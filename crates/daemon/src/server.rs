@@ -457,6 +457,16 @@ impl Server {
         // A WORKSPACE.toml that does not parse is reported (by the client, in process) until
         // it is fixed: nothing is answered from the configuration before it.
         self.reopen |= pending.config;
+        // WORKSPACE.toml may be a link, whose target's edits no event on WORKSPACE.toml
+        // says: the text is read again (one small file) and compared.
+        let path = self.root.join(strata_graph::workspace::WORKSPACE_FILE);
+        if !self.reopen
+            && std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
+            && std::fs::read_to_string(&path).ok().as_deref() != Some(self.session.config_text())
+        {
+            self.reopen = true;
+            self.live = None;
+        }
         if self.reopen {
             self.live = None;
             self.bases = BaseCache::default();
