@@ -688,19 +688,19 @@ fn a_stacks_variable_files_reach_its_policies_with_sensitive_values_hidden() {
     repo.write(
         "stacks/app/main.tf",
         &format!(
-            "{}\nvariable \"deletion_protection\" {{}}\nvariable \"size\" {{}}\nvariable \"db_password\" {{\n  sensitive = true\n}}\n\nresource \"null_resource\" \"x\" {{\n  triggers = {{\n    p = var.deletion_protection\n    s = var.size\n  }}\n}}\n",
+            "{}\nvariable \"deletion_protection\" {{}}\nvariable \"size\" {{}}\nvariable \"db_url\" {{}}\nvariable \"db_password\" {{\n  sensitive = true\n}}\n\nresource \"null_resource\" \"x\" {{\n  triggers = {{\n    p = var.deletion_protection\n    s = var.size\n  }}\n}}\n",
             common::NULL_PROVIDER
         ),
     );
     repo.write(
         "stacks/app/terraform.tfvars",
-        "deletion_protection = false\ndb_password         = \"pw-Hidden-7c1e9\"\n",
+        "deletion_protection = false\ndb_password         = \"pw-Hidden-7c1e9\"\ndb_url              = \"postgres://app:pw-Hidden-7c1e9@db\"\n",
     );
     repo.write("environments/dev/stacks/app/terraform.tfvars", "size = 9\n");
     repo.write("policies/vars/policy.toml", "kinds = [\"stack\"]\n");
     repo.write(
         "policies/vars/vars.rego",
-        "package main\n\nimport rego.v1\n\ndeny contains \"deletion protection is off\" if input.deletion_protection == false\n\ndeny contains sprintf(\"password %v\", [input.db_password]) if input.db_password\n\nwarn contains \"size is large\" if input.size > 8\n",
+        "package main\n\nimport rego.v1\n\ndeny contains \"deletion protection is off\" if input.deletion_protection == false\n\ndeny contains sprintf(\"password %v\", [input.db_password]) if input.db_password\n\nwarn contains \"size is large\" if input.size > 8\n\nwarn contains sprintf(\"url %v\", [input.db_url]) if input.db_url\n",
     );
     repo.commit("a stack, its variable files and a policy on them");
     let (run, report) = json_run(&repo, &["check", "--env", "dev", "stacks/app"]);
@@ -734,12 +734,20 @@ fn a_stacks_variable_files_reach_its_policies_with_sensitive_values_hidden() {
             .any(|(m, _)| m == "password (sensitive value)"),
         "{app}"
     );
+    // The sensitive value inside another variable's value is redacted from what the
+    // policy reports too.
     assert_eq!(
         messages("warn"),
-        vec![(
-            "size is large".to_string(),
-            "environments/dev/stacks/app/terraform.tfvars".to_string()
-        )],
+        vec![
+            (
+                "url postgres://app:(sensitive value)@db".to_string(),
+                "stacks/app/terraform.tfvars".to_string()
+            ),
+            (
+                "size is large".to_string(),
+                "environments/dev/stacks/app/terraform.tfvars".to_string()
+            )
+        ],
         "{app}"
     );
     assert!(!run.stdout.contains("pw-Hidden-7c1e9") && !run.stderr.contains("pw-Hidden-7c1e9"));

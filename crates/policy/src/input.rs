@@ -200,24 +200,29 @@ impl InputFile {
     /// `path` when given.
     /// A variables file (`*.tfvars`, `*.tfvars.json`) as conftest reads it, with the value
     /// of each variable in `sensitive` replaced by `redacted`: a policy judging the file
-    /// never sees a value terraform would hide.
+    /// never sees a value terraform would hide. Also returns the values replaced, for the
+    /// caller to redact wherever else they stand (inside another variable's value).
     pub fn variables(
         path: &str,
         text: &str,
         info: Option<FileInfo>,
         sensitive: &std::collections::BTreeSet<String>,
         redacted: &str,
-    ) -> Result<InputFile, Error> {
+    ) -> Result<(InputFile, Vec<Value>), Error> {
         let format = if path.ends_with(".json") {
             Format::Json
         } else {
             Format::Terraform
         };
         let mut input = InputFile::read(path, text, format, info)?;
-        let hide = |doc: &mut regorus::Value| {
+        let mut hidden = Vec::new();
+        let mut hide = |doc: &mut regorus::Value| {
             if let Ok(map) = doc.as_object_mut() {
                 for name in sensitive {
                     if let Some(v) = map.get_mut(&regorus::Value::from(name.as_str())) {
+                        if let Ok(value) = serde_json::to_value(&*v) {
+                            hidden.push(value);
+                        }
                         *v = regorus::Value::from(redacted);
                     }
                 }
@@ -225,13 +230,13 @@ impl InputFile {
         };
         match &mut input.documents {
             Documents::Terraform { hcl2json, strata } => {
-                hcl2json.iter_mut().for_each(hide);
+                hcl2json.iter_mut().for_each(&mut hide);
                 hide(strata);
             }
-            Documents::Parsed(docs) => docs.iter_mut().for_each(hide),
+            Documents::Parsed(docs) => docs.iter_mut().for_each(&mut hide),
             Documents::Module(doc) => hide(doc),
         }
-        Ok(input)
+        Ok((input, hidden))
     }
 
     pub fn parsed(path: Option<String>, docs: Vec<Value>) -> InputFile {

@@ -106,10 +106,20 @@ impl Runner<'_> {
             Ok(inputs) => inputs,
             Err(why) => return Ok(Outcome::failed(why)),
         };
-        let (mut findings, notes) = match self.evaluate_governors(i, &inputs) {
+        let (mut findings, mut notes) = match self.evaluate_governors(i, &inputs) {
             Ok(evaluated) => evaluated,
             Err(why) => return Ok(Outcome::failed(why)),
         };
+        if !inputs.hidden.is_empty() {
+            let mut redactor = strata_exec::redact::Redactor::default();
+            for value in &inputs.hidden {
+                redactor.add(value);
+            }
+            redactor.redact_typed(&mut findings);
+            for note in &mut notes {
+                *note = redactor.redact_text(note);
+            }
+        }
         // Findings on the plan or on rendered objects point at the target's main file.
         let fallback = match target.kind {
             strata_graph::discover::Kind::Chart => {
@@ -231,6 +241,7 @@ impl Runner<'_> {
                     .filter(|f| strata_graph::discover::is_var_file(f)),
             );
         }
+        let mut hidden = Vec::new();
         if !var_files.is_empty() {
             let sensitive = strata_exec::var_values::sensitive_variables(
                 &self
@@ -250,7 +261,10 @@ impl Runner<'_> {
                     &sensitive,
                     strata_exec::redact::REDACTED,
                 ) {
-                    Ok(input) => files.push(input),
+                    Ok((input, values)) => {
+                        files.push(input);
+                        hidden.extend(values);
+                    }
                     Err(e) => return Ok(Err(e.to_string())),
                 }
             }
@@ -282,6 +296,7 @@ impl Runner<'_> {
             modules,
             tf_texts,
             context,
+            hidden,
         }))
     }
 
@@ -332,6 +347,9 @@ struct PolicyInputs {
     tf_texts: Vec<(String, String)>,
     /// `data.strata`.
     context: Value,
+    /// The values of sensitive variables the variable files set (hidden from the
+    /// policies, and redacted from what they report, where another value holds them).
+    hidden: Vec<Value>,
 }
 
 /// A policy task's log: warnings, one line per finding (marked by how it counts), and the
