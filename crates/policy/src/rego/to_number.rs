@@ -52,13 +52,29 @@ fn parse(text: &str) -> Option<Value> {
             return None;
         }
     }
-    if exponent.is_none() && fraction.is_empty() && !mantissa.contains('.') {
-        if let Ok(n) = text.parse::<i64>() {
-            return Some(Value::from(n));
-        }
-    }
     let n: f64 = text.parse().ok()?;
-    n.is_finite().then(|| Value::from(n))
+    if !n.is_finite() {
+        return None;
+    }
+    // OPA keeps the number as written (an integer of any size stays exact): the engine
+    // reads JSON numbers so, once the text is JSON's (no `+`, no leading zeros, digits on
+    // both sides of a point).
+    let sign = if text.starts_with('-') { "-" } else { "" };
+    let whole = whole.trim_start_matches('0');
+    let json = format!(
+        "{sign}{}{}{}",
+        if whole.is_empty() { "0" } else { whole },
+        if fraction.is_empty() {
+            String::new()
+        } else {
+            format!(".{fraction}")
+        },
+        exponent.map(|e| format!("e{e}")).unwrap_or_default()
+    );
+    Value::from_numeric_string(&json)
+        .ok()
+        .filter(|v| matches!(v, Value::Number(_)))
+        .or_else(|| Some(Value::from(n)))
 }
 
 #[cfg(test)]
@@ -80,6 +96,15 @@ mod tests {
             assert_eq!(parse(text), Some(Value::from(number)), "{text}");
         }
         assert_eq!(parse("42"), Some(Value::from(42i64)));
+        // An integer of any size stays exact, as OPA keeps it.
+        assert_eq!(
+            parse("+0099999999999999999999"),
+            Value::from_numeric_string("99999999999999999999").ok()
+        );
+        assert_ne!(
+            parse("12345678901234567890"),
+            Some(Value::from(12345678901234567000.0))
+        );
         for bad in [
             "",
             " 5",
