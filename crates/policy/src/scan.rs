@@ -93,6 +93,17 @@ pub struct Request {
     pub combine: bool,
 }
 
+impl Request {
+    /// The paths asked for, as one text naming them in an error.
+    fn named(&self) -> String {
+        self.paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Where waivers come from for files inside the workspace.
 pub struct Workspace<'a> {
     pub root: &'a Path,
@@ -325,12 +336,7 @@ pub fn scan(
     if files.is_empty() && errors.is_empty() {
         errors.push(
             Error::in_file(
-                &request
-                    .paths
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                &request.named(),
                 None,
                 "no file to scan: no .tf, .tfvars, .hcl, .yaml, .yml or .json file there",
             )
@@ -433,12 +439,7 @@ pub fn scan(
         kinds.dedup();
         errors.push(
             Error::in_file(
-                &request
-                    .paths
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                &request.named(),
                 None,
                 format!(
                     "no file there reached a policy: the policies applied govern {} (`kinds` in their policy.toml), and none of the {} file(s) read is of such a kind (Terraform for stacks and modules, YAML for charts, JSON for any)",
