@@ -259,11 +259,38 @@ pub fn missing_commits(session: &Session, plan: &PromotionPlan) -> Result<Option
     )))
 }
 
-/// A commit the plan applies whose `[layout] policies` differ from this checkout's: its
-/// wave's verification judges the commit's code by today's policies, which that layout
-/// cannot place, and would refuse it only after the wave's apply. In words.
-fn moved_policies(session: &Session, plan: &PromotionPlan) -> Result<Option<String>> {
+/// A commit the plan applies whose `[layout] policies` would not find this checkout's
+/// policies where they are: its wave's verification judges the commit's code by today's
+/// policies, which that layout cannot place, and would refuse it only after the wave's
+/// apply. (Globs written otherwise that find the same policies are no change.) In words.
+fn moved_policies(
+    session: &Session,
+    view: &strata_graph::session::View,
+    plan: &PromotionPlan,
+) -> Result<Option<String>> {
     let today = &session.config.layout.policies;
+    let todays: BTreeSet<&str> = view
+        .model
+        .targets
+        .iter()
+        .filter(|t| t.kind == strata_graph::discover::Kind::Policy)
+        .map(|t| t.label.as_str())
+        .collect();
+    // What a layout with `globs` for policies finds as policies in this checkout's tree;
+    // `None` when the globs do not compile or the tree does not divide into targets.
+    let found_with = |globs: &[String]| -> Option<BTreeSet<String>> {
+        let mut layout = session.config.layout.clone();
+        layout.policies = globs.to_vec();
+        let layout = strata_graph::discover::Layout::new(&layout).ok()?;
+        let found = strata_graph::discover::discover(&view.snapshot, &layout).ok()?;
+        Some(
+            found
+                .into_iter()
+                .filter(|f| f.kind == strata_graph::discover::Kind::Policy)
+                .map(|f| f.label)
+                .collect(),
+        )
+    };
     let commits: BTreeSet<&str> = plan
         .steps()
         .filter(|s| s.action == StepAction::Apply)
@@ -273,7 +300,11 @@ fn moved_policies(session: &Session, plan: &PromotionPlan) -> Result<Option<Stri
         let Some(then) = session.config_at(commit)? else {
             continue;
         };
-        if &then.layout.policies != today {
+        let same = &then.layout.policies == today
+            || found_with(&then.layout.policies).is_some_and(|found| {
+                found.iter().map(String::as_str).collect::<BTreeSet<_>>() == todays
+            });
+        if !same {
             let steps: Vec<&str> = plan
                 .steps()
                 .filter(|s| s.action == StepAction::Apply && s.commit == commit)
@@ -391,7 +422,7 @@ fn preflight(
     if let Some(why) = missing_commits(session, plan)? {
         return Ok(Err(why));
     }
-    if let Some(why) = moved_policies(session, plan)? {
+    if let Some(why) = moved_policies(session, &view, plan)? {
         return Ok(Err(why));
     }
     if let Some((record, outcome)) = unfinished(&session.root, &plan.to, &plan.digest)? {
