@@ -1540,6 +1540,12 @@ fn an_output_carrying_a_secret_stays_sensitive_though_terraform_does_not_mark_it
         );
     }
 
+    // The secret is rotated and committed; the stack is not applied again yet, so its
+    // state still holds the old value (the one in use): still recognised.
+    repo.write(SECRETS, "db_password = \"rotated-S3CRET-5a9d\"\n");
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
+    repo.commit("the secret rotated");
+
     // A chart reading it: no render in git holds it.
     let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
     repo.write(

@@ -252,6 +252,53 @@ pub(crate) fn for_task<'a>(
     Ok(Some(out))
 }
 
+/// How many earlier versions of a secrets file [`earlier_values`] reads.
+const EARLIER_VERSIONS: usize = 10;
+
+/// The values of the earlier versions of the secrets files `paths` (their last
+/// [`EARLIER_VERSIONS`] in the repository's history, the one in `snapshot` left out): a
+/// stack's state keeps the values it was applied with until it is applied again, so after
+/// a rotation is committed its outputs may still carry the old one. A version the
+/// identities here cannot open is left out.
+pub(crate) fn earlier_values(
+    session: &Session,
+    snapshot: &Snapshot,
+    paths: &[&str],
+) -> Vec<serde_json::Value> {
+    let Ok(ids) = Identities::find(&[]) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for path in paths {
+        let now = snapshot.files.get(*path).map(|e| e.id);
+        let Ok(versions) = session.repo.versions_in_history(path) else {
+            continue;
+        };
+        let mut earlier: Vec<strata_graph::digest::FileId> = Vec::new();
+        for (_, id) in versions {
+            if Some(id) != now && !earlier.contains(&id) {
+                earlier.push(id);
+            }
+            if earlier.len() == EARLIER_VERSIONS {
+                break;
+            }
+        }
+        let Ok(blobs) = session.repo.read_blobs(&earlier) else {
+            continue;
+        };
+        for bytes in blobs.values() {
+            let text = String::from_utf8_lossy(bytes);
+            if !strata_secrets::is_sealed(&text) {
+                continue;
+            }
+            if let Ok(table) = strata_secrets::open(path, &text, &ids) {
+                out.extend(table.values().map(strata_secrets::to_json));
+            }
+        }
+    }
+    out
+}
+
 /// How an edit ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Edited {

@@ -338,7 +338,15 @@ impl<'a> States<'a> {
                 &own_dir,
                 wide,
             ) {
-                Ok(Some(secrets)) => values.extend(secrets.values.into_values()),
+                Ok(Some(secrets)) => {
+                    values.extend(secrets.values.into_values());
+                    // The state may have been applied with values since rotated.
+                    values.extend(crate::secrets::earlier_values(
+                        self.session,
+                        &self.view.snapshot,
+                        &files,
+                    ));
+                }
                 Ok(None) => {}
                 Err(why) => {
                     return Ok(Carried::Unknown(format!(
