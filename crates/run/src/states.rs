@@ -28,6 +28,9 @@ pub struct States<'a> {
     carried: Mutex<HashMap<(String, TargetId), Arc<Carried>>>,
     /// [`States::reached_by_secrets`], once per stack and environment.
     secret_reach: Mutex<HashMap<(String, TargetId), bool>>,
+    /// The values of a secrets file's earlier versions, once per file (an environment's
+    /// own file reaches all its stacks).
+    earlier: Mutex<HashMap<String, Arc<Vec<serde_json::Value>>>>,
 }
 
 /// Which outputs of a stack carry a value of the secrets that reach it, beyond those
@@ -132,6 +135,7 @@ impl<'a> States<'a> {
             own: Mutex::default(),
             carried: Mutex::default(),
             secret_reach: Mutex::default(),
+            earlier: Mutex::default(),
         }
     }
 
@@ -314,6 +318,23 @@ impl<'a> States<'a> {
         Ok(carried)
     }
 
+    /// [`crate::secrets::earlier_values`] of one file, read once.
+    fn earlier_values(&self, file: &str) -> Arc<Vec<serde_json::Value>> {
+        if let Some(known) = self.earlier.lock().expect("earlier").get(file) {
+            return Arc::clone(known);
+        }
+        let values = Arc::new(crate::secrets::earlier_values(
+            self.session,
+            &self.view.snapshot,
+            &[file],
+        ));
+        self.earlier
+            .lock()
+            .expect("earlier")
+            .insert(file.to_string(), Arc::clone(&values));
+        values
+    }
+
     fn find_carried(&self, target: TargetId, env: &Environment) -> Result<Carried> {
         let none = Carried::Known(Default::default());
         if !self.reached_by_secrets(target, &env.name) {
@@ -341,11 +362,9 @@ impl<'a> States<'a> {
                 Ok(Some(secrets)) => {
                     values.extend(secrets.values.into_values());
                     // The state may have been applied with values since rotated.
-                    values.extend(crate::secrets::earlier_values(
-                        self.session,
-                        &self.view.snapshot,
-                        &files,
-                    ));
+                    for file in &files {
+                        values.extend(self.earlier_values(file).iter().cloned());
+                    }
                 }
                 Ok(None) => {}
                 Err(why) => {
