@@ -1592,4 +1592,35 @@ fn an_output_carrying_a_secret_stays_sensitive_though_terraform_does_not_mark_it
             Vec::<PathBuf>::new()
         );
     }
+
+    // The secret moved to the environment's file with a new value, the stack's own file
+    // gone: its state still holds the old value, found in the history of the file it left.
+    let wide = "environments/dev/secrets.toml";
+    repo.write(wide, "db_password = \"moved-S3CRET-77c2\"\n");
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", wide]).assert_ok();
+    repo.remove(SECRETS);
+    repo.commit("the secret moved to the environment's file");
+    let consumer_sees = |what: &str, sensitive: &str| {
+        let explain = with_key(
+            &repo,
+            Some(&key),
+            tmp.path(),
+            &["hash", "--explain", "--env", "dev", "stacks/consumer"],
+        );
+        explain.assert_ok();
+        assert!(
+            explain
+                .stdout
+                .contains(&format!("including sensitive {sensitive};")),
+            "{what}: {}",
+            explain.stdout
+        );
+    };
+    consumer_sees("moved", "dsn");
+    // In a shallow clone the earlier versions cannot be read: every output of the stack
+    // counts as sensitive.
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    std::fs::write(repo.path().join(".git/shallow"), format!("{head}\n")).unwrap();
+    consumer_sees("shallow", "dsn, port");
+    std::fs::remove_file(repo.path().join(".git/shallow")).unwrap();
 }

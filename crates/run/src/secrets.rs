@@ -256,17 +256,22 @@ pub(crate) fn for_task<'a>(
 const EARLIER_VERSIONS: usize = 10;
 
 /// The values of the earlier versions of the secrets files `paths` (their last
-/// [`EARLIER_VERSIONS`] in the repository's history, the one in `snapshot` left out): a
-/// stack's state keeps the values it was applied with until it is applied again, so after
-/// a rotation is committed its outputs may still carry the old one. A version the
-/// identities here cannot open is left out.
+/// [`EARLIER_VERSIONS`] in the repository's history, the one in `snapshot` left out; a
+/// path may be one that no longer exists): a stack's state keeps the values it was applied
+/// with until it is applied again, so after a rotation (or a move of the secret to another
+/// file) is committed its outputs may still carry the old one. A version the identities
+/// here cannot open is left out. `None` when the history cannot be read whole (a shallow
+/// clone).
 pub(crate) fn earlier_values(
     session: &Session,
     snapshot: &Snapshot,
     paths: &[&str],
-) -> Vec<serde_json::Value> {
+) -> Option<Vec<serde_json::Value>> {
+    if session.repo.is_shallow() {
+        return None;
+    }
     let Ok(ids) = Identities::find(&[]) else {
-        return Vec::new();
+        return Some(Vec::new());
     };
     let mut out = Vec::new();
     for path in paths {
@@ -296,7 +301,18 @@ pub(crate) fn earlier_values(
             }
         }
     }
-    out
+    Some(out)
+}
+
+/// Where the secrets files of the target `label` (a chart when `chart`) in `env` are kept,
+/// whether or not they exist: its own directory's file and, for a stack, the environment's.
+pub(crate) fn places_of(env: &str, label: &str, chart: bool) -> Vec<String> {
+    let (own_dir, wide) = scope(env, label, chart);
+    let mut places = vec![format!("{own_dir}/{SECRETS_FILE}")];
+    if wide {
+        places.push(format!("environments/{env}/{SECRETS_FILE}"));
+    }
+    places
 }
 
 /// How an edit ended.

@@ -30,7 +30,7 @@ pub struct States<'a> {
     secret_reach: Mutex<HashMap<(String, TargetId), bool>>,
     /// The values of a secrets file's earlier versions, once per file (an environment's
     /// own file reaches all its stacks).
-    earlier: Mutex<HashMap<String, Arc<Vec<serde_json::Value>>>>,
+    earlier: Mutex<HashMap<String, Option<Arc<Vec<serde_json::Value>>>>>,
 }
 
 /// Which outputs of a stack carry a value of the secrets that reach it, beyond those
@@ -319,19 +319,16 @@ impl<'a> States<'a> {
     }
 
     /// [`crate::secrets::earlier_values`] of one file, read once.
-    fn earlier_values(&self, file: &str) -> Arc<Vec<serde_json::Value>> {
+    fn earlier_values(&self, file: &str) -> Option<Arc<Vec<serde_json::Value>>> {
         if let Some(known) = self.earlier.lock().expect("earlier").get(file) {
-            return Arc::clone(known);
+            return known.clone();
         }
-        let values = Arc::new(crate::secrets::earlier_values(
-            self.session,
-            &self.view.snapshot,
-            &[file],
-        ));
+        let values = crate::secrets::earlier_values(self.session, &self.view.snapshot, &[file])
+            .map(Arc::new);
         self.earlier
             .lock()
             .expect("earlier")
-            .insert(file.to_string(), Arc::clone(&values));
+            .insert(file.to_string(), values.clone());
         values
     }
 
@@ -361,9 +358,24 @@ impl<'a> States<'a> {
             ) {
                 Ok(Some(secrets)) => {
                     values.extend(secrets.values.into_values());
-                    // The state may have been applied with values since rotated.
-                    for file in &files {
-                        values.extend(self.earlier_values(file).iter().cloned());
+                    // The state may have been applied with values since rotated, or moved
+                    // from a file that is gone.
+                    let mut places: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+                    for place in crate::secrets::places_of(&env.name, &t.label, t.chart.is_some()) {
+                        if !places.contains(&place) {
+                            places.push(place);
+                        }
+                    }
+                    for place in &places {
+                        match self.earlier_values(place) {
+                            Some(earlier) => values.extend(earlier.iter().cloned()),
+                            None => {
+                                return Ok(Carried::Unknown(format!(
+                                    "this clone is shallow, so the earlier versions of {place} (which the state of {} may still hold) cannot be read",
+                                    t.label
+                                )))
+                            }
+                        }
                     }
                 }
                 Ok(None) => {}
