@@ -59,6 +59,23 @@ fn chooses_a_version(label: &str, path: &str) -> bool {
     dir == strata_graph::discover::label_dir(label) && VERSION_FILES.contains(&name)
 }
 
+/// A file as committed or staged: its bytes on disk when they have its id (`verified`),
+/// else git's blob of that id, if git has it.
+fn committed<'b>(
+    id: strata_graph::digest::FileId,
+    verified: bool,
+    on_disk: &'b [u8],
+    from_git: &'b std::collections::HashMap<strata_graph::digest::FileId, Vec<u8>>,
+) -> Option<&'b [u8]> {
+    match verified {
+        true => Some(on_disk),
+        false => from_git
+            .get(&id)
+            .filter(|b| strata_graph::digest::FileId::of_content(b) == id)
+            .map(Vec::as_slice),
+    }
+}
+
 /// The SHA-256 (hex) and size a git LFS pointer file names; `None` for any other content.
 /// (A pointer is a small text: `version https://git-lfs.github.com/spec/v1`, then
 /// `oid sha256:<64 hex digits>` and `size <bytes>`, one key per line.)
@@ -163,32 +180,18 @@ pub fn prepare(
     };
     // Pointers only of files git stores through LFS: a file that merely holds a pointer's
     // text is that text.
-    let pointers: Vec<&str> = read
+    let mut pointers: std::collections::HashMap<&str, (String, u64)> = read
         .iter()
-        .filter(|(f, (verified, on_disk))| {
-            let id = snapshot.files[*f].id;
-            let committed = if *verified {
-                Some(on_disk.as_slice())
-            } else {
-                from_git.get(&id).map(Vec::as_slice)
-            };
-            committed.and_then(lfs_pointer).is_some()
+        .filter_map(|(f, (verified, on_disk))| {
+            let bytes = committed(snapshot.files[*f].id, *verified, on_disk, &from_git);
+            Some((*f, bytes.and_then(lfs_pointer)?))
         })
-        .map(|(f, _)| *f)
         .collect();
-    let lfs = repo.lfs_tracked(&pointers)?;
+    let lfs = repo.lfs_tracked(&pointers.keys().copied().collect::<Vec<_>>())?;
+    pointers.retain(|f, _| lfs.contains(*f));
     let mut contents = std::collections::HashMap::new();
     for (f, (verified, on_disk)) in read {
-        let id = snapshot.files[f].id;
-        let committed = if verified {
-            Some(on_disk.as_slice())
-        } else {
-            from_git
-                .get(&id)
-                .filter(|b| strata_graph::digest::FileId::of_content(b) == id)
-                .map(Vec::as_slice)
-        };
-        let bytes = match committed.and_then(lfs_pointer).filter(|_| lfs.contains(f)) {
+        let bytes = match pointers.remove(f) {
             Some((sha256, size)) => {
                 let smudged = on_disk.len() as u64 == size
                     && strata_graph::digest::BlobDigest::of(&on_disk).to_hex() == sha256;
@@ -204,7 +207,9 @@ pub fn prepare(
                 }
                 Some(on_disk)
             }
-            None => committed.map(<[u8]>::to_vec),
+            None => {
+                committed(snapshot.files[f].id, verified, &on_disk, &from_git).map(<[u8]>::to_vec)
+            }
         };
         match bytes {
             Some(bytes) => {

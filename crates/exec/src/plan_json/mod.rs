@@ -65,10 +65,7 @@ impl ResourceAction {
     /// The sign terraform shows for the action: `-/+` for a replacement that destroys
     /// first, `+/-` for one that creates first.
     pub fn sign(&self) -> &'static str {
-        match self.action.as_str() {
-            "replace" if self.create_before_destroy => "+/-",
-            action => action_sign(action),
-        }
+        sign_of(&self.action, self.create_before_destroy)
     }
 
     /// [`ResourceAction::reason`] in words, for the reasons a reviewer would not see from
@@ -118,10 +115,7 @@ pub struct ResourceDiff {
 impl ResourceDiff {
     /// See [`ResourceAction::sign`].
     pub fn sign(&self) -> &'static str {
-        match self.action.as_str() {
-            "replace" if self.create_before_destroy => "+/-",
-            action => action_sign(action),
-        }
+        sign_of(&self.action, self.create_before_destroy)
     }
 }
 
@@ -270,10 +264,16 @@ impl PlanSummary {
 /// The sign terraform shows for an action (a replacement as `-/+`; see
 /// [`ResourceAction::sign`] for one that creates first).
 pub fn action_sign(action: &str) -> &'static str {
+    sign_of(action, false)
+}
+
+/// The sign of `action`, a replacement's by which comes first.
+fn sign_of(action: &str, create_before_destroy: bool) -> &'static str {
     match action {
         "create" => "+",
         "delete" => "-",
         "update" => "~",
+        "replace" if create_before_destroy => "+/-",
         "replace" => "-/+",
         "read" => "<=",
         "import" => "<-",
