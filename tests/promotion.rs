@@ -2575,3 +2575,90 @@ fn a_promotion_of_a_commit_with_another_policy_layout_is_refused_before_it_appli
         "{said}"
     );
 }
+
+/// A waiver no one committed (or reviewed) must not decide the checks a lock entry records:
+/// they gate the next environment. A dev apply judged by one is not recorded, and a
+/// promotion from a checkout that has one is refused before anything runs.
+#[test]
+fn checks_judged_by_uncommitted_waivers_are_neither_recorded_nor_promoted() {
+    let repo = tools_repo();
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &format!("{workspace}\n[policy]\nbuiltin = false\n"),
+    );
+    let code = |v: &str| {
+        format!("{NULL_PROVIDER}\nresource \"null_resource\" \"x\" {{\n  triggers = {{ v = \"{v}\" }}\n}}\n")
+    };
+    repo.write("stacks/app/main.tf", &code("1"));
+    let gates = "[gates]\nrequire = [\"plan\"]\napprovals = 0\nsoak = \"0m\"\n";
+    repo.write(
+        "environments/dev/env.toml",
+        &format!("[state]\nbackend = \"local\"\n{gates}"),
+    );
+    repo.write(
+        "environments/staging/env.toml",
+        &format!("promotes_from = \"dev\"\n[state]\nbackend = \"local\"\n{gates}"),
+    );
+    repo.write("policies/guard/policy.toml", "kinds = [\"stack\"]\n");
+    repo.write(
+        "policies/guard/guard.rego",
+        "package main\nimport rego.v1\ndeny contains \"no changes without review\" if { input.resource_changes }\n",
+    );
+    repo.commit("a stack and a policy");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let policy_check = |env: &str| {
+        lock_entry(&repo, env, "stacks/app").map(|e| {
+            (
+                e["hash"].as_str().unwrap().to_string(),
+                e["checks"]["policy"].as_str().unwrap().to_string(),
+            )
+        })
+    };
+    let (v1, check) = policy_check("dev").expect("dev recorded");
+    assert_eq!(check, "failed");
+    repo.commit("dev");
+    repo.write("stacks/app/main.tf", &code("2"));
+    repo.commit("v2");
+
+    let waiver = "[[waiver]]\nrule = \"policies/guard/main.deny\"\ntargets = \"stacks/app\"\nowner = \"mallory@example.com\"\nreason = \"local only\"\nexpires = \"2099-01-01\"\n";
+    repo.write("policies/waivers.toml", waiver);
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert_ne!(run.code, 0, "{said}");
+    assert!(
+        said.contains("stacks/app not recorded: its checks were judged by policies or waivers changed since the last commit"),
+        "{said}"
+    );
+    assert_eq!(policy_check("dev"), Some((v1, "failed".into())), "{said}");
+
+    // Without it, dev records v2 as the policy judges it, and the plan moves it on.
+    repo.remove("policies/waivers.toml");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (v2, check) = policy_check("dev").unwrap();
+    assert_eq!(check, "failed");
+    repo.commit("dev v2");
+    let plan = repo.strata(&[
+        "promote", "plan", "--from", "dev", "--to", "staging", "--out", "p.json",
+    ]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    repo.commit("plan");
+
+    repo.write("policies/waivers.toml", waiver);
+    let run = repo.strata(&["promote", "apply", "p.json"]);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert_ne!(run.code, 0, "{said}");
+    assert!(
+        said.contains("the policies or waivers that judge stacks/app in staging have uncommitted changes in this checkout"),
+        "{said}"
+    );
+    assert!(!said.contains("apply [staging]"), "{said}");
+    assert_eq!(policy_check("staging"), None);
+
+    repo.remove("policies/waivers.toml");
+    let run = repo.strata(&["promote", "apply", "p.json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(policy_check("staging"), Some((v2, "failed".into())));
+}

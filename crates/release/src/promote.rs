@@ -324,6 +324,29 @@ fn moved_policies(
     Ok(None)
 }
 
+/// A step whose checks in the destination would be judged by policies or waivers this
+/// checkout changed without committing them: a wave verifies the commit's code by this
+/// checkout's policies, and the lock entry it writes gates the next environment, so they
+/// must be a commit's. In words.
+fn uncommitted_policies(
+    session: &Session,
+    view: &strata_graph::session::View,
+    plan: &PromotionPlan,
+) -> Result<Option<String>> {
+    let head = session.repo.resolve_commit("HEAD")?;
+    let at_head = session.at_commit(&head)?;
+    Ok(plan
+        .steps()
+        .filter(|s| s.action == StepAction::Apply)
+        .find(|s| crate::verify::policies_uncommitted(&at_head, view, &s.label, &plan.to))
+        .map(|s| {
+            format!(
+                "the policies or waivers that judge {} in {} have uncommitted changes in this checkout: the checks a promotion records must be reproducible from a commit; commit them (or discard them) and apply the plan again",
+                s.label, plan.to
+            )
+        }))
+}
+
 /// The steps of `plan` whose rollback needs a commit this repository does not hold (the
 /// destination's previous entry was applied from a commit since rewritten away): the
 /// promotion can run, but a failure could not be rolled back automatically. In words.
@@ -423,6 +446,9 @@ fn preflight(
         return Ok(Err(why));
     }
     if let Some(why) = moved_policies(session, &view, plan)? {
+        return Ok(Err(why));
+    }
+    if let Some(why) = uncommitted_policies(session, &view, plan)? {
         return Ok(Err(why));
     }
     if let Some((record, outcome)) = unfinished(&session.root, &plan.to, &plan.digest)? {

@@ -340,6 +340,15 @@ fn record_in_lock(
             ));
             continue;
         }
+        // The checks a lock entry records gate the next environment: the policies and
+        // waivers that judged them must be a commit's too, not an edit no one reviewed.
+        if crate::verify::policies_uncommitted(&at_head, view, &t.label, env) {
+            out.not_recorded.push((
+                t.label.clone(),
+                format!("its checks were judged by policies or waivers changed since the last commit (uncommitted edits of the policies governing it in {env}, or of their waivers): commit them and apply again to record it (a lock entry's checks must be reproducible from its commit)"),
+            ));
+            continue;
+        }
         candidates.push((t.label.clone(), t.kind));
     }
     if candidates.is_empty() && destroyed.is_empty() && !retiring {

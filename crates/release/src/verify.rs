@@ -92,6 +92,13 @@ pub fn run_labels(
     }
 }
 
+/// Whether the policies and waivers judging `label` in `env` differ between `at_head` (the
+/// last commit) and `tree` (the work tree): checks they judged could not be reproduced from
+/// any commit, so they may not be recorded, nor gate a promotion.
+pub fn policies_uncommitted(at_head: &View, tree: &View, label: &str, env: &str) -> bool {
+    policy_basis(at_head, label, env) != policy_basis(tree, label, env)
+}
+
 /// What judges `label`'s policy checks in `env` as `view` has the workspace: the policies
 /// governing it there (each by its files' blob ids, or the built-in pack's version) and the
 /// waivers in force for it, as one BLAKE3 digest; `None` when no policy governs it. A lock
