@@ -92,20 +92,11 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             } else {
                 for v in &verified {
                     if v.problems.is_empty() && v.events == 0 {
-                        crate::out!("{}: no events yet", v.ledger);
+                        crate::out!("{}: {}", v.ledger, v.verdict());
                     } else if v.problems.is_empty() {
-                        crate::out!(
-                            "{}: {} event(s), chain intact, every release lock entry explained",
-                            v.ledger,
-                            v.events
-                        );
+                        crate::out!("{}: {} event(s), {}", v.ledger, v.events, v.verdict());
                     } else {
-                        crate::out!(
-                            "{}: {} event(s), {} problem(s):",
-                            v.ledger,
-                            v.events,
-                            v.problems.len()
-                        );
+                        crate::out!("{}: {} event(s), {}:", v.ledger, v.events, v.verdict());
                         for p in &v.problems {
                             if p.line == 0 {
                                 crate::out!("  release lock: {}", p.message);

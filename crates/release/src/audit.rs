@@ -567,6 +567,22 @@ pub struct Verified {
     pub notes: Vec<String>,
 }
 
+impl Verified {
+    /// The verdict in a few words: what `audit verify` and the report head each ledger
+    /// with. Every entry is said to be explained only when nothing was left unchecked.
+    pub fn verdict(&self) -> String {
+        match (self.problems.len(), self.notes.len()) {
+            (0, 0) if self.events == 0 => "no events yet".into(),
+            (0, 0) => "chain intact, every release lock entry explained".into(),
+            (0, n) if self.events == 0 => {
+                format!("no events yet, {n} note(s) on what could not be checked")
+            }
+            (0, n) => format!("chain intact, {n} note(s) on what could not be checked"),
+            (n, _) => format!("{n} problem(s)"),
+        }
+    }
+}
+
 /// Checks each environment's ledger: its chain, and that every entry of the release lock
 /// written since the ledger's first event was written by an event of it (an entry edited
 /// by hand, or written by a strata that kept no ledger, is reported; line 0 = the lock).
@@ -769,10 +785,17 @@ pub fn csv(events: &[strata_audit::Event]) -> String {
         }
     };
     let mut out = String::from(
-        "time,env,seq,action,outcome,actor,head,label,result,hash,commit,reason,hash_of_event,signer\n",
+        "time,env,seq,action,outcome,actor,head,label,result,hash,commit,reason,hash_of_event,signer,message,details\n",
     );
     for e in events {
         let head = e.head.clone().unwrap_or_default();
+        // What the event rests on (a promotion's plan, source and approvers), as JSON: the
+        // keys differ by action.
+        let details = if e.details.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&e.details).expect("a map of strings serializes")
+        };
         let rows: Vec<Option<&TargetEvent>> = if e.targets.is_empty() {
             vec![None]
         } else {
@@ -794,6 +817,8 @@ pub fn csv(events: &[strata_audit::Event]) -> String {
                 t.and_then(|t| t.reason.clone()).unwrap_or_default(),
                 e.hash.clone(),
                 e.signer.clone().unwrap_or_default(),
+                e.message.clone().unwrap_or_default(),
+                details.clone(),
             ];
             let line: Vec<String> = cols.iter().map(|c| field(c)).collect();
             out.push_str(&line.join(","));
@@ -812,12 +837,10 @@ pub fn markdown(events: &[strata_audit::Event], verified: &[Verified]) -> String
             "- `{}`: {} event(s), {}\n",
             v.ledger,
             v.events,
-            if v.problems.is_empty() && v.events == 0 {
-                "no events yet".to_string()
-            } else if v.problems.is_empty() {
-                "chain intact, every release lock entry explained".to_string()
+            if v.problems.is_empty() {
+                v.verdict()
             } else {
-                format!("**{} problem(s)**: `strata audit verify`", v.problems.len())
+                format!("**{}**: `strata audit verify`", v.verdict())
             }
         ));
         for note in &v.notes {
@@ -904,6 +927,54 @@ mod tests {
             "{out}"
         );
         assert!(rows[1].contains(",'@SUM(A1),"), "{out}");
+    }
+
+    #[test]
+    fn the_export_keeps_what_an_event_rests_on_and_its_message() {
+        let mut promoted = event("alice");
+        promoted.action = "promote".into();
+        promoted.details = BTreeMap::from([
+            ("plan".to_string(), "5bd23dc5".to_string()),
+            ("from".to_string(), "dev".to_string()),
+            ("approved_by".to_string(), "bob, carol".to_string()),
+        ]);
+        let mut refused = event("mallory");
+        refused.outcome = "refused".into();
+        refused.message = Some("the plan is stale".into());
+        let out = csv(&[promoted, refused]);
+        let header: Vec<&str> = out.lines().next().unwrap().split(',').collect();
+        assert_eq!(header[header.len() - 2..], ["message", "details"]);
+        let rows: Vec<&str> = out.lines().skip(1).collect();
+        assert!(
+            rows[0].ends_with(
+                ",\"{\"\"approved_by\"\":\"\"bob, carol\"\",\"\"from\"\":\"\"dev\"\",\"\"plan\"\":\"\"5bd23dc5\"\"}\""
+            ),
+            "{out}"
+        );
+        assert!(rows[1].ends_with(",the plan is stale,"), "{out}");
+    }
+
+    #[test]
+    fn a_ledger_with_notes_is_not_said_to_explain_every_entry() {
+        let verified = |events, notes: Vec<String>| Verified {
+            env: "dev".into(),
+            ledger: "environments/dev/audit.jsonl".into(),
+            events,
+            problems: Vec::new(),
+            notes,
+        };
+        assert_eq!(
+            verified(2, Vec::new()).verdict(),
+            "chain intact, every release lock entry explained"
+        );
+        let noted = verified(1, vec!["charts/legacy: not checked".into()]);
+        assert_eq!(
+            noted.verdict(),
+            "chain intact, 1 note(s) on what could not be checked"
+        );
+        let report = markdown(&[], &[noted]);
+        assert!(!report.contains("explained"), "{report}");
+        assert_eq!(verified(0, Vec::new()).verdict(), "no events yet");
     }
 
     #[test]
