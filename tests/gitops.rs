@@ -1106,9 +1106,9 @@ fn flux_helm_inline_values_are_read_as_helm_reads_them() {
     let repo = small_with_gitops();
     repo.write(
         "environments/dev/charts/web/values.yaml",
-        "debug: off\nmode: 0755\nbase: &b\n  x: 1\nderived:\n  <<: *b\n  z: 2\n",
+        "debug: off\nmode: 0755\nbase: &b\n  x: 1\nderived:\n  <<: *b\n  z: 2\n---\n# empty\n---\nreplicas: 2\nderived:\n  z: 3\n---\nmode: null\n",
     );
-    repo.commit("values in YAML 1.1");
+    repo.commit("values in YAML 1.1, in several documents");
     repo.strata(&["apply", "--env", "dev", "--auto-approve", "stacks/network"])
         .assert_ok();
     let out = tempfile::tempdir().unwrap();
@@ -1116,8 +1116,15 @@ fn flux_helm_inline_values_are_read_as_helm_reads_them() {
     render(&repo, "dev", "flux-helm", &dir).assert_ok();
     let values = &yaml(&dir.join("flux/helmreleases/web.yaml"))["spec"]["values"];
     assert_eq!(values["debug"], false, "{values}");
-    assert_eq!(values["mode"], 493, "{values}");
-    assert_eq!(values["derived"], serde_json::json!({"x": 1, "z": 2}));
+    // Each document merged over the ones before it, as helm reads the file: the HelmRelease
+    // used to carry the first alone.
+    assert_eq!(
+        values.get("mode"),
+        Some(&serde_json::Value::Null),
+        "{values}"
+    );
+    assert_eq!(values["replicas"], 2, "{values}");
+    assert_eq!(values["derived"], serde_json::json!({"x": 1, "z": 3}));
 }
 
 /// With no chart left in the lock (the last one destroyed), the GitOps output is still

@@ -308,6 +308,12 @@ pub fn first_document(text: &str) -> Result<Value, Error> {
     }
 }
 
+/// Every document of `text`, resolved, in order (an empty one is null): how helm reads a
+/// values file, each document merged over the ones before it.
+pub fn every_document(text: &str) -> Result<Vec<Value>, Error> {
+    compose(text)?.iter().map(resolve).collect()
+}
+
 /// `!!name`, however the parser spells the standard tag handle.
 /// The type a tag of YAML's core schema names (`!!bool`, `!<tag:yaml.org,2002:bool>`:
 /// `bool`); none for a tag of another schema.
