@@ -420,6 +420,23 @@ fn a_chart_with_vendored_and_workspace_dependencies_is_checked_offline() {
     run.assert_ok();
     let render = task_in(&report, "charts/app", "render");
     assert_eq!(render["summary"]["objects"], 4, "{render}");
+    // The workspace's chart bumped, the constraint not: refused as `helm dependency build`
+    // refuses it (packaged as it is, helm rendered it without its alias or condition).
+    let lib = std::fs::read_to_string(repo.path().join("charts/lib/Chart.yaml")).unwrap();
+    repo.write(
+        "charts/lib/Chart.yaml",
+        &lib.replacen("version: 0.1.0", "version: 0.2.0", 1),
+    );
+    repo.commit("lib 0.2.0");
+    let (run, _) = json_run(&repo, &["check", "--env", "dev", "charts/app"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains("charts/ does not hold a version Chart.yaml accepts for 1 subchart(s): \"lib\" (repository \"file://../lib\", version \"0.1.0\"): wrong version"),
+        "{said}"
+    );
+    repo.write("charts/lib/Chart.yaml", &lib);
+    repo.commit("lib 0.1.0 again");
     // Chart.yaml bumped, the vendored package not.
     repo.write("charts/app/Chart.yaml", &app("1.1.0"));
     repo.commit("redis 1.1.0 asked for");

@@ -103,7 +103,13 @@ pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &Dependencies) -> Res
                 log: message.into_bytes(),
                 ..Step::default()
             },
-            None => package_local(tools, sb, deps, &charts)?,
+            None => {
+                let mut step = package_local(tools, sb, deps, &charts)?;
+                if step.ok {
+                    versions_held(tools, sb, &mut step)?;
+                }
+                step
+            }
         }
     } else {
         let out = run(tools, sb, &["dependency", "build", "."])?;
@@ -203,6 +209,49 @@ fn package_local(
         }
     }
     Ok(step)
+}
+
+/// After [`package_local`]: whether every dependency `charts/` now holds is a version
+/// Chart.yaml accepts, as `helm dependency list` judges it. `helm dependency build`
+/// refuses a `file://` chart whose version the constraint does not take; packaged here,
+/// helm would render it anyway, without its alias, condition or import-values (which apply
+/// to a matching version only). Fails `step` naming those that do not match.
+fn versions_held(tools: &Tools, sb: &Sandbox, step: &mut Step) -> Result<()> {
+    let out = run(tools, sb, &["dependency", "list", "."])?;
+    if !out.success || out.interrupted {
+        step.append(&out);
+        step.ok = false;
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    // NAME TAB VERSION TAB REPOSITORY TAB STATUS, padded; a header line first.
+    let wrong: Vec<String> = text
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
+            match cols[..] {
+                [name, version, repository, status, ..] if !matches!(status, "ok" | "unpacked") => {
+                    Some(format!(
+                        "\"{name}\" (repository \"{repository}\", version \"{version}\"): {status}"
+                    ))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    if !wrong.is_empty() {
+        step.ok = false;
+        step.log.extend_from_slice(
+            format!(
+                "strata: charts/ does not hold a version Chart.yaml accepts for {} subchart(s): {}; make the version in Chart.yaml match the dependency's Chart.yaml (for a vendored package: `helm dependency update`, then commit Chart.lock and charts/*.tgz)\n",
+                wrong.len(),
+                wrong.join(", ")
+            )
+            .as_bytes(),
+        );
+    }
+    Ok(())
 }
 
 /// Whether `helm dependency build` must run for a chart whose `charts/` is `charts` (see
