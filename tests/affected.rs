@@ -924,3 +924,45 @@ fn a_file_in_no_targets_environment_directory_is_given_to_none_and_named() {
         .any(|p| p.contains("stacks/db")));
     assert_eq!(repo.affected_labels(&["--base", "HEAD~1"]), ["stacks/db"]);
 }
+
+/// A values file in an environment's directory for a chart vendored in another chart
+/// (`environments/dev/charts/app/charts/sub/values.yaml`) is given to no target: helm
+/// renders the subchart inside its parent, with the values its parent gives it. It was
+/// given to the subchart, which renders nothing of its own, so the file was silently
+/// unused while `affected` named both charts changed by it.
+#[test]
+fn a_values_file_for_a_vendored_subchart_is_given_to_none_and_named() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    repo.write(
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: sub\n    version: 0.1.0\n",
+    );
+    repo.write(
+        "charts/app/charts/sub/Chart.yaml",
+        "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+    );
+    let stray = "environments/dev/charts/app/charts/sub/values.yaml";
+    repo.write(stray, "greeting: from-dev\n");
+    repo.commit("a subchart's values beside it");
+    let listed = repo.strata(&["list", "--check"]);
+    assert_eq!(listed.code, 1, "{}", listed.stderr);
+    assert!(
+        listed.stderr.contains(&format!(
+            "warning: {stray} is in the directory of charts/app/charts/sub, a chart vendored in another chart's charts/"
+        )) && listed.stderr.contains("set its values under `sub:`"),
+        "{}",
+        listed.stderr
+    );
+    let json = repo.strata(&["--json", "list"]).json();
+    assert_eq!(json["stray_environment_files"], serde_json::json!([stray]));
+    repo.append(stray, "# edited\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        Vec::<String>::new()
+    );
+}

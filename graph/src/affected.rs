@@ -883,7 +883,7 @@ fn environment_changes(
                         && match model.environment_file_owner(env, p) {
                             Some(EnvFileOwner::Target(owner)) => owner == t.label,
                             Some(EnvFileOwner::Everyone) => true,
-                            Some(EnvFileOwner::Nobody) | None => false,
+                            Some(EnvFileOwner::Nobody | EnvFileOwner::Subchart(_)) | None => false,
                         }
                 };
                 env_files[i].extend(

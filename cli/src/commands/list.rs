@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     let folded = strata_graph::folded::folded_roots(&view, &session.repo)?;
     session.finish();
     let env_files = view.model.environment_files(&view.snapshot);
-    let stray: Vec<(&str, &str)> = env_files.stray().collect();
+    let stray: Vec<strata_graph::model::Stray> = env_files.stray().collect();
     let rows: Vec<Row> = view
         .model
         .targets
@@ -55,7 +55,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
             targets: rows,
             unowned: &view.model.unowned,
             folded_roots: &folded,
-            stray_environment_files: stray.iter().map(|(_, p)| *p).collect(),
+            stray_environment_files: stray.iter().map(|s| s.path).collect(),
             environments: view
                 .model
                 .environments
@@ -111,8 +111,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     if !folded.is_empty() {
         say!("hint: give each its own target: a stack.toml in it (or a layout glob naming it), or call it from its parent with a `module` block if it is a module");
     }
-    for (env, path) in &stray {
-        say!("warning: {}", strata_run::stray_env_file(env, path));
+    for s in &stray {
+        say!("warning: {s}");
     }
     Ok(exit(&view.model.unowned, &folded, &stray, args.check))
 }
@@ -122,7 +122,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
 fn exit(
     unowned: &[String],
     folded: &[strata_graph::folded::FoldedRoot],
-    stray: &[(&str, &str)],
+    stray: &[strata_graph::model::Stray],
     check: bool,
 ) -> u8 {
     u8::from(check && !(unowned.is_empty() && folded.is_empty() && stray.is_empty()))

@@ -460,14 +460,6 @@ pub fn resolve_tools(
     })
 }
 
-/// The warning for a file under `environments/<env>/` that no target is given (see
-/// [`strata_graph::model::EnvFileOwner::Nobody`]).
-pub fn stray_env_file(env: &str, path: &str) -> String {
-    format!(
-        "{path} is in a directory of environments/{env}/ that is no target's, so no target is given it (was the target removed or renamed, or is the directory misspelled?)\n  hint: move it under the target's directory there, or directly into environments/{env}/ to give it to every target, or remove it"
-    )
-}
-
 /// Builds the cache a run uses. The remote is not contacted here (see
 /// [`Cache::check_required_remote`]); a remote URL that is not http(s), or a size limit in
 /// the environment that is not a size, is an error.
@@ -691,12 +683,12 @@ pub fn run(
     // Files left where no target is given them, in the environments this run works in.
     let run_envs: std::collections::BTreeSet<&str> =
         tasks.iter().filter_map(|t| t.env.as_deref()).collect();
-    for (env, path) in runner
+    for stray in runner
         .env_files
         .stray()
-        .filter(|(e, _)| run_envs.contains(e))
+        .filter(|s| run_envs.contains(s.env))
     {
-        observer.warn(&stray_env_file(env, path));
+        observer.warn(&stray.to_string());
     }
     // A policy's label glob that matches nothing governs nothing: most likely a typo.
     let model = &view.model;

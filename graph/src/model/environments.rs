@@ -85,7 +85,7 @@ impl Model {
                     let owner = match last {
                         Some((d, owner)) if d == dir => owner,
                         _ => {
-                            let owner = env_file_owner(rest, |d| self.target_dir(d));
+                            let owner = self.env_owner(rest);
                             last = Some((dir, owner));
                             owner
                         }
@@ -121,7 +121,10 @@ impl Model {
                             files.wide.push(path.clone());
                             files.linked_wide.extend(linked);
                         }
-                        EnvFileOwner::Nobody => files.stray.push(path.clone()),
+                        EnvFileOwner::Nobody => files.stray.push((path.clone(), None)),
+                        EnvFileOwner::Subchart(label) => {
+                            files.stray.push((path.clone(), Some(label.to_string())))
+                        }
                     }
                 }
                 (env.name.clone(), files)
@@ -136,7 +139,16 @@ impl Model {
     /// path outside that environment's directory.
     pub fn environment_file_owner(&self, env: &str, path: &str) -> Option<EnvFileOwner<'_>> {
         let rest = path.strip_prefix(&format!("environments/{env}/"))?;
-        Some(env_file_owner(rest, |d| self.target_dir(d)))
+        Some(self.env_owner(rest))
+    }
+
+    /// [`env_file_owner`] of the file at `rest` below an environment's directory, in this
+    /// workspace.
+    fn env_owner(&self, rest: &str) -> EnvFileOwner<'_> {
+        match env_file_owner(rest, |d| self.target_dir(d)) {
+            EnvFileOwner::Target(label) if self.is_subchart(label) => EnvFileOwner::Subchart(label),
+            owner => owner,
+        }
     }
 
     /// The label of the target whose directory `dir` is.
@@ -161,8 +173,43 @@ struct EnvFiles {
     linked_by_label: HashMap<String, Vec<String>>,
     /// Links among the files that lead outside the workspace (or loop): (link, its text).
     outside: Vec<(String, String)>,
-    /// Files no target is given (see [`EnvFileOwner::Nobody`]).
-    stray: Vec<String>,
+    /// Files no target is given (see [`EnvFileOwner::Nobody`]), each with the vendored
+    /// subchart whose directory holds it, if one does ([`EnvFileOwner::Subchart`]).
+    stray: Vec<(String, Option<String>)>,
+}
+
+/// A file under `environments/<env>/` that no target is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stray<'a> {
+    pub env: &'a str,
+    pub path: &'a str,
+    /// The chart vendored in another chart whose directory holds it (see
+    /// [`EnvFileOwner::Subchart`]).
+    pub subchart: Option<&'a str>,
+}
+
+impl std::fmt::Display for Stray<'_> {
+    /// What is wrong with it, and the fix.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Stray {
+            env,
+            path,
+            subchart,
+        } = self;
+        match subchart {
+            Some(sub) => {
+                let name = sub.rsplit('/').next().unwrap_or(sub);
+                write!(
+                    f,
+                    "{path} is in the directory of {sub}, a chart vendored in another chart's charts/: helm renders it inside its parent, with the values its parent gives it, so no target is given this file\n  hint: set its values under `{name}:` in a values file of the parent chart's directory in environments/{env}/, or remove it"
+                )
+            }
+            None => write!(
+                f,
+                "{path} is in a directory of environments/{env}/ that is no target's, so no target is given it (was the target removed or renamed, or is the directory misspelled?)\n  hint: move it under the target's directory there, or directly into environments/{env}/ to give it to every target, or remove it"
+            ),
+        }
+    }
 }
 
 /// Whom a file under `environments/<env>/` is given to.
@@ -177,6 +224,11 @@ pub enum EnvFileOwner<'a> {
     /// or renamed, or the directory is misspelled). Given to every target, a file left
     /// behind by a removed chart would set values in all the others.
     Nobody,
+    /// No target: it lies in the directory of a chart vendored in another chart's
+    /// `charts/`, which helm renders inside its parent, with the values its parent gives
+    /// it (the parent's values files set them under the subchart's name), never with files
+    /// of its own.
+    Subchart(&'a str),
 }
 
 /// Whom the file at `rest` (its path below `environments/<env>/`) is given to; `target`
@@ -244,11 +296,16 @@ impl EnvironmentFiles {
     }
 
     /// The files under `environments/` that no target is given, by environment (see
-    /// [`EnvFileOwner::Nobody`]).
-    pub fn stray(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.per_env
-            .iter()
-            .flat_map(|(env, f)| f.stray.iter().map(move |p| (env.as_str(), p.as_str())))
+    /// [`EnvFileOwner::Nobody`]), each with the vendored subchart whose directory holds
+    /// it, if one does.
+    pub fn stray(&self) -> impl Iterator<Item = Stray<'_>> {
+        self.per_env.iter().flat_map(|(env, f)| {
+            f.stray.iter().map(move |(path, subchart)| Stray {
+                env,
+                path,
+                subchart: subchart.as_deref(),
+            })
+        })
     }
 
     /// The files feeding `label` in `env`: environment-wide first, then its own.

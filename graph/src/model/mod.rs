@@ -28,7 +28,7 @@ pub mod waivers;
 pub use edges::join_normalized;
 use edges::{apply_manifest, Builder};
 use environments::load_environments;
-pub use environments::{is_environment_name, EnvFileOwner, Environment, EnvironmentFiles};
+pub use environments::{is_environment_name, EnvFileOwner, Environment, EnvironmentFiles, Stray};
 use links::Links;
 use policies::{load_policy_meta, load_waivers};
 
@@ -621,7 +621,7 @@ impl<'p> VarFiles<'p> {
                     .or_default()
                     .push(path),
                 EnvFileOwner::Everyone => files.wide.push(path),
-                EnvFileOwner::Nobody => {}
+                EnvFileOwner::Nobody | EnvFileOwner::Subchart(_) => {}
             }
         }
         files
