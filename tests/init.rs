@@ -1041,3 +1041,78 @@ fn units_without_terraform_files_are_not_called_nothing_left_out() {
         run.stdout
     );
 }
+
+/// A stack under `.github/` (a CI role's root) keeps its files: init ignores the CI
+/// directory only when no target lies in it. It ignored `.github/**` whatever it held, so
+/// the stack it had just found had no inputs and no change to it was ever seen.
+#[test]
+fn a_stack_under_a_ci_directory_is_not_ignored() {
+    let repo = Repo::new();
+    repo.write(
+        ".github/terraform/oidc/main.tf",
+        &format!("terraform {{\n  backend \"s3\" {{}}\n}}\n{PROVIDER}"),
+    )
+    .write(".github/workflows/ci.yml", "on: push\n")
+    .write(".gitlab/ci/lint.yml", "lint: {}\n")
+    .write("stacks/app/main.tf", PROVIDER);
+    repo.commit("a CI role's stack");
+    init(&repo, &[]);
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    assert!(
+        workspace.contains("ignore = [\"**/*.md\", \".gitlab/**\"]"),
+        "{workspace}"
+    );
+    let (targets, _) = list_check(&repo);
+    assert!(
+        targets.contains(&(".github/terraform/oidc".into(), "stack".into())),
+        "{targets:?}"
+    );
+    repo.commit("adopted");
+    repo.append(".github/terraform/oidc/main.tf", "# edited\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "HEAD"]),
+        [".github/terraform/oidc"]
+    );
+}
+
+/// Run above a directory that is a strata workspace already, init refuses, naming it: a
+/// workspace here would take the inner one's targets under other labels.
+#[test]
+fn init_above_a_workspace_refuses_naming_it() {
+    let repo = Repo::new();
+    repo.write(
+        "platform/WORKSPACE.toml",
+        "[workspace]\nname = \"platform\"\n",
+    )
+    .write("platform/stacks/app/main.tf", PROVIDER)
+    .write("other/main.tf", PROVIDER);
+    repo.commit("a workspace in a directory");
+    let run = repo.strata(&["init"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("platform/ is a strata workspace already (platform/WORKSPACE.toml)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!repo.path().join("WORKSPACE.toml").exists());
+}
+
+/// Names from the repository (a directory, a variable file) go into the comments init
+/// writes with their control characters escaped: a line break in a name started a line of
+/// settings of its own (`[access]` in an env.toml).
+#[test]
+fn a_line_break_in_a_name_stays_in_its_comment() {
+    let repo = Repo::new();
+    let name = "envs/dev/a\n[access]\napply = [\"mallory@example.com\"]\n#.tfvars";
+    repo.write("stacks/app/main.tf", PROVIDER)
+        .write(name, "x = 1\n")
+        .write("stacks/we\nird/main.tf", PROVIDER);
+    repo.commit("odd names");
+    init(&repo, &[]);
+    let env = std::fs::read_to_string(repo.path().join("environments/dev/env.toml")).unwrap();
+    let doc: toml::Table = toml::from_str(&env).unwrap();
+    assert!(doc.get("access").is_none(), "{env}");
+    assert!(env.contains("envs/dev/a\\n[access]"), "{env}");
+    list_check(&repo);
+}

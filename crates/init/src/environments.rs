@@ -310,14 +310,14 @@ fn order(envs: &mut [Environment]) {
 pub fn env_toml(env: &Environment) -> String {
     let mut text = format!(
         "# Environment `{}`, written by `strata init` from",
-        env.name
+        crate::files::in_comment(&env.name)
     );
     match env.evidence.len() {
         0 => text.push_str(" its name.\n"),
         n => {
             text.push_str(":\n");
             for f in env.evidence.iter().take(3) {
-                text.push_str(&format!("#   {f}\n"));
+                text.push_str(&format!("#   {}\n", crate::files::in_comment(f)));
             }
             if n > 3 {
                 text.push_str(&format!("#   and {} more\n", n - 3));
@@ -326,7 +326,9 @@ pub fn env_toml(env: &Environment) -> String {
     }
     text.push_str("# See docs/configuration.md (env.toml) for gates and state.\n");
     match (&env.promotes_from, rank(&env.name)) {
-        (Some(from), _) => text.push_str(&format!("promotes_from = \"{from}\"\n")),
+        (Some(from), _) => {
+            text.push_str(&format!("promotes_from = {}\n", crate::files::quote(from)))
+        }
         (None, None) => text.push_str(
             "# promotes_from = \"...\"   # its name does not say where it stands in the train\n",
         ),

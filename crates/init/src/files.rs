@@ -133,12 +133,28 @@ pub struct WorkspaceText<'a> {
     pub ignore: &'a [String],
 }
 
-fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
+/// `s` (a path, a name from the repository) as the text of a TOML comment: a control
+/// character (a line break in a directory's name) is escaped (`\n`), so the name stays in
+/// its comment instead of starting a line of settings.
+pub(crate) fn in_comment(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
 pub(crate) fn listing(dirs: &[String]) -> String {
-    let labels: Vec<&str> = dirs.iter().map(|d| dir_label(d)).collect();
+    let labels: Vec<String> = dirs.iter().map(|d| in_comment(dir_label(d))).collect();
     match labels.len() {
         0 => String::new(),
         1 => labels[0].to_string(),
@@ -150,7 +166,10 @@ pub(crate) fn listing(dirs: &[String]) -> String {
 fn kind_lines(out: &mut String, key: &str, what: &str, layout: &KindLayout) {
     out.push_str(&format!("# {key}: {what}\n"));
     if !layout.instead_of_default.is_empty() {
-        out.push_str(&format!("# (set because {})\n", layout.instead_of_default));
+        out.push_str(&format!(
+            "# (set because {})\n",
+            in_comment(&layout.instead_of_default)
+        ));
     }
     if layout.globs.is_empty() {
         out.push_str(&format!("{key} = []\n"));
@@ -215,7 +234,7 @@ pub fn workspace_toml(w: &WorkspaceText) -> String {
     out.push_str("[toolchain]\n");
     let t = w.toolchain;
     if !t.from.is_empty() {
-        out.push_str(&format!("# from {}\n", t.from.join(" and ")));
+        out.push_str(&format!("# from {}\n", in_comment(&t.from.join(" and "))));
     }
     match &t.terraform {
         Some(v) => out.push_str(&format!("terraform = {}\n", quote(v))),

@@ -160,6 +160,22 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
     }
     let mut snapshot = Snapshot::of_index(&repo, &root)?;
     snapshot.apply(repo.work_tree_changes()?);
+    // A workspace below this directory: a workspace here would take its targets under
+    // other labels (its stack.toml deps, its environments and their state no longer
+    // match), and the same roots would be two workspaces' targets.
+    let inner = format!("/{WORKSPACE_FILE}");
+    if let Some(path) = snapshot.files.keys().find(|p| p.ends_with(&inner)) {
+        let dir = &path[..path.len() - inner.len()];
+        return Err(Error::Invalid {
+            message: format!(
+                "{dir}/ is a strata workspace already ({path}): a workspace here would take its targets under other labels, and the same directories would be targets of two workspaces"
+            ),
+            location: Location::new(path.clone(), None),
+            hint: format!(
+                "run strata in {dir}/ as it is; to adopt the whole repository from here instead, remove {path} (and its environments) first"
+            ),
+        });
+    }
     let ev = evidence::collect(&repo, &snapshot)?;
     let classes = classify::classify(&ev);
 
@@ -223,7 +239,7 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         .collect();
     let name = workspace_name(&root);
     let branch = repo.default_branch().unwrap_or_else(|| "main".into());
-    let ignore = ignore_globs(&snapshot);
+    let ignore = ignore_globs(&snapshot, &targets);
     let text = files::workspace_toml(&files::WorkspaceText {
         ignore: &ignore,
         environment_path: environment_path.as_deref(),
@@ -484,11 +500,15 @@ const CI_AND_EDITOR_FILES: &[(&str, &str)] = &[
 /// the repository has ([`CI_AND_EDITOR_FILES`]). With a target at the root, they would be its files;
 /// without, they are no target's, and ignoring them keeps `strata affected` from counting
 /// a change to them among the changes no target reads (which it warns about while some
-/// read cannot be resolved).
-fn ignore_globs(snapshot: &strata_graph::snapshot::Snapshot) -> Vec<String> {
+/// read cannot be resolved). A directory holding one of `targets` (a stack under
+/// `.github/`) is not ignored: its files are that target's.
+fn ignore_globs(snapshot: &strata_graph::snapshot::Snapshot, targets: &[Found]) -> Vec<String> {
     let mut out = vec!["**/*.md".to_string()];
     for (prefix, glob) in CI_AND_EDITOR_FILES {
-        if snapshot.files.keys().any(|f| f.starts_with(prefix)) {
+        let holds_target = targets
+            .iter()
+            .any(|t| format!("{}/", discover::label_dir(&t.label)).starts_with(prefix));
+        if !holds_target && snapshot.files.keys().any(|f| f.starts_with(prefix)) {
             out.push(glob.to_string());
         }
     }
