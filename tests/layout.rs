@@ -501,3 +501,37 @@ fn terramate_triggers_affect_the_stack_they_name() {
         serde_json::json!([".tmtriggers/stacks/vpc/changed-5c0d4a8e.tm.hcl"])
     );
 }
+
+/// A link no target owns leading to a Terraform root (`live/prod/app -> ../dev/app`, so
+/// terraform run there plans the root with prod's state) is no target, since discovery
+/// does not follow linked directories: it is named among the directories no target owns,
+/// so `list --check` fails, and `init` does not say nothing was left out. It was invisible.
+#[test]
+fn a_link_to_a_root_that_no_target_owns_is_named() {
+    let repo = Repo::new();
+    repo.write("live/dev/app/main.tf", "output \"o\" {\n  value = 1\n}\n");
+    std::os::unix::fs::symlink("../dev/app", repo.path().join("live/prod/app").as_path())
+        .or_else(|_| {
+            std::fs::create_dir_all(repo.path().join("live/prod"))?;
+            std::os::unix::fs::symlink("../dev/app", repo.path().join("live/prod/app"))
+        })
+        .unwrap();
+    repo.commit("prod runs dev's root through a link");
+    let init = repo.strata(&["init"]);
+    init.assert_ok();
+    assert!(
+        !init.stdout.contains("with nothing left out"),
+        "{}",
+        init.stdout
+    );
+    let run = repo.strata(&["list", "--check"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("live/prod/app (a link to a directory: discovery does not follow it)"),
+        "{}",
+        run.stderr
+    );
+    let json = repo.strata(&["--json", "list"]).json();
+    assert_eq!(json["unowned"], serde_json::json!(["live/prod/app"]));
+}

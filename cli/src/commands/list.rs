@@ -95,10 +95,17 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
                 "ies"
             }
         );
+        let linked = |dir: &str| view.model.links.is_link(dir);
         for dir in &view.model.unowned {
-            say!("  {dir}/");
+            match linked(dir) {
+                true => say!("  {dir} (a link to a directory: discovery does not follow it)"),
+                false => say!("  {dir}/"),
+            }
         }
         say!("hint: add them to [layout] in WORKSPACE.toml (e.g. `stacks = [\"stacks/**\", \"live/*/*\"]`), put a stack.toml or module.toml in them, or ignore them with `ignore`");
+        if view.model.unowned.iter().any(|d| linked(d)) {
+            say!("hint: a linked directory is no target: make it a directory of its own (a stack whose main.tf calls the shared code as a module), or ignore the link with `ignore`");
+        }
     }
     for f in &folded {
         say!(

@@ -355,6 +355,8 @@ pub fn build(
         });
     }
     let links = Links::read(repo, snapshot)?;
+    let mut owned = owned;
+    owned.linked_roots(snapshot, &links);
     let read = {
         let _phase = tracing::info_span!("facts").entered();
         read_facts(repo, snapshot, facts, &links, &found, &owned)?
@@ -564,6 +566,41 @@ impl<'a> Owned<'a> {
             }
         }
         owned
+    }
+}
+
+impl<'a> Owned<'a> {
+    /// Links no target owns that lead to a directory holding Terraform files or a chart
+    /// (`live/prod/app -> ../dev/app`): terraform run in the link finds that root, with
+    /// another environment's state, but discovery does not follow a linked directory, so
+    /// it is no target. Counted among the unowned directories, so `list --check` fails.
+    fn linked_roots(&mut self, snapshot: &'a Snapshot, links: &Links) {
+        if links.is_empty() {
+            return;
+        }
+        for (path, entry) in &snapshot.files {
+            if entry.mode != crate::snapshot::SYMLINK_MODE
+                || path.starts_with("environments/")
+                || self.ignore.is_match(path)
+                || self.owners.of_dir(parent_dir(path)).is_some()
+            {
+                continue;
+            }
+            let Some(to) = links.chain(path).ok().and_then(|hops| hops.last().cloned()) else {
+                continue;
+            };
+            let prefix = format!("{to}/");
+            let holds_root = snapshot
+                .files
+                .range(prefix.clone()..)
+                .take_while(|(p, _)| p.starts_with(&prefix))
+                .any(|(p, _)| {
+                    parent_dir(p) == to && (is_terraform_file(p) || file_name(p) == CHART_FILE)
+                });
+            if holds_root {
+                self.unowned.insert(path);
+            }
+        }
     }
 }
 
