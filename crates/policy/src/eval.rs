@@ -937,6 +937,62 @@ deny_none contains msg if {
         assert_eq!(msgs, ["month 8"]);
     }
 
+    /// Builtins the engine computed otherwise than OPA, evaluated as OPA does: a word
+    /// boundary between ASCII word characters, every glob metacharacter quoted, one pass
+    /// of replacements. Each rule here fires in OPA and used to stay silent.
+    #[test]
+    fn builtins_give_opas_results() {
+        let rego = "package main\n\nimport rego.v1\n\ndeny contains \"boundary\" if regex.match(`(?i)\\bsecret\\b`, input.name)\n\ndeny contains sprintf(\"placeholder %s\", [v]) if {\n\tsome v in input.values\n\tglob.match(glob.quote_meta(v), [], v)\n}\n\ndeny contains \"renamed\" if strings.replace_n({\"production\": \"prd\", \"prod\": \"production\"}, input.env) == \"production\"\n";
+        let p = policy(&[("p.rego", rego)], main_ns()).unwrap();
+        let e = eval(
+            &p,
+            vec![
+                json!({"name": "CLÉSECRET", "values": ["{{REPLACE_ME}}", "[TODO]"], "env": "prod"}),
+            ],
+        )
+        .unwrap();
+        let mut msgs: Vec<&str> = e.findings.iter().map(|f| f.msg.as_str()).collect();
+        msgs.sort();
+        assert_eq!(
+            msgs,
+            [
+                "boundary",
+                "placeholder [TODO]",
+                "placeholder {{REPLACE_ME}}",
+                "renamed"
+            ]
+        );
+    }
+
+    /// An object pattern matches in OPA only an object with exactly its keys; the engine
+    /// matched any object holding them, and a rule allowing one exact statement allowed
+    /// every statement with more keys. Such patterns are refused when the policy loads;
+    /// an object built with `=` beside a variable is no pattern and loads.
+    #[test]
+    fn object_patterns_are_refused_and_built_objects_load() {
+        let head = "package main\n\nimport rego.v1\n\n";
+        for (body, line) in [
+            ("allowed({\"Effect\": \"Allow\"}) if true\n\ndeny contains \"x\" if not allowed(input)\n", 5),
+            ("deny contains a if {\n\t{\"app\": a} := input.labels\n}\n", 6),
+            ("deny contains a if {\n\t{\"app\": a} = input.labels\n}\n", 6),
+            ("deny contains a if {\n\tsome {\"app\": a} in input.items\n}\n", 6),
+            ("deny contains a if {\n\t[{\"app\": a}] := input.items\n}\n", 6),
+        ] {
+            let rego = format!("{head}{body}");
+            let Err(err) = policy(&[("p.rego", &rego)], main_ns()) else {
+                panic!("loaded: {rego}");
+            };
+            assert_eq!(err.line, Some(line), "{rego}\n{err}");
+            assert!(err.message.contains("object pattern"), "{err}");
+        }
+        let built = format!(
+            "{head}deny contains msg if {{\n\tm := \"no\"\n\tmsg = {{\"msg\": m}}\n}}\n\nwarn contains w if {{\n\tw := {{\"msg\": \"w\"}}\n\tinput.x == {{\"a\": 1}}\n}}\n"
+        );
+        let p = policy(&[("p.rego", &built)], main_ns()).unwrap();
+        let e = eval(&p, vec![json!({"x": {"a": 1}})]).unwrap();
+        assert_eq!(e.findings.len(), 2, "{:?}", e.findings);
+    }
+
     /// A head that iterates over something missing is undefined, as in OPA: it neither
     /// stops the evaluation nor hides the package's other rules (regorus alone errors).
     #[test]

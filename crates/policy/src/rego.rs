@@ -18,7 +18,9 @@ use crate::Error;
 use regorus::unstable::{Expr, Literal, Module, Query, Rule, RuleHead};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod as_in_go;
 mod heads;
+mod patterns;
 mod re2;
 mod some;
 mod to_number;
@@ -365,6 +367,8 @@ impl Loaded {
         }
         to_number::add(&mut engine, strict)
             .map_err(|e| Error::in_file("(engine)", None, e.to_string()))?;
+        as_in_go::add(&mut engine, strict)
+            .map_err(|e| Error::in_file("(engine)", None, e.to_string()))?;
         // conftest's default: a failing builtin makes its expression undefined.
         engine.set_strict_builtin_errors(false);
         for (path, text) in texts {
@@ -485,6 +489,7 @@ impl Loaded {
             }
         }
         check_functions(&modules, &packages_by_module, rego_v0)?;
+        patterns::check_object_patterns(&modules)?;
         Ok(Loaded {
             engine,
             rules,

@@ -57,8 +57,8 @@ pub(super) fn ascii_classes(
     })
 }
 
-/// `pattern` with RE2's ASCII meaning of `\d`, `\D`, `\w`, `\W`, `\s` and `\S` spelt out,
-/// or `None` when it has none of them.
+/// `pattern` with RE2's ASCII meaning of `\d`, `\D`, `\w`, `\W`, `\s`, `\S`, `\b` and `\B`
+/// spelt out, or `None` when it has none of them.
 fn re2_classes(pattern: &str) -> Option<String> {
     let mut out = String::with_capacity(pattern.len() + 16);
     let mut changed = false;
@@ -74,6 +74,12 @@ fn re2_classes(pattern: &str) -> Option<String> {
                     out.push('\\');
                     break;
                 };
+                // A word boundary is one between RE2's ASCII word characters too.
+                if matches!(n, 'b' | 'B') && !in_class {
+                    out.push_str(if n == 'b' { "(?-u:\\b)" } else { "(?-u:\\B)" });
+                    changed = true;
+                    continue;
+                }
                 let (outside, inside) = match n {
                     'd' => ("[0-9]", "0-9"),
                     'D' => ("[^0-9]", "[:^digit:]"),
@@ -139,7 +145,14 @@ mod tests {
             let re = regex::Regex::new(ascii).unwrap_or_else(|e| panic!("{ascii}: {e}"));
             assert!(re.as_str() == ascii);
         }
-        assert_eq!(re2_classes(r"^[a-z]+\.\$\b$"), None);
+        assert_eq!(re2_classes(r"^[a-z]+\.\$$"), None);
+        // A word boundary between ASCII word characters, as RE2 has it: `É` is none.
+        let boundary = re2_classes(r"(?i)\bsecret\b").unwrap();
+        assert_eq!(boundary, r"(?i)(?-u:\b)secret(?-u:\b)");
+        let re = regex::Regex::new(&boundary).unwrap();
+        assert!(re.is_match("CLÉSECRET") && re.is_match("a secret") && !re.is_match("xsecret"));
+        let inside = regex::Regex::new(&re2_classes(r"\Bfoo").unwrap()).unwrap();
+        assert!(!inside.is_match("éfoo") && inside.is_match("xfoo"));
         // RE2's classes are ASCII: no other script's digits or letters.
         let re = regex::Regex::new(&re2_classes(r"^\w+\d$").unwrap()).unwrap();
         assert!(re.is_match("ab_1") && !re.is_match("é1") && !re.is_match("a٣"));
