@@ -189,6 +189,33 @@ pub fn label_id(label: &str, sep: char) -> String {
     }
 }
 
+/// The longest name a backend takes for the setting strata derives, with the separator
+/// its names use: a PostgreSQL identifier (`schema_name`), a Kubernetes label value
+/// (`secret_suffix`). Object keys and prefixes are not limited.
+const NAME_LIMITS: &[(&str, usize, char)] = &[("pg", 63, '_'), ("kubernetes", 63, '-')];
+
+/// `value`, a name derived for `kind`, within that backend's limit: a longer one is cut on
+/// a character boundary and ends in a digest of the whole name, so two names that differ
+/// only past the cut still name two states.
+fn fit_name(kind: &str, value: String) -> String {
+    let Some(&(_, max, sep)) = NAME_LIMITS.iter().find(|(k, _, _)| *k == kind) else {
+        return value;
+    };
+    if value.len() <= max {
+        return value;
+    }
+    let digest = blake3::hash(value.as_bytes()).to_hex();
+    let mut cut = max - 9;
+    while !value.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}{sep}{}",
+        value[..cut].trim_end_matches(sep),
+        &digest[..8]
+    )
+}
+
 fn expand(template: &str, env: &str, label: &str) -> String {
     template
         .replace("{env_id}", &ident(env, '_'))
@@ -386,8 +413,7 @@ pub fn backend(
     }
     if let Some((_, key, template)) = DEFAULT_KEYS.iter().find(|(k, _, _)| *k == kind) {
         if !settings.contains_key(*key) {
-            let mut value = expand(template, &env.name, label);
-            value.truncate(63);
+            let value = fit_name(kind, expand(template, &env.name, label));
             settings.insert(
                 key.to_string(),
                 Setting {
@@ -1118,6 +1144,53 @@ mod tests {
         assert!(label_id("Stacks/Net", '-')
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+    }
+
+    /// Long labels and environment names keep one state per stack: object keys are never
+    /// cut (two labels sharing their first 63 bytes shared one key, and the second stack's
+    /// apply replaced the first's resources; a cut inside a character panicked), and a
+    /// name a backend limits keeps a digest of the whole name.
+    #[test]
+    fn long_labels_and_environments_name_distinct_states() {
+        let dir = tempfile::tempdir().unwrap();
+        let derived = |env_toml: &str, env_name: &str, label: &str| {
+            let file = format!("environments/{env_name}/env.toml");
+            let config = strata_graph::manifest::parse_env(env_toml, &file).unwrap();
+            let environment = strata_graph::model::Environment::new(env_name, &file, config);
+            backend(dir.path(), "w", &environment, label, None)
+                .unwrap()
+                .override_hcl()
+                .unwrap()
+        };
+        let a = "stacks/platform/eu-west-1/observability/prometheus-operator";
+        let b = "stacks/platform/eu-west-1/observability/prometheus-operator-crds";
+        let s3 = "[state]\nbackend = \"s3\"\n[state.config]\nbucket = \"tf\"\n";
+        assert!(derived(s3, "dev", a).contains(&format!("key = \"dev/{a}/terraform.tfstate\"")));
+        assert!(derived(s3, "dev", b).contains(&format!("key = \"dev/{b}/terraform.tfstate\"")));
+        let unicode = "stacks/équipe-données/observabilité/tableaux-de-bords-réseau";
+        assert!(derived(s3, "dev", unicode).contains(unicode));
+        let pg = "[state]\nbackend = \"pg\"\n[state.config]\nconn_str = \"postgres://x\"\n";
+        let env = "production-eu-west-1";
+        let (x, y) = (derived(pg, env, a), derived(pg, env, b));
+        assert_ne!(x, y);
+        for block in [&x, &y] {
+            let schema = block
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("schema_name = "))
+                .unwrap()
+                .trim_matches('"');
+            assert!(schema.len() <= 63, "{schema}");
+            assert!(
+                schema.starts_with("strata_production_eu_west_1_stacks_"),
+                "{schema}"
+            );
+        }
+        assert_eq!(fit_name("pg", "short".into()), "short");
+        let cut = fit_name("kubernetes", "é".repeat(40));
+        assert!(
+            cut.len() <= 63 && cut.ends_with(|c: char| c.is_ascii_hexdigit()),
+            "{cut}"
+        );
     }
 
     #[test]
