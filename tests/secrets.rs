@@ -1119,6 +1119,24 @@ fn rotate_writes_all_files_or_none_and_edit_checks_recipients_first() {
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains(other), "{}", run.stderr);
     assert_eq!(repo.git(&["status", "--porcelain"]).trim(), "");
+    // A file named twice (overlapping globs, `./`) is rotated once, and the run goes on
+    // to the next; the second naming took the first one's write for someone else's edit.
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", other]).assert_ok();
+    repo.commit("both sealed");
+    let twice = format!("./{SECRETS}");
+    let run = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["--json", "secrets", "rotate", SECRETS, &twice, other],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let changed = repo.git(&["status", "--porcelain"]);
+    assert!(
+        changed.contains(SECRETS) && changed.contains(other),
+        "{changed}"
+    );
+    repo.git(&["checkout", "--", "."]);
 
     let opened = keys.path().join("opened");
     let editor = editor(
@@ -1623,4 +1641,53 @@ fn an_output_carrying_a_secret_stays_sensitive_though_terraform_does_not_mark_it
     std::fs::write(repo.path().join(".git/shallow"), format!("{head}\n")).unwrap();
     consumer_sees("shallow", "dsn, port");
     std::fs::remove_file(repo.path().join(".git/shallow")).unwrap();
+}
+
+/// A version of a secrets file that exists only in a merge commit (written while resolving
+/// it) is one of its versions: `secrets encrypt` names the merge among the commits holding
+/// the file in clear text, and the same history gives the earlier values whose plaintext
+/// readers' outputs are searched for. git lists no diff for a merge without `-m`, so such
+/// a version went unseen.
+#[test]
+fn a_version_made_in_a_merge_commit_is_found() {
+    let Setup {
+        keys: _keys,
+        tmp,
+        repo,
+        ..
+    } = setup(tools_repo());
+    db_stack(&repo);
+    repo.commit("the db stack");
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    repo.write("stacks/db/side.tf", "# side\n");
+    repo.commit("side work");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("stacks/db/main2.tf", "# main\n");
+    repo.commit("main work");
+    repo.git(&["merge", "-q", "--no-commit", "--no-ff", "side"]);
+    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
+    repo.git(&["add", "-A"]);
+    repo.git(&[
+        "commit",
+        "-q",
+        "-m",
+        "merge side, a secret added in clear text",
+    ]);
+    let merge = repo.git(&["rev-parse", "HEAD"]);
+    let run = with_key(
+        &repo,
+        None,
+        tmp.path(),
+        &["--json", "secrets", "encrypt", SECRETS],
+    );
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("is in clear text in 1 commit(s)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.json()["plain_in_history"][0].as_str(),
+        Some(merge.as_str())
+    );
 }

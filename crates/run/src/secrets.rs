@@ -668,7 +668,17 @@ fn rekey(
     // (file, text read, new text)
     let mut planned = Vec::new();
     let mut done = Vec::new();
+    // A file named twice (globs that overlap, `./` in one of them) is re-encrypted once: a
+    // second plan of it would take the first one's write for someone else's change.
+    let mut seen = std::collections::HashSet::new();
     for file in files {
+        if !seen.insert(
+            file.path
+                .canonicalize()
+                .unwrap_or_else(|_| file.path.clone()),
+        ) {
+            continue;
+        }
         let text = file.read()?;
         let ids = match &mut ids {
             Some(ids) => ids,

@@ -840,10 +840,15 @@ impl Repo {
 
     /// Every version `path` (relative to the workspace root) had in the commits reachable
     /// from any ref: (commit, blob id), newest first, the commits that deleted it left out.
+    /// A merge counts (a version made while resolving a conflict exists in the merge
+    /// alone: `-m` shows its diff against each parent), and so does every side of a merge
+    /// (`--full-history`: by default git walks only the side the merge took the file from).
     pub fn versions_in_history(&self, path: &str) -> Result<Vec<(String, FileId)>> {
         let out = self.run(&[
             "log",
             "--all",
+            "--full-history",
+            "-m",
             "--format=commit %H",
             "--raw",
             "--no-abbrev",
@@ -860,7 +865,9 @@ impl Repo {
                 // <old mode> <new mode> <old id> <new id> <status>\t<path>
                 let fields: Vec<&str> = raw.split_whitespace().collect();
                 if let Some(id) = fields.get(3).and_then(|id| FileId::from_hex(id)) {
-                    if fields.get(4) != Some(&"D") {
+                    // A merge is listed once per parent it differs from.
+                    let seen = versions.last() == Some(&(commit.clone(), id));
+                    if fields.get(4) != Some(&"D") && !seen {
                         versions.push((commit.clone(), id));
                     }
                 }
