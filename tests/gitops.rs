@@ -1106,7 +1106,7 @@ fn flux_helm_inline_values_are_read_as_helm_reads_them() {
     let repo = small_with_gitops();
     repo.write(
         "environments/dev/charts/web/values.yaml",
-        "debug: off\nmode: 0755\nbase: &b\n  x: 1\nderived:\n  <<: *b\n  z: 2\n---\n# empty\n---\nreplicas: 2\nderived:\n  z: 3\n---\nmode: null\n",
+        "debug: off\nmode: 0755\nbase: &b\n  x: 1\nderived:\n  <<: *b\n  z: 2\n---\n# empty\n---\nreplicas: 2\nderived:\n  z: 3\n---\nmode: null\n...\nignored: true\n",
     );
     repo.commit("values in YAML 1.1, in several documents");
     repo.strata(&["apply", "--env", "dev", "--auto-approve", "stacks/network"])
@@ -1124,6 +1124,8 @@ fn flux_helm_inline_values_are_read_as_helm_reads_them() {
         "{values}"
     );
     assert_eq!(values["replicas"], 2, "{values}");
+    // After an end marker, as helm reads it: nothing more of that part.
+    assert_eq!(values.get("ignored"), None, "{values}");
     assert_eq!(values["derived"], serde_json::json!({"x": 1, "z": 3}));
 }
 

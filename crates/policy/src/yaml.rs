@@ -308,10 +308,73 @@ pub fn first_document(text: &str) -> Result<Value, Error> {
     }
 }
 
-/// Every document of `text`, resolved, in order (an empty one is null): how helm reads a
-/// values file, each document merged over the ones before it.
-pub fn every_document(text: &str) -> Result<Vec<Value>, Error> {
-    compose(text)?.iter().map(resolve).collect()
+/// The documents of a values file as helm reads them (each merged over the ones before
+/// it, an empty one null): the text is split at the lines that start with `---` followed
+/// by nothing or a comment (Kubernetes' YAML reader; any other text after `---` is an
+/// error, as in helm), and only the first document of each part counts, so a document
+/// after a `...` end marker is ignored, as helm ignores it.
+pub fn values_documents(text: &str) -> Result<Vec<Value>, Error> {
+    let mut parts = Vec::new();
+    let mut part = String::new();
+    let mut first_line = 1u32;
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        if let Some(rest) = bare.strip_prefix("---") {
+            let rest = rest.trim();
+            if !(rest.is_empty() || rest.starts_with('#')) {
+                return Err(Error {
+                    file: None,
+                    line: Some(n as u32 + 1),
+                    message: format!("invalid YAML document separator: `{bare}` (helm refuses it)"),
+                    hint: Some("put a line break after `---`".into()),
+                });
+            }
+            parts.push((std::mem::take(&mut part), first_line));
+            first_line = n as u32 + 2;
+            continue;
+        }
+        part.push_str(line);
+    }
+    parts.push((part, first_line));
+    parts
+        .into_iter()
+        .map(|(text, from)| {
+            first_document(&text).map_err(|e| Error {
+                line: e.line.map(|l| l + from - 1),
+                ..e
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod values_tests {
+    use super::*;
+
+    /// Split as helm splits a values file: at `---` lines (with a comment or nothing
+    /// after), only the first document of each part, an end marker ending its part.
+    #[test]
+    fn values_documents_are_split_as_helm_splits_them() {
+        let docs = |t: &str| values_documents(t).unwrap();
+        assert_eq!(docs("a: 1\n...\nb: 2\n"), [serde_json::json!({"a": 1})]);
+        assert_eq!(
+            docs("a: 1\n---\nb: 2\n...\nc: 3\n--- # d\nd: 4\n"),
+            [
+                serde_json::json!({"a": 1}),
+                serde_json::json!({"b": 2}),
+                serde_json::json!({"d": 4})
+            ]
+        );
+        assert_eq!(
+            docs("a: |\n  x\n---\r\nb: 2\r\n"),
+            [serde_json::json!({"a": "x\n"}), serde_json::json!({"b": 2})]
+        );
+        assert_eq!(docs("# only\n---\n")[0], Value::Null);
+        let err = values_documents("a: 1\n--- {b: 2}\n").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        let err = values_documents("a: 1\n---\nb: [\n").unwrap_err();
+        assert!(err.line.is_some_and(|l| l >= 3), "{err}");
+    }
 }
 
 /// `!!name`, however the parser spells the standard tag handle.

@@ -392,9 +392,9 @@ fn chart_of(
     for (path, text) in source.view.texts(&session.repo, &paths)? {
         // As helm reads a values file (YAML 1.1, as its YAML library does): `off` is
         // false, `0755` is 493, merge keys are merged. Read as YAML 1.2, the HelmRelease
-        // would carry values other than those strata's render had. Every document counts:
-        // helm merges each over the ones before it.
-        let docs = strata_policy::yaml::every_document(&text).map_err(|e| Error::Malformed {
+        // would carry values other than those strata's render had. Its documents are
+        // split and merged as helm does it (see `values_documents`).
+        let docs = strata_policy::yaml::values_documents(&text).map_err(|e| Error::Malformed {
             what: "YAML",
             location: Location::new(path.clone(), e.line.map(|l| l as usize)),
             message: e.message,
