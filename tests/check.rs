@@ -435,6 +435,30 @@ fn a_chart_with_vendored_and_workspace_dependencies_is_checked_offline() {
         said.contains("charts/ does not hold a version Chart.yaml accepts for 1 subchart(s): \"lib\" (repository \"file://../lib\", version \"0.1.0\"): wrong version"),
         "{said}"
     );
+    // Locked at 0.1.0 and moved inside the range Chart.yaml asks for: refused as `helm
+    // dependency build` refuses it (it builds a locked chart at the locked versions).
+    repo.write(
+        "charts/app/Chart.yaml",
+        &app("1.0.0").replacen("version: 0.1.0\n    repository: file://", "version: ~0.1.0\n    repository: file://", 1),
+    )
+    .write(
+        "charts/app/Chart.lock",
+        "dependencies:\n- name: lib\n  repository: file://../lib\n  version: 0.1.0\n- name: redis\n  repository: https://charts.example.invalid/stable\n  version: 1.0.0\ndigest: sha256:0\ngenerated: \"2026-01-01T00:00:00Z\"\n",
+    )
+    .write(
+        "charts/lib/Chart.yaml",
+        &lib.replacen("version: 0.1.0", "version: 0.1.1", 1),
+    );
+    repo.commit("lib 0.1.1, locked at 0.1.0");
+    let (run, _) = json_run(&repo, &["check", "--env", "dev", "charts/app"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains("lib (Chart.lock pins 0.1.0, file://../lib holds 0.1.1)"),
+        "{said}"
+    );
+    repo.remove("charts/app/Chart.lock");
+    repo.write("charts/app/Chart.yaml", &app("1.0.0"));
     repo.write("charts/lib/Chart.yaml", &lib);
     repo.commit("lib 0.1.0 again");
     // Chart.yaml bumped, the vendored package not.

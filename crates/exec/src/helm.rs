@@ -108,6 +108,9 @@ pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &Dependencies) -> Res
                 if step.ok {
                     versions_held(tools, sb, &mut step)?;
                 }
+                if step.ok {
+                    versions_locked(sb, deps, &mut step);
+                }
                 step
             }
         }
@@ -252,6 +255,68 @@ fn versions_held(tools: &Tools, sb: &Sandbox, step: &mut Step) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// After [`package_local`]: whether each `file://` dependency a `Chart.lock` (v1:
+/// `requirements.lock`) pins is at the version it pins. `helm dependency build` builds a
+/// locked chart at the locked versions only, and refuses one whose `file://` chart has
+/// another version since, even inside the range Chart.yaml asks for. Fails `step` naming
+/// those that moved.
+fn versions_locked(sb: &Sandbox, deps: &[ChartDependency], step: &mut Step) {
+    #[derive(serde::Deserialize)]
+    struct Lock {
+        #[serde(default)]
+        dependencies: Vec<Locked>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Locked {
+        name: String,
+        #[serde(default)]
+        repository: String,
+        #[serde(default)]
+        version: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Chart {
+        #[serde(default)]
+        version: String,
+    }
+    let Some(lock) = LOCK_FILES
+        .iter()
+        .find_map(|f| std::fs::read_to_string(sb.dir.join(f)).ok())
+        .and_then(|text| serde_norway::from_str::<Lock>(&text).ok())
+    else {
+        return;
+    };
+    let bare = |v: &str| v.trim().trim_start_matches('v').to_string();
+    let moved: Vec<String> = deps
+        .iter()
+        .filter_map(|d| {
+            let path = d.local_path()?;
+            let pinned = lock
+                .dependencies
+                .iter()
+                .find(|l| l.name == d.name && l.repository == d.repository)?;
+            let text = std::fs::read_to_string(sb.dir.join(path).join("Chart.yaml")).ok()?;
+            let now = serde_norway::from_str::<Chart>(&text).ok()?.version;
+            (bare(&now) != bare(&pinned.version)).then(|| {
+                format!(
+                    "{} (Chart.lock pins {}, {} holds {})",
+                    d.name, pinned.version, d.repository, now
+                )
+            })
+        })
+        .collect();
+    if !moved.is_empty() {
+        step.ok = false;
+        step.log.extend_from_slice(
+            format!(
+                "strata: a file:// dependency is not at the version the lock file pins, which `helm dependency build` refuses: {}; run `helm dependency update` and commit Chart.lock\n",
+                moved.join(", ")
+            )
+            .as_bytes(),
+        );
+    }
 }
 
 /// Whether `helm dependency build` must run for a chart whose `charts/` is `charts` (see
