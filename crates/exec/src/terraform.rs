@@ -248,15 +248,15 @@ pub fn ensure_init(
     } else {
         InitGuard::Exclusive(INIT_LOCK.write().unwrap_or_else(|e| e.into_inner()))
     };
-    // Other strata processes may share the plugin cache too: hold a machine-wide lock, the
-    // same way.
-    let lock_path = std::env::temp_dir().join("strata-terraform-init.lock");
+    // Other strata processes may share the plugin cache too: hold a lock on the machine,
+    // the same way.
+    let lock_path = init_lock_path(tools.plugin_cache.as_deref());
     let lock_file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&lock_path)
-        .map_err(|e| Error::io(&lock_path, e))?;
+        .map_err(|e| Error::write(&lock_path, e))?;
     if reads_only {
         lock_file.lock_shared()
     } else {
@@ -282,6 +282,26 @@ pub fn ensure_init(
     }
     step.summary = StepSummary::Init(InitSummary { reused: false });
     Ok(step)
+}
+
+/// The file whose lock serialises inits across strata processes: beside the plugin cache
+/// it guards (`<cache>.strata-init.lock`), so every process sharing the cache takes the
+/// same lock, and whoever may write the cache may take it. (One file in the temporary
+/// directory for everyone was created by the first user and refused all others.) Without
+/// a cache known, a lock of the user's own.
+fn init_lock_path(cache: Option<&Path>) -> std::path::PathBuf {
+    match cache {
+        Some(cache) => {
+            let cache: std::path::PathBuf = cache.components().collect();
+            let mut name = cache.into_os_string();
+            name.push(".strata-init.lock");
+            name.into()
+        }
+        None => std::env::temp_dir().join(format!(
+            "strata-terraform-init-{}.lock",
+            nix::unistd::getuid()
+        )),
+    }
 }
 
 /// Holds [`INIT_LOCK`] for one init.
@@ -749,6 +769,18 @@ pub fn apply(tools: &Tools, sb: &Sandbox, state: &StateSetup) -> Result<Step> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_init_lock_lies_beside_the_plugin_cache_it_guards() {
+        assert_eq!(
+            init_lock_path(Some(Path::new("/home/a/.cache/strata/terraform-plugins/"))),
+            Path::new("/home/a/.cache/strata/terraform-plugins.strata-init.lock")
+        );
+        let own = init_lock_path(None);
+        assert!(own
+            .to_string_lossy()
+            .ends_with(&format!("-{}.lock", nix::unistd::getuid())));
+    }
 
     #[test]
     fn the_type_suggested_takes_the_value() {
