@@ -842,3 +842,48 @@ fn ctrl_c_during_the_tool_version_probe_is_an_interruption() {
         check.stderr()
     );
 }
+
+/// Ctrl-C while a run waits for another run's turn in this checkout: the tasks asked for are
+/// listed as not run, so the JUnit report is no green report of a run that checked nothing
+/// (it had `tests="0" errors="0"`, which test-report views show as passing).
+#[test]
+fn ctrl_c_while_waiting_for_another_run_reports_every_task_as_not_run() {
+    let repo = workspace("true");
+    let strata_dir = repo.path().join(".strata");
+    std::fs::create_dir_all(&strata_dir).unwrap();
+    // Another run's turn, taken as a run takes it.
+    let held = File::create(strata_dir.join("run.lock")).unwrap();
+    held.lock().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let junit = logs.path().join("junit.xml");
+    let junit_arg = junit.to_string_lossy().into_owned();
+    let mut check = Background::start(&repo, &["check", "--env", "dev", "--junit", &junit_arg]);
+    wait_for(
+        "the run to wait for its turn",
+        Duration::from_secs(60),
+        || check.stderr().contains("waiting for"),
+    );
+    check.interrupt();
+    assert_eq!(
+        check.wait(Duration::from_secs(60)),
+        Some(130),
+        "{}",
+        check.stderr()
+    );
+    drop(held);
+    let report = check.report();
+    assert_eq!(report["interrupted"], true);
+    let tasks = report["tasks"].as_array().unwrap();
+    assert!(!tasks.is_empty(), "{report}");
+    assert!(
+        tasks.iter().all(|t| t["status"] == "skipped"
+            && t["reason"] == "interrupted while waiting for another run"),
+        "{report}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(!xml.contains("errors=\"0\""), "{xml}");
+    assert!(
+        xml.contains("did not run: interrupted while waiting for another run"),
+        "{xml}"
+    );
+}

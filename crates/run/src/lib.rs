@@ -146,6 +146,20 @@ impl TaskReport {
         }
     }
 
+    /// The report of `task` of a run in `mode` over `view`, before it runs.
+    pub(crate) fn of_task(task: &task::Task, view: &View, mode: Mode) -> TaskReport {
+        let target = &view.model.targets[task.target];
+        let mut report = TaskReport::new(
+            &target.label,
+            target.kind,
+            task.action,
+            task.env.clone(),
+            view.hashes.hashes[task.target].to_hex(),
+        );
+        report.destroy = mode.destroys();
+        report
+    }
+
     /// A policy task report holding findings made outside a run (`strata policy scan`), so
     /// the same writers (SARIF) serve both.
     pub fn findings_only(label: &str, findings: &[strata_policy::Finding]) -> TaskReport {
@@ -650,7 +664,18 @@ pub fn run(
         ))
     })?
     else {
-        return Ok(RunReport::new(Vec::new(), true, opts.allow_incomplete));
+        // Interrupted while waiting: every task asked for is listed as not run, so that a
+        // report (JUnit, Markdown) never reads as a green run of nothing.
+        let not_run = tasks
+            .iter()
+            .map(|t| {
+                let mut report = TaskReport::of_task(t, view, opts.mode);
+                report.status = Status::Skipped;
+                report.reason = Some("interrupted while waiting for another run".into());
+                report
+            })
+            .collect();
+        return Ok(RunReport::new(not_run, true, opts.allow_incomplete));
     };
     // The cache warns from worker threads; warnings are queued and handed to the observer
     // on the scheduling thread, in order.

@@ -108,8 +108,10 @@ pub struct Task {
 /// `null` sensitive values `null`, and policies read regex literals, `not` over a missing
 /// key and `some` after an iteration as OPA does, so a verdict cached before could differ;
 /// 12: strings inside map and list values given as `TF_VAR_*` (secrets, upstream outputs)
-/// keep `${` and `%{` literal, which a plan cached before had evaluated).
-pub const TASK_KEY_VERSION: u32 = 12;
+/// keep `${` and `%{` literal, which a plan cached before had evaluated; 13: policies read
+/// `\b`, `glob.quote_meta` and `strings.replace_n` as OPA does, so a verdict cached before
+/// could differ now).
+pub const TASK_KEY_VERSION: u32 = 13;
 
 /// Everything a task key covers; `strata hash --explain` style output can print it.
 #[derive(Debug, Clone, Serialize)]

@@ -59,17 +59,7 @@ impl Runner<'_> {
     }
 
     pub(crate) fn report(&self, i: TaskId) -> TaskReport {
-        let t = &self.tasks[i];
-        let target = &self.model().targets[t.target];
-        let mut report = TaskReport::new(
-            &target.label,
-            target.kind,
-            t.action,
-            t.env.clone(),
-            self.view.hashes.hashes[t.target].to_hex(),
-        );
-        report.destroy = self.mode.destroys();
-        report
+        TaskReport::of_task(&self.tasks[i], self.view, self.mode)
     }
 
     fn execute(&self, i: TaskId, prepared: &mut Prepared) -> Result<Outcome> {
