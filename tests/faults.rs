@@ -1035,3 +1035,60 @@ fn a_stacks_own_version_file_does_not_switch_the_terraform_a_shim_runs() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(!run.stdout.contains("not installed"), "{}", run.stdout);
 }
+
+/// A report strata writes (`--sarif`, `--junit`, `--summary-md`) is replaced whole or not
+/// at all: when the disk has no room for it (here, a file size limit), the previous report
+/// stays as it was and the run says why. It was written in place, leaving a truncated file
+/// a CI system would read.
+#[test]
+fn a_report_that_cannot_be_written_whole_leaves_the_previous_one() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "policies/p/p.rego",
+        "package main\nimport rego.v1\ndeny contains sprintf(\"item %d is bad: %s\", [i, x]) if { some i, x in input.items }\n",
+    );
+    let items: Vec<String> = (0..200).map(|_| "x".repeat(50)).collect();
+    repo.write(
+        "in.json",
+        &serde_json::json!({ "items": items }).to_string(),
+    );
+    repo.commit("a policy and an input with many findings");
+    let scan = [
+        "policy",
+        "scan",
+        "--no-builtin",
+        "--policy",
+        "policies/p",
+        "--sarif",
+        "out.sarif",
+        "in.json",
+    ];
+    let first = repo.strata(&scan);
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    let sarif = repo.path().join("out.sarif");
+    let before = std::fs::read(&sarif).unwrap();
+    assert!(before.len() > 40 * 1024, "{}", before.len());
+    // The same scan allowed files of 20 KiB at most (SIGXFSZ ignored: a write past the
+    // limit fails with EFBIG, as one on a full disk fails with ENOSPC).
+    let limited = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 20; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_strata"))
+        .args(scan)
+        .current_dir(repo.path())
+        .env("STRATA_DAEMON", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&limited.stderr);
+    assert_eq!(limited.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("out.sarif"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&sarif).unwrap(),
+        before,
+        "the previous report is intact"
+    );
+}

@@ -429,8 +429,8 @@ fn scan(ctx: &Context, mut args: ScanArgs) -> Result<u8> {
             false,
         );
         let prefix = session.as_ref().map_or("", |s| s.repo.prefix());
-        std::fs::write(path, strata_run::report::sarif(&run, prefix))
-            .map_err(|e| strata_graph::Error::io(path, e))?;
+        strata_fs::write_atomic(path, strata_run::report::sarif(&run, prefix).as_bytes())
+            .map_err(|e| strata_graph::Error::write(path, e))?;
     }
     if ctx.json {
         let mut json = serde_json::to_value(&report).unwrap_or_default();

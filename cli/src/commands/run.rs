@@ -497,17 +497,25 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     if unverified {
         report.ok = false;
     }
-    if let Some(path) = &args.options.junit {
-        write_file(path, &strata_run::report::junit(&report))?;
-    }
-    if let Some(path) = &args.options.summary_md {
-        write_file(path, &strata_run::report::markdown(&report))?;
-    }
-    if let Some(path) = &args.options.sarif {
-        write_file(
-            path,
-            &strata_run::report::sarif(&report, session.repo.prefix()),
-        )?;
+    // Each report is tried, so that one that cannot be written does not keep the others.
+    let written = [
+        args.options
+            .junit
+            .as_ref()
+            .map(|path| write_file(path, &strata_run::report::junit(&report))),
+        args.options
+            .summary_md
+            .as_ref()
+            .map(|path| write_file(path, &strata_run::report::markdown(&report))),
+        args.options.sarif.as_ref().map(|path| {
+            write_file(
+                path,
+                &strata_run::report::sarif(&report, session.repo.prefix()),
+            )
+        }),
+    ];
+    for result in written.into_iter().flatten() {
+        result?;
     }
     if findings_only {
         let policy_tasks: Vec<&TaskReport> = report
@@ -614,8 +622,10 @@ fn check_writable(path: &std::path::Path) -> Result<()> {
         .map_err(|e| Error::write(path, e))
 }
 
+/// A report (JUnit, Markdown, SARIF) written whole or not at all: a disk that fills up
+/// leaves the previous one, never a truncated file a CI system would read.
 fn write_file(path: &PathBuf, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::write(path, e))
+    strata_fs::write_atomic(path, text.as_bytes()).map_err(|e| Error::write(path, e))
 }
 
 /// Progress on a terminal, one line per finished task otherwise. Talk goes to stderr.
