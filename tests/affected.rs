@@ -954,7 +954,7 @@ fn a_values_file_for_a_vendored_subchart_is_given_to_none_and_named() {
     assert!(
         listed.stderr.contains(&format!(
             "warning: {stray} is in the directory of charts/app/charts/sub, a chart vendored in another chart's charts/"
-        )) && listed.stderr.contains("set its values under `sub:`"),
+        )) && listed.stderr.contains("under the subchart's name (the alias its parent's Chart.yaml gives it"),
         "{}",
         listed.stderr
     );

@@ -343,6 +343,82 @@ fn helm(args: &[&str]) {
     );
 }
 
+/// Writes the chart at `chart` (`chart_yaml(url)` given the URL of a chart repository
+/// serving `redis` 1.0.0) and its lock file with `helm dependency update`, the repository
+/// served on a loopback port by Python's `http.server` while it runs; the `file://`
+/// packages helm adds to `charts/` are removed (strata packages those). Returns the URL.
+fn locked_by_helm(repo: &common::Repo, chart: &str, chart_yaml: impl Fn(&str) -> String) -> String {
+    let served = tempfile::tempdir().unwrap();
+    package_chart(
+        "redis",
+        "1.0.0",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: redis\n",
+        served.path(),
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    helm(&[
+        "repo",
+        "index",
+        served.path().to_str().unwrap(),
+        "--url",
+        &url,
+    ]);
+    let mut server = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .current_dir(served.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "the chart repository did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    repo.write(&format!("{chart}/Chart.yaml"), &chart_yaml(&url));
+    let home = tempfile::tempdir().unwrap();
+    let helm_in = |args: &[&str]| {
+        let out = std::process::Command::new(common::repo_root().join(".tools/bin/helm"))
+            .args(args)
+            .current_dir(repo.path())
+            .env("HELM_CACHE_HOME", home.path().join("cache"))
+            .env("HELM_CONFIG_HOME", home.path().join("config"))
+            .env("HELM_DATA_HOME", home.path().join("data"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "helm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    helm_in(&["repo", "add", "local", &url]);
+    helm_in(&["dependency", "update", chart]);
+    let _ = server.kill();
+    let _ = server.wait();
+    for entry in std::fs::read_dir(repo.path().join(chart).join("charts")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".tgz") && !name.starts_with("redis-") {
+            std::fs::remove_file(repo.path().join(chart).join("charts").join(name)).unwrap();
+        }
+    }
+    url
+}
+
 /// Packages a chart `name` at `version` with one template into the directory `into` (a
 /// chart repository's, or a chart's `charts/`).
 fn package_chart(name: &str, version: &str, template: &str, into: &std::path::Path) {
@@ -435,32 +511,61 @@ fn a_chart_with_vendored_and_workspace_dependencies_is_checked_offline() {
         said.contains("charts/ does not hold a version Chart.yaml accepts for 1 subchart(s): \"lib\" (repository \"file://../lib\", version \"0.1.0\"): wrong version"),
         "{said}"
     );
-    // Locked at 0.1.0 and moved inside the range Chart.yaml asks for: refused as `helm
-    // dependency build` refuses it (it builds a locked chart at the locked versions).
+    repo.write("charts/lib/Chart.yaml", &lib);
+    repo.commit("lib 0.1.0 again");
+    // Locked by helm itself (`helm dependency update` against a repository served on a
+    // loopback port for the moment it takes), with lib asked for as `~0.1.0`.
+    let url = locked_by_helm(&repo, "charts/app", |url| {
+        app("1.0.0")
+            .replacen(
+                "version: 0.1.0\n    repository: file://",
+                "version: ~0.1.0\n    repository: file://",
+                1,
+            )
+            .replace("https://charts.example.invalid/stable", url)
+    });
+    repo.commit("locked by helm");
+    let (run, _) = json_run(&repo, &["check", "--env", "dev", "charts/app"]);
+    run.assert_ok();
+    // Moved inside the range Chart.yaml asks for: refused as `helm dependency build`
+    // refuses it (it builds a locked chart at the locked versions); build metadata is no
+    // other version.
+    let locked_app = std::fs::read_to_string(repo.path().join("charts/app/Chart.yaml")).unwrap();
+    for (version, refused) in [("0.1.1", true), ("0.1.0+build.7", false)] {
+        repo.write(
+            "charts/lib/Chart.yaml",
+            &lib.replacen("version: 0.1.0", &format!("version: {version}"), 1),
+        );
+        repo.commit(&format!("lib {version}, locked at 0.1.0"));
+        let (run, _) = json_run(&repo, &["check", "--env", "dev", "charts/app"]);
+        let said = format!("{}{}", run.stdout, run.stderr);
+        assert_eq!(run.code, if refused { 1 } else { 0 }, "{version}: {said}");
+        assert_eq!(
+            said.contains(&format!(
+                "lib (Chart.lock pins 0.1.0, file://../lib holds {version})"
+            )),
+            refused,
+            "{said}"
+        );
+    }
+    repo.write("charts/lib/Chart.yaml", &lib);
+    // Chart.yaml changed without the lock (another constraint): out of sync, as helm says.
     repo.write(
         "charts/app/Chart.yaml",
-        &app("1.0.0").replacen("version: 0.1.0\n    repository: file://", "version: ~0.1.0\n    repository: file://", 1),
-    )
-    .write(
-        "charts/app/Chart.lock",
-        "dependencies:\n- name: lib\n  repository: file://../lib\n  version: 0.1.0\n- name: redis\n  repository: https://charts.example.invalid/stable\n  version: 1.0.0\ndigest: sha256:0\ngenerated: \"2026-01-01T00:00:00Z\"\n",
-    )
-    .write(
-        "charts/lib/Chart.yaml",
-        &lib.replacen("version: 0.1.0", "version: 0.1.1", 1),
+        &locked_app.replacen("version: ~0.1.0", "version: \">=0.1.0\"", 1),
     );
-    repo.commit("lib 0.1.1, locked at 0.1.0");
+    repo.commit("a constraint changed, the lock not");
     let (run, _) = json_run(&repo, &["check", "--env", "dev", "charts/app"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let said = format!("{}{}", run.stdout, run.stderr);
     assert!(
-        said.contains("lib (Chart.lock pins 0.1.0, file://../lib holds 0.1.1)"),
+        said.contains("Chart.lock is out of sync with the dependencies Chart.yaml declares"),
         "{said}"
     );
+    assert!(!url.is_empty());
     repo.remove("charts/app/Chart.lock");
     repo.write("charts/app/Chart.yaml", &app("1.0.0"));
-    repo.write("charts/lib/Chart.yaml", &lib);
-    repo.commit("lib 0.1.0 again");
+    repo.commit("unlocked again");
     // Chart.yaml bumped, the vendored package not.
     repo.write("charts/app/Chart.yaml", &app("1.1.0"));
     repo.commit("redis 1.1.0 asked for");

@@ -1137,6 +1137,26 @@ fn rotate_writes_all_files_or_none_and_edit_checks_recipients_first() {
         "{changed}"
     );
     repo.git(&["checkout", "--", "."]);
+    // Named through a link first: the file is rotated where it is, and the link stays one
+    // (it was written over the link, and the file itself, taken as seen, was not rotated).
+    let link = "environments/dev/current.toml";
+    std::os::unix::fs::symlink("secrets.toml", repo.path().join(link)).unwrap();
+    repo.commit("a link to the secrets file");
+    let run = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["secrets", "rotate", link, SECRETS],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let linked = std::fs::symlink_metadata(repo.path().join(link)).unwrap();
+    assert!(linked.file_type().is_symlink());
+    let changed = repo.git(&["status", "--porcelain"]);
+    assert!(
+        changed.contains(SECRETS) && !changed.contains(link),
+        "{changed}"
+    );
+    repo.git(&["checkout", "--", "."]);
 
     let opened = keys.path().join("opened");
     let editor = editor(

@@ -109,6 +109,9 @@ pub fn dependency_build(tools: &Tools, sb: &Sandbox, deps: &Dependencies) -> Res
                     versions_held(tools, sb, &mut step)?;
                 }
                 if step.ok {
+                    lock_in_sync(tools, sb, deps, &mut step)?;
+                }
+                if step.ok {
                     versions_locked(sb, deps, &mut step);
                 }
                 step
@@ -257,6 +260,71 @@ fn versions_held(tools: &Tools, sb: &Sandbox, step: &mut Step) -> Result<()> {
     Ok(())
 }
 
+/// Whether the chart's lock file is in sync with its dependencies, as `helm dependency
+/// build` checks it first (the lock's digest covers what Chart.yaml asks for): asked of
+/// helm itself, in a scratch directory holding the chart's two files and an empty
+/// directory at each `file://` dependency's path (helm looks for them before the digest),
+/// with no repository configured, so helm stops at the digest or, the lock in sync, at the
+/// first repository it has no definition for; nothing is fetched or built. Only helm's
+/// refusal of the digest fails `step`.
+fn lock_in_sync(
+    tools: &Tools,
+    sb: &Sandbox,
+    deps: &[ChartDependency],
+    step: &mut Step,
+) -> Result<()> {
+    let Some(lock) = LOCK_FILES.iter().find(|f| sb.dir.join(f).is_file()) else {
+        return Ok(());
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix("lock-check")
+        .tempdir_in(&sb.data)
+        .map_err(|e| Error::write(&sb.data, e))?;
+    // Deep enough that every `../` of a `file://` path stays inside it.
+    let depth = deps
+        .iter()
+        .filter_map(|d| d.local_path())
+        .map(|p| p.split('/').filter(|c| *c == "..").count())
+        .max()
+        .unwrap_or(0);
+    let mut chart = scratch.path().to_path_buf();
+    for i in 0..depth {
+        chart.push(format!("d{i}"));
+    }
+    chart.push("chart");
+    let made = |dir: &Path| std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e));
+    made(&chart)?;
+    for file in ["Chart.yaml", "requirements.yaml", lock] {
+        let from = sb.dir.join(file);
+        if from.is_file() {
+            std::fs::copy(&from, chart.join(file)).map_err(|e| Error::write(&chart, e))?;
+        }
+    }
+    for path in deps.iter().filter_map(|d| d.local_path()) {
+        made(&strata_fs::lexically_normal(&chart.join(path)))?;
+    }
+    let bin = helm(tools)?;
+    let mut cmd = tools.command(bin);
+    cmd.args(["dependency", "build", "--skip-refresh"])
+        .arg(&chart)
+        .env("HELM_CACHE_HOME", scratch.path().join("cache"))
+        .env("HELM_CONFIG_HOME", scratch.path().join("config"))
+        .env("HELM_DATA_HOME", scratch.path().join("data"));
+    let out = process::run(cmd, scratch.path()).map_err(|e| Error::io(bin, e))?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    if said.contains("out of sync") {
+        step.ok = false;
+        step.log.extend_from_slice(
+            format!(
+                "{}strata: {lock} is out of sync with the dependencies Chart.yaml declares, which `helm dependency build` refuses: run `helm dependency update` and commit {lock}\n",
+                said.trim_end().to_string() + "\n"
+            )
+            .as_bytes(),
+        );
+    }
+    Ok(())
+}
+
 /// After [`package_local`]: whether each `file://` dependency a `Chart.lock` (v1:
 /// `requirements.lock`) pins is at the version it pins. `helm dependency build` builds a
 /// locked chart at the locked versions only, and refuses one whose `file://` chart has
@@ -281,14 +349,29 @@ fn versions_locked(sb: &Sandbox, deps: &[ChartDependency], step: &mut Step) {
         #[serde(default)]
         version: String,
     }
-    let Some(lock) = LOCK_FILES
+    let Some((lock_name, lock)) = LOCK_FILES
         .iter()
-        .find_map(|f| std::fs::read_to_string(sb.dir.join(f)).ok())
-        .and_then(|text| serde_norway::from_str::<Lock>(&text).ok())
+        .find_map(|f| Some((*f, std::fs::read_to_string(sb.dir.join(f)).ok()?)))
+        .and_then(|(f, text)| Some((f, serde_norway::from_str::<Lock>(&text).ok()?)))
     else {
         return;
     };
-    let bare = |v: &str| v.trim().trim_start_matches('v').to_string();
+    // As a semantic version: no `v`, build metadata left out (`0.1.0+build.7` is 0.1.0, as
+    // helm's constraint check has it), missing parts 0.
+    let bare = |v: &str| {
+        let v = v.trim().trim_start_matches('v');
+        let v = v.split('+').next().unwrap_or(v);
+        let (core, pre) = v.split_once('-').map_or((v, None), |(c, p)| (c, Some(p)));
+        let mut parts: Vec<&str> = core.split('.').collect();
+        while parts.len() < 3 {
+            parts.push("0");
+        }
+        let core = parts.join(".");
+        match pre {
+            Some(pre) => format!("{core}-{pre}"),
+            None => core,
+        }
+    };
     let moved: Vec<String> = deps
         .iter()
         .filter_map(|d| {
@@ -301,17 +384,19 @@ fn versions_locked(sb: &Sandbox, deps: &[ChartDependency], step: &mut Step) {
             let now = serde_norway::from_str::<Chart>(&text).ok()?.version;
             (bare(&now) != bare(&pinned.version)).then(|| {
                 format!(
-                    "{} (Chart.lock pins {}, {} holds {})",
+                    "{} ({lock_name} pins {}, {} holds {})",
                     d.name, pinned.version, d.repository, now
                 )
             })
         })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .collect();
     if !moved.is_empty() {
         step.ok = false;
         step.log.extend_from_slice(
             format!(
-                "strata: a file:// dependency is not at the version the lock file pins, which `helm dependency build` refuses: {}; run `helm dependency update` and commit Chart.lock\n",
+                "strata: a file:// dependency is not at the version the lock file pins, which `helm dependency build` refuses: {}; run `helm dependency update` and commit {lock_name}\n",
                 moved.join(", ")
             )
             .as_bytes(),

@@ -312,12 +312,19 @@ pub fn first_document(text: &str) -> Result<Value, Error> {
 /// it, an empty one null): the text is split at the lines that start with `---` followed
 /// by nothing or a comment (Kubernetes' YAML reader; any other text after `---` is an
 /// error, as in helm), and only the first document of each part counts, so a document
-/// after a `...` end marker is ignored, as helm ignores it.
+/// after a `...` end marker is ignored, as helm ignores it. A byte-order mark at the start
+/// of the file or of a part is dropped, as helm drops it.
 pub fn values_documents(text: &str) -> Result<Vec<Value>, Error> {
+    const BOM: char = '\u{feff}';
     let mut parts = Vec::new();
     let mut part = String::new();
     let mut first_line = 1u32;
     for (n, line) in text.split_inclusive('\n').enumerate() {
+        let line = if part.is_empty() {
+            line.trim_start_matches(BOM)
+        } else {
+            line
+        };
         let bare = line.trim_end_matches(['\n', '\r']);
         if let Some(rest) = bare.strip_prefix("---") {
             let rest = rest.trim();
@@ -370,6 +377,15 @@ mod values_tests {
             [serde_json::json!({"a": "x\n"}), serde_json::json!({"b": 2})]
         );
         assert_eq!(docs("# only\n---\n")[0], Value::Null);
+        // A byte-order mark, at the start or after a separator (files joined with `cat`).
+        assert_eq!(
+            docs("\u{feff}replicas: 3\n---\n\u{feff}b: 1\n"),
+            [
+                serde_json::json!({"replicas": 3}),
+                serde_json::json!({"b": 1})
+            ]
+        );
+        assert_eq!(docs("\u{feff}---\na: 1\n")[1], serde_json::json!({"a": 1}));
         let err = values_documents("a: 1\n--- {b: 2}\n").unwrap_err();
         assert_eq!(err.line, Some(2), "{err}");
         let err = values_documents("a: 1\n---\nb: [\n").unwrap_err();

@@ -668,15 +668,16 @@ fn rekey(
     // (file, text read, new text)
     let mut planned = Vec::new();
     let mut done = Vec::new();
-    // A file named twice (globs that overlap, `./` in one of them) is re-encrypted once: a
-    // second plan of it would take the first one's write for someone else's change.
+    // A file named twice (globs that overlap, `./` in one of them, a link to it) is
+    // re-encrypted once: a second plan of it would take the first one's write for someone
+    // else's change. It is written where it is, never over a link leading to it.
     let mut seen = std::collections::HashSet::new();
     for file in files {
-        if !seen.insert(
-            file.path
-                .canonicalize()
-                .unwrap_or_else(|_| file.path.clone()),
-        ) {
+        let real = file
+            .path
+            .canonicalize()
+            .unwrap_or_else(|_| file.path.clone());
+        if !seen.insert(real.clone()) {
             continue;
         }
         let text = file.read()?;
@@ -722,10 +723,10 @@ fn rekey(
             changed: new != text,
             rotated,
         });
-        planned.push((file, text, new));
+        planned.push((file, real, text, new));
     }
-    for (file, read, new) in planned {
-        strata_secrets::rewrite(&file.path, |now| {
+    for (file, real, read, new) in planned {
+        strata_secrets::rewrite(&real, |now| {
             if now != read {
                 return Err(strata_secrets::Error::Format {
                     file: file.rel.clone(),

@@ -197,13 +197,10 @@ impl std::fmt::Display for Stray<'_> {
             subchart,
         } = self;
         match subchart {
-            Some(sub) => {
-                let name = sub.rsplit('/').next().unwrap_or(sub);
-                write!(
-                    f,
-                    "{path} is in the directory of {sub}, a chart vendored in another chart's charts/: helm renders it inside its parent, with the values its parent gives it, so no target is given this file\n  hint: set its values under `{name}:` in a values file of the parent chart's directory in environments/{env}/, or remove it"
-                )
-            }
+            Some(sub) => write!(
+                f,
+                "{path} is in the directory of {sub}, a chart vendored in another chart's charts/: helm renders it inside the chart that vendors it, with the values that chart gives it, so no target is given this file\n  hint: set its values in a values file of the outermost chart's directory in environments/{env}/, under the subchart's name (the alias its parent's Chart.yaml gives it, else the `name` in its own Chart.yaml; nested under each enclosing subchart's name in turn), or remove it"
+            ),
             None => write!(
                 f,
                 "{path} is in a directory of environments/{env}/ that is no target's, so no target is given it (was the target removed or renamed, or is the directory misspelled?)\n  hint: move it under the target's directory there, or directly into environments/{env}/ to give it to every target, or remove it"

@@ -403,6 +403,27 @@ pub fn backend(
             && value
                 .as_str()
                 .is_some_and(|s| PER_STACK.iter().any(|p| s.contains(p)));
+        // A name the backend cuts (PostgreSQL keeps 63 bytes of a schema's name): stacks
+        // whose names agree in those bytes would share one state.
+        if let (Some(&(_, max, _)), Some(text)) = (
+            NAME_LIMITS.iter().find(|(k, _, _)| *k == kind),
+            value.as_str().filter(|_| state_key == Some(key.as_str())),
+        ) {
+            let name = expand(text, &env.name, label);
+            if name.len() > max {
+                return Err(Error::Invalid {
+                    message: format!(
+                        "the {kind} `{key}` of {label} in {} is `{name}`, {} bytes: the backend keeps {max}, so stacks whose names agree in them would share one state",
+                        env.name,
+                        name.len()
+                    ),
+                    location: at_key(key),
+                    hint: format!(
+                        "shorten it (`{{label_id}}` ends in a digest of the label, and is at most 48 bytes), or leave `{key}` out: strata's own name fits"
+                    ),
+                });
+            }
+        }
         settings.insert(
             key.clone(),
             Setting {
@@ -1186,6 +1207,18 @@ mod tests {
             );
         }
         assert_eq!(fit_name("pg", "short".into()), "short");
+        // A name written in env.toml that the backend would cut is refused, naming it.
+        let written = format!("{pg}schema_name = \"tf_{{env_id}}_{{label_id}}\"\n");
+        let file = "environments/production-eu-west-1-secondary/env.toml";
+        let config = strata_graph::manifest::parse_env(&written, file).unwrap();
+        let environment =
+            strata_graph::model::Environment::new("production-eu-west-1-secondary", file, config);
+        let Err(Error::Invalid { message, .. }) = backend(dir.path(), "w", &environment, a, None)
+        else {
+            panic!("a schema name over 63 bytes was accepted");
+        };
+        assert!(message.contains("the backend keeps 63"), "{message}");
+        assert!(derived(&written, "dev", a).contains("schema_name = \"tf_dev_stacks_"));
         let cut = fit_name("kubernetes", "é".repeat(40));
         assert!(
             cut.len() <= 63 && cut.ends_with(|c: char| c.is_ascii_hexdigit()),
