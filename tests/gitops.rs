@@ -513,7 +513,8 @@ fn drift_finds_out_of_band_state_changes_and_edited_manifests() {
     ]);
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(
-        md.contains("Checked only `stacks/network`") && !md.contains("Everything matches"),
+        md.contains("Checked only <code>stacks/network</code>")
+            && !md.contains("Everything matches"),
         "{md}"
     );
     assert!(

@@ -759,14 +759,6 @@ pub fn events(
     Ok(all)
 }
 
-/// Text on one line: each run of line breaks and tabs as one space (a Markdown table row).
-fn one_line(text: &str) -> String {
-    text.split(['\n', '\r', '\t'])
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// `events` as CSV: one row per target of each event (an event without targets: one row).
 /// A field that a spreadsheet would take for a formula (it starts with `=`, `+`, `-`, `@`,
 /// a tab or a carriage return; an actor is whatever git or CI says it is) gets a leading
@@ -834,8 +826,8 @@ pub fn markdown(events: &[strata_audit::Event], verified: &[Verified]) -> String
     let mut out = String::from("# Audit report\n\n");
     for v in verified {
         out.push_str(&format!(
-            "- `{}`: {} event(s), {}\n",
-            v.ledger,
+            "- {}: {} event(s), {}\n",
+            strata_run::report::code(&v.ledger),
             v.events,
             if v.problems.is_empty() {
                 v.verdict()
@@ -844,7 +836,10 @@ pub fn markdown(events: &[strata_audit::Event], verified: &[Verified]) -> String
             }
         ));
         for note in &v.notes {
-            out.push_str(&format!("  - note: {}\n", one_line(note)));
+            out.push_str(&format!(
+                "  - note: {}\n",
+                strata_run::report::markdown_text(note)
+            ));
         }
     }
     let mut envs: Vec<&str> = events.iter().map(|e| e.env.as_str()).collect();
@@ -852,7 +847,8 @@ pub fn markdown(events: &[strata_audit::Event], verified: &[Verified]) -> String
     envs.dedup();
     for env in envs {
         out.push_str(&format!(
-            "\n## {env}\n\n| # | time (UTC) | who | what | outcome | targets | basis |\n|---:|---|---|---|---|---|---|\n"
+            "\n## {}\n\n| # | time (UTC) | who | what | outcome | targets | basis |\n|---:|---|---|---|---|---|---|\n",
+            strata_run::report::inline_text(env)
         ));
         for e in events.iter().filter(|e| e.env == env) {
             let targets: Vec<String> = e
@@ -874,7 +870,9 @@ pub fn markdown(events: &[strata_audit::Event], verified: &[Verified]) -> String
             if let Some(head) = &e.head {
                 basis.push(format!("commit {}", short(head)));
             }
-            let cell = |s: &str| one_line(s).replace('|', "\\|");
+            // Whatever an event holds (an actor is what git or CI says) stays in its cell,
+            // as text: no line break, `|`, HTML or Markdown of its own.
+            let cell = |s: &str| strata_run::report::inline_text(s);
             let actor = match &e.signer {
                 Some(signer) => format!("{} (signed by {signer})", e.actor),
                 None => e.actor.clone(),
@@ -981,7 +979,10 @@ mod tests {
     fn a_line_break_in_a_field_stays_in_its_markdown_cell() {
         let report = markdown(&[event("eve\n| 9 | forged |")], &[]);
         let row = report.lines().find(|l| l.starts_with("| 1 |")).unwrap();
-        assert!(row.contains("eve \\| 9 \\| forged \\|"), "{report}");
+        assert!(
+            row.contains("eve &#124; 9 &#124; forged &#124;"),
+            "{report}"
+        );
         assert!(!report.contains("\n| 9 |"), "{report}");
     }
 }

@@ -18,6 +18,7 @@ use strata_exec::plan_json::ResourceAction;
 use strata_exec::schedule::Status;
 use strata_graph::session::{Session, View};
 use strata_graph::{Error, Result};
+use strata_run::report::{code, inline_text, markdown_text};
 use strata_run::task::{Action, Mode};
 use strata_run::{Observer, RunOptions};
 
@@ -180,7 +181,7 @@ impl DriftReport {
                 "Checked only {} (and the delivered files all charts share); the rest of the release lock was not compared.\n\n",
                 self.labels
                     .iter()
-                    .map(|l| format!("`{l}`"))
+                    .map(|l| code(l))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
@@ -198,17 +199,17 @@ impl DriftReport {
             let what: Vec<String> = s
                 .outside
                 .iter()
-                .map(|r| format!("`{}` changed outside terraform", r.address))
+                .map(|r| format!("{} changed outside terraform", code(&r.address)))
                 .chain(
                     s.changes
                         .iter()
-                        .map(|r| format!("`{}` would be {}", r.address, past(&r.action))),
+                        .map(|r| format!("{} would be {}", code(&r.address), past(&r.action))),
                 )
-                .chain(s.reason.iter().cloned())
+                .chain(s.reason.iter().map(|r| markdown_text(r)))
                 .collect();
             out.push_str(&format!(
-                "| `{}` | {} | {} |\n",
-                s.label,
+                "| {} | {} | {} |\n",
+                code(&s.label),
                 if s.state == State::Drifted {
                     "drifted"
                 } else {
@@ -219,16 +220,16 @@ impl DriftReport {
         }
         for f in self.delivered.iter().flatten() {
             out.push_str(&format!(
-                "| `{}` | {} | {} |\n",
-                f.file,
+                "| {} | {} | {} |\n",
+                code(&f.file),
                 f.what,
-                f.objects.join(", ")
+                inline_text(&f.objects.join(", "))
             ));
         }
         if let Some(why) = &self.delivered_unknown {
             out.push_str(&format!(
                 "| delivered output | unknown | {} |\n",
-                why.replace('|', "\\|")
+                markdown_text(why).replace('|', "\\|")
             ));
         }
         out.push_str("\nReconcile: re-apply the lock (`strata apply` from the locked commit, or promote again), or adopt the change through a pull request. See docs/gitops.md.\n");

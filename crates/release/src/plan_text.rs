@@ -2,6 +2,7 @@
 //! Mermaid diagram of its waves.
 
 use crate::plan::{short, PromotionPlan, Rollback, StepAction};
+use strata_run::report::{code, inline_text, markdown_text};
 
 impl PromotionPlan {
     /// The plan for people: waves, gates, what is blocked.
@@ -121,7 +122,7 @@ impl PromotionPlan {
             self.from,
             self.to,
             short(&self.digest),
-            self.author,
+            inline_text(&self.author),
             steps,
             self.waves.len(),
             self.blocked.len(),
@@ -135,9 +136,9 @@ impl PromotionPlan {
             for (n, wave) in self.waves.iter().enumerate() {
                 for s in wave {
                     out.push_str(&format!(
-                        "| {} | `{}` | {} | {} | {} | `{}` |\n",
+                        "| {} | {} | {} | {} | {} | `{}` |\n",
                         n + 1,
-                        s.label,
+                        code(&s.label),
                         if s.action == StepAction::Destroy {
                             "destroy"
                         } else {
@@ -162,13 +163,13 @@ impl PromotionPlan {
             out.push_str("### Gates and rollback\n\n");
             for (n, wave) in self.waves.iter().enumerate() {
                 for s in wave {
-                    out.push_str(&format!("- `{}` (wave {})\n", s.label, n + 1));
+                    out.push_str(&format!("- {} (wave {})\n", code(&s.label), n + 1));
                     for g in &s.gates {
                         out.push_str(&format!(
                             "  - {} {}: {}\n",
                             if g.ok { "✅" } else { "❌" },
                             g.gate,
-                            g.detail
+                            markdown_text(&g.detail)
                         ));
                     }
                     let rollback = match (s.rollback, &s.previous) {
@@ -195,7 +196,7 @@ impl PromotionPlan {
                 self.to,
                 self.outside
                     .iter()
-                    .map(|l| format!("`{l}`"))
+                    .map(|l| code(l))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
@@ -204,10 +205,10 @@ impl PromotionPlan {
             out.push_str("### Blocked\n\n| target | gate | reason |\n|---|---|---|\n");
             for b in &self.blocked {
                 out.push_str(&format!(
-                    "| `{}` | {} | {} |\n",
-                    b.label,
+                    "| {} | {} | {} |\n",
+                    code(&b.label),
                     b.gate,
-                    b.reason.replace('|', "\\|")
+                    markdown_text(&b.reason).replace('|', "\\|")
                 ));
             }
             out.push('\n');
@@ -270,10 +271,10 @@ mod tests {
         let md = plan.markdown();
         for expected in [
             "### Gates and rollback",
-            "- `stacks/network` (wave 1)\n  - ✅ max_severity: no policy findings in dev (at most medium allowed)\n  - if a later wave fails: re-applied at its previous commit `aaaaaaaaaaaa` (hash `aaaaaaaaaaaa`)",
-            "- `stacks/app` (wave 2)",
+            "- <code>stacks/network</code> (wave 1)\n  - ✅ max_severity: no policy findings in dev (at most medium allowed)\n  - if a later wave fails: re-applied at its previous commit `aaaaaaaaaaaa` (hash `aaaaaaaaaaaa`)",
+            "- <code>stacks/app</code> (wave 2)",
             "kept as applied (it is new here, and the plan may not destroy)",
-            "Not in dev (no promotion carries them; apply them in staging directly): `stacks/dns`",
+            "Not in dev (no promotion carries them; apply them in staging directly): <code>stacks/dns</code>",
         ] {
             assert!(md.contains(expected), "{expected}\n---\n{md}");
         }

@@ -225,7 +225,9 @@ pub fn markdown(report: &RunReport) -> String {
             .collect();
         let _ = writeln!(
             md,
-            "| `{label}` | {env} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
+            code(label),
+            inline_text(env),
             if checks.is_empty() {
                 "–".into()
             } else {
@@ -251,24 +253,27 @@ pub fn markdown(report: &RunReport) -> String {
             }
         );
         for t in &report.incomplete {
-            let name = match &t.env {
-                Some(env) => format!("{} [{env}]", t.action),
-                None => t.action.to_string(),
-            };
-            let _ = writeln!(md, "- `{}` {name}: {}", t.label, t.reason);
+            let _ = writeln!(
+                md,
+                "- {} {}: {}",
+                code(&t.label),
+                md_task_name(t.action, t.env.as_deref()),
+                markdown_text(&t.reason)
+            );
         }
     }
     plan_sections(report, &mut md);
     if !problems.is_empty() {
         md.push_str("\n### Failures\n");
         for t in problems {
+            let log = tail(&t.log, 30);
+            let fence = fence_for(&log);
             let _ = writeln!(
                 md,
-                "\n**`{}` {}**: {}\n\n```\n{}\n```",
-                t.label,
-                task_name(t),
-                t.reason.as_deref().unwrap_or("failed"),
-                tail(&t.log, 30)
+                "\n**{} {}**: {}\n\n{fence}\n{log}\n{fence}",
+                code(&t.label),
+                md_task_name(t.action, t.env.as_deref()),
+                markdown_text(t.reason.as_deref().unwrap_or("failed")),
             );
         }
     }
@@ -282,12 +287,69 @@ pub const COMMENT_LIMIT: usize = 60_000;
 /// Room kept for the note of a cut summary (which names the sections left out).
 const NOTE_ROOM: usize = 6_000;
 
-/// What a section's summary line names (`` `stacks/a` [dev] ``), if `line` opens one.
+/// What a section's summary line names (`<code>stacks/a</code> [dev]`, as written there:
+/// escaped), if `line` opens one.
 fn section_name(line: &str) -> Option<String> {
     let summary = line.trim_start().strip_prefix("<details><summary>")?;
     let summary = summary.split("</summary>").next()?;
-    let name = summary.split(": ").next().unwrap_or(summary);
-    Some(name.replace("<code>", "`").replace("</code>", "`"))
+    Some(summary.split(": ").next().unwrap_or(summary).to_string())
+}
+
+/// Text from the repository (a label, an environment, a task's name) as Markdown and HTML
+/// show it literally, wherever it stands (a table cell, a list, a section's summary line):
+/// every character that could start markup (`<`, `&`, `|`, a backtick, emphasis, a link)
+/// as an entity, and line breaks as spaces. A directory named `stacks/app<!--` opened an
+/// HTML comment that hid the sections after it.
+pub fn inline_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' | '<' | '>' | '"' | '\'' | '|' | '`' | '*' | '_' | '~' | '[' | ']' | '\\' | '!'
+            | '#' => {
+                let _ = write!(out, "&#{};", c as u32);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// [`task_name`] in Markdown: the environment escaped.
+fn md_task_name(action: crate::task::Action, env: Option<&str>) -> String {
+    match env {
+        Some(env) => format!("{action} [{}]", inline_text(env)),
+        None => action.to_string(),
+    }
+}
+
+/// `text` in code style, escaped as [`inline_text`] escapes it.
+pub fn code(text: &str) -> String {
+    format!("<code>{}</code>", inline_text(text))
+}
+
+/// A code fence `text` cannot close: longer than any run of backticks in it (a log holding
+/// a Markdown runbook, or a message written to break out of its block).
+fn fence_for(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    "`".repeat(longest.max(2) + 1)
+}
+
+/// The backticks opening or closing a fence on `line` (up to three spaces before them, as
+/// Markdown has it), with what follows them.
+fn fence_of(line: &str) -> Option<(usize, &str)> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    if indent > 3 {
+        return None;
+    }
+    let rest = &line[indent..];
+    let n = rest.len() - rest.trim_start_matches('`').len();
+    (n >= 3).then(|| (n, &rest[n..]))
 }
 
 fn limit_comment(md: String) -> String {
@@ -303,15 +365,20 @@ fn limit_comment(md: String) -> String {
     // and what is inside a code block (resource addresses, with their keys) opens nothing.
     let cut = md[..end].rfind('\n').unwrap_or(end);
     let mut out = md[..cut].to_string();
-    let mut in_code = false;
+    // The fence of the code block open at a line (a closing fence is at least as long as
+    // the opening one, with nothing after it).
+    let mut in_code: Option<usize> = None;
     let mut open_sections = 0usize;
     for line in out.lines() {
-        let line = line.trim_start();
-        if line.starts_with("```") {
-            in_code = !in_code;
-        } else if !in_code {
-            open_sections += line.matches("<details>").count();
-            open_sections = open_sections.saturating_sub(line.matches("</details>").count());
+        match (in_code, fence_of(line)) {
+            (None, Some((n, _))) => in_code = Some(n),
+            (Some(open), Some((n, rest))) if n >= open && rest.trim().is_empty() => in_code = None,
+            (Some(_), _) => {}
+            (None, None) => {
+                let line = line.trim_start();
+                open_sections += line.matches("<details>").count();
+                open_sections = open_sections.saturating_sub(line.matches("</details>").count());
+            }
         }
     }
     // The sections not shown whole: the one cut short, and every one after the cut.
@@ -320,8 +387,9 @@ fn limit_comment(md: String) -> String {
         left_out.extend(out.lines().rev().find_map(section_name));
     }
     left_out.extend(md[cut..].lines().filter_map(section_name));
-    if in_code {
-        out.push_str("\n```");
+    if let Some(n) = in_code {
+        out.push('\n');
+        out.push_str(&"`".repeat(n));
     }
     for _ in 0..open_sections {
         out.push_str("\n</details>");
@@ -339,7 +407,7 @@ fn limit_comment(md: String) -> String {
             if named > 0 {
                 note.push_str(", ");
             }
-            note.push_str(&markdown_text(name));
+            note.push_str(name);
             named += 1;
         }
         if named < left_out.len() {
@@ -354,7 +422,7 @@ fn limit_comment(md: String) -> String {
 
 /// Text of a policy finding as Markdown shows it outside a code block: on one line, with
 /// `<`, `>` and `&` as entities, so that it opens or closes no section.
-fn markdown_text(text: &str) -> String {
+pub fn markdown_text(text: &str) -> String {
     text.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
@@ -479,8 +547,9 @@ fn plan_sections(report: &RunReport, md: &mut String) {
         let env = t.env.as_deref().unwrap_or("-");
         if !plan.has_changes() {
             unchanged.push(format!(
-                "`{}` [{env}]{}",
-                t.label,
+                "{} [{}]{}",
+                code(&t.label),
+                inline_text(env),
                 if t.provisional { " (provisional)" } else { "" }
             ));
             continue;
@@ -500,10 +569,13 @@ fn plan_sections(report: &RunReport, md: &mut String) {
                 )
             })
             .collect();
+        let lines = resource_lines(plan);
+        let fence = fence_for(&lines.join("\n"));
         let _ = writeln!(
             md,
-            "\n<details><summary><code>{}</code> [{env}]: +{} ~{} -{}{}{}{}</summary>\n\n```diff",
-            t.label,
+            "\n<details><summary>{} [{}]: +{} ~{} -{}{}{}{}</summary>\n\n{fence}diff",
+            code(&t.label),
+            inline_text(env),
             plan.add,
             plan.change,
             plan.destroy,
@@ -515,7 +587,7 @@ fn plan_sections(report: &RunReport, md: &mut String) {
                 format!(", {} policy finding(s)", findings.len())
             }
         );
-        for line in resource_lines(plan) {
+        for line in lines {
             // `diff` highlighting keys on the first character.
             let line = match line.chars().next() {
                 Some('+') | Some('-') => line,
@@ -524,7 +596,7 @@ fn plan_sections(report: &RunReport, md: &mut String) {
             };
             let _ = writeln!(md, "{line}");
         }
-        md.push_str("```\n");
+        let _ = writeln!(md, "{fence}");
         if !findings.is_empty() {
             md.push_str("\nPolicy findings:\n\n");
             for f in findings {
@@ -796,6 +868,57 @@ mod tests {
         RunReport::new(vec![fmt, failed, skipped], false, allow_incomplete)
     }
 
+    /// Text from the repository (a directory's name, a tool's log) cannot break the
+    /// comment's structure: an HTML comment opened in a label hid every section after it, a
+    /// `|` split a table row, and a fence in a log closed its block.
+    #[test]
+    fn repository_text_cannot_break_the_comment() {
+        let hiding = plan(
+            "stacks/app<!--",
+            "dev",
+            vec![change("null_resource.a", "create")],
+        );
+        let hidden = plan(
+            "stacks/db",
+            "dev",
+            vec![change("null_resource.primary", "delete")],
+        );
+        let piped = task("stacks/b|c", Action::Fmt, None, Status::Ok);
+        let mut failed = task(
+            "stacks/x`</code></summary></details>",
+            Action::Plan,
+            Some("dev"),
+            Status::Failed,
+        );
+        failed.reason = Some("terraform plan failed".into());
+        failed.log = "Error: The value is bad.\n   ```\n</details>\n<!--\nHidden.\n`````".into();
+        let md = markdown(&RunReport::new(
+            vec![hiding, hidden, piped, failed],
+            false,
+            false,
+        ));
+        assert!(!md.contains("stacks/app<!--"), "{md}");
+        assert!(
+            md.contains("<code>stacks/app&#60;&#33;--</code> [dev]: +1"),
+            "{md}"
+        );
+        assert!(!md.contains("</code></summary></details><"), "{md}");
+        let row = md.lines().find(|l| l.contains("stacks/b")).unwrap();
+        assert_eq!(row.matches('|').count(), 6, "{row}");
+        // The failure's log sits in a fence longer than any run of backticks in it.
+        assert!(md.contains("\n``````\nError: The value is bad."), "{md}");
+        assert!(md.trim_end().ends_with("`````\n``````"), "{md}");
+        // Cut to fit, a long fence is closed with one as long.
+        let long = format!(
+            "{}\n``````\n{}",
+            "x\n".repeat(10_000),
+            "```\n".repeat(10_000)
+        );
+        let cut = limit_comment(long);
+        let closing = cut.lines().rev().find(|l| l.starts_with("```")).unwrap();
+        assert_eq!(closing, "``````", "{}", &cut[cut.len() - 400..]);
+    }
+
     #[test]
     fn junit_counts_failures_and_reports_tasks_that_did_not_run_as_errors_unless_accepted() {
         let xml = junit(&mixed_run(false));
@@ -874,22 +997,28 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("| `stacks/a` | – | fmt ✅ cached | – | – |"),
-            "{md}"
-        );
-        assert!(md.contains("| `stacks/a` | dev | – | ❌ | – |"), "{md}");
-        assert!(md.contains("| `charts/b` | dev | – | – | ⏭️ |"), "{md}");
-        assert!(
-            md.contains("| `charts/c` | prod | – | – | ✅ 4 objects (provisional) |"),
+            md.contains("| <code>stacks/a</code> | – | fmt ✅ cached | – | – |"),
             "{md}"
         );
         assert!(
-            md.contains("### Did not run\n\n- `charts/b` render [dev]: lint failed"),
+            md.contains("| <code>stacks/a</code> | dev | – | ❌ | – |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| <code>charts/b</code> | dev | – | – | ⏭️ |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| <code>charts/c</code> | prod | – | – | ✅ 4 objects (provisional) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("### Did not run\n\n- <code>charts/b</code> render [dev]: lint failed"),
             "{md}"
         );
         // A failure shows its reason and the end of its log.
         assert!(
-            md.contains("**`stacks/a` plan [dev]**: terraform plan failed"),
+            md.contains("**<code>stacks/a</code> plan [dev]**: terraform plan failed"),
             "{md}"
         );
         assert!(md.contains("L10\n") && md.contains("L39\n"), "{md}");
@@ -953,7 +1082,10 @@ mod tests {
             "{md}"
         );
         assert!(!md.contains("deny_other message"), "{md}");
-        assert!(md.contains("No changes: `stacks/quiet` [dev]"), "{md}");
+        assert!(
+            md.contains("No changes: <code>stacks/quiet</code> [dev]"),
+            "{md}"
+        );
     }
 
     #[test]
@@ -1022,7 +1154,9 @@ mod tests {
         );
         let md = markdown(&report);
         assert!(
-            md.contains("No changes: `stacks/app` [dev] (provisional)\n\n(provisional: planned"),
+            md.contains(
+                "No changes: <code>stacks/app</code> [dev] (provisional)\n\n(provisional: planned"
+            ),
             "{md}"
         );
     }
