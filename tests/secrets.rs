@@ -1139,8 +1139,11 @@ fn rotate_writes_all_files_or_none_and_edit_checks_recipients_first() {
     repo.git(&["checkout", "--", "."]);
     // Named through a link first: the file is rotated where it is, and the link stays one
     // (it was written over the link, and the file itself, taken as seen, was not rotated).
-    let link = "environments/dev/current.toml";
-    std::os::unix::fs::symlink("secrets.toml", repo.path().join(link)).unwrap();
+    let dir = SECRETS.rsplit_once('/').unwrap().0;
+    let link = format!("{dir}/current.toml");
+    let link = link.as_str();
+    std::os::unix::fs::symlink(SECRETS.rsplit('/').next().unwrap(), repo.path().join(link))
+        .unwrap();
     repo.commit("a link to the secrets file");
     let run = with_key(
         &repo,
