@@ -2496,27 +2496,7 @@ fn a_promotion_of_a_commit_with_another_policy_layout_is_refused_before_it_appli
         "WORKSPACE.toml",
         &format!("{workspace}\n[policy]\nbuiltin = false\n"),
     );
-    repo.write(
-        "stacks/app/main.tf",
-        &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"x\" {{\n  triggers = {{ v = \"1\" }}\n}}\n"),
-    );
-    let gates = "[gates]\nrequire = [\"plan\"]\napprovals = 0\nsoak = \"0m\"\n";
-    repo.write(
-        "environments/dev/env.toml",
-        &format!("[state]\nbackend = \"local\"\n{gates}"),
-    );
-    repo.write(
-        "environments/staging/env.toml",
-        &format!("promotes_from = \"dev\"\n[state]\nbackend = \"local\"\n{gates}"),
-    );
-    repo.write("policies/guard/policy.toml", "kinds = [\"stack\"]\n");
-    repo.write(
-        "policies/guard/guard.rego",
-        "package main\nimport rego.v1\nwarn contains \"seen\" if { input.resource_changes }\n",
-    );
-    repo.commit("a stack and a policy");
-    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    guarded_train(&repo, "warn contains \"seen\"");
     repo.commit("dev");
 
     // Globs written otherwise that find the same policies are no change: the promotion
@@ -2535,10 +2515,7 @@ fn a_promotion_of_a_commit_with_another_policy_layout_is_refused_before_it_appli
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(lock_entry(&repo, "staging", "stacks/app").is_some());
     repo.commit("staging");
-    repo.write(
-        "stacks/app/main.tf",
-        &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"x\" {{\n  triggers = {{ v = \"2\" }}\n}}\n"),
-    );
+    repo.write("stacks/app/main.tf", &app_code("2"));
     repo.commit("v2");
     let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -2576,21 +2553,15 @@ fn a_promotion_of_a_commit_with_another_policy_layout_is_refused_before_it_appli
     );
 }
 
-/// A waiver no one committed (or reviewed) must not decide the checks a lock entry records:
-/// they gate the next environment. A dev apply judged by one is not recorded, and a
-/// promotion from a checkout that has one is refused before anything runs.
-#[test]
-fn checks_judged_by_uncommitted_waivers_are_neither_recorded_nor_promoted() {
-    let repo = tools_repo();
-    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
-    repo.write(
-        "WORKSPACE.toml",
-        &format!("{workspace}\n[policy]\nbuiltin = false\n"),
-    );
-    let code = |v: &str| {
-        format!("{NULL_PROVIDER}\nresource \"null_resource\" \"x\" {{\n  triggers = {{ v = \"{v}\" }}\n}}\n")
-    };
-    repo.write("stacks/app/main.tf", &code("1"));
+/// The code of `stacks/app` at version `v`: one resource, replaced when `v` changes.
+fn app_code(v: &str) -> String {
+    format!("{NULL_PROVIDER}\nresource \"null_resource\" \"x\" {{\n  triggers = {{ v = \"{v}\" }}\n}}\n")
+}
+
+/// dev → staging with local state and only a plan required, `stacks/app` at version 1, and
+/// a policy `policies/guard` whose rule `head` fires on any change; applied in dev.
+fn guarded_train(repo: &Repo, head: &str) {
+    repo.write("stacks/app/main.tf", &app_code("1"));
     let gates = "[gates]\nrequire = [\"plan\"]\napprovals = 0\nsoak = \"0m\"\n";
     repo.write(
         "environments/dev/env.toml",
@@ -2603,11 +2574,25 @@ fn checks_judged_by_uncommitted_waivers_are_neither_recorded_nor_promoted() {
     repo.write("policies/guard/policy.toml", "kinds = [\"stack\"]\n");
     repo.write(
         "policies/guard/guard.rego",
-        "package main\nimport rego.v1\ndeny contains \"no changes without review\" if { input.resource_changes }\n",
+        &format!("package main\nimport rego.v1\n{head} if {{ input.resource_changes }}\n"),
     );
     repo.commit("a stack and a policy");
     let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+/// A waiver no one committed (or reviewed) must not decide the checks a lock entry records:
+/// they gate the next environment. A dev apply judged by one is not recorded, and a
+/// promotion from a checkout that has one is refused before anything runs.
+#[test]
+fn checks_judged_by_uncommitted_waivers_are_neither_recorded_nor_promoted() {
+    let repo = tools_repo();
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &format!("{workspace}\n[policy]\nbuiltin = false\n"),
+    );
+    guarded_train(&repo, "deny contains \"no changes without review\"");
     let policy_check = |env: &str| {
         lock_entry(&repo, env, "stacks/app").map(|e| {
             (
@@ -2619,7 +2604,7 @@ fn checks_judged_by_uncommitted_waivers_are_neither_recorded_nor_promoted() {
     let (v1, check) = policy_check("dev").expect("dev recorded");
     assert_eq!(check, "failed");
     repo.commit("dev");
-    repo.write("stacks/app/main.tf", &code("2"));
+    repo.write("stacks/app/main.tf", &app_code("2"));
     repo.commit("v2");
 
     let waiver = "[[waiver]]\nrule = \"policies/guard/main.deny\"\ntargets = \"stacks/app\"\nowner = \"mallory@example.com\"\nreason = \"local only\"\nexpires = \"2099-01-01\"\n";
