@@ -345,8 +345,8 @@ fn helm(args: &[&str]) {
 
 /// Writes the chart at `chart` (`chart_yaml(url)` given the URL of a chart repository
 /// serving `redis` 1.0.0) and its lock file with `helm dependency update`, the repository
-/// served on a loopback port by Python's `http.server` while it runs; the `file://`
-/// packages helm adds to `charts/` are removed (strata packages those). Returns the URL.
+/// served on a loopback port ([`serve_directory`]); the `file://` packages helm adds to
+/// `charts/` are removed (strata packages those). Returns the URL.
 fn locked_by_helm(repo: &common::Repo, chart: &str, chart_yaml: impl Fn(&str) -> String) -> String {
     let served = tempfile::tempdir().unwrap();
     package_chart(
@@ -355,12 +355,10 @@ fn locked_by_helm(repo: &common::Repo, chart: &str, chart_yaml: impl Fn(&str) ->
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: redis\n",
         served.path(),
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = format!(
+        "http://127.0.0.1:{}",
+        serve_directory(served.path().to_path_buf())
+    );
     helm(&[
         "repo",
         "index",
@@ -368,27 +366,6 @@ fn locked_by_helm(repo: &common::Repo, chart: &str, chart_yaml: impl Fn(&str) ->
         "--url",
         &url,
     ]);
-    let mut server = std::process::Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-        ])
-        .current_dir(served.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed().as_secs() < 30,
-            "the chart repository did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
     repo.write(&format!("{chart}/Chart.yaml"), &chart_yaml(&url));
     let home = tempfile::tempdir().unwrap();
     let helm_in = |args: &[&str]| {
@@ -408,8 +385,6 @@ fn locked_by_helm(repo: &common::Repo, chart: &str, chart_yaml: impl Fn(&str) ->
     };
     helm_in(&["repo", "add", "local", &url]);
     helm_in(&["dependency", "update", chart]);
-    let _ = server.kill();
-    let _ = server.wait();
     for entry in std::fs::read_dir(repo.path().join(chart).join("charts")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         if name.ends_with(".tgz") && !name.starts_with("redis-") {
