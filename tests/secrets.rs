@@ -528,20 +528,23 @@ fn edit_changes_only_what_changed_and_leaves_no_plain_text_behind() {
     let before = std::fs::read_to_string(repo.path().join(SECRETS)).unwrap();
     assert!(!before.contains(PASSWORD));
 
-    // An edit ended by Ctrl-C is an interruption (exit 130), not a broken editor, and
-    // changes nothing.
-    write_editor("kill -INT $$");
-    let run = edit(SECRETS);
-    assert_eq!(run.code, 130, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("strata: interrupted (") && !run.stderr.contains("VISUAL or EDITOR"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(
-        std::fs::read_to_string(repo.path().join(SECRETS)).unwrap(),
-        before
-    );
+    // An edit ended by Ctrl-C, a hang-up or a termination is an interruption (exit 130),
+    // not a broken editor, and changes nothing.
+    for signal in ["INT", "HUP", "TERM"] {
+        write_editor(&format!("kill -{signal} $$"));
+        let run = edit(SECRETS);
+        assert_eq!(run.code, 130, "{signal}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("strata: interrupted (")
+                && !run.stderr.contains("VISUAL or EDITOR"),
+            "{signal}: {}",
+            run.stderr
+        );
+        assert_eq!(
+            std::fs::read_to_string(repo.path().join(SECRETS)).unwrap(),
+            before
+        );
+    }
 
     // One value changed: the diff names that key only.
     write_editor("sed -i 's/tok-4f1a/tok-9999/' \"$1\"");

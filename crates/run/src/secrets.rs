@@ -408,10 +408,12 @@ pub fn edit(
             .status()
             .map_err(|e| Error::io("sh", e))?;
         if !status.success() {
-            // Ctrl-C ended the editor (and the shell it runs in): an interrupt, not a
-            // broken editor.
+            // Ctrl-C, a hang-up or a termination ended the editor (and the shell it runs
+            // in): an interrupt, not a broken editor.
             use std::os::unix::process::ExitStatusExt;
-            if status.signal() == Some(2) || status.code() == Some(130) {
+            if matches!(status.signal(), Some(1 | 2 | 15))
+                || matches!(status.code(), Some(129 | 130 | 143))
+            {
                 strata_exec::process::cancel_all();
             }
             return Err(Error::Invalid {
