@@ -34,24 +34,20 @@ pub(crate) fn vouch(
         return Vec::new();
     };
     let since = crate::clock::parse_utc(&first.time).unwrap_or(i64::MAX);
+    // The last event that wrote or removed each entry, in one pass over the ledger (looked
+    // up per entry, it cost entries × events).
+    let mut last_of: BTreeMap<&str, (&strata_audit::Event, &TargetEvent, usize)> = BTreeMap::new();
+    for (e, &line) in checked.events.iter().zip(&checked.lines) {
+        for t in &e.targets {
+            if writes_lock_entry(&t.result) || t.result == "destroyed" {
+                last_of.insert(t.label.as_str(), (e, t, line));
+            }
+        }
+    }
     let mut out = Vec::new();
     for (label, entry) in &lock.targets {
         // The last event that wrote or removed this entry: the entry must be what it wrote.
-        let last = checked
-            .events
-            .iter()
-            .zip(&checked.lines)
-            .rev()
-            .find_map(|(e, &line)| {
-                e.targets
-                    .iter()
-                    .rev()
-                    .find(|t| {
-                        t.label == *label
-                            && (writes_lock_entry(&t.result) || t.result == "destroyed")
-                    })
-                    .map(|t| (e, t, line))
-            });
+        let last = last_of.get(label.as_str()).copied();
         let last_line = last.map(|(_, _, line)| line).unwrap_or(0);
         let last = last.map(|(e, t, _)| (e, t));
         let entry_text = format!(

@@ -36,6 +36,7 @@ pub fn explain_task_keys(
         session,
         view,
         tasks: &tasks,
+        sources: crate::task::sources(&tasks),
         mode: Mode::Check,
         tools: tools.clone(),
         cache: Cache::disabled(Arc::new(|_| {})),

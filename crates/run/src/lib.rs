@@ -690,6 +690,7 @@ pub fn run(
         session,
         view,
         tasks: &tasks,
+        sources: crate::task::sources(&tasks),
         mode: opts.mode,
         tools: tools.clone(),
         cache,

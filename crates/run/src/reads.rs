@@ -2,7 +2,6 @@
 
 use super::runner::Runner;
 use crate::outcome::{Outcome, PolicySummary, Summary, TestsSummary};
-use crate::task::Action;
 use crate::task::TaskId;
 use serde_json::Value;
 use std::time::Instant;
@@ -19,15 +18,7 @@ enum Produced {
 impl Runner<'_> {
     /// The plan or render task of the same target and environment.
     pub(super) fn source_of(&self, i: TaskId) -> Option<TaskId> {
-        let task = &self.tasks[i];
-        self.tasks
-            .iter()
-            .position(|t| {
-                t.target == task.target
-                    && t.env == task.env
-                    && matches!(t.action, Action::Plan | Action::Render)
-            })
-            .map(TaskId::from_index)
+        self.sources[i.index()]
     }
 
     /// The output of the plan or render a test or policy task follows.

@@ -84,6 +84,24 @@ strata_graph::typed_index!(
     TaskId
 );
 
+/// For each of `tasks`, the plan or render task of the same target and environment (what
+/// a test or policy task reads), found in one pass.
+pub fn sources(tasks: &[Task]) -> Vec<Option<TaskId>> {
+    let mut by_target: std::collections::HashMap<(TargetId, Option<&str>), TaskId> =
+        std::collections::HashMap::new();
+    for (i, t) in tasks.iter().enumerate() {
+        if matches!(t.action, Action::Plan | Action::Render) {
+            by_target
+                .entry((t.target, t.env.as_deref()))
+                .or_insert(TaskId::from_index(i));
+        }
+    }
+    tasks
+        .iter()
+        .map(|t| by_target.get(&(t.target, t.env.as_deref())).copied())
+        .collect()
+}
+
 #[derive(Debug, Clone)]
 pub struct Task {
     pub target: TargetId,

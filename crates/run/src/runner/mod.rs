@@ -25,6 +25,8 @@ pub(super) struct Runner<'a> {
     pub(super) session: &'a Session,
     pub(super) view: &'a View,
     pub(super) tasks: &'a [Task],
+    /// Each task's plan or render task ([`crate::task::sources`]).
+    pub(super) sources: Vec<Option<crate::task::TaskId>>,
     pub(super) mode: Mode,
     pub(super) tools: Tools,
     pub(super) cache: Cache,

@@ -326,13 +326,18 @@ impl<'a> Scanner<'a> {
         &self.text[start..end]
     }
 
+    /// The line (1-based) of `offset`, counted from the last offset asked about, forwards
+    /// or backwards: a call of a file function asks for its name's line, then its
+    /// argument's key's, a little earlier; counting that one again from the file's start
+    /// made a file of many such calls quadratic to scan.
     fn line_at(&mut self, offset: usize) -> usize {
-        let (from, line) = if offset >= self.line_cursor.0 {
-            self.line_cursor
+        let newlines = |s: &[u8]| s.iter().filter(|&&c| c == b'\n').count();
+        let (at, line) = self.line_cursor;
+        let line = if offset >= at {
+            line + newlines(&self.b[at..offset])
         } else {
-            (0, 1)
+            line - newlines(&self.b[offset..at])
         };
-        let line = line + self.b[from..offset].iter().filter(|&&c| c == b'\n').count();
         self.line_cursor = (offset, line);
         line
     }
