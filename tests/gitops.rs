@@ -432,7 +432,7 @@ fn drift_finds_out_of_band_state_changes_and_edited_manifests() {
     assert_eq!(network["state"], "in_sync");
     let markdown = std::fs::read_to_string(md.path()).unwrap();
     assert!(
-        markdown.contains("`null_resource.app` would be created"),
+        markdown.contains("<code>null&#95;resource.app</code> would be created"),
         "{markdown}"
     );
     // Re-applying the lock reconciles.
