@@ -1113,12 +1113,12 @@ fn rotate_writes_all_files_or_none_and_edit_checks_recipients_first() {
     with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
     repo.write(other, &format!("token = \"{TOKEN}\"\n"));
     repo.commit("one sealed file, one in clear text");
-    let run = with_key(
-        &repo,
-        Some(&key),
-        tmp.path(),
-        &["secrets", "rotate", SECRETS, other],
-    );
+    let rotate = |files: &[&str]| {
+        let mut args = vec!["--json", "secrets", "rotate"];
+        args.extend_from_slice(files);
+        with_key(&repo, Some(&key), tmp.path(), &args)
+    };
+    let run = rotate(&[SECRETS, other]);
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains(other), "{}", run.stderr);
     assert_eq!(repo.git(&["status", "--porcelain"]).trim(), "");
@@ -1127,12 +1127,7 @@ fn rotate_writes_all_files_or_none_and_edit_checks_recipients_first() {
     with_key(&repo, None, tmp.path(), &["secrets", "encrypt", other]).assert_ok();
     repo.commit("both sealed");
     let twice = format!("./{SECRETS}");
-    let run = with_key(
-        &repo,
-        Some(&key),
-        tmp.path(),
-        &["--json", "secrets", "rotate", SECRETS, &twice, other],
-    );
+    let run = rotate(&[SECRETS, &twice, other]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let changed = repo.git(&["status", "--porcelain"]);
     assert!(
@@ -1148,12 +1143,7 @@ fn rotate_writes_all_files_or_none_and_edit_checks_recipients_first() {
     std::os::unix::fs::symlink(SECRETS.rsplit('/').next().unwrap(), repo.path().join(link))
         .unwrap();
     repo.commit("a link to the secrets file");
-    let run = with_key(
-        &repo,
-        Some(&key),
-        tmp.path(),
-        &["secrets", "rotate", link, SECRETS],
-    );
+    let run = rotate(&[link, SECRETS]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let linked = std::fs::symlink_metadata(repo.path().join(link)).unwrap();
     assert!(linked.file_type().is_symlink());

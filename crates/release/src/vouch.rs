@@ -34,16 +34,7 @@ pub(crate) fn vouch(
         return Vec::new();
     };
     let since = crate::clock::parse_utc(&first.time).unwrap_or(i64::MAX);
-    // The last event that wrote or removed each entry, in one pass over the ledger (looked
-    // up per entry, it cost entries × events).
-    let mut last_of: BTreeMap<&str, (&strata_audit::Event, &TargetEvent, usize)> = BTreeMap::new();
-    for (e, &line) in checked.events.iter().zip(&checked.lines) {
-        for t in &e.targets {
-            if writes_lock_entry(&t.result) || t.result == "destroyed" {
-                last_of.insert(t.label.as_str(), (e, t, line));
-            }
-        }
-    }
+    let last_of = last_events(checked);
     let mut out = Vec::new();
     for (label, entry) in &lock.targets {
         // The last event that wrote or removed this entry: the entry must be what it wrote.
@@ -102,23 +93,35 @@ pub(crate) fn vouch(
     out
 }
 
+/// The last event that wrote or removed each label's entry, with what it says of it and its
+/// line, in one pass over the ledger (looked up per entry, it cost entries × events).
+#[allow(clippy::type_complexity)]
+fn last_events(
+    checked: &strata_audit::Checked,
+) -> BTreeMap<&str, (&strata_audit::Event, &TargetEvent, usize)> {
+    let mut last = BTreeMap::new();
+    for (e, &line) in checked.events.iter().zip(&checked.lines) {
+        for t in &e.targets {
+            if writes_lock_entry(&t.result) || t.result == "destroyed" {
+                last.insert(t.label.as_str(), (e, t, line));
+            }
+        }
+    }
+    last
+}
+
 /// The labels an event of the ledger wrote into the lock, and that are gone from it with no
 /// later event removing them (deleted by hand), with why.
 pub(crate) fn removed_without_event(
     checked: &strata_audit::Checked,
     lock: &ReleaseLock,
 ) -> BTreeMap<String, String> {
-    let mut last: BTreeMap<&str, (&strata_audit::Event, &TargetEvent)> = BTreeMap::new();
-    for e in &checked.events {
-        for t in &e.targets {
-            if writes_lock_entry(&t.result) || t.result == "destroyed" {
-                last.insert(t.label.as_str(), (e, t));
-            }
-        }
-    }
-    last.into_iter()
-        .filter(|(label, (_, t))| writes_lock_entry(&t.result) && !lock.targets.contains_key(*label))
-        .map(|(label, (e, _))| {
+    last_events(checked)
+        .into_iter()
+        .filter(|(label, (_, t, _))| {
+            writes_lock_entry(&t.result) && !lock.targets.contains_key(*label)
+        })
+        .map(|(label, (e, _, _))| {
             (
                 label.to_string(),
                 format!(

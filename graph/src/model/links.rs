@@ -98,6 +98,11 @@ impl Links {
         self.targets.is_empty()
     }
 
+    /// The paths of the links.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.targets.keys().map(String::as_str)
+    }
+
     pub fn is_link(&self, path: &str) -> bool {
         self.targets.contains_key(path)
     }

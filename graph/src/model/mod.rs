@@ -575,12 +575,12 @@ impl<'a> Owned<'a> {
     /// another environment's state, but discovery does not follow a linked directory, so
     /// it is no target. Counted among the unowned directories, so `list --check` fails.
     fn linked_roots(&mut self, snapshot: &'a Snapshot, links: &Links) {
-        if links.is_empty() {
-            return;
-        }
-        for (path, entry) in &snapshot.files {
-            if entry.mode != crate::snapshot::SYMLINK_MODE
-                || path.starts_with("environments/")
+        // The links are few; the snapshot's own keys are kept (they outlive `links`).
+        for path in links.paths() {
+            let Some((path, _)) = snapshot.files.get_key_value(path) else {
+                continue;
+            };
+            if path.starts_with("environments/")
                 || self.ignore.is_match(path)
                 || self.owners.of_dir(parent_dir(path)).is_some()
             {
