@@ -16,6 +16,7 @@
 //! whatever the globs say. The caller checks the result with the real `discover`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Serialize;
@@ -79,6 +80,11 @@ struct Pattern {
     tree: bool,
     /// `None` for the root (`.`).
     matcher: Option<GlobMatcher>,
+    /// The leading directories it names literally (`infra/team` of `infra/team/*/**`):
+    /// everything it matches lies at or below them, so only that part of a sorted list of
+    /// directories need be tried (trying every directory against every candidate glob
+    /// made `strata init` quadratic in the directories).
+    prefix: String,
 }
 
 impl Pattern {
@@ -88,6 +94,7 @@ impl Pattern {
                 text: text.into(),
                 tree: false,
                 matcher: None,
+                prefix: String::new(),
             });
         }
         let matcher = GlobBuilder::new(text)
@@ -95,11 +102,34 @@ impl Pattern {
             .build()
             .ok()?
             .compile_matcher();
+        let prefix = text
+            .split('/')
+            .take_while(|s| !s.contains(['*', '?', '[', ']', '{', '}', '\\']))
+            .collect::<Vec<_>>()
+            .join("/");
         Some(Pattern {
             text: text.into(),
             tree: text == "**" || text.ends_with("/**"),
             matcher: Some(matcher),
+            prefix,
         })
+    }
+
+    /// The directories of a sorted set it matches, trying only those at or below its
+    /// literal prefix.
+    fn matching<'p, 's: 'p, I>(&'p self, sorted: I) -> impl Iterator<Item = &'s str> + 'p
+    where
+        I: Iterator<Item = &'s str> + 'p,
+    {
+        let prefix = self.prefix.as_str();
+        sorted
+            .take_while(move |d| d.starts_with(prefix))
+            .filter(move |d| self.matches(d))
+    }
+
+    /// Whether any directory of a sorted set is matched.
+    fn matches_any(&self, sorted: &BTreeSet<String>) -> bool {
+        self.matching(from(sorted, &self.prefix)).next().is_some()
     }
 
     fn matches(&self, dir: &str) -> bool {
@@ -111,7 +141,7 @@ impl Pattern {
     }
 
     /// How well it reads, for ties (smaller is better).
-    fn preference(&self) -> (usize, usize, usize, usize, usize, usize, usize, String) {
+    fn preference(&self) -> Preference {
         let body = self.text.trim_end_matches("/**").trim_end_matches("**");
         let segs: Vec<&str> = body.split('/').filter(|s| !s.is_empty()).collect();
         let first_wild = usize::from(segs.first().is_none_or(|s| *s == "*"));
@@ -137,6 +167,9 @@ impl Pattern {
         )
     }
 }
+
+/// How well a glob reads, for ties (smaller is better): see `Pattern::preference`.
+type Preference = (usize, usize, usize, usize, usize, usize, usize, String);
 
 /// The globs of one kind being assembled.
 #[derive(Default)]
@@ -193,7 +226,7 @@ impl Judge<'_> {
             covers: Vec::new(),
             bad: Vec::new(),
         };
-        for d in self.want.tf_dirs.iter().filter(|d| p.matches(d)) {
+        for d in p.matching(from(self.want.tf_dirs, &p.prefix)) {
             if matches!(self.want.markers.get(d), Some(Kind::Stack | Kind::Module)) {
                 continue;
             }
@@ -203,12 +236,12 @@ impl Judge<'_> {
             match self.want.targets.get(d) {
                 Some(&k) if k == kind => {
                     if !p.tree || self.holder_kind(d) != Some(kind) {
-                        a.covers.push(d.clone());
+                        a.covers.push(d.to_string());
                     }
                 }
-                Some(_) => a.bad.push(d.clone()),
+                Some(_) => a.bad.push(d.to_string()),
                 None if p.tree && self.holder_kind(d) == Some(kind) => {}
-                None => a.bad.push(d.clone()),
+                None => a.bad.push(d.to_string()),
             }
         }
         a
@@ -229,24 +262,22 @@ impl Judge<'_> {
             let Some(p) = Pattern::new(&text) else {
                 continue;
             };
-            if needed.iter().any(|n| p.matches(n)) {
+            if p.matches_any(needed) {
                 continue;
             }
             if let Some(base) = text.strip_suffix("/**").and_then(Pattern::new) {
                 let names_target = self
                     .want
                     .targets
-                    .iter()
+                    .range::<str, _>((Bound::Included(base.prefix.as_str()), Bound::Unbounded))
+                    .take_while(|(d, _)| d.starts_with(&base.prefix))
                     .any(|(d, k)| *k == kind && base.matches(d));
                 if names_target {
                     continue;
                 }
             }
-            let keeps: Vec<&str> = bad
-                .iter()
-                .filter(|b| p.matches(b))
-                .map(String::as_str)
-                .collect();
+            // `bad` is sorted: `assess` takes it from a sorted set.
+            let keeps: Vec<&str> = p.matching(from_slice(bad, &p.prefix)).collect();
             if !keeps.is_empty() {
                 options.push((p, keeps));
             }
@@ -291,6 +322,19 @@ fn exclusion_forms(dir: &str) -> Vec<String> {
         out.push(format!("{}/**", structural.join("/")));
     }
     out
+}
+
+/// A sorted set's directories from `prefix` on (all that start with it come first).
+fn from<'s>(sorted: &'s BTreeSet<String>, prefix: &str) -> impl Iterator<Item = &'s str> + 's {
+    sorted
+        .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+        .map(String::as_str)
+}
+
+/// The same for a sorted slice.
+fn from_slice<'s>(sorted: &'s [String], prefix: &str) -> impl Iterator<Item = &'s str> + 's {
+    let start = sorted.partition_point(|d| d.as_str() < prefix);
+    sorted[start..].iter().map(String::as_str)
 }
 
 fn escape_path(path: &str) -> String {
@@ -369,6 +413,8 @@ fn generalizations(dir: &str) -> Vec<String> {
 /// A glob that could be chosen, with what it does.
 struct Candidate {
     pattern: Pattern,
+    /// `pattern.preference()`, computed once: ranking compares it often.
+    preference: Preference,
     covers: Vec<String>,
     /// The directories it must not take, each with the exclude that keeps it out.
     bad: Vec<(String, String)>,
@@ -411,6 +457,7 @@ impl<'a> Chooser<'a> {
                 }
                 let bad = judge.exclusions(&a.bad, kind, &needed);
                 Some(Candidate {
+                    preference: pattern.preference(),
                     pattern,
                     covers: a.covers,
                     bad,
@@ -498,9 +545,8 @@ impl<'a> Chooser<'a> {
                 .then(a.2.cmp(&b.2))
                 .then_with(|| {
                     self.candidates[a.0]
-                        .pattern
-                        .preference()
-                        .cmp(&self.candidates[b.0].pattern.preference())
+                        .preference
+                        .cmp(&self.candidates[b.0].preference)
                 })
         });
         scored.into_iter().map(|(i, _, _, new)| (i, new)).collect()
