@@ -211,6 +211,79 @@ fn shallow_clone_says_how_to_fetch_more_history() {
     assert!(run.stderr.contains("git fetch --deepen"), "{}", run.stderr);
 }
 
+/// A shallow clone can hold a merge-base that is not the real one: history cut on the base
+/// branch's side hides a later common ancestor, and git answers with an older one it can
+/// still reach through a merged side branch. Compared with it, a change the branch undid
+/// looked like no change at all.
+#[test]
+fn a_shallow_clone_whose_history_hides_the_real_merge_base_is_refused() {
+    let repo = Repo::with_fixture();
+    let tfvars = "environments/dev/stacks/network/terraform.tfvars";
+    repo.write(tfvars, "cidr = \"10.0.0.0/16\"\n");
+    let y = repo.commit("y: small");
+    repo.write(tfvars, "cidr = \"10.9.0.0/16\"\n");
+    repo.commit("x: large");
+    // The branch forks at x and puts y's value back.
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write(tfvars, "cidr = \"10.0.0.0/16\"\n");
+    repo.commit("f: back to small");
+    // Main moves on, and merges a stale side branch made from y.
+    repo.git(&["checkout", "-q", "main"]);
+    repo.append("modules/naming/main.tf", "# a\n");
+    repo.commit("a");
+    repo.append("modules/naming/main.tf", "# b\n");
+    repo.commit("b");
+    repo.git(&["checkout", "-q", "-b", "side", &y]);
+    repo.append("modules/db/main.tf", "# s\n");
+    repo.commit("s");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["merge", "-q", "--no-edit", "side"]);
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", repo.path().display());
+    let dir = clone.path().join("c");
+    let status = std::process::Command::new("git")
+        .args([
+            "clone",
+            "-q",
+            "--depth",
+            "3",
+            "--no-single-branch",
+            "-b",
+            "feature",
+            &url,
+        ])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The premise: git's merge-base here is y, not x.
+    let mb = std::process::Command::new("git")
+        .args(["merge-base", "origin/main", "HEAD"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&mb.stdout).trim(), y);
+    let run = common::strata(&dir, &["affected", "--base", "origin/main"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("cannot be trusted: this clone is shallow"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("git fetch --deepen"), "{}", run.stderr);
+    // With the whole history, the branch's change is seen.
+    let status = std::process::Command::new("git")
+        .args(["fetch", "-q", "--unshallow"])
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = common::strata(&dir, &["affected", "--base", "origin/main", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("\"stacks/network\""), "{}", run.stdout);
+}
+
 #[test]
 fn run_commands_reject_bad_input_before_running_anything() {
     let repo = Repo::with_fixture();

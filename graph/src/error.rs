@@ -97,6 +97,14 @@ pub enum Error {
     #[error("no merge-base between `{base}` and `{head}`: this clone is shallow and lacks the history to compare them")]
     ShallowClone { base: String, head: String },
 
+    #[error("the merge-base of `{base}` and `{head}` cannot be trusted: this clone is shallow, and its history is cut at {cut} between them and the merge-base git found ({found}), so a later common ancestor may lie beyond the cut")]
+    ShallowMergeBase {
+        base: String,
+        head: String,
+        found: String,
+        cut: String,
+    },
+
     #[error("no merge-base between `{base}` and `{head}`: they share no history")]
     NoMergeBase { base: String, head: String },
 
@@ -258,7 +266,7 @@ impl Error {
                 "strata identifies files by git object ids: run `git init` and commit, or run strata inside a clone".into()
             }
             Error::UnknownRevision { hint, .. } => hint.clone(),
-            Error::ShallowClone { .. } => {
+            Error::ShallowClone { .. } | Error::ShallowMergeBase { .. } => {
                 "fetch more history: `git fetch --deepen=200` (repeat as needed) or `git fetch --unshallow`; in GitHub Actions set `fetch-depth: 0`".into()
             }
             Error::NoMergeBase { .. } => "pass a --base that shares history with --head".into(),

@@ -484,7 +484,11 @@ impl Repo {
             .output()
             .map_err(|e| Error::io("git", e))?;
         if out.status.success() {
-            return Ok(String::from_utf8_lossy(&out.stdout).trim().to_string());
+            let found = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if self.shallow {
+                self.check_uncut(base, head, &found)?;
+            }
+            return Ok(found);
         }
         if self.shallow {
             Err(Error::ShallowClone {
@@ -496,6 +500,38 @@ impl Repo {
                 base: base.into(),
                 head: head.into(),
             })
+        }
+    }
+
+    /// In a shallow clone, that the merge-base git found is the real one: git answers with
+    /// the best common ancestor of the commits it has, and when the history between the
+    /// two sides and that answer is cut (a commit there whose parents were not fetched), a
+    /// later common ancestor may sit beyond the cut. Every change between them would then
+    /// count as the branch's own, or (worse) a change the branch undid would not.
+    fn check_uncut(&self, base: &str, head: &str, found: &str) -> Result<()> {
+        let shallow_file = self.run(&["rev-parse", "--git-path", "shallow"])?;
+        let path = self
+            .root
+            .join(String::from_utf8_lossy(&shallow_file).trim_end_matches('\n'));
+        let cuts: BTreeSet<String> = match std::fs::read_to_string(&path) {
+            Ok(text) => text.lines().map(str::to_string).collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::io(path.display().to_string(), e)),
+        };
+        let not = format!("^{found}");
+        let between = self.run(&["rev-list", base, head, &not, "--"])?;
+        let cut = String::from_utf8_lossy(&between)
+            .lines()
+            .find(|c| cuts.contains(*c))
+            .map(str::to_string);
+        match cut {
+            None => Ok(()),
+            Some(cut) => Err(Error::ShallowMergeBase {
+                base: base.into(),
+                head: head.into(),
+                found: found.chars().take(12).collect(),
+                cut: cut.chars().take(12).collect(),
+            }),
         }
     }
 
