@@ -619,6 +619,31 @@ fn a_head_move_is_seen_when_the_reflog_came_after_the_daemon() {
     assert!(target(&json, "modules/naming").is_some(), "{json}");
 }
 
+/// A branch can move with no event on `HEAD` or `logs/HEAD`: without a reflog
+/// (`core.logAllRefUpdates = false`; in a reftable repository likewise), `git reset --soft`
+/// writes neither, nor the index. The undone commit's change, kept staged, is still
+/// affected.
+#[test]
+fn a_head_move_without_a_reflog_is_seen() {
+    let repo = Repo::with_fixture();
+    repo.git(&["config", "core.logAllRefUpdates", "false"]);
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    std::fs::remove_dir_all(repo.path().join(".git/logs")).unwrap();
+    repo.append(
+        "environments/dev/stacks/network/terraform.tfvars",
+        "# committed on topic\n",
+    );
+    repo.commit("one");
+    assert!(!repo.path().join(".git/logs/HEAD").exists());
+    let _daemon = Daemon::start(&repo);
+    let json = same_answer(&repo, "committed");
+    assert!(target(&json, "stacks/network").is_some(), "{json}");
+    via_daemon(&repo).assert_ok();
+    repo.git(&["reset", "-q", "--soft", "HEAD~1"]);
+    let json = same_answer(&repo, "the commit undone with reset --soft, no reflog");
+    assert!(target(&json, "stacks/network").is_some(), "{json}");
+}
+
 /// What git does not count as a change (a mode `core.fileMode = false` ignores, a file
 /// marked `assume-unchanged`, bytes only end-of-line conversion makes differ, a sparse
 /// checkout's files absent on disk), the daemon does not either; and ignore rules it reads
@@ -817,6 +842,52 @@ fn a_change_of_the_users_git_configuration_is_seen() {
         exits_within(pid_in(&start.stderr), std::time::Duration::from_secs(10)),
         "the daemon that could not serve the client ends"
     );
+}
+
+/// A file the user's configuration pulls in (`[include] path = …`, the usual
+/// `~/.gitconfig-work`), empty when the daemon starts, is watched like the configuration
+/// itself: when it comes to name ignore rules, the answer is git's.
+#[test]
+fn a_change_of_an_included_git_configuration_file_is_seen() {
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    let home = tempfile::tempdir().unwrap();
+    let global = home.path().join("gitconfig");
+    let work = home.path().join("work.gitconfig");
+    std::fs::write(&global, "[include]\n\tpath = work.gitconfig\n").unwrap();
+    std::fs::write(&work, "").unwrap();
+    let excludes = home.path().join("ignore");
+    std::fs::write(&excludes, "extra.tf\n").unwrap();
+    let env = [("GIT_CONFIG_GLOBAL", global.to_str().unwrap())];
+    let start = strata_env(&repo, &["daemon", "start"], &env);
+    start.assert_ok();
+    let _daemon = Daemon {
+        repo: &repo,
+        pid: pid_in(&start.stderr),
+    };
+    repo.write(
+        "stacks/network/extra.tf",
+        "output \"extra\" { value = 1 }\n",
+    );
+    let daemon = strata_env(&repo, AFFECTED, &env);
+    assert_eq!(daemon.code, 0, "{}", daemon.stderr);
+    assert!(!labels(&daemon.json()).is_empty(), "{}", daemon.stdout);
+    std::fs::write(
+        &work,
+        format!("[core]\n\texcludesFile = {}\n", excludes.display()),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let daemon = strata_env(&repo, AFFECTED, &env);
+        let direct = strata_env(&repo, AFFECTED, &[env[0], ("STRATA_DAEMON", "0")]);
+        assert_eq!((daemon.code, direct.code), (0, 0), "{}", daemon.stderr);
+        assert_eq!(
+            daemon.json(),
+            direct.json(),
+            "the daemon (left) and git disagree"
+        );
+        assert_eq!(labels(&daemon.json()), Vec::<String>::new());
+    }
 }
 
 /// git reads `$XDG_CONFIG_HOME/git/config` even when its directory did not exist when the

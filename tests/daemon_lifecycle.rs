@@ -137,6 +137,30 @@ fn starts_once_stops_and_exits_when_its_socket_is_removed() {
     same_answer_without_daemon(&repo);
 }
 
+/// `.strata` removed (`git clean -xfd`) and a new daemon started before the old one saw its
+/// socket go: the old one, ending, leaves the new one's lock file alone, which still says
+/// who holds it.
+#[test]
+fn an_ending_daemon_leaves_a_new_daemons_lock_file_alone() {
+    let repo = Repo::with_fixture();
+    let old = Daemon::start(&repo);
+    let old_pid = old.pid;
+    std::fs::remove_dir_all(repo.path().join(".strata")).unwrap();
+    let new = Daemon::start(&repo);
+    assert_ne!(new.pid, old_pid);
+    assert!(
+        exits_within(old_pid, Duration::from_secs(6)),
+        "pid {old_pid} still runs 6 s after its socket was removed"
+    );
+    std::mem::forget(old);
+    let lock = std::fs::read_to_string(repo.path().join(".strata/daemon/lock")).unwrap();
+    assert_eq!(
+        lock,
+        format!("{} ready\n", new.pid),
+        "the new daemon's lock file"
+    );
+}
+
 /// With no daemon, `affected` still answers, and the same either way.
 fn same_answer_without_daemon(repo: &Repo) {
     let run = via_daemon(repo);

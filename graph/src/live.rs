@@ -22,6 +22,8 @@ pub struct LiveTree {
     unmerged: BTreeSet<String>,
     /// Paths whose index entry differs from HEAD's.
     staged: BTreeSet<String>,
+    /// The commit `staged` was computed against (`None` before the first commit).
+    staged_at: Option<String>,
     /// Paths whose work-tree entry differs from the index's (modified, deleted, untracked).
     dirty: BTreeSet<String>,
     /// Tracked paths whose bytes or mode on disk differ from their index entry while git
@@ -70,6 +72,7 @@ impl LiveTree {
             index_over,
             unmerged: work_tree.unmerged,
             staged: BTreeSet::new(),
+            staged_at: None,
             dirty,
             // Not known for the paths git status left out: their bytes were not read.
             git_clean: BTreeSet::new(),
@@ -169,11 +172,22 @@ impl LiveTree {
     /// After HEAD moved: what the index holds that HEAD does not (everything, before the
     /// first commit).
     pub fn restage(&mut self, session: &Session) -> Result<()> {
-        self.staged = match session.repo.staged_paths("HEAD") {
+        self.staged_at = session.repo.resolve_commit("HEAD").ok();
+        let against = self.staged_at.as_deref().unwrap_or("HEAD");
+        self.staged = match session.repo.staged_paths(against) {
             Ok(paths) => paths.into_iter().collect(),
             Err(_) => self.index_paths().cloned().collect(),
         };
         Ok(())
+    }
+
+    /// Whether HEAD names another commit than the one `staged` was computed against. A
+    /// branch can move with no event a watcher sees on `HEAD` or `logs/HEAD` (a reftable
+    /// repository keeps its refs elsewhere; without a reflog `logs/HEAD` is not written;
+    /// another worktree moves a branch checked out here), and `git reset --soft` leaves the
+    /// index alone: one `rev-parse` per request finds it.
+    pub fn head_moved(&self, session: &Session) -> bool {
+        session.repo.resolve_commit("HEAD").ok() != self.staged_at
     }
 
     /// Reads `changed` again: workspace-relative paths of files or directories that may

@@ -18,7 +18,9 @@ use super::{daemon_error, failed_path, lock_path, log_path};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 use strata_graph::error::Error;
 
@@ -76,18 +78,38 @@ pub fn holder(root: &Path) -> Option<Holder> {
     })
 }
 
+/// The file (device, inode) this process locked: the lock file's path may name another
+/// daemon's file by now (`.strata` deleted and a new daemon started while this one was
+/// still ending), which this one must not write.
+static LOCKED: OnceLock<(u64, u64)> = OnceLock::new();
+
+/// Whether the lock file at its path is still the one this process locked.
+fn still_ours(path: &Path) -> bool {
+    let Some(&(dev, ino)) = LOCKED.get() else {
+        return false;
+    };
+    std::fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == (dev, ino))
+}
+
 /// Says in the lock file (held by this process) how far this daemon got.
 pub(crate) fn set_phase(root: &Path, phase: Phase) {
     let word = match phase {
         Phase::Starting => "starting",
         Phase::Ready => "ready",
     };
-    let _ = std::fs::write(lock_path(root), format!("{} {word}\n", std::process::id()));
+    let path = lock_path(root);
+    if still_ours(&path) {
+        let _ = std::fs::write(path, format!("{} {word}\n", std::process::id()));
+    }
 }
 
-/// Empties the lock file (held by this process) before a deliberate exit.
+/// Empties the lock file (held by this process) before a deliberate exit; a file at its
+/// path that is not the one this process locked is another daemon's, and left alone.
 pub(crate) fn clear(root: &Path) {
-    let _ = std::fs::write(lock_path(root), "");
+    let path = lock_path(root);
+    if still_ours(&path) {
+        let _ = std::fs::write(path, "");
+    }
 }
 
 /// Why the daemon's lock could not be taken.
@@ -103,6 +125,9 @@ pub(crate) enum LockError {
 /// shared for an instant ([`lock_held`]), so a lock held that way is tried again for a
 /// moment; one held by another daemon stays held.
 pub(crate) fn exclusive(file: File) -> Result<Flock<File>, LockError> {
+    if let Ok(m) = file.metadata() {
+        let _ = LOCKED.set((m.dev(), m.ino()));
+    }
     let mut file = Some(file);
     retry(|| {
         let f = file.take().expect("given back on every failure");

@@ -476,7 +476,14 @@ impl Server {
         if pending.full {
             self.live = None;
         }
-        let moved = pending.index || pending.head;
+        // HEAD can move with no event the watcher saw (see `LiveTree::head_moved`).
+        let head = pending.head
+            || (!pending.index
+                && self
+                    .live
+                    .as_ref()
+                    .is_some_and(|live| live.head_moved(&self.session)));
+        let moved = pending.index || head;
         let refresh = match self.live.as_mut() {
             Some(live) if moved || !pending.paths.is_empty() => {
                 let session = &self.session;
@@ -484,7 +491,7 @@ impl Server {
                 let refreshed = (|| {
                     if pending.index {
                         paths.extend(live.reindex(session)?);
-                    } else if pending.head {
+                    } else if head {
                         live.restage(session)?;
                     }
                     live.refresh(session, &paths)

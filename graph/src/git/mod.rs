@@ -330,8 +330,47 @@ impl Repo {
                 var("GIT_CONFIG_SYSTEM").map_or_else(|| "/etc/gitconfig".into(), PathBuf::from),
             );
         }
+        files.extend(self.included_config_files());
         files.sort();
         files.dedup();
+        files
+    }
+
+    /// The files the configuration pulls in (`[include]`, `[includeIf …]`), as git reads
+    /// them now: the origin of every setting, and every include's target (which may hold
+    /// nothing yet, or not exist).
+    fn included_config_files(&self) -> Vec<PathBuf> {
+        let Ok(out) = git_command()
+            .current_dir(&self.root)
+            .args(["config", "--list", "--show-origin", "-z"])
+            .env("LC_ALL", "C")
+            .output()
+        else {
+            return Vec::new();
+        };
+        let mut files = Vec::new();
+        let fields: Vec<&[u8]> = out.stdout.split(|&b| b == 0).collect();
+        for pair in fields.chunks(2) {
+            let [origin, entry] = pair else { continue };
+            let origin = String::from_utf8_lossy(origin);
+            let Some(from) = origin.strip_prefix("file:") else {
+                continue;
+            };
+            let from = self.root.join(from);
+            let entry = String::from_utf8_lossy(entry);
+            let (key, value) = entry.split_once('\n').unwrap_or((&entry, ""));
+            let key = key.to_ascii_lowercase();
+            let include =
+                key == "include.path" || (key.starts_with("includeif.") && key.ends_with(".path"));
+            if include && !value.is_empty() {
+                let target = match value.strip_prefix("~/") {
+                    Some(rest) => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(rest)),
+                    None => Some(from.parent().unwrap_or(&self.root).join(value)),
+                };
+                files.extend(target);
+            }
+            files.push(from);
+        }
         files
     }
 
