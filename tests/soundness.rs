@@ -333,6 +333,15 @@ fn a_read_strata_cannot_resolve_is_warned_about_until_declared() {
         "{}",
         run.stderr
     );
+    // The run commands say it too: a guarded read (`fileexists`, `try`) that finds no file
+    // in the sandbox takes its fallback, and the run passes with another configuration.
+    let check = repo.strata(&["check", "stacks/app"]);
+    assert!(
+        check.stderr.contains("warning: stacks/app reads a file whose path is computed at run time (stacks/app/main.tf:4)")
+            && check.stderr.contains("takes its fallback"),
+        "{}",
+        check.stderr
+    );
 
     // Declared: the templates are inputs, and the warning is gone.
     repo.write(
@@ -348,6 +357,12 @@ fn a_read_strata_cannot_resolve_is_warned_about_until_declared() {
         vec![("stacks/app".to_string(), "changed".to_string())]
     );
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    let check = repo.strata(&["check", "stacks/app"]);
+    assert!(
+        !check.stderr.contains("computed at run time"),
+        "{}",
+        check.stderr
+    );
     let explain = repo.strata(&["hash", "--explain", "stacks/app"]);
     assert!(
         explain.stdout.contains("shared/templates/a.tpl"),
@@ -541,6 +556,11 @@ fn reads_outside_the_workspace_are_errors_not_stale_hits() {
     for (tf, what) in [
         ("module \"ext\" {\n  source = \"/opt/ext\"\n}\n", "module source `/opt/ext`"),
         ("output \"x\" {\n  value = file(\"/etc/hostname\")\n}\n", "file() reads `/etc/hostname`"),
+        // terraform's file functions read `~/x` in the home directory.
+        (
+            "output \"x\" {\n  value = templatefile(\"~/.ssh/deploy.pub\", {})\n}\n",
+            "templatefile() reads `~/.ssh/deploy.pub`",
+        ),
         (
             "locals {\n  dir = \"/opt/shared\"\n}\n\noutput \"x\" {\n  value = file(\"${local.dir}/x.json\")\n}\n",
             "file() reads `/opt/shared/x.json`",

@@ -48,7 +48,8 @@ use std::sync::{Arc, Mutex};
 /// by this, are made again).
 /// 48: a link on a module source's path is an input, a git submodule inside a chart is the
 /// chart's problem (baselines made again).
-pub(crate) const FACTS_VERSION: u32 = 48;
+/// 49: a file function's path starting with `~` is outside the workspace.
+pub(crate) const FACTS_VERSION: u32 = 49;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

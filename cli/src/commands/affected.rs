@@ -68,11 +68,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
             );
         }
         for at in &t.unresolved_reads {
-            let manifest = strata_graph::discover::marker(t.kind).unwrap_or("stack.toml");
-            say!(
-                "warning: {} reads a file whose path is computed at run time ({at}); only its inputs are in its sandbox, so the read fails in `strata check` unless it names one\n  hint: list what it reads in `extra_inputs` of its {manifest} (globs relative to the target's directory)",
-                t.label
-            );
+            say!("{}", unresolved_read_warning(&t.label, t.kind, at));
         }
     }
     if !result.unread_changes.is_empty() {
@@ -166,6 +162,19 @@ fn short(commit: &str) -> &str {
 }
 
 /// Up to five of `items`, and how many more.
+/// The warning for a read whose path strata cannot resolve, as `affected` and the run
+/// commands give it.
+pub(crate) fn unresolved_read_warning(
+    label: &str,
+    kind: strata_graph::discover::Kind,
+    at: &strata_graph::error::Location,
+) -> String {
+    let manifest = strata_graph::discover::marker(kind).unwrap_or("stack.toml");
+    format!(
+        "warning: {label} reads a file whose path is computed at run time ({at}); only its inputs are in its sandbox, so unless the path names one, the read fails there, or finds no file and a guard (`fileexists`, `try`) takes its fallback: the plan may not be the one terraform makes in the checkout\n  hint: list what it reads in `extra_inputs` of its {manifest} (globs relative to the target's directory)"
+    )
+}
+
 fn first_few(items: &[String]) -> String {
     const SHOWN: usize = 5;
     let mut text = items

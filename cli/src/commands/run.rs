@@ -375,6 +375,18 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             }
         }
     }
+    // A read the sandbox may not hold: said before the run, as `affected` says it.
+    for &id in &selection.targets {
+        let t = &view.model[id];
+        if !t.declares_inputs {
+            for at in &t.unresolved {
+                say!(
+                    "{}",
+                    super::affected::unresolved_read_warning(&t.label, t.kind, at)
+                );
+            }
+        }
+    }
     session.finish();
     let remote_url = args
         .options

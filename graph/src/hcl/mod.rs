@@ -166,14 +166,15 @@ pub enum PathBase {
     Root,
     /// `${local.name}`: a local of the same module holding a static path.
     Local(String),
-    /// A path that starts with `/`: outside the workspace, whatever follows.
+    /// A path that starts with `/`, or with `~` (terraform's file functions read `~/x` in
+    /// the home directory): outside the workspace, whatever follows.
     Absolute,
 }
 
 impl PathBase {
     /// The base of a path that starts with the literal `text`.
     pub(crate) fn of_literal(text: &str) -> PathBase {
-        if text.starts_with('/') {
+        if text.starts_with('/') || text == "~" || text.starts_with("~/") {
             PathBase::Absolute
         } else {
             PathBase::Root
