@@ -1571,3 +1571,36 @@ fn the_allow_incomplete_hint_is_given_only_when_it_would_help() {
         run.stderr
     );
 }
+
+/// A change of a file's executable bit alone (the same blob) makes the sandbox again: a
+/// script a stack runs (`local-exec`, an `external` program) has the mode the commit gives
+/// it, as on a runner with no sandbox yet.
+#[test]
+fn a_mode_change_alone_rebuilds_the_sandbox() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = common::tools_repo();
+    repo.write(
+        "stacks/app/main.tf",
+        "output \"script\" {\n  value = filesha256(\"${path.module}/run.sh\")\n}\n",
+    );
+    repo.write("stacks/app/run.sh", "#!/bin/sh\necho hello\n");
+    let script = repo.path().join("stacks/app/run.sh");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+    repo.commit("a script, not executable");
+    let in_sandbox = repo
+        .path()
+        .join(".strata/work/dev/stacks%2Fapp/src/stacks/app/run.sh");
+    let mode = || {
+        std::fs::metadata(&in_sandbox)
+            .map(|m| m.permissions().mode() & 0o111)
+            .unwrap()
+    };
+    let run = repo.strata(&["plan", "--env", "dev", "stacks/app"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(mode(), 0, "executable before the change");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    repo.commit("the script executable");
+    let run = repo.strata(&["plan", "--env", "dev", "stacks/app"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_ne!(mode(), 0, "the sandbox kept the old mode");
+}

@@ -120,13 +120,14 @@ pub fn prepare(
     let data = base.join("data");
     let marker_path = base.join("src.marker");
     let mut marker = String::new();
+    // Each file's id and mode: a change of the executable bit alone must rebuild it too.
     for f in files {
-        let id = snapshot
+        let entry = snapshot
             .files
             .get(f)
-            .map(|e| e.id.to_hex())
+            .map(|e| format!("{} {:o}", e.id.to_hex(), e.mode))
             .unwrap_or_else(|| "missing".into());
-        marker.push_str(&format!("{id} {f}\n"));
+        marker.push_str(&format!("{entry} {f}\n"));
     }
     let current = std::fs::read_to_string(&marker_path).unwrap_or_default();
     let dir = src.join(strata_graph::discover::label_dir(label));
