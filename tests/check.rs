@@ -1306,6 +1306,22 @@ fn terraform_arguments_from_the_environment_are_part_of_the_task_key() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("TF_CLI_ARGS_plan"), "{}", run.stdout);
     assert!(!run.stdout.contains("hunter2"), "{}", run.stdout);
+
+    // A variable file named there counts by its contents: the same argument with other
+    // values in the file is another plan.
+    repo.write(
+        "stacks/app/count.tf",
+        "variable \"n\" {\n  default = 1\n}\n\nresource \"null_resource\" \"c\" {\n  count = var.n\n}\n",
+    );
+    repo.commit("a count");
+    let outside = tempfile::tempdir().unwrap();
+    let vars = outside.path().join("ci.tfvars");
+    let arg = format!("-var-file={}", vars.display());
+    std::fs::write(&vars, "n = 1\n").unwrap();
+    assert_eq!(adds(&plan(&[("TF_CLI_ARGS_plan", &arg)])), (3, false));
+    assert_eq!(adds(&plan(&[("TF_CLI_ARGS_plan", &arg)])), (3, true));
+    std::fs::write(&vars, "n = 3\n").unwrap();
+    assert_eq!(adds(&plan(&[("TF_CLI_ARGS_plan", &arg)])), (5, false));
 }
 
 /// A workspace with stacks and no environment: `check` formats and validates them and says

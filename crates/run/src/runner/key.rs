@@ -554,13 +554,33 @@ fn tf_env_counts(name: &str, with_vars: bool) -> bool {
 /// `-var` in `TF_CLI_ARGS`), so they are hashed like sensitive inputs (keyed with
 /// `STRATA_SECRET_SALT` when set) and never shown; their names are.
 fn tf_env_digest(with_vars: bool) -> Option<String> {
-    let vars: BTreeMap<String, Value> = std::env::vars_os()
+    let mut vars: BTreeMap<String, Value> = std::env::vars_os()
         .filter_map(|(k, v)| {
             let k = k.into_string().ok()?;
             tf_env_counts(&k, with_vars)
                 .then(|| (k, Value::String(v.to_string_lossy().into_owned())))
         })
         .collect();
+    // A file such an argument names (`-var-file=/ci/ci.tfvars`) decides the plan by its
+    // contents, which its name does not say: they count too (listed by argument and
+    // position, never by path).
+    let mut files = BTreeMap::new();
+    for (name, value) in &vars {
+        if !name.starts_with("TF_CLI_ARGS") {
+            continue;
+        }
+        let Value::String(value) = value else {
+            continue;
+        };
+        for (i, (flag, path)) in named_files(value).into_iter().enumerate() {
+            let contents = match std::fs::read(&path) {
+                Ok(bytes) => blake3::hash(&bytes).to_hex().to_string(),
+                Err(e) => format!("unreadable: {:?}", e.kind()),
+            };
+            files.insert(format!("{name} {flag} #{}", i + 1), Value::String(contents));
+        }
+    }
+    vars.extend(files);
     if vars.is_empty() {
         return None;
     }
@@ -570,6 +590,92 @@ fn tf_env_digest(with_vars: bool) -> Option<String> {
         upstream_digest(&vars, &names),
         names.join(", ")
     ))
+}
+
+/// The files a `TF_CLI_ARGS*` value names by flag (`-var-file`, and `-backend-config` given
+/// a path rather than `key=value`), each with its flag, in order. The value is split into
+/// words as terraform splits it (blanks, with single and double quotes and backslashes).
+fn named_files(value: &str) -> Vec<(&'static str, String)> {
+    let words = shell_words(value);
+    let mut out = Vec::new();
+    let mut words = words.iter().peekable();
+    while let Some(word) = words.next() {
+        let bare = word.trim_start_matches('-');
+        if !word.starts_with('-') {
+            continue;
+        }
+        for flag in ["var-file", "backend-config"] {
+            let given = match bare.strip_prefix(flag) {
+                Some(rest) if rest.starts_with('=') => Some(rest[1..].to_string()),
+                Some("") => words.next().cloned(),
+                _ => continue,
+            };
+            if let Some(path) = given {
+                if flag == "var-file" || !path.contains('=') {
+                    out.push((
+                        if flag == "var-file" {
+                            "-var-file"
+                        } else {
+                            "-backend-config"
+                        },
+                        path,
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Splits a command line into words: blanks separate them; single quotes keep everything,
+/// double quotes all but backslash escapes, and a backslash outside quotes keeps the next
+/// character.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                for c in chars.by_ref() {
+                    if c == '\'' {
+                        break;
+                    }
+                    word.push(c);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => word.extend(chars.next()),
+                        c => word.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                word.extend(chars.next());
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }
 
 /// The key BLAKE3 is keyed with for sensitive values, from `STRATA_SECRET_SALT`; none when
@@ -706,4 +812,25 @@ fn upstream_digest(consumed: &BTreeMap<String, Value>, sensitive: &[String]) -> 
     blake3::hash(&serde_json::to_vec(&parts).expect("json"))
         .to_hex()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_named_in_terraform_arguments_are_found_as_terraform_splits_them() {
+        let found = named_files(
+            r#"-var-file=/ci/a.tfvars -var-file "/ci/b c.tfvars" --var-file='/ci/d.tfvars' -backend-config=/ci/be.hcl -backend-config="bucket=x" -var 'x=1' -lock=false"#,
+        );
+        let want: Vec<(&str, String)> = vec![
+            ("-var-file", "/ci/a.tfvars".into()),
+            ("-var-file", "/ci/b c.tfvars".into()),
+            ("-var-file", "/ci/d.tfvars".into()),
+            ("-backend-config", "/ci/be.hcl".into()),
+        ];
+        assert_eq!(found, want);
+        assert_eq!(shell_words(r"a\ b 'c d' e"), vec!["a b", "c d", "e"]);
+        assert!(named_files("-target=null_resource.x").is_empty());
+    }
 }
