@@ -594,7 +594,81 @@ fn signed_environments_sign_every_event_and_check_access_against_the_key() {
     repo.commit("dev: test@example.com may apply, unsigned");
     repo.strata(&["apply", "--env", "dev", "--auto-approve"])
         .assert_ok();
+    // The deployer, taken off `[access] apply`, signed the first two events: they no
+    // longer pass until the list of former actors names it.
+    assert_first_problem(
+        &repo,
+        "event 1 (apply) is signed by deployer@ci, whom `[access] apply` does not list (test@example.com)",
+    );
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n[access]\napply = [\"test@example.com\"]\nformer = [\"deployer@ci\"]\n",
+    );
     assert_first_problem(&repo, "event 3 is not signed, after signed events");
+}
+
+/// A key allowed_signers lists for audit signatures may sign in every environment; whose
+/// events an environment's trail accepts is `[access]`'s to say. A colleague whose key is
+/// listed, and whom `[access] apply` does not list, applies from a commit that drops the
+/// list and restores it afterwards (the branch's net change: the lock and the ledger): the
+/// event does not verify, and the entry it wrote vouches for nothing.
+#[test]
+fn a_signed_event_of_someone_access_does_not_list_does_not_verify() {
+    let repo = tools_repo();
+    let (keys, deployer, _) = deploy_keys(&repo);
+    let (colleague, colleague_pub) = ssh_key(keys.path(), "colleague");
+    let signers =
+        std::fs::read_to_string(repo.path().join("environments/allowed_signers")).unwrap();
+    repo.write(
+        "environments/allowed_signers",
+        &format!("{signers}alice@example.com namespaces=\"strata-audit\" {colleague_pub}\n"),
+    );
+    let guarded = "[state]\nbackend = \"local\"\n[access]\napply = [\"deployer@ci\"]\n[audit]\nsigned = true\n";
+    repo.write("environments/dev/env.toml", guarded);
+    network_stack(&repo, "1");
+    repo.commit("network v1");
+    let run = strata_signing(
+        &repo,
+        &colleague,
+        &["apply", "--env", "dev", "--auto-approve"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("alice@example.com may not apply in dev"),
+        "{}",
+        run.stderr
+    );
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n[audit]\nsigned = true\n",
+    );
+    repo.commit("no access list");
+    strata_signing(
+        &repo,
+        &colleague,
+        &["apply", "--env", "dev", "--auto-approve"],
+    )
+    .assert_ok();
+    repo.write("environments/dev/env.toml", guarded);
+    repo.commit("the access list back, with the lock and the ledger");
+    assert_first_problem(
+        &repo,
+        "event 1 (apply) is signed by alice@example.com, whom `[access] apply` does not list (deployer@ci)",
+    );
+    // The deployer's own events pass.
+    std::fs::remove_file(repo.path().join(LEDGER)).unwrap();
+    std::fs::remove_file(repo.path().join("environments/dev/release.lock.toml")).unwrap();
+    network_stack(&repo, "2");
+    repo.commit("network v2, a fresh trail");
+    strata_signing(
+        &repo,
+        &deployer,
+        &["apply", "--env", "dev", "--auto-approve"],
+    )
+    .assert_ok();
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 0, "{json}");
 }
 
 /// The network stack committed and applied in dev: its local state file there.

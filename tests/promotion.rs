@@ -696,6 +696,9 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
     let digest = plan["digest"].as_str().unwrap().to_string();
     let sigs = keys.plan_file("plan.json.approvals");
     let refused = |who: &str, why: &str| {
+        // The signers and revocations as edited below are a commit's (a promotion judged
+        // by uncommitted ones is refused for that alone).
+        repo.commit(why);
         let (run, out) = promote(&repo, &pg, who, &file);
         assert_eq!(run.code, 1, "{why}: {}\n{out}", run.stderr);
         assert_eq!(out["status"], "refused", "{why}: {out}");
@@ -773,6 +776,7 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
         }
     }
     repo.write("environments/allowed_signers", &signers);
+    repo.commit("signers restored");
     // Naming someone else as the plan's author (git's identity is only a claim) and
     // approving it with one's own key: the named author never signed it.
     let spoofed = keys.plan_file("spoofed.json");
@@ -844,6 +848,7 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
         "environments/revoked_keys",
         &format!("{}\nssh-ed25519 AAAAbad\n", keys.public("dave")),
     );
+    repo.commit("a bad revocation");
     let (run, _) = promote(&repo, &pg, "alice", &file);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
@@ -872,6 +877,7 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
         "made by the key of bob@example.com that environments/allowed_signers lists with valid-before=\"20200101\": it is not in force now"
     ));
     repo.write("environments/allowed_signers", &signers);
+    repo.commit("signers restored");
 
     // bob's valid approval; bob may not promote into staging, alice may.
     assert!(refused("bob", "unauthorized").contains("may not promote"));
@@ -2646,4 +2652,56 @@ fn checks_judged_by_uncommitted_waivers_are_neither_recorded_nor_promoted() {
     let run = repo.strata(&["promote", "apply", "p.json"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(policy_check("staging"), Some((v2, "failed".into())));
+}
+
+/// The gate a promotion is judged by is the commit's: staging's committed env.toml wants an
+/// approval, and an edit in the work tree that drops it (no one reviewed, no commit holds)
+/// does not let the plan through; the refusal names the file.
+#[test]
+fn a_gate_loosened_without_a_commit_does_not_let_a_promotion_through() {
+    let repo = tools_repo();
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &format!("{workspace}\n[policy]\nbuiltin = false\n"),
+    );
+    guarded_train(&repo, "ok");
+    repo.commit("dev");
+    let plan = repo.strata(&[
+        "promote", "plan", "--from", "dev", "--to", "staging", "--out", "p.json",
+    ]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    repo.commit("plan");
+    let staging = "environments/staging/env.toml";
+    let committed = std::fs::read_to_string(repo.path().join(staging)).unwrap();
+    repo.write(
+        staging,
+        &committed.replace("soak = \"0m\"", "soak = \"0m\"\n# loosened"),
+    );
+    let run = repo.strata(&["promote", "apply", "p.json"]);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert_ne!(run.code, 0, "{said}");
+    assert!(
+        said.contains("environments/staging/env.toml has uncommitted changes in this checkout"),
+        "{said}"
+    );
+    assert!(!said.contains("apply [staging]"), "{said}");
+    assert_eq!(lock_entry(&repo, "staging", "stacks/app"), None);
+    // An approver list no commit holds is refused the same way.
+    repo.write(staging, &committed);
+    repo.write(
+        "environments/allowed_signers",
+        "mallory@example.com ssh-ed25519 AAAA\n",
+    );
+    let run = repo.strata(&["promote", "apply", "p.json"]);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert_ne!(run.code, 0, "{said}");
+    assert!(
+        said.contains("environments/allowed_signers has uncommitted changes"),
+        "{said}"
+    );
+    repo.remove("environments/allowed_signers");
+    let run = repo.strata(&["promote", "apply", "p.json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(lock_entry(&repo, "staging", "stacks/app").is_some());
 }

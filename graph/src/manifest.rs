@@ -375,6 +375,12 @@ pub struct Access {
     /// every principal listed there.
     #[serde(default)]
     pub approvers: Vec<String>,
+    /// Principals who may no longer act here but whose earlier signed events stand:
+    /// `strata audit verify` checks each signed event's signer against `apply` or
+    /// `promote` as the checkout has them, and someone taken off those lists is named here
+    /// so that the record they left still verifies.
+    #[serde(default)]
+    pub former: Vec<String>,
 }
 
 /// Each environment's release lock: `environments/<env>/release.lock.toml`. Written by

@@ -104,6 +104,47 @@ pub fn acting_as(session: &Session, config: &EnvConfig, env: &str) -> Result<Vec
     })
 }
 
+/// Why a verified event's signer was not allowed what the event records, when it was not:
+/// a key listed for audit signatures may sign in any environment, so `[access]` decides
+/// whose events an environment's trail accepts, as it decides who may act there (`apply`
+/// for applies, destroys and state changes, `promote` for promotions and rollbacks). The
+/// signer's other names (the key's other principals) count too; so does `former`.
+fn unauthorized(
+    allowed: &Path,
+    config: &EnvConfig,
+    event: &strata_audit::Event,
+    signer: &str,
+    signature: &str,
+) -> Result<Option<String>> {
+    let access = &config.access;
+    let (key, list) = match event.action.as_str() {
+        "apply" | "destroy" | "state-push" | "state-unlock" => ("apply", &access.apply),
+        "promote" | "rollback" => ("promote", &access.promote),
+        _ => return Ok(None),
+    };
+    let listed = |name: &str| list.iter().chain(&access.former).any(|a| a == name);
+    if list.is_empty() || listed(signer) {
+        return Ok(None);
+    }
+    let principals = ssh::find_principals(allowed, signature).map_err(|e| {
+        approvals::check_failed(
+            format!("cannot find who signed event {}: {e}", event.seq),
+            Location::new(approvals::ALLOWED_SIGNERS, None),
+            e,
+        )
+    })?;
+    if principals.iter().any(|p| listed(p)) {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "event {} ({}) is signed by {signer}, whom `[access] {key}` does not list ({}): only those it lists may {} here (someone taken off the list since belongs in `[access] former`)",
+        event.seq,
+        event.action,
+        list.join(", "),
+        if key == "apply" { "apply" } else { "promote" },
+    )))
+}
+
 /// Checks the signatures of a ledger's events: each signed event must verify as its
 /// signer's against `environments/allowed_signers` (minus `revoked_keys`), the key judged
 /// valid or not at the event's time; once an event is signed, or wherever `[audit] signed`
@@ -157,6 +198,8 @@ pub(crate) fn check_signatures(
                         event.seq,
                         approvals::ALLOWED_SIGNERS
                     ));
+                } else if let Some(why) = unauthorized(&allowed, config, event, signer, signature)? {
+                    problem(why);
                 }
             }
             (Some(_), None) => problem(format!(

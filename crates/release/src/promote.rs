@@ -329,22 +329,59 @@ fn moved_policies(
 /// checkout's policies, and the lock entry it writes gates the next environment, so they
 /// must be a commit's. In words.
 fn uncommitted_policies(
-    session: &Session,
+    at_head: &strata_graph::session::View,
     view: &strata_graph::session::View,
     plan: &PromotionPlan,
-) -> Result<Option<String>> {
-    let head = session.repo.resolve_commit("HEAD")?;
-    let at_head = session.at_commit(&head)?;
-    Ok(plan
+) -> Option<String> {
+    plan
         .steps()
         .filter(|s| s.action == StepAction::Apply)
-        .find(|s| crate::verify::policies_uncommitted(&at_head, view, &s.label, &plan.to))
+        .find(|s| crate::verify::policies_uncommitted(at_head, view, &s.label, &plan.to))
         .map(|s| {
             format!(
                 "the policies or waivers that judge {} in {} have uncommitted changes in this checkout: the checks a promotion records must be reproducible from a commit; commit them (or discard them) and apply the plan again",
                 s.label, plan.to
             )
-        }))
+        })
+}
+
+/// Whether the files that decide who may approve a promotion into `plan.to` and how many
+/// must (the two environments' env.toml, `allowed_signers`, `revoked_keys`) differ from
+/// the last commit in this checkout: a gate loosened in the work tree would let the
+/// promotion through while its audit event names a commit whose gate says otherwise, and an
+/// approval by a key no commit lists could not be checked again. In words.
+fn uncommitted_gates(
+    session: &Session,
+    at_head: &strata_graph::session::View,
+    view: &strata_graph::session::View,
+    plan: &PromotionPlan,
+) -> Option<String> {
+    let files = [
+        format!("environments/{}/env.toml", plan.from),
+        format!("environments/{}/env.toml", plan.to),
+        approvals::ALLOWED_SIGNERS.to_string(),
+        approvals::REVOKED_KEYS.to_string(),
+    ];
+    let changed: Vec<&String> = files
+        .iter()
+        .filter(|f| {
+            let tree = view.snapshot.files.get(f.as_str());
+            // A file git ignores is read all the same, and no commit holds it.
+            let ignored = tree.is_none() && session.root.join(f.as_str()).exists();
+            ignored || at_head.snapshot.files.get(f.as_str()) != tree
+        })
+        .collect();
+    (!changed.is_empty()).then(|| {
+        format!(
+            "{} {} uncommitted changes in this checkout: the gates and approvers a promotion is judged by must be a commit's, the one its audit event names; commit them (or discard them) and apply the plan again",
+            changed
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if changed.len() == 1 { "has" } else { "have" }
+        )
+    })
 }
 
 /// The steps of `plan` whose rollback needs a commit this repository does not hold (the
@@ -448,7 +485,11 @@ fn preflight(
     if let Some(why) = moved_policies(session, &view, plan)? {
         return Ok(Err(why));
     }
-    if let Some(why) = uncommitted_policies(session, &view, plan)? {
+    // The checks and gates a promotion records must be a commit's.
+    let at_head = session.at_commit(&session.repo.resolve_commit("HEAD")?)?;
+    if let Some(why) = uncommitted_policies(&at_head, &view, plan)
+        .or_else(|| uncommitted_gates(session, &at_head, &view, plan))
+    {
         return Ok(Err(why));
     }
     if let Some((record, outcome)) = unfinished(&session.root, &plan.to, &plan.digest)? {
