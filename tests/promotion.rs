@@ -949,7 +949,7 @@ fn stale_edited_self_approved_foreign_unknown_revoked_and_unauthorized_are_refus
     assert!(
         approvals.iter().any(|a| a["reason"]
             .to_string()
-            .contains("who approved already: one key, and one name, one approval")),
+            .contains("who approved already: one person, one approval")),
         "{out}"
     );
 

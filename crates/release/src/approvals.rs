@@ -42,81 +42,207 @@ pub fn approvals_dir(plan_path: &Path) -> PathBuf {
     plan_path.with_file_name(name)
 }
 
-/// A key of `allowed_signers` (its type and base64) and every principal it is listed under.
-pub type SignerKey = (String, BTreeSet<String>);
+/// A key of `allowed_signers` for one namespace: its type and base64, every principal it
+/// is listed under, and the person it is: the first principal of the first line listing it
+/// (`bob@example.com,sre`: bob). One person gives one approval, whatever keys and names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignerKey {
+    pub key: String,
+    pub principals: BTreeSet<String>,
+    pub person: String,
+}
 
-/// The keys `allowed_signers` lists for signatures in `namespace`, each with every principal
-/// it is listed under (a key may be on several lines, and a line may name several
-/// principals). A line whose `namespaces=` option leaves `namespace` out is not counted.
-pub fn signer_keys(root: &Path, namespace: &str) -> Result<Option<Vec<SignerKey>>> {
+/// One line of `allowed_signers`, read as ssh-keygen reads it:
+/// `principals [options] key-type base64 [comment]`, the options one word of
+/// comma-separated `name` or `name="value"` items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SignerLine<'a> {
+    principals: Vec<String>,
+    options: &'a str,
+    key_type: &'a str,
+    key_data: &'a str,
+}
+
+/// The options ssh-keygen knows on an allowed-signers line.
+const SIGNER_OPTIONS: &[&str] = &[
+    "cert-authority",
+    "namespaces",
+    "valid-after",
+    "valid-before",
+];
+
+/// Reads a line of `allowed_signers` (not empty, not a comment). Whatever ssh-keygen
+/// would skip (it reports the line and goes on) is an error here: counted as a key of its
+/// own, such a line would make a gate look satisfiable that no signature can meet.
+fn parse_signer_line(line: &str) -> std::result::Result<SignerLine<'_>, String> {
+    let (principals, rest) = match line.strip_prefix('"') {
+        Some(quoted) => quoted
+            .split_once('"')
+            .ok_or("the quoted principals are not closed")?,
+        None => line.split_once(char::is_whitespace).unwrap_or((line, "")),
+    };
+    let rest = rest.trim_start();
+    let principals = principals
+        .split(',')
+        .map(|p| p.trim().to_string())
+        .collect::<Vec<_>>();
+    if principals.iter().any(String::is_empty) {
+        return Err("a principal is empty".into());
+    }
+    if let Some((key_type, key_data)) = key_at(rest) {
+        return Ok(SignerLine {
+            principals,
+            options: "",
+            key_type,
+            key_data,
+        });
+    }
+    // The options: one word, up to the first blank outside double quotes.
+    let mut quoted = false;
+    let end = rest
+        .char_indices()
+        .find(|&(_, c)| {
+            if c == '"' {
+                quoted = !quoted;
+            }
+            c.is_whitespace() && !quoted
+        })
+        .map_or(rest.len(), |(i, _)| i);
+    let (options, after) = rest.split_at(end);
+    let Some((key_type, key_data)) = key_at(after.trim_start()) else {
+        let later = after.split_whitespace().any(is_key_type);
+        return Err(if later {
+            "the options are separated by blanks: ssh-keygen reads them as one word, separated by commas (`namespaces=\"strata-promote\",valid-before=\"20301231\"`)".into()
+        } else {
+            "this line names no SSH public key (a key type and its base64 data, as in a .pub file)"
+                .into()
+        });
+    };
+    for option in split_options(options) {
+        let (name, value) = match option.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (option, None),
+        };
+        let name = name.to_ascii_lowercase();
+        if !SIGNER_OPTIONS.contains(&name.as_str()) {
+            return Err(format!(
+                "`{option}` is no option ssh-keygen knows here ({})",
+                SIGNER_OPTIONS.join(", ")
+            ));
+        }
+        match (name.as_str(), value) {
+            ("cert-authority", None) => {}
+            ("cert-authority", Some(_)) => return Err("`cert-authority` takes no value".into()),
+            (_, Some(v)) if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') => {
+                if name.starts_with("valid-") && ssh_time(v.trim_matches('"')).is_none() {
+                    return Err(format!(
+                        "`{option}` is no time ssh-keygen reads (YYYYMMDD, YYYYMMDDHHMM or YYYYMMDDHHMMSS, optionally ending in Z)"
+                    ));
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "`{option}` needs its value in double quotes (`{name}=\"...\"`)"
+                ))
+            }
+        }
+    }
+    Ok(SignerLine {
+        principals,
+        options,
+        key_type,
+        key_data,
+    })
+}
+
+/// The key type and base64 `text` starts with, when it starts with a public key.
+fn key_at(text: &str) -> Option<(&str, &str)> {
+    let mut words = text.split_whitespace();
+    let (t, d) = (words.next()?, words.next()?);
+    (is_key_type(t) && is_public_key(t, d)).then_some((t, d))
+}
+
+/// The lines of `allowed_signers`, each read (see [`parse_signer_line`]) with its number;
+/// `None` when there is no such file.
+fn signer_lines(root: &Path) -> Result<Option<Vec<(usize, String)>>> {
     let path = root.join(ALLOWED_SIGNERS);
     let text = match strata_fs::read_regular_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(&path, e)),
     };
-    let mut keys: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    let mut out = Vec::new();
     for (number, line) in text.lines().map(str::trim).enumerate() {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        // ssh-keygen skips a line it cannot read without a word; counted as a key of its
-        // own it would make a gate look satisfiable that no signature can meet.
-        let words: Vec<&str> = line.split_whitespace().skip(1).collect();
-        let valid = words.iter().position(|w| is_key_type(w)).is_some_and(|i| {
-            words
-                .get(i + 1)
-                .is_some_and(|data| is_public_key(words[i], data))
-        });
-        if !valid {
+        if let Err(why) = parse_signer_line(line) {
             return Err(Error::Invalid {
-                message: "this line names no SSH public key (a key type and its base64 data, as in a .pub file)".into(),
+                message: format!("ssh-keygen would skip this line: {why}"),
                 location: Location::at(ALLOWED_SIGNERS, number + 1),
-                hint: "write `principal[,principal] [options] key-type base64-key` (the key as in its .pub file), or remove the line".into(),
+                hint: "write `principal[,principal] [option,option] key-type base64-key` (the key as in its .pub file), or remove the line".into(),
             });
         }
-        let mut fields = line.split_whitespace();
-        let principals = fields.next().unwrap_or_default();
-        // `principals [options] keytype base64 [comment]`: the key is the type and the
-        // base64 after it (options never start with a key type's name).
-        let rest: Vec<&str> = fields.collect();
-        let key_at = rest.iter().position(|f| is_key_type(f));
-        let options = rest[..key_at.unwrap_or(0)].join(" ");
-        // A key retired (`valid-before` passed) or not yet in force signs nothing now.
-        if outside_validity(&options, crate::clock::now()).is_some() {
-            continue;
-        }
-        if let Some(list) = split_options(&options)
-            .into_iter()
-            .find_map(|o| o.strip_prefix("namespaces=").map(str::to_string))
-        {
-            let list = list.trim_matches('"');
-            if !list
-                .split(',')
-                .any(|n| namespace_matches(n.trim(), namespace))
-            {
+        out.push((number + 1, line.to_string()));
+    }
+    Ok(Some(out))
+}
+
+/// The value of option `name` (matched as ssh-keygen does, in any case) of a line's
+/// options, without its quotes.
+fn option_value<'a>(options: &'a str, name: &str) -> Option<&'a str> {
+    split_options(options).into_iter().find_map(|o| {
+        let (n, v) = o.split_once('=')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim_matches('"'))
+    })
+}
+
+/// The keys `allowed_signers` lists for signatures in `namespace` (see [`SignerKey`]; a key
+/// may be on several lines, and a line may name several principals). A line whose
+/// `namespaces=` leaves `namespace` out, or that is not in force now (`valid-before`
+/// passed, `valid-after` to come), is not counted. A certificate authority
+/// (`cert-authority`) for `namespace` is refused: an approval is judged by the key that made
+/// it, and a certificate's names are not an allowed-signers line's.
+pub fn signer_keys(root: &Path, namespace: &str) -> Result<Option<Vec<SignerKey>>> {
+    let Some(lines) = signer_lines(root)? else {
+        return Ok(None);
+    };
+    let mut keys: Vec<SignerKey> = Vec::new();
+    for (number, text) in &lines {
+        let line = parse_signer_line(text).expect("read by signer_lines");
+        if let Some(list) = option_value(line.options, "namespaces") {
+            if !namespace_matches(list, namespace) {
                 continue;
             }
         }
-        let key = rest
+        if split_options(line.options)
             .iter()
-            .position(|f| is_key_type(f))
-            .map(|i| {
-                rest[i..]
-                    .iter()
-                    .take(2)
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_else(|| line.to_string());
-        keys.entry(key).or_default().extend(
-            principals
-                .split(',')
-                .map(|p| p.trim_matches('"').to_string()),
-        );
+            .any(|o| o.eq_ignore_ascii_case("cert-authority"))
+        {
+            return Err(Error::Invalid {
+                message: format!(
+                    "this line trusts a certificate authority for `{namespace}` signatures: strata counts approvals by the key that made them, and cannot tell the people a certificate names apart"
+                ),
+                location: Location::at(ALLOWED_SIGNERS, *number),
+                hint: format!(
+                    "list each approver's own public key for `{namespace}`, and keep the authority's line to other namespaces (`namespaces=\"...\"` without `{namespace}`)"
+                ),
+            });
+        }
+        if outside_validity(line.options, crate::clock::now()).is_some() {
+            continue;
+        }
+        let key = format!("{} {}", line.key_type, line.key_data);
+        match keys.iter_mut().find(|k| k.key == key) {
+            Some(known) => known.principals.extend(line.principals.iter().cloned()),
+            None => keys.push(SignerKey {
+                key,
+                person: line.principals[0].clone(),
+                principals: line.principals.iter().cloned().collect(),
+            }),
+        }
     }
-    Ok(Some(keys.into_iter().collect()))
+    Ok(Some(keys))
 }
 
 /// When `options` (of an allowed-signers line) hold a `valid-before` that passed or a
@@ -180,16 +306,17 @@ fn signature_key(signature: &str) -> Option<String> {
 /// `valid-before` passed, or its `valid-after` is to come.
 fn not_in_force(root: &Path, signature: &str) -> Option<String> {
     let key = signature_key(signature)?;
-    let text = strata_fs::read_regular_to_string(&root.join(ALLOWED_SIGNERS)).ok()?;
+    let lines = signer_lines(root).ok()??;
     let now = crate::clock::now();
-    text.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let at = fields.iter().position(|f| *f == key)?;
-        let options = fields.get(1..at.checked_sub(1)?)?.join(" ");
-        let option = outside_validity(&options, now)?;
+    lines.iter().find_map(|(_, text)| {
+        let line = parse_signer_line(text).ok()?;
+        if line.key_data != key {
+            return None;
+        }
+        let option = outside_validity(line.options, now)?;
         Some(format!(
             "made by the key of {} that {ALLOWED_SIGNERS} lists with {option}: it is not in force now",
-            fields[0]
+            line.principals.join(",")
         ))
     })
 }
@@ -212,13 +339,47 @@ fn split_options(options: &str) -> Vec<&str> {
     out
 }
 
-/// Whether a `namespaces=` pattern admits `namespace`: the name, `*`, or a prefix ending
-/// in `*` (strata's namespaces hold no other wildcard a pattern would need).
-fn namespace_matches(pattern: &str, namespace: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => namespace.starts_with(prefix),
-        None => pattern == namespace,
+/// Whether a `namespaces=` list admits `namespace`, as ssh-keygen matches it: some
+/// pattern of the comma-separated list matches (`*` any text, `?` one character), and no
+/// negated one (`!pattern`) does.
+fn namespace_matches(list: &str, namespace: &str) -> bool {
+    let mut admitted = false;
+    for pattern in list.split(',').map(str::trim) {
+        match pattern.strip_prefix('!') {
+            Some(negated) if glob_matches(negated, namespace) => return false,
+            Some(_) => {}
+            None => admitted |= glob_matches(pattern, namespace),
+        }
     }
+    admitted
+}
+
+/// Whether `text` matches `pattern`, where `*` matches any text and `?` one character.
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(&c) if c == '?' || c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// Whether `data` is the base64 of an SSH public key of type `key_type`: its wire form
@@ -270,7 +431,7 @@ pub fn can_be_met(
             ),
         });
     };
-    if !keys.iter().any(|(_, names)| names.contains(author)) {
+    if !keys.iter().any(|k| k.principals.contains(author)) {
         return Err(Error::Invalid {
             message: format!(
                 "{env_file} requires {required} approval(s), and {ALLOWED_SIGNERS} lists no key of {author}, who makes the plan: a plan that needs approvals must be signed by its author"
@@ -284,13 +445,15 @@ pub fn can_be_met(
     }
     let eligible = keys
         .iter()
-        .filter(|(_, names)| !names.contains(author))
-        .filter(|(_, names)| approvers.is_empty() || names.iter().any(|p| approvers.contains(p)))
-        .count();
+        .filter(|k| !k.principals.contains(author))
+        .filter(|k| approvers.is_empty() || k.principals.iter().any(|p| approvers.contains(p)))
+        .map(|k| k.person.as_str())
+        .collect::<BTreeSet<_>>()
+        .len();
     if (eligible as u32) < required {
         return Err(Error::Invalid {
             message: format!(
-                "{env_file} requires {required} approval(s), but only {eligible} approver key(s) besides {author}'s are listed: one key gives one approval whatever names it is listed under, the plan's author's approval does not count, and the gate cannot be met"
+                "{env_file} requires {required} approval(s), but only {eligible} approver(s) besides {author} are listed: one person (the first name of a key's line) gives one approval whatever keys and names they are listed with, the plan's author's approval does not count, and the gate cannot be met"
             ),
             location: Location::new(env_file, None),
             hint: format!("add approvers to {ALLOWED_SIGNERS} (and `[access] approvers`), or lower `approvals`"),
@@ -344,6 +507,15 @@ pub fn count(
         });
     }
     let message = message(plan);
+    // Who each listed key is: one person gives one approval.
+    let people = signer_keys(root, ssh::NAMESPACE)?.unwrap_or_default();
+    let person_of = |signature: &str| {
+        let data = signature_key(signature)?;
+        people
+            .iter()
+            .find(|k| k.key.split(' ').nth(1) == Some(data.as_str()))
+            .map(|k| k.person.clone())
+    };
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for file in files {
@@ -389,10 +561,11 @@ pub fn count(
             out.push(result);
             continue;
         }
-        if let Some(p) = principals.iter().find(|p| seen.contains(*p)) {
+        let person = person_of(&signature);
+        if let Some(p) = person.as_ref().filter(|p| seen.contains(*p)) {
             result.principal = Some(p.clone());
             result.reason = Some(format!(
-                "made by a key listed as {p}, who approved already: one key, and one name, one approval"
+                "made by a key of {p}, who approved already: one person, one approval, whatever keys and names"
             ));
             out.push(result);
             continue;
@@ -427,7 +600,7 @@ pub fn count(
             });
         }
         if result.counts {
-            seen.extend(principals.iter().cloned());
+            seen.extend(person);
         }
         out.push(result);
     }

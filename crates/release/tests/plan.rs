@@ -852,7 +852,7 @@ fn approvals_that_no_one_could_give_are_refused() {
         &format!("alice@example.com {key}\nbob@example.com,carol@example.com {key}\n"),
     );
     let err = met(1, &[]).unwrap_err();
-    assert!(err.to_string().contains("only 0 approver key"), "{err}");
+    assert!(err.to_string().contains("only 0 approver(s)"), "{err}");
 
     write(
         root,
@@ -938,4 +938,80 @@ fn approvals_that_no_one_could_give_are_refused() {
     );
     let err = met(1, &[]).unwrap_err();
     assert_eq!(err.location().unwrap().line, Some(2), "{err}");
+
+    // Two people who share a group name are two approvers; one person with two keys is one
+    // (the first name of a key's line is the person).
+    let (k3, k4) = (
+        format!("namespaces=\"strata-promote\" {}", pk(3)),
+        format!("namespaces=\"strata-promote\" {}", pk(4)),
+    );
+    write(
+        root,
+        approvals::ALLOWED_SIGNERS,
+        &format!("alice@example.com {key}\nbob@example.com,sre {k3}\ncarol@example.com,sre {k4}\n"),
+    );
+    met(2, &[]).unwrap();
+    met(2, &["sre".to_string()]).unwrap();
+    write(
+        root,
+        approvals::ALLOWED_SIGNERS,
+        &format!("alice@example.com {key}\nbob@example.com {k3}\nbob@example.com {k4}\n"),
+    );
+    let err = met(2, &[]).unwrap_err();
+    assert!(err.to_string().contains("only 1 approver(s)"), "{err}");
+
+    // Lines ssh-keygen skips, or reads otherwise than a plain split would, are errors at
+    // their line or read as ssh-keygen reads them.
+    let line_error = |line: &str, needle: &str| {
+        write(
+            root,
+            approvals::ALLOWED_SIGNERS,
+            &format!("alice@example.com {key}\n{line}\n"),
+        );
+        let err = met(1, &[]).unwrap_err();
+        assert!(err.to_string().contains(needle), "{line}: {err}");
+        assert_eq!(err.location().unwrap().line, Some(2), "{line}: {err}");
+    };
+    line_error(
+        &format!(
+            "bob@example.com valid-before=\"20991231\" namespaces=\"strata-promote\" {}",
+            pk(3)
+        ),
+        "separated by blanks",
+    );
+    line_error(
+        &format!("bob@example.com namespaces=strata-promote {}", pk(3)),
+        "needs its value in double quotes",
+    );
+    line_error(
+        &format!("bob@example.com no-touch-required {}", pk(3)),
+        "is no option ssh-keygen knows",
+    );
+    line_error(
+        &format!("bob@example.com valid-before=\"2099\" {}", pk(3)),
+        "is no time ssh-keygen reads",
+    );
+    line_error(
+        &format!(
+            "*@example.com cert-authority,namespaces=\"strata-promote\" {}",
+            pk(3)
+        ),
+        "certificate authority",
+    );
+    for (options, counts) in [
+        ("NAMESPACES=\"git\"", false),
+        ("namespaces=\"!strata-promote,*\"", false),
+        ("namespaces=\"strata-prom?te\"", true),
+        ("cert-authority,namespaces=\"strata-audit\"", false),
+    ] {
+        write(
+            root,
+            approvals::ALLOWED_SIGNERS,
+            &format!(
+                "alice@example.com {key}\nbob@example.com {options} {}\n",
+                pk(3)
+            ),
+        );
+        assert_eq!(met(1, &[]).is_ok(), counts, "{options}");
+    }
 }
