@@ -322,6 +322,57 @@ fn drift(repo: &Repo, args: &[&str]) -> (Run, Value) {
     (run, json)
 }
 
+/// Two environments whose outputs go to one directory (a `path` without `{env}`) would
+/// replace each other's output whole, and a committed output of one would take the other's
+/// objects out of its cluster: refused before anything changes. An output another
+/// environment wrote is never replaced either.
+#[test]
+fn environments_sharing_an_output_directory_are_refused() {
+    let repo = small_with_gitops();
+    repo.write(
+        "environments/staging/env.toml",
+        "promotes_from = \"dev\"\n[state]\nbackend = \"local\"\n",
+    );
+    repo.append("WORKSPACE.toml", "path = \"deploy\"\n");
+    repo.commit("one output directory for both");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    assert!(
+        run.stderr.contains(
+            "the GitOps output of dev (deploy) and of staging (deploy) would overwrite each other"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!repo.path().join("deploy").exists());
+    assert!(!repo
+        .path()
+        .join("environments/dev/release.lock.toml")
+        .exists());
+
+    // Each its own directory: dev's output, then staging pointed at it, is refused.
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace.replace("path = \"deploy\"\n", ""),
+    );
+    repo.commit("the default paths");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo.commit("dev applied");
+    let marker = std::fs::read_to_string(repo.path().join("deploy/dev/.strata-gitops")).unwrap();
+    std::fs::create_dir_all(repo.path().join("deploy/staging")).unwrap();
+    std::fs::write(repo.path().join("deploy/staging/.strata-gitops"), &marker).unwrap();
+    let run = repo.strata(&["apply", "--env", "staging", "--auto-approve"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    assert!(
+        run.stderr
+            .contains("holds the GitOps output of environment dev, and staging's would replace it"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// An output directory a symbolic link leads out of the workspace is refused before the
 /// apply changes anything: nothing written there could be committed with the lock.
 #[cfg(unix)]

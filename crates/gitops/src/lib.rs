@@ -131,6 +131,11 @@ pub enum GitopsError {
         name: String,
         limit: usize,
     },
+    /// A chart would get the name of the environment's Flux source, which is named for
+    /// the workspace.
+    SourceCollision { label: String, name: String },
+    /// The environment's name cannot name Kubernetes objects and namespaces.
+    EnvironmentName { env: String },
 }
 
 impl std::fmt::Display for GitopsError {
@@ -155,6 +160,14 @@ impl std::fmt::Display for GitopsError {
             GitopsError::NameTooLong { label, name, limit } => write!(
                 f,
                 "{label} would be delivered as `{name}`, longer than the {limit} characters Kubernetes labels and helm release names allow: shorten its directory"
+            ),
+            GitopsError::SourceCollision { label, name } => write!(
+                f,
+                "{label} and the environment's GitRepository (named for the workspace) would both be `{name}` in the Flux namespace: rename the chart's directory or `[workspace] name`"
+            ),
+            GitopsError::EnvironmentName { env } => write!(
+                f,
+                "environment `{env}` names Kubernetes objects and namespaces in its GitOps output, and is not a DNS-1123 label (lowercase letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters): rename its directory under environments/"
             ),
         }
     }
@@ -200,6 +213,26 @@ pub fn object_name(label: &str) -> String {
     }
 }
 
+/// That `env` can name Kubernetes objects and namespaces in its GitOps output.
+pub fn check_environment_name(env: &str) -> Result<(), GitopsError> {
+    match is_dns_label(env) {
+        true => Ok(()),
+        false => Err(GitopsError::EnvironmentName { env: env.into() }),
+    }
+}
+
+/// Whether `name` is a DNS-1123 label, as a Kubernetes namespace's name must be.
+fn is_dns_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes[0] != b'-'
+        && bytes[bytes.len() - 1] != b'-'
+}
+
 /// The stacks among `stacks` that a chart reads (each gets a Flux release marker).
 fn stacks_read<'s>(charts: &[&Chart], stacks: &'s [Stack]) -> impl Iterator<Item = &'s Stack> {
     let read: BTreeSet<String> = charts
@@ -217,9 +250,11 @@ pub fn render(
     stacks: &[Stack],
 ) -> Result<BTreeMap<String, String>, GitopsError> {
     let mut files = BTreeMap::new();
+    check_environment_name(env)?;
     let mut charts: Vec<&Chart> = charts.iter().collect();
     charts.sort_by(|a, b| a.label.cmp(&b.label));
     let mut names: BTreeMap<String, &str> = BTreeMap::new();
+    let flux = matches!(settings.format, Format::FluxKustomize | Format::FluxHelm);
     for c in &charts {
         let name = object_name(&c.label);
         // Label values hold 63 characters; helm release names 53.
@@ -255,6 +290,14 @@ pub fn render(
                 name,
             });
         }
+        // A chart's own Flux source is `<env>-<name>`, as is the environment's, named for
+        // the workspace.
+        if flux && name == object_name(&settings.workspace) {
+            return Err(GitopsError::SourceCollision {
+                label: c.label.clone(),
+                name: full,
+            });
+        }
     }
     // Two charts installed under one release name in one namespace would own the same
     // objects (`charts/team-a/web` and `charts/team-b/web`).
@@ -280,6 +323,15 @@ pub fn render(
         }
         for s in stacks_read(&charts, stacks) {
             let name = format!("stack-{}", object_name(&s.label));
+            // kustomize-controller labels what a Kustomization applies with its name.
+            let full = format!("{env}-{name}");
+            if full.len() > 63 {
+                return Err(GitopsError::NameTooLong {
+                    label: s.label.clone(),
+                    name: full,
+                    limit: 63,
+                });
+            }
             if let Some(other) = names.insert(name.clone(), &s.label) {
                 return Err(GitopsError::NameCollision {
                     a: other.to_string(),
@@ -287,6 +339,14 @@ pub fn render(
                     name,
                 });
             }
+        }
+        let full = format!("{env}-{NAMESPACES}");
+        if !charts.is_empty() && full.len() > 63 {
+            return Err(GitopsError::NameTooLong {
+                label: format!("environment {env}'s namespaces"),
+                name: full,
+                limit: 63,
+            });
         }
     }
     let app = |label: &str| format!("{env}-{}", object_name(label));
@@ -1030,5 +1090,82 @@ mod tests {
         assert_eq!(Format::parse("flux-helm"), Some(Format::FluxHelm));
         assert_eq!(Format::FluxHelm.as_str(), "flux-helm");
         assert_eq!(Format::parse("argo"), None);
+    }
+
+    /// Names Argo CD, Flux or Kubernetes would refuse are refused here, before they reach a
+    /// cluster: an environment that is no DNS-1123 label, a chart named as the
+    /// environment's Flux source (named for the workspace), a stack's release marker or
+    /// the namespaces' Kustomization past the 63 characters of a label value.
+    #[test]
+    fn names_a_cluster_would_refuse_are_refused() {
+        let api = chart("charts/api", 0, &[], &[]);
+        for env in ["QA_Team", "eu.prod", "-dev", ""] {
+            assert_eq!(
+                render(
+                    env,
+                    &settings(Format::ArgoCd),
+                    std::slice::from_ref(&api),
+                    &[]
+                ),
+                Err(GitopsError::EnvironmentName { env: env.into() })
+            );
+        }
+        render(
+            "qa-team-2",
+            &settings(Format::ArgoCd),
+            std::slice::from_ref(&api),
+            &[],
+        )
+        .unwrap();
+
+        let shop = chart("charts/acme-infra", 0, &[], &[]);
+        for format in [Format::FluxHelm, Format::FluxKustomize] {
+            assert_eq!(
+                render("dev", &settings(format), std::slice::from_ref(&shop), &[]),
+                Err(GitopsError::SourceCollision {
+                    label: "charts/acme-infra".into(),
+                    name: "dev-acme-infra".into()
+                })
+            );
+        }
+        render(
+            "dev",
+            &settings(Format::ArgoCd),
+            std::slice::from_ref(&shop),
+            &[],
+        )
+        .unwrap();
+
+        let label = "stacks/platform/eu-central-1/payments/orders-databases";
+        let reader = chart("charts/api", 1, &[], &[label]);
+        let stack = Stack {
+            label: label.into(),
+            hash: None,
+            commit: None,
+        };
+        let err = render(
+            "production",
+            &settings(Format::FluxKustomize),
+            std::slice::from_ref(&reader),
+            std::slice::from_ref(&stack),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, GitopsError::NameTooLong { name, limit: 63, .. } if name.len() == 64),
+            "{err:?}"
+        );
+        render(
+            "prod",
+            &settings(Format::FluxKustomize),
+            std::slice::from_ref(&reader),
+            std::slice::from_ref(&stack),
+        )
+        .unwrap();
+        let long_env = "e".repeat(46);
+        let err = render(&long_env, &settings(Format::FluxKustomize), &[api], &[]).unwrap_err();
+        assert!(
+            matches!(&err, GitopsError::NameTooLong { name, .. } if name.ends_with("-strata-namespaces")),
+            "{err:?}"
+        );
     }
 }

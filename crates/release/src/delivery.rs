@@ -837,10 +837,49 @@ pub fn is_unlisted_marker(expected: &str, delivered: &str) -> bool {
             .is_some_and(|rest| rest.starts_with(&format!("{LISTED}\n")))
 }
 
+/// Refuses an output directory another environment's output also goes to, or that holds
+/// or lies inside another's: each is replaced whole, so one would delete the other.
+fn shared_output(root: &Path, model: &Model, env: &str, dir: &Path) -> Result<()> {
+    for other in model.environments.iter().filter(|e| e.name != env) {
+        let Some(theirs) = configured_dir(root, model, &other.name) else {
+            continue;
+        };
+        if theirs.starts_with(dir) || dir.starts_with(&theirs) {
+            return Err(Error::Invalid {
+                message: format!(
+                    "the GitOps output of {env} ({}) and of {} ({}) would overwrite each other",
+                    dir.strip_prefix(root).unwrap_or(dir).display(),
+                    other.name,
+                    theirs.strip_prefix(root).unwrap_or(&theirs).display()
+                ),
+                location: Location::new(WORKSPACE_FILE, None),
+                hint: "give each environment its own directory: put `{env}` in `[gitops] path` (the default is `deploy/{env}`), and let no environment's `path` lie inside another's; nothing was changed".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Whether `dir` may be replaced whole: new, empty, or written by strata and holding no
 /// file its marker does not list (one committed there by hand would be deleted).
-fn replaceable(dir: &Path) -> Result<()> {
+fn replaceable(dir: &Path, env: &str) -> Result<()> {
     if let Ok(marker) = std::fs::read_to_string(dir.join(MARKER)) {
+        // Another environment's output: replacing it would take that environment's
+        // objects out of its cluster once committed.
+        let owner = marker
+            .strip_prefix("GitOps output of environment ")
+            .and_then(|rest| rest.split_once(" ("))
+            .map(|(owner, _)| owner);
+        if let Some(owner) = owner.filter(|o| *o != env) {
+            return Err(Error::Invalid {
+                message: format!(
+                    "{} holds the GitOps output of environment {owner}, and {env}'s would replace it",
+                    dir.display()
+                ),
+                location: Location::new(dir.display().to_string(), None),
+                hint: format!("give each environment its own directory (`[gitops] path` with `{{env}}` in it, as the default `deploy/{{env}}`); nothing was changed"),
+            });
+        }
         if let Some(listed) = listed_files(&marker) {
             let foreign: Vec<String> = read_tree(dir)?
                 .into_keys()
@@ -896,7 +935,13 @@ pub fn check_ready(root: &Path, model: &Model, env: &str, charts: ChartsFrom) ->
         return Ok(());
     };
     inside_workspace(root, &dir)?;
-    replaceable(&dir)?;
+    strata_gitops::check_environment_name(env).map_err(|e| Error::Invalid {
+        message: e.to_string(),
+        location: Location::new(format!("environments/{env}/env.toml"), None),
+        hint: "environment names become namespaces and object names where `[gitops]` is set; nothing was changed".into(),
+    })?;
+    shared_output(root, model, env, &dir)?;
+    replaceable(&dir, env)?;
     no_secrets_files_in_rendered(root, model, env, charts)?;
     let Some(argv) = model
         .environment(env)
@@ -1006,7 +1051,7 @@ fn is_executable(path: &Path) -> bool {
 /// before anything another file depends on changes (the release lock is written between
 /// [`stage`] and [`Staged::commit`], so the two change together).
 pub fn stage(dir: &Path, output: &Output) -> Result<Staged> {
-    replaceable(dir)?;
+    replaceable(dir, &output.env)?;
     let parent = dir.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
     // What a killed run left beside the output (its staged tree, the old one it moved
