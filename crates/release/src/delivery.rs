@@ -877,7 +877,7 @@ fn replaceable(dir: &Path, env: &str) -> Result<()> {
                     dir.display()
                 ),
                 location: Location::new(dir.display().to_string(), None),
-                hint: format!("give each environment its own directory (`[gitops] path` with `{{env}}` in it, as the default `deploy/{{env}}`); nothing was changed"),
+                hint: "give each environment its own directory (`[gitops] path` with `{env}` in it, as the default `deploy/{env}`); nothing was changed".into(),
             });
         }
         if let Some(listed) = listed_files(&marker) {
