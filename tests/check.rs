@@ -1620,3 +1620,42 @@ fn a_mode_change_alone_rebuilds_the_sandbox() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_ne!(mode(), 0, "the sandbox kept the old mode");
 }
+
+/// terraform's warnings (here a value for a variable the stack does not declare, a typo
+/// that silently does nothing) are named after the task's line, also when its result comes
+/// from the cache, whose output `-v` shows as the run that made it saw it.
+#[test]
+fn terraform_warnings_are_named_also_for_cached_results() {
+    let repo = tools_repo();
+    repo.write(
+        "stacks/app/main.tf",
+        "variable \"size\" {\n  default = \"small\"\n}\n\noutput \"size\" {\n  value = var.size\n}\n",
+    );
+    repo.write(
+        "environments/dev/stacks/app/terraform.tfvars",
+        "sise = \"large\"\n",
+    );
+    repo.commit("a typo in a tfvars file");
+    for round in ["fresh", "cached"] {
+        let run = repo.strata(&["plan", "--env", "dev", "stacks/app"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let said = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            said.contains("warning: Value for undeclared variable"),
+            "{round}: {said}"
+        );
+        assert_eq!(
+            said.contains("cached          stacks/app plan"),
+            round == "cached",
+            "{said}"
+        );
+        let verbose = repo.strata(&["plan", "--env", "dev", "stacks/app", "-v"]);
+        assert!(
+            verbose
+                .stderr
+                .contains("The root module does not declare a variable named \"sise\""),
+            "{round}: {}",
+            verbose.stderr
+        );
+    }
+}

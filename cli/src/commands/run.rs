@@ -769,6 +769,19 @@ impl Observer for Printer {
         self.line(&text);
         if self.verbose && !r.log.is_empty() {
             self.line(r.log.trim_end());
+        } else if r.status == Status::Ok {
+            // A warning (an undeclared variable in a tfvars file, a deprecated argument)
+            // is easy to miss when only failures show their output: each is named.
+            for title in r
+                .log
+                .lines()
+                .filter_map(|l| l.trim_start_matches(['│', ' ']).strip_prefix("Warning: "))
+            {
+                self.line(&format!(
+                    "  warning: {}  (-v shows the whole output)",
+                    title.trim()
+                ));
+            }
         }
     }
 

@@ -112,7 +112,7 @@ impl DriftReport {
                 out.push_str(&format!(
                     "           {} {}{}\n",
                     r.sign(),
-                    r.address,
+                    r.shown(),
                     if r.changed.is_empty() {
                         String::new()
                     } else {
@@ -203,7 +203,7 @@ impl DriftReport {
                 .chain(
                     s.changes
                         .iter()
-                        .map(|r| format!("{} would be {}", code(&r.address), past(&r.action))),
+                        .map(|r| format!("{} would be {}", code(&r.shown()), past(&r.action))),
                 )
                 .chain(s.reason.iter().map(|r| markdown_text(r)))
                 .collect();

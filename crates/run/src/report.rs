@@ -453,7 +453,7 @@ pub fn resource_lines(plan: &strata_exec::plan_json::PlanSummary) -> Vec<String>
                 (None, Some(what)) => format!(" ({what})"),
                 (None, None) => String::new(),
             };
-            format!("{} {}{why}", r.sign(), r.address)
+            format!("{} {}{why}", r.sign(), r.shown())
         })
         .collect();
     // A summary cached before output actions were kept names the outputs only.
@@ -805,6 +805,7 @@ mod tests {
             changed: Vec::new(),
             reason: None,
             create_before_destroy: false,
+            deposed: None,
         }
     }
 

@@ -190,7 +190,7 @@ pub fn render(plan: &ShownPlan) -> String {
             text,
             "\n  {} {} ({}{})",
             r.sign(),
-            r.address,
+            r.shown(),
             r.action,
             r.reason.map(|why| format!(": {why}")).unwrap_or_default()
         );

@@ -59,9 +59,17 @@ pub struct ResourceAction {
     /// (`create_before_destroy`; terraform's actions `["create", "delete"]`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub create_before_destroy: bool,
+    /// The key of a deposed object (one a `create_before_destroy` replacement that failed
+    /// left beside the live one): the change is to that object, not to the live one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<String>,
 }
 
 impl ResourceAction {
+    /// The address as a reviewer reads it: a deposed object's says so.
+    pub fn shown(&self) -> String {
+        shown_address(&self.address, self.deposed.as_deref())
+    }
     /// The sign terraform shows for the action: `-/+` for a replacement that destroys
     /// first, `+/-` for one that creates first.
     pub fn sign(&self) -> &'static str {
@@ -87,6 +95,13 @@ impl ResourceAction {
     }
 }
 
+fn shown_address(address: &str, deposed: Option<&str>) -> String {
+    match deposed {
+        Some(key) => format!("{address} (deposed object {key})"),
+        None => address.to_string(),
+    }
+}
+
 /// One attribute of a resource change, as `strata show` prints it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttributeChange {
@@ -109,10 +124,17 @@ pub struct ResourceDiff {
     /// See [`ResourceAction::create_before_destroy`].
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub create_before_destroy: bool,
+    /// See [`ResourceAction::deposed`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<String>,
     pub attributes: Vec<AttributeChange>,
 }
 
 impl ResourceDiff {
+    /// See [`ResourceAction::shown`].
+    pub fn shown(&self) -> String {
+        shown_address(&self.address, self.deposed.as_deref())
+    }
     /// See [`ResourceAction::sign`].
     pub fn sign(&self) -> &'static str {
         sign_of(&self.action, self.create_before_destroy)
@@ -169,7 +191,9 @@ pub(super) fn changed_attributes(change: &Value) -> Vec<String> {
         .chain(after.keys())
         .chain(unknown.keys())
         .filter(|k| {
-            let is_unknown = unknown.get(*k).is_some_and(|u| u != &Value::Bool(false));
+            // terraform marks every known collection `{}` or `[]` in `after_unknown`
+            // whenever anything is unknown: only a `true` somewhere in it is.
+            let is_unknown = unknown.get(*k).is_some_and(redact::holds_true);
             is_unknown || before.get(*k) != after.get(*k)
         })
         .cloned()
@@ -177,6 +201,39 @@ pub(super) fn changed_attributes(change: &Value) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// A value terraform knows only in part (`after_unknown` holds `true` inside it): the known
+/// parts, and `"(known after apply)"` where `unknown` marks one (an element absent from
+/// `after` included).
+fn with_unknown(after: Option<&Value>, unknown: &Value) -> Value {
+    match unknown {
+        Value::Bool(true) => Value::String("(known after apply)".into()),
+        Value::Object(marks) => {
+            let mut out = after
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            for (k, mark) in marks.iter().filter(|(_, m)| redact::holds_true(m)) {
+                let known = out.get(k).cloned();
+                out.insert(k.clone(), with_unknown(known.as_ref(), mark));
+            }
+            Value::Object(out)
+        }
+        Value::Array(marks) => {
+            let known = after.and_then(Value::as_array).cloned().unwrap_or_default();
+            let len = known.len().max(marks.len());
+            Value::Array(
+                (0..len)
+                    .map(|i| match marks.get(i) {
+                        Some(m) if redact::holds_true(m) => with_unknown(known.get(i), m),
+                        _ => known.get(i).cloned().unwrap_or(Value::Null),
+                    })
+                    .collect(),
+            )
+        }
+        _ => after.cloned().unwrap_or(Value::Null),
+    }
 }
 
 /// The resource changes of a (redacted) plan, attribute by attribute, no-ops left out.
@@ -192,9 +249,13 @@ pub fn diffs(plan: &Value) -> Vec<ResourceDiff> {
         .resources
         .iter()
         .map(|r| {
+            // By address and deposed key: a deposed object has the live one's address.
             let change = changes
                 .iter()
-                .find(|c| c.get("address").and_then(Value::as_str) == Some(r.address.as_str()))
+                .find(|c| {
+                    c.get("address").and_then(Value::as_str) == Some(r.address.as_str())
+                        && c.get("deposed").and_then(Value::as_str) == r.deposed.as_deref()
+                })
                 .and_then(|c| c.get("change"))
                 .cloned()
                 .unwrap_or_default();
@@ -223,16 +284,17 @@ pub fn diffs(plan: &Value) -> Vec<ResourceDiff> {
             let attributes = names
                 .into_iter()
                 .map(|name| {
-                    let unknown = change
-                        .get("after_unknown")
-                        .and_then(|u| u.get(&name))
-                        .is_some_and(|u| u == &Value::Bool(true));
+                    let unknown = change.get("after_unknown").and_then(|u| u.get(&name));
+                    let after = change.get("after").and_then(|a| a.get(&name));
                     AttributeChange {
                         before: show(change.get("before").and_then(|b| b.get(&name))),
-                        after: if unknown {
-                            Some("(known after apply)".into())
-                        } else {
-                            show(change.get("after").and_then(|a| a.get(&name)))
+                        after: match unknown {
+                            Some(Value::Bool(true)) => Some("(known after apply)".into()),
+                            // Partly unknown: the known parts, and the rest marked.
+                            Some(u) if redact::holds_true(u) => {
+                                Some(with_unknown(after, u).to_string())
+                            }
+                            _ => show(after),
                         },
                         forces_replacement: forced.iter().any(|p| {
                             p == &name
@@ -248,6 +310,7 @@ pub fn diffs(plan: &Value) -> Vec<ResourceDiff> {
                 action: r.action.clone(),
                 reason: r.reason_text(),
                 create_before_destroy: r.create_before_destroy,
+                deposed: r.deposed.clone(),
                 attributes,
             }
         })
@@ -333,6 +396,7 @@ pub fn summarize(plan: &Value) -> PlanSummary {
             changed: rd.get("change").map(changed_attributes).unwrap_or_default(),
             reason: None,
             create_before_destroy: false,
+            deposed: None,
         });
     }
     for rc in plan
@@ -387,6 +451,10 @@ pub fn summarize(plan: &Value) -> PlanSummary {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             create_before_destroy: actions.as_slice() == ["create", "delete"],
+            deposed: rc
+                .get("deposed")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         });
     }
     if let Some(outputs) = plan.get("output_changes").and_then(Value::as_object) {
@@ -765,5 +833,63 @@ mod tests {
     #[test]
     fn unknown_major_version_is_rejected() {
         assert!(parse(br#"{"format_version": "2.0"}"#).is_err());
+    }
+
+    /// What terraform 1.0 prints for a failed `create_before_destroy` replacement's deposed
+    /// object beside the live instance, and for a data source read during apply whose
+    /// inputs are partly unknown; `{}` marks a known collection whenever anything is
+    /// unknown.
+    const DEPOSED_PLAN: &str = r#"{
+      "format_version": "0.2",
+      "resource_changes": [
+        {"address": "null_resource.d", "mode": "managed",
+         "change": {"actions": ["no-op"], "before": {"id": "live", "triggers": {"v": "2"}},
+                    "after": {"id": "live", "triggers": {"v": "2"}}, "after_unknown": {}}},
+        {"address": "null_resource.d", "mode": "managed", "deposed": "abcd1234",
+         "change": {"actions": ["delete"], "before": {"id": "111", "triggers": {"v": "1"}},
+                    "after": null, "after_unknown": {}}},
+        {"address": "null_resource.t", "mode": "managed", "action_reason": "replace_because_tainted",
+         "change": {"actions": ["delete", "create"], "before": {"id": "9", "triggers": {"v": "1"}},
+                    "after": {"triggers": {"v": "1"}}, "after_unknown": {"id": true, "triggers": {}}}},
+        {"address": "data.null_data_source.r", "mode": "data",
+         "change": {"actions": ["read"], "before": null, "after": {"inputs": {"b": "fixed"}},
+                    "after_unknown": {"inputs": {"a": true}, "id": true}}}
+      ]
+    }"#;
+
+    #[test]
+    fn deposed_objects_unchanged_collections_and_partly_unknown_values_read_as_terraform_shows_them(
+    ) {
+        let plan = parse(DEPOSED_PLAN.as_bytes()).unwrap();
+        let s = summarize(&plan);
+        let shown: Vec<(String, &str)> = s
+            .resources
+            .iter()
+            .map(|r| (r.shown(), r.action.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                (
+                    "null_resource.d (deposed object abcd1234)".to_string(),
+                    "delete"
+                ),
+                ("null_resource.t".to_string(), "replace"),
+                ("data.null_data_source.r".to_string(), "read"),
+            ]
+        );
+        // The tainted replacement changes `id` only: its triggers are the same.
+        assert_eq!(s.resources[1].changed, vec!["id"]);
+        let d = diffs(&redact(&plan));
+        // The deposed object's own attributes, not the live one's.
+        let id = d[0].attributes.iter().find(|a| a.name == "id").unwrap();
+        assert_eq!(id.before.as_deref(), Some("\"111\""));
+        assert_eq!(d[0].shown(), "null_resource.d (deposed object abcd1234)");
+        // A value known only in part keeps its unknown element, marked.
+        let inputs = d[2].attributes.iter().find(|a| a.name == "inputs").unwrap();
+        assert_eq!(
+            inputs.after.as_deref(),
+            Some(r#"{"a":"(known after apply)","b":"fixed"}"#)
+        );
     }
 }

@@ -143,7 +143,7 @@ fn sensitive_attributes(plan: &Value) -> BTreeSet<(String, String, String, Strin
 }
 
 /// Whether a sensitivity mask marks anything sensitive (`true`, or `true` somewhere in it).
-fn holds_true(mark: &Value) -> bool {
+pub(super) fn holds_true(mark: &Value) -> bool {
     match mark {
         Value::Bool(b) => *b,
         Value::Object(o) => o.values().any(holds_true),
@@ -157,8 +157,15 @@ fn without_keys(address: &str) -> String {
     let mut out = String::new();
     let mut depth = 0usize;
     let mut quoted = false;
+    let mut escaped = false;
     for c in address.chars() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
         match c {
+            // A key's string escapes its quotes (`["a\"b"]`).
+            '\\' if quoted => escaped = true,
             '"' if depth > 0 => quoted = !quoted,
             '[' if !quoted => depth += 1,
             ']' if !quoted => depth = depth.saturating_sub(1),
@@ -356,5 +363,10 @@ mod tests {
             "module.a.module.b"
         );
         assert_eq!(without_keys("module.a"), "module.a");
+        // A key holding an escaped quote ends where its string does.
+        assert_eq!(
+            without_keys(r#"module.m["a\"b"].module.inner"#),
+            "module.m.module.inner"
+        );
     }
 }

@@ -367,6 +367,11 @@ impl Job for Runner<'_> {
                         report.cached = true;
                         report.remote = hit.from_remote;
                         report.summary = summary;
+                        // The tool's output as the run that made the result saw it
+                        // (redacted then): its warnings are this result's too.
+                        if let Some(log) = hit.blobs.get("log") {
+                            report.log = String::from_utf8_lossy(log).into_owned();
+                        }
                         if matches!(task.action, Action::Plan | Action::Render) {
                             report.rendered = rendered_digest(task.action, &hit.blobs);
                             self.outputs.lock().expect("outputs").insert(i, hit.blobs);
