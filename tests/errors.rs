@@ -284,6 +284,34 @@ fn a_shallow_clone_whose_history_hides_the_real_merge_base_is_refused() {
     assert!(run.stdout.contains("\"stacks/network\""), "{}", run.stdout);
 }
 
+/// The shallow checkout of a merge commit (`fetch-depth: 2` on a push to main, or a pull
+/// request's merge ref) cuts its second parent's history; its first parent is an ancestor
+/// of it, so their merge-base is that parent whatever is cut, and `affected` answers.
+#[test]
+fn a_shallow_merge_commit_compared_with_its_first_parent_is_answered() {
+    let repo = Repo::with_fixture();
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.append("modules/db/main.tf", "# the change\n");
+    repo.commit("the change");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.append("modules/naming/main.tf", "# main moves\n");
+    repo.commit("main moves");
+    repo.git(&["merge", "-q", "--no-ff", "--no-edit", "feature"]);
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", repo.path().display());
+    let dir = clone.path().join("c");
+    let status = std::process::Command::new("git")
+        .args(["clone", "-q", "--depth", "2", &url])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = common::strata(&dir, &["affected", "--base", "HEAD^1", "--head", "HEAD"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("modules/db"), "{}", run.stdout);
+    assert!(!run.stdout.contains("modules/naming"), "{}", run.stdout);
+}
+
 #[test]
 fn run_commands_reject_bad_input_before_running_anything() {
     let repo = Repo::with_fixture();

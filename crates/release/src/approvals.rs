@@ -82,12 +82,14 @@ fn parse_signer_line(line: &str) -> std::result::Result<SignerLine<'_>, String> 
         None => line.split_once(char::is_whitespace).unwrap_or((line, "")),
     };
     let rest = rest.trim_start();
+    // ssh-keygen passes over empty items of the list (`bob,,sre`).
     let principals = principals
         .split(',')
         .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
         .collect::<Vec<_>>();
-    if principals.iter().any(String::is_empty) {
-        return Err("a principal is empty".into());
+    if principals.is_empty() {
+        return Err("it names no principal".into());
     }
     if let Some((key_type, key_data)) = key_at(rest) {
         return Ok(SignerLine {
@@ -118,7 +120,8 @@ fn parse_signer_line(line: &str) -> std::result::Result<SignerLine<'_>, String> 
                 .into()
         });
     };
-    for option in split_options(options) {
+    let mut seen = BTreeSet::new();
+    for option in split_options(options).into_iter().filter(|o| !o.is_empty()) {
         let (name, value) = match option.split_once('=') {
             Some((n, v)) => (n, Some(v)),
             None => (option, None),
@@ -129,6 +132,9 @@ fn parse_signer_line(line: &str) -> std::result::Result<SignerLine<'_>, String> 
                 "`{option}` is no option ssh-keygen knows here ({})",
                 SIGNER_OPTIONS.join(", ")
             ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(format!("`{name}` is given twice"));
         }
         match (name.as_str(), value) {
             ("cert-authority", None) => {}

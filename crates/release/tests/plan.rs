@@ -988,6 +988,13 @@ fn approvals_that_no_one_could_give_are_refused() {
         "is no option ssh-keygen knows",
     );
     line_error(
+        &format!(
+            "bob@example.com namespaces=\"strata-promote\",namespaces=\"git\" {}",
+            pk(3)
+        ),
+        "`namespaces` is given twice",
+    );
+    line_error(
         &format!("bob@example.com valid-before=\"2099\" {}", pk(3)),
         "is no time ssh-keygen reads",
     );
@@ -998,6 +1005,16 @@ fn approvals_that_no_one_could_give_are_refused() {
         ),
         "certificate authority",
     );
+    // Empty items ssh-keygen passes over.
+    write(
+        root,
+        approvals::ALLOWED_SIGNERS,
+        &format!(
+            "alice@example.com {key}\nbob@example.com,,sre ,namespaces=\"strata-promote\" {}\n",
+            pk(3)
+        ),
+    );
+    met(1, &[]).unwrap();
     for (options, counts) in [
         ("NAMESPACES=\"git\"", false),
         ("namespaces=\"!strata-promote,*\"", false),

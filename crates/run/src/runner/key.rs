@@ -592,8 +592,9 @@ fn tf_env_digest(with_vars: bool) -> Option<String> {
     ))
 }
 
-/// The files a `TF_CLI_ARGS*` value names by flag (`-var-file`, and `-backend-config` given
-/// a path rather than `key=value`), each with its flag, in order. The value is split into
+/// The files a `TF_CLI_ARGS*` value names by flag (`-var-file`, the local state's `-state`,
+/// `-state-out` and `-backup`, and `-backend-config` given a path rather than
+/// `key=value`), each with its flag, in order. The value is split into
 /// words as terraform splits it (blanks, with single and double quotes and backslashes).
 fn named_files(value: &str) -> Vec<(&'static str, String)> {
     let words = shell_words(value);
@@ -604,22 +605,15 @@ fn named_files(value: &str) -> Vec<(&'static str, String)> {
         if !word.starts_with('-') {
             continue;
         }
-        for flag in ["var-file", "backend-config"] {
+        for (flag, shown) in FILE_FLAGS {
             let given = match bare.strip_prefix(flag) {
                 Some(rest) if rest.starts_with('=') => Some(rest[1..].to_string()),
                 Some("") => words.next().cloned(),
                 _ => continue,
             };
             if let Some(path) = given {
-                if flag == "var-file" || !path.contains('=') {
-                    out.push((
-                        if flag == "var-file" {
-                            "-var-file"
-                        } else {
-                            "-backend-config"
-                        },
-                        path,
-                    ));
+                if flag != "backend-config" || !path.contains('=') {
+                    out.push((shown, path));
                 }
             }
         }
@@ -627,9 +621,19 @@ fn named_files(value: &str) -> Vec<(&'static str, String)> {
     out
 }
 
-/// Splits a command line into words: blanks separate them; single quotes keep everything,
-/// double quotes all but backslash escapes, and a backslash outside quotes keeps the next
-/// character.
+/// The flags of terraform's commands that name a file whose contents decide the result.
+const FILE_FLAGS: [(&str, &str); 5] = [
+    ("var-file", "-var-file"),
+    ("backend-config", "-backend-config"),
+    ("state-out", "-state-out"),
+    ("state", "-state"),
+    ("backup", "-backup"),
+];
+
+/// Splits a command line into words as terraform does (go-shellwords): blanks separate
+/// them; single quotes keep everything, double quotes all but backslash escapes, a
+/// backslash outside quotes keeps the next character, and the line ends at an unquoted
+/// `;`, `&`, `|`, `<` or `>`.
 fn shell_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut word = String::new();
@@ -666,6 +670,7 @@ fn shell_words(line: &str) -> Vec<String> {
                 in_word = true;
                 word.extend(chars.next());
             }
+            ';' | '&' | '|' | '<' | '>' => break,
             c => {
                 in_word = true;
                 word.push(c);
@@ -831,6 +836,18 @@ mod tests {
         ];
         assert_eq!(found, want);
         assert_eq!(shell_words(r"a\ b 'c d' e"), vec!["a b", "c d", "e"]);
+        assert_eq!(
+            shell_words("-var-file=/ci/a.tfvars; echo"),
+            vec!["-var-file=/ci/a.tfvars"]
+        );
+        assert_eq!(
+            named_files("-state=/ci/s.tfstate -state-out /ci/o.tfstate -backup=/ci/b"),
+            vec![
+                ("-state", "/ci/s.tfstate".to_string()),
+                ("-state-out", "/ci/o.tfstate".to_string()),
+                ("-backup", "/ci/b".to_string()),
+            ]
+        );
         assert!(named_files("-target=null_resource.x").is_empty());
     }
 }
