@@ -322,6 +322,54 @@ fn drift(repo: &Repo, args: &[&str]) -> (Run, Value) {
     (run, json)
 }
 
+/// A stack a deployed chart reads is not destroyed alone: the chart's render would fail,
+/// and with it the environment's lock and GitOps output. A destroy whose GitOps output
+/// cannot be made for another reason says the stack's entry is still in the lock, and fails,
+/// rather than reporting it removed.
+#[test]
+fn a_destroy_never_leaves_the_lock_behind_what_it_reports() {
+    let repo = small_with_gitops();
+    repo.write(
+        "stacks/other/main.tf",
+        &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"o\" {{}}\n"),
+    );
+    repo.commit("a stack no chart reads");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo.commit("dev applied");
+    let lock_path = repo.path().join("environments/dev/release.lock.toml");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+
+    let run = repo.strata(&[
+        "destroy",
+        "stacks/network",
+        "stacks/app",
+        "--env",
+        "dev",
+        "--auto-approve",
+    ]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("charts/web reads outputs of what would be destroyed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock);
+
+    // A validator that refuses every output: the output cannot be made after the destroy.
+    repo.append("WORKSPACE.toml", "validate = [\"false\"]\n");
+    let run = repo.strata(&["destroy", "stacks/other", "--env", "dev", "--auto-approve"]);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert_ne!(run.code, 0, "{said}");
+    assert!(
+        said.contains("stacks/other not recorded: destroyed, and its entry is still in the lock"),
+        "{said}"
+    );
+    assert!(!said.contains("removed stacks/other"), "{said}");
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock);
+}
+
 /// Two environments whose outputs go to one directory (a `path` without `{env}`) would
 /// replace each other's output whole, and a committed output of one would take the other's
 /// objects out of its cluster: refused before anything changes. An output another

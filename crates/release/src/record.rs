@@ -500,6 +500,14 @@ fn record_in_lock(
                         for label in out.recorded.drain(..) {
                             out.not_recorded.push((label, why.clone()));
                         }
+                        // Nor is a destroyed target's entry removed: the lock is not
+                        // written, and saying otherwise would be false.
+                        for label in out.removed.drain(..) {
+                            out.not_recorded.push((
+                                label,
+                                format!("destroyed, and its entry is still in the lock: {why}"),
+                            ));
+                        }
                         out.verification = Some(report);
                         return Ok(out);
                     }

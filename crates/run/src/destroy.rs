@@ -305,6 +305,7 @@ pub(crate) fn destroyable(model: &Model, selection: &Selection, envs: &[String])
         }
     }
     let mut missing = BTreeSet::new();
+    let mut charts = BTreeSet::new();
     let mut stack: Vec<TargetId> = selected.clone();
     let mut seen = chosen.clone();
     while let Some(i) = stack.pop() {
@@ -317,11 +318,33 @@ pub(crate) fn destroyable(model: &Model, selection: &Selection, envs: &[String])
                 stack.push(d);
                 let t = &model.targets[d];
                 let deployed = t.environments.iter().any(|e| envs.contains(e));
-                if t.kind == Kind::Stack && deployed {
-                    missing.insert(label.clone());
+                match t.kind {
+                    Kind::Stack if deployed => {
+                        missing.insert(label.clone());
+                    }
+                    // A chart deployed there renders with the outputs: it would fail to
+                    // render, and the environment's lock and GitOps output with it.
+                    Kind::Chart if deployed => {
+                        charts.insert(label.clone());
+                    }
+                    _ => {}
                 }
             }
         }
+    }
+    if !charts.is_empty() {
+        let charts: Vec<String> = charts.into_iter().collect();
+        return Err(strata_graph::Error::Usage {
+            message: format!(
+                "{} read{} outputs of what would be destroyed",
+                charts.join(", "),
+                if charts.len() == 1 { "s" } else { "" }
+            ),
+            hint: format!(
+                "take {} out of the environment first (`environments` in its chart.toml), or leave the stack standing",
+                if charts.len() == 1 { "it" } else { "them" }
+            ),
+        });
     }
     if !missing.is_empty() {
         let missing: Vec<String> = missing.into_iter().collect();
