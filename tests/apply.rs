@@ -1401,3 +1401,65 @@ fn a_variables_file_error_names_the_file_in_the_repository() {
         "{all}"
     );
 }
+
+/// A stack taken out of an environment (`environments` in its stack.toml) leaves its
+/// resources there: every later plan or apply of that environment says so and is no
+/// success, and `strata destroy` tears it down there with its code as it is, removing the
+/// lock's entry.
+#[test]
+fn a_stack_taken_out_of_an_environment_is_named_until_destroyed_there() {
+    let repo = workspace();
+    repo.write(
+        "environments/prod/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    repo.commit("prod");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo.commit("dev applied");
+    let state = repo.state_file("dev", "stacks/network");
+    assert_eq!(resources_in(&state).len(), 2);
+
+    repo.write("stacks/network/stack.toml", "environments = [\"prod\"]\n");
+    repo.commit("the network only in prod");
+    for args in [
+        &["plan", "--env", "dev"][..],
+        &["apply", "--env", "dev", "--auto-approve"][..],
+        &[
+            "apply",
+            "--env",
+            "dev",
+            "--affected",
+            "--base",
+            "HEAD~1",
+            "--auto-approve",
+        ][..],
+    ] {
+        let run = repo.strata(args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(
+                "stacks/network is no longer deployed in dev (`environments` in stacks/network/stack.toml), and dev's release lock records it"
+            ),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(resources_in(&state).len(), 2);
+
+    let run = repo.strata(&[
+        "destroy",
+        "stacks/network",
+        "--env",
+        "dev",
+        "--auto-approve",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(resources_in(&state).is_empty());
+    let lock =
+        std::fs::read_to_string(repo.path().join("environments/dev/release.lock.toml")).unwrap();
+    assert!(!lock.contains("stacks/network"), "{lock}");
+    repo.commit("destroyed in dev");
+    let run = repo.strata(&["plan", "--env", "dev"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

@@ -346,12 +346,45 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     } else {
         Scope::Labels(args.labels.clone())
     };
+    // The stacks each environment's release lock records: one that no longer deploys there
+    // (taken out of its `environments`) left its resources behind.
+    let recorded: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        if args.from.is_none() && matches!(mode, Mode::Plan | Mode::Apply | Mode::Destroy) {
+            strata_run::resolve_envs(&view.model, &args.options.envs)?
+                .into_iter()
+                .filter_map(|env| {
+                    let lock = strata_release::lock::ReleaseLock::read(&session.root, &env).ok()?;
+                    Some((env, lock.stacks()))
+                })
+                .collect()
+        } else {
+            Default::default()
+        };
     // With --from, the labels name stacks of another revision: resolved there.
     let mut selection = if args.from.is_some() {
         strata_run::Selection::default()
     } else {
         select(&session, &view, &scope)?
     };
+    // `strata destroy` of a stack taken out of an environment its lock still records: its
+    // tasks run there, with its code as it is.
+    if mode == Mode::Destroy {
+        for &id in &selection.named {
+            let t = &view.model[id];
+            if t.kind != strata_graph::discover::Kind::Stack {
+                continue;
+            }
+            for (env, labels) in &recorded {
+                if !t.environments.contains(env) && labels.contains(&t.label) {
+                    selection
+                        .target_envs
+                        .entry(id)
+                        .or_insert_with(|| t.environments.clone())
+                        .push(env.clone());
+                }
+            }
+        }
+    }
     if let Some(ShardSpec { index, of }) = args.shard {
         let envs = strata_run::resolve_envs(&view.model, &args.options.envs)?;
         selection = strata_run::shard::shard_of(&view.model, &selection, &envs, index, of);
@@ -444,6 +477,11 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     // --allow-destroy` destroys them, both with their code at the base.
     if mode == Mode::Plan || (mode == Mode::Apply && args.allow_destroy) {
         strata_run::destroy_left_behind(&session, &view, &selection, &mut report, &opts, &printer)?;
+    }
+    // Stacks taken out of an environment whose lock still records them: their resources
+    // stay there, and a run that leaves them unmentioned is not done.
+    if matches!(mode, Mode::Plan | Mode::Apply) && !matches!(scope, Scope::Labels(_)) {
+        report.not_run(taken_out(&view.model, &recorded, mode));
     }
     // What an apply changed and verified goes into the environment's release lock.
     let mut release = Vec::new();
@@ -706,6 +744,36 @@ fn detail(r: &TaskReport) -> String {
         ),
         _ => String::new(),
     }
+}
+
+/// The stacks an environment's release lock records that no longer deploy there, as tasks
+/// that did not run.
+fn taken_out(
+    model: &strata_graph::model::Model,
+    recorded: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    mode: Mode,
+) -> Vec<strata_run::NotRunTask> {
+    let mut out = Vec::new();
+    for (env, labels) in recorded {
+        for label in labels {
+            let Some(t) = model.target(label) else {
+                continue; // deleted: followed as deleted stacks are
+            };
+            if t.kind != strata_graph::discover::Kind::Stack || t.environments.contains(env) {
+                continue;
+            }
+            out.push(strata_run::NotRunTask {
+                label: label.clone(),
+                action: if mode == Mode::Apply { Action::Apply } else { Action::Plan },
+                env: Some(env.clone()),
+                reason: format!(
+                    "{label} is no longer deployed in {env} (`environments` in {label}/stack.toml), and {env}'s release lock records it: its resources stay in {env} until `strata destroy {label} --env {env}` (or put {env} back in its `environments`)"
+                ),
+                left_behind: false,
+            });
+        }
+    }
+    out
 }
 
 impl Observer for Printer {

@@ -212,6 +212,13 @@ impl RunReport {
         }
     }
 
+    /// Adds tasks that did not run for a reason found outside the run (a stack an
+    /// environment's lock records that no longer deploys there): the run is not a success
+    /// unless the caller accepted that.
+    pub fn not_run(&mut self, found: Vec<NotRunTask>) {
+        self.left_behind(found);
+    }
+
     /// The deleted stacks whose state still holds resources, once each.
     pub fn left_behind_stacks(&self) -> Vec<String> {
         let mut labels: Vec<String> = self

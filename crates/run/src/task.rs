@@ -296,7 +296,11 @@ pub fn plan_tasks_in(
             last_plain.insert(t, *upstream_plain.iter().max().expect("non-empty"));
         }
         for env in envs {
-            if base_env.is_empty() || !target.environments.iter().any(|e| e == env) {
+            // A destroy may also name an environment the stack was taken out of (its lock
+            // there still records it).
+            let deployed = target.environments.iter().any(|e| e == env)
+                || (destroy && narrowed.is_some_and(|n| n.contains(env)));
+            if base_env.is_empty() || !deployed {
                 continue;
             }
             if narrowed.is_some_and(|n| !n.contains(env)) {
