@@ -1463,3 +1463,44 @@ fn a_stack_taken_out_of_an_environment_is_named_until_destroyed_there() {
     let run = repo.strata(&["plan", "--env", "dev"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+/// Two deleted stacks, the reader destroyed already (as a destroy asks: dependents first):
+/// `apply --affected --allow-destroy` takes the empty reader along ("nothing to destroy")
+/// and destroys its upstream, instead of refusing because the reader is not named.
+#[test]
+fn a_deleted_upstream_goes_after_its_deleted_reader_was_destroyed_already() {
+    let repo = workspace();
+    repo.write(
+        "stacks/app/main.tf",
+        &format!(
+            "{NULL_PROVIDER}\nvariable \"vpc_id\" {{}}\n\nresource \"null_resource\" \"app\" {{\n  triggers = {{\n    vpc = var.vpc_id\n  }}\n}}\n"
+        ),
+    );
+    repo.write(
+        "stacks/app/stack.toml",
+        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
+    );
+    repo.commit("app reads the network");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = repo.strata(&["destroy", "stacks/app", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo.commit("applied, app destroyed");
+    repo.remove("stacks/app");
+    repo.remove("stacks/network");
+    repo.commit("both deleted");
+    let state = repo.state_file("dev", "stacks/network");
+    assert_eq!(resources_in(&state).len(), 2);
+    let run = repo.strata(&[
+        "apply",
+        "--env",
+        "dev",
+        "--affected",
+        "--base",
+        "HEAD~1",
+        "--allow-destroy",
+        "--auto-approve",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(resources_in(&state).is_empty());
+}

@@ -11,7 +11,7 @@ use crate::select::Selection;
 use crate::states::States;
 use crate::task::{Action, Mode};
 use crate::NotRunTask;
-use crate::{run, Observer, RunOptions, RunReport};
+use crate::{resolve_envs, run, Observer, RunOptions, RunReport};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use strata_exec::schedule::Status;
@@ -251,6 +251,16 @@ pub fn destroy_left_behind(
         mode,
         ..opts.clone()
     };
+    // Every stack deleted since the base in these environments goes too: one whose state
+    // is empty already (its destroy done, or interrupted after it) is "nothing to destroy",
+    // and naming it lets its upstream go, which it read.
+    let envs = resolve_envs(&head.model, &opts.envs)?;
+    let mut deleted = deleted;
+    for (label, at_base) in &selection.deleted_stacks {
+        if !deleted.contains(label) && envs.iter().any(|e| at_base.contains(e)) {
+            deleted.push(label.clone());
+        }
+    }
     let destroyed = destroy_from(session, head, &commit, &deleted, &opts, observer)?;
     report.absorb_destroy(destroyed);
     Ok(())
