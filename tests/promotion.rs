@@ -2705,3 +2705,54 @@ fn a_gate_loosened_without_a_commit_does_not_let_a_promotion_through() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(lock_entry(&repo, "staging", "stacks/app").is_some());
 }
+
+/// A step runs with the code of its source entry's commit, against the destination's state
+/// where it is now: staging's state moved (here to another local path) after the commit
+/// dev applied, and the promotion writes it there, never at the old place that commit's
+/// env.toml names.
+#[test]
+fn a_promotion_applies_against_the_destinations_state_where_it_is_now() {
+    let repo = tools_repo();
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &format!("{workspace}\n[policy]\nbuiltin = false\n"),
+    );
+    guarded_train(&repo, "ok");
+    repo.commit("dev");
+    let moved = tempfile::tempdir().unwrap();
+    let staging = "environments/staging/env.toml";
+    let env_toml = std::fs::read_to_string(repo.path().join(staging)).unwrap();
+    repo.write(
+        staging,
+        &env_toml.replace(
+            "backend = \"local\"\n",
+            &format!(
+                "backend = \"local\"\n[state.config]\npath = \"{}/{{env}}-{{label_id}}.tfstate\"\n",
+                moved.path().display()
+            ),
+        ),
+    );
+    repo.commit("staging's state moves");
+    let plan = repo.strata(&[
+        "promote", "plan", "--from", "dev", "--to", "staging", "--out", "p.json",
+    ]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    repo.commit("plan");
+    let run = repo.strata(&["promote", "apply", "p.json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let written: Vec<String> = std::fs::read_dir(moved.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tfstate"))
+        .collect();
+    assert_eq!(
+        written.len(),
+        1,
+        "no state where staging's is now: {written:?}"
+    );
+    assert!(
+        !repo.state_file("staging", "stacks/app").exists(),
+        "the promotion wrote the old place"
+    );
+}

@@ -90,11 +90,11 @@ pub fn run_at_commit(
     link_local_tools(session, &root)?;
     let base = Session::open(&root, opts.use_cache)?;
     let mut view = base.work_tree()?;
+    let head = session.work_tree()?;
     // Policies and waivers are no part of a target's hash: the revision's code is judged by
     // this checkout's, as `check` here would judge it (a waiver added since accepts its
     // finding, a policy added since applies). Only a check runs policies.
     if opts.mode == Mode::Check {
-        let head = session.work_tree()?;
         if let Some(todays) = todays_policies(&head, &view, &session.root, &root)? {
             view = base.work_tree()?;
             let found = policy_labels(&view);
@@ -111,6 +111,14 @@ pub fn run_at_commit(
                 });
             }
             view.model.config.policy = session.config.policy.clone();
+        }
+    }
+    // An environment's state is where it is now, whatever the commit's env.toml says: a
+    // state moved since (another backend, bucket or key) is read and written there, never
+    // at the old place, which may still hold a stale copy.
+    for environment in &mut view.model.environments {
+        if let Some(now) = head.model.environment(&environment.name) {
+            environment.config.state = now.config.state.clone();
         }
     }
     base.finish();
