@@ -1213,11 +1213,37 @@ fn first_failure_among(report: &strata_run::RunReport, labels: &[String], only: 
         .unwrap_or_else(|| format!("applying {} failed", labels.join(", ")))
 }
 
+/// `labels` ordered so that each comes after those of them it reads (`deps`); otherwise in
+/// the order given. What a cycle leaves keeps its order.
+fn after_what_they_read<'l, 'd>(
+    labels: Vec<&'l String>,
+    deps: impl Fn(&str) -> &'d [String],
+) -> Vec<&'l String> {
+    let mut left = labels;
+    let mut out: Vec<&String> = Vec::new();
+    while !left.is_empty() {
+        let ready = left.iter().position(|l| {
+            deps(l)
+                .iter()
+                .all(|d| !left.iter().any(|other| *other == d))
+        });
+        match ready {
+            Some(i) => out.push(left.remove(i)),
+            None => {
+                out.append(&mut left);
+            }
+        }
+    }
+    out
+}
+
 /// Undoes `changed` (labels, in the order they were changed): first what the promotion
 /// created is destroyed, last created first (dependents before what they read); then the
-/// rest goes back to the destination's previous lock entries in the order it was changed,
-/// so each target is re-applied after what it reads and reads its previous outputs. Each
-/// re-apply is verified. Returns whether every rollback step passed.
+/// rest goes back to the destination's previous lock entries, each re-applied after what
+/// its previous entry reads (the lock's `deps`; the order they were changed otherwise), so
+/// it reads its previous outputs: a stack the promotion destroyed, dependents first, is
+/// re-applied after what it read. Each re-apply is verified. Returns whether every rollback
+/// step passed.
 fn roll_back(
     ctx: &Context,
     plan: &PromotionPlan,
@@ -1230,11 +1256,22 @@ fn roll_back(
         plan.steps()
             .any(|s| &s.label == *label && s.action == StepAction::Apply && s.previous.is_none())
     };
+    // The destination's lock is unchanged until a promotion succeeds: its entries are the
+    // previous ones, with what each read.
+    let previous = crate::lock::ReleaseLock::read(&ctx.session.root, &plan.to)
+        .map(|lock| lock.targets)
+        .unwrap_or_default();
+    let rest: Vec<&String> = changed.iter().filter(|l| !creates(l)).collect();
     let order: Vec<&String> = changed
         .iter()
         .rev()
         .filter(creates)
-        .chain(changed.iter().filter(|l| !creates(l)))
+        .chain(after_what_they_read(rest, |label| {
+            previous
+                .get(label)
+                .map(|e| e.deps.as_slice())
+                .unwrap_or(&[])
+        }))
         .collect();
     for label in order {
         let Some(step) = plan.steps().find(|s| &s.label == label) else {
@@ -1605,6 +1642,43 @@ mod tests {
                     "its own tasks passed; the wave stopped: Ctrl-C"
                 ),
                 ("stacks/network", false, "Ctrl-C"),
+            ]
+        );
+    }
+
+    /// A rollback re-applies each target after what its previous entry read: stacks the
+    /// promotion destroyed dependents first (`old3`, `old2`, `old1`) go back upstream first.
+    #[test]
+    fn rollback_re_applies_after_what_each_read() {
+        let labels: Vec<String> = [
+            "stacks/network",
+            "stacks/old3",
+            "stacks/old2",
+            "stacks/old1",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        let deps = |label: &str| -> &'static [String] {
+            static OLD2: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+            static OLD3: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+            match label {
+                "stacks/old2" => OLD2.get_or_init(|| vec!["stacks/old1".into()]),
+                "stacks/old3" => OLD3.get_or_init(|| vec!["stacks/old2".into()]),
+                _ => &[],
+            }
+        };
+        let order: Vec<&str> = after_what_they_read(labels.iter().collect(), deps)
+            .into_iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "stacks/network",
+                "stacks/old1",
+                "stacks/old2",
+                "stacks/old3"
             ]
         );
     }
