@@ -1222,11 +1222,9 @@ fn after_what_they_read<'l, 'd>(
     let mut left = labels;
     let mut out: Vec<&String> = Vec::new();
     while !left.is_empty() {
-        let ready = left.iter().position(|l| {
-            deps(l)
-                .iter()
-                .all(|d| !left.iter().any(|other| *other == d))
-        });
+        let ready = left
+            .iter()
+            .position(|l| deps(l).iter().all(|d| !left.contains(&d)));
         match ready {
             Some(i) => out.push(left.remove(i)),
             None => {
