@@ -1504,3 +1504,23 @@ fn a_deleted_upstream_goes_after_its_deleted_reader_was_destroyed_already() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(resources_in(&state).is_empty());
 }
+
+/// The checks that verify an apply count apart from its tasks: when they fail, the run
+/// says so beside its "all ok" line, and exits 1.
+#[test]
+fn a_failed_verification_is_counted_beside_the_apply() {
+    let repo = tools_repo();
+    repo.write(
+        "stacks/app/main.tf",
+        "output \"size\" {\nvalue = \"x\"\n}\n",
+    );
+    repo.commit("not formatted");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("verification in dev: 5 tasks: 0 ok, 1 failed, 4 skipped"),
+        "{}",
+        run.stderr
+    );
+}

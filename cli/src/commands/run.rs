@@ -609,6 +609,23 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             crate::output::write_stdout(&strata_run::report::plan_text(&report));
         }
         print_summary(&report.tasks, started.elapsed(), args.options.verbose);
+        // The checks run after an apply to verify it count apart: say how they went, so
+        // that "all ok" above is not read as theirs.
+        for r in &release {
+            let Some(verification) = &r.verification else {
+                continue;
+            };
+            let count = |s: Status| verification.tasks.iter().filter(|t| t.status == s).count();
+            let (failed, skipped) = (count(Status::Failed), count(Status::Skipped));
+            if failed + skipped > 0 {
+                say!(
+                    "verification in {}: {} tasks: {} ok, {failed} failed, {skipped} skipped",
+                    r.env,
+                    verification.tasks.len(),
+                    count(Status::Ok)
+                );
+            }
+        }
     }
     print_incomplete(&report);
     for r in &release {
