@@ -1524,3 +1524,97 @@ fn a_failed_verification_is_counted_beside_the_apply() {
         run.stderr
     );
 }
+
+/// A stack the lock records that no longer exists is named by a plain plan too (not only
+/// by `--affected` from a base where it was deployed), and a stack taken out of the
+/// environment that still reads another keeps that other from being destroyed alone.
+#[test]
+fn recorded_stacks_deleted_or_taken_out_are_never_forgotten() {
+    let repo = workspace();
+    repo.write(
+        "stacks/app/main.tf",
+        &format!(
+            "{NULL_PROVIDER}\nvariable \"vpc_id\" {{}}\n\nresource \"null_resource\" \"app\" {{\n  triggers = {{\n    vpc = var.vpc_id\n  }}\n}}\n"
+        ),
+    );
+    repo.write(
+        "stacks/app/stack.toml",
+        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
+    );
+    repo.write(
+        "environments/prod/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    repo.commit("app reads the network");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo.commit("dev applied");
+    repo.write(
+        "stacks/app/stack.toml",
+        "environments = [\"prod\"]\n[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
+    );
+    repo.commit("app only in prod");
+    let run = repo.strata(&[
+        "destroy",
+        "stacks/network",
+        "--env",
+        "dev",
+        "--auto-approve",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("stacks/app reads outputs of what would be destroyed"),
+        "{}",
+        run.stderr
+    );
+    // Deleted outright: a plain plan names it, with the way to destroy it.
+    repo.remove("stacks/app");
+    repo.commit("app deleted");
+    let run = repo.strata(&["plan", "--env", "dev"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("stacks/app no longer exists, and dev's release lock records it"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `destroy --from` of a stack whose state lived under its own settings
+/// (`[state.stacks."label"]`), removed with the stack: the commit's settings find it.
+#[test]
+fn a_deleted_stacks_own_state_settings_are_the_commits() {
+    let repo = workspace();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let own = elsewhere.path().join("network.tfstate");
+    repo.write(
+        "environments/dev/env.toml",
+        &format!(
+            "[state]\nbackend = \"local\"\n[state.stacks.\"stacks/network\"]\npath = \"{}\"\n",
+            own.display()
+        ),
+    );
+    repo.commit("the network's state elsewhere");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo.commit("dev applied");
+    assert_eq!(resources_in(&own).len(), 2);
+    repo.remove("stacks/network");
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n",
+    );
+    repo.commit("the network deleted, and its settings");
+    let run = repo.strata(&[
+        "destroy",
+        "stacks/network",
+        "--env",
+        "dev",
+        "--from",
+        "HEAD~1",
+        "--auto-approve",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(resources_in(&own).is_empty(), "{}", run.stderr);
+}

@@ -1629,7 +1629,7 @@ fn terraform_warnings_are_named_also_for_cached_results() {
     let repo = tools_repo();
     repo.write(
         "stacks/app/main.tf",
-        "variable \"size\" {\n  default = \"small\"\n}\n\noutput \"size\" {\n  value = var.size\n}\n",
+        "variable \"size\" {\n  default = \"small\"\n}\n\noutput \"size\" {\n  value = var.size\n}\n\noutput \"banner\" {\n  value = <<EOT\nWarning: this host is monitored\nEOT\n}\n",
     );
     repo.write(
         "environments/dev/stacks/app/terraform.tfvars",
@@ -1649,6 +1649,8 @@ fn terraform_warnings_are_named_also_for_cached_results() {
             round == "cached",
             "{said}"
         );
+        // A value of the plan that reads like one is no warning of terraform's.
+        assert!(!said.contains("warning: this host is monitored"), "{said}");
         let verbose = repo.strata(&["plan", "--env", "dev", "stacks/app", "-v"]);
         assert!(
             verbose
@@ -1658,4 +1660,87 @@ fn terraform_warnings_are_named_also_for_cached_results() {
             verbose.stderr
         );
     }
+}
+
+/// strata gives a stack its `[inputs]` as `TF_VAR_`, which terraform ranks below every
+/// variable file: a value for the same variable in an environment's file (or the stack's
+/// own terraform.tfvars) would silently win, and is refused, naming the file. A binding to
+/// a variable the stack does not declare (a typo) would be dropped: refused too.
+#[test]
+fn inputs_a_variable_file_would_override_or_no_variable_takes_are_refused() {
+    let repo = tools_repo();
+    repo.write(
+        "stacks/net/main.tf",
+        "output \"vpc_id\" {\n  value = \"vpc-from-net\"\n}\n",
+    );
+    repo.write(
+        "stacks/app/main.tf",
+        "variable \"vpc_id\" {\n  default = \"vpc-default\"\n}\n\noutput \"seen\" {\n  value = var.vpc_id\n}\n",
+    );
+    repo.write(
+        "stacks/app/stack.toml",
+        "[inputs]\nvpc_id = \"stacks/net:vpc_id\"\n",
+    );
+    repo.commit("app reads net");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve", "stacks/net"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    repo.write(
+        "environments/dev/common.tfvars",
+        "vpc_id = \"vpc-default-from-common\"\n",
+    );
+    repo.commit("an environment-wide default");
+    let run = repo.strata(&["plan", "--env", "dev", "stacks/app"]);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert_ne!(run.code, 0, "{said}");
+    assert!(
+        said.contains("`vpc_id` is given by strata (an upstream output in `[inputs]`) and also set in environments/dev/common.tfvars"),
+        "{said}"
+    );
+    repo.remove("environments/dev/common.tfvars");
+    repo.write(
+        "stacks/app/stack.toml",
+        "[inputs]\nvpc_idd = \"stacks/net:vpc_id\"\n",
+    );
+    repo.commit("a typo");
+    let run = repo.strata(&["plan", "--env", "dev", "stacks/app"]);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert_ne!(run.code, 0, "{said}");
+    assert!(
+        said.contains("stacks/app/stack.toml sets `vpc_idd`, which this stack does not declare"),
+        "{said}"
+    );
+}
+
+/// A vendored subchart renders inside its parent: `[inputs]` in its own chart.toml would
+/// reach no render, and are reported at their line instead of dropped.
+#[test]
+fn inputs_of_a_vendored_subchart_are_reported_not_dropped() {
+    let repo = common::Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "stacks/net/main.tf",
+        "output \"vpc_id\" {\n  value = \"v\"\n}\n",
+    );
+    repo.write(
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: sub\n    version: 0.1.0\n",
+    );
+    repo.write(
+        "charts/app/charts/sub/Chart.yaml",
+        "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/app/charts/sub/chart.toml",
+        "[inputs]\nx = \"stacks/net:vpc_id\"\n",
+    );
+    repo.commit("a subchart with inputs");
+    let run = repo.strata(&["list", "--check"]);
+    assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "charts/app/charts/sub is a subchart vendored in charts/app, which renders it: its `[inputs]` reach no render"
+        ) && run.stderr.contains("charts/app/charts/sub/chart.toml:2"),
+        "{}",
+        run.stderr
+    );
 }

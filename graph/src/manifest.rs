@@ -85,6 +85,16 @@ pub fn parse_target_manifest(text: &str, file: &str) -> Result<TargetManifest> {
     let line = |s: &toml::Spanned<String>| lines.line(s.span().start);
     let mut inputs = Vec::new();
     for (variable, value) in &raw.inputs {
+        // A chart input becomes one top-level values key, a stack input a variable (whose
+        // name holds no dot): `"image.tag"` would be a key no template reads as
+        // `.Values.image.tag`, where helm's `--set` would have nested it.
+        if variable.contains('.') || variable.is_empty() {
+            return Err(Error::Invalid {
+                message: format!("input `{variable}` names no variable or top-level values key"),
+                location: Location::at(file, line(value)),
+                hint: "name a stack's variable, or a chart's top-level values key (`image_tag`, read in the templates as `.Values.image_tag`); keys nested with dots are not set from inputs".into(),
+            });
+        }
         let parts = value
             .get_ref()
             .rsplit_once(':')
@@ -682,6 +692,11 @@ mod tests {
         assert_eq!(ok.inputs[0].output, "größe");
         let err = parse_target_manifest("dep = []\n", "s.toml").unwrap_err();
         assert_eq!(err.location().unwrap().line, Some(1));
+        // A dotted name would be one values key `image.tag`, never `.Values.image.tag`.
+        let err =
+            parse_target_manifest("[inputs]\n\"image.tag\" = \"a/b:tag\"\n", "c.toml").unwrap_err();
+        assert_eq!(err.location().unwrap().line, Some(2));
+        assert!(err.to_string().contains("`image.tag`"), "{err}");
     }
 
     #[test]

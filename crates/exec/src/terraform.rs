@@ -570,7 +570,11 @@ pub fn plan(
         return Err(Error::Invalid {
             message: format!("{file} sets `{name}`, which this stack does not declare"),
             location: strata_graph::error::Location::new(file.clone(), None),
-            hint: if is_name {
+            hint: if file.ends_with("stack.toml") {
+                format!(
+                    "declare it (`variable \"{name}\" {{}}`), or name a variable the stack declares in `[inputs]` of {file}"
+                )
+            } else if is_name {
                 format!(
                     "declare it (`variable \"{name}\" {{ sensitive = true }}`) or remove it with `strata secrets edit {file}`"
                 )
@@ -580,6 +584,45 @@ pub fn plan(
                 )
             },
         });
+    }
+    // strata gives its values (upstream outputs in `[inputs]`, secrets) as `TF_VAR_`, which
+    // terraform ranks below every variable file: a placeholder for local runs
+    // (`db_password = "changeme"` in the stack's terraform.tfvars) or an environment-wide
+    // default would silently win. Refused, naming both.
+    let given: std::collections::BTreeSet<&str> = inputs
+        .vars
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| declared.contains_key(*n))
+        .collect();
+    if !given.is_empty() {
+        let shown = |file: &Path| {
+            file.strip_prefix(&sb.src)
+                .unwrap_or(file)
+                .display()
+                .to_string()
+        };
+        let clash = crate::var_values::set_by_files(&sb.dir, var_files)
+            .into_iter()
+            .find(|(name, _)| given.contains(name.as_str()));
+        if let Some((name, file)) = clash {
+            let what = if inputs.sensitive.contains(&name) {
+                "a secret or a sensitive upstream output"
+            } else {
+                "an upstream output in `[inputs]`"
+            };
+            return Err(Error::Invalid {
+                message: format!(
+                    "`{name}` is given by strata ({what}) and also set in {}: terraform takes a variable file's value over strata's, so the plan would use the file's",
+                    shown(&file)
+                ),
+                location: strata_graph::error::Location::new(shown(&file), None),
+                hint: format!(
+                    "remove `{name}` from {} (a value for runs without strata belongs in the variable's default, which strata's value overrides)",
+                    shown(&file)
+                ),
+            });
+        }
     }
     // A map or list for a variable terraform reads literally would arrive as its text: a
     // `string` variable would silently get `{"a" = "b"}`, an untyped one fail later where

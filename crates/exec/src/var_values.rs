@@ -12,6 +12,25 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+/// The variables the variable files terraform reads in `dir` (its own `terraform.tfvars`,
+/// `*.auto.tfvars` and their JSON forms) and `var_files` set, each with the file that sets
+/// it. Terraform takes any of them over a `TF_VAR_` value.
+pub fn set_by_files(dir: &Path, var_files: &[String]) -> Vec<(String, std::path::PathBuf)> {
+    let mut files: Vec<std::path::PathBuf> = own_var_files(dir);
+    files.extend(var_files.iter().map(std::path::PathBuf::from));
+    let mut out = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let json = file.to_string_lossy().ends_with(".json");
+        for (name, _) in file_values(&text, json) {
+            out.push((name, file.clone()));
+        }
+    }
+    out
+}
+
 /// The values given to the variables declared `sensitive = true` in the configuration in
 /// `dir`, from its variable files, the files in `var_files` and `env` (`TF_VAR_<name>`).
 pub fn sensitive_values_given<'a>(

@@ -88,7 +88,7 @@ pub fn run_at_commit(
     let root = session.repo.add_worktree(&dir, commit)?;
     let _worktree = Worktree { session, dir };
     link_local_tools(session, &root)?;
-    let base = Session::open(&root, opts.use_cache)?;
+    let mut base = Session::open(&root, opts.use_cache)?;
     let mut view = base.work_tree()?;
     let head = session.work_tree()?;
     // Policies and waivers are no part of a target's hash: the revision's code is judged by
@@ -115,12 +115,25 @@ pub fn run_at_commit(
     }
     // An environment's state is where it is now, whatever the commit's env.toml says: a
     // state moved since (another backend, bucket or key) is read and written there, never
-    // at the old place, which may still hold a stale copy.
+    // at the old place, which may still hold a stale copy. A stack's own settings the
+    // checkout no longer has (a stack deleted since, its `[state.stacks."label"]` with it)
+    // are kept: only the commit knows where its state was. Local state is kept per
+    // workspace name: today's.
     for environment in &mut view.model.environments {
         if let Some(now) = head.model.environment(&environment.name) {
-            environment.config.state = now.config.state.clone();
+            let mut state = now.config.state.clone();
+            for (label, own) in &environment.config.state.stacks {
+                if head.model.target(label).is_none() {
+                    state
+                        .stacks
+                        .entry(label.clone())
+                        .or_insert_with(|| own.clone());
+                }
+            }
+            environment.config.state = state;
         }
     }
+    base.config.workspace.name = session.config.workspace.name.clone();
     base.finish();
     let targets = base.resolve_labels(&view.model, labels)?;
     let no_longer_reading = view
@@ -335,7 +348,15 @@ pub(crate) fn destroyable(model: &Model, selection: &Selection, envs: &[String])
             if seen.insert(d) {
                 stack.push(d);
                 let t = &model.targets[d];
-                let deployed = t.environments.iter().any(|e| envs.contains(e));
+                // Deployed there, or taken out since while the lock records it there: its
+                // resources read what would be destroyed all the same.
+                let deployed = t.environments.iter().any(|e| envs.contains(e))
+                    || envs.iter().any(|e| {
+                        selection
+                            .recorded
+                            .get(e)
+                            .is_some_and(|labels| labels.contains(label))
+                    });
                 match t.kind {
                     Kind::Stack if deployed => {
                         missing.insert(label.clone());

@@ -54,6 +54,9 @@ pub struct Selection {
     /// The targets named on the command line (explicit labels), each of which must have a
     /// task in the run: naming one that has none is a mistake, never a green run.
     pub named: Vec<TargetId>,
+    /// Per environment, the stacks its release lock records: one taken out of the
+    /// environment since still has its resources there (a destroy counts it as deployed).
+    pub recorded: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 /// Resolves a scope against the work-tree view.

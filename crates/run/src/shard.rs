@@ -86,6 +86,7 @@ pub fn shard_of(
         },
         no_longer_reading: selection.no_longer_reading.clone(),
         base: selection.base.clone(),
+        recorded: selection.recorded.clone(),
     }
 }
 

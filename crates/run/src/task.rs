@@ -128,8 +128,10 @@ pub struct Task {
 /// 12: strings inside map and list values given as `TF_VAR_*` (secrets, upstream outputs)
 /// keep `${` and `%{` literal, which a plan cached before had evaluated; 13: policies read
 /// `\b`, `glob.quote_meta` and `strings.replace_n` as OPA does, so a verdict cached before
-/// could differ now).
-pub const TASK_KEY_VERSION: u32 = 13;
+/// could differ now; 14: stored plans drop the keys `after_unknown` names under a sensitive
+/// value, and redact the configuration of modules whose keys hold an escaped quote, which a
+/// plan cached before may hold in clear text).
+pub const TASK_KEY_VERSION: u32 = 14;
 
 /// Everything a task key covers; `strata hash --explain` style output can print it.
 #[derive(Debug, Clone, Serialize)]

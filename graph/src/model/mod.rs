@@ -848,6 +848,35 @@ fn build_targets(
             if let (Some(m), Some(path)) = (manifest, manifest_path) {
                 apply_manifest(&mut target, &m, &path, &label_index, found, env_names);
                 builder.declared_inputs(i, &mut target, &m.extra_inputs, &path);
+                // A vendored subchart renders inside its parent, with what the parent gives
+                // it: values bound here would reach no render.
+                let parent_chart = |label: &str| {
+                    let mut rest = label;
+                    while let Some((parent, _)) = rest.rsplit_once("/charts/") {
+                        if label_index
+                            .get(parent)
+                            .is_some_and(|&p| found[p].kind == Kind::Chart)
+                        {
+                            return Some(parent.to_string());
+                        }
+                        rest = parent;
+                    }
+                    None
+                };
+                if let (Kind::Chart, Some(first), Some(parent)) =
+                    (t.kind, m.inputs.first(), parent_chart(&t.label))
+                {
+                    target.problem(Error::Invalid {
+                        message: format!(
+                            "{} is a subchart vendored in {parent}, which renders it: its `[inputs]` reach no render",
+                            t.label
+                        ),
+                        location: Location::at(&path, first.line),
+                        hint: format!(
+                            "bind the output in {parent}/chart.toml and read it in the parent's templates; inputs set top-level values keys only, so a subchart's own values (under its name, or `global`) cannot come from them"
+                        ),
+                    });
+                }
             } else if t.kind.is_deployable() {
                 target.environments = env_names.to_vec();
             }

@@ -289,6 +289,10 @@ pub fn diffs(plan: &Value) -> Vec<ResourceDiff> {
                     AttributeChange {
                         before: show(change.get("before").and_then(|b| b.get(&name))),
                         after: match unknown {
+                            // Sensitive: its redaction, whatever in it is unknown.
+                            _ if after == Some(&Value::String(redact::REDACTED.into())) => {
+                                show(after)
+                            }
                             Some(Value::Bool(true)) => Some("(known after apply)".into()),
                             // Partly unknown: the known parts, and the rest marked.
                             Some(u) if redact::holds_true(u) => {
@@ -890,6 +894,32 @@ mod tests {
         assert_eq!(
             inputs.after.as_deref(),
             Some(r#"{"a":"(known after apply)","b":"fixed"}"#)
+        );
+    }
+
+    /// A map keyed by a secret, sensitive as a whole: `after_unknown` names its keys, and
+    /// neither the stored plan nor `strata show` may.
+    #[test]
+    fn keys_of_a_sensitive_value_that_after_unknown_names_are_redacted() {
+        let plan = parse(
+            br#"{"format_version": "0.2", "resource_changes": [
+              {"address": "data.null_data_source.r", "mode": "data",
+               "change": {"actions": ["read"], "before": null,
+                          "after": {"inputs": {"Zq8-secret-key": null, "b": "plain"}},
+                          "after_unknown": {"inputs": {"Zq8-secret-key": true}, "id": true},
+                          "after_sensitive": {"inputs": true}}}]}"#,
+        )
+        .unwrap();
+        let redacted = redact(&plan);
+        assert!(
+            !redacted.to_string().contains("Zq8-secret-key"),
+            "{redacted}"
+        );
+        let d = diffs(&redacted);
+        let inputs = d[0].attributes.iter().find(|a| a.name == "inputs").unwrap();
+        assert_eq!(
+            inputs.after.as_deref(),
+            Some(format!("\"{}\"", redact::REDACTED).as_str())
         );
     }
 }

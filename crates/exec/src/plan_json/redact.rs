@@ -59,8 +59,44 @@ fn redact_change(change: &Value) -> Value {
                 o.insert(field.into(), mask(v, m));
             }
         }
+        // `after_unknown` names the keys of a map whose unknown elements it marks: under a
+        // sensitive value those keys are its data (a map keyed by a secret).
+        if let (Some(u), Some(m)) = (change.get("after_unknown"), change.get("after_sensitive")) {
+            o.insert("after_unknown".into(), mask_unknown(u, m));
+        }
     }
     out
+}
+
+/// `after_unknown` under the sensitivity mask: where the mask marks a value sensitive, only
+/// whether anything in it is unknown (`true` or `false`), not its keys.
+fn mask_unknown(unknown: &Value, sensitive: &Value) -> Value {
+    match (unknown, sensitive) {
+        (_, Value::Bool(true)) => Value::Bool(holds_true(unknown)),
+        (Value::Object(u), Value::Object(m)) => Value::Object(
+            u.iter()
+                .map(|(k, x)| {
+                    (
+                        k.clone(),
+                        m.get(k)
+                            .map(|s| mask_unknown(x, s))
+                            .unwrap_or_else(|| x.clone()),
+                    )
+                })
+                .collect(),
+        ),
+        (Value::Array(u), Value::Array(m)) => Value::Array(
+            u.iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    m.get(i)
+                        .map(|s| mask_unknown(x, s))
+                        .unwrap_or_else(|| x.clone())
+                })
+                .collect(),
+        ),
+        _ => unknown.clone(),
+    }
 }
 
 /// A module of `planned_values` or of a state's `values`: each resource's `values` masked by

@@ -48,7 +48,7 @@ impl Prepared {
             }
             self.values.insert(name, value);
         }
-        self.inputs.required = secrets.own;
+        self.inputs.required.extend(secrets.own);
     }
 }
 
@@ -271,6 +271,15 @@ impl Runner<'_> {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        // A binding to a variable the stack does not declare (a typo) would be dropped and
+        // the variable's default used: each must be declared.
+        if target.kind == strata_graph::discover::Kind::Stack {
+            let manifest = strata_graph::discover::in_dir(&target.label, "stack.toml");
+            prepared
+                .inputs
+                .required
+                .extend(consumed.keys().map(|k| (k.clone(), manifest.clone())));
+        }
         prepared.values = consumed;
         Ok(Some(digest))
     }
