@@ -276,9 +276,8 @@ fn resources_in(state: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn destroy_tears_down_named_stacks_dependents_first_and_only_when_told() {
-    let repo = workspace();
+/// `stacks/app`, whose null resource's trigger is the network's `vpc_id` (an input).
+fn app_reading_the_network(repo: &Repo) {
     repo.write(
         "stacks/app/main.tf",
         &format!(
@@ -289,6 +288,12 @@ fn destroy_tears_down_named_stacks_dependents_first_and_only_when_told() {
         "stacks/app/stack.toml",
         "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
     );
+}
+
+#[test]
+fn destroy_tears_down_named_stacks_dependents_first_and_only_when_told() {
+    let repo = workspace();
+    app_reading_the_network(&repo);
     // A reader of the network deployed in staging only has nothing in dev to protect.
     repo.write(
         "environments/staging/env.toml",
@@ -1470,16 +1475,7 @@ fn a_stack_taken_out_of_an_environment_is_named_until_destroyed_there() {
 #[test]
 fn a_deleted_upstream_goes_after_its_deleted_reader_was_destroyed_already() {
     let repo = workspace();
-    repo.write(
-        "stacks/app/main.tf",
-        &format!(
-            "{NULL_PROVIDER}\nvariable \"vpc_id\" {{}}\n\nresource \"null_resource\" \"app\" {{\n  triggers = {{\n    vpc = var.vpc_id\n  }}\n}}\n"
-        ),
-    );
-    repo.write(
-        "stacks/app/stack.toml",
-        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
-    );
+    app_reading_the_network(&repo);
     repo.commit("app reads the network");
     let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -1531,16 +1527,7 @@ fn a_failed_verification_is_counted_beside_the_apply() {
 #[test]
 fn recorded_stacks_deleted_or_taken_out_are_never_forgotten() {
     let repo = workspace();
-    repo.write(
-        "stacks/app/main.tf",
-        &format!(
-            "{NULL_PROVIDER}\nvariable \"vpc_id\" {{}}\n\nresource \"null_resource\" \"app\" {{\n  triggers = {{\n    vpc = var.vpc_id\n  }}\n}}\n"
-        ),
-    );
-    repo.write(
-        "stacks/app/stack.toml",
-        "[inputs]\nvpc_id = \"stacks/network:vpc_id\"\n",
-    );
+    app_reading_the_network(&repo);
     repo.write(
         "environments/prod/env.toml",
         "[state]\nbackend = \"local\"\n",
