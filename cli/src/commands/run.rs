@@ -482,7 +482,12 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     // Stacks taken out of an environment whose lock still records them: their resources
     // stay there, and a run that leaves them unmentioned is not done.
     if matches!(mode, Mode::Plan | Mode::Apply) && !matches!(scope, Scope::Labels(_)) {
-        report.not_run(taken_out(&view.model, &selection, &recorded, mode));
+        report.not_run(strata_run::taken_out(
+            &view.model,
+            &selection,
+            &recorded,
+            mode,
+        ));
     }
     // What an apply changed and verified goes into the environment's release lock.
     let mut release = Vec::new();
@@ -764,72 +769,6 @@ fn detail(r: &TaskReport) -> String {
     }
 }
 
-/// The titles of terraform's warnings in a log: a diagnostic starts a paragraph, at the
-/// line's start (`Warning: ...` after a blank line; `│ Warning: ...` in the box newer
-/// versions draw), where a value of the plan that reads so (a heredoc line) does not.
-fn terraform_warnings(log: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut previous = "";
-    for line in log.lines() {
-        let title = match line.strip_prefix('│') {
-            Some(boxed) if previous.starts_with('╷') => {
-                boxed.trim_start().strip_prefix("Warning: ")
-            }
-            Some(_) => None,
-            None if previous.trim().is_empty() => line.strip_prefix("Warning: "),
-            None => None,
-        };
-        out.extend(title.map(str::trim));
-        previous = line;
-    }
-    out
-}
-
-/// The stacks an environment's release lock records that no longer deploy there, as tasks
-/// that did not run.
-fn taken_out(
-    model: &strata_graph::model::Model,
-    selection: &strata_run::Selection,
-    recorded: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
-    mode: Mode,
-) -> Vec<strata_run::NotRunTask> {
-    let mut out = Vec::new();
-    for (env, labels) in recorded {
-        for label in labels {
-            let reason = match model.target(label) {
-                Some(t) if t.kind != strata_graph::discover::Kind::Stack => continue,
-                Some(t) if t.environments.contains(env) => continue,
-                Some(_) => format!(
-                    "{label} is no longer deployed in {env} (`environments` in {label}/stack.toml), and {env}'s release lock records it: its resources stay in {env} until `strata destroy {label} --env {env}` (or put {env} back in its `environments`)"
-                ),
-                // Deleted: `--affected` follows it from the base where it was deployed.
-                None if selection
-                    .deleted_stacks
-                    .iter()
-                    .any(|(l, at_base)| l == label && at_base.contains(env)) =>
-                {
-                    continue
-                }
-                None => format!(
-                    "{label} no longer exists, and {env}'s release lock records it: its resources stay in {env} until destroyed with its last code: `strata destroy {label} --env {env} --from <a commit that has it>`"
-                ),
-            };
-            out.push(strata_run::NotRunTask {
-                label: label.clone(),
-                action: if mode == Mode::Apply {
-                    Action::Apply
-                } else {
-                    Action::Plan
-                },
-                env: Some(env.clone()),
-                reason,
-                left_behind: false,
-            });
-        }
-    }
-    out
-}
-
 impl Observer for Printer {
     fn planned(&self, tasks: usize) {
         // A command may run several times in a row (apply, then its verification): each
@@ -896,7 +835,7 @@ impl Observer for Printer {
             // is easy to miss when only failures show their output: each is named. Only
             // terraform's diagnostics, in their box (`│ Warning: ...`), not a value of the
             // plan that happens to read so.
-            for title in terraform_warnings(&r.log) {
+            for title in strata_exec::terraform::warnings(&r.log) {
                 self.line(&format!(
                     "  warning: {}  (-v shows the whole output)",
                     title.trim()

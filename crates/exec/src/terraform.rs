@@ -714,6 +714,27 @@ pub fn plan(
     result
 }
 
+/// The titles of terraform's warnings in a log: a diagnostic starts a paragraph, at the
+/// line's start (`Warning: ...` after a blank line; `│ Warning: ...` in the box newer
+/// versions draw), where a value of the plan that reads so (a heredoc line) does not.
+pub fn warnings(log: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut previous = "";
+    for line in log.lines() {
+        let title = match line.strip_prefix('│') {
+            Some(boxed) if previous.starts_with('╷') => {
+                boxed.trim_start().strip_prefix("Warning: ")
+            }
+            Some(_) => None,
+            None if previous.trim().is_empty() => line.strip_prefix("Warning: "),
+            None => None,
+        };
+        out.extend(title.map(str::trim));
+        previous = line;
+    }
+    out
+}
+
 /// Makes a file readable by its owner only.
 fn restrict(path: &Path) {
     #[cfg(unix)]
@@ -974,5 +995,17 @@ provider "registry.terraform.io/hashicorp/random" {
         assert!(out.contains("   3:   bad = 1"), "{out}");
         assert_eq!(repo_paths("no files here\n", "a"), "no files here\n");
         assert_eq!(repo_paths("on main.tf line 1", ""), "on main.tf line 1");
+    }
+
+    /// terraform's diagnostics start a paragraph (or sit in the box newer versions draw);
+    /// a heredoc line of a value that reads like one is none.
+    #[test]
+    fn warnings_are_terraforms_diagnostics_only() {
+        let log = "Plan: 0 to add\n\nWarning: Value for undeclared variable\n\nThe root module...\n\nChanges to Outputs:\n  + banner = <<-EOT\nWarning: this host is monitored\n    EOT\nbanner = <<EOT\nWarning: also a value\nEOT\n\u{256d}\n\u{2502} Warning: Deprecated argument\n\u{2502}\n";
+        let log = log.replace('\u{256d}', "\u{2577}");
+        assert_eq!(
+            warnings(&log),
+            vec!["Value for undeclared variable", "Deprecated argument"]
+        );
     }
 }

@@ -402,6 +402,51 @@ pub(crate) fn destroyable(model: &Model, selection: &Selection, envs: &[String])
     Ok(())
 }
 
+/// The stacks an environment's release lock records that no longer deploy there, as tasks
+/// that did not run.
+pub fn taken_out(
+    model: &Model,
+    selection: &Selection,
+    recorded: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    mode: Mode,
+) -> Vec<NotRunTask> {
+    let mut out = Vec::new();
+    for (env, labels) in recorded {
+        for label in labels {
+            let reason = match model.target(label) {
+                Some(t) if t.kind != Kind::Stack => continue,
+                Some(t) if t.environments.contains(env) => continue,
+                Some(_) => format!(
+                    "{label} is no longer deployed in {env} (`environments` in {label}/stack.toml), and {env}'s release lock records it: its resources stay in {env} until `strata destroy {label} --env {env}` (or put {env} back in its `environments`)"
+                ),
+                // Deleted: `--affected` follows it from the base where it was deployed.
+                None if selection
+                    .deleted_stacks
+                    .iter()
+                    .any(|(l, at_base)| l == label && at_base.contains(env)) =>
+                {
+                    continue
+                }
+                None => format!(
+                    "{label} no longer exists, and {env}'s release lock records it: its resources stay in {env} until destroyed with its last code: `strata destroy {label} --env {env} --from <a commit that has it>`"
+                ),
+            };
+            out.push(NotRunTask {
+                label: label.clone(),
+                action: if mode == Mode::Apply {
+                    Action::Apply
+                } else {
+                    Action::Plan
+                },
+                env: Some(env.clone()),
+                reason,
+                left_behind: false,
+            });
+        }
+    }
+    out
+}
+
 /// Deleted stacks whose state still holds resources in the environments run: deleting a
 /// stack's code destroys nothing, and a run that would leave them unmentioned is not done.
 pub(crate) fn left_behind(

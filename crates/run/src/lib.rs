@@ -37,7 +37,7 @@ pub mod show;
 pub mod states;
 pub mod task;
 
-pub use destroy::{destroy_from, destroy_left_behind, run_at_commit};
+pub use destroy::{destroy_from, destroy_left_behind, run_at_commit, taken_out};
 pub use explain::{explain_task_keys, KeyExplanation};
 pub use outcome::{Outcome, PolicySummary, Summary, TestsSummary};
 use runner::Runner;
