@@ -277,9 +277,7 @@ pub const AUTOSTART_IDLE_MINUTES: u64 = 60;
 /// answered from memory; true when it started one. Best effort: a failure to start changes
 /// nothing for the command.
 pub fn autostart(root: &Path) -> bool {
-    // A socket path past the limit: the daemon would stop at once (and the command would
-    // say it started one).
-    if lock::lock_held(root) || super::socket_path(root).as_os_str().len() > MAX_SOCKET_PATH {
+    if lock::lock_held(root) {
         return false;
     }
     lock::note_early_death(root);
@@ -586,21 +584,5 @@ fn released_within(root: &Path, limit: Duration) -> bool {
             return false;
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A workspace whose socket path would pass the limit gets no daemon started (it would
-    /// stop at once, while the command said it started one).
-    #[test]
-    fn no_daemon_is_started_where_its_socket_path_would_be_too_long() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("w".repeat(120));
-        std::fs::create_dir_all(&root).unwrap();
-        assert!(!autostart(&root));
-        assert!(!super::super::dir(&root).join("log").exists());
     }
 }
