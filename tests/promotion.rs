@@ -2498,10 +2498,6 @@ fn a_promotion_judges_the_promoted_code_by_todays_policies_and_waivers() {
 fn a_promotion_of_a_commit_with_another_policy_layout_is_refused_before_it_applies() {
     let repo = tools_repo();
     let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
-    repo.write(
-        "WORKSPACE.toml",
-        &format!("{workspace}\n[policy]\nbuiltin = false\n"),
-    );
     guarded_train(&repo, "warn contains \"seen\"");
     repo.commit("dev");
 
@@ -2565,8 +2561,14 @@ fn app_code(v: &str) -> String {
 }
 
 /// dev → staging with local state and only a plan required, `stacks/app` at version 1, and
-/// a policy `policies/guard` whose rule `head` fires on any change; applied in dev.
+/// a policy `policies/guard` whose rule `head` fires on any change (the built-in pack off);
+/// applied in dev.
 fn guarded_train(repo: &Repo, head: &str) {
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &format!("{workspace}\n[policy]\nbuiltin = false\n"),
+    );
     repo.write("stacks/app/main.tf", &app_code("1"));
     let gates = "[gates]\nrequire = [\"plan\"]\napprovals = 0\nsoak = \"0m\"\n";
     repo.write(
@@ -2593,11 +2595,6 @@ fn guarded_train(repo: &Repo, head: &str) {
 #[test]
 fn checks_judged_by_uncommitted_waivers_are_neither_recorded_nor_promoted() {
     let repo = tools_repo();
-    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
-    repo.write(
-        "WORKSPACE.toml",
-        &format!("{workspace}\n[policy]\nbuiltin = false\n"),
-    );
     guarded_train(&repo, "deny contains \"no changes without review\"");
     let policy_check = |env: &str| {
         lock_entry(&repo, env, "stacks/app").map(|e| {
@@ -2660,11 +2657,6 @@ fn checks_judged_by_uncommitted_waivers_are_neither_recorded_nor_promoted() {
 #[test]
 fn a_gate_loosened_without_a_commit_does_not_let_a_promotion_through() {
     let repo = tools_repo();
-    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
-    repo.write(
-        "WORKSPACE.toml",
-        &format!("{workspace}\n[policy]\nbuiltin = false\n"),
-    );
     guarded_train(&repo, "ok");
     repo.commit("dev");
     let plan = repo.strata(&[
@@ -2713,11 +2705,6 @@ fn a_gate_loosened_without_a_commit_does_not_let_a_promotion_through() {
 #[test]
 fn a_promotion_applies_against_the_destinations_state_where_it_is_now() {
     let repo = tools_repo();
-    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
-    repo.write(
-        "WORKSPACE.toml",
-        &format!("{workspace}\n[policy]\nbuiltin = false\n"),
-    );
     guarded_train(&repo, "ok");
     repo.commit("dev");
     let moved = tempfile::tempdir().unwrap();
