@@ -937,6 +937,30 @@ deny_none contains msg if {
         assert_eq!(msgs, ["month 8"]);
     }
 
+    /// `sprintf` as OPA's Go writes it. With one argument too few, a `%d` of a string, a
+    /// width or a `%T`, the engine's own `sprintf` stopped the evaluation or left the place
+    /// empty: the denial vanished, and the policy passed where conftest fails it.
+    #[test]
+    fn sprintf_writes_what_opa_writes() {
+        let rego = "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tsome c in input.containers\n\tnot c.limits\n\tmsg := sprintf(\"container %s in %s has no limits\", [c.name])\n}\n\ndeny contains sprintf(\"cpu (%d) of %-4s|\", [c.cpu, c.name]) if some c in input.containers\n\ndeny contains sprintf(\"%T %q %v %.2f\", [1, 2, [\"a\", {\"k\": null}], 1.005]) if true\n";
+        let p = policy(&[("p.rego", rego)], main_ns()).unwrap();
+        let e = eval(
+            &p,
+            vec![json!({"containers": [{"name": "app", "cpu": "150m"}]})],
+        )
+        .unwrap();
+        let mut msgs: Vec<&str> = e.findings.iter().map(|f| f.msg.as_str()).collect();
+        msgs.sort();
+        assert_eq!(
+            msgs,
+            [
+                "container app in %!s(MISSING) has no limits",
+                "cpu (%!d(string=150m)) of app |",
+                "int '\\x02' [\"a\", {\"k\": null}] 1.00",
+            ]
+        );
+    }
+
     /// Builtins the engine computed otherwise than OPA, evaluated as OPA does: a word
     /// boundary between ASCII word characters, every glob metacharacter quoted, one pass
     /// of replacements. Each rule here fires in OPA and used to stay silent.

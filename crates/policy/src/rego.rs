@@ -19,6 +19,7 @@ use regorus::unstable::{Expr, Literal, Module, Query, Rule, RuleHead};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod as_in_go;
+mod go_fmt;
 mod heads;
 mod patterns;
 mod re2;

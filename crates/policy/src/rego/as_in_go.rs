@@ -9,7 +9,11 @@
 //!   output (`{"prod": "production"}` then rewrote its own result). OPA makes one pass with
 //!   Go's `strings.Replacer`: at each position the first pattern (by sorted key) that
 //!   matches there is replaced, and a replacement is never read again.
+//! - `sprintf` stopped the evaluation on one argument too few or too many, `%T`, `%q` of a
+//!   number and some flags, so a `deny` rule with such a message vanished (see
+//!   [`super::go_fmt`], which writes what Go's `fmt.Sprintf` writes).
 
+use super::go_fmt;
 use super::v0::Strict;
 use regorus::Value;
 
@@ -60,6 +64,20 @@ pub fn add(engine: &mut regorus::Engine, strict: &Strict) -> anyhow::Result<()> 
                 }
             }
             Ok(Value::String(replace_n(&pairs, text).into()))
+        }),
+    )?;
+    let s = strict.clone();
+    engine.add_extension(
+        "sprintf".to_string(),
+        2,
+        Box::new(move |args: Vec<Value>| -> anyhow::Result<Value> {
+            let (Some(Value::String(format)), Some(Value::Array(items))) =
+                (args.first(), args.get(1))
+            else {
+                return on_error(&s, "sprintf: operands must be a string and an array");
+            };
+            let items: Vec<go_fmt::Arg> = items.iter().map(go_fmt::Arg::from_value).collect();
+            Ok(Value::String(go_fmt::sprintf(format, &items).into()))
         }),
     )?;
     Ok(())
