@@ -2138,6 +2138,51 @@ fn a_target_named_alone_waits_for_its_changed_dependency() {
         "{plan}"
     );
     assert!(waves(&plan).is_empty(), "{plan}");
+    // The labelled plan edited to promote app anyway (its digest computed again, as anyone
+    // can): neither signed nor applied, even where no approval is needed.
+    repo.write(
+        "environments/staging/env.toml",
+        &std::fs::read_to_string(repo.path().join("environments/staging/env.toml"))
+            .unwrap()
+            .replace("approvals = 1", "approvals = 0"),
+    );
+    repo.commit("staging needs no approval");
+    let staging_before = read_lock(&repo, "staging").unwrap();
+    let plan = plan_staging_with(&repo, &pg, &file, &["stacks/app"]);
+    let full = plan_staging(&repo, &pg, &keys.plan_file("full.json"));
+    let app_step: strata_release::plan::Step =
+        serde_json::from_value(full["waves"][1][0].clone()).unwrap();
+    assert_eq!(app_step.label, "stacks/app", "{full}");
+    let mut forged =
+        strata_release::plan::PromotionPlan::from_json(&std::fs::read_to_string(&file).unwrap())
+            .unwrap();
+    forged.waves.push(vec![app_step]);
+    forged.blocked.clear();
+    forged.digest = forged.compute_digest();
+    let forged_file = keys.plan_file("forged.json");
+    std::fs::write(&forged_file, forged.to_json()).unwrap();
+    let run = approve(&repo, &pg, &keys, "alice", &forged_file);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("stacks/app is promoted, and it depends on stacks/network"),
+        "{}",
+        run.stderr
+    );
+    let (run, out) = promote(&repo, &pg, "alice", &forged_file);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    assert!(
+        out["message"]
+            .as_str()
+            .unwrap()
+            .contains("it depends on stacks/network"),
+        "{out}"
+    );
+    assert_eq!(
+        read_lock(&repo, "staging").unwrap(),
+        staging_before,
+        "{plan}"
+    );
     let plan = plan_staging_with(&repo, &pg, &file, &["stacks/app", "stacks/network"]);
     assert!(blocked(&plan).is_empty(), "{plan}");
     assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);

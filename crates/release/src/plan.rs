@@ -986,7 +986,6 @@ impl PromotionPlan {
             .enumerate()
             .flat_map(|(i, wave)| wave.iter().map(move |s| (s.label.as_str(), (i, s.action))))
             .collect();
-        let wanted = |label: &str| self.labels.is_empty() || self.labels.iter().any(|l| l == label);
         for (i, wave) in self.waves.iter().enumerate() {
             for step in wave.iter().filter(|s| s.action == StepAction::Apply) {
                 let label = &step.label;
@@ -1007,7 +1006,9 @@ impl PromotionPlan {
                                 "it depends on {dep}, which is not deployed in {}",
                                 self.to
                             )),
-                            (Some(s), Some(d)) if s.hash != d.hash && wanted(dep) => {
+                            // Whether or not the plan's labels name it, as `make` holds
+                            // such a target back.
+                            (Some(s), Some(d)) if s.hash != d.hash => {
                                 Some(format!(
                                     "it depends on {dep}, whose {} version the plan holds back (gate `dependency`)",
                                     self.from
