@@ -91,7 +91,7 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
         &author,
     )?;
     let locks = Locks::read(&session.root, &args.from, &args.to)?;
-    let unvouched = strata_release::vouch::unvouched(&session.root, &args.from)?;
+    let trail = strata_release::vouch::trail(&session.root, &args.from)?;
     let policy_basis = strata_release::plan::policy_bases(&view, &locks.source, &args.from);
     let request = Request {
         from: &args.from,
@@ -100,7 +100,8 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
         allow_destroy: args.allow_destroy,
         author,
         now: strata_release::clock::now(),
-        unvouched: &unvouched,
+        unvouched: &trail.unvouched,
+        destroyed: &trail.destroyed,
         policy_basis: &policy_basis,
     };
     let plan = strata_release::plan::make(model, &locks, &request)?;

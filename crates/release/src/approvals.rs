@@ -693,10 +693,10 @@ pub fn approve(
     let wrong = match wrong {
         Some(why) => Some(why),
         None => {
-            let unvouched = crate::vouch::unvouched(root, &plan.from)?;
+            let trail = crate::vouch::trail(root, &plan.from)?;
             let unvouched_step = plan
                 .steps()
-                .find_map(|s| unvouched.get(&s.label).map(|why| (s, why)))
+                .find_map(|s| trail.unvouched.get(&s.label).map(|why| (s, why)))
                 .map(|(s, why)| {
                     format!(
                         "{} is not vouched for by {}'s audit trail: {why}",
@@ -707,7 +707,7 @@ pub fn approve(
                 Some(why) => Some(why),
                 None => {
                     let bases = crate::plan::policy_bases(view, &locks.source, &plan.from);
-                    let fresh = crate::plan::remake(&view.model, &locks, plan, &unvouched, &bases)?;
+                    let fresh = crate::plan::remake(&view.model, &locks, plan, &trail, &bases)?;
                     plan.differs_from(&fresh)
                 }
             }

@@ -130,6 +130,9 @@ pub struct Request<'a> {
     /// The source's lock entries its audit ledger does not vouch for, with why
     /// ([`crate::vouch::unvouched`]): held back (gate `recorded`).
     pub unvouched: &'a BTreeMap<String, String>,
+    /// What the source's audit trail recorded as destroyed ([`crate::vouch::Trail`]): a
+    /// target its code still deploys there is gone from it only then.
+    pub destroyed: &'a BTreeSet<String>,
     /// What judges each source target's policy checks in the source today
     /// ([`crate::verify::policy_basis`]), to compare with what judged them when recorded.
     pub policy_basis: &'a BTreeMap<String, Option<String>>,
@@ -147,6 +150,33 @@ impl Locks {
             source: ReleaseLock::read(root, from)?,
             destination: ReleaseLock::read(root, to)?,
         })
+    }
+}
+
+/// Whether `label`, in the destination `to`'s lock, is gone from the source `from`, so that a
+/// promotion may carry its removal on: not in the source's lock, and deleted from the
+/// graph, no longer deployed in the destination, or deployed in the source by its code and
+/// destroyed there as its audit trail records (`destroyed`). A target the source
+/// environment never applied (new in its `environments`, or its first apply there failed)
+/// is not gone: the source has said nothing about it.
+pub fn gone_from_source(
+    model: &Model,
+    from: &str,
+    to: &str,
+    label: &str,
+    source: &BTreeMap<String, LockEntry>,
+    destroyed: &BTreeSet<String>,
+) -> bool {
+    if source.contains_key(label) {
+        return false;
+    }
+    match model.index(label) {
+        None => true,
+        Some(i) => {
+            let envs = &model.targets[i].environments;
+            !envs.iter().any(|e| e == to)
+                || (envs.iter().any(|e| e == from) && destroyed.contains(label))
+        }
     }
 }
 
@@ -493,17 +523,15 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
         });
     }
 
-    // Destroy candidates: in the destination, gone from the source (deleted, or no longer
-    // deployed there), and not merely a target the source environment never had.
+    // Destroy candidates: in the destination, gone from the source, and not merely a
+    // target the source environment never had.
     let gone: BTreeMap<&str, &LockEntry> = dst
         .iter()
-        .filter(|(label, _)| wanted(label) && !src.contains_key(*label))
-        .filter(|(label, _)| match model.index(label) {
-            None => true,
-            Some(i) => {
-                let envs = &model.targets[i].environments;
-                envs.iter().any(|e| e == req.from) || !envs.iter().any(|e| e == req.to)
-            }
+        .filter(|(label, _)| {
+            wanted(label)
+                && (gone_from_source(model, req.from, req.to, label, src, req.destroyed)
+                    // Removed by hand: held back below (gate `recorded`), not left unsaid.
+                    || (!src.contains_key(*label) && req.unvouched.contains_key(*label)))
         })
         .map(|(l, e)| (l.as_str(), e))
         .collect();
@@ -666,7 +694,7 @@ pub fn remake(
     model: &Model,
     locks: &Locks,
     plan: &PromotionPlan,
-    unvouched: &BTreeMap<String, String>,
+    trail: &crate::vouch::Trail,
     policy_basis: &BTreeMap<String, Option<String>>,
 ) -> Result<PromotionPlan> {
     let gates = train_step(model, &plan.from, &plan.to)?;
@@ -695,7 +723,8 @@ pub fn remake(
             allow_destroy: plan.allow_destroy,
             author: plan.author.clone(),
             now,
-            unvouched,
+            unvouched: &trail.unvouched,
+            destroyed: &trail.destroyed,
             policy_basis,
         },
     )

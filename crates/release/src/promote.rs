@@ -496,14 +496,37 @@ fn preflight(
         return Ok(Err(unfinished_message(&plan.to, &record, &outcome)));
     }
     let now = clock::now();
-    let unvouched = crate::vouch::unvouched(&session.root, &plan.from)?;
+    let trail = crate::vouch::trail(&session.root, &plan.from)?;
     if let Some((step, why)) = plan
         .steps()
-        .find_map(|s| unvouched.get(&s.label).map(|why| (s, why)))
+        .find_map(|s| trail.unvouched.get(&s.label).map(|why| (s, why)))
     {
         return Ok(Err(format!(
             "{} is not vouched for by {}'s audit trail: {why}",
             step.label, plan.from
+        )));
+    }
+    // As `promote plan` chooses them: a destroyed target is gone from the source.
+    if let Some(step) = plan.steps().find(|s| {
+        s.action == StepAction::Destroy
+            && !crate::plan::gone_from_source(
+                model,
+                &plan.from,
+                &plan.to,
+                &s.label,
+                &locks.source.targets,
+                &trail.destroyed,
+            )
+    }) {
+        return Ok(Err(format!(
+            "{} is not a plan strata made: it destroys {} in {}, which is not gone from {} ({} never applied it, or its audit trail records no destroy of it); make a new plan (`strata promote plan --from {} --to {}`)",
+            plan_path.display(),
+            step.label,
+            plan.to,
+            plan.from,
+            plan.from,
+            plan.from,
+            plan.to
         )));
     }
     for step in plan.steps().filter(|s| s.action == StepAction::Apply) {

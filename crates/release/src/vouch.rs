@@ -7,7 +7,7 @@ use crate::audit::{env_config, error, ledger_path, writes_lock_entry};
 use crate::event_signing;
 use crate::lock::ReleaseLock;
 use crate::plan::short;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use strata_audit::TargetEvent;
 use strata_graph::manifest::AUDIT_FILE;
@@ -169,11 +169,27 @@ impl Ledger {
     }
 }
 
+/// What a source environment's audit trail says of its targets, for a promotion plan.
+#[derive(Debug, Default, Clone)]
+pub struct Trail {
+    /// The lock entries the ledger does not vouch for, with why ([`unvouched`]).
+    pub unvouched: BTreeMap<String, String>,
+    /// The labels the ledger's last word on is a destroy (and the lock no longer holds):
+    /// what a promotion may carry on as a removal. A target the environment never applied
+    /// is not among them.
+    pub destroyed: BTreeSet<String>,
+}
+
 /// The entries of `env`'s release lock that its ledger does not vouch for, with why: an
 /// entry no event wrote as it is (edited by hand, or dated before the ledger began), or
 /// every entry when the ledger does not verify (a broken chain, a missing or bad
 /// signature). A promotion moves only what an event recorded as applied and verified.
 pub fn unvouched(root: &Path, env: &str) -> Result<BTreeMap<String, String>> {
+    Ok(trail(root, env)?.unvouched)
+}
+
+/// [`unvouched`] and what `env`'s ledger recorded as destroyed, from one reading of it.
+pub fn trail(root: &Path, env: &str) -> Result<Trail> {
     let Ledger {
         checked,
         problems,
@@ -183,12 +199,20 @@ pub fn unvouched(root: &Path, env: &str) -> Result<BTreeMap<String, String>> {
     let ledger = format!("environments/{env}/{AUDIT_FILE}");
     if checked.events.is_empty() {
         let why = format!("{ledger} holds no event that wrote it");
-        return Ok(lock
-            .targets
-            .keys()
-            .map(|l| (l.clone(), why.clone()))
-            .collect());
+        return Ok(Trail {
+            unvouched: lock
+                .targets
+                .keys()
+                .map(|l| (l.clone(), why.clone()))
+                .collect(),
+            destroyed: BTreeSet::new(),
+        });
     }
+    let destroyed: BTreeSet<String> = last_events(&checked)
+        .into_iter()
+        .filter(|(label, (_, t, _))| t.result == "destroyed" && !lock.targets.contains_key(*label))
+        .map(|(label, _)| label.to_string())
+        .collect();
     // A problem in the ledger takes away what events up to it vouch for; an entry written
     // by a valid event after the last problem (a key revoked after a leak, then the
     // environment applied again with a new key) is vouched for.
@@ -222,5 +246,8 @@ pub fn unvouched(root: &Path, env: &str) -> Result<BTreeMap<String, String>> {
         })
         .collect();
     out.extend(removed_without_event(&checked, &lock));
-    Ok(out)
+    Ok(Trail {
+        unvouched: out,
+        destroyed,
+    })
 }

@@ -2,7 +2,7 @@
 //! built in memory: waves, gates, destroys, determinism and train errors. No terraform,
 //! helm or network.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 use strata_graph::error::Error;
@@ -163,6 +163,9 @@ fn locks(source: Vec<(&str, LockEntry)>, destination: Vec<(&str, LockEntry)>) ->
 /// No entry the audit trail does not vouch for.
 static VOUCHED: BTreeMap<String, String> = BTreeMap::new();
 
+/// Nothing the source's audit trail recorded as destroyed.
+static NONE_DESTROYED: BTreeSet<String> = BTreeSet::new();
+
 /// No policy judges any target today.
 static NO_POLICIES: BTreeMap<String, Option<String>> = BTreeMap::new();
 
@@ -175,6 +178,7 @@ fn request<'a>(labels: &'a [String], allow_destroy: bool, now: i64) -> Request<'
         author: "alice@example.com".into(),
         now,
         unvouched: &VOUCHED,
+        destroyed: &NONE_DESTROYED,
         policy_basis: &NO_POLICIES,
     }
 }
@@ -189,7 +193,11 @@ fn checked(model: &Model, locks: &Locks, req: &Request) -> PromotionPlan {
     if let Err(why) = plan.check_against(locks) {
         panic!("an honest plan does not pass its own check: {why}\n{plan:#?}");
     }
-    let again = plan::remake(model, locks, &plan, req.unvouched, req.policy_basis).unwrap();
+    let trail = strata_release::vouch::Trail {
+        unvouched: req.unvouched.clone(),
+        destroyed: req.destroyed.clone(),
+    };
+    let again = plan::remake(model, locks, &plan, &trail, req.policy_basis).unwrap();
     if let Some(why) = plan.differs_from(&again) {
         panic!("an honest plan is not the plan made again: {why}\n{plan:#?}");
     }
@@ -539,6 +547,30 @@ fn a_target_gone_from_the_source_is_destroyed_only_with_allow_destroy_dependents
     alone.waves.remove(3);
     let why = alone.check_against(&l).unwrap_err();
     assert!(why.contains("stacks/legacy-app stays"), "{why}");
+}
+
+/// A target dev's code deploys but dev never applied (dev just added to its environments,
+/// or its first apply there failed) is not gone from dev: a promotion leaves it in staging,
+/// with or without `--allow-destroy`. Destroyed in dev, as dev's audit trail records, its
+/// removal is promoted.
+#[test]
+fn a_target_the_source_never_applied_is_not_destroyed() {
+    let model = model("");
+    let src: Vec<_> = all('a').into_iter().filter(|(l, _)| *l != DNS).collect();
+    let l = locks(src, all('a'));
+    for allow_destroy in [false, true] {
+        let plan = checked(&model, &l, &request(&[], allow_destroy, T0 + HOUR));
+        assert!(plan.steps().next().is_none(), "{:?}", waves(&plan));
+        assert!(plan.blocked.is_empty(), "{:?}", plan.blocked);
+    }
+    let destroyed = BTreeSet::from([DNS.to_string()]);
+    let req = Request {
+        destroyed: &destroyed,
+        ..request(&[], true, T0 + HOUR)
+    };
+    let plan = checked(&model, &l, &req);
+    assert_eq!(waves(&plan), vec![vec![DNS]]);
+    assert_eq!(step(&plan, DNS).action, StepAction::Destroy);
 }
 
 #[test]
