@@ -225,6 +225,118 @@ fn small(repo: &Repo, v: &str) {
     );
 }
 
+/// The labels `apply --json`'s report recorded in its one environment's lock.
+fn recorded(json: &Value) -> Vec<String> {
+    json["release"][0]["recorded"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no release report in {json}"))
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A chart reading a stack whose apply failed was rendered against the stack's outputs
+/// before: it is not recorded as verified (its entry would be promoted alone, with outputs
+/// about to change). And a change to another environment's files alone records nothing in
+/// this one (the chart was selected for staging, ran no task in dev, and was recorded there
+/// with an audit event all the same).
+#[test]
+fn a_chart_is_recorded_only_when_it_and_what_it_reads_were_applied_here() {
+    let repo = tools_repo();
+    small(&repo, "1");
+    repo.write(
+        "environments/staging/env.toml",
+        "promotes_from = \"dev\"\n[state]\nbackend = \"local\"\n",
+    );
+    repo.commit("small");
+    let (run, json) = json_run(&repo, &["apply", "--env", "dev", "--auto-approve"]);
+    run.assert_ok();
+    assert!(
+        recorded(&json).contains(&"charts/web".to_string()),
+        "{json}"
+    );
+    repo.commit("dev's lock");
+
+    // Only staging's value of a stack changes (the chart reading it is affected in
+    // staging): the dev apply of what is affected records nothing.
+    repo.write(
+        "stacks/size/main.tf",
+        "variable \"size\" {\n  default = 1\n}\n\noutput \"size\" {\n  value = var.size\n}\n",
+    );
+    repo.write(
+        "charts/sized/Chart.yaml",
+        "apiVersion: v2\nname: sized\nversion: 0.1.0\n",
+    );
+    repo.write("charts/sized/values.yaml", "size: 0\n");
+    repo.write(
+        "charts/sized/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sized\ndata:\n  size: \"{{ .Values.size }}\"\n",
+    );
+    repo.write(
+        "charts/sized/chart.toml",
+        "[inputs]\nsize = \"stacks/size:size\"\n",
+    );
+    repo.commit("a chart reading a stack");
+    json_run(&repo, &["apply", "--env", "dev", "--auto-approve"])
+        .0
+        .assert_ok();
+    repo.commit("dev's lock again");
+    let ledger =
+        || std::fs::read_to_string(repo.path().join("environments/dev/audit.jsonl")).unwrap();
+    let before = ledger();
+    repo.write(
+        "environments/staging/stacks/size/terraform.tfvars",
+        "size = 5\n",
+    );
+    repo.commit("staging's size");
+    let (run, json) = json_run(
+        &repo,
+        &[
+            "apply",
+            "--env",
+            "dev",
+            "--auto-approve",
+            "--affected",
+            "--base",
+            "HEAD~1",
+        ],
+    );
+    run.assert_ok();
+    assert_eq!(recorded(&json), Vec::<String>::new(), "{json}");
+    assert_eq!(ledger(), before, "no audit event in dev");
+
+    // The network's output changes and its apply fails: the chart is not recorded.
+    repo.write(
+        "stacks/network/main.tf",
+        &format!(
+            "{NULL_PROVIDER}\nresource \"null_resource\" \"net\" {{\n  triggers = {{\n    v = \"2\"\n  }}\n  provisioner \"local-exec\" {{\n    command = \"exit 3\"\n  }}\n}}\n\noutput \"vpc_id\" {{\n  value = \"vpc-2\"\n}}\n"
+        ),
+    );
+    repo.commit("network v2, whose apply fails");
+    let (run, json) = json_run(
+        &repo,
+        &["apply", "--env", "dev", "--auto-approve", "--keep-going"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        !recorded(&json).contains(&"charts/web".to_string()),
+        "{json}"
+    );
+    let why = json["release"][0]["not_recorded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n[0] == "charts/web")
+        .unwrap_or_else(|| panic!("{json}"))[1]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        why.contains("stacks/network was not applied in dev (failed)"),
+        "{why}"
+    );
+}
+
 #[test]
 fn sensitive_upstream_outputs_never_reach_the_gitops_output() {
     // Made by terraform at apply time: the plaintext is in no source file.

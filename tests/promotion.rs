@@ -1552,7 +1552,7 @@ fn a_promotion_takes_its_turn_at_the_destinations_lock() {
 /// tree's: a file only that commit holds stops the promotion before anything changes. (It
 /// was found only once every wave had applied, and the promotion rolled back.)
 #[test]
-fn a_secrets_file_only_the_promoted_commit_holds_stops_the_promotion_before_any_wave() {
+fn a_secrets_file_of_the_destination_stops_the_promotion_before_any_wave() {
     let pg = Postgres::start();
     let keys = Keys::new();
     let repo = small_train(&keys, "");
@@ -1569,12 +1569,13 @@ fn a_secrets_file_only_the_promoted_commit_holds_stops_the_promotion_before_any_
         "charts/web/templates/config.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  size: small\n",
     );
+    repo.commit("a chart");
+    apply_dev(&repo, &pg);
+    // Staging's own file, committed after dev verified the chart: the promotion renders
+    // the chart with it (the environment's files are HEAD's), so the output would carry it.
     let secrets = "environments/staging/charts/web/secrets.toml";
     repo.write(secrets, "token = \"\"\n");
-    repo.commit("a chart with a secrets file in staging");
-    apply_dev(&repo, &pg);
-    repo.remove(secrets);
-    repo.commit("the secrets file leaves the work tree, not the commit dev verified");
+    repo.commit("a secrets file for the chart in staging");
     let file = keys.plan_file("plan.json");
     let plan = plan_staging(&repo, &pg, &file);
     assert!(
@@ -1600,6 +1601,44 @@ fn a_secrets_file_only_the_promoted_commit_holds_stops_the_promotion_before_any_
         None,
         "no wave ran"
     );
+}
+
+/// The destination's own files committed after the source verified the code (an override of
+/// a variable, as a rotated secret would be) are what a promotion applies there: an
+/// environment's configuration is its own, not the promoted commit's. Before, the promotion
+/// applied the commit's (older) files, reported success, and drift called it in sync.
+#[test]
+fn a_promotion_applies_the_destinations_own_files_as_head_has_them() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    apply_dev(&repo, &pg);
+    repo.write(
+        "environments/staging/stacks/network/terraform.tfvars",
+        "v = \"staging\"\n",
+    );
+    repo.commit("staging's own value");
+    let (file, plan) = approved_plan(&repo, &pg, &keys, "plan.json");
+    assert_eq!(waves(&plan), [vec!["stacks/network"], vec!["stacks/app"]]);
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 0, "{}\n{out}", run.stderr);
+    assert_eq!(
+        output(&pg, "staging", "stacks_network", "vpc_id").as_deref(),
+        Some("vpc-staging")
+    );
+    assert_eq!(
+        output(&pg, "staging", "stacks_app", "seen").as_deref(),
+        Some("vpc-staging"),
+        "the app reads what staging's network outputs"
+    );
+    assert_eq!(
+        output(&pg, "dev", "stacks_network", "vpc_id").as_deref(),
+        Some("vpc-1"),
+        "dev keeps its own"
+    );
+    repo.commit("staging's lock");
+    let (run, drift) = run_as(&repo, &pg, "alice", &["drift", "--env", "staging"]);
+    assert_eq!(run.code, 0, "{}\n{drift}", run.stderr);
 }
 
 /// An entry of the source's lock that no event of its audit ledger wrote (the lock edited

@@ -461,6 +461,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         state_root: None,
         cache_dir: None,
         deployed,
+        env_files_at_commit: false,
     };
     // The command is one operation: an interrupt from here on cancels it.
     let _operation = strata_exec::process::operation();
@@ -500,11 +501,24 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             "apply"
         };
         for env in strata_run::resolve_envs(&view.model, &args.options.envs)? {
+            // What the selection runs in this environment: not a target affected only
+            // through another environment's files.
+            let selected: Vec<_> = selection
+                .targets
+                .iter()
+                .copied()
+                .filter(|id| {
+                    selection
+                        .target_envs
+                        .get(id)
+                        .is_none_or(|envs| envs.contains(&env))
+                })
+                .collect();
             match strata_release::record::record_apply(
                 &session,
                 &view,
                 &report,
-                &selection.targets,
+                &selected,
                 &env,
                 strata_release::record::Retire {
                     charts: mode == Mode::Apply && args.allow_destroy,

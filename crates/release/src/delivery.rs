@@ -354,6 +354,10 @@ fn rendered(cache: &strata_cache::Cache, report: &RunReport, label: &str) -> Opt
 struct Source<'a> {
     /// The view the chart is modelled in (the work tree, or the commit its lock entry names).
     view: &'a View,
+    /// The view the environment's own files are read from: the work tree, or HEAD's commit
+    /// for a chart at another commit (an environment's files are its own, whatever commit
+    /// its code is at, as the run that rendered it read them).
+    env_view: &'a View,
     /// That view's environment files (made once per view, not per chart).
     env_files: &'a strata_graph::model::EnvironmentFiles,
     label: String,
@@ -389,7 +393,7 @@ fn chart_of(
         .filter(|p| p.ends_with(".yaml") || p.ends_with(".yml"))
         .collect();
     let mut values = Value::Object(Default::default());
-    for (path, text) in source.view.texts(&session.repo, &paths)? {
+    for (path, text) in source.env_view.texts(&session.repo, &paths)? {
         // As helm reads a values file (YAML 1.1, as its YAML library does): `off` is
         // false, `0755` is 493, merge keys are merged. Read as YAML 1.2, the HelmRelease
         // would carry values other than those strata's render had. Its documents are
@@ -417,7 +421,7 @@ fn chart_of(
     let mut sensitive = Vec::new();
     // Each leaf a secrets file sets (`db.password`): the Secret's values document holds it
     // at that path, and the rest of its table (`db.host` from the values file) stays inline.
-    for (_, text) in source.view.texts(&session.repo, &secrets)? {
+    for (_, text) in source.env_view.texts(&session.repo, &secrets)? {
         for path in strata_run::secrets::leaf_paths(&text) {
             if !sensitive.contains(&path) {
                 sensitive.push(path);
@@ -576,6 +580,7 @@ fn build(
             model,
             Source {
                 view,
+                env_view: view,
                 env_files: &env_files,
                 label: t.label.clone(),
                 manifests,
@@ -691,6 +696,8 @@ pub fn from_lock(
     )?;
     let mut out = Vec::new();
     let mut stack_labels = std::collections::BTreeSet::new();
+    let todays = session.at_commit(&session.repo.resolve_commit("HEAD")?)?;
+    let env_files = todays.model.environment_files(&todays.snapshot);
     for (commit, labels) in by_commit {
         let report = crate::verify::run_labels(
             session,
@@ -710,7 +717,6 @@ pub fn from_lock(
             )));
         }
         let at = session.at_commit(commit)?;
-        let env_files = at.model.environment_files(&at.snapshot);
         for label in labels {
             let entry = charts[&label];
             let Some(manifests) = rendered(&cache, &report, &label) else {
@@ -739,6 +745,7 @@ pub fn from_lock(
                 &head.model,
                 Source {
                     view: &at,
+                    env_view: &todays,
                     env_files: &env_files,
                     label: label.clone(),
                     manifests,

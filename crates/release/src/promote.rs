@@ -649,10 +649,16 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
         ));
     }
     // What can stop the GitOps output once the waves ran is checked before they run, on
-    // the charts at the commits the destination's lock will hold.
+    // the charts the destination's lock will hold, with the destination's own files (its
+    // secrets files) as HEAD's commit holds them, as the waves run them.
     {
         let head = session.work_tree()?;
-        let charts = charts_after(&plan, &ReleaseLock::read(&session.root, &plan.to)?);
+        let head_commit = session.repo.resolve_commit("HEAD")?;
+        let charts: BTreeMap<String, String> =
+            charts_after(&plan, &ReleaseLock::read(&session.root, &plan.to)?)
+                .into_keys()
+                .map(|label| (label, head_commit.clone()))
+                .collect();
         if let Err(e) = crate::delivery::check_ready(
             &session.root,
             &head.model,
@@ -1339,6 +1345,13 @@ fn roll_back(
         // An error here (a full disk, git failing) is this step's rollback failing: the
         // others are still rolled back, and the outcome says which did not.
         if !labels.is_empty() {
+            // The previous entry as it was: its commit's code, and the environment's files
+            // as that commit held them (a file committed with the failed step, which may be
+            // why it failed, is not what was there before).
+            let restoring = RunOptions {
+                env_files_at_commit: true,
+                ..ctx.opts.clone()
+            };
             reason = match run_labels(
                 ctx.session,
                 None,
@@ -1346,7 +1359,7 @@ fn roll_back(
                 &labels,
                 mode,
                 &plan.to,
-                ctx.opts,
+                &restoring,
                 &observer,
             ) {
                 Ok(report) => (!report.ok).then(|| first_failure(&report, &labels)),

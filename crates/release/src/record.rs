@@ -326,6 +326,33 @@ fn record_in_lock(
                 .push((t.label.clone(), format!("{} did not pass", bad.action)));
             continue;
         }
+        // What it read from a stack whose apply did not pass here is about to change: its
+        // render (or plan) was made against the outputs before, and a lock entry would
+        // call it verified with the upstream it will run with.
+        let upstream = t
+            .deps
+            .iter()
+            .map(|d| d.label.as_str())
+            .chain(t.inputs.iter().map(|i| i.label.as_str()));
+        if let Some(bad) = upstream.into_iter().find_map(|dep| {
+            applied.tasks.iter().find(|r| {
+                r.label == dep
+                    && r.action == Action::Apply
+                    && r.env.as_deref() == Some(env)
+                    && r.status != Status::Ok
+            })
+        }) {
+            out.not_recorded.push((
+                t.label.clone(),
+                format!(
+                    "{} was not applied in {env} ({}): what {} read from it is about to change; apply again to record it",
+                    bad.label,
+                    if bad.status == Status::Failed { "failed" } else { "skipped" },
+                    t.label
+                ),
+            ));
+            continue;
+        }
         if at_head.hash_of(&t.label) != view.hash_of(&t.label) {
             out.not_recorded.push((
                 t.label.clone(),

@@ -91,6 +91,38 @@ pub fn run_at_commit(
     let mut base = Session::open(&root, opts.use_cache)?;
     let mut view = base.work_tree()?;
     let head = session.work_tree()?;
+    // The commit's own `[state.stacks."label"]` settings, before its env.toml is replaced
+    // below: only the commit knows where a stack deleted since kept its state.
+    let commit_stacks: std::collections::BTreeMap<String, _> = view
+        .model
+        .environments
+        .iter()
+        .map(|e| (e.name.clone(), e.config.state.stacks.clone()))
+        .collect();
+    // The environment's own files are the environment's, not the code's: what the run's
+    // environment configures for itself (env.toml, a target's override under
+    // `environments/<env>/<label>/`, its secrets file) is what HEAD's commit holds, not what
+    // the commit being run held then. A promotion applies dev's verified code with
+    // staging's configuration as staging has it now (an override or a rotated secret
+    // committed since reaches staging with it); a rollback and a drift check read it the
+    // same way. A target HEAD no longer has keeps the commit's files (its destroy needs
+    // them).
+    let envs: Vec<String> = if opts.envs.is_empty() {
+        head.model
+            .environments
+            .iter()
+            .map(|e| e.name.clone())
+            .collect()
+    } else {
+        opts.envs.clone()
+    };
+    let mut replaced = false;
+    for env in envs.iter().filter(|_| !opts.env_files_at_commit) {
+        replaced |= todays_environment(session, &head, &view, &root, env)?;
+    }
+    if replaced {
+        view = base.work_tree()?;
+    }
     // Policies and waivers are no part of a target's hash: the revision's code is judged by
     // this checkout's, as `check` here would judge it (a waiver added since accepts its
     // finding, a policy added since applies). Only a check runs policies.
@@ -122,7 +154,9 @@ pub fn run_at_commit(
     for environment in &mut view.model.environments {
         if let Some(now) = head.model.environment(&environment.name) {
             let mut state = now.config.state.clone();
-            for (label, own) in &environment.config.state.stacks {
+            let theirs = commit_stacks.get(&environment.name);
+            for (label, own) in theirs.into_iter().flatten() {
+                let label: &String = label;
                 if head.model.target(label).is_none() {
                     state
                         .stacks
@@ -223,6 +257,78 @@ fn todays_policies(
         }
     }
     Ok(Some(todays))
+}
+
+/// Replaces, in the checkout of another commit at `root` (modelled as `at`), environment
+/// `env`'s directory with what HEAD's commit holds there, keeping the commit's files under
+/// `<dir>/<label>/` for each target HEAD's model (`head`) no longer has. Whether anything
+/// was replaced: nothing is when HEAD has no such environment.
+fn todays_environment(
+    session: &Session,
+    head: &View,
+    at: &View,
+    root: &Path,
+    env: &str,
+) -> Result<bool> {
+    let Some(now) = head.model.environment(env) else {
+        return Ok(false);
+    };
+    let parent = |file: &str| {
+        Path::new(file)
+            .parent()
+            .map(|p| p.to_string_lossy().to_string())
+            .unwrap_or_default()
+    };
+    let dir = parent(&now.file);
+    if dir.is_empty() {
+        return Ok(false);
+    }
+    let head_commit = session.repo.resolve_commit("HEAD")?;
+    let todays = strata_graph::snapshot::Snapshot::at_commit(&session.repo, &head_commit)?;
+    let gone = |rel: &str| {
+        at.model
+            .targets
+            .iter()
+            .filter(|t| head.model.target(&t.label).is_none())
+            .any(|t| rel.starts_with(&format!("{}/", t.label)))
+    };
+    let mut dirs = vec![dir.clone()];
+    if let Some(then) = at.model.environment(env) {
+        let then = parent(&then.file);
+        if !then.is_empty() && then != dir {
+            dirs.push(then);
+        }
+    }
+    for dir in &dirs {
+        let files: Vec<(String, String)> = at
+            .snapshot
+            .files_below(dir)
+            .filter(|(_, rel)| !gone(rel))
+            .map(|(p, rel)| (p.to_string(), rel.to_string()))
+            .collect();
+        for (path, _) in files {
+            remove_path(&root.join(path))?;
+        }
+    }
+    let paths: Vec<&str> = todays
+        .files_below(&dir)
+        .filter(|(_, rel)| !gone(rel))
+        .map(|(p, _)| p)
+        .collect();
+    for (path, bytes) in todays.map_contents(&session.repo, &paths, |_, b, _| b.to_vec())? {
+        let to = root.join(path);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        if todays.files.get(path).map(|e| e.mode) == Some(strata_graph::snapshot::SYMLINK_MODE) {
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(String::from_utf8_lossy(&bytes).as_ref(), &to)
+                .map_err(|e| Error::io(&to, e))?;
+        } else {
+            std::fs::write(&to, &bytes).map_err(|e| Error::io(&to, e))?;
+        }
+    }
+    Ok(true)
 }
 
 /// Removes a file, a link or a directory with everything below it; nothing there is fine.
