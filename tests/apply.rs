@@ -1605,3 +1605,55 @@ fn a_deleted_stacks_own_state_settings_are_the_commits() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(resources_in(&own).is_empty(), "{}", run.stderr);
 }
+
+/// A push to a local state another run holds waits for it (`lock_timeout`) and then says to
+/// push again when that run is over: a local lock ends with its run, and the unlock the
+/// message sent the user to is refused for local state.
+#[test]
+fn a_push_to_a_state_a_run_holds_says_to_wait_for_it() {
+    let repo = tools_repo();
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\nlock_timeout = \"1s\"\n",
+    );
+    common::network_stack(&repo, "1");
+    repo.commit("network");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    let copy = tempfile::tempdir().unwrap();
+    let file = copy.path().join("network.tfstate");
+    std::fs::copy(repo.state_file("dev", "stacks/network"), &file).unwrap();
+    common::network_stack(&repo, "slow");
+    repo.commit("a slow network");
+    let marker = copy.path().join("holding");
+    let mut slow = repo
+        .command(&["apply", "--env", "dev", "--auto-approve"])
+        .env("STRATA_TEST_MARKER", &marker)
+        .env("STRATA_TEST_HOLD", "15")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !marker.exists() && start.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(marker.exists(), "the slow apply never held the state");
+    let run = repo.strata(&[
+        "state",
+        "push",
+        "stacks/network",
+        "--env",
+        "dev",
+        file.to_str().unwrap(),
+    ]);
+    slow.wait().unwrap();
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(run.stderr.contains("locked by"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("push again when that run is over")
+            && !run.stderr.contains("strata state unlock"),
+        "{}",
+        run.stderr
+    );
+}

@@ -434,6 +434,86 @@ fn drift(repo: &Repo, args: &[&str]) -> (Run, Value) {
     (run, json)
 }
 
+/// Drift names what it found, and gives no verdict it cannot back: an output that would
+/// change is named; a stack planned against an upstream that itself differs from the lock
+/// is unknown (its changes may be the upstream's), not drifted; a stack with no state here
+/// that the lock records is unknown (planned against nothing, everything "would be
+/// created"), not drifted.
+#[test]
+fn drift_names_changed_outputs_and_does_not_judge_what_it_cannot_compare() {
+    let repo = tools_repo();
+    small(&repo, "1");
+    repo.commit("small");
+    repo.strata(&[
+        "apply",
+        "--env",
+        "dev",
+        "--auto-approve",
+        "stacks/network",
+        "stacks/app",
+    ])
+    .assert_ok();
+    repo.commit("dev's lock");
+    // The network changed outside strata's train (another value applied by hand).
+    let mut by_hand = repo.command(&["apply", "--env", "dev", "--auto-approve", "stacks/network"]);
+    let out: Run = by_hand.env("TF_VAR_v", "oob").output().unwrap().into();
+    out.assert_ok();
+    repo.git(&["checkout", "--", "environments"]);
+    let (run, json) = drift(&repo, &["--env", "dev", "stacks/network", "stacks/app"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    let stack = |label: &str| {
+        json["stacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["label"] == label)
+            .unwrap_or_else(|| panic!("{json}"))
+            .clone()
+    };
+    assert_eq!(stack("stacks/network")["state"], "drifted", "{json}");
+    assert_eq!(
+        stack("stacks/network")["outputs"],
+        serde_json::json!(["vpc_id"])
+    );
+    assert_eq!(stack("stacks/app")["state"], "unknown", "{json}");
+    assert!(
+        stack("stacks/app")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("check that stack first"),
+        "{json}"
+    );
+    let run = repo.strata(&["drift", "--env", "dev", "stacks/network"]);
+    assert!(run.stdout.contains("~ output.vpc_id"), "{}", run.stdout);
+
+    // No state where the lock says the network is applied (a new checkout's local state).
+    std::fs::remove_file(repo.state_file("dev", "stacks/network")).unwrap();
+    let (run, json) = drift(&repo, &["--env", "dev", "stacks/network"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stderr, run.stdout);
+    assert_eq!(
+        stack_of(&json, "stacks/network")["state"],
+        "unknown",
+        "{json}"
+    );
+    assert!(
+        stack_of(&json, "stacks/network")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no state of stacks/network was found in dev"),
+        "{json}"
+    );
+}
+
+fn stack_of(json: &Value, label: &str) -> Value {
+    json["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["label"] == label)
+        .unwrap_or_else(|| panic!("{json}"))
+        .clone()
+}
+
 /// A stack a deployed chart reads is not destroyed alone: the chart's render would fail,
 /// and with it the environment's lock and GitOps output. A destroy whose GitOps output
 /// cannot be made for another reason says the stack's entry is still in the lock, and fails,

@@ -159,6 +159,34 @@ fn scan_evaluates_policies_over_files_like_conftest_test() {
     );
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
     assert_eq!(doc["runs"][0]["results"][0]["ruleId"], "HCL-1");
+    assert_eq!(
+        doc["runs"][0]["invocations"][0]["executionSuccessful"],
+        true
+    );
+    // A file that does not parse: the SARIF is no clean, successful run (code scanning
+    // would close the file's open alerts).
+    std::fs::write(dir.path().join("broken.tf"), "resource \"x\" {\n").unwrap();
+    let run = repo.strata(&[
+        "policy",
+        "scan",
+        "--policy",
+        "policies/hcl",
+        "--sarif",
+        sarif.to_str().unwrap(),
+        dir.path().join("broken.tf").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let invocation = &doc["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false, "{doc}");
+    assert!(
+        invocation["toolExecutionNotifications"][0]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("broken.tf"),
+        "{doc}"
+    );
+    std::fs::remove_file(dir.path().join("broken.tf")).unwrap();
     // A clean file passes.
     let run = repo.strata(&[
         "policy",

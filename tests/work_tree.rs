@@ -283,6 +283,32 @@ fn what_strata_keeps_in_the_checkout_stays_out_of_git() {
     assert_eq!(repo.git(&["status", "--porcelain"]), "");
 }
 
+/// A first run with `--no-cache` writes only sandboxes in `.strata` (no cache, not even the
+/// tools' versions), and `.strata` is kept out of git by it too: its sandboxes hold the
+/// code, env.toml and terraform's data, which `git add -A` staged.
+#[test]
+fn a_run_without_the_cache_writes_none_and_stays_out_of_git() {
+    let repo = common::tools_repo();
+    repo.write(".gitignore", ".tools\n");
+    repo.write(
+        "stacks/net/main.tf",
+        &format!(
+            "{}\nresource \"null_resource\" \"n\" {{}}\n",
+            common::NULL_PROVIDER
+        ),
+    );
+    repo.commit("a stack");
+    repo.strata(&["--no-cache", "check", "--env", "dev", "stacks/net"])
+        .assert_ok();
+    assert!(repo.path().join(".strata/work").is_dir());
+    assert!(
+        !repo.path().join(".strata/cache").exists(),
+        "--no-cache wrote the cache"
+    );
+    repo.git(&["add", "-A"]);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+}
+
 /// An untracked directory whose name is not UTF-8 (git shows it with U+FFFD, which names
 /// no path): its files are still found, and refused by name as committed ones are, never
 /// silently left out.

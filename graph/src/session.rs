@@ -508,6 +508,21 @@ impl Session {
         })
     }
 
+    /// Whether this command reads and writes strata's caches (not with `--no-cache`).
+    pub fn uses_cache(&self) -> bool {
+        self.use_cache
+    }
+
+    /// strata's work directory in the checkout (`.strata/work`), made when missing, with
+    /// `.strata` kept out of git: a run with `--no-cache` writes nothing else there, and its
+    /// sandboxes (code, plans, terraform's data) must never be staged by `git add -A`.
+    pub fn work_dir(&self) -> PathBuf {
+        let strata = self.root.join(STRATA_DIR);
+        let _ = std::fs::create_dir_all(&strata);
+        strata_fs::keep_out_of_git(&strata);
+        strata.join("work")
+    }
+
     /// Where the baseline of a commit is cached (`None` with `--no-cache`).
     pub fn baseline_path(&self, commit: &str) -> Option<PathBuf> {
         self.use_cache

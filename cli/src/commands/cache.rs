@@ -17,25 +17,7 @@ pub enum Command {
     },
 }
 
-pub fn parse_size(text: &str) -> Option<u64> {
-    let t = text.trim();
-    let (num, mult) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-        Some((i, _)) => {
-            let unit = t[i..].to_ascii_uppercase();
-            let mult: u64 = match unit.trim_end_matches("IB").trim_end_matches('B') {
-                "" => 1,
-                "K" => 1 << 10,
-                "M" => 1 << 20,
-                "G" => 1 << 30,
-                "T" => 1 << 40,
-                _ => return None,
-            };
-            (&t[..i], mult)
-        }
-        None => (t, 1),
-    };
-    num.trim().parse::<u64>().ok().map(|n| n * mult)
-}
+use strata_cache::parse_size;
 
 pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
     let session = ctx.session()?;
@@ -66,12 +48,19 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                 print_json(&report);
             } else {
                 crate::out!(
-                    "removed {} results and {} blobs ({:.1} MiB); {:.1} MiB remain",
+                    "removed {} results and {} blobs ({}); {} remain",
                     report.removed_results,
                     report.removed_blobs,
-                    report.freed_bytes as f64 / (1 << 20) as f64,
-                    report.remaining_bytes as f64 / (1 << 20) as f64
+                    strata_cache::format_size(report.freed_bytes),
+                    strata_cache::format_size(report.remaining_bytes)
                 );
+            }
+            for (path, why) in &report.failed {
+                crate::say!("error: could not remove {path}: {why}");
+            }
+            // A cache that still does not fit is no success (a CI step would let it grow).
+            if !report.failed.is_empty() && report.remaining_bytes > max {
+                return Ok(1);
             }
         }
     }
@@ -86,5 +75,8 @@ mod tests {
         assert_eq!(super::parse_size("2GiB"), Some(2 << 30));
         assert_eq!(super::parse_size("1024"), Some(1024));
         assert_eq!(super::parse_size("10X"), None);
+        // 2^64 and beyond are no size (they wrapped to 0, which evicted everything).
+        assert_eq!(super::parse_size("16777216T"), None);
+        assert_eq!(super::parse_size("99999999999T"), None);
     }
 }

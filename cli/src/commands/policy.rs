@@ -420,13 +420,35 @@ fn scan(ctx: &Context, mut args: ScanArgs) -> Result<u8> {
     let ok = report.ok(args.fail_on_warn);
     if let Some(path) = &args.sarif {
         // Reuse the run report's SARIF writer: one synthetic policy task holding the findings.
-        let run = strata_run::RunReport::new(
+        let mut run = strata_run::RunReport::new(
             vec![strata_run::TaskReport::findings_only(
                 "scan",
                 &report.findings,
             )],
             false,
             false,
+        );
+        // What kept the scan from checking everything (a file that does not parse, a
+        // policy that does not load, an expired waiver): no clean, successful run.
+        let not_checked = |reason: String| strata_run::NotRunTask {
+            label: "scan".into(),
+            action: strata_run::task::Action::Policy,
+            env: None,
+            reason,
+            left_behind: false,
+        };
+        run.not_run(
+            report
+                .errors
+                .iter()
+                .map(|e| not_checked(e.to_string()))
+                .chain(
+                    report
+                        .expired_waivers
+                        .iter()
+                        .map(|w| not_checked(format!("expired waiver: {w}"))),
+                )
+                .collect(),
         );
         let prefix = session.as_ref().map_or("", |s| s.repo.prefix());
         strata_fs::write_atomic(path, strata_run::report::sarif(&run, prefix).as_bytes())

@@ -202,13 +202,19 @@ pub struct ShardSpec {
 }
 
 fn parse_shard(text: &str) -> std::result::Result<ShardSpec, String> {
-    let bad = || format!("`{text}` is not SHARD/OF with 1 <= SHARD <= OF, e.g. `2/4`");
+    let bad = || {
+        format!(
+            "`{text}` is not SHARD/OF with 1 <= SHARD <= OF <= {}, e.g. `2/4`",
+            u16::MAX
+        )
+    };
     let (k, n) = text.split_once('/').ok_or_else(bad)?;
-    let (index, of) = (
+    let (index, of): (usize, usize) = (
         k.trim().parse().map_err(|_| bad())?,
         n.trim().parse().map_err(|_| bad())?,
     );
-    if index == 0 || index > of {
+    // As many as `ci matrix --shards` lists at most: one slot is kept per shard.
+    if index == 0 || index > of || of > usize::from(u16::MAX) {
         return Err(bad());
     }
     Ok(ShardSpec { index, of })
@@ -1010,4 +1016,30 @@ fn print_summary(tasks: &[TaskReport], elapsed: Duration, verbose: bool) {
 pub(crate) fn read_only_from_env() -> bool {
     std::env::var("STRATA_REMOTE_CACHE_READ_ONLY")
         .is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_shard;
+
+    #[test]
+    fn shards_are_bounded_as_ci_matrix_lists_them() {
+        let s = parse_shard("2/4").unwrap();
+        assert_eq!((s.index, s.of), (2, 4));
+        assert!(parse_shard("65535/65535").is_ok());
+        // One slot is kept per shard: a huge OF allocated gigabytes or panicked.
+        for bad in [
+            "1/65536",
+            "1/18446744073709551615",
+            "0/2",
+            "3/2",
+            "1/0",
+            "x/2",
+        ] {
+            let why = parse_shard(bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(why.contains("OF <= 65535"), "{why}");
+        }
+    }
 }

@@ -37,6 +37,10 @@ pub struct PruneReport {
     pub removed_blobs: u64,
     pub freed_bytes: u64,
     pub remaining_bytes: u64,
+    /// The files that could not be removed, with why (a read-only or immutable file): the
+    /// cache may not fit, and the prune says so. A result that stays keeps its blobs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<(String, String)>,
 }
 
 impl LocalStore {
@@ -100,10 +104,15 @@ impl LocalStore {
         let mut removed: HashSet<String> = HashSet::new();
         let mut remove_blob = |name: &str, report: &mut PruneReport, total: &mut u64| {
             if let Some((p, size)) = blobs.get(name) {
-                if removed.insert(name.to_string()) && std::fs::remove_file(p).is_ok() {
-                    report.removed_blobs += 1;
-                    report.freed_bytes += size;
-                    *total -= size;
+                if removed.insert(name.to_string()) {
+                    match std::fs::remove_file(p) {
+                        Ok(()) => {
+                            report.removed_blobs += 1;
+                            report.freed_bytes += size;
+                            *total -= size;
+                        }
+                        Err(e) => report.failed.push((p.display().to_string(), e.to_string())),
+                    }
                 }
             }
         };
@@ -124,11 +133,16 @@ impl LocalStore {
             if total <= max_bytes {
                 break;
             }
-            if std::fs::remove_file(&path).is_ok() {
-                report.removed_results += 1;
-                report.freed_bytes += size;
-                total -= size;
+            if let Err(e) = std::fs::remove_file(&path) {
+                // It stays: so do the blobs it names.
+                report
+                    .failed
+                    .push((path.display().to_string(), e.to_string()));
+                continue;
             }
+            report.removed_results += 1;
+            report.freed_bytes += size;
+            total -= size;
             for r in refs {
                 let n = refcount.get_mut(&r).expect("counted");
                 *n -= 1;

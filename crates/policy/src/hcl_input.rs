@@ -366,7 +366,23 @@ impl Hcl2Json<'_> {
                     if i.strip.strip_start() {
                         out.truncate(out.trim_end().len());
                     }
-                    out.push_str(&self.part(&i.expr));
+                    match &i.expr {
+                        // A conditional inside a longer template is written as the `%{if}`
+                        // directive it parses to, as hcl2json writes it.
+                        Expression::Conditional(c) => {
+                            out.push_str("%{if ");
+                            out.push_str(&self.source(&c.cond_expr));
+                            out.push('}');
+                            out.push_str(&self.part(&c.true_expr));
+                            let otherwise = self.part(&c.false_expr);
+                            if !otherwise.is_empty() {
+                                out.push_str("%{else}");
+                                out.push_str(&otherwise);
+                            }
+                            out.push_str("%{endif}");
+                        }
+                        other => out.push_str(&self.part(other)),
+                    }
                     strip_next = i.strip.strip_end();
                 }
                 Element::Directive(d) => {
@@ -699,6 +715,16 @@ resource "aws_security_group" "web" {
                    "p": "${(1)}", "neg": -1, "nt": false,
                    "o": {"a.b.c": 1, "3": 2, "${x}": 3, "${(var.k)}": 4},
                    "script": "echo hello\necho ${var.x}\n", "t": "${string}"})
+        );
+        // A conditional inside a longer template: the directive it parses to, as
+        // hcl2json writes it (the whole value one conditional stays an expression).
+        let tf = "locals {\n  b = \"logs-${var.prod ? \"prod\" : \"dev\"}\"\n  c = \"x${var.on ? var.y : \"\"}\"\n  d = \"${var.prod ? \"a\" : \"b\"}\"\n}\n";
+        let v = to_json(tf, Shape::Hcl2json).unwrap();
+        assert_eq!(
+            v["locals"][0],
+            json!({"b": "logs-%{if var.prod}prod%{else}dev%{endif}",
+                   "c": "x%{if var.on}${var.y}%{endif}",
+                   "d": "${var.prod ? \"a\" : \"b\"}"})
         );
     }
 

@@ -254,6 +254,12 @@ pub fn documents_at(text: &str) -> Result<Vec<(Value, Option<usize>)>, Error> {
             start = i + sep.len();
         }
         out.push((start, &text[start..]));
+        // A file starting with a directive (`%YAML 1.2`): the directive and the first
+        // document are one part, as conftest splits it (the directive alone is no document).
+        if text.starts_with('%') && out.len() > 1 {
+            let (first, second) = (out[0].0, out[1]);
+            out.splice(0..2, [(first, &text[first..second.0 + second.1.len()])]);
+        }
         out
     };
     let mut docs = Vec::new();
@@ -266,6 +272,10 @@ pub fn documents_at(text: &str) -> Result<Vec<(Value, Option<usize>)>, Error> {
             e.line = e.line.map(|l| l + first_line as u32);
             e
         };
+        // A byte-order mark at the start of a document (files saved with one, joined with
+        // `cat`) is skipped, as the YAML reader skips one at the start of its input; kept,
+        // it became part of the first key (`\u{feff}kind`).
+        let part = part.strip_prefix('\u{feff}').unwrap_or(part);
         let mut nodes = compose(part).map_err(shift)?;
         // A separator the split did not take (`---` on the last line, without a line break
         // after it) ends the part with an empty document: conftest reads the part as one
@@ -465,9 +475,12 @@ fn resolve(node: &Node) -> Result<Value, Error> {
         Node::Seq(items) => Ok(Value::Array(
             items.iter().map(resolve).collect::<Result<_, _>>()?,
         )),
+        // Pairs in document order, a later one replacing an earlier one, merge keys (`<<`)
+        // included: as the YAML reader Kubernetes, helm and conftest share (go-yaml v2)
+        // reads them, so `hostNetwork: false` before `<<: {hostNetwork: true}` is true, as
+        // it is deployed (the YAML merge spec would keep the explicit key).
         Node::Map(pairs, line) => {
-            let mut merged = Map::new();
-            let mut explicit = Map::new();
+            let mut out = Map::new();
             for (k, v) in pairs {
                 let is_merge = matches!(k, Node::Scalar { value, plain: true, tag: None, .. } if value == "<<");
                 if is_merge {
@@ -475,7 +488,8 @@ fn resolve(node: &Node) -> Result<Value, Error> {
                         Node::Seq(items) => items.iter().collect(),
                         other => vec![other],
                     };
-                    for source in sources {
+                    // Of a list of mappings, an earlier one wins over a later one.
+                    for source in sources.into_iter().rev() {
                         let Value::Object(m) = resolve(source)? else {
                             return Err(Error {
                                 file: None,
@@ -484,16 +498,13 @@ fn resolve(node: &Node) -> Result<Value, Error> {
                                 hint: None,
                             });
                         };
-                        for (mk, mv) in m {
-                            merged.entry(mk).or_insert(mv);
-                        }
+                        out.extend(m);
                     }
                     continue;
                 }
-                explicit.insert(key_string(k)?, resolve(v)?);
+                out.insert(key_string(k)?, resolve(v)?);
             }
-            merged.extend(explicit);
-            Ok(Value::Object(merged))
+            Ok(Value::Object(out))
         }
     }
 }
@@ -674,6 +685,35 @@ mod tests {
             documents("base: &b\n  a: 1\n  b: 2\nuse:\n  <<: *b\n  b: 3\nlist: [*b]\n").unwrap();
         assert_eq!(docs[0]["use"], json!({"a": 1, "b": 3}));
         assert_eq!(docs[0]["list"], json!([{"a": 1, "b": 2}]));
+        // In document order, as Kubernetes reads it: a merge after a key replaces it, and
+        // of two merged mappings the first wins.
+        let docs = documents(
+            "spec: {hostNetwork: false, <<: {hostNetwork: true}}
+x: &x {k: 1}
+y: &y {k: 2, j: 2}
+both: {<<: [*x, *y]}
+list:
+- a: 3
+  <<: [*x]
+  k: 5
+",
+        )
+        .unwrap();
+        assert_eq!(docs[0]["spec"], json!({"hostNetwork": true}));
+        assert_eq!(docs[0]["both"], json!({"k": 1, "j": 2}));
+        assert_eq!(docs[0]["list"], json!([{"a": 3, "k": 5}]));
+    }
+
+    /// A file starting with a directive is one document with it (conftest splits it so);
+    /// a byte-order mark starting a later document is not part of its first key.
+    #[test]
+    fn directives_and_byte_order_marks_start_documents() {
+        let docs = documents("%YAML 1.2\n---\nkind: Pod\n").unwrap();
+        assert_eq!(docs, vec![json!({"kind": "Pod"})]);
+        let docs = documents("%YAML 1.2\n---\nkind: A\n---\nkind: B\n").unwrap();
+        assert_eq!(docs, vec![json!({"kind": "A"}), json!({"kind": "B"})]);
+        let docs = documents("\u{feff}kind: A\n---\n\u{feff}kind: B\n").unwrap();
+        assert_eq!(docs, vec![json!({"kind": "A"}), json!({"kind": "B"})]);
     }
 
     /// Block collections nested thousands deep (a few kilobytes) are an error at their

@@ -41,6 +41,10 @@ pub struct StackDrift {
     /// What terraform found changed outside terraform.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub outside: Vec<ResourceAction>,
+    /// The outputs whose value applying the lock's code would change (what stacks reading
+    /// them get): by name only, sensitive ones too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -119,6 +123,9 @@ impl DriftReport {
                         format!(" ({})", r.changed.join(", "))
                     }
                 ));
+            }
+            for o in &s.outputs {
+                out.push_str(&format!("           ~ output.{o}\n"));
             }
             if let Some(why) = &s.reason {
                 out.push_str(&format!("           {why}\n"));
@@ -204,6 +211,11 @@ impl DriftReport {
                     s.changes
                         .iter()
                         .map(|r| format!("{} would be {}", code(&r.shown()), past(&r.action))),
+                )
+                .chain(
+                    s.outputs
+                        .iter()
+                        .map(|o| format!("{} would change", code(&format!("output.{o}")))),
                 )
                 .chain(s.reason.iter().map(|r| markdown_text(r)))
                 .collect();
@@ -360,6 +372,34 @@ pub fn drift(
         labels: labels.to_vec(),
         interrupted: false,
     };
+    // Whether a stack the lock records has no state here (read once per stack, only for
+    // one whose plan has changes).
+    let states = std::cell::OnceCell::new();
+    let stateless = |label: &str| -> Result<bool> {
+        let Some(t) = head.model.index(label) else {
+            return Ok(false);
+        };
+        let Some(environment) = head.model.environment(env) else {
+            return Ok(false);
+        };
+        let states = match states.get() {
+            Some(s) => s,
+            None => {
+                let tasks = vec![strata_run::task::Task {
+                    target: t,
+                    action: Action::Plan,
+                    env: Some(env.to_string()),
+                    deps: Vec::new(),
+                }];
+                let tools = strata_run::resolve_tools(session, &tasks, &head.model, false)?;
+                let _ = states.set(strata_run::states::States::new(session, head, tools));
+                states.get().expect("set")
+            }
+        };
+        Ok(states
+            .state_of(t, environment)
+            .is_ok_and(|s| s.as_ref().is_none_or(|s| s.never_applied())))
+    };
     for (commit, stacks) in by_commit {
         if strata_exec::process::is_cancelled() {
             report.interrupted = true;
@@ -395,6 +435,7 @@ pub fn drift(
                 state: State::Unknown,
                 changes: Vec::new(),
                 outside: Vec::new(),
+                outputs: Vec::new(),
                 reason: None,
             };
             match (failed, plan.and_then(|p| p.summary.plan())) {
@@ -413,11 +454,29 @@ pub fn drift(
                 (None, Some(p)) => {
                     s.changes = p.resources.clone();
                     s.outside = p.outside.clone();
-                    s.state = if p.has_changes() || !p.outside.is_empty() {
+                    s.outputs = p.outputs_changed.clone();
+                    let changed = p.has_changes() || !p.outside.is_empty();
+                    s.state = if changed {
                         State::Drifted
                     } else {
                         State::InSync
                     };
+                    let provisional = plan.is_some_and(|t| t.provisional);
+                    if changed && stateless(&label)? {
+                        // Planned against no state: everything "would be created", and an
+                        // apply would create it a second time.
+                        s.state = State::Unknown;
+                        s.reason = Some(format!(
+                            "no state of {label} was found in {env}, but its release lock records it as applied there: the state is elsewhere (local state is kept per checkout: a new or moved checkout has none; or the backend's key, bucket or schema changed), so what runs there was not compared"
+                        ));
+                    } else if changed && provisional {
+                        // Planned against an upstream stack's outputs that themselves
+                        // differ from the lock: its changes may be the upstream's.
+                        s.state = State::Unknown;
+                        s.reason = Some(format!(
+                            "planned against the outputs of a stack it reads that itself differs from the lock in {env}: check that stack first, then this one again"
+                        ));
+                    }
                 }
                 (None, None) => s.reason = Some("no plan was made".into()),
             }

@@ -417,12 +417,15 @@ pub fn resolve_tools(
             tool,
             &path,
             &session.root,
-            Some(
-                &session
-                    .root
-                    .join(&session.config.cache.dir)
-                    .join("tool-versions.json"),
-            ),
+            session
+                .uses_cache()
+                .then(|| {
+                    session
+                        .root
+                        .join(&session.config.cache.dir)
+                        .join("tool-versions.json")
+                })
+                .as_deref(),
         )
         .map_err(|problem| {
             // The tool ran: what is wrong is the temporary directory, not the workspace.
@@ -705,7 +708,7 @@ pub fn run(
         mode: opts.mode,
         tools: tools.clone(),
         cache,
-        work_root: session.root.join(".strata/work"),
+        work_root: session.work_dir(),
         env_files: view.model.environment_files(&view.snapshot),
         done: Mutex::new(vec![None; tasks.len()]),
         outputs: Mutex::new(HashMap::new()),

@@ -741,6 +741,20 @@ pub fn sarif(report: &RunReport, repo_prefix: &str) -> String {
             results.push(result);
         }
     }
+    // Policy tasks that failed with no blocking finding to show for it (an evaluation
+    // error, a policy that does not load): what they would have found is unknown.
+    let failed_policies: Vec<&TaskReport> = report
+        .tasks
+        .iter()
+        .filter(|t| t.action == crate::task::Action::Policy && t.status == Status::Failed)
+        .filter(|t| {
+            t.summary.policy().is_none_or(|s| {
+                !s.findings.iter().any(|f| {
+                    f.waived_by.is_none() && strata_policy::blocks(f, s.max_severity.as_deref())
+                })
+            })
+        })
+        .collect();
     let doc = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -751,10 +765,12 @@ pub fn sarif(report: &RunReport, repo_prefix: &str) -> String {
                 "rules": rules,
             }},
             "results": results,
-            // Whether every policy evaluation asked for ran: a scan that checked nothing
-            // must not look like a clean one.
+            // Whether every policy evaluation asked for ran, and ran to its end: a scan that
+            // checked nothing, or a policy that stopped on an error, must not look like a
+            // clean one (code scanning closes the alerts of a clean run).
             "invocations": [{
-                "executionSuccessful": report.incomplete.is_empty() || report.allow_incomplete,
+                "executionSuccessful": (report.incomplete.is_empty() || report.allow_incomplete)
+                    && failed_policies.is_empty(),
                 "toolExecutionNotifications": report
                     .incomplete
                     .iter()
@@ -768,6 +784,16 @@ pub fn sarif(report: &RunReport, repo_prefix: &str) -> String {
                             t.reason
                         )},
                     }))
+                    .chain(failed_policies.iter().map(|t| json!({
+                        "level": "error",
+                        "message": { "text": format!(
+                            "{} {}{} failed: {}",
+                            t.label,
+                            t.action,
+                            t.env.as_deref().map(|e| format!(" [{e}]")).unwrap_or_default(),
+                            t.reason.as_deref().unwrap_or("see its log")
+                        )},
+                    })))
                     .collect::<Vec<_>>(),
             }],
         }],
@@ -1379,6 +1405,19 @@ mod tests {
         assert_eq!(
             invocation["toolExecutionNotifications"][0]["level"],
             "error"
+        );
+
+        // A policy that stopped on an error, with no finding to show: not clean either.
+        report.incomplete.clear();
+        let mut broken = task("stacks/d", Action::Policy, Some("dev"), Status::Failed);
+        broken.reason = Some("rego policy failed".into());
+        report.tasks.push(broken);
+        let doc: serde_json::Value = serde_json::from_str(&sarif(&report, "")).unwrap();
+        let invocation = &doc["runs"][0]["invocations"][0];
+        assert_eq!(invocation["executionSuccessful"], false, "{invocation}");
+        assert_eq!(
+            invocation["toolExecutionNotifications"][0]["message"]["text"],
+            "stacks/d policy [dev] failed: rego policy failed"
         );
     }
 

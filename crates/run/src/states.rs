@@ -129,7 +129,7 @@ impl<'a> States<'a> {
             session,
             view,
             tools,
-            work_root: session.root.join(".strata/work"),
+            work_root: session.work_dir(),
             state_root: session.root.clone(),
             read: Mutex::default(),
             own: Mutex::default(),
@@ -622,7 +622,12 @@ impl<'a> States<'a> {
         let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
         State::parse(&bytes, &file.display().to_string())?;
         let set_aside = backend.set_aside_damaged()?;
-        let pushed = backend.push(&self.tools, &self.reader(target, &env.name), file);
+        let pushed = backend.push(
+            &self.tools,
+            &self.reader(target, &env.name),
+            file,
+            env.config.state.lock_timeout_secs(),
+        );
         if let Err(e) = pushed {
             // The damaged file goes back where it was: a push that failed changes nothing.
             let aside = match &set_aside {
@@ -638,13 +643,32 @@ impl<'a> States<'a> {
                     ),
                 },
             };
+            let locked = e.to_string().contains(strata_exec::state::LOCKED_BY);
+            // pg's locks record no holder: terraform echoes the lock the push tried to
+            // take. The session holding it is asked from the server.
+            let why = match backend.kind() {
+                "pg" if locked => format!(
+                    "{}{}",
+                    strata_exec::state::LOCKED_BY,
+                    backend
+                        .pg_lock_holder(&self.session.root)
+                        .unwrap_or_else(|| "another run (pg records no lock holder, and psql could not ask the server)".into())
+                ),
+                _ => e.to_string(),
+            };
             return Err(Error::Invalid {
                 message: format!(
-                    "cannot push the state of {label} in {}: {e}{aside}",
+                    "cannot push the state of {label} in {}: {why}{aside}",
                     env.name
                 ),
                 location: Location::new(file.display().to_string(), None),
-                hint: if e.to_string().contains(strata_exec::state::LOCKED_BY) {
+                hint: if locked && (backend.kind() == "pg" || backend.kind() == "local") {
+                    format!(
+                        "a {} state's lock ends with the run that holds it: push again when that run is over (waited {}s, env.toml [state] lock_timeout)",
+                        backend.kind(),
+                        env.config.state.lock_timeout_secs()
+                    )
+                } else if locked {
                     format!(
                         "when the run holding the lock is over (a run cut off from the backend leaves its lock behind), release it with `strata state unlock {label} --env {} <lock ID>`, then push again",
                         env.name

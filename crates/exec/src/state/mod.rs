@@ -754,11 +754,19 @@ impl Backend {
         State::parse(&out.stdout, &self.describe()).map(Some)
     }
 
-    /// `terraform state push FILE` to this backend.
-    pub fn push(&self, tools: &Tools, reader: &Path, file: &Path) -> Result<()> {
+    /// `terraform state push FILE` to this backend, waiting up to `lock_timeout_secs` for
+    /// a lock another run holds.
+    pub fn push(
+        &self,
+        tools: &Tools,
+        reader: &Path,
+        file: &Path,
+        lock_timeout_secs: u64,
+    ) -> Result<()> {
         let file = file.canonicalize().map_err(|e| Error::io(file, e))?;
         let path = file.display().to_string();
-        let out = self.in_reader(tools, reader, &["state", "push", &path])?;
+        let timeout = format!("-lock-timeout={lock_timeout_secs}s");
+        let out = self.in_reader(tools, reader, &["state", "push", &timeout, &path])?;
         if out.success {
             return Ok(());
         }
