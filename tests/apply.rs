@@ -1451,6 +1451,15 @@ fn a_stack_taken_out_of_an_environment_is_named_until_destroyed_there() {
         );
     }
     assert_eq!(resources_in(&state).len(), 2);
+    // A scheduled drift check says so too (it called the stack in sync).
+    let run = repo.strata(&["drift", "--env", "dev"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("DRIFTED  stacks/network [dev]")
+            && run.stdout.contains("taken out of dev"),
+        "{}",
+        run.stdout
+    );
 
     let run = repo.strata(&[
         "destroy",

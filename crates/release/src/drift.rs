@@ -346,11 +346,37 @@ pub fn drift(
         }
     }
     let wanted = |l: &str| labels.is_empty() || labels.iter().any(|x| x == l);
+    // A stack the code no longer deploys here (taken out of its `environments`) whose
+    // entry, and resources, are still here: what runs is not what the code says, whatever
+    // its plan would show. Not planned (the code no longer plans it here); drift.
+    let taken_out = |label: &str| {
+        head.model
+            .index(label)
+            .is_some_and(|i| !head.model.targets[i].environments.iter().any(|e| e == env))
+    };
+    let mut left: Vec<StackDrift> = Vec::new();
+    for (label, e) in lock
+        .targets
+        .iter()
+        .filter(|(l, e)| e.kind == "stack" && wanted(l) && taken_out(l))
+    {
+        left.push(StackDrift {
+            label: label.clone(),
+            commit: e.commit.clone(),
+            state: State::Drifted,
+            changes: Vec::new(),
+            outside: Vec::new(),
+            outputs: Vec::new(),
+            reason: Some(format!(
+                "taken out of {env} (its `environments` no longer list it), but {env}'s release lock still records it and its resources are there: destroy it (`strata destroy {label} --env {env}`)"
+            )),
+        });
+    }
     let mut by_commit: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (label, e) in lock
         .targets
         .iter()
-        .filter(|(l, e)| e.kind == "stack" && wanted(l))
+        .filter(|(l, e)| e.kind == "stack" && wanted(l) && !taken_out(l))
     {
         by_commit
             .entry(e.commit.as_str())
@@ -365,7 +391,7 @@ pub fn drift(
     };
     let mut report = DriftReport {
         env: env.to_string(),
-        stacks: Vec::new(),
+        stacks: left,
         delivered: None,
         delivered_unknown: None,
         delivered_for: Vec::new(),
