@@ -485,6 +485,16 @@ fn drift_names_changed_outputs_and_does_not_judge_what_it_cannot_compare() {
     );
     let run = repo.strata(&["drift", "--env", "dev", "stacks/network"]);
     assert!(run.stdout.contains("~ output.vpc_id"), "{}", run.stdout);
+    // Named alone, the app is checked with the network it reads: not judged in sync or
+    // drifted against the network's changed output.
+    let (run, json) = drift(&repo, &["--env", "dev", "stacks/app"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    assert_eq!(stack_of(&json, "stacks/app")["state"], "unknown", "{json}");
+    assert_eq!(
+        stack_of(&json, "stacks/network")["state"],
+        "drifted",
+        "{json}"
+    );
 
     // No state where the lock says the network is applied (a new checkout's local state).
     std::fs::remove_file(repo.state_file("dev", "stacks/network")).unwrap();
