@@ -424,7 +424,8 @@ fn an_unknown_state_backend_is_a_configuration_error() {
     let run = repo.strata(&["list"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        run.stderr.contains("`s4` is not a terraform state backend")
+        run.stderr
+            .contains("`s4` is not a state backend strata configures")
             && run.stderr.contains("--> environments/staging/env.toml:4")
             && run.stderr.contains("did you mean `s3`?"),
         "{}",

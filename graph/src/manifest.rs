@@ -539,7 +539,7 @@ pub fn parse_env(text: &str, file: &str) -> Result<EnvConfig> {
     if let Some(backend) = &lines.state.backend {
         if !STATE_BACKENDS.contains(&backend.get_ref().as_str()) {
             return Err(Error::Invalid {
-                message: format!("`{}` is not a terraform state backend", backend.get_ref()),
+                message: format!("`{}` is not a state backend strata configures (a stack can keep any other in its own `backend` block)", backend.get_ref()),
                 location: Location::at(file, line_of(text, backend.span().start)),
                 hint: crate::error::did_you_mean(backend.get_ref(), STATE_BACKENDS)
                     .unwrap_or_else(|| format!("use one of: {}", STATE_BACKENDS.join(", "))),

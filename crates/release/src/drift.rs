@@ -449,9 +449,23 @@ pub fn drift(
             report.interrupted = true;
             break;
         }
-        // Without --keep-going, the first stack that cannot be checked stops the rest.
+        // Without --keep-going, the first stack that cannot be checked stops the rest:
+        // each is listed as not checked, never left out of the report.
         if !opts.keep_going && report.stacks.iter().any(|s| s.state == State::Unknown) {
-            break;
+            for label in stacks {
+                report.stacks.push(StackDrift {
+                    label,
+                    commit: commit.to_string(),
+                    state: State::Unknown,
+                    changes: Vec::new(),
+                    outside: Vec::new(),
+                    outputs: Vec::new(),
+                    reason: Some(
+                        "not checked: a stack before it could not be checked (--keep-going checks the rest)".into(),
+                    ),
+                });
+            }
+            continue;
         }
         let run = run_labels(
             session,
