@@ -637,3 +637,62 @@ fn a_bearer_token_from_the_named_environment_variable_is_sent() {
     assert!(!stderr.contains("warning"), "{stderr}");
     assert!(!files_under(&server.www().join("ac")).is_empty());
 }
+
+/// What an apply delivers (a chart's manifests, for the GitOps output and the lock) is
+/// rendered by the apply and its verification, never taken from the remote: any job that
+/// can write to the cache (a pull request's) could have written the entry. Against a remote
+/// that fails every request, an apply of a chart (whose tasks are its verification's and
+/// its delivery's) never asks it; a check does.
+#[test]
+fn an_apply_never_asks_the_remote_for_what_it_delivers() {
+    let server = Nginx::start(Flavor::Error500);
+    let url = server.url();
+    let repo = sample_repo();
+    repo.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
+    );
+    repo.commit("gitops");
+    let run = repo.strata(&[
+        "check",
+        "--env",
+        "dev",
+        "--remote-cache",
+        &url,
+        "charts/web",
+    ]);
+    run.assert_ok();
+    assert_warned_about(&run, &url);
+    let fresh = sample_repo();
+    fresh.append(
+        "WORKSPACE.toml",
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
+    );
+    fresh.commit("gitops");
+    let (run, applied) = json_run(
+        &fresh,
+        &[
+            "apply",
+            "--env",
+            "dev",
+            "--auto-approve",
+            "--remote-cache",
+            &url,
+            "charts/web",
+        ],
+    );
+    run.assert_ok();
+    assert_eq!(
+        applied["release"][0]["recorded"][0], "charts/web",
+        "{applied}"
+    );
+    assert!(fresh
+        .path()
+        .join("deploy/dev/charts/web/manifests.yaml")
+        .exists());
+    assert!(
+        !run.stderr.contains("remote cache"),
+        "the apply asked the remote: {}",
+        run.stderr
+    );
+}

@@ -56,7 +56,7 @@ pub fn run_options(ctx: &Context, session: &strata_graph::session::Session) -> R
         state_root: Some(session.root.clone()),
         cache_dir: None,
         deployed: Default::default(),
-        env_files_at_commit: false,
+        env_files_from: None,
     }
 }
 

@@ -467,7 +467,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         state_root: None,
         cache_dir: None,
         deployed,
-        env_files_at_commit: false,
+        env_files_from: None,
     };
     // The command is one operation: an interrupt from here on cancels it.
     let _operation = strata_exec::process::operation();

@@ -354,9 +354,9 @@ fn rendered(cache: &strata_cache::Cache, report: &RunReport, label: &str) -> Opt
 struct Source<'a> {
     /// The view the chart is modelled in (the work tree, or the commit its lock entry names).
     view: &'a View,
-    /// The view the environment's own files are read from: the work tree, or HEAD's commit
-    /// for a chart at another commit (an environment's files are its own, whatever commit
-    /// its code is at, as the run that rendered it read them).
+    /// The view the environment's own files are read from: the work tree, or, for a chart
+    /// of a lock, the commit of the environment's files it was applied with (a promoted
+    /// chart's are HEAD's at the promotion, whatever commit its code is at).
     env_view: &'a View,
     /// That view's environment files (made once per view, not per chart).
     env_files: &'a strata_graph::model::EnvironmentFiles,
@@ -668,10 +668,12 @@ pub fn from_lock(
     for label in charts.keys() {
         visit(lock, label, &mut depth, 0);
     }
-    let mut by_commit: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    // By the commit of each chart's code and the commit of the environment's files it was
+    // applied with (a promoted chart's are HEAD's at the promotion).
+    let mut by_commit: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
     for (label, e) in &charts {
         by_commit
-            .entry(e.commit.as_str())
+            .entry((e.commit.as_str(), e.env_files_commit()))
             .or_default()
             .push((*label).clone());
     }
@@ -696,9 +698,9 @@ pub fn from_lock(
     )?;
     let mut out = Vec::new();
     let mut stack_labels = std::collections::BTreeSet::new();
-    let todays = session.at_commit(&session.repo.resolve_commit("HEAD")?)?;
-    let env_files = todays.model.environment_files(&todays.snapshot);
-    for (commit, labels) in by_commit {
+    for ((commit, files_commit), labels) in by_commit {
+        let applied_with = session.at_commit(files_commit)?;
+        let env_files = applied_with.model.environment_files(&applied_with.snapshot);
         let report = crate::verify::run_labels(
             session,
             None,
@@ -706,7 +708,10 @@ pub fn from_lock(
             &labels,
             Mode::Plan,
             env,
-            &opts,
+            &RunOptions {
+                env_files_from: Some(files_commit.to_string()),
+                ..opts.clone()
+            },
             observer,
         )?;
         if !report.ok {
@@ -745,7 +750,7 @@ pub fn from_lock(
                 &head.model,
                 Source {
                     view: &at,
-                    env_view: &todays,
+                    env_view: &applied_with,
                     env_files: &env_files,
                     label: label.clone(),
                     manifests,
@@ -925,8 +930,8 @@ fn replaceable(dir: &Path, env: &str) -> Result<()> {
 pub enum ChartsFrom<'a> {
     /// The work tree: what a plain apply delivers.
     WorkTree,
-    /// Each chart (label) at its commit: the destination's release lock as a promotion
-    /// will leave it, which the output is rendered from.
+    /// Each chart (label) with the commit of the environment's files (its secrets file) it
+    /// will be rendered with: the destination's release lock as a promotion will leave it.
     Commits {
         repo: &'a strata_graph::git::Repo,
         charts: &'a BTreeMap<String, String>,

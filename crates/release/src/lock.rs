@@ -64,9 +64,20 @@ pub struct LockEntry {
     /// no policy governed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policies: Option<String>,
+    /// The commit whose environment files (`environments/<env>/`: overrides, secrets files,
+    /// env.toml) were applied with it, when not `commit`: a promotion applies the source's
+    /// code with the destination's own files as HEAD held them then. What a rollback to
+    /// this entry restores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_commit: Option<String>,
 }
 
 impl LockEntry {
+    /// The commit whose environment files were applied with this entry.
+    pub fn env_files_commit(&self) -> &str {
+        self.env_commit.as_deref().unwrap_or(&self.commit)
+    }
+
     /// The BLAKE3 digest of every field: what an audit event that wrote the entry attests.
     pub fn digest(&self) -> String {
         let bytes = serde_json::to_vec(self).expect("lock entries serialize");
@@ -222,6 +233,7 @@ mod tests {
             applied_at: "2026-12-03T14:20:29Z".into(),
             applied_by: "alice@example.com".into(),
             promoted_from: None,
+            env_commit: None,
             deps: vec!["stacks/network".into()],
             checks: [("plan".to_string(), PASSED.to_string())].into(),
             max_severity: Some("low".into()),

@@ -649,16 +649,17 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
         ));
     }
     // What can stop the GitOps output once the waves ran is checked before they run, on
-    // the charts the destination's lock will hold, with the destination's own files (its
-    // secrets files) as HEAD's commit holds them, as the waves run them.
+    // the charts the destination's lock will hold, with the environment's own files (its
+    // secrets files) each will be rendered with: HEAD's for a promoted chart, as the waves
+    // run it; those a kept chart was applied with.
     {
         let head = session.work_tree()?;
         let head_commit = session.repo.resolve_commit("HEAD")?;
-        let charts: BTreeMap<String, String> =
-            charts_after(&plan, &ReleaseLock::read(&session.root, &plan.to)?)
-                .into_keys()
-                .map(|label| (label, head_commit.clone()))
-                .collect();
+        let charts = charts_after(
+            &plan,
+            &ReleaseLock::read(&session.root, &plan.to)?,
+            &head_commit,
+        );
         if let Err(e) = crate::delivery::check_ready(
             &session.root,
             &head.model,
@@ -728,7 +729,16 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
         },
     };
     if let Some((destination, head)) = after_waves {
-        let lock = new_lock(&plan, &source, destination, &mut verified, &me, &head);
+        let head_commit = session.repo.resolve_commit("HEAD").ok();
+        let lock = new_lock(
+            &plan,
+            &source,
+            destination,
+            &mut verified,
+            &me,
+            &head,
+            head_commit,
+        );
         match crate::delivery::configured_dir(&session.root, &head.model, &plan.to) {
             None => done = Some((lock, None)),
             Some(dir) => {
@@ -885,12 +895,16 @@ fn keep_record(root: &Path, outcome: &mut Outcome) {
 
 /// The charts of the destination's lock once `plan` ran (label and commit): what its GitOps
 /// output is rendered from (see [`new_lock`]).
-fn charts_after(plan: &PromotionPlan, destination: &ReleaseLock) -> BTreeMap<String, String> {
+fn charts_after(
+    plan: &PromotionPlan,
+    destination: &ReleaseLock,
+    head_commit: &str,
+) -> BTreeMap<String, String> {
     let mut charts: BTreeMap<String, String> = destination
         .targets
         .iter()
         .filter(|(_, e)| e.kind == "chart")
-        .map(|(l, e)| (l.clone(), e.commit.clone()))
+        .map(|(l, e)| (l.clone(), e.env_files_commit().to_string()))
         .collect();
     for step in plan.steps() {
         match step.action {
@@ -898,7 +912,7 @@ fn charts_after(plan: &PromotionPlan, destination: &ReleaseLock) -> BTreeMap<Str
                 charts.remove(&step.label);
             }
             StepAction::Apply if step.kind == "chart" => {
-                charts.insert(step.label.clone(), step.commit.clone());
+                charts.insert(step.label.clone(), head_commit.to_string());
             }
             StepAction::Apply => {}
         }
@@ -915,6 +929,7 @@ fn new_lock(
     verified: &mut BTreeMap<String, Verified>,
     me: &str,
     head: &strata_graph::session::View,
+    head_commit: Option<String>,
 ) -> ReleaseLock {
     let now = clock::format_utc(clock::now());
     for step in plan.steps() {
@@ -939,6 +954,11 @@ fn new_lock(
                         max_severity: v.max_severity,
                         rendered: v.rendered.or_else(|| src.rendered.clone()),
                         policies: crate::verify::policy_basis(head, &step.label, &plan.to),
+                        // Applied with the destination's own files as HEAD held them.
+                        env_commit: head_commit
+                            .as_deref()
+                            .filter(|h| *h != step.commit)
+                            .map(str::to_string),
                     },
                 );
             }
@@ -1344,14 +1364,18 @@ fn roll_back(
         let mut reason = None;
         // An error here (a full disk, git failing) is this step's rollback failing: the
         // others are still rolled back, and the outcome says which did not.
+        // The previous entry as it was: its commit's code, and the environment's files it
+        // was applied with (a file committed with the failed step, which may be why it
+        // failed, is not what was there before; nor is the code commit's own). Verified
+        // with the same files.
+        let restoring = RunOptions {
+            env_files_from: match (mode, previous.get(label)) {
+                (Mode::Apply, Some(entry)) => Some(entry.env_files_commit().to_string()),
+                _ => None,
+            },
+            ..ctx.opts.clone()
+        };
         if !labels.is_empty() {
-            // The previous entry as it was: its commit's code, and the environment's files
-            // as that commit held them (a file committed with the failed step, which may be
-            // why it failed, is not what was there before).
-            let restoring = RunOptions {
-                env_files_at_commit: true,
-                ..ctx.opts.clone()
-            };
             reason = match run_labels(
                 ctx.session,
                 None,
@@ -1378,7 +1402,7 @@ fn roll_back(
                 Some(&commit),
                 &[(label.clone(), kind)],
                 &plan.to,
-                ctx.opts,
+                &restoring,
                 &observer,
             ) {
                 Ok((_, results)) => results[label].as_ref().err().cloned(),

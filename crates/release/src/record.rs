@@ -424,10 +424,13 @@ fn record_in_lock(
         // then names HEAD too, which reproduces the apply as well.)
         let same_env_files = match lock.targets.get(label) {
             Some(kept) if kept.hash == hash => {
-                let changed = changed_since.entry(kept.commit.clone()).or_insert_with(|| {
+                // The environment's files as the entry applied them (a promoted entry's
+                // are HEAD's at the promotion, not its code's commit's).
+                let applied = kept.env_files_commit().to_string();
+                let changed = changed_since.entry(applied.clone()).or_insert_with(|| {
                     session
                         .repo
-                        .changed_between(&kept.commit, &head)
+                        .changed_between(&applied, &head)
                         .ok()
                         .map(|paths| paths.into_iter().collect())
                 });
@@ -495,6 +498,7 @@ fn record_in_lock(
                         max_severity: v.max_severity.clone(),
                         rendered: v.rendered.clone(),
                         policies: crate::verify::policy_basis(view, label, env),
+                        env_commit: None,
                     },
                 );
                 out.recorded.push(label.clone());

@@ -72,11 +72,16 @@ pub fn run_labels(
     base: &RunOptions,
     observer: &dyn Observer,
 ) -> Result<RunReport> {
+    // Never from the remote cache: what these runs verify, render and record is what the
+    // environment's lock and GitOps output say was deployed, and an entry there is only as
+    // trustworthy as every job that can write to it (a pull request's code could have
+    // written it). The local cache is this machine's own.
     let opts = RunOptions {
         mode,
         envs: vec![env.to_string()],
         keep_going: true,
         allow_incomplete: false,
+        remote: None,
         ..base.clone()
     };
     match (commit, view) {

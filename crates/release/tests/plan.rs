@@ -129,6 +129,7 @@ fn entry(h: char, deps: &[&str]) -> LockEntry {
             .collect(),
         max_severity: None,
         rendered: None,
+        env_commit: None,
     }
 }
 

@@ -116,9 +116,15 @@ pub fn run_at_commit(
     } else {
         opts.envs.clone()
     };
+    let files_from = match &opts.env_files_from {
+        Some(c) => Some(c.clone()).filter(|c| c != commit),
+        None => Some(session.repo.resolve_commit("HEAD")?),
+    };
     let mut replaced = false;
-    for env in envs.iter().filter(|_| !opts.env_files_at_commit) {
-        replaced |= todays_environment(session, &head, &view, &root, env)?;
+    if let Some(from) = &files_from {
+        for env in &envs {
+            replaced |= environment_files_of(session, from, &head, &view, &root, env)?;
+        }
     }
     if replaced {
         view = base.work_tree()?;
@@ -260,11 +266,12 @@ fn todays_policies(
 }
 
 /// Replaces, in the checkout of another commit at `root` (modelled as `at`), environment
-/// `env`'s directory with what HEAD's commit holds there, keeping the commit's files under
-/// `<dir>/<label>/` for each target HEAD's model (`head`) no longer has. Whether anything
-/// was replaced: nothing is when HEAD has no such environment.
-fn todays_environment(
+/// `env`'s directory with what commit `from` holds there, keeping the checkout's files
+/// under `<dir>/<label>/` for each target HEAD's model (`head`) no longer has. Whether
+/// anything was replaced: nothing is when HEAD has no such environment.
+fn environment_files_of(
     session: &Session,
+    from: &str,
     head: &View,
     at: &View,
     root: &Path,
@@ -283,8 +290,7 @@ fn todays_environment(
     if dir.is_empty() {
         return Ok(false);
     }
-    let head_commit = session.repo.resolve_commit("HEAD")?;
-    let todays = strata_graph::snapshot::Snapshot::at_commit(&session.repo, &head_commit)?;
+    let todays = strata_graph::snapshot::Snapshot::at_commit(&session.repo, from)?;
     let gone = |rel: &str| {
         at.model
             .targets

@@ -66,7 +66,7 @@ pub fn explain_task_keys(
             state_root: None,
             cache_dir: None,
             deployed: Default::default(),
-            env_files_at_commit: false,
+            env_files_from: None,
         },
         Arc::new(|_| {}),
     )

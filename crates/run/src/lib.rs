@@ -72,10 +72,10 @@ pub struct RunOptions {
     /// one no apply wrote): the state is elsewhere (a moved checkout's local state, another
     /// backend key), and applying would create its resources a second time.
     pub deployed: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
-    /// For a run at another commit ([`run_at_commit`]): read the environments' own files
-    /// (`environments/<env>/`) as that commit holds them, not as HEAD's commit does. A
-    /// rollback restores a previous entry with the configuration of its commit.
-    pub env_files_at_commit: bool,
+    /// For a run at another commit ([`run_at_commit`]): the commit whose environment files
+    /// (`environments/<env>/`) the run reads; `None`: HEAD's. A rollback restores a previous
+    /// lock entry with the files it was applied with.
+    pub env_files_from: Option<String>,
 }
 
 /// One task's outcome, as printed and as `--json` shows it.

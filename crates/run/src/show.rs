@@ -95,7 +95,7 @@ pub fn show_plan(
         state_root: None,
         cache_dir: None,
         deployed: Default::default(),
-        env_files_at_commit: false,
+        env_files_from: None,
     };
     // A remote that fails is why a plan may not be found: said, not swallowed.
     let faults: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();

@@ -1114,7 +1114,7 @@ fn options(mode: Mode, envs: &[&str]) -> strata_run::RunOptions {
         state_root: None,
         cache_dir: None,
         deployed: Default::default(),
-        env_files_at_commit: false,
+        env_files_from: None,
     }
 }
 

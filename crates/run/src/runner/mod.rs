@@ -346,6 +346,15 @@ impl Job for Runner<'_> {
         }
         if self.cacheable(task) {
             match self.cache.lookup(&key) {
+                // What an apply delivers (a chart's manifests, written to the GitOps output
+                // and recorded in the lock) is rendered here, never taken from the remote
+                // cache: an entry there is only as trustworthy as every job that can write
+                // to it, and a pull-request job's code could have written this one. As an
+                // apply never applies a cached plan.
+                Ok(Some(hit))
+                    if hit.from_remote
+                        && task.action == Action::Render
+                        && matches!(self.mode, Mode::Apply | Mode::Destroy) => {}
                 // A result without the output its readers need (a damaged or forged entry;
                 // the cache verified only the outputs it lists) is a miss: run again, and
                 // the new result replaces it.
