@@ -1639,6 +1639,46 @@ fn a_promotion_applies_the_destinations_own_files_as_head_has_them() {
     repo.commit("staging's lock");
     let (run, drift) = run_as(&repo, &pg, "alice", &["drift", "--env", "staging"]);
     assert_eq!(run.code, 0, "{}\n{drift}", run.stderr);
+    // The entry names the commit of staging's files it was applied with: a no-op apply in
+    // staging keeps it (when it arrived, and from where), as nothing changed.
+    let lock = || {
+        std::fs::read_to_string(repo.path().join("environments/staging/release.lock.toml")).unwrap()
+    };
+    let promoted = lock();
+    assert!(promoted.contains("env_commit"), "{promoted}");
+    let (run, _) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &["apply", "--env", "staging", "--auto-approve"],
+    );
+    run.assert_ok();
+    assert_eq!(lock(), promoted);
+
+    // Network v2 promoted with another staging value committed beside an app that fails in
+    // staging: the rollback restores the network as it ran (its code at v1, staging's value
+    // as the first promotion applied it), and verifies it with the same files.
+    network_stack(&repo, "2");
+    repo.commit("network v2");
+    apply_dev(&repo, &pg);
+    repo.write(
+        "environments/staging/stacks/network/terraform.tfvars",
+        "v = \"staging-2\"\n",
+    );
+    repo.write(
+        "environments/staging/stacks/app/fail.tfvars",
+        "fail = \"1\"\n",
+    );
+    repo.commit("staging's second value, and an app that fails there");
+    let (file, _) = approved_plan(&repo, &pg, &keys, "second.json");
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    assert_eq!(out["status"], "rolled_back", "{out}");
+    assert_eq!(
+        output(&pg, "staging", "stacks_network", "vpc_id").as_deref(),
+        Some("vpc-staging"),
+        "{out}"
+    );
 }
 
 /// An entry of the source's lock that no event of its audit ledger wrote (the lock edited
