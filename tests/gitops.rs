@@ -514,6 +514,37 @@ fn drift_names_changed_outputs_and_does_not_judge_what_it_cannot_compare() {
     );
 }
 
+/// A chart's own file committed since it was applied (a values override) is drift: the
+/// chart runs what its lock entry says, not what the environment now configures. Applied,
+/// it is in sync again.
+#[test]
+fn a_charts_own_file_committed_since_it_was_applied_is_drift() {
+    let repo = small_with_gitops();
+    repo.commit("small");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    repo.commit("dev");
+    let (run, _) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
+    repo.write("environments/dev/charts/web/values.yaml", "greeting: hi\n");
+    repo.commit("dev's greeting");
+    let (run, json) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    assert_eq!(stack_of(&json, "charts/web")["state"], "drifted", "{json}");
+    assert!(
+        stack_of(&json, "charts/web")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("environments/dev/charts/web/values.yaml changed since it was applied"),
+        "{json}"
+    );
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    repo.commit("dev again");
+    let (run, json) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 0, "{}\n{}\n{json}", run.stderr, run.stdout);
+}
+
 fn stack_of(json: &Value, label: &str) -> Value {
     json["stacks"]
         .as_array()

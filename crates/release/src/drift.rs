@@ -390,6 +390,38 @@ pub fn drift(
             )),
         });
     }
+    // A chart whose own files (values, secrets) were committed since it was applied runs
+    // what its lock entry says, but not what the environment now configures: drift, as a
+    // stack planned with those files shows.
+    let head_commit = session.repo.resolve_commit("HEAD")?;
+    let at_head = session.at_commit(&head_commit)?;
+    for (label, e) in lock
+        .targets
+        .iter()
+        .filter(|(l, e)| e.kind == "chart" && wanted(l) && head.model.index(l).is_some())
+    {
+        if let Some(file) = crate::record::env_file_changed_since(
+            session,
+            &at_head,
+            &head_commit,
+            env,
+            label,
+            true,
+            e.env_files_commit(),
+        ) {
+            left.push(StackDrift {
+                label: label.clone(),
+                commit: e.commit.clone(),
+                state: State::Drifted,
+                changes: Vec::new(),
+                outside: Vec::new(),
+                outputs: Vec::new(),
+                reason: Some(format!(
+                    "{file} changed since it was applied in {env}: apply it there (`strata apply {label} --env {env}`)"
+                )),
+            });
+        }
+    }
     let mut by_commit: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (label, e) in lock
         .targets

@@ -187,6 +187,41 @@ fn feeds(label: &str, chart: bool, env: &str, path: &str) -> bool {
     strata_run::secrets::reaches(path, &own, wide)
 }
 
+/// The first of the environment's files feeding `label` in `env` that changed between commit
+/// `since` and `head` (modelled as `at_head`): a file of its own committed since it was
+/// applied (an override, a secret rotated), which the environment does not run yet.
+pub(crate) fn env_file_changed_since(
+    session: &Session,
+    at_head: &View,
+    head: &str,
+    env: &str,
+    label: &str,
+    chart: bool,
+    since: &str,
+) -> Option<String> {
+    let changed: std::collections::BTreeSet<String> = session
+        .repo
+        .changed_between(since, head)
+        .ok()?
+        .into_iter()
+        .collect();
+    let files = at_head.model.environment_files(&at_head.snapshot);
+    let fed = fed_files(&files, &at_head.snapshot, env, label, chart);
+    let own = format!(
+        "environments/{env}/{}/",
+        strata_graph::discover::label_dir(label)
+    );
+    fed.into_keys()
+        .find(|p| changed.contains(p))
+        // A file of its own deleted since fed it too.
+        .or_else(|| {
+            changed
+                .iter()
+                .find(|p| p.starts_with(&own) && !at_head.snapshot.files.contains_key(p.as_str()))
+                .cloned()
+        })
+}
+
 /// The environment's files that feed `label` in `env` (see [`feeds`]), with what `snapshot`
 /// holds of each.
 fn fed_files(
