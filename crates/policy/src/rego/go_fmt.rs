@@ -27,9 +27,16 @@ impl Arg {
             // A whole number computed as a float is an integer to OPA too (`4 / 2` is 2).
             Value::Number(n) => match n.as_i64() {
                 Some(i) => Arg::Int(i),
-                // An integer beyond 64 bits; a float that large stays a float64.
+                // An integer beyond 64 bits.
                 None if n.as_big().is_some() => Arg::Big(n.format_decimal()),
-                None => Arg::Float(n.as_f64().unwrap_or(f64::NAN)),
+                // A whole number read from JSON as a float: Go writes it back in decimal
+                // below 1e21 (conftest's input passes through Go's JSON), which OPA reads
+                // as a `*big.Int`; from 1e21 on, with an exponent, which stays a float64.
+                None => match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && f.abs() < 1e21 => Arg::Big(format!("{f}")),
+                    Some(f) => Arg::Float(f),
+                    None => Arg::Float(f64::NAN),
+                },
             },
             Value::String(s) => Arg::Str(s.to_string()),
             other => Arg::Str(term_string(other)),
@@ -1142,5 +1149,12 @@ mod tests {
         assert_eq!(Arg::from_value(&regorus::Value::from(4.0f64)), Int(4));
         let large = Arg::from_value(&regorus::Value::from(1e21f64));
         assert_eq!(sprintf("%v", &[large]), "1e+21");
+        // 2^64 read from an input document (a float to the engine): OPA's `*big.Int` of
+        // the decimal Go's JSON writes.
+        let input = regorus::Value::from_json_str("18446744073709551616").unwrap();
+        assert_eq!(
+            sprintf("%d", &[Arg::from_value(&input)]),
+            "18446744073709552000"
+        );
     }
 }
