@@ -1024,19 +1024,13 @@ fn gates_hold_back_a_target_and_its_dependents_and_the_rest_promotes() {
     let step = forged_step(&repo, &forged.waves[1][0], "stacks/reader");
     forged.waves[1].push(step);
     forged.blocked.retain(|b| b.label != "stacks/reader");
-    forged.digest = forged.compute_digest();
-    let forged_file = keys.plan_file("forged.json");
-    std::fs::write(&forged_file, forged.to_json()).unwrap();
-    let run = approve(&repo, &pg, &keys, "alice", &forged_file);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("stacks/reader is promoted, and it depends on stacks/risky"),
-        "{}",
-        run.stderr
+    let out = refused_forgery(
+        &repo,
+        &pg,
+        &keys,
+        forged,
+        "stacks/reader is promoted, and it depends on stacks/risky",
     );
-    let (run, out) = promote(&repo, &pg, "alice", &forged_file);
-    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
     assert!(read_lock(&repo, "staging").is_none(), "{out}");
     repo.commit("the refused promotion's audit event");
     // Edited to read better than it is, with its steps left alone (so apply would promote no
@@ -1107,6 +1101,26 @@ fn gates_hold_back_a_target_and_its_dependents_and_the_rest_promotes() {
     let labels: Vec<&String> = staging["targets"].as_table().unwrap().keys().collect();
     assert_eq!(labels, ["stacks/app", "stacks/network"]);
     assert_eq!(output(&pg, "staging", "stacks_risky", "id"), None);
+}
+
+/// `forged` with its digest computed again (as anyone can) is neither signed (exit 2, saying
+/// `why`) nor applied (exit 1): the promotion's JSON outcome.
+fn refused_forgery(
+    repo: &Repo,
+    pg: &Postgres,
+    keys: &Keys,
+    mut forged: strata_release::plan::PromotionPlan,
+    why: &str,
+) -> Value {
+    forged.digest = forged.compute_digest();
+    let forged_file = keys.plan_file("forged.json");
+    std::fs::write(&forged_file, forged.to_json()).unwrap();
+    let run = approve(repo, pg, keys, "alice", &forged_file);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(why), "{}", run.stderr);
+    let (run, out) = promote(repo, pg, "alice", &forged_file);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    out
 }
 
 /// A step forged from `like` to apply `label` as dev's lock records it, new in staging and
@@ -2237,19 +2251,13 @@ fn a_target_named_alone_waits_for_its_changed_dependency() {
             .unwrap();
     forged.waves.push(vec![app_step]);
     forged.blocked.clear();
-    forged.digest = forged.compute_digest();
-    let forged_file = keys.plan_file("forged.json");
-    std::fs::write(&forged_file, forged.to_json()).unwrap();
-    let run = approve(&repo, &pg, &keys, "alice", &forged_file);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("stacks/app is promoted, and it depends on stacks/network"),
-        "{}",
-        run.stderr
+    let out = refused_forgery(
+        &repo,
+        &pg,
+        &keys,
+        forged,
+        "stacks/app is promoted, and it depends on stacks/network",
     );
-    let (run, out) = promote(&repo, &pg, "alice", &forged_file);
-    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
     assert!(
         out["message"]
             .as_str()

@@ -147,3 +147,52 @@ mod yaml_flow_tests {
         }
     }
 }
+
+/// The inside of `text` quoted as Go's `strconv.Quote` writes it between `quote`s (`"`, or
+/// `'` for `QuoteRune`): the quote and `\` escaped, and each character Go does not print
+/// (controls, spaces other than the ASCII one, format characters, private use; with
+/// `ascii`, as `QuoteToASCII`, every character past ASCII) as `\n`-style or `\x`, `\u`,
+/// `\U` escapes. Where strata writes what a Go program (terraform, OPA) would write.
+pub fn go_escaped(text: &str, quote: char, ascii: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            _ if c == quote || c == '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ if go_prints(c) && (c.is_ascii() || !ascii) => out.push(c),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out
+}
+
+/// Whether Go's `unicode.IsPrint` holds for `c`: letters, marks, numbers, punctuation,
+/// symbols and the ASCII space (unassigned code points aside, which no table here knows).
+pub fn go_prints(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    // Format characters (Cf) and private use (Co).
+    !matches!(c as u32,
+        0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x890..=0x891 | 0x8e2 | 0x180e
+        | 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2064 | 0x2066..=0x206f | 0xfeff
+        | 0xfff9..=0xfffb | 0x110bd | 0x110cd | 0x13430..=0x1343f | 0x1bca0..=0x1bca3
+        | 0x1d173..=0x1d17a | 0xe0001 | 0xe0020..=0xe007f | 0xe000..=0xf8ff
+        | 0xf0000..=0xffffd | 0x100000..=0x10fffd)
+}

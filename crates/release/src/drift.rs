@@ -49,6 +49,21 @@ pub struct StackDrift {
     pub reason: Option<String>,
 }
 
+impl StackDrift {
+    /// A verdict with no plan behind it, only why.
+    fn said(label: &str, commit: &str, state: State, reason: String) -> StackDrift {
+        StackDrift {
+            label: label.to_string(),
+            commit: commit.to_string(),
+            state,
+            changes: Vec::new(),
+            outside: Vec::new(),
+            outputs: Vec::new(),
+            reason: Some(reason),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileDrift {
     /// The file, relative to the output directory.
@@ -378,17 +393,14 @@ pub fn drift(
         .iter()
         .filter(|(l, e)| e.kind == "stack" && wanted(l) && taken_out(l))
     {
-        left.push(StackDrift {
-            label: label.clone(),
-            commit: e.commit.clone(),
-            state: State::Drifted,
-            changes: Vec::new(),
-            outside: Vec::new(),
-            outputs: Vec::new(),
-            reason: Some(format!(
+        left.push(StackDrift::said(
+            label,
+            &e.commit,
+            State::Drifted,
+            format!(
                 "taken out of {env} (its `environments` no longer list it), but {env}'s release lock still records it and its resources are there: destroy it (`strata destroy {label} --env {env}`)"
-            )),
-        });
+            ),
+        ));
     }
     // A chart whose own files (values, secrets) were committed since it was applied runs
     // what its lock entry says, but not what the environment now configures: drift, as a
@@ -409,17 +421,14 @@ pub fn drift(
             true,
             e.env_files_commit(),
         ) {
-            left.push(StackDrift {
-                label: label.clone(),
-                commit: e.commit.clone(),
-                state: State::Drifted,
-                changes: Vec::new(),
-                outside: Vec::new(),
-                outputs: Vec::new(),
-                reason: Some(format!(
+            left.push(StackDrift::said(
+                label,
+                &e.commit,
+                State::Drifted,
+                format!(
                     "{file} changed since it was applied in {env}: apply it there (`strata apply {label} --env {env}`)"
-                )),
-            });
+                ),
+            ));
         }
     }
     let mut by_commit: BTreeMap<&str, Vec<String>> = BTreeMap::new();
@@ -485,17 +494,12 @@ pub fn drift(
         // each is listed as not checked, never left out of the report.
         if !opts.keep_going && report.stacks.iter().any(|s| s.state == State::Unknown) {
             for label in stacks {
-                report.stacks.push(StackDrift {
-                    label,
-                    commit: commit.to_string(),
-                    state: State::Unknown,
-                    changes: Vec::new(),
-                    outside: Vec::new(),
-                    outputs: Vec::new(),
-                    reason: Some(
-                        "not checked: a stack before it could not be checked (--keep-going checks the rest)".into(),
-                    ),
-                });
+                report.stacks.push(StackDrift::said(
+                    &label,
+                    commit,
+                    State::Unknown,
+                    "not checked: a stack before it could not be checked (--keep-going checks the rest)".into(),
+                ));
             }
             continue;
         }

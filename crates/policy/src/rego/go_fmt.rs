@@ -672,45 +672,12 @@ fn to_base(decimal: &str, base: u32, upper: bool) -> String {
 
 /// Go's `strconv.Quote` (or `QuoteToASCII` with `ascii`, `QuoteRune` with `'`).
 fn quote(s: &str, q: char, ascii: bool) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(q);
-    for c in s.chars() {
-        match c {
-            _ if c == q || c == '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ if is_print(c) && (c.is_ascii() || !ascii) => out.push(c),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            _ if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            _ if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            _ => out.push_str(&format!("\\U{:08x}", c as u32)),
-        }
-    }
-    out.push(q);
-    out
+    format!("{q}{}{q}", strata_graph::text::go_escaped(s, q, ascii))
 }
 
-/// Go's `unicode.IsPrint`, close enough: what is neither a control, a format character,
-/// private use, nor a space other than U+0020.
+/// Go's `unicode.IsPrint`.
 fn is_print(c: char) -> bool {
-    c == ' '
-        || !(c.is_control()
-            || c.is_whitespace()
-            || matches!(c,
-                '\u{ad}' | '\u{600}'..='\u{605}' | '\u{61c}' | '\u{6dd}' | '\u{70f}'
-                | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-                | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}'
-                | '\u{fff9}'..='\u{fffb}' | '\u{e000}'..='\u{f8ff}'
-                | '\u{f0000}'..='\u{10ffff}'))
+    strata_graph::text::go_prints(c)
 }
 
 /// Go's `strconv.CanBackquote`.
@@ -744,15 +711,8 @@ fn format_float(v: f64, conv: char, prec: Option<usize>) -> String {
     let mut out = String::new();
     match conv {
         'b' => {
-            let bits = v.to_bits();
-            let mut exp = ((bits >> 52) & 0x7ff) as i64;
-            let mut mant = bits & ((1 << 52) - 1);
-            if exp == 0 {
-                exp += 1;
-            } else {
-                mant |= 1 << 52;
-            }
-            exp += -1023 - 52;
+            let (mant, exp) = binary_parts(v);
+            let exp = exp - 52;
             if neg {
                 out.push('-');
             }
@@ -863,8 +823,9 @@ fn fmt_f(out: &mut String, digits: &str, dp: i32, prec: i32) {
     }
 }
 
-/// Go's `%x` of a float: `0x1.8p+01`.
-fn format_hex_float(v: f64, conv: char, prec: Option<usize>) -> String {
+/// The mantissa (with its implicit leading bit) and the unbiased exponent of `|v|`, as
+/// strconv splits a float64: `v = mant × 2^(exp − 52)`.
+fn binary_parts(v: f64) -> (u64, i64) {
     let bits = v.to_bits();
     let mut exp = ((bits >> 52) & 0x7ff) as i64;
     let mut mant = bits & ((1 << 52) - 1);
@@ -873,7 +834,12 @@ fn format_hex_float(v: f64, conv: char, prec: Option<usize>) -> String {
     } else {
         mant |= 1 << 52;
     }
-    exp -= 1023;
+    (mant, exp - 1023)
+}
+
+/// Go's `%x` of a float: `0x1.8p+01`.
+fn format_hex_float(v: f64, conv: char, prec: Option<usize>) -> String {
+    let (mut mant, mut exp) = binary_parts(v);
     if mant == 0 {
         exp = 0;
     }
