@@ -407,19 +407,31 @@ pub fn drift(
     // stack planned with those files shows.
     let head_commit = session.repo.resolve_commit("HEAD")?;
     let at_head = session.at_commit(&head_commit)?;
+    let env_files = at_head.model.environment_files(&at_head.snapshot);
+    // What changed since each commit whose files a chart was applied with (asked once per
+    // commit; nothing when git cannot tell).
+    let mut changed_since: BTreeMap<&str, std::collections::BTreeSet<String>> = BTreeMap::new();
     for (label, e) in lock
         .targets
         .iter()
         .filter(|(l, e)| e.kind == "chart" && wanted(l) && head.model.index(l).is_some())
     {
-        if let Some(file) = crate::record::env_file_changed_since(
-            session,
-            &at_head,
-            &head_commit,
+        let changed = changed_since
+            .entry(e.env_files_commit())
+            .or_insert_with(|| {
+                session
+                    .repo
+                    .changed_between(e.env_files_commit(), &head_commit)
+                    .map(|paths| paths.into_iter().collect())
+                    .unwrap_or_default()
+            });
+        if let Some(file) = crate::record::fed_file_changed(
+            changed,
+            &env_files,
+            &at_head.snapshot,
             env,
             label,
             true,
-            e.env_files_commit(),
         ) {
             left.push(StackDrift::said(
                 label,

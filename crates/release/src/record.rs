@@ -187,37 +187,26 @@ fn feeds(label: &str, chart: bool, env: &str, path: &str) -> bool {
     strata_run::secrets::reaches(path, &own, wide)
 }
 
-/// The first of the environment's files feeding `label` in `env` that changed between commit
-/// `since` and `head` (modelled as `at_head`): a file of its own committed since it was
-/// applied (an override, a secret rotated), which the environment does not run yet.
-pub(crate) fn env_file_changed_since(
-    session: &Session,
-    at_head: &View,
-    head: &str,
+/// The first of the environment's files that fed `label` in `env` among `changed` (the
+/// paths that changed since the files it was applied with): one that feeds it at HEAD
+/// (`files` and `snapshot`, HEAD's), or one of the environment's directory deleted since,
+/// which may have. `None`: the files it was applied with are HEAD's.
+pub(crate) fn fed_file_changed(
+    changed: &std::collections::BTreeSet<String>,
+    files: &strata_graph::model::EnvironmentFiles,
+    snapshot: &strata_graph::snapshot::Snapshot,
     env: &str,
     label: &str,
     chart: bool,
-    since: &str,
 ) -> Option<String> {
-    let changed: std::collections::BTreeSet<String> = session
-        .repo
-        .changed_between(since, head)
-        .ok()?
-        .into_iter()
-        .collect();
-    let files = at_head.model.environment_files(&at_head.snapshot);
-    let fed = fed_files(&files, &at_head.snapshot, env, label, chart);
-    let own = format!(
-        "environments/{env}/{}/",
-        strata_graph::discover::label_dir(label)
-    );
-    fed.into_keys()
+    let env_dir = format!("environments/{env}/");
+    fed_files(files, snapshot, env, label, chart)
+        .into_keys()
         .find(|p| changed.contains(p))
-        // A file of its own deleted since fed it too.
         .or_else(|| {
             changed
                 .iter()
-                .find(|p| p.starts_with(&own) && !at_head.snapshot.files.contains_key(p.as_str()))
+                .find(|p| p.starts_with(&env_dir) && !snapshot.files.contains_key(p.as_str()))
                 .cloned()
         })
 }
@@ -448,7 +437,6 @@ fn record_in_lock(
     // `None` when git cannot tell, as for a commit that is gone).
     let mut changed_since: BTreeMap<String, Option<std::collections::BTreeSet<String>>> =
         BTreeMap::new();
-    let env_dir = format!("environments/{env}/");
     for (label, kind) in &candidates {
         let hash = view.hash_of(label).expect("a model target").to_string();
         // An entry is kept only while its commit still reproduces what this apply did: the
@@ -470,12 +458,15 @@ fn record_in_lock(
                         .map(|paths| paths.into_iter().collect())
                 });
                 changed.as_ref().is_some_and(|changed| {
-                    let fed = fed_files(&head_env_files, &at_head.snapshot, env, label, chart);
-                    !fed.keys().any(|p| changed.contains(p))
-                        && !changed.iter().any(|p| {
-                            p.starts_with(&env_dir)
-                                && !at_head.snapshot.files.contains_key(p.as_str())
-                        })
+                    fed_file_changed(
+                        changed,
+                        &head_env_files,
+                        &at_head.snapshot,
+                        env,
+                        label,
+                        chart,
+                    )
+                    .is_none()
                 })
             }
             _ => false,

@@ -101,12 +101,13 @@ pub fn run_at_commit(
         .collect();
     // The environment's own files are the environment's, not the code's: what the run's
     // environment configures for itself (env.toml, a target's override under
-    // `environments/<env>/<label>/`, its secrets file) is what HEAD's commit holds, not what
-    // the commit being run held then. A promotion applies dev's verified code with
-    // staging's configuration as staging has it now (an override or a rotated secret
-    // committed since reaches staging with it); a rollback and a drift check read it the
-    // same way. A target HEAD no longer has keeps the commit's files (its destroy needs
-    // them).
+    // `environments/<env>/<label>/`, its secrets file) is what HEAD's commit holds (or the
+    // commit `env_files_from` names), not what the commit being run held then. A promotion
+    // applies dev's verified code with staging's configuration as staging has it now (an
+    // override or a rotated secret committed since reaches staging with it), and drift
+    // reads it the same way; a rollback restores a lock entry with the files it was
+    // applied with. A target HEAD no longer has keeps the commit's files (its destroy
+    // needs them).
     let envs: Vec<String> = if opts.envs.is_empty() {
         head.model
             .environments
@@ -162,8 +163,7 @@ pub fn run_at_commit(
             let mut state = now.config.state.clone();
             let theirs = commit_stacks.get(&environment.name);
             for (label, own) in theirs.into_iter().flatten() {
-                let label: &String = label;
-                if head.model.target(label).is_none() {
+                if head.model.target(label.as_str()).is_none() {
                     state
                         .stacks
                         .entry(label.clone())
@@ -290,7 +290,7 @@ fn environment_files_of(
     if dir.is_empty() {
         return Ok(false);
     }
-    let todays = strata_graph::snapshot::Snapshot::at_commit(&session.repo, from)?;
+    let files = strata_graph::snapshot::Snapshot::at_commit(&session.repo, from)?;
     let gone = |rel: &str| {
         at.model
             .targets
@@ -316,17 +316,17 @@ fn environment_files_of(
             remove_path(&root.join(path))?;
         }
     }
-    let paths: Vec<&str> = todays
+    let paths: Vec<&str> = files
         .files_below(&dir)
         .filter(|(_, rel)| !gone(rel))
         .map(|(p, _)| p)
         .collect();
-    for (path, bytes) in todays.map_contents(&session.repo, &paths, |_, b, _| b.to_vec())? {
+    for (path, bytes) in files.map_contents(&session.repo, &paths, |_, b, _| b.to_vec())? {
         let to = root.join(path);
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
-        if todays.files.get(path).map(|e| e.mode) == Some(strata_graph::snapshot::SYMLINK_MODE) {
+        if files.files.get(path).map(|e| e.mode) == Some(strata_graph::snapshot::SYMLINK_MODE) {
             #[cfg(unix)]
             std::os::unix::fs::symlink(String::from_utf8_lossy(&bytes).as_ref(), &to)
                 .map_err(|e| Error::io(&to, e))?;
