@@ -405,42 +405,46 @@ pub fn drift(
     // A chart whose own files (values, secrets) were committed since it was applied runs
     // what its lock entry says, but not what the environment now configures: drift, as a
     // stack planned with those files shows.
-    let head_commit = session.repo.resolve_commit("HEAD")?;
-    let at_head = session.at_commit(&head_commit)?;
-    let env_files = at_head.model.environment_files(&at_head.snapshot);
-    // What changed since each commit whose files a chart was applied with (asked once per
-    // commit; nothing when git cannot tell).
-    let mut changed_since: BTreeMap<&str, std::collections::BTreeSet<String>> = BTreeMap::new();
-    for (label, e) in lock
+    let charts: Vec<(&String, &crate::lock::LockEntry)> = lock
         .targets
         .iter()
         .filter(|(l, e)| e.kind == "chart" && wanted(l) && head.model.index(l).is_some())
-    {
-        let changed = changed_since
-            .entry(e.env_files_commit())
-            .or_insert_with(|| {
-                session
-                    .repo
-                    .changed_between(e.env_files_commit(), &head_commit)
-                    .map(|paths| paths.into_iter().collect())
-                    .unwrap_or_default()
-            });
-        if let Some(file) = crate::record::fed_file_changed(
-            changed,
-            &env_files,
-            &at_head.snapshot,
-            env,
-            label,
-            true,
-        ) {
-            left.push(StackDrift::said(
+        .collect();
+    // What changed since each commit whose files a chart was applied with (asked once per
+    // commit; nothing when git cannot tell).
+    let mut changed_since: BTreeMap<&str, std::collections::BTreeSet<String>> = BTreeMap::new();
+    // HEAD's commit is modelled only when there is a chart to ask about.
+    if !charts.is_empty() {
+        let head_commit = session.repo.resolve_commit("HEAD")?;
+        let at_head = session.at_commit(&head_commit)?;
+        let env_files = at_head.model.environment_files(&at_head.snapshot);
+        for (label, e) in charts {
+            let changed = changed_since
+                .entry(e.env_files_commit())
+                .or_insert_with(|| {
+                    session
+                        .repo
+                        .changed_between(e.env_files_commit(), &head_commit)
+                        .map(|paths| paths.into_iter().collect())
+                        .unwrap_or_default()
+                });
+            if let Some(file) = crate::record::fed_file_changed(
+                changed,
+                &env_files,
+                &at_head.snapshot,
+                env,
                 label,
-                &e.commit,
-                State::Drifted,
-                format!(
-                    "{file} changed since it was applied in {env}: apply it there (`strata apply {label} --env {env}`)"
-                ),
-            ));
+                true,
+            ) {
+                left.push(StackDrift::said(
+                    label,
+                    &e.commit,
+                    State::Drifted,
+                    format!(
+                        "{file} changed since it was applied in {env}: apply it there (`strata apply {label} --env {env}`)"
+                    ),
+                ));
+            }
         }
     }
     let mut by_commit: BTreeMap<&str, Vec<String>> = BTreeMap::new();

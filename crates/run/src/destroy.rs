@@ -291,13 +291,16 @@ fn environment_files_of(
         return Ok(false);
     }
     let files = strata_graph::snapshot::Snapshot::at_commit(&session.repo, from)?;
-    let gone = |rel: &str| {
-        at.model
-            .targets
-            .iter()
-            .filter(|t| head.model.target(&t.label).is_none())
-            .any(|t| rel.starts_with(&format!("{}/", t.label)))
-    };
+    // The directories (below the environment's) of the targets HEAD no longer has, found
+    // once: every file is asked about.
+    let gone_dirs: Vec<String> = at
+        .model
+        .targets
+        .iter()
+        .filter(|t| head.model.target(&t.label).is_none())
+        .map(|t| format!("{}/", t.label))
+        .collect();
+    let gone = |rel: &str| gone_dirs.iter().any(|d| rel.starts_with(d.as_str()));
     let mut dirs = vec![dir.clone()];
     if let Some(then) = at.model.environment(env) {
         let then = parent(&then.file);
