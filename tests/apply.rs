@@ -1657,7 +1657,8 @@ fn a_push_to_a_state_a_run_holds_says_to_wait_for_it() {
         file.to_str().unwrap(),
     ]);
     slow.wait().unwrap();
-    assert_ne!(run.code, 0, "{}", run.stdout);
+    // A held lock is a failure to run again later, not bad input: exit 1.
+    assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("locked by"), "{}", run.stderr);
     assert!(
         run.stderr.contains("push again when that run is over")
@@ -1665,4 +1666,34 @@ fn a_push_to_a_state_a_run_holds_says_to_wait_for_it() {
         "{}",
         run.stderr
     );
+}
+
+/// A push terraform refuses for the file itself (a state of another lineage) is bad input,
+/// exit 2, as opposed to a held lock (exit 1); the state is untouched.
+#[test]
+fn a_push_of_a_state_of_another_lineage_is_bad_input() {
+    let repo = tools_repo();
+    common::network_stack(&repo, "1");
+    repo.commit("network");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    let state = repo.state_file("dev", "stacks/network");
+    let before = std::fs::read(&state).unwrap();
+    let mut other: serde_json::Value = serde_json::from_slice(&before).unwrap();
+    other["lineage"] = "another-lineage".into();
+    other["serial"] = 99.into();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("other.tfstate");
+    std::fs::write(&file, other.to_string()).unwrap();
+    let run = repo.strata(&[
+        "state",
+        "push",
+        "stacks/network",
+        "--env",
+        "dev",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("lineage"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&state).unwrap(), before);
 }

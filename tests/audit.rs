@@ -754,7 +754,7 @@ fn a_state_push_moves_a_damaged_local_state_aside() {
         };
         nix::fcntl::fcntl(&held, nix::fcntl::FcntlArg::F_SETLK(&lock)).unwrap();
         let run = push();
-        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert_eq!(run.code, 1, "{}", run.stderr);
         assert!(run.stderr.contains("holds it locked"), "{}", run.stderr);
         assert_eq!(
             std::fs::read(&state).unwrap(),

@@ -126,6 +126,15 @@ pub enum Error {
     #[error("{message}")]
     Usage { message: String, hint: String },
 
+    /// An operation that ran and failed for a reason outside the input (a state lock
+    /// another run holds, a backend that could not be reached): exit 1, not 2.
+    #[error("{message}")]
+    Failed {
+        message: String,
+        location: Location,
+        hint: String,
+    },
+
     /// Targets that cannot be modelled (each with why), among those a command needs.
     #[error("{}", problems[0].1.message)]
     Broken {
@@ -202,6 +211,7 @@ impl Error {
         match self {
             Error::Malformed { location, .. }
             | Error::Invalid { location, .. }
+            | Error::Failed { location, .. }
             | Error::UnknownLabel { location, .. }
             | Error::MissingModuleSource { location, .. } => Some(location),
             Error::Cycle { edges, .. } => edges.first(),
@@ -239,8 +249,10 @@ impl Error {
                 ..
             } => "a state file is terraform's to write, not to fix by hand: restore it from the copy terraform keeps beside it (terraform.tfstate.backup) or from the backend's versions, then run again".into(),
             Error::Malformed { what, .. } => format!("fix the {what} syntax at the line shown"),
-            Error::Invalid { hint, .. } if hint.is_empty() => return None,
-            Error::Invalid { hint, .. } => hint.clone(),
+            Error::Invalid { hint, .. } | Error::Failed { hint, .. } if hint.is_empty() => {
+                return None
+            }
+            Error::Invalid { hint, .. } | Error::Failed { hint, .. } => hint.clone(),
             // Not `strata list`: it refuses while a target is broken, this one included.
             Error::UnknownLabel { suggestion, .. } => match suggestion {
                 Some(s) => format!("{s} Fix the label at the line shown"),
@@ -292,9 +304,13 @@ impl Error {
         })
     }
 
-    /// Every error that stops a command before it runs anything is bad input or usage: exit 2.
+    /// Every error that stops a command before it runs anything is bad input or usage: exit
+    /// 2; an operation that ran and failed is exit 1.
     pub fn exit_code(&self) -> i32 {
-        2
+        match self {
+            Error::Failed { .. } => 1,
+            _ => 2,
+        }
     }
 }
 

@@ -656,26 +656,40 @@ impl<'a> States<'a> {
                 ),
                 _ => e.to_string(),
             };
-            return Err(Error::Invalid {
-                message: format!(
-                    "cannot push the state of {label} in {}: {why}{aside}",
-                    env.name
-                ),
-                location: Location::new(file.display().to_string(), None),
-                hint: if locked && (backend.kind() == "pg" || backend.kind() == "local") {
-                    format!(
+            // terraform refusing the file itself (another lineage, an older serial) is bad
+            // input; a lock or an unreachable backend is a failure to run again later.
+            let refused = why.contains("cannot import state");
+            let message = format!(
+                "cannot push the state of {label} in {}: {why}{aside}",
+                env.name
+            );
+            let location = Location::new(file.display().to_string(), None);
+            let hint = if locked && (backend.kind() == "pg" || backend.kind() == "local") {
+                format!(
                         "a {} state's lock ends with the run that holds it: push again when that run is over (waited {}s, env.toml [state] lock_timeout)",
                         backend.kind(),
                         env.config.state.lock_timeout_secs()
                     )
-                } else if locked {
-                    format!(
+            } else if locked {
+                format!(
                         "when the run holding the lock is over (a run cut off from the backend leaves its lock behind), release it with `strata state unlock {label} --env {} <lock ID>`, then push again",
                         env.name
                     )
-                } else {
-                    "check that the backend is reachable; a state of another lineage or an older serial is refused on purpose".into()
-                },
+            } else {
+                "check that the backend is reachable; a state of another lineage or an older serial is refused on purpose".into()
+            };
+            return Err(if refused {
+                Error::Invalid {
+                    message,
+                    location,
+                    hint,
+                }
+            } else {
+                Error::Failed {
+                    message,
+                    location,
+                    hint,
+                }
             });
         }
         self.changed(target, &env.name);

@@ -569,7 +569,7 @@ impl Backend {
         // terraform's local backend locks the state file itself (an fcntl lock) while it
         // reads or writes it; held here until the rename is done.
         if !process::try_lock_file(&file) {
-            return Err(Error::Invalid {
+            return Err(Error::Failed {
                 message: format!(
                     "the local state {} is no state and another process holds it locked (a terraform still writing it?)",
                     path.display()
@@ -799,7 +799,7 @@ impl Backend {
         if out.success {
             return Ok(());
         }
-        Err(Error::Invalid {
+        Err(Error::Failed {
             message: last_error(&self.redact(&out.combined())),
             location: Location::new(self.describe(), None),
             hint: "give the lock ID terraform printed (`ID:` in its lock info); check that the backend is reachable".into(),
