@@ -1695,6 +1695,55 @@ fn a_promotion_applies_the_destinations_own_files_as_head_has_them() {
     );
 }
 
+/// A change to the destination's own files alone is named by the plan (no promotion carries
+/// it: no hash changed); and a plan whose step's files in the destination were committed
+/// after it was made and approved is refused: its approvers did not see what it would apply.
+#[test]
+fn a_plan_names_reconfigured_targets_and_is_stale_once_a_steps_destination_files_change() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let repo = small_train(&keys, "");
+    apply_dev(&repo, &pg);
+    let (file, _) = approved_plan(&repo, &pg, &keys, "first.json");
+    promote(&repo, &pg, "alice", &file).0.assert_ok();
+    repo.commit("staging's lock");
+
+    let tfvars = "environments/staging/stacks/network/terraform.tfvars";
+    repo.write(tfvars, "v = \"staging\"\n");
+    repo.commit("staging's own value");
+    let plan = plan_staging(&repo, &pg, &keys.plan_file("reconfigured.json"));
+    assert!(waves(&plan).is_empty(), "{plan}");
+    assert_eq!(
+        plan["reconfigured"],
+        serde_json::json!([{"label": "stacks/network", "file": tfvars}]),
+        "{plan}"
+    );
+    // Network v2, planned and approved with staging's value; then staging's value changes.
+    network_stack(&repo, "2");
+    repo.commit("network v2");
+    apply_dev(&repo, &pg);
+    let (file, plan) = approved_plan(&repo, &pg, &keys, "second.json");
+    assert_eq!(waves(&plan)[0], vec!["stacks/network"], "{plan}");
+    assert!(plan["reconfigured"].is_null(), "{plan}");
+    repo.write(tfvars, "v = \"unseen\"\n");
+    repo.commit("a staging value no approver saw");
+    let (run, out) = promote(&repo, &pg, "alice", &file);
+    assert_eq!(run.code, 1, "{}\n{out}", run.stderr);
+    assert!(
+        out.to_string()
+            .contains("the plan is stale: staging's own files for stacks/network"),
+        "{out}"
+    );
+    // Approving it now is refused too: it is not the plan strata makes.
+    let run = approve(&repo, &pg, &keys, "bob", &file);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        output(&pg, "staging", "stacks_network", "vpc_id").as_deref(),
+        Some("vpc-1"),
+        "nothing was applied"
+    );
+}
+
 /// An entry of the source's lock that no event of its audit ledger wrote (the lock edited
 /// by hand: another hash, or a stack never applied there) is not promoted as "verified": it
 /// is held back with its dependents (gate `recorded`), and a plan edited to carry it anyway

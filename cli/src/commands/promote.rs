@@ -93,6 +93,7 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
     let locks = Locks::read(&session.root, &args.from, &args.to)?;
     let trail = strata_release::vouch::trail(&session.root, &args.from)?;
     let policy_basis = strata_release::plan::policy_bases(&view, &locks.source, &args.from);
+    let destination_files = strata_release::env_files::for_promotion(&session, &locks, &args.to)?;
     let request = Request {
         from: &args.from,
         to: &args.to,
@@ -103,6 +104,7 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
         unvouched: &trail.unvouched,
         destroyed: &trail.destroyed,
         policy_basis: &policy_basis,
+        destination_files: &destination_files,
     };
     let plan = strata_release::plan::make(model, &locks, &request)?;
     // A plan that could never run is refused before anyone reviews or signs it.
@@ -175,7 +177,7 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<u8> {
     let key = strata_release::approvals::signing_key(args.key.as_deref(), &session.repo)?;
     let view = session.work_tree()?;
     session.finish();
-    let path = strata_release::approvals::approve(&session.root, &view, &args.file, &plan, &key)?;
+    let path = strata_release::approvals::approve(&session, &view, &args.file, &plan, &key)?;
     // What the signature counts as is what the apply will find: the key's names in the
     // allowed signers decide, not who this run says it is.
     let approvers = view

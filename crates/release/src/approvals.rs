@@ -669,7 +669,7 @@ pub fn signing_key(explicit: Option<&Path>, repo: &strata_graph::git::Repo) -> R
 /// Signs the plan at `plan_path` with `key`, as an approval or, by the plan's author, as the
 /// proof of who made it; returns the signature file written.
 pub fn approve(
-    root: &Path,
+    session: &strata_graph::session::Session,
     view: &strata_graph::session::View,
     plan_path: &Path,
     plan: &PromotionPlan,
@@ -679,6 +679,7 @@ pub fn approve(
     // that is stale, or that was edited (and its digest computed again), is not. That
     // holds for all an approver reads, not only the steps: a plan edited to hide what it
     // holds back would have them approve what they did not see.
+    let root = &session.root;
     let locks = crate::plan::Locks::read(root, &plan.from, &plan.to)?;
     let stale = locks.source.digest() != plan.source_lock
         || locks.destination.digest() != plan.destination_lock;
@@ -707,7 +708,9 @@ pub fn approve(
                 Some(why) => Some(why),
                 None => {
                     let bases = crate::plan::policy_bases(view, &locks.source, &plan.from);
-                    let fresh = crate::plan::remake(&view.model, &locks, plan, &trail, &bases)?;
+                    let files = crate::env_files::for_promotion(session, &locks, &plan.to)?;
+                    let fresh =
+                        crate::plan::remake(&view.model, &locks, plan, &trail, &bases, &files)?;
                     plan.differs_from(&fresh)
                 }
             }

@@ -428,7 +428,7 @@ pub fn drift(
                         .map(|paths| paths.into_iter().collect())
                         .unwrap_or_default()
                 });
-            if let Some(file) = crate::record::fed_file_changed(
+            if let Some(file) = crate::env_files::fed_file_changed(
                 changed,
                 &env_files,
                 &at_head.snapshot,

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod clock;
 pub mod delivery;
 pub mod drift;
+pub mod env_files;
 pub mod event_signing;
 pub mod identity;
 pub mod lock;

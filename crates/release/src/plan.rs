@@ -51,6 +51,11 @@ pub struct PromotionPlan {
     /// they never pass through the source, so no promotion carries them; they are applied
     /// in the destination directly.
     pub outside: Vec<String>,
+    /// Targets the plan does not apply whose own files in the destination
+    /// (`environments/<to>/`) were committed since they were applied there: no hash
+    /// changed, so no promotion carries that; they are applied in the destination directly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reconfigured: Vec<Reconfigured>,
     /// BLAKE3 of the plan with this field empty: what approvals sign.
     pub digest: String,
 }
@@ -91,7 +96,21 @@ pub struct Step {
     /// Charts: the rendered manifests' digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rendered: Option<String>,
+    /// Apply: the digest of the destination's own files that feed the target, as HEAD's
+    /// commit held them when the plan was made (see [`crate::env_files::digest`]): what the
+    /// step runs with, and what its approvers saw. `promote apply` refuses the plan once
+    /// they changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_files: Option<String>,
     pub gates: Vec<GateResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reconfigured {
+    pub label: String,
+    /// The first of its files that changed.
+    pub file: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +155,9 @@ pub struct Request<'a> {
     /// What judges each source target's policy checks in the source today
     /// ([`crate::verify::policy_basis`]), to compare with what judged them when recorded.
     pub policy_basis: &'a BTreeMap<String, Option<String>>,
+    /// The destination's own files for each target, as HEAD's commit holds them
+    /// ([`crate::env_files::for_promotion`]).
+    pub destination_files: &'a BTreeMap<String, crate::env_files::TargetFiles>,
 }
 
 /// The two locks a plan compares.
@@ -519,6 +541,7 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
             },
             previous,
             rendered: entry.rendered.clone(),
+            env_files: req.destination_files.get(*label).map(|f| f.digest.clone()),
             gates: gate_results.remove(label).unwrap_or_default(),
         });
     }
@@ -644,6 +667,7 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
             }),
             rollback: Rollback::Previous,
             rendered: None,
+            env_files: None,
             gates: vec![GateResult {
                 gate: "destroy".into(),
                 ok: true,
@@ -662,6 +686,21 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
         .filter(|t| t.chart.as_ref().is_none_or(|c| c.chart_type != "library"))
         .map(|t| t.label.clone())
         .collect();
+    // What the destination runs whose own files changed since, and that this plan leaves
+    // as it is (a step applies HEAD's files; a destroyed or held-back target is said
+    // elsewhere).
+    let reconfigured: Vec<Reconfigured> = dst
+        .keys()
+        .filter(|l| wanted(l) && deploys_in(l, req.to) && model.index(l).is_some())
+        .filter(|l| !candidates.contains_key(l.as_str()) && !gone.contains_key(l.as_str()))
+        .filter_map(|l| {
+            let file = req.destination_files.get(l)?.changed.clone()?;
+            Some(Reconfigured {
+                label: l.clone(),
+                file,
+            })
+        })
+        .collect();
     let mut plan = PromotionPlan {
         version: PLAN_VERSION,
         from: req.from.into(),
@@ -676,6 +715,7 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
         blocked: blocked.into_values().collect(),
         unchanged,
         outside,
+        reconfigured,
         digest: String::new(),
     };
     plan.digest = plan.compute_digest();
@@ -696,6 +736,7 @@ pub fn remake(
     plan: &PromotionPlan,
     trail: &crate::vouch::Trail,
     policy_basis: &BTreeMap<String, Option<String>>,
+    destination_files: &BTreeMap<String, crate::env_files::TargetFiles>,
 ) -> Result<PromotionPlan> {
     let gates = train_step(model, &plan.from, &plan.to)?;
     let now = match gates.soak.as_deref().and_then(parse_duration) {
@@ -726,6 +767,7 @@ pub fn remake(
             unvouched: &trail.unvouched,
             destroyed: &trail.destroyed,
             policy_basis,
+            destination_files,
         },
     )
 }
@@ -882,6 +924,19 @@ impl PromotionPlan {
                 format!(
                     "it counts {} unchanged target(s), and {} are",
                     self.unchanged, fresh.unchanged
+                )
+            } else if self.reconfigured != fresh.reconfigured {
+                let names = |p: &PromotionPlan| -> Vec<String> {
+                    p.reconfigured
+                        .iter()
+                        .map(|r| format!("{} ({})", r.label, r.file))
+                        .collect()
+                };
+                format!(
+                    "the targets it lists as reconfigured in {} ({}) are not the ones whose files changed since they were applied ({})",
+                    self.to,
+                    list(names(self)),
+                    list(names(fresh))
                 )
             } else if self.outside != fresh.outside {
                 format!(

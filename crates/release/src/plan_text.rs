@@ -65,6 +65,15 @@ impl PromotionPlan {
                 self.outside.join(", ")
             ));
         }
+        if !self.reconfigured.is_empty() {
+            out.push_str(&format!(
+                "{}'s own files changed since these were applied there; no promotion carries that (apply them in {} directly, `strata apply LABEL --env {}`):\n",
+                self.to, self.to, self.to
+            ));
+            for r in &self.reconfigured {
+                out.push_str(&format!("  {} ({})\n", r.label, r.file));
+            }
+        }
         if self.approvals > 0 && self.steps().next().is_some() {
             out.push_str(&format!(
                 "needs the signature of its author {} and {} approval(s) by others (`strata promote approve FILE`)\n",
@@ -201,6 +210,18 @@ impl PromotionPlan {
                     .join(", ")
             ));
         }
+        if !self.reconfigured.is_empty() {
+            out.push_str(&format!(
+                "{}'s own files changed since these were applied there (no promotion carries that; apply them in {} directly): {}\n\n",
+                markdown_text(&self.to),
+                markdown_text(&self.to),
+                self.reconfigured
+                    .iter()
+                    .map(|r| format!("{} ({})", code(&r.label), code(&r.file)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         if !self.blocked.is_empty() {
             out.push_str("### Blocked\n\n| target | gate | reason |\n|---|---|---|\n");
             for b in &self.blocked {
@@ -222,7 +243,9 @@ impl PromotionPlan {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::{GateResult, Previous, PromotionPlan, Rollback, Step, StepAction};
+    use crate::plan::{
+        GateResult, Previous, PromotionPlan, Reconfigured, Rollback, Step, StepAction,
+    };
 
     fn step(label: &str, previous: Option<&str>, rollback: Rollback, ok: bool) -> Step {
         Step {
@@ -237,6 +260,7 @@ mod tests {
             }),
             rollback,
             rendered: None,
+            env_files: None,
             gates: vec![GateResult {
                 gate: "max_severity".into(),
                 ok,
@@ -266,6 +290,10 @@ mod tests {
             blocked: Vec::new(),
             unchanged: 0,
             outside: vec!["stacks/dns".into()],
+            reconfigured: vec![Reconfigured {
+                label: "stacks/db".into(),
+                file: "environments/staging/stacks/db/terraform.tfvars".into(),
+            }],
             digest: "d".repeat(64),
         };
         let md = plan.markdown();
@@ -275,6 +303,7 @@ mod tests {
             "- <code>stacks/app</code> (wave 2)",
             "kept as applied (it is new here, and the plan may not destroy)",
             "Not in dev (no promotion carries them; apply them in staging directly): <code>stacks/dns</code>",
+            "staging's own files changed since these were applied there (no promotion carries that; apply them in staging directly): <code>stacks/db</code> (<code>environments/staging/stacks/db/terraform.tfvars</code>)",
         ] {
             assert!(md.contains(expected), "{expected}\n---\n{md}");
         }

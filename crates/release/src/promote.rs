@@ -529,6 +529,18 @@ fn preflight(
             plan.to
         )));
     }
+    // Each step runs with the destination's files as HEAD's commit holds them now: they
+    // must be the ones the plan was made (and approved) with.
+    let files = crate::env_files::for_promotion(session, &locks, &plan.to)?;
+    for step in plan.steps().filter(|s| s.action == StepAction::Apply) {
+        let now = files.get(&step.label).map(|f| &f.digest);
+        if step.env_files.as_ref() != now {
+            return Ok(Err(format!(
+                "the plan is stale: {}'s own files for {} (under environments/{}/) changed since it was made, so its approvers did not see what the step would apply; make a new plan (`strata promote plan --from {} --to {}`)",
+                plan.to, step.label, plan.to, plan.from, plan.to
+            )));
+        }
+    }
     for step in plan.steps().filter(|s| s.action == StepAction::Apply) {
         let Some(entry) = locks.source.targets.get(&step.label) else {
             return Ok(Err(format!(
@@ -1585,6 +1597,7 @@ mod tests {
             previous: None,
             rollback: Rollback::Destroy,
             rendered: None,
+            env_files: None,
             gates: Vec::new(),
         }
     }

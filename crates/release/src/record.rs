@@ -7,6 +7,7 @@
 //! an empty follow-up plan, its policies and tests) passed. Everything else is listed with
 //! why it was not recorded, and the lock keeps its previous entry for it.
 
+use crate::env_files::{fed_file_changed, fed_files};
 use crate::identity;
 use crate::lock::{LockEntry, ReleaseLock};
 use crate::verify::verify;
@@ -171,59 +172,6 @@ fn undelivered_charts(lock: &ReleaseLock, model: &Model, env: &str) -> Vec<Strin
                     .is_some_and(|i| recordable(model, &model.targets[i], env))
         })
         .map(|(label, _)| label.clone())
-        .collect()
-}
-
-/// Whether an environment file of a target (`label`, a chart or not) in `env` may feed
-/// what its apply did, and so must be committed for a lock entry's commit to reproduce it:
-/// every file its sandbox and task key hold (a script of the stack may read any of them;
-/// the workspace's `ignore` leaves notes out), except a secrets file that does not reach
-/// it (the environment-wide one, for a chart).
-fn feeds(label: &str, chart: bool, env: &str, path: &str) -> bool {
-    if !strata_run::secrets::is_secrets_file(path) {
-        return true;
-    }
-    let (own, wide) = strata_run::secrets::scope(env, label, chart);
-    strata_run::secrets::reaches(path, &own, wide)
-}
-
-/// The first of the environment's files that fed `label` in `env` among `changed` (the
-/// paths that changed since the files it was applied with): one that feeds it at HEAD
-/// (`files` and `snapshot`, HEAD's), or one of the environment's directory deleted since,
-/// which may have. `None`: the files it was applied with are HEAD's.
-pub(crate) fn fed_file_changed(
-    changed: &std::collections::BTreeSet<String>,
-    files: &strata_graph::model::EnvironmentFiles,
-    snapshot: &strata_graph::snapshot::Snapshot,
-    env: &str,
-    label: &str,
-    chart: bool,
-) -> Option<String> {
-    let env_dir = format!("environments/{env}/");
-    fed_files(files, snapshot, env, label, chart)
-        .into_keys()
-        .find(|p| changed.contains(p))
-        .or_else(|| {
-            changed
-                .iter()
-                .find(|p| p.starts_with(&env_dir) && !snapshot.files.contains_key(p.as_str()))
-                .cloned()
-        })
-}
-
-/// The environment's files that feed `label` in `env` (see [`feeds`]), with what `snapshot`
-/// holds of each.
-fn fed_files(
-    files: &strata_graph::model::EnvironmentFiles,
-    snapshot: &strata_graph::snapshot::Snapshot,
-    env: &str,
-    label: &str,
-    chart: bool,
-) -> BTreeMap<String, Option<strata_graph::snapshot::FileEntry>> {
-    files
-        .inputs_for_target(env, label)
-        .filter(|p| feeds(label, chart, env, p))
-        .map(|p| (p.to_string(), snapshot.files.get(p).copied()))
         .collect()
 }
 
@@ -600,42 +548,4 @@ fn record_in_lock(
     }
     out.verification = Some(report);
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::feeds;
-
-    /// Every environment file a target's sandbox holds counts, but a secrets file that
-    /// does not reach the target: the environment-wide one never reaches a chart.
-    #[test]
-    fn every_file_given_feeds_but_secrets_that_do_not_reach_the_target() {
-        let env = "dev";
-        for (label, chart, path, fed) in [
-            (
-                "stacks/app",
-                false,
-                "environments/dev/stacks/app/bootstrap.env",
-                true,
-            ),
-            ("stacks/app", false, "environments/dev/env.toml", true),
-            ("stacks/app", false, "environments/dev/secrets.toml", true),
-            (
-                "stacks/app",
-                false,
-                "environments/dev/stacks/app/secrets.toml",
-                true,
-            ),
-            ("charts/web", true, "environments/dev/values.yaml", true),
-            ("charts/web", true, "environments/dev/secrets.toml", false),
-            (
-                "charts/web",
-                true,
-                "environments/dev/charts/web/secrets.toml",
-                true,
-            ),
-        ] {
-            assert_eq!(feeds(label, chart, env, path), fed, "{label}: {path}");
-        }
-    }
 }

@@ -10,6 +10,7 @@ use strata_graph::model::Model;
 use strata_graph::session::Session;
 use strata_release::approvals;
 use strata_release::clock::format_utc;
+use strata_release::env_files::TargetFiles;
 use strata_release::lock::{LockEntry, ReleaseLock, LOCK_VERSION, NONE, PASSED};
 use strata_release::plan::{self, Locks, PromotionPlan, Request, Rollback, StepAction};
 use tempfile::TempDir;
@@ -170,6 +171,9 @@ static NONE_DESTROYED: BTreeSet<String> = BTreeSet::new();
 /// No policy judges any target today.
 static NO_POLICIES: BTreeMap<String, Option<String>> = BTreeMap::new();
 
+/// No environment files known for any target.
+static NO_FILES: BTreeMap<String, TargetFiles> = BTreeMap::new();
+
 fn request<'a>(labels: &'a [String], allow_destroy: bool, now: i64) -> Request<'a> {
     Request {
         from: "dev",
@@ -181,6 +185,7 @@ fn request<'a>(labels: &'a [String], allow_destroy: bool, now: i64) -> Request<'
         unvouched: &VOUCHED,
         destroyed: &NONE_DESTROYED,
         policy_basis: &NO_POLICIES,
+        destination_files: &NO_FILES,
     }
 }
 
@@ -198,7 +203,15 @@ fn checked(model: &Model, locks: &Locks, req: &Request) -> PromotionPlan {
         unvouched: req.unvouched.clone(),
         destroyed: req.destroyed.clone(),
     };
-    let again = plan::remake(model, locks, &plan, &trail, req.policy_basis).unwrap();
+    let again = plan::remake(
+        model,
+        locks,
+        &plan,
+        &trail,
+        req.policy_basis,
+        req.destination_files,
+    )
+    .unwrap();
     if let Some(why) = plan.differs_from(&again) {
         panic!("an honest plan is not the plan made again: {why}\n{plan:#?}");
     }
@@ -271,6 +284,84 @@ fn waves_follow_dependencies_and_unchanged_targets_are_only_counted() {
     );
     assert_eq!(plan.unchanged, 1);
     assert!(plan.steps().all(|s| s.label != DATABASE));
+}
+
+/// A step pins the destination's files it runs with; a target the plan leaves as it is
+/// whose own files in the destination changed since it was applied there is named, since
+/// no promotion carries that; one the plan applies (with today's files) is not.
+#[test]
+fn steps_pin_the_destination_files_and_reconfigured_targets_are_named() {
+    let model = model("");
+    // database and dns already at dev's hash in staging.
+    let mut dst = all('b');
+    dst[2].1 = entry('a', &[NETWORK]);
+    dst[4].1 = entry('a', &[]);
+    let files = |changed: Option<&str>| TargetFiles {
+        digest: "f".repeat(64),
+        changed: changed.map(str::to_string),
+    };
+    let destination_files: BTreeMap<String, TargetFiles> = [
+        (
+            NETWORK,
+            files(Some("environments/staging/stacks/network/terraform.tfvars")),
+        ),
+        (
+            DATABASE,
+            files(Some(
+                "environments/staging/stacks/database/terraform.tfvars",
+            )),
+        ),
+        (DNS, files(None)),
+    ]
+    .into_iter()
+    .map(|(l, f)| (l.to_string(), f))
+    .collect();
+    let req = Request {
+        destination_files: &destination_files,
+        ..request(&[], false, T0 + HOUR)
+    };
+    let plan = checked(&model, &locks(all('a'), dst), &req);
+    assert_eq!(
+        plan.reconfigured
+            .iter()
+            .map(|r| (r.label.as_str(), r.file.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(
+            DATABASE,
+            "environments/staging/stacks/database/terraform.tfvars"
+        )]
+    );
+    assert_eq!(step(&plan, NETWORK).env_files, Some("f".repeat(64)));
+    assert_eq!(step(&plan, CLUSTER).env_files, None);
+    assert!(
+        plan.text()
+            .contains("stacks/database (environments/staging/stacks/database/terraform.tfvars)"),
+        "{}",
+        plan.text()
+    );
+    // A plan whose list was edited is not the plan strata makes.
+    let mut edited = plan.clone();
+    edited.reconfigured.clear();
+    let trail = strata_release::vouch::Trail {
+        unvouched: VOUCHED.clone(),
+        destroyed: NONE_DESTROYED.clone(),
+    };
+    let again = plan::remake(
+        &model,
+        &locks(all('a'), {
+            let mut dst = all('b');
+            dst[2].1 = entry('a', &[NETWORK]);
+            dst[4].1 = entry('a', &[]);
+            dst
+        }),
+        &edited,
+        &trail,
+        &NO_POLICIES,
+        &destination_files,
+    )
+    .unwrap();
+    let why = edited.differs_from(&again).expect("edited");
+    assert!(why.contains("reconfigured"), "{why}");
 }
 
 #[test]

@@ -1,0 +1,206 @@
+//! An environment's own files (`environments/<env>/`: env.toml, overrides, values, secrets
+//! files) as they feed each target there. They are no part of a target's hash: a lock entry
+//! records the commit whose files it was applied with (`env_commit`), an apply or a
+//! promotion runs with HEAD's, and a promotion plan pins HEAD's for each step it applies and
+//! names the targets whose files changed since they were applied.
+
+use crate::lock::ReleaseLock;
+use std::collections::{BTreeMap, BTreeSet};
+use strata_graph::model::EnvironmentFiles;
+use strata_graph::session::{Session, View};
+use strata_graph::snapshot::Snapshot;
+use strata_graph::Result;
+
+/// Whether an environment file of a target (`label`, a chart or not) in `env` may feed
+/// what its apply did, and so must be committed for a lock entry's commit to reproduce it:
+/// every file its sandbox and task key hold (a script of the stack may read any of them;
+/// the workspace's `ignore` leaves notes out), except a secrets file that does not reach
+/// it (the environment-wide one, for a chart).
+pub(crate) fn feeds(label: &str, chart: bool, env: &str, path: &str) -> bool {
+    if !strata_run::secrets::is_secrets_file(path) {
+        return true;
+    }
+    let (own, wide) = strata_run::secrets::scope(env, label, chart);
+    strata_run::secrets::reaches(path, &own, wide)
+}
+
+/// The first of the environment's files that fed `label` in `env` among `changed` (the
+/// paths that changed since the files it was applied with): one that feeds it at HEAD
+/// (`files` and `snapshot`, HEAD's), or one of the environment's directory deleted since,
+/// which may have. `None`: the files it was applied with are HEAD's.
+pub(crate) fn fed_file_changed(
+    changed: &std::collections::BTreeSet<String>,
+    files: &strata_graph::model::EnvironmentFiles,
+    snapshot: &strata_graph::snapshot::Snapshot,
+    env: &str,
+    label: &str,
+    chart: bool,
+) -> Option<String> {
+    let env_dir = format!("environments/{env}/");
+    fed_files(files, snapshot, env, label, chart)
+        .into_keys()
+        .find(|p| changed.contains(p))
+        .or_else(|| {
+            changed
+                .iter()
+                .find(|p| p.starts_with(&env_dir) && !snapshot.files.contains_key(p.as_str()))
+                .cloned()
+        })
+}
+
+/// The environment's files that feed `label` in `env` (see [`feeds`]), with what `snapshot`
+/// holds of each.
+pub(crate) fn fed_files(
+    files: &strata_graph::model::EnvironmentFiles,
+    snapshot: &strata_graph::snapshot::Snapshot,
+    env: &str,
+    label: &str,
+    chart: bool,
+) -> BTreeMap<String, Option<strata_graph::snapshot::FileEntry>> {
+    files
+        .inputs_for_target(env, label)
+        .filter(|p| feeds(label, chart, env, p))
+        .map(|p| (p.to_string(), snapshot.files.get(p).copied()))
+        .collect()
+}
+
+/// What a promotion plan knows of one target's files in the destination, as HEAD's commit
+/// holds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetFiles {
+    /// Digest of the files that feed the target (see [`digest`]): what a step applying it
+    /// runs with.
+    pub digest: String,
+    /// The first of them committed since the destination's lock entry was applied (see
+    /// [`fed_file_changed`]), when it has an entry and git can tell.
+    pub changed: Option<String>,
+}
+
+/// The digest of the files `snapshot` holds that feed `label` in `env` (a chart or not):
+/// each path with its content's id and mode, or marked absent.
+pub fn digest(
+    files: &EnvironmentFiles,
+    snapshot: &Snapshot,
+    env: &str,
+    label: &str,
+    chart: bool,
+) -> String {
+    let mut h = blake3::Hasher::new();
+    for (path, entry) in fed_files(files, snapshot, env, label, chart) {
+        h.update(path.as_bytes());
+        h.update(&[0]);
+        match entry {
+            Some(e) => {
+                h.update(&e.id.0);
+                h.update(&e.mode.to_le_bytes());
+            }
+            None => {
+                h.update(b"-");
+            }
+        }
+        h.update(&[0]);
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// The destination `to`'s files for every target `locks` name there (the source's entries
+/// a promotion may apply, the destination's it runs), as HEAD's commit holds them.
+pub fn for_promotion(
+    session: &Session,
+    locks: &crate::plan::Locks,
+    to: &str,
+) -> Result<BTreeMap<String, TargetFiles>> {
+    let head = session.repo.resolve_commit("HEAD")?;
+    let at_head = session.at_commit(&head)?;
+    Ok(of_locks(
+        session,
+        &at_head,
+        &head,
+        &locks.source,
+        &locks.destination,
+        to,
+    ))
+}
+
+fn of_locks(
+    session: &Session,
+    at_head: &View,
+    head: &str,
+    source: &ReleaseLock,
+    destination: &ReleaseLock,
+    to: &str,
+) -> BTreeMap<String, TargetFiles> {
+    let files = at_head.model.environment_files(&at_head.snapshot);
+    // What changed since each commit whose files an entry was applied with (asked once per
+    // commit; nothing when git cannot tell).
+    let mut changed_since: BTreeMap<&str, Option<BTreeSet<String>>> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for (label, entry) in source.targets.iter().chain(destination.targets.iter()) {
+        if out.contains_key(label) {
+            continue;
+        }
+        let chart = entry.kind == "chart";
+        let changed = destination.targets.get(label).and_then(|applied| {
+            let since = applied.env_files_commit();
+            changed_since
+                .entry(since)
+                .or_insert_with(|| {
+                    session
+                        .repo
+                        .changed_between(since, head)
+                        .ok()
+                        .map(|paths| paths.into_iter().collect())
+                })
+                .as_ref()
+                .and_then(|changed| {
+                    fed_file_changed(changed, &files, &at_head.snapshot, to, label, chart)
+                })
+        });
+        out.insert(
+            label.clone(),
+            TargetFiles {
+                digest: digest(&files, &at_head.snapshot, to, label, chart),
+                changed,
+            },
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::feeds;
+
+    /// Every environment file a target's sandbox holds counts, but a secrets file that
+    /// does not reach the target: the environment-wide one never reaches a chart.
+    #[test]
+    fn every_file_given_feeds_but_secrets_that_do_not_reach_the_target() {
+        let env = "dev";
+        for (label, chart, path, fed) in [
+            (
+                "stacks/app",
+                false,
+                "environments/dev/stacks/app/bootstrap.env",
+                true,
+            ),
+            ("stacks/app", false, "environments/dev/env.toml", true),
+            ("stacks/app", false, "environments/dev/secrets.toml", true),
+            (
+                "stacks/app",
+                false,
+                "environments/dev/stacks/app/secrets.toml",
+                true,
+            ),
+            ("charts/web", true, "environments/dev/values.yaml", true),
+            ("charts/web", true, "environments/dev/secrets.toml", false),
+            (
+                "charts/web",
+                true,
+                "environments/dev/charts/web/secrets.toml",
+                true,
+            ),
+        ] {
+            assert_eq!(feeds(label, chart, env, path), fed, "{label}: {path}");
+        }
+    }
+}
