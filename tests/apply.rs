@@ -1697,3 +1697,129 @@ fn a_push_of_a_state_of_another_lineage_is_bad_input() {
     assert!(run.stderr.contains("lineage"), "{}", run.stderr);
     assert_eq!(std::fs::read(&state).unwrap(), before);
 }
+
+/// dev applied and recorded, a plan dev -> staging made and applied, each committed: what
+/// `promote apply` said.
+fn promote_to_staging(repo: &Repo, labels: &[&str]) -> Run {
+    repo.strata(&["apply", "--auto-approve", "--env", "dev"])
+        .assert_ok();
+    repo.commit("dev's lock");
+    plan_and_promote(repo, labels)
+}
+
+/// A plan dev -> staging made and applied, and committed: what `promote apply` said.
+fn plan_and_promote(repo: &Repo, labels: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json");
+    let file = file.to_str().unwrap();
+    let mut args = vec!["promote", "plan", "--from", "dev", "--to", "staging"];
+    args.extend_from_slice(labels);
+    args.extend_from_slice(&["--out", file]);
+    repo.strata(&args).assert_ok();
+    let run = repo.strata(&["promote", "apply", file]);
+    repo.commit("staging's lock");
+    run
+}
+
+fn staging_env(repo: &Repo) {
+    repo.write(
+        "environments/staging/env.toml",
+        "promotes_from = \"dev\"\n\n[state]\nbackend = \"local\"\n",
+    );
+}
+
+/// A destination's own file that is a link into the rest of the repository is read through
+/// as HEAD holds what it leads to: a promotion kept the link, and so read the promoted
+/// commit's older copy, while its lock entry claimed HEAD's files.
+#[test]
+fn a_promotion_reads_a_linked_destination_file_as_head_has_it() {
+    let repo = tools_repo();
+    staging_env(&repo);
+    let stack = |extra: &str| {
+        format!("variable \"size\" {{\n  default = 1\n}}\n\noutput \"size\" {{\n  value = var.size\n}}\n{extra}")
+    };
+    repo.write("stacks/s/main.tf", &stack(""));
+    repo.write("shared/staging.tfvars", "size = 2\n");
+    std::fs::create_dir_all(repo.path().join("environments/staging/stacks/s")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        "../../../../shared/staging.tfvars",
+        repo.path()
+            .join("environments/staging/stacks/s/terraform.tfvars"),
+    )
+    .unwrap();
+    repo.commit("a stack whose staging value is linked");
+    let size = || {
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(repo.state_file("staging", "stacks/s")).unwrap())
+                .unwrap();
+        state["outputs"]["size"]["value"].clone()
+    };
+    promote_to_staging(&repo, &[]).assert_ok();
+    assert_eq!(size(), 2);
+    repo.write(
+        "stacks/s/main.tf",
+        &stack("\noutput \"note\" {\n  value = \"v2\"\n}\n"),
+    );
+    repo.commit("v2");
+    repo.strata(&["apply", "--auto-approve", "--env", "dev"])
+        .assert_ok();
+    repo.commit("dev's lock");
+    repo.write("shared/staging.tfvars", "size = 5\n");
+    repo.commit("staging's value, through the link");
+    promote_to_staging(&repo, &[]).assert_ok();
+    assert_eq!(size(), 5, "the value the link leads to at HEAD");
+}
+
+/// A chart nested in the directory of a stack deleted since keeps its own files: its
+/// destination files are HEAD's in a promotion (they were taken for the deleted stack's,
+/// and kept as the promoted commit had them).
+#[test]
+fn a_promotion_gives_a_chart_nested_in_a_deleted_stack_its_files_as_head_has_them() {
+    let repo = tools_repo();
+    staging_env(&repo);
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &format!("{workspace}\n[gitops]\nformat = \"argocd\"\nrepo_url = \"https://git.example/x.git\"\n"),
+    );
+    repo.write("stacks/app/main.tf", "output \"x\" {\n  value = \"1\"\n}\n");
+    repo.write(
+        "stacks/app/chart/Chart.yaml",
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    );
+    repo.write("stacks/app/chart/values.yaml", "replicas: 1\n");
+    let template = |label: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  labels:\n    v: \"{label}\"\ndata:\n  replicas: \"{{{{ .Values.replicas }}}}\"\n")
+    };
+    repo.write("stacks/app/chart/templates/cm.yaml", &template("1"));
+    repo.write(
+        "environments/staging/stacks/app/chart/values.yaml",
+        "replicas: 2\n",
+    );
+    repo.commit("a stack with a chart inside");
+    promote_to_staging(&repo, &[]).assert_ok();
+    repo.write("stacks/app/chart/templates/cm.yaml", &template("2"));
+    repo.commit("chart v2");
+    repo.strata(&["apply", "--auto-approve", "--env", "dev"])
+        .assert_ok();
+    repo.commit("dev's lock");
+    repo.git(&["rm", "-q", "stacks/app/main.tf"]);
+    repo.write(
+        "environments/staging/stacks/app/chart/values.yaml",
+        "replicas: 5\n",
+    );
+    repo.commit("the stack retired; staging's replicas");
+    let run = plan_and_promote(&repo, &["stacks/app/chart"]);
+    run.assert_ok();
+    let rendered = common::files_containing(&repo.path().join("deploy/staging"), b"replicas", &[]);
+    assert!(!rendered.is_empty(), "{}", run.stdout);
+    for file in rendered {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            text.contains("replicas: \"5\""),
+            "{}: {text}",
+            file.display()
+        );
+    }
+}

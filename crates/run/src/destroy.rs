@@ -12,7 +12,7 @@ use crate::states::States;
 use crate::task::{Action, Mode};
 use crate::NotRunTask;
 use crate::{resolve_envs, run, Observer, RunOptions, RunReport};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use strata_exec::schedule::Status;
 use strata_graph::discover::Kind;
@@ -291,16 +291,18 @@ fn environment_files_of(
         return Ok(false);
     }
     let files = strata_graph::snapshot::Snapshot::at_commit(&session.repo, from)?;
-    // The directories (below the environment's) of the targets HEAD no longer has, found
-    // once: every file is asked about.
-    let gone_dirs: Vec<String> = at
-        .model
-        .targets
-        .iter()
-        .filter(|t| head.model.target(&t.label).is_none())
-        .map(|t| format!("{}/", t.label))
-        .collect();
-    let gone = |rel: &str| gone_dirs.iter().any(|d| rel.starts_with(d.as_str()));
+    // A file below the environment's directory is a target's when the deepest target
+    // directory holding it is that target's (a chart nested in a stack's directory owns
+    // its own files); it stays the checkout's when that target is gone from HEAD.
+    let labels: std::collections::HashSet<&str> =
+        at.model.targets.iter().map(|t| t.label.as_str()).collect();
+    let gone = |rel: &str| {
+        let owner = rel
+            .match_indices('/')
+            .map(|(i, _)| &rel[..i])
+            .rfind(|dir| labels.contains(dir));
+        owner.is_some_and(|label| head.model.target(label).is_none())
+    };
     let mut dirs = vec![dir.clone()];
     if let Some(then) = at.model.environment(env) {
         let then = parent(&then.file);
@@ -329,15 +331,89 @@ fn environment_files_of(
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
-        if files.files.get(path).map(|e| e.mode) == Some(strata_graph::snapshot::SYMLINK_MODE) {
-            #[cfg(unix)]
-            std::os::unix::fs::symlink(String::from_utf8_lossy(&bytes).as_ref(), &to)
-                .map_err(|e| Error::io(&to, e))?;
-        } else {
+        if files.files.get(path).map(|e| e.mode) != Some(strata_graph::snapshot::SYMLINK_MODE) {
             std::fs::write(&to, &bytes).map_err(|e| Error::io(&to, e))?;
+            continue;
+        }
+        // A link is read through: what it leads to in the repository is the environment's
+        // file, as `from` holds it, not as the checkout's commit does (a link kept as a
+        // link would read the other commit's copy). One leading elsewhere stays a link.
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        match link_target(session, &files, path, &text)? {
+            Some(target) => {
+                let below: Vec<(&str, &str)> = if files.files.contains_key(target.as_str()) {
+                    vec![(target.as_str(), "")]
+                } else {
+                    files.files_below(&target).collect()
+                };
+                let sources: Vec<&str> = below.iter().map(|(p, _)| *p).collect();
+                let rel: BTreeMap<&str, &str> = below.iter().copied().collect();
+                for (source, content) in
+                    files.map_contents(&session.repo, &sources, |_, b, _| b.to_vec())?
+                {
+                    let dest = match rel[source] {
+                        "" => to.clone(),
+                        r => to.join(r),
+                    };
+                    if let Some(parent) = dest.parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                    }
+                    std::fs::write(&dest, &content).map_err(|e| Error::io(&dest, e))?;
+                }
+            }
+            None => {
+                #[cfg(unix)]
+                std::os::unix::fs::symlink(&text, &to).map_err(|e| Error::io(&to, e))?;
+            }
         }
     }
     Ok(true)
+}
+
+/// Where the link at `path` in `files`, whose text is `text`, leads inside the repository,
+/// following further links (a few): a file or a directory `files` holds; `None` when it
+/// leads out of the repository or to nothing there.
+fn link_target(
+    session: &Session,
+    files: &strata_graph::snapshot::Snapshot,
+    path: &str,
+    text: &str,
+) -> Result<Option<String>> {
+    let (mut path, mut text) = (path.to_string(), text.to_string());
+    for _ in 0..16 {
+        if text.starts_with('/') {
+            return Ok(None);
+        }
+        let mut parts: Vec<&str> = path.split('/').collect();
+        parts.pop();
+        for part in text.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() {
+                        return Ok(None);
+                    }
+                }
+                p => parts.push(p),
+            }
+        }
+        let target = parts.join("/");
+        match files.files.get(target.as_str()) {
+            Some(e) if e.mode == strata_graph::snapshot::SYMLINK_MODE => {
+                let next = files.map_contents(&session.repo, &[target.as_str()], |_, b, _| {
+                    String::from_utf8_lossy(b).to_string()
+                })?;
+                let Some((_, next)) = next.into_iter().next() else {
+                    return Ok(None);
+                };
+                (path, text) = (target, next);
+            }
+            Some(_) => return Ok(Some(target)),
+            None if files.files_below(&target).next().is_some() => return Ok(Some(target)),
+            None => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
 /// Removes a file, a link or a directory with everything below it; nothing there is fine.
