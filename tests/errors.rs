@@ -1259,3 +1259,130 @@ fn a_configuration_file_committed_as_a_link_is_named() {
         run.stderr
     );
 }
+
+/// Settings that would make strata check less than they say, because of a typo, are bad
+/// input at their line (or, for what the layout leaves out, said by every run): each was
+/// accepted without a word, and the run that followed was green having checked less.
+#[test]
+fn typos_that_would_check_less_are_refused_or_said() {
+    let repo = Repo::with_fixture();
+    let list = |repo: &Repo| repo.strata(&["list"]);
+    let refused = |run: common::Run, file_line: &str, what: &str| {
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(
+            run.stderr.contains(what) && run.stderr.contains(&format!("--> {file_line}\n")),
+            "{}",
+            run.stderr
+        );
+    };
+
+    // An `extra_inputs` glob that matches nothing declared the read it was meant to
+    // resolve, and silenced the warning about it.
+    repo.write(
+        "stacks/network/stack.toml",
+        "extra_inputs = [\"../../shared/conifg.json\"]\n",
+    );
+    refused(
+        list(&repo),
+        "stacks/network/stack.toml:1",
+        "`extra_inputs` entry `../../shared/conifg.json` matches no file in the repository",
+    );
+    repo.write(
+        "stacks/network/stack.toml",
+        "extra_inputs = [\"../../shared/*.json\"]\n",
+    );
+    list(&repo).assert_ok();
+    std::fs::remove_file(repo.path().join("stacks/network/stack.toml")).unwrap();
+
+    // A global input matching no file: a change to the file meant affected nothing.
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace.replace("shared/global/*.json", "shared/globl/*.json"),
+    );
+    refused(
+        list(&repo),
+        "WORKSPACE.toml:4",
+        "`global_inputs` entry `shared/globl/*.json` matches no file",
+    );
+    repo.write("WORKSPACE.toml", &workspace);
+
+    // `kinds = []` governed nothing (`labels = []` means all).
+    repo.write("policies/p/policy.toml", "labels = []\nkinds = []\n");
+    repo.write(
+        "policies/p/p.rego",
+        "package main\n\ndeny contains \"no\" if { false }\n",
+    );
+    refused(list(&repo), "policies/p/policy.toml:2", "`kinds` is empty");
+    std::fs::remove_file(repo.path().join("policies/p/policy.toml")).unwrap();
+
+    // State settings of a stack that does not exist set nothing: the stack's own state
+    // was never read.
+    repo.write(
+        "environments/dev/env.toml",
+        "[gates]\nrequire = [\"plan\"]\n\n[state.stacks.\"stacks/netwrok\"]\npath = \"/tmp/network.tfstate\"\n",
+    );
+    refused(
+        list(&repo),
+        "environments/dev/env.toml:4",
+        "[state.stacks.\"stacks/netwrok\"] names no stack",
+    );
+    let run = repo.strata(&["plan", "--env", "dev", "stacks/network"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean `stacks/network`?"),
+        "{}",
+        run.stderr
+    );
+    repo.write(
+        "environments/dev/env.toml",
+        "[gates]\nrequire = [\"plan\"]\n",
+    );
+
+    // Rego the layout leaves out is no policy: listed by `list`, said by every run.
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &format!("{workspace}\n[layout]\npolicies = [\"policy/**\"]\n"),
+    );
+    let run = repo.strata(&["list", "--check"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("  policies/p/\n"), "{}", run.stderr);
+    let run = repo.strata(&["check", "--env", "dev", "modules/naming"]);
+    assert!(
+        run.stderr
+            .contains("that no target owns are neither run nor checked: policies/k8s, policies/p"),
+        "{}",
+        run.stderr
+    );
+    repo.write("WORKSPACE.toml", &workspace);
+
+    // A chart's values file that is not YAML by name reaches no tool.
+    repo.write(
+        "environments/prod/charts/web/values.json",
+        "{\"replicas\": 4}\n",
+    );
+    let run = repo.strata(&["list", "--check"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "environments/prod/charts/web/values.json is in charts/web's directory of environments/prod/, but helm is given only its values files"
+        ),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(repo.path().join("environments/prod/charts/web/values.json")).unwrap();
+
+    // A WORKSPACE.toml that is not UTF-8 is named with its line.
+    std::fs::write(
+        repo.path().join("WORKSPACE.toml"),
+        [workspace.as_bytes(), b"# caf\xe9\n"].concat(),
+    )
+    .unwrap();
+    let lines = workspace.lines().count() + 1;
+    refused(
+        list(&repo),
+        &format!("WORKSPACE.toml:{lines}"),
+        "`WORKSPACE.toml` is not valid UTF-8",
+    );
+}

@@ -104,8 +104,9 @@ impl Session {
     pub fn open(start: &Path, use_cache: bool) -> Result<Session> {
         let root = find_root(start)?;
         let path = root.join(WORKSPACE_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let config = WorkspaceConfig::parse(&text, WORKSPACE_FILE)?;
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let text = crate::text::strict_utf8(&bytes, WORKSPACE_FILE)?;
+        let config = WorkspaceConfig::parse(text, WORKSPACE_FILE)?;
         let repo = Repo::open(&root)?;
         strata_fs::keep_out_of_git(&root.join(STRATA_DIR));
         let facts = {
@@ -131,7 +132,7 @@ impl Session {
             config,
             facts,
             use_cache,
-            config_text: text,
+            config_text: text.to_string(),
             start,
         })
     }

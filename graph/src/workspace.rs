@@ -117,6 +117,9 @@ pub struct WorkspaceSection {
     /// Globs: a change to a matching file affects every target.
     #[serde(default)]
     pub global_inputs: Vec<String>,
+    /// The line of each of `global_inputs`, for errors.
+    #[serde(skip)]
+    pub global_inputs_lines: Vec<Option<usize>>,
     /// Globs never treated as inputs.
     #[serde(default)]
     pub ignore: Vec<String>,
@@ -206,6 +209,12 @@ impl WorkspaceConfig {
         let mut cfg: WorkspaceConfig = parse_toml(text, file)?;
         cfg.policy.builtin_line = key_line(text, "builtin");
         cfg.policy.builtin_version_line = key_line(text, "builtin_version");
+        cfg.workspace.global_inputs_lines = cfg
+            .workspace
+            .global_inputs
+            .iter()
+            .map(|g| value_line(text, g))
+            .collect();
         for (key, globs) in [
             ("global_inputs", &cfg.workspace.global_inputs),
             ("ignore", &cfg.workspace.ignore),

@@ -25,6 +25,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     let session = ctx.session()?;
     let view = session.work_tree()?;
     view.model.check_all()?;
+    view.model.check_state_stacks()?;
     let folded = strata_graph::folded::folded_roots(&view, &session.repo)?;
     session.finish();
     let env_files = view.model.environment_files(&view.snapshot);
@@ -87,7 +88,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     }
     if !view.model.unowned.is_empty() {
         say!(
-            "\n{} director{} with Terraform files or a Chart.yaml that no target owns:",
+            "\n{} director{} with Terraform files, a Chart.yaml or Rego policies that no target owns:",
             view.model.unowned.len(),
             if view.model.unowned.len() == 1 {
                 "y"
@@ -102,7 +103,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
                 false => say!("  {dir}/"),
             }
         }
-        say!("hint: add them to [layout] in WORKSPACE.toml (e.g. `stacks = [\"stacks/**\", \"live/*/*\"]`), put a stack.toml or module.toml in them, or ignore them with `ignore`");
+        say!("hint: add them to [layout] in WORKSPACE.toml (e.g. `stacks = [\"stacks/**\", \"live/*/*\"]`, `policies = [\"policies/**\"]`), put a stack.toml or module.toml in them, or ignore them with `ignore`");
         if view.model.unowned.iter().any(|d| linked(d)) {
             say!("hint: a linked directory is no target: make it a directory of its own (a stack whose main.tf calls the shared code as a module), or ignore the link with `ignore`");
         }

@@ -289,6 +289,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     }
     let session = ctx.session()?;
     let view = session.work_tree()?;
+    view.model.check_state_stacks()?;
     // Without an environment a stack has no state to plan against: say so, rather than a
     // green check that never planned.
     if mode == Mode::Check
@@ -414,6 +415,25 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                 });
             }
         }
+    }
+    // What the layout leaves out is neither run nor checked (a policy directory among them
+    // judges nothing): said before every run, not only by `strata list`.
+    if !view.model.unowned.is_empty() {
+        let n = view.model.unowned.len();
+        let shown: Vec<&str> = view
+            .model
+            .unowned
+            .iter()
+            .take(3)
+            .map(String::as_str)
+            .collect();
+        say!(
+            "warning: {n} director{} with Terraform files, a Chart.yaml or Rego policies that no target owns {} neither run nor checked: {}{} (`strata list` shows them; fix [layout] in WORKSPACE.toml, or `ignore` them)",
+            if n == 1 { "y" } else { "ies" },
+            if n == 1 { "is" } else { "are" },
+            shown.join(", "),
+            if n > 3 { ", ..." } else { "" }
+        );
     }
     // A read the sandbox may not hold: said before the run, as `affected` says it.
     for &id in &selection.targets {

@@ -56,6 +56,50 @@ impl Environment {
 }
 
 impl Model {
+    /// An error for a `[state.stacks."<label>"]` table whose label is no stack: it would set
+    /// nothing, and a typo would leave the stack on the environment's default state (an
+    /// adopted state never read, its resources created again). Asked of the work tree's
+    /// model by the commands that run stacks, not of every model: another commit's code is
+    /// run with this checkout's env.toml, which may name stacks added since.
+    pub fn check_state_stacks(&self) -> Result<()> {
+        let stacks: Vec<&str> = self
+            .targets
+            .iter()
+            .filter(|t| t.kind == discover::Kind::Stack)
+            .map(|t| t.label.as_str())
+            .collect();
+        check_state_stacks(&self.environments, &stacks)
+    }
+}
+
+fn check_state_stacks(envs: &[Environment], stacks: &[&str]) -> Result<()> {
+    for env in envs {
+        for label in env.config.state.stacks.keys() {
+            if stacks.contains(&label.as_str()) {
+                continue;
+            }
+            let quoted = format!("\"{label}\"");
+            let line = env
+                .text
+                .lines()
+                .position(|l| l.contains(&quoted) || l.contains(&format!("'{label}'")))
+                .map(|i| i + 1);
+            let near = crate::error::did_you_mean(label, stacks);
+            return Err(Error::Invalid {
+                message: format!("[state.stacks.\"{label}\"] names no stack of the workspace"),
+                location: Location::new(env.file.clone(), line),
+                hint: format!(
+                    "{}a stack deleted since is destroyed with the settings of a commit that has it (`strata destroy {label} --env {} --from <commit>`): remove the table",
+                    near.map(|n| format!("{n} ")).unwrap_or_default(),
+                    env.name
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl Model {
     /// Files under `environments/` that feed targets, indexed once per snapshot: for each
     /// environment, the files under `environments/<env>/<label>/` by label, the
     /// environment-wide files (those directly in `environments/<env>/`, such as env.toml),
@@ -104,6 +148,21 @@ impl Model {
                     };
                     match owner {
                         EnvFileOwner::Target(label) => {
+                            // A chart is given its values files and its secrets file: any
+                            // other file there reaches no tool (a `values.json`, a
+                            // `values.YAML`), though it is hashed with the chart.
+                            let chart = self
+                                .target(label)
+                                .is_some_and(|t| t.kind == discover::Kind::Chart);
+                            let name = discover::file_name(path);
+                            if chart
+                                && !name.starts_with('.')
+                                && !(path.ends_with(".yaml")
+                                    || path.ends_with(".yml")
+                                    || name == SECRETS_FILE_NAME)
+                            {
+                                files.unread.push((path.clone(), label.to_string()));
+                            }
                             files
                                 .by_label
                                 .entry(label.to_string())
@@ -176,7 +235,13 @@ struct EnvFiles {
     /// Files no target is given (see [`EnvFileOwner::Nobody`]), each with the vendored
     /// subchart whose directory holds it, if one does ([`EnvFileOwner::Subchart`]).
     stray: Vec<(String, Option<String>)>,
+    /// Files in a chart's directory that helm is never given (not a values file, not its
+    /// secrets file), with the chart.
+    unread: Vec<(String, String)>,
 }
+
+/// The name of a secrets file (see strata_run::secrets).
+const SECRETS_FILE_NAME: &str = "secrets.toml";
 
 /// A file under `environments/<env>/` that no target is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,6 +251,8 @@ pub struct Stray<'a> {
     /// The chart vendored in another chart whose directory holds it (see
     /// [`EnvFileOwner::Subchart`]).
     pub subchart: Option<&'a str>,
+    /// The chart whose directory holds it, which helm is never given it (no values file).
+    pub unread_by: Option<&'a str>,
 }
 
 impl std::fmt::Display for Stray<'_> {
@@ -195,7 +262,14 @@ impl std::fmt::Display for Stray<'_> {
             env,
             path,
             subchart,
+            unread_by,
         } = self;
+        if let Some(chart) = unread_by {
+            return write!(
+                f,
+                "{path} is in {chart}'s directory of environments/{env}/, but helm is given only its values files there (`*.yaml`, `*.yml`) and its secrets file, so it reaches no tool\n  hint: rename it to end in `.yaml` (helm reads a JSON values file as YAML), or remove it"
+            );
+        }
         match subchart {
             Some(sub) => write!(
                 f,
@@ -297,11 +371,20 @@ impl EnvironmentFiles {
     /// it, if one does.
     pub fn stray(&self) -> impl Iterator<Item = Stray<'_>> {
         self.per_env.iter().flat_map(|(env, f)| {
-            f.stray.iter().map(move |(path, subchart)| Stray {
-                env,
-                path,
-                subchart: subchart.as_deref(),
-            })
+            f.stray
+                .iter()
+                .map(move |(path, subchart)| Stray {
+                    env,
+                    path,
+                    subchart: subchart.as_deref(),
+                    unread_by: None,
+                })
+                .chain(f.unread.iter().map(move |(path, chart)| Stray {
+                    env,
+                    path,
+                    subchart: None,
+                    unread_by: Some(chart.as_str()),
+                }))
         })
     }
 

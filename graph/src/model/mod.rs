@@ -118,8 +118,8 @@ pub struct Model {
     pub waivers: Vec<Waiver>,
     /// The snapshot's symbolic links (see `links`).
     pub links: Links,
-    /// Directories holding Terraform files or a `Chart.yaml` that no target owns and none
-    /// reads: the layout leaves them out (`strata list` reports them).
+    /// Directories holding Terraform files, a `Chart.yaml` or Rego that no target owns and
+    /// none reads: the layout leaves them out (`strata list` reports them, and runs warn).
     pub unowned: Vec<String>,
     by_label: HashMap<String, TargetId>,
 }
@@ -341,6 +341,24 @@ pub fn build(
         discover(snapshot, &layout)?
     };
     let owned = Owned::assign(snapshot, config, &found);
+    // A global input that matches no file declares nothing: a typo would leave the file it
+    // meant out of every target's inputs, and a change to it would affect nothing.
+    for (i, glob) in config.workspace.global_inputs.iter().enumerate() {
+        let Ok(one) = GlobBuilder::new(glob).literal_separator(true).build() else {
+            continue;
+        };
+        let one = one.compile_matcher();
+        if !snapshot.files.keys().any(|p| one.is_match(p)) {
+            return Err(Error::Invalid {
+                message: format!("`global_inputs` entry `{glob}` matches no file in the repository"),
+                location: Location::new(
+                    crate::workspace::WORKSPACE_FILE,
+                    config.workspace.global_inputs_lines.get(i).copied().flatten(),
+                ),
+                hint: "fix the glob (relative to the workspace root, e.g. `shared/versions.json` or `.github/**`), or remove the entry".into(),
+            });
+        }
+    }
     // A global input feeds every target's hash: one that cannot be read models nothing.
     if let Some(path) = owned.global_inputs.iter().find(|p| {
         snapshot
@@ -559,7 +577,11 @@ impl<'a> Owned<'a> {
                 {
                     owned.unreadable.push((owner, path.clone()));
                 }
-            } else if (is_terraform_file(path) || file_name(path) == CHART_FILE)
+            } else if (is_terraform_file(path)
+                || file_name(path) == CHART_FILE
+                // Rego no policy target owns is no policy strata evaluates (a typo in
+                // `[layout] policies` would drop every one of them without a word).
+                || path.ends_with(".rego"))
                 && !path.starts_with("environments/")
             {
                 owned.unowned.insert(dir);

@@ -83,6 +83,18 @@ impl Default for PolicyMeta {
 impl PolicyMeta {
     pub fn parse(text: &str, file: &str) -> Result<PolicyMeta> {
         let meta: PolicyMeta = parse_toml(text, file)?;
+        // `labels = []` and `environments = []` mean all; an empty `kinds` would govern
+        // nothing, silently.
+        if meta.kinds.is_empty() {
+            return Err(crate::error::Error::Invalid {
+                message: "`kinds` is empty: the policy would govern nothing".into(),
+                location: crate::error::Location::new(
+                    file,
+                    crate::workspace::key_line(text, "kinds"),
+                ),
+                hint: "name the kinds it governs (`kinds = [\"stack\", \"chart\"]`, the default, or some of stack, module, chart), or remove the line for the default".into(),
+            });
+        }
         if meta.rego_version != "v1" && meta.rego_version != "v0" {
             return Err(crate::error::Error::Invalid {
                 message: format!("`rego_version` is `{}`", meta.rego_version),
@@ -211,6 +223,13 @@ mod tests {
         assert!(all.governs(Kind::Stack, "stacks/x", Some("dev")));
         assert!(PolicyMeta::parse("rego_version = \"v2\"\n", "p.toml").is_err());
         assert!(PolicyMeta::parse("kind = []\n", "p.toml").is_err());
+        // An empty list of kinds would govern nothing: refused at its line.
+        match PolicyMeta::parse("labels = []\nkinds = []\n", "p.toml") {
+            Err(crate::error::Error::Invalid { location, .. }) => {
+                assert_eq!(location.line, Some(2))
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(all.input_shape, "hcl2json");
         assert!(PolicyMeta::parse("input_shape = \"hcl1\"\n", "p.toml").is_err());
         assert!(PolicyMeta::parse("data = [\"../x.yaml\"]\n", "p.toml").is_err());

@@ -927,7 +927,15 @@ impl Builder<'_> {
                 });
                 continue;
             };
-            self.fileset_inputs(me, &dir, &pattern, target);
+            // A glob that matches nothing declares nothing: a typo would otherwise stand in
+            // for the read it was meant to resolve, and a change to that file affect nothing.
+            if self.fileset_inputs_at(me, &dir, &pattern, target, 0) == Some(0) {
+                target.problem(Error::Invalid {
+                    message: format!("`extra_inputs` entry `{glob}` matches no file in the repository"),
+                    location: Location::at(manifest, *line),
+                    hint: "fix the path (relative to the target's directory, e.g. `../../shared/templates/*.tpl`), or remove the entry".into(),
+                });
+            }
         }
         target.declares_inputs = !globs.is_empty();
     }
@@ -954,10 +962,12 @@ impl Builder<'_> {
     /// a valid glob (the read is then unresolved).
     fn fileset_inputs(&self, me: usize, dir: &str, pattern: &str, target: &mut Target) -> bool {
         self.fileset_inputs_at(me, dir, pattern, target, 0)
+            .is_some()
     }
 
     /// [`Builder::fileset_inputs`], `depth` links deep: a link among the files read brings in
     /// what it points to (terraform and helm read through links), as a target's own links do.
+    /// How many files matched; `None` when the pattern is no valid glob.
     fn fileset_inputs_at(
         &self,
         me: usize,
@@ -965,7 +975,7 @@ impl Builder<'_> {
         pattern: &str,
         target: &mut Target,
         depth: usize,
-    ) -> bool {
+    ) -> Option<usize> {
         // Terraform globs the path and the pattern joined and cleaned (`filepath.Join`):
         // `fileset(path.module, "../shared/*.json")` reads `<module>/../shared`. The
         // literal directories at the front of the clean pattern are the base searched.
@@ -979,10 +989,8 @@ impl Builder<'_> {
             match part {
                 "" | "." => {}
                 ".." => {
-                    if parts.pop().is_none() {
-                        // Outside the repository: not an input strata can track.
-                        return false;
-                    }
+                    // Outside the repository: not an input strata can track.
+                    parts.pop()?;
                 }
                 part => parts.push(part),
             }
@@ -995,7 +1003,7 @@ impl Builder<'_> {
         let dir = parts[..literal].join("/");
         let pattern = parts[literal..].join("/");
         if pattern.is_empty() {
-            return false;
+            return None;
         }
         // Everything below the directory (a unit depended on, `fileset(dir, "**")`) needs no
         // matcher: compiling one per call was most of the time of a model with many.
@@ -1003,15 +1011,17 @@ impl Builder<'_> {
             "**" => None,
             _ => match GlobBuilder::new(&pattern).literal_separator(true).build() {
                 Ok(glob) => Some(glob.compile_matcher()),
-                Err(_) => return false,
+                Err(_) => return None,
             },
         };
+        let mut matched = 0;
         // The directory itself is an input marker: a new matching file changes the set.
         let mut links: Vec<&str> = Vec::new();
         for (path, below) in self.snapshot.files_below(&dir) {
             if glob.as_ref().is_some_and(|g| !g.is_match(below)) {
                 continue;
             }
+            matched += 1;
             // A file `ignore` matches is read all the same (and is not among the target's
             // own files, even inside its directory).
             if self.owners.of_file(path) != Some(me) || self.ignore.is_match(path) {
@@ -1024,7 +1034,7 @@ impl Builder<'_> {
         if !links.is_empty() {
             self.follow_links_at(me, target, Some(&links), depth + 1);
         }
-        true
+        Some(matched)
     }
 }
 
