@@ -1204,6 +1204,70 @@ deny contains msg if {
     assert!(!run.stdout.contains("Combined"), "{run:?}");
 }
 
+/// A combined input names each file as conftest does, by the path the user gave (a
+/// directory's files joined to it), with the user's directory as `dir`: run from a
+/// subdirectory of the workspace, a policy keyed on `base/kustomization.yaml` fired in
+/// conftest and not here (the paths were the workspace's).
+#[test]
+fn combine_names_files_as_the_user_gave_them() {
+    let repo = with_policy(&[(
+        "paths.rego",
+        r#"package main
+
+import rego.v1
+
+deny contains msg if {
+	some e in input
+	e.path == "base/kustomization.yaml"
+	msg := sprintf("%s sets no namespace", [e.path])
+}
+
+warn contains msg if {
+	msg := sprintf("paths=%v dir=%s", [[e.path | some e in input], data.conftest.file.dir])
+}
+"#,
+    )]);
+    repo.write("k8s/base/kustomization.yaml", "resources: []\n");
+    repo.write("k8s/overlay/kustomization.yaml", "resources: [../base]\n");
+    let k8s = repo.path().join("k8s").canonicalize().unwrap();
+    let run_in = |args: &[&str]| -> Run {
+        let mut all = vec!["policy", "scan", "--policy", "policies/compat", "--combine"];
+        all.extend_from_slice(args);
+        repo.command(&all)
+            .current_dir(&k8s)
+            .output()
+            .unwrap()
+            .into()
+    };
+    let run = run_in(&["base/kustomization.yaml"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("Combined: base/kustomization.yaml sets no namespace"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "paths=[\"base/kustomization.yaml\"] dir={}",
+            k8s.display()
+        )),
+        "{run:?}"
+    );
+    // A directory's files are joined to it as given; `.` names them from here.
+    let run = run_in(&["./base/", "../k8s/overlay"]);
+    assert!(
+        run.stdout
+            .contains("paths=[\"../k8s/overlay/kustomization.yaml\", \"base/kustomization.yaml\"]"),
+        "{run:?}"
+    );
+    let run = run_in(&["."]);
+    assert!(
+        run.stdout
+            .contains("paths=[\"base/kustomization.yaml\", \"overlay/kustomization.yaml\"]"),
+        "{run:?}"
+    );
+}
+
 /// Waivers apply to scan findings in workspace files as they do in check.
 #[test]
 fn waivers_apply_to_scan_findings_in_workspace_targets() {

@@ -68,6 +68,12 @@ pub struct ScanArgs {
     /// `--combine`).
     #[arg(long)]
     combine: bool,
+    /// What `--combine` shows a policy: each path asked for (as the scan reads it) with
+    /// the path as the user gave it, and the user's directory (see [`scan_from`]).
+    #[arg(skip)]
+    shown: Vec<(String, String)>,
+    #[arg(skip)]
+    user_dir: String,
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     fail_on_warn: bool,
@@ -274,7 +280,18 @@ fn scan_from(ctx: &Context, root: Option<&Path>, args: &mut ScanArgs) -> Result<
     let absolute = |p: &Path| strata_fs::lexically_normal(&base.join(p));
     args.data = args.data.iter().map(|d| absolute(d)).collect();
     args.sarif = args.sarif.as_deref().map(absolute);
+    // conftest's `--combine` names each file by the path the user gave (a directory's
+    // files joined to it), and its directory is where the user is: a policy keyed on them
+    // sees the same here.
+    args.user_dir = base.display().to_string();
+    let given: Vec<String> = args.paths.iter().map(|p| user_form(p)).collect();
     let Some(root) = root else {
+        args.shown = args
+            .paths
+            .iter()
+            .zip(&given)
+            .map(|(p, g)| (p.display().to_string(), g.clone()))
+            .collect();
         return std::env::set_current_dir(&base).map_err(|e| io(&base, e));
     };
     let root = std::fs::canonicalize(root).map_err(|e| io(root, e))?;
@@ -290,7 +307,37 @@ fn scan_from(ctx: &Context, root: Option<&Path>, args: &mut ScanArgs) -> Result<
             }
         })
         .collect();
+    args.shown = args
+        .paths
+        .iter()
+        .zip(given)
+        .map(|(p, g)| (p.display().to_string(), g))
+        .collect();
     std::env::set_current_dir(&root).map_err(|e| io(&root, e))
+}
+
+/// A path as Go's `filepath.Clean` writes it, `.` as empty (a directory's files are named
+/// without it): the form conftest names a file of a combined scan by.
+fn user_form(p: &Path) -> String {
+    let text = p.display().to_string();
+    let absolute = text.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in text.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|l| *l != "..") => {
+                parts.pop();
+            }
+            ".." if absolute => {}
+            p => parts.push(p),
+        }
+    }
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
 }
 
 fn scan(ctx: &Context, mut args: ScanArgs) -> Result<u8> {
@@ -407,6 +454,8 @@ fn scan(ctx: &Context, mut args: ScanArgs) -> Result<u8> {
     let request = scan::Request {
         paths: args.paths.clone(),
         combine: args.combine,
+        shown: args.shown.clone(),
+        user_dir: args.user_dir.clone(),
     };
     let workspace = match (&session, model) {
         (Some(session), Some(model)) => Some(scan::Workspace {

@@ -436,10 +436,11 @@ impl Policy {
         inputs: &[InputFile],
         context: &Value,
         dir: &str,
+        shown: &dyn Fn(&str) -> String,
     ) -> Result<Evaluation, Error> {
         let mut entries: Vec<(String, regorus::Value)> = Vec::new();
         for file in inputs {
-            let path = file.path.clone().unwrap_or_else(|| "-".into());
+            let path = file.path.as_deref().map_or_else(|| "-".into(), shown);
             for doc in file.documents(self.shape) {
                 entries.push((path.clone(), doc));
             }

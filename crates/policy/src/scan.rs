@@ -91,6 +91,34 @@ pub struct Request {
     pub paths: Vec<PathBuf>,
     /// All files as one input (conftest's `--combine`).
     pub combine: bool,
+    /// For `combine`: each of `paths` (as written there) with the path the user gave for
+    /// it; a file below one is named by the user's path joined with the rest, as conftest
+    /// names it. Empty: files are named as the scan reads them.
+    pub shown: Vec<(String, String)>,
+    /// For `combine`: the user's directory, the combined input's `dir` (empty: the current
+    /// directory).
+    pub user_dir: String,
+}
+
+impl Request {
+    /// The name a combined input gives the file read as `path`.
+    fn shown(&self, path: &str) -> String {
+        for (read, given) in &self.shown {
+            let rest = match read.as_str() {
+                "." => Some(path),
+                r if path == r => Some(""),
+                r => path.strip_prefix(r).and_then(|rest| rest.strip_prefix('/')),
+            };
+            if let Some(rest) = rest {
+                return match (given.is_empty(), rest.is_empty()) {
+                    (true, _) => rest.to_string(),
+                    (false, true) => given.clone(),
+                    (false, false) => format!("{given}/{rest}"),
+                };
+            }
+        }
+        path.to_string()
+    }
 }
 
 impl Request {
@@ -394,10 +422,18 @@ pub fn scan(
             // pack's policies read one module or object at a time, and evaluated on the
             // array would find nothing in it: they are evaluated file by file.
             if request.combine && !crate::builtin::is_builtin_label(&policy.label) {
-                let cwd = std::env::current_dir()
-                    .map(|d| d.display().to_string())
-                    .unwrap_or_default();
-                out.extend(policy.evaluate_combined(&mine, &context(None, &objects), &cwd)?);
+                let cwd = match request.user_dir.as_str() {
+                    "" => std::env::current_dir()
+                        .map(|d| d.display().to_string())
+                        .unwrap_or_default(),
+                    dir => dir.to_string(),
+                };
+                out.extend(policy.evaluate_combined(
+                    &mine,
+                    &context(None, &objects),
+                    &cwd,
+                    &|p| request.shown(p),
+                )?);
                 return Ok((out, true));
             }
             for format in [Format::Terraform, Format::Yaml, Format::Json] {
