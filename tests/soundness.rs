@@ -3524,3 +3524,32 @@ fn a_module_argument_path_above_the_workspace_root_is_a_problem() {
         ])
     );
 }
+
+/// A directory handed to a module as found in cloud-foundation-fabric: through the default
+/// a variable's type gives an attribute (`optional(string, "../src")`, then
+/// `var.cfg.source_dir`), or under a path key inside an object (`bundle_config = { path =
+/// var.source_dir }`). A change to the code there affected neither stack, and nothing
+/// warned.
+#[test]
+fn a_directory_handed_to_a_module_through_a_variable_type_or_an_object_is_an_input() {
+    let repo = workspace();
+    repo.write(
+        "modules/cf/main.tf",
+        "variable \"source_dir\" {\n  default = null\n}\n\nvariable \"bundle_config\" {\n  default = null\n}\n\ndata \"archive_file\" \"bundle\" {\n  type        = \"zip\"\n  source_dir  = coalesce(var.source_dir, try(var.bundle_config.path, null))\n  output_path = \"/tmp/bundle.zip\"\n}\n",
+    );
+    repo.write(
+        "stacks/optional/main.tf",
+        "variable \"cfg\" {\n  type = object({\n    memory_mb  = optional(number, 256)\n    source_dir = optional(string, \"../src\")\n  })\n  default = {}\n}\n\nmodule \"cf\" {\n  source     = \"../../modules/cf\"\n  source_dir = var.cfg.source_dir\n}\n",
+    );
+    repo.write(
+        "stacks/nested/main.tf",
+        "variable \"source_dir\" {\n  default = \"../src\"\n}\n\nmodule \"cf\" {\n  source = \"../../modules/cf\"\n  bundle_config = {\n    path = var.source_dir\n  }\n}\n",
+    );
+    repo.write("stacks/src/main.py", "print('v1')\n");
+    repo.commit("initial");
+    list_without_warnings(&repo);
+    assert_each_edit_affects(
+        &repo,
+        &[("stacks/src/main.py", &["stacks/nested", "stacks/optional"])],
+    );
+}

@@ -49,7 +49,9 @@ use std::sync::{Arc, Mutex};
 /// 48: a link on a module source's path is an input, a git submodule inside a chart is the
 /// chart's problem (baselines made again).
 /// 49: a file function's path starting with `~` is outside the workspace.
-pub(crate) const FACTS_VERSION: u32 = 49;
+/// 50: the defaults a variable's type gives (`optional(string, "../src")`) and a local or
+/// variable under a key named as a path inside an object handed to a module.
+pub(crate) const FACTS_VERSION: u32 = 50;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

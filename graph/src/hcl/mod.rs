@@ -425,6 +425,9 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
                 Some(value) => facts.path_locals.extend(variable_candidates(name, value)),
                 None => {}
             }
+            if let Some(ty) = block.body.get_attribute("type") {
+                facts.path_locals.extend(type_defaults(name, &ty.value));
+            }
             continue;
         }
         if block.ident.as_str() == "check" {
@@ -890,6 +893,40 @@ pub(super) fn variable_candidates(name: &str, default: &Expression) -> Vec<PathL
         .collect()
 }
 
+/// The candidate facts for the defaults a variable's `type` gives its attributes
+/// (`object({ source_dir = optional(string, "../src") })`): each read as a default of the
+/// variable, since an element of it may hold one (`var.cfg.source_dir`).
+pub(super) fn type_defaults(name: &str, ty: &Expression) -> Vec<PathLocal> {
+    struct Optionals(Vec<Expression>);
+    impl Visit for Optionals {
+        fn visit_func_call(&mut self, call: &FuncCall) {
+            if !call.name.is_namespaced() && call.name.name.as_str() == "optional" {
+                if let Some(default) = call.args.iter().nth(1) {
+                    self.0.push(default.clone());
+                }
+            }
+            visit_func_call(self, call);
+        }
+    }
+    let mut optionals = Optionals(Vec::new());
+    optionals.visit_expr(ty);
+    optionals
+        .0
+        .iter()
+        .flat_map(|default| match default {
+            Expression::String(s) => variable_default(name, s.as_str()).into_iter().collect(),
+            value => variable_candidates(name, value),
+        })
+        .collect()
+}
+
+/// [`type_defaults`] of a type given as text (the fast scanner's way to the same facts):
+/// `None` when the text is not one expression.
+pub(super) fn type_defaults_of_text(name: &str, ty: &str) -> Option<Vec<PathLocal>> {
+    let expr = hcl_edit::parser::parse_expr(ty).ok()?;
+    Some(type_defaults(name, &expr))
+}
+
 /// [`variable_candidates`] of a default given as text (the fast scanner's way to the same
 /// facts): `None` when the text is not one expression.
 pub(super) fn variable_candidates_of_text(name: &str, default: &str) -> Option<Vec<PathLocal>> {
@@ -965,6 +1002,26 @@ impl Visit for Candidates<'_> {
                     return;
                 }
             }
+        }
+        // What is handed to a module or a provider under a name that says it is a path,
+        // inside an object (`bundle_config = { path = var.source_dir }`): every path the
+        // local or variable named may hold, as for such a name at the top.
+        if let (true, Expression::Object(object)) = (self.below_names, expr) {
+            for (key, value) in object.iter() {
+                let key = match key {
+                    hcl_edit::expr::ObjectKey::Ident(ident) => ident.as_str(),
+                    hcl_edit::expr::ObjectKey::Expression(Expression::String(s)) => s.as_str(),
+                    hcl_edit::expr::ObjectKey::Expression(key) => {
+                        self.visit_expr(key);
+                        ""
+                    }
+                };
+                match named_path_arg(key, value.expr(), self.line) {
+                    Some(r) => self.found.push(r),
+                    None => self.visit_expr(value.expr()),
+                }
+            }
+            return;
         }
         if let Expression::Traversal(t) = expr {
             if let (Expression::Variable(v), Some(first)) = (&t.expr, t.operators.first()) {

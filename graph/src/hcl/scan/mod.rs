@@ -531,6 +531,21 @@ impl<'a> Scanner<'a> {
                     _ => {}
                 }
             }
+            // Defaults a type gives its attributes (`optional(string, "../src")`): only a
+            // type holding `optional` and a `/` can give one the reference reader collects
+            // (`hcl::type_defaults`).
+            Body::Variable if self.str(key) == "type" => {
+                let value = &self.text[value_start..self.pos];
+                if value.contains("optional") && value.contains('/') {
+                    let name = match self.variable {
+                        Some((s, e, true)) => unescape(&self.text[s..e])?.into_owned(),
+                        Some((s, e, false)) => self.text[s..e].to_string(),
+                        None => String::new(),
+                    };
+                    let found = crate::hcl::type_defaults_of_text(&name, value)?;
+                    self.facts.path_locals.extend(found);
+                }
+            }
             Body::HelmRelease | Body::Module if chart_line.is_some() => {
                 let path = static_path(self.text, &shape)?;
                 let value = &self.text[value_start..self.pos];
@@ -772,7 +787,12 @@ impl<'a> Scanner<'a> {
                     if matches!(e.as_slice(), [Elem::Interpolation(None | Some(Named::Var(_))), Elem::Literal(l), ..]
                         if l.starts_with('/')))
                     && value.contains("var");
-                if below_variable || may_hold_a_path(value) {
+                // A local or a variable under a key named as a path inside an object
+                // (`bundle_config = { path = var.source_dir }`, `hcl::Candidates`).
+                let named_inside = matches!(shape, Shape::Collection)
+                    && (value.contains("var.") || value.contains("local."))
+                    && crate::hcl::named_as_a_path(value);
+                if below_variable || named_inside || may_hold_a_path(value) {
                     let line = self.line_at(key.0);
                     let found = if resource {
                         crate::hcl::provider_arg_paths_of_text(value, line)?

@@ -1683,3 +1683,59 @@ fn a_local_built_by_format_holds_its_path() {
         ]
     );
 }
+
+/// A local or a variable under a key named as a path inside an object handed to a module
+/// or a provider (`bundle_config = { path = var.source_dir }`) hands over every path it may
+/// hold, as such a name at the top does; other keys hand over nothing.
+#[test]
+fn a_name_under_a_path_key_inside_an_object_is_handed_over() {
+    for block in [
+        "module \"m\" {\n  source = \"./m\"\n",
+        "data \"archive_file\" \"n\" {\n",
+    ] {
+        for (line, expected) in [
+            (
+                "bundle_config = {\n    path = var.source_dir\n  }",
+                vec![PathBase::Local("var.source_dir".into())],
+            ),
+            (
+                "cfg = { memory = 256, \"source_dir\" = local.src }",
+                vec![PathBase::Local("src".into())],
+            ),
+            (
+                "bundle = { files = { policy_file = var.files[\"a\"] } }",
+                vec![PathBase::Local("var.files".into())],
+            ),
+            ("tags = { Name = var.name, team = local.team }", vec![]),
+            ("labels = { dir_name = \"x\" }", vec![]),
+        ] {
+            let text = format!("{block}  {line}\n}}\n");
+            let facts = scanned(&text);
+            let got: Vec<_> = path_arguments(&facts)
+                .into_iter()
+                .map(|(_, b, _, _)| b)
+                .collect();
+            assert_eq!(got, expected, "{text}");
+        }
+    }
+}
+
+/// The defaults a variable's type gives its attributes may be paths, as a default may.
+#[test]
+fn defaults_in_a_variable_type_are_candidates() {
+    let facts = scanned(
+        "variable \"cfg\" {\n  type = object({\n    memory     = optional(number, 256)\n    source_dir = optional(string, \"../src\")\n    nested     = optional(object({ file = optional(string, \"./a/b.json\") }), {})\n  })\n  default = {}\n}\n",
+    );
+    assert_eq!(
+        local_facts(&facts),
+        vec![
+            ("var.cfg", PathBase::Root, "../src", true),
+            ("var.cfg", PathBase::Root, "./a/b.json", true),
+        ]
+    );
+    // No `optional`, or no `/`: nothing, on the fast path.
+    for ty in ["object({ a = string })", "optional(string, \"x\")"] {
+        let facts = scanned(&format!("variable \"v\" {{\n  type = {ty}\n}}\n"));
+        assert!(facts.path_locals.is_empty(), "{ty}");
+    }
+}
