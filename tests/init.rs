@@ -1116,3 +1116,43 @@ fn a_line_break_in_a_name_stays_in_its_comment() {
     assert!(env.contains("envs/dev/a\\n[access]"), "{env}");
     list_check(&repo);
 }
+
+/// A file terraform reads and hcl-edit refuses as written (an object `for` whose
+/// conditional value goes on over lines, as in cloud-foundation-fabric's
+/// `modules/cloudsql-instance`) is read by init as `strata list` reads it: init dropped its
+/// facts, so a stack with a backend became a module and the module it calls "undecided".
+#[test]
+fn init_reads_what_list_reads() {
+    let repo = Repo::new();
+    repo.write(
+        "infra/app/main.tf",
+        "terraform {\n  backend \"s3\" {}\n}\n\nvariable \"users\" {\n  default = {}\n}\n\nlocals {\n  users = {\n    for k, v in var.users :\n    k =>\n    local.flag ?\n    {\n      name = k\n      } : {\n      name = v\n    }\n  }\n  flag = true\n}\n\nmodule \"net\" {\n  source = \"../../shared/net\"\n}\n",
+    );
+    repo.write(
+        "shared/net/main.tf",
+        "variable \"name\" {\n  default = \"x\"\n}\n",
+    );
+    repo.commit("a stack and a module");
+    let run = init(&repo, &["--dry-run", "--json"]);
+    assert!(!run.stderr.contains("malformed"), "{}", run.stderr);
+    let json = run.json();
+    let targets: Vec<(String, String, String)> = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["label"].as_str().unwrap().to_string(),
+                t["kind"].as_str().unwrap().to_string(),
+                t["why"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        vec![
+            ("infra/app".into(), "stack".into(), "backend".into()),
+            ("shared/net".into(), "module".into(), "called".into()),
+        ]
+    );
+}

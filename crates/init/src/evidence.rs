@@ -474,9 +474,11 @@ fn read_file(path: &str, text: &str) -> std::result::Result<FileFacts, Problem> 
         facts.terragrunt = parse_terragrunt(text, path).ok();
         return Ok(facts);
     }
-    let body = hcl_edit::parser::parse_body(text).map_err(|e| Problem {
-        message: format!("HCL is malformed: {}", e.message()),
-        location: Some(Location::at(path, e.location().line())),
+    // Read as `strata list` reads it: what terraform accepts and hcl-edit does not as
+    // written (a key given twice, an object `for` going on over lines) is read too.
+    let body = strata_graph::hcl::parse_body(text, path).map_err(|e| Problem {
+        message: e.to_string(),
+        location: e.location().cloned(),
         hint: Some("fix the HCL syntax at the line shown".into()),
     })?;
     let mut facts = FileFacts::default();

@@ -376,8 +376,10 @@ pub fn parse_template(text: &str, file: &str) -> Result<HclFacts> {
 }
 
 /// The syntax tree of a native-syntax file, or the error naming its line.
-/// What terraform reads and hcl-edit does not as written (see [`relaxed`]) is read too.
-pub(super) fn parse_body(text: &str, file: &str) -> Result<Body> {
+/// What terraform reads and hcl-edit does not as written (see [`relaxed`]) is read too:
+/// every reader of `.tf` files uses this one (`strata init` included), so that what one
+/// reads another does.
+pub fn parse_body(text: &str, file: &str) -> Result<Body> {
     hcl_edit::parser::parse_body(text).or_else(|e| {
         relaxed::parse(text).ok_or_else(|| Error::Malformed {
             what: "HCL",
