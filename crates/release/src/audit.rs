@@ -623,6 +623,20 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
         for (_, message) in removed_without_event(&checked, &lock) {
             problems.push(strata_audit::Problem { line: 0, message });
         }
+        // A run on a machine whose clock was behind writes an event dated before the one
+        // before it: the chain still holds, but a reading by time (`export --since`) cannot
+        // place it, and is told.
+        for pair in checked.events.windows(2) {
+            let time = |e: &strata_audit::Event| crate::clock::parse_utc(&e.time);
+            if let (Some(before), Some(after)) = (time(&pair[0]), time(&pair[1])) {
+                if after < before {
+                    notes.push(format!(
+                        "event {} ({}) is dated before event {} ({}), which comes before it in the chain: the clock of the machine that wrote it was behind; `--since` selects by the dates events carry (from the first one dated at or after it, in the chain's order), so an export or report since a time may leave it out: export without `--since` to see it",
+                        pair[1].seq, pair[1].time, pair[0].seq, pair[0].time
+                    ));
+                }
+            }
+        }
         if !unchecked.is_empty() {
             notes.push(format!(
                 "{} release lock entr{} ({}) date from before the ledger's first event and no event wrote {}: not checked (their history is in `git log -p -- environments/{env}/{RELEASE_LOCK_FILE}`)",
@@ -734,29 +748,40 @@ pub fn verify_against(
     Ok(())
 }
 
-/// Every event of the environments' ledgers at or after `since` (seconds since the epoch),
-/// oldest first.
+/// Every event of the environments' ledgers from the first one dated at or after `since`
+/// (seconds since the epoch) on, oldest first. Each ledger is read in its chain's order: an
+/// event a machine with a slow clock dated earlier than the one before it is neither left
+/// out of a `since` nor moved before it (an auditor exporting "since the last export"
+/// would never see it); the ledgers are interleaved by the latest time seen so far in
+/// each.
 pub fn events(
     root: &Path,
     envs: &[String],
     since: Option<i64>,
 ) -> Result<Vec<strata_audit::Event>> {
-    let mut all = Vec::new();
+    let mut all: Vec<(i64, strata_audit::Event)> = Vec::new();
     for env in envs {
-        all.extend(
-            strata_audit::check(&ledger_path(root, env), env)
-                .map_err(error)?
-                .events,
-        );
+        let events = strata_audit::check(&ledger_path(root, env), env)
+            .map_err(error)?
+            .events;
+        let time = |e: &strata_audit::Event| crate::clock::parse_utc(&e.time);
+        let start = match since {
+            None => 0,
+            Some(s) => events
+                .iter()
+                .position(|e| time(e).is_some_and(|t| t >= s))
+                .unwrap_or(events.len()),
+        };
+        let mut latest = i64::MIN;
+        for (i, e) in events.into_iter().enumerate() {
+            latest = latest.max(time(&e).unwrap_or(latest));
+            if i >= start {
+                all.push((latest, e));
+            }
+        }
     }
-    all.retain(|e| since.is_none_or(|s| crate::clock::parse_utc(&e.time).is_some_and(|t| t >= s)));
-    all.sort_by(|a, b| {
-        a.time
-            .cmp(&b.time)
-            .then(a.env.cmp(&b.env))
-            .then(a.seq.cmp(&b.seq))
-    });
-    Ok(all)
+    all.sort_by(|(a, ea), (b, eb)| a.cmp(b).then(ea.env.cmp(&eb.env)).then(ea.seq.cmp(&eb.seq)));
+    Ok(all.into_iter().map(|(_, e)| e).collect())
 }
 
 /// `events` as CSV: one row per target of each event (an event without targets: one row).
@@ -914,6 +939,60 @@ mod tests {
             hash: "h".into(),
             signature: None,
         }
+    }
+
+    /// An event a machine with a slow clock dated before the one before it keeps its place
+    /// in the chain (an export sorted by date moved it), and `verify` says so.
+    #[test]
+    fn an_event_dated_before_its_predecessor_keeps_its_place_and_is_noted() {
+        let root = tempfile::tempdir().unwrap();
+        let path = ledger_path(root.path(), "dev");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(
+            root.path().join("environments/dev/env.toml"),
+            "[state]\nbackend = \"local\"\n",
+        )
+        .unwrap();
+        let lock = root.path().join(".strata/ledger.lock");
+        for time in [
+            "2026-12-07T10:00:00Z",
+            "2026-12-05T10:00:00Z",
+            "2026-12-07T11:00:00Z",
+        ] {
+            let new = strata_audit::NewEvent {
+                time: time.into(),
+                actor: "ci".into(),
+                action: "apply".into(),
+                env: "dev".into(),
+                head: None,
+                outcome: "succeeded".into(),
+                message: None,
+                targets: Vec::new(),
+                details: BTreeMap::new(),
+                signer: None,
+            };
+            strata_audit::append(&path, &lock, "dev", new, None).unwrap();
+        }
+        let seqs = |since: Option<i64>| -> Vec<u64> {
+            events(root.path(), &["dev".to_string()], since)
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect()
+        };
+        assert_eq!(seqs(None), vec![1, 2, 3]);
+        let ten = crate::clock::parse_utc("2026-12-07T10:00:00Z").unwrap();
+        assert_eq!(seqs(Some(ten)), vec![1, 2, 3]);
+        assert_eq!(seqs(Some(ten + 1)), vec![3]);
+        let verified = verify(root.path(), &["dev".to_string()]).unwrap();
+        assert!(
+            verified[0]
+                .notes
+                .iter()
+                .any(|n| n.starts_with("event 2 (2026-12-05T10:00:00Z) is dated before event 1")),
+            "{:?}",
+            verified[0].notes
+        );
     }
 
     #[test]
