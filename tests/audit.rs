@@ -912,3 +912,64 @@ fn after_a_revoked_key_applying_again_with_a_new_key_makes_dev_promotable() {
         run.stderr
     );
 }
+
+/// A strata killed while it applies (`kill -9`: no chance to write its event) leaves a
+/// record of the run in the checkout: `audit verify` reports it, and the next apply writes
+/// it into the ledger (outcome `interrupted`) before its own event. Before, the change was
+/// in the state and in no event, and verify said every entry was explained.
+#[test]
+fn an_apply_strata_did_not_live_to_record_is_recorded_by_the_next() {
+    let repo = tools_repo();
+    network_applied_in_dev(&repo);
+    repo.commit("dev's lock");
+    assert_eq!(events(&repo).len(), 1);
+    common::network_stack(&repo, "slow");
+    repo.commit("a slow network");
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("applying");
+    let mut apply = repo
+        .command(&["apply", "--env", "dev", "--auto-approve"])
+        .env("STRATA_TEST_MARKER", &marker)
+        .env("STRATA_TEST_HOLD", "3")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !marker.exists() && start.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(marker.exists(), "the apply never started");
+    apply.kill().unwrap();
+    apply.wait().unwrap();
+    assert_eq!(events(&repo).len(), 1, "strata wrote nothing");
+
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 1, "{json}");
+    let problem = json["ledgers"][0]["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        problem.starts_with("an apply started ")
+            && problem.contains("was stopped before it ended")
+            && problem.contains("it was to run stacks/network"),
+        "{problem}"
+    );
+
+    // The next apply records it first, and verify is content again.
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert!(
+        run.stderr.contains("(outcome interrupted)"),
+        "{}",
+        run.stderr
+    );
+    let all = events(&repo);
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert_eq!(all[1]["outcome"], "interrupted", "{}", all[1]);
+    assert_eq!(all[1]["details"]["targets"], "stacks/network", "{}", all[1]);
+    assert_eq!(all[2]["action"], "apply", "{}", all[2]);
+    repo.commit("dev's lock again");
+    let (code, json) = verify(&repo);
+    assert_eq!(code, 0, "{json}");
+}

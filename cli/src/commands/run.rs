@@ -325,6 +325,13 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                 say!("strata: {refusal}");
                 return Ok(1);
             }
+            // A run here that strata did not live to record goes into the ledger first.
+            for left in strata_release::started::record_left_behind(&session, &env)? {
+                say!(
+                    "warning: {}; it is now in environments/{env}/audit.jsonl (outcome interrupted)",
+                    strata_release::started::describe(&left)
+                );
+            }
             if mode == Mode::Apply {
                 strata_release::delivery::check_tools(&session, &view.model, &env)?;
                 strata_release::delivery::check_ready(
@@ -497,6 +504,35 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     let mut printer = Printer::new(args.options.verbose, ctx.json || findings_only);
     printer.auto_approve = args.auto_approve;
     let started = Instant::now();
+    // Each environment's record of this run while it lasts: one strata does not live to
+    // end is written into the ledger by the next run (see `strata_release::started`).
+    let mut running: std::collections::BTreeMap<String, strata_release::started::Running> =
+        std::collections::BTreeMap::new();
+    if changes {
+        for env in strata_run::resolve_envs(&view.model, &args.options.envs)? {
+            let targets: Vec<String> = match &args.from {
+                Some(_) => args.labels.clone(),
+                None => selection
+                    .targets
+                    .iter()
+                    .filter(|id| {
+                        selection
+                            .target_envs
+                            .get(*id)
+                            .is_none_or(|envs| envs.contains(&env))
+                    })
+                    .map(|id| view.model[*id].label.clone())
+                    .collect(),
+            };
+            let action = if mode == Mode::Destroy {
+                "destroy"
+            } else {
+                "apply"
+            };
+            let record = strata_release::started::start(&session, &env, action, &targets)?;
+            running.insert(env, record);
+        }
+    }
     let mut report = match &args.from {
         Some(rev) => strata_run::destroy_from(&session, &view, rev, &args.labels, &opts, &printer)?,
         None => run(&session, &view, &selection, &opts, &printer)?,
@@ -576,8 +612,11 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                     report.ok = false;
                 }
             }
+            // Ended, and said so: the record of the run goes.
+            running.remove(&env);
         }
     }
+    drop(running);
     printer.done();
     // Ctrl-C while the lock was recorded (its verification, the GitOps validator): the run
     // was interrupted, whatever failed because of it.

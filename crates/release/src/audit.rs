@@ -181,6 +181,34 @@ fn new_event(session: &Session, action: &str, env: &str) -> Result<NewEvent> {
     })
 }
 
+/// Records a run strata started in `record.env` and did not live to record (see
+/// [`crate::started`]): outcome `interrupted`, by whom and at which commit it ran, what it
+/// was to run, `message` saying so.
+pub fn record_left_behind(
+    session: &Session,
+    record: &crate::started::Record,
+    message: &str,
+) -> Result<()> {
+    let mut event = new_event(session, &record.action, &record.env)?;
+    event.outcome = "interrupted".into();
+    event.message = Some(message.to_string());
+    event
+        .details
+        .insert("started".into(), record.started.clone());
+    event
+        .details
+        .insert("started_by".into(), record.actor.clone());
+    if let Some(head) = &record.head {
+        event.details.insert("started_at".into(), head.clone());
+    }
+    if !record.targets.is_empty() {
+        event
+            .details
+            .insert("targets".into(), record.targets.join(", "));
+    }
+    append(session, &record.env, event)
+}
+
 /// Records what an apply or destroy did in `env`: every apply task of the environment with
 /// its result, and what went into the release lock. Nothing when no apply task ran there.
 pub fn record_run(
@@ -622,6 +650,17 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
         }
         for (_, message) in removed_without_event(&checked, &lock) {
             problems.push(strata_audit::Problem { line: 0, message });
+        }
+        // A run strata started here and did not live to record.
+        for (path, record) in crate::started::left_behind(root, env)? {
+            problems.push(strata_audit::Problem {
+                line: 0,
+                message: format!(
+                    "{} (this checkout's record of it: {}; the next apply, destroy or promotion into {env} here writes it into the ledger)",
+                    crate::started::describe(&record),
+                    path.display()
+                ),
+            });
         }
         // A run on a machine whose clock was behind writes an event dated before the one
         // before it: the chain still holds, but a reading by time (`export --since`) cannot

@@ -17,6 +17,7 @@ pub mod plan;
 mod plan_text;
 pub mod promote;
 pub mod record;
+pub mod started;
 pub mod verify;
 pub mod vouch;
 

@@ -644,6 +644,9 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
         Ok(lock) => lock,
         Err(message) => return Ok(refused(&plan, &me, message)),
     };
+    // An apply or destroy here that strata did not live to record goes into the ledger
+    // before the promotion's event.
+    crate::started::record_left_behind(session, &plan.to)?;
     // The lock may have changed while this run waited for nothing but the check above: a
     // promotion that finished in between made the plan stale.
     if Locks::read(&session.root, &plan.from, &plan.to)?
