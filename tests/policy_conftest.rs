@@ -1204,6 +1204,33 @@ deny contains msg if {
     assert!(!run.stdout.contains("Combined"), "{run:?}");
 }
 
+/// An exception a data document gives (`main: {exception: [[latest]]}` in a `--data` file)
+/// excepts the rule as an `exception` rule does: conftest queries
+/// `data.<ns>.exception[_][_]` whatever defines it. It was ignored, and the rule failed.
+#[test]
+fn an_exception_from_a_data_document_excepts_the_rule() {
+    let repo = with_policy(&[(
+        "latest.rego",
+        "package main\n\nimport rego.v1\n\ndeny_latest contains \"latest tag\" if endswith(input.image, \":latest\")\n",
+    )]);
+    let dir = inputs(&[
+        ("in/a.yaml", "image: nginx:latest\n"),
+        (
+            "data/exceptions.yaml",
+            "main:\n  exception:\n    - [latest]\n",
+        ),
+    ]);
+    let run = scan(&repo, &[], &[&dir.path().join("in")]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let data = dir.path().join("data").display().to_string();
+    let run = scan(&repo, &["--data", &data], &[&dir.path().join("in")]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        summary(&run),
+        "1 test, 0 passed, 0 warnings, 0 failures, 1 exception"
+    );
+}
+
 /// A combined input names each file as conftest does, by the path the user gave (a
 /// directory's files joined to it), with the user's directory as `dir`: run from a
 /// subdirectory of the workspace, a policy keyed on `base/kustomization.yaml` fired in

@@ -409,17 +409,45 @@ impl Policy {
         if !per_file {
             self.set_data(&mut engine, context, None)?;
         }
+        // Exceptions a data document gives (`main: {exception: [[latest]]}` in a `--data`
+        // file): conftest queries `data.<ns>.exception` whatever defines it. Asked once,
+        // of the namespaces without an `exception` rule.
+        let mut from_data: Option<Vec<bool>> = None;
         for file in inputs {
             if per_file {
                 self.set_data(&mut engine, context, file.info.as_ref())?;
             }
+            let from_data = match &from_data {
+                Some(f) => f.clone(),
+                None => {
+                    let found: Vec<bool> = self
+                        .namespaces
+                        .iter()
+                        .map(|ns| {
+                            ns.exception.is_none()
+                                && engine
+                                    .eval_query(format!("data.{}.exception", ns.name), false)
+                                    .is_ok_and(|r| !r.result.is_empty())
+                        })
+                        .collect();
+                    from_data = Some(found.clone());
+                    found
+                }
+            };
             let docs = file.documents(self.shape);
             let before = out.findings.len();
-            for ns in &self.namespaces {
+            for (ns, &data_exception) in self.namespaces.iter().zip(&from_data) {
                 for (k, doc) in docs.iter().enumerate() {
                     engine.set_input(doc.clone());
                     let line = file.lines.get(k).copied().flatten();
-                    self.check(&mut engine, ns, file.path.as_deref(), line, &mut out)?;
+                    self.check(
+                        &mut engine,
+                        ns,
+                        data_exception,
+                        file.path.as_deref(),
+                        line,
+                        &mut out,
+                    )?;
                 }
             }
             if !file.blocks.is_empty() {
@@ -504,11 +532,13 @@ impl Policy {
         Error::in_file(&def.file, Some(def.line), message)
     }
 
-    /// One document, one namespace.
+    /// One document, one namespace; `data_exception`: a data document gives the namespace
+    /// its `exception`.
     fn check(
         &self,
         engine: &mut regorus::Engine,
         ns: &Namespace,
+        data_exception: bool,
         file: Option<&str>,
         doc_line: Option<usize>,
         out: &mut Evaluation,
@@ -518,7 +548,8 @@ impl Policy {
             self.check_exception_shape(engine, ns, def)?;
         }
         for (name, outcome, def) in &ns.rules {
-            if let Some(exception) = &ns.exception {
+            let exception = ns.exception.as_ref().or(data_exception.then_some(def));
+            if let Some(exception) = exception {
                 let short = exception_name(name);
                 let query = format!(
                     "data.{}.exception[_][_] == {}",
