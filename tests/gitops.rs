@@ -526,6 +526,16 @@ fn a_charts_own_file_committed_since_it_was_applied_is_drift() {
     repo.commit("dev");
     let (run, _) = drift(&repo, &["--env", "dev"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
+    // What no render reads is no drift: a note beside the environment's files, a gate.
+    repo.write("environments/dev/NOTES.txt", "dev deploys every merge\n");
+    let env_toml = std::fs::read_to_string(repo.path().join("environments/dev/env.toml")).unwrap();
+    repo.write(
+        "environments/dev/env.toml",
+        &format!("{env_toml}\n[gates]\nsoak = \"5m\"\n"),
+    );
+    repo.commit("a note and a gate");
+    let (run, json) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 0, "{}\n{}\n{json}", run.stderr, run.stdout);
     repo.write("environments/dev/charts/web/values.yaml", "greeting: hi\n");
     repo.commit("dev's greeting");
     let (run, json) = drift(&repo, &["--env", "dev"]);

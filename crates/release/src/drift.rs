@@ -422,11 +422,13 @@ pub fn drift(
             let changed = changed_since
                 .entry(e.env_files_commit())
                 .or_insert_with(|| {
-                    session
-                        .repo
-                        .changed_between(e.env_files_commit(), &head_commit)
-                        .map(|paths| paths.into_iter().collect())
-                        .unwrap_or_default()
+                    crate::env_files::changed_since(
+                        session,
+                        e.env_files_commit(),
+                        &head_commit,
+                        env,
+                    )
+                    .unwrap_or_default()
                 });
             if let Some(file) = crate::env_files::fed_file_changed(
                 changed,

@@ -13,15 +13,56 @@ use strata_graph::Result;
 
 /// Whether an environment file of a target (`label`, a chart or not) in `env` may feed
 /// what its apply did, and so must be committed for a lock entry's commit to reproduce it:
-/// every file its sandbox and task key hold (a script of the stack may read any of them;
-/// the workspace's `ignore` leaves notes out), except a secrets file that does not reach
-/// it (the environment-wide one, for a chart).
+/// for a stack, every file its sandbox and task key hold (a script of the stack may read
+/// any of them; the workspace's `ignore` leaves notes out); for a chart, what helm is given
+/// (its values files, `*.yaml` and `*.yml`) and env.toml (its `[render]` settings): a
+/// template reads no other file of the environment, so a note or a tfvars file there
+/// changes no render. Never a secrets file that does not reach the target (the
+/// environment-wide one, for a chart).
 pub(crate) fn feeds(label: &str, chart: bool, env: &str, path: &str) -> bool {
     if !strata_run::secrets::is_secrets_file(path) {
-        return true;
+        return !chart
+            || path.ends_with(".yaml")
+            || path.ends_with(".yml")
+            || path == format!("environments/{env}/{}", strata_graph::manifest::ENV_FILE);
     }
     let (own, wide) = strata_run::secrets::scope(env, label, chart);
     strata_run::secrets::reaches(path, &own, wide)
+}
+
+/// The paths that changed between `since` and `head` as far as what runs in `env` reads
+/// them (`None` when git cannot tell, as for a commit that is gone): env.toml counts only
+/// when what a run reads of it changed (its `[state]`, `[render]`, `[gitops]`), not its
+/// gates, access, audit or secrets recipients, so that tuning a soak restarts no soak and
+/// makes no chart drift.
+pub(crate) fn changed_since(
+    session: &Session,
+    since: &str,
+    head: &str,
+    env: &str,
+) -> Option<BTreeSet<String>> {
+    let mut changed: BTreeSet<String> = session
+        .repo
+        .changed_between(since, head)
+        .ok()?
+        .into_iter()
+        .collect();
+    let env_toml = format!("environments/{env}/{}", strata_graph::manifest::ENV_FILE);
+    if changed.contains(&env_toml) {
+        let read = |commit: &str| -> Option<toml::Table> {
+            let bytes = session.repo.file_at(commit, &env_toml).ok()??;
+            let mut table: toml::Table = String::from_utf8(bytes).ok()?.parse().ok()?;
+            for key in ["promotes_from", "gates", "access", "audit", "secrets"] {
+                table.remove(key);
+            }
+            Some(table)
+        };
+        let (then, now) = (read(since), read(head));
+        if then.is_some() && then == now {
+            changed.remove(&env_toml);
+        }
+    }
+    Some(changed)
 }
 
 /// The first of the environment's files that fed `label` in `env` among `changed` (the
@@ -144,13 +185,7 @@ fn of_locks(
             let since = applied.env_files_commit();
             changed_since
                 .entry(since)
-                .or_insert_with(|| {
-                    session
-                        .repo
-                        .changed_between(since, head)
-                        .ok()
-                        .map(|paths| paths.into_iter().collect())
-                })
+                .or_insert_with(|| self::changed_since(session, since, head, to))
                 .as_ref()
                 .and_then(|changed| {
                     fed_file_changed(changed, &files, &at_head.snapshot, to, label, chart)
@@ -193,6 +228,21 @@ mod tests {
             ),
             ("charts/web", true, "environments/dev/values.yaml", true),
             ("charts/web", true, "environments/dev/secrets.toml", false),
+            (
+                "charts/web",
+                true,
+                "environments/dev/terraform.tfvars",
+                false,
+            ),
+            ("charts/web", true, "environments/dev/NOTES.txt", false),
+            ("charts/web", true, "environments/dev/env.toml", true),
+            (
+                "charts/web",
+                true,
+                "environments/dev/charts/web/values.yml",
+                true,
+            ),
+            ("stacks/app", false, "environments/dev/NOTES.txt", true),
             (
                 "charts/web",
                 true,

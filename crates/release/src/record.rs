@@ -399,11 +399,7 @@ fn record_in_lock(
                 // are HEAD's at the promotion, not its code's commit's).
                 let applied = kept.env_files_commit().to_string();
                 let changed = changed_since.entry(applied.clone()).or_insert_with(|| {
-                    session
-                        .repo
-                        .changed_between(&applied, &head)
-                        .ok()
-                        .map(|paths| paths.into_iter().collect())
+                    crate::env_files::changed_since(session, &applied, &head, env)
                 });
                 changed.as_ref().is_some_and(|changed| {
                     fed_file_changed(
