@@ -348,7 +348,11 @@ pub fn build(
             continue;
         };
         let one = one.compile_matcher();
-        if !snapshot.files.keys().any(|p| one.is_match(p)) {
+        // WORKSPACE.toml is there whenever a workspace is (`strata init` models the one it
+        // is about to write).
+        if !one.is_match(crate::workspace::WORKSPACE_FILE)
+            && !snapshot.files.keys().any(|p| one.is_match(p))
+        {
             return Err(Error::Invalid {
                 message: format!("`global_inputs` entry `{glob}` matches no file in the repository"),
                 location: Location::new(
