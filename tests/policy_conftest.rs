@@ -1204,6 +1204,34 @@ deny contains msg if {
     assert!(!run.stdout.contains("Combined"), "{run:?}");
 }
 
+/// A scan of a directory says what it left out that conftest would have read (a
+/// Dockerfile, TOML): a policy written for those files passed here having seen nothing.
+#[test]
+fn a_scan_says_what_it_left_out_that_conftest_reads() {
+    let repo = with_policy(&[(
+        "any.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains \"root\" if input.user == \"root\"\n",
+    )]);
+    let dir = inputs(&[
+        ("in/a.yaml", "user: app\n"),
+        ("in/Dockerfile", "FROM alpine\nUSER root\n"),
+        ("in/sub/config.toml", "user = \"root\"\n"),
+        ("in/notes.txt", "not read by anyone\n"),
+    ]);
+    let run = scan(&repo, &[], &[&dir.path().join("in")]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("2 file(s) of types conftest reads and strata does not were left out"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("Dockerfile") && run.stderr.contains("config.toml"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("notes.txt"), "{run:?}");
+}
+
 /// An exception a data document gives (`main: {exception: [[latest]]}` in a `--data` file)
 /// excepts the rule as an `exception` rule does: conftest queries
 /// `data.<ns>.exception[_][_]` whatever defines it. It was ignored, and the rule failed.

@@ -203,10 +203,52 @@ fn templates_skipped(dir: &str) -> String {
     )
 }
 
+/// Whether conftest would read `path` (a type it parses that strata does not: a
+/// Dockerfile, TOML, INI, dotenv, XML, CUE, ...): a scan of a directory that leaves such
+/// files out says so, lest a policy written for them pass having seen nothing.
+fn conftest_reads(path: &Path) -> bool {
+    const TYPES: &[&str] = &[
+        "toml",
+        "ini",
+        "env",
+        "xml",
+        "cue",
+        "properties",
+        "jsonnet",
+        "textproto",
+        "vcl",
+        "hocon",
+        "edn",
+        "dockerfile",
+        "spdx",
+    ];
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    name == "dockerfile"
+        || name.starts_with("dockerfile.")
+        || path
+            .extension()
+            .is_some_and(|x| TYPES.contains(&x.to_string_lossy().to_lowercase().as_str()))
+}
+
+/// What a scan of directories left out that conftest would have read.
+fn others_skipped(others: &[String]) -> String {
+    let shown: Vec<&str> = others.iter().take(5).map(String::as_str).collect();
+    format!(
+        "{} file(s) of types conftest reads and strata does not were left out ({}{}): strata's policies read Terraform, YAML and JSON; a policy written for those files checked nothing here",
+        others.len(),
+        shown.join(", "),
+        if others.len() > 5 { ", ..." } else { "" }
+    )
+}
+
 /// The files a scan reads: paths walked recursively in name order; hidden entries, files
 /// of other types and Helm charts' `templates/` directories are skipped inside directories
-/// (the last returned), while a file named directly must be of a type strata reads.
-pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>, Vec<String>) {
+/// (returned third; files of types conftest reads, fourth), while a file named directly
+/// must be of a type strata reads.
+pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>, Vec<String>, Vec<String>) {
     /// Directories are followed through symbolic links, each once (a link back up the
     /// tree would otherwise repeat it until the path is too long); one that cannot be
     /// listed is an error, never a directory without files.
@@ -214,6 +256,7 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>, Vec<String>) {
         files: Vec<PathBuf>,
         errors: Vec<Error>,
         templates: Vec<String>,
+        others: Vec<String>,
         seen: HashSet<PathBuf>,
     }
     impl Walk {
@@ -253,6 +296,8 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>, Vec<String>) {
                     self.dir(&e);
                 } else if InputFile::format_of(&e).is_some() {
                     self.files.push(e);
+                } else if conftest_reads(&e) {
+                    self.others.push(e.display().to_string());
                 }
             }
         }
@@ -261,6 +306,7 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>, Vec<String>) {
         files: Vec::new(),
         errors: Vec::new(),
         templates: Vec::new(),
+        others: Vec::new(),
         seen: HashSet::new(),
     };
     for p in paths {
@@ -293,7 +339,7 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>, Vec<String>) {
             walk.files.push(p.clone());
         }
     }
-    (walk.files, walk.errors, walk.templates)
+    (walk.files, walk.errors, walk.templates, walk.others)
 }
 
 /// Reads and parses the files: their inputs, the texts of the Terraform files (to point
@@ -351,7 +397,7 @@ pub fn scan(
     request: &Request,
     workspace: Option<&Workspace>,
 ) -> Report {
-    let (files, mut walk_errors, templates) = collect(&request.paths);
+    let (files, mut walk_errors, templates, others) = collect(&request.paths);
     errors.append(&mut walk_errors);
     // Nothing to read is bad input, not a pass: every path was an empty directory or held
     // only files of other types (or Helm templates).
@@ -501,6 +547,9 @@ pub fn scan(
     report
         .warnings
         .extend(templates.iter().map(|d| templates_skipped(d)));
+    if !others.is_empty() {
+        report.warnings.push(others_skipped(&others));
+    }
     report.errors = errors;
     report
 }
