@@ -1567,3 +1567,23 @@ fn a_mock_of_a_policy_function_by_its_path_is_refused() {
     let run = repo.strata(&["policy", "test", "policies/tags"]);
     assert_eq!(run.code, 0, "{run:?}");
 }
+
+/// A test mocking a rule of its package by the bare name (`with owned as {...}`), as OPA
+/// resolves it: regorus stopped such a test with "undefined rule", so a suite that passes
+/// in `conftest verify` failed here. A mock by the full path works as before.
+#[test]
+fn a_rule_mocked_by_its_bare_name_is_mocked() {
+    let repo = Repo::with_fixture();
+    repo.write(
+        "policies/owners/owners.rego",
+        "package main\n\nimport rego.v1\n\nowned := {\"sre\", \"web\"}\n\ndeny contains \"unknown owner\" if {\n\tnot input.owner in owned\n}\n",
+    );
+    repo.write(
+        "policies/owners/owners_test.rego",
+        "package main\n\nimport rego.v1\n\ntest_by_bare_name if {\n\tcount(deny) == 0 with input as {\"owner\": \"db\"} with owned as {\"db\"}\n}\n\ntest_by_path if {\n\tcount(deny) == 0 with input as {\"owner\": \"db\"} with data.main.owned as {\"db\"}\n}\n\ntest_unmocked if {\n\tcount(deny) == 1 with input as {\"owner\": \"db\"}\n}\n",
+    );
+    repo.commit("policy");
+    let run = repo.strata(&["policy", "test", "policies/owners"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("3 passed, 0 failed"), "{}", run.stderr);
+}

@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 mod as_in_go;
 mod go_fmt;
 mod heads;
+mod mocks;
 mod patterns;
 mod re2;
 mod some;
@@ -401,7 +402,8 @@ impl Loaded {
         // runs as it was before that rewrite, and is named.
         let mut texts = texts;
         let mut not_rewritten: Vec<String> = Vec::new();
-        let stages: [(Rewrite, usize); 4] = [
+        let stages: [(Rewrite, usize); 5] = [
+            (mocks::rule_mocks_by_path, 1),
             (re2::ascii_classes, 1),
             (iterating_heads_moved, 1),
             (some::declared_first, 1),
