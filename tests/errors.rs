@@ -1305,7 +1305,14 @@ fn typos_that_would_check_less_are_refused_or_said() {
         "WORKSPACE.toml:4",
         "`global_inputs` entry `shared/globl/*.json` matches no file",
     );
+    // A commit that has it is still modelled (as a base, for `destroy --from`): only the
+    // work tree's settings can be fixed.
+    repo.commit("a typo");
     repo.write("WORKSPACE.toml", &workspace);
+    repo.commit("fixed");
+    let run = repo.strata(&["affected", "--base", "HEAD~1"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("modelled"), "{}", run.stderr);
 
     // `kinds = []` governed nothing (`labels = []` means all).
     repo.write("policies/p/policy.toml", "labels = []\nkinds = []\n");
@@ -1314,17 +1321,23 @@ fn typos_that_would_check_less_are_refused_or_said() {
         "package main\n\ndeny contains \"no\" if { false }\n",
     );
     refused(list(&repo), "policies/p/policy.toml:2", "`kinds` is empty");
+    repo.write("policies/p/policy.toml", "kinds = [\"policy\"]\n");
+    refused(
+        list(&repo),
+        "policies/p/policy.toml:1",
+        "`kinds` names only `policy`",
+    );
     std::fs::remove_file(repo.path().join("policies/p/policy.toml")).unwrap();
 
     // State settings of a stack that does not exist set nothing: the stack's own state
     // was never read.
     repo.write(
         "environments/dev/env.toml",
-        "[gates]\nrequire = [\"plan\"]\n\n[state.stacks.\"stacks/netwrok\"]\npath = \"/tmp/network.tfstate\"\n",
+        "# the state of \"stacks/netwrok\" was adopted\n[gates]\nrequire = [\"plan\"]\n\n[state.stacks.\"stacks/netwrok\"]\npath = \"/tmp/network.tfstate\"\n",
     );
     refused(
         list(&repo),
-        "environments/dev/env.toml:4",
+        "environments/dev/env.toml:5",
         "[state.stacks.\"stacks/netwrok\"] names no stack",
     );
     let run = repo.strata(&["plan", "--env", "dev", "stacks/network"]);
@@ -1348,6 +1361,11 @@ fn typos_that_would_check_less_are_refused_or_said() {
     let run = repo.strata(&["list", "--check"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("  policies/p/\n"), "{}", run.stderr);
+    // Rego at the top of `policies/` too, which every policy reads for its waivers.
+    repo.write("policies/top.rego", "package main\n");
+    let run = repo.strata(&["list", "--check"]);
+    assert!(run.stderr.contains("  policies/\n"), "{}", run.stderr);
+    std::fs::remove_file(repo.path().join("policies/top.rego")).unwrap();
     let run = repo.strata(&["check", "--env", "dev", "modules/naming"]);
     assert!(
         run.stderr

@@ -3545,11 +3545,19 @@ fn a_directory_handed_to_a_module_through_a_variable_type_or_an_object_is_an_inp
         "stacks/nested/main.tf",
         "variable \"source_dir\" {\n  default = \"../src\"\n}\n\nmodule \"cf\" {\n  source = \"../../modules/cf\"\n  bundle_config = {\n    path = var.source_dir\n  }\n}\n",
     );
+    // A choice of the variable or a default, as the module itself reads it.
+    repo.write(
+        "stacks/choice/main.tf",
+        "variable \"source_dir\" {\n  default = \"../src\"\n}\n\ndata \"archive_file\" \"fn\" {\n  type        = \"zip\"\n  source_dir  = coalesce(var.source_dir, \"${path.module}/none\")\n  output_path = \"/tmp/fn.zip\"\n}\n",
+    );
     repo.write("stacks/src/main.py", "print('v1')\n");
     repo.commit("initial");
     list_without_warnings(&repo);
     assert_each_edit_affects(
         &repo,
-        &[("stacks/src/main.py", &["stacks/nested", "stacks/optional"])],
+        &[(
+            "stacks/src/main.py",
+            &["stacks/choice", "stacks/nested", "stacks/optional"],
+        )],
     );
 }

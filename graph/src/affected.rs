@@ -194,6 +194,10 @@ pub fn affected(session: &Session, base: &str, head: Option<&str>) -> Result<Aff
             }
             None => (session.at_commit(&head_commit)?, None),
         };
+        // The work tree's own settings (a commit named with --head is as it was).
+        if head.is_none() {
+            head_view.model.check_settings()?;
+        }
         let (baseline, changed, same_env_files) = match (cached, derived) {
             (Some(baseline), _) => {
                 let committed = committed.expect("spawned with a baseline");
@@ -322,6 +326,7 @@ pub fn affected_resident(
     head_view: &View,
     cache: &mut BaseCache,
 ) -> Result<Affected> {
+    head_view.model.check_settings()?;
     let (head_commit, merge_base) = resolve(session, base, "HEAD")?;
     let mut derived_changes = None;
     cache.keep(&merge_base, || {

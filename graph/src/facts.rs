@@ -51,7 +51,9 @@ use std::sync::{Arc, Mutex};
 /// 49: a file function's path starting with `~` is outside the workspace.
 /// 50: the defaults a variable's type gives (`optional(string, "../src")`) and a local or
 /// variable under a key named as a path inside an object handed to a module.
-pub(crate) const FACTS_VERSION: u32 = 50;
+/// 51: a local or variable among a choice, a conditional, a list or `abspath` under a path
+/// name (`source_dir = coalesce(var.dir, "x")`).
+pub(crate) const FACTS_VERSION: u32 = 51;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

@@ -44,7 +44,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
 fn check(ctx: &Context, args: Args) -> Result<u8> {
     let session = ctx.session()?;
     let view = session.work_tree()?;
-    view.model.check_state_stacks()?;
+    view.model.check_settings()?;
     session.finish();
     let mut opts = RunOptions {
         mode: Mode::Plan,

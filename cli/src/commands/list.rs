@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<u8> {
     let session = ctx.session()?;
     let view = session.work_tree()?;
     view.model.check_all()?;
-    view.model.check_state_stacks()?;
+    view.model.check_settings()?;
     let folded = strata_graph::folded::folded_roots(&view, &session.repo)?;
     session.finish();
     let env_files = view.model.environment_files(&view.snapshot);

@@ -289,7 +289,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     }
     let session = ctx.session()?;
     let view = session.work_tree()?;
-    view.model.check_state_stacks()?;
+    view.model.check_settings()?;
     // Without an environment a stack has no state to plan against: say so, rather than a
     // green check that never planned.
     if mode == Mode::Check

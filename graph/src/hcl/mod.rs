@@ -1018,9 +1018,13 @@ impl Visit for Candidates<'_> {
                         ""
                     }
                 };
-                match named_path_arg(key, value.expr(), self.line) {
-                    Some(r) => self.found.push(r),
-                    None => self.visit_expr(value.expr()),
+                let named = named_path_arg(key, value.expr(), self.line);
+                let alone = !named.is_empty()
+                    && (iterated_name(value.expr()).is_some()
+                        || element_of(value.expr()).is_some());
+                self.found.extend(named);
+                if !alone {
+                    self.visit_expr(value.expr());
                 }
             }
             return;

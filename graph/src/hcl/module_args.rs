@@ -180,19 +180,60 @@ pub(crate) fn named_as_a_path(key: &str) -> bool {
 /// default or variable-file value) may hold is handed over, as through `for_each`
 /// ([`for_each_of`]). Other names with such values (`tags = local.tags`, `name =
 /// var.name`: tens of thousands in a large workspace) are not followed.
-pub(crate) fn named_path_arg(key: &str, value: &Expression, line: usize) -> Option<FileRef> {
+pub(crate) fn named_path_arg(key: &str, value: &Expression, line: usize) -> Vec<FileRef> {
     if !named_as_a_path(key) {
-        return None;
+        return Vec::new();
     }
-    iterated_name(value)
-        .or_else(|| element_of(value))
+    let mut names = Vec::new();
+    named_values(value, 0, &mut names);
+    let mut seen = std::collections::BTreeSet::new();
+    names
+        .into_iter()
+        .filter(|n| seen.insert(n.clone()))
         .map(|name| for_each_of(name, line))
+        .collect()
+}
+
+/// The locals and variables a value handed over under a path name may be: one on its own
+/// or an element of one, or one among a choice's (`coalesce(var.dir, "x")`, `try(...)`,
+/// `lookup`, `element`), a conditional's branches, a list's items, a collection call's
+/// arguments, or what `abspath` or `pathexpand` is given (the same path).
+fn named_values(value: &Expression, depth: usize, out: &mut Vec<String>) {
+    if depth > 16 {
+        return;
+    }
+    if let Some(name) = iterated_name(value).or_else(|| element_of(value)) {
+        out.push(name);
+        return;
+    }
+    match unwrapped(value) {
+        Expression::FuncCall(call)
+            if !call.name.is_namespaced()
+                && (CHOICE_FUNCTIONS.contains(&call.name.name.as_str())
+                    || COLLECTION_FUNCTIONS.contains(&call.name.name.as_str())
+                    || matches!(call.name.name.as_str(), "abspath" | "pathexpand")) =>
+        {
+            for arg in call.args.iter() {
+                named_values(arg, depth + 1, out);
+            }
+        }
+        Expression::Conditional(c) => {
+            named_values(&c.true_expr, depth + 1, out);
+            named_values(&c.false_expr, depth + 1, out);
+        }
+        Expression::Array(items) => {
+            for item in items.iter() {
+                named_values(item, depth + 1, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// An element of a local or a variable (`local.files[count.index]`, `local.cfg.files`,
 /// `var.paths["web"]`): the local's name, or `var.NAME`, whose every path the element may
 /// be.
-fn element_of(expr: &Expression) -> Option<String> {
+pub(super) fn element_of(expr: &Expression) -> Option<String> {
     let Expression::Traversal(t) = unwrapped(expr) else {
         return None;
     };
@@ -225,14 +266,25 @@ pub(super) fn path_arg(
             return;
         }
     }
-    match named_path_arg(key, value, line) {
-        Some(r) if resource => facts.file_refs.push(FileRef {
-            function: PROVIDER_ARGUMENT.to_string(),
-            ..r
-        }),
-        Some(r) => facts.file_refs.push(r),
-        None if resource => facts.file_refs.extend(provider_arg_paths(value, line)),
-        None => facts.file_refs.extend(module_arg_paths(value, line)),
+    let named = named_path_arg(key, value, line);
+    let chosen = !named.is_empty();
+    for r in named {
+        facts.file_refs.push(match resource {
+            true => FileRef {
+                function: PROVIDER_ARGUMENT.to_string(),
+                ..r
+            },
+            false => r,
+        });
+    }
+    // A name on its own is all there is; a choice may also hold paths written out
+    // (`coalesce(var.dir, "${path.module}/default")`).
+    if chosen && (iterated_name(value).is_some() || element_of(value).is_some()) {
+        return;
+    }
+    match resource {
+        true => facts.file_refs.extend(provider_arg_paths(value, line)),
+        false => facts.file_refs.extend(module_arg_paths(value, line)),
     }
 }
 

@@ -56,12 +56,37 @@ impl Environment {
 }
 
 impl Model {
-    /// An error for a `[state.stacks."<label>"]` table whose label is no stack: it would set
-    /// nothing, and a typo would leave the stack on the environment's default state (an
-    /// adopted state never read, its resources created again). Asked of the work tree's
-    /// model by the commands that run stacks, not of every model: another commit's code is
-    /// run with this checkout's env.toml, which may name stacks added since.
-    pub fn check_state_stacks(&self) -> Result<()> {
+    /// Settings that would make strata check less than they say, because of a typo: a
+    /// `global_inputs` glob of WORKSPACE.toml that matches no file (a change to the file
+    /// meant would affect nothing), a `[state.stacks."<label>"]` table whose label is no
+    /// stack (it would set nothing: an adopted state never read, its resources created
+    /// again). Asked of the work tree's model by the commands that read and run it, not of
+    /// every model: another commit's code runs with this checkout's env.toml, which may
+    /// name stacks added since, and an old commit's WORKSPACE.toml cannot be fixed.
+    pub fn check_settings(&self) -> Result<()> {
+        for (i, glob) in self.config.workspace.global_inputs.iter().enumerate() {
+            let Ok(one) = globset::GlobBuilder::new(glob)
+                .literal_separator(true)
+                .build()
+            else {
+                continue;
+            };
+            let one = one.compile_matcher();
+            // WORKSPACE.toml is there whenever a workspace is (`strata init` models the
+            // one it is about to write).
+            if !one.is_match(crate::workspace::WORKSPACE_FILE)
+                && !self.global_inputs.iter().any(|p| one.is_match(p))
+            {
+                return Err(Error::Invalid {
+                    message: format!("`global_inputs` entry `{glob}` matches no file in the repository"),
+                    location: Location::new(
+                        crate::workspace::WORKSPACE_FILE,
+                        self.config.workspace.global_inputs_lines.get(i).copied().flatten(),
+                    ),
+                    hint: "fix the glob (relative to the workspace root, e.g. `shared/versions.json` or `.github/**`), or remove the entry".into(),
+                });
+            }
+        }
         let stacks: Vec<&str> = self
             .targets
             .iter()
@@ -78,11 +103,22 @@ fn check_state_stacks(envs: &[Environment], stacks: &[&str]) -> Result<()> {
             if stacks.contains(&label.as_str()) {
                 continue;
             }
-            let quoted = format!("\"{label}\"");
-            let line = env
-                .text
-                .lines()
-                .position(|l| l.contains(&quoted) || l.contains(&format!("'{label}'")))
+            // The table's header (`[state.stacks."x"]`), else the first line naming the
+            // label outside a comment (`"x" = { path = ... }` in a `[state.stacks]` table).
+            let names =
+                |l: &str| l.contains(&format!("\"{label}\"")) || l.contains(&format!("'{label}'"));
+            let lines: Vec<&str> = env.text.lines().collect();
+            let line = lines
+                .iter()
+                .position(|l| {
+                    let l = l.trim_start();
+                    l.starts_with('[') && l.contains("stacks") && names(l)
+                })
+                .or_else(|| {
+                    lines
+                        .iter()
+                        .position(|l| !l.trim_start().starts_with('#') && names(l))
+                })
                 .map(|i| i + 1);
             let near = crate::error::did_you_mean(label, stacks);
             return Err(Error::Invalid {

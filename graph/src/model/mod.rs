@@ -341,28 +341,6 @@ pub fn build(
         discover(snapshot, &layout)?
     };
     let owned = Owned::assign(snapshot, config, &found);
-    // A global input that matches no file declares nothing: a typo would leave the file it
-    // meant out of every target's inputs, and a change to it would affect nothing.
-    for (i, glob) in config.workspace.global_inputs.iter().enumerate() {
-        let Ok(one) = GlobBuilder::new(glob).literal_separator(true).build() else {
-            continue;
-        };
-        let one = one.compile_matcher();
-        // WORKSPACE.toml is there whenever a workspace is (`strata init` models the one it
-        // is about to write).
-        if !one.is_match(crate::workspace::WORKSPACE_FILE)
-            && !snapshot.files.keys().any(|p| one.is_match(p))
-        {
-            return Err(Error::Invalid {
-                message: format!("`global_inputs` entry `{glob}` matches no file in the repository"),
-                location: Location::new(
-                    crate::workspace::WORKSPACE_FILE,
-                    config.workspace.global_inputs_lines.get(i).copied().flatten(),
-                ),
-                hint: "fix the glob (relative to the workspace root, e.g. `shared/versions.json` or `.github/**`), or remove the entry".into(),
-            });
-        }
-    }
     // A global input feeds every target's hash: one that cannot be read models nothing.
     if let Some(path) = owned.global_inputs.iter().find(|p| {
         snapshot
@@ -395,6 +373,7 @@ pub fn build(
         global_inputs,
         tf_dirs,
         unowned,
+        unowned_rego,
         ..
     } = owned;
     let builder = Builder {
@@ -418,14 +397,15 @@ pub fn build(
         let _phase = tracing::info_span!("policies").entered();
         load_policy_meta(repo, snapshot, &mut targets, &env_names)?
     };
-    // A directory some target reads (a loose module, a chart it deploys) is not left out.
+    // A directory some target reads (a loose module, a chart it deploys) is not left out;
+    // Rego is, whoever reads its directory (every policy reads `policies/waivers.toml`).
     let read_dirs: HashSet<&str> = targets
         .iter()
         .flat_map(|t| t.extra_inputs.iter().map(|p| parent_dir(p)))
         .collect();
     let unowned = unowned
         .into_iter()
-        .filter(|d| !read_dirs.contains(d))
+        .filter(|d| !read_dirs.contains(d) || unowned_rego.contains(d))
         .map(str::to_string)
         .collect();
     let waivers = load_waivers(repo, snapshot)?;
@@ -535,6 +515,8 @@ struct Owned<'a> {
     unreadable: Vec<(usize, String)>,
     /// Directories holding Terraform files or a chart that no target owns.
     unowned: BTreeSet<&'a str>,
+    /// Those of them holding Rego: read by a target or not, no policy evaluates it.
+    unowned_rego: HashSet<&'a str>,
 }
 
 impl<'a> Owned<'a> {
@@ -549,6 +531,7 @@ impl<'a> Owned<'a> {
             tf_dirs: HashSet::default(),
             unreadable: Vec::new(),
             unowned: BTreeSet::new(),
+            unowned_rego: HashSet::default(),
             owners,
             ignore,
         };
@@ -589,6 +572,9 @@ impl<'a> Owned<'a> {
                 && !path.starts_with("environments/")
             {
                 owned.unowned.insert(dir);
+                if path.ends_with(".rego") {
+                    owned.unowned_rego.insert(dir);
+                }
             }
         }
         owned

@@ -85,9 +85,13 @@ impl PolicyMeta {
         let meta: PolicyMeta = parse_toml(text, file)?;
         // `labels = []` and `environments = []` mean all; an empty `kinds` would govern
         // nothing, silently.
-        if meta.kinds.is_empty() {
+        if meta.kinds.iter().all(|k| *k == Kind::Policy) {
             return Err(crate::error::Error::Invalid {
-                message: "`kinds` is empty: the policy would govern nothing".into(),
+                message: if meta.kinds.is_empty() {
+                    "`kinds` is empty: the policy would govern nothing".into()
+                } else {
+                    "`kinds` names only `policy`: policies govern stacks, modules and charts, so it would govern nothing".into()
+                },
                 location: crate::error::Location::new(
                     file,
                     crate::workspace::key_line(text, "kinds"),

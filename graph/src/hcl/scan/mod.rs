@@ -716,12 +716,16 @@ impl<'a> Scanner<'a> {
             return Some(());
         }
         // An element of a local or a variable in an argument named as one holding a path
-        // (`policy_file = local.files[count.index]`, also written `"${…}"`): read with the
+        // (`policy_file = local.files[count.index]`, also written `"${…}"`), or one among a
+        // choice, a conditional or a list (`coalesce(var.dir, "x")`): read with the
         // reference's own rules (`hcl::named_path_arg`).
         let element = match shape {
-            Shape::Choice | Shape::Other => {
+            Shape::Choice | Shape::Other | Shape::Collection => {
                 let value = &self.text[value_start..self.pos];
-                value.starts_with("local") || value.starts_with("var")
+                value.starts_with("local")
+                    || value.starts_with("var")
+                    || value.contains("var.")
+                    || value.contains("local.")
             }
             Shape::Template(elements) => matches!(elements.as_slice(), [Elem::Interpolation(None)]),
             _ => false,

@@ -1202,7 +1202,6 @@ fn a_name_on_its_own_is_handed_over_only_under_a_path_name() {
                 Some(PathBase::Local("var.paths".into())),
             ),
             ("tags = local.tags[\"a\"]", None),
-            ("source_dir = local.on ? local.a : local.b", None),
         ] {
             let text = format!("{block}  {line}\n}}\n");
             let facts = scanned(&text);
@@ -1211,6 +1210,34 @@ fn a_name_on_its_own_is_handed_over_only_under_a_path_name() {
                 .map(|(_, b, _, _)| b)
                 .collect();
             assert_eq!(got, expected.into_iter().collect::<Vec<_>>(), "{text}");
+        }
+        // A choice, a conditional, a list or `abspath` under a path name: every local or
+        // variable it may be.
+        for (line, expected) in [
+            ("source_dir = local.on ? local.a : local.b", vec!["a", "b"]),
+            (
+                "source_dir = coalesce(var.source_dir, \"x\")",
+                vec!["var.source_dir"],
+            ),
+            ("source_dir = abspath(var.dir)", vec!["var.dir"]),
+            ("config_files = [var.a, local.b]", vec!["var.a", "b"]),
+            (
+                "source_dir = try(var.cfg.source_dir, var.fallback)",
+                vec!["var.cfg", "var.fallback"],
+            ),
+            ("name = coalesce(var.name, \"x\")", vec![]),
+        ] {
+            let text = format!("{block}  {line}\n}}\n");
+            let facts = scanned(&text);
+            let got: Vec<_> = path_arguments(&facts)
+                .into_iter()
+                .map(|(_, b, _, _)| b)
+                .collect();
+            let expected: Vec<_> = expected
+                .into_iter()
+                .map(|n| PathBase::Local(n.to_string()))
+                .collect();
+            assert_eq!(got, expected, "{text}");
         }
     }
 }
@@ -1374,6 +1401,8 @@ fn module_arguments_below_variables_and_inside_functions() {
                 3
             ),
             (PathBase::Local("var.conf_dir".into()), "/", true, 4),
+            // A list a path name is given may hold the variable's paths.
+            (PathBase::Local("var.more".into()), "", false, 6),
             (PathBase::Module, "/a.json", true, 6),
             (PathBase::Module, "/../b.json", true, 7),
             (PathBase::Root, "./c.json", true, 8),
