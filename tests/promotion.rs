@@ -1893,6 +1893,46 @@ fn slow_network_plan(keys: &Keys, pg: &Postgres) -> (Repo, PathBuf, PathBuf, Val
     (repo, marker, file, plan)
 }
 
+/// Every wave of a promotion runs with the destination's files of the commit checked
+/// against the plan when it started: a file committed while an earlier wave runs (here an
+/// override that makes the app fail in staging) is not applied by a later one, as no
+/// approver saw it, and the lock entries record that commit. Each wave read HEAD anew.
+#[test]
+fn every_wave_runs_with_the_files_checked_when_the_promotion_started() {
+    let pg = Postgres::start();
+    let keys = Keys::new();
+    let (repo, marker, file, _) = slow_network_plan(&keys, &pg);
+    let checked = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let child = spawn_promote(&repo, &pg, &file, &marker);
+    let start = std::time::Instant::now();
+    while !marker.exists() && start.elapsed() < std::time::Duration::from_secs(120) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(marker.exists(), "wave 1 never ran");
+    repo.write(
+        "environments/staging/stacks/app/fail.tfvars",
+        "fail = \"1\"\n",
+    );
+    repo.commit("an app that fails in staging, committed while wave 1 runs");
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        output(&pg, "staging", "stacks_app", "seen").as_deref(),
+        Some("vpc-slow")
+    );
+    let entry = lock_entry(&repo, "staging", "stacks/app").unwrap();
+    assert_eq!(
+        entry.get("env_commit").and_then(|v| v.as_str()),
+        Some(checked.as_str()),
+        "{entry:?}"
+    );
+}
+
 /// `promote apply FILE` as alice in a process group of its own (a `kill -INT 0` in the
 /// `git` of `bin` reaches it alone), with `bin` first on PATH and the network's marker set.
 fn promote_with_git(repo: &Repo, pg: &Postgres, file: &Path, marker: &Path, bin: &Path) -> Run {

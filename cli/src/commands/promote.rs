@@ -93,7 +93,9 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
     let locks = Locks::read(&session.root, &args.from, &args.to)?;
     let trail = strata_release::vouch::trail(&session.root, &args.from)?;
     let policy_basis = strata_release::plan::policy_bases(&view, &locks.source, &args.from);
-    let destination_files = strata_release::env_files::for_promotion(&session, &locks, &args.to)?;
+    let head = session.repo.resolve_commit("HEAD")?;
+    let destination_files =
+        strata_release::env_files::for_promotion(&session, &locks, &args.to, &head)?;
     let request = Request {
         from: &args.from,
         to: &args.to,

@@ -708,7 +708,8 @@ pub fn approve(
                 Some(why) => Some(why),
                 None => {
                     let bases = crate::plan::policy_bases(view, &locks.source, &plan.from);
-                    let files = crate::env_files::for_promotion(session, &locks, &plan.to)?;
+                    let head = session.repo.resolve_commit("HEAD")?;
+                    let files = crate::env_files::for_promotion(session, &locks, &plan.to, &head)?;
                     let fresh =
                         crate::plan::remake(&view.model, &locks, plan, &trail, &bases, &files)?;
                     plan.differs_from(&fresh)

@@ -655,11 +655,17 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
         for (path, record) in crate::started::left_behind(root, env)? {
             problems.push(strata_audit::Problem {
                 line: 0,
-                message: format!(
-                    "{} (this checkout's record of it: {}; the next apply, destroy or promotion into {env} here writes it into the ledger)",
-                    crate::started::describe(&record),
-                    path.display()
-                ),
+                message: match record {
+                    Some(record) => format!(
+                        "{} (this checkout's record of it: {}; the next apply, destroy or promotion into {env} here writes it into the ledger)",
+                        crate::started::describe(&record),
+                        path.display()
+                    ),
+                    None => format!(
+                        "{} is the record of a run strata started and did not end, and cannot be read: a run into an environment here may have changed it with no event; check `strata drift`, then remove the file",
+                        path.display()
+                    ),
+                },
             });
         }
         // A run on a machine whose clock was behind writes an event dated before the one

@@ -47,22 +47,37 @@ pub(crate) fn changed_since(
         .ok()?
         .into_iter()
         .collect();
-    let env_toml = format!("environments/{env}/{}", strata_graph::manifest::ENV_FILE);
+    let env_toml = env_toml_path(env);
     if changed.contains(&env_toml) {
-        let read = |commit: &str| -> Option<toml::Table> {
-            let bytes = session.repo.file_at(commit, &env_toml).ok()??;
-            let mut table: toml::Table = String::from_utf8(bytes).ok()?.parse().ok()?;
-            for key in ["promotes_from", "gates", "access", "audit", "secrets"] {
-                table.remove(key);
-            }
-            Some(table)
-        };
-        let (then, now) = (read(since), read(head));
+        let (then, now) = (
+            env_toml_run_view(session, since, env),
+            env_toml_run_view(session, head, env),
+        );
         if then.is_some() && then == now {
             changed.remove(&env_toml);
         }
     }
     Some(changed)
+}
+
+fn env_toml_path(env: &str) -> String {
+    format!("environments/{env}/{}", strata_graph::manifest::ENV_FILE)
+}
+
+/// What a run reads of `env`'s env.toml at `commit` (its `[state]`, `[render]`, `[gitops]`
+/// but its validators): the rest (where it promotes from, its gates, access, audit, secrets
+/// recipients, the commands that check the GitOps output) changes nothing applied. `None`
+/// when it cannot be read.
+fn env_toml_run_view(session: &Session, commit: &str, env: &str) -> Option<toml::Table> {
+    let bytes = session.repo.file_at(commit, &env_toml_path(env)).ok()??;
+    let mut table: toml::Table = String::from_utf8(bytes).ok()?.parse().ok()?;
+    for key in ["promotes_from", "gates", "access", "audit", "secrets"] {
+        table.remove(key);
+    }
+    if let Some(toml::Value::Table(gitops)) = table.get_mut("gitops") {
+        gitops.remove("validate");
+    }
+    Some(table)
 }
 
 /// The first of the environment's files that fed `label` in `env` among `changed` (the
@@ -118,19 +133,30 @@ pub struct TargetFiles {
 }
 
 /// The digest of the files `snapshot` holds that feed `label` in `env` (a chart or not):
-/// each path with its content's id and mode, or marked absent.
+/// each path with its content's id and mode, or marked absent; env.toml by what a run
+/// reads of it (`env_toml`, see [`env_toml_run_view`]), when that could be read.
 pub fn digest(
     files: &EnvironmentFiles,
     snapshot: &Snapshot,
     env: &str,
     label: &str,
     chart: bool,
+    env_toml: Option<&toml::Table>,
 ) -> String {
     let mut h = blake3::Hasher::new();
+    let env_toml_path = env_toml_path(env);
     for (path, entry) in fed_files(files, snapshot, env, label, chart) {
         h.update(path.as_bytes());
         h.update(&[0]);
         match entry {
+            Some(_) if path == env_toml_path && env_toml.is_some() => {
+                h.update(
+                    env_toml
+                        .map(|t| t.to_string())
+                        .unwrap_or_default()
+                        .as_bytes(),
+                );
+            }
             Some(e) => {
                 h.update(&e.id.0);
                 h.update(&e.mode.to_le_bytes());
@@ -145,18 +171,18 @@ pub fn digest(
 }
 
 /// The destination `to`'s files for every target `locks` name there (the source's entries
-/// a promotion may apply, the destination's it runs), as HEAD's commit holds them.
+/// a promotion may apply, the destination's it runs), as `head`'s commit holds them.
 pub fn for_promotion(
     session: &Session,
     locks: &crate::plan::Locks,
     to: &str,
+    head: &str,
 ) -> Result<BTreeMap<String, TargetFiles>> {
-    let head = session.repo.resolve_commit("HEAD")?;
-    let at_head = session.at_commit(&head)?;
+    let at_head = session.at_commit(head)?;
     Ok(of_locks(
         session,
         &at_head,
-        &head,
+        head,
         &locks.source,
         &locks.destination,
         to,
@@ -172,6 +198,7 @@ fn of_locks(
     to: &str,
 ) -> BTreeMap<String, TargetFiles> {
     let files = at_head.model.environment_files(&at_head.snapshot);
+    let env_toml = env_toml_run_view(session, head, to);
     // What changed since each commit whose files an entry was applied with (asked once per
     // commit; nothing when git cannot tell).
     let mut changed_since: BTreeMap<&str, Option<BTreeSet<String>>> = BTreeMap::new();
@@ -194,7 +221,14 @@ fn of_locks(
         out.insert(
             label.clone(),
             TargetFiles {
-                digest: digest(&files, &at_head.snapshot, to, label, chart),
+                digest: digest(
+                    &files,
+                    &at_head.snapshot,
+                    to,
+                    label,
+                    chart,
+                    env_toml.as_ref(),
+                ),
                 changed,
             },
         );

@@ -421,6 +421,7 @@ fn preflight(
     session: &Session,
     plan_path: &Path,
     plan: &PromotionPlan,
+    files_commit: &str,
 ) -> Result<std::result::Result<Vec<Counted>, String>> {
     let view = session.work_tree()?;
     let model = &view.model;
@@ -531,7 +532,7 @@ fn preflight(
     }
     // Each step runs with the destination's files as HEAD's commit holds them now: they
     // must be the ones the plan was made (and approved) with.
-    let files = crate::env_files::for_promotion(session, &locks, &plan.to)?;
+    let files = crate::env_files::for_promotion(session, &locks, &plan.to, files_commit)?;
     for step in plan.steps().filter(|s| s.action == StepAction::Apply) {
         let now = files.get(&step.label).map(|f| &f.digest);
         if step.env_files.as_ref() != now {
@@ -636,7 +637,21 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
     let session = ctx.session;
     let plan = PromotionPlan::read(ctx.plan_path)?;
     let me = identity::current(&session.repo)?;
-    let counted = match preflight(session, ctx.plan_path, &plan)? {
+    // The commit whose destination files every wave runs with, and its lock entries
+    // record: the one checked against the plan now, whatever is committed meanwhile.
+    let files_commit = session.repo.resolve_commit("HEAD")?;
+    let pinned = RunOptions {
+        env_files_from: Some(files_commit.clone()),
+        ..ctx.opts.clone()
+    };
+    let ctx = &Context {
+        session: ctx.session,
+        plan_path: ctx.plan_path,
+        opts: &pinned,
+        observer: ctx.observer,
+        say: ctx.say,
+    };
+    let counted = match preflight(session, ctx.plan_path, &plan, &files_commit)? {
         Ok(c) => c,
         Err(message) => return Ok(refused(&plan, &me, message)),
     };
@@ -669,7 +684,7 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
     // run it; those a kept chart was applied with.
     {
         let head = session.work_tree()?;
-        let head_commit = session.repo.resolve_commit("HEAD")?;
+        let head_commit = files_commit.clone();
         let charts = charts_after(
             &plan,
             &ReleaseLock::read(&session.root, &plan.to)?,
@@ -744,7 +759,7 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
         },
     };
     if let Some((destination, head)) = after_waves {
-        let head_commit = session.repo.resolve_commit("HEAD").ok();
+        let head_commit = Some(files_commit.clone());
         let lock = new_lock(
             &plan,
             &source,
@@ -1386,7 +1401,8 @@ fn roll_back(
         let restoring = RunOptions {
             env_files_from: match (mode, previous.get(label)) {
                 (Mode::Apply, Some(entry)) => Some(entry.env_files_commit().to_string()),
-                _ => None,
+                // A destroy of what the promotion created: with the files it ran with.
+                _ => ctx.opts.env_files_from.clone(),
             },
             ..ctx.opts.clone()
         };

@@ -59,20 +59,28 @@ pub fn start(session: &Session, env: &str, action: &str, targets: &[String]) -> 
         started: crate::clock::format_utc(now),
         targets: targets.to_vec(),
     };
-    let path = dir.join(format!("{env}-{now}-{}.json", std::process::id()));
-    let file = File::create(&path).map_err(|e| Error::write(&path, e))?;
-    // Locked before it holds anything: a reader finds it either locked (running) or
-    // written whole.
-    file.lock().map_err(|e| Error::write(&path, e))?;
+    let name = format!("{env}-{now}-{}", std::process::id());
+    let path = dir.join(format!("{name}.json"));
+    // Written and locked under a name no reader looks at, then put in place whole: a
+    // reader finds the record locked (running) or not at all.
+    let writing = dir.join(format!(".{name}.writing"));
+    let file = File::create(&writing).map_err(|e| Error::write(&writing, e))?;
+    file.lock().map_err(|e| Error::write(&writing, e))?;
     let text = serde_json::to_vec_pretty(&record).expect("a record serializes");
-    std::io::Write::write_all(&mut &file, &text).map_err(|e| Error::write(&path, e))?;
-    file.sync_all().map_err(|e| Error::write(&path, e))?;
+    let written = std::io::Write::write_all(&mut &file, &text)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&writing, &path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&writing);
+        return Err(Error::write(&path, e));
+    }
     Ok(Running { path, _file: file })
 }
 
 /// The records of runs into `env` whose process is gone without ending them, oldest first
-/// (a record another process holds is a run still going).
-pub fn left_behind(root: &Path, env: &str) -> Result<Vec<(PathBuf, Record)>> {
+/// (a record another process holds is a run still going); `None` for a record that cannot
+/// be read (damaged, or another strata's), whatever its environment: never removed here.
+pub fn left_behind(root: &Path, env: &str) -> Result<Vec<(PathBuf, Option<Record>)>> {
     let dir = root.join(DIR);
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
@@ -91,19 +99,17 @@ pub fn left_behind(root: &Path, env: &str) -> Result<Vec<(PathBuf, Record)>> {
         if file.try_lock().is_err() {
             continue;
         }
-        let Ok(text) = std::fs::read(&path) else {
-            continue;
-        };
-        // A record cut short (killed while it was written): its run never started.
-        let Ok(record) = serde_json::from_slice::<Record>(&text) else {
-            let _ = std::fs::remove_file(&path);
-            continue;
-        };
-        if record.env == env {
-            found.push((path, record));
+        match std::fs::read(&path)
+            .ok()
+            .and_then(|text| serde_json::from_slice::<Record>(&text).ok())
+        {
+            Some(record) if record.env == env => found.push((path, Some(record))),
+            Some(_) => {}
+            None => found.push((path, None)),
         }
     }
-    found.sort_by(|a, b| a.1.started.cmp(&b.1.started).then(a.0.cmp(&b.0)));
+    let started = |r: &Option<Record>| r.as_ref().map(|r| r.started.clone());
+    found.sort_by(|a, b| started(&a.1).cmp(&started(&b.1)).then(a.0.cmp(&b.0)));
     Ok(found)
 }
 
@@ -131,6 +137,8 @@ pub fn describe(record: &Record) -> String {
 pub fn record_left_behind(session: &Session, env: &str) -> Result<Vec<Record>> {
     let mut written = Vec::new();
     for (path, record) in left_behind(&session.root, env)? {
+        // One that cannot be read is `audit verify`'s to report.
+        let Some(record) = record else { continue };
         crate::audit::record_left_behind(session, &record, &describe(&record))?;
         let _ = std::fs::remove_file(&path);
         written.push(record);

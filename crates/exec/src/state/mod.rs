@@ -799,7 +799,7 @@ impl Backend {
         if out.success {
             return Ok(());
         }
-        Err(Error::Failed {
+        Err(Error::Invalid {
             message: last_error(&self.redact(&out.combined())),
             location: Location::new(self.describe(), None),
             hint: "give the lock ID terraform printed (`ID:` in its lock info); check that the backend is reachable".into(),
