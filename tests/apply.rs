@@ -1635,19 +1635,7 @@ fn a_push_to_a_state_a_run_holds_says_to_wait_for_it() {
     common::network_stack(&repo, "slow");
     repo.commit("a slow network");
     let marker = copy.path().join("holding");
-    let mut slow = repo
-        .command(&["apply", "--env", "dev", "--auto-approve"])
-        .env("STRATA_TEST_MARKER", &marker)
-        .env("STRATA_TEST_HOLD", "15")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = std::time::Instant::now();
-    while !marker.exists() && start.elapsed() < std::time::Duration::from_secs(60) {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert!(marker.exists(), "the slow apply never held the state");
+    let mut slow = common::slow_apply_started(&repo, &marker, "15");
     let run = repo.strata(&[
         "state",
         "push",

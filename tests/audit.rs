@@ -927,19 +927,7 @@ fn an_apply_strata_did_not_live_to_record_is_recorded_by_the_next() {
     repo.commit("a slow network");
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("applying");
-    let mut apply = repo
-        .command(&["apply", "--env", "dev", "--auto-approve"])
-        .env("STRATA_TEST_MARKER", &marker)
-        .env("STRATA_TEST_HOLD", "3")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = std::time::Instant::now();
-    while !marker.exists() && start.elapsed() < std::time::Duration::from_secs(60) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(marker.exists(), "the apply never started");
+    let mut apply = common::slow_apply_started(&repo, &marker, "3");
     apply.kill().unwrap();
     apply.wait().unwrap();
     assert_eq!(events(&repo).len(), 1, "strata wrote nothing");

@@ -726,6 +726,25 @@ pub const NULL_PROVIDER: &str = r#"terraform {
 /// output `vpc_id` (`vpc-<v>`); with `v` starting `slow`, its apply touches
 /// `$STRATA_TEST_MARKER` and then takes 8 s, or `$STRATA_TEST_HOLD` seconds (to interrupt or
 /// race it).
+/// `strata apply --env dev --auto-approve` of [`network_stack`]'s slow network, returned
+/// once it applies (`marker` exists), with `hold` seconds of its apply to go.
+pub fn slow_apply_started(repo: &Repo, marker: &Path, hold: &str) -> std::process::Child {
+    let apply = repo
+        .command(&["apply", "--env", "dev", "--auto-approve"])
+        .env("STRATA_TEST_MARKER", marker)
+        .env("STRATA_TEST_HOLD", hold)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !marker.exists() && start.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(marker.exists(), "the slow apply never started");
+    apply
+}
+
 pub fn network_stack(repo: &Repo, v: &str) {
     repo.write(
         "stacks/network/main.tf",

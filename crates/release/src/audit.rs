@@ -1009,12 +1009,8 @@ mod tests {
                 actor: "ci".into(),
                 action: "apply".into(),
                 env: "dev".into(),
-                head: None,
                 outcome: "succeeded".into(),
-                message: None,
-                targets: Vec::new(),
-                details: BTreeMap::new(),
-                signer: None,
+                ..strata_audit::NewEvent::default()
             };
             strata_audit::append(&path, &lock, "dev", new, None).unwrap();
         }
