@@ -506,6 +506,11 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     let started = Instant::now();
     // Each environment's record of this run while it lasts: one strata does not live to
     // end is written into the ledger by the next run (see `strata_release::started`).
+    let what = if mode == Mode::Destroy {
+        "destroy"
+    } else {
+        "apply"
+    };
     let mut running: std::collections::BTreeMap<String, strata_release::started::Running> =
         std::collections::BTreeMap::new();
     if changes {
@@ -513,23 +518,12 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             let targets: Vec<String> = match &args.from {
                 Some(_) => args.labels.clone(),
                 None => selection
-                    .targets
-                    .iter()
-                    .filter(|id| {
-                        selection
-                            .target_envs
-                            .get(*id)
-                            .is_none_or(|envs| envs.contains(&env))
-                    })
-                    .map(|id| view.model[*id].label.clone())
+                    .in_env(&env)
+                    .into_iter()
+                    .map(|id| view.model[id].label.clone())
                     .collect(),
             };
-            let action = if mode == Mode::Destroy {
-                "destroy"
-            } else {
-                "apply"
-            };
-            let record = strata_release::started::start(&session, &env, action, &targets)?;
+            let record = strata_release::started::start(&session, &env, what, &targets)?;
             running.insert(env, record);
         }
     }
@@ -557,25 +551,10 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     if matches!(mode, Mode::Apply | Mode::Destroy) {
         // Each environment on its own: one that cannot be recorded does not keep the
         // others from their lock entries and ledger events.
-        let what = if mode == Mode::Destroy {
-            "destroy"
-        } else {
-            "apply"
-        };
         for env in strata_run::resolve_envs(&view.model, &args.options.envs)? {
             // What the selection runs in this environment: not a target affected only
             // through another environment's files.
-            let selected: Vec<_> = selection
-                .targets
-                .iter()
-                .copied()
-                .filter(|id| {
-                    selection
-                        .target_envs
-                        .get(id)
-                        .is_none_or(|envs| envs.contains(&env))
-                })
-                .collect();
+            let selected = selection.in_env(&env);
             match strata_release::record::record_apply(
                 &session,
                 &view,

@@ -59,6 +59,22 @@ pub struct Selection {
     pub recorded: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
+impl Selection {
+    /// The targets the selection runs in `env` (not one affected only through another
+    /// environment's files).
+    pub fn in_env(&self, env: &str) -> Vec<TargetId> {
+        self.targets
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.target_envs
+                    .get(id)
+                    .is_none_or(|envs| envs.iter().any(|e| e == env))
+            })
+            .collect()
+    }
+}
+
 /// Resolves a scope against the work-tree view.
 pub fn select(session: &Session, view: &View, scope: &Scope) -> Result<Selection> {
     let model = &view.model;
