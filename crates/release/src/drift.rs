@@ -410,34 +410,21 @@ pub fn drift(
         .iter()
         .filter(|(l, e)| e.kind == "chart" && wanted(l) && head.model.index(l).is_some())
         .collect();
-    // What changed since each commit whose files a chart was applied with (asked once per
-    // commit; nothing when git cannot tell).
-    let mut changed_since: BTreeMap<&str, std::collections::BTreeSet<String>> = BTreeMap::new();
     // HEAD's commit is modelled only when there is a chart to ask about.
     if !charts.is_empty() {
         let head_commit = session.repo.resolve_commit("HEAD")?;
         let at_head = session.at_commit(&head_commit)?;
         let env_files = at_head.model.environment_files(&at_head.snapshot);
+        let mut since = crate::env_files::SinceApplied::new(
+            session,
+            &head_commit,
+            env,
+            &env_files,
+            &at_head.snapshot,
+        );
         for (label, e) in charts {
-            let changed = changed_since
-                .entry(e.env_files_commit())
-                .or_insert_with(|| {
-                    crate::env_files::changed_since(
-                        session,
-                        e.env_files_commit(),
-                        &head_commit,
-                        env,
-                    )
-                    .unwrap_or_default()
-                });
-            if let Some(file) = crate::env_files::fed_file_changed(
-                changed,
-                &env_files,
-                &at_head.snapshot,
-                env,
-                label,
-                true,
-            ) {
+            // Nothing when git cannot tell.
+            if let Some(Some(file)) = since.fed_changed(e.env_files_commit(), label, true) {
                 left.push(StackDrift::said(
                     label,
                     &e.commit,

@@ -35,7 +35,7 @@ pub(crate) fn feeds(label: &str, chart: bool, env: &str, path: &str) -> bool {
 /// when what a run reads of it changed (its `[state]`, `[render]`, `[gitops]`), not its
 /// gates, access, audit or secrets recipients, so that tuning a soak restarts no soak and
 /// makes no chart drift.
-pub(crate) fn changed_since(
+fn changed_since(
     session: &Session,
     since: &str,
     head: &str,
@@ -80,11 +80,68 @@ fn env_toml_run_view(session: &Session, commit: &str, env: &str) -> Option<toml:
     Some(table)
 }
 
+/// Which of an environment's files feeding a target changed since the commit of the files a
+/// lock entry was applied with ([`crate::lock::LockEntry::env_files_commit`]), as `head`'s
+/// commit holds them: git asked once per such commit.
+pub(crate) struct SinceApplied<'a> {
+    session: &'a Session,
+    head: &'a str,
+    env: &'a str,
+    files: &'a EnvironmentFiles,
+    snapshot: &'a Snapshot,
+    changed: BTreeMap<String, Option<BTreeSet<String>>>,
+}
+
+impl<'a> SinceApplied<'a> {
+    /// `files` and `snapshot` are `head`'s.
+    pub(crate) fn new(
+        session: &'a Session,
+        head: &'a str,
+        env: &'a str,
+        files: &'a EnvironmentFiles,
+        snapshot: &'a Snapshot,
+    ) -> Self {
+        SinceApplied {
+            session,
+            head,
+            env,
+            files,
+            snapshot,
+            changed: BTreeMap::new(),
+        }
+    }
+
+    /// The first file feeding `label` that changed since `applied` (see
+    /// [`fed_file_changed`]): `Some(None)` when none did, `None` when git cannot tell (a
+    /// commit that is gone).
+    pub(crate) fn fed_changed(
+        &mut self,
+        applied: &str,
+        label: &str,
+        chart: bool,
+    ) -> Option<Option<String>> {
+        let (session, head, env) = (self.session, self.head, self.env);
+        let changed = self
+            .changed
+            .entry(applied.to_string())
+            .or_insert_with(|| changed_since(session, applied, head, env))
+            .as_ref()?;
+        Some(fed_file_changed(
+            changed,
+            self.files,
+            self.snapshot,
+            env,
+            label,
+            chart,
+        ))
+    }
+}
+
 /// The first of the environment's files that fed `label` in `env` among `changed` (the
 /// paths that changed since the files it was applied with): one that feeds it at HEAD
 /// (`files` and `snapshot`, HEAD's), or one of the environment's directory deleted since,
 /// which may have. `None`: the files it was applied with are HEAD's.
-pub(crate) fn fed_file_changed(
+fn fed_file_changed(
     changed: &std::collections::BTreeSet<String>,
     files: &strata_graph::model::EnvironmentFiles,
     snapshot: &strata_graph::snapshot::Snapshot,
@@ -199,9 +256,7 @@ fn of_locks(
 ) -> BTreeMap<String, TargetFiles> {
     let files = at_head.model.environment_files(&at_head.snapshot);
     let env_toml = env_toml_run_view(session, head, to);
-    // What changed since each commit whose files an entry was applied with (asked once per
-    // commit; nothing when git cannot tell).
-    let mut changed_since: BTreeMap<&str, Option<BTreeSet<String>>> = BTreeMap::new();
+    let mut since = SinceApplied::new(session, head, to, &files, &at_head.snapshot);
     let mut out = BTreeMap::new();
     for (label, entry) in source.targets.iter().chain(destination.targets.iter()) {
         if out.contains_key(label) {
@@ -209,14 +264,9 @@ fn of_locks(
         }
         let chart = entry.kind == "chart";
         let changed = destination.targets.get(label).and_then(|applied| {
-            let since = applied.env_files_commit();
-            changed_since
-                .entry(since)
-                .or_insert_with(|| self::changed_since(session, since, head, to))
-                .as_ref()
-                .and_then(|changed| {
-                    fed_file_changed(changed, &files, &at_head.snapshot, to, label, chart)
-                })
+            since
+                .fed_changed(applied.env_files_commit(), label, chart)
+                .flatten()
         });
         out.insert(
             label.clone(),

@@ -7,7 +7,7 @@
 //! an empty follow-up plan, its policies and tests) passed. Everything else is listed with
 //! why it was not recorded, and the lock keeps its previous entry for it.
 
-use crate::env_files::{fed_file_changed, fed_files};
+use crate::env_files::fed_files;
 use crate::identity;
 use crate::lock::{LockEntry, ReleaseLock};
 use crate::verify::verify;
@@ -381,10 +381,13 @@ fn record_in_lock(
     // per event).
     let mut unvouched: Option<BTreeMap<String, String>> = None;
     let mut entries = BTreeMap::new();
-    // What changed between each commit a kept entry names and HEAD (asked once per commit;
-    // `None` when git cannot tell, as for a commit that is gone).
-    let mut changed_since: BTreeMap<String, Option<std::collections::BTreeSet<String>>> =
-        BTreeMap::new();
+    let mut since = crate::env_files::SinceApplied::new(
+        session,
+        &head,
+        env,
+        &head_env_files,
+        &at_head.snapshot,
+    );
     for (label, kind) in &candidates {
         let hash = view.hash_of(label).expect("a model target").to_string();
         // An entry is kept only while its commit still reproduces what this apply did: the
@@ -397,21 +400,8 @@ fn record_in_lock(
             Some(kept) if kept.hash == hash => {
                 // The environment's files as the entry applied them (a promoted entry's
                 // are HEAD's at the promotion, not its code's commit's).
-                let applied = kept.env_files_commit().to_string();
-                let changed = changed_since.entry(applied.clone()).or_insert_with(|| {
-                    crate::env_files::changed_since(session, &applied, &head, env)
-                });
-                changed.as_ref().is_some_and(|changed| {
-                    fed_file_changed(
-                        changed,
-                        &head_env_files,
-                        &at_head.snapshot,
-                        env,
-                        label,
-                        chart,
-                    )
-                    .is_none()
-                })
+                // Not when git cannot tell (a commit that is gone).
+                since.fed_changed(kept.env_files_commit(), label, chart) == Some(None)
             }
             _ => false,
         };
