@@ -913,6 +913,45 @@ fn after_a_revoked_key_applying_again_with_a_new_key_makes_dev_promotable() {
     );
 }
 
+/// An apply whose end cannot be recorded (here its release lock was damaged while terraform
+/// ran) still leaves an event: outcome `interrupted`, the error named. Before, the run's
+/// record was removed on the way out and the change was in the state and in no event.
+#[test]
+fn an_apply_that_cannot_record_its_end_still_leaves_an_event() {
+    let repo = tools_repo();
+    network_applied_in_dev(&repo);
+    repo.commit("dev's lock");
+    assert_eq!(events(&repo).len(), 1);
+    common::network_stack(&repo, "slow");
+    repo.commit("a slow network");
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("applying");
+    let apply = common::slow_apply_started(&repo, &marker, "3");
+    let lock = repo.path().join("environments/dev/release.lock.toml");
+    assert!(lock.exists(), "no lock at {}", lock.display());
+    std::fs::write(&lock, "not a lock\n").unwrap();
+    let out = apply.wait_with_output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let all = events(&repo);
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[1]["outcome"], "interrupted", "{}", all[1]);
+    let message = all[1]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("an apply started ")
+            && message.contains("ended on an error before it recorded what it did"),
+        "{message}"
+    );
+    assert_eq!(all[1]["details"]["targets"], "stacks/network", "{}", all[1]);
+    assert!(
+        !repo.path().join(".strata/runs").exists()
+            || std::fs::read_dir(repo.path().join(".strata/runs"))
+                .unwrap()
+                .next()
+                .is_none(),
+        "the run's record was written into the ledger, and goes"
+    );
+}
+
 /// A strata killed while it applies (`kill -9`: no chance to write its event) leaves a
 /// record of the run in the checkout: `audit verify` reports it, and the next apply writes
 /// it into the ledger (outcome `interrupted`) before its own event. Before, the change was

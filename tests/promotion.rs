@@ -2111,11 +2111,42 @@ fn a_killed_promotion_can_be_rolled_back_and_a_resumed_one_keeps_what_it_changed
         serde_json::json!(["stacks/network"]),
         "{written}"
     );
+    // The killed run wrote no event, and `audit verify` says so.
+    let (verify, out) = run_as(
+        &repo,
+        &pg,
+        "alice",
+        &["audit", "verify", "--env", "staging"],
+    );
+    assert_eq!(verify.code, 1, "{}\n{out}", verify.stderr);
+    let problems = out["ledgers"][0]["problems"].to_string();
+    assert!(
+        problems.contains("a promotion started ")
+            && problems.contains("was stopped before it ended")
+            && problems.contains("stacks/network"),
+        "{out}"
+    );
+    let events_before =
+        std::fs::read_to_string(repo.path().join("environments/staging/audit.jsonl"))
+            .map_or(0, |t| t.lines().count());
 
     // Resumed, and stopped by Ctrl-C before any step of its own: the record still names
     // what the killed run changed.
     let second = run_with_git();
     assert_eq!(second.code, 130, "{}\n{}", second.stdout, second.stderr);
+    // Its ledger has the killed run first (outcome `interrupted`), then the resumed one.
+    let events = ledger(&repo, "staging");
+    assert_eq!(events.len(), events_before + 2, "{events:?}");
+    let killed_event = &events[events_before];
+    assert_eq!(killed_event["action"], "promote", "{killed_event}");
+    assert_eq!(killed_event["outcome"], "interrupted", "{killed_event}");
+    assert!(
+        killed_event["message"]
+            .as_str()
+            .unwrap()
+            .contains("was stopped before it ended"),
+        "{killed_event}"
+    );
     let out: Value = serde_json::from_str(&second.stdout).unwrap();
     assert_eq!(out["status"], "interrupted", "{out}");
     assert_eq!(

@@ -528,14 +528,24 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         }
     }
     let mut report = match &args.from {
-        Some(rev) => strata_run::destroy_from(&session, &view, rev, &args.labels, &opts, &printer)?,
-        None => run(&session, &view, &selection, &opts, &printer)?,
+        Some(rev) => strata_run::destroy_from(&session, &view, rev, &args.labels, &opts, &printer),
+        None => run(&session, &view, &selection, &opts, &printer),
     };
     // Deleted stacks that left resources: `plan` shows their destroy plans, `apply
     // --allow-destroy` destroys them, both with their code at the base.
     if mode == Mode::Plan || (mode == Mode::Apply && args.allow_destroy) {
-        strata_run::destroy_left_behind(&session, &view, &selection, &mut report, &opts, &printer)?;
+        if let Ok(report) = &mut report {
+            if let Err(e) = strata_run::destroy_left_behind(
+                &session, &view, &selection, report, &opts, &printer,
+            ) {
+                return Err(ended_with_error(&session, running, e));
+            }
+        }
     }
+    let mut report = match report {
+        Ok(report) => report,
+        Err(e) => return Err(ended_with_error(&session, running, e)),
+    };
     // Stacks taken out of an environment whose lock still records them: their resources
     // stay there, and a run that leaves them unmentioned is not done.
     if matches!(mode, Mode::Plan | Mode::Apply) && !matches!(scope, Scope::Labels(_)) {
@@ -589,6 +599,10 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                         e.location().map(|l| format!(" ({l})")).unwrap_or_default()
                     ));
                     report.ok = false;
+                    // Its ledger still says that the run happened, and ended so.
+                    if let Some(record) = running.remove(&env) {
+                        record.ended_with_error(&session, &e.to_string());
+                    }
                 }
             }
             // Ended, and said so: the record of the run goes.
@@ -735,6 +749,20 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
 }
 
 /// Whether a report can be written at `path`: its directory exists and takes a new file.
+/// A run that stops on an error after it started in its environments: each one's ledger
+/// says so (see [`strata_release::started::Running::ended_with_error`]); the error, to
+/// return.
+fn ended_with_error(
+    session: &strata_graph::session::Session,
+    running: std::collections::BTreeMap<String, strata_release::started::Running>,
+    error: Error,
+) -> Error {
+    for record in running.into_values() {
+        record.ended_with_error(session, &error.to_string());
+    }
+    error
+}
+
 fn check_writable(path: &std::path::Path) -> Result<()> {
     if path.is_dir() {
         return Err(Error::Invalid {

@@ -610,28 +610,46 @@ fn can_record(ctx: &Context) -> Result<()> {
 pub fn apply(ctx: &Context) -> Result<Outcome> {
     can_record(ctx)?;
     let mut recorded = None;
-    let mut outcome = apply_plan(ctx, &mut recorded)
+    // The record of the run in the checkout while it lasts (see `crate::started`): kept
+    // until the promotion's event is written, so that a strata killed before that leaves
+    // it for `audit verify` and the next run.
+    let mut running = None;
+    let mut outcome = apply_plan(ctx, &mut recorded, &mut running)
         .map_err(|e| crate::audit::record_promotion_error(ctx.session, ctx.plan_path, false, e))?;
+    let recorded = match recorded {
+        Some(recorded) => recorded,
+        None => crate::audit::record_promotion(ctx.session, &outcome, false),
+    };
     match recorded {
-        Some(recorded) => recorded?,
-        None => match crate::audit::record_promotion(ctx.session, &outcome, false) {
-            Ok(()) => {}
-            Err(e) if outcome.status == Status::Applied => return Err(e),
+        Ok(()) => {}
+        Err(e) => {
+            if let Some(running) = running.take() {
+                running.ended_with_error(ctx.session, &e.to_string());
+            }
+            if outcome.status == Status::Applied {
+                return Err(e);
+            }
             // A promotion that failed (a full disk stopped it, say) is told as it ended,
             // with what the ledger lacks: its exit status says it failed either way.
-            Err(e) => outcome.message.push_str(&format!(
+            outcome.message.push_str(&format!(
                 "; {}'s audit trail could not record it: {e}",
                 outcome.to
-            )),
-        },
+            ));
+        }
     }
+    drop(running);
     Ok(outcome)
 }
 
 /// [`apply`]'s work. `recorded` is set to the result of recording it when that was done
 /// with the lock's change (a promotion that wrote the destination's lock); left `None`, it
-/// is still to be recorded.
-fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcome> {
+/// is still to be recorded. `running` is set to the run's record once it may change the
+/// destination.
+fn apply_plan(
+    ctx: &Context,
+    recorded: &mut Option<Result<()>>,
+    running: &mut Option<crate::started::Running>,
+) -> Result<Outcome> {
     // Its waves are runs nested in it: an interrupt during one stops the rest.
     let _operation = process::operation();
     let session = ctx.session;
@@ -727,6 +745,12 @@ fn apply_plan(ctx: &Context, recorded: &mut Option<Result<()>>) -> Result<Outcom
     };
     let source = ReleaseLock::read(&session.root, &plan.from)?;
     let mut verified: BTreeMap<String, Verified> = BTreeMap::new();
+    *running = Some(crate::started::start(
+        session,
+        &plan.to,
+        "promote",
+        &plan_labels(&plan),
+    )?);
     let mut failure = run_waves(ctx, &plan, &mut outcome, &mut verified)?;
     // The destination's new lock, and its GitOps output made from it: both or neither.
     let mut done = None;
@@ -1497,6 +1521,15 @@ fn rolled_back(outcome: &Outcome, to: &str) -> String {
     said.join("; ")
 }
 
+/// The labels of the plan's steps, in the order they run.
+fn plan_labels(plan: &PromotionPlan) -> Vec<String> {
+    plan.waves
+        .iter()
+        .flatten()
+        .map(|s| s.label.clone())
+        .collect()
+}
+
 fn write_record(root: &Path, outcome: &Outcome) -> Result<()> {
     let path = record_path(root, &outcome.plan);
     if let Some(dir) = path.parent() {
@@ -1511,13 +1544,21 @@ fn write_record(root: &Path, outcome: &Outcome) -> Result<()> {
 /// Rolls back a promotion that did not complete, recorded in the destination's audit ledger.
 pub fn rollback(ctx: &Context) -> Result<Outcome> {
     can_record(ctx)?;
-    let outcome = roll_back_plan(ctx)
+    let mut running = None;
+    let outcome = roll_back_plan(ctx, &mut running)
         .map_err(|e| crate::audit::record_promotion_error(ctx.session, ctx.plan_path, true, e))?;
-    crate::audit::record_promotion(ctx.session, &outcome, true)?;
+    if let Err(e) = crate::audit::record_promotion(ctx.session, &outcome, true) {
+        if let Some(running) = running.take() {
+            running.ended_with_error(ctx.session, &e.to_string());
+        }
+        return Err(e);
+    }
+    drop(running);
     Ok(outcome)
 }
 
-fn roll_back_plan(ctx: &Context) -> Result<Outcome> {
+/// [`rollback`]'s work; `running` as for [`apply_plan`].
+fn roll_back_plan(ctx: &Context, running: &mut Option<crate::started::Running>) -> Result<Outcome> {
     let plan = PromotionPlan::read(ctx.plan_path)?;
     let path = record_path(&ctx.session.root, &plan.digest);
     let text = strata_fs::read_regular_to_string(&path).map_err(|e| match e.kind() {
@@ -1566,8 +1607,16 @@ fn roll_back_plan(ctx: &Context) -> Result<Outcome> {
             ),
         ));
     }
+    // A run here that strata did not live to record goes into the ledger first.
+    crate::started::record_left_behind(ctx.session, &plan.to)?;
     outcome.rollback.clear();
     let changed = outcome.changed.clone();
+    *running = Some(crate::started::start(
+        ctx.session,
+        &plan.to,
+        "rollback",
+        &changed,
+    )?);
     let ok = roll_back(ctx, &plan, &changed, &mut outcome);
     outcome.status = if ok {
         Status::RolledBack

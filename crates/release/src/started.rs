@@ -1,4 +1,4 @@
-//! A record, in the checkout, of each apply or destroy while it runs
+//! A record, in the checkout, of each apply, destroy, promotion or rollback while it runs
 //! (`.strata/runs/<env>-<time>-<pid>.json`), held locked by the run. A run that ends, well
 //! or not, removes it; a strata that is killed (`kill -9`, the OOM killer, a power cut)
 //! cannot, and leaves it unlocked. The next apply, destroy or promotion into that
@@ -21,7 +21,7 @@ const DIR: &str = ".strata/runs";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub env: String,
-    /// `apply` or `destroy`.
+    /// `apply`, `destroy`, `promote` or `rollback`.
     pub action: String,
     pub actor: String,
     /// The commit checked out.
@@ -37,11 +37,36 @@ pub struct Record {
 pub struct Running {
     path: PathBuf,
     _file: File,
+    record: Record,
+    /// Left behind on drop: a run that could not record its own end.
+    keep: bool,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Running {
+    /// The run stopped on an error of strata's own before it recorded what it did (the
+    /// tools may have changed the environment by then): writes that into the ledger now
+    /// (outcome `interrupted`, the error named). When even that cannot be written, the
+    /// record is left behind, for `audit verify` to report and the next run to write.
+    pub fn ended_with_error(mut self, session: &Session, error: &str) {
+        let message = format!(
+            "{} started {} by {} ended on an error before it recorded what it did ({error}): what it changed in {} is not known; compare with `strata drift --env {}`",
+            noun(&self.record.action),
+            self.record.started,
+            self.record.actor,
+            self.record.env,
+            self.record.env
+        );
+        if crate::audit::record_left_behind(session, &self.record, &message).is_err() {
+            self.keep = true;
+        }
     }
 }
 
@@ -74,7 +99,12 @@ pub fn start(session: &Session, env: &str, action: &str, targets: &[String]) -> 
         let _ = std::fs::remove_file(&writing);
         return Err(Error::write(&path, e));
     }
-    Ok(Running { path, _file: file })
+    Ok(Running {
+        path,
+        _file: file,
+        record,
+        keep: false,
+    })
 }
 
 /// The records of runs into `env` whose process is gone without ending them, oldest first
@@ -113,12 +143,22 @@ pub fn left_behind(root: &Path, env: &str) -> Result<Vec<(PathBuf, Option<Record
     Ok(found)
 }
 
+/// The run an action names, in words.
+fn noun(action: &str) -> String {
+    match action {
+        "apply" => "an apply".into(),
+        "destroy" => "a destroy".into(),
+        "promote" => "a promotion".into(),
+        "rollback" => "a promotion's rollback".into(),
+        other => format!("a run ({other})"),
+    }
+}
+
 /// What `audit verify` and the event say of a run left behind.
 pub fn describe(record: &Record) -> String {
     format!(
-        "{} {} started {} by {} (at {}) was stopped before it ended (strata killed) and recorded nothing: what it changed in {} is not known ({}); compare with `strata drift --env {}`",
-        if record.action == "destroy" { "a" } else { "an" },
-        record.action,
+        "{} started {} by {} (at {}) was stopped before it ended (strata killed) and recorded nothing: what it changed in {} is not known ({}); compare with `strata drift --env {}`",
+        noun(&record.action),
         record.started,
         record.actor,
         record.head.as_deref().map_or("an unknown commit", |h| &h[..12.min(h.len())]),
