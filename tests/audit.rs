@@ -147,6 +147,13 @@ fn applies_destroys_and_state_pushes_are_recorded_and_verified() {
         "{}",
         report.stdout
     );
+    // With --json, JSON: the same report, and the verification it was made with.
+    let json = repo.strata(&["--json", "audit", "report"]);
+    json.assert_ok();
+    let json: Value = serde_json::from_str(&json.stdout).expect("JSON on stdout");
+    assert_eq!(json["ok"], true, "{json}");
+    assert_eq!(json["markdown"], report.stdout.as_str(), "{json}");
+    assert_eq!(json["ledgers"][0]["events"], 4, "{json}");
 
     // An event edited by hand: found, with its line.
     let text = std::fs::read_to_string(repo.path().join(LEDGER)).unwrap();

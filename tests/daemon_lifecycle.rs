@@ -97,18 +97,23 @@ fn starts_once_stops_and_exits_when_its_socket_is_removed() {
         status.stderr
     );
 
-    let again = repo.strata(&["daemon", "start"]);
+    let again = repo.strata(&["--json", "daemon", "start"]);
     again.assert_ok();
     assert!(again.stderr.contains("already"), "{}", again.stderr);
     assert_eq!(pid_in(&again.stderr), pid, "{}", again.stderr);
+    let json: Value = serde_json::from_str(&again.stdout).expect("JSON on stdout");
+    assert_eq!(json["started"], false, "{json}");
+    assert_eq!(json["daemon"]["pid"], pid, "{json}");
     assert_eq!(
         daemon.status()["pid"],
         pid,
         "a second daemon replaced the first"
     );
 
-    let stop = repo.strata(&["daemon", "stop"]);
+    let stop = repo.strata(&["--json", "daemon", "stop"]);
     stop.assert_ok();
+    let json: Value = serde_json::from_str(&stop.stdout).expect("JSON on stdout");
+    assert_eq!(json["stopped"], "asked", "{json}");
     assert!(!socket.exists(), "the socket outlived `daemon stop`");
     assert_none("after stop");
     assert!(

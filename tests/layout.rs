@@ -288,6 +288,47 @@ fn markers_make_any_directory_a_target_and_nested_modules_their_own() {
     );
 }
 
+/// A module's marker decides its kind, nothing more: a module deploys nowhere, with or
+/// without `module.toml` (it used to take every environment from an empty one), and
+/// `environments` there is an error at its line.
+#[test]
+fn a_module_marker_gives_no_environments() {
+    let repo = repo_with(
+        "[workspace]\nname = \"m\"\n",
+        &["modules/m/main.tf", "modules/n/main.tf", "stacks/a/main.tf"],
+    );
+    repo.write("environments/dev/env.toml", "");
+    repo.write("modules/n/module.toml", "");
+    repo.commit("a marker");
+    let json = list(&repo);
+    let envs = |label: &str| {
+        json["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == label)
+            .unwrap_or_else(|| panic!("no {label} in {json}"))["environments"]
+            .clone()
+    };
+    assert_eq!(envs("modules/m"), serde_json::json!([]), "{json}");
+    assert_eq!(envs("modules/n"), serde_json::json!([]), "{json}");
+    assert_eq!(envs("stacks/a"), serde_json::json!(["dev"]), "{json}");
+
+    repo.write(
+        "modules/n/module.toml",
+        "# a module\nenvironments = [\"dev\"]\n",
+    );
+    repo.commit("environments for a module");
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("a module deploys nowhere")
+            && run.stderr.contains("--> modules/n/module.toml:2"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn directories_the_layout_leaves_out_are_reported() {
     let repo = repo_with(

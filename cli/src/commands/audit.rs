@@ -147,12 +147,23 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
             let events = audit::events(&session.root, &envs, since(&s)?)?;
             let verified = audit::verify(&session.root, &envs)?;
             let text = audit::markdown(&events, &verified);
-            match out {
+            let ok = verified.iter().all(|v| v.problems.is_empty());
+            match &out {
                 Some(path) => {
-                    strata_fs::write_atomic(&path, text.as_bytes())
-                        .map_err(|e| Error::io(&path, e))?;
+                    strata_fs::write_atomic(path, text.as_bytes())
+                        .map_err(|e| Error::io(path, e))?;
                 }
-                None => crate::output::write_stdout(&text),
+                None if !ctx.json => crate::output::write_stdout(&text),
+                None => {}
+            }
+            if ctx.json {
+                // The report is Markdown; JSON carries it whole, with the verification.
+                crate::output::print_json(&serde_json::json!({
+                    "ok": ok,
+                    "ledgers": verified,
+                    "out": out.as_ref().map(|p| p.display().to_string()),
+                    "markdown": text,
+                }));
             }
             warn_unverified(&verified);
             Ok(if verified.iter().all(|v| v.problems.is_empty()) {

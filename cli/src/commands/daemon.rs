@@ -41,6 +41,9 @@ pub fn run(ctx: &Context, command: Command) -> Result<u8> {
         }
         Command::Start(args) => match client::start(&root, args.idle_minutes)? {
             Started::Already(status) => {
+                if ctx.json {
+                    print_json(&serde_json::json!({"started": false, "daemon": status}));
+                }
                 say!(
                     "strata daemon pid {} already serves {}",
                     status.pid,
@@ -49,6 +52,9 @@ pub fn run(ctx: &Context, command: Command) -> Result<u8> {
                 Ok(0)
             }
             Started::Serving(status) => {
+                if ctx.json {
+                    print_json(&serde_json::json!({"started": true, "daemon": status}));
+                }
                 say!("strata daemon pid {} serves {}", status.pid, status.root);
                 Ok(0)
             }
@@ -73,7 +79,17 @@ pub fn run(ctx: &Context, command: Command) -> Result<u8> {
             }
         },
         Command::Stop => {
-            match client::stop(&root)? {
+            let stopped = client::stop(&root)?;
+            if ctx.json {
+                let how = match &stopped {
+                    Stopped::Asked => "asked",
+                    Stopped::Signalled { killed: true, .. } => "killed",
+                    Stopped::Signalled { .. } => "terminated",
+                    Stopped::NotRunning => "not_running",
+                };
+                print_json(&serde_json::json!({"stopped": how}));
+            }
+            match stopped {
                 Stopped::Asked => say!("strata daemon stopped"),
                 Stopped::Signalled { why, killed, .. } => {
                     if killed {

@@ -1106,6 +1106,20 @@ pub(super) fn apply_manifest(
         target.inputs.push(input.clone());
     }
     target.environments = match &m.environments {
+        // A module deploys nowhere: its marker decides its kind only.
+        _ if !target.kind.is_deployable() => {
+            if let Some((_, line)) = m.environments.iter().flatten().next() {
+                target.problem(Error::Invalid {
+                    message: format!(
+                        "`environments` in a {}'s manifest: a {} deploys nowhere (the stacks and charts that use it do)",
+                        target.kind, target.kind
+                    ),
+                    location: Location::at(path, *line),
+                    hint: "remove `environments`; list them in the stack.toml or chart.toml of what uses it".into(),
+                });
+            }
+            Vec::new()
+        }
         None => env_names.to_vec(),
         Some(envs) => {
             let mut out = Vec::new();
