@@ -1664,6 +1664,172 @@ fn an_output_carrying_a_secret_stays_sensitive_though_terraform_does_not_mark_it
 /// the file in clear text, and the same history gives the earlier values whose plaintext
 /// readers' outputs are searched for. git lists no diff for a merge without `-m`, so such
 /// a version went unseen.
+/// A secret that comes back whole from a chain of stacks (`base64decode` of an upstream
+/// `base64encode`), or that a chart decodes from a sensitive output, is still the secret:
+/// redacted from plans and renders, and a chart reading it is kept out of rendered GitOps
+/// output. After a rotation, the old value a plan shows (the state still holds it) is
+/// redacted too. Before, only the values passed in were known, not the secrets behind
+/// them, nor their earlier versions.
+#[test]
+fn a_secret_decoded_downstream_or_rotated_stays_out_of_everything_strata_writes() {
+    let Setup {
+        keys: _keys,
+        tmp,
+        key,
+        repo,
+        ..
+    } = setup(tools_repo());
+    repo.write(
+        "WORKSPACE.toml",
+        &format!(
+            "{}\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
+            std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap()
+        ),
+    );
+    repo.write(
+        "stacks/db/main.tf",
+        &format!(
+            "{NULL_PROVIDER}\nvariable \"db_password\" {{\n  sensitive = true\n}}\n\noutput \"pw\" {{\n  value     = var.db_password\n  sensitive = true\n}}\n\noutput \"conn_b64\" {{\n  value     = base64encode(\"app:${{var.db_password}}\")\n  sensitive = true\n}}\n\noutput \"dsn\" {{\n  value = nonsensitive(\"postgres://app:${{var.db_password}}@db/app\")\n}}\n"
+        ),
+    );
+    repo.write(SECRETS, &format!("db_password = \"{PASSWORD}\"\n"));
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
+    repo.write(
+        "stacks/mid/main.tf",
+        "variable \"pw\" {}\n\noutput \"pw_b64\" {\n  value = nonsensitive(base64encode(var.pw))\n}\n",
+    );
+    repo.write("stacks/mid/stack.toml", "[inputs]\npw = \"stacks/db:pw\"\n");
+    repo.write(
+        "stacks/dec/main.tf",
+        "variable \"b\" {}\n\noutput \"pw\" {\n  value = nonsensitive(base64decode(var.b))\n}\n",
+    );
+    repo.write(
+        "stacks/dec/stack.toml",
+        "[inputs]\nb = \"stacks/mid:pw_b64\"\n",
+    );
+    for (chart, input, value) in [
+        ("decoded", "stacks/dec:pw", "{{ .Values.pw | quote }}"),
+        (
+            "b64",
+            "stacks/db:conn_b64",
+            "{{ .Values.pw | b64dec | quote }}",
+        ),
+    ] {
+        repo.write(
+            &format!("charts/{chart}/Chart.yaml"),
+            &format!("apiVersion: v2\nname: {chart}\nversion: 0.1.0\n"),
+        );
+        repo.write(
+            &format!("charts/{chart}/chart.toml"),
+            &format!("[inputs]\npw = \"{input}\"\n"),
+        );
+        repo.write(
+            &format!("charts/{chart}/templates/cm.yaml"),
+            &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {chart}\ndata:\n  pw: {value}\n"),
+        );
+    }
+    repo.commit("a secret decoded downstream");
+    let apply = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &[
+            "apply",
+            "--env",
+            "dev",
+            "--auto-approve",
+            "stacks/db",
+            "stacks/mid",
+            "stacks/dec",
+        ],
+    );
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let check = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["check", "-v", "--env", "dev", "--json"],
+    );
+    assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
+    for chart in ["charts/decoded", "charts/b64"] {
+        assert_eq!(
+            common::task(&check.json(), chart, "render")["status"],
+            "ok",
+            "{chart}"
+        );
+    }
+    let out = tmp.path().join("gitops-out");
+    let render = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &[
+            "gitops",
+            "render",
+            "--env",
+            "dev",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(render.code, 1, "{}\n{}", render.stdout, render.stderr);
+    assert!(
+        render
+            .stderr
+            .contains("charts/decoded reads sensitive values (pw)"),
+        "{}",
+        render.stderr
+    );
+    for run in [&apply, &check, &render] {
+        assert!(
+            !run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD),
+            "{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    assert_eq!(
+        files_containing(repo.path(), PASSWORD.as_bytes(), &[".git"]),
+        Vec::<PathBuf>::new()
+    );
+    assert_eq!(
+        files_containing(tmp.path(), PASSWORD.as_bytes(), &[]),
+        Vec::<PathBuf>::new()
+    );
+
+    // Rotated: the state still holds the old value, which the plans show as it was.
+    repo.write(SECRETS, "db_password = \"a-new-password-9d2\"\n");
+    with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();
+    repo.commit("rotated");
+    let plan = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["plan", "--env", "dev", "stacks/db", "stacks/mid"],
+    );
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("dsn"), "{}", plan.stdout);
+    let show = with_key(
+        &repo,
+        Some(&key),
+        tmp.path(),
+        &["--json", "show", "stacks/db", "--env", "dev"],
+    );
+    show.assert_ok();
+    for run in [&plan, &show] {
+        assert!(
+            !run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD),
+            "{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    assert_eq!(
+        files_containing(repo.path(), PASSWORD.as_bytes(), &[".git"]),
+        Vec::<PathBuf>::new()
+    );
+}
+
 #[test]
 fn a_version_made_in_a_merge_commit_is_found() {
     let Setup {

@@ -31,7 +31,13 @@ pub struct States<'a> {
     /// The values of a secrets file's earlier versions, once per file (an environment's
     /// own file reaches all its stacks).
     earlier: Mutex<HashMap<String, Option<Arc<Vec<serde_json::Value>>>>>,
+    /// [`States::secrets_reaching`], once per target and environment.
+    reaching: Mutex<HashMap<(String, TargetId), Arc<Reaching>>>,
 }
+
+/// The decrypted values of the secrets that reach a target in an environment (see
+/// [`States::secrets_reaching`]).
+pub type Reaching = std::result::Result<Vec<serde_json::Value>, String>;
 
 /// Which outputs of a stack carry a value of the secrets that reach it, beyond those
 /// terraform marks sensitive (see [`States::carried`]).
@@ -136,6 +142,7 @@ impl<'a> States<'a> {
             carried: Mutex::default(),
             secret_reach: Mutex::default(),
             earlier: Mutex::default(),
+            reaching: Mutex::default(),
         }
     }
 
@@ -319,7 +326,7 @@ impl<'a> States<'a> {
     }
 
     /// [`crate::secrets::earlier_values`] of one file, read once.
-    fn earlier_values(&self, file: &str) -> Option<Arc<Vec<serde_json::Value>>> {
+    pub(crate) fn earlier_values(&self, file: &str) -> Option<Arc<Vec<serde_json::Value>>> {
         if let Some(known) = self.earlier.lock().expect("earlier").get(file) {
             return known.clone();
         }
@@ -330,6 +337,81 @@ impl<'a> States<'a> {
             .expect("earlier")
             .insert(file.to_string(), values.clone());
         values
+    }
+
+    /// The values of every secret that reaches `target` in `env`, decrypted: those of its
+    /// own secrets files, with their earlier versions (a state applied before a rotation
+    /// still holds the old value), and those reaching each stack whose outputs it reads,
+    /// transitively: an output may carry any of them, in any form a chain of stacks made
+    /// of it (`base64decode` of an upstream `base64encode` gives one back as it is).
+    /// `Err(why)` when one cannot be read here (no identity, a shallow clone).
+    pub fn secrets_reaching(&self, target: TargetId, env: &str) -> Arc<Reaching> {
+        let key = (env.to_string(), target);
+        if let Some(known) = self.reaching.lock().expect("reaching").get(&key) {
+            return Arc::clone(known);
+        }
+        let reaching = Arc::new(self.find_reaching(target, env));
+        self.reaching
+            .lock()
+            .expect("reaching")
+            .insert(key, Arc::clone(&reaching));
+        reaching
+    }
+
+    fn find_reaching(&self, target: TargetId, env: &str) -> Reaching {
+        if !self.reached_by_secrets(target, env) {
+            return Ok(Vec::new());
+        }
+        let t = &self.model().targets[target];
+        let mut values: Vec<serde_json::Value> = Vec::new();
+        let files = crate::secrets::files_of(&self.view.snapshot, env, &t.label, t.chart.is_some());
+        if !files.is_empty() {
+            let (own_dir, wide) = crate::secrets::scope(env, &t.label, t.chart.is_some());
+            match crate::secrets::for_task(
+                self.session,
+                &self.view.snapshot,
+                files.iter().copied(),
+                &own_dir,
+                wide,
+            ) {
+                Ok(Some(secrets)) => {
+                    values.extend(secrets.values.into_values());
+                    // The state may have been applied with values since rotated, or moved
+                    // from a file that is gone.
+                    let mut places: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+                    for place in crate::secrets::places_of(env, &t.label, t.chart.is_some()) {
+                        if !places.contains(&place) {
+                            places.push(place);
+                        }
+                    }
+                    for place in &places {
+                        match self.earlier_values(place) {
+                            Some(earlier) => values.extend(earlier.iter().cloned()),
+                            None => {
+                                return Err(format!(
+                                    "this clone is shallow, so the earlier versions of {place} (which the state of {} may still hold) cannot be read",
+                                    t.label
+                                ))
+                            }
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(why) => {
+                    return Err(format!(
+                        "the secrets of {} in {env} cannot be opened: {why}",
+                        t.label
+                    ))
+                }
+            }
+        }
+        for up in self.upstream_stacks(target, env) {
+            match &*self.secrets_reaching(up, env) {
+                Ok(theirs) => values.extend(theirs.iter().cloned()),
+                Err(why) => return Err(why.clone()),
+            }
+        }
+        Ok(values)
     }
 
     fn find_carried(&self, target: TargetId, env: &Environment) -> Result<Carried> {
@@ -343,50 +425,11 @@ impl<'a> States<'a> {
         if state.outputs.values().all(|o| o.sensitive) {
             return Ok(none);
         }
-        let t = &self.model().targets[target];
-        let mut values: Vec<serde_json::Value> = Vec::new();
-        let files =
-            crate::secrets::files_of(&self.view.snapshot, &env.name, &t.label, t.chart.is_some());
-        if !files.is_empty() {
-            let (own_dir, wide) = crate::secrets::scope(&env.name, &t.label, t.chart.is_some());
-            match crate::secrets::for_task(
-                self.session,
-                &self.view.snapshot,
-                files.iter().copied(),
-                &own_dir,
-                wide,
-            ) {
-                Ok(Some(secrets)) => {
-                    values.extend(secrets.values.into_values());
-                    // The state may have been applied with values since rotated, or moved
-                    // from a file that is gone.
-                    let mut places: Vec<String> = files.iter().map(|f| f.to_string()).collect();
-                    for place in crate::secrets::places_of(&env.name, &t.label, t.chart.is_some()) {
-                        if !places.contains(&place) {
-                            places.push(place);
-                        }
-                    }
-                    for place in &places {
-                        match self.earlier_values(place) {
-                            Some(earlier) => values.extend(earlier.iter().cloned()),
-                            None => {
-                                return Ok(Carried::Unknown(format!(
-                                    "this clone is shallow, so the earlier versions of {place} (which the state of {} may still hold) cannot be read",
-                                    t.label
-                                )))
-                            }
-                        }
-                    }
-                }
-                Ok(None) => {}
-                Err(why) => {
-                    return Ok(Carried::Unknown(format!(
-                        "the secrets of {} in {} cannot be opened: {why}",
-                        t.label, env.name
-                    )))
-                }
-            }
-        }
+        // Every secret reaching it, its own and its upstream stacks', as they are.
+        let mut values: Vec<serde_json::Value> = match &*self.secrets_reaching(target, &env.name) {
+            Ok(values) => values.clone(),
+            Err(why) => return Ok(Carried::Unknown(why.clone())),
+        };
         for up in self.upstream_stacks(target, &env.name) {
             if !self.reached_by_secrets(up, &env.name) {
                 continue;

@@ -139,10 +139,13 @@ impl Runner<'_> {
         };
         let target = &self.model().targets[task.target];
         let (own_dir, wide) = self.secrets_scope(task.target, env_name);
+        // Its own secrets files, or those of the stacks it reads (their values can come
+        // back whole from outputs made of them: redacted then).
         prepared.reads_secrets = self
             .env_files
             .for_target(env_name, &target.label)
-            .any(|p| crate::secrets::reaches(p, &own_dir, wide));
+            .any(|p| crate::secrets::reaches(p, &own_dir, wide))
+            || self.states.reached_by_secrets(task.target, env_name);
         let env = self.model().environment(env_name).expect("resolved env");
         // A stack may read the stacks its `deps` name through `terraform_remote_state`
         // (no `[inputs]` binding says which outputs): all their outputs enter its key, so
@@ -322,6 +325,16 @@ impl Runner<'_> {
                 ));
             }
             prepared.add_secrets(secrets);
+        }
+        // Every secret that reaches it: its own files' earlier versions (a state applied
+        // before a rotation holds the old value) and the secrets of the stacks it reads,
+        // which an output made of them can give back as they are (`base64decode` of an
+        // upstream `base64encode`). When they cannot be opened here, the outputs that may
+        // carry them are all taken as sensitive (see `States::carried`).
+        if let Ok(values) = &*self.states.secrets_reaching(task.target, env) {
+            for value in values {
+                prepared.redactor.add(value);
+            }
         }
         Ok(())
     }
