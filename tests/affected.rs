@@ -81,6 +81,52 @@ fn global_input_change_affects_everything() {
     assert!(affected.iter().all(|(_, r)| r == "global"), "{affected:?}");
 }
 
+/// Turning the built-in policy pack on (or off) in WORKSPACE.toml adds (or removes) policy
+/// tasks of every stack, module and chart: all are affected, and `check --affected` runs
+/// the pack's policies. Before, nothing was affected (WORKSPACE.toml is no global input
+/// here) and the pull request's check was green with no task, while main's failed.
+#[test]
+fn turning_the_builtin_pack_on_or_off_affects_what_it_governs() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"x\"\n\n[policy]\nbuiltin = false\n",
+    );
+    repo.write("stacks/a/main.tf", "variable \"x\" {}\n");
+    repo.write("modules/m/main.tf", "variable \"x\" {}\n");
+    repo.commit("the pack off");
+    repo.git(&["checkout", "-q", "-b", "pr"]);
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"x\"\n\n[policy]\nbuiltin = true\n",
+    );
+    repo.commit("the pack on");
+    let affected = repo.affected(&["--base", "main"]);
+    assert_eq!(
+        affected,
+        pairs(&[("modules/m", "global"), ("stacks/a", "global")]),
+        "{affected:?}"
+    );
+    // The pack's policy task runs (a stack's policies read its plans, in an environment).
+    let check = repo.strata(&["--json", "check", "--affected", "--base", "main"]);
+    let json = check.json();
+    let policy_tasks: Vec<&str> = json["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["action"] == "policy")
+        .map(|t| t["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(policy_tasks, ["modules/m"], "{json}");
+    // And back off: affected again (the pack's findings are gone from their checks).
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"x\"\n\n[policy]\nbuiltin = false\n",
+    );
+    repo.commit("the pack off again");
+    assert_eq!(repo.affected(&["--base", "HEAD~1"]).len(), 2);
+}
+
 #[test]
 fn ignored_file_and_file_outside_targets_affect_nothing() {
     let repo = Repo::with_fixture();

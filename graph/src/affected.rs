@@ -483,6 +483,7 @@ pub fn compare(
         reasons(base, head, changed)
     };
     waived_changes(base, head, &mut reason, &mut files);
+    builtin_pack_switched(base, head, &mut reason, &mut files);
     let hash_chain = {
         let _phase = tracing::info_span!("chains").entered();
         chains(
@@ -635,6 +636,26 @@ fn waived_changes(
         if reason[i].is_none() && changed.iter().any(|w| w.applies_to(&t.label, None)) {
             reason[i] = Some(Reason::Changed);
             files[i] = vec![crate::model::waivers::WAIVERS_FILE.to_string()];
+        }
+    }
+}
+
+/// The built-in policy pack turned on or off (`[policy] builtin` in WORKSPACE.toml) adds or
+/// removes policy tasks of every stack, module and chart it may govern: all of them are
+/// affected (their hashes do not change, so nothing else of theirs runs again).
+fn builtin_pack_switched(
+    base: &Baseline,
+    head: &View,
+    reason: &mut [Option<Reason>],
+    files: &mut [Vec<String>],
+) {
+    if base.failure.is_some() || base.builtin_policies == head.model.config.policy.builtin {
+        return;
+    }
+    for (i, t) in head.model.iter() {
+        if reason[i].is_none() && matches!(t.kind, Kind::Stack | Kind::Module | Kind::Chart) {
+            reason[i] = Some(Reason::Global);
+            files[i] = vec![crate::workspace::WORKSPACE_FILE.to_string()];
         }
     }
 }

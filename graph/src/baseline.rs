@@ -22,9 +22,9 @@ use std::path::Path;
 /// file read by name is an input even when `ignore` matches it; 7: so are the files a
 /// `fileset` matches; 8: environment digests count what links among the environment files
 /// lead to; 9: a baseline derived from the index with an unstaged WORKSPACE.toml edit
-/// applied to the commit could have been saved, and is not trusted): a baseline of the old
-/// model is not compared with the new.
-const MAGIC: &[u8; 8] = b"STRBASEA";
+/// applied to the commit could have been saved, and is not trusted; B: whether the
+/// built-in policy pack is on): a baseline of the old model is not compared with the new.
+const MAGIC: &[u8; 8] = b"STRBASEB";
 
 /// A baseline is the model's answer for a commit: it is stale when the fingerprint or what
 /// the parsers read changes.
@@ -71,6 +71,9 @@ pub struct Baseline {
     /// The waivers of `policies/waivers.toml` (their identities, sorted): a change to one
     /// affects the targets it names, whatever policy it waives (the built-in pack's too).
     pub waivers: Vec<String>,
+    /// Whether WORKSPACE.toml turns the built-in policy pack on (`[policy] builtin`): its
+    /// policies govern stacks, modules and charts, so turning it on or off affects them.
+    pub builtin_policies: bool,
 }
 
 /// The identities of a model's waivers, sorted.
@@ -161,6 +164,7 @@ impl Baseline {
             env,
             failure: None,
             waivers: waiver_identities(model),
+            builtin_policies: model.config.policy.builtin,
         }
     }
 
@@ -176,6 +180,7 @@ impl Baseline {
             env: BTreeMap::new(),
             failure: Some(error.into()),
             waivers: Vec::new(),
+            builtin_policies: false,
         }
     }
 
