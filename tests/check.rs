@@ -1209,6 +1209,36 @@ fn user_tests_run_over_plans_and_renders_and_a_failing_one_fails_the_check() {
     let (run, report) = json_run(&repo, &["check", "--env", "dev", "stacks/network"]);
     assert_eq!(run.code, 0);
     assert_eq!(test(&report, "stacks/network")["cached"], true);
+
+    // A test in a directory below tests/ runs too (it was left out, and the check green).
+    let nested = "stacks/network/tests/unit/never_test.rego";
+    repo.write(
+        nested,
+        "package stacks.network.unit\n\ntest_never_holds if {\n  false\n}\n",
+    );
+    let (run, report) = json_run(&repo, &["check", "--env", "dev", "stacks/network"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(test(&report, "stacks/network")["summary"]["failed"], 1);
+    assert!(
+        run.stderr
+            .contains("FAIL  stacks.network.unit.test_never_holds"),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(repo.path().join(nested)).unwrap();
+
+    // A module's tests have no plan to read and never run: said, not passed over.
+    repo.write(
+        "modules/vpc/tests/vpc_test.rego",
+        "package modules.vpc\n\ntest_never_holds if {\n  false\n}\n",
+    );
+    let (run, _) = json_run(&repo, &["check", "--env", "dev", "modules/vpc"]);
+    assert!(
+        run.stderr
+            .contains("1 Rego test file(s) under tests/ of modules/vpc are not run"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -586,6 +586,45 @@ fn unrun_terraform_tests(
     ))
 }
 
+/// The Rego tests (`tests/**/*.rego`) of the selected modules, library charts and vendored
+/// subcharts, which no task runs (a module has no plan, a library chart no render, a
+/// subchart is rendered inside its parent, whose tests are its own): a `check` that passes
+/// has not run them, and says so.
+fn unrun_rego_tests(
+    model: &strata_graph::model::Model,
+    selected: &[strata_graph::id::TargetId],
+) -> Option<String> {
+    let mut count = 0;
+    let mut owners: Vec<&str> = Vec::new();
+    for &i in selected {
+        let t = &model.targets[i];
+        let untested = match t.kind {
+            Kind::Module => true,
+            Kind::Chart => {
+                model.is_subchart(&t.label)
+                    || t.chart.as_ref().is_some_and(|c| c.chart_type == "library")
+            }
+            _ => false,
+        };
+        if untested && !t.test_files.is_empty() {
+            count += t.test_files.len();
+            owners.push(&t.label);
+        }
+    }
+    if count == 0 {
+        return None;
+    }
+    let shown = owners.len().min(3);
+    let more = match owners.len() - shown {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Some(format!(
+        "{count} Rego test file(s) under tests/ of {}{more} are not run: a module has no plan, a library chart no render, and a vendored subchart is rendered inside its parent, so there is nothing for them to test\n  hint: move them to the tests/ of the stacks or charts that use it, whose plans and renders they can read",
+        owners[..shown].join(", ")
+    ))
+}
+
 /// Runs the tasks of the selected targets.
 pub fn run(
     session: &Session,
@@ -639,6 +678,9 @@ pub fn run(
     }
     if opts.mode == Mode::Check {
         if let Some(warning) = unrun_terraform_tests(&view.model, &selection.targets) {
+            observer.warn(&warning);
+        }
+        if let Some(warning) = unrun_rego_tests(&view.model, &selection.targets) {
             observer.warn(&warning);
         }
     }

@@ -804,7 +804,7 @@ fn build_targets(
                 .iter()
                 .filter(|f| {
                     f.strip_prefix(&tests_dir)
-                        .is_some_and(|rest| !rest.contains('/') && rest.ends_with(".rego"))
+                        .is_some_and(|rest| rest.ends_with(".rego"))
                 })
                 .cloned()
                 .collect();
