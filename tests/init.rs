@@ -702,6 +702,55 @@ fn charts_under_deploy_helm_with_values_per_environment() {
     assert_eq!(gitignore, "node_modules/\n.strata/\n");
 }
 
+/// A chart at the repository's root, with a subchart vendored in its charts/: init names
+/// the root in `[layout] charts` (the default `**` does not match it), and the subchart is
+/// rendered inside it, never alone (it needs the values its parent gives it). Before, init
+/// kept the default, and the root chart was left out; with it named, the subchart alone
+/// was rendered and failed.
+#[test]
+fn a_chart_at_the_root_with_a_vendored_subchart() {
+    let repo = Repo::new();
+    repo.write(
+        "Chart.yaml",
+        "apiVersion: v2\nname: r\nversion: 0.1.0\ndependencies:\n  - name: sub\n    version: 0.1.0\n",
+    )
+        .write("values.yaml", "sub:\n  msg: hello\n")
+        .write(
+            "charts/sub/Chart.yaml",
+            "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+        )
+        .write(
+            "charts/sub/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sub\ndata:\n  msg: {{ required \"msg\" .Values.msg | quote }}\n",
+        );
+    repo.commit("a root chart");
+    init(&repo, &[]);
+    assert_eq!(layout(&repo), (None, None, globs(&[".", "**"])));
+    let (targets, _) = list_check(&repo);
+    assert_eq!(targets, pairs(&[(".", "chart"), ("charts/sub", "chart")]));
+    repo.commit("init");
+    let tools = common::repo_root().join(".tools/bin");
+    let path = format!(
+        "{}:{}",
+        tools.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run: Run = repo
+        .command(&["--json", "check"])
+        .env("PATH", path)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let labels: std::collections::BTreeSet<String> = run.json()["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(labels.into_iter().collect::<Vec<_>>(), ["."]);
+}
+
 /// A repository holding this project's sample workspace without its WORKSPACE.toml.
 fn sample_without_workspace() -> Repo {
     let root = common::repo_root();

@@ -379,7 +379,23 @@ fn declared_order(s: &Survey) {
 }
 
 fn shorten(items: &[String], n: usize) -> String {
-    let mut s = items.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
+    if items.is_empty() {
+        return "none".into();
+    }
+    // The workspace root is `.`, as labels name it.
+    let shown = |item: &String| {
+        if item.is_empty() || item == "/" {
+            ".".to_string()
+        } else {
+            item.clone()
+        }
+    };
+    let mut s = items
+        .iter()
+        .take(n)
+        .map(shown)
+        .collect::<Vec<_>>()
+        .join(", ");
     if items.len() > n {
         s.push_str(&format!(" and {} more", items.len() - n));
     }

@@ -253,7 +253,7 @@ pub fn workspace_toml(w: &WorkspaceText) -> String {
     let defaults: Vec<String> = [
         (Kind::Stack, "stacks", w.layout.stacks.is_none()),
         (Kind::Module, "modules", w.layout.modules.is_none()),
-        (Kind::Chart, "charts", true),
+        (Kind::Chart, "charts", w.layout.charts.is_none()),
         (Kind::Policy, "policies", true),
     ]
     .iter()
@@ -266,7 +266,7 @@ pub fn workspace_toml(w: &WorkspaceText) -> String {
             quote(p)
         )
     });
-    if w.layout.stacks.is_none() && w.layout.modules.is_none() {
+    if w.layout.stacks.is_none() && w.layout.modules.is_none() && w.layout.charts.is_none() {
         out.push_str("# [layout]: the defaults fit what `strata init` found:\n");
         for d in &defaults {
             out.push_str(&format!("#   {d}\n"));
@@ -297,6 +297,9 @@ pub fn workspace_toml(w: &WorkspaceText) -> String {
             "directories called through a local `source`",
             m,
         );
+    }
+    if let Some(c) = &w.layout.charts {
+        kind_lines(&mut out, "charts", "directories holding a Chart.yaml", c);
     }
     if let Some(line) = environment_path {
         out.push_str(&line);
@@ -440,6 +443,7 @@ mod tests {
                 }],
                 instead_of_default: String::new(),
             }),
+            charts: None,
         };
         let text = workspace_toml(&WorkspaceText {
             environment_path: None,

@@ -60,6 +60,8 @@ impl KindLayout {
 pub struct Layout {
     pub stacks: Option<KindLayout>,
     pub modules: Option<KindLayout>,
+    /// Set only when a chart is at the workspace root, which the default `**` leaves out.
+    pub charts: Option<KindLayout>,
 }
 
 /// The default globs of the Terraform kinds (see `strata_graph::workspace::LayoutConfig`).
@@ -672,6 +674,7 @@ pub fn synthesize(want: &Want) -> Layout {
                     Layout {
                         stacks: stacks.clone(),
                         modules,
+                        charts: charts(want),
                     },
                 ));
             }
@@ -705,7 +708,40 @@ pub fn exact(want: &Want) -> Layout {
     Layout {
         stacks: globs(Kind::Stack),
         modules: globs(Kind::Module),
+        charts: charts(want),
     }
+}
+
+/// The chart globs: the default (`None`) unless a chart is at the workspace root, which
+/// `**` does not match: then `.` beside it.
+fn charts(want: &Want) -> Option<KindLayout> {
+    let is_root = |d: &str| d.is_empty() || d == ".";
+    if !want
+        .targets
+        .iter()
+        .any(|(d, k)| *k == Kind::Chart && is_root(d))
+    {
+        return None;
+    }
+    let others: Vec<String> = want
+        .targets
+        .iter()
+        .filter(|(d, k)| **k == Kind::Chart && !is_root(d))
+        .map(|(d, _)| d.clone())
+        .collect();
+    Some(KindLayout {
+        globs: vec![
+            Chosen {
+                glob: ".".into(),
+                dirs: vec![String::new()],
+            },
+            Chosen {
+                glob: "**".into(),
+                dirs: others,
+            },
+        ],
+        instead_of_default: "a chart is at the workspace root, which `**` does not match".into(),
+    })
 }
 
 #[cfg(test)]

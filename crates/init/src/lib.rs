@@ -384,6 +384,9 @@ fn layout_config(chosen: &Layout) -> LayoutConfig {
     if let Some(m) = &chosen.modules {
         cfg.modules = m.strings();
     }
+    if let Some(c) = &chosen.charts {
+        cfg.charts = c.strings();
+    }
     cfg
 }
 
@@ -479,7 +482,7 @@ fn report(chosen: &Layout, by_path: bool) -> LayoutReport {
     LayoutReport {
         stacks: kind(Kind::Stack, &chosen.stacks),
         modules: kind(Kind::Module, &chosen.modules),
-        charts: kind(Kind::Chart, &None),
+        charts: kind(Kind::Chart, &chosen.charts),
         policies: kind(Kind::Policy, &None),
         by_path,
     }

@@ -131,6 +131,20 @@ impl std::ops::Index<TargetId> for Model {
     }
 }
 
+/// The chart that vendors the chart `label` in its `charts/` directory, the nearest one
+/// (`is_chart` says which labels are charts): `<chart>/charts/<name>`, or `charts/<name>`
+/// when the workspace root is a chart (label `.`).
+pub fn vendoring_chart(label: &str, is_chart: impl Fn(&str) -> bool) -> Option<&str> {
+    let mut rest = label;
+    while let Some((parent, _)) = rest.rsplit_once("/charts/") {
+        if is_chart(parent) {
+            return Some(parent);
+        }
+        rest = parent;
+    }
+    (rest.starts_with("charts/") && is_chart(".")).then_some(".")
+}
+
 impl Model {
     /// Every target's id, in label order.
     pub fn ids(&self) -> impl DoubleEndedIterator<Item = TargetId> + ExactSizeIterator + Clone {
@@ -173,17 +187,11 @@ impl Model {
     /// Whether `label` is a chart vendored in another chart (`<chart>/charts/<name>`): helm
     /// renders it inside its parent, with the values its parent gives it, and never alone.
     pub fn is_subchart(&self, label: &str) -> bool {
-        let mut rest = label;
-        while let Some((parent, _)) = rest.rsplit_once("/charts/") {
-            if self
-                .index(parent)
+        vendoring_chart(label, |parent| {
+            self.index(parent)
                 .is_some_and(|i| self.targets[i].kind == Kind::Chart)
-            {
-                return true;
-            }
-            rest = parent;
-        }
-        false
+        })
+        .is_some()
     }
 
     /// Resolves user-given labels to ids, or [`Error::NoSuchTarget`].
@@ -863,17 +871,12 @@ fn build_targets(
                 // A vendored subchart renders inside its parent, with what the parent gives
                 // it: values bound here would reach no render.
                 let parent_chart = |label: &str| {
-                    let mut rest = label;
-                    while let Some((parent, _)) = rest.rsplit_once("/charts/") {
-                        if label_index
+                    vendoring_chart(label, |parent| {
+                        label_index
                             .get(parent)
                             .is_some_and(|&p| found[p].kind == Kind::Chart)
-                        {
-                            return Some(parent.to_string());
-                        }
-                        rest = parent;
-                    }
-                    None
+                    })
+                    .map(str::to_string)
                 };
                 if let (Kind::Chart, Some(first), Some(parent)) =
                     (t.kind, m.inputs.first(), parent_chart(&t.label))
