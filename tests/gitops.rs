@@ -553,6 +553,27 @@ fn a_charts_own_file_committed_since_it_was_applied_is_drift() {
     repo.commit("dev again");
     let (run, json) = drift(&repo, &["--env", "dev"]);
     assert_eq!(run.code, 0, "{}\n{}\n{json}", run.stderr, run.stdout);
+
+    // How charts are delivered (`[gitops]`) is read by charts only: a stack has not drifted.
+    let env_toml = std::fs::read_to_string(repo.path().join("environments/dev/env.toml")).unwrap();
+    repo.write(
+        "environments/dev/env.toml",
+        &format!("{env_toml}\n[gitops]\nrevision = \"release\"\n"),
+    );
+    repo.commit("dev's charts from the release branch");
+    let (run, json) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    assert_eq!(stack_of(&json, "charts/web")["state"], "drifted", "{json}");
+    let stacks: Vec<&Value> = json["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["label"] != "charts/web")
+        .collect();
+    assert!(!stacks.is_empty(), "{json}");
+    for stack in stacks {
+        assert_ne!(stack["state"], "drifted", "{json}");
+    }
 }
 
 fn stack_of(json: &Value, label: &str) -> Value {

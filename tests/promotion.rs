@@ -1708,6 +1708,18 @@ fn a_plan_names_reconfigured_targets_and_is_stale_once_a_steps_destination_files
     promote(&repo, &pg, "alice", &file).0.assert_ok();
     repo.commit("staging's lock");
 
+    // How charts are delivered (`[gitops]`) is read by charts only: no stack is named.
+    let env_toml = repo.path().join("environments/staging/env.toml");
+    let text = std::fs::read_to_string(&env_toml).unwrap();
+    std::fs::write(
+        &env_toml,
+        format!("{text}\n[gitops]\nrevision = \"release\"\n"),
+    )
+    .unwrap();
+    repo.commit("staging's charts from the release branch");
+    let plan = plan_staging(&repo, &pg, &keys.plan_file("gitops.json"));
+    assert!(plan["reconfigured"].is_null(), "{plan}");
+
     let tfvars = "environments/staging/stacks/network/terraform.tfvars";
     repo.write(tfvars, "v = \"staging\"\n");
     repo.commit("staging's own value");

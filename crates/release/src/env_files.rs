@@ -30,16 +30,17 @@ pub(crate) fn feeds(label: &str, chart: bool, env: &str, path: &str) -> bool {
     strata_run::secrets::reaches(path, &own, wide)
 }
 
-/// The paths that changed between `since` and `head` as far as what runs in `env` reads
-/// them (`None` when git cannot tell, as for a commit that is gone): env.toml counts only
-/// when what a run reads of it changed (its `[state]`, `[render]`, `[gitops]`), not its
-/// gates, access, audit or secrets recipients, so that tuning a soak restarts no soak and
-/// makes no chart drift.
+/// The paths that changed between `since` and `head` as far as what runs of a target (a
+/// chart or not) in `env` read them (`None` when git cannot tell, as for a commit that is
+/// gone): env.toml counts only when what such a run reads of it changed (see
+/// [`env_toml_run_view`]), not its gates, access, audit or secrets recipients, so that
+/// tuning a soak restarts no soak and makes no chart drift.
 fn changed_since(
     session: &Session,
     since: &str,
     head: &str,
     env: &str,
+    chart: bool,
 ) -> Option<BTreeSet<String>> {
     let mut changed: BTreeSet<String> = session
         .repo
@@ -50,8 +51,8 @@ fn changed_since(
     let env_toml = env_toml_path(env);
     if changed.contains(&env_toml) {
         let (then, now) = (
-            env_toml_run_view(session, since, env),
-            env_toml_run_view(session, head, env),
+            env_toml_run_view(session, since, env, chart),
+            env_toml_run_view(session, head, env, chart),
         );
         if then.is_some() && then == now {
             changed.remove(&env_toml);
@@ -64,16 +65,26 @@ fn env_toml_path(env: &str) -> String {
     format!("environments/{env}/{}", strata_graph::manifest::ENV_FILE)
 }
 
-/// What a run reads of `env`'s env.toml at `commit` (its `[state]`, `[render]`, `[gitops]`
-/// but its validators): the rest (where it promotes from, its gates, access, audit, secrets
+/// What a run of a target (a chart or not) reads of `env`'s env.toml at `commit`: a
+/// stack's, its `[state]`; a chart's, also its `[render]` and `[gitops]` but the
+/// validators (a chart reads its stacks' outputs from their state, is rendered and
+/// delivered). The rest (where it promotes from, its gates, access, audit, secrets
 /// recipients, the commands that check the GitOps output) changes nothing applied. `None`
 /// when it cannot be read.
-fn env_toml_run_view(session: &Session, commit: &str, env: &str) -> Option<toml::Table> {
+fn env_toml_run_view(
+    session: &Session,
+    commit: &str,
+    env: &str,
+    chart: bool,
+) -> Option<toml::Table> {
     let bytes = session.repo.file_at(commit, &env_toml_path(env)).ok()??;
     let mut table: toml::Table = String::from_utf8(bytes).ok()?.parse().ok()?;
-    for key in ["promotes_from", "gates", "access", "audit", "secrets"] {
-        table.remove(key);
-    }
+    let read: &[&str] = if chart {
+        &["state", "render", "gitops"]
+    } else {
+        &["state"]
+    };
+    table.retain(|key, _| read.contains(&key));
     if let Some(toml::Value::Table(gitops)) = table.get_mut("gitops") {
         gitops.remove("validate");
     }
@@ -89,7 +100,8 @@ pub(crate) struct SinceApplied<'a> {
     env: &'a str,
     files: &'a EnvironmentFiles,
     snapshot: &'a Snapshot,
-    changed: BTreeMap<String, Option<BTreeSet<String>>>,
+    /// By the commit applied, and whether for a chart.
+    changed: BTreeMap<(String, bool), Option<BTreeSet<String>>>,
 }
 
 impl<'a> SinceApplied<'a> {
@@ -123,8 +135,8 @@ impl<'a> SinceApplied<'a> {
         let (session, head, env) = (self.session, self.head, self.env);
         let changed = self
             .changed
-            .entry(applied.to_string())
-            .or_insert_with(|| changed_since(session, applied, head, env))
+            .entry((applied.to_string(), chart))
+            .or_insert_with(|| changed_since(session, applied, head, env, chart))
             .as_ref()?;
         Some(fed_file_changed(
             changed,
@@ -255,7 +267,8 @@ fn of_locks(
     to: &str,
 ) -> BTreeMap<String, TargetFiles> {
     let files = at_head.model.environment_files(&at_head.snapshot);
-    let env_toml = env_toml_run_view(session, head, to);
+    let env_toml = |chart| env_toml_run_view(session, head, to, chart);
+    let env_tomls = [env_toml(false), env_toml(true)];
     let mut since = SinceApplied::new(session, head, to, &files, &at_head.snapshot);
     let mut out = BTreeMap::new();
     for (label, entry) in source.targets.iter().chain(destination.targets.iter()) {
@@ -277,7 +290,7 @@ fn of_locks(
                     to,
                     label,
                     chart,
-                    env_toml.as_ref(),
+                    env_tomls[usize::from(chart)].as_ref(),
                 ),
                 changed,
             },
