@@ -3530,6 +3530,76 @@ fn a_module_argument_path_above_the_workspace_root_is_a_problem() {
 /// `var.cfg.source_dir`), or under a path key inside an object (`bundle_config = { path =
 /// var.source_dir }`). A change to the code there affected neither stack, and nothing
 /// warned.
+/// A local that merges another local's map (`merge(local.defaults, var.extra)`), or is a
+/// map naming it, holds the paths that one holds: a file or a chart so named is an input
+/// of the stacks that read it, handed to a module under a path name or read by a file
+/// function. Before, only the paths written in the map itself counted, and an edit of the
+/// file affected its own target alone, with no warning.
+#[test]
+fn a_path_in_a_local_another_local_merges_is_an_input() {
+    let repo = workspace();
+    repo.write(
+        "modules/caller/main.tf",
+        "variable \"extra\" {\n  default = {}\n}\n\nlocals {\n  defaults        = { template_path = \"${path.module}/../other/boot.tpl\" }\n  settings_config = merge(local.defaults, var.extra)\n}\n\nmodule \"reader\" {\n  source          = \"../reader\"\n  settings_config = local.settings_config\n}\n",
+    );
+    repo.write(
+        "modules/reader/main.tf",
+        "variable \"settings_config\" {}\n\noutput \"boot\" {\n  value = templatefile(var.settings_config[\"template_path\"], {})\n}\n",
+    );
+    repo.write(
+        "modules/self/main.tf",
+        "locals {\n  defaults = { template_path = \"${path.module}/../other/boot.tpl\" }\n  settings = { template_path = local.defaults.template_path }\n}\n\noutput \"boot\" {\n  value = templatefile(local.settings[\"template_path\"], {})\n}\n",
+    );
+    repo.write("modules/other/main.tf", "variable \"x\" {}\n");
+    repo.write("modules/other/boot.tpl", "echo hi\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "module \"caller\" {\n  source = \"../../modules/caller\"\n}\n",
+    );
+    repo.write(
+        "stacks/app2/main.tf",
+        "module \"self\" {\n  source = \"../../modules/self\"\n}\n",
+    );
+    // A chart named by a map merged from another local's, handed to a module that makes
+    // the helm release.
+    repo.write(
+        "modules/addon/main.tf",
+        "variable \"helm_config\" {}\n\nresource \"helm_release\" \"addon\" {\n  name  = \"addon\"\n  chart = var.helm_config[\"chart\"]\n}\n",
+    );
+    repo.write(
+        "modules/addons/main.tf",
+        "variable \"helm_config\" {\n  default = {}\n}\n\nlocals {\n  default_helm_config = { chart = \"${path.module}/../../charts/lsp\" }\n  helm_config         = merge(local.default_helm_config, var.helm_config)\n}\n\nmodule \"addon\" {\n  source      = \"../addon\"\n  helm_config = local.helm_config\n}\n",
+    );
+    repo.write(
+        "charts/lsp/Chart.yaml",
+        "apiVersion: v2\nname: lsp\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "stacks/cluster/main.tf",
+        "module \"addons\" {\n  source = \"../../modules/addons\"\n}\n",
+    );
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[
+            (
+                "modules/other/boot.tpl",
+                &[
+                    "modules/caller",
+                    "modules/other",
+                    "modules/self",
+                    "stacks/app",
+                    "stacks/app2",
+                ],
+            ),
+            (
+                "charts/lsp/Chart.yaml",
+                &["charts/lsp", "modules/addons", "stacks/cluster"],
+            ),
+        ],
+    );
+}
+
 #[test]
 fn a_directory_handed_to_a_module_through_a_variable_type_or_an_object_is_an_input() {
     let repo = workspace();

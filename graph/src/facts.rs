@@ -53,7 +53,8 @@ use std::sync::{Arc, Mutex};
 /// variable under a key named as a path inside an object handed to a module.
 /// 51: a local or variable among a choice, a conditional, a list or `abspath` under a path
 /// name (`source_dir = coalesce(var.dir, "x")`).
-pub(crate) const FACTS_VERSION: u32 = 51;
+/// 52: the locals a local's map or list names (`merge(local.defaults, var.extra)`).
+pub(crate) const FACTS_VERSION: u32 = 52;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

@@ -677,9 +677,10 @@ fn is_collection_call(expr: &Expression) -> bool {
         && COLLECTION_FUNCTIONS.contains(&call.name.name.as_str()))
 }
 
-/// Whether a local's value is a form whose candidate paths are collected: a map or a list
-/// (its path templates), or a choice function or an element of another local (its path
-/// templates and the locals it names, `Some(true)`).
+/// Whether a value is a form whose candidate paths are collected: a map or a list
+/// (`Some(false)`), or a choice function or an element of another local (`Some(true)`).
+/// From a local's value, the paths written in it and the locals it names are collected
+/// (see [`local_candidates`]); from a variable's default, a map's or list's paths only.
 fn candidate_form(expr: &Expression) -> Option<bool> {
     match expr {
         Expression::Parenthesis(p) => candidate_form(p.inner()),
@@ -710,7 +711,9 @@ fn candidate_form(expr: &Expression) -> Option<bool> {
 
 /// The values of local `name` whose value is not a static path: a path built by `format`
 /// or `join` (see [`built_path`]); for a map, a list or a choice (see [`candidate_form`]), the
-/// paths written in it, as candidates; nothing otherwise.
+/// paths written in it and the locals it names (a map of settings merged from another
+/// local's, `merge(local.defaults, var.extra)`, holds what that one holds), as candidates;
+/// nothing otherwise.
 fn local_candidates(name: &str, value: &Expression) -> Vec<PathLocal> {
     let value = unwrapped(value);
     // A static path built by `format` (`format("%s/../shared", path.module)`) or `join`: its value,
@@ -732,13 +735,13 @@ fn local_candidates(name: &str, value: &Expression) -> Vec<PathLocal> {
     if let Some(var) = variable_name(value) {
         return vec![variable_local(name, var)];
     }
-    let Some(locals) = candidate_form(value) else {
+    if candidate_form(value).is_none() {
         return Vec::new();
-    };
+    }
     let mut found = Vec::new();
     Candidates {
         line: 0,
-        locals,
+        locals: true,
         vars: false,
         below_names: false,
         found: &mut found,

@@ -578,13 +578,12 @@ impl<'a> Scanner<'a> {
                         }
                     }
                     // A map, a list or a choice between paths: the reference reader collects
-                    // the paths written in it as candidates (`hcl::candidate_form`): in a
-                    // collection the templates that start with `path.module` or `path.root`
-                    // and the literals that start with `./` or `../`, in a choice also the
-                    // locals it names. Only such a value that names `path` or holds `./`
-                    // (or, for a choice, names `local`; `"${X}"` also a variable) can hold
-                    // one; that value alone (an attribute's, not the file) is read with the
-                    // reference's own rules.
+                    // the paths written in it as candidates (`hcl::candidate_form`): the
+                    // templates that start with `path.module` or `path.root`, the literals
+                    // that start with `./` or `../`, and the locals it names. Only such a
+                    // value that names `path` or `local` or holds `./` (`"${X}"` also a
+                    // variable) can hold one; that value alone (an attribute's, not the
+                    // file) is read with the reference's own rules.
                     // A file decoded anywhere in the value, or read by the value
                     // (`hcl::DecodedLocal`): the value is read with the reference's rules
                     // (such values are rare).
@@ -599,8 +598,7 @@ impl<'a> Scanner<'a> {
                         let wrapped = matches!(&shape, Shape::Template(e)
                             if matches!(e.as_slice(), [Elem::Interpolation(None | Some(Named::Var(_)))]));
                         let may_hold = match shape {
-                            Shape::Collection => value.contains("path") || relative,
-                            Shape::Choice => {
+                            Shape::Collection | Shape::Choice => {
                                 value.contains("path") || value.contains("local") || relative
                             }
                             _ if wrapped => {

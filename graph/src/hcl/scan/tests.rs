@@ -406,7 +406,8 @@ fn locals_holding_one_of_several_paths_are_read_on_the_fast_path() {
         .map(|l| (l.name.as_str(), l.path.as_str(), l.candidate))
         .collect();
     // Spot checks beside the agreement `scanned` asserts: maps and lists give their path
-    // templates, choices and elements the locals they name; other forms give nothing.
+    // templates and the locals they name, choices and elements the locals they name; other
+    // forms give nothing.
     assert!(
         locals.contains(&("by_env", "/conf/dev.yaml", true)),
         "{locals:?}"
@@ -453,7 +454,9 @@ fn locals_holding_one_of_several_paths_are_read_on_the_fast_path() {
         [r#"Local("by_env")"#, r#"Local("list")"#, r#"Local("list")"#]
     );
     assert_eq!(named("skipped"), [r#"Local("q")"#]);
-    for none in ["loop", "sum", "tags"] {
+    // A map merged from another local's holds what that one holds.
+    assert_eq!(named("tags"), [r#"Local("common")"#]);
+    for none in ["loop", "sum"] {
         assert!(
             locals.iter().all(|l| l.0 != none),
             "{none} has no candidates: {locals:?}"
@@ -1508,6 +1511,7 @@ module "f" {
             ("var.files", "../../shared/g.tpl"),
             ("files", "../../shared/d.tpl"),
             ("merged", "./a.json"),
+            ("merged", ""),
         ]
     );
 }
