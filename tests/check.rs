@@ -1774,3 +1774,32 @@ fn inputs_of_a_vendored_subchart_are_reported_not_dropped() {
         run.stderr
     );
 }
+
+/// A chart's directory name is its release name, given to helm after `--`: one that looks
+/// like an option (`charts/--set=msg=pwned`) is refused by helm as a release name, never
+/// taken as the option it spells. Before, helm set `msg` from it and the render passed.
+#[test]
+fn a_chart_directory_named_like_a_helm_option_is_no_option() {
+    let repo = common::tools_repo();
+    let dir = "charts/--set=msg=pwned";
+    repo.write(
+        &format!("{dir}/Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    );
+    repo.write(
+        &format!("{dir}/templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  msg: {{ .Values.msg | default \"unset\" | quote }}\n",
+    );
+    repo.commit("a chart named like an option");
+    let (run, report) = json_run(&repo, &["check", "--env", "dev"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let render = common::task(&report, dir, "render");
+    assert_eq!(render["status"], "failed", "{render}");
+    assert!(
+        render["log"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("invalid release name"),
+        "{render}"
+    );
+}

@@ -413,8 +413,6 @@ pub fn render(
     }
     let mut args = vec![
         "template".to_string(),
-        release.to_string(),
-        ".".to_string(),
         "--namespace".to_string(),
         namespace.to_string(),
         // The chart's own CRDs (its crds/ folder) are part of what it delivers.
@@ -422,6 +420,9 @@ pub fn render(
     ];
     args.extend(cluster_args(cluster, true));
     args.extend(values_args(values));
+    // The release is the chart's directory name: after `--`, so that one starting with a
+    // dash (`charts/--set=x=y`) is a name helm judges, never an option it takes.
+    args.extend(["--".to_string(), release.to_string(), ".".to_string()]);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(tools, sb, &refs)?;
     step.log.extend_from_slice(&out.stderr);
