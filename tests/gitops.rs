@@ -1523,3 +1523,47 @@ fn drift_compares_the_output_when_no_chart_is_left() {
         "{json}"
     );
 }
+
+/// Two stacks that the output would name alike (`stacks/caf` and `stacks/café` both become
+/// Flux's `stack-caf`) are refused before anything is applied: the collision is known from
+/// the labels. Before, every stack was applied, and then no lock entry was written.
+#[test]
+fn a_gitops_name_collision_is_refused_before_anything_is_applied() {
+    let repo = common::tools_repo();
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &format!(
+            "{workspace}\n[gitops]\nformat = \"flux-kustomize\"\nrepo_url = \"https://git.example.com/t.git\"\n"
+        ),
+    );
+    for stack in ["stacks/caf", "stacks/café"] {
+        repo.write(
+            &format!("{stack}/main.tf"),
+            &format!("{NULL_PROVIDER}\nresource \"null_resource\" \"r\" {{}}\n\noutput \"o\" {{\n  value = \"x\"\n}}\n"),
+        );
+    }
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/web/chart.toml",
+        "[inputs]\na = \"stacks/caf:o\"\nb = \"stacks/café:o\"\n",
+    );
+    repo.commit("two stacks named alike");
+    let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("would both be delivered as `stack-caf`"),
+        "{}",
+        run.stderr
+    );
+    for stack in ["stacks/caf", "stacks/café"] {
+        assert!(
+            !repo.state_file("dev", stack).exists(),
+            "{stack} was applied"
+        );
+    }
+}

@@ -335,7 +335,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
             if mode == Mode::Apply {
                 strata_release::delivery::check_tools(&session, &view.model, &env)?;
                 strata_release::delivery::check_ready(
-                    &session.root,
+                    &session,
                     &view.model,
                     &env,
                     strata_release::delivery::ChartsFrom::WorkTree,

@@ -242,14 +242,16 @@ fn stacks_read<'s>(charts: &[&Chart], stacks: &'s [Stack]) -> impl Iterator<Item
     stacks.iter().filter(move |s| read.contains(&s.label))
 }
 
-/// The files of the environment's output, by path relative to the output directory.
-pub fn render(
+/// Whether the environment's output can name every object it would hold: the environment's
+/// name, each chart's and each stack's object names (distinct, short enough) and helm
+/// release names. Only labels, releases, namespaces and what charts read are looked at, so
+/// it is asked before anything is applied, with what the environment will hold.
+pub fn check_names(
     env: &str,
     settings: &Settings,
     charts: &[Chart],
     stacks: &[Stack],
-) -> Result<BTreeMap<String, String>, GitopsError> {
-    let mut files = BTreeMap::new();
+) -> Result<(), GitopsError> {
     check_environment_name(env)?;
     let mut charts: Vec<&Chart> = charts.iter().collect();
     charts.sort_by(|a, b| a.label.cmp(&b.label));
@@ -349,6 +351,20 @@ pub fn render(
             });
         }
     }
+    Ok(())
+}
+
+/// The files of the environment's output, by path relative to the output directory.
+pub fn render(
+    env: &str,
+    settings: &Settings,
+    charts: &[Chart],
+    stacks: &[Stack],
+) -> Result<BTreeMap<String, String>, GitopsError> {
+    let mut files = BTreeMap::new();
+    check_names(env, settings, charts, stacks)?;
+    let mut charts: Vec<&Chart> = charts.iter().collect();
+    charts.sort_by(|a, b| a.label.cmp(&b.label));
     let app = |label: &str| format!("{env}-{}", object_name(label));
     let chart_path = |c: &Chart| format!("charts/{}", object_name(&c.label));
     let repo_path = |rel: &str| {

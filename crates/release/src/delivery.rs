@@ -942,7 +942,8 @@ pub enum ChartsFrom<'a> {
 /// anything changes (a promotion's waves): the directory can be replaced, the `[gitops]
 /// validate` program can be found, and no chart's own secrets file would be written into
 /// git.
-pub fn check_ready(root: &Path, model: &Model, env: &str, charts: ChartsFrom) -> Result<()> {
+pub fn check_ready(session: &Session, model: &Model, env: &str, charts: ChartsFrom) -> Result<()> {
+    let root = &session.root;
     let Some(dir) = configured_dir(root, model, env) else {
         return Ok(());
     };
@@ -952,6 +953,7 @@ pub fn check_ready(root: &Path, model: &Model, env: &str, charts: ChartsFrom) ->
         location: Location::new(format!("environments/{env}/env.toml"), None),
         hint: "environment names become namespaces and object names where `[gitops]` is set; nothing was changed".into(),
     })?;
+    check_names(session, model, env)?;
     shared_output(root, model, env, &dir)?;
     replaceable(&dir, env)?;
     no_secrets_files_in_rendered(root, model, env, charts)?;
@@ -978,6 +980,63 @@ pub fn check_ready(root: &Path, model: &Model, env: &str, charts: ChartsFrom) ->
         ),
         location: Location::new(WORKSPACE_FILE, None),
         hint: "install it, or correct `[gitops] validate` (in WORKSPACE.toml or the environment's env.toml; a program holding a `/` is relative to the workspace root)".into(),
+    })
+}
+
+/// The names the environment's output would give its objects, from the labels of what
+/// deploys there (every chart the model delivers there, and the stacks they read): two
+/// targets named alike (`stacks/caf` and `stacks/café`), or a name too long, are refused
+/// before anything is applied, not after, when the output is made.
+fn check_names(session: &Session, model: &Model, env: &str) -> Result<()> {
+    let settings = settings(session, model, env, None)?;
+    let mut stack_labels = BTreeSet::new();
+    let charts: Vec<Chart> = model
+        .targets
+        .iter()
+        .filter(|t| {
+            t.kind == Kind::Chart
+                && is_delivered(model, t)
+                && t.environments.iter().any(|e| e == env)
+        })
+        .map(|t| {
+            let stack_deps: Vec<String> = t
+                .deps
+                .iter()
+                .filter(|d| {
+                    model.target(&d.label).is_some_and(|dep| {
+                        dep.kind == Kind::Stack && dep.environments.iter().any(|e| e == env)
+                    })
+                })
+                .map(|d| d.label.clone())
+                .collect();
+            stack_labels.extend(stack_deps.iter().cloned());
+            Chart {
+                label: t.label.clone(),
+                release: release_name(t),
+                dir: strata_graph::discover::label_dir(&t.label).to_string(),
+                depth: 0,
+                chart_deps: Vec::new(),
+                stack_deps,
+                namespace: env.to_string(),
+                manifests: Vec::new(),
+                values: Value::Null,
+                sensitive_inputs: Vec::new(),
+                commit: None,
+            }
+        })
+        .collect();
+    let stacks: Vec<Stack> = stack_labels
+        .into_iter()
+        .map(|label| Stack {
+            label,
+            hash: None,
+            commit: None,
+        })
+        .collect();
+    strata_gitops::check_names(env, &settings, &charts, &stacks).map_err(|e| Error::Invalid {
+        message: format!("the GitOps output of {env} cannot be made: {e}"),
+        location: Location::new(WORKSPACE_FILE, None),
+        hint: "nothing was changed; rename as it says, before the targets are applied (a stack's label locates its state)".into(),
     })
 }
 

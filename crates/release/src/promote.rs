@@ -709,7 +709,7 @@ fn apply_plan(
             &head_commit,
         );
         if let Err(e) = crate::delivery::check_ready(
-            &session.root,
+            session,
             &head.model,
             &plan.to,
             crate::delivery::ChartsFrom::Commits {
