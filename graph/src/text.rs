@@ -196,3 +196,51 @@ pub fn go_prints(c: char) -> bool {
         | 0x1d173..=0x1d17a | 0xe0001 | 0xe0020..=0xe007f | 0xe000..=0xf8ff
         | 0xf0000..=0xffffd | 0x100000..=0x10fffd)
 }
+
+/// `text` as the label of a Mermaid node (`id["…"]`): its quotes and `#` (which starts an
+/// entity) written as Mermaid's entity codes, line breaks as spaces, so that no label ends
+/// the node or the line early.
+pub fn mermaid_label(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '#' => out.push_str("#35;"),
+            '"' => out.push_str("#quot;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `text` as a Graphviz quoted string (`"…"`): backslashes and quotes escaped, line breaks
+/// as `\n`, so that no label ends the string early.
+pub fn dot_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+
+    #[test]
+    fn labels_cannot_end_their_node_or_string() {
+        assert_eq!(
+            mermaid_label("stacks/say \"hi\" #1\nx"),
+            "stacks/say #quot;hi#quot; #35;1 x"
+        );
+        assert_eq!(dot_quoted("a\"b\\\nc"), "\"a\\\"b\\\\\\nc\"");
+    }
+}

@@ -94,11 +94,18 @@ pub fn dot(model: &Model) -> String {
             "policy" => "note",
             _ => "box",
         };
-        s.push_str(&format!("  \"{}\" [shape={shape}];\n", t.label));
+        s.push_str(&format!(
+            "  {} [shape={shape}];\n",
+            strata_graph::text::dot_quoted(&t.label)
+        ));
     }
     for t in &model.targets {
         for d in &t.deps {
-            s.push_str(&format!("  \"{}\" -> \"{}\";\n", t.label, d.label));
+            s.push_str(&format!(
+                "  {} -> {};\n",
+                strata_graph::text::dot_quoted(&t.label),
+                strata_graph::text::dot_quoted(&d.label)
+            ));
         }
     }
     s.push_str("}\n");
@@ -109,7 +116,12 @@ pub fn mermaid(model: &Model) -> String {
     let id = |i: TargetId| format!("t{}", i.index());
     let mut s = String::from("graph LR\n");
     for (i, t) in model.iter() {
-        s.push_str(&format!("  {}[\"{} ({})\"]\n", id(i), t.label, t.kind));
+        s.push_str(&format!(
+            "  {}[\"{} ({})\"]\n",
+            id(i),
+            strata_graph::text::mermaid_label(&t.label),
+            t.kind
+        ));
     }
     for i in model.ids() {
         for &d in model.graph.deps(i) {

@@ -86,12 +86,21 @@ impl PromotionPlan {
     /// Mermaid flowchart of the waves (dependencies between steps as edges).
     pub fn mermaid(&self) -> String {
         let mut out = String::from("flowchart LR\n");
-        let id = |label: &str| {
-            label
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect::<String>()
-        };
+        // One node per label, numbered in the order they come: ids made of the labels'
+        // characters would merge `stacks/a b` with `stacks/a_b`.
+        let mut ids: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for label in self
+            .waves
+            .iter()
+            .flatten()
+            .map(|s| s.label.as_str())
+            .chain(self.blocked.iter().map(|b| b.label.as_str()))
+        {
+            let next = ids.len();
+            ids.entry(label).or_insert(next);
+        }
+        let id = |label: &str| format!("t{}", ids[label]);
+        let text = strata_graph::text::mermaid_label;
         for (n, wave) in self.waves.iter().enumerate() {
             out.push_str(&format!("  subgraph wave{} [\"wave {}\"]\n", n + 1, n + 1));
             for s in wave {
@@ -100,7 +109,11 @@ impl PromotionPlan {
                 } else {
                     ""
                 };
-                out.push_str(&format!("    {}[\"{verb}{}\"]\n", id(&s.label), s.label));
+                out.push_str(&format!(
+                    "    {}[\"{verb}{}\"]\n",
+                    id(&s.label),
+                    text(&s.label)
+                ));
             }
             out.push_str("  end\n");
         }
@@ -113,8 +126,8 @@ impl PromotionPlan {
             out.push_str(&format!(
                 "  {}[\"{} (blocked: {})\"]:::blocked\n",
                 id(&b.label),
-                b.label,
-                b.gate
+                text(&b.label),
+                text(&b.gate)
             ));
         }
         if !self.blocked.is_empty() {
@@ -307,5 +320,47 @@ mod tests {
         ] {
             assert!(md.contains(expected), "{expected}\n---\n{md}");
         }
+    }
+
+    /// Each step is a node of its own, whatever characters its label holds, and a label
+    /// cannot end its node: ids made of the labels' characters merged `stacks/a b` with
+    /// `stacks/a_b`, and `stacks/中文` with `stacks/日本`.
+    #[test]
+    fn the_mermaid_chart_has_a_node_per_target() {
+        let labels = [
+            "stacks/a b",
+            "stacks/a_b",
+            "stacks/中文",
+            "stacks/日本",
+            "stacks/\"q\"",
+        ];
+        let plan = PromotionPlan {
+            version: 1,
+            from: "dev".into(),
+            to: "staging".into(),
+            author: "alice@example.com".into(),
+            source_lock: String::new(),
+            destination_lock: String::new(),
+            labels: Vec::new(),
+            allow_destroy: false,
+            approvals: 1,
+            waves: vec![labels
+                .iter()
+                .map(|l| step(l, None, Rollback::Keep, true))
+                .collect()],
+            blocked: Vec::new(),
+            unchanged: 0,
+            outside: Vec::new(),
+            reconfigured: Vec::new(),
+            digest: "d".repeat(64),
+        };
+        let chart = plan.mermaid();
+        let nodes: std::collections::BTreeSet<&str> = chart
+            .lines()
+            .filter_map(|l| l.trim().split_once("[\"").map(|(id, _)| id))
+            .filter(|id| id.starts_with('t'))
+            .collect();
+        assert_eq!(nodes.len(), labels.len(), "{chart}");
+        assert!(chart.contains("[\"stacks/#quot;q#quot;\"]"), "{chart}");
     }
 }

@@ -694,10 +694,10 @@ pub fn sarif(report: &RunReport, repo_prefix: &str) -> String {
                 rules.len() - 1
             });
             let uri = match f.file.as_deref() {
-                Some(file) if !file.starts_with('/') && !file.starts_with("../") => {
-                    format!("{repo_prefix}{}", file.strip_prefix("./").unwrap_or(file))
-                }
-                other => other.unwrap_or_default().to_string(),
+                Some(file) if !file.starts_with('/') && !file.starts_with("../") => uri_path(
+                    &format!("{repo_prefix}{}", file.strip_prefix("./").unwrap_or(file)),
+                ),
+                other => uri_path(other.unwrap_or_default()),
             };
             let mut location = json!({ "physicalLocation": { "artifactLocation": { "uri": uri, "uriBaseId": "%SRCROOT%" } } });
             if let Some(line) = f.line {
@@ -799,6 +799,21 @@ pub fn sarif(report: &RunReport, repo_prefix: &str) -> String {
         }],
     });
     serde_json::to_string_pretty(&doc).expect("json")
+}
+
+/// A path as a URI reference (SARIF's `artifactLocation.uri`, RFC 3986): every byte but the
+/// unreserved ones and `/` percent-encoded, so that a `#`, `%`, `?` or space in a file's
+/// name names that file, not a fragment or another file.
+fn uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1302,6 +1317,18 @@ mod tests {
             .map(|r| r["partialFingerprints"]["strata/v1"].as_str().unwrap())
             .collect();
         assert_eq!(prints.len(), 2);
+    }
+
+    /// A file's name with characters a URI reserves names that file (`#` would start a
+    /// fragment, `%20` would be read as a space).
+    #[test]
+    fn sarif_uris_are_percent_encoded() {
+        assert_eq!(
+            uri_path("deploy/has space/x#y%20z[1]/pod.yaml"),
+            "deploy/has%20space/x%23y%2520z%5B1%5D/pod.yaml"
+        );
+        assert_eq!(uri_path("stacks/café/main.tf"), "stacks/caf%C3%A9/main.tf");
+        assert_eq!(uri_path("stacks/a-b_c.d~/x.tf"), "stacks/a-b_c.d~/x.tf");
     }
 
     #[test]
