@@ -1803,3 +1803,24 @@ fn a_chart_directory_named_like_a_helm_option_is_no_option() {
         "{render}"
     );
 }
+
+/// The commands strata prints for people to run quote what a shell would split: the fix for
+/// an unformatted file in `stacks/my app` is one pasteable command. Before, it named two
+/// arguments, and terraform refused it.
+#[test]
+fn a_printed_fix_quotes_a_path_with_a_space() {
+    let repo = common::tools_repo();
+    repo.write("stacks/my app/main.tf", "variable  \"x\"   {}\n");
+    repo.commit("an unformatted stack with a space in its name");
+    let (run, report) = json_run(&repo, &["check", "stacks/my app"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let fmt = common::task(&report, "stacks/my app", "fmt");
+    assert_eq!(fmt["status"], "failed", "{fmt}");
+    assert!(
+        fmt["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("terraform fmt -recursive 'stacks/my app'"),
+        "{fmt}"
+    );
+}

@@ -244,3 +244,33 @@ mod label_tests {
         assert_eq!(dot_quoted("a\"b\\\nc"), "\"a\\\"b\\\\\\nc\"");
     }
 }
+
+/// `word` as one word of a POSIX shell command line, for the commands strata prints for
+/// people to run: as it is when it holds only characters no shell reads specially, else in
+/// single quotes (`'stacks/my app'`, a quote in it written `'\''`).
+pub fn shell_word(word: &str) -> Cow<'_, str> {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:@%+=,".contains(&b));
+    if plain {
+        Cow::Borrowed(word)
+    } else {
+        Cow::Owned(format!("'{}'", word.replace('\'', "'\\''")))
+    }
+}
+
+#[cfg(test)]
+mod shell_tests {
+    use super::shell_word;
+
+    #[test]
+    fn words_a_shell_would_split_or_expand_are_quoted() {
+        assert_eq!(shell_word("stacks/network"), "stacks/network");
+        assert_eq!(shell_word("stacks/my app"), "'stacks/my app'");
+        assert_eq!(shell_word("stacks/c*"), "'stacks/c*'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word("$(rm -rf x)"), "'$(rm -rf x)'");
+        assert_eq!(shell_word(""), "''");
+    }
+}

@@ -418,7 +418,10 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                         "--recreate names `{label}`, which this apply does not include"
                     ),
                     location: strata_graph::error::Location::new("command line", None),
-                    hint: format!("select it too, e.g. `strata apply {label} --recreate {label}`"),
+                    hint: {
+                        let label = strata_graph::text::shell_word(label);
+                        format!("select it too, e.g. `strata apply {label} --recreate {label}`")
+                    },
                 });
             }
         }

@@ -356,7 +356,11 @@ pub fn drift(
         if !lock.targets.contains_key(label) {
             return Err(Error::Usage {
                 message: format!("{label} is not in {env}'s release lock"),
-                hint: format!("drift compares what runs with the lock: apply it first (`strata apply {label} --env {env}`)"),
+                hint: format!(
+                    "drift compares what runs with the lock: apply it first (`strata apply {} --env {}`)",
+                    strata_graph::text::shell_word(label),
+                    strata_graph::text::shell_word(env)
+                ),
             });
         }
     }

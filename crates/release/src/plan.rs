@@ -381,13 +381,18 @@ pub fn make(model: &Model, locks: &Locks, req: &Request) -> Result<PromotionPlan
                 ),
                 hint: if deploys_in_source {
                     format!(
-                        "apply it in {} first (`strata apply {label} --env {}`), or check the label",
-                        req.from, req.from
+                        "apply it in {} first (`strata apply {} --env {}`), or check the label",
+                        req.from,
+                        strata_graph::text::shell_word(label),
+                        strata_graph::text::shell_word(req.from)
                     )
                 } else {
                     format!(
-                        "{label} does not deploy in {}, so no promotion carries it: apply it in {} directly (`strata apply {label} --env {}`)",
-                        req.from, req.to, req.to
+                        "{label} does not deploy in {}, so no promotion carries it: apply it in {} directly (`strata apply {} --env {}`)",
+                        req.from,
+                        req.to,
+                        strata_graph::text::shell_word(label),
+                        strata_graph::text::shell_word(req.to)
                     )
                 },
             });

@@ -87,7 +87,10 @@ pub fn check_loadable(
                     message: format!("policy `{label}` does not load: {}", e.message),
                     location: strata_graph::error::Location::new(file, e.line.map(|l| l as usize)),
                     hint: e.hint.unwrap_or_else(|| {
-                        format!("fix the policy, then `strata policy test {label}` before the run")
+                        format!(
+                            "fix the policy, then `strata policy test {}` before the run",
+                            strata_graph::text::shell_word(label)
+                        )
                     }),
                 });
             }

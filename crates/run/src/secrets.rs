@@ -591,7 +591,10 @@ pub fn decrypt_values(
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| Error::Invalid {
         message: format!("the decrypted text is not TOML: {}", e.message()),
         location: Location::new(file.rel.clone(), None),
-        hint: format!("fix it with `strata secrets edit {}`", file.rel),
+        hint: format!(
+            "fix it with `strata secrets edit {}`",
+            strata_graph::text::shell_word(&file.rel)
+        ),
     })?;
     Ok(serde_json::Value::Object(
         table

@@ -285,7 +285,10 @@ fn policy_has_tasks(
                 envs.join(", ")
             ),
             if named_envs.is_empty() {
-                format!("it judges only targets checked without an environment (modules, charts rendered alone): run `strata check {label}` without --env, or widen `environments` in {file}")
+                format!(
+                    "it judges only targets checked without an environment (modules, charts rendered alone): run `strata check {}` without --env, or widen `environments` in {file}",
+                    strata_graph::text::shell_word(label)
+                )
             } else {
                 format!(
                     "it judges targets in {}: run it there, or widen `environments` in {file} (or the targets' `environments`)",

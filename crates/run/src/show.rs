@@ -48,7 +48,11 @@ pub fn show_plan(
     let none = |why: String| Error::Invalid {
         message: format!("no plan of {label} in {env} to show: {why}"),
         location: Location::new("command line", None),
-        hint: format!("make one: `strata plan --env {env} {label}`"),
+        hint: format!(
+            "make one: `strata plan --env {} {}`",
+            strata_graph::text::shell_word(env),
+            strata_graph::text::shell_word(&label)
+        ),
     };
     let plan = explained
         .iter()

@@ -219,8 +219,10 @@ impl Runner<'_> {
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| {
                     NotReady::Skip(format!(
-                        "{} has no state in {env_name} yet: apply it first (`strata apply --env {env_name} {}`)",
-                        input.label, input.label
+                        "{} has no state in {env_name} yet: apply it first (`strata apply --env {} {}`)",
+                        input.label,
+                        strata_graph::text::shell_word(env_name),
+                        strata_graph::text::shell_word(&input.label)
                     ))
                 })?;
             let output = state.outputs.get(&input.output).cloned().ok_or_else(|| {

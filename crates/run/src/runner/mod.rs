@@ -723,8 +723,14 @@ fn fmt_failure(summary: &Summary, label: &str) -> String {
     };
     match files {
         0 => "terraform fmt failed".to_string(),
-        1 => format!("1 file is not formatted; fix it with: terraform fmt -recursive {dir}"),
-        n => format!("{n} files are not formatted; fix them with: terraform fmt -recursive {dir}"),
+        1 => format!(
+            "1 file is not formatted; fix it with: terraform fmt -recursive {}",
+            strata_graph::text::shell_word(dir)
+        ),
+        n => format!(
+            "{n} files are not formatted; fix them with: terraform fmt -recursive {}",
+            strata_graph::text::shell_word(dir)
+        ),
     }
 }
 
