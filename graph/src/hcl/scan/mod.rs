@@ -620,6 +620,13 @@ impl<'a> Scanner<'a> {
                         // read here (the reference is slow on these, and they are common).
                         let named = match shape {
                             Shape::Choice if may_hold && !relative => choice::named_locals(value),
+                            // A map or list that names locals and no path (`merge(local.tags,
+                            // { Name = "x" })`, common): the locals it names.
+                            Shape::Collection
+                                if may_hold && !relative && !value.contains("path") =>
+                            {
+                                choice::collection_locals(value)
+                            }
                             _ => None,
                         };
                         if let Some(named) = named {
