@@ -227,7 +227,7 @@ fn cloudposse_components_deployable_roots_under_modules() {
         )
         .write(
             "modules/dns-delegated/remote.tf",
-            "data \"terraform_remote_state\" \"vpc\" {\n  backend = \"local\"\n  config = {\n    path = \"../vpc/terraform.tfstate\"\n  }\n}\n\ndata \"terraform_remote_state\" \"dns\" {\n  backend = \"s3\"\n  config = {\n    key = \"dns/terraform.tfstate\"\n  }\n}\n",
+            "data \"terraform_remote_state\" \"vpc\" {\n  backend = \"local\"\n  config = {\n    path = \"../vpc/terraform.tfstate\"\n  }\n}\n\ndata \"terraform_remote_state\" \"dns\" {\n  backend = \"s3\"\n  config = {\n    key = \"dns/terraform.tfstate\"\n  }\n}\n\ndata \"terraform_remote_state\" \"vpc_here\" {\n  backend = \"local\"\n  config = {\n    path = \"${path.module}/../vpc/terraform.tfstate\"\n  }\n}\n",
         )
         .write(
             "modules/eks/cluster/modules/node_group_by_az/main.tf",
@@ -250,6 +250,8 @@ fn cloudposse_components_deployable_roots_under_modules() {
         "modules/eks/cluster/remote-state.tf:5  remote-state component: vpc: add \"modules/vpc\" to `deps` in the stack.toml of modules/eks/cluster",
         "modules/dns-delegated/remote.tf:1  terraform_remote_state ../vpc/terraform.tfstate: add \"modules/vpc\" to `deps` in the stack.toml of modules/dns-delegated",
         "modules/dns-delegated/remote.tf:8  terraform_remote_state backend: s3: add the stack that writes that state to `deps` in the stack.toml of modules/dns-delegated",
+        // Led by `${path.module}`, as often written.
+        "modules/dns-delegated/remote.tf:15  terraform_remote_state ./../vpc/terraform.tfstate: add \"modules/vpc\" to `deps` in the stack.toml of modules/dns-delegated",
         "modules/vpc/remote-state.tf:5  remote-state component: dns-delegated: add the stack that writes that state to `deps` in the stack.toml of modules/vpc",
         "modules/account-map/modules/iam-roles/remote-state.tf:5  remote-state component: account-map: read by the stacks that call modules/account-map/modules/iam-roles: add \"modules/account-map\" to their `deps`",
     ] {

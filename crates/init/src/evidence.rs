@@ -557,10 +557,10 @@ fn remote_state_data(block: &hcl_edit::structure::Block, text: &str) -> (String,
                     }
                     _ => false,
                 };
-                match value.expr() {
-                    Expression::String(s) if is_path => Some(s.as_str().to_string()),
-                    _ => None,
-                }
+                // `"../vpc/terraform.tfstate"`, or led by `${path.module}`.
+                is_path
+                    .then(|| strata_graph::hcl::module_relative_path(value.expr()))
+                    .flatten()
             }),
             _ => None,
         });

@@ -1081,6 +1081,17 @@ fn literal_element(element: &Element) -> Option<String> {
     }
 }
 
+/// A path written relative to its module's directory, wholly static: a literal (`"../a/x"`)
+/// or one led by `${path.module}` (`"${path.module}/../a/x"`, given as `./../a/x`).
+pub fn module_relative_path(expr: &Expression) -> Option<String> {
+    match static_path(expr)? {
+        (PathBase::Module, path, false) => Some(format!(".{path}")),
+        (PathBase::Root, path, false) if path.starts_with('/') => Some(format!(".{path}")),
+        (PathBase::Root, path, false) if !path.is_empty() => Some(path),
+        _ => None,
+    }
+}
+
 /// `"x/y"`, `"${path.module}/x"`, `"${local.dir}/x"`, with `true` when a computed part
 /// follows the static prefix; `None` when nothing static leads the path.
 fn static_path(expr: &Expression) -> Option<(PathBase, String, bool)> {
