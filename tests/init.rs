@@ -753,6 +753,55 @@ fn a_chart_at_the_root_with_a_vendored_subchart() {
     assert_eq!(labels.into_iter().collect::<Vec<_>>(), ["."]);
 }
 
+/// Rego policies where conftest keeps them (`policy/`, and a directory below another top
+/// directory) become policies of the layout, beside the default; Rego tests in a target's
+/// tests/ stay its tests. Before, init said the defaults fit, and `list --check` then
+/// named `policy/` as left out.
+#[test]
+fn conftest_policies_outside_policies_are_named_in_the_layout() {
+    let repo = Repo::new();
+    repo.write("stacks/a/main.tf", PROVIDER)
+        .write(
+            "stacks/a/tests/a_test.rego",
+            "package a\n\ntest_ok if {\n  true\n}\n",
+        )
+        .write(
+            "policy/deny.rego",
+            "package main\n\ndeny contains msg if {\n  false\n  msg := \"x\"\n}\n",
+        )
+        .write(
+            "policy/deny_test.rego",
+            "package main\n\ntest_ok if {\n  true\n}\n",
+        )
+        .write(
+            "compliance/k8s/pods.rego",
+            "package k8s\n\ndeny contains msg if {\n  false\n  msg := \"x\"\n}\n",
+        );
+    repo.commit("conftest's layout");
+    init(&repo, &[]);
+    let text = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    assert_eq!(
+        doc["layout"]["policies"],
+        toml::Value::Array(
+            ["policies/**", "compliance/**", "policy"]
+                .iter()
+                .map(|g| toml::Value::String(g.to_string()))
+                .collect()
+        ),
+        "{text}"
+    );
+    let (targets, _) = list_check(&repo);
+    assert_eq!(
+        targets,
+        pairs(&[
+            ("compliance/k8s", "policy"),
+            ("policy", "policy"),
+            ("stacks/a", "stack"),
+        ])
+    );
+}
+
 /// A repository holding this project's sample workspace without its WORKSPACE.toml.
 fn sample_without_workspace() -> Repo {
     let root = common::repo_root();

@@ -186,6 +186,8 @@ fn kind_lines(out: &mut String, key: &str, what: &str, layout: &KindLayout) {
     for g in &layout.globs {
         let note = if g.glob == "." {
             "the workspace root".to_string()
+        } else if g.dirs.is_empty() {
+            "the default, none there yet".to_string()
         } else if g.glob.starts_with('!') {
             format!("keeps out {}", listing(&g.dirs))
         } else {
@@ -254,7 +256,7 @@ pub fn workspace_toml(w: &WorkspaceText) -> String {
         (Kind::Stack, "stacks", w.layout.stacks.is_none()),
         (Kind::Module, "modules", w.layout.modules.is_none()),
         (Kind::Chart, "charts", w.layout.charts.is_none()),
-        (Kind::Policy, "policies", true),
+        (Kind::Policy, "policies", w.layout.policies.is_none()),
     ]
     .iter()
     .filter(|(_, _, default)| *default)
@@ -266,7 +268,11 @@ pub fn workspace_toml(w: &WorkspaceText) -> String {
             quote(p)
         )
     });
-    if w.layout.stacks.is_none() && w.layout.modules.is_none() && w.layout.charts.is_none() {
+    if w.layout.stacks.is_none()
+        && w.layout.modules.is_none()
+        && w.layout.charts.is_none()
+        && w.layout.policies.is_none()
+    {
         out.push_str("# [layout]: the defaults fit what `strata init` found:\n");
         for d in &defaults {
             out.push_str(&format!("#   {d}\n"));
@@ -300,6 +306,9 @@ pub fn workspace_toml(w: &WorkspaceText) -> String {
     }
     if let Some(c) = &w.layout.charts {
         kind_lines(&mut out, "charts", "directories holding a Chart.yaml", c);
+    }
+    if let Some(p) = &w.layout.policies {
+        kind_lines(&mut out, "policies", "directories holding Rego policies", p);
     }
     if let Some(line) = environment_path {
         out.push_str(&line);
@@ -444,6 +453,7 @@ mod tests {
                 instead_of_default: String::new(),
             }),
             charts: None,
+            policies: None,
         };
         let text = workspace_toml(&WorkspaceText {
             environment_path: None,

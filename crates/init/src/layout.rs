@@ -62,6 +62,56 @@ pub struct Layout {
     pub modules: Option<KindLayout>,
     /// Set only when a chart is at the workspace root, which the default `**` leaves out.
     pub charts: Option<KindLayout>,
+    /// Set only when Rego policies lie outside `policies/` (conftest's `policy/`).
+    pub policies: Option<KindLayout>,
+}
+
+/// The policy globs: the default (`None`) unless directories of Rego files lie outside
+/// `policies/`, in no target's directory (where they are its tests) and not under
+/// `environments/`: then the default and `<top>/**` for each top directory holding them
+/// (conftest's `policy/`).
+pub fn policies(paths: &[String], targets: &[&str]) -> Option<KindLayout> {
+    let inside_target = |dir: &str| {
+        targets
+            .iter()
+            .any(|t| t.is_empty() || *t == "." || dir == *t || dir.starts_with(&format!("{t}/")))
+    };
+    // By glob: `<top>` for Rego files directly in it, `<top>/**` for those below.
+    let mut tops: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for path in paths.iter().filter(|p| p.ends_with(".rego")) {
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        let top = path.split('/').next().unwrap_or_default();
+        if dir.is_empty()
+            || top == "policies"
+            || top == "environments"
+            || top.starts_with('.')
+            || inside_target(dir)
+        {
+            continue;
+        }
+        let glob = if dir == top {
+            top.to_string()
+        } else {
+            format!("{top}/**")
+        };
+        let dirs = tops.entry(glob).or_default();
+        if !dirs.iter().any(|d| d == dir) {
+            dirs.push(dir.to_string());
+        }
+    }
+    if tops.is_empty() {
+        return None;
+    }
+    let mut globs = vec![Chosen {
+        glob: "policies/**".into(),
+        dirs: Vec::new(),
+    }];
+    globs.extend(tops.into_iter().map(|(glob, dirs)| Chosen { glob, dirs }));
+    Some(KindLayout {
+        globs,
+        instead_of_default: "Rego policies lie outside policies/ (conftest keeps them in policy/)"
+            .into(),
+    })
 }
 
 /// The default globs of the Terraform kinds (see `strata_graph::workspace::LayoutConfig`).
@@ -675,6 +725,7 @@ pub fn synthesize(want: &Want) -> Layout {
                         stacks: stacks.clone(),
                         modules,
                         charts: charts(want),
+                        policies: None,
                     },
                 ));
             }
@@ -709,6 +760,7 @@ pub fn exact(want: &Want) -> Layout {
         stacks: globs(Kind::Stack),
         modules: globs(Kind::Module),
         charts: charts(want),
+        policies: None,
     }
 }
 

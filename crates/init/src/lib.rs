@@ -186,11 +186,19 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         targets: &wanted,
         markers: &ev.markers,
     };
+    let target_dirs: Vec<&str> = classes
+        .targets
+        .iter()
+        .map(|t| discover::label_dir(&t.label))
+        .collect();
+    let policy_layout = layout::policies(&ev.paths, &target_dirs);
     let mut chosen = layout::synthesize(&want);
+    chosen.policies = policy_layout.clone();
     let mut by_path = false;
     let (policies, mismatch) = compare(&snapshot, &layout_config(&chosen), &classes.targets)?;
     if mismatch {
         chosen = layout::exact(&want);
+        chosen.policies = policy_layout;
         by_path = true;
     }
     let mut targets = classes.targets.clone();
@@ -387,6 +395,9 @@ fn layout_config(chosen: &Layout) -> LayoutConfig {
     if let Some(c) = &chosen.charts {
         cfg.charts = c.strings();
     }
+    if let Some(p) = &chosen.policies {
+        cfg.policies = p.strings();
+    }
     cfg
 }
 
@@ -483,7 +494,7 @@ fn report(chosen: &Layout, by_path: bool) -> LayoutReport {
         stacks: kind(Kind::Stack, &chosen.stacks),
         modules: kind(Kind::Module, &chosen.modules),
         charts: kind(Kind::Chart, &chosen.charts),
-        policies: kind(Kind::Policy, &None),
+        policies: kind(Kind::Policy, &chosen.policies),
         by_path,
     }
 }
