@@ -127,6 +127,48 @@ fn turning_the_builtin_pack_on_or_off_affects_what_it_governs() {
     assert_eq!(repo.affected(&["--base", "HEAD~1"]).len(), 2);
 }
 
+/// What strata writes (an environment's release lock and audit ledger, the GitOps output) is
+/// no target's file, and an environment's files are never a target's own, even for a
+/// target at the root, whose directory holds them all. Before, a chart at the root owned
+/// them: every release commit affected it in every environment.
+#[test]
+fn a_root_target_owns_no_environment_file_nor_what_strata_writes() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"x\"\n\n[layout]\ncharts = [\".\", \"**\"]\n",
+    );
+    repo.write(
+        "Chart.yaml",
+        "apiVersion: v2\nname: umbrella\nversion: 0.1.0\n",
+    );
+    repo.write("templates/cm.yaml", "kind: ConfigMap\n");
+    for env in ["dev", "prod"] {
+        repo.write(&format!("environments/{env}/env.toml"), "");
+    }
+    repo.write("environments/dev/release.lock.toml", "version = 1\n");
+    repo.write("environments/dev/audit.jsonl", "");
+    repo.write("deploy/dev/.strata-gitops", "dev\n");
+    repo.write("deploy/dev/charts/root/manifests.yaml", "kind: ConfigMap\n");
+    repo.commit("a root chart, released");
+    for file in [
+        "environments/dev/release.lock.toml",
+        "environments/dev/audit.jsonl",
+        "deploy/dev/charts/root/manifests.yaml",
+    ] {
+        repo.append(file, "# more\n");
+        assert_eq!(repo.affected(&["--base", "main"]), Vec::new(), "{file}");
+        repo.git(&["checkout", "--", file]);
+    }
+    // An environment's values feed the chart there, and there only.
+    repo.write("environments/dev/values.yaml", "replicas: 2\n");
+    let run = repo.strata(&["--json", "affected", "--base", "main"]);
+    run.assert_ok();
+    let json = run.json();
+    let root = common::target(&json, ".").unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(root["environments"], serde_json::json!(["dev"]), "{json}");
+}
+
 #[test]
 fn ignored_file_and_file_outside_targets_affect_nothing() {
     let repo = Repo::with_fixture();

@@ -543,6 +543,21 @@ impl<'a> Owned<'a> {
             owners,
             ignore,
         };
+        // What strata writes is no target's file, whichever directory holds it (a target at
+        // the root holds them all): the environments' release locks and ledgers, and the
+        // GitOps output (the directories marked as such).
+        let outputs: Vec<String> = snapshot
+            .files
+            .keys()
+            .filter_map(|p| {
+                let dir = p.strip_suffix(crate::manifest::GITOPS_MARKER)?;
+                (dir.is_empty() || dir.ends_with('/')).then(|| dir.to_string())
+            })
+            .collect();
+        let written_by_strata = |path: &str| {
+            crate::manifest::is_environment_record(path)
+                || outputs.iter().any(|d| path.starts_with(d.as_str()))
+        };
         // Paths come sorted, so files of one directory are consecutive: look its owner up
         // once.
         let mut last: Option<(&str, Option<usize>)> = None;
@@ -551,7 +566,7 @@ impl<'a> Owned<'a> {
             if is_terraform_file(path) {
                 owned.tf_dirs.insert(dir);
             }
-            if owned.ignore.is_match(path) {
+            if owned.ignore.is_match(path) || written_by_strata(path) {
                 continue;
             }
             if global.is_match(path) {
@@ -565,6 +580,13 @@ impl<'a> Owned<'a> {
                     owner
                 }
             };
+            // An environment's files feed the targets of that environment (see
+            // `Model::environment_files`), never as a target's own: not even a target at the
+            // root, whose directory holds `environments/`.
+            let owner = owner.filter(|&o| {
+                !path.starts_with("environments/")
+                    || crate::discover::dir_prefix(&found[o].label).starts_with("environments/")
+            });
             if let Some(owner) = owner {
                 owned.own_files[owner].push(path.clone());
                 if crate::snapshot::is_unreadable_name(path)
