@@ -526,14 +526,15 @@ fn a_charts_own_file_committed_since_it_was_applied_is_drift() {
     repo.commit("dev");
     let (run, _) = drift(&repo, &["--env", "dev"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
-    // What no render reads is no drift: a note beside the environment's files, a gate.
+    // What no render reads is no drift: a note beside the environment's files, a gate, a
+    // `[gitops]` table holding only validators.
     repo.write("environments/dev/NOTES.txt", "dev deploys every merge\n");
     let env_toml = std::fs::read_to_string(repo.path().join("environments/dev/env.toml")).unwrap();
     repo.write(
         "environments/dev/env.toml",
-        &format!("{env_toml}\n[gates]\nsoak = \"5m\"\n"),
+        &format!("{env_toml}\n[gates]\nsoak = \"5m\"\n\n[gitops]\nvalidate = [\"true\"]\n"),
     );
-    repo.commit("a note and a gate");
+    repo.commit("a note, a gate and a validator");
     let (run, json) = drift(&repo, &["--env", "dev"]);
     assert_eq!(run.code, 0, "{}\n{}\n{json}", run.stderr, run.stdout);
     repo.write("environments/dev/charts/web/values.yaml", "greeting: hi\n");
@@ -558,7 +559,7 @@ fn a_charts_own_file_committed_since_it_was_applied_is_drift() {
     let env_toml = std::fs::read_to_string(repo.path().join("environments/dev/env.toml")).unwrap();
     repo.write(
         "environments/dev/env.toml",
-        &format!("{env_toml}\n[gitops]\nrevision = \"release\"\n"),
+        &env_toml.replace("[gitops]\n", "[gitops]\nrevision = \"release\"\n"),
     );
     repo.commit("dev's charts from the release branch");
     let (run, json) = drift(&repo, &["--env", "dev"]);

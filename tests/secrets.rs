@@ -1797,6 +1797,45 @@ fn a_secret_decoded_downstream_or_rotated_stays_out_of_everything_strata_writes(
         Vec::<PathBuf>::new()
     );
 
+    // A shallow clone (CI's usual checkout) cannot read the secrets' earlier versions:
+    // what it can read is still redacted. Before, nothing reaching the chart was.
+    repo.commit("one more commit, so the clone lacks history");
+    let shallow = tempfile::tempdir().unwrap();
+    let clone = shallow.path().join("clone");
+    let cloned = Command::new("git")
+        .args(["clone", "-q", "--depth", "1"])
+        .arg(format!("file://{}", repo.path().display()))
+        .arg(&clone)
+        .output()
+        .unwrap();
+    assert!(cloned.status.success(), "{cloned:?}");
+    let configured = Command::new("git")
+        .arg("-C")
+        .arg(&clone)
+        .args(["config", "user.email", "ci@example.com"])
+        .status()
+        .unwrap();
+    assert!(configured.success());
+    std::os::unix::fs::symlink(common::repo_root().join(".tools"), clone.join(".tools")).unwrap();
+    let in_clone = |args: &[&str]| -> Run {
+        let mut cmd = repo.command(args);
+        cmd.current_dir(&clone)
+            .env("STRATA_AGE_KEY_FILE", &key)
+            .env("HOME", tmp.path())
+            .env("TMPDIR", tmp.path());
+        cmd.output().unwrap().into()
+    };
+    // The clone has no state of its own: dev's lock (committed above) is set aside.
+    std::fs::remove_file(clone.join("environments/dev/release.lock.toml")).unwrap();
+    let apply = in_clone(&["apply", "--env", "dev", "--auto-approve", "stacks/db"]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let check = in_clone(&["check", "-v", "--env", "dev", "charts/b64"]);
+    assert!(!check.stdout.contains(PASSWORD), "{}", check.stdout);
+    assert_eq!(
+        files_containing(&clone, PASSWORD.as_bytes(), &[".git"]),
+        Vec::<PathBuf>::new()
+    );
+
     // Rotated: the state still holds the old value, which the plans show as it was.
     repo.write(SECRETS, "db_password = \"a-new-password-9d2\"\n");
     with_key(&repo, None, tmp.path(), &["secrets", "encrypt", SECRETS]).assert_ok();

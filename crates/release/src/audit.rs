@@ -657,7 +657,7 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
                 line: 0,
                 message: match record {
                     Some(record) => format!(
-                        "{} (this checkout's record of it: {}; the next apply, destroy or promotion into {env} here writes it into the ledger)",
+                        "{} (this checkout's record of it: {}; the next apply, destroy, promotion or rollback into {env} here writes it into the ledger)",
                         crate::started::describe(&record),
                         path.display()
                     ),

@@ -88,6 +88,8 @@ fn env_toml_run_view(
     if let Some(toml::Value::Table(gitops)) = table.get_mut("gitops") {
         gitops.remove("validate");
     }
+    // A table left empty (`[gitops]` holding validators only) reads as none at all.
+    table.retain(|_, value| !matches!(value, toml::Value::Table(t) if t.is_empty()));
     Some(table)
 }
 

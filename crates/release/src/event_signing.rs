@@ -117,7 +117,22 @@ fn unauthorized(
     signature: &str,
 ) -> Result<Option<String>> {
     let access = &config.access;
+    // A run left behind is written into the ledger by the next run into the environment
+    // (`crate::started`), whoever that is: anyone allowed to act there may sign it.
+    let either: Vec<String>;
     let (key, list) = match event.action.as_str() {
+        _ if event.outcome == "interrupted" && event.details.contains_key("started") => {
+            either = access
+                .apply
+                .iter()
+                .chain(&access.promote)
+                .cloned()
+                .collect();
+            if access.apply.is_empty() || access.promote.is_empty() {
+                return Ok(None);
+            }
+            ("apply` or `[access] promote", &either)
+        }
         "apply" | "destroy" | "state-push" | "state-unlock" => ("apply", &access.apply),
         "promote" | "rollback" => ("promote", &access.promote),
         _ => return Ok(None),
@@ -141,7 +156,11 @@ fn unauthorized(
         event.seq,
         event.action,
         list.join(", "),
-        if key == "apply" { "apply" } else { "promote" },
+        match key {
+            "apply" => "apply",
+            "promote" => "promote",
+            _ => "act",
+        },
     )))
 }
 
@@ -259,4 +278,44 @@ pub(crate) fn check_signatures(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(action: &str, outcome: &str, left_behind: bool) -> strata_audit::Event {
+        let details = if left_behind {
+            serde_json::json!({ "started": "2026-12-07T10:00:00Z", "started_by": "release-bot" })
+        } else {
+            serde_json::json!({})
+        };
+        serde_json::from_value(serde_json::json!({
+            "version": 1, "seq": 2, "time": "2026-12-07T10:05:00Z", "actor": "deployer@ci",
+            "action": action, "env": "staging", "outcome": outcome, "details": details,
+            "prev": "", "hash": ""
+        }))
+        .unwrap()
+    }
+
+    /// A run left behind (a promotion killed outright) is written into the ledger by the
+    /// next run there, whichever role that one has: its signer need only be allowed to act
+    /// in the environment. Before, an apply's signer writing a killed promotion was judged
+    /// against `[access] promote`, a problem that no later event could mend.
+    #[test]
+    fn a_run_left_behind_may_be_signed_by_whoever_acts_next() {
+        let mut config = EnvConfig::default();
+        config.access.apply = vec!["deployer@ci".into()];
+        config.access.promote = vec!["release-bot".into()];
+        let nowhere = Path::new("/nonexistent/allowed_signers");
+        let left = event("promote", "interrupted", true);
+        let judged = unauthorized(nowhere, &config, &left, "deployer@ci", "sig");
+        assert!(matches!(judged, Ok(None)), "{judged:?}");
+        // Someone allowed neither is still refused; a promotion's own event needs the role.
+        let stranger = unauthorized(nowhere, &config, &left, "stranger", "sig");
+        assert!(!matches!(stranger, Ok(None)), "{stranger:?}");
+        let own = event("promote", "succeeded", false);
+        let judged = unauthorized(nowhere, &config, &own, "deployer@ci", "sig");
+        assert!(!matches!(judged, Ok(None)), "{judged:?}");
+    }
 }

@@ -36,8 +36,13 @@ pub struct States<'a> {
 }
 
 /// The decrypted values of the secrets that reach a target in an environment (see
-/// [`States::secrets_reaching`]).
-pub type Reaching = std::result::Result<Vec<serde_json::Value>, String>;
+/// [`States::secrets_reaching`]): those that could be read, and why the rest could not
+/// (no identity for one, a shallow clone without the earlier versions), if some could not.
+#[derive(Debug, Default)]
+pub struct Reaching {
+    pub values: Vec<serde_json::Value>,
+    pub incomplete: Option<String>,
+}
 
 /// Which outputs of a stack carry a value of the secrets that reach it, beyond those
 /// terraform marks sensitive (see [`States::carried`]).
@@ -359,8 +364,9 @@ impl<'a> States<'a> {
     }
 
     fn find_reaching(&self, target: TargetId, env: &str) -> Reaching {
+        let mut reaching = Reaching::default();
         if !self.reached_by_secrets(target, env) {
-            return Ok(Vec::new());
+            return reaching;
         }
         let t = &self.model().targets[target];
         let mut values: Vec<serde_json::Value> = Vec::new();
@@ -388,30 +394,35 @@ impl<'a> States<'a> {
                         match self.earlier_values(place) {
                             Some(earlier) => values.extend(earlier.iter().cloned()),
                             None => {
-                                return Err(format!(
+                                reaching.incomplete.get_or_insert_with(|| format!(
                                     "this clone is shallow, so the earlier versions of {place} (which the state of {} may still hold) cannot be read",
                                     t.label
-                                ))
+                                ));
                             }
                         }
                     }
                 }
                 Ok(None) => {}
                 Err(why) => {
-                    return Err(format!(
-                        "the secrets of {} in {env} cannot be opened: {why}",
-                        t.label
-                    ))
+                    reaching.incomplete.get_or_insert_with(|| {
+                        format!(
+                            "the secrets of {} in {env} cannot be opened: {why}",
+                            t.label
+                        )
+                    });
                 }
             }
         }
+        // Every value that could be read counts, whatever could not be.
         for up in self.upstream_stacks(target, env) {
-            match &*self.secrets_reaching(up, env) {
-                Ok(theirs) => values.extend(theirs.iter().cloned()),
-                Err(why) => return Err(why.clone()),
+            let theirs = self.secrets_reaching(up, env);
+            values.extend(theirs.values.iter().cloned());
+            if let (None, Some(why)) = (&reaching.incomplete, &theirs.incomplete) {
+                reaching.incomplete = Some(why.clone());
             }
         }
-        Ok(values)
+        reaching.values = values;
+        reaching
     }
 
     fn find_carried(&self, target: TargetId, env: &Environment) -> Result<Carried> {
@@ -426,10 +437,11 @@ impl<'a> States<'a> {
             return Ok(none);
         }
         // Every secret reaching it, its own and its upstream stacks', as they are.
-        let mut values: Vec<serde_json::Value> = match &*self.secrets_reaching(target, &env.name) {
-            Ok(values) => values.clone(),
-            Err(why) => return Ok(Carried::Unknown(why.clone())),
-        };
+        let reaching = self.secrets_reaching(target, &env.name);
+        if let Some(why) = &reaching.incomplete {
+            return Ok(Carried::Unknown(why.clone()));
+        }
+        let mut values: Vec<serde_json::Value> = reaching.values.clone();
         for up in self.upstream_stacks(target, &env.name) {
             if !self.reached_by_secrets(up, &env.name) {
                 continue;

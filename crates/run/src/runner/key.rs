@@ -333,10 +333,9 @@ impl Runner<'_> {
         // which an output made of them can give back as they are (`base64decode` of an
         // upstream `base64encode`). When they cannot be opened here, the outputs that may
         // carry them are all taken as sensitive (see `States::carried`).
-        if let Ok(values) = &*self.states.secrets_reaching(task.target, env) {
-            for value in values {
-                prepared.redactor.add(value);
-            }
+        // Those that could be read, also when some could not (a shallow clone).
+        for value in &self.states.secrets_reaching(task.target, env).values {
+            prepared.redactor.add(value);
         }
         Ok(())
     }
