@@ -54,7 +54,8 @@ use std::sync::{Arc, Mutex};
 /// 51: a local or variable among a choice, a conditional, a list or `abspath` under a path
 /// name (`source_dir = coalesce(var.dir, "x")`).
 /// 52: the locals a local's map or list names (`merge(local.defaults, var.extra)`).
-pub(crate) const FACTS_VERSION: u32 = 52;
+/// 53: any traversal of a map or list read like it (`merge(local.a, var.b).x`).
+pub(crate) const FACTS_VERSION: u32 = 53;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

@@ -62,6 +62,25 @@ pub fn run(files: &[(String, String)], input: &Value, context: &Value) -> UserTe
         out.duration_ms = start.elapsed().as_millis() as u64;
         return out;
     }
+    // A test defined in several files (`tests/unit/` and `tests/integration/` both with
+    // `plan_test.test_resources`) is one rule to Rego, which holds when any definition does:
+    // a failing one would be hidden behind the other. Each such test fails, naming them.
+    let mut defined_in: std::collections::BTreeMap<(&str, &str), Vec<&str>> =
+        std::collections::BTreeMap::new();
+    for r in &loaded.rules {
+        let name = if r.name.is_empty() { &r.head } else { &r.name };
+        let files = defined_in.entry((&r.package, name)).or_default();
+        if !files.contains(&r.file.as_str()) {
+            files.push(&r.file);
+        }
+    }
+    let split: std::collections::BTreeMap<(String, String), String> = tests
+        .iter()
+        .filter_map(|t| {
+            let files = defined_in.get(&(t.package.as_str(), t.name.as_str()))?;
+            (files.len() > 1).then(|| ((t.package.clone(), t.name.clone()), files.join(", ")))
+        })
+        .collect();
     let mut engine = loaded.engine;
     let to_rego = |v: &Value| regorus::Value::from_json_str(&v.to_string());
     match (to_rego(input), to_rego(&json!({ "strata": context }))) {
@@ -80,6 +99,19 @@ pub fn run(files: &[(String, String)], input: &Value, context: &Value) -> UserTe
         }
     }
     for t in tests {
+        if let Some(files) = split.get(&(t.package.clone(), t.name.clone())) {
+            out.failed += 1;
+            log.push_str(&format!(
+                "FAIL  {}.{} (defined in {files}): Rego makes one rule of the definitions, which holds when any of them does, so one that fails is hidden\n  hint: give each test a name of its own (or each file a package of its own)\n",
+                t.package, t.name
+            ));
+            out.tests.push(TestResult {
+                name: format!("{}.{}", t.package, t.name),
+                file: t.file,
+                result: "fail".into(),
+            });
+            continue;
+        }
         let outcome = crate::test::run_test(&mut engine, &t);
         match outcome.as_str() {
             "pass" => out.passed += 1,
@@ -139,6 +171,35 @@ test_fails if {
   count(input.resource_changes) > 100
 }
 "#;
+
+    /// One test defined in two files fails, naming both, whatever each would give: Rego
+    /// would make one rule of them that holds when either does. Before, the failing one
+    /// was hidden and the test reported as passed.
+    #[test]
+    fn a_test_defined_in_two_files_fails() {
+        let unit = "package plan_test\n\ntest_resources if {\n  true\n}\n";
+        let integration =
+            "package plan_test\n\ntest_resources if {\n  count(input.resource_changes) == 5\n}\n";
+        let step = run(
+            &[
+                ("tests/unit/plan_test.rego".into(), unit.into()),
+                (
+                    "tests/integration/plan_test.rego".into(),
+                    integration.into(),
+                ),
+            ],
+            &json!({"resource_changes": [{"type": "null_resource"}]}),
+            &json!({}),
+        );
+        assert!(!step.ok, "{}", step.log);
+        assert_eq!((step.passed, step.failed), (0, 1), "{}", step.log);
+        assert!(
+            step.log
+                .contains("defined in tests/unit/plan_test.rego, tests/integration/plan_test.rego"),
+            "{}",
+            step.log
+        );
+    }
 
     #[test]
     fn finds_and_runs_tests() {

@@ -202,7 +202,8 @@ impl<'a> Scanner<'a> {
     /// A term with its traversals (`.attr`, `[index]`, `.*`, `[*]`).
     fn term(&mut self, newlines: bool) -> Scan<Shape<'a>> {
         self.enter()?;
-        let mut shape = match self.peek()? {
+        let opened = self.peek()?;
+        let mut shape = match opened {
             b'"' => self.quoted()?,
             b'[' => self.array()?,
             b'{' => self.object()?,
@@ -239,6 +240,10 @@ impl<'a> Scanner<'a> {
             _ => return None,
         };
         let local_root = matches!(shape, Shape::Var(start, end) if &self.b[start..end] == b"local");
+        // Any traversal of a collection written in place or made by a call (not one in
+        // parentheses) is read like the collection (`hcl::candidate_form`):
+        // `merge(local.a, var.b).x`, `{ … }["k"][0]`.
+        let collection_root = matches!(shape, Shape::Collection) && opened != b'(';
         let mut operators = 0;
         loop {
             let save = self.pos;
@@ -303,6 +308,9 @@ impl<'a> Scanner<'a> {
             } else {
                 Shape::Other
             };
+        }
+        if collection_root && operators > 0 {
+            shape = Shape::Collection;
         }
         self.leave();
         Some(shape)

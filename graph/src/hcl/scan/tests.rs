@@ -1772,3 +1772,35 @@ fn defaults_in_a_variable_type_are_candidates() {
         assert!(facts.path_locals.is_empty(), "{ty}");
     }
 }
+
+/// A traversal of a map or list written in place or made by a call is read like the map or
+/// list by both readers (any number of attributes and indexes, not one index only): the
+/// locals and paths it names are candidates. Before, the scanner read
+/// `merge(local.defaults, var.extra).x` as naming nothing, and `affected` missed the file.
+#[test]
+fn traversals_of_collections_are_read_as_the_reference_reads_them() {
+    let text = r#"locals {
+  a = merge(local.defaults, var.extra).x
+  b = merge(local.defaults, {})["x"][0]
+  c = { k = local.chart_dir }.k
+  d = [local.e][0][1]
+  f = { k = "${path.module}/../x.tpl" }.k
+  g = (merge(local.defaults, {})).x
+  h = merge(local.defaults, {}).*.x
+}
+"#;
+    let facts = scanned(text);
+    let named = |name: &str| -> Vec<String> {
+        facts
+            .path_locals
+            .iter()
+            .filter(|l| l.name == name)
+            .map(|l| format!("{:?} {}", l.base, l.path))
+            .collect()
+    };
+    assert_eq!(named("a"), [r#"Local("defaults") "#]);
+    assert_eq!(named("b"), [r#"Local("defaults") "#]);
+    assert_eq!(named("c"), [r#"Local("chart_dir") "#]);
+    assert_eq!(named("d"), [r#"Local("e") "#]);
+    assert_eq!(named("f"), ["Module /../x.tpl"]);
+}
