@@ -920,18 +920,24 @@ fn after_a_revoked_key_applying_again_with_a_new_key_makes_dev_promotable() {
     );
 }
 
-/// An apply whose end cannot be recorded (here its release lock was damaged while terraform
-/// ran) still leaves an event: outcome `interrupted`, the error named. Before, the run's
-/// record was removed on the way out and the change was in the state and in no event.
-#[test]
-fn an_apply_that_cannot_record_its_end_still_leaves_an_event() {
+/// A workspace whose network was applied in dev once (one event), then made slow to apply
+/// (see `common::slow_apply_started`), with a directory for the marker.
+fn slow_network_after_one_event() -> (Repo, tempfile::TempDir) {
     let repo = tools_repo();
     network_applied_in_dev(&repo);
     repo.commit("dev's lock");
     assert_eq!(events(&repo).len(), 1);
     common::network_stack(&repo, "slow");
     repo.commit("a slow network");
-    let dir = tempfile::tempdir().unwrap();
+    (repo, tempfile::tempdir().unwrap())
+}
+
+/// An apply whose end cannot be recorded (here its release lock was damaged while terraform
+/// ran) still leaves an event: outcome `interrupted`, the error named. Before, the run's
+/// record was removed on the way out and the change was in the state and in no event.
+#[test]
+fn an_apply_that_cannot_record_its_end_still_leaves_an_event() {
+    let (repo, dir) = slow_network_after_one_event();
     let marker = dir.path().join("applying");
     let apply = common::slow_apply_started(&repo, &marker, "3");
     let lock = repo.path().join("environments/dev/release.lock.toml");
@@ -965,13 +971,7 @@ fn an_apply_that_cannot_record_its_end_still_leaves_an_event() {
 /// in the state and in no event, and verify said every entry was explained.
 #[test]
 fn an_apply_strata_did_not_live_to_record_is_recorded_by_the_next() {
-    let repo = tools_repo();
-    network_applied_in_dev(&repo);
-    repo.commit("dev's lock");
-    assert_eq!(events(&repo).len(), 1);
-    common::network_stack(&repo, "slow");
-    repo.commit("a slow network");
-    let dir = tempfile::tempdir().unwrap();
+    let (repo, dir) = slow_network_after_one_event();
     let marker = dir.path().join("applying");
     let mut apply = common::slow_apply_started(&repo, &marker, "3");
     apply.kill().unwrap();

@@ -181,6 +181,18 @@ fn setup(repo: Repo) -> Setup {
     }
 }
 
+/// `gitops render --env dev --out OUT`.
+fn gitops_render_args(out: &Path) -> [&str; 6] {
+    [
+        "gitops",
+        "render",
+        "--env",
+        "dev",
+        "--out",
+        out.to_str().unwrap(),
+    ]
+}
+
 /// A workspace with no target and no tools.
 fn plain_repo() -> Repo {
     let repo = Repo::new();
@@ -1600,19 +1612,7 @@ fn an_output_carrying_a_secret_stays_sensitive_though_terraform_does_not_mark_it
     );
     repo.commit("a chart reading it");
     let out = tmp.path().join("gitops");
-    let render = with_key(
-        &repo,
-        Some(&key),
-        tmp.path(),
-        &[
-            "gitops",
-            "render",
-            "--env",
-            "dev",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
+    let render = with_key(&repo, Some(&key), tmp.path(), &gitops_render_args(&out));
     assert_ne!(render.code, 0, "{}\n{}", render.stdout, render.stderr);
     assert!(
         render.stderr.contains("reads sensitive values (dsn)"),
@@ -1759,19 +1759,7 @@ fn a_secret_decoded_downstream_or_rotated_stays_out_of_everything_strata_writes(
         );
     }
     let out = tmp.path().join("gitops-out");
-    let render = with_key(
-        &repo,
-        Some(&key),
-        tmp.path(),
-        &[
-            "gitops",
-            "render",
-            "--env",
-            "dev",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
+    let render = with_key(&repo, Some(&key), tmp.path(), &gitops_render_args(&out));
     assert_eq!(render.code, 1, "{}\n{}", render.stdout, render.stderr);
     assert!(
         render

@@ -282,11 +282,9 @@ mod tests {
         }
     }
 
-    /// The pull request's description shows what approvers sign off: every step's gates,
-    /// what a failure of a later wave does to it, and the targets no promotion carries.
-    #[test]
-    fn the_markdown_shows_gates_rollback_and_what_is_not_carried() {
-        let plan = PromotionPlan {
+    /// A plan from dev to staging of `waves`, nothing else in it.
+    fn plan(waves: Vec<Vec<Step>>) -> PromotionPlan {
+        PromotionPlan {
             version: 1,
             from: "dev".into(),
             to: "staging".into(),
@@ -296,18 +294,29 @@ mod tests {
             labels: Vec::new(),
             allow_destroy: false,
             approvals: 1,
-            waves: vec![
-                vec![step("stacks/network", Some("a"), Rollback::Previous, true)],
-                vec![step("stacks/app", None, Rollback::Keep, true)],
-            ],
+            waves,
             blocked: Vec::new(),
             unchanged: 0,
+            outside: Vec::new(),
+            reconfigured: Vec::new(),
+            digest: "d".repeat(64),
+        }
+    }
+
+    /// The pull request's description shows what approvers sign off: every step's gates,
+    /// what a failure of a later wave does to it, and the targets no promotion carries.
+    #[test]
+    fn the_markdown_shows_gates_rollback_and_what_is_not_carried() {
+        let plan = PromotionPlan {
             outside: vec!["stacks/dns".into()],
             reconfigured: vec![Reconfigured {
                 label: "stacks/db".into(),
                 file: "environments/staging/stacks/db/terraform.tfvars".into(),
             }],
-            digest: "d".repeat(64),
+            ..plan(vec![
+                vec![step("stacks/network", Some("a"), Rollback::Previous, true)],
+                vec![step("stacks/app", None, Rollback::Keep, true)],
+            ])
         };
         let md = plan.markdown();
         for expected in [
@@ -334,26 +343,10 @@ mod tests {
             "stacks/日本",
             "stacks/\"q\"",
         ];
-        let plan = PromotionPlan {
-            version: 1,
-            from: "dev".into(),
-            to: "staging".into(),
-            author: "alice@example.com".into(),
-            source_lock: String::new(),
-            destination_lock: String::new(),
-            labels: Vec::new(),
-            allow_destroy: false,
-            approvals: 1,
-            waves: vec![labels
-                .iter()
-                .map(|l| step(l, None, Rollback::Keep, true))
-                .collect()],
-            blocked: Vec::new(),
-            unchanged: 0,
-            outside: Vec::new(),
-            reconfigured: Vec::new(),
-            digest: "d".repeat(64),
-        };
+        let plan = plan(vec![labels
+            .iter()
+            .map(|l| step(l, None, Rollback::Keep, true))
+            .collect()]);
         let chart = plan.mermaid();
         let nodes: std::collections::BTreeSet<&str> = chart
             .lines()

@@ -572,18 +572,19 @@ fn unrun_terraform_tests(
             owners.push(&t.label);
         }
     }
-    if count == 0 {
-        return None;
-    }
-    let shown = owners.len().min(3);
-    let more = match owners.len() - shown {
-        0 => String::new(),
-        n => format!(" and {n} more"),
-    };
-    Some(format!(
-        "{count} Terraform test file(s) (`*.tftest.hcl`) of {}{more} are not run: strata does not run `terraform test` (a change to them affects their module, but their assertions are not checked here)\n  hint: run `terraform test` in those directories in CI beside `strata check`, or keep such checks as Rego tests in the target's tests/ directory, which strata runs",
-        owners[..shown].join(", ")
+    (count > 0).then(|| format!(
+        "{count} Terraform test file(s) (`*.tftest.hcl`) of {} are not run: strata does not run `terraform test` (a change to them affects their module, but their assertions are not checked here)\n  hint: run `terraform test` in those directories in CI beside `strata check`, or keep such checks as Rego tests in the target's tests/ directory, which strata runs",
+        first_few(&owners)
     ))
+}
+
+/// The first three of `labels`, and how many more there are.
+fn first_few(labels: &[&str]) -> String {
+    let shown = labels.len().min(3);
+    match labels.len() - shown {
+        0 => labels[..shown].join(", "),
+        n => format!("{} and {n} more", labels[..shown].join(", ")),
+    }
 }
 
 /// The Rego tests (`tests/**/*.rego`) of the selected modules, library charts and vendored
@@ -611,17 +612,9 @@ fn unrun_rego_tests(
             owners.push(&t.label);
         }
     }
-    if count == 0 {
-        return None;
-    }
-    let shown = owners.len().min(3);
-    let more = match owners.len() - shown {
-        0 => String::new(),
-        n => format!(" and {n} more"),
-    };
-    Some(format!(
-        "{count} Rego test file(s) under tests/ of {}{more} are not run: a module has no plan, a library chart no render, and a vendored subchart is rendered inside its parent, so there is nothing for them to test\n  hint: move them to the tests/ of the stacks or charts that use it, whose plans and renders they can read",
-        owners[..shown].join(", ")
+    (count > 0).then(|| format!(
+        "{count} Rego test file(s) under tests/ of {} are not run: a module has no plan, a library chart no render, and a vendored subchart is rendered inside its parent, so there is nothing for them to test\n  hint: move them to the tests/ of the stacks or charts that use it, whose plans and renders they can read",
+        first_few(&owners)
     ))
 }
 

@@ -333,6 +333,21 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
+    /// The locals the reference reader collects from a local set to `value`, which must
+    /// be all it collects.
+    fn reference_locals(value: &str) -> Vec<String> {
+        crate::hcl::local_candidates_of_text("x", value)
+            .expect("parses")
+            .iter()
+            .map(|l| match &l.base {
+                crate::hcl::PathBase::Local(name) if l.path.is_empty() && l.candidate => {
+                    name.clone()
+                }
+                other => panic!("{value}: the reference found {other:?} {:?}", l.path),
+            })
+            .collect()
+    }
+
     #[test]
     fn the_locals_a_choice_names_are_read_in_order_but_not_from_its_condition() {
         let cases: &[(&str, Option<&[&str]>)] = &[
@@ -413,17 +428,7 @@ mod tests {
                 continue;
             }
             read += 1;
-            let reference = crate::hcl::local_candidates_of_text("x", value).expect("parses");
-            let reference: Vec<&str> = reference
-                .iter()
-                .map(|l| match &l.base {
-                    crate::hcl::PathBase::Local(name) if l.path.is_empty() && l.candidate => {
-                        name.as_str()
-                    }
-                    other => panic!("{value}: the reference found {other:?} {:?}", l.path),
-                })
-                .collect();
-            assert_eq!(named, reference, "{value}");
+            assert_eq!(named, reference_locals(value), "{value}");
         }
         assert!(read > 500, "only {read} of {} values read", values.len());
     }
@@ -455,17 +460,7 @@ mod tests {
                 continue;
             };
             read += 1;
-            let reference = crate::hcl::local_candidates_of_text("x", value).expect("parses");
-            let reference: Vec<&str> = reference
-                .iter()
-                .map(|l| match &l.base {
-                    crate::hcl::PathBase::Local(name) if l.path.is_empty() && l.candidate => {
-                        name.as_str()
-                    }
-                    other => panic!("{value}: the reference found {other:?} {:?}", l.path),
-                })
-                .collect();
-            assert_eq!(named, reference, "{value}");
+            assert_eq!(named, reference_locals(value), "{value}");
         }
         assert_eq!(read, 9, "values read on the fast path");
     }
