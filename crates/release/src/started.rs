@@ -1,11 +1,12 @@
 //! A record, in the checkout, of each apply, destroy, promotion or rollback while it runs
 //! (`.strata/runs/<env>-<time>-<pid>.json`), held locked by the run. A run that ends, well
 //! or not, removes it; a strata that is killed (`kill -9`, the OOM killer, a power cut)
-//! cannot, and leaves it unlocked. The next apply, destroy or promotion into that
-//! environment in this checkout writes it into the environment's ledger (outcome
+//! cannot, and leaves it unlocked. The next apply, destroy, promotion or rollback into
+//! that environment in this checkout writes it into the environment's ledger (outcome
 //! `interrupted`) before it changes anything, and `strata audit verify` reports it until
 //! then: every change strata started leaves an event, even when strata did not live to
-//! write it. A checkout lost with its machine keeps its records with it; the state
+//! write it. A run that stops on an error of strata's own before it recorded its end writes
+//! that event itself ([`Running::ended_with_error`]). A checkout lost with its machine keeps its records with it; the state
 //! backend's history and `strata drift` are what is left then (docs/security.md).
 
 use serde::{Deserialize, Serialize};

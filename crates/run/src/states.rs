@@ -331,7 +331,7 @@ impl<'a> States<'a> {
     }
 
     /// [`crate::secrets::earlier_values`] of one file, read once.
-    pub(crate) fn earlier_values(&self, file: &str) -> Option<Arc<Vec<serde_json::Value>>> {
+    fn earlier_values(&self, file: &str) -> Option<Arc<Vec<serde_json::Value>>> {
         if let Some(known) = self.earlier.lock().expect("earlier").get(file) {
             return known.clone();
         }
@@ -349,7 +349,8 @@ impl<'a> States<'a> {
     /// still holds the old value), and those reaching each stack whose outputs it reads,
     /// transitively: an output may carry any of them, in any form a chain of stacks made
     /// of it (`base64decode` of an upstream `base64encode` gives one back as it is).
-    /// `Err(why)` when one cannot be read here (no identity, a shallow clone).
+    /// Those that cannot be read here (no identity, a shallow clone) are said why in
+    /// [`Reaching::incomplete`]; the rest are given all the same.
     pub fn secrets_reaching(&self, target: TargetId, env: &str) -> Arc<Reaching> {
         let key = (env.to_string(), target);
         if let Some(known) = self.reaching.lock().expect("reaching").get(&key) {
