@@ -15,6 +15,11 @@ fn xml_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            // As references, so that an attribute keeps them (a parser turns a line break
+            // written in one into a space: `stacks/a\nb` would read `stacks/a b`).
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
             // XML 1.0 forbids most control characters, which tool output may contain, and
             // the two noncharacters U+FFFE and U+FFFF.
             c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
@@ -1019,6 +1024,16 @@ mod tests {
             ),
             "{xml}"
         );
+    }
+
+    /// A line break in a label stays one in the attributes that name it: a parser turns a
+    /// raw one into a space, and `stacks/new\nline` would read as `stacks/new line`.
+    #[test]
+    fn junit_attributes_keep_line_breaks() {
+        let t = task("stacks/new\nline", Action::Fmt, None, Status::Ok);
+        let xml = junit(&RunReport::new(vec![t], false, false));
+        assert!(xml.contains("name=\"stacks/new&#10;line\""), "{xml}");
+        assert!(!xml.contains("stacks/new\nline"), "{xml}");
     }
 
     #[test]
