@@ -127,17 +127,21 @@ fn turning_the_builtin_pack_on_or_off_affects_what_it_governs() {
     assert_eq!(repo.affected(&["--base", "HEAD~1"]).len(), 2);
 }
 
-/// What strata writes (an environment's release lock and audit ledger, the GitOps output) is
-/// no target's file, and an environment's files are never a target's own, even for a
-/// target at the root, whose directory holds them all. Before, a chart at the root owned
-/// them: every release commit affected it in every environment.
+/// What strata writes (an environment's release lock and audit ledger, the GitOps output
+/// where `[gitops]` puts it, here inside the environment's directory) is no target's file,
+/// and an environment's files are never a target's own, even for a target at the root,
+/// whose directory holds them all. Before, a chart at the root owned them: every release
+/// commit affected it in every environment. A file that only looks like GitOps output (a
+/// `.strata-gitops` of the user's in a stack) changes nothing.
 #[test]
 fn a_root_target_owns_no_environment_file_nor_what_strata_writes() {
     let repo = Repo::new();
     repo.write(
         "WORKSPACE.toml",
-        "[workspace]\nname = \"x\"\n\n[layout]\ncharts = [\".\", \"**\"]\n",
+        "[workspace]\nname = \"x\"\n\n[layout]\ncharts = [\".\", \"**\"]\n\n[gitops]\nrepo_url = \"https://git.example.com/x.git\"\npath = \"environments/{env}/deploy\"\n",
     );
+    repo.write("stacks/app/main.tf", "variable \"x\" {}\n");
+    repo.write("stacks/app/.strata-gitops", "owner: team-a\n");
     repo.write(
         "Chart.yaml",
         "apiVersion: v2\nname: umbrella\nversion: 0.1.0\n",
@@ -148,13 +152,19 @@ fn a_root_target_owns_no_environment_file_nor_what_strata_writes() {
     }
     repo.write("environments/dev/release.lock.toml", "version = 1\n");
     repo.write("environments/dev/audit.jsonl", "");
-    repo.write("deploy/dev/.strata-gitops", "dev\n");
-    repo.write("deploy/dev/charts/root/manifests.yaml", "kind: ConfigMap\n");
+    repo.write("environments/dev/deploy/.strata-gitops", "dev\n");
+    repo.write(
+        "environments/dev/deploy/charts/root/manifests.yaml",
+        "kind: ConfigMap\n",
+    );
     repo.commit("a root chart, released");
+    let list = repo.strata(&["list"]);
+    list.assert_ok();
+    assert!(!list.stderr.contains("deploy"), "{}", list.stderr);
     for file in [
         "environments/dev/release.lock.toml",
         "environments/dev/audit.jsonl",
-        "deploy/dev/charts/root/manifests.yaml",
+        "environments/dev/deploy/charts/root/manifests.yaml",
     ] {
         repo.append(file, "# more\n");
         assert_eq!(repo.affected(&["--base", "main"]), Vec::new(), "{file}");
@@ -167,6 +177,14 @@ fn a_root_target_owns_no_environment_file_nor_what_strata_writes() {
     let json = run.json();
     let root = common::target(&json, ".").unwrap_or_else(|| panic!("{json}"));
     assert_eq!(root["environments"], serde_json::json!(["dev"]), "{json}");
+    std::fs::remove_file(repo.path().join("environments/dev/values.yaml")).unwrap();
+    // The stack beside a file named like the output's marker keeps its files (helm reads
+    // every file below a chart, so the root chart is affected too).
+    repo.append("stacks/app/main.tf", "variable \"y\" {}\n");
+    assert_eq!(
+        repo.affected_labels(&["--base", "main"]),
+        vec![".", "stacks/app"]
+    );
 }
 
 #[test]

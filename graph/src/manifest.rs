@@ -354,6 +354,17 @@ impl GitopsConfig {
     }
 
     /// `self` with `over`'s keys where it sets them.
+    /// The directory, relative to the workspace root, the output of `env` is written to
+    /// (`path`, `deploy/{env}` by default).
+    pub fn output_path(&self, env: &str) -> String {
+        self.path
+            .as_deref()
+            .unwrap_or("deploy/{env}")
+            .replace("{env}", env)
+            .trim_matches('/')
+            .to_string()
+    }
+
     pub fn overridden_by(&self, over: &GitopsConfig) -> GitopsConfig {
         let pick = |a: &Option<String>, b: &Option<String>| b.clone().or_else(|| a.clone());
         GitopsConfig {

@@ -177,12 +177,7 @@ fn validated(
 }
 
 fn output_path(cfg: &GitopsConfig, env: &str) -> String {
-    cfg.path
-        .as_deref()
-        .unwrap_or("deploy/{env}")
-        .replace("{env}", env)
-        .trim_matches('/')
-        .to_string()
+    cfg.output_path(env)
 }
 
 /// Where `apply` and `promote apply` write `env`'s output in the checkout: `None` when the

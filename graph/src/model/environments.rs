@@ -144,6 +144,7 @@ impl Model {
     pub fn environment_files(&self, snapshot: &Snapshot) -> EnvironmentFiles {
         use rayon::prelude::*;
         let ignore = matcher(&self.config.workspace.ignore);
+        let outputs = super::gitops_outputs(&self.config, &self.environments);
         let per_env = self
             .environments
             .par_iter()
@@ -156,7 +157,7 @@ impl Model {
                     .range(prefix.clone()..)
                     .take_while(|(p, _)| p.starts_with(&prefix))
                 {
-                    if ignore.is_match(path) || crate::manifest::is_environment_record(path) {
+                    if ignore.is_match(path) || super::written_by_strata(path, &outputs) {
                         continue;
                     }
                     let rest = &path[prefix.len()..];

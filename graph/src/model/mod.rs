@@ -145,6 +145,30 @@ pub fn vendoring_chart(label: &str, is_chart: impl Fn(&str) -> bool) -> Option<&
     (rest.starts_with("charts/") && is_chart(".")).then_some(".")
 }
 
+/// The directories (`deploy/dev/`) the environments' GitOps output is written to, when the
+/// workspace configures it (`[gitops]` in WORKSPACE.toml, each environment's env.toml over
+/// it).
+pub(crate) fn gitops_outputs(
+    config: &WorkspaceConfig,
+    environments: &[Environment],
+) -> Vec<String> {
+    let Some(base) = &config.gitops else {
+        return Vec::new();
+    };
+    environments
+        .iter()
+        .map(|e| base.overridden_by(&e.config.gitops).output_path(&e.name))
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| format!("{dir}/"))
+        .collect()
+}
+
+/// Whether `path` is one strata writes (an environment's release lock or audit ledger, a
+/// file of the GitOps output directories `outputs`): no target's input, and given to none.
+pub(crate) fn written_by_strata(path: &str, outputs: &[String]) -> bool {
+    crate::manifest::is_environment_record(path) || outputs.iter().any(|d| path.starts_with(d))
+}
+
 impl Model {
     /// Every target's id, in label order.
     pub fn ids(&self) -> impl DoubleEndedIterator<Item = TargetId> + ExactSizeIterator + Clone {
@@ -348,7 +372,12 @@ pub fn build(
             })?;
         discover(snapshot, &layout)?
     };
-    let owned = Owned::assign(snapshot, config, &found);
+    let environments = {
+        let _phase = tracing::info_span!("envs").entered();
+        load_environments(repo, snapshot)?
+    };
+    let outputs = gitops_outputs(config, &environments);
+    let owned = Owned::assign(snapshot, config, &found, &outputs);
     // A global input feeds every target's hash: one that cannot be read models nothing.
     if let Some(path) = owned.global_inputs.iter().find(|p| {
         snapshot
@@ -368,10 +397,6 @@ pub fn build(
     let read = {
         let _phase = tracing::info_span!("facts").entered();
         read_facts(repo, snapshot, facts, &links, &found, &owned)?
-    };
-    let environments = {
-        let _phase = tracing::info_span!("envs").entered();
-        load_environments(repo, snapshot)?
     };
     let env_names: Vec<String> = environments.iter().map(|e| e.name.clone()).collect();
     let Owned {
@@ -528,7 +553,12 @@ struct Owned<'a> {
 }
 
 impl<'a> Owned<'a> {
-    fn assign(snapshot: &'a Snapshot, config: &WorkspaceConfig, found: &'a [Found]) -> Self {
+    fn assign(
+        snapshot: &'a Snapshot,
+        config: &WorkspaceConfig,
+        found: &'a [Found],
+        outputs: &[String],
+    ) -> Self {
         let _phase = tracing::info_span!("owners").entered();
         let owners = Owners::new(found);
         let ignore = matcher(&config.workspace.ignore);
@@ -544,20 +574,9 @@ impl<'a> Owned<'a> {
             ignore,
         };
         // What strata writes is no target's file, whichever directory holds it (a target at
-        // the root holds them all): the environments' release locks and ledgers, and the
-        // GitOps output (the directories marked as such).
-        let outputs: Vec<String> = snapshot
-            .files
-            .keys()
-            .filter_map(|p| {
-                let dir = p.strip_suffix(crate::manifest::GITOPS_MARKER)?;
-                (dir.is_empty() || dir.ends_with('/')).then(|| dir.to_string())
-            })
-            .collect();
-        let written_by_strata = |path: &str| {
-            crate::manifest::is_environment_record(path)
-                || outputs.iter().any(|d| path.starts_with(d.as_str()))
-        };
+        // the root holds them all): the environments' release locks and ledgers, and their
+        // GitOps output directories.
+        let written_by_strata = |path: &str| written_by_strata(path, outputs);
         // Paths come sorted, so files of one directory are consecutive: look its owner up
         // once.
         let mut last: Option<(&str, Option<usize>)> = None;
