@@ -419,8 +419,8 @@ pub fn is_release_lock(path: &str) -> bool {
 /// An environment's audit ledger (`environments/<env>/audit.jsonl`, written by strata).
 pub const AUDIT_FILE: &str = "audit.jsonl";
 
-/// The file marking a directory as an environment's GitOps output, which strata writes
-/// (replaced whole): what it holds is no target's input.
+/// The file strata writes into an environment's GitOps output directory, listing what it
+/// wrote there (the directory is replaced whole).
 pub const GITOPS_MARKER: &str = ".strata-gitops";
 
 /// Whether `path` is a record strata writes about an environment (its release lock or its

@@ -402,7 +402,9 @@ pub fn drift(
             &e.commit,
             State::Drifted,
             format!(
-                "taken out of {env} (its `environments` no longer list it), but {env}'s release lock still records it and its resources are there: destroy it (`strata destroy {label} --env {env}`)"
+                "taken out of {env} (its `environments` no longer list it), but {env}'s release lock still records it and its resources are there: destroy it (`strata destroy {} --env {}`)",
+                strata_graph::text::shell_word(label),
+                strata_graph::text::shell_word(env)
             ),
         ));
     }
@@ -434,7 +436,9 @@ pub fn drift(
                     &e.commit,
                     State::Drifted,
                     format!(
-                        "{file} changed since it was applied in {env}: apply it there (`strata apply {label} --env {env}`)"
+                        "{file} changed since it was applied in {env}: apply it there (`strata apply {} --env {}`)",
+                        strata_graph::text::shell_word(label),
+                        strata_graph::text::shell_word(env)
                     ),
                 ));
             }

@@ -604,11 +604,16 @@ pub fn taken_out(
     let mut out = Vec::new();
     for (env, labels) in recorded {
         for label in labels {
+            // As a shell takes them, in the commands shown.
+            let (word, env_word) = (
+                strata_graph::text::shell_word(label),
+                strata_graph::text::shell_word(env),
+            );
             let reason = match model.target(label) {
                 Some(t) if t.kind != Kind::Stack => continue,
                 Some(t) if t.environments.contains(env) => continue,
                 Some(_) => format!(
-                    "{label} is no longer deployed in {env} (`environments` in {label}/stack.toml), and {env}'s release lock records it: its resources stay in {env} until `strata destroy {label} --env {env}` (or put {env} back in its `environments`)"
+                    "{label} is no longer deployed in {env} (`environments` in {label}/stack.toml), and {env}'s release lock records it: its resources stay in {env} until `strata destroy {word} --env {env_word}` (or put {env} back in its `environments`)"
                 ),
                 // Deleted: `--affected` follows it from the base where it was deployed.
                 None if selection
@@ -619,7 +624,7 @@ pub fn taken_out(
                     continue
                 }
                 None => format!(
-                    "{label} no longer exists, and {env}'s release lock records it: its resources stay in {env} until destroyed with its last code: `strata destroy {label} --env {env} --from <a commit that has it>`"
+                    "{label} no longer exists, and {env}'s release lock records it: its resources stay in {env} until destroyed with its last code: `strata destroy {word} --env {env_word} --from <a commit that has it>`"
                 ),
             };
             out.push(NotRunTask {
@@ -668,6 +673,10 @@ pub(crate) fn left_behind(
             let Some(environment) = view.model.environment(env) else {
                 continue;
             };
+            let (word, env_word) = (
+                strata_graph::text::shell_word(label),
+                strata_graph::text::shell_word(env),
+            );
             let (reason, left_behind) = match own.clone().and_then(|own| {
                 if own {
                     Ok(None)
@@ -680,12 +689,12 @@ pub(crate) fn left_behind(
             }) {
                 // Only its code can say where its state is: planned from the base.
                 Ok(None) => (format!(
-                    "{label} was deleted and declared its own backend: only its code at {base} can tell whether resources are left behind. Check with `strata plan --affected`, destroy with `strata destroy {label} --env {env} --from {base}`{}",
+                    "{label} was deleted and declared its own backend: only its code at {base} can tell whether resources are left behind. Check with `strata plan --affected`, destroy with `strata destroy {word} --env {env_word} --from {base}`{}",
                     or_allow,
                 ), true),
                 Ok(Some(resources)) if resources.is_empty() => continue,
                 Ok(Some(resources)) => (format!(
-                    "{label} was deleted, but its state in {env} still holds {} resource(s) ({}{}): deleting code destroys nothing. Destroy them with the code it had: `strata destroy {label} --env {env} --from {}`{}; or, if another stack manages them now, move them there with terraform state mv",
+                    "{label} was deleted, but its state in {env} still holds {} resource(s) ({}{}): deleting code destroys nothing. Destroy them with the code it had: `strata destroy {word} --env {env_word} --from {}`{}; or, if another stack manages them now, move them there with terraform state mv",
                     resources.len(),
                     resources.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
                     if resources.len() > 3 { ", ..." } else { "" },
