@@ -818,12 +818,9 @@ fn a_charts_secrets_render_redacted_and_stay_out_of_gitops_output() {
         repo,
         ..
     } = setup(tools_repo());
-    repo.write(
+    repo.append(
         "WORKSPACE.toml",
-        &format!(
-            "{}\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
-            std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap()
-        ),
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
     );
     repo.write(
         "charts/web/Chart.yaml",
@@ -1679,12 +1676,9 @@ fn a_secret_decoded_downstream_or_rotated_stays_out_of_everything_strata_writes(
         repo,
         ..
     } = setup(tools_repo());
-    repo.write(
+    repo.append(
         "WORKSPACE.toml",
-        &format!(
-            "{}\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
-            std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap()
-        ),
+        "\n[gitops]\nrepo_url = \"https://git.example.com/t.git\"\n",
     );
     repo.write(
         "stacks/db/main.tf",

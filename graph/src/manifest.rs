@@ -419,10 +419,6 @@ pub fn is_release_lock(path: &str) -> bool {
 /// An environment's audit ledger (`environments/<env>/audit.jsonl`, written by strata).
 pub const AUDIT_FILE: &str = "audit.jsonl";
 
-/// The file strata writes into an environment's GitOps output directory, listing what it
-/// wrote there (the directory is replaced whole).
-pub const GITOPS_MARKER: &str = ".strata-gitops";
-
 /// Whether `path` is a record strata writes about an environment (its release lock or its
 /// audit ledger): not an input of any target or task, so committing it affects nothing.
 pub fn is_environment_record(path: &str) -> bool {

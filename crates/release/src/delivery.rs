@@ -23,7 +23,7 @@ use strata_run::task::{Action, Mode, Task};
 use strata_run::{Observer, RunOptions, RunReport, Scope};
 
 /// The file marking a directory as strata's output (it is replaced whole).
-pub const MARKER: &str = strata_graph::manifest::GITOPS_MARKER;
+pub const MARKER: &str = ".strata-gitops";
 
 /// One environment's output.
 #[derive(Debug, Clone)]

@@ -122,15 +122,15 @@ fn unauthorized(
     let either: Vec<String>;
     let (key, list) = match event.action.as_str() {
         _ if event.outcome == "interrupted" && event.details.contains_key("started") => {
+            if access.apply.is_empty() || access.promote.is_empty() {
+                return Ok(None);
+            }
             either = access
                 .apply
                 .iter()
                 .chain(&access.promote)
                 .cloned()
                 .collect();
-            if access.apply.is_empty() || access.promote.is_empty() {
-                return Ok(None);
-            }
             ("apply` or `[access] promote", &either)
         }
         "apply" | "destroy" | "state-push" | "state-unlock" => ("apply", &access.apply),

@@ -557,25 +557,36 @@ fn unrun_terraform_tests(
     model: &strata_graph::model::Model,
     selected: &[strata_graph::id::TargetId],
 ) -> Option<String> {
-    let mut count = 0;
-    let mut owners: Vec<&str> = Vec::new();
-    for &i in selected {
-        let t = &model.targets[i];
+    let (count, owners) = unrun_files(model, selected, |t| {
         let dir = strata_graph::discover::label_dir(&t.label);
-        let n = t
-            .files
+        t.files
             .iter()
             .filter(|f| strata_graph::hcl::tftest::is_test_file_of(f, dir))
-            .count();
-        if n > 0 {
-            count += n;
-            owners.push(&t.label);
-        }
-    }
+            .count()
+    });
     (count > 0).then(|| format!(
         "{count} Terraform test file(s) (`*.tftest.hcl`) of {} are not run: strata does not run `terraform test` (a change to them affects their module, but their assertions are not checked here)\n  hint: run `terraform test` in those directories in CI beside `strata check`, or keep such checks as Rego tests in the target's tests/ directory, which strata runs",
         first_few(&owners)
     ))
+}
+
+/// How many files `unrun` counts among the selected targets, and the targets holding them.
+fn unrun_files<'m>(
+    model: &'m strata_graph::model::Model,
+    selected: &[strata_graph::id::TargetId],
+    unrun: impl Fn(&strata_graph::model::Target) -> usize,
+) -> (usize, Vec<&'m str>) {
+    let mut count = 0;
+    let mut owners = Vec::new();
+    for &i in selected {
+        let t = &model.targets[i];
+        let n = unrun(t);
+        if n > 0 {
+            count += n;
+            owners.push(t.label.as_str());
+        }
+    }
+    (count, owners)
 }
 
 /// The first three of `labels`, and how many more there are.
@@ -595,10 +606,7 @@ fn unrun_rego_tests(
     model: &strata_graph::model::Model,
     selected: &[strata_graph::id::TargetId],
 ) -> Option<String> {
-    let mut count = 0;
-    let mut owners: Vec<&str> = Vec::new();
-    for &i in selected {
-        let t = &model.targets[i];
+    let (count, owners) = unrun_files(model, selected, |t| {
         let untested = match t.kind {
             Kind::Module => true,
             Kind::Chart => {
@@ -607,11 +615,12 @@ fn unrun_rego_tests(
             }
             _ => false,
         };
-        if untested && !t.test_files.is_empty() {
-            count += t.test_files.len();
-            owners.push(&t.label);
+        if untested {
+            t.test_files.len()
+        } else {
+            0
         }
-    }
+    });
     (count > 0).then(|| format!(
         "{count} Rego test file(s) under tests/ of {} are not run: a module has no plan, a library chart no render, and a vendored subchart is rendered inside its parent, so there is nothing for them to test\n  hint: move them to the tests/ of the stacks or charts that use it, whose plans and renders they can read",
         first_few(&owners)

@@ -331,9 +331,9 @@ impl Runner<'_> {
         // Every secret that reaches it: its own files' earlier versions (a state applied
         // before a rotation holds the old value) and the secrets of the stacks it reads,
         // which an output made of them can give back as they are (`base64decode` of an
-        // upstream `base64encode`). When they cannot be opened here, the outputs that may
-        // carry them are all taken as sensitive (see `States::carried`).
-        // Those that could be read, also when some could not (a shallow clone).
+        // upstream `base64encode`); those that could be read, also when some could not (a
+        // shallow clone). The outputs that may carry those that could not are all taken
+        // as sensitive (see `States::carried`).
         for value in &self.states.secrets_reaching(task.target, env).values {
             prepared.redactor.add(value);
         }
