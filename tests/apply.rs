@@ -1093,6 +1093,33 @@ fn a_policy_failing_after_an_apply_is_recorded_and_said() {
     assert!(lock.contains("policy = \"failed\""), "{lock}");
 }
 
+/// A stack whose files are not formatted is applied (apply runs no fmt), and its
+/// verification still makes the follow-up plan: fmt failing there holds back neither
+/// validate nor the plan, and the entry is recorded with fmt `failed`, as the docs say of
+/// every quality check.
+#[test]
+fn a_format_failing_after_an_apply_is_recorded_as_failed() {
+    let repo = workspace();
+    repo.append("stacks/network/main.tf", "locals {\n  x   =   1\n}\n");
+    repo.commit("unformatted");
+    let (run, json) = apply_dev(&repo);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        json["release"][0]["recorded"][0], "stacks/network",
+        "{json}"
+    );
+    // (The built-in pack also finds the literal token: policy failed too.)
+    assert_eq!(
+        json["release"][0]["failed_checks"][0][1][0], "fmt",
+        "{json}"
+    );
+    let lock =
+        std::fs::read_to_string(repo.path().join("environments/dev/release.lock.toml")).unwrap();
+    assert!(lock.contains("fmt = \"failed\""), "{lock}");
+    assert!(lock.contains("validate = \"passed\""), "{lock}");
+    assert!(lock.contains("plan = \"passed\""), "{lock}");
+}
+
 fn apply_dev(repo: &Repo) -> (Run, serde_json::Value) {
     json_run(repo, &["apply", "--auto-approve", "--env", "dev"])
 }
@@ -1515,7 +1542,8 @@ fn a_deleted_upstream_goes_after_its_deleted_reader_was_destroyed_already() {
 }
 
 /// The checks that verify an apply count apart from its tasks: when they fail, the run
-/// says so beside its "all ok" line, and exits 1.
+/// says so beside its "all ok" line, and exits 1. (The stack's own test fails; its
+/// unformatted file is recorded as a failed check and holds nothing back.)
 #[test]
 fn a_failed_verification_is_counted_beside_the_apply() {
     let repo = tools_repo();
@@ -1523,12 +1551,16 @@ fn a_failed_verification_is_counted_beside_the_apply() {
         "stacks/app/main.tf",
         "output \"size\" {\nvalue = \"x\"\n}\n",
     );
-    repo.commit("not formatted");
+    repo.write(
+        "stacks/app/tests/size.rego",
+        "package main\n\nimport rego.v1\n\ntest_size_is_large if {\n  false\n}\n",
+    );
+    repo.commit("not formatted, and a failing test");
     let run = repo.strata(&["apply", "--env", "dev", "--auto-approve"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("verification in dev: 5 tasks: 0 ok, 1 failed, 4 skipped"),
+            .contains("verification in dev: 6 tasks: 3 ok, 2 failed, 1 skipped"),
         "{}",
         run.stderr
     );

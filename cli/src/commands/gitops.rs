@@ -57,6 +57,7 @@ pub fn run_options(ctx: &Context, session: &strata_graph::session::Session) -> R
         cache_dir: None,
         deployed: Default::default(),
         env_files_from: None,
+        gating: strata_run::task::Gating::Stop,
     }
 }
 

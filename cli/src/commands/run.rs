@@ -498,6 +498,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         cache_dir: None,
         deployed,
         env_files_from: None,
+        gating: strata_run::task::Gating::Stop,
     };
     // The command is one operation: an interrupt from here on cancels it.
     let _operation = strata_exec::process::operation();

@@ -2,9 +2,11 @@
 //!
 //! Invariants:
 //! 1. A task starts only after all its dependencies finished with `ok` or `skipped`
-//!    (a skip that is not caused by a failure, such as "no upstream state yet").
+//!    (a skip that is not caused by a failure, such as "no upstream state yet"), or failed
+//!    with a failure that holds nothing back ([`Job::holds_back`]).
 //! 2. When a task fails, every task that depends on it, directly or not, is skipped with
-//!    the failed task named as the reason, and never runs.
+//!    the failed task named as the reason, and never runs, unless its failure holds nothing
+//!    back: then its dependents run as after a success, and the run goes on.
 //! 3. Without `keep_going`, the first failure stops new starts; running tasks finish.
 //!    A cancellation (Ctrl-C) does the same, whatever `keep_going` says.
 //! 4. Every task gets exactly one outcome.
@@ -42,6 +44,11 @@ pub trait Job: Sync {
     /// Whether the run was interrupted (checked between tasks).
     fn cancelled(&self) -> bool {
         false
+    }
+    /// Whether `task` failing skips the tasks that depend on it (it does by default). One
+    /// that does not is only ordered before them: they run when it is done, however it went.
+    fn holds_back(&self, _task: usize) -> bool {
+        true
     }
 }
 
@@ -118,8 +125,8 @@ pub fn run_graph<J: Job>(
             finished += 1;
             on_done(t, status, &out);
             outcomes[t] = Some((status, out));
-            if status == Status::Failed {
-                // Skip everything downstream, transitively.
+            if status == Status::Failed && job.holds_back(t) {
+                // Skip everything downstream, transitively, and without --keep-going stop.
                 let mut stack = dependents[t].clone();
                 while let Some(d) = stack.pop() {
                     if outcomes[d].is_some() {
@@ -269,6 +276,47 @@ mod tests {
             ]
         );
         assert_eq!(out[4].1, "DependencyFailed(1)");
+    }
+
+    /// Fails task 1, whose failure holds nothing back.
+    struct Recorded(Fake);
+
+    impl Job for Recorded {
+        type Out = String;
+        fn run(&self, task: usize) -> (Status, String) {
+            self.0.run(task)
+        }
+        fn not_run(&self, task: usize, why: NotRun) -> String {
+            self.0.not_run(task, why)
+        }
+        fn panicked(&self, task: usize, message: &str) -> String {
+            self.0.panicked(task, message)
+        }
+        fn holds_back(&self, task: usize) -> bool {
+            task != 1
+        }
+    }
+
+    #[test]
+    fn a_failure_that_holds_nothing_back_only_orders() {
+        for keep_going in [false, true] {
+            let job = Recorded(Fake::new(&[1]));
+            let out = run_graph(&dag(), 1, keep_going, &job, |_| {}, |_, _, _| {});
+            let statuses: Vec<Status> = out.iter().map(|o| o.0).collect();
+            assert_eq!(
+                statuses,
+                vec![
+                    Status::Ok,
+                    Status::Failed,
+                    Status::Ok,
+                    Status::Ok,
+                    Status::Ok
+                ]
+            );
+            let order = job.0.order.lock().unwrap().clone();
+            let pos = |t| order.iter().position(|&x| x == t).unwrap();
+            assert!(pos(1) < pos(2) && pos(2) < pos(4), "{order:?}");
+        }
     }
 
     #[test]

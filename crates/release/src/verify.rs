@@ -8,7 +8,7 @@ use strata_exec::schedule::Status;
 use strata_graph::discover::Kind;
 use strata_graph::session::{Session, View};
 use strata_graph::Result;
-use strata_run::task::{Action, Mode};
+use strata_run::task::{Action, Gating, Mode};
 use strata_run::{Approval, Observer, RunOptions, RunReport, Scope, TaskReport};
 
 /// The actions a lock entry records for each kind.
@@ -163,14 +163,8 @@ pub fn verified(
     // Quality checks that failed are recorded as failed (a promotion's `require` gate then
     // holds the target back); what proves the apply — init, the follow-up plan, the render,
     // the target's own tests — must pass.
-    let recorded_only = |a: Action| {
-        matches!(
-            a,
-            Action::Fmt | Action::Validate | Action::Lint | Action::Deps | Action::Policy
-        )
-    };
     if let Some(t) = tasks.iter().find(|t| {
-        t.status != Status::Ok && !(t.status == Status::Failed && recorded_only(t.action))
+        t.status != Status::Ok && !(t.status == Status::Failed && t.action.is_quality_check())
     }) {
         return Err(format!(
             "verification: {} {}{}",
@@ -251,6 +245,12 @@ pub fn verify(
     observer: &dyn Observer,
 ) -> Result<(RunReport, Verifications)> {
     let names: Vec<String> = labels.iter().map(|(l, _)| l.clone()).collect();
+    // Every check runs and is recorded: a badly formatted stack that was applied still gets
+    // its follow-up plan, its tests and its policies.
+    let base = &RunOptions {
+        gating: Gating::Record,
+        ..base.clone()
+    };
     let mut report = run_labels(
         session,
         view,

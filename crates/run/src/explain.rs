@@ -38,6 +38,7 @@ pub fn explain_task_keys(
         tasks: &tasks,
         sources: crate::task::sources(&tasks),
         mode: Mode::Check,
+        gating: crate::task::Gating::Stop,
         tools: tools.clone(),
         cache: Cache::disabled(Arc::new(|_| {})),
         work_root: session.root.join(".strata/work"),
@@ -67,6 +68,7 @@ pub fn explain_task_keys(
             cache_dir: None,
             deployed: Default::default(),
             env_files_from: None,
+            gating: crate::task::Gating::Stop,
         },
         Arc::new(|_| {}),
     )

@@ -2,7 +2,7 @@
 //! (so a plan sees the state its upstream left), serves verified cache hits, runs misses in
 //! sandboxes with the real terraform and helm, and stores successful results.
 
-use crate::task::{plan_tasks_in, Action, Mode, Task};
+use crate::task::{plan_tasks_in, Action, Gating, Mode, Task};
 use serde::Serialize;
 
 use std::collections::HashMap;
@@ -76,6 +76,9 @@ pub struct RunOptions {
     /// (`environments/<env>/`) the run reads; `None`: HEAD's. A rollback restores a previous
     /// lock entry with the files it was applied with.
     pub env_files_from: Option<String>,
+    /// Whether a failed quality check holds back its target's later tasks (a check) or
+    /// not (the verification after an apply, which records every check).
+    pub gating: Gating,
 }
 
 /// One task's outcome, as printed and as `--json` shows it.
@@ -750,6 +753,7 @@ pub fn run(
         tasks: &tasks,
         sources: crate::task::sources(&tasks),
         mode: opts.mode,
+        gating: opts.gating,
         tools: tools.clone(),
         cache,
         work_root: session.work_dir(),

@@ -100,6 +100,7 @@ pub fn show_plan(
         cache_dir: None,
         deployed: Default::default(),
         env_files_from: None,
+        gating: crate::task::Gating::Stop,
     };
     // A remote that fails is why a plan may not be found: said, not swallowed.
     let faults: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();

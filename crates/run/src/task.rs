@@ -53,6 +53,27 @@ impl Action {
             Action::Policy => "policy",
         }
     }
+
+    /// A check of the code's quality rather than of what it deploys (fmt, validate, deps,
+    /// lint, policy): after an apply, one that fails is recorded as failed, not as a
+    /// failed verification.
+    pub fn is_quality_check(self) -> bool {
+        matches!(
+            self,
+            Action::Fmt | Action::Validate | Action::Lint | Action::Deps | Action::Policy
+        )
+    }
+}
+
+/// What a failed quality check (see [`Action::is_quality_check`]) does to the tasks after
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gating {
+    /// They are skipped: a check stops early.
+    Stop,
+    /// They run (in the same order): a verification after an apply makes the follow-up
+    /// plan whatever the formatting, and records each check.
+    Record,
 }
 
 impl std::fmt::Display for Action {

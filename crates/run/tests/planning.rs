@@ -1115,6 +1115,7 @@ fn options(mode: Mode, envs: &[&str]) -> strata_run::RunOptions {
         cache_dir: None,
         deployed: Default::default(),
         env_files_from: None,
+        gating: strata_run::task::Gating::Stop,
     }
 }
 

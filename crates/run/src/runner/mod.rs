@@ -28,6 +28,8 @@ pub(super) struct Runner<'a> {
     /// Each task's plan or render task ([`crate::task::sources`]).
     pub(super) sources: Vec<Option<crate::task::TaskId>>,
     pub(super) mode: Mode,
+    /// What a failed quality check does to the tasks after it.
+    pub(super) gating: crate::task::Gating,
     pub(super) tools: Tools,
     pub(super) cache: Cache,
     pub(super) work_root: PathBuf,
@@ -522,6 +524,13 @@ impl Job for Runner<'_> {
 
     fn cancelled(&self) -> bool {
         process::is_cancelled()
+    }
+
+    fn holds_back(&self, task: usize) -> bool {
+        self.gating == crate::task::Gating::Stop
+            || !self.tasks[TaskId::from_index(task)]
+                .action
+                .is_quality_check()
     }
 }
 
