@@ -542,7 +542,7 @@ fn scan(ctx: &Context, mut args: ScanArgs) -> Result<u8> {
             crate::out!(
                 "{mark:<7} {:<8} {id:<16} {at}: {}{waived}",
                 f.severity,
-                f.msg
+                strata_exec::text::plain(&f.msg)
             );
         }
         for x in &report.exceptions {

@@ -1013,7 +1013,9 @@ fn print_findings(tasks: &[&TaskReport]) {
                     strata_policy::Outcome::Warn => "warn",
                     strata_policy::Outcome::Unknown => "unknown",
                 };
-                crate::out!("  {:<7} {}{at}: {}", outcome, f.severity, f.msg);
+                // A policy's message may hold anything: no `\r` or colour rewrites the line.
+                let msg = strata_exec::text::plain(&f.msg);
+                crate::out!("  {:<7} {}{at}: {msg}", outcome, f.severity);
             }
         } else {
             for line in t.log.lines() {

@@ -271,7 +271,7 @@ pub fn markdown(report: &RunReport) -> String {
     if !problems.is_empty() {
         md.push_str("\n### Failures\n");
         for t in problems {
-            let log = tail(&t.log, 30);
+            let log = strata_exec::text::plain(&tail(&t.log, 30));
             let fence = fence_for(&log);
             let _ = writeln!(
                 md,
@@ -307,7 +307,7 @@ fn section_name(line: &str) -> Option<String> {
 /// HTML comment that hid the sections after it.
 pub fn inline_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in strata_exec::text::plain(text).chars() {
         match c {
             '&' | '<' | '>' | '"' | '\'' | '|' | '`' | '*' | '_' | '~' | '[' | ']' | '\\' | '!'
             | '#' => {
@@ -428,7 +428,8 @@ fn limit_comment(md: String) -> String {
 /// Text of a policy finding as Markdown shows it outside a code block: on one line, with
 /// `<`, `>` and `&` as entities, so that it opens or closes no section.
 pub fn markdown_text(text: &str) -> String {
-    text.split_whitespace()
+    strata_exec::text::plain(text)
+        .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
         .replace('&', "&amp;")
@@ -593,6 +594,8 @@ fn plan_sections(report: &RunReport, md: &mut String) {
             }
         );
         for line in lines {
+            // A resource's key may hold anything (`for_each` over strings): one line each.
+            let line = strata_exec::text::plain(&line).replace(['\n', '\t'], " ");
             // `diff` highlighting keys on the first character.
             let line = match line.chars().next() {
                 Some('+') | Some('-') => line,
@@ -964,6 +967,42 @@ mod tests {
         let cut = limit_comment(long);
         let closing = cut.lines().rev().find(|l| l.starts_with("```")).unwrap();
         assert_eq!(closing, "``````", "{}", &cut[cut.len() - 400..]);
+    }
+
+    /// Terminal escapes and control characters from a policy, a tool or a resource key are
+    /// dropped from the comment: in a terminal that shows the file, `\r` and colours could
+    /// make a finding read as something else.
+    #[test]
+    fn terminal_escapes_do_not_reach_the_comment() {
+        let mut changed = plan(
+            "stacks/a",
+            "dev",
+            vec![change("null_resource.k[\"x\ny\u{1b}[2K\"]", "create")],
+        );
+        changed.reason = None;
+        let mut denied = finding("deny_public", Outcome::Deny, "high");
+        denied.msg = "bucket is public\r\u{1b}[32mall clear\u{1b}[0m\u{7}".into();
+        let mut failed = task("stacks/b", Action::Plan, Some("dev"), Status::Failed);
+        failed.log = "\u{1b}[31mError:\u{1b}[0m boom\u{1b}]0;owned\u{7}\r\n".into();
+        let md = markdown(&RunReport::new(
+            vec![
+                changed,
+                policy("stacks/a", "dev", None, vec![denied]),
+                failed,
+            ],
+            false,
+            false,
+        ));
+        assert!(
+            !md.contains('\u{1b}') && !md.contains('\r') && !md.contains('\u{7}'),
+            "{md:?}"
+        );
+        assert!(
+            md.contains("- **high** deny_public: bucket is publicall clear"),
+            "{md}"
+        );
+        assert!(md.contains("\nError: boom\n"), "{md}");
+        assert!(md.contains("+ null_resource.k[\"x y\"]"), "{md}");
     }
 
     #[test]

@@ -943,7 +943,7 @@ pub fn lock_holder_in(log: &str) -> Option<String> {
     let mut fields = serde_json::Map::new();
     for line in log[start..].lines().skip(1).take(8) {
         // In colour and in a box (`│   ID: …`) when terraform is not told otherwise.
-        let line = without_colour(line);
+        let line = crate::text::plain(line);
         let line = line.trim().trim_start_matches(['│', '╷', '╵']).trim();
         let Some((k, v)) = line.split_once(':') else {
             break;
@@ -961,7 +961,7 @@ fn last_error(log: &str) -> String {
     let lines: Vec<String> = log
         .lines()
         .map(|l| {
-            without_colour(l)
+            crate::text::plain(l)
                 .trim_start_matches([' ', '│', '╷', '╵'])
                 .trim_end()
                 .to_string()
@@ -981,25 +981,6 @@ fn last_error(log: &str) -> String {
     } else {
         errors.join("; ")
     }
-}
-
-/// `line` without ANSI colour sequences (`ESC [ … m`).
-fn without_colour(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            chars.next();
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Seconds terraform's pg driver waits for a server to answer a new connection
