@@ -965,6 +965,36 @@ fn an_apply_that_cannot_record_its_end_still_leaves_an_event() {
     );
 }
 
+/// An apply whose release lock cannot be written, but whose ledger can (here the file runs
+/// take turns on was replaced by a directory while terraform ran), writes one event: the
+/// apply, with the lock named as not recorded. Before, a second event (`interrupted`) said
+/// the same run again.
+#[test]
+fn an_apply_whose_lock_cannot_be_written_leaves_one_event() {
+    let (repo, dir) = slow_network_after_one_event();
+    let marker = dir.path().join("applying");
+    let apply = common::slow_apply_started(&repo, &marker, "3");
+    let turn = repo.path().join(".strata/release-dev.lock");
+    assert!(turn.exists(), "no turn file at {}", turn.display());
+    std::fs::remove_file(&turn).unwrap();
+    std::fs::create_dir(&turn).unwrap();
+    let out = apply.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let all = events(&repo);
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[1]["action"], "apply", "{}", all[1]);
+    assert!(
+        all[1].to_string().contains("(release lock)"),
+        "the event names the lock as not recorded: {}",
+        all[1]
+    );
+    assert!(
+        std::fs::read_dir(repo.path().join(".strata/runs"))
+            .map_or(true, |mut d| d.next().is_none()),
+        "the run's end is in the ledger: its record goes"
+    );
+}
+
 /// A strata killed while it applies (`kill -9`: no chance to write its event) leaves a
 /// record of the run in the checkout: `audit verify` reports it, and the next apply writes
 /// it into the ledger (outcome `interrupted`) before its own event. Before, the change was

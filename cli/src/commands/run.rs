@@ -582,6 +582,12 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
                 &printer,
             ) {
                 Ok(recorded) => {
+                    if let Some(problem) = &recorded.lock_problem {
+                        printer.warn(&format!(
+                            "what the {what} did in {env} was not recorded: {problem}"
+                        ));
+                        report.ok = false;
+                    }
                     if let Some(problem) = &recorded.audit_problem {
                         printer.warn(&format!(
                             "what the {what} did in {env} was recorded, but: {problem}"

@@ -45,6 +45,10 @@ pub struct Recorded {
     /// recording stands, the run fails.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_problem: Option<String>,
+    /// Why the release lock could not be written, when the ledger's event could (it lists
+    /// the lock as not recorded): nothing was recorded, and the run fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_problem: Option<String>,
 }
 
 impl Recorded {
@@ -127,8 +131,20 @@ pub fn record_apply(
             ..Recorded::default()
         },
     };
+    // When even this event cannot be written, the error goes up: the caller's record of
+    // the run then says it ended on an error. Once it is written, the run has its one
+    // event, and the lock's error is only told.
     crate::audit::record_run(session, opts.mode, applied, &for_audit)?;
-    result
+    match result {
+        Ok(recorded) => Ok(recorded),
+        Err(e) => Ok(Recorded {
+            lock_problem: Some(format!(
+                "{e}{}",
+                e.location().map(|l| format!(" ({l})")).unwrap_or_default()
+            )),
+            ..for_audit
+        }),
+    }
 }
 
 /// A turn at `env`'s release lock in this checkout (`.strata/release-<env>.lock`, a file
