@@ -3600,6 +3600,36 @@ fn a_path_in_a_local_another_local_merges_is_an_input() {
     );
 }
 
+/// A local made by a `for` expression over another local holds what that one holds: a
+/// file read through it (here and in a module it is handed to) is an input. Before, an
+/// edit of the template affected its own directory's target only, with no warning.
+#[test]
+fn a_path_in_a_local_a_for_expression_walks_is_an_input() {
+    let repo = workspace();
+    repo.write(
+        "modules/walker/main.tf",
+        "locals {\n  defaults = {\n    boot = { template_path = \"${path.module}/../other/boot.tpl\" }\n  }\n  settings = { for k, v in local.defaults : k => merge(v, { enabled = true }) }\n  paths    = [for s in values(local.settings) : s.template_path]\n}\n\noutput \"boot\" {\n  value = templatefile(local.settings[\"boot\"].template_path, {})\n}\n\nmodule \"reader\" {\n  source        = \"../reader\"\n  template_path = local.paths[0]\n}\n",
+    );
+    repo.write(
+        "modules/reader/main.tf",
+        "variable \"template_path\" {}\n\noutput \"boot\" {\n  value = templatefile(var.template_path, {})\n}\n",
+    );
+    repo.write("modules/other/main.tf", "variable \"x\" {}\n");
+    repo.write("modules/other/boot.tpl", "echo hi\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "module \"walker\" {\n  source = \"../../modules/walker\"\n}\n",
+    );
+    repo.commit("initial");
+    assert_each_edit_affects(
+        &repo,
+        &[(
+            "modules/other/boot.tpl",
+            &["modules/other", "modules/walker", "stacks/app"],
+        )],
+    );
+}
+
 #[test]
 fn a_directory_handed_to_a_module_through_a_variable_type_or_an_object_is_an_input() {
     let repo = workspace();

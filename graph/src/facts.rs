@@ -55,7 +55,8 @@ use std::sync::{Arc, Mutex};
 /// name (`source_dir = coalesce(var.dir, "x")`).
 /// 52: the locals a local's map or list names (`merge(local.defaults, var.extra)`).
 /// 53: any traversal of a map or list read like it (`merge(local.a, var.b).x`).
-pub(crate) const FACTS_VERSION: u32 = 53;
+/// 54: a local made by a `for` expression holds what the locals named in it hold.
+pub(crate) const FACTS_VERSION: u32 = 54;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

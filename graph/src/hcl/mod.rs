@@ -685,6 +685,9 @@ fn candidate_form(expr: &Expression) -> Option<bool> {
     match expr {
         Expression::Parenthesis(p) => candidate_form(p.inner()),
         Expression::Object(_) | Expression::Array(_) => Some(false),
+        // A map or list made from another (`{ for k, v in local.defaults : k => merge(v,
+        // {}) }`): it holds what that one holds.
+        Expression::ForExpr(_) => Some(false),
         _ if is_collection_call(expr) => Some(false),
         // An element of a collection written in place (`{ a = "…", b = "…" }[var.x]`).
         Expression::Traversal(t)

@@ -233,6 +233,7 @@ impl<'a> Scanner<'a> {
                 match inner {
                     Shape::Choice => Shape::Choice,
                     Shape::Collection => Shape::Collection,
+                    Shape::For => Shape::For,
                     _ => Shape::Other,
                 }
             }
@@ -482,7 +483,7 @@ impl<'a> Scanner<'a> {
             self.expr(true)?;
             self.for_condition()?;
             self.expect(b']')?;
-            return Some(Shape::Other);
+            return Some(Shape::For);
         }
         self.ws()?;
         if self.expect(b']').is_some() {
@@ -528,7 +529,7 @@ impl<'a> Scanner<'a> {
             }
             self.for_condition()?;
             self.expect(b'}')?;
-            return Some(Shape::Other);
+            return Some(Shape::For);
         }
         let first_key = self.keys.len();
         // Whether a computed key (`(local.name) = ...`, `"${var.x}" = ...`) was met. The

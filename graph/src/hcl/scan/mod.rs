@@ -598,7 +598,7 @@ impl<'a> Scanner<'a> {
                         let wrapped = matches!(&shape, Shape::Template(e)
                             if matches!(e.as_slice(), [Elem::Interpolation(None | Some(Named::Var(_)))]));
                         let may_hold = match shape {
-                            Shape::Collection | Shape::Choice => {
+                            Shape::Collection | Shape::Choice | Shape::For => {
                                 value.contains("path") || value.contains("local") || relative
                             }
                             _ if wrapped => {
@@ -725,7 +725,7 @@ impl<'a> Scanner<'a> {
         // choice, a conditional or a list (`coalesce(var.dir, "x")`): read with the
         // reference's own rules (`hcl::named_path_arg`).
         let element = match shape {
-            Shape::Choice | Shape::Other | Shape::Collection => {
+            Shape::Choice | Shape::Other | Shape::Collection | Shape::For => {
                 let value = &self.text[value_start..self.pos];
                 value.starts_with("local")
                     || value.starts_with("var")

@@ -23,6 +23,9 @@ pub(super) enum Shape<'a> {
     /// An object or a tuple written out (not a `for` expression): a local set to one may
     /// hold any path template written in it.
     Collection,
+    /// A `for` expression (`[for …]`, `{for …}`), not traversed: a local set to one may hold
+    /// the paths and locals written in it, read by the reference reader.
+    For,
     /// A call of a choice function (`try`, `lookup`, ...) or a traversal of `local` longer
     /// than `local.name`: a local set to one may hold the paths and locals written in it.
     Choice,
