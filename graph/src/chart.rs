@@ -102,13 +102,13 @@ fn helm_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<O
     let Some(document) = serde_norway::Deserializer::from_str(&text).next() else {
         return Ok(None);
     };
-    let Loose(value) = Loose::deserialize(document).map_err(malformed_yaml("YAML", file))?;
+    let Loose(value) = Loose::deserialize(document).map_err(malformed_yaml("YAML", file, &text))?;
     if value.is_null() {
         return Ok(None);
     }
     serde_norway::from_value(as_go_reads_it(value))
         .map(Some)
-        .map_err(malformed_yaml("YAML", file))
+        .map_err(malformed_yaml("YAML", file, &text))
 }
 
 /// A value's mappings as Go's JSON decoding sees them (see [`helm_yaml`]): keys as strings,
@@ -522,5 +522,14 @@ mod tests {
             parse_chart_yaml("name: a\ndependencies:\n  - name: [\n", "Chart.yaml").unwrap_err();
         assert!(matches!(err, Error::Malformed { .. }));
         assert!(err.location().unwrap().line.is_some());
+    }
+
+    /// A control character is reported by position only: the line is that position's, not
+    /// line 1.
+    #[test]
+    fn a_control_character_names_its_line() {
+        let text = "apiVersion: v2\nname: web\nversion: 0.1.0\n# a comment \u{c} here\n";
+        let err = parse_chart_yaml(text, "Chart.yaml").unwrap_err();
+        assert_eq!(err.location().unwrap().line, Some(4), "{err}");
     }
 }

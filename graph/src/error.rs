@@ -379,16 +379,35 @@ impl fmt::Display for Problem {
     }
 }
 
-/// The error for a YAML `file` that does not parse, naming `what` it is and the line:
-/// `serde_norway::from_str(text).map_err(malformed_yaml("kustomization", file))`.
+/// The error for a YAML `file` (of `text`) that does not parse, naming `what` it is and
+/// the line: `serde_norway::from_str(text).map_err(malformed_yaml("kustomization", file,
+/// text))`. Some errors (a control character) carry only a position, `at position N`,
+/// and a location of line 1: the line is then that position's.
 pub(crate) fn malformed_yaml<'f>(
     what: &'static str,
     file: &'f str,
+    text: &'f str,
 ) -> impl Fn(serde_norway::Error) -> Error + 'f {
-    move |e| Error::Malformed {
-        what,
-        location: Location::new(file, e.location().map(|l| l.line())),
-        message: e.to_string(),
+    move |e| {
+        let message = e.to_string();
+        let at_position = message
+            .split_once("at position ")
+            .and_then(|(_, rest)| {
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .filter(|&p| p <= text.len());
+        let line = match at_position {
+            Some(p) => Some(line_of(text, p)),
+            None => e.location().map(|l| l.line()),
+        };
+        Error::Malformed {
+            what,
+            location: Location::new(file, line),
+            message,
+        }
     }
 }
 

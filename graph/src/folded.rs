@@ -28,7 +28,7 @@ pub struct FoldedRoot {
 
 /// Whether a Terramate file declares a `stack {}`.
 fn declares_stack(text: &str) -> bool {
-    hcl_edit::parser::parse_body(text)
+    crate::hcl::parse_body(text, "")
         .is_ok_and(|body| body.blocks().any(|b| b.ident.as_str() == "stack"))
 }
 

@@ -41,7 +41,8 @@ pub fn parse_kustomization(text: &str, file: &str) -> Result<Vec<String>> {
     if let Some(line) = crate::text::yaml_flow_too_deep(text) {
         return Err(crate::chart::too_deep_yaml("kustomization", file, line));
     }
-    let doc: Value = serde_norway::from_str(text).map_err(malformed_yaml("kustomization", file))?;
+    let doc: Value =
+        serde_norway::from_str(text).map_err(malformed_yaml("kustomization", file, text))?;
     let mut out = Vec::new();
     let strings = |v: &Value, out: &mut Vec<String>| {
         for item in v.as_sequence().into_iter().flatten() {

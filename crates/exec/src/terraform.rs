@@ -395,7 +395,7 @@ fn type_of(value: &serde_json::Value) -> String {
 /// not parse or a provider block has no version.
 fn pinned_providers(text: &str) -> Option<Vec<(String, String)>> {
     use hcl_edit::structure::Structure;
-    let body = hcl_edit::parser::parse_body(text).ok()?;
+    let body = strata_graph::hcl::parse_body(text, ".terraform.lock.hcl").ok()?;
     let mut out = Vec::new();
     for structure in body.iter() {
         let Structure::Block(block) = structure else {

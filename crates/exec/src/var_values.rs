@@ -148,9 +148,13 @@ pub fn declarations(dir: &Path) -> Vec<Declaration> {
         }
         let overrides = strata_graph::discover::is_override_file(&file);
         let json = strata_graph::discover::is_terraform_json(&file);
-        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+        // Bytes that are not UTF-8 (a comment written in Latin-1) are read past, as
+        // terraform reads past them: skipping the file would lose its declarations, and
+        // with them which variables are sensitive.
+        let Ok(bytes) = std::fs::read(entry.path()) else {
             continue;
         };
+        let text = String::from_utf8_lossy(&bytes);
         let mut declare = |name: &str, sensitive: bool, string_type: Option<bool>| {
             out.push(Declaration {
                 name: name.to_string(),
@@ -186,9 +190,10 @@ pub fn declarations(dir: &Path) -> Vec<Declaration> {
             }
             continue;
         }
-        let Ok(body) = hcl_edit::parser::parse_body(&text) else {
+        let Ok(body) = strata_graph::hcl::parse_body(&text, &file) else {
             for line in text.lines() {
-                let Some(rest) = line.trim_start().strip_prefix("variable") else {
+                let line = line.trim_start_matches('\u{feff}').trim_start();
+                let Some(rest) = line.strip_prefix("variable") else {
                     continue;
                 };
                 let rest = rest.trim_start();
@@ -268,7 +273,7 @@ fn file_values(text: &str, json: bool) -> Vec<(String, Value)> {
         }
         return out;
     }
-    let Ok(body) = hcl_edit::parser::parse_body(text) else {
+    let Ok(body) = strata_graph::hcl::parse_body(text, "") else {
         // Terraform shows the lines it cannot read: each `name = rest` line, as written.
         return text
             .lines()

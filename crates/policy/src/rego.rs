@@ -391,9 +391,13 @@ impl Loaded {
 
     /// Parses and checks the sources (path, text); `rego_v0` selects v0 syntax.
     pub fn load(files: &[(String, String)], rego_v0: bool) -> Result<Loaded, Error> {
+        // A byte-order mark (an editor's on Windows) is no Rego, and OPA reads past it.
         let texts: Vec<(String, String)> = files
             .iter()
-            .map(|(path, text)| (path.clone(), compatible_imports(text).into_owned()))
+            .map(|(path, text)| {
+                let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+                (path.clone(), compatible_imports(text).into_owned())
+            })
             .collect();
         let v0_strict = v0::Strict::default();
         let mut engine = Self::engine(&texts, rego_v0, &v0_strict)?;
@@ -938,6 +942,12 @@ mod tests {
         assert!(e.line.is_some_and(|l| (4..=6).contains(&l)), "{e:?}");
         assert!(e.message.contains("(column "), "{e:?}");
         assert!(!e.message.contains('\n'), "one line: {e:?}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_read_past_as_opa_does() {
+        let loaded = load("\u{feff}package main\r\n\r\ndeny contains \"no\" if true\r\n");
+        assert!(loaded.is_ok(), "{:?}", loaded.err());
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub fn reads(file: &str, text: &str) -> Vec<RemoteRead> {
             Err(_) => return unparsed(text),
         }
     } else {
-        match hcl_edit::parser::parse_body(text) {
+        match strata_graph::hcl::parse_body(text, file) {
             Ok(body) => found.visit_body(&body),
             Err(_) => return unparsed(text),
         }

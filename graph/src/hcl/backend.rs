@@ -37,7 +37,7 @@ pub fn backend_block(text: &str, json: bool) -> Option<BackendBlock> {
     if !text.contains("backend") {
         return None;
     }
-    let body = hcl_edit::parser::parse_body(text).ok()?;
+    let body = super::parse_body(text, "").ok()?;
     for structure in body.iter() {
         let Structure::Block(block) = structure else {
             continue;
@@ -79,7 +79,7 @@ pub fn cloud_block(text: &str, json: bool) -> bool {
             other => other.get("cloud").is_some(),
         };
     }
-    hcl_edit::parser::parse_body(text).is_ok_and(|body| {
+    super::parse_body(text, "").is_ok_and(|body| {
         body.blocks()
             .filter(|b| b.ident.as_str() == "terraform")
             .any(|b| b.body.blocks().any(|inner| inner.ident.as_str() == "cloud"))
