@@ -756,3 +756,47 @@ fn a_stacks_variable_files_reach_its_policies_with_sensitive_values_hidden() {
         Vec::<std::path::PathBuf>::new()
     );
 }
+
+/// What policies and waivers say reaches people as text: a message or an owner holding a
+/// carriage return or terminal escapes (here one that would erase the DENY line and print a
+/// green "all clear" over it) is printed without them, by `check` and `policy waivers`.
+/// Before, the log of a policy task and the waiver's owner were printed as written.
+#[test]
+fn terminal_escapes_in_policy_messages_and_waivers_are_not_printed() {
+    let repo = common::tools_repo();
+    repo.append("WORKSPACE.toml", "\n[policy]\nbuiltin = false\n");
+    repo.write(
+        "stacks/app/main.tf",
+        &format!(
+            "{}\nresource \"null_resource\" \"a\" {{}}\n",
+            common::NULL_PROVIDER
+        ),
+    );
+    repo.write("policies/p/policy.toml", "kinds = [\"stack\"]\n");
+    repo.write(
+        "policies/p/p.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains \"bucket is public\\r\\u001b[2K\\u001b[32mall clear\\u001b[0m\" if true\n\nwarn contains {\"msg\": \"old rule\", \"id\": \"OLD-1\"} if true\n",
+    );
+    repo.write(
+        "policies/waivers.toml",
+        "[[waiver]]\nrule = \"OLD-1\"\ntargets = \"stacks/app\"\nowner = \"sre@acme.example\\r\\u001b[2K\"\nreason = \"moving\"\nexpires = \"2020-01-01\"\n",
+    );
+    repo.commit("a policy and a waiver with escapes");
+    let check = repo.strata(&["check", "-v", "--env", "dev", "stacks/app"]);
+    assert_eq!(check.code, 1, "{}\n{}", check.stdout, check.stderr);
+    let waivers = repo.strata(&["policy", "waivers"]);
+    for (what, run) in [("check", &check), ("policy waivers", &waivers)] {
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            !all.contains('\u{1b}') && !all.contains('\r'),
+            "{what}: {all:?}"
+        );
+    }
+    let all = format!("{}{}", check.stdout, check.stderr);
+    assert!(all.contains("bucket is publicall clear"), "{all}");
+    assert!(
+        waivers.stdout.contains("owner sre@acme.example"),
+        "{}",
+        waivers.stdout
+    );
+}

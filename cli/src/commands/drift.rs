@@ -69,7 +69,7 @@ fn check(ctx: &Context, args: Args) -> Result<u8> {
     if ctx.json {
         print_json(&report);
     } else {
-        write_stdout(&report.text());
+        write_stdout(&strata_graph::text::plain(&report.text()));
     }
     // As terraform's -detailed-exitcode: 2 when drift was found.
     Ok(if report.interrupted {

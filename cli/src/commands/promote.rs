@@ -142,7 +142,9 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
     } else if args.mermaid {
         write_stdout(&plan.mermaid());
     } else {
-        write_stdout(&plan.text());
+        // What approvers read before they sign: no `\r` or escape from a lock's fields (an
+        // applier's git e-mail) rewrites a line of it.
+        write_stdout(&strata_graph::text::plain(&plan.text()));
         if let Some(path) = &args.out {
             if plan.steps().next().is_none() {
                 say!(

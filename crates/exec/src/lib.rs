@@ -11,7 +11,6 @@ pub mod ssh;
 pub mod state;
 pub mod step;
 pub mod terraform;
-pub mod text;
 pub mod toolchain;
 pub mod usage;
 pub mod var_values;

@@ -47,7 +47,11 @@ pub fn apply<'w>(
 pub fn expired_message(w: &Waiver) -> String {
     format!(
         "waiver {WAIVERS_FILE}:{} for {} on {} (owner {}) expired on {}: renew it or fix the finding",
-        w.line, w.rule, w.targets, w.owner, w.expires
+        w.line,
+        w.rule,
+        w.targets,
+        strata_graph::text::plain(&w.owner),
+        w.expires
     )
 }
 

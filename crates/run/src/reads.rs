@@ -373,9 +373,15 @@ fn policy_log(
             .as_ref()
             .map(|w| format!(" [waived by {w}]"))
             .unwrap_or_default();
+        // The log is shown on terminals and in CI logs: a message's `\r` or colours must not
+        // rewrite the line (the finding itself keeps the message as the policy wrote it).
         log.push_str(&format!(
             "{mark:<5} {} ({}.{}, {}){at}: {}{by}\n",
-            f.policy, f.namespace, f.rule, f.severity, f.msg
+            f.policy,
+            f.namespace,
+            f.rule,
+            f.severity,
+            strata_graph::text::plain(&f.msg)
         ));
     }
     for w in expired {

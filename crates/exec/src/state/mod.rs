@@ -943,7 +943,7 @@ pub fn lock_holder_in(log: &str) -> Option<String> {
     let mut fields = serde_json::Map::new();
     for line in log[start..].lines().skip(1).take(8) {
         // In colour and in a box (`│   ID: …`) when terraform is not told otherwise.
-        let line = crate::text::plain(line);
+        let line = strata_graph::text::plain(line);
         let line = line.trim().trim_start_matches(['│', '╷', '╵']).trim();
         let Some((k, v)) = line.split_once(':') else {
             break;
@@ -961,7 +961,7 @@ fn last_error(log: &str) -> String {
     let lines: Vec<String> = log
         .lines()
         .map(|l| {
-            crate::text::plain(l)
+            strata_graph::text::plain(l)
                 .trim_start_matches([' ', '│', '╷', '╵'])
                 .trim_end()
                 .to_string()

@@ -128,7 +128,7 @@ pub fn markdown(report: &RunReport) -> String {
     if !problems.is_empty() {
         md.push_str("\n### Failures\n");
         for t in problems {
-            let log = strata_exec::text::plain(&tail(&t.log, 30));
+            let log = strata_graph::text::plain(&tail(&t.log, 30));
             let fence = fence_for(&log);
             let _ = writeln!(
                 md,
@@ -164,7 +164,7 @@ fn section_name(line: &str) -> Option<String> {
 /// HTML comment that hid the sections after it.
 pub fn inline_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in strata_exec::text::plain(text).chars() {
+    for c in strata_graph::text::plain(text).chars() {
         match c {
             '&' | '<' | '>' | '"' | '\'' | '|' | '`' | '*' | '_' | '~' | '[' | ']' | '\\' | '!'
             | '#' => {
@@ -285,7 +285,7 @@ fn limit_comment(md: String) -> String {
 /// Text of a policy finding as Markdown shows it outside a code block: on one line, with
 /// `<`, `>` and `&` as entities, so that it opens or closes no section.
 pub fn markdown_text(text: &str) -> String {
-    strata_exec::text::plain(text)
+    strata_graph::text::plain(text)
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
@@ -452,7 +452,7 @@ fn plan_sections(report: &RunReport, md: &mut String) {
         );
         for line in lines {
             // A resource's key may hold anything (`for_each` over strings): one line each.
-            let line = strata_exec::text::plain(&line).replace(['\n', '\t'], " ");
+            let line = strata_graph::text::plain(&line).replace(['\n', '\t'], " ");
             // `diff` highlighting keys on the first character.
             let line = match line.chars().next() {
                 Some('+') | Some('-') => line,
