@@ -3661,3 +3661,49 @@ fn a_directory_handed_to_a_module_through_a_variable_type_or_an_object_is_an_inp
         )],
     );
 }
+
+/// A `.tf` file in a subdirectory of a module that no module call reaches (a code
+/// generator's template, as terraform-google-kubernetes-engine kept under `autogen/` for
+/// 564 of its 1,316 first-parent commits) is never read by terraform: when it does not
+/// parse, its module is not broken, `list` answers, and an unrelated edit affects nothing
+/// else. One that a module call reaches (`./sub`) still breaks its module.
+#[test]
+fn an_unparsable_tf_file_no_module_call_reaches_breaks_nothing() {
+    let repo = workspace();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\n\n[layout]\nstacks = [\"examples/*\"]\nmodules = [\".\", \"mods/*\"]\n",
+    );
+    repo.write(
+        "main.tf",
+        "variable \"name\" {}\n\noutput \"name\" {\n  value = var.name\n}\n",
+    );
+    repo.write(
+        "autogen/main.tf",
+        "{% if private_cluster %}\nvariable \"enable_private_endpoint\" {}\n{% endif %}\n",
+    );
+    repo.write(
+        "examples/a/main.tf",
+        "module \"m\" {\n  source = \"../../\"\n  name   = \"a\"\n}\n",
+    );
+    repo.write("examples/b/main.tf", "output \"b\" {\n  value = 1\n}\n");
+    repo.commit("a template named .tf");
+    let list = repo.strata(&["list"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    repo.append("examples/b/main.tf", "# an edit\n");
+    assert_eq!(repo.affected_labels(&["--base", "HEAD"]), ["examples/b"]);
+
+    // A module whose called subdirectory holds the same template: that one is read.
+    repo.write(
+        "mods/called/main.tf",
+        "module \"sub\" {\n  source = \"./sub\"\n}\n",
+    );
+    repo.write("mods/called/sub/main.tf", "{% if x %}\n");
+    let list = repo.strata(&["list"]);
+    assert_eq!(list.code, 2, "{}", list.stderr);
+    assert!(
+        list.stderr.contains("mods/called/sub/main.tf:1"),
+        "{}",
+        list.stderr
+    );
+}

@@ -479,7 +479,7 @@ fn read_file(path: &str, text: &str) -> std::result::Result<FileFacts, Problem> 
     let body = strata_graph::hcl::parse_body(text, path).map_err(|e| Problem {
         message: e.to_string(),
         location: e.location().cloned(),
-        hint: Some("fix the HCL syntax at the line shown".into()),
+        hint: Some("fix the HCL syntax at the line shown (a file terraform never reads, such as a code generator's template named `.tf`, can go in WORKSPACE.toml's `ignore`)".into()),
     })?;
     let mut facts = FileFacts::default();
     read_body(&body, text, is_terramate_file(file_name(path)), &mut facts);

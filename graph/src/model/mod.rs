@@ -732,6 +732,42 @@ impl<'p> VarFiles<'p> {
     }
 }
 
+/// Whether terraform may read the Terraform file `path` of `target`: one in the target's
+/// own directory, or in a directory a local module call of any of its files names (from
+/// the calling file's directory, or from the target's for a test's `run` block). Terraform
+/// reads a module's own directory only, so a `.tf` file elsewhere below it (a code
+/// generator's template kept as `autogen/main.tf`) is never read, and when it does not
+/// parse, the target is not broken by it. A target whose Terragrunt configuration names
+/// its code may read any of them.
+fn read_by_terraform(
+    path: &str,
+    target: &Found,
+    own_files: &[String],
+    parsed: &rustc_hash::FxHashMap<&str, std::sync::Arc<Facts>>,
+) -> bool {
+    let dir = parent_dir(path);
+    let own = crate::discover::label_dir(&target.label);
+    if dir == own || !is_terraform_file(file_name(path)) {
+        return true;
+    }
+    own_files
+        .iter()
+        .any(|f| match parsed.get(f.as_str()).map(|p| &**p) {
+            Some(Facts::Hcl(facts)) => facts.modules.iter().any(|call| {
+                if !call.is_local() {
+                    return false;
+                }
+                let source = call.source.replace("//", "/");
+                [parent_dir(f), own].iter().any(|from| {
+                    edges::join_normalized(from, &source)
+                        .is_some_and(|to| to.trim_end_matches('/') == dir)
+                })
+            }),
+            Some(Facts::Terragrunt(_)) => true,
+            _ => false,
+        })
+}
+
 fn read_facts<'p>(
     repo: &Repo,
     snapshot: &'p Snapshot,
@@ -779,6 +815,9 @@ fn read_facts<'p>(
     let mut problems: HashMap<usize, Vec<Problem>> = HashMap::default();
     for (path, error) in &parse_errors {
         if let Some(owner) = owned.owners.of_file(path) {
+            if !read_by_terraform(path, &found[owner], &owned.own_files[owner], &parsed) {
+                continue;
+            }
             problems
                 .entry(owner)
                 .or_default()
