@@ -31,6 +31,10 @@ pub struct Record {
     pub started: String,
     /// The targets it was to run there.
     pub targets: Vec<String>,
+    /// The error it ended on, when it could not write even that into the ledger (a full
+    /// disk): the record then says so, not that strata was killed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A run's record, held locked while the run lasts: removed when dropped (the run ended,
@@ -67,6 +71,16 @@ impl Running {
         );
         if crate::audit::record_left_behind(session, &self.record, &message).is_err() {
             self.keep = true;
+            // The record says why, for whoever writes it later: rewritten in place (a full
+            // disk may still take a file made no longer); left as it was if even that fails.
+            self.record.error = Some(error.to_string());
+            let text = serde_json::to_vec_pretty(&self.record).expect("a record serializes");
+            use std::os::unix::fs::FileExt;
+            let _ = self
+                ._file
+                .set_len(0)
+                .and_then(|()| self._file.write_all_at(&text, 0))
+                .and_then(|()| self._file.sync_all());
         }
     }
 }
@@ -84,6 +98,7 @@ pub fn start(session: &Session, env: &str, action: &str, targets: &[String]) -> 
         head: session.repo.resolve_commit("HEAD").ok(),
         started: crate::clock::format_utc(now),
         targets: targets.to_vec(),
+        error: None,
     };
     let name = format!("{env}-{now}-{}", std::process::id());
     let path = dir.join(format!("{name}.json"));
@@ -157,8 +172,12 @@ fn noun(action: &str) -> String {
 
 /// What `audit verify` and the event say of a run left behind.
 pub fn describe(record: &Record) -> String {
+    let how = match &record.error {
+        Some(error) => format!("ended on an error ({error}) and could not record that either"),
+        None => "was stopped before it ended (strata killed)".to_string(),
+    };
     format!(
-        "{} started {} by {} (at {}) was stopped before it ended (strata killed) and recorded nothing: what it changed in {} is not known ({}); compare with `strata drift --env {}`",
+        "{} started {} by {} (at {}) {how} and recorded nothing: what it changed in {} is not known ({}); compare with `strata drift --env {}`",
         noun(&record.action),
         record.started,
         record.actor,
@@ -185,4 +204,44 @@ pub fn record_left_behind(session: &Session, env: &str) -> Result<Vec<Record>> {
         written.push(record);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(error: Option<&str>) -> Record {
+        Record {
+            env: "dev".into(),
+            action: "apply".into(),
+            actor: "ci@example.com".into(),
+            head: Some("0123456789abcdef".into()),
+            started: "2026-12-07T10:00:00Z".into(),
+            targets: vec!["stacks/a".into()],
+            error: error.map(str::to_string),
+        }
+    }
+
+    /// A run that could not write even its error is not said to have been killed; an older
+    /// record (no `error` field) still reads, as one that was.
+    #[test]
+    fn a_record_says_whether_its_run_was_killed_or_ended_on_an_error() {
+        let killed = describe(&record(None));
+        assert!(
+            killed.contains("was stopped before it ended (strata killed)"),
+            "{killed}"
+        );
+        let failed = describe(&record(Some("No space left on device")));
+        assert!(
+            failed.contains(
+                "ended on an error (No space left on device) and could not record that either"
+            ) && !failed.contains("killed"),
+            "{failed}"
+        );
+        let old: Record = serde_json::from_str(
+            r#"{"env":"dev","action":"apply","actor":"a","head":null,"started":"t","targets":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(old.error, None);
+    }
 }
