@@ -3707,3 +3707,32 @@ fn an_unparsable_tf_file_no_module_call_reaches_breaks_nothing() {
         list.stderr
     );
 }
+
+/// A `helm_release` made for each element of a local (`for_each = local.charts`, `chart =
+/// each.value`, or an attribute of it) deploys any chart the local may hold: an edit of the
+/// chart affects the stack. Before, it was a silent miss: no edge and no warning.
+#[test]
+fn a_chart_a_helm_release_takes_from_its_for_each_is_an_input() {
+    let repo = workspace();
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    repo.write("charts/web/values.yaml", "replicas: 1\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "locals {\n  apps   = { web = { chart = \"${path.module}/../../charts/web\" } }\n  charts = { for k, v in local.apps : k => v.chart }\n}\n\nresource \"helm_release\" \"r\" {\n  for_each = local.charts\n  name     = each.key\n  chart    = each.value\n}\n",
+    );
+    repo.write(
+        "stacks/app2/main.tf",
+        "locals {\n  apps = { web = { chart = \"${path.module}/../../charts/web\" } }\n}\n\nresource \"helm_release\" \"r\" {\n  for_each = local.apps\n  name     = each.key\n  chart    = each.value.chart\n}\n",
+    );
+    repo.commit("releases for each chart");
+    assert_each_edit_affects(
+        &repo,
+        &[(
+            "charts/web/values.yaml",
+            &["charts/web", "stacks/app", "stacks/app2"],
+        )],
+    );
+}

@@ -502,9 +502,31 @@ fn provider_block(block: &Block, text: &str, facts: &mut HclFacts) {
     if chart {
         if let Some(attr) = block.body.get_attribute("chart") {
             let offset = attr.span().map(|s| s.start).unwrap_or(0);
-            facts
-                .chart_refs
-                .extend(chart_refs_of(&attr.value, line_of(text, offset)));
+            let line = line_of(text, offset);
+            facts.chart_refs.extend(chart_refs_of(&attr.value, line));
+            // `chart = each.value` (or an attribute of it) of a release made for each element
+            // of a local or a variable: any chart path they may hold.
+            if attr.value.to_string().contains("each.") {
+                if let Some(for_each) = block.body.get_attribute("for_each") {
+                    let mut names = Vec::new();
+                    match iterated_name(&for_each.value) {
+                        Some(name) => names.push(name),
+                        None => iterated_names(&for_each.value, 0, &mut names),
+                    }
+                    facts
+                        .chart_refs
+                        .extend(names.into_iter().map(|name| FileRef {
+                            function: HELM_RELEASE.to_string(),
+                            base: PathBase::Local(name),
+                            path: String::new(),
+                            pattern: None,
+                            candidate: true,
+                            dynamic_tail: true,
+                            line,
+                            tail_local: None,
+                        }));
+                }
+            }
         }
     }
     provider_args(&block.body, text, chart, 0, facts);

@@ -549,6 +549,11 @@ impl<'a> Scanner<'a> {
             Body::HelmRelease | Body::Module if chart_line.is_some() => {
                 let path = static_path(self.text, &shape)?;
                 let value = &self.text[value_start..self.pos];
+                // A release made for each element of a collection (`chart = each.value`):
+                // the reference reads it with the block's `for_each`.
+                if kind == Body::HelmRelease && value.contains("each.") {
+                    return None;
+                }
                 if path.is_none() && crate::hcl::chart_value_may_hold_paths(value) {
                     // A choice among chart paths (or `var.chart`, whose default may be
                     // one): that value alone read with the reference's rules.
