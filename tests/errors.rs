@@ -1404,3 +1404,52 @@ fn typos_that_would_check_less_are_refused_or_said() {
         "`WORKSPACE.toml` is not valid UTF-8",
     );
 }
+
+/// Text from the repository printed for people cannot rewrite the terminal: a directory
+/// named with escapes (a pull request can add one) and a dependency named with them in
+/// `stack.toml` reach `list`, `affected`, `graph` and the error message without them, and
+/// `--json` keeps them, escaped. Before, `ESC ]0;…` set the window title and `ESC [2J`
+/// cleared the screen.
+#[test]
+fn escapes_in_labels_and_error_messages_are_not_printed() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    let odd = "stacks/x\u{1b}]0;PWNED\u{7}\u{1b}[31my";
+    repo.write(
+        &format!("{odd}/main.tf"),
+        "output \"o\" {\n  value = 1\n}\n",
+    );
+    repo.commit("a directory named with escapes");
+    repo.append(&format!("{odd}/main.tf"), "# an edit\n");
+    for args in [
+        &["list"][..],
+        &["affected", "--base", "HEAD"],
+        &["graph"],
+        &["graph", "--format", "mermaid"],
+    ] {
+        let run = repo.strata(args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(all.contains("stacks/xy"), "{args:?}: {all:?}");
+        assert!(
+            !all.contains('\u{1b}') && !all.contains('\u{7}'),
+            "{args:?}: {all:?}"
+        );
+    }
+    let json = repo.strata(&["--json", "list"]);
+    assert!(json.stdout.contains("\\u001b"), "{}", json.stdout);
+
+    repo.write(
+        "stacks/app/stack.toml",
+        "deps = [\"stacks/\\u001b]0;PWNED\\u0007\\u001b[2Jnope\"]\n",
+    );
+    repo.write("stacks/app/main.tf", "output \"o\" {\n  value = 1\n}\n");
+    let run = repo.strata(&["list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("depends on `stacks/nope`"),
+        "{:?}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+}

@@ -3706,6 +3706,23 @@ fn an_unparsable_tf_file_no_module_call_reaches_breaks_nothing() {
         "{}",
         list.stderr
     );
+    repo.remove("mods/called");
+
+    // So does one another target calls straight into (`../../mods/plain/sub`).
+    repo.write("mods/plain/main.tf", "variable \"x\" {}\n");
+    repo.write("mods/plain/sub/main.tf", "{% if x %}\n");
+    assert_eq!(repo.strata(&["list"]).code, 0);
+    repo.write(
+        "examples/c/main.tf",
+        "module \"sub\" {\n  source = \"../../mods/plain/sub\"\n}\n",
+    );
+    let list = repo.strata(&["list"]);
+    assert_eq!(list.code, 2, "{}", list.stderr);
+    assert!(
+        list.stderr.contains("mods/plain/sub/main.tf:1"),
+        "{}",
+        list.stderr
+    );
 }
 
 /// A `helm_release` made for each element of a local (`for_each = local.charts`, `chart =

@@ -3,13 +3,19 @@
 use serde::Serialize;
 use strata_graph::Error;
 
-/// Writes a line to stdout. A closed pipe (`strata ... | head`) is not an error: what is
-/// left to print is dropped, and the command goes on to exit with its own code (a failed
-/// `check --json | head` still exits 1).
+/// Writes a line for people to stdout. A closed pipe (`strata ... | head`) is not an
+/// error: what is left to print is dropped, and the command goes on to exit with its own
+/// code (a failed `check --json | head` still exits 1). What the line quotes (a label, a
+/// policy's message) cannot rewrite it: terminal escapes and control characters but tabs
+/// are dropped ([`strata_graph::text::plain`]). Data (JSON, a decrypted file, a graph)
+/// goes through [`write_stdout`] as it is.
 #[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => {
-        $crate::output::write_stdout(&format!("{}\n", format_args!($($arg)*)))
+        $crate::output::write_stdout(&strata_graph::text::plain(&format!(
+            "{}\n",
+            format_args!($($arg)*)
+        )))
     };
 }
 
@@ -22,9 +28,12 @@ macro_rules! say {
     };
 }
 
-/// Writes `text` (no newline added) to stderr, as [`say!`] does.
+/// Writes `text` (no newline added) to stderr, as [`say!`] does. stderr carries messages
+/// only, never data: terminal escapes and control characters but line breaks and tabs in
+/// what they quote are dropped, as [`out!`] drops them.
 pub fn write_stderr(text: &str) {
     use std::io::Write;
+    let text = strata_graph::text::plain(text);
     let mut stderr = std::io::stderr().lock();
     let _ = stderr
         .write_all(text.as_bytes())

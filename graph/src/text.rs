@@ -261,7 +261,7 @@ pub fn go_prints(c: char) -> bool {
 /// the node or the line early.
 pub fn mermaid_label(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in plain(text).chars() {
         match c {
             '#' => out.push_str("#35;"),
             '"' => out.push_str("#quot;"),
@@ -277,7 +277,7 @@ pub fn mermaid_label(text: &str) -> String {
 pub fn dot_quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
-    for c in text.chars() {
+    for c in plain(text).chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),

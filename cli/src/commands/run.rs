@@ -836,7 +836,8 @@ impl Printer {
 
     fn line(&self, text: &str) {
         match &self.bar {
-            Some(bar) => bar.println(text),
+            // As `say!` writes it: nothing a label or a log holds rewrites the line.
+            Some(bar) => bar.println(strata_graph::text::plain(text)),
             None => say!("{text}"),
         }
     }

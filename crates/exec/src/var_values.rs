@@ -20,7 +20,7 @@ pub fn set_by_files(dir: &Path, var_files: &[String]) -> Vec<(String, std::path:
     files.extend(var_files.iter().map(std::path::PathBuf::from));
     let mut out = Vec::new();
     for file in files {
-        let Ok(text) = std::fs::read_to_string(&file) else {
+        let Some(text) = read_past_bytes(&file) else {
             continue;
         };
         let json = file.to_string_lossy().ends_with(".json");
@@ -46,7 +46,7 @@ pub fn sensitive_values_given<'a>(
     files.extend(var_files.iter().map(std::path::PathBuf::from));
     let mut values = Vec::new();
     for file in files {
-        let Ok(text) = std::fs::read_to_string(&file) else {
+        let Some(text) = read_past_bytes(&file) else {
             continue;
         };
         let json = file.to_string_lossy().ends_with(".json");
@@ -237,6 +237,14 @@ pub fn declarations(dir: &Path) -> Vec<Declaration> {
 
 /// The variables declared `sensitive = true` in `dir` (override files included: they may
 /// make a variable sensitive).
+/// A file's text, bytes that are not UTF-8 read past (as terraform reads past them in a
+/// comment): skipping the file would lose the values it gives.
+fn read_past_bytes(path: &Path) -> Option<String> {
+    std::fs::read(path)
+        .ok()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+}
+
 pub fn sensitive_variables(dir: &Path) -> BTreeSet<String> {
     declarations(dir)
         .into_iter()
@@ -252,9 +260,29 @@ pub fn sensitive_variables(dir: &Path) -> BTreeSet<String> {
 /// diagnostic of a value of the wrong type.
 fn file_values(text: &str, json: bool) -> Vec<(String, Value)> {
     if json {
+        // Terraform refuses a byte-order mark here, and quotes the line it stands on.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut out: Vec<(String, Value)> = match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => map.into_iter().collect(),
-            _ => return Vec::new(),
+            Ok(_) => return Vec::new(),
+            // Terraform shows the lines it cannot read: each `"name": rest`, as written.
+            Err(_) => {
+                return text
+                    .lines()
+                    .filter_map(|line| {
+                        let line = line.trim().trim_start_matches(['{', ',']).trim_start();
+                        let rest = line.strip_prefix('"')?;
+                        let (name, rest) = rest.split_once('"')?;
+                        let rest = rest.trim_start().strip_prefix(':')?.trim();
+                        let rest = rest.trim_end_matches(['}', ',']).trim_end();
+                        let unquoted = rest.trim_start_matches('"').trim_end_matches('"');
+                        Some((
+                            name.to_string(),
+                            Value::Array(vec![rest.into(), unquoted.into()]),
+                        ))
+                    })
+                    .collect();
+            }
         };
         if let Ok(raw) = serde_json::from_str::<
             std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>,
@@ -408,6 +436,37 @@ mod tests {
 
     fn write(dir: &Path, name: &str, text: &str) {
         std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    /// Variable files saved oddly still give their values: a Latin-1 byte in a comment, a
+    /// JSON file with a byte-order mark, a JSON file that does not parse (terraform quotes
+    /// its lines). Before, each was skipped, and the value reached terraform's diagnostics
+    /// unredacted.
+    #[test]
+    fn values_are_read_from_files_saved_oddly() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(
+            d,
+            "vars.tf",
+            "variable \"a\" {\n  sensitive = true\n}\nvariable \"b\" {\n  sensitive = true\n}\nvariable \"c\" {\n  sensitive = true\n}\n",
+        );
+        std::fs::write(
+            d.join("terraform.tfvars"),
+            b"# Zugangsschl\xfcssel\na = [\"tok-latin\"]\n",
+        )
+        .unwrap();
+        write(d, "b.auto.tfvars.json", "\u{feff}{\"b\": \"tok-bom\"}");
+        write(
+            d,
+            "c.auto.tfvars.json",
+            "{\n  \"c\": \"tok-broken\",\n  oops\n}\n",
+        );
+        let given = sensitive_values_given(d, &[], |_| None);
+        let text = serde_json::to_string(&given).unwrap();
+        for secret in ["tok-latin", "tok-bom", "tok-broken"] {
+            assert!(text.contains(secret), "{secret} in {text}");
+        }
     }
 
     #[test]

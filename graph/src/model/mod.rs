@@ -732,40 +732,44 @@ impl<'p> VarFiles<'p> {
     }
 }
 
-/// Whether terraform may read the Terraform file `path` of `target`: one in the target's
-/// own directory, or in a directory a local module call of any of its files names (from
-/// the calling file's directory, or from the target's for a test's `run` block). Terraform
-/// reads a module's own directory only, so a `.tf` file elsewhere below it (a code
-/// generator's template kept as `autogen/main.tf`) is never read, and when it does not
-/// parse, the target is not broken by it. A target whose Terragrunt configuration names
-/// its code may read any of them.
-fn read_by_terraform(
-    path: &str,
-    target: &Found,
-    own_files: &[String],
+/// The directories terraform may load as modules: each one a local module call of any
+/// file names (from the calling file's directory, or, for a test's `run` block, from its
+/// target's), as written and as links resolve it; `None` when a Terragrunt configuration
+/// may name any (its `terraform { source }`). A `.tf` file in no such directory and not in
+/// its target's own is never read by terraform (a code generator's template kept as
+/// `autogen/main.tf`): when it does not parse, no target is broken by it.
+fn module_dirs(
+    found: &[Found],
+    own_files: &[Vec<String>],
     parsed: &rustc_hash::FxHashMap<&str, std::sync::Arc<Facts>>,
-) -> bool {
-    let dir = parent_dir(path);
-    let own = crate::discover::label_dir(&target.label);
-    if dir == own || !is_terraform_file(file_name(path)) {
-        return true;
-    }
-    own_files
-        .iter()
-        .any(|f| match parsed.get(f.as_str()).map(|p| &**p) {
-            Some(Facts::Hcl(facts)) => facts.modules.iter().any(|call| {
-                if !call.is_local() {
-                    return false;
+    links: &Links,
+) -> Option<HashSet<String>> {
+    let mut dirs: HashSet<String> = HashSet::default();
+    for (t, files) in found.iter().zip(own_files) {
+        let own = crate::discover::label_dir(&t.label);
+        for f in files {
+            match parsed.get(f.as_str()).map(|p| &**p) {
+                Some(Facts::Hcl(facts)) => {
+                    for call in facts.modules.iter().filter(|c| c.is_local()) {
+                        let source = call.source.replace("//", "/");
+                        for from in [parent_dir(f), own] {
+                            let Some(to) = edges::join_normalized(from, &source) else {
+                                continue;
+                            };
+                            let to = to.trim_end_matches('/').to_string();
+                            if let links::Resolved::Inside(real) = links.resolve(&to) {
+                                dirs.insert(real.trim_end_matches('/').to_string());
+                            }
+                            dirs.insert(to);
+                        }
+                    }
                 }
-                let source = call.source.replace("//", "/");
-                [parent_dir(f), own].iter().any(|from| {
-                    edges::join_normalized(from, &source)
-                        .is_some_and(|to| to.trim_end_matches('/') == dir)
-                })
-            }),
-            Some(Facts::Terragrunt(_)) => true,
-            _ => false,
-        })
+                Some(Facts::Terragrunt(_)) => return None,
+                _ => {}
+            }
+        }
+    }
+    Some(dirs)
 }
 
 fn read_facts<'p>(
@@ -813,9 +817,18 @@ fn read_facts<'p>(
     }
     let (parsed, parse_errors) = links::parse_through(facts, repo, snapshot, links, &wanted)?;
     let mut problems: HashMap<usize, Vec<Problem>> = HashMap::default();
+    let modules = if parse_errors.is_empty() {
+        None
+    } else {
+        module_dirs(found, &owned.own_files, &parsed, links)
+    };
     for (path, error) in &parse_errors {
         if let Some(owner) = owned.owners.of_file(path) {
-            if !read_by_terraform(path, &found[owner], &owned.own_files[owner], &parsed) {
+            let dir = parent_dir(path);
+            let unread = is_terraform_file(file_name(path))
+                && dir != crate::discover::label_dir(&found[owner].label)
+                && modules.as_ref().is_some_and(|m| !m.contains(dir));
+            if unread {
                 continue;
             }
             problems
