@@ -38,10 +38,12 @@ pub struct Record {
 }
 
 /// A run's record, held locked while the run lasts: removed when dropped (the run ended,
-/// whichever way), left behind only by a process that is killed.
+/// whichever way), left behind by a process that is killed, or by a run that could not
+/// write even its error into the ledger ([`Running::ended_with_error`]).
 pub struct Running {
     path: PathBuf,
-    _file: File,
+    /// The record, held locked while the run lasts.
+    file: File,
     record: Record,
     /// Left behind on drop: a run that could not record its own end.
     keep: bool,
@@ -77,10 +79,10 @@ impl Running {
             let text = serde_json::to_vec_pretty(&self.record).expect("a record serializes");
             use std::os::unix::fs::FileExt;
             let _ = self
-                ._file
+                .file
                 .set_len(0)
-                .and_then(|()| self._file.write_all_at(&text, 0))
-                .and_then(|()| self._file.sync_all());
+                .and_then(|()| self.file.write_all_at(&text, 0))
+                .and_then(|()| self.file.sync_all());
         }
     }
 }
@@ -117,7 +119,7 @@ pub fn start(session: &Session, env: &str, action: &str, targets: &[String]) -> 
     }
     Ok(Running {
         path,
-        _file: file,
+        file,
         record,
         keep: false,
     })
