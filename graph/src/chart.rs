@@ -320,15 +320,19 @@ pub fn parse_requirements_yaml(text: &str, file: &str) -> Result<Vec<ChartDepend
     ))
 }
 
-/// Whether `line` is a `repository:` key whose value is `repository` (quoted or not).
-fn is_repository_line(line: &str, repository: &str) -> bool {
+/// The value of `line` when it is a `repository:` key, as written (quotes taken off).
+fn repository_value(line: &str) -> Option<&str> {
     let line = line.trim_start();
     let line = line.strip_prefix("- ").unwrap_or(line).trim_start();
     line.get(..10)
         .filter(|key| key.eq_ignore_ascii_case("repository"))
         .and_then(|_| line[10..].trim_start().strip_prefix(':'))
         .map(|value| value.trim().trim_matches(|c| c == '"' || c == '\''))
-        .is_some_and(|value| value == repository)
+}
+
+/// Whether `line` is a `repository:` key whose value is `repository` (quoted or not).
+fn is_repository_line(line: &str, repository: &str) -> bool {
+    repository_value(line).is_some_and(|value| value == repository)
 }
 
 fn dependencies_with_lines(text: &str, deps: Vec<DependencyYaml>) -> Vec<ChartDependency> {
@@ -347,14 +351,30 @@ fn dependencies_with_lines(text: &str, deps: Vec<DependencyYaml>) -> Vec<ChartDe
             })
             .find(|(_, l)| is_repository_line(l, &repository))
             .map(|(start, l)| start + l.find(&repository).unwrap_or(0));
-        let line = match key.or_else(|| {
-            text[search_from..]
-                .find(&repository)
-                .map(|o| o + search_from)
-        }) {
-            Some(at) if !repository.is_empty() => {
-                search_from = at + repository.len();
-                line_of(text, search_from)
+        // (where the value is found, where the next search starts)
+        let found = key
+            .or_else(|| {
+                text[search_from..]
+                    .find(&repository)
+                    .map(|o| o + search_from)
+            })
+            .map(|at| (at, at + repository.len()))
+            // A value written with escapes (`"file://../lib\u0041"`) is not in the text as
+            // decoded: the next `repository:` key stands for it.
+            .or_else(|| {
+                let mut at = search_from;
+                for l in text[search_from..].split_inclusive('\n') {
+                    if repository_value(l).is_some() {
+                        return Some((at, at + l.len()));
+                    }
+                    at += l.len();
+                }
+                None
+            });
+        let line = match found {
+            Some((at, next)) if !repository.is_empty() => {
+                search_from = next;
+                line_of(text, at)
             }
             _ => 1,
         };
@@ -522,6 +542,16 @@ mod tests {
             parse_chart_yaml("name: a\ndependencies:\n  - name: [\n", "Chart.yaml").unwrap_err();
         assert!(matches!(err, Error::Malformed { .. }));
         assert!(err.location().unwrap().line.is_some());
+    }
+
+    /// A repository written with an escape is not in the text as decoded: its line is the
+    /// next `repository:` key's, not line 1.
+    #[test]
+    fn a_repository_written_with_an_escape_names_its_line() {
+        let text = "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n  - name: lib\n    repository: \"file://../li\\u0062\"\n    version: 0.1.0\n";
+        let c = parse_chart_yaml(text, "Chart.yaml").unwrap();
+        assert_eq!(c.dependencies[0].repository, "file://../lib");
+        assert_eq!(c.dependencies[0].line, 6);
     }
 
     /// A control character is reported by position only: the line is that position's, not

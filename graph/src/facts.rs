@@ -59,7 +59,8 @@ use std::sync::{Arc, Mutex};
 /// 55: a `.tf` file no module call reaches breaks nothing when it does not parse (the
 /// index's saved models and the baselines, keyed by this, are made again).
 /// 56: the charts a `helm_release` takes from its `for_each` (`chart = each.value`).
-pub(crate) const FACTS_VERSION: u32 = 56;
+/// 57: the line of a `.tf.json` module source or a chart repository written with escapes.
+pub(crate) const FACTS_VERSION: u32 = 57;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

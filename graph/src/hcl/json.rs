@@ -14,11 +14,23 @@ pub fn parse_tf_json(text: &str, file: &str) -> Result<HclFacts> {
     let mut facts = HclFacts::default();
     let mut push = |name: &str, block: &serde_json::Value| {
         if let Some(source) = block.get("source").and_then(|s| s.as_str()) {
-            let needle = format!("\"{source}\"");
+            // The source as written: plain, or with JSON's escapes (`"../m\r"`); failing
+            // both (another escape), the `"source"` key after the module's name.
+            let written = [
+                format!("\"{source}\""),
+                serde_json::to_string(source).expect("a string serializes"),
+            ];
+            let at = written
+                .iter()
+                .find_map(|w| text.find(w.as_str()))
+                .or_else(|| {
+                    let after = text.find(&format!("\"{name}\"")).unwrap_or(0);
+                    text[after..].find("\"source\"").map(|o| o + after)
+                });
             facts.modules.push(ModuleCall {
                 name: name.to_string(),
                 source: source.to_string(),
-                line: text.find(&needle).map(|o| line_of(text, o)).unwrap_or(1),
+                line: at.map(|o| line_of(text, o)).unwrap_or(1),
             });
         }
     };
@@ -246,4 +258,22 @@ fn template(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_tf_json;
+
+    /// A module source written with an escape names its line, not line 1.
+    #[test]
+    fn a_source_written_with_an_escape_names_its_line() {
+        let text = "{\n  \"module\": {\n    \"m\": {\n      \"source\": \"../../modules/m\\r\"\n    },\n    \"n\": {\n      \"source\": \"../../modules/\\u006e\"\n    }\n  }\n}\n";
+        let facts = parse_tf_json(text, "main.tf.json").unwrap();
+        let lines: Vec<(&str, usize)> = facts
+            .modules
+            .iter()
+            .map(|m| (m.name.as_str(), m.line))
+            .collect();
+        assert_eq!(lines, [("m", 4), ("n", 7)]);
+    }
 }
