@@ -3723,6 +3723,51 @@ fn an_unparsable_tf_file_no_module_call_reaches_breaks_nothing() {
         "{}",
         list.stderr
     );
+    repo.remove("examples/c");
+
+    // And one called from a directory that is no target (a vendored module), whose own
+    // calls strata did not read: every such file counts then.
+    repo.write(
+        "vendor/a/main.tf",
+        "module \"sub\" {\n  source = \"../../mods/plain/sub\"\n}\n",
+    );
+    repo.write(
+        "examples/d/main.tf",
+        "module \"a\" {\n  source = \"../../vendor/a\"\n}\n",
+    );
+    let list = repo.strata(&["list"]);
+    assert_eq!(list.code, 2, "{}", list.stderr);
+    assert!(
+        list.stderr.contains("mods/plain/sub/main.tf:1"),
+        "{}",
+        list.stderr
+    );
+}
+
+/// A module source terraform takes as a constant though it is not a plain string
+/// (`("../m")`, `"${"../m"}"`) is followed; one it cannot be (`"${path.module}/m"`) is said
+/// to be unresolved. Before, both were dropped without a word: no edge, and an edit of the
+/// module affected nothing else.
+#[test]
+fn a_module_source_written_as_a_constant_expression_is_followed() {
+    let repo = workspace();
+    repo.write("modules/m/main.tf", "variable \"x\" {\n  default = 1\n}\n");
+    repo.write(
+        "stacks/paren/main.tf",
+        "module \"m\" {\n  source = (\"../../modules/m\")\n}\n",
+    );
+    repo.write(
+        "stacks/nested/main.tf",
+        "module \"m\" {\n  source = \"${\"../../modules/m\"}\"\n}\n",
+    );
+    repo.commit("sources written as expressions");
+    assert_each_edit_affects(
+        &repo,
+        &[(
+            "modules/m/main.tf",
+            &["modules/m", "stacks/nested", "stacks/paren"],
+        )],
+    );
 }
 
 /// A `helm_release` made for each element of a local (`for_each = local.charts`, `chart =

@@ -60,7 +60,8 @@ use std::sync::{Arc, Mutex};
 /// index's saved models and the baselines, keyed by this, are made again).
 /// 56: the charts a `helm_release` takes from its `for_each` (`chart = each.value`).
 /// 57: the line of a `.tf.json` module source or a chart repository written with escapes.
-pub(crate) const FACTS_VERSION: u32 = 57;
+/// 58: a module source written as a constant expression (`("../m")`), or said unresolved.
+pub(crate) const FACTS_VERSION: u32 = 58;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

@@ -480,13 +480,20 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
         let Some(attr) = block.body.get_attribute("source") else {
             continue;
         };
-        if let Expression::String(s) = &attr.value {
-            let offset = attr.span().map(|s| s.start).unwrap_or(0);
-            facts.modules.push(ModuleCall {
+        let offset = attr.span().map(|s| s.start).unwrap_or(0);
+        // Terraform takes any constant string: `("../m")`, `"${"../m"}"` too. Anything else
+        // it refuses; strata says it cannot follow it rather than drop the call.
+        let mut value = &attr.value;
+        while let Expression::Parenthesis(p) = value {
+            value = p.inner();
+        }
+        match literal(value) {
+            Some(source) => facts.modules.push(ModuleCall {
                 name,
-                source: s.as_str().to_string(),
+                source,
                 line: line_of(text, offset),
-            });
+            }),
+            None => facts.unresolved_refs.push(line_of(text, offset)),
         }
     }
 }

@@ -735,15 +735,19 @@ impl<'p> VarFiles<'p> {
 /// The directories terraform may load as modules: each one a local module call of any
 /// file names (from the calling file's directory, or, for a test's `run` block, from its
 /// target's), as written and as links resolve it; `None` when a Terragrunt configuration
-/// may name any (its `terraform { source }`). A `.tf` file in no such directory and not in
-/// its target's own is never read by terraform (a code generator's template kept as
-/// `autogen/main.tf`): when it does not parse, no target is broken by it.
+/// may name any (its `terraform { source }`), or when a call leads to a directory whose
+/// files were not read here (no target's: a vendored module), whose own calls are then not
+/// known. A `.tf` file in no such directory and not in its target's own is never read by
+/// terraform (a code generator's template kept as `autogen/main.tf`): when it does not
+/// parse, no target is broken by it.
 fn module_dirs(
     found: &[Found],
     own_files: &[Vec<String>],
     parsed: &rustc_hash::FxHashMap<&str, std::sync::Arc<Facts>>,
     links: &Links,
 ) -> Option<HashSet<String>> {
+    // The directories whose calls are known: those holding a file read here.
+    let read: HashSet<&str> = parsed.keys().map(|f| parent_dir(f)).collect();
     let mut dirs: HashSet<String> = HashSet::default();
     for (t, files) in found.iter().zip(own_files) {
         let own = crate::discover::label_dir(&t.label);
@@ -757,9 +761,24 @@ fn module_dirs(
                                 continue;
                             };
                             let to = to.trim_end_matches('/').to_string();
-                            if let links::Resolved::Inside(real) = links.resolve(&to) {
-                                dirs.insert(real.trim_end_matches('/').to_string());
+                            let real = match links.resolve(&to) {
+                                links::Resolved::Inside(real) => {
+                                    real.trim_end_matches('/').to_string()
+                                }
+                                _ => to.clone(),
+                            };
+                            // Only the reading terraform makes (from a test's target, or
+                            // else from the calling file) must lead where files were read;
+                            // the other is a guess that may lead nowhere.
+                            let terraforms = if crate::hcl::is_test_file_of(f, own) {
+                                from == own
+                            } else {
+                                from == parent_dir(f)
+                            };
+                            if terraforms && !read.contains(real.as_str()) {
+                                return None;
                             }
+                            dirs.insert(real);
                             dirs.insert(to);
                         }
                     }

@@ -497,6 +497,24 @@ impl<'a> Scanner<'a> {
         let shape = self.expr(false)?;
         match kind {
             Body::Module if source_line.is_some() => {
+                // A template naming a path variable, a local or a variable is no constant:
+                // a source strata cannot follow (`hcl::collect_modules`). Any other form
+                // (`("../m")`, `"${"../m"}"`) the reference reads.
+                if let Shape::Template(elements) = &shape {
+                    let named = elements
+                        .iter()
+                        .any(|e| matches!(e, Elem::Interpolation(Some(_))));
+                    let unnamed = elements
+                        .iter()
+                        .any(|e| matches!(e, Elem::Interpolation(None)));
+                    if named && !unnamed {
+                        self.facts.unresolved_refs.push(source_line.unwrap_or(0));
+                        return Some(());
+                    }
+                }
+                if !matches!(shape, Shape::Str(..)) {
+                    return None;
+                }
                 if let (Shape::Str(start, end), Some(line)) = (shape, source_line) {
                     let source = unescape(&self.text[start..end])?.into_owned();
                     if let Some(module) = self.facts.modules.last_mut() {
