@@ -237,12 +237,66 @@ pub fn declarations(dir: &Path) -> Vec<Declaration> {
 
 /// The variables declared `sensitive = true` in `dir` (override files included: they may
 /// make a variable sensitive).
+/// The values of a JSON variable file that does not parse, as terraform may quote them:
+/// after each `"name":` anywhere on a line, what follows up to the next `,"` or the line's
+/// end (or, when nothing does, the next line), with and without its quotes.
+fn broken_json_values(text: &str) -> Vec<(String, Value)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let mut rest = *line;
+        while let Some(start) = rest.find('"') {
+            let after = &rest[start + 1..];
+            let Some(end) = after.find('"') else { break };
+            let name = &after[..end];
+            let tail = after[end + 1..].trim_start();
+            let Some(value) = tail.strip_prefix(':') else {
+                rest = &after[end + 1..];
+                continue;
+            };
+            // The value: up to the next `, "` on the line (where the next key may start),
+            // or all of it.
+            let next = value
+                .match_indices(',')
+                .map(|(at, _)| at)
+                .find(|&at| value[at + 1..].trim_start().starts_with('"'))
+                .unwrap_or(value.len());
+            let mut written = value[..next].trim();
+            if written.is_empty() {
+                written = lines.get(i + 1).map_or("", |l| l.trim());
+            }
+            let written = written.trim_end_matches(['}', ',', ']']).trim_end();
+            let unquoted = written.trim_start_matches('"').trim_end_matches('"');
+            if !written.is_empty() {
+                out.push((
+                    name.to_string(),
+                    Value::Array(vec![written.into(), unquoted.into()]),
+                ));
+            }
+            rest = &value[next..];
+        }
+    }
+    out
+}
+
 /// A file's text, bytes that are not UTF-8 read past (as terraform reads past them in a
-/// comment): skipping the file would lose the values it gives.
+/// comment): skipping the file would lose the values it gives. A file in UTF-16 (with its
+/// byte-order mark, as Windows PowerShell 5 writes one) is decoded: terraform refuses it
+/// and quotes its lines, values included.
 fn read_past_bytes(path: &Path) -> Option<String> {
-    std::fs::read(path)
-        .ok()
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    let bytes = std::fs::read(path).ok()?;
+    let utf16 = |rest: &[u8], unit: fn([u8; 2]) -> u16| {
+        let units: Vec<u16> = rest
+            .chunks(2)
+            .map(|c| unit([c[0], c.get(1).copied().unwrap_or(0)]))
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    Some(match bytes.as_slice() {
+        [0xff, 0xfe, rest @ ..] => utf16(rest, u16::from_le_bytes),
+        [0xfe, 0xff, rest @ ..] => utf16(rest, u16::from_be_bytes),
+        _ => String::from_utf8_lossy(&bytes).into_owned(),
+    })
 }
 
 pub fn sensitive_variables(dir: &Path) -> BTreeSet<String> {
@@ -265,24 +319,9 @@ fn file_values(text: &str, json: bool) -> Vec<(String, Value)> {
         let mut out: Vec<(String, Value)> = match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => map.into_iter().collect(),
             Ok(_) => return Vec::new(),
-            // Terraform shows the lines it cannot read: each `"name": rest`, as written.
-            Err(_) => {
-                return text
-                    .lines()
-                    .filter_map(|line| {
-                        let line = line.trim().trim_start_matches(['{', ',']).trim_start();
-                        let rest = line.strip_prefix('"')?;
-                        let (name, rest) = rest.split_once('"')?;
-                        let rest = rest.trim_start().strip_prefix(':')?.trim();
-                        let rest = rest.trim_end_matches(['}', ',']).trim_end();
-                        let unquoted = rest.trim_start_matches('"').trim_end_matches('"');
-                        Some((
-                            name.to_string(),
-                            Value::Array(vec![rest.into(), unquoted.into()]),
-                        ))
-                    })
-                    .collect();
-            }
+            // Terraform shows the lines it cannot read: after each `"name":`, the rest of
+            // its line as written, or the next line when the value stands there.
+            Err(_) => return broken_json_values(text),
         };
         if let Ok(raw) = serde_json::from_str::<
             std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>,
@@ -462,9 +501,32 @@ mod tests {
             "c.auto.tfvars.json",
             "{\n  \"c\": \"tok-broken\",\n  oops\n}\n",
         );
+        // Minified, the key second; a value on the line after its key; UTF-16 with its mark.
+        write(
+            d,
+            "d.auto.tfvars.json",
+            "{\"region\": \"eu\", \"a\": \"tok-minified\\q\"}",
+        );
+        write(
+            d,
+            "e.auto.tfvars.json",
+            "{\n  \"b\":\n    \"tok-next-line\\q\"\n}\n",
+        );
+        let mut utf16 = vec![0xff, 0xfe];
+        for unit in "c = \"tok-utf16\"\r\n".encode_utf16() {
+            utf16.extend_from_slice(&unit.to_le_bytes());
+        }
+        std::fs::write(d.join("f.auto.tfvars"), utf16).unwrap();
         let given = sensitive_values_given(d, &[], |_| None);
         let text = serde_json::to_string(&given).unwrap();
-        for secret in ["tok-latin", "tok-bom", "tok-broken"] {
+        for secret in [
+            "tok-latin",
+            "tok-bom",
+            "tok-broken",
+            "tok-minified",
+            "tok-next-line",
+            "tok-utf16",
+        ] {
             assert!(text.contains(secret), "{secret} in {text}");
         }
     }

@@ -221,13 +221,21 @@ impl Redactor {
             .collect()
     }
 
-    /// Bytes as text, redacted (tool output is text; invalid UTF-8 is kept lossy).
+    /// Bytes as text, redacted (tool output is text; invalid UTF-8 is kept lossy). NUL
+    /// characters go first: a tool quoting a UTF-16 file's line writes a value with a NUL
+    /// after each letter, which no needle matches, and which reads whole once the NULs
+    /// are dropped for display.
     pub fn redact_bytes(&self, bytes: &[u8]) -> Vec<u8> {
         if self.is_empty() {
             return bytes.to_vec();
         }
-        self.redact_text(&String::from_utf8_lossy(bytes))
-            .into_bytes()
+        let text = String::from_utf8_lossy(bytes);
+        let text = if text.contains('\0') {
+            std::borrow::Cow::Owned(text.replace('\0', ""))
+        } else {
+            text
+        };
+        self.redact_text(&text).into_bytes()
     }
 
     /// A JSON value with every sensitive value replaced inside its strings (and strings
@@ -366,6 +374,21 @@ mod tests {
         assert!(!out.contains("s3cr3t"), "{out}");
         assert!(!out.contains("czNjcjN0LSJwdyI="), "{out}");
         assert_eq!(out.matches(REDACTED).count(), 3, "{out}");
+    }
+
+    /// A tool quoting a UTF-16 line writes a NUL after each letter: the value is found once
+    /// they are dropped, and never shows whole.
+    #[test]
+    fn a_value_spelled_with_nuls_between_its_letters_is_replaced() {
+        let mut r = Redactor::default();
+        r.add(&json!("s3cr3t-utf16"));
+        let mut log = b"  1: ".to_vec();
+        for c in "db_password = \"s3cr3t-utf16\"".bytes() {
+            log.extend_from_slice(&[c, 0]);
+        }
+        let out = String::from_utf8(r.redact_bytes(&log)).unwrap();
+        assert!(!out.contains("s3cr3t"), "{out:?}");
+        assert!(out.contains("db_password"), "{out:?}");
     }
 
     #[test]
