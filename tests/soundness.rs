@@ -3760,6 +3760,10 @@ fn a_module_source_written_as_a_constant_expression_is_followed() {
         "stacks/nested/main.tf",
         "module \"m\" {\n  source = \"${\"../../modules/m\"}\"\n}\n",
     );
+    repo.write(
+        "stacks/computed/main.tf",
+        "module \"m\" {\n  source = \"${path.module}/../../modules/m\"\n}\n",
+    );
     repo.commit("sources written as expressions");
     assert_each_edit_affects(
         &repo,
@@ -3767,6 +3771,14 @@ fn a_module_source_written_as_a_constant_expression_is_followed() {
             "modules/m/main.tf",
             &["modules/m", "stacks/nested", "stacks/paren"],
         )],
+    );
+    let explain = repo.strata(&["hash", "--explain", "stacks/computed"]);
+    assert!(
+        explain
+            .stdout
+            .contains("not tracked (paths computed at run time):\n    stacks/computed/main.tf:2"),
+        "{}",
+        explain.stdout
     );
 }
 
