@@ -62,6 +62,12 @@ pub fn write_stdout(text: &str) {
     }
 }
 
+/// Writes `text` for people to stdout (a report of many lines), as [`out!`] writes a line:
+/// without terminal escapes and control characters but line breaks and tabs.
+pub fn write_text(text: &str) {
+    write_stdout(&strata_graph::text::plain(text));
+}
+
 /// Version of every JSON document strata prints; fields are only ever added.
 pub const SCHEMA_VERSION: u32 = 1;
 

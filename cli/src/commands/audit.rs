@@ -153,7 +153,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                     strata_fs::write_atomic(path, text.as_bytes())
                         .map_err(|e| Error::io(path, e))?;
                 }
-                None if !ctx.json => crate::output::write_stdout(&strata_graph::text::plain(&text)),
+                None if !ctx.json => crate::output::write_text(&text),
                 None => {}
             }
             if ctx.json {

@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::commands::run::Printer;
-use crate::output::{print_json, write_stdout};
+use crate::output::print_json;
 use std::path::PathBuf;
 use strata_graph::error::Error;
 use strata_graph::Result;
@@ -69,7 +69,7 @@ fn check(ctx: &Context, args: Args) -> Result<u8> {
     if ctx.json {
         print_json(&report);
     } else {
-        write_stdout(&strata_graph::text::plain(&report.text()));
+        crate::output::write_text(&report.text());
     }
     // As terraform's -detailed-exitcode: 2 when drift was found.
     Ok(if report.interrupted {

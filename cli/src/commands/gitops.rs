@@ -100,10 +100,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                     t.reason.as_deref().unwrap_or("failed")
                 );
                 if !t.log.is_empty() {
-                    say!(
-                        "{}",
-                        strata_graph::text::plain(&strata_run::report::tail(&t.log, 20))
-                    );
+                    say!("{}", strata_run::report::tail(&t.log, 20));
                 }
             }
             say!("strata: nothing written: {why}");

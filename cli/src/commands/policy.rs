@@ -542,7 +542,7 @@ fn scan(ctx: &Context, mut args: ScanArgs) -> Result<u8> {
             crate::out!(
                 "{mark:<7} {:<8} {id:<16} {at}: {}{waived}",
                 f.severity,
-                strata_graph::text::plain(&f.msg)
+                f.msg
             );
         }
         for x in &report.exceptions {
@@ -661,7 +661,6 @@ fn waivers(ctx: &Context, within: i64) -> Result<u8> {
                 Standing::EndingSoon => format!("ENDING SOON, {} days left", r.days_left),
                 Standing::Expired => format!("EXPIRED {} days ago", -r.days_left),
             };
-            // What waivers.toml says, shown as text: no `\r` or colour rewrites the line.
             let line = format!(
                 "{}:{}  {} on {}{}  owner {}  until {} ({standing})",
                 r.file,
@@ -675,7 +674,7 @@ fn waivers(ctx: &Context, within: i64) -> Result<u8> {
                 w.owner,
                 w.expires
             );
-            crate::out!("{}", strata_graph::text::plain(&line));
+            crate::out!("{line}");
             match r.matches.len() {
                 0 => {}
                 n if n <= 5 => crate::out!("  matches {}", r.matches.join(", ")),

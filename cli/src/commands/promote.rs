@@ -144,7 +144,7 @@ fn plan(ctx: &Context, args: PlanArgs) -> Result<u8> {
     } else {
         // What approvers read before they sign: no `\r` or escape from a lock's fields (an
         // applier's git e-mail) rewrites a line of it.
-        write_stdout(&strata_graph::text::plain(&plan.text()));
+        crate::output::write_text(&plan.text());
         if let Some(path) = &args.out {
             if plan.steps().next().is_none() {
                 say!(

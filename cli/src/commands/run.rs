@@ -694,9 +694,7 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
         print_json(&value);
     } else {
         if mode == Mode::Plan {
-            crate::output::write_stdout(&strata_graph::text::plain(
-                &strata_run::report::plan_text(&report),
-            ));
+            crate::output::write_text(&strata_run::report::plan_text(&report));
         }
         print_summary(&report.tasks, started.elapsed(), args.options.verbose);
         // The checks run after an apply to verify it count apart: say how they went, so
@@ -928,7 +926,7 @@ impl Observer for Printer {
         }
         self.line(&text);
         if self.verbose && !r.log.is_empty() {
-            self.line(strata_graph::text::plain(&r.log).trim_end());
+            self.line(r.log.trim_end());
         } else if r.status == Status::Ok {
             // A warning (an undeclared variable in a tfvars file, a deprecated argument)
             // is easy to miss when only failures show their output: each is named. Only
@@ -1022,12 +1020,10 @@ fn print_findings(tasks: &[&TaskReport]) {
                     strata_policy::Outcome::Warn => "warn",
                     strata_policy::Outcome::Unknown => "unknown",
                 };
-                // A policy's message may hold anything: no `\r` or colour rewrites the line.
-                let msg = strata_graph::text::plain(&f.msg);
-                crate::out!("  {:<7} {}{at}: {msg}", outcome, f.severity);
+                crate::out!("  {:<7} {}{at}: {}", outcome, f.severity, f.msg);
             }
         } else {
-            for line in strata_graph::text::plain(&t.log).lines() {
+            for line in t.log.lines() {
                 crate::out!("  {line}");
             }
         }
@@ -1080,10 +1076,7 @@ fn print_summary(tasks: &[TaskReport], elapsed: Duration, verbose: bool) {
                 "\n--- {} ---",
                 describe(&t.label, t.action, t.env.as_deref())
             );
-            say!(
-                "{}",
-                strata_graph::text::plain(&strata_run::report::tail(&t.log, 40))
-            );
+            say!("{}", strata_run::report::tail(&t.log, 40));
         }
     }
     say!(

@@ -148,13 +148,11 @@ pub fn declarations(dir: &Path) -> Vec<Declaration> {
         }
         let overrides = strata_graph::discover::is_override_file(&file);
         let json = strata_graph::discover::is_terraform_json(&file);
-        // Bytes that are not UTF-8 (a comment written in Latin-1) are read past, as
-        // terraform reads past them: skipping the file would lose its declarations, and
-        // with them which variables are sensitive.
-        let Ok(bytes) = std::fs::read(entry.path()) else {
+        // Skipping a file saved oddly would lose its declarations, and with them which
+        // variables are sensitive.
+        let Some(text) = read_past_bytes(&entry.path()) else {
             continue;
         };
-        let text = String::from_utf8_lossy(&bytes);
         let mut declare = |name: &str, sensitive: bool, string_type: Option<bool>| {
             out.push(Declaration {
                 name: name.to_string(),
