@@ -6,9 +6,12 @@
 
 mod common;
 
-use common::{files_containing, json_run, tools_repo, Repo, Run, NULL_PROVIDER};
+use common::{
+    files_containing, json_run, on_terminal, spawn_on_terminal, tools_repo, Repo, Run,
+    NULL_PROVIDER,
+};
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// A sensitive variable's value: never shown.
 const TOKEN: &str = "tok-S3CRET-8d1f";
@@ -23,35 +26,6 @@ fn workspace() -> Repo {
     );
     repo.commit("network");
     repo
-}
-
-/// `strata ARGS` started on a pseudo-terminal (util-linux `script`), its input and output
-/// piped.
-fn spawn_on_terminal(repo: &Repo, args: &str) -> std::process::Child {
-    let command = format!("{} {args}", env!("CARGO_BIN_EXE_strata"));
-    Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(repo.path())
-        .env_remove("GIT_DIR")
-        .env("STRATA_DAEMON", "0")
-        .env("STRATA_STATE_DIR", repo.state_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("util-linux `script` runs commands on a pseudo-terminal")
-}
-
-/// `strata ARGS` on a pseudo-terminal, answering `answer`.
-fn on_terminal(repo: &Repo, args: &str, answer: &str) -> Run {
-    let mut child = spawn_on_terminal(repo, args);
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{answer}\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap().into()
 }
 
 #[test]

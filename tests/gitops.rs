@@ -8,7 +8,8 @@
 mod common;
 
 use common::{
-    files_containing, json_run, repo_root, sample_repo, tools_repo, Repo, Run, NULL_PROVIDER,
+    files_containing, json_run, on_terminal, repo_root, sample_repo, tools_repo, Repo, Run,
+    NULL_PROVIDER,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -1567,4 +1568,192 @@ fn a_gitops_name_collision_is_refused_before_anything_is_applied() {
             "{stack} was applied"
         );
     }
+}
+
+/// The events of `env`'s audit ledger.
+fn ledger(repo: &Repo, env: &str) -> Vec<Value> {
+    std::fs::read_to_string(repo.path().join(format!("environments/{env}/audit.jsonl")))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// After drift nobody wanted, `strata reconcile` puts the environment back to its release
+/// lock: each stack with the code of the commit its entry records (not HEAD's, which has
+/// moved on), a stack without changes left alone, the GitOps output written again; the lock
+/// stays as it was and the ledger gets one event. Without a terminal it needs
+/// --auto-approve; a label outside the lock is refused.
+#[test]
+fn reconcile_puts_back_what_the_lock_records_not_what_head_holds() {
+    let repo = small_with_gitops();
+    repo.commit("small workspace");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    repo.commit("dev's lock and output");
+    let lock_path = repo.path().join("environments/dev/release.lock.toml");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    // HEAD moves on: code nobody applied yet.
+    small(&repo, "2");
+    repo.append(
+        "stacks/app/main.tf",
+        "\nresource \"null_resource\" \"unreleased\" {}\n",
+    );
+    repo.commit("work in progress");
+    // Drift: a resource removed from the state, a delivered manifest edited by hand.
+    terraform_state_rm(&repo, "dev", "stacks/app", "null_resource.app");
+    let manifests = repo.path().join("deploy/dev/charts/web/manifests.yaml");
+    let delivered = std::fs::read_to_string(&manifests).unwrap();
+    std::fs::write(
+        &manifests,
+        delivered.replace("greeting: \"hello\"", "greeting: \"hacked\""),
+    )
+    .unwrap();
+    let (run, _) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+
+    // No terminal to ask on: refused, nothing changed.
+    let run = repo.strata(&["reconcile", "--env", "dev"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--auto-approve"), "{}", run.stderr);
+    let run = repo.strata(&["reconcile", "--env", "dev", "charts/nope", "--auto-approve"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("charts/nope is not in dev's release lock"),
+        "{}",
+        run.stderr
+    );
+    let (run, _) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    // At a terminal, each plan with changes is shown and applied only on `yes`.
+    let declined = on_terminal(&repo, "reconcile --env dev stacks/app", "no");
+    assert_eq!(declined.code, 1, "{}", declined.stdout);
+    assert!(
+        declined.stdout.contains("+ null_resource.app")
+            && declined.stdout.contains("Apply stacks/app in dev?")
+            && declined.stdout.contains("not approved"),
+        "{}",
+        declined.stdout
+    );
+    // Named alone, a stack leaves the GitOps output as it is.
+    assert!(
+        !declined.stdout.contains("GitOps output"),
+        "{}",
+        declined.stdout
+    );
+    assert_ne!(std::fs::read_to_string(&manifests).unwrap(), delivered);
+    // A promotion into dev that stopped half-way is resumed or rolled back first.
+    let record = repo.path().join(".strata/promotions/0123.json");
+    std::fs::create_dir_all(record.parent().unwrap()).unwrap();
+    std::fs::write(
+        &record,
+        r#"{"plan":"0123","from":"ci","to":"dev","status":"interrupted","message":"","by":"x","started_at":"2026-12-01T00:00:00Z","approvals":[],"steps":[],"rollback":[],"changed":["stacks/app"]}"#,
+    )
+    .unwrap();
+    let run = repo.strata(&["reconcile", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("stopped half-way"), "{}", run.stderr);
+    std::fs::remove_file(&record).unwrap();
+    let (run, _) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    let events_before = ledger(&repo, "dev").len();
+
+    let run = repo.strata(&["--json", "reconcile", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    let result = |label: &str| {
+        json["stacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["label"] == label)
+            .map(|s| s["result"].clone())
+    };
+    assert_eq!(result("stacks/network"), Some("in-sync".into()), "{json}");
+    assert_eq!(result("stacks/app"), Some("reconciled".into()), "{json}");
+    assert_eq!(
+        json["delivered"]["rewritten"],
+        serde_json::json!(["charts/web/manifests.yaml"]),
+        "{json}"
+    );
+    // The lock's code, not HEAD's: no resource only HEAD declares, the network's old value.
+    let state = std::fs::read_to_string(repo.state_file("dev", "stacks/app")).unwrap();
+    assert!(state.contains("\"null_resource\""), "{state}");
+    assert!(!state.contains("unreleased"), "{state}");
+    let state = std::fs::read_to_string(repo.state_file("dev", "stacks/network")).unwrap();
+    assert!(
+        state.contains("vpc-1") && !state.contains("vpc-2"),
+        "{state}"
+    );
+    assert_eq!(std::fs::read_to_string(&manifests).unwrap(), delivered);
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock);
+    let (run, _) = drift(&repo, &["--env", "dev"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
+
+    // One event says what was put back, and the ledger still vouches for the lock.
+    let events = ledger(&repo, "dev");
+    assert_eq!(events.len(), events_before + 1);
+    let event = events.last().unwrap();
+    assert_eq!(event["action"], "reconcile", "{event}");
+    assert_eq!(event["outcome"], "succeeded", "{event}");
+    let targets: Vec<(String, String)> = event["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["label"].as_str().unwrap().to_string(),
+                t["result"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("stacks/network".to_string(), "in-sync".to_string()),
+            ("stacks/app".to_string(), "reconciled".to_string())
+        ]
+    );
+    assert_eq!(
+        event["details"]["gitops_rewritten"],
+        "charts/web/manifests.yaml"
+    );
+    repo.strata(&["audit", "verify", "--env", "dev"])
+        .assert_ok();
+
+    // Nothing left to put back: every stack in sync, nothing applied, exit 0.
+    let run = repo.strata(&["reconcile", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
+    assert!(
+        run.stdout.contains("in sync      stacks/app [dev]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("GitOps output deploy/dev: in sync"),
+        "{}",
+        run.stdout
+    );
+
+    // A stack that cannot be put back (its state does not load) fails the run, and what
+    // reads it is not run against outputs that are not the lock's.
+    let network_state = repo.state_file("dev", "stacks/network");
+    let saved = std::fs::read(&network_state).unwrap();
+    std::fs::write(&network_state, "{ not a state").unwrap();
+    let run = repo.strata(&["--json", "reconcile", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stderr, run.stdout);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["stacks"][0]["result"], "failed", "{json}");
+    assert_eq!(json["stacks"][1]["result"], "not-run", "{json}");
+    assert!(
+        json["stacks"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("stacks/network, which it reads, was not put back"),
+        "{json}"
+    );
+    let event = ledger(&repo, "dev").pop().unwrap();
+    assert_eq!(event["outcome"], "failed", "{event}");
+    std::fs::write(&network_state, saved).unwrap();
 }

@@ -56,6 +56,8 @@ enum Command {
     Destroy(commands::run::DestroyArgs),
     /// Whether what runs in an environment is what its release lock says (exit 2: drift).
     Drift(commands::drift::Args),
+    /// Put an environment back to what its release lock says (after unwanted drift).
+    Reconcile(commands::reconcile::Args),
     /// GitOps delivery: an environment's rendered charts with Argo CD or Flux objects.
     #[command(subcommand)]
     Gitops(commands::gitops::Command),
@@ -180,6 +182,7 @@ fn main() -> ExitCode {
         Command::Promote(cmd) => commands::promote::run(&ctx, cmd),
         Command::Gitops(cmd) => commands::gitops::run(&ctx, cmd),
         Command::Drift(args) => commands::drift::run(&ctx, args),
+        Command::Reconcile(args) => commands::reconcile::run(&ctx, args),
         Command::Ci(cmd) => commands::ci::run(&ctx, cmd),
         Command::Policy(cmd) => commands::policy::run(&ctx, cmd),
         Command::Tools(args) => commands::tools::run(&ctx, args),

@@ -916,3 +916,33 @@ pub fn assert_secret_nowhere(secret: &str, repo: &Repo, outputs: &[&Run]) {
         assert!(!run.stderr.contains(secret), "{}", run.stderr);
     }
 }
+
+/// `strata ARGS` started on a pseudo-terminal (util-linux `script`), its input and output
+/// piped.
+pub fn spawn_on_terminal(repo: &Repo, args: &str) -> std::process::Child {
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_strata"));
+    Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(repo.path())
+        .env_remove("GIT_DIR")
+        .env("STRATA_DAEMON", "0")
+        .env("STRATA_STATE_DIR", repo.state_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs commands on a pseudo-terminal")
+}
+
+/// `strata ARGS` on a pseudo-terminal, answering `answer`.
+pub fn on_terminal(repo: &Repo, args: &str, answer: &str) -> Run {
+    use std::io::Write;
+    let mut child = spawn_on_terminal(repo, args);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{answer}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap().into()
+}

@@ -14,6 +14,7 @@ pub mod init;
 pub mod list;
 pub mod policy;
 pub mod promote;
+pub mod reconcile;
 pub mod run;
 pub mod secrets;
 pub mod show;

@@ -73,7 +73,8 @@ pub struct Event {
     pub time: String,
     /// Who ran it (see docs/promotion.md, "Who you are").
     pub actor: String,
-    /// `apply`, `destroy`, `promote`, `rollback`, `state-push` or `state-unlock`.
+    /// `apply`, `destroy`, `promote`, `rollback`, `reconcile`, `state-push` or
+    /// `state-unlock`.
     pub action: String,
     pub env: String,
     /// The commit checked out when it ran.

@@ -358,6 +358,48 @@ fn run_event(
     Ok(Some(event))
 }
 
+/// Records a `strata reconcile` in its environment's ledger: each stack with what became
+/// of it (`in-sync`, `reconciled`, `failed`, `not-run`) at the commit its entry records.
+/// The lock does not change, so no entry is attested.
+pub fn record_reconcile(session: &Session, done: &crate::reconcile::Reconciled) -> Result<()> {
+    let mut event = new_event(session, "reconcile", &done.env)?;
+    let lock = ReleaseLock::read(&session.root, &done.env).unwrap_or_default();
+    for s in &done.stacks {
+        event.targets.push(TargetEvent {
+            label: s.label.clone(),
+            result: s.result.as_str().into(),
+            hash: lock.targets.get(&s.label).map(|e| e.hash.clone()),
+            commit: Some(s.commit.clone()),
+            reason: s.reason.clone(),
+            entry: None,
+        });
+    }
+    if let Some(d) = &done.delivered {
+        event.details.insert("gitops_output".into(), d.dir.clone());
+        event.details.insert(
+            "gitops_rewritten".into(),
+            match &d.problem {
+                Some(why) => format!("not written: {why}"),
+                None => d.rewritten.join(", "),
+            },
+        );
+    }
+    if !done.labels.is_empty() {
+        event
+            .details
+            .insert("labels".into(), done.labels.join(", "));
+    }
+    event.outcome = if done.interrupted {
+        "interrupted"
+    } else if done.ok() {
+        "succeeded"
+    } else {
+        "failed"
+    }
+    .into();
+    append(session, &done.env, event)
+}
+
 /// Records a promotion (`promote apply`) or its rollback (`promote rollback`) in the
 /// destination's ledger, refused ones included.
 pub fn record_promotion(session: &Session, outcome: &Outcome, rollback: bool) -> Result<()> {

@@ -133,7 +133,9 @@ fn unauthorized(
                 .collect();
             ("apply` or `[access] promote", &either)
         }
-        "apply" | "destroy" | "state-push" | "state-unlock" => ("apply", &access.apply),
+        "apply" | "destroy" | "reconcile" | "state-push" | "state-unlock" => {
+            ("apply", &access.apply)
+        }
         "promote" | "rollback" => ("promote", &access.promote),
         _ => return Ok(None),
     };

@@ -16,6 +16,7 @@ pub mod lock;
 pub mod plan;
 mod plan_text;
 pub mod promote;
+pub mod reconcile;
 pub mod record;
 pub mod started;
 pub mod verify;

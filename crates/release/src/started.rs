@@ -22,7 +22,7 @@ const DIR: &str = ".strata/runs";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub env: String,
-    /// `apply`, `destroy`, `promote` or `rollback`.
+    /// `apply`, `destroy`, `promote`, `rollback` or `reconcile`.
     pub action: String,
     pub actor: String,
     /// The commit checked out.
@@ -168,6 +168,7 @@ fn noun(action: &str) -> String {
         "destroy" => "a destroy".into(),
         "promote" => "a promotion".into(),
         "rollback" => "a promotion's rollback".into(),
+        "reconcile" => "a reconcile".into(),
         other => format!("a run ({other})"),
     }
 }

@@ -41,6 +41,7 @@ pub use destroy::{destroy_from, destroy_left_behind, run_at_commit, taken_out};
 pub use explain::{explain_task_keys, KeyExplanation};
 pub use outcome::{Outcome, PolicySummary, Summary, TestsSummary};
 use runner::Runner;
+pub use runner::NOTHING_TO_APPLY;
 pub use select::{select, Scope, Selection};
 
 #[derive(Debug, Clone)]

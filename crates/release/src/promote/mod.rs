@@ -30,8 +30,8 @@ use strata_run::task::Mode;
 use strata_run::{Observer, RunOptions};
 
 mod preflight;
-mod rollback;
-mod waves;
+pub(crate) mod rollback;
+pub(crate) mod waves;
 
 use preflight::*;
 pub use preflight::{missing_commits, unrollable};
@@ -162,11 +162,14 @@ pub fn unfinished_message(env: &str, record: &Path, outcome: &Outcome) -> String
 
 /// One promotion into an environment at a time (per checkout); released when dropped or
 /// when the process ends, however it ends.
-struct PromotionLock {
+pub(crate) struct PromotionLock {
     _file: File,
 }
 
-fn take_lock(root: &Path, env: &str) -> Result<std::result::Result<PromotionLock, String>> {
+pub(crate) fn take_lock(
+    root: &Path,
+    env: &str,
+) -> Result<std::result::Result<PromotionLock, String>> {
     let dir = root.join(strata_graph::workspace::STRATA_DIR);
     std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
     strata_fs::keep_out_of_git(&dir);

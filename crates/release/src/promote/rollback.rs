@@ -5,7 +5,7 @@ use super::*;
 
 /// `labels` ordered so that each comes after those of them it reads (`deps`); otherwise in
 /// the order given. What a cycle leaves keeps its order.
-pub(super) fn after_what_they_read<'l, 'd>(
+pub(crate) fn after_what_they_read<'l, 'd>(
     labels: Vec<&'l String>,
     deps: impl Fn(&str) -> &'d [String],
 ) -> Vec<&'l String> {

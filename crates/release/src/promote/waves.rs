@@ -268,7 +268,7 @@ pub(super) fn own_failure(report: &strata_run::RunReport, label: &str) -> Option
     (failed || !own).then(|| first_failure_among(report, &[label.to_string()], true))
 }
 
-pub(super) fn first_failure_among(
+pub(crate) fn first_failure_among(
     report: &strata_run::RunReport,
     labels: &[String],
     only: bool,

@@ -67,6 +67,8 @@ pub(super) fn applied_but_stateless(label: &str, env: &str, backend: &str) -> St
 }
 
 pub(crate) const NOTHING_TO_DESTROY: &str = "nothing to destroy: the state holds no resources";
+/// Why an apply task whose plan has no changes did not apply it.
+pub const NOTHING_TO_APPLY: &str = "no changes: nothing to apply";
 
 pub(crate) enum NotReady {
     Skip(String),

@@ -2,6 +2,7 @@
 
 mod key;
 
+pub use key::NOTHING_TO_APPLY;
 pub(crate) use key::{NotReady, Prepared, NOTHING_TO_DESTROY};
 
 use super::TaskReport;
@@ -561,7 +562,7 @@ impl Runner<'_> {
             report.reason = Some(if self.mode == Mode::Destroy {
                 NOTHING_TO_DESTROY.into()
             } else {
-                "no changes: nothing to apply".into()
+                NOTHING_TO_APPLY.into()
             });
             return Some(Status::Ok);
         }
