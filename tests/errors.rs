@@ -4,6 +4,36 @@
 mod common;
 use common::{mask, Repo};
 
+/// A workspace whose layout finds nothing (Terragrunt units whose code is fetched at run
+/// time, a layout that misses every directory): a run of everything is refused, not a
+/// green "0 tasks". Asked about what a change affects, nothing is a fine answer.
+#[test]
+fn a_workspace_without_targets_runs_nothing_green() {
+    let repo = Repo::new();
+    repo.write("WORKSPACE.toml", "[workspace]\nname = \"t\"\n");
+    repo.write(
+        "live/dev/vpc/terragrunt.hcl",
+        "terraform {\n  source = \"git::https://example.com/m.git//vpc\"\n}\n",
+    );
+    repo.commit("terragrunt units only");
+    for args in [
+        &["check"][..],
+        &["plan", "--env", "dev"],
+        &["policy", "eval"],
+    ] {
+        let run = repo.strata(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("error: the workspace has no targets: there is nothing to run"),
+            "{}",
+            run.stderr
+        );
+    }
+    repo.strata(&["check", "--affected", "--base", "HEAD"])
+        .assert_ok();
+}
+
 #[test]
 fn unknown_label_names_file_and_line() {
     let repo = Repo::with_fixture();

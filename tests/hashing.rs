@@ -89,6 +89,52 @@ fn explain_lists_inputs_globals_tools_and_deps() {
     assert_eq!(fp["deps"][0]["label"], "stacks/database");
 }
 
+/// The text form marks the inputs a target reads from elsewhere; a file of its own
+/// directory that `ignore` matches (a chart's README, which helm packages) is an input but
+/// not from elsewhere. Before, it was marked "read from outside the target".
+#[test]
+fn explain_marks_only_what_comes_from_elsewhere_as_outside() {
+    let repo = Repo::new();
+    repo.write(
+        "WORKSPACE.toml",
+        "[workspace]\nname = \"t\"\nignore = [\"**/*.md\"]\n",
+    );
+    repo.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    repo.write("charts/web/README.md", "# web\n");
+    repo.write(
+        "stacks/app/main.tf",
+        "locals {\n  c = file(\"../../shared/c.json\")\n}\n",
+    );
+    repo.write("shared/c.json", "{}\n");
+    repo.commit("initial");
+    let run = repo.strata(&["hash", "--explain", "charts/web"]);
+    run.assert_ok();
+    let line = |path: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.ends_with(path) || l.contains(&format!("{path}  (")))
+            .unwrap_or_else(|| panic!("{path} is not listed:\n{}", run.stdout))
+            .to_string()
+    };
+    let readme = line("charts/web/README.md");
+    assert!(!readme.contains("outside"), "{readme}");
+    assert!(
+        readme.contains("(in its directory, but not one of its own files"),
+        "{readme}"
+    );
+    let run = repo.strata(&["hash", "--explain", "stacks/app"]);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .contains("shared/c.json  (read from outside the target)"),
+        "{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn unknown_label_for_hash_is_an_error() {
     let repo = Repo::with_fixture();

@@ -598,7 +598,15 @@ fn a_terramate_tree_with_stacks_anywhere() {
             &module_call("naming", "../../modules/naming"),
         )
         // A stack inside a stack.
-        .write("infra/network/peering/stack.tm.hcl", "stack {}\n")
+        // Terramate's outputs sharing: an input read from the stack with that `id`.
+        .write(
+            "infra/network/peering/stack.tm.hcl",
+            "stack {\n  id = \"peering\"\n}\n\ninput \"dns_zone\" {\n  backend       = \"default\"\n  value         = outputs.zone.value\n  from_stack_id = \"dns-id\"\n}\n",
+        )
+        .write(
+            "platform/dns/stack.tm.hcl",
+            "stack {\n  name = \"dns\"\n  id   = \"dns-id\"\n}\n",
+        )
         .write(
             "infra/network/peering/main.tf",
             "resource \"null_resource\" \"p\" {}\n",
@@ -636,6 +644,13 @@ fn a_terramate_tree_with_stacks_anywhere() {
     );
     assert!(
         run.stdout.contains("apps/web/stack.tm.hcl:4  wanted_by /infra/network: add \"infra/network\" to `deps` in the stack.toml of apps/web"),
+        "{}",
+        run.stdout
+    );
+    // An input from another stack's outputs: the stack reading it depends on that one.
+    // Before, init did not list it.
+    assert!(
+        run.stdout.contains("infra/network/peering/stack.tm.hcl:8  input stack id: dns-id: add \"platform/dns\" to `deps` in the stack.toml of infra/network/peering"),
         "{}",
         run.stdout
     );
@@ -799,6 +814,49 @@ fn conftest_policies_outside_policies_are_named_in_the_layout() {
             ("policy", "policy"),
             ("stacks/a", "stack"),
         ])
+    );
+}
+
+/// Rego files of another tool (Atmos's stack validation: `package atmos`, `errors[msg]`,
+/// Rego v0) declare no rule conftest runs: init says so, leaves them out of the policy
+/// layout and ignores them, so `list --check` passes and a check does not fail on them.
+/// Before, they were taken as a policy without a word, and every `strata check` in an
+/// environment exited 2 because they did not load.
+#[test]
+fn rego_of_another_tool_is_not_taken_as_a_policy() {
+    let repo = Repo::new();
+    repo.write("stacks/a/main.tf", PROVIDER)
+        .write(
+            "stacks/schemas/opa/app/validate-app.rego",
+            "package atmos\n\nerrors[message] {\n    not input.vars.name\n    message := \"name must be set\"\n}\n",
+        )
+        .write(
+            "policy/rules.rego",
+            "package main\n\ndeny_public[msg] {\n  false\n  msg := \"x\"\n}\n",
+        )
+        .write("policy/lib.rego", "package lib\n\nx := 1\n");
+    repo.commit("another tool's Rego");
+    let run = repo.strata(&["init"]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("`stacks/schemas/opa/app` holds Rego files that declare no `deny`, `warn` or `violation` rule"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("`policy`"), "{}", run.stderr);
+    let text = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    assert!(
+        doc["workspace"]["ignore"]
+            .as_array()
+            .unwrap()
+            .contains(&toml::Value::String("stacks/schemas/opa/app/*.rego".into())),
+        "{text}"
+    );
+    let (targets, _) = list_check(&repo);
+    assert_eq!(
+        targets,
+        pairs(&[("policy", "policy"), ("stacks/a", "stack")])
     );
 }
 

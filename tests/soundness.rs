@@ -3810,3 +3810,52 @@ fn a_chart_a_helm_release_takes_from_its_for_each_is_an_input() {
         )],
     );
 }
+
+/// A chart handed to a wrapper module inside a map (`helm_releases = { web = { chart =
+/// "./charts/web" } }`, as eks-blueprints-addons takes it) is one the stack deploys: an
+/// edit of the chart's `file://` dependency affects the stack, as it affects one deploying
+/// the chart with `helm_release`. Before, the chart's own files were the stack's inputs, but
+/// the dependency was missed without a word.
+#[test]
+fn a_chart_in_a_map_handed_to_a_module_is_deployed_by_the_stack() {
+    let repo = workspace();
+    repo.write(
+        "stacks/app/main.tf",
+        "module \"addons\" {\n  source  = \"aws-ia/eks-blueprints-addons/aws\"\n  version = \"1.0.0\"\n  helm_releases = {\n    web = {\n      chart = \"./charts/web\"\n    }\n    remote = {\n      chart      = \"karpenter\"\n      repository = \"oci://public.ecr.aws/karpenter\"\n    }\n  }\n  settings = { \"chart\" = \"${path.module}/charts/api\" }\n}\n",
+    );
+    repo.write(
+        "stacks/app/charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n  - name: common\n    version: 0.1.0\n    repository: file://../../../../charts/common\n",
+    );
+    repo.write(
+        "stacks/app/charts/web/templates/cm.yaml",
+        "{{ include \"common.cm\" . }}\n",
+    );
+    repo.write(
+        "stacks/app/charts/api/Chart.yaml",
+        "apiVersion: v2\nname: api\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "charts/common/Chart.yaml",
+        "apiVersion: v2\nname: common\nversion: 0.1.0\ntype: library\n",
+    );
+    repo.write(
+        "charts/common/templates/_cm.tpl",
+        "{{- define \"common.cm\" -}}\nkind: ConfigMap\n{{- end -}}\n",
+    );
+    repo.commit("initial");
+    list_without_warnings(&repo);
+    assert_each_edit_affects(
+        &repo,
+        &[
+            (
+                "charts/common/templates/_cm.tpl",
+                &["charts/common", "stacks/app", "stacks/app/charts/web"],
+            ),
+            (
+                "stacks/app/charts/api/Chart.yaml",
+                &["stacks/app", "stacks/app/charts/api"],
+            ),
+        ],
+    );
+}

@@ -61,7 +61,9 @@ use std::sync::{Arc, Mutex};
 /// 56: the charts a `helm_release` takes from its `for_each` (`chart = each.value`).
 /// 57: the line of a `.tf.json` module source or a chart repository written with escapes.
 /// 58: a module source written as a constant expression (`("../m")`), or said unresolved.
-pub(crate) const FACTS_VERSION: u32 = 58;
+/// 59: a chart written under a `chart` key inside a module argument (`helm_releases = { web
+/// = { chart = "./charts/web" } }`) is one the stack may deploy.
+pub(crate) const FACTS_VERSION: u32 = 59;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

@@ -136,11 +136,20 @@ fn explain_text(view: &strata_graph::session::View, i: TargetId) {
             .map(|e| (e.id.to_hex(), format!("{:o}", e.mode)))
             .unwrap_or_else(|| ("missing".into(), String::new()))
     };
+    let dir = strata_graph::discover::label_dir(&t.label);
     for f in &fp.inputs {
-        let extra = if t.extra_inputs.contains(f.path) {
-            "  (read from outside the target)"
-        } else {
-            ""
+        let inside = dir.is_empty()
+            || f.path
+                .strip_prefix(dir)
+                .is_some_and(|rest| rest.starts_with('/'));
+        // A file of its own directory that `ignore` matches is still read (helm packages a
+        // chart's README), and so is a nested target's: inputs, but not from elsewhere.
+        let extra = match (t.extra_inputs.contains(f.path), inside) {
+            (false, _) => "",
+            (true, false) => "  (read from outside the target)",
+            (true, true) => {
+                "  (in its directory, but not one of its own files: ignored, or another target's)"
+            }
         };
         let (id, mode) = id(f);
         crate::out!("    {id} {mode:>6} {}{extra}", f.path);

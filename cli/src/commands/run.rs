@@ -290,6 +290,15 @@ fn run_with(ctx: &Context, args: Args, mode: Mode, findings_only: bool) -> Resul
     let session = ctx.session()?;
     let view = session.work_tree()?;
     view.model.check_settings()?;
+    // A workspace in which the layout finds nothing: a run of everything would check
+    // nothing and say "0 tasks", which a pipeline reads as green.
+    if view.model.targets.is_empty() && args.labels.is_empty() && !args.affected {
+        return Err(Error::Invalid {
+            message: "the workspace has no targets: there is nothing to run".into(),
+            location: strata_graph::error::Location::new(strata_graph::workspace::WORKSPACE_FILE, None),
+            hint: "`strata list` shows what the layout finds and `strata init --dry-run --force` proposes one; Terragrunt units without Terraform files of their own are not read (their code is fetched when they run)".into(),
+        });
+    }
     // Without an environment a stack has no state to plan against: say so, rather than a
     // green check that never planned.
     if mode == Mode::Check

@@ -168,15 +168,23 @@ fn rewrite_line(line: &str, dir: &str) -> String {
             // A lone `,` or `:` is a word of its own, so the loop always advances.
             .max(word_start.chars().next().map_or(1, char::len_utf8));
         let (word, after) = word_start.split_at(end);
-        let (prefix, path) = match word.strip_prefix("old/").or(word.strip_prefix("new/")) {
-            Some(p) => (&word[..4], p),
-            None => ("", word),
+        // A name in brackets or quotes (`module "vpc" (main.tf:3)`): the marks stay.
+        const MARKS: [char; 5] = ['(', '[', '`', '\'', ')'];
+        let inner = word.trim_start_matches(MARKS);
+        let (lead, inner) = word.split_at(word.len() - inner.len());
+        let core = inner.trim_end_matches([')', ']', '`', '\'', '.']);
+        let trail = &inner[core.len()..];
+        let (prefix, path) = match core.strip_prefix("old/").or(core.strip_prefix("new/")) {
+            Some(p) => (&core[..4], p),
+            None => ("", core),
         };
         if (strata_graph::discover::is_terraform_file(path) || path.ends_with(".tfvars"))
             && !path.starts_with('/')
         {
+            out.push_str(lead);
             out.push_str(prefix);
             out.push_str(&join_normalized(dir, path));
+            out.push_str(trail);
         } else {
             out.push_str(word);
         }
@@ -995,6 +1003,16 @@ provider "registry.terraform.io/hashicorp/random" {
         assert!(out.contains("   3:   bad = 1"), "{out}");
         assert_eq!(repo_paths("no files here\n", "a"), "no files here\n");
         assert_eq!(repo_paths("on main.tf line 1", ""), "on main.tf line 1");
+        // A file named in brackets or quotes keeps them around the whole path: before,
+        // `(main.tf:3)` became `stacks/app/(main.tf:3)`.
+        assert_eq!(
+            repo_paths("module \"vpc\" (main.tf:3)\n", "stacks/app"),
+            "module \"vpc\" (stacks/app/main.tf:3)\n"
+        );
+        assert_eq!(
+            repo_paths("see `main.tf`, [vars.tfvars] and (main.tf).\n", "s"),
+            "see `s/main.tf`, [s/vars.tfvars] and (s/main.tf).\n"
+        );
     }
 
     /// terraform's diagnostics start a paragraph (or sit in the box newer versions draw);

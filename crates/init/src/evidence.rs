@@ -66,8 +66,9 @@ pub struct Call {
 }
 
 /// An order between units, or an input, that another tool declares and strata does not
-/// read: a Terramate stack's `after`, `before`, `wants` or `wanted_by`, and its `watch`
-/// (files outside the stack whose change changes it), a Terragrunt unit's
+/// read: a Terramate stack's `after`, `before`, `wants` or `wanted_by`, its `watch`
+/// (files outside the stack whose change changes it) and its `input` blocks reading another
+/// stack's outputs (`from_stack_id`), a Terragrunt unit's
 /// `dependency` and `dependencies` blocks, and its `include`s (a change to an included file
 /// changes the unit). strata orders and affects targets by module calls, file reads and the
 /// `deps` of stack.toml only, so each of these must be carried over by hand.
@@ -75,8 +76,8 @@ pub struct Call {
 pub struct Declared {
     pub file: String,
     pub line: usize,
-    /// `after`, `before`, `wants`, `wanted_by`, `watch`, `dependency`, `dependencies` or
-    /// `include`.
+    /// `after`, `before`, `wants`, `wanted_by`, `watch`, `input`, `dependency`,
+    /// `dependencies` or `include`.
     pub what: String,
     /// The path or selector as written (an expression as its source text).
     pub value: String,
@@ -115,6 +116,9 @@ pub struct Evidence {
     pub problems: Vec<Problem>,
 }
 
+/// How a declared `input` names the Terramate stack it reads from (`from_stack_id`).
+const TERRAMATE_STACK_ID: &str = "stack id: ";
+
 /// What one Terraform or Terramate file says.
 #[derive(Debug, Default)]
 struct FileFacts {
@@ -122,6 +126,8 @@ struct FileFacts {
     providers: Vec<String>,
     calls: Vec<(String, usize)>,
     terramate_stack: bool,
+    /// A Terramate stack's `id`.
+    terramate_id: Option<String>,
     /// (what, value as written, line): see [`Declared`].
     declared: Vec<(String, String, usize)>,
     /// A Terragrunt configuration as strata's model reads it.
@@ -214,12 +220,16 @@ pub fn collect(repo: &Repo, snapshot: &Snapshot) -> Result<Evidence> {
         }
     }
     let mut terramate_stacks: BTreeSet<String> = BTreeSet::new();
+    let mut terramate_ids: BTreeMap<String, String> = BTreeMap::new();
     let mut facts: BTreeMap<&str, FileFacts> = BTreeMap::new();
     for (path, result) in read {
         match result {
             Ok(f) => {
                 if f.terramate_stack {
                     terramate_stacks.insert(parent_dir(path).to_string());
+                }
+                if let Some(id) = &f.terramate_id {
+                    terramate_ids.insert(id.clone(), parent_dir(path).to_string());
                 }
                 let dir = parent_dir(path);
                 for (what, value, line) in &f.declared {
@@ -240,6 +250,12 @@ pub fn collect(repo: &Repo, snapshot: &Snapshot) -> Result<Evidence> {
                 facts.insert(path, f);
             }
             Err(problem) => ev.problems.push(problem),
+        }
+    }
+    // An input from another Terramate stack names the stack with that `id`.
+    for d in ev.declared.iter_mut().filter(|d| d.what == "input") {
+        if let Some(id) = d.value.strip_prefix(TERRAMATE_STACK_ID) {
+            d.dir = terramate_ids.get(id).cloned();
         }
     }
     // A remote state read by a component's name names the one directory of that name, when
@@ -495,10 +511,34 @@ fn read_body(body: &Body, text: &str, terramate: bool, facts: &mut FileFacts) {
         match block.ident.as_str() {
             "stack" if terramate => {
                 facts.terramate_stack = true;
+                if let Some(Expression::String(id)) =
+                    block.body.get_attribute("id").map(|a| &a.value)
+                {
+                    facts.terramate_id = Some(id.as_str().to_string());
+                }
                 for what in ["after", "before", "wants", "wanted_by", "watch"] {
                     if let Some(attr) = block.body.get_attribute(what) {
                         declared_values(what, &attr.value, text, &mut facts.declared);
                     }
+                }
+            }
+            // Terramate's outputs sharing: an input read from another stack's outputs, named
+            // by that stack's `id`.
+            "input" if terramate => {
+                if let Some(attr) = block.body.get_attribute("from_stack_id") {
+                    let offset = attr.span().map(|s| s.start).unwrap_or(0);
+                    let value = match &attr.value {
+                        Expression::String(s) => format!("{TERRAMATE_STACK_ID}{}", s.as_str()),
+                        other => other
+                            .span()
+                            .and_then(|s| text.get(s))
+                            .unwrap_or("an expression")
+                            .trim()
+                            .to_string(),
+                    };
+                    facts
+                        .declared
+                        .push(("input".into(), value, line_of(text, offset)));
                 }
             }
             "terraform" if !terramate => {

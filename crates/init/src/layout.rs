@@ -69,8 +69,14 @@ pub struct Layout {
 /// The policy globs: the default (`None`) unless directories of Rego files lie outside
 /// `policies/`, in no target's directory (where they are its tests) and not under
 /// `environments/`: then the default and `<top>/**` for each top directory holding them
-/// (conftest's `policy/`).
-pub fn policies(paths: &[String], targets: &[&str]) -> Option<KindLayout> {
+/// (conftest's `policy/`). Such a directory that `is_policy` says holds no policy strata
+/// runs (another tool's Rego) is left out, and returned.
+pub fn policies(
+    paths: &[String],
+    targets: &[&str],
+    is_policy: impl Fn(&str) -> bool,
+) -> (Option<KindLayout>, Vec<String>) {
+    let mut left_out: Vec<String> = Vec::new();
     let inside_target = |dir: &str| {
         targets
             .iter()
@@ -86,7 +92,12 @@ pub fn policies(paths: &[String], targets: &[&str]) -> Option<KindLayout> {
             || top == "environments"
             || top.starts_with('.')
             || inside_target(dir)
+            || left_out.iter().any(|d| d == dir)
         {
+            continue;
+        }
+        if !is_policy(dir) {
+            left_out.push(dir.to_string());
             continue;
         }
         let glob = if dir == top {
@@ -100,17 +111,39 @@ pub fn policies(paths: &[String], targets: &[&str]) -> Option<KindLayout> {
         }
     }
     if tops.is_empty() {
-        return None;
+        return (None, left_out);
     }
     let mut globs = vec![Chosen {
         glob: "policies/**".into(),
         dirs: Vec::new(),
     }];
     globs.extend(tops.into_iter().map(|(glob, dirs)| Chosen { glob, dirs }));
-    Some(KindLayout {
+    let layout = KindLayout {
         globs,
         instead_of_default: "Rego policies lie outside policies/ (conftest keeps them in policy/)"
             .into(),
+    };
+    (Some(layout), left_out)
+}
+
+/// Whether Rego `text` declares a rule conftest runs: `deny`, `warn` or `violation`, alone
+/// or with a `_suffix` (conftest's names), at the start of a line.
+pub fn declares_conftest_rules(text: &str) -> bool {
+    text.lines().any(|line| {
+        let line = line.trim_start();
+        let line = line.strip_prefix("default ").unwrap_or(line).trim_start();
+        ["deny", "warn", "violation"].iter().any(|name| {
+            let Some(rest) = line.strip_prefix(name) else {
+                return false;
+            };
+            let rest = match rest.strip_prefix('_') {
+                Some(suffix) => {
+                    suffix.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                }
+                None => rest,
+            };
+            rest.is_empty() || rest.starts_with(['[', '{', ' ', '\t', ':', '='])
+        })
     })
 }
 
@@ -798,6 +831,31 @@ fn charts(want: &Want) -> Option<KindLayout> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn conftest_rules_are_told_from_other_rego() {
+        for policy in [
+            "deny[msg] {",
+            "deny contains msg if {",
+            "  warn_tags[msg] {",
+            "violation[{\"msg\": m}] {",
+            "default deny := false",
+            "deny_x = true",
+            "warn",
+        ] {
+            assert!(super::declares_conftest_rules(policy), "{policy}");
+        }
+        for other in [
+            "errors[message] {",
+            "warning[msg] {",
+            "denyall := 1",
+            "# deny[msg] {",
+            "x := deny",
+            "package deny",
+        ] {
+            assert!(!super::declares_conftest_rules(other), "{other}");
+        }
+    }
+
     use super::*;
 
     fn run(tf: &[&str], targets: &[(&str, Kind)]) -> (Option<Vec<String>>, Option<Vec<String>>) {

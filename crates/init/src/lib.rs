@@ -191,7 +191,21 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         .iter()
         .map(|t| discover::label_dir(&t.label))
         .collect();
-    let policy_layout = layout::policies(&ev.paths, &target_dirs);
+    // A directory of Rego files none of which declares a rule conftest runs is another
+    // tool's (Atmos's stack validation, Gatekeeper's templates): strata would load it as a
+    // policy and judge nothing with it, or fail on its syntax.
+    let is_policy = |dir: &str| {
+        ev.paths
+            .iter()
+            .filter(|p| p.ends_with(".rego") && !p.ends_with("_test.rego"))
+            .filter(|p| p.rsplit_once('/').is_some_and(|(d, _)| d == dir))
+            .any(|p| {
+                std::fs::read(root.join(p)).is_ok_and(|bytes| {
+                    layout::declares_conftest_rules(&String::from_utf8_lossy(&bytes))
+                })
+            })
+    };
+    let (policy_layout, foreign_rego) = layout::policies(&ev.paths, &target_dirs, is_policy);
     let mut chosen = layout::synthesize(&want);
     chosen.policies = policy_layout.clone();
     let mut by_path = false;
@@ -247,7 +261,8 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         .collect();
     let name = workspace_name(&root);
     let branch = repo.default_branch().unwrap_or_else(|| "main".into());
-    let ignore = ignore_globs(&snapshot, &targets);
+    let mut ignore = ignore_globs(&snapshot, &targets);
+    ignore.extend(foreign_rego.iter().map(|dir| format!("{dir}/*.rego")));
     let text = files::workspace_toml(&files::WorkspaceText {
         ignore: &ignore,
         environment_path: environment_path.as_deref(),
@@ -311,6 +326,16 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
             )),
         });
     }
+    problems.extend(foreign_rego.iter().map(|dir| Problem {
+        message: format!(
+            "`{dir}` holds Rego files that declare no `deny`, `warn` or `violation` rule (conftest's names): not taken as a policy, and ignored (`{dir}/*.rego` in `ignore`)"
+        ),
+        location: None,
+        hint: Some(
+            "if they are meant as strata policies, name their rules as conftest does and take the line out of `ignore`"
+                .into(),
+        ),
+    }));
     problems.extend(classes.conflicts.iter().map(|d| Problem {
         message: format!(
             "`{}` holds both Terraform files and a chart; strata takes it as a chart",

@@ -271,6 +271,51 @@ fn chart_refs_of(value: &Expression, line: usize) -> Vec<FileRef> {
         .collect()
 }
 
+/// The charts written under a `chart` key inside a module argument's value (`helm_releases =
+/// { web = { chart = "./charts/web" } }`, the map a wrapper module hands its
+/// `helm_release`s): each chart one names is one the stack may deploy. Read as candidates:
+/// a value that names no chart there is no problem (the module may use the key otherwise).
+pub(super) fn nested_chart_refs(value: &Expression, line: usize) -> Vec<FileRef> {
+    struct Charts {
+        line: usize,
+        found: Vec<FileRef>,
+    }
+    impl Visit for Charts {
+        fn visit_object(&mut self, object: &hcl_edit::expr::Object) {
+            for (key, value) in object.iter() {
+                let chart = match key {
+                    hcl_edit::expr::ObjectKey::Ident(ident) => ident.as_str() == "chart",
+                    hcl_edit::expr::ObjectKey::Expression(Expression::String(s)) => {
+                        s.as_str() == "chart"
+                    }
+                    hcl_edit::expr::ObjectKey::Expression(_) => false,
+                };
+                if chart {
+                    let found = chart_refs_of(value.expr(), self.line);
+                    self.found.extend(found.into_iter().map(|r| FileRef {
+                        candidate: true,
+                        ..r
+                    }));
+                }
+            }
+            hcl_edit::visit::visit_object(self, object);
+        }
+    }
+    let mut charts = Charts {
+        line,
+        found: Vec::new(),
+    };
+    charts.visit_expr(value);
+    charts.found
+}
+
+/// [`nested_chart_refs`] of a value given as text (the fast scanner's way to the same
+/// facts): `None` when the text is not one expression.
+pub(super) fn nested_chart_refs_of_text(value: &str, line: usize) -> Option<Vec<FileRef>> {
+    let expr = hcl_edit::parser::parse_expr(value).ok()?;
+    Some(nested_chart_refs(&expr, line))
+}
+
 /// [`chart_refs_of`] of a value given as text (the fast scanner's way to the same facts):
 /// `None` when the text is not one expression.
 pub(super) fn chart_refs_of_text(value: &str, line: usize) -> Option<Vec<FileRef>> {
@@ -456,15 +501,17 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
             .first()
             .map(|l| l.as_str().to_string())
             .unwrap_or_default();
-        // A wrapper module deploying a chart from the workspace (`chart = "${path.module}/
-        // charts/x"` handed to a helm-release module) reads it as helm_release would.
-        if let Some(attr) = block.body.get_attribute("chart") {
-            let offset = attr.span().map(|s| s.start).unwrap_or(0);
-            facts
-                .chart_refs
-                .extend(chart_refs_of(&attr.value, line_of(text, offset)));
-        }
         for attr in block.body.attributes() {
+            // A wrapper module deploying a chart from the workspace (`chart =
+            // "${path.module}/charts/x"` handed to a helm-release module) reads it as
+            // helm_release would.
+            if attr.key.as_str() == "chart" {
+                let offset = attr.span().map(|s| s.start).unwrap_or(0);
+                facts
+                    .chart_refs
+                    .extend(chart_refs_of(&attr.value, line_of(text, offset)));
+                continue;
+            }
             if !is_module_input(attr.key.as_str()) {
                 continue;
             }

@@ -257,6 +257,9 @@ pub(super) fn path_arg(
     resource: bool,
     facts: &mut HclFacts,
 ) {
+    if !resource {
+        facts.chart_refs.extend(nested_chart_refs(value, line));
+    }
     if resource && key == COMMAND {
         if let Some(command) = command_paths(value, line) {
             facts.file_refs.extend(command.paths);

@@ -671,6 +671,15 @@ impl<'a> Scanner<'a> {
                 }
             }
             Body::Module if crate::hcl::is_module_input(self.str(key)) => {
+                // A chart under a `chart` key inside the value (`hcl::nested_chart_refs`):
+                // only a value naming `chart` can hold one (or, in a quoted key, escapes).
+                let value = &self.text[value_start..self.pos];
+                if self.str(key) != "for_each" && (value.contains("chart") || value.contains('\\'))
+                {
+                    let line = self.line_at(key.0);
+                    let found = crate::hcl::nested_chart_refs_of_text(value, line)?;
+                    self.facts.chart_refs.extend(found);
+                }
                 if self.str(key) == "for_each" {
                     // What it iterates over: a local or a variable on its own, converted (`toset(var.files)`) or walked by a `for`
                     // expression: read with the reference's own rules (`hcl::for_each_refs`).

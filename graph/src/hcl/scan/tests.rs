@@ -278,6 +278,45 @@ fn charts_handed_to_modules_are_read() {
     assert_eq!(facts.chart_refs[0].line, 4);
 }
 
+/// A chart under a `chart` key inside a module argument (a map of releases a wrapper module
+/// deploys) is read by both readers, as a candidate, in the order written among the
+/// module's own `chart`.
+#[test]
+fn charts_inside_module_arguments_are_read_as_candidates() {
+    let text = r#"module "addons" {
+  source = "aws-ia/eks-blueprints-addons/aws"
+  helm_releases = {
+    web = {
+      chart = "./charts/web"
+    }
+    remote = { chart = "karpenter", repository = "oci://x" }
+  }
+  chart = "${path.module}/charts/own"
+  list = [{ "chart" = "${path.module}/charts/api" }]
+  names = { chart_name = "./x", charts = "y" }
+}
+"#;
+    let facts = scanned(text);
+    let refs: Vec<(PathBase, &str, bool, usize)> = facts
+        .chart_refs
+        .iter()
+        .map(|r| (r.base.clone(), r.path.as_str(), r.candidate, r.line))
+        .collect();
+    assert_eq!(
+        refs,
+        vec![
+            (PathBase::Root, "./charts/web", true, 3),
+            (PathBase::Root, "karpenter", true, 3),
+            (PathBase::Module, "/charts/own", false, 9),
+            (PathBase::Module, "/charts/api", true, 10),
+        ]
+    );
+    // Escaped keys are left to the reference's reading too.
+    assert!(agrees(
+        "module \"m\" {\n  source = \"./m\"\n  r = { \"ch\\u0061rt\" = \"./charts/web\" }\n}\n"
+    ));
+}
+
 #[test]
 fn helm_release_charts_are_read_on_the_fast_path() {
     let facts = scanned(COMMON[COMMON.len() - 1]);
