@@ -1037,3 +1037,54 @@ fn an_apply_strata_did_not_live_to_record_is_recorded_by_the_next() {
     let (code, json) = verify(&repo);
     assert_eq!(code, 0, "{json}");
 }
+
+/// Text for people cleans what the repository or the environment puts in it: an applier
+/// named with terminal escapes (a CI user name, a git e-mail) is printed without them by
+/// the promotion plan, the audit report and export, and the drift report, and kept, as
+/// data, in `--json` and the ledger.
+#[test]
+fn an_applier_named_with_escapes_is_printed_without_them() {
+    let repo = tools_repo();
+    repo.write(
+        "environments/staging/env.toml",
+        "promotes_from = \"dev\"\n\n[state]\nbackend = \"local\"\n",
+    );
+    network_stack(&repo, "1");
+    repo.commit("dev and staging");
+    let evil = "ci\u{1b}]0;PWNED\u{7}\u{1b}[2Jbot";
+    let as_evil = |args: &[&str]| -> common::Run {
+        let mut cmd = repo.command(args);
+        cmd.env("GITHUB_ACTIONS", "true").env("GITHUB_ACTOR", evil);
+        cmd.output().unwrap().into()
+    };
+    as_evil(&["apply", "--env", "dev", "--auto-approve"]).assert_ok();
+    assert_eq!(events(&repo)[0]["actor"], evil);
+    repo.commit("dev's lock and ledger");
+    for args in [
+        &["promote", "plan", "--from", "dev", "--to", "staging"][..],
+        &["audit", "report"],
+        &["audit", "verify"],
+        &["drift", "--env", "dev"],
+    ] {
+        let run = as_evil(args);
+        assert_eq!(run.code, 0, "{args:?}: {}\n{}", run.stderr, run.stdout);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            !all.contains('\u{1b}') && !all.contains('\u{7}'),
+            "{args:?}: {all:?}"
+        );
+    }
+    let shown = as_evil(&["audit", "report"]);
+    assert!(shown.stdout.contains("| ci"), "{}", shown.stdout);
+    assert!(shown.stdout.contains("bot | apply |"), "{}", shown.stdout);
+    let json = as_evil(&[
+        "--json", "promote", "plan", "--from", "dev", "--to", "staging",
+    ]);
+    assert!(json.stdout.contains("\\u001b]0;PWNED"), "{}", json.stdout);
+    // An export to a file or a pipe is data, as recorded; on a terminal it is cleaned.
+    let csv = as_evil(&["audit", "export"]);
+    assert!(csv.stdout.contains(evil), "{}", csv.stdout);
+    let shown = common::on_terminal(&repo, "audit export", "");
+    assert!(shown.stdout.contains(",cibot,"), "{}", shown.stdout);
+    assert!(!shown.stdout.contains('\u{1b}'), "{:?}", shown.stdout);
+}

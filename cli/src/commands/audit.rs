@@ -2,6 +2,7 @@
 use crate::say;
 
 use super::Context;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use strata_graph::{Error, Result};
 use strata_release::audit;
@@ -127,6 +128,12 @@ pub fn run(ctx: &Context, cmd: Command) -> Result<u8> {
                 "json" => crate::output::print_json(
                     &serde_json::json!({"ok": ok, "events": events, "ledgers": verified}),
                 ),
+                // CSV is data, kept as recorded where it goes to a file or a pipe; on a
+                // terminal it is read by people, and a value recorded with escapes (a CI
+                // user's name) must not rewrite the screen.
+                "csv" if std::io::stdout().is_terminal() => {
+                    crate::output::write_text(&audit::csv(&events))
+                }
                 "csv" => crate::output::write_stdout(&audit::csv(&events)),
                 other => {
                     return Err(Error::Usage {
