@@ -3630,6 +3630,30 @@ fn a_path_in_a_local_a_for_expression_walks_is_an_input() {
     );
 }
 
+/// An element of a `for` expression written in place (`[for …][0]`) and an attribute of a
+/// map in parentheses (`(merge({ … }, {})).a`), read by `file()`: each holds what the locals
+/// named in it hold. Before, neither was followed: the edit affected only its own target
+/// (`affected` warned that it could not resolve the read).
+#[test]
+fn an_element_of_a_for_expression_or_of_a_map_in_parentheses_is_an_input() {
+    let repo = workspace();
+    repo.write(
+        "stacks/app/main.tf",
+        "locals {\n  settings = { boot = { template_path = \"${path.module}/../../shared/boot.tpl\" } }\n  first    = [for s in values(local.settings) : s.template_path][0]\n  dir      = \"${path.module}/../../shared/conf\"\n  conf     = (merge({ d = local.dir }, {})).d\n}\n\noutput \"boot\" {\n  value = file(local.first)\n}\n\noutput \"conf\" {\n  value = file(\"${local.conf}/app.json\")\n}\n",
+    );
+    repo.write("shared/boot.tpl", "echo hi\n");
+    repo.write("shared/conf/app.json", "{}\n");
+    repo.commit("initial");
+    list_without_warnings(&repo);
+    assert_each_edit_affects(
+        &repo,
+        &[
+            ("shared/boot.tpl", &["stacks/app"]),
+            ("shared/conf/app.json", &["stacks/app"]),
+        ],
+    );
+}
+
 #[test]
 fn a_directory_handed_to_a_module_through_a_variable_type_or_an_object_is_an_input() {
     let repo = workspace();

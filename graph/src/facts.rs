@@ -63,7 +63,9 @@ use std::sync::{Arc, Mutex};
 /// 58: a module source written as a constant expression (`("../m")`), or said unresolved.
 /// 59: a chart written under a `chart` key inside a module argument (`helm_releases = { web
 /// = { chart = "./charts/web" } }`) is one the stack may deploy.
-pub(crate) const FACTS_VERSION: u32 = 59;
+/// 60: an element of a `for` expression (`[for …][0]`) or of a collection in parentheses
+/// (`(merge(…)).a`) holds what the locals named in it hold.
+pub(crate) const FACTS_VERSION: u32 = 60;
 /// The file starts with this, then the BLAKE3 of the rest, then the postcard body.
 const MAGIC: &[u8; 8] = b"STRFACT2";
 

@@ -530,11 +530,7 @@ fn collect_modules(body: &Body, text: &str, facts: &mut HclFacts) {
         let offset = attr.span().map(|s| s.start).unwrap_or(0);
         // Terraform takes any constant string: `("../m")`, `"${"../m"}"` too. Anything else
         // it refuses; strata says it cannot follow it rather than drop the call.
-        let mut value = &attr.value;
-        while let Expression::Parenthesis(p) = value {
-            value = p.inner();
-        }
-        match literal(value) {
+        match literal(parenthesized(&attr.value)) {
             Some(source) => facts.modules.push(ModuleCall {
                 name,
                 source,
@@ -765,10 +761,13 @@ fn candidate_form(expr: &Expression) -> Option<bool> {
         // {}) }`): it holds what that one holds.
         Expression::ForExpr(_) => Some(false),
         _ if is_collection_call(expr) => Some(false),
-        // An element of a collection written in place (`{ a = "…", b = "…" }[var.x]`).
+        // An element of a collection written in place (`{ a = "…", b = "…" }[var.x]`, `[for
+        // …][0]`, also in parentheses).
         Expression::Traversal(t)
-            if matches!(&t.expr, Expression::Object(_) | Expression::Array(_))
-                || is_collection_call(&t.expr) =>
+            if matches!(
+                parenthesized(&t.expr),
+                Expression::Object(_) | Expression::Array(_) | Expression::ForExpr(_)
+            ) || is_collection_call(parenthesized(&t.expr)) =>
         {
             Some(false)
         }
@@ -835,6 +834,15 @@ fn local_candidates(name: &str, value: &Expression) -> Vec<PathLocal> {
             candidate: true,
         })
         .collect()
+}
+
+/// The expression inside any parentheses around `expr`.
+fn parenthesized(expr: &Expression) -> &Expression {
+    let mut expr = expr;
+    while let Expression::Parenthesis(p) = expr {
+        expr = p.inner();
+    }
+    expr
 }
 
 /// `"${X}"` is the expression X: terraform 0.11's way of writing any expression, and how

@@ -241,10 +241,12 @@ impl<'a> Scanner<'a> {
             _ => return None,
         };
         let local_root = matches!(shape, Shape::Var(start, end) if &self.b[start..end] == b"local");
-        // Any traversal of a collection written in place or made by a call (not one in
-        // parentheses) is read like the collection (`hcl::candidate_form`):
-        // `merge(local.a, var.b).x`, `{ … }["k"][0]`.
-        let collection_root = matches!(shape, Shape::Collection) && opened != b'(';
+        // Any traversal of a collection written in place or made by a call (in parentheses
+        // too) is read like the collection (`hcl::candidate_form`): `merge(local.a,
+        // var.b).x`, `{ … }["k"][0]`, `(merge(…)).x`; one of a `for` expression like the
+        // expression (`[for …][0]`).
+        let collection_root = matches!(shape, Shape::Collection);
+        let for_root = matches!(shape, Shape::For);
         let mut operators = 0;
         loop {
             let save = self.pos;
@@ -312,6 +314,9 @@ impl<'a> Scanner<'a> {
         }
         if collection_root && operators > 0 {
             shape = Shape::Collection;
+        }
+        if for_root && operators > 0 {
+            shape = Shape::For;
         }
         self.leave();
         Some(shape)

@@ -1826,6 +1826,10 @@ fn traversals_of_collections_are_read_as_the_reference_reads_them() {
   f = { k = "${path.module}/../x.tpl" }.k
   g = (merge(local.defaults, {})).x
   h = merge(local.defaults, {}).*.x
+  i = [for s in values(local.settings) : s.template_path][0]
+  j = { for k, v in local.defaults : k => v }["a"].b
+  l = (merge({ a = local.dir }, {})).a
+  m = ([for s in local.more : s])[0]
 }
 "#;
     let facts = scanned(text);
@@ -1842,4 +1846,10 @@ fn traversals_of_collections_are_read_as_the_reference_reads_them() {
     assert_eq!(named("c"), [r#"Local("chart_dir") "#]);
     assert_eq!(named("d"), [r#"Local("e") "#]);
     assert_eq!(named("f"), ["Module /../x.tpl"]);
+    // An element of a `for` expression, and of a collection in parentheses (before, not
+    // followed by either reader).
+    assert_eq!(named("i"), [r#"Local("settings") "#]);
+    assert_eq!(named("j"), [r#"Local("defaults") "#]);
+    assert_eq!(named("l"), [r#"Local("dir") "#]);
+    assert_eq!(named("m"), [r#"Local("more") "#]);
 }
