@@ -860,6 +860,45 @@ fn rego_of_another_tool_is_not_taken_as_a_policy() {
     );
 }
 
+/// A variable file in a directory named like an environment is that environment's, whatever
+/// its name: `variables/production/synthetic-test.tfvars` names a stack, not an environment
+/// `test`. Before, init proposed `test` and put it first in the promotion train, so
+/// promoting into staging waited on an environment that does not exist.
+#[test]
+fn a_variable_file_in_an_environment_directory_names_no_other_environment() {
+    let repo = Repo::new();
+    for stack in ["synthetic-test", "vpc"] {
+        repo.write(
+            &format!("deployments/{stack}/main.tf"),
+            "terraform {\n  backend \"s3\" {}\n}\n",
+        );
+        for env in ["production", "staging"] {
+            repo.write(&format!("variables/{env}/{stack}.tfvars"), "x = 1\n");
+        }
+    }
+    repo.commit("variables per environment directory");
+    let json = repo.strata(&["--json", "init", "--dry-run"]).json();
+    let train: Vec<(String, serde_json::Value)> = json["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_string(),
+                e["promotes_from"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        train,
+        [
+            ("staging".to_string(), serde_json::Value::Null),
+            ("production".to_string(), serde_json::Value::from("staging"))
+        ],
+        "{json}"
+    );
+}
+
 /// A repository holding this project's sample workspace without its WORKSPACE.toml.
 fn sample_without_workspace() -> Repo {
     let root = common::repo_root();

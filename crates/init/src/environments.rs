@@ -207,7 +207,14 @@ pub fn detect(paths: &[String], env_files: &[String]) -> Vec<Environment> {
         if !is_var_file(name) && !unit {
             continue;
         }
-        for token in var_stem(name).split(['.', '-', '_']).filter(|_| !unit) {
+        // A file in a directory named like an environment (`variables/production/
+        // synthetic-test.tfvars`) is that environment's: its name names a stack, not
+        // another environment.
+        let in_named_dir = dirs.iter().any(|s| is_name(s));
+        for token in var_stem(name)
+            .split(['.', '-', '_'])
+            .filter(|_| !unit && !in_named_dir)
+        {
             if is_name(token) {
                 let token = token.to_ascii_lowercase();
                 add(&token, path, token != "test");
