@@ -1088,3 +1088,79 @@ fn an_applier_named_with_escapes_is_printed_without_them() {
     assert!(shown.stdout.contains(",cibot,"), "{}", shown.stdout);
     assert!(!shown.stdout.contains('\u{1b}'), "{:?}", shown.stdout);
 }
+
+/// The key that signs an environment's events goes away while an apply runs: its one event
+/// is written unsigned, saying why, and the run fails. Before, the run then also wrote an
+/// `interrupted` event saying it had recorded nothing, and left its run record for the
+/// next run to write a third.
+#[test]
+fn a_signing_key_lost_during_an_apply_leaves_one_unsigned_event() {
+    let repo = tools_repo();
+    let (keys, deployer, _) = deploy_keys(&repo);
+    repo.write(
+        "environments/dev/env.toml",
+        "[state]\nbackend = \"local\"\n\n[audit]\nsigned = true\n",
+    );
+    network_stack(&repo, "slow");
+    repo.commit("signed dev");
+    let marker = keys.path().join("applying");
+    repo.command(&["apply", "--env", "dev", "--auto-approve"])
+        .env("STRATA_AUDIT_KEY", &deployer)
+        .env("STRATA_TEST_MARKER", &marker)
+        .env("STRATA_TEST_HOLD", "0")
+        .output()
+        .map(common::Run::from)
+        .unwrap()
+        .assert_ok();
+    repo.commit("dev's lock and ledger");
+    std::fs::remove_file(&marker).unwrap();
+    // Its resource removed behind strata's back: the apply creates it again, and the
+    // entry (the same hash) stays as it was.
+    let out = std::process::Command::new(common::repo_root().join(".tools/bin/terraform"))
+        .args(["state", "rm", "-state"])
+        .arg(repo.state_file("dev", "stacks/network"))
+        .arg("null_resource.net")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // A copy of the key, removed once the apply runs.
+    let key = keys.path().join("going");
+    std::fs::copy(&deployer, &key).unwrap();
+    std::fs::copy(deployer.with_extension("pub"), key.with_extension("pub")).unwrap();
+    let apply = repo
+        .command(&["apply", "--env", "dev", "--auto-approve"])
+        .env("STRATA_AUDIT_KEY", &key)
+        .env("STRATA_TEST_MARKER", &marker)
+        .env("STRATA_TEST_HOLD", "3")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !marker.exists() && start.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(marker.exists(), "the slow apply never started");
+    std::fs::remove_file(&key).unwrap();
+    std::fs::remove_file(key.with_extension("pub")).unwrap();
+    let out = apply.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = events(&repo);
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[1]["outcome"], "succeeded", "{}", events[1]);
+    assert!(
+        events[1]["details"]["unsigned"].is_string(),
+        "{}",
+        events[1]
+    );
+    let runs = repo.path().join(".strata/runs");
+    let left: Vec<_> = std::fs::read_dir(&runs)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -1756,4 +1756,55 @@ fn reconcile_puts_back_what_the_lock_records_not_what_head_holds() {
     let event = ledger(&repo, "dev").pop().unwrap();
     assert_eq!(event["outcome"], "failed", "{event}");
     std::fs::write(&network_state, saved).unwrap();
+
+    // An environment file committed since a stack was applied is not what its entry
+    // records: put back as recorded, and the file named (drift reports it until an apply).
+    repo.write(
+        "environments/dev/stacks/app/terraform.tfvars",
+        "fail = \"0\"\n",
+    );
+    repo.commit("an override for dev");
+    let run = repo.strata(&["--json", "reconcile", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    let app = &json["stacks"][1];
+    assert_eq!(app["label"], "stacks/app", "{json}");
+    assert!(
+        app["reason"].as_str().is_some_and(|r| r.contains(
+            "environments/dev/stacks/app/terraform.tfvars was committed since it was applied"
+        )),
+        "{json}"
+    );
+
+    // GitOps settings committed since the chart was applied (another cluster) are not put
+    // back: the output is not written, and the run fails saying why.
+    repo.append(
+        "environments/dev/env.toml",
+        "\n[gitops]\nserver = \"https://other-cluster.example.com\"\n",
+    );
+    repo.commit("dev moves to another cluster");
+    let run = repo.strata(&["--json", "reconcile", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stderr, run.stdout);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(
+        json["delivered"]["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("the GitOps settings")),
+        "{json}"
+    );
+    assert!(files_containing(&repo.path().join("deploy/dev"), b"other-cluster", &[]).is_empty());
+
+    // Nothing to put back (no lock on this checkout) is no success, and leaves no event.
+    let events = ledger(&repo, "dev").len();
+    std::fs::remove_file(&lock_path).unwrap();
+    let run = repo.strata(&["reconcile", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stderr, run.stdout);
+    assert!(
+        run.stderr.contains("nothing to reconcile in dev"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(ledger(&repo, "dev").len(), events);
+    // Nor is the delivered output emptied (an empty lock's output would prune every chart).
+    assert_eq!(std::fs::read_to_string(&manifests).unwrap(), delivered);
 }

@@ -211,16 +211,18 @@ pub fn record_left_behind(
 
 /// Records what an apply or destroy did in `env`: every apply task of the environment with
 /// its result, and what went into the release lock. Nothing when no apply task ran there.
-pub fn record_run(
+/// An error means nothing was written; an event written unsigned is returned, for its
+/// [`WrittenEvent::check`] to fail the run.
+pub(crate) fn record_run(
     session: &Session,
     mode: Mode,
     applied: &RunReport,
     recorded: &Recorded,
-) -> Result<()> {
+) -> Result<Option<WrittenEvent>> {
     let lock = ReleaseLock::read(&session.root, &recorded.env)?;
     match run_event(session, mode, applied, recorded, &lock)? {
-        Some(event) => append(session, &recorded.env, event),
-        None => Ok(()),
+        Some(event) => prepare(session, &recorded.env, event)?.write().map(Some),
+        None => Ok(None),
     }
 }
 
@@ -360,8 +362,12 @@ fn run_event(
 
 /// Records a `strata reconcile` in its environment's ledger: each stack with what became
 /// of it (`in-sync`, `reconciled`, `failed`, `not-run`) at the commit its entry records.
-/// The lock does not change, so no entry is attested.
-pub fn record_reconcile(session: &Session, done: &crate::reconcile::Reconciled) -> Result<()> {
+/// The lock does not change, so no entry is attested. An error means nothing was written;
+/// an event written unsigned is returned, for its [`WrittenEvent::check`] to fail the run.
+pub(crate) fn record_reconcile(
+    session: &Session,
+    done: &crate::reconcile::Reconciled,
+) -> Result<WrittenEvent> {
     let mut event = new_event(session, "reconcile", &done.env)?;
     let lock = ReleaseLock::read(&session.root, &done.env).unwrap_or_default();
     for s in &done.stacks {
@@ -397,7 +403,7 @@ pub fn record_reconcile(session: &Session, done: &crate::reconcile::Reconciled) 
         "failed"
     }
     .into();
-    append(session, &done.env, event)
+    prepare(session, &done.env, event)?.write()
 }
 
 /// Records a promotion (`promote apply`) or its rollback (`promote rollback`) in the
@@ -699,7 +705,7 @@ pub fn verify(root: &Path, envs: &[String]) -> Result<Vec<Verified>> {
                 line: 0,
                 message: match record {
                     Some(record) => format!(
-                        "{} (this checkout's record of it: {}; the next apply, destroy, promotion or rollback into {env} here writes it into the ledger)",
+                        "{} (this checkout's record of it: {}; the next apply, destroy, reconcile, promotion or rollback into {env} here writes it into the ledger)",
                         crate::started::describe(&record),
                         path.display()
                     ),

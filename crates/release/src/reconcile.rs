@@ -104,15 +104,18 @@ impl Reconciled {
         let mut out = String::new();
         for s in &self.stacks {
             let what = match s.result {
-                StackOutcome::InSync => "in sync".to_string(),
-                StackOutcome::Reconciled => format!(
-                    "reconciled: applied at {} and verified",
-                    crate::plan::short(&s.commit)
-                ),
-                StackOutcome::Failed => "FAILED".to_string(),
-                StackOutcome::NotRun => "not run".to_string(),
+                StackOutcome::InSync => "in sync",
+                StackOutcome::Reconciled => "reconciled",
+                StackOutcome::Failed => "FAILED",
+                StackOutcome::NotRun => "not run",
             };
             out.push_str(&format!("{:<12} {} [{}]", what, s.label, self.env));
+            if s.result == StackOutcome::Reconciled {
+                out.push_str(&format!(
+                    "  applied at {} and verified",
+                    crate::plan::short(&s.commit)
+                ));
+            }
             if let Some(reason) = &s.reason {
                 out.push_str(&format!("  ({reason})"));
             }
@@ -203,18 +206,59 @@ pub fn reconcile(
             e.kind == Kind::Stack.as_str() && (labels.is_empty() || wanted.contains(l))
         })
         .collect();
-    // Every commit the lock names must be here before anything runs.
-    let commits: BTreeSet<&str> = stacks
+    // Charts are delivered by the GitOps output: written again when the whole lock is
+    // reconciled, or a chart is named.
+    let gitops = crate::delivery::configured_dir(&session.root, &head.model, env).filter(|_| {
+        labels.is_empty()
+            || labels.iter().any(|l| {
+                lock.targets
+                    .get(l)
+                    .is_some_and(|e| e.kind == Kind::Chart.as_str())
+            })
+    });
+    // Nothing to put back is no success: no lock on this checkout (never committed, another
+    // branch), an empty one, or charts only with no GitOps output. (An empty lock's output
+    // would be an empty directory: the delivered charts would be pruned.)
+    if lock.targets.is_empty() || (stacks.is_empty() && gitops.is_none()) {
+        return Err(Error::Invalid {
+            message: format!(
+                "nothing to reconcile in {env}: its release lock records {}",
+                if lock.targets.is_empty() {
+                    "no target"
+                } else if labels.is_empty() {
+                    "no stack, and no GitOps output of its charts is configured"
+                } else {
+                    "no stack among those named, and no GitOps output of its charts is configured"
+                }
+            ),
+            location: Location::new(format!("environments/{env}/release.lock.toml"), None),
+            hint: format!(
+                "reconcile puts {env} back to its lock: apply the environment (`strata apply --env {env}`), commit its release lock, and run reconcile on a checkout that has it"
+            ),
+        });
+    }
+    // What is put back: its stacks, and every chart of the GitOps output, which is made
+    // whole. Every commit their entries name must be here before anything runs.
+    let put_back = |label: &String, e: &LockEntry| {
+        stacks.iter().any(|(s, _)| *s == label)
+            || (gitops.is_some() && e.kind == Kind::Chart.as_str())
+    };
+    let commits: BTreeSet<&str> = lock
+        .targets
         .iter()
+        .filter(|(l, e)| put_back(l, e))
         .flat_map(|(_, e)| [e.commit.as_str(), e.env_files_commit()])
         .collect();
     let commits: Vec<&str> = commits.into_iter().collect();
     let missing = session.repo.missing_commits(&commits)?;
     if let Some(first) = missing.first() {
-        let named: Vec<String> = stacks
+        let named: Vec<String> = lock
+            .targets
             .iter()
-            .filter(|(_, e)| {
-                missing.contains(&e.commit.as_str()) || missing.contains(&e.env_files_commit())
+            .filter(|(l, e)| {
+                put_back(l, e)
+                    && (missing.contains(&e.commit.as_str())
+                        || missing.contains(&e.env_files_commit()))
             })
             .map(|(l, e)| format!("{l} (commit {})", crate::plan::short(&e.commit)))
             .collect();
@@ -226,20 +270,10 @@ pub fn reconcile(
             format!("fetch them (`git fetch origin {first}`; a shallow clone needs `git fetch --unshallow`)"),
         ));
     }
-    // Charts are delivered by the GitOps output: written again when the whole lock is
-    // reconciled, or a chart is named.
-    let gitops = crate::delivery::configured_dir(&session.root, &head.model, env).filter(|_| {
-        labels.is_empty()
-            || labels.iter().any(|l| {
-                lock.targets
-                    .get(l)
-                    .is_some_and(|e| e.kind == Kind::Chart.as_str())
-            })
-    });
     if gitops.is_some() {
         crate::delivery::check_tools(session, &head.model, env)?;
     }
-    let _promotions = match crate::promote::take_lock(&session.root, env)? {
+    let _promotions = match crate::promote::take_lock(&session.root, env, "a reconcile")? {
         Ok(held) => held,
         Err(why) => return Err(usage(why, "reconcile when it has ended".into())),
     };
@@ -259,7 +293,8 @@ pub fn reconcile(
         interrupted: false,
         audit_problem: None,
     };
-    let done = put_back_stacks(session, head, env, &lock, &stacks, base, observer, &mut out);
+    let done = put_back_stacks(session, head, env, &lock, &stacks, base, observer, &mut out)
+        .and_then(|()| note_files_since(session, env, &lock, &mut out));
     if let Err(e) = done {
         running.ended_with_error(session, &e.to_string());
         return Err(e);
@@ -286,11 +321,59 @@ pub fn reconcile(
             }
         }
     }
-    if let Err(e) = crate::audit::record_reconcile(session, &out) {
-        out.audit_problem = Some(e.to_string());
-        running.ended_with_error(session, &e.to_string());
+    match crate::audit::record_reconcile(session, &out) {
+        // Not written: the run's record says it ended on that error.
+        Err(e) => {
+            out.audit_problem = Some(e.to_string());
+            running.ended_with_error(session, &e.to_string());
+        }
+        // Written unsigned (the key went away during the run): the event stands, and the
+        // run fails.
+        Ok(written) => out.audit_problem = written.check().err().map(|e| e.to_string()),
     }
     Ok(out)
+}
+
+/// Says of each stack put back whose environment files were committed since it was applied
+/// (an override not applied there yet) which one: reconcile restores what the entry
+/// records, and `strata drift`, which plans with HEAD's files, reports the stack until an
+/// apply delivers them.
+fn note_files_since(
+    session: &Session,
+    env: &str,
+    lock: &ReleaseLock,
+    out: &mut Reconciled,
+) -> Result<()> {
+    if out.stacks.is_empty() {
+        return Ok(());
+    }
+    let head_commit = session.repo.resolve_commit("HEAD")?;
+    let at_head = session.at_commit(&head_commit)?;
+    let env_files = at_head.model.environment_files(&at_head.snapshot);
+    let mut since = crate::env_files::SinceApplied::new(
+        session,
+        &head_commit,
+        env,
+        &env_files,
+        &at_head.snapshot,
+    );
+    for s in out
+        .stacks
+        .iter_mut()
+        .filter(|s| matches!(s.result, StackOutcome::InSync | StackOutcome::Reconciled))
+    {
+        let Some(entry) = lock.targets.get(&s.label) else {
+            continue;
+        };
+        if let Some(Some(file)) = since.fed_changed(entry.env_files_commit(), &s.label, false) {
+            s.reason = Some(format!(
+                "put back as its entry records; {file} was committed since it was applied, and `strata drift` reports that until it is applied (`strata apply {} --env {}`)",
+                strata_graph::text::shell_word(&s.label),
+                strata_graph::text::shell_word(env)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Applies each of `stacks` again at its entry's commit, after the stacks it reads, each
@@ -451,6 +534,37 @@ fn put_back(
     })
 }
 
+/// Why the GitOps settings of `env` in the work tree (`head`) are not those a chart of
+/// `lock` was applied with (at its entry's environment files' commit), in words.
+fn changed_settings(
+    session: &Session,
+    head: &View,
+    env: &str,
+    lock: &ReleaseLock,
+) -> Result<Option<String>> {
+    let now = crate::delivery::settings(session, &head.model, env, None)?;
+    let mut seen = BTreeSet::new();
+    for (label, entry) in lock
+        .targets
+        .iter()
+        .filter(|(_, e)| e.kind == Kind::Chart.as_str())
+    {
+        let commit = entry.env_files_commit();
+        if !seen.insert(commit) {
+            continue;
+        }
+        let at = session.at_commit(commit)?;
+        let then = crate::delivery::settings(session, &at.model, env, None);
+        if then.as_ref().ok() != Some(&now) {
+            return Ok(Some(format!(
+                "the GitOps settings (`[gitops]` of WORKSPACE.toml or environments/{env}/env.toml) are not those {label} was applied with at {}: this output would deliver them; apply the environment to deliver them (`strata apply --env {env}`), or restore them",
+                crate::plan::short(commit)
+            )));
+        }
+    }
+    Ok(None)
+}
+
 /// Writes `env`'s GitOps output again from `lock`, and says which files that changed.
 fn deliver(
     session: &Session,
@@ -471,6 +585,20 @@ fn deliver(
         rewritten: Vec::new(),
         problem: None,
     };
+    // The output's settings (`[gitops]` of WORKSPACE.toml and env.toml: repository,
+    // cluster, namespaces) are the work tree's: settings changed since a chart was applied
+    // would be delivered by this output, which is no putting back.
+    match changed_settings(session, head, env, lock) {
+        Ok(None) => {}
+        Ok(Some(why)) => {
+            delivered.problem = Some(why);
+            return delivered;
+        }
+        Err(e) => {
+            delivered.problem = Some(e.to_string());
+            return delivered;
+        }
+    }
     let before = crate::delivery::read_tree(dir).unwrap_or_default();
     let made = crate::delivery::from_lock(session, head, env, lock, base, observer);
     match made {

@@ -134,14 +134,21 @@ pub fn record_apply(
     // When even this event cannot be written, the error goes up: the caller's record of
     // the run then says it ended on an error. Once it is written, the run has its one
     // event, and the lock's error is only told.
-    crate::audit::record_run(session, opts.mode, applied, &for_audit)?;
+    // An event written unsigned (the key went away during the run) stands: the run fails,
+    // but it has its one event, and its end is not to be recorded again as unknown.
+    let written = crate::audit::record_run(session, opts.mode, applied, &for_audit)?;
+    let audit_problem = written.and_then(|w| w.check().err()).map(|e| e.to_string());
     match result {
-        Ok(recorded) => Ok(recorded),
+        Ok(recorded) => Ok(Recorded {
+            audit_problem,
+            ..recorded
+        }),
         Err(e) => Ok(Recorded {
             lock_problem: Some(format!(
                 "{e}{}",
                 e.location().map(|l| format!(" ({l})")).unwrap_or_default()
             )),
+            audit_problem,
             ..for_audit
         }),
     }

@@ -1,7 +1,7 @@
-//! A record, in the checkout, of each apply, destroy, promotion or rollback while it runs
+//! A record, in the checkout, of each apply, destroy, reconcile, promotion or rollback while it runs
 //! (`.strata/runs/<env>-<time>-<pid>.json`), held locked by the run. A run that ends, well
 //! or not, removes it; a strata that is killed (`kill -9`, the OOM killer, a power cut)
-//! cannot, and leaves it unlocked. The next apply, destroy, promotion or rollback into
+//! cannot, and leaves it unlocked. The next apply, destroy, reconcile, promotion or rollback into
 //! that environment in this checkout writes it into the environment's ledger (outcome
 //! `interrupted`) before it changes anything, and `strata audit verify` reports it until
 //! then: every change strata started leaves an event, even when strata did not live to

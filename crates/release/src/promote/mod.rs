@@ -160,15 +160,18 @@ pub fn unfinished_message(env: &str, record: &Path, outcome: &Outcome) -> String
     )
 }
 
-/// One promotion into an environment at a time (per checkout); released when dropped or
-/// when the process ends, however it ends.
+/// One promotion, rollback or reconcile in an environment at a time (per checkout);
+/// released when dropped or when the process ends, however it ends.
 pub(crate) struct PromotionLock {
     _file: File,
 }
 
+/// Takes `env`'s [`PromotionLock`] for a run that is `what` (`a promotion`, `a rollback`,
+/// `a reconcile`); `Err` (why, in words) when another run holds it.
 pub(crate) fn take_lock(
     root: &Path,
     env: &str,
+    what: &str,
 ) -> Result<std::result::Result<PromotionLock, String>> {
     let dir = root.join(strata_graph::workspace::STRATA_DIR);
     std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
@@ -185,15 +188,30 @@ pub(crate) fn take_lock(
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            // Written as `pid N, a promotion` (older strata: `pid N`, a promotion).
+            let (pid, running) = match holder.split_once(", ") {
+                Some((pid, running)) => (pid, running),
+                None => (holder, "a promotion"),
+            };
+            let pid = if pid.is_empty() { "pid unknown" } else { pid };
+            let running = match running {
+                "a promotion" => format!("another promotion into {env} is running"),
+                other => format!("{other} in {env} is running"),
+            };
             return Ok(Err(format!(
-                "another promotion into {env} is running ({}): wait for it to finish, then make a new plan",
-                if holder.trim().is_empty() { "pid unknown" } else { holder.trim() }
+                "{running} ({pid}): wait for it to finish{}",
+                if what == "a promotion" {
+                    ", then make a new plan"
+                } else {
+                    ""
+                }
             )));
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
     }
     let _ = file.set_len(0);
-    let _ = write!(file, "pid {}", std::process::id());
+    let _ = write!(file, "pid {}, {what}", std::process::id());
     Ok(Ok(PromotionLock { _file: file }))
 }
 
@@ -286,7 +304,7 @@ fn apply_plan(
         Ok(c) => c,
         Err(message) => return Ok(refused(&plan, &me, message)),
     };
-    let _lock = match take_lock(&session.root, &plan.to)? {
+    let _lock = match take_lock(&session.root, &plan.to, "a promotion")? {
         Ok(lock) => lock,
         Err(message) => return Ok(refused(&plan, &me, message)),
     };

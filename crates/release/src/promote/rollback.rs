@@ -262,7 +262,7 @@ pub(super) fn roll_back_plan(
     if let Err(why) = may_promote(ctx.session, &view.model, &plan)? {
         return Ok(refused(&plan, &me, why));
     }
-    let _lock = match take_lock(&ctx.session.root, &plan.to)? {
+    let _lock = match take_lock(&ctx.session.root, &plan.to, "a rollback")? {
         Ok(lock) => lock,
         Err(message) => return Ok(refused(&plan, &me, message)),
     };
