@@ -1136,11 +1136,11 @@ fn a_signing_key_lost_during_an_apply_leaves_one_unsigned_event() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let start = std::time::Instant::now();
-    while !marker.exists() && start.elapsed() < std::time::Duration::from_secs(60) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(marker.exists(), "the slow apply never started");
+    common::wait_for(
+        "the slow apply to start",
+        std::time::Duration::from_secs(60),
+        || marker.exists(),
+    );
     std::fs::remove_file(&key).unwrap();
     std::fs::remove_file(key.with_extension("pub")).unwrap();
     let out = apply.wait_with_output().unwrap();
