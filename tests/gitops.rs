@@ -1808,3 +1808,37 @@ fn reconcile_puts_back_what_the_lock_records_not_what_head_holds() {
     // Nor is the delivered output emptied (an empty lock's output would prune every chart).
     assert_eq!(std::fs::read_to_string(&manifests).unwrap(), delivered);
 }
+
+/// The GitOps output of an environment whose lock holds stacks only still names the
+/// repository and the cluster: settings changed since the stacks were applied are not
+/// delivered by a reconcile either (before, the new `repo_url` was written as "put back").
+#[test]
+fn reconcile_of_stacks_alone_does_not_deliver_changed_gitops_settings() {
+    let repo = small_with_gitops();
+    repo.remove("charts/web");
+    repo.commit("stacks only");
+    repo.strata(&["apply", "--env", "dev", "--auto-approve"])
+        .assert_ok();
+    repo.commit("dev's lock and output");
+    let project = repo.path().join("deploy/dev/argocd/project.yaml");
+    let before = std::fs::read_to_string(&project).unwrap();
+    let workspace = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
+    repo.write(
+        "WORKSPACE.toml",
+        &workspace.replace(
+            "https://git.example.com/t.git",
+            "https://git.example.com/other.git",
+        ),
+    );
+    repo.commit("another repository");
+    let run = repo.strata(&["--json", "reconcile", "--env", "dev", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stderr, run.stdout);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(
+        json["delivered"]["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("the GitOps settings")),
+        "{json}"
+    );
+    assert_eq!(std::fs::read_to_string(&project).unwrap(), before);
+}

@@ -834,7 +834,12 @@ fn rego_of_another_tool_is_not_taken_as_a_policy() {
             "policy/rules.rego",
             "package main\n\ndeny_public[msg] {\n  false\n  msg := \"x\"\n}\n",
         )
-        .write("policy/lib.rego", "package lib\n\nx := 1\n");
+        .write("policy/lib.rego", "package lib\n\nx := 1\n")
+        // A policy's helper library in a directory of its own stays with the policy.
+        .write(
+            "policy/lib/k8s.rego",
+            "package lib.k8s\n\nname := input.metadata.name\n",
+        );
     repo.commit("another tool's Rego");
     let run = repo.strata(&["init"]);
     run.assert_ok();
@@ -843,7 +848,7 @@ fn rego_of_another_tool_is_not_taken_as_a_policy() {
         "{}",
         run.stderr
     );
-    assert!(!run.stderr.contains("`policy`"), "{}", run.stderr);
+    assert!(!run.stderr.contains("`policy"), "{}", run.stderr);
     let text = std::fs::read_to_string(repo.path().join("WORKSPACE.toml")).unwrap();
     let doc: toml::Table = toml::from_str(&text).unwrap();
     assert!(
@@ -853,10 +858,15 @@ fn rego_of_another_tool_is_not_taken_as_a_policy() {
             .contains(&toml::Value::String("stacks/schemas/opa/app/*.rego".into())),
         "{text}"
     );
+    assert!(!text.contains("policy/lib/*.rego"), "{text}");
     let (targets, _) = list_check(&repo);
     assert_eq!(
         targets,
-        pairs(&[("policy", "policy"), ("stacks/a", "stack")])
+        pairs(&[
+            ("policy", "policy"),
+            ("policy/lib", "policy"),
+            ("stacks/a", "stack")
+        ])
     );
 }
 

@@ -191,14 +191,16 @@ pub fn survey(dir: &Path, opts: &Options) -> Result<Survey> {
         .iter()
         .map(|t| discover::label_dir(&t.label))
         .collect();
-    // A directory of Rego files none of which declares a rule conftest runs is another
-    // tool's (Atmos's stack validation, Gatekeeper's templates): strata would load it as a
-    // policy and judge nothing with it, or fail on its syntax.
+    // A tree of Rego files none of which declares a rule conftest runs is another tool's
+    // (Atmos's stack validation, Gatekeeper's templates): strata would load it as a policy
+    // and judge nothing with it, or fail on its syntax. Judged by the top directory, so
+    // that a policy's helper library (`policy/lib/`, rules in `policy/`) stays with it.
     let is_policy = |dir: &str| {
+        let top = format!("{}/", dir.split('/').next().unwrap_or_default());
         ev.paths
             .iter()
             .filter(|p| p.ends_with(".rego") && !p.ends_with("_test.rego"))
-            .filter(|p| p.rsplit_once('/').is_some_and(|(d, _)| d == dir))
+            .filter(|p| p.starts_with(&top))
             .any(|p| {
                 std::fs::read(root.join(p)).is_ok_and(|bytes| {
                     layout::declares_conftest_rules(&String::from_utf8_lossy(&bytes))

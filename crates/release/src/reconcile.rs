@@ -149,7 +149,7 @@ impl Reconciled {
             out.push_str("(-v shows every tool's output)\n");
         }
         if let Some(problem) = &self.audit_problem {
-            out.push_str(&format!("the ledger was not told: {problem}\n"));
+            out.push_str(&format!("audit trail of {}: {problem}\n", self.env));
         }
         out
     }
@@ -324,12 +324,17 @@ pub fn reconcile(
     match crate::audit::record_reconcile(session, &out) {
         // Not written: the run's record says it ended on that error.
         Err(e) => {
-            out.audit_problem = Some(e.to_string());
+            out.audit_problem = Some(format!("its event was not written: {e}"));
             running.ended_with_error(session, &e.to_string());
         }
         // Written unsigned (the key went away during the run): the event stands, and the
         // run fails.
-        Ok(written) => out.audit_problem = written.check().err().map(|e| e.to_string()),
+        Ok(written) => {
+            out.audit_problem = written
+                .check()
+                .err()
+                .map(|e| format!("its event was written unsigned: {e}"))
+        }
     }
     Ok(out)
 }
@@ -534,8 +539,9 @@ fn put_back(
     })
 }
 
-/// Why the GitOps settings of `env` in the work tree (`head`) are not those a chart of
-/// `lock` was applied with (at its entry's environment files' commit), in words.
+/// Why the GitOps settings of `env` in the work tree (`head`) are not those a target of
+/// `lock` was applied with (at its entry's environment files' commit), in words. Stacks
+/// count too: an output of stacks alone still names the repository and cluster.
 fn changed_settings(
     session: &Session,
     head: &View,
@@ -544,11 +550,7 @@ fn changed_settings(
 ) -> Result<Option<String>> {
     let now = crate::delivery::settings(session, &head.model, env, None)?;
     let mut seen = BTreeSet::new();
-    for (label, entry) in lock
-        .targets
-        .iter()
-        .filter(|(_, e)| e.kind == Kind::Chart.as_str())
-    {
+    for (label, entry) in lock.targets.iter() {
         let commit = entry.env_files_commit();
         if !seen.insert(commit) {
             continue;
