@@ -368,19 +368,7 @@ pub fn drift(
     // a stack is planned against its upstream stacks' outputs as they are, so an upstream
     // changed out of band makes its plan provisional (unknown), where checked alone it
     // would be judged against the changed outputs.
-    let mut checked: Vec<String> = labels.to_vec();
-    let mut i = 0;
-    while i < checked.len() {
-        if let Some(entry) = lock.targets.get(&checked[i]) {
-            for dep in &entry.deps {
-                let stack = lock.targets.get(dep).is_some_and(|d| d.kind == "stack");
-                if stack && !checked.contains(dep) {
-                    checked.push(dep.clone());
-                }
-            }
-        }
-        i += 1;
-    }
+    let checked = lock.with_what_they_read(labels, |d| d.kind == "stack");
     let labels = &checked[..];
     let wanted = |l: &str| labels.is_empty() || labels.iter().any(|x| x == l);
     // A stack the code no longer deploys here (taken out of its `environments`) whose

@@ -100,6 +100,29 @@ fn rel(env: &str) -> String {
 }
 
 impl ReleaseLock {
+    /// `labels` and, transitively, the dependencies their entries record that `follow`
+    /// accepts (entries it holds only), in the order found.
+    pub fn with_what_they_read(
+        &self,
+        labels: &[String],
+        follow: impl Fn(&LockEntry) -> bool,
+    ) -> Vec<String> {
+        let mut out: Vec<String> = labels.to_vec();
+        let mut i = 0;
+        while i < out.len() {
+            if let Some(entry) = self.targets.get(&out[i]) {
+                for dep in &entry.deps {
+                    let followed = self.targets.get(dep).is_some_and(&follow);
+                    if followed && !out.contains(dep) {
+                        out.push(dep.clone());
+                    }
+                }
+            }
+            i += 1;
+        }
+        out
+    }
+
     /// The stacks it records as applied.
     pub fn stacks(&self) -> std::collections::BTreeSet<String> {
         self.targets

@@ -187,18 +187,7 @@ pub fn reconcile(
     }
     // The stacks named and those they read, as the lock records them: a stack is put back
     // against its upstream's outputs, which must be what the lock says first.
-    let mut wanted: Vec<String> = labels.to_vec();
-    let mut i = 0;
-    while i < wanted.len() {
-        if let Some(entry) = lock.targets.get(&wanted[i]) {
-            for dep in &entry.deps {
-                if lock.targets.contains_key(dep) && !wanted.contains(dep) {
-                    wanted.push(dep.clone());
-                }
-            }
-        }
-        i += 1;
-    }
+    let wanted = lock.with_what_they_read(labels, |_| true);
     let stacks: Vec<(&String, &LockEntry)> = lock
         .targets
         .iter()
